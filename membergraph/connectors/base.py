@@ -1,0 +1,127 @@
+"""The connector contract: one async batch method, keys in, one result per key out.
+
+Error tree::
+
+    ConnectorError          a source failed for a key or a whole batch
+    ├── SourceTimeout       the source did not answer within its timeout
+    └── SourceUnavailable   the source could not be reached or answered garbage
+
+A backend fills in :meth:`Connector._load_many`; the base class's final :meth:`load_many`
+owns the shared work: counting calls, the timeout, and mapping foreign errors to ours.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Self, TypeVar, final
+
+from pydantic import BaseModel
+
+from membergraph.connectors.models import SourceName
+
+__all__ = [
+    "Connector",
+    "ConnectorError",
+    "FakeConnector",
+    "SourceTimeout",
+    "SourceUnavailable",
+]
+
+logger = logging.getLogger(__name__)
+Line = TypeVar("Line", bound=BaseModel)
+
+
+class ConnectorError(RuntimeError):
+    """A source failed; the message names the source and the reason."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"source {source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class SourceTimeout(ConnectorError):
+    """The source did not answer in time."""
+
+
+class SourceUnavailable(ConnectorError):
+    """The source could not be reached or answered something unreadable."""
+
+
+class Connector(abc.ABC, Generic[Line]):
+    """Reads one source's lines, grouped by the record they belong to.
+
+    Subclasses implement :meth:`_load_many`. Example::
+
+        async with FakeConnector(SourceName.CRM, lambda keys: [[] for _ in keys]) as crm:
+            assert await crm.load_many(["C1"]) == [[]]
+    """
+
+    def __init__(self, source: SourceName, timeout: float = 5.0) -> None:
+        self.source = source
+        self.timeout = timeout
+        self.calls = 0  # batch calls made, for tests and /metrics
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release what the backend holds (connections, files)."""
+
+    @final
+    async def load_many(self, keys: Sequence[str]) -> list[list[Line] | ConnectorError]:
+        """The lines of each record key, in key order; a failing key gets its error."""
+        self.calls += 1
+        try:
+            async with asyncio.timeout(self.timeout):
+                results = await self._load_many(keys)
+        except ConnectorError as exc:
+            return [exc] * len(keys)
+        except TimeoutError:
+            error = SourceTimeout(self.source, f"no answer within {self.timeout:g} s")
+            return [error] * len(keys)
+        except Exception as exc:
+            # Anything else a backend raises is a source failure, never a crash of the query.
+            logger.warning("source %s failed: %r", self.source, exc)
+            return [SourceUnavailable(self.source, type(exc).__name__)] * len(keys)
+        if len(results) != len(keys):
+            error = SourceUnavailable(self.source, "answered a different number of results")
+            return [error] * len(keys)
+        return [
+            r if not isinstance(r, Exception) or isinstance(r, ConnectorError)
+            else SourceUnavailable(self.source, type(r).__name__)
+            for r in results
+        ]
+
+    @abc.abstractmethod
+    async def _load_many(self, keys: Sequence[str]) -> Sequence[list[Line] | Exception]:
+        """Fetch the lines of each key, one entry per key, in order."""
+
+
+class FakeConnector(Connector[Any]):
+    """A connector driven by a plain function, for tests and experiments.
+
+    The handler takes the keys and returns one list of lines (or an exception) per key; it
+    may be a coroutine function, to simulate a slow source.
+    """
+
+    def __init__(
+        self,
+        source: SourceName,
+        handler: Callable[[Sequence[str]], Any],
+        timeout: float = 5.0,
+    ) -> None:
+        super().__init__(source, timeout)
+        self.handler = handler
+
+    async def _load_many(self, keys: Sequence[str]) -> Sequence[list[Any] | Exception]:
+        result = self.handler(keys)
+        if asyncio.iscoroutine(result):
+            result = await result
+        return list(result)

@@ -1,0 +1,159 @@
+"""The file backend: one JSON Lines file per source (the embedded default and the demo).
+
+A malformed line is reported with its file and line number, counted, and skipped; it never
+stops the load. A line whose id was seen before replaces the earlier one (a transaction that
+became ``refunded``, a CRM contact updated), so the file is an append-only log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from membergraph.connectors.base import Connector
+from membergraph.connectors.sources import SourceSpec
+
+__all__ = ["FileConnector", "LineError", "LoadReport", "parse_line"]
+
+Owner = Callable[[BaseModel], str | None]
+_MAX_REPORTED = 100
+
+
+@dataclass(frozen=True, slots=True)
+class LineError:
+    """Why one line was refused: ``crm.jsonl:12: contact_id: Field required``."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(slots=True)
+class LoadReport:
+    """What reading a source file found."""
+
+    lines: int = 0
+    accepted: int = 0
+    malformed: int = 0
+    errors: list[LineError] = field(default_factory=list)
+
+    def refuse(self, error: LineError) -> None:
+        self.malformed += 1
+        if len(self.errors) < _MAX_REPORTED:
+            self.errors.append(error)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"]) or "line"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def parse_line(spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner) -> BaseModel | LineError:
+    """Validate one line (JSON text or an already decoded object) of a source."""
+    if isinstance(raw, bytes | str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return LineError(where, f"not JSON: {exc}")
+    if not isinstance(raw, dict):
+        return LineError(where, f"expected a JSON object, got {type(raw).__name__}")
+    try:
+        line = spec.model.model_validate(raw)
+    except ValidationError as exc:
+        return LineError(where, _validation_message(exc))
+    if owner(line) is None:
+        return LineError(where, "no owner: the line names no customer this source can identify")
+    return line
+
+
+class FileConnector(Connector[BaseModel]):
+    """A source read from ``DIR/<source>.jsonl``, indexed by the record each line belongs to."""
+
+    def __init__(self, spec: SourceSpec, folder: Path, owner: Owner, timeout: float = 5.0) -> None:
+        super().__init__(spec.name, timeout)
+        self.spec = spec
+        self.path = folder / spec.file_name
+        self.owner = owner
+        self.report = LoadReport()
+        self._by_id: dict[str, BaseModel] = {}
+        self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
+        self._lock = asyncio.Lock()
+
+    def load(self) -> LoadReport:
+        """Read the whole file (missing: an empty source)."""
+        self.report = LoadReport()
+        if not self.path.exists():
+            return self.report
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                self.report.lines += 1
+                parsed = parse_line(self.spec, raw, f"{self.path.name}:{number}", self.owner)
+                if isinstance(parsed, LineError):
+                    self.report.refuse(parsed)
+                else:
+                    self._index(parsed)
+                    self.report.accepted += 1
+        return self.report
+
+    def _line_id(self, line: BaseModel) -> str:
+        return str(getattr(line, self.spec.id_field))
+
+    def _index(self, line: BaseModel) -> None:
+        line_id = self._line_id(line)
+        previous = self._by_id.get(line_id)
+        if previous is not None:
+            self._by_owner[self.owner(previous) or ""].pop(line_id, None)
+        self._by_id[line_id] = line
+        self._by_owner[self.owner(line) or ""][line_id] = line
+
+    def lines(self) -> Iterator[BaseModel]:
+        """Every current line (the latest version of each id)."""
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    async def append(self, lines: Sequence[BaseModel]) -> list[str]:
+        """Append lines; answer per line ``created``, ``updated`` or ``unchanged``."""
+        outcomes: list[str] = []
+        fresh: list[bytes] = []
+        async with self._lock:
+            for line in lines:
+                previous = self._by_id.get(self._line_id(line))
+                if previous is not None and previous == line:
+                    outcomes.append("unchanged")
+                    continue
+                outcomes.append("updated" if previous is not None else "created")
+                fresh.append(orjson.dumps(line.model_dump(mode="json", exclude_unset=True)))
+                self._index(line)
+            if fresh:
+                await asyncio.to_thread(self._write, fresh)
+        return outcomes
+
+    def _write(self, fresh: list[bytes]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a+b") as handle:
+            # A file whose last line lacks its newline must not glue our first line to it.
+            handle.seek(0, 2)
+            if handle.tell():
+                handle.seek(-1, 2)
+                if handle.read(1) != b"\n":
+                    handle.write(b"\n")
+            handle.write(b"\n".join(fresh) + b"\n")
+
+    async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
+        return [list(self._by_owner.get(key, {}).values()) for key in keys]

@@ -1,0 +1,140 @@
+"""The four source formats of DESIGN.md as pydantic models.
+
+Unknown fields are kept (``extra="allow"``) and ignored. Required fields are the line's id
+and what identifies its owner; everything else may be missing or null in real exports.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AccountRef",
+    "Address",
+    "CallInteraction",
+    "Consents",
+    "CrmContact",
+    "LineItem",
+    "SourceName",
+    "Transaction",
+    "WebEvent",
+]
+
+
+class SourceName(StrEnum):
+    """The four source kinds, named as in files, URLs and ``records { source }``."""
+
+    CRM = "crm"
+    TRANSACTIONS = "transactions"
+    WEB_ANALYTICS = "web_analytics"
+    CALL_CENTER = "call_center"
+
+
+def _utc(value: datetime) -> datetime:
+    # Sources mix naive and offset timestamps; naive ones are read as UTC so ordering is total.
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+LineId = Annotated[str, AfterValidator(_non_empty)]
+
+
+class _Line(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True, str_strip_whitespace=False)
+
+
+class Address(_Line):
+    line1: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class Consents(_Line):
+    email: bool | None = None
+    sms: bool | None = None
+    push: bool | None = None
+    phone: bool | None = None
+
+
+class CrmContact(_Line):
+    """One CRM contact (``crm.jsonl``)."""
+
+    contact_id: LineId
+    first_name: str | None = None
+    last_name: str | None = None
+    emails: list[str] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list)
+    loyalty_id: str | None = None
+    birth_date: date | None = None
+    address: Address | None = None
+    preferred_language: str | None = None
+    consents: Consents | None = None
+    updated_at: Timestamp | None = None
+
+
+class LineItem(_Line):
+    sku: str
+    category: str | None = None
+    quantity: int = 1
+    unit_price_cents: int = 0
+
+
+class Transaction(_Line):
+    """One purchase, refund or cancellation (``transactions.jsonl``)."""
+
+    transaction_id: LineId
+    loyalty_id: str | None = None
+    email: str | None = None
+    store_id: str | None = None
+    channel: Literal["store", "online"]
+    occurred_at: Timestamp
+    amount_cents: int
+    currency: str = "USD"
+    points_earned: int = 0
+    points_redeemed: int = 0
+    status: Literal["completed", "refunded", "cancelled"] = "completed"
+    items: list[LineItem] = Field(default_factory=list)
+
+
+class WebEvent(_Line):
+    """One web analytics event (``web_analytics.jsonl``)."""
+
+    event_id: LineId
+    anonymous_id: LineId
+    user_id: str | None = None
+    email: str | None = None
+    type: Literal["page", "track", "identify"]
+    name: str | None = None
+    occurred_at: Timestamp
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class AccountRef(_Line):
+    kind: Literal["crm_id", "loyalty_id", "email"]
+    value: str
+
+
+class CallInteraction(_Line):
+    """One call-center interaction (``call_center.jsonl``)."""
+
+    interaction_id: LineId
+    caller_phone: str | None = None
+    account_ref: AccountRef | None = None
+    agent_id: str | None = None
+    started_at: Timestamp
+    duration_s: int = 0
+    reason: str | None = None
+    sentiment: Annotated[float, Field(ge=-1, le=1)] | None = None
+    resolved: bool | None = None
+    notes: str | None = None

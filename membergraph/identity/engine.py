@@ -1,0 +1,343 @@
+"""The identity engine: records in, members (components of accepted links) out.
+
+Pure and deterministic: the result depends on the set of records, never on their order,
+and it depends only on the records that share a value, so resolving a closure of records
+(what incremental ingestion does) gives exactly what resolving everything gives there.
+
+Phases, in priority order:
+
+1. **Value status.** Each identifier value is *linkable*, *blocked* (junk), *hub* (on too
+   many people or records) or *shared* (on two or more CRM people: a household landline or
+   a family e-mail). Only linkable values link, except for CRM duplicates.
+2. **Profile links** (CRM contacts, loyalty accounts, online customers): stewards' manual
+   links; CRM duplicates (same first name, last name and birth date sharing a value); shared
+   loyalty number; shared e-mail. Each union respects cannot-links and per-kind limits; a
+   refused union is a conflict for stewards.
+3. **Leaf attachment**: a web visitor or a call joins at most one member, chosen by the
+   strongest evidence; disagreements are conflicts, never merges.
+4. Visitors that attached nowhere but share a login or e-mail form members of their own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.rules import Rules
+
+__all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
+
+ValueKey = tuple[IdentifierKind, str]
+_LINKING_KINDS = (
+    IdentifierKind.CRM_ID,
+    IdentifierKind.LOYALTY_ID,
+    IdentifierKind.EMAIL,
+    IdentifierKind.PHONE,
+)
+_RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An accepted link between two records, with the rule and evidence that made it."""
+
+    a: RecordKey
+    b: RecordKey
+    rule: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Evidence the engine did not follow, listed for stewards."""
+
+    kind: str  # limit | shared_device | call_mismatch | cannot_link | ambiguous
+    records: tuple[RecordKey, ...]
+    detail: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Resolution:
+    """The outcome of :func:`resolve`: members as components, and why."""
+
+    components: list[list[RecordKey]]
+    links: list[Link]
+    conflicts: list[Conflict]
+    value_status: dict[ValueKey, str]
+
+
+@dataclass(slots=True)
+class _Group:
+    members: list[RecordKey]
+    values: dict[IdentifierKind, set[str]] = field(default_factory=dict)
+
+
+class _Partition:
+    """Union-find whose roots know their members and limited values."""
+
+    def __init__(self, records: Mapping[RecordKey, RecordData], rules: Rules) -> None:
+        self.parent: dict[RecordKey, RecordKey] = {}
+        self.groups: dict[RecordKey, _Group] = {}
+        self.limits = rules.limits
+        for ref, record in records.items():
+            self.parent[ref] = ref
+            values: dict[IdentifierKind, set[str]] = defaultdict(set)
+            for ident in record.identifiers:
+                if ident.kind in self.limits:
+                    values[ident.kind].add(ident.key)
+            self.groups[ref] = _Group([ref], dict(values))
+
+    def find(self, ref: RecordKey) -> RecordKey:
+        parent = self.parent
+        root = ref
+        while parent[root] != root:
+            root = parent[root]
+        while parent[ref] != root:
+            parent[ref], ref = root, parent[ref]
+        return root
+
+    def over_limit(self, a: RecordKey, b: RecordKey) -> tuple[IdentifierKind, list[str]] | None:
+        """The kind whose limit joining a and b would break (never one already broken)."""
+        ga, gb = self.groups[a], self.groups[b]
+        for kind, limit in self.limits.items():
+            va, vb = ga.values.get(kind, set()), gb.values.get(kind, set())
+            joined = len(va | vb)
+            if joined > limit and joined > max(len(va), len(vb)):
+                return kind, sorted(va | vb)
+        return None
+
+    def union(self, a: RecordKey, b: RecordKey) -> RecordKey:
+        ga, gb = self.groups[a], self.groups[b]
+        if len(ga.members) < len(gb.members):
+            a, b, ga, gb = b, a, gb, ga
+        self.parent[b] = a
+        ga.members.extend(gb.members)
+        for kind, values in gb.values.items():
+            ga.values.setdefault(kind, set()).update(values)
+        del self.groups[b]
+        return a
+
+
+def _status(
+    carriers: list[RecordData], key: ValueKey, rules: Rules, hubs: frozenset[ValueKey]
+) -> str:
+    kind, value = key
+    if rules.is_junk(kind, value):
+        return "blocked"
+    if key in hubs or len(carriers) > rules.hub_max_records:
+        return "hub"
+    people: set[object] = set()
+    crm_people: set[object] = set()
+    for record in carriers:
+        if record.source == "crm":
+            person: object = record.signature or record.ref
+            crm_people.add(person)
+        else:
+            cards = [i.key for i in record.identifiers if i.kind is IdentifierKind.LOYALTY_ID]
+            person = ("card", cards[0]) if cards else record.ref
+        people.add(person)
+    if len(people) > rules.hub_max_people:
+        return "hub"
+    if len(crm_people) > 1:
+        return "shared"
+    return "linkable"
+
+
+class _Resolver:
+    def __init__(
+        self,
+        records: Mapping[RecordKey, RecordData],
+        rules: Rules,
+        manual_links: Iterable[tuple[RecordKey, RecordKey, dict[str, Any]]],
+        cannot_links: Iterable[tuple[RecordKey, RecordKey]],
+        hubs: frozenset[ValueKey],
+    ) -> None:
+        self.records = records
+        self.rules = rules
+        self.manual = sorted(
+            (min(a, b), max(a, b), ev) for a, b, ev in manual_links if a in records and b in records
+        )
+        self.cannot: dict[RecordKey, set[RecordKey]] = defaultdict(set)
+        for a, b in cannot_links:
+            self.cannot[a].add(b)
+            self.cannot[b].add(a)
+        self.carriers: dict[ValueKey, list[RecordData]] = defaultdict(list)
+        for ref in sorted(records):
+            for ident in records[ref].identifiers:
+                if ident.kind in _LINKING_KINDS:
+                    self.carriers[(ident.kind, ident.key)].append(records[ref])
+        self.status = {k: _status(c, k, rules, hubs) for k, c in self.carriers.items()}
+        self.partition = _Partition(records, rules)
+        self.links: list[Link] = []
+        self.conflicts: list[Conflict] = []
+
+    # -- profile links ---------------------------------------------------------------
+
+    def _forbidden(self, ra: RecordKey, rb: RecordKey) -> bool:
+        if not self.cannot:
+            return False
+        ga, gb = self.partition.groups[ra], self.partition.groups[rb]
+        if len(ga.members) > len(gb.members):
+            ga, gb = gb, ga
+        other = set(gb.members)
+        return any(self.cannot.get(m, set()) & other for m in ga.members)
+
+    def _try_link(self, a: RecordKey, b: RecordKey, rule: str, evidence: dict[str, Any]) -> bool:
+        p = self.partition
+        ra, rb = p.find(a), p.find(b)
+        if ra == rb:
+            return False
+        if self._forbidden(ra, rb):
+            self.conflicts.append(Conflict("cannot_link", (a, b), {"rule": rule, **evidence}))
+            return False
+        if rule not in ("manual", "crm_duplicate"):
+            broken = p.over_limit(ra, rb)
+            if broken is not None:
+                kind, values = broken
+                detail = {"rule": rule, "limit": kind.value, "values": values, **evidence}
+                self.conflicts.append(Conflict("limit", (a, b), detail))
+                return False
+        p.union(ra, rb)
+        self.links.append(Link(a, b, rule, evidence))
+        return True
+
+    def _profile_edges(self) -> list[tuple[int, str, str, RecordKey, RecordKey, str, dict[str, Any]]]:
+        edges = []
+        for (kind, value), carriers in self.carriers.items():
+            status = self.status[(kind, value)]
+            if status in ("blocked", "hub"):
+                continue
+            profiles = [r for r in carriers if r.role == "profile"]
+            evidence = {"kind": kind.value, "value": value}
+            by_signature: dict[tuple[str, str, str], list[RecordData]] = defaultdict(list)
+            for record in profiles:
+                if record.source == "crm" and record.signature:
+                    by_signature[record.signature].append(record)
+            for same in by_signature.values():
+                for other in same[1:]:
+                    dup = {**evidence, "agreed": ["first_name", "last_name", "birth_date"]}
+                    edges.append((1, kind, value, same[0].ref, other.ref, "crm_duplicate", dup))
+            if status != "linkable" or kind is IdentifierKind.PHONE:
+                # A phone alone never merges: households share landlines.
+                continue
+            rule = {IdentifierKind.EMAIL: "email"}.get(kind, kind.value.lower())
+            for other in profiles[1:]:
+                edges.append((_RULE_ORDER[rule], kind, value, profiles[0].ref, other.ref, rule, evidence))
+        edges.sort(key=lambda e: e[:5])
+        return edges
+
+    # -- leaves ----------------------------------------------------------------------
+
+    def _targets(self, leaf: RecordData) -> list[tuple[Identifier, RecordKey, RecordKey]]:
+        """(identifier, carrier record, carrier's root) for each profile the leaf points to."""
+        found = []
+        for ident in sorted(leaf.identifiers):
+            key = (ident.kind, ident.key)
+            if ident.kind not in _LINKING_KINDS or self.status.get(key) != "linkable":
+                continue
+            for carrier in self.carriers[key]:
+                if carrier.role == "profile":
+                    found.append((ident, carrier.ref, self.partition.find(carrier.ref)))
+                    break
+        return found
+
+    def _household(self, ra: RecordKey, rb: RecordKey) -> bool:
+        def marks(root: RecordKey) -> tuple[set[str], set[str]]:
+            crm = [self.records[m] for m in self.partition.groups[root].members]
+            crm = [r for r in crm if r.source == "crm"]
+            return (
+                {r.address for r in crm if r.address},
+                {r.last_name.casefold() for r in crm if r.last_name},
+            )
+
+        (addr_a, last_a), (addr_b, last_b) = marks(ra), marks(rb)
+        return bool(addr_a & addr_b or last_a & last_b)
+
+    def _choose(self, leaf: RecordData) -> tuple[Identifier, RecordKey] | None:
+        targets = [t for t in self._targets(leaf) if not self._forbidden(leaf.ref, t[2])]
+        roots = {root for _, _, root in targets}
+        if len(roots) <= 1:
+            return (targets[0][0], targets[0][1]) if targets else None
+        refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in targets)}))
+        detail: dict[str, Any] = {
+            "evidence": [{"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in targets]
+        }
+        logins = {root for ident, _, root in targets if ident.via == "login"}
+        if len(logins) > 1:
+            self.conflicts.append(Conflict("shared_device", refs, detail))
+            return None
+        if leaf.source == "call_center":
+            by_switch = [t for t in targets if t[0].via == "switch"]
+            typed = [t for t in targets if t[0].via == "agent"]
+            if by_switch and typed:
+                shared_line = self._household(by_switch[0][2], typed[0][2])
+                winner = typed[0] if shared_line else by_switch[0]
+                detail["decision"] = "typed account (shared line)" if shared_line else "caller phone"
+                self.conflicts.append(Conflict("call_mismatch", refs, detail))
+                return winner[0], winner[1]
+        trust = self.rules.trust
+        best = max(targets, key=lambda t: (trust.get(t[0].via, 0), -len(str(t[1]))))
+        kind = "shared_device" if leaf.source == "web_analytics" else "ambiguous"
+        self.conflicts.append(Conflict(kind, refs, {**detail, "decision": best[0].via}))
+        return best[0], best[1]
+
+    def run(self) -> Resolution:
+        for a, b, evidence in self.manual:
+            self._try_link(a, b, "manual", evidence)
+        for _, _, _, a, b, rule, evidence in self._profile_edges():
+            self._try_link(a, b, rule, evidence)
+        leaves = [self.records[ref] for ref in sorted(self.records) if self.records[ref].role == "leaf"]
+        choices = [(leaf, self._choose(leaf)) for leaf in leaves]
+        for leaf, choice in choices:
+            if choice is not None:
+                ident, carrier = choice
+                evidence = {"kind": ident.kind.value, "value": ident.value, "via": ident.via}
+                self._try_link(leaf.ref, carrier, "attach", evidence)
+        self._group_unattached(leaf for leaf, choice in choices if choice is None)
+        groups = self.partition.groups.values()
+        components = sorted(sorted(g.members) for g in groups)
+        return Resolution(components, self.links, self.conflicts, self.status)
+
+    def _group_unattached(self, leaves: Iterable[RecordData]) -> None:
+        first_seen: dict[ValueKey, RecordKey] = {}
+        for leaf in leaves:
+            if leaf.source != "web_analytics":
+                continue
+            for ident in sorted(leaf.identifiers):
+                key = (ident.kind, ident.key)
+                if ident.kind not in (IdentifierKind.EMAIL, IdentifierKind.CRM_ID):
+                    continue
+                if self.status.get(key) != "linkable":
+                    continue
+                if key in first_seen:
+                    evidence = {"kind": ident.kind.value, "value": ident.value}
+                    self._try_link(first_seen[key], leaf.ref, "visitor_" + ident.kind.value.lower(), evidence)
+                else:
+                    first_seen[key] = leaf.ref
+
+
+def resolve(
+    records: Mapping[RecordKey, RecordData],
+    rules: Rules | None = None,
+    manual_links: Iterable[tuple[RecordKey, RecordKey, dict[str, Any]]] = (),
+    cannot_links: Iterable[tuple[RecordKey, RecordKey]] = (),
+    hubs: frozenset[ValueKey] = frozenset(),
+) -> Resolution:
+    """Resolve records into members.
+
+    Args:
+        records: every record to resolve, by ``(source, key)``.
+        rules: the match rules (defaults if None).
+        manual_links: stewards' links, ``(a, b, evidence)``; they override limits.
+        cannot_links: pairs that must never share a member (from splits).
+        hubs: values known to be hubs from outside ``records`` (incremental resolution).
+
+    Example:
+        >>> resolve({}).components
+        []
+    """
+    return _Resolver(records, rules or Rules(), manual_links, cannot_links, hubs).run()

@@ -1,0 +1,94 @@
+"""Stable, opaque member IDs.
+
+A component keeps the ID most of its records had; an ID no component keeps redirects to
+the component holding most of its records (merged); a component split off gets back the ID
+its records were first given, if that ID is not live. New IDs are derived from the smallest
+record key, so the same data resolved twice gives the same IDs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from membergraph.identity.records import RecordKey
+
+__all__ = ["IdAssignment", "assign_member_ids", "new_member_id"]
+
+
+def new_member_id(seed: RecordKey, attempt: int = 0) -> str:
+    """An opaque ID derived from a record key (``m_`` and 16 base32 characters)."""
+    digest = hashlib.blake2b(f"{seed[0]}\0{seed[1]}\0{attempt}".encode(), digest_size=10).digest()
+    return "m_" + base64.b32encode(digest).decode().lower()
+
+
+@dataclass(slots=True)
+class IdAssignment:
+    ids: list[str]  # one per component, in component order
+    redirects: dict[str, str]  # retired ID -> the ID that absorbed it
+    new_members: list[str]  # IDs that become live (fresh or revived)
+
+
+def assign_member_ids(
+    components: list[list[RecordKey]],
+    current: Mapping[RecordKey, str],
+    origins: Mapping[RecordKey, str],
+    taken: Iterable[str] = (),
+    live_elsewhere: Iterable[str] = (),
+) -> IdAssignment:
+    """Give each component an ID, keeping what can be kept.
+
+    Args:
+        components: the new partition of the records in scope.
+        current: each record's member now (absent for a new record).
+        origins: each record's first member.
+        taken: IDs ever used (never reused for a new member).
+        live_elsewhere: IDs of live members outside the scope (never revived here).
+    """
+    taken = set(taken)
+    blocked = set(live_elsewhere)
+    live_before = set(current.values())
+    claimed: dict[str, int] = {}
+    ids: list[str | None] = [None] * len(components)
+    # Large components choose first, so a member that absorbs a small one keeps its ID.
+    order = sorted(range(len(components)), key=lambda i: (-len(components[i]), components[i][0]))
+    for index in order:
+        records = components[index]
+        now = Counter(current[r] for r in records if r in current)
+        first = Counter(origins[r] for r in records if r in origins)
+        candidates = sorted(
+            set(now) | set(first),
+            key=lambda m: (-first[m], -now[m], m),
+        )
+        for candidate in candidates:
+            # An ID another component holds live now stays with the one that holds most of it.
+            revivable = candidate not in live_before and candidate not in blocked
+            if candidate not in claimed and (now[candidate] or revivable):
+                claimed[candidate] = index
+                ids[index] = candidate
+                break
+    for index in order:
+        if ids[index] is None:
+            attempt = 0
+            while (candidate := new_member_id(components[index][0], attempt)) in claimed or (
+                candidate in taken or candidate in live_before
+            ):
+                attempt += 1
+            claimed[candidate] = index
+            ids[index] = candidate
+    final = [i for i in ids if i is not None]
+    holders: dict[str, Counter[int]] = {}
+    for index, records in enumerate(components):
+        for r in records:
+            if r in current:
+                holders.setdefault(current[r], Counter())[index] += 1
+    redirects = {
+        old: final[counts.most_common(1)[0][0]]
+        for old, counts in holders.items()
+        if old not in claimed
+    }
+    new_members = [m for m in final if m not in live_before]
+    return IdAssignment(final, redirects, new_members)

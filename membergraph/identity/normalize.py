@@ -1,0 +1,124 @@
+"""Identifier normalization: one function per kind, used at ingestion and at lookup alike.
+
+Every function returns the canonical value or raises :class:`BadIdentifier` with a message
+that says what was wrong, so a lookup with ``"abc"`` as a phone answers a clear error.
+
+E-mail matching keys fold Gmail's dots and ``+tags`` (only for gmail.com and googlemail.com,
+where Google ignores them); the stored value keeps what the customer typed, lower-cased.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import lru_cache
+
+import phonenumbers
+
+__all__ = [
+    "BadIdentifier",
+    "IdentifierKind",
+    "email_match_key",
+    "normalize",
+    "normalize_email",
+    "normalize_loyalty_id",
+    "normalize_phone",
+]
+
+
+class IdentifierKind(StrEnum):
+    """The kinds of identifier a record can carry."""
+
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    LOYALTY_ID = "LOYALTY_ID"
+    CRM_ID = "CRM_ID"
+    ANONYMOUS_ID = "ANONYMOUS_ID"
+
+
+class BadIdentifier(ValueError):
+    """A value that cannot be an identifier of its kind."""
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+_LOYALTY_STRIP = re.compile(r"[\s\-_./]")
+_LOYALTY = re.compile(r"^[A-Z0-9]{4,32}$")
+
+
+def normalize_email(value: str) -> str:
+    """Trim and lower-case an e-mail address.
+
+    Example:
+        >>> normalize_email("  Jane.Doe@EXAMPLE.com ")
+        'jane.doe@example.com'
+    """
+    email = value.strip().lower()
+    if not _EMAIL.match(email):
+        raise BadIdentifier(f"{value!r} is not an e-mail address")
+    return email
+
+
+def email_match_key(email: str) -> str:
+    """The key two e-mails are matched on: Gmail ignores dots and ``+tags`` in the local part.
+
+    Example:
+        >>> email_match_key("jane.doe+shop@googlemail.com")
+        'janedoe@gmail.com'
+    """
+    local, _, domain = email.rpartition("@")
+    if domain in _GMAIL_DOMAINS:
+        local = local.split("+", 1)[0].replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+@lru_cache(maxsize=65536)
+def normalize_phone(value: str, region: str = "US") -> str:
+    """Format a phone number as E.164, reading numbers without ``+`` in ``region``.
+
+    Example:
+        >>> normalize_phone("(415) 555-0134")
+        '+14155550134'
+    """
+    text = value.strip()
+    if not any(ch.isdigit() for ch in text):
+        raise BadIdentifier(f"{value!r} is not a phone number")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise BadIdentifier(f"{value!r} is not a phone number: {exc._msg}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise BadIdentifier(f"{value!r} is not a possible phone number in {region}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_loyalty_id(value: str) -> str:
+    """Upper-case a loyalty number and drop separators.
+
+    Example:
+        >>> normalize_loyalty_id(" ld-1234-5678 ")
+        'LD12345678'
+    """
+    loyalty = _LOYALTY_STRIP.sub("", value.strip().upper())
+    if not _LOYALTY.match(loyalty):
+        raise BadIdentifier(f"{value!r} is not a loyalty number (4-32 letters and digits)")
+    return loyalty
+
+
+def _normalize_plain(kind: IdentifierKind, value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise BadIdentifier(f"an empty {kind.value} is not an identifier")
+    return text
+
+
+def normalize(kind: IdentifierKind, value: str, region: str = "US") -> str:
+    """Normalize ``value`` as an identifier of ``kind``, exactly as ingestion does."""
+    if kind is IdentifierKind.EMAIL:
+        return normalize_email(value)
+    if kind is IdentifierKind.PHONE:
+        return normalize_phone(value, region)
+    if kind is IdentifierKind.LOYALTY_ID:
+        return normalize_loyalty_id(value)
+    return _normalize_plain(kind, value)

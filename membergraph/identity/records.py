@@ -1,0 +1,212 @@
+"""Records, the nodes of the identity graph, and how each source line maps to one.
+
+A record is a source's own notion of a customer:
+
+========================  =====================================  ======
+source line               record key                             role
+========================  =====================================  ======
+CRM contact               ``<contact_id>``                       profile
+transaction with a card   ``loyalty:<LOYALTY_ID>``               profile
+online order, no card     ``online:<email>``                     profile
+web event                 ``<anonymous_id>``                     leaf
+call interaction          ``<interaction_id>``                   leaf
+========================  =====================================  ======
+
+*Profile* records may bridge each other (a CRM contact and its loyalty account). *Leaf*
+records (a visitor, a call) attach to at most one member and never join two: a web visitor
+on a family computer or an agent's typo must not merge two people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from membergraph.connectors.models import (
+    CallInteraction,
+    CrmContact,
+    SourceName,
+    Transaction,
+    WebEvent,
+)
+from membergraph.identity.normalize import (
+    BadIdentifier,
+    IdentifierKind,
+    email_match_key,
+    normalize,
+)
+
+__all__ = [
+    "Identifier",
+    "RecordData",
+    "RecordKey",
+    "identifier_key",
+    "owner_of_transaction",
+    "record_of_line",
+]
+
+RecordKey = tuple[str, str]
+"""``(source, key)``, as ``records { source key }`` shows it."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Identifier:
+    """An identifier value seen on a record.
+
+    ``key`` is what records are matched on (Gmail dots folded); ``value`` is the normalized
+    value as given; ``via`` says how it was captured (``crm``, ``login``, ``online``, ``till``,
+    ``identify``, ``switch``, ``agent``), which sets how much it is trusted.
+    """
+
+    kind: IdentifierKind
+    key: str
+    value: str
+    via: str
+
+
+@dataclass(slots=True)
+class RecordData:
+    """What the identity engine knows of one record."""
+
+    source: str
+    key: str
+    role: str  # "profile" | "leaf"
+    identifiers: set[Identifier] = field(default_factory=set)
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: date | None = None
+    address: str | None = None
+
+    @property
+    def ref(self) -> RecordKey:
+        return (self.source, self.key)
+
+    def merge(self, other: RecordData) -> bool:
+        """Fold a newer line of the same record in; return whether anything changed."""
+        before = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
+        self.identifiers |= other.identifiers
+        if other.source == SourceName.CRM:
+            self.first_name, self.last_name = other.first_name, other.last_name
+            self.birth_date, self.address = other.birth_date, other.address
+        after = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
+        return before != after
+
+    @property
+    def signature(self) -> tuple[str, str, str] | None:
+        """Who a CRM contact says it is: first name, last name, birth date (all present)."""
+        if self.first_name and self.last_name and self.birth_date:
+            return (
+                self.first_name.strip().casefold(),
+                self.last_name.strip().casefold(),
+                self.birth_date.isoformat(),
+            )
+        return None
+
+
+def identifier_key(kind: IdentifierKind, normalized: str) -> str:
+    """The matching key of an already normalized value."""
+    return email_match_key(normalized) if kind is IdentifierKind.EMAIL else normalized
+
+
+def _identifier(kind: IdentifierKind, raw: str | None, via: str, region: str) -> Identifier | None:
+    if raw is None:
+        return None
+    try:
+        value = normalize(kind, raw, region)
+    except BadIdentifier:
+        # A bad identifier on a line is not a bad line: the line's facts still count.
+        return None
+    return Identifier(kind, identifier_key(kind, value), value, via)
+
+
+def _collect(items: Iterable[Identifier | None]) -> set[Identifier]:
+    return {item for item in items if item is not None}
+
+
+def owner_of_transaction(line: Transaction, region: str = "US") -> str | None:
+    """The record key a transaction belongs to: its card, else its online e-mail."""
+    card = _identifier(IdentifierKind.LOYALTY_ID, line.loyalty_id, "till", region)
+    if card is not None:
+        return f"loyalty:{card.key}"
+    email = _identifier(IdentifierKind.EMAIL, line.email, "online", region)
+    if email is not None:
+        return f"online:{email.value}"
+    return None
+
+
+_ACCOUNT_KINDS = {
+    "crm_id": IdentifierKind.CRM_ID,
+    "loyalty_id": IdentifierKind.LOYALTY_ID,
+    "email": IdentifierKind.EMAIL,
+}
+
+
+def record_of_line(
+    source: SourceName,
+    line: CrmContact | Transaction | WebEvent | CallInteraction,
+    region: str = "US",
+) -> RecordData | None:
+    """Map one validated source line to the record it describes (None: no owner)."""
+    if isinstance(line, CrmContact):
+        address = None
+        if line.address and line.address.line1 and line.address.postal_code:
+            address = f"{line.address.line1.strip().casefold()}|{line.address.postal_code.strip()}"
+        return RecordData(
+            source=source,
+            key=line.contact_id,
+            role="profile",
+            identifiers=_collect(
+                [
+                    _identifier(IdentifierKind.CRM_ID, line.contact_id, "crm", region),
+                    _identifier(IdentifierKind.LOYALTY_ID, line.loyalty_id, "crm", region),
+                    *(_identifier(IdentifierKind.EMAIL, e, "crm", region) for e in line.emails),
+                    *(_identifier(IdentifierKind.PHONE, p, "crm", region) for p in line.phones),
+                ]
+            ),
+            first_name=line.first_name,
+            last_name=line.last_name,
+            birth_date=line.birth_date,
+            address=address,
+        )
+    if isinstance(line, Transaction):
+        owner = owner_of_transaction(line, region)
+        if owner is None:
+            return None
+        via = "online" if line.channel == "online" else "till"
+        return RecordData(
+            source=source,
+            key=owner,
+            role="profile",
+            identifiers=_collect(
+                [
+                    _identifier(IdentifierKind.LOYALTY_ID, line.loyalty_id, "till", region),
+                    _identifier(IdentifierKind.EMAIL, line.email, via, region),
+                ]
+            ),
+        )
+    if isinstance(line, WebEvent):
+        return RecordData(
+            source=source,
+            key=line.anonymous_id,
+            role="leaf",
+            identifiers=_collect(
+                [
+                    _identifier(IdentifierKind.ANONYMOUS_ID, line.anonymous_id, "web", region),
+                    _identifier(IdentifierKind.CRM_ID, line.user_id, "login", region),
+                    _identifier(IdentifierKind.EMAIL, line.email, "identify", region),
+                ]
+            ),
+        )
+    ref = line.account_ref
+    return RecordData(
+        source=source,
+        key=line.interaction_id,
+        role="leaf",
+        identifiers=_collect(
+            [
+                _identifier(IdentifierKind.PHONE, line.caller_phone, "switch", region),
+                _identifier(_ACCOUNT_KINDS[ref.kind], ref.value, "agent", region) if ref else None,
+            ]
+        ),
+    )

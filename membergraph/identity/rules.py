@@ -1,0 +1,118 @@
+"""Match rules as data: written in TOML (or left to the built-in defaults), validated once
+into a typed :class:`Rules` the engine applies.
+
+Example file (every key optional)::
+
+    hub_max_people = 8
+    [limits]
+    CRM_ID = 1
+    LOYALTY_ID = 1
+    [blocklist]
+    emails = ["test@test.com"]
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from membergraph.identity.normalize import IdentifierKind
+
+__all__ = ["Blocklist", "Rules", "load_rules"]
+
+
+class Blocklist(BaseModel):
+    """Junk values that are never linking keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    emails: list[str] = Field(
+        default_factory=lambda: [
+            "test@test.com",
+            "none@none.com",
+            "noemail@noemail.com",
+            "na@na.com",
+            "no@email.com",
+            "email@email.com",
+        ]
+    )
+    email_patterns: list[str] = Field(
+        default_factory=lambda: [
+            r"^(no|none|noemail|no\.?email|noreply|no-reply|donotreply|test|unknown|na|n/a)@",
+            r"@(example|test|invalid)\.(com|org|net)$",
+        ]
+    )
+    phones: list[str] = Field(default_factory=list)
+    phone_patterns: list[str] = Field(
+        # One repeated digit (0000000000) and 1234567 runs are what a till gets when a
+        # customer will not give a number.
+        default_factory=lambda: [r"^\+\d?(\d)\1{6,}$", r"1234567"]
+    )
+
+
+class Rules(BaseModel):
+    """The identity engine's configuration.
+
+    Attributes:
+        limits: at most this many distinct values of a kind per member. A link that would
+            exceed a limit is not made and is recorded as a conflict.
+        hub_max_people: a value carried by more distinct people (CRM people, loyalty cards,
+            accounts) than this stops being a linking key.
+        hub_max_records: a value on more records than this is a hub whatever they are.
+        trust: how much each capture channel is trusted when two pieces of evidence disagree.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limits: dict[IdentifierKind, int] = Field(
+        default_factory=lambda: {
+            IdentifierKind.CRM_ID: 1,
+            IdentifierKind.LOYALTY_ID: 1,
+            IdentifierKind.EMAIL: 5,
+            IdentifierKind.PHONE: 5,
+        }
+    )
+    hub_max_people: int = Field(default=6, ge=1)
+    hub_max_records: int = Field(default=200, ge=2)
+    trust: dict[str, int] = Field(
+        default_factory=lambda: {
+            "crm": 5,
+            "login": 5,
+            "online": 4,
+            "switch": 3,
+            "identify": 3,
+            "till": 2,
+            "agent": 1,
+        }
+    )
+    blocklist: Blocklist = Field(default_factory=Blocklist)
+
+    @cached_property
+    def _junk(self) -> dict[IdentifierKind, tuple[frozenset[str], list[re.Pattern[str]]]]:
+        return {
+            IdentifierKind.EMAIL: (
+                frozenset(self.blocklist.emails),
+                [re.compile(p) for p in self.blocklist.email_patterns],
+            ),
+            IdentifierKind.PHONE: (
+                frozenset(self.blocklist.phones),
+                [re.compile(p) for p in self.blocklist.phone_patterns],
+            ),
+        }
+
+    def is_junk(self, kind: IdentifierKind, key: str) -> bool:
+        """Whether a value is on the blocklist (exactly or by pattern)."""
+        exact, patterns = self._junk.get(kind, (frozenset(), []))
+        return key in exact or any(p.search(key) for p in patterns)
+
+
+def load_rules(path: Path | None) -> Rules:
+    """Read rules from a TOML file, or the defaults when ``path`` is None."""
+    if path is None:
+        return Rules()
+    with path.open("rb") as handle:
+        return Rules.model_validate(tomllib.load(handle))

@@ -1,0 +1,250 @@
+"""The identity service: the engine applied to the store, in batch or one record at a time.
+
+Both paths run the same code on a *scope* of records: batch resolution scopes everything;
+incremental ingestion scopes the closure of the changed records (every record reachable
+through a shared, non-hub value or a shared member). The engine is local to such closures,
+so both give the same partition for the same data, in any order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from membergraph.identity.engine import Resolution, ValueKey, resolve
+from membergraph.identity.ids import assign_member_ids, new_member_id
+from membergraph.identity.normalize import IdentifierKind, normalize
+from membergraph.identity.records import RecordData, RecordKey, identifier_key
+from membergraph.identity.rules import Rules
+from membergraph.identity.store.port import Change, IdentityEvent, IdentityStore
+
+__all__ = ["IdentityService", "MemberChange"]
+
+_LINKING = (IdentifierKind.CRM_ID, IdentifierKind.LOYALTY_ID, IdentifierKind.EMAIL, IdentifierKind.PHONE)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    """What one identity change did to members (for subscribers and answers)."""
+
+    kind: str  # merged | split | linked | created
+    member_ids: tuple[str, ...]
+    actor: str
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    """The outcome of resolving one scope."""
+
+    members: int
+    changes: list[MemberChange] = field(default_factory=list)
+    assignments: dict[RecordKey, str] = field(default_factory=dict)
+
+
+def _values(record: RecordData) -> set[ValueKey]:
+    return {(i.kind, i.key) for i in record.identifiers if i.kind in _LINKING}
+
+
+class IdentityService:
+    """Resolves records into members and keeps the store's graph in step."""
+
+    def __init__(self, store: IdentityStore, rules: Rules | None = None, region: str = "US") -> None:
+        self.store = store
+        self.rules = rules or Rules()
+        self.region = region
+
+    # -- lookups ---------------------------------------------------------------------
+
+    async def find_member(self, kind: IdentifierKind, raw_value: str) -> str | None:
+        """The member of an identifier, normalized exactly as at ingestion.
+
+        Raises:
+            BadIdentifier: the value cannot be an identifier of that kind.
+        """
+        key = identifier_key(kind, normalize(kind, raw_value, self.region))
+        found = await self.store.find_members(kind, key)
+        return found[0] if found else None
+
+    # -- writing ---------------------------------------------------------------------
+
+    async def resolve_all(self, records: Mapping[RecordKey, RecordData], actor: str = "batch") -> ApplyResult:
+        """Resolve a whole data set (start-up, ``membergraph resolve``)."""
+        stored = await self.store.load_records(records)
+        changed = {ref for ref, r in records.items() if ref not in stored or _differs(stored[ref], r)}
+        return await self._apply_scope(dict(records), changed, frozenset(), actor)
+
+    async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
+        """Apply new or changed records, re-evaluating only their closure."""
+        folded: dict[RecordKey, RecordData] = {}
+        for record in incoming:
+            if record.ref in folded:
+                folded[record.ref].merge(record)
+            else:
+                folded[record.ref] = RecordData(
+                    record.source, record.key, record.role, set(record.identifiers),
+                    record.first_name, record.last_name, record.birth_date, record.address,
+                )
+        stored = await self.store.load_records(folded)
+        changed: dict[RecordKey, RecordData] = {}
+        for ref, record in folded.items():
+            if ref in stored:
+                if stored[ref].merge(record):
+                    changed[ref] = stored[ref]
+            else:
+                changed[ref] = record
+        if not changed:
+            return ApplyResult(members=0)
+        scope, hubs = await self._closure(changed)
+        return await self._apply_scope(scope, set(changed), hubs, actor)
+
+    async def _closure(
+        self, changed: Mapping[RecordKey, RecordData]
+    ) -> tuple[dict[RecordKey, RecordData], frozenset[ValueKey]]:
+        store, limit = self.store, self.rules.hub_max_records
+        scope: dict[RecordKey, RecordData] = dict(changed)
+        seen_values: set[ValueKey] = set()
+        seen_members: set[str] = set()
+        hubs: set[ValueKey] = set()
+        frontier = list(changed.values())
+        while frontier:
+            values = set().union(*(_values(r) for r in frontier)) - seen_values
+            seen_values |= values
+            counts = await store.carrier_counts(values)
+            expand = {v for v in values if counts.get(v, 0) <= limit}
+            hubs |= values - expand
+            carriers = await store.carriers(expand)
+            members = set((await store.assignments([r.ref for r in frontier])).values()) - seen_members
+            seen_members |= members
+            refs = {ref for refs in carriers.values() for ref in refs}
+            for records in await store.member_records(sorted(members)):
+                refs.update(records)
+            new = await store.load_records(refs - scope.keys())
+            scope.update(new)
+            frontier = list(new.values())
+        return scope, frozenset(hubs)
+
+    async def _apply_scope(
+        self,
+        scope: dict[RecordKey, RecordData],
+        changed: set[RecordKey],
+        hubs: frozenset[ValueKey],
+        actor: str,
+    ) -> ApplyResult:
+        store = self.store
+        manual = await store.manual_links(scope)
+        cannot = await store.cannot_links(scope)
+        resolution = resolve(
+            scope,
+            self.rules,
+            manual_links=[(link.a, link.b, link.evidence) for link in manual],
+            cannot_links=cannot,
+            hubs=hubs,
+        )
+        current = await store.assignments(scope)
+        origins = await store.origins(scope)
+        candidates = {new_member_id(c[0], n) for c in resolution.components for n in range(8)}
+        foreign_origins = set(origins.values()) - set(current.values())
+        taken = await store.taken_member_ids(candidates | foreign_origins)
+        live_elsewhere = {
+            m for m in foreign_origins if m in taken and await store.resolve_member_id(m) == m
+        }
+        ids = assign_member_ids(resolution.components, current, origins, taken, live_elsewhere)
+        member_of = {r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp}
+        now = datetime.now(UTC)
+        change = Change(actor=actor, at=now)
+        change.records = [scope[ref] for ref in sorted(changed)]
+        change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
+        change.redirects = ids.redirects
+        change.new_members = ids.new_members
+        await self._diff_links(change, resolution, scope, member_of)
+        moved = changed | change.assignments.keys()
+        self._events(change, resolution, member_of, moved, now, actor)
+        result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
+        result.changes = _member_changes(change, current, member_of, actor)
+        await store.apply(change)
+        return result
+
+    async def _diff_links(
+        self,
+        change: Change,
+        resolution: Resolution,
+        scope: Mapping[RecordKey, RecordData],
+        member_of: Mapping[RecordKey, str],
+    ) -> None:
+        def key(a: RecordKey, b: RecordKey, rule: str) -> tuple[RecordKey, RecordKey, str]:
+            return (min(a, b), max(a, b), rule)
+
+        existing = {key(l.a, l.b, l.rule) for l in await self.store.active_links(scope)}
+        produced = {key(l.a, l.b, l.rule): l for l in resolution.links}
+        change.links_added = [link for k, link in produced.items() if k not in existing]
+        change.links_retracted = sorted(k for k in existing if k not in produced)
+
+    def _events(
+        self,
+        change: Change,
+        resolution: Resolution,
+        member_of: Mapping[RecordKey, str],
+        moved: set[RecordKey],
+        now: datetime,
+        actor: str,
+    ) -> None:
+        events = change.events
+        for link in change.links_added:
+            events.append(
+                IdentityEvent(member_of[link.a], "linked", now, actor, rule=link.rule,
+                              evidence=link.evidence, records=(link.a, link.b))
+            )
+        for a, b, rule in change.links_retracted:
+            events.append(
+                IdentityEvent(member_of[a], "unlinked", now, actor, rule=rule, records=(a, b))
+            )
+        for old, new in change.redirects.items():
+            for member in (new, old):
+                events.append(
+                    IdentityEvent(member, "merged", now, actor,
+                                  evidence={"merged_id": old, "into_id": new})
+                )
+        for conflict in resolution.conflicts:
+            if moved.intersection(conflict.records):
+                events.append(
+                    IdentityEvent(member_of[conflict.records[0]], "conflict", now, actor,
+                                  rule=conflict.kind, evidence=conflict.detail,
+                                  records=conflict.records)
+                )
+        flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
+        for record in change.records:
+            for value in sorted(_values(record)):
+                if resolution.value_status.get(value, "linkable") != "linkable":
+                    flagged[(member_of[record.ref], value)].append(record.ref)
+        for (member, (kind, value)), refs in flagged.items():
+            status = resolution.value_status[(kind, value)]
+            events.append(
+                IdentityEvent(member, "value_blocked", now, actor, rule=status,
+                              evidence={"kind": kind.value, "value": value}, records=tuple(refs))
+            )
+
+
+def _differs(stored: RecordData, incoming: RecordData) -> bool:
+    return (stored.identifiers != incoming.identifiers) or (
+        (stored.first_name, stored.last_name, stored.birth_date, stored.address)
+        != (incoming.first_name, incoming.last_name, incoming.birth_date, incoming.address)
+    )
+
+
+def _member_changes(
+    change: Change, current: Mapping[RecordKey, str], member_of: Mapping[RecordKey, str], actor: str
+) -> list[MemberChange]:
+    out = [MemberChange("merged", (new, old), actor) for old, new in change.redirects.items()]
+    before: dict[str, set[str]] = defaultdict(set)
+    for ref, old in current.items():
+        before[old].add(member_of[ref])
+    for old, now_in in sorted(before.items()):
+        if len(now_in) > 1:
+            out.append(MemberChange("split", tuple(sorted(now_in)), actor))
+    touched = {m for m in change.assignments.values()} - {m for c in out for m in c.member_ids}
+    out.extend(MemberChange("linked", (m,), actor) for m in sorted(touched))
+    return out
+

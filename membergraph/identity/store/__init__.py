@@ -1,0 +1,35 @@
+"""Identity store port and adapters; :func:`open_store` picks one from a URL."""
+
+from __future__ import annotations
+
+from membergraph.identity.store.port import (
+    Change,
+    IdentityEvent,
+    IdentityStore,
+    StoredLink,
+    StoreError,
+)
+
+__all__ = [
+    "Change",
+    "IdentityEvent",
+    "IdentityStore",
+    "StoreError",
+    "StoredLink",
+    "store_from_url",
+]
+
+
+def store_from_url(url: str) -> IdentityStore:
+    """The adapter for a store URL (``sqlite:///PATH`` or ``mongodb://...``), not yet open."""
+    if url.startswith("sqlite:///"):
+        from membergraph.identity.store.sqlite import SqliteStore
+
+        return SqliteStore.from_url(url)
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        try:
+            from membergraph.identity.store.mongodb import MongoStore  # type: ignore[import-not-found]
+        except ImportError:
+            raise StoreError("the MongoDB identity store is not available in this build") from None
+        return MongoStore.from_url(url)  # type: ignore[no-any-return]
+    raise StoreError(f"unsupported store URL {url!r}; use sqlite:///PATH or mongodb://...")

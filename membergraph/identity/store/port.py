@@ -1,0 +1,170 @@
+"""The identity store port: the domain operations every adapter provides.
+
+Errors a driver raises are converted at the adapter's boundary into :class:`StoreError`
+(``raise StoreError(...) from exc``), so callers never see an aiosqlite or PyMongo type.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Self
+
+from membergraph.identity.engine import Conflict, Link, ValueKey
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+
+__all__ = ["Change", "IdentityEvent", "IdentityStore", "StoreError", "StoredLink"]
+
+
+class StoreError(RuntimeError):
+    """The identity store could not be reached or refused an operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityEvent:
+    """Something that happened to a member: linked, merged, conflict, blocked value, ..."""
+
+    member_id: str
+    kind: str
+    at: datetime
+    actor: str
+    rule: str | None = None
+    reason: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    records: tuple[RecordKey, ...] = ()
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLink:
+    """A link as the store keeps it, with provenance."""
+
+    id: int
+    a: RecordKey
+    b: RecordKey
+    rule: str
+    evidence: dict[str, Any]
+    actor: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Change:
+    """One atomic change of the identity graph: all of it is written, or none."""
+
+    records: list[RecordData] = field(default_factory=list)
+    assignments: dict[RecordKey, str] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
+    new_members: list[str] = field(default_factory=list)
+    links_added: list[Link] = field(default_factory=list)
+    links_retracted: list[tuple[RecordKey, RecordKey, str]] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    events: list[IdentityEvent] = field(default_factory=list)
+    actor: str = "engine"
+    at: datetime | None = None
+
+
+class IdentityStore(abc.ABC):
+    """Where records, links, members and identity events live."""
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and create what is missing (tables, indexes)."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Release the connection."""
+
+    @abc.abstractmethod
+    async def ping(self) -> dict[str, int]:
+        """Check the store answers; return counts of records, members and links."""
+
+    @abc.abstractmethod
+    async def apply(self, change: Change) -> None:
+        """Write a change atomically."""
+
+    @abc.abstractmethod
+    async def load_records(self, refs: Iterable[RecordKey]) -> dict[RecordKey, RecordData]:
+        """The stored records among ``refs``."""
+
+    @abc.abstractmethod
+    async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+        """Which records carry each value (for incremental resolution)."""
+
+    @abc.abstractmethod
+    async def carrier_counts(self, values: Iterable[ValueKey]) -> dict[ValueKey, int]:
+        """How many records carry each value."""
+
+    @abc.abstractmethod
+    async def assignments(self, refs: Iterable[RecordKey]) -> dict[RecordKey, str]:
+        """The member each record belongs to now."""
+
+    @abc.abstractmethod
+    async def origins(self, refs: Iterable[RecordKey]) -> dict[RecordKey, str]:
+        """The first member each record was given (a split hands it back)."""
+
+    @abc.abstractmethod
+    async def active_links(self, refs: Iterable[RecordKey]) -> list[StoredLink]:
+        """Active links touching any of ``refs``."""
+
+    @abc.abstractmethod
+    async def manual_links(self, refs: Iterable[RecordKey]) -> list[StoredLink]:
+        """Active stewards' links touching any of ``refs``."""
+
+    @abc.abstractmethod
+    async def cannot_links(self, refs: Iterable[RecordKey]) -> list[tuple[RecordKey, RecordKey]]:
+        """Cannot-link pairs touching any of ``refs``."""
+
+    @abc.abstractmethod
+    async def resolve_member_id(self, member_id: str) -> str | None:
+        """The live member an ID names, following redirects; None if unknown."""
+
+    @abc.abstractmethod
+    async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
+        """Each member's records, in the order of ``member_ids``."""
+
+    @abc.abstractmethod
+    async def member_identifiers(
+        self, member_ids: Sequence[str]
+    ) -> list[list[tuple[RecordKey, Identifier]]]:
+        """Each member's identifiers with the record carrying them."""
+
+    @abc.abstractmethod
+    async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
+        """Members carrying an identifier (by matching key), oldest first."""
+
+    @abc.abstractmethod
+    async def page_members(
+        self, after: str | None, limit: int, source: str | None = None
+    ) -> list[str]:
+        """Member IDs in ID order after ``after``, optionally only those with a source."""
+
+    @abc.abstractmethod
+    async def count_members(self, source: str | None = None) -> int:
+        """How many live members (with a record from ``source``, if given)."""
+
+    @abc.abstractmethod
+    async def member_events(self, member_ids: Sequence[str]) -> list[list[IdentityEvent]]:
+        """Each member's identity history, oldest first."""
+
+    @abc.abstractmethod
+    async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
+        """Conflicts recorded for stewards, newest first."""
+
+    @abc.abstractmethod
+    async def all_assignments(self) -> dict[RecordKey, str]:
+        """Every record's member (for batch resolution and ``membergraph resolve``)."""
+
+    @abc.abstractmethod
+    async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` were ever used (live or redirected)."""

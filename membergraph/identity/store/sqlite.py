@@ -1,0 +1,471 @@
+"""The embedded identity store: one SQLite file through aiosqlite.
+
+Every :meth:`SqliteStore.apply` is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), so a
+crash leaves the state before or after a change, never between. WAL mode lets readers go
+on while a change is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from membergraph.identity.engine import ValueKey
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.port import (
+    Change,
+    IdentityEvent,
+    IdentityStore,
+    StoredLink,
+    StoreError,
+)
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS records (
+    source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
+    origin_member_id TEXT,
+    first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT,
+    PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_member ON records (member_id);
+CREATE TABLE IF NOT EXISTS identifiers (
+    kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, via TEXT NOT NULL,
+    source TEXT NOT NULL, rkey TEXT NOT NULL,
+    PRIMARY KEY (kind, key, source, rkey, value, via)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS identifiers_record ON identifiers (source, rkey);
+CREATE TABLE IF NOT EXISTS members (
+    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS redirects (old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS links (
+    id INTEGER PRIMARY KEY, a_source TEXT, a_key TEXT, b_source TEXT, b_key TEXT,
+    rule TEXT NOT NULL, evidence TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
+    retracted_at TEXT
+);
+CREATE INDEX IF NOT EXISTS links_a ON links (a_source, a_key) WHERE retracted_at IS NULL;
+CREATE INDEX IF NOT EXISTS links_b ON links (b_source, b_key) WHERE retracted_at IS NULL;
+CREATE TABLE IF NOT EXISTS cannot_links (
+    a_source TEXT, a_key TEXT, b_source TEXT, b_key TEXT, actor TEXT, reason TEXT,
+    created_at TEXT, lifted_at TEXT
+);
+CREATE INDEX IF NOT EXISTS cannot_a ON cannot_links (a_source, a_key);
+CREATE INDEX IF NOT EXISTS cannot_b ON cannot_links (b_source, b_key);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, member_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+    actor TEXT NOT NULL, rule TEXT, reason TEXT, evidence TEXT NOT NULL, records TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_member ON events (member_id);
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind);
+"""
+
+_CHUNK = 500  # SQLite's variable limit is 32766; chunks keep statements short and cached
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _record_row(row: sqlite3.Row) -> RecordData:
+    birth = date.fromisoformat(row["birth_date"]) if row["birth_date"] else None
+    return RecordData(
+        source=row["source"],
+        key=row["key"],
+        role=row["role"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        birth_date=birth,
+        address=row["address"],
+    )
+
+
+def _event_row(row: sqlite3.Row) -> IdentityEvent:
+    return IdentityEvent(
+        id=row["id"],
+        member_id=row["member_id"],
+        kind=row["kind"],
+        at=datetime.fromisoformat(row["at"]),
+        actor=row["actor"],
+        rule=row["rule"],
+        reason=row["reason"],
+        evidence=orjson.loads(row["evidence"]),
+        records=tuple(tuple(r) for r in orjson.loads(row["records"])),  # type: ignore[misc]
+    )
+
+
+class SqliteStore(IdentityStore):
+    """Identity store on a SQLite file (``sqlite:///./membergraph.db``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db: aiosqlite.Connection | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        """``sqlite:///relative/or/absolute/path.db`` (``sqlite:///:memory:`` for tests)."""
+        return cls(url.removeprefix("sqlite:///"))
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("the SQLite store is not open")
+        return self._db
+
+    @contextlib.asynccontextmanager
+    async def _mapped(self, what: str) -> AsyncIterator[None]:
+        # Map the driver's errors to ours, naming the file and the operation.
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
+
+    async def open(self) -> None:
+        async with self._mapped("open"):
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            await self._db.executescript(_SCHEMA)
+
+    async def aclose(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._mapped("read"):
+            return list(await self.db.execute_fetchall(sql, params))
+
+    async def ping(self) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM members),"
+            " (SELECT count(*) FROM links WHERE retracted_at IS NULL)"
+        )
+        records, members, links = rows[0]
+        return {"records": records, "members": members, "links": links}
+
+    async def apply(self, change: Change) -> None:
+        at = (change.at or datetime.now(UTC)).isoformat()
+        db = self.db
+        async with self._mapped("write"):
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._write(db, change, at)
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _write(self, db: aiosqlite.Connection, change: Change, at: str) -> None:
+        if change.records:
+            await db.executemany(
+                "INSERT INTO records (source, key, role, first_name, last_name, birth_date, address)"
+                " VALUES (?,?,?,?,?,?,?) ON CONFLICT (source, key) DO UPDATE SET"
+                " first_name=excluded.first_name, last_name=excluded.last_name,"
+                " birth_date=excluded.birth_date, address=excluded.address",
+                [
+                    (
+                        r.source,
+                        r.key,
+                        r.role,
+                        r.first_name,
+                        r.last_name,
+                        r.birth_date.isoformat() if r.birth_date else None,
+                        r.address,
+                    )
+                    for r in change.records
+                ],
+            )
+            await db.executemany(
+                "INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)",
+                [
+                    (i.kind.value, i.key, i.value, i.via, r.source, r.key)
+                    for r in change.records
+                    for i in r.identifiers
+                ],
+            )
+        if change.redirects:
+            retired = list(change.redirects)
+            for chunk in _chunks(retired):
+                marks = ",".join("?" * len(chunk))
+                await db.execute(f"DELETE FROM members WHERE id IN ({marks})", chunk)
+            await db.executemany(
+                "INSERT OR REPLACE INTO redirects VALUES (?,?)", list(change.redirects.items())
+            )
+        if change.new_members:
+            for chunk in _chunks(change.new_members):
+                marks = ",".join("?" * len(chunk))
+                await db.execute(f"DELETE FROM redirects WHERE old_id IN ({marks})", chunk)
+            await db.executemany(
+                "INSERT OR IGNORE INTO members (id, created_at) VALUES (?,?)",
+                [(m, at) for m in change.new_members],
+            )
+        if change.assignments:
+            # origin_member_id is the first member a record was given: a split hands it back.
+            await db.executemany(
+                "UPDATE records SET member_id=?, origin_member_id=coalesce(origin_member_id, ?)"
+                " WHERE source=? AND key=?",
+                [(m, m, s, k) for (s, k), m in change.assignments.items()],
+            )
+            touched = sorted(set(change.assignments.values()))
+            await db.executemany(
+                "UPDATE members SET version = version + 1 WHERE id=?", [(m,) for m in touched]
+            )
+        for a, b, rule in change.links_retracted:
+            await db.execute(
+                "UPDATE links SET retracted_at=? WHERE retracted_at IS NULL AND rule=? AND"
+                " ((a_source=? AND a_key=? AND b_source=? AND b_key=?) OR"
+                "  (a_source=? AND a_key=? AND b_source=? AND b_key=?))",
+                (at, rule, *a, *b, *b, *a),
+            )
+        if change.links_added:
+            await db.executemany(
+                "INSERT INTO links (a_source, a_key, b_source, b_key, rule, evidence, actor,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (*link.a, *link.b, link.rule, orjson.dumps(link.evidence), change.actor, at)
+                    for link in change.links_added
+                ],
+            )
+        if change.events:
+            await db.executemany(
+                "INSERT INTO events (member_id, kind, at, actor, rule, reason, evidence, records)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        e.member_id,
+                        e.kind,
+                        e.at.isoformat(),
+                        e.actor,
+                        e.rule,
+                        e.reason,
+                        orjson.dumps(e.evidence),
+                        orjson.dumps(e.records),
+                    )
+                    for e in change.events
+                ],
+            )
+
+    async def _by_refs(self, sql: str, refs: Iterable[RecordKey]) -> list[sqlite3.Row]:
+        # Row values (source, key) IN (VALUES ...) keeps one statement per chunk.
+        rows: list[sqlite3.Row] = []
+        unique = sorted(set(refs))
+        for chunk in _chunks(unique):
+            values = ",".join("(?,?)" for _ in chunk)
+            params = [part for ref in chunk for part in ref]
+            rows.extend(await self._all(sql.format(values=values), params))
+        return rows
+
+    async def load_records(self, refs: Iterable[RecordKey]) -> dict[RecordKey, RecordData]:
+        refs = list(refs)
+        found = {
+            (row["source"], row["key"]): _record_row(row)
+            for row in await self._by_refs(
+                "SELECT * FROM records WHERE (source, key) IN (VALUES {values})", refs
+            )
+        }
+        for row in await self._by_refs(
+            "SELECT * FROM identifiers WHERE (source, rkey) IN (VALUES {values})", found
+        ):
+            found[(row["source"], row["rkey"])].identifiers.add(
+                Identifier(IdentifierKind(row["kind"]), row["key"], row["value"], row["via"])
+            )
+        return found
+
+    async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+        result: dict[ValueKey, list[RecordKey]] = defaultdict(list)
+        wanted = sorted({(k.value, v) for k, v in values})
+        for chunk in _chunks(wanted):
+            marks = ",".join("(?,?)" for _ in chunk)
+            params = [part for pair in chunk for part in pair]
+            for row in await self._all(
+                "SELECT DISTINCT kind, key, source, rkey FROM identifiers"
+                f" WHERE (kind, key) IN (VALUES {marks})",
+                params,
+            ):
+                result[(IdentifierKind(row["kind"]), row["key"])].append(
+                    (row["source"], row["rkey"])
+                )
+        return dict(result)
+
+    async def carrier_counts(self, values: Iterable[ValueKey]) -> dict[ValueKey, int]:
+        counts: dict[ValueKey, int] = {}
+        for kind, key in set(values):
+            rows = await self._all(
+                "SELECT count(DISTINCT source || char(0) || rkey) FROM identifiers"
+                " WHERE kind=? AND key=?",
+                (kind.value, key),
+            )
+            counts[(kind, key)] = rows[0][0]
+        return counts
+
+    async def assignments(self, refs: Iterable[RecordKey]) -> dict[RecordKey, str]:
+        rows = await self._by_refs(
+            "SELECT source, key, member_id FROM records WHERE (source, key) IN (VALUES {values})",
+            refs,
+        )
+        return {(r["source"], r["key"]): r["member_id"] for r in rows if r["member_id"]}
+
+    async def origins(self, refs: Iterable[RecordKey]) -> dict[RecordKey, str]:
+        rows = await self._by_refs(
+            "SELECT source, key, origin_member_id FROM records"
+            " WHERE (source, key) IN (VALUES {values})",
+            refs,
+        )
+        return {(r[0], r[1]): r[2] for r in rows if r[2]}
+
+    async def all_assignments(self) -> dict[RecordKey, str]:
+        rows = await self._all("SELECT source, key, member_id FROM records")
+        return {(r[0], r[1]): r[2] for r in rows if r[2]}
+
+    async def _links(self, refs: Iterable[RecordKey], extra: str) -> list[StoredLink]:
+        refs = list(refs)
+        rows = await self._by_refs(
+            "SELECT * FROM links WHERE retracted_at IS NULL" + extra + " AND ("
+            "(a_source, a_key) IN (VALUES {values}) OR (b_source, b_key) IN (VALUES {values}))",
+            refs,
+        )
+        seen: dict[int, StoredLink] = {}
+        for r in rows:
+            seen[r["id"]] = StoredLink(
+                id=r["id"],
+                a=(r["a_source"], r["a_key"]),
+                b=(r["b_source"], r["b_key"]),
+                rule=r["rule"],
+                evidence=orjson.loads(r["evidence"]),
+                actor=r["actor"],
+                created_at=datetime.fromisoformat(r["created_at"]),
+            )
+        return sorted(seen.values(), key=lambda link: link.id)
+
+    async def active_links(self, refs: Iterable[RecordKey]) -> list[StoredLink]:
+        return await self._links(refs, "")
+
+    async def manual_links(self, refs: Iterable[RecordKey]) -> list[StoredLink]:
+        return await self._links(refs, " AND rule = 'manual'")
+
+    async def cannot_links(self, refs: Iterable[RecordKey]) -> list[tuple[RecordKey, RecordKey]]:
+        rows = await self._by_refs(
+            "SELECT * FROM cannot_links WHERE lifted_at IS NULL AND ("
+            "(a_source, a_key) IN (VALUES {values}) OR (b_source, b_key) IN (VALUES {values}))",
+            refs,
+        )
+        return sorted({((r[0], r[1]), (r[2], r[3])) for r in rows})
+
+    async def resolve_member_id(self, member_id: str) -> str | None:
+        current = member_id
+        for _ in range(64):  # redirect chains are short; the bound stops a corrupt cycle
+            if await self._all("SELECT 1 FROM members WHERE id=?", (current,)):
+                return current
+            rows = await self._all("SELECT new_id FROM redirects WHERE old_id=?", (current,))
+            if not rows:
+                return None
+            current = rows[0][0]
+        raise StoreError(f"redirect cycle at member {member_id}")
+
+    async def _grouped(self, sql: str, member_ids: Sequence[str]) -> dict[str, list[sqlite3.Row]]:
+        grouped: dict[str, list[sqlite3.Row]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(member_ids))):
+            marks = ",".join("?" * len(chunk))
+            for row in await self._all(sql.format(marks=marks), chunk):
+                grouped[row["member_id"]].append(row)
+        return grouped
+
+    async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
+        grouped = await self._grouped(
+            "SELECT member_id, source, key FROM records WHERE member_id IN ({marks})"
+            " ORDER BY source, key",
+            member_ids,
+        )
+        return [[(r["source"], r["key"]) for r in grouped.get(m, [])] for m in member_ids]
+
+    async def member_identifiers(
+        self, member_ids: Sequence[str]
+    ) -> list[list[tuple[RecordKey, Identifier]]]:
+        grouped = await self._grouped(
+            "SELECT r.member_id, i.* FROM records r JOIN identifiers i"
+            " ON i.source = r.source AND i.rkey = r.key WHERE r.member_id IN ({marks})"
+            " ORDER BY i.kind, i.value, i.source, i.rkey",
+            member_ids,
+        )
+        return [
+            [
+                (
+                    (r["source"], r["rkey"]),
+                    Identifier(IdentifierKind(r["kind"]), r["key"], r["value"], r["via"]),
+                )
+                for r in grouped.get(m, [])
+            ]
+            for m in member_ids
+        ]
+
+    async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
+        rows = await self._all(
+            "SELECT DISTINCT r.member_id FROM identifiers i JOIN records r"
+            " ON r.source = i.source AND r.key = i.rkey"
+            " JOIN members m ON m.id = r.member_id"
+            " WHERE i.kind=? AND i.key=? ORDER BY m.created_at, m.id",
+            (kind.value, key),
+        )
+        return [r[0] for r in rows]
+
+    async def page_members(
+        self, after: str | None, limit: int, source: str | None = None
+    ) -> list[str]:
+        if source is None:
+            sql, params = "SELECT id FROM members WHERE id > ? ORDER BY id LIMIT ?", (after or "", limit)
+        else:
+            sql = (
+                "SELECT DISTINCT member_id FROM records WHERE source = ? AND member_id > ?"
+                " ORDER BY member_id LIMIT ?"
+            )
+            params = (source, after or "", limit)  # type: ignore[assignment]
+        return [r[0] for r in await self._all(sql, params)]
+
+    async def count_members(self, source: str | None = None) -> int:
+        if source is None:
+            rows = await self._all("SELECT count(*) FROM members")
+        else:
+            rows = await self._all(
+                "SELECT count(DISTINCT member_id) FROM records WHERE source = ?", (source,)
+            )
+        return int(rows[0][0])
+
+    async def member_events(self, member_ids: Sequence[str]) -> list[list[IdentityEvent]]:
+        grouped = await self._grouped(
+            "SELECT * FROM events WHERE member_id IN ({marks}) ORDER BY id", member_ids
+        )
+        return [[_event_row(r) for r in grouped.get(m, [])] for m in member_ids]
+
+    async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
+        rows = await self._all(
+            "SELECT * FROM events WHERE kind = 'conflict' ORDER BY id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [_event_row(r) for r in rows]
+
+    async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
+        taken: set[str] = set()
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await self._all(
+                f"SELECT id FROM members WHERE id IN ({marks})"
+                f" UNION SELECT old_id FROM redirects WHERE old_id IN ({marks})",
+                [*chunk, *chunk],
+            )
+            taken.update(r[0] for r in rows)
+        return taken

@@ -1,0 +1,110 @@
+"""Settings, read once from ``MEMBERGRAPH_*`` environment variables (and CLI flags).
+
+A bad value stops start-up with the name of the setting, e.g.::
+
+    MEMBERGRAPH_PORT=abc membergraph serve
+    error: invalid setting MEMBERGRAPH_PORT: Input should be a valid integer
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import phonenumbers
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names it as an environment variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the gateway reads from its environment.
+
+    Example:
+        >>> Settings(port=9000, default_region="GB").port
+        9000
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MEMBERGRAPH_", extra="forbid")
+
+    data: Path | None = Field(
+        default=None,
+        description="Folder of source files (crm.jsonl, ...). Empty: a generated demo set.",
+    )
+    store: str = Field(
+        default="sqlite:///./membergraph.db",
+        description="Identity store URL: sqlite:///PATH or mongodb://...",
+    )
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(default=8000, description="TCP port.")
+    default_region: str = Field(
+        default="US",
+        description="Region (ISO 3166 alpha-2) for phone numbers written without a country code.",
+    )
+    demo_members: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=1000, description="People in the generated demo data set."
+    )
+    demo_seed: int = Field(default=7, description="Seed of the generated demo data set.")
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "membergraph",
+        description="Where the generated demo data set is kept between runs.",
+    )
+    max_page_size: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=100, description="Largest `first:` a connection accepts."
+    )
+    max_query_depth: Annotated[int, Field(ge=2, le=50)] = Field(
+        default=10, description="Deepest GraphQL selection accepted."
+    )
+    rules: Path | None = Field(
+        default=None, description="TOML file of identity match rules (built-in defaults if unset)."
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as US or GB")
+        return region
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
+            raise ValueError(f"unsupported store {value!r}; use sqlite:///PATH or mongodb://...")
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _valid_host(cls, value: str) -> str:
+        if value != "localhost":
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or 'localhost'") from None
+        return value
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether the gateway listens on a loopback address only."""
+        return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into one line naming the variable."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "MEMBERGRAPH_" + "_".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid setting " + "; ".join(problems)) from None
