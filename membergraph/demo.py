@@ -232,6 +232,7 @@ def _crm(gen: _Generator, w: _Writer, p: _Person, landline: str | None, family: 
 
 def _transactions(gen: _Generator, w: _Writer, p: _Person, family: str | None) -> None:
     rng = gen.rng
+    planned = []
     for _ in range(int(rng.expovariate(1 / 6))):
         online = rng.random() < (0.3 if p.card else 1.0)
         email = None
@@ -245,11 +246,18 @@ def _transactions(gen: _Generator, w: _Writer, p: _Person, family: str | None) -
             email = rng.choice(JUNK_EMAILS)  # typed at the till to get past the form
         if card is None and email is None:
             continue
+        planned.append((gen.when(), online, card, email))
+    balance = 0
+    for occurred_at, online, card, email in sorted(planned):
         category = rng.choice(list(CATEGORIES))
         quantity = rng.randrange(1, 4)
         amount = CATEGORIES[category] * quantity
         status = rng.choices(["completed", "refunded", "cancelled"], weights=[90, 6, 4])[0]
-        redeemed = rng.choice([0, 0, 0, 0, 500, 1000]) if card else 0
+        earned = amount // 100 if card else 0
+        # Members redeem only points they have: the balance never goes negative.
+        redeemed = 500 if card and balance >= 500 and rng.random() < 0.3 else 0
+        if status == "completed":
+            balance += earned - redeemed
         tid = gen.uid("T", 9)
         line = {
             "transaction_id": tid,
@@ -257,10 +265,10 @@ def _transactions(gen: _Generator, w: _Writer, p: _Person, family: str | None) -
             "email": email,
             "store_id": None if online else f"S{rng.randrange(1, 40):03d}",
             "channel": "online" if online else "store",
-            "occurred_at": gen.when(),
+            "occurred_at": occurred_at,
             "amount_cents": amount,
             "currency": "USD",
-            "points_earned": amount // 100 if card else 0,
+            "points_earned": earned,
             "points_redeemed": redeemed,
             "status": status,
             "items": [{"sku": f"{category[:3].upper()}-{rng.randrange(1000)}", "category": category, "quantity": quantity, "unit_price_cents": CATEGORIES[category]}],

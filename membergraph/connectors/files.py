@@ -90,10 +90,16 @@ class FileConnector(Connector[BaseModel]):
         self._by_id: dict[str, BaseModel] = {}
         self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
         self._lock = asyncio.Lock()
+        self.order: list[tuple[str, str | None] | LineError] = []
 
-    def load(self) -> LoadReport:
-        """Read the whole file (missing: an empty source)."""
+    def load(self, keep_order: bool = False) -> LoadReport:
+        """Read the whole file (missing: an empty source).
+
+        With ``keep_order``, :attr:`order` lists every input line in file order as
+        ``(line id, owner key)`` or the line's error (what ``membergraph resolve`` writes).
+        """
         self.report = LoadReport()
+        self.order = []
         if not self.path.exists():
             return self.report
         with self.path.open("rb") as handle:
@@ -104,9 +110,13 @@ class FileConnector(Connector[BaseModel]):
                 parsed = parse_line(self.spec, raw, f"{self.path.name}:{number}", self.owner)
                 if isinstance(parsed, LineError):
                     self.report.refuse(parsed)
+                    if keep_order:
+                        self.order.append(parsed)
                 else:
                     self._index(parsed)
                     self.report.accepted += 1
+                    if keep_order:
+                        self.order.append((self._line_id(parsed), self.owner(parsed)))
         return self.report
 
     def _line_id(self, line: BaseModel) -> str:

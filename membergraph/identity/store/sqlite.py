@@ -264,9 +264,10 @@ class SqliteStore(IdentityStore):
         # Row values (source, key) IN (VALUES ...) keeps one statement per chunk.
         rows: list[sqlite3.Row] = []
         unique = sorted(set(refs))
+        uses = sql.count("{values}")
         for chunk in _chunks(unique):
             values = ",".join("(?,?)" for _ in chunk)
-            params = [part for ref in chunk for part in ref]
+            params = [part for ref in chunk for part in ref] * uses
             rows.extend(await self._all(sql.format(values=values), params))
         return rows
 

@@ -1,0 +1,178 @@
+"""The Starlette application: ``/graphql`` (HTTP, GraphiQL, graphql-transport-ws),
+``/ingest/{source}``, ``/healthz``, ``/readyz`` and ``/metrics``.
+
+Clients and connectors are created in the lifespan and shared through ``app.state``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http.ides import get_graphql_ide_html
+
+from membergraph.connectors.files import FileConnector
+from membergraph.gateway import open_gateway
+from membergraph.identity.store import StoreError
+from membergraph.ingest import ingest_endpoint
+from membergraph.resolvers.context import Gateway, RequestContext
+from membergraph.schema import build_schema
+from membergraph.settings import Settings
+
+__all__ = ["create_app", "example_query"]
+
+
+def example_query(email: str | None) -> str:
+    """The query GraphiQL opens with: a real member of the data being served."""
+    value = email or "jane.doe@example.com"
+    return f"""# membergraph: one member graph over CRM, transactions, web analytics and call center.
+# Press Ctrl-Enter to run. Try members(first: 5) or member(id: ...) too.
+query Profile {{
+  memberByIdentifier(kind: EMAIL, value: "  {value.upper()} ") {{
+    id
+    profile {{ firstName lastName emails {{ value sources }} phones {{ value sources }} }}
+    loyalty {{ pointsBalance tier lifetimeSpendCents }}
+    transactions(first: 5) {{ totalCount edges {{ node {{ occurredAt amountCents status channel }} }} }}
+    records {{ source key }}
+    identityHistory {{ kind rule evidence }}
+  }}
+}}
+"""
+
+
+class _GraphQL(GraphQL[RequestContext, None]):
+    def __init__(self, app: Starlette, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.starlette = app
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
+        gateway: Gateway = self.starlette.state.gateway
+        return RequestContext.for_request(gateway, request, response)
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        html = get_graphql_ide_html("graphiql")
+        query = self.starlette.state.example_query.replace("\\", "\\\\").replace("`", "\\`")
+        html = re.sub(r"const EXAMPLE_QUERY = `.*?`;", lambda _: f"const EXAMPLE_QUERY = `{query}`;", html, flags=re.S)
+        return HTMLResponse(html)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    sources = {}
+    for name, conn in gateway.sources.items():
+        entry: dict[str, Any] = {"calls": conn.calls}
+        if isinstance(conn, FileConnector):
+            report = conn.report
+            entry.update(
+                lines=len(conn),
+                malformed=report.malformed,
+                errors=[str(e) for e in report.errors[:10]],
+            )
+        sources[name.value] = entry
+    try:
+        counts = await gateway.identity.store.ping()
+    except StoreError as exc:
+        return JSONResponse(
+            {"status": "unavailable", "store": {"error": str(exc)}, "sources": sources},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "store": counts, "sources": sources})
+
+
+async def metrics(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    out = [
+        "# HELP membergraph_source_calls_total Batch calls made to each source.",
+        "# TYPE membergraph_source_calls_total counter",
+    ]
+    for name, conn in gateway.sources.items():
+        out.append(f'membergraph_source_calls_total{{source="{name.value}"}} {conn.calls}')
+    out += [
+        "# HELP membergraph_source_malformed_lines Lines skipped as malformed at load.",
+        "# TYPE membergraph_source_malformed_lines gauge",
+    ]
+    for name, conn in gateway.sources.items():
+        if isinstance(conn, FileConnector):
+            out.append(f'membergraph_source_malformed_lines{{source="{name.value}"}} {conn.report.malformed}')
+    try:
+        counts = await gateway.identity.store.ping()
+    except StoreError:
+        counts = {}
+    out += ["# HELP membergraph_identity Records, members and active links in the identity store.",
+            "# TYPE membergraph_identity gauge"]
+    out += [f'membergraph_identity{{what="{k}"}} {v}' for k, v in counts.items()]
+    return PlainTextResponse("\n".join(out) + "\n", media_type="text/plain; version=0.0.4")
+
+
+Announce = Callable[[int, Path, float], None]
+
+
+def create_app(
+    settings: Settings, gateway: Gateway | None = None, announce: Announce | None = None
+) -> Starlette:
+    """The ASGI app. With ``gateway`` given (tests), the lifespan does not build one;
+    ``announce(members, folder, seconds)`` is called once the gateway is ready."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = gateway is None
+        if owned:
+            started = time.perf_counter()
+            built, sources, result = await open_gateway(settings)
+            app.state.gateway = built
+            if announce is not None:
+                announce(result.members, sources.folder, time.perf_counter() - started)
+        else:
+            app.state.gateway = gateway
+        app.state.example_query = example_query(_sample_email(app.state.gateway))
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.gateway.identity.store.aclose()
+
+    app = Starlette(lifespan=lifespan)
+    graphql = _GraphQL(
+        app,
+        schema=build_schema(max_depth=settings.max_query_depth),
+        graphql_ide="graphiql",
+        subscription_protocols=("graphql-transport-ws",),
+    )
+    app.router.routes.extend(
+        [
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/ingest/{source}", ingest_endpoint, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ]
+    )
+    return app
+
+
+def _sample_email(gateway: Gateway) -> str | None:
+    from membergraph.connectors.models import CrmContact, SourceName
+
+    crm = gateway.sources.get(SourceName.CRM)
+    if isinstance(crm, FileConnector):
+        for line in crm.lines():
+            if isinstance(line, CrmContact) and line.emails and line.loyalty_id:
+                return line.emails[0].strip().lower()
+    return None

@@ -1,0 +1,154 @@
+"""``membergraph serve | demo-data | resolve``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from membergraph.connectors.files import LineError
+from membergraph.demo import write_demo_data
+from membergraph.gateway import open_sources
+from membergraph.identity.load import collect_records
+from membergraph.identity.rules import load_rules
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store import StoreError, store_from_url
+from membergraph.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="membergraph: a GraphQL gateway over CRM, transactions, web analytics and call center.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Folder of source files (crm.jsonl, ...). Default: demo data."),
+]
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="sqlite:///PATH (default ./membergraph.db) or mongodb://...")
+]
+
+
+@app.command()
+def serve(
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port.")] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open GraphiQL in a browser if there is a screen.")
+    ] = True,
+) -> None:
+    """Serve the member graph (GraphiQL at /graphql). No flags: generated demo data."""
+    import uvicorn
+
+    from membergraph.app import create_app
+
+    settings = _settings(data=data, store=store, host=host, port=port)
+    if data is not None and not data.is_dir():
+        err.print(f"[red]error:[/red] --data {data}: not a folder")
+        raise typer.Exit(2)
+    if not settings.is_loopback:
+        err.print(
+            f"[red]error:[/red] refusing to listen on {settings.host}: no credentials are "
+            "configured, so the gateway serves only on a loopback address (127.0.0.1, ::1)."
+        )
+        raise typer.Exit(2)
+    url = f"http://{settings.host}:{settings.port}/graphql"
+
+    def announce(members: int, folder: Path, seconds: float) -> None:
+        err.print(
+            f"membergraph: {members} members from {folder} (resolved in {seconds:.1f} s)\n"
+            f"GraphiQL: [bold]{url}[/bold]"
+        )
+        has_screen = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY")
+        if open_browser and has_screen:
+            webbrowser.open(url)
+
+    application = create_app(settings, announce=announce)
+    try:
+        uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the source files into.")],
+    members: Annotated[int, typer.Option("--members", min=1, help="How many people.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 7,
+) -> None:
+    """Write a messy, deterministic demo data set and its ground truth (truth.jsonl)."""
+    summary = write_demo_data(out, members, seed)
+    lines = ", ".join(f"{k}: {v}" for k, v in summary.lines.items())
+    err.print(f"wrote {summary.people} people to {out} ({lines}; truth in truth.jsonl)")
+
+
+@app.command()
+def resolve(
+    data: Annotated[Path, typer.Option("--data", help="Folder of source files.")],
+    out: Annotated[Path, typer.Option("--out", help="JSON Lines file: one line per input line.")],
+    store: StoreOpt = None,
+) -> None:
+    """Resolve identities in one batch and write each input line's member."""
+    settings = _settings(store=store)
+    if not data.is_dir():
+        err.print(f"[red]error:[/red] --data {data}: not a folder")
+        raise typer.Exit(2)
+    try:
+        members, seconds = asyncio.run(_resolve(settings, data, out))
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    err.print(f"resolved {members} members in {seconds:.1f} s; wrote {out}")
+
+
+async def _resolve(settings: Settings, data: Path, out: Path) -> tuple[int, float]:
+    started = time.perf_counter()
+    with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
+        task = progress.add_task("reading sources", total=4)
+        sources = await asyncio.to_thread(open_sources, data, settings.default_region, 5.0, True)
+        progress.update(task, completed=1, description="resolving")
+        records = collect_records(sources.lines(), settings.default_region)
+        async with store_from_url(settings.store) as identity_store:
+            service = IdentityService(identity_store, load_rules(settings.rules), settings.default_region)
+            result = await service.resolve_all(records)
+            progress.update(task, completed=3, description="writing")
+            assignments = await identity_store.all_assignments()
+        with out.open("wb") as handle:
+            for name, conn in sources.connectors.items():
+                for entry in conn.order:
+                    if isinstance(entry, LineError):
+                        row = {"source": name.value, "id": None, "member_id": None, "error": str(entry)}
+                    else:
+                        line_id, owner = entry
+                        member = assignments.get((name.value, owner)) if owner else None
+                        row = {"source": name.value, "id": line_id, "member_id": member}
+                    handle.write(orjson.dumps(row) + b"\n")
+        progress.update(task, completed=4)
+    return result.members, time.perf_counter() - started
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,101 @@
+"""``POST /ingest/{source}``: lines in the source file format, answered per line.
+
+Each line is validated on its own; good lines are appended to the source (idempotent on the
+line's id: the same line twice changes nothing) and applied to identity incrementally. A bad
+line is answered with its precise error and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from membergraph.connectors.files import FileConnector, LineError, parse_line
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import SOURCES
+from membergraph.identity.records import record_of_line
+from membergraph.resolvers.context import Gateway
+
+__all__ = ["ingest_endpoint", "MAX_INGEST_BYTES"]
+
+MAX_INGEST_BYTES = 8 * 1024 * 1024
+_lock = asyncio.Lock()
+
+
+def _problem(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _split_body(body: bytes) -> list[Any] | None:
+    """A JSON array of objects, or JSON Lines (each line decoded later, on its own)."""
+    stripped = body.lstrip()
+    if stripped.startswith(b"["):
+        try:
+            items = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            return None
+        return list(items) if isinstance(items, list) else None
+    return [line for line in body.split(b"\n")]
+
+
+async def ingest_endpoint(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    name = request.path_params["source"]
+    try:
+        source = SourceName(name)
+    except ValueError:
+        known = ", ".join(s.value for s in SourceName)
+        return _problem(404, f"unknown source {name!r}; use one of {known}")
+    connector = gateway.sources.get(source)
+    if not isinstance(connector, FileConnector):
+        return _problem(409, f"source {name} does not take pushed lines")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_INGEST_BYTES:
+        return _problem(413, f"body over {MAX_INGEST_BYTES} bytes; send smaller batches")
+    body = await request.body()
+    if len(body) > MAX_INGEST_BYTES:
+        return _problem(413, f"body over {MAX_INGEST_BYTES} bytes; send smaller batches")
+    items = _split_body(body)
+    if items is None:
+        return _problem(400, "body is neither a JSON array nor JSON Lines")
+    spec, region = SOURCES[source], gateway.settings.default_region
+    results: list[dict[str, Any]] = []
+    good: list[tuple[int, BaseModel]] = []
+    for number, raw in enumerate(items, start=1):
+        if isinstance(raw, bytes) and not raw.strip():
+            continue
+        parsed = parse_line(spec, raw, f"line {number}", connector.owner)
+        if isinstance(parsed, LineError):
+            results.append({"line": number, "status": "rejected", "error": parsed.message})
+        else:
+            good.append((number, parsed))
+    if not good and not results:
+        return _problem(400, "no lines in the body")
+    # One writer at a time: appends and identity changes stay in the order they were taken.
+    async with _lock:
+        outcomes = await connector.append([line for _, line in good])
+        records = [record_of_line(source, line, region) for _, line in good]  # type: ignore[arg-type]
+        applied = await gateway.identity.ingest([r for r in records if r is not None])
+    for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
+        entry: dict[str, Any] = {
+            "line": number,
+            "status": outcome,
+            "id": str(getattr(line, spec.id_field)),
+        }
+        if record is not None:
+            entry["record"] = {"source": record.source, "key": record.key}
+        results.append(entry)
+    results.sort(key=lambda r: r["line"])
+    rejected = sum(1 for r in results if r["status"] == "rejected")
+    body_out = {
+        "accepted": len(results) - rejected,
+        "rejected": rejected,
+        "members_changed": sorted({m for c in applied.changes for m in c.member_ids}),
+        "lines": results,
+    }
+    return JSONResponse(body_out, status_code=200 if not rejected else 207 if good else 422)

@@ -1,0 +1,1 @@
+"""Pure functions over a member's records and facts: profile, loyalty."""

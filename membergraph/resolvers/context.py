@@ -1,0 +1,69 @@
+"""The per-request context: the gateway's shared parts and this request's DataLoaders.
+
+Loaders are created per request so a cached answer never outlives the request that asked:
+a purchase ingested a moment ago is in the next query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from strawberry.dataloader import DataLoader
+
+from membergraph.connectors.base import Connector
+from membergraph.connectors.models import SourceName
+from membergraph.identity.records import Identifier, RecordKey
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store.port import IdentityEvent
+from membergraph.settings import Settings
+
+__all__ = ["Gateway", "Loaders", "RequestContext"]
+
+
+@dataclass
+class Gateway:
+    """What every request shares: settings, the identity service and the sources."""
+
+    settings: Settings
+    identity: IdentityService
+    sources: Mapping[SourceName, Connector[Any]]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Loaders:
+    """One DataLoader per backend lookup, batched per request."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        store = gateway.identity.store
+        self.member_records: DataLoader[str, list[RecordKey]] = DataLoader(store.member_records)
+        self.member_identifiers: DataLoader[str, list[tuple[RecordKey, Identifier]]] = DataLoader(
+            store.member_identifiers
+        )
+        self.member_events: DataLoader[str, list[IdentityEvent]] = DataLoader(store.member_events)
+        self.lines: dict[SourceName, DataLoader[str, list[BaseModel]]] = {
+            name: DataLoader(_lines_of(connector)) for name, connector in gateway.sources.items()
+        }
+
+
+def _lines_of(connector: Connector[Any]) -> Any:
+    async def load(keys: Sequence[str]) -> list[Any]:
+        return await connector.load_many(keys)
+
+    return load
+
+
+@dataclass
+class RequestContext:
+    """``info.context`` in every resolver."""
+
+    gateway: Gateway
+    loaders: Loaders
+    request: Any = None
+    response: Any = None
+
+    @classmethod
+    def for_request(cls, gateway: Gateway, request: Any = None, response: Any = None) -> RequestContext:
+        return cls(gateway=gateway, loaders=Loaders(gateway), request=request, response=response)

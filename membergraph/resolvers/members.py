@@ -1,0 +1,167 @@
+"""Member resolvers: they return domain objects and reach backends only through loaders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from membergraph.connectors.base import ConnectorError
+from membergraph.connectors.models import (
+    CallInteraction,
+    CrmContact,
+    SourceName,
+    Transaction,
+    WebEvent,
+)
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind
+from membergraph.identity.records import Identifier, RecordKey
+from membergraph.identity.store.port import IdentityEvent
+from membergraph.insights.loyalty import Loyalty, loyalty_of
+from membergraph.insights.profile import Profile, profile_of
+from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.errors import bad_input, source_failed
+from membergraph.resolvers.paging import Page, check_first, decode_cursor, encode_cursor, page_of
+
+__all__ = [
+    "MemberView",
+    "call_interactions",
+    "find_member",
+    "get_member",
+    "identifiers",
+    "identity_history",
+    "loyalty",
+    "page_members",
+    "profile",
+    "records",
+    "transactions",
+    "web_activity",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    """A live member, and the ID it was asked by (an ID merged away redirects here)."""
+
+    id: str
+    requested_id: str
+
+    @property
+    def redirected_from(self) -> str | None:
+        return self.requested_id if self.requested_id != self.id else None
+
+
+async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
+    """``member(id:)``: follows the redirect of a merged-away ID; unknown is None."""
+    live = await ctx.gateway.identity.store.resolve_member_id(member_id)
+    return MemberView(live, member_id) if live else None
+
+
+async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> MemberView | None:
+    """``memberByIdentifier``: the value is normalized exactly as at ingestion."""
+    try:
+        found = await ctx.gateway.identity.find_member(kind, value)
+    except BadIdentifier as exc:
+        raise bad_input(str(exc), argument="value") from None
+    return MemberView(found, found) if found else None
+
+
+async def page_members(
+    ctx: RequestContext, first: int, after: str | None, source: SourceName | None
+) -> Page[MemberView]:
+    """``members``: ordered by ID, paged by opaque cursor."""
+    check_first(first, ctx.gateway.settings.max_page_size)
+    store = ctx.gateway.identity.store
+    start = decode_cursor("member", after) if after else None
+    source_name = source.value if source else None
+    ids = await store.page_members(start, first + 1, source_name)
+    total = await store.count_members(source_name)
+    items = [(encode_cursor("member", m), MemberView(m, m)) for m in ids[:first]]
+    return Page(items, total, len(ids) > first, start is not None)
+
+
+async def records(ctx: RequestContext, member: MemberView) -> list[RecordKey]:
+    return await ctx.loaders.member_records.load(member.id)
+
+
+async def identifiers(ctx: RequestContext, member: MemberView) -> list[tuple[RecordKey, Identifier]]:
+    return await ctx.loaders.member_identifiers.load(member.id)
+
+
+async def identity_history(ctx: RequestContext, member: MemberView) -> list[IdentityEvent]:
+    return await ctx.loaders.member_events.load(member.id)
+
+
+async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) -> list[Any]:
+    """The lines of one source that belong to the member's records."""
+    keys = [key for src, key in await records(ctx, member) if src == source.value]
+    loader = ctx.loaders.lines.get(source)
+    if loader is None or not keys:
+        return []
+    try:
+        groups: Sequence[list[BaseModel]] = await loader.load_many(keys)
+    except ConnectorError as exc:
+        raise source_failed(exc) from None
+    return [line for group in groups for line in group]
+
+
+async def _transactions(ctx: RequestContext, member: MemberView) -> list[Transaction]:
+    lines: list[Transaction] = await _lines(ctx, member, SourceName.TRANSACTIONS)
+    return sorted(lines, key=lambda t: (t.occurred_at, t.transaction_id), reverse=True)
+
+
+async def transactions(
+    ctx: RequestContext, member: MemberView, first: int, after: str | None
+) -> Page[Transaction]:
+    """The member's transactions, newest first."""
+    check_first(first, ctx.gateway.settings.max_page_size)
+    return page_of(await _transactions(ctx, member), first, after, "tx")
+
+
+async def web_activity(ctx: RequestContext, member: MemberView, first: int) -> list[WebEvent]:
+    """The member's most recent web events."""
+    check_first(first, ctx.gateway.settings.max_page_size)
+    events: list[WebEvent] = await _lines(ctx, member, SourceName.WEB_ANALYTICS)
+    return sorted(events, key=lambda e: (e.occurred_at, e.event_id), reverse=True)[:first]
+
+
+async def call_interactions(ctx: RequestContext, member: MemberView, first: int) -> list[CallInteraction]:
+    """The member's call-center interactions, newest first."""
+    check_first(first, ctx.gateway.settings.max_page_size)
+    calls: list[CallInteraction] = await _lines(ctx, member, SourceName.CALL_CENTER)
+    return sorted(calls, key=lambda c: (c.started_at, c.interaction_id), reverse=True)[:first]
+
+
+async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:
+    """Points, spend and tier over the member's transactions."""
+    idents = await identifiers(ctx, member)
+    cards = sorted({i.value for _, i in idents if i.kind is IdentifierKind.LOYALTY_ID})
+    return loyalty_of(await _transactions(ctx, member), cards)
+
+
+async def profile(ctx: RequestContext, member: MemberView) -> Profile:
+    """One profile with lineage from the member's CRM contacts and identifiers."""
+    contacts: list[CrmContact] = await _lines(ctx, member, SourceName.CRM)
+    return profile_of(contacts, await identifiers(ctx, member))
+
+
+def group_identifiers(
+    pairs: Sequence[tuple[RecordKey, Identifier]],
+) -> list[tuple[IdentifierKind, str, list[RecordKey]]]:
+    """One entry per identifier value, with the records that carry it."""
+    grouped: dict[tuple[IdentifierKind, str], list[RecordKey]] = defaultdict(list)
+    for ref, ident in pairs:
+        if ref not in grouped[(ident.kind, ident.value)]:
+            grouped[(ident.kind, ident.value)].append(ref)
+    return [(kind, value, refs) for (kind, value), refs in sorted(grouped.items())]
+
+
+async def conflicts(ctx: RequestContext, first: int, offset: int) -> list[IdentityEvent]:
+    """Conflicts for stewards, newest first."""
+    check_first(first, ctx.gateway.settings.max_page_size)
+    if offset < 0:
+        raise bad_input("offset must not be negative", argument="offset")
+    return await ctx.gateway.identity.store.list_conflicts(first, offset)

@@ -1,0 +1,46 @@
+"""The GraphQL schema: types, the Query root and the extensions every request runs."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+from strawberry import Schema
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+from membergraph.schema.query import Query
+
+__all__ = ["build_schema", "print_sdl"]
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    # Validation errors and our coded errors say something useful; anything a resolver
+    # raised unexpectedly is masked so no internals leak.
+    if error.original_error is None:
+        return False
+    return not isinstance(error.original_error, GraphQLError)
+
+
+def build_schema(max_depth: int = 10, max_aliases: int = 30, max_tokens: int = 5000) -> Schema:
+    """The schema with its limits and caches (parse and validation dominate query cost)."""
+    return Schema(
+        query=Query,
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=max_tokens),
+            ParserCache,
+            ValidationCache,
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+            lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
+        ],
+    )
+
+
+def print_sdl() -> str:
+    """The SDL clients generate code from (kept in ``schema.graphql``)."""
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,84 @@
+"""The Query root."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from membergraph.connectors.models import SourceName
+from membergraph.resolvers import members as R
+from membergraph.resolvers.errors import bad_input
+from membergraph.schema.types import (
+    Ctx,
+    IdentifierKind,
+    IdentityEvent,
+    Member,
+    MemberConnection,
+    identity_event,
+    member_connection,
+)
+
+
+@strawberry.input(description="Which members to list.")
+class MemberFilter:
+    source: str | None = strawberry.field(
+        default=None,
+        description="Only members with a record from this source "
+        "(crm, transactions, web_analytics, call_center).",
+    )
+
+
+def _source(name: str | None) -> SourceName | None:
+    if name is None:
+        return None
+    try:
+        return SourceName(name)
+    except ValueError:
+        known = ", ".join(s.value for s in SourceName)
+        raise bad_input(f"unknown source {name!r}; use one of {known}", argument="filter.source") from None
+
+
+@strawberry.type(description="Read the member graph.")
+class Query:
+    @strawberry.field(
+        description="A member by ID. An ID merged away answers the surviving member "
+        "(see `redirectedFrom`); an unknown ID answers null."
+    )
+    async def member(
+        self, info: Ctx, id: Annotated[strawberry.ID, strawberry.argument(description="Member ID.")]
+    ) -> Member | None:
+        return await R.get_member(info.context, str(id))  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The member an identifier belongs to; the value is normalized exactly as at "
+        "ingestion (e-mail trimmed and lower-cased, phone to E.164, loyalty number upper-cased)."
+    )
+    async def member_by_identifier(
+        self,
+        info: Ctx,
+        kind: Annotated[IdentifierKind, strawberry.argument(description="Identifier kind.")],  # type: ignore[valid-type]
+        value: Annotated[str, strawberry.argument(description="The value, as typed anywhere.")],
+    ) -> Member | None:
+        return await R.find_member(info.context, kind, value)  # type: ignore[return-value]
+
+    @strawberry.field(description="Members in ID order, paged (Relay connection).")
+    async def members(
+        self,
+        info: Ctx,
+        filter: Annotated[MemberFilter | None, strawberry.argument(description="Which members.")] = None,
+        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+    ) -> MemberConnection:
+        source = _source(filter.source if filter else None)
+        return member_connection(await R.page_members(info.context, first, after, source))
+
+    @strawberry.field(description="Identity conflicts the engine did not resolve by merging, newest first.")
+    async def identity_conflicts(
+        self,
+        info: Ctx,
+        first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
+        offset: Annotated[int, strawberry.argument(description="How many to skip.")] = 0,
+    ) -> list[IdentityEvent]:
+        events = await R.conflicts(info.context, first, offset)
+        return [identity_event(e) for e in events]

@@ -1,0 +1,296 @@
+"""GraphQL object types. Resolvers hand back domain objects; these types read them.
+
+Every type, field and argument has a description: GraphiQL shows them to analysts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
+from membergraph.resolvers import members as R
+from membergraph.resolvers.context import RequestContext
+
+IdentifierKind = strawberry.enum(
+    _IdentifierKind,
+    description="The kinds of identifier a member can be looked up by.",
+)
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type(description="A source's own notion of a customer: a node of the identity graph.")
+class Record:
+    source: str = strawberry.field(
+        description="Source name: crm, transactions, web_analytics or call_center."
+    )
+    key: str = strawberry.field(
+        description="The record's key in its source: a contact_id, `loyalty:<card>`, "
+        "`online:<email>`, an anonymous_id or an interaction_id."
+    )
+
+
+def _record(ref: tuple[str, str]) -> Record:
+    return Record(source=ref[0], key=ref[1])
+
+
+@strawberry.type(description="An identifier value and the records that carry it.")
+class Identifier:
+    kind: IdentifierKind = strawberry.field(description="What kind of identifier this is.")  # type: ignore[valid-type]
+    value: str = strawberry.field(description="The value, normalized as at ingestion.")
+    records: list[Record] = strawberry.field(description="Records carrying this value.")
+
+
+@strawberry.type(description="A postal address.")
+class Address:
+    line1: str | None = strawberry.field(description="Street and number.")
+    city: str | None = strawberry.field(description="City.")
+    postal_code: str | None = strawberry.field(description="Postal code.")
+    country: str | None = strawberry.field(description="Country code.")
+
+
+@strawberry.type(description="An e-mail or phone with the sources it was seen in.")
+class ContactPoint:
+    value: str = strawberry.field(description="The normalized value.")
+    sources: list[str] = strawberry.field(description="Sources that gave this value.")
+
+
+@strawberry.type(description="One profile built from all the member's records, with lineage.")
+class Profile:
+    first_name: str | None = strawberry.field(description="First name (CRM, newest contact).")
+    last_name: str | None = strawberry.field(description="Last name (CRM, newest contact).")
+    birth_date: date | None = strawberry.field(description="Birth date (CRM).")
+    address: Address | None = strawberry.field(description="Postal address (CRM).")
+    preferred_language: str | None = strawberry.field(description="Preferred language (CRM).")
+    emails: list[ContactPoint] = strawberry.field(description="Every known e-mail, with its sources.")
+    phones: list[ContactPoint] = strawberry.field(description="Every known phone (E.164), with its sources.")
+    source_record: str | None = strawberry.field(
+        description="The CRM contact_id the names came from (null: no CRM contact)."
+    )
+    updated_at: datetime | None = strawberry.field(description="When that CRM contact was updated.")
+
+
+@strawberry.type(description="A member's standing in the loyalty program.")
+class Loyalty:
+    points_balance: int = strawberry.field(
+        description="Points earned minus redeemed over completed transactions; refunds and "
+        "cancellations reverse theirs."
+    )
+    points_earned: int = strawberry.field(description="Points earned on completed transactions.")
+    points_redeemed: int = strawberry.field(description="Points redeemed on completed transactions.")
+    lifetime_spend_cents: int = strawberry.field(description="Spend over completed transactions.")
+    tier: str = strawberry.field(description="Tier reached by lifetime spend.")
+    next_tier: str | None = strawberry.field(description="The next tier, if any.")
+    spend_to_next_tier_cents: int | None = strawberry.field(description="Spend still needed for it.")
+    loyalty_ids: list[str] = strawberry.field(description="The member's loyalty numbers.")
+
+
+@strawberry.type(description="One item of a transaction.")
+class LineItem:
+    sku: str = strawberry.field(description="Stock keeping unit.")
+    category: str | None = strawberry.field(description="Product category.")
+    quantity: int = strawberry.field(description="Units bought.")
+    unit_price_cents: int = strawberry.field(description="Price of one unit.")
+
+
+@strawberry.type(description="A purchase, refund or cancellation from the transaction system.")
+class Transaction:
+    transaction_id: str = strawberry.field(description="The source's id.")
+    loyalty_id: str | None = strawberry.field(description="Card scanned, as given.")
+    email: str | None = strawberry.field(description="E-mail of an online order, as given.")
+    store_id: str | None = strawberry.field(description="Store, for in-store purchases.")
+    channel: str = strawberry.field(description="store or online.")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    amount_cents: int = strawberry.field(description="Amount in cents.")
+    currency: str = strawberry.field(description="ISO 4217 currency.")
+    points_earned: int = strawberry.field(description="Points earned.")
+    points_redeemed: int = strawberry.field(description="Points redeemed.")
+    status: str = strawberry.field(description="completed, refunded or cancelled.")
+    items: list[LineItem] = strawberry.field(description="What was bought.")
+
+
+@strawberry.type(description="A web analytics event.")
+class WebEvent:
+    event_id: str = strawberry.field(description="The source's id.")
+    anonymous_id: str = strawberry.field(description="The visitor (device) id.")
+    user_id: str | None = strawberry.field(description="CRM contact_id once logged in.")
+    type: str = strawberry.field(description="page, track or identify.")
+    name: str | None = strawberry.field(description="Event name, e.g. Offer Redeemed.")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
+    properties: JSON = strawberry.field(description="Event properties as sent.")
+
+
+@strawberry.type(description="The account an agent typed.")
+class AccountRef:
+    kind: str = strawberry.field(description="crm_id, loyalty_id or email.")
+    value: str = strawberry.field(description="As typed.")
+
+
+@strawberry.type(description="A call-center interaction.")
+class CallInteraction:
+    interaction_id: str = strawberry.field(description="The source's id.")
+    caller_phone: str | None = strawberry.field(description="Caller number from the switch.")
+    account_ref: AccountRef | None = strawberry.field(description="Account typed by the agent.")
+    agent_id: str | None = strawberry.field(description="Agent.")
+    started_at: datetime = strawberry.field(description="When the call started.")
+    duration_s: int = strawberry.field(description="Duration in seconds.")
+    reason: str | None = strawberry.field(description="Reason for the call.")
+    sentiment: float | None = strawberry.field(description="Sentiment from -1 to 1.")
+    resolved: bool | None = strawberry.field(description="Whether the issue was resolved.")
+
+
+@strawberry.type(description="Something that happened to a member's identity, with provenance.")
+class IdentityEvent:
+    id: strawberry.ID = strawberry.field(description="Event id (for undo).")
+    kind: str = strawberry.field(
+        description="linked, unlinked, merged, split, conflict or value_blocked."
+    )
+    at: datetime = strawberry.field(description="When.")
+    actor: str = strawberry.field(description="Rule engine run or person that made the change.")
+    rule: str | None = strawberry.field(description="The rule (or conflict kind) involved.")
+    reason: str | None = strawberry.field(description="A person's stated reason.")
+    evidence: JSON = strawberry.field(description="Identifier values and attributes compared.")
+    records: list[Record] = strawberry.field(description="The records concerned.")
+
+
+def _event(event: Any) -> IdentityEvent:
+    return IdentityEvent(
+        id=strawberry.ID(str(event.id)),
+        kind=event.kind,
+        at=event.at,
+        actor=event.actor,
+        rule=event.rule,
+        reason=event.reason,
+        evidence=event.evidence,
+        records=[_record(r) for r in event.records],
+    )
+
+
+@strawberry.type(description="Paging information of a connection.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass as `after`.")
+
+
+def _page_info(page: R.Page[Any]) -> PageInfo:
+    cursors = [cursor for cursor, _ in page.items]
+    return PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
+@strawberry.type(description="A transaction and its cursor.")
+class TransactionEdge:
+    cursor: str = strawberry.field(description="Opaque cursor.")
+    node: Transaction = strawberry.field(description="The transaction.")
+
+
+@strawberry.type(description="A page of transactions, newest first.")
+class TransactionConnection:
+    edges: list[TransactionEdge] = strawberry.field(description="This page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int = strawberry.field(description="All of the member's transactions.")
+
+
+@strawberry.type(description="A customer as one view over the records identity resolved together.")
+class Member:
+    id: strawberry.ID = strawberry.field(description="Stable, opaque member ID.")
+
+    @strawberry.field(description="The ID asked for, when it was merged into this member.")
+    def redirected_from(self, root: strawberry.Parent[R.MemberView]) -> strawberry.ID | None:
+        redirected = root.redirected_from
+        return strawberry.ID(redirected) if redirected else None
+
+    @strawberry.field(description="The profile, each field from its surviving source.")
+    async def profile(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> Profile:
+        return await R.profile(info.context, root)  # type: ignore[return-value]
+
+    @strawberry.field(description="Every identifier of the member's records.")
+    async def identifiers(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> list[Identifier]:
+        pairs = await R.identifiers(info.context, root)
+        return [
+            Identifier(kind=kind, value=value, records=[_record(r) for r in refs])
+            for kind, value, refs in R.group_identifiers(pairs)
+        ]
+
+    @strawberry.field(description="The source records that make up the member.")
+    async def records(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> list[Record]:
+        return [_record(r) for r in await R.records(info.context, root)]
+
+    @strawberry.field(description="Purchases, refunds and cancellations, newest first.")
+    async def transactions(
+        self,
+        root: strawberry.Parent[R.MemberView],
+        info: Ctx,
+        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = 10,
+        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+    ) -> TransactionConnection:
+        page = await R.transactions(info.context, root, first, after)
+        return TransactionConnection(
+            edges=[TransactionEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
+            page_info=_page_info(page),
+            total_count=page.total,
+        )
+
+    @strawberry.field(description="Recent web analytics events, newest first.")
+    async def web_activity(
+        self,
+        root: strawberry.Parent[R.MemberView],
+        info: Ctx,
+        first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
+    ) -> list[WebEvent]:
+        return await R.web_activity(info.context, root, first)  # type: ignore[return-value]
+
+    @strawberry.field(description="Call-center interactions, newest first.")
+    async def call_center_interactions(
+        self,
+        root: strawberry.Parent[R.MemberView],
+        info: Ctx,
+        first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
+    ) -> list[CallInteraction]:
+        return await R.call_interactions(info.context, root, first)  # type: ignore[return-value]
+
+    @strawberry.field(description="Points balance, lifetime spend and tier.")
+    async def loyalty(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> Loyalty:
+        return await R.loyalty(info.context, root)  # type: ignore[return-value]
+
+    @strawberry.field(description="Every identity change of this member: links, merges, conflicts.")
+    async def identity_history(
+        self, root: strawberry.Parent[R.MemberView], info: Ctx
+    ) -> list[IdentityEvent]:
+        return [_event(e) for e in await R.identity_history(info.context, root)]
+
+
+@strawberry.type(description="A member and its cursor.")
+class MemberEdge:
+    cursor: str = strawberry.field(description="Opaque cursor.")
+    node: Member = strawberry.field(description="The member.")
+
+
+@strawberry.type(description="A page of members, in ID order.")
+class MemberConnection:
+    edges: list[MemberEdge] = strawberry.field(description="This page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int = strawberry.field(description="Members matching the filter.")
+
+
+def member_connection(page: R.Page[R.MemberView]) -> MemberConnection:
+    return MemberConnection(
+        edges=[MemberEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
+        page_info=_page_info(page),
+        total_count=page.total,
+    )
+
+
+def identity_event(event: Any) -> IdentityEvent:
+    return _event(event)
