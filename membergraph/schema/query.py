@@ -57,10 +57,10 @@ class Query:
     async def member_by_identifier(
         self,
         info: Ctx,
-        kind: Annotated[IdentifierKind, strawberry.argument(description="Identifier kind.")],  # type: ignore[valid-type]
+        kind: Annotated[IdentifierKind, strawberry.argument(description="Identifier kind.")],
         value: Annotated[str, strawberry.argument(description="The value, as typed anywhere.")],
     ) -> Member | None:
-        return await R.find_member(info.context, kind, value)  # type: ignore[return-value]
+        return await R.find_member(info.context, kind.domain(), value)  # type: ignore[return-value]
 
     @strawberry.field(description="Members in ID order, paged (Relay connection).")
     async def members(

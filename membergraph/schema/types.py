@@ -6,6 +6,7 @@ Every type, field and argument has a description: GraphiQL shows them to analyst
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
@@ -16,10 +17,16 @@ from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
 from membergraph.resolvers import members as R
 from membergraph.resolvers.context import RequestContext
 
-IdentifierKind = strawberry.enum(
-    _IdentifierKind,
-    description="The kinds of identifier a member can be looked up by.",
-)
+@strawberry.enum(description="The kinds of identifier a member can be looked up by.")
+class IdentifierKind(Enum):
+    EMAIL = strawberry.enum_value("EMAIL", description="E-mail address (trimmed, lower-cased).")
+    PHONE = strawberry.enum_value("PHONE", description="Phone number (E.164; local numbers read in the default region).")
+    LOYALTY_ID = strawberry.enum_value("LOYALTY_ID", description="Loyalty card number (upper case, no separators).")
+    CRM_ID = strawberry.enum_value("CRM_ID", description="CRM contact_id.")
+    ANONYMOUS_ID = strawberry.enum_value("ANONYMOUS_ID", description="Web analytics anonymous (device) id.")
+
+    def domain(self) -> _IdentifierKind:
+        return _IdentifierKind(self.value)
 
 Ctx = Info[RequestContext, None]
 
@@ -41,7 +48,7 @@ def _record(ref: tuple[str, str]) -> Record:
 
 @strawberry.type(description="An identifier value and the records that carry it.")
 class Identifier:
-    kind: IdentifierKind = strawberry.field(description="What kind of identifier this is.")  # type: ignore[valid-type]
+    kind: IdentifierKind = strawberry.field(description="What kind of identifier this is.")
     value: str = strawberry.field(description="The value, normalized as at ingestion.")
     records: list[Record] = strawberry.field(description="Records carrying this value.")
 
@@ -219,7 +226,7 @@ class Member:
     async def identifiers(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> list[Identifier]:
         pairs = await R.identifiers(info.context, root)
         return [
-            Identifier(kind=kind, value=value, records=[_record(r) for r in refs])
+            Identifier(kind=IdentifierKind(kind.value), value=value, records=[_record(r) for r in refs])
             for kind, value, refs in R.group_identifiers(pairs)
         ]
 

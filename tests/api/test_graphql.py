@@ -1,0 +1,211 @@
+"""The member graph over real HTTP (the app's own lifespan, Starlette's test client)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.conftest import gql
+
+JANE = {
+    "contact_id": "C-JANE",
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "emails": [" Jane.Doe@Example.com"],
+    "phones": ["(415) 555-0134"],
+    "loyalty_id": "ld-4242-4242",
+    "birth_date": "1985-04-12",
+    "address": {"line1": "1 Main St", "city": "Springfield", "postal_code": "62701", "country": "US"},
+    "preferred_language": "en",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
+
+
+def _tx(tid: str, when: str, status: str, amount: int, earned: int, redeemed: int = 0) -> dict[str, object]:
+    return {
+        "transaction_id": tid, "loyalty_id": "LD 4242 4242", "email": None, "store_id": "S001",
+        "channel": "store", "occurred_at": when, "amount_cents": amount, "currency": "USD",
+        "points_earned": earned, "points_redeemed": redeemed, "status": status, "items": [],
+    }
+
+
+JANE_TX = [
+    _tx("T-J1", "2026-01-02T10:00:00Z", "completed", 10_000, 100),
+    _tx("T-J2", "2026-02-02T10:00:00Z", "refunded", 5_000, 50),
+    _tx("T-J3", "2026-03-02T10:00:00Z", "completed", 3_000, 30, redeemed=30),
+    _tx("T-J4", "2026-04-02T10:00:00Z", "cancelled", 9_000, 90),
+]
+
+
+def _append(path: Path, *lines: object) -> None:
+    with path.open("ab") as handle:
+        for line in lines:
+            handle.write((line if isinstance(line, bytes) else orjson.dumps(line)) + b"\n")
+
+
+@pytest.fixture
+def jane_client(settings: Settings, data_dir: Path) -> Iterator[TestClient]:
+    _append(data_dir / "crm.jsonl", JANE)
+    _append(data_dir / "transactions.jsonl", *JANE_TX)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+PROFILE = """
+query ($kind: IdentifierKind!, $value: String!) {
+  memberByIdentifier(kind: $kind, value: $value) {
+    id
+    profile { firstName lastName birthDate emails { value sources } phones { value } }
+    loyalty { pointsBalance pointsEarned pointsRedeemed lifetimeSpendCents tier loyaltyIds }
+    records { source key }
+    transactions(first: 2) { totalCount edges { cursor node { transactionId status } } pageInfo { hasNextPage endCursor } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        pytest.param("EMAIL", "  Jane.Doe@EXAMPLE.com ", id="email-messy"),
+        pytest.param("PHONE", "415.555.0134", id="phone-dots"),
+        pytest.param("LOYALTY_ID", "LD-4242-4242", id="loyalty-dashes"),
+        pytest.param("CRM_ID", "C-JANE", id="crm-id"),
+    ],
+)
+def test_member_by_identifier_normalizes_like_ingestion(jane_client: TestClient, kind: str, value: str) -> None:
+    answer = gql(jane_client, PROFILE, kind=kind, value=value)
+    member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert member["profile"]["firstName"] == "Jane"
+    assert member["profile"]["emails"] == [{"value": "jane.doe@example.com", "sources": ["crm"]}]
+    assert {"source": "transactions", "key": "loyalty:LD42424242"} in member["records"]
+
+
+def test_loyalty_counts_completed_transactions_only(jane_client: TestClient) -> None:
+    answer = gql(jane_client, PROFILE, kind="CRM_ID", value="C-JANE")
+    loyalty = answer["data"]["memberByIdentifier"]["loyalty"]  # type: ignore[index]
+    # T-J1 earns 100; T-J3 earns 30 and redeems 30; the refund and the cancellation reverse theirs.
+    assert loyalty == {
+        "pointsBalance": 100,
+        "pointsEarned": 130,
+        "pointsRedeemed": 30,
+        "lifetimeSpendCents": 13_000,
+        "tier": "BRONZE",
+        "loyaltyIds": ["LD42424242"],
+    }
+
+
+def test_transactions_page_newest_first_with_cursors(jane_client: TestClient) -> None:
+    first = gql(jane_client, PROFILE, kind="CRM_ID", value="C-JANE")["data"]["memberByIdentifier"]  # type: ignore[index]
+    page = first["transactions"]
+    assert page["totalCount"] == 4
+    assert [e["node"]["transactionId"] for e in page["edges"]] == ["T-J4", "T-J3"]
+    assert page["pageInfo"]["hasNextPage"] is True
+    rest = gql(
+        jane_client,
+        """query ($id: ID!, $after: String) { member(id: $id) {
+             transactions(first: 10, after: $after) { edges { node { transactionId } } pageInfo { hasNextPage } } } }""",
+        id=first["id"], after=page["pageInfo"]["endCursor"],
+    )["data"]["member"]["transactions"]  # type: ignore[index]
+    assert [e["node"]["transactionId"] for e in rest["edges"]] == ["T-J2", "T-J1"]
+    assert rest["pageInfo"]["hasNextPage"] is False
+
+
+def test_unknown_member_is_null_not_an_error(client: TestClient) -> None:
+    answer = gql(client, '{ member(id: "m_nosuchmember") { id } memberByIdentifier(kind: EMAIL, value: "nobody@nowhere.org") { id } }')
+    assert answer == {"data": {"member": None, "memberByIdentifier": None}}
+
+
+def test_bad_identifier_is_bad_user_input(client: TestClient) -> None:
+    answer = gql(client, '{ memberByIdentifier(kind: PHONE, value: "abc") { id } }')
+    assert answer["data"] == {"memberByIdentifier": None}
+    [error] = answer["errors"]  # type: ignore[misc]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "not a phone number" in error["message"]
+    assert "Traceback" not in str(error)
+
+
+def test_members_pages_through_everyone_exactly_once(client: TestClient) -> None:
+    query = """query ($after: String) { members(first: 40, after: $after) {
+        totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+    seen: list[str] = []
+    after = None
+    total = None
+    for _ in range(100):
+        page = gql(client, query, after=after)["data"]["members"]  # type: ignore[index]
+        total = page["totalCount"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == total == len(set(seen))
+    assert total > 100
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        pytest.param('first: 101', "BAD_USER_INPUT", id="page-too-large"),
+        pytest.param('first: -1', "BAD_USER_INPUT", id="negative-page"),
+        pytest.param('after: "garbage!!"', "BAD_USER_INPUT", id="broken-cursor"),
+        pytest.param('filter: {source: "erp"}', "BAD_USER_INPUT", id="unknown-source"),
+    ],
+)
+def test_bad_paging_arguments_are_refused(client: TestClient, args: str, code: str) -> None:
+    answer = gql(client, f"{{ members({args}) {{ totalCount }} }}")
+    assert answer["errors"][0]["extensions"]["code"] == code  # type: ignore[index]
+
+
+def test_members_filter_by_source(client: TestClient) -> None:
+    answer = gql(client, '{ all: members { totalCount } calls: members(filter: {source: "call_center"}, first: 100) { totalCount edges { node { records { source } } } } }')
+    data = answer["data"]
+    assert 0 < data["calls"]["totalCount"] < data["all"]["totalCount"]  # type: ignore[index]
+    for edge in data["calls"]["edges"]:  # type: ignore[index]
+        assert "call_center" in {r["source"] for r in edge["node"]["records"]}
+
+
+def test_a_page_of_members_costs_one_connector_call_per_source_level(client: TestClient) -> None:
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    store = gateway.identity.store
+    calls = {"member_records": 0}
+    original = store.member_records
+
+    async def counting(ids: list[str]) -> list[list[tuple[str, str]]]:
+        calls["member_records"] += 1
+        return await original(ids)
+
+    store.member_records = counting
+    before = {name: conn.calls for name, conn in gateway.sources.items()}
+    answer = gql(client, "{ members(first: 100) { edges { node { transactions(first: 5) { edges { node { amountCents } } } } } } }")
+    assert "errors" not in answer
+    assert len(answer["data"]["members"]["edges"]) == 100  # type: ignore[index]
+    made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
+    assert made == {"crm": 0, "transactions": 1, "web_analytics": 0, "call_center": 0}
+    assert calls["member_records"] == 1
+
+
+def test_member_fields_resolve_for_every_source(client: TestClient) -> None:
+    answer = gql(client, """{ members(first: 100, filter: {source: "call_center"}) { edges { node {
+        id identifiers { kind value records { source key } }
+        webActivity(first: 3) { eventId type occurredAt }
+        callCenterInteractions { interactionId callerPhone startedAt accountRef { kind value } }
+        identityHistory { id kind rule actor at evidence records { source key } } } } } }""")
+    assert "errors" not in answer, answer
+    nodes = [e["node"] for e in answer["data"]["members"]["edges"]]  # type: ignore[index]
+    assert all(n["callCenterInteractions"] for n in nodes)
+    assert any(n["webActivity"] for n in nodes)
+    # A call with no caller number and no account typed carries no identifier at all.
+    assert sum(1 for n in nodes if n["identifiers"]) > len(nodes) // 2
+
+
+def test_graphiql_opens_with_an_example_query_of_a_real_member(client: TestClient) -> None:
+    page = client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "memberByIdentifier(kind: EMAIL" in page.text
+    assert "graphiql" in page.text.lower()

@@ -1,0 +1,56 @@
+"""Shared fixtures: a small demo data set and a gateway served over the Starlette test client."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.demo import write_demo_data
+from membergraph.settings import Settings
+
+DEMO_PEOPLE = 150
+
+
+@pytest.fixture(scope="session")
+def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo data set written once per session (never modified: copy it to write)."""
+    folder = tmp_path_factory.mktemp("demo")
+    write_demo_data(folder, DEMO_PEOPLE, seed=11)
+    return folder
+
+
+@pytest.fixture
+def data_dir(demo_source: Path, tmp_path: Path) -> Path:
+    """A writable copy of the demo data set."""
+    folder = tmp_path / "data"
+    shutil.copytree(demo_source, folder)
+    return folder
+
+
+@pytest.fixture
+def settings(data_dir: Path, tmp_path: Path) -> Settings:
+    return Settings(data=data_dir, store=f"sqlite:///{tmp_path / 'identity.db'}", cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The gateway over HTTP, started through its real lifespan."""
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+def gql(client: TestClient, query: str, **variables: object) -> dict[str, object]:
+    """POST a GraphQL query; return the decoded JSON answer."""
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def read_jsonl(path: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]

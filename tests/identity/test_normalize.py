@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from membergraph.identity.normalize import (
+    BadIdentifier,
+    IdentifierKind,
+    email_match_key,
+    normalize,
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "expected"),
+    [
+        pytest.param(IdentifierKind.EMAIL, "  Jane.Doe@EXAMPLE.com ", "jane.doe@example.com", id="email-case-and-spaces"),
+        pytest.param(IdentifierKind.EMAIL, "JANE@Example.Org", "jane@example.org", id="email-upper"),
+        pytest.param(IdentifierKind.PHONE, "(415) 555-0134", "+14155550134", id="phone-us-parens"),
+        pytest.param(IdentifierKind.PHONE, "415.555.0134", "+14155550134", id="phone-dots"),
+        pytest.param(IdentifierKind.PHONE, "+1 415 555 0134", "+14155550134", id="phone-international"),
+        pytest.param(IdentifierKind.PHONE, "1-415-555-0134", "+14155550134", id="phone-trunk-prefix"),
+        pytest.param(IdentifierKind.PHONE, "+44 20 7946 0958", "+442079460958", id="phone-uk-e164"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "ld-1234-5678", "LD12345678", id="loyalty-dashes-lower"),
+        pytest.param(IdentifierKind.LOYALTY_ID, " ld 1234 5678 ", "LD12345678", id="loyalty-spaces"),
+        pytest.param(IdentifierKind.CRM_ID, " C123 ", "C123", id="crm-id-trimmed"),
+    ],
+)
+def test_normalization_table(kind: IdentifierKind, raw: str, expected: str) -> None:
+    assert normalize(kind, raw) == expected
+
+
+def test_phone_without_country_code_is_read_in_the_configured_region() -> None:
+    assert normalize(IdentifierKind.PHONE, "020 7946 0958", region="GB") == "+442079460958"
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [
+        pytest.param(IdentifierKind.PHONE, "abc", id="phone-letters"),
+        pytest.param(IdentifierKind.PHONE, "12", id="phone-too-short"),
+        pytest.param(IdentifierKind.EMAIL, "not-an-email", id="email-no-at"),
+        pytest.param(IdentifierKind.EMAIL, "a@b", id="email-no-dot-domain"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "!!", id="loyalty-symbols"),
+        pytest.param(IdentifierKind.CRM_ID, "   ", id="crm-id-blank"),
+    ],
+)
+def test_bad_identifiers_are_refused_with_a_reason(kind: IdentifierKind, raw: str) -> None:
+    with pytest.raises(BadIdentifier, match="not|empty"):
+        normalize(kind, raw)
+
+
+@pytest.mark.parametrize(
+    ("email", "key"),
+    [
+        pytest.param("jane.doe@gmail.com", "janedoe@gmail.com", id="gmail-dots"),
+        pytest.param("jane.doe+shop@gmail.com", "janedoe@gmail.com", id="gmail-plus-tag"),
+        pytest.param("jane.doe@googlemail.com", "janedoe@gmail.com", id="googlemail"),
+        pytest.param("jane.doe+x@example.com", "jane.doe+x@example.com", id="other-domain-kept"),
+    ],
+)
+def test_email_match_key_folds_gmail_only(email: str, key: str) -> None:
+    assert email_match_key(email) == key
