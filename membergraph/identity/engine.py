@@ -194,7 +194,9 @@ class _Resolver:
         if self._forbidden(ra, rb):
             self.conflicts.append(Conflict("cannot_link", (a, b), {"rule": rule, **evidence}))
             return False
-        if rule not in ("manual", "crm_duplicate"):
+        # Stewards and duplicates are exempt from limits; so is a leaf joining the member it
+        # was chosen for, whose losing evidence (an agent's typo) must not count against it.
+        if rule not in ("manual", "crm_duplicate", "attach"):
             broken = p.over_limit(ra, rb)
             if broken is not None:
                 kind, values = broken

@@ -419,7 +419,8 @@ class SqliteStore(IdentityStore):
             "SELECT DISTINCT r.member_id FROM identifiers i JOIN records r"
             " ON r.source = i.source AND r.key = i.rkey"
             " JOIN members m ON m.id = r.member_id"
-            " WHERE i.kind=? AND i.key=? ORDER BY m.created_at, m.id",
+            # What an agent typed is evidence, not an identity: it never answers a lookup.
+            " WHERE i.kind=? AND i.key=? AND i.via != 'agent' ORDER BY m.created_at, m.id",
             (kind.value, key),
         )
         return [r[0] for r in rows]

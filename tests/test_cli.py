@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from membergraph.cli import app
+from tests.conftest import read_jsonl
+
+runner = CliRunner()
+
+
+def test_demo_data_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        seed = "3" if name != "c" else "4"
+        result = runner.invoke(app, ["demo-data", "--out", str(tmp_path / name), "--members", "40", "--seed", seed])
+        assert result.exit_code == 0, result.output
+    files = ("crm.jsonl", "transactions.jsonl", "web_analytics.jsonl", "call_center.jsonl", "truth.jsonl")
+    for file in files:
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+    assert (tmp_path / "a" / "crm.jsonl").read_bytes() != (tmp_path / "c" / "crm.jsonl").read_bytes()
+
+
+def test_demo_data_is_messy_like_real_sources(demo_source: Path) -> None:
+    crm = read_jsonl(demo_source / "crm.jsonl")
+    emails = [e for c in crm for e in c["emails"]]  # type: ignore[union-attr]
+    assert any(e != e.strip() for e in emails), "e-mails with spaces"
+    assert any(e.strip() != e.strip().lower() for e in emails), "e-mails in several casings"
+    phones = [p for c in crm for p in c["phones"]]  # type: ignore[union-attr]
+    assert any(p.startswith("(") for p in phones) and any("." in p for p in phones)
+    cards = [c["loyalty_id"] for c in crm if c["loyalty_id"]]
+    assert any("-" in c or c != c.upper() for c in cards)  # type: ignore[operator,union-attr]
+    truth = read_jsonl(demo_source / "truth.jsonl")
+    people_of_crm = [t["person"] for t in truth if t["source"] == "crm"]
+    assert len(people_of_crm) > len(set(people_of_crm)), "duplicate CRM contacts"
+
+
+def test_resolve_writes_one_line_per_input_line(demo_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "members.jsonl"
+    store = f"sqlite:///{tmp_path / 'r.db'}"
+    result = runner.invoke(app, ["resolve", "--data", str(demo_source), "--out", str(out), "--store", store])
+    assert result.exit_code == 0, result.output
+    rows = read_jsonl(out)
+    truth = read_jsonl(demo_source / "truth.jsonl")
+    assert sorted((r["source"], r["id"]) for r in rows) == sorted((t["source"], t["id"]) for t in truth)  # type: ignore[type-var]
+    crm_ids = [t["id"] for t in truth if t["source"] == "crm"]
+    assert [r["id"] for r in rows if r["source"] == "crm"] == crm_ids, "file order kept"
+    assert all(str(r["member_id"]).startswith("m_") for r in rows)
+    # Lines of one record share its member: every line of a CRM contact's loyalty card too.
+    again = tmp_path / "again.jsonl"
+    runner.invoke(app, ["resolve", "--data", str(demo_source), "--out", str(again), "--store", store])
+    assert read_jsonl(again) == rows, "re-running resolve changes nothing"
+
+
+def test_resolve_reports_malformed_lines_in_place(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_text('{"contact_id": "C1", "emails": ["a@b.com"]}\n{"broken\n')
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["resolve", "--data", str(data), "--out", str(out), "--store", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert result.exit_code == 0, result.output
+    first, second = read_jsonl(out)
+    assert first["id"] == "C1" and first["member_id"]
+    assert second["member_id"] is None and str(second["error"]).startswith("crm.jsonl:2: not JSON")
+
+
+def test_serve_refuses_a_public_address_without_credentials() -> None:
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "refusing to listen on 0.0.0.0" in result.output
+
+
+def test_serve_names_a_bad_setting() -> None:
+    result = runner.invoke(app, ["serve", "--port", "0"])
+    assert result.exit_code == 2
+    assert "MEMBERGRAPH_PORT" in result.output
