@@ -31,7 +31,9 @@ def pairs(groups: dict[object, list[str]]) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -50,7 +52,9 @@ def main() -> int:
             for line in conn.lines():
                 lines.append((spec.name, line))
                 key = owner_key(spec.name, line)
-                record_person[(spec.name.value, key)][truth_line[(spec.name.value, getattr(line, spec.id_field))]] += 1
+                record_person[(spec.name.value, key)][
+                    truth_line[(spec.name.value, getattr(line, spec.id_field))]
+                ] += 1
     records = collect_records(lines)
     started = time.perf_counter()
     result = resolve(records)
@@ -85,7 +89,7 @@ def main() -> int:
         for refs in by_person.values():
             parent = {r: r for r in refs}
 
-            def find(x):
+            def find(x, parent=parent):
                 while parent[x] != x:
                     parent[x] = parent[parent[x]]
                     x = parent[x]
@@ -106,11 +110,12 @@ def main() -> int:
     profile = score(lambda ref: records[ref].role == "profile")
     everything = score(lambda ref: True)
     crm_mix = sum(
-        1 for comp in result.components
-        if len({person_of[r] for r in comp if r[0] == "crm"}) > 1
+        1 for comp in result.components if len({person_of[r] for r in comp if r[0] == "crm"}) > 1
     )
-    print(f"people {args.members}, seed {args.seed}: {len(lines)} lines, {len(records)} records, "
-          f"{len(result.components)} members, resolved in {elapsed:.2f} s")
+    print(
+        f"people {args.members}, seed {args.seed}: {len(lines)} lines, {len(records)} records, "
+        f"{len(result.components)} members, resolved in {elapsed:.2f} s"
+    )
     print(f"{'scope':<10} {'precision':>10} {'recall':>8} {'mixed':>6} {'largest':>8}")
     for name, (p, r, mixed, largest) in (("profile", profile), ("all", everything)):
         print(f"{name:<10} {p:>10.4f} {r:>8.4f} {mixed:>6} {largest:>8}")

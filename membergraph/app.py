@@ -35,14 +35,16 @@ __all__ = ["create_app", "example_query"]
 def example_query(email: str | None) -> str:
     """The query GraphiQL opens with: a real member of the data being served."""
     value = email or "jane.doe@example.com"
-    return f"""# membergraph: one member graph over CRM, transactions, web analytics and call center.
+    return f"""# membergraph: one member graph over CRM, transactions, web analytics, call center.
 # Press Ctrl-Enter to run. Try members(first: 5) or member(id: ...) too.
 query Profile {{
   memberByIdentifier(kind: EMAIL, value: "  {value.upper()} ") {{
     id
     profile {{ firstName lastName emails {{ value sources }} phones {{ value sources }} }}
     loyalty {{ pointsBalance tier lifetimeSpendCents }}
-    transactions(first: 5) {{ totalCount edges {{ node {{ occurredAt amountCents status channel }} }} }}
+    transactions(first: 5) {{
+      totalCount edges {{ node {{ occurredAt amountCents status channel }} }}
+    }}
     records {{ source key }}
     identityHistory {{ kind rule evidence }}
   }}
@@ -62,7 +64,12 @@ class _GraphQL(GraphQL[RequestContext, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         html = get_graphql_ide_html("graphiql")
         query = self.starlette.state.example_query.replace("\\", "\\\\").replace("`", "\\`")
-        html = re.sub(r"const EXAMPLE_QUERY = `.*?`;", lambda _: f"const EXAMPLE_QUERY = `{query}`;", html, flags=re.S)
+        html = re.sub(
+            r"const EXAMPLE_QUERY = `.*?`;",
+            lambda _: f"const EXAMPLE_QUERY = `{query}`;",
+            html,
+            flags=re.S,
+        )
         return HTMLResponse(html)
 
 
@@ -109,13 +116,16 @@ async def metrics(request: Request) -> Response:
     ]
     for name, conn in gateway.sources.items():
         if isinstance(conn, FileConnector):
-            out.append(f'membergraph_source_malformed_lines{{source="{name.value}"}} {conn.report.malformed}')
+            malformed = conn.report.malformed
+            out.append(f'membergraph_source_malformed_lines{{source="{name.value}"}} {malformed}')
     try:
         counts = await gateway.identity.store.ping()
     except StoreError:
         counts = {}
-    out += ["# HELP membergraph_identity Records, members and active links in the identity store.",
-            "# TYPE membergraph_identity gauge"]
+    out += [
+        "# HELP membergraph_identity Records, members and active links in the identity store.",
+        "# TYPE membergraph_identity gauge",
+    ]
     out += [f'membergraph_identity{{what="{k}"}} {v}' for k, v in counts.items()]
     return PlainTextResponse("\n".join(out) + "\n", media_type="text/plain; version=0.0.4")
 

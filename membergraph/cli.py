@@ -45,7 +45,8 @@ DataOpt = Annotated[
     typer.Option("--data", help="Folder of source files (crm.jsonl, ...). Default: demo data."),
 ]
 StoreOpt = Annotated[
-    str | None, typer.Option("--store", help="sqlite:///PATH (default ./membergraph.db) or mongodb://...")
+    str | None,
+    typer.Option("--store", help="sqlite:///PATH (default ./membergraph.db) or mongodb://..."),
 ]
 
 
@@ -56,7 +57,8 @@ def serve(
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="TCP port.")] = None,
     open_browser: Annotated[
-        bool, typer.Option("--open/--no-open", help="Open GraphiQL in a browser if there is a screen.")
+        bool,
+        typer.Option("--open/--no-open", help="Open GraphiQL in a browser if there is a screen."),
     ] = True,
 ) -> None:
     """Serve the member graph (GraphiQL at /graphql). No flags: generated demo data."""
@@ -132,7 +134,9 @@ async def _resolve(settings: Settings, data: Path, out: Path) -> tuple[int, floa
         progress.update(task, completed=1, description="resolving")
         records = collect_records(sources.lines(), settings.default_region)
         async with store_from_url(settings.store) as identity_store:
-            service = IdentityService(identity_store, load_rules(settings.rules), settings.default_region)
+            service = IdentityService(
+                identity_store, load_rules(settings.rules), settings.default_region
+            )
             result = await service.resolve_all(records)
             progress.update(task, completed=3, description="writing")
             assignments = await identity_store.all_assignments()
@@ -140,7 +144,12 @@ async def _resolve(settings: Settings, data: Path, out: Path) -> tuple[int, floa
             for name, conn in sources.connectors.items():
                 for entry in conn.order:
                     if isinstance(entry, LineError):
-                        row = {"source": name.value, "id": None, "member_id": None, "error": str(entry)}
+                        row = {
+                            "source": name.value,
+                            "id": None,
+                            "member_id": None,
+                            "error": str(entry),
+                        }
                     else:
                         line_id, owner = entry
                         member = assignments.get((name.value, owner)) if owner else None

@@ -21,33 +21,307 @@ import orjson
 
 __all__ = ["DemoSummary", "write_demo_data"]
 
-FIRST = (
-    "James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David Barbara "
-    "Richard Susan Joseph Jessica Thomas Sarah Charles Karen Daniel Nancy Matthew Lisa Anthony "
-    "Betty Mark Sandra Donald Ashley Steven Kimberly Paul Emily Andrew Donna Joshua Michelle "
-    "Kenneth Carol Kevin Amanda Brian Melissa George Deborah Timothy Stephanie Ronald Rebecca "
-    "Jason Laura Edward Sharon Jeffrey Cynthia Ryan Kathleen Jacob Amy Gary Angela Nicholas "
-    "Anna Eric Brenda Jonathan Pamela Larry Emma Justin Nicole Scott Helen Brandon Samantha "
-    "Benjamin Katherine Samuel Christine Gregory Debra Alexander Rachel Patrick Carolyn Frank "
-    "Janet Raymond Maria Jack Olivia Dennis Heather Jerry Diane Tyler Julie Aaron Joyce Jose "
-    "Victoria Adam Ruth Nathan Virginia Henry Lauren Zachary Kelly Douglas Christina Peter Joan "
-    "Kyle Evelyn Noah Judith Ethan Andrea Jeremy Hannah Walter Megan Christian Cheryl Keith "
-    "Jacqueline Roger Martha Terry Madison Austin Teresa Sean Gloria Gerald Sara Carl Janice "
-    "Harold Ann Dylan Kathryn Arthur Abigail Lawrence Sophia Jordan Frances Jesse Jean Bryan"
-).split()
-LAST = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
-    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
-    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
-    "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Gomez Phillips "
-    "Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart Morris Morales Murphy Cook Rogers "
-    "Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson "
-    "Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo "
-    "Sanders Patel Myers Long Ross Foster Jimenez Powell Jenkins Perry Russell Sullivan Bell "
-    "Coleman Butler Henderson Barnes Gonzales Fisher Vasquez Simmons Romero Jordan Patterson "
-    "Alexander Hamilton Graham Reynolds Griffin Wallace Moreno West Cole Hayes Bryant Herrera"
-).split()
-STREETS = "Oak Maple Pine Cedar Elm Washington Lake Hill Park Main Sunset Lincoln River".split()
+FIRST = [
+    "James",
+    "Mary",
+    "John",
+    "Patricia",
+    "Robert",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "William",
+    "Elizabeth",
+    "David",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Donald",
+    "Ashley",
+    "Steven",
+    "Kimberly",
+    "Paul",
+    "Emily",
+    "Andrew",
+    "Donna",
+    "Joshua",
+    "Michelle",
+    "Kenneth",
+    "Carol",
+    "Kevin",
+    "Amanda",
+    "Brian",
+    "Melissa",
+    "George",
+    "Deborah",
+    "Timothy",
+    "Stephanie",
+    "Ronald",
+    "Rebecca",
+    "Jason",
+    "Laura",
+    "Edward",
+    "Sharon",
+    "Jeffrey",
+    "Cynthia",
+    "Ryan",
+    "Kathleen",
+    "Jacob",
+    "Amy",
+    "Gary",
+    "Angela",
+    "Nicholas",
+    "Anna",
+    "Eric",
+    "Brenda",
+    "Jonathan",
+    "Pamela",
+    "Larry",
+    "Emma",
+    "Justin",
+    "Nicole",
+    "Scott",
+    "Helen",
+    "Brandon",
+    "Samantha",
+    "Benjamin",
+    "Katherine",
+    "Samuel",
+    "Christine",
+    "Gregory",
+    "Debra",
+    "Alexander",
+    "Rachel",
+    "Patrick",
+    "Carolyn",
+    "Frank",
+    "Janet",
+    "Raymond",
+    "Maria",
+    "Jack",
+    "Olivia",
+    "Dennis",
+    "Heather",
+    "Jerry",
+    "Diane",
+    "Tyler",
+    "Julie",
+    "Aaron",
+    "Joyce",
+    "Jose",
+    "Victoria",
+    "Adam",
+    "Ruth",
+    "Nathan",
+    "Virginia",
+    "Henry",
+    "Lauren",
+    "Zachary",
+    "Kelly",
+    "Douglas",
+    "Christina",
+    "Peter",
+    "Joan",
+    "Kyle",
+    "Evelyn",
+    "Noah",
+    "Judith",
+    "Ethan",
+    "Andrea",
+    "Jeremy",
+    "Hannah",
+    "Walter",
+    "Megan",
+    "Christian",
+    "Cheryl",
+    "Keith",
+    "Jacqueline",
+    "Roger",
+    "Martha",
+    "Terry",
+    "Madison",
+    "Austin",
+    "Teresa",
+    "Sean",
+    "Gloria",
+    "Gerald",
+    "Sara",
+    "Carl",
+    "Janice",
+    "Harold",
+    "Ann",
+    "Dylan",
+    "Kathryn",
+    "Arthur",
+    "Abigail",
+    "Lawrence",
+    "Sophia",
+    "Jordan",
+    "Frances",
+    "Jesse",
+    "Jean",
+    "Bryan",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Gomez",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Diaz",
+    "Parker",
+    "Cruz",
+    "Edwards",
+    "Collins",
+    "Reyes",
+    "Stewart",
+    "Morris",
+    "Morales",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Gutierrez",
+    "Ortiz",
+    "Morgan",
+    "Cooper",
+    "Peterson",
+    "Bailey",
+    "Reed",
+    "Kelly",
+    "Howard",
+    "Ramos",
+    "Kim",
+    "Cox",
+    "Ward",
+    "Richardson",
+    "Watson",
+    "Brooks",
+    "Chavez",
+    "Wood",
+    "James",
+    "Bennett",
+    "Gray",
+    "Mendoza",
+    "Ruiz",
+    "Hughes",
+    "Price",
+    "Alvarez",
+    "Castillo",
+    "Sanders",
+    "Patel",
+    "Myers",
+    "Long",
+    "Ross",
+    "Foster",
+    "Jimenez",
+    "Powell",
+    "Jenkins",
+    "Perry",
+    "Russell",
+    "Sullivan",
+    "Bell",
+    "Coleman",
+    "Butler",
+    "Henderson",
+    "Barnes",
+    "Gonzales",
+    "Fisher",
+    "Vasquez",
+    "Simmons",
+    "Romero",
+    "Jordan",
+    "Patterson",
+    "Alexander",
+    "Hamilton",
+    "Graham",
+    "Reynolds",
+    "Griffin",
+    "Wallace",
+    "Moreno",
+    "West",
+    "Cole",
+    "Hayes",
+    "Bryant",
+    "Herrera",
+]
+STREETS = [
+    "Oak",
+    "Maple",
+    "Pine",
+    "Cedar",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Main",
+    "Sunset",
+    "Lincoln",
+    "River",
+]
 CITIES = [("Springfield", "62701"), ("Portland", "97201"), ("Austin", "73301"), ("Denver", "80202")]
 DOMAINS = ["gmail.com"] * 4 + ["yahoo.com", "outlook.com", "icloud.com", "proton.me", "aol.com"]
 AREA = ["212", "312", "415", "503", "512", "617", "702", "720", "213", "646"]
@@ -55,7 +329,14 @@ JUNK_EMAILS = ["noemail@noemail.com", "test@test.com", "none@none.com", "no@emai
 HOLD_LINE = "+1 (888) 410-7700"
 PAGES = ["/", "/offers", "/account", "/products/shoes", "/products/coats", "/stores", "/trips"]
 CATEGORIES = {"shoes": 8900, "coats": 15900, "groceries": 2400, "books": 1800, "toys": 3100}
-REASONS = ["points balance", "missing points", "complaint", "address change", "order status", "cancel"]
+REASONS = [
+    "points balance",
+    "missing points",
+    "complaint",
+    "address change",
+    "order status",
+    "cancel",
+]
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -117,27 +398,47 @@ class _Generator:
         return moment.isoformat().replace("+00:00", "Z")
 
     def phone(self) -> str:
-        return f"+1{self.rng.choice(AREA)}{self.rng.randrange(2, 10)}{self.rng.randrange(10**6):06d}"
+        return (
+            f"+1{self.rng.choice(AREA)}{self.rng.randrange(2, 10)}{self.rng.randrange(10**6):06d}"
+        )
 
     def messy_phone(self, e164: str) -> str:
         a, b, c = e164[2:5], e164[5:8], e164[8:]
         return self.rng.choice(
-            [e164, f"({a}) {b}-{c}", f"{a}.{b}.{c}", f"{a}{b}{c}", f"+1 {a} {b} {c}", f"1-{a}-{b}-{c}"]
+            [
+                e164,
+                f"({a}) {b}-{c}",
+                f"{a}.{b}.{c}",
+                f"{a}{b}{c}",
+                f"+1 {a} {b} {c}",
+                f"1-{a}-{b}-{c}",
+            ]
         )
 
     def messy_email(self, email: str) -> str:
-        return self.rng.choice([email, email.upper(), email.title(), f"  {email} ", email.capitalize()])
+        return self.rng.choice(
+            [email, email.upper(), email.title(), f"  {email} ", email.capitalize()]
+        )
 
     def gmail_variant(self, email: str) -> str:
         local, domain = email.split("@")
         if domain != "gmail.com" or self.rng.random() > 0.3:
             return email
         bare = local.replace(".", "")
-        return self.rng.choice([f"{bare}@gmail.com", f"{local}+shop@gmail.com", f"{local}@googlemail.com"])
+        return self.rng.choice(
+            [f"{bare}@gmail.com", f"{local}+shop@gmail.com", f"{local}@googlemail.com"]
+        )
 
     def messy_card(self, card: str) -> str:
         digits = card[2:]
-        return self.rng.choice([card, card.lower(), f"{card[:2]}-{digits[:4]}-{digits[4:]}", f"ld {digits[:4]} {digits[4:]}"])
+        return self.rng.choice(
+            [
+                card,
+                card.lower(),
+                f"{card[:2]}-{digits[:4]}-{digits[4:]}",
+                f"ld {digits[:4]} {digits[4:]}",
+            ]
+        )
 
     def people(self) -> list[_Person]:
         rng, people, household = self.rng, [], 0
@@ -153,7 +454,13 @@ class _Generator:
                 surname = last if rng.random() < 0.85 else rng.choice(LAST)
                 email = None
                 if rng.random() < 0.9:
-                    local = rng.choice([f"{first}.{surname}", f"{first}{surname}{rng.randrange(100)}", f"{first[0]}{surname}{year % 100}"])
+                    local = rng.choice(
+                        [
+                            f"{first}.{surname}",
+                            f"{first}{surname}{rng.randrange(100)}",
+                            f"{first[0]}{surname}{year % 100}",
+                        ]
+                    )
                     email = f"{local.lower()}{rng.randrange(1000)}@{rng.choice(DOMAINS)}"
                 mobile = self.phone() if rng.random() < 0.9 else None
                 pid = f"p{len(people):06d}"
@@ -186,7 +493,14 @@ def write_demo_data(out: Path, members: int = 1000, seed: int = 7) -> DemoSummar
             if rng.random() < 0.7:
                 person.card = f"LD{rng.randrange(10**7, 10**8)}"
         for person in people:
-            _crm(gen, writer, person, landline.get(person.household), family_email.get(person.household), address[person.household])
+            _crm(
+                gen,
+                writer,
+                person,
+                landline.get(person.household),
+                family_email.get(person.household),
+                address[person.household],
+            )
         cards = [p.card for p in people if p.card]
         for person in people:
             _transactions(gen, writer, person, family_email.get(person.household))
@@ -200,7 +514,14 @@ def write_demo_data(out: Path, members: int = 1000, seed: int = 7) -> DemoSummar
     return DemoSummary(people=len(people), lines=counts)
 
 
-def _crm(gen: _Generator, w: _Writer, p: _Person, landline: str | None, family: str | None, address: tuple[str, str, str]) -> None:
+def _crm(
+    gen: _Generator,
+    w: _Writer,
+    p: _Person,
+    landline: str | None,
+    family: str | None,
+    address: tuple[str, str, str],
+) -> None:
     rng = gen.rng
     if rng.random() > 0.85:
         return  # not every customer is in the CRM
@@ -211,7 +532,9 @@ def _crm(gen: _Generator, w: _Writer, p: _Person, landline: str | None, family: 
         emails = [gen.messy_email(p.email)] if p.email else []
         if family and (rng.random() < 0.5 or not emails):
             emails.append(family)
-        phones = [gen.messy_phone(p.mobile)] if p.mobile and (copy == 0 or rng.random() < 0.7) else []
+        phones = (
+            [gen.messy_phone(p.mobile)] if p.mobile and (copy == 0 or rng.random() < 0.7) else []
+        )
         if landline:
             phones.append(gen.messy_phone(landline))
         line = {
@@ -220,9 +543,16 @@ def _crm(gen: _Generator, w: _Writer, p: _Person, landline: str | None, family: 
             "last_name": p.last,
             "emails": emails,
             "phones": phones,
-            "loyalty_id": gen.messy_card(p.card) if p.card and copy == 0 and rng.random() < 0.9 else None,
+            "loyalty_id": gen.messy_card(p.card)
+            if p.card and copy == 0 and rng.random() < 0.9
+            else None,
             "birth_date": p.birth.isoformat(),
-            "address": {"line1": address[0], "city": address[1], "postal_code": address[2], "country": "US"},
+            "address": {
+                "line1": address[0],
+                "city": address[1],
+                "postal_code": address[2],
+                "country": "US",
+            },
             "preferred_language": rng.choice(["en", "en", "en", "es", "fr"]),
             "consents": {k: rng.random() < 0.7 for k in ("email", "sms", "push", "phone")},
             "updated_at": gen.when(),
@@ -271,14 +601,30 @@ def _transactions(gen: _Generator, w: _Writer, p: _Person, family: str | None) -
             "points_earned": earned,
             "points_redeemed": redeemed,
             "status": status,
-            "items": [{"sku": f"{category[:3].upper()}-{rng.randrange(1000)}", "category": category, "quantity": quantity, "unit_price_cents": CATEGORIES[category]}],
+            "items": [
+                {
+                    "sku": f"{category[:3].upper()}-{rng.randrange(1000)}",
+                    "category": category,
+                    "quantity": quantity,
+                    "unit_price_cents": CATEGORIES[category],
+                }
+            ],
         }
         w.write("transactions", line, tid, p.id)
 
 
 def _web_event(gen: _Generator, w: _Writer, person: str, anonymous_id: str, **fields: Any) -> None:
     eid = gen.uid("E", 10)
-    line = {"event_id": eid, "anonymous_id": anonymous_id, "user_id": None, "email": None, "type": "page", "name": None, "occurred_at": gen.when(365), "properties": {}}
+    line = {
+        "event_id": eid,
+        "anonymous_id": anonymous_id,
+        "user_id": None,
+        "email": None,
+        "type": "page",
+        "name": None,
+        "occurred_at": gen.when(365),
+        "properties": {},
+    }
     line.update(fields)
     w.write("web_analytics", line, eid, person)
 
@@ -289,14 +635,45 @@ def _web(gen: _Generator, w: _Writer, p: _Person, family: str | None) -> None:
         anonymous_id = gen.uid("a-", 12)
         p.visitors.append(anonymous_id)
         for _ in range(rng.randrange(1, 8)):
-            _web_event(gen, w, p.id, anonymous_id, name="Page Viewed", properties={"path": rng.choice(PAGES)})
+            _web_event(
+                gen,
+                w,
+                p.id,
+                anonymous_id,
+                name="Page Viewed",
+                properties={"path": rng.choice(PAGES)},
+            )
         if p.contacts and rng.random() < 0.5:
-            _web_event(gen, w, p.id, anonymous_id, type="identify", name="Logged In", user_id=rng.choice(p.contacts))
+            _web_event(
+                gen,
+                w,
+                p.id,
+                anonymous_id,
+                type="identify",
+                name="Logged In",
+                user_id=rng.choice(p.contacts),
+            )
         elif (p.email or family) and rng.random() < 0.3:
-            _web_event(gen, w, p.id, anonymous_id, type="identify", name="Signed Up", email=gen.messy_email(p.email or family or ""))
+            _web_event(
+                gen,
+                w,
+                p.id,
+                anonymous_id,
+                type="identify",
+                name="Signed Up",
+                email=gen.messy_email(p.email or family or ""),
+            )
         for name in ("Email Opened", "Email Clicked", "Offer Redeemed"):
             if rng.random() < 0.3:
-                _web_event(gen, w, p.id, anonymous_id, type="track", name=name, properties={"campaign": f"cmp-{rng.randrange(20)}"})
+                _web_event(
+                    gen,
+                    w,
+                    p.id,
+                    anonymous_id,
+                    type="track",
+                    name=name,
+                    properties={"campaign": f"cmp-{rng.randrange(20)}"},
+                )
 
 
 def _shared_computer(gen: _Generator, w: _Writer, household: list[_Person]) -> None:
@@ -305,7 +682,15 @@ def _shared_computer(gen: _Generator, w: _Writer, household: list[_Person]) -> N
         return
     anonymous_id = gen.uid("a-", 12)
     for person in logged[:2]:
-        _web_event(gen, w, person.id, anonymous_id, type="identify", name="Logged In", user_id=person.contacts[0])
+        _web_event(
+            gen,
+            w,
+            person.id,
+            anonymous_id,
+            type="identify",
+            name="Logged In",
+            user_id=person.contacts[0],
+        )
 
 
 def _calls(gen: _Generator, w: _Writer, p: _Person, landline: str | None, cards: list[str]) -> None:
@@ -332,7 +717,11 @@ def _calls(gen: _Generator, w: _Writer, p: _Person, landline: str | None, cards:
         iid = gen.uid("I", 9)
         line = {
             "interaction_id": iid,
-            "caller_phone": gen.messy_phone(phone.replace(" ", "").replace("(", "").replace(")", "").replace("-", "")) if phone else None,
+            "caller_phone": gen.messy_phone(
+                phone.replace(" ", "").replace("(", "").replace(")", "").replace("-", "")
+            )
+            if phone
+            else None,
             "account_ref": ref,
             "agent_id": f"agent-{rng.randrange(1, 30)}",
             "started_at": gen.when(),

@@ -12,10 +12,9 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated
 
+import phonenumbers
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-import phonenumbers
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 

@@ -35,7 +35,9 @@ def data_dir(demo_source: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path, tmp_path: Path) -> Settings:
-    return Settings(data=data_dir, store=f"sqlite:///{tmp_path / 'identity.db'}", cache_dir=tmp_path / "cache")
+    return Settings(
+        data=data_dir, store=f"sqlite:///{tmp_path / 'identity.db'}", cache_dir=tmp_path / "cache"
+    )
 
 
 @pytest.fixture

@@ -13,12 +13,22 @@ runner = CliRunner()
 def test_demo_data_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     for name in ("a", "b", "c"):
         seed = "3" if name != "c" else "4"
-        result = runner.invoke(app, ["demo-data", "--out", str(tmp_path / name), "--members", "40", "--seed", seed])
+        result = runner.invoke(
+            app, ["demo-data", "--out", str(tmp_path / name), "--members", "40", "--seed", seed]
+        )
         assert result.exit_code == 0, result.output
-    files = ("crm.jsonl", "transactions.jsonl", "web_analytics.jsonl", "call_center.jsonl", "truth.jsonl")
+    files = (
+        "crm.jsonl",
+        "transactions.jsonl",
+        "web_analytics.jsonl",
+        "call_center.jsonl",
+        "truth.jsonl",
+    )
     for file in files:
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
-    assert (tmp_path / "a" / "crm.jsonl").read_bytes() != (tmp_path / "c" / "crm.jsonl").read_bytes()
+    assert (tmp_path / "a" / "crm.jsonl").read_bytes() != (
+        tmp_path / "c" / "crm.jsonl"
+    ).read_bytes()
 
 
 def test_demo_data_is_messy_like_real_sources(demo_source: Path) -> None:
@@ -38,17 +48,23 @@ def test_demo_data_is_messy_like_real_sources(demo_source: Path) -> None:
 def test_resolve_writes_one_line_per_input_line(demo_source: Path, tmp_path: Path) -> None:
     out = tmp_path / "members.jsonl"
     store = f"sqlite:///{tmp_path / 'r.db'}"
-    result = runner.invoke(app, ["resolve", "--data", str(demo_source), "--out", str(out), "--store", store])
+    result = runner.invoke(
+        app, ["resolve", "--data", str(demo_source), "--out", str(out), "--store", store]
+    )
     assert result.exit_code == 0, result.output
     rows = read_jsonl(out)
     truth = read_jsonl(demo_source / "truth.jsonl")
-    assert sorted((r["source"], r["id"]) for r in rows) == sorted((t["source"], t["id"]) for t in truth)  # type: ignore[type-var]
+    assert sorted((r["source"], r["id"]) for r in rows) == sorted(
+        (t["source"], t["id"]) for t in truth
+    )  # type: ignore[type-var]
     crm_ids = [t["id"] for t in truth if t["source"] == "crm"]
     assert [r["id"] for r in rows if r["source"] == "crm"] == crm_ids, "file order kept"
     assert all(str(r["member_id"]).startswith("m_") for r in rows)
     # Lines of one record share its member: every line of a CRM contact's loyalty card too.
     again = tmp_path / "again.jsonl"
-    runner.invoke(app, ["resolve", "--data", str(demo_source), "--out", str(again), "--store", store])
+    runner.invoke(
+        app, ["resolve", "--data", str(demo_source), "--out", str(again), "--store", store]
+    )
     assert read_jsonl(again) == rows, "re-running resolve changes nothing"
 
 
@@ -57,7 +73,18 @@ def test_resolve_reports_malformed_lines_in_place(tmp_path: Path) -> None:
     data.mkdir()
     (data / "crm.jsonl").write_text('{"contact_id": "C1", "emails": ["a@b.com"]}\n{"broken\n')
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["resolve", "--data", str(data), "--out", str(out), "--store", f"sqlite:///{tmp_path / 'x.db'}"])
+    result = runner.invoke(
+        app,
+        [
+            "resolve",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--store",
+            f"sqlite:///{tmp_path / 'x.db'}",
+        ],
+    )
     assert result.exit_code == 0, result.output
     first, second = read_jsonl(out)
     assert first["id"] == "C1" and first["member_id"]

@@ -40,6 +40,14 @@ def test_every_type_field_and_argument_is_described() -> None:
 
 def test_public_names_of_the_design_are_in_the_schema() -> None:
     sdl = build_schema().as_str()
-    for name in ("memberByIdentifier(", "members(", "member(", "identityHistory", "webActivity",
-                 "callCenterInteractions", "totalCount", "enum IdentifierKind"):
+    for name in (
+        "memberByIdentifier(",
+        "members(",
+        "member(",
+        "identityHistory",
+        "webActivity",
+        "callCenterInteractions",
+        "totalCount",
+        "enum IdentifierKind",
+    ):
         assert name in sdl

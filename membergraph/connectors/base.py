@@ -94,7 +94,8 @@ class Connector(abc.ABC, Generic[Line]):
             error = SourceUnavailable(self.source, "answered a different number of results")
             return [error] * len(keys)
         return [
-            r if not isinstance(r, Exception) or isinstance(r, ConnectorError)
+            r
+            if not isinstance(r, Exception) or isinstance(r, ConnectorError)
             else SourceUnavailable(self.source, type(r).__name__)
             for r in results
         ]

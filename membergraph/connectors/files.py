@@ -60,7 +60,9 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_line(spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner) -> BaseModel | LineError:
+def parse_line(
+    spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner
+) -> BaseModel | LineError:
     """Validate one line (JSON text or an already decoded object) of a source."""
     if isinstance(raw, bytes | str):
         try:

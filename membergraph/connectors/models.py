@@ -6,7 +6,7 @@ and what identifies its owner; everything else may be missing or null in real ex
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -36,7 +36,7 @@ class SourceName(StrEnum):
 
 def _utc(value: datetime) -> datetime:
     # Sources mix naive and offset timestamps; naive ones are read as UTC so ordering is total.
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _non_empty(value: str) -> str:

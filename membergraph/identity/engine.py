@@ -207,7 +207,9 @@ class _Resolver:
         self.links.append(Link(a, b, rule, evidence))
         return True
 
-    def _profile_edges(self) -> list[tuple[int, str, str, RecordKey, RecordKey, str, dict[str, Any]]]:
+    def _profile_edges(
+        self,
+    ) -> list[tuple[int, str, str, RecordKey, RecordKey, str, dict[str, Any]]]:
         edges = []
         for (kind, value), carriers in self.carriers.items():
             status = self.status[(kind, value)]
@@ -228,7 +230,9 @@ class _Resolver:
                 continue
             rule = {IdentifierKind.EMAIL: "email"}.get(kind, kind.value.lower())
             for other in profiles[1:]:
-                edges.append((_RULE_ORDER[rule], kind, value, profiles[0].ref, other.ref, rule, evidence))
+                edges.append(
+                    (_RULE_ORDER[rule], kind, value, profiles[0].ref, other.ref, rule, evidence)
+                )
         edges.sort(key=lambda e: e[:5])
         return edges
 
@@ -266,7 +270,9 @@ class _Resolver:
             return (targets[0][0], targets[0][1]) if targets else None
         refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in targets)}))
         detail: dict[str, Any] = {
-            "evidence": [{"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in targets]
+            "evidence": [
+                {"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in targets
+            ]
         }
         logins = {root for ident, _, root in targets if ident.via == "login"}
         if len(logins) > 1:
@@ -278,7 +284,9 @@ class _Resolver:
             if by_switch and typed:
                 shared_line = self._household(by_switch[0][2], typed[0][2])
                 winner = typed[0] if shared_line else by_switch[0]
-                detail["decision"] = "typed account (shared line)" if shared_line else "caller phone"
+                detail["decision"] = (
+                    "typed account (shared line)" if shared_line else "caller phone"
+                )
                 self.conflicts.append(Conflict("call_mismatch", refs, detail))
                 return winner[0], winner[1]
         trust = self.rules.trust
@@ -292,7 +300,9 @@ class _Resolver:
             self._try_link(a, b, "manual", evidence)
         for _, _, _, a, b, rule, evidence in self._profile_edges():
             self._try_link(a, b, rule, evidence)
-        leaves = [self.records[ref] for ref in sorted(self.records) if self.records[ref].role == "leaf"]
+        leaves = [
+            self.records[ref] for ref in sorted(self.records) if self.records[ref].role == "leaf"
+        ]
         choices = [(leaf, self._choose(leaf)) for leaf in leaves]
         for leaf, choice in choices:
             if choice is not None:
@@ -317,7 +327,9 @@ class _Resolver:
                     continue
                 if key in first_seen:
                     evidence = {"kind": ident.kind.value, "value": ident.value}
-                    self._try_link(first_seen[key], leaf.ref, "visitor_" + ident.kind.value.lower(), evidence)
+                    self._try_link(
+                        first_seen[key], leaf.ref, "visitor_" + ident.kind.value.lower(), evidence
+                    )
                 else:
                     first_seen[key] = leaf.ref
 

@@ -22,7 +22,12 @@ from membergraph.identity.store.port import Change, IdentityEvent, IdentityStore
 
 __all__ = ["IdentityService", "MemberChange"]
 
-_LINKING = (IdentifierKind.CRM_ID, IdentifierKind.LOYALTY_ID, IdentifierKind.EMAIL, IdentifierKind.PHONE)
+_LINKING = (
+    IdentifierKind.CRM_ID,
+    IdentifierKind.LOYALTY_ID,
+    IdentifierKind.EMAIL,
+    IdentifierKind.PHONE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,9 @@ def _values(record: RecordData) -> set[ValueKey]:
 class IdentityService:
     """Resolves records into members and keeps the store's graph in step."""
 
-    def __init__(self, store: IdentityStore, rules: Rules | None = None, region: str = "US") -> None:
+    def __init__(
+        self, store: IdentityStore, rules: Rules | None = None, region: str = "US"
+    ) -> None:
         self.store = store
         self.rules = rules or Rules()
         self.region = region
@@ -70,10 +77,14 @@ class IdentityService:
 
     # -- writing ---------------------------------------------------------------------
 
-    async def resolve_all(self, records: Mapping[RecordKey, RecordData], actor: str = "batch") -> ApplyResult:
+    async def resolve_all(
+        self, records: Mapping[RecordKey, RecordData], actor: str = "batch"
+    ) -> ApplyResult:
         """Resolve a whole data set (start-up, ``membergraph resolve``)."""
         stored = await self.store.load_records(records)
-        changed = {ref for ref, r in records.items() if ref not in stored or _differs(stored[ref], r)}
+        changed = {
+            ref for ref, r in records.items() if ref not in stored or _differs(stored[ref], r)
+        }
         return await self._apply_scope(dict(records), changed, frozenset(), actor)
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
@@ -84,8 +95,14 @@ class IdentityService:
                 folded[record.ref].merge(record)
             else:
                 folded[record.ref] = RecordData(
-                    record.source, record.key, record.role, set(record.identifiers),
-                    record.first_name, record.last_name, record.birth_date, record.address,
+                    record.source,
+                    record.key,
+                    record.role,
+                    set(record.identifiers),
+                    record.first_name,
+                    record.last_name,
+                    record.birth_date,
+                    record.address,
                 )
         stored = await self.store.load_records(folded)
         changed: dict[RecordKey, RecordData] = {}
@@ -116,7 +133,9 @@ class IdentityService:
             expand = {v for v in values if counts.get(v, 0) <= limit}
             hubs |= values - expand
             carriers = await store.carriers(expand)
-            members = set((await store.assignments([r.ref for r in frontier])).values()) - seen_members
+            members = (
+                set((await store.assignments([r.ref for r in frontier])).values()) - seen_members
+            )
             seen_members |= members
             refs = {ref for refs in carriers.values() for ref in refs}
             for records in await store.member_records(sorted(members)):
@@ -177,8 +196,8 @@ class IdentityService:
         def key(a: RecordKey, b: RecordKey, rule: str) -> tuple[RecordKey, RecordKey, str]:
             return (min(a, b), max(a, b), rule)
 
-        existing = {key(l.a, l.b, l.rule) for l in await self.store.active_links(scope)}
-        produced = {key(l.a, l.b, l.rule): l for l in resolution.links}
+        existing = {key(k.a, k.b, k.rule) for k in await self.store.active_links(scope)}
+        produced = {key(k.a, k.b, k.rule): k for k in resolution.links}
         change.links_added = [link for k, link in produced.items() if k not in existing]
         change.links_retracted = sorted(k for k in existing if k not in produced)
 
@@ -194,8 +213,15 @@ class IdentityService:
         events = change.events
         for link in change.links_added:
             events.append(
-                IdentityEvent(member_of[link.a], "linked", now, actor, rule=link.rule,
-                              evidence=link.evidence, records=(link.a, link.b))
+                IdentityEvent(
+                    member_of[link.a],
+                    "linked",
+                    now,
+                    actor,
+                    rule=link.rule,
+                    evidence=link.evidence,
+                    records=(link.a, link.b),
+                )
             )
         for a, b, rule in change.links_retracted:
             events.append(
@@ -204,15 +230,22 @@ class IdentityService:
         for old, new in change.redirects.items():
             for member in (new, old):
                 events.append(
-                    IdentityEvent(member, "merged", now, actor,
-                                  evidence={"merged_id": old, "into_id": new})
+                    IdentityEvent(
+                        member, "merged", now, actor, evidence={"merged_id": old, "into_id": new}
+                    )
                 )
         for conflict in resolution.conflicts:
             if moved.intersection(conflict.records):
                 events.append(
-                    IdentityEvent(member_of[conflict.records[0]], "conflict", now, actor,
-                                  rule=conflict.kind, evidence=conflict.detail,
-                                  records=conflict.records)
+                    IdentityEvent(
+                        member_of[conflict.records[0]],
+                        "conflict",
+                        now,
+                        actor,
+                        rule=conflict.kind,
+                        evidence=conflict.detail,
+                        records=conflict.records,
+                    )
                 )
         flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
         for record in change.records:
@@ -222,8 +255,15 @@ class IdentityService:
         for (member, (kind, value)), refs in flagged.items():
             status = resolution.value_status[(kind, value)]
             events.append(
-                IdentityEvent(member, "value_blocked", now, actor, rule=status,
-                              evidence={"kind": kind.value, "value": value}, records=tuple(refs))
+                IdentityEvent(
+                    member,
+                    "value_blocked",
+                    now,
+                    actor,
+                    rule=status,
+                    evidence={"kind": kind.value, "value": value},
+                    records=tuple(refs),
+                )
             )
 
 
@@ -241,10 +281,9 @@ def _member_changes(
     before: dict[str, set[str]] = defaultdict(set)
     for ref, old in current.items():
         before[old].add(member_of[ref])
-    for old, now_in in sorted(before.items()):
+    for _old, now_in in sorted(before.items()):
         if len(now_in) > 1:
             out.append(MemberChange("split", tuple(sorted(now_in)), actor))
     touched = {m for m in change.assignments.values()} - {m for c in out for m in c.member_ids}
     out.extend(MemberChange("linked", (m,), actor) for m in sorted(touched))
     return out
-

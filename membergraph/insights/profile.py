@@ -51,7 +51,9 @@ def _first(contacts: Sequence[CrmContact], field: str) -> tuple[object, CrmConta
     return None, None
 
 
-def _points(identifiers: Iterable[tuple[RecordKey, Identifier]], kind: IdentifierKind) -> tuple[ContactPoint, ...]:
+def _points(
+    identifiers: Iterable[tuple[RecordKey, Identifier]], kind: IdentifierKind
+) -> tuple[ContactPoint, ...]:
     seen: dict[str, list[RecordKey]] = defaultdict(list)
     for ref, ident in identifiers:
         if ident.kind is kind and ref not in seen[ident.value]:

@@ -65,5 +65,7 @@ class RequestContext:
     response: Any = None
 
     @classmethod
-    def for_request(cls, gateway: Gateway, request: Any = None, response: Any = None) -> RequestContext:
+    def for_request(
+        cls, gateway: Gateway, request: Any = None, response: Any = None
+    ) -> RequestContext:
         return cls(gateway=gateway, loaders=Loaders(gateway), request=request, response=response)

@@ -87,7 +87,9 @@ async def records(ctx: RequestContext, member: MemberView) -> list[RecordKey]:
     return await ctx.loaders.member_records.load(member.id)
 
 
-async def identifiers(ctx: RequestContext, member: MemberView) -> list[tuple[RecordKey, Identifier]]:
+async def identifiers(
+    ctx: RequestContext, member: MemberView
+) -> list[tuple[RecordKey, Identifier]]:
     return await ctx.loaders.member_identifiers.load(member.id)
 
 
@@ -128,7 +130,9 @@ async def web_activity(ctx: RequestContext, member: MemberView, first: int) -> l
     return sorted(events, key=lambda e: (e.occurred_at, e.event_id), reverse=True)[:first]
 
 
-async def call_interactions(ctx: RequestContext, member: MemberView, first: int) -> list[CallInteraction]:
+async def call_interactions(
+    ctx: RequestContext, member: MemberView, first: int
+) -> list[CallInteraction]:
     """The member's call-center interactions, newest first."""
     check_first(first, ctx.gateway.settings.max_page_size)
     calls: list[CallInteraction] = await _lines(ctx, member, SourceName.CALL_CENTER)

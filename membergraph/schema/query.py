@@ -36,7 +36,9 @@ def _source(name: str | None) -> SourceName | None:
         return SourceName(name)
     except ValueError:
         known = ", ".join(s.value for s in SourceName)
-        raise bad_input(f"unknown source {name!r}; use one of {known}", argument="filter.source") from None
+        raise bad_input(
+            f"unknown source {name!r}; use one of {known}", argument="filter.source"
+        ) from None
 
 
 @strawberry.type(description="Read the member graph.")
@@ -66,14 +68,20 @@ class Query:
     async def members(
         self,
         info: Ctx,
-        filter: Annotated[MemberFilter | None, strawberry.argument(description="Which members.")] = None,
+        filter: Annotated[
+            MemberFilter | None, strawberry.argument(description="Which members.")
+        ] = None,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = 20,
-        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to continue after.")
+        ] = None,
     ) -> MemberConnection:
         source = _source(filter.source if filter else None)
         return member_connection(await R.page_members(info.context, first, after, source))
 
-    @strawberry.field(description="Identity conflicts the engine did not resolve by merging, newest first.")
+    @strawberry.field(
+        description="Identity conflicts the engine did not resolve by merging, newest first."
+    )
     async def identity_conflicts(
         self,
         info: Ctx,

@@ -17,16 +17,24 @@ from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
 from membergraph.resolvers import members as R
 from membergraph.resolvers.context import RequestContext
 
+
 @strawberry.enum(description="The kinds of identifier a member can be looked up by.")
 class IdentifierKind(Enum):
     EMAIL = strawberry.enum_value("EMAIL", description="E-mail address (trimmed, lower-cased).")
-    PHONE = strawberry.enum_value("PHONE", description="Phone number (E.164; local numbers read in the default region).")
-    LOYALTY_ID = strawberry.enum_value("LOYALTY_ID", description="Loyalty card number (upper case, no separators).")
+    PHONE = strawberry.enum_value(
+        "PHONE", description="Phone number (E.164; local numbers read in the default region)."
+    )
+    LOYALTY_ID = strawberry.enum_value(
+        "LOYALTY_ID", description="Loyalty card number (upper case, no separators)."
+    )
     CRM_ID = strawberry.enum_value("CRM_ID", description="CRM contact_id.")
-    ANONYMOUS_ID = strawberry.enum_value("ANONYMOUS_ID", description="Web analytics anonymous (device) id.")
+    ANONYMOUS_ID = strawberry.enum_value(
+        "ANONYMOUS_ID", description="Web analytics anonymous (device) id."
+    )
 
     def domain(self) -> _IdentifierKind:
         return _IdentifierKind(self.value)
+
 
 Ctx = Info[RequestContext, None]
 
@@ -74,8 +82,12 @@ class Profile:
     birth_date: date | None = strawberry.field(description="Birth date (CRM).")
     address: Address | None = strawberry.field(description="Postal address (CRM).")
     preferred_language: str | None = strawberry.field(description="Preferred language (CRM).")
-    emails: list[ContactPoint] = strawberry.field(description="Every known e-mail, with its sources.")
-    phones: list[ContactPoint] = strawberry.field(description="Every known phone (E.164), with its sources.")
+    emails: list[ContactPoint] = strawberry.field(
+        description="Every known e-mail, with its sources."
+    )
+    phones: list[ContactPoint] = strawberry.field(
+        description="Every known phone (E.164), with its sources."
+    )
     source_record: str | None = strawberry.field(
         description="The CRM contact_id the names came from (null: no CRM contact)."
     )
@@ -89,11 +101,15 @@ class Loyalty:
         "cancellations reverse theirs."
     )
     points_earned: int = strawberry.field(description="Points earned on completed transactions.")
-    points_redeemed: int = strawberry.field(description="Points redeemed on completed transactions.")
+    points_redeemed: int = strawberry.field(
+        description="Points redeemed on completed transactions."
+    )
     lifetime_spend_cents: int = strawberry.field(description="Spend over completed transactions.")
     tier: str = strawberry.field(description="Tier reached by lifetime spend.")
     next_tier: str | None = strawberry.field(description="The next tier, if any.")
-    spend_to_next_tier_cents: int | None = strawberry.field(description="Spend still needed for it.")
+    spend_to_next_tier_cents: int | None = strawberry.field(
+        description="Spend still needed for it."
+    )
     loyalty_ids: list[str] = strawberry.field(description="The member's loyalty numbers.")
 
 
@@ -183,7 +199,9 @@ class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow.")
     has_previous_page: bool = strawberry.field(description="Items precede this page.")
     start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass as `after`.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item; pass as `after`."
+    )
 
 
 def _page_info(page: R.Page[Any]) -> PageInfo:
@@ -223,10 +241,14 @@ class Member:
         return await R.profile(info.context, root)  # type: ignore[return-value]
 
     @strawberry.field(description="Every identifier of the member's records.")
-    async def identifiers(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> list[Identifier]:
+    async def identifiers(
+        self, root: strawberry.Parent[R.MemberView], info: Ctx
+    ) -> list[Identifier]:
         pairs = await R.identifiers(info.context, root)
         return [
-            Identifier(kind=IdentifierKind(kind.value), value=value, records=[_record(r) for r in refs])
+            Identifier(
+                kind=IdentifierKind(kind.value), value=value, records=[_record(r) for r in refs]
+            )
             for kind, value, refs in R.group_identifiers(pairs)
         ]
 
@@ -240,7 +262,9 @@ class Member:
         root: strawberry.Parent[R.MemberView],
         info: Ctx,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = 10,
-        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to continue after.")
+        ] = None,
     ) -> TransactionConnection:
         page = await R.transactions(info.context, root, first, after)
         return TransactionConnection(

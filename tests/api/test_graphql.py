@@ -21,17 +21,33 @@ JANE = {
     "phones": ["(415) 555-0134"],
     "loyalty_id": "ld-4242-4242",
     "birth_date": "1985-04-12",
-    "address": {"line1": "1 Main St", "city": "Springfield", "postal_code": "62701", "country": "US"},
+    "address": {
+        "line1": "1 Main St",
+        "city": "Springfield",
+        "postal_code": "62701",
+        "country": "US",
+    },
     "preferred_language": "en",
     "updated_at": "2026-01-01T00:00:00Z",
 }
 
 
-def _tx(tid: str, when: str, status: str, amount: int, earned: int, redeemed: int = 0) -> dict[str, object]:
+def _tx(
+    tid: str, when: str, status: str, amount: int, earned: int, redeemed: int = 0
+) -> dict[str, object]:
     return {
-        "transaction_id": tid, "loyalty_id": "LD 4242 4242", "email": None, "store_id": "S001",
-        "channel": "store", "occurred_at": when, "amount_cents": amount, "currency": "USD",
-        "points_earned": earned, "points_redeemed": redeemed, "status": status, "items": [],
+        "transaction_id": tid,
+        "loyalty_id": "LD 4242 4242",
+        "email": None,
+        "store_id": "S001",
+        "channel": "store",
+        "occurred_at": when,
+        "amount_cents": amount,
+        "currency": "USD",
+        "points_earned": earned,
+        "points_redeemed": redeemed,
+        "status": status,
+        "items": [],
     }
 
 
@@ -79,7 +95,9 @@ query ($kind: IdentifierKind!, $value: String!) {
         pytest.param("CRM_ID", "C-JANE", id="crm-id"),
     ],
 )
-def test_member_by_identifier_normalizes_like_ingestion(jane_client: TestClient, kind: str, value: str) -> None:
+def test_member_by_identifier_normalizes_like_ingestion(
+    jane_client: TestClient, kind: str, value: str
+) -> None:
     answer = gql(jane_client, PROFILE, kind=kind, value=value)
     member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
     assert member["profile"]["firstName"] == "Jane"
@@ -111,14 +129,18 @@ def test_transactions_page_newest_first_with_cursors(jane_client: TestClient) ->
         jane_client,
         """query ($id: ID!, $after: String) { member(id: $id) {
              transactions(first: 10, after: $after) { edges { node { transactionId } } pageInfo { hasNextPage } } } }""",
-        id=first["id"], after=page["pageInfo"]["endCursor"],
+        id=first["id"],
+        after=page["pageInfo"]["endCursor"],
     )["data"]["member"]["transactions"]  # type: ignore[index]
     assert [e["node"]["transactionId"] for e in rest["edges"]] == ["T-J2", "T-J1"]
     assert rest["pageInfo"]["hasNextPage"] is False
 
 
 def test_unknown_member_is_null_not_an_error(client: TestClient) -> None:
-    answer = gql(client, '{ member(id: "m_nosuchmember") { id } memberByIdentifier(kind: EMAIL, value: "nobody@nowhere.org") { id } }')
+    answer = gql(
+        client,
+        '{ member(id: "m_nosuchmember") { id } memberByIdentifier(kind: EMAIL, value: "nobody@nowhere.org") { id } }',
+    )
     assert answer == {"data": {"member": None, "memberByIdentifier": None}}
 
 
@@ -151,8 +173,8 @@ def test_members_pages_through_everyone_exactly_once(client: TestClient) -> None
 @pytest.mark.parametrize(
     ("args", "code"),
     [
-        pytest.param('first: 101', "BAD_USER_INPUT", id="page-too-large"),
-        pytest.param('first: -1', "BAD_USER_INPUT", id="negative-page"),
+        pytest.param("first: 101", "BAD_USER_INPUT", id="page-too-large"),
+        pytest.param("first: -1", "BAD_USER_INPUT", id="negative-page"),
         pytest.param('after: "garbage!!"', "BAD_USER_INPUT", id="broken-cursor"),
         pytest.param('filter: {source: "erp"}', "BAD_USER_INPUT", id="unknown-source"),
     ],
@@ -163,7 +185,10 @@ def test_bad_paging_arguments_are_refused(client: TestClient, args: str, code: s
 
 
 def test_members_filter_by_source(client: TestClient) -> None:
-    answer = gql(client, '{ all: members { totalCount } calls: members(filter: {source: "call_center"}, first: 100) { totalCount edges { node { records { source } } } } }')
+    answer = gql(
+        client,
+        '{ all: members { totalCount } calls: members(filter: {source: "call_center"}, first: 100) { totalCount edges { node { records { source } } } } }',
+    )
     data = answer["data"]
     assert 0 < data["calls"]["totalCount"] < data["all"]["totalCount"]  # type: ignore[index]
     for edge in data["calls"]["edges"]:  # type: ignore[index]
@@ -182,7 +207,10 @@ def test_a_page_of_members_costs_one_connector_call_per_source_level(client: Tes
 
     store.member_records = counting
     before = {name: conn.calls for name, conn in gateway.sources.items()}
-    answer = gql(client, "{ members(first: 100) { edges { node { transactions(first: 5) { edges { node { amountCents } } } } } } }")
+    answer = gql(
+        client,
+        "{ members(first: 100) { edges { node { transactions(first: 5) { edges { node { amountCents } } } } } } }",
+    )
     assert "errors" not in answer
     assert len(answer["data"]["members"]["edges"]) == 100  # type: ignore[index]
     made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
@@ -191,11 +219,14 @@ def test_a_page_of_members_costs_one_connector_call_per_source_level(client: Tes
 
 
 def test_member_fields_resolve_for_every_source(client: TestClient) -> None:
-    answer = gql(client, """{ members(first: 100, filter: {source: "call_center"}) { edges { node {
+    answer = gql(
+        client,
+        """{ members(first: 100, filter: {source: "call_center"}) { edges { node {
         id identifiers { kind value records { source key } }
         webActivity(first: 3) { eventId type occurredAt }
         callCenterInteractions { interactionId callerPhone startedAt accountRef { kind value } }
-        identityHistory { id kind rule actor at evidence records { source key } } } } } }""")
+        identityHistory { id kind rule actor at evidence records { source key } } } } } }""",
+    )
     assert "errors" not in answer, answer
     nodes = [e["node"] for e in answer["data"]["members"]["edges"]]  # type: ignore[index]
     assert all(n["callCenterInteractions"] for n in nodes)

@@ -18,18 +18,31 @@ from membergraph.identity.load import owner_key
 
 def _transactions(folder: Path) -> FileConnector:
     return FileConnector(
-        SOURCES[SourceName.TRANSACTIONS], folder, lambda line: owner_key(SourceName.TRANSACTIONS, line)
+        SOURCES[SourceName.TRANSACTIONS],
+        folder,
+        lambda line: owner_key(SourceName.TRANSACTIONS, line),
     )
 
 
-def _tx(tid: str, card: str | None = "LD11112222", email: str | None = None, status: str = "completed") -> dict[str, object]:
-    return {"transaction_id": tid, "loyalty_id": card, "email": email, "channel": "store",
-            "occurred_at": "2026-05-01T12:00:00Z", "amount_cents": 1000, "status": status}
+def _tx(
+    tid: str, card: str | None = "LD11112222", email: str | None = None, status: str = "completed"
+) -> dict[str, object]:
+    return {
+        "transaction_id": tid,
+        "loyalty_id": card,
+        "email": email,
+        "channel": "store",
+        "occurred_at": "2026-05-01T12:00:00Z",
+        "amount_cents": 1000,
+        "status": status,
+    }
 
 
 async def test_file_connector_answers_one_result_per_key_in_order(tmp_path: Path) -> None:
     lines = [_tx("T1"), _tx("T2", card="ld-1111-2222"), _tx("T3", card=None, email="A@B.com")]
-    (tmp_path / "transactions.jsonl").write_bytes(b"\n".join(orjson.dumps(x) for x in lines) + b"\n")
+    (tmp_path / "transactions.jsonl").write_bytes(
+        b"\n".join(orjson.dumps(x) for x in lines) + b"\n"
+    )
     conn = _transactions(tmp_path)
     assert conn.load().accepted == 3
     result = await conn.load_many(["online:a@b.com", "loyalty:NOPE0000", "loyalty:LD11112222"])
@@ -37,7 +50,9 @@ async def test_file_connector_answers_one_result_per_key_in_order(tmp_path: Path
     assert conn.calls == 1
 
 
-async def test_append_is_idempotent_on_the_line_id_and_updates_a_changed_line(tmp_path: Path) -> None:
+async def test_append_is_idempotent_on_the_line_id_and_updates_a_changed_line(
+    tmp_path: Path,
+) -> None:
     conn = _transactions(tmp_path)
     conn.load()
     line = Transaction.model_validate(_tx("T1"))

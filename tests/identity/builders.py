@@ -16,33 +16,85 @@ from membergraph.identity.records import RecordData, RecordKey, record_of_line
 ADDRESS = {"line1": "1 Oak St", "city": "Springfield", "postal_code": "62701", "country": "US"}
 
 
-def crm(key: str, first: str = "Ann", last: str = "Lee", birth: str | None = "1980-01-01",
-        emails: list[str] | None = None, phones: list[str] | None = None, card: str | None = None,
-        address: dict[str, str] | None = None) -> RecordData:
-    line = CrmContact(contact_id=key, first_name=first, last_name=last, birth_date=birth,
-                      emails=emails or [], phones=phones or [], loyalty_id=card,
-                      address=address or {**ADDRESS, "line1": f"{key} Elm St"})
+def crm(
+    key: str,
+    first: str = "Ann",
+    last: str = "Lee",
+    birth: str | None = "1980-01-01",
+    emails: list[str] | None = None,
+    phones: list[str] | None = None,
+    card: str | None = None,
+    address: dict[str, str] | None = None,
+) -> RecordData:
+    line = CrmContact(
+        contact_id=key,
+        first_name=first,
+        last_name=last,
+        birth_date=birth,
+        emails=emails or [],
+        phones=phones or [],
+        loyalty_id=card,
+        address=address or {**ADDRESS, "line1": f"{key} Elm St"},
+    )
     return _record(SourceName.CRM, line)
 
 
-def purchase(card: str | None = None, email: str | None = None, channel: str = "store", tid: str = "T1") -> RecordData:
-    line = Transaction(transaction_id=tid, loyalty_id=card, email=email, channel=channel,
-                       occurred_at="2026-01-01T00:00:00Z", amount_cents=100)
+def purchase(
+    card: str | None = None, email: str | None = None, channel: str = "store", tid: str = "T1"
+) -> RecordData:
+    line = Transaction(
+        transaction_id=tid,
+        loyalty_id=card,
+        email=email,
+        channel=channel,
+        occurred_at="2026-01-01T00:00:00Z",
+        amount_cents=100,
+    )
     return _record(SourceName.TRANSACTIONS, line)
 
 
 def visitor(anon: str, logins: tuple[str, ...] = (), emails: tuple[str, ...] = ()) -> RecordData:
-    record = _record(SourceName.WEB_ANALYTICS, WebEvent(event_id="E", anonymous_id=anon, type="page", occurred_at="2026-01-01T00:00:00Z"))
+    record = _record(
+        SourceName.WEB_ANALYTICS,
+        WebEvent(event_id="E", anonymous_id=anon, type="page", occurred_at="2026-01-01T00:00:00Z"),
+    )
     for n, login in enumerate(logins):
-        record.merge(_record(SourceName.WEB_ANALYTICS, WebEvent(event_id=f"L{n}", anonymous_id=anon, user_id=login, type="identify", occurred_at="2026-01-01T00:00:00Z")))
+        record.merge(
+            _record(
+                SourceName.WEB_ANALYTICS,
+                WebEvent(
+                    event_id=f"L{n}",
+                    anonymous_id=anon,
+                    user_id=login,
+                    type="identify",
+                    occurred_at="2026-01-01T00:00:00Z",
+                ),
+            )
+        )
     for n, email in enumerate(emails):
-        record.merge(_record(SourceName.WEB_ANALYTICS, WebEvent(event_id=f"M{n}", anonymous_id=anon, email=email, type="identify", occurred_at="2026-01-01T00:00:00Z")))
+        record.merge(
+            _record(
+                SourceName.WEB_ANALYTICS,
+                WebEvent(
+                    event_id=f"M{n}",
+                    anonymous_id=anon,
+                    email=email,
+                    type="identify",
+                    occurred_at="2026-01-01T00:00:00Z",
+                ),
+            )
+        )
     return record
 
 
 def call(key: str, phone: str | None = None, ref: tuple[str, str] | None = None) -> RecordData:
     account: dict[str, Any] | None = {"kind": ref[0], "value": ref[1]} if ref else None
-    line = CallInteraction(interaction_id=key, caller_phone=phone, account_ref=account, started_at="2026-01-01T00:00:00Z")
+    line = CallInteraction(
+        interaction_id=key,
+        caller_phone=phone,
+        account_ref=account,
+        started_at="2026-01-01T00:00:00Z",
+    )
     return _record(SourceName.CALL_CENTER, line)
 
 

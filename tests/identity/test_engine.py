@@ -24,27 +24,47 @@ def test_a_loyalty_card_joins_its_crm_contact_and_its_purchases() -> None:
     result = resolve(world(crm("C1", card="LD-1111-2222"), purchase(card="ld11112222")))
     assert together(result, ("crm", "C1"), ("transactions", "loyalty:LD11112222"))
     [link] = result.links
-    assert link.rule == "loyalty_id" and link.evidence == {"kind": "LOYALTY_ID", "value": "LD11112222"}
+    assert link.rule == "loyalty_id" and link.evidence == {
+        "kind": "LOYALTY_ID",
+        "value": "LD11112222",
+    }
 
 
 def test_an_online_order_joins_the_contact_with_its_email() -> None:
-    result = resolve(world(crm("C1", emails=["Ann.Lee@Mail.com "]), purchase(email="ann.lee@mail.com", channel="online")))
+    result = resolve(
+        world(
+            crm("C1", emails=["Ann.Lee@Mail.com "]),
+            purchase(email="ann.lee@mail.com", channel="online"),
+        )
+    )
     assert together(result, ("crm", "C1"), ("transactions", "online:ann.lee@mail.com"))
 
 
 def test_gmail_dots_and_tags_are_one_address() -> None:
-    result = resolve(world(crm("C1", emails=["ann.lee@gmail.com"]), purchase(email="annlee+shop@googlemail.com", channel="online")))
+    result = resolve(
+        world(
+            crm("C1", emails=["ann.lee@gmail.com"]),
+            purchase(email="annlee+shop@googlemail.com", channel="online"),
+        )
+    )
     assert len(result.components) == 1
 
 
 def test_a_household_landline_never_merges_two_people() -> None:
-    result = resolve(world(crm("C1", first="Ann", phones=[LANDLINE]), crm("C2", first="Bob", birth="1978-03-03", phones=[LANDLINE])))
+    result = resolve(
+        world(
+            crm("C1", first="Ann", phones=[LANDLINE]),
+            crm("C2", first="Bob", birth="1978-03-03", phones=[LANDLINE]),
+        )
+    )
     assert len(result.components) == 2
     assert result.value_status[next(iter(result.value_status))] in ("shared",)
 
 
 def test_duplicate_crm_contacts_of_one_person_merge() -> None:
-    result = resolve(world(crm("C1", emails=["ann@x.org"]), crm("C2", first="ANN", emails=["ANN@X.ORG"])))
+    result = resolve(
+        world(crm("C1", emails=["ann@x.org"]), crm("C2", first="ANN", emails=["ANN@X.ORG"]))
+    )
     assert len(result.components) == 1
     assert result.links[0].rule == "crm_duplicate"
     assert result.links[0].evidence["agreed"] == ["first_name", "last_name", "birth_date"]
@@ -52,20 +72,34 @@ def test_duplicate_crm_contacts_of_one_person_merge() -> None:
 
 def test_spouses_sharing_a_family_email_stay_apart() -> None:
     family = "the.lees@mail.com"
-    result = resolve(world(crm("C1", first="Ann", emails=[family]), crm("C2", first="Bob", birth="1977-07-07", emails=[family])))
+    result = resolve(
+        world(
+            crm("C1", first="Ann", emails=[family]),
+            crm("C2", first="Bob", birth="1977-07-07", emails=[family]),
+        )
+    )
     assert len(result.components) == 2
 
 
 def test_twins_sharing_a_phone_stay_apart() -> None:
-    result = resolve(world(crm("C1", first="Ann", phones=["+1 415 555 0101"]), crm("C2", first="Amy", phones=["+1 415 555 0101"])))
+    result = resolve(
+        world(
+            crm("C1", first="Ann", phones=["+1 415 555 0101"]),
+            crm("C2", first="Amy", phones=["+1 415 555 0101"]),
+        )
+    )
     assert len(result.components) == 2
 
 
 def test_a_junk_email_typed_at_the_till_links_nobody() -> None:
-    result = resolve(world(
-        crm("C1", card="LD00000001"), crm("C2", first="Bob", card="LD00000002"),
-        purchase(card="LD00000001", email="noemail@noemail.com"), purchase(card="LD00000002", email="NOEMAIL@noemail.com"),
-    ))
+    result = resolve(
+        world(
+            crm("C1", card="LD00000001"),
+            crm("C2", first="Bob", card="LD00000002"),
+            purchase(card="LD00000001", email="noemail@noemail.com"),
+            purchase(card="LD00000002", email="NOEMAIL@noemail.com"),
+        )
+    )
     assert len(result.components) == 2
     assert "blocked" in result.value_status.values()
 
@@ -86,14 +120,21 @@ def test_the_call_centers_hold_line_never_merges_its_callers() -> None:
 
 
 def test_a_call_joins_the_account_the_phone_and_the_agent_agree_on() -> None:
-    result = resolve(world(crm("C1", phones=["+1 415 555 0102"]), call("I1", phone="4155550102", ref=("crm_id", "C1"))))
+    result = resolve(
+        world(
+            crm("C1", phones=["+1 415 555 0102"]),
+            call("I1", phone="4155550102", ref=("crm_id", "C1")),
+        )
+    )
     assert len(result.components) == 1
 
 
 def test_an_agents_typo_loses_to_the_callers_phone_and_goes_to_stewards() -> None:
     ann = crm("C1", first="Ann", last="Lee", phones=["+1 415 555 0103"], card="LD20000001")
     bob = crm("C2", first="Bob", last="Kim", birth="1970-02-02", card="LD20000002")
-    result = resolve(world(ann, bob, call("I1", phone="415-555-0103", ref=("loyalty_id", "LD20000002"))))
+    result = resolve(
+        world(ann, bob, call("I1", phone="415-555-0103", ref=("loyalty_id", "LD20000002")))
+    )
     assert together(result, ("crm", "C1"), ("call_center", "I1"))
     assert not together(result, ("crm", "C1"), ("crm", "C2"))
     assert conflicts(result, "call_mismatch") == 1
@@ -109,7 +150,13 @@ def test_on_a_household_line_the_typed_account_wins() -> None:
 
 
 def test_a_family_computer_logged_in_as_two_people_is_a_shared_device() -> None:
-    result = resolve(world(crm("C1", first="Ann"), crm("C2", first="Bob", birth="1971-01-01"), visitor("a-1", logins=("C1", "C2"))))
+    result = resolve(
+        world(
+            crm("C1", first="Ann"),
+            crm("C2", first="Bob", birth="1971-01-01"),
+            visitor("a-1", logins=("C1", "C2")),
+        )
+    )
     assert len(result.components) == 3
     assert conflicts(result, "shared_device") == 1
 
@@ -120,41 +167,52 @@ def test_a_visitor_who_logs_in_joins_the_contact() -> None:
 
 
 def test_anonymous_visitors_with_one_email_form_one_member() -> None:
-    result = resolve(world(visitor("a-1", emails=("x@y.org",)), visitor("a-2", emails=("X@Y.org",))))
+    result = resolve(
+        world(visitor("a-1", emails=("x@y.org",)), visitor("a-2", emails=("X@Y.org",)))
+    )
     assert len(result.components) == 1
 
 
 def test_a_link_that_would_give_a_member_two_loyalty_cards_is_refused() -> None:
-    result = resolve(world(
-        crm("C1", emails=["ann@x.org"], card="LD30000001"),
-        purchase(card="LD30000002", email="ann@x.org", channel="online"),
-    ))
+    result = resolve(
+        world(
+            crm("C1", emails=["ann@x.org"], card="LD30000001"),
+            purchase(card="LD30000002", email="ann@x.org", channel="online"),
+        )
+    )
     assert len(result.components) == 2
     assert conflicts(result, "limit") == 1
 
 
 def test_cannot_link_keeps_two_records_apart() -> None:
     records = world(crm("C1", card="LD40000001"), purchase(card="LD40000001"))
-    result = resolve(records, cannot_links=[(("crm", "C1"), ("transactions", "loyalty:LD40000001"))])
+    result = resolve(
+        records, cannot_links=[(("crm", "C1"), ("transactions", "loyalty:LD40000001"))]
+    )
     assert len(result.components) == 2
     assert conflicts(result, "cannot_link") == 1
 
 
 def test_a_manual_link_joins_what_rules_would_not() -> None:
     records = world(crm("C1"), crm("C2", first="Bob"))
-    result = resolve(records, manual_links=[(("crm", "C1"), ("crm", "C2"), {"reason": "same person"})])
+    result = resolve(
+        records, manual_links=[(("crm", "C1"), ("crm", "C2"), {"reason": "same person"})]
+    )
     assert len(result.components) == 1 and result.links[0].rule == "manual"
 
 
 def test_the_partition_does_not_depend_on_input_order() -> None:
-    records = list(world(
-        crm("C1", emails=["a@x.org"], card="LD50000001", phones=[LANDLINE]),
-        crm("C2", first="Bob", phones=[LANDLINE]),
-        purchase(card="LD50000001", email="a@x.org"),
-        purchase(email="a@x.org", channel="online"),
-        visitor("a-1", logins=("C2",)), call("I1", phone=LANDLINE),
-        call("I2", phone=LANDLINE, ref=("crm_id", "C2")),
-    ).values())
+    records = list(
+        world(
+            crm("C1", emails=["a@x.org"], card="LD50000001", phones=[LANDLINE]),
+            crm("C2", first="Bob", phones=[LANDLINE]),
+            purchase(card="LD50000001", email="a@x.org"),
+            purchase(email="a@x.org", channel="online"),
+            visitor("a-1", logins=("C2",)),
+            call("I1", phone=LANDLINE),
+            call("I2", phone=LANDLINE, ref=("crm_id", "C2")),
+        ).values()
+    )
     expected = resolve({r.ref: r for r in records}).components
     rng = random.Random(5)
     for _ in range(20):

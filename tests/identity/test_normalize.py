@@ -13,15 +13,30 @@ from membergraph.identity.normalize import (
 @pytest.mark.parametrize(
     ("kind", "raw", "expected"),
     [
-        pytest.param(IdentifierKind.EMAIL, "  Jane.Doe@EXAMPLE.com ", "jane.doe@example.com", id="email-case-and-spaces"),
-        pytest.param(IdentifierKind.EMAIL, "JANE@Example.Org", "jane@example.org", id="email-upper"),
+        pytest.param(
+            IdentifierKind.EMAIL,
+            "  Jane.Doe@EXAMPLE.com ",
+            "jane.doe@example.com",
+            id="email-case-and-spaces",
+        ),
+        pytest.param(
+            IdentifierKind.EMAIL, "JANE@Example.Org", "jane@example.org", id="email-upper"
+        ),
         pytest.param(IdentifierKind.PHONE, "(415) 555-0134", "+14155550134", id="phone-us-parens"),
         pytest.param(IdentifierKind.PHONE, "415.555.0134", "+14155550134", id="phone-dots"),
-        pytest.param(IdentifierKind.PHONE, "+1 415 555 0134", "+14155550134", id="phone-international"),
-        pytest.param(IdentifierKind.PHONE, "1-415-555-0134", "+14155550134", id="phone-trunk-prefix"),
+        pytest.param(
+            IdentifierKind.PHONE, "+1 415 555 0134", "+14155550134", id="phone-international"
+        ),
+        pytest.param(
+            IdentifierKind.PHONE, "1-415-555-0134", "+14155550134", id="phone-trunk-prefix"
+        ),
         pytest.param(IdentifierKind.PHONE, "+44 20 7946 0958", "+442079460958", id="phone-uk-e164"),
-        pytest.param(IdentifierKind.LOYALTY_ID, "ld-1234-5678", "LD12345678", id="loyalty-dashes-lower"),
-        pytest.param(IdentifierKind.LOYALTY_ID, " ld 1234 5678 ", "LD12345678", id="loyalty-spaces"),
+        pytest.param(
+            IdentifierKind.LOYALTY_ID, "ld-1234-5678", "LD12345678", id="loyalty-dashes-lower"
+        ),
+        pytest.param(
+            IdentifierKind.LOYALTY_ID, " ld 1234 5678 ", "LD12345678", id="loyalty-spaces"
+        ),
         pytest.param(IdentifierKind.CRM_ID, " C123 ", "C123", id="crm-id-trimmed"),
     ],
 )

@@ -173,8 +173,8 @@ class SqliteStore(IdentityStore):
     async def _write(self, db: aiosqlite.Connection, change: Change, at: str) -> None:
         if change.records:
             await db.executemany(
-                "INSERT INTO records (source, key, role, first_name, last_name, birth_date, address)"
-                " VALUES (?,?,?,?,?,?,?) ON CONFLICT (source, key) DO UPDATE SET"
+                "INSERT INTO records (source, key, role, first_name, last_name, birth_date,"
+                " address) VALUES (?,?,?,?,?,?,?) ON CONFLICT (source, key) DO UPDATE SET"
                 " first_name=excluded.first_name, last_name=excluded.last_name,"
                 " birth_date=excluded.birth_date, address=excluded.address",
                 [
@@ -429,7 +429,10 @@ class SqliteStore(IdentityStore):
         self, after: str | None, limit: int, source: str | None = None
     ) -> list[str]:
         if source is None:
-            sql, params = "SELECT id FROM members WHERE id > ? ORDER BY id LIMIT ?", (after or "", limit)
+            sql, params = (
+                "SELECT id FROM members WHERE id > ? ORDER BY id LIMIT ?",
+                (after or "", limit),
+            )
         else:
             sql = (
                 "SELECT DISTINCT member_id FROM records WHERE source = ? AND member_id > ?"

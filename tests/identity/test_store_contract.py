@@ -1,0 +1,118 @@
+"""One contract for every identity store adapter (SQLite always; MongoDB in its own module)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from membergraph.identity.engine import Link
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.store import Change, IdentityEvent, IdentityStore, StoreError
+from membergraph.identity.store.sqlite import SqliteStore
+from tests.identity.builders import crm, purchase
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdentityStore]:
+    adapter: IdentityStore = SqliteStore(tmp_path / "contract.db")
+    async with adapter:
+        yield adapter
+
+
+def _first_change() -> Change:
+    ann, card = crm("C1", emails=["ann@x.org"], card="LD11110000"), purchase(card="LD11110000")
+    return Change(
+        records=[ann, card],
+        assignments={ann.ref: "m_ann", card.ref: "m_ann"},
+        new_members=["m_ann"],
+        links_added=[
+            Link(ann.ref, card.ref, "loyalty_id", {"kind": "LOYALTY_ID", "value": "LD11110000"})
+        ],
+        events=[
+            IdentityEvent(
+                "m_ann", "linked", NOW, "test", rule="loyalty_id", records=(ann.ref, card.ref)
+            )
+        ],
+        actor="test",
+        at=NOW,
+    )
+
+
+async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) -> None:
+    await store.apply(_first_change())
+    loaded = await store.load_records([("crm", "C1"), ("crm", "nope")])
+    assert set(loaded) == {("crm", "C1")}
+    assert {i.kind for i in loaded[("crm", "C1")].identifiers} == {
+        IdentifierKind.CRM_ID,
+        IdentifierKind.EMAIL,
+        IdentifierKind.LOYALTY_ID,
+    }
+    assert loaded[("crm", "C1")].first_name == "Ann"
+    carriers = await store.carriers([(IdentifierKind.LOYALTY_ID, "LD11110000")])
+    assert sorted(carriers[(IdentifierKind.LOYALTY_ID, "LD11110000")]) == [
+        ("crm", "C1"),
+        ("transactions", "loyalty:LD11110000"),
+    ]
+    assert await store.carrier_counts([(IdentifierKind.EMAIL, "ann@x.org")]) == {
+        (IdentifierKind.EMAIL, "ann@x.org"): 1
+    }
+    assert await store.assignments([("crm", "C1")]) == {("crm", "C1"): "m_ann"}
+    assert await store.member_records(["m_ann", "m_none"]) == [
+        [("crm", "C1"), ("transactions", "loyalty:LD11110000")],
+        [],
+    ]
+    assert await store.find_members(IdentifierKind.EMAIL, "ann@x.org") == ["m_ann"]
+    assert await store.page_members(None, 10) == ["m_ann"]
+    assert await store.count_members() == 1 and await store.count_members("call_center") == 0
+    [events] = await store.member_events(["m_ann"])
+    assert [e.kind for e in events] == ["linked"]
+    [link] = await store.active_links([("crm", "C1")])
+    assert link.rule == "loyalty_id" and link.actor == "test"
+    assert await store.ping() == {"records": 2, "members": 1, "links": 1}
+
+
+async def test_a_merged_away_id_redirects_and_a_revived_one_stops_redirecting(
+    store: IdentityStore,
+) -> None:
+    await store.apply(_first_change())
+    await store.apply(Change(new_members=["m_bob"], assignments={("crm", "C1"): "m_bob"}))
+    await store.apply(Change(redirects={"m_bob": "m_ann"}, assignments={("crm", "C1"): "m_ann"}))
+    assert await store.resolve_member_id("m_bob") == "m_ann"
+    assert await store.taken_member_ids(["m_bob", "m_new"]) == {"m_bob"}
+    await store.apply(Change(new_members=["m_bob"], assignments={("crm", "C1"): "m_bob"}))
+    assert await store.resolve_member_id("m_bob") == "m_bob"
+    assert await store.origins([("crm", "C1")]) == {("crm", "C1"): "m_ann"}
+    assert await store.resolve_member_id("m_unknown") is None
+
+
+async def test_retracted_links_leave_the_active_set_but_not_history(store: IdentityStore) -> None:
+    await store.apply(_first_change())
+    await store.apply(
+        Change(
+            links_retracted=[(("crm", "C1"), ("transactions", "loyalty:LD11110000"), "loyalty_id")]
+        )
+    )
+    assert await store.active_links([("crm", "C1")]) == []
+    [events] = await store.member_events(["m_ann"])
+    assert events, "history stays"
+
+
+async def test_a_failing_change_writes_nothing(store: IdentityStore) -> None:
+    change = _first_change()
+    change.events.append(IdentityEvent("m_ann", "linked", NOW, "test", evidence={"bad": object()}))
+    with pytest.raises((StoreError, TypeError)):
+        await store.apply(change)
+    assert await store.ping() == {"records": 0, "members": 0, "links": 0}
+    await store.apply(_first_change())
+    assert (await store.ping())["members"] == 1
+
+
+async def test_conflicts_are_listed_newest_first(store: IdentityStore) -> None:
+    events = [IdentityEvent("m_ann", "conflict", NOW, "test", rule=f"r{i}") for i in range(3)]
+    await store.apply(Change(events=events))
+    assert [e.rule for e in await store.list_conflicts(2)] == ["r2", "r1"]
