@@ -5,7 +5,7 @@
 Prints pairwise precision and recall over profile records and over all records, the number
 of members that mix people, the largest mix, and whether any member holds two people's CRM
 contacts. Recall is against what a perfect deterministic resolver could reach: pairs of
-records of one person that are connected through identifiers they share.
+records of one person connected through identifier values that no other person carries.
 """
 
 from __future__ import annotations
@@ -83,8 +83,17 @@ def main() -> int:
         recall = true_pos / reachable if reachable else 1.0
         return precision, recall, mixed, largest
 
+    # Which people carry each identifier value: a value on one person's records only is
+    # what a perfect deterministic resolver could link on. What an agent typed is a claim,
+    # not ownership: a mistyped card does not make the card someone else's.
+    owners: dict[tuple[object, str], set[str]] = defaultdict(set)
+    for ref, record in records.items():
+        for ident in record.identifiers:
+            if ident.via != "agent":
+                owners[(ident.kind, ident.key)].add(person_of[ref])
+
     def reachable_pairs(by_person, keep) -> int:
-        # Pairs of one person's records connected through identifier values they share.
+        # Pairs of one person's records connected through values only that person carries.
         total = 0
         for refs in by_person.values():
             parent = {r: r for r in refs}
@@ -99,6 +108,8 @@ def main() -> int:
             for r in refs:
                 for ident in records[r].identifiers:
                     k = (ident.kind, ident.key)
+                    if len(owners[k]) > 1:
+                        continue
                     if k in seen:
                         parent[find(r)] = find(seen[k])
                     else:

@@ -352,6 +352,8 @@ class _Person:
     contacts: list[str] = field(default_factory=list)
     card: str | None = None
     visitors: list[str] = field(default_factory=list)
+    in_crm: bool = True
+    family: str | None = None  # the household's shared e-mail, if this person uses it
 
 
 @dataclass
@@ -492,6 +494,12 @@ def write_demo_data(out: Path, members: int = 1000, seed: int = 7) -> DemoSummar
         for person in people:
             if rng.random() < 0.7:
                 person.card = f"LD{rng.randrange(10**7, 10**8)}"
+            person.in_crm = rng.random() < 0.85
+            shared = family_email.get(person.household)
+            # Whoever uses the family e-mail gave it to the CRM too: a family e-mail is then on
+            # two CRM people (shared) or on its one user, never silently on someone else.
+            if shared and person.in_crm and (person.email is None or rng.random() < 0.5):
+                person.family = shared
         for person in people:
             _crm(
                 gen,
@@ -523,15 +531,15 @@ def _crm(
     address: tuple[str, str, str],
 ) -> None:
     rng = gen.rng
-    if rng.random() > 0.85:
+    if not p.in_crm:
         return  # not every customer is in the CRM
     copies = 2 if rng.random() < 0.05 else 1  # duplicate contacts, as every CRM has them
     for copy in range(copies):
         contact_id = gen.uid("C", 7)
         p.contacts.append(contact_id)
         emails = [gen.messy_email(p.email)] if p.email else []
-        if family and (rng.random() < 0.5 or not emails):
-            emails.append(family)
+        if p.family:
+            emails.append(p.family)
         phones = (
             [gen.messy_phone(p.mobile)] if p.mobile and (copy == 0 or rng.random() < 0.7) else []
         )
@@ -568,7 +576,7 @@ def _transactions(gen: _Generator, w: _Writer, p: _Person, family: str | None) -
         email = None
         card = p.card if (not online or rng.random() < 0.5) else None
         if online:
-            chosen = p.email or family
+            chosen = p.family if p.family and (not p.email or rng.random() < 0.3) else p.email
             if chosen is None:
                 continue
             email = gen.messy_email(gen.gmail_variant(chosen))
@@ -653,7 +661,7 @@ def _web(gen: _Generator, w: _Writer, p: _Person, family: str | None) -> None:
                 name="Logged In",
                 user_id=rng.choice(p.contacts),
             )
-        elif (p.email or family) and rng.random() < 0.3:
+        elif (p.email or p.family) and rng.random() < 0.3:
             _web_event(
                 gen,
                 w,
@@ -661,7 +669,7 @@ def _web(gen: _Generator, w: _Writer, p: _Person, family: str | None) -> None:
                 anonymous_id,
                 type="identify",
                 name="Signed Up",
-                email=gen.messy_email(p.email or family or ""),
+                email=gen.messy_email(p.email or p.family or ""),
             )
         for name in ("Email Opened", "Email Clicked", "Offer Redeemed"):
             if rng.random() < 0.3:
