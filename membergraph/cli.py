@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from membergraph._perf import gc_paused
 from membergraph.connectors.files import LineError
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_sources
@@ -132,7 +133,8 @@ async def _resolve(settings: Settings, data: Path, out: Path) -> tuple[int, floa
         task = progress.add_task("reading sources", total=4)
         sources = await asyncio.to_thread(open_sources, data, settings.default_region, 5.0, True)
         progress.update(task, completed=1, description="resolving")
-        records = collect_records(sources.lines(), settings.default_region)
+        with gc_paused():
+            records = collect_records(sources.lines(), settings.default_region)
         async with store_from_url(settings.store) as identity_store:
             service = IdentityService(
                 identity_store, load_rules(settings.rules), settings.default_region

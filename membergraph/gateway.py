@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from membergraph._perf import gc_paused
 from membergraph.connectors.files import FileConnector, LoadReport
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
@@ -66,7 +67,8 @@ def open_sources(
         for name, spec in SOURCES.items()
     }
     for name, conn in connectors.items():
-        report = conn.load(keep_order)
+        with gc_paused():
+            report = conn.load(keep_order)
         for error in report.errors[:5]:
             logger.warning("skipped malformed line %s", error)
         if report.malformed:
@@ -82,7 +84,8 @@ async def open_gateway(settings: Settings) -> tuple[Gateway, SourceSet, ApplyRes
     await store.open()
     try:
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)
-        records = collect_records(sources.lines(), settings.default_region)
+        with gc_paused():
+            records = collect_records(sources.lines(), settings.default_region)
         result = await identity.resolve_all(records)
     except BaseException:
         await store.aclose()

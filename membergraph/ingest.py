@@ -73,7 +73,7 @@ async def ingest_endpoint(request: Request) -> Response:
         if isinstance(parsed, LineError):
             results.append({"line": number, "status": "rejected", "error": parsed.message})
         else:
-            good.append((number, parsed))
+            good.append((number, parsed[0]))
     if not good and not results:
         return _problem(400, "no lines in the body")
     # One writer at a time: appends and identity changes stay in the order they were taken.

@@ -62,7 +62,7 @@ def _validation_message(exc: ValidationError) -> str:
 
 def parse_line(
     spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner
-) -> BaseModel | LineError:
+) -> tuple[BaseModel, str] | LineError:
     """Validate one line (JSON text or an already decoded object) of a source."""
     if isinstance(raw, bytes | str):
         try:
@@ -75,9 +75,10 @@ def parse_line(
         line = spec.model.model_validate(raw)
     except ValidationError as exc:
         return LineError(where, _validation_message(exc))
-    if owner(line) is None:
+    key = owner(line)
+    if key is None:
         return LineError(where, "no owner: the line names no customer this source can identify")
-    return line
+    return line, key
 
 
 class FileConnector(Connector[BaseModel]):
@@ -90,6 +91,7 @@ class FileConnector(Connector[BaseModel]):
         self.owner = owner
         self.report = LoadReport()
         self._by_id: dict[str, BaseModel] = {}
+        self._owner_of: dict[str, str] = {}
         self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
         self._lock = asyncio.Lock()
         self.order: list[tuple[str, str | None] | LineError] = []
@@ -115,22 +117,25 @@ class FileConnector(Connector[BaseModel]):
                     if keep_order:
                         self.order.append(parsed)
                 else:
-                    self._index(parsed)
+                    line, owner = parsed
+                    line_id = self._index(line, owner)
                     self.report.accepted += 1
                     if keep_order:
-                        self.order.append((self._line_id(parsed), self.owner(parsed)))
+                        self.order.append((line_id, owner))
         return self.report
 
     def _line_id(self, line: BaseModel) -> str:
         return str(getattr(line, self.spec.id_field))
 
-    def _index(self, line: BaseModel) -> None:
+    def _index(self, line: BaseModel, owner: str) -> str:
         line_id = self._line_id(line)
-        previous = self._by_id.get(line_id)
+        previous = self._owner_of.get(line_id)
         if previous is not None:
-            self._by_owner[self.owner(previous) or ""].pop(line_id, None)
+            self._by_owner[previous].pop(line_id, None)
         self._by_id[line_id] = line
-        self._by_owner[self.owner(line) or ""][line_id] = line
+        self._owner_of[line_id] = owner
+        self._by_owner[owner][line_id] = line
+        return line_id
 
     def lines(self) -> Iterator[BaseModel]:
         """Every current line (the latest version of each id)."""
@@ -140,18 +145,25 @@ class FileConnector(Connector[BaseModel]):
         return len(self._by_id)
 
     async def append(self, lines: Sequence[BaseModel]) -> list[str]:
-        """Append lines; answer per line ``created``, ``updated`` or ``unchanged``."""
+        """Append lines; answer per line ``created``, ``updated`` or ``unchanged``.
+
+        Raises:
+            ValueError: a line names no owner (``parse_line`` refuses those first).
+        """
         outcomes: list[str] = []
         fresh: list[bytes] = []
         async with self._lock:
             for line in lines:
+                owner = self.owner(line)
+                if owner is None:
+                    raise ValueError(f"{self._line_id(line)}: the line names no owner")
                 previous = self._by_id.get(self._line_id(line))
                 if previous is not None and previous == line:
                     outcomes.append("unchanged")
                     continue
                 outcomes.append("updated" if previous is not None else "created")
                 fresh.append(orjson.dumps(line.model_dump(mode="json", exclude_unset=True)))
-                self._index(line)
+                self._index(line, owner)
             if fresh:
                 await asyncio.to_thread(self._write, fresh)
         return outcomes

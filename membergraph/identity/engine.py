@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from membergraph._perf import gc_paused
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.rules import Rules
@@ -73,23 +74,27 @@ class Resolution:
 @dataclass(slots=True)
 class _Group:
     members: list[RecordKey]
-    values: dict[IdentifierKind, set[str]] = field(default_factory=dict)
+    values: dict[IdentifierKind, set[str]] | None = None  # built on first need
 
 
 class _Partition:
     """Union-find whose roots know their members and limited values."""
 
     def __init__(self, records: Mapping[RecordKey, RecordData], rules: Rules) -> None:
-        self.parent: dict[RecordKey, RecordKey] = {}
-        self.groups: dict[RecordKey, _Group] = {}
+        self.records = records
+        self.parent: dict[RecordKey, RecordKey] = {ref: ref for ref in records}
+        self.groups: dict[RecordKey, _Group] = {ref: _Group([ref]) for ref in records}
         self.limits = rules.limits
-        for ref, record in records.items():
-            self.parent[ref] = ref
-            values: dict[IdentifierKind, set[str]] = defaultdict(set)
-            for ident in record.identifiers:
+
+    def _values(self, root: RecordKey) -> dict[IdentifierKind, set[str]]:
+        group = self.groups[root]
+        if group.values is None:
+            values: dict[IdentifierKind, set[str]] = {}
+            for ident in self.records[root].identifiers:
                 if ident.kind in self.limits:
-                    values[ident.kind].add(ident.key)
-            self.groups[ref] = _Group([ref], dict(values))
+                    values.setdefault(ident.kind, set()).add(ident.key)
+            group.values = values
+        return group.values
 
     def find(self, ref: RecordKey) -> RecordKey:
         parent = self.parent
@@ -102,9 +107,9 @@ class _Partition:
 
     def over_limit(self, a: RecordKey, b: RecordKey) -> tuple[IdentifierKind, list[str]] | None:
         """The kind whose limit joining a and b would break (never one already broken)."""
-        ga, gb = self.groups[a], self.groups[b]
+        values_a, values_b = self._values(a), self._values(b)
         for kind, limit in self.limits.items():
-            va, vb = ga.values.get(kind, set()), gb.values.get(kind, set())
+            va, vb = values_a.get(kind, set()), values_b.get(kind, set())
             joined = len(va | vb)
             if joined > limit and joined > max(len(va), len(vb)):
                 return kind, sorted(va | vb)
@@ -114,37 +119,51 @@ class _Partition:
         ga, gb = self.groups[a], self.groups[b]
         if len(ga.members) < len(gb.members):
             a, b, ga, gb = b, a, gb, ga
+        values_a, values_b = self._values(a), self._values(b)
         self.parent[b] = a
         ga.members.extend(gb.members)
-        for kind, values in gb.values.items():
-            ga.values.setdefault(kind, set()).update(values)
+        for kind, values in values_b.items():
+            values_a.setdefault(kind, set()).update(values)
         del self.groups[b]
         return a
 
 
 def _status(
-    carriers: list[RecordData], key: ValueKey, rules: Rules, hubs: frozenset[ValueKey]
+    carriers: list[RecordData],
+    key: ValueKey,
+    rules: Rules,
+    hubs: frozenset[ValueKey],
+    person_of: Mapping[RecordKey, object],
 ) -> str:
     kind, value = key
     if rules.is_junk(kind, value):
         return "blocked"
+    if len(carriers) == 1:
+        # One record carries it: it links nothing yet, and cannot be shared or a hub.
+        return "hub" if key in hubs else "linkable"
     if key in hubs or len(carriers) > rules.hub_max_records:
         return "hub"
-    people: set[object] = set()
-    crm_people: set[object] = set()
-    for record in carriers:
-        if record.source == "crm":
-            person: object = record.signature or record.ref
-            crm_people.add(person)
-        else:
-            cards = [i.key for i in record.identifiers if i.kind is IdentifierKind.LOYALTY_ID]
-            person = ("card", cards[0]) if cards else record.ref
-        people.add(person)
+    people = {person_of[record.ref] for record in carriers}
     if len(people) > rules.hub_max_people:
         return "hub"
+    crm_people = {person_of[r.ref] for r in carriers if r.source == "crm"}
     if len(crm_people) > 1:
         return "shared"
     return "linkable"
+
+
+def _order(ident: Identifier) -> tuple[str, str, str, str]:
+    return (ident.kind, ident.key, ident.value, ident.via)
+
+
+def _person(record: RecordData, signature: tuple[str, str, str] | None) -> object:
+    """Who a record stands for when counting people: CRM signature, card, or itself."""
+    if record.source == "crm":
+        return signature or record.ref
+    for ident in record.identifiers:
+        if ident.kind is IdentifierKind.LOYALTY_ID:
+            return ("card", ident.key)
+    return record.ref
 
 
 class _Resolver:
@@ -165,12 +184,19 @@ class _Resolver:
         for a, b in cannot_links:
             self.cannot[a].add(b)
             self.cannot[b].add(a)
+        self.signature = {
+            ref: record.signature for ref, record in records.items() if record.source == "crm"
+        }
         self.carriers: dict[ValueKey, list[RecordData]] = defaultdict(list)
         for ref in sorted(records):
-            for ident in records[ref].identifiers:
+            record = records[ref]
+            for ident in record.identifiers:
                 if ident.kind in _LINKING_KINDS:
-                    self.carriers[(ident.kind, ident.key)].append(records[ref])
-        self.status = {k: _status(c, k, rules, hubs) for k, c in self.carriers.items()}
+                    self.carriers[(ident.kind, ident.key)].append(record)
+        person_of = {
+            ref: _person(record, self.signature.get(ref)) for ref, record in records.items()
+        }
+        self.status = {k: _status(c, k, rules, hubs, person_of) for k, c in self.carriers.items()}
         self.partition = _Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
@@ -207,33 +233,34 @@ class _Resolver:
         self.links.append(Link(a, b, rule, evidence))
         return True
 
-    def _profile_edges(
-        self,
-    ) -> list[tuple[int, str, str, RecordKey, RecordKey, str, dict[str, Any]]]:
+    def _profile_edges(self) -> list[tuple[int, str, str, RecordKey, RecordKey, str]]:
         edges = []
+        signature = self.signature
         for (kind, value), carriers in self.carriers.items():
+            if len(carriers) < 2:
+                continue
             status = self.status[(kind, value)]
             if status in ("blocked", "hub"):
                 continue
-            profiles = [r for r in carriers if r.role == "profile"]
-            evidence = {"kind": kind.value, "value": value}
-            by_signature: dict[tuple[str, str, str], list[RecordData]] = defaultdict(list)
-            for record in profiles:
-                if record.source == "crm" and record.signature:
-                    by_signature[record.signature].append(record)
+            profiles = [r.ref for r in carriers if r.role == "profile"]
+            if len(profiles) < 2:
+                continue
+            by_signature: dict[tuple[str, str, str], list[RecordKey]] = defaultdict(list)
+            for ref in profiles:
+                sig = signature.get(ref)
+                if sig:
+                    by_signature[sig].append(ref)
             for same in by_signature.values():
                 for other in same[1:]:
-                    dup = {**evidence, "agreed": ["first_name", "last_name", "birth_date"]}
-                    edges.append((1, kind, value, same[0].ref, other.ref, "crm_duplicate", dup))
+                    edges.append((1, kind, value, same[0], other, "crm_duplicate"))
             if status != "linkable" or kind is IdentifierKind.PHONE:
                 # A phone alone never merges: households share landlines.
                 continue
-            rule = {IdentifierKind.EMAIL: "email"}.get(kind, kind.value.lower())
+            rule = "email" if kind is IdentifierKind.EMAIL else kind.value.lower()
+            order = _RULE_ORDER[rule]
             for other in profiles[1:]:
-                edges.append(
-                    (_RULE_ORDER[rule], kind, value, profiles[0].ref, other.ref, rule, evidence)
-                )
-        edges.sort(key=lambda e: e[:5])
+                edges.append((order, kind, value, profiles[0], other, rule))
+        edges.sort()
         return edges
 
     # -- leaves ----------------------------------------------------------------------
@@ -241,7 +268,7 @@ class _Resolver:
     def _targets(self, leaf: RecordData) -> list[tuple[Identifier, RecordKey, RecordKey]]:
         """(identifier, carrier record, carrier's root) for each profile the leaf points to."""
         found = []
-        for ident in sorted(leaf.identifiers):
+        for ident in sorted(leaf.identifiers, key=_order):
             key = (ident.kind, ident.key)
             if ident.kind not in _LINKING_KINDS or self.status.get(key) != "linkable":
                 continue
@@ -298,7 +325,10 @@ class _Resolver:
     def run(self) -> Resolution:
         for a, b, evidence in self.manual:
             self._try_link(a, b, "manual", evidence)
-        for _, _, _, a, b, rule, evidence in self._profile_edges():
+        for _, kind, value, a, b, rule in self._profile_edges():
+            evidence: dict[str, Any] = {"kind": kind.value, "value": value}
+            if rule == "crm_duplicate":
+                evidence["agreed"] = ["first_name", "last_name", "birth_date"]
             self._try_link(a, b, rule, evidence)
         leaves = [
             self.records[ref] for ref in sorted(self.records) if self.records[ref].role == "leaf"
@@ -319,7 +349,7 @@ class _Resolver:
         for leaf in leaves:
             if leaf.source != "web_analytics":
                 continue
-            for ident in sorted(leaf.identifiers):
+            for ident in sorted(leaf.identifiers, key=_order):
                 key = (ident.kind, ident.key)
                 if ident.kind not in (IdentifierKind.EMAIL, IdentifierKind.CRM_ID):
                     continue
@@ -354,4 +384,5 @@ def resolve(
         >>> resolve({}).components
         []
     """
-    return _Resolver(records, rules or Rules(), manual_links, cannot_links, hubs).run()
+    with gc_paused():
+        return _Resolver(records, rules or Rules(), manual_links, cannot_links, hubs).run()

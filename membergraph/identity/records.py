@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 
 from membergraph.connectors.models import (
@@ -109,7 +110,9 @@ def identifier_key(kind: IdentifierKind, normalized: str) -> str:
     return email_match_key(normalized) if kind is IdentifierKind.EMAIL else normalized
 
 
+@lru_cache(maxsize=1 << 17)
 def _identifier(kind: IdentifierKind, raw: str | None, via: str, region: str) -> Identifier | None:
+    # Cached: a card, an e-mail or a visitor id recurs on many lines of a source.
     if raw is None:
         return None
     try:

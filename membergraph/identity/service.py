@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from membergraph.identity.engine import Resolution, ValueKey, resolve
-from membergraph.identity.ids import assign_member_ids, new_member_id
+from membergraph._perf import gc_paused
+from membergraph.identity.ids import assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
 from membergraph.identity.rules import Rules
@@ -80,12 +81,18 @@ class IdentityService:
     async def resolve_all(
         self, records: Mapping[RecordKey, RecordData], actor: str = "batch"
     ) -> ApplyResult:
-        """Resolve a whole data set (start-up, ``membergraph resolve``)."""
-        stored = await self.store.load_records(records)
+        """Resolve a whole data set (start-up, ``membergraph resolve``).
+
+        Records already in the store and absent from ``records`` stay in scope: the result
+        is the resolution of everything the store and the data set hold.
+        """
+        stored = await self.store.load_records(None)
         changed = {
             ref for ref, r in records.items() if ref not in stored or _differs(stored[ref], r)
         }
-        return await self._apply_scope(dict(records), changed, frozenset(), actor)
+        scope = {**stored, **records}
+        with gc_paused():
+            return await self._apply_scope(scope, changed, frozenset(), actor, whole=True)
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
         """Apply new or changed records, re-evaluating only their closure."""
@@ -151,10 +158,12 @@ class IdentityService:
         changed: set[RecordKey],
         hubs: frozenset[ValueKey],
         actor: str,
+        whole: bool = False,
     ) -> ApplyResult:
         store = self.store
-        manual = await store.manual_links(scope)
-        cannot = await store.cannot_links(scope)
+        refs = None if whole else scope  # the whole store: read tables, not keys
+        manual = await store.manual_links(refs)
+        cannot = await store.cannot_links(refs)
         resolution = resolve(
             scope,
             self.rules,
@@ -162,15 +171,21 @@ class IdentityService:
             cannot_links=cannot,
             hubs=hubs,
         )
-        current = await store.assignments(scope)
-        origins = await store.origins(scope)
-        candidates = {new_member_id(c[0], n) for c in resolution.components for n in range(8)}
+        current = await store.assignments(refs)
+        origins = await store.origins(refs)
         foreign_origins = set(origins.values()) - set(current.values())
-        taken = await store.taken_member_ids(candidates | foreign_origins)
-        live_elsewhere = {
-            m for m in foreign_origins if m in taken and await store.resolve_member_id(m) == m
-        }
+        taken = await store.taken_member_ids(foreign_origins)
+        live_elsewhere = {m for m in taken if await store.resolve_member_id(m) == m}
         ids = assign_member_ids(resolution.components, current, origins, taken, live_elsewhere)
+        # A fresh ID derived from a record key may have been used before (a member merged
+        # away long ago): check only the fresh ones, and derive again past any clash.
+        for _ in range(16):
+            fresh = set(ids.new_members) - set(origins.values())
+            clashes = await store.taken_member_ids(fresh) - taken
+            if not clashes:
+                break
+            taken |= clashes
+            ids = assign_member_ids(resolution.components, current, origins, taken, live_elsewhere)
         member_of = {r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp}
         now = datetime.now(UTC)
         change = Change(actor=actor, at=now)
@@ -178,7 +193,7 @@ class IdentityService:
         change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
         change.redirects = ids.redirects
         change.new_members = ids.new_members
-        await self._diff_links(change, resolution, scope, member_of)
+        await self._diff_links(change, resolution, refs)
         moved = changed | change.assignments.keys()
         self._events(change, resolution, member_of, moved, now, actor)
         result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
@@ -187,16 +202,12 @@ class IdentityService:
         return result
 
     async def _diff_links(
-        self,
-        change: Change,
-        resolution: Resolution,
-        scope: Mapping[RecordKey, RecordData],
-        member_of: Mapping[RecordKey, str],
+        self, change: Change, resolution: Resolution, refs: Mapping[RecordKey, object] | None
     ) -> None:
         def key(a: RecordKey, b: RecordKey, rule: str) -> tuple[RecordKey, RecordKey, str]:
             return (min(a, b), max(a, b), rule)
 
-        existing = {key(k.a, k.b, k.rule) for k in await self.store.active_links(scope)}
+        existing = {key(k.a, k.b, k.rule) for k in await self.store.active_links(refs)}
         produced = {key(k.a, k.b, k.rule): k for k in resolution.links}
         change.links_added = [link for k, link in produced.items() if k not in existing]
         change.links_retracted = sorted(k for k in existing if k not in produced)

@@ -68,7 +68,11 @@ class Change:
 
 
 class IdentityStore(abc.ABC):
-    """Where records, links, members and identity events live."""
+    """Where records, links, members and identity events live.
+
+    Methods taking ``refs`` read only what touches those records; ``refs=None`` means every
+    record (batch resolution reads whole tables instead of millions of keys).
+    """
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -94,7 +98,7 @@ class IdentityStore(abc.ABC):
         """Write a change atomically."""
 
     @abc.abstractmethod
-    async def load_records(self, refs: Iterable[RecordKey]) -> dict[RecordKey, RecordData]:
+    async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
         """The stored records among ``refs``."""
 
     @abc.abstractmethod
@@ -106,23 +110,25 @@ class IdentityStore(abc.ABC):
         """How many records carry each value."""
 
     @abc.abstractmethod
-    async def assignments(self, refs: Iterable[RecordKey]) -> dict[RecordKey, str]:
+    async def assignments(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
         """The member each record belongs to now."""
 
     @abc.abstractmethod
-    async def origins(self, refs: Iterable[RecordKey]) -> dict[RecordKey, str]:
+    async def origins(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
         """The first member each record was given (a split hands it back)."""
 
     @abc.abstractmethod
-    async def active_links(self, refs: Iterable[RecordKey]) -> list[StoredLink]:
+    async def active_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
         """Active links touching any of ``refs``."""
 
     @abc.abstractmethod
-    async def manual_links(self, refs: Iterable[RecordKey]) -> list[StoredLink]:
+    async def manual_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
         """Active stewards' links touching any of ``refs``."""
 
     @abc.abstractmethod
-    async def cannot_links(self, refs: Iterable[RecordKey]) -> list[tuple[RecordKey, RecordKey]]:
+    async def cannot_links(
+        self, refs: Iterable[RecordKey] | None
+    ) -> list[tuple[RecordKey, RecordKey]]:
         """Cannot-link pairs touching any of ``refs``."""
 
     @abc.abstractmethod

@@ -34,6 +34,9 @@ __all__ = ["SqliteStore"]
 _SCHEMA = """
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+-- 64 MiB of page cache: a batch write touches the identifier index all over.
+PRAGMA cache_size = -65536;
+PRAGMA temp_store = MEMORY;
 CREATE TABLE IF NOT EXISTS records (
     source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
     origin_member_id TEXT,
@@ -171,13 +174,19 @@ class SqliteStore(IdentityStore):
             await db.execute("COMMIT")
 
     async def _write(self, db: aiosqlite.Connection, change: Change, at: str) -> None:
+        assigned = change.assignments
         if change.records:
+            # Rows in key order: inserts then walk the B-trees instead of jumping around them.
+            # A record's member rides along; origin_member_id is its first member, kept.
             await db.executemany(
                 "INSERT INTO records (source, key, role, first_name, last_name, birth_date,"
-                " address) VALUES (?,?,?,?,?,?,?) ON CONFLICT (source, key) DO UPDATE SET"
+                " address, member_id, origin_member_id) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (source, key) DO UPDATE SET"
                 " first_name=excluded.first_name, last_name=excluded.last_name,"
-                " birth_date=excluded.birth_date, address=excluded.address",
-                [
+                " birth_date=excluded.birth_date, address=excluded.address,"
+                " member_id=coalesce(excluded.member_id, member_id),"
+                " origin_member_id=coalesce(origin_member_id, excluded.member_id)",
+                sorted(
                     (
                         r.source,
                         r.key,
@@ -186,17 +195,19 @@ class SqliteStore(IdentityStore):
                         r.last_name,
                         r.birth_date.isoformat() if r.birth_date else None,
                         r.address,
+                        assigned.get(r.ref),
+                        assigned.get(r.ref),
                     )
                     for r in change.records
-                ],
+                ),
             )
             await db.executemany(
                 "INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)",
-                [
+                sorted(
                     (i.kind.value, i.key, i.value, i.via, r.source, r.key)
                     for r in change.records
                     for i in r.identifiers
-                ],
+                ),
             )
         if change.redirects:
             retired = list(change.redirects)
@@ -215,11 +226,12 @@ class SqliteStore(IdentityStore):
                 [(m, at) for m in change.new_members],
             )
         if change.assignments:
+            written = {r.ref for r in change.records}
             # origin_member_id is the first member a record was given: a split hands it back.
             await db.executemany(
                 "UPDATE records SET member_id=?, origin_member_id=coalesce(origin_member_id, ?)"
                 " WHERE source=? AND key=?",
-                [(m, m, s, k) for (s, k), m in change.assignments.items()],
+                [(m, m, s, k) for (s, k), m in assigned.items() if (s, k) not in written],
             )
             touched = sorted(set(change.assignments.values()))
             await db.executemany(
@@ -260,27 +272,41 @@ class SqliteStore(IdentityStore):
                 ],
             )
 
-    async def _by_refs(self, sql: str, refs: Iterable[RecordKey]) -> list[sqlite3.Row]:
-        # Row values (source, key) IN (VALUES ...) keeps one statement per chunk.
+    async def _by_refs(
+        self, keyed: str, whole: str, refs: Iterable[RecordKey] | None
+    ) -> list[sqlite3.Row]:
+        """Rows for some records (``keyed``, joined to ``(VALUES ...) AS v``) or all (``whole``).
+
+        The join form matters: SQLite answers ``(source, key) IN (VALUES ...)`` with a full
+        table scan, but a join on ``v.column1, v.column2`` with primary-key searches.
+        """
+        if refs is None:
+            return await self._all(whole)
         rows: list[sqlite3.Row] = []
         unique = sorted(set(refs))
-        uses = sql.count("{values}")
+        uses = keyed.count("{values}")
         for chunk in _chunks(unique):
             values = ",".join("(?,?)" for _ in chunk)
             params = [part for ref in chunk for part in ref] * uses
-            rows.extend(await self._all(sql.format(values=values), params))
+            rows.extend(await self._all(keyed.format(values=values), params))
         return rows
 
-    async def load_records(self, refs: Iterable[RecordKey]) -> dict[RecordKey, RecordData]:
-        refs = list(refs)
+    async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
+        refs = None if refs is None else list(refs)
         found = {
             (row["source"], row["key"]): _record_row(row)
             for row in await self._by_refs(
-                "SELECT * FROM records WHERE (source, key) IN (VALUES {values})", refs
+                "SELECT r.* FROM (VALUES {values}) AS v JOIN records r"
+                " ON r.source = v.column1 AND r.key = v.column2",
+                "SELECT * FROM records",
+                refs,
             )
         }
         for row in await self._by_refs(
-            "SELECT * FROM identifiers WHERE (source, rkey) IN (VALUES {values})", found
+            "SELECT i.* FROM (VALUES {values}) AS v JOIN identifiers i"
+            " ON i.source = v.column1 AND i.rkey = v.column2",
+            "SELECT * FROM identifiers",
+            None if refs is None else found,
         ):
             found[(row["source"], row["rkey"])].identifiers.add(
                 Identifier(IdentifierKind(row["kind"]), row["key"], row["value"], row["via"])
@@ -314,30 +340,36 @@ class SqliteStore(IdentityStore):
             counts[(kind, key)] = rows[0][0]
         return counts
 
-    async def assignments(self, refs: Iterable[RecordKey]) -> dict[RecordKey, str]:
+    async def _record_column(
+        self, column: str, refs: Iterable[RecordKey] | None
+    ) -> dict[RecordKey, str]:
         rows = await self._by_refs(
-            "SELECT source, key, member_id FROM records WHERE (source, key) IN (VALUES {values})",
-            refs,
-        )
-        return {(r["source"], r["key"]): r["member_id"] for r in rows if r["member_id"]}
-
-    async def origins(self, refs: Iterable[RecordKey]) -> dict[RecordKey, str]:
-        rows = await self._by_refs(
-            "SELECT source, key, origin_member_id FROM records"
-            " WHERE (source, key) IN (VALUES {values})",
+            f"SELECT r.source, r.key, r.{column} FROM (VALUES {{values}}) AS v JOIN records r"
+            " ON r.source = v.column1 AND r.key = v.column2",
+            f"SELECT source, key, {column} FROM records",
             refs,
         )
         return {(r[0], r[1]): r[2] for r in rows if r[2]}
+
+    async def assignments(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
+        return await self._record_column("member_id", refs)
+
+    async def origins(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
+        return await self._record_column("origin_member_id", refs)
 
     async def all_assignments(self) -> dict[RecordKey, str]:
         rows = await self._all("SELECT source, key, member_id FROM records")
         return {(r[0], r[1]): r[2] for r in rows if r[2]}
 
-    async def _links(self, refs: Iterable[RecordKey], extra: str) -> list[StoredLink]:
-        refs = list(refs)
+    async def _links(self, refs: Iterable[RecordKey] | None, extra: str) -> list[StoredLink]:
+        refs = None if refs is None else list(refs)
+        active = " WHERE l.retracted_at IS NULL" + extra
         rows = await self._by_refs(
-            "SELECT * FROM links WHERE retracted_at IS NULL" + extra + " AND ("
-            "(a_source, a_key) IN (VALUES {values}) OR (b_source, b_key) IN (VALUES {values}))",
+            "SELECT l.* FROM (VALUES {values}) AS v JOIN links l"
+            " ON l.a_source = v.column1 AND l.a_key = v.column2" + active + " UNION "
+            "SELECT l.* FROM (VALUES {values}) AS v JOIN links l"
+            " ON l.b_source = v.column1 AND l.b_key = v.column2" + active,
+            "SELECT * FROM links l" + active,
             refs,
         )
         seen: dict[int, StoredLink] = {}
@@ -353,16 +385,22 @@ class SqliteStore(IdentityStore):
             )
         return sorted(seen.values(), key=lambda link: link.id)
 
-    async def active_links(self, refs: Iterable[RecordKey]) -> list[StoredLink]:
+    async def active_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
         return await self._links(refs, "")
 
-    async def manual_links(self, refs: Iterable[RecordKey]) -> list[StoredLink]:
-        return await self._links(refs, " AND rule = 'manual'")
+    async def manual_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
+        return await self._links(refs, " AND l.rule = 'manual'")
 
-    async def cannot_links(self, refs: Iterable[RecordKey]) -> list[tuple[RecordKey, RecordKey]]:
+    async def cannot_links(
+        self, refs: Iterable[RecordKey] | None
+    ) -> list[tuple[RecordKey, RecordKey]]:
+        live = " WHERE c.lifted_at IS NULL"
         rows = await self._by_refs(
-            "SELECT * FROM cannot_links WHERE lifted_at IS NULL AND ("
-            "(a_source, a_key) IN (VALUES {values}) OR (b_source, b_key) IN (VALUES {values}))",
+            "SELECT c.* FROM (VALUES {values}) AS v JOIN cannot_links c"
+            " ON c.a_source = v.column1 AND c.a_key = v.column2" + live + " UNION "
+            "SELECT c.* FROM (VALUES {values}) AS v JOIN cannot_links c"
+            " ON c.b_source = v.column1 AND c.b_key = v.column2" + live,
+            "SELECT * FROM cannot_links c" + live,
             refs,
         )
         return sorted({((r[0], r[1]), (r[2], r[3])) for r in rows})
