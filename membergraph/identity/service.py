@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph._perf import gc_paused
+from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.ids import assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
@@ -133,9 +133,12 @@ class IdentityService:
         seen_members: set[str] = set()
         hubs: set[ValueKey] = set()
         frontier = list(changed.values())
+        is_junk = self.rules.is_junk
         while frontier:
             values = set().union(*(_values(r) for r in frontier)) - seen_values
             seen_values |= values
+            # A blocked value links nothing whoever carries it: no need to visit its carriers.
+            values = {v for v in values if not is_junk(*v)}
             counts = await store.carrier_counts(values)
             expand = {v for v in values if counts.get(v, 0) <= limit}
             hubs |= values - expand

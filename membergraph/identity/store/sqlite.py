@@ -237,12 +237,14 @@ class SqliteStore(IdentityStore):
             await db.executemany(
                 "UPDATE members SET version = version + 1 WHERE id=?", [(m,) for m in touched]
             )
-        for a, b, rule in change.links_retracted:
-            await db.execute(
+        if change.links_retracted:
+            # Two statements, each searching its own partial index (an OR would scan).
+            rows = [(at, rule, *a, *b) for a, b, rule in change.links_retracted]
+            rows += [(at, rule, *b, *a) for a, b, rule in change.links_retracted]
+            await db.executemany(
                 "UPDATE links SET retracted_at=? WHERE retracted_at IS NULL AND rule=? AND"
-                " ((a_source=? AND a_key=? AND b_source=? AND b_key=?) OR"
-                "  (a_source=? AND a_key=? AND b_source=? AND b_key=?))",
-                (at, rule, *a, *b, *b, *a),
+                " a_source=? AND a_key=? AND b_source=? AND b_key=?",
+                rows,
             )
         if change.links_added:
             await db.executemany(
@@ -320,24 +322,27 @@ class SqliteStore(IdentityStore):
             marks = ",".join("(?,?)" for _ in chunk)
             params = [part for pair in chunk for part in pair]
             for row in await self._all(
-                "SELECT DISTINCT kind, key, source, rkey FROM identifiers"
-                f" WHERE (kind, key) IN (VALUES {marks})",
+                "SELECT DISTINCT i.kind, i.key, i.source, i.rkey"
+                f" FROM (VALUES {marks}) AS v JOIN identifiers i"
+                " ON i.kind = v.column1 AND i.key = v.column2",
                 params,
             ):
-                result[(IdentifierKind(row["kind"]), row["key"])].append(
-                    (row["source"], row["rkey"])
-                )
+                result[(IdentifierKind(row[0]), row[1])].append((row[2], row[3]))
         return dict(result)
 
     async def carrier_counts(self, values: Iterable[ValueKey]) -> dict[ValueKey, int]:
         counts: dict[ValueKey, int] = {}
-        for kind, key in set(values):
-            rows = await self._all(
-                "SELECT count(DISTINCT source || char(0) || rkey) FROM identifiers"
-                " WHERE kind=? AND key=?",
-                (kind.value, key),
-            )
-            counts[(kind, key)] = rows[0][0]
+        wanted = sorted({(k.value, v) for k, v in values})
+        for chunk in _chunks(wanted):
+            marks = ",".join("(?,?)" for _ in chunk)
+            params = [part for pair in chunk for part in pair]
+            for row in await self._all(
+                "SELECT v.column1, v.column2, count(DISTINCT i.source || char(0) || i.rkey)"
+                f" FROM (VALUES {marks}) AS v JOIN identifiers i"
+                " ON i.kind = v.column1 AND i.key = v.column2 GROUP BY v.column1, v.column2",
+                params,
+            ):
+                counts[(IdentifierKind(row[0]), row[1])] = row[2]
         return counts
 
     async def _record_column(
