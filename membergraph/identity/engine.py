@@ -291,7 +291,14 @@ class _Resolver:
         return bool(addr_a & addr_b or last_a & last_b)
 
     def _choose(self, leaf: RecordData) -> tuple[Identifier, RecordKey] | None:
-        targets = [t for t in self._targets(leaf) if not self._forbidden(leaf.ref, t[2])]
+        every = self._targets(leaf)
+        if len({root for ident, _, root in every if ident.via == "login"}) > 1:
+            # Logged in as two members: a shared device, whatever stewards forbid since.
+            detail = {"evidence": [{"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in every]}
+            refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in every)}))
+            self.conflicts.append(Conflict("shared_device", refs, detail))
+            return None
+        targets = [t for t in every if not self._forbidden(leaf.ref, t[2])]
         roots = {root for _, _, root in targets}
         if len(roots) <= 1:
             return (targets[0][0], targets[0][1]) if targets else None
@@ -301,10 +308,6 @@ class _Resolver:
                 {"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in targets
             ]
         }
-        logins = {root for ident, _, root in targets if ident.via == "login"}
-        if len(logins) > 1:
-            self.conflicts.append(Conflict("shared_device", refs, detail))
-            return None
         if leaf.source == "call_center":
             by_switch = [t for t in targets if t[0].via == "switch"]
             typed = [t for t in targets if t[0].via == "agent"]

@@ -13,15 +13,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from membergraph._perf import gc_paused
+from membergraph.identity.events import MemberChange, MemberChangeBus
 from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.ids import assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
 from membergraph.identity.rules import Rules
-from membergraph.identity.store.port import Change, IdentityEvent, IdentityStore
+from membergraph.identity.store.port import (
+    Change,
+    ConcurrentChange,
+    IdentityEvent,
+    IdentityStore,
+)
 
-__all__ = ["IdentityService", "MemberChange"]
+__all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange"]
+
+_ATTEMPTS = 5
 
 _LINKING = (
     IdentifierKind.CRM_ID,
@@ -31,16 +43,6 @@ _LINKING = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MemberChange:
-    """What one identity change did to members (for subscribers and answers)."""
-
-    kind: str  # merged | split | linked | created
-    member_ids: tuple[str, ...]
-    actor: str
-    reason: str | None = None
-
-
 @dataclass(slots=True)
 class ApplyResult:
     """The outcome of resolving one scope."""
@@ -48,6 +50,22 @@ class ApplyResult:
     members: int
     changes: list[MemberChange] = field(default_factory=list)
     assignments: dict[RecordKey, str] = field(default_factory=dict)
+    member_of: dict[RecordKey, str] = field(default_factory=dict)
+
+
+Pair = tuple[RecordKey, RecordKey]
+
+
+@dataclass(slots=True)
+class Adjustments:
+    """A steward's changes to the constraints, applied with the resolution they cause."""
+
+    manual_add: list[tuple[RecordKey, RecordKey, dict[str, Any]]] = field(default_factory=list)
+    manual_drop: set[frozenset[RecordKey]] = field(default_factory=set)
+    cannot_add: list[Pair] = field(default_factory=list)
+    cannot_lift: set[frozenset[RecordKey]] = field(default_factory=set)
+    reason: str | None = None
+    events: list[IdentityEvent] = field(default_factory=list)
 
 
 def _values(record: RecordData) -> set[ValueKey]:
@@ -58,11 +76,18 @@ class IdentityService:
     """Resolves records into members and keeps the store's graph in step."""
 
     def __init__(
-        self, store: IdentityStore, rules: Rules | None = None, region: str = "US"
+        self,
+        store: IdentityStore,
+        rules: Rules | None = None,
+        region: str = "US",
+        bus: MemberChangeBus | None = None,
     ) -> None:
         self.store = store
         self.rules = rules or Rules()
         self.region = region
+        self.bus = bus or MemberChangeBus()
+        # One writer at a time in this process; across processes, member versions decide.
+        self.lock = asyncio.Lock()
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -91,11 +116,25 @@ class IdentityService:
             ref for ref, r in records.items() if ref not in stored or _differs(stored[ref], r)
         }
         scope = {**stored, **records}
-        with gc_paused():
-            return await self._apply_scope(scope, changed, frozenset(), actor, whole=True)
+        async with self.lock:
+            with gc_paused():
+                return await self._apply_scope(scope, changed, frozenset(), actor, whole=True)
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
         """Apply new or changed records, re-evaluating only their closure."""
+        async with self.lock:
+            return await self.retrying(lambda: self._ingest(incoming, actor))
+
+    async def retrying(self, attempt: Callable[[], Awaitable[ApplyResult]]) -> ApplyResult:
+        """Run a read-compute-write attempt again when another writer changed its members."""
+        for _ in range(_ATTEMPTS - 1):
+            try:
+                return await attempt()
+            except ConcurrentChange:
+                await asyncio.sleep(0)
+        return await attempt()
+
+    async def _ingest(self, incoming: Sequence[RecordData], actor: str) -> ApplyResult:
         folded: dict[RecordKey, RecordData] = {}
         for record in incoming:
             if record.ref in folded:
@@ -162,19 +201,22 @@ class IdentityService:
         hubs: frozenset[ValueKey],
         actor: str,
         whole: bool = False,
+        adjust: Adjustments | None = None,
     ) -> ApplyResult:
         store = self.store
+        adjust = adjust or Adjustments()
         refs = None if whole else scope  # the whole store: read tables, not keys
-        manual = await store.manual_links(refs)
-        cannot = await store.cannot_links(refs)
-        resolution = resolve(
-            scope,
-            self.rules,
-            manual_links=[(link.a, link.b, link.evidence) for link in manual],
-            cannot_links=cannot,
-            hubs=hubs,
-        )
         current = await store.assignments(refs)
+        versions = await store.member_versions(set(current.values()))
+        manual = [
+            (link.a, link.b, link.evidence)
+            for link in await store.manual_links(refs)
+            if frozenset((link.a, link.b)) not in adjust.manual_drop
+        ] + adjust.manual_add
+        cannot = [
+            pair for pair in await store.cannot_links(refs) if frozenset(pair) not in adjust.cannot_lift
+        ] + adjust.cannot_add
+        resolution = resolve(scope, self.rules, manual_links=manual, cannot_links=cannot, hubs=hubs)
         origins = await store.origins(refs)
         foreign_origins = set(origins.values()) - set(current.values())
         taken = await store.taken_member_ids(foreign_origins)
@@ -191,17 +233,23 @@ class IdentityService:
             ids = assign_member_ids(resolution.components, current, origins, taken, live_elsewhere)
         member_of = {r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp}
         now = datetime.now(UTC)
-        change = Change(actor=actor, at=now)
+        change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=versions)
+        change.cannot_added = adjust.cannot_add
+        change.cannot_lifted = [tuple(sorted(pair)) for pair in adjust.cannot_lift]  # type: ignore[misc]
         change.records = [scope[ref] for ref in sorted(changed)]
         change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
         change.redirects = ids.redirects
         change.new_members = ids.new_members
         await self._diff_links(change, resolution, refs)
         moved = changed | change.assignments.keys()
-        self._events(change, resolution, member_of, moved, now, actor)
+        self._events(change, resolution, member_of, current, moved, now, actor)
+        change.events.extend(adjust.events)
         result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
-        result.changes = _member_changes(change, current, member_of, actor)
+        result.changes = _member_changes(change, current, member_of, actor, adjust.reason)
+        result.member_of = member_of
         await store.apply(change)
+        for member_change in result.changes:
+            self.bus.publish(member_change)
         return result
 
     async def _diff_links(
@@ -220,11 +268,13 @@ class IdentityService:
         change: Change,
         resolution: Resolution,
         member_of: Mapping[RecordKey, str],
+        current: Mapping[RecordKey, str],
         moved: set[RecordKey],
         now: datetime,
         actor: str,
     ) -> None:
         events = change.events
+        reason = change.reason
         for link in change.links_added:
             events.append(
                 IdentityEvent(
@@ -233,6 +283,7 @@ class IdentityService:
                     now,
                     actor,
                     rule=link.rule,
+                    reason=reason,
                     evidence=link.evidence,
                     records=(link.a, link.b),
                 )
@@ -241,13 +292,22 @@ class IdentityService:
             events.append(
                 IdentityEvent(member_of[a], "unlinked", now, actor, rule=rule, records=(a, b))
             )
-        for old, new in change.redirects.items():
-            for member in (new, old):
-                events.append(
-                    IdentityEvent(
-                        member, "merged", now, actor, evidence={"merged_id": old, "into_id": new}
+        if change.redirects:
+            held: dict[str, list[RecordKey]] = defaultdict(list)
+            for ref, member in current.items():
+                held[member].append(ref)
+            for old, new in change.redirects.items():
+                # Both sides as they were: what undoMerge hands back.
+                evidence = {
+                    "merged_id": old,
+                    "into_id": new,
+                    "merged_records": [list(r) for r in sorted(held[old])],
+                    "into_records": [list(r) for r in sorted(held[new])],
+                }
+                for member in (new, old):
+                    events.append(
+                        IdentityEvent(member, "merged", now, actor, reason=reason, evidence=evidence)
                     )
-                )
         for conflict in resolution.conflicts:
             if moved.intersection(conflict.records):
                 events.append(
@@ -289,15 +349,21 @@ def _differs(stored: RecordData, incoming: RecordData) -> bool:
 
 
 def _member_changes(
-    change: Change, current: Mapping[RecordKey, str], member_of: Mapping[RecordKey, str], actor: str
+    change: Change,
+    current: Mapping[RecordKey, str],
+    member_of: Mapping[RecordKey, str],
+    actor: str,
+    reason: str | None,
 ) -> list[MemberChange]:
-    out = [MemberChange("merged", (new, old), actor) for old, new in change.redirects.items()]
+    out = [
+        MemberChange("merged", (new, old), actor, reason) for old, new in change.redirects.items()
+    ]
     before: dict[str, set[str]] = defaultdict(set)
     for ref, old in current.items():
         before[old].add(member_of[ref])
     for _old, now_in in sorted(before.items()):
         if len(now_in) > 1:
-            out.append(MemberChange("split", tuple(sorted(now_in)), actor))
+            out.append(MemberChange("split", tuple(sorted(now_in)), actor, reason))
     touched = {m for m in change.assignments.values()} - {m for c in out for m in c.member_ids}
-    out.extend(MemberChange("linked", (m,), actor) for m in sorted(touched))
+    out.extend(MemberChange("linked", (m,), actor, reason) for m in sorted(touched))
     return out

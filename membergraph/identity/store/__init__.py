@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from membergraph.identity.store.port import (
     Change,
+    ConcurrentChange,
     IdentityEvent,
     IdentityStore,
     StoredLink,
@@ -12,6 +13,7 @@ from membergraph.identity.store.port import (
 
 __all__ = [
     "Change",
+    "ConcurrentChange",
     "IdentityEvent",
     "IdentityStore",
     "StoreError",

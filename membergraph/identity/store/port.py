@@ -16,7 +16,14 @@ from membergraph.identity.engine import Conflict, Link, ValueKey
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 
-__all__ = ["Change", "IdentityEvent", "IdentityStore", "StoreError", "StoredLink"]
+__all__ = [
+    "Change",
+    "ConcurrentChange",
+    "IdentityEvent",
+    "IdentityStore",
+    "StoreError",
+    "StoredLink",
+]
 
 
 class StoreError(RuntimeError):
@@ -63,8 +70,18 @@ class Change:
     links_retracted: list[tuple[RecordKey, RecordKey, str]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     events: list[IdentityEvent] = field(default_factory=list)
+    cannot_added: list[tuple[RecordKey, RecordKey]] = field(default_factory=list)
+    cannot_lifted: list[tuple[RecordKey, RecordKey]] = field(default_factory=list)
+    # Optimistic concurrency: the versions the change was computed from. A member whose
+    # version moved since means another writer got there first: nothing is written.
+    expected_versions: dict[str, int] = field(default_factory=dict)
     actor: str = "engine"
+    reason: str | None = None
     at: datetime | None = None
+
+
+class ConcurrentChange(StoreError):
+    """A member changed between reading it and writing a change computed from it."""
 
 
 class IdentityStore(abc.ABC):
@@ -170,6 +187,14 @@ class IdentityStore(abc.ABC):
     @abc.abstractmethod
     async def all_assignments(self) -> dict[RecordKey, str]:
         """Every record's member (for batch resolution and ``membergraph resolve``)."""
+
+    @abc.abstractmethod
+    async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
+        """The version of each live member (bumped by every change that touches it)."""
+
+    @abc.abstractmethod
+    async def event(self, event_id: int) -> IdentityEvent | None:
+        """One identity event by its id."""
 
     @abc.abstractmethod
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:

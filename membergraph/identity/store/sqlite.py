@@ -23,6 +23,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.port import (
     Change,
+    ConcurrentChange,
     IdentityEvent,
     IdentityStore,
     StoredLink,
@@ -174,6 +175,11 @@ class SqliteStore(IdentityStore):
             await db.execute("COMMIT")
 
     async def _write(self, db: aiosqlite.Connection, change: Change, at: str) -> None:
+        if change.expected_versions:
+            now = await self._versions(db, change.expected_versions)
+            moved = {m for m, v in change.expected_versions.items() if now.get(m) != v}
+            if moved:
+                raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
         assigned = change.assignments
         if change.records:
             # Rows in key order: inserts then walk the B-trees instead of jumping around them.
@@ -254,6 +260,20 @@ class SqliteStore(IdentityStore):
                     (*link.a, *link.b, link.rule, orjson.dumps(link.evidence), change.actor, at)
                     for link in change.links_added
                 ],
+            )
+        if change.cannot_added:
+            await db.executemany(
+                "INSERT INTO cannot_links (a_source, a_key, b_source, b_key, actor, reason,"
+                " created_at) VALUES (?,?,?,?,?,?,?)",
+                [(*a, *b, change.actor, change.reason, at) for a, b in change.cannot_added],
+            )
+        if change.cannot_lifted:
+            pairs = [(at, *a, *b) for a, b in change.cannot_lifted]
+            pairs += [(at, *b, *a) for a, b in change.cannot_lifted]
+            await db.executemany(
+                "UPDATE cannot_links SET lifted_at=? WHERE lifted_at IS NULL AND"
+                " a_source=? AND a_key=? AND b_source=? AND b_key=?",
+                pairs,
             )
         if change.events:
             await db.executemany(
@@ -505,6 +525,24 @@ class SqliteStore(IdentityStore):
             (limit, offset),
         )
         return [_event_row(r) for r in rows]
+
+    async def _versions(self, db: aiosqlite.Connection, ids: Iterable[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await db.execute_fetchall(
+                f"SELECT id, version FROM members WHERE id IN ({marks})", chunk
+            )
+            found.update({r[0]: r[1] for r in rows})
+        return found
+
+    async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
+        async with self._mapped("read"):
+            return await self._versions(self.db, member_ids)
+
+    async def event(self, event_id: int) -> IdentityEvent | None:
+        rows = await self._all("SELECT * FROM events WHERE id = ?", (event_id,))
+        return _event_row(rows[0]) if rows else None
 
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
         taken: set[str] = set()

@@ -1,0 +1,170 @@
+"""Stewards' operations: link two records, split a member, undo a merge.
+
+Each is one atomic change of the store (the constraint and the resolution it causes are
+written together) and each can be retried: a split already made, or a merge already undone,
+answers the members as they are instead of failing.
+
+A split retracts every steward's link crossing the cut and adds a cannot-link between every
+record on one side and every record on the other, so no rule joins them again, whatever data
+arrives later; a later manual link between the two sides lifts those cannot-links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from itertools import product
+
+from membergraph.identity.records import RecordKey
+from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
+from membergraph.identity.store.port import IdentityEvent
+
+__all__ = ["StewardError", "link_records", "split_member", "undo_merge"]
+
+MAX_SPLIT_RECORDS = 1000
+
+
+class StewardError(ValueError):
+    """A steward's request that cannot be carried out; ``code`` says why."""
+
+    def __init__(self, message: str, code: str = "BAD_USER_INPUT") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _pair(a: RecordKey, b: RecordKey) -> frozenset[RecordKey]:
+    return frozenset((a, b))
+
+
+async def _members_of(service: IdentityService, refs: Sequence[RecordKey]) -> dict[RecordKey, str]:
+    found = await service.store.assignments(refs)
+    missing = [f"{s}:{k}" for s, k in refs if (s, k) not in found]
+    if missing:
+        raise StewardError(f"unknown record(s): {', '.join(missing)}", "NOT_FOUND")
+    return found
+
+
+async def _scope_of(service: IdentityService, refs: Sequence[RecordKey]) -> tuple[dict, frozenset]:  # type: ignore[type-arg]
+    records = await service.store.load_records(refs)
+    return await service._closure(records)
+
+
+async def link_records(
+    service: IdentityService, a: RecordKey, b: RecordKey, reason: str, actor: str
+) -> list[str]:
+    """A steward's merge: the members of ``a`` and ``b`` become one. Returns its ID."""
+    if a == b:
+        raise StewardError("a record cannot be linked to itself")
+    _require_reason(reason)
+    async with service.lock:
+
+        async def attempt() -> ApplyResult:
+            members = await _members_of(service, [a, b])
+            sides = await service.store.member_records([members[a], members[b]])
+            lift = {_pair(x, y) for x, y in product(sides[0], sides[1])}
+            scope, hubs = await _scope_of(service, [a, b])
+            adjust = Adjustments(
+                manual_add=[(a, b, {"reason": reason})], cannot_lift=lift, reason=reason
+            )
+            return await service._apply_scope(scope, set(), hubs, actor, adjust=adjust)
+
+        result = await service.retrying(attempt)
+    return sorted({result.member_of[a], result.member_of[b]})
+
+
+async def split_member(
+    service: IdentityService, member_id: str, refs: Sequence[RecordKey], reason: str, actor: str
+) -> list[str]:
+    """The listed records leave the member and form their own. Returns both members' IDs."""
+    _require_reason(reason)
+    leaving = sorted(set(refs))
+    if not leaving:
+        raise StewardError("name at least one record to split off")
+    if len(leaving) > MAX_SPLIT_RECORDS:
+        raise StewardError(f"at most {MAX_SPLIT_RECORDS} records per split")
+    async with service.lock:
+        live = await service.store.resolve_member_id(member_id)
+        if live is None:
+            raise StewardError(f"unknown member {member_id}", "NOT_FOUND")
+        [records] = await service.store.member_records([live])
+        members = await _members_of(service, leaving)
+        outside = [r for r in leaving if members[r] != live]
+        if outside:
+            held = {members[r] for r in outside}
+            already = await service.store.cannot_links(leaving)
+            if len(held) == 1 and already and all(members[r] in held for r in leaving):
+                return sorted({live, *held})  # a retry of a split already made
+            names = ", ".join(f"{s}:{k}" for s, k in outside)
+            raise StewardError(f"record(s) not in member {live}: {names}")
+        staying = [r for r in records if r not in set(leaving)]
+        if not staying:
+            raise StewardError("a split must leave at least one record in the member")
+        return await _cut(service, leaving, staying, reason, actor, [])
+
+
+async def undo_merge(service: IdentityService, event_id: int, reason: str, actor: str) -> list[str]:
+    """Undo one merge of ``identityHistory``: both sides get their records back."""
+    _require_reason(reason)
+    async with service.lock:
+        event = await service.store.event(event_id)
+        if event is None or event.kind != "merged":
+            raise StewardError(f"event {event_id} is not a merge", "NOT_FOUND")
+        merged = [tuple(r) for r in event.evidence.get("merged_records", [])]
+        into = [tuple(r) for r in event.evidence.get("into_records", [])]
+        members = await service.store.assignments([*merged, *into])
+        merged = [r for r in merged if r in members]  # type: ignore[misc]
+        into = [r for r in into if r in members]  # type: ignore[misc]
+        now_together = {members[r] for r in merged} & {members[r] for r in into}  # type: ignore[index]
+        if not merged or not into or not now_together:
+            # Undone before (or split since): nothing joins the two sides any more.
+            return sorted({members[r] for r in [*merged, *into]})  # type: ignore[index]
+        marker = IdentityEvent(
+            event.member_id,
+            "unmerged",
+            datetime.now(UTC),
+            actor,
+            rule=str(event_id),
+            reason=reason,
+            evidence={"event_id": event_id, "merged_id": event.evidence.get("merged_id")},
+        )
+        return await _cut(service, merged, into, reason, actor, [marker], free_leaves=True)  # type: ignore[arg-type]
+
+
+async def _cut(
+    service: IdentityService,
+    side: Sequence[RecordKey],
+    other: Sequence[RecordKey],
+    reason: str,
+    actor: str,
+    events: list[IdentityEvent],
+    free_leaves: bool = False,
+) -> list[str]:
+    """Keep ``side`` and ``other`` apart: drop the stewards' links between them and forbid
+    every pair that could join them again.
+
+    Leaves (visitors, calls) never join two members, so a pair needs a profile record on
+    the ``other`` side; with ``free_leaves`` (undo) the ``side``'s leaves are free too and
+    follow their evidence, exactly as before the merge.
+    """
+    crossing = {_pair(x, y) for x, y in product(side, other)}
+
+    async def attempt() -> ApplyResult:
+        scope, hubs = await _scope_of(service, [*side, *other])
+        profile = {ref for ref, record in scope.items() if record.role == "profile"}
+        cannot = [
+            (x, y)
+            for x, y in product(side, other)
+            if y in profile and (x in profile or not free_leaves)
+        ]
+        adjust = Adjustments(
+            manual_drop=crossing, cannot_add=cannot, reason=reason, events=list(events)
+        )
+        return await service._apply_scope(scope, set(), hubs, actor, adjust=adjust)
+
+    result = await service.retrying(attempt)
+    return sorted({result.member_of[r] for r in [*side, *other]})
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise StewardError("a reason is required: it goes into the member's history")
