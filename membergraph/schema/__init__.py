@@ -14,6 +14,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
+from membergraph.schema.mutation import Mutation, Subscription
 from membergraph.schema.query import Query
 
 __all__ = ["build_schema", "print_sdl"]
@@ -37,6 +38,8 @@ def build_schema(max_depth: int = 10, max_aliases: int = 30, max_tokens: int = 5
     limits = [depth_rule(max_depth, None, None), aliases_rule(max_aliases)]
     return Schema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             ParserCache,

@@ -1,0 +1,79 @@
+"""Stewards' mutations and the member-change subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from membergraph.connectors.models import SourceName
+from membergraph.identity.events import MemberChange
+from membergraph.identity.records import RecordKey
+from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
+from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.errors import CodedError, bad_input
+from membergraph.resolvers.members import MemberView
+
+__all__ = ["link", "member_changes", "split", "undo"]
+
+MAX_RECORDS = 1000
+
+
+def _actor(ctx: RequestContext) -> str:
+    # Until credentials land, the caller names itself; the name goes into the history.
+    request = ctx.request
+    headers = getattr(request, "headers", None) or {}
+    return str(headers.get("x-membergraph-actor") or "steward")
+
+
+def record_ref(source: str, key: str) -> RecordKey:
+    """A ``RecordRefInput`` checked: a known source and a non-empty key."""
+    try:
+        SourceName(source)
+    except ValueError:
+        known = ", ".join(s.value for s in SourceName)
+        raise bad_input(f"unknown source {source!r}; use one of {known}") from None
+    if not key.strip():
+        raise bad_input("a record key must not be empty")
+    return (source, key)
+
+
+def _views(ids: Sequence[str]) -> list[MemberView]:
+    return [MemberView(m, m) for m in ids]
+
+
+def _coded(exc: StewardError) -> CodedError:
+    return CodedError(str(exc), exc.code)
+
+
+async def link(ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str) -> list[MemberView]:
+    try:
+        ids = await link_records(ctx.gateway.identity, a, b, reason, _actor(ctx))
+    except StewardError as exc:
+        raise _coded(exc) from None
+    return _views(ids)
+
+
+async def split(
+    ctx: RequestContext, member_id: str, refs: list[RecordKey], reason: str
+) -> list[MemberView]:
+    if len(refs) > MAX_RECORDS:
+        raise bad_input(f"at most {MAX_RECORDS} records per split", argument="records")
+    try:
+        ids = await split_member(ctx.gateway.identity, member_id, refs, reason, _actor(ctx))
+    except StewardError as exc:
+        raise _coded(exc) from None
+    return _views(ids)
+
+
+async def undo(ctx: RequestContext, event_id: str, reason: str) -> list[MemberView]:
+    if not event_id.isdigit():
+        raise bad_input(f"{event_id!r} is not an event id", argument="eventId")
+    try:
+        ids = await undo_merge(ctx.gateway.identity, int(event_id), reason, _actor(ctx))
+    except StewardError as exc:
+        raise _coded(exc) from None
+    return _views(ids)
+
+
+async def member_changes(ctx: RequestContext, member_id: str | None) -> AsyncIterator[MemberChange]:
+    async for change in ctx.gateway.identity.bus.subscribe(member_id):
+        yield change
