@@ -37,27 +37,47 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
 
 
-def new_lines(rng: random.Random, n: int, cards: list[str], contacts: list[str]) -> list[RecordData]:
+def new_lines(
+    rng: random.Random, n: int, cards: list[str], contacts: list[str]
+) -> list[RecordData]:
     out: list[RecordData] = []
     for i in range(n):
         kind = i % 4
         if kind == 0:
-            line = CrmContact(contact_id=f"NEW{i}", first_name="Nia", last_name=f"Park{i}",
-                              emails=[f"nia{i}@example.org"], birth_date="1990-01-01",
-                              loyalty_id=rng.choice(cards) if rng.random() < 0.3 else None)
+            line = CrmContact(
+                contact_id=f"NEW{i}",
+                first_name="Nia",
+                last_name=f"Park{i}",
+                emails=[f"nia{i}@example.org"],
+                birth_date="1990-01-01",
+                loyalty_id=rng.choice(cards) if rng.random() < 0.3 else None,
+            )
             source = SourceName.CRM
         elif kind == 1:
-            line = Transaction(transaction_id=f"TNEW{i}", loyalty_id=rng.choice(cards), channel="store",
-                               occurred_at="2026-11-20T10:00:00Z", amount_cents=1000)
+            line = Transaction(
+                transaction_id=f"TNEW{i}",
+                loyalty_id=rng.choice(cards),
+                channel="store",
+                occurred_at="2026-11-20T10:00:00Z",
+                amount_cents=1000,
+            )
             source = SourceName.TRANSACTIONS
         elif kind == 2:
-            line = WebEvent(event_id=f"ENEW{i}", anonymous_id=f"a-new-{i}", user_id=rng.choice(contacts),
-                            type="identify", occurred_at="2026-11-20T10:00:00Z")
+            line = WebEvent(
+                event_id=f"ENEW{i}",
+                anonymous_id=f"a-new-{i}",
+                user_id=rng.choice(contacts),
+                type="identify",
+                occurred_at="2026-11-20T10:00:00Z",
+            )
             source = SourceName.WEB_ANALYTICS
         else:
-            line = CallInteraction(interaction_id=f"INEW{i}", caller_phone=None,
-                                   account_ref={"kind": "crm_id", "value": rng.choice(contacts)},
-                                   started_at="2026-11-20T10:00:00Z")
+            line = CallInteraction(
+                interaction_id=f"INEW{i}",
+                caller_phone=None,
+                account_ref={"kind": "crm_id", "value": rng.choice(contacts)},
+                started_at="2026-11-20T10:00:00Z",
+            )
             source = SourceName.CALL_CENTER
         record = record_of_line(source, line)
         assert record is not None
@@ -66,7 +86,9 @@ def new_lines(rng: random.Random, n: int, cards: list[str], contacts: list[str])
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", type=int, default=77000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--ingests", type=int, default=300)
@@ -88,22 +110,32 @@ async def main() -> int:
             result = await service.resolve_all(records)
             resolved = time.perf_counter()
             contacts = [key for (source, key) in records if source == "crm"]
-            cards = sorted({key.removeprefix("loyalty:") for (source, key) in records if key.startswith("loyalty:")})
+            cards = sorted(
+                {
+                    key.removeprefix("loyalty:")
+                    for (source, key) in records
+                    if key.startswith("loyalty:")
+                }
+            )
             rng = random.Random(args.seed)
             timings = []
             for record in new_lines(rng, args.ingests, cards, contacts):
                 began = time.perf_counter()
                 await service.ingest([record])
                 timings.append((time.perf_counter() - began) * 1000)
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(
+            f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        )
         print(f"batch: {lines} lines, {len(records)} records, {result.members} members")
         print(f"  read and validate sources {loaded - started:8.1f} s")
         print(f"  fold lines into records   {collected - loaded:8.1f} s")
         print(f"  resolve and write store   {resolved - collected:8.1f} s")
         print(f"  total                     {resolved - started:8.1f} s")
         timings.sort()
-        print(f"incremental ingest of one line ({args.ingests} lines): median {statistics.median(timings):.2f} ms, "
-              f"p95 {timings[int(len(timings) * 0.95)]:.2f} ms")
+        print(
+            f"incremental ingest of one line ({args.ingests} lines): median {statistics.median(timings):.2f} ms, "
+            f"p95 {timings[int(len(timings) * 0.95)]:.2f} ms"
+        )
     return 0
 
 

@@ -157,13 +157,22 @@ def _order(ident: Identifier) -> tuple[str, str, str, str]:
 
 
 def _person(record: RecordData, signature: tuple[str, str, str] | None) -> object:
-    """Who a record stands for when counting people: CRM signature, card, or itself."""
+    """Who a record stands for when counting people on a value.
+
+    A CRM contact is its name and birth date; a loyalty account its card; a visitor or a
+    call the account it logged in as or the agent typed (one person's forty devices are
+    one person); anything else only itself (forty unidentified calls from one number
+    are forty people as far as anyone can tell: a hold line, not a person).
+    """
     if record.source == "crm":
         return signature or record.ref
-    for ident in record.identifiers:
-        if ident.kind is IdentifierKind.LOYALTY_ID:
-            return ("card", ident.key)
-    return record.ref
+    claimed = sorted(
+        (ident.kind, ident.key)
+        for ident in record.identifiers
+        if ident.kind is IdentifierKind.LOYALTY_ID
+        or (record.role == "leaf" and ident.via in ("login", "agent"))
+    )
+    return ("claims", claimed[0]) if claimed else record.ref
 
 
 class _Resolver:
@@ -294,7 +303,11 @@ class _Resolver:
         every = self._targets(leaf)
         if len({root for ident, _, root in every if ident.via == "login"}) > 1:
             # Logged in as two members: a shared device, whatever stewards forbid since.
-            detail = {"evidence": [{"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in every]}
+            detail = {
+                "evidence": [
+                    {"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in every
+                ]
+            }
             refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in every)}))
             self.conflicts.append(Conflict("shared_device", refs, detail))
             return None

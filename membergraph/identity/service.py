@@ -8,18 +8,16 @@ so both give the same partition for the same data, in any order.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from membergraph._perf import gc_paused
-from membergraph.identity.events import MemberChange, MemberChangeBus
 from membergraph.identity.engine import Resolution, ValueKey, resolve
+from membergraph.identity.events import MemberChange, MemberChangeBus
 from membergraph.identity.ids import assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
@@ -214,7 +212,9 @@ class IdentityService:
             if frozenset((link.a, link.b)) not in adjust.manual_drop
         ] + adjust.manual_add
         cannot = [
-            pair for pair in await store.cannot_links(refs) if frozenset(pair) not in adjust.cannot_lift
+            pair
+            for pair in await store.cannot_links(refs)
+            if frozenset(pair) not in adjust.cannot_lift
         ] + adjust.cannot_add
         resolution = resolve(scope, self.rules, manual_links=manual, cannot_links=cannot, hubs=hubs)
         origins = await store.origins(refs)
@@ -306,7 +306,9 @@ class IdentityService:
                 }
                 for member in (new, old):
                     events.append(
-                        IdentityEvent(member, "merged", now, actor, reason=reason, evidence=evidence)
+                        IdentityEvent(
+                            member, "merged", now, actor, reason=reason, evidence=evidence
+                        )
                     )
         for conflict in resolution.conflicts:
             if moved.intersection(conflict.records):

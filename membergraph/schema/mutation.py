@@ -26,7 +26,9 @@ def _ref(ref: RecordRefInput) -> tuple[str, str]:
 Reason = Annotated[str, strawberry.argument(description="Why: kept in the members' history.")]
 
 
-@strawberry.type(description="Stewards' identity changes. Each answers the members as they are after it.")
+@strawberry.type(
+    description="Stewards' identity changes. Each answers the members as they are after it."
+)
 class Mutation:
     @strawberry.mutation(
         description="Merge the members of two records (a steward's manual link). Lifts any "
@@ -48,8 +50,13 @@ class Mutation:
     async def split_member(
         self,
         info: Ctx,
-        member_id: Annotated[strawberry.ID, strawberry.argument(description="The member to split.")],
-        records: Annotated[list[RecordRefInput], strawberry.argument(description="Records that leave (at most 1000).")],
+        member_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The member to split.")
+        ],
+        records: Annotated[
+            list[RecordRefInput],
+            strawberry.argument(description="Records that leave (at most 1000)."),
+        ],
         reason: Reason,
     ) -> list[Member]:
         refs = [_ref(r) for r in records]
@@ -62,7 +69,9 @@ class Mutation:
     async def undo_merge(
         self,
         info: Ctx,
-        event_id: Annotated[strawberry.ID, strawberry.argument(description="The `merged` event's id.")],
+        event_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The `merged` event's id.")
+        ],
         reason: Reason,
     ) -> list[Member]:
         return await S.undo(info.context, str(event_id), reason)  # type: ignore[return-value]
@@ -70,7 +79,9 @@ class Mutation:
 
 @strawberry.enum(description="What happened to members.")
 class MemberChangeKind(Enum):
-    MERGED = strawberry.enum_value("merged", description="Two members became one (the first ID survives).")
+    MERGED = strawberry.enum_value(
+        "merged", description="Two members became one (the first ID survives)."
+    )
     SPLIT = strawberry.enum_value("split", description="A member became several.")
     LINKED = strawberry.enum_value("linked", description="Records joined or left a member.")
 
@@ -78,7 +89,9 @@ class MemberChangeKind(Enum):
 @strawberry.type(description="An identity change, pushed as it happens.")
 class MemberChanged:
     kind: MemberChangeKind = strawberry.field(description="What happened.")
-    member_ids: list[strawberry.ID] = strawberry.field(description="The members concerned, survivor first.")
+    member_ids: list[strawberry.ID] = strawberry.field(
+        description="The members concerned, survivor first."
+    )
     actor: str = strawberry.field(description="Rule engine run or person that made the change.")
     reason: str | None = strawberry.field(description="A person's stated reason.")
     at: datetime = strawberry.field(description="When.")
@@ -93,7 +106,9 @@ class Subscription:
     async def member_changed(
         self,
         info: Ctx,
-        id: Annotated[strawberry.ID | None, strawberry.argument(description="A member ID to follow.")] = None,
+        id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="A member ID to follow.")
+        ] = None,
     ) -> AsyncGenerator[MemberChanged, None]:
         async for change in S.member_changes(info.context, str(id) if id else None):
             yield MemberChanged(

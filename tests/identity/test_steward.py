@@ -33,7 +33,9 @@ async def test_split_undoes_a_stewards_link_with_both_ids(service: IdentityServi
     merged = await service.store.all_assignments()
     assert len(set(merged.values())) == 1
     survivor = merged[("crm", "C1")]
-    members = await split_member(service, survivor, [("crm", "C2")], "not the same person", "steward-1")
+    members = await split_member(
+        service, survivor, [("crm", "C2")], "not the same person", "steward-1"
+    )
     assert await service.store.all_assignments() == before
     assert sorted(members) == sorted(set(before.values()))
     [history] = await service.store.member_events([before[("crm", "C2")]])
@@ -41,10 +43,16 @@ async def test_split_undoes_a_stewards_link_with_both_ids(service: IdentityServi
     assert any(e.reason == "agent says same person" for e in history)
 
 
-async def test_a_split_stays_split_when_new_data_would_join_the_sides(service: IdentityService) -> None:
-    await service.ingest([crm("C1", emails=["ann@x.org"]), purchase(email="ann@x.org", channel="online")])
+async def test_a_split_stays_split_when_new_data_would_join_the_sides(
+    service: IdentityService,
+) -> None:
+    await service.ingest(
+        [crm("C1", emails=["ann@x.org"]), purchase(email="ann@x.org", channel="online")]
+    )
     [member] = set((await service.store.all_assignments()).values())
-    await split_member(service, member, [("transactions", "online:ann@x.org")], "shared inbox", "steward")
+    await split_member(
+        service, member, [("transactions", "online:ann@x.org")], "shared inbox", "steward"
+    )
     # A new online order links the same e-mail again: the cannot-link holds.
     await service.ingest([purchase(email="ann@x.org", channel="online", tid="T9")])
     after = await service.store.all_assignments()
@@ -56,13 +64,23 @@ async def test_a_split_stays_split_when_new_data_would_join_the_sides(service: I
 async def test_retrying_a_split_gives_the_same_result(service: IdentityService) -> None:
     await service.ingest([crm("C1", card="LD10000002"), purchase(card="LD10000002")])
     [member] = set((await service.store.all_assignments()).values())
-    first = await split_member(service, member, [("transactions", "loyalty:LD10000002")], "test", "s")
-    again = await split_member(service, member, [("transactions", "loyalty:LD10000002")], "test", "s")
+    first = await split_member(
+        service, member, [("transactions", "loyalty:LD10000002")], "test", "s"
+    )
+    again = await split_member(
+        service, member, [("transactions", "loyalty:LD10000002")], "test", "s"
+    )
     assert first == again
 
 
 async def test_undo_merge_by_its_event(service: IdentityService) -> None:
-    await service.ingest([crm("C1", first="Ann"), call("I1", ref=("crm_id", "C1")), crm("C2", first="Bob", birth="1960-06-06")])
+    await service.ingest(
+        [
+            crm("C1", first="Ann"),
+            call("I1", ref=("crm_id", "C1")),
+            crm("C2", first="Bob", birth="1960-06-06"),
+        ]
+    )
     before = await service.store.all_assignments()
     await link_records(service, ("call_center", "I1"), ("crm", "C2"), "caller said so", "agent-3")
     survivor = (await service.store.all_assignments())[("crm", "C1")]
@@ -87,7 +105,9 @@ async def test_undo_merge_by_its_event(service: IdentityService) -> None:
         pytest.param({"refs": [("crm", "C1")]}, "BAD_USER_INPUT", id="would-empty-the-member"),
     ],
 )
-async def test_bad_splits_are_refused_with_a_code(service: IdentityService, call_args: dict, code: str) -> None:  # type: ignore[type-arg]
+async def test_bad_splits_are_refused_with_a_code(
+    service: IdentityService, call_args: dict, code: str
+) -> None:  # type: ignore[type-arg]
     await service.ingest([crm("C1")])
     [member] = set((await service.store.all_assignments()).values())
     with pytest.raises(StewardError) as caught:
@@ -97,7 +117,9 @@ async def test_bad_splits_are_refused_with_a_code(service: IdentityService, call
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.randoms(use_true_random=False))
-def test_split_of_what_link_joined_restores_partition_and_ids(batch: list[RecordData], rng: random.Random) -> None:
+def test_split_of_what_link_joined_restores_partition_and_ids(
+    batch: list[RecordData], rng: random.Random
+) -> None:
     async def run() -> None:
         async with SqliteStore(":memory:") as store:
             service = IdentityService(store)
@@ -126,7 +148,9 @@ def test_split_of_what_link_joined_restores_partition_and_ids(batch: list[Record
 
 
 async def test_splits_and_ingests_interleaved_lose_nothing(service: IdentityService) -> None:
-    base = [crm(f"C{i}", first=f"P{i}", emails=[f"p{i}@x.org"], card=f"LD2000000{i}") for i in range(6)]
+    base = [
+        crm(f"C{i}", first=f"P{i}", emails=[f"p{i}@x.org"], card=f"LD2000000{i}") for i in range(6)
+    ]
     await service.ingest(base)
     await link_records(service, ("crm", "C0"), ("crm", "C1"), "merge", "s")
     extra = [purchase(card=f"LD2000000{i % 6}", tid=f"T{i}") for i in range(20)]
@@ -153,7 +177,9 @@ async def test_splits_and_ingests_interleaved_lose_nothing(service: IdentityServ
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.randoms(use_true_random=False))
-def test_undo_of_a_stewards_merge_restores_partition_and_ids(batch: list[RecordData], rng: random.Random) -> None:
+def test_undo_of_a_stewards_merge_restores_partition_and_ids(
+    batch: list[RecordData], rng: random.Random
+) -> None:
     async def run() -> None:
         async with SqliteStore(":memory:") as store:
             service = IdentityService(store)
@@ -169,7 +195,11 @@ def test_undo_of_a_stewards_merge_restores_partition_and_ids(batch: list[RecordD
             await link_records(service, a, b, "test", "steward")
             joined = (await store.all_assignments())[a]
             [history] = await store.member_events([joined])
-            merges = [e for e in history if e.kind == "merged" and e.actor == "steward" and e.member_id == joined]
+            merges = [
+                e
+                for e in history
+                if e.kind == "merged" and e.actor == "steward" and e.member_id == joined
+            ]
             if len(merges) != 1:
                 return  # the link pulled in a third member too: one undo is not the whole story
             await undo_merge(service, merges[0].id, "undo", "steward")  # type: ignore[arg-type]
