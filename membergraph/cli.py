@@ -20,7 +20,7 @@ from membergraph.connectors.files import LineError
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_sources
 from membergraph.identity.load import collect_records
-from membergraph.identity.rules import load_rules
+from membergraph.identity.rules import RulesError, load_rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.settings import Settings, SettingsError, load_settings
@@ -35,10 +35,12 @@ err = Console(stderr=True)
 
 def _settings(**overrides: object) -> Settings:
     try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
+        settings = load_settings(**overrides)
+        load_rules(settings.rules)  # a bad rules file stops start-up, naming the key
+    except (SettingsError, RulesError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    return settings
 
 
 DataOpt = Annotated[

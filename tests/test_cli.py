@@ -101,3 +101,15 @@ def test_serve_names_a_bad_setting() -> None:
     result = runner.invoke(app, ["serve", "--port", "0"])
     assert result.exit_code == 2
     assert "MEMBERGRAPH_PORT" in result.output
+
+
+def test_a_bad_rules_file_stops_start_up(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[limits]\nEMAIL = -1\n")
+    result = runner.invoke(
+        app,
+        ["resolve", "--data", str(tmp_path), "--out", str(tmp_path / "o")],
+        env={"MEMBERGRAPH_RULES": str(rules)},
+    )
+    assert result.exit_code == 2
+    assert "limits.EMAIL" in result.output

@@ -17,12 +17,13 @@ import re
 import tomllib
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from membergraph.identity.normalize import IdentifierKind
 
-__all__ = ["Blocklist", "Rules", "load_rules"]
+__all__ = ["DEFAULT_RULES_FILE", "Blocklist", "Rules", "RulesError", "load_rules"]
 
 
 class Blocklist(BaseModel):
@@ -68,7 +69,7 @@ class Rules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    limits: dict[IdentifierKind, int] = Field(
+    limits: dict[IdentifierKind, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: {
             IdentifierKind.CRM_ID: 1,
             IdentifierKind.LOYALTY_ID: 1,
@@ -110,9 +111,30 @@ class Rules(BaseModel):
         return key in exact or any(p.search(key) for p in patterns)
 
 
+class RulesError(ValueError):
+    """A rules file that cannot be read; the message names the file and the key."""
+
+
+DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.toml")
+
+
 def load_rules(path: Path | None) -> Rules:
-    """Read rules from a TOML file, or the defaults when ``path`` is None."""
+    """Read rules from a TOML file, or the defaults when ``path`` is None.
+
+    Raises:
+        RulesError: the file is missing, not TOML, or has a bad or unknown key.
+    """
     if path is None:
         return Rules()
-    with path.open("rb") as handle:
-        return Rules.model_validate(tomllib.load(handle))
+    try:
+        with path.open("rb") as handle:
+            return Rules.model_validate(tomllib.load(handle))
+    except OSError as exc:
+        raise RulesError(f"rules file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"rules file {path}: not TOML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise RulesError(f"rules file {path}: {problems}") from None

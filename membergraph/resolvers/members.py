@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ from membergraph.connectors.models import (
 )
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.identity.records import Identifier, RecordKey
-from membergraph.identity.store.port import IdentityEvent
+from membergraph.identity.store.port import IdentityEvent, StoredLink
 from membergraph.insights.loyalty import Loyalty, loyalty_of
 from membergraph.insights.profile import Profile, profile_of
 from membergraph.resolvers.context import RequestContext
@@ -169,3 +169,37 @@ async def conflicts(ctx: RequestContext, first: int, offset: int) -> list[Identi
     if offset < 0:
         raise bad_input("offset must not be negative", argument="offset")
     return await ctx.gateway.identity.store.list_conflicts(first, offset)
+
+
+async def explain(
+    ctx: RequestContext, member: MemberView, ref: RecordKey
+) -> list[StoredLink] | None:
+    """Why a record belongs to the member: the chain of active links from the member's
+    anchor (its first CRM contact, else its first record) to the record; None if the
+    record is not the member's."""
+    refs = await records(ctx, member)
+    if ref not in refs:
+        return None
+    anchor = min((r for r in refs if r[0] == SourceName.CRM.value), default=min(refs))
+    links = await ctx.gateway.identity.store.active_links(refs)
+    adjacent: dict[RecordKey, list[StoredLink]] = defaultdict(list)
+    for link in links:
+        adjacent[link.a].append(link)
+        adjacent[link.b].append(link)
+    came_by: dict[RecordKey, StoredLink | None] = {anchor: None}
+    queue = deque([anchor])
+    while queue:
+        here = queue.popleft()
+        for link in adjacent[here]:
+            there = link.b if link.a == here else link.a
+            if there not in came_by:
+                came_by[there] = link
+                queue.append(there)
+    path: list[StoredLink] = []
+    step = ref
+    while came_by.get(step) is not None:
+        link = came_by[step]
+        assert link is not None
+        path.append(link)
+        step = link.b if link.a == step else link.a
+    return list(reversed(path))

@@ -10,13 +10,7 @@ from typing import Annotated
 import strawberry
 
 from membergraph.resolvers import steward as S
-from membergraph.schema.types import Ctx, Member
-
-
-@strawberry.input(description="A record as `records { source key }` shows it.")
-class RecordRefInput:
-    source: str = strawberry.field(description="crm, transactions, web_analytics or call_center.")
-    key: str = strawberry.field(description="The record's key in its source.")
+from membergraph.schema.types import Ctx, Member, RecordRefInput
 
 
 def _ref(ref: RecordRefInput) -> tuple[str, str]:

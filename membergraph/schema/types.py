@@ -194,6 +194,22 @@ def _event(event: Any) -> IdentityEvent:
     )
 
 
+@strawberry.type(description="A link between two records, with its provenance.")
+class Link:
+    a: Record = strawberry.field(description="One record.")
+    b: Record = strawberry.field(description="The other record.")
+    rule: str = strawberry.field(description="The rule that made it (manual: a steward).")
+    evidence: JSON = strawberry.field(description="Identifier values and attributes compared.")
+    actor: str = strawberry.field(description="Engine run or person.")
+    created_at: datetime = strawberry.field(description="When.")
+
+
+@strawberry.input(description="A record as `records { source key }` shows it.")
+class RecordRefInput:
+    source: str = strawberry.field(description="crm, transactions, web_analytics or call_center.")
+    key: str = strawberry.field(description="The record's key in its source.")
+
+
 @strawberry.type(description="Paging information of a connection.")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow.")
@@ -294,6 +310,33 @@ class Member:
     @strawberry.field(description="Points balance, lifetime spend and tier.")
     async def loyalty(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> Loyalty:
         return await R.loyalty(info.context, root)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Why a record belongs to this member: the chain of links from the member's "
+        "first CRM contact (else first record) to it. Null if the record is not this member's."
+    )
+    async def explain(
+        self,
+        root: strawberry.Parent[R.MemberView],
+        info: Ctx,
+        record: Annotated[
+            RecordRefInput, strawberry.argument(description="The record to explain.")
+        ],
+    ) -> list[Link] | None:
+        path = await R.explain(info.context, root, (record.source, record.key))
+        if path is None:
+            return None
+        return [
+            Link(
+                a=_record(k.a),
+                b=_record(k.b),
+                rule=k.rule,
+                evidence=k.evidence,
+                actor=k.actor,
+                created_at=k.created_at,
+            )
+            for k in path
+        ]
 
     @strawberry.field(description="Every identity change of this member: links, merges, conflicts.")
     async def identity_history(

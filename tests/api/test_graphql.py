@@ -240,3 +240,35 @@ def test_graphiql_opens_with_an_example_query_of_a_real_member(client: TestClien
     assert page.status_code == 200
     assert "memberByIdentifier(kind: EMAIL" in page.text
     assert "graphiql" in page.text.lower()
+
+
+def test_explain_gives_the_chain_of_links_to_a_record(jane_client: TestClient) -> None:
+    answer = gql(
+        jane_client,
+        """{ memberByIdentifier(kind: CRM_ID, value: "C-JANE") {
+        explain(record: {source: "transactions", key: "loyalty:LD42424242"}) { a { source key } b { key } rule evidence actor }
+        other: explain(record: {source: "crm", key: "C-NOT-HERE"}) { rule } } }""",
+    )
+    member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
+    [step] = member["explain"]
+    assert step["rule"] == "loyalty_id" and step["evidence"] == {
+        "kind": "LOYALTY_ID",
+        "value": "LD42424242",
+    }
+    assert {step["a"]["key"], step["b"]["key"]} == {"C-JANE", "loyalty:LD42424242"}
+    assert member["other"] is None
+
+
+def test_identity_conflicts_list_what_stewards_must_look_at(client: TestClient) -> None:
+    answer = gql(
+        client, "{ identityConflicts(first: 5) { kind rule evidence records { source key } } }"
+    )
+    conflicts = answer["data"]["identityConflicts"]  # type: ignore[index]
+    assert conflicts and all(c["kind"] == "conflict" for c in conflicts)
+    assert {c["rule"] for c in conflicts} <= {
+        "limit",
+        "shared_device",
+        "call_mismatch",
+        "cannot_link",
+        "ambiguous",
+    }
