@@ -20,6 +20,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.identity.records import record_of_line
 from membergraph.resolvers.context import Gateway
+from membergraph.resolvers.insights import invalidate as invalidate_population
 
 __all__ = ["ingest_endpoint", "MAX_INGEST_BYTES"]
 
@@ -81,6 +82,8 @@ async def ingest_endpoint(request: Request) -> Response:
         outcomes = await connector.append([line for _, line in good])
         records = [record_of_line(source, line, region) for _, line in good]  # type: ignore[arg-type]
         applied = await gateway.identity.ingest([r for r in records if r is not None])
+    if any(outcome != "unchanged" for outcome in outcomes):
+        invalidate_population(gateway)
     for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
         entry: dict[str, Any] = {
             "line": number,

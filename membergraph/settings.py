@@ -9,6 +9,7 @@ A bad value stops start-up with the name of the setting, e.g.::
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -64,6 +65,19 @@ class Settings(BaseSettings):
     rules: Path | None = Field(
         default=None, description="TOML file of identity match rules (built-in defaults if unset)."
     )
+    reference_date: date | None = Field(
+        default=None,
+        description="Date RFM, segments and rolling spend are computed as of (default: today).",
+    )
+    tiers: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=lambda: {
+            "BRONZE": 0,
+            "SILVER": 50_000,
+            "GOLD": 200_000,
+            "PLATINUM": 500_000,
+        },
+        description="Loyalty tiers by lifetime spend in cents, as JSON.",
+    )
 
     @field_validator("default_region")
     @classmethod
@@ -89,6 +103,13 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{value!r} is not an IP address or 'localhost'") from None
         return value
+
+    @property
+    def reference_time(self) -> datetime:
+        """End of the reference date (now when unset), in UTC."""
+        if self.reference_date is None:
+            return datetime.now(UTC)
+        return datetime.combine(self.reference_date, datetime.max.time(), UTC)
 
     @property
     def is_loopback(self) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
@@ -15,6 +17,11 @@ from membergraph.demo import write_demo_data
 from membergraph.settings import Settings
 
 DEMO_PEOPLE = 150
+
+# Property tests: 100 sequences each by default; HYPOTHESIS_PROFILE=thorough runs 2,000.
+hypothesis_settings.register_profile("default", max_examples=100)
+hypothesis_settings.register_profile("thorough", max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ def assign_member_ids(
     origins: Mapping[RecordKey, str],
     taken: Iterable[str] = (),
     live_elsewhere: Iterable[str] = (),
+    previous: Mapping[RecordKey, str] | None = None,
 ) -> IdAssignment:
     """Give each component an ID, keeping what can be kept.
 
@@ -45,11 +46,13 @@ def assign_member_ids(
         components: the new partition of the records in scope.
         current: each record's member now (absent for a new record).
         origins: each record's first member.
+        previous: each record's member before its current one.
         taken: IDs ever used (never reused for a new member).
         live_elsewhere: IDs of live members outside the scope (never revived here).
     """
     taken = set(taken)
     blocked = set(live_elsewhere)
+    previous = previous or {}
     live_before = set(current.values())
     claimed: dict[str, int] = {}
     ids: list[str | None] = [None] * len(components)
@@ -59,9 +62,12 @@ def assign_member_ids(
         records = components[index]
         now = Counter(current[r] for r in records if r in current)
         first = Counter(origins[r] for r in records if r in origins)
+        before = Counter(previous[r] for r in records if r in previous)
+        # The ID the records were first given, then the one they had before this one (a
+        # split hands back what a merge took), then the one they hold now.
         candidates = sorted(
-            set(now) | set(first),
-            key=lambda m: (-first[m], -now[m], m),
+            set(now) | set(first) | set(before),
+            key=lambda m: (-first[m], -before[m], -now[m], m),
         )
         for candidate in candidates:
             # An ID another component holds live now stays with the one that holds most of it.

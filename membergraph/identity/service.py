@@ -18,7 +18,7 @@ from typing import Any
 from membergraph._perf import gc_paused
 from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.events import MemberChange, MemberChangeBus
-from membergraph.identity.ids import assign_member_ids
+from membergraph.identity.ids import IdAssignment, assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
 from membergraph.identity.rules import Rules
@@ -218,10 +218,17 @@ class IdentityService:
         ] + adjust.cannot_add
         resolution = resolve(scope, self.rules, manual_links=manual, cannot_links=cannot, hubs=hubs)
         origins = await store.origins(refs)
-        foreign_origins = set(origins.values()) - set(current.values())
-        taken = await store.taken_member_ids(foreign_origins)
+        previous = await store.previous(refs)
+        foreign = (set(origins.values()) | set(previous.values())) - set(current.values())
+        taken = await store.taken_member_ids(foreign)
         live_elsewhere = {m for m in taken if await store.resolve_member_id(m) == m}
-        ids = assign_member_ids(resolution.components, current, origins, taken, live_elsewhere)
+
+        def assign() -> IdAssignment:
+            return assign_member_ids(
+                resolution.components, current, origins, taken, live_elsewhere, previous
+            )
+
+        ids = assign()
         # A fresh ID derived from a record key may have been used before (a member merged
         # away long ago): check only the fresh ones, and derive again past any clash.
         for _ in range(16):
@@ -230,7 +237,7 @@ class IdentityService:
             if not clashes:
                 break
             taken |= clashes
-            ids = assign_member_ids(resolution.components, current, origins, taken, live_elsewhere)
+            ids = assign()
         member_of = {r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp}
         now = datetime.now(UTC)
         change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=versions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from membergraph.connectors.models import Transaction
 
@@ -38,12 +39,15 @@ class Loyalty:
     next_tier: str | None
     spend_to_next_tier_cents: int | None
     loyalty_ids: tuple[str, ...]
+    rolling_12m_spend_cents: int = 0
+    points_by_channel: tuple[tuple[str, int], ...] = ()
 
 
 def loyalty_of(
     transactions: Iterable[Transaction],
     loyalty_ids: Sequence[str] = (),
     tiers: Sequence[Tier] = DEFAULT_TIERS,
+    reference: datetime | None = None,
 ) -> Loyalty:
     """Compute loyalty over transactions.
 
@@ -54,13 +58,18 @@ def loyalty_of(
         >>> loyalty_of([]).tier
         'BRONZE'
     """
-    earned = redeemed = spend = 0
+    earned = redeemed = spend = rolling = 0
+    by_channel: dict[str, int] = {}
+    since = (reference or datetime.now(UTC)) - timedelta(days=365)
     for tx in transactions:
         if tx.status != "completed":
             continue
         earned += tx.points_earned
         redeemed += tx.points_redeemed
         spend += tx.amount_cents
+        if tx.occurred_at > since:
+            rolling += tx.amount_cents
+        by_channel[tx.channel] = by_channel.get(tx.channel, 0) + tx.points_earned
     ordered = sorted(tiers, key=lambda t: t.min_spend_cents)
     reached = [t for t in ordered if spend >= t.min_spend_cents]
     tier = reached[-1] if reached else ordered[0]
@@ -74,4 +83,6 @@ def loyalty_of(
         next_tier=above[0].name if above else None,
         spend_to_next_tier_cents=above[0].min_spend_cents - spend if above else None,
         loyalty_ids=tuple(sorted(loyalty_ids)),
+        rolling_12m_spend_cents=rolling,
+        points_by_channel=tuple(sorted(by_channel.items())),
     )

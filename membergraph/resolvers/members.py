@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import (
     CallInteraction,
-    CrmContact,
     SourceName,
     Transaction,
     WebEvent,
@@ -20,8 +19,6 @@ from membergraph.connectors.models import (
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.port import IdentityEvent, StoredLink
-from membergraph.insights.loyalty import Loyalty, loyalty_of
-from membergraph.insights.profile import Profile, profile_of
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input, source_failed
 from membergraph.resolvers.paging import Page, check_first, decode_cursor, encode_cursor, page_of
@@ -33,9 +30,7 @@ __all__ = [
     "get_member",
     "identifiers",
     "identity_history",
-    "loyalty",
     "page_members",
-    "profile",
     "records",
     "transactions",
     "web_activity",
@@ -139,19 +134,6 @@ async def call_interactions(
     return sorted(calls, key=lambda c: (c.started_at, c.interaction_id), reverse=True)[:first]
 
 
-async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:
-    """Points, spend and tier over the member's transactions."""
-    idents = await identifiers(ctx, member)
-    cards = sorted({i.value for _, i in idents if i.kind is IdentifierKind.LOYALTY_ID})
-    return loyalty_of(await _transactions(ctx, member), cards)
-
-
-async def profile(ctx: RequestContext, member: MemberView) -> Profile:
-    """One profile with lineage from the member's CRM contacts and identifiers."""
-    contacts: list[CrmContact] = await _lines(ctx, member, SourceName.CRM)
-    return profile_of(contacts, await identifiers(ctx, member))
-
-
 def group_identifiers(
     pairs: Sequence[tuple[RecordKey, Identifier]],
 ) -> list[tuple[IdentifierKind, str, list[RecordKey]]]:
@@ -203,3 +185,21 @@ async def explain(
         path.append(link)
         step = link.b if link.a == step else link.a
     return list(reversed(path))
+
+
+async def page_ids(
+    ctx: RequestContext, ids: list[str], first: int, after: str | None, source: SourceName | None
+) -> Page[MemberView]:
+    """Page an ordered list of member IDs (a segment) with the same cursors as ``members``."""
+    check_first(first, ctx.gateway.settings.max_page_size)
+    if source is not None:
+        records_of = await ctx.loaders.member_records.load_many(ids)
+        ids = [
+            m
+            for m, refs in zip(ids, records_of, strict=True)
+            if any(s == source.value for s, _ in refs)
+        ]
+    start = decode_cursor("member", after) if after else None
+    chosen = [m for m in ids if start is None or m > start]
+    items = [(encode_cursor("member", m), MemberView(m, m)) for m in chosen[:first]]
+    return Page(items, len(ids), len(chosen) > first, start is not None)

@@ -10,6 +10,7 @@ from membergraph.identity.records import RecordKey
 from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
+from membergraph.resolvers.insights import invalidate
 from membergraph.resolvers.members import MemberView
 
 __all__ = ["link", "member_changes", "split", "undo"]
@@ -36,7 +37,8 @@ def record_ref(source: str, key: str) -> RecordKey:
     return (source, key)
 
 
-def _views(ids: Sequence[str]) -> list[MemberView]:
+def _views(ctx: RequestContext, ids: Sequence[str]) -> list[MemberView]:
+    invalidate(ctx.gateway)  # members changed: scores and segments are recomputed
     return [MemberView(m, m) for m in ids]
 
 
@@ -49,7 +51,7 @@ async def link(ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str) -> 
         ids = await link_records(ctx.gateway.identity, a, b, reason, _actor(ctx))
     except StewardError as exc:
         raise _coded(exc) from None
-    return _views(ids)
+    return _views(ctx, ids)
 
 
 async def split(
@@ -61,7 +63,7 @@ async def split(
         ids = await split_member(ctx.gateway.identity, member_id, refs, reason, _actor(ctx))
     except StewardError as exc:
         raise _coded(exc) from None
-    return _views(ids)
+    return _views(ctx, ids)
 
 
 async def undo(ctx: RequestContext, event_id: str, reason: str) -> list[MemberView]:
@@ -71,7 +73,7 @@ async def undo(ctx: RequestContext, event_id: str, reason: str) -> list[MemberVi
         ids = await undo_merge(ctx.gateway.identity, int(event_id), reason, _actor(ctx))
     except StewardError as exc:
         raise _coded(exc) from None
-    return _views(ids)
+    return _views(ctx, ids)
 
 
 async def member_changes(ctx: RequestContext, member_id: str | None) -> AsyncIterator[MemberChange]:

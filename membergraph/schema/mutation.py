@@ -10,7 +10,8 @@ from typing import Annotated
 import strawberry
 
 from membergraph.resolvers import steward as S
-from membergraph.schema.types import Ctx, Member, RecordRefInput
+from membergraph.schema.member import Member
+from membergraph.schema.types import Ctx, RecordRefInput
 
 
 def _ref(ref: RecordRefInput) -> tuple[str, str]:

@@ -7,17 +7,13 @@ from typing import Annotated
 import strawberry
 
 from membergraph.connectors.models import SourceName
+from membergraph.insights.rfm import Segment as _Segment
+from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
 from membergraph.resolvers.errors import bad_input
-from membergraph.schema.types import (
-    Ctx,
-    IdentifierKind,
-    IdentityEvent,
-    Member,
-    MemberConnection,
-    identity_event,
-    member_connection,
-)
+from membergraph.schema.insights import Segment, SegmentCount
+from membergraph.schema.member import Member, MemberConnection, member_connection
+from membergraph.schema.types import Ctx, IdentifierKind, IdentityEvent, identity_event
 
 
 @strawberry.input(description="Which members to list.")
@@ -26,6 +22,9 @@ class MemberFilter:
         default=None,
         description="Only members with a record from this source "
         "(crm, transactions, web_analytics, call_center).",
+    )
+    segment: Segment | None = strawberry.field(
+        default=None, description="Only members in this segment."
     )
 
 
@@ -77,7 +76,17 @@ class Query:
         ] = None,
     ) -> MemberConnection:
         source = _source(filter.source if filter else None)
+        if filter and filter.segment:
+            ids = await I.segment_members(info.context, _Segment(filter.segment.value))
+            return member_connection(await R.page_ids(info.context, ids, first, after, source))
         return member_connection(await R.page_members(info.context, first, after, source))
+
+    @strawberry.field(description="How many members each segment holds.")
+    async def segment_counts(self, info: Ctx) -> list[SegmentCount]:
+        return [
+            SegmentCount(segment=Segment(s.value), members=n)
+            for s, n in await I.segment_counts(info.context)
+        ]
 
     @strawberry.field(
         description="Identity conflicts the engine did not resolve by merging, newest first."

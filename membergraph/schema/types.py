@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -73,6 +73,16 @@ class Address:
 class ContactPoint:
     value: str = strawberry.field(description="The normalized value.")
     sources: list[str] = strawberry.field(description="Sources that gave this value.")
+    last_seen: datetime | None = strawberry.field(description="When a source last gave it.")
+
+
+@strawberry.type(description="Where a surviving profile field came from.")
+class FieldLineage:
+    field: str = strawberry.field(description="Profile field (snake_case).")
+    value: str | None = strawberry.field(description="The surviving value.")
+    source: str | None = strawberry.field(description="Source it came from.")
+    record: str | None = strawberry.field(description="Record key in that source.")
+    updated_at: datetime | None = strawberry.field(description="When that source last said so.")
 
 
 @strawberry.type(description="One profile built from all the member's records, with lineage.")
@@ -92,6 +102,11 @@ class Profile:
         description="The CRM contact_id the names came from (null: no CRM contact)."
     )
     updated_at: datetime | None = strawberry.field(description="When that CRM contact was updated.")
+    email: ContactPoint | None = strawberry.field(description="The e-mail seen most recently.")
+    phone: ContactPoint | None = strawberry.field(description="The phone seen most recently.")
+    lineage: list[FieldLineage] = strawberry.field(
+        description="Where each surviving field came from."
+    )
 
 
 @strawberry.type(description="A member's standing in the loyalty program.")
@@ -111,6 +126,17 @@ class Loyalty:
         description="Spend still needed for it."
     )
     loyalty_ids: list[str] = strawberry.field(description="The member's loyalty numbers.")
+    rolling_12m_spend_cents: int = strawberry.field(description="Spend over the last 365 days.")
+
+    @strawberry.field(description="Points earned per channel (store, online).")
+    def points_by_channel(self, root: strawberry.Parent[Any]) -> list[ChannelPoints]:
+        return [ChannelPoints(channel=c, points=p) for c, p in root.points_by_channel]
+
+
+@strawberry.type(description="Points earned on one channel.")
+class ChannelPoints:
+    channel: str = strawberry.field(description="store or online.")
+    points: int = strawberry.field(description="Points earned there.")
 
 
 @strawberry.type(description="One item of a transaction.")
@@ -241,129 +267,6 @@ class TransactionConnection:
     edges: list[TransactionEdge] = strawberry.field(description="This page.")
     page_info: PageInfo = strawberry.field(description="Paging information.")
     total_count: int = strawberry.field(description="All of the member's transactions.")
-
-
-@strawberry.type(description="A customer as one view over the records identity resolved together.")
-class Member:
-    id: strawberry.ID = strawberry.field(description="Stable, opaque member ID.")
-
-    @strawberry.field(description="The ID asked for, when it was merged into this member.")
-    def redirected_from(self, root: strawberry.Parent[R.MemberView]) -> strawberry.ID | None:
-        redirected = root.redirected_from
-        return strawberry.ID(redirected) if redirected else None
-
-    @strawberry.field(description="The profile, each field from its surviving source.")
-    async def profile(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> Profile:
-        return await R.profile(info.context, root)  # type: ignore[return-value]
-
-    @strawberry.field(description="Every identifier of the member's records.")
-    async def identifiers(
-        self, root: strawberry.Parent[R.MemberView], info: Ctx
-    ) -> list[Identifier]:
-        pairs = await R.identifiers(info.context, root)
-        return [
-            Identifier(
-                kind=IdentifierKind(kind.value), value=value, records=[_record(r) for r in refs]
-            )
-            for kind, value, refs in R.group_identifiers(pairs)
-        ]
-
-    @strawberry.field(description="The source records that make up the member.")
-    async def records(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> list[Record]:
-        return [_record(r) for r in await R.records(info.context, root)]
-
-    @strawberry.field(description="Purchases, refunds and cancellations, newest first.")
-    async def transactions(
-        self,
-        root: strawberry.Parent[R.MemberView],
-        info: Ctx,
-        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = 10,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to continue after.")
-        ] = None,
-    ) -> TransactionConnection:
-        page = await R.transactions(info.context, root, first, after)
-        return TransactionConnection(
-            edges=[TransactionEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
-            page_info=_page_info(page),
-            total_count=page.total,
-        )
-
-    @strawberry.field(description="Recent web analytics events, newest first.")
-    async def web_activity(
-        self,
-        root: strawberry.Parent[R.MemberView],
-        info: Ctx,
-        first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
-    ) -> list[WebEvent]:
-        return await R.web_activity(info.context, root, first)  # type: ignore[return-value]
-
-    @strawberry.field(description="Call-center interactions, newest first.")
-    async def call_center_interactions(
-        self,
-        root: strawberry.Parent[R.MemberView],
-        info: Ctx,
-        first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
-    ) -> list[CallInteraction]:
-        return await R.call_interactions(info.context, root, first)  # type: ignore[return-value]
-
-    @strawberry.field(description="Points balance, lifetime spend and tier.")
-    async def loyalty(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> Loyalty:
-        return await R.loyalty(info.context, root)  # type: ignore[return-value]
-
-    @strawberry.field(
-        description="Why a record belongs to this member: the chain of links from the member's "
-        "first CRM contact (else first record) to it. Null if the record is not this member's."
-    )
-    async def explain(
-        self,
-        root: strawberry.Parent[R.MemberView],
-        info: Ctx,
-        record: Annotated[
-            RecordRefInput, strawberry.argument(description="The record to explain.")
-        ],
-    ) -> list[Link] | None:
-        path = await R.explain(info.context, root, (record.source, record.key))
-        if path is None:
-            return None
-        return [
-            Link(
-                a=_record(k.a),
-                b=_record(k.b),
-                rule=k.rule,
-                evidence=k.evidence,
-                actor=k.actor,
-                created_at=k.created_at,
-            )
-            for k in path
-        ]
-
-    @strawberry.field(description="Every identity change of this member: links, merges, conflicts.")
-    async def identity_history(
-        self, root: strawberry.Parent[R.MemberView], info: Ctx
-    ) -> list[IdentityEvent]:
-        return [_event(e) for e in await R.identity_history(info.context, root)]
-
-
-@strawberry.type(description="A member and its cursor.")
-class MemberEdge:
-    cursor: str = strawberry.field(description="Opaque cursor.")
-    node: Member = strawberry.field(description="The member.")
-
-
-@strawberry.type(description="A page of members, in ID order.")
-class MemberConnection:
-    edges: list[MemberEdge] = strawberry.field(description="This page.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
-    total_count: int = strawberry.field(description="Members matching the filter.")
-
-
-def member_connection(page: R.Page[R.MemberView]) -> MemberConnection:
-    return MemberConnection(
-        edges=[MemberEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
-        page_info=_page_info(page),
-        total_count=page.total,
-    )
 
 
 def identity_event(event: Any) -> IdentityEvent:

@@ -106,7 +106,7 @@ def records(draw: st.DrawFn) -> list[RecordData]:
     return out
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.randoms(use_true_random=False))
 def test_incremental_ingestion_gives_the_batch_partition_in_any_order(
     batch: list[RecordData], rng: random.Random

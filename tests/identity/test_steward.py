@@ -115,7 +115,7 @@ async def test_bad_splits_are_refused_with_a_code(
     assert caught.value.code == code
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.randoms(use_true_random=False))
 def test_split_of_what_link_joined_restores_partition_and_ids(
     batch: list[RecordData], rng: random.Random
@@ -175,7 +175,7 @@ async def test_splits_and_ingests_interleaved_lose_nothing(service: IdentityServ
         assert after[("crm", f"C{i}")] == after[("transactions", f"loyalty:LD2000000{i}")]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.randoms(use_true_random=False))
 def test_undo_of_a_stewards_merge_restores_partition_and_ids(
     batch: list[RecordData], rng: random.Random

@@ -135,6 +135,10 @@ class IdentityStore(abc.ABC):
         """The first member each record was given (a split hands it back)."""
 
     @abc.abstractmethod
+    async def previous(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
+        """The member each record had before its current one (a split hands it back)."""
+
+    @abc.abstractmethod
     async def active_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
         """Active links touching any of ``refs``."""
 

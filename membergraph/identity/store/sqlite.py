@@ -40,7 +40,7 @@ PRAGMA cache_size = -65536;
 PRAGMA temp_store = MEMORY;
 CREATE TABLE IF NOT EXISTS records (
     source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
-    origin_member_id TEXT,
+    origin_member_id TEXT, previous_member_id TEXT,
     first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT,
     PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
@@ -190,6 +190,8 @@ class SqliteStore(IdentityStore):
                 " ON CONFLICT (source, key) DO UPDATE SET"
                 " first_name=excluded.first_name, last_name=excluded.last_name,"
                 " birth_date=excluded.birth_date, address=excluded.address,"
+                " previous_member_id=CASE WHEN excluded.member_id IS NOT NULL AND"
+                " excluded.member_id IS NOT member_id THEN member_id ELSE previous_member_id END,"
                 " member_id=coalesce(excluded.member_id, member_id),"
                 " origin_member_id=coalesce(origin_member_id, excluded.member_id)",
                 sorted(
@@ -235,8 +237,8 @@ class SqliteStore(IdentityStore):
             written = {r.ref for r in change.records}
             # origin_member_id is the first member a record was given: a split hands it back.
             await db.executemany(
-                "UPDATE records SET member_id=?, origin_member_id=coalesce(origin_member_id, ?)"
-                " WHERE source=? AND key=?",
+                "UPDATE records SET previous_member_id=member_id, member_id=?,"
+                " origin_member_id=coalesce(origin_member_id, ?) WHERE source=? AND key=?",
                 [(m, m, s, k) for (s, k), m in assigned.items() if (s, k) not in written],
             )
             touched = sorted(set(change.assignments.values()))
@@ -381,6 +383,9 @@ class SqliteStore(IdentityStore):
 
     async def origins(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
         return await self._record_column("origin_member_id", refs)
+
+    async def previous(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
+        return await self._record_column("previous_member_id", refs)
 
     async def all_assignments(self) -> dict[RecordKey, str]:
         rows = await self._all("SELECT source, key, member_id FROM records")

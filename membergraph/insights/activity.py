@@ -1,0 +1,106 @@
+"""A member's story in time: the timeline, offer status and the call-center view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import fmean
+
+from membergraph.connectors.models import CallInteraction, Transaction, WebEvent
+
+__all__ = ["Activity", "CallSummary", "OfferStatus", "call_summary", "offers_of", "timeline"]
+
+Fact = Transaction | WebEvent | CallInteraction
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One purchase, web event or call on the member's timeline."""
+
+    kind: str  # PURCHASE | WEB | CALL
+    at: datetime
+    fact: Fact
+
+
+def _activity(fact: Fact) -> Activity:
+    if isinstance(fact, Transaction):
+        return Activity("PURCHASE", fact.occurred_at, fact)
+    if isinstance(fact, WebEvent):
+        return Activity("WEB", fact.occurred_at, fact)
+    return Activity("CALL", fact.started_at, fact)
+
+
+def _fact_id(activity: Activity) -> str:
+    fact = activity.fact
+    if isinstance(fact, Transaction):
+        return fact.transaction_id
+    if isinstance(fact, WebEvent):
+        return fact.event_id
+    return fact.interaction_id
+
+
+def timeline(facts: Iterable[Fact]) -> list[Activity]:
+    """Every fact, newest first (ties in a stable order)."""
+    return sorted(
+        (_activity(f) for f in facts), key=lambda a: (a.at, a.kind, _fact_id(a)), reverse=True
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OfferStatus:
+    """What happened to one offer: seen, redeemed."""
+
+    offer: str
+    redeemed: bool
+    redeemed_at: datetime | None
+    last_seen_at: datetime
+
+
+def offers_of(events: Iterable[WebEvent]) -> list[OfferStatus]:
+    """Offers named in web events (``properties.offer``, else ``properties.campaign``).
+
+    An ``Offer Redeemed`` event marks its offer redeemed: a messaging service asking before
+    it sends a reminder sees the redemption as soon as the event is ingested.
+    """
+    seen: dict[str, tuple[datetime | None, datetime]] = {}
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        name = event.properties.get("offer") or event.properties.get("campaign")
+        if not isinstance(name, str) or not (event.name or "").startswith("Offer"):
+            continue
+        redeemed_at, _ = seen.get(name, (None, event.occurred_at))
+        if event.name == "Offer Redeemed" and redeemed_at is None:
+            redeemed_at = event.occurred_at
+        seen[name] = (redeemed_at, event.occurred_at)
+    return [
+        OfferStatus(name, at is not None, at, last) for name, (at, last) in sorted(seen.items())
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummary:
+    """The call-center view of a member."""
+
+    calls: int
+    open_complaints: int
+    last_contact_at: datetime | None
+    average_sentiment: float | None
+    sentiment_trend: float | None  # mean of the last 3 calls minus the 3 before (None: < 2 calls)
+
+
+def call_summary(calls: Iterable[CallInteraction]) -> CallSummary:
+    ordered = sorted(calls, key=lambda c: c.started_at)
+    moods = [c.sentiment for c in ordered if c.sentiment is not None]
+    trend = None
+    if len(moods) >= 2:
+        recent, before = moods[-3:], moods[-6:-3] or moods[:1]
+        trend = round(fmean(recent) - fmean(before), 3)
+    return CallSummary(
+        calls=len(ordered),
+        open_complaints=sum(
+            1 for c in ordered if (c.reason or "").lower() == "complaint" and not c.resolved
+        ),
+        last_contact_at=ordered[-1].started_at if ordered else None,
+        average_sentiment=round(fmean(moods), 3) if moods else None,
+        sentiment_trend=trend,
+    )

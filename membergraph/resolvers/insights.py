@@ -1,0 +1,206 @@
+"""Insight resolvers: pure functions of ``insights/`` fed through the request's loaders.
+
+RFM and segments need the whole population: it is computed in one pass (one batch call per
+source) and kept until data changes (ingestion and identity changes invalidate it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from membergraph.connectors.base import ConnectorError
+from membergraph.connectors.models import (
+    SourceName,
+    Transaction,
+)
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.insights.activity import (
+    Activity,
+    CallSummary,
+    OfferStatus,
+    call_summary,
+    offers_of,
+    timeline,
+)
+from membergraph.insights.consent import Channel, Consent, consents_of, reachable_channels
+from membergraph.insights.loyalty import Loyalty, Tier, loyalty_of
+from membergraph.insights.profile import Profile, profile_of
+from membergraph.insights.rfm import Metrics, Population, Scores, Segment, metrics_of, population_of
+from membergraph.resolvers.context import Gateway, RequestContext
+from membergraph.resolvers.errors import source_failed
+from membergraph.resolvers.members import MemberView, _lines, identifiers
+from membergraph.resolvers.paging import Page, check_first, page_of
+
+__all__ = ["PopulationCache", "population"]
+
+
+class PopulationCache:
+    """The scored population, rebuilt on first use after data changed."""
+
+    def __init__(self) -> None:
+        self.value: Population | None = None
+        self.builds = 0
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self.value = None
+
+    async def get(self, gateway: Gateway) -> Population:
+        async with self._lock:
+            if self.value is None:
+                self.value = await _build(gateway)
+                self.builds += 1
+            return self.value
+
+
+async def _build(gateway: Gateway) -> Population:
+    store = gateway.identity.store
+    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for ref, member in (await store.all_assignments()).items():
+        members[member].append(ref)
+    facts: dict[str, dict[str, list[Any]]] = {}
+    for source in (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS):
+        keys = sorted(
+            {key for refs in members.values() for src, key in refs if src == source.value}
+        )
+        connector = gateway.sources.get(source)
+        answers = await connector.load_many(keys) if connector and keys else []
+        by_key: dict[str, list[Any]] = {}
+        for key, answer in zip(keys, answers, strict=True):
+            if isinstance(answer, ConnectorError):
+                raise source_failed(answer)
+            by_key[key] = answer
+        facts[source.value] = by_key
+    reference = gateway.settings.reference_time
+    metrics: dict[str, Metrics] = {}
+    for member, refs in members.items():
+        txs = [t for s, k in refs if s == "transactions" for t in facts["transactions"].get(k, [])]
+        events = [
+            e for s, k in refs if s == "web_analytics" for e in facts["web_analytics"].get(k, [])
+        ]
+        metrics[member] = metrics_of(txs, events, reference)
+    return population_of(metrics, reference)
+
+
+def _cache(gateway: Gateway) -> PopulationCache:
+    cache = gateway.extras.get("population")
+    if cache is None:
+        cache = gateway.extras["population"] = PopulationCache()
+    return cache  # type: ignore[no-any-return]
+
+
+async def population(ctx: RequestContext) -> Population:
+    return await _cache(ctx.gateway).get(ctx.gateway)
+
+
+def invalidate(gateway: Gateway) -> None:
+    """Data changed: the next RFM or segment question rebuilds the population."""
+    _cache(gateway).invalidate()
+
+
+async def rfm(ctx: RequestContext, member: MemberView) -> tuple[Scores, Metrics] | None:
+    pop = await population(ctx)
+    scores, metrics = pop.scores.get(member.id), pop.metrics.get(member.id)
+    return (scores, metrics) if scores and metrics else None
+
+
+async def segments(ctx: RequestContext, member: MemberView) -> list[Segment]:
+    pop = await population(ctx)
+    return sorted(pop.segments.get(member.id, frozenset()))
+
+
+async def segment_counts(ctx: RequestContext) -> list[tuple[Segment, int]]:
+    return sorted((await population(ctx)).counts().items())
+
+
+async def segment_members(ctx: RequestContext, segment: Segment) -> list[str]:
+    pop = await population(ctx)
+    return sorted(m for m, found in pop.segments.items() if segment in found)
+
+
+def _key(kind: IdentifierKind, raw: str | None, region: str) -> tuple[IdentifierKind, str] | None:
+    if raw is None:
+        return None
+    try:
+        return (kind, normalize(kind, raw, region))
+    except BadIdentifier:
+        return None
+
+
+async def profile(ctx: RequestContext, member: MemberView) -> Profile:
+    """The profile with lineage: e-mail and phone are the ones seen most recently."""
+    region = ctx.gateway.settings.default_region
+    # Asked together, so every member's profile lands in the same batch per source.
+    contacts, txs, events, calls = await asyncio.gather(
+        _lines(ctx, member, SourceName.CRM),
+        _lines(ctx, member, SourceName.TRANSACTIONS),
+        _lines(ctx, member, SourceName.WEB_ANALYTICS),
+        _lines(ctx, member, SourceName.CALL_CENTER),
+    )
+    seen: dict[tuple[IdentifierKind, str], datetime] = {}
+
+    def saw(key: tuple[IdentifierKind, str] | None, at: datetime | None) -> None:
+        if key is not None and at is not None and (key not in seen or seen[key] < at):
+            seen[key] = at
+
+    for c in contacts:
+        for raw in c.emails:
+            saw(_key(IdentifierKind.EMAIL, raw, region), c.updated_at)
+        for raw in c.phones:
+            saw(_key(IdentifierKind.PHONE, raw, region), c.updated_at)
+    for t in txs:
+        saw(_key(IdentifierKind.EMAIL, t.email, region), t.occurred_at)
+    for e in events:
+        saw(_key(IdentifierKind.EMAIL, e.email, region), e.occurred_at)
+    for call in calls:
+        saw(_key(IdentifierKind.PHONE, call.caller_phone, region), call.started_at)
+    return profile_of(contacts, await identifiers(ctx, member), seen)
+
+
+async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:
+    settings = ctx.gateway.settings
+    idents = await identifiers(ctx, member)
+    cards = sorted(
+        {i.value for _, i in idents if i.kind is IdentifierKind.LOYALTY_ID and i.via != "agent"}
+    )
+    tiers = [Tier(name, spend) for name, spend in settings.tiers.items()]
+    txs: list[Transaction] = await _lines(ctx, member, SourceName.TRANSACTIONS)
+    return loyalty_of(txs, cards, tiers, settings.reference_time)
+
+
+async def consents(ctx: RequestContext, member: MemberView) -> list[Consent]:
+    contacts = await _lines(ctx, member, SourceName.CRM)
+    events = await _lines(ctx, member, SourceName.WEB_ANALYTICS)
+    return consents_of(contacts, events)
+
+
+async def reachable(ctx: RequestContext, member: MemberView) -> list[Channel]:
+    idents = await identifiers(ctx, member)
+    kinds = {i.kind for _, i in idents if i.via != "agent"}
+    return reachable_channels(
+        await consents(ctx, member),
+        has_email=IdentifierKind.EMAIL in kinds,
+        has_phone=IdentifierKind.PHONE in kinds,
+        has_visitor=IdentifierKind.ANONYMOUS_ID in kinds,
+    )
+
+
+async def activity(
+    ctx: RequestContext, member: MemberView, first: int, after: str | None
+) -> Page[Activity]:
+    check_first(first, ctx.gateway.settings.max_page_size)
+    facts: list[Any] = []
+    for source in (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS, SourceName.CALL_CENTER):
+        facts += await _lines(ctx, member, source)
+    return page_of(timeline(facts), first, after, "activity")
+
+
+async def offers(ctx: RequestContext, member: MemberView) -> list[OfferStatus]:
+    return offers_of(await _lines(ctx, member, SourceName.WEB_ANALYTICS))
+
+
+async def calls(ctx: RequestContext, member: MemberView) -> CallSummary:
+    return call_summary(await _lines(ctx, member, SourceName.CALL_CENTER))

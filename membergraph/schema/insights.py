@@ -1,0 +1,114 @@
+"""GraphQL types of insights: lineage, loyalty extras, RFM, segments, consent, timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from membergraph.schema.types import CallInteraction, PageInfo, Transaction, WebEvent
+
+
+@strawberry.enum(description="Segments, defined in docs and computed against the population.")
+class Segment(Enum):
+    HYPERACTIVE = strawberry.enum_value(
+        "HYPERACTIVE", description="High on recency, frequency, spend and e-mail engagement."
+    )
+    LOYAL = strawberry.enum_value("LOYAL", description="Buys often and recently.")
+    NEW = strawberry.enum_value("NEW", description="First purchase within 90 days.")
+    AT_RISK = strawberry.enum_value(
+        "AT_RISK", description="Bought often last year, nothing for 90 days or more."
+    )
+    ZOMBIE = strawberry.enum_value(
+        "ZOMBIE", description="Used to buy or engage, dormant 180 days or more."
+    )
+    FADING_STAR = strawberry.enum_value(
+        "FADING_STAR", description="Was in the top fifth by spend, lower on every axis this year."
+    )
+
+
+@strawberry.enum(description="Contact channels.")
+class Channel(Enum):
+    EMAIL = strawberry.enum_value("EMAIL", description="E-mail.")
+    SMS = strawberry.enum_value("SMS", description="Text messages.")
+    PUSH = strawberry.enum_value("PUSH", description="Web or app push notifications.")
+    PHONE = strawberry.enum_value("PHONE", description="Phone calls.")
+
+
+@strawberry.type(
+    description="Recency, frequency, monetary and engagement scores, 1-5 by population quintiles."
+)
+class Rfm:
+    recency: int = strawberry.field(description="5: the most recent fifth of buyers.")
+    frequency: int = strawberry.field(description="5: the most frequent fifth (last 365 days).")
+    monetary: int = strawberry.field(description="5: the highest-spending fifth (last 365 days).")
+    engagement: int = strawberry.field(
+        description="5: the most engaged fifth (e-mail opens and clicks, 90 days)."
+    )
+    recency_days: int | None = strawberry.field(
+        description="Days since the last completed purchase."
+    )
+    purchases_12m: int = strawberry.field(description="Completed purchases in the last 365 days.")
+    spend_12m_cents: int = strawberry.field(description="Spend in the last 365 days.")
+    reference_date: datetime = strawberry.field(description="The moment scores are computed as of.")
+
+
+@strawberry.type(description="A member's standing choice for one channel.")
+class Consent:
+    channel: Channel = strawberry.field(description="The channel.")
+    granted: bool | None = strawberry.field(
+        description="Opted in (true), out (false), or never asked (null)."
+    )
+    source: str | None = strawberry.field(description="Source of the choice.")
+    record: str | None = strawberry.field(description="Record key of the choice.")
+    at: datetime | None = strawberry.field(description="When it was made.")
+
+
+@strawberry.type(
+    description="One fact on the member's timeline; exactly one of the fact fields is set."
+)
+class ActivityItem:
+    kind: str = strawberry.field(description="PURCHASE, WEB or CALL.")
+    at: datetime = strawberry.field(description="When it happened.")
+    transaction: Transaction | None = strawberry.field(description="The purchase, for PURCHASE.")
+    web_event: WebEvent | None = strawberry.field(description="The event, for WEB.")
+    call: CallInteraction | None = strawberry.field(description="The call, for CALL.")
+
+
+@strawberry.type(description="A timeline item and its cursor.")
+class ActivityEdge:
+    cursor: str = strawberry.field(description="Opaque cursor.")
+    node: ActivityItem = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="The member's purchases, web events and calls, newest first.")
+class ActivityConnection:
+    edges: list[ActivityEdge] = strawberry.field(description="This page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int = strawberry.field(description="All items.")
+
+
+@strawberry.type(description="What happened to one offer.")
+class OfferStatus:
+    offer: str = strawberry.field(description="Offer or campaign name from web events.")
+    redeemed: bool = strawberry.field(description="An Offer Redeemed event was seen.")
+    redeemed_at: datetime | None = strawberry.field(description="When it was redeemed.")
+    last_seen_at: datetime = strawberry.field(description="Last event about it.")
+
+
+@strawberry.type(description="The call-center view of a member.")
+class CallCenterSummary:
+    calls: int = strawberry.field(description="Calls on record.")
+    open_complaints: int = strawberry.field(description="Complaints not resolved.")
+    last_contact_at: datetime | None = strawberry.field(description="Last call.")
+    average_sentiment: float | None = strawberry.field(description="Mean sentiment, -1 to 1.")
+    sentiment_trend: float | None = strawberry.field(
+        description="Mean of the last 3 calls minus the 3 before."
+    )
+
+
+@strawberry.type(description="How many members a segment holds.")
+class SegmentCount:
+    segment: Segment = strawberry.field(description="The segment.")
+    members: int = strawberry.field(description="Members in it.")

@@ -1,0 +1,235 @@
+"""The Member type: identity, facts and insights of one customer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+
+from membergraph.resolvers import insights as I
+from membergraph.resolvers import members as R
+from membergraph.schema.insights import (
+    ActivityConnection,
+    ActivityEdge,
+    ActivityItem,
+    CallCenterSummary,
+    Channel,
+    Consent,
+    OfferStatus,
+    Rfm,
+    Segment,
+)
+from membergraph.schema.types import (
+    CallInteraction,
+    Ctx,
+    Identifier,
+    IdentifierKind,
+    IdentityEvent,
+    Link,
+    Loyalty,
+    PageInfo,
+    Profile,
+    Record,
+    RecordRefInput,
+    TransactionConnection,
+    TransactionEdge,
+    WebEvent,
+    _event,
+    _page_info,
+    _record,
+)
+
+Parent = strawberry.Parent[R.MemberView]
+First = Annotated[int, strawberry.argument(description="How many (at most 100).")]
+After = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
+
+
+def _item(activity: Any) -> ActivityItem:
+    return ActivityItem(
+        kind=activity.kind,
+        at=activity.at,
+        transaction=activity.fact if activity.kind == "PURCHASE" else None,
+        web_event=activity.fact if activity.kind == "WEB" else None,
+        call=activity.fact if activity.kind == "CALL" else None,
+    )
+
+
+@strawberry.type(description="A customer as one view over the records identity resolved together.")
+class Member:
+    id: strawberry.ID = strawberry.field(description="Stable, opaque member ID.")
+
+    @strawberry.field(description="The ID asked for, when it was merged into this member.")
+    def redirected_from(self, root: strawberry.Parent[R.MemberView]) -> strawberry.ID | None:
+        redirected = root.redirected_from
+        return strawberry.ID(redirected) if redirected else None
+
+    @strawberry.field(description="The profile, each field from its surviving source.")
+    async def profile(self, root: Parent, info: Ctx) -> Profile:
+        return await I.profile(info.context, root)  # type: ignore[return-value]
+
+    @strawberry.field(description="Every identifier of the member's records.")
+    async def identifiers(
+        self, root: strawberry.Parent[R.MemberView], info: Ctx
+    ) -> list[Identifier]:
+        pairs = await R.identifiers(info.context, root)
+        return [
+            Identifier(
+                kind=IdentifierKind(kind.value), value=value, records=[_record(r) for r in refs]
+            )
+            for kind, value, refs in R.group_identifiers(pairs)
+        ]
+
+    @strawberry.field(description="The source records that make up the member.")
+    async def records(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> list[Record]:
+        return [_record(r) for r in await R.records(info.context, root)]
+
+    @strawberry.field(description="Purchases, refunds and cancellations, newest first.")
+    async def transactions(
+        self,
+        root: strawberry.Parent[R.MemberView],
+        info: Ctx,
+        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = 10,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to continue after.")
+        ] = None,
+    ) -> TransactionConnection:
+        page = await R.transactions(info.context, root, first, after)
+        return TransactionConnection(
+            edges=[TransactionEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
+            page_info=_page_info(page),
+            total_count=page.total,
+        )
+
+    @strawberry.field(description="Recent web analytics events, newest first.")
+    async def web_activity(
+        self,
+        root: strawberry.Parent[R.MemberView],
+        info: Ctx,
+        first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
+    ) -> list[WebEvent]:
+        return await R.web_activity(info.context, root, first)  # type: ignore[return-value]
+
+    @strawberry.field(description="Call-center interactions, newest first.")
+    async def call_center_interactions(
+        self,
+        root: strawberry.Parent[R.MemberView],
+        info: Ctx,
+        first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
+    ) -> list[CallInteraction]:
+        return await R.call_interactions(info.context, root, first)  # type: ignore[return-value]
+
+    @strawberry.field(description="Points balance, lifetime and 12-month spend, tier and progress.")
+    async def loyalty(self, root: Parent, info: Ctx) -> Loyalty:
+        return await I.loyalty(info.context, root)  # type: ignore[return-value]
+
+    @strawberry.field(description="RFM and engagement scores (null: not scored yet).")
+    async def rfm(self, root: Parent, info: Ctx) -> Rfm | None:
+        found = await I.rfm(info.context, root)
+        if found is None:
+            return None
+        scores, metrics = found
+        pop = await I.population(info.context)
+        return Rfm(
+            recency=scores.recency,
+            frequency=scores.frequency,
+            monetary=scores.monetary,
+            engagement=scores.engagement,
+            recency_days=metrics.recency_days,
+            purchases_12m=metrics.frequency,
+            spend_12m_cents=metrics.monetary_cents,
+            reference_date=pop.reference,
+        )
+
+    @strawberry.field(description="Segments the member is in.")
+    async def segments(self, root: Parent, info: Ctx) -> list[Segment]:
+        return [Segment(s.value) for s in await I.segments(info.context, root)]
+
+    @strawberry.field(description="Consent per channel: the newest explicit choice wins.")
+    async def consents(self, root: Parent, info: Ctx) -> list[Consent]:
+        return [
+            Consent(
+                channel=Channel(c.channel.value),
+                granted=c.granted,
+                source=c.source,
+                record=c.record,
+                at=c.at,
+            )
+            for c in await I.consents(info.context, root)
+        ]
+
+    @strawberry.field(description="Channels with consent and an identifier to reach the member on.")
+    async def reachable_channels(self, root: Parent, info: Ctx) -> list[Channel]:
+        return [Channel(c.value) for c in await I.reachable(info.context, root)]
+
+    @strawberry.field(description="Purchases, web events and calls in one timeline, newest first.")
+    async def activity(
+        self, root: Parent, info: Ctx, first: First = 20, after: After = None
+    ) -> ActivityConnection:
+        page = await I.activity(info.context, root, first, after)
+        return ActivityConnection(
+            edges=[ActivityEdge(cursor=c, node=_item(n)) for c, n in page.items],
+            page_info=_page_info(page),
+            total_count=page.total,
+        )
+
+    @strawberry.field(description="Offers seen in web events and whether they were redeemed.")
+    async def offers(self, root: Parent, info: Ctx) -> list[OfferStatus]:
+        return await I.offers(info.context, root)  # type: ignore[return-value]
+
+    @strawberry.field(description="Open complaints, last contact and sentiment trend.")
+    async def call_center(self, root: Parent, info: Ctx) -> CallCenterSummary:
+        return await I.calls(info.context, root)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Why a record belongs to this member: the chain of links from the member's "
+        "first CRM contact (else first record) to it. Null if the record is not this member's."
+    )
+    async def explain(
+        self,
+        root: strawberry.Parent[R.MemberView],
+        info: Ctx,
+        record: Annotated[
+            RecordRefInput, strawberry.argument(description="The record to explain.")
+        ],
+    ) -> list[Link] | None:
+        path = await R.explain(info.context, root, (record.source, record.key))
+        if path is None:
+            return None
+        return [
+            Link(
+                a=_record(k.a),
+                b=_record(k.b),
+                rule=k.rule,
+                evidence=k.evidence,
+                actor=k.actor,
+                created_at=k.created_at,
+            )
+            for k in path
+        ]
+
+    @strawberry.field(description="Every identity change of this member: links, merges, conflicts.")
+    async def identity_history(
+        self, root: strawberry.Parent[R.MemberView], info: Ctx
+    ) -> list[IdentityEvent]:
+        return [_event(e) for e in await R.identity_history(info.context, root)]
+
+
+@strawberry.type(description="A member and its cursor.")
+class MemberEdge:
+    cursor: str = strawberry.field(description="Opaque cursor.")
+    node: Member = strawberry.field(description="The member.")
+
+
+@strawberry.type(description="A page of members, in ID order.")
+class MemberConnection:
+    edges: list[MemberEdge] = strawberry.field(description="This page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int = strawberry.field(description="Members matching the filter.")
+
+
+def member_connection(page: R.Page[R.MemberView]) -> MemberConnection:
+    return MemberConnection(
+        edges=[MemberEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
+        page_info=_page_info(page),
+        total_count=page.total,
+    )

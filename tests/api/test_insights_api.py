@@ -1,0 +1,120 @@
+"""Insights over HTTP: fresh after ingestion, batched through loaders, pageable by segment."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from tests.conftest import gql
+
+NIA = {
+    "contact_id": "C-NIA",
+    "first_name": "Nia",
+    "last_name": "Park",
+    "emails": ["nia.park@mail.com"],
+    "phones": ["+1 415 555 0199"],
+    "birth_date": "1990-09-09",
+    "consents": {"email": True, "sms": True},
+    "updated_at": "2026-10-01T00:00:00Z",
+}
+SIGNUP = {
+    "event_id": "E-NIA-1",
+    "anonymous_id": "a-nia",
+    "user_id": "C-NIA",
+    "type": "identify",
+    "name": "Logged In",
+    "occurred_at": "2026-10-02T00:00:00Z",
+}
+REDEEMED = {
+    "event_id": "E-NIA-2",
+    "anonymous_id": "a-nia",
+    "type": "track",
+    "name": "Offer Redeemed",
+    "occurred_at": "2026-11-20T12:00:00Z",
+    "properties": {"offer": "signup-bonus"},
+}
+
+NIA_QUERY = """{ memberByIdentifier(kind: CRM_ID, value: "C-NIA") {
+  offers { offer redeemed redeemedAt }
+  activity(first: 5) { totalCount edges { node { kind at webEvent { name } } } }
+  consents { channel granted source } reachableChannels
+  profile { email { value } lineage { field value source record } } } }"""
+
+
+def test_a_redeemed_bonus_shows_in_the_next_query(client: TestClient) -> None:
+    assert client.post("/ingest/crm", json=[NIA]).status_code == 200
+    assert client.post("/ingest/web_analytics", json=[SIGNUP]).status_code == 200
+    before = gql(client, NIA_QUERY)["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert before["offers"] == []
+    # The member redeems the sign-up bonus; the SMS reminder service asks again.
+    assert client.post("/ingest/web_analytics", json=[REDEEMED]).status_code == 200
+    after = gql(client, NIA_QUERY)["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert after["offers"] == [
+        {"offer": "signup-bonus", "redeemed": True, "redeemedAt": "2026-11-20T12:00:00+00:00"}
+    ]
+    newest = after["activity"]["edges"][0]["node"]
+    assert newest["kind"] == "WEB" and newest["webEvent"]["name"] == "Offer Redeemed"
+    assert {c["channel"]: c["granted"] for c in after["consents"]} == {
+        "EMAIL": True,
+        "SMS": True,
+        "PUSH": None,
+        "PHONE": None,
+    }
+    assert after["reachableChannels"] == ["EMAIL", "SMS"]
+    lineage = {item["field"]: item for item in after["profile"]["lineage"]}
+    assert lineage["first_name"] == {
+        "field": "first_name",
+        "value": "Nia",
+        "source": "crm",
+        "record": "C-NIA",
+    }
+
+
+PAGE = """query ($first: Int!) { members(first: $first) { edges { node {
+  profile { firstName email { value } } loyalty { pointsBalance tier rolling12mSpendCents }
+  rfm { recency frequency monetary engagement } segments } } } }"""
+
+
+def test_a_page_of_100_members_with_insights_makes_constant_backend_calls(
+    client: TestClient,
+) -> None:
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+
+    def calls() -> dict[str, int]:
+        return {name.value: conn.calls for name, conn in gateway.sources.items()}
+
+    gql(client, "{ segmentCounts { segment members } }")  # the population is scored once
+    made = {}
+    for first in (10, 100):
+        before = calls()
+        answer = gql(client, PAGE, first=first)
+        assert "errors" not in answer, answer
+        assert len(answer["data"]["members"]["edges"]) == first  # type: ignore[index]
+        made[first] = {k: v - before[k] for k, v in calls().items()}
+    # Ten times the members, the same calls: a batch per source per resolver level.
+    assert made[100] == made[10]
+    assert all(n <= 3 for n in made[100].values()), made
+
+
+def test_members_page_through_a_segment(client: TestClient) -> None:
+    counts = {
+        c["segment"]: c["members"]
+        for c in gql(client, "{ segmentCounts { segment members } }")["data"]["segmentCounts"]
+    }  # type: ignore[index]
+    segment = max(counts, key=lambda s: counts[s])
+    assert counts[segment] > 0
+    seen: list[str] = []
+    after = None
+    while True:
+        page = gql(
+            client,
+            """query ($s: Segment!, $after: String) { members(first: 7, after: $after, filter: {segment: $s}) {
+            totalCount edges { node { id segments } } pageInfo { hasNextPage endCursor } } }""",
+            s=segment,
+            after=after,
+        )["data"]["members"]  # type: ignore[index]
+        assert page["totalCount"] == counts[segment]
+        seen += [e["node"]["id"] for e in page["edges"] if segment in e["node"]["segments"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == counts[segment]

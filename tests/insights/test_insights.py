@@ -1,0 +1,331 @@
+"""Table-driven tests of the pure insight functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from membergraph.connectors.models import CallInteraction, CrmContact, Transaction, WebEvent
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier
+from membergraph.insights.activity import call_summary, offers_of, timeline
+from membergraph.insights.consent import Channel, consents_of, reachable_channels
+from membergraph.insights.loyalty import Tier, loyalty_of
+from membergraph.insights.profile import profile_of
+from membergraph.insights.rfm import Segment, metrics_of, population_of
+
+REF = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def tx(
+    days_ago: int,
+    amount: int = 1000,
+    status: str = "completed",
+    channel: str = "store",
+    earned: int = 10,
+    redeemed: int = 0,
+) -> Transaction:
+    return Transaction(
+        transaction_id=f"T{days_ago}-{amount}-{status}",
+        channel=channel,
+        loyalty_id="LD12345678",
+        occurred_at=REF - timedelta(days=days_ago),
+        amount_cents=amount,
+        status=status,
+        points_earned=earned,
+        points_redeemed=redeemed,
+    )
+
+
+def web(days_ago: int, name: str, **properties: Any) -> WebEvent:
+    return WebEvent(
+        event_id=f"E{days_ago}{name}",
+        anonymous_id="a-1",
+        type="track",
+        name=name,
+        occurred_at=REF - timedelta(days=days_ago),
+        properties=properties,
+    )
+
+
+@pytest.mark.parametrize(
+    ("transactions", "balance", "spend"),
+    [
+        pytest.param([tx(1, earned=100)], 100, 1000, id="one-purchase"),
+        pytest.param(
+            [tx(1, earned=100), tx(2, status="refunded", earned=50)],
+            100,
+            1000,
+            id="refund-reverses-its-points",
+        ),
+        pytest.param(
+            [tx(1, earned=100), tx(2, status="cancelled", earned=70)],
+            100,
+            1000,
+            id="cancellation-reverses",
+        ),
+        pytest.param([tx(1, earned=100, redeemed=40)], 60, 1000, id="redemption"),
+        pytest.param(
+            [tx(1, status="refunded", earned=10, redeemed=10)],
+            0,
+            0,
+            id="refunded-redemption-restored",
+        ),
+    ],
+)
+def test_points_and_spend(transactions: list[Transaction], balance: int, spend: int) -> None:
+    loyalty = loyalty_of(transactions, reference=REF)
+    assert (loyalty.points_balance, loyalty.lifetime_spend_cents) == (balance, spend)
+
+
+@pytest.mark.parametrize(
+    ("spend", "tier", "next_tier", "to_go"),
+    [
+        pytest.param(0, "BRONZE", "SILVER", 50_000, id="nothing-yet"),
+        pytest.param(49_999, "BRONZE", "SILVER", 1, id="one-cent-short"),
+        pytest.param(50_000, "SILVER", "GOLD", 150_000, id="exactly-silver"),
+        pytest.param(900_000, "PLATINUM", None, None, id="top-tier"),
+    ],
+)
+def test_tiers_and_progress(
+    spend: int, tier: str, next_tier: str | None, to_go: int | None
+) -> None:
+    loyalty = loyalty_of([tx(1, amount=spend)] if spend else [], reference=REF)
+    assert (loyalty.tier, loyalty.next_tier, loyalty.spend_to_next_tier_cents) == (
+        tier,
+        next_tier,
+        to_go,
+    )
+
+
+def test_rolling_spend_and_points_per_channel() -> None:
+    loyalty = loyalty_of(
+        [tx(10, 500, earned=5), tx(400, 700, channel="online", earned=7)], reference=REF
+    )
+    assert loyalty.rolling_12m_spend_cents == 500
+    assert dict(loyalty.points_by_channel) == {"store": 5, "online": 7}
+
+
+def test_configured_tiers() -> None:
+    assert (
+        loyalty_of(
+            [tx(1, amount=10)], tiers=[Tier("BASIC", 0), Tier("VIP", 10)], reference=REF
+        ).tier
+        == "VIP"
+    )
+
+
+def _contact(cid: str, updated_days_ago: int | None, **fields: Any) -> CrmContact:
+    updated = REF - timedelta(days=updated_days_ago) if updated_days_ago is not None else None
+    return CrmContact(contact_id=cid, updated_at=updated, **fields)
+
+
+@pytest.mark.parametrize(
+    ("contacts", "first_name", "source"),
+    [
+        pytest.param(
+            [_contact("C1", 5, first_name="Ann"), _contact("C2", 1, first_name="Anne")],
+            "Anne",
+            "C2",
+            id="newest-crm-contact-wins",
+        ),
+        pytest.param(
+            [_contact("C1", 5, first_name="Ann"), _contact("C2", 1, first_name="")],
+            "Ann",
+            "C1",
+            id="empty-never-wins",
+        ),
+        pytest.param(
+            [_contact("C1", None, first_name="Ann"), _contact("C2", 9, first_name="Bea")],
+            "Bea",
+            "C2",
+            id="dated-beats-undated",
+        ),
+        pytest.param([], None, None, id="no-crm-contact"),
+    ],
+)
+def test_survivorship_of_names(
+    contacts: list[CrmContact], first_name: str | None, source: str | None
+) -> None:
+    profile = profile_of(contacts, [])
+    assert (profile.first_name, profile.source_record) == (first_name, source)
+    lineage = {item.field: item for item in profile.lineage}
+    assert lineage["first_name"].record == source
+
+
+def test_most_recent_email_survives_and_all_stay_listed() -> None:
+    idents = [
+        (("crm", "C1"), Identifier(IdentifierKind.EMAIL, "old@x.org", "old@x.org", "crm")),
+        (
+            ("transactions", "online:new@x.org"),
+            Identifier(IdentifierKind.EMAIL, "new@x.org", "new@x.org", "online"),
+        ),
+    ]
+    seen = {
+        (IdentifierKind.EMAIL, "old@x.org"): REF - timedelta(days=50),
+        (IdentifierKind.EMAIL, "new@x.org"): REF,
+    }
+    profile = profile_of([], idents, seen)
+    assert profile.email is not None and profile.email.value == "new@x.org"
+    assert [p.value for p in profile.emails] == ["new@x.org", "old@x.org"]
+    assert {item.field: item.source for item in profile.lineage}["email"] == "transactions"
+
+
+@pytest.mark.parametrize(
+    ("contacts", "events", "granted", "source"),
+    [
+        pytest.param(
+            [_contact("C1", 10, consents={"sms": True})],
+            [web(5, "Unsubscribed", channel="sms")],
+            False,
+            "web_analytics",
+            id="newer-opt-out-wins",
+        ),
+        pytest.param(
+            [_contact("C1", 1, consents={"sms": True})],
+            [web(5, "Unsubscribed", channel="sms")],
+            True,
+            "crm",
+            id="newer-opt-in-wins",
+        ),
+        pytest.param(
+            [_contact("C1", 5, consents={"sms": True})],
+            [web(5, "Unsubscribed", channel="sms")],
+            False,
+            "web_analytics",
+            id="opt-out-wins-a-tie",
+        ),
+        pytest.param([], [], None, None, id="never-asked-is-unknown"),
+        pytest.param(
+            [],
+            [web(3, "Consent Updated", channel="sms", granted=True)],
+            True,
+            "web_analytics",
+            id="consent-event",
+        ),
+    ],
+)
+def test_consent_precedence(
+    contacts: list[CrmContact], events: list[WebEvent], granted: bool | None, source: str | None
+) -> None:
+    sms = next(c for c in consents_of(contacts, events) if c.channel is Channel.SMS)
+    assert (sms.granted, sms.source) == (granted, source)
+
+
+def test_reachable_needs_consent_and_an_identifier() -> None:
+    consents = consents_of(
+        [_contact("C1", 1, consents={"email": True, "sms": True, "push": False, "phone": True})], []
+    )
+    assert reachable_channels(consents, has_email=True, has_phone=False, has_visitor=True) == [
+        Channel.EMAIL
+    ]
+    assert reachable_channels(consents, has_email=True, has_phone=True, has_visitor=True) == [
+        Channel.EMAIL,
+        Channel.SMS,
+        Channel.PHONE,
+    ]
+
+
+def _population(**members: tuple[list[Transaction], list[WebEvent]]) -> Any:
+    return population_of({m: metrics_of(t, e, REF) for m, (t, e) in members.items()}, REF)
+
+
+def _filler() -> dict[str, tuple[list[Transaction], list[WebEvent]]]:
+    # A population to rank against: modest, steady buyers.
+    return {f"m{i}": ([tx(100 + i, 1000), tx(200 + i, 1000)], []) for i in range(20)}
+
+
+@pytest.mark.parametrize(
+    ("history", "segment", "member_in"),
+    [
+        pytest.param(
+            (
+                [tx(d, 50_000) for d in range(1, 60, 5)],
+                [web(d, "Email Opened") for d in range(1, 30, 2)],
+            ),
+            Segment.HYPERACTIVE,
+            True,
+            id="hyperactive",
+        ),
+        pytest.param(
+            ([tx(d, 50_000) for d in range(1, 60, 5)], []),
+            Segment.HYPERACTIVE,
+            False,
+            id="hyperactive-needs-engagement",
+        ),
+        pytest.param(([tx(30)], []), Segment.NEW, True, id="new-first-purchase"),
+        pytest.param(([tx(30), tx(500)], []), Segment.NEW, False, id="returning-is-not-new"),
+        pytest.param(([tx(200)], []), Segment.ZOMBIE, True, id="zombie-dormant-200-days"),
+        pytest.param(
+            ([tx(200)], [web(10, "Email Opened")]),
+            Segment.ZOMBIE,
+            False,
+            id="an-open-wakes-a-zombie",
+        ),
+        pytest.param(
+            ([tx(d, 80_000) for d in range(370, 700, 30)] + [tx(300, 100)], []),
+            Segment.FADING_STAR,
+            True,
+            id="fading-star",
+        ),
+        pytest.param(
+            (
+                [tx(d, 80_000) for d in range(370, 700, 30)]
+                + [tx(d, 90_000) for d in range(1, 300, 30)],
+                [],
+            ),
+            Segment.FADING_STAR,
+            False,
+            id="still-shining",
+        ),
+        pytest.param(
+            ([tx(d) for d in range(100, 360, 20)], []), Segment.AT_RISK, True, id="at-risk"
+        ),
+    ],
+)
+def test_segments(
+    history: tuple[list[Transaction], list[WebEvent]], segment: Segment, member_in: bool
+) -> None:
+    population = _population(me=history, **_filler())
+    assert (segment in population.segments["me"]) is member_in
+
+
+def test_rfm_scores_rank_the_population_in_fifths() -> None:
+    members = {f"m{i}": ([tx(i + 1, 1000 * (i + 1))] * 1, []) for i in range(10)}
+    population = _population(**members)
+    assert population.scores["m0"].recency == 5 and population.scores["m9"].recency == 1
+    assert population.scores["m9"].monetary == 5 and population.scores["m0"].monetary == 1
+    assert sum(population.counts().values()) >= 0
+
+
+def test_timeline_offers_and_call_summary() -> None:
+    facts = [
+        tx(3),
+        web(1, "Offer Redeemed", offer="signup-bonus"),
+        web(2, "Offer Viewed", offer="signup-bonus"),
+    ]
+    assert [a.kind for a in timeline(facts)] == ["WEB", "WEB", "PURCHASE"]
+    [offer] = offers_of([f for f in facts if isinstance(f, WebEvent)])
+    assert offer.redeemed and offer.redeemed_at == REF - timedelta(days=1)
+    calls = [
+        CallInteraction(
+            interaction_id=f"I{i}",
+            started_at=REF - timedelta(days=10 - i),
+            sentiment=s,
+            reason=r,
+            resolved=ok,
+        )
+        for i, (s, r, ok) in enumerate(
+            [
+                (0.5, "complaint", True),
+                (0.2, "complaint", False),
+                (-0.4, "order status", True),
+                (-0.8, "complaint", False),
+            ]
+        )
+    ]
+    summary = call_summary(calls)
+    assert summary.open_complaints == 2 and summary.last_contact_at == REF - timedelta(days=7)
+    assert summary.sentiment_trend is not None and summary.sentiment_trend < 0
