@@ -22,6 +22,16 @@ from membergraph.identity.records import (
 
 __all__ = ["collect_records", "owner_key"]
 
+
+def _identity_fields(line: BaseModel) -> tuple[object, ...] | None:
+    """What of a line identity reads, for lines whose record is a function of it alone."""
+    if isinstance(line, Transaction):
+        return ("t", line.loyalty_id, line.email, line.channel)
+    if isinstance(line, WebEvent):
+        return ("w", line.anonymous_id, line.user_id, line.email)
+    return None  # CRM contacts and calls: each line is its own record
+
+
 Line = CrmContact | Transaction | WebEvent | CallInteraction
 
 
@@ -47,7 +57,15 @@ def collect_records(
 ) -> dict[RecordKey, RecordData]:
     """Fold every line into the record it describes."""
     records: dict[RecordKey, RecordData] = {}
+    seen: set[tuple[object, ...]] = set()
     for source, line in lines:
+        # Most lines repeat what an earlier line of their record said (a visitor's page
+        # views, a card's purchases): the identity fields decide the record, so skip those.
+        identity = _identity_fields(line)
+        if identity is not None:
+            if identity in seen:
+                continue
+            seen.add(identity)
         record = record_of_line(source, line, region)  # type: ignore[arg-type]
         if record is None:
             continue

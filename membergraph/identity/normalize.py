@@ -73,6 +73,30 @@ def email_match_key(email: str) -> str:
     return f"{local}@{domain}"
 
 
+_NANP_REGIONS = frozenset({"US", "CA"})
+_PHONE_SEPARATORS = str.maketrans("", "", " ()-.")
+
+
+def _nanp_fast(text: str) -> str | None:
+    """E.164 for the plain North American shapes, as phonenumbers would give it.
+
+    ``(415) 555-0134``, ``415.555.0134``, ``1-415-555-0134``, ``+1 415 555 0134``: ten
+    digits, or eleven after a 1. Parsing with phonenumbers costs ~150 us a number; batches
+    hold hundreds of thousands. Anything else goes the full way.
+    """
+    bare = text.translate(_PHONE_SEPARATORS)
+    plus = bare.startswith("+")
+    digits = bare[1:] if plus else bare
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    # Area codes start with 2-9; anything else is for phonenumbers to judge.
+    if len(digits) == 11 and digits[0] == "1" and digits[1] in "23456789":
+        return "+" + digits
+    if len(digits) == 10 and not plus and digits[0] in "23456789":
+        return "+1" + digits
+    return None
+
+
 @lru_cache(maxsize=65536)
 def normalize_phone(value: str, region: str = "US") -> str:
     """Format a phone number as E.164, reading numbers without ``+`` in ``region``.
@@ -82,6 +106,8 @@ def normalize_phone(value: str, region: str = "US") -> str:
         '+14155550134'
     """
     text = value.strip()
+    if region in _NANP_REGIONS and (fast := _nanp_fast(text)) is not None:
+        return fast
     if not any(ch.isdigit() for ch in text):
         raise BadIdentifier(f"{value!r} is not a phone number")
     try:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from membergraph.identity.normalize import (
     BadIdentifier,
@@ -75,3 +78,22 @@ def test_bad_identifiers_are_refused_with_a_reason(kind: IdentifierKind, raw: st
 )
 def test_email_match_key_folds_gmail_only(email: str, key: str) -> None:
     assert email_match_key(email) == key
+
+
+@given(
+    st.from_regex(
+        r"\A\+?1?[ .\-(]{0,2}[0-9]{3}[ .\-)]{0,2}[0-9]{3}[ .\-]?[0-9]{4}\Z", fullmatch=True
+    )
+)
+def test_the_north_american_fast_path_agrees_with_phonenumbers(raw: str) -> None:
+    try:
+        number = phonenumbers.parse(raw, "US")
+        possible = phonenumbers.is_possible_number(number)
+    except phonenumbers.NumberParseException:
+        possible = False
+    if not possible:
+        with pytest.raises(BadIdentifier):
+            normalize(IdentifierKind.PHONE, raw)
+        return
+    expected = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    assert normalize(IdentifierKind.PHONE, raw) == expected
