@@ -115,6 +115,13 @@ async def test_bad_splits_are_refused_with_a_code(
     assert caught.value.code == code
 
 
+async def _ingested(store: SqliteStore, batch: list[RecordData]) -> IdentityService:
+    service = IdentityService(store)
+    for record in copy.deepcopy(batch):
+        await service.ingest([record])
+    return service
+
+
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.randoms(use_true_random=False))
 def test_split_of_what_link_joined_restores_partition_and_ids(
@@ -122,9 +129,7 @@ def test_split_of_what_link_joined_restores_partition_and_ids(
 ) -> None:
     async def run() -> None:
         async with SqliteStore(":memory:") as store:
-            service = IdentityService(store)
-            for record in copy.deepcopy(batch):
-                await service.ingest([record])
+            service = await _ingested(store, batch)
             before = await store.all_assignments()
             members: dict[str, list[tuple[str, str]]] = {}
             for ref, member in before.items():
@@ -182,9 +187,7 @@ def test_undo_of_a_stewards_merge_restores_partition_and_ids(
 ) -> None:
     async def run() -> None:
         async with SqliteStore(":memory:") as store:
-            service = IdentityService(store)
-            for record in copy.deepcopy(batch):
-                await service.ingest([record])
+            service = await _ingested(store, batch)
             before = await store.all_assignments()
             members = sorted(set(before.values()))
             if len(members) < 2:

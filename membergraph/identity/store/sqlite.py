@@ -306,12 +306,15 @@ class SqliteStore(IdentityStore):
         """
         if refs is None:
             return await self._all(whole)
+        return await self._by_pairs(keyed, refs)
+
+    async def _by_pairs(self, keyed: str, pairs: Iterable[tuple[str, str]]) -> list[sqlite3.Row]:
+        """Run ``keyed`` once per chunk of pairs, as ``(VALUES (?,?), ...)`` where it says."""
         rows: list[sqlite3.Row] = []
-        unique = sorted(set(refs))
         uses = keyed.count("{values}")
-        for chunk in _chunks(unique):
+        for chunk in _chunks(sorted(set(pairs))):
             values = ",".join("(?,?)" for _ in chunk)
-            params = [part for ref in chunk for part in ref] * uses
+            params = [part for pair in chunk for part in pair] * uses
             rows.extend(await self._all(keyed.format(values=values), params))
         return rows
 
@@ -339,33 +342,23 @@ class SqliteStore(IdentityStore):
 
     async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
         result: dict[ValueKey, list[RecordKey]] = defaultdict(list)
-        wanted = sorted({(k.value, v) for k, v in values})
-        for chunk in _chunks(wanted):
-            marks = ",".join("(?,?)" for _ in chunk)
-            params = [part for pair in chunk for part in pair]
-            for row in await self._all(
-                "SELECT DISTINCT i.kind, i.key, i.source, i.rkey"
-                f" FROM (VALUES {marks}) AS v JOIN identifiers i"
-                " ON i.kind = v.column1 AND i.key = v.column2",
-                params,
-            ):
-                result[(IdentifierKind(row[0]), row[1])].append((row[2], row[3]))
+        for row in await self._by_pairs(
+            "SELECT DISTINCT i.kind, i.key, i.source, i.rkey"
+            " FROM (VALUES {values}) AS v JOIN identifiers i"
+            " ON i.kind = v.column1 AND i.key = v.column2",
+            ((k.value, v) for k, v in values),
+        ):
+            result[(IdentifierKind(row[0]), row[1])].append((row[2], row[3]))
         return dict(result)
 
     async def carrier_counts(self, values: Iterable[ValueKey]) -> dict[ValueKey, int]:
-        counts: dict[ValueKey, int] = {}
-        wanted = sorted({(k.value, v) for k, v in values})
-        for chunk in _chunks(wanted):
-            marks = ",".join("(?,?)" for _ in chunk)
-            params = [part for pair in chunk for part in pair]
-            for row in await self._all(
-                "SELECT v.column1, v.column2, count(DISTINCT i.source || char(0) || i.rkey)"
-                f" FROM (VALUES {marks}) AS v JOIN identifiers i"
-                " ON i.kind = v.column1 AND i.key = v.column2 GROUP BY v.column1, v.column2",
-                params,
-            ):
-                counts[(IdentifierKind(row[0]), row[1])] = row[2]
-        return counts
+        rows = await self._by_pairs(
+            "SELECT v.column1, v.column2, count(DISTINCT i.source || char(0) || i.rkey)"
+            " FROM (VALUES {values}) AS v JOIN identifiers i"
+            " ON i.kind = v.column1 AND i.key = v.column2 GROUP BY v.column1, v.column2",
+            ((k.value, v) for k, v in values),
+        )
+        return {(IdentifierKind(r[0]), r[1]): r[2] for r in rows}
 
     async def _record_column(
         self, column: str, refs: Iterable[RecordKey] | None
