@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -21,6 +22,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import get_graphql_ide_html
 
+from membergraph.auth import ApiKeyMiddleware, Caller
 from membergraph.connectors.files import FileConnector
 from membergraph.gateway import open_gateway
 from membergraph.identity.store import StoreError
@@ -157,7 +159,10 @@ def create_app(
             if owned:
                 await app.state.gateway.identity.store.aclose()
 
-    app = Starlette(lifespan=lifespan)
+    keys = {
+        key: Caller(spec.name, frozenset(spec.scopes)) for key, spec in settings.api_keys.items()
+    }
+    app = Starlette(lifespan=lifespan, middleware=[Middleware(ApiKeyMiddleware, keys=keys)])
     graphql = _GraphQL(
         app,
         schema=build_schema(max_depth=settings.max_query_depth),

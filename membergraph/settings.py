@@ -11,10 +11,10 @@ from __future__ import annotations
 import ipaddress
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
@@ -22,6 +22,15 @@ __all__ = ["Settings", "SettingsError", "load_settings"]
 
 class SettingsError(ValueError):
     """A setting has a bad value; the message names it as an environment variable."""
+
+
+class ApiKey(BaseModel):
+    """One API key's holder and scopes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Who holds the key: recorded as the actor.")
+    scopes: list[Literal["profile:read", "pii:read", "analytics:read", "identity:write"]]
 
 
 class Settings(BaseSettings):
@@ -64,6 +73,12 @@ class Settings(BaseSettings):
     )
     rules: Path | None = Field(
         default=None, description="TOML file of identity match rules (built-in defaults if unset)."
+    )
+    api_keys: dict[Annotated[str, Field(min_length=16)], ApiKey] = Field(
+        default_factory=dict,
+        description="API keys as JSON: "
+        '{"<key>": {"name": "analyst-ann", "scopes": ["profile:read"]}}.'
+        " Empty: demo mode, loopback only.",
     )
     reference_date: date | None = Field(
         default=None,

@@ -61,7 +61,7 @@ async def link_records(
         async def attempt() -> ApplyResult:
             members = await _members_of(service, [a, b])
             sides = await service.store.member_records([members[a], members[b]])
-            lift = {_pair(x, y) for x, y in product(sides[0], sides[1])}
+            lift = {_pair(x, y) for x, y in product(sides[0], sides[1]) if x != y}
             scope, hubs = await _scope_of(service, [a, b])
             adjust = Adjustments(
                 manual_add=[(a, b, {"reason": reason})], cannot_lift=lift, reason=reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
+from membergraph.auth import DEMO_CALLER, caller_of
 from membergraph.connectors.models import SourceName
 from membergraph.identity.events import MemberChange
 from membergraph.identity.records import RecordKey
@@ -19,9 +20,12 @@ MAX_RECORDS = 1000
 
 
 def _actor(ctx: RequestContext) -> str:
-    # Until credentials land, the caller names itself; the name goes into the history.
-    request = ctx.request
-    headers = getattr(request, "headers", None) or {}
+    """Who goes into the history: the API key's holder; in demo mode (no keys) the caller
+    may name itself with ``X-Membergraph-Actor``."""
+    caller = caller_of(ctx.request)
+    if caller is not DEMO_CALLER:
+        return caller.name
+    headers = getattr(ctx.request, "headers", None) or {}
     return str(headers.get("x-membergraph-actor") or "steward")
 
 

@@ -11,6 +11,7 @@ import strawberry
 
 from membergraph.resolvers import steward as S
 from membergraph.schema.member import Member
+from membergraph.schema.permissions import requires
 from membergraph.schema.types import Ctx, RecordRefInput
 
 
@@ -27,7 +28,8 @@ Reason = Annotated[str, strawberry.argument(description="Why: kept in the member
 class Mutation:
     @strawberry.mutation(
         description="Merge the members of two records (a steward's manual link). Lifts any "
-        "cannot-link between the two members left by an earlier split."
+        "cannot-link between the two members left by an earlier split.",
+        permission_classes=[requires("identity:write")],
     )
     async def link_records(
         self,
@@ -40,7 +42,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Un-merge: the listed records leave the member and form their own. Links "
-        "crossing the cut are retracted and a cannot-link keeps rules from joining them again."
+        "crossing the cut are retracted and a cannot-link keeps rules from joining them again.",
+        permission_classes=[requires("identity:write")],
     )
     async def split_member(
         self,
@@ -59,7 +62,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Undo one merge from `identityHistory` by its event id: each side gets its "
-        "records and its member ID back; facts follow their records."
+        "records and its member ID back; facts follow their records.",
+        permission_classes=[requires("identity:write")],
     )
     async def undo_merge(
         self,
@@ -96,7 +100,8 @@ class MemberChanged:
 class Subscription:
     @strawberry.subscription(
         description="Identity changes as they happen; only those naming `id` if given, so a "
-        "personalization service stops using a merged profile at once."
+        "personalization service stops using a merged profile at once.",
+        permission_classes=[requires("profile:read")],
     )
     async def member_changed(
         self,

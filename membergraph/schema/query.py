@@ -13,6 +13,7 @@ from membergraph.resolvers import members as R
 from membergraph.resolvers.errors import bad_input
 from membergraph.schema.insights import Segment, SegmentCount
 from membergraph.schema.member import Member, MemberConnection, member_connection
+from membergraph.schema.permissions import requires
 from membergraph.schema.types import Ctx, IdentifierKind, IdentityEvent, identity_event
 
 
@@ -44,7 +45,8 @@ def _source(name: str | None) -> SourceName | None:
 class Query:
     @strawberry.field(
         description="A member by ID. An ID merged away answers the surviving member "
-        "(see `redirectedFrom`); an unknown ID answers null."
+        "(see `redirectedFrom`); an unknown ID answers null.",
+        permission_classes=[requires("profile:read")],
     )
     async def member(
         self, info: Ctx, id: Annotated[strawberry.ID, strawberry.argument(description="Member ID.")]
@@ -53,7 +55,8 @@ class Query:
 
     @strawberry.field(
         description="The member an identifier belongs to; the value is normalized exactly as at "
-        "ingestion (e-mail trimmed and lower-cased, phone to E.164, loyalty number upper-cased)."
+        "ingestion (e-mail trimmed and lower-cased, phone to E.164, loyalty number upper-cased).",
+        permission_classes=[requires("profile:read")],
     )
     async def member_by_identifier(
         self,
@@ -63,7 +66,10 @@ class Query:
     ) -> Member | None:
         return await R.find_member(info.context, kind.domain(), value)  # type: ignore[return-value]
 
-    @strawberry.field(description="Members in ID order, paged (Relay connection).")
+    @strawberry.field(
+        description="Members in ID order, paged (Relay connection).",
+        permission_classes=[requires("profile:read")],
+    )
     async def members(
         self,
         info: Ctx,
@@ -81,7 +87,10 @@ class Query:
             return member_connection(await R.page_ids(info.context, ids, first, after, source))
         return member_connection(await R.page_members(info.context, first, after, source))
 
-    @strawberry.field(description="How many members each segment holds.")
+    @strawberry.field(
+        description="How many members each segment holds.",
+        permission_classes=[requires("analytics:read")],
+    )
     async def segment_counts(self, info: Ctx) -> list[SegmentCount]:
         return [
             SegmentCount(segment=Segment(s.value), members=n)
@@ -89,7 +98,8 @@ class Query:
         ]
 
     @strawberry.field(
-        description="Identity conflicts the engine did not resolve by merging, newest first."
+        description="Identity conflicts the engine did not resolve by merging, newest first.",
+        permission_classes=[requires("analytics:read")],
     )
     async def identity_conflicts(
         self,

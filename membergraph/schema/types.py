@@ -16,6 +16,7 @@ from strawberry.types import Info
 from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
 from membergraph.resolvers import members as R
 from membergraph.resolvers.context import RequestContext
+from membergraph.schema.permissions import MaskPII
 
 
 @strawberry.enum(description="The kinds of identifier a member can be looked up by.")
@@ -45,8 +46,9 @@ class Record:
         description="Source name: crm, transactions, web_analytics or call_center."
     )
     key: str = strawberry.field(
+        extensions=[MaskPII()],
         description="The record's key in its source: a contact_id, `loyalty:<card>`, "
-        "`online:<email>`, an anonymous_id or an interaction_id."
+        "`online:<email>`, an anonymous_id or an interaction_id.",
     )
 
 
@@ -57,21 +59,27 @@ def _record(ref: tuple[str, str]) -> Record:
 @strawberry.type(description="An identifier value and the records that carry it.")
 class Identifier:
     kind: IdentifierKind = strawberry.field(description="What kind of identifier this is.")
-    value: str = strawberry.field(description="The value, normalized as at ingestion.")
+    value: str = strawberry.field(
+        extensions=[MaskPII()], description="The value, normalized as at ingestion."
+    )
     records: list[Record] = strawberry.field(description="Records carrying this value.")
 
 
 @strawberry.type(description="A postal address.")
 class Address:
-    line1: str | None = strawberry.field(description="Street and number.")
+    line1: str | None = strawberry.field(
+        extensions=[MaskPII(text=True)], description="Street and number."
+    )
     city: str | None = strawberry.field(description="City.")
-    postal_code: str | None = strawberry.field(description="Postal code.")
+    postal_code: str | None = strawberry.field(
+        extensions=[MaskPII(text=True)], description="Postal code."
+    )
     country: str | None = strawberry.field(description="Country code.")
 
 
 @strawberry.type(description="An e-mail or phone with the sources it was seen in.")
 class ContactPoint:
-    value: str = strawberry.field(description="The normalized value.")
+    value: str = strawberry.field(extensions=[MaskPII()], description="The normalized value.")
     sources: list[str] = strawberry.field(description="Sources that gave this value.")
     last_seen: datetime | None = strawberry.field(description="When a source last gave it.")
 
@@ -79,7 +87,10 @@ class ContactPoint:
 @strawberry.type(description="Where a surviving profile field came from.")
 class FieldLineage:
     field: str = strawberry.field(description="Profile field (snake_case).")
-    value: str | None = strawberry.field(description="The surviving value.")
+    value: str | None = strawberry.field(
+        extensions=[MaskPII(text_when=lambda root: root.field in ("birth_date", "address"))],
+        description="The surviving value.",
+    )
     source: str | None = strawberry.field(description="Source it came from.")
     record: str | None = strawberry.field(description="Record key in that source.")
     updated_at: datetime | None = strawberry.field(description="When that source last said so.")
@@ -89,7 +100,9 @@ class FieldLineage:
 class Profile:
     first_name: str | None = strawberry.field(description="First name (CRM, newest contact).")
     last_name: str | None = strawberry.field(description="Last name (CRM, newest contact).")
-    birth_date: date | None = strawberry.field(description="Birth date (CRM).")
+    birth_date: date | None = strawberry.field(
+        extensions=[MaskPII(text=True)], description="Birth date (CRM); null without pii:read."
+    )
     address: Address | None = strawberry.field(description="Postal address (CRM).")
     preferred_language: str | None = strawberry.field(description="Preferred language (CRM).")
     emails: list[ContactPoint] = strawberry.field(
@@ -151,7 +164,9 @@ class LineItem:
 class Transaction:
     transaction_id: str = strawberry.field(description="The source's id.")
     loyalty_id: str | None = strawberry.field(description="Card scanned, as given.")
-    email: str | None = strawberry.field(description="E-mail of an online order, as given.")
+    email: str | None = strawberry.field(
+        extensions=[MaskPII()], description="E-mail of an online order, as given."
+    )
     store_id: str | None = strawberry.field(description="Store, for in-store purchases.")
     channel: str = strawberry.field(description="store or online.")
     occurred_at: datetime = strawberry.field(description="When it happened.")
@@ -171,19 +186,23 @@ class WebEvent:
     type: str = strawberry.field(description="page, track or identify.")
     name: str | None = strawberry.field(description="Event name, e.g. Offer Redeemed.")
     occurred_at: datetime = strawberry.field(description="When it happened.")
-    properties: JSON = strawberry.field(description="Event properties as sent.")
+    properties: JSON = strawberry.field(
+        extensions=[MaskPII()], description="Event properties as sent."
+    )
 
 
 @strawberry.type(description="The account an agent typed.")
 class AccountRef:
     kind: str = strawberry.field(description="crm_id, loyalty_id or email.")
-    value: str = strawberry.field(description="As typed.")
+    value: str = strawberry.field(extensions=[MaskPII()], description="As typed.")
 
 
 @strawberry.type(description="A call-center interaction.")
 class CallInteraction:
     interaction_id: str = strawberry.field(description="The source's id.")
-    caller_phone: str | None = strawberry.field(description="Caller number from the switch.")
+    caller_phone: str | None = strawberry.field(
+        extensions=[MaskPII()], description="Caller number from the switch."
+    )
     account_ref: AccountRef | None = strawberry.field(description="Account typed by the agent.")
     agent_id: str | None = strawberry.field(description="Agent.")
     started_at: datetime = strawberry.field(description="When the call started.")
@@ -203,7 +222,9 @@ class IdentityEvent:
     actor: str = strawberry.field(description="Rule engine run or person that made the change.")
     rule: str | None = strawberry.field(description="The rule (or conflict kind) involved.")
     reason: str | None = strawberry.field(description="A person's stated reason.")
-    evidence: JSON = strawberry.field(description="Identifier values and attributes compared.")
+    evidence: JSON = strawberry.field(
+        extensions=[MaskPII()], description="Identifier values and attributes compared."
+    )
     records: list[Record] = strawberry.field(description="The records concerned.")
 
 
@@ -225,7 +246,9 @@ class Link:
     a: Record = strawberry.field(description="One record.")
     b: Record = strawberry.field(description="The other record.")
     rule: str = strawberry.field(description="The rule that made it (manual: a steward).")
-    evidence: JSON = strawberry.field(description="Identifier values and attributes compared.")
+    evidence: JSON = strawberry.field(
+        extensions=[MaskPII()], description="Identifier values and attributes compared."
+    )
     actor: str = strawberry.field(description="Engine run or person.")
     created_at: datetime = strawberry.field(description="When.")
 

@@ -1,0 +1,130 @@
+"""Who is calling, and what they may see: API keys mapped to scopes.
+
+With no keys configured the gateway is in demo mode: it serves loopback only (the CLI
+refuses any other address) and every caller has every scope. Once keys are configured,
+nothing but ``/healthz`` and ``/readyz`` answers without one (``Authorization: Bearer KEY``
+or ``X-API-Key: KEY``), and each key carries its scopes:
+
+=================  ==========================================================================
+profile:read       read members: profiles, loyalty, facts, consents
+pii:read           see e-mails, phones, birth dates and addresses unmasked
+analytics:read     segments, segment counts, identity conflicts
+identity:write     stewards' mutations (linkRecords, splitMember, undoMerge)
+=================  ==========================================================================
+
+Roles are sets of scopes: a personalization service has ``profile:read``; an analyst
+``profile:read analytics:read`` (personal data masked) or with ``pii:read``; a data steward
+adds ``identity:write``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["ALL_SCOPES", "ApiKeyMiddleware", "Caller", "mask_email", "mask_phone", "mask_text"]
+
+ALL_SCOPES = frozenset({"profile:read", "pii:read", "analytics:read", "identity:write"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated caller: a name for the history and its scopes."""
+
+    name: str
+    scopes: frozenset[str]
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+DEMO_CALLER = Caller("local", ALL_SCOPES)
+
+
+class ApiKeyMiddleware:
+    """Pure ASGI middleware: authenticate every request but health checks."""
+
+    def __init__(self, app: ASGIApp, keys: dict[str, Caller]) -> None:
+        self.app = app
+        self.keys = list(keys.items())
+
+    def _caller(self, scope: Scope) -> Caller | None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-api-key") or ""
+        auth = headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        if not given:
+            return None
+        found = None
+        for key, caller in self.keys:
+            # Compare every key in constant time: no early exit that times which one matched.
+            if hmac.compare_digest(key.encode(), given.encode()):
+                found = caller
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        caller = self._caller(scope) if self.keys else DEMO_CALLER
+        if caller is None:
+            await _refuse(scope, receive, send)
+            return
+        scope.setdefault("state", {})["caller"] = caller
+        await self.app(scope, receive, send)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 4401, "reason": "Unauthorized"})
+        return
+    body = orjson.dumps(
+        {
+            "errors": [
+                {"message": "an API key is required", "extensions": {"code": "UNAUTHENTICATED"}}
+            ]
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"www-authenticate", b'Bearer realm="membergraph"'),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def caller_of(request: Any) -> Caller:
+    """The caller the middleware put on a request or websocket (demo caller if none)."""
+    state = getattr(request, "scope", {}).get("state", {}) if request is not None else {}
+    caller = state.get("caller")
+    return caller if isinstance(caller, Caller) else DEMO_CALLER
+
+
+def mask_email(value: str) -> str:
+    """``jane.doe@example.com`` -> ``j***@example.com``."""
+    local, at, domain = value.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else mask_text(value)
+
+
+def mask_phone(value: str) -> str:
+    """``+14155550134`` -> ``***-0134``."""
+    digits = [c for c in value if c.isdigit()]
+    return "***-" + "".join(digits[-4:]) if len(digits) >= 4 else "***"
+
+
+def mask_text(value: str) -> str:
+    """Anything else personal: only that something is there."""
+    return "***" if value else value

@@ -1,0 +1,217 @@
+"""Who may read what: an auth matrix over real HTTP with API keys configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+
+KEYS = {
+    "personalization-key-0001": {"name": "personalization", "scopes": ["profile:read"]},
+    "analyst-key-000000000001": {"name": "analyst", "scopes": ["profile:read", "analytics:read"]},
+    "analyst-pii-key-00000001": {
+        "name": "analyst-pii",
+        "scopes": ["profile:read", "analytics:read", "pii:read"],
+    },
+    "steward-key-000000000001": {
+        "name": "steward-sue",
+        "scopes": ["profile:read", "identity:write"],
+    },
+}
+ROLE_KEY = {spec["name"]: key for key, spec in KEYS.items()}
+JANE = {
+    "contact_id": "C-JANE",
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "emails": ["jane.doe@mail.com"],
+    "phones": ["+1 415 555 0134"],
+    "birth_date": "1985-04-12",
+    "address": {
+        "line1": "1 Main St",
+        "city": "Springfield",
+        "postal_code": "62701",
+        "country": "US",
+    },
+}
+ONLINE = {
+    "transaction_id": "T-J",
+    "email": "jane.doe@mail.com",
+    "channel": "online",
+    "occurred_at": "2026-10-01T00:00:00Z",
+    "amount_cents": 100,
+}
+
+
+@pytest.fixture
+def secured(settings: Settings, data_dir: Path) -> Iterator[TestClient]:
+    with (data_dir / "crm.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(JANE) + b"\n")
+    with (data_dir / "transactions.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(ONLINE) + b"\n")
+    secured_settings = settings.model_copy(update={"api_keys": Settings(api_keys=KEYS).api_keys})
+    with TestClient(create_app(secured_settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+PROFILE = """{ memberByIdentifier(kind: CRM_ID, value: "C-JANE") {
+  profile { firstName birthDate address { line1 city } emails { value } phones { value } }
+  records { key } identifiers { kind value } } }"""
+
+
+def _ask(client: TestClient, role: str, query: str) -> dict[str, object]:
+    response = client.post(
+        "/graphql", json={"query": query}, headers={"authorization": f"Bearer {ROLE_KEY[role]}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("role", "email", "phone", "birth", "line1", "online_key"),
+    [
+        pytest.param(
+            "personalization",
+            "j***@mail.com",
+            "***-0134",
+            None,
+            "***",
+            "online:j***@mail.com",
+            id="personalization-masked",
+        ),
+        pytest.param(
+            "analyst",
+            "j***@mail.com",
+            "***-0134",
+            None,
+            "***",
+            "online:j***@mail.com",
+            id="analyst-masked",
+        ),
+        pytest.param(
+            "analyst-pii",
+            "jane.doe@mail.com",
+            "+14155550134",
+            "1985-04-12",
+            "1 Main St",
+            "online:jane.doe@mail.com",
+            id="analyst-with-pii",
+        ),
+    ],
+)
+def test_personal_fields_are_masked_without_pii_read(
+    secured: TestClient,
+    role: str,
+    email: str,
+    phone: str,
+    birth: str | None,
+    line1: str,
+    online_key: str,
+) -> None:
+    member = _ask(secured, role, PROFILE)["data"]["memberByIdentifier"]  # type: ignore[index]
+    profile = member["profile"]
+    assert profile["firstName"] == "Jane" and profile["address"]["city"] == "Springfield"
+    assert profile["emails"] == [{"value": email}] and profile["phones"] == [{"value": phone}]
+    assert profile["birthDate"] == birth and profile["address"]["line1"] == line1
+    assert online_key in {r["key"] for r in member["records"]}
+    values = {i["kind"]: i["value"] for i in member["identifiers"]}
+    assert values["EMAIL"] == email and values["CRM_ID"] == "C-JANE"
+
+
+@pytest.mark.parametrize(
+    ("role", "query", "allowed"),
+    [
+        pytest.param(
+            "personalization",
+            "{ segmentCounts { segment } }",
+            False,
+            id="personalization-no-segments",
+        ),
+        pytest.param("analyst", "{ segmentCounts { segment } }", True, id="analyst-segments"),
+        pytest.param(
+            "personalization",
+            "{ identityConflicts { kind } }",
+            False,
+            id="personalization-no-conflicts",
+        ),
+        pytest.param(
+            "analyst",
+            'mutation { splitMember(memberId: "m_x", records: [{source: "crm", key: "C-JANE"}], reason: "r") { id } }',
+            False,
+            id="analyst-cannot-split",
+        ),
+        pytest.param(
+            "steward-sue",
+            'mutation { splitMember(memberId: "m_x", records: [{source: "crm", key: "C-JANE"}], reason: "r") { id } }',
+            True,
+            id="steward-may-split",
+        ),
+    ],
+)
+def test_scopes_guard_analytics_and_identity_writes(
+    secured: TestClient, role: str, query: str, allowed: bool
+) -> None:
+    answer = _ask(secured, role, query)
+    codes = [e["extensions"]["code"] for e in answer.get("errors", [])]  # type: ignore[union-attr]
+    if allowed:
+        assert "FORBIDDEN" not in codes
+    else:
+        assert codes == ["FORBIDDEN"]
+
+
+def test_a_stewards_change_is_recorded_under_the_keys_holder(secured: TestClient) -> None:
+    query = """mutation { linkRecords(a: {source: "crm", key: "C-JANE"}, b: {source: "transactions", key: "online:jane.doe@mail.com"}, reason: "same") { id identityHistory { actor } } }"""
+    answer = _ask(secured, "steward-sue", query)
+    assert "errors" not in answer, answer
+    [member] = answer["data"]["linkRecords"]  # type: ignore[index]
+    assert "steward-sue" in {e["actor"] for e in member["identityHistory"]}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="no-key"),
+        pytest.param({"authorization": "Bearer wrong-key-0000000000"}, id="unknown-key"),
+        pytest.param({"x-api-key": ""}, id="empty-key"),
+    ],
+)
+def test_nothing_but_health_answers_without_a_key(
+    secured: TestClient, headers: dict[str, str]
+) -> None:
+    response = secured.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert secured.get("/graphql", headers={"accept": "text/html", **headers}).status_code == 401
+    assert secured.get("/metrics", headers=headers).status_code == 401
+    assert secured.post("/ingest/crm", content=b"{}", headers=headers).status_code == 401
+    assert secured.get("/healthz").status_code == 200
+    assert secured.get("/readyz").status_code == 200
+
+
+def test_x_api_key_header_works_too(secured: TestClient) -> None:
+    response = secured.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"x-api-key": ROLE_KEY["analyst"]}
+    )
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+def test_a_websocket_without_a_key_is_closed(secured: TestClient) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        secured.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 4401
+
+
+def test_settings_refuse_short_keys_and_unknown_scopes() -> None:
+    with pytest.raises(ValueError, match="api_keys"):
+        Settings(api_keys={"short": {"name": "x", "scopes": ["profile:read"]}})
+    with pytest.raises(ValueError, match="api_keys"):
+        Settings(api_keys={"long-enough-key-0001": {"name": "x", "scopes": ["root"]}})
