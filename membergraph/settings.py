@@ -33,6 +33,21 @@ class ApiKey(BaseModel):
     scopes: list[Literal["profile:read", "pii:read", "analytics:read", "identity:write"]]
 
 
+class SegmentThresholds(BaseModel):
+    """Thresholds of the segments (definitions in ``membergraph/insights/rfm.py``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    new_days: int = Field(
+        default=90, ge=1, description="NEW: first purchase within this many days."
+    )
+    at_risk_days: int = Field(
+        default=90, ge=1, description="AT_RISK: no purchase for this many days."
+    )
+    dormant_days: int = Field(default=180, ge=1, description="ZOMBIE: nothing for this many days.")
+    engagement_days: int = Field(default=90, ge=1, description="Window of e-mail engagement.")
+
+
 class Settings(BaseSettings):
     """Everything the gateway reads from its environment.
 
@@ -79,6 +94,10 @@ class Settings(BaseSettings):
         description="API keys as JSON: "
         '{"<key>": {"name": "analyst-ann", "scopes": ["profile:read"]}}.'
         " Empty: demo mode, loopback only.",
+    )
+    segments: SegmentThresholds = Field(
+        default_factory=SegmentThresholds,
+        description='Segment thresholds as JSON, e.g. {"dormant_days": 150}.',
     )
     reference_date: date | None = Field(
         default=None,

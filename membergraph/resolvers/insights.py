@@ -28,7 +28,15 @@ from membergraph.insights.activity import (
 from membergraph.insights.consent import Channel, Consent, consents_of, reachable_channels
 from membergraph.insights.loyalty import Loyalty, Tier, loyalty_of
 from membergraph.insights.profile import Profile, profile_of
-from membergraph.insights.rfm import Metrics, Population, Scores, Segment, metrics_of, population_of
+from membergraph.insights.rfm import (
+    Metrics,
+    Population,
+    Scores,
+    Segment,
+    SegmentRules,
+    metrics_of,
+    population_of,
+)
 from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.resolvers.errors import source_failed
 from membergraph.resolvers.members import MemberView, _lines, identifiers
@@ -75,14 +83,15 @@ async def _build(gateway: Gateway) -> Population:
             by_key[key] = answer
         facts[source.value] = by_key
     reference = gateway.settings.reference_time
+    rules = SegmentRules(**gateway.settings.segments.model_dump())
     metrics: dict[str, Metrics] = {}
     for member, refs in members.items():
         txs = [t for s, k in refs if s == "transactions" for t in facts["transactions"].get(k, [])]
         events = [
             e for s, k in refs if s == "web_analytics" for e in facts["web_analytics"].get(k, [])
         ]
-        metrics[member] = metrics_of(txs, events, reference)
-    return population_of(metrics, reference)
+        metrics[member] = metrics_of(txs, events, reference, rules)
+    return population_of(metrics, reference, rules)
 
 
 def _cache(gateway: Gateway) -> PopulationCache:

@@ -118,3 +118,19 @@ def test_members_page_through_a_segment(client: TestClient) -> None:
             break
         after = page["pageInfo"]["endCursor"]
     assert len(seen) == len(set(seen)) == counts[segment]
+
+
+def test_segment_thresholds_come_from_settings(settings: object) -> None:
+    from membergraph.app import create_app
+    from membergraph.settings import Settings
+
+    assert isinstance(settings, Settings)
+    counts = {}
+    for dormant in (30, 3000):
+        tuned = settings.model_copy(
+            update={"segments": settings.segments.model_copy(update={"dormant_days": dormant})}
+        )
+        with TestClient(create_app(tuned), base_url="http://127.0.0.1") as client:
+            answer = gql(client, "{ segmentCounts { segment members } }")
+        counts[dormant] = {c["segment"]: c["members"] for c in answer["data"]["segmentCounts"]}  # type: ignore[index]
+    assert counts[30]["ZOMBIE"] > counts[3000]["ZOMBIE"] == 0
