@@ -25,6 +25,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from membergraph.auth import ApiKeyMiddleware, Caller
 from membergraph.connectors.files import FileConnector
 from membergraph.gateway import open_gateway
+from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules
 from membergraph.identity.store import StoreError
 from membergraph.ingest import ingest_endpoint
 from membergraph.resolvers.context import Gateway, RequestContext
@@ -61,7 +62,24 @@ class _GraphQL(GraphQL[RequestContext, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         gateway: Gateway = self.starlette.state.gateway
+        if isinstance(request, Request):
+            # The GraphQL-over-HTTP media type when asked for (or nothing is said): request
+            # errors then answer 400. Plain application/json clients keep 200, as the spec says.
+            accept = request.headers.get("accept", "")
+            response.graphql_response = not accept or GRAPHQL_RESPONSE in accept
         return RequestContext.for_request(gateway, request, response)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        if isinstance(response_data, dict):
+            for error in response_data.get("errors") or []:
+                extensions = error.setdefault("extensions", {})
+                extensions.setdefault("code", _request_error_code(error))
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "graphql_response", False):
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            if _request_error(response_data):
+                response.status_code = 400
+        return response
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         html = get_graphql_ide_html("graphiql")
@@ -75,6 +93,25 @@ class _GraphQL(GraphQL[RequestContext, None]):
         return HTMLResponse(html)
 
 
+def _request_error_code(error: dict[str, Any]) -> str:
+    """Codes for the errors graphql-core raises before execution (ours carry their own)."""
+    message = str(error.get("message", ""))
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    if error.get("path"):
+        return "INTERNAL_SERVER_ERROR"  # a masked unexpected error
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def _request_error(data: Any) -> bool:
+    """Parse, validation and variable errors: no data at all and no error has a path."""
+    if not isinstance(data, dict) or data.get("data") is not None or not data.get("errors"):
+        return False
+    return all(not error.get("path") for error in data["errors"])
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -85,7 +122,7 @@ async def readyz(request: Request) -> Response:
         return JSONResponse({"status": "starting"}, status_code=503)
     sources = {}
     for name, conn in gateway.sources.items():
-        entry: dict[str, Any] = {"calls": conn.calls}
+        entry: dict[str, Any] = {"calls": conn.calls, "circuit": conn.circuit}
         if isinstance(conn, FileConnector):
             report = conn.report
             entry.update(
@@ -162,7 +199,10 @@ def create_app(
     keys = {
         key: Caller(spec.name, frozenset(spec.scopes)) for key, spec in settings.api_keys.items()
     }
-    app = Starlette(lifespan=lifespan, middleware=[Middleware(ApiKeyMiddleware, keys=keys)])
+    app = Starlette(
+        lifespan=lifespan,
+        middleware=[Middleware(ApiKeyMiddleware, keys=keys), Middleware(GraphQLHttpRules)],
+    )
     graphql = _GraphQL(
         app,
         schema=build_schema(max_depth=settings.max_query_depth),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, Self, TypeVar, final
 
@@ -60,10 +61,27 @@ class Connector(abc.ABC, Generic[Line]):
             assert await crm.load_many(["C1"]) == [[]]
     """
 
-    def __init__(self, source: SourceName, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        source: SourceName,
+        timeout: float = 5.0,
+        failure_threshold: int = 5,
+        cooldown: float = 30.0,
+    ) -> None:
         self.source = source
         self.timeout = timeout
         self.calls = 0  # batch calls made, for tests and /metrics
+        # Circuit breaker: after this many failed batches in a row, answer at once for
+        # ``cooldown`` seconds instead of adding a dead source's timeout to every request.
+        self.failure_threshold = failure_threshold
+        self.cooldown = cooldown
+        self.failures = 0
+        self.open_until = 0.0
+
+    @property
+    def circuit(self) -> str:
+        """``closed`` (calls go through) or ``open`` (failing fast)."""
+        return "open" if time.monotonic() < self.open_until else "closed"
 
     async def __aenter__(self) -> Self:
         return self
@@ -77,22 +95,32 @@ class Connector(abc.ABC, Generic[Line]):
     @final
     async def load_many(self, keys: Sequence[str]) -> list[list[Line] | ConnectorError]:
         """The lines of each record key, in key order; a failing key gets its error."""
+        if self.circuit == "open":
+            error = SourceUnavailable(self.source, "circuit open after repeated failures")
+            return [error] * len(keys)
         self.calls += 1
+        failure: ConnectorError | None = None
         try:
             async with asyncio.timeout(self.timeout):
                 results = await self._load_many(keys)
         except ConnectorError as exc:
-            return [exc] * len(keys)
+            failure = exc
         except TimeoutError:
-            error = SourceTimeout(self.source, f"no answer within {self.timeout:g} s")
-            return [error] * len(keys)
+            failure = SourceTimeout(self.source, f"no answer within {self.timeout:g} s")
         except Exception as exc:
             # Anything else a backend raises is a source failure, never a crash of the query.
             logger.warning("source %s failed: %r", self.source, exc)
-            return [SourceUnavailable(self.source, type(exc).__name__)] * len(keys)
-        if len(results) != len(keys):
-            error = SourceUnavailable(self.source, "answered a different number of results")
-            return [error] * len(keys)
+            failure = SourceUnavailable(self.source, type(exc).__name__)
+        else:
+            if len(results) != len(keys):
+                failure = SourceUnavailable(self.source, "answered a different number of results")
+        if failure is not None:
+            self.failures += 1
+            if self.failures >= self.failure_threshold:
+                self.open_until = time.monotonic() + self.cooldown
+                logger.warning("source %s: circuit open for %g s", self.source, self.cooldown)
+            return [failure] * len(keys)
+        self.failures = 0
         return [
             r
             if not isinstance(r, Exception) or isinstance(r, ConnectorError)
@@ -117,8 +145,10 @@ class FakeConnector(Connector[Any]):
         source: SourceName,
         handler: Callable[[Sequence[str]], Any],
         timeout: float = 5.0,
+        failure_threshold: int = 5,
+        cooldown: float = 30.0,
     ) -> None:
-        super().__init__(source, timeout)
+        super().__init__(source, timeout, failure_threshold, cooldown)
         self.handler = handler
 
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[Any] | Exception]:

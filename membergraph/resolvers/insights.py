@@ -142,13 +142,19 @@ def _key(kind: IdentifierKind, raw: str | None, region: str) -> tuple[Identifier
 async def profile(ctx: RequestContext, member: MemberView) -> Profile:
     """The profile with lineage: e-mail and phone are the ones seen most recently."""
     region = ctx.gateway.settings.default_region
-    # Asked together, so every member's profile lands in the same batch per source.
+    # Asked together, so every member's profile lands in the same batch per source. Only
+    # the CRM is needed: the others only date the e-mails and phones, so a failing one
+    # leaves those undated rather than the profile missing.
     contacts, txs, events, calls = await asyncio.gather(
         _lines(ctx, member, SourceName.CRM),
         _lines(ctx, member, SourceName.TRANSACTIONS),
         _lines(ctx, member, SourceName.WEB_ANALYTICS),
         _lines(ctx, member, SourceName.CALL_CENTER),
+        return_exceptions=True,
     )
+    if isinstance(contacts, BaseException):
+        raise contacts
+    txs, events, calls = ([] if isinstance(x, BaseException) else x for x in (txs, events, calls))
     seen: dict[tuple[IdentifierKind, str], datetime] = {}
 
     def saw(key: tuple[IdentifierKind, str] | None, at: datetime | None) -> None:

@@ -64,7 +64,7 @@ class Member:
         return strawberry.ID(redirected) if redirected else None
 
     @strawberry.field(description="The profile, each field from its surviving source.")
-    async def profile(self, root: Parent, info: Ctx) -> Profile:
+    async def profile(self, root: Parent, info: Ctx) -> Profile | None:
         return await I.profile(info.context, root)  # type: ignore[return-value]
 
     @strawberry.field(description="Every identifier of the member's records.")
@@ -92,7 +92,7 @@ class Member:
         after: Annotated[
             str | None, strawberry.argument(description="Cursor to continue after.")
         ] = None,
-    ) -> TransactionConnection:
+    ) -> TransactionConnection | None:
         page = await R.transactions(info.context, root, first, after)
         return TransactionConnection(
             edges=[TransactionEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
@@ -106,7 +106,7 @@ class Member:
         root: strawberry.Parent[R.MemberView],
         info: Ctx,
         first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
-    ) -> list[WebEvent]:
+    ) -> list[WebEvent] | None:
         return await R.web_activity(info.context, root, first)  # type: ignore[return-value]
 
     @strawberry.field(description="Call-center interactions, newest first.")
@@ -115,11 +115,11 @@ class Member:
         root: strawberry.Parent[R.MemberView],
         info: Ctx,
         first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
-    ) -> list[CallInteraction]:
+    ) -> list[CallInteraction] | None:
         return await R.call_interactions(info.context, root, first)  # type: ignore[return-value]
 
     @strawberry.field(description="Points balance, lifetime and 12-month spend, tier and progress.")
-    async def loyalty(self, root: Parent, info: Ctx) -> Loyalty:
+    async def loyalty(self, root: Parent, info: Ctx) -> Loyalty | None:
         return await I.loyalty(info.context, root)  # type: ignore[return-value]
 
     @strawberry.field(description="RFM and engagement scores (null: not scored yet).")
@@ -145,7 +145,7 @@ class Member:
         return [Segment(s.value) for s in await I.segments(info.context, root)]
 
     @strawberry.field(description="Consent per channel: the newest explicit choice wins.")
-    async def consents(self, root: Parent, info: Ctx) -> list[Consent]:
+    async def consents(self, root: Parent, info: Ctx) -> list[Consent] | None:
         return [
             Consent(
                 channel=Channel(c.channel.value),
@@ -158,13 +158,13 @@ class Member:
         ]
 
     @strawberry.field(description="Channels with consent and an identifier to reach the member on.")
-    async def reachable_channels(self, root: Parent, info: Ctx) -> list[Channel]:
+    async def reachable_channels(self, root: Parent, info: Ctx) -> list[Channel] | None:
         return [Channel(c.value) for c in await I.reachable(info.context, root)]
 
     @strawberry.field(description="Purchases, web events and calls in one timeline, newest first.")
     async def activity(
         self, root: Parent, info: Ctx, first: First = 20, after: After = None
-    ) -> ActivityConnection:
+    ) -> ActivityConnection | None:
         page = await I.activity(info.context, root, first, after)
         return ActivityConnection(
             edges=[ActivityEdge(cursor=c, node=_item(n)) for c, n in page.items],
@@ -173,11 +173,11 @@ class Member:
         )
 
     @strawberry.field(description="Offers seen in web events and whether they were redeemed.")
-    async def offers(self, root: Parent, info: Ctx) -> list[OfferStatus]:
+    async def offers(self, root: Parent, info: Ctx) -> list[OfferStatus] | None:
         return await I.offers(info.context, root)  # type: ignore[return-value]
 
     @strawberry.field(description="Open complaints, last contact and sentiment trend.")
-    async def call_center(self, root: Parent, info: Ctx) -> CallCenterSummary:
+    async def call_center(self, root: Parent, info: Ctx) -> CallCenterSummary | None:
         return await I.calls(info.context, root)  # type: ignore[return-value]
 
     @strawberry.field(

@@ -1,0 +1,370 @@
+"""Bad input gets a precise answer: the exact status and error code, never a 5xx or a trace."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+
+JSON = {"content-type": "application/json"}
+GQL_RESPONSE = {"content-type": "application/json", "accept": "application/graphql-response+json"}
+DEEP = "{ members { edges { node { activity { edges { node { transaction { items { sku } } } } } } } } }"
+
+
+def _q(query: str, **variables: object) -> bytes:
+    return orjson.dumps({"query": query, "variables": variables})
+
+
+CASES = [
+    # (id, method, path, headers, body, status, code or None)
+    ("malformed-json", "POST", "/graphql", JSON, b"{not json", 400, None),
+    ("body-not-an-object", "POST", "/graphql", JSON, b"[1,2]", 400, None),
+    ("no-query", "POST", "/graphql", JSON, b"{}", 400, None),
+    (
+        "wrong-content-type",
+        "POST",
+        "/graphql",
+        {"content-type": "text/plain"},
+        _q("{ __typename }"),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "form-content-type",
+        "POST",
+        "/graphql",
+        {"content-type": "application/x-www-form-urlencoded"},
+        b"query=x",
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "unacceptable-accept",
+        "POST",
+        "/graphql",
+        {**JSON, "accept": "application/xml"},
+        _q("{ __typename }"),
+        406,
+        "NOT_ACCEPTABLE",
+    ),
+    (
+        "body-too-large",
+        "POST",
+        "/graphql",
+        JSON,
+        _q("{ __typename }" + " " * (1 << 20)),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+    ("put-method", "PUT", "/graphql", JSON, _q("{ __typename }"), 405, None),
+    (
+        "mutation-over-get",
+        "GET",
+        "/graphql?query=mutation%7BlinkRecords(a%3A%7Bsource%3A%22crm%22%2Ckey%3A%22a%22%7D%2Cb%3A%7Bsource%3A%22crm%22%2Ckey%3A%22b%22%7D%2Creason%3A%22r%22)%7Bid%7D%7D",
+        {},
+        b"",
+        405,
+        None,
+    ),
+    (
+        "syntax-error",
+        "POST",
+        "/graphql",
+        GQL_RESPONSE,
+        _q("{ members { "),
+        400,
+        "GRAPHQL_PARSE_FAILED",
+    ),
+    (
+        "unknown-field",
+        "POST",
+        "/graphql",
+        GQL_RESPONSE,
+        _q("{ nope }"),
+        400,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
+    (
+        "too-many-aliases",
+        "POST",
+        "/graphql",
+        GQL_RESPONSE,
+        _q("{ " + " ".join(f"a{i}: __typename" for i in range(40)) + " }"),
+        400,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
+    (
+        "too-many-tokens",
+        "POST",
+        "/graphql",
+        GQL_RESPONSE,
+        _q("{ " + " ".join("__typename" for _ in range(6000)) + " }"),
+        400,
+        "GRAPHQL_PARSE_FAILED",
+    ),
+    (
+        "missing-variable",
+        "POST",
+        "/graphql",
+        GQL_RESPONSE,
+        _q("query ($v: String!) { memberByIdentifier(kind: EMAIL, value: $v) { id } }"),
+        400,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "wrong-variable-type",
+        "POST",
+        "/graphql",
+        GQL_RESPONSE,
+        _q("query ($n: Int!) { members(first: $n) { totalCount } }", n="ten"),
+        400,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "bad-enum",
+        "POST",
+        "/graphql",
+        GQL_RESPONSE,
+        _q('{ memberByIdentifier(kind: SHOE, value: "x") { id } }'),
+        400,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
+    (
+        "bad-phone",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('{ memberByIdentifier(kind: PHONE, value: "abc") { id } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "bad-email",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('{ memberByIdentifier(kind: EMAIL, value: "no-at-sign") { id } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "bad-loyalty",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('{ memberByIdentifier(kind: LOYALTY_ID, value: "!!") { id } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "blank-crm-id",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('{ memberByIdentifier(kind: CRM_ID, value: "  ") { id } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "page-too-large",
+        "POST",
+        "/graphql",
+        JSON,
+        _q("{ members(first: 1000) { totalCount } }"),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "negative-page",
+        "POST",
+        "/graphql",
+        JSON,
+        _q("{ members(first: -5) { totalCount } }"),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "forged-cursor",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('{ members(after: "bWVtYmVy") { totalCount } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "foreign-cursor",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('{ members(after: "dHg6MQ") { totalCount } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "unknown-source-filter",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('{ members(filter: {source: "erp"}) { totalCount } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "split-unknown-member",
+        "POST",
+        "/graphql",
+        JSON,
+        _q(
+            'mutation { splitMember(memberId: "m_nope", records: [{source: "crm", key: "x"}], reason: "r") { id } }'
+        ),
+        200,
+        "NOT_FOUND",
+    ),
+    (
+        "split-bad-source",
+        "POST",
+        "/graphql",
+        JSON,
+        _q(
+            'mutation { splitMember(memberId: "m_nope", records: [{source: "erp", key: "x"}], reason: "r") { id } }'
+        ),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "link-record-to-itself",
+        "POST",
+        "/graphql",
+        JSON,
+        _q(
+            'mutation { linkRecords(a: {source: "crm", key: "x"}, b: {source: "crm", key: "x"}, reason: "r") { id } }'
+        ),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "link-unknown-records",
+        "POST",
+        "/graphql",
+        JSON,
+        _q(
+            'mutation { linkRecords(a: {source: "crm", key: "x"}, b: {source: "crm", key: "y"}, reason: "r") { id } }'
+        ),
+        200,
+        "NOT_FOUND",
+    ),
+    (
+        "undo-not-an-event",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('mutation { undoMerge(eventId: "abc", reason: "r") { id } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "undo-unknown-event",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('mutation { undoMerge(eventId: "999999", reason: "r") { id } }'),
+        200,
+        "NOT_FOUND",
+    ),
+    ("ingest-unknown-source", "POST", "/ingest/erp", JSON, b"{}", 404, None),
+    ("ingest-broken-array", "POST", "/ingest/crm", JSON, b"[{", 400, None),
+    ("ingest-empty", "POST", "/ingest/crm", JSON, b"", 400, None),
+    (
+        "ingest-only-bad-lines",
+        "POST",
+        "/ingest/transactions",
+        JSON,
+        b'{"transaction_id": "T1"}',
+        422,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "code"),
+    [pytest.param(*case[1:], id=case[0]) for case in CASES],
+)
+def test_bad_input_table(
+    client: TestClient,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes,
+    status: int,
+    code: str | None,
+) -> None:
+    response = client.request(method, path, headers=headers, content=body)
+    assert response.status_code == status, response.text
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    if code is not None:
+        codes = [e.get("extensions", {}).get("code") for e in response.json()["errors"]]
+        assert code in codes, response.text
+
+
+def test_a_query_deeper_than_the_setting_is_refused(settings: Settings) -> None:
+    shallow = settings.model_copy(update={"max_query_depth": 5})
+    with TestClient(create_app(shallow), base_url="http://127.0.0.1") as client:
+        response = client.post("/graphql", headers=GQL_RESPONSE, content=_q(DEEP))
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (
+        error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        and "exceeds maximum operation depth" in error["message"]
+    )
+
+
+def test_graphql_response_media_type_is_used_when_asked(client: TestClient) -> None:
+    ok = client.post("/graphql", headers=GQL_RESPONSE, content=_q("{ __typename }"))
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith(
+        "application/graphql-response+json"
+    )
+    legacy = client.post(
+        "/graphql", headers={**JSON, "accept": "application/json"}, content=_q("{ nope }")
+    )
+    assert legacy.status_code == 200 and legacy.headers["content-type"].startswith(
+        "application/json"
+    )
+
+
+identifier_kinds = st.sampled_from(["EMAIL", "PHONE", "LOYALTY_ID", "CRM_ID", "ANONYMOUS_ID"])
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kind=identifier_kinds,
+    value=st.text(max_size=60),
+    first=st.integers(-(10**12), 10**12),
+    after=st.none() | st.text(max_size=30),
+)
+def test_fuzzed_variables_never_break_the_server(
+    client: TestClient, kind: str, value: str, first: int, after: str | None
+) -> None:
+    query = """query ($kind: IdentifierKind!, $value: String!, $first: Int!, $after: String) {
+      memberByIdentifier(kind: $kind, value: $value) { id }
+      members(first: $first, after: $after) { totalCount } }"""
+    response = client.post(
+        "/graphql",
+        json={
+            "query": query,
+            "variables": {"kind": kind, "value": value, "first": first, "after": after},
+        },
+    )
+    assert response.status_code in (200, 400), response.text
+    assert "Traceback" not in response.text
+    assert client.get("/healthz").status_code == 200
