@@ -6,6 +6,7 @@ Clients and connectors are created in the lifespan and shared through ``app.stat
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import time
@@ -13,6 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+from graphql import ExecutionResult, GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -22,7 +25,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import get_graphql_ide_html
 
-from membergraph.auth import ApiKeyMiddleware, Caller
+from membergraph.auth import ApiKeyMiddleware, Caller, TokenVerifier
 from membergraph.connectors.files import FileConnector
 from membergraph.gateway import open_gateway
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules
@@ -56,9 +59,23 @@ query Profile {{
 
 
 class _GraphQL(GraphQL[RequestContext, None]):
+    timeout = 10.0
+
     def __init__(self, app: Starlette, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.starlette = app
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        # The request's time budget: a slow answer becomes a coded error, not a hung client.
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await super().execute_operation(*args, **kwargs)
+        except TimeoutError:
+            error = GraphQLError(
+                f"the request took longer than {self.timeout:g} s",
+                extensions={"code": "TIMEOUT"},
+            )
+            return ExecutionResult(data=None, errors=[error])
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         gateway: Gateway = self.starlette.state.gateway
@@ -201,14 +218,21 @@ def create_app(
     }
     app = Starlette(
         lifespan=lifespan,
-        middleware=[Middleware(ApiKeyMiddleware, keys=keys), Middleware(GraphQLHttpRules)],
+        middleware=[
+            Middleware(ApiKeyMiddleware, keys=keys, tokens=_token_verifier(settings)),
+            Middleware(GraphQLHttpRules),
+        ],
     )
+    demo = not settings.has_credentials
+    graphiql = demo if settings.graphiql is None else settings.graphiql
+    introspection = demo if settings.introspection is None else settings.introspection
     graphql = _GraphQL(
         app,
-        schema=build_schema(max_depth=settings.max_query_depth),
-        graphql_ide="graphiql",
+        schema=build_schema(max_depth=settings.max_query_depth, introspection=introspection),
+        graphql_ide="graphiql" if graphiql else None,
         subscription_protocols=("graphql-transport-ws",),
     )
+    graphql.timeout = settings.request_timeout
     app.router.routes.extend(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -220,6 +244,18 @@ def create_app(
         ]
     )
     return app
+
+
+def _token_verifier(settings: Settings) -> TokenVerifier:
+    """JWT keys from settings (read once at start: a missing file stops start-up)."""
+    jwks = orjson.loads(settings.jwt_jwks.read_bytes()) if settings.jwt_jwks else None
+    return TokenVerifier(
+        secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+        public_key=settings.jwt_public_key.read_text() if settings.jwt_public_key else None,
+        jwks=jwks,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+    )
 
 
 def _sample_email(gateway: Gateway) -> str | None:

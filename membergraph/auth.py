@@ -1,6 +1,6 @@
 """Who is calling, and what they may see: API keys mapped to scopes.
 
-With no keys configured the gateway is in demo mode: it serves loopback only (the CLI
+With no keys or token settings configured the gateway is in demo mode: it serves loopback only (the CLI
 refuses any other address) and every caller has every scope. Once keys are configured,
 nothing but ``/healthz`` and ``/readyz`` answers without one (``Authorization: Bearer KEY``
 or ``X-API-Key: KEY``), and each key carries its scopes:
@@ -23,10 +23,19 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["ALL_SCOPES", "ApiKeyMiddleware", "Caller", "mask_email", "mask_phone", "mask_text"]
+__all__ = [
+    "ALL_SCOPES",
+    "ApiKeyMiddleware",
+    "Caller",
+    "TokenVerifier",
+    "mask_email",
+    "mask_phone",
+    "mask_text",
+]
 
 ALL_SCOPES = frozenset({"profile:read", "pii:read", "analytics:read", "identity:write"})
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
@@ -34,13 +43,61 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """The authenticated caller: a name for the history and its scopes."""
+    """The authenticated caller: a name for the history, its scopes, and for a frontend
+    app's member-scoped token the one member it may read."""
 
     name: str
     scopes: frozenset[str]
+    member_id: str | None = None
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class TokenVerifier:
+    """JWT bearer tokens (PyJWT): HS256 with a shared secret, RS256 with a public key or the
+    keys of a JWKS file. Claims: ``sub`` (the caller's name), ``scope`` (space-separated)
+    or ``scopes`` (a list), and ``member_id`` for a token that may read one member only."""
+
+    def __init__(
+        self,
+        secret: str | None = None,
+        public_key: str | None = None,
+        jwks: dict[str, Any] | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+    ) -> None:
+        self.keys: list[tuple[Any, str]] = []
+        if secret:
+            self.keys.append((secret, "HS256"))
+        if public_key:
+            self.keys.append((public_key, "RS256"))
+        for jwk in (jwks or {}).get("keys", []):
+            self.keys.append((jwt.PyJWK(jwk).key, "RS256"))
+        self.audience = audience
+        self.issuer = issuer
+
+    def verify(self, token: str) -> Caller | None:
+        for key, algorithm in self.keys:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[algorithm],
+                    audience=self.audience,
+                    issuer=self.issuer,
+                    options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+                )
+            except jwt.PyJWTError:
+                continue
+            scopes = claims.get("scopes") or str(claims.get("scope", "")).split()
+            member = claims.get("member_id")
+            return Caller(
+                str(claims["sub"]),
+                frozenset(s for s in scopes if s in ALL_SCOPES),
+                str(member) if member else None,
+            )
+        return None
 
 
 DEMO_CALLER = Caller("local", ALL_SCOPES)
@@ -49,9 +106,12 @@ DEMO_CALLER = Caller("local", ALL_SCOPES)
 class ApiKeyMiddleware:
     """Pure ASGI middleware: authenticate every request but health checks."""
 
-    def __init__(self, app: ASGIApp, keys: dict[str, Caller]) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: dict[str, Caller], tokens: TokenVerifier | None = None
+    ) -> None:
         self.app = app
         self.keys = list(keys.items())
+        self.tokens = tokens if tokens is not None and tokens.keys else None
 
     def _caller(self, scope: Scope) -> Caller | None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -66,13 +126,15 @@ class ApiKeyMiddleware:
             # Compare every key in constant time: no early exit that times which one matched.
             if hmac.compare_digest(key.encode(), given.encode()):
                 found = caller
+        if found is None and self.tokens is not None and given.count(".") == 2:
+            found = self.tokens.verify(given)
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        caller = self._caller(scope) if self.keys else DEMO_CALLER
+        caller = self._caller(scope) if self.keys or self.tokens else DEMO_CALLER
         if caller is None:
             await _refuse(scope, receive, send)
             return

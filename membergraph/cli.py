@@ -73,11 +73,11 @@ def serve(
     if data is not None and not data.is_dir():
         err.print(f"[red]error:[/red] --data {data}: not a folder")
         raise typer.Exit(2)
-    if not settings.is_loopback and not settings.api_keys:
+    if not settings.is_loopback and not settings.has_credentials:
         err.print(
             f"[red]error:[/red] refusing to listen on {settings.host}: no credentials are "
             "configured, so the gateway serves only on a loopback address (127.0.0.1, ::1). "
-            "Set MEMBERGRAPH_API_KEYS to serve beyond this machine."
+            "Set MEMBERGRAPH_API_KEYS or a MEMBERGRAPH_JWT_* key to serve beyond this machine."
         )
         raise typer.Exit(2)
     url = f"http://{settings.host}:{settings.port}/graphql"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
@@ -99,6 +99,24 @@ class Settings(BaseSettings):
         default_factory=SegmentThresholds,
         description='Segment thresholds as JSON, e.g. {"dormant_days": 150}.',
     )
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 secret of JWT bearer tokens."
+    )
+    jwt_public_key: Path | None = Field(
+        default=None, description="PEM file: RS256 public key of JWTs."
+    )
+    jwt_jwks: Path | None = Field(default=None, description="JWKS file: RS256 keys of JWTs.")
+    jwt_audience: str | None = Field(default=None, description="Required `aud` of JWTs, if set.")
+    jwt_issuer: str | None = Field(default=None, description="Required `iss` of JWTs, if set.")
+    graphiql: bool | None = Field(
+        default=None, description="Serve GraphiQL at /graphql (default: on in demo mode only)."
+    )
+    introspection: bool | None = Field(
+        default=None, description="Answer introspection (default: on in demo mode only)."
+    )
+    request_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a GraphQL request may take."
+    )
     reference_date: date | None = Field(
         default=None,
         description="Date RFM, segments and rolling spend are computed as of (default: today).",
@@ -144,6 +162,11 @@ class Settings(BaseSettings):
         if self.reference_date is None:
             return datetime.now(UTC)
         return datetime.combine(self.reference_date, datetime.max.time(), UTC)
+
+    @property
+    def has_credentials(self) -> bool:
+        """API keys or a JWT key are configured: the gateway is no longer in demo mode."""
+        return bool(self.api_keys or self.jwt_secret or self.jwt_public_key or self.jwt_jwks)
 
     @property
     def is_loopback(self) -> bool:

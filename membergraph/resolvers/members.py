@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from membergraph.auth import caller_of
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import (
     CallInteraction,
@@ -20,7 +21,7 @@ from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.port import IdentityEvent, StoredLink
 from membergraph.resolvers.context import RequestContext
-from membergraph.resolvers.errors import bad_input, source_failed
+from membergraph.resolvers.errors import CodedError, bad_input, source_failed
 from membergraph.resolvers.paging import Page, check_first, decode_cursor, encode_cursor, page_of
 
 __all__ = [
@@ -49,9 +50,22 @@ class MemberView:
         return self.requested_id if self.requested_id != self.id else None
 
 
+def _own_member_only(ctx: RequestContext, member_id: str | None) -> None:
+    """A frontend app's member-scoped token reads its own member and nobody else."""
+    own = caller_of(ctx.request).member_id
+    if own is not None and member_id is not None and member_id != own:
+        raise CodedError("this token may read only its own member", "FORBIDDEN")
+
+
+def _no_lists_for_one_member(ctx: RequestContext) -> None:
+    if caller_of(ctx.request).member_id is not None:
+        raise CodedError("this token may read only its own member", "FORBIDDEN")
+
+
 async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
     """``member(id:)``: follows the redirect of a merged-away ID; unknown is None."""
     live = await ctx.gateway.identity.store.resolve_member_id(member_id)
+    _own_member_only(ctx, live or member_id)
     return MemberView(live, member_id) if live else None
 
 
@@ -61,6 +75,7 @@ async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> 
         found = await ctx.gateway.identity.find_member(kind, value)
     except BadIdentifier as exc:
         raise bad_input(str(exc), argument="value") from None
+    _own_member_only(ctx, found)
     return MemberView(found, found) if found else None
 
 
@@ -68,6 +83,7 @@ async def page_members(
     ctx: RequestContext, first: int, after: str | None, source: SourceName | None
 ) -> Page[MemberView]:
     """``members``: ordered by ID, paged by opaque cursor."""
+    _no_lists_for_one_member(ctx)
     check_first(first, ctx.gateway.settings.max_page_size)
     store = ctx.gateway.identity.store
     start = decode_cursor("member", after) if after else None
@@ -191,6 +207,7 @@ async def page_ids(
     ctx: RequestContext, ids: list[str], first: int, after: str | None, source: SourceName | None
 ) -> Page[MemberView]:
     """Page an ordered list of member IDs (a segment) with the same cursors as ``members``."""
+    _no_lists_for_one_member(ctx)
     check_first(first, ctx.gateway.settings.max_page_size)
     if source is not None:
         records_of = await ctx.loaders.member_records.load_many(ids)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
 import pytest
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -215,3 +217,85 @@ def test_settings_refuse_short_keys_and_unknown_scopes() -> None:
         Settings(api_keys={"short": {"name": "x", "scopes": ["profile:read"]}})
     with pytest.raises(ValueError, match="api_keys"):
         Settings(api_keys={"long-enough-key-0001": {"name": "x", "scopes": ["root"]}})
+
+
+SECRET = "jwt-test-secret-of-32-bytes-long!!"
+
+
+def _token(**claims: object) -> str:
+    import jwt
+
+    body = {"sub": "app", "exp": int(time.time()) + 600, **claims}
+    return jwt.encode(body, SECRET, algorithm="HS256")
+
+
+@pytest.fixture
+def jwt_client(settings: Settings, data_dir: Path) -> Iterator[TestClient]:
+    with (data_dir / "crm.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(JANE) + b"\n")
+    secured_settings = settings.model_copy(update={"jwt_secret": SecretStr(SECRET)})
+    with TestClient(create_app(secured_settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def _with(client: TestClient, token: str, query: str) -> dict[str, object]:
+    return client.post(
+        "/graphql", json={"query": query}, headers={"authorization": f"Bearer {token}"}
+    ).json()  # type: ignore[no-any-return]
+
+
+def test_a_frontend_apps_member_token_reads_only_its_member(jwt_client: TestClient) -> None:
+    analyst = _token(sub="analyst", scope="profile:read pii:read")
+    jane = _with(
+        jwt_client, analyst, '{ memberByIdentifier(kind: CRM_ID, value: "C-JANE") { id } }'
+    )["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    app_token = _token(sub="app", scope="profile:read pii:read", member_id=jane)
+    own = _with(
+        jwt_client, app_token, f'{{ member(id: "{jane}") {{ profile {{ emails {{ value }} }} }} }}'
+    )
+    assert own["data"]["member"]["profile"]["emails"] == [{"value": "jane.doe@mail.com"}]  # type: ignore[index]
+    someone = _with(jwt_client, analyst, "{ members(first: 2) { edges { node { id } } } }")["data"][
+        "members"
+    ]["edges"]  # type: ignore[index]
+    other = next(e["node"]["id"] for e in someone if e["node"]["id"] != jane)
+    refused = _with(jwt_client, app_token, f'{{ member(id: "{other}") {{ id }} }}')
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # type: ignore[index]
+    listing = _with(jwt_client, app_token, "{ members { totalCount } }")
+    assert listing["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(lambda: _token(exp=int(time.time()) - 10), id="expired"),
+        pytest.param(lambda: jwt_encode_other_secret(), id="wrong-secret"),
+        pytest.param(lambda: "a.b.c", id="garbage"),
+    ],
+)
+def test_bad_tokens_are_refused(jwt_client: TestClient, token: Callable[[], str]) -> None:
+    response = jwt_client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"authorization": f"Bearer {token()}"}
+    )
+    assert response.status_code == 401
+
+
+def jwt_encode_other_secret() -> str:
+    import jwt
+
+    return jwt.encode(
+        {"sub": "x", "exp": int(time.time()) + 60},
+        "another-secret-of-32-bytes-long!!!",
+        algorithm="HS256",
+    )
+
+
+def test_graphiql_and_introspection_are_off_once_credentials_are_set(
+    jwt_client: TestClient,
+) -> None:
+    token = _token(scope="profile:read")
+    page = jwt_client.get(
+        "/graphql", headers={"accept": "text/html", "authorization": f"Bearer {token}"}
+    )
+    assert "graphiql" not in page.text.lower()
+    answer = _with(jwt_client, token, "{ __schema { types { name } } }")
+    assert answer["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"  # type: ignore[index]

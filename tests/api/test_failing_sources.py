@@ -93,3 +93,30 @@ def test_a_dead_source_trips_its_circuit_and_readyz_says_so(broken_client: TestC
     assert gateway.sources[SourceName.TRANSACTIONS].calls == calls, "no call while open"
     assert "circuit open" in answer["errors"][0]["message"]  # type: ignore[index]
     assert broken_client.get("/readyz").json()["sources"]["transactions"]["circuit"] == "open"
+
+
+def test_a_request_over_its_time_budget_answers_a_coded_timeout(settings: Settings) -> None:
+    async def slow(keys: Sequence[str]) -> list[list[Any]]:
+        await asyncio.sleep(2)
+        return [[] for _ in keys]
+
+    budget = settings.model_copy(update={"request_timeout": 0.3})
+    holder: dict[str, Any] = {}
+
+    async def build() -> None:
+        gateway, _, _ = await open_gateway(budget)
+        gateway.sources = {
+            **gateway.sources,
+            SourceName.TRANSACTIONS: FakeConnector(SourceName.TRANSACTIONS, slow, timeout=10),
+        }
+        holder["gateway"] = gateway
+
+    asyncio.run(build())
+    with TestClient(
+        create_app(budget, gateway=holder["gateway"]), base_url="http://127.0.0.1"
+    ) as client:
+        started = time.monotonic()
+        answer = gql(client, QUERY)
+        assert time.monotonic() - started < 2
+    asyncio.run(holder["gateway"].identity.store.aclose())
+    assert answer["errors"][0]["extensions"]["code"] == "TIMEOUT"  # type: ignore[index]
