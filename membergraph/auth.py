@@ -1,9 +1,9 @@
-"""Who is calling, and what they may see: API keys mapped to scopes.
+"""Who is calling, and what they may see: API keys and JWT bearer tokens mapped to scopes.
 
-With no keys or token settings configured the gateway is in demo mode: it serves loopback only (the CLI
-refuses any other address) and every caller has every scope. Once keys are configured,
-nothing but ``/healthz`` and ``/readyz`` answers without one (``Authorization: Bearer KEY``
-or ``X-API-Key: KEY``), and each key carries its scopes:
+With no keys and no JWT key configured the gateway is in demo mode: it serves loopback only
+(the CLI refuses any other address) and every caller has every scope. Once credentials are
+configured, nothing but ``/healthz`` and ``/readyz`` answers without them
+(``Authorization: Bearer KEY-OR-JWT`` or ``X-API-Key: KEY``), and each carries its scopes:
 
 =================  ==========================================================================
 profile:read       read members: profiles, loyalty, facts, consents
