@@ -299,3 +299,45 @@ def test_graphiql_and_introspection_are_off_once_credentials_are_set(
     assert "graphiql" not in page.text.lower()
     answer = _with(jwt_client, token, "{ __schema { types { name } } }")
     assert answer["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"  # type: ignore[index]
+
+
+def test_rs256_tokens_from_a_jwks_file(settings: Settings, tmp_path: Path) -> None:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = orjson.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    (tmp_path / "jwks.json").write_bytes(orjson.dumps({"keys": [jwk]}))
+    secured = settings.model_copy(
+        update={"jwt_jwks": tmp_path / "jwks.json", "jwt_audience": "membergraph"}
+    )
+    good = jwt.encode(
+        {"sub": "svc", "aud": "membergraph", "exp": int(time.time()) + 60, "scope": "profile:read"},
+        private,
+        algorithm="RS256",
+    )
+    wrong_audience = jwt.encode(
+        {"sub": "svc", "aud": "other", "exp": int(time.time()) + 60}, private, algorithm="RS256"
+    )
+    with TestClient(create_app(secured), base_url="http://127.0.0.1") as client:
+        ok = client.post(
+            "/graphql",
+            json={"query": "{ members { totalCount } }"},
+            headers={"authorization": f"Bearer {good}"},
+        )
+        assert ok.status_code == 200 and ok.json()["data"]["members"]["totalCount"] > 0
+        refused = client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"authorization": f"Bearer {wrong_audience}"},
+        )
+        assert refused.status_code == 401
+
+
+def test_only_the_graphql_transport_ws_protocol_is_accepted(client: TestClient) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 4406
