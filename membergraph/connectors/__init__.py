@@ -1,0 +1,1 @@
+"""Sources: one connector contract, the source formats and their backends."""

@@ -1,0 +1,1 @@
+"""Identity: normalization, the rule engine, member IDs, stewardship and the store."""

@@ -1,0 +1,1 @@
+"""Field resolvers and the per-request context; they return domain objects."""
