@@ -1,0 +1,87 @@
+"""A synthetic, deterministic and deliberately messy data set with known truth.
+
+``write_demo_data(out, members=1000, seed=7)`` writes the four source files of DESIGN.md and
+``truth.jsonl`` (one line per source line: which person it belongs to). The mess is what real
+sources hold: e-mails in several casings and with spaces, phones in many formats, loyalty
+numbers with dashes or lower case, households sharing a landline and sometimes an e-mail,
+duplicate CRM contacts, Gmail dots, visitors who browse anonymously and later log in, shared
+family computers, online orders without a card, junk e-mails typed at the till, a call
+center's hold line as caller number, and agents typing another member's card number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from membergraph.demo.lines import (
+    calls_lines,
+    crm_lines,
+    shared_computer_lines,
+    transactions_lines,
+    web_lines,
+)
+from membergraph.demo.people import Generator, Person, Writer
+from membergraph.demo.vocabulary import CITIES, DOMAINS, STREETS
+
+__all__ = ["DemoSummary", "write_demo_data"]
+
+
+@dataclass
+class DemoSummary:
+    """What :func:`write_demo_data` wrote."""
+
+    people: int
+    lines: dict[str, int]
+
+
+def write_demo_data(out: Path, members: int = 1000, seed: int = 7) -> DemoSummary:
+    """Write ``crm.jsonl``, ``transactions.jsonl``, ``web_analytics.jsonl``,
+    ``call_center.jsonl`` and ``truth.jsonl`` into ``out``; the same seed gives the same bytes."""
+    gen = Generator(members, seed)
+    rng = gen.rng
+    people = gen.people()
+    households: dict[int, list[Person]] = {}
+    for person in people:
+        households.setdefault(person.household, []).append(person)
+    landline = {h: gen.phone() for h in households if rng.random() < 0.6}
+    family_email = {
+        h: f"the.{members_[0].last.lower()}.family{h}@{rng.choice(DOMAINS)}"
+        for h, members_ in households.items()
+        if len(members_) > 1 and rng.random() < 0.15
+    }
+    address = {
+        h: (f"{rng.randrange(1, 999)} {rng.choice(STREETS)} St", *rng.choice(CITIES))
+        for h in households
+    }
+    writer = Writer(out)
+    try:
+        for person in people:
+            if rng.random() < 0.7:
+                person.card = f"LD{rng.randrange(10**7, 10**8)}"
+            person.in_crm = rng.random() < 0.85
+            shared = family_email.get(person.household)
+            # Whoever uses the family e-mail gave it to the CRM too: a family e-mail is then on
+            # two CRM people (shared) or on its one user, never silently on someone else.
+            if shared and person.in_crm and (person.email is None or rng.random() < 0.5):
+                person.family = shared
+        for person in people:
+            crm_lines(
+                gen,
+                writer,
+                person,
+                landline.get(person.household),
+                family_email.get(person.household),
+                address[person.household],
+            )
+        cards = [p.card for p in people if p.card]
+        for person in people:
+            transactions_lines(gen, writer, person, family_email.get(person.household))
+            web_lines(gen, writer, person, family_email.get(person.household))
+            calls_lines(gen, writer, person, landline.get(person.household), cards)
+        for members_ in households.values():
+            shared_computer_lines(gen, writer, members_)
+    finally:
+        writer.close()
+    counts = {k: v for k, v in writer.counts.items() if k != "truth"}
+    return DemoSummary(people=len(people), lines=counts)

@@ -1,0 +1,135 @@
+"""The demo's people and households, the writer of the five files, and the mess makers."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from membergraph.demo.vocabulary import AREA, DOMAINS, FIRST, LAST, NOW
+
+
+@dataclass
+class Person:
+    id: str
+    first: str
+    last: str
+    birth: date
+    email: str | None
+    mobile: str | None
+    household: int
+    contacts: list[str] = field(default_factory=list)
+    card: str | None = None
+    visitors: list[str] = field(default_factory=list)
+    in_crm: bool = True
+    family: str | None = None  # the household's shared e-mail, if this person uses it
+
+
+class Writer:
+    def __init__(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.files = {
+            name: (out / f"{name}.jsonl").open("wb")
+            for name in ("crm", "transactions", "web_analytics", "call_center", "truth")
+        }
+        self.counts = dict.fromkeys(self.files, 0)
+
+    def write(self, source: str, line: dict[str, Any], line_id: str, person: str) -> None:
+        self.files[source].write(orjson.dumps(line) + b"\n")
+        self.files["truth"].write(
+            orjson.dumps({"source": source, "id": line_id, "person": person}) + b"\n"
+        )
+        self.counts[source] += 1
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+
+
+class Generator:
+    def __init__(self, members: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.members = members
+        self.serial = 0
+
+    def uid(self, prefix: str, digits: int = 8) -> str:
+        self.serial += 1
+        return f"{prefix}{self.rng.randrange(10 ** (digits - 1), 10**digits)}{self.serial:x}"
+
+    def when(self, days_back: int = 730) -> str:
+        moment = NOW - timedelta(seconds=self.rng.randrange(days_back * 86400))
+        return moment.isoformat().replace("+00:00", "Z")
+
+    def phone(self) -> str:
+        return (
+            f"+1{self.rng.choice(AREA)}{self.rng.randrange(2, 10)}{self.rng.randrange(10**6):06d}"
+        )
+
+    def messy_phone(self, e164: str) -> str:
+        a, b, c = e164[2:5], e164[5:8], e164[8:]
+        return self.rng.choice(
+            [
+                e164,
+                f"({a}) {b}-{c}",
+                f"{a}.{b}.{c}",
+                f"{a}{b}{c}",
+                f"+1 {a} {b} {c}",
+                f"1-{a}-{b}-{c}",
+            ]
+        )
+
+    def messy_email(self, email: str) -> str:
+        return self.rng.choice(
+            [email, email.upper(), email.title(), f"  {email} ", email.capitalize()]
+        )
+
+    def gmail_variant(self, email: str) -> str:
+        local, domain = email.split("@")
+        if domain != "gmail.com" or self.rng.random() > 0.3:
+            return email
+        bare = local.replace(".", "")
+        return self.rng.choice(
+            [f"{bare}@gmail.com", f"{local}+shop@gmail.com", f"{local}@googlemail.com"]
+        )
+
+    def messy_card(self, card: str) -> str:
+        digits = card[2:]
+        return self.rng.choice(
+            [
+                card,
+                card.lower(),
+                f"{card[:2]}-{digits[:4]}-{digits[4:]}",
+                f"ld {digits[:4]} {digits[4:]}",
+            ]
+        )
+
+    def people(self) -> list[Person]:
+        rng, people, household = self.rng, [], 0
+        while len(people) < self.members:
+            household += 1
+            size = rng.choices([1, 2, 3, 4], weights=[45, 30, 15, 10])[0]
+            last = rng.choice(LAST)
+            for index in range(size):
+                adult = index < 2
+                first = rng.choice(FIRST)
+                year = rng.randrange(1950, 2004) if adult else rng.randrange(2005, 2012)
+                birth = date(year, rng.randrange(1, 13), rng.randrange(1, 29))
+                surname = last if rng.random() < 0.85 else rng.choice(LAST)
+                email = None
+                if rng.random() < 0.9:
+                    local = rng.choice(
+                        [
+                            f"{first}.{surname}",
+                            f"{first}{surname}{rng.randrange(100)}",
+                            f"{first[0]}{surname}{year % 100}",
+                        ]
+                    )
+                    email = f"{local.lower()}{rng.randrange(1000)}@{rng.choice(DOMAINS)}"
+                mobile = self.phone() if rng.random() < 0.9 else None
+                pid = f"p{len(people):06d}"
+                people.append(Person(pid, first, surname, birth, email, mobile, household))
+        return people[: self.members]
