@@ -29,10 +29,10 @@ from membergraph._perf import gc_paused
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.rules import Rules
+from membergraph.identity.values import ValueKey, person_of, sort_key, status_of
 
 __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 
-ValueKey = tuple[IdentifierKind, str]
 _LINKING_KINDS = (
     IdentifierKind.CRM_ID,
     IdentifierKind.LOYALTY_ID,
@@ -128,53 +128,6 @@ class _Partition:
         return a
 
 
-def _status(
-    carriers: list[RecordData],
-    key: ValueKey,
-    rules: Rules,
-    hubs: frozenset[ValueKey],
-    person_of: Mapping[RecordKey, object],
-) -> str:
-    kind, value = key
-    if rules.is_junk(kind, value):
-        return "blocked"
-    if len(carriers) == 1:
-        # One record carries it: it links nothing yet, and cannot be shared or a hub.
-        return "hub" if key in hubs else "linkable"
-    if key in hubs or len(carriers) > rules.hub_max_records:
-        return "hub"
-    people = {person_of[record.ref] for record in carriers}
-    if len(people) > rules.hub_max_people:
-        return "hub"
-    crm_people = {person_of[r.ref] for r in carriers if r.source == "crm"}
-    if len(crm_people) > 1:
-        return "shared"
-    return "linkable"
-
-
-def _order(ident: Identifier) -> tuple[str, str, str, str]:
-    return (ident.kind, ident.key, ident.value, ident.via)
-
-
-def _person(record: RecordData, signature: tuple[str, str, str] | None) -> object:
-    """Who a record stands for when counting people on a value.
-
-    A CRM contact is its name and birth date; a loyalty account its card; a visitor or a
-    call the account it logged in as or the agent typed (one person's forty devices are
-    one person); anything else only itself (forty unidentified calls from one number
-    are forty people as far as anyone can tell: a hold line, not a person).
-    """
-    if record.source == "crm":
-        return signature or record.ref
-    claimed = sorted(
-        (ident.kind, ident.key)
-        for ident in record.identifiers
-        if ident.kind is IdentifierKind.LOYALTY_ID
-        or (record.role == "leaf" and ident.via in ("login", "agent"))
-    )
-    return ("claims", claimed[0]) if claimed else record.ref
-
-
 class _Resolver:
     def __init__(
         self,
@@ -202,10 +155,10 @@ class _Resolver:
             for ident in record.identifiers:
                 if ident.kind in _LINKING_KINDS:
                     self.carriers[(ident.kind, ident.key)].append(record)
-        person_of = {
-            ref: _person(record, self.signature.get(ref)) for ref, record in records.items()
+        people = {
+            ref: person_of(record, self.signature.get(ref)) for ref, record in records.items()
         }
-        self.status = {k: _status(c, k, rules, hubs, person_of) for k, c in self.carriers.items()}
+        self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.partition = _Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
@@ -277,7 +230,7 @@ class _Resolver:
     def _targets(self, leaf: RecordData) -> list[tuple[Identifier, RecordKey, RecordKey]]:
         """(identifier, carrier record, carrier's root) for each profile the leaf points to."""
         found = []
-        for ident in sorted(leaf.identifiers, key=_order):
+        for ident in sorted(leaf.identifiers, key=sort_key):
             key = (ident.kind, ident.key)
             if ident.kind not in _LINKING_KINDS or self.status.get(key) != "linkable":
                 continue
@@ -365,7 +318,7 @@ class _Resolver:
         for leaf in leaves:
             if leaf.source != "web_analytics":
                 continue
-            for ident in sorted(leaf.identifiers, key=_order):
+            for ident in sorted(leaf.identifiers, key=sort_key):
                 key = (ident.kind, ident.key)
                 if ident.kind not in (IdentifierKind.EMAIL, IdentifierKind.CRM_ID):
                     continue

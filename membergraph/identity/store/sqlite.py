@@ -23,65 +23,19 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.port import (
     Change,
-    ConcurrentChange,
     IdentityEvent,
     IdentityStore,
     StoredLink,
     StoreError,
 )
+from membergraph.identity.store.sqlite_write import (
+    SCHEMA,
+    chunks,
+    member_versions,
+    write_change,
+)
 
 __all__ = ["SqliteStore"]
-
-_SCHEMA = """
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
--- 64 MiB of page cache: a batch write touches the identifier index all over.
-PRAGMA cache_size = -65536;
-PRAGMA temp_store = MEMORY;
-CREATE TABLE IF NOT EXISTS records (
-    source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
-    origin_member_id TEXT, previous_member_id TEXT,
-    first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT,
-    PRIMARY KEY (source, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_member ON records (member_id);
-CREATE TABLE IF NOT EXISTS identifiers (
-    kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, via TEXT NOT NULL,
-    source TEXT NOT NULL, rkey TEXT NOT NULL,
-    PRIMARY KEY (kind, key, source, rkey, value, via)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS identifiers_record ON identifiers (source, rkey);
-CREATE TABLE IF NOT EXISTS members (
-    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS redirects (old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS links (
-    id INTEGER PRIMARY KEY, a_source TEXT, a_key TEXT, b_source TEXT, b_key TEXT,
-    rule TEXT NOT NULL, evidence TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
-    retracted_at TEXT
-);
-CREATE INDEX IF NOT EXISTS links_a ON links (a_source, a_key) WHERE retracted_at IS NULL;
-CREATE INDEX IF NOT EXISTS links_b ON links (b_source, b_key) WHERE retracted_at IS NULL;
-CREATE TABLE IF NOT EXISTS cannot_links (
-    a_source TEXT, a_key TEXT, b_source TEXT, b_key TEXT, actor TEXT, reason TEXT,
-    created_at TEXT, lifted_at TEXT
-);
-CREATE INDEX IF NOT EXISTS cannot_a ON cannot_links (a_source, a_key);
-CREATE INDEX IF NOT EXISTS cannot_b ON cannot_links (b_source, b_key);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY, member_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
-    actor TEXT NOT NULL, rule TEXT, reason TEXT, evidence TEXT NOT NULL, records TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_member ON events (member_id);
-CREATE INDEX IF NOT EXISTS events_kind ON events (kind);
-"""
-
-_CHUNK = 500  # SQLite's variable limit is 32766; chunks keep statements short and cached
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _record_row(row: sqlite3.Row) -> RecordData:
@@ -143,7 +97,7 @@ class SqliteStore(IdentityStore):
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            await self._db.executescript(_SCHEMA)
+            await self._db.executescript(SCHEMA)
 
     async def aclose(self) -> None:
         if self._db is not None:
@@ -168,133 +122,11 @@ class SqliteStore(IdentityStore):
         async with self._mapped("write"):
             await db.execute("BEGIN IMMEDIATE")
             try:
-                await self._write(db, change, at)
+                await write_change(db, change, at)
             except BaseException:
                 await db.execute("ROLLBACK")
                 raise
             await db.execute("COMMIT")
-
-    async def _write(self, db: aiosqlite.Connection, change: Change, at: str) -> None:
-        if change.expected_versions:
-            now = await self._versions(db, change.expected_versions)
-            moved = {m for m, v in change.expected_versions.items() if now.get(m) != v}
-            if moved:
-                raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
-        assigned = change.assignments
-        if change.records:
-            # Rows in key order: inserts then walk the B-trees instead of jumping around them.
-            # A record's member rides along; origin_member_id is its first member, kept.
-            await db.executemany(
-                "INSERT INTO records (source, key, role, first_name, last_name, birth_date,"
-                " address, member_id, origin_member_id) VALUES (?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT (source, key) DO UPDATE SET"
-                " first_name=excluded.first_name, last_name=excluded.last_name,"
-                " birth_date=excluded.birth_date, address=excluded.address,"
-                " previous_member_id=CASE WHEN excluded.member_id IS NOT NULL AND"
-                " excluded.member_id IS NOT member_id THEN member_id ELSE previous_member_id END,"
-                " member_id=coalesce(excluded.member_id, member_id),"
-                " origin_member_id=coalesce(origin_member_id, excluded.member_id)",
-                sorted(
-                    (
-                        r.source,
-                        r.key,
-                        r.role,
-                        r.first_name,
-                        r.last_name,
-                        r.birth_date.isoformat() if r.birth_date else None,
-                        r.address,
-                        assigned.get(r.ref),
-                        assigned.get(r.ref),
-                    )
-                    for r in change.records
-                ),
-            )
-            await db.executemany(
-                "INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)",
-                sorted(
-                    (i.kind.value, i.key, i.value, i.via, r.source, r.key)
-                    for r in change.records
-                    for i in r.identifiers
-                ),
-            )
-        if change.redirects:
-            retired = list(change.redirects)
-            for chunk in _chunks(retired):
-                marks = ",".join("?" * len(chunk))
-                await db.execute(f"DELETE FROM members WHERE id IN ({marks})", chunk)
-            await db.executemany(
-                "INSERT OR REPLACE INTO redirects VALUES (?,?)", list(change.redirects.items())
-            )
-        if change.new_members:
-            for chunk in _chunks(change.new_members):
-                marks = ",".join("?" * len(chunk))
-                await db.execute(f"DELETE FROM redirects WHERE old_id IN ({marks})", chunk)
-            await db.executemany(
-                "INSERT OR IGNORE INTO members (id, created_at) VALUES (?,?)",
-                [(m, at) for m in change.new_members],
-            )
-        if change.assignments:
-            written = {r.ref for r in change.records}
-            # origin_member_id is the first member a record was given: a split hands it back.
-            await db.executemany(
-                "UPDATE records SET previous_member_id=member_id, member_id=?,"
-                " origin_member_id=coalesce(origin_member_id, ?) WHERE source=? AND key=?",
-                [(m, m, s, k) for (s, k), m in assigned.items() if (s, k) not in written],
-            )
-            touched = sorted(set(change.assignments.values()))
-            await db.executemany(
-                "UPDATE members SET version = version + 1 WHERE id=?", [(m,) for m in touched]
-            )
-        if change.links_retracted:
-            # Two statements, each searching its own partial index (an OR would scan).
-            rows = [(at, rule, *a, *b) for a, b, rule in change.links_retracted]
-            rows += [(at, rule, *b, *a) for a, b, rule in change.links_retracted]
-            await db.executemany(
-                "UPDATE links SET retracted_at=? WHERE retracted_at IS NULL AND rule=? AND"
-                " a_source=? AND a_key=? AND b_source=? AND b_key=?",
-                rows,
-            )
-        if change.links_added:
-            await db.executemany(
-                "INSERT INTO links (a_source, a_key, b_source, b_key, rule, evidence, actor,"
-                " created_at) VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (*link.a, *link.b, link.rule, orjson.dumps(link.evidence), change.actor, at)
-                    for link in change.links_added
-                ],
-            )
-        if change.cannot_added:
-            await db.executemany(
-                "INSERT INTO cannot_links (a_source, a_key, b_source, b_key, actor, reason,"
-                " created_at) VALUES (?,?,?,?,?,?,?)",
-                [(*a, *b, change.actor, change.reason, at) for a, b in change.cannot_added],
-            )
-        if change.cannot_lifted:
-            pairs = [(at, *a, *b) for a, b in change.cannot_lifted]
-            pairs += [(at, *b, *a) for a, b in change.cannot_lifted]
-            await db.executemany(
-                "UPDATE cannot_links SET lifted_at=? WHERE lifted_at IS NULL AND"
-                " a_source=? AND a_key=? AND b_source=? AND b_key=?",
-                pairs,
-            )
-        if change.events:
-            await db.executemany(
-                "INSERT INTO events (member_id, kind, at, actor, rule, reason, evidence, records)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        e.member_id,
-                        e.kind,
-                        e.at.isoformat(),
-                        e.actor,
-                        e.rule,
-                        e.reason,
-                        orjson.dumps(e.evidence),
-                        orjson.dumps(e.records),
-                    )
-                    for e in change.events
-                ],
-            )
 
     async def _by_refs(
         self, keyed: str, whole: str, refs: Iterable[RecordKey] | None
@@ -312,7 +144,7 @@ class SqliteStore(IdentityStore):
         """Run ``keyed`` once per chunk of pairs, as ``(VALUES (?,?), ...)`` where it says."""
         rows: list[sqlite3.Row] = []
         uses = keyed.count("{values}")
-        for chunk in _chunks(sorted(set(pairs))):
+        for chunk in chunks(sorted(set(pairs))):
             values = ",".join("(?,?)" for _ in chunk)
             params = [part for pair in chunk for part in pair] * uses
             rows.extend(await self._all(keyed.format(values=values), params))
@@ -441,7 +273,7 @@ class SqliteStore(IdentityStore):
 
     async def _grouped(self, sql: str, member_ids: Sequence[str]) -> dict[str, list[sqlite3.Row]]:
         grouped: dict[str, list[sqlite3.Row]] = defaultdict(list)
-        for chunk in _chunks(sorted(set(member_ids))):
+        for chunk in chunks(sorted(set(member_ids))):
             marks = ",".join("?" * len(chunk))
             for row in await self._all(sql.format(marks=marks), chunk):
                 grouped[row["member_id"]].append(row)
@@ -524,19 +356,9 @@ class SqliteStore(IdentityStore):
         )
         return [_event_row(r) for r in rows]
 
-    async def _versions(self, db: aiosqlite.Connection, ids: Iterable[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
-            rows = await db.execute_fetchall(
-                f"SELECT id, version FROM members WHERE id IN ({marks})", chunk
-            )
-            found.update({r[0]: r[1] for r in rows})
-        return found
-
     async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
         async with self._mapped("read"):
-            return await self._versions(self.db, member_ids)
+            return await member_versions(self.db, member_ids)
 
     async def event(self, event_id: int) -> IdentityEvent | None:
         rows = await self._all("SELECT * FROM events WHERE id = ?", (event_id,))
@@ -544,7 +366,7 @@ class SqliteStore(IdentityStore):
 
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
         taken: set[str] = set()
-        for chunk in _chunks(sorted(set(ids))):
+        for chunk in chunks(sorted(set(ids))):
             marks = ",".join("?" * len(chunk))
             rows = await self._all(
                 f"SELECT id FROM members WHERE id IN ({marks})"

@@ -1,0 +1,64 @@
+"""What a value may do: link, or not (junk, a hub, shared by two CRM people).
+
+A value's status depends only on the value and the records that carry it, so batch and
+incremental resolution agree on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.rules import Rules
+
+__all__ = ["ValueKey", "person_of", "sort_key", "status_of"]
+
+ValueKey = tuple[IdentifierKind, str]
+
+
+def status_of(
+    carriers: list[RecordData],
+    key: ValueKey,
+    rules: Rules,
+    hubs: frozenset[ValueKey],
+    person_of: Mapping[RecordKey, object],
+) -> str:
+    kind, value = key
+    if rules.is_junk(kind, value):
+        return "blocked"
+    if len(carriers) == 1:
+        # One record carries it: it links nothing yet, and cannot be shared or a hub.
+        return "hub" if key in hubs else "linkable"
+    if key in hubs or len(carriers) > rules.hub_max_records:
+        return "hub"
+    people = {person_of[record.ref] for record in carriers}
+    if len(people) > rules.hub_max_people:
+        return "hub"
+    crm_people = {person_of[r.ref] for r in carriers if r.source == "crm"}
+    if len(crm_people) > 1:
+        return "shared"
+    return "linkable"
+
+
+def sort_key(ident: Identifier) -> tuple[str, str, str, str]:
+    return (ident.kind, ident.key, ident.value, ident.via)
+
+
+def person_of(record: RecordData, signature: tuple[str, str, str] | None) -> object:
+    """Who a record stands for when counting people on a value.
+
+    A CRM contact is its name and birth date; a loyalty account its card; a visitor or a
+    call the account it logged in as or the agent typed (one person's forty devices are
+    one person); anything else only itself (forty unidentified calls from one number
+    are forty people as far as anyone can tell: a hold line, not a person).
+    """
+    if record.source == "crm":
+        return signature or record.ref
+    claimed = sorted(
+        (ident.kind, ident.key)
+        for ident in record.identifiers
+        if ident.kind is IdentifierKind.LOYALTY_ID
+        or (record.role == "leaf" and ident.via in ("login", "agent"))
+    )
+    return ("claims", claimed[0]) if claimed else record.ref
