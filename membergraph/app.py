@@ -91,10 +91,15 @@ class _GraphQL(GraphQL[RequestContext, None]):
             for error in response_data.get("errors") or []:
                 extensions = error.setdefault("extensions", {})
                 extensions.setdefault("code", _request_error_code(error))
+        wants_spec = getattr(sub_response, "graphql_response", False)
+        request_error = _request_error(response_data)
+        if wants_spec and request_error:
+            # A request that never executed has no data entry at all, not a null one.
+            response_data = {k: v for k, v in response_data.items() if k != "data"}
         response = super().create_response(response_data, sub_response)
-        if getattr(sub_response, "graphql_response", False):
+        if wants_spec:
             response.headers["content-type"] = GRAPHQL_RESPONSE
-            if _request_error(response_data):
+            if request_error:
                 response.status_code = 400
         return response
 

@@ -311,6 +311,8 @@ def test_bad_input_table(
     if code is not None:
         codes = [e.get("extensions", {}).get("code") for e in response.json()["errors"]]
         assert code in codes, response.text
+    if status == 400 and headers.get("accept") == GQL_RESPONSE["accept"]:
+        assert "data" not in response.json(), "a request that never ran has no data entry"
 
 
 def test_a_query_deeper_than_the_setting_is_refused(settings: Settings) -> None:
