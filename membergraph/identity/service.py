@@ -27,6 +27,7 @@ from membergraph.identity.store.port import (
     ConcurrentChange,
     IdentityEvent,
     IdentityStore,
+    StoredLink,
 )
 
 __all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange"]
@@ -176,10 +177,11 @@ class IdentityService:
             seen_values |= values
             # A blocked value links nothing whoever carries it: no need to visit its carriers.
             values = {v for v in values if not is_junk(*v)}
-            counts = await store.carrier_counts(values)
-            expand = {v for v in values if counts.get(v, 0) <= limit}
-            hubs |= values - expand
-            carriers = await store.carriers(expand)
+            # One read for the carriers; a value on more records than the cap is a hub,
+            # and its carriers are not visited.
+            found = await store.carriers(values)
+            carriers = {v: refs for v, refs in found.items() if len(set(refs)) <= limit}
+            hubs |= set(found) - set(carriers)
             members = (
                 set((await store.assignments([r.ref for r in frontier])).values()) - seen_members
             )
@@ -206,10 +208,11 @@ class IdentityService:
         refs = None if whole else scope  # the whole store: read tables, not keys
         current = await store.assignments(refs)
         versions = await store.member_versions(set(current.values()))
+        active = await store.active_links(refs)
         manual = [
             (link.a, link.b, link.evidence)
-            for link in await store.manual_links(refs)
-            if frozenset((link.a, link.b)) not in adjust.manual_drop
+            for link in active
+            if link.rule == "manual" and frozenset((link.a, link.b)) not in adjust.manual_drop
         ] + adjust.manual_add
         cannot = [
             pair
@@ -247,7 +250,7 @@ class IdentityService:
         change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
         change.redirects = ids.redirects
         change.new_members = ids.new_members
-        await self._diff_links(change, resolution, refs)
+        _diff_links(change, resolution, active)
         moved = changed | change.assignments.keys()
         self._events(change, resolution, member_of, current, moved, now, actor)
         change.events.extend(adjust.events)
@@ -258,17 +261,6 @@ class IdentityService:
         for member_change in result.changes:
             self.bus.publish(member_change)
         return result
-
-    async def _diff_links(
-        self, change: Change, resolution: Resolution, refs: Mapping[RecordKey, object] | None
-    ) -> None:
-        def key(a: RecordKey, b: RecordKey, rule: str) -> tuple[RecordKey, RecordKey, str]:
-            return (min(a, b), max(a, b), rule)
-
-        existing = {key(k.a, k.b, k.rule) for k in await self.store.active_links(refs)}
-        produced = {key(k.a, k.b, k.rule): k for k in resolution.links}
-        change.links_added = [link for k, link in produced.items() if k not in existing]
-        change.links_retracted = sorted(k for k in existing if k not in produced)
 
     def _events(
         self,
@@ -348,6 +340,18 @@ class IdentityService:
                     records=tuple(refs),
                 )
             )
+
+
+def _diff_links(change: Change, resolution: Resolution, active: Sequence[StoredLink]) -> None:
+    """Links the resolution makes that are not active yet, and active ones it no longer makes."""
+
+    def key(a: RecordKey, b: RecordKey, rule: str) -> tuple[RecordKey, RecordKey, str]:
+        return (min(a, b), max(a, b), rule)
+
+    existing = {key(k.a, k.b, k.rule) for k in active}
+    produced = {key(k.a, k.b, k.rule): k for k in resolution.links}
+    change.links_added = [link for k, link in produced.items() if k not in existing]
+    change.links_retracted = sorted(k for k in existing if k not in produced)
 
 
 def _differs(stored: RecordData, incoming: RecordData) -> bool:

@@ -58,9 +58,6 @@ async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) ->
         ("crm", "C1"),
         ("transactions", "loyalty:LD11110000"),
     ]
-    assert await store.carrier_counts([(IdentifierKind.EMAIL, "ann@x.org")]) == {
-        (IdentifierKind.EMAIL, "ann@x.org"): 1
-    }
     assert await store.assignments([("crm", "C1")]) == {("crm", "C1"): "m_ann"}
     assert await store.member_records(["m_ann", "m_none"]) == [
         [("crm", "C1"), ("transactions", "loyalty:LD11110000")],

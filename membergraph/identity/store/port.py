@@ -123,10 +123,6 @@ class IdentityStore(abc.ABC):
         """Which records carry each value (for incremental resolution)."""
 
     @abc.abstractmethod
-    async def carrier_counts(self, values: Iterable[ValueKey]) -> dict[ValueKey, int]:
-        """How many records carry each value."""
-
-    @abc.abstractmethod
     async def assignments(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
         """The member each record belongs to now."""
 

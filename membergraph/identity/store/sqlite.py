@@ -183,15 +183,6 @@ class SqliteStore(IdentityStore):
             result[(IdentifierKind(row[0]), row[1])].append((row[2], row[3]))
         return dict(result)
 
-    async def carrier_counts(self, values: Iterable[ValueKey]) -> dict[ValueKey, int]:
-        rows = await self._by_pairs(
-            "SELECT v.column1, v.column2, count(DISTINCT i.source || char(0) || i.rkey)"
-            " FROM (VALUES {values}) AS v JOIN identifiers i"
-            " ON i.kind = v.column1 AND i.key = v.column2 GROUP BY v.column1, v.column2",
-            ((k.value, v) for k, v in values),
-        )
-        return {(IdentifierKind(r[0]), r[1]): r[2] for r in rows}
-
     async def _record_column(
         self, column: str, refs: Iterable[RecordKey] | None
     ) -> dict[RecordKey, str]:
