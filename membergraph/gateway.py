@@ -78,7 +78,7 @@ def open_sources(
 
 async def open_gateway(settings: Settings) -> tuple[Gateway, SourceSet, ApplyResult]:
     """Load the sources, open the store and resolve identities (stable IDs across restarts)."""
-    folder = settings.data or await asyncio.to_thread(demo_folder, settings)
+    folder = settings.data if settings.data else await asyncio.to_thread(demo_folder, settings)
     sources = await asyncio.to_thread(open_sources, folder, settings.default_region)
     store = store_from_url(settings.store)
     await store.open()

@@ -31,7 +31,7 @@ def crm_lines(
         )
         if landline:
             phones.append(gen.messy_phone(landline))
-        line = {
+        line: dict[str, Any] = {
             "contact_id": contact_id,
             "first_name": p.first if copy == 0 or rng.random() < 0.8 else p.first.upper(),
             "last_name": p.last,
@@ -109,7 +109,7 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
 
 def web_event(gen: Generator, w: Writer, person: str, anonymous_id: str, **fields: Any) -> None:
     eid = gen.uid("E", 10)
-    line = {
+    line: dict[str, Any] = {
         "event_id": eid,
         "anonymous_id": anonymous_id,
         "user_id": None,

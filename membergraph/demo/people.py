@@ -108,7 +108,8 @@ class Generator:
         )
 
     def people(self) -> list[Person]:
-        rng, people, household = self.rng, [], 0
+        rng, household = self.rng, 0
+        people: list[Person] = []
         while len(people) < self.members:
             household += 1
             size = rng.choices([1, 2, 3, 4], weights=[45, 30, 15, 10])[0]

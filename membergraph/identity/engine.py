@@ -195,7 +195,9 @@ class _Resolver:
         self.links.append(Link(a, b, rule, evidence))
         return True
 
-    def _profile_edges(self) -> list[tuple[int, str, str, RecordKey, RecordKey, str]]:
+    def _profile_edges(
+        self,
+    ) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
         edges = []
         signature = self.signature
         for (kind, value), carriers in self.carriers.items():
@@ -256,24 +258,14 @@ class _Resolver:
         every = self._targets(leaf)
         if len({root for ident, _, root in every if ident.via == "login"}) > 1:
             # Logged in as two members: a shared device, whatever stewards forbid since.
-            detail = {
-                "evidence": [
-                    {"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in every
-                ]
-            }
-            refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in every)}))
+            refs, detail = _conflict_of(leaf, every)
             self.conflicts.append(Conflict("shared_device", refs, detail))
             return None
         targets = [t for t in every if not self._forbidden(leaf.ref, t[2])]
         roots = {root for _, _, root in targets}
         if len(roots) <= 1:
             return (targets[0][0], targets[0][1]) if targets else None
-        refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in targets)}))
-        detail: dict[str, Any] = {
-            "evidence": [
-                {"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in targets
-            ]
-        }
+        refs, detail = _conflict_of(leaf, targets)
         if leaf.source == "call_center":
             by_switch = [t for t in targets if t[0].via == "switch"]
             typed = [t for t in targets if t[0].via == "agent"]
@@ -295,10 +287,10 @@ class _Resolver:
         for a, b, evidence in self.manual:
             self._try_link(a, b, "manual", evidence)
         for _, kind, value, a, b, rule in self._profile_edges():
-            evidence: dict[str, Any] = {"kind": kind.value, "value": value}
+            said: dict[str, Any] = {"kind": kind.value, "value": value}
             if rule == "crm_duplicate":
-                evidence["agreed"] = ["first_name", "last_name", "birth_date"]
-            self._try_link(a, b, rule, evidence)
+                said["agreed"] = ["first_name", "last_name", "birth_date"]
+            self._try_link(a, b, rule, said)
         leaves = [
             self.records[ref] for ref in sorted(self.records) if self.records[ref].role == "leaf"
         ]
@@ -331,6 +323,15 @@ class _Resolver:
                     )
                 else:
                     first_seen[key] = leaf.ref
+
+
+def _conflict_of(
+    leaf: RecordData, targets: list[tuple[Identifier, RecordKey, RecordKey]]
+) -> tuple[tuple[RecordKey, ...], dict[str, Any]]:
+    """The records a leaf's disagreeing evidence names, and that evidence."""
+    refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in targets)}))
+    evidence = [{"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in targets]
+    return refs, {"evidence": evidence}
 
 
 def resolve(

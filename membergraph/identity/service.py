@@ -324,9 +324,9 @@ class IdentityService:
                 )
         flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
         for record in change.records:
-            for value in sorted(_values(record)):
-                if resolution.value_status.get(value, "linkable") != "linkable":
-                    flagged[(member_of[record.ref], value)].append(record.ref)
+            for key in sorted(_values(record)):
+                if resolution.value_status.get(key, "linkable") != "linkable":
+                    flagged[(member_of[record.ref], key)].append(record.ref)
         for (member, (kind, value)), refs in flagged.items():
             status = resolution.value_status[(kind, value)]
             events.append(

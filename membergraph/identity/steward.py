@@ -109,15 +109,15 @@ async def undo_merge(service: IdentityService, event_id: int, reason: str, actor
         event = await service.store.event(event_id)
         if event is None or event.kind != "merged":
             raise StewardError(f"event {event_id} is not a merge", "NOT_FOUND")
-        merged = [tuple(r) for r in event.evidence.get("merged_records", [])]
-        into = [tuple(r) for r in event.evidence.get("into_records", [])]
+        merged: list[RecordKey] = [(r[0], r[1]) for r in event.evidence.get("merged_records", [])]
+        into: list[RecordKey] = [(r[0], r[1]) for r in event.evidence.get("into_records", [])]
         members = await service.store.assignments([*merged, *into])
-        merged = [r for r in merged if r in members]  # type: ignore[misc]
-        into = [r for r in into if r in members]  # type: ignore[misc]
-        now_together = {members[r] for r in merged} & {members[r] for r in into}  # type: ignore[index]
+        merged = [r for r in merged if r in members]
+        into = [r for r in into if r in members]
+        now_together = {members[r] for r in merged} & {members[r] for r in into}
         if not merged or not into or not now_together:
             # Undone before (or split since): nothing joins the two sides any more.
-            return sorted({members[r] for r in [*merged, *into]})  # type: ignore[index]
+            return sorted({members[r] for r in [*merged, *into]})
         marker = IdentityEvent(
             event.member_id,
             "unmerged",
@@ -127,7 +127,7 @@ async def undo_merge(service: IdentityService, event_id: int, reason: str, actor
             reason=reason,
             evidence={"event_id": event_id, "merged_id": event.evidence.get("merged_id")},
         )
-        return await _cut(service, merged, into, reason, actor, [marker], free_leaves=True)  # type: ignore[arg-type]
+        return await _cut(service, merged, into, reason, actor, [marker], free_leaves=True)
 
 
 async def _cut(

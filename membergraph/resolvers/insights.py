@@ -13,8 +13,11 @@ from typing import Any
 
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import (
+    CallInteraction,
+    CrmContact,
     SourceName,
     Transaction,
+    WebEvent,
 )
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.insights.activity import (
@@ -95,10 +98,10 @@ async def _build(gateway: Gateway) -> Population:
 
 
 def _cache(gateway: Gateway) -> PopulationCache:
-    cache = gateway.extras.get("population")
+    cache: PopulationCache | None = gateway.extras.get("population")
     if cache is None:
         cache = gateway.extras["population"] = PopulationCache()
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 async def population(ctx: RequestContext) -> Population:
@@ -145,16 +148,20 @@ async def profile(ctx: RequestContext, member: MemberView) -> Profile:
     # Asked together, so every member's profile lands in the same batch per source. Only
     # the CRM is needed: the others only date the e-mails and phones, so a failing one
     # leaves those undated rather than the profile missing.
-    contacts, txs, events, calls = await asyncio.gather(
+    found: list[Any] = await asyncio.gather(
         _lines(ctx, member, SourceName.CRM),
         _lines(ctx, member, SourceName.TRANSACTIONS),
         _lines(ctx, member, SourceName.WEB_ANALYTICS),
         _lines(ctx, member, SourceName.CALL_CENTER),
         return_exceptions=True,
     )
-    if isinstance(contacts, BaseException):
-        raise contacts
-    txs, events, calls = ([] if isinstance(x, BaseException) else x for x in (txs, events, calls))
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    contacts: list[CrmContact] = found[0]
+    txs: list[Transaction]
+    events: list[WebEvent]
+    calls: list[CallInteraction]
+    txs, events, calls = ([] if isinstance(x, BaseException) else x for x in found[1:])
     seen: dict[tuple[IdentifierKind, str], datetime] = {}
 
     def saw(key: tuple[IdentifierKind, str] | None, at: datetime | None) -> None:

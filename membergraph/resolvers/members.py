@@ -195,11 +195,9 @@ async def explain(
                 queue.append(there)
     path: list[StoredLink] = []
     step = ref
-    while came_by.get(step) is not None:
-        link = came_by[step]
-        assert link is not None
-        path.append(link)
-        step = link.b if link.a == step else link.a
+    while (back := came_by.get(step)) is not None:
+        path.append(back)
+        step = back.b if back.a == step else back.a
     return list(reversed(path))
 
 

@@ -8,6 +8,7 @@ import strawberry
 
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
+from membergraph.resolvers.paging import Page
 from membergraph.schema.insights import (
     ActivityConnection,
     ActivityEdge,
@@ -200,7 +201,7 @@ class Member:
                 a=_record(k.a),
                 b=_record(k.b),
                 rule=k.rule,
-                evidence=k.evidence,
+                evidence=k.evidence,  # type: ignore[arg-type]  # JSON accepts any dict
                 actor=k.actor,
                 created_at=k.created_at,
             )
@@ -227,8 +228,9 @@ class MemberConnection:
     total_count: int = strawberry.field(description="Members matching the filter.")
 
 
-def member_connection(page: R.Page[R.MemberView]) -> MemberConnection:
+def member_connection(page: Page[R.MemberView]) -> MemberConnection:
     return MemberConnection(
+        # Resolvers hand back domain objects; Strawberry reads the Member fields off them.
         edges=[MemberEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
         page_info=_page_info(page),
         total_count=page.total,

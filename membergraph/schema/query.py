@@ -83,7 +83,7 @@ class Query:
     ) -> MemberConnection:
         source = _source(filter.source if filter else None)
         if filter and filter.segment:
-            ids = await I.segment_members(info.context, _Segment(filter.segment.value))
+            ids = await I.segment_members(info.context, _Segment(filter.segment.value))  # type: ignore[arg-type]
             return member_connection(await R.page_ids(info.context, ids, first, after, source))
         return member_connection(await R.page_members(info.context, first, after, source))
 

@@ -14,8 +14,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
-from membergraph.resolvers import members as R
 from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.paging import Page
 from membergraph.schema.permissions import MaskPII
 
 
@@ -34,7 +34,7 @@ class IdentifierKind(Enum):
     )
 
     def domain(self) -> _IdentifierKind:
-        return _IdentifierKind(self.value)
+        return _IdentifierKind(self.value)  # type: ignore[arg-type]  # enum_value("EMAIL")
 
 
 Ctx = Info[RequestContext, None]
@@ -269,7 +269,7 @@ class PageInfo:
     )
 
 
-def _page_info(page: R.Page[Any]) -> PageInfo:
+def _page_info(page: Page[Any]) -> PageInfo:
     cursors = [cursor for cursor, _ in page.items]
     return PageInfo(
         has_next_page=page.has_next,

@@ -61,7 +61,7 @@ def _event_row(row: sqlite3.Row) -> IdentityEvent:
         rule=row["rule"],
         reason=row["reason"],
         evidence=orjson.loads(row["evidence"]),
-        records=tuple(tuple(r) for r in orjson.loads(row["records"])),  # type: ignore[misc]
+        records=tuple((r[0], r[1]) for r in orjson.loads(row["records"])),
     )
 
 
