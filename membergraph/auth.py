@@ -10,6 +10,7 @@ profile:read       read members: profiles, loyalty, facts, consents
 pii:read           see e-mails, phones, birth dates and addresses unmasked
 analytics:read     segments, segment counts, identity conflicts
 identity:write     stewards' mutations (linkRecords, splitMember, undoMerge)
+ingest:write       push source lines to ``POST /ingest/{source}`` (a POS, a call-center hook)
 =================  ==========================================================================
 
 Roles are sets of scopes: a personalization service has ``profile:read``; an analyst
@@ -37,7 +38,9 @@ __all__ = [
     "mask_text",
 ]
 
-ALL_SCOPES = frozenset({"profile:read", "pii:read", "analytics:read", "identity:write"})
+ALL_SCOPES = frozenset(
+    {"profile:read", "pii:read", "analytics:read", "identity:write", "ingest:write"}
+)
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 

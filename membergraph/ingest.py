@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from membergraph.auth import caller_of
 from membergraph.connectors.files import FileConnector, LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
@@ -46,6 +47,8 @@ def _split_body(body: bytes) -> list[Any] | None:
 
 async def ingest_endpoint(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
+    if not caller_of(request).can("ingest:write"):
+        return _problem(403, "pushing source lines needs the ingest:write scope")
     name = request.path_params["source"]
     try:
         source = SourceName(name)

@@ -30,7 +30,9 @@ class ApiKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, description="Who holds the key: recorded as the actor.")
-    scopes: list[Literal["profile:read", "pii:read", "analytics:read", "identity:write"]]
+    scopes: list[
+        Literal["profile:read", "pii:read", "analytics:read", "identity:write", "ingest:write"]
+    ]
 
 
 class SegmentThresholds(BaseModel):

@@ -26,6 +26,7 @@ KEYS = {
         "name": "steward-sue",
         "scopes": ["profile:read", "identity:write"],
     },
+    "pos-system-key-000000001": {"name": "pos", "scopes": ["ingest:write"]},
 }
 ROLE_KEY = {spec["name"]: key for key, spec in KEYS.items()}
 JANE = {
@@ -341,3 +342,27 @@ def test_only_the_graphql_transport_ws_protocol_is_accepted(client: TestClient) 
     ):
         ws.receive_json()
     assert closed.value.code == 4406
+
+
+def test_only_ingest_write_may_push_source_lines(secured: TestClient) -> None:
+    line = {
+        "transaction_id": "T-POS-1",
+        "loyalty_id": "LD55550001",
+        "channel": "store",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "amount_cents": 100,
+    }
+    refused = secured.post(
+        "/ingest/transactions", json=[line], headers={"x-api-key": ROLE_KEY["analyst-pii"]}
+    )
+    assert refused.status_code == 403 and "ingest:write" in refused.json()["error"]
+    accepted = secured.post(
+        "/ingest/transactions", json=[line], headers={"x-api-key": ROLE_KEY["pos"]}
+    )
+    assert accepted.status_code == 200
+    reading = secured.post(
+        "/graphql",
+        json={"query": "{ members { totalCount } }"},
+        headers={"x-api-key": ROLE_KEY["pos"]},
+    )
+    assert reading.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
