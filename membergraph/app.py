@@ -188,6 +188,11 @@ async def metrics(request: Request) -> Response:
         "# TYPE membergraph_identity gauge",
     ]
     out += [f'membergraph_identity{{what="{k}"}} {v}' for k, v in counts.items()]
+    out += [
+        "# HELP membergraph_member_changes_dropped_total Changes a slow subscriber missed.",
+        "# TYPE membergraph_member_changes_dropped_total counter",
+        f"membergraph_member_changes_dropped_total {gateway.identity.bus.dropped}",
+    ]
     return PlainTextResponse("\n".join(out) + "\n", media_type="text/plain; version=0.0.4")
 
 

@@ -53,7 +53,3 @@ class MemberChangeBus:
                     yield change
         finally:
             self._queues.discard(queue)
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._queues)

@@ -6,7 +6,7 @@ a purchase ingested a moment ago is in the next query.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,15 +44,8 @@ class Loaders:
         )
         self.member_events: DataLoader[str, list[IdentityEvent]] = DataLoader(store.member_events)
         self.lines: dict[SourceName, DataLoader[str, list[BaseModel]]] = {
-            name: DataLoader(_lines_of(connector)) for name, connector in gateway.sources.items()
+            name: DataLoader(connector.load_many) for name, connector in gateway.sources.items()
         }
-
-
-def _lines_of(connector: Connector[Any]) -> Any:
-    async def load(keys: Sequence[str]) -> list[Any]:
-        return await connector.load_many(keys)
-
-    return load
 
 
 @dataclass

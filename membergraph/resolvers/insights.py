@@ -53,7 +53,6 @@ class PopulationCache:
 
     def __init__(self) -> None:
         self.value: Population | None = None
-        self.builds = 0
         self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
@@ -63,7 +62,6 @@ class PopulationCache:
         async with self._lock:
             if self.value is None:
                 self.value = await _build(gateway)
-                self.builds += 1
             return self.value
 
 

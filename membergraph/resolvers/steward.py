@@ -16,8 +16,6 @@ from membergraph.resolvers.members import MemberView
 
 __all__ = ["link", "member_changes", "split", "undo"]
 
-MAX_RECORDS = 1000
-
 
 def _actor(ctx: RequestContext) -> str:
     """Who goes into the history: the API key's holder; in demo mode (no keys) the caller
@@ -61,8 +59,6 @@ async def link(ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str) -> 
 async def split(
     ctx: RequestContext, member_id: str, refs: list[RecordKey], reason: str
 ) -> list[MemberView]:
-    if len(refs) > MAX_RECORDS:
-        raise bad_input(f"at most {MAX_RECORDS} records per split", argument="records")
     try:
         ids = await split_member(ctx.gateway.identity, member_id, refs, reason, _actor(ctx))
     except StewardError as exc:

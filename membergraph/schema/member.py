@@ -35,9 +35,9 @@ from membergraph.schema.types import (
     TransactionConnection,
     TransactionEdge,
     WebEvent,
-    _event,
     _page_info,
     _record,
+    identity_event,
 )
 
 Parent = strawberry.Parent[R.MemberView]
@@ -212,7 +212,7 @@ class Member:
     async def identity_history(
         self, root: strawberry.Parent[R.MemberView], info: Ctx
     ) -> list[IdentityEvent]:
-        return [_event(e) for e in await R.identity_history(info.context, root)]
+        return [identity_event(e) for e in await R.identity_history(info.context, root)]
 
 
 @strawberry.type(description="A member and its cursor.")

@@ -228,7 +228,7 @@ class IdentityEvent:
     records: list[Record] = strawberry.field(description="The records concerned.")
 
 
-def _event(event: Any) -> IdentityEvent:
+def identity_event(event: Any) -> IdentityEvent:
     return IdentityEvent(
         id=strawberry.ID(str(event.id)),
         kind=event.kind,
@@ -290,7 +290,3 @@ class TransactionConnection:
     edges: list[TransactionEdge] = strawberry.field(description="This page.")
     page_info: PageInfo = strawberry.field(description="Paging information.")
     total_count: int = strawberry.field(description="All of the member's transactions.")
-
-
-def identity_event(event: Any) -> IdentityEvent:
-    return _event(event)

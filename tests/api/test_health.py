@@ -41,3 +41,4 @@ def test_metrics_exposes_source_calls(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'membergraph_source_calls_total{source="crm"}' in text
     assert 'membergraph_identity{what="members"}' in text
+    assert "membergraph_member_changes_dropped_total 0" in text
