@@ -56,26 +56,50 @@ def assign_member_ids(
     live_before = set(current.values())
     claimed: dict[str, int] = {}
     ids: list[str | None] = [None] * len(components)
-    # Large components choose first, so a member that absorbs a small one keeps its ID.
     order = sorted(range(len(components)), key=lambda i: (-len(components[i]), components[i][0]))
+    now = [Counter(current[r] for r in comp if r in current) for comp in components]
+    first = [Counter(origins[r] for r in comp if r in origins) for comp in components]
+    before = [Counter(previous[r] for r in comp if r in previous) for comp in components]
+    # 1. A live ID stays live. Held by several components (a split), it goes to the one its
+    #    records came from (first or previous member), then to the one holding most of it;
+    #    a component that wins several (a merge) keeps the one most of its records hold, so a
+    #    member keeps its ID as records join it. An ID won but not kept goes to the next
+    #    holder, until nothing changes.
+    changed = True
+    while changed:
+        changed = False
+        won: dict[int, list[str]] = {}
+        for live in sorted(live_before - claimed.keys()):
+            holding = [i for i in order if now[i][live] and ids[i] is None]
+            if holding:
+                # max keeps the first of equals: the largest component, in ``order``.
+                best = max(holding, key=lambda i: (first[i][live] + before[i][live], now[i][live]))
+                won.setdefault(best, []).append(live)
+        for index, lives in won.items():
+            # Among equals the smallest ID, as ``lives`` is sorted.
+            keep = max(lives, key=lambda m: (now[index][m], first[index][m] + before[index][m]))
+            claimed[keep] = index
+            ids[index] = keep
+            changed = True
+    # 2. A component with no live ID gets back the one its records had before (a split hands
+    #    back what a merge took), if no live member uses it.
     for index in order:
-        records = components[index]
-        now = Counter(current[r] for r in records if r in current)
-        first = Counter(origins[r] for r in records if r in origins)
-        before = Counter(previous[r] for r in records if r in previous)
-        # The ID the records were first given, then the one they had before this one (a
-        # split hands back what a merge took), then the one they hold now.
-        candidates = sorted(
-            set(now) | set(first) | set(before),
-            key=lambda m: (-first[m], -before[m], -now[m], m),
+        if ids[index] is not None:
+            continue
+        wanted = sorted(
+            set(first[index]) | set(before[index]),
+            key=lambda m: (-first[index][m], -before[index][m], m),
         )
-        for candidate in candidates:
-            # An ID another component holds live now stays with the one that holds most of it.
-            revivable = candidate not in live_before and candidate not in blocked
-            if candidate not in claimed and (now[candidate] or revivable):
+        for candidate in wanted:
+            if (
+                candidate not in claimed
+                and candidate not in live_before
+                and candidate not in blocked
+            ):
                 claimed[candidate] = index
                 ids[index] = candidate
                 break
+    # 3. Anything else gets a fresh ID.
     for index in order:
         if ids[index] is None:
             attempt = 0
