@@ -99,7 +99,47 @@ async def split_member(
         staying = [r for r in records if r not in set(leaving)]
         if not staying:
             raise StewardError("a split must leave at least one record in the member")
+        followers = await _followers(service, leaving, staying)
+        leaving = sorted({*leaving, *followers})
+        staying = [r for r in staying if r not in followers]
         return await _cut(service, leaving, staying, reason, actor, [])
+
+
+async def _followers(
+    service: IdentityService, leaving: Sequence[RecordKey], staying: Sequence[RecordKey]
+) -> set[RecordKey]:
+    """Staying records that hang only on the leaving side: they go with it.
+
+    A split cuts the member's link graph; what is left may fall apart. A piece with no CRM
+    contact whose links all lead to leaving records (the card or the visitor of the contact
+    being split off) goes with them instead of being stranded alone. Pieces with a CRM
+    contact stay; if every piece would go, all stay.
+    """
+    kept = set(staying)
+    adjacent: dict[RecordKey, set[RecordKey]] = {r: set() for r in staying}
+    attached: set[RecordKey] = set()
+    for link in await service.store.active_links(staying):
+        if link.a in kept and link.b in kept:
+            adjacent[link.a].add(link.b)
+            adjacent[link.b].add(link.a)
+        elif link.a in kept or link.b in kept:
+            attached.add(link.a if link.a in kept else link.b)
+    pieces: list[set[RecordKey]] = []
+    seen: set[RecordKey] = set()
+    for start in staying:
+        if start in seen:
+            continue
+        piece, todo = {start}, [start]
+        while todo:
+            for there in adjacent[todo.pop()] - piece:
+                piece.add(there)
+                todo.append(there)
+        seen |= piece
+        pieces.append(piece)
+    going = [p for p in pieces if p & attached and not any(source == "crm" for source, _ in p)]
+    if len(going) == len(pieces):
+        return set()
+    return set().union(*going) if going else set()
 
 
 async def undo_merge(service: IdentityService, event_id: int, reason: str, actor: str) -> list[str]:

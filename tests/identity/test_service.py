@@ -15,11 +15,12 @@ from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import call, crm, purchase, visitor
+from tests.support.stores import ADAPTERS, open_store
 
 
-@pytest.fixture
-async def service() -> AsyncIterator[IdentityService]:
-    async with SqliteStore(":memory:") as store:
+@pytest.fixture(params=ADAPTERS)
+async def service(request: pytest.FixtureRequest) -> AsyncIterator[IdentityService]:
+    async with open_store(request.param) as store:
         yield IdentityService(store)
 
 

@@ -17,11 +17,12 @@ from membergraph.identity.steward import StewardError, link_records, split_membe
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import call, crm, purchase, visitor
 from tests.identity.test_service import partition, records
+from tests.support.stores import ADAPTERS, open_store
 
 
-@pytest.fixture
-async def service() -> AsyncIterator[IdentityService]:
-    async with SqliteStore(":memory:") as store:
+@pytest.fixture(params=ADAPTERS)
+async def service(request: pytest.FixtureRequest) -> AsyncIterator[IdentityService]:
+    async with open_store(request.param) as store:
         yield IdentityService(store)
 
 
@@ -205,6 +206,15 @@ def test_undo_of_a_stewards_merge_restores_partition_and_ids(
             ]
             if len(merges) != 1:
                 return  # the link pulled in a third member too: one undo is not the whole story
+            explained = {
+                (s, k)
+                for side in ("merged_records", "into_records")
+                for s, k in merges[0].evidence[side]
+            }
+            if explained != {r for r, m in (await store.all_assignments()).items() if m == joined}:
+                # The link also moved records that were not merged (a member that lost a
+                # contact to a limit stays live): undoing the merge does not undo those moves.
+                return
             await undo_merge(service, merges[0].id, "undo", "steward")  # type: ignore[arg-type]
             assert await store.all_assignments() == before
 

@@ -1,4 +1,4 @@
-"""One contract for every identity store adapter (SQLite always; MongoDB in its own module)."""
+"""One contract for every identity store adapter: SQLite, MongoDB emulated, MongoDB real."""
 
 from __future__ import annotations
 
@@ -11,16 +11,15 @@ import pytest
 from membergraph.identity.engine import Link
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store import Change, IdentityEvent, IdentityStore, StoreError
-from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import crm, purchase
+from tests.support.stores import ADAPTERS, open_store
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.sqlite)])
+@pytest.fixture(params=ADAPTERS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdentityStore]:
-    adapter: IdentityStore = SqliteStore(tmp_path / "contract.db")
-    async with adapter:
+    async with open_store(request.param, tmp_path) as adapter:
         yield adapter
 
 

@@ -29,9 +29,7 @@ def store_from_url(url: str) -> IdentityStore:
 
         return SqliteStore.from_url(url)
     if url.startswith(("mongodb://", "mongodb+srv://")):
-        try:
-            from membergraph.identity.store.mongodb import MongoStore  # type: ignore[import-not-found]
-        except ImportError:
-            raise StoreError("the MongoDB identity store is not available in this build") from None
-        return MongoStore.from_url(url)  # type: ignore[no-any-return]
+        from membergraph.identity.store.mongodb import MongoStore
+
+        return MongoStore.from_url(url)
     raise StoreError(f"unsupported store URL {url!r}; use sqlite:///PATH or mongodb://...")

@@ -1,0 +1,52 @@
+"""Every identity store adapter, for suites that must hold on each of them.
+
+``sqlite`` always; ``mongodb-emulated`` (the MongoDB adapter over mongomock) always;
+``mongodb`` against a real server only when ``MEMBERGRAPH_TEST_MONGODB_URL`` is set, in a
+database of its own that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from membergraph.identity.store import IdentityStore
+from membergraph.identity.store.mongodb import MongoStore
+from membergraph.identity.store.sqlite import SqliteStore
+from tests.support.mongo import REAL_URL, EmulatedClient
+
+ADAPTERS = [
+    pytest.param("sqlite", marks=pytest.mark.sqlite),
+    pytest.param("mongodb-emulated", marks=pytest.mark.mongodb),
+    pytest.param(
+        "mongodb",
+        marks=[
+            pytest.mark.mongodb,
+            pytest.mark.skipif(REAL_URL is None, reason="MEMBERGRAPH_TEST_MONGODB_URL not set"),
+        ],
+    ),
+]
+
+
+@contextlib.asynccontextmanager
+async def open_store(kind: str, folder: Path | None = None) -> AsyncIterator[IdentityStore]:
+    if kind == "sqlite":
+        path = str(folder / "store.db") if folder else ":memory:"
+        async with SqliteStore(path) as store:
+            yield store
+    elif kind == "mongodb-emulated":
+        async with MongoStore("mongodb://emulated/membergraph", client=EmulatedClient()) as store:
+            yield store
+    else:
+        assert REAL_URL is not None
+        name = f"membergraph_test_{uuid.uuid4().hex[:12]}"
+        mongo = MongoStore(REAL_URL, database=name)
+        async with mongo:
+            try:
+                yield mongo
+            finally:
+                await mongo.client.drop_database(name)
