@@ -11,7 +11,6 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,6 +25,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http.ides import get_graphql_ide_html
 
 from membergraph.auth import ApiKeyMiddleware, Caller, TokenVerifier
+from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.files import FileConnector
 from membergraph.gateway import open_gateway
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules
@@ -145,10 +145,10 @@ async def readyz(request: Request) -> Response:
     sources = {}
     for name, conn in gateway.sources.items():
         entry: dict[str, Any] = {"calls": conn.calls, "circuit": conn.circuit}
-        if isinstance(conn, FileConnector):
+        if isinstance(conn, SourceConnector):
             report = conn.report
             entry.update(
-                lines=len(conn),
+                lines=conn.size(),
                 malformed=report.malformed,
                 errors=[str(e) for e in report.errors[:10]],
             )
@@ -176,7 +176,7 @@ async def metrics(request: Request) -> Response:
         "# TYPE membergraph_source_malformed_lines gauge",
     ]
     for name, conn in gateway.sources.items():
-        if isinstance(conn, FileConnector):
+        if isinstance(conn, SourceConnector):
             malformed = conn.report.malformed
             out.append(f'membergraph_source_malformed_lines{{source="{name.value}"}} {malformed}')
     try:
@@ -196,14 +196,14 @@ async def metrics(request: Request) -> Response:
     return PlainTextResponse("\n".join(out) + "\n", media_type="text/plain; version=0.0.4")
 
 
-Announce = Callable[[int, Path, float], None]
+Announce = Callable[[int, str, float], None]
 
 
 def create_app(
     settings: Settings, gateway: Gateway | None = None, announce: Announce | None = None
 ) -> Starlette:
     """The ASGI app. With ``gateway`` given (tests), the lifespan does not build one;
-    ``announce(members, folder, seconds)`` is called once the gateway is ready."""
+    ``announce(members, where, seconds)`` is called once the gateway is ready."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -213,7 +213,7 @@ def create_app(
             built, sources, result = await open_gateway(settings)
             app.state.gateway = built
             if announce is not None:
-                announce(result.members, sources.folder, time.perf_counter() - started)
+                announce(result.members, sources.where, time.perf_counter() - started)
         else:
             app.state.gateway = gateway
         app.state.example_query = example_query(_sample_email(app.state.gateway))
@@ -222,6 +222,7 @@ def create_app(
         finally:
             if owned:
                 await app.state.gateway.identity.store.aclose()
+                await sources.aclose()
 
     keys = {
         key: Caller(spec.name, frozenset(spec.scopes)) for key, spec in settings.api_keys.items()

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from membergraph._perf import gc_paused
-from membergraph.connectors.files import LineError
+from membergraph.connectors.files import FileConnector, LineError
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_sources
 from membergraph.identity.load import collect_records
@@ -82,9 +82,9 @@ def serve(
         raise typer.Exit(2)
     url = f"http://{settings.host}:{settings.port}/graphql"
 
-    def announce(members: int, folder: Path, seconds: float) -> None:
+    def announce(members: int, where: str, seconds: float) -> None:
         err.print(
-            f"membergraph: {members} members from {folder} (resolved in {seconds:.1f} s)\n"
+            f"membergraph: {members} members from {where} (resolved in {seconds:.1f} s)\n"
             f"GraphiQL: [bold]{url}[/bold]"
         )
         has_screen = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY")
@@ -147,6 +147,7 @@ async def _resolve(settings: Settings, data: Path, out: Path) -> tuple[int, floa
             assignments = await identity_store.all_assignments()
         with out.open("wb") as handle:
             for name, conn in sources.connectors.items():
+                assert isinstance(conn, FileConnector)
                 for entry in conn.order:
                     if isinstance(entry, LineError):
                         row = {

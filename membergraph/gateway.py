@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
 from membergraph._perf import gc_paused
+from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.files import FileConnector, LoadReport
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
@@ -25,25 +27,51 @@ from membergraph.identity.store import store_from_url
 from membergraph.resolvers.context import Gateway
 from membergraph.settings import Settings
 
-__all__ = ["SourceSet", "demo_folder", "open_gateway", "open_sources"]
+__all__ = [
+    "SourceSet",
+    "demo_folder",
+    "mongo_sources",
+    "open_gateway",
+    "open_source_set",
+    "open_sources",
+]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class SourceSet:
-    """The four file sources of a data folder."""
+    """The four sources, each over its backend (files, MongoDB or HTTP)."""
 
-    folder: Path
-    connectors: dict[SourceName, FileConnector]
+    where: str  # what to tell a person: the folder, or the URL without its password
+    connectors: dict[SourceName, SourceConnector]
+    folder: Path | None = None
+    closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     def reports(self) -> dict[SourceName, LoadReport]:
         return {name: conn.report for name, conn in self.connectors.items()}
 
     def lines(self) -> Iterator[tuple[SourceName, BaseModel]]:
+        """Every line of the file sources (already in memory)."""
         for name, conn in self.connectors.items():
-            for line in conn.lines():
-                yield name, line
+            if isinstance(conn, FileConnector):
+                for line in conn.lines():
+                    yield name, line
+
+    async def all_lines(self) -> list[tuple[SourceName, BaseModel]]:
+        """Every line of every source, listing the remote ones."""
+        found = list(self.lines())
+        for name, conn in self.connectors.items():
+            if not isinstance(conn, FileConnector):
+                found += [(name, line) async for line in conn.scan()]
+        for name, report in self.reports().items():
+            if report.malformed:
+                logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
+        return found
+
+    async def aclose(self) -> None:
+        for close in self.closers:
+            await close()
 
 
 def demo_folder(settings: Settings) -> Path:
@@ -62,34 +90,79 @@ def open_sources(
     folder: Path, region: str, timeout: float = 5.0, keep_order: bool = False
 ) -> SourceSet:
     """Read every source file of a folder; malformed lines are reported, never fatal."""
-    connectors = {
-        name: FileConnector(spec, folder, _owner(name, region), timeout)
-        for name, spec in SOURCES.items()
-    }
-    for name, conn in connectors.items():
+    connectors: dict[SourceName, SourceConnector] = {}
+    for name, spec in SOURCES.items():
+        conn = FileConnector(spec, folder, _owner(name, region), timeout)
         with gc_paused():
             report = conn.load(keep_order)
         for error in report.errors[:5]:
             logger.warning("skipped malformed line %s", error)
         if report.malformed:
             logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
-    return SourceSet(folder, connectors)
+        connectors[name] = conn
+    return SourceSet(str(folder), connectors, folder)
+
+
+async def mongo_sources(
+    url: str, region: str, client: Any = None, source_timeout: float = 5.0
+) -> SourceSet:
+    """The four sources as collections of the database a ``mongodb://`` URL names."""
+    from membergraph.connectors.mongodb import MongoSource
+    from membergraph.identity.store.mongodb import connect, database_of, redact
+
+    owned = client is None
+    client = await connect(url, client)
+    database = client[database_of(url)]
+    connectors: dict[SourceName, SourceConnector] = {
+        name: MongoSource(spec, _owner(name, region), database[name.value], source_timeout)
+        for name, spec in SOURCES.items()
+    }
+    for conn in connectors.values():
+        await conn.ensure_indexes()  # type: ignore[attr-defined]
+    closers: list[Callable[[], Awaitable[object]]] = [client.close] if owned else []
+    return SourceSet(redact(url), connectors, closers=closers)
+
+
+async def open_source_set(settings: Settings, folder: Path | None = None) -> SourceSet:
+    """The sources as settings place them: MongoDB or a folder, then HTTP overrides."""
+    region = settings.default_region
+    if settings.sources:
+        sources = await mongo_sources(settings.sources, region)
+    else:
+        where = folder or settings.data
+        if where is None:
+            where = await asyncio.to_thread(demo_folder, settings)
+        sources = await asyncio.to_thread(open_sources, where, region)
+    if settings.http_sources:
+        import httpx
+
+        from membergraph.connectors.http import HttpSource
+
+        client = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
+        sources.closers.append(client.aclose)
+        for name, config in settings.http_sources.items():
+            owner = _owner(name, region)
+            sources.connectors[name] = HttpSource(SOURCES[name], owner, config, client)
+        sources.where += " + HTTP (" + ", ".join(n.value for n in settings.http_sources) + ")"
+    return sources
 
 
 async def open_gateway(settings: Settings) -> tuple[Gateway, SourceSet, ApplyResult]:
-    """Load the sources, open the store and resolve identities (stable IDs across restarts)."""
-    folder = settings.data if settings.data else await asyncio.to_thread(demo_folder, settings)
-    sources = await asyncio.to_thread(open_sources, folder, settings.default_region)
+    """Open the sources and the store and resolve identities (stable IDs across restarts)."""
+    sources = await open_source_set(settings)
     store = store_from_url(settings.store)
-    await store.open()
     try:
+        await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)
+        lines = await sources.all_lines()
         with gc_paused():
-            records = collect_records(sources.lines(), settings.default_region)
+            records = collect_records(lines, settings.default_region)
+        del lines
         result = await identity.resolve_all(records)
     except BaseException:
         await store.aclose()
+        await sources.aclose()
         raise
     gateway = Gateway(settings=settings, identity=identity, sources=sources.connectors)
-    gateway.extras["data_folder"] = folder
+    gateway.extras["source_set"] = sources
     return gateway, sources, result

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.auth import caller_of
-from membergraph.connectors.files import FileConnector, LineError, parse_line
+from membergraph.connectors.base import ConnectorError, SourceConnector
+from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.identity.records import record_of_line
@@ -56,8 +57,8 @@ async def ingest_endpoint(request: Request) -> Response:
         known = ", ".join(s.value for s in SourceName)
         return _problem(404, f"unknown source {name!r}; use one of {known}")
     connector = gateway.sources.get(source)
-    if not isinstance(connector, FileConnector):
-        return _problem(409, f"source {name} does not take pushed lines")
+    if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
+        return _problem(409, f"source {name} is read from an API here: it takes no pushed lines")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_INGEST_BYTES:
         return _problem(413, f"body over {MAX_INGEST_BYTES} bytes; send smaller batches")
@@ -82,7 +83,12 @@ async def ingest_endpoint(request: Request) -> Response:
         return _problem(400, "no lines in the body")
     # One writer at a time: appends and identity changes stay in the order they were taken.
     async with _lock:
-        outcomes = await connector.append([line for _, line in good])
+        try:
+            outcomes = await connector.append([line for _, line in good])
+        except ConnectorError as exc:
+            # Nothing reached identity; appends are idempotent on the line's id, so the
+            # client sends the same lines again.
+            return _problem(503, f"{exc}; send the lines again (appends are idempotent)")
         records = [record_of_line(source, line, region) for _, line in good]  # type: ignore[arg-type]
         applied = await gateway.identity.ingest([r for r in records if r is not None])
     if any(outcome != "unchanged" for outcome in outcomes):

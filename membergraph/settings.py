@@ -17,6 +17,9 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from membergraph.connectors.http import HttpSourceConfig
+from membergraph.connectors.models import SourceName
+
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
 
@@ -67,6 +70,17 @@ class Settings(BaseSettings):
     store: str = Field(
         default="sqlite:///./membergraph.db",
         description="Identity store URL: sqlite:///PATH or mongodb://...",
+    )
+    sources: str | None = Field(
+        default=None,
+        description="Where the sources live: a mongodb:// URL (one collection per source,"
+        " named after it, filled by `membergraph load`). Empty: the data folder.",
+    )
+    http_sources: dict[SourceName, HttpSourceConfig] = Field(
+        default_factory=dict,
+        description="Sources reached over an HTTP JSON API, by name, as JSON:"
+        ' {"crm": {"base_url": "https://crm.example/api", "auth_header": "Authorization",'
+        ' "auth_value": "Bearer ..."}}. They override the folder or MongoDB for those sources.',
     )
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(default=8000, description="TCP port.")
@@ -146,6 +160,13 @@ class Settings(BaseSettings):
     def _known_store(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
             raise ValueError(f"unsupported store {value!r}; use sqlite:///PATH or mongodb://...")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError(f"unsupported sources URL {value!r}; use mongodb://...")
         return value
 
     @field_validator("host")

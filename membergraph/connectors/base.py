@@ -4,10 +4,13 @@ Error tree::
 
     ConnectorError          a source failed for a key or a whole batch
     ├── SourceTimeout       the source did not answer within its timeout
-    └── SourceUnavailable   the source could not be reached or answered garbage
+    ├── SourceUnavailable   the source could not be reached or answered garbage
+    └── ReadOnlySource      the source's backend does not take pushed lines
 
 A backend fills in :meth:`Connector._load_many`; the base class's final :meth:`load_many`
 owns the shared work: counting calls, the timeout, and mapping foreign errors to ours.
+:class:`SourceConnector` is what the gateway reads a source through: besides lookups it can
+list every line (for batch identity resolution) and, if its backend allows, take new ones.
 """
 
 from __future__ import annotations
@@ -16,17 +19,23 @@ import abc
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Generic, Self, TypeVar, final
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
 
 from pydantic import BaseModel
 
+from membergraph.connectors.lines import LoadReport, Owner
 from membergraph.connectors.models import SourceName
+
+if TYPE_CHECKING:
+    from membergraph.connectors.sources import SourceSpec
 
 __all__ = [
     "Connector",
     "ConnectorError",
     "FakeConnector",
+    "ReadOnlySource",
+    "SourceConnector",
     "SourceTimeout",
     "SourceUnavailable",
 ]
@@ -50,6 +59,10 @@ class SourceTimeout(ConnectorError):
 
 class SourceUnavailable(ConnectorError):
     """The source could not be reached or answered something unreadable."""
+
+
+class ReadOnlySource(ConnectorError):
+    """The source's backend is read-only here (an HTTP API we only query)."""
 
 
 class Connector(abc.ABC, Generic[Line]):
@@ -131,6 +144,37 @@ class Connector(abc.ABC, Generic[Line]):
     @abc.abstractmethod
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[Line] | Exception]:
         """Fetch the lines of each key, one entry per key, in order."""
+
+
+class SourceConnector(Connector[BaseModel]):
+    """A source kind over one backend: lookups by record key, a full listing, appends.
+
+    ``owner`` maps a line to the key of the record it belongs to; ``report`` counts what
+    listing the source found, malformed lines included.
+    """
+
+    def __init__(self, spec: SourceSpec, owner: Owner, timeout: float = 5.0) -> None:
+        super().__init__(spec.name, timeout)
+        self.spec = spec
+        self.owner = owner
+        self.report = LoadReport()
+
+    takes_pushes = True  # whether :meth:`append` stores lines (``POST /ingest``)
+
+    def line_id(self, line: BaseModel) -> str:
+        return str(getattr(line, self.spec.id_field))
+
+    @abc.abstractmethod
+    def scan(self) -> AsyncIterator[BaseModel]:
+        """Every current line (the latest version of each id); fills :attr:`report`."""
+
+    async def append(self, lines: Sequence[BaseModel]) -> list[str]:
+        """Store pushed lines; answer per line ``created``, ``updated`` or ``unchanged``."""
+        raise ReadOnlySource(self.source, "its backend does not take pushed lines")
+
+    def size(self) -> int | None:
+        """How many lines the source holds, if known without asking it."""
+        return None
 
 
 class FakeConnector(Connector[Any]):

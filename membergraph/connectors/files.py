@@ -9,87 +9,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from membergraph.connectors.base import Connector
+from membergraph.connectors.base import SourceConnector
+from membergraph.connectors.lines import LineError, LoadReport, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec
 
 __all__ = ["FileConnector", "LineError", "LoadReport", "parse_line"]
 
-Owner = Callable[[BaseModel], str | None]
-_MAX_REPORTED = 100
-
-
-@dataclass(frozen=True, slots=True)
-class LineError:
-    """Why one line was refused: ``crm.jsonl:12: contact_id: Field required``."""
-
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
-
-
-@dataclass(slots=True)
-class LoadReport:
-    """What reading a source file found."""
-
-    lines: int = 0
-    accepted: int = 0
-    malformed: int = 0
-    errors: list[LineError] = field(default_factory=list)
-
-    def refuse(self, error: LineError) -> None:
-        self.malformed += 1
-        if len(self.errors) < _MAX_REPORTED:
-            self.errors.append(error)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error["loc"]) or "line"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-
-
-def parse_line(
-    spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner
-) -> tuple[BaseModel, str] | LineError:
-    """Validate one line (JSON text or an already decoded object) of a source."""
-    if isinstance(raw, bytes | str):
-        try:
-            raw = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            return LineError(where, f"not JSON: {exc}")
-    if not isinstance(raw, dict):
-        return LineError(where, f"expected a JSON object, got {type(raw).__name__}")
-    try:
-        line = spec.model.model_validate(raw)
-    except ValidationError as exc:
-        return LineError(where, _validation_message(exc))
-    key = owner(line)
-    if key is None:
-        return LineError(where, "no owner: the line names no customer this source can identify")
-    return line, key
-
-
-class FileConnector(Connector[BaseModel]):
+class FileConnector(SourceConnector):
     """A source read from ``DIR/<source>.jsonl``, indexed by the record each line belongs to."""
 
     def __init__(self, spec: SourceSpec, folder: Path, owner: Owner, timeout: float = 5.0) -> None:
-        super().__init__(spec.name, timeout)
-        self.spec = spec
+        super().__init__(spec, owner, timeout)
         self.path = folder / spec.file_name
-        self.owner = owner
-        self.report = LoadReport()
         self._by_id: dict[str, BaseModel] = {}
         self._owner_of: dict[str, str] = {}
         self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
@@ -124,11 +61,8 @@ class FileConnector(Connector[BaseModel]):
                         self.order.append((line_id, owner))
         return self.report
 
-    def _line_id(self, line: BaseModel) -> str:
-        return str(getattr(line, self.spec.id_field))
-
     def _index(self, line: BaseModel, owner: str) -> str:
-        line_id = self._line_id(line)
+        line_id = self.line_id(line)
         previous = self._owner_of.get(line_id)
         if previous is not None:
             self._by_owner[previous].pop(line_id, None)
@@ -141,7 +75,14 @@ class FileConnector(Connector[BaseModel]):
         """Every current line (the latest version of each id)."""
         return iter(self._by_id.values())
 
+    async def scan(self) -> AsyncIterator[BaseModel]:
+        for line in list(self._by_id.values()):
+            yield line
+
     def __len__(self) -> int:
+        return len(self._by_id)
+
+    def size(self) -> int:
         return len(self._by_id)
 
     async def append(self, lines: Sequence[BaseModel]) -> list[str]:
@@ -156,8 +97,8 @@ class FileConnector(Connector[BaseModel]):
             for line in lines:
                 owner = self.owner(line)
                 if owner is None:
-                    raise ValueError(f"{self._line_id(line)}: the line names no owner")
-                previous = self._by_id.get(self._line_id(line))
+                    raise ValueError(f"{self.line_id(line)}: the line names no owner")
+                previous = self._by_id.get(self.line_id(line))
                 if previous is not None and previous == line:
                     outcomes.append("unchanged")
                     continue

@@ -46,7 +46,7 @@ from membergraph.identity.store.port import (
     StoreError,
 )
 
-__all__ = ["MongoStore", "redact"]
+__all__ = ["MongoStore", "connect", "database_of", "redact"]
 
 logger = logging.getLogger(__name__)
 _CHUNK = 1000
@@ -124,8 +124,7 @@ class MongoStore(IdentityStore):
         self._client = client
         self._owned = client is None
         self.timeout_ms = timeout_ms
-        self.database_name = database or _database_of(url)
-        self.transactions = True
+        self.database_name = database or database_of(url)
 
     @classmethod
     def from_url(cls, url: str) -> MongoStore:
@@ -159,22 +158,16 @@ class MongoStore(IdentityStore):
             raise StoreError(f"MongoDB {redact(self.url)}: {what} failed: {exc}") from exc
 
     async def open(self) -> None:
-        if self._client is None:
-            try:
-                self._client = AsyncMongoClient(
-                    self.url, serverSelectionTimeoutMS=self.timeout_ms, connect=False
-                )
-            except (PyMongoError, ValueError) as exc:
-                raise StoreError(f"MongoDB {redact(self.url)}: bad URL: {exc}") from exc
+        self._client = await connect(self.url, self._client, self.timeout_ms)
         try:
             async with self._mapped("connect"):
                 hello = await self.client.admin.command("hello")
-                if not hello.get("setName") and hello.get("msg") != "isdbgrid":
-                    raise StoreError(
-                        f"MongoDB {redact(self.url)} is a standalone server: the identity store "
-                        "writes each change in a transaction, which needs a replica set (one "
-                        "node is enough: mongod --replSet rs0, then rs.initiate())"
-                    )
+            if not hello.get("setName") and hello.get("msg") != "isdbgrid":
+                raise StoreError(
+                    f"MongoDB {redact(self.url)} is a standalone server: the identity store "
+                    "writes each change in a transaction, which needs a replica set (one "
+                    "node is enough: mongod --replSet rs0, then rs.initiate())"
+                )
             async with self._mapped("create collections and indexes"):
                 # Collections exist before the first transaction writes to them.
                 present = set(await self.db.list_collection_names())
@@ -447,7 +440,29 @@ class MongoStore(IdentityStore):
         return {d["_id"] for d in live} | {d["_id"] for d in retired}
 
 
-def _database_of(url: str) -> str:
+async def connect(url: str, client: Any = None, timeout_ms: int = 5000) -> Any:
+    """A client for ``url`` (or ``client``, already made) that has answered a ping.
+
+    Raises:
+        StoreError: a bad URL, or no server answered; the message names the URL without
+            its password and what failed.
+    """
+    if client is None:
+        try:
+            client = AsyncMongoClient(url, serverSelectionTimeoutMS=timeout_ms, connect=False)
+        except (PyMongoError, ValueError, TypeError) as exc:
+            raise StoreError(f"MongoDB {redact(url)}: bad URL: {exc}") from exc
+    try:
+        await client.admin.command("ping")
+    except PyMongoError as exc:
+        await client.close()
+        raise StoreError(
+            f"MongoDB {redact(url)}: no server answered within {timeout_ms / 1000:g} s ({exc})"
+        ) from exc
+    return client
+
+
+def database_of(url: str) -> str:
     """The database a URL names (``mongodb://host/NAME?...``), ``membergraph`` if none."""
     rest = url.split("://", 1)[-1]
     path = rest.split("/", 1)[1] if "/" in rest else ""

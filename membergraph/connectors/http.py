@@ -1,0 +1,162 @@
+"""The HTTP backend: a source behind a JSON API (how real CRMs and call-center tools are reached).
+
+The API a source must answer (a vendor's API, or a thin adapter in front of it)::
+
+    GET {base_url}{lookup_path}?key=K1&key=K2...   -> a JSON array of lines (the DESIGN format)
+    GET {base_url}{list_path}?limit=N[&after=C]    -> {"lines": [...], "next": C or null}
+
+``key`` is the record key a line belongs to (``C1``, ``loyalty:LD1``, an anonymous id...);
+the gateway groups the answer by that key itself, so the API need not. One request carries
+up to ``batch_size`` keys (1 for an API that only looks up one at a time). Each request has
+its own timeout; a 5xx answer or a connection error is retried ``retries`` times with
+exponential backoff; a 4xx, a read timeout or an unreadable answer is not. Every failure
+becomes one of our :class:`ConnectorError` types here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, Field, SecretStr
+
+from membergraph.connectors.base import (
+    ConnectorError,
+    SourceConnector,
+    SourceTimeout,
+    SourceUnavailable,
+)
+from membergraph.connectors.lines import LineError, Owner, parse_line
+from membergraph.connectors.sources import SourceSpec
+
+__all__ = ["HttpSource", "HttpSourceConfig"]
+
+logger = logging.getLogger(__name__)
+Param = str | int | float | bool | None
+_RETRIED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
+
+
+class HttpSourceConfig(BaseModel):
+    """One source's API (``MEMBERGRAPH_HTTP_SOURCES='{"crm": {"base_url": ...}}'``)."""
+
+    base_url: str = Field(pattern=r"^https?://")
+    lookup_path: str = "/{source}/lines"
+    list_path: str | None = "/{source}/all"
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    page_size: int = Field(default=1000, ge=1, le=10_000)
+    auth_header: str | None = None
+    auth_value: SecretStr | None = None
+    timeout: float = Field(default=2.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=10)
+    backoff: float = Field(default=0.1, ge=0)
+
+    def budget(self) -> float:
+        """The longest one batch may take: every attempt's timeout and every backoff."""
+        waits = sum(self.backoff * 2**n for n in range(self.retries))
+        return float(self.timeout * (self.retries + 1) + waits)
+
+
+class HttpSource(SourceConnector):
+    """A read-only source queried over HTTP through a shared ``httpx.AsyncClient``."""
+
+    takes_pushes = False
+
+    def __init__(
+        self, spec: SourceSpec, owner: Owner, config: HttpSourceConfig, client: httpx.AsyncClient
+    ) -> None:
+        super().__init__(spec, owner, timeout=config.budget())
+        self.config = config
+        self.client = client
+        self.requests = 0  # HTTP requests sent, retries included (for tests and /metrics)
+        self.headers = {}
+        if config.auth_header and config.auth_value:
+            self.headers[config.auth_header] = config.auth_value.get_secret_value()
+
+    def _url(self, path: str) -> str:
+        return self.config.base_url.rstrip("/") + path.format(source=self.source.value)
+
+    async def _get(self, path: str, params: list[tuple[str, Param]]) -> Any:
+        url, config = self._url(path), self.config
+        failure: ConnectorError = SourceUnavailable(self.source, "no attempt made")
+        for attempt in range(config.retries + 1):
+            if attempt:
+                await asyncio.sleep(config.backoff * 2 ** (attempt - 1))
+            self.requests += 1
+            try:
+                response = await self.client.get(
+                    url, params=params, headers=self.headers, timeout=config.timeout
+                )
+            except _RETRIED as exc:
+                failure = SourceUnavailable(self.source, f"{url}: connection failed ({exc!r})")
+                continue
+            except httpx.TimeoutException:
+                raise SourceTimeout(
+                    self.source, f"{url}: no answer within {config.timeout:g} s"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise SourceUnavailable(self.source, f"{url}: {exc!r}") from exc
+            if response.status_code >= 500:
+                failure = SourceUnavailable(self.source, f"{url}: HTTP {response.status_code}")
+                continue
+            if response.status_code >= 400:
+                raise SourceUnavailable(
+                    self.source, f"{url}: HTTP {response.status_code}: {response.text[:200]}"
+                )
+            try:
+                return response.json()
+            except ValueError:
+                raise SourceUnavailable(self.source, f"{url}: answered malformed JSON") from None
+        logger.warning("source %s: giving up after %d attempts", self.source, config.retries + 1)
+        raise failure
+
+    def _lines(self, answer: Any, where: str) -> list[tuple[BaseModel, str]]:
+        if not isinstance(answer, list):
+            raise SourceUnavailable(self.source, f"{where}: expected a JSON array of lines")
+        good = []
+        for number, raw in enumerate(answer, start=1):
+            parsed = parse_line(self.spec, raw, f"{where}[{number}]", self.owner)
+            if isinstance(parsed, LineError):
+                self.report.refuse(parsed)  # one bad line is skipped, not the whole answer
+            else:
+                good.append(parsed)
+        return good
+
+    async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
+        wanted = sorted(set(keys))
+        size = self.config.batch_size
+        batches = [wanted[i : i + size] for i in range(0, len(wanted), size)]
+        answers = await asyncio.gather(
+            *(self._get(self.config.lookup_path, [("key", k) for k in batch]) for batch in batches)
+        )
+        found: dict[str, list[BaseModel]] = defaultdict(list)
+        asked = set(wanted)
+        for answer in answers:
+            for line, owner in self._lines(answer, self._url(self.config.lookup_path)):
+                if owner in asked:
+                    found[owner].append(line)
+        return [found.get(key, []) for key in keys]
+
+    async def scan(self) -> AsyncIterator[BaseModel]:
+        if self.config.list_path is None:
+            return  # a lookup-only API: its lines reach identity through /ingest only
+        self.report = report = type(self.report)()
+        after: str | None = None
+        while True:
+            params: list[tuple[str, Param]] = [("limit", self.config.page_size)]
+            if after is not None:
+                params.append(("after", after))
+            page = await self._get(self.config.list_path, params)
+            if not isinstance(page, dict) or not isinstance(page.get("lines"), list):
+                raise SourceUnavailable(self.source, "listing: expected {\"lines\": [...]}")
+            report.lines += len(page["lines"])
+            for line, _ in self._lines(page["lines"], self._url(self.config.list_path)):
+                report.accepted += 1
+                yield line
+            following = page.get("next")
+            if following is None or following == after:
+                return
+            after = str(following)

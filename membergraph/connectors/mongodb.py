@@ -1,0 +1,127 @@
+"""The MongoDB backend: one collection per source, one document per line.
+
+A document is the line in the DESIGN file format, plus ``_id`` (the line's own id, so a line
+is stored once however often it is loaded) and ``_owner`` (the key of the record it belongs
+to, indexed: a lookup of many records is one ``$in`` query). ``membergraph load`` fills the
+collections; ``POST /ingest/{source}`` appends to them while the gateway runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from pymongo import ASCENDING, ReplaceOne
+from pymongo.errors import PyMongoError
+
+from membergraph.connectors.base import SourceConnector, SourceUnavailable
+from membergraph.connectors.lines import LineError, Owner, parse_line
+from membergraph.connectors.sources import SourceSpec
+
+__all__ = ["MongoSource"]
+
+_CHUNK = 1000
+_PRIVATE = ("_id", "_owner")
+
+
+def _line_doc(spec: SourceSpec, line: BaseModel, owner: str) -> dict[str, Any]:
+    doc = line.model_dump(mode="json", exclude_unset=True)
+    return {"_id": str(getattr(line, spec.id_field)), "_owner": owner, **doc}
+
+
+class MongoSource(SourceConnector):
+    """A source kind read from (and appended to) a MongoDB collection.
+
+    ``collection`` is an ``AsyncCollection`` (or the tests' emulation of one).
+    """
+
+    def __init__(
+        self, spec: SourceSpec, owner: Owner, collection: Any, timeout: float = 5.0
+    ) -> None:
+        super().__init__(spec, owner, timeout)
+        self.collection = collection
+        self._count: int | None = None
+
+    async def ensure_indexes(self) -> None:
+        try:
+            await self.collection.create_index([("_owner", ASCENDING)])
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"cannot create its index: {exc}") from exc
+
+    def _parse(self, doc: dict[str, Any]) -> tuple[BaseModel, str] | LineError:
+        where = f"{self.collection.name}/{doc.get('_id')}"
+        fields = {k: v for k, v in doc.items() if k not in _PRIVATE}
+        return parse_line(self.spec, fields, where, self.owner)
+
+    async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
+        found: dict[str, list[BaseModel]] = defaultdict(list)
+        wanted = sorted(set(keys))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            cursor = self.collection.find({"_owner": {"$in": chunk}})
+            for doc in await cursor.to_list():
+                parsed = self._parse(doc)
+                if isinstance(parsed, LineError):
+                    self.report.refuse(parsed)  # a bad document is skipped, and counted
+                else:
+                    found[doc["_owner"]].append(parsed[0])
+        return [found.get(key, []) for key in keys]
+
+    async def scan(self) -> AsyncIterator[BaseModel]:
+        self.report = report = type(self.report)()
+        try:
+            async for doc in self.collection.find({}):
+                report.lines += 1
+                parsed = self._parse(doc)
+                if isinstance(parsed, LineError):
+                    report.refuse(parsed)
+                    continue
+                report.accepted += 1
+                yield parsed[0]
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
+        self._count = report.accepted
+
+    async def append(self, lines: Sequence[BaseModel]) -> list[str]:
+        """Upsert lines by their id; a line equal to the stored one is ``unchanged``."""
+        docs = []
+        for line in lines:
+            owner = self.owner(line)
+            if owner is None:
+                raise ValueError(f"{self.line_id(line)}: the line names no owner")
+            docs.append(_line_doc(self.spec, line, owner))
+        try:
+            stored = {
+                doc["_id"]: doc
+                for doc in await self.collection.find(
+                    {"_id": {"$in": [d["_id"] for d in docs]}}
+                ).to_list()
+            }
+            outcomes: list[str] = []
+            writes: dict[str, Any] = {}
+            for line, doc in zip(lines, docs, strict=True):
+                before = stored.get(doc["_id"]) or writes.get(doc["_id"])
+                if before is not None and self._same(before, line):
+                    outcomes.append("unchanged")
+                    continue
+                outcomes.append("updated" if before is not None else "created")
+                writes[doc["_id"]] = doc
+            if writes:
+                await self.collection.bulk_write(
+                    [ReplaceOne({"_id": i}, d, upsert=True) for i, d in writes.items()],
+                    ordered=False,
+                )
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"append failed: {exc}") from exc
+        if self._count is not None:
+            self._count += outcomes.count("created")
+        return outcomes
+
+    def _same(self, doc: dict[str, Any], line: BaseModel) -> bool:
+        parsed = self._parse(doc)
+        return not isinstance(parsed, LineError) and parsed[0] == line
+
+    def size(self) -> int | None:
+        return self._count
