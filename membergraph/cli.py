@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from membergraph._perf import gc_paused
+from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.files import FileConnector, LineError
 from membergraph.demo import write_demo_data
-from membergraph.gateway import open_sources
+from membergraph.gateway import mongo_sources, open_sources
 from membergraph.identity.load import collect_records
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.identity.service import IdentityService
@@ -109,6 +110,51 @@ def demo_data(
     summary = write_demo_data(out, members, seed)
     lines = ", ".join(f"{k}: {v}" for k, v in summary.lines.items())
     err.print(f"wrote {summary.people} people to {out} ({lines}; truth in truth.jsonl)")
+
+
+@app.command()
+def load(
+    data: Annotated[Path, typer.Option("--data", help="Folder of source files.")],
+    to: Annotated[str, typer.Option("--to", help="mongodb://HOST/DATABASE to load into.")],
+) -> None:
+    """Load a folder of source files into MongoDB (idempotent: loading twice changes nothing)."""
+    settings = _settings(sources=to)
+    if not data.is_dir():
+        err.print(f"[red]error:[/red] --data {data}: not a folder")
+        raise typer.Exit(2)
+    try:
+        counts = asyncio.run(load_folder(data, to, settings.default_region))
+    except (StoreError, ConnectorError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    for name, outcome in counts.items():
+        err.print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))
+
+
+async def load_folder(
+    data: Path, url: str, region: str, client: object = None, batch: int = 1000
+) -> dict[str, dict[str, int]]:
+    """Copy every valid line of a folder's files into the collections; count the outcomes."""
+    files = await asyncio.to_thread(open_sources, data, region)
+    target = await mongo_sources(url, region, client)
+    counts: dict[str, dict[str, int]] = {}
+    try:
+        with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
+            for name, source in files.connectors.items():
+                assert isinstance(source, FileConnector)
+                lines = list(source.lines())
+                task = progress.add_task(f"loading {name.value}", total=len(lines))
+                outcome = dict.fromkeys(("created", "updated", "unchanged"), 0)
+                for start in range(0, len(lines), batch):
+                    chunk = lines[start : start + batch]
+                    for result in await target.connectors[name].append(chunk):
+                        outcome[result] += 1
+                    progress.advance(task, len(chunk))
+                outcome["malformed"] = source.report.malformed
+                counts[name.value] = outcome
+    finally:
+        await target.aclose()
+    return counts
 
 
 @app.command()

@@ -21,6 +21,7 @@ from membergraph.connectors.sources import SourceSpec
 
 __all__ = ["FileConnector", "LineError", "LoadReport", "parse_line"]
 
+
 class FileConnector(SourceConnector):
     """A source read from ``DIR/<source>.jsonl``, indexed by the record each line belongs to."""
 

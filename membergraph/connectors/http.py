@@ -151,7 +151,7 @@ class HttpSource(SourceConnector):
                 params.append(("after", after))
             page = await self._get(self.config.list_path, params)
             if not isinstance(page, dict) or not isinstance(page.get("lines"), list):
-                raise SourceUnavailable(self.source, "listing: expected {\"lines\": [...]}")
+                raise SourceUnavailable(self.source, 'listing: expected {"lines": [...]}')
             report.lines += len(page["lines"])
             for line, _ in self._lines(page["lines"], self._url(self.config.list_path)):
                 report.accepted += 1

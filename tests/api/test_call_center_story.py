@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +16,11 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 import websockets
 
 from membergraph.app import create_app
 from membergraph.settings import Settings
+from tests.support.http import free_port, serving
 
 ANN = {
     "contact_id": "C-ANN",
@@ -65,12 +62,6 @@ def _tx(tid: str, card: str) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     data = tmp_path / "data"
@@ -78,21 +69,10 @@ def server(tmp_path: Path) -> Iterator[str]:
     (data / "crm.jsonl").write_bytes(orjson.dumps(ANN) + b"\n" + orjson.dumps(BOB) + b"\n")
     (data / "transactions.jsonl").write_bytes(orjson.dumps(_tx("T-A0", "LD11110001")) + b"\n")
     (data / "call_center.jsonl").write_bytes(orjson.dumps(CALL) + b"\n")
-    port = _free_port()
+    port = free_port()
     settings = Settings(data=data, store=f"sqlite:///{tmp_path / 'id.db'}", port=port)
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings), port) as address:
+        yield address
 
 
 MEMBER = """query ($kind: IdentifierKind!, $value: String!) { memberByIdentifier(kind: $kind, value: $value) {

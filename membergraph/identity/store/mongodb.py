@@ -443,22 +443,29 @@ class MongoStore(IdentityStore):
 async def connect(url: str, client: Any = None, timeout_ms: int = 5000) -> Any:
     """A client for ``url`` (or ``client``, already made) that has answered a ping.
 
+    ``serverSelectionTimeoutMS`` in the URL wins over ``timeout_ms``.
+
     Raises:
         StoreError: a bad URL, or no server answered; the message names the URL without
             its password and what failed.
     """
     if client is None:
+        options = (
+            {}
+            if "serverselectiontimeoutms" in url.lower()
+            else {"serverSelectionTimeoutMS": timeout_ms}
+        )
         try:
-            client = AsyncMongoClient(url, serverSelectionTimeoutMS=timeout_ms, connect=False)
+            client = AsyncMongoClient(url, connect=False, **options)
         except (PyMongoError, ValueError, TypeError) as exc:
             raise StoreError(f"MongoDB {redact(url)}: bad URL: {exc}") from exc
     try:
         await client.admin.command("ping")
     except PyMongoError as exc:
         await client.close()
-        raise StoreError(
-            f"MongoDB {redact(url)}: no server answered within {timeout_ms / 1000:g} s ({exc})"
-        ) from exc
+        # PyMongo appends the whole topology description: the first part says what failed.
+        reason = str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0]
+        raise StoreError(f"MongoDB {redact(url)}: no server answered ({reason})") from exc
     return client
 
 

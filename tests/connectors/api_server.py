@@ -1,0 +1,69 @@
+"""A small source API for tests (Starlette), speaking what ``HttpSource`` expects, that can be
+made slow, failing or malformed, and that records every request it gets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+
+@dataclass
+class SourceApi:
+    source: str
+    lines: list[dict[str, Any]]
+    owner_of: Callable[[dict[str, Any]], str | None]
+    failures: int = 0  # answer 500 to this many requests first
+    status: int | None = None  # answer every request with this status
+    delay: float = 0.0  # seconds before answering
+    malformed: bool = False  # answer text that is not JSON
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route(f"/{self.source}/lines", self._lookup),
+                Route(f"/{self.source}/all", self._listing),
+            ]
+        )
+
+    async def _misbehave(self, request: Request) -> Response | None:
+        self.requests.append(
+            {
+                "path": request.url.path,
+                "keys": request.query_params.getlist("key"),
+                "authorization": request.headers.get("authorization"),
+            }
+        )
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.failures > 0:
+            self.failures -= 1
+            return PlainTextResponse("upstream hiccup", status_code=503)
+        if self.status is not None:
+            return PlainTextResponse("no such thing", status_code=self.status)
+        if self.malformed:
+            return PlainTextResponse("<html>not json</html>", media_type="application/json")
+        return None
+
+    async def _lookup(self, request: Request) -> Response:
+        if (trouble := await self._misbehave(request)) is not None:
+            return trouble
+        keys = set(request.query_params.getlist("key"))
+        return JSONResponse([line for line in self.lines if self.owner_of(line) in keys])
+
+    async def _listing(self, request: Request) -> Response:
+        if (trouble := await self._misbehave(request)) is not None:
+            return trouble
+        limit = int(request.query_params["limit"])
+        start = int(request.query_params.get("after", 0))
+        page = self.lines[start : start + limit]
+        following = start + limit if start + limit < len(self.lines) else None
+        return JSONResponse({"lines": page, "next": following})

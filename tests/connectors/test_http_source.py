@@ -1,0 +1,121 @@
+"""The HTTP backend against a real local server that is slow, failing or malformed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from membergraph.connectors.base import SourceTimeout, SourceUnavailable
+from membergraph.connectors.http import HttpSource, HttpSourceConfig
+from tests.connectors.api_server import SourceApi
+from tests.connectors.test_backends import SPEC, owner, owner_key_of, tx
+from tests.support.http import free_port, serving
+
+CARDS = [f"LD{n:08d}" for n in range(250)]
+
+
+@pytest.fixture
+def api() -> Iterator[tuple[SourceApi, str]]:
+    source_api = SourceApi(
+        "transactions", [tx(f"T{i}", card=c) for i, c in enumerate(CARDS)], owner_key_of
+    )
+    with serving(source_api.app) as address:
+        yield source_api, f"http://{address}"
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as shared:
+        yield shared
+
+
+def source(client: httpx.AsyncClient, base_url: str, **config: Any) -> HttpSource:
+    settings = {"timeout": 0.5, "retries": 2, "backoff": 0.01, **config}
+    return HttpSource(SPEC, owner, HttpSourceConfig(base_url=base_url, **settings), client)
+
+
+async def test_lookups_are_batched_and_carry_the_auth_header(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    server, url = api
+    crm = source(
+        client, url, batch_size=100, auth_header="Authorization", auth_value=SecretStr("Bearer k")
+    )
+    keys = [f"loyalty:{c}" for c in CARDS]
+    answer = await crm.load_many(keys)
+    assert [len(lines) for lines in answer] == [1] * 250  # type: ignore[arg-type]
+    assert sorted(len(r["keys"]) for r in server.requests) == [50, 100, 100]
+    assert {r["authorization"] for r in server.requests} == {"Bearer k"}
+
+
+async def test_a_5xx_is_retried_with_backoff_and_then_answers(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    server, url = api
+    server.failures = 2
+    crm = source(client, url)
+    [lines] = await crm.load_many([f"loyalty:{CARDS[0]}"])
+    assert not isinstance(lines, Exception) and len(lines) == 1
+    assert crm.requests == 3
+
+
+async def test_retries_are_bounded_and_the_error_names_the_source(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    server, url = api
+    server.failures = 100
+    crm = source(client, url, retries=2)
+    [error] = await crm.load_many([f"loyalty:{CARDS[0]}"])
+    assert isinstance(error, SourceUnavailable)
+    assert "source transactions" in str(error) and "HTTP 503" in str(error)
+    assert crm.requests == 3
+
+
+async def test_a_4xx_is_not_retried(api: tuple[SourceApi, str], client: httpx.AsyncClient) -> None:
+    server, url = api
+    server.status = 404
+    crm = source(client, url)
+    [error] = await crm.load_many(["loyalty:X"])
+    assert isinstance(error, SourceUnavailable) and "HTTP 404" in str(error)
+    assert crm.requests == 1
+
+
+async def test_a_slow_api_times_out_per_request_without_retrying(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    server, url = api
+    server.delay = 1.0
+    crm = source(client, url, timeout=0.2)
+    [error] = await crm.load_many(["loyalty:X"])
+    assert isinstance(error, SourceTimeout) and "0.2 s" in str(error)
+    assert crm.requests == 1
+
+
+async def test_an_unreadable_answer_is_the_sources_error(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    server, url = api
+    server.malformed = True
+    [error] = await source(client, url).load_many(["loyalty:X"])
+    assert isinstance(error, SourceUnavailable) and "malformed JSON" in str(error)
+
+
+async def test_a_refused_connection_is_retried_then_reported(client: httpx.AsyncClient) -> None:
+    crm = source(client, f"http://127.0.0.1:{free_port()}", retries=1)
+    [error] = await crm.load_many(["loyalty:X"])
+    assert isinstance(error, SourceUnavailable) and "connection failed" in str(error)
+    assert crm.requests == 2
+
+
+async def test_a_listing_follows_pages_to_the_end(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    server, url = api
+    crm = source(client, url, page_size=100)
+    listed = [line async for line in crm.scan()]
+    assert len(listed) == 250 and crm.report.accepted == 250
+    assert [r["path"] for r in server.requests] == ["/transactions/all"] * 3
