@@ -200,17 +200,21 @@ Announce = Callable[[int, str, float], None]
 
 
 def create_app(
-    settings: Settings, gateway: Gateway | None = None, announce: Announce | None = None
+    settings: Settings,
+    gateway: Gateway | None = None,
+    announce: Announce | None = None,
+    mongo_client: Any = None,
 ) -> Starlette:
     """The ASGI app. With ``gateway`` given (tests), the lifespan does not build one;
-    ``announce(members, where, seconds)`` is called once the gateway is ready."""
+    ``announce(members, where, seconds)`` is called once the gateway is ready;
+    ``mongo_client`` serves the settings' ``mongodb://`` URLs (see :func:`open_gateway`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = gateway is None
         if owned:
             started = time.perf_counter()
-            built, sources, result = await open_gateway(settings)
+            built, sources, result = await open_gateway(settings, mongo_client)
             app.state.gateway = built
             if announce is not None:
                 announce(result.members, sources.where, time.perf_counter() - started)

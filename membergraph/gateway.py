@@ -123,13 +123,13 @@ async def mongo_sources(
     return SourceSet(redact(url), connectors, closers=closers)
 
 
-async def open_source_set(settings: Settings, folder: Path | None = None) -> SourceSet:
+async def open_source_set(settings: Settings, mongo_client: Any = None) -> SourceSet:
     """The sources as settings place them: MongoDB or a folder, then HTTP overrides."""
     region = settings.default_region
     if settings.sources:
-        sources = await mongo_sources(settings.sources, region)
+        sources = await mongo_sources(settings.sources, region, mongo_client)
     else:
-        where = folder or settings.data
+        where = settings.data
         if where is None:
             where = await asyncio.to_thread(demo_folder, settings)
         sources = await asyncio.to_thread(open_sources, where, region)
@@ -147,10 +147,16 @@ async def open_source_set(settings: Settings, folder: Path | None = None) -> Sou
     return sources
 
 
-async def open_gateway(settings: Settings) -> tuple[Gateway, SourceSet, ApplyResult]:
-    """Open the sources and the store and resolve identities (stable IDs across restarts)."""
-    sources = await open_source_set(settings)
-    store = store_from_url(settings.store)
+async def open_gateway(
+    settings: Settings, mongo_client: Any = None
+) -> tuple[Gateway, SourceSet, ApplyResult]:
+    """Open the sources and the store and resolve identities (stable IDs across restarts).
+
+    ``mongo_client`` (an ``AsyncMongoClient``) serves every ``mongodb://`` URL of the
+    settings instead of one client per URL.
+    """
+    sources = await open_source_set(settings, mongo_client)
+    store = store_from_url(settings.store, mongo_client)
     try:
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from graphql import GraphQLError
 
 from membergraph.connectors.base import ConnectorError, SourceTimeout
+from membergraph.identity.store import StoreError
 
-__all__ = ["CodedError", "bad_input", "source_failed"]
+__all__ = ["CodedError", "bad_input", "source_failed", "store_unavailable"]
+
+logger = logging.getLogger(__name__)
 
 
 class CodedError(GraphQLError):
@@ -25,3 +30,21 @@ def source_failed(error: ConnectorError) -> CodedError:
     """A source failed; the rest of the answer still comes back."""
     code = "SOURCE_TIMEOUT" if isinstance(error, SourceTimeout) else "SOURCE_UNAVAILABLE"
     return CodedError(str(error), code, source=error.source)
+
+
+def store_unavailable(error: GraphQLError) -> GraphQLError | None:
+    """A resolver's store failure as ``STORE_UNAVAILABLE`` (None: not a store failure).
+
+    Which server failed and how goes to the log, never to the client.
+    """
+    if not isinstance(error.original_error, StoreError):
+        return None
+    logger.warning("identity store failed: %s", error.original_error)
+    return GraphQLError(
+        "the identity store is unavailable; try again shortly",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "STORE_UNAVAILABLE"},
+    )

@@ -15,10 +15,21 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
+from membergraph.resolvers.errors import store_unavailable
 from membergraph.schema.mutation import Mutation, Subscription
 from membergraph.schema.query import Query
 
 __all__ = ["build_schema", "print_sdl"]
+
+
+class _MaskErrors(MaskErrors):
+    """Masks unexpected errors; a store failure becomes ``STORE_UNAVAILABLE``, without detail.
+
+    The detail (which server, what failed) goes to the log, not to the client.
+    """
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return store_unavailable(error) or super().anonymise_error(error)
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -53,7 +64,7 @@ def build_schema(
             ParserCache,
             lambda: AddValidationRules(limits),
             ValidationCache,
-            lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
+            lambda: _MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
         ],
     )
 

@@ -94,8 +94,9 @@ class EmulatedCollection:
 
 
 class EmulatedDatabase:
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Any, replica_set: bool = True) -> None:
         self._database = database
+        self._replica_set = replica_set
 
     def __getitem__(self, name: str) -> EmulatedCollection:
         return EmulatedCollection(self._database[name])
@@ -112,8 +113,11 @@ class EmulatedDatabase:
 
     async def command(self, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         if name in ("hello", "ping"):
-            # What a replica-set primary answers: the adapters need transactions.
-            return {"ok": 1.0, "isWritablePrimary": True, "setName": "emulated"}
+            # What a replica-set primary (or a standalone server) answers.
+            answer: dict[str, Any] = {"ok": 1.0, "isWritablePrimary": True}
+            if self._replica_set:
+                answer["setName"] = "emulated"
+            return answer
         raise NotImplementedError(f"command {name!r} is not emulated")
 
 
@@ -129,14 +133,18 @@ class EmulatedSession:
 
 
 class EmulatedClient:
-    """``AsyncMongoClient``'s interface over one mongomock client (fresh and empty)."""
+    """``AsyncMongoClient``'s interface over one mongomock client (fresh and empty).
 
-    def __init__(self) -> None:
+    ``replica_set=False`` answers ``hello`` as a standalone server does.
+    """
+
+    def __init__(self, replica_set: bool = True) -> None:
         self._client = mongomock.MongoClient()
+        self.replica_set = replica_set
         self.closed = False
 
     def __getitem__(self, name: str) -> EmulatedDatabase:
-        return EmulatedDatabase(self._client[name])
+        return EmulatedDatabase(self._client[name], self.replica_set)
 
     @property
     def admin(self) -> EmulatedDatabase:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from membergraph.identity.store.port import (
     Change,
     ConcurrentChange,
@@ -22,8 +24,11 @@ __all__ = [
 ]
 
 
-def store_from_url(url: str) -> IdentityStore:
-    """The adapter for a store URL (``sqlite:///PATH`` or ``mongodb://...``), not yet open."""
+def store_from_url(url: str, mongo_client: Any = None) -> IdentityStore:
+    """The adapter for a store URL (``sqlite:///PATH`` or ``mongodb://...``), not yet open.
+
+    ``mongo_client``: an ``AsyncMongoClient`` to use instead of making one from the URL.
+    """
     if url.startswith("sqlite:///"):
         from membergraph.identity.store.sqlite import SqliteStore
 
@@ -31,5 +36,5 @@ def store_from_url(url: str) -> IdentityStore:
     if url.startswith(("mongodb://", "mongodb+srv://")):
         from membergraph.identity.store.mongodb import MongoStore
 
-        return MongoStore.from_url(url)
+        return MongoStore(url, client=mongo_client)
     raise StoreError(f"unsupported store URL {url!r}; use sqlite:///PATH or mongodb://...")

@@ -126,10 +126,6 @@ class MongoStore(IdentityStore):
         self.timeout_ms = timeout_ms
         self.database_name = database or database_of(url)
 
-    @classmethod
-    def from_url(cls, url: str) -> MongoStore:
-        return cls(url)
-
     @property
     def client(self) -> Any:
         if self._client is None:
@@ -450,11 +446,9 @@ async def connect(url: str, client: Any = None, timeout_ms: int = 5000) -> Any:
             its password and what failed.
     """
     if client is None:
-        options = (
-            {}
-            if "serverselectiontimeoutms" in url.lower()
-            else {"serverSelectionTimeoutMS": timeout_ms}
-        )
+        options: dict[str, Any] = {}
+        if "serverselectiontimeoutms" not in url.lower():
+            options["serverSelectionTimeoutMS"] = timeout_ms
         try:
             client = AsyncMongoClient(url, connect=False, **options)
         except (PyMongoError, ValueError, TypeError) as exc:

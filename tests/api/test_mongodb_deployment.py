@@ -1,0 +1,140 @@
+"""The production layout: sources and identity store in MongoDB (emulated here, real when
+``MEMBERGRAPH_TEST_MONGODB_URL`` is set), loaded by ``membergraph load``, served over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.cli import load_folder
+from membergraph.demo import write_demo_data
+from membergraph.gateway import open_gateway
+from membergraph.identity.store import StoreError
+from membergraph.settings import Settings
+from tests.conftest import gql, read_jsonl
+from tests.support.mongo import REAL_URL, EmulatedClient
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A small demo set: the emulation runs the real adapter code, not at server speed."""
+    folder = tmp_path / "small"
+    write_demo_data(folder, 60, seed=3)
+    return folder
+
+
+URL = "mongodb://app:s3cret@mongo.example:27017/membergraph?replicaSet=rs0"
+
+
+@pytest.fixture(
+    params=[
+        "emulated",
+        pytest.param(
+            "real",
+            marks=pytest.mark.skipif(
+                REAL_URL is None, reason="MEMBERGRAPH_TEST_MONGODB_URL not set"
+            ),
+        ),
+    ]
+)
+def mongo(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any]]:
+    """A URL and a client for it (None: the gateway makes its own from the URL)."""
+    if request.param == "emulated":
+        yield URL, EmulatedClient()
+        return
+    assert REAL_URL is not None
+    base, _, query = REAL_URL.partition("?")
+    name = f"membergraph_test_{uuid.uuid4().hex[:12]}"
+    yield f"{base.rstrip('/').rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else ""), None
+
+
+def test_loading_twice_changes_nothing(data_dir: Path, mongo: tuple[str, Any]) -> None:
+    url, client = mongo
+    first = asyncio.run(load_folder(data_dir, url, "US", client))
+    lines = len(read_jsonl(data_dir / "crm.jsonl"))
+    assert first["crm"]["created"] + first["crm"]["malformed"] >= lines - 1
+    again = asyncio.run(load_folder(data_dir, url, "US", client))
+    for name, outcome in again.items():
+        assert outcome["created"] == outcome["updated"] == 0, name
+        assert outcome["unchanged"] == first[name]["created"], name
+
+
+def test_the_gateway_serves_and_ingests_on_mongodb(
+    data_dir: Path, mongo: tuple[str, Any], tmp_path: Path
+) -> None:
+    url, client = mongo
+    asyncio.run(load_folder(data_dir, url, "US", client))
+    settings = Settings(store=url, sources=url, cache_dir=tmp_path / "cache")
+    contact = read_jsonl(data_dir / "crm.jsonl")[0]
+    email = str(contact["emails"][0]).lower()  # type: ignore[index]
+    query = """query ($v: String!) { memberByIdentifier(kind: EMAIL, value: $v) {
+      id records { source key } transactions { totalCount } } }"""
+    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
+        member = gql(http, query, v=email)["data"]["memberByIdentifier"]  # type: ignore[index]
+        assert {"source": "crm", "key": contact["contact_id"]} in member["records"]
+        ready = http.get("/readyz").json()
+        assert ready["status"] == "ready" and ready["store"]["members"] > 0
+        assert ready["sources"]["crm"]["lines"] >= 1
+        purchase = {
+            "transaction_id": "T-MONGO-1",
+            "email": email,
+            "channel": "online",
+            "occurred_at": "2026-11-20T10:00:00Z",
+            "amount_cents": 2500,
+            "status": "completed",
+        }
+        answer = http.post("/ingest/transactions", content=orjson.dumps(purchase))
+        assert answer.status_code == 200, answer.text
+        after = gql(http, query, v=email)["data"]["memberByIdentifier"]  # type: ignore[index]
+        assert after["id"] == member["id"]
+        assert after["transactions"]["totalCount"] == member["transactions"]["totalCount"] + 1
+
+
+def test_a_store_failure_while_running_is_a_coded_error_without_detail(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    client = EmulatedClient()
+    asyncio.run(load_folder(data_dir, URL, "US", client))
+    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
+    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
+        store = http.app.state.gateway.identity.store  # type: ignore[attr-defined]
+
+        async def broken(*args: object) -> None:
+            raise StoreError(f"MongoDB {URL}: read failed: no server answered")
+
+        store.resolve_member_id = broken
+        body = gql(http, '{ member(id: "m_x") { id } }')
+        [error] = body["errors"]  # type: ignore[misc]
+        assert error["extensions"]["code"] == "STORE_UNAVAILABLE"
+        assert (
+            "s3cret" not in orjson.dumps(body).decode() and "mongo.example" not in error["message"]
+        )
+        assert http.get("/readyz").status_code in (200, 503)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_start_up_names_the_server_without_its_password(tmp_path: Path) -> None:
+    url = "mongodb://app:s3cret@127.0.0.1:1/membergraph?serverSelectionTimeoutMS=200"
+    settings = Settings(store=url, data=tmp_path, cache_dir=tmp_path / "cache")
+    with pytest.raises(StoreError) as failure:
+        asyncio.run(open_gateway(settings))
+    message = str(failure.value)
+    assert "127.0.0.1:1" in message and "no server answered" in message
+    assert "s3cret" not in message and "app:***@" in message
+    gc.collect()  # PyMongo's monitor socket to the closed port is reclaimed here, not later
+
+
+def test_a_standalone_server_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    client = EmulatedClient(replica_set=False)
+    settings = Settings(store=URL, data=tmp_path, cache_dir=tmp_path / "cache")
+    with pytest.raises(StoreError, match="replica set"):
+        asyncio.run(open_gateway(settings, client))
