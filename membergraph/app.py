@@ -220,7 +220,9 @@ def create_app(
                 announce(result.members, sources.where, time.perf_counter() - started)
         else:
             app.state.gateway = gateway
-        app.state.example_query = example_query(_sample_email(app.state.gateway))
+        # A real member's e-mail only in demo mode: behind credentials the page holds no data.
+        sample = None if settings.has_credentials else _sample_email(app.state.gateway)
+        app.state.example_query = example_query(sample)
         try:
             yield
         finally:

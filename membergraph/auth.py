@@ -3,7 +3,8 @@
 With no keys and no JWT key configured the gateway is in demo mode: it serves loopback only
 (the CLI refuses any other address) and every caller has every scope. Once credentials are
 configured, nothing but ``/healthz`` and ``/readyz`` answers without them
-(``Authorization: Bearer KEY-OR-JWT`` or ``X-API-Key: KEY``), and each carries its scopes:
+(``Authorization: Bearer KEY-OR-JWT``, ``X-API-Key: KEY``, or HTTP Basic with the key as
+the password, which is how a browser opening GraphiQL sends it), and each carries its scopes:
 
 =================  ==========================================================================
 profile:read       read members: profiles, loyalty, facts, consents
@@ -20,6 +21,7 @@ adds ``identity:write``.
 
 from __future__ import annotations
 
+import base64
 import hmac
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +124,12 @@ class ApiKeyMiddleware:
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             given = auth[7:].strip()
+        elif auth.lower().startswith("basic "):
+            # A browser opening GraphiQL: the password is the API key (any user name).
+            try:
+                given = base64.b64decode(auth[6:].strip(), validate=True).decode().partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                return None
         if not given:
             return None
         found = None
@@ -139,13 +147,13 @@ class ApiKeyMiddleware:
             return
         caller = self._caller(scope) if self.keys or self.tokens else DEMO_CALLER
         if caller is None:
-            await _refuse(scope, receive, send)
+            await _refuse(scope, receive, send, self.keys != [])
             return
         scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+async def _refuse(scope: Scope, receive: Receive, send: Send, basic: bool) -> None:
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
         await send({"type": "websocket.close", "code": 4401, "reason": "Unauthorized"})
@@ -157,17 +165,16 @@ async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
             ]
         }
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"www-authenticate", b'Bearer realm="membergraph"'),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"www-authenticate", b'Bearer realm="membergraph"'),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    if basic and b"text/html" in accept:
+        # A browser asks for the key (as the password) and sends it on GraphiQL's requests.
+        headers.append((b"www-authenticate", b'Basic realm="membergraph", charset="UTF-8"'))
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -195,6 +196,30 @@ def test_nothing_but_health_answers_without_a_key(
     assert secured.post("/ingest/crm", content=b"{}", headers=headers).status_code == 401
     assert secured.get("/healthz").status_code == 200
     assert secured.get("/readyz").status_code == 200
+
+
+def test_a_browser_opens_graphiql_with_the_key_as_basic_password(
+    settings: Settings, data_dir: Path
+) -> None:
+    keyed = settings.model_copy(
+        update={"api_keys": Settings(api_keys=KEYS).api_keys, "graphiql": True}
+    )
+    with TestClient(create_app(keyed), base_url="http://127.0.0.1") as browser:
+        refused = browser.get("/graphql", headers={"accept": "text/html"})
+        assert refused.status_code == 401
+        assert any(v.startswith("Basic") for v in refused.headers.get_list("www-authenticate")), (
+            "a browser is asked for the key"
+        )
+        basic = base64.b64encode(f"analyst:{ROLE_KEY['analyst']}".encode()).decode()
+        page = browser.get(
+            "/graphql", headers={"accept": "text/html", "authorization": f"Basic {basic}"}
+        )
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
+        assert "jane.doe@example.com".upper() in page.text, "a placeholder, no member's data"
+        wrong = base64.b64encode(b"analyst:not-the-key").decode()
+        assert (
+            browser.get("/graphql", headers={"authorization": f"Basic {wrong}"}).status_code == 401
+        )
 
 
 def test_x_api_key_header_works_too(secured: TestClient) -> None:
