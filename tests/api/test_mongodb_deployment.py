@@ -21,7 +21,7 @@ from membergraph.gateway import open_gateway
 from membergraph.identity.store import StoreError
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
-from tests.support.mongo import REAL_URL, EmulatedClient
+from tests.support.mongo import REAL_URL, EmulatedClient, real_url_for
 
 
 @pytest.fixture
@@ -31,6 +31,8 @@ def data_dir(tmp_path: Path) -> Path:
     write_demo_data(folder, 60, seed=3)
     return folder
 
+
+pytestmark = pytest.mark.mongodb
 
 URL = "mongodb://app:s3cret@mongo.example:27017/membergraph?replicaSet=rs0"
 
@@ -51,10 +53,12 @@ def mongo(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any]]:
     if request.param == "emulated":
         yield URL, EmulatedClient()
         return
-    assert REAL_URL is not None
-    base, _, query = REAL_URL.partition("?")
     name = f"membergraph_test_{uuid.uuid4().hex[:12]}"
-    yield f"{base.rstrip('/').rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else ""), None
+    yield real_url_for(name), None
+    from pymongo import MongoClient
+
+    with MongoClient(real_url_for(name)) as cleanup:
+        cleanup.drop_database(name)
 
 
 def test_loading_twice_changes_nothing(data_dir: Path, mongo: tuple[str, Any]) -> None:

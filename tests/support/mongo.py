@@ -10,12 +10,22 @@ encoded still writes nothing). The same suites run against a real server when
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mongomock
 
 REAL_URL = os.environ.get("MEMBERGRAPH_TEST_MONGODB_URL")
+
+
+def real_url_for(database: str) -> str:
+    """``MEMBERGRAPH_TEST_MONGODB_URL`` naming ``database`` (its options kept)."""
+    assert REAL_URL is not None
+    hosts = re.match(r"mongodb(?:\+srv)?://[^/?]+", REAL_URL)
+    assert hosts, f"not a MongoDB URL: {REAL_URL}"
+    options = REAL_URL.partition("?")[2]
+    return f"{hosts.group(0)}/{database}" + (f"?{options}" if options else "")
 
 
 def _strip(kwargs: dict[str, Any]) -> dict[str, Any]:
