@@ -108,7 +108,7 @@ async def mongo_sources(
 ) -> SourceSet:
     """The four sources as collections of the database a ``mongodb://`` URL names."""
     from membergraph.connectors.mongodb import MongoSource
-    from membergraph.identity.store.mongodb import connect, database_of, redact
+    from membergraph.identity.store.mongodb_client import connect, database_of, redact
 
     owned = client is None
     client = await connect(url, client)

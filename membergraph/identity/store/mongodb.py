@@ -15,25 +15,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.mongodb_client import connect, database_of, redact
 from membergraph.identity.store.mongodb_write import (
     INDEXES,
     Doc,
     Writes,
+    event_of,
+    link_of,
     match_key,
     plan_change,
     record_id,
+    record_of,
     split_id,
     touched_ids,
 )
@@ -46,64 +49,16 @@ from membergraph.identity.store.port import (
     StoreError,
 )
 
-__all__ = ["MongoStore", "connect", "database_of", "redact"]
+__all__ = ["MongoStore"]
 
 logger = logging.getLogger(__name__)
 _CHUNK = 1000
 TRANSACTION_LIMIT = 20_000  # documents written in one transaction, at most
 
 
-def redact(url: str) -> str:
-    """The URL without its password: ``mongodb://app:***@db:27017/membergraph``."""
-    return re.sub(r"(://[^:@/]+):[^@/]*@", r"\1:***@", url)
-
-
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
-
-
-def _record(doc: Doc) -> RecordData:
-    source, key = split_id(doc["_id"])
-    return RecordData(
-        source=source,
-        key=key,
-        role=doc["role"],
-        identifiers={
-            Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"])
-            for i in doc.get("identifiers", [])
-        },
-        first_name=doc.get("first_name"),
-        last_name=doc.get("last_name"),
-        birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
-        address=doc.get("address"),
-    )
-
-
-def _event(doc: Doc) -> IdentityEvent:
-    return IdentityEvent(
-        id=doc["_id"],
-        member_id=doc["member_id"],
-        kind=doc["kind"],
-        at=datetime.fromisoformat(doc["at"]),
-        actor=doc["actor"],
-        rule=doc.get("rule"),
-        reason=doc.get("reason"),
-        evidence=doc.get("evidence") or {},
-        records=tuple((r[0], r[1]) for r in doc.get("records", [])),
-    )
-
-
-def _link(doc: Doc) -> StoredLink:
-    return StoredLink(
-        id=doc["_id"],
-        a=split_id(doc["a_ref"]),
-        b=split_id(doc["b_ref"]),
-        rule=doc["rule"],
-        evidence=doc.get("evidence") or {},
-        actor=doc["actor"],
-        created_at=datetime.fromisoformat(doc["created_at"]),
-    )
 
 
 class MongoStore(IdentityStore):
@@ -255,7 +210,7 @@ class MongoStore(IdentityStore):
         return {d["_id"]: d["version"] for d in docs}
 
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
-        return {split_id(d["_id"]): _record(d) for d in await self._records(refs)}
+        return {split_id(d["_id"]): record_of(d) for d in await self._records(refs)}
 
     async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
         wanted = {match_key(k.value, v): (k, v) for k, v in values}
@@ -300,11 +255,11 @@ class MongoStore(IdentityStore):
 
     async def active_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
         docs = await self._touching("links", {"retracted_at": None}, refs)
-        return sorted((_link(d) for d in docs), key=lambda link: link.id)
+        return sorted((link_of(d) for d in docs), key=lambda link: link.id)
 
     async def manual_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
         docs = await self._touching("links", {"retracted_at": None, "rule": "manual"}, refs)
-        return sorted((_link(d) for d in docs), key=lambda link: link.id)
+        return sorted((link_of(d) for d in docs), key=lambda link: link.id)
 
     async def cannot_links(
         self, refs: Iterable[RecordKey] | None
@@ -411,7 +366,7 @@ class MongoStore(IdentityStore):
         for doc in sorted(
             await self._find_in("events", "member_id", member_ids), key=lambda d: d["_id"]
         ):
-            grouped[doc["member_id"]].append(_event(doc))
+            grouped[doc["member_id"]].append(event_of(doc))
         return [grouped.get(m, []) for m in member_ids]
 
     async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
@@ -419,7 +374,7 @@ class MongoStore(IdentityStore):
             cursor = (
                 self.db.events.find({"kind": "conflict"}).sort("_id", -1).skip(offset).limit(limit)
             )
-            return [_event(d) for d in await cursor.to_list()]
+            return [event_of(d) for d in await cursor.to_list()]
 
     async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
         return await self._versions(member_ids)
@@ -427,45 +382,10 @@ class MongoStore(IdentityStore):
     async def event(self, event_id: int) -> IdentityEvent | None:
         async with self._mapped("read"):
             doc = await self.db.events.find_one({"_id": event_id})
-        return _event(doc) if doc else None
+        return event_of(doc) if doc else None
 
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         live = await self._find_in("members", "_id", ids, projection=["_id"])
         retired = await self._find_in("redirects", "_id", ids, projection=["_id"])
         return {d["_id"] for d in live} | {d["_id"] for d in retired}
-
-
-async def connect(url: str, client: Any = None, timeout_ms: int = 5000) -> Any:
-    """A client for ``url`` (or ``client``, already made) that has answered a ping.
-
-    ``serverSelectionTimeoutMS`` in the URL wins over ``timeout_ms``.
-
-    Raises:
-        StoreError: a bad URL, or no server answered; the message names the URL without
-            its password and what failed.
-    """
-    if client is None:
-        options: dict[str, Any] = {}
-        if "serverselectiontimeoutms" not in url.lower():
-            options["serverSelectionTimeoutMS"] = timeout_ms
-        try:
-            client = AsyncMongoClient(url, connect=False, **options)
-        except (PyMongoError, ValueError, TypeError) as exc:
-            raise StoreError(f"MongoDB {redact(url)}: bad URL: {exc}") from exc
-    try:
-        await client.admin.command("ping")
-    except PyMongoError as exc:
-        await client.close()
-        # PyMongo appends the whole topology description: the first part says what failed.
-        reason = str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0]
-        raise StoreError(f"MongoDB {redact(url)}: no server answered ({reason})") from exc
-    return client
-
-
-def database_of(url: str) -> str:
-    """The database a URL names (``mongodb://host/NAME?...``), ``membergraph`` if none."""
-    rest = url.split("://", 1)[-1]
-    path = rest.split("/", 1)[1] if "/" in rest else ""
-    name = path.split("?", 1)[0]
-    return name or "membergraph"

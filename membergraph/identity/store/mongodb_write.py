@@ -1,4 +1,4 @@
-"""The MongoDB store's documents, indexes and write path: one change, one transaction.
+"""The MongoDB store's documents (to and from the domain), indexes and write path.
 
 A record is one document holding its identifiers (``identifiers``, and ``match_keys`` with a
 multikey index for carrier lookups), so reading a record is one document. Members,
@@ -12,15 +12,26 @@ fails before it touches the database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 from pymongo import ASCENDING, DeleteMany, IndexModel, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
-from membergraph.identity.store.port import Change, ConcurrentChange
+from membergraph.identity.store.port import Change, ConcurrentChange, IdentityEvent, StoredLink
 
-__all__ = ["INDEXES", "Writes", "plan_change", "record_id", "split_id"]
+__all__ = [
+    "INDEXES",
+    "Writes",
+    "event_of",
+    "link_of",
+    "plan_change",
+    "record_id",
+    "record_of",
+    "split_id",
+]
 
 Doc = dict[str, Any]
 
@@ -236,3 +247,49 @@ def touched_ids(change: Change) -> list[str]:
     """The ``_id`` of every record a change writes."""
     refs = {r.ref for r in change.records} | set(change.assignments)
     return sorted(record_id(ref) for ref in refs)
+
+
+# -- reading documents back -----------------------------------------------------------
+
+
+def record_of(doc: Doc) -> RecordData:
+    source, key = split_id(doc["_id"])
+    return RecordData(
+        source=source,
+        key=key,
+        role=doc["role"],
+        identifiers={
+            Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"])
+            for i in doc.get("identifiers", [])
+        },
+        first_name=doc.get("first_name"),
+        last_name=doc.get("last_name"),
+        birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
+        address=doc.get("address"),
+    )
+
+
+def event_of(doc: Doc) -> IdentityEvent:
+    return IdentityEvent(
+        id=doc["_id"],
+        member_id=doc["member_id"],
+        kind=doc["kind"],
+        at=datetime.fromisoformat(doc["at"]),
+        actor=doc["actor"],
+        rule=doc.get("rule"),
+        reason=doc.get("reason"),
+        evidence=doc.get("evidence") or {},
+        records=tuple((r[0], r[1]) for r in doc.get("records", [])),
+    )
+
+
+def link_of(doc: Doc) -> StoredLink:
+    return StoredLink(
+        id=doc["_id"],
+        a=split_id(doc["a_ref"]),
+        b=split_id(doc["b_ref"]),
+        rule=doc["rule"],
+        evidence=doc.get("evidence") or {},
+        actor=doc["actor"],
+        created_at=datetime.fromisoformat(doc["created_at"]),
+    )
