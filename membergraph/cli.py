@@ -54,10 +54,17 @@ StoreOpt = Annotated[
 ]
 
 
+SourcesOpt = Annotated[
+    str | None,
+    typer.Option("--sources", help="mongodb://HOST/DB: read the sources from MongoDB."),
+]
+
+
 @app.command()
 def serve(
     data: DataOpt = None,
     store: StoreOpt = None,
+    sources: SourcesOpt = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="TCP port.")] = None,
     open_browser: Annotated[
@@ -70,7 +77,7 @@ def serve(
 
     from membergraph.app import create_app
 
-    settings = _settings(data=data, store=store, host=host, port=port)
+    settings = _settings(data=data, store=store, sources=sources, host=host, port=port)
     if data is not None and not data.is_dir():
         err.print(f"[red]error:[/red] --data {data}: not a folder")
         raise typer.Exit(2)

@@ -21,7 +21,7 @@ from membergraph.gateway import open_gateway
 from membergraph.identity.store import StoreError
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
-from tests.support.mongo import REAL_URL, EmulatedClient, real_url_for
+from tests.support.mongo import ON_REAL_SERVER, EmulatedClient, real_url_for
 
 
 @pytest.fixture
@@ -40,12 +40,7 @@ URL = "mongodb://app:s3cret@mongo.example:27017/membergraph?replicaSet=rs0"
 @pytest.fixture(
     params=[
         "emulated",
-        pytest.param(
-            "real",
-            marks=pytest.mark.skipif(
-                REAL_URL is None, reason="MEMBERGRAPH_TEST_MONGODB_URL not set"
-            ),
-        ),
+        pytest.param("real", marks=ON_REAL_SERVER),
     ]
 )
 def mongo(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any]]:

@@ -23,7 +23,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.identity.load import owner_key
 from tests.connectors.api_server import SourceApi
 from tests.support.http import serving
-from tests.support.mongo import REAL_URL, EmulatedClient
+from tests.support.mongo import ON_REAL_SERVER, REAL_URL, EmulatedClient
 
 SPEC = SOURCES[SourceName.TRANSACTIONS]
 
@@ -93,13 +93,7 @@ def owner_key_of(raw: dict[str, Any]) -> str | None:
 KINDS = [
     "file",
     pytest.param("mongodb-emulated", marks=pytest.mark.mongodb),
-    pytest.param(
-        "mongodb",
-        marks=[
-            pytest.mark.mongodb,
-            pytest.mark.skipif(REAL_URL is None, reason="MEMBERGRAPH_TEST_MONGODB_URL not set"),
-        ],
-    ),
+    pytest.param("mongodb", marks=ON_REAL_SERVER),
     "http",
 ]
 

@@ -15,8 +15,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mongomock
+import pytest
 
 REAL_URL = os.environ.get("MEMBERGRAPH_TEST_MONGODB_URL")
+ON_REAL_SERVER = [
+    pytest.mark.mongodb,
+    pytest.mark.skipif(REAL_URL is None, reason="MEMBERGRAPH_TEST_MONGODB_URL not set"),
+]
+"""Marks of a test (or parameter) that needs a real MongoDB server."""
 
 
 def real_url_for(database: str) -> str:

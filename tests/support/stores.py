@@ -17,18 +17,12 @@ import pytest
 from membergraph.identity.store import IdentityStore
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
-from tests.support.mongo import REAL_URL, EmulatedClient
+from tests.support.mongo import ON_REAL_SERVER, REAL_URL, EmulatedClient
 
 ADAPTERS = [
     pytest.param("sqlite", marks=pytest.mark.sqlite),
     pytest.param("mongodb-emulated", marks=pytest.mark.mongodb),
-    pytest.param(
-        "mongodb",
-        marks=[
-            pytest.mark.mongodb,
-            pytest.mark.skipif(REAL_URL is None, reason="MEMBERGRAPH_TEST_MONGODB_URL not set"),
-        ],
-    ),
+    pytest.param("mongodb", marks=ON_REAL_SERVER),
 ]
 
 

@@ -20,7 +20,13 @@ from pymongo import ASCENDING, DeleteMany, IndexModel, InsertOne, ReplaceOne, Up
 
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
-from membergraph.identity.store.port import Change, ConcurrentChange, IdentityEvent, StoredLink
+from membergraph.identity.store.port import (
+    Change,
+    ConcurrentChange,
+    IdentityEvent,
+    StoredLink,
+    event_from,
+)
 
 __all__ = [
     "INDEXES",
@@ -270,16 +276,10 @@ def record_of(doc: Doc) -> RecordData:
 
 
 def event_of(doc: Doc) -> IdentityEvent:
-    return IdentityEvent(
-        id=doc["_id"],
-        member_id=doc["member_id"],
-        kind=doc["kind"],
-        at=datetime.fromisoformat(doc["at"]),
-        actor=doc["actor"],
-        rule=doc.get("rule"),
-        reason=doc.get("reason"),
-        evidence=doc.get("evidence") or {},
-        records=tuple((r[0], r[1]) for r in doc.get("records", [])),
+    return event_from(
+        {"id": doc["_id"], "rule": None, "reason": None, **doc},
+        doc.get("evidence"),
+        doc.get("records"),
     )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "IdentityStore",
     "StoreError",
     "StoredLink",
+    "event_from",
 ]
 
 
@@ -43,6 +44,22 @@ class IdentityEvent:
     evidence: dict[str, Any] = field(default_factory=dict)
     records: tuple[RecordKey, ...] = ()
     id: int | None = None
+
+
+def event_from(fields: Any, evidence: Any, records: Any) -> IdentityEvent:
+    """An event from a stored row or document (anything indexed by column name), with its
+    ``evidence`` and ``records`` already decoded."""
+    return IdentityEvent(
+        id=fields["id"],
+        member_id=fields["member_id"],
+        kind=fields["kind"],
+        at=datetime.fromisoformat(fields["at"]),
+        actor=fields["actor"],
+        rule=fields["rule"],
+        reason=fields["reason"],
+        evidence=evidence or {},
+        records=tuple((r[0], r[1]) for r in records or ()),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from membergraph.identity.store.port import (
     IdentityStore,
     StoredLink,
     StoreError,
+    event_from,
 )
 from membergraph.identity.store.sqlite_write import (
     SCHEMA,
@@ -52,17 +53,7 @@ def _record_row(row: sqlite3.Row) -> RecordData:
 
 
 def _event_row(row: sqlite3.Row) -> IdentityEvent:
-    return IdentityEvent(
-        id=row["id"],
-        member_id=row["member_id"],
-        kind=row["kind"],
-        at=datetime.fromisoformat(row["at"]),
-        actor=row["actor"],
-        rule=row["rule"],
-        reason=row["reason"],
-        evidence=orjson.loads(row["evidence"]),
-        records=tuple((r[0], r[1]) for r in orjson.loads(row["records"])),
-    )
+    return event_from(row, orjson.loads(row["evidence"]), orjson.loads(row["records"]))
 
 
 class SqliteStore(IdentityStore):
