@@ -205,23 +205,26 @@ class IdentityService:
     ) -> ApplyResult:
         store = self.store
         adjust = adjust or Adjustments()
-        refs = None if whole else scope  # the whole store: read tables, not keys
-        current = await store.assignments(refs)
-        versions = await store.member_versions(set(current.values()))
-        active = await store.active_links(refs)
+        if whole:  # the whole store: read tables, not keys
+            current = await store.assignments(None)
+            versions = await store.member_versions(set(current.values()))
+            active = await store.active_links(None)
+            stored_cannot = await store.cannot_links(None)
+            origins = await store.origins(None)
+            previous = await store.previous(None)
+        else:
+            state = await store.scope_state(scope)
+            current, versions, active = state.assignments, state.versions, state.active
+            stored_cannot, origins, previous = state.cannot, state.origins, state.previous
         manual = [
             (link.a, link.b, link.evidence)
             for link in active
             if link.rule == "manual" and frozenset((link.a, link.b)) not in adjust.manual_drop
         ] + adjust.manual_add
         cannot = [
-            pair
-            for pair in await store.cannot_links(refs)
-            if frozenset(pair) not in adjust.cannot_lift
+            pair for pair in stored_cannot if frozenset(pair) not in adjust.cannot_lift
         ] + adjust.cannot_add
         resolution = resolve(scope, self.rules, manual_links=manual, cannot_links=cannot, hubs=hubs)
-        origins = await store.origins(refs)
-        previous = await store.previous(refs)
         foreign = (set(origins.values()) | set(previous.values())) - set(current.values())
         taken = await store.taken_member_ids(foreign)
         live_elsewhere = {m for m in taken if await store.resolve_member_id(m) == m}

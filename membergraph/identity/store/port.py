@@ -21,6 +21,7 @@ __all__ = [
     "ConcurrentChange",
     "IdentityEvent",
     "IdentityStore",
+    "ScopeState",
     "StoreError",
     "StoredLink",
     "event_from",
@@ -97,6 +98,18 @@ class Change:
     at: datetime | None = None
 
 
+@dataclass(slots=True)
+class ScopeState:
+    """What a resolution reads about the records in its scope, before it computes a change."""
+
+    assignments: dict[RecordKey, str]
+    versions: dict[str, int]
+    active: list[StoredLink]
+    cannot: list[tuple[RecordKey, RecordKey]]
+    origins: dict[RecordKey, str]
+    previous: dict[RecordKey, str]
+
+
 class ConcurrentChange(StoreError):
     """A member changed between reading it and writing a change computed from it."""
 
@@ -164,6 +177,19 @@ class IdentityStore(abc.ABC):
         self, refs: Iterable[RecordKey] | None
     ) -> list[tuple[RecordKey, RecordKey]]:
         """Cannot-link pairs touching any of ``refs``."""
+
+    async def scope_state(self, refs: Iterable[RecordKey]) -> ScopeState:
+        """Everything a resolution reads about ``refs`` (an adapter may read it in one go)."""
+        refs = list(refs)
+        current = await self.assignments(refs)
+        return ScopeState(
+            assignments=current,
+            versions=await self.member_versions(set(current.values())),
+            active=await self.active_links(refs),
+            cannot=await self.cannot_links(refs),
+            origins=await self.origins(refs),
+            previous=await self.previous(refs),
+        )
 
     @abc.abstractmethod
     async def resolve_member_id(self, member_id: str) -> str | None:

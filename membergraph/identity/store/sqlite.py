@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import orjson
@@ -21,10 +21,12 @@ import orjson
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store import sqlite_read
 from membergraph.identity.store.port import (
     Change,
     IdentityEvent,
     IdentityStore,
+    ScopeState,
     StoredLink,
     StoreError,
     event_from,
@@ -38,22 +40,21 @@ from membergraph.identity.store.sqlite_write import (
 
 __all__ = ["SqliteStore"]
 
-
-def _record_row(row: sqlite3.Row) -> RecordData:
-    birth = date.fromisoformat(row["birth_date"]) if row["birth_date"] else None
-    return RecordData(
-        source=row["source"],
-        key=row["key"],
-        role=row["role"],
-        first_name=row["first_name"],
-        last_name=row["last_name"],
-        birth_date=birth,
-        address=row["address"],
-    )
+T = TypeVar("T")
 
 
 def _event_row(row: sqlite3.Row) -> IdentityEvent:
     return event_from(row, orjson.loads(row["evidence"]), orjson.loads(row["records"]))
+
+
+def _apply(db: sqlite3.Connection, change: Change, at: str) -> None:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        write_change(db, change, at)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class SqliteStore(IdentityStore):
@@ -109,81 +110,32 @@ class SqliteStore(IdentityStore):
 
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()
-        db = self.db
         async with self._mapped("write"):
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                await write_change(db, change, at)
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            await db.execute("COMMIT")
+            await self._in_thread(_apply, change, at)
 
-    async def _by_refs(
-        self, keyed: str, whole: str, refs: Iterable[RecordKey] | None
-    ) -> list[sqlite3.Row]:
-        """Rows for some records (``keyed``, joined to ``(VALUES ...) AS v``) or all (``whole``).
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(connection, *args)`` in the connection's thread: one hop, many statements.
 
-        The join form matters: SQLite answers ``(source, key) IN (VALUES ...)`` with a full
-        table scan, but a join on ``v.column1, v.column2`` with primary-key searches.
+        aiosqlite's ``_execute`` is the queue its own methods use.
         """
-        if refs is None:
-            return await self._all(whole)
-        return await self._by_pairs(keyed, refs)
+        db = self.db
+        return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
 
-    async def _by_pairs(self, keyed: str, pairs: Iterable[tuple[str, str]]) -> list[sqlite3.Row]:
-        """Run ``keyed`` once per chunk of pairs, as ``(VALUES (?,?), ...)`` where it says."""
-        rows: list[sqlite3.Row] = []
-        uses = keyed.count("{values}")
-        for chunk in chunks(sorted(set(pairs))):
-            values = ",".join("(?,?)" for _ in chunk)
-            params = [part for pair in chunk for part in pair] * uses
-            rows.extend(await self._all(keyed.format(values=values), params))
-        return rows
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        async with self._mapped("read"):
+            return await self._in_thread(fn, *args)
 
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
-        refs = None if refs is None else list(refs)
-        found = {
-            (row["source"], row["key"]): _record_row(row)
-            for row in await self._by_refs(
-                "SELECT r.* FROM (VALUES {values}) AS v JOIN records r"
-                " ON r.source = v.column1 AND r.key = v.column2",
-                "SELECT * FROM records",
-                refs,
-            )
-        }
-        for row in await self._by_refs(
-            "SELECT i.* FROM (VALUES {values}) AS v JOIN identifiers i"
-            " ON i.source = v.column1 AND i.rkey = v.column2",
-            "SELECT * FROM identifiers",
-            None if refs is None else found,
-        ):
-            found[(row["source"], row["rkey"])].identifiers.add(
-                Identifier(IdentifierKind(row["kind"]), row["key"], row["value"], row["via"])
-            )
-        return found
+        return await self._read(sqlite_read.load_records, None if refs is None else list(refs))
 
     async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
-        result: dict[ValueKey, list[RecordKey]] = defaultdict(list)
-        for row in await self._by_pairs(
-            "SELECT DISTINCT i.kind, i.key, i.source, i.rkey"
-            " FROM (VALUES {values}) AS v JOIN identifiers i"
-            " ON i.kind = v.column1 AND i.key = v.column2",
-            ((k.value, v) for k, v in values),
-        ):
-            result[(IdentifierKind(row[0]), row[1])].append((row[2], row[3]))
-        return dict(result)
+        return await self._read(sqlite_read.carriers, list(values))
 
     async def _record_column(
         self, column: str, refs: Iterable[RecordKey] | None
     ) -> dict[RecordKey, str]:
-        rows = await self._by_refs(
-            f"SELECT r.source, r.key, r.{column} FROM (VALUES {{values}}) AS v JOIN records r"
-            " ON r.source = v.column1 AND r.key = v.column2",
-            f"SELECT source, key, {column} FROM records",
-            refs,
-        )
-        return {(r[0], r[1]): r[2] for r in rows if r[2]}
+        refs = None if refs is None else list(refs)
+        return await self._read(sqlite_read.record_column, column, refs)
 
     async def assignments(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
         return await self._record_column("member_id", refs)
@@ -195,52 +147,22 @@ class SqliteStore(IdentityStore):
         return await self._record_column("previous_member_id", refs)
 
     async def all_assignments(self) -> dict[RecordKey, str]:
-        rows = await self._all("SELECT source, key, member_id FROM records")
-        return {(r[0], r[1]): r[2] for r in rows if r[2]}
-
-    async def _links(self, refs: Iterable[RecordKey] | None, extra: str) -> list[StoredLink]:
-        refs = None if refs is None else list(refs)
-        active = " WHERE l.retracted_at IS NULL" + extra
-        rows = await self._by_refs(
-            "SELECT l.* FROM (VALUES {values}) AS v JOIN links l"
-            " ON l.a_source = v.column1 AND l.a_key = v.column2" + active + " UNION "
-            "SELECT l.* FROM (VALUES {values}) AS v JOIN links l"
-            " ON l.b_source = v.column1 AND l.b_key = v.column2" + active,
-            "SELECT * FROM links l" + active,
-            refs,
-        )
-        seen: dict[int, StoredLink] = {}
-        for r in rows:
-            seen[r["id"]] = StoredLink(
-                id=r["id"],
-                a=(r["a_source"], r["a_key"]),
-                b=(r["b_source"], r["b_key"]),
-                rule=r["rule"],
-                evidence=orjson.loads(r["evidence"]),
-                actor=r["actor"],
-                created_at=datetime.fromisoformat(r["created_at"]),
-            )
-        return sorted(seen.values(), key=lambda link: link.id)
+        return await self._record_column("member_id", None)
 
     async def active_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
-        return await self._links(refs, "")
+        return await self._read(sqlite_read.links, None if refs is None else list(refs), "")
 
     async def manual_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
-        return await self._links(refs, " AND l.rule = 'manual'")
+        refs = None if refs is None else list(refs)
+        return await self._read(sqlite_read.links, refs, " AND l.rule = 'manual'")
 
     async def cannot_links(
         self, refs: Iterable[RecordKey] | None
     ) -> list[tuple[RecordKey, RecordKey]]:
-        live = " WHERE c.lifted_at IS NULL"
-        rows = await self._by_refs(
-            "SELECT c.* FROM (VALUES {values}) AS v JOIN cannot_links c"
-            " ON c.a_source = v.column1 AND c.a_key = v.column2" + live + " UNION "
-            "SELECT c.* FROM (VALUES {values}) AS v JOIN cannot_links c"
-            " ON c.b_source = v.column1 AND c.b_key = v.column2" + live,
-            "SELECT * FROM cannot_links c" + live,
-            refs,
-        )
-        return sorted({((r[0], r[1]), (r[2], r[3])) for r in rows})
+        return await self._read(sqlite_read.cannot_links, None if refs is None else list(refs))
+
+    async def scope_state(self, refs: Iterable[RecordKey]) -> ScopeState:
+        return await self._read(sqlite_read.scope_state, list(refs))
 
     async def resolve_member_id(self, member_id: str) -> str | None:
         current = member_id
@@ -339,8 +261,7 @@ class SqliteStore(IdentityStore):
         return [_event_row(r) for r in rows]
 
     async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
-        async with self._mapped("read"):
-            return await member_versions(self.db, member_ids)
+        return await self._read(member_versions, list(member_ids))
 
     async def event(self, event_id: int) -> IdentityEvent | None:
         rows = await self._all("SELECT * FROM events WHERE id = ?", (event_id,))

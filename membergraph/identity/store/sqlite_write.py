@@ -1,11 +1,16 @@
-"""The SQLite store's schema and its write path: one change, one transaction."""
+"""The SQLite store's schema and its write path: one change, one transaction.
+
+The write path is plain ``sqlite3``: :class:`SqliteStore` runs the whole of a change in the
+connection's thread in one hop (``BEGIN IMMEDIATE`` ... ``COMMIT``), instead of a dozen
+round trips through the event loop, which cost more than the writes themselves.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import aiosqlite
 import orjson
 
 from membergraph.identity.store.port import Change, ConcurrentChange
@@ -64,10 +69,10 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-async def write_change(db: aiosqlite.Connection, change: Change, at: str) -> None:
+def write_change(db: sqlite3.Connection, change: Change, at: str) -> None:
     """Write one change inside the caller's transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
     if change.expected_versions:
-        now = await member_versions(db, change.expected_versions)
+        now = member_versions(db, change.expected_versions)
         moved = {m for m, v in change.expected_versions.items() if now.get(m) != v}
         if moved:
             raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
@@ -75,7 +80,7 @@ async def write_change(db: aiosqlite.Connection, change: Change, at: str) -> Non
     if change.records:
         # Rows in key order: inserts then walk the B-trees instead of jumping around them.
         # A record's member rides along; origin_member_id is its first member, kept.
-        await db.executemany(
+        db.executemany(
             "INSERT INTO records (source, key, role, first_name, last_name, birth_date,"
             " address, member_id, origin_member_id) VALUES (?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (source, key) DO UPDATE SET"
@@ -100,7 +105,7 @@ async def write_change(db: aiosqlite.Connection, change: Change, at: str) -> Non
                 for r in change.records
             ),
         )
-        await db.executemany(
+        db.executemany(
             "INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)",
             sorted(
                 (i.kind.value, i.key, i.value, i.via, r.source, r.key)
@@ -112,41 +117,41 @@ async def write_change(db: aiosqlite.Connection, change: Change, at: str) -> Non
         retired = list(change.redirects)
         for chunk in chunks(retired):
             marks = ",".join("?" * len(chunk))
-            await db.execute(f"DELETE FROM members WHERE id IN ({marks})", chunk)
-        await db.executemany(
+            db.execute(f"DELETE FROM members WHERE id IN ({marks})", chunk)
+        db.executemany(
             "INSERT OR REPLACE INTO redirects VALUES (?,?)", list(change.redirects.items())
         )
     if change.new_members:
         for chunk in chunks(change.new_members):
             marks = ",".join("?" * len(chunk))
-            await db.execute(f"DELETE FROM redirects WHERE old_id IN ({marks})", chunk)
-        await db.executemany(
+            db.execute(f"DELETE FROM redirects WHERE old_id IN ({marks})", chunk)
+        db.executemany(
             "INSERT OR IGNORE INTO members (id, created_at) VALUES (?,?)",
             [(m, at) for m in change.new_members],
         )
     if change.assignments:
         written = {r.ref for r in change.records}
         # origin_member_id is the first member a record was given: a split hands it back.
-        await db.executemany(
+        db.executemany(
             "UPDATE records SET previous_member_id=member_id, member_id=?,"
             " origin_member_id=coalesce(origin_member_id, ?) WHERE source=? AND key=?",
             [(m, m, s, k) for (s, k), m in assigned.items() if (s, k) not in written],
         )
         touched = sorted(set(change.assignments.values()))
-        await db.executemany(
+        db.executemany(
             "UPDATE members SET version = version + 1 WHERE id=?", [(m,) for m in touched]
         )
     if change.links_retracted:
         # Two statements, each searching its own partial index (an OR would scan).
         rows = [(at, rule, *a, *b) for a, b, rule in change.links_retracted]
         rows += [(at, rule, *b, *a) for a, b, rule in change.links_retracted]
-        await db.executemany(
+        db.executemany(
             "UPDATE links SET retracted_at=? WHERE retracted_at IS NULL AND rule=? AND"
             " a_source=? AND a_key=? AND b_source=? AND b_key=?",
             rows,
         )
     if change.links_added:
-        await db.executemany(
+        db.executemany(
             "INSERT INTO links (a_source, a_key, b_source, b_key, rule, evidence, actor,"
             " created_at) VALUES (?,?,?,?,?,?,?,?)",
             [
@@ -155,7 +160,7 @@ async def write_change(db: aiosqlite.Connection, change: Change, at: str) -> Non
             ],
         )
     if change.cannot_added:
-        await db.executemany(
+        db.executemany(
             "INSERT INTO cannot_links (a_source, a_key, b_source, b_key, actor, reason,"
             " created_at) VALUES (?,?,?,?,?,?,?)",
             [(*a, *b, change.actor, change.reason, at) for a, b in change.cannot_added],
@@ -163,13 +168,13 @@ async def write_change(db: aiosqlite.Connection, change: Change, at: str) -> Non
     if change.cannot_lifted:
         pairs = [(at, *a, *b) for a, b in change.cannot_lifted]
         pairs += [(at, *b, *a) for a, b in change.cannot_lifted]
-        await db.executemany(
+        db.executemany(
             "UPDATE cannot_links SET lifted_at=? WHERE lifted_at IS NULL AND"
             " a_source=? AND a_key=? AND b_source=? AND b_key=?",
             pairs,
         )
     if change.events:
-        await db.executemany(
+        db.executemany(
             "INSERT INTO events (member_id, kind, at, actor, rule, reason, evidence, records)"
             " VALUES (?,?,?,?,?,?,?,?)",
             [
@@ -188,13 +193,11 @@ async def write_change(db: aiosqlite.Connection, change: Change, at: str) -> Non
         )
 
 
-async def member_versions(db: aiosqlite.Connection, ids: Iterable[str]) -> dict[str, int]:
+def member_versions(db: sqlite3.Connection, ids: Iterable[str]) -> dict[str, int]:
     """Each live member's version, read inside the writer's transaction."""
     found: dict[str, int] = {}
     for chunk in chunks(sorted(set(ids))):
         marks = ",".join("?" * len(chunk))
-        rows = await db.execute_fetchall(
-            f"SELECT id, version FROM members WHERE id IN ({marks})", chunk
-        )
+        rows = db.execute(f"SELECT id, version FROM members WHERE id IN ({marks})", chunk)
         found.update({r[0]: r[1] for r in rows})
     return found

@@ -1,0 +1,183 @@
+"""The SQLite store's keyed reads, as plain ``sqlite3`` functions.
+
+:class:`SqliteStore` runs each in the connection's thread, and :func:`scope_state` runs all
+that a resolution reads about its records in one hop and one read transaction (one snapshot),
+instead of one round trip through the event loop per query.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+
+from membergraph.identity.engine import ValueKey
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.port import ScopeState, StoredLink
+from membergraph.identity.store.sqlite_write import chunks, member_versions
+
+__all__ = [
+    "by_refs",
+    "cannot_links",
+    "carriers",
+    "links",
+    "load_records",
+    "record_column",
+    "record_row",
+    "rows",
+    "scope_state",
+]
+
+Conn = sqlite3.Connection
+
+
+def rows(db: Conn, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    return db.execute(sql, params).fetchall()
+
+
+def record_row(row: sqlite3.Row) -> RecordData:
+    birth = date.fromisoformat(row["birth_date"]) if row["birth_date"] else None
+    return RecordData(
+        source=row["source"],
+        key=row["key"],
+        role=row["role"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        birth_date=birth,
+        address=row["address"],
+    )
+
+
+def by_refs(
+    db: Conn, keyed: str, whole: str, refs: Iterable[RecordKey] | None
+) -> list[sqlite3.Row]:
+    """Rows for some records (``keyed``, joined to ``(VALUES ...) AS v``) or all (``whole``).
+
+    The join form matters: SQLite answers ``(source, key) IN (VALUES ...)`` with a full
+    table scan, but a join on ``v.column1, v.column2`` with primary-key searches.
+    """
+    if refs is None:
+        return rows(db, whole)
+    return by_pairs(db, keyed, refs)
+
+
+def by_pairs(db: Conn, keyed: str, pairs: Iterable[tuple[str, str]]) -> list[sqlite3.Row]:
+    """Run ``keyed`` once per chunk of pairs, as ``(VALUES (?,?), ...)`` where it says."""
+    found: list[sqlite3.Row] = []
+    uses = keyed.count("{values}")
+    for chunk in chunks(sorted(set(pairs))):
+        values = ",".join("(?,?)" for _ in chunk)
+        params = [part for pair in chunk for part in pair] * uses
+        found.extend(rows(db, keyed.format(values=values), params))
+    return found
+
+
+def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
+    refs = None if refs is None else list(refs)
+    found = {
+        (row["source"], row["key"]): record_row(row)
+        for row in by_refs(
+            db,
+            "SELECT r.* FROM (VALUES {values}) AS v JOIN records r"
+            " ON r.source = v.column1 AND r.key = v.column2",
+            "SELECT * FROM records",
+            refs,
+        )
+    }
+    for row in by_refs(
+        db,
+        "SELECT i.* FROM (VALUES {values}) AS v JOIN identifiers i"
+        " ON i.source = v.column1 AND i.rkey = v.column2",
+        "SELECT * FROM identifiers",
+        None if refs is None else found,
+    ):
+        found[(row["source"], row["rkey"])].identifiers.add(
+            Identifier(IdentifierKind(row["kind"]), row["key"], row["value"], row["via"])
+        )
+    return found
+
+
+def carriers(db: Conn, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+    result: dict[ValueKey, list[RecordKey]] = defaultdict(list)
+    for row in by_pairs(
+        db,
+        "SELECT DISTINCT i.kind, i.key, i.source, i.rkey"
+        " FROM (VALUES {values}) AS v JOIN identifiers i"
+        " ON i.kind = v.column1 AND i.key = v.column2",
+        ((k.value, v) for k, v in values),
+    ):
+        result[(IdentifierKind(row[0]), row[1])].append((row[2], row[3]))
+    return dict(result)
+
+
+def record_column(db: Conn, column: str, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
+    found = by_refs(
+        db,
+        f"SELECT r.source, r.key, r.{column} FROM (VALUES {{values}}) AS v JOIN records r"
+        " ON r.source = v.column1 AND r.key = v.column2",
+        f"SELECT source, key, {column} FROM records",
+        refs,
+    )
+    return {(r[0], r[1]): r[2] for r in found if r[2]}
+
+
+def links(db: Conn, refs: Iterable[RecordKey] | None, extra: str) -> list[StoredLink]:
+    refs = None if refs is None else list(refs)
+    active = " WHERE l.retracted_at IS NULL" + extra
+    found = by_refs(
+        db,
+        "SELECT l.* FROM (VALUES {values}) AS v JOIN links l"
+        " ON l.a_source = v.column1 AND l.a_key = v.column2" + active + " UNION "
+        "SELECT l.* FROM (VALUES {values}) AS v JOIN links l"
+        " ON l.b_source = v.column1 AND l.b_key = v.column2" + active,
+        "SELECT * FROM links l" + active,
+        refs,
+    )
+    seen: dict[int, StoredLink] = {}
+    for r in found:
+        seen[r["id"]] = StoredLink(
+            id=r["id"],
+            a=(r["a_source"], r["a_key"]),
+            b=(r["b_source"], r["b_key"]),
+            rule=r["rule"],
+            evidence=orjson.loads(r["evidence"]),
+            actor=r["actor"],
+            created_at=datetime.fromisoformat(r["created_at"]),
+        )
+    return sorted(seen.values(), key=lambda link: link.id)
+
+
+def cannot_links(db: Conn, refs: Iterable[RecordKey] | None) -> list[tuple[RecordKey, RecordKey]]:
+    live = " WHERE c.lifted_at IS NULL"
+    found = by_refs(
+        db,
+        "SELECT c.* FROM (VALUES {values}) AS v JOIN cannot_links c"
+        " ON c.a_source = v.column1 AND c.a_key = v.column2" + live + " UNION "
+        "SELECT c.* FROM (VALUES {values}) AS v JOIN cannot_links c"
+        " ON c.b_source = v.column1 AND c.b_key = v.column2" + live,
+        "SELECT * FROM cannot_links c" + live,
+        refs,
+    )
+    return sorted({((r[0], r[1]), (r[2], r[3])) for r in found})
+
+
+def scope_state(db: Conn, refs: list[RecordKey]) -> ScopeState:
+    """Everything a resolution reads about its records, from one snapshot."""
+    db.execute("BEGIN")
+    try:
+        current = record_column(db, "member_id", refs)
+        return ScopeState(
+            assignments=current,
+            versions=member_versions(db, set(current.values())),
+            active=links(db, refs, ""),
+            cannot=cannot_links(db, refs),
+            origins=record_column(db, "origin_member_id", refs),
+            previous=record_column(db, "previous_member_id", refs),
+        )
+    finally:
+        db.execute("COMMIT")
