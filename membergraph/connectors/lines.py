@@ -61,6 +61,13 @@ def parse_line(
     """Validate one line (JSON text or an already decoded object) of a source."""
     if isinstance(raw, bytes | str):
         try:
+            # Straight from JSON text: a third faster than decoding to a dict first.
+            line = spec.model.model_validate_json(raw)
+        except ValidationError:
+            pass  # the slow path below says precisely what is wrong
+        else:
+            return _owned(line, where, owner)
+        try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return LineError(where, f"not JSON: {exc}")
@@ -70,6 +77,10 @@ def parse_line(
         line = spec.model.model_validate(raw)
     except ValidationError as exc:
         return LineError(where, _validation_message(exc))
+    return _owned(line, where, owner)
+
+
+def _owned(line: BaseModel, where: str, owner: Owner) -> tuple[BaseModel, str] | LineError:
     key = owner(line)
     if key is None:
         return LineError(where, "no owner: the line names no customer this source can identify")
