@@ -138,3 +138,29 @@ def test_a_standalone_server_is_refused_with_what_to_do(tmp_path: Path) -> None:
     settings = Settings(store=URL, data=tmp_path, cache_dir=tmp_path / "cache")
     with pytest.raises(StoreError, match="replica set"):
         asyncio.run(open_gateway(settings, client))
+
+
+def test_a_source_write_failure_answers_503_and_changes_no_member(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from pymongo.errors import AutoReconnect
+
+    client = EmulatedClient()
+    asyncio.run(load_folder(data_dir, URL, "US", client))
+    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
+    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
+        gateway = http.app.state.gateway  # type: ignore[attr-defined]
+        before = http.get("/readyz").json()["store"]
+
+        async def down(*args: object, **kwargs: object) -> None:
+            raise AutoReconnect("connection reset")
+
+        gateway.sources["crm"].collection.bulk_write = down
+        contact = {"contact_id": "C-NEW", "first_name": "Nia", "emails": ["nia@example.org"]}
+        answer = http.post("/ingest/crm", content=orjson.dumps(contact))
+        assert answer.status_code == 503
+        assert (
+            "source crm" in answer.json()["error"]
+            and "send the lines again" in answer.json()["error"]
+        )
+        assert http.get("/readyz").json()["store"] == before

@@ -112,3 +112,17 @@ async def test_conflicts_are_listed_newest_first(store: IdentityStore) -> None:
     events = [IdentityEvent("m_ann", "conflict", NOW, "test", rule=f"r{i}") for i in range(3)]
     await store.apply(Change(events=events))
     assert [e.rule for e in await store.list_conflicts(2)] == ["r2", "r1"]
+
+
+async def test_a_change_too_large_for_one_transaction_is_written_whole_in_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from membergraph.identity.store import mongodb
+
+    monkeypatch.setattr(mongodb, "TRANSACTION_LIMIT", 2)
+    async with open_store("mongodb-emulated") as store:
+        await store.apply(_first_change())  # 2 records + 2 assignments + 1 link + 1 event
+        assert await store.ping() == {"records": 2, "members": 1, "links": 1}
+        assert await store.member_records(["m_ann"]) == [
+            [("crm", "C1"), ("transactions", "loyalty:LD11110000")]
+        ]

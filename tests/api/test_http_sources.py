@@ -1,0 +1,65 @@
+"""A gateway whose CRM is an HTTP API (a real local server): listed at start-up for identity,
+queried per request, read-only for pushes, and failing without taking the answer down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.conftest import gql, read_jsonl
+from tests.connectors.api_server import SourceApi
+from tests.support.http import serving
+
+
+@pytest.fixture
+def crm_api(data_dir: Path) -> Iterator[tuple[SourceApi, str]]:
+    contacts = read_jsonl(data_dir / "crm.jsonl")
+    (data_dir / "crm.jsonl").unlink()  # the CRM now lives behind its API only
+    api = SourceApi("crm", contacts, lambda line: str(line.get("contact_id")))
+    with serving(api.app) as address:
+        yield api, f"http://{address}"
+
+
+def _settings(settings: Settings, url: str, **config: Any) -> Settings:
+    http = Settings(http_sources={"crm": {"base_url": url, "retries": 1, **config}}).http_sources
+    return settings.model_copy(update={"http_sources": http})
+
+
+def test_members_come_from_the_listed_api_and_profiles_from_lookups(
+    settings: Settings, crm_api: tuple[SourceApi, str]
+) -> None:
+    api, url = crm_api
+    contact = api.lines[0]
+    query = """query ($id: String!) { memberByIdentifier(kind: CRM_ID, value: $id) {
+      id profile { firstName lastName } } }"""
+    with TestClient(create_app(_settings(settings, url)), base_url="http://127.0.0.1") as http:
+        listed = [r for r in api.requests if r["path"] == "/crm/all"]
+        assert listed, "identity resolution listed the CRM at start-up"
+        member = gql(http, query, id=contact["contact_id"])["data"]["memberByIdentifier"]  # type: ignore[index]
+        assert member["profile"]["lastName"] == contact["last_name"]
+        lookups = [r for r in api.requests if r["path"] == "/crm/lines"]
+        assert lookups and contact["contact_id"] in lookups[-1]["keys"]
+        pushed = http.post("/ingest/crm", content=orjson.dumps(contact))
+        assert pushed.status_code == 409 and "takes no pushed lines" in pushed.json()["error"]
+
+
+def test_a_failing_crm_api_nulls_only_the_profile_with_a_coded_error(
+    settings: Settings, crm_api: tuple[SourceApi, str]
+) -> None:
+    api, url = crm_api
+    contact = api.lines[0]
+    query = """query ($id: String!) { memberByIdentifier(kind: CRM_ID, value: $id) {
+      id profile { lastName } } }"""
+    with TestClient(create_app(_settings(settings, url)), base_url="http://127.0.0.1") as http:
+        api.failures = 100
+        body = gql(http, query, id=contact["contact_id"])
+        assert body["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+        codes = {e["extensions"]["code"] for e in body["errors"]}  # type: ignore[union-attr]
+        assert codes == {"SOURCE_UNAVAILABLE"}
