@@ -111,8 +111,8 @@ async def _followers(
     """Staying records that hang only on the leaving side: they go with it.
 
     A split cuts the member's link graph; what is left may fall apart. A piece with no CRM
-    contact whose links all lead to leaving records (the card or the visitor of the contact
-    being split off) goes with them instead of being stranded alone. Pieces with a CRM
+    contact held to the leaving records by the rules' own links (the card or the visitor of
+    the contact being split off) goes with them instead of being stranded alone. Pieces with a CRM
     contact stay; if every piece would go, all stay.
     """
     kept = set(staying)
@@ -122,7 +122,8 @@ async def _followers(
         if link.a in kept and link.b in kept:
             adjacent[link.a].add(link.b)
             adjacent[link.b].add(link.a)
-        elif link.a in kept or link.b in kept:
+        elif link.rule != "manual" and (link.a in kept or link.b in kept):
+            # A steward's link across the cut is what the split undoes: it holds nothing.
             attached.add(link.a if link.a in kept else link.b)
     pieces: list[set[RecordKey]] = []
     seen: set[RecordKey] = set()

@@ -219,3 +219,21 @@ def test_undo_of_a_stewards_merge_restores_partition_and_ids(
             assert await store.all_assignments() == before
 
     asyncio.run(run())
+
+
+async def test_a_split_takes_along_the_card_that_hung_only_on_the_leaving_contact(
+    service: IdentityService,
+) -> None:
+    ann, bob = crm("C1", first="Ann", card="LD30000001"), crm("C2", first="Bob", card="LD30000002")
+    await service.ingest([ann, bob])
+    original = await service.store.all_assignments()
+    await link_records(service, ann.ref, bob.ref, "same household, merged by mistake", "s")
+    # Bob's card arrives while the two are one member: it links to Bob's contact only.
+    await service.ingest([purchase(card="LD30000002", tid="T-BOB")])
+    member = (await service.store.assignments([ann.ref]))[ann.ref]
+    await split_member(service, member, [bob.ref], "not the same person", "s")
+    after = await service.store.all_assignments()
+    assert after[bob.ref] == after[("transactions", "loyalty:LD30000002")], "the card goes with Bob"
+    assert after[ann.ref] == original[ann.ref] and after[bob.ref] == original[bob.ref], (
+        "each gets back the ID it had before the mistaken merge"
+    )
