@@ -111,9 +111,9 @@ async def _followers(
     """Staying records that hang only on the leaving side: they go with it.
 
     A split cuts the member's link graph; what is left may fall apart. A piece with no CRM
-    contact held to the leaving records by the rules' own links (the card or the visitor of
-    the contact being split off) goes with them instead of being stranded alone. Pieces with a CRM
-    contact stay; if every piece would go, all stay.
+    contact held to the leaving records by the rules' own links (the loyalty card or online
+    account of the contact being split off) goes with them instead of being stranded alone.
+    Pieces with a CRM contact stay; if every piece would go, all stay.
     """
     kept = set(staying)
     adjacent: dict[RecordKey, set[RecordKey]] = {r: set() for r in staying}
@@ -138,9 +138,12 @@ async def _followers(
         seen |= piece
         pieces.append(piece)
     going = [p for p in pieces if p & attached and not any(source == "crm" for source, _ in p)]
-    if len(going) == len(pieces):
+    if not going or len(going) == len(pieces):
         return set()
-    return set().union(*going) if going else set()
+    # Only profile records need taking along: the cut forbids them the other side. Leaves
+    # (visitors, calls) are forbidden nothing and follow their own evidence afterwards.
+    candidates = await service.store.load_records(set().union(*going))
+    return {ref for ref, record in candidates.items() if record.role == "profile"}
 
 
 async def undo_merge(service: IdentityService, event_id: int, reason: str, actor: str) -> list[str]:
