@@ -113,14 +113,14 @@ async def mongo_sources(
     owned = client is None
     client = await connect(url, client)
     database = client[database_of(url)]
-    connectors: dict[SourceName, SourceConnector] = {
+    collections = {
         name: MongoSource(spec, _owner(name, region), database[name.value], source_timeout)
         for name, spec in SOURCES.items()
     }
-    for conn in connectors.values():
-        await conn.ensure_indexes()  # type: ignore[attr-defined]
+    for collection in collections.values():
+        await collection.ensure_indexes()
     closers: list[Callable[[], Awaitable[object]]] = [client.close] if owned else []
-    return SourceSet(redact(url), connectors, closers=closers)
+    return SourceSet(redact(url), dict(collections), closers=closers)
 
 
 async def open_source_set(settings: Settings, mongo_client: Any = None) -> SourceSet:

@@ -63,3 +63,18 @@ def test_a_failing_crm_api_nulls_only_the_profile_with_a_coded_error(
         assert body["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
         codes = {e["extensions"]["code"] for e in body["errors"]}  # type: ignore[union-attr]
         assert codes == {"SOURCE_UNAVAILABLE"}
+
+
+def test_a_page_of_members_costs_one_request_to_the_crm_api(
+    settings: Settings, crm_api: tuple[SourceApi, str]
+) -> None:
+    api, url = crm_api
+    query = "{ members(first: 50) { edges { node { id profile { lastName } } } } }"
+    with TestClient(create_app(_settings(settings, url)), base_url="http://127.0.0.1") as http:
+        api.requests.clear()
+        body = gql(http, query)
+        assert "errors" not in body
+        names = [e["node"]["profile"]["lastName"] for e in body["data"]["members"]["edges"]]  # type: ignore[index]
+        assert len(names) == 50 and any(names)
+        lookups = [r for r in api.requests if r["path"] == "/crm/lines"]
+        assert len(lookups) == 1, "one batched lookup for the whole page"
