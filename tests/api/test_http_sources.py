@@ -27,6 +27,10 @@ def crm_api(data_dir: Path) -> Iterator[tuple[SourceApi, str]]:
         yield api, f"http://{address}"
 
 
+PROFILE = """query ($id: String!) { memberByIdentifier(kind: CRM_ID, value: $id) {
+  id profile { firstName lastName } } }"""
+
+
 def _settings(settings: Settings, url: str, **config: Any) -> Settings:
     http = Settings(http_sources={"crm": {"base_url": url, "retries": 1, **config}}).http_sources
     return settings.model_copy(update={"http_sources": http})
@@ -37,12 +41,10 @@ def test_members_come_from_the_listed_api_and_profiles_from_lookups(
 ) -> None:
     api, url = crm_api
     contact = api.lines[0]
-    query = """query ($id: String!) { memberByIdentifier(kind: CRM_ID, value: $id) {
-      id profile { firstName lastName } } }"""
     with TestClient(create_app(_settings(settings, url)), base_url="http://127.0.0.1") as http:
         listed = [r for r in api.requests if r["path"] == "/crm/all"]
         assert listed, "identity resolution listed the CRM at start-up"
-        member = gql(http, query, id=contact["contact_id"])["data"]["memberByIdentifier"]  # type: ignore[index]
+        member = gql(http, PROFILE, id=contact["contact_id"])["data"]["memberByIdentifier"]  # type: ignore[index]
         assert member["profile"]["lastName"] == contact["last_name"]
         lookups = [r for r in api.requests if r["path"] == "/crm/lines"]
         assert lookups and contact["contact_id"] in lookups[-1]["keys"]
@@ -55,11 +57,9 @@ def test_a_failing_crm_api_nulls_only_the_profile_with_a_coded_error(
 ) -> None:
     api, url = crm_api
     contact = api.lines[0]
-    query = """query ($id: String!) { memberByIdentifier(kind: CRM_ID, value: $id) {
-      id profile { lastName } } }"""
     with TestClient(create_app(_settings(settings, url)), base_url="http://127.0.0.1") as http:
         api.failures = 100
-        body = gql(http, query, id=contact["contact_id"])
+        body = gql(http, PROFILE, id=contact["contact_id"])
         assert body["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
         codes = {e["extensions"]["code"] for e in body["errors"]}  # type: ignore[union-attr]
         assert codes == {"SOURCE_UNAVAILABLE"}

@@ -98,26 +98,31 @@ def test_the_gateway_serves_and_ingests_on_mongodb(
         assert after["transactions"]["totalCount"] == member["transactions"]["totalCount"] + 1
 
 
-def test_a_store_failure_while_running_is_a_coded_error_without_detail(
-    data_dir: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def emulated(data_dir: Path, tmp_path: Path) -> Iterator[TestClient]:
+    """The gateway on an emulated MongoDB (store and sources) loaded with the small set."""
     client = EmulatedClient()
     asyncio.run(load_folder(data_dir, URL, "US", client))
     settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
     with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
-        store = http.app.state.gateway.identity.store  # type: ignore[attr-defined]
+        yield http
 
-        async def broken(*args: object) -> None:
-            raise StoreError(f"MongoDB {URL}: read failed: no server answered")
 
-        store.resolve_member_id = broken
-        body = gql(http, '{ member(id: "m_x") { id } }')
-        [error] = body["errors"]  # type: ignore[misc]
-        assert error["extensions"]["code"] == "STORE_UNAVAILABLE"
-        assert (
-            "s3cret" not in orjson.dumps(body).decode() and "mongo.example" not in error["message"]
-        )
-        assert http.get("/readyz").status_code in (200, 503)
+def test_a_store_failure_while_running_is_a_coded_error_without_detail(
+    emulated: TestClient,
+) -> None:
+    http = emulated
+    store = http.app.state.gateway.identity.store  # type: ignore[attr-defined]
+
+    async def broken(*args: object) -> None:
+        raise StoreError(f"MongoDB {URL}: read failed: no server answered")
+
+    store.resolve_member_id = broken
+    body = gql(http, '{ member(id: "m_x") { id } }')
+    [error] = body["errors"]  # type: ignore[misc]
+    assert error["extensions"]["code"] == "STORE_UNAVAILABLE"
+    assert "s3cret" not in orjson.dumps(body).decode() and "mongo.example" not in error["message"]
+    assert http.get("/readyz").status_code in (200, 503)
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -141,26 +146,22 @@ def test_a_standalone_server_is_refused_with_what_to_do(tmp_path: Path) -> None:
 
 
 def test_a_source_write_failure_answers_503_and_changes_no_member(
-    data_dir: Path, tmp_path: Path
+    emulated: TestClient,
 ) -> None:
     from pymongo.errors import AutoReconnect
 
-    client = EmulatedClient()
-    asyncio.run(load_folder(data_dir, URL, "US", client))
-    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
-    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
-        gateway = http.app.state.gateway  # type: ignore[attr-defined]
-        before = http.get("/readyz").json()["store"]
+    http = emulated
+    gateway = http.app.state.gateway  # type: ignore[attr-defined]
+    before = http.get("/readyz").json()["store"]
 
-        async def down(*args: object, **kwargs: object) -> None:
-            raise AutoReconnect("connection reset")
+    async def down(*args: object, **kwargs: object) -> None:
+        raise AutoReconnect("connection reset")
 
-        gateway.sources["crm"].collection.bulk_write = down
-        contact = {"contact_id": "C-NEW", "first_name": "Nia", "emails": ["nia@example.org"]}
-        answer = http.post("/ingest/crm", content=orjson.dumps(contact))
-        assert answer.status_code == 503
-        assert (
-            "source crm" in answer.json()["error"]
-            and "send the lines again" in answer.json()["error"]
-        )
-        assert http.get("/readyz").json()["store"] == before
+    gateway.sources["crm"].collection.bulk_write = down
+    contact = {"contact_id": "C-NEW", "first_name": "Nia", "emails": ["nia@example.org"]}
+    answer = http.post("/ingest/crm", content=orjson.dumps(contact))
+    assert answer.status_code == 503
+    assert (
+        "source crm" in answer.json()["error"] and "send the lines again" in answer.json()["error"]
+    )
+    assert http.get("/readyz").json()["store"] == before
