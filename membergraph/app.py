@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -36,6 +37,8 @@ from membergraph.schema import build_schema
 from membergraph.settings import Settings
 
 __all__ = ["create_app", "example_query"]
+
+logger = logging.getLogger(__name__)
 
 
 def example_query(email: str | None) -> str:
@@ -156,8 +159,14 @@ async def readyz(request: Request) -> Response:
     try:
         counts = await gateway.identity.store.ping()
     except StoreError as exc:
+        # /readyz answers without credentials: which server failed and how goes to the log.
+        logger.warning("readiness: %s", exc)
         return JSONResponse(
-            {"status": "unavailable", "store": {"error": str(exc)}, "sources": sources},
+            {
+                "status": "unavailable",
+                "store": {"error": "the identity store does not answer"},
+                "sources": sources,
+            },
             status_code=503,
         )
     return JSONResponse({"status": "ready", "store": counts, "sources": sources})

@@ -122,7 +122,14 @@ def test_a_store_failure_while_running_is_a_coded_error_without_detail(
     [error] = body["errors"]  # type: ignore[misc]
     assert error["extensions"]["code"] == "STORE_UNAVAILABLE"
     assert "s3cret" not in orjson.dumps(body).decode() and "mongo.example" not in error["message"]
-    assert http.get("/readyz").status_code in (200, 503)
+
+    async def down() -> None:
+        raise StoreError(f"MongoDB {URL}: read failed: no server answered")
+
+    store.ping = down
+    ready = http.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+    assert "mongo.example" not in ready.text and "s3cret" not in ready.text
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
