@@ -80,6 +80,8 @@ class HttpSource(SourceConnector):
         return self.config.base_url.rstrip("/") + path.format(source=self.source.value)
 
     async def _get(self, path: str, params: list[tuple[str, Param]]) -> Any:
+        """One GET with its retries. Errors say what failed, never the API's address (they
+        reach GraphQL clients and ``/readyz``); the log has the address."""
         url, config = self._url(path), self.config
         failure: ConnectorError = SourceUnavailable(self.source, "no attempt made")
         for attempt in range(config.retries + 1):
@@ -91,25 +93,33 @@ class HttpSource(SourceConnector):
                     url, params=params, headers=self.headers, timeout=config.timeout
                 )
             except _RETRIED as exc:
-                failure = SourceUnavailable(self.source, f"{url}: connection failed ({exc!r})")
+                logger.warning("source %s: %s: %r", self.source, url, exc)
+                failure = SourceUnavailable(self.source, "API connection failed")
                 continue
             except httpx.TimeoutException:
+                logger.warning("source %s: %s: timed out", self.source, url)
                 raise SourceTimeout(
-                    self.source, f"{url}: no answer within {config.timeout:g} s"
+                    self.source, f"API gave no answer within {config.timeout:g} s"
                 ) from None
             except httpx.HTTPError as exc:
-                raise SourceUnavailable(self.source, f"{url}: {exc!r}") from exc
-            if response.status_code >= 500:
-                failure = SourceUnavailable(self.source, f"{url}: HTTP {response.status_code}")
-                continue
-            if response.status_code >= 400:
+                logger.warning("source %s: %s: %r", self.source, url, exc)
                 raise SourceUnavailable(
-                    self.source, f"{url}: HTTP {response.status_code}: {response.text[:200]}"
+                    self.source, f"API request failed ({type(exc).__name__})"
+                ) from exc
+            status = response.status_code
+            if status >= 400:
+                logger.warning(
+                    "source %s: %s: HTTP %d %s", self.source, url, status, response.text[:200]
                 )
+                failure = SourceUnavailable(self.source, f"API answered HTTP {status}")
+                if status >= 500:
+                    continue  # the API's trouble, maybe passing: try again
+                raise failure  # ours (a bad key, a bad path): trying again changes nothing
             try:
                 return response.json()
             except ValueError:
-                raise SourceUnavailable(self.source, f"{url}: answered malformed JSON") from None
+                logger.warning("source %s: %s: malformed JSON", self.source, url)
+                raise SourceUnavailable(self.source, "API answered malformed JSON") from None
         logger.warning("source %s: giving up after %d attempts", self.source, config.retries + 1)
         raise failure
 
@@ -118,7 +128,7 @@ class HttpSource(SourceConnector):
             raise SourceUnavailable(self.source, f"{where}: expected a JSON array of lines")
         good = []
         for number, raw in enumerate(answer, start=1):
-            parsed = parse_line(self.spec, raw, f"{where}[{number}]", self.owner)
+            parsed = parse_line(self.spec, raw, f"{where}, line {number}", self.owner)
             if isinstance(parsed, LineError):
                 self.report.refuse(parsed)  # one bad line is skipped, not the whole answer
             else:
@@ -135,7 +145,7 @@ class HttpSource(SourceConnector):
         found: dict[str, list[BaseModel]] = defaultdict(list)
         asked = set(wanted)
         for answer in answers:
-            for line, owner in self._lines(answer, self._url(self.config.lookup_path)):
+            for line, owner in self._lines(answer, "lookup answer"):
                 if owner in asked:
                     found[owner].append(line)
         return [found.get(key, []) for key in keys]
@@ -153,7 +163,7 @@ class HttpSource(SourceConnector):
             if not isinstance(page, dict) or not isinstance(page.get("lines"), list):
                 raise SourceUnavailable(self.source, 'listing: expected {"lines": [...]}')
             report.lines += len(page["lines"])
-            for line, _ in self._lines(page["lines"], self._url(self.config.list_path)):
+            for line, _ in self._lines(page["lines"], "listing page"):
                 report.accepted += 1
                 yield line
             following = page.get("next")

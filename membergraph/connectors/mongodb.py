@@ -8,6 +8,7 @@ collections; ``POST /ingest/{source}`` appends to them while the gateway runs.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -21,6 +22,8 @@ from membergraph.connectors.lines import LineError, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec
 
 __all__ = ["MongoSource"]
+
+logger = logging.getLogger(__name__)
 
 _CHUNK = 1000
 _PRIVATE = ("_id", "_owner")
@@ -114,7 +117,10 @@ class MongoSource(SourceConnector):
                     ordered=False,
                 )
         except PyMongoError as exc:
-            raise SourceUnavailable(self.source, f"append failed: {exc}") from exc
+            logger.warning("source %s: append failed: %s", self.source, exc)
+            raise SourceUnavailable(
+                self.source, f"append failed (MongoDB: {type(exc).__name__})"
+            ) from exc
         if self._count is not None:
             self._count += outcomes.count("created")
         return outcomes

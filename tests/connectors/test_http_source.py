@@ -82,6 +82,7 @@ async def test_a_4xx_is_not_retried(api: tuple[SourceApi, str], client: httpx.As
     [error] = await crm.load_many(["loyalty:X"])
     assert isinstance(error, SourceUnavailable) and "HTTP 404" in str(error)
     assert crm.requests == 1
+    assert "127.0.0.1" not in str(error), "the API's address stays in the log, out of answers"
 
 
 async def test_a_slow_api_times_out_per_request_without_retrying(
