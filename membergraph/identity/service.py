@@ -205,17 +205,10 @@ class IdentityService:
     ) -> ApplyResult:
         store = self.store
         adjust = adjust or Adjustments()
-        if whole:  # the whole store: read tables, not keys
-            current = await store.assignments(None)
-            versions = await store.member_versions(set(current.values()))
-            active = await store.active_links(None)
-            stored_cannot = await store.cannot_links(None)
-            origins = await store.origins(None)
-            previous = await store.previous(None)
-        else:
-            state = await store.scope_state(scope)
-            current, versions, active = state.assignments, state.versions, state.active
-            stored_cannot, origins, previous = state.cannot, state.origins, state.previous
+        # The whole store reads tables, not millions of keys.
+        state = await store.scope_state(None if whole else scope)
+        current, versions, active = state.assignments, state.versions, state.active
+        stored_cannot, origins, previous = state.cannot, state.origins, state.previous
         manual = [
             (link.a, link.b, link.evidence)
             for link in active

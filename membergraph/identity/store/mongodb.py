@@ -45,6 +45,7 @@ from membergraph.identity.store.port import (
     ConcurrentChange,
     IdentityEvent,
     IdentityStore,
+    MemberColumn,
     StoredLink,
     StoreError,
 )
@@ -222,23 +223,11 @@ class MongoStore(IdentityStore):
                     result[value].add(split_id(doc["_id"]))
         return {value: sorted(refs) for value, refs in result.items()}
 
-    async def _record_field(
-        self, field: str, refs: Iterable[RecordKey] | None
+    async def record_members(
+        self, column: MemberColumn, refs: Iterable[RecordKey] | None
     ) -> dict[RecordKey, str]:
-        docs = await self._records(refs, projection=[field])
-        return {split_id(d["_id"]): d[field] for d in docs if d.get(field)}
-
-    async def assignments(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
-        return await self._record_field("member_id", refs)
-
-    async def origins(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
-        return await self._record_field("origin_member_id", refs)
-
-    async def previous(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
-        return await self._record_field("previous_member_id", refs)
-
-    async def all_assignments(self) -> dict[RecordKey, str]:
-        return await self._record_field("member_id", None)
+        docs = await self._records(refs, projection=[column])
+        return {split_id(d["_id"]): d[column] for d in docs if d.get(column)}
 
     async def _touching(
         self, collection: str, live: Doc, refs: Iterable[RecordKey] | None

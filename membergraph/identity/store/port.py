@@ -10,7 +10,7 @@ import abc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from membergraph.identity.engine import Conflict, Link, ValueKey
 from membergraph.identity.normalize import IdentifierKind
@@ -21,11 +21,15 @@ __all__ = [
     "ConcurrentChange",
     "IdentityEvent",
     "IdentityStore",
+    "MemberColumn",
     "ScopeState",
     "StoreError",
     "StoredLink",
     "event_from",
 ]
+
+
+MemberColumn = Literal["member_id", "origin_member_id", "previous_member_id"]
 
 
 class StoreError(RuntimeError):
@@ -153,16 +157,27 @@ class IdentityStore(abc.ABC):
         """Which records carry each value (for incremental resolution)."""
 
     @abc.abstractmethod
+    async def record_members(
+        self, column: MemberColumn, refs: Iterable[RecordKey] | None
+    ) -> dict[RecordKey, str]:
+        """One of a record's members (``member_id``, ``origin_member_id`` or
+        ``previous_member_id``) for each of ``refs`` that has one."""
+
     async def assignments(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
         """The member each record belongs to now."""
+        return await self.record_members("member_id", refs)
 
-    @abc.abstractmethod
     async def origins(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
         """The first member each record was given (a split hands it back)."""
+        return await self.record_members("origin_member_id", refs)
 
-    @abc.abstractmethod
     async def previous(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
         """The member each record had before its current one (a split hands it back)."""
+        return await self.record_members("previous_member_id", refs)
+
+    async def all_assignments(self) -> dict[RecordKey, str]:
+        """Every record's member (for batch resolution and ``membergraph resolve``)."""
+        return await self.record_members("member_id", None)
 
     @abc.abstractmethod
     async def active_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
@@ -178,9 +193,10 @@ class IdentityStore(abc.ABC):
     ) -> list[tuple[RecordKey, RecordKey]]:
         """Cannot-link pairs touching any of ``refs``."""
 
-    async def scope_state(self, refs: Iterable[RecordKey]) -> ScopeState:
-        """Everything a resolution reads about ``refs`` (an adapter may read it in one go)."""
-        refs = list(refs)
+    async def scope_state(self, refs: Iterable[RecordKey] | None) -> ScopeState:
+        """Everything a resolution reads about ``refs`` (None: the whole store); an adapter
+        may read it in one go."""
+        refs = None if refs is None else list(refs)
         current = await self.assignments(refs)
         return ScopeState(
             assignments=current,
@@ -226,10 +242,6 @@ class IdentityStore(abc.ABC):
     @abc.abstractmethod
     async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
         """Conflicts recorded for stewards, newest first."""
-
-    @abc.abstractmethod
-    async def all_assignments(self) -> dict[RecordKey, str]:
-        """Every record's member (for batch resolution and ``membergraph resolve``)."""
 
     @abc.abstractmethod
     async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:

@@ -26,6 +26,7 @@ from membergraph.identity.store.port import (
     Change,
     IdentityEvent,
     IdentityStore,
+    MemberColumn,
     ScopeState,
     StoredLink,
     StoreError,
@@ -131,23 +132,11 @@ class SqliteStore(IdentityStore):
     async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
         return await self._read(sqlite_read.carriers, list(values))
 
-    async def _record_column(
-        self, column: str, refs: Iterable[RecordKey] | None
+    async def record_members(
+        self, column: MemberColumn, refs: Iterable[RecordKey] | None
     ) -> dict[RecordKey, str]:
         refs = None if refs is None else list(refs)
         return await self._read(sqlite_read.record_column, column, refs)
-
-    async def assignments(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
-        return await self._record_column("member_id", refs)
-
-    async def origins(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
-        return await self._record_column("origin_member_id", refs)
-
-    async def previous(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
-        return await self._record_column("previous_member_id", refs)
-
-    async def all_assignments(self) -> dict[RecordKey, str]:
-        return await self._record_column("member_id", None)
 
     async def active_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
         return await self._read(sqlite_read.links, None if refs is None else list(refs), "")
@@ -161,8 +150,8 @@ class SqliteStore(IdentityStore):
     ) -> list[tuple[RecordKey, RecordKey]]:
         return await self._read(sqlite_read.cannot_links, None if refs is None else list(refs))
 
-    async def scope_state(self, refs: Iterable[RecordKey]) -> ScopeState:
-        return await self._read(sqlite_read.scope_state, list(refs))
+    async def scope_state(self, refs: Iterable[RecordKey] | None) -> ScopeState:
+        return await self._read(sqlite_read.scope_state, None if refs is None else list(refs))
 
     async def resolve_member_id(self, member_id: str) -> str | None:
         current = member_id

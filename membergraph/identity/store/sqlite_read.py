@@ -166,8 +166,8 @@ def cannot_links(db: Conn, refs: Iterable[RecordKey] | None) -> list[tuple[Recor
     return sorted({((r[0], r[1]), (r[2], r[3])) for r in found})
 
 
-def scope_state(db: Conn, refs: list[RecordKey]) -> ScopeState:
-    """Everything a resolution reads about its records, from one snapshot."""
+def scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
+    """Everything a resolution reads about its records (None: all), from one snapshot."""
     db.execute("BEGIN")
     try:
         current = record_column(db, "member_id", refs)
