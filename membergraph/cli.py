@@ -44,6 +44,12 @@ def _settings(**overrides: object) -> Settings:
     return settings
 
 
+def _require_folder(data: Path) -> None:
+    if not data.is_dir():
+        err.print(f"[red]error:[/red] --data {data}: not a folder")
+        raise typer.Exit(2)
+
+
 DataOpt = Annotated[
     Path | None,
     typer.Option("--data", help="Folder of source files (crm.jsonl, ...). Default: demo data."),
@@ -78,9 +84,8 @@ def serve(
     from membergraph.app import create_app
 
     settings = _settings(data=data, store=store, sources=sources, host=host, port=port)
-    if data is not None and not data.is_dir():
-        err.print(f"[red]error:[/red] --data {data}: not a folder")
-        raise typer.Exit(2)
+    if data is not None:
+        _require_folder(data)
     if not settings.is_loopback and not settings.has_credentials:
         err.print(
             f"[red]error:[/red] refusing to listen on {settings.host}: no credentials are "
@@ -126,9 +131,7 @@ def load(
 ) -> None:
     """Load a folder of source files into MongoDB (idempotent: loading twice changes nothing)."""
     settings = _settings(sources=to)
-    if not data.is_dir():
-        err.print(f"[red]error:[/red] --data {data}: not a folder")
-        raise typer.Exit(2)
+    _require_folder(data)
     try:
         counts = asyncio.run(load_folder(data, to, settings.default_region))
     except (StoreError, ConnectorError) as exc:
@@ -172,9 +175,7 @@ def resolve(
 ) -> None:
     """Resolve identities in one batch and write each input line's member."""
     settings = _settings(store=store)
-    if not data.is_dir():
-        err.print(f"[red]error:[/red] --data {data}: not a folder")
-        raise typer.Exit(2)
+    _require_folder(data)
     try:
         members, seconds = asyncio.run(_resolve(settings, data, out))
     except StoreError as exc:

@@ -59,19 +59,25 @@ class SourceSet:
                     yield name, line
 
     async def all_lines(self) -> list[tuple[SourceName, BaseModel]]:
-        """Every line of every source, listing the remote ones."""
+        """Every line of every source, listing the remote ones (file sources reported theirs
+        when they were read)."""
         found = list(self.lines())
         for name, conn in self.connectors.items():
             if not isinstance(conn, FileConnector):
                 found += [(name, line) async for line in conn.scan()]
-        for name, report in self.reports().items():
-            if report.malformed:
-                logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
+                _log_report(name, conn.report)
         return found
 
     async def aclose(self) -> None:
         for close in self.closers:
             await close()
+
+
+def _log_report(name: SourceName, report: LoadReport) -> None:
+    for error in report.errors[:5]:
+        logger.warning("skipped malformed line %s", error)
+    if report.malformed:
+        logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
 
 
 def demo_folder(settings: Settings) -> Path:
@@ -94,11 +100,7 @@ def open_sources(
     for name, spec in SOURCES.items():
         conn = FileConnector(spec, folder, _owner(name, region), timeout)
         with gc_paused():
-            report = conn.load(keep_order)
-        for error in report.errors[:5]:
-            logger.warning("skipped malformed line %s", error)
-        if report.malformed:
-            logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
+            _log_report(name, conn.load(keep_order))
         connectors[name] = conn
     return SourceSet(str(folder), connectors, folder)
 

@@ -80,9 +80,6 @@ class FileConnector(SourceConnector):
         for line in list(self._by_id.values()):
             yield line
 
-    def __len__(self) -> int:
-        return len(self._by_id)
-
     def size(self) -> int:
         return len(self._by_id)
 

@@ -64,7 +64,7 @@ async def test_append_is_idempotent_on_the_line_id_and_updates_a_changed_line(
     reread.load()
     [[only]] = await reread.load_many(["loyalty:LD11112222"])  # type: ignore[misc]
     assert only.status == "refunded"
-    assert len(reread) == 1
+    assert reread.size() == 1
 
 
 async def test_append_after_a_file_without_final_newline_keeps_lines_apart(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ async def test_append_after_a_file_without_final_newline_keeps_lines_apart(tmp_p
     await conn.append([Transaction.model_validate(_tx("T2"))])
     reread = _transactions(tmp_path)
     assert reread.load().malformed == 0
-    assert len(reread) == 2
+    assert reread.size() == 2
 
 
 def test_a_line_without_an_owner_is_reported_not_dropped_silently(tmp_path: Path) -> None:
