@@ -19,7 +19,7 @@ import abc
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
 
 from pydantic import BaseModel
@@ -171,6 +171,34 @@ class SourceConnector(Connector[BaseModel]):
     async def append(self, lines: Sequence[BaseModel]) -> list[str]:
         """Store pushed lines; answer per line ``created``, ``updated`` or ``unchanged``."""
         raise ReadOnlySource(self.source, "its backend does not take pushed lines")
+
+    def sort_out(
+        self, lines: Sequence[BaseModel], stored: Mapping[str, object]
+    ) -> tuple[list[str], list[tuple[BaseModel, str]]]:
+        """What appending ``lines`` does: each line's outcome against ``stored`` (line id to
+        the stored line) or an earlier line of the same batch, and the lines to store with
+        their owners, in order.
+
+        Raises:
+            ValueError: a line names no owner (``parse_line`` refuses those first); nothing
+                is stored then.
+        """
+        outcomes: list[str] = []
+        changed: list[tuple[BaseModel, str]] = []
+        latest: dict[str, object] = {}
+        for line in lines:
+            owner = self.owner(line)
+            if owner is None:
+                raise ValueError(f"{self.line_id(line)}: the line names no owner")
+            line_id = self.line_id(line)
+            previous = latest.get(line_id, stored.get(line_id))
+            if previous is not None and previous == line:
+                outcomes.append("unchanged")
+                continue
+            outcomes.append("updated" if previous is not None else "created")
+            latest[line_id] = line
+            changed.append((line, owner))
+        return outcomes, changed
 
     def size(self) -> int | None:
         """How many lines the source holds, if known without asking it."""

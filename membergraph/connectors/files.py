@@ -89,21 +89,15 @@ class FileConnector(SourceConnector):
         Raises:
             ValueError: a line names no owner (``parse_line`` refuses those first).
         """
-        outcomes: list[str] = []
-        fresh: list[bytes] = []
         async with self._lock:
-            for line in lines:
-                owner = self.owner(line)
-                if owner is None:
-                    raise ValueError(f"{self.line_id(line)}: the line names no owner")
-                previous = self._by_id.get(self.line_id(line))
-                if previous is not None and previous == line:
-                    outcomes.append("unchanged")
-                    continue
-                outcomes.append("updated" if previous is not None else "created")
-                fresh.append(orjson.dumps(line.model_dump(mode="json", exclude_unset=True)))
+            outcomes, changed = self.sort_out(lines, self._by_id)
+            for line, owner in changed:
                 self._index(line, owner)
-            if fresh:
+            if changed:
+                fresh = [
+                    orjson.dumps(line.model_dump(mode="json", exclude_unset=True))
+                    for line, _ in changed
+                ]
                 await asyncio.to_thread(self._write, fresh)
         return outcomes
 

@@ -71,7 +71,7 @@ class HttpSource(SourceConnector):
         super().__init__(spec, owner, timeout=config.budget())
         self.config = config
         self.client = client
-        self.requests = 0  # HTTP requests sent, retries included (for tests and /metrics)
+        self.requests = 0  # HTTP requests sent, retries included
         self.headers = {}
         if config.auth_header and config.auth_value:
             self.headers[config.auth_header] = config.auth_value.get_secret_value()

@@ -89,28 +89,14 @@ class MongoSource(SourceConnector):
 
     async def append(self, lines: Sequence[BaseModel]) -> list[str]:
         """Upsert lines by their id; a line equal to the stored one is ``unchanged``."""
-        docs = []
-        for line in lines:
-            owner = self.owner(line)
-            if owner is None:
-                raise ValueError(f"{self.line_id(line)}: the line names no owner")
-            docs.append(_line_doc(self.spec, line, owner))
         try:
-            stored = {
-                doc["_id"]: doc
-                for doc in await self.collection.find(
-                    {"_id": {"$in": [d["_id"] for d in docs]}}
-                ).to_list()
-            }
-            outcomes: list[str] = []
-            writes: dict[str, Any] = {}
-            for line, doc in zip(lines, docs, strict=True):
-                before = stored.get(doc["_id"]) or writes.get(doc["_id"])
-                if before is not None and self._same(before, line):
-                    outcomes.append("unchanged")
-                    continue
-                outcomes.append("updated" if before is not None else "created")
-                writes[doc["_id"]] = doc
+            found = await self.collection.find(
+                {"_id": {"$in": [self.line_id(line) for line in lines]}}
+            ).to_list()
+            # A stored document that no longer validates equals no line: it is replaced.
+            stored = {doc["_id"]: self._stored_line(doc) for doc in found}
+            outcomes, changed = self.sort_out(lines, stored)
+            writes = {self.line_id(line): _line_doc(self.spec, line, o) for line, o in changed}
             if writes:
                 await self.collection.bulk_write(
                     [ReplaceOne({"_id": i}, d, upsert=True) for i, d in writes.items()],
@@ -125,9 +111,9 @@ class MongoSource(SourceConnector):
             self._count += outcomes.count("created")
         return outcomes
 
-    def _same(self, doc: dict[str, Any], line: BaseModel) -> bool:
+    def _stored_line(self, doc: dict[str, Any]) -> object:
         parsed = self._parse(doc)
-        return not isinstance(parsed, LineError) and parsed[0] == line
+        return object() if isinstance(parsed, LineError) else parsed[0]
 
     def size(self) -> int | None:
         return self._count

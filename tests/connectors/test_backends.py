@@ -148,3 +148,15 @@ async def test_an_http_source_refuses_pushed_lines(tmp_path: Path) -> None:
         assert not source.takes_pushes
         with pytest.raises(ReadOnlySource, match="transactions"):
             await source.append([Transaction.model_validate(tx("T9"))])
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "http"])
+async def test_a_line_sent_twice_in_one_batch_is_compared_with_its_first_copy(
+    kind: str, tmp_path: Path
+) -> None:
+    async with backend(kind, tmp_path) as source:
+        _ = [line async for line in source.scan()]
+        changed = Transaction.model_validate(tx("T1", amount=7))
+        assert await source.append([changed, changed]) == ["updated", "unchanged"]
+        [lines] = await source.load_many(["loyalty:LD11112222"])
+        assert sorted(str(x.transaction_id) for x in lines) == ["T1", "T2"]  # type: ignore[union-attr]
