@@ -10,19 +10,16 @@ import webbrowser
 from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from membergraph._perf import gc_paused
 from membergraph.connectors.base import ConnectorError
-from membergraph.connectors.files import FileConnector, LineError
+from membergraph.connectors.files import FileConnector
 from membergraph.demo import write_demo_data
 from membergraph.gateway import mongo_sources, open_sources
-from membergraph.identity.load import collect_records
+from membergraph.identity.batch import resolve_folder
 from membergraph.identity.rules import RulesError, load_rules
-from membergraph.identity.service import IdentityService
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.settings import Settings, SettingsError, load_settings
 
@@ -187,35 +184,18 @@ def resolve(
 async def _resolve(settings: Settings, data: Path, out: Path) -> tuple[int, float]:
     started = time.perf_counter()
     with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
-        task = progress.add_task("reading sources", total=4)
-        sources = await asyncio.to_thread(open_sources, data, settings.default_region, 5.0, True)
-        progress.update(task, completed=1, description="resolving")
-        with gc_paused():
-            records = collect_records(sources.lines(), settings.default_region)
+        task = progress.add_task("reading sources", total=None)
         async with store_from_url(settings.store) as identity_store:
-            service = IdentityService(
-                identity_store, load_rules(settings.rules), settings.default_region
+            result = await resolve_folder(
+                data,
+                out,
+                identity_store,
+                load_rules(settings.rules),
+                settings.default_region,
+                on_phase=lambda phase: progress.update(task, description=phase),
             )
-            result = await service.resolve_all(records)
-            progress.update(task, completed=3, description="writing")
-            assignments = await identity_store.all_assignments()
-        with out.open("wb") as handle:
-            for name, conn in sources.connectors.items():
-                assert isinstance(conn, FileConnector)
-                for entry in conn.order:
-                    if isinstance(entry, LineError):
-                        row = {
-                            "source": name.value,
-                            "id": None,
-                            "member_id": None,
-                            "error": str(entry),
-                        }
-                    else:
-                        line_id, owner = entry
-                        member = assignments.get((name.value, owner)) if owner else None
-                        row = {"source": name.value, "id": line_id, "member_id": member}
-                    handle.write(orjson.dumps(row) + b"\n")
-        progress.update(task, completed=4)
+    if result.malformed:
+        err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')
     return result.members, time.perf_counter() - started
 
 

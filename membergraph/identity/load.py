@@ -20,10 +20,10 @@ from membergraph.identity.records import (
     record_of_line,
 )
 
-__all__ = ["collect_records", "owner_key"]
+__all__ = ["collect_records", "identity_fields", "owner_key"]
 
 
-def _identity_fields(line: BaseModel) -> tuple[object, ...] | None:
+def identity_fields(line: BaseModel) -> tuple[object, ...] | None:
     """What of a line identity reads, for lines whose record is a function of it alone."""
     if isinstance(line, Transaction):
         return ("t", line.loyalty_id, line.email, line.channel)
@@ -61,7 +61,7 @@ def collect_records(
     for source, line in lines:
         # Most lines repeat what an earlier line of their record said (a visitor's page
         # views, a card's purchases): the identity fields decide the record, so skip those.
-        identity = _identity_fields(line)
+        identity = identity_fields(line)
         if identity is not None:
             if identity in seen:
                 continue

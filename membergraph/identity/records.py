@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from membergraph.connectors.models import (
     CallInteraction,
@@ -51,13 +52,15 @@ RecordKey = tuple[str, str]
 """``(source, key)``, as ``records { source key }`` shows it."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Identifier:
+class Identifier(NamedTuple):
     """An identifier value seen on a record.
 
     ``key`` is what records are matched on (Gmail dots folded); ``value`` is the normalized
     value as given; ``via`` says how it was captured (``crm``, ``login``, ``online``, ``till``,
     ``identify``, ``switch``, ``agent``), which sets how much it is trusted.
+
+    A named tuple, not a dataclass: batches hash and compare millions of them, and a
+    tuple's hash and order are C code.
     """
 
     kind: IdentifierKind
@@ -78,6 +81,23 @@ class RecordData:
     last_name: str | None = None
     birth_date: date | None = None
     address: str | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Worker processes send records back: a plain constructor call pickles several
+        # times faster than a slotted dataclass's default state protocol.
+        return (
+            RecordData,
+            (
+                self.source,
+                self.key,
+                self.role,
+                self.identifiers,
+                self.first_name,
+                self.last_name,
+                self.birth_date,
+                self.address,
+            ),
+        )
 
     @property
     def ref(self) -> RecordKey:

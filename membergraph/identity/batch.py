@@ -1,0 +1,286 @@
+"""Reading a folder for batch resolution, on every core.
+
+``membergraph resolve`` needs from a source file only two things: the records its lines
+describe and, for its answer, which record each line belongs to. It keeps no line models.
+Each file is cut into pieces of whole lines; worker processes validate every line of a
+piece exactly as the gateway does (:func:`~membergraph.connectors.lines.parse_line`) and
+send back compact results: accepted line ids, for each line the index of its record part
+(lines that repeat their record's identity share a part), and the errors with their line
+numbers. Python spends most of a batch in validation, and one core validates; pickling
+the line models back would cost as much as validating them (measured), hence this shape.
+
+The fold is exactly :func:`~membergraph.identity.load.collect_records` over the latest
+version of each line id: a line whose id was seen before replaces the earlier one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from array import array
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from membergraph._perf import gc_paused
+from membergraph.connectors.lines import LineError, LoadReport, parse_line
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import SOURCES
+from membergraph.identity.load import identity_fields, owner_key
+from membergraph.identity.records import RecordData, RecordKey, record_of_line
+from membergraph.identity.rules import Rules
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store.port import IdentityStore
+
+__all__ = ["BatchResult", "FolderScan", "LineOutcome", "resolve_folder", "scan_folder"]
+
+PIECE_BYTES = 8 << 20
+"""How much of a file one worker task reads: small enough to keep both cores busy to the
+end, large enough that the per-task overhead (a pickle each way) stays invisible."""
+
+_SERIAL_BELOW = 4 << 20  # a smaller folder is read in this process: no worker start-up
+
+
+@dataclass(slots=True)
+class _Piece:
+    """What a worker found in one piece of a file."""
+
+    lines: int = 0  # physical lines, blank ones included (for line numbers)
+    ids: list[str] = field(default_factory=list)  # accepted lines' ids, in order
+    parts_of: array[int] = field(default_factory=lambda: array("i"))  # per id: its part
+    parts: list[RecordData] = field(default_factory=list)
+    # (accepted lines before it, line number in the piece, message)
+    errors: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def _read_piece(source: SourceName, path: str, start: int, end: int, region: str) -> _Piece:
+    """Validate the lines of ``path[start:end]`` (whole lines) and fold their records."""
+    spec = SOURCES[source]
+    id_field = spec.id_field
+    piece = _Piece()
+    seen: dict[tuple[object, ...], int] = {}
+
+    def owner(line: object) -> str | None:
+        return owner_key(source, line, region)  # type: ignore[arg-type]
+
+    with open(path, "rb") as handle, gc_paused():
+        handle.seek(start)
+        data = handle.read(end - start)
+        raws = data.split(b"\n")
+        if raws and not raws[-1]:
+            raws.pop()
+        piece.lines = len(raws)
+        for number, raw in enumerate(raws, start=1):
+            if not raw.strip():
+                continue
+            parsed = parse_line(spec, raw, "", owner)
+            if isinstance(parsed, LineError):
+                piece.errors.append((len(piece.ids), number, parsed.message))
+                continue
+            line, _ = parsed
+            identity = identity_fields(line)
+            slot = seen.get(identity) if identity is not None else None
+            if slot is None:
+                record = record_of_line(source, line, region)  # type: ignore[arg-type]
+                assert record is not None  # parse_line refused lines with no owner
+                slot = len(piece.parts)
+                piece.parts.append(record)
+                if identity is not None:
+                    seen[identity] = slot
+            piece.ids.append(str(getattr(line, id_field)))
+            piece.parts_of.append(slot)
+    return piece
+
+
+def _cut(path: Path, size: int) -> list[tuple[int, int]]:
+    """Byte ranges of whole lines, about ``size`` bytes each."""
+    total = path.stat().st_size
+    ranges: list[tuple[int, int]] = []
+    with path.open("rb") as handle:
+        start = 0
+        while start < total:
+            handle.seek(min(start + size, total))
+            handle.readline()  # to the end of the line the cut fell in
+            end = min(handle.tell(), total)
+            ranges.append((start, end))
+            start = end
+    return ranges
+
+
+@dataclass(frozen=True, slots=True)
+class LineOutcome:
+    """One input line as ``membergraph resolve`` answers it: its record, or its error."""
+
+    source: SourceName
+    line_id: str | None
+    record: RecordKey | None
+    error: LineError | None
+
+
+@dataclass(slots=True)
+class FolderScan:
+    """The records of a folder, and what became of each line."""
+
+    records: dict[RecordKey, RecordData]
+    reports: dict[SourceName, LoadReport]
+    _pieces: list[tuple[SourceName, str, int, _Piece]]  # (source, file name, first line, piece)
+
+    def outcomes(self) -> Iterator[LineOutcome]:
+        """Every non-blank input line, in file order, source by source."""
+        for source, name, first, piece in self._pieces:
+            refs = [part.ref for part in piece.parts]
+            errors = [*piece.errors, (len(piece.ids), 0, "")]
+            done = 0
+            for before, number, message in errors:
+                for index in range(done, before):
+                    yield LineOutcome(source, piece.ids[index], refs[piece.parts_of[index]], None)
+                done = before
+                if message:
+                    error = LineError(f"{name}:{first + number}", message)
+                    yield LineOutcome(source, None, None, error)
+
+
+def _used(pieces: list[_Piece]) -> list[set[int] | None]:
+    """Per piece of one source, the parts its lines' latest versions use (None: all)."""
+    ids: set[str] = set()
+    for piece in pieces:
+        ids.update(piece.ids)
+    if len(ids) == sum(len(piece.ids) for piece in pieces):
+        return [None] * len(pieces)  # no id comes twice: every line is its latest version
+    later: set[str] = set()
+    used: list[set[int] | None] = []
+    for piece in reversed(pieces):
+        slots = set()
+        for line_id, slot in zip(reversed(piece.ids), reversed(piece.parts_of), strict=True):
+            if line_id not in later:
+                later.add(line_id)
+                slots.add(slot)
+        used.append(slots)
+    return used[::-1]
+
+
+def _fold(pieces: list[tuple[SourceName, str, int, _Piece]]) -> dict[RecordKey, RecordData]:
+    records: dict[RecordKey, RecordData] = {}
+    for source in SOURCES:
+        mine = [piece for name, _, _, piece in pieces if name is source]
+        for piece, used in zip(mine, _used(mine), strict=True):
+            for slot, part in enumerate(piece.parts):
+                if used is not None and slot not in used:
+                    continue  # only superseded lines said this
+                existing = records.get(part.ref)
+                if existing is None:
+                    records[part.ref] = part
+                else:
+                    existing.merge(part)
+    return records
+
+
+def scan_folder(
+    folder: Path, region: str = "US", workers: int | None = None, piece_bytes: int = PIECE_BYTES
+) -> FolderScan:
+    """Read every source file of ``folder`` (a missing file is an empty source).
+
+    ``workers`` processes validate the pieces (default: one per core; a small folder is read
+    in this process).
+    """
+    tasks: list[tuple[SourceName, Path, int, int]] = []
+    for source, spec in SOURCES.items():
+        path = folder / spec.file_name
+        if path.exists():
+            tasks += [(source, path, a, b) for a, b in _cut(path, piece_bytes)]
+    count = workers or os.cpu_count() or 1
+    small = workers is None and sum(b - a for _, _, a, b in tasks) < _SERIAL_BELOW
+    args = [(source, str(path), a, b, region) for source, path, a, b in tasks]
+    with gc_paused():  # unpickling results allocates millions of objects too
+        if count == 1 or small or len(tasks) <= 1:
+            found = [_read_piece(*task) for task in args]
+        else:
+            with _pool(min(count, len(tasks))) as pool:
+                found = list(pool.map(_read_piece, *zip(*args, strict=True)))
+    pieces: list[tuple[SourceName, str, int, _Piece]] = []
+    reports = {source: LoadReport() for source in SOURCES}
+    line_of: dict[Path, int] = {}
+    for (source, path, _, _), piece in zip(tasks, found, strict=True):
+        first = line_of.get(path, 0)
+        line_of[path] = first + piece.lines
+        pieces.append((source, path.name, first, piece))
+        report = reports[source]
+        report.lines += len(piece.ids) + len(piece.errors)
+        report.accepted += len(piece.ids)
+        for _, number, message in piece.errors:
+            report.refuse(LineError(f"{path.name}:{first + number}", message))
+    with gc_paused():
+        records = _fold(pieces)
+    return FolderScan(records, reports, pieces)
+
+
+def _pool(workers: int) -> Executor:
+    # spawn, not fork: the caller may hold threads (the event loop's, SQLite's).
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What ``membergraph resolve`` did, with the seconds each phase took."""
+
+    lines: int
+    records: int
+    members: int
+    malformed: int
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+async def resolve_folder(
+    folder: Path,
+    out: Path,
+    store: IdentityStore,
+    rules: Rules | None = None,
+    region: str = "US",
+    on_phase: Callable[[str], object] = lambda _: None,
+    workers: int | None = None,
+) -> BatchResult:
+    """Resolve a folder into ``store`` (open) and write one JSON line per input line to
+    ``out``: ``{"source", "id", "member_id"}``, or ``"error"`` with ``id`` null."""
+    phases: dict[str, float] = {}
+    began = time.perf_counter()
+
+    def lap(name: str, following: str) -> None:
+        nonlocal began
+        now = time.perf_counter()
+        phases[name] = now - began
+        began = now
+        on_phase(following)
+
+    on_phase("reading sources")
+    scan = scan_folder(folder, region, workers)
+    lap("read and validate", "resolving")
+    service = IdentityService(store, rules, region)
+    result = await service.resolve_all(scan.records)
+    lap("resolve and store", "writing answers")
+    member_of = await store.all_assignments()
+    with out.open("wb") as handle:
+        handle.writelines(_answer_lines(scan, member_of))
+    lap("write answers", "done")
+    reports = scan.reports.values()
+    return BatchResult(
+        lines=sum(r.lines for r in reports),
+        records=len(scan.records),
+        members=result.members,
+        malformed=sum(r.malformed for r in reports),
+        phases=phases,
+    )
+
+
+def _answer_lines(scan: FolderScan, member_of: dict[RecordKey, str]) -> Iterator[bytes]:
+    for outcome in scan.outcomes():
+        if outcome.error is not None:
+            row = {"source": outcome.source.value, "id": None, "member_id": None}
+            row["error"] = str(outcome.error)
+        else:
+            member = member_of.get(outcome.record) if outcome.record else None
+            row = {"source": outcome.source.value, "id": outcome.line_id, "member_id": member}
+        yield orjson.dumps(row) + b"\n"

@@ -1,0 +1,84 @@
+"""Batch reading on worker processes gives exactly what reading into the gateway gives."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from membergraph.connectors.models import SourceName
+from membergraph.gateway import open_sources
+from membergraph.identity.batch import scan_folder
+from membergraph.identity.load import collect_records
+from membergraph.identity.records import RecordData, RecordKey
+
+
+def _facts(records: dict[RecordKey, RecordData]) -> dict[RecordKey, tuple[object, ...]]:
+    return {
+        ref: (r.role, sorted(r.identifiers), r.first_name, r.last_name, r.birth_date, r.address)
+        for ref, r in records.items()
+    }
+
+
+def _gateway_records(folder: Path) -> dict[RecordKey, RecordData]:
+    return collect_records(open_sources(folder, "US").lines())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pieces_on_workers_fold_the_records_the_gateway_folds(
+    demo_source: Path, workers: int
+) -> None:
+    # Small pieces: every file is cut many times, so records span pieces and workers.
+    scan = scan_folder(demo_source, workers=workers, piece_bytes=4096)
+    assert _facts(scan.records) == _facts(_gateway_records(demo_source))
+    crm = len((demo_source / "crm.jsonl").read_bytes().splitlines())
+    assert scan.reports[SourceName.CRM].accepted == crm
+
+
+def _append(path: Path, *lines: bytes) -> None:
+    with path.open("ab") as handle:
+        handle.write(b"".join(line + b"\n" for line in lines))
+
+
+def test_a_later_version_of_a_line_replaces_it_across_pieces(
+    demo_source: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    shutil.copytree(demo_source, folder)
+    first = orjson.loads((folder / "crm.jsonl").read_bytes().split(b"\n", 1)[0])
+    moved = {**first, "emails": ["moved.away@example.org"], "phones": []}
+    _append(folder / "crm.jsonl", orjson.dumps(moved))
+    scan = scan_folder(folder, workers=2, piece_bytes=2048)
+    record = scan.records[("crm", first["contact_id"])]
+    assert {i.value for i in record.identifiers if i.kind == "EMAIL"} == {"moved.away@example.org"}
+    assert _facts(scan.records) == _facts(_gateway_records(folder))
+
+
+def test_malformed_lines_keep_their_file_line_numbers_and_places(tmp_path: Path) -> None:
+    good = [
+        orjson.dumps(
+            {
+                "event_id": f"E{i}",
+                "anonymous_id": f"a{i % 3}",
+                "type": "page",
+                "occurred_at": "2026-01-01T00:00:00Z",
+            }
+        )
+        for i in range(40)
+    ]
+    lines = [*good[:10], b"{not json", *good[10:25], b"", b'{"event_id": "E99"}', *good[25:]]
+    (tmp_path / "web_analytics.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    scan = scan_folder(tmp_path, workers=2, piece_bytes=512)
+    outcomes = list(scan.outcomes())
+    assert len(outcomes) == 42  # the blank line is no line
+    errors = [(n, o.error.where) for n, o in enumerate(outcomes) if o.error]
+    assert errors == [(10, "web_analytics.jsonl:11"), (26, "web_analytics.jsonl:28")]
+    assert [o.line_id for o in outcomes if not o.error] == [f"E{i}" for i in range(40)]
+    assert {o.record for o in outcomes if o.record} == {
+        ("web_analytics", f"a{i}") for i in range(3)
+    }
+    report = scan.reports[SourceName.WEB_ANALYTICS]
+    assert (report.lines, report.accepted, report.malformed) == (42, 40, 2)
+    assert "anonymous_id" in report.errors[1].message
