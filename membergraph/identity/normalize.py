@@ -35,10 +35,6 @@ class IdentifierKind(StrEnum):
     CRM_ID = "CRM_ID"
     ANONYMOUS_ID = "ANONYMOUS_ID"
 
-    # Enum's own __hash__ is Python code; identity hashes (kind, value) keys millions of
-    # times a batch. A member's value is its name, so the string hash agrees with it.
-    __hash__ = str.__hash__
-
 
 class BadIdentifier(ValueError):
     """A value that cannot be an identifier of its kind."""

@@ -27,6 +27,7 @@ from membergraph.identity.store.port import (
     ConcurrentChange,
     IdentityEvent,
     IdentityStore,
+    ScopeState,
     StoredLink,
 )
 
@@ -207,17 +208,53 @@ class IdentityService:
         adjust = adjust or Adjustments()
         # The whole store reads tables, not millions of keys.
         state = await store.scope_state(None if whole else scope)
-        current, versions, active = state.assignments, state.versions, state.active
-        stored_cannot, origins, previous = state.cannot, state.origins, state.previous
         manual = [
             (link.a, link.b, link.evidence)
-            for link in active
+            for link in state.active
             if link.rule == "manual" and frozenset((link.a, link.b)) not in adjust.manual_drop
         ] + adjust.manual_add
         cannot = [
-            pair for pair in stored_cannot if frozenset(pair) not in adjust.cannot_lift
+            pair for pair in state.cannot if frozenset(pair) not in adjust.cannot_lift
         ] + adjust.cannot_add
-        resolution = resolve(scope, self.rules, manual_links=manual, cannot_links=cannot, hubs=hubs)
+        if whole:
+            # A whole-store resolution: the store may start writing the records while the
+            # engine runs on another thread (SQLite does, outside Python's lock).
+            records = [record for ref, record in scope.items() if ref in changed]
+            outcome = await asyncio.gather(
+                asyncio.to_thread(resolve, scope, self.rules, manual, cannot, hubs),
+                store.stage(records),
+                return_exceptions=True,
+            )
+        else:
+            records = [scope[ref] for ref in sorted(changed)]
+            outcome = (resolve(scope, self.rules, manual, cannot, hubs), None)
+        try:
+            for failed in outcome:
+                if isinstance(failed, BaseException):
+                    raise failed
+            resolution = outcome[0]
+            assert isinstance(resolution, Resolution)
+            change, result = await self._change(changed, records, resolution, state, adjust, actor)
+        except BaseException:
+            await store.unstage()
+            raise
+        await store.apply(change)
+        for member_change in result.changes:
+            self.bus.publish(member_change)
+        return result
+
+    async def _change(
+        self,
+        changed: set[RecordKey],
+        records: list[RecordData],
+        resolution: Resolution,
+        state: ScopeState,
+        adjust: Adjustments,
+        actor: str,
+    ) -> tuple[Change, ApplyResult]:
+        """What a resolution changes in the store: IDs kept, retired and new, links, events."""
+        store = self.store
+        current, origins, previous = state.assignments, state.origins, state.previous
         foreign = (set(origins.values()) | set(previous.values())) - set(current.values())
         taken = await store.taken_member_ids(foreign)
         live_elsewhere = {m for m in taken if await store.resolve_member_id(m) == m}
@@ -239,24 +276,21 @@ class IdentityService:
             ids = assign()
         member_of = {r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp}
         now = datetime.now(UTC)
-        change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=versions)
+        change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=state.versions)
         change.cannot_added = adjust.cannot_add
         change.cannot_lifted = [tuple(sorted(pair)) for pair in adjust.cannot_lift]  # type: ignore[misc]
-        change.records = [scope[ref] for ref in sorted(changed)]
+        change.records = records
         change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
         change.redirects = ids.redirects
         change.new_members = ids.new_members
-        _diff_links(change, resolution, active)
+        _diff_links(change, resolution, state.active)
         moved = changed | change.assignments.keys()
         self._events(change, resolution, member_of, current, moved, now, actor)
         change.events.extend(adjust.events)
         result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
         result.changes = _member_changes(change, current, member_of, actor, adjust.reason)
         result.member_of = member_of
-        await store.apply(change)
-        for member_change in result.changes:
-            self.bus.publish(member_change)
-        return result
+        return change, result
 
     def _events(
         self,

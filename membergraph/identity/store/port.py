@@ -148,6 +148,19 @@ class IdentityStore(abc.ABC):
     async def apply(self, change: Change) -> None:
         """Write a change atomically."""
 
+    async def stage(self, records: Sequence[RecordData]) -> None:
+        """Begin the change that will write ``records`` (all of a whole-store resolution)
+        while the engine computes the rest of it; :meth:`apply` then completes it and
+        :meth:`unstage` abandons it. Nothing is visible to others before :meth:`apply`.
+
+        A store may do nothing here (the default): :meth:`apply` writes everything.
+        """
+        return None
+
+    async def unstage(self) -> None:
+        """Abandon what :meth:`stage` began (the change failed before :meth:`apply`)."""
+        return None
+
     @abc.abstractmethod
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
         """The stored records among ``refs``."""

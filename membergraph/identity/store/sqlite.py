@@ -36,6 +36,7 @@ from membergraph.identity.store.sqlite_write import (
     SCHEMA,
     chunks,
     member_versions,
+    stage_records,
     write_change,
 )
 
@@ -48,10 +49,11 @@ def _event_row(row: sqlite3.Row) -> IdentityEvent:
     return event_from(row, orjson.loads(row["evidence"]), orjson.loads(row["records"]))
 
 
-def _apply(db: sqlite3.Connection, change: Change, at: str) -> None:
-    db.execute("BEGIN IMMEDIATE")
+def _apply(db: sqlite3.Connection, change: Change, at: str, staged: bool) -> None:
+    if not staged:
+        db.execute("BEGIN IMMEDIATE")
     try:
-        write_change(db, change, at)
+        write_change(db, change, at, staged)
     except BaseException:
         db.execute("ROLLBACK")
         raise
@@ -64,6 +66,7 @@ class SqliteStore(IdentityStore):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._db: aiosqlite.Connection | None = None
+        self._staged = False  # a first load's transaction is open (see stage)
 
     @classmethod
     def from_url(cls, url: str) -> SqliteStore:
@@ -111,8 +114,19 @@ class SqliteStore(IdentityStore):
 
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()
+        staged, self._staged = self._staged, False
         async with self._mapped("write"):
-            await self._in_thread(_apply, change, at)
+            await self._in_thread(_apply, change, at, staged)
+
+    async def stage(self, records: Sequence[RecordData]) -> None:
+        async with self._mapped("write"):
+            self._staged = await self._in_thread(stage_records, records)
+
+    async def unstage(self) -> None:
+        if self._staged:
+            self._staged = False
+            async with self._mapped("rollback"):
+                await self._in_thread(lambda db: db.execute("ROLLBACK"))
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(connection, *args)`` in the connection's thread: one hop, many statements.

@@ -13,9 +13,18 @@ from typing import Any
 
 import orjson
 
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import RecordData
 from membergraph.identity.store.port import Change, ConcurrentChange
 
-__all__ = ["SCHEMA", "chunks", "member_versions", "write_change"]
+__all__ = [
+    "INDEXES",
+    "SCHEMA",
+    "chunks",
+    "member_versions",
+    "stage_records",
+    "write_change",
+]
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -29,13 +38,11 @@ CREATE TABLE IF NOT EXISTS records (
     first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT,
     PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_member ON records (member_id);
 CREATE TABLE IF NOT EXISTS identifiers (
     kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, via TEXT NOT NULL,
     source TEXT NOT NULL, rkey TEXT NOT NULL,
     PRIMARY KEY (kind, key, source, rkey, value, via)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS identifiers_record ON identifiers (source, rkey);
 CREATE TABLE IF NOT EXISTS members (
     id TEXT PRIMARY KEY, created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1
 ) WITHOUT ROWID;
@@ -45,21 +52,33 @@ CREATE TABLE IF NOT EXISTS links (
     rule TEXT NOT NULL, evidence TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
     retracted_at TEXT
 );
-CREATE INDEX IF NOT EXISTS links_a ON links (a_source, a_key) WHERE retracted_at IS NULL;
-CREATE INDEX IF NOT EXISTS links_b ON links (b_source, b_key) WHERE retracted_at IS NULL;
 CREATE TABLE IF NOT EXISTS cannot_links (
     a_source TEXT, a_key TEXT, b_source TEXT, b_key TEXT, actor TEXT, reason TEXT,
     created_at TEXT, lifted_at TEXT
 );
-CREATE INDEX IF NOT EXISTS cannot_a ON cannot_links (a_source, a_key);
-CREATE INDEX IF NOT EXISTS cannot_b ON cannot_links (b_source, b_key);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, member_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
     actor TEXT NOT NULL, rule TEXT, reason TEXT, evidence TEXT NOT NULL, records TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_member ON events (member_id);
-CREATE INDEX IF NOT EXISTS events_kind ON events (kind);
 """
+
+# Secondary indexes, by name. A first load drops and rebuilds them (BULK_RECORDS).
+INDEXES: dict[str, str] = {
+    "records_member": "ON records (member_id)",
+    "identifiers_record": "ON identifiers (source, rkey)",
+    "links_a": "ON links (a_source, a_key) WHERE retracted_at IS NULL",
+    "links_b": "ON links (b_source, b_key) WHERE retracted_at IS NULL",
+    "cannot_a": "ON cannot_links (a_source, a_key)",
+    "cannot_b": "ON cannot_links (b_source, b_key)",
+    "events_member": "ON events (member_id)",
+    "events_kind": "ON events (kind)",
+}
+SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {n} {on};\n" for n, on in INDEXES.items())
+
+BULK_RECORDS = 20_000
+"""A change writing at least this many records into an empty store is a first load: it
+drops the secondary indexes, appends, and builds them again by sorting, all in its own
+transaction. Building an index once costs a fraction of maintaining it row by row."""
 
 _CHUNK = 500  # SQLite's variable limit is 32766; chunks keep statements short and cached
 
@@ -69,50 +88,45 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def write_change(db: sqlite3.Connection, change: Change, at: str) -> None:
-    """Write one change inside the caller's transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``)."""
+def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> bool:
+    """Begin a first load: open its transaction, drop the indexes, write the identifiers.
+
+    Returns whether it did (False: not a first load, and nothing was begun). The
+    identifiers go in as one statement over a JSON array, so SQLite works on them without
+    Python's lock while the engine computes members on the other core.
+    """
+    if len(records) < BULK_RECORDS:
+        return False
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if _has_records(db):
+            db.execute("ROLLBACK")
+            return False
+        _drop_indexes(db)
+        _write_identifiers(db, records, bulk=True)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return True
+
+
+def write_change(db: sqlite3.Connection, change: Change, at: str, staged: bool = False) -> None:
+    """Write one change inside the caller's transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``).
+
+    ``staged``: :func:`stage_records` began this transaction for the change's records.
+    """
     if change.expected_versions:
         now = member_versions(db, change.expected_versions)
         moved = {m for m, v in change.expected_versions.items() if now.get(m) != v}
         if moved:
             raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
     assigned = change.assignments
+    bulk = staged or len(change.records) >= BULK_RECORDS and not _has_records(db)
+    if bulk and not staged:
+        _drop_indexes(db)
+        _write_identifiers(db, change.records, bulk=True)
     if change.records:
-        # Rows in key order: inserts then walk the B-trees instead of jumping around them.
-        # A record's member rides along; origin_member_id is its first member, kept.
-        db.executemany(
-            "INSERT INTO records (source, key, role, first_name, last_name, birth_date,"
-            " address, member_id, origin_member_id) VALUES (?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (source, key) DO UPDATE SET"
-            " first_name=excluded.first_name, last_name=excluded.last_name,"
-            " birth_date=excluded.birth_date, address=excluded.address,"
-            " previous_member_id=CASE WHEN excluded.member_id IS NOT NULL AND"
-            " excluded.member_id IS NOT member_id THEN member_id ELSE previous_member_id END,"
-            " member_id=coalesce(excluded.member_id, member_id),"
-            " origin_member_id=coalesce(origin_member_id, excluded.member_id)",
-            sorted(
-                (
-                    r.source,
-                    r.key,
-                    r.role,
-                    r.first_name,
-                    r.last_name,
-                    r.birth_date.isoformat() if r.birth_date else None,
-                    r.address,
-                    assigned.get(r.ref),
-                    assigned.get(r.ref),
-                )
-                for r in change.records
-            ),
-        )
-        db.executemany(
-            "INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)",
-            sorted(
-                (i.kind.value, i.key, i.value, i.via, r.source, r.key)
-                for r in change.records
-                for i in r.identifiers
-            ),
-        )
+        _write_records(db, change, bulk)
     if change.redirects:
         retired = list(change.redirects)
         for chunk in chunks(retired):
@@ -125,8 +139,10 @@ def write_change(db: sqlite3.Connection, change: Change, at: str) -> None:
         for chunk in chunks(change.new_members):
             marks = ",".join("?" * len(chunk))
             db.execute(f"DELETE FROM redirects WHERE old_id IN ({marks})", chunk)
+        # A new member starts at version 1; one that somehow existed counts as touched.
         db.executemany(
-            "INSERT OR IGNORE INTO members (id, created_at) VALUES (?,?)",
+            "INSERT INTO members (id, created_at) VALUES (?,?)"
+            " ON CONFLICT (id) DO UPDATE SET version = version + 1",
             [(m, at) for m in change.new_members],
         )
     if change.assignments:
@@ -137,7 +153,7 @@ def write_change(db: sqlite3.Connection, change: Change, at: str) -> None:
             " origin_member_id=coalesce(origin_member_id, ?) WHERE source=? AND key=?",
             [(m, m, s, k) for (s, k), m in assigned.items() if (s, k) not in written],
         )
-        touched = sorted(set(change.assignments.values()))
+        touched = sorted(set(change.assignments.values()) - set(change.new_members))
         db.executemany(
             "UPDATE members SET version = version + 1 WHERE id=?", [(m,) for m in touched]
         )
@@ -191,6 +207,79 @@ def write_change(db: sqlite3.Connection, change: Change, at: str) -> None:
                 for e in change.events
             ],
         )
+
+    if bulk:
+        for name, on in INDEXES.items():
+            db.execute(f"CREATE INDEX {name} {on}")
+
+
+def _has_records(db: sqlite3.Connection) -> bool:
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0])
+
+
+def _drop_indexes(db: sqlite3.Connection) -> None:
+    for name in INDEXES:
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+_KIND = {kind: kind.value for kind in IdentifierKind}  # plain str binds faster than an enum
+
+
+def _write_identifiers(db: sqlite3.Connection, records: Sequence[RecordData], bulk: bool) -> None:
+    rows = [(_KIND[i[0]], *i[1:], r.source, r.key) for r in records for i in r.identifiers]
+    if bulk:
+        # One statement over a JSON array: no Python between rows, so no lock held.
+        db.execute(
+            "INSERT OR IGNORE INTO identifiers SELECT json_extract(value, '$[0]'),"
+            " json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+            " json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
+            " json_extract(value, '$[5]') FROM json_each(?)",
+            (orjson.dumps(rows),),
+        )
+    else:
+        # Rows in key order: inserts then walk the B-tree instead of jumping around it.
+        db.executemany("INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)", sorted(rows))
+
+
+def _write_records(db: sqlite3.Connection, change: Change, bulk: bool) -> None:
+    assigned = change.assignments
+    rows = [
+        (
+            r.source,
+            r.key,
+            r.role,
+            r.first_name,
+            r.last_name,
+            r.birth_date.isoformat() if r.birth_date else None,
+            r.address,
+            assigned.get(r.ref),
+            assigned.get(r.ref),
+        )
+        for r in change.records
+    ]
+    if bulk:
+        # An empty store: plain appends; row order does not matter with no index to walk.
+        db.executemany(
+            "INSERT INTO records (source, key, role, first_name, last_name, birth_date,"
+            " address, member_id, origin_member_id) VALUES (?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        return
+    # Rows in key order: inserts then walk the B-trees instead of jumping around them.
+    # A record's member rides along; origin_member_id is its first member, kept.
+    db.executemany(
+        "INSERT INTO records (source, key, role, first_name, last_name, birth_date,"
+        " address, member_id, origin_member_id) VALUES (?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (source, key) DO UPDATE SET"
+        " first_name=excluded.first_name, last_name=excluded.last_name,"
+        " birth_date=excluded.birth_date, address=excluded.address,"
+        " previous_member_id=CASE WHEN excluded.member_id IS NOT NULL AND"
+        " excluded.member_id IS NOT member_id THEN member_id ELSE previous_member_id END,"
+        " member_id=coalesce(excluded.member_id, member_id),"
+        " origin_member_id=coalesce(origin_member_id, excluded.member_id)",
+        sorted(rows),
+    )
+    _write_identifiers(db, change.records, bulk=False)
 
 
 def member_versions(db: sqlite3.Connection, ids: Iterable[str]) -> dict[str, int]:
