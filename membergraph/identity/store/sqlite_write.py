@@ -104,6 +104,8 @@ def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> bool
             return False
         _drop_indexes(db)
         _write_identifiers(db, records, bulk=True)
+        on = INDEXES["identifiers_record"]  # nothing else writes identifiers: build it now
+        db.execute(f"CREATE INDEX identifiers_record {on}")
     except BaseException:
         db.execute("ROLLBACK")
         raise
@@ -167,11 +169,11 @@ def write_change(db: sqlite3.Connection, change: Change, at: str, staged: bool =
             rows,
         )
     if change.links_added:
-        db.executemany(
-            "INSERT INTO links (a_source, a_key, b_source, b_key, rule, evidence, actor,"
-            " created_at) VALUES (?,?,?,?,?,?,?,?)",
+        _insert(
+            db,
+            "links (a_source, a_key, b_source, b_key, rule, evidence, actor, created_at)",
             [
-                (*link.a, *link.b, link.rule, orjson.dumps(link.evidence), change.actor, at)
+                (*link.a, *link.b, link.rule, link.evidence, change.actor, at)
                 for link in change.links_added
             ],
         )
@@ -190,31 +192,39 @@ def write_change(db: sqlite3.Connection, change: Change, at: str, staged: bool =
             pairs,
         )
     if change.events:
-        db.executemany(
-            "INSERT INTO events (member_id, kind, at, actor, rule, reason, evidence, records)"
-            " VALUES (?,?,?,?,?,?,?,?)",
+        _insert(
+            db,
+            "events (member_id, kind, at, actor, rule, reason, evidence, records)",
             [
-                (
-                    e.member_id,
-                    e.kind,
-                    e.at.isoformat(),
-                    e.actor,
-                    e.rule,
-                    e.reason,
-                    orjson.dumps(e.evidence),
-                    orjson.dumps(e.records),
-                )
+                (e.member_id, e.kind, e.at, e.actor, e.rule, e.reason, e.evidence, e.records)
                 for e in change.events
             ],
         )
-
     if bulk:
         for name, on in INDEXES.items():
-            db.execute(f"CREATE INDEX {name} {on}")
+            db.execute(f"CREATE INDEX IF NOT EXISTS {name} {on}")
 
 
 def _has_records(db: sqlite3.Connection) -> bool:
     return bool(db.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0])
+
+
+def _insert(
+    db: sqlite3.Connection, into: str, rows: Sequence[Sequence[Any]], verb: str = ""
+) -> None:
+    """``INSERT INTO {into}`` the rows, as one statement over one JSON array.
+
+    One statement, not ``executemany``: no Python runs between rows, so SQLite works without
+    Python's lock (a first load stages its identifiers this way while the engine runs), and
+    nested values (evidence, records) are encoded in the same C call as the rest. Values
+    must be JSON scalars, or dicts and lists stored as their JSON text.
+    """
+    if not rows:
+        return
+    values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
+    db.execute(
+        f"INSERT {verb} INTO {into} SELECT {values} FROM json_each(?)", (orjson.dumps(rows),)
+    )
 
 
 def _drop_indexes(db: sqlite3.Connection) -> None:
@@ -228,14 +238,7 @@ _KIND = {kind: kind.value for kind in IdentifierKind}  # plain str binds faster 
 def _write_identifiers(db: sqlite3.Connection, records: Sequence[RecordData], bulk: bool) -> None:
     rows = [(_KIND[i[0]], *i[1:], r.source, r.key) for r in records for i in r.identifiers]
     if bulk:
-        # One statement over a JSON array: no Python between rows, so no lock held.
-        db.execute(
-            "INSERT OR IGNORE INTO identifiers SELECT json_extract(value, '$[0]'),"
-            " json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
-            " json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
-            " json_extract(value, '$[5]') FROM json_each(?)",
-            (orjson.dumps(rows),),
-        )
+        _insert(db, "identifiers", rows, "OR IGNORE")
     else:
         # Rows in key order: inserts then walk the B-tree instead of jumping around it.
         db.executemany("INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)", sorted(rows))
@@ -252,18 +255,16 @@ def _write_records(db: sqlite3.Connection, change: Change, bulk: bool) -> None:
             r.last_name,
             r.birth_date.isoformat() if r.birth_date else None,
             r.address,
-            assigned.get(r.ref),
-            assigned.get(r.ref),
+            member,
+            member,
         )
         for r in change.records
+        for member in (assigned.get((r.source, r.key)),)
     ]
     if bulk:
         # An empty store: plain appends; row order does not matter with no index to walk.
-        db.executemany(
-            "INSERT INTO records (source, key, role, first_name, last_name, birth_date,"
-            " address, member_id, origin_member_id) VALUES (?,?,?,?,?,?,?,?,?)",
-            rows,
-        )
+        into = "records (source, key, role, first_name, last_name, birth_date, address,"
+        _insert(db, into + " member_id, origin_member_id)", rows)
         return
     # Rows in key order: inserts then walk the B-trees instead of jumping around them.
     # A record's member rides along; origin_member_id is its first member, kept.

@@ -1,0 +1,111 @@
+"""A first load into an empty SQLite store takes the bulk path; it must leave exactly what
+writing change by change leaves, or nothing at all when it fails."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from membergraph.identity import service as service_module
+from membergraph.identity.batch import scan_folder
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store import sqlite_write
+from membergraph.identity.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+def records(demo_source: Path) -> dict[RecordKey, RecordData]:
+    return scan_folder(demo_source, workers=1).records
+
+
+def _indexes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql NOT NULL")
+        return {name for (name,) in rows}
+
+
+async def _state(store: SqliteStore) -> tuple[object, ...]:
+    members = await store.all_assignments()
+    some = sorted(set(members.values()))[:40]
+    events = await store.member_events(some)
+    emails = sorted(
+        {
+            i.key
+            for r in (await store.load_records(list(members)[:50])).values()
+            for i in r.identifiers
+            if i.kind is IdentifierKind.EMAIL
+        }
+    )
+    carriers = await store.carriers([(IdentifierKind.EMAIL, e) for e in emails])
+    return (
+        members,
+        await store.ping(),
+        [sorted((e.kind, e.rule, e.records) for e in history) for history in events],
+        carriers,
+    )
+
+
+async def test_a_first_load_leaves_what_change_by_change_leaves(
+    records: dict[RecordKey, RecordData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    states = []
+    for name, bulk_from in (("bulk", 1), ("plain", 10**9)):
+        monkeypatch.setattr(sqlite_write, "BULK_RECORDS", bulk_from)
+        async with SqliteStore(tmp_path / f"{name}.db") as store:
+            await IdentityService(store).resolve_all(dict(records))
+            states.append(await _state(store))
+            by_card = {
+                ref: await store.find_members(IdentifierKind.LOYALTY_ID, ref[1][len("loyalty:") :])
+                for ref in records
+                if ref[1].startswith("loyalty:")
+            }
+            states.append(by_card)
+    assert states[0] == states[2] and states[1] == states[3]
+    assert _indexes(tmp_path / "bulk.db") == _indexes(tmp_path / "plain.db")
+    assert "identifiers_record" in _indexes(tmp_path / "bulk.db")
+
+
+async def test_a_first_load_that_fails_mid_way_writes_nothing(
+    records: dict[RecordKey, RecordData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
+    path = tmp_path / "store.db"
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("engine failed")
+
+    async with SqliteStore(path) as store:
+        service = IdentityService(store)
+        with monkeypatch.context() as patch:
+            # The identifiers are staged by then: the failure must take them back.
+            patch.setattr(service_module, "resolve", broken)
+            with pytest.raises(RuntimeError, match="engine failed"):
+                await service.resolve_all(dict(records))
+        assert await store.ping() == {"records": 0, "members": 0, "links": 0}
+        assert await store.carriers([(IdentifierKind.EMAIL, "x")]) == {}
+        result = await service.resolve_all(dict(records))  # and the store is still usable
+        assert result.members > 0
+    assert "identifiers_record" in _indexes(path)
+
+
+async def test_a_first_load_that_fails_while_writing_rolls_back(
+    records: dict[RecordKey, RecordData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
+    real_insert = sqlite_write._insert
+
+    def failing_on_events(db: sqlite3.Connection, into: str, *rest: object) -> None:
+        if into.startswith("events"):
+            raise sqlite3.OperationalError("disk I/O error")
+        real_insert(db, into, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite_write, "_insert", failing_on_events)
+    async with SqliteStore(tmp_path / "store.db") as store:
+        with pytest.raises(Exception, match="disk I/O error"):
+            await IdentityService(store).resolve_all(dict(records))
+        assert await store.ping() == {"records": 0, "members": 0, "links": 0}
+    assert _indexes(tmp_path / "store.db") >= set(sqlite_write.INDEXES)
