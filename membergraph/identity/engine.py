@@ -29,7 +29,7 @@ from membergraph._perf import gc_paused
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.rules import Rules
-from membergraph.identity.values import ValueKey, person_of, sort_key, status_of
+from membergraph.identity.values import ValueKey, person_of, status_of
 
 __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 
@@ -149,15 +149,14 @@ class _Resolver:
         self.signature = {
             ref: record.signature for ref, record in records.items() if record.source == "crm"
         }
+        self.order = sorted(records)  # carriers and leaves in key order: a deterministic run
         self.carriers: dict[ValueKey, list[RecordData]] = defaultdict(list)
-        for ref in sorted(records):
+        for ref in self.order:
             record = records[ref]
             for ident in record.identifiers:
                 if ident.kind in _LINKING_KINDS:
                     self.carriers[(ident.kind, ident.key)].append(record)
-        people = {
-            ref: person_of(record, self.signature.get(ref)) for ref, record in records.items()
-        }
+        people = _People(records, self.signature)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.partition = _Partition(records, rules)
         self.links: list[Link] = []
@@ -232,7 +231,7 @@ class _Resolver:
     def _targets(self, leaf: RecordData) -> list[tuple[Identifier, RecordKey, RecordKey]]:
         """(identifier, carrier record, carrier's root) for each profile the leaf points to."""
         found = []
-        for ident in sorted(leaf.identifiers, key=sort_key):
+        for ident in sorted(leaf.identifiers):
             key = (ident.kind, ident.key)
             if ident.kind not in _LINKING_KINDS or self.status.get(key) != "linkable":
                 continue
@@ -291,9 +290,7 @@ class _Resolver:
             if rule == "crm_duplicate":
                 said["agreed"] = ["first_name", "last_name", "birth_date"]
             self._try_link(a, b, rule, said)
-        leaves = [
-            self.records[ref] for ref in sorted(self.records) if self.records[ref].role == "leaf"
-        ]
+        leaves = [record for ref in self.order if (record := self.records[ref]).role == "leaf"]
         choices = [(leaf, self._choose(leaf)) for leaf in leaves]
         for leaf, choice in choices:
             if choice is not None:
@@ -310,7 +307,7 @@ class _Resolver:
         for leaf in leaves:
             if leaf.source != "web_analytics":
                 continue
-            for ident in sorted(leaf.identifiers, key=sort_key):
+            for ident in sorted(leaf.identifiers):
                 key = (ident.kind, ident.key)
                 if ident.kind not in (IdentifierKind.EMAIL, IdentifierKind.CRM_ID):
                     continue
@@ -323,6 +320,23 @@ class _Resolver:
                     )
                 else:
                     first_seen[key] = leaf.ref
+
+
+class _People(dict[RecordKey, object]):
+    """Who each record stands for (:func:`person_of`), worked out when first asked: only
+    values on two records or more ask."""
+
+    def __init__(
+        self,
+        records: Mapping[RecordKey, RecordData],
+        signature: Mapping[RecordKey, tuple[str, str, str] | None],
+    ) -> None:
+        super().__init__()
+        self.records, self.signature = records, signature
+
+    def __missing__(self, ref: RecordKey) -> object:
+        person = self[ref] = person_of(self.records[ref], self.signature.get(ref))
+        return person
 
 
 def _conflict_of(

@@ -8,7 +8,6 @@ record key, so the same data resolved twice gives the same IDs.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -19,10 +18,20 @@ from membergraph.identity.records import RecordKey
 __all__ = ["IdAssignment", "assign_member_ids", "new_member_id"]
 
 
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648, lower-cased
+
+
 def new_member_id(seed: RecordKey, attempt: int = 0) -> str:
-    """An opaque ID derived from a record key (``m_`` and 16 base32 characters)."""
+    """An opaque ID derived from a record key (``m_`` and 16 base32 characters).
+
+    Example:
+        >>> new_member_id(("crm", "C1"))
+        'm_lrqbgtunipflsr2t'
+    """
     digest = hashlib.blake2b(f"{seed[0]}\0{seed[1]}\0{attempt}".encode(), digest_size=10).digest()
-    return "m_" + base64.b32encode(digest).decode().lower()
+    # 80 bits are exactly 16 base32 digits (what base64.b32encode gives, without its cost).
+    bits = int.from_bytes(digest)
+    return "m_" + "".join(_BASE32[(bits >> shift) & 31] for shift in range(75, -1, -5))
 
 
 @dataclass(slots=True)
@@ -30,6 +39,16 @@ class IdAssignment:
     ids: list[str]  # one per component, in component order
     redirects: dict[str, str]  # retired ID -> the ID that absorbed it
     new_members: list[str]  # IDs that become live (fresh or revived)
+
+
+_NONE: Counter[str] = Counter()  # shared, never written
+
+
+def _counts(components: list[list[RecordKey]], ids: Mapping[RecordKey, str]) -> list[Counter[str]]:
+    """Per component, how many of its records ``ids`` gives each ID (a first load: none)."""
+    if not ids:
+        return [_NONE] * len(components)
+    return [Counter(ids[r] for r in comp if r in ids) for comp in components]
 
 
 def assign_member_ids(
@@ -57,9 +76,7 @@ def assign_member_ids(
     claimed: dict[str, int] = {}
     ids: list[str | None] = [None] * len(components)
     order = sorted(range(len(components)), key=lambda i: (-len(components[i]), components[i][0]))
-    now = [Counter(current[r] for r in comp if r in current) for comp in components]
-    first = [Counter(origins[r] for r in comp if r in origins) for comp in components]
-    before = [Counter(previous[r] for r in comp if r in previous) for comp in components]
+    now, first, before = (_counts(components, m) for m in (current, origins, previous))
     # 1. A live ID stays live. Held by several components (a split), it goes to the one its
     #    records came from (first or previous member), then to the one holding most of it;
     #    a component that wins several (a merge) keeps the one most of its records hold, so a

@@ -99,9 +99,11 @@ class RecordData:
             ),
         )
 
-    @property
-    def ref(self) -> RecordKey:
-        return (self.source, self.key)
+    ref: RecordKey = field(init=False, repr=False, compare=False)
+    """``(source, key)``, kept: the engine asks for it millions of times a batch."""
+
+    def __post_init__(self) -> None:
+        self.ref = (self.source, self.key)
 
     def merge(self, other: RecordData) -> bool:
         """Fold a newer line of the same record in; return whether anything changed."""

@@ -353,9 +353,15 @@ class IdentityService:
                     )
                 )
         flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
+        statuses = resolution.value_status
         for record in change.records:
+            # Most records carry only linkable values: look before sorting anything.
+            if all(
+                statuses.get((i.kind, i.key), "linkable") == "linkable" for i in record.identifiers
+            ):
+                continue
             for key in sorted(_values(record)):
-                if resolution.value_status.get(key, "linkable") != "linkable":
+                if statuses.get(key, "linkable") != "linkable":
                     flagged[(member_of[record.ref], key)].append(record.ref)
         for (member, (kind, value)), refs in flagged.items():
             status = resolution.value_status[(kind, value)]

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 
-__all__ = ["ValueKey", "person_of", "sort_key", "status_of"]
+__all__ = ["ValueKey", "person_of", "status_of"]
 
 ValueKey = tuple[IdentifierKind, str]
 
@@ -39,10 +39,6 @@ def status_of(
     if len(crm_people) > 1:
         return "shared"
     return "linkable"
-
-
-def sort_key(ident: Identifier) -> tuple[str, str, str, str]:
-    return (ident.kind, ident.key, ident.value, ident.via)
 
 
 def person_of(record: RecordData, signature: tuple[str, str, str] | None) -> object:
