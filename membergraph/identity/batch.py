@@ -15,11 +15,12 @@ version of each line id: a line whose id was seen before replaces the earlier on
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import time
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityStore
 
-__all__ = ["BatchResult", "FolderScan", "LineOutcome", "resolve_folder", "scan_folder"]
+__all__ = ["BatchResult", "FolderScan", "resolve_folder", "scan_folder"]
 
 PIECE_BYTES = 8 << 20
 """How much of a file one worker task reads: small enough to keep both cores busy to the
@@ -111,16 +112,6 @@ def _cut(path: Path, size: int) -> list[tuple[int, int]]:
     return ranges
 
 
-@dataclass(frozen=True, slots=True)
-class LineOutcome:
-    """One input line as ``membergraph resolve`` answers it: its record, or its error."""
-
-    source: SourceName
-    line_id: str | None
-    record: RecordKey | None
-    error: LineError | None
-
-
 @dataclass(slots=True)
 class FolderScan:
     """The records of a folder, and what became of each line."""
@@ -129,19 +120,31 @@ class FolderScan:
     reports: dict[SourceName, LoadReport]
     _pieces: list[tuple[SourceName, str, int, _Piece]]  # (source, file name, first line, piece)
 
-    def outcomes(self) -> Iterator[LineOutcome]:
-        """Every non-blank input line, in file order, source by source."""
+    def answers(self, member_of: Mapping[RecordKey, str]) -> Iterator[bytes]:
+        """``membergraph resolve``'s answer: one JSON line per non-blank input line, in file
+        order, source by source: ``{"source", "id", "member_id"}``, or ``"error"`` with a
+        null ``id`` for a malformed line."""
         for source, name, first, piece in self._pieces:
-            refs = [part.ref for part in piece.parts]
-            errors = [*piece.errors, (len(piece.ids), 0, "")]
+            head = b'{"source":' + orjson.dumps(source.value) + b',"id":'
+            # Each record's member, encoded once for all its lines.
+            members = [orjson.dumps(member_of.get(part.ref)) for part in piece.parts]
+            ids, parts_of = piece.ids, piece.parts_of
             done = 0
-            for before, number, message in errors:
+            for before, number, message in [*piece.errors, (len(ids), 0, "")]:
                 for index in range(done, before):
-                    yield LineOutcome(source, piece.ids[index], refs[piece.parts_of[index]], None)
+                    yield b"".join(
+                        (
+                            head,
+                            orjson.dumps(ids[index]),
+                            b',"member_id":',
+                            members[parts_of[index]],
+                            b"}\n",
+                        )
+                    )
                 done = before
                 if message:
-                    error = LineError(f"{name}:{first + number}", message)
-                    yield LineOutcome(source, None, None, error)
+                    error = {"error": f"{name}:{first + number}: {message}"}
+                    yield head + b'null,"member_id":null,' + orjson.dumps(error)[1:] + b"\n"
 
 
 def _used(pieces: list[_Piece]) -> list[set[int] | None]:
@@ -258,13 +261,23 @@ async def resolve_folder(
     on_phase("reading sources")
     scan = scan_folder(folder, region, workers)
     lap("read and validate", "resolving")
+    partial = out.with_name(out.name + ".partial")
+
+    def answer(member_of: Mapping[RecordKey, str]) -> None:
+        with partial.open("wb") as handle:
+            handle.writelines(scan.answers(member_of))
+
+    # The answers are written while the store writes the members (it does so outside
+    # Python's lock), to a side file that becomes ``out`` only once the store has them.
     service = IdentityService(store, rules, region)
-    result = await service.resolve_all(scan.records)
-    lap("resolve and store", "writing answers")
-    member_of = await store.all_assignments()
-    with out.open("wb") as handle:
-        handle.writelines(_answer_lines(scan, member_of))
-    lap("write answers", "done")
+    try:
+        result = await service.resolve_all(
+            scan.records, alongside=lambda member_of: asyncio.to_thread(answer, member_of)
+        )
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    lap("resolve, store and answer", "done")
     reports = scan.reports.values()
     return BatchResult(
         lines=sum(r.lines for r in reports),
@@ -273,14 +286,3 @@ async def resolve_folder(
         malformed=sum(r.malformed for r in reports),
         phases=phases,
     )
-
-
-def _answer_lines(scan: FolderScan, member_of: dict[RecordKey, str]) -> Iterator[bytes]:
-    for outcome in scan.outcomes():
-        if outcome.error is not None:
-            row = {"source": outcome.source.value, "id": None, "member_id": None}
-            row["error"] = str(outcome.error)
-        else:
-            member = member_of.get(outcome.record) if outcome.record else None
-            row = {"source": outcome.source.value, "id": outcome.line_id, "member_id": member}
-        yield orjson.dumps(row) + b"\n"

@@ -54,6 +54,7 @@ class ApplyResult:
 
 
 Pair = tuple[RecordKey, RecordKey]
+Alongside = Callable[[Mapping[RecordKey, str]], Awaitable[object]]
 
 
 @dataclass(slots=True)
@@ -104,12 +105,17 @@ class IdentityService:
     # -- writing ---------------------------------------------------------------------
 
     async def resolve_all(
-        self, records: Mapping[RecordKey, RecordData], actor: str = "batch"
+        self,
+        records: Mapping[RecordKey, RecordData],
+        actor: str = "batch",
+        alongside: Alongside | None = None,
     ) -> ApplyResult:
         """Resolve a whole data set (start-up, ``membergraph resolve``).
 
         Records already in the store and absent from ``records`` stay in scope: the result
-        is the resolution of everything the store and the data set hold.
+        is the resolution of everything the store and the data set hold. ``alongside`` runs
+        with each record's member while the store writes them; if it fails, the resolution
+        is still written, and its error is raised.
         """
         stored = await self.store.load_records(None)
         changed = {
@@ -118,7 +124,9 @@ class IdentityService:
         scope = {**stored, **records}
         async with self.lock:
             with gc_paused():
-                return await self._apply_scope(scope, changed, frozenset(), actor, whole=True)
+                return await self._apply_scope(
+                    scope, changed, frozenset(), actor, whole=True, alongside=alongside
+                )
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
         """Apply new or changed records, re-evaluating only their closure."""
@@ -203,6 +211,7 @@ class IdentityService:
         actor: str,
         whole: bool = False,
         adjust: Adjustments | None = None,
+        alongside: Alongside | None = None,
     ) -> ApplyResult:
         store = self.store
         adjust = adjust or Adjustments()
@@ -238,7 +247,15 @@ class IdentityService:
         except BaseException:
             await store.unstage()
             raise
-        await store.apply(change)
+        if alongside is None:
+            await store.apply(change)
+        else:
+            wrote, beside = await asyncio.gather(
+                store.apply(change), alongside(result.member_of), return_exceptions=True
+            )
+            for problem in (wrote, beside):
+                if isinstance(problem, BaseException):
+                    raise problem
         for member_change in result.changes:
             self.bus.publish(member_change)
         return result

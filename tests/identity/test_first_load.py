@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from membergraph.identity import service as service_module
-from membergraph.identity.batch import scan_folder
+from membergraph.identity.batch import resolve_folder, scan_folder
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import IdentityService
@@ -26,6 +26,10 @@ def _indexes(path: Path) -> set[str]:
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql NOT NULL")
         return {name for (name,) in rows}
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    return list(folder.glob(pattern))
 
 
 async def _state(store: SqliteStore) -> tuple[object, ...]:
@@ -93,7 +97,7 @@ async def test_a_first_load_that_fails_mid_way_writes_nothing(
 
 
 async def test_a_first_load_that_fails_while_writing_rolls_back(
-    records: dict[RecordKey, RecordData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
     real_insert = sqlite_write._insert
@@ -104,8 +108,11 @@ async def test_a_first_load_that_fails_while_writing_rolls_back(
         real_insert(db, into, *rest)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sqlite_write, "_insert", failing_on_events)
+    out = tmp_path / "members.jsonl"
     async with SqliteStore(tmp_path / "store.db") as store:
         with pytest.raises(Exception, match="disk I/O error"):
-            await IdentityService(store).resolve_all(dict(records))
+            # As `membergraph resolve` runs it: its answers are written meanwhile.
+            await resolve_folder(demo_source, out, store, workers=1)
         assert await store.ping() == {"records": 0, "members": 0, "links": 0}
     assert _indexes(tmp_path / "store.db") >= set(sqlite_write.INDEXES)
+    assert _files(tmp_path, "members.jsonl*") == [], "no answers for members not stored"
