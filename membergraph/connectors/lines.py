@@ -15,9 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.sources import SourceSpec
 
-__all__ = ["LineError", "LoadReport", "Owner", "parse_line"]
+__all__ = ["NO_OWNER", "LineError", "LoadReport", "Owner", "parse_line"]
 
 Owner = Callable[[BaseModel], str | None]
+NO_OWNER = "no owner: the line names no customer this source can identify"
 _MAX_REPORTED = 100
 
 
@@ -83,5 +84,5 @@ def parse_line(
 def _owned(line: BaseModel, where: str, owner: Owner) -> tuple[BaseModel, str] | LineError:
     key = owner(line)
     if key is None:
-        return LineError(where, "no owner: the line names no customer this source can identify")
+        return LineError(where, NO_OWNER)
     return line, key

@@ -84,3 +84,21 @@ def test_malformed_lines_keep_their_file_line_numbers_and_places(tmp_path: Path)
     report = scan.reports[SourceName.WEB_ANALYTICS]
     assert (report.lines, report.accepted, report.malformed) == (42, 40, 2)
     assert "anonymous_id" in report.errors[1].message
+
+
+def test_a_purchase_naming_no_customer_is_refused_with_its_line(tmp_path: Path) -> None:
+    sale = {"channel": "store", "occurred_at": "2026-01-01T00:00:00Z", "amount_cents": 100}
+    lines = [
+        orjson.dumps({**sale, "transaction_id": "T1", "loyalty_id": "LD12345678"}),
+        orjson.dumps({**sale, "transaction_id": "T2"}),  # no card, no e-mail: whose?
+        orjson.dumps({**sale, "transaction_id": "T3", "loyalty_id": "ld-1234-5678"}),
+    ]
+    (tmp_path / "transactions.jsonl").write_bytes(b"\n".join(lines))  # no final newline
+    scan = scan_folder(tmp_path, workers=1)
+    answers = [orjson.loads(line) for line in scan.answers({})]
+    assert [a.get("error", a["id"]) for a in answers] == [
+        "T1",
+        "transactions.jsonl:2: no owner: the line names no customer this source can identify",
+        "T3",
+    ]
+    assert list(scan.records) == [("transactions", "loyalty:LD12345678")]
