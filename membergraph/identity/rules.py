@@ -107,7 +107,10 @@ class Rules(BaseModel):
 
     def is_junk(self, kind: IdentifierKind, key: str) -> bool:
         """Whether a value is on the blocklist (exactly or by pattern)."""
-        exact, patterns = self._junk.get(kind, (frozenset(), []))
+        junk = self._junk.get(kind)
+        if junk is None:
+            return False  # only e-mails and phones have junk values
+        exact, patterns = junk
         return key in exact or any(p.search(key) for p in patterns)
 
 

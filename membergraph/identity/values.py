@@ -51,10 +51,10 @@ def person_of(record: RecordData, signature: tuple[str, str, str] | None) -> obj
     """
     if record.source == "crm":
         return signature or record.ref
-    claimed = sorted(
+    claimed = [
         (ident.kind, ident.key)
         for ident in record.identifiers
         if ident.kind is IdentifierKind.LOYALTY_ID
         or (record.role == "leaf" and ident.via in ("login", "agent"))
-    )
-    return ("claims", claimed[0]) if claimed else record.ref
+    ]
+    return ("claims", min(claimed)) if claimed else record.ref
