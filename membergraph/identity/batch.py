@@ -32,7 +32,7 @@ from membergraph._perf import gc_paused
 from membergraph.connectors.lines import NO_OWNER, LineError, LoadReport, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
-from membergraph.identity.load import identity_fields, owner_key
+from membergraph.identity.load import fold_into, identity_fields, owner_key
 from membergraph.identity.records import RecordData, RecordKey, record_of_line
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
@@ -179,13 +179,8 @@ def _fold(pieces: list[tuple[SourceName, str, int, _Piece]]) -> dict[RecordKey, 
         mine = [piece for name, _, _, piece in pieces if name is source]
         for piece, used in zip(mine, _used(mine), strict=True):
             for slot, part in enumerate(piece.parts):
-                if used is not None and slot not in used:
-                    continue  # only superseded lines said this
-                existing = records.get(part.ref)
-                if existing is None:
-                    records[part.ref] = part
-                else:
-                    existing.merge(part)
+                if used is None or slot in used:  # else only superseded lines said this
+                    fold_into(records, part)
     return records
 
 

@@ -20,7 +20,7 @@ from membergraph.identity.records import (
     record_of_line,
 )
 
-__all__ = ["collect_records", "identity_fields", "owner_key"]
+__all__ = ["collect_records", "fold_into", "identity_fields", "owner_key"]
 
 
 def identity_fields(line: BaseModel) -> tuple[object, ...] | None:
@@ -67,11 +67,15 @@ def collect_records(
                 continue
             seen.add(identity)
         record = record_of_line(source, line, region)  # type: ignore[arg-type]
-        if record is None:
-            continue
-        existing = records.get(record.ref)
-        if existing is None:
-            records[record.ref] = record
-        else:
-            existing.merge(record)
+        if record is not None:
+            fold_into(records, record)
     return records
+
+
+def fold_into(records: dict[RecordKey, RecordData], record: RecordData) -> None:
+    """Add a record, or fold it into the one of the same key already there."""
+    existing = records.get(record.ref)
+    if existing is None:
+        records[record.ref] = record
+    else:
+        existing.merge(record)

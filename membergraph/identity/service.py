@@ -9,13 +9,13 @@ so both give the same partition for the same data, in any order.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from membergraph._perf import gc_paused
+from membergraph.identity.changes import diff_links, linking_values, member_changes, record_events
 from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.events import MemberChange, MemberChangeBus
 from membergraph.identity.ids import IdAssignment, assign_member_ids
@@ -28,19 +28,11 @@ from membergraph.identity.store.port import (
     IdentityEvent,
     IdentityStore,
     ScopeState,
-    StoredLink,
 )
 
 __all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange"]
 
 _ATTEMPTS = 5
-
-_LINKING = (
-    IdentifierKind.CRM_ID,
-    IdentifierKind.LOYALTY_ID,
-    IdentifierKind.EMAIL,
-    IdentifierKind.PHONE,
-)
 
 
 @dataclass(slots=True)
@@ -67,10 +59,6 @@ class Adjustments:
     cannot_lift: set[frozenset[RecordKey]] = field(default_factory=set)
     reason: str | None = None
     events: list[IdentityEvent] = field(default_factory=list)
-
-
-def _values(record: RecordData) -> set[ValueKey]:
-    return {(i.kind, i.key) for i in record.identifiers if i.kind in _LINKING}
 
 
 class IdentityService:
@@ -182,7 +170,7 @@ class IdentityService:
         frontier = list(changed.values())
         is_junk = self.rules.is_junk
         while frontier:
-            values = set().union(*(_values(r) for r in frontier)) - seen_values
+            values = set().union(*(linking_values(r) for r in frontier)) - seen_values
             seen_values |= values
             # A blocked value links nothing whoever carries it: no need to visit its carriers.
             values = {v for v in values if not is_junk(*v)}
@@ -300,111 +288,14 @@ class IdentityService:
         change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
         change.redirects = ids.redirects
         change.new_members = ids.new_members
-        _diff_links(change, resolution, state.active)
+        diff_links(change, resolution, state.active)
         moved = changed | change.assignments.keys()
-        self._events(change, resolution, member_of, current, moved, now, actor)
+        record_events(change, resolution, member_of, current, moved, now, actor)
         change.events.extend(adjust.events)
         result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
-        result.changes = _member_changes(change, current, member_of, actor, adjust.reason)
+        result.changes = member_changes(change, current, member_of, actor, adjust.reason)
         result.member_of = member_of
         return change, result
-
-    def _events(
-        self,
-        change: Change,
-        resolution: Resolution,
-        member_of: Mapping[RecordKey, str],
-        current: Mapping[RecordKey, str],
-        moved: set[RecordKey],
-        now: datetime,
-        actor: str,
-    ) -> None:
-        events = change.events
-        reason = change.reason
-        for link in change.links_added:
-            events.append(
-                IdentityEvent(
-                    member_of[link.a],
-                    "linked",
-                    now,
-                    actor,
-                    rule=link.rule,
-                    reason=reason,
-                    evidence=link.evidence,
-                    records=(link.a, link.b),
-                )
-            )
-        for a, b, rule in change.links_retracted:
-            events.append(
-                IdentityEvent(member_of[a], "unlinked", now, actor, rule=rule, records=(a, b))
-            )
-        if change.redirects:
-            held: dict[str, list[RecordKey]] = defaultdict(list)
-            for ref, member in current.items():
-                held[member].append(ref)
-            for old, new in change.redirects.items():
-                # Both sides as they were: what undoMerge hands back.
-                evidence = {
-                    "merged_id": old,
-                    "into_id": new,
-                    "merged_records": [list(r) for r in sorted(held[old])],
-                    "into_records": [list(r) for r in sorted(held[new])],
-                }
-                for member in (new, old):
-                    events.append(
-                        IdentityEvent(
-                            member, "merged", now, actor, reason=reason, evidence=evidence
-                        )
-                    )
-        for conflict in resolution.conflicts:
-            if moved.intersection(conflict.records):
-                events.append(
-                    IdentityEvent(
-                        member_of[conflict.records[0]],
-                        "conflict",
-                        now,
-                        actor,
-                        rule=conflict.kind,
-                        evidence=conflict.detail,
-                        records=conflict.records,
-                    )
-                )
-        flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
-        statuses = resolution.value_status
-        for record in change.records:
-            # Most records carry only linkable values: look before sorting anything.
-            if all(
-                statuses.get((i.kind, i.key), "linkable") == "linkable" for i in record.identifiers
-            ):
-                continue
-            for key in sorted(_values(record)):
-                if statuses.get(key, "linkable") != "linkable":
-                    flagged[(member_of[record.ref], key)].append(record.ref)
-        for (member, (kind, value)), refs in flagged.items():
-            status = resolution.value_status[(kind, value)]
-            events.append(
-                IdentityEvent(
-                    member,
-                    "value_blocked",
-                    now,
-                    actor,
-                    rule=status,
-                    evidence={"kind": kind.value, "value": value},
-                    records=tuple(refs),
-                )
-            )
-
-
-def _diff_links(change: Change, resolution: Resolution, active: Sequence[StoredLink]) -> None:
-    """Links the resolution makes that are not active yet, and active ones it no longer makes."""
-
-    def key(a: RecordKey, b: RecordKey, rule: str) -> tuple[RecordKey, RecordKey, str]:
-        return (min(a, b), max(a, b), rule)
-
-    existing = {key(k.a, k.b, k.rule) for k in active}
-    produced = {key(k.a, k.b, k.rule): k for k in resolution.links}
-    change.links_added = [link for k, link in produced.items() if k not in existing]
-    change.links_retracted = sorted(k for k in existing if k not in produced)
 
 
 def _differs(stored: RecordData, incoming: RecordData) -> bool:
@@ -412,24 +303,3 @@ def _differs(stored: RecordData, incoming: RecordData) -> bool:
         (stored.first_name, stored.last_name, stored.birth_date, stored.address)
         != (incoming.first_name, incoming.last_name, incoming.birth_date, incoming.address)
     )
-
-
-def _member_changes(
-    change: Change,
-    current: Mapping[RecordKey, str],
-    member_of: Mapping[RecordKey, str],
-    actor: str,
-    reason: str | None,
-) -> list[MemberChange]:
-    out = [
-        MemberChange("merged", (new, old), actor, reason) for old, new in change.redirects.items()
-    ]
-    before: dict[str, set[str]] = defaultdict(set)
-    for ref, old in current.items():
-        before[old].add(member_of[ref])
-    for _old, now_in in sorted(before.items()):
-        if len(now_in) > 1:
-            out.append(MemberChange("split", tuple(sorted(now_in)), actor, reason))
-    touched = {m for m in change.assignments.values()} - {m for c in out for m in c.member_ids}
-    out.extend(MemberChange("linked", (m,), actor, reason) for m in sorted(touched))
-    return out

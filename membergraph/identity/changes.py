@@ -1,0 +1,144 @@
+"""What a resolution changes, spelled out for the store: links to add and retract, the
+events of a change, and what subscribers are told."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from membergraph.identity.engine import Resolution, ValueKey
+from membergraph.identity.events import MemberChange
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.store.port import Change, IdentityEvent, StoredLink
+
+__all__ = ["diff_links", "linking_values", "member_changes", "record_events"]
+
+_LINKING = (
+    IdentifierKind.CRM_ID,
+    IdentifierKind.LOYALTY_ID,
+    IdentifierKind.EMAIL,
+    IdentifierKind.PHONE,
+)
+
+
+def linking_values(record: RecordData) -> set[ValueKey]:
+    """The values of a record that may link it (every kind but visitor ids)."""
+    return {(i.kind, i.key) for i in record.identifiers if i.kind in _LINKING}
+
+
+def record_events(
+    change: Change,
+    resolution: Resolution,
+    member_of: Mapping[RecordKey, str],
+    current: Mapping[RecordKey, str],
+    moved: set[RecordKey],
+    now: datetime,
+    actor: str,
+) -> None:
+    """The events a change writes: links made and retracted, merges, conflicts that touch
+    moved records, values that stopped linking."""
+    events = change.events
+    reason = change.reason
+    for link in change.links_added:
+        events.append(
+            IdentityEvent(
+                member_of[link.a],
+                "linked",
+                now,
+                actor,
+                rule=link.rule,
+                reason=reason,
+                evidence=link.evidence,
+                records=(link.a, link.b),
+            )
+        )
+    for a, b, rule in change.links_retracted:
+        events.append(
+            IdentityEvent(member_of[a], "unlinked", now, actor, rule=rule, records=(a, b))
+        )
+    if change.redirects:
+        held: dict[str, list[RecordKey]] = defaultdict(list)
+        for ref, member in current.items():
+            held[member].append(ref)
+        for old, new in change.redirects.items():
+            # Both sides as they were: what undoMerge hands back.
+            evidence = {
+                "merged_id": old,
+                "into_id": new,
+                "merged_records": [list(r) for r in sorted(held[old])],
+                "into_records": [list(r) for r in sorted(held[new])],
+            }
+            for member in (new, old):
+                events.append(
+                    IdentityEvent(member, "merged", now, actor, reason=reason, evidence=evidence)
+                )
+    for conflict in resolution.conflicts:
+        if moved.intersection(conflict.records):
+            events.append(
+                IdentityEvent(
+                    member_of[conflict.records[0]],
+                    "conflict",
+                    now,
+                    actor,
+                    rule=conflict.kind,
+                    evidence=conflict.detail,
+                    records=conflict.records,
+                )
+            )
+    flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
+    statuses = resolution.value_status
+    for record in change.records:
+        # Most records carry only linkable values: look before sorting anything.
+        if all(statuses.get((i.kind, i.key), "linkable") == "linkable" for i in record.identifiers):
+            continue
+        for key in sorted(linking_values(record)):
+            if statuses.get(key, "linkable") != "linkable":
+                flagged[(member_of[record.ref], key)].append(record.ref)
+    for (member, (kind, value)), refs in flagged.items():
+        status = resolution.value_status[(kind, value)]
+        events.append(
+            IdentityEvent(
+                member,
+                "value_blocked",
+                now,
+                actor,
+                rule=status,
+                evidence={"kind": kind.value, "value": value},
+                records=tuple(refs),
+            )
+        )
+
+
+def diff_links(change: Change, resolution: Resolution, active: Sequence[StoredLink]) -> None:
+    """Links the resolution makes that are not active yet, and active ones it no longer makes."""
+
+    def key(a: RecordKey, b: RecordKey, rule: str) -> tuple[RecordKey, RecordKey, str]:
+        return (min(a, b), max(a, b), rule)
+
+    existing = {key(k.a, k.b, k.rule) for k in active}
+    produced = {key(k.a, k.b, k.rule): k for k in resolution.links}
+    change.links_added = [link for k, link in produced.items() if k not in existing]
+    change.links_retracted = sorted(k for k in existing if k not in produced)
+
+
+def member_changes(
+    change: Change,
+    current: Mapping[RecordKey, str],
+    member_of: Mapping[RecordKey, str],
+    actor: str,
+    reason: str | None,
+) -> list[MemberChange]:
+    out = [
+        MemberChange("merged", (new, old), actor, reason) for old, new in change.redirects.items()
+    ]
+    before: dict[str, set[str]] = defaultdict(set)
+    for ref, old in current.items():
+        before[old].add(member_of[ref])
+    for _old, now_in in sorted(before.items()):
+        if len(now_in) > 1:
+            out.append(MemberChange("split", tuple(sorted(now_in)), actor, reason))
+    touched = {m for m in change.assignments.values()} - {m for c in out for m in c.member_ids}
+    out.extend(MemberChange("linked", (m,), actor, reason) for m in sorted(touched))
+    return out
