@@ -70,6 +70,8 @@ def assign_member_ids(
         live_elsewhere: IDs of live members outside the scope (never revived here).
     """
     taken = set(taken)
+    if not current and not origins and not previous:
+        return _all_fresh(components, taken)
     blocked = set(live_elsewhere)
     previous = previous or {}
     live_before = set(current.values())
@@ -139,3 +141,21 @@ def assign_member_ids(
     }
     new_members = [m for m in final if m not in live_before]
     return IdAssignment(final, redirects, new_members)
+
+
+def _all_fresh(components: list[list[RecordKey]], taken: set[str]) -> IdAssignment:
+    """A first load: no record had a member, so every component gets a fresh ID, in the
+    same order and with the same clash handling as step 3 above."""
+    ids: list[str] = [""] * len(components)
+    claimed: set[str] = set()
+    for index in sorted(
+        range(len(components)), key=lambda i: (-len(components[i]), components[i][0])
+    ):
+        attempt = 0
+        while (candidate := new_member_id(components[index][0], attempt)) in claimed or (
+            candidate in taken
+        ):
+            attempt += 1
+        claimed.add(candidate)
+        ids[index] = candidate
+    return IdAssignment(ids, {}, list(ids))

@@ -1,0 +1,25 @@
+"""Member IDs: derived from the data, never reused, kept as members change."""
+
+from __future__ import annotations
+
+from membergraph.identity.ids import assign_member_ids, new_member_id
+
+
+def test_a_first_load_derives_each_id_from_the_smallest_record() -> None:
+    components = [[("crm", "C2"), ("web_analytics", "a-1")], [("crm", "C1")]]
+    ids = assign_member_ids(components, {}, {})
+    assert ids.ids == [new_member_id(("crm", "C2")), new_member_id(("crm", "C1"))]
+    assert ids.new_members == ids.ids and ids.redirects == {}
+
+
+def test_an_id_used_before_is_never_given_again() -> None:
+    components = [[("crm", "C1")]]
+    used = new_member_id(("crm", "C1"))
+    ids = assign_member_ids(components, {}, {}, taken={used})
+    assert ids.ids == [new_member_id(("crm", "C1"), attempt=1)]
+
+
+def test_a_member_keeps_its_id_when_records_join_it() -> None:
+    components = [[("crm", "C1"), ("crm", "C9")]]
+    ids = assign_member_ids(components, {("crm", "C1"): "m_kept"}, {("crm", "C1"): "m_kept"})
+    assert ids.ids == ["m_kept"] and ids.new_members == []
