@@ -169,19 +169,25 @@ def resolve(
     data: Annotated[Path, typer.Option("--data", help="Folder of source files.")],
     out: Annotated[Path, typer.Option("--out", help="JSON Lines file: one line per input line.")],
     store: StoreOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Processes validating lines. Default: one per core."),
+    ] = None,
 ) -> None:
     """Resolve identities in one batch and write each input line's member."""
     settings = _settings(store=store)
     _require_folder(data)
     try:
-        members, seconds = asyncio.run(_resolve(settings, data, out))
+        members, seconds = asyncio.run(_resolve(settings, data, out, workers))
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     err.print(f"resolved {members} members in {seconds:.1f} s; wrote {out}")
 
 
-async def _resolve(settings: Settings, data: Path, out: Path) -> tuple[int, float]:
+async def _resolve(
+    settings: Settings, data: Path, out: Path, workers: int | None
+) -> tuple[int, float]:
     started = time.perf_counter()
     with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
         task = progress.add_task("reading sources", total=None)
@@ -193,6 +199,7 @@ async def _resolve(settings: Settings, data: Path, out: Path) -> tuple[int, floa
                 load_rules(settings.rules),
                 settings.default_region,
                 on_phase=lambda phase: progress.update(task, description=phase),
+                workers=workers,
             )
     if result.malformed:
         err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')

@@ -16,12 +16,14 @@ version of each line id: a line whose id was seen before replaces the earlier on
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import time
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,8 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityStore
 
 __all__ = ["BatchResult", "FolderScan", "resolve_folder", "scan_folder"]
+
+logger = logging.getLogger(__name__)
 
 PIECE_BYTES = 8 << 20
 """How much of a file one worker task reads: small enough to keep both cores busy to the
@@ -201,11 +205,17 @@ def scan_folder(
     small = workers is None and sum(b - a for _, _, a, b in tasks) < _SERIAL_BELOW
     args = [(source, str(path), a, b, region) for source, path, a, b in tasks]
     with gc_paused():  # unpickling results allocates millions of objects too
-        if count == 1 or small or len(tasks) <= 1:
+        found = None
+        if count > 1 and not small and len(tasks) > 1:
+            try:
+                with _pool(min(count, len(tasks))) as pool:
+                    found = list(pool.map(_read_piece, *zip(*args, strict=True)))
+            except (BrokenProcessPool, OSError) as exc:
+                # No worker processes here (a sandbox, a dead worker): the same work in
+                # this process, slower; a real error in the data shows up again there.
+                logger.warning("reading on one core: worker processes failed (%s)", exc)
+        if found is None:
             found = [_read_piece(*task) for task in args]
-        else:
-            with _pool(min(count, len(tasks))) as pool:
-                found = list(pool.map(_read_piece, *zip(*args, strict=True)))
     pieces: list[tuple[SourceName, str, int, _Piece]] = []
     reports = {source: LoadReport() for source in SOURCES}
     line_of: dict[Path, int] = {}

@@ -10,6 +10,7 @@ import pytest
 
 from membergraph.connectors.models import SourceName
 from membergraph.gateway import open_sources
+from membergraph.identity import batch
 from membergraph.identity.batch import scan_folder
 from membergraph.identity.load import collect_records
 from membergraph.identity.records import RecordData, RecordKey
@@ -102,3 +103,15 @@ def test_a_purchase_naming_no_customer_is_refused_with_its_line(tmp_path: Path) 
         "T3",
     ]
     assert list(scan.records) == [("transactions", "loyalty:LD12345678")]
+
+
+def test_without_worker_processes_the_folder_is_read_on_one_core(
+    demo_source: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_processes(workers: int) -> object:
+        raise OSError("fork not permitted")
+
+    monkeypatch.setattr(batch, "_pool", no_processes)
+    scan = scan_folder(demo_source, workers=2, piece_bytes=4096)
+    assert _facts(scan.records) == _facts(_gateway_records(demo_source))
+    assert "worker processes failed (fork not permitted)" in caplog.text
