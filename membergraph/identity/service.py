@@ -231,7 +231,9 @@ class IdentityService:
                     raise failed
             resolution = outcome[0]
             assert isinstance(resolution, Resolution)
-            change, result = await self._change(changed, records, resolution, state, adjust, actor)
+            change, result = await self._change(
+                changed, records, resolution, state, adjust, actor, whole
+            )
         except BaseException:
             await store.unstage()
             raise
@@ -256,6 +258,7 @@ class IdentityService:
         state: ScopeState,
         adjust: Adjustments,
         actor: str,
+        whole: bool = False,
     ) -> tuple[Change, ApplyResult]:
         """What a resolution changes in the store: IDs kept, retired and new, links, events."""
         store = self.store
@@ -288,13 +291,25 @@ class IdentityService:
         change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
         change.redirects = ids.redirects
         change.new_members = ids.new_members
-        diff_links(change, resolution, state.active)
-        moved = changed | change.assignments.keys()
-        record_events(change, resolution, member_of, current, moved, now, actor)
-        change.events.extend(adjust.events)
-        result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
-        result.changes = member_changes(change, current, member_of, actor, adjust.reason)
-        result.member_of = member_of
+        staging = None
+        if whole:
+            # The store may write the records with their members while the events are
+            # worked out here (SQLite does, on its own thread).
+            staging = asyncio.create_task(
+                store.stage_members(change.assignments, ids.new_members, now)
+            )
+            await asyncio.sleep(0)  # let it reach the store before this thread gets busy
+        try:
+            diff_links(change, resolution, state.active)
+            moved = changed | change.assignments.keys()
+            record_events(change, resolution, member_of, current, moved, now, actor)
+            change.events.extend(adjust.events)
+            result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
+            result.changes = member_changes(change, current, member_of, actor, adjust.reason)
+            result.member_of = member_of
+        finally:
+            if staging is not None:
+                await staging
         return change, result
 
 

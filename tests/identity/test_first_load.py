@@ -80,17 +80,19 @@ async def test_a_first_load_that_fails_mid_way_writes_nothing(
     path = tmp_path / "store.db"
 
     def broken(*args: object, **kwargs: object) -> object:
-        raise RuntimeError("engine failed")
+        raise RuntimeError("step failed")
 
     async with SqliteStore(path) as store:
         service = IdentityService(store)
-        with monkeypatch.context() as patch:
-            # The identifiers are staged by then: the failure must take them back.
-            patch.setattr(service_module, "resolve", broken)
-            with pytest.raises(RuntimeError, match="engine failed"):
-                await service.resolve_all(dict(records))
-        assert await store.ping() == {"records": 0, "members": 0, "links": 0}
-        assert await store.carriers([(IdentifierKind.EMAIL, "x")]) == {}
+        # Failing in the engine (the identifiers are staged by then) and in the events (the
+        # records and members too): each failure must take everything back.
+        for step in ("resolve", "record_events"):
+            with monkeypatch.context() as patch:
+                patch.setattr(service_module, step, broken)
+                with pytest.raises(RuntimeError, match="failed"):
+                    await service.resolve_all(dict(records))
+            assert await store.ping() == {"records": 0, "members": 0, "links": 0}
+            assert await store.carriers([(IdentifierKind.EMAIL, "x")]) == {}
         result = await service.resolve_all(dict(records))  # and the store is still usable
         assert result.members > 0
     assert "identifiers_record" in _indexes(path)

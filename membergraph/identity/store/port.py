@@ -7,7 +7,7 @@ Errors a driver raises are converted at the adapter's boundary into :class:`Stor
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Self
@@ -155,6 +155,13 @@ class IdentityStore(abc.ABC):
 
         A store may do nothing here (the default): :meth:`apply` writes everything.
         """
+        return None
+
+    async def stage_members(
+        self, assignments: Mapping[RecordKey, str], new_members: Sequence[str], at: datetime
+    ) -> None:
+        """Go on with what :meth:`stage` began, now that each record's member and the new
+        members are known (the change's events are still being worked out)."""
         return None
 
     async def unstage(self) -> None:

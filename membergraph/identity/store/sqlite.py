@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,8 +34,10 @@ from membergraph.identity.store.port import (
 )
 from membergraph.identity.store.sqlite_write import (
     SCHEMA,
+    Staged,
     chunks,
     member_versions,
+    stage_members,
     stage_records,
     write_change,
 )
@@ -49,7 +51,7 @@ def _event_row(row: sqlite3.Row) -> IdentityEvent:
     return event_from(row, orjson.loads(row["evidence"]), orjson.loads(row["records"]))
 
 
-def _apply(db: sqlite3.Connection, change: Change, at: str, staged: bool) -> None:
+def _apply(db: sqlite3.Connection, change: Change, at: str, staged: Staged) -> None:
     if not staged:
         db.execute("BEGIN IMMEDIATE")
     try:
@@ -66,7 +68,10 @@ class SqliteStore(IdentityStore):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._db: aiosqlite.Connection | None = None
-        self._staged = False  # a first load's transaction is open (see stage)
+        # What a first load's open transaction already holds (see stage): nothing, or
+        # "identifiers", then "members".
+        self._staged: Staged = frozenset()
+        self._staged_records: Sequence[RecordData] = ()
 
     @classmethod
     def from_url(cls, url: str) -> SqliteStore:
@@ -114,17 +119,28 @@ class SqliteStore(IdentityStore):
 
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()
-        staged, self._staged = self._staged, False
+        staged, self._staged, self._staged_records = self._staged, frozenset(), ()
         async with self._mapped("write"):
             await self._in_thread(_apply, change, at, staged)
 
     async def stage(self, records: Sequence[RecordData]) -> None:
         async with self._mapped("write"):
-            self._staged = await self._in_thread(stage_records, records)
+            if await self._in_thread(stage_records, records):
+                self._staged, self._staged_records = frozenset({"identifiers"}), records
+
+    async def stage_members(
+        self, assignments: Mapping[RecordKey, str], new_members: Sequence[str], at: datetime
+    ) -> None:
+        if self._staged != {"identifiers"}:
+            return
+        async with self._mapped("write"):
+            records = self._staged_records
+            await self._in_thread(stage_members, records, assignments, new_members, at.isoformat())
+            self._staged = frozenset({"identifiers", "members"})
 
     async def unstage(self) -> None:
         if self._staged:
-            self._staged = False
+            self._staged, self._staged_records = frozenset(), ()
             async with self._mapped("rollback"):
                 await self._in_thread(lambda db: db.execute("ROLLBACK"))
 

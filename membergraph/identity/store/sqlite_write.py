@@ -8,13 +8,13 @@ round trips through the event loop, which cost more than the writes themselves.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import RecordData
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store.port import Change, ConcurrentChange
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "SCHEMA",
     "chunks",
     "member_versions",
+    "stage_members",
     "stage_records",
     "write_change",
 ]
@@ -75,6 +76,8 @@ INDEXES: dict[str, str] = {
 }
 SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {n} {on};\n" for n, on in INDEXES.items())
 
+Staged = frozenset[str]
+
 BULK_RECORDS = 20_000
 """A change writing at least this many records into an empty store is a first load: it
 drops the secondary indexes, appends, and builds them again by sorting, all in its own
@@ -112,10 +115,27 @@ def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> bool
     return True
 
 
-def write_change(db: sqlite3.Connection, change: Change, at: str, staged: bool = False) -> None:
+def stage_members(
+    db: sqlite3.Connection,
+    records: Sequence[RecordData],
+    assigned: Mapping[RecordKey, str],
+    new_members: Sequence[str],
+    at: str,
+) -> None:
+    """Go on with a first load :func:`stage_records` began: its records with their members,
+    and the new members (the engine and IDs are done; the events are still being worked out)."""
+    _write_records(db, records, assigned, bulk=True)
+    db.execute(f"CREATE INDEX records_member {INDEXES['records_member']}")
+    _write_new_members(db, new_members, at)
+
+
+def write_change(
+    db: sqlite3.Connection, change: Change, at: str, staged: Staged = frozenset()
+) -> None:
     """Write one change inside the caller's transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``).
 
-    ``staged``: :func:`stage_records` began this transaction for the change's records.
+    ``staged``: what :func:`stage_records` (``"identifiers"``) and :func:`stage_members`
+    (``"members"``: records and new members) already wrote in this transaction.
     """
     if change.expected_versions:
         now = member_versions(db, change.expected_versions)
@@ -123,12 +143,12 @@ def write_change(db: sqlite3.Connection, change: Change, at: str, staged: bool =
         if moved:
             raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
     assigned = change.assignments
-    bulk = staged or len(change.records) >= BULK_RECORDS and not _has_records(db)
+    bulk = bool(staged) or len(change.records) >= BULK_RECORDS and not _has_records(db)
     if bulk and not staged:
         _drop_indexes(db)
         _write_identifiers(db, change.records, bulk=True)
-    if change.records:
-        _write_records(db, change, bulk)
+    if change.records and "members" not in staged:
+        _write_records(db, change.records, assigned, bulk)
     if change.redirects:
         retired = list(change.redirects)
         for chunk in chunks(retired):
@@ -137,16 +157,8 @@ def write_change(db: sqlite3.Connection, change: Change, at: str, staged: bool =
         db.executemany(
             "INSERT OR REPLACE INTO redirects VALUES (?,?)", list(change.redirects.items())
         )
-    if change.new_members:
-        for chunk in chunks(change.new_members):
-            marks = ",".join("?" * len(chunk))
-            db.execute(f"DELETE FROM redirects WHERE old_id IN ({marks})", chunk)
-        # A new member starts at version 1; one that somehow existed counts as touched.
-        db.executemany(
-            "INSERT INTO members (id, created_at) VALUES (?,?)"
-            " ON CONFLICT (id) DO UPDATE SET version = version + 1",
-            [(m, at) for m in change.new_members],
-        )
+    if change.new_members and "members" not in staged:
+        _write_new_members(db, change.new_members, at)
     if change.assignments:
         written = {r.ref for r in change.records}
         # origin_member_id is the first member a record was given: a split hands it back.
@@ -205,6 +217,18 @@ def write_change(db: sqlite3.Connection, change: Change, at: str, staged: bool =
             db.execute(f"CREATE INDEX IF NOT EXISTS {name} {on}")
 
 
+def _write_new_members(db: sqlite3.Connection, new_members: Sequence[str], at: str) -> None:
+    for chunk in chunks(new_members):
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM redirects WHERE old_id IN ({marks})", chunk)
+    # A new member starts at version 1; one that somehow existed counts as touched.
+    db.executemany(
+        "INSERT INTO members (id, created_at) VALUES (?,?)"
+        " ON CONFLICT (id) DO UPDATE SET version = version + 1",
+        [(m, at) for m in new_members],
+    )
+
+
 def _has_records(db: sqlite3.Connection) -> bool:
     return bool(db.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0])
 
@@ -244,8 +268,12 @@ def _write_identifiers(db: sqlite3.Connection, records: Sequence[RecordData], bu
         db.executemany("INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)", sorted(rows))
 
 
-def _write_records(db: sqlite3.Connection, change: Change, bulk: bool) -> None:
-    assigned = change.assignments
+def _write_records(
+    db: sqlite3.Connection,
+    records: Sequence[RecordData],
+    assigned: Mapping[RecordKey, str],
+    bulk: bool,
+) -> None:
     rows = [
         (
             r.source,
@@ -258,7 +286,7 @@ def _write_records(db: sqlite3.Connection, change: Change, bulk: bool) -> None:
             member,
             member,
         )
-        for r in change.records
+        for r in records
         for member in (assigned.get((r.source, r.key)),)
     ]
     if bulk:
@@ -280,7 +308,7 @@ def _write_records(db: sqlite3.Connection, change: Change, bulk: bool) -> None:
         " origin_member_id=coalesce(origin_member_id, excluded.member_id)",
         sorted(rows),
     )
-    _write_identifiers(db, change.records, bulk=False)
+    _write_identifiers(db, records, bulk=False)
 
 
 def member_versions(db: sqlite3.Connection, ids: Iterable[str]) -> dict[str, int]:
