@@ -174,21 +174,14 @@ class IdentityService:
             seen_values |= values
             # A blocked value links nothing whoever carries it: no need to visit its carriers.
             values = {v for v in values if not is_junk(*v)}
-            # One read for the carriers; a value on more records than the cap is a hub,
-            # and its carriers are not visited.
-            found = await store.carriers(values)
-            carriers = {v: refs for v, refs in found.items() if len(set(refs)) <= limit}
-            hubs |= set(found) - set(carriers)
-            members = (
-                set((await store.assignments([r.ref for r in frontier])).values()) - seen_members
+            # A value on more records than the cap is a hub: its carriers are not visited.
+            step = await store.closure_step(
+                values, [r.ref for r in frontier], seen_members, scope.keys(), limit
             )
-            seen_members |= members
-            refs = {ref for refs in carriers.values() for ref in refs}
-            for records in await store.member_records(sorted(members)):
-                refs.update(records)
-            new = await store.load_records(refs - scope.keys())
-            scope.update(new)
-            frontier = list(new.values())
+            hubs |= step.hubs
+            seen_members |= step.members
+            scope.update(step.records)
+            frontier = list(step.records.values())
         return scope, frozenset(hubs)
 
     async def _apply_scope(

@@ -7,7 +7,7 @@ Errors a driver raises are converted at the adapter's boundary into :class:`Stor
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Self
@@ -18,6 +18,7 @@ from membergraph.identity.records import Identifier, RecordData, RecordKey
 
 __all__ = [
     "Change",
+    "ClosureStep",
     "ConcurrentChange",
     "IdentityEvent",
     "IdentityStore",
@@ -26,6 +27,7 @@ __all__ = [
     "StoreError",
     "StoredLink",
     "event_from",
+    "reached",
 ]
 
 
@@ -114,6 +116,34 @@ class ScopeState:
     previous: dict[RecordKey, str]
 
 
+@dataclass(slots=True)
+class ClosureStep:
+    """One step of an ingest's closure: what the frontier reaches through values and members."""
+
+    hubs: set[ValueKey]  # values on more records than the cap: their carriers not visited
+    members: set[str]  # members of the frontier not seen before
+    records: dict[RecordKey, RecordData]  # the records reached, not known before
+
+
+def reached(
+    found: Mapping[ValueKey, list[RecordKey]],
+    limit: int,
+    member_refs: Iterable[list[RecordKey]],
+) -> tuple[set[RecordKey], set[ValueKey]]:
+    """The records a closure step reaches (carriers of values that are no hub, and the
+    records of new members), and the values found to be hubs."""
+    refs: set[RecordKey] = set()
+    hubs: set[ValueKey] = set()
+    for value, carriers in found.items():
+        if len(set(carriers)) > limit:
+            hubs.add(value)
+        else:
+            refs.update(carriers)
+    for member in member_refs:
+        refs.update(member)
+    return refs, hubs
+
+
 class ConcurrentChange(StoreError):
     """A member changed between reading it and writing a change computed from it."""
 
@@ -167,6 +197,22 @@ class IdentityStore(abc.ABC):
     async def unstage(self) -> None:
         """Abandon what :meth:`stage` began (the change failed before :meth:`apply`)."""
         return None
+
+    async def closure_step(
+        self,
+        values: Iterable[ValueKey],
+        frontier: Sequence[RecordKey],
+        seen_members: set[str],
+        known: Set[RecordKey],
+        limit: int,
+    ) -> ClosureStep:
+        """From a frontier: the carriers of ``values`` (a value on more than ``limit``
+        records is a hub, not followed), the frontier's members not in ``seen_members``,
+        their records, and every record so reached not in ``known``, loaded."""
+        found = await self.carriers(values)
+        members = set((await self.assignments(frontier)).values()) - seen_members
+        refs, hubs = reached(found, limit, await self.member_records(sorted(members)))
+        return ClosureStep(hubs, members, await self.load_records(refs - known))
 
     @abc.abstractmethod
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence, Set
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store import sqlite_read
 from membergraph.identity.store.port import (
     Change,
+    ClosureStep,
     IdentityEvent,
     IdentityStore,
     MemberColumn,
@@ -203,12 +204,18 @@ class SqliteStore(IdentityStore):
         return grouped
 
     async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
-        grouped = await self._grouped(
-            "SELECT member_id, source, key FROM records WHERE member_id IN ({marks})"
-            " ORDER BY source, key",
-            member_ids,
-        )
-        return [[(r["source"], r["key"]) for r in grouped.get(m, [])] for m in member_ids]
+        return await self._read(sqlite_read.member_records, list(member_ids))
+
+    async def closure_step(
+        self,
+        values: Iterable[ValueKey],
+        frontier: Sequence[RecordKey],
+        seen_members: set[str],
+        known: Set[RecordKey],
+        limit: int,
+    ) -> ClosureStep:
+        step = sqlite_read.closure_step
+        return await self._read(step, list(values), list(frontier), seen_members, known, limit)
 
     async def member_identifiers(
         self, member_ids: Sequence[str]

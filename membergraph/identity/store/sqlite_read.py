@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ import orjson
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
-from membergraph.identity.store.port import ScopeState, StoredLink
+from membergraph.identity.store.port import ClosureStep, ScopeState, StoredLink, reached
 from membergraph.identity.store.sqlite_write import chunks, member_versions
 
 __all__ = [
@@ -179,5 +179,39 @@ def scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
             origins=record_column(db, "origin_member_id", refs),
             previous=record_column(db, "previous_member_id", refs),
         )
+    finally:
+        db.execute("COMMIT")
+
+
+def member_records(db: Conn, member_ids: Sequence[str]) -> list[list[RecordKey]]:
+    """Each member's records, in key order."""
+    grouped: dict[str, list[RecordKey]] = {m: [] for m in member_ids}
+    for chunk in chunks(list(member_ids)):
+        marks = ",".join("?" * len(chunk))
+        for row in rows(
+            db,
+            f"SELECT member_id, source, key FROM records WHERE member_id IN ({marks})"
+            " ORDER BY source, key",
+            chunk,
+        ):
+            grouped[row[0]].append((row[1], row[2]))
+    return [grouped[m] for m in member_ids]
+
+
+def closure_step(
+    db: Conn,
+    values: list[ValueKey],
+    frontier: list[RecordKey],
+    seen_members: set[str],
+    known: Set[RecordKey],
+    limit: int,
+) -> ClosureStep:
+    """:meth:`IdentityStore.closure_step` in one hop to SQLite's thread, one snapshot."""
+    db.execute("BEGIN")
+    try:
+        found = carriers(db, values)
+        members = set(record_column(db, "member_id", frontier).values()) - seen_members
+        refs, hubs = reached(found, limit, member_records(db, sorted(members)))
+        return ClosureStep(hubs, members, load_records(db, refs - known))
     finally:
         db.execute("COMMIT")
