@@ -256,9 +256,7 @@ class IdentityService:
         """What a resolution changes in the store: IDs kept, retired and new, links, events."""
         store = self.store
         current, origins, previous = state.assignments, state.origins, state.previous
-        foreign = (set(origins.values()) | set(previous.values())) - set(current.values())
-        taken = await store.taken_member_ids(foreign)
-        live_elsewhere = {m for m in taken if await store.resolve_member_id(m) == m}
+        taken, live_elsewhere = set(state.taken), state.live_elsewhere
 
         def assign() -> IdAssignment:
             return assign_member_ids(

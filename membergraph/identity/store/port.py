@@ -114,6 +114,15 @@ class ScopeState:
     cannot: list[tuple[RecordKey, RecordKey]]
     origins: dict[RecordKey, str]
     previous: dict[RecordKey, str]
+    # IDs the scope's records had before but no longer hold: which of them were ever used
+    # (never given to a new member), and which are live members elsewhere (never revived).
+    taken: set[str] = field(default_factory=set)
+    live_elsewhere: set[str] = field(default_factory=set)
+
+    def foreign_ids(self) -> set[str]:
+        """IDs the records had first or before, that none of them holds now."""
+        held = set(self.assignments.values())
+        return (set(self.origins.values()) | set(self.previous.values())) - held
 
 
 @dataclass(slots=True)
@@ -264,7 +273,7 @@ class IdentityStore(abc.ABC):
         may read it in one go."""
         refs = None if refs is None else list(refs)
         current = await self.assignments(refs)
-        return ScopeState(
+        state = ScopeState(
             assignments=current,
             versions=await self.member_versions(set(current.values())),
             active=await self.active_links(refs),
@@ -272,6 +281,9 @@ class IdentityStore(abc.ABC):
             origins=await self.origins(refs),
             previous=await self.previous(refs),
         )
+        state.taken = await self.taken_member_ids(state.foreign_ids())
+        state.live_elsewhere = {m for m in state.taken if await self.resolve_member_id(m) == m}
+        return state
 
     @abc.abstractmethod
     async def resolve_member_id(self, member_id: str) -> str | None:

@@ -294,13 +294,4 @@ class SqliteStore(IdentityStore):
         return _event_row(rows[0]) if rows else None
 
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
-        taken: set[str] = set()
-        for chunk in chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
-            rows = await self._all(
-                f"SELECT id FROM members WHERE id IN ({marks})"
-                f" UNION SELECT old_id FROM redirects WHERE old_id IN ({marks})",
-                [*chunk, *chunk],
-            )
-            taken.update(r[0] for r in rows)
-        return taken
+        return await self._read(sqlite_read.taken_member_ids, list(ids))

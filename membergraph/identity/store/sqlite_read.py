@@ -171,7 +171,7 @@ def scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
     db.execute("BEGIN")
     try:
         current = record_column(db, "member_id", refs)
-        return ScopeState(
+        state = ScopeState(
             assignments=current,
             versions=member_versions(db, set(current.values())),
             active=links(db, refs, ""),
@@ -179,6 +179,10 @@ def scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
             origins=record_column(db, "origin_member_id", refs),
             previous=record_column(db, "previous_member_id", refs),
         )
+        state.taken = taken_member_ids(db, state.foreign_ids())
+        # A live member is one in the members table (an ID merged away is in redirects).
+        state.live_elsewhere = set(member_versions(db, state.taken))
+        return state
     finally:
         db.execute("COMMIT")
 
@@ -215,3 +219,20 @@ def closure_step(
         return ClosureStep(hubs, members, load_records(db, refs - known))
     finally:
         db.execute("COMMIT")
+
+
+def taken_member_ids(db: Conn, ids: Iterable[str]) -> set[str]:
+    """The IDs among ``ids`` ever used: live members and IDs merged away."""
+    taken: set[str] = set()
+    for chunk in chunks(sorted(set(ids))):
+        marks = ",".join("?" * len(chunk))
+        taken.update(
+            row[0]
+            for row in rows(
+                db,
+                f"SELECT id FROM members WHERE id IN ({marks})"
+                f" UNION SELECT old_id FROM redirects WHERE old_id IN ({marks})",
+                [*chunk, *chunk],
+            )
+        )
+    return taken
