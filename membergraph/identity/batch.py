@@ -233,6 +233,11 @@ def scan_folder(
     return FolderScan(records, reports, pieces)
 
 
+def _write_answers(path: Path, scan: FolderScan, member_of: Mapping[RecordKey, str]) -> None:
+    with path.open("wb") as handle:
+        handle.writelines(scan.answers(member_of))
+
+
 def _pool(workers: int) -> Executor:
     # spawn, not fork: the caller may hold threads (the event loop's, SQLite's).
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
@@ -273,23 +278,16 @@ async def resolve_folder(
     on_phase("reading sources")
     scan = scan_folder(folder, region, workers)
     lap("read and validate", "resolving")
+    result = await IdentityService(store, rules, region).resolve_all(scan.records)
+    lap("resolve and store", "writing answers")
+    # A side file renamed when complete: ``out`` is never half-written.
     partial = out.with_name(out.name + ".partial")
-
-    def answer(member_of: Mapping[RecordKey, str]) -> None:
-        with partial.open("wb") as handle:
-            handle.writelines(scan.answers(member_of))
-
-    # The answers are written while the store writes the members (it does so outside
-    # Python's lock), to a side file that becomes ``out`` only once the store has them.
-    service = IdentityService(store, rules, region)
     try:
-        result = await service.resolve_all(
-            scan.records, alongside=lambda member_of: asyncio.to_thread(answer, member_of)
-        )
+        await asyncio.to_thread(_write_answers, partial, scan, result.member_of)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
-    lap("resolve, store and answer", "done")
+    lap("write answers", "done")
     reports = scan.reports.values()
     return BatchResult(
         lines=sum(r.lines for r in reports),

@@ -46,7 +46,6 @@ class ApplyResult:
 
 
 Pair = tuple[RecordKey, RecordKey]
-Alongside = Callable[[Mapping[RecordKey, str]], Awaitable[object]]
 
 
 @dataclass(slots=True)
@@ -96,14 +95,11 @@ class IdentityService:
         self,
         records: Mapping[RecordKey, RecordData],
         actor: str = "batch",
-        alongside: Alongside | None = None,
     ) -> ApplyResult:
         """Resolve a whole data set (start-up, ``membergraph resolve``).
 
         Records already in the store and absent from ``records`` stay in scope: the result
-        is the resolution of everything the store and the data set hold. ``alongside`` runs
-        with each record's member while the store writes them; if it fails, the resolution
-        is still written, and its error is raised.
+        is the resolution of everything the store and the data set hold.
         """
         stored = await self.store.load_records(None)
         changed = {
@@ -112,9 +108,7 @@ class IdentityService:
         scope = {**stored, **records}
         async with self.lock:
             with gc_paused():
-                return await self._apply_scope(
-                    scope, changed, frozenset(), actor, whole=True, alongside=alongside
-                )
+                return await self._apply_scope(scope, changed, frozenset(), actor, whole=True)
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
         """Apply new or changed records, re-evaluating only their closure."""
@@ -192,7 +186,6 @@ class IdentityService:
         actor: str,
         whole: bool = False,
         adjust: Adjustments | None = None,
-        alongside: Alongside | None = None,
     ) -> ApplyResult:
         store = self.store
         adjust = adjust or Adjustments()
@@ -230,15 +223,7 @@ class IdentityService:
         except BaseException:
             await store.unstage()
             raise
-        if alongside is None:
-            await store.apply(change)
-        else:
-            wrote, beside = await asyncio.gather(
-                store.apply(change), alongside(result.member_of), return_exceptions=True
-            )
-            for problem in (wrote, beside):
-                if isinstance(problem, BaseException):
-                    raise problem
+        await store.apply(change)
         for member_change in result.changes:
             self.bus.publish(member_change)
         return result
