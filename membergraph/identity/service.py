@@ -253,6 +253,8 @@ class IdentityService:
         # away long ago): check only the fresh ones, and derive again past any clash.
         for _ in range(16):
             fresh = set(ids.new_members) - set(origins.values())
+            if not fresh:
+                break  # most changes make no new member: no read
             clashes = await store.taken_member_ids(fresh) - taken
             if not clashes:
                 break
