@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from membergraph.identity.records import RecordData
+from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import call, crm, purchase, visitor
@@ -137,3 +138,30 @@ def test_incremental_ingestion_gives_the_batch_partition_in_any_order(
             assert await whole_store.all_assignments() == before
 
     asyncio.run(run())
+
+
+async def test_a_hold_line_on_more_calls_than_the_cap_stays_a_hub_when_ingested_one_by_one() -> (
+    None
+):
+    # The closure reads at most cap + 1 carriers of a value; that must be enough to tell a
+    # hub, so ingesting one by one gives exactly what resolving everything at once gives.
+    rules = Rules(hub_max_records=3)
+    hold = "+18005550000"
+    # One contact typed the hold line as their own number: a hub must still link nothing.
+    people = [crm(f"C{n}", first=f"P{n}", phones=["+1415555010" + str(n)]) for n in range(6)]
+    people.append(crm("C-hold", first="Hal", phones=[hold]))
+    calls = [call(f"I{n}", phone=hold, ref=("crm_id", f"C{n}")) for n in range(6)]
+    async with SqliteStore(":memory:") as whole_store, SqliteStore(":memory:") as step_store:
+        whole, steps = IdentityService(whole_store, rules), IdentityService(step_store, rules)
+        await whole.resolve_all({r.ref: copy.deepcopy(r) for r in [*people, *calls]})
+        for record in [*people, *calls, call("I-late", phone=hold)]:
+            await steps.ingest([copy.deepcopy(record)])
+        await whole.ingest([call("I-late", phone=hold)])
+        expected = await partition(whole)
+        assert await partition(steps) == expected
+        # Each call stays with the contact its agent typed; the hold line merged no one, and
+        # a late call from it with no account typed is nobody's.
+        assert {frozenset({("crm", f"C{n}"), ("call_center", f"I{n}")}) for n in range(6)} <= (
+            expected
+        )
+        assert frozenset({("call_center", "I-late")}) in expected

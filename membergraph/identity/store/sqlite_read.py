@@ -102,7 +102,22 @@ def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, 
     return found
 
 
-def carriers(db: Conn, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+def carriers(
+    db: Conn, values: Iterable[ValueKey], cap: int | None = None
+) -> dict[ValueKey, list[RecordKey]]:
+    """The records carrying each value; with ``cap``, at most that many per value (enough to
+    tell a hub: a call center's hold line is on thousands of calls, read on every ingest
+    that reaches a member with one of those calls)."""
+    if cap is not None:
+        capped: dict[ValueKey, list[RecordKey]] = {}
+        for kind, key in sorted(set(values)):
+            found = db.execute(
+                "SELECT DISTINCT source, rkey FROM identifiers WHERE kind = ? AND key = ? LIMIT ?",
+                (kind.value, key, cap),
+            ).fetchall()
+            if found:
+                capped[(kind, key)] = [(row[0], row[1]) for row in found]
+        return capped
     result: dict[ValueKey, list[RecordKey]] = defaultdict(list)
     for row in by_pairs(
         db,
@@ -213,7 +228,7 @@ def closure_step(
     """:meth:`IdentityStore.closure_step` in one hop to SQLite's thread, one snapshot."""
     db.execute("BEGIN")
     try:
-        found = carriers(db, values)
+        found = carriers(db, values, cap=limit + 1)
         members = set(record_column(db, "member_id", frontier).values()) - seen_members
         refs, hubs = reached(found, limit, member_records(db, sorted(members)))
         return ClosureStep(hubs, members, load_records(db, refs - known))
