@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence, Set
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +35,6 @@ from membergraph.identity.store.port import (
 from membergraph.identity.store.sqlite_write import (
     SCHEMA,
     Staged,
-    chunks,
     member_versions,
     stage_members,
     stage_records,
@@ -196,12 +194,7 @@ class SqliteStore(IdentityStore):
         raise StoreError(f"redirect cycle at member {member_id}")
 
     async def _grouped(self, sql: str, member_ids: Sequence[str]) -> dict[str, list[sqlite3.Row]]:
-        grouped: dict[str, list[sqlite3.Row]] = defaultdict(list)
-        for chunk in chunks(sorted(set(member_ids))):
-            marks = ",".join("?" * len(chunk))
-            for row in await self._all(sql.format(marks=marks), chunk):
-                grouped[row["member_id"]].append(row)
-        return grouped
+        return await self._read(sqlite_read.grouped, sql, list(member_ids))
 
     async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
         return await self._read(sqlite_read.member_records, list(member_ids))

@@ -202,19 +202,26 @@ def scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
         db.execute("COMMIT")
 
 
+def grouped(db: Conn, sql: str, member_ids: Iterable[str]) -> dict[str, list[sqlite3.Row]]:
+    """Rows of ``sql`` (``... WHERE member_id IN ({marks})``, selecting ``member_id``) by
+    member, read in chunks of members."""
+    found: dict[str, list[sqlite3.Row]] = defaultdict(list)
+    for chunk in chunks(sorted(set(member_ids))):
+        marks = ",".join("?" * len(chunk))
+        for row in rows(db, sql.format(marks=marks), chunk):
+            found[row["member_id"]].append(row)
+    return found
+
+
 def member_records(db: Conn, member_ids: Sequence[str]) -> list[list[RecordKey]]:
     """Each member's records, in key order."""
-    grouped: dict[str, list[RecordKey]] = {m: [] for m in member_ids}
-    for chunk in chunks(list(member_ids)):
-        marks = ",".join("?" * len(chunk))
-        for row in rows(
-            db,
-            f"SELECT member_id, source, key FROM records WHERE member_id IN ({marks})"
-            " ORDER BY source, key",
-            chunk,
-        ):
-            grouped[row[0]].append((row[1], row[2]))
-    return [grouped[m] for m in member_ids]
+    found = grouped(
+        db,
+        "SELECT member_id, source, key FROM records WHERE member_id IN ({marks})"
+        " ORDER BY source, key",
+        member_ids,
+    )
+    return [[(r["source"], r["key"]) for r in found.get(m, [])] for m in member_ids]
 
 
 def closure_step(

@@ -146,7 +146,8 @@ def write_change(
     bulk = bool(staged) or len(change.records) >= BULK_RECORDS and not _has_records(db)
     if bulk and not staged:
         _drop_indexes(db)
-        _write_identifiers(db, change.records, bulk=True)
+    if change.records and "identifiers" not in staged:
+        _write_identifiers(db, change.records, bulk)
     if change.records and "members" not in staged:
         _write_records(db, change.records, assigned, bulk)
     if change.redirects:
@@ -308,7 +309,6 @@ def _write_records(
         " origin_member_id=coalesce(origin_member_id, excluded.member_id)",
         sorted(rows),
     )
-    _write_identifiers(db, records, bulk=False)
 
 
 def member_versions(db: sqlite3.Connection, ids: Iterable[str]) -> dict[str, int]:
