@@ -46,6 +46,7 @@ class ApplyResult:
 
 
 Pair = tuple[RecordKey, RecordKey]
+MembersUse = Callable[[Mapping[RecordKey, str]], Awaitable[object]]
 
 
 @dataclass(slots=True)
@@ -95,11 +96,16 @@ class IdentityService:
         self,
         records: Mapping[RecordKey, RecordData],
         actor: str = "batch",
+        while_storing: MembersUse | None = None,
     ) -> ApplyResult:
         """Resolve a whole data set (start-up, ``membergraph resolve``).
 
         Records already in the store and absent from ``records`` stay in scope: the result
         is the resolution of everything the store and the data set hold.
+
+        ``while_storing`` is given each record's member as soon as it is known, and runs
+        while the store writes them (``membergraph resolve`` writes its answer file then);
+        the call returns when both are done, and fails if either fails.
         """
         stored = await self.store.load_records(None)
         changed = {
@@ -108,7 +114,9 @@ class IdentityService:
         scope = {**stored, **records}
         async with self.lock:
             with gc_paused():
-                return await self._apply_scope(scope, changed, frozenset(), actor, whole=True)
+                return await self._apply_scope(
+                    scope, changed, frozenset(), actor, whole=True, while_storing=while_storing
+                )
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
         """Apply new or changed records, re-evaluating only their closure."""
@@ -186,6 +194,7 @@ class IdentityService:
         actor: str,
         whole: bool = False,
         adjust: Adjustments | None = None,
+        while_storing: MembersUse | None = None,
     ) -> ApplyResult:
         store = self.store
         adjust = adjust or Adjustments()
@@ -223,7 +232,15 @@ class IdentityService:
         except BaseException:
             await store.unstage()
             raise
-        await store.apply(change)
+        if while_storing is None:
+            await store.apply(change)
+        else:
+            done = await asyncio.gather(
+                store.apply(change), while_storing(result.member_of), return_exceptions=True
+            )
+            for outcome_of in done:
+                if isinstance(outcome_of, BaseException):
+                    raise outcome_of
         for member_change in result.changes:
             self.bus.publish(member_change)
         return result

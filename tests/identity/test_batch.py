@@ -57,6 +57,31 @@ def test_a_later_version_of_a_line_replaces_it_across_pieces(
     assert _facts(scan.records) == _facts(_gateway_records(folder))
 
 
+@pytest.mark.parametrize("piece_bytes", [2048, 1 << 20])
+def test_a_resent_purchase_counts_only_as_its_latest_version(
+    demo_source: Path, tmp_path: Path, piece_bytes: int
+) -> None:
+    # Workers fold a piece's lines into one part per record; a re-sent line must not keep
+    # the card or e-mail its earlier version named (within a piece and across pieces).
+    folder = tmp_path / "data"
+    shutil.copytree(demo_source, folder)
+    first = orjson.loads((folder / "transactions.jsonl").read_bytes().split(b"\n", 1)[0])
+    bought = {**first, "transaction_id": "T-resent", "loyalty_id": "LD99990001"}
+    others = [{**first, "transaction_id": f"T-other-{n}"} for n in range(20)]  # a piece apart
+    _append(
+        folder / "transactions.jsonl",
+        orjson.dumps({**bought, "email": "typed.wrong@example.org"}),
+        *map(orjson.dumps, others),
+        orjson.dumps({**bought, "email": None}),
+    )
+    visit = orjson.loads((folder / "web_analytics.jsonl").read_bytes().split(b"\n", 1)[0])
+    _append(folder / "web_analytics.jsonl", orjson.dumps({**visit, "email": "new@example.org"}))
+    scan = scan_folder(folder, workers=2, piece_bytes=piece_bytes)
+    card = scan.records[("transactions", "loyalty:LD99990001")]
+    assert {i.kind for i in card.identifiers} == {"LOYALTY_ID"}
+    assert _facts(scan.records) == _facts(_gateway_records(folder))
+
+
 def test_malformed_lines_keep_their_file_line_numbers_and_places(tmp_path: Path) -> None:
     good = [
         orjson.dumps(
