@@ -117,6 +117,10 @@ def diff_links(change: Change, resolution: Resolution, active: Sequence[StoredLi
     def key(a: RecordKey, b: RecordKey, rule: str) -> tuple[RecordKey, RecordKey, str]:
         return (min(a, b), max(a, b), rule)
 
+    if not active:
+        # Nothing to retract; the engine links two records at most once (only across roots).
+        change.links_added, change.links_retracted = list(resolution.links), []
+        return
     existing = {key(k.a, k.b, k.rule) for k in active}
     produced = {key(k.a, k.b, k.rule): k for k in resolution.links}
     change.links_added = [link for k, link in produced.items() if k not in existing]

@@ -9,7 +9,7 @@ so both give the same partition for the same data, in any order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -255,14 +255,62 @@ class IdentityService:
         actor: str,
         whole: bool = False,
     ) -> tuple[Change, ApplyResult]:
-        """What a resolution changes in the store: IDs kept, retired and new, links, events."""
+        """What a resolution changes in the store: IDs kept, retired and new, links, events.
+
+        For a whole-store resolution the store may write what is known while the rest is
+        worked out here (SQLite does, on its own thread, in order): the links at once, the
+        records with their members once the IDs are known.
+        """
         store = self.store
-        current, origins, previous = state.assignments, state.origins, state.previous
-        taken, live_elsewhere = set(state.taken), state.live_elsewhere
+        current = state.assignments
+        now = datetime.now(UTC)
+        change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=state.versions)
+        change.cannot_added = adjust.cannot_add
+        change.cannot_lifted = [tuple(sorted(pair)) for pair in adjust.cannot_lift]  # type: ignore[misc]
+        change.records = records
+        diff_links(change, resolution, state.active)
+        staging: list[asyncio.Task[None]] = []
+
+        async def stage(step: Coroutine[Any, Any, None]) -> None:
+            if whole:
+                staging.append(asyncio.create_task(step))
+                await asyncio.sleep(0)  # let it reach the store before this thread gets busy
+            else:
+                step.close()
+
+        try:
+            await stage(store.stage_links(change.links_added, actor, now))
+            ids = await self._ids(resolution, state)
+            member_of = {
+                r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp
+            }
+            change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
+            change.redirects = ids.redirects
+            change.new_members = ids.new_members
+            await stage(store.stage_members(change.assignments, ids.new_members, now))
+            moved = changed | change.assignments.keys()
+            record_events(change, resolution, member_of, current, moved, now, actor)
+            change.events.extend(adjust.events)
+            result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
+            result.changes = member_changes(change, current, member_of, actor, adjust.reason)
+            result.member_of = member_of
+        finally:
+            for task in staging:  # each awaited, and its failure raised, whatever happened
+                await task
+        return change, result
+
+    async def _ids(self, resolution: Resolution, state: ScopeState) -> IdAssignment:
+        """The members' IDs: kept, retired, and fresh ones never used before."""
+        origins, taken = state.origins, set(state.taken)
 
         def assign() -> IdAssignment:
             return assign_member_ids(
-                resolution.components, current, origins, taken, live_elsewhere, previous
+                resolution.components,
+                state.assignments,
+                origins,
+                taken,
+                state.live_elsewhere,
+                state.previous,
             )
 
         ids = assign()
@@ -272,40 +320,12 @@ class IdentityService:
             fresh = set(ids.new_members) - set(origins.values())
             if not fresh:
                 break  # most changes make no new member: no read
-            clashes = await store.taken_member_ids(fresh) - taken
+            clashes = await self.store.taken_member_ids(fresh) - taken
             if not clashes:
                 break
             taken |= clashes
             ids = assign()
-        member_of = {r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp}
-        now = datetime.now(UTC)
-        change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=state.versions)
-        change.cannot_added = adjust.cannot_add
-        change.cannot_lifted = [tuple(sorted(pair)) for pair in adjust.cannot_lift]  # type: ignore[misc]
-        change.records = records
-        change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
-        change.redirects = ids.redirects
-        change.new_members = ids.new_members
-        staging = None
-        if whole:
-            # The store may write the records with their members while the events are
-            # worked out here (SQLite does, on its own thread).
-            staging = asyncio.create_task(
-                store.stage_members(change.assignments, ids.new_members, now)
-            )
-            await asyncio.sleep(0)  # let it reach the store before this thread gets busy
-        try:
-            diff_links(change, resolution, state.active)
-            moved = changed | change.assignments.keys()
-            record_events(change, resolution, member_of, current, moved, now, actor)
-            change.events.extend(adjust.events)
-            result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
-            result.changes = member_changes(change, current, member_of, actor, adjust.reason)
-            result.member_of = member_of
-        finally:
-            if staging is not None:
-                await staging
-        return change, result
+        return ids
 
 
 def _differs(stored: RecordData, incoming: RecordData) -> bool:

@@ -196,6 +196,11 @@ class IdentityStore(abc.ABC):
         """
         return None
 
+    async def stage_links(self, links: Sequence[Link], actor: str, at: datetime) -> None:
+        """Go on with what :meth:`stage` began: the links the change adds, known as soon as
+        the engine is done (while the members' IDs are still being worked out)."""
+        return None
+
     async def stage_members(
         self, assignments: Mapping[RecordKey, str], new_members: Sequence[str], at: datetime
     ) -> None:

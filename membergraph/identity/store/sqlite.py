@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import aiosqlite
 import orjson
 
-from membergraph.identity.engine import ValueKey
+from membergraph.identity.engine import Link, ValueKey
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store import sqlite_read
@@ -36,6 +36,7 @@ from membergraph.identity.store.sqlite_write import (
     SCHEMA,
     Staged,
     member_versions,
+    stage_links,
     stage_members,
     stage_records,
     write_change,
@@ -127,15 +128,22 @@ class SqliteStore(IdentityStore):
             if await self._in_thread(stage_records, records):
                 self._staged, self._staged_records = frozenset({"identifiers"}), records
 
+    async def stage_links(self, links: Sequence[Link], actor: str, at: datetime) -> None:
+        if "identifiers" not in self._staged:
+            return
+        async with self._mapped("write"):
+            await self._in_thread(stage_links, links, actor, at.isoformat())
+            self._staged |= {"links"}
+
     async def stage_members(
         self, assignments: Mapping[RecordKey, str], new_members: Sequence[str], at: datetime
     ) -> None:
-        if self._staged != {"identifiers"}:
+        if "identifiers" not in self._staged:
             return
         async with self._mapped("write"):
             records = self._staged_records
             await self._in_thread(stage_members, records, assignments, new_members, at.isoformat())
-            self._staged = frozenset({"identifiers", "members"})
+            self._staged |= {"members"}
 
     async def unstage(self) -> None:
         if self._staged:
@@ -287,4 +295,9 @@ class SqliteStore(IdentityStore):
         return _event_row(rows[0]) if rows else None
 
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
+        if self._staged and "members" not in self._staged:
+            # A first load, which found no record under its write lock: no member ever
+            # existed here (records are never deleted), so no ID was ever used. No read,
+            # which would wait behind the staged writes.
+            return set()
         return await self._read(sqlite_read.taken_member_ids, list(ids))

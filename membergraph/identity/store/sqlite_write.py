@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from membergraph.identity.engine import Link
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store.port import Change, ConcurrentChange
@@ -22,6 +23,7 @@ __all__ = [
     "SCHEMA",
     "chunks",
     "member_versions",
+    "stage_links",
     "stage_members",
     "stage_records",
     "write_change",
@@ -115,6 +117,12 @@ def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> bool
     return True
 
 
+def stage_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
+    """Go on with a first load :func:`stage_records` began: the links it adds (the engine is
+    done; the members' IDs are being worked out)."""
+    _write_links(db, links, actor, at)
+
+
 def stage_members(
     db: sqlite3.Connection,
     records: Sequence[RecordData],
@@ -134,8 +142,9 @@ def write_change(
 ) -> None:
     """Write one change inside the caller's transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``).
 
-    ``staged``: what :func:`stage_records` (``"identifiers"``) and :func:`stage_members`
-    (``"members"``: records and new members) already wrote in this transaction.
+    ``staged``: what :func:`stage_records` (``"identifiers"``), :func:`stage_links`
+    (``"links"``) and :func:`stage_members` (``"members"``: records and new members)
+    already wrote in this transaction.
     """
     if change.expected_versions:
         now = member_versions(db, change.expected_versions)
@@ -181,15 +190,8 @@ def write_change(
             " a_source=? AND a_key=? AND b_source=? AND b_key=?",
             rows,
         )
-    if change.links_added:
-        _insert(
-            db,
-            "links (a_source, a_key, b_source, b_key, rule, evidence, actor, created_at)",
-            [
-                (*link.a, *link.b, link.rule, link.evidence, change.actor, at)
-                for link in change.links_added
-            ],
-        )
+    if change.links_added and "links" not in staged:
+        _write_links(db, change.links_added, change.actor, at)
     if change.cannot_added:
         db.executemany(
             "INSERT INTO cannot_links (a_source, a_key, b_source, b_key, actor, reason,"
@@ -227,6 +229,14 @@ def _write_new_members(db: sqlite3.Connection, new_members: Sequence[str], at: s
         "INSERT INTO members (id, created_at) VALUES (?,?)"
         " ON CONFLICT (id) DO UPDATE SET version = version + 1",
         [(m, at) for m in new_members],
+    )
+
+
+def _write_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
+    _insert(
+        db,
+        "links (a_source, a_key, b_source, b_key, rule, evidence, actor, created_at)",
+        [(*link.a, *link.b, link.rule, link.evidence, actor, at) for link in links],
     )
 
 
