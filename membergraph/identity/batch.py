@@ -83,7 +83,8 @@ class _Piece:
     lines: int = 0  # physical lines, blank ones included (for line numbers)
     ids: list[str] = field(default_factory=list)  # accepted lines' ids, in order
     parts_of: array[int] = field(default_factory=lambda: array("i"))  # per id: its part
-    parts: list[Row] = field(default_factory=list)
+    parts: list[Row] = field(default_factory=list)  # as sent; records once arrived
+    records: list[RecordData] = field(default_factory=list)
     # (accepted lines before it, line number in the piece, message)
     errors: list[tuple[int, int, str]] = field(default_factory=list)
 
@@ -179,7 +180,7 @@ class FolderScan:
         for source, name, first, piece in self._pieces:
             head = b'{"source":' + orjson.dumps(source.value) + b',"id":'
             # Each record's member, encoded once for all its lines.
-            members = [orjson.dumps(member_of.get(part[:2])) for part in piece.parts]
+            members = [orjson.dumps(member_of.get(part.ref)) for part in piece.records]
             ids, parts_of = piece.ids, piece.parts_of
             done = 0
             for before, number, message in [*piece.errors, (len(ids), 0, "")]:
@@ -199,9 +200,9 @@ class FolderScan:
                     yield head + b'null,"member_id":null,' + orjson.dumps(error)[1:] + b"\n"
 
 
-def _used(pieces: list[_Piece]) -> list[set[int] | None]:
+def _used(pieces: list[_Piece], repeats: bool) -> list[set[int] | None]:
     """Per piece of one source, the parts its lines' latest versions use (None: all)."""
-    if not _repeats(pieces):
+    if not repeats:
         return [None] * len(pieces)  # no id comes twice: every line is its latest version
     later: set[str] = set()
     used: list[set[int] | None] = []
@@ -215,14 +216,16 @@ def _used(pieces: list[_Piece]) -> list[set[int] | None]:
     return used[::-1]
 
 
-def _fold(pieces: list[tuple[SourceName, str, int, _Piece]]) -> dict[RecordKey, RecordData]:
+def _fold(
+    pieces: list[tuple[SourceName, str, int, _Piece]], repeating: set[SourceName]
+) -> dict[RecordKey, RecordData]:
     records: dict[RecordKey, RecordData] = {}
     for source in SOURCES:
         mine = [piece for name, _, _, piece in pieces if name is source]
-        for piece, used in zip(mine, _used(mine), strict=True):
-            for slot, part in enumerate(piece.parts):
+        for piece, used in zip(mine, _used(mine, source in repeating), strict=True):
+            for slot, part in enumerate(piece.records):
                 if used is None or slot in used:  # else only superseded lines said this
-                    fold_into(records, _record(part))
+                    fold_into(records, part)
     return records
 
 
@@ -235,16 +238,24 @@ def _repeats(pieces: Sequence[_Piece]) -> bool:
 
 
 def _read_pieces(args: list[tuple[Any, ...]], workers: int) -> list[_Piece]:
-    """:func:`_read_piece` of each task, on ``workers`` processes (one: in this process)."""
+    """:func:`_read_piece` of each task, on ``workers`` processes (one: in this process).
+
+    Each piece's records are built here as it arrives, while the workers read on.
+    """
     if workers > 1 and len(args) > 1:
         try:
             with _pool(min(workers, len(args))) as pool:
-                return list(pool.map(_read_piece, *zip(*args, strict=True)))
+                return [_arrived(p) for p in pool.map(_read_piece, *zip(*args, strict=True))]
         except (BrokenProcessPool, OSError) as exc:
             # No worker processes here (a sandbox, a dead worker): the same work in this
             # process, slower; a real error in the data shows up again there.
             logger.warning("reading on one core: worker processes failed (%s)", exc)
-    return [_read_piece(*task) for task in args]
+    return [_arrived(_read_piece(*task)) for task in args]
+
+
+def _arrived(piece: _Piece) -> _Piece:
+    piece.records, piece.parts = list(map(_record, piece.parts)), []
+    return piece
 
 
 def scan_folder(
@@ -289,7 +300,7 @@ def scan_folder(
         for _, number, message in piece.errors:
             report.refuse(LineError(f"{path.name}:{first + number}", message))
     with gc_paused():
-        records = _fold(pieces)
+        records = _fold(pieces, again)
     return FolderScan(records, reports, pieces)
 
 

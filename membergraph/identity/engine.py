@@ -157,7 +157,14 @@ class _Resolver:
                 if ident.kind in _LINKING_KINDS:
                     self.carriers[(ident.kind, ident.key)].append(record)
         people = _People(records, self.signature)
-        self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
+        is_junk = rules.is_junk
+        self.status: dict[ValueKey, str] = {}
+        for key, carriers in self.carriers.items():
+            if len(carriers) == 1 and key not in hubs:
+                # Most values: on one record, linking nothing yet; what status_of says.
+                self.status[key] = "blocked" if is_junk(*key) else "linkable"
+            else:
+                self.status[key] = status_of(carriers, key, rules, hubs, people)
         self.partition = _Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
