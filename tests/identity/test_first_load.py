@@ -84,9 +84,10 @@ async def test_a_first_load_that_fails_mid_way_writes_nothing(
 
     async with SqliteStore(path) as store:
         service = IdentityService(store)
-        # Failing in the engine (the identifiers are staged by then) and in the events (the
-        # records and members too): each failure must take everything back.
-        for step in ("resolve", "record_events"):
+        # Failing in the engine (the identifiers are staged by then), in the IDs (the links
+        # too) and in the events (the records and members too): each failure must take
+        # everything back.
+        for step in ("resolve", "assign_member_ids", "record_events"):
             with monkeypatch.context() as patch:
                 patch.setattr(service_module, step, broken)
                 with pytest.raises(RuntimeError, match="failed"):
