@@ -5,7 +5,7 @@ describe and, for its answer, which record each line belongs to. It keeps no lin
 Each file is cut into pieces of whole lines; worker processes validate every line of a
 piece exactly as the gateway does (:func:`~membergraph.connectors.lines.parse_line`) and
 send back compact results: accepted line ids, for each line the index of its record part
-(lines that repeat their record's identity share a part), and the errors with their line
+(one part per record of the piece, as plain tuples), and the errors with their line
 numbers. Python spends most of a batch in validation, and one core validates; pickling
 the line models back would cost as much as validating them (measured), hence this shape.
 
@@ -271,10 +271,9 @@ def scan_folder(
         path = folder / spec.file_name
         if path.exists():
             tasks += [(source, path, a, b) for a, b in _cut(path, piece_bytes)]
-    count = workers or os.cpu_count() or 1
     small = workers is None and sum(b - a for _, _, a, b in tasks) < _SERIAL_BELOW
+    count = 1 if small else workers or os.cpu_count() or 1
     args = [(source, str(path), a, b, region) for source, path, a, b in tasks]
-    count = 1 if small else count
     with gc_paused():  # unpickling results allocates millions of objects too
         found = _read_pieces(args, count)
         # A line id that comes twice (a re-sent line): that source again, one part per

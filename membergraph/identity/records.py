@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from membergraph.connectors.models import (
     CallInteraction,
@@ -81,23 +81,6 @@ class RecordData:
     last_name: str | None = None
     birth_date: date | None = None
     address: str | None = None
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Worker processes send records back: a plain constructor call pickles several
-        # times faster than a slotted dataclass's default state protocol.
-        return (
-            RecordData,
-            (
-                self.source,
-                self.key,
-                self.role,
-                self.identifiers,
-                self.first_name,
-                self.last_name,
-                self.birth_date,
-                self.address,
-            ),
-        )
 
     ref: RecordKey = field(init=False, repr=False, compare=False)
     """``(source, key)``, kept: the engine asks for it millions of times a batch."""

@@ -69,7 +69,7 @@ class SqliteStore(IdentityStore):
         self.path = str(path)
         self._db: aiosqlite.Connection | None = None
         # What a first load's open transaction already holds (see stage): nothing, or
-        # "identifiers", then "members".
+        # "identifiers", then "links", then "members".
         self._staged: Staged = frozenset()
         self._staged_records: Sequence[RecordData] = ()
 
