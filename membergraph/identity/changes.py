@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 
 from membergraph.identity.engine import Resolution, ValueKey
 from membergraph.identity.events import MemberChange
@@ -21,6 +22,9 @@ _LINKING = (
     IdentifierKind.EMAIL,
     IdentifierKind.PHONE,
 )
+
+
+_value_key = itemgetter(0, 1)  # an identifier's (kind, key)
 
 
 def linking_values(record: RecordData) -> set[ValueKey]:
@@ -89,9 +93,10 @@ def record_events(
             )
     flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
     statuses = resolution.value_status
+    stopped = {key for key, status in statuses.items() if status != "linkable"}
     for record in change.records:
-        # Most records carry only linkable values: look before sorting anything.
-        if all(statuses.get((i.kind, i.key), "linkable") == "linkable" for i in record.identifiers):
+        # Most records carry only linkable values: look (in C) before sorting anything.
+        if stopped.isdisjoint(map(_value_key, record.identifiers)):
             continue
         for key in sorted(linking_values(record)):
             if statuses.get(key, "linkable") != "linkable":

@@ -21,9 +21,9 @@ Phases, in priority order:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from membergraph._perf import gc_paused
 from membergraph.identity.normalize import IdentifierKind
@@ -39,6 +39,8 @@ _LINKING_KINDS = (
     IdentifierKind.EMAIL,
     IdentifierKind.PHONE,
 )
+_T = TypeVar("_T")
+_NO_VALUES: frozenset[str] = frozenset()
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
 
 
@@ -74,7 +76,9 @@ class Resolution:
 @dataclass(slots=True)
 class _Group:
     members: list[RecordKey]
-    values: dict[IdentifierKind, set[str]] | None = None  # built on first need
+    # The members' values of limited kinds: built on first need, kept up to date from then
+    # on (a group never asked, a leaf's say, never builds them).
+    values: dict[IdentifierKind, set[str]] | None = None
 
 
 class _Partition:
@@ -89,12 +93,16 @@ class _Partition:
     def _values(self, root: RecordKey) -> dict[IdentifierKind, set[str]]:
         group = self.groups[root]
         if group.values is None:
-            values: dict[IdentifierKind, set[str]] = {}
-            for ident in self.records[root].identifiers:
-                if ident.kind in self.limits:
-                    values.setdefault(ident.kind, set()).add(ident.key)
-            group.values = values
+            group.values = {}
+            self._add_values(group.values, group.members)
         return group.values
+
+    def _add_values(self, values: dict[IdentifierKind, set[str]], refs: list[RecordKey]) -> None:
+        limits, records = self.limits, self.records
+        for ref in refs:
+            for ident in records[ref].identifiers:
+                if ident.kind in limits:
+                    values.setdefault(ident.kind, set()).add(ident.key)
 
     def find(self, ref: RecordKey) -> RecordKey:
         parent = self.parent
@@ -109,7 +117,9 @@ class _Partition:
         """The kind whose limit joining a and b would break (never one already broken)."""
         values_a, values_b = self._values(a), self._values(b)
         for kind, limit in self.limits.items():
-            va, vb = values_a.get(kind, set()), values_b.get(kind, set())
+            va, vb = values_a.get(kind, _NO_VALUES), values_b.get(kind, _NO_VALUES)
+            if len(va) + len(vb) <= limit:
+                continue  # within the limit however many they share
             joined = len(va | vb)
             if joined > limit and joined > max(len(va), len(vb)):
                 return kind, sorted(va | vb)
@@ -119,11 +129,15 @@ class _Partition:
         ga, gb = self.groups[a], self.groups[b]
         if len(ga.members) < len(gb.members):
             a, b, ga, gb = b, a, gb, ga
-        values_a, values_b = self._values(a), self._values(b)
         self.parent[b] = a
+        values_a = ga.values
+        if values_a is not None:  # else built from all the members when first asked
+            if gb.values is None:
+                self._add_values(values_a, gb.members)
+            else:
+                for kind, values in gb.values.items():
+                    values_a.setdefault(kind, set()).update(values)
         ga.members.extend(gb.members)
-        for kind, values in values_b.items():
-            values_a.setdefault(kind, set()).update(values)
         del self.groups[b]
         return a
 
@@ -151,11 +165,12 @@ class _Resolver:
         }
         self.order = sorted(records)  # carriers and leaves in key order: a deterministic run
         self.carriers: dict[ValueKey, list[RecordData]] = defaultdict(list)
+        carriers_of, linking = self.carriers, _LINKING_KINDS
         for ref in self.order:
             record = records[ref]
             for ident in record.identifiers:
-                if ident.kind in _LINKING_KINDS:
-                    self.carriers[(ident.kind, ident.key)].append(record)
+                if ident.kind in linking:
+                    carriers_of[(ident.kind, ident.key)].append(record)
         people = _People(records, self.signature)
         is_junk = rules.is_junk
         self.status: dict[ValueKey, str] = {}
@@ -238,11 +253,12 @@ class _Resolver:
     def _targets(self, leaf: RecordData) -> list[tuple[Identifier, RecordKey, RecordKey]]:
         """(identifier, carrier record, carrier's root) for each profile the leaf points to."""
         found = []
-        for ident in sorted(leaf.identifiers):
+        status, carriers_of = self.status, self.carriers
+        for ident in _in_order(leaf.identifiers):
             key = (ident.kind, ident.key)
-            if ident.kind not in _LINKING_KINDS or self.status.get(key) != "linkable":
+            if ident.kind not in _LINKING_KINDS or status.get(key) != "linkable":
                 continue
-            for carrier in self.carriers[key]:
+            for carrier in carriers_of[key]:
                 if carrier.role == "profile":
                     found.append((ident, carrier.ref, self.partition.find(carrier.ref)))
                     break
@@ -306,7 +322,7 @@ class _Resolver:
                 self._try_link(leaf.ref, carrier, "attach", evidence)
         self._group_unattached(leaf for leaf, choice in choices if choice is None)
         groups = self.partition.groups.values()
-        components = sorted(sorted(g.members) for g in groups)
+        components = sorted(_in_order(g.members) for g in groups)
         return Resolution(components, self.links, self.conflicts, self.status)
 
     def _group_unattached(self, leaves: Iterable[RecordData]) -> None:
@@ -314,7 +330,7 @@ class _Resolver:
         for leaf in leaves:
             if leaf.source != "web_analytics":
                 continue
-            for ident in sorted(leaf.identifiers):
+            for ident in _in_order(leaf.identifiers):
                 key = (ident.kind, ident.key)
                 if ident.kind not in (IdentifierKind.EMAIL, IdentifierKind.CRM_ID):
                     continue
@@ -344,6 +360,11 @@ class _People(dict[RecordKey, object]):
     def __missing__(self, ref: RecordKey) -> object:
         person = self[ref] = person_of(self.records[ref], self.signature.get(ref))
         return person
+
+
+def _in_order(items: Collection[_T]) -> list[_T]:
+    """``sorted(items)``, without the call for the many single ones (leaves, members)."""
+    return list(items) if len(items) < 2 else sorted(items)  # type: ignore[type-var]
 
 
 def _conflict_of(

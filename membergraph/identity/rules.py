@@ -111,7 +111,13 @@ class Rules(BaseModel):
         if junk is None:
             return False  # only e-mails and phones have junk values
         exact, patterns = junk
-        return key in exact or any(p.search(key) for p in patterns)
+        if key in exact:
+            return True
+        # A loop, not any(): a first load asks this of every value once (0.3 s a batch).
+        for pattern in patterns:  # noqa: SIM110
+            if pattern.search(key):
+                return True
+        return False
 
 
 class RulesError(ValueError):

@@ -32,11 +32,14 @@ def status_of(
         return "hub" if key in hubs else "linkable"
     if key in hubs or len(carriers) > rules.hub_max_records:
         return "hub"
-    people = {person_of[record.ref] for record in carriers}
-    if len(people) > rules.hub_max_people:
-        return "hub"
-    crm_people = {person_of[r.ref] for r in carriers if r.source == "crm"}
-    if len(crm_people) > 1:
+    # Who the carriers are is asked only when the answer could matter: fewer carriers than
+    # the cap cannot be too many people, one CRM contact cannot be two.
+    if len(carriers) > rules.hub_max_people:
+        people = {person_of[record.ref] for record in carriers}
+        if len(people) > rules.hub_max_people:
+            return "hub"
+    crm = [r.ref for r in carriers if r.source == "crm"]
+    if len(crm) > 1 and len({person_of[ref] for ref in crm}) > 1:
         return "shared"
     return "linkable"
 

