@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from operator import attrgetter
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -20,16 +22,25 @@ from membergraph.identity.records import (
     record_of_line,
 )
 
-__all__ = ["collect_records", "fold_into", "identity_fields", "owner_key"]
+__all__ = ["collect_records", "fold_into", "identity_fields", "identity_reader", "owner_key"]
+
+
+_IDENTITY: dict[type[BaseModel], Callable[[Any], tuple[object, ...]]] = {
+    Transaction: attrgetter("loyalty_id", "email", "channel"),
+    WebEvent: attrgetter("anonymous_id", "user_id", "email"),
+}
+
+
+def identity_reader(model: type[BaseModel]) -> Callable[[Any], tuple[object, ...]] | None:
+    """What of a line of ``model`` identity reads, for models whose record is a function of
+    it alone (None: CRM contacts and calls, each line its own record). One C call a line."""
+    return _IDENTITY.get(model)
 
 
 def identity_fields(line: BaseModel) -> tuple[object, ...] | None:
-    """What of a line identity reads, for lines whose record is a function of it alone."""
-    if isinstance(line, Transaction):
-        return ("t", line.loyalty_id, line.email, line.channel)
-    if isinstance(line, WebEvent):
-        return ("w", line.anonymous_id, line.user_id, line.email)
-    return None  # CRM contacts and calls: each line is its own record
+    """:func:`identity_reader`'s fields of a line, with its model (lines of all sources)."""
+    read = _IDENTITY.get(type(line))
+    return None if read is None else (type(line), read(line))
 
 
 Line = CrmContact | Transaction | WebEvent | CallInteraction

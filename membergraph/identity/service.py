@@ -198,7 +198,6 @@ class IdentityService:
     ) -> ApplyResult:
         store = self.store
         adjust = adjust or Adjustments()
-        side: list[asyncio.Future[object]] = []  # while_storing, once _change starts it
         # The whole store reads tables, not millions of keys.
         state = await store.scope_state(None if whole else scope)
         manual = [
@@ -228,17 +227,20 @@ class IdentityService:
             resolution = outcome[0]
             assert isinstance(resolution, Resolution)
             change, result = await self._change(
-                changed, records, resolution, state, adjust, actor, whole, (while_storing, side)
+                changed, records, resolution, state, adjust, actor, whole
             )
         except BaseException:
             await store.unstage()
-            if side:
-                await asyncio.gather(*side, return_exceptions=True)
             raise
-        done = await asyncio.gather(store.apply(change), *side, return_exceptions=True)
-        for outcome_of in done:
-            if isinstance(outcome_of, BaseException):
-                raise outcome_of
+        if while_storing is None:
+            await store.apply(change)
+        else:
+            done = await asyncio.gather(
+                store.apply(change), while_storing(result.member_of), return_exceptions=True
+            )
+            for outcome_of in done:
+                if isinstance(outcome_of, BaseException):
+                    raise outcome_of
         for member_change in result.changes:
             self.bus.publish(member_change)
         return result
@@ -252,14 +254,12 @@ class IdentityService:
         adjust: Adjustments,
         actor: str,
         whole: bool = False,
-        side: tuple[MembersUse | None, list[asyncio.Future[object]]] = (None, []),
     ) -> tuple[Change, ApplyResult]:
         """What a resolution changes in the store: IDs kept, retired and new, links, events.
 
         For a whole-store resolution the store may write what is known while the rest is
         worked out here (SQLite does, on its own thread, in order): the links at once, the
-        records with their members once the IDs are known. ``side``: a use of the members
-        to start once they are known, and the list its task goes to (awaited by the caller).
+        records with their members once the IDs are known.
         """
         store = self.store
         current = state.assignments
@@ -284,9 +284,6 @@ class IdentityService:
             member_of = {
                 r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp
             }
-            use, started = side
-            if use is not None:
-                started.append(asyncio.ensure_future(use(member_of)))
             change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
             change.redirects = ids.redirects
             change.new_members = ids.new_members

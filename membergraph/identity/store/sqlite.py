@@ -125,8 +125,9 @@ class SqliteStore(IdentityStore):
 
     async def stage(self, records: Sequence[RecordData]) -> None:
         async with self._mapped("write"):
-            if await self._in_thread(stage_records, records):
-                self._staged, self._staged_records = frozenset({"identifiers"}), records
+            ordered = await self._in_thread(stage_records, records)
+            if ordered is not None:
+                self._staged, self._staged_records = frozenset({"identifiers"}), ordered
 
     async def stage_links(self, links: Sequence[Link], actor: str, at: datetime) -> None:
         if "identifiers" not in self._staged:
