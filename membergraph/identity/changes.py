@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 
 from membergraph.identity.engine import Resolution, ValueKey
@@ -45,19 +45,14 @@ def record_events(
     moved records, values that stopped linking."""
     events = change.events
     reason = change.reason
-    for link in change.links_added:
-        events.append(
-            IdentityEvent(
-                member_of[link.a],
-                "linked",
-                now,
-                actor,
-                rule=link.rule,
-                reason=reason,
-                evidence=link.evidence,
-                records=(link.a, link.b),
-            )
+    # Positional: a first load makes one such event per link, some 170,000 a batch.
+    events.extend(
+        IdentityEvent(
+            member_of[link.a], "linked", now, actor, link.rule, reason, link.evidence,
+            (link.a, link.b),
         )
+        for link in change.links_added
+    )
     for a, b, rule in change.links_retracted:
         events.append(
             IdentityEvent(member_of[a], "unlinked", now, actor, rule=rule, records=(a, b))
@@ -139,15 +134,17 @@ def member_changes(
     actor: str,
     reason: str | None,
 ) -> list[MemberChange]:
+    at = change.at or datetime.now(UTC)  # one time for the whole change
     out = [
-        MemberChange("merged", (new, old), actor, reason) for old, new in change.redirects.items()
+        MemberChange("merged", (new, old), actor, reason, at)
+        for old, new in change.redirects.items()
     ]
     before: dict[str, set[str]] = defaultdict(set)
     for ref, old in current.items():
         before[old].add(member_of[ref])
     for _old, now_in in sorted(before.items()):
         if len(now_in) > 1:
-            out.append(MemberChange("split", tuple(sorted(now_in)), actor, reason))
+            out.append(MemberChange("split", tuple(sorted(now_in)), actor, reason, at))
     touched = {m for m in change.assignments.values()} - {m for c in out for m in c.member_ids}
-    out.extend(MemberChange("linked", (m,), actor, reason) for m in sorted(touched))
+    out.extend(MemberChange("linked", (m,), actor, reason, at) for m in sorted(touched))
     return out

@@ -220,24 +220,25 @@ class _Resolver:
         self,
     ) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
         edges = []
-        signature = self.signature
-        for (kind, value), carriers in self.carriers.items():
+        signature, status_of_value = self.signature, self.status
+        for key, carriers in self.carriers.items():
             if len(carriers) < 2:
                 continue
-            status = self.status[(kind, value)]
-            if status in ("blocked", "hub"):
+            status = status_of_value[key]
+            if status == "blocked" or status == "hub":
                 continue
             profiles = [r.ref for r in carriers if r.role == "profile"]
             if len(profiles) < 2:
                 continue
-            by_signature: dict[tuple[str, str, str], list[RecordKey]] = defaultdict(list)
-            for ref in profiles:
-                sig = signature.get(ref)
-                if sig:
+            kind, value = key
+            signed = [(sig, ref) for ref in profiles if (sig := signature.get(ref))]
+            if len(signed) > 1:  # most values are on one CRM contact at most
+                by_signature: dict[tuple[str, str, str], list[RecordKey]] = defaultdict(list)
+                for sig, ref in signed:
                     by_signature[sig].append(ref)
-            for same in by_signature.values():
-                for other in same[1:]:
-                    edges.append((1, kind, value, same[0], other, "crm_duplicate"))
+                for same in by_signature.values():
+                    for other in same[1:]:
+                        edges.append((1, kind, value, same[0], other, "crm_duplicate"))
             if status != "linkable" or kind is IdentifierKind.PHONE:
                 # A phone alone never merges: households share landlines.
                 continue

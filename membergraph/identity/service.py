@@ -284,7 +284,11 @@ class IdentityService:
             member_of = {
                 r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp
             }
-            change.assignments = {r: m for r, m in member_of.items() if current.get(r) != m}
+            change.assignments = (
+                {r: m for r, m in member_of.items() if current.get(r) != m}
+                if current
+                else dict(member_of)  # a first load: every record gets its member
+            )
             change.redirects = ids.redirects
             change.new_members = ids.new_members
             await stage(store.stage_members(change.assignments, ids.new_members, now))
