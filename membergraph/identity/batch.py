@@ -22,6 +22,7 @@ import os
 import time
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -109,6 +110,7 @@ def _read_piece(
     # fields are read in C: at a million lines, each Python step a line costs a second.
     validate = spec.model.__pydantic_validator__.validate_json
     line_id, identity_of = attrgetter(spec.id_field), identity_reader(spec.model)
+    role = identity_of.role if identity_of is not None else ""
     piece = _Piece()
     ids, parts_of, errors = piece.ids, piece.parts_of, piece.errors
     parts: list[RecordData] = []
@@ -136,22 +138,31 @@ def _read_piece(
                 assert isinstance(refused, LineError)
                 errors.append((len(ids), number, refused.message))
                 continue
-            identity = identity_of(line) if identity_of is not None else None
+            identity = identity_of.read(line) if identity_of is not None else None
             slot = seen.get(identity) if identity is not None else None
             if slot is None:
                 # The line's record; none is what parse_line calls a line with no owner.
-                record = record_of_line(source, line, region)
-                if record is None:
+                described: tuple[str, AbstractSet[Identifier]] | None
+                if identity is None:
+                    record = record_of_line(source, line, region)
+                    described = None if record is None else (record.key, record.identifiers)
+                else:  # record_of_line's record, described from the fields alone (cached)
+                    assert identity_of is not None
+                    record, described = None, identity_of.describe(*identity, region)
+                if described is None:
                     errors.append((len(ids), number, NO_OWNER))
                     continue
-                slot = slot_of.get(record.ref) if by_record else None
+                ref = (source, described[0])
+                slot = slot_of.get(ref) if by_record else None
                 if slot is None:
                     slot = len(parts)
-                    parts.append(record)
+                    parts.append(record or RecordData(source, ref[1], role, set(described[1])))
                     if by_record:
-                        slot_of[record.ref] = slot
-                else:
+                        slot_of[ref] = slot
+                elif record is not None:
                     parts[slot].merge(record)
+                else:
+                    parts[slot].identifiers |= described[1]  # what merge does for this source
                 if identity is not None:
                     seen[identity] = slot
             ids.append(line_id(line))

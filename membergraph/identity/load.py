@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -16,31 +16,51 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.identity.records import (
+    Described,
     RecordData,
     RecordKey,
     owner_of_transaction,
     record_of_line,
+    transaction_record,
+    visitor_record,
 )
 
-__all__ = ["collect_records", "fold_into", "identity_fields", "identity_reader", "owner_key"]
+__all__ = [
+    "Identity",
+    "collect_records",
+    "fold_into",
+    "identity_fields",
+    "identity_reader",
+    "owner_key",
+]
 
 
-_IDENTITY: dict[type[BaseModel], Callable[[Any], tuple[object, ...]]] = {
-    Transaction: attrgetter("loyalty_id", "email", "channel"),
-    WebEvent: attrgetter("anonymous_id", "user_id", "email"),
+class Identity(NamedTuple):
+    """How lines of a model whose record is a function of a few fields map to it."""
+
+    read: Callable[[Any], tuple[Any, ...]]  # the fields, from a line: one C call
+    describe: Callable[..., Described]  # the record's key and identifiers, from the fields
+    role: str
+
+
+_IDENTITY: dict[type[BaseModel], Identity] = {
+    Transaction: Identity(
+        attrgetter("loyalty_id", "email", "channel"), transaction_record, "profile"
+    ),
+    WebEvent: Identity(attrgetter("anonymous_id", "user_id", "email"), visitor_record, "leaf"),
 }
 
 
-def identity_reader(model: type[BaseModel]) -> Callable[[Any], tuple[object, ...]] | None:
-    """What of a line of ``model`` identity reads, for models whose record is a function of
-    it alone (None: CRM contacts and calls, each line its own record). One C call a line."""
+def identity_reader(model: type[BaseModel]) -> Identity | None:
+    """How identity reads lines of ``model``, for models whose record is a function of a few
+    fields (None: CRM contacts and calls, each line its own record)."""
     return _IDENTITY.get(model)
 
 
 def identity_fields(line: BaseModel) -> tuple[object, ...] | None:
-    """:func:`identity_reader`'s fields of a line, with its model (lines of all sources)."""
-    read = _IDENTITY.get(type(line))
-    return None if read is None else (type(line), read(line))
+    """The fields of a line that decide its record, with its model (lines of all sources)."""
+    identity = _IDENTITY.get(type(line))
+    return None if identity is None else (type(line), identity.read(line))
 
 
 Line = CrmContact | Transaction | WebEvent | CallInteraction

@@ -46,6 +46,8 @@ __all__ = [
     "identifier_key",
     "owner_of_transaction",
     "record_of_line",
+    "transaction_record",
+    "visitor_record",
 ]
 
 RecordKey = tuple[str, str]
@@ -134,13 +136,45 @@ def _collect(items: Iterable[Identifier | None]) -> set[Identifier]:
 
 def owner_of_transaction(line: Transaction, region: str = "US") -> str | None:
     """The record key a transaction belongs to: its card, else its online e-mail."""
-    card = _identifier(IdentifierKind.LOYALTY_ID, line.loyalty_id, "till", region)
+    found = transaction_record(line.loyalty_id, line.email, line.channel, region)
+    return None if found is None else found[0]
+
+
+Described = tuple[str, frozenset[Identifier]] | None
+"""A record's key and identifiers, from the fields of a line (None: the line has no owner)."""
+
+
+@lru_cache(maxsize=1 << 16)
+def transaction_record(
+    loyalty_id: str | None, email: str | None, channel: str, region: str = "US"
+) -> Described:
+    """The record of a transaction with these fields: its card's, else its online e-mail's."""
+    card = _identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region)
     if card is not None:
-        return f"loyalty:{card.key}"
-    email = _identifier(IdentifierKind.EMAIL, line.email, "online", region)
-    if email is not None:
-        return f"online:{email.value}"
-    return None
+        key = f"loyalty:{card.key}"
+    else:
+        online = _identifier(IdentifierKind.EMAIL, email, "online", region)
+        if online is None:
+            return None
+        key = f"online:{online.value}"
+    via = "online" if channel == "online" else "till"
+    return key, frozenset(_collect([card, _identifier(IdentifierKind.EMAIL, email, via, region)]))
+
+
+@lru_cache(maxsize=1 << 16)
+def visitor_record(
+    anonymous_id: str, user_id: str | None, email: str | None, region: str = "US"
+) -> Described:
+    """The record of a web event with these fields: its visitor's."""
+    return anonymous_id, frozenset(
+        _collect(
+            [
+                _identifier(IdentifierKind.ANONYMOUS_ID, anonymous_id, "web", region),
+                _identifier(IdentifierKind.CRM_ID, user_id, "login", region),
+                _identifier(IdentifierKind.EMAIL, email, "identify", region),
+            ]
+        )
+    )
 
 
 _ACCOUNT_KINDS = {
@@ -178,34 +212,12 @@ def record_of_line(
             address=address,
         )
     if isinstance(line, Transaction):
-        owner = owner_of_transaction(line, region)
-        if owner is None:
-            return None
-        via = "online" if line.channel == "online" else "till"
-        return RecordData(
-            source=source,
-            key=owner,
-            role="profile",
-            identifiers=_collect(
-                [
-                    _identifier(IdentifierKind.LOYALTY_ID, line.loyalty_id, "till", region),
-                    _identifier(IdentifierKind.EMAIL, line.email, via, region),
-                ]
-            ),
-        )
+        found = transaction_record(line.loyalty_id, line.email, line.channel, region)
+        return None if found is None else RecordData(source, found[0], "profile", set(found[1]))
     if isinstance(line, WebEvent):
-        return RecordData(
-            source=source,
-            key=line.anonymous_id,
-            role="leaf",
-            identifiers=_collect(
-                [
-                    _identifier(IdentifierKind.ANONYMOUS_ID, line.anonymous_id, "web", region),
-                    _identifier(IdentifierKind.CRM_ID, line.user_id, "login", region),
-                    _identifier(IdentifierKind.EMAIL, line.email, "identify", region),
-                ]
-            ),
-        )
+        found = visitor_record(line.anonymous_id, line.user_id, line.email, region)
+        assert found is not None  # a visitor is always its own record
+        return RecordData(source, found[0], "leaf", set(found[1]))
     ref = line.account_ref
     return RecordData(
         source=source,
