@@ -156,7 +156,9 @@ def _read_piece(
                 slot = slot_of.get(ref) if by_record else None
                 if slot is None:
                     slot = len(parts)
-                    parts.append(record or RecordData(source, ref[1], role, set(described[1])))
+                    if record is None:
+                        record = RecordData(source, ref[1], role, set(described[1]))
+                    parts.append(record)
                     if by_record:
                         slot_of[ref] = slot
                 elif record is not None:

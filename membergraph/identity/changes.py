@@ -41,18 +41,11 @@ def record_events(
     now: datetime,
     actor: str,
 ) -> None:
-    """The events a change writes: links made and retracted, merges, conflicts that touch
-    moved records, values that stopped linking."""
+    """The events a change writes: links made (as ``link_members``, see :class:`Change`) and
+    retracted, merges, conflicts that touch moved records, values that stopped linking."""
     events = change.events
     reason = change.reason
-    # Positional: a first load makes one such event per link, some 170,000 a batch.
-    events.extend(
-        IdentityEvent(
-            member_of[link.a], "linked", now, actor, link.rule, reason, link.evidence,
-            (link.a, link.b),
-        )
-        for link in change.links_added
-    )
+    change.link_members = [member_of[link.a] for link in change.links_added]  # "linked"
     for a, b, rule in change.links_retracted:
         events.append(
             IdentityEvent(member_of[a], "unlinked", now, actor, rule=rule, records=(a, b))

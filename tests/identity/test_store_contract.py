@@ -32,12 +32,10 @@ def _first_change() -> Change:
         links_added=[
             Link(ann.ref, card.ref, "loyalty_id", {"kind": "LOYALTY_ID", "value": "LD11110000"})
         ],
-        events=[
-            IdentityEvent(
-                "m_ann", "linked", NOW, "test", rule="loyalty_id", records=(ann.ref, card.ref)
-            )
-        ],
+        link_members=["m_ann"],
+        events=[IdentityEvent("m_ann", "conflict", NOW, "test", rule="limit", records=(ann.ref,))],
         actor="test",
+        reason="first load",
         at=NOW,
     )
 
@@ -66,7 +64,19 @@ async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) ->
     assert await store.page_members(None, 10) == ["m_ann"]
     assert await store.count_members() == 1 and await store.count_members("call_center") == 0
     [events] = await store.member_events(["m_ann"])
-    assert [e.kind for e in events] == ["linked"]
+    assert sorted(e.kind for e in events) == ["conflict", "linked"]
+    # An added link is its member's "linked" event, written before the change's events.
+    [linked] = [e for e in events if e.kind == "linked"]
+    assert (linked.rule, linked.actor, linked.reason, linked.at) == (
+        "loyalty_id",
+        "test",
+        "first load",
+        NOW,
+    )
+    assert linked.evidence == {"kind": "LOYALTY_ID", "value": "LD11110000"}
+    assert linked.records == (("crm", "C1"), ("transactions", "loyalty:LD11110000"))
+    [conflict] = [e for e in events if e.kind == "conflict"]
+    assert linked.id is not None and conflict.id is not None and linked.id < conflict.id
     [link] = await store.active_links([("crm", "C1")])
     assert link.rule == "loyalty_id" and link.actor == "test"
     assert await store.ping() == {"records": 2, "members": 1, "links": 1}

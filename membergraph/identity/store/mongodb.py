@@ -149,7 +149,7 @@ class MongoStore(IdentityStore):
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()
         size = len(change.records) + len(change.assignments) + len(change.links_added)
-        size += len(change.events)
+        size += len(change.link_members) + len(change.events)
         async with self._mapped("write"):
             if size <= TRANSACTION_LIMIT:
                 async with self.client.start_session() as session:
@@ -181,7 +181,9 @@ class MongoStore(IdentityStore):
         }
         versions = await self._versions(change.expected_versions, session)
         links = await self._next_ids("links", len(change.links_added), session)
-        events = await self._next_ids("events", len(change.events), session)
+        events = await self._next_ids(
+            "events", len(change.link_members) + len(change.events), session
+        )
         writes: Writes = plan_change(change, stored, versions, links, events, at)
         for collection, ops in writes.ops:
             for chunk in _chunks(ops):

@@ -26,6 +26,7 @@ from membergraph.identity.store.port import (
     IdentityEvent,
     StoredLink,
     event_from,
+    linked_members,
 )
 
 __all__ = [
@@ -227,6 +228,13 @@ def plan_change(
         for x, y in ((a, b), (b, a))
     ]
     writes.add("cannot_links", cannot)
+    events = [
+        IdentityEvent(
+            member, "linked", change.at or datetime.fromisoformat(at), change.actor,
+            link.rule, change.reason, link.evidence, (link.a, link.b),
+        )
+        for link, member in linked_members(change)
+    ]
     writes.add(
         "events",
         [
@@ -243,7 +251,7 @@ def plan_change(
                     "records": [list(r) for r in e.records],
                 }
             )
-            for event_id, e in zip(event_ids, change.events, strict=True)
+            for event_id, e in zip(event_ids, [*events, *change.events], strict=True)
         ],
     )
     return writes

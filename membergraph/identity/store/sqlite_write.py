@@ -17,7 +17,7 @@ import orjson
 from membergraph.identity.engine import Link
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.store.port import Change, ConcurrentChange
+from membergraph.identity.store.port import Change, ConcurrentChange, linked_members
 
 __all__ = [
     "INDEXES",
@@ -128,12 +128,14 @@ def stage_records(
     return ordered
 
 
-def stage_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
+def stage_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> int:
     """Go on with a first load :func:`stage_records` began: the links it adds and their
-    indexes (the engine is done; the members' IDs are being worked out)."""
-    _write_links(db, links, actor, at)
+    indexes (the engine is done; the members' IDs are being worked out). Returns the first
+    link's id (for :func:`write_change`)."""
+    first = _write_links(db, links, actor, at)
     for name in ("links_a", "links_b"):  # nothing else in a first load writes links
         db.execute(f"CREATE INDEX {name} {INDEXES[name]}")
+    return first
 
 
 def stage_members(
@@ -161,13 +163,17 @@ def stage_members(
 
 
 def write_change(
-    db: sqlite3.Connection, change: Change, at: str, staged: Staged = frozenset()
+    db: sqlite3.Connection,
+    change: Change,
+    at: str,
+    staged: Staged = frozenset(),
+    links_from: int = 0,
 ) -> None:
     """Write one change inside the caller's transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``).
 
     ``staged``: what :func:`stage_records` (``"identifiers"``), :func:`stage_links`
-    (``"links"``) and :func:`stage_members` (``"members"``: records and new members)
-    already wrote in this transaction.
+    (``"links"``, the first of them numbered ``links_from``) and :func:`stage_members`
+    (``"members"``: records and new members) already wrote in this transaction.
     """
     if change.expected_versions:
         now = member_versions(db, change.expected_versions)
@@ -214,7 +220,7 @@ def write_change(
             rows,
         )
     if change.links_added and "links" not in staged:
-        _write_links(db, change.links_added, change.actor, at)
+        links_from = _write_links(db, change.links_added, change.actor, at)
     if change.cannot_added:
         db.executemany(
             "INSERT INTO cannot_links (a_source, a_key, b_source, b_key, actor, reason,"
@@ -228,6 +234,17 @@ def write_change(
             "UPDATE cannot_links SET lifted_at=? WHERE lifted_at IS NULL AND"
             " a_source=? AND a_key=? AND b_source=? AND b_key=?",
             pairs,
+        )
+    if linked_members(change):
+        # Each added link is also a "linked" event: made from the link rows just written
+        # (numbered from links_from), not rendered again in Python.
+        members = orjson.dumps(change.link_members)
+        db.execute(
+            "INSERT INTO events (member_id, kind, at, actor, rule, reason, evidence, records)"
+            " SELECT m.value, 'linked', ?, l.actor, l.rule, ?, l.evidence,"
+            " json_array(json_array(l.a_source, l.a_key), json_array(l.b_source, l.b_key))"
+            " FROM json_each(?) AS m CROSS JOIN links AS l ON l.id = ? + m.key",
+            (_event_time(change, at), change.reason, members, links_from),
         )
     if change.events:
         _insert(
@@ -260,12 +277,20 @@ def _write_new_members(
     )
 
 
-def _write_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
+def _write_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> int:
+    """Append the links; returns the first one's id (the others follow it in order)."""
+    first: int = db.execute("SELECT coalesce(max(id), 0) + 1 FROM links").fetchone()[0]
     _insert(
         db,
         "links (a_source, a_key, b_source, b_key, rule, evidence, actor, created_at)",
         [(*link.a, *link.b, link.rule, link.evidence, actor, at) for link in links],
     )
+    return first
+
+
+def _event_time(change: Change, at: str) -> str:
+    """An event's ``at`` as the other events of the change store it (orjson's rendering)."""
+    return str(orjson.loads(orjson.dumps(change.at))) if change.at else at
 
 
 def _has_records(db: sqlite3.Connection) -> bool:
