@@ -21,7 +21,7 @@ Phases, in priority order:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -150,6 +150,7 @@ class _Resolver:
         manual_links: Iterable[tuple[RecordKey, RecordKey, dict[str, Any]]],
         cannot_links: Iterable[tuple[RecordKey, RecordKey]],
         hubs: frozenset[ValueKey],
+        order: Sequence[RecordKey] | None = None,
     ) -> None:
         self.records = records
         self.rules = rules
@@ -163,7 +164,8 @@ class _Resolver:
         self.signature = {
             ref: record.signature for ref, record in records.items() if record.source == "crm"
         }
-        self.order = sorted(records)  # carriers and leaves in key order: a deterministic run
+        # Carriers and leaves in key order: a deterministic run.
+        self.order = sorted(records) if order is None else order
         self.carriers: dict[ValueKey, list[RecordData]] = defaultdict(list)
         carriers_of, linking = self.carriers, _LINKING_KINDS
         for ref in self.order:
@@ -383,6 +385,7 @@ def resolve(
     manual_links: Iterable[tuple[RecordKey, RecordKey, dict[str, Any]]] = (),
     cannot_links: Iterable[tuple[RecordKey, RecordKey]] = (),
     hubs: frozenset[ValueKey] = frozenset(),
+    order: Sequence[RecordKey] | None = None,
 ) -> Resolution:
     """Resolve records into members.
 
@@ -392,10 +395,11 @@ def resolve(
         manual_links: stewards' links, ``(a, b, evidence)``; they override limits.
         cannot_links: pairs that must never share a member (from splits).
         hubs: values known to be hubs from outside ``records`` (incremental resolution).
+        order: ``sorted(records)``, when the caller has it already.
 
     Example:
         >>> resolve({}).components
         []
     """
     with gc_paused():
-        return _Resolver(records, rules or Rules(), manual_links, cannot_links, hubs).run()
+        return _Resolver(records, rules or Rules(), manual_links, cannot_links, hubs, order).run()

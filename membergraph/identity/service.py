@@ -211,9 +211,11 @@ class IdentityService:
         if whole:
             # A whole-store resolution: the store may start writing the records while the
             # engine runs on another thread (SQLite does, outside Python's lock).
-            records = [record for ref, record in scope.items() if ref in changed]
+            # In key order, sorted once: the engine walks them so, the store writes them so.
+            order = sorted(scope)
+            records = [scope[ref] for ref in order if ref in changed]
             outcome = await asyncio.gather(
-                asyncio.to_thread(resolve, scope, self.rules, manual, cannot, hubs),
+                asyncio.to_thread(resolve, scope, self.rules, manual, cannot, hubs, order),
                 store.stage(records),
                 return_exceptions=True,
             )
