@@ -267,7 +267,8 @@ def _write_new_members(
     db: sqlite3.Connection, new_members: Sequence[str], at: str, bulk: bool = False
 ) -> None:
     if bulk:  # a first load: an empty store has no member and no redirect to meet
-        _insert(db, "members (id, created_at)", [(m, at) for m in new_members])
+        # In key order, appended to the table's B-tree (IDs are random: 0.6 -> 0.3 s).
+        _insert(db, "members (id, created_at)", [(m, at) for m in sorted(new_members)])
         return
     for chunk in chunks(new_members):
         marks = ",".join("?" * len(chunk))
