@@ -76,8 +76,8 @@ class Resolution:
 @dataclass(slots=True)
 class _Group:
     members: list[RecordKey]
-    # The members' values of limited kinds: built on first need, kept up to date from then
-    # on (a group never asked, a leaf's say, never builds them).
+    # The members' values of limited kinds: built when a limit is first asked of the group,
+    # kept up to date from then on. Most leaves' groups are never asked.
     values: dict[IdentifierKind, set[str]] | None = None
 
 
