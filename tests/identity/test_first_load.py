@@ -70,7 +70,7 @@ async def test_a_first_load_leaves_what_change_by_change_leaves(
             states.append(by_card)
     assert states[0] == states[2] and states[1] == states[3]
     assert _indexes(tmp_path / "bulk.db") == _indexes(tmp_path / "plain.db")
-    assert "identifiers_record" in _indexes(tmp_path / "bulk.db")
+    assert "identifiers_value" in _indexes(tmp_path / "bulk.db")
 
 
 async def test_a_first_load_that_fails_mid_way_writes_nothing(
@@ -96,7 +96,7 @@ async def test_a_first_load_that_fails_mid_way_writes_nothing(
             assert await store.carriers([(IdentifierKind.EMAIL, "x")]) == {}
         result = await service.resolve_all(dict(records))  # and the store is still usable
         assert result.members > 0
-    assert "identifiers_record" in _indexes(path)
+    assert "identifiers_value" in _indexes(path)
 
 
 async def test_a_first_load_that_fails_while_writing_rolls_back(
@@ -119,3 +119,33 @@ async def test_a_first_load_that_fails_while_writing_rolls_back(
         assert await store.ping() == {"records": 0, "members": 0, "links": 0}
     assert _indexes(tmp_path / "store.db") >= set(sqlite_write.INDEXES)
     assert _files(tmp_path, "members.jsonl*") == [], "no answers for members not stored"
+
+
+_OLD_IDENTIFIERS = """
+CREATE TABLE identifiers (
+    kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, via TEXT NOT NULL,
+    source TEXT NOT NULL, rkey TEXT NOT NULL,
+    PRIMARY KEY (kind, key, source, rkey, value, via)
+) WITHOUT ROWID;
+CREATE INDEX identifiers_record ON identifiers (source, rkey);
+"""
+
+
+@pytest.mark.parametrize("bulk_from", [1, 10**9], ids=["first load", "change by change"])
+async def test_a_store_made_with_the_old_identifier_layout_answers_the_same(
+    records: dict[RecordKey, RecordData],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    bulk_from: int,
+) -> None:
+    # Stores made before the identifiers' primary key went by record keep their layout.
+    monkeypatch.setattr(sqlite_write, "BULK_RECORDS", bulk_from)
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        db.executescript(_OLD_IDENTIFIERS)
+    states = []
+    for name in ("old", "new"):
+        async with SqliteStore(tmp_path / f"{name}.db") as store:
+            await IdentityService(store).resolve_all(dict(records))
+            states.append(await _state(store))
+    assert states[0] == states[1]
+    assert {"identifiers_record", "identifiers_value"} <= _indexes(tmp_path / "old.db")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS identifiers (
     kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, via TEXT NOT NULL,
     source TEXT NOT NULL, rkey TEXT NOT NULL,
-    PRIMARY KEY (kind, key, source, rkey, value, via)
+    PRIMARY KEY (source, rkey, kind, key, value, via)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS members (
     id TEXT PRIMARY KEY, created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1
@@ -69,7 +69,10 @@ CREATE TABLE IF NOT EXISTS events (
 # Secondary indexes, by name. A first load drops and rebuilds them (BULK_RECORDS).
 INDEXES: dict[str, str] = {
     "records_member": "ON records (member_id)",
-    "identifiers_record": "ON identifiers (source, rkey)",
+    # By value (the primary key is by record: a first load, written record by record in
+    # key order, appends to it). Stores made before kept their (kind, key) primary key and
+    # their identifiers_record index; this one is built there too, and both work.
+    "identifiers_value": "ON identifiers (kind, key)",
     "links_a": "ON links (a_source, a_key) WHERE retracted_at IS NULL",
     "links_b": "ON links (b_source, b_key) WHERE retracted_at IS NULL",
     "cannot_a": "ON cannot_links (a_source, a_key)",
@@ -113,8 +116,8 @@ def stage_records(
             return None
         _drop_indexes(db)
         _write_identifiers(db, records, bulk=True)
-        on = INDEXES["identifiers_record"]  # nothing else writes identifiers: build it now
-        db.execute(f"CREATE INDEX identifiers_record {on}")
+        on = INDEXES["identifiers_value"]  # nothing else writes identifiers: build it now
+        db.execute(f"CREATE INDEX identifiers_value {on}")
         # Rendered now, while the engine runs; stage_members adds the members. In key order,
         # so that each row then lands at the end of the table's B-tree (appending in
         # arrival order cost 3.9 s against 2.3 s for a 1 M-line first load's records). The
@@ -332,15 +335,20 @@ def _drop_indexes(db: sqlite3.Connection) -> None:
 
 
 _KIND = {kind: kind.value for kind in IdentifierKind}  # plain str binds faster than an enum
+_by_record = itemgetter(4, 5, 0, 1, 2, 3)  # an identifier row's primary key
 
 
 def _write_identifiers(db: sqlite3.Connection, records: Sequence[RecordData], bulk: bool) -> None:
     rows = [(_KIND[i[0]], *i[1:], r.source, r.key) for r in records for i in r.identifiers]
     if bulk:
+        # A first load's records come in key order, so these rows append to the primary key
+        # (4.4 s against 5.7 to 7.0 s with the old (kind, key) key, for 617,000 rows).
         _insert(db, "identifiers", rows, "OR IGNORE")
     else:
         # Rows in key order: inserts then walk the B-tree instead of jumping around it.
-        db.executemany("INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)", sorted(rows))
+        db.executemany(
+            "INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)", sorted(rows, key=_by_record)
+        )
 
 
 _RECORD_COLUMNS = "source, key, role, first_name, last_name, birth_date, address"
