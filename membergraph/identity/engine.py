@@ -257,9 +257,11 @@ class _Resolver:
         """(identifier, carrier record, carrier's root) for each profile the leaf points to."""
         found = []
         status, carriers_of = self.status, self.carriers
-        for ident in _in_order(leaf.identifiers):
+        # Sorted after filtering: a visitor's own id is never a target, and one is not sorted.
+        linking = [ident for ident in leaf.identifiers if ident.kind in _LINKING_KINDS]
+        for ident in _in_order(linking):
             key = (ident.kind, ident.key)
-            if ident.kind not in _LINKING_KINDS or status.get(key) != "linkable":
+            if status.get(key) != "linkable":
                 continue
             for carrier in carriers_of[key]:
                 if carrier.role == "profile":
@@ -281,6 +283,9 @@ class _Resolver:
 
     def _choose(self, leaf: RecordData) -> tuple[Identifier, RecordKey] | None:
         every = self._targets(leaf)
+        if len(every) < 2 and not self.cannot:
+            # Most leaves: one target or none, nothing to weigh and no steward's objection.
+            return (every[0][0], every[0][1]) if every else None
         if len({root for ident, _, root in every if ident.via == "login"}) > 1:
             # Logged in as two members: a shared device, whatever stewards forbid since.
             refs, detail = _conflict_of(leaf, every)
