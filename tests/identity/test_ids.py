@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from membergraph.identity.ids import assign_member_ids, new_member_id
+from membergraph.identity.records import sorted_refs
 
 
 def test_a_first_load_derives_each_id_from_the_smallest_record() -> None:
@@ -23,3 +27,11 @@ def test_a_member_keeps_its_id_when_records_join_it() -> None:
     components = [[("crm", "C1"), ("crm", "C9")]]
     ids = assign_member_ids(components, {("crm", "C1"): "m_kept"}, {("crm", "C1"): "m_kept"})
     assert ids.ids == ["m_kept"] and ids.new_members == []
+
+
+@given(st.lists(st.tuples(st.sampled_from(["crm", "call_center", "web"]), st.text(max_size=6))))
+def test_records_are_walked_in_key_order_whatever_the_input_order(
+    refs: list[tuple[str, str]],
+) -> None:
+    # A whole resolution walks (and names members) in this order: it must be sorted().
+    assert sorted_refs(refs) == sorted(refs)
