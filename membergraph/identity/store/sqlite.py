@@ -51,13 +51,11 @@ def _event_row(row: sqlite3.Row) -> IdentityEvent:
     return event_from(row, orjson.loads(row["evidence"]), orjson.loads(row["records"]))
 
 
-def _apply(
-    db: sqlite3.Connection, change: Change, at: str, staged: Staged, links_from: int
-) -> None:
+def _apply(db: sqlite3.Connection, change: Change, at: str, staged: Staged) -> None:
     if not staged:
         db.execute("BEGIN IMMEDIATE")
     try:
-        write_change(db, change, at, staged, links_from)
+        write_change(db, change, at, staged)
     except BaseException:
         db.execute("ROLLBACK")
         raise
@@ -74,7 +72,6 @@ class SqliteStore(IdentityStore):
         # "identifiers", then "links", then "members".
         self._staged: Staged = frozenset()
         self._staged_records: Sequence[RecordData] = ()
-        self._links_from = 0  # the first staged link's id
 
     @classmethod
     def from_url(cls, url: str) -> SqliteStore:
@@ -123,9 +120,8 @@ class SqliteStore(IdentityStore):
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()
         staged, self._staged, self._staged_records = self._staged, frozenset(), ()
-        links_from, self._links_from = self._links_from, 0
         async with self._mapped("write"):
-            await self._in_thread(_apply, change, at, staged, links_from)
+            await self._in_thread(_apply, change, at, staged)
 
     async def stage(self, records: Sequence[RecordData]) -> None:
         async with self._mapped("write"):
@@ -137,7 +133,7 @@ class SqliteStore(IdentityStore):
         if "identifiers" not in self._staged:
             return
         async with self._mapped("write"):
-            self._links_from = await self._in_thread(stage_links, links, actor, at.isoformat())
+            await self._in_thread(stage_links, links, actor, at.isoformat())
             self._staged |= {"links"}
 
     async def stage_members(

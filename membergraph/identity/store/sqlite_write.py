@@ -132,14 +132,12 @@ def stage_records(
     return ordered
 
 
-def stage_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> int:
+def stage_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
     """Go on with a first load :func:`stage_records` began: the links it adds and their
-    indexes (the engine is done; the members' IDs are being worked out). Returns the first
-    link's id (for :func:`write_change`)."""
-    first = _write_links(db, links, actor, at)
+    indexes (the engine is done; the members' IDs are being worked out)."""
+    _write_links(db, links, actor, at)
     for name in ("links_a", "links_b"):  # nothing else in a first load writes links
         db.execute(f"CREATE INDEX {name} {INDEXES[name]}")
-    return first
 
 
 def stage_members(
@@ -167,17 +165,13 @@ def stage_members(
 
 
 def write_change(
-    db: sqlite3.Connection,
-    change: Change,
-    at: str,
-    staged: Staged = frozenset(),
-    links_from: int = 0,
+    db: sqlite3.Connection, change: Change, at: str, staged: Staged = frozenset()
 ) -> None:
     """Write one change inside the caller's transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``).
 
     ``staged``: what :func:`stage_records` (``"identifiers"``), :func:`stage_links`
-    (``"links"``, the first of them numbered ``links_from``) and :func:`stage_members`
-    (``"members"``: records and new members) already wrote in this transaction.
+    (``"links"``) and :func:`stage_members` (``"members"``: records and new members)
+    already wrote in this transaction.
     """
     if change.expected_versions:
         now = member_versions(db, change.expected_versions)
@@ -226,7 +220,7 @@ def write_change(
             rows,
         )
     if change.links_added and "links" not in staged:
-        links_from = _write_links(db, change.links_added, change.actor, at)
+        _write_links(db, change.links_added, change.actor, at)
     if change.cannot_added:
         db.executemany(
             "INSERT INTO cannot_links (a_source, a_key, b_source, b_key, actor, reason,"
@@ -242,8 +236,10 @@ def write_change(
             pairs,
         )
     if linked_members(change):
-        # Each added link is also a "linked" event: made from the link rows just written
-        # (numbered from links_from), not rendered again in Python.
+        # Each added link is also a "linked" event: made from the link rows, not rendered
+        # again in Python. They are the transaction's last links (here or staged), in order.
+        last: int = db.execute("SELECT max(id) FROM links").fetchone()[0]
+        links_from = last - len(change.links_added) + 1
         members = orjson.dumps(change.link_members)
         db.execute(
             "INSERT INTO events (member_id, kind, at, actor, rule, reason, evidence, records)"
@@ -284,15 +280,12 @@ def _write_new_members(
     )
 
 
-def _write_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> int:
-    """Append the links; returns the first one's id (the others follow it in order)."""
-    first: int = db.execute("SELECT coalesce(max(id), 0) + 1 FROM links").fetchone()[0]
+def _write_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
     _insert(
         db,
         "links (a_source, a_key, b_source, b_key, rule, evidence, actor, created_at)",
         [(*link.a, *link.b, link.rule, link.evidence, actor, at) for link in links],
     )
-    return first
 
 
 def _event_time(change: Change, at: str) -> str:
