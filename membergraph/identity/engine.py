@@ -174,14 +174,7 @@ class _Resolver:
                 if ident.kind in linking:
                     carriers_of[(ident.kind, ident.key)].append(record)
         people = _People(records, self.signature)
-        is_junk = rules.is_junk
-        self.status: dict[ValueKey, str] = {}
-        for key, carriers in self.carriers.items():
-            if len(carriers) == 1 and key not in hubs:
-                # Most values: on one record, linking nothing yet; what status_of says.
-                self.status[key] = "blocked" if is_junk(*key) else "linkable"
-            else:
-                self.status[key] = status_of(carriers, key, rules, hubs, people)
+        self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.partition = _Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
