@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from membergraph._perf import gc_paused
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.partition import Partition
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import ValueKey, person_of, status_of
@@ -40,7 +41,6 @@ _LINKING_KINDS = (
     IdentifierKind.PHONE,
 )
 _T = TypeVar("_T")
-_NO_VALUES: frozenset[str] = frozenset()
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
 
 
@@ -71,75 +71,6 @@ class Resolution:
     links: list[Link]
     conflicts: list[Conflict]
     value_status: dict[ValueKey, str]
-
-
-@dataclass(slots=True)
-class _Group:
-    members: list[RecordKey]
-    # The members' values of limited kinds: built when a limit is first asked of the group,
-    # kept up to date from then on. Most leaves' groups are never asked.
-    values: dict[IdentifierKind, set[str]] | None = None
-
-
-class _Partition:
-    """Union-find whose roots know their members and limited values."""
-
-    def __init__(self, records: Mapping[RecordKey, RecordData], rules: Rules) -> None:
-        self.records = records
-        self.parent: dict[RecordKey, RecordKey] = {ref: ref for ref in records}
-        self.groups: dict[RecordKey, _Group] = {ref: _Group([ref]) for ref in records}
-        self.limits = rules.limits
-
-    def _values(self, root: RecordKey) -> dict[IdentifierKind, set[str]]:
-        group = self.groups[root]
-        if group.values is None:
-            group.values = {}
-            self._add_values(group.values, group.members)
-        return group.values
-
-    def _add_values(self, values: dict[IdentifierKind, set[str]], refs: list[RecordKey]) -> None:
-        limits, records = self.limits, self.records
-        for ref in refs:
-            for ident in records[ref].identifiers:
-                if ident.kind in limits:
-                    values.setdefault(ident.kind, set()).add(ident.key)
-
-    def find(self, ref: RecordKey) -> RecordKey:
-        parent = self.parent
-        root = ref
-        while parent[root] != root:
-            root = parent[root]
-        while parent[ref] != root:
-            parent[ref], ref = root, parent[ref]
-        return root
-
-    def over_limit(self, a: RecordKey, b: RecordKey) -> tuple[IdentifierKind, list[str]] | None:
-        """The kind whose limit joining a and b would break (never one already broken)."""
-        values_a, values_b = self._values(a), self._values(b)
-        for kind, limit in self.limits.items():
-            va, vb = values_a.get(kind, _NO_VALUES), values_b.get(kind, _NO_VALUES)
-            if len(va) + len(vb) <= limit:
-                continue  # within the limit however many they share
-            joined = len(va | vb)
-            if joined > limit and joined > max(len(va), len(vb)):
-                return kind, sorted(va | vb)
-        return None
-
-    def union(self, a: RecordKey, b: RecordKey) -> RecordKey:
-        ga, gb = self.groups[a], self.groups[b]
-        if len(ga.members) < len(gb.members):
-            a, b, ga, gb = b, a, gb, ga
-        self.parent[b] = a
-        values_a = ga.values
-        if values_a is not None:  # else built from all the members when first asked
-            if gb.values is None:
-                self._add_values(values_a, gb.members)
-            else:
-                for kind, values in gb.values.items():
-                    values_a.setdefault(kind, set()).update(values)
-        ga.members.extend(gb.members)
-        del self.groups[b]
-        return a
 
 
 class _Resolver:
@@ -175,7 +106,7 @@ class _Resolver:
                     carriers_of[(ident.kind, ident.key)].append(record)
         people = _People(records, self.signature)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
-        self.partition = _Partition(records, rules)
+        self.partition = Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
 
