@@ -89,7 +89,7 @@ async def ingest_endpoint(request: Request) -> Response:
             # Nothing reached identity; appends are idempotent on the line's id, so the
             # client sends the same lines again.
             return _problem(503, f"{exc}; send the lines again (appends are idempotent)")
-        records = [record_of_line(source, line, region) for _, line in good]  # type: ignore[arg-type]
+        records = [record_of_line(source, line, region) for _, line in good]
         applied = await gateway.identity.ingest([r for r in records if r is not None])
     if any(outcome != "unchanged" for outcome in outcomes):
         invalidate_population(gateway)

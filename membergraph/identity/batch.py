@@ -36,6 +36,7 @@ import orjson
 from pydantic import ValidationError
 
 from membergraph._perf import gc_paused
+from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import NO_OWNER, LineError, LoadReport, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
@@ -109,6 +110,7 @@ def _read_piece(
     # What model_validate_json calls, without its Python frame; the line's id and identity
     # fields are read in C: at a million lines, each Python step a line costs a second.
     validate = spec.model.__pydantic_validator__.validate_json
+    fast = fast_decoder(spec.model)  # the same answer, five times sooner (fastlines.py)
     line_id, identity_of = attrgetter(spec.id_field), identity_reader(spec.model)
     role = identity_of.role if identity_of is not None else ""
     piece = _Piece()
@@ -131,13 +133,15 @@ def _read_piece(
             if not raw or raw.isspace():
                 continue
             try:
-                # What parse_line does first; its own slower way says what is wrong.
-                line = validate(raw)
-            except ValidationError:
-                refused = parse_line(spec, raw, "", owner)
-                assert isinstance(refused, LineError)
-                errors.append((len(ids), number, refused.message))
-                continue
+                line = fast(raw)
+            except FastLineError:
+                try:  # the model itself: it may accept what the fast reader refused
+                    line = validate(raw)
+                except ValidationError:  # parse_line's slower way says what is wrong
+                    refused = parse_line(spec, raw, "", owner)
+                    assert isinstance(refused, LineError)
+                    errors.append((len(ids), number, refused.message))
+                    continue
             identity = identity_of.read(line) if identity_of is not None else None
             slot = seen.get(identity) if identity is not None else None
             if slot is None:

@@ -97,7 +97,7 @@ def collect_records(
             if identity in seen:
                 continue
             seen.add(identity)
-        record = record_of_line(source, line, region)  # type: ignore[arg-type]
+        record = record_of_line(source, line, region)
         if record is not None:
             fold_into(records, record)
     return records

@@ -23,14 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from membergraph.connectors.models import (
-    CallInteraction,
-    CrmContact,
     SourceName,
     Transaction,
-    WebEvent,
 )
 from membergraph.identity.normalize import (
     BadIdentifier,
@@ -194,13 +191,15 @@ _ACCOUNT_KINDS = {
 }
 
 
-def record_of_line(
-    source: SourceName,
-    line: CrmContact | Transaction | WebEvent | CallInteraction,
-    region: str = "US",
-) -> RecordData | None:
-    """Map one validated source line to the record it describes (None: no owner)."""
-    if isinstance(line, CrmContact):
+def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordData | None:
+    """Map one validated source line to the record it describes (None: no owner).
+
+    ``line`` is a line of ``source``: its model (:class:`CrmContact`, :class:`Transaction`,
+    :class:`WebEvent`, :class:`CallInteraction`), or what
+    :func:`~membergraph.connectors.fastlines.fast_decoder` read, with the same fields. So
+    this looks at ``source``, not at the line's class.
+    """
+    if source == SourceName.CRM:
         address = None
         if line.address and line.address.line1 and line.address.postal_code:
             address = f"{line.address.line1.strip().casefold()}|{line.address.postal_code.strip()}"
@@ -221,10 +220,10 @@ def record_of_line(
             birth_date=line.birth_date,
             address=address,
         )
-    if isinstance(line, Transaction):
+    if source == SourceName.TRANSACTIONS:
         found = transaction_record(line.loyalty_id, line.email, line.channel, region)
         return None if found is None else RecordData(source, found[0], "profile", set(found[1]))
-    if isinstance(line, WebEvent):
+    if source == SourceName.WEB_ANALYTICS:
         found = visitor_record(line.anonymous_id, line.user_id, line.email, region)
         assert found is not None  # a visitor is always its own record
         return RecordData(source, found[0], "leaf", set(found[1]))

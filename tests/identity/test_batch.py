@@ -140,3 +140,28 @@ def test_without_worker_processes_the_folder_is_read_on_one_core(
     scan = scan_folder(demo_source, workers=2, piece_bytes=4096)
     assert _facts(scan.records) == _facts(_gateway_records(demo_source))
     assert "worker processes failed (fork not permitted)" in caplog.text
+
+
+def test_lines_only_the_models_lax_reading_accepts_are_read_as_the_gateway_reads_them(
+    tmp_path: Path,
+) -> None:
+    # The fast reader refuses these (a number in a string, a date for a timestamp); the
+    # model accepts them, so the batch must too, with the same records and answers.
+    lines = [
+        {"transaction_id": " T1 ", "loyalty_id": "LD12345678", "channel": "store",
+         "occurred_at": "2026-01-01", "amount_cents": "1200"},
+        {"transaction_id": "T2", "email": "Ann.Lee@Example.org", "channel": "online",
+         "occurred_at": 1767225600, "amount_cents": 900.0},
+        {"transaction_id": "T3", "channel": "online", "occurred_at": "2026-01-01T00:00:00Z",
+         "amount_cents": "many"},
+    ]  # fmt: skip
+    (tmp_path / "transactions.jsonl").write_bytes(b"\n".join(map(orjson.dumps, lines)))
+    scan = scan_folder(tmp_path, workers=1)
+    answers = [orjson.loads(line) for line in b"".join(scan.answers({})).splitlines()]
+    assert [a["id"] for a in answers] == ["T1", "T2", None]
+    assert answers[2]["error"].startswith("transactions.jsonl:3: amount_cents")
+    assert _facts(scan.records) == _facts(_gateway_records(tmp_path))
+    assert set(scan.records) == {
+        ("transactions", "loyalty:LD12345678"),
+        ("transactions", "online:ann.lee@example.org"),
+    }
