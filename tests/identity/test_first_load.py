@@ -4,6 +4,7 @@ writing change by change leaves, or nothing at all when it fails."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from membergraph.identity.batch import resolve_folder, scan_folder
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import IdentityService
+from membergraph.identity.store import sqlite as sqlite_module
 from membergraph.identity.store import sqlite_write
 from membergraph.identity.store.sqlite import SqliteStore
 
@@ -26,6 +28,12 @@ def _indexes(path: Path) -> set[str]:
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql NOT NULL")
         return {name for (name,) in rows}
+
+
+def _journal(path: Path) -> str:
+    """The journal mode a new connection finds."""
+    with closing(sqlite3.connect(path)) as db:
+        return str(db.execute("PRAGMA journal_mode").fetchone()[0])
 
 
 def _files(folder: Path, pattern: str) -> list[Path]:
@@ -69,6 +77,7 @@ async def test_a_first_load_leaves_what_change_by_change_leaves(
             }
             states.append(by_card)
     assert states[0] == states[2] and states[1] == states[3]
+    assert _journal(tmp_path / "bulk.db") == "wal", "back to WAL once it is written"
     assert _indexes(tmp_path / "bulk.db") == _indexes(tmp_path / "plain.db")
     assert "identifiers_value" in _indexes(tmp_path / "bulk.db")
 
@@ -94,6 +103,7 @@ async def test_a_first_load_that_fails_mid_way_writes_nothing(
                     await service.resolve_all(dict(records))
             assert await store.ping() == {"records": 0, "members": 0, "links": 0}
             assert await store.carriers([(IdentifierKind.EMAIL, "x")]) == {}
+        assert _journal(path) == "wal"
         result = await service.resolve_all(dict(records))  # and the store is still usable
         assert result.members > 0
     assert "identifiers_value" in _indexes(path)
@@ -118,6 +128,7 @@ async def test_a_first_load_that_fails_while_writing_rolls_back(
             await resolve_folder(demo_source, out, store, workers=1)
         assert await store.ping() == {"records": 0, "members": 0, "links": 0}
     assert _indexes(tmp_path / "store.db") >= set(sqlite_write.INDEXES)
+    assert _journal(tmp_path / "store.db") == "wal"
     assert _files(tmp_path, "members.jsonl*") == [], "no answers for members not stored"
 
 
@@ -129,6 +140,34 @@ CREATE TABLE identifiers (
 ) WITHOUT ROWID;
 CREATE INDEX identifiers_record ON identifiers (source, rkey);
 """
+
+
+async def test_a_first_load_writes_through_a_rollback_journal_alone_with_the_file(
+    records: dict[RecordKey, RecordData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # WAL would write the whole store twice; a rollback journal writes it once. Another
+    # connection on the file keeps it in WAL, where its readers are safe.
+    monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
+    seen: list[str] = []
+    real = sqlite_module.stage_links
+
+    def watching(db: sqlite3.Connection, *args: object) -> None:
+        seen.append(db.execute("PRAGMA journal_mode").fetchone()[0])
+        real(db, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite_module, "stage_links", watching)
+    for name, other_reader in (("alone", False), ("shared", True)):
+        path = tmp_path / f"{name}.db"
+        async with SqliteStore(path) as store:
+            with closing(sqlite3.connect(path)) as reader:
+                if other_reader:  # open on the file, between two reads
+                    reader.execute("SELECT count(*) FROM records").fetchone()
+                else:
+                    reader.close()
+                await IdentityService(store).resolve_all(dict(records))
+        assert _journal(path) == "wal"
+        assert _files(tmp_path, f"{name}.db*") == [path]  # no journal left over
+    assert seen == ["delete", "wal"]
 
 
 @pytest.mark.parametrize("bulk_from", [1, 10**9], ids=["first load", "change by change"])

@@ -32,15 +32,13 @@ from membergraph.identity.store.port import (
     StoreError,
     event_from,
 )
-from membergraph.identity.store.sqlite_write import (
-    SCHEMA,
-    Staged,
-    member_versions,
+from membergraph.identity.store.sqlite_first_load import (
+    end_first_load,
     stage_links,
     stage_members,
     stage_records,
-    write_change,
 )
+from membergraph.identity.store.sqlite_write import SCHEMA, Staged, member_versions, write_change
 
 __all__ = ["SqliteStore"]
 
@@ -55,11 +53,22 @@ def _apply(db: sqlite3.Connection, change: Change, at: str, staged: Staged) -> N
     if not staged:
         db.execute("BEGIN IMMEDIATE")
     try:
-        write_change(db, change, at, staged)
-    except BaseException:
+        try:
+            write_change(db, change, at, staged)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    finally:
+        if staged:  # a first load's transaction (stage_records) is over
+            end_first_load(db)
+
+
+def _unstage(db: sqlite3.Connection) -> None:
+    try:
         db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+    finally:
+        end_first_load(db)
 
 
 class SqliteStore(IdentityStore):
@@ -150,7 +159,7 @@ class SqliteStore(IdentityStore):
         if self._staged:
             self._staged, self._staged_records = frozenset(), ()
             async with self._mapped("rollback"):
-                await self._in_thread(lambda db: db.execute("ROLLBACK"))
+                await self._in_thread(_unstage)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(connection, *args)`` in the connection's thread: one hop, many statements.

@@ -1,4 +1,5 @@
-"""The SQLite store's schema and its write path: one change, one transaction.
+"""The SQLite store's schema and its write path: one change, one transaction (a first
+load's stages are in :mod:`~membergraph.identity.store.sqlite_first_load`).
 
 The write path is plain ``sqlite3``: :class:`SqliteStore` runs the whole of a change in the
 connection's thread in one hop (``BEGIN IMMEDIATE`` ... ``COMMIT``), instead of a dozen
@@ -24,9 +25,6 @@ __all__ = [
     "SCHEMA",
     "chunks",
     "member_versions",
-    "stage_links",
-    "stage_members",
-    "stage_records",
     "write_change",
 ]
 
@@ -95,73 +93,6 @@ _CHUNK = 500  # SQLite's variable limit is 32766; chunks keep statements short a
 def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def stage_records(
-    db: sqlite3.Connection, records: Sequence[RecordData]
-) -> list[RecordData] | None:
-    """Begin a first load: open its transaction, drop the indexes, write the identifiers,
-    and set the records' rows aside in key order until their members are known.
-
-    Returns the records in that order (None: not a first load, and nothing was begun). All
-    goes in as statements over JSON arrays, so SQLite works on them without Python's lock
-    while the engine computes members on the other core.
-    """
-    if len(records) < BULK_RECORDS:
-        return None
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if _has_records(db):
-            db.execute("ROLLBACK")
-            return None
-        _drop_indexes(db)
-        _write_identifiers(db, records, bulk=True)
-        on = INDEXES["identifiers_value"]  # nothing else writes identifiers: build it now
-        db.execute(f"CREATE INDEX identifiers_value {on}")
-        # Rendered now, while the engine runs; stage_members adds the members. In key order,
-        # so that each row then lands at the end of the table's B-tree (appending in
-        # arrival order cost 3.9 s against 2.3 s for a 1 M-line first load's records). The
-        # service hands them over sorted, which makes this sort a single pass (0.3 s, not 1).
-        ordered = sorted(records, key=_ref)
-        db.execute("DROP TABLE IF EXISTS temp.staged_records")
-        db.execute(f"CREATE TEMP TABLE staged_records ({_RECORD_COLUMNS})")
-        _insert(db, "temp.staged_records", [_record_row(r) for r in ordered])
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    return ordered
-
-
-def stage_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
-    """Go on with a first load :func:`stage_records` began: the links it adds and their
-    indexes (the engine is done; the members' IDs are being worked out)."""
-    _write_links(db, links, actor, at)
-    for name in ("links_a", "links_b"):  # nothing else in a first load writes links
-        db.execute(f"CREATE INDEX {name} {INDEXES[name]}")
-
-
-def stage_members(
-    db: sqlite3.Connection,
-    records: Sequence[RecordData],
-    assigned: Mapping[RecordKey, str],
-    new_members: Sequence[str],
-    at: str,
-) -> None:
-    """Go on with a first load :func:`stage_records` began (``records`` in the order it
-    returned): the records with their members, and the new members (the engine and IDs are
-    done; the events are still being worked out)."""
-    members = orjson.dumps([assigned.get(r.ref) for r in records])
-    # Row i of the array goes with row i + 1 of the staged table: the array drives the loop
-    # (CROSS JOIN), each staged row is found by its rowid.
-    db.execute(
-        f"INSERT INTO records ({_RECORD_COLUMNS}, member_id, origin_member_id)"
-        f" SELECT {', '.join('s.' + c for c in _RECORD_COLUMNS.split(', '))}, m.value, m.value"
-        " FROM json_each(?) AS m CROSS JOIN temp.staged_records AS s ON s.rowid = m.key + 1",
-        (members,),
-    )
-    db.execute("DROP TABLE temp.staged_records")
-    db.execute(f"CREATE INDEX records_member {INDEXES['records_member']}")
-    _write_new_members(db, new_members, at, bulk=True)
 
 
 def write_change(
@@ -332,16 +263,18 @@ _by_record = itemgetter(4, 5, 0, 1, 2, 3)  # an identifier row's primary key
 
 
 def _write_identifiers(db: sqlite3.Connection, records: Sequence[RecordData], bulk: bool) -> None:
-    rows = [(_KIND[i[0]], *i[1:], r.source, r.key) for r in records for i in r.identifiers]
     if bulk:
         # A first load's records come in key order, so these rows append to the primary key
-        # (4.4 s against 5.7 to 7.0 s with the old (kind, key) key, for 617,000 rows).
-        _insert(db, "identifiers", rows, "OR IGNORE")
-    else:
-        # Rows in key order: inserts then walk the B-tree instead of jumping around it.
-        db.executemany(
-            "INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)", sorted(rows, key=_by_record)
-        )
+        # (4.4 s against 5.7 to 7.0 s with the old (kind, key) key, for 617,000 rows). Rows
+        # made by tuple concatenation, in C (1.0 -> 0.5 s: the engine waits for the lock
+        # meanwhile); orjson writes the kind enum as its value.
+        _insert(db, "identifiers", [i + r.ref for r in records for i in r.identifiers], "OR IGNORE")
+        return
+    rows = [(_KIND[i[0]], *i[1:], r.source, r.key) for r in records for i in r.identifiers]
+    # Rows in key order: inserts then walk the B-tree instead of jumping around it.
+    db.executemany(
+        "INSERT OR IGNORE INTO identifiers VALUES (?,?,?,?,?,?)", sorted(rows, key=_by_record)
+    )
 
 
 _RECORD_COLUMNS = "source, key, role, first_name, last_name, birth_date, address"
