@@ -21,7 +21,7 @@ Phases, in priority order:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -82,8 +82,10 @@ class _Resolver:
         cannot_links: Iterable[tuple[RecordKey, RecordKey]],
         hubs: frozenset[ValueKey],
         order: Sequence[RecordKey] | None = None,
+        on_profiles: Callable[[list[Link]], object] | None = None,
     ) -> None:
         self.records = records
+        self.on_profiles = on_profiles
         self.rules = rules
         self.manual = sorted(
             (min(a, b), max(a, b), ev) for a, b, ev in manual_links if a in records and b in records
@@ -245,6 +247,8 @@ class _Resolver:
             if rule == "crm_duplicate":
                 said["agreed"] = ["first_name", "last_name", "birth_date"]
             self._try_link(a, b, rule, said)
+        if self.on_profiles is not None:
+            self.on_profiles(list(self.links))  # final: later steps only add links
         leaves = [record for ref in self.order if (record := self.records[ref]).role == "leaf"]
         choices = [(leaf, self._choose(leaf)) for leaf in leaves]
         for leaf, choice in choices:
@@ -315,6 +319,7 @@ def resolve(
     cannot_links: Iterable[tuple[RecordKey, RecordKey]] = (),
     hubs: frozenset[ValueKey] = frozenset(),
     order: Sequence[RecordKey] | None = None,
+    on_profiles: Callable[[list[Link]], object] | None = None,
 ) -> Resolution:
     """Resolve records into members.
 
@@ -325,10 +330,15 @@ def resolve(
         cannot_links: pairs that must never share a member (from splits).
         hubs: values known to be hubs from outside ``records`` (incremental resolution).
         order: ``sorted(records)``, when the caller has it already.
+        on_profiles: given the links among profiles as soon as they are made, before the
+            leaves are attached: the first ones of :attr:`Resolution.links`, in order (a
+            store may write them meanwhile).
 
     Example:
         >>> resolve({}).components
         []
     """
     with gc_paused():
-        return _Resolver(records, rules or Rules(), manual_links, cannot_links, hubs, order).run()
+        return _Resolver(
+            records, rules or Rules(), manual_links, cannot_links, hubs, order, on_profiles
+        ).run()

@@ -11,6 +11,7 @@ import pytest
 
 from membergraph.identity import service as service_module
 from membergraph.identity.batch import resolve_folder, scan_folder
+from membergraph.identity.engine import Link
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import IdentityService
@@ -149,13 +150,13 @@ async def test_a_first_load_writes_through_a_rollback_journal_alone_with_the_fil
     # connection on the file keeps it in WAL, where its readers are safe.
     monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
     seen: list[str] = []
-    real = sqlite_module.stage_links
+    real = sqlite_module.stage_members
 
     def watching(db: sqlite3.Connection, *args: object) -> None:
         seen.append(db.execute("PRAGMA journal_mode").fetchone()[0])
         real(db, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sqlite_module, "stage_links", watching)
+    monkeypatch.setattr(sqlite_module, "stage_members", watching)
     for name, other_reader in (("alone", False), ("shared", True)):
         path = tmp_path / f"{name}.db"
         async with SqliteStore(path) as store:
@@ -168,6 +169,32 @@ async def test_a_first_load_writes_through_a_rollback_journal_alone_with_the_fil
         assert _journal(path) == "wal"
         assert _files(tmp_path, f"{name}.db*") == [path]  # no journal left over
     assert seen == ["delete", "wal"]
+
+
+async def test_a_first_load_is_given_the_links_among_profiles_while_the_engine_goes_on(
+    records: dict[RecordKey, RecordData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store writes the engine's first links while the leaves are attached: two calls,
+    # the profiles' links then the rest, in the resolution's order, each written once.
+    monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
+    calls: list[list[str]] = []
+    real = sqlite_module.stage_links
+
+    def watching(db: sqlite3.Connection, links: list[Link], *args: object) -> None:
+        calls.append([link.rule for link in links])
+        real(db, links, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite_module, "stage_links", watching)
+    async with SqliteStore(tmp_path / "store.db") as store:
+        await IdentityService(store).resolve_all(dict(records))
+        stored = await store.active_links(None)
+    assert len(calls) == 2 and calls[0] and calls[1]
+    assert "attach" not in calls[0] and set(calls[1]) <= {
+        "attach",
+        "visitor_email",
+        "visitor_crm_id",
+    }
+    assert [link.rule for link in stored] == calls[0] + calls[1]
 
 
 @pytest.mark.parametrize("bulk_from", [1, 10**9], ids=["first load", "change by change"])

@@ -209,9 +209,12 @@ class IdentityStore(abc.ABC):
         """
         return None
 
-    async def stage_links(self, links: Sequence[Link], actor: str, at: datetime) -> None:
-        """Go on with what :meth:`stage` began: the links the change adds, known as soon as
-        the engine is done (while the members' IDs are still being worked out)."""
+    async def stage_links(
+        self, links: Sequence[Link], actor: str, at: datetime, more: bool = False
+    ) -> None:
+        """Go on with what :meth:`stage` began: links the change adds, after those of earlier
+        calls (``more``: others follow). The links among profiles come while the engine
+        attaches the leaves, the rest once it is done (while the IDs are worked out)."""
         return None
 
     async def stage_members(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,7 +50,18 @@ def _event_row(row: sqlite3.Row) -> IdentityEvent:
     return event_from(row, orjson.loads(row["evidence"]), orjson.loads(row["records"]))
 
 
-def _apply(db: sqlite3.Connection, change: Change, at: str, staged: Staged) -> None:
+@dataclass(slots=True)
+class _FirstLoad:
+    """A first load :func:`stage_records` began: its records in the order it wrote them,
+    and what later stages wrote. Read and written in the connection's thread only, so each
+    stage finds what the ones queued before it did."""
+
+    records: Sequence[RecordData]
+    staged: Staged = frozenset({"identifiers"})
+
+
+def _apply(db: sqlite3.Connection, change: Change, at: str, load: _FirstLoad | None) -> None:
+    staged = load.staged if load is not None else frozenset()
     if not staged:
         db.execute("BEGIN IMMEDIATE")
     try:
@@ -77,10 +89,8 @@ class SqliteStore(IdentityStore):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._db: aiosqlite.Connection | None = None
-        # What a first load's open transaction already holds (see stage): nothing, or
-        # "identifiers", then "links", then "members".
-        self._staged: Staged = frozenset()
-        self._staged_records: Sequence[RecordData] = ()
+        # A first load's open transaction (see stage), in the connection's thread.
+        self._load: _FirstLoad | None = None
 
     @classmethod
     def from_url(cls, url: str) -> SqliteStore:
@@ -128,38 +138,63 @@ class SqliteStore(IdentityStore):
 
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()
-        staged, self._staged, self._staged_records = self._staged, frozenset(), ()
         async with self._mapped("write"):
-            await self._in_thread(_apply, change, at, staged)
+            await self._in_thread(self._finish, change, at)
+
+    # A first load's stages run in the connection's thread in the order they were called
+    # (aiosqlite's queue): each finds there what the ones before it wrote, even when called
+    # before those are done (the engine's first links arrive while the records are written).
 
     async def stage(self, records: Sequence[RecordData]) -> None:
         async with self._mapped("write"):
-            ordered = await self._in_thread(stage_records, records)
-            if ordered is not None:
-                self._staged, self._staged_records = frozenset({"identifiers"}), ordered
+            await self._in_thread(self._begin, records)
 
-    async def stage_links(self, links: Sequence[Link], actor: str, at: datetime) -> None:
-        if "identifiers" not in self._staged:
-            return
+    async def stage_links(
+        self, links: Sequence[Link], actor: str, at: datetime, more: bool = False
+    ) -> None:
         async with self._mapped("write"):
-            await self._in_thread(stage_links, links, actor, at.isoformat())
-            self._staged |= {"links"}
+            await self._in_thread(self._links, links, actor, at.isoformat(), more)
 
     async def stage_members(
         self, assignments: Mapping[RecordKey, str], new_members: Sequence[str], at: datetime
     ) -> None:
-        if "identifiers" not in self._staged:
-            return
         async with self._mapped("write"):
-            records = self._staged_records
-            await self._in_thread(stage_members, records, assignments, new_members, at.isoformat())
-            self._staged |= {"members"}
+            await self._in_thread(self._members, assignments, new_members, at.isoformat())
 
     async def unstage(self) -> None:
-        if self._staged:
-            self._staged, self._staged_records = frozenset(), ()
-            async with self._mapped("rollback"):
-                await self._in_thread(_unstage)
+        async with self._mapped("rollback"):
+            await self._in_thread(self._abandon)
+
+    def _begin(self, db: sqlite3.Connection, records: Sequence[RecordData]) -> None:
+        ordered = stage_records(db, records)
+        self._load = None if ordered is None else _FirstLoad(ordered)
+
+    def _links(
+        self, db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str, more: bool
+    ) -> None:
+        if self._load is not None:
+            stage_links(db, links, actor, at, more)
+            self._load.staged |= {"links"}
+
+    def _members(
+        self,
+        db: sqlite3.Connection,
+        assignments: Mapping[RecordKey, str],
+        new_members: Sequence[str],
+        at: str,
+    ) -> None:
+        if self._load is not None:
+            stage_members(db, self._load.records, assignments, new_members, at)
+            self._load.staged |= {"members"}
+
+    def _finish(self, db: sqlite3.Connection, change: Change, at: str) -> None:
+        load, self._load = self._load, None
+        _apply(db, change, at, load)
+
+    def _abandon(self, db: sqlite3.Connection) -> None:
+        if self._load is not None:
+            self._load = None
+            _unstage(db)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(connection, *args)`` in the connection's thread: one hop, many statements.
@@ -305,7 +340,8 @@ class SqliteStore(IdentityStore):
         return _event_row(rows[0]) if rows else None
 
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
-        if self._staged and "members" not in self._staged:
+        load = self._load  # set by stage, which the caller awaited
+        if load is not None and "members" not in load.staged:
             # A first load, which found no record under its write lock: no member ever
             # existed here (records are never deleted), so no ID was ever used. No read,
             # which would wait behind the staged writes.

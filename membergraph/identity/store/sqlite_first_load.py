@@ -90,12 +90,17 @@ def end_first_load(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA synchronous = NORMAL")
 
 
-def stage_links(db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str) -> None:
-    """Go on with a first load :func:`stage_records` began: the links it adds and their
-    indexes (the engine is done; the members' IDs are being worked out)."""
+def stage_links(
+    db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str, more: bool = False
+) -> None:
+    """Go on with a first load :func:`stage_records` began: links it adds, after those of
+    earlier calls (the links among profiles while the engine attaches the leaves, then the
+    rest while the members' IDs are worked out); with the last ones (not ``more``), their
+    indexes."""
     _write_links(db, links, actor, at)
-    for name in ("links_a", "links_b"):  # nothing else in a first load writes links
-        db.execute(f"CREATE INDEX {name} {INDEXES[name]}")
+    if not more:
+        for name in ("links_a", "links_b"):  # nothing else in a first load writes links
+            db.execute(f"CREATE INDEX {name} {INDEXES[name]}")
 
 
 def stage_members(
