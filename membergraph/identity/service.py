@@ -9,6 +9,7 @@ so both give the same partition for the same data, in any order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -243,7 +244,8 @@ class IdentityService:
                 changed, records, resolution, state, adjust, actor, now, early if whole else None
             )
         except BaseException:
-            await early.settle()
+            with contextlib.suppress(Exception):  # the failure raised is the first one
+                await _settle(early.take())
             await store.unstage()
             raise
         if while_storing is None:
@@ -316,10 +318,8 @@ class IdentityService:
             result.changes = member_changes(change, current, member_of, actor, adjust.reason)
             result.member_of = member_of
         finally:
-            if early is not None:
-                await early.settle()
-            for task in staging:  # each awaited, and its failure raised, whatever happened
-                await task
+            # Each awaited, whatever happened, and the first failure raised.
+            await _settle([*(early.take() if early is not None else []), *staging])
         return change, result
 
     async def _ids(self, resolution: Resolution, state: ScopeState) -> IdAssignment:
@@ -378,11 +378,17 @@ class _EarlyLinks:
         stage = self.store.stage_links(links, self.actor, self.at, more=True)
         self.tasks.append(asyncio.ensure_future(stage))
 
-    async def settle(self) -> None:
-        """Wait until the store has written them; raise its failure."""
+    def take(self) -> list[asyncio.Task[None]]:
+        """The store's writes of them, to be awaited (once)."""
         tasks, self.tasks = self.tasks, []
-        for task in tasks:
-            await task
+        return tasks
+
+
+async def _settle(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Wait for every task; raise the first failure."""
+    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _differs(stored: RecordData, incoming: RecordData) -> bool:

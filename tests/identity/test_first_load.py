@@ -110,14 +110,17 @@ async def test_a_first_load_that_fails_mid_way_writes_nothing(
     assert "identifiers_value" in _indexes(path)
 
 
+@pytest.mark.parametrize("table", ["links", "events"])
 async def test_a_first_load_that_fails_while_writing_rolls_back(
-    demo_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    demo_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str
 ) -> None:
+    # The links fail first while the engine still runs (the profiles' links), the events
+    # last, after everything else is staged.
     monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
     real_insert = sqlite_write._insert
 
     def failing_on_events(db: sqlite3.Connection, into: str, *rest: object) -> None:
-        if into.startswith("events"):
+        if into.startswith(table):
             raise sqlite3.OperationalError("disk I/O error")
         real_insert(db, into, *rest)  # type: ignore[arg-type]
 
