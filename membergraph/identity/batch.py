@@ -3,11 +3,10 @@
 ``membergraph resolve`` needs from a source file only two things: the records its lines
 describe and, for its answer, which record each line belongs to. It keeps no line models.
 Each file is cut into pieces of whole lines; worker processes validate every line of a
-piece exactly as the gateway does (:func:`~membergraph.connectors.lines.parse_line`) and
-send back compact results: accepted line ids, for each line the index of its record part
-(one part per record of the piece, as plain tuples), and the errors with their line
-numbers. Python spends most of a batch in validation, and one core validates; pickling
-the line models back would cost as much as validating them (measured), hence this shape.
+piece with the gateway's answer (the fast reader of :mod:`~membergraph.connectors.fastlines`
+first, the model for what it refuses) and send back compact results: accepted line ids,
+for each line the index of its record part (one part per record of the piece, as plain
+tuples), and the errors with their line numbers. Pickled line models would cost as much.
 
 The fold is exactly :func:`~membergraph.identity.load.collect_records` over the latest
 version of each line id: a line whose id was seen before replaces the earlier one.
@@ -119,13 +118,10 @@ def _read_piece(
     seen: dict[tuple[object, ...], int] = {}
     slot_of: dict[RecordKey, int] = {}
 
-    def owner(line: object) -> str | None:
-        return owner_key(source, line, region)  # type: ignore[arg-type]
-
+    owner = partial(owner_key, source, region=region)
     with open(path, "rb") as handle, gc_paused():
         handle.seek(start)
-        data = handle.read(end - start)
-        raws = data.split(b"\n")
+        raws = handle.read(end - start).split(b"\n")
         if raws and not raws[-1]:
             raws.pop()
         piece.lines = len(raws)
