@@ -162,6 +162,8 @@ class SqliteStore(IdentityStore):
             await self._in_thread(self._members, assignments, new_members, at.isoformat())
 
     async def unstage(self) -> None:
+        if self._db is None:  # closed: nothing can be open on it
+            return
         async with self._mapped("rollback"):
             await self._in_thread(self._abandon)
 
