@@ -177,6 +177,25 @@ def test_lines_the_model_refuses_the_fast_reader_refuses(
         fast_decoder(model)(raw)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # A field given twice: both readers keep the last.
+        b'{"transaction_id": "T1", "transaction_id": "T2", "channel": "store",'
+        b' "occurred_at": "2026-01-01T00:00:00Z", "amount_cents": 1}',
+        # A number too large for 64 bits: both keep it whole.
+        b'{"transaction_id": "T1", "channel": "store", "occurred_at": "2026-01-01T00:00:00Z",'
+        b' "amount_cents": 123456789012345678901234567890}',
+        # A line ending the Windows way.
+        b'{"event_id": "E1", "anonymous_id": "a", "type": "page",'
+        b' "occurred_at": "2026-01-01T00:00:00Z"}\r',
+    ],
+)
+def test_edge_lines_are_read_as_the_model_reads_them(raw: bytes) -> None:
+    model = SOURCES["web_analytics" if b"event_id" in raw else "transactions"].model  # type: ignore[index]
+    assert _same(fast_decoder(model)(raw), model.model_validate_json(raw))
+
+
 def test_a_line_id_is_read_without_its_surrounding_spaces_as_the_model_reads_it() -> None:
     raw = json.dumps({**VALID["transactions"], "transaction_id": "\u00a0T7 "}).encode()
     line = fast_decoder(SOURCES["transactions"].model)(raw)  # type: ignore[index]
