@@ -39,8 +39,14 @@ from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import NO_OWNER, LineError, LoadReport, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
-from membergraph.identity.load import fold_into, identity_reader, owner_key
-from membergraph.identity.records import Identifier, RecordData, RecordKey, record_of_line
+from membergraph.identity.load import fold_into, owner_key
+from membergraph.identity.records import (
+    Identifier,
+    RecordData,
+    RecordKey,
+    identity_of,
+    record_of_line,
+)
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityStore
@@ -62,17 +68,9 @@ Plain tuples pickle in C; a dataclass of named tuples pickles through Python, se
 slower on both sides (measured: 0.16 s against 0.015 s for a piece of purchases)."""
 
 
-def _row(record: RecordData) -> Row:
-    return (
-        record.source,
-        record.key,
-        record.role,
-        tuple(map(tuple, record.identifiers)),
-        record.first_name,
-        record.last_name,
-        record.birth_date,
-        record.address,
-    )
+def _row(r: RecordData) -> Row:
+    person = (r.first_name, r.last_name, r.birth_date, r.address)
+    return (r.source, r.key, r.role, tuple(map(tuple, r.identifiers)), *person)
 
 
 _identifier = partial(tuple.__new__, Identifier)  # Identifier._make, in C
@@ -110,8 +108,8 @@ def _read_piece(
     # fields are read in C: at a million lines, each Python step a line costs a second.
     validate = spec.model.__pydantic_validator__.validate_json
     fast = fast_decoder(spec.model)  # the same answer, five times sooner (fastlines.py)
-    line_id, identity_of = attrgetter(spec.id_field), identity_reader(spec.model)
-    role = identity_of.role if identity_of is not None else ""
+    line_id, fields = attrgetter(spec.id_field), identity_of(source)
+    role = fields.role if fields is not None else ""
     piece = _Piece()
     ids, parts_of, errors = piece.ids, piece.parts_of, piece.errors
     parts: list[RecordData] = []
@@ -138,7 +136,7 @@ def _read_piece(
                     assert isinstance(refused, LineError)
                     errors.append((len(ids), number, refused.message))
                     continue
-            identity = identity_of.read(line) if identity_of is not None else None
+            identity = fields.read(line) if fields is not None else None
             slot = seen.get(identity) if identity is not None else None
             if slot is None:
                 # The line's record; none is what parse_line calls a line with no owner.
@@ -147,8 +145,8 @@ def _read_piece(
                     record = record_of_line(source, line, region)
                     described = None if record is None else (record.key, record.identifiers)
                 else:  # record_of_line's record, described from the fields alone (cached)
-                    assert identity_of is not None
-                    record, described = None, identity_of.describe(*identity, region)
+                    assert fields is not None
+                    record, described = None, fields.describe(*identity, region)
                 if described is None:
                     errors.append((len(ids), number, NO_OWNER))
                     continue

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from operator import attrgetter
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -16,51 +15,21 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.identity.records import (
-    Described,
     RecordData,
     RecordKey,
+    identity_of,
     owner_of_transaction,
     record_of_line,
-    transaction_record,
-    visitor_record,
 )
 
-__all__ = [
-    "Identity",
-    "collect_records",
-    "fold_into",
-    "identity_fields",
-    "identity_reader",
-    "owner_key",
-]
+__all__ = ["collect_records", "fold_into", "identity_fields", "owner_key"]
 
 
-class Identity(NamedTuple):
-    """How lines of a model whose record is a function of a few fields map to it."""
-
-    read: Callable[[Any], tuple[Any, ...]]  # the fields, from a line: one C call
-    describe: Callable[..., Described]  # the record's key and identifiers, from the fields
-    role: str
-
-
-_IDENTITY: dict[type[BaseModel], Identity] = {
-    Transaction: Identity(
-        attrgetter("loyalty_id", "email", "channel"), transaction_record, "profile"
-    ),
-    WebEvent: Identity(attrgetter("anonymous_id", "user_id", "email"), visitor_record, "leaf"),
-}
-
-
-def identity_reader(model: type[BaseModel]) -> Identity | None:
-    """How identity reads lines of ``model``, for models whose record is a function of a few
-    fields (None: CRM contacts and calls, each line its own record)."""
-    return _IDENTITY.get(model)
-
-
-def identity_fields(line: BaseModel) -> tuple[object, ...] | None:
-    """The fields of a line that decide its record, with its model (lines of all sources)."""
-    identity = _IDENTITY.get(type(line))
-    return None if identity is None else (type(line), identity.read(line))
+def identity_fields(source: str, line: Any) -> tuple[object, ...] | None:
+    """The fields of a line that decide its record, with its source (None: a source whose
+    every line is its own record)."""
+    identity = identity_of(source)
+    return None if identity is None else (source, identity.read(line))
 
 
 Line = CrmContact | Transaction | WebEvent | CallInteraction
@@ -92,7 +61,7 @@ def collect_records(
     for source, line in lines:
         # Most lines repeat what an earlier line of their record said (a visitor's page
         # views, a card's purchases): the identity fields decide the record, so skip those.
-        identity = identity_fields(line)
+        identity = identity_fields(source, line)
         if identity is not None:
             if identity in seen:
                 continue

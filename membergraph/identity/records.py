@@ -19,10 +19,11 @@ on a family computer or an agent's typo must not merge two people.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from membergraph.connectors.models import (
@@ -38,9 +39,11 @@ from membergraph.identity.normalize import (
 
 __all__ = [
     "Identifier",
+    "Identity",
     "RecordData",
     "RecordKey",
     "identifier_key",
+    "identity_of",
     "owner_of_transaction",
     "record_of_line",
     "sorted_refs",
@@ -143,7 +146,8 @@ def _collect(items: Iterable[Identifier | None]) -> set[Identifier]:
 
 def owner_of_transaction(line: Transaction, region: str = "US") -> str | None:
     """The record key a transaction belongs to: its card, else its online e-mail."""
-    found = transaction_record(line.loyalty_id, line.email, line.channel, region)
+    identity = _IDENTITIES[SourceName.TRANSACTIONS]
+    found = identity.describe(*identity.read(line), region)
     return None if found is None else found[0]
 
 
@@ -184,6 +188,30 @@ def visitor_record(
     )
 
 
+class Identity(NamedTuple):
+    """How lines of a source whose record is a function of a few fields map to it."""
+
+    read: Callable[[Any], tuple[Any, ...]]  # the fields, from a line: one C call
+    describe: Callable[..., Described]  # the record's key and identifiers, from the fields
+    role: str
+
+
+_IDENTITIES: dict[str, Identity] = {
+    SourceName.TRANSACTIONS: Identity(
+        attrgetter("loyalty_id", "email", "channel"), transaction_record, "profile"
+    ),
+    SourceName.WEB_ANALYTICS: Identity(
+        attrgetter("anonymous_id", "user_id", "email"), visitor_record, "leaf"
+    ),
+}
+
+
+def identity_of(source: str) -> Identity | None:
+    """How a line of ``source`` maps to its record when a few fields decide it (None: CRM
+    contacts and calls, each line its own record)."""
+    return _IDENTITIES.get(source)
+
+
 _ACCOUNT_KINDS = {
     "crm_id": IdentifierKind.CRM_ID,
     "loyalty_id": IdentifierKind.LOYALTY_ID,
@@ -220,13 +248,10 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
             birth_date=line.birth_date,
             address=address,
         )
-    if source == SourceName.TRANSACTIONS:
-        found = transaction_record(line.loyalty_id, line.email, line.channel, region)
-        return None if found is None else RecordData(source, found[0], "profile", set(found[1]))
-    if source == SourceName.WEB_ANALYTICS:
-        found = visitor_record(line.anonymous_id, line.user_id, line.email, region)
-        assert found is not None  # a visitor is always its own record
-        return RecordData(source, found[0], "leaf", set(found[1]))
+    identity = _IDENTITIES.get(source)
+    if identity is not None:  # a purchase's card or e-mail, a visit's visitor
+        found = identity.describe(*identity.read(line), region)
+        return None if found is None else RecordData(source, found[0], identity.role, set(found[1]))
     ref = line.account_ref
     return RecordData(
         source=source,
