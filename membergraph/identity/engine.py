@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from membergraph._perf import gc_paused
@@ -71,6 +71,9 @@ class Resolution:
     links: list[Link]
     conflicts: list[Conflict]
     value_status: dict[ValueKey, str]
+    stopped_on: dict[ValueKey, list[RecordKey]] = field(default_factory=dict)
+    """Each value whose status is not ``linkable``, with the records carrying it, in key
+    order (the events of a change name them: finding them needs no walk over every record)."""
 
 
 class _Resolver:
@@ -259,7 +262,12 @@ class _Resolver:
         self._group_unattached(leaf for leaf, choice in choices if choice is None)
         groups = self.partition.groups.values()
         components = sorted(_in_order(g.members) for g in groups)
-        return Resolution(components, self.links, self.conflicts, self.status)
+        stopped_on = {
+            key: [record.ref for record in self.carriers[key]]
+            for key, status in self.status.items()
+            if status != "linkable"
+        }
+        return Resolution(components, self.links, self.conflicts, self.status, stopped_on)
 
     def _group_unattached(self, leaves: Iterable[RecordData]) -> None:
         first_seen: dict[ValueKey, RecordKey] = {}

@@ -53,6 +53,26 @@ async def test_a_merged_away_id_redirects_to_the_survivor(service: IdentityServi
     assert {"linked", "merged"} <= {e.kind for e in history}
 
 
+async def test_a_blocked_value_names_each_record_once_however_often_it_was_typed(
+    service: IdentityService,
+) -> None:
+    # One card, the same junk e-mail typed at the till and given online: two captures of
+    # one value on one record, and one record in the event that says the value is blocked.
+    await service.ingest(
+        [
+            crm("C1", card="LD80000001"),
+            purchase(card="LD80000001", email="test@test.com"),
+            purchase(card="LD80000001", email="TEST@test.com", channel="online", tid="T2"),
+        ]
+    )
+    [member] = set((await service.store.all_assignments()).values())
+    [history] = await service.store.member_events([member])
+    [blocked] = [e for e in history if e.kind == "value_blocked"]
+    assert blocked.rule == "blocked"
+    assert blocked.evidence == {"kind": "EMAIL", "value": "test@test.com"}
+    assert list(blocked.records) == [("transactions", "loyalty:LD80000001")]
+
+
 async def test_the_same_line_twice_changes_nothing(service: IdentityService) -> None:
     first = await service.ingest([crm("C1", emails=["ann@x.org"])])
     assert first.changes
