@@ -117,14 +117,15 @@ async def test_a_first_load_that_fails_while_writing_rolls_back(
     # The links fail first while the engine still runs (the profiles' links), the events
     # last, after everything else is staged.
     monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
-    real_insert = sqlite_write._insert
-
-    def failing_on_events(db: sqlite3.Connection, into: str, *rest: object) -> None:
-        if into.startswith(table):
-            raise sqlite3.OperationalError("disk I/O error")
-        real_insert(db, into, *rest)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(sqlite_write, "_insert", failing_on_events)
+    async with SqliteStore(tmp_path / "store.db"):
+        pass  # the schema, for the trigger below
+    # The table's first insert fails inside SQLite, as a full disk would make it fail.
+    with closing(sqlite3.connect(tmp_path / "store.db")) as db:
+        db.execute(
+            f"CREATE TRIGGER failing BEFORE INSERT ON {table}"
+            " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+        db.commit()
     out = tmp_path / "members.jsonl"
     async with SqliteStore(tmp_path / "store.db") as store:
         with pytest.raises(Exception, match="disk I/O error"):

@@ -21,7 +21,7 @@ from membergraph.identity.store.sqlite_write import (
     _drop_indexes,
     _has_records,
     _insert,
-    _record_row,
+    _record_fields,
     _ref,
     _write_identifiers,
     _write_links,
@@ -31,9 +31,7 @@ from membergraph.identity.store.sqlite_write import (
 __all__ = ["end_first_load", "stage_links", "stage_members", "stage_records"]
 
 
-def stage_records(
-    db: sqlite3.Connection, records: Sequence[RecordData]
-) -> list[RecordData] | None:
+def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> list[RecordData] | None:
     """Begin a first load: open its transaction, drop the indexes, write the identifiers,
     and set the records' rows aside in key order until their members are known.
 
@@ -61,7 +59,7 @@ def stage_records(
         ordered = sorted(records, key=_ref)
         db.execute("DROP TABLE IF EXISTS temp.staged_records")
         db.execute(f"CREATE TEMP TABLE staged_records ({_RECORD_COLUMNS})")
-        _insert(db, "temp.staged_records", [_record_row(r) for r in ordered])
+        _insert(db, "temp.staged_records", list(map(_record_fields, ordered)))
     except BaseException:
         db.execute("ROLLBACK")
         end_first_load(db)
@@ -113,7 +111,7 @@ def stage_members(
     """Go on with a first load :func:`stage_records` began (``records`` in the order it
     returned): the records with their members, and the new members (the engine and IDs are
     done; the events are still being worked out)."""
-    members = orjson.dumps([assigned.get(r.ref) for r in records])
+    members = orjson.dumps(list(map(assigned.get, map(_ref, records))))
     # Row i of the array goes with row i + 1 of the staged table: the array drives the loop
     # (CROSS JOIN), each staged row is found by its rowid.
     db.execute(
