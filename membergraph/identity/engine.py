@@ -41,6 +41,7 @@ _LINKING_KINDS = (
     IdentifierKind.PHONE,
 )
 _T = TypeVar("_T")
+_HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
 
 
@@ -85,10 +86,10 @@ class _Resolver:
         cannot_links: Iterable[tuple[RecordKey, RecordKey]],
         hubs: frozenset[ValueKey],
         order: Sequence[RecordKey] | None = None,
-        on_profiles: Callable[[list[Link]], object] | None = None,
+        on_links: Callable[[list[Link]], object] | None = None,
     ) -> None:
         self.records = records
-        self.on_profiles = on_profiles
+        self.on_links, self.handed = on_links, 0
         self.rules = rules
         self.manual = sorted(
             (min(a, b), max(a, b), ev) for a, b, ev in manual_links if a in records and b in records
@@ -250,16 +251,18 @@ class _Resolver:
             if rule == "crm_duplicate":
                 said["agreed"] = ["first_name", "last_name", "birth_date"]
             self._try_link(a, b, rule, said)
-        if self.on_profiles is not None:
-            self.on_profiles(list(self.links))  # final: later steps only add links
+        self._hand_over()  # the links among profiles: final, later steps only add links
         leaves = [record for ref in self.order if (record := self.records[ref]).role == "leaf"]
         choices = [(leaf, self._choose(leaf)) for leaf in leaves]
-        for leaf, choice in choices:
-            if choice is not None:
-                ident, carrier = choice
-                evidence = {"kind": ident.kind.value, "value": ident.value, "via": ident.via}
-                self._try_link(leaf.ref, carrier, "attach", evidence)
+        for start in range(0, len(choices), _HAND_OVER_EVERY):
+            for leaf, choice in choices[start : start + _HAND_OVER_EVERY]:
+                if choice is not None:
+                    ident, carrier = choice
+                    evidence = {"kind": ident.kind.value, "value": ident.value, "via": ident.via}
+                    self._try_link(leaf.ref, carrier, "attach", evidence)
+            self._hand_over()
         self._group_unattached(leaf for leaf, choice in choices if choice is None)
+        self._hand_over()
         groups = self.partition.groups.values()
         components = sorted(_in_order(g.members) for g in groups)
         stopped_on = {
@@ -268,6 +271,12 @@ class _Resolver:
             if status != "linkable"
         }
         return Resolution(components, self.links, self.conflicts, self.status, stopped_on)
+
+    def _hand_over(self) -> None:
+        """Give ``on_links`` the links made since its last call, if any."""
+        if self.on_links is not None and len(self.links) > self.handed:
+            self.on_links(self.links[self.handed :])
+            self.handed = len(self.links)
 
     def _group_unattached(self, leaves: Iterable[RecordData]) -> None:
         first_seen: dict[ValueKey, RecordKey] = {}
@@ -327,7 +336,7 @@ def resolve(
     cannot_links: Iterable[tuple[RecordKey, RecordKey]] = (),
     hubs: frozenset[ValueKey] = frozenset(),
     order: Sequence[RecordKey] | None = None,
-    on_profiles: Callable[[list[Link]], object] | None = None,
+    on_links: Callable[[list[Link]], object] | None = None,
 ) -> Resolution:
     """Resolve records into members.
 
@@ -338,9 +347,9 @@ def resolve(
         cannot_links: pairs that must never share a member (from splits).
         hubs: values known to be hubs from outside ``records`` (incremental resolution).
         order: ``sorted(records)``, when the caller has it already.
-        on_profiles: given the links among profiles as soon as they are made, before the
-            leaves are attached: the first ones of :attr:`Resolution.links`, in order (a
-            store may write them meanwhile).
+        on_links: given the links as they are made, while the engine goes on, in runs:
+            those among profiles, then the leaves' every few thousand. The runs, in the
+            order given, are :attr:`Resolution.links` (a store may write them meanwhile).
 
     Example:
         >>> resolve({}).components
@@ -348,5 +357,5 @@ def resolve(
     """
     with gc_paused():
         return _Resolver(
-            records, rules or Rules(), manual_links, cannot_links, hubs, order, on_profiles
+            records, rules or Rules(), manual_links, cannot_links, hubs, order, on_links
         ).run()

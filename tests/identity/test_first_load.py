@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from membergraph.identity import engine as engine_module
 from membergraph.identity import service as service_module
 from membergraph.identity.batch import resolve_folder, scan_folder
 from membergraph.identity.engine import Link
@@ -175,30 +176,33 @@ async def test_a_first_load_writes_through_a_rollback_journal_alone_with_the_fil
     assert seen == ["delete", "wal"]
 
 
-async def test_a_first_load_is_given_the_links_among_profiles_while_the_engine_goes_on(
+async def test_a_first_load_is_given_the_links_in_runs_while_the_engine_goes_on(
     records: dict[RecordKey, RecordData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The store writes the engine's first links while the leaves are attached: two calls,
-    # the profiles' links then the rest, in the resolution's order, each written once.
+    # The store writes the engine's links while it goes on: the profiles' links first, then
+    # the leaves' in runs, in the resolution's order, each written once; the last call,
+    # once the engine is done, has what is left (here nothing) and builds the indexes.
     monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
-    calls: list[list[str]] = []
+    monkeypatch.setattr(engine_module, "_HAND_OVER_EVERY", 50)
+    calls: list[tuple[list[str], bool]] = []
     real = sqlite_module.stage_links
 
     def watching(db: sqlite3.Connection, links: list[Link], *args: object) -> None:
-        calls.append([link.rule for link in links])
+        calls.append(([link.rule for link in links], bool(args[-1])))
         real(db, links, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sqlite_module, "stage_links", watching)
     async with SqliteStore(tmp_path / "store.db") as store:
         await IdentityService(store).resolve_all(dict(records))
         stored = await store.active_links(None)
-    assert len(calls) == 2 and calls[0] and calls[1]
-    assert "attach" not in calls[0] and set(calls[1]) <= {
-        "attach",
-        "visitor_email",
-        "visitor_crm_id",
-    }
-    assert [link.rule for link in stored] == calls[0] + calls[1]
+    (profiles, _), *leaves, (rest, last) = calls
+    assert profiles and "attach" not in profiles
+    assert len(leaves) > 2 and all(rules and more for rules, more in leaves)
+    leaf_rules = {"attach", "visitor_email", "visitor_crm_id"}
+    assert set().union(*(rules for rules, _ in leaves)) <= leaf_rules
+    assert rest == [] and not last
+    assert [link.rule for link in stored] == [rule for rules, _ in calls for rule in rules]
+    assert _indexes(tmp_path / "store.db") >= {"links_a", "links_b"}
 
 
 @pytest.mark.parametrize("bulk_from", [1, 10**9], ids=["first load", "change by change"])

@@ -213,8 +213,9 @@ class IdentityStore(abc.ABC):
         self, links: Sequence[Link], actor: str, at: datetime, more: bool = False
     ) -> None:
         """Go on with what :meth:`stage` began: links the change adds, after those of earlier
-        calls (``more``: others follow). The links among profiles come while the engine
-        attaches the leaves, the rest once it is done (while the IDs are worked out)."""
+        calls (``more``: others follow). They come in runs while the engine goes on (those
+        among profiles, then the leaves' every few thousand), the rest, perhaps none, once
+        it is done (while the IDs are worked out)."""
         return None
 
     async def stage_members(

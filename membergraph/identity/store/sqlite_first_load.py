@@ -92,9 +92,8 @@ def stage_links(
     db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str, more: bool = False
 ) -> None:
     """Go on with a first load :func:`stage_records` began: links it adds, after those of
-    earlier calls (the links among profiles while the engine attaches the leaves, then the
-    rest while the members' IDs are worked out); with the last ones (not ``more``), their
-    indexes."""
+    earlier calls (in runs while the engine goes on, then the rest, perhaps none, while the
+    members' IDs are worked out); with the last ones (not ``more``), their indexes."""
     _write_links(db, links, actor, at)
     if not more:
         for name in ("links_a", "links_b"):  # nothing else in a first load writes links
