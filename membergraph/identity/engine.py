@@ -86,7 +86,7 @@ class _Resolver:
         cannot_links: Iterable[tuple[RecordKey, RecordKey]],
         hubs: frozenset[ValueKey],
         order: Sequence[RecordKey] | None = None,
-        on_links: Callable[[list[Link]], object] | None = None,
+        on_links: Callable[[list[Link], bool], object] | None = None,
     ) -> None:
         self.records = records
         self.on_links, self.handed = on_links, 0
@@ -262,7 +262,7 @@ class _Resolver:
                     self._try_link(leaf.ref, carrier, "attach", evidence)
             self._hand_over()
         self._group_unattached(leaf for leaf, choice in choices if choice is None)
-        self._hand_over()
+        self._hand_over(last=True)
         groups = self.partition.groups.values()
         components = sorted(_in_order(g.members) for g in groups)
         stopped_on = {
@@ -272,10 +272,11 @@ class _Resolver:
         }
         return Resolution(components, self.links, self.conflicts, self.status, stopped_on)
 
-    def _hand_over(self) -> None:
-        """Give ``on_links`` the links made since its last call, if any."""
-        if self.on_links is not None and len(self.links) > self.handed:
-            self.on_links(self.links[self.handed :])
+    def _hand_over(self, last: bool = False) -> None:
+        """Give ``on_links`` the links made since its last call, if any (the last time, even
+        none: it may then finish what needs them all)."""
+        if self.on_links is not None and (last or len(self.links) > self.handed):
+            self.on_links(self.links[self.handed :], last)
             self.handed = len(self.links)
 
     def _group_unattached(self, leaves: Iterable[RecordData]) -> None:
@@ -336,7 +337,7 @@ def resolve(
     cannot_links: Iterable[tuple[RecordKey, RecordKey]] = (),
     hubs: frozenset[ValueKey] = frozenset(),
     order: Sequence[RecordKey] | None = None,
-    on_links: Callable[[list[Link]], object] | None = None,
+    on_links: Callable[[list[Link], bool], object] | None = None,
 ) -> Resolution:
     """Resolve records into members.
 
@@ -348,8 +349,9 @@ def resolve(
         hubs: values known to be hubs from outside ``records`` (incremental resolution).
         order: ``sorted(records)``, when the caller has it already.
         on_links: given the links as they are made, while the engine goes on, in runs:
-            those among profiles, then the leaves' every few thousand. The runs, in the
-            order given, are :attr:`Resolution.links` (a store may write them meanwhile).
+            those among profiles, then the leaves' every few thousand, then the rest with
+            ``True`` (the last run, perhaps empty). The runs, in the order given, are
+            :attr:`Resolution.links` (a store may write them meanwhile).
 
     Example:
         >>> resolve({}).components

@@ -13,11 +13,13 @@ import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain, repeat
 from typing import Any
 
 from membergraph._perf import gc_paused
 from membergraph.identity.changes import diff_links, linking_values, member_changes, record_events
-from membergraph.identity.engine import Link, Resolution, ValueKey, resolve
+from membergraph.identity.early_links import EarlyLinks, settle
+from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.events import MemberChange, MemberChangeBus
 from membergraph.identity.ids import IdAssignment, assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
@@ -213,7 +215,7 @@ class IdentityService:
             pair for pair in state.cannot if frozenset(pair) not in adjust.cannot_lift
         ] + adjust.cannot_add
         now = datetime.now(UTC)  # one time for the whole change
-        early = _EarlyLinks(store, actor, now)
+        early = EarlyLinks(store, actor, now)
         if whole:
             # A whole-store resolution: the store may start writing the records while the
             # engine runs on another thread (SQLite does, outside Python's lock), and the
@@ -245,7 +247,7 @@ class IdentityService:
             )
         except BaseException:
             with contextlib.suppress(Exception):  # the failure raised is the first one
-                await _settle(early.take())
+                await settle(early.take())
             await store.unstage()
             raise
         if while_storing is None:
@@ -270,7 +272,7 @@ class IdentityService:
         adjust: Adjustments,
         actor: str,
         now: datetime,
-        early: _EarlyLinks | None = None,
+        early: EarlyLinks | None = None,
     ) -> tuple[Change, ApplyResult]:
         """What a resolution changes in the store: IDs kept, retired and new, links, events.
 
@@ -295,14 +297,20 @@ class IdentityService:
                 step.close()
 
         try:
-            # The links the engine handed over early are the first ones, all new (no links
-            # were active); the store got them before these, in order.
-            later = change.links_added[early.count :] if early is not None else []
-            await stage(store.stage_links(later, actor, now))
+            if early is None or not early.done:
+                # The links the engine handed over early are the first ones, all new (no
+                # links were active); the store got them before these, in order.
+                later = change.links_added[early.count :] if early is not None else []
+                await stage(store.stage_links(later, actor, now))
             ids = await self._ids(resolution, state)
-            member_of = {
-                r: ids.ids[i] for i, comp in enumerate(resolution.components) for r in comp
-            }
+            components = resolution.components  # each record with its component's ID, in C
+            member_of = dict(
+                zip(
+                    chain.from_iterable(components),
+                    chain.from_iterable(map(repeat, ids.ids, map(len, components))),
+                    strict=True,
+                )
+            )
             change.assignments = (
                 {r: m for r, m in member_of.items() if current.get(r) != m}
                 if current
@@ -319,7 +327,7 @@ class IdentityService:
             result.member_of = member_of
         finally:
             # Each awaited, whatever happened, and the first failure raised.
-            await _settle([*(early.take() if early is not None else []), *staging])
+            await settle([*(early.take() if early is not None else []), *staging])
         return change, result
 
     async def _ids(self, resolution: Resolution, state: ScopeState) -> IdAssignment:
@@ -349,47 +357,6 @@ class IdentityService:
             taken |= clashes
             ids = assign()
         return ids
-
-
-class _EarlyLinks:
-    """The engine's links, handed to the store in runs while the engine goes on: those among
-    profiles while it attaches the leaves, the leaves' every few thousand (for 1 M lines, all
-    168,000 links are written in the store's idle time before the engine is done, instead
-    of half of them after it)."""
-
-    def __init__(self, store: IdentityStore, actor: str, at: datetime) -> None:
-        self.store, self.actor, self.at = store, actor, at
-        self.count = 0  # how many of the resolution's first links the store was given
-        self.tasks: list[asyncio.Task[None]] = []
-
-    def hand_over(self) -> Callable[[list[Link]], None]:
-        """What the engine calls, on its thread, with each run of links."""
-        loop = asyncio.get_running_loop()
-
-        def handed(links: list[Link]) -> None:
-            self.count += len(links)  # set before the engine returns: the caller sees it
-            # Runs on the event loop before the engine's result is delivered there (both
-            # are queued from this thread, in order): the store's queue gets these links
-            # before any later stage.
-            loop.call_soon_threadsafe(self._stage, links)
-
-        return handed
-
-    def _stage(self, links: list[Link]) -> None:
-        stage = self.store.stage_links(links, self.actor, self.at, more=True)
-        self.tasks.append(asyncio.ensure_future(stage))
-
-    def take(self) -> list[asyncio.Task[None]]:
-        """The store's writes of them, to be awaited (once)."""
-        tasks, self.tasks = self.tasks, []
-        return tasks
-
-
-async def _settle(tasks: Sequence[asyncio.Task[None]]) -> None:
-    """Wait for every task; raise the first failure."""
-    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-        if isinstance(outcome, BaseException):
-            raise outcome
 
 
 def _differs(stored: RecordData, incoming: RecordData) -> bool:
