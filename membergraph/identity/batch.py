@@ -44,6 +44,7 @@ from membergraph.identity.records import (
     Identifier,
     RecordData,
     RecordKey,
+    identifier_of,
     identity_of,
     record_of_line,
 )
@@ -73,12 +74,9 @@ def _row(r: RecordData) -> Row:
     return (r.source, r.key, r.role, tuple(map(tuple, r.identifiers)), *person)
 
 
-_identifier = partial(tuple.__new__, Identifier)  # Identifier._make, in C
-
-
 def _record(row: Row) -> RecordData:
     source, key, role, identifiers, *person = row
-    return RecordData(source, key, role, set(map(_identifier, identifiers)), *person)
+    return RecordData(source, key, role, set(map(identifier_of, identifiers)), *person)
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -43,6 +43,7 @@ __all__ = [
     "RecordData",
     "RecordKey",
     "identifier_key",
+    "identifier_of",
     "identity_of",
     "owner_of_transaction",
     "record_of_line",
@@ -122,6 +123,10 @@ def sorted_refs(refs: Iterable[RecordKey]) -> list[RecordKey]:
     return [(source, key) for source in sorted(by_source) for key in sorted(by_source[source])]
 
 
+identifier_of: Callable[[Iterable[object]], Identifier] = partial(tuple.__new__, Identifier)
+"""``Identifier._make``, in C (a named tuple's own constructor is Python: 1.4 against 0.2 µs)."""
+
+
 def identifier_key(kind: IdentifierKind, normalized: str) -> str:
     """The matching key of an already normalized value."""
     return email_match_key(normalized) if kind is IdentifierKind.EMAIL else normalized
@@ -137,7 +142,7 @@ def _identifier(kind: IdentifierKind, raw: str | None, via: str, region: str) ->
     except BadIdentifier:
         # A bad identifier on a line is not a bad line: the line's facts still count.
         return None
-    return Identifier(kind, identifier_key(kind, value), value, via)
+    return identifier_of((kind, identifier_key(kind, value), value, via))
 
 
 def _collect(items: Iterable[Identifier | None]) -> set[Identifier]:
