@@ -16,6 +16,7 @@ truncates): batch resolution never reads them, which is why only it uses this re
 
 from __future__ import annotations
 
+import keyword
 import types
 import typing
 from collections.abc import Callable
@@ -101,14 +102,23 @@ def _field(name: str, info: FieldInfo, where: str) -> tuple[tuple[str, Any, Any]
 
 
 def _after(checks: tuple[Check, ...]) -> Callable[[Any], None]:
-    def __post_init__(self: Any) -> None:
-        # msgspec turns a ValueError or TypeError raised here into its ValidationError.
-        for name, check, on_none in checks:
-            value = getattr(self, name)
-            if on_none or value is not None:  # one inside ``X | None`` runs on X only
-                setattr(self, name, check(value))
-
-    return __post_init__
+    """A ``__post_init__`` running the checks, written out one statement each (msgspec turns
+    a ValueError or TypeError raised there into its ValidationError). The checks of a
+    purchase or a web event took 1.5 to 2 µs a line in a loop, 0.9 to 1.1 written out."""
+    lines, scope = ["def __post_init__(self):"], {}
+    for n, (name, check, on_none) in enumerate(checks):
+        if not name.isidentifier() or keyword.iskeyword(name):  # never named in code
+            raise NotImplementedError(f"field {name!r} has no fast copy")
+        scope[f"check{n}"] = check
+        if on_none:
+            lines.append(f"    self.{name} = check{n}(self.{name})")
+        else:  # one inside ``X | None`` runs on X only
+            lines += [
+                f"    if self.{name} is not None:",
+                f"        self.{name} = check{n}(self.{name})",
+            ]
+    exec("\n".join(lines), scope)  # noqa: S102 - the code is ours, the names are fields
+    return typing.cast(Callable[[Any], None], scope["__post_init__"])
 
 
 def _field_type(annotation: Any, where: str) -> tuple[Any, list[Callable[[Any], Any]]]:

@@ -40,9 +40,10 @@ def _utc(value: datetime) -> datetime:
 
 
 def _non_empty(value: str) -> str:
-    if not value.strip():
+    stripped = value.strip()
+    if not stripped:
         raise ValueError("must not be empty")
-    return value.strip()
+    return stripped
 
 
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
