@@ -73,8 +73,9 @@ class Resolution:
     conflicts: list[Conflict]
     value_status: dict[ValueKey, str]
     stopped_on: dict[ValueKey, list[RecordKey]] = field(default_factory=dict)
-    """Each value whose status is not ``linkable``, with the records carrying it, in key
-    order (the events of a change name them: finding them needs no walk over every record)."""
+    """Each value whose status is not ``linkable``, with the records carrying it in key
+    order, once per way each captured it (the events of a change name them: finding them
+    needs no walk over every record)."""
 
 
 class _Resolver:

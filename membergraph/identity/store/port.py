@@ -213,9 +213,10 @@ class IdentityStore(abc.ABC):
         self, links: Sequence[Link], actor: str, at: datetime, more: bool = False
     ) -> None:
         """Go on with what :meth:`stage` began: links the change adds, after those of earlier
-        calls (``more``: others follow). They come in runs while the engine goes on (those
-        among profiles, then the leaves' every few thousand), the rest, perhaps none, once
-        it is done (while the IDs are worked out)."""
+        calls (``more``: others follow). A whole-store resolution hands them over in runs
+        while the engine goes on: those among profiles, the leaves' every few thousand,
+        then the last run (not ``more``, perhaps empty), after which a store may build what
+        needs them all. Otherwise they come in one call once the engine is done."""
         return None
 
     async def stage_members(
