@@ -10,26 +10,12 @@ from operator import attrgetter
 
 from membergraph.identity.engine import Resolution, ValueKey
 from membergraph.identity.events import MemberChange
-from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.records import RecordKey
 from membergraph.identity.store.port import Change, IdentityEvent, StoredLink
 
-__all__ = ["diff_links", "linking_values", "member_changes", "record_events"]
-
-_LINKING = (
-    IdentifierKind.CRM_ID,
-    IdentifierKind.LOYALTY_ID,
-    IdentifierKind.EMAIL,
-    IdentifierKind.PHONE,
-)
-
+__all__ = ["diff_links", "member_changes", "record_events"]
 
 _link_a, _ref = attrgetter("a"), attrgetter("ref")
-
-
-def linking_values(record: RecordData) -> set[ValueKey]:
-    """The values of a record that may link it (every kind but visitor ids)."""
-    return {(i.kind, i.key) for i in record.identifiers if i.kind in _LINKING}
 
 
 def record_events(

@@ -17,7 +17,8 @@ from itertools import chain, repeat
 from typing import Any
 
 from membergraph._perf import gc_paused
-from membergraph.identity.changes import diff_links, linking_values, member_changes, record_events
+from membergraph.identity.changes import diff_links, member_changes, record_events
+from membergraph.identity.closure import Closure, closure_walk
 from membergraph.identity.early_links import EarlyLinks, settle
 from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.events import MemberChange, MemberChangeBus
@@ -167,30 +168,10 @@ class IdentityService:
         scope, hubs = await self._closure(changed)
         return await self._apply_scope(scope, set(changed), hubs, actor)
 
-    async def _closure(
-        self, changed: Mapping[RecordKey, RecordData]
-    ) -> tuple[dict[RecordKey, RecordData], frozenset[ValueKey]]:
-        store, limit = self.store, self.rules.hub_max_records
-        scope: dict[RecordKey, RecordData] = dict(changed)
-        seen_values: set[ValueKey] = set()
-        seen_members: set[str] = set()
-        hubs: set[ValueKey] = set()
-        frontier = list(changed.values())
-        is_junk = self.rules.is_junk
-        while frontier:
-            values = set().union(*(linking_values(r) for r in frontier)) - seen_values
-            seen_values |= values
-            # A blocked value links nothing whoever carries it: no need to visit its carriers.
-            values = {v for v in values if not is_junk(*v)}
-            # A value on more records than the cap is a hub: its carriers are not visited.
-            step = await store.closure_step(
-                values, [r.ref for r in frontier], seen_members, scope.keys(), limit
-            )
-            hubs |= step.hubs
-            seen_members |= step.members
-            scope.update(step.records)
-            frontier = list(step.records.values())
-        return scope, frozenset(hubs)
+    async def _closure(self, changed: Mapping[RecordKey, RecordData]) -> Closure:
+        """The records an ingest of ``changed`` may move, and the hubs met on the way."""
+        rules = self.rules
+        return await self.store.closure(closure_walk(changed, rules.is_junk, rules.hub_max_records))
 
     async def _apply_scope(
         self,

@@ -12,9 +12,21 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 
-__all__ = ["ValueKey", "person_of", "status_of"]
+__all__ = ["ValueKey", "linking_values", "person_of", "status_of"]
 
 ValueKey = tuple[IdentifierKind, str]
+
+_LINKING = (
+    IdentifierKind.CRM_ID,
+    IdentifierKind.LOYALTY_ID,
+    IdentifierKind.EMAIL,
+    IdentifierKind.PHONE,
+)
+
+
+def linking_values(record: RecordData) -> set[ValueKey]:
+    """The values of a record that may link it (every kind but visitor ids)."""
+    return {(i.kind, i.key) for i in record.identifiers if i.kind in _LINKING}
 
 
 def status_of(

@@ -6,6 +6,8 @@ import asyncio
 import copy
 import random
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
+from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import call, crm, purchase, visitor
 from tests.support.stores import ADAPTERS, open_store
@@ -185,3 +188,41 @@ async def test_a_hold_line_on_more_calls_than_the_cap_stays_a_hub_when_ingested_
             expected
         )
         assert frozenset({("call_center", "I-late")}) in expected
+
+
+async def test_an_ingest_walks_its_whole_closure_in_one_round_trip_to_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A purchase on a new card reaches, by its e-mail, a contact and an older card; they
+    # reach their member's visitor; the visitor reaches nothing new: three steps. SQLite
+    # takes them in one hop, and reaches what the port's step-by-step walk reaches.
+    world = [
+        crm("C1", emails=["ann@x.org"], card="LD90000001"),
+        purchase(card="LD90000001", email="ann@x.org"),
+        visitor("v-1", logins=("C1",)),
+    ]
+    incoming = purchase(card="LD90000002", email="ann@x.org", tid="T9")
+    hops: list[str] = []
+    real_read = SqliteStore._read
+
+    async def counted(self: SqliteStore, fn: Any, *args: Any) -> Any:
+        hops.append(fn.__name__)
+        return await real_read(self, fn, *args)
+
+    monkeypatch.setattr(SqliteStore, "_read", counted)
+    partitions = []
+    for one_hop in (True, False):
+        if not one_hop:  # the port's own walk: one closure_step per step
+            monkeypatch.setattr(SqliteStore, "closure", IdentityStore.closure)
+        async with SqliteStore(tmp_path / f"{one_hop}.db") as store:
+            service = IdentityService(store)
+            await service.ingest(world)
+            hops.clear()
+            await service.ingest([incoming])
+            if one_hop:
+                assert hops.count("closure") == 1 and "closure_step" not in hops
+            else:
+                assert hops.count("closure_step") >= 3
+            partitions.append(await store.all_assignments())
+    # Every record resolved alike; the second card is a member of its own (one card each).
+    assert partitions[0] == partitions[1] and len(set(partitions[0].values())) == 2

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Self
 
+from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import Conflict, Link, ValueKey
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
@@ -245,6 +246,11 @@ class IdentityStore(abc.ABC):
         members = set((await self.assignments(frontier)).values()) - seen_members
         refs, hubs = reached(found, limit, await self.member_records(sorted(members)))
         return ClosureStep(hubs, members, await self.load_records(refs - known))
+
+    async def closure(self, walk: Walk) -> Closure:
+        """Run an ingest's closure walk (:func:`~membergraph.identity.closure.closure_walk`)
+        to its end: by default one :meth:`closure_step` per step it asks for."""
+        return await run_walk_async(walk, self.closure_step)
 
     @abc.abstractmethod
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:

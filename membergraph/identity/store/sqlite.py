@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import aiosqlite
 import orjson
 
+from membergraph.identity.closure import Closure, Walk
 from membergraph.identity.engine import Link, ValueKey
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
@@ -264,6 +265,9 @@ class SqliteStore(IdentityStore):
     ) -> ClosureStep:
         step = sqlite_read.closure_step
         return await self._read(step, list(values), list(frontier), seen_members, known, limit)
+
+    async def closure(self, walk: Walk) -> Closure:
+        return await self._read(sqlite_read.closure, walk)
 
     async def member_identifiers(
         self, member_ids: Sequence[str]

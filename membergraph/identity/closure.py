@@ -1,0 +1,76 @@
+"""An ingest's closure: the records that may resolve differently once the changed ones are
+in. Those sharing a linking value with them, the records of their members, and so on from
+each record reached, until nothing new is reached.
+
+The walk is written once, as a generator that asks for one step at a time (a
+:class:`~membergraph.identity.store.port.ClosureStep`). A store runs it with
+:func:`run_walk`, one step per round trip, or runs it whole where its data lives
+(SQLite does, in its own thread, in one hop and one snapshot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any
+
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.values import ValueKey, linking_values
+
+if TYPE_CHECKING:
+    from membergraph.identity.store.port import ClosureStep
+
+__all__ = ["Closure", "Step", "Walk", "closure_walk", "run_walk", "run_walk_async"]
+
+Step = tuple[list[ValueKey], list[RecordKey], set[str], AbstractSet[RecordKey], int]
+"""What the walk asks of a store: ``closure_step``'s arguments."""
+Closure = tuple[dict[RecordKey, RecordData], frozenset[ValueKey]]
+"""The records in scope, and the values found to be hubs on the way."""
+Walk = Generator[Step, "ClosureStep", Closure]
+
+
+def closure_walk(
+    changed: Mapping[RecordKey, RecordData], is_junk: Callable[..., bool], limit: int
+) -> Walk:
+    """The closure of ``changed``, one step at a time (``is_junk(kind, key)``: the rules'
+    blocklist; ``limit``: on more records than this, a value is a hub, not followed)."""
+    scope: dict[RecordKey, RecordData] = dict(changed)
+    seen_values: set[ValueKey] = set()
+    seen_members: set[str] = set()
+    hubs: set[ValueKey] = set()
+    frontier = list(changed.values())
+    while frontier:
+        values = set().union(*(linking_values(r) for r in frontier)) - seen_values
+        seen_values |= values
+        # A blocked value links nothing whoever carries it: no need to visit its carriers.
+        linkable = [v for v in values if not is_junk(*v)]
+        step = yield (linkable, [r.ref for r in frontier], seen_members, scope.keys(), limit)
+        hubs |= step.hubs
+        seen_members |= step.members
+        scope.update(step.records)
+        frontier = list(step.records.values())
+    return scope, frozenset(hubs)
+
+
+def run_walk(walk: Walk, step: Callable[..., ClosureStep]) -> Closure:
+    """Run a walk to its end, answering each request with ``step``."""
+    answer: Any = None  # sent first: what starts a generator
+    while True:
+        try:
+            request = walk.send(answer)
+        except StopIteration as done:
+            closure: Closure = done.value
+            return closure
+        answer = step(*request)
+
+
+async def run_walk_async(walk: Walk, step: Callable[..., Awaitable[ClosureStep]]) -> Closure:
+    """:func:`run_walk`, with a step that is awaited (one round trip each)."""
+    answer: Any = None
+    while True:
+        try:
+            request = walk.send(answer)
+        except StopIteration as done:
+            closure: Closure = done.value
+            return closure
+        answer = await step(*request)
