@@ -165,13 +165,14 @@ class IdentityService:
                 changed[ref] = record
         if not changed:
             return ApplyResult(members=0)
-        scope, hubs = await self._closure(changed)
-        return await self._apply_scope(scope, set(changed), hubs, actor)
+        (scope, hubs), state = await self._closure(changed)
+        return await self._apply_scope(scope, set(changed), hubs, actor, state=state)
 
-    async def _closure(self, changed: Mapping[RecordKey, RecordData]) -> Closure:
-        """The records an ingest of ``changed`` may move, and the hubs met on the way."""
-        rules = self.rules
-        return await self.store.closure(closure_walk(changed, rules.is_junk, rules.hub_max_records))
+    async def _closure(self, changed: Mapping[RecordKey, RecordData]) -> tuple[Closure, ScopeState]:
+        """The records a change to ``changed`` may move, the hubs met on the way, and what the
+        store holds about those records."""
+        walk = closure_walk(changed, self.rules.is_junk, self.rules.hub_max_records)
+        return await self.store.closure_state(walk)
 
     async def _apply_scope(
         self,
@@ -182,11 +183,14 @@ class IdentityService:
         whole: bool = False,
         adjust: Adjustments | None = None,
         while_storing: MembersUse | None = None,
+        state: ScopeState | None = None,
     ) -> ApplyResult:
+        """Resolve ``scope`` and store what changed (``state``: the store's state of the scope,
+        if it was read already)."""
         store = self.store
         adjust = adjust or Adjustments()
-        # The whole store reads tables, not millions of keys.
-        state = await store.scope_state(None if whole else scope)
+        if state is None:  # the whole store reads tables, not millions of keys
+            state = await store.scope_state(None if whole else scope)
         manual = [
             (link.a, link.b, link.evidence)
             for link in state.active

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import product
 
+from membergraph.identity.closure import Closure
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
-from membergraph.identity.store.port import IdentityEvent
+from membergraph.identity.store.port import IdentityEvent, ScopeState
 
 __all__ = ["StewardError", "link_records", "split_member", "undo_merge"]
 
@@ -44,7 +45,9 @@ async def _members_of(service: IdentityService, refs: Sequence[RecordKey]) -> di
     return found
 
 
-async def _scope_of(service: IdentityService, refs: Sequence[RecordKey]) -> tuple[dict, frozenset]:  # type: ignore[type-arg]
+async def _scope_of(
+    service: IdentityService, refs: Sequence[RecordKey]
+) -> tuple[Closure, ScopeState]:
     records = await service.store.load_records(refs)
     return await service._closure(records)
 
@@ -62,11 +65,11 @@ async def link_records(
             members = await _members_of(service, [a, b])
             sides = await service.store.member_records([members[a], members[b]])
             lift = {_pair(x, y) for x, y in product(sides[0], sides[1]) if x != y}
-            scope, hubs = await _scope_of(service, [a, b])
+            (scope, hubs), state = await _scope_of(service, [a, b])
             adjust = Adjustments(
                 manual_add=[(a, b, {"reason": reason})], cannot_lift=lift, reason=reason
             )
-            return await service._apply_scope(scope, set(), hubs, actor, adjust=adjust)
+            return await service._apply_scope(scope, set(), hubs, actor, adjust=adjust, state=state)
 
         result = await service.retrying(attempt)
     return sorted({result.member_of[a], result.member_of[b]})
@@ -193,7 +196,7 @@ async def _cut(
     crossing = {_pair(x, y) for x, y in product(side, other)}
 
     async def attempt() -> ApplyResult:
-        scope, hubs = await _scope_of(service, [*side, *other])
+        (scope, hubs), state = await _scope_of(service, [*side, *other])
         profile = {ref for ref, record in scope.items() if record.role == "profile"}
         cannot = [
             (x, y)
@@ -203,7 +206,7 @@ async def _cut(
         adjust = Adjustments(
             manual_drop=crossing, cannot_add=cannot, reason=reason, events=list(events)
         )
-        return await service._apply_scope(scope, set(), hubs, actor, adjust=adjust)
+        return await service._apply_scope(scope, set(), hubs, actor, adjust=adjust, state=state)
 
     result = await service.retrying(attempt)
     return sorted({result.member_of[r] for r in [*side, *other]})

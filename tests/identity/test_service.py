@@ -190,12 +190,13 @@ async def test_a_hold_line_on_more_calls_than_the_cap_stays_a_hub_when_ingested_
         assert frozenset({("call_center", "I-late")}) in expected
 
 
-async def test_an_ingest_walks_its_whole_closure_in_one_round_trip_to_sqlite(
+async def test_an_ingest_reads_its_whole_closure_in_one_round_trip_to_sqlite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A purchase on a new card reaches, by its e-mail, a contact and an older card; they
     # reach their member's visitor; the visitor reaches nothing new: three steps. SQLite
-    # takes them in one hop, and reaches what the port's step-by-step walk reaches.
+    # takes them, and reads the state of what they reached, in one hop; it reaches what the
+    # port's step-by-step walk reaches.
     world = [
         crm("C1", emails=["ann@x.org"], card="LD90000001"),
         purchase(card="LD90000001", email="ann@x.org"),
@@ -213,16 +214,17 @@ async def test_an_ingest_walks_its_whole_closure_in_one_round_trip_to_sqlite(
     partitions = []
     for one_hop in (True, False):
         if not one_hop:  # the port's own walk: one closure_step per step
-            monkeypatch.setattr(SqliteStore, "closure", IdentityStore.closure)
+            monkeypatch.setattr(SqliteStore, "closure_state", IdentityStore.closure_state)
         async with SqliteStore(tmp_path / f"{one_hop}.db") as store:
             service = IdentityService(store)
             await service.ingest(world)
             hops.clear()
             await service.ingest([incoming])
             if one_hop:
-                assert hops.count("closure") == 1 and "closure_step" not in hops
+                assert hops[:2] == ["load_records", "closure_state"]
+                assert "closure_step" not in hops and "scope_state" not in hops
             else:
-                assert hops.count("closure_step") >= 3
+                assert hops[:5] == ["load_records", *["closure_step"] * 3, "scope_state"]
             partitions.append(await store.all_assignments())
     # Every record resolved alike; the second card is a member of its own (one card each).
     assert partitions[0] == partitions[1] and len(set(partitions[0].values())) == 2

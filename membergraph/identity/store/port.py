@@ -247,10 +247,13 @@ class IdentityStore(abc.ABC):
         refs, hubs = reached(found, limit, await self.member_records(sorted(members)))
         return ClosureStep(hubs, members, await self.load_records(refs - known))
 
-    async def closure(self, walk: Walk) -> Closure:
+    async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:
         """Run an ingest's closure walk (:func:`~membergraph.identity.closure.closure_walk`)
-        to its end: by default one :meth:`closure_step` per step it asks for."""
-        return await run_walk_async(walk, self.closure_step)
+        to its end, and read the :meth:`scope_state` of the records it found. By default
+        one :meth:`closure_step` per step the walk asks for, then the state; a store may
+        answer it all in one round trip, from one snapshot."""
+        closure = await run_walk_async(walk, self.closure_step)
+        return closure, await self.scope_state(closure[0])
 
     @abc.abstractmethod
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:

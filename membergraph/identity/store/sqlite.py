@@ -266,8 +266,8 @@ class SqliteStore(IdentityStore):
         step = sqlite_read.closure_step
         return await self._read(step, list(values), list(frontier), seen_members, known, limit)
 
-    async def closure(self, walk: Walk) -> Closure:
-        return await self._read(sqlite_read.closure, walk)
+    async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:
+        return await self._read(sqlite_read.closure_state, walk)
 
     async def member_identifiers(
         self, member_ids: Sequence[str]

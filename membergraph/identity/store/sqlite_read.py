@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Sequence, Set
 from datetime import date, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -22,6 +22,8 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.port import ClosureStep, ScopeState, StoredLink, reached
 from membergraph.identity.store.sqlite_write import chunks, member_versions
+
+T = TypeVar("T")
 
 __all__ = [
     "by_refs",
@@ -185,21 +187,30 @@ def cannot_links(db: Conn, refs: Iterable[RecordKey] | None) -> list[tuple[Recor
 
 def scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
     """Everything a resolution reads about its records (None: all), from one snapshot."""
+    return _in_snapshot(db, _scope_state, refs)
+
+
+def _scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
+    current = record_column(db, "member_id", refs)
+    state = ScopeState(
+        assignments=current,
+        versions=member_versions(db, set(current.values())),
+        active=links(db, refs, ""),
+        cannot=cannot_links(db, refs),
+        origins=record_column(db, "origin_member_id", refs),
+        previous=record_column(db, "previous_member_id", refs),
+    )
+    state.taken = taken_member_ids(db, state.foreign_ids())
+    # A live member is one in the members table (an ID merged away is in redirects).
+    state.live_elsewhere = set(member_versions(db, state.taken))
+    return state
+
+
+def _in_snapshot(db: Conn, read: Callable[..., T], *args: Any) -> T:
+    """``read(db, *args)`` inside one read transaction: one snapshot of the store."""
     db.execute("BEGIN")
     try:
-        current = record_column(db, "member_id", refs)
-        state = ScopeState(
-            assignments=current,
-            versions=member_versions(db, set(current.values())),
-            active=links(db, refs, ""),
-            cannot=cannot_links(db, refs),
-            origins=record_column(db, "origin_member_id", refs),
-            previous=record_column(db, "previous_member_id", refs),
-        )
-        state.taken = taken_member_ids(db, state.foreign_ids())
-        # A live member is one in the members table (an ID merged away is in redirects).
-        state.live_elsewhere = set(member_versions(db, state.taken))
-        return state
+        return read(db, *args)
     finally:
         db.execute("COMMIT")
 
@@ -235,21 +246,19 @@ def closure_step(
     limit: int,
 ) -> ClosureStep:
     """:meth:`IdentityStore.closure_step` in one hop to SQLite's thread, one snapshot."""
-    db.execute("BEGIN")
-    try:
-        return _step(db, values, frontier, seen_members, known, limit)
-    finally:
-        db.execute("COMMIT")
+    return _in_snapshot(db, _step, values, frontier, seen_members, known, limit)
 
 
-def closure(db: Conn, walk: Walk) -> Closure:
-    """:meth:`IdentityStore.closure`: every step of the walk in one hop, one snapshot (an
-    ingest's closure takes two steps on average: one round trip saved each time)."""
-    db.execute("BEGIN")
-    try:
-        return run_walk(walk, partial(_step, db))
-    finally:
-        db.execute("COMMIT")
+def closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:
+    """:meth:`IdentityStore.closure_state`: every step of the walk, then the state of the
+    scope it found, in one hop and one snapshot (an ingest's closure takes two steps on
+    average: two round trips saved each time)."""
+    return _in_snapshot(db, _closure_state, walk)
+
+
+def _closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:
+    found = run_walk(walk, partial(_step, db))
+    return found, _scope_state(db, list(found[0]))
 
 
 def _step(
