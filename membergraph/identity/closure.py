@@ -10,6 +10,7 @@ The walk is written once, as a generator that asks for one step at a time (a
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
@@ -54,23 +55,23 @@ def closure_walk(
 
 def run_walk(walk: Walk, step: Callable[..., ClosureStep]) -> Closure:
     """Run a walk to its end, answering each request with ``step``."""
-    answer: Any = None  # sent first: what starts a generator
-    while True:
-        try:
-            request = walk.send(answer)
-        except StopIteration as done:
-            closure: Closure = done.value
-            return closure
-        answer = step(*request)
+    request, closure = _send(walk, None)  # None first: what starts a generator
+    while request is not None:
+        request, closure = _send(walk, step(*request))
+    return typing.cast(Closure, closure)
 
 
 async def run_walk_async(walk: Walk, step: Callable[..., Awaitable[ClosureStep]]) -> Closure:
     """:func:`run_walk`, with a step that is awaited (one round trip each)."""
-    answer: Any = None
-    while True:
-        try:
-            request = walk.send(answer)
-        except StopIteration as done:
-            closure: Closure = done.value
-            return closure
-        answer = await step(*request)
+    request, closure = _send(walk, None)
+    while request is not None:
+        request, closure = _send(walk, await step(*request))
+    return typing.cast(Closure, closure)
+
+
+def _send(walk: Walk, answer: Any) -> tuple[Step | None, Closure | None]:
+    """The walk's next request, or its result once it has none."""
+    try:
+        return walk.send(answer), None
+    except StopIteration as done:
+        return None, done.value

@@ -263,8 +263,9 @@ class SqliteStore(IdentityStore):
         known: Set[RecordKey],
         limit: int,
     ) -> ClosureStep:
-        step = sqlite_read.closure_step
-        return await self._read(step, list(values), list(frontier), seen_members, known, limit)
+        step, values, frontier = sqlite_read.closure_step, list(values), list(frontier)
+        read = sqlite_read.in_snapshot
+        return await self._read(read, step, values, frontier, seen_members, known, limit)
 
     async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:
         return await self._read(sqlite_read.closure_state, walk)

@@ -187,7 +187,7 @@ def cannot_links(db: Conn, refs: Iterable[RecordKey] | None) -> list[tuple[Recor
 
 def scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
     """Everything a resolution reads about its records (None: all), from one snapshot."""
-    return _in_snapshot(db, _scope_state, refs)
+    return in_snapshot(db, _scope_state, refs)
 
 
 def _scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
@@ -206,7 +206,7 @@ def _scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
     return state
 
 
-def _in_snapshot(db: Conn, read: Callable[..., T], *args: Any) -> T:
+def in_snapshot(db: Conn, read: Callable[..., T], *args: Any) -> T:
     """``read(db, *args)`` inside one read transaction: one snapshot of the store."""
     db.execute("BEGIN")
     try:
@@ -237,6 +237,18 @@ def member_records(db: Conn, member_ids: Sequence[str]) -> list[list[RecordKey]]
     return [[(r["source"], r["key"]) for r in found.get(m, [])] for m in member_ids]
 
 
+def closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:
+    """:meth:`IdentityStore.closure_state`: every step of the walk, then the state of the
+    scope it found, in one hop and one snapshot (an ingest's closure takes two steps on
+    average: two round trips saved each time)."""
+    return in_snapshot(db, _closure_state, walk)
+
+
+def _closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:
+    found = run_walk(walk, partial(closure_step, db))
+    return found, _scope_state(db, list(found[0]))
+
+
 def closure_step(
     db: Conn,
     values: list[ValueKey],
@@ -245,30 +257,7 @@ def closure_step(
     known: Set[RecordKey],
     limit: int,
 ) -> ClosureStep:
-    """:meth:`IdentityStore.closure_step` in one hop to SQLite's thread, one snapshot."""
-    return _in_snapshot(db, _step, values, frontier, seen_members, known, limit)
-
-
-def closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:
-    """:meth:`IdentityStore.closure_state`: every step of the walk, then the state of the
-    scope it found, in one hop and one snapshot (an ingest's closure takes two steps on
-    average: two round trips saved each time)."""
-    return _in_snapshot(db, _closure_state, walk)
-
-
-def _closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:
-    found = run_walk(walk, partial(_step, db))
-    return found, _scope_state(db, list(found[0]))
-
-
-def _step(
-    db: Conn,
-    values: list[ValueKey],
-    frontier: list[RecordKey],
-    seen_members: set[str],
-    known: Set[RecordKey],
-    limit: int,
-) -> ClosureStep:
+    """:meth:`IdentityStore.closure_step`, inside the caller's snapshot."""
     found = carriers(db, values, cap=limit + 1)
     members = set(record_column(db, "member_id", frontier).values()) - seen_members
     refs, hubs = reached(found, limit, member_records(db, sorted(members)))
