@@ -1,11 +1,11 @@
-"""An ingest's closure: the records that may resolve differently once the changed ones are
-in. Those sharing a linking value with them, the records of their members, and so on from
-each record reached, until nothing new is reached.
+"""A change's closure: the records that may resolve differently once the changed ones are
+in (an ingest's, a steward's link or split). Those sharing a linking value with them, the
+records of their members, and so on from each record reached, until nothing new is reached.
 
 The walk is written once, as a generator that asks for one step at a time (a
-:class:`~membergraph.identity.store.port.ClosureStep`). A store runs it with
-:func:`run_walk`, one step per round trip, or runs it whole where its data lives
-(SQLite does, in its own thread, in one hop and one snapshot).
+:class:`~membergraph.identity.store.port.ClosureStep`). The store port's default answers
+each step with a round trip (:func:`run_walk_async`); SQLite runs the whole walk in its own
+thread (:func:`run_walk`), in one hop and one snapshot.
 """
 
 from __future__ import annotations
