@@ -31,6 +31,7 @@ from membergraph.identity.store.port import (
     ConcurrentChange,
     IdentityEvent,
     IdentityStore,
+    Rendered,
     ScopeState,
 )
 
@@ -101,6 +102,7 @@ class IdentityService:
         records: Mapping[RecordKey, RecordData],
         actor: str = "batch",
         while_storing: MembersUse | None = None,
+        rows: Sequence[Rendered] | None = None,
     ) -> ApplyResult:
         """Resolve a whole data set (start-up, ``membergraph resolve``).
 
@@ -109,7 +111,9 @@ class IdentityService:
 
         ``while_storing`` is given each record's member as soon as it is known, and runs
         while the store writes them (``membergraph resolve`` writes its answer file then);
-        the call returns when both are done, and fails if either fails.
+        the call returns when both are done, and fails if either fails. ``rows``: the
+        records' rows, rendered piece by piece by batch workers, for a store to take
+        instead of rendering its own (:meth:`IdentityStore.stage`).
         """
         stored = await self.store.load_records(None)
         if stored:
@@ -117,12 +121,13 @@ class IdentityService:
                 ref for ref, r in records.items() if ref not in stored or _differs(stored[ref], r)
             }
             scope = {**stored, **records}
+            rows = None  # they would be rows of the data set's records only
         else:  # a first load: every record is new (one C call each, not 293,000 steps)
             changed, scope = set(records), dict(records)
         async with self.lock:
             with gc_paused():
                 return await self._apply_scope(
-                    scope, changed, frozenset(), actor, whole=True, while_storing=while_storing
+                    scope, changed, frozenset(), actor, True, while_storing=while_storing, rows=rows
                 )
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
@@ -184,6 +189,7 @@ class IdentityService:
         adjust: Adjustments | None = None,
         while_storing: MembersUse | None = None,
         state: ScopeState | None = None,
+        rows: Sequence[Rendered] | None = None,
     ) -> ApplyResult:
         """Resolve ``scope`` and store what changed (``state``: the store's state of the scope,
         if it was read already)."""
@@ -215,7 +221,7 @@ class IdentityService:
             rules, on_links = self.rules, None if state.active else early.hand_over()
             outcome = await asyncio.gather(
                 asyncio.to_thread(resolve, scope, rules, manual, cannot, hubs, order, on_links),
-                store.stage(records),
+                store.stage(records, rows),
                 return_exceptions=True,
             )
         else:
