@@ -223,3 +223,49 @@ async def test_a_store_made_with_the_old_identifier_layout_answers_the_same(
             states.append(await _state(store))
     assert states[0] == states[1]
     assert {"identifiers_record", "identifiers_value"} <= _indexes(tmp_path / "old.db")
+
+
+def _tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the identity tables, without the times a run stamps."""
+    queries = {
+        "records": "SELECT * FROM records",
+        "identifiers": "SELECT * FROM identifiers",
+        "members": "SELECT id, version FROM members",
+        "links": "SELECT a_source, a_key, b_source, b_key, rule, evidence FROM links ORDER BY id",
+        "events": "SELECT member_id, kind, rule, evidence, records FROM events ORDER BY id",
+    }
+    with closing(sqlite3.connect(path)) as db:
+        return {name: sorted(db.execute(sql).fetchall(), key=repr) for name, sql in queries.items()}
+
+
+async def test_a_first_load_from_rows_the_workers_rendered_stores_what_records_store(
+    demo_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small pieces, so that purchases and visits of one card or visitor fall in several:
+    # the rows the pieces rendered, merged by SQLite, are the rows of the folded records.
+    monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
+    scan = scan_folder(demo_source, workers=1, piece_bytes=16 << 10)
+    assert scan.rows is not None and len(scan.rows) > 20
+    seen: dict[tuple[str, str], int] = {}
+    for _, _, _, piece in scan._pieces:
+        for record in piece.records:
+            seen[record.ref] = seen.get(record.ref, 0) + 1
+    assert max(seen.values()) > 1, "some record spans pieces"
+    for name, rows in (("rendered", scan.rows), ("records", None)):
+        async with SqliteStore(tmp_path / f"{name}.db") as store:
+            await IdentityService(store).resolve_all(dict(scan.records), rows=rows)
+    assert _tables(tmp_path / "rendered.db") == _tables(tmp_path / "records.db")
+
+
+async def test_a_batch_whose_line_ids_repeat_renders_no_rows(tmp_path: Path) -> None:
+    # A re-sent line replaces the earlier one: pieces would hold both versions' rows.
+    line = '{"transaction_id": "T1", "loyalty_id": "LD10000001", "channel": "store",'
+    first = (
+        line + ' "email": "ann@x.org", "occurred_at": "2026-01-01T00:00:00Z", "amount_cents": 1}'
+    )
+    again = line + ' "occurred_at": "2026-01-02T00:00:00Z", "amount_cents": 1}'
+    (tmp_path / "transactions.jsonl").write_text(f"{first}\n{again}\n")
+    scan = scan_folder(tmp_path, workers=1)
+    assert scan.rows is None
+    [record] = scan.records.values()
+    assert {i.kind for i in record.identifiers} == {IdentifierKind.LOYALTY_ID}
