@@ -50,8 +50,7 @@ from membergraph.identity.records import (
 )
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
-from membergraph.identity.store.port import IdentityStore, Rendered
-from membergraph.identity.store.sqlite_write import render_rows
+from membergraph.identity.store.port import IdentityStore
 
 __all__ = ["BatchResult", "FolderScan", "resolve_folder", "scan_folder"]
 
@@ -62,6 +61,7 @@ PIECE_BYTES = 8 << 20
 end, large enough that the per-task overhead (a pickle each way) stays invisible."""
 
 _SERIAL_BELOW = 4 << 20  # a smaller folder is read in this process: no worker start-up
+
 
 Row = tuple[Any, ...]
 """A record as a worker sends it: ``RecordData``'s fields, its identifiers as plain tuples.
@@ -90,8 +90,6 @@ class _Piece:
     records: list[RecordData] = field(default_factory=list)
     # (accepted lines before it, line number in the piece, message)
     errors: list[tuple[int, int, str]] = field(default_factory=list)
-    # The parts' rows for a first load: one part per record, every line its latest version
-    rows: Rendered | None = None
 
 
 def _read_piece(
@@ -168,7 +166,6 @@ def _read_piece(
             ids.append(line_id(line))
             parts_of.append(slot)
         piece.parts = [_row(record) for record in parts]
-        piece.rows = render_rows(parts) if by_record else None
     return piece
 
 
@@ -194,7 +191,6 @@ class FolderScan:
     records: dict[RecordKey, RecordData]
     reports: dict[SourceName, LoadReport]
     _pieces: list[tuple[SourceName, str, int, _Piece]]  # (source, file name, first line, piece)
-    rows: list[Rendered] | None = None  # the pieces' rows for a first load, if all have them
 
     def answers(self, member_of: Mapping[RecordKey, str]) -> Iterator[bytes]:
         """``membergraph resolve``'s answer, in chunks of whole lines: one JSON line per
@@ -267,7 +263,9 @@ def _repeats(pieces: Sequence[_Piece]) -> bool:
 
 def _read_pieces(args: list[tuple[Any, ...]], workers: int) -> list[_Piece]:
     """:func:`_read_piece` of each task, on ``workers`` processes (one: in this process).
-    Each piece's records are built here as it arrives, while the workers read on."""
+
+    Each piece's records are built here as it arrives, while the workers read on.
+    """
     if workers > 1 and len(args) > 1:
         try:
             with _pool(min(workers, len(args))) as pool:
@@ -326,8 +324,7 @@ def scan_folder(
             report.refuse(LineError(f"{path.name}:{first + number}", message))
     with gc_paused():
         records = _fold(pieces, again)
-    rows = [piece.rows for piece in found if piece.rows is not None and not again]  # see _Piece
-    return FolderScan(records, reports, pieces, rows if len(rows) == len(found) else None)
+    return FolderScan(records, reports, pieces)
 
 
 def _write_answers(path: Path, scan: FolderScan, member_of: Mapping[RecordKey, str]) -> None:
@@ -384,7 +381,7 @@ async def resolve_folder(
 
     service = IdentityService(store, rules, region)
     try:
-        result = await service.resolve_all(scan.records, while_storing=answer, rows=scan.rows)
+        result = await service.resolve_all(scan.records, while_storing=answer)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)

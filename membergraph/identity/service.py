@@ -31,7 +31,6 @@ from membergraph.identity.store.port import (
     ConcurrentChange,
     IdentityEvent,
     IdentityStore,
-    Rendered,
     ScopeState,
 )
 
@@ -102,7 +101,6 @@ class IdentityService:
         records: Mapping[RecordKey, RecordData],
         actor: str = "batch",
         while_storing: MembersUse | None = None,
-        rows: Sequence[Rendered] | None = None,
     ) -> ApplyResult:
         """Resolve a whole data set (start-up, ``membergraph resolve``).
 
@@ -111,9 +109,7 @@ class IdentityService:
 
         ``while_storing`` is given each record's member as soon as it is known, and runs
         while the store writes them (``membergraph resolve`` writes its answer file then);
-        the call returns when both are done, and fails if either fails. ``rows``: the
-        records' rows, rendered piece by piece by batch workers, for a store to take
-        instead of rendering its own (:meth:`IdentityStore.stage`).
+        the call returns when both are done, and fails if either fails.
         """
         stored = await self.store.load_records(None)
         if stored:
@@ -121,13 +117,12 @@ class IdentityService:
                 ref for ref, r in records.items() if ref not in stored or _differs(stored[ref], r)
             }
             scope = {**stored, **records}
-            rows = None  # they would be rows of the data set's records only
         else:  # a first load: every record is new (one C call each, not 293,000 steps)
             changed, scope = set(records), dict(records)
         async with self.lock:
             with gc_paused():
                 return await self._apply_scope(
-                    scope, changed, frozenset(), actor, True, while_storing=while_storing, rows=rows
+                    scope, changed, frozenset(), actor, whole=True, while_storing=while_storing
                 )
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
@@ -189,7 +184,6 @@ class IdentityService:
         adjust: Adjustments | None = None,
         while_storing: MembersUse | None = None,
         state: ScopeState | None = None,
-        rows: Sequence[Rendered] | None = None,
     ) -> ApplyResult:
         """Resolve ``scope`` and store what changed (``state``: the store's state of the scope,
         if it was read already)."""
@@ -221,7 +215,7 @@ class IdentityService:
             rules, on_links = self.rules, None if state.active else early.hand_over()
             outcome = await asyncio.gather(
                 asyncio.to_thread(resolve, scope, rules, manual, cannot, hubs, order, on_links),
-                store.stage(records, rows),
+                store.stage(records),
                 return_exceptions=True,
             )
         else:

@@ -24,7 +24,6 @@ __all__ = [
     "IdentityEvent",
     "IdentityStore",
     "MemberColumn",
-    "Rendered",
     "ScopeState",
     "StoreError",
     "StoredLink",
@@ -140,11 +139,6 @@ class ScopeState:
         return (set(self.origins.values()) | set(self.previous.values())) - held
 
 
-Rendered = tuple[bytes, bytes]
-"""Records' identifier rows and record rows, each a JSON array in the embedded store's
-layout (``sqlite_write.render_rows``)."""
-
-
 @dataclass(slots=True)
 class ClosureStep:
     """One step of an ingest's closure: what the frontier reaches through values and members."""
@@ -207,16 +201,10 @@ class IdentityStore(abc.ABC):
     async def apply(self, change: Change) -> None:
         """Write a change atomically."""
 
-    async def stage(
-        self, records: Sequence[RecordData], rows: Sequence[Rendered] | None = None
-    ) -> None:
+    async def stage(self, records: Sequence[RecordData]) -> None:
         """Begin the change that will write ``records`` (all of a whole-store resolution)
         while the engine computes the rest of it; :meth:`apply` then completes it and
         :meth:`unstage` abandons it. Nothing is visible to others before :meth:`apply`.
-
-        ``rows``: the same records' rows in the embedded store's layout, rendered piece by
-        piece by a batch's workers (``sqlite_write.render_rows``; a record may come in two
-        pieces). A store may take them rather than render its own, or ignore them.
 
         A store may do nothing here (the default): :meth:`apply` writes everything.
         """

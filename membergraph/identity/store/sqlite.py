@@ -29,7 +29,6 @@ from membergraph.identity.store.port import (
     IdentityEvent,
     IdentityStore,
     MemberColumn,
-    Rendered,
     ScopeState,
     StoredLink,
     StoreError,
@@ -147,11 +146,9 @@ class SqliteStore(IdentityStore):
     # (aiosqlite's queue): each finds there what the ones before it wrote, even when called
     # before those are done (the engine's first links arrive while the records are written).
 
-    async def stage(
-        self, records: Sequence[RecordData], rows: Sequence[Rendered] | None = None
-    ) -> None:
+    async def stage(self, records: Sequence[RecordData]) -> None:
         async with self._mapped("write"):
-            await self._in_thread(self._begin, records, rows)
+            await self._in_thread(self._begin, records)
 
     async def stage_links(
         self, links: Sequence[Link], actor: str, at: datetime, more: bool = False
@@ -171,10 +168,8 @@ class SqliteStore(IdentityStore):
         async with self._mapped("rollback"):
             await self._in_thread(self._abandon)
 
-    def _begin(
-        self, db: sqlite3.Connection, records: Sequence[RecordData], rows: Sequence[Rendered] | None
-    ) -> None:
-        ordered = stage_records(db, records, rows)
+    def _begin(self, db: sqlite3.Connection, records: Sequence[RecordData]) -> None:
+        ordered = stage_records(db, records)
         self._load = None if ordered is None else _FirstLoad(ordered)
 
     def _links(

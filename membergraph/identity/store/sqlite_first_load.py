@@ -15,7 +15,6 @@ import orjson
 from membergraph.identity.engine import Link
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import sqlite_write
-from membergraph.identity.store.port import Rendered
 from membergraph.identity.store.sqlite_write import (
     _RECORD_COLUMNS,
     INDEXES,
@@ -32,20 +31,13 @@ from membergraph.identity.store.sqlite_write import (
 __all__ = ["end_first_load", "stage_links", "stage_members", "stage_records"]
 
 
-def stage_records(
-    db: sqlite3.Connection,
-    records: Sequence[RecordData],
-    rows: Sequence[Rendered] | None = None,
-) -> list[RecordData] | None:
+def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> list[RecordData] | None:
     """Begin a first load: open its transaction, drop the indexes, write the identifiers,
     and set the records' rows aside in key order until their members are known.
 
     Returns the records in that order (None: not a first load, and nothing was begun). All
     goes in as statements over JSON arrays, so SQLite works on them without Python's lock
-    while the engine computes members on the other core. ``rows``: the records' rows as
-    batch workers rendered them, piece by piece (:func:`render_rows`): SQLite then sorts
-    and merges them, and no Python here renders any (it would hold the lock the engine
-    needs: the engine took 13.7 s beside that rendering, 11.4 s without).
+    while the engine computes members on the other core.
     """
     if len(records) < sqlite_write.BULK_RECORDS or _has_records(db):
         return None
@@ -57,47 +49,22 @@ def stage_records(
             end_first_load(db)
             return None
         _drop_indexes(db)
-        # In key order, so that each row lands at the end of the table's B-tree (appending
-        # in arrival order cost 3.9 s against 2.3 s for a 1 M-line first load's records).
-        # The service hands them over sorted, which makes this sort a single pass.
+        _write_identifiers(db, records, bulk=True)
+        on = INDEXES["identifiers_value"]  # nothing else writes identifiers: build it now
+        db.execute(f"CREATE INDEX identifiers_value {on}")
+        # Rendered now, while the engine runs; stage_members adds the members. In key order,
+        # so that each row then lands at the end of the table's B-tree (appending in
+        # arrival order cost 3.9 s against 2.3 s for a 1 M-line first load's records). The
+        # service hands them over sorted, which makes this sort a single pass (0.3 s, not 1).
         ordered = sorted(records, key=_ref)
         db.execute("DROP TABLE IF EXISTS temp.staged_records")
         db.execute(f"CREATE TEMP TABLE staged_records ({_RECORD_COLUMNS})")
-        if rows is None:
-            _write_identifiers(db, records, bulk=True)
-            # Rendered now, while the engine runs; stage_members adds the members.
-            _insert(db, "temp.staged_records", list(map(_record_fields, ordered)))
-        else:
-            _merge_rendered(db, rows, len(ordered))
-        on = INDEXES["identifiers_value"]  # nothing else writes identifiers: build it now
-        db.execute(f"CREATE INDEX identifiers_value {on}")
+        _insert(db, "temp.staged_records", list(map(_record_fields, ordered)))
     except BaseException:
         db.execute("ROLLBACK")
         end_first_load(db)
         raise
     return ordered
-
-
-def _merge_rendered(db: sqlite3.Connection, rows: Sequence[Rendered], count: int) -> None:
-    """The pieces' rows into the identifiers and the staged records, in key order; a record
-    that two pieces hold is the same row in both (only line ids that repeat could make them
-    differ, and the batch renders no rows then)."""
-    pieces = " UNION ALL ".join(["SELECT value FROM json_each(?)"] * len(rows))
-    ids = ", ".join(f"json_extract(v, '$[{i}]')" for i in range(6))
-    db.execute(
-        f"WITH r(v) AS MATERIALIZED ({pieces}) INSERT OR IGNORE INTO identifiers"
-        f" SELECT {ids} FROM r ORDER BY 5, 6, 1, 2, 3, 4",  # the primary key's order
-        [identifiers for identifiers, _ in rows],
-    )
-    fields = ", ".join(f"json_extract(v, '$[{i}]')" for i in range(7))
-    db.execute(
-        f"WITH r(v) AS MATERIALIZED ({pieces}) INSERT INTO temp.staged_records"
-        f" SELECT {fields} FROM r GROUP BY 1, 2 ORDER BY 1, 2",
-        [records for _, records in rows],
-    )
-    staged = db.execute("SELECT count(*) FROM temp.staged_records").fetchone()[0]
-    if staged != count:  # stage_members pairs row i with record i: never misalign them
-        raise RuntimeError(f"first load: {staged} rendered records for {count} records")
 
 
 def _first_load_journal(db: sqlite3.Connection) -> None:

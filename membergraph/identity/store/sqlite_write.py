@@ -19,14 +19,13 @@ import orjson
 from membergraph.identity.engine import Link
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.store.port import Change, ConcurrentChange, Rendered, linked_members
+from membergraph.identity.store.port import Change, ConcurrentChange, linked_members
 
 __all__ = [
     "INDEXES",
     "SCHEMA",
     "chunks",
     "member_versions",
-    "render_rows",
     "write_change",
 ]
 
@@ -297,14 +296,6 @@ def _record_row(r: RecordData) -> tuple[str | None, ...]:
 
 # The same, read in C, for a JSON array (orjson renders a birth date as isoformat does).
 _record_fields = attrgetter(*_RECORD_COLUMNS.split(", "))
-
-
-def render_rows(records: Iterable[RecordData]) -> Rendered:
-    """The rows a first load writes for ``records``. Batch workers render them piece by
-    piece, where it costs no time of the engine's (Python's lock is per process)."""
-    records = list(records)
-    identifiers = [i + r.ref for r in records for i in r.identifiers]
-    return orjson.dumps(identifiers), orjson.dumps(list(map(_record_fields, records)))
 
 
 def _write_records(
