@@ -30,16 +30,10 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.rules import Rules
-from membergraph.identity.values import ValueKey, person_of, status_of
+from membergraph.identity.values import LINKING_KINDS, ValueKey, person_of, status_of
 
 __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 
-_LINKING_KINDS = (
-    IdentifierKind.CRM_ID,
-    IdentifierKind.LOYALTY_ID,
-    IdentifierKind.EMAIL,
-    IdentifierKind.PHONE,
-)
 _T = TypeVar("_T")
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
@@ -105,7 +99,7 @@ class _Resolver:
         # Carriers and leaves in key order: a deterministic run.
         self.order = sorted(records) if order is None else order
         self.carriers: dict[ValueKey, list[RecordData]] = defaultdict(list)
-        carriers_of, linking = self.carriers, _LINKING_KINDS
+        carriers_of, linking = self.carriers, LINKING_KINDS
         for ref in self.order:
             record = records[ref]
             for ident in record.identifiers:
@@ -189,7 +183,7 @@ class _Resolver:
         found = []
         status, carriers_of = self.status, self.carriers
         # Sorted after filtering: a visitor's own id is never a target, and one is not sorted.
-        linking = [ident for ident in leaf.identifiers if ident.kind in _LINKING_KINDS]
+        linking = [ident for ident in leaf.identifiers if ident.kind in LINKING_KINDS]
         for ident in _in_order(linking):
             key = (ident.kind, ident.key)
             if status.get(key) != "linkable":

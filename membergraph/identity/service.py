@@ -200,11 +200,12 @@ class IdentityService:
             pair for pair in state.cannot if frozenset(pair) not in adjust.cannot_lift
         ] + adjust.cannot_add
         now = datetime.now(UTC)  # one time for the whole change
-        early = EarlyLinks(store, actor, now)
-        if whole:
+        # A whole-store resolution hands the store its links while the engine goes on.
+        early = EarlyLinks(store, actor, now) if whole else None
+        if early is not None:
             # A whole-store resolution: the store may start writing the records while the
             # engine runs on another thread (SQLite does, outside Python's lock), and the
-            # links among profiles while the engine attaches the leaves.
+            # links in runs as the engine makes them.
             # In key order, sorted once: the engine walks them so, the store writes them so.
             order = sorted_refs(scope)
             if len(changed) == len(scope):  # a first load: all of them, mapped in C
@@ -228,11 +229,11 @@ class IdentityService:
             resolution = outcome[0]
             assert isinstance(resolution, Resolution)
             change, result = await self._change(
-                changed, records, resolution, state, adjust, actor, now, early if whole else None
+                changed, records, resolution, state, adjust, actor, now, early
             )
         except BaseException:
             with contextlib.suppress(Exception):  # the failure raised is the first one
-                await settle(early.take())
+                await settle(early.take() if early is not None else [])
             await store.unstage()
             raise
         if while_storing is None:

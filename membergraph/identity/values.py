@@ -12,11 +12,11 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 
-__all__ = ["ValueKey", "linking_values", "person_of", "status_of"]
+__all__ = ["LINKING_KINDS", "ValueKey", "linking_values", "person_of", "status_of"]
 
 ValueKey = tuple[IdentifierKind, str]
 
-_LINKING = (
+LINKING_KINDS = (  # every kind but visitor ids
     IdentifierKind.CRM_ID,
     IdentifierKind.LOYALTY_ID,
     IdentifierKind.EMAIL,
@@ -26,7 +26,7 @@ _LINKING = (
 
 def linking_values(record: RecordData) -> set[ValueKey]:
     """The values of a record that may link it (every kind but visitor ids)."""
-    return {(i.kind, i.key) for i in record.identifiers if i.kind in _LINKING}
+    return {(i.kind, i.key) for i in record.identifiers if i.kind in LINKING_KINDS}
 
 
 def status_of(
