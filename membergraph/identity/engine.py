@@ -247,6 +247,8 @@ class _Resolver:
                 said["agreed"] = ["first_name", "last_name", "birth_date"]
             self._try_link(a, b, rule, said)
         self._hand_over()  # the links among profiles: final, later steps only add links
+        # Leaves join members regardless of limits: no need to keep the members' values.
+        self.partition.forget_values()
         leaves = [record for ref in self.order if (record := self.records[ref]).role == "leaf"]
         choices = [(leaf, self._choose(leaf)) for leaf in leaves]
         for start in range(0, len(choices), _HAND_OVER_EVERY):

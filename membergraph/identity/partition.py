@@ -67,6 +67,12 @@ class Partition:
                 return kind, sorted(va | vb)
         return None
 
+    def forget_values(self) -> None:
+        """Drop the groups' limited values: kept up to date, they cost a set update at each
+        union; dropped, they are built again from the members if a limit is asked again."""
+        for group in self.groups.values():
+            group.values = None
+
     def union(self, a: RecordKey, b: RecordKey) -> RecordKey:
         ga, gb = self.groups[a], self.groups[b]
         if len(ga.members) < len(gb.members):
