@@ -12,6 +12,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 from membergraph.identity.records import RecordKey
 
@@ -50,11 +51,40 @@ class IdAssignment:
 _NONE: Counter[str] = Counter()  # shared, never written
 
 
-def _counts(components: list[list[RecordKey]], ids: Mapping[RecordKey, str]) -> list[Counter[str]]:
-    """Per component, how many of its records ``ids`` gives each ID (a first load: none)."""
-    if not ids:
-        return [_NONE] * len(components)
-    return [Counter(ids[r] for r in comp if r in ids) for comp in components]
+def _counts(
+    components: list[list[RecordKey]], ids: Mapping[RecordKey, str], among: Iterable[int]
+) -> list[Counter[str]]:
+    """Per component (of those ``among``; the others: none), how many of its records
+    ``ids`` gives each ID."""
+    counts = [_NONE] * len(components)
+    if ids:
+        for index in among:
+            counts[index] = Counter(ids[r] for r in components[index] if r in ids)
+    return counts
+
+
+def _settled(
+    components: list[list[RecordKey]], current: Mapping[RecordKey, str]
+) -> tuple[dict[str, int], list[str | None]]:
+    """The components whose records are all in one member that no other component's
+    records are in, each with that member's ID (and the IDs so claimed).
+
+    Step 1 of :func:`assign_member_ids` gives each of them its member's ID in its first
+    round, whatever the others do, and they take no part in anything after. Deciding them
+    first leaves the rest of the work to the components that changed: in a re-run over a
+    resolved store, none.
+    """
+    held = [set(map(current.get, component)) for component in components]
+    holders = Counter(chain.from_iterable(held))
+    claimed: dict[str, int] = {}
+    ids: list[str | None] = [None] * len(components)
+    for index, members in enumerate(held):
+        if len(members) == 1:
+            (member,) = members
+            if member is not None and holders[member] == 1:
+                claimed[member] = index
+                ids[index] = member
+    return claimed, ids
 
 
 def assign_member_ids(
@@ -81,10 +111,10 @@ def assign_member_ids(
     blocked = set(live_elsewhere)
     previous = previous or {}
     live_before = set(current.values())
-    claimed: dict[str, int] = {}
-    ids: list[str | None] = [None] * len(components)
-    order = sorted(range(len(components)), key=lambda i: (-len(components[i]), components[i][0]))
-    now, first, before = (_counts(components, m) for m in (current, origins, previous))
+    claimed, ids = _settled(components, current)
+    undecided = [index for index, member in enumerate(ids) if member is None]
+    order = sorted(undecided, key=lambda i: (-len(components[i]), components[i][0]))
+    now, first, before = (_counts(components, m, undecided) for m in (current, origins, previous))
     # Which components hold each live ID, in ``order``: asked of every component for every
     # ID, that question was quadratic (a re-resolution of 16,000 members took 170 s).
     holders_of: dict[str, list[int]] = {}
@@ -142,8 +172,8 @@ def assign_member_ids(
             ids[index] = candidate
     final = [i for i in ids if i is not None]
     holders: dict[str, Counter[int]] = {}
-    for index, records in enumerate(components):
-        for r in records:
+    for index in undecided:  # a settled component holds only the ID it keeps
+        for r in components[index]:
             if r in current:
                 holders.setdefault(current[r], Counter())[index] += 1
     redirects = {

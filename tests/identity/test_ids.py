@@ -83,3 +83,39 @@ def test_an_id_whose_records_left_the_scope_is_not_given_to_anyone() -> None:
     current = {("crm", "C1"): "m_one", ("crm", "C2"): "m_gone"}
     ids = assign_member_ids(components, current, current)
     assert ids.ids == ["m_one"] and ids.new_members == []
+
+
+_REFS = [("crm", f"C{i}") for i in range(8)]
+_IDS = st.sampled_from(["m_a", "m_b", "m_c", "m_d"])
+_BY_RECORD = st.dictionaries(st.sampled_from(_REFS), _IDS, max_size=8)
+
+
+@given(
+    st.lists(st.integers(0, 3), min_size=8, max_size=8),
+    _BY_RECORD,
+    _BY_RECORD,
+    _BY_RECORD,
+    st.sets(_IDS),
+    st.sets(_IDS),
+)
+def test_components_decided_first_get_what_the_whole_rule_gives_them(
+    groups: list[int],
+    current: dict[tuple[str, str], str],
+    origins: dict[tuple[str, str], str],
+    previous: dict[tuple[str, str], str],
+    taken: set[str],
+    live_elsewhere: set[str],
+) -> None:
+    # Merges, splits, new records and records gone: the settled components (unchanged
+    # members) are decided before the rest, and nothing may come out otherwise than when
+    # every component goes through every step.
+    components = [
+        [ref for ref, group in zip(_REFS, groups, strict=True) if group == g]
+        for g in sorted(set(groups))
+    ]
+    args = (components, current, origins, taken, live_elsewhere, previous)
+    quick = assign_member_ids(*args)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ids_module, "_settled", lambda c, _: ({}, [None] * len(c)))
+        whole = assign_member_ids(*args)
+    assert quick == whole

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence, Set
 from datetime import date, datetime
 from functools import partial
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -19,9 +20,9 @@ import orjson
 from membergraph.identity.closure import Closure, Walk, run_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.records import RecordData, RecordKey, identifier_of
 from membergraph.identity.store.port import ClosureStep, ScopeState, StoredLink, reached
-from membergraph.identity.store.sqlite_write import chunks, member_versions
+from membergraph.identity.store.sqlite_write import _RECORD_COLUMNS, chunks, member_versions
 
 T = TypeVar("T")
 
@@ -39,22 +40,30 @@ __all__ = [
 
 Conn = sqlite3.Connection
 
+_IDENTIFIER_COLUMNS = "source, rkey, kind, key, value, via"
+_KINDS = {kind.value: kind for kind in IdentifierKind}
+_LINK_COLUMNS = (
+    "l.id, l.a_source, l.a_key, l.b_source, l.b_key, l.rule, l.evidence, l.actor, l.created_at"
+)
+
 
 def rows(db: Conn, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
     return db.execute(sql, params).fetchall()
 
 
-def record_row(row: sqlite3.Row) -> RecordData:
-    birth = date.fromisoformat(row["birth_date"]) if row["birth_date"] else None
-    return RecordData(
-        source=row["source"],
-        key=row["key"],
-        role=row["role"],
-        first_name=row["first_name"],
-        last_name=row["last_name"],
-        birth_date=birth,
-        address=row["address"],
-    )
+def record_row(row: Sequence[Any]) -> RecordData:
+    """A record from its row of ``_RECORD_COLUMNS`` (its identifiers are added after)."""
+    source, key, role, first_name, last_name, birth, address = row
+    birth_date = date.fromisoformat(birth) if birth else None
+    return RecordData(source, key, role, set(), first_name, last_name, birth_date, address)
+
+
+def plain(db: Conn, sql: str) -> sqlite3.Cursor:
+    """The rows of ``sql`` as plain tuples: a whole table's worth of ``sqlite3.Row`` objects,
+    each looked up by name, cost seconds a store."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql)
 
 
 def by_refs(
@@ -82,27 +91,29 @@ def by_pairs(db: Conn, keyed: str, pairs: Iterable[tuple[str, str]]) -> list[sql
 
 
 def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
-    refs = None if refs is None else list(refs)
-    found = {
-        (row["source"], row["key"]): record_row(row)
-        for row in by_refs(
+    if refs is None:  # the whole store (a batch over a resolved one): plain rows
+        records: Iterable[Sequence[Any]] = plain(db, f"SELECT {_RECORD_COLUMNS} FROM records")
+    else:
+        records = by_pairs(
             db,
-            "SELECT r.* FROM (VALUES {values}) AS v JOIN records r"
-            " ON r.source = v.column1 AND r.key = v.column2",
-            "SELECT * FROM records",
+            f"SELECT {_RECORD_COLUMNS} FROM (VALUES {{values}}) AS v JOIN records"
+            " ON source = v.column1 AND key = v.column2",
             refs,
         )
-    }
-    for row in by_refs(
-        db,
-        "SELECT i.* FROM (VALUES {values}) AS v JOIN identifiers i"
-        " ON i.source = v.column1 AND i.rkey = v.column2",
-        "SELECT * FROM identifiers",
-        None if refs is None else found,
-    ):
-        found[(row["source"], row["rkey"])].identifiers.add(
-            Identifier(IdentifierKind(row["kind"]), row["key"], row["value"], row["via"])
+    found = {(row[0], row[1]): record_row(row) for row in records}
+    identifiers: Iterable[Sequence[Any]]
+    if refs is None:
+        identifiers = plain(db, f"SELECT {_IDENTIFIER_COLUMNS} FROM identifiers")
+    else:
+        identifiers = by_pairs(
+            db,
+            f"SELECT {_IDENTIFIER_COLUMNS} FROM (VALUES {{values}}) AS v JOIN identifiers"
+            " ON source = v.column1 AND rkey = v.column2",
+            found,
         )
+    kinds = _KINDS  # a dict, not IdentifierKind(...): an enum's call is Python
+    for source, rkey, kind, key, value, via in identifiers:
+        found[(source, rkey)].identifiers.add(identifier_of((kinds[kind], key, value, via)))
     return found
 
 
@@ -145,30 +156,58 @@ def record_column(db: Conn, column: str, refs: Iterable[RecordKey] | None) -> di
     return {(r[0], r[1]): r[2] for r in found if r[2]}
 
 
-def links(db: Conn, refs: Iterable[RecordKey] | None, extra: str) -> list[StoredLink]:
-    refs = None if refs is None else list(refs)
-    active = " WHERE l.retracted_at IS NULL" + extra
-    found = by_refs(
-        db,
-        "SELECT l.* FROM (VALUES {values}) AS v JOIN links l"
-        " ON l.a_source = v.column1 AND l.a_key = v.column2" + active + " UNION "
-        "SELECT l.* FROM (VALUES {values}) AS v JOIN links l"
-        " ON l.b_source = v.column1 AND l.b_key = v.column2" + active,
-        "SELECT * FROM links l" + active,
-        refs,
-    )
-    seen: dict[int, StoredLink] = {}
-    for r in found:
-        seen[r["id"]] = StoredLink(
-            id=r["id"],
-            a=(r["a_source"], r["a_key"]),
-            b=(r["b_source"], r["b_key"]),
-            rule=r["rule"],
-            evidence=orjson.loads(r["evidence"]),
-            actor=r["actor"],
-            created_at=datetime.fromisoformat(r["created_at"]),
+def _members_of(
+    db: Conn, refs: Iterable[RecordKey] | None
+) -> tuple[dict[RecordKey, str], dict[RecordKey, str], dict[RecordKey, str]]:
+    """Each record's member, first member and member before (those it has), in one read."""
+    columns = "source, key, member_id, origin_member_id, previous_member_id"
+    found: Iterable[Sequence[Any]]
+    if refs is None:  # the whole store: plain rows
+        found = plain(db, f"SELECT {columns} FROM records")
+    else:
+        found = by_pairs(
+            db,
+            f"SELECT {columns} FROM (VALUES {{values}}) AS v JOIN records"
+            " ON source = v.column1 AND key = v.column2",
+            refs,
         )
-    return sorted(seen.values(), key=lambda link: link.id)
+    current: dict[RecordKey, str] = {}
+    origins: dict[RecordKey, str] = {}
+    previous: dict[RecordKey, str] = {}
+    for source, key, member, origin, before in found:
+        ref = (source, key)
+        if member:
+            current[ref] = member
+        if origin:
+            origins[ref] = origin
+        if before:
+            previous[ref] = before
+    return current, origins, previous
+
+
+def links(db: Conn, refs: Iterable[RecordKey] | None, extra: str) -> list[StoredLink]:
+    """The active links of some records (None: all), ``extra`` ANDed to the condition, in
+    the order they were made."""
+    active = " WHERE l.retracted_at IS NULL" + extra
+    found: Iterable[Sequence[Any]]
+    if refs is None:  # the whole store: plain rows
+        found = plain(db, f"SELECT {_LINK_COLUMNS} FROM links l{active} ORDER BY l.id")
+    else:
+        keyed = by_pairs(
+            db,
+            f"SELECT {_LINK_COLUMNS} FROM (VALUES {{values}}) AS v JOIN links l"
+            " ON l.a_source = v.column1 AND l.a_key = v.column2" + active + " UNION "
+            f"SELECT {_LINK_COLUMNS} FROM (VALUES {{values}}) AS v JOIN links l"
+            " ON l.b_source = v.column1 AND l.b_key = v.column2" + active,
+            refs,
+        )
+        # Per chunk of records, a link between two chunks comes once from each.
+        found = sorted({row[0]: row for row in keyed}.values(), key=itemgetter(0))
+    loads, parse = orjson.loads, datetime.fromisoformat
+    return [
+        StoredLink(id, (a_source, a_key), (b_source, b_key), rule, loads(ev), actor, parse(at))
+        for id, a_source, a_key, b_source, b_key, rule, ev, actor, at in found
+    ]
 
 
 def cannot_links(db: Conn, refs: Iterable[RecordKey] | None) -> list[tuple[RecordKey, RecordKey]]:
@@ -191,14 +230,14 @@ def scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
 
 
 def _scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
-    current = record_column(db, "member_id", refs)
+    current, origins, previous = _members_of(db, refs)
     state = ScopeState(
         assignments=current,
         versions=member_versions(db, set(current.values())),
         active=links(db, refs, ""),
         cannot=cannot_links(db, refs),
-        origins=record_column(db, "origin_member_id", refs),
-        previous=record_column(db, "previous_member_id", refs),
+        origins=origins,
+        previous=previous,
     )
     state.taken = taken_member_ids(db, state.foreign_ids())
     # A live member is one in the members table (an ID merged away is in redirects).
