@@ -111,16 +111,18 @@ class IdentityService:
         while the store writes them (``membergraph resolve`` writes its answer file then);
         the call returns when both are done, and fails if either fails.
         """
-        stored = await self.store.load_records(None)
-        if stored:
-            changed = {
-                ref for ref, r in records.items() if ref not in stored or _differs(stored[ref], r)
-            }
-            scope = {**stored, **records}
-        else:  # a first load: every record is new (one C call each, not 293,000 steps)
-            changed, scope = set(records), dict(records)
-        async with self.lock:
-            with gc_paused():
+        with gc_paused():  # a whole store read is millions of objects too
+            stored = await self.store.load_records(None)
+            if stored:
+                changed = {
+                    ref
+                    for ref, r in records.items()
+                    if ref not in stored or _differs(stored[ref], r)
+                }
+                scope = {**stored, **records}
+            else:  # a first load: every record is new (one C call each, not 293,000 steps)
+                changed, scope = set(records), dict(records)
+            async with self.lock:
                 return await self._apply_scope(
                     scope, changed, frozenset(), actor, whole=True, while_storing=while_storing
                 )
