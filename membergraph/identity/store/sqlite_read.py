@@ -32,6 +32,8 @@ __all__ = [
     "carriers",
     "links",
     "load_records",
+    "of_records",
+    "plain",
     "record_column",
     "record_row",
     "rows",
@@ -90,27 +92,27 @@ def by_pairs(db: Conn, keyed: str, pairs: Iterable[tuple[str, str]]) -> list[sql
     return found
 
 
-def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
-    if refs is None:  # the whole store (a batch over a resolved one): plain rows
-        records: Iterable[Sequence[Any]] = plain(db, f"SELECT {_RECORD_COLUMNS} FROM records")
-    else:
-        records = by_pairs(
-            db,
-            f"SELECT {_RECORD_COLUMNS} FROM (VALUES {{values}}) AS v JOIN records"
-            " ON source = v.column1 AND key = v.column2",
-            refs,
-        )
-    found = {(row[0], row[1]): record_row(row) for row in records}
-    identifiers: Iterable[Sequence[Any]]
+def of_records(
+    db: Conn, columns: str, table: str, refs: Iterable[RecordKey] | None, key: str = "key"
+) -> Iterable[Sequence[Any]]:
+    """``columns`` of the rows of ``table`` (a record's ``source`` and ``key``) for some
+    records, or for all (None: plain rows, the whole store)."""
     if refs is None:
-        identifiers = plain(db, f"SELECT {_IDENTIFIER_COLUMNS} FROM identifiers")
-    else:
-        identifiers = by_pairs(
-            db,
-            f"SELECT {_IDENTIFIER_COLUMNS} FROM (VALUES {{values}}) AS v JOIN identifiers"
-            " ON source = v.column1 AND rkey = v.column2",
-            found,
-        )
+        return plain(db, f"SELECT {columns} FROM {table}")
+    return by_pairs(
+        db,
+        f"SELECT {columns} FROM (VALUES {{values}}) AS v JOIN {table}"
+        f" ON source = v.column1 AND {key} = v.column2",
+        refs,
+    )
+
+
+def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
+    records = of_records(db, _RECORD_COLUMNS, "records", refs)
+    found = {(row[0], row[1]): record_row(row) for row in records}
+    identifiers = of_records(
+        db, _IDENTIFIER_COLUMNS, "identifiers", None if refs is None else found, key="rkey"
+    )
     kinds = _KINDS  # a dict, not IdentifierKind(...): an enum's call is Python
     for source, rkey, kind, key, value, via in identifiers:
         found[(source, rkey)].identifiers.add(identifier_of((kinds[kind], key, value, via)))
@@ -146,13 +148,7 @@ def carriers(
 
 
 def record_column(db: Conn, column: str, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
-    found = by_refs(
-        db,
-        f"SELECT r.source, r.key, r.{column} FROM (VALUES {{values}}) AS v JOIN records r"
-        " ON r.source = v.column1 AND r.key = v.column2",
-        f"SELECT source, key, {column} FROM records",
-        refs,
-    )
+    found = of_records(db, f"source, key, {column}", "records", refs)
     return {(r[0], r[1]): r[2] for r in found if r[2]}
 
 
@@ -161,16 +157,7 @@ def _members_of(
 ) -> tuple[dict[RecordKey, str], dict[RecordKey, str], dict[RecordKey, str]]:
     """Each record's member, first member and member before (those it has), in one read."""
     columns = "source, key, member_id, origin_member_id, previous_member_id"
-    found: Iterable[Sequence[Any]]
-    if refs is None:  # the whole store: plain rows
-        found = plain(db, f"SELECT {columns} FROM records")
-    else:
-        found = by_pairs(
-            db,
-            f"SELECT {columns} FROM (VALUES {{values}}) AS v JOIN records"
-            " ON source = v.column1 AND key = v.column2",
-            refs,
-        )
+    found = of_records(db, columns, "records", refs)
     current: dict[RecordKey, str] = {}
     origins: dict[RecordKey, str] = {}
     previous: dict[RecordKey, str] = {}
