@@ -95,8 +95,8 @@ def by_pairs(db: Conn, keyed: str, pairs: Iterable[tuple[str, str]]) -> list[sql
 def of_records(
     db: Conn, columns: str, table: str, refs: Iterable[RecordKey] | None, key: str = "key"
 ) -> Iterable[Sequence[Any]]:
-    """``columns`` of the rows of ``table`` (a record's ``source`` and ``key``) for some
-    records, or for all (None: plain rows, the whole store)."""
+    """``columns`` of the rows of ``table`` for some records (found by ``source`` and the
+    column ``key`` names), or for all (None: plain rows, the whole store)."""
     if refs is None:
         return plain(db, f"SELECT {columns} FROM {table}")
     return by_pairs(
@@ -192,8 +192,8 @@ def links(db: Conn, refs: Iterable[RecordKey] | None, extra: str) -> list[Stored
         found = sorted({row[0]: row for row in keyed}.values(), key=itemgetter(0))
     loads, parse = orjson.loads, datetime.fromisoformat
     return [
-        StoredLink(id, (a_source, a_key), (b_source, b_key), rule, loads(ev), actor, parse(at))
-        for id, a_source, a_key, b_source, b_key, rule, ev, actor, at in found
+        StoredLink(n, (a_source, a_key), (b_source, b_key), rule, loads(ev), actor, parse(at))
+        for n, a_source, a_key, b_source, b_key, rule, ev, actor, at in found
     ]
 
 
