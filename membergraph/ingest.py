@@ -22,7 +22,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.identity.records import record_of_line
 from membergraph.resolvers.context import Gateway
-from membergraph.resolvers.insights import invalidate as invalidate_population
+from membergraph.resolvers.insights import lines_arrived
 
 __all__ = ["ingest_endpoint", "MAX_INGEST_BYTES"]
 
@@ -92,7 +92,8 @@ async def ingest_endpoint(request: Request) -> Response:
         records = [record_of_line(source, line, region) for _, line in good]
         applied = await gateway.identity.ingest([r for r in records if r is not None])
     if any(outcome != "unchanged" for outcome in outcomes):
-        invalidate_population(gateway)
+        touched = {m for change in applied.changes for m in change.member_ids}
+        lines_arrived(gateway, [r.ref for r in records if r is not None], touched)
     for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
         entry: dict[str, Any] = {
             "line": number,

@@ -1,14 +1,16 @@
 """Insight resolvers: pure functions of ``insights/`` fed through the request's loaders.
 
 RFM and segments need the whole population: it is computed in one pass (one batch call per
-source) and kept until data changes (ingestion and identity changes invalidate it).
+source) and kept until data changes. An ingestion computes again only the metrics of the
+members it touched; a steward's change has it all computed again (:class:`PopulationCache`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from membergraph.connectors.base import ConnectorError
@@ -20,6 +22,7 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.identity.records import RecordKey
 from membergraph.insights.activity import (
     Activity,
     CallSummary,
@@ -45,36 +48,101 @@ from membergraph.resolvers.errors import source_failed
 from membergraph.resolvers.members import MemberView, _lines, identifiers
 from membergraph.resolvers.paging import Page, check_first, page_of
 
-__all__ = ["PopulationCache", "population"]
+__all__ = ["PopulationCache", "invalidate", "lines_arrived", "population"]
+
+
+_RESCORE_AFTER = timedelta(hours=1)
+"""How old a population scored against the clock (no reference date set) may get before it
+is rebuilt whole: member by member, its metrics keep the reference they were built at."""
+
+
+_STALE_AT_MOST = 50_000
+"""Records and members marked before a rebuild counts as cheaper (and the marks stop
+growing while nobody asks)."""
 
 
 class PopulationCache:
-    """The scored population, rebuilt on first use after data changed."""
+    """The scored population: each member's metrics, and the scores ranking them.
+
+    Built whole on first use. After an ingestion, only the members it touched (those of its
+    records, and those the identity change merged, split or linked) have their metrics
+    computed again; then everyone is scored again, as the ranks are the population's. A
+    steward's change, or a population an hour old against the clock, rebuilds it whole.
+    """
 
     def __init__(self) -> None:
         self.value: Population | None = None
+        self.metrics: dict[str, Metrics] | None = None
+        self.reference: datetime | None = None  # what ``metrics`` were computed against
+        self.stale_records: set[RecordKey] = set()
+        self.stale_members: set[str] = set()
+        # Counted, so that a build overtaken by a change keeps only what is still true.
+        self._changes = self._wholes = 0
         self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
-        self.value = None
+        """Anything may have changed: the next question rebuilds the population whole."""
+        self.value, self.metrics = None, None
+        self._changes, self._wholes = self._changes + 1, self._wholes + 1
+        self.stale_records.clear()
+        self.stale_members.clear()
+
+    def changed(self, records: Iterable[RecordKey], members: Iterable[str]) -> None:
+        """Lines arrived for ``records`` and identity changed ``members``: only their
+        members' metrics are computed again."""
+        self.value, self._changes = None, self._changes + 1
+        self.stale_records.update(records)
+        self.stale_members.update(members)
+        if len(self.stale_records) + len(self.stale_members) > _STALE_AT_MOST:
+            self.invalidate()  # so many (or nobody asked for a while): all of it, once
 
     async def get(self, gateway: Gateway) -> Population:
         async with self._lock:
-            if self.value is None:
-                self.value = await _build(gateway)
-            return self.value
+            if self.value is not None:
+                return self.value
+            changes, wholes = self._changes, self._wholes
+            reference = gateway.settings.reference_time
+            rules = SegmentRules(**gateway.settings.segments.model_dump())
+            store = gateway.identity.store
+            records, members = self.stale_records, self.stale_members
+            self.stale_records, self.stale_members = set(), set()
+            groups: dict[str, list[RecordKey]]
+            kept = self.metrics
+            try:
+                if kept and self.reference and reference - self.reference < _RESCORE_AFTER:
+                    reference = self.reference
+                    members |= set((await store.record_members("member_id", records)).values())
+                    ids = sorted(members)
+                    groups = dict(zip(ids, await store.member_records(ids), strict=True))
+                    fresh = await _metrics(gateway, groups, reference, rules)
+                    metrics = {m: v for m, v in kept.items() if m not in groups} | fresh
+                else:
+                    groups = defaultdict(list)
+                    for ref, member in (await store.all_assignments()).items():
+                        groups[member].append(ref)
+                    metrics = await _metrics(gateway, groups, reference, rules)
+            except BaseException:  # a source failed: what was marked is still to do
+                self.stale_records |= records
+                self.stale_members |= members
+                raise
+            value = population_of(metrics, reference, rules)
+            if wholes == self._wholes:  # else all of it is to be built again
+                self.metrics, self.reference = metrics, reference
+                if changes == self._changes:  # else the members marked since, next time
+                    self.value = value
+            return value
 
 
-async def _build(gateway: Gateway) -> Population:
-    store = gateway.identity.store
-    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for ref, member in (await store.all_assignments()).items():
-        members[member].append(ref)
+async def _metrics(
+    gateway: Gateway,
+    groups: Mapping[str, list[RecordKey]],
+    reference: datetime,
+    rules: SegmentRules,
+) -> dict[str, Metrics]:
+    """The metrics of the members in ``groups`` (member -> its records; none: gone)."""
     facts: dict[str, dict[str, list[Any]]] = {}
     for source in (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS):
-        keys = sorted(
-            {key for refs in members.values() for src, key in refs if src == source.value}
-        )
+        keys = sorted({key for refs in groups.values() for src, key in refs if src == source.value})
         connector = gateway.sources.get(source)
         answers = await connector.load_many(keys) if connector and keys else []
         by_key: dict[str, list[Any]] = {}
@@ -83,16 +151,16 @@ async def _build(gateway: Gateway) -> Population:
                 raise source_failed(answer)
             by_key[key] = answer
         facts[source.value] = by_key
-    reference = gateway.settings.reference_time
-    rules = SegmentRules(**gateway.settings.segments.model_dump())
     metrics: dict[str, Metrics] = {}
-    for member, refs in members.items():
+    for member, refs in groups.items():
+        if not refs:
+            continue  # merged away or emptied: no longer a member
         txs = [t for s, k in refs if s == "transactions" for t in facts["transactions"].get(k, [])]
         events = [
             e for s, k in refs if s == "web_analytics" for e in facts["web_analytics"].get(k, [])
         ]
         metrics[member] = metrics_of(txs, events, reference, rules)
-    return population_of(metrics, reference, rules)
+    return metrics
 
 
 def _cache(gateway: Gateway) -> PopulationCache:
@@ -107,8 +175,14 @@ async def population(ctx: RequestContext) -> Population:
 
 
 def invalidate(gateway: Gateway) -> None:
-    """Data changed: the next RFM or segment question rebuilds the population."""
+    """Anything changed: the next RFM or segment question rebuilds the population whole."""
     _cache(gateway).invalidate()
+
+
+def lines_arrived(gateway: Gateway, records: Iterable[RecordKey], members: Iterable[str]) -> None:
+    """Lines arrived for ``records`` and changed ``members``' identity: the next RFM or
+    segment question computes their members' metrics again and scores everyone."""
+    _cache(gateway).changed(records, members)
 
 
 async def rfm(ctx: RequestContext, member: MemberView) -> tuple[Scores, Metrics] | None:

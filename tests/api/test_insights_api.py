@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 from starlette.testclient import TestClient
 
-from tests.conftest import gql
+from membergraph.app import create_app
+from membergraph.connectors.models import SourceName
+from membergraph.resolvers.insights import PopulationCache
+from membergraph.settings import Settings
+from tests.conftest import gql, read_jsonl
 
 NIA = {
     "contact_id": "C-NIA",
@@ -134,3 +141,119 @@ def test_segment_thresholds_come_from_settings(settings: object) -> None:
             answer = gql(client, "{ segmentCounts { segment members } }")
         counts[dormant] = {c["segment"]: c["members"] for c in answer["data"]["segmentCounts"]}  # type: ignore[index]
     assert counts[30]["ZOMBIE"] > counts[3000]["ZOMBIE"] == 0
+
+
+SCORES = """query ($card: String!) { memberByIdentifier(kind: LOYALTY_ID, value: $card) {
+  id rfm { recency frequency monetary engagement } segments }
+  segmentCounts { segment members } }"""
+
+
+def test_a_purchase_rescores_its_member_without_reading_everyone_again(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # A personalization service asks for segments while purchases stream in: each purchase
+    # must show in the next answer, without the whole population read again each time.
+    settings = Settings(
+        data=data_dir,
+        store=f"sqlite:///{tmp_path / 'identity.db'}",
+        cache_dir=tmp_path / "cache",
+        reference_date=date(2026, 11, 21),
+    )
+    card = next(
+        line["loyalty_id"]
+        for line in read_jsonl(data_dir / "transactions.jsonl")
+        if line.get("loyalty_id")
+    )
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        before = gql(client, SCORES, card=card)["data"]
+        transactions = gateway.sources[SourceName.TRANSACTIONS]
+        asked: list[str] = []
+        load_many = transactions.load_many
+
+        async def counting(keys: list[str]) -> list[object]:
+            asked.extend(keys)
+            return await load_many(keys)  # type: ignore[no-any-return]
+
+        transactions.load_many = counting
+        purchase = {
+            "transaction_id": "T-BIG-SPEND",
+            "loyalty_id": card,
+            "channel": "store",
+            "occurred_at": "2026-11-21T10:00:00Z",
+            "amount_cents": 9_900_000,
+        }
+        assert client.post("/ingest/transactions", json=[purchase]).status_code == 200
+        after = gql(client, SCORES, card=card)["data"]
+        member = after["memberByIdentifier"]  # type: ignore[index]
+        assert member["rfm"] != before["memberByIdentifier"]["rfm"]  # type: ignore[index]
+        assert member["rfm"]["monetary"] == 5 and member["rfm"]["recency"] == 5
+        # Only the member's own records were read again, not the population's thousands.
+        assert 0 < len(asked) <= 5, asked
+        # The same answer as a population built whole from the sources.
+        gateway.extras["population"].invalidate()
+        assert gql(client, SCORES, card=card)["data"] == after
+        assert len(asked) > 50  # the whole rebuild did read everyone
+
+
+def test_members_merged_by_an_ingest_are_scored_as_a_whole_rebuild_scores_them(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data=data_dir,
+        store=f"sqlite:///{tmp_path / 'identity.db'}",
+        cache_dir=tmp_path / "cache",
+        reference_date=date(2026, 11, 21),
+    )
+    contact = {
+        "contact_id": "C-ADA",
+        "first_name": "Ada",
+        "last_name": "Bridge",
+        "emails": ["ada@mail.com"],
+        "updated_at": "2026-11-01T00:00:00Z",
+    }
+    online = {  # an order with no card: an online customer of its own
+        "transaction_id": "T-ADA",
+        "email": "ada.work@mail.com",
+        "channel": "online",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "amount_cents": 1234,
+    }
+    member_of = """query ($email: String!) {
+      memberByIdentifier(kind: EMAIL, value: $email) { id } }"""
+    counts = "{ segmentCounts { segment members } }"
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        assert client.post("/ingest/crm", json=[contact]).status_code == 200
+        assert client.post("/ingest/transactions", json=[online]).status_code == 200
+        gql(client, counts)  # scored, with Ada twice
+        ids = {
+            gql(client, member_of, email=e)["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+            for e in ("ada@mail.com", "ada.work@mail.com")
+        }
+        assert len(ids) == 2
+        # Ada gives the CRM her work address too: her two members merge, one ID retires.
+        update = {**contact, "emails": ["ada@mail.com", "ada.work@mail.com"]}
+        assert client.post("/ingest/crm", json=[update]).status_code == 200
+        merged = gql(client, member_of, email="ada.work@mail.com")["data"]
+        survivor = merged["memberByIdentifier"]["id"]  # type: ignore[index]
+        answer = gql(client, counts)["data"]
+        cache = client.app.state.gateway.extras["population"]  # type: ignore[attr-defined]
+        incremental = cache.value
+        assert (
+            survivor in incremental.metrics and not (ids - {survivor}) & incremental.metrics.keys()
+        )
+        assert incremental.metrics[survivor].monetary_cents == 1234
+        cache.invalidate()
+        assert gql(client, counts)["data"] == answer
+        whole = cache.value
+        assert incremental.metrics == whole.metrics  # the same members, the same metrics
+        assert incremental.scores == whole.scores and incremental.segments == whole.segments
+
+
+def test_marks_stop_growing_when_nobody_asks_for_scores() -> None:
+    # A gateway taking lines all day with no RFM question must not hoard their keys.
+    cache = PopulationCache()
+    for n in range(60_000):
+        cache.changed([("transactions", f"loyalty:L{n}")], [])
+    assert len(cache.stale_records) < 50_000
+    assert cache.metrics is None  # the next question rebuilds it whole
