@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
@@ -143,28 +144,28 @@ def test_segment_thresholds_come_from_settings(settings: object) -> None:
     assert counts[30]["ZOMBIE"] > counts[3000]["ZOMBIE"] == 0
 
 
+@pytest.fixture
+def dated(settings: Settings) -> Settings:
+    """The tests' settings, scored as of a fixed day: an update and a rebuild then agree."""
+    return settings.model_copy(update={"reference_date": date(2026, 11, 21)})
+
+
 SCORES = """query ($card: String!) { memberByIdentifier(kind: LOYALTY_ID, value: $card) {
   id rfm { recency frequency monetary engagement } segments }
   segmentCounts { segment members } }"""
 
 
 def test_a_purchase_rescores_its_member_without_reading_everyone_again(
-    data_dir: Path, tmp_path: Path
+    dated: Settings, data_dir: Path
 ) -> None:
     # A personalization service asks for segments while purchases stream in: each purchase
     # must show in the next answer, without the whole population read again each time.
-    settings = Settings(
-        data=data_dir,
-        store=f"sqlite:///{tmp_path / 'identity.db'}",
-        cache_dir=tmp_path / "cache",
-        reference_date=date(2026, 11, 21),
-    )
     card = next(
         line["loyalty_id"]
         for line in read_jsonl(data_dir / "transactions.jsonl")
         if line.get("loyalty_id")
     )
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(dated), base_url="http://127.0.0.1") as client:
         gateway = client.app.state.gateway  # type: ignore[attr-defined]
         before = gql(client, SCORES, card=card)["data"]
         transactions = gateway.sources[SourceName.TRANSACTIONS]
@@ -197,14 +198,8 @@ def test_a_purchase_rescores_its_member_without_reading_everyone_again(
 
 
 def test_members_merged_by_an_ingest_are_scored_as_a_whole_rebuild_scores_them(
-    data_dir: Path, tmp_path: Path
+    dated: Settings,
 ) -> None:
-    settings = Settings(
-        data=data_dir,
-        store=f"sqlite:///{tmp_path / 'identity.db'}",
-        cache_dir=tmp_path / "cache",
-        reference_date=date(2026, 11, 21),
-    )
     contact = {
         "contact_id": "C-ADA",
         "first_name": "Ada",
@@ -222,7 +217,7 @@ def test_members_merged_by_an_ingest_are_scored_as_a_whole_rebuild_scores_them(
     member_of = """query ($email: String!) {
       memberByIdentifier(kind: EMAIL, value: $email) { id } }"""
     counts = "{ segmentCounts { segment members } }"
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(dated), base_url="http://127.0.0.1") as client:
         assert client.post("/ingest/crm", json=[contact]).status_code == 200
         assert client.post("/ingest/transactions", json=[online]).status_code == 200
         gql(client, counts)  # scored, with Ada twice
