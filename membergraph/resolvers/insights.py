@@ -90,6 +90,9 @@ class PopulationCache:
     def changed(self, records: Iterable[RecordKey], members: Iterable[str]) -> None:
         """Lines arrived for ``records`` and identity changed ``members``: only their
         members' metrics are computed again."""
+        records, members = list(records), list(members)
+        if not records and not members:
+            return
         self.value, self._changes = None, self._changes + 1
         self.stale_records.update(records)
         self.stale_members.update(members)

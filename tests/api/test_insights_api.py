@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.connectors.models import SourceName
+from membergraph.identity.store.port import StoreError
 from membergraph.resolvers.insights import PopulationCache
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
@@ -252,3 +253,37 @@ def test_marks_stop_growing_when_nobody_asks_for_scores() -> None:
         cache.changed([("transactions", f"loyalty:L{n}")], [])
     assert len(cache.stale_records) < 50_000
     assert cache.metrics is None  # the next question rebuilds it whole
+
+
+def test_a_purchase_whose_identity_step_failed_still_counts_once_sent_again(
+    dated: Settings, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    card = next(
+        line["loyalty_id"]
+        for line in read_jsonl(data_dir / "transactions.jsonl")
+        if line.get("loyalty_id")
+    )
+    purchase = {
+        "transaction_id": "T-RETRIED",
+        "loyalty_id": card,
+        "channel": "store",
+        "occurred_at": "2026-11-21T10:00:00Z",
+        "amount_cents": 9_900_000,
+    }
+    with TestClient(
+        create_app(dated), base_url="http://127.0.0.1", raise_server_exceptions=False
+    ) as client:
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        before = gql(client, SCORES, card=card)["data"]["memberByIdentifier"]["rfm"]  # type: ignore[index]
+
+        async def down(*_: object, **__: object) -> None:
+            raise StoreError("the identity store is down")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(gateway.identity, "ingest", down)
+            failed = client.post("/ingest/transactions", json=[purchase])
+        assert failed.status_code >= 500
+        again = client.post("/ingest/transactions", json=[purchase])
+        assert again.status_code == 200 and again.json()["lines"][0]["status"] == "unchanged"
+        after = gql(client, SCORES, card=card)["data"]["memberByIdentifier"]["rfm"]  # type: ignore[index]
+        assert after != before and after["monetary"] == 5
