@@ -57,8 +57,8 @@ is rebuilt whole: member by member, its metrics keep the reference they were bui
 
 
 _STALE_AT_MOST = 50_000
-"""Records and members marked before a rebuild counts as cheaper (and the marks stop
-growing while nobody asks)."""
+"""How many records and members may be marked before a whole rebuild is the cheaper way
+(it also stops the marks growing while nobody asks)."""
 
 
 class PopulationCache:
