@@ -52,8 +52,9 @@ __all__ = ["PopulationCache", "invalidate", "lines_arrived", "population"]
 
 
 _RESCORE_AFTER = timedelta(hours=1)
-"""How old a population scored against the clock (no reference date set) may get before it
-is rebuilt whole: member by member, its metrics keep the reference they were built at."""
+"""How old the oldest metrics may get against the clock (no reference date set) before the
+population is rebuilt whole. Members measured again are measured as of now (a purchase just
+made counts); the others keep the reference they were measured at, an hour old at most."""
 
 
 _STALE_AT_MOST = 50_000
@@ -66,14 +67,15 @@ class PopulationCache:
 
     Built whole on first use. After an ingestion, only the members it touched (those of its
     records, and those the identity change merged, split or linked) have their metrics
-    computed again; then everyone is scored again, as the ranks are the population's. A
-    steward's change, or a population an hour old against the clock, rebuilds it whole.
+    computed again, as of the reference time now; then everyone is scored again, as the
+    ranks are the population's. A steward's change, or metrics an hour old against the
+    clock, rebuild it whole.
     """
 
     def __init__(self) -> None:
         self.value: Population | None = None
         self.metrics: dict[str, Metrics] | None = None
-        self.reference: datetime | None = None  # what ``metrics`` were computed against
+        self.reference: datetime | None = None  # when ``metrics`` were last all measured
         self.stale_records: set[RecordKey] = set()
         self.stale_members: set[str] = set()
         # Counted, so that a build overtaken by a change keeps only what is still true.
@@ -112,8 +114,9 @@ class PopulationCache:
             groups: dict[str, list[RecordKey]]
             kept = self.metrics
             try:
+                whole = True
                 if kept and self.reference and reference - self.reference < _RESCORE_AFTER:
-                    reference = self.reference
+                    whole = False
                     members |= set((await store.record_members("member_id", records)).values())
                     ids = sorted(members)
                     groups = dict(zip(ids, await store.member_records(ids), strict=True))
@@ -130,7 +133,9 @@ class PopulationCache:
                 raise
             value = population_of(metrics, reference, rules)
             if wholes == self._wholes:  # else all of it is to be built again
-                self.metrics, self.reference = metrics, reference
+                self.metrics = metrics
+                if whole:
+                    self.reference = reference  # the oldest of the metrics
                 if changes == self._changes:  # else the members marked since, next time
                     self.value = value
             return value

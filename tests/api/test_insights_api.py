@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -287,3 +287,27 @@ def test_a_purchase_whose_identity_step_failed_still_counts_once_sent_again(
         assert again.status_code == 200 and again.json()["lines"][0]["status"] == "unchanged"
         after = gql(client, SCORES, card=card)["data"]["memberByIdentifier"]["rfm"]  # type: ignore[index]
         assert after != before and after["monetary"] == 5
+
+
+def test_a_purchase_made_after_the_scores_were_built_counts_at_once(
+    settings: Settings, data_dir: Path
+) -> None:
+    # No reference date: scores are as of now, and now moves on after the population was
+    # built. A purchase made since must count in the very next answer.
+    card = next(
+        line["loyalty_id"]
+        for line in read_jsonl(data_dir / "transactions.jsonl")
+        if line.get("loyalty_id")
+    )
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        gql(client, SCORES, card=card)  # built as of now
+        purchase = {
+            "transaction_id": "T-JUST-NOW",
+            "loyalty_id": card,
+            "channel": "store",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "amount_cents": 9_900_000,
+        }
+        assert client.post("/ingest/transactions", json=[purchase]).status_code == 200
+        rfm = gql(client, SCORES, card=card)["data"]["memberByIdentifier"]["rfm"]  # type: ignore[index]
+        assert rfm["recency"] == 5 and rfm["monetary"] == 5
