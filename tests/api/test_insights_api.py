@@ -151,21 +151,34 @@ def dated(settings: Settings) -> Settings:
     return settings.model_copy(update={"reference_date": date(2026, 11, 21)})
 
 
+@pytest.fixture
+def card(data_dir: Path) -> str:
+    """A loyalty card of the demo data, with purchases."""
+    lines = read_jsonl(data_dir / "transactions.jsonl")
+    return next(str(line["loyalty_id"]) for line in lines if line.get("loyalty_id"))
+
+
+def big_purchase(transaction_id: str, card: str, at: str) -> dict[str, object]:
+    """A purchase on ``card`` large enough to rank its member first in spend."""
+    return {
+        "transaction_id": transaction_id,
+        "loyalty_id": card,
+        "channel": "store",
+        "occurred_at": at,
+        "amount_cents": 9_900_000,
+    }
+
+
 SCORES = """query ($card: String!) { memberByIdentifier(kind: LOYALTY_ID, value: $card) {
   id rfm { recency frequency monetary engagement } segments }
   segmentCounts { segment members } }"""
 
 
 def test_a_purchase_rescores_its_member_without_reading_everyone_again(
-    dated: Settings, data_dir: Path
+    dated: Settings, card: str
 ) -> None:
     # A personalization service asks for segments while purchases stream in: each purchase
     # must show in the next answer, without the whole population read again each time.
-    card = next(
-        line["loyalty_id"]
-        for line in read_jsonl(data_dir / "transactions.jsonl")
-        if line.get("loyalty_id")
-    )
     with TestClient(create_app(dated), base_url="http://127.0.0.1") as client:
         gateway = client.app.state.gateway  # type: ignore[attr-defined]
         before = gql(client, SCORES, card=card)["data"]
@@ -178,13 +191,7 @@ def test_a_purchase_rescores_its_member_without_reading_everyone_again(
             return await load_many(keys)  # type: ignore[no-any-return]
 
         transactions.load_many = counting
-        purchase = {
-            "transaction_id": "T-BIG-SPEND",
-            "loyalty_id": card,
-            "channel": "store",
-            "occurred_at": "2026-11-21T10:00:00Z",
-            "amount_cents": 9_900_000,
-        }
+        purchase = big_purchase("T-BIG-SPEND", card, "2026-11-21T10:00:00Z")
         assert client.post("/ingest/transactions", json=[purchase]).status_code == 200
         after = gql(client, SCORES, card=card)["data"]
         member = after["memberByIdentifier"]  # type: ignore[index]
@@ -256,20 +263,9 @@ def test_marks_stop_growing_when_nobody_asks_for_scores() -> None:
 
 
 def test_a_purchase_whose_identity_step_failed_still_counts_once_sent_again(
-    dated: Settings, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    dated: Settings, card: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    card = next(
-        line["loyalty_id"]
-        for line in read_jsonl(data_dir / "transactions.jsonl")
-        if line.get("loyalty_id")
-    )
-    purchase = {
-        "transaction_id": "T-RETRIED",
-        "loyalty_id": card,
-        "channel": "store",
-        "occurred_at": "2026-11-21T10:00:00Z",
-        "amount_cents": 9_900_000,
-    }
+    purchase = big_purchase("T-RETRIED", card, "2026-11-21T10:00:00Z")
     with TestClient(
         create_app(dated), base_url="http://127.0.0.1", raise_server_exceptions=False
     ) as client:
@@ -290,24 +286,13 @@ def test_a_purchase_whose_identity_step_failed_still_counts_once_sent_again(
 
 
 def test_a_purchase_made_after_the_scores_were_built_counts_at_once(
-    settings: Settings, data_dir: Path
+    settings: Settings, card: str
 ) -> None:
     # No reference date: scores are as of now, and now moves on after the population was
     # built. A purchase made since must count in the very next answer.
-    card = next(
-        line["loyalty_id"]
-        for line in read_jsonl(data_dir / "transactions.jsonl")
-        if line.get("loyalty_id")
-    )
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         gql(client, SCORES, card=card)  # built as of now
-        purchase = {
-            "transaction_id": "T-JUST-NOW",
-            "loyalty_id": card,
-            "channel": "store",
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "amount_cents": 9_900_000,
-        }
+        purchase = big_purchase("T-JUST-NOW", card, datetime.now(UTC).isoformat())
         assert client.post("/ingest/transactions", json=[purchase]).status_code == 200
         rfm = gql(client, SCORES, card=card)["data"]["memberByIdentifier"]["rfm"]  # type: ignore[index]
         assert rfm["recency"] == 5 and rfm["monetary"] == 5
