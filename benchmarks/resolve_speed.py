@@ -31,7 +31,7 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.demo import write_demo_data
-from membergraph.identity.batch import resolve_folder
+from membergraph.identity.batch import BatchResult, resolve_folder
 from membergraph.identity.records import RecordData, record_of_line
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
@@ -85,6 +85,12 @@ def new_lines(
     return out
 
 
+def print_phases(result: BatchResult) -> None:
+    for phase, seconds in result.phases.items():
+        print(f"  {phase:<24} {seconds:8.1f} s")
+    print(f"  {'total':<24} {sum(result.phases.values()):8.1f} s")
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -122,13 +128,9 @@ async def main() -> int:
             f"membergraph resolve: {batch.lines} lines, {batch.records} records, "
             f"{batch.members} members"
         )
-        for phase, seconds in batch.phases.items():
-            print(f"  {phase:<24} {seconds:8.1f} s")
-        print(f"  {'total':<24} {sum(batch.phases.values()):8.1f} s")
+        print_phases(batch)
         print(f"the same folder again, into the resolved store: {again.members} members")
-        for phase, seconds in again.phases.items():
-            print(f"  {phase:<24} {seconds:8.1f} s")
-        print(f"  {'total':<24} {sum(again.phases.values()):8.1f} s")
+        print_phases(again)
         timings.sort()
         print(
             f"incremental ingest of one line ({args.ingests} lines): median {statistics.median(timings):.2f} ms, "

@@ -90,11 +90,12 @@ async def ingest_endpoint(request: Request) -> Response:
             # client sends the same lines again.
             return _problem(503, f"{exc}; send the lines again (appends are idempotent)")
         records = [record_of_line(source, line, region) for _, line in good]
+        owned = [r for r in records if r is not None]
         if any(outcome != "unchanged" for outcome in outcomes):
             # Marked before identity runs: if it fails, the lines are in the source all the
             # same, and sent again they come back "unchanged".
-            lines_arrived(gateway, [r.ref for r in records if r is not None], ())
-        applied = await gateway.identity.ingest([r for r in records if r is not None])
+            lines_arrived(gateway, [r.ref for r in owned], ())
+        applied = await gateway.identity.ingest(owned)
     lines_arrived(gateway, (), {m for change in applied.changes for m in change.member_ids})
     for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
         entry: dict[str, Any] = {

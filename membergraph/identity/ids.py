@@ -173,9 +173,8 @@ def assign_member_ids(
     final = [i for i in ids if i is not None]
     holders: dict[str, Counter[int]] = {}
     for index in undecided:  # a settled component holds only the ID it keeps
-        for r in components[index]:
-            if r in current:
-                holders.setdefault(current[r], Counter())[index] += 1
+        for old, count in now[index].items():  # its records' current IDs, counted above
+            holders.setdefault(old, Counter())[index] += count
     redirects = {
         old: final[counts.most_common(1)[0][0]]
         for old, counts in holders.items()
