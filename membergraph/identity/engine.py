@@ -216,7 +216,9 @@ class _Resolver:
             refs, detail = _conflict_of(leaf, every)
             self.conflicts.append(Conflict("shared_device", refs, detail))
             return None
-        targets = [t for t in every if not self._forbidden(leaf.ref, t[2])]
+        # The leaf's own group: a steward's link may have placed it in a member already.
+        own = self.partition.find(leaf.ref)
+        targets = [t for t in every if not self._forbidden(own, self.partition.find(t[2]))]
         roots = {root for _, _, root in targets}
         if len(roots) <= 1:
             return (targets[0][0], targets[0][1]) if targets else None

@@ -237,3 +237,27 @@ async def test_a_split_takes_along_the_card_that_hung_only_on_the_leaving_contac
     assert after[ann.ref] == original[ann.ref] and after[bob.ref] == original[bob.ref], (
         "each gets back the ID it had before the mistaken merge"
     )
+
+
+async def test_linking_a_visitor_after_a_split_leaves_a_store_that_resolves_again(
+    service: IdentityService,
+) -> None:
+    # Issue 17: a split (cannot-links), then a steward links A's visitor to B's contact; the
+    # next whole resolution (start-up, `membergraph resolve`) used to fail with a KeyError.
+    await service.ingest(
+        [
+            crm("C1", first="Ann", emails=["ann@x.org"], card="LD10000001"),
+            crm("C2", first="Bob", birth="1970-01-01", emails=["bob@x.org"]),
+            visitor("a-1", logins=("C1",)),
+            purchase(card="LD10000001"),
+        ]
+    )
+    before = await service.store.all_assignments()
+    await split_member(
+        service, before[("crm", "C1")], [("transactions", "loyalty:LD10000001")], "x", "st"
+    )
+    await link_records(service, ("web_analytics", "a-1"), ("crm", "C2"), "same", "st")
+    linked = await service.store.all_assignments()
+    assert linked[("crm", "C1")] == linked[("crm", "C2")] == linked[("web_analytics", "a-1")]
+    await service.resolve_all(await service.store.load_records(None))
+    assert await service.store.all_assignments() == linked
