@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from membergraph.connectors.lines import LoadReport, Owner
 from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import Taken
 
 if TYPE_CHECKING:
     from membergraph.connectors.sources import SourceSpec
@@ -168,37 +169,39 @@ class SourceConnector(Connector[BaseModel]):
     def scan(self) -> AsyncIterator[BaseModel]:
         """Every current line (the latest version of each id); fills :attr:`report`."""
 
-    async def append(self, lines: Sequence[BaseModel]) -> list[str]:
-        """Store pushed lines; answer per line ``created``, ``updated`` or ``unchanged``."""
+    async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
+        """Store pushed lines; answer per line what :meth:`sort_out` decided."""
         raise ReadOnlySource(self.source, "its backend does not take pushed lines")
 
     def sort_out(
         self, lines: Sequence[BaseModel], stored: Mapping[str, object]
-    ) -> tuple[list[str], list[tuple[BaseModel, str]]]:
-        """What appending ``lines`` does: each line's outcome against ``stored`` (line id to
-        the stored line) or an earlier line of the same batch, and the lines to store with
-        their owners, in order.
+    ) -> tuple[list[Taken], list[tuple[BaseModel, str]]]:
+        """What appending ``lines`` does: each line's verdict against ``stored`` (line id to
+        the stored line) or an earlier line of the same batch, by the source's
+        :class:`~membergraph.connectors.sources.Ordering` (``created``, ``updated``,
+        ``unchanged``, ``stale`` or, for an immutable line with other content, ``rejected``),
+        and the lines to store with their owners, in order.
 
         Raises:
             ValueError: a line names no owner (``parse_line`` refuses those first); nothing
                 is stored then.
         """
-        outcomes: list[str] = []
-        changed: list[tuple[BaseModel, str]] = []
+        verdicts: list[Taken] = []
+        changed: dict[str, tuple[BaseModel, str]] = {}
         latest: dict[str, object] = {}
+        order = self.spec.order
         for line in lines:
             owner = self.owner(line)
             if owner is None:
                 raise ValueError(f"{self.line_id(line)}: the line names no owner")
             line_id = self.line_id(line)
-            previous = latest.get(line_id, stored.get(line_id))
-            if previous is not None and previous == line:
-                outcomes.append("unchanged")
-                continue
-            outcomes.append("updated" if previous is not None else "created")
-            latest[line_id] = line
-            changed.append((line, owner))
-        return outcomes, changed
+            held = latest.get(line_id, stored.get(line_id))
+            verdict = order.verdict(held, line)
+            if verdict in ("created", "updated"):
+                latest[line_id] = line
+                changed[line_id] = (line, owner)
+            verdicts.append(Taken(verdict, held))
+        return verdicts, list(changed.values())
 
     def size(self) -> int | None:
         """How many lines the source holds, if known without asking it."""

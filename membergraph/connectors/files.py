@@ -2,12 +2,17 @@
 
 A malformed line is reported with its file and line number, counted, and skipped; it never
 stops the load. A line whose id was seen before replaces the earlier one (a transaction that
-became ``refunded``, a CRM contact updated), so the file is an append-only log.
+became ``refunded``, a CRM contact updated) unless the source's ordering says it is older
+(``stale``), so the file is an append-only log whose order of lines does not matter.
+
+An append is written (and, with ``durable``, fsynced) before it is indexed: a line is
+acknowledged only once it is in the file, and a failed write leaves nothing in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -17,7 +22,7 @@ from pydantic import BaseModel
 
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.lines import LineError, LoadReport, Owner, parse_line
-from membergraph.connectors.sources import SourceSpec
+from membergraph.connectors.sources import SourceSpec, Taken
 
 __all__ = ["FileConnector", "LineError", "LoadReport", "parse_line"]
 
@@ -25,9 +30,17 @@ __all__ = ["FileConnector", "LineError", "LoadReport", "parse_line"]
 class FileConnector(SourceConnector):
     """A source read from ``DIR/<source>.jsonl``, indexed by the record each line belongs to."""
 
-    def __init__(self, spec: SourceSpec, folder: Path, owner: Owner, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        spec: SourceSpec,
+        folder: Path,
+        owner: Owner,
+        timeout: float = 5.0,
+        durable: bool = True,
+    ) -> None:
         super().__init__(spec, owner, timeout)
         self.path = folder / spec.file_name
+        self.durable = durable
         self._by_id: dict[str, BaseModel] = {}
         self._owner_of: dict[str, str] = {}
         self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
@@ -64,6 +77,9 @@ class FileConnector(SourceConnector):
 
     def _index(self, line: BaseModel, owner: str) -> str:
         line_id = self.line_id(line)
+        held = self._by_id.get(line_id)
+        if held is not None and self.spec.order.verdict(held, line) in ("stale", "rejected"):
+            return line_id  # an older version, later in the file: the newer one stays
         previous = self._owner_of.get(line_id)
         if previous is not None:
             self._by_owner[previous].pop(line_id, None)
@@ -83,22 +99,25 @@ class FileConnector(SourceConnector):
     def size(self) -> int:
         return len(self._by_id)
 
-    async def append(self, lines: Sequence[BaseModel]) -> list[str]:
-        """Append lines; answer per line ``created``, ``updated`` or ``unchanged``.
+    async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
+        """Append lines; answer per line what :meth:`sort_out` decided.
 
         Raises:
             ValueError: a line names no owner (``parse_line`` refuses those first).
+            OSError: the file could not be written; nothing was taken.
         """
         async with self._lock:
             outcomes, changed = self.sort_out(lines, self._by_id)
-            for line, owner in changed:
-                self._index(line, owner)
             if changed:
+                # Rendered and written first: a line that cannot be, fails the whole append
+                # before anything is indexed.
                 fresh = [
                     orjson.dumps(line.model_dump(mode="json", exclude_unset=True))
                     for line, _ in changed
                 ]
                 await asyncio.to_thread(self._write, fresh)
+            for line, owner in changed:
+                self._index(line, owner)
         return outcomes
 
     def _write(self, fresh: list[bytes]) -> None:
@@ -111,6 +130,9 @@ class FileConnector(SourceConnector):
                 if handle.read(1) != b"\n":
                     handle.write(b"\n")
             handle.write(b"\n".join(fresh) + b"\n")
+            if self.durable:
+                handle.flush()
+                os.fsync(handle.fileno())
 
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
         return [list(self._by_owner.get(key, {}).values()) for key in keys]

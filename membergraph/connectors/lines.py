@@ -67,7 +67,7 @@ def parse_line(
         except ValidationError:
             pass  # the slow path below says precisely what is wrong
         else:
-            return _owned(line, where, owner)
+            return _owned(spec, line, where, owner)
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -78,10 +78,15 @@ def parse_line(
         line = spec.model.model_validate(raw)
     except ValidationError as exc:
         return LineError(where, _validation_message(exc))
-    return _owned(line, where, owner)
+    return _owned(spec, line, where, owner)
 
 
-def _owned(line: BaseModel, where: str, owner: Owner) -> tuple[BaseModel, str] | LineError:
+def _owned(
+    spec: SourceSpec, line: BaseModel, where: str, owner: Owner
+) -> tuple[BaseModel, str] | LineError:
+    problem = spec.problem(line) if spec.problem is not None else None
+    if problem is not None:
+        return LineError(where, problem)
     key = owner(line)
     if key is None:
         return LineError(where, NO_OWNER)

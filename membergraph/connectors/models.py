@@ -22,6 +22,7 @@ __all__ = [
     "SourceName",
     "Transaction",
     "WebEvent",
+    "transaction_problem",
 ]
 
 
@@ -48,6 +49,14 @@ def _non_empty(value: str) -> str:
 
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
 LineId = Annotated[str, AfterValidator(_non_empty)]
+
+MAX_INT = 2**31 - 1
+"""The largest number one line may carry: GraphQL's ``Int`` is 32-bit, and a line must never
+make its member unreadable (sums are ``BigInt`` in the schema)."""
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+"""Points, quantities, prices, durations: never negative."""
+SignedCents = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
+"""An amount; negative only where the line's kind says so (:func:`transaction_problem`)."""
 
 
 class _Line(BaseModel):
@@ -87,8 +96,8 @@ class CrmContact(_Line):
 class LineItem(_Line):
     sku: str
     category: str | None = None
-    quantity: int = 1
-    unit_price_cents: int = 0
+    quantity: Count = 1
+    unit_price_cents: Count = 0
 
 
 class Transaction(_Line):
@@ -100,12 +109,22 @@ class Transaction(_Line):
     store_id: str | None = None
     channel: Literal["store", "online"]
     occurred_at: Timestamp
-    amount_cents: int
+    amount_cents: SignedCents
     currency: str = "USD"
-    points_earned: int = 0
-    points_redeemed: int = 0
+    points_earned: Count = 0
+    points_redeemed: Count = 0
     status: Literal["completed", "refunded", "cancelled"] = "completed"
     items: list[LineItem] = Field(default_factory=list)
+    updated_at: Timestamp | None = None
+    """When the status last changed (orders two versions of the line)."""
+
+
+def transaction_problem(line: Transaction) -> str | None:
+    """What a valid transaction may not say across its fields: only a refund line carries a
+    negative amount (a cancelled sale keeps the amount it had)."""
+    if line.amount_cents < 0 and line.status != "refunded":
+        return f"amount_cents: negative ({line.amount_cents}) on a {line.status} transaction"
+    return None
 
 
 class WebEvent(_Line):
@@ -134,7 +153,7 @@ class CallInteraction(_Line):
     account_ref: AccountRef | None = None
     agent_id: str | None = None
     started_at: Timestamp
-    duration_s: int = 0
+    duration_s: Count = 0
     reason: str | None = None
     sentiment: Annotated[float, Field(ge=-1, le=1)] | None = None
     resolved: bool | None = None

@@ -19,7 +19,7 @@ from pymongo.errors import PyMongoError
 
 from membergraph.connectors.base import SourceConnector, SourceUnavailable
 from membergraph.connectors.lines import LineError, Owner, parse_line
-from membergraph.connectors.sources import SourceSpec
+from membergraph.connectors.sources import SourceSpec, Taken
 
 __all__ = ["MongoSource"]
 
@@ -87,7 +87,7 @@ class MongoSource(SourceConnector):
             raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
         self._count = report.accepted
 
-    async def append(self, lines: Sequence[BaseModel]) -> list[str]:
+    async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
         """Upsert lines by their id; a line equal to the stored one is ``unchanged``."""
         try:
             found = await self.collection.find(
@@ -108,7 +108,7 @@ class MongoSource(SourceConnector):
                 self.source, f"append failed (MongoDB: {type(exc).__name__})"
             ) from exc
         if self._count is not None:
-            self._count += outcomes.count("created")
+            self._count += sum(1 for taken in outcomes if taken == "created")
         return outcomes
 
     def _stored_line(self, doc: dict[str, Any]) -> object:

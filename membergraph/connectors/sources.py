@@ -1,8 +1,19 @@
-"""What each source kind is: its line model, its file name and the field that is its id."""
+"""What each source kind is: its line model, its file name, the field that is its id, and
+what orders two versions of one line.
+
+Ordering is data beside the model (:class:`Ordering`): a CRM contact is ordered by its
+``updated_at``; a transaction by its status first (``cancelled`` and ``refunded`` never fall
+back to ``completed``), then its optional ``updated_at``; web and call events are immutable,
+so the same id with other content is refused. A version older than the one held is
+``stale`` and changes nothing, in ``POST /ingest`` and in a batch load alike.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -12,9 +23,62 @@ from membergraph.connectors.models import (
     SourceName,
     Transaction,
     WebEvent,
+    transaction_problem,
 )
 
-__all__ = ["SOURCES", "SourceSpec"]
+__all__ = ["SOURCES", "Ordering", "SourceSpec", "Taken", "Verdict"]
+
+Verdict = Literal["created", "updated", "unchanged", "stale", "rejected"]
+
+
+class Taken(str):
+    """A line's verdict (equal to its string, ``"created"``), with the version it replaced or
+    was compared with (``previous``: None when the id was new)."""
+
+    __slots__ = ("previous",)
+    previous: Any
+
+    def __new__(cls, verdict: Verdict, previous: Any = None) -> Taken:
+        taken = super().__new__(cls, verdict)
+        taken.previous = previous
+        return taken
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Ordering:
+    """How two versions of a line with one id are ordered.
+
+    ``key`` maps a line to a comparable value: a version whose key is lower than the held
+    one's is stale. ``immutable``: a line never changes once taken (events).
+    """
+
+    key: Callable[[Any], Any] | None = None
+    immutable: bool = False
+
+    def verdict(self, held: object | None, line: object) -> Verdict:
+        """What taking ``line`` does when ``held`` is the version stored (None: no version)."""
+        if held is None:
+            return "created"
+        if held == line:
+            return "unchanged"
+        if self.immutable:
+            return "rejected"
+        if self.key is not None and self.key(line) < self.key(held):
+            return "stale"
+        return "updated"
+
+
+def _updated_at(line: Any) -> datetime:
+    return line.updated_at or _EPOCH
+
+
+_STATUS_RANK = {"completed": 0, "refunded": 1, "cancelled": 1}
+
+
+def _transaction_order(line: Any) -> tuple[int, datetime]:
+    return _STATUS_RANK.get(line.status, 0), line.updated_at or _EPOCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +88,9 @@ class SourceSpec:
     name: SourceName
     model: type[BaseModel]
     id_field: str
+    problem: Callable[[Any], str | None] | None = None
+    """What a line valid field by field may still not say across its fields, if anything."""
+    order: Ordering = Ordering()
 
     @property
     def file_name(self) -> str:
@@ -33,9 +100,17 @@ class SourceSpec:
 SOURCES: dict[SourceName, SourceSpec] = {
     spec.name: spec
     for spec in (
-        SourceSpec(SourceName.CRM, CrmContact, "contact_id"),
-        SourceSpec(SourceName.TRANSACTIONS, Transaction, "transaction_id"),
-        SourceSpec(SourceName.WEB_ANALYTICS, WebEvent, "event_id"),
-        SourceSpec(SourceName.CALL_CENTER, CallInteraction, "interaction_id"),
+        SourceSpec(SourceName.CRM, CrmContact, "contact_id", order=Ordering(_updated_at)),
+        SourceSpec(
+            SourceName.TRANSACTIONS,
+            Transaction,
+            "transaction_id",
+            transaction_problem,
+            Ordering(_transaction_order),
+        ),
+        SourceSpec(SourceName.WEB_ANALYTICS, WebEvent, "event_id", order=Ordering(immutable=True)),
+        SourceSpec(
+            SourceName.CALL_CENTER, CallInteraction, "interaction_id", order=Ordering(immutable=True)
+        ),
     )
 }
