@@ -16,7 +16,7 @@ from rich.progress import Progress
 
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.files import FileConnector
-from membergraph.demo import write_demo_data
+from membergraph.demo import ProfileName, write_demo_data
 from membergraph.gateway import mongo_sources, open_sources
 from membergraph.identity.batch import resolve_folder
 from membergraph.identity.rules import RulesError, load_rules
@@ -114,9 +114,13 @@ def demo_data(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the source files into.")],
     members: Annotated[int, typer.Option("--members", min=1, help="How many people.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 7,
+    profile: Annotated[
+        ProfileName,
+        typer.Option("--profile", help="Rates of mess: default, or holdout (other rates)."),
+    ] = ProfileName.DEFAULT,
 ) -> None:
     """Write a messy, deterministic demo data set and its ground truth (truth.jsonl)."""
-    summary = write_demo_data(out, members, seed)
+    summary = write_demo_data(out, members, seed, profile.value)
     lines = ", ".join(f"{k}: {v}" for k, v in summary.lines.items())
     err.print(f"wrote {summary.people} people to {out} ({lines}; truth in truth.jsonl)")
 

@@ -4,9 +4,15 @@
 ``truth.jsonl`` (one line per source line: which person it belongs to). The mess is what real
 sources hold: e-mails in several casings and with spaces, phones in many formats, loyalty
 numbers with dashes or lower case, households sharing a landline and sometimes an e-mail,
-duplicate CRM contacts, Gmail dots, visitors who browse anonymously and later log in, shared
-family computers, online orders without a card, junk e-mails typed at the till, a call
-center's hold line as caller number, and agents typing another member's card number.
+duplicate CRM contacts whose names drift (case, typos, dropped letters, short forms, accents,
+first and last swapped), movers, twins sharing everything but the first name, Gmail dots,
+visitors who browse anonymously and later log in, shared family computers, online orders
+without a card, placeholders typed at the till (``na@na.com``, the store's own address,
+``0000000000``) also on guest purchases with nothing else, a call center's hold line as
+caller number, and agents typing another member's card number.
+
+Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
+``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from membergraph.demo.lines import (
     web_lines,
 )
 from membergraph.demo.people import Generator, Person, Writer
+from membergraph.demo.profiles import PROFILES, ProfileName
 from membergraph.demo.vocabulary import CITIES, DOMAINS, STREETS
 
-__all__ = ["DemoSummary", "write_demo_data"]
+__all__ = ["PROFILES", "DemoSummary", "ProfileName", "write_demo_data"]
 
 
 @dataclass
@@ -35,20 +42,27 @@ class DemoSummary:
     lines: dict[str, int]
 
 
-def write_demo_data(out: Path, members: int = 1000, seed: int = 7) -> DemoSummary:
+def write_demo_data(
+    out: Path, members: int = 1000, seed: int = 7, profile: str = "default"
+) -> DemoSummary:
     """Write ``crm.jsonl``, ``transactions.jsonl``, ``web_analytics.jsonl``,
-    ``call_center.jsonl`` and ``truth.jsonl`` into ``out``; the same seed gives the same bytes."""
-    gen = Generator(members, seed)
-    rng = gen.rng
+    ``call_center.jsonl`` and ``truth.jsonl`` into ``out``; the same seed and profile give
+    the same bytes.
+
+    Raises:
+        KeyError: ``profile`` is not one of :data:`PROFILES`.
+    """
+    gen = Generator(members, seed, PROFILES[profile])
+    rng, rates = gen.rng, gen.profile
     people = gen.people()
     households: dict[int, list[Person]] = {}
     for person in people:
         households.setdefault(person.household, []).append(person)
-    landline = {h: gen.phone() for h in households if rng.random() < 0.6}
+    landline = {h: gen.phone() for h in households if rng.random() < rates.landline}
     family_email = {
         h: f"the.{members_[0].last.lower()}.family{h}@{rng.choice(DOMAINS)}"
         for h, members_ in households.items()
-        if len(members_) > 1 and rng.random() < 0.15
+        if len(members_) > 1 and rng.random() < rates.family_email
     }
     address = {
         h: (f"{rng.randrange(1, 999)} {rng.choice(STREETS)} St", *rng.choice(CITIES))

@@ -4,8 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from membergraph.demo.names import mistyped, name_variant
 from membergraph.demo.people import Generator, Person, Writer
-from membergraph.demo.vocabulary import CATEGORIES, HOLD_LINE, JUNK_EMAILS, PAGES, REASONS
+from membergraph.demo.vocabulary import (
+    CATEGORIES,
+    CITIES,
+    HOLD_LINE,
+    PAGES,
+    PHONE_PLACEHOLDERS,
+    REASONS,
+    STORE_EMAIL,
+    STREETS,
+    TILL_PLACEHOLDERS,
+)
+
+
+def _crm_phones(gen: Generator, p: Person, copy: int, landline: str | None) -> list[str]:
+    rng = gen.rng
+    phones = [gen.messy_phone(p.mobile)] if p.mobile and (copy == 0 or rng.random() < 0.7) else []
+    if landline:
+        phones.append(gen.messy_phone(landline))
+    if rng.random() < gen.profile.crm_placeholder_phone:
+        phones = [rng.choice(PHONE_PLACEHOLDERS)]  # the form wanted a number
+    return phones
 
 
 def crm_lines(
@@ -16,35 +37,46 @@ def crm_lines(
     family: str | None,
     address: tuple[str, str, str],
 ) -> None:
-    rng = gen.rng
+    rng, profile = gen.rng, gen.profile
     if not p.in_crm:
         return  # not every customer is in the CRM
-    copies = 2 if rng.random() < 0.05 else 1  # duplicate contacts, as every CRM has them
-    for copy in range(copies):
+    duplicate = rng.random() < profile.duplicate  # as every CRM has them
+    moved = not duplicate and rng.random() < profile.mover  # a new contact after a move
+    variants = list(profile.name_variants)
+    weights = list(profile.name_variants.values())
+    for copy in range(2 if duplicate or moved else 1):
         contact_id = gen.uid("C", 7)
         p.contacts.append(contact_id)
         emails = [gen.messy_email(p.email)] if p.email else []
         if p.family:
             emails.append(p.family)
-        phones = (
-            [gen.messy_phone(p.mobile)] if p.mobile and (copy == 0 or rng.random() < 0.7) else []
-        )
-        if landline:
-            phones.append(gen.messy_phone(landline))
+        # The form wanted an e-mail: most often from people who have none.
+        if rng.random() < profile.crm_placeholder_email * (1 if emails else 10):
+            emails = [rng.choice(TILL_PLACEHOLDERS[profile.placeholders])]
+        first, last = p.first, p.last
+        home = address
+        if copy == 1:
+            first, last = name_variant(rng, rng.choices(variants, weights)[0], first, last)
+            if rng.random() < profile.last_name_typo:
+                last = mistyped(rng, last)
+            if moved:
+                home = (f"{rng.randrange(1, 999)} {rng.choice(STREETS)} St", *rng.choice(CITIES))
+                landline = gen.phone() if rng.random() < 0.5 else None
+        card = None
+        if p.card and rng.random() < 0.9 and (copy == 0 or rng.random() < profile.duplicate_card):
+            card = gen.messy_card(p.card)
         line: dict[str, Any] = {
             "contact_id": contact_id,
-            "first_name": p.first if copy == 0 or rng.random() < 0.8 else p.first.upper(),
-            "last_name": p.last,
+            "first_name": first,
+            "last_name": last,
             "emails": emails,
-            "phones": phones,
-            "loyalty_id": gen.messy_card(p.card)
-            if p.card and copy == 0 and rng.random() < 0.9
-            else None,
+            "phones": _crm_phones(gen, p, copy, landline),
+            "loyalty_id": card,
             "birth_date": p.birth.isoformat(),
             "address": {
-                "line1": address[0],
-                "city": address[1],
-                "postal_code": address[2],
+                "line1": home[0],
+                "city": home[1],
+                "postal_code": home[2],
                 "country": "US",
             },
             "preferred_language": rng.choice(["en", "en", "en", "es", "fr"]),
@@ -54,25 +86,39 @@ def crm_lines(
         w.write("crm", line, contact_id, p.id)
 
 
-def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None) -> None:
+def _till_email(gen: Generator, store: int) -> str:
+    """What a till's e-mail field gets from a customer who gives none."""
     rng = gen.rng
+    if rng.random() < gen.profile.store_email / (gen.profile.store_email + 0.05):
+        return STORE_EMAIL.format(store=store)  # only the data shows this one
+    return rng.choice(TILL_PLACEHOLDERS[gen.profile.placeholders])
+
+
+def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None) -> None:
+    rng, profile = gen.rng, gen.profile
     planned = []
     for _ in range(int(rng.expovariate(1 / 6))):
-        online = rng.random() < (0.3 if p.card else 1.0)
+        store = rng.randrange(1, 40)
+        guest = not p.card and rng.random() < profile.guest_purchase
+        online = not guest and rng.random() < (0.3 if p.card else 1.0)
         email = None
         card = p.card if (not online or rng.random() < 0.5) else None
-        if online:
+        if guest:
+            if rng.random() >= profile.guest_placeholder:
+                continue  # no e-mail asked: a sale nobody can be told of, not written
+            email = gen.messy_email(_till_email(gen, store))
+        elif online:
             chosen = p.family if p.family and (not p.email or rng.random() < 0.3) else p.email
             if chosen is None:
                 continue
             email = gen.messy_email(gen.gmail_variant(chosen))
-        elif rng.random() < 0.05:
-            email = rng.choice(JUNK_EMAILS)  # typed at the till to get past the form
+        elif rng.random() < profile.till_placeholder + profile.store_email:
+            email = _till_email(gen, store)  # typed at the till to get past the form
         if card is None and email is None:
             continue
-        planned.append((gen.when(), online, card, email))
+        planned.append((gen.when(), online, card, email, store))
     balance = 0
-    for occurred_at, online, card, email in sorted(planned):
+    for occurred_at, online, card, email, store in sorted(planned):
         category = rng.choice(list(CATEGORIES))
         quantity = rng.randrange(1, 4)
         amount = CATEGORIES[category] * quantity
@@ -87,7 +133,7 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
             "transaction_id": tid,
             "loyalty_id": gen.messy_card(card) if card else None,
             "email": email,
-            "store_id": None if online else f"S{rng.randrange(1, 40):03d}",
+            "store_id": None if online else f"S{store:03d}",
             "channel": "online" if online else "store",
             "occurred_at": occurred_at,
             "amount_cents": amount,
@@ -172,7 +218,7 @@ def web_lines(gen: Generator, w: Writer, p: Person, family: str | None) -> None:
 
 def shared_computer_lines(gen: Generator, w: Writer, household: list[Person]) -> None:
     logged = [p for p in household if p.contacts]
-    if len(logged) < 2 or gen.rng.random() > 0.1:
+    if len(logged) < 2 or gen.rng.random() > gen.profile.shared_computer:
         return
     anonymous_id = gen.uid("a-", 12)
     for person in logged[:2]:
@@ -187,14 +233,24 @@ def shared_computer_lines(gen: Generator, w: Writer, household: list[Person]) ->
         )
 
 
+def _caller(gen: Generator, phone: str | None) -> str | None:
+    if phone is None or phone in PHONE_PLACEHOLDERS:
+        return phone
+    return gen.messy_phone(
+        phone.replace(" ", "").replace("(", "").replace(")", "").replace("-", "")
+    )
+
+
 def calls_lines(
     gen: Generator, w: Writer, p: Person, landline: str | None, cards: list[str]
 ) -> None:
-    rng = gen.rng
+    rng, profile = gen.rng, gen.profile
     for _ in range(rng.choices([0, 1, 2], weights=[60, 30, 10])[0]):
         roll = rng.random()
-        if roll < 0.05:
+        if roll < profile.hold_line:
             phone: str | None = HOLD_LINE  # transferred calls show the hold line
+        elif roll < profile.hold_line + profile.call_placeholder_phone:
+            phone = rng.choice(PHONE_PLACEHOLDERS)  # a withheld number, as the switch shows it
         elif roll < 0.3 and landline:
             phone = landline
         else:
@@ -205,7 +261,7 @@ def calls_lines(
             ref = {"kind": "crm_id", "value": rng.choice(p.contacts)}
         elif kind == "loyalty_id" and p.card:
             card = p.card
-            if rng.random() < 0.1:  # ~3% of all calls
+            if rng.random() < profile.agent_typo:
                 card = rng.choice(cards)  # the agent typed another member's card
             ref = {"kind": "loyalty_id", "value": gen.messy_card(card)}
         elif kind == "email" and p.email:
@@ -213,11 +269,7 @@ def calls_lines(
         iid = gen.uid("I", 9)
         line = {
             "interaction_id": iid,
-            "caller_phone": gen.messy_phone(
-                phone.replace(" ", "").replace("(", "").replace(")", "").replace("-", "")
-            )
-            if phone
-            else None,
+            "caller_phone": _caller(gen, phone),
             "account_ref": ref,
             "agent_id": f"agent-{rng.randrange(1, 30)}",
             "started_at": gen.when(),

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from membergraph.demo.profiles import PROFILES, Profile
 from membergraph.demo.vocabulary import AREA, DOMAINS, FIRST, LAST, NOW
 
 
@@ -27,6 +28,7 @@ class Person:
     visitors: list[str] = field(default_factory=list)
     in_crm: bool = True
     family: str | None = None  # the household's shared e-mail, if this person uses it
+    twin_of: str | None = None
 
 
 class Writer:
@@ -51,9 +53,10 @@ class Writer:
 
 
 class Generator:
-    def __init__(self, members: int, seed: int) -> None:
+    def __init__(self, members: int, seed: int, profile: Profile = PROFILES["default"]) -> None:
         self.rng = random.Random(seed)
         self.members = members
+        self.profile = profile
         self.serial = 0
 
     def uid(self, prefix: str, digits: int = 8) -> str:
@@ -114,12 +117,18 @@ class Generator:
             household += 1
             size = rng.choices([1, 2, 3, 4], weights=[45, 30, 15, 10])[0]
             last = rng.choice(LAST)
+            twins = size >= 2 and rng.random() < self.profile.twins
             for index in range(size):
                 adult = index < 2
                 first = rng.choice(FIRST)
                 year = rng.randrange(1950, 2004) if adult else rng.randrange(2005, 2012)
                 birth = date(year, rng.randrange(1, 13), rng.randrange(1, 29))
                 surname = last if rng.random() < 0.85 else rng.choice(LAST)
+                twin = people[-1] if twins and index == 1 else None
+                if twin is not None:  # everything but the first name
+                    while first == twin.first:
+                        first = rng.choice(FIRST)
+                    birth, surname, year = twin.birth, twin.last, twin.birth.year
                 email = None
                 if rng.random() < 0.9:
                     local = rng.choice(
@@ -133,4 +142,6 @@ class Generator:
                 mobile = self.phone() if rng.random() < 0.9 else None
                 pid = f"p{len(people):06d}"
                 people.append(Person(pid, first, surname, birth, email, mobile, household))
+                if twin is not None:
+                    people[-1].twin_of = twin.id
         return people[: self.members]

@@ -35,7 +35,6 @@ STREETS = "Oak Maple Pine Cedar Elm Washington Lake Hill Park Main Sunset Lincol
 CITIES = [("Springfield", "62701"), ("Portland", "97201"), ("Austin", "73301"), ("Denver", "80202")]
 DOMAINS = ["gmail.com"] * 4 + ["yahoo.com", "outlook.com", "icloud.com", "proton.me", "aol.com"]
 AREA = ["212", "312", "415", "503", "512", "617", "702", "720", "213", "646"]
-JUNK_EMAILS = ["noemail@noemail.com", "test@test.com", "none@none.com", "no@email.com"]
 HOLD_LINE = "+1 (888) 410-7700"
 PAGES = ["/", "/offers", "/account", "/products/shoes", "/products/coats", "/stores", "/trips"]
 CATEGORIES = {"shoes": 8900, "coats": 15900, "groceries": 2400, "books": 1800, "toys": 3100}
@@ -48,3 +47,85 @@ REASONS = [
     "cancel",
 ]
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+# What till staff type when a customer will not give an e-mail: two retailers' habits. Some
+# are obvious to any pattern, some only the data shows (many people behind one value).
+TILL_PLACEHOLDERS = {
+    "common": [
+        "noemail@example.com",
+        "none@none.com",
+        "na@na.com",
+        "x@x.com",
+        "test@test.com",
+        "no@email.com",
+        "noemail@noemail.com",
+    ],
+    "local": [
+        "nomail@nomail.com",
+        "n.a@na.org",
+        "xx@xx.com",
+        "asdf@asdf.com",
+        "no.email@gmail.com",
+        "a@a.com",
+        "none@example.org",
+        "guest.shopper@walnutmall.com",
+    ],
+}
+# The store's own address, typed for a customer who has none: one per store.
+STORE_EMAIL = "store{store:03d}@shopmail.com"
+PHONE_PLACEHOLDERS = [
+    "0000000000",
+    "(000) 000-0000",
+    "999-999-9999",
+    "1234567890",
+    "5555555555",
+    "111.111.1111",
+]
+# Short forms a clerk or a customer writes instead of the full first name.
+NICKNAMES = {
+    "William": "Bill",
+    "Robert": "Bob",
+    "Richard": "Rick",
+    "James": "Jim",
+    "Elizabeth": "Liz",
+    "Katherine": "Kate",
+    "Michael": "Mike",
+    "Joseph": "Joe",
+    "Thomas": "Tom",
+    "Charles": "Charlie",
+    "Jennifer": "Jenny",
+    "Patricia": "Pat",
+    "Margaret": "Peggy",
+    "Anthony": "Tony",
+    "Steven": "Steve",
+    "Kimberly": "Kim",
+    "Rebecca": "Becky",
+    "Deborah": "Debbie",
+    "Christopher": "Chris",
+    "Nicholas": "Nick",
+    "Jonathan": "Jon",
+    "Benjamin": "Ben",
+    "Samantha": "Sam",
+    "Alexander": "Alex",
+    "Victoria": "Vicky",
+    "Jacqueline": "Jackie",
+    "Abigail": "Abby",
+    "Lawrence": "Larry",
+    "Gregory": "Greg",
+    "Timothy": "Tim",
+    "Edward": "Ed",
+    "Daniel": "Dan",
+    "Matthew": "Matt",
+    "Andrew": "Andy",
+    "Kenneth": "Ken",
+    "Raymond": "Ray",
+    "Douglas": "Doug",
+    "Zachary": "Zach",
+}
+ACCENTS = {"e": "é", "a": "á", "o": "ö", "i": "í", "u": "ü", "n": "ñ", "c": "ç"}
+KEYBOARD = {
+    "a": "sq", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj",
+    "i": "uo", "j": "hk", "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o",
+    "q": "w", "r": "et", "s": "ad", "t": "ry", "u": "yi", "v": "cb", "w": "qe", "x": "zc",
+    "y": "tu", "z": "x",
+}  # fmt: skip

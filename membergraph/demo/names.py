@@ -1,0 +1,63 @@
+"""How a duplicate CRM contact's name drifts from the first one's: the ways people and
+clerks really write a name twice."""
+
+from __future__ import annotations
+
+import random
+
+from membergraph.demo.vocabulary import ACCENTS, KEYBOARD, NICKNAMES
+
+__all__ = ["mistyped", "name_variant"]
+
+
+def mistyped(rng: random.Random, name: str) -> str:
+    """One keyboard slip inside a name: a neighbouring key, or two letters swapped."""
+    if len(name) < 4:
+        return name
+    at = rng.randrange(1, len(name) - 1)
+    if rng.random() < 0.5:
+        swapped = name[:at] + name[at + 1] + name[at] + name[at + 2 :]
+        if swapped != name:
+            return swapped
+    near = KEYBOARD.get(name[at].lower(), "")
+    return name[:at] + rng.choice(near) + name[at + 1 :] if near else name
+
+
+def _dropped(rng: random.Random, name: str) -> str:
+    if len(name) < 3:
+        return name
+    at = rng.randrange(1, len(name))
+    return name[:at] + name[at + 1 :]
+
+
+def _short(rng: random.Random, name: str) -> str:
+    if name in NICKNAMES:
+        return NICKNAMES[name]
+    if len(name) >= 5:
+        return name[: rng.choice((3, 4))]
+    return _dropped(rng, name)
+
+
+def _accented(rng: random.Random, name: str) -> str:
+    spots = [i for i, ch in enumerate(name) if ch in ACCENTS]
+    if not spots:
+        return name
+    at = rng.choice(spots)
+    return name[:at] + ACCENTS[name[at]] + name[at + 1 :]
+
+
+def name_variant(rng: random.Random, kind: str, first: str, last: str) -> tuple[str, str]:
+    """``(first, last)`` as a duplicate contact writes them, for a variant ``kind``."""
+    if kind == "case":
+        return rng.choice([(first.upper(), last.upper()), (first.lower(), last), (first, last)])
+    if kind == "typo":
+        return mistyped(rng, first), last
+    if kind == "dropped":
+        return _dropped(rng, first), last
+    if kind == "short":
+        return _short(rng, first), last
+    if kind == "accent":
+        return _accented(rng, first), last
+    if kind == "swapped":
+        return last, first
+    return first, last

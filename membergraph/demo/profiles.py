@@ -1,0 +1,93 @@
+"""How often each kind of mess happens: one profile per imagined retailer.
+
+``default`` is the demo's world. ``holdout`` is another retailer, with other rates, other
+habits at the till and other ways of mistyping names: the identity engine is measured on it
+and never tuned on it (``benchmarks/identity_quality.py --profile holdout``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["PROFILES", "Profile", "ProfileName"]
+
+
+class ProfileName(StrEnum):
+    """The generator's profiles."""
+
+    DEFAULT = "default"
+    HOLDOUT = "holdout"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Rates of the phenomena the generator writes, each a probability."""
+
+    name: str
+    duplicate: float = 0.05  # a CRM person entered twice
+    # How a duplicate's name differs from the first contact's, as weights.
+    name_variants: dict[str, int] = field(
+        default_factory=lambda: {
+            "same": 40,
+            "case": 12,
+            "typo": 10,
+            "dropped": 12,
+            "short": 10,
+            "accent": 6,
+            "swapped": 10,
+        }
+    )
+    duplicate_card: float = 0.5  # the duplicate carries the card too (scanned at sign-up)
+    mover: float = 0.03  # a duplicate made after a move: new address, new landline
+    last_name_typo: float = 0.0  # a duplicate's last name mistyped as well
+    guest_purchase: float = 0.25  # a shopper without a card buys in store
+    guest_placeholder: float = 0.6  # ... and the till asks an e-mail: a placeholder is typed
+    till_placeholder: float = 0.05  # a card purchase with a placeholder e-mail typed anyway
+    store_email: float = 0.02  # the till types the store's own address for a card purchase
+    crm_placeholder_email: float = 0.02  # a CRM contact's e-mail is a placeholder
+    crm_placeholder_phone: float = 0.03  # a CRM contact's phone is a placeholder
+    call_placeholder_phone: float = 0.02  # a caller's number shows as 0000000000
+    hold_line: float = 0.05  # a transferred call shows the hold line
+    twins: float = 0.03  # a household with twins: one birth date, one everything but names
+    landline: float = 0.6
+    family_email: float = 0.15
+    shared_computer: float = 0.1
+    agent_typo: float = 0.1  # of calls where the agent types a card
+    # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
+    placeholders: str = "common"
+
+
+PROFILES: dict[str, Profile] = {
+    ProfileName.DEFAULT: Profile("default"),
+    ProfileName.HOLDOUT: Profile(
+        "holdout",
+        duplicate=0.08,
+        name_variants={
+            "same": 25,
+            "case": 8,
+            "typo": 18,
+            "dropped": 14,
+            "short": 14,
+            "accent": 9,
+            "swapped": 12,
+        },
+        duplicate_card=0.7,
+        mover=0.06,
+        last_name_typo=0.05,
+        guest_purchase=0.4,
+        guest_placeholder=0.8,
+        till_placeholder=0.08,
+        store_email=0.04,
+        crm_placeholder_email=0.04,
+        crm_placeholder_phone=0.05,
+        call_placeholder_phone=0.04,
+        hold_line=0.08,
+        twins=0.06,
+        landline=0.7,
+        family_email=0.25,
+        shared_computer=0.2,
+        agent_typo=0.15,
+        placeholders="local",
+    ),
+}
