@@ -15,9 +15,14 @@ version of each line id: a line whose id was seen before replaces the earlier on
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -29,7 +34,7 @@ from functools import partial
 from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from pydantic import ValidationError
@@ -327,14 +332,92 @@ def scan_folder(
     return FolderScan(records, reports, pieces)
 
 
-def _write_answers(path: Path, scan: FolderScan, member_of: Mapping[RecordKey, str]) -> None:
-    with path.open("wb") as handle:
-        handle.writelines(scan.answers(member_of))
+class _AnswerFile:
+    """``out``, written unseen and shown whole: it appears only by a rename, once complete.
+
+    On Linux the answers go to a file without a name (``O_TMPFILE``) in ``out``'s folder, so
+    that a killed process leaves nothing behind; :meth:`show` names it ``<out>.partial`` and
+    renames that over ``out``. Where the folder's file system has no such files, the answers
+    are written to ``<out>.partial`` from the start. Either way the next run for the same
+    ``out`` removes a ``.partial`` that a killed run left.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.side = out, out.with_name(out.name + ".partial")
+        self.folder = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.side.name, dir_fd=self.folder)  # a killed run's
+            try:
+                tmpfile = os.O_TMPFILE  # AttributeError: not Linux
+                fd = os.open(".", tmpfile | os.O_WRONLY, 0o666, dir_fd=self.folder)
+                self.named = False
+            except (AttributeError, OSError):  # not on this file system either
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                fd = os.open(self.side.name, flags, 0o666, dir_fd=self.folder)
+                self.named = True
+            self.handle: BinaryIO = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(self.folder)
+            raise
+
+    def show(self) -> None:
+        """Make the answers ``out``, durably: data, then name, then the folder's entry."""
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        if not self.named:
+            # os.link follows the /proc symlink only through linkat, used with a dir_fd.
+            fd = f"/proc/self/fd/{self.handle.fileno()}"
+            os.link(fd, self.side.name, dst_dir_fd=self.folder, follow_symlinks=True)
+        os.replace(self.side.name, self.out.name, src_dir_fd=self.folder, dst_dir_fd=self.folder)
+        os.fsync(self.folder)
+
+    def close(self) -> None:
+        """Drop what was not shown (a nameless file goes with its descriptor)."""
+        try:
+            self.handle.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.side.name, dir_fd=self.folder)
+        finally:
+            os.close(self.folder)
 
 
 def _pool(workers: int) -> Executor:
     # spawn, not fork: the caller may hold threads (the event loop's, SQLite's).
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_follow_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _follow_parent(parent: int) -> None:
+    """A worker's initializer: the worker ends when ``parent`` ends, however it ends.
+
+    A worker whose parent was killed would wait on its task queue for ever (it holds that
+    pipe's writing end itself): a SIGKILL of ``membergraph resolve`` left its workers running.
+    Linux kills the worker when the thread that started it ends; that thread is inside the
+    pool's ``with`` until every worker has ended, so only the parent's death can set it off.
+    A thread watching the parent's pid covers other systems, and a parent that died before
+    the ``prctl`` asked (the pid check right after it).
+    """
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 @dataclass(slots=True)
@@ -370,21 +453,22 @@ async def resolve_folder(
         on_phase(following)
 
     on_phase("reading sources")
-    scan = scan_folder(folder, region, workers)
-    lap("read and validate", "resolving")
-    # The answers go to a side file, written while the store writes the members and
-    # renamed once the store has committed: ``out`` is never half-written or early.
-    partial = out.with_name(out.name + ".partial")
-
-    async def answer(member_of: Mapping[RecordKey, str]) -> None:
-        await asyncio.to_thread(_write_answers, partial, scan, member_of)
-
-    service = IdentityService(store, rules, region)
+    # The answers are written while the store writes the members and shown once the store
+    # has committed: ``out`` is never half-written or early. Opened first: a folder that
+    # cannot take them fails the run before its work, not after.
+    answers = _AnswerFile(out)
     try:
+        scan = scan_folder(folder, region, workers)
+        lap("read and validate", "resolving")
+
+        async def answer(member_of: Mapping[RecordKey, str]) -> None:
+            await asyncio.to_thread(answers.handle.writelines, scan.answers(member_of))
+
+        service = IdentityService(store, rules, region)
         result = await service.resolve_all(scan.records, while_storing=answer)
-        partial.replace(out)
+        answers.show()
     finally:
-        partial.unlink(missing_ok=True)
+        answers.close()
     lap("resolve, store and answer", "done")
     reports = scan.reports.values()
     return BatchResult(
