@@ -12,6 +12,9 @@ web event                 ``<anonymous_id>``                     leaf
 call interaction          ``<interaction_id>``                   leaf
 ========================  =====================================  ======
 
+An online order whose e-mail is a placeholder (``na@na.com``: the rules' blocklist) makes no
+record: it identifies no one, and is counted as a line without owner.
+
 *Profile* records may bridge each other (a CRM contact and its loyalty account). *Leaf*
 records (a visitor, a call) attach to at most one member and never join two: a web visitor
 on a family computer or an agent's typo must not merge two people.
@@ -36,6 +39,7 @@ from membergraph.identity.normalize import (
     email_match_key,
     normalize,
 )
+from membergraph.identity.rules import Rules
 
 __all__ = [
     "Identifier",
@@ -146,6 +150,11 @@ def _identifier(kind: IdentifierKind, raw: str | None, via: str, region: str) ->
     return identifier_of((kind, identifier_key(kind, value), value, via))
 
 
+_PLACEHOLDER = Rules().is_junk
+"""The built-in rules' placeholders (default_rules.toml): a record is made from a line
+before any configured rules are at hand, and must be the same in every process."""
+
+
 def _collect(items: Iterable[Identifier | None]) -> set[Identifier]:
     return {item for item in items if item is not None}
 
@@ -171,7 +180,9 @@ def transaction_record(
         key = f"loyalty:{card.key}"
     else:
         online = _identifier(IdentifierKind.EMAIL, email, "online", region)
-        if online is None:
+        if online is None or _PLACEHOLDER(IdentifierKind.EMAIL, online.key):
+            # A placeholder identifies no one: the purchase is nobody's (counted as such),
+            # not an "online customer" holding every guest's purchases.
             return None
         key = f"online:{online.value}"
     via = "online" if channel == "online" else "till"

@@ -27,7 +27,21 @@ __all__ = ["DEFAULT_RULES_FILE", "Blocklist", "Rules", "RulesError", "load_rules
 
 
 class Blocklist(BaseModel):
-    """Junk values that are never linking keys."""
+    """Placeholders: values typed to get past a form, which identify no one.
+
+    A value is a placeholder when it is listed here exactly or matches a pattern. (The data
+    shows the rest: a value carried by more than ``hub_max_people`` people is a hub.) A
+    placeholder never links, and never keys a record of its own: a purchase whose only
+    identifier is one has no owner.
+
+    Attributes:
+        emails: exact addresses.
+        email_patterns: regular expressions searched in the whole address.
+        email_local_parts: regular expressions the part before ``@`` matches whole.
+        email_domains: regular expressions the part after ``@`` matches whole.
+        phones: exact numbers, in E.164.
+        phone_patterns: regular expressions searched in the E.164 number.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,15 +57,28 @@ class Blocklist(BaseModel):
     )
     email_patterns: list[str] = Field(
         default_factory=lambda: [
-            r"^(no|none|noemail|no\.?email|noreply|no-reply|donotreply|test|unknown|na|n/a)@",
-            r"@(example|test|invalid)\.(com|org|net)$",
+            # The same word on both sides: na@na.com, x@x.com, asdf@asdf.com.
+            r"^([^@]+)@\1\.[a-z]+$",
+        ]
+    )
+    email_local_parts: list[str] = Field(
+        default_factory=lambda: [
+            r"no|none|nomail|noemail|no[._-]?e?mail|noreply|no-reply|donotreply|do-not-reply",
+            r"n[./]?a|null|nil|void|unknown|dummy|fake|declined|refused|customer|guest",
+            r"test|testing|asdf|qwerty|abc|xyz",
+        ]
+    )
+    email_domains: list[str] = Field(
+        default_factory=lambda: [
+            r"(example|test|invalid)\.(com|org|net)|invalid|localhost",
+            r"(none|noemail|nomail|no-?email|email)\.(com|org|net)",
         ]
     )
     phones: list[str] = Field(default_factory=list)
     phone_patterns: list[str] = Field(
-        # One repeated digit (0000000000) and 1234567 runs are what a till gets when a
+        # One repeated digit (0000000000) and digit runs are what a till gets when a
         # customer will not give a number.
-        default_factory=lambda: [r"^\+\d?(\d)\1{6,}$", r"1234567"]
+        default_factory=lambda: [r"^\+\d?(\d)\1{6,}$", r"1234567", r"9876543", r"0123456"]
     )
 
 
@@ -94,22 +121,26 @@ class Rules(BaseModel):
 
     @cached_property
     def _junk(self) -> dict[IdentifierKind, tuple[frozenset[str], list[re.Pattern[str]]]]:
+        listed = self.blocklist
+        # Parts matched whole become patterns over the address, searched like the rest.
+        email = [
+            *(re.compile(p) for p in listed.email_patterns),
+            *(re.compile(f"^(?:{p})@") for p in listed.email_local_parts),
+            *(re.compile(f"@(?:{p})$") for p in listed.email_domains),
+        ]
         return {
-            IdentifierKind.EMAIL: (
-                frozenset(self.blocklist.emails),
-                [re.compile(p) for p in self.blocklist.email_patterns],
-            ),
+            IdentifierKind.EMAIL: (frozenset(listed.emails), email),
             IdentifierKind.PHONE: (
-                frozenset(self.blocklist.phones),
-                [re.compile(p) for p in self.blocklist.phone_patterns],
+                frozenset(listed.phones),
+                [re.compile(p) for p in listed.phone_patterns],
             ),
         }
 
     def is_junk(self, kind: IdentifierKind, key: str) -> bool:
-        """Whether a value is on the blocklist (exactly or by pattern)."""
+        """Whether a value is a placeholder by the blocklist (exactly or by pattern)."""
         junk = self._junk.get(kind)
         if junk is None:
-            return False  # only e-mails and phones have junk values
+            return False  # only e-mails and phones have placeholders
         exact, patterns = junk
         if key in exact:
             return True

@@ -150,7 +150,7 @@ def test_lines_only_the_models_lax_reading_accepts_are_read_as_the_gateway_reads
     lines = [
         {"transaction_id": " T1 ", "loyalty_id": "LD12345678", "channel": "store",
          "occurred_at": "2026-01-01", "amount_cents": "1200"},
-        {"transaction_id": "T2", "email": "Ann.Lee@Example.org", "channel": "online",
+        {"transaction_id": "T2", "email": "Ann.Lee@Mail.org", "channel": "online",
          "occurred_at": 1767225600, "amount_cents": 900.0},
         {"transaction_id": "T3", "channel": "online", "occurred_at": "2026-01-01T00:00:00Z",
          "amount_cents": "many"},
@@ -163,5 +163,5 @@ def test_lines_only_the_models_lax_reading_accepts_are_read_as_the_gateway_reads
     assert _facts(scan.records) == _facts(_gateway_records(tmp_path))
     assert set(scan.records) == {
         ("transactions", "loyalty:LD12345678"),
-        ("transactions", "online:ann.lee@example.org"),
+        ("transactions", "online:ann.lee@mail.org"),
     }
