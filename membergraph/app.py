@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import time
@@ -15,21 +16,28 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult, GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLRequestData
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import ExecutionResult as OperationResult
+from strawberry.types.graphql import OperationType
 
 from membergraph.auth import ApiKeyMiddleware, Caller, TokenVerifier
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.files import FileConnector
 from membergraph.gateway import open_gateway
-from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules
+from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
 from membergraph.identity.store import StoreError
 from membergraph.ingest import ingest_endpoint
 from membergraph.resolvers.context import Gateway, RequestContext
@@ -61,12 +69,87 @@ query Profile {{
 """
 
 
+class _Refused(HTTPException):
+    """A request refused before it runs, with the code clients switch on."""
+
+    def __init__(self, status: int, reason: str, code: str, allow: bytes | None = None) -> None:
+        super().__init__(status, reason)
+        self.code = code
+        self.allow = allow
+
+
 class _GraphQL(GraphQL[RequestContext, None]):
     timeout = 10.0
 
     def __init__(self, app: Starlette, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.starlette = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as exc:
+            # Strawberry answers its refusals in plain text; clients read JSON with a code.
+            code, allow = getattr(exc, "code", None), getattr(exc, "allow", None)
+            await send_error(send, exc.status_code, exc.reason, code=code, allow=allow)
+            return
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data)  # WebSocket messages too: a deep one closes with 4400
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return decode_json(data)
+        except json.JSONDecodeError as exc:
+            where = f" at character {exc.pos}" if exc.pos else ""
+            raise HTTPException(400, f"the request is not valid JSON: {exc.msg}{where}") from None
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Strawberry reads any JSON value as a request and fails on null, a string or a number.
+        if request.method == "POST" and (await request.get_body()).lstrip()[:1] != b"{":
+            raise HTTPException(400, 'a GraphQL request is a JSON object: {"query": "..."}')
+        return await super().parse_http_body(request)
+
+    async def execute_single(  # noqa: PLR0917 (Strawberry's signature)
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> OperationResult:
+        # Strawberry lets a subscription through POST and GET, where it "executes" to a
+        # masked error: subscriptions are served over WebSocket only.
+        method = request_adapter.method
+        allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as exc:
+            reason = exc.as_http_error_reason()
+            raise _Refused(400, reason, "OPERATION_RESOLUTION_FAILURE") from None
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                reason = "subscriptions are served over WebSocket (graphql-transport-ws) only"
+                raise _Refused(400, reason, "BAD_REQUEST") from None
+            reason = exc.as_http_error_reason(method)
+            raise _Refused(405, reason, "METHOD_NOT_ALLOWED", b"POST") from None
+        except MissingQueryError:
+            raise _Refused(400, "no GraphQL query in the request", "BAD_REQUEST") from None
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         # The request's time budget: a slow answer becomes a coded error, not a hung client.
@@ -116,6 +199,30 @@ class _GraphQL(GraphQL[RequestContext, None]):
             flags=re.S,
         )
         return HTMLResponse(html)
+
+
+_SERVER_CODES = frozenset({"SOURCE_TIMEOUT", "SOURCE_UNAVAILABLE", "STORE_UNAVAILABLE", "TIMEOUT"})
+
+
+class _ClientErrorsInOneLine(logging.Filter):
+    """Strawberry logs every GraphQL error at ERROR with its traceback. A client's mistake
+    (a parse, validation or variable error, or a coded error such as BAD_USER_INPUT) is one
+    INFO line; a coded failure of ours (a source down) one WARNING line; only unexpected
+    errors, the ones masked to the client, keep ERROR and their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.msg
+        if not isinstance(error, GraphQLError):
+            return True
+        cause = error.original_error
+        if cause is not None and not isinstance(cause, GraphQLError):
+            return True
+        code = (error.extensions or {}).get("code")
+        level = logging.WARNING if code in _SERVER_CODES else logging.INFO
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        record.msg, record.args = "GraphQL error %s: %s", (code or "REQUEST", error.message)
+        record.exc_info, record.exc_text = None, None
+        return True
 
 
 def _request_error_code(error: dict[str, Any]) -> str:
@@ -239,6 +346,9 @@ def create_app(
                 await app.state.gateway.identity.store.aclose()
                 await sources.aclose()
 
+    strawberry_log = logging.getLogger("strawberry.execution")
+    if not any(isinstance(f, _ClientErrorsInOneLine) for f in strawberry_log.filters):
+        strawberry_log.addFilter(_ClientErrorsInOneLine())
     keys = {
         key: Caller(spec.name, frozenset(spec.scopes)) for key, spec in settings.api_keys.items()
     }

@@ -2,19 +2,29 @@
 
 On ``/graphql``: a body over the limit is 413, a POST that is not JSON is 415 (Strawberry
 says 400), an ``Accept`` header that admits no media type we can answer is 406.
+Every refusal is JSON with ``errors[].extensions.code`` (:func:`send_error`, which the
+GraphQL view uses too), logged in one line; :func:`decode_json` is how request JSON is read.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["GraphQLHttpRules", "GRAPHQL_RESPONSE"]
+__all__ = ["GRAPHQL_RESPONSE", "MAX_JSON_DEPTH", "GraphQLHttpRules", "decode_json", "send_error"]
+
+logger = logging.getLogger(__name__)
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+# A GraphQL request's JSON needs a handful of levels; graphql-core coerces variables
+# recursively, so a deep value would exhaust Python's stack long before 1 MiB.
+MAX_JSON_DEPTH = 64
 _ANSWERABLE = ("application/json", GRAPHQL_RESPONSE, "application/*", "*/*", "text/html")
 
 
@@ -35,18 +45,26 @@ class GraphQLHttpRules:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         accept = headers.get("accept", "")
         if accept and not any(kind in accept for kind in _ANSWERABLE):
-            await _error(
+            await send_error(
                 send, 406, f"cannot answer {accept}; accept application/json or {GRAPHQL_RESPONSE}"
+            )
+            return
+        if scope["method"] not in ("GET", "HEAD", "POST"):
+            await send_error(
+                send,
+                405,
+                f"GraphQL is served over GET and POST, not {scope['method']}",
+                allow=b"GET, POST",
             )
             return
         if scope["method"] == "GET" and _is_mutation(scope.get("query_string", b"")):
             # GET must not change anything: the spec answers 405, and says what is allowed.
-            await _error(send, 405, "mutations are only allowed over POST", allow=b"POST")
+            await send_error(send, 405, "mutations are only allowed over POST", allow=b"POST")
             return
         if scope["method"] == "POST":
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type not in ("application/json", GRAPHQL_RESPONSE):
-                await _error(
+                await send_error(
                     send,
                     415,
                     f"send GraphQL requests as application/json, not {content_type or 'nothing'}",
@@ -54,7 +72,7 @@ class GraphQLHttpRules:
                 return
             length = headers.get("content-length")
             if length and length.isdigit() and int(length) > self.max_body:
-                await _error(send, 413, f"request body over {self.max_body} bytes")
+                await send_error(send, 413, f"request body over {self.max_body} bytes")
                 return
         seen = 0
 
@@ -78,7 +96,7 @@ class GraphQLHttpRules:
             await self.app(scope, counted, tracking)
         except _TooLarge:
             if not started:
-                await _error(send, 413, f"request body over {self.max_body} bytes")
+                await send_error(send, 413, f"request body over {self.max_body} bytes")
 
 
 def _is_mutation(query_string: bytes) -> bool:
@@ -93,13 +111,49 @@ def _is_mutation(query_string: bytes) -> bool:
     )
 
 
-async def _error(send: Send, status: int, message: str, allow: bytes | None = None) -> None:
-    code = {
-        405: "METHOD_NOT_ALLOWED",
-        406: "NOT_ACCEPTABLE",
-        413: "PAYLOAD_TOO_LARGE",
-        415: "UNSUPPORTED_MEDIA_TYPE",
-    }[status]
+def decode_json(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The JSON of a request or a WebSocket message, or ``json.JSONDecodeError`` saying why not.
+
+    orjson refuses what the standard library lets through: invalid UTF-8 and lone surrogates
+    (``"\\ud800"``), which no store or encoder can write later. It does not recurse in Python
+    either; values nested deeper than ``max_depth`` are refused here, before graphql-core
+    recurses over them.
+    """
+    value = orjson.loads(data)
+    if _deeper_than(value, max_depth):
+        raise json.JSONDecodeError(f"nested deeper than {max_depth} levels", "", 0)
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (a walk, not a recursion)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+async def send_error(
+    send: Send, status: int, message: str, code: str | None = None, allow: bytes | None = None
+) -> None:
+    """Answer a refused HTTP request: JSON, coded, and one log line (the client's fault,
+    not ours: no traceback)."""
+    code = code or _CODES.get(status, "BAD_REQUEST")
+    logger.info("refused a GraphQL request: %s %s (%s)", status, code, message)
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if allow:

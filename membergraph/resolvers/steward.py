@@ -67,7 +67,10 @@ async def split(
 
 
 async def undo(ctx: RequestContext, event_id: str, reason: str) -> list[MemberView]:
-    if not event_id.isdigit():
+    # ASCII digits within the stores' 64-bit integers: str.isdigit() also takes "²", which
+    # int() refuses, and a longer number overflows SQLite's INTEGER.
+    digits = event_id.isascii() and event_id.isdigit() and len(event_id) <= 19
+    if not (digits and int(event_id) < 1 << 63):
         raise bad_input(f"{event_id!r} is not an event id", argument="eventId")
     try:
         ids = await undo_merge(ctx.gateway.identity, int(event_id), reason, _actor(ctx))

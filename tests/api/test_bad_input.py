@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from membergraph.app import create_app
+from membergraph.http_rules import MAX_JSON_DEPTH
 from membergraph.settings import Settings
 
 JSON = {"content-type": "application/json"}
@@ -20,11 +24,70 @@ def _q(query: str, **variables: object) -> bytes:
     return orjson.dumps({"query": query, "variables": variables})
 
 
+def _nested(depth: int) -> bytes:
+    """A request whose JSON nests ``depth`` levels (the body is one, ``variables`` two)."""
+    lists = depth - 2
+    return b'{"query": "{ __typename }", "variables": {"v": ' + b"[" * lists + b"]" * lists + b"}}"
+
+
+SUBSCRIPTION = "subscription { memberChanged { kind } }"
+
 CASES = [
     # (id, method, path, headers, body, status, code or None)
-    ("malformed-json", "POST", "/graphql", JSON, b"{not json", 400, None),
-    ("body-not-an-object", "POST", "/graphql", JSON, b"[1,2]", 400, None),
-    ("no-query", "POST", "/graphql", JSON, b"{}", 400, None),
+    ("malformed-json", "POST", "/graphql", JSON, b"{not json", 400, "BAD_REQUEST"),
+    ("body-not-an-object", "POST", "/graphql", JSON, b"[1,2]", 400, "BAD_REQUEST"),
+    ("body-null", "POST", "/graphql", JSON, b"null", 400, "BAD_REQUEST"),
+    ("body-string", "POST", "/graphql", JSON, b'"{ __typename }"', 400, "BAD_REQUEST"),
+    ("body-number", "POST", "/graphql", JSON, b"42", 400, "BAD_REQUEST"),
+    ("no-query", "POST", "/graphql", JSON, b"{}", 400, "BAD_REQUEST"),
+    ("variables-200000-deep", "POST", "/graphql", JSON, _nested(200_000), 400, "BAD_REQUEST"),
+    (
+        "variables-over-depth-cap",
+        "POST",
+        "/graphql",
+        JSON,
+        _nested(MAX_JSON_DEPTH + 1),
+        400,
+        "BAD_REQUEST",
+    ),
+    (
+        "invalid-utf8",
+        "POST",
+        "/graphql",
+        JSON,
+        b'{"query": "{ __typename }", "operationName": "\xff\xfe"}',
+        400,
+        "BAD_REQUEST",
+    ),
+    (
+        "lone-surrogate-variable",
+        "POST",
+        "/graphql",
+        JSON,
+        b'{"query": "query ($v: String!) { memberByIdentifier(kind: ANONYMOUS_ID, value: $v)'
+        b' { id } }", "variables": {"v": "a\\ud800"}}',
+        400,
+        "BAD_REQUEST",
+    ),
+    ("subscription-over-post", "POST", "/graphql", JSON, _q(SUBSCRIPTION), 400, "BAD_REQUEST"),
+    (
+        "subscription-over-get",
+        "GET",
+        "/graphql?query=subscription%7BmemberChanged%7Bkind%7D%7D",
+        {},
+        b"",
+        400,
+        "BAD_REQUEST",
+    ),
+    (
+        "unknown-operation-name",
+        "POST",
+        "/graphql",
+        JSON,
+        orjson.dumps({"query": "query A { __typename }", "operationName": "B"}),
+        400,
+        "OPERATION_RESOLUTION_FAILURE",
+    ),
     (
         "wrong-content-type",
         "POST",
@@ -269,6 +332,26 @@ CASES = [
         "BAD_USER_INPUT",
     ),
     (
+        "undo-event-over-int64",
+        "POST",
+        "/graphql",
+        JSON,
+        _q(
+            'mutation { undoMerge(eventId: "1000000000000000000000000000000", reason: "r") { id } }'
+        ),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
+        "undo-event-superscript-digit",
+        "POST",
+        "/graphql",
+        JSON,
+        _q('mutation { undoMerge(eventId: "\u00b2", reason: "r") { id } }'),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
         "undo-unknown-event",
         "POST",
         "/graphql",
@@ -298,6 +381,7 @@ CASES = [
 )
 def test_bad_input_table(
     client: TestClient,
+    caplog: pytest.LogCaptureFixture,
     method: str,
     path: str,
     headers: dict[str, str],
@@ -305,14 +389,41 @@ def test_bad_input_table(
     status: int,
     code: str | None,
 ) -> None:
+    caplog.set_level(logging.INFO)
     response = client.request(method, path, headers=headers, content=body)
     assert response.status_code == status, response.text
     assert "Traceback" not in response.text and 'File "' not in response.text
+    # The client's mistake, not ours: at most a line at info or warning, never a traceback.
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not loud, [r.getMessage() for r in loud]
+    if path.startswith("/graphql"):
+        assert response.headers["content-type"].startswith("application/"), response.text
     if code is not None:
         codes = [e.get("extensions", {}).get("code") for e in response.json()["errors"]]
         assert code in codes, response.text
     if status == 400 and headers.get("accept") == GQL_RESPONSE["accept"]:
         assert "data" not in response.json(), "a request that never ran has no data entry"
+
+
+def test_a_request_nested_up_to_the_cap_is_served(client: TestClient) -> None:
+    response = client.post("/graphql", headers=JSON, content=_nested(MAX_JSON_DEPTH))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+def test_a_websocket_message_nested_too_deep_closes_the_socket_cleanly(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_text(
+            '{"type": "connection_init", "payload": ' + "[" * 200_000 + "]" * 200_000 + "}"
+        )
+        ws.receive_json()
+    assert closed.value.code == 4400  # graphql-transport-ws: not a JSON message
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 def test_a_query_deeper_than_the_setting_is_refused(settings: Settings) -> None:
