@@ -7,6 +7,9 @@ plainly when it finds a standalone server. A change too large for one transactio
 first batch resolution of millions of records) is written in ordered bulk batches instead:
 each is idempotent and ``resolve_all`` converges when re-run, which every start does.
 
+The change feed is the ``feed`` collection (:mod:`mongodb_feed`, which says why its cursors
+commit in order).
+
 PyMongo's errors are mapped at this boundary to :class:`StoreError`, naming the server's
 URL without its password.
 """
@@ -14,24 +17,28 @@ URL without its password.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from membergraph.identity.engine import ValueKey
+from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store import mongodb_feed
 from membergraph.identity.store.mongodb_client import connect, database_of, redact
 from membergraph.identity.store.mongodb_write import (
     INDEXES,
     Doc,
     Writes,
     event_of,
+    feed_inserts,
     link_of,
     match_key,
     plan_change,
@@ -55,6 +62,7 @@ __all__ = ["MongoStore"]
 logger = logging.getLogger(__name__)
 _CHUNK = 1000
 TRANSACTION_LIMIT = 20_000  # documents written in one transaction, at most
+T = TypeVar("T")
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -149,18 +157,55 @@ class MongoStore(IdentityStore):
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()
         size = len(change.records) + len(change.assignments) + len(change.links_added)
-        size += len(change.link_members) + len(change.events)
+        size += len(change.link_members) + len(change.events) + len(change.feed)
         async with self._mapped("write"):
             if size <= TRANSACTION_LIMIT:
-                async with self.client.start_session() as session:
-
-                    async def attempt(session: Any) -> None:
-                        await self._write(change, at, session)
-
-                    await session.with_transaction(attempt)
+                await self._in_transaction(lambda session: self._write(change, at, session))
             else:
                 logger.info("writing a change of %d documents in batches", size)
-                await self._write(change, at, None)
+                await self._write(dataclasses.replace(change, feed=[]), at, None)
+                # Its feed entries last, in a transaction: followers hear of the change once
+                # all of it is written, and cursors still commit in order (mongodb_feed).
+                if change.feed:
+                    await self._in_transaction(lambda s: self._append(change.feed, s))
+
+    async def _in_transaction(self, write: Callable[[Any], Awaitable[T]]) -> T:
+        async with self.client.start_session() as session:
+            result: T = await session.with_transaction(write)
+            return result
+
+    async def append_feed(self, entries: Sequence[FeedEntry]) -> list[int]:
+        if not entries:
+            return []
+        async with self._mapped("write"):
+            return await self._in_transaction(lambda session: self._append(entries, session))
+
+    async def _append(self, entries: Sequence[FeedEntry], session: Any) -> list[int]:
+        if not entries:
+            return []
+        cursors = await self._next_ids("feed", len(entries), session)
+        await self.db.feed.bulk_write(feed_inserts(cursors, entries), ordered=True, session=session)
+        return list(cursors)
+
+    async def feed_after(
+        self, cursor: int, limit: int, member_id: str | None = None
+    ) -> list[FeedEntry]:
+        async with self._mapped("read"):
+            return await mongodb_feed.after(self.db, cursor, limit, member_id)
+
+    async def fed_lines(self, source: str, line_ids: Sequence[str]) -> set[str]:
+        async with self._mapped("read"):
+            return await mongodb_feed.fed(self.db, source, line_ids)
+
+    async def feed_head(self) -> int:
+        async with self._mapped("read"):
+            return await mongodb_feed.head(self.db)
+
+    async def prune_feed(self, before: datetime) -> int:
+        # Not in a transaction: a prune of a long retention can outgrow one, and the marker
+        # written first keeps readers right without one (mongodb_feed).
+        async with self._mapped("write"):
+            return await mongodb_feed.prune(self.db, before)
 
     async def _next_ids(self, counter: str, count: int, session: Any) -> range:
         if not count:
@@ -184,7 +229,10 @@ class MongoStore(IdentityStore):
         events = await self._next_ids(
             "events", len(change.link_members) + len(change.events), session
         )
-        writes: Writes = plan_change(change, stored, versions, links, events, at)
+        # Last: the feed counter is where concurrent changes serialize (mongodb_feed), so
+        # taking it late keeps the stretch they cannot share short.
+        feed = await self._next_ids("feed", len(change.feed), session)
+        writes: Writes = plan_change(change, stored, versions, links, events, feed, at)
         for collection, ops in writes.ops:
             for chunk in _chunks(ops):
                 await self.db[collection].bulk_write(list(chunk), ordered=True, session=session)

@@ -7,17 +7,21 @@ many documents (records, members, links, events), so it is written in one multi-
 transaction: that needs a replica set, which ``docker-compose.yml`` starts (a single-node
 ``rs0``). Every document is built before the first write: a change that cannot be encoded
 fails before it touches the database.
+
+A change's feed entries (``Change.feed``) are documents of the ``feed`` collection written in
+the same plan, so in the same transaction: see :mod:`mongodb_feed` for their cursors' order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from pymongo import ASCENDING, DeleteMany, IndexModel, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 
+from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.port import (
@@ -33,6 +37,10 @@ __all__ = [
     "INDEXES",
     "Writes",
     "event_of",
+    "feed_doc",
+    "feed_entry_of",
+    "feed_inserts",
+    "feed_time",
     "link_of",
     "plan_change",
     "record_id",
@@ -55,6 +63,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "cannot_links": [IndexModel([("a_ref", ASCENDING)]), IndexModel([("b_ref", ASCENDING)])],
     "events": [IndexModel([("member_id", ASCENDING)]), IndexModel([("kind", ASCENDING)])],
+    # A member's tail (multikey on member_ids, in cursor order); pruning by age; whether a
+    # source's line has its entry.
+    "feed": [
+        IndexModel([("member_ids", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("at", ASCENDING)]),
+        IndexModel([("source", ASCENDING), ("line_id", ASCENDING)]),
+    ],
 }
 
 
@@ -138,6 +153,7 @@ def plan_change(
     versions: Mapping[str, int],
     link_ids: Iterable[int],
     event_ids: Iterable[int],
+    feed_ids: Iterable[int],
     at: str,
 ) -> Writes:
     """Every write of ``change``, given the stored documents of the records it touches.
@@ -254,7 +270,32 @@ def plan_change(
             for event_id, e in zip(event_ids, [*events, *change.events], strict=True)
         ],
     )
+    writes.add("feed", feed_inserts(feed_ids, change.feed))
     return writes
+
+
+def feed_inserts(cursors: Iterable[int], entries: Sequence[FeedEntry]) -> list[InsertOne[Doc]]:
+    return [InsertOne(feed_doc(c, e)) for c, e in zip(cursors, entries, strict=True)]
+
+
+def feed_time(at: datetime) -> str:
+    """``at`` as the feed stores it: ISO text in UTC, so that text order is time order."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return at.isoformat(timespec="microseconds")
+
+
+def feed_doc(cursor: int, entry: FeedEntry) -> Doc:
+    return {
+        "_id": cursor,
+        "kind": entry.kind.value,
+        "member_ids": list(entry.member_ids),
+        "at": feed_time(entry.at),
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "source": entry.source,
+        "line_id": entry.line_id,
+    }
 
 
 def touched_ids(change: Change) -> list[str]:
@@ -288,6 +329,19 @@ def event_of(doc: Doc) -> IdentityEvent:
         {"id": doc["_id"], "rule": None, "reason": None, **doc},
         doc.get("evidence"),
         doc.get("records"),
+    )
+
+
+def feed_entry_of(doc: Doc) -> FeedEntry:
+    return FeedEntry(
+        cursor=doc["_id"],
+        kind=ChangeKind(doc["kind"]),
+        member_ids=tuple(doc["member_ids"]),
+        at=datetime.fromisoformat(doc["at"]),
+        actor=doc.get("actor"),
+        reason=doc.get("reason"),
+        source=doc.get("source"),
+        line_id=doc.get("line_id"),
     )
 
 
