@@ -10,7 +10,8 @@ Phases, in priority order:
    many people or records) or *shared* (on two or more CRM people: a household landline or
    a family e-mail). Only linkable values link, except for CRM duplicates.
 2. **Profile links** (CRM contacts, loyalty accounts, online customers): stewards' manual
-   links; CRM duplicates (same first name, last name and birth date sharing a value); shared
+   links; CRM duplicates (same first name, last name and birth date sharing a value, or close
+   names and the birth date sharing a card or e-mail: ``rules.near_duplicates``); shared
    loyalty number; shared e-mail. Each union respects cannot-links and per-kind limits; a
    refused union is a conflict for stewards.
 3. **Leaf attachment**: a web visitor or a call joins at most one member, chosen by the
@@ -30,13 +31,20 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.rules import Rules
-from membergraph.identity.values import LINKING_KINDS, ValueKey, person_of, status_of
+from membergraph.identity.values import (
+    LINKING_KINDS,
+    ValueKey,
+    identifies_no_one,
+    person_of,
+    status_of,
+)
 
 __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 
 _T = TypeVar("_T")
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
+_DUPLICATES = ("crm_duplicate", "crm_near_duplicate")  # one person entered twice
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,10 @@ class Resolution:
     """Each value whose status is not ``linkable``, with the records carrying it in key
     order, once per way each captured it (the events of a change name them: finding them
     needs no walk over every record)."""
+    unattributed: list[RecordKey] = field(default_factory=list)
+    """Purchase records keyed by a value the data shows to be a placeholder
+    (:func:`~membergraph.identity.values.identifies_no_one`), in key order: each is still a
+    component of its own, and its lines belong to no one."""
 
 
 class _Resolver:
@@ -132,7 +144,7 @@ class _Resolver:
             return False
         # Stewards and duplicates are exempt from limits; so is a leaf joining the member it
         # was chosen for, whose losing evidence (an agent's typo) must not count against it.
-        if rule not in ("manual", "crm_duplicate", "attach"):
+        if rule not in ("manual", "attach") and rule not in _DUPLICATES:
             broken = p.over_limit(ra, rb)
             if broken is not None:
                 kind, values = broken
@@ -166,6 +178,8 @@ class _Resolver:
                 for same in by_signature.values():
                     for other in same[1:]:
                         edges.append((1, kind, value, same[0], other, "crm_duplicate"))
+                if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
+                    edges += _near_duplicates(self.rules, kind, value, by_signature)
             if status != "linkable" or kind is IdentifierKind.PHONE:
                 # A phone alone never merges: households share landlines.
                 continue
@@ -235,7 +249,9 @@ class _Resolver:
                 self.conflicts.append(Conflict("call_mismatch", refs, detail))
                 return winner[0], winner[1]
         trust = self.rules.trust
-        best = max(targets, key=lambda t: (trust.get(t[0].via, 0), -len(str(t[1]))))
+        # Ties go to the shorter key, measured on its text: a key read back from the store
+        # (source a str) and one from a source line (a SourceName) must weigh the same.
+        best = max(targets, key=lambda t: (trust.get(t[0].via, 0), -len(t[1][0]) - len(t[1][1])))
         kind = "shared_device" if leaf.source == "web_analytics" else "ambiguous"
         self.conflicts.append(Conflict(kind, refs, {**detail, "decision": best[0].via}))
         return best[0], best[1]
@@ -247,6 +263,8 @@ class _Resolver:
             said: dict[str, Any] = {"kind": kind.value, "value": value}
             if rule == "crm_duplicate":
                 said["agreed"] = ["first_name", "last_name", "birth_date"]
+            elif rule == "crm_near_duplicate":
+                said["agreed"], said["close"] = ["birth_date"], ["first_name", "last_name"]
             self._try_link(a, b, rule, said)
         self._hand_over()  # the links among profiles: final, later steps only add links
         # Leaves join members regardless of limits: no need to keep the members' values.
@@ -269,7 +287,12 @@ class _Resolver:
             for key, status in self.status.items()
             if status != "linkable"
         }
-        return Resolution(components, self.links, self.conflicts, self.status, stopped_on)
+        unattributed = [
+            ref for ref in self.order if identifies_no_one(self.records[ref], self.status)
+        ]
+        return Resolution(
+            components, self.links, self.conflicts, self.status, stopped_on, unattributed
+        )
 
     def _hand_over(self, last: bool = False) -> None:
         """Give ``on_links`` the links made since its last call, if any (the last time, even
@@ -313,6 +336,24 @@ class _People(dict[RecordKey, object]):
     def __missing__(self, ref: RecordKey) -> object:
         person = self[ref] = person_of(self.records[ref], self.signature.get(ref))
         return person
+
+
+def _near_duplicates(
+    rules: Rules,
+    kind: IdentifierKind,
+    value: str,
+    by_signature: Mapping[tuple[str, str, str], list[RecordKey]],
+) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
+    """Edges between CRM contacts on a strong value whose names differ but are close, with
+    one birth date (``rules.near_duplicates``): one person entered twice."""
+    same_person = rules.near_duplicates.same_person
+    firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
+    return [
+        (1, kind, value, a, b, "crm_near_duplicate")
+        for i, (a, sig_a) in enumerate(firsts)
+        for b, sig_b in firsts[i + 1 :]
+        if same_person(sig_a, sig_b)
+    ]
 
 
 def _in_order(items: Collection[_T]) -> list[_T]:

@@ -10,6 +10,7 @@ where Google ignores them); the stored value keeps what the customer typed, lowe
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 from functools import lru_cache
 
@@ -19,6 +20,7 @@ __all__ = [
     "BadIdentifier",
     "IdentifierKind",
     "email_match_key",
+    "fold_name",
     "normalize",
     "normalize_email",
     "normalize_loyalty_id",
@@ -71,6 +73,17 @@ def email_match_key(email: str) -> str:
         local = local.split("+", 1)[0].replace(".", "")
         domain = "gmail.com"
     return f"{local}@{domain}"
+
+
+def fold_name(name: str) -> str:
+    """A person's name as names are compared: case, accents, spaces and punctuation folded.
+
+    Example:
+        >>> fold_name(" Hélène-Marie ")
+        'helenemarie'
+    """
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum())
 
 
 _NANP_REGIONS = frozenset({"US", "CA"})

@@ -15,15 +15,27 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rapidfuzz.distance import JaroWinkler
 
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.normalize import IdentifierKind, fold_name
 
-__all__ = ["DEFAULT_RULES_FILE", "Blocklist", "Rules", "RulesError", "load_rules"]
+__all__ = [
+    "DEFAULT_RULES_FILE",
+    "Blocklist",
+    "NearDuplicates",
+    "Rules",
+    "RulesError",
+    "Signature",
+    "load_rules",
+]
+
+Signature = tuple[str, str, str]
+"""Who a CRM contact says it is: first name, last name, birth date."""
 
 
 class Blocklist(BaseModel):
@@ -82,6 +94,64 @@ class Blocklist(BaseModel):
     )
 
 
+class NearDuplicates(BaseModel):
+    """When two CRM contacts whose names differ are one person entered twice.
+
+    They must have the same birth date, share a strong identifier (``kinds``), and have close
+    names: first and last name each close, or each close to the other's swapped. Two names
+    are close when they fold to the same letters (case, accents), one is a short form of the
+    other (a listed nickname, or a prefix of at least ``prefix_min`` letters), or their
+    Jaro-Winkler similarity is at least ``first_name_min`` (first names) or
+    ``last_name_min`` (last names): a typo, a dropped or doubled letter.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kinds: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL, IdentifierKind.LOYALTY_ID)
+    first_name_min: float = Field(default=0.9, ge=0, le=1)
+    last_name_min: float = Field(default=0.9, ge=0, le=1)
+    prefix_min: int = Field(default=3, ge=1)
+    nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: _NICKNAMES)
+
+    @cached_property
+    def _nickname_of(self) -> dict[str, frozenset[str]]:
+        forms: dict[str, set[str]] = {}
+        for group in self.nicknames:
+            folded = {fold_name(name) for name in group}
+            for name in folded:
+                forms.setdefault(name, set()).update(folded)
+        return {name: frozenset(group) for name, group in forms.items()}
+
+    def _close(self, a: str, b: str, least: float, short_forms: bool) -> bool:
+        if a == b:
+            return True
+        if not a or not b:
+            return False
+        if short_forms:
+            if b in self._nickname_of.get(a, ()):
+                return True
+            short, long = (a, b) if len(a) < len(b) else (b, a)
+            if len(short) >= self.prefix_min and long.startswith(short):
+                return True
+        return JaroWinkler.similarity(a, b) >= least
+
+    def same_person(self, a: Signature, b: Signature) -> bool:
+        """Whether two contacts' signatures are one person's, names written differently."""
+        if a[2] != b[2]:
+            return False
+        return _same_names(self, a[0], a[1], b[0], b[1])
+
+
+@lru_cache(maxsize=1 << 14)
+def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> bool:
+    af, al, bf, bl = fold_name(af), fold_name(al), fold_name(bf), fold_name(bl)
+    first, last = rules.first_name_min, rules.last_name_min
+    if rules._close(al, bl, last, False) and rules._close(af, bf, first, True):
+        return True
+    # First and last name swapped on one of them.
+    return rules._close(af, bl, last, False) and rules._close(al, bf, first, True)
+
+
 class Rules(BaseModel):
     """The identity engine's configuration.
 
@@ -92,6 +162,8 @@ class Rules(BaseModel):
             accounts) than this stops being a linking key.
         hub_max_records: a value on more records than this is a hub whatever they are.
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
+        blocklist: placeholders, which never link.
+        near_duplicates: when two CRM contacts with different names are one person.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -118,6 +190,7 @@ class Rules(BaseModel):
         }
     )
     blocklist: Blocklist = Field(default_factory=Blocklist)
+    near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)
 
     @cached_property
     def _junk(self) -> dict[IdentifierKind, tuple[frozenset[str], list[re.Pattern[str]]]]:
@@ -156,6 +229,74 @@ class RulesError(ValueError):
 
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.toml")
+
+# Common English short forms, each group one name's forms (a prefix needs no listing).
+_NICKNAMES: tuple[tuple[str, ...], ...] = (
+    ("William", "Bill", "Billy", "Will", "Liam"),
+    ("Robert", "Bob", "Bobby", "Rob", "Robbie", "Bert"),
+    ("Richard", "Rick", "Ricky", "Dick", "Rich"),
+    ("James", "Jim", "Jimmy", "Jamie"),
+    ("John", "Jack", "Johnny"),
+    ("Elizabeth", "Liz", "Lizzie", "Beth", "Betty", "Eliza", "Betsy"),
+    ("Katherine", "Kathryn", "Catherine", "Kate", "Katie", "Kathy", "Cathy", "Kat"),
+    ("Margaret", "Peggy", "Maggie", "Meg", "Marge"),
+    ("Michael", "Mike", "Mikey", "Mick"),
+    ("Joseph", "Joe", "Joey"),
+    ("Thomas", "Tom", "Tommy"),
+    ("Charles", "Charlie", "Chuck"),
+    ("Jennifer", "Jenny", "Jen", "Jenn"),
+    ("Patricia", "Pat", "Patty", "Trish"),
+    ("Anthony", "Tony"),
+    ("Steven", "Stephen", "Steve"),
+    ("Kimberly", "Kim"),
+    ("Rebecca", "Becky", "Becca"),
+    ("Deborah", "Debra", "Debbie", "Deb"),
+    ("Christopher", "Chris", "Kit"),
+    ("Christine", "Christina", "Chris", "Tina", "Chrissy"),
+    ("Nicholas", "Nick", "Nicky"),
+    ("Jonathan", "Jon", "Jonny"),
+    ("Benjamin", "Ben", "Benny"),
+    ("Samantha", "Sam", "Sammy"),
+    ("Samuel", "Sam", "Sammy"),
+    ("Alexander", "Alex", "Al", "Sandy"),
+    ("Victoria", "Vicky", "Tori"),
+    ("Jacqueline", "Jackie"),
+    ("Abigail", "Abby"),
+    ("Lawrence", "Larry"),
+    ("Gregory", "Greg"),
+    ("Timothy", "Tim", "Timmy"),
+    ("Edward", "Ed", "Eddie", "Ted", "Ned"),
+    ("Daniel", "Dan", "Danny"),
+    ("Matthew", "Matt"),
+    ("Andrew", "Andy", "Drew"),
+    ("Kenneth", "Ken", "Kenny"),
+    ("Raymond", "Ray"),
+    ("Douglas", "Doug"),
+    ("Zachary", "Zach", "Zack"),
+    ("Donald", "Don", "Donnie"),
+    ("Ronald", "Ron", "Ronnie"),
+    ("Susan", "Sue", "Susie"),
+    ("Barbara", "Barb", "Babs"),
+    ("Dorothy", "Dot", "Dottie"),
+    ("Pamela", "Pam"),
+    ("Cynthia", "Cindy"),
+    ("Sandra", "Sandy"),
+    ("Frances", "Fran", "Frankie"),
+    ("Francis", "Frank", "Frankie"),
+    ("Harold", "Harry", "Hal"),
+    ("Henry", "Hank", "Harry"),
+    ("Gerald", "Jerry", "Gerry"),
+    ("Jeffrey", "Jeff"),
+    ("Joshua", "Josh"),
+    ("Nathan", "Nate"),
+    ("Nathaniel", "Nate", "Nat"),
+    ("Walter", "Walt", "Wally"),
+    ("Theodore", "Ted", "Teddy", "Theo"),
+    ("Madison", "Maddie"),
+    ("Evelyn", "Evie"),
+    ("Judith", "Judy"),
+    ("Virginia", "Ginny"),
+)
 
 
 def load_rules(path: Path | None) -> Rules:

@@ -12,7 +12,14 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 
-__all__ = ["LINKING_KINDS", "ValueKey", "linking_values", "person_of", "status_of"]
+__all__ = [
+    "LINKING_KINDS",
+    "ValueKey",
+    "identifies_no_one",
+    "linking_values",
+    "person_of",
+    "status_of",
+]
 
 ValueKey = tuple[IdentifierKind, str]
 
@@ -51,9 +58,31 @@ def status_of(
         if len(people) > rules.hub_max_people:
             return "hub"
     crm = [r.ref for r in carriers if r.source == "crm"]
-    if len(crm) > 1 and len({person_of[ref] for ref in crm}) > 1:
-        return "shared"
+    if len(crm) > 1:
+        people = {person_of[ref] for ref in crm}
+        if len(people) > 1 and not _one_person(people, rules):
+            return "shared"
     return "linkable"
+
+
+def _one_person(people: set[object], rules: Rules) -> bool:
+    """Whether CRM contacts who say different things are one person by the near-duplicate
+    rule: every two of them (a contact without a whole signature is nobody else)."""
+    signatures = sorted(p for p in people if isinstance(p, tuple) and len(p) == 3)
+    if len(signatures) < len(people):
+        return False
+    same = rules.near_duplicates.same_person
+    return all(same(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :])
+
+
+def identifies_no_one(record: RecordData, status: Mapping[ValueKey, str]) -> bool:
+    """Whether a purchase record is keyed by a value the data shows to be a placeholder:
+    every value it carries is blocked or a hub (a store's own address typed at the till for
+    every guest). Its lines are nobody's, as a pattern placeholder's are."""
+    if record.source != "transactions":
+        return False
+    values = linking_values(record)
+    return bool(values) and all(status.get(v) in ("blocked", "hub") for v in values)
 
 
 def person_of(record: RecordData, signature: tuple[str, str, str] | None) -> object:
