@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from membergraph.connectors.models import SourceName, Transaction
 from membergraph.identity.engine import Resolution, resolve
-from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import RecordKey
+from membergraph.identity.normalize import IdentifierKind, normalize_phone
+from membergraph.identity.records import (
+    RecordData,
+    RecordKey,
+    identifier_key,
+    identifier_of,
+    record_of_line,
+)
 from tests.identity.builders import ADDRESS, call, crm, purchase, visitor, world
 
 LANDLINE = "(312) 555-0100"
@@ -219,3 +231,122 @@ def test_the_partition_does_not_depend_on_input_order() -> None:
     for _ in range(20):
         rng.shuffle(records)
         assert resolve({r.ref: r for r in records}).components == expected
+
+
+CARD, MAIL = "LD61000001", "sophie.martin@mail.org"
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "shared", "merged"),
+    [
+        pytest.param("Sophi", "Martin", {"card": CARD}, True, id="typo-with-card"),
+        pytest.param("Sophi", "Martin", {"emails": [MAIL]}, True, id="typo-with-email"),
+        pytest.param("SOPHIE", "martin", {"card": CARD}, True, id="case"),
+        pytest.param("Sophié", "Martin", {"card": CARD}, True, id="accent"),
+        pytest.param("Martin", "Sophie", {"card": CARD}, True, id="swapped"),
+        pytest.param("Soph", "Martin", {"emails": [MAIL]}, True, id="short-form"),
+        pytest.param("Sophi", "Martin", {"phones": [LANDLINE]}, False, id="phone-is-weak"),
+        pytest.param("Sophi", "Martin", {}, False, id="names-and-birth-alone"),
+        pytest.param("Sandra", "Martin", {"card": CARD}, False, id="other-first-name"),
+    ],
+)
+def test_near_duplicate_contacts(
+    first: str, last: str, shared: dict[str, Any], merged: bool
+) -> None:
+    # Given Sophie's contact, her card's purchases, and a second contact that differs by name
+    original = {"card": CARD, "emails": [MAIL], "phones": [LANDLINE]}
+    sophie = crm("C1", first="Sophie", last="Martin", **original)
+    twin = crm("C2", first=first, last=last, **shared)
+    result = resolve(world(sophie, twin, purchase(card=CARD)))
+    # Then they are one member exactly when the rule says so, and the card is never refused
+    assert together(result, ("crm", "C1"), ("crm", "C2")) is merged
+    if merged:  # and the card's purchases with them: no "second CRM id" refused
+        assert together(result, ("crm", "C1"), ("transactions", f"loyalty:{CARD}"))
+        assert {link.rule for link in result.links} & {"crm_duplicate", "crm_near_duplicate"}
+        assert conflicts(result, "limit") == 0
+
+
+def test_twins_with_a_family_email_and_different_names_stay_apart() -> None:
+    family = "the.lees@mail.com"
+    result = resolve(
+        world(
+            crm("C1", first="Mary", emails=[family], phones=[LANDLINE]),
+            crm("C2", first="Mark", emails=[family], phones=[LANDLINE]),
+        )
+    )
+    assert len(result.components) == 2
+
+
+def test_a_guest_purchase_keyed_by_a_hub_email_is_unattributed() -> None:
+    store = "store7@shopmail.com"
+    cards = [purchase(card=f"LD1000000{i}", email=store, tid=f"T{i}") for i in range(8)]
+    guest = purchase(email=store, channel="online", tid="G1")
+    result = resolve(world(*cards, guest))
+    assert result.unattributed == [("transactions", f"online:{store}")]
+
+
+PEOPLE = [
+    crm("C1", first="Ann", emails=["ann@mail.org"], card="LD70000001"),
+    crm("C2", first="Bob", birth="1970-02-02", phones=[LANDLINE], card="LD70000002"),
+    crm("C3", first="Anne", emails=["ann@mail.org"]),
+    purchase(card="LD70000001", tid="T1"),
+    purchase(email="ann@mail.org", channel="online", tid="T2"),
+    visitor("a-1", logins=("C2",)),
+    call("I1", phone=LANDLINE),
+]
+PLACEHOLDER_EMAILS = ["na@na.com", "noemail@example.com", "test@test.com", "x@x.com"]
+PLACEHOLDER_PHONES = ["0000000000", "(123) 456-7890", "555-555-5555"]
+
+
+def _with_placeholders(record: RecordData, emails: list[str], phones: list[str]) -> RecordData:
+    """The same record, as if its lines also carried placeholders (typed at a till)."""
+    extra = {
+        identifier_of((kind, identifier_key(kind, value), value, via))
+        for kind, values, via in (
+            (IdentifierKind.EMAIL, emails, "till"),
+            (IdentifierKind.PHONE, [normalize_phone(p) for p in phones], "switch"),
+        )
+        for value in values
+    }
+    return RecordData(
+        record.source,
+        record.key,
+        record.role,
+        record.identifiers | extra,
+        record.first_name,
+        record.last_name,
+        record.birth_date,
+        record.address,
+    )
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(PLACEHOLDER_EMAILS), max_size=2),
+            st.lists(st.sampled_from(PLACEHOLDER_PHONES), max_size=1),
+        ),
+        min_size=len(PEOPLE),
+        max_size=len(PEOPLE),
+    ),
+    st.lists(st.sampled_from(PLACEHOLDER_EMAILS), max_size=3),
+)
+def test_placeholders_never_change_the_partition_of_the_other_records(
+    typed: list[tuple[list[str], list[str]]], guests: list[str]
+) -> None:
+    # Given the people's records, then the same with placeholders typed on any of them
+    expected = resolve(world(*PEOPLE)).components
+    noisy = [_with_placeholders(r, e, p) for r, (e, p) in zip(PEOPLE, typed, strict=True)]
+    # and guest purchases whose only identifier is a placeholder (which make no record)
+    for n, email in enumerate(guests):
+        line = Transaction(
+            transaction_id=f"G{n}",
+            email=email,
+            channel="online",
+            occurred_at="2026-01-01T00:00:00Z",
+            amount_cents=100,
+        )
+        assert record_of_line(SourceName.TRANSACTIONS, line) is None
+    # Then the partition is the same
+    assert resolve(world(*noisy)).components == expected
