@@ -391,6 +391,7 @@ def _token_verifier(settings: Settings) -> TokenVerifier:
         jwks=jwks,
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
+        max_lifetime_s=settings.jwt_max_lifetime_s,
     )
 
 

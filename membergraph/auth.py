@@ -17,12 +17,17 @@ ingest:write       push source lines to ``POST /ingest/{source}`` (a POS, a call
 Roles are sets of scopes: a personalization service has ``profile:read``; an analyst
 ``profile:read analytics:read`` (personal data masked) or with ``pii:read``; a data steward
 adds ``identity:write``.
+
+A frontend app's JWT is bound to one member (its ``member_id`` claim): whatever its scopes,
+it reads that member only and nothing that spans members (lists, counts, conflicts, steward
+mutations, other members' changes), see :mod:`membergraph.schema.permissions`.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +39,7 @@ __all__ = [
     "ALL_SCOPES",
     "ApiKeyMiddleware",
     "Caller",
+    "InvalidToken",
     "TokenVerifier",
     "mask_email",
     "mask_phone",
@@ -44,6 +50,7 @@ ALL_SCOPES = frozenset(
     {"profile:read", "pii:read", "analytics:read", "identity:write", "ingest:write"}
 )
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+MIN_HS256_SECRET_BYTES = 32  # RFC 7518 3.2: a key at least as long as the hash output
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +66,20 @@ class Caller:
         return scope in self.scopes
 
 
+class InvalidToken(Exception):  # noqa: N818 - reads as what the caller sent
+    """A token signed by a trusted key whose claims are refused; the message tells the
+    caller why (its lifetime, an empty ``member_id``), since the signature proved its origin."""
+
+
 class TokenVerifier:
     """JWT bearer tokens (PyJWT): HS256 with a shared secret, RS256 with a public key or the
     keys of a JWKS file. Claims: ``sub`` (the caller's name), ``scope`` (space-separated)
-    or ``scopes`` (a list), and ``member_id`` for a token that may read one member only."""
+    or ``scopes`` (a list), ``exp`` (required; at most ``max_lifetime_s`` after ``iat``, or
+    after now without ``iat``), and ``member_id`` for a token that may read one member only.
+
+    Raises:
+        ValueError: an HS256 secret shorter than 32 bytes (``MEMBERGRAPH_JWT_SECRET``).
+    """
 
     def __init__(
         self,
@@ -71,9 +88,15 @@ class TokenVerifier:
         jwks: dict[str, Any] | None = None,
         audience: str | None = None,
         issuer: str | None = None,
+        max_lifetime_s: int = 86_400,
     ) -> None:
         self.keys: list[tuple[Any, str]] = []
         if secret:
+            if len(secret.encode()) < MIN_HS256_SECRET_BYTES:
+                raise ValueError(
+                    f"MEMBERGRAPH_JWT_SECRET: an HS256 secret needs at least "
+                    f"{MIN_HS256_SECRET_BYTES} bytes, this one has {len(secret.encode())}"
+                )
             self.keys.append((secret, "HS256"))
         if public_key:
             self.keys.append((public_key, "RS256"))
@@ -81,8 +104,15 @@ class TokenVerifier:
             self.keys.append((jwt.PyJWK(jwk).key, "RS256"))
         self.audience = audience
         self.issuer = issuer
+        self.max_lifetime_s = max_lifetime_s
 
     def verify(self, token: str) -> Caller | None:
+        """The caller a token names; None if no trusted key signed it.
+
+        Raises:
+            InvalidToken: signed by a trusted key, but expired, too long-lived, or bound to an
+                empty ``member_id``.
+        """
         for key, algorithm in self.keys:
             try:
                 claims = jwt.decode(
@@ -93,16 +123,41 @@ class TokenVerifier:
                     issuer=self.issuer,
                     options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
                 )
+            except jwt.ExpiredSignatureError:
+                raise InvalidToken("the token has expired") from None
             except jwt.PyJWTError:
                 continue
+            self._check_lifetime(claims)
             scopes = claims.get("scopes") or str(claims.get("scope", "")).split()
-            member = claims.get("member_id")
             return Caller(
                 str(claims["sub"]),
                 frozenset(s for s in scopes if s in ALL_SCOPES),
-                str(member) if member else None,
+                _bound_member(claims),
             )
         return None
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        # A leaked long-lived token is a standing key to members' data: cap what we accept.
+        # PyJWT has checked that both convert with int() (it accepts "123" too).
+        issued = claims.get("iat")
+        start = int(issued) if issued is not None else time.time()
+        if int(claims["exp"]) - start > self.max_lifetime_s:
+            since = "its iat" if issued is not None else "now"
+            raise InvalidToken(
+                f"the token's exp is more than {self.max_lifetime_s} s after {since}; "
+                "this gateway accepts tokens that live at most that long"
+            )
+
+
+def _bound_member(claims: dict[str, Any]) -> str | None:
+    """The member a token is bound to. A ``member_id`` claim that is present must name one:
+    an empty one is refused rather than read as "no member", which would unbind the token."""
+    if "member_id" not in claims:
+        return None
+    member = claims["member_id"]
+    if not isinstance(member, str) or not member.strip():
+        raise InvalidToken("the token's member_id claim must be a non-empty member ID")
+    return member
 
 
 DEMO_CALLER = Caller("local", ALL_SCOPES)
@@ -119,6 +174,11 @@ class ApiKeyMiddleware:
         self.tokens = tokens if tokens is not None and tokens.keys else None
 
     def _caller(self, scope: Scope) -> Caller | None:
+        """The caller the request's credential names; None without a valid one.
+
+        Raises:
+            InvalidToken: a trusted token whose claims are refused.
+        """
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-api-key") or ""
         auth = headers.get("authorization", "")
@@ -145,7 +205,11 @@ class ApiKeyMiddleware:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        caller = self._caller(scope) if self.keys or self.tokens else DEMO_CALLER
+        try:
+            caller = self._caller(scope) if self.keys or self.tokens else DEMO_CALLER
+        except InvalidToken as refused:
+            await _refuse(scope, receive, send, self.keys != [], str(refused))
+            return
         if caller is None:
             await _refuse(scope, receive, send, self.keys != [])
             return
@@ -153,17 +217,19 @@ class ApiKeyMiddleware:
         await self.app(scope, receive, send)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, basic: bool) -> None:
+async def _refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    basic: bool,
+    message: str = "an API key is required",
+) -> None:
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
         await send({"type": "websocket.close", "code": 4401, "reason": "Unauthorized"})
         return
     body = orjson.dumps(
-        {
-            "errors": [
-                {"message": "an API key is required", "extensions": {"code": "UNAUTHENTICATED"}}
-            ]
-        }
+        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
     )
     headers = [
         (b"content-type", b"application/json"),

@@ -116,7 +116,11 @@ class Settings(BaseSettings):
         description='Segment thresholds as JSON, e.g. {"dormant_days": 150}.',
     )
     jwt_secret: SecretStr | None = Field(
-        default=None, description="HS256 secret of JWT bearer tokens."
+        default=None, description="HS256 secret of JWT bearer tokens (at least 32 bytes)."
+    )
+    jwt_max_lifetime_s: Annotated[int, Field(ge=60, le=31 * 86_400)] = Field(
+        default=86_400,
+        description="Longest JWT lifetime accepted, in seconds: exp - iat (exp - now without iat).",
     )
     jwt_public_key: Path | None = Field(
         default=None, description="PEM file: RS256 public key of JWTs."
@@ -167,6 +171,15 @@ class Settings(BaseSettings):
     def _known_sources(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("mongodb://", "mongodb+srv://")):
             raise ValueError(f"unsupported sources URL {value!r}; use mongodb://...")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short HMAC secret is brute-forced offline from one token (RFC 7518 3.2).
+        size = len(value.get_secret_value().encode()) if value is not None else None
+        if size is not None and size < 32:
+            raise ValueError(f"an HS256 secret needs at least 32 bytes, this one has {size}")
         return value
 
     @field_validator("host")

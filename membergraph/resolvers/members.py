@@ -22,6 +22,7 @@ from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.port import IdentityEvent, StoredLink
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
+from membergraph.resolvers.own_member import own_history
 from membergraph.resolvers.paging import Page, check_first, decode_cursor, encode_cursor, page_of
 
 __all__ = [
@@ -75,7 +76,10 @@ async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> 
         found = await ctx.gateway.identity.find_member(kind, value)
     except BadIdentifier as exc:
         raise bad_input(str(exc), argument="value") from None
-    _own_member_only(ctx, found)
+    own = caller_of(ctx.request).member_id
+    if own is not None and found != own:
+        # Another member's value answers as an unknown one: no oracle of who is a customer.
+        return None
     return MemberView(found, found) if found else None
 
 
@@ -105,7 +109,12 @@ async def identifiers(
 
 
 async def identity_history(ctx: RequestContext, member: MemberView) -> list[IdentityEvent]:
-    return await ctx.loaders.member_events.load(member.id)
+    events = await ctx.loaders.member_events.load(member.id)
+    if caller_of(ctx.request).member_id is None:
+        return events
+    # A member-bound token reads its member's history without other members' records.
+    refs, pairs = await records(ctx, member), await identifiers(ctx, member)
+    return own_history(events, refs, pairs, {member.id, member.requested_id})
 
 
 async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) -> list[Any]:

@@ -11,7 +11,12 @@ import strawberry
 
 from membergraph.resolvers import steward as S
 from membergraph.schema.member import Member
-from membergraph.schema.permissions import requires
+from membergraph.schema.permissions import (
+    AcrossMembers,
+    MaskPII,
+    OwnMemberArgument,
+    requires,
+)
 from membergraph.schema.types import Ctx, RecordRefInput
 
 
@@ -29,7 +34,7 @@ class Mutation:
     @strawberry.mutation(
         description="Merge the members of two records (a steward's manual link). Lifts any "
         "cannot-link between the two members left by an earlier split.",
-        permission_classes=[requires("identity:write")],
+        permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def link_records(
         self,
@@ -43,7 +48,7 @@ class Mutation:
     @strawberry.mutation(
         description="Un-merge: the listed records leave the member and form their own. Links "
         "crossing the cut are retracted and a cannot-link keeps rules from joining them again.",
-        permission_classes=[requires("identity:write")],
+        permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def split_member(
         self,
@@ -63,7 +68,7 @@ class Mutation:
     @strawberry.mutation(
         description="Undo one merge from `identityHistory` by its event id: each side gets its "
         "records and its member ID back; facts follow their records.",
-        permission_classes=[requires("identity:write")],
+        permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def undo_merge(
         self,
@@ -92,7 +97,11 @@ class MemberChanged:
         description="The members concerned, survivor first."
     )
     actor: str = strawberry.field(description="Rule engine run or person that made the change.")
-    reason: str | None = strawberry.field(description="A person's stated reason.")
+    reason: str | None = strawberry.field(
+        extensions=[MaskPII(text=True, bound_too=True)],
+        description="A person's stated reason: free text, `***` without pii:read and for a "
+        "token bound to one member.",
+    )
     at: datetime = strawberry.field(description="When.")
 
 
@@ -100,8 +109,9 @@ class MemberChanged:
 class Subscription:
     @strawberry.subscription(
         description="Identity changes as they happen; only those naming `id` if given, so a "
-        "personalization service stops using a merged profile at once.",
-        permission_classes=[requires("profile:read")],
+        "personalization service stops using a merged profile at once. A token bound to one "
+        "member must pass that member's ID.",
+        permission_classes=[requires("profile:read"), OwnMemberArgument],
     )
     async def member_changed(
         self,

@@ -13,32 +13,39 @@ from strawberry.types import Info
 
 from membergraph.auth import caller_of, mask_email, mask_phone, mask_text
 
-__all__ = ["MaskPII", "mask_value", "requires"]
+__all__ = ["AcrossMembers", "MaskPII", "OwnMemberArgument", "mask_value", "requires"]
 
 _PHONE = re.compile(r"^\+?\d[\d\s().\-]{6,}$")
 _EMAIL_IN = re.compile(r"[^\s:@]+@[^\s@]+")
+# Keys of JSON values (evidence, event properties) that hold a person's free text: a
+# steward's reason for a manual link can name anyone, so it is masked whole.
+_FREE_TEXT_KEYS = frozenset({"reason"})
 
 
 def mask_value(value: Any, text: bool = False) -> Any:
     """Mask e-mails and phone numbers anywhere in a value (strings, lists, JSON objects);
-    with ``text``, any other string too (an address line)."""
+    with ``text``, every string whole (an address line, a steward's reason), as a JSON
+    object's ``reason`` always is: the words around an e-mail (a name) are personal too."""
     if isinstance(value, str):
+        if text:
+            return mask_text(value)
         if "@" in value:
             return _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), value)
         if _PHONE.match(value):
             return mask_phone(value)
-        return mask_text(value) if text else value
+        return value
     if isinstance(value, list | tuple):
         return [mask_value(v, text) for v in value]
     if isinstance(value, dict):
-        return {k: mask_value(v, text) for k, v in value.items()}
+        return {k: mask_value(v, text or k in _FREE_TEXT_KEYS) for k, v in value.items()}
     return (
         None if text and value is not None and not isinstance(value, bool | int | float) else value
     )
 
 
-def _can_see_pii(info: Info[Any, Any]) -> bool:
-    return caller_of(getattr(info.context, "request", None)).can("pii:read")
+def _can_see_pii(info: Info[Any, Any], bound_too: bool = False) -> bool:
+    caller = caller_of(getattr(info.context, "request", None))
+    return caller.can("pii:read") and not (bound_too and caller.member_id is not None)
 
 
 class MaskPII(FieldExtension):
@@ -47,14 +54,22 @@ class MaskPII(FieldExtension):
     Args:
         text: mask every string (an address line), not only e-mails and phones; values that
             cannot be masked in their type (a birth date) become null.
+        bound_too: mask for a token bound to one member even with ``pii:read``: a steward's
+            reason is written about the people involved, not for one of them.
     """
 
-    def __init__(self, text: bool = False, text_when: Callable[[Any], bool] | None = None) -> None:
+    def __init__(
+        self,
+        text: bool = False,
+        text_when: Callable[[Any], bool] | None = None,
+        bound_too: bool = False,
+    ) -> None:
         self.text = text
         self.text_when = text_when
+        self.bound_too = bound_too
 
     def _mask(self, value: Any, source: Any, info: Info[Any, Any]) -> Any:
-        if _can_see_pii(info):
+        if _can_see_pii(info, self.bound_too):
             return value
         text = self.text or (self.text_when is not None and self.text_when(source))
         return mask_value(value, text)
@@ -83,3 +98,37 @@ def requires(scope: str) -> type[BasePermission]:
 
     Requires.__name__ = f"Requires_{scope.replace(':', '_')}"
     return Requires
+
+
+def _bound_member(info: Info[Any, Any]) -> str | None:
+    return caller_of(getattr(info.context, "request", None)).member_id
+
+
+class AcrossMembers(BasePermission):
+    """For fields that read or change more than one member: lists, counts, conflicts and
+    stewards' mutations. A token bound to one member is refused them, whatever its scopes
+    (a frontend app is no analyst and no steward, even if its token says so).
+
+    Example::
+
+        @strawberry.field(permission_classes=[requires("analytics:read"), AcrossMembers])
+        def segment_counts(self, info: Ctx) -> list[SegmentCount]: ...
+    """
+
+    message = "this token may read only its own member"
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - Strawberry reads the class attribute
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        return _bound_member(info) is None
+
+
+class OwnMemberArgument(BasePermission):
+    """For fields whose ``id`` argument chooses the member (null: every member): a token
+    bound to one member must name exactly that member."""
+
+    message = "this token may follow only its own member: pass its ID as `id`"
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - Strawberry reads the class attribute
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        own = _bound_member(info)
+        return own is None or kwargs.get("id") == own

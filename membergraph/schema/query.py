@@ -13,7 +13,7 @@ from membergraph.resolvers import members as R
 from membergraph.resolvers.errors import bad_input
 from membergraph.schema.insights import Segment, SegmentCount
 from membergraph.schema.member import Member, MemberConnection, member_connection
-from membergraph.schema.permissions import requires
+from membergraph.schema.permissions import AcrossMembers, requires
 from membergraph.schema.types import Ctx, IdentifierKind, IdentityEvent, identity_event
 
 
@@ -68,7 +68,7 @@ class Query:
 
     @strawberry.field(
         description="Members in ID order, paged (Relay connection).",
-        permission_classes=[requires("profile:read")],
+        permission_classes=[requires("profile:read"), AcrossMembers],
     )
     async def members(
         self,
@@ -89,7 +89,7 @@ class Query:
 
     @strawberry.field(
         description="How many members each segment holds.",
-        permission_classes=[requires("analytics:read")],
+        permission_classes=[requires("analytics:read"), AcrossMembers],
     )
     async def segment_counts(self, info: Ctx) -> list[SegmentCount]:
         return [
@@ -99,7 +99,7 @@ class Query:
 
     @strawberry.field(
         description="Identity conflicts the engine did not resolve by merging, newest first.",
-        permission_classes=[requires("analytics:read")],
+        permission_classes=[requires("analytics:read"), AcrossMembers],
     )
     async def identity_conflicts(
         self,

@@ -221,7 +221,11 @@ class IdentityEvent:
     at: datetime = strawberry.field(description="When.")
     actor: str = strawberry.field(description="Rule engine run or person that made the change.")
     rule: str | None = strawberry.field(description="The rule (or conflict kind) involved.")
-    reason: str | None = strawberry.field(description="A person's stated reason.")
+    reason: str | None = strawberry.field(
+        extensions=[MaskPII(text=True, bound_too=True)],
+        description="A person's stated reason: free text, `***` without pii:read and for a "
+        "token bound to one member.",
+    )
     evidence: JSON = strawberry.field(
         extensions=[MaskPII()], description="Identifier values and attributes compared."
     )

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from membergraph.app import create_app
-from membergraph.settings import Settings
+from membergraph.settings import Settings, SettingsError, load_settings
 
 KEYS = {
     "personalization-key-0001": {"name": "personalization", "scopes": ["profile:read"]},
@@ -391,3 +391,71 @@ def test_only_ingest_write_may_push_source_lines(secured: TestClient) -> None:
         headers={"x-api-key": ROLE_KEY["pos"]},
     )
     assert reading.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+DAY = 86_400
+
+
+@pytest.mark.parametrize(
+    ("issued", "expires", "since"),
+    [
+        pytest.param(0, 10 * 365 * DAY, "its iat", id="ten-years"),
+        pytest.param(None, 2 * DAY, "now", id="two-days-without-iat"),
+        pytest.param(-3 * DAY, 60, "its iat", id="issued-three-days-ago"),
+    ],
+)
+def test_a_token_living_longer_than_a_day_is_refused(
+    jwt_client: TestClient, issued: int | None, expires: int, since: str
+) -> None:
+    now = int(time.time())
+    claims: dict[str, object] = {"exp": now + expires, "scope": "profile:read"}
+    if issued is not None:
+        claims["iat"] = now + issued
+
+    response = jwt_client.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={"authorization": f"Bearer {_token(**claims)}"},
+    )
+
+    assert response.status_code == 401
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert error["message"] == (
+        f"the token's exp is more than 86400 s after {since}; "
+        "this gateway accepts tokens that live at most that long"
+    )
+
+
+def test_the_longest_token_lifetime_is_a_setting(settings: Settings) -> None:
+    hour = settings.model_copy(update={"jwt_secret": SecretStr(SECRET), "jwt_max_lifetime_s": 3600})
+    now = int(time.time())
+    with TestClient(create_app(hour), base_url="http://127.0.0.1") as client:
+        for lifetime, status in ((1800, 200), (7200, 401)):
+            token = _token(iat=now, exp=now + lifetime)
+            response = client.post(
+                "/graphql",
+                json={"query": "{ __typename }"},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            assert response.status_code == status, (lifetime, response.text)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param("s", id="one-character"),
+        pytest.param("x" * 31, id="31-bytes"),
+    ],
+)
+def test_a_short_hs256_secret_stops_start_up_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, secret: str
+) -> None:
+    monkeypatch.setenv("MEMBERGRAPH_JWT_SECRET", secret)
+    with pytest.raises(SettingsError, match="MEMBERGRAPH_JWT_SECRET: .*at least 32 bytes"):
+        load_settings()
+    short = settings.model_copy(update={"jwt_secret": SecretStr(secret)})
+    with pytest.raises(ValueError, match="MEMBERGRAPH_JWT_SECRET: .*at least 32 bytes"):
+        create_app(short)
+    monkeypatch.setenv("MEMBERGRAPH_JWT_SECRET", "é" * 16)  # 32 bytes in UTF-8
+    assert load_settings().jwt_secret is not None

@@ -1,0 +1,63 @@
+"""What a token bound to one member sees of that member's identity history.
+
+A member's history also tells of other members: a conflict names the records that disagree
+with it, a split the records that left, a merge the records and member that joined. A
+frontend app bound to the member sees its member's own records, identifier values and IDs
+there, and nothing of anybody else's: other records are left out of ``records``, and any
+other value in ``evidence`` reads ``***`` (an allow-list, so new evidence shapes stay hidden
+until someone decides otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import replace
+from typing import Any
+
+from membergraph.connectors.models import SourceName
+from membergraph.identity.records import Identifier, RecordKey
+from membergraph.identity.store.port import IdentityEvent
+
+__all__ = ["HIDDEN", "own_history"]
+
+HIDDEN = "***"
+# Evidence keys whose values are vocabulary (identifier kinds, capture channels, profile
+# field names, rule and limit names), never a customer's data.
+_VOCABULARY = frozenset({"kind", "via", "agreed", "rule", "limit"})
+_SOURCES = frozenset(s.value for s in SourceName)
+
+
+def own_history(
+    events: Iterable[IdentityEvent],
+    records: Collection[RecordKey],
+    identifiers: Iterable[tuple[RecordKey, Identifier]],
+    member_ids: Iterable[str],
+) -> list[IdentityEvent]:
+    """The events with only what belongs to the member: its ``records``, and in ``evidence``
+    its record keys, identifier values and member IDs (anything else hidden)."""
+    own = {tuple(r) for r in records}
+    shown = (
+        {key for _, key in own}
+        | {i.value for _, i in identifiers}
+        | {i.key for _, i in identifiers}
+        | set(member_ids)
+        | _SOURCES
+    )
+    return [
+        replace(
+            event,
+            records=tuple(r for r in event.records if tuple(r) in own),
+            evidence=_scrub(event.evidence, shown),
+        )
+        for event in events
+    ]
+
+
+def _scrub(value: Any, shown: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: v if k in _VOCABULARY else _scrub(v, shown) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v, shown) for v in value]
+    if isinstance(value, str):
+        return value if value in shown else HIDDEN
+    return value

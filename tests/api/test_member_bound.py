@@ -1,0 +1,270 @@
+"""A frontend app's token bound to one member sees that member only, everywhere; a steward's
+reason is free text, masked like other personal text.
+
+Jane and Bob are two customers. A steward merged them by mistake and undid it, so Jane's
+history tells of Bob's records. Jane's app holds a JWT bound to her member with every scope
+a token can carry: the binding, not the scopes, decides what it sees.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+import orjson
+import pytest
+from pydantic import SecretStr
+from starlette.testclient import TestClient, WebSocketTestSession
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+
+SECRET = "jwt-test-secret-of-32-bytes-long!!"
+EVERY_SCOPE = "profile:read pii:read analytics:read identity:write ingest:write"
+REASON = "Jane Doe says bob.roe@mail.com is her husband, call +1 415 555 0199"
+JANE = {"contact_id": "C-JANE", "first_name": "Jane", "emails": ["jane.doe@mail.com"]}
+BOB = {
+    "contact_id": "C-BOB",
+    "first_name": "Bob",
+    "emails": ["bob.roe@mail.com"],
+    "loyalty_id": "LD22220002",
+}
+BOB_CARD = {
+    "transaction_id": "T-BOB",
+    "loyalty_id": "LD22220002",
+    "channel": "store",
+    "occurred_at": "2026-10-01T00:00:00Z",
+    "amount_cents": 100,
+}
+# What Jane's app must never read: Bob's contact, card, e-mail and the steward's words.
+BOBS = ("C-BOB", "LD22220002", "bob.roe", "Bob", "husband")
+
+
+def _token(**claims: object) -> str:
+    body = {"sub": "app", "exp": int(time.time()) + 600, **claims}
+    return jwt.encode(body, SECRET, algorithm="HS256")
+
+
+@dataclass
+class World:
+    client: TestClient
+    jane: str
+    bob: str
+    steward: str
+    jane_app: str
+
+    def ask(self, token: str, query: str) -> dict[str, Any]:
+        response = self.client.post(
+            "/graphql", json={"query": query}, headers={"authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def member_of(self, crm_id: str) -> dict[str, Any]:
+        query = f"""{{ memberByIdentifier(kind: CRM_ID, value: "{crm_id}") {{
+            id records {{ source key }} }} }}"""
+        return self.ask(self.steward, query)["data"]["memberByIdentifier"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def world(settings: Settings, data_dir: Path) -> Iterator[World]:
+    with (data_dir / "crm.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(JANE) + b"\n" + orjson.dumps(BOB) + b"\n")
+    with (data_dir / "transactions.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(BOB_CARD) + b"\n")
+    secured = settings.model_copy(update={"jwt_secret": SecretStr(SECRET)})
+    with TestClient(create_app(secured), base_url="http://127.0.0.1") as client:
+        steward = _token(sub="steward-sue", scope=EVERY_SCOPE)
+        world = World(client, "", "", steward, "")
+        world.jane, world.bob = world.member_of("C-JANE")["id"], world.member_of("C-BOB")["id"]
+        world.jane_app = _token(sub="jane-app", scope=EVERY_SCOPE, member_id=world.jane)
+        yield world
+
+
+def _merge_and_undo(world: World) -> None:
+    """The steward's mistake and its undoing: Jane's history now tells of Bob's records."""
+    linked = world.ask(
+        world.steward,
+        f"""mutation {{ linkRecords(a: {{source: "crm", key: "C-JANE"}},
+        b: {{source: "crm", key: "C-BOB"}}, reason: "{REASON}") {{
+        identityHistory {{ id kind }} }} }}""",
+    )
+    [merged] = linked["data"]["linkRecords"]
+    event = next(e["id"] for e in merged["identityHistory"] if e["kind"] == "merged")
+    undone = world.ask(
+        world.steward, f'mutation {{ undoMerge(eventId: "{event}", reason: "wrong") {{ id }} }}'
+    )
+    assert "errors" not in undone, undone
+    assert world.member_of("C-BOB")["id"] == world.bob != world.jane
+
+
+def _codes(answer: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in answer.get("errors", [])]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("{ identityConflicts { kind records { key } } }", id="identity-conflicts"),
+        pytest.param("{ segmentCounts { segment members } }", id="segment-counts"),
+        pytest.param(
+            """mutation { linkRecords(a: {source: "crm", key: "C-JANE"},
+            b: {source: "crm", key: "C-BOB"}, reason: "mine") { id } }""",
+            id="link-a-strangers-record",
+        ),
+        pytest.param(
+            """mutation { linkRecords(a: {source: "crm", key: "C-JANE"},
+            b: {source: "crm", key: "C-JANE"}, reason: "mine") { id } }""",
+            id="link-own-records",
+        ),
+        pytest.param(
+            """mutation { splitMember(memberId: "{jane}", records: [{source: "crm",
+            key: "C-JANE"}], reason: "mine") { id } }""",
+            id="split-own-member",
+        ),
+        pytest.param(
+            'mutation { undoMerge(eventId: "1", reason: "mine") { id } }', id="undo-a-merge"
+        ),
+    ],
+)
+def test_a_member_bound_token_is_refused_what_spans_members(world: World, query: str) -> None:
+    answer = world.ask(world.jane_app, query.replace("{jane}", world.jane))
+
+    assert _codes(answer) == ["FORBIDDEN"]
+    assert answer["errors"][0]["message"] == "this token may read only its own member"
+    assert world.member_of("C-BOB")["id"] == world.bob, "Bob is still his own member"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "unknown"),
+    [
+        pytest.param("EMAIL", "Bob.Roe@mail.com", "nobody@nowhere.example", id="email"),
+        pytest.param("LOYALTY_ID", "ld-2222-0002", "LD99990009", id="card"),
+        pytest.param("CRM_ID", "C-BOB", "C-NOBODY", id="contact"),
+    ],
+)
+def test_another_members_identifier_answers_as_an_unknown_one(
+    world: World, kind: str, value: str, unknown: str
+) -> None:
+    lookup = '{{ memberByIdentifier(kind: {kind}, value: "{value}") {{ id }} }}'
+
+    someone = world.ask(world.jane_app, lookup.format(kind=kind, value=value))
+    nobody = world.ask(world.jane_app, lookup.format(kind=kind, value=unknown))
+    herself = world.ask(world.jane_app, lookup.format(kind="EMAIL", value="jane.doe@mail.com"))
+
+    assert someone == nobody == {"data": {"memberByIdentifier": None}}
+    assert herself == {"data": {"memberByIdentifier": {"id": world.jane}}}
+
+
+def test_her_history_names_none_of_another_members_records(world: World) -> None:
+    _merge_and_undo(world)
+    query = f"""{{ member(id: "{world.jane}") {{ identityHistory {{
+        kind reason evidence records {{ source key }} }} }} }}"""
+
+    seen_by_app = world.ask(world.jane_app, query)["data"]["member"]["identityHistory"]
+    seen_by_steward = world.ask(world.steward, query)["data"]["member"]["identityHistory"]
+
+    text = orjson.dumps(seen_by_app).decode()
+    assert not [bob for bob in BOBS if bob in text], text
+    [merged] = [e for e in seen_by_app if e["kind"] == "merged"]
+    assert merged["reason"] == "***", "pii:read or not, a steward's words are not for the app"
+    sides = merged["evidence"]["merged_records"] + merged["evidence"]["into_records"]
+    assert sorted(sides) == [["crm", "***"], ["crm", "C-JANE"], ["transactions", "***"]]
+    assert world.jane in (merged["evidence"]["merged_id"], merged["evidence"]["into_id"])
+    assert "***" in (merged["evidence"]["merged_id"], merged["evidence"]["into_id"])
+    text = orjson.dumps(seen_by_steward).decode()
+    assert "loyalty:LD22220002" in text and "husband" in text, "a steward sees the whole story"
+
+
+@contextmanager
+def _subscribed(world: World, token: str, query: str) -> Iterator[WebSocketTestSession]:
+    with world.client.websocket_connect(
+        "/graphql",
+        subprotocols=["graphql-transport-ws"],
+        headers={"authorization": f"Bearer {token}"},
+    ) as session:
+        session.send_json({"type": "connection_init"})
+        assert session.receive_json()["type"] == "connection_ack"
+        session.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        yield session
+
+
+@pytest.mark.parametrize(
+    "names_bob",
+    [pytest.param(True, id="another-member"), pytest.param(False, id="every-member")],
+)
+def test_a_member_bound_token_follows_no_other_members_changes(
+    world: World, names_bob: bool
+) -> None:
+    argument = f'(id: "{world.bob}")' if names_bob else ""
+    query = f"subscription {{ memberChanged{argument} {{ kind memberIds }} }}"
+    with _subscribed(world, world.jane_app, query) as session:
+        _merge_and_undo(world)  # were it listening, Bob's changes would come first
+        refused = session.receive_json()
+
+    assert refused["type"] == "error"
+    assert [e["extensions"]["code"] for e in refused["payload"]] == ["FORBIDDEN"]
+
+
+PERSONALIZATION = _token(sub="p13n", scope="profile:read")
+ANALYST_PII = _token(sub="ann", scope="profile:read analytics:read pii:read")
+
+
+def test_a_stewards_reason_is_free_text_masked_without_pii_read(world: World) -> None:
+    _merge_and_undo(world)
+    query = f"""{{ jane: member(id: "{world.jane}") {{ ...history }}
+        bob: member(id: "{world.bob}") {{ ...history }} }}
+        fragment history on Member {{ identityHistory {{ kind reason evidence }} }}"""
+
+    def reasons(token: str) -> tuple[set[str], set[str]]:
+        both = world.ask(token, query)["data"]
+        history = both["jane"]["identityHistory"] + both["bob"]["identityHistory"]
+        stated = {e["reason"] for e in history if e["reason"] is not None}
+        return stated, {e["evidence"]["reason"] for e in history if "reason" in e["evidence"]}
+
+    assert reasons(PERSONALIZATION) == ({"***"}, {"***"})
+    assert reasons(ANALYST_PII) == ({REASON, "wrong"}, {REASON}), "the manual link's evidence"
+
+
+def test_a_reason_pushed_to_subscribers_is_masked_without_pii_read(world: World) -> None:
+    query = f'subscription {{ memberChanged(id: "{world.bob}") {{ kind reason }} }}'
+    with (
+        _subscribed(world, PERSONALIZATION, query) as masked,
+        _subscribed(world, ANALYST_PII, query) as shown,
+    ):
+        time.sleep(0.2)  # both subscriptions listen before the change
+        _merge_and_undo(world)
+        pushed = [session.receive_json()["payload"]["data"] for session in (masked, shown)]
+
+    assert pushed == [
+        {"memberChanged": {"kind": "MERGED", "reason": "***"}},
+        {"memberChanged": {"kind": "MERGED", "reason": REASON}},
+    ]
+
+
+@pytest.mark.parametrize(
+    "member_id",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   ", id="blank"),
+        pytest.param(None, id="null"),
+    ],
+)
+def test_a_token_bound_to_no_member_is_not_a_credential(world: World, member_id: object) -> None:
+    token = _token(scope="profile:read", member_id=member_id)
+
+    response = world.client.post(
+        "/graphql",
+        json={"query": "{ members { totalCount } }"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+
+    assert response.status_code == 401
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "member_id" in error["message"]
