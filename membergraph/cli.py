@@ -181,6 +181,9 @@ def resolve(
     """Resolve identities in one batch and write each input line's member."""
     settings = _settings(store=store)
     _require_folder(data)
+    if not out.parent.is_dir():  # said now, not after the whole resolution
+        err.print(f"[red]error:[/red] --out {out}: no folder {out.parent}")
+        raise typer.Exit(2)
     try:
         members, seconds = asyncio.run(_resolve(settings, data, out, workers))
     except StoreError as exc:

@@ -94,6 +94,36 @@ def test_resolve_reports_malformed_lines_in_place(tmp_path: Path) -> None:
     assert second["member_id"] is None and str(second["error"]).startswith("crm.jsonl:2: not JSON")
 
 
+def test_resolve_names_a_missing_answer_folder_before_it_works(tmp_path: Path) -> None:
+    out, store = tmp_path / "missing" / "members.jsonl", tmp_path / "r.db"
+    result = runner.invoke(
+        app,
+        ["resolve", "--data", str(tmp_path), "--out", str(out), "--store", f"sqlite:///{store}"],
+    )
+    assert result.exit_code == 2
+    assert "no folder" in result.output and not store.exists()
+
+
+def test_resolve_removes_the_partial_file_a_killed_run_left(
+    demo_source: Path, tmp_path: Path
+) -> None:
+    # given the side file of a run killed while it wrote its answers
+    out = tmp_path / "members.jsonl"
+    (tmp_path / "members.jsonl.partial").write_text('{"source": "crm", "id": "C1"')
+    # when resolve runs again for the same answer file
+    store = f"sqlite:///{tmp_path / 'r.db'}"
+    result = runner.invoke(
+        app, ["resolve", "--data", str(demo_source), "--out", str(out), "--store", store]
+    )
+    # then only the complete answer is there
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir() if "members" in p.name) == ["members.jsonl"]
+    assert len(read_jsonl(out)) == sum(
+        len(read_jsonl(demo_source / name))
+        for name in ("crm.jsonl", "transactions.jsonl", "web_analytics.jsonl", "call_center.jsonl")
+    )
+
+
 def test_serve_refuses_a_public_address_without_credentials() -> None:
     result = runner.invoke(app, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2
