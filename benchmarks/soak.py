@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -32,13 +33,13 @@ def rss_mb(pid: int) -> float:
         current = todo.pop()
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except (FileNotFoundError, ProcessLookupError):
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
-        todo += map(int, children)
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a kernel without it
+            todo += map(int, Path(f"/proc/{current}/task/{current}/children").read_text().split())
     return total / 1024
 
 
