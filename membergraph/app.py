@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -36,7 +37,7 @@ from strawberry.types.graphql import OperationType
 from membergraph.auth import ApiKeyMiddleware, Caller, TokenVerifier
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.files import FileConnector
-from membergraph.gateway import open_gateway
+from membergraph.gateway import follow_feed, open_gateway
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
 from membergraph.identity.store import StoreError
 from membergraph.ingest import ingest_endpoint
@@ -307,7 +308,10 @@ async def metrics(request: Request) -> Response:
     out += [
         "# HELP membergraph_member_changes_dropped_total Changes a slow subscriber missed.",
         "# TYPE membergraph_member_changes_dropped_total counter",
-        f"membergraph_member_changes_dropped_total {gateway.identity.bus.dropped}",
+        f"membergraph_member_changes_dropped_total {gateway.feed.dropped if gateway.feed else 0}",
+        "# HELP membergraph_feed_position The newest change-feed cursor this process has read.",
+        "# TYPE membergraph_feed_position gauge",
+        f"membergraph_feed_position {gateway.feed.position if gateway.feed else 0}",
     ]
     return PlainTextResponse("\n".join(out) + "\n", media_type="text/plain; version=0.0.4")
 
@@ -336,12 +340,16 @@ def create_app(
                 announce(result.members, sources.where, time.perf_counter() - started)
         else:
             app.state.gateway = gateway
+        follower = await follow_feed(app.state.gateway)
+        pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
         # A real member's e-mail only in demo mode: behind credentials the page holds no data.
         sample = None if settings.has_credentials else _sample_email(app.state.gateway)
         app.state.example_query = example_query(sample)
         try:
             yield
         finally:
+            pruning.cancel()
+            await follower.aclose()
             if owned:
                 await app.state.gateway.identity.store.aclose()
                 await sources.aclose()
@@ -380,6 +388,18 @@ def create_app(
         ]
     )
     return app
+
+
+async def _prune_feed(gateway: Gateway) -> None:
+    """Drop feed entries older than the retention, hourly (any process may: it is one
+    statement, and pruning twice prunes nothing more)."""
+    while True:
+        keep = timedelta(days=gateway.settings.feed_retention_days)
+        try:
+            await gateway.identity.store.prune_feed(datetime.now(UTC) - keep)
+        except Exception as exc:  # the store is down: the next hour
+            logger.warning("feed pruning failed: %s", exc)
+        await asyncio.sleep(3600)
 
 
 def _token_verifier(settings: Settings) -> TokenVerifier:

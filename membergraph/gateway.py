@@ -6,8 +6,9 @@ Used by the Starlette lifespan (``app.py``) and by the CLI's batch commands.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,21 @@ from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.files import FileConnector, LoadReport
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
 from membergraph.demo import write_demo_data
+from membergraph.identity.feed import FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records, owner_key
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.store import store_from_url
 from membergraph.resolvers.context import Gateway
+from membergraph.resolvers.insights import lines_arrived
 from membergraph.settings import Settings
 
 __all__ = [
     "SourceSet",
     "demo_folder",
+    "follow_feed",
     "mongo_sources",
     "open_gateway",
     "open_source_set",
@@ -59,11 +64,12 @@ class SourceSet:
                     yield name, line
 
     async def all_lines(self) -> list[tuple[SourceName, BaseModel]]:
-        """Every line of every source, listing the remote ones (file sources reported theirs
-        when they were read)."""
+        """Every line of the file sources and the remote ones (file sources reported theirs
+        when they were read; a SQLite source table is not listed: it was resolved as it was
+        loaded)."""
         found = list(self.lines())
         for name, conn in self.connectors.items():
-            if not isinstance(conn, FileConnector):
+            if not isinstance(conn, FileConnector | SqliteSource):
                 found += [(name, line) async for line in conn.scan()]
                 _log_report(name, conn.report)
         return found
@@ -135,28 +141,187 @@ async def open_source_set(settings: Settings, mongo_client: Any = None) -> Sourc
         if where is None:
             where = await asyncio.to_thread(demo_folder, settings)
         sources = await asyncio.to_thread(open_sources, where, region)
-    if settings.http_sources:
-        import httpx
-
-        from membergraph.connectors.http import HttpSource
-
-        client = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
-        sources.closers.append(client.aclose)
-        for name, config in settings.http_sources.items():
-            owner = _owner(name, region)
-            sources.connectors[name] = HttpSource(SOURCES[name], owner, config, client)
-        sources.where += " + HTTP (" + ", ".join(n.value for n in settings.http_sources) + ")"
+    _http_overrides(settings, sources)
     return sources
+
+
+def _http_overrides(settings: Settings, sources: SourceSet) -> None:
+    if not settings.http_sources:
+        return
+    import httpx
+
+    from membergraph.connectors.http import HttpSource
+
+    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
+    sources.closers.append(client.aclose)
+    for name, config in settings.http_sources.items():
+        owner = _owner(name, settings.default_region)
+        sources.connectors[name] = HttpSource(SOURCES[name], owner, config, client)
+    sources.where += " + HTTP (" + ", ".join(n.value for n in settings.http_sources) + ")"
+
+
+def embedded_path(settings: Settings) -> str | None:
+    """The SQLite file that holds the sources beside the identity store (the embedded
+    default), or None when the sources live elsewhere (MongoDB)."""
+    if settings.sources or not settings.store.startswith("sqlite:///"):
+        return None
+    return settings.store.removeprefix("sqlite:///")
+
+
+async def sqlite_sources(settings: Settings, path: str) -> tuple[SourceSet, SqliteLines]:
+    """The four sources as the source table of the store's file, then HTTP overrides."""
+    lines = SqliteLines(path, settings.durable)
+    await lines.open()
+    region = settings.default_region
+    connectors: dict[SourceName, SourceConnector] = dict(
+        lines.sources(lambda spec: _owner(spec.name, region), 5.0)
+    )
+    counts = await lines.counts()
+    for name, connector in connectors.items():
+        assert isinstance(connector, SqliteSource)
+        connector.count = counts.get(name.value, 0)
+        connector.report = await lines.report(name.value)
+    sources = SourceSet(path, connectors, closers=[lines.aclose])
+    _http_overrides(settings, sources)
+    return sources, lines
+
+
+async def load_folder_into(
+    folder: Path,
+    lines: SqliteLines,
+    identity: IdentityService,
+    region: str,
+    rules_id: str = "",
+) -> ApplyResult | None:
+    """Load a folder into the source table and resolve what it changed, once: a folder
+    whose fingerprint was loaded before is not read at all (None).
+
+    A line already stored is ordered against it (a stale one changes nothing); the whole
+    folder is then resolved with what the store holds, and the fingerprint recorded last,
+    so an interrupted load is done again at the next start.
+    """
+    fingerprint = await asyncio.to_thread(folder_fingerprint, folder)
+    if await lines.meta("folder") == fingerprint:
+        return None
+    files = await asyncio.to_thread(open_sources, folder, region)
+    empty = await lines.count() == 0
+    for conn in files.connectors.values():
+        assert isinstance(conn, FileConnector)
+        target = SqliteSource(conn.spec, lines, conn.owner)
+        current = list(conn.lines())
+        if empty:  # a first load: the file's current lines, as they are
+            await target.put(await asyncio.to_thread(_rows, target, current))
+        else:
+            for start in range(0, len(current), 1000):
+                await target.append(current[start : start + 1000])
+    for name, report in files.reports().items():
+        await lines.keep_report(name.value, report)
+    with gc_paused():
+        records = collect_records(list(files.lines()), region)
+    result = await identity.resolve_all(records)
+    await lines.set_meta("folder", fingerprint)
+    await lines.set_meta("rules", rules_id)
+    return result
+
+
+async def follow_feed(gateway: Gateway) -> FeedFollower:
+    """Start following the store's change feed for ``gateway`` (in the serving loop).
+
+    What this process keeps that the feed can make stale is kept true by the feed, never by
+    the code that made the change: the scores mark the members an entry names, a file
+    source reads what another process appended to it.
+    """
+    follower = FeedFollower(gateway.identity.store, gateway.settings.feed_poll_s)
+
+    def keep_true(entries: Sequence[FeedEntry]) -> None:
+        lines_arrived(gateway, (), {m for entry in entries for m in entry.member_ids})
+        for source in {entry.source for entry in entries if entry.source}:
+            connector = gateway.sources.get(SourceName(source))
+            if isinstance(connector, FileConnector):
+                connector.refresh()
+
+    follower.listeners.append(keep_true)
+    gateway.identity.on_written = follower.poke
+    gateway.feed = follower
+    await follower.start()
+    return follower
 
 
 async def open_gateway(
     settings: Settings, mongo_client: Any = None
 ) -> tuple[Gateway, SourceSet, ApplyResult]:
-    """Open the sources and the store and resolve identities (stable IDs across restarts).
+    """Open the sources and the store; identities are resolved where they need to be.
+
+    Embedded (a SQLite store and no ``sources`` URL): the sources are the store file's
+    source table. The data folder (or the demo set) is loaded into it on the first start and
+    whenever it changed; a start over the same folder reads none of its lines and resolves
+    nothing, so it takes the same time whatever the data size. Otherwise (MongoDB), the
+    sources are read and resolved at start, as they always were.
 
     ``mongo_client`` (an ``AsyncMongoClient``) serves every ``mongodb://`` URL of the
     settings instead of one client per URL.
     """
+    path = embedded_path(settings)
+    if path is None:
+        return await _open_federated(settings, mongo_client)
+    store = store_from_url(settings.store, mongo_client)
+    await store.open()
+    try:
+        sources, lines = await sqlite_sources(settings, path)
+    except BaseException:
+        await store.aclose()
+        raise
+    try:
+        rules = load_rules(settings.rules)
+        identity = IdentityService(store, rules, settings.default_region)
+        folder = settings.data
+        if folder is None:
+            folder = await asyncio.to_thread(demo_folder, settings)
+        rules_id = rules_fingerprint(settings)
+        result = await load_folder_into(folder, lines, identity, settings.default_region, rules_id)
+        if result is not None:  # what the load found, as a start over the same folder says it
+            counts = await lines.counts()
+            for name, connector in sources.connectors.items():
+                if isinstance(connector, SqliteSource):
+                    connector.count = counts.get(name.value, 0)
+                    connector.report = await lines.report(name.value)
+        else:
+            result = ApplyResult(members=await store.count_members())
+            if await lines.meta("rules") != rules_id:
+                logger.warning(
+                    "the match rules differ from those the store was resolved with: "
+                    "run `membergraph resolve` to apply them to the data already held"
+                )
+        if settings.http_sources:
+            # An API is read at query time; who its customers are is listed once a start.
+            listed = await sources.all_lines()
+            with gc_paused():
+                records = collect_records(listed, settings.default_region)
+            result = await identity.resolve_all(records)
+        sources.where = f"{path} (loaded from {folder})" + sources.where.removeprefix(path)
+    except BaseException:
+        await store.aclose()
+        await sources.aclose()
+        raise
+    gateway = Gateway(settings=settings, identity=identity, sources=sources.connectors)
+    gateway.extras["source_set"] = sources
+    return gateway, sources, result
+
+
+def _rows(target: SqliteSource, lines: list[BaseModel]) -> list[tuple[str, str, bytes]]:
+    return [(target.line_id(line), target.owner(line) or "", render(line)) for line in lines]
+
+
+def rules_fingerprint(settings: Settings) -> str:
+    """Which rules file the store was resolved with (its bytes; the built-in ones: "")."""
+    if settings.rules is None:
+        return ""
+    return hashlib.sha256(Path(settings.rules).read_bytes()).hexdigest()
+
+
+async def _open_federated(
+    settings: Settings, mongo_client: Any = None
+) -> tuple[Gateway, SourceSet, ApplyResult]:
     sources = await open_source_set(settings, mongo_client)
     store = store_from_url(settings.store, mongo_client)
     try:

@@ -20,14 +20,31 @@ from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
+from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import record_of_line
 from membergraph.resolvers.context import Gateway
-from membergraph.resolvers.insights import lines_arrived
 
-__all__ = ["ingest_endpoint", "MAX_INGEST_BYTES"]
+__all__ = ["ingest_endpoint", "fact_kind", "MAX_INGEST_BYTES"]
 
 MAX_INGEST_BYTES = 8 * 1024 * 1024
 _lock = asyncio.Lock()
+
+
+def fact_kind(source: SourceName, line: Any, previous: Any) -> ChangeKind:
+    """What a taken line says to the change feed (``previous``: the version it replaced)."""
+    if source is SourceName.TRANSACTIONS:
+        if previous is None:
+            return ChangeKind.PURCHASE_RECORDED
+        if previous.status != line.status:
+            return ChangeKind.PURCHASE_STATUS_CHANGED
+        return ChangeKind.PURCHASE_UPDATED
+    if source is SourceName.CRM:
+        if previous is not None and previous.consents != line.consents:
+            return ChangeKind.CONSENT_CHANGED
+        return ChangeKind.PROFILE_UPDATED
+    if source is SourceName.WEB_ANALYTICS:
+        return ChangeKind.OFFER_REDEEMED if line.name == "Offer Redeemed" else ChangeKind.WEB_EVENT
+    return ChangeKind.CALL
 
 
 def _problem(status: int, message: str) -> JSONResponse:
@@ -85,24 +102,52 @@ async def ingest_endpoint(request: Request) -> Response:
     async with _lock:
         try:
             outcomes = await connector.append([line for _, line in good])
-        except ConnectorError as exc:
-            # Nothing reached identity; appends are idempotent on the line's id, so the
-            # client sends the same lines again.
+        except (ConnectorError, OSError) as exc:
+            # Nothing was taken (written before indexed); appends are idempotent on the
+            # line's id, so the client sends the same lines again.
             return _problem(503, f"{exc}; send the lines again (appends are idempotent)")
         records = [record_of_line(source, line, region) for _, line in good]
-        owned = [r for r in records if r is not None]
-        if any(outcome != "unchanged" for outcome in outcomes):
-            # Marked before identity runs: if it fails, the lines are in the source all the
-            # same, and sent again they come back "unchanged".
-            lines_arrived(gateway, [r.ref for r in owned], ())
-        applied = await gateway.identity.ingest(owned)
-    lines_arrived(gateway, (), {m for change in applied.changes for m in change.member_ids})
+        # A line sent again ("unchanged") goes through identity again too: if the first
+        # attempt failed after the append, this one completes it (ingest is idempotent).
+        taken = [r for r, o in zip(records, outcomes, strict=True) if r and o != "stale"]
+        applied = await gateway.identity.ingest([r for r in taken if r is not None])
+        facts = [
+            (line, outcome, record)
+            for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
+            if record is not None and outcome in ("created", "updated", "unchanged")
+        ]
+        resent = [connector.line_id(line) for line, outcome, _ in facts if outcome == "unchanged"]
+        if resent:  # sent again: an entry only if the first attempt failed before writing it
+            fed = await gateway.identity.store.fed_lines(source.value, resent)
+            facts = [f for f in facts if f[1] != "unchanged" or connector.line_id(f[0]) not in fed]
+        if facts:
+            members = await gateway.identity.store.assignments([r.ref for _, _, r in facts])
+            await gateway.identity.store.append_feed(
+                [
+                    FeedEntry(
+                        fact_kind(source, line, outcome.previous),
+                        (members[record.ref],) if record.ref in members else (),
+                        source=source.value,
+                        line_id=connector.line_id(line),
+                    )
+                    for line, outcome, record in facts
+                ]
+            )
+    if gateway.feed is not None:
+        await gateway.feed.catch_up()  # read your writes: caches here know before we answer
     for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
         entry: dict[str, Any] = {
             "line": number,
-            "status": outcome,
+            "status": str(outcome),
             "id": str(getattr(line, spec.id_field)),
         }
+        if outcome == "rejected":
+            entry["error"] = (
+                f"{spec.id_field} {entry['id']} is already taken with other content, and "
+                f"{source.value} lines never change: send a new id"
+            )
+        if outcome == "stale":
+            entry["reason"] = "older than the version held: nothing changed"
         if record is not None:
             entry["record"] = {"source": record.source, "key": record.key}
         results.append(entry)
@@ -114,4 +159,5 @@ async def ingest_endpoint(request: Request) -> Response:
         "members_changed": sorted({m for c in applied.changes for m in c.member_ids}),
         "lines": results,
     }
-    return JSONResponse(body_out, status_code=200 if not rejected else 207 if good else 422)
+    accepted = len(results) - rejected
+    return JSONResponse(body_out, status_code=200 if not rejected else 207 if accepted else 422)

@@ -83,6 +83,21 @@ class Settings(BaseSettings):
         ' "auth_value": "Bearer ..."}}. They override the folder or MongoDB for those sources.',
     )
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    feed_poll_s: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.2,
+        description="How often each process reads the store's change feed (seconds): the lag"
+        " after which a change made through another process is seen here.",
+    )
+    feed_retention_days: Annotated[int, Field(ge=1)] = Field(
+        default=30,
+        description="How long the change feed keeps entries: a subscriber may resume from a"
+        " cursor this old (`after`); older cursors answer FEED_EXPIRED.",
+    )
+    durable: bool = Field(
+        default=True,
+        description="Acknowledge a pushed line only once it is on disk (fsync of file sources,"
+        " SQLite synchronous=FULL). Off: faster, and a power loss may lose the last lines.",
+    )
     port: Annotated[int, Field(ge=1, le=65535)] = Field(default=8000, description="TCP port.")
     default_region: str = Field(
         default="US",

@@ -46,6 +46,7 @@ class FileConnector(SourceConnector):
         self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
         self._lock = asyncio.Lock()
         self.order: list[tuple[str, str | None] | LineError] = []
+        self._offset = self._number = 0  # how far the file was read, in bytes and lines
 
     def load(self, keep_order: bool = False) -> LoadReport:
         """Read the whole file (missing: an empty source).
@@ -55,10 +56,30 @@ class FileConnector(SourceConnector):
         """
         self.report = LoadReport()
         self.order = []
+        self._offset, self._number = 0, 0
         if not self.path.exists():
             return self.report
+        self._read_from(keep_order, whole=True)
+        return self.report
+
+    def refresh(self) -> int:
+        """Read what other processes appended since the last read (the change feed says
+        when); a line still being written is left for the next time. Lines read."""
+        if not self.path.exists():
+            return 0
+        before = self.report.lines
+        self._read_from(False, whole=False)
+        return self.report.lines - before
+
+    def _read_from(self, keep_order: bool, whole: bool) -> None:
         with self.path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
+            handle.seek(self._offset)
+            for raw in handle:
+                if not whole and not raw.endswith(b"\n"):
+                    break  # its writer is not done with it
+                self._offset += len(raw)
+                self._number += 1
+                number = self._number
                 if not raw.strip():
                     continue
                 self.report.lines += 1
@@ -73,7 +94,6 @@ class FileConnector(SourceConnector):
                     self.report.accepted += 1
                     if keep_order:
                         self.order.append((line_id, owner))
-        return self.report
 
     def _index(self, line: BaseModel, owner: str) -> str:
         line_id = self.line_id(line)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -43,18 +43,17 @@ class Taken(str):
         taken.previous = previous
         return taken
 
-_EPOCH = datetime.min.replace(tzinfo=UTC)
-
 
 @dataclass(frozen=True, slots=True)
 class Ordering:
     """How two versions of a line with one id are ordered.
 
-    ``key`` maps a line to a comparable value: a version whose key is lower than the held
-    one's is stale. ``immutable``: a line never changes once taken (events).
+    ``key`` maps a line to a number: a version whose number is lower than the held one's
+    is stale (equal: the later one wins). ``immutable``: a line never changes once taken
+    (events): the first version wins.
     """
 
-    key: Callable[[Any], Any] | None = None
+    key: Callable[[Any], float] | None = None
     immutable: bool = False
 
     def verdict(self, held: object | None, line: object) -> Verdict:
@@ -70,15 +69,22 @@ class Ordering:
         return "updated"
 
 
-def _updated_at(line: Any) -> datetime:
-    return line.updated_at or _EPOCH
+def _seconds(at: datetime | None) -> float:
+    return at.timestamp() if at is not None else float("-inf")
+
+
+def _updated_at(line: Any) -> float:
+    return _seconds(line.updated_at)
 
 
 _STATUS_RANK = {"completed": 0, "refunded": 1, "cancelled": 1}
 
 
-def _transaction_order(line: Any) -> tuple[int, datetime]:
-    return _STATUS_RANK.get(line.status, 0), line.updated_at or _EPOCH
+def _transaction_order(line: Any) -> float:
+    # The status rank first, then when it changed (a float: the batch reader keeps one per
+    # line in an array; millisecond precision is plenty for versions of one purchase).
+    at = line.updated_at
+    return _STATUS_RANK.get(line.status, 0) * 1e10 + (at.timestamp() if at is not None else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +116,10 @@ SOURCES: dict[SourceName, SourceSpec] = {
         ),
         SourceSpec(SourceName.WEB_ANALYTICS, WebEvent, "event_id", order=Ordering(immutable=True)),
         SourceSpec(
-            SourceName.CALL_CENTER, CallInteraction, "interaction_id", order=Ordering(immutable=True)
+            SourceName.CALL_CENTER,
+            CallInteraction,
+            "interaction_id",
+            order=Ordering(immutable=True),
         ),
     )
 }

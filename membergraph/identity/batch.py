@@ -43,7 +43,7 @@ from membergraph._perf import gc_paused
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import NO_OWNER, LineError, LoadReport, parse_line
 from membergraph.connectors.models import SourceName
-from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sources import SOURCES, Ordering
 from membergraph.identity.load import fold_into, owner_key
 from membergraph.identity.records import (
     Identifier,
@@ -91,6 +91,7 @@ class _Piece:
     lines: int = 0  # physical lines, blank ones included (for line numbers)
     ids: list[str] = field(default_factory=list)  # accepted lines' ids, in order
     parts_of: array[int] = field(default_factory=lambda: array("i"))  # per id: its part
+    order: array[float] = field(default_factory=lambda: array("d"))  # per id: Ordering.key
     parts: list[Row] = field(default_factory=list)  # as sent; records once arrived
     records: list[RecordData] = field(default_factory=list)
     # (accepted lines before it, line number in the piece, message)
@@ -111,7 +112,8 @@ def _read_piece(
     # fields are read in C: at a million lines, each Python step a line costs a second.
     validate = spec.model.__pydantic_validator__.validate_json
     fast = fast_decoder(spec.model)  # the same answer, five times sooner (fastlines.py)
-    line_id, fields = attrgetter(spec.id_field), identity_of(source)
+    line_id, fields, problem = attrgetter(spec.id_field), identity_of(source), spec.problem
+    order_of = spec.order.key
     role = fields.role if fields is not None else ""
     piece = _Piece()
     ids, parts_of, errors = piece.ids, piece.parts_of, piece.errors
@@ -139,6 +141,9 @@ def _read_piece(
                     assert isinstance(refused, LineError)
                     errors.append((len(ids), number, refused.message))
                     continue
+            if problem is not None and (said := problem(line)) is not None:
+                errors.append((len(ids), number, said))
+                continue
             identity = fields.read(line) if fields is not None else None
             slot = seen.get(identity) if identity is not None else None
             if slot is None:
@@ -170,6 +175,8 @@ def _read_piece(
                     seen[identity] = slot
             ids.append(line_id(line))
             parts_of.append(slot)
+            if order_of is not None:
+                piece.order.append(order_of(line))
         piece.parts = [_row(record) for record in parts]
     return piece
 
@@ -229,20 +236,26 @@ class FolderScan:
                     yield head + b'null,"member_id":null,' + orjson.dumps(error)[1:] + b"\n"
 
 
-def _used(pieces: list[_Piece], repeats: bool) -> list[set[int] | None]:
-    """Per piece of one source, the parts its lines' latest versions use (None: all)."""
+def _used(
+    pieces: list[_Piece], repeats: bool, ordering: Ordering | None = None
+) -> list[set[int] | None]:
+    """Per piece of one source, the parts its lines' winning versions use (None: all): by
+    the source's ordering, the highest key (the later on a tie), or the first version of an
+    immutable line; else the latest."""
     if not repeats:
-        return [None] * len(pieces)  # no id comes twice: every line is its latest version
-    later: set[str] = set()
-    used: list[set[int] | None] = []
-    for piece in reversed(pieces):
-        slots = set()
-        for line_id, slot in zip(reversed(piece.ids), reversed(piece.parts_of), strict=True):
-            if line_id not in later:
-                later.add(line_id)
-                slots.add(slot)
-        used.append(slots)
-    return used[::-1]
+        return [None] * len(pieces)  # no id comes twice: every line is its only version
+    ordering = ordering or Ordering()
+    best: dict[str, tuple[float, int, int]] = {}  # id -> (key, piece, slot)
+    for number, piece in enumerate(pieces):
+        keys = piece.order if ordering.key is not None else [0.0] * len(piece.ids)
+        for line_id, slot, key in zip(piece.ids, piece.parts_of, keys, strict=True):
+            held = best.get(line_id)
+            if held is None or (not ordering.immutable and key >= held[0]):
+                best[line_id] = (key, number, slot)
+    used: list[set[int] | None] = [set() for _ in pieces]
+    for _, number, slot in best.values():
+        used[number].add(slot)  # type: ignore[union-attr]
+    return used
 
 
 def _fold(
@@ -251,7 +264,8 @@ def _fold(
     records: dict[RecordKey, RecordData] = {}
     for source in SOURCES:
         mine = [piece for name, _, _, piece in pieces if name is source]
-        for piece, used in zip(mine, _used(mine, source in repeating), strict=True):
+        winners = _used(mine, source in repeating, SOURCES[source].order)
+        for piece, used in zip(mine, winners, strict=True):
             for slot, part in enumerate(piece.records):
                 if used is None or slot in used:  # else only superseded lines said this
                     fold_into(records, part)

@@ -21,7 +21,8 @@ from membergraph.identity.changes import diff_links, member_changes, record_even
 from membergraph.identity.closure import Closure, closure_walk
 from membergraph.identity.early_links import EarlyLinks, settle
 from membergraph.identity.engine import Resolution, ValueKey, resolve
-from membergraph.identity.events import MemberChange, MemberChangeBus
+from membergraph.identity.events import MemberChange
+from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.ids import IdAssignment, assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import RecordData, RecordKey, identifier_key, sorted_refs
@@ -73,12 +74,13 @@ class IdentityService:
         store: IdentityStore,
         rules: Rules | None = None,
         region: str = "US",
-        bus: MemberChangeBus | None = None,
+        on_written: Callable[[], object] | None = None,
     ) -> None:
         self.store = store
         self.rules = rules or Rules()
         self.region = region
-        self.bus = bus or MemberChangeBus()
+        # Told after every write: the process's feed follower reads the feed at once.
+        self.on_written = on_written
         # One writer at a time in this process; across processes, member versions decide.
         self.lock = asyncio.Lock()
 
@@ -247,8 +249,8 @@ class IdentityService:
             for outcome_of in done:
                 if isinstance(outcome_of, BaseException):
                     raise outcome_of
-        for member_change in result.changes:
-            self.bus.publish(member_change)
+        if self.on_written is not None:
+            self.on_written()
         return result
 
     async def _change(
@@ -313,6 +315,10 @@ class IdentityService:
             result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
             result.changes = member_changes(change, current, member_of, actor, adjust.reason)
             result.member_of = member_of
+            change.feed = [
+                FeedEntry(ChangeKind(c.kind), c.member_ids, c.at, c.actor, c.reason)
+                for c in result.changes
+            ]
         finally:
             # Each awaited, whatever happened, and the first failure raised.
             await settle([*(early.take() if early is not None else []), *staging])

@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 
 from membergraph.connectors.base import Connector
 from membergraph.connectors.models import SourceName
+from membergraph.identity.feed import FeedFollower
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityEvent
@@ -31,6 +32,9 @@ class Gateway:
     identity: IdentityService
     sources: Mapping[SourceName, Connector[Any]]
     extras: dict[str, Any] = field(default_factory=dict)
+    feed: FeedFollower | None = None
+    """Follows the store's change feed (started by the app's lifespan): subscriptions and
+    caches hear every change made through any process."""
 
 
 class Loaders:

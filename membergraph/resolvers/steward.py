@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from membergraph.auth import DEMO_CALLER, caller_of
 from membergraph.connectors.models import SourceName
-from membergraph.identity.events import MemberChange
+from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower
 from membergraph.identity.records import RecordKey
 from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
 from membergraph.resolvers.context import RequestContext
@@ -14,7 +14,7 @@ from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.insights import invalidate
 from membergraph.resolvers.members import MemberView
 
-__all__ = ["link", "member_changes", "split", "undo"]
+__all__ = ["changes", "feed_cursor", "link", "member_changes", "split", "undo"]
 
 
 def _actor(ctx: RequestContext) -> str:
@@ -79,6 +79,35 @@ async def undo(ctx: RequestContext, event_id: str, reason: str) -> list[MemberVi
     return _views(ctx, ids)
 
 
-async def member_changes(ctx: RequestContext, member_id: str | None) -> AsyncIterator[MemberChange]:
-    async for change in ctx.gateway.identity.bus.subscribe(member_id):
-        yield change
+def feed_cursor(after: str | None) -> int | None:
+    """A cursor as clients send it back (the digits we gave them), or None."""
+    if after is None:
+        return None
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):
+        raise bad_input(f"{after!r} is not a feed cursor", argument="after")
+    return int(after)
+
+
+def _feed(ctx: RequestContext) -> FeedFollower:
+    if ctx.gateway.feed is None:
+        raise CodedError("the change feed is not running", "UNAVAILABLE")
+    return ctx.gateway.feed
+
+
+async def member_changes(
+    ctx: RequestContext, member_id: str | None, after: str | None = None
+) -> AsyncIterator[FeedEntry]:
+    cursor = feed_cursor(after)
+    try:
+        async for change in _feed(ctx).subscribe(member_id, cursor):
+            yield change
+    except FeedExpired as exc:
+        raise CodedError(str(exc), "FEED_EXPIRED") from None
+
+
+async def changes(ctx: RequestContext, after: str | None, first: int) -> list[FeedEntry]:
+    """A page of the feed after ``after`` (from its start if None)."""
+    try:
+        return await ctx.gateway.identity.store.feed_after(feed_cursor(after) or 0, first)
+    except FeedExpired as exc:
+        raise CodedError(str(exc), "FEED_EXPIRED") from None

@@ -14,10 +14,12 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.schema.config import StrawberryConfig
 
 from membergraph.resolvers.errors import store_unavailable
 from membergraph.schema.mutation import Mutation, Subscription
 from membergraph.schema.query import Query
+from membergraph.schema.types import BIG_INT, BigInt
 
 __all__ = ["build_schema", "print_sdl"]
 
@@ -59,6 +61,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             ParserCache,

@@ -7,7 +7,7 @@ from enum import Enum
 
 import strawberry
 
-from membergraph.schema.types import CallInteraction, PageInfo, Transaction, WebEvent
+from membergraph.schema.types import BigInt, CallInteraction, PageInfo, Transaction, WebEvent
 
 
 @strawberry.enum(description="Segments, defined in docs and computed against the population.")
@@ -50,7 +50,7 @@ class Rfm:
         description="Days since the last completed purchase."
     )
     purchases_12m: int = strawberry.field(description="Completed purchases in the last 365 days.")
-    spend_12m_cents: int = strawberry.field(description="Spend in the last 365 days.")
+    spend_12m_cents: BigInt = strawberry.field(description="Spend in the last 365 days.")
     reference_date: datetime = strawberry.field(description="The moment scores are computed as of.")
 
 

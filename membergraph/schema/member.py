@@ -21,6 +21,7 @@ from membergraph.schema.insights import (
     Segment,
 )
 from membergraph.schema.types import (
+    BigInt,
     CallInteraction,
     Ctx,
     Identifier,
@@ -137,7 +138,7 @@ class Member:
             engagement=scores.engagement,
             recency_days=metrics.recency_days,
             purchases_12m=metrics.frequency,
-            spend_12m_cents=metrics.monetary_cents,
+            spend_12m_cents=BigInt(metrics.monetary_cents),
             reference_date=pop.reference,
         )
 

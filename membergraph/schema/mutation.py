@@ -9,6 +9,7 @@ from typing import Annotated
 
 import strawberry
 
+from membergraph.identity.feed import FeedEntry
 from membergraph.resolvers import steward as S
 from membergraph.schema.member import Member
 from membergraph.schema.permissions import (
@@ -17,7 +18,7 @@ from membergraph.schema.permissions import (
     OwnMemberArgument,
     requires,
 )
-from membergraph.schema.types import Ctx, RecordRefInput
+from membergraph.schema.types import Ctx, PageInfo, RecordRefInput
 
 
 def _ref(ref: RecordRefInput) -> tuple[str, str]:
@@ -81,22 +82,49 @@ class Mutation:
         return await S.undo(info.context, str(event_id), reason)  # type: ignore[return-value]
 
 
-@strawberry.enum(description="What happened to members.")
+@strawberry.enum(description="What happened to members: identity changes and facts.")
 class MemberChangeKind(Enum):
     MERGED = strawberry.enum_value(
         "merged", description="Two members became one (the first ID survives)."
     )
     SPLIT = strawberry.enum_value("split", description="A member became several.")
     LINKED = strawberry.enum_value("linked", description="Records joined or left a member.")
+    PURCHASE_RECORDED = strawberry.enum_value(
+        "purchase_recorded", description="A new purchase, refund or cancellation line."
+    )
+    PURCHASE_STATUS_CHANGED = strawberry.enum_value(
+        "purchase_status_changed", description="A purchase was refunded or cancelled."
+    )
+    PURCHASE_UPDATED = strawberry.enum_value(
+        "purchase_updated", description="A purchase line changed otherwise."
+    )
+    OFFER_REDEEMED = strawberry.enum_value(
+        "offer_redeemed", description="An `Offer Redeemed` event: stop reminding of it."
+    )
+    WEB_EVENT = strawberry.enum_value("web_event", description="Another web analytics event.")
+    CALL = strawberry.enum_value("call", description="A call-center interaction.")
+    PROFILE_UPDATED = strawberry.enum_value(
+        "profile_updated", description="A CRM contact was created or changed."
+    )
+    CONSENT_CHANGED = strawberry.enum_value(
+        "consent_changed", description="A CRM contact's consents changed (e.g. unsubscribed)."
+    )
 
 
-@strawberry.type(description="An identity change, pushed as it happens.")
+@strawberry.type(description="One entry of the change feed: an identity change or a fact.")
 class MemberChanged:
+    cursor: str = strawberry.field(
+        description="Its place in the feed: pass it as `after` to resume right after it."
+    )
     kind: MemberChangeKind = strawberry.field(description="What happened.")
     member_ids: list[strawberry.ID] = strawberry.field(
         description="The members concerned, survivor first."
     )
-    actor: str = strawberry.field(description="Rule engine run or person that made the change.")
+    actor: str | None = strawberry.field(
+        description="Rule engine run or person that made an identity change."
+    )
+    source: str | None = strawberry.field(description="The source of a fact's line.")
+    line_id: str | None = strawberry.field(description="The id of a fact's line in its source.")
     reason: str | None = strawberry.field(
         extensions=[MaskPII(text=True, bound_too=True)],
         description="A person's stated reason: free text, `***` without pii:read and for a "
@@ -108,9 +136,11 @@ class MemberChanged:
 @strawberry.type(description="Changes pushed to clients over graphql-transport-ws.")
 class Subscription:
     @strawberry.subscription(
-        description="Identity changes as they happen; only those naming `id` if given, so a "
-        "personalization service stops using a merged profile at once. A token bound to one "
-        "member must pass that member's ID.",
+        description="Every change as it happens, identity and facts (a purchase, a redeemed "
+        "offer, a consent withdrawn), made through any gateway process over this store; only "
+        "those naming `id` if given. With `after` (a cursor), first every change since it, in "
+        "order, exactly once: reconnect with the last cursor you saw and miss nothing. A token "
+        "bound to one member must pass that member's ID.",
         permission_classes=[requires("profile:read"), OwnMemberArgument],
     )
     async def member_changed(
@@ -119,12 +149,50 @@ class Subscription:
         id: Annotated[
             strawberry.ID | None, strawberry.argument(description="A member ID to follow.")
         ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Resume after this cursor (a `cursor` received)."),
+        ] = None,
     ) -> AsyncGenerator[MemberChanged, None]:
-        async for change in S.member_changes(info.context, str(id) if id else None):
-            yield MemberChanged(
-                kind=MemberChangeKind(change.kind),
-                member_ids=[strawberry.ID(m) for m in change.member_ids],
-                actor=change.actor,
-                reason=change.reason,
-                at=change.at,
-            )
+        async for change in S.member_changes(info.context, str(id) if id else None, after):
+            yield member_changed(change)
+
+
+@strawberry.type(description="One change of the feed, with its cursor.")
+class ChangeEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to read on from here.")
+    node: MemberChanged = strawberry.field(description="The change.")
+
+
+@strawberry.type(description="A page of the change feed, oldest first.")
+class ChangeConnection:
+    edges: list[ChangeEdge] = strawberry.field(description="This page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+
+
+def change_connection(entries: list[FeedEntry], first: int) -> ChangeConnection:
+    """A page from ``first + 1`` entries read (the extra one says whether more follow)."""
+    shown = [member_changed(entry) for entry in entries[:first]]
+    return ChangeConnection(
+        edges=[ChangeEdge(cursor=c.cursor, node=c) for c in shown],
+        page_info=PageInfo(
+            has_next_page=len(entries) > first,
+            has_previous_page=bool(shown) and entries[0].cursor > 1,
+            start_cursor=shown[0].cursor if shown else None,
+            end_cursor=shown[-1].cursor if shown else None,
+        ),
+    )
+
+
+def member_changed(change: FeedEntry) -> MemberChanged:
+    """A feed entry as the schema shows it."""
+    return MemberChanged(
+        cursor=str(change.cursor),
+        kind=MemberChangeKind(change.kind.value),
+        member_ids=[strawberry.ID(m) for m in change.member_ids],
+        actor=change.actor,
+        source=change.source,
+        line_id=change.line_id,
+        reason=change.reason,
+        at=change.at,
+    )

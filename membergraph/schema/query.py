@@ -10,9 +10,11 @@ from membergraph.connectors.models import SourceName
 from membergraph.insights.rfm import Segment as _Segment
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
+from membergraph.resolvers import steward as S
 from membergraph.resolvers.errors import bad_input
 from membergraph.schema.insights import Segment, SegmentCount
 from membergraph.schema.member import Member, MemberConnection, member_connection
+from membergraph.schema.mutation import ChangeConnection, change_connection
 from membergraph.schema.permissions import AcrossMembers, requires
 from membergraph.schema.types import Ctx, IdentifierKind, IdentityEvent, identity_event
 
@@ -109,3 +111,21 @@ class Query:
     ) -> list[IdentityEvent]:
         events = await R.conflicts(info.context, first, offset)
         return [identity_event(e) for e in events]
+
+    @strawberry.field(
+        description="The change feed, oldest first: every identity change and fact, each with "
+        "its cursor, as `memberChanged` pushes them. For batch consumers: read on with `after` "
+        "the last `endCursor`; a cursor older than the feed's retention answers FEED_EXPIRED.",
+        permission_classes=[requires("analytics:read"), AcrossMembers],
+    )
+    async def changes(
+        self,
+        info: Ctx,
+        after: Annotated[
+            str | None, strawberry.argument(description="Start after this cursor.")
+        ] = None,
+        first: Annotated[int, strawberry.argument(description="How many (1 to 1000).")] = 100,
+    ) -> ChangeConnection:
+        if not 1 <= first <= 1000:
+            raise bad_input("first must be between 1 and 1000", argument="first")
+        return change_connection(await S.changes(info.context, after, first + 1), first)

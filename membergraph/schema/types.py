@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NewType
 
 import strawberry
 from strawberry.scalars import JSON
@@ -122,24 +122,46 @@ class Profile:
     )
 
 
+def _big_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"BigInt cannot represent {value!r}")
+    number = int(value)
+    if abs(number) > 2**53 - 1:  # beyond what a JavaScript number holds exactly
+        raise ValueError(f"BigInt {number} is beyond 2^53-1")
+    return number
+
+
+BigInt = NewType("BigInt", int)
+BIG_INT = strawberry.scalar(
+    name="BigInt",
+    description="A whole number up to 2^53-1 (exact in JavaScript), sent as a JSON number: "
+    "sums of amounts and points, which GraphQL's 32-bit Int cannot always carry.",
+    serialize=_big_int,
+    parse_value=_big_int,
+)
+"""The scalar of :data:`BigInt` (``StrawberryConfig.scalar_map``)."""
+
+
 @strawberry.type(description="A member's standing in the loyalty program.")
 class Loyalty:
-    points_balance: int = strawberry.field(
+    points_balance: BigInt = strawberry.field(
         description="Points earned minus redeemed over completed transactions; refunds and "
         "cancellations reverse theirs."
     )
-    points_earned: int = strawberry.field(description="Points earned on completed transactions.")
-    points_redeemed: int = strawberry.field(
+    points_earned: BigInt = strawberry.field(description="Points earned on completed transactions.")
+    points_redeemed: BigInt = strawberry.field(
         description="Points redeemed on completed transactions."
     )
-    lifetime_spend_cents: int = strawberry.field(description="Spend over completed transactions.")
+    lifetime_spend_cents: BigInt = strawberry.field(
+        description="Spend over completed transactions."
+    )
     tier: str = strawberry.field(description="Tier reached by lifetime spend.")
     next_tier: str | None = strawberry.field(description="The next tier, if any.")
-    spend_to_next_tier_cents: int | None = strawberry.field(
+    spend_to_next_tier_cents: BigInt | None = strawberry.field(
         description="Spend still needed for it."
     )
     loyalty_ids: list[str] = strawberry.field(description="The member's loyalty numbers.")
-    rolling_12m_spend_cents: int = strawberry.field(description="Spend over the last 365 days.")
+    rolling_12m_spend_cents: BigInt = strawberry.field(description="Spend over the last 365 days.")
 
     @strawberry.field(description="Points earned per channel (store, online).")
     def points_by_channel(self, root: strawberry.Parent[Any]) -> list[ChannelPoints]:
@@ -149,7 +171,7 @@ class Loyalty:
 @strawberry.type(description="Points earned on one channel.")
 class ChannelPoints:
     channel: str = strawberry.field(description="store or online.")
-    points: int = strawberry.field(description="Points earned there.")
+    points: BigInt = strawberry.field(description="Points earned there.")
 
 
 @strawberry.type(description="One item of a transaction.")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
+import pytest
 from starlette.testclient import TestClient
 
+from membergraph.app import create_app
+from membergraph.settings import Settings
 from tests.conftest import gql
 
 NEW_CONTACT = {
@@ -78,3 +83,151 @@ def test_unknown_source_and_unreadable_bodies(client: TestClient) -> None:
     only_bad = client.post("/ingest/crm", content=b"{}")
     assert only_bad.status_code == 422
     assert only_bad.json()["lines"][0]["error"].startswith("contact_id: Field required")
+
+
+def _status(client: TestClient, source: str, line: dict[str, object]) -> str:
+    answer = client.post(f"/ingest/{source}", json=[line])
+    assert answer.status_code in (200, 207, 422), answer.text
+    return str(answer.json()["lines"][0]["status"])
+
+
+CONTACT_V1 = {**NEW_CONTACT, "updated_at": "2026-11-01T00:00:00Z"}
+EVENT = {
+    "event_id": "E-ORDER-1",
+    "anonymous_id": "a-order",
+    "type": "track",
+    "name": "Offer Redeemed",
+    "occurred_at": "2026-11-20T10:00:00Z",
+}
+CALL = {
+    "interaction_id": "I-ORDER-1",
+    "caller_phone": "+14155550100",
+    "started_at": "2026-11-20T10:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "first", "second", "expected"),
+    [
+        pytest.param(
+            "crm",
+            CONTACT_V1,
+            {**CONTACT_V1, "first_name": "Nea", "updated_at": "2026-10-01T00:00:00Z"},
+            "stale",
+            id="crm-older-updated_at",
+        ),
+        pytest.param(
+            "crm",
+            CONTACT_V1,
+            {**CONTACT_V1, "first_name": "Nea", "updated_at": "2026-11-02T00:00:00Z"},
+            "updated",
+            id="crm-newer-updated_at",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "status": "cancelled"},
+            PURCHASE,
+            "stale",
+            id="tx-completed-after-cancelled",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "status": "refunded"},
+            PURCHASE,
+            "stale",
+            id="tx-completed-after-refunded",
+        ),
+        pytest.param(
+            "transactions",
+            PURCHASE,
+            {**PURCHASE, "status": "cancelled"},
+            "updated",
+            id="tx-cancelled-after-completed",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "status": "refunded", "updated_at": "2026-11-22T00:00:00Z"},
+            {**PURCHASE, "status": "cancelled", "updated_at": "2026-11-21T00:00:00Z"},
+            "stale",
+            id="tx-older-status-change",
+        ),
+        pytest.param(
+            "web_analytics",
+            EVENT,
+            {**EVENT, "name": "Email Opened"},
+            "rejected",
+            id="web-event-immutable",
+        ),
+        pytest.param(
+            "call_center", CALL, {**CALL, "duration_s": 99}, "rejected", id="call-immutable"
+        ),
+        pytest.param("call_center", CALL, CALL, "unchanged", id="call-same-again"),
+    ],
+)
+def test_a_source_orders_two_versions_of_a_line(
+    client: TestClient,
+    source: str,
+    first: dict[str, object],
+    second: dict[str, object],
+    expected: str,
+) -> None:
+    assert _status(client, source, first) == "created"
+    assert _status(client, source, second) == expected
+
+
+def test_a_late_completed_line_does_not_revive_a_cancelled_purchase(client: TestClient) -> None:
+    client.post("/ingest/crm", json=[NEW_CONTACT])
+    client.post("/ingest/transactions", json=[PURCHASE])
+    assert gql(client, QUERY)["data"]["memberByIdentifier"]["loyalty"]["pointsBalance"] == 25  # type: ignore[index]
+    client.post("/ingest/transactions", json=[{**PURCHASE, "status": "cancelled"}])
+    # The till sends its original line again: it is older, nothing changes.
+    assert _status(client, "transactions", PURCHASE) == "stale"
+    assert gql(client, QUERY)["data"]["memberByIdentifier"]["loyalty"]["pointsBalance"] == 0  # type: ignore[index]
+
+
+def test_a_file_whose_older_version_comes_last_keeps_the_newer(
+    data_dir: Path, settings: Settings
+) -> None:
+    with (data_dir / "transactions.jsonl").open("ab") as out:
+        out.write(orjson.dumps({**PURCHASE, "status": "cancelled"}) + b"\n")
+        out.write(orjson.dumps(PURCHASE) + b"\n")  # the till's late copy of the sale
+    with (data_dir / "crm.jsonl").open("ab") as out:
+        out.write(orjson.dumps(NEW_CONTACT) + b"\n")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        member = gql(client, QUERY)["data"]["memberByIdentifier"]  # type: ignore[index]
+        assert member["loyalty"]["pointsBalance"] == 0
+        assert _status(client, "transactions", {**PURCHASE, "status": "cancelled"}) == "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("amount_cents", 2**70, id="amount-beyond-64-bits"),
+        pytest.param("amount_cents", 3_000_000_000, id="amount-beyond-graphql-int"),
+        pytest.param("amount_cents", -500, id="negative-amount-on-a-sale"),
+        pytest.param("points_earned", -10, id="negative-points"),
+        pytest.param("points_redeemed", 2**31, id="points-beyond-graphql-int"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_and_the_good_line_beside_it_is_kept(
+    client: TestClient, field: str, value: int, settings: Settings
+) -> None:
+    client.post("/ingest/crm", json=[NEW_CONTACT])
+    bad = {**PURCHASE, "transaction_id": "T-BAD", field: value}
+    answer = client.post("/ingest/transactions", json=[PURCHASE, bad])
+    assert answer.status_code == 207
+    good_line, bad_line = answer.json()["lines"]
+    assert good_line["status"] == "created"
+    assert bad_line["status"] == "rejected" and field in bad_line["error"]
+    member = gql(client, QUERY)["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert member["loyalty"]["pointsBalance"] == 25 and member["transactions"]["totalCount"] == 1
+    # Durable: after a restart the good line is there, and only it.
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as again:
+        member = gql(again, QUERY)["data"]["memberByIdentifier"]  # type: ignore[index]
+        assert member["transactions"]["totalCount"] == 1
+        assert _status(again, "transactions", PURCHASE) == "unchanged"
+
+
+def test_a_refund_line_may_carry_a_negative_amount(client: TestClient) -> None:
+    refund = {**PURCHASE, "transaction_id": "T-REFUND", "amount_cents": -2500, "status": "refunded"}
+    assert _status(client, "transactions", refund) == "created"

@@ -14,6 +14,7 @@ from typing import Any, Literal, Self
 
 from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import Conflict, Link, ValueKey
+from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 
@@ -109,6 +110,8 @@ class Change:
     actor: str = "engine"
     reason: str | None = None
     at: datetime | None = None
+    # What the change says to the feed's followers, written in the same transaction.
+    feed: list[FeedEntry] = field(default_factory=list)
 
 
 def linked_members(change: Change) -> list[tuple[Link, str]]:
@@ -364,3 +367,34 @@ class IdentityStore(abc.ABC):
     @abc.abstractmethod
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` were ever used (live or redirected)."""
+
+    # -- the change feed (identity/feed.py) ----------------------------------------------
+
+    @abc.abstractmethod
+    async def append_feed(self, entries: Sequence[FeedEntry]) -> list[int]:
+        """Append fact entries (identity entries go with their :class:`Change`); their
+        cursors, in order."""
+
+    @abc.abstractmethod
+    async def feed_after(
+        self, cursor: int, limit: int, member_id: str | None = None
+    ) -> list[FeedEntry]:
+        """Entries with a cursor above ``cursor``, oldest first, at most ``limit``; only
+        those naming ``member_id`` if given.
+
+        Raises:
+            FeedExpired: entries after ``cursor`` were pruned already.
+        """
+
+    @abc.abstractmethod
+    async def fed_lines(self, source: str, line_ids: Sequence[str]) -> set[str]:
+        """Which of a source's ``line_ids`` have a fact entry in the feed (a line sent again
+        after a failure half-way gets its entry then, and only then)."""
+
+    @abc.abstractmethod
+    async def feed_head(self) -> int:
+        """The newest cursor (0 for an empty feed)."""
+
+    @abc.abstractmethod
+    async def prune_feed(self, before: datetime) -> int:
+        """Drop entries older than ``before``; how many were dropped."""

@@ -20,9 +20,10 @@ import orjson
 
 from membergraph.identity.closure import Closure, Walk
 from membergraph.identity.engine import Link, ValueKey
+from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
-from membergraph.identity.store import sqlite_read
+from membergraph.identity.store import sqlite_feed, sqlite_read
 from membergraph.identity.store.port import (
     Change,
     ClosureStep,
@@ -141,6 +142,27 @@ class SqliteStore(IdentityStore):
         at = (change.at or datetime.now(UTC)).isoformat()
         async with self._mapped("write"):
             await self._in_thread(self._finish, change, at)
+
+    async def append_feed(self, entries: Sequence[FeedEntry]) -> list[int]:
+        if not entries:
+            return []
+        async with self._mapped("write"):
+            return await self._in_thread(sqlite_feed.append, entries)
+
+    async def feed_after(
+        self, cursor: int, limit: int, member_id: str | None = None
+    ) -> list[FeedEntry]:
+        return await self._read(sqlite_feed.after, cursor, limit, member_id)
+
+    async def feed_head(self) -> int:
+        return await self._read(sqlite_feed.head)
+
+    async def fed_lines(self, source: str, line_ids: Sequence[str]) -> set[str]:
+        return await self._read(sqlite_feed.fed, source, list(line_ids))
+
+    async def prune_feed(self, before: datetime) -> int:
+        async with self._mapped("write"):
+            return await self._in_thread(sqlite_feed.prune, before)
 
     # A first load's stages run in the connection's thread in the order they were called
     # (aiosqlite's queue): each finds there what the ones before it wrote, even when called

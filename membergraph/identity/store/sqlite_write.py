@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from membergraph.identity.engine import Link
+from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store.port import Change, ConcurrentChange, linked_members
@@ -27,6 +28,7 @@ __all__ = [
     "chunks",
     "member_versions",
     "write_change",
+    "write_feed",
 ]
 
 SCHEMA = """
@@ -63,6 +65,17 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, member_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
     actor TEXT NOT NULL, rule TEXT, reason TEXT, evidence TEXT NOT NULL, records TEXT NOT NULL
 );
+-- The change feed (identity/feed.py): AUTOINCREMENT, so a cursor is never used twice, even
+-- after the newest entries were pruned. Writers are serialized (BEGIN IMMEDIATE): cursor
+-- order is commit order, and a tail never skips an entry committed late.
+CREATE TABLE IF NOT EXISTS feed (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, member_ids TEXT NOT NULL,
+    at TEXT NOT NULL, actor TEXT, reason TEXT, source TEXT, line_id TEXT
+);
+CREATE TABLE IF NOT EXISTS feed_members (
+    member_id TEXT NOT NULL, cursor INTEGER NOT NULL, PRIMARY KEY (member_id, cursor)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
 # Secondary indexes, by name. A first load drops and rebuilds them (BULK_RECORDS).
@@ -78,6 +91,7 @@ INDEXES: dict[str, str] = {
     "cannot_b": "ON cannot_links (b_source, b_key)",
     "events_member": "ON events (member_id)",
     "events_kind": "ON events (kind)",
+    "feed_line": "ON feed (source, line_id) WHERE line_id IS NOT NULL",
 }
 SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {n} {on};\n" for n, on in INDEXES.items())
 
@@ -189,9 +203,43 @@ def write_change(
                 for e in change.events
             ],
         )
+    write_feed(db, change.feed)
     if bulk:
         for name, on in INDEXES.items():
             db.execute(f"CREATE INDEX IF NOT EXISTS {name} {on}")
+
+
+def write_feed(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int]:
+    """Append entries to the feed in the caller's transaction; their cursors, in order.
+
+    One writer at a time (the caller's ``BEGIN IMMEDIATE``): the rows get consecutive
+    cursors, the last of which the table's counter holds.
+    """
+    if not entries:
+        return []
+    db.executemany(
+        "INSERT INTO feed (kind, member_ids, at, actor, reason, source, line_id)"
+        " VALUES (?,?,?,?,?,?,?)",
+        [
+            (
+                e.kind.value,
+                orjson.dumps(e.member_ids).decode(),
+                e.at.isoformat(),
+                e.actor,
+                e.reason,
+                e.source,
+                e.line_id,
+            )
+            for e in entries
+        ],
+    )
+    last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'feed'").fetchone()[0]
+    cursors = list(range(last - len(entries) + 1, last + 1))
+    db.executemany(
+        "INSERT OR IGNORE INTO feed_members (member_id, cursor) VALUES (?,?)",
+        [(m, c) for e, c in zip(entries, cursors, strict=True) for m in e.member_ids],
+    )
+    return cursors
 
 
 def _write_new_members(

@@ -1,0 +1,289 @@
+"""The SQLite backend: source lines in an indexed table of the embedded store's file.
+
+What MongoDB collections are to the docker-compose deployment, this table is to the embedded
+default: the sources live in the database, not in a process. Any number of gateway
+processes over one file read the same lines (SQLite's WAL lets readers run beside the one
+writer); a line pushed through one is read by the next query on any other. A process holds
+no line beyond the request that reads it.
+
+One table for the four sources, keyed by (source, line id) and indexed by (source, owner),
+so a DataLoader batch is one indexed read. Lines are stored as their JSON and validated by
+the model again when read (they were valid when written; a model that changed since may
+refuse one, which then reads as missing and is logged, never a crash of the query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from membergraph.connectors.base import SourceConnector, SourceUnavailable
+from membergraph.connectors.lines import LineError, LoadReport, Owner
+from membergraph.connectors.sources import SOURCES, SourceSpec, Taken
+
+__all__ = ["SqliteLines", "SqliteSource", "folder_fingerprint"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS source_lines (
+    source TEXT NOT NULL, line_id TEXT NOT NULL, owner TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (source, line_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS source_lines_owner ON source_lines (source, owner);
+CREATE TABLE IF NOT EXISTS source_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+"""
+_CHUNK = 500
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """What says a folder is the one loaded before, without reading its lines: each source
+    file's name, size and modification time."""
+    parts = []
+    for spec in SOURCES.values():
+        path = folder / spec.file_name
+        if path.exists():
+            stat = path.stat()
+            parts.append(f"{spec.file_name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256(f"{folder.resolve()}|{'|'.join(parts)}".encode()).hexdigest()
+
+
+def render(line: BaseModel) -> bytes:
+    return orjson.dumps(line.model_dump(mode="json", exclude_unset=True))
+
+
+class SqliteLines:
+    """The connection to the source table, shared by the four sources of one file."""
+
+    def __init__(self, path: str | Path, durable: bool = True) -> None:
+        self.path = str(path)
+        self.durable = durable
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+            await self._db.execute("PRAGMA journal_mode = WAL")
+            sync = "FULL" if self.durable else "NORMAL"
+            await self._db.execute(f"PRAGMA synchronous = {sync}")
+            await self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise SourceUnavailable("sqlite", f"{self.path}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    def sources(
+        self, owner_of: Callable[[SourceSpec], Owner], timeout: float = 5.0
+    ) -> dict[Any, SqliteSource]:
+        return {
+            name: SqliteSource(spec, self, owner_of(spec), timeout)
+            for name, spec in SOURCES.items()
+        }
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` in the connection's thread: one hop, many statements."""
+        if self._db is None:
+            raise SourceUnavailable("sqlite", "the source table is closed")
+        db = self._db
+        try:
+            return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
+        except sqlite3.Error as exc:
+            raise SourceUnavailable("sqlite", str(exc)) from exc
+
+    async def meta(self, key: str) -> str | None:
+        row = await self.run(
+            lambda db: db.execute("SELECT value FROM source_meta WHERE key = ?", (key,)).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.run(
+            lambda db: db.execute(
+                "INSERT INTO source_meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+        )
+
+    async def count(self) -> int:
+        row = await self.run(lambda db: db.execute("SELECT count(*) FROM source_lines").fetchone())
+        return int(row[0])
+
+    async def counts(self) -> dict[str, int]:
+        """Lines held per source."""
+        rows = await self.run(
+            lambda db: db.execute(
+                "SELECT source, count(*) FROM source_lines GROUP BY source"
+            ).fetchall()
+        )
+        return {str(source): int(n) for source, n in rows}
+
+    async def keep_report(self, source: str, report: LoadReport) -> None:
+        """What loading a source's file found (malformed lines with where they are), kept
+        for ``/readyz`` on later starts that do not read the file."""
+        said = {
+            "lines": report.lines,
+            "accepted": report.accepted,
+            "malformed": report.malformed,
+            "errors": [[e.where, e.message] for e in report.errors],
+        }
+        await self.set_meta(f"report:{source}", orjson.dumps(said).decode())
+
+    async def report(self, source: str) -> LoadReport:
+        said = await self.meta(f"report:{source}")
+        if said is None:
+            return LoadReport()
+        found = orjson.loads(said)
+        return LoadReport(
+            found["lines"],
+            found["accepted"],
+            found["malformed"],
+            [LineError(where, message) for where, message in found["errors"]],
+        )
+
+
+class SqliteSource(SourceConnector):
+    """One source kind's lines in the source table."""
+
+    def __init__(
+        self, spec: SourceSpec, lines: SqliteLines, owner: Owner, timeout: float = 5.0
+    ) -> None:
+        super().__init__(spec, owner, timeout)
+        self.lines = lines
+        self.count: int | None = None  # lines held, once counted (size())
+
+    def size(self) -> int | None:
+        return self.count
+
+    def _parse(self, body: bytes) -> BaseModel | None:
+        try:
+            return self.spec.model.model_validate_json(body)
+        except ValidationError as exc:
+            logger.warning("source %s: a stored line no longer validates: %s", self.source, exc)
+            return None
+
+    async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
+        rows = await self.lines.run(_by_owner, self.source.value, list(keys))
+        found: dict[str, list[BaseModel]] = {}
+        for owner, body in rows:
+            line = self._parse(body)
+            if line is not None:
+                found.setdefault(owner, []).append(line)
+        return [found.get(key, []) for key in keys]
+
+    async def scan(self) -> AsyncIterator[BaseModel]:
+        after = ""
+        while True:
+            rows = await self.lines.run(_page, self.source.value, after)
+            for line_id, body in rows:
+                line = self._parse(body)
+                if line is not None:
+                    self.report.lines += 1
+                    self.report.accepted += 1
+                    yield line
+                after = line_id
+            if len(rows) < 5000:
+                return
+
+    async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
+        """Store lines (one transaction, written before anything is answered); per line
+        what :meth:`~SourceConnector.sort_out` decided against the stored versions."""
+        if not lines:
+            return []
+        ids = sorted({self.line_id(line) for line in lines})
+
+        def take(db: sqlite3.Connection) -> list[Taken]:
+            db.execute("BEGIN IMMEDIATE")  # read and write in one: no writer in between
+            try:
+                stored = {
+                    line_id: parsed
+                    for line_id, body in _by_id(db, self.source.value, ids)
+                    if (parsed := self._parse(body)) is not None
+                }
+                outcomes, changed = self.sort_out(lines, stored)
+                db.executemany(
+                    "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
+                    " ON CONFLICT (source, line_id) DO UPDATE SET owner = excluded.owner,"
+                    " body = excluded.body",
+                    [
+                        (self.source.value, self.line_id(line), owner, render(line))
+                        for line, owner in changed
+                    ],
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return outcomes
+
+        outcomes = await self.lines.run(take)
+        if self.count is not None:
+            self.count += sum(1 for taken in outcomes if taken == "created")
+        return outcomes
+
+    async def put(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
+        """Write ``(line id, owner, JSON)`` rows as they are (a first load of lines already
+        ordered), in one transaction."""
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
+                    " ON CONFLICT (source, line_id) DO UPDATE SET owner = excluded.owner,"
+                    " body = excluded.body",
+                    ((self.source.value, i, o, b) for i, o, b in rows),
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+        await self.lines.run(write)
+
+
+def _by_owner(db: sqlite3.Connection, source: str, keys: list[str]) -> list[tuple[str, bytes]]:
+    rows: list[tuple[str, bytes]] = []
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows += db.execute(
+            f"SELECT owner, body FROM source_lines WHERE source = ? AND owner IN ({marks})"
+            " ORDER BY owner, line_id",
+            (source, *chunk),
+        ).fetchall()
+    return rows
+
+
+def _by_id(db: sqlite3.Connection, source: str, ids: list[str]) -> list[tuple[str, bytes]]:
+    rows: list[tuple[str, bytes]] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows += db.execute(
+            f"SELECT line_id, body FROM source_lines WHERE source = ? AND line_id IN ({marks})",
+            (source, *chunk),
+        ).fetchall()
+    return rows
+
+
+def _page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, bytes]]:
+    return db.execute(
+        "SELECT line_id, body FROM source_lines WHERE source = ? AND line_id > ?"
+        " ORDER BY line_id LIMIT 5000",
+        (source, after),
+    ).fetchall()

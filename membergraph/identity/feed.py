@@ -1,0 +1,188 @@
+"""The change feed: one ordered truth that every process and subscriber follows.
+
+Every accepted change, identity (a merge, a split, a link, an undo) or fact (a purchase, a
+consent, an offer, a web event, a call), is appended to the store's feed with a monotonic
+``cursor``: identity entries in the same store transaction as the change itself, fact
+entries once the line is durable in its source. Processes never tell each other anything:
+each runs a :class:`FeedFollower` that tails the feed (SQLite: the feed table; MongoDB: the
+feed collection) and hands every entry, in cursor order, to its subscribers (GraphQL
+``memberChanged``) and to whatever keeps a cache (scores, file sources' tails). A process
+that made a change wakes its own follower at once; others see it within one poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from membergraph.identity.store.port import IdentityStore
+
+__all__ = ["ChangeKind", "FeedEntry", "FeedExpired", "FeedFollower", "FEED_PAGE"]
+
+logger = logging.getLogger(__name__)
+FEED_PAGE = 500  # entries read per poll
+
+
+class ChangeKind(StrEnum):
+    """What one feed entry says happened."""
+
+    MERGED = "merged"
+    SPLIT = "split"
+    LINKED = "linked"
+    PURCHASE_RECORDED = "purchase_recorded"
+    PURCHASE_STATUS_CHANGED = "purchase_status_changed"
+    PURCHASE_UPDATED = "purchase_updated"
+    OFFER_REDEEMED = "offer_redeemed"
+    WEB_EVENT = "web_event"
+    CALL = "call"
+    PROFILE_UPDATED = "profile_updated"
+    CONSENT_CHANGED = "consent_changed"
+
+
+IDENTITY_KINDS = frozenset({ChangeKind.MERGED, ChangeKind.SPLIT, ChangeKind.LINKED})
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One change, as the feed holds it. ``cursor`` is set by the store when appended."""
+
+    kind: ChangeKind
+    member_ids: tuple[str, ...]
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    actor: str | None = None
+    reason: str | None = None
+    source: str | None = None
+    line_id: str | None = None
+    cursor: int = 0
+
+
+class FeedExpired(LookupError):
+    """A cursor older than what the feed keeps (its retention): the missed changes are gone."""
+
+
+Listener = Callable[[Sequence[FeedEntry]], Awaitable[None] | None]
+
+
+class FeedFollower:
+    """Tails the store's feed and fans each entry out, in cursor order, exactly once.
+
+    Subscribers get their own bounded queue; one that stops reading loses its queue (it is
+    told by :class:`FeedExpired` on its next read and resumes from its last cursor), so no
+    reader can make the follower or the writers wait.
+    """
+
+    def __init__(self, store: IdentityStore, interval: float = 0.2, queue_size: int = 1000) -> None:
+        self.store = store
+        self.interval = interval
+        self.queue_size = queue_size
+        self.position = 0
+        self.listeners: list[Listener] = []
+        self._queues: set[asyncio.Queue[FeedEntry | None]] = set()
+        self._wake = asyncio.Event()
+        self._reading = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0  # subscribers cut off for not reading
+
+    async def start(self) -> None:
+        """Follow from the feed's current end (what came before is in the store already)."""
+        self.position = await self.store.feed_head()
+        self._task = asyncio.create_task(self._run(), name="feed-follower")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def poke(self) -> None:
+        """Read the feed now: this process just appended to it."""
+        self._wake.set()
+
+    async def catch_up(self) -> None:
+        """Read and deliver everything appended so far (tests, and after a local change)."""
+        while await self._step():
+            pass
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self._step():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the store is down: try again, never die
+                logger.warning("feed follower: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def _step(self) -> bool:
+        async with self._reading:  # the poller and a catch_up never deliver twice
+            return await self._deliver()
+
+    async def _deliver(self) -> bool:
+        entries = await self.store.feed_after(self.position, FEED_PAGE)
+        if not entries:
+            return False
+        self.position = entries[-1].cursor
+        for listener in self.listeners:
+            try:
+                done = listener(entries)
+                if done is not None:
+                    await done
+            except Exception:  # a cache that failed must not stop the feed
+                logger.exception("feed listener failed")
+        for queue in list(self._queues):
+            for entry in entries:
+                try:
+                    queue.put_nowait(entry)
+                except asyncio.QueueFull:
+                    self.dropped += 1
+                    self._queues.discard(queue)
+                    queue.get_nowait()
+                    queue.put_nowait(None)  # the reader learns it was cut off
+                    break
+        return len(entries) == FEED_PAGE
+
+    async def subscribe(
+        self, member_id: str | None = None, after: int | None = None
+    ) -> AsyncIterator[FeedEntry]:
+        """Entries naming ``member_id`` (all if None) in cursor order: those after ``after``
+        from the store first (missed while away), then live ones, each exactly once.
+
+        Raises:
+            FeedExpired: ``after`` is older than what the feed keeps, or the subscriber fell
+                too far behind to be kept.
+        """
+        queue: asyncio.Queue[FeedEntry | None] = asyncio.Queue(self.queue_size)
+        self._queues.add(queue)  # before reading the store: nothing falls in between
+        try:
+            last = self.position if after is None else after
+            if after is not None:
+                while True:
+                    missed = await self.store.feed_after(last, FEED_PAGE, member_id)
+                    for entry in missed:
+                        last = entry.cursor
+                        yield entry
+                    if len(missed) < FEED_PAGE:
+                        break
+            while True:
+                live = await queue.get()
+                if live is None:
+                    raise FeedExpired("subscriber fell behind; resume with `after` its cursor")
+                if live.cursor <= last:
+                    continue
+                last = live.cursor
+                if member_id is None or member_id in live.member_ids:
+                    yield live
+        finally:
+            self._queues.discard(queue)

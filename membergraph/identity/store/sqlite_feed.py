@@ -1,0 +1,111 @@
+"""The SQLite store's change feed: appending facts, reading a tail, pruning by age.
+
+Plain ``sqlite3`` functions, run in the store connection's thread (``SqliteStore._read``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+import orjson
+
+from membergraph.identity.feed import ChangeKind, FeedEntry, FeedExpired
+from membergraph.identity.store.sqlite_write import write_feed
+
+__all__ = ["after", "append", "fed", "head", "prune"]
+
+_COLUMNS = "f.cursor, f.kind, f.member_ids, f.at, f.actor, f.reason, f.source, f.line_id"
+
+
+def append(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        cursors = write_feed(db, entries)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return cursors
+
+
+def after(
+    db: sqlite3.Connection, cursor: int, limit: int, member_id: str | None
+) -> list[FeedEntry]:
+    pruned = db.execute("SELECT value FROM meta WHERE key = 'feed_pruned_through'").fetchone()
+    if pruned is not None and cursor < int(pruned[0]):
+        raise FeedExpired(
+            f"cursor {cursor} is older than the feed keeps (entries up to {pruned[0]} pruned)"
+        )
+    if member_id is None:
+        rows = db.execute(
+            f"SELECT {_COLUMNS} FROM feed AS f WHERE f.cursor > ? ORDER BY f.cursor LIMIT ?",
+            (cursor, limit),
+        ).fetchall()
+    else:
+        rows = db.execute(
+            f"SELECT {_COLUMNS} FROM feed_members AS m JOIN feed AS f ON f.cursor = m.cursor"
+            " WHERE m.member_id = ? AND m.cursor > ? ORDER BY m.cursor LIMIT ?",
+            (member_id, cursor, limit),
+        ).fetchall()
+    return [
+        FeedEntry(
+            cursor=row[0],
+            kind=ChangeKind(row[1]),
+            member_ids=tuple(orjson.loads(row[2])),
+            at=datetime.fromisoformat(row[3]),
+            actor=row[4],
+            reason=row[5],
+            source=row[6],
+            line_id=row[7],
+        )
+        for row in rows
+    ]
+
+
+def fed(db: sqlite3.Connection, source: str, line_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(line_ids), 500):
+        chunk = line_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0]
+            for row in db.execute(
+                f"SELECT line_id FROM feed WHERE source = ? AND line_id IN ({marks})",
+                (source, *chunk),
+            )
+        )
+    return found
+
+
+def head(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT max(cursor) FROM feed").fetchone()
+    if row[0] is not None:
+        return int(row[0])
+    # An empty table after pruning everything: the counter still knows the last cursor.
+    seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'feed'").fetchone()
+    return int(seq[0]) if seq else 0
+
+
+def prune(db: sqlite3.Connection, before: datetime) -> int:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        last = db.execute(
+            "SELECT max(cursor) FROM feed WHERE at < ?", (before.isoformat(),)
+        ).fetchone()[0]
+        if last is None:
+            db.execute("ROLLBACK")
+            return 0
+        gone = db.execute("DELETE FROM feed WHERE cursor <= ?", (last,)).rowcount
+        db.execute("DELETE FROM feed_members WHERE cursor <= ?", (last,))
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('feed_pruned_through', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(last),),
+        )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return int(gone)

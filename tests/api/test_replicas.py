@@ -1,0 +1,207 @@
+"""Two real `membergraph serve` processes over one SQLite store behave as one.
+
+Each process tails the store's change feed: a purchase pushed through one is read and pushed
+through the other. A process killed in the middle of a stream of ingests leaves every line
+it acknowledged, with its feed entry, and nothing half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from tests.support.http import free_port
+
+CONTACT = {
+    "contact_id": "C-REPLICA",
+    "first_name": "Rae",
+    "last_name": "Plica",
+    "emails": ["rae.plica@example.net"],
+    "loyalty_id": "LD-7777-0001",
+    "birth_date": "1985-05-05",
+}
+QUERY = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
+  id loyalty { pointsBalance } transactions { totalCount } } }"""
+
+
+def _purchase(n: int, points: int = 10) -> dict[str, object]:
+    return {
+        "transaction_id": f"T-REPLICA-{n}",
+        "loyalty_id": "LD77770001",
+        "channel": "store",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "amount_cents": 1000,
+        "points_earned": points,
+    }
+
+
+@contextlib.contextmanager
+def _serve(data: Path, store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    env = {**os.environ, "MEMBERGRAPH_FEED_POLL_S": "0.1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "membergraph.cli", "serve", "--no-open", "--port", str(port),
+         "--data", str(data), "--store", f"sqlite:///{store}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    address = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://{address}/readyz", timeout=1).status_code == 200:
+                break
+        assert time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.1)
+    try:
+        yield address, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _member(address: str) -> dict[str, object] | None:
+    answer = httpx.post(
+        f"http://{address}/graphql",
+        json={"query": QUERY, "variables": {"e": "rae.plica@example.net"}},
+        timeout=10,
+    ).json()
+    return answer["data"]["memberByIdentifier"]  # type: ignore[no-any-return]
+
+
+def _until(check: object, seconds: float = 10.0) -> object:
+    """Poll ``check()`` until it answers something truthy (a bound, not a timing assert)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()  # type: ignore[operator]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def folder(demo_source: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_source, data)
+    return data
+
+
+def test_a_purchase_through_one_process_is_read_and_pushed_through_the_other(
+    folder: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "one.db"
+    with _serve(folder, store) as (a, _), _serve(folder, store) as (b, _):
+        assert httpx.post(f"http://{a}/ingest/crm", json=[CONTACT]).status_code == 200
+        member = _until(lambda: _member(b))
+        assert isinstance(member, dict), "the contact ingested through A never showed on B"
+
+        async def watch() -> list[dict[str, object]]:
+            async with websockets.connect(
+                f"ws://{b}/graphql", subprotocols=["graphql-transport-ws"]
+            ) as ws:
+                await ws.send(json.dumps({"type": "connection_init"}))
+                assert json.loads(await ws.recv())["type"] == "connection_ack"
+                subscription = (
+                    'subscription { memberChanged(id: "%s") { cursor kind source lineId } }'
+                    % member["id"]
+                )
+                await ws.send(
+                    json.dumps({"id": "1", "type": "subscribe", "payload": {"query": subscription}})
+                )
+                await asyncio.sleep(0.3)  # subscribed before the purchase is made
+                posted = await asyncio.to_thread(
+                    httpx.post, f"http://{a}/ingest/transactions", json=[_purchase(1, 25)]
+                )
+                assert posted.status_code == 200
+                heard = []
+                async with asyncio.timeout(10):
+                    while not any(h["kind"] == "PURCHASE_RECORDED" for h in heard):
+                        message = json.loads(await ws.recv())
+                        assert message["type"] == "next", message
+                        heard.append(message["payload"]["data"]["memberChanged"])
+                return heard
+
+        heard = asyncio.run(watch())
+        bought = next(h for h in heard if h["kind"] == "PURCHASE_RECORDED")
+        assert bought["source"] == "transactions" and bought["lineId"] == "T-REPLICA-1"
+        seen = _until(lambda: (m := _member(b)) and m["loyalty"]["pointsBalance"] == 25 and m)  # type: ignore[index]
+        assert seen, "the purchase made through A is not in B's answer"
+
+
+def test_a_killed_process_keeps_every_line_it_acknowledged_with_its_feed_entry(
+    folder: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "one.db"
+    acknowledged: list[str] = []
+    with _serve(folder, store) as (a, process):
+        httpx.post(f"http://{a}/ingest/crm", json=[CONTACT])
+        with httpx.Client(timeout=5) as client:
+            for n in range(400):
+                if n == 60:
+                    os.kill(process.pid, signal.SIGKILL)  # in the middle of the stream
+                try:
+                    answer = client.post(f"http://{a}/ingest/transactions", json=[_purchase(n)])
+                except httpx.HTTPError:
+                    break
+                if answer.status_code == 200:
+                    acknowledged.append(f"T-REPLICA-{n}")
+    assert len(acknowledged) >= 60
+    with _serve(folder, store) as (b, _):
+        member = _member(b)
+        assert member is not None
+        held = member["transactions"]["totalCount"]  # type: ignore[index]
+        # Every acknowledged line is there; at most the one in flight at the kill is too.
+        assert len(acknowledged) <= held <= len(acknowledged) + 1
+        page = httpx.post(
+            f"http://{b}/graphql",
+            json={"query": "{ changes(first: 1000) { edges { node { kind lineId } } } }"},
+        ).json()
+        fed = {
+            e["node"]["lineId"]
+            for e in page["data"]["changes"]["edges"]
+            if e["node"]["kind"] == "PURCHASE_RECORDED"
+        }
+        assert set(acknowledged) <= fed
+        assert member["loyalty"]["pointsBalance"] == 10 * held  # type: ignore[index]
+
+
+def test_a_second_start_over_the_same_folder_reads_none_of_its_lines(
+    folder: Path, tmp_path: Path
+) -> None:
+    store = tmp_path / "one.db"
+    with _serve(folder, store) as (a, _):
+        first = httpx.get(f"http://{a}/readyz").json()
+    # Each file overwritten with as many bytes of garbage, its time kept: a start that read
+    # a line would find every one malformed.
+    for path in folder.glob("*.jsonl"):
+        stat = path.stat()
+        path.write_bytes(b"x" * (stat.st_size - 1) + b"\n")
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with _serve(folder, store) as (b, _):
+        again = httpx.get(f"http://{b}/readyz").json()
+    assert again["store"] == first["store"]
+    assert again["sources"]["crm"]["lines"] == first["sources"]["crm"]["lines"] > 0
+    assert orjson.dumps(again["sources"]) == orjson.dumps(first["sources"])
