@@ -402,6 +402,13 @@ async def _prune_feed(gateway: Gateway) -> None:
         await asyncio.sleep(3600)
 
 
+def app_from_environment() -> Starlette:
+    """The app of one ``serve --workers N`` worker, from ``MEMBERGRAPH_*`` variables."""
+    from membergraph.settings import load_settings
+
+    return create_app(load_settings())
+
+
 def _token_verifier(settings: Settings) -> TokenVerifier:
     """JWT keys from settings (read once at start: a missing file stops start-up)."""
     jwks = orjson.loads(settings.jwt_jwks.read_bytes()) if settings.jwt_jwks else None

@@ -74,6 +74,12 @@ def serve(
         bool,
         typer.Option("--open/--no-open", help="Open GraphiQL in a browser if there is a screen."),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, max=64, help="Processes serving over the one store (one port)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the member graph (GraphiQL at /graphql). No flags: generated demo data."""
     import uvicorn
@@ -101,12 +107,41 @@ def serve(
         if open_browser and has_screen:
             webbrowser.open(url)
 
-    application = create_app(settings, announce=announce)
     try:
+        if workers > 1:
+            # Loaded and resolved once, here; the workers then start over a store that
+            # holds it all (each follows the change feed: any of them answers the same).
+            members, seconds = asyncio.run(_prepare(settings))
+            announce(members, f"{settings.store} ({workers} workers)", seconds)
+            given = {"data": data, "store": store, "sources": sources, "host": host, "port": port}
+            for key, value in given.items():
+                if value is not None:
+                    os.environ[f"MEMBERGRAPH_{key.upper()}"] = str(value)
+            uvicorn.run(
+                "membergraph.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+            )
+            return
+        application = create_app(settings, announce=announce)
         uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
+
+
+async def _prepare(settings: Settings) -> tuple[int, float]:
+    """Open the gateway once (the first load, if the folder is new) and close it."""
+    from membergraph.gateway import open_gateway
+
+    started = time.perf_counter()
+    gateway, sources, result = await open_gateway(settings)
+    await gateway.identity.store.aclose()
+    await sources.aclose()
+    return result.members, time.perf_counter() - started
 
 
 @app.command("demo-data")
@@ -128,11 +163,25 @@ def demo_data(
 @app.command()
 def load(
     data: Annotated[Path, typer.Option("--data", help="Folder of source files.")],
-    to: Annotated[str, typer.Option("--to", help="mongodb://HOST/DATABASE to load into.")],
+    to: Annotated[
+        str,
+        typer.Option("--to", help="sqlite:///PATH (sources and identities) or mongodb://HOST/DB."),
+    ],
 ) -> None:
-    """Load a folder of source files into MongoDB (idempotent: loading twice changes nothing)."""
-    settings = _settings(sources=to)
+    """Load a folder of source files into a database (idempotent: loading twice changes
+    nothing). SQLite: the source table and the identity store of that file, resolved as it
+    loads, ready for `serve --store` the same URL. MongoDB: the source collections."""
     _require_folder(data)
+    if to.startswith("sqlite:///"):
+        settings = _settings(data=data, store=to)
+        try:
+            members, seconds = asyncio.run(_prepare(settings))
+        except (StoreError, ConnectorError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        err.print(f"loaded {data} into {to}: {members} members ({seconds:.1f} s)")
+        return
+    settings = _settings(sources=to)
     try:
         counts = asyncio.run(load_folder(data, to, settings.default_region))
     except (StoreError, ConnectorError) as exc:
@@ -155,7 +204,7 @@ async def load_folder(
                 assert isinstance(source, FileConnector)
                 lines = list(source.lines())
                 task = progress.add_task(f"loading {name.value}", total=len(lines))
-                outcome = dict.fromkeys(("created", "updated", "unchanged"), 0)
+                outcome = dict.fromkeys(("created", "updated", "unchanged", "stale", "rejected"), 0)
                 for start in range(0, len(lines), batch):
                     chunk = lines[start : start + batch]
                     for result in await target.connectors[name].append(chunk):

@@ -264,7 +264,7 @@ async def open_gateway(
     path = embedded_path(settings)
     if path is None:
         return await _open_federated(settings, mongo_client)
-    store = store_from_url(settings.store, mongo_client)
+    store = store_from_url(settings.store, mongo_client, settings.durable)
     await store.open()
     try:
         sources, lines = await sqlite_sources(settings, path)
@@ -323,7 +323,7 @@ async def _open_federated(
     settings: Settings, mongo_client: Any = None
 ) -> tuple[Gateway, SourceSet, ApplyResult]:
     sources = await open_source_set(settings, mongo_client)
-    store = store_from_url(settings.store, mongo_client)
+    store = store_from_url(settings.store, mongo_client, settings.durable)
     try:
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)

@@ -146,3 +146,26 @@ def test_a_bad_rules_file_stops_start_up(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "limits.EMAIL" in result.output
+
+
+def test_load_into_sqlite_resolves_once_and_a_second_load_changes_nothing(
+    demo_source: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'loaded.db'}"
+    first = runner.invoke(app, ["load", "--data", str(demo_source), "--to", url])
+    assert first.exit_code == 0, first.output
+
+    def counts() -> tuple[int, ...]:
+        with sqlite3.connect(tmp_path / "loaded.db") as db:
+            return tuple(
+                db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("source_lines", "records", "members", "events", "feed")
+            )
+
+    loaded = counts()
+    assert all(loaded[:3]), loaded
+    again = runner.invoke(app, ["load", "--data", str(demo_source), "--to", url])
+    assert again.exit_code == 0, again.output
+    assert counts() == loaded

@@ -38,6 +38,7 @@ from membergraph.identity.store.port import (
 __all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange"]
 
 _ATTEMPTS = 5
+_INLINE_SCOPE = 64  # records a resolution runs on the event loop's thread, at most
 
 
 @dataclass(slots=True)
@@ -225,7 +226,13 @@ class IdentityService:
             )
         else:
             records = [scope[ref] for ref in sorted(changed)]
-            outcome = (resolve(scope, self.rules, manual, cannot, hubs), None)
+            if len(scope) > _INLINE_SCOPE:
+                # A large closure takes the engine milliseconds or more: on a thread, so the
+                # event loop answers reads meanwhile (the lock keeps writers in order).
+                found = await asyncio.to_thread(resolve, scope, self.rules, manual, cannot, hubs)
+            else:  # most ingests: a handful of records, cheaper than a thread hop
+                found = resolve(scope, self.rules, manual, cannot, hubs)
+            outcome = (found, None)
         try:
             for failed in outcome:
                 if isinstance(failed, BaseException):

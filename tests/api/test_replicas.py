@@ -124,10 +124,9 @@ def test_a_purchase_through_one_process_is_read_and_pushed_through_the_other(
             ) as ws:
                 await ws.send(json.dumps({"type": "connection_init"}))
                 assert json.loads(await ws.recv())["type"] == "connection_ack"
-                subscription = (
-                    'subscription { memberChanged(id: "%s") { cursor kind source lineId } }'
-                    % member["id"]
-                )
+                fields = "cursor kind source lineId"
+                subscription = f'subscription {{ memberChanged(id: "{member["id"]}") {{ {fields} }} }}'
+
                 await ws.send(
                     json.dumps({"id": "1", "type": "subscribe", "payload": {"query": subscription}})
                 )

@@ -24,15 +24,16 @@ __all__ = [
 ]
 
 
-def store_from_url(url: str, mongo_client: Any = None) -> IdentityStore:
+def store_from_url(url: str, mongo_client: Any = None, durable: bool = True) -> IdentityStore:
     """The adapter for a store URL (``sqlite:///PATH`` or ``mongodb://...``), not yet open.
 
     ``mongo_client``: an ``AsyncMongoClient`` to use instead of making one from the URL.
+    ``durable``: SQLite commits with ``synchronous=FULL`` (MongoDB: the URL's write concern).
     """
     if url.startswith("sqlite:///"):
         from membergraph.identity.store.sqlite import SqliteStore
 
-        return SqliteStore.from_url(url)
+        return SqliteStore.from_url(url, durable)
     if url.startswith(("mongodb://", "mongodb+srv://")):
         from membergraph.identity.store.mongodb import MongoStore
 

@@ -62,7 +62,9 @@ class _FirstLoad:
     staged: Staged = frozenset({"identifiers"})
 
 
-def _apply(db: sqlite3.Connection, change: Change, at: str, load: _FirstLoad | None) -> None:
+def _apply(
+    db: sqlite3.Connection, change: Change, at: str, load: _FirstLoad | None, sync: str
+) -> None:
     staged = load.staged if load is not None else frozenset()
     if not staged:
         db.execute("BEGIN IMMEDIATE")
@@ -75,29 +77,32 @@ def _apply(db: sqlite3.Connection, change: Change, at: str, load: _FirstLoad | N
         db.execute("COMMIT")
     finally:
         if staged:  # a first load's transaction (stage_records) is over
-            end_first_load(db)
+            end_first_load(db, sync)
 
 
-def _unstage(db: sqlite3.Connection) -> None:
+def _unstage(db: sqlite3.Connection, sync: str) -> None:
     try:
         db.execute("ROLLBACK")
     finally:
-        end_first_load(db)
+        end_first_load(db, sync)
 
 
 class SqliteStore(IdentityStore):
     """Identity store on a SQLite file (``sqlite:///./membergraph.db``)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, durable: bool = True) -> None:
         self.path = str(path)
+        # FULL: a commit is on disk before it returns (a power loss keeps it); NORMAL in
+        # WAL mode may lose the last commits, never corrupts the file.
+        self.synchronous = "FULL" if durable else "NORMAL"
         self._db: aiosqlite.Connection | None = None
         # A first load's open transaction (see stage), in the connection's thread.
         self._load: _FirstLoad | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> SqliteStore:
+    def from_url(cls, url: str, durable: bool = True) -> SqliteStore:
         """``sqlite:///relative/or/absolute/path.db`` (``sqlite:///:memory:`` for tests)."""
-        return cls(url.removeprefix("sqlite:///"))
+        return cls(url.removeprefix("sqlite:///"), durable)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -117,9 +122,10 @@ class SqliteStore(IdentityStore):
         async with self._mapped("open"):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
             self._db.row_factory = sqlite3.Row
             await self._db.executescript(SCHEMA)
+            await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     async def aclose(self) -> None:
         if self._db is not None:
@@ -214,12 +220,12 @@ class SqliteStore(IdentityStore):
 
     def _finish(self, db: sqlite3.Connection, change: Change, at: str) -> None:
         load, self._load = self._load, None
-        _apply(db, change, at, load)
+        _apply(db, change, at, load, self.synchronous)
 
     def _abandon(self, db: sqlite3.Connection) -> None:
         if self._load is not None:
             self._load = None
-            _unstage(db)
+            _unstage(db, self.synchronous)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(connection, *args)`` in the connection's thread: one hop, many statements.

@@ -82,10 +82,10 @@ def _first_load_journal(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA synchronous = FULL")
 
 
-def end_first_load(db: sqlite3.Connection) -> None:
-    """Back to WAL after a first load's commit or rollback (as ``SCHEMA`` opens a store)."""
+def end_first_load(db: sqlite3.Connection, synchronous: str = "NORMAL") -> None:
+    """Back to WAL after a first load's commit or rollback (as the store was opened)."""
     db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute(f"PRAGMA synchronous = {synchronous}")
 
 
 def stage_links(
