@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -42,6 +43,7 @@ from membergraph.identity.values import (
 __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 
 _T = TypeVar("_T")
+_PAUSE_GC_FROM = 20_000  # records from which a resolution pauses the garbage collector
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
 _DUPLICATES = ("crm_duplicate", "crm_near_duplicate")  # one person entered twice
@@ -397,7 +399,12 @@ def resolve(
         >>> resolve({}).components
         []
     """
-    with gc_paused():
+    # A batch's millions of objects pause the collector; an ingest's closure does not (the
+    # pause is process-wide, and the event loop goes on meanwhile).
+    paused: AbstractContextManager[None] = (
+        gc_paused(freeze=False) if len(records) >= _PAUSE_GC_FROM else nullcontext()
+    )
+    with paused:
         return _Resolver(
             records, rules or Rules(), manual_links, cannot_links, hubs, order, on_links
         ).run()

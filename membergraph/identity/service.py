@@ -114,7 +114,7 @@ class IdentityService:
         while the store writes them (``membergraph resolve`` writes its answer file then);
         the call returns when both are done, and fails if either fails.
         """
-        with gc_paused():  # a whole store read is millions of objects too
+        with gc_paused(freeze=False):  # a whole store read is millions of objects too
             stored = await self.store.load_records(None)
             if stored:
                 changed = {
