@@ -53,7 +53,8 @@ def page_of(nodes: Sequence[T], first: int, after: str | None, kind: str) -> Pag
     start = 0
     if after is not None:
         value = decode_cursor(kind, after)
-        if not value.isdigit():
+        # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+        if not (value.isascii() and value.isdigit() and len(value) <= 18):
             raise bad_input(f"invalid cursor {after!r}", argument="after")
         start = int(value) + 1
     chosen = nodes[start : start + first]
