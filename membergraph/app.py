@@ -40,7 +40,7 @@ from membergraph.connectors.files import FileConnector
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
 from membergraph.identity.store import StoreError
-from membergraph.ingest import ingest_endpoint
+from membergraph.ingest import IngestService, ingest_endpoint
 from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
@@ -341,6 +341,7 @@ def create_app(
         else:
             app.state.gateway = gateway
         follower = await follow_feed(app.state.gateway)
+        app.state.ingest = IngestService(app.state.gateway)
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
         # A real member's e-mail only in demo mode: behind credentials the page holds no data.
         sample = None if settings.has_credentials else _sample_email(app.state.gateway)

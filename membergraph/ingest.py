@@ -1,13 +1,17 @@
-"""``POST /ingest/{source}``: lines in the source file format, answered per line.
+"""Pushed source lines: :class:`IngestService` (the domain service) and ``POST
+/ingest/{source}`` (its thin HTTP handler), lines in the source file format answered per line.
 
-Each line is validated on its own; good lines are appended to the source (idempotent on the
-line's id: the same line twice changes nothing) and applied to identity incrementally. A bad
-line is answered with its precise error and never stops the others.
+Each line is validated on its own; good lines are stored in the source (ordered against the
+version held: ``created``, ``updated``, ``unchanged``, ``stale``), applied to identity
+incrementally, and announced on the change feed. A bad line is answered with its precise
+error and never stops the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -19,15 +23,21 @@ from membergraph.auth import caller_of
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
-from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.records import record_of_line
+from membergraph.identity.records import RecordData, record_of_line
 from membergraph.resolvers.context import Gateway
 
-__all__ = ["ingest_endpoint", "fact_kind", "MAX_INGEST_BYTES"]
+__all__ = [
+    "MAX_INGEST_BYTES",
+    "IngestRefused",
+    "IngestService",
+    "Pushed",
+    "fact_kind",
+    "ingest_endpoint",
+]
 
 MAX_INGEST_BYTES = 8 * 1024 * 1024
-_lock = asyncio.Lock()
 
 
 def fact_kind(source: SourceName, line: Any, previous: Any) -> ChangeKind:
@@ -63,8 +73,148 @@ def _split_body(body: bytes) -> list[Any] | None:
     return [line for line in body.split(b"\n")]
 
 
+@dataclass(slots=True)
+class Pushed:
+    """What :meth:`IngestService.push` did: one entry per non-blank line, in order."""
+
+    lines: list[dict[str, Any]]
+    members_changed: list[str]
+
+    @property
+    def rejected(self) -> int:
+        return sum(1 for line in self.lines if line["status"] == "rejected")
+
+
+class IngestRefused(Exception):
+    """The whole push was refused (nothing taken); ``status`` is its HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class IngestService:
+    """Takes pushed source lines: each validated on its own, the good ones stored (durable
+    before answered), applied to identity, and announced on the change feed."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        # One writer at a time: appends and identity changes stay in the order taken.
+        self._lock = asyncio.Lock()
+
+    async def push(self, source: SourceName, items: Sequence[Any]) -> Pushed:
+        """Take ``items`` (JSON Lines as bytes, or decoded objects) for ``source``.
+
+        Raises:
+            IngestRefused: the source takes no pushes (409), there is no line (400), or it
+                could not store them (503: nothing was taken, send them again).
+        """
+        gateway = self.gateway
+        connector = gateway.sources.get(source)
+        if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
+            raise IngestRefused(
+                409, f"source {source.value} is read from an API here: it takes no pushed lines"
+            )
+        spec, region = SOURCES[source], gateway.settings.default_region
+        results: list[dict[str, Any]] = []
+        good: list[tuple[int, BaseModel]] = []
+        for number, raw in enumerate(items, start=1):
+            if isinstance(raw, bytes) and not raw.strip():
+                continue
+            parsed = parse_line(spec, raw, f"line {number}", connector.owner)
+            if isinstance(parsed, LineError):
+                results.append({"line": number, "status": "rejected", "error": parsed.message})
+            else:
+                good.append((number, parsed[0]))
+        if not good and not results:
+            raise IngestRefused(400, "no lines in the body")
+        async with self._lock:
+            try:
+                outcomes = await connector.append([line for _, line in good])
+            except (ConnectorError, OSError) as exc:
+                # Nothing was taken (written before indexed); appends are idempotent on the
+                # line's id, so the client sends the same lines again.
+                raise IngestRefused(
+                    503, f"{exc}; send the lines again (appends are idempotent)"
+                ) from exc
+            records = [record_of_line(source, line, region) for _, line in good]
+            # A line sent again ("unchanged") goes through identity again too: if the first
+            # attempt failed after the append, this one completes it (ingest is idempotent).
+            taken = [r for r, o in zip(records, outcomes, strict=True) if r and o != "stale"]
+            applied = await gateway.identity.ingest([r for r in taken if r is not None])
+            await self._announce(source, connector, good, outcomes, records)
+        if gateway.feed is not None:
+            await gateway.feed.catch_up()  # read your writes: caches here know before we answer
+        for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
+            results.append(_entry(spec.id_field, source, number, line, outcome, record))
+        results.sort(key=lambda r: r["line"])
+        changed = sorted({m for c in applied.changes for m in c.member_ids})
+        return Pushed(results, changed)
+
+    async def _announce(
+        self,
+        source: SourceName,
+        connector: SourceConnector,
+        good: Sequence[tuple[int, BaseModel]],
+        outcomes: Sequence[Taken],
+        records: Sequence[RecordData | None],
+    ) -> None:
+        """The change feed's entries for the lines taken (and for a line sent again whose
+        first attempt failed before its entry was written)."""
+        store = self.gateway.identity.store
+        facts = [
+            (line, outcome, record)
+            for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
+            if record is not None and outcome in ("created", "updated", "unchanged")
+        ]
+        resent = [connector.line_id(line) for line, outcome, _ in facts if outcome == "unchanged"]
+        if resent:  # sent again: an entry only if the first attempt failed before writing it
+            fed = await store.fed_lines(source.value, resent)
+            facts = [f for f in facts if f[1] != "unchanged" or connector.line_id(f[0]) not in fed]
+        if not facts:
+            return
+        members = await store.assignments([r.ref for _, _, r in facts])
+        await store.append_feed(
+            [
+                FeedEntry(
+                    fact_kind(source, line, outcome.previous),
+                    (members[record.ref],) if record.ref in members else (),
+                    source=source.value,
+                    line_id=connector.line_id(line),
+                )
+                for line, outcome, record in facts
+            ]
+        )
+
+
+def _entry(
+    id_field: str,
+    source: SourceName,
+    number: int,
+    line: BaseModel,
+    outcome: Taken,
+    record: RecordData | None,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "line": number,
+        "status": str(outcome),
+        "id": str(getattr(line, id_field)),
+    }
+    if outcome == "rejected":
+        entry["error"] = (
+            f"{id_field} {entry['id']} is already taken with other content, and "
+            f"{source.value} lines never change: send a new id"
+        )
+    if outcome == "stale":
+        entry["reason"] = "older than the version held: nothing changed"
+    if record is not None:
+        entry["record"] = {"source": record.source, "key": record.key}
+    return entry
+
+
 async def ingest_endpoint(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
+    """``POST /ingest/{source}``: checks, one call to :class:`IngestService`, the answer."""
+    service: IngestService = request.app.state.ingest
     if not caller_of(request).can("ingest:write"):
         return _problem(403, "pushing source lines needs the ingest:write scope")
     name = request.path_params["source"]
@@ -73,9 +223,6 @@ async def ingest_endpoint(request: Request) -> Response:
     except ValueError:
         known = ", ".join(s.value for s in SourceName)
         return _problem(404, f"unknown source {name!r}; use one of {known}")
-    connector = gateway.sources.get(source)
-    if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
-        return _problem(409, f"source {name} is read from an API here: it takes no pushed lines")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_INGEST_BYTES:
         return _problem(413, f"body over {MAX_INGEST_BYTES} bytes; send smaller batches")
@@ -85,79 +232,16 @@ async def ingest_endpoint(request: Request) -> Response:
     items = _split_body(body)
     if items is None:
         return _problem(400, "body is neither a JSON array nor JSON Lines")
-    spec, region = SOURCES[source], gateway.settings.default_region
-    results: list[dict[str, Any]] = []
-    good: list[tuple[int, BaseModel]] = []
-    for number, raw in enumerate(items, start=1):
-        if isinstance(raw, bytes) and not raw.strip():
-            continue
-        parsed = parse_line(spec, raw, f"line {number}", connector.owner)
-        if isinstance(parsed, LineError):
-            results.append({"line": number, "status": "rejected", "error": parsed.message})
-        else:
-            good.append((number, parsed[0]))
-    if not good and not results:
-        return _problem(400, "no lines in the body")
-    # One writer at a time: appends and identity changes stay in the order they were taken.
-    async with _lock:
-        try:
-            outcomes = await connector.append([line for _, line in good])
-        except (ConnectorError, OSError) as exc:
-            # Nothing was taken (written before indexed); appends are idempotent on the
-            # line's id, so the client sends the same lines again.
-            return _problem(503, f"{exc}; send the lines again (appends are idempotent)")
-        records = [record_of_line(source, line, region) for _, line in good]
-        # A line sent again ("unchanged") goes through identity again too: if the first
-        # attempt failed after the append, this one completes it (ingest is idempotent).
-        taken = [r for r, o in zip(records, outcomes, strict=True) if r and o != "stale"]
-        applied = await gateway.identity.ingest([r for r in taken if r is not None])
-        facts = [
-            (line, outcome, record)
-            for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
-            if record is not None and outcome in ("created", "updated", "unchanged")
-        ]
-        resent = [connector.line_id(line) for line, outcome, _ in facts if outcome == "unchanged"]
-        if resent:  # sent again: an entry only if the first attempt failed before writing it
-            fed = await gateway.identity.store.fed_lines(source.value, resent)
-            facts = [f for f in facts if f[1] != "unchanged" or connector.line_id(f[0]) not in fed]
-        if facts:
-            members = await gateway.identity.store.assignments([r.ref for _, _, r in facts])
-            await gateway.identity.store.append_feed(
-                [
-                    FeedEntry(
-                        fact_kind(source, line, outcome.previous),
-                        (members[record.ref],) if record.ref in members else (),
-                        source=source.value,
-                        line_id=connector.line_id(line),
-                    )
-                    for line, outcome, record in facts
-                ]
-            )
-    if gateway.feed is not None:
-        await gateway.feed.catch_up()  # read your writes: caches here know before we answer
-    for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
-        entry: dict[str, Any] = {
-            "line": number,
-            "status": str(outcome),
-            "id": str(getattr(line, spec.id_field)),
-        }
-        if outcome == "rejected":
-            entry["error"] = (
-                f"{spec.id_field} {entry['id']} is already taken with other content, and "
-                f"{source.value} lines never change: send a new id"
-            )
-        if outcome == "stale":
-            entry["reason"] = "older than the version held: nothing changed"
-        if record is not None:
-            entry["record"] = {"source": record.source, "key": record.key}
-        results.append(entry)
-    results.sort(key=lambda r: r["line"])
-    rejected = sum(1 for r in results if r["status"] == "rejected")
-    body_out = {
-        "accepted": len(results) - rejected,
+    try:
+        pushed = await service.push(source, items)
+    except IngestRefused as exc:
+        return _problem(exc.status, str(exc))
+    rejected = pushed.rejected
+    accepted = len(pushed.lines) - rejected
+    answer = {
+        "accepted": accepted,
         "rejected": rejected,
-        "members_changed": sorted({m for c in applied.changes for m in c.member_ids}),
-        "lines": results,
+        "members_changed": pushed.members_changed,
+        "lines": pushed.lines,
     }
-    accepted = len(results) - rejected
-    return JSONResponse(body_out, status_code=200 if not rejected else 207 if accepted else 422)
+    return JSONResponse(answer, status_code=200 if not rejected else 207 if accepted else 422)
