@@ -294,18 +294,28 @@ async def open_gateway(
                 )
         if settings.http_sources:
             # An API is read at query time; who its customers are is listed once a start.
-            listed = await sources.all_lines()
-            with gc_paused():
-                records = collect_records(listed, settings.default_region)
-            result = await identity.resolve_all(records)
+            result = await _resolve_listed(sources, identity)
         sources.where = f"{path} (loaded from {folder})" + sources.where.removeprefix(path)
     except BaseException:
         await store.aclose()
         await sources.aclose()
         raise
+    return _assembled(settings, identity, sources), sources, result
+
+
+async def _resolve_listed(sources: SourceSet, identity: IdentityService) -> ApplyResult:
+    """Resolve what the sources list (files in memory, remote ones asked) with the store."""
+    listed = await sources.all_lines()
+    with gc_paused():
+        records = collect_records(listed, identity.region)
+    del listed
+    return await identity.resolve_all(records)
+
+
+def _assembled(settings: Settings, identity: IdentityService, sources: SourceSet) -> Gateway:
     gateway = Gateway(settings=settings, identity=identity, sources=sources.connectors)
     gateway.extras["source_set"] = sources
-    return gateway, sources, result
+    return gateway
 
 
 def _rows(target: SqliteSource, lines: list[BaseModel]) -> list[tuple[str, str, bytes]]:
@@ -327,15 +337,9 @@ async def _open_federated(
     try:
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)
-        lines = await sources.all_lines()
-        with gc_paused():
-            records = collect_records(lines, settings.default_region)
-        del lines
-        result = await identity.resolve_all(records)
+        result = await _resolve_listed(sources, identity)
     except BaseException:
         await store.aclose()
         await sources.aclose()
         raise
-    gateway = Gateway(settings=settings, identity=identity, sources=sources.connectors)
-    gateway.extras["source_set"] = sources
-    return gateway, sources, result
+    return _assembled(settings, identity, sources), sources, result

@@ -257,25 +257,24 @@ class SqliteSource(SourceConnector):
 
 
 def _by_owner(db: sqlite3.Connection, source: str, keys: list[str]) -> list[tuple[str, bytes]]:
+    return _where_in(db, "owner, body", "owner", source, keys, " ORDER BY owner, line_id")
+
+
+def _by_id(db: sqlite3.Connection, source: str, ids: list[str]) -> list[tuple[str, bytes]]:
+    return _where_in(db, "line_id, body", "line_id", source, ids)
+
+
+def _where_in(
+    db: sqlite3.Connection, columns: str, column: str, source: str, keys: list[str], then: str = ""
+) -> list[tuple[str, bytes]]:
+    """``columns`` of a source's lines whose ``column`` is one of ``keys`` (chunked: SQLite
+    caps a statement's variables)."""
     rows: list[tuple[str, bytes]] = []
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
         rows += db.execute(
-            f"SELECT owner, body FROM source_lines WHERE source = ? AND owner IN ({marks})"
-            " ORDER BY owner, line_id",
-            (source, *chunk),
-        ).fetchall()
-    return rows
-
-
-def _by_id(db: sqlite3.Connection, source: str, ids: list[str]) -> list[tuple[str, bytes]]:
-    rows: list[tuple[str, bytes]] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows += db.execute(
-            f"SELECT line_id, body FROM source_lines WHERE source = ? AND line_id IN ({marks})",
+            f"SELECT {columns} FROM source_lines WHERE source = ? AND {column} IN ({marks}){then}",
             (source, *chunk),
         ).fetchall()
     return rows
