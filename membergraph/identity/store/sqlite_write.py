@@ -92,6 +92,7 @@ INDEXES: dict[str, str] = {
     "events_member": "ON events (member_id)",
     "events_kind": "ON events (kind)",
     "feed_line": "ON feed (source, line_id) WHERE line_id IS NOT NULL",
+    "feed_at": "ON feed (at)",  # pruning by age reads only what it drops
 }
 SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {n} {on};\n" for n, on in INDEXES.items())
 
