@@ -35,8 +35,7 @@ from strawberry.types.execution import ExecutionResult as OperationResult
 from strawberry.types.graphql import OperationType
 
 from membergraph.auth import ApiKeyMiddleware, Caller, TokenVerifier
-from membergraph.connectors.base import SourceConnector
-from membergraph.connectors.files import FileConnector
+from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
 from membergraph.identity.store import StoreError
@@ -344,7 +343,7 @@ def create_app(
         app.state.ingest = IngestService(app.state.gateway)
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
         # A real member's e-mail only in demo mode: behind credentials the page holds no data.
-        sample = None if settings.has_credentials else _sample_email(app.state.gateway)
+        sample = None if settings.has_credentials else await _sample_email(app.state.gateway)
         app.state.example_query = example_query(sample)
         try:
             yield
@@ -423,12 +422,18 @@ def _token_verifier(settings: Settings) -> TokenVerifier:
     )
 
 
-def _sample_email(gateway: Gateway) -> str | None:
+async def _sample_email(gateway: Gateway) -> str | None:
+    """A real member's e-mail for GraphiQL's example query (the first CRM contact with an
+    e-mail and a card), from the source wherever it lives; a source that fails gives none."""
     from membergraph.connectors.models import CrmContact, SourceName
 
     crm = gateway.sources.get(SourceName.CRM)
-    if isinstance(crm, FileConnector):
-        for line in crm.lines():
+    if not isinstance(crm, SourceConnector):
+        return None
+    try:
+        async for line in crm.scan():  # stops at the first that fits
             if isinstance(line, CrmContact) and line.emails and line.loyalty_id:
                 return line.emails[0].strip().lower()
+    except ConnectorError as exc:
+        logger.warning("no example member for GraphiQL: %s", exc)
     return None

@@ -240,6 +240,13 @@ def test_graphiql_opens_with_an_example_query_of_a_real_member(client: TestClien
     assert page.status_code == 200
     assert "memberByIdentifier(kind: EMAIL" in page.text
     assert "graphiql" in page.text.lower()
+    # The example's e-mail is a real member's: the query it shows answers one.
+    import re
+
+    found = re.search(r'memberByIdentifier\(kind: EMAIL, value: "([^"]+)"', page.text)
+    assert found, page.text[:500]
+    query = f'{{ memberByIdentifier(kind: EMAIL, value: "{found.group(1)}") {{ id }} }}'
+    assert gql(client, query)["data"]["memberByIdentifier"] is not None  # type: ignore[index]
 
 
 def test_explain_gives_the_chain_of_links_to_a_record(jane_client: TestClient) -> None:
