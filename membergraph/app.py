@@ -21,6 +21,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult, GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -31,10 +32,21 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types.execution import ExecutionResult as OperationResult
 from strawberry.types.graphql import OperationType
 
-from membergraph.auth import ApiKeyMiddleware, Caller, TokenVerifier
+from membergraph.auth import (
+    ANONYMOUS,
+    ApiKeyMiddleware,
+    Authenticator,
+    Caller,
+    InvalidToken,
+    TokenVerifier,
+)
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
@@ -78,12 +90,42 @@ class _Refused(HTTPException):
         self.allow = allow
 
 
+class _TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """graphql-transport-ws whose ``connection_init`` may carry the credential, as browsers
+    send it (they cannot set a WebSocket's headers): ``{"Authorization": "Bearer ..."}``."""
+
+    view: _GraphQL
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        state = self.context.request.scope["state"]
+        payload = message.get("payload") or {}
+        if (
+            state.get("caller") is ANONYMOUS
+            and not self.connection_init_received
+            and not self.connection_timed_out
+            and isinstance(payload, dict)  # else the protocol's 4400, from the base class
+        ):
+            given = {str(k).lower(): v for k, v in payload.items() if isinstance(v, str)}
+            try:
+                caller = self.view.authenticator.caller(given)
+            except InvalidToken as refused:
+                await self.websocket.close(code=4401, reason=str(refused)[:120])
+                return
+            if caller is None:
+                await self.websocket.close(code=4401, reason="Unauthorized")
+                return
+            state["caller"] = caller
+        await super().handle_connection_init(message)
+
+
 class _GraphQL(GraphQL[RequestContext, None]):
     timeout = 10.0
+    graphql_transport_ws_handler_class = _TransportWS
 
-    def __init__(self, app: Starlette, **kwargs: Any) -> None:
+    def __init__(self, app: Starlette, authenticator: Authenticator, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.starlette = app
+        self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -360,10 +402,23 @@ def create_app(
     keys = {
         key: Caller(spec.name, frozenset(spec.scopes)) for key, spec in settings.api_keys.items()
     }
+    authenticator = Authenticator(keys, _token_verifier(settings))
+    # CORS first: a preflight carries no credentials and is answered before auth.
+    cors = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-api-key", "x-membergraph-actor"],
+            allow_credentials=True,
+            max_age=600,
+        )
+    ]
     app = Starlette(
         lifespan=lifespan,
         middleware=[
-            Middleware(ApiKeyMiddleware, keys=keys, tokens=_token_verifier(settings)),
+            *(cors if settings.cors_origins else []),
+            Middleware(ApiKeyMiddleware, authenticator=authenticator),
             Middleware(GraphQLHttpRules),
         ],
     )
@@ -372,6 +427,9 @@ def create_app(
     introspection = demo if settings.introspection is None else settings.introspection
     graphql = _GraphQL(
         app,
+        authenticator,
+        # Browsers on these origins may open the WebSocket too (Strawberry refuses others).
+        allowed_origins=settings.cors_origins,
         schema=build_schema(max_depth=settings.max_query_depth, introspection=introspection),
         graphql_ide="graphiql" if graphiql else None,
         subscription_protocols=("graphql-transport-ws",),

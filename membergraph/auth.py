@@ -21,6 +21,11 @@ adds ``identity:write``.
 A frontend app's JWT is bound to one member (its ``member_id`` claim): whatever its scopes,
 it reads that member only and nothing that spans members (lists, counts, conflicts, steward
 mutations, other members' changes), see :mod:`membergraph.schema.permissions`.
+
+A browser cannot set headers on a WebSocket, so a socket without a credential in its headers
+is let through as :data:`ANONYMOUS` (no scopes) and authenticated by the GraphQL view from its
+graphql-transport-ws ``connection_init`` payload, ``{"Authorization": "Bearer KEY-OR-JWT"}``
+(see :meth:`Authenticator.caller`); without one there it is closed with 4401.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import base64
 import hmac
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +43,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "ALL_SCOPES",
+    "ANONYMOUS",
     "ApiKeyMiddleware",
+    "Authenticator",
     "Caller",
     "InvalidToken",
     "TokenVerifier",
@@ -161,25 +169,37 @@ def _bound_member(claims: dict[str, Any]) -> str | None:
 
 
 DEMO_CALLER = Caller("local", ALL_SCOPES)
+ANONYMOUS = Caller("anonymous", frozenset())
+"""A WebSocket not yet authenticated: it may read nothing until ``connection_init`` names
+a caller (the protocol runs no operation before ``connection_ack`` either)."""
 
 
-class ApiKeyMiddleware:
-    """Pure ASGI middleware: authenticate every request but health checks."""
+class Authenticator:
+    """The caller a request's credentials name: API keys, then JWTs.
 
-    def __init__(
-        self, app: ASGIApp, keys: dict[str, Caller], tokens: TokenVerifier | None = None
-    ) -> None:
-        self.app = app
+    Example:
+        >>> auth = Authenticator({"k" * 16: Caller("svc", frozenset({"profile:read"}))})
+        >>> auth.caller({"authorization": "Bearer " + "k" * 16}).name
+        'svc'
+    """
+
+    def __init__(self, keys: dict[str, Caller], tokens: TokenVerifier | None = None) -> None:
         self.keys = list(keys.items())
         self.tokens = tokens if tokens is not None and tokens.keys else None
 
-    def _caller(self, scope: Scope) -> Caller | None:
-        """The caller the request's credential names; None without a valid one.
+    @property
+    def required(self) -> bool:
+        """Credentials are configured: no demo mode, every caller must name itself."""
+        return bool(self.keys) or self.tokens is not None
+
+    def caller(self, headers: Mapping[str, str]) -> Caller | None:
+        """The caller the credential in ``headers`` (lower-case names) names; None without a
+        valid one. A ``connection_init`` payload is read the same way, its keys lower-cased:
+        ``{"Authorization": "Bearer KEY-OR-JWT"}`` (or ``{"X-API-Key": KEY}``).
 
         Raises:
             InvalidToken: a trusted token whose claims are refused.
         """
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-api-key") or ""
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
@@ -201,17 +221,34 @@ class ApiKeyMiddleware:
             found = self.tokens.verify(given)
         return found
 
+
+class ApiKeyMiddleware:
+    """Pure ASGI middleware: authenticate every request but health checks."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
+        auth = self.authenticator
+        basic = auth.keys != []
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            caller = self._caller(scope) if self.keys or self.tokens else DEMO_CALLER
+            caller = auth.caller(headers) if auth.required else DEMO_CALLER
         except InvalidToken as refused:
-            await _refuse(scope, receive, send, self.keys != [], str(refused))
-            return
+            if scope["type"] == "http":
+                await _refuse(scope, receive, send, basic, str(refused))
+                return
+            caller = None
+        if caller is None and scope["type"] == "websocket":
+            # A browser cannot set a WebSocket's headers: its credential comes in
+            # connection_init, which the GraphQL view checks (4401 without one).
+            caller = ANONYMOUS
         if caller is None:
-            await _refuse(scope, receive, send, self.keys != [])
+            await _refuse(scope, receive, send, basic)
             return
         scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
@@ -224,10 +261,6 @@ async def _refuse(
     basic: bool,
     message: str = "an API key is required",
 ) -> None:
-    if scope["type"] == "websocket":
-        await receive()  # websocket.connect
-        await send({"type": "websocket.close", "code": 4401, "reason": "Unauthorized"})
-        return
     body = orjson.dumps(
         {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
     )

@@ -97,14 +97,16 @@ def serve(
         )
         raise typer.Exit(2)
     url = f"http://{settings.host}:{settings.port}/graphql"
+    # As create_app decides: behind credentials /graphql serves no page unless asked to.
+    graphiql = not settings.has_credentials if settings.graphiql is None else settings.graphiql
 
     def announce(members: int, where: str, seconds: float) -> None:
         err.print(
             f"membergraph: {members} members from {where} (resolved in {seconds:.1f} s)\n"
-            f"GraphiQL: [bold]{url}[/bold]"
+            + (f"GraphiQL: [bold]{url}[/bold]" if graphiql else f"GraphQL endpoint: {url}")
         )
         has_screen = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY")
-        if open_browser and has_screen:
+        if open_browser and graphiql and has_screen:
             webbrowser.open(url)
 
     try:

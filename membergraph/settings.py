@@ -9,6 +9,7 @@ A bad value stops start-up with the name of the setting, e.g.::
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -126,6 +127,11 @@ class Settings(BaseSettings):
         '{"<key>": {"name": "analyst-ann", "scopes": ["profile:read"]}}.'
         " Empty: demo mode, loopback only.",
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the gateway (CORS, and WebSockets from"
+        ' other origins), as JSON: ["https://app.example.com"]. Empty: none.',
+    )
     segments: SegmentThresholds = Field(
         default_factory=SegmentThresholds,
         description='Segment thresholds as JSON, e.g. {"dormant_days": 150}.',
@@ -187,6 +193,17 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("mongodb://", "mongodb+srv://")):
             raise ValueError(f"unsupported sources URL {value!r}; use mongodb://...")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        # A browser sends scheme://host[:port] and nothing else; anything more never matches.
+        # No "*": credentials are allowed, so any page on the web could act as its visitor.
+        origins = [origin.strip().rstrip("/").lower() for origin in value]
+        for origin in origins:
+            if not re.fullmatch(r"https?://[^/\s*]+", origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+        return origins
 
     @field_validator("jwt_secret")
     @classmethod

@@ -234,6 +234,7 @@ def test_a_websocket_without_a_key_is_closed(secured: TestClient) -> None:
         pytest.raises(WebSocketDisconnect) as closed,
         secured.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
     ):
+        ws.send_json({"type": "connection_init"})
         ws.receive_json()
     assert closed.value.code == 4401
 
