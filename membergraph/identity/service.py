@@ -49,10 +49,15 @@ class ApplyResult:
     changes: list[MemberChange] = field(default_factory=list)
     assignments: dict[RecordKey, str] = field(default_factory=dict)
     member_of: dict[RecordKey, str] = field(default_factory=dict)
+    before: Mapping[RecordKey, str] = field(default_factory=dict)
+    """Each stored record of the scope and its member before the change."""
+    scope: Mapping[RecordKey, RecordData] = field(default_factory=dict)
+    """The records resolved: the change moves none outside them."""
 
 
 Pair = tuple[RecordKey, RecordKey]
 MembersUse = Callable[[Mapping[RecordKey, str]], Awaitable[object]]
+Guard = Callable[[ApplyResult], None]
 
 
 @dataclass(slots=True)
@@ -189,9 +194,17 @@ class IdentityService:
         adjust: Adjustments | None = None,
         while_storing: MembersUse | None = None,
         state: ScopeState | None = None,
+        guard: Guard | None = None,
+        dry_run: bool = False,
     ) -> ApplyResult:
         """Resolve ``scope`` and store what changed (``state``: the store's state of the scope,
-        if it was read already)."""
+        if it was read already).
+
+        ``guard`` sees the outcome before anything is written and may refuse it by raising.
+        With ``dry_run`` the outcome is worked out exactly as for the real change (the same
+        IDs, moves and events) and nothing is written: a steward's preview.
+        """
+        assert not (whole and dry_run), "a whole-store resolution writes as it goes"
         store = self.store
         adjust = adjust or Adjustments()
         if state is None:  # the whole store reads tables, not millions of keys
@@ -242,11 +255,16 @@ class IdentityService:
             change, result = await self._change(
                 changed, records, resolution, state, adjust, actor, now, early
             )
+            result.before, result.scope = state.assignments, scope
+            if guard is not None:
+                guard(result)
         except BaseException:
             with contextlib.suppress(Exception):  # the failure raised is the first one
                 await settle(early.take() if early is not None else [])
             await store.unstage()
             raise
+        if dry_run:
+            return result
         if while_storing is None:
             await store.apply(change)
         else:

@@ -4,6 +4,14 @@ Each is one atomic change of the store (the constraint and the resolution it cau
 written together) and each can be retried: a split already made, or a merge already undone,
 answers the members as they are instead of failing.
 
+A steward's link merges; it never takes a profile record (a card, a CRM contact, an online
+account) away from another member silently. When the resolution it causes would part the
+profile records of a member, the link is refused with ``WOULD_MOVE_RECORDS`` naming that
+member and the records that would leave it, unless the steward says ``move``.
+
+Each takes a :class:`Preview`: given one, the change is worked out exactly as it would be
+made (the same member IDs, the same moves) and nothing is written.
+
 A split retracts every steward's link crossing the cut and adds a cannot-link between every
 record on one side and every record on the other, so no rule joins them again, whatever data
 arrives later; a later manual link between the two sides lifts those cannot-links.
@@ -11,16 +19,18 @@ arrives later; a later manual link between the two sides lifts those cannot-link
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import product
 
 from membergraph.identity.closure import Closure
-from membergraph.identity.records import RecordKey
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
 from membergraph.identity.store.port import IdentityEvent, ScopeState
 
-__all__ = ["StewardError", "link_records", "split_member", "undo_merge"]
+__all__ = ["Preview", "StewardError", "link_records", "split_member", "undo_merge"]
 
 MAX_SPLIT_RECORDS = 1000
 
@@ -28,9 +38,78 @@ MAX_SPLIT_RECORDS = 1000
 class StewardError(ValueError):
     """A steward's request that cannot be carried out; ``code`` says why."""
 
-    def __init__(self, message: str, code: str = "BAD_USER_INPUT") -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str = "BAD_USER_INPUT",
+        members: Sequence[str] = (),
+        records: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.members = list(members)  # the members concerned (e.g. the one a link would strip)
+        self.records = list(records)  # ``source:key`` of the records concerned
+
+
+@dataclass(slots=True)
+class Preview:
+    """What a steward's change would do, filled in by a dry run (nothing is written).
+
+    ``members`` are the members the change answers, as they would be: each ID with its
+    records. ``moved`` lists every record whose member would change: its member now (None: a
+    record new to the store) and its member after.
+    """
+
+    members: dict[str, list[RecordData]] = field(default_factory=dict)
+    moved: list[tuple[RecordKey, str | None, str]] = field(default_factory=list)
+
+    def fill(self, result: ApplyResult, ids: Sequence[str]) -> None:
+        held: dict[str, list[RecordData]] = defaultdict(list)
+        for ref, member in sorted(result.member_of.items()):
+            if member in ids:
+                held[member].append(result.scope[ref])
+        self.members = {m: held[m] for m in ids}
+        self.moved = [
+            (ref, result.before.get(ref), member)
+            for ref, member in sorted(result.member_of.items())
+            if result.before.get(ref) != member
+        ]
+
+
+def stripped(result: ApplyResult) -> dict[str, list[RecordKey]]:
+    """Members whose profile records the change would part, with the records that leave.
+
+    A merge only joins: every two profile records that share a member before still share
+    one after. A member whose profile records would end up in two or more members is being
+    stripped; the records that leave are those no longer in the member holding its ID
+    (all of them when its ID would be retired).
+    """
+    groups: dict[str, list[RecordKey]] = defaultdict(list)
+    for ref, member in result.before.items():
+        record = result.scope.get(ref)
+        if record is not None and record.role == "profile" and ref in result.member_of:
+            groups[member].append(ref)
+    found: dict[str, list[RecordKey]] = {}
+    for member, refs in sorted(groups.items()):
+        if len({result.member_of[r] for r in refs}) > 1:
+            found[member] = sorted(r for r in refs if result.member_of[r] != member)
+    return found
+
+
+def _refuse_strip(result: ApplyResult) -> None:
+    found = stripped(result)
+    if found:
+        parts = [
+            f"{member} would lose {', '.join(f'{s}:{k}' for s, k in refs)}"
+            for member, refs in found.items()
+        ]
+        raise StewardError(
+            f"the link would move records away from another member ({'; '.join(parts)}); "
+            "pass move: true to move them",
+            "WOULD_MOVE_RECORDS",
+            members=sorted(found),
+            records=[f"{s}:{k}" for refs in found.values() for s, k in refs],
+        )
 
 
 def _pair(a: RecordKey, b: RecordKey) -> frozenset[RecordKey]:
@@ -53,9 +132,20 @@ async def _scope_of(
 
 
 async def link_records(
-    service: IdentityService, a: RecordKey, b: RecordKey, reason: str, actor: str
+    service: IdentityService,
+    a: RecordKey,
+    b: RecordKey,
+    reason: str,
+    actor: str,
+    move: bool = False,
+    preview: Preview | None = None,
 ) -> list[str]:
-    """A steward's merge: the members of ``a`` and ``b`` become one. Returns its ID."""
+    """A steward's merge: the members of ``a`` and ``b`` become one. Returns its ID.
+
+    When the rules cannot hold the two together (a card linked to a second CRM contact),
+    the link moves records instead and the answer has both members: refused with
+    ``WOULD_MOVE_RECORDS`` unless ``move``. With ``preview``, nothing is written.
+    """
     if a == b:
         raise StewardError("a record cannot be linked to itself")
     _require_reason(reason)
@@ -69,16 +159,40 @@ async def link_records(
             adjust = Adjustments(
                 manual_add=[(a, b, {"reason": reason})], cannot_lift=lift, reason=reason
             )
-            return await service._apply_scope(scope, set(), hubs, actor, adjust=adjust, state=state)
+            return await service._apply_scope(
+                scope,
+                set(),
+                hubs,
+                actor,
+                adjust=adjust,
+                state=state,
+                guard=None if move else _refuse_strip,
+                dry_run=preview is not None,
+            )
 
         result = await service.retrying(attempt)
-    return sorted({result.member_of[a], result.member_of[b]})
+    # Every member the two members' records end up in: one after a merge, two after a move.
+    was = {result.before.get(a), result.before.get(b)} - {None}
+    ids = sorted(
+        {result.member_of[a], result.member_of[b]}
+        | {m for r, m in result.member_of.items() if result.before.get(r) in was}
+    )
+    if preview is not None:
+        preview.fill(result, ids)
+    return ids
 
 
 async def split_member(
-    service: IdentityService, member_id: str, refs: Sequence[RecordKey], reason: str, actor: str
+    service: IdentityService,
+    member_id: str,
+    refs: Sequence[RecordKey],
+    reason: str,
+    actor: str,
+    preview: Preview | None = None,
 ) -> list[str]:
-    """The listed records leave the member and form their own. Returns both members' IDs."""
+    """The listed records leave the member and form their own. Returns both members' IDs.
+
+    With ``preview``, nothing is written."""
     _require_reason(reason)
     leaving = sorted(set(refs))
     if not leaving:
@@ -96,7 +210,10 @@ async def split_member(
             held = {members[r] for r in outside}
             already = await service.store.cannot_links(leaving)
             if len(held) == 1 and already and all(members[r] in held for r in leaving):
-                return sorted({live, *held})  # a retry of a split already made
+                ids = sorted({live, *held})  # a retry of a split already made
+                if preview is not None:
+                    preview.fill(await _as_is(service, ids), ids)
+                return ids
             names = ", ".join(f"{s}:{k}" for s, k in outside)
             raise StewardError(f"record(s) not in member {live}: {names}")
         staying = [r for r in records if r not in set(leaving)]
@@ -105,7 +222,7 @@ async def split_member(
         followers = await _followers(service, leaving, staying)
         leaving = sorted({*leaving, *followers})
         staying = [r for r in staying if r not in followers]
-        return await _cut(service, leaving, staying, reason, actor, [])
+        return await _cut(service, leaving, staying, reason, actor, [], preview=preview)
 
 
 async def _followers(
@@ -149,8 +266,16 @@ async def _followers(
     return {ref for ref, record in candidates.items() if record.role == "profile"}
 
 
-async def undo_merge(service: IdentityService, event_id: int, reason: str, actor: str) -> list[str]:
-    """Undo one merge of ``identityHistory``: both sides get their records back."""
+async def undo_merge(
+    service: IdentityService,
+    event_id: int,
+    reason: str,
+    actor: str,
+    preview: Preview | None = None,
+) -> list[str]:
+    """Undo one merge of ``identityHistory``: both sides get their records back.
+
+    With ``preview``, nothing is written."""
     _require_reason(reason)
     async with service.lock:
         event = await service.store.event(event_id)
@@ -164,7 +289,10 @@ async def undo_merge(service: IdentityService, event_id: int, reason: str, actor
         now_together = {members[r] for r in merged} & {members[r] for r in into}
         if not merged or not into or not now_together:
             # Undone before (or split since): nothing joins the two sides any more.
-            return sorted({members[r] for r in [*merged, *into]})
+            ids = sorted({members[r] for r in [*merged, *into]})
+            if preview is not None:
+                preview.fill(await _as_is(service, ids), ids)
+            return ids
         marker = IdentityEvent(
             event.member_id,
             "unmerged",
@@ -174,7 +302,9 @@ async def undo_merge(service: IdentityService, event_id: int, reason: str, actor
             reason=reason,
             evidence={"event_id": event_id, "merged_id": event.evidence.get("merged_id")},
         )
-        return await _cut(service, merged, into, reason, actor, [marker], free_leaves=True)
+        return await _cut(
+            service, merged, into, reason, actor, [marker], free_leaves=True, preview=preview
+        )
 
 
 async def _cut(
@@ -185,6 +315,7 @@ async def _cut(
     actor: str,
     events: list[IdentityEvent],
     free_leaves: bool = False,
+    preview: Preview | None = None,
 ) -> list[str]:
     """Keep ``side`` and ``other`` apart: drop the stewards' links between them and forbid
     every pair that could join them again.
@@ -206,10 +337,23 @@ async def _cut(
         adjust = Adjustments(
             manual_drop=crossing, cannot_add=cannot, reason=reason, events=list(events)
         )
-        return await service._apply_scope(scope, set(), hubs, actor, adjust=adjust, state=state)
+        return await service._apply_scope(
+            scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
+        )
 
     result = await service.retrying(attempt)
-    return sorted({result.member_of[r] for r in [*side, *other]})
+    ids = sorted({result.member_of[r] for r in [*side, *other]})
+    if preview is not None:
+        preview.fill(result, ids)
+    return ids
+
+
+async def _as_is(service: IdentityService, ids: Sequence[str]) -> ApplyResult:
+    """Members as they are, for the preview of a change already made (nothing moves)."""
+    held = await service.store.member_records(ids)
+    member_of = {ref: m for m, refs in zip(ids, held, strict=True) for ref in refs}
+    scope = await service.store.load_records(list(member_of))
+    return ApplyResult(members=len(ids), member_of=member_of, before=member_of, scope=scope)
 
 
 def _require_reason(reason: str) -> None:

@@ -8,7 +8,13 @@ from membergraph.auth import DEMO_CALLER, caller_of
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower
 from membergraph.identity.records import RecordKey
-from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
+from membergraph.identity.steward import (
+    Preview,
+    StewardError,
+    link_records,
+    split_member,
+    undo_merge,
+)
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.insights import invalidate
@@ -39,44 +45,77 @@ def record_ref(source: str, key: str) -> RecordKey:
     return (source, key)
 
 
-def _views(ctx: RequestContext, ids: Sequence[str]) -> list[MemberView]:
-    invalidate(ctx.gateway)  # members changed: scores and segments are recomputed
+def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview | None) -> list[MemberView]:
+    if preview is None:
+        invalidate(ctx.gateway)  # members changed: scores and segments are recomputed
+        return [MemberView(m, m) for m in ids]
+    # A dry run: this request's loaders answer the members as they would be, so their
+    # records, identifiers and every fact read through them (profile, loyalty, purchases)
+    # are the preview's; the store is unchanged.
+    for member, held in preview.members.items():
+        ctx.loaders.member_records.prime(member, [r.ref for r in held], force=True)
+        pairs = sorted(
+            ((r.ref, i) for r in held for i in r.identifiers),
+            key=lambda p: (p[1].kind.value, p[1].value, p[0]),
+        )
+        ctx.loaders.member_identifiers.prime(member, pairs, force=True)
     return [MemberView(m, m) for m in ids]
 
 
 def _coded(exc: StewardError) -> CodedError:
-    return CodedError(str(exc), exc.code)
+    extra: dict[str, object] = {}
+    if exc.members:
+        extra["members"] = exc.members
+    if exc.records:
+        extra["records"] = exc.records
+    return CodedError(str(exc), exc.code, **extra)
 
 
-async def link(ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str) -> list[MemberView]:
+async def link(
+    ctx: RequestContext,
+    a: RecordKey,
+    b: RecordKey,
+    reason: str,
+    move: bool = False,
+    dry_run: bool = False,
+) -> list[MemberView]:
+    preview = Preview() if dry_run else None
     try:
-        ids = await link_records(ctx.gateway.identity, a, b, reason, _actor(ctx))
+        ids = await link_records(
+            ctx.gateway.identity, a, b, reason, _actor(ctx), move=move, preview=preview
+        )
     except StewardError as exc:
         raise _coded(exc) from None
-    return _views(ctx, ids)
+    return _views(ctx, ids, preview)
 
 
 async def split(
-    ctx: RequestContext, member_id: str, refs: list[RecordKey], reason: str
+    ctx: RequestContext, member_id: str, refs: list[RecordKey], reason: str, dry_run: bool = False
 ) -> list[MemberView]:
+    preview = Preview() if dry_run else None
+    identity, actor = ctx.gateway.identity, _actor(ctx)
     try:
-        ids = await split_member(ctx.gateway.identity, member_id, refs, reason, _actor(ctx))
+        ids = await split_member(identity, member_id, refs, reason, actor, preview=preview)
     except StewardError as exc:
         raise _coded(exc) from None
-    return _views(ctx, ids)
+    return _views(ctx, ids, preview)
 
 
-async def undo(ctx: RequestContext, event_id: str, reason: str) -> list[MemberView]:
+async def undo(
+    ctx: RequestContext, event_id: str, reason: str, dry_run: bool = False
+) -> list[MemberView]:
     # ASCII digits within the stores' 64-bit integers: str.isdigit() also takes "²", which
     # int() refuses, and a longer number overflows SQLite's INTEGER.
     digits = event_id.isascii() and event_id.isdigit() and len(event_id) <= 19
     if not (digits and int(event_id) < 1 << 63):
         raise bad_input(f"{event_id!r} is not an event id", argument="eventId")
+    preview = Preview() if dry_run else None
+    identity, actor = ctx.gateway.identity, _actor(ctx)
     try:
-        ids = await undo_merge(ctx.gateway.identity, int(event_id), reason, _actor(ctx))
+        ids = await undo_merge(identity, int(event_id), reason, actor, preview=preview)
     except StewardError as exc:
         raise _coded(exc) from None
-    return _views(ctx, ids)
+    return _views(ctx, ids, preview)
 
 
 def feed_cursor(after: str | None) -> int | None:

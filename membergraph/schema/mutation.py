@@ -26,6 +26,15 @@ def _ref(ref: RecordRefInput) -> tuple[str, str]:
 
 
 Reason = Annotated[str, strawberry.argument(description="Why: kept in the members' history.")]
+DryRun = Annotated[
+    bool,
+    strawberry.argument(
+        description="Change nothing: answer the members as the change would leave them (their "
+        "ID, records, identifiers, profile, loyalty balance and purchases; `rfm`, `segments` "
+        "and `identityHistory` stay as they are now). Compare with the members as they are "
+        "to see the records and points that would move."
+    ),
+]
 
 
 @strawberry.type(
@@ -34,7 +43,12 @@ Reason = Annotated[str, strawberry.argument(description="Why: kept in the member
 class Mutation:
     @strawberry.mutation(
         description="Merge the members of two records (a steward's manual link). Lifts any "
-        "cannot-link between the two members left by an earlier split.",
+        "cannot-link between the two members left by an earlier split. When the rules cannot "
+        "hold the two together (a loyalty card linked to a second CRM contact), the link would "
+        "take profile records (cards, CRM contacts, online accounts) away from a member "
+        "instead: it is refused with `extensions.code` `WOULD_MOVE_RECORDS`, "
+        "`extensions.members` (the members that would lose records) and `extensions.records` "
+        "(`source:key` of the records that would leave), unless `move` is true.",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def link_records(
@@ -43,8 +57,16 @@ class Mutation:
         a: Annotated[RecordRefInput, strawberry.argument(description="One record.")],
         b: Annotated[RecordRefInput, strawberry.argument(description="The other record.")],
         reason: Reason,
+        move: Annotated[
+            bool,
+            strawberry.argument(
+                description="Allow the link to move profile records away from another member "
+                "(answered then with both members, as they are after the move)."
+            ),
+        ] = False,
+        dry_run: DryRun = False,
     ) -> list[Member]:
-        return await S.link(info.context, _ref(a), _ref(b), reason)  # type: ignore[return-value]
+        return await S.link(info.context, _ref(a), _ref(b), reason, move, dry_run)  # type: ignore[return-value]
 
     @strawberry.mutation(
         description="Un-merge: the listed records leave the member and form their own. Links "
@@ -62,9 +84,10 @@ class Mutation:
             strawberry.argument(description="Records that leave (at most 1000)."),
         ],
         reason: Reason,
+        dry_run: DryRun = False,
     ) -> list[Member]:
         refs = [_ref(r) for r in records]
-        return await S.split(info.context, str(member_id), refs, reason)  # type: ignore[return-value]
+        return await S.split(info.context, str(member_id), refs, reason, dry_run)  # type: ignore[return-value]
 
     @strawberry.mutation(
         description="Undo one merge from `identityHistory` by its event id: each side gets its "
@@ -78,8 +101,9 @@ class Mutation:
             strawberry.ID, strawberry.argument(description="The `merged` event's id.")
         ],
         reason: Reason,
+        dry_run: DryRun = False,
     ) -> list[Member]:
-        return await S.undo(info.context, str(event_id), reason)  # type: ignore[return-value]
+        return await S.undo(info.context, str(event_id), reason, dry_run)  # type: ignore[return-value]
 
 
 @strawberry.enum(description="What happened to members: identity changes and facts.")

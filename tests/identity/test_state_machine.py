@@ -146,7 +146,8 @@ class IdentityMachine(RuleBasedStateMachine):
     def link(self, data: st.DataObject) -> None:
         a = data.draw(st.sampled_from(sorted(self.ingested)), label="a")
         b = data.draw(st.sampled_from(sorted(self.ingested)), label="b")
-        after = self._steward(link_records(self.service, a, b, "same person", "steward"))
+        move = data.draw(st.booleans(), label="move")  # refused (nothing changes) or moved
+        after = self._steward(link_records(self.service, a, b, "same person", "steward", move))
         assert after is None or after[a] == after[b], "a link joins the two members"
 
     @precondition(lambda self: self.ingested)

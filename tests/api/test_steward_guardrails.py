@@ -1,0 +1,223 @@
+"""Stewards' guardrails, end to end over GraphQL: a link never strips a member silently, and
+every steward mutation can be tried with ``dryRun`` first.
+
+Two customers, Ann and Bob, each with a CRM contact and a loyalty card holding purchases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.conftest import gql
+
+ANN = {
+    "contact_id": "C-ANN",
+    "first_name": "Ann",
+    "last_name": "Lee",
+    "emails": ["ann.lee@example.org"],
+    "loyalty_id": "LD11110001",
+    "birth_date": "1980-01-01",
+}
+BOB = {
+    "contact_id": "C-BOB",
+    "first_name": "Bob",
+    "last_name": "Kim",
+    "emails": ["bob.kim@example.org"],
+    "loyalty_id": "LD22220002",
+    "birth_date": "1975-05-05",
+}
+
+
+def _tx(tid: str, card: str, earned: int) -> dict[str, Any]:
+    return {
+        "transaction_id": tid,
+        "loyalty_id": card,
+        "channel": "store",
+        "occurred_at": "2026-11-02T10:00:00Z",
+        "amount_cents": 1000,
+        "points_earned": earned,
+        "status": "completed",
+    }
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in (ANN, BOB)))
+    txs = [_tx("T-A1", "LD11110001", 120), _tx("T-A2", "LD11110001", 30)]
+    txs.append(_tx("T-B1", "LD22220002", 7))
+    (data / "transactions.jsonl").write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in txs))
+    settings = Settings(
+        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path / "cache"
+    )
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+MEMBER_FIELDS = "id records { source key } loyalty { pointsBalance loyaltyIds }"
+WORLD = f"""{{
+  ann: memberByIdentifier(kind: CRM_ID, value: "C-ANN") {{ {MEMBER_FIELDS} }}
+  bob: memberByIdentifier(kind: CRM_ID, value: "C-BOB") {{ {MEMBER_FIELDS} }}
+  changes(first: 100) {{ edges {{ node {{ cursor }} }} }}
+}}"""
+
+
+def _data(answer: dict[str, Any]) -> Any:
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _world(client: TestClient) -> dict[str, Any]:
+    """What a steward could see of the two customers, and the feed's length."""
+    return _data(gql(client, WORLD))  # type: ignore[no-any-return]
+
+
+def _card_of(member: dict[str, Any]) -> dict[str, str]:
+    [card] = [r for r in member["records"] if r["source"] == "transactions"]
+    return {"source": card["source"], "key": card["key"]}
+
+
+def _link_card(move: bool, dry_run: bool) -> str:
+    return f"""mutation ($a: RecordRefInput!) {{ linkRecords(a: $a,
+      b: {{source: "crm", key: "C-BOB"}}, reason: "card given at Bob's till",
+      move: {str(move).lower()}, dryRun: {str(dry_run).lower()}) {{ {MEMBER_FIELDS} }} }}"""
+
+
+@pytest.mark.parametrize("dry_run", [pytest.param(False, id="real"), pytest.param(True, id="dry")])
+def test_linking_a_card_to_another_contact_is_refused_naming_the_member_it_would_strip(
+    client: TestClient, dry_run: bool
+) -> None:
+    # Given two customers, each with a contact and a card holding points
+    before = _world(client)
+    ann = before["ann"]
+    assert ann["loyalty"]["pointsBalance"] == 150
+
+    # When a steward links Ann's card to Bob's contact without saying `move`
+    answer = gql(client, _link_card(move=False, dry_run=dry_run), a=_card_of(ann))
+
+    # Then it is refused with a code naming Ann's member and her card, and nothing changed
+    [error] = answer["errors"]  # type: ignore[misc]
+    assert error["extensions"]["code"] == "WOULD_MOVE_RECORDS"
+    assert error["extensions"]["members"] == [ann["id"]]
+    card = _card_of(ann)
+    assert error["extensions"]["records"] == [f"{card['source']}:{card['key']}"]
+    assert ann["id"] in error["message"]
+    assert _world(client) == before
+
+
+def test_linking_a_card_with_move_moves_the_card_and_its_balance(client: TestClient) -> None:
+    # Given Ann's card with 150 points, Bob's with 7
+    before = _world(client)
+
+    # When the steward links Ann's card to Bob's contact and says `move`
+    answer = gql(client, _link_card(move=True, dry_run=False), a=_card_of(before["ann"]))
+
+    # Then the card and its whole balance are Bob's; Ann keeps her member and her contact
+    answered = {m["id"]: m for m in _data(answer)["linkRecords"]}
+    after = _world(client)
+    assert set(answered) == {before["ann"]["id"], before["bob"]["id"]}
+    assert after["ann"]["id"] == before["ann"]["id"] and after["bob"]["id"] == before["bob"]["id"]
+    assert _card_of(before["ann"]) in after["bob"]["records"]
+    assert after["bob"]["loyalty"]["pointsBalance"] == 157
+    assert after["ann"]["loyalty"]["pointsBalance"] == 0
+    assert after["ann"]["records"] == [{"source": "crm", "key": "C-ANN"}]
+
+
+def _merge_contacts(client: TestClient) -> str:
+    """Ann and Bob's contacts linked by a steward: the merge event's id."""
+    _data(
+        gql(
+            client,
+            """mutation { linkRecords(a: {source: "crm", key: "C-ANN"},
+            b: {source: "crm", key: "C-BOB"}, reason: "same household") { id } }""",
+        )
+    )
+    history = _data(
+        gql(
+            client,
+            '{ memberByIdentifier(kind: CRM_ID, value: "C-ANN") { identityHistory { id kind } } }',
+        )
+    )["memberByIdentifier"]["identityHistory"]
+    return str(next(e["id"] for e in history if e["kind"] == "merged"))
+
+
+def _link_contacts(client: TestClient, dry_run: bool) -> dict[str, Any]:
+    return gql(
+        client,
+        f"""mutation {{ linkRecords(a: {{source: "crm", key: "C-ANN"}},
+        b: {{source: "crm", key: "C-BOB"}}, reason: "same person",
+        dryRun: {str(dry_run).lower()}) {{ {MEMBER_FIELDS} }} }}""",
+    )
+
+
+def _move_card(client: TestClient, dry_run: bool) -> dict[str, Any]:
+    ann = _world(client)["ann"]
+    return gql(client, _link_card(move=True, dry_run=dry_run), a=_card_of(ann))
+
+
+def _split_bob_off(client: TestClient, dry_run: bool) -> dict[str, Any]:
+    merged = _world(client)["ann"]["id"]
+    return gql(
+        client,
+        f"""mutation ($m: ID!) {{ splitMember(memberId: $m,
+        records: [{{source: "crm", key: "C-BOB"}}], reason: "two people",
+        dryRun: {str(dry_run).lower()}) {{ {MEMBER_FIELDS} }} }}""",
+        m=merged,
+    )
+
+
+def _undo_the_merge(client: TestClient, dry_run: bool) -> dict[str, Any]:
+    history = _data(
+        gql(
+            client,
+            '{ memberByIdentifier(kind: CRM_ID, value: "C-ANN") { identityHistory { id kind } } }',
+        )
+    )["memberByIdentifier"]["identityHistory"]
+    event = next(e["id"] for e in history if e["kind"] == "merged")
+    return gql(
+        client,
+        f"""mutation {{ undoMerge(eventId: "{event}", reason: "wrong",
+        dryRun: {str(dry_run).lower()}) {{ {MEMBER_FIELDS} }} }}""",
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "mutate"),
+    [
+        pytest.param("linkRecords", _link_contacts, id="link-merges"),
+        pytest.param("linkRecords", _move_card, id="link-moves-a-card"),
+        pytest.param("splitMember", _split_bob_off, id="split"),
+        pytest.param("undoMerge", _undo_the_merge, id="undo-merge"),
+    ],
+)
+def test_a_dry_run_changes_nothing_and_answers_what_the_real_run_does(
+    client: TestClient, field: str, mutate: Any
+) -> None:
+    # Given the members as a steward finds them (merged first where the mutation needs it)
+    if field != "linkRecords":
+        _merge_contacts(client)
+    before = _world(client)
+
+    # When the steward tries the change with dryRun
+    preview = _data(mutate(client, dry_run=True))[field]
+
+    # Then nothing changed: same members, same records, no entry in the change feed
+    assert _world(client) == before
+
+    # And the real run then answers exactly what the dry run said, and the store agrees
+    done = _data(mutate(client, dry_run=False))[field]
+    assert preview == done
+    after = _world(client)
+    assert after != before
+    shown = {m["id"]: m for m in done}
+    assert after["ann"] == shown[after["ann"]["id"]]
+    assert after["bob"] == shown[after["bob"]["id"]]
