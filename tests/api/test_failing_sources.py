@@ -38,7 +38,8 @@ def broken_client(settings: Settings, request: pytest.FixtureRequest) -> Iterato
     holder: dict[str, Any] = {}
 
     async def build() -> None:
-        gateway, _, _ = await open_gateway(settings)
+        gateway, sources, _ = await open_gateway(settings)
+        holder["sources"] = sources
         gateway.sources = {
             **gateway.sources,
             SourceName.TRANSACTIONS: FakeConnector(
@@ -52,7 +53,12 @@ def broken_client(settings: Settings, request: pytest.FixtureRequest) -> Iterato
         create_app(settings, gateway=holder["gateway"]), base_url="http://127.0.0.1"
     ) as client:
         yield client
-    asyncio.run(holder["gateway"].identity.store.aclose())
+    asyncio.run(_close(holder))
+
+
+async def _close(holder: dict[str, Any]) -> None:
+    await holder["gateway"].identity.store.aclose()
+    await holder["sources"].aclose()  # the source table's connection, a thread of its own
 
 
 QUERY = """{ members(first: 5, filter: {source: "transactions"}) { edges { node {
@@ -104,7 +110,8 @@ def test_a_request_over_its_time_budget_answers_a_coded_timeout(settings: Settin
     holder: dict[str, Any] = {}
 
     async def build() -> None:
-        gateway, _, _ = await open_gateway(budget)
+        gateway, sources, _ = await open_gateway(budget)
+        holder["sources"] = sources
         gateway.sources = {
             **gateway.sources,
             SourceName.TRANSACTIONS: FakeConnector(SourceName.TRANSACTIONS, slow, timeout=10),
@@ -118,5 +125,5 @@ def test_a_request_over_its_time_budget_answers_a_coded_timeout(settings: Settin
         started = time.monotonic()
         answer = gql(client, QUERY)
         assert time.monotonic() - started < 2
-    asyncio.run(holder["gateway"].identity.store.aclose())
+    asyncio.run(_close(holder))
     assert answer["errors"][0]["extensions"]["code"] == "TIMEOUT"  # type: ignore[index]
