@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -37,24 +36,11 @@ from pathlib import Path
 
 import httpx
 import orjson
+from mixed_load import machine
+from profile_query import free_port
 from websockets.sync.client import connect
 
 SUBSCRIPTION = "subscription { memberChanged { cursor kind lineId } }"
-
-
-def machine() -> str:
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

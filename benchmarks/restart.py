@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,9 @@ from pathlib import Path
 
 import httpx
 import orjson
+from mixed_load import machine
+from profile_query import free_port
+from soak import rss_mb
 
 READ = """query Profile($value: String!) {
   memberByIdentifier(kind: EMAIL, value: $value) {
@@ -72,38 +74,6 @@ class Row:
 
     def median(self, field: str) -> float:
         return statistics.median(getattr(start, field) for start in self.restarts)
-
-
-def machine() -> str:
-    return (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants, in MB."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            todo += map(int, Path(f"/proc/{current}/task/{current}/children").read_text().split())
-    return total / 1024
 
 
 def demo_folder(cache: Path, people: int, seed: int) -> Path:
