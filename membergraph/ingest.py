@@ -140,8 +140,14 @@ class IngestService:
             records = [record_of_line(source, line, region) for _, line in good]
             # A line sent again ("unchanged") goes through identity again too: if the first
             # attempt failed after the append, this one completes it (ingest is idempotent).
-            taken = [r for r, o in zip(records, outcomes, strict=True) if r and o != "stale"]
-            applied = await gateway.identity.ingest([r for r in taken if r is not None])
+            # A stale or refused line changed nothing: its identifiers join no record.
+            applied = await gateway.identity.ingest(
+                [
+                    r
+                    for r, o in zip(records, outcomes, strict=True)
+                    if r is not None and o not in ("stale", "rejected")
+                ]
+            )
             await self._announce(source, connector, good, outcomes, records)
         if gateway.feed is not None:
             await gateway.feed.catch_up()  # read your writes: caches here know before we answer

@@ -231,3 +231,18 @@ def test_a_number_out_of_range_is_refused_and_the_good_line_beside_it_is_kept(
 def test_a_refund_line_may_carry_a_negative_amount(client: TestClient) -> None:
     refund = {**PURCHASE, "transaction_id": "T-REFUND", "amount_cents": -2500, "status": "refunded"}
     assert _status(client, "transactions", refund) == "created"
+
+
+def test_a_refused_event_lends_its_identifiers_to_nobody(client: TestClient) -> None:
+    event = {
+        "event_id": "E-IMMUTABLE",
+        "anonymous_id": "a-immutable",
+        "email": "first.sender@example.net",
+        "type": "identify",
+        "occurred_at": "2026-11-20T10:00:00Z",
+    }
+    assert _status(client, "web_analytics", event) == "created"
+    other = {**event, "email": "someone.else@example.net"}
+    assert _status(client, "web_analytics", other) == "rejected"
+    lookup = '{ memberByIdentifier(kind: EMAIL, value: "someone.else@example.net") { id } }'
+    assert gql(client, lookup)["data"] == {"memberByIdentifier": None}
