@@ -176,11 +176,6 @@ async def sqlite_sources(settings: Settings, path: str) -> tuple[SourceSet, Sqli
     connectors: dict[SourceName, SourceConnector] = dict(
         lines.sources(lambda spec: _owner(spec.name, region), 5.0)
     )
-    counts = await lines.counts()
-    for name, connector in connectors.items():
-        assert isinstance(connector, SqliteSource)
-        connector.count = counts.get(name.value, 0)
-        connector.report = await lines.report(name.value)
     sources = SourceSet(path, connectors, closers=[lines.aclose])
     _http_overrides(settings, sources)
     return sources, lines
@@ -204,7 +199,7 @@ async def load_folder_into(
     if await lines.meta("folder") == fingerprint:
         return None
     files = await asyncio.to_thread(open_sources, folder, region)
-    empty = await lines.count() == 0
+    empty = await lines.empty()
     for conn in files.connectors.values():
         assert isinstance(conn, FileConnector)
         target = SqliteSource(conn.spec, lines, conn.owner)
@@ -279,13 +274,8 @@ async def open_gateway(
             folder = await asyncio.to_thread(demo_folder, settings)
         rules_id = rules_fingerprint(settings)
         result = await load_folder_into(folder, lines, identity, settings.default_region, rules_id)
-        if result is not None:  # what the load found, as a start over the same folder says it
-            counts = await lines.counts()
-            for name, connector in sources.connectors.items():
-                if isinstance(connector, SqliteSource):
-                    connector.count = counts.get(name.value, 0)
-                    connector.report = await lines.report(name.value)
-        else:
+        await _take_stock(sources, lines)
+        if result is None:
             result = ApplyResult(members=await store.count_members())
             if await lines.meta("rules") != rules_id:
                 logger.warning(
@@ -301,6 +291,16 @@ async def open_gateway(
         await sources.aclose()
         raise
     return _assembled(settings, identity, sources), sources, result
+
+
+async def _take_stock(sources: SourceSet, lines: SqliteLines) -> None:
+    """Each table source's line count and what loading its file found (for ``/readyz``),
+    as kept by the load, whether it ran now or at an earlier start."""
+    counts = await lines.counts()
+    for name, connector in sources.connectors.items():
+        if isinstance(connector, SqliteSource):
+            connector.count = counts.get(name.value, 0)
+            connector.report = await lines.report(name.value)
 
 
 async def _resolve_listed(sources: SourceSet, identity: IdentityService) -> ApplyResult:

@@ -119,9 +119,10 @@ class SqliteLines:
             )
         )
 
-    async def count(self) -> int:
-        row = await self.run(lambda db: db.execute("SELECT count(*) FROM source_lines").fetchone())
-        return int(row[0])
+    async def empty(self) -> bool:
+        """No line of any source (one row read, not a count of them all)."""
+        row = await self.run(lambda db: db.execute("SELECT 1 FROM source_lines LIMIT 1").fetchone())
+        return row is None
 
     async def counts(self) -> dict[str, int]:
         """Lines held per source."""
