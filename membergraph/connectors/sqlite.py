@@ -43,6 +43,10 @@ CREATE INDEX IF NOT EXISTS source_lines_owner ON source_lines (source, owner);
 CREATE TABLE IF NOT EXISTS source_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 _CHUNK = 500
+_UPSERT = (
+    "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
+    " ON CONFLICT (source, line_id) DO UPDATE SET owner = excluded.owner, body = excluded.body"
+)
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -191,10 +195,9 @@ class SqliteSource(SourceConnector):
         while True:
             rows = await self.lines.run(_page, self.source.value, after)
             for line_id, body in rows:
+                # Not counted into ``report``: that is what loading the file found.
                 line = self._parse(body)
                 if line is not None:
-                    self.report.lines += 1
-                    self.report.accepted += 1
                     yield line
                 after = line_id
             if len(rows) < 5000:
@@ -217,9 +220,7 @@ class SqliteSource(SourceConnector):
                 }
                 outcomes, changed = self.sort_out(lines, stored)
                 db.executemany(
-                    "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
-                    " ON CONFLICT (source, line_id) DO UPDATE SET owner = excluded.owner,"
-                    " body = excluded.body",
+                    _UPSERT,
                     [
                         (self.source.value, self.line_id(line), owner, render(line))
                         for line, owner in changed
@@ -244,9 +245,7 @@ class SqliteSource(SourceConnector):
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany(
-                    "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
-                    " ON CONFLICT (source, line_id) DO UPDATE SET owner = excluded.owner,"
-                    " body = excluded.body",
+                    _UPSERT,
                     ((self.source.value, i, o, b) for i, o, b in rows),
                 )
             except BaseException:
