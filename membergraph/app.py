@@ -430,7 +430,11 @@ def create_app(
         authenticator,
         # Browsers on these origins may open the WebSocket too (Strawberry refuses others).
         allowed_origins=settings.cors_origins,
-        schema=build_schema(max_depth=settings.max_query_depth, introspection=introspection),
+        schema=build_schema(
+            max_depth=settings.max_query_depth,
+            max_cost=settings.max_query_cost,
+            introspection=introspection,
+        ),
         graphql_ide="graphiql" if graphiql else None,
         subscription_protocols=("graphql-transport-ws",),
     )

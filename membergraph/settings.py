@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     max_query_depth: Annotated[int, Field(ge=2, le=50)] = Field(
         default=10, description="Deepest GraphQL selection accepted."
     )
+    max_query_cost: Annotated[int, Field(ge=1)] = Field(
+        default=50_000,
+        description="Budget of a GraphQL request's cost (objects it may resolve, lists "
+        "multiplied by `first`); a request over it is refused before it runs.",
+    )
     rules: Path | None = Field(
         default=None, description="TOML file of identity match rules (built-in defaults if unset)."
     )

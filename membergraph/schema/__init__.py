@@ -17,6 +17,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 
 from membergraph.resolvers.errors import store_unavailable
+from membergraph.schema.cost import QueryCost
 from membergraph.schema.mutation import Mutation, Subscription
 from membergraph.schema.query import Query
 from membergraph.schema.types import BIG_INT, BigInt
@@ -42,8 +43,13 @@ def _should_mask(error: GraphQLError) -> bool:
     return not isinstance(error.original_error, GraphQLError)
 
 
-def build_schema(
-    max_depth: int = 10, max_aliases: int = 30, max_tokens: int = 5000, introspection: bool = True
+def build_schema(  # noqa: PLR0913 (each limit is its own setting)
+    max_depth: int = 10,
+    max_aliases: int = 30,
+    max_tokens: int = 5000,
+    max_cost: int = 50_000,
+    *,
+    introspection: bool = True,
 ) -> Schema:
     """The schema with its limits and caches (parse and validation dominate query cost).
 
@@ -67,6 +73,7 @@ def build_schema(
             ParserCache,
             lambda: AddValidationRules(limits),
             ValidationCache,
+            lambda: QueryCost(max_cost),  # after ValidationCache: costs valid documents only
             lambda: _MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
         ],
     )

@@ -226,7 +226,7 @@ def test_x_api_key_header_works_too(secured: TestClient) -> None:
     response = secured.post(
         "/graphql", json={"query": "{ __typename }"}, headers={"x-api-key": ROLE_KEY["analyst"]}
     )
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert response.json()["data"] == {"__typename": "Query"}
 
 
 def test_a_websocket_without_a_key_is_closed(secured: TestClient) -> None:

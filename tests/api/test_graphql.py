@@ -141,7 +141,7 @@ def test_unknown_member_is_null_not_an_error(client: TestClient) -> None:
         client,
         '{ member(id: "m_nosuchmember") { id } memberByIdentifier(kind: EMAIL, value: "nobody@nowhere.org") { id } }',
     )
-    assert answer == {"data": {"member": None, "memberByIdentifier": None}}
+    assert answer["data"] == {"member": None, "memberByIdentifier": None}
 
 
 def test_bad_identifier_is_bad_user_input(client: TestClient) -> None:

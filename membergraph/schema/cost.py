@@ -1,0 +1,205 @@
+"""Query cost: what a request may ask for, decided before anything runs.
+
+Depth, alias and token limits do not bound work: 30 aliases of ``members(first: 100)``, each
+with purchases and activity, pass all three and took seconds. Every request is therefore
+costed from its document and variables after validation, and one over the budget is refused
+with ``QUERY_TOO_COSTLY`` naming both figures; nothing executes. A request under it reports
+its cost in ``extensions.cost``.
+
+The model (documented in the README, the same for every field):
+
+- each field returning an object costs 1 for every time it is resolved; scalars are free;
+- a field with a ``first`` argument is resolved for up to ``first`` items: its subtree is
+  multiplied by it (the argument's value, or its variable's, or the schema default);
+- ``edges`` and ``nodes`` under such a field are those items, not a second list;
+- any other list of objects (``records``, ``identityHistory``) counts as ``LIST_GUESS`` items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    NamedTypeNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    is_composite_type,
+)
+from graphql.utilities import get_operation_ast
+from strawberry.extensions import SchemaExtension
+
+__all__ = ["LIST_GUESS", "QueryCost", "cost_of", "too_costly"]
+
+LIST_GUESS = 10
+"""Items assumed for a list of objects without ``first`` (a member's records, its history)."""
+
+_ITEMS = frozenset({"edges", "nodes"})
+
+
+def cost_of(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """The cost of the operation ``operation_name`` of a valid ``document``."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return 0
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    walk = _Walk(schema, document, operation, variables or {})
+    return walk.selection(root, operation.selection_set, 1, paged=False)
+
+
+class _Walk:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.variables = dict(variables)
+        for definition in operation.variable_definitions or ():
+            name = definition.variable.name.value
+            if name not in self.variables and isinstance(definition.default_value, IntValueNode):
+                self.variables[name] = int(definition.default_value.value)
+
+    def selection(
+        self, parent: GraphQLNamedType, selection: SelectionSetNode, times: int, *, paged: bool
+    ) -> int:
+        return sum(
+            self.field(parent_type, node, times, paged=paged)
+            for parent_type, node in self.fields(parent, selection)
+        )
+
+    def fields(
+        self, parent: GraphQLNamedType, selection: SelectionSetNode
+    ) -> Iterator[tuple[GraphQLNamedType, FieldNode]]:
+        for node in selection.selections:
+            if isinstance(node, FieldNode):
+                yield parent, node
+                continue
+            if isinstance(node, FragmentSpreadNode):
+                fragment = self.fragments.get(node.name.value)
+                if fragment is None:
+                    continue
+                condition: NamedTypeNode | None = fragment.type_condition
+                sub = fragment.selection_set
+            elif isinstance(node, InlineFragmentNode):
+                condition, sub = node.type_condition, node.selection_set
+            else:  # pragma: no cover (graphql-core has no other selection)
+                continue
+            narrowed = self.schema.get_type(condition.name.value) if condition else parent
+            yield from self.fields(narrowed or parent, sub)
+
+    def field(self, parent: GraphQLNamedType, node: FieldNode, times: int, *, paged: bool) -> int:
+        name = node.name.value
+        definition: GraphQLField | None = getattr(parent, "fields", {}).get(name)
+        if name.startswith("__") or definition is None or node.selection_set is None:
+            return 0  # scalars, __typename and introspection are free
+        target = get_named_type(definition.type)
+        if not is_composite_type(target):
+            return 0
+        first = self.first(definition, node)
+        if first is not None:
+            items, paged_below = first, True
+        elif _is_list(definition) and not (paged and name in _ITEMS):
+            items, paged_below = LIST_GUESS, False
+        else:
+            items, paged_below = 1, paged and name in _ITEMS
+        resolved = times * items
+        return resolved + self.selection(target, node.selection_set, resolved, paged=paged_below)
+
+    def first(self, definition: GraphQLField, node: FieldNode) -> int | None:
+        if "first" not in definition.args:
+            return None
+        for argument in node.arguments or ():
+            if argument.name.value != "first":
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return max(int(value.value), 0)
+            if isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value)
+                if isinstance(given, int):
+                    return max(given, 0)
+        default = definition.args["first"].default_value
+        return default if isinstance(default, int) else LIST_GUESS
+
+
+def _is_list(definition: GraphQLField) -> bool:
+    kind = definition.type
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    return isinstance(kind, GraphQLList)
+
+
+def too_costly(cost: int, budget: int) -> GraphQLError:
+    return GraphQLError(
+        f"the query costs {cost}, over the budget of {budget}: ask for fewer items "
+        "(smaller `first`, fewer aliases) or split it",
+        extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "budget": budget},
+    )
+
+
+class QueryCost(SchemaExtension):
+    """Refuses a request over ``budget`` after validation; reports the cost on success.
+
+    Listed after ``ValidationCache``: its validation hook runs once the document is known to
+    be valid (``pre_execution_errors == []``), so the walk never meets an unknown field.
+    Costs are kept per query text, operation and integer variables (``_KEPT`` of them).
+    """
+
+    _known: dict[tuple[Any, ...], int] = {}  # noqa: RUF012 (shared on purpose)
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.cost: int | None = None
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if context.pre_execution_errors == [] and document is not None:
+            variables = context.variables or {}
+            firsts = tuple(sorted((k, v) for k, v in variables.items() if type(v) is int))
+            key = (id(context.schema), context.query, context.operation_name, firsts)
+            cost = self._known.get(key) if context.query is not None else None
+            if cost is None:
+                cost = cost_of(context.schema._schema, document, context.operation_name, variables)
+                if len(self._known) >= _KEPT:
+                    self._known.clear()
+                self._known[key] = cost
+            self.cost = cost
+            if cost > self.budget:
+                context.pre_execution_errors = [too_costly(cost, self.budget)]
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None or self.cost > self.budget:
+            return {}
+        return {"cost": {"requested": self.cost, "budget": self.budget}}
+
+
+_KEPT = 4096

@@ -1,0 +1,59 @@
+"""Query cost: a request that would resolve too much is refused before anything runs, with
+its cost and the budget; one under it runs and says what it cost."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+HEAVY = (
+    "m{i}: members(first: 100) {{ edges {{ node {{ id "
+    "transactions(first: 100) {{ edges {{ node {{ amountCents }} }} }} "
+    "activity(first: 100) {{ edges {{ node {{ at }} }} }} }} }} }}"
+)
+PAGE = "query Page($n: Int!) { members(first: $n) { edges { node { id profile { firstName } } } } }"
+
+
+def _calls(client: TestClient) -> int:
+    return sum(conn.calls for conn in client.app.state.gateway.sources.values())  # type: ignore[attr-defined]
+
+
+def test_thirty_heavy_aliases_are_refused_before_any_source_is_read(client: TestClient) -> None:
+    query = "{" + " ".join(HEAVY.format(i=i) for i in range(30)) + "}"
+    before = _calls(client)
+    response = client.post("/graphql", json={"query": query}, headers={"accept": GRAPHQL_RESPONSE})
+    assert response.status_code == 400
+    body = response.json()
+    assert "data" not in body
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert error["extensions"]["budget"] == 50_000
+    assert error["extensions"]["cost"] > 1_000_000
+    assert str(error["extensions"]["cost"]) in error["message"]
+    assert _calls(client) == before
+
+
+def test_a_query_under_the_budget_runs_and_reports_its_cost(client: TestClient) -> None:
+    small = client.post("/graphql", json={"query": PAGE, "variables": {"n": 2}}).json()
+    large = client.post("/graphql", json={"query": PAGE, "variables": {"n": 50}}).json()
+    assert len(small["data"]["members"]["edges"]) == 2
+    assert small["extensions"]["cost"]["budget"] == 50_000
+    # The page size comes from the variable: 25 times the items, 25 times the cost.
+    assert large["extensions"]["cost"]["requested"] == 25 * small["extensions"]["cost"]["requested"]
+
+
+def test_the_budget_is_a_setting(settings: Settings) -> None:
+    tight = settings.model_copy(update={"max_query_cost": 100})
+    with TestClient(create_app(tight), base_url="http://127.0.0.1") as client:
+        ok = client.post("/graphql", json={"query": PAGE, "variables": {"n": 10}}).json()
+        assert ok["data"]["members"]["edges"]
+        refused = client.post("/graphql", json={"query": PAGE, "variables": {"n": 100}}).json()
+        assert refused["data"] is None
+        assert refused["errors"][0]["extensions"] == {
+            "code": "QUERY_TOO_COSTLY",
+            "cost": refused["errors"][0]["extensions"]["cost"],
+            "budget": 100,
+        }
