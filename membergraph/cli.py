@@ -1,4 +1,4 @@
-"""``membergraph serve | demo-data | resolve``."""
+"""``membergraph serve | demo-data | load | resolve | schema``, and ``--version``."""
 
 from __future__ import annotations
 
@@ -24,11 +24,39 @@ from membergraph.identity.store import StoreError, store_from_url
 from membergraph.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
-    help="membergraph: a GraphQL gateway over CRM, transactions, web analytics and call center.",
     no_args_is_help=True,
     add_completion=False,
 )
 err = Console(stderr=True)
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        from membergraph import __version__
+
+        typer.echo(f"membergraph {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """membergraph: a GraphQL gateway over CRM, transactions, web analytics and call center.
+
+    Every flag of `serve` has an environment variable (named in its help); a flag wins over
+    the variable, the variable over the default. All settings: the README's table.
+    """
+
+
+def _setting(name: str, text: str) -> str:
+    """``text`` with the setting's environment variable and default, for ``--help``."""
+    field = Settings.model_fields[name]
+    default = "unset" if field.default is None else field.default
+    return f"{text} Env MEMBERGRAPH_{name.upper()}, default {default}."
 
 
 def _settings(**overrides: object) -> Settings:
@@ -49,17 +77,22 @@ def _require_folder(data: Path) -> None:
 
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="Folder of source files (crm.jsonl, ...). Default: demo data."),
+    typer.Option(
+        "--data",
+        help=_setting("data", "Folder of source files (crm.jsonl, ...); unset: demo data."),
+    ),
 ]
 StoreOpt = Annotated[
     str | None,
-    typer.Option("--store", help="sqlite:///PATH (default ./membergraph.db) or mongodb://..."),
+    typer.Option("--store", help=_setting("store", "sqlite:///PATH or mongodb://HOST/DB.")),
 ]
 
 
 SourcesOpt = Annotated[
     str | None,
-    typer.Option("--sources", help="mongodb://HOST/DB: read the sources from MongoDB."),
+    typer.Option(
+        "--sources", help=_setting("sources", "mongodb://HOST/DB: read the sources from MongoDB.")
+    ),
 ]
 
 
@@ -68,8 +101,10 @@ def serve(
     data: DataOpt = None,
     store: StoreOpt = None,
     sources: SourcesOpt = None,
-    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="TCP port.")] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help=_setting("host", "Address to listen on."))
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help=_setting("port", "TCP port."))] = None,
     open_browser: Annotated[
         bool,
         typer.Option("--open/--no-open", help="Open GraphiQL in a browser if there is a screen."),
@@ -262,6 +297,14 @@ async def _resolve(
     if result.malformed:
         err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')
     return result.members, time.perf_counter() - started
+
+
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL) that clients generate code from."""
+    from membergraph.schema import print_sdl
+
+    sys.stdout.write(print_sdl())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -169,3 +169,25 @@ def test_load_into_sqlite_resolves_once_and_a_second_load_changes_nothing(
     again = runner.invoke(app, ["load", "--data", str(demo_source), "--to", url])
     assert again.exit_code == 0, again.output
     assert counts() == loaded
+
+
+def test_version_and_schema_print_what_clients_need() -> None:
+    from membergraph import __version__
+
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.strip() == f"membergraph {__version__}"
+    sdl = runner.invoke(app, ["schema"])
+    assert sdl.exit_code == 0
+    assert sdl.output == (Path(__file__).parent.parent / "schema.graphql").read_text()
+
+
+def test_serve_help_names_each_flags_environment_variable_and_default() -> None:
+    result = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.output.split())
+    for variable, default in [
+        ("MEMBERGRAPH_STORE", "sqlite:///./membergraph.db"),
+        ("MEMBERGRAPH_HOST", "127.0.0.1"),
+        ("MEMBERGRAPH_PORT", "8000"),
+        ("MEMBERGRAPH_DATA", "unset"),
+    ]:
+        assert f"Env {variable}, default {default}." in text
