@@ -52,6 +52,7 @@ from membergraph.gateway import follow_feed, open_gateway
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
 from membergraph.identity.store import StoreError
 from membergraph.ingest import IngestService, ingest_endpoint
+from membergraph.persisted import PersistedQueries, PersistedQueryError, load_manifest
 from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
@@ -126,6 +127,7 @@ class _GraphQL(GraphQL[RequestContext, None]):
         super().__init__(**kwargs)
         self.starlette = app
         self.authenticator = authenticator
+        self.persisted = PersistedQueries()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -172,8 +174,13 @@ class _GraphQL(GraphQL[RequestContext, None]):
         method = request_adapter.method
         allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
         try:
+            query = self.persisted.query_for(request_data.query, request_data.extensions)
+        except PersistedQueryError as exc:
+            error = GraphQLError(str(exc), extensions={"code": exc.code})
+            return OperationResult(data=None, errors=[error])
+        try:
             return await self.schema.execute(
-                request_data.query,
+                query,
                 root_value=root_value,
                 variable_values=request_data.variables,
                 context_value=context,
@@ -230,6 +237,11 @@ class _GraphQL(GraphQL[RequestContext, None]):
             if request_error:
                 response.status_code = 400
         return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET of a persisted query has no `query` either: it asks for data, not the IDE.
+        persisted = "extensions" in request.query_params
+        return not persisted and super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         html = get_graphql_ide_html("graphiql")
@@ -439,6 +451,8 @@ def create_app(
         subscription_protocols=("graphql-transport-ws",),
     )
     graphql.timeout = settings.request_timeout
+    manifest = load_manifest(settings.persisted_queries) if settings.persisted_queries else None
+    graphql.persisted = PersistedQueries(manifest, only=settings.persisted_queries_only)
     app.router.routes.extend(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),

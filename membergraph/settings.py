@@ -15,11 +15,20 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from membergraph.connectors.http import HttpSourceConfig
 from membergraph.connectors.models import SourceName
+from membergraph.persisted import load_manifest
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -137,6 +146,14 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the gateway (CORS, and WebSockets from"
         ' other origins), as JSON: ["https://app.example.com"]. Empty: none.',
     )
+    persisted_queries: Path | None = Field(
+        default=None,
+        description="Apollo persisted query manifest (JSON) of registered operations.",
+    )
+    persisted_queries_only: bool = Field(
+        default=False,
+        description="Allow-list mode: only the manifest's operations run (public frontends).",
+    )
     segments: SegmentThresholds = Field(
         default_factory=SegmentThresholds,
         description='Segment thresholds as JSON, e.g. {"dormant_days": 150}.',
@@ -218,6 +235,22 @@ class Settings(BaseSettings):
         if size is not None and size < 32:
             raise ValueError(f"an HS256 secret needs at least 32 bytes, this one has {size}")
         return value
+
+    @field_validator("persisted_queries")
+    @classmethod
+    def _readable_manifest(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            load_manifest(value)  # names what is wrong with the file
+        return value
+
+    @model_validator(mode="after")
+    def _allow_list_needs_a_manifest(self) -> Settings:
+        if self.persisted_queries_only and self.persisted_queries is None:
+            raise ValueError(
+                "MEMBERGRAPH_PERSISTED_QUERIES_ONLY needs MEMBERGRAPH_PERSISTED_QUERIES "
+                "(the manifest of the operations allowed)"
+            )
+        return self
 
     @field_validator("host")
     @classmethod
