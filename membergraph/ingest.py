@@ -26,6 +26,9 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordData, record_of_line
+from membergraph.privacy import privacy_of
+from membergraph.privacy.gate import SUPPRESSED_ERROR, screen
+from membergraph.resolvers.consent import record_line_consents
 from membergraph.resolvers.context import Gateway
 
 __all__ = [
@@ -82,7 +85,7 @@ class Pushed:
 
     @property
     def rejected(self) -> int:
-        return sum(1 for line in self.lines if line["status"] == "rejected")
+        return sum(1 for line in self.lines if line["status"] in ("rejected", "suppressed"))
 
 
 class IngestRefused(Exception):
@@ -128,6 +131,9 @@ class IngestService:
                 good.append((number, parsed[0]))
         if not good and not results:
             raise IngestRefused(400, "no lines in the body")
+        privacy = await privacy_of(gateway)
+        good, refused = await screen(privacy, source, good, region)
+        results += [{"line": n, "status": "suppressed", "error": SUPPRESSED_ERROR} for n in refused]
         async with self._lock:
             try:
                 outcomes = await connector.append([line for _, line in good])
@@ -149,6 +155,8 @@ class IngestService:
                 ]
             )
             await self._announce(source, connector, good, outcomes, records)
+            taken = [line for (_, line), o in zip(good, outcomes, strict=True) if o != "rejected"]
+            await record_line_consents(gateway, source, taken)
         if gateway.feed is not None:
             await gateway.feed.catch_up()  # read your writes: caches here know before we answer
         for (number, line), outcome, record in zip(good, outcomes, records, strict=True):

@@ -161,6 +161,15 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 secret of JWT bearer tokens (at least 32 bytes)."
     )
+    privacy_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the hashes suppressed identifiers are kept as (at least 32 bytes)."
+        " Unset: a random key made once and kept in the store, beside the hashes.",
+    )
+    pii_access_retention_days: Annotated[int, Field(ge=1)] = Field(
+        default=365,
+        description="How long the audit of who read personal data keeps its entries.",
+    )
     jwt_max_lifetime_s: Annotated[int, Field(ge=60, le=31 * 86_400)] = Field(
         default=86_400,
         description="Longest JWT lifetime accepted, in seconds: exp - iat (exp - now without iat).",
@@ -227,13 +236,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
         return origins
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "privacy_secret")
     @classmethod
-    def _long_jwt_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # A short HMAC secret is brute-forced offline from one token (RFC 7518 3.2).
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short HMAC secret is brute-forced offline from one token (RFC 7518 3.2), or from
+        # one suppression hash.
         size = len(value.get_secret_value().encode()) if value is not None else None
         if size is not None and size < 32:
-            raise ValueError(f"an HS256 secret needs at least 32 bytes, this one has {size}")
+            raise ValueError(f"an HMAC secret needs at least 32 bytes, this one has {size}")
         return value
 
     @field_validator("persisted_queries")

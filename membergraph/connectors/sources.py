@@ -28,7 +28,8 @@ from membergraph.connectors.models import (
 
 __all__ = ["SOURCES", "Ordering", "SourceSpec", "Taken", "Verdict"]
 
-Verdict = Literal["created", "updated", "unchanged", "stale", "rejected"]
+Verdict = Literal["created", "updated", "unchanged", "stale", "rejected", "suppressed"]
+"""``suppressed``: the line carries a suppressed identifier and was not taken (privacy)."""
 
 
 class Taken(str):

@@ -81,6 +81,8 @@ class SqliteLines:
             await self._db.execute("PRAGMA journal_mode = WAL")
             sync = "FULL" if self.durable else "NORMAL"
             await self._db.execute(f"PRAGMA synchronous = {sync}")
+            # Deleted lines are overwritten with zeros (an erased person leaves no bytes).
+            await self._db.execute("PRAGMA secure_delete = ON")
             await self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise SourceUnavailable("sqlite", f"{self.path}: {exc}") from exc

@@ -1,10 +1,20 @@
-"""Consent per channel and where a member can be reached.
+"""Consent per channel, as ordered facts, and where a member can be reached.
 
 Choices come from CRM contacts (their ``consents`` as of ``updated_at``) and from web
 analytics ``track`` events named ``Consent Updated`` (``properties: {channel, granted}``),
-``Unsubscribed`` (``properties: {channel}``, e-mail when absent) and ``Subscribed``. The newest
-explicit choice per channel wins; at the same instant an opt-out beats an opt-in. A channel
-nobody chose is unknown (``granted: null``), never assumed.
+``Unsubscribed`` (``properties: {channel}``, e-mail when absent) and ``Subscribed``.
+
+Every version of a line that says something about a channel is a :class:`ConsentFact`
+(what the line said, when, from which source, record and line). A CRM contact is a
+snapshot: it repeats its consents in every update (an address change still carries
+``email: true``), so only a *change* of one line's value counts as a choice: the first
+version of a line, then each version whose value differs from the one before it in time.
+A web event is a choice of its own. The newest choice per channel wins; at the same
+instant an opt-out beats an opt-in; a dated choice beats an undated one. A channel nobody
+chose is unknown (``granted: null``), never assumed.
+
+Facts are a set: the answer depends on which versions were seen, never on the order they
+arrived in, so a late, older CRM line (``stale`` at ingest) still takes its place in time.
 
 A channel is reachable when consent is granted and the member has an identifier for it:
 an e-mail for EMAIL, a phone for SMS and PHONE, a web visitor for PUSH.
@@ -12,14 +22,25 @@ an e-mail for EMAIL, a phone for SMS and PHONE, a web visitor for PUSH.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import groupby
 
 from membergraph.connectors.models import CrmContact, WebEvent
 
-__all__ = ["Channel", "Consent", "consents_of", "reachable_channels"]
+__all__ = [
+    "Channel",
+    "Consent",
+    "ConsentFact",
+    "consent_changes",
+    "consents_of",
+    "facts_of_contact",
+    "facts_of_event",
+    "facts_of_lines",
+    "reachable_channels",
+]
 
 
 class Channel(StrEnum):
@@ -30,12 +51,28 @@ class Channel(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentFact:
+    """What one version of one source line said about one channel."""
+
+    channel: Channel
+    granted: bool
+    at: datetime | None
+    source: str
+    record: str  # the record the line belongs to (a contact id, a visitor)
+    line: str  # the line's own id (a contact id, an event id)
+
+
+@dataclass(frozen=True, slots=True)
 class Consent:
+    """The standing choice on a channel and the changes that led to it, oldest first."""
+
     channel: Channel
     granted: bool | None
     source: str | None
     record: str | None
     at: datetime | None
+    line: str | None = None
+    history: tuple[ConsentFact, ...] = ()
 
 
 _CRM_FIELDS = {
@@ -44,51 +81,96 @@ _CRM_FIELDS = {
     Channel.PUSH: "push",
     Channel.PHONE: "phone",
 }
+_WEB_NAMES = ("Consent Updated", "Unsubscribed", "Subscribed")
 
 
-def _choices(
+def facts_of_contact(contact: CrmContact) -> Iterator[ConsentFact]:
+    """The consent facts of one CRM contact version."""
+    if contact.consents is None:
+        return
+    for channel, name in _CRM_FIELDS.items():
+        value = getattr(contact.consents, name)
+        if value is not None:
+            key = contact.contact_id
+            yield ConsentFact(channel, value, contact.updated_at, "crm", key, key)
+
+
+def facts_of_event(event: WebEvent) -> Iterator[ConsentFact]:
+    """The consent fact a web event states, if it states one."""
+    if event.name not in _WEB_NAMES:
+        return
+    raw = str(event.properties.get("channel", "email")).upper()
+    if raw not in Channel.__members__:
+        return
+    if event.name == "Consent Updated":
+        granted = event.properties.get("granted")
+        if not isinstance(granted, bool):
+            return
+    else:
+        granted = event.name == "Subscribed"
+    yield ConsentFact(
+        Channel(raw),
+        granted,
+        event.occurred_at,
+        "web_analytics",
+        event.anonymous_id,
+        event.event_id,
+    )
+
+
+def facts_of_lines(
     contacts: Iterable[CrmContact], events: Iterable[WebEvent]
-) -> Iterable[tuple[Channel, bool, datetime | None, str, str]]:
+) -> Iterator[ConsentFact]:
+    """The consent facts the current versions of lines state."""
     for contact in contacts:
-        if contact.consents is None:
-            continue
-        for channel, name in _CRM_FIELDS.items():
-            value = getattr(contact.consents, name)
-            if value is not None:
-                yield channel, value, contact.updated_at, "crm", contact.contact_id
+        yield from facts_of_contact(contact)
     for event in events:
-        if event.name not in ("Consent Updated", "Unsubscribed", "Subscribed"):
+        yield from facts_of_event(event)
+
+
+def _time_order(fact: ConsentFact) -> tuple[object, ...]:
+    at = fact.at
+    return (at is not None, at.timestamp() if at is not None else 0.0, not fact.granted)
+
+
+def consent_changes(facts: Iterable[ConsentFact]) -> list[ConsentFact]:
+    """The facts that are choices: per line and channel, its first version and each one whose
+    value differs from the version before it in time. Oldest first."""
+    unique = set(facts)
+
+    def line_of(fact: ConsentFact) -> tuple[str, str, str, str]:
+        return (fact.channel.value, fact.source, fact.record, fact.line)
+
+    changes: list[ConsentFact] = []
+    for _, versions in groupby(sorted(unique, key=line_of), key=line_of):
+        before: bool | None = None
+        for fact in sorted(versions, key=_time_order):
+            if fact.granted != before:
+                changes.append(fact)
+            before = fact.granted
+    changes.sort(key=lambda f: (*_time_order(f), f.source, f.record, f.line))
+    return changes
+
+
+def consents_of(
+    contacts: Iterable[CrmContact],
+    events: Iterable[WebEvent],
+    recorded: Iterable[ConsentFact] = (),
+) -> list[Consent]:
+    """The standing choice per channel with its history, from the current lines and the
+    facts recorded from earlier versions (``recorded``)."""
+    changes = consent_changes([*facts_of_lines(contacts, events), *recorded])
+    answer = []
+    for channel in Channel:
+        history = tuple(c for c in changes if c.channel is channel)
+        if not history:
+            answer.append(Consent(channel, None, None, None, None))
             continue
-        raw = str(event.properties.get("channel", "email")).upper()
-        if raw not in Channel.__members__:
-            continue
-        if event.name == "Consent Updated":
-            granted = event.properties.get("granted")
-            if not isinstance(granted, bool):
-                continue
-        else:
-            granted = event.name == "Subscribed"
-        yield Channel(raw), granted, event.occurred_at, "web_analytics", event.anonymous_id
-
-
-def consents_of(contacts: Iterable[CrmContact], events: Iterable[WebEvent]) -> list[Consent]:
-    """The standing choice per channel (newest wins; an opt-out wins a tie)."""
-    best: dict[Channel, tuple[tuple[bool, datetime | None, bool], Consent]] = {}
-    for channel, granted, at, source, record in _choices(contacts, events):
-        # Ordering key: dated beats undated, newer beats older, opt-out beats opt-in.
-        key = (at is not None, at, not granted)
-        current = best.get(channel)
-        if current is None or _later(key, current[0]):
-            best[channel] = (key, Consent(channel, granted, source, record, at))
-    return [best[c][1] if c in best else Consent(c, None, None, None, None) for c in Channel]
-
-
-def _later(a: tuple[bool, datetime | None, bool], b: tuple[bool, datetime | None, bool]) -> bool:
-    if a[0] != b[0]:
-        return a[0]
-    if a[1] != b[1] and a[1] is not None and b[1] is not None:
-        return a[1] > b[1]
-    return a[2] and not b[2]
+        won = history[-1]
+        answer.append(
+            Consent(channel, won.granted, won.source, won.record, won.at, won.line, history)
+        )
+    return answer
 
 
 def reachable_channels(

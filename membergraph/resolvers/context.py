@@ -6,9 +6,10 @@ a purchase ingested a moment ago is in the next query.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from strawberry.dataloader import DataLoader
@@ -19,7 +20,12 @@ from membergraph.identity.feed import FeedFollower
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityEvent
+from membergraph.insights.consent import ConsentFact
+from membergraph.privacy import privacy_of
 from membergraph.settings import Settings
+
+if TYPE_CHECKING:
+    from membergraph.privacy import Privacy
 
 __all__ = ["Gateway", "Loaders", "RequestContext"]
 
@@ -35,6 +41,12 @@ class Gateway:
     feed: FeedFollower | None = None
     """Follows the store's change feed (started by the app's lifespan): subscriptions and
     caches hear every change made through any process."""
+    privacy: Privacy | None = None
+    """Consent facts, suppressions, privacy requests and the audit (``privacy_of``)."""
+
+
+async def _consent_facts(gateway: Gateway, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:
+    return await (await privacy_of(gateway)).store.consent_facts(list(refs))
 
 
 class Loaders:
@@ -47,6 +59,9 @@ class Loaders:
             store.member_identifiers
         )
         self.member_events: DataLoader[str, list[IdentityEvent]] = DataLoader(store.member_events)
+        self.consent_facts: DataLoader[RecordKey, list[ConsentFact]] = DataLoader(
+            partial(_consent_facts, gateway)
+        )
         self.lines: dict[SourceName, DataLoader[str, list[BaseModel]]] = {
             name: DataLoader(connector.load_many) for name, connector in gateway.sources.items()
         }

@@ -31,7 +31,6 @@ from membergraph.insights.activity import (
     offers_of,
     timeline,
 )
-from membergraph.insights.consent import Channel, Consent, consents_of, reachable_channels
 from membergraph.insights.loyalty import Loyalty, Tier, loyalty_of
 from membergraph.insights.profile import Profile, profile_of
 from membergraph.insights.rfm import (
@@ -271,23 +270,6 @@ async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:
     tiers = [Tier(name, spend) for name, spend in settings.tiers.items()]
     txs: list[Transaction] = await _lines(ctx, member, SourceName.TRANSACTIONS)
     return loyalty_of(txs, cards, tiers, settings.reference_time)
-
-
-async def consents(ctx: RequestContext, member: MemberView) -> list[Consent]:
-    contacts = await _lines(ctx, member, SourceName.CRM)
-    events = await _lines(ctx, member, SourceName.WEB_ANALYTICS)
-    return consents_of(contacts, events)
-
-
-async def reachable(ctx: RequestContext, member: MemberView) -> list[Channel]:
-    idents = await identifiers(ctx, member)
-    kinds = {i.kind for _, i in idents if i.via != "agent"}
-    return reachable_channels(
-        await consents(ctx, member),
-        has_email=IdentifierKind.EMAIL in kinds,
-        has_phone=IdentifierKind.PHONE in kinds,
-        has_visitor=IdentifierKind.ANONYMOUS_ID in kinds,
-    )
 
 
 async def activity(

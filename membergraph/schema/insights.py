@@ -63,6 +63,23 @@ class Consent:
     source: str | None = strawberry.field(description="Source of the choice.")
     record: str | None = strawberry.field(description="Record key of the choice.")
     at: datetime | None = strawberry.field(description="When it was made.")
+    line: str | None = strawberry.field(
+        default=None, description="The source line that made it (a contact id, an event id)."
+    )
+    history: list[ConsentChange] = strawberry.field(
+        default_factory=list,
+        description="Every choice on the channel, oldest first: a line's first value and each "
+        "change of it (a CRM snapshot repeating its value is no new choice).",
+    )
+
+
+@strawberry.type(description="One choice on a channel: what a source line changed it to, when.")
+class ConsentChange:
+    granted: bool = strawberry.field(description="Opted in (true) or out (false).")
+    at: datetime | None = strawberry.field(description="When (the line's time).")
+    source: str = strawberry.field(description="Source of the line.")
+    record: str = strawberry.field(description="Record key the line belongs to.")
+    line: str = strawberry.field(description="The line's id.")
 
 
 @strawberry.type(

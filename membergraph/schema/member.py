@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
 from membergraph.resolvers.paging import Page
@@ -16,6 +17,7 @@ from membergraph.schema.insights import (
     CallCenterSummary,
     Channel,
     Consent,
+    ConsentChange,
     OfferStatus,
     Rfm,
     Segment,
@@ -155,13 +157,20 @@ class Member:
                 source=c.source,
                 record=c.record,
                 at=c.at,
+                line=c.line,
+                history=[
+                    ConsentChange(
+                        granted=h.granted, at=h.at, source=h.source, record=h.record, line=h.line
+                    )
+                    for h in c.history
+                ],
             )
-            for c in await I.consents(info.context, root)
+            for c in await C.consents(info.context, root)
         ]
 
     @strawberry.field(description="Channels with consent and an identifier to reach the member on.")
     async def reachable_channels(self, root: Parent, info: Ctx) -> list[Channel] | None:
-        return [Channel(c.value) for c in await I.reachable(info.context, root)]
+        return [Channel(c.value) for c in await C.reachable(info.context, root)]
 
     @strawberry.field(description="Purchases, web events and calls in one timeline, newest first.")
     async def activity(

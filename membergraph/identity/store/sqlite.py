@@ -239,6 +239,12 @@ class SqliteStore(IdentityStore):
         async with self._mapped("read"):
             return await self._in_thread(fn, *args)
 
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` in the connection's thread, driver errors mapped: for
+        stores that share this file's connection (the privacy store)."""
+        async with self._mapped("privacy"):
+            return await self._in_thread(fn, *args)
+
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
         return await self._read(sqlite_read.load_records, None if refs is None else list(refs))
 

@@ -37,6 +37,8 @@ PRAGMA synchronous = NORMAL;
 -- 64 MiB of page cache: a batch write touches the identifier index all over.
 PRAGMA cache_size = -65536;
 PRAGMA temp_store = MEMORY;
+-- Deleted content is overwritten with zeros: an erased person leaves no bytes behind.
+PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS records (
     source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
     origin_member_id TEXT, previous_member_id TEXT,

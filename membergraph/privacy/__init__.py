@@ -1,0 +1,66 @@
+"""Privacy: access, erasure, suppression, trustworthy consent and the audit of who read what.
+
+:func:`open_privacy` builds the privacy services over an identity store (the privacy
+state lives in the same database); :func:`privacy_of` gives a gateway's, opened on first
+use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from membergraph.identity.store.port import IdentityStore
+from membergraph.privacy.port import PrivacyStore
+from membergraph.privacy.suppression import Suppressor
+from membergraph.settings import Settings
+
+if TYPE_CHECKING:
+    from membergraph.resolvers.context import Gateway
+
+__all__ = ["Privacy", "open_privacy", "privacy_of", "privacy_store_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Privacy:
+    """The privacy store and the suppressor keyed with the configured secret."""
+
+    store: PrivacyStore
+    suppressor: Suppressor
+
+
+def privacy_store_for(store: IdentityStore) -> PrivacyStore:
+    """The privacy store beside an identity store, in the same database (not yet open)."""
+    from membergraph.identity.store.sqlite import SqliteStore
+
+    if isinstance(store, SqliteStore):
+        from membergraph.privacy.sqlite_store import SqlitePrivacyStore
+
+        return SqlitePrivacyStore(store)
+    from membergraph.privacy.mongodb_store import MongoPrivacyStore
+
+    return MongoPrivacyStore(store)
+
+
+async def open_privacy(store: IdentityStore, settings: Settings) -> Privacy:
+    """Open the privacy store beside ``store`` and key its suppressor."""
+    privacy_store = privacy_store_for(store)
+    await privacy_store.open()
+    if settings.privacy_secret is not None:
+        secret = settings.privacy_secret.get_secret_value().encode()
+    else:
+        secret = await privacy_store.kept_secret()
+    return Privacy(privacy_store, Suppressor(privacy_store, secret, settings.default_region))
+
+
+_opening = asyncio.Lock()
+
+
+async def privacy_of(gateway: Gateway) -> Privacy:
+    """The gateway's privacy services, opened on first use."""
+    if gateway.privacy is None:
+        async with _opening:
+            if gateway.privacy is None:
+                gateway.privacy = await open_privacy(gateway.identity.store, gateway.settings)
+    return gateway.privacy

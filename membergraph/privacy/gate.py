@@ -1,0 +1,41 @@
+"""The gate suppressed identifiers meet: a line carrying one is refused (``suppressed``) at
+``POST /ingest`` and skipped when a folder is loaded, so an erased person does not come back
+with the next import."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from membergraph.connectors.models import SourceName
+from membergraph.identity.records import record_of_line
+from membergraph.privacy import Privacy
+
+__all__ = ["SUPPRESSED_ERROR", "screen", "without_suppressed"]
+
+T = TypeVar("T")
+
+SUPPRESSED_ERROR = (
+    "the line carries a suppressed identifier (an erased person, or one who asked not to be "
+    "processed): it was not taken"
+)
+
+
+async def screen(
+    privacy: Privacy, source: SourceName, lines: Sequence[tuple[T, BaseModel]], region: str
+) -> tuple[list[tuple[T, BaseModel]], list[T]]:
+    """Split ``(tag, line)`` pairs into those to take and the tags of those refused."""
+    records = [record_of_line(source, line, region) for _, line in lines]
+    refused = await privacy.suppressor.refused(records)
+    kept = [pair for pair, no in zip(lines, refused, strict=True) if not no]
+    return kept, [tag for (tag, _), no in zip(lines, refused, strict=True) if no]
+
+
+async def without_suppressed(
+    privacy: Privacy, source: SourceName, lines: Sequence[Any], region: str
+) -> list[Any]:
+    """The lines of a source that carry no suppressed identifier."""
+    kept, _ = await screen(privacy, source, [(None, line) for line in lines], region)
+    return [line for _, line in kept]

@@ -1,0 +1,303 @@
+"""The privacy store on MongoDB, in the identity store's database.
+
+Collections ``consent_facts``, ``suppressions`` (``_id``: the keyed hash), ``privacy_requests``
+and ``pii_access`` (append-only: the adapter only inserts, and deletes by age). An erasure
+deletes the person's records, links, cannot-links, events, members, redirects, consent facts
+and feed entries in one multi-document transaction. What MongoDB keeps of deleted documents
+in its files (WiredTiger reuses the space; the oplog keeps the operations for its window) is
+beyond a client's reach: the README says so.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import PyMongoError
+
+from membergraph.identity.records import RecordKey
+from membergraph.identity.store.mongodb import MongoStore
+from membergraph.identity.store.port import IdentityStore, StoreError
+from membergraph.insights.consent import Channel, ConsentFact
+from membergraph.privacy.port import (
+    AccessEntry,
+    Erasure,
+    PrivacyRequest,
+    PrivacyStore,
+    Suppression,
+)
+
+__all__ = ["MongoPrivacyStore"]
+
+INDEXES = {
+    "consent_facts": [IndexModel([("record", ASCENDING)])],
+    "privacy_requests": [
+        IndexModel([("member_id", ASCENDING)]),
+        IndexModel([("created_at", DESCENDING)]),
+    ],
+    "pii_access": [
+        IndexModel([("member_id", ASCENDING), ("_id", DESCENDING)]),
+        IndexModel([("at", ASCENDING)]),
+    ],
+}
+
+
+def _ref(ref: RecordKey) -> str:
+    return f"{ref[0]}/{ref[1]}"
+
+
+def _fact_doc(f: ConsentFact) -> dict[str, Any]:
+    at = f.at.isoformat() if f.at is not None else ""
+    key = [f.source, f.record, f.channel.value, f.line, at, int(f.granted)]
+    return {
+        "_id": orjson.dumps(key).decode(),
+        "record": f"{f.source}/{f.record}",
+        "source": f.source,
+        "rkey": f.record,
+        "channel": f.channel.value,
+        "line": f.line,
+        "at": at,
+        "granted": f.granted,
+    }
+
+
+def _mentions(doc: Any, words: set[str]) -> bool:
+    """Whether a document holds one of ``words`` as a whole value, or within free text."""
+    if isinstance(doc, str):
+        return doc in words or any(w in doc for w in words if len(w) >= 4 and " " in doc)
+    if isinstance(doc, dict):
+        return any(_mentions(v, words) for v in doc.values())
+    if isinstance(doc, list | tuple):
+        return any(_mentions(v, words) for v in doc)
+    return False
+
+
+class MongoPrivacyStore(PrivacyStore):
+    """Privacy collections beside the identity store's."""
+
+    def __init__(self, store: IdentityStore) -> None:
+        if not isinstance(store, MongoStore):
+            raise StoreError(f"no privacy store for {type(store).__name__}")
+        self.store = store
+
+    @property
+    def db(self) -> Any:
+        return self.store.db
+
+    async def _guarded(self, what: str, work: Any) -> Any:
+        try:
+            return await work
+        except PyMongoError as exc:
+            raise StoreError(f"MongoDB privacy store: {what} failed: {exc}") from exc
+
+    async def open(self) -> None:
+        async def create() -> None:
+            for name, indexes in INDEXES.items():
+                await self.db[name].create_indexes(indexes)
+
+        await self._guarded("open", create())
+
+    async def kept_secret(self) -> bytes:
+        async def read() -> str:
+            await self.db.counters.update_one(
+                {"_id": "privacy_secret"},
+                {"$setOnInsert": {"value": secrets.token_hex(32)}},
+                upsert=True,
+            )
+            doc = await self.db.counters.find_one({"_id": "privacy_secret"})
+            return str(doc["value"])
+
+        return bytes.fromhex(await self._guarded("read", read()))
+
+    async def record_consents(self, facts: Sequence[ConsentFact]) -> None:
+        from pymongo import ReplaceOne
+
+        docs = {d["_id"]: d for d in map(_fact_doc, facts)}
+        if docs:
+            ops = [ReplaceOne({"_id": k}, d, upsert=True) for k, d in docs.items()]
+            await self._guarded("write", self.db.consent_facts.bulk_write(ops, ordered=False))
+
+    async def consent_facts(self, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:
+        wanted = [_ref(r) for r in refs]
+        cursor = self.db.consent_facts.find({"record": {"$in": wanted}})
+        docs = await self._guarded("read", cursor.to_list())
+        found: dict[str, list[ConsentFact]] = {}
+        for d in docs:
+            at = datetime.fromisoformat(d["at"]) if d["at"] else None
+            fact = ConsentFact(
+                Channel(d["channel"]), bool(d["granted"]), at, d["source"], d["rkey"], d["line"]
+            )
+            found.setdefault(d["record"], []).append(fact)
+        return [found.get(w, []) for w in wanted]
+
+    async def suppress(self, entries: Sequence[Suppression]) -> int:
+        added = 0
+        for s in entries:
+            result = await self._guarded(
+                "write",
+                self.db.suppressions.update_one(
+                    {"_id": s.digest},
+                    {
+                        "$setOnInsert": {
+                            "kind": s.kind,
+                            "actor": s.actor,
+                            "at": s.at.isoformat(),
+                            "reason": s.reason,
+                        }
+                    },
+                    upsert=True,
+                ),
+            )
+            added += 1 if result.upserted_id is not None else 0
+        return added
+
+    async def unsuppress(self, digest: str) -> bool:
+        result = await self._guarded("write", self.db.suppressions.delete_one({"_id": digest}))
+        return bool(result.deleted_count)
+
+    async def suppressed(self, digests: Iterable[str]) -> set[str]:
+        wanted = sorted(set(digests))
+        if not wanted:
+            return set()
+        cursor = self.db.suppressions.find({"_id": {"$in": wanted}}, {"_id": 1})
+        return {d["_id"] for d in await self._guarded("read", cursor.to_list())}
+
+    async def save_request(self, request: PrivacyRequest) -> None:
+        doc = {
+            "_id": request.id,
+            "kind": request.kind,
+            "member_id": request.member_id,
+            "reason": request.reason,
+            "actor": request.actor,
+            "created_at": request.created_at.isoformat(),
+            "updated_at": request.updated_at.isoformat(),
+            "state": request.state,
+            "steps": request.steps,
+            "counts": request.counts,
+        }
+        await self._guarded(
+            "write", self.db.privacy_requests.replace_one({"_id": request.id}, doc, upsert=True)
+        )
+
+    async def requests(
+        self, limit: int, offset: int = 0, member_id: str | None = None
+    ) -> list[PrivacyRequest]:
+        query = {"member_id": member_id} if member_id else {}
+        cursor = (
+            self.db.privacy_requests.find(query)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [
+            PrivacyRequest(
+                id=d["_id"],
+                kind=d["kind"],
+                member_id=d["member_id"],
+                reason=d["reason"],
+                actor=d["actor"],
+                created_at=datetime.fromisoformat(d["created_at"]),
+                updated_at=datetime.fromisoformat(d["updated_at"]),
+                state=d["state"],
+                steps=dict(d["steps"]),
+                counts=dict(d["counts"]),
+            )
+            for d in await self._guarded("read", cursor.to_list())
+        ]
+
+    async def _next_ids(self, name: str, n: int) -> list[int]:
+        from pymongo import ReturnDocument
+
+        doc = await self.db.counters.find_one_and_update(
+            {"_id": name}, {"$inc": {"n": n}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        last = int(doc["n"])
+        return list(range(last - n + 1, last + 1))
+
+    async def record_access(self, entries: Sequence[AccessEntry]) -> None:
+        if not entries:
+            return
+        ids = await self._guarded("write", self._next_ids("pii_access", len(entries)))
+        docs = [
+            {
+                "_id": i,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "member_id": e.member_id,
+                "fields": list(e.fields),
+                "request_id": e.request_id,
+            }
+            for i, e in zip(ids, entries, strict=True)
+        ]
+        await self._guarded("write", self.db.pii_access.insert_many(docs))
+
+    async def access_log(self, member_id: str, limit: int) -> list[AccessEntry]:
+        cursor = self.db.pii_access.find({"member_id": member_id}).sort("_id", DESCENDING)
+        docs = await self._guarded("read", cursor.limit(limit).to_list())
+        return [
+            AccessEntry(
+                id=d["_id"],
+                at=datetime.fromisoformat(d["at"]),
+                actor=d["actor"],
+                member_id=d["member_id"],
+                fields=tuple(d["fields"]),
+                request_id=d["request_id"],
+            )
+            for d in docs
+        ]
+
+    async def prune_access(self, before: datetime) -> int:
+        result = await self._guarded(
+            "write", self.db.pii_access.delete_many({"at": {"$lt": before.isoformat()}})
+        )
+        return int(result.deleted_count)
+
+    async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
+        return dict(await self._guarded("erase", self._erase(erasure)))
+
+    async def _erase(self, erasure: Erasure) -> dict[str, int]:
+        db, words = self.db, set(erasure.words)
+        refs = [_ref(r) for r in erasure.refs]
+        members = list(erasure.member_ids)
+        pairs = [list(r) for r in erasure.refs]
+        events = await self._matching(
+            "events", {"$or": [{"member_id": {"$in": members}}, {"records": {"$in": pairs}}]}, words
+        )
+        lines = [{"source": s, "line_id": i} for s, i in erasure.lines]
+        feed = await self._matching(
+            "feed", {"$or": [{"member_ids": {"$in": members}}, *lines]}, words
+        )
+        ends = {"$or": [{"a_ref": {"$in": refs}}, {"b_ref": {"$in": refs}}]}
+        plan = [
+            ("records", {"_id": {"$in": refs}}),
+            ("links", ends),
+            ("cannot_links", ends),
+            ("consent_facts", {"record": {"$in": refs}}),
+            ("events", {"_id": {"$in": events}}),
+            ("members", {"_id": {"$in": members}}),
+            ("redirects", {"$or": [{"_id": {"$in": members}}, {"new_id": {"$in": members}}]}),
+            ("feed", {"_id": {"$in": feed}}),
+        ]
+        counts: dict[str, int] = {}
+
+        async def write(session: Any) -> None:
+            for name, query in plan:
+                result = await db[name].delete_many(query, session=session)
+                counts[name] = int(result.deleted_count)
+
+        async with self.store.client.start_session() as session:
+            await session.with_transaction(write)
+        return counts
+
+    async def _matching(self, name: str, query: dict[str, Any], words: set[str]) -> list[Any]:
+        """Ids of documents matching ``query``, and of any other that mentions a word (a
+        scan: an erasure is rare, and a person's values may sit in any event's evidence)."""
+        ids = {d["_id"] for d in await self.db[name].find(query, {"_id": 1}).to_list()}
+        async for doc in self.db[name].find({"_id": {"$nin": sorted(ids)}}):
+            if _mentions({k: v for k, v in doc.items() if k != "_id"}, words):
+                ids.add(doc["_id"])
+        return sorted(ids)

@@ -1,0 +1,165 @@
+"""The privacy store port: what the privacy services keep beside the identity graph.
+
+One audience (the privacy services), one small port, implemented by each identity store's
+adapter over the same database (:mod:`~membergraph.privacy.sqlite_store`,
+:mod:`~membergraph.privacy.mongodb_store`): consent facts, suppressed identifiers (keyed
+hashes only), privacy requests with their state, the audit of who read personal data, and
+the erasure of a person from the identity graph and the change feed.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from membergraph.identity.records import RecordKey
+from membergraph.insights.consent import ConsentFact
+
+__all__ = [
+    "AccessEntry",
+    "Erasure",
+    "PrivacyRequest",
+    "PrivacyStore",
+    "RequestState",
+    "Suppression",
+]
+
+RequestState = Literal["pending", "done", "partial"]
+
+
+@dataclass(slots=True)
+class PrivacyRequest:
+    """A data subject's request (an erasure) and how far it went.
+
+    ``steps`` holds each step's outcome: ``"done"`` or what failed; the request is ``done``
+    once every step is, ``partial`` while one failed (it is retried), ``pending`` before.
+    """
+
+    id: str
+    kind: str
+    member_id: str
+    reason: str
+    actor: str
+    created_at: datetime
+    updated_at: datetime
+    state: RequestState = "pending"
+    steps: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """A suppressed identifier: its kind and keyed hash (never the value itself)."""
+
+    digest: str
+    kind: str
+    actor: str
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One answer that unmasked a member's personal data."""
+
+    member_id: str
+    actor: str
+    fields: tuple[str, ...]
+    at: datetime
+    request_id: str
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What to remove from the identity graph and the feed for one person.
+
+    ``member_ids``: the member and every ID redirected to it; ``refs``: its records;
+    ``lines``: ``(source, line id)`` of its source lines (their feed entries go too);
+    ``words``: values that identify the person (record keys, identifiers, names), so any
+    stored event or feed entry that still mentions one is removed as well.
+    """
+
+    member_ids: tuple[str, ...]
+    refs: tuple[RecordKey, ...]
+    lines: tuple[tuple[str, str], ...]
+    words: tuple[str, ...]
+
+
+class PrivacyStore(abc.ABC):
+    """Privacy state kept in the identity store's database."""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Create what is missing (tables or collections, indexes)."""
+
+    @abc.abstractmethod
+    async def kept_secret(self) -> bytes:
+        """A random secret made once and kept in the store: the suppression hashes' key when
+        the settings name none (``MEMBERGRAPH_PRIVACY_SECRET`` should, in production)."""
+
+    # -- consent -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def record_consents(self, facts: Sequence[ConsentFact]) -> None:
+        """Keep consent facts (a fact seen again is kept once)."""
+
+    @abc.abstractmethod
+    async def consent_facts(self, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:
+        """The facts of each record, in the order of ``refs`` (a DataLoader's shape)."""
+
+    # -- suppression ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def suppress(self, entries: Sequence[Suppression]) -> int:
+        """Suppress identifiers by digest; how many were not suppressed already."""
+
+    @abc.abstractmethod
+    async def unsuppress(self, digest: str) -> bool:
+        """Lift a suppression; whether there was one."""
+
+    @abc.abstractmethod
+    async def suppressed(self, digests: Iterable[str]) -> set[str]:
+        """Which of ``digests`` are suppressed."""
+
+    # -- requests ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def save_request(self, request: PrivacyRequest) -> None:
+        """Insert or replace a request (by its id)."""
+
+    @abc.abstractmethod
+    async def requests(
+        self, limit: int, offset: int = 0, member_id: str | None = None
+    ) -> list[PrivacyRequest]:
+        """Requests, newest first (only those for ``member_id`` if given)."""
+
+    # -- audit of personal data read -----------------------------------------------------
+
+    @abc.abstractmethod
+    async def record_access(self, entries: Sequence[AccessEntry]) -> None:
+        """Append entries to the audit (never updated)."""
+
+    @abc.abstractmethod
+    async def access_log(self, member_id: str, limit: int) -> list[AccessEntry]:
+        """Who read a member's personal data, newest first."""
+
+    @abc.abstractmethod
+    async def prune_access(self, before: datetime) -> int:
+        """Drop audit entries older than ``before`` (the retention); how many."""
+
+    # -- erasure -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
+        """Remove the person's records, identifiers, links, cannot-links, identity events,
+        member rows, redirects, consent facts and feed entries, in one transaction; what was
+        removed, by kind."""
+
+    async def scrub(self) -> dict[str, Any]:
+        """Make removed bytes unrecoverable from the store's files (SQLite: secure delete is
+        on, the WAL is checkpointed and truncated). Nothing to do by default."""
+        return {}

@@ -1,0 +1,74 @@
+"""Suppressed identifiers: kept only as keyed hashes, refused at ingest, reachable nowhere.
+
+An identifier is suppressed by its matching key (what records are matched on: an e-mail
+trimmed, lower-cased and with Gmail's dots folded, a phone in E.164, a card upper-cased), so
+every way of writing it is suppressed at once. The store keeps
+``HMAC-SHA256(secret, kind + key)`` and nothing else: a suppression list stolen without
+the secret names no one, and the gateway can still tell a new line carrying the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from membergraph.identity.normalize import IdentifierKind, normalize
+from membergraph.identity.records import Identifier, RecordData, identifier_key
+from membergraph.privacy.port import PrivacyStore, Suppression
+
+__all__ = ["SUPPRESSIBLE", "Suppressor"]
+
+SUPPRESSIBLE = frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.LOYALTY_ID})
+"""What a person may ask to suppress (an erasure suppresses every identifier it removes)."""
+
+
+class Suppressor:
+    """Suppresses identifiers and tells which records carry a suppressed one."""
+
+    def __init__(self, store: PrivacyStore, secret: bytes, region: str = "US") -> None:
+        self.store = store
+        self._secret = secret
+        self.region = region
+
+    def digest(self, kind: IdentifierKind, key: str) -> str:
+        """The keyed hash an identifier (by its matching key) is kept as."""
+        message = f"{kind.value}\x00{key}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def key_of(self, kind: IdentifierKind, value: str) -> str:
+        """The matching key of a value as written (raises ``BadIdentifier``)."""
+        return identifier_key(kind, normalize(kind, value, self.region))
+
+    async def suppress(
+        self,
+        identifiers: Iterable[tuple[IdentifierKind, str]],
+        actor: str,
+        reason: str | None = None,
+    ) -> int:
+        """Suppress ``(kind, matching key)`` pairs; how many were new."""
+        at = datetime.now(UTC)
+        entries = {
+            self.digest(kind, key): Suppression(
+                self.digest(kind, key), kind.value, actor, at, reason
+            )
+            for kind, key in identifiers
+        }
+        return await self.store.suppress(list(entries.values()))
+
+    async def unsuppress(self, kind: IdentifierKind, key: str) -> bool:
+        return await self.store.unsuppress(self.digest(kind, key))
+
+    async def any_suppressed(self, identifiers: Iterable[Identifier]) -> bool:
+        digests = {self.digest(i.kind, i.key) for i in identifiers}
+        return bool(await self.store.suppressed(digests))
+
+    async def refused(self, records: Sequence[RecordData | None]) -> list[bool]:
+        """For each record (of a line), whether it carries a suppressed identifier."""
+        digests = [
+            {self.digest(i.kind, i.key) for i in r.identifiers} if r is not None else set()
+            for r in records
+        ]
+        found = await self.store.suppressed(set().union(*digests)) if digests else set()
+        return [bool(d & found) for d in digests]

@@ -1,0 +1,79 @@
+"""Consent over HTTP: pushed CRM snapshots and web choices, in any order, answer the newest
+change, with its history; reachableChannels follow at once."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from tests.conftest import gql
+
+CONTACT = {
+    "contact_id": "C-ADA",
+    "first_name": "Ada",
+    "last_name": "Byron",
+    "emails": ["ada.byron@mail.com"],
+    "phones": ["+1 415 555 0142"],
+    "consents": {"email": True, "sms": True},
+    "updated_at": "2026-10-01T00:00:00Z",
+}
+LOGIN = {
+    "event_id": "E-ADA-1",
+    "anonymous_id": "a-ada",
+    "user_id": "C-ADA",
+    "type": "identify",
+    "name": "Logged In",
+    "occurred_at": "2026-10-02T00:00:00Z",
+}
+UNSUBSCRIBED = {
+    "event_id": "E-ADA-2",
+    "anonymous_id": "a-ada",
+    "type": "track",
+    "name": "Unsubscribed",
+    "occurred_at": "2026-10-05T00:00:00Z",
+    "properties": {"channel": "email"},
+}
+# An address change: the CRM sends its whole snapshot again, still saying email: true.
+MOVED = {**CONTACT, "address": {"line1": "1 New St"}, "updated_at": "2026-10-09T00:00:00Z"}
+
+QUERY = """{ memberByIdentifier(kind: CRM_ID, value: "C-ADA") {
+  consents { channel granted source line at history { granted source line at } }
+  reachableChannels } }"""
+
+
+def _email(client: TestClient) -> tuple[dict[str, object], list[str]]:
+    member = gql(client, QUERY)["data"]["memberByIdentifier"]  # type: ignore[index]
+    email = next(c for c in member["consents"] if c["channel"] == "EMAIL")
+    return email, member["reachableChannels"]
+
+
+def test_a_crm_snapshot_repeating_true_does_not_undo_an_unsubscribe(client: TestClient) -> None:
+    for source, line in [("crm", CONTACT), ("web_analytics", LOGIN)]:
+        assert client.post(f"/ingest/{source}", json=[line]).status_code == 200
+    assert _email(client)[1] == ["EMAIL", "SMS"]
+    client.post("/ingest/web_analytics", json=[UNSUBSCRIBED])
+    assert client.post("/ingest/crm", json=[MOVED]).json()["lines"][0]["status"] == "updated"
+    email, reachable = _email(client)
+    assert (email["granted"], email["source"], email["line"]) == (False, "web_analytics", "E-ADA-2")
+    assert [(h["source"], h["granted"]) for h in email["history"]] == [  # type: ignore[union-attr]
+        ("crm", True),
+        ("web_analytics", False),
+    ]
+    assert reachable == ["SMS"]
+
+
+def test_lines_arriving_out_of_order_answer_as_if_sorted(client: TestClient) -> None:
+    resubscribed = {**CONTACT, "consents": {"email": True}, "updated_at": "2026-10-20T00:00:00Z"}
+    dropped = {**CONTACT, "consents": {"email": False}, "updated_at": "2026-10-10T00:00:00Z"}
+    # Sorted: true (1st), unsubscribed (5th), false (10th), true again (20th): a real change.
+    client.post("/ingest/web_analytics", json=[LOGIN, UNSUBSCRIBED])
+    assert client.post("/ingest/crm", json=[resubscribed]).status_code == 200
+    late = client.post("/ingest/crm", json=[dropped, CONTACT]).json()["lines"]
+    assert [line["status"] for line in late] == ["stale", "stale"]
+    email, reachable = _email(client)
+    assert (email["granted"], email["source"], email["at"]) == (
+        True,
+        "crm",
+        "2026-10-20T00:00:00+00:00",
+    )
+    assert [h["granted"] for h in email["history"]] == [True, False, False, True]  # type: ignore[union-attr]
+    assert "EMAIL" in reachable
