@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -52,6 +52,12 @@ from membergraph.gateway import follow_feed, open_gateway
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
 from membergraph.identity.store import StoreError
 from membergraph.ingest import IngestService, ingest_endpoint
+from membergraph.observability import (
+    RequestTelemetry,
+    Telemetry,
+    configure_logging,
+    metrics_endpoint,
+)
 from membergraph.persisted import PersistedQueries, PersistedQueryError, load_manifest
 from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.schema import build_schema
@@ -225,7 +231,8 @@ class _GraphQL(GraphQL[RequestContext, None]):
         if isinstance(response_data, dict):
             for error in response_data.get("errors") or []:
                 extensions = error.setdefault("extensions", {})
-                extensions.setdefault("code", _request_error_code(error))
+                code = extensions.setdefault("code", _request_error_code(error))
+                self.starlette.state.telemetry.errors.labels(code).inc()
         wants_spec = getattr(sub_response, "graphql_response", False)
         request_error = _request_error(response_data)
         if wants_spec and request_error:
@@ -333,42 +340,6 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready", "store": counts, "sources": sources})
 
 
-async def metrics(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    out = [
-        "# HELP membergraph_source_calls_total Batch calls made to each source.",
-        "# TYPE membergraph_source_calls_total counter",
-    ]
-    for name, conn in gateway.sources.items():
-        out.append(f'membergraph_source_calls_total{{source="{name.value}"}} {conn.calls}')
-    out += [
-        "# HELP membergraph_source_malformed_lines Lines skipped as malformed at load.",
-        "# TYPE membergraph_source_malformed_lines gauge",
-    ]
-    for name, conn in gateway.sources.items():
-        if isinstance(conn, SourceConnector):
-            malformed = conn.report.malformed
-            out.append(f'membergraph_source_malformed_lines{{source="{name.value}"}} {malformed}')
-    try:
-        counts = await gateway.identity.store.ping()
-    except StoreError:
-        counts = {}
-    out += [
-        "# HELP membergraph_identity Records, members and active links in the identity store.",
-        "# TYPE membergraph_identity gauge",
-    ]
-    out += [f'membergraph_identity{{what="{k}"}} {v}' for k, v in counts.items()]
-    out += [
-        "# HELP membergraph_member_changes_dropped_total Changes a slow subscriber missed.",
-        "# TYPE membergraph_member_changes_dropped_total counter",
-        f"membergraph_member_changes_dropped_total {gateway.feed.dropped if gateway.feed else 0}",
-        "# HELP membergraph_feed_position The newest change-feed cursor this process has read.",
-        "# TYPE membergraph_feed_position gauge",
-        f"membergraph_feed_position {gateway.feed.position if gateway.feed else 0}",
-    ]
-    return PlainTextResponse("\n".join(out) + "\n", media_type="text/plain; version=0.0.4")
-
-
 Announce = Callable[[int, str, float], None]
 
 
@@ -393,6 +364,7 @@ def create_app(
                 announce(result.members, sources.where, time.perf_counter() - started)
         else:
             app.state.gateway = gateway
+        telemetry.watch(app.state.gateway)
         follower = await follow_feed(app.state.gateway)
         app.state.ingest = IngestService(app.state.gateway)
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
@@ -400,7 +372,8 @@ def create_app(
         sample = None if settings.has_credentials else await _sample_email(app.state.gateway)
         app.state.example_query = example_query(sample)
         try:
-            yield
+            async with telemetry.own_port(settings.host, settings.metrics_port):
+                yield
         finally:
             pruning.cancel()
             await follower.aclose()
@@ -426,9 +399,12 @@ def create_app(
             max_age=600,
         )
     ]
+    telemetry = Telemetry()
     app = Starlette(
         lifespan=lifespan,
         middleware=[
+            # Outermost: every answer, a refused one too, has its request id and is counted.
+            Middleware(RequestTelemetry, telemetry=telemetry),
             *(cors if settings.cors_origins else []),
             Middleware(ApiKeyMiddleware, authenticator=authenticator),
             Middleware(GraphQLHttpRules),
@@ -460,9 +436,10 @@ def create_app(
             Route("/ingest/{source}", ingest_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics),
+            Route("/metrics", metrics_endpoint),
         ]
     )
+    app.state.telemetry = telemetry
     return app
 
 
@@ -482,7 +459,9 @@ def app_from_environment() -> Starlette:
     """The app of one ``serve --workers N`` worker, from ``MEMBERGRAPH_*`` variables."""
     from membergraph.settings import load_settings
 
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_format, access=settings.access_log)
+    return create_app(settings)
 
 
 def _token_verifier(settings: Settings) -> TokenVerifier:

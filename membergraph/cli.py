@@ -120,6 +120,7 @@ def serve(
     import uvicorn
 
     from membergraph.app import create_app
+    from membergraph.observability import configure_logging
 
     settings = _settings(data=data, store=store, sources=sources, host=host, port=port)
     if data is not None:
@@ -144,6 +145,7 @@ def serve(
         if open_browser and graphiql and has_screen:
             webbrowser.open(url)
 
+    configure_logging(settings.log_format, access=settings.access_log)
     try:
         if workers > 1:
             # Loaded and resolved once, here; the workers then start over a store that

@@ -146,6 +146,15 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the gateway (CORS, and WebSockets from"
         ' other origins), as JSON: ["https://app.example.com"]. Empty: none.',
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Logs on stderr as text lines or JSON lines."
+    )
+    access_log: bool = Field(default=True, description="One log line per HTTP request.")
+    metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = Field(
+        default=None,
+        description="Serve /metrics on this port too, without credentials (for a scraper "
+        "on a private network); unset: /metrics on the main port only, behind credentials.",
+    )
     persisted_queries: Path | None = Field(
         default=None,
         description="Apollo persisted query manifest (JSON) of registered operations.",

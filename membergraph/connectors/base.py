@@ -91,11 +91,19 @@ class Connector(abc.ABC, Generic[Line]):
         self.cooldown = cooldown
         self.failures = 0
         self.open_until = 0.0
+        self.probing = False  # a half-open circuit's one trial call is in flight
+        # Told of every batch call: (source, seconds, outcome), for the metrics.
+        self.observe: Callable[[str, float, str], None] | None = None
 
     @property
     def circuit(self) -> str:
-        """``closed`` (calls go through) or ``open`` (failing fast)."""
-        return "open" if time.monotonic() < self.open_until else "closed"
+        """``closed`` (calls go through), ``open`` (failing fast for ``cooldown`` seconds after
+        ``failure_threshold`` failed batches in a row) or ``half_open`` (the cooldown is over:
+        one trial call goes through while others still fail fast; its success closes the
+        circuit, its failure opens it again)."""
+        if self.failures < self.failure_threshold:
+            return "closed"
+        return "open" if time.monotonic() < self.open_until else "half_open"
 
     async def __aenter__(self) -> Self:
         return self
@@ -109,11 +117,15 @@ class Connector(abc.ABC, Generic[Line]):
     @final
     async def load_many(self, keys: Sequence[str]) -> list[list[Line] | ConnectorError]:
         """The lines of each record key, in key order; a failing key gets its error."""
-        if self.circuit == "open":
+        circuit = self.circuit
+        if circuit == "open" or (circuit == "half_open" and self.probing):
             error = SourceUnavailable(self.source, "circuit open after repeated failures")
+            self._observe(0.0, "refused")
             return [error] * len(keys)
         self.calls += 1
+        self.probing = circuit == "half_open"
         failure: ConnectorError | None = None
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
                 results = await self._load_many(keys)
@@ -128,6 +140,16 @@ class Connector(abc.ABC, Generic[Line]):
         else:
             if len(results) != len(keys):
                 failure = SourceUnavailable(self.source, "answered a different number of results")
+        finally:
+            self.probing = False
+        outcome = (
+            "ok"
+            if failure is None
+            else "timeout"
+            if isinstance(failure, SourceTimeout)
+            else "error"
+        )
+        self._observe(time.perf_counter() - started, outcome)
         if failure is not None:
             self.failures += 1
             if self.failures >= self.failure_threshold:
@@ -141,6 +163,10 @@ class Connector(abc.ABC, Generic[Line]):
             else SourceUnavailable(self.source, type(r).__name__)
             for r in results
         ]
+
+    def _observe(self, seconds: float, outcome: str) -> None:
+        if self.observe is not None:
+            self.observe(self.source.value, seconds, outcome)
 
     @abc.abstractmethod
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[Line] | Exception]:

@@ -1,0 +1,310 @@
+"""What operators see: Prometheus metrics, request ids, an access log and JSON logs.
+
+Each app has its own :class:`Telemetry` (its own registry, so several apps in one process,
+as in the tests, never mix figures). Metrics are per process: with ``serve --workers N`` a
+scrape of ``/metrics`` reads the worker that answers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from membergraph.resolvers.context import Gateway
+
+__all__ = [
+    "REQUEST_ID",
+    "JsonFormatter",
+    "RequestTelemetry",
+    "Telemetry",
+    "configure_logging",
+    "metrics_endpoint",
+]
+
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+"""The id of the request being served (``X-Request-ID`` accepted or made), for the logs."""
+
+_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_ROUTES = ("/graphql", "/ingest", "/healthz", "/readyz", "/metrics", "/privacy", "/export")
+_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_CIRCUIT = {"closed": 0, "half_open": 1, "open": 2}
+
+access_log = logging.getLogger("membergraph.access")
+logger = logging.getLogger(__name__)
+
+
+class Telemetry:
+    """The app's metrics. Request, source and error figures are counted as they happen;
+    store and feed figures are read at scrape time (:meth:`scrape`)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.gateway: Gateway | None = None
+        r = self.registry
+        self.requests = Histogram(
+            "membergraph_http_request_seconds",
+            "HTTP requests by route, method and status, with their latency.",
+            ["route", "method", "status"],
+            buckets=_SECONDS,
+            registry=r,
+        )
+        self.errors = Counter(
+            "membergraph_graphql_errors",
+            "GraphQL errors answered, by extensions.code.",
+            ["code"],
+            registry=r,
+        )
+        self.source_seconds = Histogram(
+            "membergraph_source_call_seconds",
+            "Batch calls to each source, by outcome (ok, timeout, error, refused).",
+            ["source", "outcome"],
+            buckets=_SECONDS,
+            registry=r,
+        )
+        self.identity = Gauge(
+            "membergraph_identity",
+            "Records, members and active links in the identity store.",
+            ["what"],
+            registry=r,
+        )
+        self.feed_behind = Gauge(
+            "membergraph_feed_behind_entries",
+            "Change-feed entries the store holds that this process has not read yet.",
+            registry=r,
+        )
+        r.register(_GatewayFigures(self))
+
+    def watch(self, gateway: Gateway) -> None:
+        """Read ``gateway``'s figures from now on, and time its sources' calls."""
+        self.gateway = gateway
+        for conn in gateway.sources.values():
+            conn.observe = self.source_call
+
+    def source_call(self, source: str, seconds: float, outcome: str) -> None:
+        self.source_seconds.labels(source, outcome).observe(seconds)
+
+    async def scrape(self) -> bytes:
+        """The Prometheus text, after reading what only the store knows."""
+        await self.refresh()
+        return generate_latest(self.registry)
+
+    async def refresh(self) -> None:
+        """Read the figures only the store knows (its counts, the feed's head)."""
+        gateway = self.gateway
+        if gateway is not None:
+            from membergraph.identity.store import StoreError
+
+            try:
+                counts = await gateway.identity.store.ping()
+                head = await gateway.identity.store.feed_head()
+            except StoreError:
+                counts, head = {}, None
+            for what, value in counts.items():
+                self.identity.labels(what).set(value)
+            if head is not None and gateway.feed is not None:
+                self.feed_behind.set(max(head - gateway.feed.position, 0))
+
+    @contextlib.asynccontextmanager
+    async def own_port(self, host: str, port: int | None) -> AsyncIterator[None]:
+        """Serve ``/metrics`` without credentials on ``port`` (none: nothing), its store
+        figures refreshed every ``_REFRESH_S`` seconds, for as long as the block runs."""
+        if port is None:
+            yield
+            return
+        try:
+            server, thread = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:  # another worker of `serve --workers N` serves it
+            logger.warning("metrics port %s:%d not served: %s", host, port, exc)
+            yield
+            return
+
+        async def refreshing() -> None:
+            while True:
+                with contextlib.suppress(Exception):
+                    await self.refresh()
+                await asyncio.sleep(_REFRESH_S)
+
+        task = asyncio.create_task(refreshing(), name="metrics-refresh")
+        try:
+            yield
+        finally:
+            task.cancel()
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+_REFRESH_S = 10.0
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """``/metrics``: the Prometheus text of the app's :class:`Telemetry`."""
+    telemetry: Telemetry = request.app.state.telemetry
+    return Response(await telemetry.scrape(), media_type=CONTENT_TYPE_LATEST)
+
+
+class _GatewayFigures(Collector):
+    """Figures the gateway's parts keep themselves, read as they are at scrape time."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+
+    def collect(self) -> Iterator[Metric]:
+        gateway = self.telemetry.gateway
+        if gateway is None:
+            return
+        calls = CounterMetricFamily(
+            "membergraph_source_calls", "Batch calls made to each source.", labels=["source"]
+        )
+        circuit = GaugeMetricFamily(
+            "membergraph_source_circuit",
+            "Each source's circuit: 0 closed, 1 half open (one trial call), 2 open.",
+            labels=["source"],
+        )
+        malformed = GaugeMetricFamily(
+            "membergraph_source_malformed_lines",
+            "Lines skipped as malformed at load.",
+            labels=["source"],
+        )
+        for name, conn in gateway.sources.items():
+            calls.add_metric([name.value], conn.calls)
+            circuit.add_metric([name.value], _CIRCUIT.get(conn.circuit, 2))
+            report = getattr(conn, "report", None)
+            if report is not None:
+                malformed.add_metric([name.value], report.malformed)
+        yield from (calls, circuit, malformed)
+        feed = gateway.feed
+        position = GaugeMetricFamily(
+            "membergraph_feed_position", "The newest change-feed cursor this process has read."
+        )
+        dropped = CounterMetricFamily(
+            "membergraph_member_changes_dropped", "Changes a slow subscriber missed."
+        )
+        position.add_metric([], feed.position if feed else 0)
+        dropped.add_metric([], feed.dropped if feed else 0)
+        yield from (position, dropped)
+
+
+class RequestTelemetry:
+    """ASGI middleware: a request id for every HTTP request (the client's ``X-Request-ID``
+    when it is a plain token of at most 128 characters, else a new one), echoed in the
+    answer and set for the logs; the request's latency in the histogram; one access-log
+    line per request."""
+
+    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
+        self.app = app
+        self.telemetry = telemetry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("x-request-id", request_id)
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            method, path = scope["method"], scope["path"]
+            route = next((r for r in _ROUTES if path.startswith(r)), "other")
+            self.telemetry.requests.labels(route, method, str(status)).observe(seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %d %.1f ms",
+                    method,
+                    path,
+                    status,
+                    seconds * 1000,
+                    extra={"method": method, "path": path, "status": status, "ms": seconds * 1000},
+                )
+            REQUEST_ID.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+_EXTRA = ("method", "path", "status", "ms")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id, and the access
+    log's method, path, status and ms; a traceback (server errors only) as ``error``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        entry.update({k: getattr(record, k) for k in _EXTRA if hasattr(record, k)})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+class _WithRequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def configure_logging(form: str = "text", *, access: bool = True) -> None:
+    """Send membergraph's and Strawberry's logs to stderr, as text or JSON lines (INFO and
+    up; the access log only when ``access``). Called by ``membergraph serve``."""
+    handler = logging.StreamHandler()
+    handler.addFilter(_WithRequestId())
+    if form == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    for name in ("membergraph", "strawberry"):
+        log = logging.getLogger(name)
+        log.handlers[:] = [handler]
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    access_log.disabled = not access
