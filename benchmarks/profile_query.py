@@ -1,13 +1,23 @@
-"""Profile-lookup latency and throughput over real HTTP.
+"""The personalization hot path over real HTTP, against the floor, in one run.
 
-    python benchmarks/profile_query.py [--members 1000] [--seconds 10] [--clients 32]
+    python benchmarks/profile_query.py [--members 10000] [--seconds 8] [--clients 32]
+        [--workers 1,2] [--hot 50] [--dir DIR]
 
-Starts ``membergraph serve`` (one uvicorn worker) on demo data in a subprocess, then runs
-``--clients`` concurrent clients that send ``memberByIdentifier`` (profile, loyalty, last 5
-transactions) for a few seconds: once over distinct members (each request another e-mail),
-once repeating one member. Prints requests/s, p50 and p99 for each. The load comes from
-``wrk`` when it is installed (``apt install wrk``), else from an httpx client in this process
-(which then competes with the server for the CPU and reports lower figures).
+Generates ``--members`` demo people (``membergraph demo-data``), loads them into a SQLite
+store once (``membergraph load``), then for each worker count starts ``membergraph serve
+--workers N`` and, beside it, the *floor*: a bare Starlette route (same uvicorn, same worker
+count) answering every request with the bytes the gateway answered for one profile. ``wrk``
+(``apt-get install wrk``) sends ``memberByIdentifier`` (profile, loyalty, last 5
+transactions) from ``--clients`` connections for ``--seconds`` each:
+
+- ``distinct``: each request another e-mail, and each body unique (a request number among
+  the variables, which GraphQL ignores): every request is a response-cache miss;
+- ``hot``: the same ``--hot`` e-mails again and again (the personalization pattern; the
+  first second, not measured, fills the cache).
+
+Prints req/s, p50, p99, the ratio to the floor's req/s, and the response cache's hits and
+misses (from ``/metrics``) during each run. ``--dir`` keeps the data and the store there and
+reuses them (generating and loading 100,000 people takes minutes).
 """
 
 from __future__ import annotations
@@ -15,15 +25,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
+import random
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,7 +56,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_ready(client: httpx.AsyncClient, url: str, limit: float = 120) -> None:
+async def wait_ready(client: httpx.AsyncClient, url: str, limit: float = 600) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
@@ -57,162 +68,229 @@ async def wait_ready(client: httpx.AsyncClient, url: str, limit: float = 120) ->
     raise RuntimeError("server did not become ready")
 
 
-async def load(
-    url: str, emails: list[str], clients: int, seconds: float
-) -> tuple[float, list[float], int]:
-    latencies: list[float] = []
-    errors = 0
-    stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def worker(offset: int) -> None:
-            nonlocal errors
-            index = offset
-            while time.perf_counter() < stop:
-                body = {"query": QUERY, "variables": {"value": emails[index % len(emails)]}}
-                index += clients
-                started = time.perf_counter()
-                response = await client.post(url, json=body)
-                latencies.append(time.perf_counter() - started)
-                payload = response.json()
-                if (
-                    response.status_code != 200
-                    or payload.get("errors")
-                    or not payload["data"]["memberByIdentifier"]
-                ):
-                    errors += 1
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(clients)))
-        elapsed = time.perf_counter() - began
-    return len(latencies) / elapsed, latencies, errors
-
-
+# Each wrk thread takes every other e-mail (no two threads ask the same one in a row);
+# ``unique`` adds a request number to the variables, which makes every body a new one.
 _WRK_SCRIPT = """
-local bodies = {BODIES}
+local query = {QUERY}
+local emails = {EMAILS}
+local unique = {UNIQUE}
+local threads = 0
 local counter = 0
+function setup(thread)
+  thread:set("first", threads)
+  threads = threads + 1
+end
+function init(args)
+  counter = first
+end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
-  counter = counter + 1
-  return wrk.format(nil, nil, nil, bodies[(counter % #bodies) + 1])
+  counter = counter + 2
+  local extra = unique and (',"request":' .. counter) or ""
+  local body = '{"query":' .. query .. ',"variables":{"value":' .. emails[(counter % #emails) + 1] .. extra .. '}}'
+  return wrk.format(nil, nil, nil, body)
 end
 """
 
 
 def _ms(text: str) -> float:
     number = float(text.rstrip("usm"))
-    return (
-        number / 1000
-        if text.endswith("us")
-        else number * 1000
-        if text.endswith("s") and not text.endswith("ms")
-        else number
-    )
+    if text.endswith("us"):
+        return number / 1000
+    if text.endswith("ms"):
+        return number
+    return number * 1000 if text.endswith("s") else number
+
+
+def _lua(value: object) -> str:
+    return orjson.dumps(orjson.dumps(value).decode()).decode()
 
 
 def run_wrk(
-    url: str, emails: list[str], clients: int, seconds: float, folder: Path
+    url: str, emails: list[str], clients: int, seconds: float, folder: Path, unique: bool
 ) -> tuple[float, float, float, int]:
-    """wrk (a C load generator) keeps the client's cost off the server's two cores."""
-    bodies = [orjson.dumps({"query": QUERY, "variables": {"value": e}}).decode() for e in emails]
-    lua = "{" + ",".join(orjson.dumps(b).decode() for b in bodies) + "}"
+    """req/s, p50 ms, p99 ms and non-2xx answers of ``seconds`` of wrk (a C load generator,
+    in its own process: the client's cost stays off the server's interpreter)."""
     script = folder / "bodies.lua"
-    script.write_text(_WRK_SCRIPT.replace("{BODIES}", lua))
+    script.write_text(
+        _WRK_SCRIPT.replace("{QUERY}", _lua(QUERY))
+        .replace("{EMAILS}", "{" + ",".join(_lua(e) for e in emails) + "}")
+        .replace("{UNIQUE}", "true" if unique else "false")
+    )
     out = subprocess.run(
         ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    found = [re.search(rf"^\s*{w}\s+(\S+)", out, re.M) for w in ("Requests/sec:", "50%", "99%")]
+    if not all(found):
+        raise RuntimeError(f"wrk said:\n{out}")
+    rate, p50, p99 = float(found[0].group(1)), _ms(found[1].group(1)), _ms(found[2].group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rate, p50, p99, int(errors.group(1)) if errors else 0
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
+def floor_app() -> object:
+    """The floor: a bare Starlette route answering the captured bytes (read from the file
+    ``PROFILE_FLOOR_BODY`` names, with the media type in ``PROFILE_FLOOR_TYPE``)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    body = Path(os.environ["PROFILE_FLOOR_BODY"]).read_bytes()
+    media_type = os.environ["PROFILE_FLOOR_TYPE"]
+
+    async def graphql(request: Request) -> Response:
+        await request.body()
+        return Response(body, media_type=media_type)
+
+    return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"])])
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "membergraph.cli", *args]
+
+
+def prepare(folder: Path, members: int) -> tuple[Path, str]:
+    """The demo folder and a store loaded from it, made once in ``folder``."""
+    data, store = folder / "data", f"sqlite:///{folder / 'bench.db'}"
+    if not (data / "truth.jsonl").exists():
+        subprocess.run(_cli("demo-data", "--out", str(data), "--members", str(members)), check=True)
+    if not (folder / "bench.db").exists():
+        began = time.monotonic()
+        subprocess.run(_cli("load", "--data", str(data), "--to", store), check=True)
+        print(f"loaded in {time.monotonic() - began:.0f} s")
+    return data, store
+
+
+def unique_emails(data: Path) -> list[str]:
+    """E-mails typed on exactly one CRM contact (a shared placeholder keys nobody)."""
+    typed: dict[str, int] = {}
+    for line in (data / "crm.jsonl").read_bytes().splitlines():
+        for email in {e.strip().lower() for e in orjson.loads(line)["emails"]}:
+            typed[email] = typed.get(email, 0) + 1
+    emails = sorted(e for e, n in typed.items() if n == 1)
+    random.Random(7).shuffle(emails)
+    return emails
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def cache_counts(base: str) -> tuple[int, int]:
+    """The response cache's hits and misses so far (0, 0 when /metrics has none)."""
+    text = httpx.get(base + "/metrics", timeout=30).text
+    found = [
+        re.search(rf"^membergraph_response_cache_{name}_total (\d+)", text, re.M)
+        for name in ("hits", "misses")
+    ]
+    return (int(found[0].group(1)) if found[0] else 0, int(found[1].group(1)) if found[1] else 0)
+
+
+async def measure(
+    args: argparse.Namespace, workers: int, data: Path, store: str, emails: list[str], tmp: Path
+) -> list[str]:
+    port, floor_port = free_port(), free_port()
+    base, floor = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
+    env = {**os.environ, "MEMBERGRAPH_STORE": store}
+    serve = _cli("serve", "--data", str(data), "--port", str(port), "--no-open")
+    rows = []
+    with running([*serve, "--workers", str(workers)], env):
+        async with httpx.AsyncClient(timeout=60) as probe:
+            await wait_ready(probe, base + "/readyz")
+            answer = await probe.post(
+                base + "/graphql", json={"query": QUERY, "variables": {"value": emails[0]}}
+            )
+        assert answer.status_code == 200 and b'"errors"' not in answer.content, answer.text
+        (tmp / "floor.json").write_bytes(answer.content)
+        floor_env = {
+            **os.environ,
+            "PROFILE_FLOOR_BODY": str(tmp / "floor.json"),
+            "PROFILE_FLOOR_TYPE": answer.headers["content-type"],
+            "PYTHONPATH": str(Path(__file__).parent),
+        }
+        uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "profile_query:floor_app"]
+        floor_cmd = [*uvicorn, "--port", str(floor_port), "--workers", str(workers)]
+        floor_cmd += ["--log-level", "warning", "--no-access-log"]
+        with running(floor_cmd, floor_env):
+            async with httpx.AsyncClient(timeout=60) as probe:
+                await wait_ready(probe, floor + "/graphql")
+            floor_rate = run_wrk(floor + "/graphql", emails, args.clients, args.seconds, tmp, False)
+        run_wrk(base + "/graphql", emails, args.clients, 2, tmp, True)  # warm-up
+        rows.append(_row("floor", workers, floor_rate, floor_rate[0], (0, 0)))
+        hot = emails[: args.hot]
+        for name, pool, unique in (("distinct", emails, True), (f"hot {args.hot}", hot, False)):
+            if not unique:
+                run_wrk(base + "/graphql", pool, args.clients, 1, tmp, unique)  # fill the cache
+            before = cache_counts(base)
+            figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
+            after = cache_counts(base)
+            counts = (after[0] - before[0], after[1] - before[1])
+            rows.append(_row(name, workers, figures, floor_rate[0], counts))
+    return rows
+
+
+def _row(
+    name: str,
+    workers: int,
+    figures: tuple[float, float, float, int],
+    floor: float,
+    counts: tuple[int, int],
+) -> str:
+    rate, p50, p99, errors = figures
+    hits, misses = counts
+    return (
+        f"{name:<9} {workers:>7} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f} {rate / floor:>6.3f}"
+        f" {hits:>7} {misses:>7} {errors:>6}"
+    )
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--members", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--members", type=int, default=10_000, help="demo people")
+    parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument(
-        "--python-client", action="store_true", help="use httpx even if wrk is installed"
-    )
+    parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
+    parser.add_argument("--hot", type=int, default=50, help="members of the hot pool")
+    parser.add_argument("--dir", type=Path, default=None, help="keep data and store here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "membergraph.cli",
-                "demo-data",
-                "--out",
-                str(data),
-                "--members",
-                str(args.members),
-            ],
-            check=True,
+    from mixed_load import machine  # here: mixed_load imports this module
+
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
+        folder = args.dir or tmp
+        folder.mkdir(parents=True, exist_ok=True)
+        data, store = prepare(folder, args.members)
+        emails = unique_emails(data)
+        print(
+            f"machine: {machine()}; {args.members} people ({len(emails)} e-mails asked),"
+            f" {args.clients} connections (wrk), {args.seconds:g} s each"
         )
-        emails = sorted(
-            {
-                email.strip().lower()
-                for line in (data / "crm.jsonl").read_bytes().splitlines()
-                for email in orjson.loads(line)["emails"][:1]
-            }
+        print(
+            f"{'lookup':<9} {'workers':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+            f" {'floor':>6} {'hits':>7} {'misses':>7} {'errors':>6}"
         )
-        port = free_port()
-        env = {**os.environ, "MEMBERGRAPH_STORE": f"sqlite:///{tmp}/bench.db"}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "membergraph.cli",
-                "serve",
-                "--data",
-                str(data),
-                "--port",
-                str(port),
-                "--no-open",
-            ],
-            env=env,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient() as probe:
-                await wait_ready(probe, base + "/readyz")
-            await load(base + "/graphql", emails, args.clients, 2)  # warm-up
-            print(
-                f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-                f"{args.members} people, {args.clients} clients, {args.seconds:g} s each, 1 uvicorn worker"
-            )
-            tool = "wrk" if shutil.which("wrk") and not args.python_client else "httpx"
-            print(f"load generator: {tool}")
-            print(f"{'lookup':<10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-            for name, pool in (("distinct", emails), ("repeated", emails[:1])):
-                if tool == "wrk":
-                    rate, p50, p99, errors = run_wrk(
-                        base + "/graphql", pool, args.clients, args.seconds, Path(tmp)
-                    )
-                else:
-                    rate, latencies, errors = await load(
-                        base + "/graphql", pool, args.clients, args.seconds
-                    )
-                    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-                print(f"{name:<10} {rate:>8.0f} {p50:>8.1f} {p99:>8.1f} {errors:>7}")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        for workers in (int(w) for w in args.workers.split(",")):
+            for row in await measure(args, workers, data, store, emails, tmp):
+                print(row, flush=True)
     return 0
 
 
