@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry import Schema
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -14,6 +13,7 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 
 from membergraph.resolvers.errors import store_unavailable
@@ -63,11 +63,14 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
     ]
     if not introspection:
         limits.append(NoSchemaIntrospectionCustomRule)
+    # An Apollo Federation v2 subgraph: Member is an entity keyed by `id` (`_entities`,
+    # `_service { sdl }`), so the member graph can join a company's supergraph.
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),
+        federation_version="2.9",  # what Apollo's router and The Guild's composition know
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             ParserCache,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
+import strawberry.federation
+from graphql import GraphQLError
 
+from membergraph.auth import caller_of
 from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
@@ -58,9 +61,26 @@ def _item(activity: Any) -> ActivityItem:
     )
 
 
-@strawberry.type(description="A customer as one view over the records identity resolved together.")
+@strawberry.federation.type(
+    keys=["id"],
+    description="A customer as one view over the records identity resolved together.",
+)
 class Member:
     id: strawberry.ID = strawberry.field(description="Stable, opaque member ID.")
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        # Resolvers answer the view (R.MemberView) the fields read, not this class.
+        return isinstance(obj, (cls, R.MemberView))
+
+    @classmethod
+    async def resolve_reference(cls, info: Ctx, id: strawberry.ID) -> Member | None:
+        """A supergraph's router asking for a member by key (``_entities``): the same
+        answer, scope check and own-member rule as ``member(id:)``."""
+        if not caller_of(info.context.request).can("profile:read"):
+            forbidden = {"code": "FORBIDDEN"}
+            raise GraphQLError("this needs the profile:read scope", extensions=forbidden)
+        return await R.get_member(info.context, str(id))  # type: ignore[return-value]
 
     @strawberry.field(description="The ID asked for, when it was merged into this member.")
     def redirected_from(self, root: strawberry.Parent[R.MemberView]) -> strawberry.ID | None:
