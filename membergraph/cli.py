@@ -17,7 +17,7 @@ from rich.progress import Progress
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.files import FileConnector
 from membergraph.demo import ProfileName, write_demo_data
-from membergraph.gateway import mongo_sources, open_sources
+from membergraph.gateway import mongo_sources, mongo_timeouts, open_sources
 from membergraph.identity.batch import resolve_folder
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.identity.store import StoreError, store_from_url
@@ -286,7 +286,8 @@ async def _resolve(
     started = time.perf_counter()
     with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
         task = progress.add_task("reading sources", total=None)
-        async with store_from_url(settings.store) as identity_store:
+        store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
+        async with store as identity_store:
             result = await resolve_folder(
                 data,
                 out,

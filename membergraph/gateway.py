@@ -111,15 +111,26 @@ def open_sources(
     return SourceSet(str(folder), connectors, folder)
 
 
+def mongo_timeouts(settings: Settings) -> Any:
+    """The settings' MongoDB timeouts (a ``MongoTimeouts``)."""
+    from membergraph.identity.store.mongodb_client import MongoTimeouts
+
+    return MongoTimeouts(
+        settings.mongodb_timeout_ms,
+        settings.mongodb_server_selection_ms,
+        settings.mongodb_transaction_ms,
+    )
+
+
 async def mongo_sources(
-    url: str, region: str, client: Any = None, source_timeout: float = 5.0
+    url: str, region: str, client: Any = None, source_timeout: float = 5.0, timeouts: Any = None
 ) -> SourceSet:
     """The four sources as collections of the database a ``mongodb://`` URL names."""
     from membergraph.connectors.mongodb import MongoSource
     from membergraph.identity.store.mongodb_client import connect, database_of, redact
 
     owned = client is None
-    client = await connect(url, client)
+    client = await connect(url, client, timeouts)
     database = client[database_of(url)]
     collections = {
         name: MongoSource(spec, _owner(name, region), database[name.value], source_timeout)
@@ -135,7 +146,9 @@ async def open_source_set(settings: Settings, mongo_client: Any = None) -> Sourc
     """The sources as settings place them: MongoDB or a folder, then HTTP overrides."""
     region = settings.default_region
     if settings.sources:
-        sources = await mongo_sources(settings.sources, region, mongo_client)
+        sources = await mongo_sources(
+            settings.sources, region, mongo_client, timeouts=mongo_timeouts(settings)
+        )
     else:
         where = settings.data
         if where is None:
@@ -259,7 +272,7 @@ async def open_gateway(
     path = embedded_path(settings)
     if path is None:
         return await _open_federated(settings, mongo_client)
-    store = store_from_url(settings.store, mongo_client, settings.durable)
+    store = store_from_url(settings.store, mongo_client, settings.durable, mongo_timeouts(settings))
     await store.open()
     try:
         sources, lines = await sqlite_sources(settings, path)
@@ -333,7 +346,7 @@ async def _open_federated(
     settings: Settings, mongo_client: Any = None
 ) -> tuple[Gateway, SourceSet, ApplyResult]:
     sources = await open_source_set(settings, mongo_client)
-    store = store_from_url(settings.store, mongo_client, settings.durable)
+    store = store_from_url(settings.store, mongo_client, settings.durable, mongo_timeouts(settings))
     try:
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)

@@ -86,6 +86,21 @@ class Settings(BaseSettings):
         description="Where the sources live: a mongodb:// URL (one collection per source,"
         " named after it, filled by `membergraph load`). Empty: the data folder.",
     )
+    mongodb_timeout_ms: Annotated[int, Field(ge=100)] = Field(
+        default=15_000,
+        description="MongoDB: how long one operation may take, waiting for a primary included"
+        " (PyMongo's timeoutMS): a read of a stalled server fails after this.",
+    )
+    mongodb_server_selection_ms: Annotated[int, Field(ge=12_000)] = Field(
+        default=15_000,
+        description="MongoDB: how long an operation waits for a primary. At least 12000: a"
+        " replica set's election (10 s by default, then the vote) must fit in it.",
+    )
+    mongodb_transaction_ms: Annotated[int, Field(ge=1_000)] = Field(
+        default=60_000,
+        description="MongoDB: how long one change's transaction may take, its retries after a"
+        " write conflict or a failover included.",
+    )
     http_sources: dict[SourceName, HttpSourceConfig] = Field(
         default_factory=dict,
         description="Sources reached over an HTTP JSON API, by name, as JSON:"

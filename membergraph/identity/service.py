@@ -33,11 +33,13 @@ from membergraph.identity.store.port import (
     IdentityEvent,
     IdentityStore,
     ScopeState,
+    TransientStoreError,
 )
 
 __all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange"]
 
 _ATTEMPTS = 5
+_BACKOFF_S = 0.2  # the first wait after a transient store failure; doubled each time
 _INLINE_SCOPE = 64  # records a resolution runs on the event loop's thread, at most
 
 
@@ -141,12 +143,16 @@ class IdentityService:
             return await self.retrying(lambda: self._ingest(incoming, actor))
 
     async def retrying(self, attempt: Callable[[], Awaitable[ApplyResult]]) -> ApplyResult:
-        """Run a read-compute-write attempt again when another writer changed its members."""
-        for _ in range(_ATTEMPTS - 1):
+        """Run a read-compute-write attempt again when another writer changed its members,
+        or the store failed in a way a new attempt may not (a failover): at most
+        ``_ATTEMPTS`` times, the waits after transient failures 3 s in all."""
+        for tried in range(_ATTEMPTS - 1):
             try:
                 return await attempt()
             except ConcurrentChange:
                 await asyncio.sleep(0)
+            except TransientStoreError:
+                await asyncio.sleep(_BACKOFF_S * 2**tried)
         return await attempt()
 
     async def _ingest(self, incoming: Sequence[RecordData], actor: str) -> ApplyResult:

@@ -53,8 +53,19 @@ def _serve(data: Path, store: Path) -> Iterator[tuple[str, subprocess.Popen[byte
     port = free_port()
     env = {**os.environ, "MEMBERGRAPH_FEED_POLL_S": "0.1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "membergraph.cli", "serve", "--no-open", "--port", str(port),
-         "--data", str(data), "--store", f"sqlite:///{store}"],
+        [
+            sys.executable,
+            "-m",
+            "membergraph.cli",
+            "serve",
+            "--no-open",
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+            "--store",
+            f"sqlite:///{store}",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -125,7 +136,9 @@ def test_a_purchase_through_one_process_is_read_and_pushed_through_the_other(
                 await ws.send(json.dumps({"type": "connection_init"}))
                 assert json.loads(await ws.recv())["type"] == "connection_ack"
                 fields = "cursor kind source lineId"
-                subscription = f'subscription {{ memberChanged(id: "{member["id"]}") {{ {fields} }} }}'
+                subscription = (
+                    f'subscription {{ memberChanged(id: "{member["id"]}") {{ {fields} }} }}'
+                )
 
                 await ws.send(
                     json.dumps({"id": "1", "type": "subscribe", "payload": {"query": subscription}})

@@ -1,14 +1,25 @@
 """An in-process stand-in for ``AsyncMongoClient``: mongomock's query engine behind PyMongo's
 async interface, so the MongoDB adapters' code runs where no MongoDB server can.
 
-It is an emulation, not the server: a transaction here is not isolated and is not rolled
-back (the adapters build every document before the first write, so a change that cannot be
-encoded still writes nothing). The same suites run against a real server when
-``MEMBERGRAPH_TEST_MONGODB_URL`` is set.
+It is an emulation, not the server, made strict where the adapters could go wrong unseen:
+
+- an operation inside a ``with_transaction`` callback without ``session=`` fails the test
+  (it would run outside the transaction on a server);
+- a transaction that fails is rolled back, and two transactions writing one document
+  conflict (``WriteConflict``, labelled transient); ``with_transaction`` retries them as
+  PyMongo does, and gives up as PyMongo does (``NetworkTimeout`` keeping the labels);
+- ``bulk_write`` returns a ``BulkWriteResult``, honours ``ordered``, and raises
+  ``BulkWriteError`` after applying what came before the failing operation;
+- every operation yields to the event loop, as a driver waiting on the network does;
+- ``client.faults`` fails the Nth write or read with any error (:mod:`mongo_server`).
+
+Reads are not isolated (they see uncommitted writes); the same suites run against a real
+server when ``MEMBERGRAPH_TEST_MONGODB_URL`` is set.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Awaitable, Callable
@@ -16,6 +27,12 @@ from typing import Any
 
 import mongomock
 import pytest
+from bson import ObjectId
+from pymongo.client_session_shared import _make_timeout_error
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.results import BulkWriteResult
+
+from tests.support.mongo_server import CURRENT, Faults, Server, Transaction
 
 REAL_URL = os.environ.get("MEMBERGRAPH_TEST_MONGODB_URL")
 ON_REAL_SERVER = [
@@ -23,6 +40,8 @@ ON_REAL_SERVER = [
     pytest.mark.skipif(REAL_URL is None, reason="MEMBERGRAPH_TEST_MONGODB_URL not set"),
 ]
 """Marks of a test (or parameter) that needs a real MongoDB server."""
+
+_ATTEMPTS = 50  # with_transaction's 120 s, as attempts: enough for any test's conflicts
 
 
 def real_url_for(database: str) -> str:
@@ -34,9 +53,13 @@ def real_url_for(database: str) -> str:
     return f"{hosts.group(0)}/{database}" + (f"?{options}" if options else "")
 
 
-def _strip(kwargs: dict[str, Any]) -> dict[str, Any]:
-    kwargs.pop("session", None)
-    return kwargs
+def _transaction(what: str, kwargs: dict[str, Any]) -> Transaction | None:
+    """The transaction an operation runs in; a missing ``session=`` inside one fails."""
+    session = kwargs.pop("session", None)
+    current = CURRENT.get()
+    if current is not None and session is not current:
+        raise AssertionError(f"{what} inside a transaction without session=: it would run outside")
+    return session.txn if session is not None else None
 
 
 class EmulatedCursor:
@@ -56,6 +79,7 @@ class EmulatedCursor:
         return self
 
     async def to_list(self, length: int | None = None) -> list[Any]:
+        await asyncio.sleep(0)
         docs = list(self._cursor)
         return docs if length is None else docs[:length]
 
@@ -70,61 +94,213 @@ class EmulatedCursor:
 
 
 class EmulatedCollection:
-    def __init__(self, collection: Any) -> None:
+    def __init__(self, collection: Any, server: Server, database: str) -> None:
         self._collection = collection
+        self._server = server
+        self._database = database
+
+    @property
+    def name(self) -> str:
+        return str(self._collection.name)
+
+    def _key(self, doc_id: Any) -> tuple[str, str, Any]:
+        return (self._database, self._collection.name, doc_id)
+
+    def _ids(self, query: dict[str, Any], many: bool) -> list[Any]:
+        found = self._collection.find(query, {"_id": 1})
+        return [d["_id"] for d in (found if many else found.limit(1))]
+
+    def _write(self, txn: Transaction | None, ids: list[Any], run: Callable[[], Any]) -> Any:
+        """Count, fault, claim and run one write touching the documents ``ids``."""
+        server = self._server
+        for _ in range(max(1, len(ids))):
+            server.faults.write()
+        keys = [self._key(i) for i in ids]
+        server.claim(txn, keys, self._fetch)
+        result = run()
+        new = getattr(result, "upserted_id", None)
+        if new is not None:
+            keys.append(self._key(new))
+            server.claim(txn, keys[-1:], lambda key: None)
+        server.written(txn, keys)
+        return result
+
+    def _fetch(self, key: tuple[str, str, Any]) -> Any:
+        return self._collection.find_one({"_id": key[2]})
+
+    # -- reads ---------------------------------------------------------------------------
 
     def find(self, *args: Any, **kwargs: Any) -> EmulatedCursor:
-        return EmulatedCursor(self._collection.find(*args, **_strip(kwargs)))
+        _transaction("find", kwargs)
+        self._server.faults.read()
+        return EmulatedCursor(self._collection.find(*args, **kwargs))
+
+    async def find_one(self, *args: Any, **kwargs: Any) -> Any:
+        _transaction("find_one", kwargs)
+        await asyncio.sleep(0)
+        self._server.faults.read()
+        return self._collection.find_one(*args, **kwargs)
+
+    async def count_documents(self, query: dict[str, Any], **kwargs: Any) -> int:
+        _transaction("count_documents", kwargs)
+        await asyncio.sleep(0)
+        self._server.faults.read()
+        return int(self._collection.count_documents(query, **kwargs))
 
     async def aggregate(self, pipeline: list[Any], **kwargs: Any) -> EmulatedCursor:
-        return EmulatedCursor(iter(list(self._collection.aggregate(pipeline, **_strip(kwargs)))))
+        _transaction("aggregate", kwargs)
+        await asyncio.sleep(0)
+        self._server.faults.read()
+        return EmulatedCursor(iter(list(self._collection.aggregate(pipeline, **kwargs))))
 
-    async def bulk_write(self, operations: list[Any], **kwargs: Any) -> None:
-        # mongomock's bulk_write calls PyMongo internals that PyMongo 4.20 changed: replay
-        # each operation through the emulation's own methods instead.
-        coll = self._collection
-        for op in operations:
-            match type(op).__name__:
-                case "InsertOne":
-                    coll.insert_one(op._doc)
-                case "ReplaceOne":
-                    coll.replace_one(op._filter, op._doc, upsert=op._upsert)
-                case "UpdateOne":
-                    coll.update_one(op._filter, op._doc, upsert=op._upsert)
-                case "UpdateMany":
-                    coll.update_many(op._filter, op._doc, upsert=op._upsert)
-                case "DeleteOne":
-                    coll.delete_one(op._filter)
-                case "DeleteMany":
-                    coll.delete_many(op._filter)
-                case other:
-                    raise NotImplementedError(f"bulk operation {other} is not emulated")
+    # -- writes --------------------------------------------------------------------------
 
-    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
-        method = getattr(self._collection, name)
+    async def insert_one(self, doc: dict[str, Any], **kwargs: Any) -> Any:
+        txn = _transaction("insert_one", kwargs)
+        await asyncio.sleep(0)
+        doc.setdefault("_id", ObjectId())
+        return self._write(txn, [doc["_id"]], lambda: self._collection.insert_one(doc))
+
+    async def insert_many(self, docs: list[dict[str, Any]], **kwargs: Any) -> None:
+        kwargs.pop("ordered", None)
+        await self.bulk_write([_Insert(doc) for doc in docs], **kwargs)
+
+    async def replace_one(self, query: dict[str, Any], doc: dict[str, Any], **kwargs: Any) -> Any:
+        txn = _transaction("replace_one", kwargs)
+        await asyncio.sleep(0)
+        return self._replace(txn, query, doc, kwargs.get("upsert", False))
+
+    async def update_one(self, query: dict[str, Any], update: Any, **kwargs: Any) -> Any:
+        txn = _transaction("update_one", kwargs)
+        await asyncio.sleep(0)
+        return self._update(txn, query, update, kwargs.get("upsert", False), many=False)
+
+    async def update_many(self, query: dict[str, Any], update: Any, **kwargs: Any) -> Any:
+        txn = _transaction("update_many", kwargs)
+        await asyncio.sleep(0)
+        return self._update(txn, query, update, kwargs.get("upsert", False), many=True)
+
+    async def delete_one(self, query: dict[str, Any], **kwargs: Any) -> Any:
+        txn = _transaction("delete_one", kwargs)
+        await asyncio.sleep(0)
+        return self._delete(txn, query, many=False)
+
+    async def delete_many(self, query: dict[str, Any], **kwargs: Any) -> Any:
+        txn = _transaction("delete_many", kwargs)
+        await asyncio.sleep(0)
+        return self._delete(txn, query, many=True)
+
+    async def find_one_and_update(self, query: dict[str, Any], update: Any, **kwargs: Any) -> Any:
+        txn = _transaction("find_one_and_update", kwargs)
+        await asyncio.sleep(0)
+        ids = self._ids(query, many=False) or ([query["_id"]] if "_id" in query else [])
+        return self._write(
+            txn, ids, lambda: self._collection.find_one_and_update(query, update, **kwargs)
+        )
+
+    def _replace(self, txn: Transaction | None, query: Any, doc: Any, upsert: bool) -> Any:
+        ids = self._ids(query, many=False)
+        return self._write(txn, ids, lambda: self._collection.replace_one(query, doc, upsert))
+
+    def _update(
+        self, txn: Transaction | None, query: Any, update: Any, upsert: bool, many: bool
+    ) -> Any:
+        ids = self._ids(query, many)
+        method = self._collection.update_many if many else self._collection.update_one
+        return self._write(txn, ids, lambda: method(query, update, upsert=upsert))
+
+    def _delete(self, txn: Transaction | None, query: Any, many: bool) -> Any:
+        ids = self._ids(query, many)
+        method = self._collection.delete_many if many else self._collection.delete_one
+        return self._write(txn, ids, lambda: method(query))
+
+    async def bulk_write(
+        self, operations: list[Any], ordered: bool = True, **kwargs: Any
+    ) -> BulkWriteResult:
+        # mongomock's bulk_write calls PyMongo internals that PyMongo 4.20 changed: each
+        # operation goes through the emulation's own methods instead, counted as the
+        # server counts them.
+        txn = _transaction("bulk_write", kwargs)
+        await asyncio.sleep(0)
+        counts: dict[str, Any] = {
+            "writeErrors": [], "writeConcernErrors": [], "nInserted": 0, "nUpserted": 0,
+            "nMatched": 0, "nModified": 0, "nRemoved": 0, "upserted": [],
+        }  # fmt: skip
+        for index, op in enumerate(operations):
+            try:
+                self._bulk_one(txn, op, index, counts)
+            except DuplicateKeyError as exc:
+                counts["writeErrors"].append(
+                    {"index": index, "code": 11000, "errmsg": str(exc), "op": op._doc}
+                )
+                if ordered:
+                    break
+        if counts["writeErrors"]:
+            raise BulkWriteError(counts)
+        return BulkWriteResult(counts, True)
+
+    def _bulk_one(self, txn: Transaction | None, op: Any, index: int, counts: Any) -> None:
+        kind = type(op).__name__
+        if kind in ("InsertOne", "_Insert"):
+            op._doc.setdefault("_id", ObjectId())
+            self._write(txn, [op._doc["_id"]], lambda: self._collection.insert_one(op._doc))
+            counts["nInserted"] += 1
+            return
+        if kind == "ReplaceOne":
+            result = self._replace(txn, op._filter, op._doc, op._upsert)
+        elif kind in ("UpdateOne", "UpdateMany"):
+            many = kind == "UpdateMany"
+            result = self._update(txn, op._filter, op._doc, op._upsert, many)
+        elif kind in ("DeleteOne", "DeleteMany"):
+            result = self._delete(txn, op._filter, many=kind == "DeleteMany")
+            counts["nRemoved"] += result.deleted_count
+            return
+        else:
+            raise NotImplementedError(f"bulk operation {kind} is not emulated")
+        if result.upserted_id is not None:
+            counts["nUpserted"] += 1
+            counts["upserted"].append({"index": index, "_id": result.upserted_id})
+        else:
+            counts["nMatched"] += result.matched_count
+            counts["nModified"] += result.modified_count
+
+    def __getattr__(self, name: str) -> Any:
+        # Index management and the rest: passed through, awaitable.
+        attribute = getattr(self._collection, name)
+        if not callable(attribute):
+            return attribute
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            return method(*args, **_strip(kwargs))
+            kwargs.pop("session", None)
+            return attribute(*args, **kwargs)
 
         return call
 
 
+class _Insert:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self._doc = doc
+
+
 class EmulatedDatabase:
-    def __init__(self, database: Any, replica_set: bool = True) -> None:
+    def __init__(self, database: Any, server: Server, replica_set: bool = True) -> None:
         self._database = database
+        self._server = server
         self._replica_set = replica_set
 
     def __getitem__(self, name: str) -> EmulatedCollection:
-        return EmulatedCollection(self._database[name])
+        return EmulatedCollection(self._database[name], self._server, self._database.name)
 
     def __getattr__(self, name: str) -> EmulatedCollection:
         return self[name]
 
     async def list_collection_names(self, **kwargs: Any) -> list[str]:
+        await asyncio.sleep(0)
         return list(self._database.list_collection_names())
 
     async def create_collection(self, name: str, **kwargs: Any) -> EmulatedCollection:
-        self._database.create_collection(name)
+        await asyncio.sleep(0)
+        self._database.create_collection(name)  # CollectionInvalid if it exists, as 48 does
         return self[name]
 
     async def command(self, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -138,36 +314,92 @@ class EmulatedDatabase:
 
 
 class EmulatedSession:
+    def __init__(self, client: EmulatedClient) -> None:
+        self._client = client
+        self.txn: Transaction | None = None
+
     async def __aenter__(self) -> EmulatedSession:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        return None
+        if self.txn is not None:
+            self._end(commit=False)
 
-    async def with_transaction(self, callback: Callable[[Any], Awaitable[Any]]) -> Any:
-        return await callback(self)
+    @property
+    def in_transaction(self) -> bool:
+        return self.txn is not None
+
+    async def with_transaction(self, callback: Callable[[Any], Awaitable[Any]], **kw: Any) -> Any:
+        """PyMongo's loop: run again on a TransientTransactionError, give up as it does."""
+        last: BaseException | None = None
+        for _ in range(_ATTEMPTS):
+            self.txn = self._client.server.begin()
+            token = CURRENT.set(self)
+            try:
+                result = await callback(self)
+            except BaseException as exc:
+                self._end(commit=False)
+                if isinstance(exc, PyMongoError) and exc.has_error_label(
+                    "TransientTransactionError"
+                ):
+                    last = exc
+                    await asyncio.sleep(0)
+                    continue
+                raise
+            finally:
+                CURRENT.reset(token)
+            self._end(commit=True)
+            return result
+        assert last is not None
+        raise _make_timeout_error(last) from last
+
+    def _end(self, commit: bool) -> None:
+        txn, self.txn = self.txn, None
+        assert txn is not None
+        if commit:
+            self._client.server.commit(txn)
+        else:
+            self._client.server.abort(txn, self._client.restore)
 
 
 class EmulatedClient:
     """``AsyncMongoClient``'s interface over one mongomock client (fresh and empty).
 
-    ``replica_set=False`` answers ``hello`` as a standalone server does.
+    ``replica_set=False`` answers ``hello`` as a standalone server does. Several stores (or
+    gateways) given one client share its databases, as processes share one server.
     """
 
     def __init__(self, replica_set: bool = True) -> None:
         self._client = mongomock.MongoClient()
+        self.server = Server()
         self.replica_set = replica_set
         self.closed = False
 
+    @property
+    def faults(self) -> Faults:
+        return self.server.faults
+
     def __getitem__(self, name: str) -> EmulatedDatabase:
-        return EmulatedDatabase(self._client[name], self.replica_set)
+        return EmulatedDatabase(self._client[name], self.server, self.replica_set)
 
     @property
     def admin(self) -> EmulatedDatabase:
         return self["admin"]
 
     def start_session(self, **kwargs: Any) -> EmulatedSession:
-        return EmulatedSession()
+        return EmulatedSession(self)
+
+    def restore(self, key: tuple[str, str, Any], doc: dict[str, Any] | None) -> None:
+        """Put a document back as it was before an aborted transaction (None: absent)."""
+        database, collection, doc_id = key
+        target = self._client[database][collection]
+        if doc is None:
+            target.delete_one({"_id": doc_id})
+        else:
+            target.replace_one({"_id": doc_id}, doc, upsert=True)
+
+    async def drop_database(self, name: str) -> None:
+        self._client.drop_database(name)
 
     async def close(self) -> None:
         self.closed = True

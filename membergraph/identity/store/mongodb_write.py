@@ -1,12 +1,13 @@
-"""The MongoDB store's documents (to and from the domain), indexes and write path.
+"""The MongoDB store's documents of a change, its indexes, and its plan of writes.
 
 A record is one document holding its identifiers (``identifiers``, and ``match_keys`` with a
 multikey index for carrier lookups), so reading a record is one document. Members,
 redirects, links, cannot-links and events are collections of their own. A change touches
-many documents (records, members, links, events), so it is written in one multi-document
-transaction: that needs a replica set, which ``docker-compose.yml`` starts (a single-node
-``rs0``). Every document is built before the first write: a change that cannot be encoded
-fails before it touches the database.
+many documents, so it is written in one multi-document transaction: that needs a replica
+set, which ``docker-compose.yml`` starts (a single-node ``rs0``). Every document is built
+before the first write: a change that cannot be encoded fails before it touches the
+database. Every write is idempotent (:class:`Op`), so a change too large for a transaction
+can be replayed from its journal (:mod:`mongodb_large`).
 
 A change's feed entries (``Change.feed``) are documents of the ``feed`` collection written in
 the same plan, so in the same transaction: see :mod:`mongodb_feed` for their cursors' order.
@@ -15,37 +16,46 @@ the same plan, so in the same transaction: see :mod:`mongodb_feed` for their cur
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import orjson
-from pymongo import ASCENDING, DeleteMany, IndexModel, InsertOne, ReplaceOne, UpdateMany, UpdateOne
+from bson import ObjectId
+from pymongo import (
+    ASCENDING,
+    DeleteMany,
+    IndexModel,
+    InsertOne,
+    ReplaceOne,
+    ReturnDocument,
+    UpdateMany,
+    UpdateOne,
+)
 
-from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.feed import FeedEntry
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.port import (
     Change,
     ConcurrentChange,
     IdentityEvent,
-    StoredLink,
-    event_from,
     linked_members,
 )
 
 __all__ = [
     "INDEXES",
+    "Op",
     "Writes",
-    "event_of",
     "feed_doc",
-    "feed_entry_of",
     "feed_inserts",
     "feed_time",
-    "link_of",
+    "next_ids",
     "plan_change",
     "record_id",
-    "record_of",
     "split_id",
+    "touched_ids",
+    "version_reads",
+    "writes_anything",
 ]
 
 Doc = dict[str, Any]
@@ -60,6 +70,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "links": [
         IndexModel([("a_ref", ASCENDING), ("retracted_at", ASCENDING)]),
         IndexModel([("b_ref", ASCENDING), ("retracted_at", ASCENDING)]),
+        # /readyz counts the active links: an index range, not a scan of every link.
+        IndexModel([("retracted_at", ASCENDING)]),
     ],
     "cannot_links": [IndexModel([("a_ref", ASCENDING)]), IndexModel([("b_ref", ASCENDING)])],
     "events": [IndexModel([("member_id", ASCENDING)]), IndexModel([("kind", ASCENDING)])],
@@ -133,18 +145,61 @@ def _membership(stored: Doc | None, member: str | None) -> Doc:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One write, idempotent: applied again after it was applied, it changes nothing. A
+    change too large for a transaction is replayed from its journal after a failure
+    (:mod:`mongodb_large`), so every write of a plan is of this kind."""
+
+    kind: Literal["replace", "update", "update_many", "delete_many"]
+    filter: Doc
+    doc: Doc | None = None
+    upsert: bool = False
+
+    def pymongo(self) -> Any:
+        """The PyMongo bulk operation."""
+        if self.kind == "replace":
+            return ReplaceOne(self.filter, self.doc or {}, upsert=self.upsert)
+        if self.kind == "update":
+            return UpdateOne(self.filter, self.doc or {}, upsert=self.upsert)
+        if self.kind == "update_many":
+            return UpdateMany(self.filter, self.doc or {}, upsert=self.upsert)
+        return DeleteMany(self.filter)
+
+
+def _put(doc: Doc) -> Op:
+    return Op("replace", {"_id": doc["_id"]}, doc, upsert=True)
+
+
 class Writes:
     """The operations of one change, per collection, in the order they must run."""
 
     def __init__(self) -> None:
-        self.ops: list[tuple[str, list[Any]]] = []
+        self.ops: list[tuple[str, list[Op]]] = []
 
-    def add(self, collection: str, ops: Sequence[Any]) -> None:
+    def add(self, collection: str, ops: Sequence[Op]) -> None:
         if ops:
             self.ops.append((collection, list(ops)))
 
     def __len__(self) -> int:
         return sum(len(ops) for _, ops in self.ops)
+
+
+def writes_anything(change: Change) -> bool:
+    """Whether a change has anything to write (a re-run over a resolved store has not)."""
+    return bool(
+        change.records or change.assignments or change.redirects or change.new_members
+        or change.links_added or change.links_retracted or change.events
+        or change.cannot_added or change.cannot_lifted or change.feed
+    )  # fmt: skip
+
+
+def version_reads(change: Change) -> set[str]:
+    """The members whose versions a change checks and writes: every member it read, and
+    every member it gives records to (new ones aside)."""
+    return (set(change.expected_versions) | set(change.assignments.values())) - set(
+        change.new_members
+    )
 
 
 def plan_change(
@@ -156,7 +211,14 @@ def plan_change(
     feed_ids: Iterable[int],
     at: str,
 ) -> Writes:
-    """Every write of ``change``, given the stored documents of the records it touches.
+    """Every write of ``change``, given the stored documents of the records it touches and
+    the versions of :func:`version_reads`, in the order a reader may see them: members
+    retired, then members created, links and events, then the records that name those
+    members, then versions, then the feed.
+
+    Every member the change read gets its version written (``version`` checked and moved
+    on): two changes that read one member conflict on it, even when neither moves a
+    record into it, so the database orders them instead of both committing.
 
     Raises:
         ConcurrentChange: a member's version moved since the change was computed.
@@ -166,6 +228,39 @@ def plan_change(
     if moved:
         raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
     writes = Writes()
+    if not writes_anything(change):
+        return writes
+    # The order SQLite writes them in: an ID both retired and revived ends up live.
+    if change.redirects:
+        writes.add("members", [Op("delete_many", {"_id": {"$in": list(change.redirects)}})])
+        writes.add(
+            "redirects",
+            [_put({"_id": old, "new_id": new}) for old, new in change.redirects.items()],
+        )
+    if change.new_members:
+        writes.add("redirects", [Op("delete_many", {"_id": {"$in": list(change.new_members)}})])
+        created = {"$setOnInsert": {"created_at": at, "version": 1}}
+        writes.add(
+            "members", [Op("update", {"_id": m}, created, upsert=True) for m in change.new_members]
+        )
+    writes.add("links", _link_ops(change, link_ids, at))
+    writes.add("cannot_links", _cannot_ops(change, at))
+    writes.add("events", _event_ops(change, event_ids, at))
+    writes.add("records", _record_ops(change, stored))
+    retired = set(change.redirects)
+    writes.add(
+        "members",
+        [
+            Op("update", {"_id": m, "version": versions[m]}, {"$set": {"version": versions[m] + 1}})
+            for m in sorted(version_reads(change) - retired)
+            if m in versions
+        ],
+    )
+    writes.add("feed", [_put(feed_doc(c, e)) for c, e in zip(feed_ids, change.feed, strict=True)])
+    return writes
+
+
+def _record_ops(change: Change, stored: Mapping[str, Doc]) -> list[Op]:
     assigned = change.assignments
     written = {r.ref for r in change.records}
     docs = [
@@ -177,37 +272,21 @@ def plan_change(
         doc = stored.get(record_id(ref))
         if doc is not None:
             docs.append({**doc, **_membership(doc, member)})
-    writes.add("records", [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
-    # The order SQLite writes them in: an ID both retired and revived ends up live.
-    if change.redirects:
-        writes.add("members", [DeleteMany({"_id": {"$in": list(change.redirects)}})])
-        writes.add(
-            "redirects",
-            [
-                ReplaceOne({"_id": old}, {"_id": old, "new_id": new}, upsert=True)
-                for old, new in change.redirects.items()
-            ],
-        )
-    if change.new_members:
-        writes.add("redirects", [DeleteMany({"_id": {"$in": list(change.new_members)}})])
-    members = [
-        UpdateOne({"_id": m}, {"$setOnInsert": {"created_at": at, "version": 1}}, upsert=True)
-        for m in change.new_members
-    ]
-    members += [
-        UpdateOne({"_id": m}, {"$inc": {"version": 1}}) for m in sorted(set(assigned.values()))
-    ]
-    writes.add("members", members)
-    links: list[Any] = [
-        UpdateMany(
+    return [_put(d) for d in docs]
+
+
+def _link_ops(change: Change, link_ids: Iterable[int], at: str) -> list[Op]:
+    ops = [
+        Op(
+            "update_many",
             {"a_ref": record_id(x), "b_ref": record_id(y), "rule": rule, "retracted_at": None},
             {"$set": {"retracted_at": at}},
         )
         for a, b, rule in change.links_retracted
         for x, y in ((a, b), (b, a))
     ]
-    links += [
-        InsertOne(
+    return ops + [
+        _put(
             {
                 "_id": link_id,
                 "a_ref": record_id(link.a),
@@ -221,10 +300,13 @@ def plan_change(
         )
         for link_id, link in zip(link_ids, change.links_added, strict=True)
     ]
-    writes.add("links", links)
-    cannot: list[Any] = [
-        InsertOne(
+
+
+def _cannot_ops(change: Change, at: str) -> list[Op]:
+    ops = [
+        _put(
             {
+                "_id": ObjectId(),  # chosen here, so a replay writes the same document
                 "a_ref": record_id(a),
                 "b_ref": record_id(b),
                 "actor": change.actor,
@@ -235,43 +317,56 @@ def plan_change(
         )
         for a, b in change.cannot_added
     ]
-    cannot += [
-        UpdateMany(
+    return ops + [
+        Op(
+            "update_many",
             {"a_ref": record_id(x), "b_ref": record_id(y), "lifted_at": None},
             {"$set": {"lifted_at": at}},
         )
         for a, b in change.cannot_lifted
         for x, y in ((a, b), (b, a))
     ]
-    writes.add("cannot_links", cannot)
-    events = [
+
+
+def _event_ops(change: Change, event_ids: Iterable[int], at: str) -> list[Op]:
+    when = change.at or datetime.fromisoformat(at)
+    linked = [
         IdentityEvent(
-            member, "linked", change.at or datetime.fromisoformat(at), change.actor,
-            link.rule, change.reason, link.evidence, (link.a, link.b),
+            member, "linked", when, change.actor, link.rule, change.reason, link.evidence,
+            (link.a, link.b),
         )
         for link, member in linked_members(change)
+    ]  # fmt: skip
+    return [
+        _put(
+            {
+                "_id": event_id,
+                "member_id": e.member_id,
+                "kind": e.kind,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "rule": e.rule,
+                "reason": e.reason,
+                "evidence": _json(e.evidence),
+                "records": [list(r) for r in e.records],
+            }
+        )
+        for event_id, e in zip(event_ids, [*linked, *change.events], strict=True)
     ]
-    writes.add(
-        "events",
-        [
-            InsertOne(
-                {
-                    "_id": event_id,
-                    "member_id": e.member_id,
-                    "kind": e.kind,
-                    "at": e.at.isoformat(),
-                    "actor": e.actor,
-                    "rule": e.rule,
-                    "reason": e.reason,
-                    "evidence": _json(e.evidence),
-                    "records": [list(r) for r in e.records],
-                }
-            )
-            for event_id, e in zip(event_ids, [*events, *change.events], strict=True)
-        ],
+
+
+async def next_ids(db: Any, counter: str, count: int, session: Any = None) -> range:
+    """``count`` fresh numbers of a counter (links, events, feed cursors)."""
+    if not count:
+        return range(0)
+    doc = await db.counters.find_one_and_update(
+        {"_id": counter},
+        {"$inc": {"n": count}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        session=session,
     )
-    writes.add("feed", feed_inserts(feed_ids, change.feed))
-    return writes
+    return range(doc["n"] - count + 1, doc["n"] + 1)
 
 
 def feed_inserts(cursors: Iterable[int], entries: Sequence[FeedEntry]) -> list[InsertOne[Doc]]:
@@ -302,56 +397,3 @@ def touched_ids(change: Change) -> list[str]:
     """The ``_id`` of every record a change writes."""
     refs = {r.ref for r in change.records} | set(change.assignments)
     return sorted(record_id(ref) for ref in refs)
-
-
-# -- reading documents back -----------------------------------------------------------
-
-
-def record_of(doc: Doc) -> RecordData:
-    source, key = split_id(doc["_id"])
-    return RecordData(
-        source=source,
-        key=key,
-        role=doc["role"],
-        identifiers={
-            Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"])
-            for i in doc.get("identifiers", [])
-        },
-        first_name=doc.get("first_name"),
-        last_name=doc.get("last_name"),
-        birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
-        address=doc.get("address"),
-    )
-
-
-def event_of(doc: Doc) -> IdentityEvent:
-    return event_from(
-        {"id": doc["_id"], "rule": None, "reason": None, **doc},
-        doc.get("evidence"),
-        doc.get("records"),
-    )
-
-
-def feed_entry_of(doc: Doc) -> FeedEntry:
-    return FeedEntry(
-        cursor=doc["_id"],
-        kind=ChangeKind(doc["kind"]),
-        member_ids=tuple(doc["member_ids"]),
-        at=datetime.fromisoformat(doc["at"]),
-        actor=doc.get("actor"),
-        reason=doc.get("reason"),
-        source=doc.get("source"),
-        line_id=doc.get("line_id"),
-    )
-
-
-def link_of(doc: Doc) -> StoredLink:
-    return StoredLink(
-        id=doc["_id"],
-        a=split_id(doc["a_ref"]),
-        b=split_id(doc["b_ref"]),
-        rule=doc["rule"],
-        evidence=doc.get("evidence") or {},
-        actor=doc["actor"],
-        created_at=datetime.fromisoformat(doc["created_at"]),
-    )

@@ -28,6 +28,7 @@ __all__ = [
     "ScopeState",
     "StoreError",
     "StoredLink",
+    "TransientStoreError",
     "event_from",
     "linked_members",
     "reached",
@@ -170,7 +171,12 @@ def reached(
     return refs, hubs
 
 
-class ConcurrentChange(StoreError):
+class TransientStoreError(StoreError):
+    """The store failed in a way a new attempt may not (a failover, a write conflict):
+    read again, compute again, write again."""
+
+
+class ConcurrentChange(TransientStoreError):
     """A member changed between reading it and writing a change computed from it."""
 
 

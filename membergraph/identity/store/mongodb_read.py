@@ -1,0 +1,312 @@
+"""The MongoDB store's reads: documents back into the domain, and the port's read methods
+(:class:`MongoReads`, which :class:`~membergraph.identity.store.mongodb.MongoStore` is).
+
+Reads run outside transactions with the client's read concern; each maps PyMongo's errors
+at this boundary (:func:`~membergraph.identity.store.mongodb_client.mapped`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from membergraph.identity.engine import ValueKey
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.mongodb_client import mapped
+from membergraph.identity.store.mongodb_write import Doc, match_key, record_id, split_id
+from membergraph.identity.store.port import (
+    IdentityEvent,
+    MemberColumn,
+    StoredLink,
+    StoreError,
+    event_from,
+)
+
+__all__ = [
+    "MongoReads",
+    "chunks",
+    "event_of",
+    "feed_entry_of",
+    "find_in",
+    "link_of",
+    "record_of",
+    "versions",
+]
+
+CHUNK = 1000  # values in one $in
+
+
+def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def record_of(doc: Doc) -> RecordData:
+    source, key = split_id(doc["_id"])
+    return RecordData(
+        source=source,
+        key=key,
+        role=doc["role"],
+        identifiers={
+            Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"])
+            for i in doc.get("identifiers", [])
+        },
+        first_name=doc.get("first_name"),
+        last_name=doc.get("last_name"),
+        birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
+        address=doc.get("address"),
+    )
+
+
+def event_of(doc: Doc) -> IdentityEvent:
+    return event_from(
+        {"id": doc["_id"], "rule": None, "reason": None, **doc},
+        doc.get("evidence"),
+        doc.get("records"),
+    )
+
+
+def feed_entry_of(doc: Doc) -> FeedEntry:
+    return FeedEntry(
+        cursor=doc["_id"],
+        kind=ChangeKind(doc["kind"]),
+        member_ids=tuple(doc["member_ids"]),
+        at=datetime.fromisoformat(doc["at"]),
+        actor=doc.get("actor"),
+        reason=doc.get("reason"),
+        source=doc.get("source"),
+        line_id=doc.get("line_id"),
+    )
+
+
+def link_of(doc: Doc) -> StoredLink:
+    return StoredLink(
+        id=doc["_id"],
+        a=split_id(doc["a_ref"]),
+        b=split_id(doc["b_ref"]),
+        rule=doc["rule"],
+        evidence=doc.get("evidence") or {},
+        actor=doc["actor"],
+        created_at=datetime.fromisoformat(doc["created_at"]),
+    )
+
+
+async def find_in(
+    db: Any, collection: str, field: str, values: Iterable[Any], session: Any = None, **kw: Any
+) -> list[Doc]:
+    """The documents whose ``field`` is one of ``values``, PyMongo's errors unmapped (what a
+    transaction's callback reads with)."""
+    found: list[Doc] = []
+    for chunk in chunks(sorted(set(values))):
+        query = {field: {"$in": list(chunk)}}
+        found += await db[collection].find(query, session=session, **kw).to_list()
+    return found
+
+
+async def versions(db: Any, member_ids: Iterable[str], session: Any = None) -> dict[str, int]:
+    """Each live member's version, PyMongo's errors unmapped."""
+    docs = await find_in(db, "members", "_id", member_ids, session, projection=["version"])
+    return {d["_id"]: d["version"] for d in docs}
+
+
+class MongoReads:
+    """The read methods of the identity store port, over ``self.db``."""
+
+    url: str
+
+    @property
+    def db(self) -> Any:
+        raise NotImplementedError
+
+    def _mapped(self, what: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return mapped(self.url, what)
+
+    async def _find(self, collection: str, query: Doc, **kw: Any) -> list[Doc]:
+        async with self._mapped("read"):
+            return list(await self.db[collection].find(query, **kw).to_list())
+
+    async def _find_in(
+        self, collection: str, field: str, values: Iterable[Any], **kw: Any
+    ) -> list[Doc]:
+        async with self._mapped("read"):
+            return await find_in(self.db, collection, field, values, **kw)
+
+    async def _records(self, refs: Iterable[RecordKey] | None, **kw: Any) -> list[Doc]:
+        if refs is None:
+            return await self._find("records", {}, **kw)
+        return await self._find_in("records", "_id", (record_id(r) for r in refs), **kw)
+
+    async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
+        return {split_id(d["_id"]): record_of(d) for d in await self._records(refs)}
+
+    async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+        wanted = {match_key(k.value, v): (k, v) for k, v in values}
+        result: dict[ValueKey, set[RecordKey]] = defaultdict(set)
+        for doc in await self._find_in("records", "match_keys", wanted, projection=["identifiers"]):
+            for ident in doc["identifiers"]:
+                value = wanted.get(match_key(ident["kind"], ident["key"]))
+                if value is not None:
+                    result[value].add(split_id(doc["_id"]))
+        return {value: sorted(refs) for value, refs in result.items()}
+
+    async def record_members(
+        self, column: MemberColumn, refs: Iterable[RecordKey] | None
+    ) -> dict[RecordKey, str]:
+        docs = await self._records(refs, projection=[column])
+        return {split_id(d["_id"]): d[column] for d in docs if d.get(column)}
+
+    async def _touching(
+        self, collection: str, live: Doc, refs: Iterable[RecordKey] | None
+    ) -> list[Doc]:
+        if refs is None:
+            return await self._find(collection, live)
+        ids = sorted({record_id(r) for r in refs})
+        docs: dict[Any, Doc] = {}
+        for chunk in chunks(ids):
+            for side in ("a_ref", "b_ref"):
+                for doc in await self._find(collection, {**live, side: {"$in": list(chunk)}}):
+                    docs[doc["_id"]] = doc
+        return list(docs.values())
+
+    async def active_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
+        docs = await self._touching("links", {"retracted_at": None}, refs)
+        return sorted((link_of(d) for d in docs), key=lambda link: link.id)
+
+    async def manual_links(self, refs: Iterable[RecordKey] | None) -> list[StoredLink]:
+        docs = await self._touching("links", {"retracted_at": None, "rule": "manual"}, refs)
+        return sorted((link_of(d) for d in docs), key=lambda link: link.id)
+
+    async def cannot_links(
+        self, refs: Iterable[RecordKey] | None
+    ) -> list[tuple[RecordKey, RecordKey]]:
+        docs = await self._touching("cannot_links", {"lifted_at": None}, refs)
+        return sorted({(split_id(d["a_ref"]), split_id(d["b_ref"])) for d in docs})
+
+    async def resolve_member_id(self, member_id: str) -> str | None:
+        current = member_id
+        async with self._mapped("read"):
+            for _ in range(64):  # redirect chains are short; the bound stops a corrupt cycle
+                if await self.db.members.find_one({"_id": current}, projection=["_id"]):
+                    return current
+                redirect = await self.db.redirects.find_one({"_id": current})
+                if redirect is None:
+                    return None
+                current = redirect["new_id"]
+        raise StoreError(f"redirect cycle at member {member_id}")
+
+    async def _by_member(self, member_ids: Sequence[str], **kw: Any) -> dict[str, list[Doc]]:
+        grouped: dict[str, list[Doc]] = defaultdict(list)
+        for doc in await self._find_in("records", "member_id", member_ids, **kw):
+            grouped[doc["member_id"]].append(doc)
+        return grouped
+
+    async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
+        grouped = await self._by_member(member_ids, projection=["member_id"])
+        return [sorted(split_id(d["_id"]) for d in grouped.get(m, [])) for m in member_ids]
+
+    async def member_identifiers(
+        self, member_ids: Sequence[str]
+    ) -> list[list[tuple[RecordKey, Identifier]]]:
+        grouped = await self._by_member(member_ids, projection=["member_id", "identifiers"])
+        out: list[list[tuple[RecordKey, Identifier]]] = []
+        for member in member_ids:
+            pairs = [
+                (
+                    split_id(d["_id"]),
+                    Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"]),
+                )
+                for d in grouped.get(member, [])
+                for i in d["identifiers"]
+            ]
+            pairs.sort(key=lambda p: (p[1].kind.value, p[1].value, p[0]))
+            out.append(pairs)
+        return out
+
+    async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
+        docs = await self._find(
+            "records",
+            {"match_keys": match_key(kind.value, key)},
+            projection=["member_id", "identifiers"],
+        )
+        # What an agent typed is evidence, not an identity: it never answers a lookup.
+        owners = {
+            d["member_id"]
+            for d in docs
+            if d.get("member_id")
+            and any(
+                i["kind"] == kind.value and i["key"] == key and i["via"] != "agent"
+                for i in d["identifiers"]
+            )
+        }
+        members = await self._find_in("members", "_id", owners)
+        return [m["_id"] for m in sorted(members, key=lambda m: (m["created_at"], m["_id"]))]
+
+    async def page_members(
+        self, after: str | None, limit: int, source: str | None = None
+    ) -> list[str]:
+        async with self._mapped("read"):
+            if source is None:
+                cursor = (
+                    self.db.members.find({"_id": {"$gt": after or ""}}, projection=["_id"])
+                    .sort("_id", 1)
+                    .limit(limit)
+                )
+                return [d["_id"] for d in await cursor.to_list()]
+            cursor = await self.db.records.aggregate(
+                [
+                    {"$match": {"source": source, "member_id": {"$gt": after or ""}}},
+                    {"$group": {"_id": "$member_id"}},
+                    {"$sort": {"_id": 1}},
+                    {"$limit": limit},
+                ]
+            )
+            return [d["_id"] for d in await cursor.to_list()]
+
+    async def count_members(self, source: str | None = None) -> int:
+        async with self._mapped("read"):
+            if source is None:
+                return int(await self.db.members.count_documents({}))
+            cursor = await self.db.records.aggregate(
+                [
+                    {"$match": {"source": source, "member_id": {"$ne": None}}},
+                    {"$group": {"_id": "$member_id"}},
+                    {"$count": "n"},
+                ]
+            )
+            found = await cursor.to_list()
+            return int(found[0]["n"]) if found else 0
+
+    async def member_events(self, member_ids: Sequence[str]) -> list[list[IdentityEvent]]:
+        grouped: dict[str, list[IdentityEvent]] = defaultdict(list)
+        for doc in sorted(
+            await self._find_in("events", "member_id", member_ids), key=lambda d: d["_id"]
+        ):
+            grouped[doc["member_id"]].append(event_of(doc))
+        return [grouped.get(m, []) for m in member_ids]
+
+    async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
+        async with self._mapped("read"):
+            cursor = (
+                self.db.events.find({"kind": "conflict"}).sort("_id", -1).skip(offset).limit(limit)
+            )
+            return [event_of(d) for d in await cursor.to_list()]
+
+    async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
+        async with self._mapped("read"):
+            return await versions(self.db, member_ids)
+
+    async def event(self, event_id: int) -> IdentityEvent | None:
+        async with self._mapped("read"):
+            doc = await self.db.events.find_one({"_id": event_id})
+        return event_of(doc) if doc else None
+
+    async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        live = await self._find_in("members", "_id", ids, projection=["_id"])
+        retired = await self._find_in("redirects", "_id", ids, projection=["_id"])
+        return {d["_id"] for d in live} | {d["_id"] for d in retired}

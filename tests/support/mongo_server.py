@@ -1,0 +1,166 @@
+"""What the emulated MongoDB server keeps besides documents: open transactions (pre-images
+for rollback, which documents each holds), commit order for write conflicts, and the faults
+a test asks for. :mod:`tests.support.mongo` puts PyMongo's async interface in front of it.
+
+Semantics emulated, and where they stop:
+
+- A transaction's writes are undone when it aborts (pre-images restored).
+- A document written by an open transaction, or committed by another after a transaction
+  began, cannot be written by that transaction: ``WriteConflict`` (code 112) with the
+  ``TransientTransactionError`` label, as the server answers; the first writer wins.
+- Reads are not isolated: they see the latest writes, committed or not.
+- Writes outside a transaction never wait for or conflict with one.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.errors import AutoReconnect, OperationFailure
+
+__all__ = ["Faults", "Server", "Transaction", "transient", "write_conflict"]
+
+Key = tuple[str, str, Any]  # (database, collection, _id)
+
+CURRENT: contextvars.ContextVar[Any] = contextvars.ContextVar("emulated_transaction", default=None)
+"""The session whose ``with_transaction`` callback runs in this context, if any."""
+
+
+def write_conflict(what: str = "WriteConflict") -> OperationFailure:
+    """What the server answers a write to a document another transaction holds."""
+    return OperationFailure(
+        what,
+        112,
+        {
+            "ok": 0,
+            "code": 112,
+            "codeName": "WriteConflict",
+            "errmsg": what,
+            "errorLabels": ["TransientTransactionError"],
+        },
+    )
+
+
+def transient(message: str = "primary stepped down (injected)") -> OperationFailure:
+    """A labelled transient error, as a failover inside a transaction gives."""
+    return OperationFailure(
+        message,
+        189,
+        {
+            "ok": 0,
+            "code": 189,
+            "codeName": "PrimarySteppedDown",
+            "errmsg": message,
+            "errorLabels": ["TransientTransactionError"],
+        },
+    )
+
+
+@dataclass
+class Faults:
+    """Failures to inject, counted from when they are asked for.
+
+    Every document a write touches counts as one write (a bulk of ten operations is ten
+    writes); every find, aggregate, count and find_one is one read.
+
+    Example::
+
+        client.faults.fail_write(3)                 # the third write from now: AutoReconnect
+        client.faults.fail_read(1, transient())     # the next read: a labelled transient error
+    """
+
+    writes: int = 0
+    reads: int = 0
+    _writes: dict[int, BaseException] = field(default_factory=dict)
+    _reads: dict[int, BaseException] = field(default_factory=dict)
+
+    def fail_write(self, nth: int, error: BaseException | None = None) -> None:
+        self._writes[self.writes + nth] = error or AutoReconnect("connection reset (injected)")
+
+    def fail_read(self, nth: int, error: BaseException | None = None) -> None:
+        self._reads[self.reads + nth] = error or AutoReconnect("connection reset (injected)")
+
+    @property
+    def pending(self) -> int:
+        """Failures asked for that have not happened yet."""
+        return len(self._writes) + len(self._reads)
+
+    def clear(self) -> None:
+        self._writes.clear()
+        self._reads.clear()
+
+    def write(self) -> None:
+        self.writes += 1
+        if (error := self._writes.pop(self.writes, None)) is not None:
+            raise error
+
+    def read(self) -> None:
+        self.reads += 1
+        if (error := self._reads.pop(self.reads, None)) is not None:
+            raise error
+
+
+@dataclass(eq=False)
+class Transaction:
+    """One open transaction: the documents it wrote, each as it was before."""
+
+    began: int
+    before: dict[Key, dict[str, Any] | None] = field(default_factory=dict)
+
+
+@dataclass
+class Server:
+    """State shared by every client view of one emulated server."""
+
+    faults: Faults = field(default_factory=Faults)
+    clock: int = 0  # one tick per commit (or write outside a transaction)
+    committed: dict[Key, int] = field(default_factory=dict)  # when each document last changed
+    holders: dict[Key, Transaction] = field(default_factory=dict)
+    conflicts: int = 0  # WriteConflicts answered, for tests
+
+    def begin(self) -> Transaction:
+        return Transaction(began=self.clock)
+
+    def claim(self, txn: Transaction | None, keys: Iterable[Key], fetch: Any) -> None:
+        """Before a write of ``keys``: refuse it on conflict, or keep their pre-images."""
+        keys = list(keys)
+        if txn is None:
+            return
+        for key in keys:
+            holder = self.holders.get(key)
+            if (holder is not None and holder is not txn) or (
+                holder is None and self.committed.get(key, -1) > txn.began
+            ):
+                self.conflicts += 1
+                raise write_conflict(f"WriteConflict on {key[1]} {key[2]!r}")
+        for key in keys:
+            if key not in txn.before:
+                txn.before[key] = fetch(key)
+                self.holders[key] = txn
+
+    def written(self, txn: Transaction | None, keys: Iterable[Key]) -> None:
+        """After a write outside a transaction: it is committed at once."""
+        if txn is None:
+            for key in keys:
+                self.clock += 1
+                self.committed[key] = self.clock
+
+    def commit(self, txn: Transaction) -> None:
+        self.clock += 1
+        for key in txn.before:
+            self.committed[key] = self.clock
+        self._release(txn)
+
+    def abort(self, txn: Transaction, restore: Any) -> None:
+        for key, doc in txn.before.items():
+            restore(key, doc)
+        self._release(txn)
+
+    def _release(self, txn: Transaction) -> None:
+        for key in txn.before:
+            if self.holders.get(key) is txn:
+                del self.holders[key]
+        txn.before.clear()
