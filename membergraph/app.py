@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,6 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -49,6 +47,8 @@ from membergraph.auth import (
 )
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.gateway import follow_feed, open_gateway
+from membergraph.graphiql import asset as graphiql_asset
+from membergraph.graphiql import page as graphiql_page
 from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
 from membergraph.identity.store import StoreError
 from membergraph.ingest import IngestService, ingest_endpoint
@@ -251,15 +251,7 @@ class _GraphQL(GraphQL[RequestContext, None]):
         return not persisted and super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        html = get_graphql_ide_html("graphiql")
-        query = self.starlette.state.example_query.replace("\\", "\\\\").replace("`", "\\`")
-        html = re.sub(
-            r"const EXAMPLE_QUERY = `.*?`;",
-            lambda _: f"const EXAMPLE_QUERY = `{query}`;",
-            html,
-            flags=re.S,
-        )
-        return HTMLResponse(html)
+        return HTMLResponse(graphiql_page(self.starlette.state.example_query))
 
 
 _SERVER_CODES = frozenset({"SOURCE_TIMEOUT", "SOURCE_UNAVAILABLE", "STORE_UNAVAILABLE", "TIMEOUT"})
@@ -432,6 +424,7 @@ def create_app(
     app.router.routes.extend(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphiql/{name}", graphiql_asset),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/{source}", ingest_endpoint, methods=["POST"]),
             Route("/healthz", healthz),

@@ -1,0 +1,110 @@
+"""A real headless Chromium for tests, driven over the DevTools protocol (no Playwright or
+Selenium to install: a WebSocket and JSON). ``chromium()`` skips the test, saying why, when
+no Chromium is installed (`apt install chromium`; `.ci/run` installs it where it can)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from tests.support.http import free_port
+
+BINARIES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+class Page:
+    """One browser tab: navigate, evaluate JavaScript, wait for a condition."""
+
+    def __init__(self, socket: ClientConnection) -> None:
+        self.socket = socket
+        self.ids = itertools.count(1)
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        ident = next(self.ids)
+        self.socket.send(json.dumps({"id": ident, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv(timeout=30))
+            if message.get("id") == ident:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return dict(message.get("result", {}))
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, limit: float = 30) -> Any:
+        """The first truthy value of ``expression``, polled; fails after ``limit`` seconds
+        with what the page shows."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.1)
+        body = self.evaluate("document.body && document.body.innerText.slice(0, 500)")
+        raise AssertionError(f"page never satisfied {expression!r}; it shows: {body!r}")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Page]:
+    binary = next((found for name in BINARIES if (found := shutil.which(name))), None)
+    if binary is None:
+        pytest.skip("no Chromium installed (apt install chromium)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as profile:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-allow-origins=*",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            target = _first_tab(port)
+            with connect(target, max_size=None, open_timeout=30) as socket:
+                page = Page(socket)
+                page.call("Page.enable")
+                page.call("Runtime.enable")
+                yield page
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _first_tab(port: int) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            tabs = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=2).json()
+            pages = [t for t in tabs if t.get("type") == "page"]
+            if pages:
+                return str(pages[0]["webSocketDebuggerUrl"])
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("Chromium did not open its DevTools port")
+        time.sleep(0.1)
