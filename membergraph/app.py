@@ -59,6 +59,8 @@ from membergraph.observability import (
     metrics_endpoint,
 )
 from membergraph.persisted import PersistedQueries, PersistedQueryError, load_manifest
+from membergraph.privacy.audit import upkeep as privacy_upkeep
+from membergraph.privacy.http import export_endpoint
 from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
@@ -360,6 +362,7 @@ def create_app(
         follower = await follow_feed(app.state.gateway)
         app.state.ingest = IngestService(app.state.gateway)
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
+        privacy = asyncio.create_task(privacy_upkeep(app.state.gateway), name="privacy-upkeep")
         # A real member's e-mail only in demo mode: behind credentials the page holds no data.
         sample = None if settings.has_credentials else await _sample_email(app.state.gateway)
         app.state.example_query = example_query(sample)
@@ -368,6 +371,7 @@ def create_app(
                 yield
         finally:
             pruning.cancel()
+            privacy.cancel()
             await follower.aclose()
             if owned:
                 await app.state.gateway.identity.store.aclose()
@@ -427,6 +431,7 @@ def create_app(
             Route("/graphiql/{name}", graphiql_asset),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/{source}", ingest_endpoint, methods=["POST"]),
+            Route("/privacy/members/{member_id}/export", export_endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -12,6 +12,7 @@ pii:read           see e-mails, phones, birth dates and addresses unmasked
 analytics:read     segments, segment counts, identity conflicts
 identity:write     stewards' mutations (linkRecords, splitMember, undoMerge)
 ingest:write       push source lines to ``POST /ingest/{source}`` (a POS, a call-center hook)
+privacy:admin      export, erase, suppress; privacy requests and the audit of who read what
 =================  ==========================================================================
 
 Roles are sets of scopes: a personalization service has ``profile:read``; an analyst
@@ -55,7 +56,14 @@ __all__ = [
 ]
 
 ALL_SCOPES = frozenset(
-    {"profile:read", "pii:read", "analytics:read", "identity:write", "ingest:write"}
+    {
+        "profile:read",
+        "pii:read",
+        "analytics:read",
+        "identity:write",
+        "ingest:write",
+        "privacy:admin",
+    }
 )
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 MIN_HS256_SECRET_BYTES = 32  # RFC 7518 3.2: a key at least as long as the hash output

@@ -27,6 +27,8 @@ from membergraph.identity.load import collect_records, owner_key
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.store import store_from_url
+from membergraph.privacy import open_privacy
+from membergraph.privacy.gate import unsuppressed
 from membergraph.resolvers.context import Gateway
 from membergraph.resolvers.insights import lines_arrived
 from membergraph.settings import Settings
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+Keep = Callable[[SourceName, list[BaseModel]], Awaitable[list[BaseModel]]]
 
 
 @dataclass
@@ -200,6 +203,7 @@ async def load_folder_into(
     identity: IdentityService,
     region: str,
     rules_id: str = "",
+    keep: Keep | None = None,
 ) -> ApplyResult | None:
     """Load a folder into the source table and resolve what it changed, once: a folder
     whose fingerprint was loaded before is not read at all (None).
@@ -213,10 +217,14 @@ async def load_folder_into(
         return None
     files = await asyncio.to_thread(open_sources, folder, region)
     empty = await lines.empty()
-    for conn in files.connectors.values():
+    taken: list[tuple[SourceName, BaseModel]] = []
+    for name, conn in files.connectors.items():
         assert isinstance(conn, FileConnector)
         target = SqliteSource(conn.spec, lines, conn.owner)
         current = list(conn.lines())
+        if keep is not None:  # an erased or suppressed person's lines are not loaded again
+            current = await keep(name, current)
+        taken += ((name, line) for line in current)
         if empty:  # a first load: the file's current lines, as they are
             await target.put(await asyncio.to_thread(_rows, target, current))
         else:
@@ -225,7 +233,7 @@ async def load_folder_into(
     for name, report in files.reports().items():
         await lines.keep_report(name.value, report)
     with gc_paused():
-        records = collect_records(list(files.lines()), region)
+        records = collect_records(taken, region)
     result = await identity.resolve_all(records)
     await lines.set_meta("folder", fingerprint)
     await lines.set_meta("rules", rules_id)
@@ -286,7 +294,10 @@ async def open_gateway(
         if folder is None:
             folder = await asyncio.to_thread(demo_folder, settings)
         rules_id = rules_fingerprint(settings)
-        result = await load_folder_into(folder, lines, identity, settings.default_region, rules_id)
+        privacy = await open_privacy(store, settings)
+        result = await load_folder_into(
+            folder, lines, identity, settings.default_region, rules_id, unsuppressed(privacy)
+        )
         await _take_stock(sources, lines)
         if result is None:
             result = ApplyResult(members=await store.count_members())
@@ -303,7 +314,9 @@ async def open_gateway(
         await store.aclose()
         await sources.aclose()
         raise
-    return _assembled(settings, identity, sources), sources, result
+    gateway = _assembled(settings, identity, sources)
+    gateway.folder, gateway.privacy = folder, privacy
+    return gateway, sources, result
 
 
 async def _take_stock(sources: SourceSet, lines: SqliteLines) -> None:

@@ -44,7 +44,14 @@ class ApiKey(BaseModel):
 
     name: str = Field(min_length=1, description="Who holds the key: recorded as the actor.")
     scopes: list[
-        Literal["profile:read", "pii:read", "analytics:read", "identity:write", "ingest:write"]
+        Literal[
+            "profile:read",
+            "pii:read",
+            "analytics:read",
+            "identity:write",
+            "ingest:write",
+            "privacy:admin",
+        ]
     ]
 
 

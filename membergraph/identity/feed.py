@@ -44,6 +44,9 @@ class ChangeKind(StrEnum):
     CALL = "call"
     PROFILE_UPDATED = "profile_updated"
     CONSENT_CHANGED = "consent_changed"
+    ERASED = "erased"  # a person was erased (privacy): caches drop what they held of them
+    SUPPRESSED = "suppressed"  # identifiers of a member were suppressed or unsuppressed
+    DELETION_REQUESTED = "deletion_requested"  # a source not owned here must erase lines
 
 
 IDENTITY_KINDS = frozenset({ChangeKind.MERGED, ChangeKind.SPLIT, ChangeKind.LINKED})

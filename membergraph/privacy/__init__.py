@@ -17,17 +17,20 @@ from membergraph.privacy.suppression import Suppressor
 from membergraph.settings import Settings
 
 if TYPE_CHECKING:
+    from membergraph.privacy.erasure import ErasureService
     from membergraph.resolvers.context import Gateway
 
 __all__ = ["Privacy", "open_privacy", "privacy_of", "privacy_store_for"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Privacy:
-    """The privacy store and the suppressor keyed with the configured secret."""
+    """The privacy store, the suppressor keyed with the configured secret, and the erasure
+    service (made on first use: :func:`~membergraph.privacy.erasure.erasure_of`)."""
 
     store: PrivacyStore
     suppressor: Suppressor
+    erasure: ErasureService | None = None
 
 
 def privacy_store_for(store: IdentityStore) -> PrivacyStore:

@@ -4,7 +4,7 @@ with the next import."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -13,7 +13,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.identity.records import record_of_line
 from membergraph.privacy import Privacy
 
-__all__ = ["SUPPRESSED_ERROR", "screen", "without_suppressed"]
+__all__ = ["SUPPRESSED_ERROR", "screen", "unsuppressed", "without_suppressed"]
 
 T = TypeVar("T")
 
@@ -39,3 +39,17 @@ async def without_suppressed(
     """The lines of a source that carry no suppressed identifier."""
     kept, _ = await screen(privacy, source, [(None, line) for line in lines], region)
     return [line for _, line in kept]
+
+
+def unsuppressed(
+    privacy: Privacy,
+) -> Callable[[SourceName, list[BaseModel]], Awaitable[list[BaseModel]]]:
+    """What a folder load keeps of a source's lines: those carrying no suppressed identifier
+    (all of them, unread, while nothing is suppressed)."""
+
+    async def keep(source: SourceName, lines: list[BaseModel]) -> list[BaseModel]:
+        if not await privacy.store.any_suppressed():
+            return lines
+        return await without_suppressed(privacy, source, lines, privacy.suppressor.region)
+
+    return keep

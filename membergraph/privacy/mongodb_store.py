@@ -159,6 +159,9 @@ class MongoPrivacyStore(PrivacyStore):
         result = await self._guarded("write", self.db.suppressions.delete_one({"_id": digest}))
         return bool(result.deleted_count)
 
+    async def any_suppressed(self) -> bool:
+        return await self._guarded("read", self.db.suppressions.find_one({})) is not None
+
     async def suppressed(self, digests: Iterable[str]) -> set[str]:
         wanted = sorted(set(digests))
         if not wanted:

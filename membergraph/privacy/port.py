@@ -122,6 +122,10 @@ class PrivacyStore(abc.ABC):
         """Lift a suppression; whether there was one."""
 
     @abc.abstractmethod
+    async def any_suppressed(self) -> bool:
+        """Whether anything is suppressed at all (a folder load skips the check if not)."""
+
+    @abc.abstractmethod
     async def suppressed(self, digests: Iterable[str]) -> set[str]:
         """Which of ``digests`` are suppressed."""
 

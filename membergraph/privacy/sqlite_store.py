@@ -120,7 +120,8 @@ def _where_refs(db: sqlite3.Connection, sql: str, refs: Sequence[RecordKey]) -> 
 def _where_in(db: sqlite3.Connection, sql: str, values: Sequence[str]) -> int:
     done = 0
     for chunk in _chunks(values):
-        done += db.execute(sql.format(marks=",".join("?" * len(chunk))), list(chunk)).rowcount
+        marks = ",".join("?" * len(chunk))
+        done += db.execute(sql.format(marks=marks), list(chunk) * sql.count("{marks}")).rowcount
     return done
 
 
@@ -287,6 +288,12 @@ class SqlitePrivacyStore(PrivacyStore):
             return db.execute("DELETE FROM suppressions WHERE digest = ?", (digest,)).rowcount
 
         return bool(await self.store.run(_in_tx, write))
+
+    async def any_suppressed(self) -> bool:
+        def read(db: sqlite3.Connection) -> bool:
+            return db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
+
+        return bool(await self.store.run(read))
 
     async def suppressed(self, digests: Iterable[str]) -> set[str]:
         wanted = sorted(set(digests))

@@ -37,6 +37,12 @@ class Suppressor:
         message = f"{kind.value}\x00{key}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
+    def pseudonym(self, line_id: str) -> str:
+        """A stable stand-in for a line id that must not lead back to its line (a purchase
+        kept for the books after its buyer was erased)."""
+        message = f"line\x00{line_id}".encode()
+        return "erased-" + hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:24]
+
     def key_of(self, kind: IdentifierKind, value: str) -> str:
         """The matching key of a value as written (raises ``BadIdentifier``)."""
         return identifier_key(kind, normalize(kind, value, self.region))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -22,6 +23,7 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.insights.consent import ConsentFact
 from membergraph.privacy import privacy_of
+from membergraph.privacy.audit import PiiReads
 from membergraph.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ class Gateway:
     caches hear every change made through any process."""
     privacy: Privacy | None = None
     """Consent facts, suppressions, privacy requests and the audit (``privacy_of``)."""
+    folder: Path | None = None
+    """The data folder the embedded store was loaded from (an erasure compacts it too)."""
 
 
 async def _consent_facts(gateway: Gateway, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:
@@ -75,9 +79,17 @@ class RequestContext:
     loaders: Loaders
     request: Any = None
     response: Any = None
+    pii_reads: PiiReads = field(default_factory=PiiReads)
+    """Personal data answered unmasked, by member: written to the audit after the answer."""
 
     @classmethod
     def for_request(
         cls, gateway: Gateway, request: Any = None, response: Any = None
     ) -> RequestContext:
-        return cls(gateway=gateway, loaders=Loaders(gateway), request=request, response=response)
+        return cls(
+            gateway=gateway,
+            loaders=Loaders(gateway),
+            request=request,
+            response=response,
+            pii_reads=PiiReads.for_request(request),
+        )

@@ -20,10 +20,10 @@ from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.insights import invalidate
 from membergraph.resolvers.members import MemberView
 
-__all__ = ["changes", "feed_cursor", "link", "member_changes", "split", "undo"]
+__all__ = ["actor_of", "changes", "feed_cursor", "link", "member_changes", "split", "undo"]
 
 
-def _actor(ctx: RequestContext) -> str:
+def actor_of(ctx: RequestContext) -> str:
     """Who goes into the history: the API key's holder; in demo mode (no keys) the caller
     may name itself with ``X-Membergraph-Actor``."""
     caller = caller_of(ctx.request)
@@ -82,7 +82,7 @@ async def link(
     preview = Preview() if dry_run else None
     try:
         ids = await link_records(
-            ctx.gateway.identity, a, b, reason, _actor(ctx), move=move, preview=preview
+            ctx.gateway.identity, a, b, reason, actor_of(ctx), move=move, preview=preview
         )
     except StewardError as exc:
         raise _coded(exc) from None
@@ -93,7 +93,7 @@ async def split(
     ctx: RequestContext, member_id: str, refs: list[RecordKey], reason: str, dry_run: bool = False
 ) -> list[MemberView]:
     preview = Preview() if dry_run else None
-    identity, actor = ctx.gateway.identity, _actor(ctx)
+    identity, actor = ctx.gateway.identity, actor_of(ctx)
     try:
         ids = await split_member(identity, member_id, refs, reason, actor, preview=preview)
     except StewardError as exc:
@@ -110,7 +110,7 @@ async def undo(
     if not (digits and int(event_id) < 1 << 63):
         raise bad_input(f"{event_id!r} is not an event id", argument="eventId")
     preview = Preview() if dry_run else None
-    identity, actor = ctx.gateway.identity, _actor(ctx)
+    identity, actor = ctx.gateway.identity, actor_of(ctx)
     try:
         ids = await undo_merge(identity, int(event_id), reason, actor, preview=preview)
     except StewardError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import strawberry
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
@@ -18,11 +19,30 @@ from strawberry.schema.config import StrawberryConfig
 
 from membergraph.resolvers.errors import store_unavailable
 from membergraph.schema.cost import QueryCost
+from membergraph.schema.member import Member
 from membergraph.schema.mutation import Mutation, Subscription
+from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
 from membergraph.schema.types import BIG_INT, BigInt
 
 __all__ = ["build_schema", "print_sdl"]
+
+
+audit_member_fields(Member)
+
+
+@strawberry.type(name="Query", description="Read the member graph.")
+class _Query(Query, PrivacyQuery):
+    pass
+
+
+@strawberry.type(
+    name="Mutation",
+    description="Stewards' identity changes (each answers the members as they are after it) "
+    "and privacy requests.",
+)
+class _Mutation(Mutation, PrivacyMutation):
+    pass
 
 
 class _MaskErrors(MaskErrors):
@@ -66,8 +86,8 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
     # An Apollo Federation v2 subgraph: Member is an entity keyed by `id` (`_entities`,
     # `_service { sdl }`), so the member graph can join a company's supergraph.
     return Schema(
-        query=Query,
-        mutation=Mutation,
+        query=_Query,
+        mutation=_Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),
         federation_version="2.9",  # what Apollo's router and The Guild's composition know
@@ -76,6 +96,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
             ParserCache,
             lambda: AddValidationRules(limits),
             ValidationCache,
+            PiiAudit,
             lambda: QueryCost(max_cost),  # after ValidationCache: costs valid documents only
             lambda: _MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
         ],

@@ -133,6 +133,16 @@ class MemberChangeKind(Enum):
     CONSENT_CHANGED = strawberry.enum_value(
         "consent_changed", description="A CRM contact's consents changed (e.g. unsubscribed)."
     )
+    ERASED = strawberry.enum_value(
+        "erased", description="The member was erased (a privacy request): forget them."
+    )
+    SUPPRESSED = strawberry.enum_value(
+        "suppressed", description="Identifiers of the member were suppressed or unsuppressed."
+    )
+    DELETION_REQUESTED = strawberry.enum_value(
+        "deletion_requested",
+        description="A source the gateway does not own (`source`) must erase the member's lines.",
+    )
 
 
 @strawberry.type(description="One entry of the change feed: an identity change or a fact.")

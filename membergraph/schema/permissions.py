@@ -70,6 +70,9 @@ class MaskPII(FieldExtension):
 
     def _mask(self, value: Any, source: Any, info: Info[Any, Any]) -> Any:
         if _can_see_pii(info, self.bound_too):
+            reads = getattr(info.context, "pii_reads", None)
+            if reads is not None and value not in (None, "", [], {}):
+                reads.note(info.path, info.field_name)  # the audit of who read what
             return value
         text = self.text or (self.text_when is not None and self.text_when(source))
         return mask_value(value, text)

@@ -1,0 +1,99 @@
+"""Who read what: every answer that unmasked a member's personal data is recorded.
+
+During a request, each personal field answered unmasked (``pii:read``) is noted against the
+member it belongs to (:meth:`PiiReads.note`, called by the schema's masking); once the
+operation is over one entry per member read is appended to the store's audit: actor, member,
+fields, time, request id. A masked answer notes nothing, so writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from membergraph.auth import caller_of
+from membergraph.privacy import privacy_of
+from membergraph.privacy.port import AccessEntry
+
+__all__ = ["PiiReads", "record_reads", "upkeep"]
+
+logger = logging.getLogger(__name__)
+
+Path = tuple[str | int, ...]
+
+
+def path_of(path: Any) -> Path:
+    """A GraphQL path (linked ``key``/``prev``) as a tuple, root first."""
+    keys: list[str | int] = []
+    while path is not None:
+        keys.append(path.key)
+        path = path.prev
+    return tuple(reversed(keys))
+
+
+@dataclass(slots=True)
+class PiiReads:
+    """One request's unmasked reads: which member sits where, and what was read of whom."""
+
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    enabled: bool = False  # the caller may read personal data: worth noting where members are
+    members_at: dict[Path, str] = field(default_factory=dict)
+    read: dict[str, set[str]] = field(default_factory=dict)
+
+    def member_at(self, path: Path, member_id: str) -> None:
+        """The member object at ``path`` (seen by each of its fields)."""
+        self.members_at[path] = member_id
+
+    def note(self, path: Any, field_name: str) -> None:
+        """A personal field at ``path`` was answered unmasked."""
+        keys = path_of(path)
+        for end in range(len(keys) - 1, 0, -1):
+            member = self.members_at.get(keys[:end])
+            if member is not None:
+                named = ".".join(k for k in keys[end:] if isinstance(k, str))
+                self.read.setdefault(member, set()).add(named or field_name)
+                return
+
+    @classmethod
+    def for_request(cls, request: Any) -> PiiReads:
+        headers = getattr(request, "headers", None) or {}
+        given = str(headers.get("x-request-id") or "")[:128]
+        reads = cls(request_id=given or uuid.uuid4().hex)
+        reads.enabled = caller_of(request).can("pii:read")
+        return reads
+
+    def entries(self, actor: str) -> list[AccessEntry]:
+        at = datetime.now(UTC)
+        return [
+            AccessEntry(member, actor, tuple(sorted(fields)), at, self.request_id)
+            for member, fields in sorted(self.read.items())
+        ]
+
+
+async def record_reads(context: Any) -> None:
+    """Append the request's unmasked reads to the audit (one entry per member)."""
+    reads: PiiReads | None = getattr(context, "pii_reads", None)
+    if reads is None or not reads.read:
+        return
+    actor = caller_of(getattr(context, "request", None)).name
+    privacy = await privacy_of(context.gateway)
+    await privacy.store.record_access(reads.entries(actor))
+
+
+async def upkeep(gateway: Any, every_s: float = 3600) -> None:
+    """Hourly: drop audit entries past their retention, retry unfinished privacy requests."""
+    from membergraph.privacy.erasure import erasure_of
+
+    while True:
+        try:
+            privacy = await privacy_of(gateway)
+            keep = timedelta(days=gateway.settings.pii_access_retention_days)
+            await privacy.store.prune_access(datetime.now(UTC) - keep)
+            await (await erasure_of(gateway)).retry_unfinished()
+        except Exception as exc:  # the store is down: the next hour
+            logger.warning("privacy upkeep failed: %s", exc)
+        await asyncio.sleep(every_s)

@@ -1,0 +1,255 @@
+"""Erasure: a data subject's request to be forgotten, done where the data lives, once.
+
+:meth:`ErasureService.erase` runs a :class:`PrivacyRequest` through its steps, each
+idempotent, recording each step's outcome so a failed one is retried (by the next call for
+the same member, or at the next start) until the request is ``done``:
+
+1. ``suppress``: the person's identifiers (keyed hashes only), so the next import of their
+   lines is refused (``suppressed``) and no rule brings them back;
+2. ``sources``: their lines leave every source the gateway owns (the SQLite source table,
+   MongoDB collections, JSON Lines files, and the folder the embedded store was loaded
+   from); a purchase stays for the books without what identifies the buyer; a source read
+   over HTTP gets a ``deletion_requested`` entry on the change feed;
+3. ``identity``: their records, identifiers, links, history, consent facts, member IDs and
+   feed entries leave the identity store, in one transaction, only once every source step
+   succeeded (until then the store still says what to erase, so a retry can);
+4. ``feed``: an ``erased`` entry tells every process to drop what it caches of them;
+5. ``scrub``: no byte of it stays in the store's files (SQLite: the WAL checkpointed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sqlite import SqliteSource
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import RecordKey
+from membergraph.privacy import Privacy, privacy_of
+from membergraph.privacy.port import Erasure, PrivacyRequest
+from membergraph.privacy.sources import compact_folder, erase_source
+from membergraph.resolvers.context import Gateway
+
+__all__ = ["ErasureService", "NothingToErase", "Subject", "erasure_of"]
+
+
+class NothingToErase(LookupError):
+    """No member by that ID, and no request for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What the identity store still says of the person, read before anything goes."""
+
+    member_id: str
+    member_ids: tuple[str, ...]
+    refs: tuple[RecordKey, ...]
+    suppress: tuple[tuple[IdentifierKind, str], ...]
+    words: tuple[str, ...]
+
+    def owners(self) -> dict[SourceName, set[str]]:
+        found: dict[SourceName, set[str]] = {}
+        for source, key in self.refs:
+            found.setdefault(SourceName(source), set()).add(key)
+        return found
+
+
+async def read_subject(gateway: Gateway, member_id: str) -> Subject:
+    """The member, the IDs that lead to it, its records and what identifies the person."""
+    store = gateway.identity.store
+    refs = (await store.member_records([member_id]))[0]
+    earlier = set((await store.origins(refs)).values()) | set((await store.previous(refs)).values())
+    ids = {member_id}
+    for other in earlier - ids:  # an ID that is now another live member's is not theirs
+        if await store.resolve_member_id(other) in (None, member_id):
+            ids.add(other)
+    pairs = (await store.member_identifiers([member_id]))[0]
+    records = await store.load_records(refs)
+    words = {key for _, key in refs}
+    words |= {v for _, i in pairs for v in (i.value, i.key)}
+    for record in records.values():
+        words |= {w for w in (record.first_name, record.last_name, record.address) if w}
+        if record.first_name and record.last_name:
+            words.add(f"{record.first_name} {record.last_name}")
+    # What an agent typed may be another person's: it is erased with the call, not suppressed.
+    suppress = {(i.kind, i.key) for _, i in pairs if i.via != "agent"}
+    return Subject(
+        member_id,
+        tuple(sorted(ids)),
+        tuple(sorted(refs)),
+        tuple(sorted(suppress)),
+        tuple(sorted(words)),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ErasureService:
+    """Runs erasure requests (one at a time per process: steps touch the same rows)."""
+
+    STEPS = ("suppress", "sources", "identity", "feed", "scrub")
+
+    def __init__(self, gateway: Gateway, privacy: Privacy, folder: Path | None = None) -> None:
+        self.gateway = gateway
+        self.privacy = privacy
+        self.folder = folder  # the folder the embedded store was loaded from, if any
+        self._lock = asyncio.Lock()
+
+    async def erase(
+        self, member_id: str, reason: str, actor: str, suppress: bool = True
+    ) -> PrivacyRequest:
+        """Erase the member ``member_id`` names (or go on with its unfinished request).
+
+        Raises:
+            NothingToErase: no such member, and no request for it.
+        """
+        async with self._lock:
+            live = await self.gateway.identity.store.resolve_member_id(member_id)
+            asked = {member_id, live} - {None}
+            known = [r for m in asked for r in await self.privacy.store.requests(1, 0, m)]
+            request = max(known, key=lambda r: r.created_at) if known else None
+            if live is None and request is None:
+                raise NothingToErase(member_id)
+            if request is None or (request.state == "done" and live is not None):
+                request = self._new(live or member_id, reason, actor, suppress)
+            if request.state != "done":
+                await self._run(request, live)
+            return request
+
+    def _new(self, member_id: str, reason: str, actor: str, suppress: bool) -> PrivacyRequest:
+        at = _now()
+        steps = {} if suppress else {"suppress": "skipped"}
+        return PrivacyRequest(
+            f"pr_{uuid.uuid4().hex}", "erase", member_id, reason, actor, at, at, steps=steps
+        )
+
+    async def retry_unfinished(self) -> list[PrivacyRequest]:
+        """Go on with every request not done (at start: a crash or a failure left them)."""
+        unfinished = [r for r in await self.privacy.store.requests(1000) if r.state != "done"]
+        for request in unfinished:
+            async with self._lock:
+                live = await self.gateway.identity.store.resolve_member_id(request.member_id)
+                await self._run(request, live)
+        return unfinished
+
+    async def _run(self, request: PrivacyRequest, live: str | None) -> None:
+        subject = await read_subject(self.gateway, live) if live is not None else None
+        steps: dict[str, Callable[[PrivacyRequest, Subject | None], Any]] = {
+            "suppress": self._suppress,
+            "sources": self._sources,
+            "identity": self._identity,
+            "feed": self._feed,
+            "scrub": self._scrub,
+        }
+        await self.privacy.store.save_request(request)  # pending, before anything goes
+        for name, step in steps.items():
+            if request.steps.get(name) in ("done", "skipped"):
+                continue
+            if name == "identity" and request.steps.get("sources") != "done":
+                break  # the store must still say what to erase when the sources are retried
+            try:
+                await step(request, subject)
+                request.steps[name] = "done"
+            except Exception as exc:  # recorded; the request is retried from this step
+                request.steps[name] = f"failed: {exc}"
+                break
+        done = all(request.steps.get(s) in ("done", "skipped") for s in self.STEPS)
+        request.state = "done" if done else "partial"
+        request.updated_at = _now()
+        await self.privacy.store.save_request(request)
+
+    async def _suppress(self, request: PrivacyRequest, subject: Subject | None) -> None:
+        if subject is not None:
+            added = await self.privacy.suppressor.suppress(
+                subject.suppress, request.actor, f"erasure {request.id}"
+            )
+            request.counts["suppressed"] = request.counts.get("suppressed", 0) + added
+
+    async def _sources(self, request: PrivacyRequest, subject: Subject | None) -> None:
+        if subject is None:
+            return
+        owners = subject.owners()
+        pseudonym = self.privacy.suppressor.pseudonym
+        asked: list[FeedEntry] = []
+        for name, connector in self.gateway.sources.items():
+            if not owners.get(name):
+                continue
+            erased = await erase_source(connector, owners[name], pseudonym)
+            if erased.forwarded:
+                asked.append(
+                    FeedEntry(
+                        ChangeKind.DELETION_REQUESTED,
+                        (subject.member_id,),
+                        actor=request.actor,
+                        source=name.value,
+                        reason=f"privacy request {request.id}",
+                    )
+                )
+            request.counts["lines"] = request.counts.get("lines", 0) + len(erased.lines)
+            request.counts["kept_for_books"] = (
+                request.counts.get("kept_for_books", 0) + erased.kept_for_books
+            )
+        if asked:
+            await self.gateway.identity.store.append_feed(asked)
+            request.counts["forwarded"] = len(asked)
+        await self._compact_folder(owners)
+
+    async def _compact_folder(self, owners: dict[SourceName, set[str]]) -> None:
+        folder = self.folder
+        if folder is None or not folder.is_dir():
+            return
+        owner_of: dict[SourceName, Callable[[BaseModel], str | None]] = {}
+        table = None
+        for name in SOURCES:
+            connector = self.gateway.sources.get(name)
+            if connector is not None and hasattr(connector, "owner"):
+                owner_of[name] = connector.owner
+            if isinstance(connector, SqliteSource):
+                table = connector.lines
+        _, fingerprint = await compact_folder(
+            folder, owners, owner_of, self.privacy.suppressor.pseudonym
+        )
+        if table is not None and await table.meta("folder") is not None:
+            await table.set_meta("folder", fingerprint)  # loaded as it is now: not again
+
+    async def _identity(self, request: PrivacyRequest, subject: Subject | None) -> None:
+        if subject is None:
+            return
+        erasure = Erasure(subject.member_ids, subject.refs, (), subject.words)
+        removed = await self.privacy.store.erase_identity(erasure, _now())
+        for kind, n in removed.items():
+            request.counts[kind] = request.counts.get(kind, 0) + n
+
+    async def _feed(self, request: PrivacyRequest, subject: Subject | None) -> None:
+        ids = subject.member_ids if subject is not None else (request.member_id,)
+        entry = FeedEntry(
+            ChangeKind.ERASED, ids, actor=request.actor, reason=f"privacy request {request.id}"
+        )
+        await self.gateway.identity.store.append_feed([entry])
+        if self.gateway.feed is not None:
+            await self.gateway.feed.catch_up()  # caches here drop them before we answer
+
+    async def _scrub(self, request: PrivacyRequest, subject: Subject | None) -> None:
+        said = await self.privacy.store.scrub()
+        if said.get("checkpointed") is False:
+            raise RuntimeError("the WAL could not be checkpointed (readers kept it busy)")
+
+
+async def erasure_of(gateway: Gateway) -> ErasureService:
+    """The gateway's erasure service (one per process: it runs one request at a time)."""
+    privacy = await privacy_of(gateway)
+    if privacy.erasure is None:
+        privacy.erasure = ErasureService(gateway, privacy, gateway.folder)
+    return privacy.erasure

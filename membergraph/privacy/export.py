@@ -1,0 +1,101 @@
+"""Access: everything held about a member, as one JSON document (the GDPR's right of access).
+
+Records with their identifiers and every source line they own, the identity history with
+its evidence, active links, consents with their history, scores and segments, privacy
+requests and the audit of who read the member's personal data. Built through the request's
+loaders, exactly as the graph answers, unmasked: only ``privacy:admin`` may ask.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+from membergraph.connectors.base import ConnectorError
+from membergraph.connectors.models import SourceName
+from membergraph.privacy import privacy_of
+from membergraph.resolvers import consent as C
+from membergraph.resolvers import insights as I
+from membergraph.resolvers import members as R
+from membergraph.resolvers.context import RequestContext
+
+__all__ = ["export_member"]
+
+AUDIT_ROWS = 1000  # the newest reads of the member's data in one export
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy of dataclasses, tuples, enums and dates."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] | None:
+    """Everything held about the member ``member_id`` names (None: no such member)."""
+    member = await R.get_member(ctx, member_id)
+    if member is None:
+        return None
+    store = ctx.gateway.identity.store
+    refs = await R.records(ctx, member)
+    records = await store.load_records(refs)
+    pairs = await R.identifiers(ctx, member)
+    privacy = await privacy_of(ctx.gateway)
+    rfm = await I.rfm(ctx, member)
+    return {
+        "member_id": member.id,
+        "asked_as": member.requested_id,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "records": [_record(records.get(ref), ref, pairs) for ref in refs],
+        "source_lines": await _lines(ctx, member),
+        "identity_history": _plain(await R.identity_history(ctx, member)),
+        "links": _plain(await store.active_links(refs)),
+        "consents": _plain(await C.consents(ctx, member)),
+        "reachable_channels": _plain(await C.reachable(ctx, member)),
+        "rfm": None if rfm is None else {"scores": _plain(rfm[0]), "metrics": _plain(rfm[1])},
+        "segments": _plain(await I.segments(ctx, member)),
+        "privacy_requests": _plain(await privacy.store.requests(100, 0, member.id)),
+        "pii_access_log": _plain(await privacy.store.access_log(member.id, AUDIT_ROWS)),
+    }
+
+
+def _record(record: Any, ref: tuple[str, str], pairs: list[Any]) -> dict[str, Any]:
+    found = {
+        "source": ref[0],
+        "key": ref[1],
+        "identifiers": [
+            {"kind": i.kind.value, "value": i.value, "via": i.via} for r, i in pairs if r == ref
+        ],
+    }
+    if record is not None:
+        found.update(
+            role=record.role,
+            first_name=record.first_name,
+            last_name=record.last_name,
+            birth_date=_plain(record.birth_date),
+            address=record.address,
+        )
+    return found
+
+
+async def _lines(ctx: RequestContext, member: R.MemberView) -> dict[str, Any]:
+    """Every line the member's records own, by source (a source that fails says so)."""
+    lines: dict[str, Any] = {}
+    for source in SourceName:
+        try:
+            found = await R._lines(ctx, member, source)
+        except ConnectorError as exc:
+            lines[source.value] = {"error": str(exc)}
+            continue
+        lines[source.value] = [line.model_dump(mode="json") for line in found]
+    return lines

@@ -1,0 +1,196 @@
+"""Erasing a person's lines where the sources live: the SQLite source table, MongoDB
+collections, JSON Lines files. A source the gateway does not own (an HTTP API) cannot be
+erased from here: the erasure asks it on the change feed.
+
+A purchase stays for the books: its amount, date, status, store and items are kept in a
+copy under a new line id (a keyed pseudonym of the old one, so a retried erasure writes the
+same copy), without the card, the e-mail, or any field the model does not know.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from membergraph.connectors.base import Connector
+from membergraph.connectors.files import FileConnector
+from membergraph.connectors.models import SourceName, Transaction
+from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
+
+__all__ = ["Erased", "books_copy", "compact_folder", "erase_source"]
+
+_BOOKS = ("channel", "store_id", "occurred_at", "amount_cents", "currency", "status")
+_ITEM = ("sku", "category", "quantity", "unit_price_cents")
+
+Pseudonym = Callable[[str], str]
+
+
+@dataclass(slots=True)
+class Erased:
+    """What an erasure did to one source."""
+
+    lines: list[str] = field(default_factory=list)  # ids of the lines removed
+    kept_for_books: int = 0
+    forwarded: bool = False  # not owned: asked on the change feed
+
+
+def books_copy(line: Transaction, pseudonym: Pseudonym) -> Transaction:
+    """A purchase as the books need it: nothing that identifies the buyer."""
+    data = line.model_dump(mode="json", include=set(_BOOKS))
+    data["items"] = [{k: getattr(item, k) for k in _ITEM} for item in line.items]
+    data["transaction_id"] = pseudonym(line.transaction_id)
+    if line.updated_at is not None:
+        data["updated_at"] = line.updated_at.isoformat()
+    return Transaction.model_validate(data)
+
+
+def _kept(source: SourceName, body: bytes, pseudonym: Pseudonym) -> Transaction | None:
+    if source is not SourceName.TRANSACTIONS:
+        return None
+    try:
+        return books_copy(Transaction.model_validate_json(body), pseudonym)
+    except ValidationError:
+        return None
+
+
+def _erase_rows(
+    db: sqlite3.Connection, source: SourceName, owners: list[str], pseudonym: Pseudonym
+) -> Erased:
+    erased = Erased()
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for start in range(0, len(owners), 400):
+            chunk = owners[start : start + 400]
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT line_id, body FROM source_lines WHERE source = ? AND owner IN ({marks})",
+                (source.value, *chunk),
+            ).fetchall()
+            db.execute(
+                f"DELETE FROM source_lines WHERE source = ? AND owner IN ({marks})",
+                (source.value, *chunk),
+            )
+            for line_id, body in rows:
+                erased.lines.append(str(line_id))
+                copy = _kept(source, body, pseudonym)
+                if copy is not None:
+                    db.execute(
+                        "INSERT OR REPLACE INTO source_lines VALUES (?,?,?,?)",
+                        (source.value, copy.transaction_id, "", render(copy)),
+                    )
+                    erased.kept_for_books += 1
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return erased
+
+
+async def _erase_mongo(connector: Any, owners: list[str], pseudonym: Pseudonym) -> Erased:
+    from membergraph.connectors.mongodb import _line_doc
+
+    erased = Erased()
+    source = connector.source
+    docs = await connector.collection.find({"_owner": {"$in": owners}}).to_list()
+    copies = []
+    for doc in docs:
+        erased.lines.append(str(doc["_id"]))
+        body = orjson.dumps({k: v for k, v in doc.items() if k not in ("_id", "_owner")})
+        kept = _kept(source, body, pseudonym)
+        if kept is not None:
+            copies.append(_line_doc(connector.spec, kept, ""))
+    for copy in copies:  # the copy first: the books never miss a purchase
+        await connector.collection.replace_one({"_id": copy["_id"]}, copy, upsert=True)
+    await connector.collection.delete_many({"_owner": {"$in": owners}})
+    erased.kept_for_books = len(copies)
+    return erased
+
+
+async def erase_source(connector: Connector[Any], owners: Set[str], pseudonym: Pseudonym) -> Erased:
+    """Remove the lines ``owners`` own from one source (keeping purchases for the books)."""
+    wanted = sorted(owners)
+    if isinstance(connector, SqliteSource):
+        erased = await connector.lines.run(_erase_rows, connector.source, wanted, pseudonym)
+        if connector.count is not None:
+            connector.count += erased.kept_for_books - len(erased.lines)
+        return erased
+    if isinstance(connector, FileConnector):
+        removed = await asyncio.to_thread(
+            _compact_file, connector.path, connector.source, owners, connector.owner, pseudonym
+        )
+        await asyncio.to_thread(connector.load)
+        return removed
+    if type(connector).__name__ == "MongoSource":
+        return await _erase_mongo(connector, wanted, pseudonym)
+    return Erased(forwarded=True)
+
+
+def _compact_file(
+    path: Path,
+    source: SourceName,
+    owners: Set[str],
+    owner_of: Callable[[BaseModel], str | None],
+    pseudonym: Pseudonym,
+) -> Erased:
+    """Rewrite a JSON Lines file without the lines ``owners`` own (atomically: a new file
+    written and synced, then renamed over the old one)."""
+    erased = Erased()
+    if not path.exists() or not owners:
+        return erased
+    model = SOURCES[source].model
+    kept: list[bytes] = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            line = model.model_validate_json(raw)
+        except ValidationError:
+            kept.append(raw)
+            continue
+        if owner_of(line) not in owners:
+            kept.append(raw)
+            continue
+        erased.lines.append(str(getattr(line, SOURCES[source].id_field)))
+        copy = _kept(source, raw, pseudonym)
+        if copy is not None:
+            kept.append(render(copy))
+            erased.kept_for_books += 1
+    if not erased.lines:
+        return erased
+    fresh = path.with_name(path.name + ".erasing")
+    with fresh.open("wb") as handle:
+        handle.write(b"".join(line + b"\n" for line in kept))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(fresh, path)
+    return erased
+
+
+async def compact_folder(
+    folder: Path,
+    owners: Mapping[SourceName, Set[str]],
+    owner_of: Mapping[SourceName, Callable[[BaseModel], str | None]],
+    pseudonym: Pseudonym,
+) -> tuple[int, str]:
+    """Rewrite a data folder's files without the person's lines; how many lines went, and
+    the folder's new fingerprint (kept as loaded, so the next start does not load it again)."""
+    removed = 0
+    for name, spec in SOURCES.items():
+        if owners.get(name):
+            erased = await asyncio.to_thread(
+                _compact_file,
+                folder / spec.file_name,
+                name,
+                owners[name],
+                owner_of[name],
+                pseudonym,
+            )
+            removed += len(erased.lines)
+    return removed, await asyncio.to_thread(folder_fingerprint, folder)

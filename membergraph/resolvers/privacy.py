@@ -1,0 +1,80 @@
+"""Privacy resolvers: access (export), erasure, suppression, requests and the audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind
+from membergraph.privacy import privacy_of
+from membergraph.privacy.erasure import NothingToErase, erasure_of
+from membergraph.privacy.export import export_member
+from membergraph.privacy.port import AccessEntry, PrivacyRequest
+from membergraph.privacy.suppression import SUPPRESSIBLE
+from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.errors import CodedError, bad_input
+from membergraph.resolvers.steward import actor_of
+
+__all__ = [
+    "access_log",
+    "erase",
+    "export",
+    "requests",
+    "suppress",
+]
+
+
+async def export(ctx: RequestContext, member_id: str) -> dict[str, Any] | None:
+    return await export_member(ctx, member_id)
+
+
+async def erase(ctx: RequestContext, member_id: str, reason: str, suppress: bool) -> PrivacyRequest:
+    if not reason.strip():
+        raise bad_input(
+            "say why (the request is kept for the data-protection officer)", argument="reason"
+        )
+    service = await erasure_of(ctx.gateway)
+    try:
+        return await service.erase(member_id, reason, actor_of(ctx), suppress)
+    except NothingToErase:
+        raise CodedError(
+            f"no member {member_id} and no privacy request for it", "NOT_FOUND"
+        ) from None
+
+
+async def suppress(
+    ctx: RequestContext, kind: IdentifierKind, value: str, lift: bool = False
+) -> bool:
+    """Suppress (or with ``lift``, unsuppress) an identifier; whether anything changed."""
+    if kind not in SUPPRESSIBLE:
+        known = ", ".join(sorted(k.name for k in SUPPRESSIBLE))
+        raise bad_input(f"only {known} can be suppressed", argument="kind")
+    privacy = await privacy_of(ctx.gateway)
+    try:
+        key = privacy.suppressor.key_of(kind, value)
+    except BadIdentifier as exc:
+        raise bad_input(str(exc), argument="value") from None
+    actor = actor_of(ctx)
+    if lift:
+        changed = await privacy.suppressor.unsuppress(kind, key)
+    else:
+        changed = bool(await privacy.suppressor.suppress([(kind, key)], actor))
+    members = await ctx.gateway.identity.store.find_members(kind, key)
+    if changed and members:  # reachability changed: caches of these members are stale
+        entry = FeedEntry(ChangeKind.SUPPRESSED, tuple(members), actor=actor)
+        await ctx.gateway.identity.store.append_feed([entry])
+        if ctx.gateway.feed is not None:
+            await ctx.gateway.feed.catch_up()
+    return changed
+
+
+async def requests(
+    ctx: RequestContext, first: int, offset: int, member_id: str | None
+) -> list[PrivacyRequest]:
+    privacy = await privacy_of(ctx.gateway)
+    return await privacy.store.requests(first, offset, member_id)
+
+
+async def access_log(ctx: RequestContext, member_id: str, first: int) -> list[AccessEntry]:
+    privacy = await privacy_of(ctx.gateway)
+    return await privacy.store.access_log(member_id, first)

@@ -1,0 +1,233 @@
+"""Privacy in the schema: export, erasure, suppression, requests and the audit of who read
+what. Everything here needs the ``privacy:admin`` scope, and no token bound to a member."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, cast
+
+import strawberry
+from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.permission import BasePermission
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from membergraph.privacy.audit import path_of, record_reads
+from membergraph.privacy.port import AccessEntry, PrivacyRequest
+from membergraph.resolvers import privacy as P
+from membergraph.resolvers.errors import bad_input
+from membergraph.resolvers.members import MemberView
+from membergraph.schema.permissions import AcrossMembers, requires
+from membergraph.schema.types import Ctx, IdentifierKind
+
+__all__ = ["MemberScope", "PiiAudit", "PrivacyMutation", "PrivacyQuery", "audit_member_fields"]
+
+
+class MemberScope(FieldExtension):
+    """On every field of ``Member``: notes where in the answer each member sits, so a
+    personal field unmasked below it is recorded against that member (only for callers
+    with ``pii:read``: for others nothing is noted and nothing is recorded)."""
+
+    def _note(self, source: Any, info: Info[Any, Any]) -> None:
+        reads = getattr(info.context, "pii_reads", None)
+        if reads is not None and reads.enabled and isinstance(source, MemberView):
+            reads.member_at(path_of(info.path.prev), source.id)
+
+    def resolve(
+        self, next_: Callable[..., Any], source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        self._note(source, info)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info[Any, Any], **kwargs: Any
+    ) -> Any:
+        self._note(source, info)
+        return await next_(source, info, **kwargs)
+
+
+def audit_member_fields(member_type: type) -> None:
+    """Put :class:`MemberScope` on every field of the Member type (once)."""
+    for member_field in member_type.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        if not any(isinstance(e, MemberScope) for e in member_field.extensions):
+            member_field.extensions.append(MemberScope())
+
+
+class PiiAudit(SchemaExtension):
+    """After each operation, one audit entry per member whose personal data it unmasked."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        await record_reads(self.execution_context.context)
+
+
+_ADMIN: list[type[BasePermission]] = [requires("privacy:admin"), AcrossMembers]
+MemberId = Annotated[strawberry.ID, strawberry.argument(description="Member ID.")]
+
+
+@strawberry.enum(description="Where a privacy request is.")
+class PrivacyRequestState(Enum):
+    PENDING = strawberry.enum_value("pending", description="Taken; not every step ran yet.")
+    DONE = strawberry.enum_value("done", description="Every step succeeded.")
+    PARTIAL = strawberry.enum_value(
+        "partial", description="A step failed (see `steps`); it is retried until done."
+    )
+
+
+@strawberry.type(description="One step of a privacy request and its outcome.")
+class PrivacyStep:
+    name: str = strawberry.field(
+        description="suppress, sources, identity, feed or scrub (see the README's Privacy)."
+    )
+    outcome: str = strawberry.field(description="`done`, `skipped`, or what failed.")
+
+
+@strawberry.type(
+    name="PrivacyRequest", description="A data subject's request (an erasure) and how far it went."
+)
+class PrivacyRequestType:
+    id: strawberry.ID = strawberry.field(description="Request ID.")
+    kind: str = strawberry.field(description="`erase`.")
+    member_id: strawberry.ID = strawberry.field(description="The member it concerns.")
+    reason: str = strawberry.field(description="Why, as the requester gave it.")
+    actor: str = strawberry.field(description="Who made the request.")
+    state: PrivacyRequestState = strawberry.field(description="Where it is.")
+    steps: list[PrivacyStep] = strawberry.field(description="Each step's outcome.")
+    counts: JSON = strawberry.field(
+        description="What was removed, by kind (records, lines, keptForBooks, ...)."
+    )
+    created_at: datetime = strawberry.field(description="When it was made.")
+    updated_at: datetime = strawberry.field(description="When it last ran.")
+
+
+@strawberry.type(description="One answer that unmasked a member's personal data.")
+class PiiAccess:
+    id: strawberry.ID = strawberry.field(description="Entry ID (increasing).")
+    member_id: strawberry.ID = strawberry.field(description="The member read.")
+    actor: str = strawberry.field(description="Who read (the API key's or token's holder).")
+    fields: list[str] = strawberry.field(description="Personal fields answered unmasked.")
+    at: datetime = strawberry.field(description="When.")
+    request_id: str = strawberry.field(description="The HTTP request's id.")
+
+
+def _request(r: PrivacyRequest) -> PrivacyRequestType:
+    return PrivacyRequestType(
+        id=strawberry.ID(r.id),
+        kind=r.kind,
+        member_id=strawberry.ID(r.member_id),
+        reason=r.reason,
+        actor=r.actor,
+        state=PrivacyRequestState(r.state),
+        steps=[PrivacyStep(name=n, outcome=o) for n, o in r.steps.items()],
+        counts=cast(JSON, r.counts),
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
+
+
+def _access(e: AccessEntry) -> PiiAccess:
+    return PiiAccess(
+        id=strawberry.ID(str(e.id)),
+        member_id=strawberry.ID(e.member_id),
+        actor=e.actor,
+        fields=list(e.fields),
+        at=e.at,
+        request_id=e.request_id,
+    )
+
+
+First = Annotated[int, strawberry.argument(description="How many, newest first (at most 1000).")]
+
+
+def _first(first: int) -> int:
+    if not 1 <= first <= 1000:
+        raise bad_input("first must be 1 to 1000", argument="first")
+    return first
+
+
+@strawberry.type(description="Privacy reads for the data-protection officer.")
+class PrivacyQuery:
+    @strawberry.field(
+        description="Everything held about a member, unmasked: records and their source lines, "
+        "identifiers, identity history with evidence, consents with their history, scores, "
+        "segments, privacy requests and who read their data. Null for an unknown member.",
+        permission_classes=_ADMIN,
+    )
+    async def export_member(self, info: Ctx, id: MemberId) -> JSON | None:
+        return cast(JSON | None, await P.export(info.context, str(id)))
+
+    @strawberry.field(description="Privacy requests, newest first.", permission_classes=_ADMIN)
+    async def privacy_requests(
+        self,
+        info: Ctx,
+        first: First = 100,
+        offset: Annotated[int, strawberry.argument(description="How many to skip.")] = 0,
+        member_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this member's.")
+        ] = None,
+    ) -> list[PrivacyRequestType]:
+        found = await P.requests(
+            info.context, _first(first), max(offset, 0), str(member_id) if member_id else None
+        )
+        return [_request(r) for r in found]
+
+    @strawberry.field(
+        description="Who read the member's personal data (answers with pii:read), newest first.",
+        permission_classes=_ADMIN,
+    )
+    async def pii_access_log(
+        self, info: Ctx, member_id: MemberId, first: First = 100
+    ) -> list[PiiAccess]:
+        return [_access(e) for e in await P.access_log(info.context, str(member_id), _first(first))]
+
+
+Value = Annotated[str, strawberry.argument(description="The value, normalized as at ingestion.")]
+Kind = Annotated[IdentifierKind, strawberry.argument(description="EMAIL, PHONE or LOYALTY_ID.")]
+
+
+@strawberry.type(description="Privacy requests: erasure and suppression.")
+class PrivacyMutation:
+    @strawberry.mutation(
+        description="Erase the member: their lines leave the sources the gateway owns "
+        "(purchases stay for the books without who made them), their records, identifiers, "
+        "links and history leave the identity store, their identifiers are suppressed. "
+        "Idempotent: asked again, it answers the same request (retrying what failed). "
+        "`NOT_FOUND` for an unknown member with no request.",
+        permission_classes=_ADMIN,
+    )
+    async def erase_member(
+        self,
+        info: Ctx,
+        id: MemberId,
+        reason: Annotated[
+            str,
+            strawberry.argument(
+                description="Why (kept with the request: name the ticket, not the person)."
+            ),
+        ],
+        suppress: Annotated[
+            bool,
+            strawberry.argument(
+                description="Suppress their identifiers, so their next lines are refused."
+            ),
+        ] = True,
+    ) -> PrivacyRequestType:
+        return _request(await P.erase(info.context, str(id), reason, suppress))
+
+    @strawberry.mutation(
+        description="Suppress an identifier: kept only as a keyed hash, lines carrying it are "
+        "refused at ingest (`suppressed`), a member carrying it is reachable on no channel. "
+        "True if it was not suppressed before.",
+        permission_classes=_ADMIN,
+    )
+    async def suppress(self, info: Ctx, kind: Kind, value: Value) -> bool:
+        return await P.suppress(info.context, kind.domain(), value)
+
+    @strawberry.mutation(
+        description="Lift a suppression. True if the identifier was suppressed.",
+        permission_classes=_ADMIN,
+    )
+    async def unsuppress(self, info: Ctx, kind: Kind, value: Value) -> bool:
+        return await P.suppress(info.context, kind.domain(), value, lift=True)

@@ -1,0 +1,117 @@
+"""Who read what, and suppression: an unmasked answer writes one audit entry per member it
+read, a masked one writes none; a suppressed identifier reaches no one and is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import ApiKey, Settings
+from tests.privacy.people import CONTACT, add_to_folder
+
+KEYS = {
+    "dpo-key-0123456789abcdef": ["profile:read", "privacy:admin"],
+    "pii-key-0123456789abcdef": ["profile:read", "pii:read"],
+    "masked-key-0123456789abc": ["profile:read"],
+    "ingest-key-0123456789abc": ["ingest:write"],
+}
+MEMBERS = """{ members(first: 5) { edges { node { id
+  profile { emails { value } phones { value } } } } } }"""
+AUDIT = """query($id: ID!) { piiAccessLog(memberId: $id) { memberId actor fields requestId } }"""
+
+
+@pytest.fixture
+def keyed(data_dir: Path, tmp_path: Path) -> Iterator[TestClient]:
+    add_to_folder(data_dir)
+    settings = Settings(
+        data=data_dir,
+        store=f"sqlite:///{tmp_path / 'store.db'}",
+        cache_dir=tmp_path / "cache",
+        api_keys={k: ApiKey(name=k[:3], scopes=s) for k, s in KEYS.items()},
+    )
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def _as(client: TestClient, key: str, query: str, **variables: object) -> dict[str, object]:
+    answer = client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"x-api-key": key, "x-request-id": "req-42"},
+    )
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_an_unmasked_answer_writes_one_entry_per_member_a_masked_one_none(
+    keyed: TestClient,
+) -> None:
+    masked = _as(keyed, "masked-key-0123456789abc", MEMBERS)["data"]
+    ids = [e["node"]["id"] for e in masked["members"]["edges"]]  # type: ignore[index]
+    for member in ids:
+        assert _as(keyed, "dpo-key-0123456789abcdef", AUDIT, id=member)["data"] == {
+            "piiAccessLog": []
+        }
+    unmasked = _as(keyed, "pii-key-0123456789abcdef", MEMBERS)["data"]
+    read = {
+        e["node"]["id"]
+        for e in unmasked["members"]["edges"]  # type: ignore[index]
+        if e["node"]["profile"]["emails"] or e["node"]["profile"]["phones"]
+    }
+    assert read, "some of the first members have an e-mail or a phone"
+    for member in ids:
+        log = _as(keyed, "dpo-key-0123456789abcdef", AUDIT, id=member)["data"]["piiAccessLog"]  # type: ignore[index]
+        assert len(log) == (1 if member in read else 0)
+        if log:
+            assert log[0]["actor"] == "pii" and log[0]["requestId"] == "req-42"
+            assert set(log[0]["fields"]) <= {"profile.emails.value", "profile.phones.value"}
+            assert log[0]["fields"]
+
+
+def test_the_audit_and_erasure_need_privacy_admin(keyed: TestClient) -> None:
+    answer = _as(keyed, "pii-key-0123456789abcdef", AUDIT, id="m_x")
+    assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # type: ignore[index]
+    denied = keyed.get(
+        "/privacy/members/m_x/export", headers={"x-api-key": "pii-key-0123456789abcdef"}
+    )
+    assert denied.status_code == 403
+
+
+REACH = """query { memberByIdentifier(kind: CRM_ID, value: "C-ZQ-77") { id reachableChannels } }"""
+SUPPRESS = """mutation($v: String!) { suppress(kind: EMAIL, value: $v) }"""
+UNSUPPRESS = """mutation($v: String!) { unsuppress(kind: EMAIL, value: $v) }"""
+
+
+def test_a_suppressed_email_reaches_no_one_and_its_lines_are_refused(keyed: TestClient) -> None:
+    dpo = "dpo-key-0123456789abcdef"
+    assert _as(keyed, dpo, REACH)["data"]["memberByIdentifier"]["reachableChannels"] == ["SMS"]  # type: ignore[index]
+    assert _as(keyed, dpo, SUPPRESS, v=" Zephyrine.Quill@QUILLMAIL.org ")["data"] == {
+        "suppress": True
+    }
+    assert _as(keyed, dpo, SUPPRESS, v="zephyrine.quill@quillmail.org")["data"] == {
+        "suppress": False
+    }
+    assert _as(keyed, dpo, REACH)["data"]["memberByIdentifier"]["reachableChannels"] == []  # type: ignore[index]
+    sent = keyed.post(
+        "/ingest/crm",
+        json=[{**CONTACT, "updated_at": "2026-12-01T00:00:00Z"}],
+        headers={"x-api-key": "ingest-key-0123456789abc"},
+    )
+    assert sent.status_code == 422
+    assert sent.json()["lines"][0]["status"] == "suppressed"
+    assert _as(keyed, dpo, UNSUPPRESS, v="zephyrine.quill@quillmail.org")["data"] == {
+        "unsuppress": True
+    }
+    assert _as(keyed, dpo, REACH)["data"]["memberByIdentifier"]["reachableChannels"] == ["SMS"]  # type: ignore[index]
+
+
+def test_only_emails_phones_and_cards_are_suppressed(keyed: TestClient) -> None:
+    answer = _as(
+        keyed, "dpo-key-0123456789abcdef", 'mutation { suppress(kind: CRM_ID, value: "C-1") }'
+    )
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
+    bad = _as(keyed, "dpo-key-0123456789abcdef", 'mutation { suppress(kind: PHONE, value: "abc") }')
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]

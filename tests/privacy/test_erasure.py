@@ -1,0 +1,158 @@
+"""The proof issue 20 asks for: a person with CRM, card, online account, web visits and
+calls, merged; exported (everything is there); erased; then nothing anywhere finds her, a
+restart and a re-load do not bring her back, her lines are refused, the books still add up."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.conftest import gql
+from tests.privacy.people import CONTACT, LINES, add_to_folder, traces_in
+
+FIND = """query($kind: IdentifierKind!, $value: String!) {
+  memberByIdentifier(kind: $kind, value: $value) { id records { source key } } }"""
+LOOKUPS = [
+    ("EMAIL", "zephyrine.quill@quillmail.org"),
+    ("PHONE", "(415) 555-0177"),
+    ("LOYALTY_ID", "LD-7777-1234"),
+    ("CRM_ID", "C-ZQ-77"),
+    ("ANONYMOUS_ID", "anon-zq-5150"),
+]
+ERASE = """mutation($id: ID!) { eraseMember(id: $id, reason: "ticket DPO-20") {
+  id state memberId steps { name outcome } counts } }"""
+
+
+@pytest.fixture
+def her_settings(data_dir: Path, tmp_path: Path) -> Settings:
+    add_to_folder(data_dir)
+    return Settings(
+        data=data_dir, store=f"sqlite:///{tmp_path / 'store.db'}", cache_dir=tmp_path / "cache"
+    )
+
+
+def _find(client: TestClient) -> list[object]:
+    return [gql(client, FIND, kind=k, value=v)["data"]["memberByIdentifier"] for k, v in LOOKUPS]  # type: ignore[index]
+
+
+def _revenue(db: Path) -> tuple[int, int]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT body FROM source_lines WHERE source = 'transactions'"
+        ).fetchall()
+    return sum(orjson.loads(r[0])["amount_cents"] for r in rows), len(rows)
+
+
+def _files(settings: Settings) -> list[Path]:
+    store = Path(settings.store.removeprefix("sqlite:///"))
+    assert settings.data is not None
+    return [store, Path(f"{store}-wal"), Path(f"{store}-journal"), *settings.data.iterdir()]
+
+
+def test_export_then_erase_leaves_nothing_that_finds_her(her_settings: Settings) -> None:
+    db = Path(her_settings.store.removeprefix("sqlite:///"))
+    with TestClient(create_app(her_settings), base_url="http://127.0.0.1") as client:
+        # Given one member holding her CRM contact, card, online account, visitor and call.
+        found = _find(client)
+        member = found[0]["id"]  # type: ignore[index]
+        assert {f["id"] for f in found} == {member}  # type: ignore[index]
+        assert {r["source"] for r in found[0]["records"]} == set(LINES)  # type: ignore[index]
+        revenue, purchases = _revenue(db)
+        ready = client.get("/readyz").json()
+
+        # Export: everything is there, as a download.
+        download = client.get(f"/privacy/members/{member}/export")
+        assert download.status_code == 200
+        assert "attachment" in download.headers["content-disposition"]
+        export = download.json()
+        assert export["source_lines"]["crm"][0]["contact_id"] == "C-ZQ-77"
+        assert {t["transaction_id"] for t in export["source_lines"]["transactions"]} == {
+            "T-ZQ-STORE",
+            "T-ZQ-ONLINE",
+        }
+        assert len(export["source_lines"]["web_analytics"]) == 3
+        assert export["source_lines"]["call_center"][0]["notes"].startswith("Zephyrine")
+        email = next(c for c in export["consents"] if c["channel"] == "EMAIL")
+        assert email["granted"] is False and len(email["history"]) == 2
+        assert export["identity_history"], "how she was merged, with evidence"
+        assert (
+            gql(client, "query($id: ID!) { exportMember(id: $id) }", id=member)["data"][
+                "exportMember"
+            ]["member_id"]
+            == member
+        )  # type: ignore[index]
+
+        before = traces_in(_files(her_settings))
+        assert len(before) >= 5, before
+        assert "Zephyrine" in before.get(str(db), []) + before.get(f"{db}-wal", [])
+
+        # Erase.
+        request = gql(client, ERASE, id=member)["data"]["eraseMember"]  # type: ignore[index]
+        assert request["state"] == "DONE", request
+        assert request["memberId"] == member
+        assert request["counts"]["kept_for_books"] == 2
+        again = gql(client, ERASE, id=member)["data"]["eraseMember"]  # type: ignore[index]
+        assert again["id"] == request["id"], "idempotent: the same request"
+
+        # Then no lookup, query, export or count finds her.
+        assert _find(client) == [None] * len(LOOKUPS)
+        gone = gql(
+            client, "query($id: ID!) { member(id: $id) { id } exportMember(id: $id) }", id=member
+        )
+        assert gone["data"] == {"member": None, "exportMember": None}
+        assert client.get(f"/privacy/members/{member}/export").status_code == 404
+        after = client.get("/readyz").json()
+        assert after["store"]["members"] == ready["store"]["members"] - 1
+        assert after["store"]["records"] == ready["store"]["records"] - 5
+        lines = {s: after["sources"][s]["lines"] - ready["sources"][s]["lines"] for s in LINES}
+        assert lines == {"crm": -1, "transactions": 0, "web_analytics": -3, "call_center": -1}
+        listed = gql(client, "{ privacyRequests { id state } }")["data"]["privacyRequests"]  # type: ignore[index]
+        assert listed == [{"id": request["id"], "state": "DONE"}]
+        # The books: every purchase still counted, none of them hers any more.
+        assert _revenue(db) == (revenue, purchases)
+        assert traces_in(_files(her_settings)) == {}
+
+        # Her old lines come back from a till or an import: refused.
+        for source, sent in LINES.items():
+            answer = client.post(f"/ingest/{source}", json=sent).json()
+            assert {line["status"] for line in answer["lines"]} == {"suppressed"}, answer
+        assert _find(client) == [None] * len(LOOKUPS)
+
+    # A restart over a folder holding her lines again (an old export re-imported): not loaded.
+    assert her_settings.data is not None
+    add_to_folder(her_settings.data)
+    with TestClient(create_app(her_settings), base_url="http://127.0.0.1") as client:
+        assert _find(client) == [None] * len(LOOKUPS)
+        assert (
+            gql(client, "{ members(first: 1) { totalCount } }")["data"]["members"][  # type: ignore[index]
+                "totalCount"
+            ]
+            == after["store"]["members"]
+        )
+    assert _revenue(db) == (revenue, purchases)
+    assert traces_in([db, Path(f"{db}-wal")]) == {}
+
+
+def test_erasing_an_unknown_member_is_not_found(client: TestClient) -> None:
+    answer = gql(client, ERASE, id="m_nobody")
+    assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"  # type: ignore[index]
+
+
+def test_contact_still_in_the_crm_export_after_erasure_is_not_loaded(
+    her_settings: Settings,
+) -> None:
+    # The data folder is compacted; a CRM that sends her again is refused at ingest.
+    with TestClient(create_app(her_settings), base_url="http://127.0.0.1") as client:
+        member = _find(client)[0]["id"]  # type: ignore[index]
+        gql(client, ERASE, id=member)
+        answer = client.post(
+            "/ingest/crm", json=[{**CONTACT, "updated_at": "2026-12-01T00:00:00Z"}]
+        )
+        assert answer.status_code == 422
+        assert answer.json()["lines"][0]["status"] == "suppressed"
