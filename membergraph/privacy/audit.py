@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from membergraph.auth import caller_of
+from membergraph.observability import REQUEST_ID
 from membergraph.privacy import privacy_of
 from membergraph.privacy.port import AccessEntry
 
@@ -60,9 +61,8 @@ class PiiReads:
 
     @classmethod
     def for_request(cls, request: Any) -> PiiReads:
-        headers = getattr(request, "headers", None) or {}
-        given = str(headers.get("x-request-id") or "")[:128]
-        reads = cls(request_id=given or uuid.uuid4().hex)
+        # The id the access log and the response header carry (observability's middleware).
+        reads = cls(request_id=REQUEST_ID.get() or uuid.uuid4().hex)
         reads.enabled = caller_of(request).can("pii:read")
         return reads
 
