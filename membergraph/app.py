@@ -373,6 +373,8 @@ def create_app(
             pruning.cancel()
             privacy.cancel()
             await follower.aclose()
+            if app.state.gateway.scores is not None:
+                await app.state.gateway.scores.aclose()
             if owned:
                 await app.state.gateway.identity.store.aclose()
                 await sources.aclose()

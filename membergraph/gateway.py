@@ -30,7 +30,7 @@ from membergraph.identity.store import store_from_url
 from membergraph.privacy import open_privacy
 from membergraph.privacy.gate import unsuppressed
 from membergraph.resolvers.context import Gateway
-from membergraph.resolvers.insights import lines_arrived
+from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
 
 __all__ = [
@@ -244,13 +244,14 @@ async def follow_feed(gateway: Gateway) -> FeedFollower:
     """Start following the store's change feed for ``gateway`` (in the serving loop).
 
     What this process keeps that the feed can make stale is kept true by the feed, never by
-    the code that made the change: the scores mark the members an entry names, a file
-    source reads what another process appended to it.
+    the code that made the change: the scores measure again the members the feed names
+    (``scores.py``), a file source reads what another process appended to it.
     """
     follower = FeedFollower(gateway.identity.store, gateway.settings.feed_poll_s)
 
     def keep_true(entries: Sequence[FeedEntry]) -> None:
-        lines_arrived(gateway, (), {m for entry in entries for m in entry.member_ids})
+        if gateway.scores is not None:
+            gateway.scores.poke()
         for source in {entry.source for entry in entries if entry.source}:
             connector = gateway.sources.get(SourceName(source))
             if isinstance(connector, FileConnector):
@@ -260,6 +261,8 @@ async def follow_feed(gateway: Gateway) -> FeedFollower:
     gateway.identity.on_written = follower.poke
     gateway.feed = follower
     await follower.start()
+    if gateway.scores is not None:
+        gateway.scores.start()
     return follower
 
 
@@ -298,6 +301,7 @@ async def open_gateway(
         result = await load_folder_into(
             folder, lines, identity, settings.default_region, rules_id, unsuppressed(privacy)
         )
+        resolved = result is not None
         await _take_stock(sources, lines)
         if result is None:
             result = ApplyResult(members=await store.count_members())
@@ -308,14 +312,15 @@ async def open_gateway(
                 )
         if settings.http_sources:
             # An API is read at query time; who its customers are is listed once a start.
-            result = await _resolve_listed(sources, identity)
+            result, resolved = await _resolve_listed(sources, identity), True
         sources.where = f"{path} (loaded from {folder})" + sources.where.removeprefix(path)
+        gateway = _assembled(settings, identity, sources)
+        gateway.folder, gateway.privacy = folder, privacy
+        await _measure_if_resolved(gateway, resolved)
     except BaseException:
         await store.aclose()
         await sources.aclose()
         raise
-    gateway = _assembled(settings, identity, sources)
-    gateway.folder, gateway.privacy = folder, privacy
     return gateway, sources, result
 
 
@@ -340,8 +345,18 @@ async def _resolve_listed(sources: SourceSet, identity: IdentityService) -> Appl
 
 def _assembled(settings: Settings, identity: IdentityService, sources: SourceSet) -> Gateway:
     gateway = Gateway(settings=settings, identity=identity, sources=sources.connectors)
+    gateway.scores = MetricsKeeper(gateway)
     gateway.extras["source_set"] = sources
     return gateway
+
+
+async def _measure_if_resolved(gateway: Gateway, resolved: bool) -> None:
+    """Identities were just resolved: the members' metrics are measured again whole before
+    the gateway serves (a start that resolved nothing measures nothing: the store keeps
+    them, and the feed says what changed since)."""
+    if resolved and gateway.scores is not None:
+        await gateway.scores.metrics.set_position(None)  # a crash before the end: again
+        await gateway.scores.rebuild()
 
 
 def _rows(target: SqliteSource, lines: list[BaseModel]) -> list[tuple[str, str, bytes]]:
@@ -364,8 +379,10 @@ async def _open_federated(
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)
         result = await _resolve_listed(sources, identity)
+        gateway = _assembled(settings, identity, sources)
+        await _measure_if_resolved(gateway, True)
     except BaseException:
         await store.aclose()
         await sources.aclose()
         raise
-    return _assembled(settings, identity, sources), sources, result
+    return gateway, sources, result

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from membergraph.connectors.models import Transaction
+from membergraph.insights.window import Window, is_purchase, reference_of, spend_of
 
-__all__ = ["DEFAULT_TIERS", "Loyalty", "Tier", "loyalty_of"]
+__all__ = ["DEFAULT_TIERS", "Loyalty", "Tier", "loyalty_of", "tier_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,17 @@ class Loyalty:
     loyalty_ids: tuple[str, ...]
     rolling_12m_spend_cents: int = 0
     points_by_channel: tuple[tuple[str, int], ...] = ()
+    anomalies: tuple[str, ...] = ()
+    """What the loyalty team must look at: ``NEGATIVE_BALANCE`` (more points redeemed than
+    earned: a redemption the program should have refused)."""
+
+
+def tier_of(spend_cents: int, tiers: Sequence[Tier] = DEFAULT_TIERS) -> tuple[Tier, Tier | None]:
+    """The tier lifetime spend reaches, and the next one above it (None at the top)."""
+    ordered = sorted(tiers, key=lambda t: t.min_spend_cents)
+    reached = [t for t in ordered if spend_cents >= t.min_spend_cents]
+    above = [t for t in ordered if t.min_spend_cents > spend_cents]
+    return (reached[-1] if reached else ordered[0]), (above[0] if above else None)
 
 
 def loyalty_of(
@@ -49,10 +61,12 @@ def loyalty_of(
     tiers: Sequence[Tier] = DEFAULT_TIERS,
     reference: datetime | None = None,
 ) -> Loyalty:
-    """Compute loyalty over transactions.
+    """Compute loyalty over transactions, as of ``reference`` (now if None).
 
-    Only completed transactions count: a refunded or cancelled one reverses its points and
-    its spend (its status says so, so nothing is subtracted twice).
+    Purchases and refund lines count as :mod:`membergraph.insights.window` defines them:
+    a refunded or cancelled purchase reverses its points and its spend (its status says
+    so, so nothing is subtracted twice), a refund line takes its amount off spend, and a
+    line dated after the reference counts nowhere yet.
 
     Example:
         >>> loyalty_of([]).tier
@@ -60,29 +74,27 @@ def loyalty_of(
     """
     earned = redeemed = spend = rolling = 0
     by_channel: dict[str, int] = {}
-    since = (reference or datetime.now(UTC)) - timedelta(days=365)
-    for tx in transactions:
-        if tx.status != "completed":
+    window = Window(reference or reference_of(None))
+    for tx in window.spending(transactions):
+        spend += spend_of(tx)
+        if window.in_last_year(tx.occurred_at):
+            rolling += spend_of(tx)
+        if not is_purchase(tx):
             continue
         earned += tx.points_earned
         redeemed += tx.points_redeemed
-        spend += tx.amount_cents
-        if tx.occurred_at > since:
-            rolling += tx.amount_cents
         by_channel[tx.channel] = by_channel.get(tx.channel, 0) + tx.points_earned
-    ordered = sorted(tiers, key=lambda t: t.min_spend_cents)
-    reached = [t for t in ordered if spend >= t.min_spend_cents]
-    tier = reached[-1] if reached else ordered[0]
-    above = [t for t in ordered if t.min_spend_cents > spend]
+    tier, above = tier_of(spend, tiers)
     return Loyalty(
         points_balance=earned - redeemed,
         points_earned=earned,
         points_redeemed=redeemed,
         lifetime_spend_cents=spend,
         tier=tier.name,
-        next_tier=above[0].name if above else None,
-        spend_to_next_tier_cents=above[0].min_spend_cents - spend if above else None,
+        next_tier=above.name if above else None,
+        spend_to_next_tier_cents=above.min_spend_cents - spend if above else None,
         loyalty_ids=tuple(sorted(loyalty_ids)),
         rolling_12m_spend_cents=rolling,
         points_by_channel=tuple(sorted(by_channel.items())),
+        anomalies=("NEGATIVE_BALANCE",) if earned < redeemed else (),
     )

@@ -1,10 +1,20 @@
-"""RFM scores and segments, as of a reference date, against the member population.
+"""RFM scores and segments: their one definition, as the store computes them.
 
-Recency (days since the last completed purchase), frequency (completed purchases in the last
-365 days) and monetary (spend in the last 365 days) are scored 1-5 by quintiles of the
-population of members with at least one purchase: 5 is the best fifth (most recent, most
-frequent, highest spend). Members without purchases score 1 on every axis. Engagement is
-scored the same way on e-mail opens and clicks in the last 90 days.
+Recency (the last purchase), frequency (purchases in the last 12 months) and monetary
+(spend in the last 12 months) are scored 1-5 by rank among the members who have something
+to rank on that axis (a purchase ever for recency, one in the last 12 months for frequency,
+a positive spend for monetary); engagement (e-mail opens and clicks in the last
+``engagement_days``) the same way among members with one. Ranks are split in five groups
+of equal size (:func:`quintile`): 5 is the best fifth, and each score holds a fifth of the
+ranked members (within one) even when most of them have equal values. Equal values are
+ordered by the next axis (:data:`RANKED_BY`) and, last, by member ID (the higher ID ranks
+higher), so one purchase of $10 ranks below one of $90 on frequency. A member with nothing
+to rank on an axis scores 1 on it. Purchases, windows and the reference are those of
+:mod:`membergraph.insights.window`.
+
+The store computes the scores with the database (window functions in SQLite, sorted reads
+in MongoDB); :func:`population_of` is the same definition in plain Python, which the tests
+hold the stores to.
 
 Segments (a member can be in several; thresholds are settings):
 
@@ -13,33 +23,34 @@ HYPERACTIVE    R, F and M all >= 4, and engagement >= 4
 LOYAL          F >= 4 and R >= 3
 NEW            first purchase within ``new_days`` (90) of the reference date
 AT_RISK        F >= 3 (a frequent buyer this year) but no purchase for ``at_risk_days`` (90)
-ZOMBIE         purchased or engaged once, but nothing for ``dormant_days`` (180) or more
-FADING_STAR    spend in the year before the last was in the top fifth, and the last year is
-               lower on recency, frequency and spend
+ZOMBIE         bought or was active on the web once (any web event: a page, an offer
+               redeemed, an open), but nothing for ``dormant_days`` (180) or more
+FADING_STAR    spend in the year before the last ranked in the top fifth, and the last year
+               is lower on recency, frequency and spend
 =============  ==============================================================================
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from membergraph.connectors.models import Transaction, WebEvent
+from membergraph.insights.metrics import MemberMetrics
 
 __all__ = [
-    "Metrics",
+    "AXES",
+    "RANKED_BY",
     "Population",
     "Scores",
     "Segment",
     "SegmentRules",
-    "metrics_of",
+    "quintile",
     "population_of",
+    "segments_of",
 ]
-
-ENGAGEMENT_EVENTS = frozenset({"Email Opened", "Email Clicked"})
 
 
 class Segment(StrEnum):
@@ -60,87 +71,70 @@ class SegmentRules:
 
 
 @dataclass(frozen=True, slots=True)
-class Metrics:
-    """One member's raw figures as of the reference date."""
-
-    recency_days: int | None  # None: never purchased
-    frequency: int  # completed purchases, last 365 days
-    monetary_cents: int  # spend, last 365 days
-    prior_frequency: int  # the 365 days before that
-    prior_monetary_cents: int
-    prior_recency_days: int | None  # recency as of a year ago
-    engagement: int  # e-mail opens and clicks, last engagement_days
-    first_purchase_days: int | None
-    last_activity_days: int | None  # purchase, open or click
-
-
-@dataclass(frozen=True, slots=True)
 class Scores:
     recency: int
     frequency: int
     monetary: int
     engagement: int
+    prior_monetary: int = 1  # the year before the last, for FADING_STAR
 
 
-def _days(reference: datetime, moment: datetime) -> int:
-    return max(0, (reference - moment).days)
+AXES = ("recency", "frequency", "monetary", "engagement", "prior_monetary")
+
+RANKED_BY: dict[str, tuple[str, ...]] = {
+    "recency": ("last_purchase_at", "frequency", "monetary_cents"),
+    "frequency": ("frequency", "monetary_cents", "last_purchase_at"),
+    "monetary": ("monetary_cents", "frequency", "last_purchase_at"),
+    "engagement": ("engagement", "last_engaged_at"),
+    "prior_monetary": ("prior_monetary_cents", "prior_frequency"),
+}
+"""Each axis's ordering, worst first: its value, then what breaks ties (then member ID)."""
+
+RANKED_IF: dict[str, Callable[[MemberMetrics], bool]] = {
+    "recency": lambda m: m.last_purchase_at is not None,
+    "frequency": lambda m: m.frequency > 0,
+    "monetary": lambda m: m.monetary_cents > 0,
+    "engagement": lambda m: m.engagement > 0,
+    "prior_monetary": lambda m: m.prior_monetary_cents > 0,
+}
+"""Who is ranked on each axis; the others score 1 on it."""
 
 
-def metrics_of(
-    transactions: Iterable[Transaction],
-    events: Iterable[WebEvent],
-    reference: datetime,
-    rules: SegmentRules = SegmentRules(),
-) -> Metrics:
-    """A member's metrics from its transactions and web events (only what happened by
-    ``reference`` counts)."""
-    year, prior = reference - timedelta(days=365), reference - timedelta(days=730)
-    done = sorted(
-        (t for t in transactions if t.status == "completed" and t.occurred_at <= reference),
-        key=lambda t: t.occurred_at,
+def quintile(count: int, from_best: int) -> int:
+    """The score of the ``from_best``-th (0: the best) of ``count`` ranked members:
+    ``5 - 5 * from_best // count``, as the stores compute it with ``ROW_NUMBER()`` and
+    ``COUNT(*)``. Each score holds ``count / 5`` members rounded up or down, and the best
+    member scores 5 however few are ranked."""
+    return 5 - (5 * from_best) // count
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _key(metrics: MemberMetrics, fields: tuple[str, ...]) -> tuple[Any, ...]:
+    return (
+        *((getattr(metrics, f) or _NEVER) if "_at" in f else getattr(metrics, f) for f in fields),
+        metrics.member_id,
     )
-    last_year = [t for t in done if t.occurred_at > year]
-    year_before = [t for t in done if prior < t.occurred_at <= year]
-    before_year = [t for t in done if t.occurred_at <= year]
-    engaged = [e for e in events if e.name in ENGAGEMENT_EVENTS and e.occurred_at <= reference]
-    recent_engaged = [
-        e for e in engaged if e.occurred_at > reference - timedelta(days=rules.engagement_days)
-    ]
-    moments = [t.occurred_at for t in done] + [e.occurred_at for e in engaged]
-    return Metrics(
-        recency_days=_days(reference, done[-1].occurred_at) if done else None,
-        frequency=len(last_year),
-        monetary_cents=sum(t.amount_cents for t in last_year),
-        prior_frequency=len(year_before),
-        prior_monetary_cents=sum(t.amount_cents for t in year_before),
-        prior_recency_days=_days(year, before_year[-1].occurred_at) if before_year else None,
-        engagement=len(recent_engaged),
-        first_purchase_days=_days(reference, done[0].occurred_at) if done else None,
-        last_activity_days=_days(reference, max(moments)) if moments else None,
+
+
+def _ranked(members: Mapping[str, MemberMetrics], axis: str) -> dict[str, int]:
+    ranked = sorted(
+        (m for m in members.values() if RANKED_IF[axis](m)),
+        key=lambda m: _key(m, RANKED_BY[axis]),
+        reverse=True,
     )
-
-
-def _cuts(values: Sequence[float]) -> list[float]:
-    """Four cut points splitting ``values`` into fifths."""
-    ordered = sorted(values)
-    if not ordered:
-        return [0.0, 0.0, 0.0, 0.0]
-    return [ordered[min(len(ordered) - 1, (len(ordered) * q) // 5)] for q in (1, 2, 3, 4)]
-
-
-def _score(value: float, cuts: list[float]) -> int:
-    return 1 + bisect_right(cuts, value) if value > 0 else 1
+    return {m.member_id: quintile(len(ranked), i) for i, m in enumerate(ranked)}
 
 
 @dataclass(frozen=True, slots=True)
 class Population:
-    """Quintile cut points of the population, and each member's scores and segments."""
+    """Each member's scores and segments, by the definitions above."""
 
     reference: datetime
-    cuts: dict[str, list[float]]
     scores: dict[str, Scores]
     segments: dict[str, frozenset[Segment]]
-    metrics: dict[str, Metrics]
+    metrics: dict[str, MemberMetrics]
 
     def counts(self) -> dict[Segment, int]:
         counts = dict.fromkeys(Segment, 0)
@@ -150,40 +144,18 @@ class Population:
         return counts
 
 
-def _recency_value(days: int | None) -> float:
-    # Fewer days is better: score the inverse so that 5 is the most recent fifth.
-    return 0.0 if days is None else 1.0 / (1 + days)
-
-
 def population_of(
-    members: Mapping[str, Metrics], reference: datetime, rules: SegmentRules = SegmentRules()
+    members: Mapping[str, MemberMetrics], reference: datetime, rules: SegmentRules = SegmentRules()
 ) -> Population:
-    """Score every member against the others, in one pass over their metrics."""
-    buyers = [m for m in members.values() if m.recency_days is not None]
-    cuts = {
-        "recency": _cuts([_recency_value(m.recency_days) for m in buyers]),
-        "frequency": _cuts([m.frequency for m in buyers if m.frequency]),
-        "monetary": _cuts([m.monetary_cents for m in buyers if m.monetary_cents]),
-        "engagement": _cuts([m.engagement for m in members.values() if m.engagement]),
-        "prior_monetary": _cuts([m.prior_monetary_cents for m in buyers if m.prior_monetary_cents]),
-    }
-    scores: dict[str, Scores] = {}
-    segments: dict[str, frozenset[Segment]] = {}
-    for member_id, m in members.items():
-        s = Scores(
-            recency=_score(_recency_value(m.recency_days), cuts["recency"]),
-            frequency=_score(m.frequency, cuts["frequency"]),
-            monetary=_score(m.monetary_cents, cuts["monetary"]),
-            engagement=_score(m.engagement, cuts["engagement"]),
-        )
-        scores[member_id] = s
-        segments[member_id] = _segments(m, s, cuts, rules)
-    return Population(reference, cuts, scores, segments, dict(members))
+    """Score every member against the others (the definition the stores are held to)."""
+    ranks = {axis: _ranked(members, axis) for axis in AXES}
+    scores = {m: Scores(*(ranks[axis].get(m, 1) for axis in AXES)) for m in members}
+    segments = {m: segments_of(members[m], scores[m], rules) for m in members}
+    return Population(reference, scores, segments, dict(members))
 
 
-def _segments(
-    m: Metrics, s: Scores, cuts: dict[str, list[float]], rules: SegmentRules
-) -> frozenset[Segment]:
+def segments_of(m: MemberMetrics, s: Scores, rules: SegmentRules) -> frozenset[Segment]:
+    """The segments of a member with metrics ``m`` and scores ``s``."""
     found: set[Segment] = set()
     if min(s.recency, s.frequency, s.monetary) >= 4 and s.engagement >= 4:
         found.add(Segment.HYPERACTIVE)
@@ -195,12 +167,6 @@ def _segments(
         found.add(Segment.AT_RISK)
     if m.last_activity_days is not None and m.last_activity_days >= rules.dormant_days:
         found.add(Segment.ZOMBIE)
-    was_valuable = _score(m.prior_monetary_cents, cuts["prior_monetary"]) >= 5
-    declining = (
-        m.frequency < m.prior_frequency
-        and m.monetary_cents < m.prior_monetary_cents
-        and (m.recency_days or 0) > (m.prior_recency_days or 0)
-    )
-    if was_valuable and declining:
+    if s.prior_monetary >= 5 and m.declining:
         found.add(Segment.FADING_STAR)
     return frozenset(found)

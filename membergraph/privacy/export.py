@@ -62,7 +62,7 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
         "links": _plain(await store.active_links(refs)),
         "consents": _plain(await C.consents(ctx, member)),
         "reachable_channels": _plain(await C.reachable(ctx, member)),
-        "rfm": None if rfm is None else {"scores": _plain(rfm[0]), "metrics": _plain(rfm[1])},
+        "rfm": None if rfm is None else _plain(rfm),
         "segments": _plain(await I.segments(ctx, member)),
         "privacy_requests": _plain(await privacy.store.requests(100, 0, member.id)),
         "pii_access_log": _plain(await privacy.store.access_log(member.id, AUDIT_ROWS)),

@@ -27,7 +27,9 @@ from membergraph.privacy.audit import PiiReads
 from membergraph.settings import Settings
 
 if TYPE_CHECKING:
+    from membergraph.identity.store.metrics_port import ScoredRow
     from membergraph.privacy import Privacy
+    from membergraph.scores import MetricsKeeper
 
 __all__ = ["Gateway", "Loaders", "RequestContext"]
 
@@ -47,6 +49,8 @@ class Gateway:
     """Consent facts, suppressions, privacy requests and the audit (``privacy_of``)."""
     folder: Path | None = None
     """The data folder the embedded store was loaded from (an erasure compacts it too)."""
+    scores: MetricsKeeper | None = None
+    """Keeps the members' metrics in the store, following the feed (``scores.py``)."""
 
 
 async def _consent_facts(gateway: Gateway, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:
@@ -65,6 +69,9 @@ class Loaders:
         self.member_events: DataLoader[str, list[IdentityEvent]] = DataLoader(store.member_events)
         self.consent_facts: DataLoader[RecordKey, list[ConsentFact]] = DataLoader(
             partial(_consent_facts, gateway)
+        )
+        self.scored: DataLoader[str, ScoredRow | None] | None = (
+            DataLoader(gateway.scores.scored_rows) if gateway.scores else None
         )
         self.lines: dict[SourceName, DataLoader[str, list[BaseModel]]] = {
             name: DataLoader(connector.load_many) for name, connector in gateway.sources.items()

@@ -1,19 +1,17 @@
 """Insight resolvers: pure functions of ``insights/`` fed through the request's loaders.
 
-RFM and segments need the whole population: it is computed in one pass (one batch call per
-source) and kept until data changes. An ingestion computes again only the metrics of the
-members it touched; a steward's change has it all computed again (:class:`PopulationCache`).
+RFM, segments and their counts are read from the metrics the store keeps per member
+(``membergraph/scores.py`` keeps them following the change feed; the database ranks
+them): no process holds the population.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import (
     CallInteraction,
     CrmContact,
@@ -22,7 +20,7 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
-from membergraph.identity.records import RecordKey
+from membergraph.identity.store.metrics_port import ScoredRow
 from membergraph.insights.activity import (
     Activity,
     CallSummary,
@@ -33,183 +31,57 @@ from membergraph.insights.activity import (
 )
 from membergraph.insights.loyalty import Loyalty, Tier, loyalty_of
 from membergraph.insights.profile import Profile, profile_of
-from membergraph.insights.rfm import (
-    Metrics,
-    Population,
-    Scores,
-    Segment,
-    SegmentRules,
-    metrics_of,
-    population_of,
-)
-from membergraph.resolvers.context import Gateway, RequestContext
-from membergraph.resolvers.errors import source_failed
+from membergraph.insights.rfm import Scores, Segment
+from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.members import MemberView, _lines, identifiers
 from membergraph.resolvers.paging import Page, check_first, page_of
 
-__all__ = ["PopulationCache", "invalidate", "lines_arrived", "population"]
+__all__ = ["RfmView", "rfm", "scored", "segment_counts", "segments"]
 
 
-_RESCORE_AFTER = timedelta(hours=1)
-"""How old the oldest metrics may get against the clock (no reference date set) before the
-population is rebuilt whole. Members measured again are measured as of now (a purchase just
-made counts); the others keep the reference they were measured at, an hour old at most."""
+@dataclass(frozen=True, slots=True)
+class RfmView:
+    """A member's scores with the figures they rank."""
+
+    scores: Scores
+    recency_days: int | None
+    purchases_12m: int
+    spend_12m_cents: int
+    reference: datetime
 
 
-_STALE_AT_MOST = 50_000
-"""How many records and members may be marked before a whole rebuild is the cheaper way
-(it also stops the marks growing while nobody asks)."""
+async def scored(ctx: RequestContext, member: MemberView) -> ScoredRow | None:
+    """The member's kept metrics, scores and segments (one read per request batch)."""
+    loader = ctx.loaders.scored
+    return None if loader is None else await loader.load(member.id)
 
 
-class PopulationCache:
-    """The scored population: each member's metrics, and the scores ranking them.
-
-    Built whole on first use. After an ingestion, only the members it touched (those of its
-    records, and those the identity change merged, split or linked) have their metrics
-    computed again, as of the reference time now; then everyone is scored again, as the
-    ranks are the population's. A steward's change, or metrics an hour old against the
-    clock, rebuild it whole.
-    """
-
-    def __init__(self) -> None:
-        self.value: Population | None = None
-        self.metrics: dict[str, Metrics] | None = None
-        self.reference: datetime | None = None  # when ``metrics`` were last all measured
-        self.stale_records: set[RecordKey] = set()
-        self.stale_members: set[str] = set()
-        # Counted, so that a build overtaken by a change keeps only what is still true.
-        self._changes = self._wholes = 0
-        self._lock = asyncio.Lock()
-
-    def invalidate(self) -> None:
-        """Anything may have changed: the next question rebuilds the population whole."""
-        self.value, self.metrics = None, None
-        self._changes, self._wholes = self._changes + 1, self._wholes + 1
-        self.stale_records.clear()
-        self.stale_members.clear()
-
-    def changed(self, records: Iterable[RecordKey], members: Iterable[str]) -> None:
-        """Lines arrived for ``records`` and identity changed ``members``: only their
-        members' metrics are computed again."""
-        records, members = list(records), list(members)
-        if not records and not members:
-            return
-        self.value, self._changes = None, self._changes + 1
-        self.stale_records.update(records)
-        self.stale_members.update(members)
-        if len(self.stale_records) + len(self.stale_members) > _STALE_AT_MOST:
-            self.invalidate()  # so many (or nobody asked for a while): all of it, once
-
-    async def get(self, gateway: Gateway) -> Population:
-        async with self._lock:
-            if self.value is not None:
-                return self.value
-            changes, wholes = self._changes, self._wholes
-            reference = gateway.settings.reference_time
-            rules = SegmentRules(**gateway.settings.segments.model_dump())
-            store = gateway.identity.store
-            records, members = self.stale_records, self.stale_members
-            self.stale_records, self.stale_members = set(), set()
-            groups: dict[str, list[RecordKey]]
-            kept = self.metrics
-            try:
-                whole = True
-                if kept and self.reference and reference - self.reference < _RESCORE_AFTER:
-                    whole = False
-                    members |= set((await store.record_members("member_id", records)).values())
-                    ids = sorted(members)
-                    groups = dict(zip(ids, await store.member_records(ids), strict=True))
-                    fresh = await _metrics(gateway, groups, reference, rules)
-                    metrics = {m: v for m, v in kept.items() if m not in groups} | fresh
-                else:
-                    groups = defaultdict(list)
-                    for ref, member in (await store.all_assignments()).items():
-                        groups[member].append(ref)
-                    metrics = await _metrics(gateway, groups, reference, rules)
-            except BaseException:  # a source failed: what was marked is still to do
-                self.stale_records |= records
-                self.stale_members |= members
-                raise
-            value = population_of(metrics, reference, rules)
-            if wholes == self._wholes:  # else all of it is to be built again
-                self.metrics = metrics
-                if whole:
-                    self.reference = reference  # the oldest of the metrics
-                if changes == self._changes:  # else the members marked since, next time
-                    self.value = value
-            return value
-
-
-async def _metrics(
-    gateway: Gateway,
-    groups: Mapping[str, list[RecordKey]],
-    reference: datetime,
-    rules: SegmentRules,
-) -> dict[str, Metrics]:
-    """The metrics of the members in ``groups`` (member -> its records; none: gone)."""
-    facts: dict[str, dict[str, list[Any]]] = {}
-    for source in (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS):
-        keys = sorted({key for refs in groups.values() for src, key in refs if src == source.value})
-        connector = gateway.sources.get(source)
-        answers = await connector.load_many(keys) if connector and keys else []
-        by_key: dict[str, list[Any]] = {}
-        for key, answer in zip(keys, answers, strict=True):
-            if isinstance(answer, ConnectorError):
-                raise source_failed(answer)
-            by_key[key] = answer
-        facts[source.value] = by_key
-    metrics: dict[str, Metrics] = {}
-    for member, refs in groups.items():
-        if not refs:
-            continue  # merged away or emptied: no longer a member
-        txs = [t for s, k in refs if s == "transactions" for t in facts["transactions"].get(k, [])]
-        events = [
-            e for s, k in refs if s == "web_analytics" for e in facts["web_analytics"].get(k, [])
-        ]
-        metrics[member] = metrics_of(txs, events, reference, rules)
-    return metrics
-
-
-def _cache(gateway: Gateway) -> PopulationCache:
-    cache: PopulationCache | None = gateway.extras.get("population")
-    if cache is None:
-        cache = gateway.extras["population"] = PopulationCache()
-    return cache
-
-
-async def population(ctx: RequestContext) -> Population:
-    return await _cache(ctx.gateway).get(ctx.gateway)
-
-
-def invalidate(gateway: Gateway) -> None:
-    """Anything changed: the next RFM or segment question rebuilds the population whole."""
-    _cache(gateway).invalidate()
-
-
-def lines_arrived(gateway: Gateway, records: Iterable[RecordKey], members: Iterable[str]) -> None:
-    """Lines arrived for ``records`` and changed ``members``' identity: the next RFM or
-    segment question computes their members' metrics again and scores everyone."""
-    _cache(gateway).changed(records, members)
-
-
-async def rfm(ctx: RequestContext, member: MemberView) -> tuple[Scores, Metrics] | None:
-    pop = await population(ctx)
-    scores, metrics = pop.scores.get(member.id), pop.metrics.get(member.id)
-    return (scores, metrics) if scores and metrics else None
+async def rfm(ctx: RequestContext, member: MemberView) -> RfmView | None:
+    found = await scored(ctx, member)
+    if found is None:
+        return None
+    row = found.row
+    return RfmView(
+        scores=Scores(*found.scores),
+        recency_days=row.days["recency_days"],
+        purchases_12m=row.figures["frequency"],
+        spend_12m_cents=row.figures["monetary_cents"],
+        reference=datetime.fromtimestamp(row.measured_at / 1_000_000, UTC),
+    )
 
 
 async def segments(ctx: RequestContext, member: MemberView) -> list[Segment]:
-    pop = await population(ctx)
-    return sorted(pop.segments.get(member.id, frozenset()))
+    found = await scored(ctx, member)
+    return [] if found is None else sorted(Segment(s) for s in found.segments)
 
 
 async def segment_counts(ctx: RequestContext) -> list[tuple[Segment, int]]:
-    return sorted((await population(ctx)).counts().items())
-
-
-async def segment_members(ctx: RequestContext, segment: Segment) -> list[str]:
-    pop = await population(ctx)
-    return sorted(m for m, found in pop.segments.items() if segment in found)
+    keeper = ctx.gateway.scores
+    if keeper is None:
+        return [(s, 0) for s in sorted(Segment)]
+    await keeper.catch_up()
+    counts = await keeper.metrics.segment_counts()
+    return [(s, counts.get(s.value, 0)) for s in sorted(Segment)]
 
 
 def _key(kind: IdentifierKind, raw: str | None, region: str) -> tuple[IdentifierKind, str] | None:

@@ -17,7 +17,6 @@ from membergraph.identity.steward import (
 )
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
-from membergraph.resolvers.insights import invalidate
 from membergraph.resolvers.members import MemberView
 
 __all__ = ["actor_of", "changes", "feed_cursor", "link", "member_changes", "split", "undo"]
@@ -47,7 +46,6 @@ def record_ref(source: str, key: str) -> RecordKey:
 
 def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview | None) -> list[MemberView]:
     if preview is None:
-        invalidate(ctx.gateway)  # members changed: scores and segments are recomputed
         return [MemberView(m, m) for m in ids]
     # A dry run: this request's loaders answer the members as they would be, so their
     # records, identifiers and every fact read through them (profile, loyalty, purchases)

@@ -151,17 +151,15 @@ class Member:
         found = await I.rfm(info.context, root)
         if found is None:
             return None
-        scores, metrics = found
-        pop = await I.population(info.context)
         return Rfm(
-            recency=scores.recency,
-            frequency=scores.frequency,
-            monetary=scores.monetary,
-            engagement=scores.engagement,
-            recency_days=metrics.recency_days,
-            purchases_12m=metrics.frequency,
-            spend_12m_cents=BigInt(metrics.monetary_cents),
-            reference_date=pop.reference,
+            recency=found.scores.recency,
+            frequency=found.scores.frequency,
+            monetary=found.scores.monetary,
+            engagement=found.scores.engagement,
+            recency_days=found.recency_days,
+            purchases_12m=found.purchases_12m,
+            spend_12m_cents=BigInt(found.spend_12m_cents),
+            reference_date=found.reference,
         )
 
     @strawberry.field(description="Segments the member is in.")

@@ -7,40 +7,30 @@ from typing import Annotated
 import strawberry
 
 from membergraph.connectors.models import SourceName
-from membergraph.insights.rfm import Segment as _Segment
+from membergraph.resolvers import analytics as A
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
 from membergraph.resolvers import steward as S
 from membergraph.resolvers.errors import bad_input
+from membergraph.schema.analytics import (
+    ConflictFilter,
+    IdentityConflictConnection,
+    MemberFilter,
+    MemberOrder,
+    MemberStatsGroup,
+    StatsDimension,
+    conflict_connection,
+    conflict_query,
+    group_keys,
+    member_query,
+    order_of,
+    stats_group,
+)
 from membergraph.schema.insights import Segment, SegmentCount
 from membergraph.schema.member import Member, MemberConnection, member_connection
 from membergraph.schema.mutation import ChangeConnection, change_connection
 from membergraph.schema.permissions import AcrossMembers, requires
-from membergraph.schema.types import Ctx, IdentifierKind, IdentityEvent, identity_event
-
-
-@strawberry.input(description="Which members to list.")
-class MemberFilter:
-    source: str | None = strawberry.field(
-        default=None,
-        description="Only members with a record from this source "
-        "(crm, transactions, web_analytics, call_center).",
-    )
-    segment: Segment | None = strawberry.field(
-        default=None, description="Only members in this segment."
-    )
-
-
-def _source(name: str | None) -> SourceName | None:
-    if name is None:
-        return None
-    try:
-        return SourceName(name)
-    except ValueError:
-        known = ", ".join(s.value for s in SourceName)
-        raise bad_input(
-            f"unknown source {name!r}; use one of {known}", argument="filter.source"
-        ) from None
+from membergraph.schema.types import Ctx, IdentifierKind
 
 
 @strawberry.type(description="Read the member graph.")
@@ -69,7 +59,9 @@ class Query:
         return await R.find_member(info.context, kind.domain(), value)  # type: ignore[return-value]
 
     @strawberry.field(
-        description="Members in ID order, paged (Relay connection).",
+        description="Members, paged (Relay connection): filtered by segment, tier, source, "
+        "spend and points ranges, last purchase, consent; ordered by `orderBy` (ID by "
+        "default). Cursors are keysets: stable under the order whatever changes meanwhile.",
         permission_classes=[requires("profile:read"), AcrossMembers],
     )
     async def members(
@@ -78,16 +70,43 @@ class Query:
         filter: Annotated[
             MemberFilter | None, strawberry.argument(description="Which members.")
         ] = None,
+        order_by: Annotated[
+            MemberOrder | None, strawberry.argument(description="Order (default: by ID).")
+        ] = None,
         first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = 20,
         after: Annotated[
             str | None, strawberry.argument(description="Cursor to continue after.")
         ] = None,
     ) -> MemberConnection:
-        source = _source(filter.source if filter else None)
-        if filter and filter.segment:
-            ids = await I.segment_members(info.context, _Segment(filter.segment.value))  # type: ignore[arg-type]
-            return member_connection(await R.page_ids(info.context, ids, first, after, source))
-        return member_connection(await R.page_members(info.context, first, after, source))
+        ctx = info.context
+        query = member_query(filter, ctx.gateway.settings)
+        if order_by is not None or (filter is not None and filter.needs_metrics()):
+            order, descending = order_of(order_by)
+            page = await A.ranked_members(ctx, query, order, descending, first, after)
+            return member_connection(page)
+        source = SourceName(query.source) if query.source else None
+        return member_connection(await R.page_members(ctx, first, after, source))
+
+    @strawberry.field(
+        description="Members, purchases, spend and points per group of the members the "
+        "filter selects (no groupBy: one group of all), computed by the store.",
+        permission_classes=[requires("analytics:read"), AcrossMembers],
+    )
+    async def member_stats(
+        self,
+        info: Ctx,
+        filter: Annotated[
+            MemberFilter | None, strawberry.argument(description="Which members.")
+        ] = None,
+        group_by: Annotated[
+            list[StatsDimension] | None,
+            strawberry.argument(description="Dimensions to group by, in order."),
+        ] = None,
+    ) -> list[MemberStatsGroup]:
+        ctx = info.context
+        query = member_query(filter, ctx.gateway.settings)
+        rows = await A.member_stats(ctx, query, group_keys(group_by or []))
+        return [stats_group(r) for r in rows]
 
     @strawberry.field(
         description="How many members each segment holds.",
@@ -100,17 +119,23 @@ class Query:
         ]
 
     @strawberry.field(
-        description="Identity conflicts the engine did not resolve by merging, newest first.",
+        description="Identity conflicts the engine did not resolve by merging, newest first "
+        "(Relay connection), filtered by kind, date and member.",
         permission_classes=[requires("analytics:read"), AcrossMembers],
     )
     async def identity_conflicts(
         self,
         info: Ctx,
+        filter: Annotated[
+            ConflictFilter | None, strawberry.argument(description="Which conflicts.")
+        ] = None,
         first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
-        offset: Annotated[int, strawberry.argument(description="How many to skip.")] = 0,
-    ) -> list[IdentityEvent]:
-        events = await R.conflicts(info.context, first, offset)
-        return [identity_event(e) for e in events]
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to continue after.")
+        ] = None,
+    ) -> IdentityConflictConnection:
+        page = await A.conflict_page(info.context, conflict_query(filter), first, after)
+        return conflict_connection(page)
 
     @strawberry.field(
         description="The change feed, oldest first: every identity change and fact, each with "

@@ -140,7 +140,7 @@ def test_personal_fields_are_masked_without_pii_read(
         pytest.param("analyst", "{ segmentCounts { segment } }", True, id="analyst-segments"),
         pytest.param(
             "personalization",
-            "{ identityConflicts { kind } }",
+            "{ identityConflicts { totalCount } }",
             False,
             id="personalization-no-conflicts",
         ),

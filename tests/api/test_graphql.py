@@ -266,11 +266,62 @@ def test_explain_gives_the_chain_of_links_to_a_record(jane_client: TestClient) -
     assert member["other"] is None
 
 
+CONFLICTS = """query ($first: Int!, $after: String, $filter: ConflictFilter) {
+  identityConflicts(first: $first, after: $after, filter: $filter) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id kind rule at evidence records { source key } } } } }"""
+
+
+def _conflicts(client: TestClient, **variables: object) -> list[dict[str, object]]:
+    """Every conflict the filter selects, page after page; the count checked on each."""
+    found: list[dict[str, object]] = []
+    after = None
+    while True:
+        answer = gql(client, CONFLICTS, first=3, after=after, **variables)
+        page = answer["data"]["identityConflicts"]  # type: ignore[index]
+        found += [e["node"] for e in page["edges"]]
+        assert page["totalCount"] >= len(found)
+        if not page["pageInfo"]["hasNextPage"]:
+            assert page["totalCount"] == len(found)
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+def _a_member_with_a_conflict(client: TestClient) -> str:
+    query = """query ($after: String) { members(first: 100, after: $after) {
+      pageInfo { endCursor } edges { node { id identityHistory { kind } } } } }"""
+    after = None
+    while True:
+        page = gql(client, query, after=after)["data"]["members"]  # type: ignore[index]
+        for edge in page["edges"]:
+            if any(h["kind"] == "conflict" for h in edge["node"]["identityHistory"]):
+                return str(edge["node"]["id"])
+        assert page["edges"], "no member has a conflict"
+        after = page["pageInfo"]["endCursor"]
+
+
+def test_identity_conflicts_page_and_filter_by_kind_date_and_member(client: TestClient) -> None:
+    every = _conflicts(client, filter=None)
+    assert len(every) > 3 and len({c["id"] for c in every}) == len(every)
+    assert [int(str(c["id"])) for c in every] == sorted(
+        (int(str(c["id"])) for c in every), reverse=True
+    )
+    rule = str(every[0]["rule"])
+    by_rule = _conflicts(client, filter={"kind": rule})
+    assert by_rule == [c for c in every if c["rule"] == rule]
+    assert _conflicts(client, filter={"since": "2999-01-01T00:00:00Z"}) == []
+    assert _conflicts(client, filter={"until": "2999-01-01T00:00:00Z"}) == every
+    member = _a_member_with_a_conflict(client)
+    mine = _conflicts(client, filter={"memberId": member})
+    assert mine and len(mine) == sum(1 for c in every if c in mine)
+
+
 def test_identity_conflicts_list_what_stewards_must_look_at(client: TestClient) -> None:
     answer = gql(
-        client, "{ identityConflicts(first: 5) { kind rule evidence records { source key } } }"
+        client,
+        "{ identityConflicts(first: 5) { edges { node { kind rule evidence records { source key } } } } }",
     )
-    conflicts = answer["data"]["identityConflicts"]  # type: ignore[index]
+    conflicts = [e["node"] for e in answer["data"]["identityConflicts"]["edges"]]  # type: ignore[index]
     assert conflicts and all(c["kind"] == "conflict" for c in conflicts)
     assert {c["rule"] for c in conflicts} <= {
         "limit",

@@ -9,9 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
-from membergraph.connectors.models import SourceName
 from membergraph.identity.store.port import StoreError
-from membergraph.resolvers.insights import PopulationCache
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
 
@@ -178,31 +176,40 @@ def test_a_purchase_rescores_its_member_without_reading_everyone_again(
     dated: Settings, card: str
 ) -> None:
     # A personalization service asks for segments while purchases stream in: each purchase
-    # must show in the next answer, without the whole population read again each time.
+    # must show in the next answer, without the whole population measured again each time.
     with TestClient(create_app(dated), base_url="http://127.0.0.1") as client:
-        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        keeper = client.app.state.gateway.scores  # type: ignore[attr-defined]
         before = gql(client, SCORES, card=card)["data"]
-        transactions = gateway.sources[SourceName.TRANSACTIONS]
-        asked: list[str] = []
-        load_many = transactions.load_many
-
-        async def counting(keys: list[str]) -> list[object]:
-            asked.extend(keys)
-            return await load_many(keys)  # type: ignore[no-any-return]
-
-        transactions.load_many = counting
+        measured = keeper.measured
         purchase = big_purchase("T-BIG-SPEND", card, "2026-11-21T10:00:00Z")
         assert client.post("/ingest/transactions", json=[purchase]).status_code == 200
         after = gql(client, SCORES, card=card)["data"]
         member = after["memberByIdentifier"]  # type: ignore[index]
         assert member["rfm"] != before["memberByIdentifier"]["rfm"]  # type: ignore[index]
         assert member["rfm"]["monetary"] == 5 and member["rfm"]["recency"] == 5
-        # Only the member's own records were read again, not the population's thousands.
-        assert 0 < len(asked) <= 5, asked
-        # The same answer as a population built whole from the sources.
-        gateway.extras["population"].invalidate()
+        # Only the member the purchase named was measured again, not the population.
+        assert keeper.measured - measured == 1
+        # The same answer as figures measured whole from the sources.
+        client.portal.call(keeper.rebuild)  # type: ignore[union-attr]
         assert gql(client, SCORES, card=card)["data"] == after
-        assert len(asked) > 50  # the whole rebuild did read everyone
+        assert keeper.measured - measured > 50  # the whole rebuild did measure everyone
+
+
+def _kept(client: TestClient) -> dict[str, object]:
+    """Every member's kept row, scores and segments, as the store holds them."""
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    keeper = gateway.scores
+
+    async def read() -> dict[str, object]:
+        await keeper.catch_up()
+        ids: list[str] = []
+        after = None
+        while page := await gateway.identity.store.page_members(after, 500):
+            ids += page
+            after = page[-1]
+        return dict(zip(ids, await keeper.metrics.scored(ids), strict=True))
+
+    return client.portal.call(read)  # type: ignore[union-attr,no-any-return]
 
 
 def test_members_merged_by_an_ingest_are_scored_as_a_whole_rebuild_scores_them(
@@ -240,26 +247,22 @@ def test_members_merged_by_an_ingest_are_scored_as_a_whole_rebuild_scores_them(
         merged = gql(client, member_of, email="ada.work@mail.com")["data"]
         survivor = merged["memberByIdentifier"]["id"]  # type: ignore[index]
         answer = gql(client, counts)["data"]
-        cache = client.app.state.gateway.extras["population"]  # type: ignore[attr-defined]
-        incremental = cache.value
-        assert (
-            survivor in incremental.metrics and not (ids - {survivor}) & incremental.metrics.keys()
-        )
-        assert incremental.metrics[survivor].monetary_cents == 1234
-        cache.invalidate()
+        incremental = _kept(client)
+        assert not (ids - {survivor}) & incremental.keys()
+        kept = incremental[survivor]
+        assert kept is not None and kept.row.figures["monetary_cents"] == 1234  # type: ignore[attr-defined]
+        client.portal.call(client.app.state.gateway.scores.rebuild)  # type: ignore[attr-defined,union-attr]
         assert gql(client, counts)["data"] == answer
-        whole = cache.value
-        assert incremental.metrics == whole.metrics  # the same members, the same metrics
-        assert incremental.scores == whole.scores and incremental.segments == whole.segments
+        assert _kept(client) == incremental  # the same members, figures, scores, segments
 
 
-def test_marks_stop_growing_when_nobody_asks_for_scores() -> None:
-    # A gateway taking lines all day with no RFM question must not hoard their keys.
-    cache = PopulationCache()
-    for n in range(60_000):
-        cache.changed([("transactions", f"loyalty:L{n}")], [])
-    assert len(cache.stale_records) < 50_000
-    assert cache.metrics is None  # the next question rebuilds it whole
+def test_the_gateway_holds_no_member_figures(dated: Settings) -> None:
+    # Scores are the store's: after start and a question, the process keeps no figures.
+    with TestClient(create_app(dated), base_url="http://127.0.0.1") as client:
+        gql(client, "{ segmentCounts { segment members } }")
+        keeper = client.app.state.gateway.scores  # type: ignore[attr-defined]
+        held = [v for v in vars(keeper).values() if isinstance(v, dict | list | set)]
+        assert held == []
 
 
 def test_a_purchase_whose_identity_step_failed_still_counts_once_sent_again(

@@ -110,7 +110,7 @@ def _codes(answer: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(
     "query",
     [
-        pytest.param("{ identityConflicts { kind records { key } } }", id="identity-conflicts"),
+        pytest.param("{ identityConflicts { edges { node { kind } } } }", id="identity-conflicts"),
         pytest.param("{ segmentCounts { segment members } }", id="segment-counts"),
         pytest.param(
             """mutation { linkRecords(a: {source: "crm", key: "C-JANE"},

@@ -216,4 +216,8 @@ def test_a_second_start_over_the_same_folder_reads_none_of_its_lines(
         again = httpx.get(f"http://{b}/readyz").json()
     assert again["store"] == first["store"]
     assert again["sources"]["crm"]["lines"] == first["sources"]["crm"]["lines"] > 0
+    # Calls counted aside: the first start measured the members' metrics through them.
+    for said in (first, again):
+        for source in said["sources"].values():
+            source.pop("calls")
     assert orjson.dumps(again["sources"]) == orjson.dumps(first["sources"])

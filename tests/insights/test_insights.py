@@ -13,8 +13,9 @@ from membergraph.identity.records import Identifier
 from membergraph.insights.activity import call_summary, offers_of, timeline
 from membergraph.insights.consent import Channel, consents_of, reachable_channels
 from membergraph.insights.loyalty import Tier, loyalty_of
+from membergraph.insights.metrics import MemberFacts, measure
 from membergraph.insights.profile import profile_of
-from membergraph.insights.rfm import Segment, metrics_of, population_of
+from membergraph.insights.rfm import Segment, population_of, quintile
 
 REF = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -229,7 +230,8 @@ def test_reachable_needs_consent_and_an_identifier() -> None:
 
 
 def _population(**members: tuple[list[Transaction], list[WebEvent]]) -> Any:
-    return population_of({m: metrics_of(t, e, REF) for m, (t, e) in members.items()}, REF)
+    measured = {m: measure(MemberFacts(m, t, e), REF) for m, (t, e) in members.items()}
+    return population_of(measured, REF)
 
 
 def _filler() -> dict[str, tuple[list[Transaction], list[WebEvent]]]:
@@ -329,3 +331,64 @@ def test_timeline_offers_and_call_summary() -> None:
     summary = call_summary(calls)
     assert summary.open_complaints == 2 and summary.last_contact_at == REF - timedelta(days=7)
     assert summary.sentiment_trend is not None and summary.sentiment_trend < 0
+
+
+def test_one_window_for_loyalty_and_rfm() -> None:
+    # Given a purchase dated after the reference, a refund line and a reversed purchase,
+    future = tx(-3, 5000)
+    refund = Transaction(
+        transaction_id="T-REFUND",
+        channel="store",
+        loyalty_id="LD12345678",
+        occurred_at=REF - timedelta(days=2),
+        amount_cents=-400,
+        status="refunded",
+    )
+    facts = [tx(10, 1000), future, refund, tx(5, 700, status="cancelled")]
+    loyalty = loyalty_of(facts, reference=REF)
+    metrics = measure(MemberFacts("me", facts), REF)
+    # then neither counts the future one, both take the refund off, none counts it bought.
+    assert loyalty.rolling_12m_spend_cents == metrics.monetary_cents == 600
+    assert loyalty.lifetime_spend_cents == metrics.lifetime_spend_cents == 600
+    assert metrics.frequency == 1 and metrics.recency_days == 10
+
+
+def test_a_redemption_beyond_the_balance_is_flagged() -> None:
+    assert loyalty_of([tx(1, earned=50, redeemed=500)], reference=REF).anomalies == (
+        "NEGATIVE_BALANCE",
+    )
+    assert loyalty_of([tx(1, earned=500, redeemed=50)], reference=REF).anomalies == ()
+
+
+@pytest.mark.parametrize("count", [1, 4, 5, 7, 23, 100])
+def test_quintiles_hold_a_fifth_each_and_the_best_scores_5(count: int) -> None:
+    scores = [quintile(count, i) for i in range(count)]
+    assert scores == sorted(scores, reverse=True) and scores[0] == 5
+    if count >= 5:
+        sizes = [scores.count(g) for g in range(1, 6)]
+        assert max(sizes) - min(sizes) <= 1, sizes
+
+
+def test_equal_values_still_split_in_fifths() -> None:
+    # Most buyers bought once and opened one e-mail: the scores still hold a fifth each,
+    # ordered by what breaks the tie (spend for frequency, the latest open for engagement).
+    members = {
+        f"m{i:02}": ([tx(10 + i, 1000 + i)], [web(1 + i, "Email Opened")]) for i in range(50)
+    }
+    population = _population(**members)
+    for axis in ("frequency", "engagement", "monetary", "recency"):
+        sizes = [0] * 5
+        for scores in population.scores.values():
+            sizes[getattr(scores, axis) - 1] += 1
+        assert sizes == [10] * 5, (axis, sizes)
+    assert population.scores["m49"].frequency == 5  # the biggest single purchase
+    assert population.scores["m00"].engagement == 5  # the latest open
+
+
+def test_a_web_only_member_active_lately_is_no_zombie() -> None:
+    redeemed = web(135, "Offer Redeemed", offer="bonus")
+    opened = web(300, "Email Opened")
+    population = _population(me=([], [redeemed, opened]), **_filler())
+    assert Segment.ZOMBIE not in population.segments["me"]
+    population = _population(me=([], [web(200, "Offer Redeemed", offer="bonus")]), **_filler())
+    assert Segment.ZOMBIE in population.segments["me"]

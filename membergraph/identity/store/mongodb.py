@@ -33,6 +33,7 @@ from membergraph.identity.store.mongodb_client import (
     database_of,
     redact,
 )
+from membergraph.identity.store.mongodb_metrics import MongoMetrics
 from membergraph.identity.store.mongodb_read import MongoReads, chunks, find_in, versions
 from membergraph.identity.store.mongodb_write import (
     INDEXES,
@@ -181,6 +182,9 @@ class MongoStore(MongoReads, IdentityStore):
             for chunk in chunks(ops):
                 operations = [op.pymongo() for op in chunk]
                 await self.db[collection].bulk_write(operations, ordered=True, session=session)
+
+    def metrics(self) -> MongoMetrics:
+        return MongoMetrics(self)
 
     # -- the change feed ------------------------------------------------------------------
 

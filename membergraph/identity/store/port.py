@@ -17,6 +17,7 @@ from membergraph.identity.engine import Conflict, Link, ValueKey
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.metrics_port import MetricsStore
 
 __all__ = [
     "Change",
@@ -373,6 +374,10 @@ class IdentityStore(abc.ABC):
     @abc.abstractmethod
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` were ever used (live or redirected)."""
+
+    def metrics(self) -> MetricsStore:
+        """The per-member metrics this store keeps (``metrics_port``)."""
+        raise StoreError(f"{type(self).__name__} keeps no member metrics")
 
     # -- the change feed (identity/feed.py) ----------------------------------------------
 

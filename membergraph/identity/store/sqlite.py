@@ -41,6 +41,7 @@ from membergraph.identity.store.sqlite_first_load import (
     stage_members,
     stage_records,
 )
+from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetrics
 from membergraph.identity.store.sqlite_write import SCHEMA, Staged, member_versions, write_change
 
 __all__ = ["SqliteStore"]
@@ -125,6 +126,7 @@ class SqliteStore(IdentityStore):
             self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
             self._db.row_factory = sqlite3.Row
             await self._db.executescript(SCHEMA)
+            await self._db.executescript(METRICS_SCHEMA)
             await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     async def aclose(self) -> None:
@@ -148,6 +150,9 @@ class SqliteStore(IdentityStore):
         at = (change.at or datetime.now(UTC)).isoformat()
         async with self._mapped("write"):
             await self._in_thread(self._finish, change, at)
+
+    def metrics(self) -> SqliteMetrics:
+        return SqliteMetrics(self)
 
     async def append_feed(self, entries: Sequence[FeedEntry]) -> list[int]:
         if not entries:

@@ -1,0 +1,261 @@
+"""The metrics port: per-member figures kept in the store, and what the database computes
+over them (ranked scores, segments, filtered and ordered pages, counts, aggregates).
+
+The figures are measured elsewhere (``membergraph.scores`` from the sources); the store
+keeps them, ranks them and answers questions over them without any process holding the
+population. Timestamps are microseconds since the epoch (0: never), so that every
+adapter orders and compares them as integers.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from membergraph.identity.store.port import IdentityEvent
+
+__all__ = [
+    "DAYS",
+    "FIGURES",
+    "ConflictQuery",
+    "GroupKey",
+    "MemberQuery",
+    "MetricsRow",
+    "MetricsStore",
+    "OrderField",
+    "Range",
+    "Scoring",
+    "SegmentRules",
+    "SalesRow",
+    "ScoredRow",
+    "StatsRow",
+    "segment_rules",
+]
+
+FIGURES = (
+    "last_purchase_at",
+    "first_purchase_at",
+    "frequency",
+    "monetary_cents",
+    "prior_frequency",
+    "prior_monetary_cents",
+    "engagement",
+    "last_engaged_at",
+    "last_activity_at",
+    "lifetime_spend_cents",
+    "points_earned",
+    "points_redeemed",
+    "points_balance",
+    "declining",  # 1: lower on purchases, spend and recency than the 12 months before
+)
+"""The integer figures of a row, in column order."""
+
+DAYS = ("recency_days", "first_purchase_days", "last_activity_days", "prior_recency_days")
+"""Whole days before the row's reference (None: never happened)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SalesRow:
+    """A member's purchases and refunds of one channel, store and month."""
+
+    channel: str
+    store: str
+    month: str
+    purchases: int
+    spend_cents: int
+    points_earned: int
+    points_redeemed: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsRow:
+    """One member's figures as measured as of ``measured_at`` (microseconds)."""
+
+    member_id: str
+    measured_at: int
+    figures: dict[str, int]  # every name of FIGURES
+    days: dict[str, int | None]  # every name of DAYS
+    tier: str
+    sources: tuple[str, ...] = ()
+    consented: tuple[str, ...] = ()
+    reachable: tuple[str, ...] = ()
+    sales: tuple[SalesRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredRow:
+    """A stored row with its scores (recency, frequency, monetary, engagement,
+    prior_monetary) and segments, as the last scoring left them."""
+
+    row: MetricsRow
+    scores: tuple[int, int, int, int, int]
+    segments: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """Inclusive bounds; None: unbounded."""
+
+    low: int | None = None
+    high: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberQuery:
+    """Which members: every condition given must hold."""
+
+    segment: str | None = None
+    tier: str | None = None
+    source: str | None = None
+    lifetime_spend_cents: Range | None = None
+    monetary_cents: Range | None = None  # spend in the last 12 months
+    points_balance: Range | None = None
+    last_purchase_at: Range | None = None  # microseconds; a member who never bought: out
+    consented: str | None = None  # a channel opted in
+    reachable: str | None = None  # a channel reachable on
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictQuery:
+    """Which identity conflicts: every condition given must hold."""
+
+    kind: str | None = None  # the conflict's kind (the event's rule)
+    since: datetime | None = None  # at or after
+    until: datetime | None = None  # before
+    member_id: str | None = None
+
+
+class OrderField(StrEnum):
+    """What ``members`` may be ordered by: a column of the row (or the member's start)."""
+
+    MEMBER_ID = "member_id"
+    LIFETIME_SPEND = "lifetime_spend_cents"
+    SPEND_12M = "monetary_cents"
+    POINTS_BALANCE = "points_balance"
+    LAST_PURCHASE = "last_purchase_at"
+    MEMBER_SINCE = "member_since"
+
+
+GroupKey = Literal["segment", "tier", "channel", "month", "store"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRow:
+    """One group of ``memberStats``: its key per dimension, and its sums."""
+
+    key: dict[str, str | None]
+    members: int
+    purchases: int
+    spend_cents: int
+    points_earned: int
+    points_redeemed: int
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRules:
+    """The segments' thresholds in days, as the store applies them."""
+
+    new_days: int = 90
+    at_risk_days: int = 90
+    dormant_days: int = 180
+
+
+def segment_rules(rules: SegmentRules) -> dict[str, str]:
+    """Each segment's condition over a row's scores (``r f m e p``), figures and days, in
+    SQL: the one statement of :func:`membergraph.insights.rfm.segments_of` for stores."""
+    return {
+        "HYPERACTIVE": "r >= 4 AND f >= 4 AND m >= 4 AND e >= 4",
+        "LOYAL": "f >= 4 AND r >= 3",
+        "NEW": f"first_purchase_days IS NOT NULL AND first_purchase_days <= {rules.new_days}",
+        "AT_RISK": f"recency_days IS NOT NULL AND recency_days >= {rules.at_risk_days} AND f >= 3",
+        "ZOMBIE": f"last_activity_days IS NOT NULL AND last_activity_days >= {rules.dormant_days}",
+        "FADING_STAR": "p >= 5 AND declining = 1",
+    }
+
+
+@dataclass(slots=True)
+class Scoring:
+    """What a scoring pass is asked for: the thresholds, and a name for them (a pass with
+    other thresholds scores again)."""
+
+    rules: SegmentRules = field(default_factory=SegmentRules)
+
+    @property
+    def name(self) -> str:
+        r = self.rules
+        return f"{r.new_days}:{r.at_risk_days}:{r.dormant_days}"
+
+
+class MetricsStore(abc.ABC):
+    """Per-member figures in the store, and the questions the database answers over them
+    for analysts (members, their aggregates, and the identity conflicts)."""
+
+    @abc.abstractmethod
+    async def put(
+        self, rows: Sequence[MetricsRow], gone: Sequence[str] = (), cursor: int = 0
+    ) -> None:
+        """Keep ``rows`` (replacing each member's) and drop the ``gone`` members' rows, in one
+        transaction. ``cursor``: the feed position the rows were measured after; a row kept
+        with a later one is not replaced (a slower process measured older facts)."""
+
+    @abc.abstractmethod
+    async def position(self) -> int | None:
+        """The feed cursor the kept figures follow (None: never built, or to be rebuilt)."""
+
+    @abc.abstractmethod
+    async def set_position(self, cursor: int | None) -> None:
+        """Record that the figures follow the feed up to ``cursor`` (None: rebuild them)."""
+
+    @abc.abstractmethod
+    async def outdated(self, reference: int, max_age: int, limit: int) -> list[str]:
+        """Members whose row was measured after ``reference`` or more than ``max_age``
+        before it (microseconds): their figures are to be measured again."""
+
+    @abc.abstractmethod
+    async def score(self, scoring: Scoring) -> bool:
+        """Rank every row on each axis and place it in its segments, with the database, if a
+        row changed since the last pass (or the thresholds did); whether it ran."""
+
+    @abc.abstractmethod
+    async def scored(self, member_ids: Sequence[str]) -> list[ScoredRow | None]:
+        """Each member's row with its scores and segments, in the order asked."""
+
+    @abc.abstractmethod
+    async def page(
+        self,
+        query: MemberQuery,
+        order: OrderField,
+        descending: bool,
+        after: tuple[int | str, str] | None,
+        limit: int,
+    ) -> list[tuple[str, int | str]]:
+        """Members matching ``query`` in the order asked (ties by member ID, in the same
+        direction), after the keyset ``(value, member ID)``: each with its order value."""
+
+    @abc.abstractmethod
+    async def count(self, query: MemberQuery) -> int:
+        """How many members match ``query``."""
+
+    @abc.abstractmethod
+    async def stats(self, query: MemberQuery, group_by: Sequence[GroupKey]) -> list[StatsRow]:
+        """Members, purchases, spend and points per group of the members matching
+        ``query``, groups in key order."""
+
+    @abc.abstractmethod
+    async def segment_counts(self) -> dict[str, int]:
+        """How many members each segment holds (as the last scoring placed them)."""
+
+    @abc.abstractmethod
+    async def conflicts(
+        self, query: ConflictQuery, before: int | None, limit: int
+    ) -> list[IdentityEvent]:
+        """Conflict events matching ``query``, newest first, with an id below ``before``."""
+
+    @abc.abstractmethod
+    async def count_conflicts(self, query: ConflictQuery) -> int:
+        """How many conflict events match ``query``."""

@@ -1,0 +1,351 @@
+"""The MongoDB store's per-member metrics: one document per member in ``member_metrics``,
+ranked by sorted, indexed reads (a page of IDs at a time, never the population), filtered,
+ordered and aggregated by the server.
+
+Scores follow :func:`membergraph.insights.rfm.quintile`: the ranked members are read best
+first, a page of IDs at a time, and each page's scores set with one ``update_many`` per
+score. (A server-side ``$setWindowFields`` + ``$merge`` would do it without the pages;
+mongomock, which the tests run on, has neither.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from membergraph.identity.store.metrics_port import (
+    DAYS,
+    FIGURES,
+    ConflictQuery,
+    GroupKey,
+    MemberQuery,
+    MetricsRow,
+    MetricsStore,
+    OrderField,
+    SalesRow,
+    ScoredRow,
+    Scoring,
+    StatsRow,
+)
+from membergraph.identity.store.mongodb_query import member_filter, segment_filters
+from membergraph.identity.store.mongodb_read import event_of
+from membergraph.identity.store.port import IdentityEvent
+
+if TYPE_CHECKING:
+    from membergraph.identity.store.mongodb import MongoStore
+
+__all__ = ["MongoMetrics"]
+
+Doc = dict[str, Any]
+_PAGE = 5000
+_SCORES = ("r", "f", "m", "e", "p")
+_RANKS: dict[str, tuple[Doc, tuple[str, ...]]] = {
+    # score: (who is ranked, their order worst first; see insights.rfm.RANKED_BY)
+    "r": ({"last_purchase_at": {"$gt": 0}}, ("last_purchase_at", "frequency", "monetary_cents")),
+    "f": ({"frequency": {"$gt": 0}}, ("frequency", "monetary_cents", "last_purchase_at")),
+    "m": ({"monetary_cents": {"$gt": 0}}, ("monetary_cents", "frequency", "last_purchase_at")),
+    "e": ({"engagement": {"$gt": 0}}, ("engagement", "last_engaged_at")),
+    "p": ({"prior_monetary_cents": {"$gt": 0}}, ("prior_monetary_cents", "prior_frequency")),
+}
+_ORDERED = ("lifetime_spend_cents", "monetary_cents", "points_balance", "last_purchase_at")
+INDEXES = [
+    *(IndexModel([(c, ASCENDING), ("_id", ASCENDING)]) for c in (*_ORDERED, "member_since")),
+    IndexModel([("segments", ASCENDING), ("_id", ASCENDING)]),
+    IndexModel([("tier", ASCENDING)]),
+    IndexModel([("measured_at", ASCENDING)]),
+]
+
+
+def _doc(row: MetricsRow, cursor: int, since: str) -> Doc:
+    return {
+        "_id": row.member_id,
+        "measured_at": row.measured_at,
+        "cursor": cursor,
+        "member_since": since,
+        **row.figures,
+        **row.days,
+        "tier": row.tier,
+        "sources": list(row.sources),
+        "consented": list(row.consented),
+        "reachable": list(row.reachable),
+        "sales": [
+            {
+                "channel": s.channel,
+                "store": s.store,
+                "month": s.month,
+                "purchases": s.purchases,
+                "spend_cents": s.spend_cents,
+                "points_earned": s.points_earned,
+                "points_redeemed": s.points_redeemed,
+            }
+            for s in row.sales
+        ],
+        **dict.fromkeys(_SCORES, 1),
+        "segments": [],
+    }
+
+
+def _scored(doc: Doc) -> ScoredRow:
+    row = MetricsRow(
+        member_id=doc["_id"],
+        measured_at=doc["measured_at"],
+        figures={f: doc[f] for f in FIGURES},
+        days={d: doc.get(d) for d in DAYS},
+        tier=doc["tier"],
+        sources=tuple(doc["sources"]),
+        consented=tuple(doc["consented"]),
+        reachable=tuple(doc["reachable"]),
+        sales=tuple(SalesRow(**s) for s in doc["sales"]),
+    )
+    scores = tuple(doc[s] for s in _SCORES)
+    return ScoredRow(row, scores, tuple(sorted(doc["segments"])))
+
+
+class MongoMetrics(MetricsStore):
+    """The ``member_metrics`` collection of a :class:`MongoStore`'s database."""
+
+    def __init__(self, store: MongoStore) -> None:
+        self.store = store
+        self._indexed = False
+
+    async def _collection(self) -> Any:
+        collection = self.store.db.member_metrics
+        if not self._indexed:
+            async with self.store._mapped("create metrics indexes"):
+                await collection.create_indexes(INDEXES)
+            self._indexed = True
+        return collection
+
+    async def _meta(self, key: str) -> str | None:
+        async with self.store._mapped("read"):
+            doc = await self.store.db.metrics_meta.find_one({"_id": key})
+        return None if doc is None else str(doc["value"])
+
+    async def _set_meta(self, key: str, value: str) -> None:
+        async with self.store._mapped("write"):
+            await self.store.db.metrics_meta.update_one(
+                {"_id": key}, {"$set": {"value": value}}, upsert=True
+            )
+
+    async def _bump(self) -> None:
+        async with self.store._mapped("write"):
+            await self.store.db.metrics_meta.update_one(
+                {"_id": "version"}, {"$inc": {"n": 1}}, upsert=True
+            )
+
+    async def put(
+        self, rows: Sequence[MetricsRow], gone: Sequence[str] = (), cursor: int = 0
+    ) -> None:
+        if not rows and not gone:
+            return
+        collection = await self._collection()
+        ids = [r.member_id for r in rows]
+        async with self.store._mapped("metrics write"):
+            newer = {
+                d["_id"]
+                for d in await collection.find(
+                    {"_id": {"$in": ids}, "cursor": {"$gt": cursor}}, projection=["_id"]
+                ).to_list()
+            }
+            kept = [r for r in rows if r.member_id not in newer]
+            members = await self.store.db.members.find(
+                {"_id": {"$in": [r.member_id for r in kept]}}, projection=["created_at"]
+            ).to_list()
+            since = {m["_id"]: str(m.get("created_at", "")) for m in members}
+            if gone:
+                await collection.delete_many({"_id": {"$in": list(gone)}})
+            for row in kept:
+                doc = _doc(row, cursor, since.get(row.member_id, ""))
+                await collection.replace_one({"_id": row.member_id}, doc, upsert=True)
+        await self._bump()
+
+    async def position(self) -> int | None:
+        found = await self._meta("position")
+        return None if not found else int(found)
+
+    async def set_position(self, cursor: int | None) -> None:
+        await self._set_meta("position", "" if cursor is None else str(cursor))
+
+    async def outdated(self, reference: int, max_age: int, limit: int) -> list[str]:
+        collection = await self._collection()
+        query = {
+            "$or": [
+                {"measured_at": {"$gt": reference}},
+                {"measured_at": {"$lt": reference - max_age}},
+            ]
+        }
+        async with self.store._mapped("read"):
+            docs = await collection.find(query, projection=["_id"]).limit(limit).to_list()
+        return [d["_id"] for d in docs]
+
+    async def _version(self) -> str:
+        async with self.store._mapped("read"):
+            doc = await self.store.db.metrics_meta.find_one({"_id": "version"})
+        return str(doc["n"] if doc else 0)
+
+    async def score(self, scoring: Scoring) -> bool:
+        wanted = f"{await self._version()}|{scoring.name}"
+        if await self._meta("scored") == wanted:
+            return False
+        collection = await self._collection()
+        async with self.store._mapped("metrics scoring"):
+            await collection.update_many({}, {"$set": {**dict.fromkeys(_SCORES, 1)}})
+            for column, (ranked, order) in _RANKS.items():
+                await self._rank(collection, column, ranked, order)
+            await collection.update_many({}, {"$set": {"segments": []}})
+            for segment, condition in segment_filters(scoring.rules).items():
+                await collection.update_many(condition, {"$push": {"segments": segment}})
+        await self._set_meta("scored", wanted)
+        return True
+
+    async def _rank(
+        self, collection: Any, column: str, ranked: Doc, order: tuple[str, ...]
+    ) -> None:
+        count = await collection.count_documents(ranked)
+        best_first = [(f, DESCENDING) for f in (*order, "_id")]
+        done = 0
+        while done < count:
+            page = await (
+                collection.find(ranked, projection=["_id"])
+                .sort(best_first)
+                .skip(done)
+                .limit(_PAGE)
+                .to_list()
+            )
+            if not page:
+                break
+            by_score: dict[int, list[str]] = {}
+            for offset, doc in enumerate(page):
+                score = 5 - (5 * (done + offset)) // count
+                by_score.setdefault(score, []).append(doc["_id"])
+            for score, ids in by_score.items():
+                await collection.update_many({"_id": {"$in": ids}}, {"$set": {column: score}})
+            done += len(page)
+
+    async def scored(self, member_ids: Sequence[str]) -> list[ScoredRow | None]:
+        collection = await self._collection()
+        async with self.store._mapped("read"):
+            docs = await collection.find({"_id": {"$in": list(member_ids)}}).to_list()
+        found = {d["_id"]: _scored(d) for d in docs}
+        return [found.get(m) for m in member_ids]
+
+    async def page(
+        self,
+        query: MemberQuery,
+        order: OrderField,
+        descending: bool,
+        after: tuple[int | str, str] | None,
+        limit: int,
+    ) -> list[tuple[str, int | str]]:
+        collection = await self._collection()
+        field = "_id" if order is OrderField.MEMBER_ID else order.value
+        conditions = [member_filter(query)]
+        if after is not None:
+            value, member = after
+            beyond = "$lt" if descending else "$gt"
+            conditions.append(
+                {"$or": [{field: {beyond: value}}, {field: value, "_id": {beyond: member}}]}
+            )
+        direction = DESCENDING if descending else ASCENDING
+        async with self.store._mapped("read"):
+            docs = await (
+                collection.find({"$and": conditions}, projection=[field])
+                .sort([(field, direction), ("_id", direction)])
+                .limit(limit)
+                .to_list()
+            )
+        return [(d["_id"], d[field]) for d in docs]
+
+    async def count(self, query: MemberQuery) -> int:
+        collection = await self._collection()
+        async with self.store._mapped("read"):
+            return int(await collection.count_documents(member_filter(query)))
+
+    async def stats(self, query: MemberQuery, group_by: Sequence[GroupKey]) -> list[StatsRow]:
+        collection = await self._collection()
+        pipeline: list[Doc] = [{"$match": member_filter(query)}]
+        if "segment" in group_by:
+            pipeline.append({"$unwind": "$segments"})
+        unwound = bool({"channel", "month", "store"} & set(group_by))
+        if unwound:
+            pipeline.append({"$unwind": {"path": "$sales", "preserveNullAndEmptyArrays": True}})
+
+        def total(field: str) -> Doc:
+            # Unwound, ``$sales.x`` is one sale's; else the list of the member's sales.
+            return {"$sum": f"$sales.{field}" if unwound else {"$sum": f"$sales.{field}"}}
+
+        key_of = {
+            "segment": "$segments",
+            "tier": "$tier",
+            "channel": "$sales.channel",
+            "month": "$sales.month",
+            "store": "$sales.store",
+        }
+        pipeline.append(
+            {
+                "$group": {
+                    "_id": {g: key_of[g] for g in group_by},
+                    "members": {"$addToSet": "$_id"},
+                    "purchases": total("purchases"),
+                    "spend": total("spend_cents"),
+                    "earned": total("points_earned"),
+                    "redeemed": total("points_redeemed"),
+                }
+            }
+        )
+        async with self.store._mapped("read"):
+            docs = await (await collection.aggregate(pipeline)).to_list()
+        # '' (online: no store) and no sale at all are one group, as in SQL: merged here.
+        merged: dict[tuple[Any, ...], list[Any]] = {}
+        for d in docs:
+            key = tuple(d["_id"].get(g) or None for g in group_by)
+            into = merged.setdefault(key, [set(), 0, 0, 0, 0])
+            into[0].update(d["members"])
+            for i, name in enumerate(("purchases", "spend", "earned", "redeemed"), start=1):
+                into[i] += int(d[name])
+        found = [
+            StatsRow(dict(zip(group_by, key, strict=True)), len(v[0]), v[1], v[2], v[3], v[4])
+            for key, v in merged.items()
+        ]
+        if not group_by and not found:  # no member: one group of nothing, as SQL answers
+            found = [StatsRow({}, 0, 0, 0, 0, 0)]
+        return sorted(found, key=lambda r: tuple((v is not None, v or "") for v in r.key.values()))
+
+    async def segment_counts(self) -> dict[str, int]:
+        collection = await self._collection()
+        pipeline = [{"$unwind": "$segments"}, {"$group": {"_id": "$segments", "n": {"$sum": 1}}}]
+        async with self.store._mapped("read"):
+            docs = await (await collection.aggregate(pipeline)).to_list()
+        return {d["_id"]: int(d["n"]) for d in docs}
+
+    async def conflicts(
+        self, query: ConflictQuery, before: int | None, limit: int
+    ) -> list[IdentityEvent]:
+        found = _conflict_filter(query)
+        if before is not None:
+            found["_id"] = {"$lt": before}
+        async with self.store._mapped("read"):
+            docs = await self.store.db.events.find(found).sort("_id", -1).limit(limit).to_list()
+        return [event_of(d) for d in docs]
+
+    async def count_conflicts(self, query: ConflictQuery) -> int:
+        async with self.store._mapped("read"):
+            return int(await self.store.db.events.count_documents(_conflict_filter(query)))
+
+
+def _conflict_filter(query: ConflictQuery) -> Doc:
+    found: Doc = {"kind": "conflict"}
+    if query.kind is not None:
+        found["rule"] = query.kind
+    at: Doc = {}
+    if query.since is not None:
+        at["$gte"] = query.since.isoformat()
+    if query.until is not None:
+        at["$lt"] = query.until.isoformat()
+    if at:
+        found["at"] = at
+    if query.member_id is not None:
+        found["member_id"] = query.member_id
+    return found

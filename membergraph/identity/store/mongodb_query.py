@@ -1,0 +1,59 @@
+"""A :class:`MemberQuery` and the segments' conditions as MongoDB filters over the
+``member_metrics`` documents (the same conditions as ``metrics_port.segment_rules``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from membergraph.identity.store.metrics_port import MemberQuery, Range, SegmentRules
+
+__all__ = ["member_filter", "segment_filters"]
+
+Doc = dict[str, Any]
+
+
+def _range(bounds: Range | None) -> Doc | None:
+    if bounds is None:
+        return None
+    found: Doc = {}
+    if bounds.low is not None:
+        found["$gte"] = bounds.low
+    if bounds.high is not None:
+        found["$lte"] = bounds.high
+    return found or None
+
+
+def member_filter(query: MemberQuery) -> Doc:
+    found: Doc = {}
+    for field, value in (
+        ("segments", query.segment),
+        ("tier", query.tier),
+        ("sources", query.source),
+        ("consented", query.consented),
+        ("reachable", query.reachable),
+    ):
+        if value is not None:
+            found[field] = value
+    for field, bounds in (
+        ("lifetime_spend_cents", query.lifetime_spend_cents),
+        ("monetary_cents", query.monetary_cents),
+        ("points_balance", query.points_balance),
+    ):
+        condition = _range(bounds)
+        if condition is not None:
+            found[field] = condition
+    if query.last_purchase_at is not None:
+        found["last_purchase_at"] = {"$gt": 0, **(_range(query.last_purchase_at) or {})}
+    return found
+
+
+def segment_filters(rules: SegmentRules) -> dict[str, Doc]:
+    """Each segment's condition over a document's scores, figures and days."""
+    return {
+        "HYPERACTIVE": {"r": {"$gte": 4}, "f": {"$gte": 4}, "m": {"$gte": 4}, "e": {"$gte": 4}},
+        "LOYAL": {"f": {"$gte": 4}, "r": {"$gte": 3}},
+        "NEW": {"first_purchase_days": {"$ne": None, "$lte": rules.new_days}},
+        "AT_RISK": {"recency_days": {"$ne": None, "$gte": rules.at_risk_days}, "f": {"$gte": 3}},
+        "ZOMBIE": {"last_activity_days": {"$ne": None, "$gte": rules.dormant_days}},
+        "FADING_STAR": {"p": {"$gte": 5}, "declining": 1},
+    }

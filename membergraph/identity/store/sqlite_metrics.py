@@ -1,0 +1,409 @@
+"""The SQLite store's per-member metrics: kept in tables beside the identity graph, ranked
+with window functions (``NTILE(5)``), filtered, ordered and aggregated by SQL over indexes.
+
+Plain ``sqlite3`` functions run in the store connection's thread (one hop, many
+statements); :class:`SqliteMetrics` is the port over them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+
+from membergraph.identity.store.metrics_port import (
+    DAYS,
+    FIGURES,
+    ConflictQuery,
+    GroupKey,
+    MemberQuery,
+    MetricsRow,
+    MetricsStore,
+    OrderField,
+    SalesRow,
+    ScoredRow,
+    Scoring,
+    StatsRow,
+    segment_rules,
+)
+from membergraph.identity.store.port import IdentityEvent, event_from
+from membergraph.identity.store.sqlite_query import member_where, order_sql
+
+if TYPE_CHECKING:
+    from membergraph.identity.store.sqlite import SqliteStore
+
+__all__ = ["METRICS_SCHEMA", "SqliteMetrics"]
+
+T = TypeVar("T")
+
+_ORDERED = ("lifetime_spend_cents", "monetary_cents", "points_balance", "last_purchase_at")
+METRICS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS member_metrics (member_id TEXT PRIMARY KEY,"
+    " measured_at INTEGER NOT NULL, cursor INTEGER NOT NULL, member_since TEXT NOT NULL,"
+    + "".join(f" {f} INTEGER NOT NULL," for f in FIGURES)
+    + "".join(f" {d} INTEGER," for d in DAYS)
+    + " tier TEXT NOT NULL, sources TEXT NOT NULL, consented TEXT NOT NULL,"
+    " reachable TEXT NOT NULL, r INTEGER NOT NULL DEFAULT 1, f INTEGER NOT NULL DEFAULT 1,"
+    " m INTEGER NOT NULL DEFAULT 1, e INTEGER NOT NULL DEFAULT 1,"
+    " p INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS member_segments (segment TEXT NOT NULL,"
+    " member_id TEXT NOT NULL, PRIMARY KEY (segment, member_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS member_sales (member_id TEXT NOT NULL, channel TEXT NOT NULL,"
+    " store TEXT NOT NULL, month TEXT NOT NULL, purchases INTEGER NOT NULL,"
+    " spend_cents INTEGER NOT NULL, points_earned INTEGER NOT NULL,"
+    " points_redeemed INTEGER NOT NULL, PRIMARY KEY (member_id, channel, store, month))"
+    " WITHOUT ROWID;\n"
+    + "".join(
+        f"CREATE INDEX IF NOT EXISTS member_metrics_{c} ON member_metrics ({c}, member_id);\n"
+        for c in (*_ORDERED, "member_since", "tier", "measured_at")
+    )
+    + "CREATE INDEX IF NOT EXISTS events_kind_id ON events (kind, id);\n"
+)
+
+_COLUMNS = ("measured_at", "cursor", *FIGURES, *DAYS, "tier", "sources", "consented", "reachable")
+_SCORES = ("r", "f", "m", "e", "p")
+_RANKS: dict[str, tuple[str, str]] = {
+    # score column: (who is ranked, their order worst first; see insights.rfm.RANKED_BY)
+    "r": ("last_purchase_at > 0", "last_purchase_at, frequency, monetary_cents"),
+    "f": ("frequency > 0", "frequency, monetary_cents, last_purchase_at"),
+    "m": ("monetary_cents > 0", "monetary_cents, frequency, last_purchase_at"),
+    "e": ("engagement > 0", "engagement, last_engaged_at"),
+    "p": ("prior_monetary_cents > 0", "prior_monetary_cents, prior_frequency"),
+}
+
+
+def _set(values: Sequence[str]) -> str:
+    """A small set as text that ``instr`` can test: ``,crm,transactions,``."""
+    return "," + ",".join(sorted(values)) + ","
+
+
+def _unset(text: str) -> tuple[str, ...]:
+    return tuple(v for v in text.split(",") if v)
+
+
+def _meta(db: sqlite3.Connection, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def _in_transaction(db: sqlite3.Connection, write: Callable[[], T]) -> T:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        done = write()
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return done
+
+
+def _put(
+    db: sqlite3.Connection, rows: Sequence[MetricsRow], gone: Sequence[str], cursor: int
+) -> None:
+    def write() -> None:
+        ids = [r.member_id for r in rows]
+        newer = {
+            m
+            for start in range(0, len(ids), 500)
+            for (m,) in db.execute(
+                "SELECT member_id FROM member_metrics WHERE cursor > ? AND member_id IN"
+                f" ({','.join('?' * len(ids[start : start + 500]))})",
+                (cursor, *ids[start : start + 500]),
+            )
+        }
+        kept = [r for r in rows if r.member_id not in newer]
+        dropped = [*gone, *(r.member_id for r in kept)]
+        for table in ("member_metrics", "member_sales", "member_segments"):
+            db.executemany(f"DELETE FROM {table} WHERE member_id = ?", [(m,) for m in dropped])
+        marks = ",".join("?" * (len(_COLUMNS) + 2))
+        db.executemany(
+            f"INSERT INTO member_metrics (member_id, member_since, {', '.join(_COLUMNS)})"
+            f" VALUES ({marks})",
+            [_values(r, cursor) for r in kept],
+        )
+        db.execute(
+            "UPDATE member_metrics SET member_since = coalesce((SELECT created_at FROM members"
+            " WHERE id = member_metrics.member_id), '') WHERE member_since = ''"
+        )
+        db.executemany(
+            "INSERT INTO member_sales VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    r.member_id,
+                    s.channel,
+                    s.store,
+                    s.month,
+                    s.purchases,
+                    s.spend_cents,
+                    s.points_earned,
+                    s.points_redeemed,
+                )
+                for r in kept
+                for s in r.sales
+            ],
+        )
+        if kept or gone:
+            version = int(_meta(db, "metrics_version") or 0) + 1
+            _set_meta(db, "metrics_version", str(version))
+
+    _in_transaction(db, write)
+
+
+def _values(row: MetricsRow, cursor: int) -> tuple[Any, ...]:
+    return (
+        row.member_id,
+        "",
+        row.measured_at,
+        cursor,
+        *(row.figures[f] for f in FIGURES),
+        *(row.days[d] for d in DAYS),
+        row.tier,
+        _set(row.sources),
+        _set(row.consented),
+        _set(row.reachable),
+    )
+
+
+def _score(db: sqlite3.Connection, scoring: Scoring) -> bool:
+    def write() -> bool:
+        wanted = f"{_meta(db, 'metrics_version') or 0}|{scoring.name}"
+        if _meta(db, "metrics_scored") == wanted:
+            return False
+        db.execute("UPDATE member_metrics SET r = 1, f = 1, m = 1, e = 1, p = 1")
+        for column, (ranked, order) in _RANKS.items():
+            best_first = ", ".join(f"{c.strip()} DESC" for c in f"{order}, member_id".split(","))
+            db.execute(  # insights.rfm.quintile: 5 - 5 * (rank from the best) // ranked
+                f"UPDATE member_metrics SET {column} = x.score FROM (SELECT member_id,"
+                f" 5 - 5 * (ROW_NUMBER() OVER (ORDER BY {best_first}) - 1) / COUNT(*) OVER ()"
+                f" AS score FROM member_metrics WHERE {ranked}) AS x"
+                " WHERE member_metrics.member_id = x.member_id"
+            )
+        db.execute("DELETE FROM member_segments")
+        for segment, condition in segment_rules(scoring.rules).items():
+            db.execute(
+                "INSERT INTO member_segments (segment, member_id)"
+                f" SELECT ?, member_id FROM member_metrics WHERE {condition}",
+                (segment,),
+            )
+        _set_meta(db, "metrics_scored", wanted)
+        return True
+
+    return _in_transaction(db, write)
+
+
+def _scored(db: sqlite3.Connection, member_ids: list[str]) -> list[ScoredRow | None]:
+    found: dict[str, ScoredRow] = {}
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        segments: dict[str, list[str]] = {}
+        for segment, member in db.execute(
+            f"SELECT segment, member_id FROM member_segments WHERE member_id IN ({marks})"
+            " ORDER BY segment",
+            chunk,
+        ):
+            segments.setdefault(member, []).append(segment)
+        sales: dict[str, list[SalesRow]] = {}
+        for member, *sale in db.execute(
+            f"SELECT * FROM member_sales WHERE member_id IN ({marks})"
+            " ORDER BY member_id, channel, store, month",
+            chunk,
+        ):
+            sales.setdefault(member, []).append(SalesRow(*sale))
+        for row in db.execute(
+            f"SELECT * FROM member_metrics WHERE member_id IN ({marks})", chunk
+        ).fetchall():
+            found[row["member_id"]] = ScoredRow(
+                _row(row, tuple(sales.get(row["member_id"], ()))),
+                tuple(row[c] for c in _SCORES),
+                tuple(segments.get(row["member_id"], ())),
+            )
+    return [found.get(m) for m in member_ids]
+
+
+def _row(row: sqlite3.Row, sales: tuple[SalesRow, ...]) -> MetricsRow:
+    return MetricsRow(
+        member_id=row["member_id"],
+        measured_at=row["measured_at"],
+        figures={f: row[f] for f in FIGURES},
+        days={d: row[d] for d in DAYS},
+        tier=row["tier"],
+        sources=_unset(row["sources"]),
+        consented=_unset(row["consented"]),
+        reachable=_unset(row["reachable"]),
+        sales=sales,
+    )
+
+
+def _page(
+    db: sqlite3.Connection,
+    query: MemberQuery,
+    order: OrderField,
+    descending: bool,
+    after: tuple[int | str, str] | None,
+    limit: int,
+) -> list[tuple[str, int | str]]:
+    where, params = member_where(query)
+    column, direction = order_sql(order, descending)
+    if after is not None:
+        where.append(f"({column}, member_id) {'<' if descending else '>'} (?, ?)")
+        params += list(after)
+    sql = (
+        f"SELECT member_id, {column} FROM member_metrics WHERE {' AND '.join(where) or '1'}"
+        f" ORDER BY {column} {direction}, member_id {direction} LIMIT ?"
+    )
+    return [(r[0], r[1]) for r in db.execute(sql, (*params, limit))]
+
+
+def _count(db: sqlite3.Connection, query: MemberQuery) -> int:
+    where, params = member_where(query)
+    sql = f"SELECT count(*) FROM member_metrics WHERE {' AND '.join(where) or '1'}"
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+_GROUPS: dict[str, str] = {
+    "segment": "g.segment",
+    "tier": "member_metrics.tier",
+    "channel": "s.channel",
+    "month": "s.month",
+    "store": "nullif(s.store, '')",
+}
+
+
+def _stats(
+    db: sqlite3.Connection, query: MemberQuery, group_by: Sequence[GroupKey]
+) -> list[StatsRow]:
+    where, params = member_where(query)
+    keys = [_GROUPS[g] for g in group_by]
+    joins = ""
+    if "segment" in group_by:
+        joins += " JOIN member_segments AS g ON g.member_id = member_metrics.member_id"
+    joins += " LEFT JOIN member_sales AS s ON s.member_id = member_metrics.member_id"
+    select = "".join(f"{k}, " for k in keys)
+    sql = (
+        f"SELECT {select}count(DISTINCT member_metrics.member_id), coalesce(sum(s.purchases), 0),"
+        " coalesce(sum(s.spend_cents), 0), coalesce(sum(s.points_earned), 0),"
+        " coalesce(sum(s.points_redeemed), 0)"
+        f" FROM member_metrics{joins} WHERE {' AND '.join(where) or '1'}"
+        + (f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}" if keys else "")
+    )
+    found = []
+    for row in db.execute(sql, params):
+        key = dict(zip(group_by, row[: len(keys)], strict=True))
+        found.append(StatsRow(key, *row[len(keys) :]))
+    return found
+
+
+def _segment_counts(db: sqlite3.Connection) -> dict[str, int]:
+    rows = db.execute("SELECT segment, count(*) FROM member_segments GROUP BY segment")
+    return {str(s): int(n) for s, n in rows}
+
+
+def _conflict_where(query: ConflictQuery) -> tuple[str, list[Any]]:
+    where, params = ["kind = 'conflict'"], []
+    for condition, value in (
+        ("rule = ?", query.kind),
+        ("at >= ?", query.since.isoformat() if query.since else None),
+        ("at < ?", query.until.isoformat() if query.until else None),
+        ("member_id = ?", query.member_id),
+    ):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    return " AND ".join(where), params
+
+
+def _conflicts(
+    db: sqlite3.Connection, query: ConflictQuery, before: int | None, limit: int
+) -> list[IdentityEvent]:
+    where, params = _conflict_where(query)
+    if before is not None:
+        where += " AND id < ?"
+        params.append(before)
+    rows = db.execute(
+        f"SELECT * FROM events WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+    ).fetchall()
+    return [event_from(r, orjson.loads(r["evidence"]), orjson.loads(r["records"])) for r in rows]
+
+
+def _count_conflicts(db: sqlite3.Connection, query: ConflictQuery) -> int:
+    where, params = _conflict_where(query)
+    return int(db.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchone()[0])
+
+
+class SqliteMetrics(MetricsStore):
+    """The metrics tables of a :class:`SqliteStore`'s file, over its connection."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        async with self.store._mapped("metrics write"):
+            return await self.store._in_thread(fn, *args)
+
+    async def put(
+        self, rows: Sequence[MetricsRow], gone: Sequence[str] = (), cursor: int = 0
+    ) -> None:
+        if rows or gone:
+            await self._write(_put, list(rows), list(gone), cursor)
+
+    async def position(self) -> int | None:
+        found = await self.store._read(_meta, "metrics_position")
+        return None if not found else int(found)
+
+    async def set_position(self, cursor: int | None) -> None:
+        await self._write(_set_meta, "metrics_position", "" if cursor is None else str(cursor))
+
+    async def outdated(self, reference: int, max_age: int, limit: int) -> list[str]:
+        def find(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute(
+                "SELECT member_id FROM member_metrics WHERE measured_at > ? OR measured_at < ?"
+                " LIMIT ?",
+                (reference, reference - max_age, limit),
+            )
+            return [r[0] for r in rows]
+
+        return await self.store._read(find)
+
+    async def score(self, scoring: Scoring) -> bool:
+        return await self._write(_score, scoring)
+
+    async def scored(self, member_ids: Sequence[str]) -> list[ScoredRow | None]:
+        return await self.store._read(_scored, list(member_ids))
+
+    async def page(
+        self,
+        query: MemberQuery,
+        order: OrderField,
+        descending: bool,
+        after: tuple[int | str, str] | None,
+        limit: int,
+    ) -> list[tuple[str, int | str]]:
+        return await self.store._read(_page, query, order, descending, after, limit)
+
+    async def count(self, query: MemberQuery) -> int:
+        return await self.store._read(_count, query)
+
+    async def stats(self, query: MemberQuery, group_by: Sequence[GroupKey]) -> list[StatsRow]:
+        return await self.store._read(_stats, query, list(group_by))
+
+    async def segment_counts(self) -> dict[str, int]:
+        return await self.store._read(_segment_counts)
+
+    async def conflicts(
+        self, query: ConflictQuery, before: int | None, limit: int
+    ) -> list[IdentityEvent]:
+        return await self.store._read(_conflicts, query, before, limit)
+
+    async def count_conflicts(self, query: ConflictQuery) -> int:
+        return await self.store._read(_count_conflicts, query)

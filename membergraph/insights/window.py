@@ -1,0 +1,94 @@
+"""The one place that says what counts, and when: the reference time, its windows, and
+which transaction lines are purchases.
+
+``loyalty`` and ``rfm`` both read facts through :class:`Window`, so a purchase dated after
+the reference counts in neither, a refund counts as a purchase in neither, and "the last 12
+months" is the same 365 days in both.
+
+=========================  ==========================================================
+a purchase                 a ``completed`` line with a non-negative amount, dated at or
+                           before the reference
+a reversed purchase        a ``refunded`` or ``cancelled`` line with a non-negative amount:
+                           counts nothing (its status says it was undone)
+a refund line              a ``refunded`` line with a negative amount: takes its amount off
+                           spend, never a purchase
+the last 12 months         ``(reference - 365 days, reference]``
+the year before            ``(reference - 730 days, reference - 365 days]``
+=========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from membergraph.connectors.models import Transaction
+
+__all__ = ["YEAR", "Window", "reference_of"]
+
+YEAR = timedelta(days=365)
+
+
+def reference_of(day: date | None, now: datetime | None = None) -> datetime:
+    """The reference time: the end of ``day`` in UTC, or now when no day is set."""
+    if day is None:
+        return now or datetime.now(UTC)
+    return datetime.combine(day, datetime.max.time(), UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Facts as of ``reference``: what happened by then, split into years before it."""
+
+    reference: datetime
+
+    @property
+    def year_start(self) -> datetime:
+        return self.reference - YEAR
+
+    @property
+    def prior_start(self) -> datetime:
+        return self.reference - 2 * YEAR
+
+    def happened(self, moment: datetime) -> bool:
+        """Dated at or before the reference (a future-dated line counts nowhere yet)."""
+        return moment <= self.reference
+
+    def in_last_year(self, moment: datetime) -> bool:
+        return self.year_start < moment <= self.reference
+
+    def in_year_before(self, moment: datetime) -> bool:
+        return self.prior_start < moment <= self.year_start
+
+    def days_since(self, moment: datetime) -> int:
+        return max(0, (self.reference - moment).days)
+
+    def purchases(self, transactions: Iterable[Transaction]) -> list[Transaction]:
+        """The purchases among ``transactions`` that happened by the reference, oldest first."""
+        return sorted(
+            (t for t in transactions if is_purchase(t) and self.happened(t.occurred_at)),
+            key=lambda t: (t.occurred_at, t.transaction_id),
+        )
+
+    def spending(self, transactions: Iterable[Transaction]) -> list[Transaction]:
+        """Lines that move spend (purchases and refund lines) by the reference."""
+        return [
+            t
+            for t in transactions
+            if (is_purchase(t) or spend_of(t)) and self.happened(t.occurred_at)
+        ]
+
+
+def is_purchase(tx: Transaction) -> bool:
+    return tx.status == "completed" and tx.amount_cents >= 0
+
+
+def spend_of(tx: Transaction) -> int:
+    """What a line adds to spend: a purchase its amount, a refund line its (negative) amount,
+    a reversed purchase nothing."""
+    if is_purchase(tx):
+        return tx.amount_cents
+    if tx.status == "refunded" and tx.amount_cents < 0:
+        return tx.amount_cents
+    return 0

@@ -1,0 +1,252 @@
+"""GraphQL types of the analyst's lists: member filters and orders, ``memberStats`` groups,
+and ``identityConflicts`` as a connection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, cast
+
+import strawberry
+
+from membergraph.connectors.models import SourceName
+from membergraph.identity.store.metrics_port import (
+    ConflictQuery,
+    GroupKey,
+    MemberQuery,
+    OrderField,
+    Range,
+    StatsRow,
+)
+from membergraph.resolvers.errors import bad_input
+from membergraph.resolvers.paging import Page
+from membergraph.schema.insights import Channel, Segment
+from membergraph.schema.types import BigInt, IdentityEvent, PageInfo, _page_info, identity_event
+from membergraph.settings import Settings
+
+__all__ = [
+    "AmountRange",
+    "ConflictFilter",
+    "IdentityConflictConnection",
+    "MemberFilter",
+    "MemberOrder",
+    "MemberStatsGroup",
+    "StatsDimension",
+    "conflict_connection",
+    "conflict_query",
+    "member_query",
+    "order_of",
+    "stats_group",
+]
+
+
+@strawberry.input(description="Inclusive bounds; either may be left out.")
+class AmountRange:
+    min: BigInt | None = strawberry.field(default=None, description="At least this.")
+    max: BigInt | None = strawberry.field(default=None, description="At most this.")
+
+
+@strawberry.input(description="Which members to list: every condition given must hold.")
+class MemberFilter:
+    source: str | None = strawberry.field(
+        default=None,
+        description="Only members with a record from this source "
+        "(crm, transactions, web_analytics, call_center).",
+    )
+    segment: Segment | None = strawberry.field(
+        default=None, description="Only members in this segment."
+    )
+    tier: str | None = strawberry.field(
+        default=None, description="Only members in this loyalty tier (e.g. GOLD)."
+    )
+    lifetime_spend_cents: AmountRange | None = strawberry.field(
+        default=None, description="Lifetime spend, in cents."
+    )
+    spend_12m_cents: AmountRange | None = strawberry.field(
+        default=None, description="Spend in the last 12 months, in cents."
+    )
+    points_balance: AmountRange | None = strawberry.field(
+        default=None, description="Points balance."
+    )
+    last_purchase_after: datetime | None = strawberry.field(
+        default=None, description="Last purchase strictly after this moment."
+    )
+    last_purchase_before: datetime | None = strawberry.field(
+        default=None, description="Last purchase strictly before this moment (buyers only)."
+    )
+    consent: Channel | None = strawberry.field(
+        default=None, description="Opted in on this channel."
+    )
+    reachable: Channel | None = strawberry.field(
+        default=None, description="Opted in on this channel, with an identifier to reach."
+    )
+
+    def needs_metrics(self) -> bool:
+        """Anything beyond the source: the store's metrics answer it."""
+        return any(v is not None for k, v in vars(self).items() if k != "source")
+
+
+@strawberry.enum(description="What `members` can be ordered by.")
+class MemberOrderField(Enum):
+    ID = strawberry.enum_value("member_id", description="Member ID (the default).")
+    LIFETIME_SPEND = strawberry.enum_value("lifetime_spend_cents", description="Lifetime spend.")
+    SPEND_12M = strawberry.enum_value("monetary_cents", description="Spend, last 12 months.")
+    POINTS_BALANCE = strawberry.enum_value("points_balance", description="Points balance.")
+    LAST_PURCHASE = strawberry.enum_value(
+        "last_purchase_at", description="Last purchase (members who never bought come first)."
+    )
+    MEMBER_SINCE = strawberry.enum_value("member_since", description="When the member began.")
+
+
+@strawberry.enum(description="Order direction.")
+class OrderDirection(Enum):
+    ASC = strawberry.enum_value("ASC", description="Smallest first.")
+    DESC = strawberry.enum_value("DESC", description="Largest first.")
+
+
+@strawberry.input(description="An order of `members`; ties go by member ID, the same way.")
+class MemberOrder:
+    field: MemberOrderField = strawberry.field(description="What to order by.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.ASC, description="ASC or DESC."
+    )
+
+
+@strawberry.enum(description="What `memberStats` groups by.")
+class StatsDimension(Enum):
+    SEGMENT = strawberry.enum_value("segment", description="Segment (a member may be in several).")
+    TIER = strawberry.enum_value("tier", description="Loyalty tier.")
+    CHANNEL = strawberry.enum_value("channel", description="Purchase channel: store or online.")
+    MONTH = strawberry.enum_value("month", description="Month of the purchase, YYYY-MM.")
+    STORE = strawberry.enum_value("store", description="Store of the purchase (null: online).")
+
+
+@strawberry.type(description="One group of `memberStats`: its key and its sums.")
+class MemberStatsGroup:
+    segment: Segment | None = strawberry.field(description="The group's segment, if grouped.")
+    tier: str | None = strawberry.field(description="The group's tier, if grouped.")
+    channel: str | None = strawberry.field(description="The group's channel, if grouped.")
+    month: str | None = strawberry.field(description="The group's month, if grouped.")
+    store: str | None = strawberry.field(description="The group's store, if grouped.")
+    members: int = strawberry.field(description="Members in the group.")
+    purchases: int = strawberry.field(description="Purchases (completed, by the reference).")
+    spend_cents: BigInt = strawberry.field(description="Spend, refund lines taken off.")
+    points_issued: BigInt = strawberry.field(description="Points earned on purchases.")
+    points_redeemed: BigInt = strawberry.field(description="Points redeemed on purchases.")
+
+
+def stats_group(row: StatsRow) -> MemberStatsGroup:
+    segment = row.key.get("segment")
+    return MemberStatsGroup(
+        segment=Segment(segment) if segment else None,
+        tier=row.key.get("tier"),
+        channel=row.key.get("channel"),
+        month=row.key.get("month"),
+        store=row.key.get("store"),
+        members=row.members,
+        purchases=row.purchases,
+        spend_cents=BigInt(row.spend_cents),
+        points_issued=BigInt(row.points_earned),
+        points_redeemed=BigInt(row.points_redeemed),
+    )
+
+
+def _range(bounds: AmountRange | None, argument: str) -> Range | None:
+    if bounds is None:
+        return None
+    if bounds.min is not None and bounds.max is not None and bounds.min > bounds.max:
+        raise bad_input(f"{argument}: min is above max", argument=f"filter.{argument}")
+    return Range(bounds.min, bounds.max)
+
+
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+def member_query(found: MemberFilter | None, settings: Settings) -> MemberQuery:
+    """The store's query for a filter; an unknown source or tier is BAD_USER_INPUT."""
+    if found is None:
+        return MemberQuery()
+    if found.source is not None and found.source not in {s.value for s in SourceName}:
+        known = ", ".join(s.value for s in SourceName)
+        raise bad_input(
+            f"unknown source {found.source!r}; use one of {known}", argument="filter.source"
+        )
+    if found.tier is not None and found.tier not in settings.tiers:
+        known = ", ".join(settings.tiers)
+        raise bad_input(f"unknown tier {found.tier!r}; use one of {known}", argument="filter.tier")
+    bought = None
+    if found.last_purchase_after is not None or found.last_purchase_before is not None:
+        after, before = found.last_purchase_after, found.last_purchase_before
+        bought = Range(
+            _micros(after) + 1 if after else None, _micros(before) - 1 if before else None
+        )
+    return MemberQuery(
+        segment=str(found.segment.value) if found.segment else None,
+        tier=found.tier,
+        source=found.source,
+        lifetime_spend_cents=_range(found.lifetime_spend_cents, "lifetimeSpendCents"),
+        monetary_cents=_range(found.spend_12m_cents, "spend12mCents"),
+        points_balance=_range(found.points_balance, "pointsBalance"),
+        last_purchase_at=bought,
+        consented=str(found.consent.value) if found.consent else None,
+        reachable=str(found.reachable.value) if found.reachable else None,
+    )
+
+
+def order_of(order: MemberOrder | None) -> tuple[OrderField, bool]:
+    if order is None:
+        return OrderField.MEMBER_ID, False
+    return OrderField(str(order.field.value)), order.direction is OrderDirection.DESC
+
+
+def group_keys(dimensions: list[StatsDimension]) -> list[GroupKey]:
+    return [cast(GroupKey, str(d.value)) for d in dimensions]
+
+
+@strawberry.input(description="Which identity conflicts: every condition given must hold.")
+class ConflictFilter:
+    kind: str | None = strawberry.field(
+        default=None, description="The conflict's kind (its `rule`), e.g. cannot_link."
+    )
+    since: datetime | None = strawberry.field(default=None, description="At or after this.")
+    until: datetime | None = strawberry.field(default=None, description="Before this.")
+    member_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this member's conflicts."
+    )
+
+
+def conflict_query(found: ConflictFilter | None) -> ConflictQuery:
+    if found is None:
+        return ConflictQuery()
+
+    def utc(moment: datetime | None) -> datetime | None:
+        if moment is None or moment.tzinfo is not None:
+            return moment
+        return moment.replace(tzinfo=UTC)
+
+    member = str(found.member_id) if found.member_id is not None else None
+    return ConflictQuery(found.kind, utc(found.since), utc(found.until), member)
+
+
+@strawberry.type(description="A conflict and its cursor.")
+class IdentityConflictEdge:
+    cursor: str = strawberry.field(description="Opaque cursor.")
+    node: IdentityEvent = strawberry.field(description="The conflict event.")
+
+
+@strawberry.type(description="Identity conflicts, newest first.")
+class IdentityConflictConnection:
+    edges: list[IdentityConflictEdge] = strawberry.field(description="This page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int = strawberry.field(description="Conflicts matching the filter.")
+
+
+def conflict_connection(page: Page[Any]) -> IdentityConflictConnection:
+    return IdentityConflictConnection(
+        edges=[IdentityConflictEdge(cursor=c, node=identity_event(e)) for c, e in page.items],
+        page_info=_page_info(page),
+        total_count=page.total,
+    )

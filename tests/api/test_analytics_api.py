@@ -1,0 +1,177 @@
+"""The analyst's graph over HTTP: members filtered and ordered by the store, memberStats,
+each held to what every member's own `loyalty`, `rfm` and `segments` say (brute force)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.conftest import gql
+
+EVERYONE = """query ($after: String) { members(first: 100, after: $after) {
+  pageInfo { hasNextPage endCursor }
+  edges { node { id segments records { source }
+    loyalty { tier lifetimeSpendCents pointsBalance rolling12mSpendCents }
+    rfm { spend12mCents } } } } }"""
+
+RANKED = """query ($filter: MemberFilter, $order: MemberOrder, $after: String) {
+  members(first: 37, after: $after, filter: $filter, orderBy: $order) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+
+
+@pytest.fixture(scope="module")
+def analyst(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One gateway for the module (read only): the demo data, scored as of a fixed day."""
+    folder = tmp_path_factory.mktemp("analyst")
+    dated = Settings(
+        data=demo_source,
+        store=f"sqlite:///{folder / 'identity.db'}",
+        cache_dir=folder / "cache",
+        reference_date=date(2026, 11, 21),
+    )
+    with TestClient(create_app(dated), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def everyone(analyst: TestClient) -> dict[str, dict[str, Any]]:
+    """Every member as its own fields say, read one page of 100 at a time."""
+    found: dict[str, dict[str, Any]] = {}
+    after = None
+    while True:
+        page = gql(analyst, EVERYONE, after=after)["data"]["members"]  # type: ignore[index]
+        found |= {e["node"]["id"]: e["node"] for e in page["edges"]}
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+def _ranked(client: TestClient, **variables: Any) -> tuple[list[str], int]:
+    seen: list[str] = []
+    after = None
+    while True:
+        answer = gql(client, RANKED, after=after, **variables)
+        assert "errors" not in answer, answer
+        page = answer["data"]["members"]  # type: ignore[index]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return seen, page["totalCount"]
+        after = page["pageInfo"]["endCursor"]
+
+
+def _spend(m: dict[str, Any]) -> int:
+    return int(m["loyalty"]["lifetimeSpendCents"])
+
+
+@pytest.mark.parametrize(
+    ("member_filter", "keep"),
+    [
+        pytest.param({"tier": "SILVER"}, lambda m: m["loyalty"]["tier"] == "SILVER", id="tier"),
+        pytest.param(
+            {"lifetimeSpendCents": {"min": 20_000, "max": 80_000}},
+            lambda m: 20_000 <= _spend(m) <= 80_000,
+            id="spend-range",
+        ),
+        pytest.param(
+            {"pointsBalance": {"max": 0}},
+            lambda m: m["loyalty"]["pointsBalance"] <= 0,
+            id="points-range",
+        ),
+        pytest.param(
+            {"source": "call_center", "segment": "ZOMBIE"},
+            lambda m: (
+                "ZOMBIE" in m["segments"] and "call_center" in {r["source"] for r in m["records"]}
+            ),
+            id="source-and-segment",
+        ),
+    ],
+)
+@pytest.mark.parametrize("direction", ["ASC", "DESC"])
+def test_members_filter_and_order_as_each_member_says(
+    analyst: TestClient,
+    everyone: dict[str, dict[str, Any]],
+    member_filter: dict[str, Any],
+    keep: Any,
+    direction: str,
+) -> None:
+    order = {"field": "LIFETIME_SPEND", "direction": direction}
+    seen, total = _ranked(analyst, filter=member_filter, order=order)
+    chosen = [m for m in everyone.values() if keep(m)]
+    expected = [
+        m["id"]
+        for m in sorted(chosen, key=lambda m: (_spend(m), m["id"]), reverse=direction == "DESC")
+    ]
+    assert chosen, "the filter should choose someone in the demo"
+    assert seen == expected and total == len(expected)
+
+
+def test_twelve_month_spend_is_the_same_in_loyalty_and_rfm(
+    everyone: dict[str, dict[str, Any]],
+) -> None:
+    for m in everyone.values():
+        if m["rfm"] is not None:
+            assert m["rfm"]["spend12mCents"] == m["loyalty"]["rolling12mSpendCents"], m["id"]
+
+
+def test_member_stats_by_tier_count_what_members_say(
+    analyst: TestClient, everyone: dict[str, dict[str, Any]]
+) -> None:
+    answer = gql(analyst, "{ memberStats(groupBy: [TIER]) { tier members } }")
+    counted = {g["tier"]: g["members"] for g in answer["data"]["memberStats"]}  # type: ignore[index]
+    by_hand: dict[str, int] = {}
+    for m in everyone.values():
+        by_hand[m["loyalty"]["tier"]] = by_hand.get(m["loyalty"]["tier"], 0) + 1
+    assert counted == by_hand
+    months = gql(
+        analyst,
+        "{ memberStats(groupBy: [CHANNEL, MONTH]) { channel month purchases spendCents } }",
+    )["data"]["memberStats"]  # type: ignore[index]
+    assert {g["channel"] for g in months} <= {"store", "online", None}
+    whole = gql(analyst, "{ memberStats { members spendCents } }")["data"]["memberStats"]  # type: ignore[index]
+    assert whole[0]["members"] == len(everyone)
+    assert whole[0]["spendCents"] == sum(_spend(m) for m in everyone.values())
+    assert sum(g["spendCents"] for g in months) == whole[0]["spendCents"]
+
+
+@pytest.mark.parametrize(
+    ("query", "argument"),
+    [
+        pytest.param(
+            "{ members(filter: {lifetimeSpendCents: {min: 5, max: 1}}) { totalCount } }",
+            "filter.lifetimeSpendCents",
+            id="min-above-max",
+        ),
+        pytest.param(
+            '{ members(filter: {tier: "DIAMOND"}) { totalCount } }',
+            "filter.tier",
+            id="unknown-tier",
+        ),
+        pytest.param(
+            '{ members(orderBy: {field: LIFETIME_SPEND}, after: "bm9wZQ") { totalCount } }',
+            "after",
+            id="foreign-cursor",
+        ),
+        pytest.param(
+            "{ memberStats(groupBy: [TIER, TIER]) { members } }", "groupBy", id="twice-grouped"
+        ),
+    ],
+)
+def test_bad_analyst_input_is_named(analyst: TestClient, query: str, argument: str) -> None:
+    answer = gql(analyst, query)
+    [error] = answer["errors"]  # type: ignore[misc]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "Traceback" not in str(answer)
+
+
+def test_a_cursor_of_another_order_is_refused(analyst: TestClient) -> None:
+    asc = {"field": "POINTS_BALANCE", "direction": "ASC"}
+    page = gql(analyst, RANKED, order=asc)["data"]["members"]  # type: ignore[index]
+    desc = {"field": "POINTS_BALANCE", "direction": "DESC"}
+    answer = gql(analyst, RANKED, order=desc, after=page["pageInfo"]["endCursor"])
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]

@@ -1,0 +1,278 @@
+"""The metrics port on every adapter, held to a brute-force computation in Python: scores
+and segments to ``insights.rfm.population_of``, pages, counts and aggregates to filtering,
+sorting and summing the same rows by hand (random populations and filters, hypothesis)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from membergraph.identity.store.metrics_port import (
+    MemberQuery,
+    OrderField,
+    Range,
+    Scoring,
+    StatsRow,
+)
+from membergraph.insights.consent import Channel
+from membergraph.insights.metrics import MemberMetrics, Sale
+from membergraph.insights.rfm import population_of
+from membergraph.scores import micros, row_of
+from tests.support.stores import open_store
+
+REF = datetime(2026, 11, 21, 23, 59, tzinfo=UTC)
+KINDS = [pytest.param("sqlite", id="sqlite"), pytest.param("mongodb-emulated", id="mongomock")]
+TIERS = ["BRONZE", "SILVER", "GOLD"]
+SOURCES = ["crm", "transactions", "web_analytics", "call_center"]
+CHANNELS = [c for c in Channel]
+
+
+def _moment(days: int | None) -> datetime | None:
+    return None if days is None else REF - timedelta(days=days, hours=days % 7)
+
+
+@st.composite
+def metrics(draw: st.DrawFn, member_id: str) -> MemberMetrics:
+    small = st.integers(0, 4)  # few distinct values: many ties
+    last = draw(st.none() | st.integers(0, 800))
+    frequency = 0 if last is None or last > 365 else draw(st.integers(1, 4))
+    return MemberMetrics(
+        member_id=member_id,
+        reference=REF,
+        last_purchase_at=_moment(last),
+        first_purchase_at=_moment(None if last is None else last + draw(st.integers(0, 400))),
+        frequency=frequency,
+        monetary_cents=frequency * draw(st.sampled_from([0, 500, 1000])),
+        prior_frequency=draw(small),
+        prior_monetary_cents=draw(st.sampled_from([0, 700, 5000])),
+        prior_last_purchase_at=_moment(draw(st.none() | st.integers(366, 700))),
+        engagement=draw(small),
+        last_engaged_at=_moment(draw(st.integers(0, 89))),
+        last_activity_at=_moment(draw(st.none() | st.integers(0, 400))),
+        lifetime_spend_cents=draw(st.sampled_from([0, 1000, 60_000, 250_000])),
+        points_earned=draw(st.sampled_from([0, 100, 500])),
+        points_redeemed=draw(st.sampled_from([0, 100, 600])),
+        tier=draw(st.sampled_from(TIERS)),
+        sources=frozenset(draw(st.sets(st.sampled_from(SOURCES), min_size=1))),
+        consented=frozenset(draw(st.sets(st.sampled_from(CHANNELS)))),
+        reachable=frozenset(draw(st.sets(st.sampled_from(CHANNELS)))),
+        sales=tuple(
+            Sale(channel, store, month, n, n * 1000, n * 10, redeemed)
+            for channel, store, month, n, redeemed in draw(
+                st.lists(
+                    st.tuples(
+                        st.sampled_from(["store", "online"]),
+                        st.sampled_from(["", "S1", "S2"]),
+                        st.sampled_from(["2026-09", "2026-10"]),
+                        st.integers(0, 3),
+                        st.integers(0, 50),
+                    ),
+                    max_size=3,
+                    unique_by=lambda t: t[:3],
+                )
+            )
+        ),
+    )
+
+
+@st.composite
+def populations(draw: st.DrawFn) -> dict[str, MemberMetrics]:
+    count = draw(st.integers(0, 30))
+    return {f"m{i:03}": draw(metrics(f"m{i:03}")) for i in range(count)}
+
+
+ranges = st.none() | st.builds(
+    Range, st.none() | st.integers(-100, 100_000), st.none() | st.integers(0, 300_000)
+)
+queries = st.builds(
+    MemberQuery,
+    segment=st.none() | st.sampled_from(["LOYAL", "ZOMBIE", "NEW", "AT_RISK", "HYPERACTIVE"]),
+    tier=st.none() | st.sampled_from(TIERS),
+    source=st.none() | st.sampled_from(SOURCES),
+    lifetime_spend_cents=ranges,
+    monetary_cents=ranges,
+    points_balance=st.none()
+    | st.builds(Range, st.none() | st.integers(-600, 500), st.none() | st.integers(-600, 500)),
+    last_purchase_at=st.none()
+    | st.builds(Range, st.just(micros(REF - timedelta(days=200))), st.none()),
+    consented=st.none() | st.sampled_from([c.value for c in CHANNELS]),
+    reachable=st.none() | st.sampled_from([c.value for c in CHANNELS]),
+)
+
+
+def run(kind: str, body: Callable[[Any], Any]) -> Any:
+    async def go() -> Any:
+        async with open_store(kind) as store:
+            return await body(store.metrics())
+
+    return asyncio.run(go())
+
+
+async def _stored(metrics_store: Any, population: dict[str, MemberMetrics]) -> None:
+    await metrics_store.put([row_of(m) for m in population.values()], (), 1)
+    await metrics_store.score(Scoring())
+
+
+def _matches(query: MemberQuery, m: MemberMetrics, segments: frozenset[Any]) -> bool:
+    row = row_of(m)
+
+    def within(value: int, bounds: Range | None) -> bool:
+        return bounds is None or (
+            (bounds.low is None or value >= bounds.low)
+            and (bounds.high is None or value <= bounds.high)
+        )
+
+    bought = row.figures["last_purchase_at"]
+    return (
+        (query.segment is None or query.segment in segments)
+        and (query.tier is None or m.tier == query.tier)
+        and (query.source is None or query.source in m.sources)
+        and (query.consented is None or query.consented in row.consented)
+        and (query.reachable is None or query.reachable in row.reachable)
+        and within(m.lifetime_spend_cents, query.lifetime_spend_cents)
+        and within(m.monetary_cents, query.monetary_cents)
+        and within(m.points_balance, query.points_balance)
+        and (
+            query.last_purchase_at is None
+            or (bought > 0 and within(bought, query.last_purchase_at))
+        )
+    )
+
+
+SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SLOW
+@given(population=populations())
+def test_scores_and_segments_are_the_definitions(kind: str, population: dict[str, Any]) -> None:
+    expected = population_of(population, REF)
+
+    async def body(store: Any) -> Any:
+        await _stored(store, population)
+        return await store.scored(sorted(population)), await store.segment_counts()
+
+    scored, counts = run(kind, body)
+    for found in scored:
+        member = found.row.member_id
+        s = expected.scores[member]
+        assert found.scores == (s.recency, s.frequency, s.monetary, s.engagement, s.prior_monetary)
+        assert set(found.segments) == {x.value for x in expected.segments[member]}
+    assert counts == {s.value: n for s, n in expected.counts().items() if n}
+
+
+ORDERS = st.sampled_from(list(OrderField))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SLOW
+@given(
+    population=populations(),
+    query=queries,
+    order=ORDERS,
+    descending=st.booleans(),
+    size=st.integers(1, 7),
+)
+def test_pages_and_counts_are_a_brute_force_filter_and_sort(
+    kind: str,
+    population: dict[str, MemberMetrics],
+    query: MemberQuery,
+    order: OrderField,
+    descending: bool,
+    size: int,
+) -> None:
+    segments = population_of(population, REF).segments
+    chosen = [
+        m for m in population.values() if _matches(query, m, frozenset(segments[m.member_id]))
+    ]
+
+    def value(m: MemberMetrics) -> Any:
+        if order is OrderField.MEMBER_ID:
+            return m.member_id
+        if order is OrderField.MEMBER_SINCE:
+            return ""  # no member rows in this store: every start is unknown
+        return row_of(m).figures[order.value]
+
+    expected = [
+        m.member_id
+        for m in sorted(chosen, key=lambda m: (value(m), m.member_id), reverse=descending)
+    ]
+
+    async def body(store: Any) -> tuple[list[str], int]:
+        await _stored(store, population)
+        seen: list[str] = []
+        after = None
+        while page := await store.page(query, order, descending, after, size):
+            seen += [m for m, _ in page]
+            after = (page[-1][1], page[-1][0])
+        return seen, await store.count(query)
+
+    seen, count = run(kind, body)
+    assert seen == expected
+    assert count == len(expected)
+
+
+GROUPS = st.lists(
+    st.sampled_from(["segment", "tier", "channel", "month", "store"]), unique=True, max_size=2
+)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SLOW
+@given(population=populations(), query=queries, group_by=GROUPS)
+def test_stats_are_brute_force_sums(
+    kind: str, population: dict[str, MemberMetrics], query: MemberQuery, group_by: list[str]
+) -> None:
+    segments = population_of(population, REF).segments
+    sums: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [set(), 0, 0, 0, 0])
+    for m in population.values():
+        found = frozenset(s.value for s in segments[m.member_id])
+        if not _matches(query, m, frozenset(segments[m.member_id])):
+            continue
+        for segment in sorted(found) if "segment" in group_by else [None]:
+            sales = m.sales or (None,) if {"channel", "month", "store"} & set(group_by) else (None,)
+            for sale in sales:
+                key_of = {
+                    "segment": segment,
+                    "tier": m.tier,
+                    "channel": sale.channel if sale else None,
+                    "month": sale.month if sale else None,
+                    "store": (sale.store or None) if sale else None,
+                }
+                row = sums[tuple(key_of[g] for g in group_by)]
+                row[0].add(m.member_id)
+                counted = (
+                    [sale]
+                    if sale
+                    else list(m.sales)
+                    if not ({"channel", "month", "store"} & set(group_by))
+                    else []
+                )
+                for s in counted:
+                    row[1] += s.purchases
+                    row[2] += s.spend_cents
+                    row[3] += s.points_earned
+                    row[4] += s.points_redeemed
+    expected = sorted(
+        (
+            StatsRow(dict(zip(group_by, key, strict=True)), len(r[0]), r[1], r[2], r[3], r[4])
+            for key, r in sums.items()
+        ),
+        key=lambda r: tuple((v is not None, v or "") for v in r.key.values()),
+    )
+
+    async def body(store: Any) -> list[StatsRow]:
+        await _stored(store, population)
+        return await store.stats(query, group_by)  # type: ignore[no-any-return]
+
+    found = run(kind, body)
+    if not group_by and not expected:  # no member chosen: one group of nothing
+        expected = [StatsRow({}, 0, 0, 0, 0, 0)]
+    assert found == expected
