@@ -41,10 +41,13 @@ def _fact_id(activity: Activity) -> str:
 
 
 def timeline(facts: Iterable[Fact]) -> list[Activity]:
-    """Every fact, newest first (ties in a stable order)."""
-    return sorted(
-        (_activity(f) for f in facts), key=lambda a: (a.at, a.kind, _fact_id(a)), reverse=True
-    )
+    """Every fact, newest first (ties in a stable order: :func:`activity_key`)."""
+    return sorted((_activity(f) for f in facts), key=activity_key, reverse=True)
+
+
+def activity_key(item: Activity) -> tuple[float | str, ...]:
+    """The order of a timeline, and what its cursors hold: time, kind, the fact's id."""
+    return (item.at.timestamp(), item.kind, _fact_id(item))
 
 
 @dataclass(frozen=True, slots=True)

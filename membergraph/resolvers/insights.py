@@ -25,6 +25,7 @@ from membergraph.insights.activity import (
     Activity,
     CallSummary,
     OfferStatus,
+    activity_key,
     call_summary,
     offers_of,
     timeline,
@@ -34,7 +35,7 @@ from membergraph.insights.profile import Profile, profile_of
 from membergraph.insights.rfm import Scores, Segment
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.members import MemberView, _lines, identifiers
-from membergraph.resolvers.paging import Page, check_first, page_of
+from membergraph.resolvers.paging import Page, check_first, page_by_key
 
 __all__ = ["RfmView", "rfm", "scored", "segment_counts", "segments"]
 
@@ -151,7 +152,7 @@ async def activity(
     facts: list[Any] = []
     for source in (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS, SourceName.CALL_CENTER):
         facts += await _lines(ctx, member, source)
-    return page_of(timeline(facts), first, after, "activity")
+    return page_by_key(timeline(facts), first, after, "activity", activity_key)
 
 
 async def offers(ctx: RequestContext, member: MemberView) -> list[OfferStatus]:

@@ -23,7 +23,13 @@ from membergraph.identity.store.port import IdentityEvent, StoredLink
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
 from membergraph.resolvers.own_member import own_history
-from membergraph.resolvers.paging import Page, check_first, decode_cursor, encode_cursor, page_of
+from membergraph.resolvers.paging import (
+    Page,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+    page_by_key,
+)
 
 __all__ = [
     "MemberView",
@@ -132,7 +138,7 @@ async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) ->
 
 async def _transactions(ctx: RequestContext, member: MemberView) -> list[Transaction]:
     lines: list[Transaction] = await _lines(ctx, member, SourceName.TRANSACTIONS)
-    return sorted(lines, key=lambda t: (t.occurred_at, t.transaction_id), reverse=True)
+    return sorted(lines, key=_tx_key, reverse=True)
 
 
 async def transactions(
@@ -140,7 +146,11 @@ async def transactions(
 ) -> Page[Transaction]:
     """The member's transactions, newest first."""
     check_first(first, ctx.gateway.settings.max_page_size)
-    return page_of(await _transactions(ctx, member), first, after, "tx")
+    return page_by_key(await _transactions(ctx, member), first, after, "tx", _tx_key)
+
+
+def _tx_key(tx: Transaction) -> tuple[float | str, ...]:
+    return (tx.occurred_at.timestamp(), tx.transaction_id)
 
 
 async def web_activity(ctx: RequestContext, member: MemberView, first: int) -> list[WebEvent]:

@@ -1,16 +1,25 @@
-"""Relay-style paging helpers: opaque cursors and page-size checks."""
+"""Relay-style paging helpers: opaque cursors and page-size checks.
+
+Lists that grow while a client pages (a member's purchases and activity) page by key: the
+cursor holds the sort key of the last item seen, not its position, so an item arriving
+between two pages never repeats one and never pushes one out of sight.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import orjson
+
 from membergraph.resolvers.errors import bad_input
 
-__all__ = ["Page", "check_first", "decode_cursor", "encode_cursor", "page_of"]
+__all__ = ["Page", "check_first", "decode_cursor", "encode_cursor", "page_by_key", "page_of"]
+
+Key = tuple[float | str, ...]
 
 T = TypeVar("T")
 
@@ -60,3 +69,38 @@ def page_of(nodes: Sequence[T], first: int, after: str | None, kind: str) -> Pag
     chosen = nodes[start : start + first]
     items = [(encode_cursor(kind, str(start + i)), node) for i, node in enumerate(chosen)]
     return Page(items, len(nodes), start + first < len(nodes), start > 0)
+
+
+def page_by_key(
+    nodes: Sequence[T], first: int, after: str | None, kind: str, key: Callable[[T], Key]
+) -> Page[T]:
+    """Page a list sorted by ``key``, largest first (newest first), by keyset: the page
+    after a cursor starts at the first item whose key sorts after the cursor's."""
+    start = 0
+    if after is not None:
+        last = _key_in(after, kind)
+        try:
+            start = next((i for i, node in enumerate(nodes) if key(node) < last), len(nodes))
+        except TypeError:  # a key of other types than this list's
+            message = f"cursor {after!r} does not belong to this list"
+            raise bad_input(message, argument="after") from None
+    chosen = nodes[start : start + first]
+    items = [(_cursor(kind, key(node)), node) for node in chosen]
+    return Page(items, len(nodes), start + first < len(nodes), start > 0)
+
+
+def _cursor(kind: str, key: Key) -> str:
+    return encode_cursor(kind, orjson.dumps(key).decode())
+
+
+def _key_in(cursor: str, kind: str) -> Key:
+    value = decode_cursor(kind, cursor)
+    try:
+        parts = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        parts = None
+    if not isinstance(parts, list) or not all(
+        isinstance(p, str | float | int) and not isinstance(p, bool) for p in parts
+    ):
+        raise bad_input(f"invalid cursor {cursor!r}", argument="after")
+    return tuple(parts)

@@ -1,0 +1,108 @@
+"""Keyset paging: a page never repeats or skips an item when items arrive between pages
+(a property over any arrivals), and the same over HTTP with purchases ingested mid-way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import GraphQLError
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from membergraph.resolvers.paging import page_by_key
+from tests.api.test_ingest import NEW_CONTACT, PURCHASE
+from tests.conftest import gql
+
+
+@dataclass(frozen=True)
+class Item:
+    at: int
+    ident: str
+
+
+def _key(item: Item) -> tuple[float | str, ...]:
+    return (float(item.at), item.ident)
+
+
+def _sorted(items: set[Item]) -> list[Item]:
+    return sorted(items, key=_key, reverse=True)
+
+
+items = st.builds(Item, st.integers(0, 20), st.text("abcdef", min_size=1, max_size=3))
+
+
+@given(
+    start=st.sets(items, max_size=30),
+    arrivals=st.lists(st.sets(items, max_size=4), max_size=12),
+    first=st.integers(1, 5),
+)
+def test_paging_while_items_arrive_never_repeats_or_skips(
+    start: set[Item], arrivals: list[set[Item]], first: int
+) -> None:
+    present = set(start)
+    seen: list[Item] = []
+    after = None
+    for step in range(100):
+        page = page_by_key(_sorted(present), first, after, "t", _key)
+        seen += [node for _, node in page.items]
+        if not page.has_next:
+            break
+        after = page.items[-1][0]
+        present |= arrivals[step] if step < len(arrivals) else set()
+    assert len(seen) == len(set(seen)), "an item was served twice"
+    assert set(start) <= set(seen), "an item that was there all along was skipped"
+    # What was served is in the list's order: each page continues where the last ended.
+    assert seen == sorted(seen, key=_key, reverse=True)
+
+
+def test_a_cursor_of_another_list_or_a_forged_one_is_refused() -> None:
+    nodes = _sorted({Item(1, "a"), Item(2, "b")})
+    cursor = page_by_key(nodes, 1, None, "t", _key).items[0][0]
+    for bad in ("bm90IGpzb24", "dDpbdHJ1ZV0", cursor + "x"):
+        try:
+            page_by_key(nodes, 1, bad, "t", _key)
+        except GraphQLError as error:
+            assert error.extensions and error.extensions["code"] == "BAD_USER_INPUT"
+        else:
+            raise AssertionError(f"cursor {bad!r} was taken")
+    try:
+        page_by_key(nodes, 1, cursor, "other", _key)
+    except GraphQLError as error:
+        assert "does not belong to this list" in error.message
+
+
+PAGE = """query($after: String) { memberByIdentifier(kind: EMAIL, value: "nia.park@example.org") {
+  transactions(first: 2, after: $after) { edges { cursor node { transactionId } }
+  pageInfo { hasNextPage } } } }"""
+
+
+def _purchase(n: int, day: int) -> dict[str, object]:
+    return {
+        **PURCHASE,
+        "transaction_id": f"T-PAGE-{n}",
+        "occurred_at": f"2026-10-{day:02d}T10:00:00Z",
+    }
+
+
+def _page(client: TestClient, after: str | None) -> dict[str, object]:
+    answer = gql(client, PAGE, after=after)
+    return answer["data"]["memberByIdentifier"]["transactions"]  # type: ignore[index,no-any-return]
+
+
+def test_purchases_arriving_between_pages_repeat_none_over_http(client: TestClient) -> None:
+    client.post("/ingest/crm", json=[NEW_CONTACT])
+    client.post("/ingest/transactions", json=[_purchase(n, 10 + n) for n in range(1, 6)])
+    first = _page(client, None)
+    ids = [e["node"]["transactionId"] for e in first["edges"]]  # type: ignore[index]
+    assert ids == ["T-PAGE-5", "T-PAGE-4"]
+    # A newer purchase and a late line older than the cursor arrive before the next page.
+    client.post("/ingest/transactions", json=[_purchase(9, 28), _purchase(0, 2)])
+    cursor = first["edges"][-1]["cursor"]  # type: ignore[index]
+    while True:
+        page = _page(client, cursor)
+        ids += [e["node"]["transactionId"] for e in page["edges"]]  # type: ignore[index]
+        if not page["pageInfo"]["hasNextPage"]:  # type: ignore[index]
+            break
+        cursor = page["edges"][-1]["cursor"]  # type: ignore[index]
+    assert ids == ["T-PAGE-5", "T-PAGE-4", "T-PAGE-3", "T-PAGE-2", "T-PAGE-1", "T-PAGE-0"]
