@@ -21,6 +21,7 @@ from membergraph.gateway import mongo_sources, mongo_timeouts, open_sources
 from membergraph.identity.batch import resolve_folder
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.identity.store import StoreError, store_from_url
+from membergraph.privacy.cli import privacy_app
 from membergraph.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -308,6 +309,9 @@ def schema() -> None:
     from membergraph.schema import print_sdl
 
     sys.stdout.write(print_sdl())
+
+
+app.add_typer(privacy_app, name="privacy")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,117 @@
+"""``membergraph privacy export | erase``: a data-protection officer's commands, run where
+the store is (they open it as ``serve`` does: same settings, same flags)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+
+from membergraph.settings import Settings
+
+__all__ = ["privacy_app"]
+
+privacy_app = typer.Typer(
+    help="Export or erase a member (the GDPR's access and erasure requests).",
+    no_args_is_help=True,
+)
+err = Console(stderr=True)
+
+Member = Annotated[str, typer.Argument(help="The member's ID (m_...).")]
+Data = Annotated[Path | None, typer.Option("--data", help="Folder of source files, as for serve.")]
+Store = Annotated[str | None, typer.Option("--store", help="Store URL, as for serve.")]
+Sources = Annotated[
+    str | None, typer.Option("--sources", help="mongodb://: sources, as for serve.")
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    from membergraph.cli import _settings as load
+
+    return load(**{k: v for k, v in overrides.items() if v is not None})
+
+
+async def _with_gateway(settings: Settings, work: Any) -> Any:
+    from membergraph.gateway import open_gateway
+    from membergraph.resolvers.context import RequestContext
+
+    gateway, sources, _ = await open_gateway(settings)
+    try:
+        return await work(RequestContext.for_request(gateway))
+    finally:
+        await gateway.identity.store.aclose()
+        await sources.aclose()
+
+
+@privacy_app.command()
+def export(
+    member: Member,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON here (default: stdout).")
+    ] = None,
+    data: Data = None,
+    store: Store = None,
+    sources: Sources = None,
+) -> None:
+    """Everything held about a member, as one JSON document."""
+    from membergraph.privacy.export import export_member
+
+    settings = _settings(data=data, store=store, sources=sources)
+
+    async def work(ctx: Any) -> Any:
+        return await export_member(ctx, member)
+
+    document = asyncio.run(_with_gateway(settings, work))
+    if document is None:
+        err.print(f"[red]error:[/red] no member {member}")
+        raise typer.Exit(1)
+    body = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    if out is None:
+        sys.stdout.buffer.write(body)
+    else:
+        out.write_bytes(body)
+        err.print(f"wrote {out}")
+
+
+@privacy_app.command()
+def erase(
+    member: Member,
+    reason: Annotated[str, typer.Option("--reason", help="Why (name the ticket, not the person).")],
+    keep_unsuppressed: Annotated[
+        bool, typer.Option("--no-suppress", help="Do not suppress their identifiers.")
+    ] = False,
+    data: Data = None,
+    store: Store = None,
+    sources: Sources = None,
+) -> None:
+    """Erase a member (as the eraseMember mutation); prints the request."""
+    from membergraph.privacy.erasure import NothingToErase, erasure_of
+
+    settings = _settings(data=data, store=store, sources=sources)
+
+    async def work(ctx: Any) -> Any:
+        service = await erasure_of(ctx.gateway)
+        return await service.erase(member, reason, "cli", not keep_unsuppressed)
+
+    try:
+        request = asyncio.run(_with_gateway(settings, work))
+    except NothingToErase:
+        err.print(f"[red]error:[/red] no member {member} and no request for it")
+        raise typer.Exit(1) from None
+    typer.echo(
+        orjson.dumps(
+            {
+                "id": request.id,
+                "state": request.state,
+                "steps": request.steps,
+                "counts": request.counts,
+            }
+        ).decode()
+    )
+    if request.state != "done":
+        raise typer.Exit(1)

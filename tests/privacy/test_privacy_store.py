@@ -1,0 +1,99 @@
+"""The privacy store port, on every adapter: consent facts, suppressions, requests, the
+audit, and erasing a person from the identity graph and the feed (others untouched)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.service import IdentityService
+from membergraph.insights.consent import Channel, ConsentFact
+from membergraph.privacy import privacy_store_for
+from membergraph.privacy.port import AccessEntry, Erasure, PrivacyRequest, PrivacyStore, Suppression
+from tests.identity.builders import crm, purchase, visitor
+from tests.support.stores import ADAPTERS, open_store
+
+AT = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+@pytest.fixture(params=ADAPTERS)
+async def stores(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[IdentityService, PrivacyStore]]:
+    async with open_store(request.param) as store:
+        privacy = privacy_store_for(store)
+        await privacy.open()
+        yield IdentityService(store), privacy
+
+
+async def test_erasure_removes_the_person_and_keeps_the_others(
+    stores: tuple[IdentityService, PrivacyStore],
+) -> None:
+    service, privacy = stores
+    store = service.store
+    await service.ingest([crm("C1", emails=["ann@x.org"], card="LD10000001")])
+    await service.ingest([purchase(card="LD10000001"), visitor("a-ann", logins=("C1",))])
+    await service.ingest([crm("C2", emails=["bob@y.org"])])
+    ann = (await store.find_members(IdentifierKind.EMAIL, "ann@x.org"))[0]
+    bob = (await store.find_members(IdentifierKind.EMAIL, "bob@y.org"))[0]
+    await store.append_feed(
+        [FeedEntry(ChangeKind.PROFILE_UPDATED, (ann,), source="crm", line_id="C1")]
+    )
+    await store.append_feed(
+        [FeedEntry(ChangeKind.PROFILE_UPDATED, (bob,), source="crm", line_id="C2")]
+    )
+    refs = (await store.member_records([ann]))[0]
+    assert len(refs) == 3
+    await privacy.record_consents([ConsentFact(Channel.EMAIL, True, AT, "crm", "C1", "C1")])
+
+    removed = await privacy.erase_identity(
+        Erasure((ann,), tuple(refs), (("crm", "C1"),), ("C1", "ann@x.org", "LD10000001", "a-ann")),
+        AT,
+    )
+
+    assert removed["records"] == 3 and removed["members"] == 1
+    assert await store.find_members(IdentifierKind.EMAIL, "ann@x.org") == []
+    assert await store.find_members(IdentifierKind.LOYALTY_ID, "LD10000001") == []
+    assert await store.resolve_member_id(ann) is None
+    assert (await store.member_events([ann]))[0] == []
+    assert await store.active_links(refs) == []
+    assert await privacy.consent_facts([("crm", "C1")]) == [[]]
+    assert all(ann not in e.member_ids for e in await store.feed_after(0, 1000))
+    # Bob is untouched.
+    assert await store.find_members(IdentifierKind.EMAIL, "bob@y.org") == [bob]
+    bobs = await store.feed_after(0, 1000, bob)
+    assert [e.line_id for e in bobs if e.source == "crm"] == ["C2"]
+    assert (await store.ping())["members"] == 1
+
+
+async def test_suppressions_requests_and_the_audit(
+    stores: tuple[IdentityService, PrivacyStore],
+) -> None:
+    _, privacy = stores
+    assert not await privacy.any_suppressed()
+    entry = Suppression("d1", "EMAIL", "dpo", AT)
+    assert await privacy.suppress([entry]) == 1
+    assert await privacy.suppress([entry]) == 0
+    assert await privacy.any_suppressed()
+    assert await privacy.suppressed(["d1", "d2"]) == {"d1"}
+    assert await privacy.unsuppress("d1") and not await privacy.unsuppress("d1")
+
+    request = PrivacyRequest("pr_1", "erase", "m_1", "ticket 1", "dpo", AT, AT)
+    await privacy.save_request(request)
+    request.state, request.steps = "done", {"identity": "done"}
+    await privacy.save_request(request)
+    [found] = await privacy.requests(10, 0, "m_1")
+    assert (found.state, found.steps) == ("done", {"identity": "done"})
+
+    old = AccessEntry("m_1", "ann", ("profile.email",), AT - timedelta(days=400), "r1")
+    new = AccessEntry("m_1", "bob", ("profile.phone",), AT, "r2")
+    await privacy.record_access([old, new])
+    assert [e.actor for e in await privacy.access_log("m_1", 10)] == ["bob", "ann"]
+    assert await privacy.prune_access(AT - timedelta(days=365)) == 1
+    assert [e.request_id for e in await privacy.access_log("m_1", 10)] == ["r2"]
+    assert len(await privacy.kept_secret()) == 32
+    assert await privacy.kept_secret() == await privacy.kept_secret()
