@@ -125,6 +125,23 @@ class _TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 return
             state["caller"] = caller
         await super().handle_connection_init(message)
+        expires = getattr(state.get("caller"), "expires_at", None)
+        if expires is not None and self.expiry is None:
+            self.expiry = asyncio.create_task(self._close_when_expired(expires))
+
+    expiry: asyncio.Task[None] | None = None
+
+    async def _close_when_expired(self, expires_at: float) -> None:
+        """A socket lives no longer than its token: at ``exp`` it is closed with 4401, as a
+        new request with that token would be refused (the client reconnects with a new one)."""
+        await asyncio.sleep(max(expires_at - time.time(), 0))
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=4401, reason="the token has expired")
+
+    async def shutdown(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+        await super().shutdown()
 
 
 class _GraphQL(GraphQL[RequestContext, None]):

@@ -77,6 +77,7 @@ class Caller:
     name: str
     scopes: frozenset[str]
     member_id: str | None = None
+    expires_at: float | None = None  # a JWT's ``exp`` (epoch seconds); keys do not expire
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
@@ -149,6 +150,7 @@ class TokenVerifier:
                 str(claims["sub"]),
                 frozenset(s for s in scopes if s in ALL_SCOPES),
                 _bound_member(claims),
+                float(claims["exp"]),
             )
         return None
 

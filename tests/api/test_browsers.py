@@ -4,6 +4,7 @@ start banner naming what ``/graphql`` really serves."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -234,3 +235,27 @@ def test_the_banner_names_the_endpoint_not_graphiql_when_it_is_off(
 
     assert "GraphiQL" not in banner, banner
     assert f"GraphQL endpoint: http://127.0.0.1:{port}/graphql" in banner
+
+
+@pytest.mark.parametrize("where", ["connection_init", "header"])
+async def test_a_socket_is_closed_with_4401_when_its_jwt_expires(server: str, where: str) -> None:
+    claims = {"sub": "member-app", "scope": "profile:read", "exp": int(time.time()) + 2}
+    bearer = {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
+    ws = await websockets.connect(
+        f"ws://{server}/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        origin=APP,  # type: ignore[arg-type]
+        additional_headers=bearer if where == "header" else None,
+    )
+    async with ws:
+        payload = bearer if where == "connection_init" else {}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        subscribe = {"query": "subscription { memberChanged { kind } }"}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            async with asyncio.timeout(30):  # the token lives 2 s; the socket no longer
+                while True:
+                    await ws.recv()
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, "the token has expired")
