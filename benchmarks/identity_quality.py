@@ -6,7 +6,11 @@
 Truth is per line (``truth.jsonl``), so a record may hold several people's lines (an online
 "customer" keyed by a till placeholder, a family computer): the unit scored is a record's
 lines of one person. For each profile and size it prints pairwise precision over profile
-records (CRM contacts, cards, online customers) and over all records, achievable recall (of
+records (CRM contacts, cards, online customers) and over all records, each with its ceiling
+``(max)`` (two people's lines in one record, a family's shared online account or computer,
+are a false pair whatever a resolver does: no resolver cuts a record) and the precision of
+the engine's merges alone (``merge P``: pairs of units in two different records), achievable
+recall (of
 the pairs of one person's units connected through identifier values no other person
 carries, the share the engine put together), the largest member's number of people, the
 members holding two people's CRM contacts, and the lines no record owns (a purchase whose
@@ -48,6 +52,8 @@ class Scores:
     precision: float
     recall: float
     largest: int  # most people in one member
+    merges: float  # precision of the engine's merges: pairs of units in two records
+    ceiling: float  # the best precision any resolver can reach: a record is never cut
 
 
 @dataclass
@@ -137,6 +143,10 @@ def score(
         in_member[member_of[ref]][person] += 1
     together = sum(pairs(n) for people in in_member.values() for n in people.values())
     predicted = sum(pairs(sum(people.values())) for people in in_member.values())
+    # Two people's lines in one record (a family's shared online account, a family computer)
+    # are apart in no resolution: those pairs are false whatever the engine does.
+    people_in: Counter[RecordKey] = Counter(ref for ref, _ in kept)
+    within = sum(pairs(n) for n in people_in.values())
     largest = max((len(people) for people in in_member.values()), default=0)
     # Values only one person carries: what a perfect deterministic resolver links on. What
     # an agent typed is a claim, not ownership: a mistyped card is not someone else's.
@@ -174,7 +184,9 @@ def score(
         found += sum(pairs(n) for n in Counter((find(r), member_of[r]) for r in refs).values())
     precision = together / predicted if predicted else 1.0
     recall = found / reachable if reachable else 1.0
-    return Scores(precision, recall, largest)
+    merges = together / (predicted - within) if predicted > within else 1.0
+    ceiling = 1 - within / predicted if predicted else 1.0
+    return Scores(precision, recall, largest, merges, ceiling)
 
 
 def main() -> int:
@@ -187,8 +199,9 @@ def main() -> int:
     args = parser.parse_args()
     print(f"{platform.python_implementation()} {platform.python_version()}, seed {args.seed}")
     head = (
-        f"{'profile':<8} {'people':>6} {'lines':>7} {'members':>7} {'prof P':>7} {'all P':>7}"
-        f" {'recall':>7} {'largest':>7} {'crm mix':>7} {'unattr':>6} {'resolve':>7}"
+        f"{'profile':<8} {'people':>6} {'lines':>7} {'members':>7} {'prof P':>7} {'(max)':>7}"
+        f" {'merge P':>7} {'all P':>7} {'(max)':>7} {'merge P':>7} {'recall':>7} {'largest':>7}"
+        f" {'crm mix':>7} {'unattr':>6} {'resolve':>7}"
     )
     print(head)
     for profile in args.profile:
@@ -196,7 +209,9 @@ def main() -> int:
             r = measure(people, args.seed, profile)
             print(
                 f"{r.profile:<8} {r.people:>6} {r.lines:>7} {r.members:>7}"
-                f" {r.profiles.precision:>7.4f} {r.everything.precision:>7.4f}"
+                f" {r.profiles.precision:>7.4f} {r.profiles.ceiling:>7.4f}"
+                f" {r.profiles.merges:>7.4f} {r.everything.precision:>7.4f}"
+                f" {r.everything.ceiling:>7.4f} {r.everything.merges:>7.4f}"
                 f" {r.everything.recall:>7.4f} {r.everything.largest:>7} {r.crm_mix:>7}"
                 f" {r.unattributed:>6} {r.seconds:>6.2f}s",
                 flush=True,

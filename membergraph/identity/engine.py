@@ -22,19 +22,21 @@ Phases, in priority order:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from membergraph._perf import gc_paused
+from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
-from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import (
     LINKING_KINDS,
     ValueKey,
+    emails_disagree,
     identifies_no_one,
     person_of,
     status_of,
@@ -42,7 +44,6 @@ from membergraph.identity.values import (
 
 __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 
-_T = TypeVar("_T")
 _PAUSE_GC_FROM = 20_000  # records from which a resolution pauses the garbage collector
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
@@ -181,7 +182,7 @@ class _Resolver:
                     for other in same[1:]:
                         edges.append((1, kind, value, same[0], other, "crm_duplicate"))
                 if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
-                    edges += _near_duplicates(self.rules, kind, value, by_signature)
+                    edges += _near_duplicates(self.rules, kind, value, by_signature, self.records)
             if status != "linkable" or kind is IdentifierKind.PHONE:
                 # A phone alone never merges: households share landlines.
                 continue
@@ -191,72 +192,6 @@ class _Resolver:
                 edges.append((order, kind, value, profiles[0], other, rule))
         edges.sort()
         return edges
-
-    # -- leaves ----------------------------------------------------------------------
-
-    def _targets(self, leaf: RecordData) -> list[tuple[Identifier, RecordKey, RecordKey]]:
-        """(identifier, carrier record, carrier's root) for each profile the leaf points to."""
-        found = []
-        status, carriers_of = self.status, self.carriers
-        # Sorted after filtering: a visitor's own id is never a target, and one is not sorted.
-        linking = [ident for ident in leaf.identifiers if ident.kind in LINKING_KINDS]
-        for ident in _in_order(linking):
-            key = (ident.kind, ident.key)
-            if status.get(key) != "linkable":
-                continue
-            for carrier in carriers_of[key]:
-                if carrier.role == "profile":
-                    found.append((ident, carrier.ref, self.partition.find(carrier.ref)))
-                    break
-        return found
-
-    def _household(self, ra: RecordKey, rb: RecordKey) -> bool:
-        def marks(root: RecordKey) -> tuple[set[str], set[str]]:
-            crm = [self.records[m] for m in self.partition.groups[root].members]
-            crm = [r for r in crm if r.source == "crm"]
-            return (
-                {r.address for r in crm if r.address},
-                {r.last_name.casefold() for r in crm if r.last_name},
-            )
-
-        (addr_a, last_a), (addr_b, last_b) = marks(ra), marks(rb)
-        return bool(addr_a & addr_b or last_a & last_b)
-
-    def _choose(self, leaf: RecordData) -> tuple[Identifier, RecordKey] | None:
-        every = self._targets(leaf)
-        if len(every) < 2 and not self.cannot:
-            # Most leaves: one target or none, nothing to weigh and no steward's objection.
-            return (every[0][0], every[0][1]) if every else None
-        if len({root for ident, _, root in every if ident.via == "login"}) > 1:
-            # Logged in as two members: a shared device, whatever stewards forbid since.
-            refs, detail = _conflict_of(leaf, every)
-            self.conflicts.append(Conflict("shared_device", refs, detail))
-            return None
-        # The leaf's own group: a steward's link may have placed it in a member already.
-        own = self.partition.find(leaf.ref)
-        targets = [t for t in every if not self._forbidden(own, self.partition.find(t[2]))]
-        roots = {root for _, _, root in targets}
-        if len(roots) <= 1:
-            return (targets[0][0], targets[0][1]) if targets else None
-        refs, detail = _conflict_of(leaf, targets)
-        if leaf.source == "call_center":
-            by_switch = [t for t in targets if t[0].via == "switch"]
-            typed = [t for t in targets if t[0].via == "agent"]
-            if by_switch and typed:
-                shared_line = self._household(by_switch[0][2], typed[0][2])
-                winner = typed[0] if shared_line else by_switch[0]
-                detail["decision"] = (
-                    "typed account (shared line)" if shared_line else "caller phone"
-                )
-                self.conflicts.append(Conflict("call_mismatch", refs, detail))
-                return winner[0], winner[1]
-        trust = self.rules.trust
-        # Ties go to the shorter key, measured on its text: a key read back from the store
-        # (source a str) and one from a source line (a SourceName) must weigh the same.
-        best = max(targets, key=lambda t: (trust.get(t[0].via, 0), -len(t[1][0]) - len(t[1][1])))
-        kind = "shared_device" if leaf.source == "web_analytics" else "ambiguous"
-        self.conflicts.append(Conflict(kind, refs, {**detail, "decision": best[0].via}))
-        return best[0], best[1]
 
     def run(self) -> Resolution:
         for a, b, evidence in self.manual:
@@ -272,7 +207,16 @@ class _Resolver:
         # Leaves join members regardless of limits: no need to keep the members' values.
         self.partition.forget_values()
         leaves = [record for ref in self.order if (record := self.records[ref]).role == "leaf"]
-        choices = [(leaf, self._choose(leaf)) for leaf in leaves]
+        chooser = LeafChooser(
+            self.records,
+            self.rules,
+            self.partition,
+            self.status,
+            self.carriers,
+            self._forbidden if self.cannot else None,
+        )
+        choices = [(leaf, chooser.choose(leaf)) for leaf in leaves]
+        self.conflicts += [Conflict(*found) for found in chooser.found]
         for start in range(0, len(choices), _HAND_OVER_EVERY):
             for leaf, choice in choices[start : start + _HAND_OVER_EVERY]:
                 if choice is not None:
@@ -283,7 +227,7 @@ class _Resolver:
         self._group_unattached(leaf for leaf, choice in choices if choice is None)
         self._hand_over(last=True)
         groups = self.partition.groups.values()
-        components = sorted(_in_order(g.members) for g in groups)
+        components = sorted(in_order(g.members) for g in groups)
         stopped_on = {
             key: [record.ref for record in self.carriers[key]]
             for key, status in self.status.items()
@@ -308,7 +252,7 @@ class _Resolver:
         for leaf in leaves:
             if leaf.source != "web_analytics":
                 continue
-            for ident in _in_order(leaf.identifiers):
+            for ident in in_order(leaf.identifiers):
                 key = (ident.kind, ident.key)
                 if ident.kind not in (IdentifierKind.EMAIL, IdentifierKind.CRM_ID):
                     continue
@@ -345,31 +289,19 @@ def _near_duplicates(
     kind: IdentifierKind,
     value: str,
     by_signature: Mapping[tuple[str, str, str], list[RecordKey]],
+    records: Mapping[RecordKey, RecordData],
 ) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
     """Edges between CRM contacts on a strong value whose names differ but are close, with
-    one birth date (``rules.near_duplicates``): one person entered twice."""
+    one birth date (``rules.near_duplicates``), and no e-mails of their own that disagree:
+    one person entered twice, not twins sharing a family address."""
     same_person = rules.near_duplicates.same_person
     firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
     return [
         (1, kind, value, a, b, "crm_near_duplicate")
         for i, (a, sig_a) in enumerate(firsts)
         for b, sig_b in firsts[i + 1 :]
-        if same_person(sig_a, sig_b)
+        if same_person(sig_a, sig_b) and not emails_disagree(records[a], records[b], rules)
     ]
-
-
-def _in_order(items: Collection[_T]) -> list[_T]:
-    """``sorted(items)``, without the call for the many single ones (leaves, members)."""
-    return list(items) if len(items) < 2 else sorted(items)  # type: ignore[type-var]
-
-
-def _conflict_of(
-    leaf: RecordData, targets: list[tuple[Identifier, RecordKey, RecordKey]]
-) -> tuple[tuple[RecordKey, ...], dict[str, Any]]:
-    """The records a leaf's disagreeing evidence names, and that evidence."""
-    refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in targets)}))
-    evidence = [{"kind": i.kind.value, "value": i.value, "via": i.via} for i, _, _ in targets]
-    return refs, {"evidence": evidence}
 
 
 def resolve(

@@ -100,9 +100,12 @@ class NearDuplicates(BaseModel):
     They must have the same birth date, share a strong identifier (``kinds``), and have close
     names: first and last name each close, or each close to the other's swapped. Two names
     are close when they fold to the same letters (case, accents), one is a short form of the
-    other (a listed nickname, or a prefix of at least ``prefix_min`` letters), or their
+    other (a listed nickname, or a prefix of at least ``prefix_min`` letters), their
     Jaro-Winkler similarity is at least ``first_name_min`` (first names) or
-    ``last_name_min`` (last names): a typo, a dropped or doubled letter.
+    ``last_name_min`` (last names): a typo, a dropped or doubled letter; or, with
+    ``keyboard_slips``, they differ in one letter only, typed with a key next to the right
+    one on a QWERTY keyboard (``Gary``/``Gqry``, which Jaro-Winkler finds far apart in so
+    short a name; ``Mary``/``Mark`` differ by keys far apart, and stay two people).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -111,6 +114,7 @@ class NearDuplicates(BaseModel):
     first_name_min: float = Field(default=0.9, ge=0, le=1)
     last_name_min: float = Field(default=0.9, ge=0, le=1)
     prefix_min: int = Field(default=3, ge=1)
+    keyboard_slips: bool = True
     nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: _NICKNAMES)
 
     @cached_property
@@ -133,6 +137,8 @@ class NearDuplicates(BaseModel):
             short, long = (a, b) if len(a) < len(b) else (b, a)
             if len(short) >= self.prefix_min and long.startswith(short):
                 return True
+        if self.keyboard_slips and _keyboard_slip(a, b):
+            return True
         return JaroWinkler.similarity(a, b) >= least
 
     def same_person(self, a: Signature, b: Signature) -> bool:
@@ -140,6 +146,32 @@ class NearDuplicates(BaseModel):
         if a[2] != b[2]:
             return False
         return _same_names(self, a[0], a[1], b[0], b[1])
+
+
+def _qwerty_neighbours() -> dict[str, frozenset[str]]:
+    # Each row is offset by about half a key from the one above: the key in row r, column c
+    # touches columns c and c + 1 of the row above and c - 1 and c of the row below.
+    rows = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+    near: dict[str, set[str]] = {}
+    for r, row in enumerate(rows):
+        for c, key in enumerate(row):
+            spots = [(r, c - 1), (r, c + 1), (r - 1, c), (r - 1, c + 1), (r + 1, c - 1), (r + 1, c)]
+            near[key] = {
+                rows[rr][cc] for rr, cc in spots if 0 <= rr < len(rows) and 0 <= cc < len(rows[rr])
+            }
+    return {key: frozenset(keys) for key, keys in near.items()}
+
+
+_NEAR_KEYS = _qwerty_neighbours()
+
+
+def _keyboard_slip(a: str, b: str) -> bool:
+    """Whether two names of four letters or more differ in one letter, typed with a key
+    next to the right one."""
+    if len(a) != len(b) or len(a) < 4:
+        return False
+    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(differ) == 1 and differ[0][1] in _NEAR_KEYS.get(differ[0][0], ())
 
 
 @lru_cache(maxsize=1 << 14)
@@ -161,6 +193,9 @@ class Rules(BaseModel):
         hub_max_people: a value carried by more distinct people (CRM people, loyalty cards,
             accounts) than this stops being a linking key.
         hub_max_records: a value on more records than this is a hub whatever they are.
+        till_max_people: a value typed at tills (an e-mail asked at the checkout) for more
+            distinct people than this is a hub: a store's own address, typed for everyone
+            who gives none. A person's own e-mail is typed for one card, a family's for a few.
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
@@ -178,6 +213,7 @@ class Rules(BaseModel):
     )
     hub_max_people: int = Field(default=6, ge=1)
     hub_max_records: int = Field(default=200, ge=2)
+    till_max_people: int = Field(default=2, ge=1)
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,

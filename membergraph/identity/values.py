@@ -57,22 +57,49 @@ def status_of(
         people = {person_of[record.ref] for record in carriers}
         if len(people) > rules.hub_max_people:
             return "hub"
-    crm = [r.ref for r in carriers if r.source == "crm"]
+    if len(carriers) > rules.till_max_people:
+        typed = {person_of[r.ref] for r in carriers if _typed_at_till(r, key)}
+        if len(typed) > rules.till_max_people:
+            return "hub"
+    crm = [r for r in carriers if r.source == "crm"]
     if len(crm) > 1:
-        people = {person_of[ref] for ref in crm}
-        if len(people) > 1 and not _one_person(people, rules):
+        people = {person_of[r.ref] for r in crm}
+        if len(people) > 1 and not _one_person(crm, people, rules):
             return "shared"
     return "linkable"
 
 
-def _one_person(people: set[object], rules: Rules) -> bool:
+def _typed_at_till(record: RecordData, key: ValueKey) -> bool:
+    return any(i.via == "till" and (i.kind, i.key) == key for i in record.identifiers)
+
+
+def _one_person(crm: list[RecordData], people: set[object], rules: Rules) -> bool:
     """Whether CRM contacts who say different things are one person by the near-duplicate
     rule: every two of them (a contact without a whole signature is nobody else)."""
     signatures = sorted(p for p in people if isinstance(p, tuple) and len(p) == 3)
     if len(signatures) < len(people):
         return False
     same = rules.near_duplicates.same_person
-    return all(same(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :])
+    if not all(same(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :]):
+        return False
+    return not any(emails_disagree(a, b, rules) for i, a in enumerate(crm) for b in crm[i + 1 :])
+
+
+def emails_disagree(a: RecordData, b: RecordData, rules: Rules) -> bool:
+    """Whether two CRM contacts each have a real e-mail the other lacks: twins who share a
+    family address but each have their own, not one person entered twice (whose second
+    contact repeats the first one's address, or has none)."""
+    mine = _emails(a, rules)
+    theirs = _emails(b, rules)
+    return bool(mine - theirs) and bool(theirs - mine)
+
+
+def _emails(record: RecordData, rules: Rules) -> set[str]:
+    return {
+        i.key
+        for i in record.identifiers
+        if i.kind is IdentifierKind.EMAIL and not rules.is_junk(IdentifierKind.EMAIL, i.key)
+    }
 
 
 def identifies_no_one(record: RecordData, status: Mapping[ValueKey, str]) -> bool:

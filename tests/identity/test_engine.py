@@ -277,6 +277,67 @@ def test_twins_with_a_family_email_and_different_names_stay_apart() -> None:
     assert len(result.components) == 2
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param("Michael", "Michelle", id="michael-michelle"),
+        pytest.param("Christian", "Christina", id="christian-christina"),
+        pytest.param("Ann", "Anna", id="ann-anna-prefix"),
+    ],
+)
+def test_twins_with_close_names_and_their_own_emails_stay_apart(first: str, second: str) -> None:
+    # Given twins: one birth date, one address and landline, a family e-mail, and close names
+    family = "the.lees@mail.com"
+    result = resolve(
+        world(
+            crm("C1", first=first, emails=[family, "one@mail.com"], phones=[LANDLINE]),
+            crm("C2", first=second, emails=[family, "two@mail.com"], phones=[LANDLINE]),
+        )
+    )
+    # Then each one's own e-mail says they are two people
+    assert len(result.components) == 2
+
+
+@pytest.mark.parametrize(
+    ("call_", "attached"),
+    [
+        pytest.param(
+            call("I1", phone="4155550110", ref=("email", "someone.else@mail.org")),
+            False,
+            id="phone-says-ann-typed-email-says-someone-else",
+        ),
+        pytest.param(
+            call("I1", phone="6175550199", ref=("loyalty_id", "LD40000001")),
+            False,
+            id="typed-card-says-ann-unknown-phone-rings",
+        ),
+        pytest.param(
+            call("I1", phone="4155550110", ref=("loyalty_id", "LD49999999")),
+            True,
+            id="ann-phone-card-typo-matching-no-card",
+        ),
+        pytest.param(
+            call("I1", phone="4155550110", ref=("email", "ann@mail.org")),
+            True,
+            id="phone-and-email-agree",
+        ),
+        pytest.param(call("I1", phone="4155550110"), True, id="phone-alone"),
+        pytest.param(
+            call("I1", phone="0000000000", ref=("loyalty_id", "LD40000001")),
+            True,
+            id="typed-card-placeholder-phone",
+        ),
+    ],
+)
+def test_a_call_whose_evidence_disagrees_joins_no_one(call_: RecordData, attached: bool) -> None:
+    # Given Ann, with her phone, e-mail and card on file
+    ann = crm("C1", emails=["ann@mail.org"], phones=["+1 415 555 0110"], card="LD40000001")
+    result = resolve(world(ann, call_))
+    # Then the call joins her only if none of its evidence names someone else
+    assert together(result, ("crm", "C1"), ("call_center", "I1")) is attached
+    assert conflicts(result, "call_mismatch") == (0 if attached else 1)
+
+
 def test_a_guest_purchase_keyed_by_a_hub_email_is_unattributed() -> None:
     store = "store7@shopmail.com"
     cards = [purchase(card=f"LD1000000{i}", email=store, tid=f"T{i}") for i in range(8)]

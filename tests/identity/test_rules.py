@@ -84,7 +84,10 @@ def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: boo
         pytest.param(("Hélène", "Lee"), ("HELENE", "lee"), True, id="accents-and-case"),
         pytest.param(("Ann", "Lee"), ("Lee", "Ann"), True, id="first-last-swapped"),
         pytest.param(("Karen", "Ramirez"), ("Karen", "Ramirze"), True, id="last-name-typo"),
+        pytest.param(("Gary", "Lee"), ("Gqry", "Lee"), True, id="keyboard-slip-short-name"),
+        pytest.param(("Lisa", "Lee"), ("Losa", "Lee"), True, id="keyboard-slip-i-o"),
         pytest.param(("Mary", "Lee"), ("Mark", "Lee"), False, id="twins-mary-mark"),
+        pytest.param(("Sara", "Lee"), ("Sala", "Lee"), False, id="one-letter-keys-apart"),
         pytest.param(("John", "Lee"), ("Joan", "Lee"), False, id="twins-john-joan"),
         pytest.param(("Ann", "Lee"), ("Bob", "Lee"), False, id="other-name"),
         pytest.param(("Amy", "Lee"), ("Amanda", "Lee"), False, id="two-letters-no-prefix"),
@@ -103,3 +106,7 @@ def test_near_duplicate_thresholds_are_rules(tmp_path: Path) -> None:
     rule = load_rules(path).near_duplicates
     assert not rule.same_person(("Michael", "Lee", "1980"), ("Micheal", "Lee", "1980"))
     assert not rule.same_person(("Samantha", "Lee", "1980"), ("Sama", "Lee", "1980"))
+    path.write_text("[near_duplicates]\nkeyboard_slips = false\n")
+    assert not load_rules(path).near_duplicates.same_person(
+        ("Gary", "Lee", "1980"), ("Gqry", "Lee", "1980")
+    )

