@@ -107,6 +107,11 @@ class EmulatedCollection:
         return (self._database, self._collection.name, doc_id)
 
     def _ids(self, query: dict[str, Any], many: bool) -> list[Any]:
+        if not isinstance(query.get("_id", {}), dict):
+            # One document by its _id: claimed whether the rest of the filter matches or not.
+            # The server reads the filter in the transaction's snapshot, where a document
+            # another transaction changed since still matches: the write then conflicts.
+            return [query["_id"]]
         found = self._collection.find(query, {"_id": 1})
         return [d["_id"] for d in (found if many else found.limit(1))]
 
@@ -193,7 +198,7 @@ class EmulatedCollection:
     async def find_one_and_update(self, query: dict[str, Any], update: Any, **kwargs: Any) -> Any:
         txn = _transaction("find_one_and_update", kwargs)
         await asyncio.sleep(0)
-        ids = self._ids(query, many=False) or ([query["_id"]] if "_id" in query else [])
+        ids = self._ids(query, many=False)
         return self._write(
             txn, ids, lambda: self._collection.find_one_and_update(query, update, **kwargs)
         )

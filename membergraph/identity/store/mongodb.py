@@ -34,11 +34,18 @@ from membergraph.identity.store.mongodb_client import (
     redact,
 )
 from membergraph.identity.store.mongodb_metrics import MongoMetrics
-from membergraph.identity.store.mongodb_read import MongoReads, chunks, find_in, versions
+from membergraph.identity.store.mongodb_read import (
+    MongoReads,
+    chunks,
+    find_in,
+    guard_versions,
+    versions,
+)
 from membergraph.identity.store.mongodb_write import (
     INDEXES,
     Writes,
     feed_inserts,
+    guard_reads,
     next_ids,
     plan_change,
     touched_ids,
@@ -114,7 +121,7 @@ class MongoStore(MongoReads, IdentityStore):
         # They exist before the first transaction writes to them. Another gateway starting
         # at the same time may create one between our listing and our creating it.
         present = set(await self.db.list_collection_names())
-        for name in sorted({*INDEXES, "redirects", "counters", "journal"} - present):
+        for name in sorted({*INDEXES, "redirects", "counters", "journal", "values"} - present):
             try:
                 await self.db.create_collection(name)
             except CollectionInvalid:
@@ -167,6 +174,9 @@ class MongoStore(MongoReads, IdentityStore):
             d["_id"]: d for d in await find_in(db, "records", "_id", touched_ids(change), session)
         }
         read = await versions(db, version_reads(change), session)
+        guards = None
+        if session is not None:  # only a transaction is isolated: only it writes guards
+            guards = await guard_versions(db, guard_reads(change), session)
         links = await next_ids(db, "links", len(change.links_added), session)
         events = await next_ids(
             db, "events", len(change.link_members) + len(change.events), session
@@ -174,9 +184,12 @@ class MongoStore(MongoReads, IdentityStore):
         # Last: the feed counter is where concurrent changes serialize (mongodb_feed), so
         # taking it late keeps the stretch they cannot share short.
         feed = await next_ids(db, "feed", len(change.feed), session)
-        return plan_change(change, stored, read, links, events, feed, at)
+        return plan_change(change, stored, read, links, events, feed, at, guards)
 
     async def _write(self, change: Change, at: str, session: Any) -> None:
+        # A WriteConflict here is retried by with_transaction: the run again checks, from
+        # its new snapshot, every member version and value guard the change was computed
+        # from, so a change made stale by the other writer raises ConcurrentChange then.
         writes = await self._plan(change, at, session)
         for collection, ops in writes.ops:
             for chunk in chunks(ops):

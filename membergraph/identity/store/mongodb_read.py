@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.mongodb_client import mapped
-from membergraph.identity.store.mongodb_write import Doc, match_key, record_id, split_id
+from membergraph.identity.store.mongodb_write import (
+    Doc,
+    guard_key,
+    match_key,
+    record_id,
+    split_id,
+)
 from membergraph.identity.store.port import (
+    ClosureStep,
     IdentityEvent,
     MemberColumn,
+    ScopeState,
     StoredLink,
     StoreError,
     event_from,
@@ -33,6 +42,7 @@ __all__ = [
     "event_of",
     "feed_entry_of",
     "find_in",
+    "guard_versions",
     "link_of",
     "record_of",
     "versions",
@@ -114,6 +124,14 @@ async def versions(db: Any, member_ids: Iterable[str], session: Any = None) -> d
     return {d["_id"]: d["version"] for d in docs}
 
 
+async def guard_versions(db: Any, keys: Iterable[str], session: Any = None) -> dict[str, int]:
+    """Each value guard's version (0: never written), PyMongo's errors unmapped."""
+    keys = set(keys)
+    docs = await find_in(db, "values", "_id", keys, session, projection=["version"])
+    found = {d["_id"]: d["version"] for d in docs}
+    return {key: found.get(key, 0) for key in keys}
+
+
 class MongoReads:
     """The read methods of the identity store port, over ``self.db``."""
 
@@ -126,6 +144,19 @@ class MongoReads:
     def _mapped(self, what: str) -> contextlib.AbstractAsyncContextManager[None]:
         return mapped(self.url, what)
 
+    if TYPE_CHECKING:  # the port's (IdentityStore), which MongoStore also is
+
+        async def closure_step(
+            self,
+            values: Iterable[ValueKey],
+            frontier: Sequence[RecordKey],
+            seen_members: set[str],
+            known: Set[RecordKey],
+            limit: int,
+        ) -> ClosureStep: ...
+
+        async def scope_state(self, refs: Iterable[RecordKey] | None) -> ScopeState: ...
+
     async def _find(self, collection: str, query: Doc, **kw: Any) -> list[Doc]:
         async with self._mapped("read"):
             return list(await self.db[collection].find(query, **kw).to_list())
@@ -135,6 +166,25 @@ class MongoReads:
     ) -> list[Doc]:
         async with self._mapped("read"):
             return await find_in(self.db, collection, field, values, **kw)
+
+    async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:
+        """The port's walk, noting the version of each value's guard before reading who
+        carries it: the state's versions then name those guards too (``value:...``), so a
+        change computed from it conflicts with one that gave such a value a new carrier."""
+        guards: dict[str, int] = {}
+
+        async def step(values: Iterable[ValueKey], *rest: Any) -> ClosureStep:
+            values = list(values)
+            keys = [guard_key(kind.value, key) for kind, key in values]
+            async with self._mapped("read"):
+                for key, version in (await guard_versions(self.db, keys)).items():
+                    guards.setdefault(key, version)
+            return await self.closure_step(values, *rest)
+
+        closure = await run_walk_async(walk, step)
+        state = await self.scope_state(closure[0])
+        state.versions.update(guards)
+        return closure, state
 
     async def _records(self, refs: Iterable[RecordKey] | None, **kw: Any) -> list[Doc]:
         if refs is None:

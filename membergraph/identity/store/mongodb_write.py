@@ -49,6 +49,8 @@ __all__ = [
     "feed_doc",
     "feed_inserts",
     "feed_time",
+    "guard_key",
+    "guard_reads",
     "next_ids",
     "plan_change",
     "record_id",
@@ -97,6 +99,24 @@ def split_id(doc_id: str) -> RecordKey:
 
 def match_key(kind: str, key: str) -> str:
     return f"{kind}:{key}"
+
+
+GUARD = "value:"
+"""Prefix of a value guard's key among a change's versions (a member ID never has it)."""
+
+
+def guard_key(kind: str, key: str) -> str:
+    """The key of an identifier value's guard: ``value:email:ann@mail.com``."""
+    return GUARD + match_key(kind, key)
+
+
+def guard_reads(change: Change) -> set[str]:
+    """The value guards a change checks and writes: those of the values it read carriers of
+    (in ``expected_versions``), and those of every value its records carry: a change that
+    adds a carrier of a value conflicts with one that read who carries it."""
+    read = {key for key in change.expected_versions if key.startswith(GUARD)}
+    carried = {guard_key(i.kind.value, i.key) for r in change.records for i in r.identifiers}
+    return read | carried
 
 
 def _json(value: Any) -> Any:
@@ -197,9 +217,8 @@ def writes_anything(change: Change) -> bool:
 def version_reads(change: Change) -> set[str]:
     """The members whose versions a change checks and writes: every member it read, and
     every member it gives records to (new ones aside)."""
-    return (set(change.expected_versions) | set(change.assignments.values())) - set(
-        change.new_members
-    )
+    members = {key for key in change.expected_versions if not key.startswith(GUARD)}
+    return (members | set(change.assignments.values())) - set(change.new_members)
 
 
 def plan_change(
@@ -210,21 +229,30 @@ def plan_change(
     event_ids: Iterable[int],
     feed_ids: Iterable[int],
     at: str,
+    guards: Mapping[str, int] | None = None,
 ) -> Writes:
-    """Every write of ``change``, given the stored documents of the records it touches and
-    the versions of :func:`version_reads`, in the order a reader may see them: members
-    retired, then members created, links and events, then the records that name those
-    members, then versions, then the feed.
+    """Every write of ``change``, given the stored documents of the records it touches, the
+    versions of :func:`version_reads` and those of :func:`guard_reads` (``guards``; None:
+    not written, the change is not isolated anyway), in the order a reader may see them:
+    members retired, then members created, links and events, then the records that name
+    those members, then versions and guards, then the feed.
 
-    Every member the change read gets its version written (``version`` checked and moved
-    on): two changes that read one member conflict on it, even when neither moves a
-    record into it, so the database orders them instead of both committing.
+    Every member the change read gets its version written (checked and moved on), and
+    every value guard it read or whose value its records carry: two changes that read one
+    member, or one reads who carries a value the other gives a record, conflict on it, so
+    the database orders them instead of both committing (write skew).
 
     Raises:
         ConcurrentChange: a member's version moved since the change was computed.
         TypeError: evidence JSON cannot hold.
     """
-    moved = {m for m, v in change.expected_versions.items() if versions.get(m) != v}
+    held = {**versions, **(guards or {})}
+    moved = {
+        m
+        for m, v in change.expected_versions.items()
+        if held.get(m, 0 if m.startswith(GUARD) else None) != v
+        and (guards is not None or not m.startswith(GUARD))
+    }
     if moved:
         raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
     writes = Writes()
@@ -256,8 +284,16 @@ def plan_change(
             if m in versions
         ],
     )
+    writes.add(
+        "values", [_guard_op(key, (guards or {}).get(key, 0)) for key in sorted(guards or ())]
+    )
     writes.add("feed", [_put(feed_doc(c, e)) for c, e in zip(feed_ids, change.feed, strict=True)])
     return writes
+
+
+def _guard_op(key: str, version: int) -> Op:
+    # Upserted: a value nobody guarded yet has version 0 and no document.
+    return Op("update", {"_id": key, "version": version}, {"$set": {"version": version + 1}}, True)
 
 
 def _record_ops(change: Change, stored: Mapping[str, Doc]) -> list[Op]:

@@ -107,7 +107,8 @@ class Change:
     cannot_added: list[tuple[RecordKey, RecordKey]] = field(default_factory=list)
     cannot_lifted: list[tuple[RecordKey, RecordKey]] = field(default_factory=list)
     # Optimistic concurrency: the versions the change was computed from. A member whose
-    # version moved since means another writer got there first: nothing is written.
+    # version moved since means another writer got there first: nothing is written. A store
+    # may add versions of its own guards here (MongoDB's value guards, keyed "value:...").
     expected_versions: dict[str, int] = field(default_factory=dict)
     actor: str = "engine"
     reason: str | None = None
