@@ -15,6 +15,7 @@ the same plan, so in the same transaction: see :mod:`mongodb_feed` for their cur
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,11 +104,19 @@ def match_key(kind: str, key: str) -> str:
 
 GUARD = "value:"
 """Prefix of a value guard's key among a change's versions (a member ID never has it)."""
+GUARD_BUCKETS = 1 << 20
 
 
 def guard_key(kind: str, key: str) -> str:
-    """The key of an identifier value's guard: ``value:email:ann@mail.com``."""
-    return GUARD + match_key(kind, key)
+    """The key of the guard an identifier value shares with others: ``value:3fa2c``.
+
+    One of :data:`GUARD_BUCKETS` buckets, not the value itself: the guards must hold no
+    personal data (an erased member's e-mail may not survive in them), and with a million
+    buckets each holds many values, so a guard says nothing about any one of them. Two
+    values sharing a bucket at worst make two unrelated changes conflict once.
+    """
+    digest = hashlib.blake2b(f"{kind}:{key}".encode(), digest_size=8).digest()
+    return f"{GUARD}{int.from_bytes(digest) % GUARD_BUCKETS:05x}"
 
 
 def guard_reads(change: Change) -> set[str]:
