@@ -46,6 +46,7 @@ from membergraph.auth import (
     TokenVerifier,
 )
 from membergraph.connectors.base import ConnectorError, SourceConnector
+from membergraph.export import export_members_endpoint
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphiql import page as graphiql_page
@@ -450,6 +451,7 @@ def create_app(
             Route("/graphiql/{name}", graphiql_asset),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/{source}", ingest_endpoint, methods=["POST"]),
+            Route("/export/members.csv", export_members_endpoint),
             Route("/privacy/members/{member_id}/export", export_endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -45,9 +45,11 @@ MAX_INGEST_BYTES = 8 * 1024 * 1024
 
 def fact_kind(source: SourceName, line: Any, previous: Any) -> ChangeKind:
     """What a taken line says to the change feed (``previous``: the version it replaced)."""
+    offered = bool((getattr(line, "model_extra", None) or {}).get("offer_code"))
     if source is SourceName.TRANSACTIONS:
         if previous is None:
-            return ChangeKind.PURCHASE_RECORDED
+            # A purchase that used an offer: every channel must learn it is used.
+            return ChangeKind.OFFER_REDEEMED if offered else ChangeKind.PURCHASE_RECORDED
         if previous.status != line.status:
             return ChangeKind.PURCHASE_STATUS_CHANGED
         return ChangeKind.PURCHASE_UPDATED
@@ -57,7 +59,7 @@ def fact_kind(source: SourceName, line: Any, previous: Any) -> ChangeKind:
         return ChangeKind.PROFILE_UPDATED
     if source is SourceName.WEB_ANALYTICS:
         return ChangeKind.OFFER_REDEEMED if line.name == "Offer Redeemed" else ChangeKind.WEB_EVENT
-    return ChangeKind.CALL
+    return ChangeKind.OFFER_REDEEMED if offered else ChangeKind.CALL
 
 
 def _problem(status: int, message: str) -> JSONResponse:

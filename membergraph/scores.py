@@ -151,8 +151,10 @@ class MetricsKeeper:
         recorded = dict(
             zip(consent_refs, await privacy.store.consent_facts(consent_refs), strict=True)
         )
-        digests = [{privacy.suppressor.digest(i.kind, i.key) for _, i in f} for f in idents]
-        suppressed = await privacy.store.suppressed(set().union(*digests)) if digests else set()
+        digests: list[set[str]] = [set() for _ in idents]
+        if await privacy.store.any_suppressed():  # most stores suppress nobody: no digests
+            digests = [{privacy.suppressor.digest(i.kind, i.key) for _, i in f} for f in idents]
+        suppressed = await privacy.store.suppressed(set().union(*digests))
         settings = self.gateway.settings
         reference = self.reference()
         tiers = [Tier(name, spend) for name, spend in settings.tiers.items()]

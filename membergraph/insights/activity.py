@@ -1,4 +1,4 @@
-"""A member's story in time: the timeline, offer status and the call-center view."""
+"""A member's story in time: the timeline and the call-center view (offers: ``offers.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from statistics import fmean
 
 from membergraph.connectors.models import CallInteraction, Transaction, WebEvent
 
-__all__ = ["Activity", "CallSummary", "OfferStatus", "call_summary", "offers_of", "timeline"]
+__all__ = ["Activity", "CallSummary", "activity_key", "call_summary", "timeline"]
 
 Fact = Transaction | WebEvent | CallInteraction
 
@@ -48,36 +48,6 @@ def timeline(facts: Iterable[Fact]) -> list[Activity]:
 def activity_key(item: Activity) -> tuple[float | str, ...]:
     """The order of a timeline, and what its cursors hold: time, kind, the fact's id."""
     return (item.at.timestamp(), item.kind, _fact_id(item))
-
-
-@dataclass(frozen=True, slots=True)
-class OfferStatus:
-    """What happened to one offer: seen, redeemed."""
-
-    offer: str
-    redeemed: bool
-    redeemed_at: datetime | None
-    last_seen_at: datetime
-
-
-def offers_of(events: Iterable[WebEvent]) -> list[OfferStatus]:
-    """Offers named in web events (``properties.offer``, else ``properties.campaign``).
-
-    An ``Offer Redeemed`` event marks its offer redeemed: a messaging service asking before
-    it sends a reminder sees the redemption as soon as the event is ingested.
-    """
-    seen: dict[str, tuple[datetime | None, datetime]] = {}
-    for event in sorted(events, key=lambda e: e.occurred_at):
-        name = event.properties.get("offer") or event.properties.get("campaign")
-        if not isinstance(name, str) or not (event.name or "").startswith("Offer"):
-            continue
-        redeemed_at, _ = seen.get(name, (None, event.occurred_at))
-        if event.name == "Offer Redeemed" and redeemed_at is None:
-            redeemed_at = event.occurred_at
-        seen[name] = (redeemed_at, event.occurred_at)
-    return [
-        OfferStatus(name, at is not None, at, last) for name, (at, last) in sorted(seen.items())
-    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,13 +24,12 @@ from membergraph.identity.store.metrics_port import ScoredRow
 from membergraph.insights.activity import (
     Activity,
     CallSummary,
-    OfferStatus,
     activity_key,
     call_summary,
-    offers_of,
     timeline,
 )
 from membergraph.insights.loyalty import Loyalty, Tier, loyalty_of
+from membergraph.insights.offers import OfferStatus, offer_ledger
 from membergraph.insights.profile import Profile, profile_of
 from membergraph.insights.rfm import Scores, Segment
 from membergraph.resolvers.context import RequestContext
@@ -156,7 +155,13 @@ async def activity(
 
 
 async def offers(ctx: RequestContext, member: MemberView) -> list[OfferStatus]:
-    return offers_of(await _lines(ctx, member, SourceName.WEB_ANALYTICS))
+    """The member's offer ledger: web events, till transactions and calls that name one."""
+    found = await asyncio.gather(
+        _lines(ctx, member, SourceName.WEB_ANALYTICS),
+        _lines(ctx, member, SourceName.TRANSACTIONS),
+        _lines(ctx, member, SourceName.CALL_CENTER),
+    )
+    return offer_ledger(*found, reference=ctx.gateway.settings.reference_time)
 
 
 async def calls(ctx: RequestContext, member: MemberView) -> CallSummary:

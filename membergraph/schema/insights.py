@@ -106,12 +106,32 @@ class ActivityConnection:
     total_count: int = strawberry.field(description="All items.")
 
 
-@strawberry.type(description="What happened to one offer.")
+@strawberry.enum(description="How far an offer went.")
+class OfferState(Enum):
+    ISSUED = strawberry.enum_value("ISSUED", description="Given to the member, not sent yet.")
+    SENT = strawberry.enum_value("SENT", description="Sent on at least one channel.")
+    VIEWED = strawberry.enum_value("VIEWED", description="The member saw it.")
+    REDEEMED = strawberry.enum_value(
+        "REDEEMED", description="Used: online, at the till or through the call center."
+    )
+    EXPIRED = strawberry.enum_value("EXPIRED", description="Past its expiry, never used.")
+
+
+@strawberry.type(description="One offer of the member's ledger: its state and where it was used.")
 class OfferStatus:
-    offer: str = strawberry.field(description="Offer or campaign name from web events.")
-    redeemed: bool = strawberry.field(description="An Offer Redeemed event was seen.")
-    redeemed_at: datetime | None = strawberry.field(description="When it was redeemed.")
-    last_seen_at: datetime = strawberry.field(description="Last event about it.")
+    offer: str = strawberry.field(description="Offer name or code.")
+    state: OfferState = strawberry.field(description="How far it went.")
+    sent_on: list[str] = strawberry.field(description="Channels it was sent on (email, sms, ...).")
+    expires_at: datetime | None = strawberry.field(description="Until when it may be used.")
+    redeemed: bool = strawberry.field(description="Used (by any source).")
+    redeemed_at: datetime | None = strawberry.field(description="When it was first used.")
+    redeemed_via: str | None = strawberry.field(
+        description="Where it was used: web, store (the till), online or call."
+    )
+    redeemed_ref: str | None = strawberry.field(
+        description="The line that used it (event, transaction or interaction id)."
+    )
+    last_seen_at: datetime = strawberry.field(description="Last line about it.")
 
 
 @strawberry.type(description="The call-center view of a member.")

@@ -161,7 +161,13 @@ class Loyalty:
         description="Spend still needed for it."
     )
     loyalty_ids: list[str] = strawberry.field(description="The member's loyalty numbers.")
-    rolling_12m_spend_cents: BigInt = strawberry.field(description="Spend over the last 365 days.")
+    rolling_12m_spend_cents: BigInt = strawberry.field(
+        description="Spend over the last 365 days before the reference (the window `rfm` uses)."
+    )
+    anomalies: list[str] = strawberry.field(
+        description="What the loyalty team must look at: NEGATIVE_BALANCE (more points "
+        "redeemed than earned). List them with `members(filter: {pointsBalance: {max: -1}})`."
+    )
 
     @strawberry.field(description="Points earned per channel (store, online).")
     def points_by_channel(self, root: strawberry.Parent[Any]) -> list[ChannelPoints]:

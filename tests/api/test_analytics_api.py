@@ -175,3 +175,30 @@ def test_a_cursor_of_another_order_is_refused(analyst: TestClient) -> None:
     desc = {"field": "POINTS_BALANCE", "direction": "DESC"}
     answer = gql(analyst, RANKED, order=desc, after=page["pageInfo"]["endCursor"])
     assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
+
+
+def test_negative_balances_are_flagged_and_listed(client: TestClient) -> None:
+    # Given a till that let a card redeem 450 points it never earned,
+    spent = {
+        "transaction_id": "T-OVERDRAWN",
+        "loyalty_id": "LD99990000",
+        "channel": "store",
+        "occurred_at": "2026-10-30T10:00:00Z",
+        "amount_cents": 0,
+        "points_redeemed": 450,
+    }
+    assert client.post("/ingest/transactions", json=[spent]).status_code == 200
+    # then the loyalty team finds it flagged, and listed with every other negative balance.
+    listed, total = _ranked(
+        client,
+        filter={"pointsBalance": {"max": -1}},
+        order={"field": "POINTS_BALANCE", "direction": "ASC"},
+    )
+    answer = gql(
+        client,
+        """{ memberByIdentifier(kind: LOYALTY_ID, value: "LD99990000") {
+          id loyalty { pointsBalance anomalies } } }""",
+    )
+    member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert member["loyalty"] == {"pointsBalance": -450, "anomalies": ["NEGATIVE_BALANCE"]}
+    assert member["id"] in listed and total == len(listed)

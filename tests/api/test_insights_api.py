@@ -299,3 +299,60 @@ def test_a_purchase_made_after_the_scores_were_built_counts_at_once(
         assert client.post("/ingest/transactions", json=[purchase]).status_code == 200
         rfm = gql(client, SCORES, card=card)["data"]["memberByIdentifier"]["rfm"]  # type: ignore[index]
         assert rfm["recency"] == 5 and rfm["monetary"] == 5
+
+
+def test_an_offer_sent_by_sms_and_used_at_the_till_is_redeemed_everywhere(
+    client: TestClient,
+) -> None:
+    # Given Nia, sent a bonus by SMS,
+    assert client.post("/ingest/crm", json=[NIA]).status_code == 200
+    assert client.post("/ingest/web_analytics", json=[SIGNUP]).status_code == 200
+    sent = {
+        "event_id": "E-NIA-SENT",
+        "anonymous_id": "a-nia",
+        "type": "track",
+        "name": "Offer Sent",
+        "occurred_at": "2026-11-18T09:00:00Z",
+        "properties": {"offer": "BONUS-10", "channel": "sms", "expires_at": "2026-12-31T00:00:00Z"},
+    }
+    assert client.post("/ingest/web_analytics", json=[sent]).status_code == 200
+    ledger = """{ memberByIdentifier(kind: CRM_ID, value: "C-NIA") { id
+      offers { offer state sentOn redeemed redeemedVia redeemedRef expiresAt } } }"""
+    before = gql(client, ledger)["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert before["offers"] == [
+        {
+            "offer": "BONUS-10",
+            "state": "SENT",
+            "sentOn": ["sms"],
+            "redeemed": False,
+            "redeemedVia": None,
+            "redeemedRef": None,
+            "expiresAt": "2026-12-31T00:00:00+00:00",
+        }
+    ]
+    cursor = gql(client, "{ changes(first: 1000) { pageInfo { endCursor } } }")
+    last = cursor["data"]["changes"]["pageInfo"]["endCursor"]  # type: ignore[index]
+    # when she uses it at the till with her e-mail (an online order), then
+    till = {
+        "transaction_id": "T-NIA-BONUS",
+        "email": "nia.park@mail.com",
+        "channel": "store",
+        "store_id": "S-7",
+        "occurred_at": "2026-11-20T15:00:00Z",
+        "amount_cents": 4200,
+        "offer_code": "BONUS-10",
+    }
+    assert client.post("/ingest/transactions", json=[till]).status_code == 200
+    after = gql(client, ledger)["data"]["memberByIdentifier"]  # type: ignore[index]
+    [offer] = after["offers"]
+    assert offer["state"] == "REDEEMED" and offer["redeemed"] is True
+    assert (offer["redeemedVia"], offer["redeemedRef"]) == ("store", "T-NIA-BONUS")
+    # and the change feed says so to every channel that follows it.
+    news = gql(
+        client,
+        "query ($after: String) { changes(after: $after) { edges { node { kind memberIds lineId } } } }",
+        after=last,
+    )["data"]["changes"]["edges"]  # type: ignore[index]
+    assert {"kind": "OFFER_REDEEMED", "memberIds": [after["id"]], "lineId": "T-NIA-BONUS"} in [
+        e["node"] for e in news
+    ]

@@ -10,10 +10,11 @@ import pytest
 from membergraph.connectors.models import CallInteraction, CrmContact, Transaction, WebEvent
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier
-from membergraph.insights.activity import call_summary, offers_of, timeline
+from membergraph.insights.activity import call_summary, timeline
 from membergraph.insights.consent import Channel, consents_of, reachable_channels
 from membergraph.insights.loyalty import Tier, loyalty_of
 from membergraph.insights.metrics import MemberFacts, measure
+from membergraph.insights.offers import OfferState, offer_ledger
 from membergraph.insights.profile import profile_of
 from membergraph.insights.rfm import Segment, population_of, quintile
 
@@ -309,7 +310,7 @@ def test_timeline_offers_and_call_summary() -> None:
         web(2, "Offer Viewed", offer="signup-bonus"),
     ]
     assert [a.kind for a in timeline(facts)] == ["WEB", "WEB", "PURCHASE"]
-    [offer] = offers_of([f for f in facts if isinstance(f, WebEvent)])
+    [offer] = offer_ledger([f for f in facts if isinstance(f, WebEvent)])
     assert offer.redeemed and offer.redeemed_at == REF - timedelta(days=1)
     calls = [
         CallInteraction(
@@ -392,3 +393,79 @@ def test_a_web_only_member_active_lately_is_no_zombie() -> None:
     assert Segment.ZOMBIE not in population.segments["me"]
     population = _population(me=([], [web(200, "Offer Redeemed", offer="bonus")]), **_filler())
     assert Segment.ZOMBIE in population.segments["me"]
+
+
+def _till(code: str, status: str = "completed") -> Transaction:
+    return Transaction(
+        transaction_id=f"T-{code}-{status}",
+        loyalty_id="LD12345678",
+        channel="store",
+        occurred_at=REF - timedelta(days=1),
+        amount_cents=2500,
+        status=status,
+        offer_code=code,  # type: ignore[call-arg]
+    )
+
+
+@pytest.mark.parametrize(
+    ("events", "txs", "calls", "state", "via"),
+    [
+        pytest.param(
+            [web(9, "Offer Issued", offer="B"), web(8, "Offer Sent", offer="B", channel="SMS")],
+            [],
+            [],
+            OfferState.SENT,
+            None,
+            id="sent-by-sms",
+        ),
+        pytest.param(
+            [web(8, "Offer Sent", offer="B", channel="sms"), web(7, "Offer Viewed", offer="B")],
+            [_till("B")],
+            [],
+            OfferState.REDEEMED,
+            "store",
+            id="redeemed-at-the-till",
+        ),
+        pytest.param(
+            [web(8, "Offer Sent", offer="B", channel="sms")],
+            [_till("B", status="cancelled")],
+            [],
+            OfferState.SENT,
+            None,
+            id="a-cancelled-purchase-redeems-nothing",
+        ),
+        pytest.param(
+            [web(8, "Offer Sent", offer="B", channel="email")],
+            [],
+            [
+                CallInteraction(
+                    interaction_id="I-9",
+                    started_at=REF - timedelta(days=2),
+                    offer_code="B",  # type: ignore[call-arg]
+                )
+            ],
+            OfferState.REDEEMED,
+            "call",
+            id="redeemed-through-a-call",
+        ),
+        pytest.param(
+            [web(40, "Offer Issued", offer="B", expires_at="2026-10-15T00:00:00Z")],
+            [],
+            [],
+            OfferState.EXPIRED,
+            None,
+            id="expired-unused",
+        ),
+    ],
+)
+def test_the_offer_ledger(
+    events: list[WebEvent],
+    txs: list[Transaction],
+    calls: list[CallInteraction],
+    state: OfferState,
+    via: str | None,
+) -> None:
+    [offer] = offer_ledger(events, txs, calls, REF)
+    assert offer.offer == "B" and offer.state is state and offer.redeemed_via == via
+    sent = [e.properties["channel"].lower() for e in events if e.name == "Offer Sent"]
+    assert offer.sent_on == sent

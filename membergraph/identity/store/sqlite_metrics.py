@@ -50,6 +50,7 @@ METRICS_SCHEMA = (
     " p INTEGER NOT NULL DEFAULT 1) WITHOUT ROWID;\n"
     "CREATE TABLE IF NOT EXISTS member_segments (segment TEXT NOT NULL,"
     " member_id TEXT NOT NULL, PRIMARY KEY (segment, member_id)) WITHOUT ROWID;\n"
+    "CREATE INDEX IF NOT EXISTS member_segments_member ON member_segments (member_id);\n"
     "CREATE TABLE IF NOT EXISTS member_sales (member_id TEXT NOT NULL, channel TEXT NOT NULL,"
     " store TEXT NOT NULL, month TEXT NOT NULL, purchases INTEGER NOT NULL,"
     " spend_cents INTEGER NOT NULL, points_earned INTEGER NOT NULL,"
@@ -125,15 +126,11 @@ def _put(
         dropped = [*gone, *(r.member_id for r in kept)]
         for table in ("member_metrics", "member_sales", "member_segments"):
             db.executemany(f"DELETE FROM {table} WHERE member_id = ?", [(m,) for m in dropped])
-        marks = ",".join("?" * (len(_COLUMNS) + 2))
+        marks = ",".join("?" * len(_COLUMNS))
         db.executemany(
             f"INSERT INTO member_metrics (member_id, member_since, {', '.join(_COLUMNS)})"
-            f" VALUES ({marks})",
+            f" VALUES (?, coalesce((SELECT created_at FROM members WHERE id = ?), ''), {marks})",
             [_values(r, cursor) for r in kept],
-        )
-        db.execute(
-            "UPDATE member_metrics SET member_since = coalesce((SELECT created_at FROM members"
-            " WHERE id = member_metrics.member_id), '') WHERE member_since = ''"
         )
         db.executemany(
             "INSERT INTO member_sales VALUES (?,?,?,?,?,?,?,?)",
@@ -162,7 +159,7 @@ def _put(
 def _values(row: MetricsRow, cursor: int) -> tuple[Any, ...]:
     return (
         row.member_id,
-        "",
+        row.member_id,  # its start, read from ``members``
         row.measured_at,
         cursor,
         *(row.figures[f] for f in FIGURES),
@@ -174,10 +171,18 @@ def _values(row: MetricsRow, cursor: int) -> tuple[Any, ...]:
     )
 
 
+def _scored_as(db: sqlite3.Connection, scoring: Scoring) -> tuple[str, bool]:
+    wanted = f"{_meta(db, 'metrics_version') or 0}|{scoring.name}"
+    return wanted, _meta(db, "metrics_scored") == wanted
+
+
 def _score(db: sqlite3.Connection, scoring: Scoring) -> bool:
+    if _scored_as(db, scoring)[1]:  # read first: most questions find nothing to do
+        return False
+
     def write() -> bool:
-        wanted = f"{_meta(db, 'metrics_version') or 0}|{scoring.name}"
-        if _meta(db, "metrics_scored") == wanted:
+        wanted, done = _scored_as(db, scoring)  # again, under the write lock
+        if done:
             return False
         db.execute("UPDATE member_metrics SET r = 1, f = 1, m = 1, e = 1, p = 1")
         for column, (ranked, order) in _RANKS.items():
