@@ -29,6 +29,7 @@ from membergraph.demo.lines import (
 )
 from membergraph.demo.people import Generator, Person, Writer
 from membergraph.demo.profiles import PROFILES, ProfileName
+from membergraph.demo.showcase import showcase_lines
 from membergraph.demo.vocabulary import CITIES, DOMAINS, STREETS
 
 __all__ = ["PROFILES", "DemoSummary", "ProfileName", "write_demo_data"]
@@ -95,6 +96,7 @@ def write_demo_data(
             calls_lines(gen, writer, person, landline.get(person.household), cards)
         for members_ in households.values():
             shared_computer_lines(gen, writer, members_)
+        showcase_lines(writer)
     finally:
         writer.close()
     counts = {k: v for k, v in writer.counts.items() if k != "truth"}
