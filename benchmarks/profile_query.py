@@ -49,6 +49,10 @@ QUERY = """query Profile($value: String!) {
   }
 }"""
 
+# The personalization service's credential: profile:read, personal data masked.
+KEY = "personalization-benchmark-key"
+KEYS = {KEY: {"name": "personalization", "scopes": ["profile:read"]}}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -85,9 +89,10 @@ function init(args)
 end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {KEY}"
 request = function()
   counter = counter + 2
-  local extra = unique and (',"request":' .. counter) or ""
+  local extra = unique and (',"request":"{RUN}-' .. counter .. '"') or ""
   local body = '{"query":' .. query .. ',"variables":{"value":' .. emails[(counter % #emails) + 1] .. extra .. '}}'
   return wrk.format(nil, nil, nil, body)
 end
@@ -117,6 +122,8 @@ def run_wrk(
         _WRK_SCRIPT.replace("{QUERY}", _lua(QUERY))
         .replace("{EMAILS}", "{" + ",".join(_lua(e) for e in emails) + "}")
         .replace("{UNIQUE}", "true" if unique else "false")
+        .replace("{KEY}", KEY)
+        .replace("{RUN}", f"{time.time_ns()}")  # a body of no earlier run either
     )
     out = subprocess.run(
         ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
@@ -192,12 +199,13 @@ def running(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Pope
 
 def cache_counts(base: str) -> tuple[int, int]:
     """The response cache's hits and misses so far (0, 0 when /metrics has none)."""
-    text = httpx.get(base + "/metrics", timeout=30).text
+    text = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {KEY}"}, timeout=30).text
     found = [
-        re.search(rf"^membergraph_response_cache_{name}_total (\d+)", text, re.M)
+        re.search(rf"^membergraph_response_cache_{name}_total ([\d.]+)", text, re.M)
         for name in ("hits", "misses")
     ]
-    return (int(found[0].group(1)) if found[0] else 0, int(found[1].group(1)) if found[1] else 0)
+    hits, misses = (int(float(f.group(1))) if f else 0 for f in found)
+    return hits, misses
 
 
 async def measure(
@@ -205,14 +213,20 @@ async def measure(
 ) -> list[str]:
     port, floor_port = free_port(), free_port()
     base, floor = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
-    env = {**os.environ, "MEMBERGRAPH_STORE": store}
+    env = {
+        **os.environ,
+        "MEMBERGRAPH_STORE": store,
+        "MEMBERGRAPH_API_KEYS": orjson.dumps(KEYS).decode(),
+    }
     serve = _cli("serve", "--data", str(data), "--port", str(port), "--no-open")
     rows = []
     with running([*serve, "--workers", str(workers)], env):
         async with httpx.AsyncClient(timeout=60) as probe:
             await wait_ready(probe, base + "/readyz")
             answer = await probe.post(
-                base + "/graphql", json={"query": QUERY, "variables": {"value": emails[0]}}
+                base + "/graphql",
+                json={"query": QUERY, "variables": {"value": emails[0]}},
+                headers={"Authorization": f"Bearer {KEY}"},
             )
         assert answer.status_code == 200 and b'"errors"' not in answer.content, answer.text
         (tmp / "floor.json").write_bytes(answer.content)

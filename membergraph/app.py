@@ -50,7 +50,15 @@ from membergraph.export import export_members_endpoint
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphiql import page as graphiql_page
-from membergraph.http_rules import GRAPHQL_RESPONSE, GraphQLHttpRules, decode_json, send_error
+from membergraph.http_rules import (
+    GRAPHQL_RESPONSE,
+    GraphQLHttpRules,
+    decode_json,
+    is_request_error,
+    request_error_code,
+    send_error,
+    wants_graphql_response,
+)
 from membergraph.identity.store import StoreError
 from membergraph.ingest import IngestService, ingest_endpoint
 from membergraph.observability import (
@@ -63,6 +71,7 @@ from membergraph.persisted import PersistedQueries, PersistedQueryError, load_ma
 from membergraph.privacy.audit import upkeep as privacy_upkeep
 from membergraph.privacy.http import export_endpoint
 from membergraph.resolvers.context import Gateway, RequestContext
+from membergraph.response_cache import CacheFigures, HttpResponseCache, http_response_cache
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
 
@@ -154,19 +163,30 @@ class _GraphQL(GraphQL[RequestContext, None]):
         self.starlette = app
         self.authenticator = authenticator
         self.persisted = PersistedQueries()
+        self.responses: HttpResponseCache | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request, responses = Request(scope, receive=receive), self.responses
+        if responses is not None and (hit := await responses.look_up(request)) is not None:
+            await hit(scope, receive, send)
+            return
         try:
-            response = await self.run(Request(scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
             # Strawberry answers its refusals in plain text; clients read JSON with a code.
             code, allow = getattr(exc, "code", None), getattr(exc, "allow", None)
             await send_error(send, exc.status_code, exc.reason, code=code, allow=allow)
             return
+        if responses is not None:
+            response = await responses.keep(request, response)
         await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> str:
+        # A few times faster than json.dumps; text, as WebSocket messages must be.
+        return orjson.dumps(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data)  # WebSocket messages too: a deep one closes with 4400
@@ -241,20 +261,18 @@ class _GraphQL(GraphQL[RequestContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         gateway: Gateway = self.starlette.state.gateway
         if isinstance(request, Request):
-            # The GraphQL-over-HTTP media type when asked for (or nothing is said): request
-            # errors then answer 400. Plain application/json clients keep 200, as the spec says.
-            accept = request.headers.get("accept", "")
-            response.graphql_response = not accept or GRAPHQL_RESPONSE in accept
-        return RequestContext.for_request(gateway, request, response)
+            response.graphql_response = wants_graphql_response(request.headers.get("accept", ""))
+        reads = HttpResponseCache.reads_of(request)
+        return RequestContext.for_request(gateway, request, response, reads)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         if isinstance(response_data, dict):
             for error in response_data.get("errors") or []:
                 extensions = error.setdefault("extensions", {})
-                code = extensions.setdefault("code", _request_error_code(error))
+                code = extensions.setdefault("code", request_error_code(error))
                 self.starlette.state.telemetry.errors.labels(code).inc()
         wants_spec = getattr(sub_response, "graphql_response", False)
-        request_error = _request_error(response_data)
+        request_error = is_request_error(response_data)
         if wants_spec and request_error:
             # A request that never executed has no data entry at all, not a null one.
             response_data = {k: v for k, v in response_data.items() if k != "data"}
@@ -296,25 +314,6 @@ class _ClientErrorsInOneLine(logging.Filter):
         record.msg, record.args = "GraphQL error %s: %s", (code or "REQUEST", error.message)
         record.exc_info, record.exc_text = None, None
         return True
-
-
-def _request_error_code(error: dict[str, Any]) -> str:
-    """Codes for the errors graphql-core raises before execution (ours carry their own)."""
-    message = str(error.get("message", ""))
-    if message.startswith("Syntax Error"):
-        return "GRAPHQL_PARSE_FAILED"
-    if message.startswith("Variable '$"):
-        return "BAD_USER_INPUT"
-    if error.get("path"):
-        return "INTERNAL_SERVER_ERROR"  # a masked unexpected error
-    return "GRAPHQL_VALIDATION_FAILED"
-
-
-def _request_error(data: Any) -> bool:
-    """Parse, validation and variable errors: no data at all and no error has a path."""
-    if not isinstance(data, dict) or data.get("data") is not None or not data.get("errors"):
-        return False
-    return all(not error.get("path") for error in data["errors"])
 
 
 async def healthz(request: Request) -> Response:
@@ -378,6 +377,7 @@ def create_app(
             app.state.gateway = gateway
         telemetry.watch(app.state.gateway)
         follower = await follow_feed(app.state.gateway)
+        follower.listeners.append(app.state.response_cache.cache.follow)
         app.state.ingest = IngestService(app.state.gateway)
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
         privacy = asyncio.create_task(privacy_upkeep(app.state.gateway), name="privacy-upkeep")
@@ -445,6 +445,10 @@ def create_app(
     graphql.timeout = settings.request_timeout
     manifest = load_manifest(settings.persisted_queries) if settings.persisted_queries else None
     graphql.persisted = PersistedQueries(manifest, only=settings.persisted_queries_only)
+    graphql.responses = app.state.response_cache = http_response_cache(
+        settings, graphql.schema, lambda: getattr(app.state, "gateway", None), graphql.persisted
+    )
+    telemetry.registry.register(CacheFigures(graphql.responses.cache))
     app.router.routes.extend(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),

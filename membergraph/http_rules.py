@@ -17,7 +17,16 @@ import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["GRAPHQL_RESPONSE", "MAX_JSON_DEPTH", "GraphQLHttpRules", "decode_json", "send_error"]
+__all__ = [
+    "GRAPHQL_RESPONSE",
+    "MAX_JSON_DEPTH",
+    "GraphQLHttpRules",
+    "decode_json",
+    "is_request_error",
+    "request_error_code",
+    "send_error",
+    "wants_graphql_response",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +35,12 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 # recursively, so a deep value would exhaust Python's stack long before 1 MiB.
 MAX_JSON_DEPTH = 64
 _ANSWERABLE = ("application/json", GRAPHQL_RESPONSE, "application/*", "*/*", "text/html")
+
+
+def wants_graphql_response(accept: str) -> bool:
+    """The GraphQL-over-HTTP media type when asked for (or nothing is said): request errors
+    then answer 400. Plain application/json clients keep 200, as the spec says."""
+    return not accept or GRAPHQL_RESPONSE in accept
 
 
 class _TooLarge(Exception):
@@ -160,3 +175,22 @@ async def send_error(
         headers.append((b"allow", allow))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def request_error_code(error: dict[str, Any]) -> str:
+    """Codes for the errors graphql-core raises before execution (ours carry their own)."""
+    message = str(error.get("message", ""))
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    if error.get("path"):
+        return "INTERNAL_SERVER_ERROR"  # a masked unexpected error
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def is_request_error(data: Any) -> bool:
+    """Parse, validation and variable errors: no data at all and no error has a path."""
+    if not isinstance(data, dict) or data.get("data") is not None or not data.get("errors"):
+        return False
+    return all(not error.get("path") for error in data["errors"])

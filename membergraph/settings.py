@@ -220,6 +220,19 @@ class Settings(BaseSettings):
     request_timeout: float = Field(
         default=10.0, gt=0, le=300, description="Seconds a GraphQL request may take."
     )
+    response_cache_entries: int = Field(
+        default=10_000,
+        ge=0,
+        description="Answers the GraphQL response cache holds per process (0: no cache).",
+    )
+    response_cache_bytes: int = Field(
+        default=64 << 20, ge=0, description="Bytes the response cache holds per process."
+    )
+    response_cache_ttl_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a cached answer lives at most (changes drop it at once).",
+    )
     reference_date: date | None = Field(
         default=None,
         description="Date RFM, segments and rolling spend are computed as of (default: today).",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,6 +93,7 @@ class FeedFollower:
         self._reading = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0  # subscribers cut off for not reading
+        self._read_at = float("-inf")  # when the feed last answered (monotonic)
 
     async def start(self) -> None:
         """Follow from the feed's current end (what came before is in the store already)."""
@@ -104,6 +106,11 @@ class FeedFollower:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    def reading_within(self, seconds: float) -> bool:
+        """Whether the feed answered a read in the last ``seconds``: what a cache kept by
+        the feed may trust (a store that stopped answering stops the follower)."""
+        return time.monotonic() - self._read_at <= seconds
 
     def poke(self) -> None:
         """Read the feed now: this process just appended to it."""
@@ -134,6 +141,7 @@ class FeedFollower:
 
     async def _deliver(self) -> bool:
         entries = await self.store.feed_after(self.position, FEED_PAGE)
+        self._read_at = time.monotonic()
         if not entries:
             return False
         self.position = entries[-1].cursor

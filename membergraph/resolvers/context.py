@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from membergraph.privacy import Privacy
     from membergraph.scores import MetricsKeeper
 
-__all__ = ["Gateway", "Loaders", "RequestContext"]
+__all__ = ["Gateway", "Loaders", "Reads", "RequestContext"]
 
 
 @dataclass
@@ -78,6 +78,22 @@ class Loaders:
         }
 
 
+@dataclass(slots=True)
+class Reads:
+    """Which members a request's answer read, for the response cache to tag it with; and
+    whether it read something no member names (a lookup that found nobody: the member who
+    later carries that e-mail is not one it read), which makes it not worth keeping."""
+
+    members: set[str] = field(default_factory=set)
+    untagged: bool = False
+
+    def member(self, *member_ids: str) -> None:
+        self.members.update(member_ids)
+
+    def nobody(self) -> None:
+        self.untagged = True
+
+
 @dataclass
 class RequestContext:
     """``info.context`` in every resolver."""
@@ -88,10 +104,12 @@ class RequestContext:
     response: Any = None
     pii_reads: PiiReads = field(default_factory=PiiReads)
     """Personal data answered unmasked, by member: written to the audit after the answer."""
+    reads: Reads = field(default_factory=Reads)
+    """The members the answer read, for the response cache to tag it with."""
 
     @classmethod
     def for_request(
-        cls, gateway: Gateway, request: Any = None, response: Any = None
+        cls, gateway: Gateway, request: Any = None, response: Any = None, reads: Reads | None = None
     ) -> RequestContext:
         return cls(
             gateway=gateway,
@@ -99,4 +117,5 @@ class RequestContext:
             request=request,
             response=response,
             pii_reads=PiiReads.for_request(request),
+            reads=reads or Reads(),
         )

@@ -73,7 +73,11 @@ async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
     """``member(id:)``: follows the redirect of a merged-away ID; unknown is None."""
     live = await ctx.gateway.identity.store.resolve_member_id(member_id)
     _own_member_only(ctx, live or member_id)
-    return MemberView(live, member_id) if live else None
+    if not live:
+        ctx.reads.nobody()
+        return None
+    ctx.reads.member(live, member_id)
+    return MemberView(live, member_id)
 
 
 async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> MemberView | None:
@@ -83,10 +87,12 @@ async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> 
     except BadIdentifier as exc:
         raise bad_input(str(exc), argument="value") from None
     own = caller_of(ctx.request).member_id
-    if own is not None and found != own:
+    if not found or (own is not None and found != own):
         # Another member's value answers as an unknown one: no oracle of who is a customer.
+        ctx.reads.nobody()
         return None
-    return MemberView(found, found) if found else None
+    ctx.reads.member(found)
+    return MemberView(found, found)
 
 
 async def page_members(
@@ -95,6 +101,7 @@ async def page_members(
     """``members``: ordered by ID, paged by opaque cursor."""
     _no_lists_for_one_member(ctx)
     check_first(first, ctx.gateway.settings.max_page_size)
+    ctx.reads.nobody()  # which members a page holds changes with members no entry names
     store = ctx.gateway.identity.store
     start = decode_cursor("member", after) if after else None
     source_name = source.value if source else None
@@ -226,6 +233,7 @@ async def page_ids(
     """Page an ordered list of member IDs (a segment) with the same cursors as ``members``."""
     _no_lists_for_one_member(ctx)
     check_first(first, ctx.gateway.settings.max_page_size)
+    ctx.reads.nobody()
     if source is not None:
         records_of = await ctx.loaders.member_records.load_many(ids)
         ids = [

@@ -49,9 +49,13 @@ def _purchase(n: int, points: int = 10) -> dict[str, object]:
 
 
 @contextlib.contextmanager
-def _serve(data: Path, store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def _serve(
+    data: Path, store: Path, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real ``membergraph serve``; ``settings`` as ``MEMBERGRAPH_<NAME>`` variables."""
     port = free_port()
     env = {**os.environ, "MEMBERGRAPH_FEED_POLL_S": "0.1"}
+    env |= {f"MEMBERGRAPH_{name.upper()}": value for name, value in settings.items()}
     process = subprocess.Popen(
         [
             sys.executable,

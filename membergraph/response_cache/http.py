@@ -1,0 +1,179 @@
+"""The response cache at ``/graphql``'s HTTP edge: the key from the request, a hit answered
+before any GraphQL work, a miss kept once answered, ETags and 304 on GET."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLSchema
+from starlette.requests import Request
+from starlette.responses import Response
+
+from membergraph.http_rules import decode_json, wants_graphql_response
+from membergraph.identity.feed import FeedFollower
+from membergraph.persisted import PersistedQueries, PersistedQueryError
+from membergraph.resolvers.context import Gateway, Reads
+from membergraph.response_cache.plan import NEITHER, Plan, plan
+from membergraph.response_cache.store import Key, ResponseCache, etag_of
+from membergraph.settings import Settings
+
+__all__ = ["HttpResponseCache", "Ticket", "http_response_cache"]
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One request on its way through the view, as the cache sees it."""
+
+    key: Key | None
+    since: int
+    plan: Plan
+    reads: Reads = field(default_factory=Reads)
+
+
+class HttpResponseCache:
+    """The response cache at ``/graphql``'s HTTP edge: the key from the request, a hit
+    answered before any GraphQL work, a miss kept once answered, ETag on GET."""
+
+    STATE = "response_cache"  # the request's ticket, in the ASGI scope's state
+
+    def __init__(
+        self,
+        cache: ResponseCache,
+        schema: GraphQLSchema,
+        gateway: Callable[[], Gateway | None],
+        private: bool,
+        persisted: PersistedQueries | None = None,
+    ) -> None:
+        self.cache = cache
+        self.schema = schema
+        self.gateway = gateway
+        self.persisted = persisted or PersistedQueries()
+        self.cache_control = "private, no-cache" if private else "no-cache"
+
+    def feed(self) -> FeedFollower | None:
+        gateway = self.gateway()
+        return gateway.feed if gateway is not None else None
+
+    def _following(self) -> FeedFollower | None:
+        """The follower when it read the feed lately (else the cache is not used)."""
+        follower = self.feed()
+        if follower is None or not follower.reading_within(max(1.0, 5 * follower.interval)):
+            return None
+        return follower
+
+    async def look_up(self, request: Request) -> Response | None:
+        """The cached answer, or None (then the request's ticket is in its state)."""
+        method = request.method
+        wants_spec = wants_graphql_response(request.headers.get("accept", ""))
+        payload = await request.body() if method == "POST" else request.scope["query_string"]
+        key: Key | None = None
+        caller = request.scope.get("state", {}).get("caller")
+        scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
+        # Unmasked answers are not kept: the audit of who read personal data sees each read.
+        if "pii:read" not in scopes and self.cache.max_entries > 0 and self._following():
+            key = (scopes, getattr(caller, "member_id", None), wants_spec, method, payload)
+            entry = self.cache.get(key)
+            if entry is not None:
+                return self._answer(request, entry.body, entry.media_type, entry.etag)
+        request.scope.setdefault("state", {})[self.STATE] = Ticket(
+            key, self.cache.generation, self._plan(request, payload)
+        )
+        return None
+
+    def _plan(self, request: Request, payload: bytes) -> Plan:
+        """The request's plan; one the view will refuse is neither a change nor kept."""
+        try:
+            post = request.method == "POST"
+            data = decode_json(payload) if post else dict(request.query_params)
+            if not isinstance(data, dict):
+                return NEITHER
+            extensions = data.get("extensions")
+            if isinstance(extensions, str):  # GET: JSON in the query string
+                extensions = decode_json(extensions)
+            if not (extensions is None or isinstance(extensions, dict)):
+                return NEITHER
+            query = self.persisted.query_for(data.get("query"), extensions)
+        except (ValueError, PersistedQueryError):
+            return NEITHER
+        name = data.get("operationName")
+        if not isinstance(query, str) or not (name is None or isinstance(name, str)):
+            return NEITHER
+        return plan(self.schema, query, name)
+
+    @classmethod
+    def reads_of(cls, request: Any) -> Reads | None:
+        """The recorder of what the request's resolvers read (for its context)."""
+        ticket = getattr(request, "scope", {}).get("state", {}).get(cls.STATE)
+        return ticket.reads if isinstance(ticket, Ticket) else None
+
+    async def keep(self, request: Request, response: Response) -> Response:
+        """After the view answered: keep the answer if it may be kept, catch up with the
+        feed after a change (so this process's caches know before the client does)."""
+        ticket = request.scope.get("state", {}).get(self.STATE)
+        if not isinstance(ticket, Ticket):
+            return response
+        if ticket.plan.mutation and (follower := self.feed()) is not None:
+            await follower.catch_up()
+        body = bytes(response.body) if response.status_code == 200 else b""
+        if not body:
+            return response
+        etag = None
+        if (
+            ticket.key is not None
+            and ticket.plan.cacheable
+            and not ticket.reads.untagged
+            and b'"errors"' not in body  # a partial answer (a source down) is not kept
+        ):
+            media_type = response.headers.get("content-type", "application/json")
+            kept = self.cache.put(ticket.key, body, media_type, ticket.reads.members, ticket.since)
+            etag = kept.etag if kept else None
+        if request.method != "GET":
+            return response
+        if etag is None:
+            etag = etag_of(body)
+        return self._answer(request, body, response.headers["content-type"], etag, response)
+
+    def _answer(
+        self,
+        request: Request,
+        body: bytes,
+        media_type: str,
+        etag: str,
+        response: Response | None = None,
+    ) -> Response:
+        if request.method != "GET":
+            return Response(body, media_type=media_type)
+        headers = {"etag": etag, "cache-control": self.cache_control}
+        headers["vary"] = "Accept, Authorization, X-API-Key"
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        if response is None:
+            return Response(body, media_type=media_type, headers=headers)
+        response.headers.update(headers)
+        return response
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
+def http_response_cache(
+    settings: Settings,
+    schema: Any,
+    gateway: Callable[[], Gateway | None],
+    persisted: PersistedQueries | None = None,
+) -> HttpResponseCache:
+    """The cache of ``/graphql`` as the settings size it (``schema``: Strawberry's;
+    ``persisted``: the view's, so a query sent by its hash is planned as its text).
+
+    Off (0 entries) when a source is read over HTTP: its API changes without a feed entry.
+    """
+    entries = 0 if settings.http_sources else settings.response_cache_entries
+    cache = ResponseCache(entries, settings.response_cache_bytes, settings.response_cache_ttl_s)
+    private = settings.has_credentials
+    return HttpResponseCache(cache, schema._schema, gateway, private, persisted)

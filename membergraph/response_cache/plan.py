@@ -1,0 +1,105 @@
+"""Which documents' answers the response cache may keep: what the change feed can
+invalidate, decided once per document (not per field, not per request)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    parse,
+    visit,
+)
+
+__all__ = ["NEITHER", "Plan", "plan"]
+
+_ROOTS = frozenset({"member", "memberByIdentifier", "__typename"})
+# Member fields that read only the member's own records, identifiers, events and lines (a
+# change to any of them is a feed entry naming the member). Not rfm or segments: a member's
+# scores rank it against everyone, so anyone's purchase moves them. A field added to Member
+# is left out until someone decides it belongs here.
+_MEMBER_FIELDS = frozenset(
+    {
+        "__typename",
+        "id",
+        "redirectedFrom",
+        "profile",
+        "identifiers",
+        "records",
+        "transactions",
+        "webActivity",
+        "callCenterInteractions",
+        "loyalty",
+        "consents",
+        "reachableChannels",
+        "activity",
+        "offers",
+        "callCenter",
+        "explain",
+        "identityHistory",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the cache makes of a request's document."""
+
+    mutation: bool  # changes something: catch up with the feed before answering
+    cacheable: bool
+
+
+NEITHER = Plan(mutation=False, cacheable=False)
+
+
+@lru_cache(maxsize=2048)
+def plan(schema: GraphQLSchema, query: str, operation_name: str | None) -> Plan:
+    """Whether a document's operation changes anything, and whether its answer may be kept
+    (see the module's docstring). A document that does not parse is neither."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return NEITHER
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return NEITHER
+    kind = operation.operation.value
+    if kind != "query":
+        return Plan(mutation=kind == "mutation", cacheable=False)
+    fields = _FieldsRead(TypeInfo(schema))
+    visit(document, TypeInfoVisitor(fields.type_info, fields))
+    return Plan(mutation=False, cacheable=fields.cacheable)
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+class _FieldsRead(Visitor):
+    """Every field the document selects, with the type it is selected on (fragments too:
+    a fragment of another operation only makes the verdict stricter)."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.cacheable = True
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        parent = self.type_info.get_parent_type()
+        name = node.name.value
+        allowed = {"Query": _ROOTS, "Member": _MEMBER_FIELDS}
+        # A field not in the schema (no parent type) is refused by validation anyway.
+        if parent is None or name not in allowed.get(parent.name, (name,)):
+            self.cacheable = False

@@ -1,0 +1,162 @@
+"""The cache's entries: answers by key, tagged by member, bounded by entries, bytes and age."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from membergraph.identity.feed import FeedEntry
+
+__all__ = ["CacheFigures", "Entry", "Key", "ResponseCache", "etag_of"]
+
+Key = tuple[frozenset[str], str | None, bool, str, bytes]
+"""Scopes, bound member, GraphQL-over-HTTP media type asked for, method, request bytes."""
+
+_ENTRY_OVERHEAD = 300  # bytes of bookkeeping per entry, beside its key and body
+_RECENT = 4096  # invalidations remembered for answers being computed meanwhile
+
+
+@dataclass(slots=True)
+class Entry:
+    body: bytes
+    media_type: str
+    etag: str
+    members: frozenset[str]
+    expires: float
+    size: int
+
+
+class ResponseCache:
+    """Answers by key, tagged by member, bounded by entries, bytes and age.
+
+    Example::
+
+        cache = ResponseCache(max_entries=1000, max_bytes=1 << 20, ttl_s=60)
+        since = cache.generation
+        ...  # compute the answer; it read member m_1
+        cache.put(key, body, "application/json", {"m_1"}, since)
+        cache.invalidate(["m_1"])  # a feed entry named m_1: the answer is gone
+    """
+
+    def __init__(
+        self,
+        max_entries: int,
+        max_bytes: int,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.bytes = 0
+        self.hits = self.misses = self.evictions = self.invalidated = 0
+        self.generation = 0  # one more at each invalidation
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self._by_member: dict[str, set[Key]] = {}
+        self._recent: deque[tuple[int, frozenset[str]]] = deque(maxlen=_RECENT)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Key) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None and entry.expires <= self.clock():
+            self._drop(key)
+            entry = None
+        if entry is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry
+
+    def put(
+        self, key: Key, body: bytes, media_type: str, members: Iterable[str], since: int
+    ) -> Entry | None:
+        """Keep an answer computed from what the store held at generation ``since``,
+        unless one of the members it read changed since (then it may hold the old state)."""
+        tags = frozenset(members)
+        size = len(body) + len(key[4]) + _ENTRY_OVERHEAD
+        if not tags or size > self.max_bytes or self.max_entries <= 0:
+            return None
+        if self._changed_since(since, tags):
+            return None
+        if key in self._entries:
+            self._drop(key)
+        entry = Entry(body, media_type, etag_of(body), tags, self.clock() + self.ttl_s, size)
+        self._entries[key] = entry
+        self.bytes += size
+        for member in tags:
+            self._by_member.setdefault(member, set()).add(key)
+        while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+            self.evictions += 1
+        return entry
+
+    def invalidate(self, members: Iterable[str]) -> int:
+        """Drop every answer that read one of ``members``; how many were dropped."""
+        changed = frozenset(members)
+        if not changed:
+            return 0
+        self.generation += 1
+        self._recent.append((self.generation, changed))
+        dropped = 0
+        for member in changed:
+            for key in list(self._by_member.get(member, ())):
+                self._drop(key)
+                dropped += 1
+        self.invalidated += dropped
+        return dropped
+
+    def follow(self, entries: Sequence[FeedEntry]) -> None:
+        """A change-feed listener (:attr:`FeedFollower.listeners`)."""
+        self.invalidate(m for entry in entries for m in entry.member_ids)
+
+    def _changed_since(self, since: int, tags: frozenset[str]) -> bool:
+        if since == self.generation:
+            return False
+        if not self._recent or self._recent[0][0] > since + 1:
+            return True  # older than what is remembered: cannot tell, so assume it did
+        return any(gen > since and not tags.isdisjoint(m) for gen, m in self._recent)
+
+    def _drop(self, key: Key) -> None:
+        entry = self._entries.pop(key)
+        self.bytes -= entry.size
+        for member in entry.members:
+            keys = self._by_member.get(member)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_member[member]
+
+
+class CacheFigures(Collector):
+    """The cache's figures for Prometheus, read as they are at scrape time."""
+
+    def __init__(self, cache: ResponseCache) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        cache, name = self.cache, "membergraph_response_cache"
+        for what, text, value in (
+            ("hits", "Answers served from the response cache.", cache.hits),
+            ("misses", "Requests the response cache did not hold.", cache.misses),
+            ("evictions", "Answers dropped to stay within the bounds.", cache.evictions),
+            ("invalidations", "Answers dropped: a member they read changed.", cache.invalidated),
+        ):
+            yield CounterMetricFamily(f"{name}_{what}", text, value=value)
+        yield GaugeMetricFamily(f"{name}_entries", "Answers held.", value=len(cache))
+        yield GaugeMetricFamily(
+            f"{name}_bytes", "Bytes held (bodies, keys, bookkeeping).", value=cache.bytes
+        )
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'

@@ -1,0 +1,225 @@
+"""The response cache over real HTTP: never an answer after a change to a member it read (on
+one process and across two), never one caller's answer to a caller who sees differently,
+within its bound, with ETags on GET."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.api.test_replicas import _serve, _until
+from tests.support.http import serving
+
+KEYS = {
+    "personalization-key-0001": {
+        "name": "personalization",
+        "scopes": ["profile:read", "ingest:write", "identity:write"],
+    },
+    "pii-reader-key-000000001": {"name": "dpo", "scopes": ["profile:read", "pii:read"]},
+}
+MASKED, UNMASKED = "personalization-key-0001", "pii-reader-key-000000001"
+CONTACT = {
+    "contact_id": "C-CACHE",
+    "first_name": "Cas",
+    "last_name": "Che",
+    "emails": ["cas.che@example.net"],
+    "loyalty_id": "LD-5555-0001",
+}
+PROFILE = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
+  id profile { email { value } } loyalty { pointsBalance } records { source key } } }"""
+
+
+def _purchase(n: int, points: int) -> dict[str, object]:
+    return {
+        "transaction_id": f"T-CACHE-{n}",
+        "loyalty_id": "LD55550001",
+        "channel": "store",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "amount_cents": 1000,
+        "points_earned": points,
+    }
+
+
+class Client:
+    """One caller of a served gateway."""
+
+    def __init__(self, address: str, key: str | None = MASKED) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.http = httpx.Client(base_url=f"http://{address}", headers=headers, timeout=10)
+
+    def profile(self, email: str = "cas.che@example.net") -> dict[str, object] | None:
+        answer = self.http.post("/graphql", json={"query": PROFILE, "variables": {"e": email}})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert "errors" not in body, body
+        return body["data"]["memberByIdentifier"]  # type: ignore[no-any-return]
+
+    def ingest(self, source: str, *lines: dict[str, object]) -> None:
+        assert self.http.post(f"/ingest/{source}", json=list(lines)).status_code == 200
+
+    def cache(self, name: str) -> int:
+        text = self.http.get("/metrics").text
+        metric = rf"^membergraph_response_cache_{name}(?:_total)? (\d+)(?:\.0)?$"
+        found = re.search(metric, text, re.M)
+        assert found, text
+        return int(found.group(1))
+
+
+@pytest.fixture
+def connect() -> Iterator[Callable[..., Client]]:
+    """Clients of served gateways, closed when the test ends."""
+    made: list[Client] = []
+
+    def client(address: str, key: str | None = MASKED) -> Client:
+        made.append(Client(address, key))
+        return made[-1]
+
+    yield client
+    for each in made:
+        each.http.close()
+
+
+def _points(member: dict[str, object] | None) -> int:
+    assert member is not None
+    return member["loyalty"]["pointsBalance"]  # type: ignore[index, no-any-return]
+
+
+@pytest.fixture
+def keyed(settings: Settings, data_dir: Path) -> Settings:
+    with (data_dir / "crm.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(CONTACT) + b"\n")
+    return settings.model_copy(update={"api_keys": Settings(api_keys=KEYS).api_keys})
+
+
+@pytest.fixture
+def address(keyed: Settings) -> Iterator[str]:
+    with serving(create_app(keyed)) as served:
+        yield served
+
+
+def test_a_purchase_drops_the_cached_answers_of_its_member_before_it_is_acknowledged(
+    address: str, connect: Callable[..., Client]
+) -> None:
+    client = connect(address)
+    before = _points(client.profile())
+    assert client.profile() == client.profile()
+    assert client.cache("hits") >= 2
+    client.ingest("transactions", _purchase(1, 25))
+    assert _points(client.profile()) == before + 25  # the very next request, no waiting
+    assert client.cache("invalidations") >= 1
+
+
+def test_a_lookup_that_found_nobody_finds_the_member_who_arrives(
+    address: str, connect: Callable[..., Client]
+) -> None:
+    client = connect(address)
+    assert client.profile("new.comer@example.net") is None
+    assert client.profile("new.comer@example.net") is None
+    client.ingest(
+        "crm", {"contact_id": "C-NEW", "first_name": "New", "emails": ["new.comer@example.net"]}
+    )
+    assert client.profile("new.comer@example.net") is not None
+
+
+def test_a_split_drops_the_answers_of_the_member_it_split(
+    address: str, connect: Callable[..., Client]
+) -> None:
+    client = connect(address)
+    client.ingest("transactions", _purchase(4, 1))  # the card's account joins the contact
+    member = client.profile()
+    assert member is not None
+    assert {"source": "transactions", "key": "loyalty:LD55550001"} in member["records"]  # type: ignore[operator]
+    client.profile()  # cached
+    split = client.http.post(
+        "/graphql",
+        json={
+            "query": 'mutation ($m: ID!) { splitMember(memberId: $m, records: [{source: "transactions", key: "loyalty:LD55550001"}], reason: "two people") { id } }',
+            "variables": {"m": member["id"]},
+        },
+    ).json()
+    assert "errors" not in split, split
+    after = client.profile()
+    assert after is not None
+    assert after["records"] == [{"source": "crm", "key": "C-CACHE"}]
+
+
+def test_callers_who_may_see_different_things_never_get_each_others_answer(
+    address: str, connect: Callable[..., Client]
+) -> None:
+    masked, unmasked = connect(address, MASKED), connect(address, UNMASKED)
+    for _ in range(3):  # the masked answer is the cached one after the first round
+        assert masked.profile()["profile"]["email"]["value"] == "c***@example.net"  # type: ignore[index]
+        assert unmasked.profile()["profile"]["email"]["value"] == "cas.che@example.net"  # type: ignore[index]
+    # An unmasked answer is never kept (the audit of personal data read sees every read).
+    assert masked.cache("hits") == 2
+
+
+def test_the_cache_keeps_within_its_bound(
+    keyed: Settings, demo_source: Path, connect: Callable[..., Client]
+) -> None:
+    emails = [
+        orjson.loads(line)["emails"][0].strip().lower()
+        for line in (demo_source / "crm.jsonl").read_bytes().splitlines()
+        if orjson.loads(line)["emails"]
+    ][:12]
+    bounded = keyed.model_copy(update={"response_cache_entries": 3})
+    with serving(create_app(bounded)) as served:
+        client = connect(served)
+        for email in emails:
+            client.profile(email)
+        assert client.cache("entries") <= 3
+        assert client.cache("evictions") >= 3
+    small = keyed.model_copy(update={"response_cache_bytes": 2500})
+    with serving(create_app(small)) as served:
+        client = connect(served)
+        for email in emails:
+            client.profile(email)
+        assert 0 < client.cache("bytes") <= 2500
+
+
+def test_a_get_has_an_etag_and_a_matching_one_answers_304_until_the_member_changes(
+    address: str, connect: Callable[..., Client]
+) -> None:
+    client = connect(address)
+    params = {"query": PROFILE, "variables": orjson.dumps({"e": "cas.che@example.net"}).decode()}
+    first = client.http.get("/graphql", params=params)
+    assert first.status_code == 200 and first.headers["etag"]
+    assert "no-cache" in first.headers["cache-control"]
+    assert "Authorization" in first.headers["vary"]
+    tag = {"If-None-Match": first.headers["etag"]}
+    again = client.http.get("/graphql", params=params, headers=tag)
+    assert again.status_code == 304 and again.content == b""
+    client.ingest("transactions", _purchase(2, 5))
+    changed = client.http.get("/graphql", params=params, headers=tag)
+    assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
+
+
+def test_an_answer_cached_on_one_process_is_dropped_by_a_purchase_through_another(
+    data_dir: Path, tmp_path: Path, connect: Callable[..., Client]
+) -> None:
+    with (data_dir / "crm.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(CONTACT) + b"\n")
+    store = tmp_path / "one.db"
+    keys = orjson.dumps(KEYS).decode()
+    with (
+        _serve(data_dir, store, api_keys=keys) as (a, _),
+        _serve(data_dir, store, api_keys=keys) as (
+            b,
+            _,
+        ),
+    ):
+        through_a, read_on_b = connect(a), connect(b)
+        before = _points(read_on_b.profile())
+        read_on_b.profile()
+        assert read_on_b.cache("hits") >= 1
+        through_a.ingest("transactions", _purchase(3, 40))
+        seen = _until(lambda: _points(read_on_b.profile()) == before + 40)
+        assert seen, "B kept serving the answer cached before the purchase made through A"
+        assert read_on_b.cache("invalidations") >= 1
