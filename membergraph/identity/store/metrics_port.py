@@ -28,6 +28,7 @@ __all__ = [
     "MetricsRow",
     "MetricsStore",
     "OrderField",
+    "RANKS",
     "Range",
     "Scoring",
     "SegmentRules",
@@ -54,6 +55,16 @@ FIGURES = (
     "declining",  # 1: lower on purchases, spend and recency than the 12 months before
 )
 """The integer figures of a row, in column order."""
+
+RANKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "r": ("last_purchase_at", ("last_purchase_at", "frequency", "monetary_cents")),
+    "f": ("frequency", ("frequency", "monetary_cents", "last_purchase_at")),
+    "m": ("monetary_cents", ("monetary_cents", "frequency", "last_purchase_at")),
+    "e": ("engagement", ("engagement", "last_engaged_at")),
+    "p": ("prior_monetary_cents", ("prior_monetary_cents", "prior_frequency")),
+}
+"""Each score column: the figure a row must have above 0 to be ranked, and the ranking order
+worst first, ties by member ID last (``insights.rfm.RANKED_BY``, as stored figures)."""
 
 DAYS = ("recency_days", "first_purchase_days", "last_activity_days", "prior_recency_days")
 """Whole days before the row's reference (None: never happened)."""

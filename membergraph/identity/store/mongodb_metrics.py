@@ -18,6 +18,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from membergraph.identity.store.metrics_port import (
     DAYS,
     FIGURES,
+    RANKS,
     ConflictQuery,
     GroupKey,
     MemberQuery,
@@ -40,15 +41,7 @@ __all__ = ["MongoMetrics"]
 
 Doc = dict[str, Any]
 _PAGE = 5000
-_SCORES = ("r", "f", "m", "e", "p")
-_RANKS: dict[str, tuple[Doc, tuple[str, ...]]] = {
-    # score: (who is ranked, their order worst first; see insights.rfm.RANKED_BY)
-    "r": ({"last_purchase_at": {"$gt": 0}}, ("last_purchase_at", "frequency", "monetary_cents")),
-    "f": ({"frequency": {"$gt": 0}}, ("frequency", "monetary_cents", "last_purchase_at")),
-    "m": ({"monetary_cents": {"$gt": 0}}, ("monetary_cents", "frequency", "last_purchase_at")),
-    "e": ({"engagement": {"$gt": 0}}, ("engagement", "last_engaged_at")),
-    "p": ({"prior_monetary_cents": {"$gt": 0}}, ("prior_monetary_cents", "prior_frequency")),
-}
+_SCORES = tuple(RANKS)  # r f m e p
 _ORDERED = ("lifetime_spend_cents", "monetary_cents", "points_balance", "last_purchase_at")
 INDEXES = [
     *(IndexModel([(c, ASCENDING), ("_id", ASCENDING)]) for c in (*_ORDERED, "member_since")),
@@ -192,8 +185,8 @@ class MongoMetrics(MetricsStore):
         collection = await self._collection()
         async with self.store._mapped("metrics scoring"):
             await collection.update_many({}, {"$set": {**dict.fromkeys(_SCORES, 1)}})
-            for column, (ranked, order) in _RANKS.items():
-                await self._rank(collection, column, ranked, order)
+            for column, (ranked, order) in RANKS.items():
+                await self._rank(collection, column, {ranked: {"$gt": 0}}, order)
             await collection.update_many({}, {"$set": {"segments": []}})
             for segment, condition in segment_filters(scoring.rules).items():
                 await collection.update_many(condition, {"$push": {"segments": segment}})

@@ -16,6 +16,7 @@ import orjson
 from membergraph.identity.store.metrics_port import (
     DAYS,
     FIGURES,
+    RANKS,
     ConflictQuery,
     GroupKey,
     MemberQuery,
@@ -64,15 +65,7 @@ METRICS_SCHEMA = (
 )
 
 _COLUMNS = ("measured_at", "cursor", *FIGURES, *DAYS, "tier", "sources", "consented", "reachable")
-_SCORES = ("r", "f", "m", "e", "p")
-_RANKS: dict[str, tuple[str, str]] = {
-    # score column: (who is ranked, their order worst first; see insights.rfm.RANKED_BY)
-    "r": ("last_purchase_at > 0", "last_purchase_at, frequency, monetary_cents"),
-    "f": ("frequency > 0", "frequency, monetary_cents, last_purchase_at"),
-    "m": ("monetary_cents > 0", "monetary_cents, frequency, last_purchase_at"),
-    "e": ("engagement > 0", "engagement, last_engaged_at"),
-    "p": ("prior_monetary_cents > 0", "prior_monetary_cents, prior_frequency"),
-}
+_SCORES = tuple(RANKS)  # r f m e p
 
 
 def _set(values: Sequence[str]) -> str:
@@ -185,12 +178,12 @@ def _score(db: sqlite3.Connection, scoring: Scoring) -> bool:
         if done:
             return False
         db.execute("UPDATE member_metrics SET r = 1, f = 1, m = 1, e = 1, p = 1")
-        for column, (ranked, order) in _RANKS.items():
-            best_first = ", ".join(f"{c.strip()} DESC" for c in f"{order}, member_id".split(","))
+        for column, (ranked, order) in RANKS.items():
+            best_first = ", ".join(f"{c} DESC" for c in (*order, "member_id"))
             db.execute(  # insights.rfm.quintile: 5 - 5 * (rank from the best) // ranked
                 f"UPDATE member_metrics SET {column} = x.score FROM (SELECT member_id,"
                 f" 5 - 5 * (ROW_NUMBER() OVER (ORDER BY {best_first}) - 1) / COUNT(*) OVER ()"
-                f" AS score FROM member_metrics WHERE {ranked}) AS x"
+                f" AS score FROM member_metrics WHERE {ranked} > 0) AS x"
                 " WHERE member_metrics.member_id = x.member_id"
             )
         db.execute("DELETE FROM member_segments")
