@@ -217,7 +217,7 @@ def _entry(
         "id": str(getattr(line, id_field)),
     }
     if outcome == "rejected":
-        entry["error"] = (
+        entry["error"] = outcome.error or (
             f"{id_field} {entry['id']} is already taken with other content, and "
             f"{source.value} lines never change: send a new id"
         )

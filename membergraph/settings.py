@@ -93,15 +93,17 @@ class Settings(BaseSettings):
         description="Where the sources live: a mongodb:// URL (one collection per source,"
         " named after it, filled by `membergraph load`). Empty: the data folder.",
     )
-    mongodb_timeout_ms: Annotated[int, Field(ge=100)] = Field(
+    mongodb_timeout_ms: Annotated[int, Field(ge=12_000)] = Field(
         default=15_000,
-        description="MongoDB: how long one operation may take, waiting for a primary included"
-        " (PyMongo's timeoutMS): a read of a stalled server fails after this.",
+        description="MongoDB: how long one operation may take (PyMongo's timeoutMS): a read of"
+        " a stalled server fails after this. Waiting for a primary is part of it (PyMongo uses"
+        " it instead of the server selection timeout), so at least 12000: an election.",
     )
     mongodb_server_selection_ms: Annotated[int, Field(ge=12_000)] = Field(
         default=15_000,
-        description="MongoDB: how long an operation waits for a primary. At least 12000: a"
-        " replica set's election (10 s by default, then the vote) must fit in it.",
+        description="MongoDB: how long an operation waits for a primary when no operation"
+        " timeout is in force (a URL with timeoutMS=0). At least 12000: a replica set's"
+        " election (10 s by default, then the vote) must fit in it.",
     )
     mongodb_transaction_ms: Annotated[int, Field(ge=1_000)] = Field(
         default=60_000,

@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import bson
+from bson.errors import InvalidDocument
 from pydantic import BaseModel
 from pymongo import ASCENDING, ReplaceOne
 from pymongo.errors import PyMongoError
@@ -27,6 +29,29 @@ logger = logging.getLogger(__name__)
 
 _CHUNK = 1000
 _PRIVATE = ("_id", "_owner")
+MAX_DEPTH = 100
+"""Levels of nesting MongoDB stores in a document, at most (each object or array is one)."""
+
+
+def unstorable(doc: dict[str, Any]) -> str | None:
+    """Why MongoDB cannot hold a line's document, or None: nested past :data:`MAX_DEPTH`
+    (the server refuses it, and would again however often it is sent) or a value BSON
+    cannot encode (a number beyond 64 bits)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:  # not recursive: the nesting is what is in question
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                return f"nested deeper than the {MAX_DEPTH} levels MongoDB stores"
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    try:
+        bson.encode(doc)
+    except OverflowError:
+        return "holds a number beyond the 64 bits MongoDB stores (-2^63 to 2^63-1)"
+    except InvalidDocument as exc:
+        return f"cannot be stored in MongoDB: {exc}"
+    return None
 
 
 def _line_doc(spec: SourceSpec, line: BaseModel, owner: str) -> dict[str, Any]:
@@ -88,7 +113,19 @@ class MongoSource(SourceConnector):
         self._count = report.accepted
 
     async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
-        """Upsert lines by their id; a line equal to the stored one is ``unchanged``."""
+        """Upsert lines by their id; a line equal to the stored one is ``unchanged``; a line
+        MongoDB cannot hold (:func:`unstorable`) is ``rejected``, saying why."""
+        refused = {i: unstorable(line.model_dump(mode="json")) for i, line in enumerate(lines)}
+        storable = [line for i, line in enumerate(lines) if refused[i] is None]
+        outcomes = iter(await self._append(storable))
+        return [
+            Taken("rejected", error=f"the line {why}") if why else next(outcomes)
+            for why in refused.values()
+        ]
+
+    async def _append(self, lines: Sequence[BaseModel]) -> list[Taken]:
+        if not lines:
+            return []
         try:
             found = await self.collection.find(
                 {"_id": {"$in": [self.line_id(line) for line in lines]}}

@@ -34,14 +34,17 @@ Verdict = Literal["created", "updated", "unchanged", "stale", "rejected", "suppr
 
 class Taken(str):
     """A line's verdict (equal to its string, ``"created"``), with the version it replaced or
-    was compared with (``previous``: None when the id was new)."""
+    was compared with (``previous``: None when the id was new), and for a line its backend
+    refused, why (``error``)."""
 
-    __slots__ = ("previous",)
+    __slots__ = ("error", "previous")
     previous: Any
+    error: str | None
 
-    def __new__(cls, verdict: Verdict, previous: Any = None) -> Taken:
+    def __new__(cls, verdict: Verdict, previous: Any = None, error: str | None = None) -> Taken:
         taken = super().__new__(cls, verdict)
         taken.previous = previous
+        taken.error = error
         return taken
 
 

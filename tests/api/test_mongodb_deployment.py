@@ -134,7 +134,7 @@ def test_a_store_failure_while_running_is_a_coded_error_without_detail(
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_start_up_names_the_server_without_its_password(tmp_path: Path) -> None:
-    url = "mongodb://app:s3cret@127.0.0.1:1/membergraph?serverSelectionTimeoutMS=200"
+    url = "mongodb://app:s3cret@127.0.0.1:1/membergraph?timeoutMS=200"
     settings = Settings(store=url, data=tmp_path, cache_dir=tmp_path / "cache")
     with pytest.raises(StoreError) as failure:
         asyncio.run(open_gateway(settings))
@@ -172,3 +172,25 @@ def test_a_source_write_failure_answers_503_and_changes_no_member(
         "source crm" in answer.json()["error"] and "send the lines again" in answer.json()["error"]
     )
     assert http.get("/readyz").json()["store"] == before
+
+
+def test_a_line_mongodb_cannot_hold_is_refused_saying_why_and_the_rest_taken(
+    emulated: TestClient,
+) -> None:
+    deep: dict[str, Any] = {"leaf": 1}
+    for _ in range(120):
+        deep = {"level": deep}
+    event = {"anonymous_id": "anon-deep", "type": "track", "occurred_at": "2026-11-20T10:00:00Z"}
+    lines = [
+        {**event, "event_id": "E-BIG", "properties": {"count": 2**63}},
+        {**event, "event_id": "E-DEEP", "properties": deep},
+        {**event, "event_id": "E-OK", "properties": {"count": 2**63 - 1, "nested": {"a": [1]}}},
+    ]
+    answer = emulated.post("/ingest/web_analytics", json=lines)
+    assert answer.status_code == 207, answer.text
+    big, nested, fine = answer.json()["lines"]
+    assert big["status"] == "rejected" and "beyond the 64 bits" in big["error"]
+    assert nested["status"] == "rejected" and "nested deeper than the 100" in nested["error"]
+    assert fine["status"] == "created"
+    again = emulated.post("/ingest/web_analytics", json=lines[:2])
+    assert again.status_code == 422  # refused again, not "send again" (503) forever

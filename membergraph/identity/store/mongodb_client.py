@@ -56,10 +56,12 @@ ELECTION_MS = 12_000
 class MongoTimeouts:
     """How long MongoDB operations may take (``MEMBERGRAPH_MONGODB_*_MS``).
 
-    ``operation_ms`` is PyMongo's ``timeoutMS``: one operation, server selection included,
-    so it bounds a read of a stalled server. ``server_selection_ms`` is how long an operation
-    waits for a primary: at least :data:`ELECTION_MS`. ``transaction_ms`` bounds one
-    change's transaction, ``with_transaction``'s retries included. Options in the URL win.
+    ``operation_ms`` is PyMongo's ``timeoutMS``: one operation, so it bounds a read of a
+    stalled server. With it in force PyMongo 4.20 waits for a primary up to the time left
+    of it, not ``serverSelectionTimeoutMS``: both are at least :data:`ELECTION_MS`
+    (``server_selection_ms`` applies where no operation timeout is, a URL's
+    ``timeoutMS=0``). ``transaction_ms`` bounds one change's transaction,
+    ``with_transaction``'s retries included. Options in the URL win.
     """
 
     operation_ms: int = 15_000
