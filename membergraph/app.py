@@ -37,6 +37,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 from strawberry.types.execution import ExecutionResult as OperationResult
 from strawberry.types.graphql import OperationType
 
+from membergraph import console
 from membergraph.auth import (
     ANONYMOUS,
     ApiKeyMiddleware,
@@ -453,6 +454,8 @@ def create_app(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/graphiql/{name}", graphiql_asset),
+            Route("/console", console.page),
+            Route("/console/{name}", console.asset),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/{source}", ingest_endpoint, methods=["POST"]),
             Route("/export/members.csv", export_members_endpoint),

@@ -31,10 +31,15 @@ from membergraph.schema.member import Member, MemberConnection, member_connectio
 from membergraph.schema.mutation import ChangeConnection, change_connection
 from membergraph.schema.permissions import AcrossMembers, requires
 from membergraph.schema.types import Ctx, IdentifierKind
+from membergraph.schema.viewer import Viewer, viewer_of
 
 
 @strawberry.type(description="Read the member graph.")
 class Query:
+    @strawberry.field(description="Who is asking: name, scopes, the member a token is bound to.")
+    def viewer(self, info: Ctx) -> Viewer:
+        return viewer_of(info)
+
     @strawberry.field(
         description="A member by ID. An ID merged away answers the surviving member "
         "(see `redirectedFrom`); an unknown ID answers null.",

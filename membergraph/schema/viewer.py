@@ -1,0 +1,25 @@
+"""``viewer``: who the caller is to the gateway, so a client shows only what it may do."""
+
+from __future__ import annotations
+
+import strawberry
+
+from membergraph.auth import caller_of
+from membergraph.schema.types import Ctx
+
+__all__ = ["Viewer", "viewer_of"]
+
+
+@strawberry.type(description="The authenticated caller.")
+class Viewer:
+    name: str = strawberry.field(description="The key's or token's name: the actor it acts as.")
+    scopes: list[str] = strawberry.field(description="What it may do, e.g. identity:write.")
+    member_id: strawberry.ID | None = strawberry.field(
+        description="The one member a frontend token is bound to (null: not bound)."
+    )
+
+
+def viewer_of(info: Ctx) -> Viewer:
+    caller = caller_of(info.context.request)
+    member = strawberry.ID(caller.member_id) if caller.member_id else None
+    return Viewer(name=caller.name, scopes=sorted(caller.scopes), member_id=member)

@@ -1,0 +1,534 @@
+// The steward console: a client of the public GraphQL API, like any other. Nothing here is
+// trusted: the gateway checks scopes and masks personal data; the page only hides buttons a
+// caller could not use. No request leaves for another host.
+
+const $ = (selector) => document.querySelector(selector);
+const state = { viewer: null, member: null, pending: null, undo: null, socket: null, hasUndo: null };
+
+// ---------------------------------------------------------------- GraphQL over HTTP
+
+async function gql(query, variables = {}) {
+  const key = sessionStorage.getItem("membergraph-key");
+  const headers = { "content-type": "application/json", accept: "application/json" };
+  if (key) headers["x-api-key"] = key;
+  const response = await fetch("/graphql", {
+    method: "POST", headers, body: JSON.stringify({ query, variables }),
+  });
+  if (response.status === 401) {
+    const given = prompt("API key for membergraph (kept for this tab only):");
+    if (given) { sessionStorage.setItem("membergraph-key", given); return gql(query, variables); }
+  }
+  const body = await response.json();
+  return body;
+}
+
+function firstError(body) {
+  const error = (body.errors || [])[0];
+  if (!error) return null;
+  const code = (error.extensions || {}).code;
+  return code ? `${error.message} (${code})` : error.message;
+}
+
+function show(message) {
+  const box = $("#message");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+const text = (value) => (value === null || value === undefined ? "—" : String(value));
+
+function cell(row, content, className) {
+  const td = document.createElement("td");
+  if (content instanceof Node) td.append(content); else td.textContent = text(content);
+  if (className) td.className = className;
+  row.append(td);
+  return td;
+}
+
+function button(label, onClick, attributes = {}) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  for (const [k, v] of Object.entries(attributes)) b.setAttribute(k, v);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+const evidence = (value) => {
+  const code = document.createElement("code");
+  code.className = "evidence";
+  code.textContent = value && Object.keys(value).length ? JSON.stringify(value) : "";
+  return code;
+};
+
+// ---------------------------------------------------------------- who is asking
+
+async function loadViewer() {
+  const body = await gql("{ viewer { name scopes memberId } }");
+  state.viewer = (body.data || {}).viewer || { name: "?", scopes: [] };
+  const can = state.viewer.scopes;
+  $("#viewer").textContent = `Signed in as ${state.viewer.name}: ` +
+    (can.includes("identity:write") ? "may review and fix identity" : "may look, not change") +
+    (can.includes("pii:read") ? "" : "; personal data masked");
+}
+
+const canWrite = () => !!state.viewer && state.viewer.scopes.includes("identity:write");
+// A merge can always be undone (undoMerge); any other steward event when the gateway has undo.
+const undoable = (event) => !!event && canWrite() &&
+  (event.kind === "merged" || (!!state.hasUndo && event.actor !== "engine"));
+
+// ---------------------------------------------------------------- a member, whole
+
+const MEMBER = `id redirectedFrom
+  profile { firstName lastName }
+  loyalty { pointsBalance tier }
+  records { source key }
+  transactions(first: 100) { totalCount edges { node { transactionId loyaltyId email pointsEarned pointsRedeemed status occurredAt } } }
+  webActivity(first: 100) { eventId anonymousId }
+  callCenterInteractions(first: 100) { interactionId startedAt reason }
+  identityHistory { id kind at actor rule reason evidence records { source key } }`;
+
+async function findMember(kind, value) {
+  const query = kind === "MEMBER"
+    ? `query($v: ID!) { found: member(id: $v) { ${MEMBER} } }`
+    : `query($k: IdentifierKind!, $v: String!) { found: memberByIdentifier(kind: $k, value: $v) { ${MEMBER} } }`;
+  const body = await gql(query, kind === "MEMBER" ? { v: value } : { k: kind, v: value });
+  const error = firstError(body);
+  if (error) { show(error); return null; }
+  return (body.data || {}).found;
+}
+
+async function openMember(id) {
+  show("");
+  const member = await findMember("MEMBER", id);
+  if (member) { renderMember(member); follow(member.id); } else if (member === null) show(`No member ${id}.`);
+}
+
+function factsOf(member, record) {
+  const txs = member.transactions.edges.map((e) => e.node);
+  if (record.source === "transactions") {
+    const [how, value] = record.key.split(/:(.*)/s);
+    const mine = txs.filter((t) => (how === "loyalty" ? t.loyaltyId : t.email) &&
+      String(how === "loyalty" ? t.loyaltyId : t.email).replace(/[-\s]/g, "").toUpperCase() ===
+      value.replace(/[-\s]/g, "").toUpperCase());
+    const points = mine.reduce((sum, t) => sum + (t.status === "completed" ? t.pointsEarned - t.pointsRedeemed : 0), 0);
+    return `${mine.length} purchase(s), ${points} points`;
+  }
+  if (record.source === "web_analytics") {
+    return `${member.webActivity.filter((e) => e.anonymousId === record.key).length} visit event(s)`;
+  }
+  if (record.source === "call_center") {
+    const call = member.callCenterInteractions.find((c) => c.interactionId === record.key);
+    return call ? `call ${call.startedAt.slice(0, 10)}: ${text(call.reason)}` : "call";
+  }
+  return "profile";
+}
+
+function renderMember(member) {
+  state.member = member;
+  $("#member-empty").hidden = true;
+  $("#member").hidden = false;
+  $("#preview").hidden = true;
+  const name = [member.profile?.firstName, member.profile?.lastName].filter(Boolean).join(" ");
+  $("#member-title").textContent = `${name || "Member"} · ${member.id}`;
+  const summary = $("#summary");
+  summary.replaceChildren();
+  const facts = [
+    ["Points balance", member.loyalty?.pointsBalance], ["Tier", member.loyalty?.tier],
+    ["Records", member.records.length], ["Purchases", member.transactions.totalCount],
+  ];
+  if (member.redirectedFrom) facts.push(["Asked for", `${member.redirectedFrom} (merged into this one)`]);
+  for (const [term, value] of facts) {
+    const dt = document.createElement("dt"); dt.textContent = term;
+    const dd = document.createElement("dd"); dd.textContent = text(value);
+    summary.append(dt, dd);
+  }
+  const rows = $("#records tbody");
+  rows.replaceChildren();
+  for (const record of member.records) {
+    const row = document.createElement("tr");
+    row.dataset.source = record.source; row.dataset.key = record.key;
+    const pick = document.createElement("input");
+    pick.type = "checkbox"; pick.className = "pick-record";
+    pick.setAttribute("aria-label", `Pick ${record.source} ${record.key}`);
+    pick.hidden = !canWrite();
+    cell(row, pick, "pick");
+    cell(row, record.source); cell(row, record.key); cell(row, factsOf(member, record));
+    rows.append(row);
+  }
+  document.querySelectorAll(".pick").forEach((c) => { c.hidden = !canWrite(); });
+  $("#actions").hidden = !canWrite();
+  renderHistory(member);
+  renderLinks(member);
+}
+
+function renderHistory(member) {
+  const rows = $("#history tbody");
+  rows.replaceChildren();
+  for (const event of member.identityHistory) {
+    const row = document.createElement("tr");
+    row.dataset.event = event.id;
+    cell(row, event.at.replace("T", " ").slice(0, 16)); cell(row, event.kind); cell(row, event.rule);
+    cell(row, event.actor); cell(row, event.reason); cell(row, evidence(event.evidence));
+    cell(row, undoable(event) ? button("Undo", () => previewUndo(event), { "aria-label": `Undo event ${event.id}` }) : "");
+    rows.append(row);
+  }
+}
+
+async function renderLinks(member) {
+  const aliases = member.records.map((r, i) =>
+    `e${i}: explain(record: {source: ${JSON.stringify(r.source)}, key: ${JSON.stringify(r.key)}}) { a { source key } b { source key } rule evidence actor createdAt }`);
+  const body = await gql(`query($id: ID!) { member(id: $id) { ${aliases.join("\n")} } }`, { id: member.id });
+  const chains = Object.values(((body.data || {}).member) || {});
+  const seen = new Map();
+  for (const link of chains.flat().filter(Boolean)) {
+    const id = [link.a.source, link.a.key, link.b.source, link.b.key].join("|");
+    seen.set(id, link);
+  }
+  const links = [...seen.values()];
+  const rows = $("#links tbody");
+  rows.replaceChildren();
+  for (const link of links) {
+    const row = document.createElement("tr");
+    cell(row, `${link.a.source} ${link.a.key}`); cell(row, `${link.b.source} ${link.b.key}`);
+    cell(row, link.rule); cell(row, evidence(link.evidence)); cell(row, link.actor);
+    cell(row, link.createdAt.replace("T", " ").slice(0, 16));
+    rows.append(row);
+  }
+  drawGraph(member.records, links);
+}
+
+function drawGraph(records, links) {
+  const svg = $("#graph");
+  const ns = "http://www.w3.org/2000/svg";
+  svg.querySelectorAll("g").forEach((g) => g.remove());
+  const group = document.createElementNS(ns, "g");
+  const place = new Map();
+  records.forEach((r, i) => {
+    const angle = (2 * Math.PI * i) / Math.max(records.length, 1) - Math.PI / 2;
+    place.set(`${r.source}|${r.key}`, [320 + 130 * Math.cos(angle), 180 + 130 * Math.sin(angle)]);
+  });
+  for (const link of links) {
+    const a = place.get(`${link.a.source}|${link.a.key}`), b = place.get(`${link.b.source}|${link.b.key}`);
+    if (!a || !b) continue;
+    const line = document.createElementNS(ns, "line");
+    line.setAttribute("x1", a[0]); line.setAttribute("y1", a[1]);
+    line.setAttribute("x2", b[0]); line.setAttribute("y2", b[1]);
+    if (link.rule === "manual") line.classList.add("manual");
+    const title = document.createElementNS(ns, "title");
+    title.textContent = `${link.rule} by ${link.actor} at ${link.createdAt}: ${JSON.stringify(link.evidence)}`;
+    line.append(title);
+    group.append(line);
+  }
+  for (const [id, [x, y]] of place) {
+    const circle = document.createElementNS(ns, "circle");
+    circle.setAttribute("cx", x); circle.setAttribute("cy", y); circle.setAttribute("r", 7);
+    const label = document.createElementNS(ns, "text");
+    const left = x < 320;  // labels point outward, away from the edges
+    label.setAttribute("x", left ? x - 10 : x + 10); label.setAttribute("y", y + 4);
+    label.setAttribute("text-anchor", left ? "end" : "start");
+    label.textContent = id.replace("|", " ");
+    group.append(circle, label);
+  }
+  svg.append(group);
+}
+
+// ---------------------------------------------------------------- changes: preview first
+
+const CHANGED = `id records { source key } loyalty { pointsBalance } transactions(first: 1) { totalCount }
+  identityHistory { id kind at actor }`;
+
+const picked = () => [...document.querySelectorAll("#records tbody tr")]
+  .filter((row) => row.querySelector(".pick-record").checked)
+  .map((row) => ({ source: row.dataset.source, key: row.dataset.key }));
+
+function memberCard(member, before) {
+  const card = document.createElement("div");
+  card.className = "member-card";
+  const title = document.createElement("h4");
+  title.textContent = member.id;
+  const balance = document.createElement("p");
+  balance.textContent = `${member.records.length} record(s), ${member.transactions.totalCount} purchase(s), ` +
+    `balance ${text(member.loyalty?.pointsBalance)}`;
+  const list = document.createElement("ul");
+  const had = new Set((before?.records || []).map((r) => `${r.source}|${r.key}`));
+  for (const r of member.records) {
+    const item = document.createElement("li");
+    item.textContent = `${r.source} ${r.key}`;
+    if (before && !had.has(`${r.source}|${r.key}`)) { item.className = "moves"; item.textContent += " (moves here)"; }
+    list.append(item);
+  }
+  card.append(title, balance, list);
+  return card;
+}
+
+async function preview(kind, describe, mutation, variables) {
+  show("");
+  $("#result").hidden = true;
+  const body = await gql(mutation(true, CHANGED), { ...variables, reason: "preview" });
+  const error = firstError(body);
+  if (error) { show(error); return; }
+  const after = Object.values(body.data)[0];
+  state.pending = { kind, mutation, variables };
+  $("#preview-title").textContent = `Preview: ${kind}`;
+  $("#preview-what").textContent = `${describe}. Nothing has changed yet: the members below are as the change would leave them.`;
+  const cards = $("#preview-members");
+  cards.replaceChildren(...after.map((m) => memberCard(m, m.id === state.member.id ? state.member : null)));
+  $("#preview").hidden = false;
+  $("#reason").value = "";
+  $("#reason").focus();
+}
+
+async function confirmChange() {
+  const reason = $("#reason").value.trim();
+  if (!reason) { show("Say why: the reason is kept in the members' history."); $("#reason").focus(); return; }
+  const { kind, mutation, variables } = state.pending;
+  const body = await gql(mutation(false, CHANGED), { ...variables, reason });
+  const error = firstError(body);
+  if (error) { show(error); return; }
+  const after = Object.values(body.data)[0];
+  $("#preview").hidden = true;
+  const mine = after.flatMap((m) => m.identityHistory).filter((e) => e.actor === state.viewer.name);
+  const event = mine.sort((a, b) => Number(b.id) - Number(a.id))[0];
+  state.undo = { kind, event, members: after };
+  $("#result-what").textContent = `${kind} done` + (event ? `: event ${event.id} (${event.kind})` : "") + ".";
+  $("#result-members").replaceChildren(...after.map((m) => memberCard(m, null)));
+  $("#undo").hidden = !undoable(event);
+  $("#result").hidden = false;
+  const stay = after.find((m) => m.id === state.member.id) || after[0];
+  await openMember(stay.id);
+  $("#result").hidden = false;
+}
+
+const SPLIT = (dry, fields) => `mutation($id: ID!, $records: [RecordRefInput!]!, $reason: String!) {
+  splitMember(memberId: $id, records: $records, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
+const LINK = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!, $move: Boolean!) {
+  linkRecords(a: $a, b: $b, reason: $reason, move: $move, dryRun: ${dry}) { ${fields} } }`;
+const UNDO_MERGE = (dry, fields) => `mutation($event: ID!, $reason: String!) {
+  undoMerge(eventId: $event, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
+const UNDO_ANY = (dry, fields) => `mutation($event: ID!, $reason: String!) {
+  undo(eventId: $event, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
+
+function previewSplit() {
+  const records = picked();
+  if (!records.length) { show("Pick the records that leave this member first."); return; }
+  preview("split", `${records.length} record(s) leave ${state.member.id} and form their own member`,
+    SPLIT, { id: state.member.id, records });
+}
+
+async function previewLink(event) {
+  event.preventDefault();
+  const other = { source: $("#link-source").value, key: $("#link-key").value.trim() };
+  const mine = state.member.records[0];
+  const variables = { a: mine, b: other, move: false };
+  const body = await gql(LINK(true, "id"), { ...variables, reason: "preview" });
+  if ((body.errors || []).some((e) => (e.extensions || {}).code === "WOULD_MOVE_RECORDS")) {
+    if (!confirm(`${firstError(body)}\n\nPreview moving the record anyway?`)) return;
+    variables.move = true;
+  }
+  preview("link", `${other.source} ${other.key} joins ${state.member.id}`, LINK, variables);
+}
+
+function previewUndo(event) {
+  const useMerge = event.kind === "merged" && !state.hasUndo;
+  preview("undo", `Undo event ${event.id} (${event.kind} by ${event.actor})`,
+    useMerge ? UNDO_MERGE : UNDO_ANY, { event: event.id });
+}
+
+function undoLast() {
+  const { event } = state.undo || {};
+  if (!event) return;
+  previewUndo(event);
+}
+
+// ---------------------------------------------------------------- review queues
+
+let conflicts = [];
+
+async function loadConflicts() {
+  const body = await gql(`{ identityConflicts(first: 100) { totalCount edges { node {
+    id kind rule at actor evidence records { source key } } } } }`);
+  const error = firstError(body);
+  if (error) { show(error); return; }
+  const found = body.data.identityConflicts;
+  conflicts = found.edges.map((e) => e.node);
+  $("#conflict-count").textContent = `${found.totalCount} conflict(s)`;
+  renderConflicts();
+}
+
+const LOOKUP = { crm: "CRM_ID", web_analytics: "ANONYMOUS_ID" };
+
+function lookupOf(record) {
+  if (LOOKUP[record.source]) return [LOOKUP[record.source], record.key];
+  if (record.source === "transactions") {
+    const [how, value] = record.key.split(/:(.*)/s);
+    return [how === "loyalty" ? "LOYALTY_ID" : "EMAIL", value];
+  }
+  return null;
+}
+
+async function openRecord(records) {
+  const found = records.map(lookupOf).find(Boolean);
+  if (!found) { show("None of these records can be looked up by an identifier."); return; }
+  select("member");
+  const member = await findMember(...found);
+  if (member) { renderMember(member); follow(member.id); }
+}
+
+function renderConflicts() {
+  const order = $("#conflict-sort").value;
+  const sorted = [...conflicts].sort((a, b) =>
+    order === "kind" ? (a.rule || a.kind).localeCompare(b.rule || b.kind) :
+    order === "old" ? a.at.localeCompare(b.at) : b.at.localeCompare(a.at));
+  const rows = $("#conflicts tbody");
+  rows.replaceChildren();
+  for (const c of sorted) {
+    const row = document.createElement("tr");
+    cell(row, c.at.replace("T", " ").slice(0, 16)); cell(row, c.rule || c.kind);
+    cell(row, c.records.map((r) => `${r.source} ${r.key}`).join(", "));
+    cell(row, evidence(c.evidence));
+    cell(row, button("Open", () => openRecord(c.records), { "aria-label": `Open conflict ${c.id}` }));
+    rows.append(row);
+  }
+}
+
+let suggestions = [];
+
+async function loadSuggestions() {
+  const body = await gql(`{ matchSuggestions(first: 50) { edges { node {
+    id score createdAt a { source key } b { source key } fields { field a b agree } } } } }`);
+  if (firstError(body)) { show(firstError(body)); return; }
+  suggestions = body.data.matchSuggestions.edges.map((e) => e.node);
+  renderSuggestions();
+}
+
+function renderSuggestions() {
+  const order = $("#suggestion-sort").value;
+  const sorted = [...suggestions].sort((a, b) =>
+    order === "old" ? a.createdAt.localeCompare(b.createdAt) : b.score - a.score);
+  const box = $("#suggestions");
+  box.replaceChildren();
+  for (const s of sorted) {
+    const card = document.createElement("article");
+    card.className = "suggestion";
+    card.dataset.suggestion = s.id;
+    const title = document.createElement("h3");
+    title.textContent = `${s.a.source} ${s.a.key} ↔ ${s.b.source} ${s.b.key} · score ${s.score.toFixed(2)}`;
+    const table = document.createElement("table");
+    table.className = "side-by-side";
+    for (const f of s.fields) {
+      const row = document.createElement("tr");
+      cell(row, f.field); cell(row, f.a); cell(row, f.b); cell(row, f.agree ? "agree" : "differ");
+      table.append(row);
+    }
+    card.append(title, table);
+    if (canWrite()) {
+      const buttons = document.createElement("div");
+      buttons.className = "buttons";
+      buttons.append(
+        button("Accept", () => decide(s, true), { "aria-label": `Accept suggestion ${s.id}` }),
+        button("Reject", () => decide(s, false), { "aria-label": `Reject suggestion ${s.id}` }),
+        button("Skip", () => card.remove(), { "aria-label": `Skip suggestion ${s.id}` }));
+      card.append(buttons);
+    }
+    box.append(card);
+  }
+}
+
+async function decide(suggestion, accept) {
+  const reason = prompt(accept ? "Why are they the same person?" : "Why are they different people?");
+  if (!reason) return;
+  const name = accept ? "acceptSuggestion" : "rejectSuggestion";
+  const fields = accept ? `{ ${CHANGED} }` : "";
+  const body = await gql(`mutation($id: ID!, $reason: String!) { ${name}(id: $id, reason: $reason) ${fields} }`,
+    { id: suggestion.id, reason });
+  const error = firstError(body);
+  if (error) { show(error); return; }
+  suggestions = suggestions.filter((s) => s.id !== suggestion.id);
+  renderSuggestions();
+  if (accept) {
+    select("member");
+    const [member] = body.data.acceptSuggestion;
+    await openMember(member.id);
+    const mine = member.identityHistory.filter((e) => e.actor === state.viewer.name)
+      .sort((a, b) => Number(b.id) - Number(a.id));
+    state.undo = { kind: "accept", event: mine[0], members: [member] };
+    $("#result-what").textContent = `Suggestion accepted: event ${mine[0]?.id}.`;
+    $("#result-members").replaceChildren(memberCard(member, null));
+    $("#undo").hidden = !undoable(mine[0]);
+    $("#result").hidden = false;
+  }
+}
+
+// ---------------------------------------------------------------- live: memberChanged
+
+function follow(memberId) {
+  if (state.socket) state.socket.close(1000);
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
+  const socket = new WebSocket(url, "graphql-transport-ws");
+  state.socket = socket;
+  socket.onopen = () => {
+    const key = sessionStorage.getItem("membergraph-key");
+    socket.send(JSON.stringify({ type: "connection_init", payload: key ? { Authorization: `Bearer ${key}` } : {} }));
+  };
+  socket.onmessage = async (message) => {
+    const data = JSON.parse(message.data);
+    if (data.type === "connection_ack") {
+      socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: {
+        query: `subscription($id: ID!) { memberChanged(id: $id) { kind actor at memberIds } }`,
+        variables: { id: memberId } } }));
+    } else if (data.type === "next" && data.payload.data) {
+      const change = data.payload.data.memberChanged;
+      if (!state.member || state.socket !== socket) return;
+      const live = $("#live");
+      live.textContent = `Changed just now: ${change.kind} by ${change.actor}. Showing it as it is now.`;
+      live.hidden = false;
+      const current = await findMember("MEMBER", state.member.id);
+      if (current) renderMember(current);
+    }
+  };
+}
+
+// ---------------------------------------------------------------- views and start
+
+function select(view) {
+  for (const name of ["member", "conflicts", "suggestions"]) {
+    $(`#${name}-view`).hidden = name !== view;
+    $(`#tab-${name}`).setAttribute("aria-pressed", String(name === view));
+  }
+  if (view === "conflicts") loadConflicts();
+  if (view === "suggestions") loadSuggestions();
+}
+
+async function start() {
+  await loadViewer();
+  // Suggestions and a general undo exist when the gateway serves them: ask once.
+  const probe = await gql("{ matchSuggestions(first: 1) { totalCount } }");
+  $("#tab-suggestions").hidden = !!firstError(probe) && (probe.errors || []).some(
+    (e) => (e.extensions || {}).code === "GRAPHQL_VALIDATION_FAILED");
+  const undoProbe = await gql(`mutation { undo(eventId: "0", reason: "probe", dryRun: true) { id } }`);
+  state.hasUndo = !(undoProbe.errors || []).some((e) => (e.extensions || {}).code === "GRAPHQL_VALIDATION_FAILED");
+  $("#find").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    select("member");
+    show("");
+    const member = await findMember($("#kind").value, $("#value").value);
+    if (member) { renderMember(member); follow(member.id); }
+    else if (member === null && !$("#message").textContent) show("No member has this identifier.");
+  });
+  $("#preview-split").addEventListener("click", previewSplit);
+  $("#link").addEventListener("submit", previewLink);
+  $("#confirm").addEventListener("click", confirmChange);
+  $("#cancel").addEventListener("click", () => { $("#preview").hidden = true; state.pending = null; });
+  $("#undo").addEventListener("click", undoLast);
+  $("#conflict-sort").addEventListener("change", renderConflicts);
+  $("#suggestion-sort").addEventListener("change", renderSuggestions);
+  for (const name of ["member", "conflicts", "suggestions"]) {
+    $(`#tab-${name}`).addEventListener("click", () => select(name));
+  }
+  const asked = new URLSearchParams(location.search).get("member");
+  if (asked) await openMember(asked);
+  document.body.dataset.ready = "true";
+}
+
+start();
