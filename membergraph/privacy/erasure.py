@@ -218,8 +218,9 @@ class ErasureService:
                 owner_of[name] = connector.owner
             if isinstance(connector, SqliteSource):
                 table = connector.lines
+        suppressor = self.privacy.suppressor
         _, fingerprint = await compact_folder(
-            folder, owners, owner_of, self.privacy.suppressor.pseudonym
+            folder, owners, owner_of, suppressor.pseudonym, suppressor.region
         )
         if table is not None and await table.meta("folder") is not None:
             await table.set_meta("folder", fingerprint)  # loaded as it is now: not again

@@ -127,18 +127,20 @@ def _where_in(db: sqlite3.Connection, sql: str, values: Sequence[str]) -> int:
 
 def _mentioning(db: sqlite3.Connection, table: str, id_col: str, words: Sequence[str]) -> list[int]:
     """Rows of ``table`` whose JSON columns hold one of ``words`` as a whole value, or whose
-    free text (a steward's reason) holds one anywhere."""
-    found: set[int] = set()
+    free text (a steward's reason) holds one anywhere: one pass over the table."""
+    if not words:
+        return []
     json_cols = {"events": ("records", "evidence"), "feed": ("member_ids",)}[table]
+    tests: list[str] = []
+    params: list[str] = []
     for word in words:
         quoted = orjson.dumps(word).decode()
-        tests = [f"instr({col}, ?) > 0" for col in json_cols] + [
+        tests += [f"instr({col}, ?) > 0" for col in json_cols] + [
             "instr(coalesce(reason,''), ?) > 0"
         ]
-        params = [quoted] * len(json_cols) + [word]
-        rows = db.execute(f"SELECT {id_col} FROM {table} WHERE {' OR '.join(tests)}", params)
-        found.update(int(r[0]) for r in rows)
-    return sorted(found)
+        params += [quoted] * len(json_cols) + [word]
+    rows = db.execute(f"SELECT {id_col} FROM {table} WHERE {' OR '.join(tests)}", params)
+    return sorted(int(r[0]) for r in rows)
 
 
 def _erase(db: sqlite3.Connection, erasure: Erasure) -> dict[str, int]:

@@ -49,6 +49,24 @@ def _revenue(db: Path) -> tuple[int, int]:
     return sum(orjson.loads(r[0])["amount_cents"] for r in rows), len(rows)
 
 
+def _in_segment(client: TestClient, segment: str) -> set[str]:
+    """Every member an analyst lists in a segment (all pages)."""
+    query = """query($s: Segment!, $after: String) { members(filter: {segment: $s}, first: 100,
+      after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+    found: set[str] = set()
+    after = None
+    while True:
+        page = gql(client, query, s=segment, after=after)["data"]["members"]  # type: ignore[index]
+        found |= {e["node"]["id"] for e in page["edges"]}
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+def _members(client: TestClient) -> int:
+    return int(gql(client, "{ members(first: 1) { totalCount } }")["data"]["members"]["totalCount"])  # type: ignore[index]
+
+
 def _files(settings: Settings) -> list[Path]:
     store = Path(settings.store.removeprefix("sqlite:///"))
     assert settings.data is not None
@@ -65,6 +83,10 @@ def test_export_then_erase_leaves_nothing_that_finds_her(her_settings: Settings)
         assert {r["source"] for r in found[0]["records"]} == set(LINES)  # type: ignore[index]
         revenue, purchases = _revenue(db)
         ready = client.get("/readyz").json()
+        hers = gql(client, "query($id: ID!) { member(id: $id) { segments } }", id=member)
+        segments = hers["data"]["member"]["segments"]  # type: ignore[index]
+        assert segments and all(member in _in_segment(client, s) for s in segments)
+        listed = _members(client)
 
         # Export: everything is there, as a download.
         download = client.get(f"/privacy/members/{member}/export")
@@ -108,6 +130,8 @@ def test_export_then_erase_leaves_nothing_that_finds_her(her_settings: Settings)
         assert gone["data"] == {"member": None, "exportMember": None}
         assert client.get(f"/privacy/members/{member}/export").status_code == 404
         after = client.get("/readyz").json()
+        assert all(member not in _in_segment(client, s) for s in segments)
+        assert _members(client) == listed - 1
         assert after["store"]["members"] == ready["store"]["members"] - 1
         assert after["store"]["records"] == ready["store"]["records"] - 5
         lines = {s: after["sources"][s]["lines"] - ready["sources"][s]["lines"] for s in LINES}
