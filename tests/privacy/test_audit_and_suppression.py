@@ -115,3 +115,21 @@ def test_only_emails_phones_and_cards_are_suppressed(keyed: TestClient) -> None:
     assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
     bad = _as(keyed, "dpo-key-0123456789abcdef", 'mutation { suppress(kind: PHONE, value: "abc") }')
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
+
+
+def test_an_erasure_drops_cached_answers(keyed: TestClient) -> None:
+    # A personalization service (masked: its answers may be cached) asks twice, then she is
+    # erased: the next answer is null, not the cached one.
+    query = (
+        '{ memberByIdentifier(kind: LOYALTY_ID, value: "LD-7777-1234") { id records { source } } }'
+    )
+    service = "masked-key-0123456789abc"
+    first = _as(keyed, service, query)["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert _as(keyed, service, query)["data"]["memberByIdentifier"] == first  # type: ignore[index]
+    erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-9") { state } }'
+    done = _as(keyed, "dpo-key-0123456789abcdef", erase, id=first["id"])  # type: ignore[index]
+    assert done["data"] == {"eraseMember": {"state": "DONE"}}
+    assert _as(keyed, service, query)["data"] == {"memberByIdentifier": None}
+    figures = keyed.get("/metrics", headers={"x-api-key": "dpo-key-0123456789abcdef"}).text
+    assert "membergraph_response_cache_hits_total 1.0" in figures, "the second ask was a hit"
+    assert "membergraph_response_cache_invalidations_total 1.0" in figures
