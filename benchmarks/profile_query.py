@@ -15,9 +15,16 @@ transactions) from ``--clients`` connections for ``--seconds`` each:
 - ``hot``: the same ``--hot`` e-mails again and again (the personalization pattern; the
   first second, not measured, fills the cache).
 
-Prints req/s, p50, p99, the ratio to the floor's req/s, and the response cache's hits and
-misses (from ``/metrics``) during each run. ``--dir`` keeps the data and the store there and
-reuses them (generating and loading 100,000 people takes minutes).
+Requests carry the personalization service's API key (``profile:read``: personal data
+masked; an answer unmasked with ``pii:read`` is never served from the cache). Measuring
+starts once the server is idle after start (it scores the population then).
+
+Prints req/s, p50, p99, the ratio to the floor's req/s, the server's CPU time per request
+(its processes' user + system time over the run, divided by the requests: the figure other
+load on the machine moves least), and the response cache's hits and
+misses (from ``/metrics``; with several workers, those of the worker that answered the
+scrape) during each run. ``--dir`` keeps the data and the store there and reuses them
+(generating and loading 100,000 people takes minutes).
 """
 
 from __future__ import annotations
@@ -197,6 +204,32 @@ def running(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Pope
             process.kill()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def settle(pid: int, limit: float = 300) -> None:
+    """Wait until the server is idle (below a tenth of a core over a second): what it does
+    after it is ready (scoring the population) is not what is measured."""
+    deadline = time.monotonic() + limit
+    before = _cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = _cpu_seconds(pid)
+        if now - before < 0.1:
+            return
+        before = now
+
+
 def cache_counts(base: str) -> tuple[int, int]:
     """The response cache's hits and misses so far (0, 0 when /metrics has none)."""
     text = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {KEY}"}, timeout=30).text
@@ -220,9 +253,10 @@ async def measure(
     }
     serve = _cli("serve", "--data", str(data), "--port", str(port), "--no-open")
     rows = []
-    with running([*serve, "--workers", str(workers)], env):
+    with running([*serve, "--workers", str(workers)], env) as server:
         async with httpx.AsyncClient(timeout=60) as probe:
             await wait_ready(probe, base + "/readyz")
+            await asyncio.to_thread(settle, server.pid)
             answer = await probe.post(
                 base + "/graphql",
                 json={"query": QUERY, "variables": {"value": emails[0]}},
@@ -239,21 +273,24 @@ async def measure(
         uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "profile_query:floor_app"]
         floor_cmd = [*uvicorn, "--port", str(floor_port), "--workers", str(workers)]
         floor_cmd += ["--log-level", "warning", "--no-access-log"]
-        with running(floor_cmd, floor_env):
+        with running(floor_cmd, floor_env) as floor_server:
             async with httpx.AsyncClient(timeout=60) as probe:
                 await wait_ready(probe, floor + "/graphql")
+            cpu = _cpu_seconds(floor_server.pid)
             floor_rate = run_wrk(floor + "/graphql", emails, args.clients, args.seconds, tmp, False)
+            floor_cpu = _cpu_seconds(floor_server.pid) - cpu
         run_wrk(base + "/graphql", emails, args.clients, 2, tmp, True)  # warm-up
-        rows.append(_row("floor", workers, floor_rate, floor_rate[0], (0, 0)))
+        rows.append(_row("floor", workers, floor_rate, floor_rate[0], (0, 0), floor_cpu, args))
         hot = emails[: args.hot]
         for name, pool, unique in (("distinct", emails, True), (f"hot {args.hot}", hot, False)):
             if not unique:
                 run_wrk(base + "/graphql", pool, args.clients, 1, tmp, unique)  # fill the cache
-            before = cache_counts(base)
+            before, cpu = cache_counts(base), _cpu_seconds(server.pid)
             figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
+            cpu = _cpu_seconds(server.pid) - cpu
             after = cache_counts(base)
             counts = (after[0] - before[0], after[1] - before[1])
-            rows.append(_row(name, workers, figures, floor_rate[0], counts))
+            rows.append(_row(name, workers, figures, floor_rate[0], counts, cpu, args))
     return rows
 
 
@@ -263,12 +300,15 @@ def _row(
     figures: tuple[float, float, float, int],
     floor: float,
     counts: tuple[int, int],
+    cpu: float,
+    args: argparse.Namespace,
 ) -> str:
     rate, p50, p99, errors = figures
     hits, misses = counts
+    cpu_ms = cpu * 1000 / max(rate * args.seconds, 1)
     return (
         f"{name:<9} {workers:>7} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f} {rate / floor:>6.3f}"
-        f" {hits:>7} {misses:>7} {errors:>6}"
+        f" {cpu_ms:>7.2f} {hits:>7} {misses:>7} {errors:>6}"
     )
 
 
@@ -300,7 +340,7 @@ async def main() -> int:
         )
         print(
             f"{'lookup':<9} {'workers':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
-            f" {'floor':>6} {'hits':>7} {'misses':>7} {'errors':>6}"
+            f" {'floor':>6} {'cpu ms':>7} {'hits':>7} {'misses':>7} {'errors':>6}"
         )
         for workers in (int(w) for w in args.workers.split(",")):
             for row in await measure(args, workers, data, store, emails, tmp):
