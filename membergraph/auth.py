@@ -108,6 +108,7 @@ class TokenVerifier:
         max_lifetime_s: int = 86_400,
     ) -> None:
         self.keys: list[tuple[Any, str]] = []
+        self.kids: dict[str, tuple[Any, str]] = {}  # a JWKS key by its ``kid``
         if secret:
             if len(secret.encode()) < MIN_HS256_SECRET_BYTES:
                 raise ValueError(
@@ -118,7 +119,10 @@ class TokenVerifier:
         if public_key:
             self.keys.append((public_key, "RS256"))
         for jwk in (jwks or {}).get("keys", []):
-            self.keys.append((jwt.PyJWK(jwk).key, "RS256"))
+            key = (jwt.PyJWK(jwk).key, "RS256")
+            self.keys.append(key)
+            if jwk.get("kid"):
+                self.kids[str(jwk["kid"])] = key
         self.audience = audience
         self.issuer = issuer
         self.max_lifetime_s = max_lifetime_s
@@ -130,7 +134,7 @@ class TokenVerifier:
             InvalidToken: signed by a trusted key, but expired, too long-lived, or bound to an
                 empty ``member_id``.
         """
-        for key, algorithm in self.keys:
+        for key, algorithm in self._candidates(token):
             try:
                 claims = jwt.decode(
                     token,
@@ -153,6 +157,17 @@ class TokenVerifier:
                 float(claims["exp"]),
             )
         return None
+
+    def _candidates(self, token: str) -> list[tuple[Any, str]]:
+        """The keys that may have signed ``token``: the JWKS key its ``kid`` names (as a
+        rotation publishes old and new keys side by side), else every key."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            return self.keys  # not a JWT: every key refuses it below
+        if isinstance(kid, str) and kid in self.kids:
+            return [self.kids[kid]]
+        return self.keys
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         # A leaked long-lived token is a standing key to members' data: cap what we accept.

@@ -34,13 +34,53 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 # A GraphQL request's JSON needs a handful of levels; graphql-core coerces variables
 # recursively, so a deep value would exhaust Python's stack long before 1 MiB.
 MAX_JSON_DEPTH = 64
-_ANSWERABLE = ("application/json", GRAPHQL_RESPONSE, "application/*", "*/*", "text/html")
 
 
 def wants_graphql_response(accept: str) -> bool:
-    """The GraphQL-over-HTTP media type when asked for (or nothing is said): request errors
-    then answer 400. Plain application/json clients keep 200, as the spec says."""
-    return not accept or GRAPHQL_RESPONSE in accept
+    """The GraphQL-over-HTTP media type when the client names it and prefers it at least as
+    much as plain JSON (or says nothing at all): request errors then answer 400. Plain
+    application/json and */* clients keep application/json and 200, as the spec says."""
+    if not accept.strip():
+        return True
+    ranges = _ranges(accept)
+    # Named, not reached through */*: a client that accepts anything gets application/json.
+    spec = ranges.get(GRAPHQL_RESPONSE, 0.0)
+    return spec > 0 and spec >= _quality(ranges, "application/json")
+
+
+def _answerable(accept: str) -> bool:
+    ranges = _ranges(accept)
+    return any(
+        _quality(ranges, kind) > 0 for kind in (GRAPHQL_RESPONSE, "application/json", "text/html")
+    )
+
+
+def _ranges(accept: str) -> dict[str, float]:
+    """``Accept`` as media range → quality (RFC 9110 12.5.1); a malformed q counts as 0."""
+    ranges: dict[str, float] = {}
+    for part in accept.split(","):
+        kind, *params = (piece.strip() for piece in part.split(";"))
+        if not kind:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        ranges[kind.lower()] = quality
+    return ranges
+
+
+def _quality(ranges: dict[str, float], kind: str) -> float:
+    """The quality the most specific range matching ``kind`` gives it (0: not accepted)."""
+    major = kind.split("/")[0]
+    for candidate in (kind, f"{major}/*", "*/*"):
+        if candidate in ranges:
+            return ranges[candidate]
+    return 0.0
 
 
 class _TooLarge(Exception):
@@ -59,7 +99,7 @@ class GraphQLHttpRules:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         accept = headers.get("accept", "")
-        if accept and not any(kind in accept for kind in _ANSWERABLE):
+        if accept.strip() and not _answerable(accept):
             await send_error(
                 send, 406, f"cannot answer {accept}; accept application/json or {GRAPHQL_RESPONSE}"
             )

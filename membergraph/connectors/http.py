@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -86,7 +87,9 @@ class HttpSource(SourceConnector):
         failure: ConnectorError = SourceUnavailable(self.source, "no attempt made")
         for attempt in range(config.retries + 1):
             if attempt:
-                await asyncio.sleep(config.backoff * 2 ** (attempt - 1))
+                # Full jitter (AWS's "exponential backoff and jitter"): replicas that failed
+                # together do not retry together and hammer a recovering API in step.
+                await asyncio.sleep(random.uniform(0, config.backoff * 2 ** (attempt - 1)))
             self.requests += 1
             try:
                 response = await self.client.get(
