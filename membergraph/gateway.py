@@ -312,7 +312,7 @@ async def open_gateway(
                 )
         if settings.http_sources:
             # An API is read at query time; who its customers are is listed once a start.
-            result, resolved = await _resolve_listed(sources, identity), True
+            result, resolved = await _resolve_listed(sources, identity, unsuppressed(privacy)), True
         sources.where = f"{path} (loaded from {folder})" + sources.where.removeprefix(path)
         gateway = _assembled(settings, identity, sources)
         gateway.folder, gateway.privacy = folder, privacy
@@ -334,9 +334,20 @@ async def _take_stock(sources: SourceSet, lines: SqliteLines) -> None:
             connector.report = await lines.report(name.value)
 
 
-async def _resolve_listed(sources: SourceSet, identity: IdentityService) -> ApplyResult:
-    """Resolve what the sources list (files in memory, remote ones asked) with the store."""
+async def _resolve_listed(
+    sources: SourceSet, identity: IdentityService, keep: Keep | None = None
+) -> ApplyResult:
+    """Resolve what the sources list (files in memory, remote ones asked) with the store;
+    ``keep`` picks the lines of a source to resolve (those carrying no suppressed identifier:
+    an erased person's lines written back into a collection do not make them a member)."""
     listed = await sources.all_lines()
+    if keep is not None:
+        by_source: dict[SourceName, list[BaseModel]] = {}
+        for name, line in listed:
+            by_source.setdefault(name, []).append(line)
+        listed = [
+            (name, line) for name, lines in by_source.items() for line in await keep(name, lines)
+        ]
     with gc_paused():
         records = collect_records(listed, identity.region)
     del listed
@@ -378,8 +389,10 @@ async def _open_federated(
     try:
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)
-        result = await _resolve_listed(sources, identity)
+        privacy = await open_privacy(store, settings)
+        result = await _resolve_listed(sources, identity, unsuppressed(privacy))
         gateway = _assembled(settings, identity, sources)
+        gateway.privacy = privacy
         await _measure_if_resolved(gateway, True)
     except BaseException:
         await store.aclose()

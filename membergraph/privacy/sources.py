@@ -130,9 +130,11 @@ async def erase_source(connector: Connector[Any], owners: Set[str], pseudonym: P
         )
         await asyncio.to_thread(connector.load)
         return removed
-    if type(connector).__name__ == "MongoSource":
+    from membergraph.connectors.mongodb import MongoSource
+
+    if isinstance(connector, MongoSource):
         return await _erase_mongo(connector, wanted, pseudonym)
-    return Erased(forwarded=True)
+    return Erased(forwarded=True)  # read over HTTP: not ours to erase
 
 
 def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:

@@ -93,3 +93,13 @@ def test_erasure_on_mongodb(tmp_path: Path, mongo: tuple[str, Any]) -> None:
     after, revenue_after = asyncio.run(_documents(url, client))
     assert revenue_after == revenue
     assert [(trace, t) for t in after for trace in TRACES if trace in t] == []
+
+    # An old folder holding her lines is loaded into the collections again (`membergraph
+    # load` does not read suppressions), then the gateway restarts and resolves what the
+    # collections list: her lines make no member.
+    asyncio.run(load_folder(folder, url, "US", client))
+    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
+        lookups = [
+            gql(http, FIND, kind=k, value=v)["data"]["memberByIdentifier"] for k, v in LOOKUPS
+        ]  # type: ignore[index]
+        assert lookups == [None] * len(LOOKUPS)
