@@ -75,6 +75,8 @@ from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.response_cache import CacheFigures, HttpResponseCache, http_response_cache
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
+from membergraph.tracing import graphql_extension
+from membergraph.tracing import tracer_provider as tracing_provider
 
 __all__ = ["create_app", "example_query"]
 
@@ -360,10 +362,12 @@ def create_app(
     gateway: Gateway | None = None,
     announce: Announce | None = None,
     mongo_client: Any = None,
+    tracer_provider: Any = None,
 ) -> Starlette:
     """The ASGI app. With ``gateway`` given (tests), the lifespan does not build one;
     ``announce(members, where, seconds)`` is called once the gateway is ready;
-    ``mongo_client`` serves the settings' ``mongodb://`` URLs (see :func:`open_gateway`)."""
+    ``mongo_client`` serves the settings' ``mongodb://`` URLs (see :func:`open_gateway`);
+    ``tracer_provider`` (tests) traces instead of the settings' OTLP endpoint."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -417,6 +421,9 @@ def create_app(
         )
     ]
     telemetry = Telemetry()
+    tracing = tracer_provider or tracing_provider(settings.otlp_endpoint)
+    if tracing is not None:
+        telemetry.tracer = tracing.get_tracer("membergraph")
     app = Starlette(
         lifespan=lifespan,
         middleware=[
@@ -439,6 +446,7 @@ def create_app(
             max_depth=settings.max_query_depth,
             max_cost=settings.max_query_cost,
             introspection=introspection,
+            extensions=[graphql_extension(tracing)] if tracing is not None else [],
         ),
         graphql_ide="graphiql" if graphiql else None,
         subscription_protocols=("graphql-transport-ws",),

@@ -66,6 +66,7 @@ class Telemetry:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.gateway: Gateway | None = None
+        self.tracer: Any = None  # an OpenTelemetry tracer when traces are on
         r = self.registry
         self.requests = Histogram(
             "membergraph_http_request_seconds",
@@ -238,12 +239,15 @@ class RequestTelemetry:
             await send(message)
 
         started = time.perf_counter()
+        method, path = scope["method"], scope["path"]
+        route = next((r for r in _ROUTES if path.startswith(r)), "other")
         try:
-            await self.app(scope, receive, send_with_id)
+            with self._span(scope, f"{method} {route}", request_id) as span:
+                await self.app(scope, receive, send_with_id)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", status)
         finally:
             seconds = time.perf_counter() - started
-            method, path = scope["method"], scope["path"]
-            route = next((r for r in _ROUTES if path.startswith(r)), "other")
             self.telemetry.requests.labels(route, method, str(status)).observe(seconds)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
@@ -255,6 +259,32 @@ class RequestTelemetry:
                     extra={"method": method, "path": path, "status": status, "ms": seconds * 1000},
                 )
             REQUEST_ID.reset(token)
+
+    @contextlib.contextmanager
+    def _span(self, scope: Scope, name: str, request_id: str) -> Iterator[Any]:
+        """The request's server span when tracing is on (continuing the caller's trace)."""
+        tracer = self.telemetry.tracer
+        if tracer is None:
+            yield None
+            return
+        from membergraph.tracing import extract_context
+
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        attributes = {
+            "http.request.method": scope["method"],
+            "url.path": scope["path"],
+            "membergraph.request_id": request_id,
+        }
+        with tracer.start_as_current_span(
+            name, context=extract_context(headers), kind=_SERVER_KIND(), attributes=attributes
+        ) as span:
+            yield span
+
+
+def _SERVER_KIND() -> Any:  # noqa: N802 (a constant, imported only when tracing is on)
+    from opentelemetry.trace import SpanKind
+
+    return SpanKind.SERVER
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -174,6 +174,11 @@ class Settings(BaseSettings):
         default="text", description="Logs on stderr as text lines or JSON lines."
     )
     access_log: bool = Field(default=True, description="One log line per HTTP request.")
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OpenTelemetry collector (OTLP over HTTP, e.g. http://collector:4318): "
+        'traces of every request, operation and resolver. Needs pip install "membergraph[otel]".',
+    )
     metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = Field(
         default=None,
         description="Serve /metrics on this port too, without credentials (for a scraper "
@@ -290,6 +295,21 @@ class Settings(BaseSettings):
         size = len(value.get_secret_value().encode()) if value is not None else None
         if size is not None and size < 32:
             raise ValueError(f"an HMAC secret needs at least 32 bytes, this one has {size}")
+        return value
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _tracing_installed(cls, value: str | None) -> str | None:
+        if value:
+            if not re.fullmatch(r"https?://\S+", value):
+                raise ValueError(f"{value!r} is not an http(s) URL of an OTLP collector")
+            try:
+                import opentelemetry.exporter.otlp.proto.http  # noqa: F401
+                import opentelemetry.sdk  # noqa: F401
+            except ImportError:
+                raise ValueError(
+                    'traces need OpenTelemetry: pip install "membergraph[otel]"'
+                ) from None
         return value
 
     @field_validator("persisted_queries")

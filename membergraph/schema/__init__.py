@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
@@ -10,6 +12,7 @@ from strawberry.extensions import (
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
@@ -70,6 +73,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
     max_cost: int = 50_000,
     *,
     introspection: bool = True,
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> Schema:
     """The schema with its limits and caches (parse and validation dominate query cost).
 
@@ -99,6 +103,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
             PiiAudit,
             lambda: QueryCost(max_cost),  # after ValidationCache: costs valid documents only
             lambda: _MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
+            *extensions,
         ],
     )
 
