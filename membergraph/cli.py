@@ -17,6 +17,7 @@ from rich.progress import Progress
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.files import FileConnector
 from membergraph.demo import ProfileName, write_demo_data
+from membergraph.export_cli import export_members
 from membergraph.gateway import mongo_sources, mongo_timeouts, open_sources
 from membergraph.identity.batch import resolve_folder
 from membergraph.identity.rules import RulesError, load_rules
@@ -298,6 +299,8 @@ async def _resolve(
                 on_phase=lambda phase: progress.update(task, description=phase),
                 workers=workers,
             )
+            # Members changed: their metrics are measured again whole at the next start.
+            await identity_store.metrics().set_position(None)
     if result.malformed:
         err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')
     return result.members, time.perf_counter() - started
@@ -311,6 +314,7 @@ def schema() -> None:
     sys.stdout.write(print_sdl())
 
 
+app.command("export")(export_members)
 app.add_typer(privacy_app, name="privacy")
 
 

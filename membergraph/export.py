@@ -33,8 +33,9 @@ from membergraph.resolvers.errors import CodedError
 from membergraph.schema.analytics import AmountRange, MemberFilter, member_query
 from membergraph.schema.insights import Channel, Segment
 from membergraph.scores import from_micros
+from membergraph.settings import Settings
 
-__all__ = ["COLUMNS", "export_members_endpoint"]
+__all__ = ["COLUMNS", "csv_chunks", "export_members_endpoint", "member_pages", "query_of"]
 
 PAGE = 1000
 COLUMNS = (
@@ -91,7 +92,7 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
         raise CodedError(f"{name}: not an ISO 8601 moment: {raw!r}", "BAD_USER_INPUT") from None
 
 
-def query_of(params: Mapping[str, str], gateway: Gateway) -> MemberQuery:
+def query_of(params: Mapping[str, str], settings: Settings) -> MemberQuery:
     """The store's query for the request's parameters (BAD_USER_INPUT naming a bad one)."""
     found = MemberFilter(
         source=params.get("source"),
@@ -105,36 +106,48 @@ def query_of(params: Mapping[str, str], gateway: Gateway) -> MemberQuery:
         consent=_enum(Channel, params.get("consent"), "consent"),
         reachable=_enum(Channel, params.get("reachable"), "reachable"),
     )
-    return member_query(found, gateway.settings)
+    return member_query(found, settings)
 
 
-async def _rows(
+async def member_pages(
     gateway: Gateway, query: MemberQuery, caller: Caller, request_id: str
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[list[list[object]]]:
+    """The export's rows (:data:`COLUMNS`), a keyset page of :data:`PAGE` members at a
+    time, masked by the caller's scopes; each unmasked page is written to the PII audit."""
     keeper = gateway.scores
     assert keeper is not None
     unmasked = caller.can("pii:read")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
     after: tuple[int | str, str] | None = None
     while True:
         page = await keeper.metrics.page(query, OrderField.MEMBER_ID, False, after, PAGE)
-        if page:
-            ids = [m for m, _ in page]
-            scored = await keeper.metrics.scored(ids)
-            idents = await gateway.identity.store.member_identifiers(ids)
-            for found, pairs in zip(scored, idents, strict=True):
-                if found is not None:
-                    writer.writerow(_line(found, pairs, unmasked))
-            if unmasked:
-                await _audit(gateway, ids, caller, request_id)
-            after = (ids[-1], ids[-1])
+        if not page:
+            return
+        ids = [m for m, _ in page]
+        scored = await keeper.metrics.scored(ids)
+        idents = await gateway.identity.store.member_identifiers(ids)
+        if unmasked:
+            await _audit(gateway, ids, caller, request_id)
+        yield [
+            _line(found, pairs, unmasked)
+            for found, pairs in zip(scored, idents, strict=True)
+            if found is not None
+        ]
+        if len(page) < PAGE:
+            return
+        after = (ids[-1], ids[-1])
+
+
+async def csv_chunks(pages: AsyncIterator[list[list[object]]]) -> AsyncIterator[bytes]:
+    """The rows as CSV with a header, one chunk per page."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    async for rows in pages:
+        writer.writerows(rows)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
-        if len(page) < PAGE:
-            return
+    yield buffer.getvalue().encode()
 
 
 def _contact(pairs: Any, kind: IdentifierKind) -> str:
@@ -180,13 +193,13 @@ async def export_members_endpoint(request: Request) -> Response:
     if gateway.scores is None:
         return JSONResponse({"error": "this store keeps no member metrics"}, 503)
     try:
-        query = query_of(request.query_params, gateway)
+        query = query_of(request.query_params, gateway.settings)
         await gateway.scores.catch_up()
     except CodedError as exc:
         return JSONResponse({"error": exc.message}, 400)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
-        _rows(gateway, query, caller, PiiReads.for_request(request).request_id),
+        csv_chunks(member_pages(gateway, query, caller, PiiReads.for_request(request).request_id)),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="members-{stamp}.csv"'},
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from membergraph.app import create_app
+from membergraph.cli import app
 from membergraph.settings import Settings
 
 KEYS = {
@@ -95,3 +98,23 @@ def test_refused_exports_say_why(
 
 def test_no_credentials_no_export(secured: TestClient) -> None:
     assert secured.get("/export/members.csv").status_code == 401
+
+
+def test_the_cli_writes_the_same_rows(
+    secured: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    # Given the gateway's store (the secured client loaded it), the operator exports from
+    # the command line: the same rows as over HTTP, masked without --pii.
+    over_http = _export(secured, ANALYST, segment="ZOMBIE")
+    out = tmp_path / "zombies.csv"
+    result = CliRunner().invoke(
+        app,
+        ["export", "--out", str(out), "--data", str(settings.data), "--store", settings.store]
+        + ["--segment", "ZOMBIE"],
+    )
+    assert result.exit_code == 0, result.output
+    assert list(csv.DictReader(io.StringIO(out.read_text()))) == over_http
+    refused = CliRunner().invoke(
+        app, ["export", "--out", str(out), "--store", settings.store, "--tier", "DIAMOND"]
+    )
+    assert refused.exit_code == 2 and "DIAMOND" in refused.output
