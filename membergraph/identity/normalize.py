@@ -127,7 +127,11 @@ def normalize_phone(value: str, region: str = "US") -> str:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise BadIdentifier(f"{value!r} is not a phone number: {exc._msg}") from None
-    if not phonenumbers.is_possible_number(number):
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        # "555-0134" dials within one area; as E.164 (+15550134) it names no one.
+        raise BadIdentifier(f"{value!r} is a local number: give it with its area code")
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise BadIdentifier(f"{value!r} is not a possible phone number in {region}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

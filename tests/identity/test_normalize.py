@@ -67,6 +67,13 @@ def test_bad_identifiers_are_refused_with_a_reason(kind: IdentifierKind, raw: st
         normalize(kind, raw)
 
 
+def test_a_local_number_without_its_area_code_identifies_no_one() -> None:
+    # E.164 "+15550134" would be a number nobody has: refused, saying what is missing.
+    for raw in ("555-0134", "555 0134"):
+        with pytest.raises(BadIdentifier, match="local number: give it with its area code"):
+            normalize(IdentifierKind.PHONE, raw)
+
+
 @pytest.mark.parametrize(
     ("email", "key"),
     [
@@ -88,7 +95,8 @@ def test_email_match_key_folds_gmail_only(email: str, key: str) -> None:
 def test_the_north_american_fast_path_agrees_with_phonenumbers(raw: str) -> None:
     try:
         number = phonenumbers.parse(raw, "US")
-        possible = phonenumbers.is_possible_number(number)
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        possible = reason == phonenumbers.ValidationResult.IS_POSSIBLE
     except phonenumbers.NumberParseException:
         possible = False
     if not possible:
