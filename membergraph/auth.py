@@ -36,11 +36,13 @@ import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import jwt
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from membergraph.scopes import ScopeName
 
 __all__ = [
     "ALL_SCOPES",
@@ -55,16 +57,7 @@ __all__ = [
     "mask_text",
 ]
 
-ALL_SCOPES = frozenset(
-    {
-        "profile:read",
-        "pii:read",
-        "analytics:read",
-        "identity:write",
-        "ingest:write",
-        "privacy:admin",
-    }
-)
+ALL_SCOPES = frozenset(get_args(ScopeName))
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 MIN_HS256_SECRET_BYTES = 32  # RFC 7518 3.2: a key at least as long as the hash output
 

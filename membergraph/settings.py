@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from membergraph.connectors.http import HttpSourceConfig
 from membergraph.connectors.models import SourceName
 from membergraph.persisted import load_manifest
+from membergraph.scopes import ScopeName
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -43,16 +44,7 @@ class ApiKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, description="Who holds the key: recorded as the actor.")
-    scopes: list[
-        Literal[
-            "profile:read",
-            "pii:read",
-            "analytics:read",
-            "identity:write",
-            "ingest:write",
-            "privacy:admin",
-        ]
-    ]
+    scopes: list[ScopeName]
 
 
 class SegmentThresholds(BaseModel):
