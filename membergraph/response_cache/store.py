@@ -31,6 +31,10 @@ class Entry:
     expires: float
     size: int
 
+    @property
+    def length(self) -> tuple[bytes, bytes]:
+        return (b"content-length", str(len(self.body)).encode())
+
 
 class ResponseCache:
     """Answers by key, tagged by member, bounded by entries, bytes and age.
