@@ -467,6 +467,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/{source}", ingest_endpoint, methods=["POST"]),
             Route("/export/members.csv", export_members_endpoint),
+            Route("/export/members.parquet", export_members_endpoint),
             Route("/privacy/members/{member_id}/export", export_endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -1,4 +1,4 @@
-"""``GET /export/members.csv``: the members a filter selects, streamed as CSV.
+"""``GET /export/members.csv`` (and ``.parquet``): the members a filter selects, streamed.
 
 The store answers a page of members at a time (the same keyset pages as ``members``), and
 each page is written out before the next is read: memory stays flat whatever the size.
@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from membergraph.auth import Caller, caller_of, mask_email, mask_phone
+from membergraph.export_parquet import parquet_chunks, pyarrow_missing
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
 from membergraph.privacy import privacy_of
@@ -185,21 +186,28 @@ async def _audit(gateway: Gateway, ids: list[str], caller: Caller, request_id: s
 
 
 async def export_members_endpoint(request: Request) -> Response:
-    """Checks the scope and the filter, then streams the CSV."""
+    """Checks the scope and the filter, then streams the CSV or the Parquet file."""
     caller = caller_of(request)
     if not caller.can("analytics:read") or caller.member_id is not None:
         return JSONResponse({"error": "exporting members needs the analytics:read scope"}, 403)
     gateway: Gateway = request.app.state.gateway
     if gateway.scores is None:
         return JSONResponse({"error": "this store keeps no member metrics"}, 503)
+    parquet = request.url.path.endswith(".parquet")
+    if parquet and (missing := pyarrow_missing()):
+        return JSONResponse({"error": missing}, 501)
     try:
         query = query_of(request.query_params, gateway.settings)
         await gateway.scores.catch_up()
     except CodedError as exc:
         return JSONResponse({"error": exc.message}, 400)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    pages = member_pages(gateway, query, caller, PiiReads.for_request(request).request_id)
+    body, media, suffix = csv_chunks(pages), "text/csv; charset=utf-8", "csv"
+    if parquet:
+        body, media, suffix = parquet_chunks(pages), "application/vnd.apache.parquet", "parquet"
     return StreamingResponse(
-        csv_chunks(member_pages(gateway, query, caller, PiiReads.for_request(request).request_id)),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="members-{stamp}.csv"'},
+        body,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="members-{stamp}.{suffix}"'},
     )

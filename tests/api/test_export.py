@@ -118,3 +118,22 @@ def test_the_cli_writes_the_same_rows(
         app, ["export", "--out", str(out), "--store", settings.store, "--tier", "DIAMOND"]
     )
     assert refused.exit_code == 2 and "DIAMOND" in refused.output
+
+
+def test_the_parquet_export_holds_the_same_members_typed(secured: TestClient) -> None:
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    rows = _export(secured, ANALYST, segment="ZOMBIE")
+    response = secured.get(
+        "/export/members.parquet", params={"segment": "ZOMBIE"}, headers={"authorization": ANALYST}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.apache.parquet"
+    table = pq.read_table(io.BytesIO(response.content)).to_pylist()
+    assert [r["member_id"] for r in table] == [r["member_id"] for r in rows]
+    for typed, text in zip(table, rows, strict=True):
+        assert typed["lifetime_spend_cents"] == int(text["lifetime_spend_cents"])
+        assert typed["segments"] == text["segments"].split() and "ZOMBIE" in typed["segments"]
+        assert (typed["email"] or "") == text["email"]
+        bought = typed["last_purchase_at"]
+        assert (bought.isoformat() if bought else "") == text["last_purchase_at"]
