@@ -182,28 +182,17 @@ class ErasureService:
             return
         owners = subject.owners()
         pseudonym = self.privacy.suppressor.pseudonym
-        asked: list[FeedEntry] = []
         for name, connector in self.gateway.sources.items():
             if not owners.get(name):
                 continue
             erased = await erase_source(connector, owners[name], pseudonym)
-            if erased.forwarded:
-                asked.append(
-                    FeedEntry(
-                        ChangeKind.DELETION_REQUESTED,
-                        (subject.member_id,),
-                        actor=request.actor,
-                        source=name.value,
-                        reason=f"privacy request {request.id}",
-                    )
-                )
+            if erased.forwarded and name.value not in request.forwarded:
+                request.forwarded.append(name.value)  # asked on the feed, after the identity
             request.counts["lines"] = request.counts.get("lines", 0) + len(erased.lines)
             request.counts["kept_for_books"] = (
                 request.counts.get("kept_for_books", 0) + erased.kept_for_books
             )
-        if asked:
-            await self.gateway.identity.store.append_feed(asked)
-            request.counts["forwarded"] = len(asked)
+        request.counts["forwarded"] = len(request.forwarded)
         await self._compact_folder(owners)
 
     async def _compact_folder(self, owners: dict[SourceName, set[str]]) -> None:
@@ -235,10 +224,21 @@ class ErasureService:
 
     async def _feed(self, request: PrivacyRequest, subject: Subject | None) -> None:
         ids = subject.member_ids if subject is not None else (request.member_id,)
-        entry = FeedEntry(
-            ChangeKind.ERASED, ids, actor=request.actor, reason=f"privacy request {request.id}"
-        )
-        await self.gateway.identity.store.append_feed([entry])
+        said = f"privacy request {request.id}"
+        entries = [FeedEntry(ChangeKind.ERASED, ids, actor=request.actor, reason=said)]
+        # A source read over an API is erased by whoever runs it: asked here, once the
+        # identity store no longer holds the person (that erasure clears their feed entries).
+        entries += [
+            FeedEntry(
+                ChangeKind.DELETION_REQUESTED,
+                (request.member_id,),
+                actor=request.actor,
+                source=source,
+                reason=said,
+            )
+            for source in request.forwarded
+        ]
+        await self.gateway.identity.store.append_feed(entries)
         if self.gateway.feed is not None:
             await self.gateway.feed.catch_up()  # caches here drop them before we answer
 

@@ -13,9 +13,11 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from membergraph.auth import caller_of
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.privacy import privacy_of
+from membergraph.privacy.port import AccessEntry
 from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
@@ -52,7 +54,7 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
     pairs = await R.identifiers(ctx, member)
     privacy = await privacy_of(ctx.gateway)
     rfm = await I.rfm(ctx, member)
-    return {
+    document = {
         "member_id": member.id,
         "asked_as": member.requested_id,
         "exported_at": datetime.now(UTC).isoformat(),
@@ -67,6 +69,11 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
         "privacy_requests": _plain(await privacy.store.requests(100, 0, member.id)),
         "pii_access_log": _plain(await privacy.store.access_log(member.id, AUDIT_ROWS)),
     }
+    # An export shows all of it unmasked: it is a read like any other, and is audited.
+    actor = caller_of(ctx.request).name
+    read = AccessEntry(member.id, actor, ("export",), datetime.now(UTC), ctx.pii_reads.request_id)
+    await privacy.store.record_access([read])
+    return document
 
 
 def _record(record: Any, ref: tuple[str, str], pairs: list[Any]) -> dict[str, Any]:

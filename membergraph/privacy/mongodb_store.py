@@ -181,6 +181,7 @@ class MongoPrivacyStore(PrivacyStore):
             "state": request.state,
             "steps": request.steps,
             "counts": request.counts,
+            "forwarded": request.forwarded,
         }
         await self._guarded(
             "write", self.db.privacy_requests.replace_one({"_id": request.id}, doc, upsert=True)
@@ -208,6 +209,7 @@ class MongoPrivacyStore(PrivacyStore):
                 state=d["state"],
                 steps=dict(d["steps"]),
                 counts=dict(d["counts"]),
+                forwarded=list(d.get("forwarded", [])),
             )
             for d in await self._guarded("read", cursor.to_list())
         ]

@@ -48,6 +48,7 @@ class PrivacyRequest:
     state: RequestState = "pending"
     steps: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    forwarded: list[str] = field(default_factory=list)  # sources asked on the feed to erase
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,7 @@ def _request_body(request: PrivacyRequest) -> str:
         "state": request.state,
         "steps": request.steps,
         "counts": request.counts,
+        "forwarded": request.forwarded,
     }
     return orjson.dumps(body).decode()
 
@@ -105,6 +106,7 @@ def _request_of(row: sqlite3.Row | tuple[Any, ...]) -> PrivacyRequest:
         state=body["state"],
         steps=body["steps"],
         counts=body["counts"],
+        forwarded=body.get("forwarded", []),
     )
 
 

@@ -110,6 +110,8 @@ def test_export_then_erase_leaves_nothing_that_finds_her(her_settings: Settings)
             == member
         )  # type: ignore[index]
 
+        audit = gql(client, "query($id: ID!) { piiAccessLog(memberId: $id) { fields } }", id=member)
+        assert {"fields": ["export"]} in audit["data"]["piiAccessLog"]  # type: ignore[index]
         before = traces_in(_files(her_settings))
         assert len(before) >= 5, before
         assert "Zephyrine" in before.get(str(db), []) + before.get(f"{db}-wal", [])
