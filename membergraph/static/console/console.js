@@ -393,10 +393,12 @@ function renderConflicts() {
 }
 
 let suggestions = [];
+const pairOf = (s) => [s.a.source, s.a.key, s.b.source, s.b.key].join("|");
 
 async function loadSuggestions() {
-  const body = await gql(`{ matchSuggestions(first: 50) { edges { node {
-    id score createdAt a { source key } b { source key } fields { field a b agree } } } } }`);
+  const body = await gql(`{ matchSuggestions(first: 50) { totalCount edges { node {
+    a { source key } b { source key } memberIds score
+    evidence { field level weight a b } } } } }`);
   if (firstError(body)) { show(firstError(body)); return; }
   suggestions = body.data.matchSuggestions.edges.map((e) => e.node);
   renderSuggestions();
@@ -404,60 +406,64 @@ async function loadSuggestions() {
 
 function renderSuggestions() {
   const order = $("#suggestion-sort").value;
-  const sorted = [...suggestions].sort((a, b) =>
-    order === "old" ? a.createdAt.localeCompare(b.createdAt) : b.score - a.score);
+  const sorted = [...suggestions].sort((a, b) => (order === "low" ? a.score - b.score : b.score - a.score));
   const box = $("#suggestions");
   box.replaceChildren();
+  if (!sorted.length) box.textContent = "No suggestions to review.";
   for (const s of sorted) {
     const card = document.createElement("article");
     card.className = "suggestion";
-    card.dataset.suggestion = s.id;
+    card.dataset.pair = pairOf(s);
     const title = document.createElement("h3");
     title.textContent = `${s.a.source} ${s.a.key} ↔ ${s.b.source} ${s.b.key} · score ${s.score.toFixed(2)}`;
     const table = document.createElement("table");
     table.className = "side-by-side";
-    for (const f of s.fields) {
+    const head = document.createElement("tr");
+    for (const label of ["Field", s.a.key, s.b.key, "Agreement", "Weight"]) {
+      const th = document.createElement("th"); th.scope = "col"; th.textContent = label; head.append(th);
+    }
+    table.append(head);
+    for (const f of s.evidence) {
       const row = document.createElement("tr");
-      cell(row, f.field); cell(row, f.a); cell(row, f.b); cell(row, f.agree ? "agree" : "differ");
+      cell(row, f.field); cell(row, f.a); cell(row, f.b); cell(row, f.level);
+      cell(row, f.weight.toFixed(1));
       table.append(row);
     }
     card.append(title, table);
     if (canWrite()) {
       const buttons = document.createElement("div");
       buttons.className = "buttons";
+      const name = `${s.a.key} and ${s.b.key}`;
       buttons.append(
-        button("Accept", () => decide(s, true), { "aria-label": `Accept suggestion ${s.id}` }),
-        button("Reject", () => decide(s, false), { "aria-label": `Reject suggestion ${s.id}` }),
-        button("Skip", () => card.remove(), { "aria-label": `Skip suggestion ${s.id}` }));
+        button("Accept", () => acceptSuggestion(s), { "aria-label": `Accept: ${name} are one person` }),
+        button("Reject", () => rejectSuggestion(s), { "aria-label": `Reject: ${name} are two people` }),
+        button("Skip", () => card.remove(), { "aria-label": `Skip ${name}` }));
       card.append(buttons);
     }
     box.append(card);
   }
 }
 
-async function decide(suggestion, accept) {
-  const reason = prompt(accept ? "Why are they the same person?" : "Why are they different people?");
+const ACCEPT = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!) {
+  acceptSuggestion(a: $a, b: $b, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
+
+async function acceptSuggestion(suggestion) {
+  // The dry run first, on the member view: the members as the merge would leave them.
+  select("member");
+  await openMember(suggestion.memberIds[0]);
+  preview("accept suggestion", `${suggestion.a.source} ${suggestion.a.key} and ${suggestion.b.source} ${suggestion.b.key} become one member`,
+    ACCEPT, { a: suggestion.a, b: suggestion.b });
+}
+
+async function rejectSuggestion(suggestion) {
+  const reason = prompt("Why are they two people? (kept in the history)");
   if (!reason) return;
-  const name = accept ? "acceptSuggestion" : "rejectSuggestion";
-  const fields = accept ? `{ ${CHANGED} }` : "";
-  const body = await gql(`mutation($id: ID!, $reason: String!) { ${name}(id: $id, reason: $reason) ${fields} }`,
-    { id: suggestion.id, reason });
+  const body = await gql(`mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!) {
+    rejectSuggestion(a: $a, b: $b, reason: $reason) { id } }`, { a: suggestion.a, b: suggestion.b, reason });
   const error = firstError(body);
   if (error) { show(error); return; }
-  suggestions = suggestions.filter((s) => s.id !== suggestion.id);
+  suggestions = suggestions.filter((s) => pairOf(s) !== pairOf(suggestion));
   renderSuggestions();
-  if (accept) {
-    select("member");
-    const [member] = body.data.acceptSuggestion;
-    await openMember(member.id);
-    const mine = member.identityHistory.filter((e) => e.actor === state.viewer.name)
-      .sort((a, b) => Number(b.id) - Number(a.id));
-    state.undo = { kind: "accept", event: mine[0], members: [member] };
-    $("#result-what").textContent = `Suggestion accepted: event ${mine[0]?.id}.`;
-    $("#result-members").replaceChildren(memberCard(member, null));
-    $("#undo").hidden = !undoable(mine[0]);
-    $("#result").hidden = false;
-  }
 }
 
 // ---------------------------------------------------------------- live: memberChanged
