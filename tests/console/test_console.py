@@ -81,7 +81,7 @@ class Api:
         self.client = httpx.Client(
             base_url=f"http://{address}",
             headers={"x-api-key": AGENT},
-            timeout=10,
+            timeout=60,
         )
 
     def __call__(self, query: str, **variables: object) -> dict[str, Any]:
@@ -107,6 +107,7 @@ def _open(browser: Any, address: str, key: str, hosts: list[str]) -> Any:
         http_credentials={"username": "steward", "password": key},
         viewport={"width": 1280, "height": 800},
     )
+    context.set_default_timeout(90_000)  # generous: CI machines are shared and slow
     page = context.new_page()
     page.on("request", lambda request: hosts.append(urlsplit(request.url).netloc))
     page.goto(f"http://{address}/console")

@@ -34,7 +34,7 @@ class Page:
         ident = next(self.ids)
         self.socket.send(json.dumps({"id": ident, "method": method, "params": params}))
         while True:
-            message = json.loads(self.socket.recv(timeout=30))
+            message = json.loads(self.socket.recv(timeout=120))
             if message.get("id") == ident:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
@@ -44,7 +44,7 @@ class Page:
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
         return result.get("result", {}).get("value")
 
-    def wait_for(self, expression: str, limit: float = 30) -> Any:
+    def wait_for(self, expression: str, limit: float = 120) -> Any:
         """The first truthy value of ``expression``, polled; fails after ``limit`` seconds
         with what the page shows."""
         deadline = time.monotonic() + limit
