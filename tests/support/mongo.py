@@ -22,17 +22,16 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import mongomock
 import pytest
 from bson import ObjectId
-from pymongo.client_session_shared import _make_timeout_error
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.results import BulkWriteResult
 
-from tests.support.mongo_server import CURRENT, Faults, Server, Transaction
+from tests.support.mongo_server import CURRENT, EmulatedSession, Faults, Server, Transaction
 
 REAL_URL = os.environ.get("MEMBERGRAPH_TEST_MONGODB_URL")
 ON_REAL_SERVER = [
@@ -40,8 +39,6 @@ ON_REAL_SERVER = [
     pytest.mark.skipif(REAL_URL is None, reason="MEMBERGRAPH_TEST_MONGODB_URL not set"),
 ]
 """Marks of a test (or parameter) that needs a real MongoDB server."""
-
-_ATTEMPTS = 50  # with_transaction's 120 s, as attempts: enough for any test's conflicts
 
 
 def real_url_for(database: str) -> str:
@@ -316,55 +313,6 @@ class EmulatedDatabase:
                 answer["setName"] = "emulated"
             return answer
         raise NotImplementedError(f"command {name!r} is not emulated")
-
-
-class EmulatedSession:
-    def __init__(self, client: EmulatedClient) -> None:
-        self._client = client
-        self.txn: Transaction | None = None
-
-    async def __aenter__(self) -> EmulatedSession:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.txn is not None:
-            self._end(commit=False)
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.txn is not None
-
-    async def with_transaction(self, callback: Callable[[Any], Awaitable[Any]], **kw: Any) -> Any:
-        """PyMongo's loop: run again on a TransientTransactionError, give up as it does."""
-        last: BaseException | None = None
-        for _ in range(_ATTEMPTS):
-            self.txn = self._client.server.begin()
-            token = CURRENT.set(self)
-            try:
-                result = await callback(self)
-            except BaseException as exc:
-                self._end(commit=False)
-                if isinstance(exc, PyMongoError) and exc.has_error_label(
-                    "TransientTransactionError"
-                ):
-                    last = exc
-                    await asyncio.sleep(0)
-                    continue
-                raise
-            finally:
-                CURRENT.reset(token)
-            self._end(commit=True)
-            return result
-        assert last is not None
-        raise _make_timeout_error(last) from last
-
-    def _end(self, commit: bool) -> None:
-        txn, self.txn = self.txn, None
-        assert txn is not None
-        if commit:
-            self._client.server.commit(txn)
-        else:
-            self._client.server.abort(txn, self._client.restore)
 
 
 class EmulatedClient:

@@ -1,6 +1,7 @@
 """What the emulated MongoDB server keeps besides documents: open transactions (pre-images
-for rollback, which documents each holds), commit order for write conflicts, and the faults
-a test asks for. :mod:`tests.support.mongo` puts PyMongo's async interface in front of it.
+for rollback, which documents each holds), commit order for write conflicts, the faults a
+test asks for, and the session whose ``with_transaction`` runs PyMongo's retry loop over
+them. :mod:`tests.support.mongo` puts PyMongo's async interface in front of it.
 
 Semantics emulated, and where they stop:
 
@@ -14,16 +15,27 @@ Semantics emulated, and where they stop:
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo.errors import AutoReconnect, OperationFailure
+from pymongo.client_session_shared import _make_timeout_error
+from pymongo.errors import AutoReconnect, OperationFailure, PyMongoError
 
-__all__ = ["Faults", "Server", "Transaction", "transient", "write_conflict"]
+__all__ = [
+    "EmulatedSession",
+    "Faults",
+    "Server",
+    "Transaction",
+    "transient",
+    "write_conflict",
+]
 
 Key = tuple[str, str, Any]  # (database, collection, _id)
+
+_ATTEMPTS = 50  # with_transaction's 120 s, as attempts: enough for any test's conflicts
 
 CURRENT: contextvars.ContextVar[Any] = contextvars.ContextVar("emulated_transaction", default=None)
 """The session whose ``with_transaction`` callback runs in this context, if any."""
@@ -164,3 +176,52 @@ class Server:
             if self.holders.get(key) is txn:
                 del self.holders[key]
         txn.before.clear()
+
+
+class EmulatedSession:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.txn: Transaction | None = None
+
+    async def __aenter__(self) -> EmulatedSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.txn is not None:
+            self._end(commit=False)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.txn is not None
+
+    async def with_transaction(self, callback: Callable[[Any], Awaitable[Any]], **kw: Any) -> Any:
+        """PyMongo's loop: run again on a TransientTransactionError, give up as it does."""
+        last: BaseException | None = None
+        for _ in range(_ATTEMPTS):
+            self.txn = self._client.server.begin()
+            token = CURRENT.set(self)
+            try:
+                result = await callback(self)
+            except BaseException as exc:
+                self._end(commit=False)
+                if isinstance(exc, PyMongoError) and exc.has_error_label(
+                    "TransientTransactionError"
+                ):
+                    last = exc
+                    await asyncio.sleep(0)
+                    continue
+                raise
+            finally:
+                CURRENT.reset(token)
+            self._end(commit=True)
+            return result
+        assert last is not None
+        raise _make_timeout_error(last) from last
+
+    def _end(self, commit: bool) -> None:
+        txn, self.txn = self.txn, None
+        assert txn is not None
+        if commit:
+            self._client.server.commit(txn)
+        else:
+            self._client.server.abort(txn, self._client.restore)

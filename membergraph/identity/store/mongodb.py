@@ -33,6 +33,7 @@ from membergraph.identity.store.mongodb_client import (
     database_of,
     redact,
 )
+from membergraph.identity.store.mongodb_docs import INDEXES
 from membergraph.identity.store.mongodb_metrics import MongoMetrics
 from membergraph.identity.store.mongodb_read import (
     MongoReads,
@@ -42,7 +43,6 @@ from membergraph.identity.store.mongodb_read import (
     versions,
 )
 from membergraph.identity.store.mongodb_write import (
-    INDEXES,
     Writes,
     feed_inserts,
     guard_reads,

@@ -24,9 +24,10 @@ to their commit), as changes with events already did on the ``events`` counter.
 
 Where that argument stops:
 
-- A change too large for one transaction (``MongoStore.apply`` writes it in batches) appends
-  its entries after it, in a transaction of their own: they keep the order, but are not
-  atomic with the change (nothing in that path is).
+- A change too large for one transaction (written through its journal, :mod:`mongodb_large`)
+  appends its entries once all of it is written, in a transaction of their own with the
+  journal's head: they keep the order, and are appended once, but the change is not
+  isolated from readers while it is written.
 - The tail reads with the client's read concern, ``local`` by default: a failover can roll
   back an entry a follower already read, before a majority had it, and its cursor is then
   handed out again. ``readConcernLevel=majority`` in the store's URL closes that, for some
@@ -45,8 +46,8 @@ from datetime import datetime
 from typing import Any
 
 from membergraph.identity.feed import FeedEntry, FeedExpired
+from membergraph.identity.store.mongodb_docs import Doc, feed_time
 from membergraph.identity.store.mongodb_read import feed_entry_of
-from membergraph.identity.store.mongodb_write import Doc, feed_time
 
 __all__ = ["PRUNED", "after", "fed", "head", "prune"]
 

@@ -36,7 +36,8 @@ import bson
 from pymongo import InsertOne
 
 from membergraph.identity.feed import FeedEntry
-from membergraph.identity.store.mongodb_write import Doc, Op, Writes, feed_doc, next_ids
+from membergraph.identity.store.mongodb_docs import Doc, feed_doc
+from membergraph.identity.store.mongodb_write import Op, Writes, next_ids
 
 __all__ = ["HEAD", "finish", "journal_chunks", "write"]
 

@@ -19,7 +19,7 @@ from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.mongodb_client import mapped
-from membergraph.identity.store.mongodb_write import (
+from membergraph.identity.store.mongodb_docs import (
     Doc,
     guard_key,
     match_key,

@@ -1,13 +1,10 @@
-"""The MongoDB store's documents of a change, its indexes, and its plan of writes.
+"""The MongoDB store's plan of writes for a change (documents: :mod:`mongodb_docs`).
 
-A record is one document holding its identifiers (``identifiers``, and ``match_keys`` with a
-multikey index for carrier lookups), so reading a record is one document. Members,
-redirects, links, cannot-links and events are collections of their own. A change touches
-many documents, so it is written in one multi-document transaction: that needs a replica
-set, which ``docker-compose.yml`` starts (a single-node ``rs0``). Every document is built
-before the first write: a change that cannot be encoded fails before it touches the
-database. Every write is idempotent (:class:`Op`), so a change too large for a transaction
-can be replayed from its journal (:mod:`mongodb_large`).
+A change touches many documents, so it is written in one multi-document transaction: that
+needs a replica set, which ``docker-compose.yml`` starts (a single-node ``rs0``). Every
+document is built before the first write: a change that cannot be encoded fails before it
+touches the database. Every write is idempotent (:class:`Op`), so a change too large for a
+transaction can be replayed from its journal (:mod:`mongodb_large`).
 
 A change's feed entries (``Change.feed``) are documents of the ``feed`` collection written in
 the same plan, so in the same transaction: see :mod:`mongodb_feed` for their cursors' order.
@@ -15,27 +12,25 @@ the same plan, so in the same transaction: see :mod:`mongodb_feed` for their cur
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-import orjson
 from bson import ObjectId
-from pymongo import (
-    ASCENDING,
-    DeleteMany,
-    IndexModel,
-    InsertOne,
-    ReplaceOne,
-    ReturnDocument,
-    UpdateMany,
-    UpdateOne,
-)
+from pymongo import DeleteMany, InsertOne, ReplaceOne, ReturnDocument, UpdateMany, UpdateOne
 
 from membergraph.identity.feed import FeedEntry
-from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.mongodb_docs import (
+    GUARD,
+    Doc,
+    feed_doc,
+    guard_key,
+    json_value,
+    membership,
+    record_doc,
+    record_id,
+)
 from membergraph.identity.store.port import (
     Change,
     ConcurrentChange,
@@ -44,79 +39,16 @@ from membergraph.identity.store.port import (
 )
 
 __all__ = [
-    "INDEXES",
     "Op",
     "Writes",
-    "feed_doc",
     "feed_inserts",
-    "feed_time",
-    "guard_key",
     "guard_reads",
     "next_ids",
     "plan_change",
-    "record_id",
-    "split_id",
     "touched_ids",
     "version_reads",
     "writes_anything",
 ]
-
-Doc = dict[str, Any]
-
-INDEXES: dict[str, list[IndexModel]] = {
-    "records": [
-        IndexModel([("member_id", ASCENDING)]),
-        IndexModel([("match_keys", ASCENDING)]),
-        IndexModel([("source", ASCENDING), ("member_id", ASCENDING)]),
-    ],
-    "members": [IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)])],
-    "links": [
-        IndexModel([("a_ref", ASCENDING), ("retracted_at", ASCENDING)]),
-        IndexModel([("b_ref", ASCENDING), ("retracted_at", ASCENDING)]),
-        # /readyz counts the active links: an index range, not a scan of every link.
-        IndexModel([("retracted_at", ASCENDING)]),
-    ],
-    "cannot_links": [IndexModel([("a_ref", ASCENDING)]), IndexModel([("b_ref", ASCENDING)])],
-    "events": [IndexModel([("member_id", ASCENDING)]), IndexModel([("kind", ASCENDING)])],
-    # A member's tail (multikey on member_ids, in cursor order); pruning by age; whether a
-    # source's line has its entry.
-    "feed": [
-        IndexModel([("member_ids", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("at", ASCENDING)]),
-        IndexModel([("source", ASCENDING), ("line_id", ASCENDING)]),
-    ],
-}
-
-
-def record_id(ref: RecordKey) -> str:
-    """A record's ``_id``: ``source/key`` (source names never hold a ``/``)."""
-    return f"{ref[0]}/{ref[1]}"
-
-
-def split_id(doc_id: str) -> RecordKey:
-    source, _, key = doc_id.partition("/")
-    return source, key
-
-
-def match_key(kind: str, key: str) -> str:
-    return f"{kind}:{key}"
-
-
-GUARD = "value:"
-"""Prefix of a value guard's key among a change's versions (a member ID never has it)."""
-GUARD_BUCKETS = 1 << 20
-
-
-def guard_key(kind: str, key: str) -> str:
-    """The key of the guard an identifier value shares with others: ``value:3fa2c``.
-
-    One of :data:`GUARD_BUCKETS` buckets, not the value itself: the guards must hold no
-    personal data (an erased member's e-mail may not survive in them), and with a million
-    buckets each holds many values, so a guard says nothing about any one of them. Two
-    values sharing a bucket at worst make two unrelated changes conflict once.
-    """
-    digest = hashlib.blake2b(f"{kind}:{key}".encode(), digest_size=8).digest()
-    return f"{GUARD}{int.from_bytes(digest) % GUARD_BUCKETS:05x}"
 
 
 def guard_reads(change: Change) -> set[str]:
@@ -126,52 +58,6 @@ def guard_reads(change: Change) -> set[str]:
     read = {key for key in change.expected_versions if key.startswith(GUARD)}
     carried = {guard_key(i.kind.value, i.key) for r in change.records for i in r.identifiers}
     return read | carried
-
-
-def _json(value: Any) -> Any:
-    # What SQLite stores as JSON text: the same types come back from both stores, and a value
-    # JSON cannot hold fails here, before any write.
-    return orjson.loads(orjson.dumps(value))
-
-
-def identifier_doc(ident: Identifier) -> Doc:
-    return {"kind": ident.kind.value, "key": ident.key, "value": ident.value, "via": ident.via}
-
-
-def record_doc(record: RecordData, stored: Doc | None, member: str | None) -> Doc:
-    """The record's document after the change (identifiers are only ever added)."""
-    idents = {tuple(i.values()): i for i in (stored or {}).get("identifiers", [])}
-    for ident in record.identifiers:
-        given = identifier_doc(ident)
-        idents.setdefault(tuple(given.values()), given)
-    ordered = [idents[k] for k in sorted(idents)]
-    doc: Doc = {
-        "_id": record_id(record.ref),
-        "source": record.source,
-        "key": record.key,
-        "role": (stored or {}).get("role", record.role),
-        "first_name": record.first_name,
-        "last_name": record.last_name,
-        "birth_date": record.birth_date.isoformat() if record.birth_date else None,
-        "address": record.address,
-        "identifiers": ordered,
-        "match_keys": sorted({match_key(i["kind"], i["key"]) for i in ordered}),
-    }
-    doc.update(_membership(stored, member))
-    return doc
-
-
-def _membership(stored: Doc | None, member: str | None) -> Doc:
-    """``member_id``, ``previous_member_id`` and ``origin_member_id`` after a (re)assignment."""
-    current = (stored or {}).get("member_id")
-    previous = (stored or {}).get("previous_member_id")
-    if member is not None and member != current:
-        previous = current
-    return {
-        "member_id": member if member is not None else current,
-        "previous_member_id": previous,
-        "origin_member_id": (stored or {}).get("origin_member_id") or member,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +202,7 @@ def _record_ops(change: Change, stored: Mapping[str, Doc]) -> list[Op]:
             continue
         doc = stored.get(record_id(ref))
         if doc is not None:
-            docs.append({**doc, **_membership(doc, member)})
+            docs.append({**doc, **membership(doc, member)})
     return [_put(d) for d in docs]
 
 
@@ -337,7 +223,7 @@ def _link_ops(change: Change, link_ids: Iterable[int], at: str) -> list[Op]:
                 "a_ref": record_id(link.a),
                 "b_ref": record_id(link.b),
                 "rule": link.rule,
-                "evidence": _json(link.evidence),
+                "evidence": json_value(link.evidence),
                 "actor": change.actor,
                 "created_at": at,
                 "retracted_at": None,
@@ -392,7 +278,7 @@ def _event_ops(change: Change, event_ids: Iterable[int], at: str) -> list[Op]:
                 "actor": e.actor,
                 "rule": e.rule,
                 "reason": e.reason,
-                "evidence": _json(e.evidence),
+                "evidence": json_value(e.evidence),
                 "records": [list(r) for r in e.records],
             }
         )
@@ -416,26 +302,6 @@ async def next_ids(db: Any, counter: str, count: int, session: Any = None) -> ra
 
 def feed_inserts(cursors: Iterable[int], entries: Sequence[FeedEntry]) -> list[InsertOne[Doc]]:
     return [InsertOne(feed_doc(c, e)) for c, e in zip(cursors, entries, strict=True)]
-
-
-def feed_time(at: datetime) -> str:
-    """``at`` as the feed stores it: ISO text in UTC, so that text order is time order."""
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC)
-    return at.isoformat(timespec="microseconds")
-
-
-def feed_doc(cursor: int, entry: FeedEntry) -> Doc:
-    return {
-        "_id": cursor,
-        "kind": entry.kind.value,
-        "member_ids": list(entry.member_ids),
-        "at": feed_time(entry.at),
-        "actor": entry.actor,
-        "reason": entry.reason,
-        "source": entry.source,
-        "line_id": entry.line_id,
-    }
 
 
 def touched_ids(change: Change) -> list[str]:

@@ -1,0 +1,158 @@
+"""The MongoDB store's documents: their ``_id``s, their shapes, and the indexes over them.
+
+A record is one document holding its identifiers (``identifiers``, and ``match_keys`` with a
+multikey index for carrier lookups), so reading a record is one document. Members,
+redirects, links, cannot-links, events and the feed are collections of their own; a value
+guard (``values``) is a bucket of identifier values that changes write to conflict
+(:mod:`mongodb_write`). :mod:`mongodb_read` turns documents back into the domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pymongo import ASCENDING, IndexModel
+
+from membergraph.identity.feed import FeedEntry
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+
+__all__ = [
+    "GUARD",
+    "INDEXES",
+    "Doc",
+    "feed_doc",
+    "feed_time",
+    "guard_key",
+    "json_value",
+    "match_key",
+    "membership",
+    "record_doc",
+    "record_id",
+    "split_id",
+]
+
+Doc = dict[str, Any]
+
+INDEXES: dict[str, list[IndexModel]] = {
+    "records": [
+        IndexModel([("member_id", ASCENDING)]),
+        IndexModel([("match_keys", ASCENDING)]),
+        IndexModel([("source", ASCENDING), ("member_id", ASCENDING)]),
+    ],
+    "members": [IndexModel([("created_at", ASCENDING), ("_id", ASCENDING)])],
+    "links": [
+        IndexModel([("a_ref", ASCENDING), ("retracted_at", ASCENDING)]),
+        IndexModel([("b_ref", ASCENDING), ("retracted_at", ASCENDING)]),
+        # /readyz counts the active links: an index range, not a scan of every link.
+        IndexModel([("retracted_at", ASCENDING)]),
+    ],
+    "cannot_links": [IndexModel([("a_ref", ASCENDING)]), IndexModel([("b_ref", ASCENDING)])],
+    "events": [IndexModel([("member_id", ASCENDING)]), IndexModel([("kind", ASCENDING)])],
+    # A member's tail (multikey on member_ids, in cursor order); pruning by age; whether a
+    # source's line has its entry.
+    "feed": [
+        IndexModel([("member_ids", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("at", ASCENDING)]),
+        IndexModel([("source", ASCENDING), ("line_id", ASCENDING)]),
+    ],
+}
+
+
+def record_id(ref: RecordKey) -> str:
+    """A record's ``_id``: ``source/key`` (source names never hold a ``/``)."""
+    return f"{ref[0]}/{ref[1]}"
+
+
+def split_id(doc_id: str) -> RecordKey:
+    source, _, key = doc_id.partition("/")
+    return source, key
+
+
+def match_key(kind: str, key: str) -> str:
+    return f"{kind}:{key}"
+
+
+GUARD = "value:"
+"""Prefix of a value guard's key among a change's versions (a member ID never has it)."""
+GUARD_BUCKETS = 1 << 20
+
+
+def guard_key(kind: str, key: str) -> str:
+    """The key of the guard an identifier value shares with others: ``value:3fa2c``.
+
+    One of :data:`GUARD_BUCKETS` buckets, not the value itself: the guards must hold no
+    personal data (an erased member's e-mail may not survive in them), and with a million
+    buckets each holds many values, so a guard says nothing about any one of them. Two
+    values sharing a bucket at worst make two unrelated changes conflict once.
+    """
+    digest = hashlib.blake2b(f"{kind}:{key}".encode(), digest_size=8).digest()
+    return f"{GUARD}{int.from_bytes(digest) % GUARD_BUCKETS:05x}"
+
+
+def json_value(value: Any) -> Any:
+    # What SQLite stores as JSON text: the same types come back from both stores, and a value
+    # JSON cannot hold fails here, before any write.
+    return orjson.loads(orjson.dumps(value))
+
+
+def identifier_doc(ident: Identifier) -> Doc:
+    return {"kind": ident.kind.value, "key": ident.key, "value": ident.value, "via": ident.via}
+
+
+def record_doc(record: RecordData, stored: Doc | None, member: str | None) -> Doc:
+    """The record's document after the change (identifiers are only ever added)."""
+    idents = {tuple(i.values()): i for i in (stored or {}).get("identifiers", [])}
+    for ident in record.identifiers:
+        given = identifier_doc(ident)
+        idents.setdefault(tuple(given.values()), given)
+    ordered = [idents[k] for k in sorted(idents)]
+    doc: Doc = {
+        "_id": record_id(record.ref),
+        "source": record.source,
+        "key": record.key,
+        "role": (stored or {}).get("role", record.role),
+        "first_name": record.first_name,
+        "last_name": record.last_name,
+        "birth_date": record.birth_date.isoformat() if record.birth_date else None,
+        "address": record.address,
+        "identifiers": ordered,
+        "match_keys": sorted({match_key(i["kind"], i["key"]) for i in ordered}),
+    }
+    doc.update(membership(stored, member))
+    return doc
+
+
+def membership(stored: Doc | None, member: str | None) -> Doc:
+    """``member_id``, ``previous_member_id`` and ``origin_member_id`` after a (re)assignment."""
+    current = (stored or {}).get("member_id")
+    previous = (stored or {}).get("previous_member_id")
+    if member is not None and member != current:
+        previous = current
+    return {
+        "member_id": member if member is not None else current,
+        "previous_member_id": previous,
+        "origin_member_id": (stored or {}).get("origin_member_id") or member,
+    }
+
+
+def feed_time(at: datetime) -> str:
+    """``at`` as the feed stores it: ISO text in UTC, so that text order is time order."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return at.isoformat(timespec="microseconds")
+
+
+def feed_doc(cursor: int, entry: FeedEntry) -> Doc:
+    return {
+        "_id": cursor,
+        "kind": entry.kind.value,
+        "member_ids": list(entry.member_ids),
+        "at": feed_time(entry.at),
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "source": entry.source,
+        "line_id": entry.line_id,
+    }
