@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from starlette.testclient import TestClient
 
@@ -19,8 +20,12 @@ from membergraph.settings import Settings
 DEMO_PEOPLE = 150
 
 # Property tests: 100 sequences each by default; HYPOTHESIS_PROFILE=thorough runs 2,000.
-hypothesis_settings.register_profile("default", max_examples=100)
-hypothesis_settings.register_profile("thorough", max_examples=2000)
+# No per-example deadline: on a shared or slow CI machine an example's time says nothing
+# about the property, and a deadline only turns load into flaky failures. "too_slow" is a
+# health check of the same kind.
+_PATIENT = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+hypothesis_settings.register_profile("default", max_examples=100, **_PATIENT)
+hypothesis_settings.register_profile("thorough", max_examples=2000, **_PATIENT)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
