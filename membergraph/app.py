@@ -30,20 +30,14 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types.execution import ExecutionResult as OperationResult
 from strawberry.types.graphql import OperationType
 
 from membergraph import console
 from membergraph.auth import (
-    ANONYMOUS,
     ApiKeyMiddleware,
     Authenticator,
     Caller,
-    InvalidToken,
     TokenVerifier,
 )
 from membergraph.connectors.base import ConnectorError, SourceConnector
@@ -75,6 +69,7 @@ from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.response_cache import CacheFigures, HttpResponseCache, http_response_cache
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
+from membergraph.subscriptions import TransportWS
 from membergraph.tracing import graphql_extension
 from membergraph.tracing import tracer_provider as tracing_provider
 
@@ -112,54 +107,9 @@ class _Refused(HTTPException):
         self.allow = allow
 
 
-class _TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
-    """graphql-transport-ws whose ``connection_init`` may carry the credential, as browsers
-    send it (they cannot set a WebSocket's headers): ``{"Authorization": "Bearer ..."}``."""
-
-    view: _GraphQL
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        state = self.context.request.scope["state"]
-        payload = message.get("payload") or {}
-        if (
-            state.get("caller") is ANONYMOUS
-            and not self.connection_init_received
-            and not self.connection_timed_out
-            and isinstance(payload, dict)  # else the protocol's 4400, from the base class
-        ):
-            given = {str(k).lower(): v for k, v in payload.items() if isinstance(v, str)}
-            try:
-                caller = self.view.authenticator.caller(given)
-            except InvalidToken as refused:
-                await self.websocket.close(code=4401, reason=str(refused)[:120])
-                return
-            if caller is None:
-                await self.websocket.close(code=4401, reason="Unauthorized")
-                return
-            state["caller"] = caller
-        await super().handle_connection_init(message)
-        expires = getattr(state.get("caller"), "expires_at", None)
-        if expires is not None and self.expiry is None:
-            self.expiry = asyncio.create_task(self._close_when_expired(expires))
-
-    expiry: asyncio.Task[None] | None = None
-
-    async def _close_when_expired(self, expires_at: float) -> None:
-        """A socket lives no longer than its token: at ``exp`` it is closed with 4401, as a
-        new request with that token would be refused (the client reconnects with a new one)."""
-        await asyncio.sleep(max(expires_at - time.time(), 0))
-        with contextlib.suppress(Exception):
-            await self.websocket.close(code=4401, reason="the token has expired")
-
-    async def shutdown(self) -> None:
-        if self.expiry is not None:
-            self.expiry.cancel()
-        await super().shutdown()
-
-
 class _GraphQL(GraphQL[RequestContext, None]):
     timeout = 10.0
-    graphql_transport_ws_handler_class = _TransportWS
+    graphql_transport_ws_handler_class = TransportWS
 
     def __init__(self, app: Starlette, authenticator: Authenticator, **kwargs: Any) -> None:
         super().__init__(**kwargs)

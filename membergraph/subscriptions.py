@@ -1,0 +1,68 @@
+"""graphql-transport-ws for browsers and long-lived sockets.
+
+A browser cannot set a WebSocket's headers, so the credential may come in ``connection_init``
+(``{"Authorization": "Bearer ..."}``); a socket without one is closed with 4401. A socket
+authenticated by a JWT lives no longer than the token: at its ``exp`` it closes with 4401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+
+from membergraph.auth import ANONYMOUS, InvalidToken
+from membergraph.resolvers.context import RequestContext
+
+__all__ = ["TransportWS"]
+
+
+class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """graphql-transport-ws whose ``connection_init`` may carry the credential, as browsers
+    send it (they cannot set a WebSocket's headers): ``{"Authorization": "Bearer ..."}``."""
+
+    view: Any  # the app's GraphQL view: its authenticator checks the credential
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        state = self.context.request.scope["state"]
+        payload = message.get("payload") or {}
+        if (
+            state.get("caller") is ANONYMOUS
+            and not self.connection_init_received
+            and not self.connection_timed_out
+            and isinstance(payload, dict)  # else the protocol's 4400, from the base class
+        ):
+            given = {str(k).lower(): v for k, v in payload.items() if isinstance(v, str)}
+            try:
+                caller = self.view.authenticator.caller(given)
+            except InvalidToken as refused:
+                await self.websocket.close(code=4401, reason=str(refused)[:120])
+                return
+            if caller is None:
+                await self.websocket.close(code=4401, reason="Unauthorized")
+                return
+            state["caller"] = caller
+        await super().handle_connection_init(message)
+        expires = getattr(state.get("caller"), "expires_at", None)
+        if expires is not None and self.expiry is None:
+            self.expiry = asyncio.create_task(self._close_when_expired(expires))
+
+    expiry: asyncio.Task[None] | None = None
+
+    async def _close_when_expired(self, expires_at: float) -> None:
+        """A socket lives no longer than its token: at ``exp`` it is closed with 4401, as a
+        new request with that token would be refused (the client reconnects with a new one)."""
+        await asyncio.sleep(max(expires_at - time.time(), 0))
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=4401, reason="the token has expired")
+
+    async def shutdown(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+        await super().shutdown()
