@@ -301,6 +301,12 @@ async def _resolve(
             )
             # Members changed: their metrics are measured again whole at the next start.
             await identity_store.metrics().set_position(None)
+    if result.unattributed:
+        top = ", ".join(f"{reason} ({n})" for reason, n in list(result.unattributed.items())[:3])
+        err.print(
+            f"{sum(result.unattributed.values())} line(s) identify no one: {top}; "
+            f'see "unattributed" in {out}'
+        )
     if result.malformed:
         err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')
     return result.members, time.perf_counter() - started

@@ -23,7 +23,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
 from membergraph.demo import write_demo_data
 from membergraph.identity.feed import FeedEntry, FeedFollower
-from membergraph.identity.load import collect_records, owner_key
+from membergraph.identity.load import collect_records, ownership
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.store import store_from_url
@@ -98,7 +98,7 @@ def demo_folder(settings: Settings) -> Path:
 
 
 def _owner(source: SourceName, region: str) -> Callable[[BaseModel], str | None]:
-    return lambda line: owner_key(source, line, region)
+    return ownership(source, region)
 
 
 def open_sources(

@@ -89,6 +89,12 @@ class Pushed:
     def rejected(self) -> int:
         return sum(1 for line in self.lines if line["status"] in ("rejected", "suppressed"))
 
+    @property
+    def unattributed(self) -> int:
+        """Good lines that identify no one (a placeholder their only identifier): not stored,
+        and no error of the sender's."""
+        return sum(1 for line in self.lines if line["status"] == "unattributed")
+
 
 class IngestRefused(Exception):
     """The whole push was refused (nothing taken); ``status`` is its HTTP status."""
@@ -127,7 +133,10 @@ class IngestService:
             if isinstance(raw, bytes) and not raw.strip():
                 continue
             parsed = parse_line(spec, raw, f"line {number}", connector.owner)
-            if isinstance(parsed, LineError):
+            if isinstance(parsed, LineError) and parsed.unattributed:
+                # Well formed, but it identifies no one: not stored, and not the sender's error.
+                results.append({"line": number, "status": "unattributed", "reason": parsed.message})
+            elif isinstance(parsed, LineError):
                 results.append({"line": number, "status": "rejected", "error": parsed.message})
             else:
                 good.append((number, parsed[0]))
@@ -252,12 +261,16 @@ async def ingest_endpoint(request: Request) -> Response:
         pushed = await service.push(source, items)
     except IngestRefused as exc:
         return _problem(exc.status, str(exc))
-    rejected = pushed.rejected
-    accepted = len(pushed.lines) - rejected
+    rejected, unattributed = pushed.rejected, pushed.unattributed
+    accepted = len(pushed.lines) - rejected - unattributed
     answer = {
         "accepted": accepted,
         "rejected": rejected,
+        "unattributed": unattributed,
         "members_changed": pushed.members_changed,
         "lines": pushed.lines,
     }
-    return JSONResponse(answer, status_code=200 if not rejected else 207 if accepted else 422)
+    return JSONResponse(
+        answer,
+        status_code=200 if not rejected else 207 if accepted or unattributed else 422,
+    )

@@ -5,7 +5,6 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from membergraph.cli import app
-from membergraph.connectors.lines import NO_OWNER
 from tests.conftest import read_jsonl
 
 runner = CliRunner()
@@ -56,9 +55,14 @@ def test_resolve_writes_one_line_per_input_line(demo_source: Path, tmp_path: Pat
     answers = read_jsonl(out)
     truth = read_jsonl(demo_source / "truth.jsonl")
     assert len(answers) == len(truth)
-    # A guest purchase whose only identifier is a placeholder belongs to no one.
-    rows = [r for r in answers if "error" not in r]
-    assert all(str(r["error"]).endswith(NO_OWNER) for r in answers if "error" in r)
+    # A guest purchase whose only identifier is a placeholder belongs to no one: it is
+    # answered with its id and why, not as an error.
+    assert not [r for r in answers if "error" in r], "the demo has no malformed line"
+    nobodys = [r for r in answers if "unattributed" in r]
+    assert nobodys and all(r["member_id"] is None and r["id"] for r in nobodys)
+    assert all(str(r["unattributed"]).startswith("placeholder e-mail ") for r in nobodys)
+    assert "identify no one: placeholder e-mail" in result.output
+    rows = [r for r in answers if "unattributed" not in r]
     assert {(r["source"], r["id"]) for r in rows} <= {(t["source"], t["id"]) for t in truth}
     crm_ids = [t["id"] for t in truth if t["source"] == "crm"]
     assert [r["id"] for r in rows if r["source"] == "crm"] == crm_ids, "file order kept"

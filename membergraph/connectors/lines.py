@@ -15,11 +15,30 @@ from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.sources import SourceSpec
 
-__all__ = ["NO_OWNER", "LineError", "LoadReport", "Owner", "parse_line"]
+__all__ = ["NO_OWNER", "LineError", "LoadReport", "Owner", "Ownership", "parse_line"]
 
 Owner = Callable[[BaseModel], str | None]
+"""The key of the record a line belongs to; None: the line has no owner."""
 NO_OWNER = "no owner: the line names no customer this source can identify"
 _MAX_REPORTED = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    """An :data:`Owner` that can also say why a good line has none: its only identifier is
+    a placeholder (``na@na.com`` typed at a till for a guest), so it belongs to no one.
+    Such a line is counted as unattributed, not as malformed.
+
+    Attributes:
+        key: the owner function itself.
+        unowned: why a line ``key`` finds no owner for is nobody's (None: it is a bad line).
+    """
+
+    key: Callable[[BaseModel], str | None]
+    unowned: Callable[[BaseModel], str | None]
+
+    def __call__(self, line: BaseModel) -> str | None:
+        return self.key(line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +47,7 @@ class LineError:
 
     where: str
     message: str
+    unattributed: bool = False  # a good line that identifies no one, not a bad line
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
@@ -35,17 +55,25 @@ class LineError:
 
 @dataclass(slots=True)
 class LoadReport:
-    """What reading a source file found."""
+    """What reading a source file found: ``unattributed`` counts the good lines that
+    identify no one, by reason (``placeholder e-mail na@na.com``)."""
 
     lines: int = 0
     accepted: int = 0
     malformed: int = 0
     errors: list[LineError] = field(default_factory=list)
+    unattributed: dict[str, int] = field(default_factory=dict)
 
     def refuse(self, error: LineError) -> None:
+        if error.unattributed:
+            self.count_unattributed(error.message)
+            return
         self.malformed += 1
         if len(self.errors) < _MAX_REPORTED:
             self.errors.append(error)
+
+    def count_unattributed(self, reason: str) -> None:
+        self.unattributed[reason] = self.unattributed.get(reason, 0) + 1
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -89,5 +117,6 @@ def _owned(
         return LineError(where, problem)
     key = owner(line)
     if key is None:
-        return LineError(where, NO_OWNER)
+        why = owner.unowned(line) if isinstance(owner, Ownership) else None
+        return LineError(where, why or NO_OWNER, unattributed=why is not None)
     return line, key

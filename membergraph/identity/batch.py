@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -94,8 +94,9 @@ class _Piece:
     order: array[float] = field(default_factory=lambda: array("d"))  # per id: Ordering.key
     parts: list[Row] = field(default_factory=list)  # as sent; records once arrived
     records: list[RecordData] = field(default_factory=list)
-    # (accepted lines before it, line number in the piece, message)
-    errors: list[tuple[int, int, str]] = field(default_factory=list)
+    # (accepted lines before it, line number in the piece, message, and for a line that
+    # identifies no one (a placeholder its only identifier) its id)
+    errors: list[tuple[int, int, str, str | None]] = field(default_factory=list)
 
 
 def _read_piece(
@@ -139,10 +140,10 @@ def _read_piece(
                 except ValidationError:  # parse_line's slower way says what is wrong
                     refused = parse_line(spec, raw, "", owner)
                     assert isinstance(refused, LineError)
-                    errors.append((len(ids), number, refused.message))
+                    errors.append((len(ids), number, refused.message, None))
                     continue
             if problem is not None and (said := problem(line)) is not None:
-                errors.append((len(ids), number, said))
+                errors.append((len(ids), number, said, None))
                 continue
             identity = fields.read(line) if fields is not None else None
             slot = seen.get(identity) if identity is not None else None
@@ -156,7 +157,12 @@ def _read_piece(
                     assert fields is not None
                     record, described = None, fields.describe(*identity, region)
                 if described is None:
-                    errors.append((len(ids), number, NO_OWNER))
+                    # A placeholder-only line is nobody's, not a bad line: answered and
+                    # counted as such (with its id), unless it names no customer at all.
+                    why = fields.unowned(*identity, region) if fields and identity else None
+                    errors.append(
+                        (len(ids), number, why or NO_OWNER, line_id(line) if why else None)
+                    )
                     continue
                 ref = (source, described[0])
                 slot = slot_of.get(ref) if by_record else None
@@ -207,7 +213,8 @@ class FolderScan:
     def answers(self, member_of: Mapping[RecordKey, str]) -> Iterator[bytes]:
         """``membergraph resolve``'s answer, in chunks of whole lines: one JSON line per
         non-blank input line, in file order, source by source: ``{"source", "id",
-        "member_id"}``, or ``"error"`` with a null ``id`` for a malformed line."""
+        "member_id"}``; ``"unattributed"`` (why) with a null ``member_id`` for a line that
+        identifies no one; ``"error"`` with a null ``id`` for a malformed line."""
         for source, name, first, piece in self._pieces:
             head = b'{"source":' + orjson.dumps(source.value) + b',"id":'
             # Each record's member, encoded once for all its lines; then whole runs of good
@@ -218,7 +225,7 @@ class FolderScan:
             ]
             ids, parts_of = piece.ids, piece.parts_of
             done = 0
-            for before, number, message in [*piece.errors, (len(ids), 0, "")]:
+            for before, number, message, nobodys in [*piece.errors, (len(ids), 0, "", None)]:
                 if before > done:
                     yield b"".join(
                         map(
@@ -231,7 +238,10 @@ class FolderScan:
                         )
                     )
                 done = before
-                if message:
+                if nobodys is not None:
+                    said = orjson.dumps({"unattributed": message})[1:]
+                    yield head + orjson.dumps(nobodys) + b',"member_id":null,' + said + b"\n"
+                elif message:
                     error = {"error": f"{name}:{first + number}: {message}"}
                     yield head + b'null,"member_id":null,' + orjson.dumps(error)[1:] + b"\n"
 
@@ -339,8 +349,9 @@ def scan_folder(
         report = reports[source]
         report.lines += len(piece.ids) + len(piece.errors)
         report.accepted += len(piece.ids)
-        for _, number, message in piece.errors:
-            report.refuse(LineError(f"{path.name}:{first + number}", message))
+        for _, number, message, nobodys in piece.errors:
+            where = f"{path.name}:{first + number}"
+            report.refuse(LineError(where, message, unattributed=nobodys is not None))
     with gc_paused():
         records = _fold(pieces, again)
     return FolderScan(records, reports, pieces)
@@ -443,6 +454,8 @@ class BatchResult:
     members: int
     malformed: int
     phases: dict[str, float] = field(default_factory=dict)
+    unattributed: dict[str, int] = field(default_factory=dict)
+    """Lines that identify no one, by reason (``placeholder e-mail na@na.com``)."""
 
 
 async def resolve_folder(
@@ -491,4 +504,13 @@ async def resolve_folder(
         members=result.members,
         malformed=sum(r.malformed for r in reports),
         phases=phases,
+        unattributed=_summed(r.unattributed for r in reports),
     )
+
+
+def _summed(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for count in counts:
+        for reason, n in count.items():
+            total[reason] = total.get(reason, 0) + n
+    return dict(sorted(total.items(), key=lambda item: (-item[1], item[0])))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
 
+from membergraph.connectors.lines import Ownership
 from membergraph.connectors.models import (
     CallInteraction,
     CrmContact,
@@ -20,9 +22,17 @@ from membergraph.identity.records import (
     identity_of,
     owner_of_transaction,
     record_of_line,
+    unattributed_reason,
 )
 
-__all__ = ["collect_records", "fold_into", "identity_fields", "owner_key"]
+__all__ = [
+    "collect_records",
+    "fold_into",
+    "identity_fields",
+    "owner_key",
+    "ownership",
+    "unowned_reason",
+]
 
 
 def identity_fields(source: str, line: Any) -> tuple[object, ...] | None:
@@ -50,6 +60,22 @@ def owner_key(source: SourceName, line: BaseModel, region: str = "US") -> str | 
     if isinstance(line, CallInteraction):
         return line.interaction_id
     raise TypeError(f"not a {source.value} line: {type(line).__name__}")
+
+
+def unowned_reason(source: SourceName, line: BaseModel, region: str = "US") -> str | None:
+    """Why a line :func:`owner_key` finds no owner for belongs to no one: a purchase whose
+    only identifier is a placeholder e-mail (None: it names no customer at all)."""
+    if isinstance(line, Transaction):
+        return unattributed_reason(line.loyalty_id, line.email, region)
+    return None
+
+
+def ownership(source: SourceName, region: str = "US") -> Ownership:
+    """The owner function of a source's lines (:func:`owner_key`), with the reason a good
+    line has none (:func:`unowned_reason`)."""
+    return Ownership(
+        partial(owner_key, source, region=region), partial(unowned_reason, source, region=region)
+    )
 
 
 def collect_records(

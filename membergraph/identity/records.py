@@ -53,6 +53,7 @@ __all__ = [
     "record_of_line",
     "sorted_refs",
     "transaction_record",
+    "unattributed_reason",
     "visitor_record",
 ]
 
@@ -166,6 +167,19 @@ def owner_of_transaction(line: Transaction, region: str = "US") -> str | None:
     return None if found is None else found[0]
 
 
+def unattributed_reason(
+    loyalty_id: str | None, email: str | None, region: str = "US"
+) -> str | None:
+    """Why a transaction with these fields belongs to no one, when its e-mail is a
+    placeholder and it has no usable card (None: it is someone's, or names no one at all)."""
+    if _identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region) is not None:
+        return None
+    online = _identifier(IdentifierKind.EMAIL, email, "online", region)
+    if online is None or not _PLACEHOLDER(IdentifierKind.EMAIL, online.key):
+        return None
+    return f"placeholder e-mail {online.value}"
+
+
 Described = tuple[str, frozenset[Identifier]] | None
 """A record's key and identifiers, from the fields of a line (None: the line has no owner)."""
 
@@ -211,11 +225,23 @@ class Identity(NamedTuple):
     read: Callable[[Any], tuple[Any, ...]]  # the fields, from a line: one C call
     describe: Callable[..., Described]  # the record's key and identifiers, from the fields
     role: str
+    # Why a line with these fields (and the region) that has no record belongs to no one
+    # (None: it names no customer at all, a bad line).
+    unowned: Callable[..., str | None] = lambda *fields: None
+
+
+def _unowned_transaction(
+    loyalty_id: str | None, email: str | None, channel: str, region: str
+) -> str | None:
+    return unattributed_reason(loyalty_id, email, region)
 
 
 _IDENTITIES: dict[str, Identity] = {
     SourceName.TRANSACTIONS: Identity(
-        attrgetter("loyalty_id", "email", "channel"), transaction_record, "profile"
+        attrgetter("loyalty_id", "email", "channel"),
+        transaction_record,
+        "profile",
+        _unowned_transaction,
     ),
     SourceName.WEB_ANALYTICS: Identity(
         attrgetter("anonymous_id", "user_id", "email"), visitor_record, "leaf"

@@ -246,3 +246,20 @@ def test_a_refused_event_lends_its_identifiers_to_nobody(client: TestClient) -> 
     assert _status(client, "web_analytics", other) == "rejected"
     lookup = '{ memberByIdentifier(kind: EMAIL, value: "someone.else@example.net") { id } }'
     assert gql(client, lookup)["data"] == {"memberByIdentifier": None}
+
+
+def test_a_guest_purchase_with_only_a_placeholder_is_unattributed_not_rejected(
+    client: TestClient,
+) -> None:
+    # Given a till that typed na@na.com for a guest, beside a good purchase
+    guest = {**PURCHASE, "transaction_id": "T-GUEST", "loyalty_id": None, "email": "NA@na.com"}
+    answer = client.post("/ingest/transactions", json=[guest, PURCHASE])
+    # Then the guest's line is answered as nobody's, with why, and is no error of the sender's
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["lines"][0] == {
+        "line": 1,
+        "status": "unattributed",
+        "reason": "placeholder e-mail na@na.com",
+    }
+    assert (body["accepted"], body["rejected"], body["unattributed"]) == (1, 0, 1)
