@@ -31,6 +31,7 @@ __all__ = [
     "Rules",
     "RulesError",
     "Signature",
+    "SuggestionRules",
     "load_rules",
 ]
 
@@ -184,6 +185,33 @@ def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> bo
     return rules._close(af, bl, last, False) and rules._close(al, bf, first, True)
 
 
+class SuggestionRules(BaseModel):
+    """Agreement weights (bits) per field and level, the prior, and the default threshold.
+
+    The defaults were set by hand from what each agreement means in a retail CRM (a birth
+    date is shared by few, a last name by a family, an address by a household), then checked
+    on the FEBRL data sets (``benchmarks/suggestions_quality.py``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prior: float = -14.0  # log2 odds that two contacts picked at random are one person
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    max_block: int = Field(default=50, ge=2)  # a bigger block is too common a value to block on
+    weights: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            # m: how often one person's two contacts agree so; u: how often two people
+            # picked at random do. Weight = log2(m / u), rounded.
+            "first_name": {"exact": 7.0, "close": 5.0, "differs": -3.0},
+            "last_name": {"exact": 8.0, "close": 5.0, "differs": -3.0},
+            "birth_date": {"exact": 13.0, "close": 6.0, "differs": -4.0},
+            "address": {"exact": 12.0, "close": 10.0, "postcode": 6.0, "differs": -2.0},
+            "phone": {"shared": 8.0},
+            "email": {"shared": 10.0},
+        }
+    )
+
+
 class Rules(BaseModel):
     """The identity engine's configuration.
 
@@ -199,6 +227,7 @@ class Rules(BaseModel):
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
+        suggestions: how pairs the rules do not merge are scored for stewards.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -227,6 +256,7 @@ class Rules(BaseModel):
     )
     blocklist: Blocklist = Field(default_factory=Blocklist)
     near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)
+    suggestions: SuggestionRules = Field(default_factory=SuggestionRules)
 
     @cached_property
     def _junk(self) -> dict[IdentifierKind, tuple[frozenset[str], list[re.Pattern[str]]]]:

@@ -124,7 +124,7 @@ async def _members_of(service: IdentityService, refs: Sequence[RecordKey]) -> di
     return found
 
 
-async def _scope_of(
+async def scope_of(
     service: IdentityService, refs: Sequence[RecordKey]
 ) -> tuple[Closure, ScopeState]:
     records = await service.store.load_records(refs)
@@ -148,14 +148,14 @@ async def link_records(
     """
     if a == b:
         raise StewardError("a record cannot be linked to itself")
-    _require_reason(reason)
+    require_reason(reason)
     async with service.lock:
 
         async def attempt() -> ApplyResult:
             members = await _members_of(service, [a, b])
             sides = await service.store.member_records([members[a], members[b]])
             lift = {_pair(x, y) for x, y in product(sides[0], sides[1]) if x != y}
-            (scope, hubs), state = await _scope_of(service, [a, b])
+            (scope, hubs), state = await scope_of(service, [a, b])
             adjust = Adjustments(
                 manual_add=[(a, b, {"reason": reason})], cannot_lift=lift, reason=reason
             )
@@ -193,7 +193,7 @@ async def split_member(
     """The listed records leave the member and form their own. Returns both members' IDs.
 
     With ``preview``, nothing is written."""
-    _require_reason(reason)
+    require_reason(reason)
     leaving = sorted(set(refs))
     if not leaving:
         raise StewardError("name at least one record to split off")
@@ -276,7 +276,7 @@ async def undo_merge(
     """Undo one merge of ``identityHistory``: both sides get their records back.
 
     With ``preview``, nothing is written."""
-    _require_reason(reason)
+    require_reason(reason)
     async with service.lock:
         event = await service.store.event(event_id)
         if event is None or event.kind != "merged":
@@ -327,7 +327,7 @@ async def _cut(
     crossing = {_pair(x, y) for x, y in product(side, other)}
 
     async def attempt() -> ApplyResult:
-        (scope, hubs), state = await _scope_of(service, [*side, *other])
+        (scope, hubs), state = await scope_of(service, [*side, *other])
         profile = {ref for ref, record in scope.items() if record.role == "profile"}
         cannot = [
             (x, y)
@@ -356,6 +356,6 @@ async def _as_is(service: IdentityService, ids: Sequence[str]) -> ApplyResult:
     return ApplyResult(members=len(ids), member_of=member_of, before=member_of, scope=scope)
 
 
-def _require_reason(reason: str) -> None:
+def require_reason(reason: str) -> None:
     if not reason.strip():
         raise StewardError("a reason is required: it goes into the member's history")

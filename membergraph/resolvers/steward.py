@@ -15,11 +15,30 @@ from membergraph.identity.steward import (
     split_member,
     undo_merge,
 )
+from membergraph.identity.steward_suggestions import (
+    MemberSuggestion,
+    accept_suggestion,
+    match_suggestions,
+    reject_suggestion,
+)
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.members import MemberView
 
-__all__ = ["actor_of", "changes", "feed_cursor", "link", "member_changes", "split", "undo"]
+__all__ = [
+    "accept",
+    "actor_of",
+    "changes",
+    "feed_cursor",
+    "link",
+    "member_changes",
+    "reject",
+    "split",
+    "suggestions",
+    "undo",
+]
+
+MAX_SUGGESTIONS_PAGE = 100
 
 
 def actor_of(ctx: RequestContext) -> str:
@@ -111,6 +130,44 @@ async def undo(
     identity, actor = ctx.gateway.identity, actor_of(ctx)
     try:
         ids = await undo_merge(identity, int(event_id), reason, actor, preview=preview)
+    except StewardError as exc:
+        raise _coded(exc) from None
+    return _views(ctx, ids, preview)
+
+
+async def suggestions(
+    ctx: RequestContext, first: int, after: str | None, min_score: float | None
+) -> tuple[list[MemberSuggestion], int, int]:
+    """A page of match suggestions: the page, its offset, and how many there are."""
+    if not 0 < first <= MAX_SUGGESTIONS_PAGE:
+        raise bad_input(f"first must be 1 to {MAX_SUGGESTIONS_PAGE}", argument="first")
+    if min_score is not None and not 0.0 <= min_score <= 1.0:
+        raise bad_input("minScore is a probability, 0 to 1", argument="minScore")
+    held = feed_cursor(after)  # the same opaque digits: an item's place in the list
+    start = 0 if held is None else held + 1
+    found = await match_suggestions(ctx.gateway.identity, min_score)
+    return found[start : start + first], start, len(found)
+
+
+async def accept(
+    ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str, dry_run: bool = False
+) -> list[MemberView]:
+    preview = Preview() if dry_run else None
+    identity, actor = ctx.gateway.identity, actor_of(ctx)
+    try:
+        ids = await accept_suggestion(identity, a, b, reason, actor, preview=preview)
+    except StewardError as exc:
+        raise _coded(exc) from None
+    return _views(ctx, ids, preview)
+
+
+async def reject(
+    ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str, dry_run: bool = False
+) -> list[MemberView]:
+    preview = Preview() if dry_run else None
+    identity, actor = ctx.gateway.identity, actor_of(ctx)
+    try:
+        ids = await reject_suggestion(identity, a, b, reason, actor, preview=preview)
     except StewardError as exc:
         raise _coded(exc) from None
     return _views(ctx, ids, preview)

@@ -26,6 +26,7 @@ from membergraph.schema.member import Member
 from membergraph.schema.mutation import Mutation, Subscription
 from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
+from membergraph.schema.suggestions import SuggestionMutation, SuggestionQuery
 from membergraph.schema.types import BIG_INT, BigInt
 
 __all__ = ["build_schema", "print_sdl"]
@@ -35,7 +36,7 @@ audit_member_fields(Member)
 
 
 @strawberry.type(name="Query", description="Read the member graph.")
-class _Query(Query, PrivacyQuery):
+class _Query(Query, PrivacyQuery, SuggestionQuery):
     pass
 
 
@@ -44,7 +45,7 @@ class _Query(Query, PrivacyQuery):
     description="Stewards' identity changes (each answers the members as they are after it) "
     "and privacy requests.",
 )
-class _Mutation(Mutation, PrivacyMutation):
+class _Mutation(Mutation, PrivacyMutation, SuggestionMutation):
     pass
 
 

