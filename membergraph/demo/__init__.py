@@ -9,7 +9,9 @@ first and last swapped), movers, twins sharing everything but the first name, Gm
 visitors who browse anonymously and later log in, shared family computers, online orders
 without a card, placeholders typed at the till (``na@na.com``, the store's own address,
 ``0000000000``) also on guest purchases with nothing else, a call center's hold line as
-caller number, and agents typing another member's card number.
+caller number, agents typing another member's card number or slipping on one digit of it,
+duplicate contacts with only an initial for a first name, and purchase lines a till sent
+twice.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.

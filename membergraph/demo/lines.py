@@ -151,6 +151,8 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
             ],
         }
         w.write("transactions", line, tid, p.id)
+        if gen.later.random() < profile.resent:
+            w.write("transactions", line, tid, p.id)  # the till's retry: the same line again
 
 
 def web_event(gen: Generator, w: Writer, person: str, anonymous_id: str, **fields: Any) -> None:
@@ -241,6 +243,12 @@ def _caller(gen: Generator, phone: str | None) -> str | None:
     )
 
 
+def _digit_slip(gen: Generator, card: str) -> str:
+    at = gen.later.randrange(2, len(card))
+    wrong = str((int(card[at]) + gen.later.randrange(1, 10)) % 10)
+    return card[:at] + wrong + card[at + 1 :]
+
+
 def calls_lines(
     gen: Generator, w: Writer, p: Person, landline: str | None, cards: list[str]
 ) -> None:
@@ -263,6 +271,8 @@ def calls_lines(
             card = p.card
             if rng.random() < profile.agent_typo:
                 card = rng.choice(cards)  # the agent typed another member's card
+            elif gen.later.random() < profile.agent_digit_slip:
+                card = _digit_slip(gen, card)  # one digit wrong: a card nobody holds
             ref = {"kind": "loyalty_id", "value": gen.messy_card(card)}
         elif kind == "email" and p.email:
             ref = {"kind": "email", "value": p.email}

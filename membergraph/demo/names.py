@@ -60,4 +60,6 @@ def name_variant(rng: random.Random, kind: str, first: str, last: str) -> tuple[
         return _accented(rng, first), last
     if kind == "swapped":
         return last, first
+    if kind == "initial":  # a form with room for an initial only
+        return rng.choice([f"{first[0]}.", first[0]]), last
     return first, last

@@ -55,6 +55,9 @@ class Writer:
 class Generator:
     def __init__(self, members: int, seed: int, profile: Profile = PROFILES["default"]) -> None:
         self.rng = random.Random(seed)
+        # The phenomena added later draw from their own stream: the rest of the data set
+        # stays what it was for the same seed.
+        self.later = random.Random(seed + 1)
         self.members = members
         self.profile = profile
         self.serial = 0

@@ -36,6 +36,7 @@ class Profile:
             "short": 10,
             "accent": 6,
             "swapped": 10,
+            "initial": 4,
         }
     )
     duplicate_card: float = 0.5  # the duplicate carries the card too (scanned at sign-up)
@@ -54,6 +55,8 @@ class Profile:
     family_email: float = 0.15
     shared_computer: float = 0.1
     agent_typo: float = 0.1  # of calls where the agent types a card
+    agent_digit_slip: float = 0.05  # ... one digit typed wrong: a card nobody holds
+    resent: float = 0.02  # a purchase line the till sends twice (a retry after a timeout)
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -71,6 +74,7 @@ PROFILES: dict[str, Profile] = {
             "short": 14,
             "accent": 9,
             "swapped": 12,
+            "initial": 7,
         },
         duplicate_card=0.7,
         mover=0.06,
@@ -88,6 +92,8 @@ PROFILES: dict[str, Profile] = {
         family_email=0.25,
         shared_computer=0.2,
         agent_typo=0.15,
+        agent_digit_slip=0.08,
+        resent=0.05,
         placeholders="local",
     ),
 }

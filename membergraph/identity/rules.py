@@ -106,7 +106,8 @@ class NearDuplicates(BaseModel):
     ``last_name_min`` (last names): a typo, a dropped or doubled letter; or, with
     ``keyboard_slips``, they differ in one letter only, typed with a key next to the right
     one on a QWERTY keyboard (``Gary``/``Gqry``, which Jaro-Winkler finds far apart in so
-    short a name; ``Mary``/``Mark`` differ by keys far apart, and stay two people).
+    short a name; ``Mary``/``Mark`` differ by keys far apart, and stay two people); or, with
+    ``initials``, one first name is an initial the other starts with (``J.``/``John``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -116,6 +117,7 @@ class NearDuplicates(BaseModel):
     last_name_min: float = Field(default=0.9, ge=0, le=1)
     prefix_min: int = Field(default=3, ge=1)
     keyboard_slips: bool = True
+    initials: bool = True
     nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: _NICKNAMES)
 
     @cached_property
@@ -135,6 +137,8 @@ class NearDuplicates(BaseModel):
         if short_forms:
             if b in self._nickname_of.get(a, ()):
                 return True
+            if self.initials and min(len(a), len(b)) == 1 and a[0] == b[0]:
+                return True  # "J." on a form with room for an initial only
             short, long = (a, b) if len(a) < len(b) else (b, a)
             if len(short) >= self.prefix_min and long.startswith(short):
                 return True

@@ -86,6 +86,8 @@ def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: boo
         pytest.param(("Karen", "Ramirez"), ("Karen", "Ramirze"), True, id="last-name-typo"),
         pytest.param(("Gary", "Lee"), ("Gqry", "Lee"), True, id="keyboard-slip-short-name"),
         pytest.param(("Lisa", "Lee"), ("Losa", "Lee"), True, id="keyboard-slip-i-o"),
+        pytest.param(("John", "Lee"), ("J.", "Lee"), True, id="initial"),
+        pytest.param(("John", "Lee"), ("K.", "Lee"), False, id="other-initial"),
         pytest.param(("Mary", "Lee"), ("Mark", "Lee"), False, id="twins-mary-mark"),
         pytest.param(("Sara", "Lee"), ("Sala", "Lee"), False, id="one-letter-keys-apart"),
         pytest.param(("John", "Lee"), ("Joan", "Lee"), False, id="twins-john-joan"),
