@@ -27,6 +27,7 @@ from membergraph.identity.ids import IdAssignment, assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import RecordData, RecordKey, identifier_key, sorted_refs
 from membergraph.identity.rules import Rules
+from membergraph.identity.steward_record import steward_event
 from membergraph.identity.store.port import (
     Change,
     ConcurrentChange,
@@ -72,6 +73,11 @@ class Adjustments:
     cannot_lift: set[frozenset[RecordKey]] = field(default_factory=set)
     reason: str | None = None
     events: list[IdentityEvent] = field(default_factory=list)
+    action: str | None = None
+    """The steward's action (link, split, ...): its constraints are kept as a ``steward``
+    event (:mod:`~membergraph.identity.steward_record`), which ``undo`` reverses."""
+    said: dict[str, Any] = field(default_factory=dict)  # more for that event's evidence
+    anchor: RecordKey | None = None  # the event goes to this record's member's history
 
 
 class IdentityService:
@@ -343,6 +349,22 @@ class IdentityService:
             moved = changed | change.assignments.keys()
             record_events(change, resolution, member_of, current, moved, now, actor)
             change.events.extend(adjust.events)
+            if adjust.action is not None:
+                marker = steward_event(
+                    adjust.action,
+                    adjust.manual_add,
+                    adjust.manual_drop,
+                    adjust.cannot_add,
+                    adjust.cannot_lift,
+                    state,
+                    member_of,
+                    actor,
+                    now,
+                    adjust.reason,
+                    adjust.said,
+                    adjust.anchor,
+                )
+                change.events.extend([marker] if marker is not None else [])
             result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
             result.changes = member_changes(change, current, member_of, actor, adjust.reason)
             result.member_of = member_of

@@ -139,6 +139,7 @@ async def link_records(
     actor: str,
     move: bool = False,
     preview: Preview | None = None,
+    action: str = "link",
 ) -> list[str]:
     """A steward's merge: the members of ``a`` and ``b`` become one. Returns its ID.
 
@@ -157,7 +158,11 @@ async def link_records(
             lift = {_pair(x, y) for x, y in product(sides[0], sides[1]) if x != y}
             (scope, hubs), state = await scope_of(service, [a, b])
             adjust = Adjustments(
-                manual_add=[(a, b, {"reason": reason})], cannot_lift=lift, reason=reason
+                manual_add=[(a, b, {"reason": reason})],
+                cannot_lift=lift,
+                reason=reason,
+                action=action,
+                anchor=a,
             )
             return await service._apply_scope(
                 scope,
@@ -212,7 +217,7 @@ async def split_member(
             if len(held) == 1 and already and all(members[r] in held for r in leaving):
                 ids = sorted({live, *held})  # a retry of a split already made
                 if preview is not None:
-                    preview.fill(await _as_is(service, ids), ids)
+                    preview.fill(await as_is(service, ids), ids)
                 return ids
             names = ", ".join(f"{s}:{k}" for s, k in outside)
             raise StewardError(f"record(s) not in member {live}: {names}")
@@ -291,7 +296,7 @@ async def undo_merge(
             # Undone before (or split since): nothing joins the two sides any more.
             ids = sorted({members[r] for r in [*merged, *into]})
             if preview is not None:
-                preview.fill(await _as_is(service, ids), ids)
+                preview.fill(await as_is(service, ids), ids)
             return ids
         marker = IdentityEvent(
             event.member_id,
@@ -303,7 +308,15 @@ async def undo_merge(
             evidence={"event_id": event_id, "merged_id": event.evidence.get("merged_id")},
         )
         return await _cut(
-            service, merged, into, reason, actor, [marker], free_leaves=True, preview=preview
+            service,
+            merged,
+            into,
+            reason,
+            actor,
+            [marker],
+            free_leaves=True,
+            preview=preview,
+            action="undo_merge",
         )
 
 
@@ -316,6 +329,7 @@ async def _cut(
     events: list[IdentityEvent],
     free_leaves: bool = False,
     preview: Preview | None = None,
+    action: str = "split",
 ) -> list[str]:
     """Keep ``side`` and ``other`` apart: drop the stewards' links between them and forbid
     every pair that could join them again.
@@ -335,7 +349,12 @@ async def _cut(
             if y in profile and (x in profile or not free_leaves)
         ]
         adjust = Adjustments(
-            manual_drop=crossing, cannot_add=cannot, reason=reason, events=list(events)
+            manual_drop=crossing,
+            cannot_add=cannot,
+            reason=reason,
+            events=list(events),
+            action=action,
+            anchor=other[0] if other else None,
         )
         return await service._apply_scope(
             scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
@@ -348,7 +367,7 @@ async def _cut(
     return ids
 
 
-async def _as_is(service: IdentityService, ids: Sequence[str]) -> ApplyResult:
+async def as_is(service: IdentityService, ids: Sequence[str]) -> ApplyResult:
     """Members as they are, for the preview of a change already made (nothing moves)."""
     held = await service.store.member_records(ids)
     member_of = {ref: m for m, refs in zip(ids, held, strict=True) for ref in refs}

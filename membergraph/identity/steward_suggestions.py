@@ -70,7 +70,7 @@ async def accept_suggestion(
     """Link the two contacts: a steward's ordinary link, refused as ``linkRecords`` is if it
     would take records from another member."""
     _both_contacts(a, b)
-    return await link_records(service, a, b, reason, actor, preview=preview)
+    return await link_records(service, a, b, reason, actor, preview=preview, action="accept")
 
 
 async def reject_suggestion(
@@ -112,7 +112,9 @@ async def reject_suggestion(
                 evidence={"records": [list(a), list(b)], "members": [members[a], members[b]]},
                 records=(a, b),
             )
-            adjust = Adjustments(cannot_add=[(a, b)], reason=reason, events=[event])
+            adjust = Adjustments(
+                cannot_add=[(a, b)], reason=reason, events=[event], action="reject", anchor=a
+            )
             return await service._apply_scope(
                 scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
             )

@@ -21,6 +21,7 @@ from membergraph.identity.steward_suggestions import (
     match_suggestions,
     reject_suggestion,
 )
+from membergraph.identity.undo import undo_event
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.members import MemberView
@@ -119,8 +120,14 @@ async def split(
 
 
 async def undo(
-    ctx: RequestContext, event_id: str, reason: str, dry_run: bool = False
+    ctx: RequestContext,
+    event_id: str,
+    reason: str,
+    dry_run: bool = False,
+    any_change: bool = False,
 ) -> list[MemberView]:
+    """``undoMerge`` (a ``merged`` event), or with ``any_change`` ``undo`` (any steward
+    change's ``steward`` event, or a merge)."""
     # ASCII digits within the stores' 64-bit integers: str.isdigit() also takes "²", which
     # int() refuses, and a longer number overflows SQLite's INTEGER.
     digits = event_id.isascii() and event_id.isdigit() and len(event_id) <= 19
@@ -128,8 +135,9 @@ async def undo(
         raise bad_input(f"{event_id!r} is not an event id", argument="eventId")
     preview = Preview() if dry_run else None
     identity, actor = ctx.gateway.identity, actor_of(ctx)
+    reverse = undo_event if any_change else undo_merge
     try:
-        ids = await undo_merge(identity, int(event_id), reason, actor, preview=preview)
+        ids = await reverse(identity, int(event_id), reason, actor, preview=preview)
     except StewardError as exc:
         raise _coded(exc) from None
     return _views(ctx, ids, preview)

@@ -105,6 +105,26 @@ class Mutation:
     ) -> list[Member]:
         return await S.undo(info.context, str(event_id), reason, dry_run)  # type: ignore[return-value]
 
+    @strawberry.mutation(
+        description="Undo any steward change exactly: a link (or move), a split, an undone "
+        "merge, an accepted or rejected suggestion, an undo. Pass the id of its `steward` "
+        "event in `identityHistory` (a `merged` event works too, as in `undoMerge`). The "
+        "constraints the change made are reversed and the members resolved again. Refused "
+        "with `LATER_CHANGES_DEPEND` when a later steward change touches the same records "
+        "(undo those first); an undo already made answers the members as they are.",
+        permission_classes=[requires("identity:write"), AcrossMembers],
+    )
+    async def undo(
+        self,
+        info: Ctx,
+        event_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The `steward` event's id.")
+        ],
+        reason: Reason,
+        dry_run: DryRun = False,
+    ) -> list[Member]:
+        return await S.undo(info.context, str(event_id), reason, dry_run, any_change=True)  # type: ignore[return-value]
+
 
 @strawberry.enum(description="What happened to members: identity changes and facts.")
 class MemberChangeKind(Enum):

@@ -1,6 +1,7 @@
 """Any sequence of steward mutations and ingests leaves a store the gateway starts on.
 
-A hypothesis state machine links, splits, undoes merges, ingests records of every kind
+A hypothesis state machine links, splits, undoes merges and any steward change, rejects
+suggested pairs, ingests records of every kind
 (contacts, cards and online accounts, visitors, calls, drawn from small pools of e-mails,
 cards, phones, logins and typed account refs so that they collide) and restarts the gateway
 (a new store over the same data, then the whole re-resolution start-up and `membergraph
@@ -37,9 +38,11 @@ from hypothesis.stateful import (
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
+from membergraph.identity.steward_suggestions import reject_suggestion
 from membergraph.identity.store import IdentityStore
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.identity.undo import undo_event
 from tests.identity.builders import call, crm, purchase, visitor, world
 from tests.support.mongo import EmulatedClient
 from tests.support.stores import ADAPTERS, open_store
@@ -108,6 +111,8 @@ class IdentityMachine(RuleBasedStateMachine):
         self.lines: list[RecordData] = []  # what the sources hold, as they sent it
         self.handed_out: set[str] = set()
         self.members: dict[RecordKey, str] = {}
+        # The newest steward event and the partition before it, while nothing else happened.
+        self.last_change: tuple[int, set[frozenset[RecordKey]]] | None = None
 
     def run(self, step: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(step)
@@ -137,6 +142,7 @@ class IdentityMachine(RuleBasedStateMachine):
 
     @rule(batch=st.lists(records, min_size=1, max_size=3))
     def ingest(self, batch: list[RecordData]) -> None:
+        self.last_change = None  # an undo now resolves the new records too
         self.run(self.service.ingest(batch))
         self.lines += copy.deepcopy(batch)
         self.ingested |= {(str(record.source), record.key) for record in batch}
@@ -197,6 +203,32 @@ class IdentityMachine(RuleBasedStateMachine):
                 "an undone merge leaves no profile of one side with one of the other"
             )
 
+    @precondition(lambda self: len([r for r in self.ingested if r[0] == "crm"]) > 1)
+    @rule(data=st.data())
+    def reject(self, data: st.DataObject) -> None:
+        contacts = sorted(r for r in self.ingested if r[0] == "crm")
+        a, b = data.draw(st.lists(st.sampled_from(contacts), min_size=2, max_size=2, unique=True))
+        after = self._steward(reject_suggestion(self.service, a, b, "two people", "steward"))
+        assert after is None or after[a] != after[b], "a rejected pair stays apart"
+
+    @precondition(lambda self: self.handed_out)
+    @rule(data=st.data())
+    def undo_any(self, data: st.DataObject) -> None:
+        """Undo any steward change; the latest one, with nothing ingested since, exactly."""
+        histories = self.run(self.service.store.member_events(sorted(self.handed_out)))
+        changes = sorted({e.id for h in histories for e in h if e.kind == "steward" and e.id})
+        if not changes:
+            return
+        event_id = data.draw(st.sampled_from(changes), label="steward event")
+        groups_before = _groups(self.members)
+        after = self._steward(undo_event(self.service, event_id, "undo", "steward"))
+        if after is not None and self.last_change is not None:
+            latest, groups = self.last_change
+            if latest == event_id:
+                assert _groups(after) == groups, "undoing the last change restores the partition"
+        if after is not None and _groups(after) != groups_before:
+            self.last_change = None
+
     @rule(from_sources=st.booleans())
     def restart(self, from_sources: bool) -> None:
         """Close the store, open it again and resolve it whole, as start-up does: over the
@@ -219,8 +251,10 @@ class IdentityMachine(RuleBasedStateMachine):
         return {ref for ref, record in stored.items() if record.role == "profile"}
 
     def _steward(self, request: Coroutine[Any, Any, list[str]]) -> dict[RecordKey, str] | None:
-        """Run a steward's request: the members after it, or None if it was refused."""
+        """Run a steward's request: the members after it, or None if it was refused. The
+        newest steward event and the partition before it are kept (for ``undo_any``)."""
         before = self.run(self.service.store.all_assignments())
+        newest = self._newest_steward_event()
         try:
             answered = self.run(request)
         except StewardError:
@@ -229,7 +263,16 @@ class IdentityMachine(RuleBasedStateMachine):
             return None
         after = self.run(self.service.store.all_assignments())
         assert set(answered) <= set(after.values()), "a steward's answer names live members"
+        written = self._newest_steward_event()
+        if written is not None and written != newest:
+            self.last_change = (written, _groups(before))
         return after
+
+    def _newest_steward_event(self) -> int | None:
+        ids = set(self.run(self.service.store.all_assignments()).values()) | self.handed_out
+        histories = self.run(self.service.store.member_events(sorted(ids)))
+        found = [e.id for h in histories for e in h if e.kind == "steward" and e.id]
+        return max(found, default=None)
 
     # -- what holds after every step ---------------------------------------------------
 

@@ -1,0 +1,87 @@
+"""What a steward's change did to the constraints, kept as an event so it can be undone.
+
+Every steward change (a link, a move, a split, an undone merge, an accepted or rejected
+suggestion, an undo) writes one ``steward`` event to the history of the member it leaves
+first, with ``rule`` the action and in ``evidence`` exactly what it changed: the manual links
+it added and dropped (with their evidence) and the cannot-links it added and lifted.
+Undoing it applies the inverse (:mod:`~membergraph.identity.undo`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from membergraph.identity.records import RecordKey
+from membergraph.identity.store.port import IdentityEvent, ScopeState
+
+__all__ = ["STEWARD", "Constraints", "records_of", "steward_event"]
+
+STEWARD = "steward"
+Pair = tuple[RecordKey, RecordKey]
+Constraints = dict[str, list[list[Any]]]
+
+
+def _pairs(pairs: Iterable[Pair]) -> list[list[Any]]:
+    return sorted([list(a), list(b)] for a, b in (tuple(sorted(p)) for p in pairs))
+
+
+def steward_event(
+    action: str,
+    manual_added: Sequence[tuple[RecordKey, RecordKey, dict[str, Any]]],
+    manual_drop: set[frozenset[RecordKey]],
+    cannot_added: Sequence[Pair],
+    cannot_lift: set[frozenset[RecordKey]],
+    state: ScopeState,
+    member_of: Mapping[RecordKey, str],
+    actor: str,
+    at: datetime,
+    reason: str | None,
+    extra: Mapping[str, Any],
+    anchor: RecordKey | None = None,
+) -> IdentityEvent | None:
+    """The ``steward`` event of a change, from what it asked and what the store held: only
+    the links and cannot-links it really dropped or lifted are listed (None: no member). It
+    goes to the history of ``anchor``'s member (the member a steward acted on)."""
+    dropped = [
+        [list(link.a), list(link.b), link.evidence]
+        for link in state.active
+        if link.rule == "manual" and frozenset((link.a, link.b)) in manual_drop
+    ]
+    held = {frozenset(pair) for pair in state.cannot}
+    evidence: Constraints = {
+        "manual_added": [[list(a), list(b), ev] for a, b, ev in manual_added],
+        "manual_dropped": sorted(dropped, key=lambda d: (d[0], d[1])),
+        "cannot_added": _pairs(p for p in cannot_added if frozenset(p) not in held),
+        "cannot_lifted": _pairs(tuple(p) for p in cannot_lift if p in held),  # type: ignore[misc]
+    }
+    refs = records_of(evidence)
+    members = sorted({member_of[r] for r in refs if r in member_of})
+    if not members:
+        return None
+    home = member_of.get(anchor, members[0]) if anchor is not None else members[0]
+    return IdentityEvent(
+        home,
+        STEWARD,
+        at,
+        actor,
+        rule=action,
+        reason=reason,
+        evidence={
+            **evidence,
+            "members": members,
+            "anchor": list(anchor) if anchor is not None else None,
+            **extra,
+        },
+        records=tuple(refs),
+    )
+
+
+def records_of(evidence: Mapping[str, Any]) -> list[RecordKey]:
+    """Every record a steward event's constraints name, sorted."""
+    found: set[RecordKey] = set()
+    for name in ("manual_added", "manual_dropped", "cannot_added", "cannot_lifted"):
+        for item in evidence.get(name, []):
+            found.update(((item[0][0], item[0][1]), (item[1][0], item[1][1])))
+    return sorted(found)

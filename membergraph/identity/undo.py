@@ -1,0 +1,118 @@
+"""``undo(eventId)``: reverse any steward change exactly, from its ``steward`` event.
+
+A steward change is a change of constraints (manual links added or dropped, cannot-links
+added or lifted) and the resolution it causes. Undoing it applies the inverse constraints
+and resolves again: the partition is the one the constraints had before, whatever the
+change was (a link, a move, a split, an undone merge, an accepted or rejected suggestion,
+an undo). A later steward change touching the same records may rest on it: the undo is then
+refused with ``LATER_CHANGES_DEPEND`` naming those events (undo them first, newest first).
+An undo already made answers the members as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from membergraph.identity.records import RecordKey
+from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
+from membergraph.identity.steward import (
+    Preview,
+    StewardError,
+    as_is,
+    require_reason,
+    scope_of,
+    undo_merge,
+)
+from membergraph.identity.steward_record import STEWARD, records_of
+from membergraph.identity.store.port import IdentityEvent
+
+__all__ = ["undo_event"]
+
+
+def _ref(item: list[Any]) -> RecordKey:
+    return (item[0], item[1])
+
+
+def _inverse(event: IdentityEvent, reason: str) -> Adjustments:
+    said = event.evidence
+    return Adjustments(
+        manual_add=[(_ref(a), _ref(b), ev) for a, b, ev in said.get("manual_dropped", [])],
+        manual_drop={frozenset((_ref(a), _ref(b))) for a, b, _ in said.get("manual_added", [])},
+        cannot_add=[(_ref(a), _ref(b)) for a, b in said.get("cannot_lifted", [])],
+        cannot_lift={frozenset((_ref(a), _ref(b))) for a, b in said.get("cannot_added", [])},
+        reason=reason,
+        action="undo",
+        said={"undoes": event.id, "anchor": said.get("anchor")},
+        anchor=_ref(said["anchor"]) if said.get("anchor") else None,
+    )
+
+
+async def _later(
+    service: IdentityService, event: IdentityEvent, refs: list[RecordKey]
+) -> list[IdentityEvent]:
+    """Steward events after ``event`` touching any of its records, from the histories of
+    the members those records and the event named."""
+    members = set((await service.store.assignments(refs)).values())
+    members.update(event.evidence.get("members", []))
+    touched = set(refs)
+    found: dict[int, IdentityEvent] = {}
+    for history in await service.store.member_events(sorted(members)):
+        for later in history:
+            if later.kind != STEWARD or later.id is None or event.id is None:
+                continue
+            if later.id > event.id and touched & set(records_of(later.evidence)):
+                found[later.id] = later
+    # A later change undone since cancels out with its undo: nothing rests on either.
+    undoes = {u.id: u.evidence.get("undoes") for u in found.values() if u.rule == "undo"}
+    undone = {target for target in undoes.values() if target in found}
+    cancelled = undone | {u for u, target in undoes.items() if target in undone}
+    return [found[k] for k in sorted(found) if k not in cancelled]
+
+
+async def undo_event(
+    service: IdentityService,
+    event_id: int,
+    reason: str,
+    actor: str,
+    preview: Preview | None = None,
+) -> list[str]:
+    """Reverse the steward change of event ``event_id`` (a ``steward`` event; a ``merged``
+    event is undone as ``undoMerge`` does). Returns the members it leaves.
+
+    Raises:
+        StewardError: ``NOT_FOUND`` (no such steward event), ``LATER_CHANGES_DEPEND`` (a
+            later steward change touches the same records).
+    """
+    require_reason(reason)
+    event = await service.store.event(event_id)
+    if event is not None and event.kind == "merged":
+        return await undo_merge(service, event_id, reason, actor, preview=preview)
+    if event is None or event.kind != STEWARD:
+        raise StewardError(f"event {event_id} is not a steward's change", "NOT_FOUND")
+    refs = records_of(event.evidence)
+    async with service.lock:
+        later = await _later(service, event, refs)
+        if any(e.evidence.get("undoes") == event_id for e in later):
+            ids = sorted(set((await service.store.assignments(refs)).values()))
+            if preview is not None:
+                preview.fill(await as_is(service, ids), ids)
+            return ids  # undone already: a retry
+        if later:
+            names = ", ".join(f"{e.id} ({e.rule})" for e in later)
+            raise StewardError(
+                f"later steward changes touch the same records: {names}; undo them first",
+                "LATER_CHANGES_DEPEND",
+            )
+
+        async def attempt() -> ApplyResult:
+            (scope, hubs), state = await scope_of(service, refs)
+            adjust = _inverse(event, reason)
+            return await service._apply_scope(
+                scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
+            )
+
+        result = await service.retrying(attempt)
+    ids = sorted({result.member_of[r] for r in refs if r in result.member_of})
+    if preview is not None:
+        preview.fill(result, ids)
+    return ids
