@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from membergraph.auth import DEMO_CALLER, caller_of
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower
 from membergraph.identity.records import RecordKey
+from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import (
     Preview,
     StewardError,
@@ -89,6 +90,19 @@ def _coded(exc: StewardError) -> CodedError:
     return CodedError(str(exc), exc.code, **extra)
 
 
+StewardChange = Callable[[IdentityService, str, Preview | None], Awaitable[list[str]]]
+
+
+async def _steward(ctx: RequestContext, dry_run: bool, change: StewardChange) -> list[MemberView]:
+    """Run one steward change as the caller (a dry run: previewed), its refusal coded."""
+    preview = Preview() if dry_run else None
+    try:
+        ids = await change(ctx.gateway.identity, actor_of(ctx), preview)
+    except StewardError as exc:
+        raise _coded(exc) from None
+    return _views(ctx, ids, preview)
+
+
 async def link(
     ctx: RequestContext,
     a: RecordKey,
@@ -97,26 +111,17 @@ async def link(
     move: bool = False,
     dry_run: bool = False,
 ) -> list[MemberView]:
-    preview = Preview() if dry_run else None
-    try:
-        ids = await link_records(
-            ctx.gateway.identity, a, b, reason, actor_of(ctx), move=move, preview=preview
-        )
-    except StewardError as exc:
-        raise _coded(exc) from None
-    return _views(ctx, ids, preview)
+    return await _steward(
+        ctx, dry_run, lambda s, actor, p: link_records(s, a, b, reason, actor, move, p)
+    )
 
 
 async def split(
     ctx: RequestContext, member_id: str, refs: list[RecordKey], reason: str, dry_run: bool = False
 ) -> list[MemberView]:
-    preview = Preview() if dry_run else None
-    identity, actor = ctx.gateway.identity, actor_of(ctx)
-    try:
-        ids = await split_member(identity, member_id, refs, reason, actor, preview=preview)
-    except StewardError as exc:
-        raise _coded(exc) from None
-    return _views(ctx, ids, preview)
+    return await _steward(
+        ctx, dry_run, lambda s, actor, p: split_member(s, member_id, refs, reason, actor, p)
+    )
 
 
 async def undo(
@@ -133,14 +138,10 @@ async def undo(
     digits = event_id.isascii() and event_id.isdigit() and len(event_id) <= 19
     if not (digits and int(event_id) < 1 << 63):
         raise bad_input(f"{event_id!r} is not an event id", argument="eventId")
-    preview = Preview() if dry_run else None
-    identity, actor = ctx.gateway.identity, actor_of(ctx)
     reverse = undo_event if any_change else undo_merge
-    try:
-        ids = await reverse(identity, int(event_id), reason, actor, preview=preview)
-    except StewardError as exc:
-        raise _coded(exc) from None
-    return _views(ctx, ids, preview)
+    return await _steward(
+        ctx, dry_run, lambda s, actor, p: reverse(s, int(event_id), reason, actor, p)
+    )
 
 
 async def suggestions(
@@ -160,25 +161,17 @@ async def suggestions(
 async def accept(
     ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str, dry_run: bool = False
 ) -> list[MemberView]:
-    preview = Preview() if dry_run else None
-    identity, actor = ctx.gateway.identity, actor_of(ctx)
-    try:
-        ids = await accept_suggestion(identity, a, b, reason, actor, preview=preview)
-    except StewardError as exc:
-        raise _coded(exc) from None
-    return _views(ctx, ids, preview)
+    return await _steward(
+        ctx, dry_run, lambda s, actor, p: accept_suggestion(s, a, b, reason, actor, p)
+    )
 
 
 async def reject(
     ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str, dry_run: bool = False
 ) -> list[MemberView]:
-    preview = Preview() if dry_run else None
-    identity, actor = ctx.gateway.identity, actor_of(ctx)
-    try:
-        ids = await reject_suggestion(identity, a, b, reason, actor, preview=preview)
-    except StewardError as exc:
-        raise _coded(exc) from None
-    return _views(ctx, ids, preview)
+    return await _steward(
+        ctx, dry_run, lambda s, actor, p: reject_suggestion(s, a, b, reason, actor, p)
+    )
 
 
 def feed_cursor(after: str | None) -> int | None:

@@ -50,6 +50,11 @@ def _tx(tid: str, card: str, earned: int) -> dict[str, Any]:
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
+    yield from two_customers(tmp_path)
+
+
+def two_customers(tmp_path: Path) -> Iterator[TestClient]:
+    """A gateway over Ann and Bob, each with a contact and a card with purchases."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "crm.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in (ANN, BOB)))

@@ -9,29 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from membergraph.app import create_app
-from membergraph.settings import Settings
-from tests.api.test_steward_guardrails import ANN, BOB, _card_of, _data, _link_card, _tx, _world
+from tests.api.test_steward_guardrails import _card_of, _data, _link_card, _world, two_customers
 from tests.conftest import gql
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "crm.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in (ANN, BOB)))
-    txs = [_tx("T-A1", "LD11110001", 120), _tx("T-A2", "LD11110001", 30)]
-    txs.append(_tx("T-B1", "LD22220002", 7))
-    (data / "transactions.jsonl").write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in txs))
-    settings = Settings(
-        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path / "cache"
-    )
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
-        yield test_client
+    yield from two_customers(tmp_path)
+
 
 HISTORY = """{ m: memberByIdentifier(kind: CRM_ID, value: "%s") {
   identityHistory { id kind rule } } }"""
