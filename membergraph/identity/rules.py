@@ -202,6 +202,9 @@ class SuggestionRules(BaseModel):
     prior: float = -14.0  # log2 odds that two contacts picked at random are one person
     min_score: float = Field(default=0.5, ge=0, le=1)
     max_block: int = Field(default=50, ge=2)  # a bigger block is too common a value to block on
+    # Agreeing on the postcode alone says less where few postcodes serve many people: its
+    # weight is log2(postcode_m / the postcode's share of contacts), at most the table's.
+    postcode_m: float = Field(default=0.1, gt=0, le=1)
     weights: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
             # m: how often one person's two contacts agree so; u: how often two people

@@ -8,13 +8,15 @@ bits: log2 of how much likelier the agreement is among matches than among non-ma
 the prior; the score is the match probability those odds give.
 
 Candidates are found by blocking (pairs sharing a birth date, a last name and first initial,
-an address or a phone), never by comparing every pair.
+an address or a phone), never by comparing every pair, and must agree on something of the
+person's own (the birth date or the first name): a household shares the rest.
 """
 
 from __future__ import annotations
 
+import math
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import combinations
@@ -109,10 +111,14 @@ def _values(record: RecordData, kind: IdentifierKind) -> set[str]:
 
 
 def score_pair(
-    a: RecordData, b: RecordData, rules: SuggestionRules, close: NearDuplicates
+    a: RecordData,
+    b: RecordData,
+    rules: SuggestionRules,
+    close: NearDuplicates,
+    postcode_share: Mapping[str, float] | None = None,
 ) -> Suggestion:
-    """The match probability of two contacts, with the evidence per field."""
-    weights = rules.weights
+    """The match probability of two contacts, with the evidence per field
+    (``postcode_share``: each postcode's share of the contacts, when known)."""
     said = {
         "first_name": (a.first_name, b.first_name),
         "last_name": (a.last_name, b.last_name),
@@ -123,17 +129,45 @@ def score_pair(
         "address": (a.address, b.address),
     }
     levels = [*_names(a, b, close), ("birth_date", _birth(a, b)), ("address", _address(a, b))]
+    home = levels[-1][1] in ("exact", "close")
     for field, kind in (("phone", IdentifierKind.PHONE), ("email", IdentifierKind.EMAIL)):
         shared = sorted(_values(a, kind) & _values(b, kind))
         if shared:
-            levels.append((field, "shared"))
+            # A phone shared at one address is the household's line: no news once the
+            # address agrees (the fields are not independent there).
+            levels.append((field, "household" if field == "phone" and home else "shared"))
             said[field] = (shared[0], shared[0])
     evidence = tuple(
-        FieldEvidence(field, level, weights.get(field, {}).get(level, 0.0), *said[field])
+        FieldEvidence(field, level, _weight(rules, field, level, a, postcode_share), *said[field])
         for field, level in levels
     )
     bits = rules.prior + sum(e.weight for e in evidence)
     return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
+
+
+def _weight(
+    rules: SuggestionRules,
+    field: str,
+    level: str,
+    a: RecordData,
+    postcode_share: Mapping[str, float] | None,
+) -> float:
+    weight = rules.weights.get(field, {}).get(level, 0.0)
+    if level == "postcode" and postcode_share and a.address:
+        share = postcode_share.get(a.address.partition("|")[2], 0.0)
+        if share > 0:  # a common postcode is little news (term frequency, as Splink)
+            weight = max(0.0, min(weight, math.log2(rules.postcode_m / share)))
+    return weight
+
+
+def _personal(a: RecordData, b: RecordData, close: NearDuplicates) -> bool:
+    """Whether two contacts agree on something of the person's own: the birth date, or the
+    first name (or the names swapped). A household (same last name, address and line) is
+    no evidence of one person when both of those differ: a parent and a child, a couple."""
+    if _birth(a, b) in ("exact", "close"):
+        return True
+    levels = dict(_names(a, b, close))
+    return levels["first_name"] in ("exact", "close")
 
 
 def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKey, RecordKey]]:
@@ -167,12 +201,14 @@ def suggest(
     """Scored pairs of CRM contacts at ``rules.min_score`` or more, best first, leaving out
     the pairs ``apart`` names (already one member, or kept apart by a steward)."""
     contacts = [r for r in records.values() if r.source == "crm"]
+    postcodes = Counter(r.address.partition("|")[2] for r in contacts if r.address)
+    share = {code: n / len(contacts) for code, n in postcodes.items()}
     skip = {tuple(sorted(pair)) for pair in apart}
     found = []
     for a, b in sorted(_blocks(contacts, rules.max_block)):
-        if (a, b) in skip:
+        if (a, b) in skip or not _personal(records[a], records[b], close):
             continue
-        scored = score_pair(records[a], records[b], rules, close)
+        scored = score_pair(records[a], records[b], rules, close, share)
         if scored.score >= rules.min_score:
             found.append(scored)
     found.sort(key=lambda s: (-s.score, s.a, s.b))

@@ -27,6 +27,11 @@ def _score(a: RecordData, b: RecordData) -> float:
         pytest.param(crm("C2", first="Lee", last="Sophie", address=HOME), True, id="swapped"),
         pytest.param(crm("C2", first="Sophie", birth="1980-01-10"), True, id="birth-one-part-off"),
         pytest.param(crm("C2", first="Bob", birth="1975-05-05", address=HOME), False, id="spouse"),
+        pytest.param(
+            crm("C2", first="Tom", birth="2010-03-03", address=HOME, phones=["+14155550100"]),
+            False,
+            id="child-on-the-household-line",
+        ),
         # Twins share everything but the first name: offered, for a steward to reject.
         pytest.param(
             crm("C2", first="Mark", address=HOME, phones=["+14155550100"]), True, id="twin"
