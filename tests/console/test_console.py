@@ -232,3 +232,42 @@ def test_a_reviewer_without_identity_write_is_offered_no_action(
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: still usable
     assert page.locator("#find button[type=submit]").is_visible()
     assert set(hosts) == {server}
+
+
+def test_a_suggestion_is_accepted_with_a_preview_then_undone(tmp_path: Path, browser: Any) -> None:
+    from tests.api.test_suggestions_api import BOB as OTHER
+    from tests.api.test_suggestions_api import SOPHI, SOPHIE
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_bytes(
+        b"".join(orjson.dumps(c) + b"\n" for c in (SOPHIE, SOPHI, OTHER))
+    )
+    port = free_port()
+    settings = Settings(
+        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", port=port, api_keys=KEYS
+    )
+    with serving(create_app(settings), port) as address:
+        api, hosts = Api(address), []
+        page = _open(browser, address, STEWARD, hosts)
+        page.click("#tab-suggestions")
+        card = page.locator("article.suggestion").first
+        card.wait_for()
+        assert "first_name" in card.inner_text() and "close" in card.inner_text()
+        _shot(page, "console-suggestions")
+        card.get_by_role("button", name="Accept").click()
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        assert api.member_of("C-1")["id"] != api.member_of("C-2")["id"], "a preview merged"
+        page.fill("#reason", "same person: typo in the first name")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden]) #undo:not([hidden])")
+        assert api.member_of("C-1")["id"] == api.member_of("C-2")["id"]
+
+        page.click("#undo")
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        page.fill("#reason", "accepted by mistake")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden])")
+        assert api.member_of("C-1")["id"] != api.member_of("C-2")["id"]
+        assert set(hosts) == {address}
+        api.client.close()
