@@ -3,6 +3,8 @@ read, a masked one writes none; a suppressed identifier reaches no one and is re
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,19 +119,28 @@ def test_only_emails_phones_and_cards_are_suppressed(keyed: TestClient) -> None:
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
 
 
+def _figure(client: TestClient, name: str) -> float:
+    text = client.get("/metrics", headers={"x-api-key": "dpo-key-0123456789abcdef"}).text
+    found = re.search(rf"^{name} (\S+)$", text, flags=re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_an_erasure_drops_cached_answers(keyed: TestClient) -> None:
-    # A personalization service (masked: its answers may be cached) asks twice, then she is
-    # erased: the next answer is null, not the cached one.
+    # A personalization service (masked: its answers may be cached) asks until it is served
+    # from the cache, then she is erased: the next answer is null, not the cached one.
     query = (
         '{ memberByIdentifier(kind: LOYALTY_ID, value: "LD-7777-1234") { id records { source } } }'
     )
     service = "masked-key-0123456789abc"
     first = _as(keyed, service, query)["data"]["memberByIdentifier"]  # type: ignore[index]
-    assert _as(keyed, service, query)["data"]["memberByIdentifier"] == first  # type: ignore[index]
+    # The cache serves only while the feed was read within its bound: on a loaded machine the
+    # first asks may miss. Ask until one is a hit (a bound, not a timing assert).
+    deadline = time.monotonic() + 20
+    while _figure(keyed, "membergraph_response_cache_hits_total") < 1:
+        assert time.monotonic() < deadline, "no answer was ever served from the cache"
+        assert _as(keyed, service, query)["data"]["memberByIdentifier"] == first  # type: ignore[index]
     erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-9") { state } }'
     done = _as(keyed, "dpo-key-0123456789abcdef", erase, id=first["id"])  # type: ignore[index]
     assert done["data"] == {"eraseMember": {"state": "DONE"}}
     assert _as(keyed, service, query)["data"] == {"memberByIdentifier": None}
-    figures = keyed.get("/metrics", headers={"x-api-key": "dpo-key-0123456789abcdef"}).text
-    assert "membergraph_response_cache_hits_total 1.0" in figures, "the second ask was a hit"
-    assert "membergraph_response_cache_invalidations_total 1.0" in figures
+    assert _figure(keyed, "membergraph_response_cache_invalidations_total") >= 1
