@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from membergraph.tracing import server_span
+
 if TYPE_CHECKING:
     from membergraph.resolvers.context import Gateway
 
@@ -242,7 +244,7 @@ class RequestTelemetry:
         method, path = scope["method"], scope["path"]
         route = next((r for r in _ROUTES if path.startswith(r)), "other")
         try:
-            with self._span(scope, f"{method} {route}", request_id) as span:
+            with server_span(self.telemetry.tracer, scope, f"{method} {route}", request_id) as span:
                 await self.app(scope, receive, send_with_id)
                 if span is not None:
                     span.set_attribute("http.response.status_code", status)
@@ -259,32 +261,6 @@ class RequestTelemetry:
                     extra={"method": method, "path": path, "status": status, "ms": seconds * 1000},
                 )
             REQUEST_ID.reset(token)
-
-    @contextlib.contextmanager
-    def _span(self, scope: Scope, name: str, request_id: str) -> Iterator[Any]:
-        """The request's server span when tracing is on (continuing the caller's trace)."""
-        tracer = self.telemetry.tracer
-        if tracer is None:
-            yield None
-            return
-        from membergraph.tracing import extract_context
-
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        attributes = {
-            "http.request.method": scope["method"],
-            "url.path": scope["path"],
-            "membergraph.request_id": request_id,
-        }
-        with tracer.start_as_current_span(
-            name, context=extract_context(headers), kind=_SERVER_KIND(), attributes=attributes
-        ) as span:
-            yield span
-
-
-def _SERVER_KIND() -> Any:  # noqa: N802 (a constant, imported only when tracing is on)
-    from opentelemetry.trace import SpanKind
-
-    return SpanKind.SERVER
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -9,11 +9,12 @@ endpoint nothing is imported and nothing is traced.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["graphql_extension", "tracer_provider"]
+__all__ = ["graphql_extension", "server_span", "tracer_provider"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,23 @@ def graphql_extension(provider: Any) -> Callable[[], Any]:
     return lambda: OpenTelemetryExtension(tracer_provider=provider)
 
 
-def extract_context(headers: dict[str, str]) -> Any:
-    """The caller's trace context (W3C ``traceparent``), if any."""
+@contextlib.contextmanager
+def server_span(tracer: Any, scope: Any, name: str, request_id: str) -> Iterator[Any]:
+    """The HTTP request's server span, continuing the caller's W3C ``traceparent``; without a
+    tracer (traces off) nothing is imported and the span is None."""
+    if tracer is None:
+        yield None
+        return
     from opentelemetry.propagate import extract
+    from opentelemetry.trace import SpanKind
 
-    return extract(headers)
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    attributes = {
+        "http.request.method": scope["method"],
+        "url.path": scope["path"],
+        "membergraph.request_id": request_id,
+    }
+    with tracer.start_as_current_span(
+        name, context=extract(headers), kind=SpanKind.SERVER, attributes=attributes
+    ) as span:
+        yield span
