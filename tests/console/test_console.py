@@ -5,6 +5,7 @@ no request for another host."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -42,22 +43,29 @@ WHO = (
 )
 
 
-def _folder(tmp_path: Path) -> Path:
+@contextlib.contextmanager
+def _serving(tmp_path: Path, **sources: list[dict[str, Any]]) -> Iterator[str]:
+    """A real server over a folder holding ``sources`` (name: lines), with the test's keys."""
     data = tmp_path / "data"
     data.mkdir()
-    (data / "crm.jsonl").write_bytes(orjson.dumps(ANN) + b"\n" + orjson.dumps(BOB) + b"\n")
-    (data / "transactions.jsonl").write_bytes(orjson.dumps(_tx("T-A0", "LD11110001")) + b"\n")
-    (data / "call_center.jsonl").write_bytes(orjson.dumps(CALL) + b"\n")
-    return data
+    for name, lines in sources.items():
+        (data / f"{name}.jsonl").write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    port = free_port()
+    settings = Settings(
+        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", port=port, api_keys=KEYS
+    )
+    with serving(create_app(settings), port) as address:
+        yield address
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    settings = Settings(
-        data=_folder(tmp_path), store=f"sqlite:///{tmp_path / 'id.db'}", port=port, api_keys=KEYS
-    )
-    with serving(create_app(settings), port) as address:
+    crossed = {
+        "crm": [ANN, BOB],
+        "transactions": [_tx("T-A0", "LD11110001")],
+        "call_center": [CALL],
+    }
+    with _serving(tmp_path, **crossed) as address:
         yield address
 
 
@@ -238,16 +246,7 @@ def test_a_suggestion_is_accepted_with_a_preview_then_undone(tmp_path: Path, bro
     from tests.api.test_suggestions_api import BOB as OTHER
     from tests.api.test_suggestions_api import SOPHI, SOPHIE
 
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "crm.jsonl").write_bytes(
-        b"".join(orjson.dumps(c) + b"\n" for c in (SOPHIE, SOPHI, OTHER))
-    )
-    port = free_port()
-    settings = Settings(
-        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", port=port, api_keys=KEYS
-    )
-    with serving(create_app(settings), port) as address:
+    with _serving(tmp_path, crm=[SOPHIE, SOPHI, OTHER]) as address:
         api, hosts = Api(address), []
         page = _open(browser, address, STEWARD, hosts)
         page.click("#tab-suggestions")
