@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,44 +15,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import ExecutionResult, GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
-from strawberry.http import GraphQLRequestData
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types.execution import ExecutionResult as OperationResult
-from strawberry.types.graphql import OperationType
 
 from membergraph import console
-from membergraph.auth import (
-    ApiKeyMiddleware,
-    Authenticator,
-    Caller,
-    TokenVerifier,
-)
+from membergraph.auth import ApiKeyMiddleware, Authenticator, Caller, TokenVerifier
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.export import export_members_endpoint
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.graphiql import asset as graphiql_asset
-from membergraph.graphiql import page as graphiql_page
-from membergraph.http_rules import (
-    GRAPHQL_RESPONSE,
-    GraphQLHttpRules,
-    decode_json,
-    is_request_error,
-    request_error_code,
-    send_error,
-    wants_graphql_response,
-)
+from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
+from membergraph.http_rules import GraphQLHttpRules
 from membergraph.identity.store import StoreError
 from membergraph.ingest import IngestService, ingest_endpoint
 from membergraph.observability import (
@@ -62,14 +38,13 @@ from membergraph.observability import (
     configure_logging,
     metrics_endpoint,
 )
-from membergraph.persisted import PersistedQueries, PersistedQueryError, load_manifest
+from membergraph.persisted import PersistedQueries, load_manifest
 from membergraph.privacy.audit import upkeep as privacy_upkeep
 from membergraph.privacy.http import export_endpoint
-from membergraph.resolvers.context import Gateway, RequestContext
-from membergraph.response_cache import CacheFigures, HttpResponseCache, http_response_cache
+from membergraph.resolvers.context import Gateway
+from membergraph.response_cache import CacheFigures, http_response_cache
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
-from membergraph.subscriptions import TransportWS
 from membergraph.tracing import graphql_extension
 from membergraph.tracing import tracer_provider as tracing_provider
 
@@ -96,177 +71,6 @@ query Profile {{
   }}
 }}
 """
-
-
-class _Refused(HTTPException):
-    """A request refused before it runs, with the code clients switch on."""
-
-    def __init__(self, status: int, reason: str, code: str, allow: bytes | None = None) -> None:
-        super().__init__(status, reason)
-        self.code = code
-        self.allow = allow
-
-
-class _GraphQL(GraphQL[RequestContext, None]):
-    timeout = 10.0
-    graphql_transport_ws_handler_class = TransportWS
-
-    def __init__(self, app: Starlette, authenticator: Authenticator, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.starlette = app
-        self.authenticator = authenticator
-        self.persisted = PersistedQueries()
-        self.responses: HttpResponseCache | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        request, responses = Request(scope, receive=receive), self.responses
-        if responses is not None and (hit := await responses.look_up(request)) is not None:
-            await hit(scope, receive, send)
-            return
-        try:
-            response = await self.run(request)
-        except HTTPException as exc:
-            # Strawberry answers its refusals in plain text; clients read JSON with a code.
-            code, allow = getattr(exc, "code", None), getattr(exc, "allow", None)
-            await send_error(send, exc.status_code, exc.reason, code=code, allow=allow)
-            return
-        if responses is not None:
-            response = await responses.keep(request, response)
-        await response(scope, receive, send)
-
-    def encode_json(self, data: object) -> str:
-        # A few times faster than json.dumps; text, as WebSocket messages must be.
-        return orjson.dumps(data).decode()
-
-    def decode_json(self, data: str | bytes) -> object:
-        return decode_json(data)  # WebSocket messages too: a deep one closes with 4400
-
-    def parse_json(self, data: str | bytes) -> Any:
-        try:
-            return decode_json(data)
-        except json.JSONDecodeError as exc:
-            where = f" at character {exc.pos}" if exc.pos else ""
-            raise HTTPException(400, f"the request is not valid JSON: {exc.msg}{where}") from None
-
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        # Strawberry reads any JSON value as a request and fails on null, a string or a number.
-        if request.method == "POST" and (await request.get_body()).lstrip()[:1] != b"{":
-            raise HTTPException(400, 'a GraphQL request is a JSON object: {"query": "..."}')
-        return await super().parse_http_body(request)
-
-    async def execute_single(  # noqa: PLR0917 (Strawberry's signature)
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
-        context: RequestContext,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> OperationResult:
-        # Strawberry lets a subscription through POST and GET, where it "executes" to a
-        # masked error: subscriptions are served over WebSocket only.
-        method = request_adapter.method
-        allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
-        try:
-            query = self.persisted.query_for(request_data.query, request_data.extensions)
-        except PersistedQueryError as exc:
-            error = GraphQLError(str(exc), extensions={"code": exc.code})
-            return OperationResult(data=None, errors=[error])
-        try:
-            return await self.schema.execute(
-                query,
-                root_value=root_value,
-                variable_values=request_data.variables,
-                context_value=context,
-                operation_name=request_data.operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=request_data.extensions,
-            )
-        except CannotGetOperationTypeError as exc:
-            reason = exc.as_http_error_reason()
-            raise _Refused(400, reason, "OPERATION_RESOLUTION_FAILURE") from None
-        except InvalidOperationTypeError as exc:
-            if exc.operation_type is OperationType.SUBSCRIPTION:
-                reason = "subscriptions are served over WebSocket (graphql-transport-ws) only"
-                raise _Refused(400, reason, "BAD_REQUEST") from None
-            reason = exc.as_http_error_reason(method)
-            raise _Refused(405, reason, "METHOD_NOT_ALLOWED", b"POST") from None
-        except MissingQueryError:
-            raise _Refused(400, "no GraphQL query in the request", "BAD_REQUEST") from None
-
-    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
-        # The request's time budget: a slow answer becomes a coded error, not a hung client.
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await super().execute_operation(*args, **kwargs)
-        except TimeoutError:
-            error = GraphQLError(
-                f"the request took longer than {self.timeout:g} s",
-                extensions={"code": "TIMEOUT"},
-            )
-            return ExecutionResult(data=None, errors=[error])
-
-    async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
-        gateway: Gateway = self.starlette.state.gateway
-        if isinstance(request, Request):
-            response.graphql_response = wants_graphql_response(request.headers.get("accept", ""))
-        reads = HttpResponseCache.reads_of(request)
-        return RequestContext.for_request(gateway, request, response, reads)
-
-    def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        if isinstance(response_data, dict):
-            for error in response_data.get("errors") or []:
-                extensions = error.setdefault("extensions", {})
-                code = extensions.setdefault("code", request_error_code(error))
-                self.starlette.state.telemetry.errors.labels(code).inc()
-        wants_spec = getattr(sub_response, "graphql_response", False)
-        request_error = is_request_error(response_data)
-        if wants_spec and request_error:
-            # A request that never executed has no data entry at all, not a null one.
-            response_data = {k: v for k, v in response_data.items() if k != "data"}
-        response = super().create_response(response_data, sub_response)
-        if wants_spec:
-            response.headers["content-type"] = GRAPHQL_RESPONSE
-            if request_error:
-                response.status_code = 400
-        return response
-
-    def should_render_graphql_ide(self, request: Any) -> bool:
-        # A GET of a persisted query has no `query` either: it asks for data, not the IDE.
-        persisted = "extensions" in request.query_params
-        return not persisted and super().should_render_graphql_ide(request)
-
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(graphiql_page(self.starlette.state.example_query))
-
-
-_SERVER_CODES = frozenset({"SOURCE_TIMEOUT", "SOURCE_UNAVAILABLE", "STORE_UNAVAILABLE", "TIMEOUT"})
-
-
-class _ClientErrorsInOneLine(logging.Filter):
-    """Strawberry logs every GraphQL error at ERROR with its traceback. A client's mistake
-    (a parse, validation or variable error, or a coded error such as BAD_USER_INPUT) is one
-    INFO line; a coded failure of ours (a source down) one WARNING line; only unexpected
-    errors, the ones masked to the client, keep ERROR and their traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.msg
-        if not isinstance(error, GraphQLError):
-            return True
-        cause = error.original_error
-        if cause is not None and not isinstance(cause, GraphQLError):
-            return True
-        code = (error.extensions or {}).get("code")
-        level = logging.WARNING if code in _SERVER_CODES else logging.INFO
-        record.levelno, record.levelname = level, logging.getLevelName(level)
-        record.msg, record.args = "GraphQL error %s: %s", (code or "REQUEST", error.message)
-        record.exc_info, record.exc_text = None, None
-        return True
 
 
 async def healthz(request: Request) -> Response:
@@ -353,8 +157,8 @@ def create_app(
                 await sources.aclose()
 
     strawberry_log = logging.getLogger("strawberry.execution")
-    if not any(isinstance(f, _ClientErrorsInOneLine) for f in strawberry_log.filters):
-        strawberry_log.addFilter(_ClientErrorsInOneLine())
+    if not any(isinstance(f, ClientErrorsInOneLine) for f in strawberry_log.filters):
+        strawberry_log.addFilter(ClientErrorsInOneLine())
     keys = {
         key: Caller(spec.name, frozenset(spec.scopes)) for key, spec in settings.api_keys.items()
     }
@@ -387,7 +191,7 @@ def create_app(
     demo = not settings.has_credentials
     graphiql = demo if settings.graphiql is None else settings.graphiql
     introspection = demo if settings.introspection is None else settings.introspection
-    graphql = _GraphQL(
+    graphql = GraphQLEndpoint(
         app,
         authenticator,
         # Browsers on these origins may open the WebSocket too (Strawberry refuses others).

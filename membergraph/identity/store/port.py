@@ -1,23 +1,36 @@
 """The identity store port: the domain operations every adapter provides.
 
-Errors a driver raises are converted at the adapter's boundary into :class:`StoreError`
-(``raise StoreError(...) from exc``), so callers never see an aiosqlite or PyMongo type.
+The types it speaks in (changes, events, errors) are in :mod:`.types`; errors a driver
+raises become :class:`StoreError` at the adapter's boundary.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Self
 
 from membergraph.identity.closure import Closure, Walk, run_walk_async
-from membergraph.identity.engine import Conflict, Link, ValueKey
+from membergraph.identity.engine import Link, ValueKey
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.metrics_port import MetricsStore
+from membergraph.identity.store.types import (
+    Change,
+    ClosureStep,
+    ConcurrentChange,
+    IdentityEvent,
+    MemberColumn,
+    ScopeState,
+    StoredLink,
+    StoreError,
+    TransientStoreError,
+    event_from,
+    linked_members,
+    reached,
+)
 
 __all__ = [
     "Change",
@@ -34,152 +47,6 @@ __all__ = [
     "linked_members",
     "reached",
 ]
-
-
-MemberColumn = Literal["member_id", "origin_member_id", "previous_member_id"]
-
-
-class StoreError(RuntimeError):
-    """The identity store could not be reached or refused an operation."""
-
-
-@dataclass(frozen=True, slots=True)
-class IdentityEvent:
-    """Something that happened to a member: linked, merged, conflict, blocked value, ..."""
-
-    member_id: str
-    kind: str
-    at: datetime
-    actor: str
-    rule: str | None = None
-    reason: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    records: tuple[RecordKey, ...] = ()
-    id: int | None = None
-
-
-def event_from(fields: Any, evidence: Any, records: Any) -> IdentityEvent:
-    """An event from a stored row or document (anything indexed by column name), with its
-    ``evidence`` and ``records`` already decoded."""
-    return IdentityEvent(
-        id=fields["id"],
-        member_id=fields["member_id"],
-        kind=fields["kind"],
-        at=datetime.fromisoformat(fields["at"]),
-        actor=fields["actor"],
-        rule=fields["rule"],
-        reason=fields["reason"],
-        evidence=evidence or {},
-        records=tuple((r[0], r[1]) for r in records or ()),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class StoredLink:
-    """A link as the store keeps it, with provenance."""
-
-    id: int
-    a: RecordKey
-    b: RecordKey
-    rule: str
-    evidence: dict[str, Any]
-    actor: str
-    created_at: datetime
-
-
-@dataclass(slots=True)
-class Change:
-    """One atomic change of the identity graph: all of it is written, or none."""
-
-    records: list[RecordData] = field(default_factory=list)
-    assignments: dict[RecordKey, str] = field(default_factory=dict)
-    redirects: dict[str, str] = field(default_factory=dict)
-    new_members: list[str] = field(default_factory=list)
-    links_added: list[Link] = field(default_factory=list)
-    # The member each added link belongs to after the change: the store records link i as a
-    # "linked" event of link_members[i] (the link's rule and evidence, the change's actor,
-    # reason and time, records (a, b)), before ``events``. A list of IDs, not events: a
-    # first load adds some 170,000 links, and the store can write these rows without them.
-    link_members: list[str] = field(default_factory=list)
-    links_retracted: list[tuple[RecordKey, RecordKey, str]] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
-    events: list[IdentityEvent] = field(default_factory=list)
-    cannot_added: list[tuple[RecordKey, RecordKey]] = field(default_factory=list)
-    cannot_lifted: list[tuple[RecordKey, RecordKey]] = field(default_factory=list)
-    # Optimistic concurrency: the versions the change was computed from. A member whose
-    # version moved since means another writer got there first: nothing is written. A store
-    # may add versions of its own guards here (MongoDB's value guards, keyed "value:...").
-    expected_versions: dict[str, int] = field(default_factory=dict)
-    actor: str = "engine"
-    reason: str | None = None
-    at: datetime | None = None
-    # What the change says to the feed's followers, written in the same transaction.
-    feed: list[FeedEntry] = field(default_factory=list)
-
-
-def linked_members(change: Change) -> list[tuple[Link, str]]:
-    """Each added link with the member its "linked" event goes to (see ``link_members``)."""
-    if not change.link_members:
-        return []
-    return list(zip(change.links_added, change.link_members, strict=True))
-
-
-@dataclass(slots=True)
-class ScopeState:
-    """What a resolution reads about the records in its scope, before it computes a change."""
-
-    assignments: dict[RecordKey, str]
-    versions: dict[str, int]
-    active: list[StoredLink]
-    cannot: list[tuple[RecordKey, RecordKey]]
-    origins: dict[RecordKey, str]
-    previous: dict[RecordKey, str]
-    # IDs the scope's records had before but no longer hold: which of them were ever used
-    # (never given to a new member), and which are live members elsewhere (never revived).
-    taken: set[str] = field(default_factory=set)
-    live_elsewhere: set[str] = field(default_factory=set)
-
-    def foreign_ids(self) -> set[str]:
-        """IDs the records had first or before, that none of them holds now."""
-        held = set(self.assignments.values())
-        return (set(self.origins.values()) | set(self.previous.values())) - held
-
-
-@dataclass(slots=True)
-class ClosureStep:
-    """One step of an ingest's closure: what the frontier reaches through values and members."""
-
-    hubs: set[ValueKey]  # values on more records than the cap: their carriers not visited
-    members: set[str]  # members of the frontier not seen before
-    records: dict[RecordKey, RecordData]  # the records reached, not known before
-
-
-def reached(
-    found: Mapping[ValueKey, list[RecordKey]],
-    limit: int,
-    member_refs: Iterable[list[RecordKey]],
-) -> tuple[set[RecordKey], set[ValueKey]]:
-    """The records a closure step reaches (carriers of values that are no hub, and the
-    records of new members), and the values found to be hubs."""
-    refs: set[RecordKey] = set()
-    hubs: set[ValueKey] = set()
-    for value, carriers in found.items():
-        if len(set(carriers)) > limit:
-            hubs.add(value)
-        else:
-            refs.update(carriers)
-    for member in member_refs:
-        refs.update(member)
-    return refs, hubs
-
-
-class TransientStoreError(StoreError):
-    """The store failed in a way a new attempt may not (a failover, a write conflict):
-    read again, compute again, write again."""
-
-
-class ConcurrentChange(TransientStoreError):
-    """A member changed between reading it and writing a change computed from it."""
 
 
 class IdentityStore(abc.ABC):
