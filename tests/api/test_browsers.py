@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +20,7 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.support.http import free_port, serving
+from tests.support.serve import serve_process
 
 KEY = "frontend-bff-key-0000001"
 KEYS = {KEY: {"name": "frontend-bff", "scopes": ["profile:read"]}}
@@ -198,40 +195,14 @@ def test_the_banner_names_the_endpoint_not_graphiql_when_it_is_off(
     data_dir: Path, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {**os.environ, "MEMBERGRAPH_API_KEYS": orjson.dumps(KEYS).decode()}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "membergraph.cli",
-            "serve",
-            "--no-open",
-            "--port",
-            str(port),
-            "--data",
-            str(data_dir),
-            "--store",
-            f"sqlite:///{tmp_path / 'id.db'}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    try:
+    keys = {"MEMBERGRAPH_API_KEYS": orjson.dumps(KEYS).decode()}
+    with serve_process(data_dir, tmp_path / "id.db", port, keys) as process:
+        assert process.stderr is not None
         banner = ""
         while "/graphql" not in banner:
             line = process.stderr.readline()
             assert line, f"serve stopped before its banner: {banner}"
             banner += line
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        process.stderr.close()
 
     assert "GraphiQL" not in banner, banner
     assert f"GraphQL endpoint: http://127.0.0.1:{port}/graphql" in banner

@@ -8,14 +8,9 @@ it acknowledged, with its feed entry, and nothing half-written.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +18,7 @@ import orjson
 import pytest
 import websockets
 
-from tests.support.http import free_port
+from tests.support.serve import serve_ready, until
 
 CONTACT = {
     "contact_id": "C-REPLICA",
@@ -48,54 +43,6 @@ def _purchase(n: int, points: int = 10) -> dict[str, object]:
     }
 
 
-@contextlib.contextmanager
-def _serve(
-    data: Path, store: Path, **settings: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real ``membergraph serve``; ``settings`` as ``MEMBERGRAPH_<NAME>`` variables."""
-    port = free_port()
-    env = {**os.environ, "MEMBERGRAPH_FEED_POLL_S": "0.1"}
-    env |= {f"MEMBERGRAPH_{name.upper()}": value for name, value in settings.items()}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "membergraph.cli",
-            "serve",
-            "--no-open",
-            "--port",
-            str(port),
-            "--data",
-            str(data),
-            "--store",
-            f"sqlite:///{store}",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    address = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://{address}/readyz", timeout=1).status_code == 200:
-                break
-        assert time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.1)
-    try:
-        yield address, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if process.stderr is not None:
-            process.stderr.close()
-
-
 def _member(address: str) -> dict[str, object] | None:
     answer = httpx.post(
         f"http://{address}/graphql",
@@ -103,16 +50,6 @@ def _member(address: str) -> dict[str, object] | None:
         timeout=10,
     ).json()
     return answer["data"]["memberByIdentifier"]  # type: ignore[no-any-return]
-
-
-def _until(check: object, seconds: float = 10.0) -> object:
-    """Poll ``check()`` until it answers something truthy (a bound, not a timing assert)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()  # type: ignore[operator]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -128,9 +65,9 @@ def test_a_purchase_through_one_process_is_read_and_pushed_through_the_other(
     folder: Path, tmp_path: Path
 ) -> None:
     store = tmp_path / "one.db"
-    with _serve(folder, store) as (a, _), _serve(folder, store) as (b, _):
+    with serve_ready(folder, store) as (a, _), serve_ready(folder, store) as (b, _):
         assert httpx.post(f"http://{a}/ingest/crm", json=[CONTACT]).status_code == 200
-        member = _until(lambda: _member(b))
+        member = until(lambda: _member(b))
         assert isinstance(member, dict), "the contact ingested through A never showed on B"
 
         async def watch() -> list[dict[str, object]]:
@@ -163,7 +100,7 @@ def test_a_purchase_through_one_process_is_read_and_pushed_through_the_other(
         heard = asyncio.run(watch())
         bought = next(h for h in heard if h["kind"] == "PURCHASE_RECORDED")
         assert bought["source"] == "transactions" and bought["lineId"] == "T-REPLICA-1"
-        seen = _until(lambda: (m := _member(b)) and m["loyalty"]["pointsBalance"] == 25 and m)  # type: ignore[index]
+        seen = until(lambda: (m := _member(b)) and m["loyalty"]["pointsBalance"] == 25 and m)  # type: ignore[index]
         assert seen, "the purchase made through A is not in B's answer"
 
 
@@ -172,7 +109,7 @@ def test_a_killed_process_keeps_every_line_it_acknowledged_with_its_feed_entry(
 ) -> None:
     store = tmp_path / "one.db"
     acknowledged: list[str] = []
-    with _serve(folder, store) as (a, process):
+    with serve_ready(folder, store) as (a, process):
         httpx.post(f"http://{a}/ingest/crm", json=[CONTACT])
         with httpx.Client(timeout=5) as client:
             for n in range(400):
@@ -185,7 +122,7 @@ def test_a_killed_process_keeps_every_line_it_acknowledged_with_its_feed_entry(
                 if answer.status_code == 200:
                     acknowledged.append(f"T-REPLICA-{n}")
     assert len(acknowledged) >= 60
-    with _serve(folder, store) as (b, _):
+    with serve_ready(folder, store) as (b, _):
         member = _member(b)
         assert member is not None
         held = member["transactions"]["totalCount"]  # type: ignore[index]
@@ -208,7 +145,7 @@ def test_a_second_start_over_the_same_folder_reads_none_of_its_lines(
     folder: Path, tmp_path: Path
 ) -> None:
     store = tmp_path / "one.db"
-    with _serve(folder, store) as (a, _):
+    with serve_ready(folder, store) as (a, _):
         first = httpx.get(f"http://{a}/readyz").json()
     # Each file overwritten with as many bytes of garbage, its time kept: a start that read
     # a line would find every one malformed.
@@ -216,7 +153,7 @@ def test_a_second_start_over_the_same_folder_reads_none_of_its_lines(
         stat = path.stat()
         path.write_bytes(b"x" * (stat.st_size - 1) + b"\n")
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    with _serve(folder, store) as (b, _):
+    with serve_ready(folder, store) as (b, _):
         again = httpx.get(f"http://{b}/readyz").json()
     assert again["store"] == first["store"]
     assert again["sources"]["crm"]["lines"] == first["sources"]["crm"]["lines"] > 0

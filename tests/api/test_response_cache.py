@@ -14,8 +14,8 @@ import pytest
 
 from membergraph.app import create_app
 from membergraph.settings import Settings
-from tests.api.test_replicas import _serve, _until
 from tests.support.http import serving
+from tests.support.serve import serve_ready, until
 
 KEYS = {
     "personalization-key-0001": {
@@ -209,8 +209,8 @@ def test_an_answer_cached_on_one_process_is_dropped_by_a_purchase_through_anothe
     store = tmp_path / "one.db"
     keys = orjson.dumps(KEYS).decode()
     with (
-        _serve(data_dir, store, api_keys=keys) as (a, _),
-        _serve(data_dir, store, api_keys=keys) as (
+        serve_ready(data_dir, store, api_keys=keys) as (a, _),
+        serve_ready(data_dir, store, api_keys=keys) as (
             b,
             _,
         ),
@@ -220,6 +220,6 @@ def test_an_answer_cached_on_one_process_is_dropped_by_a_purchase_through_anothe
         read_on_b.profile()
         assert read_on_b.cache("hits") >= 1
         through_a.ingest("transactions", _purchase(3, 40))
-        seen = _until(lambda: _points(read_on_b.profile()) == before + 40)
+        seen = until(lambda: _points(read_on_b.profile()) == before + 40)
         assert seen, "B kept serving the answer cached before the purchase made through A"
         assert read_on_b.cache("invalidations") >= 1
