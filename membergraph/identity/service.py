@@ -9,29 +9,24 @@ so both give the same partition for the same data, in any order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from itertools import chain, repeat
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from membergraph._perf import gc_paused
-from membergraph.identity.changes import diff_links, member_changes, record_events
 from membergraph.identity.closure import Closure, closure_walk
-from membergraph.identity.early_links import EarlyLinks, settle
-from membergraph.identity.engine import Resolution, ValueKey, resolve
+from membergraph.identity.engine import ValueKey
 from membergraph.identity.events import MemberChange
-from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.ids import IdAssignment, assign_member_ids
 from membergraph.identity.normalize import IdentifierKind, normalize
-from membergraph.identity.records import RecordData, RecordKey, identifier_key, sorted_refs
+from membergraph.identity.records import RecordData, RecordKey, identifier_key
 from membergraph.identity.rules import Rules
-from membergraph.identity.steward_record import steward_event
+from membergraph.identity.scope_change import (
+    Adjustments,
+    ApplyResult,
+    Guard,
+    MembersUse,
+    apply_scope,
+)
 from membergraph.identity.store.port import (
-    Change,
     ConcurrentChange,
-    IdentityEvent,
     IdentityStore,
     ScopeState,
     TransientStoreError,
@@ -41,43 +36,6 @@ __all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange"]
 
 _ATTEMPTS = 5
 _BACKOFF_S = 0.2  # the first wait after a transient store failure; doubled each time
-_INLINE_SCOPE = 64  # records a resolution runs on the event loop's thread, at most
-
-
-@dataclass(slots=True)
-class ApplyResult:
-    """The outcome of resolving one scope."""
-
-    members: int
-    changes: list[MemberChange] = field(default_factory=list)
-    assignments: dict[RecordKey, str] = field(default_factory=dict)
-    member_of: dict[RecordKey, str] = field(default_factory=dict)
-    before: Mapping[RecordKey, str] = field(default_factory=dict)
-    """Each stored record of the scope and its member before the change."""
-    scope: Mapping[RecordKey, RecordData] = field(default_factory=dict)
-    """The records resolved: the change moves none outside them."""
-
-
-Pair = tuple[RecordKey, RecordKey]
-MembersUse = Callable[[Mapping[RecordKey, str]], Awaitable[object]]
-Guard = Callable[[ApplyResult], None]
-
-
-@dataclass(slots=True)
-class Adjustments:
-    """A steward's changes to the constraints, applied with the resolution they cause."""
-
-    manual_add: list[tuple[RecordKey, RecordKey, dict[str, Any]]] = field(default_factory=list)
-    manual_drop: set[frozenset[RecordKey]] = field(default_factory=set)
-    cannot_add: list[Pair] = field(default_factory=list)
-    cannot_lift: set[frozenset[RecordKey]] = field(default_factory=set)
-    reason: str | None = None
-    events: list[IdentityEvent] = field(default_factory=list)
-    action: str | None = None
-    """The steward's action (link, split, ...): its constraints are kept as a ``steward``
-    event (:mod:`~membergraph.identity.steward_record`), which ``undo`` reverses."""
-    said: dict[str, Any] = field(default_factory=dict)  # more for that event's evidence
-    anchor: RecordKey | None = None  # the event goes to this record's member's history
 
 
 class IdentityService:
@@ -139,7 +97,7 @@ class IdentityService:
             else:  # a first load: every record is new (one C call each, not 293,000 steps)
                 changed, scope = set(records), dict(records)
             async with self.lock:
-                return await self._apply_scope(
+                return await self.apply_scope(
                     scope, changed, frozenset(), actor, whole=True, while_storing=while_storing
                 )
 
@@ -187,16 +145,16 @@ class IdentityService:
                 changed[ref] = record
         if not changed:
             return ApplyResult(members=0)
-        (scope, hubs), state = await self._closure(changed)
-        return await self._apply_scope(scope, set(changed), hubs, actor, state=state)
+        (scope, hubs), state = await self.closure(changed)
+        return await self.apply_scope(scope, set(changed), hubs, actor, state=state)
 
-    async def _closure(self, changed: Mapping[RecordKey, RecordData]) -> tuple[Closure, ScopeState]:
+    async def closure(self, changed: Mapping[RecordKey, RecordData]) -> tuple[Closure, ScopeState]:
         """The records a change to ``changed`` may move, the hubs met on the way, and what the
         store holds about those records."""
         walk = closure_walk(changed, self.rules.is_junk, self.rules.hub_max_records)
         return await self.store.closure_state(walk)
 
-    async def _apply_scope(
+    async def apply_scope(
         self,
         scope: dict[RecordKey, RecordData],
         changed: set[RecordKey],
@@ -209,201 +167,25 @@ class IdentityService:
         guard: Guard | None = None,
         dry_run: bool = False,
     ) -> ApplyResult:
-        """Resolve ``scope`` and store what changed (``state``: the store's state of the scope,
-        if it was read already).
-
-        ``guard`` sees the outcome before anything is written and may refuse it by raising.
-        With ``dry_run`` the outcome is worked out exactly as for the real change (the same
-        IDs, moves and events) and nothing is written: a steward's preview.
-        """
-        assert not (whole and dry_run), "a whole-store resolution writes as it goes"
-        store = self.store
-        adjust = adjust or Adjustments()
-        if state is None:  # the whole store reads tables, not millions of keys
-            state = await store.scope_state(None if whole else scope)
-        manual = [
-            (link.a, link.b, link.evidence)
-            for link in state.active
-            if link.rule == "manual" and frozenset((link.a, link.b)) not in adjust.manual_drop
-        ] + adjust.manual_add
-        cannot = [
-            pair for pair in state.cannot if frozenset(pair) not in adjust.cannot_lift
-        ] + adjust.cannot_add
-        now = datetime.now(UTC)  # one time for the whole change
-        # A whole-store resolution hands the store its links while the engine goes on.
-        early = EarlyLinks(store, actor, now) if whole else None
-        if early is not None:
-            # A whole-store resolution: the store may start writing the records while the
-            # engine runs on another thread (SQLite does, outside Python's lock), and the
-            # links in runs as the engine makes them.
-            # In key order, sorted once: the engine walks them so, the store writes them so.
-            order = sorted_refs(scope)
-            if len(changed) == len(scope):  # a first load: all of them, mapped in C
-                records = list(map(scope.__getitem__, order))
-            else:
-                records = [scope[ref] for ref in order if ref in changed]
-            # With links active already, the engine's first links are not all new: no early.
-            rules, on_links = self.rules, None if state.active else early.hand_over()
-            outcome = await asyncio.gather(
-                asyncio.to_thread(resolve, scope, rules, manual, cannot, hubs, order, on_links),
-                store.stage(records),
-                return_exceptions=True,
-            )
-        else:
-            records = [scope[ref] for ref in sorted(changed)]
-            if len(scope) > _INLINE_SCOPE:
-                # A large closure takes the engine milliseconds or more: on a thread, so the
-                # event loop answers reads meanwhile (the lock keeps writers in order).
-                found = await asyncio.to_thread(resolve, scope, self.rules, manual, cannot, hubs)
-            else:  # most ingests: a handful of records, cheaper than a thread hop
-                found = resolve(scope, self.rules, manual, cannot, hubs)
-            outcome = (found, None)
-        try:
-            for failed in outcome:
-                if isinstance(failed, BaseException):
-                    raise failed
-            resolution = outcome[0]
-            assert isinstance(resolution, Resolution)
-            change, result = await self._change(
-                changed, records, resolution, state, adjust, actor, now, early
-            )
-            result.before, result.scope = state.assignments, scope
-            if guard is not None:
-                guard(result)
-        except BaseException:
-            with contextlib.suppress(Exception):  # the failure raised is the first one
-                await settle(early.take() if early is not None else [])
-            await store.unstage()
-            raise
-        if dry_run:
-            return result
-        if while_storing is None:
-            await store.apply(change)
-        else:
-            done = await asyncio.gather(
-                store.apply(change), while_storing(result.member_of), return_exceptions=True
-            )
-            for outcome_of in done:
-                if isinstance(outcome_of, BaseException):
-                    raise outcome_of
-        if self.on_written is not None:
+        """Resolve ``scope`` and store what changed (:func:`~membergraph.identity.scope_change.
+        apply_scope`); the caller holds :attr:`lock`."""
+        result = await apply_scope(
+            self.store,
+            self.rules,
+            scope,
+            changed,
+            hubs,
+            actor,
+            whole=whole,
+            adjust=adjust,
+            while_storing=while_storing,
+            state=state,
+            guard=guard,
+            dry_run=dry_run,
+        )
+        if not dry_run and self.on_written is not None:
             self.on_written()
         return result
-
-    async def _change(
-        self,
-        changed: set[RecordKey],
-        records: list[RecordData],
-        resolution: Resolution,
-        state: ScopeState,
-        adjust: Adjustments,
-        actor: str,
-        now: datetime,
-        early: EarlyLinks | None = None,
-    ) -> tuple[Change, ApplyResult]:
-        """What a resolution changes in the store: IDs kept, retired and new, links, events.
-
-        For a whole-store resolution the store may write what is known while the rest is
-        worked out here (SQLite does, on its own thread, in order): the links at once, the
-        records with their members once the IDs are known.
-        """
-        store = self.store
-        current = state.assignments
-        change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=state.versions)
-        change.cannot_added = adjust.cannot_add
-        change.cannot_lifted = [tuple(sorted(pair)) for pair in adjust.cannot_lift]  # type: ignore[misc]
-        change.records = records
-        diff_links(change, resolution, state.active)
-        staging: list[asyncio.Task[None]] = []
-
-        async def stage(step: Coroutine[Any, Any, None]) -> None:
-            if early is not None:
-                staging.append(asyncio.create_task(step))
-                await asyncio.sleep(0)  # let it reach the store before this thread gets busy
-            else:
-                step.close()
-
-        try:
-            if early is None or not early.done:
-                # The links the engine handed over early are the first ones, all new (no
-                # links were active); the store got them before these, in order.
-                later = change.links_added[early.count :] if early is not None else []
-                await stage(store.stage_links(later, actor, now))
-            ids = await self._ids(resolution, state)
-            components = resolution.components  # each record with its component's ID, in C
-            member_of = dict(
-                zip(
-                    chain.from_iterable(components),
-                    chain.from_iterable(map(repeat, ids.ids, map(len, components))),
-                    strict=True,
-                )
-            )
-            change.assignments = (
-                {r: m for r, m in member_of.items() if current.get(r) != m}
-                if current
-                else dict(member_of)  # a first load: every record gets its member
-            )
-            change.redirects = ids.redirects
-            change.new_members = ids.new_members
-            await stage(store.stage_members(change.assignments, ids.new_members, now))
-            moved = changed | change.assignments.keys()
-            record_events(change, resolution, member_of, current, moved, now, actor)
-            change.events.extend(adjust.events)
-            if adjust.action is not None:
-                marker = steward_event(
-                    adjust.action,
-                    adjust.manual_add,
-                    adjust.manual_drop,
-                    adjust.cannot_add,
-                    adjust.cannot_lift,
-                    state,
-                    member_of,
-                    actor,
-                    now,
-                    adjust.reason,
-                    adjust.said,
-                    adjust.anchor,
-                )
-                change.events.extend([marker] if marker is not None else [])
-            result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
-            result.changes = member_changes(change, current, member_of, actor, adjust.reason)
-            result.member_of = member_of
-            change.feed = [
-                FeedEntry(ChangeKind(c.kind), c.member_ids, c.at, c.actor, c.reason)
-                for c in result.changes
-            ]
-        finally:
-            # Each awaited, whatever happened, and the first failure raised.
-            await settle([*(early.take() if early is not None else []), *staging])
-        return change, result
-
-    async def _ids(self, resolution: Resolution, state: ScopeState) -> IdAssignment:
-        """The members' IDs: kept, retired, and fresh ones never used before."""
-        origins, taken = state.origins, set(state.taken)
-
-        def assign() -> IdAssignment:
-            return assign_member_ids(
-                resolution.components,
-                state.assignments,
-                origins,
-                taken,
-                state.live_elsewhere,
-                state.previous,
-            )
-
-        ids = assign()
-        # A fresh ID derived from a record key may have been used before (a member merged
-        # away long ago): check only the fresh ones, and derive again past any clash.
-        for _ in range(16):
-            fresh = set(ids.new_members) - set(origins.values())
-            if not fresh:
-                break  # most changes make no new member: no read
-            clashes = await self.store.taken_member_ids(fresh) - taken
-            if not clashes:
-                break
-            taken |= clashes
-            ids = assign()
-        return ids
 
 
 def _differs(stored: RecordData, incoming: RecordData) -> bool:

@@ -128,7 +128,7 @@ async def scope_of(
     service: IdentityService, refs: Sequence[RecordKey]
 ) -> tuple[Closure, ScopeState]:
     records = await service.store.load_records(refs)
-    return await service._closure(records)
+    return await service.closure(records)
 
 
 async def link_records(
@@ -164,7 +164,7 @@ async def link_records(
                 action=action,
                 anchor=a,
             )
-            return await service._apply_scope(
+            return await service.apply_scope(
                 scope,
                 set(),
                 hubs,
@@ -356,7 +356,7 @@ async def _cut(
             action=action,
             anchor=other[0] if other else None,
         )
-        return await service._apply_scope(
+        return await service.apply_scope(
             scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
         )
 

@@ -115,7 +115,7 @@ async def reject_suggestion(
             adjust = Adjustments(
                 cannot_add=[(a, b)], reason=reason, events=[event], action="reject", anchor=a
             )
-            return await service._apply_scope(
+            return await service.apply_scope(
                 scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
             )
 

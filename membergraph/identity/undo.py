@@ -107,7 +107,7 @@ async def undo_event(
         async def attempt() -> ApplyResult:
             (scope, hubs), state = await scope_of(service, refs)
             adjust = _inverse(event, reason)
-            return await service._apply_scope(
+            return await service.apply_scope(
                 scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
             )
 

@@ -10,7 +10,7 @@ import pytest
 
 from membergraph.connectors.models import SourceName
 from membergraph.gateway import open_sources
-from membergraph.identity import batch
+from membergraph.identity import file_pieces
 from membergraph.identity.batch import scan_folder
 from membergraph.identity.load import collect_records
 from membergraph.identity.records import RecordData, RecordKey
@@ -136,7 +136,7 @@ def test_without_worker_processes_the_folder_is_read_on_one_core(
     def no_processes(workers: int) -> object:
         raise OSError("fork not permitted")
 
-    monkeypatch.setattr(batch, "_pool", no_processes)
+    monkeypatch.setattr(file_pieces, "worker_pool", no_processes)
     scan = scan_folder(demo_source, workers=2, piece_bytes=4096)
     assert _facts(scan.records) == _facts(_gateway_records(demo_source))
     assert "worker processes failed (fork not permitted)" in caplog.text

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from membergraph.identity import engine as engine_module
-from membergraph.identity import service as service_module
+from membergraph.identity import scope_change as scope_module
 from membergraph.identity.batch import resolve_folder, scan_folder
 from membergraph.identity.engine import Link
 from membergraph.identity.normalize import IdentifierKind
@@ -100,7 +100,7 @@ async def test_a_first_load_that_fails_mid_way_writes_nothing(
         # everything back.
         for step in ("resolve", "assign_member_ids", "record_events"):
             with monkeypatch.context() as patch:
-                patch.setattr(service_module, step, broken)
+                patch.setattr(scope_module, step, broken)
                 with pytest.raises(RuntimeError, match="failed"):
                     await service.resolve_all(dict(records))
             assert await store.ping() == {"records": 0, "members": 0, "links": 0}

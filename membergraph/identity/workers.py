@@ -1,0 +1,53 @@
+"""Worker processes for batch work, which end when their parent ends, however it ends."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+__all__ = ["worker_pool"]
+
+
+def worker_pool(workers: int) -> Executor:
+    # spawn, not fork: the caller may hold threads (the event loop's, SQLite's).
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_follow_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _follow_parent(parent: int) -> None:
+    """A worker's initializer: the worker ends when ``parent`` ends, however it ends.
+
+    A worker whose parent was killed would wait on its task queue for ever (it holds that
+    pipe's writing end itself): a SIGKILL of ``membergraph resolve`` left its workers running.
+    Linux kills the worker when the thread that started it ends; that thread is inside the
+    pool's ``with`` until every worker has ended, so only the parent's death can set it off.
+    A thread watching the parent's pid covers other systems, and a parent that died before
+    the ``prctl`` asked (the pid check right after it).
+    """
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
