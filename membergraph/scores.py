@@ -19,14 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from membergraph._perf import gc_paused
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedExpired
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.metrics_port import (
     MemberQuery,
     MetricsRow,
@@ -37,6 +40,7 @@ from membergraph.identity.store.metrics_port import (
     Scoring,
     SegmentRules,
 )
+from membergraph.insights.consent import ConsentFact
 from membergraph.insights.loyalty import Tier
 from membergraph.insights.metrics import MemberFacts, MemberMetrics, measure
 from membergraph.privacy import privacy_of
@@ -48,6 +52,12 @@ logger = logging.getLogger(__name__)
 
 PAGE = 500
 """Members measured per batch (one read per source per batch)."""
+
+BULK_PAGE = 2000
+"""Members measured per batch of a rebuild (one read per source, one write per batch;
+:attr:`MetricsKeeper.bulk_page`)."""
+
+_MEASURED = (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS, SourceName.CRM)
 
 _CONSENT_SOURCES = (SourceName.CRM.value, SourceName.WEB_ANALYTICS.value)
 
@@ -99,6 +109,22 @@ def row_of(m: MemberMetrics) -> MetricsRow:
     )
 
 
+@dataclass(slots=True)
+class _Page:
+    """What a page of members' figures are measured from: per member (in ``ids`` order) its
+    records and identifiers; each source's lines by record key; the consent facts of
+    earlier line versions by record; and, when anyone is suppressed, each member's
+    identifier digests and those suppressed."""
+
+    ids: list[str]
+    records: list[list[RecordKey]]
+    idents: list[list[tuple[RecordKey, Identifier]]]
+    lines: dict[SourceName, dict[str, list[Any]]]
+    recorded: dict[RecordKey, list[ConsentFact]] = field(default_factory=dict)
+    digests: list[set[str]] = field(default_factory=list)
+    suppressed: set[str] = field(default_factory=set)
+
+
 class MetricsKeeper:
     """Measures members into the store's metrics and keeps them following the feed."""
 
@@ -110,6 +136,7 @@ class MetricsKeeper:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.measured = 0  # members measured by this process (tests count them)
+        self.bulk_page = BULK_PAGE
 
     @property
     def scoring(self) -> Scoring:
@@ -121,69 +148,93 @@ class MetricsKeeper:
 
     # -- measuring ------------------------------------------------------------------------
 
-    async def _lines(self, source: SourceName, keys: list[str]) -> dict[str, list[Any]]:
+    async def _lines(
+        self, source: SourceName, keys: list[str], light: bool
+    ) -> dict[str, list[Any]]:
         connector = self.gateway.sources.get(source)
         if connector is None or not keys:
             return {}
-        answers = await connector.load_many(keys)
+        load = connector.load_light if light else connector.load_many
         found: dict[str, list[Any]] = {}
-        for key, answer in zip(keys, answers, strict=True):
+        for key, answer in zip(keys, await load(keys), strict=True):
             if isinstance(answer, ConnectorError):
                 raise answer
             found[key] = answer
         return found
 
-    async def measure(self, member_ids: Sequence[str]) -> tuple[list[MetricsRow], list[str]]:
-        """The rows of the live members among ``member_ids``, and those that are no more."""
+    async def _read(self, member_ids: Sequence[str], light: bool = False) -> _Page:
+        """What the figures of ``member_ids`` are measured from, a few reads for them all:
+        ``light`` lines (:meth:`~membergraph.connectors.base.Connector.load_light`) for a
+        bulk rebuild, the models otherwise."""
         ids = sorted(set(member_ids))
         records = await self.store.member_records(ids)
-        idents = await self.store.member_identifiers(ids)
-        keys: dict[SourceName, list[str]] = {s: [] for s in SourceName}
+        keys: dict[SourceName, set[str]] = {s: set() for s in _MEASURED}
         for refs in records:
             for source, key in refs:
-                keys[SourceName(source)].append(key)
-        lines = {
-            s: await self._lines(s, sorted(set(keys[s])))
-            for s in (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS, SourceName.CRM)
-        }
+                if source in keys:
+                    keys[SourceName(source)].add(key)
         privacy = await privacy_of(self.gateway)
         consent_refs = [r for refs in records for r in refs if r[0] in _CONSENT_SOURCES]
-        recorded = dict(
-            zip(consent_refs, await privacy.store.consent_facts(consent_refs), strict=True)
+        # The store's reads and the sources' run side by side (two connections, or servers).
+        idents, facts, *lines = await asyncio.gather(
+            self.store.member_identifiers(ids),
+            privacy.store.consent_facts(consent_refs),
+            *(self._lines(s, sorted(keys[s]), light) for s in _MEASURED),
         )
-        digests: list[set[str]] = [set() for _ in idents]
+        page = _Page(ids, records, idents, dict(zip(_MEASURED, lines, strict=True)))
+        page.recorded = dict(zip(consent_refs, facts, strict=True))
         if await privacy.store.any_suppressed():  # most stores suppress nobody: no digests
-            digests = [{privacy.suppressor.digest(i.kind, i.key) for _, i in f} for f in idents]
-        suppressed = await privacy.store.suppressed(set().union(*digests))
+            page.digests = [
+                {privacy.suppressor.digest(i.kind, i.key) for _, i in f} for f in idents
+            ]
+            page.suppressed = await privacy.store.suppressed(set().union(*page.digests))
+        return page
+
+    def _measured(self, page: _Page) -> tuple[list[MetricsRow], list[str]]:
+        """The rows of the live members of ``page``, and the members that are no more."""
         settings = self.gateway.settings
         reference = self.reference()
+        engagement_days = settings.segments.engagement_days
         tiers = [Tier(name, spend) for name, spend in settings.tiers.items()]
+        lines = page.lines
         rows, gone = [], []
-        for member, refs, found, digest in zip(ids, records, idents, digests, strict=True):
-            if not refs:
-                gone.append(member)
-                continue
-            # A member carrying a suppressed identifier is reached on no channel.
-            kinds = set() if digest & suppressed else {i.kind for _, i in found if i.via != "agent"}
-
-            def of(source: SourceName, refs: list[tuple[str, str]] = refs) -> list[Any]:
-                return [x for s, k in refs if s == source.value for x in lines[source].get(k, [])]
-
-            facts = MemberFacts(
-                member_id=member,
-                transactions=of(SourceName.TRANSACTIONS),
-                events=of(SourceName.WEB_ANALYTICS),
-                contacts=of(SourceName.CRM),
-                recorded=[f for ref in refs for f in recorded.get(ref, [])],
-                sources=frozenset(s for s, _ in refs),
-                has_email=IdentifierKind.EMAIL in kinds,
-                has_phone=IdentifierKind.PHONE in kinds,
-                has_visitor=IdentifierKind.ANONYMOUS_ID in kinds,
-            )
-            engagement_days = settings.segments.engagement_days
-            rows.append(row_of(measure(facts, reference, engagement_days, tiers)))
+        with gc_paused(freeze=False):  # a page's figures: many small objects, no cycle
+            for n, (member, refs) in enumerate(zip(page.ids, page.records, strict=True)):
+                if not refs:
+                    gone.append(member)
+                    continue
+                found = page.idents[n]
+                # A member carrying a suppressed identifier is reached on no channel.
+                digest = page.digests[n] if page.digests else set()
+                kinds = (
+                    set()
+                    if digest & page.suppressed
+                    else {i.kind for _, i in found if i.via != "agent"}
+                )
+                of: dict[SourceName, list[Any]] = {s: [] for s in _MEASURED}
+                for source, key in refs:
+                    if source in of:
+                        of[SourceName(source)] += lines[SourceName(source)].get(key, ())
+                facts = MemberFacts(
+                    member_id=member,
+                    transactions=of[SourceName.TRANSACTIONS],
+                    events=of[SourceName.WEB_ANALYTICS],
+                    contacts=of[SourceName.CRM],
+                    recorded=[f for ref in refs for f in page.recorded.get(ref, ())],
+                    sources=frozenset(s for s, _ in refs),
+                    has_email=IdentifierKind.EMAIL in kinds,
+                    has_phone=IdentifierKind.PHONE in kinds,
+                    has_visitor=IdentifierKind.ANONYMOUS_ID in kinds,
+                )
+                rows.append(row_of(measure(facts, reference, engagement_days, tiers)))
         self.measured += len(rows)
         return rows, gone
+
+    async def measure(
+        self, member_ids: Sequence[str], light: bool = False
+    ) -> tuple[list[MetricsRow], list[str]]:
+        """The rows of the live members among ``member_ids``, and those that are no more."""
+        return self._measured(await self._read(member_ids, light))
 
     async def refresh(self, member_ids: Sequence[str], cursor: int) -> None:
         for start in range(0, len(member_ids), PAGE):
@@ -200,15 +251,41 @@ class MetricsKeeper:
 
     async def _rebuild(self) -> None:
         head = await self.store.feed_head()
-        after: str | None = None
-        while True:
-            ids = await self.store.page_members(after, PAGE)
-            if not ids:
-                break
-            await self.refresh(ids, head)
-            after = ids[-1]
+        writing: asyncio.Task[None] | None = None
+        try:
+            async with contextlib.aclosing(self._pages()) as pages:
+                async for page in pages:
+                    rows, gone = self._measured(page)
+                    if writing is not None:
+                        await writing
+                    # Written while the next page is measured (the store's thread, one
+                    # transaction a page).
+                    writing = asyncio.create_task(self.metrics.put(rows, gone, head))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
         await self._drop_leftovers(head)
         await self.metrics.set_position(head)
+
+    async def _pages(self) -> AsyncGenerator[_Page]:
+        """Every member's facts, :attr:`bulk_page` members at a time, the next page read
+        (by the databases' threads) while the caller measures this one."""
+
+        async def read(after: str | None) -> _Page | None:
+            ids = await self.store.page_members(after, self.bulk_page)
+            return await self._read(ids, light=True) if ids else None
+
+        reading = asyncio.create_task(read(None))
+        try:
+            while (page := await reading) is not None:
+                reading = asyncio.create_task(read(page.ids[-1]))
+                yield page
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
 
     async def _drop_leftovers(self, cursor: int) -> None:
         last: tuple[int | str, str] | None = None

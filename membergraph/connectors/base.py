@@ -19,7 +19,7 @@ import abc
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
 
 from pydantic import BaseModel
@@ -117,6 +117,19 @@ class Connector(abc.ABC, Generic[Line]):
     @final
     async def load_many(self, keys: Sequence[str]) -> list[list[Line] | ConnectorError]:
         """The lines of each record key, in key order; a failing key gets its error."""
+        return await self._guarded(self._load_many, keys)
+
+    @final
+    async def load_light(self, keys: Sequence[str]) -> list[list[Any] | ConnectorError]:
+        """As :meth:`load_many`, for readers that only read the lines' fields (a batch of
+        members measured whole): each line may be a lighter read-only object with the
+        model's fields and values (what
+        :func:`~membergraph.connectors.fastlines.fast_decoder` reads) instead of the model."""
+        return await self._guarded(self._load_light, keys)
+
+    async def _guarded(
+        self, load: Callable[[Sequence[str]], Awaitable[Sequence[Any]]], keys: Sequence[str]
+    ) -> list[Any]:
         circuit = self.circuit
         if circuit == "open" or (circuit == "half_open" and self.probing):
             error = SourceUnavailable(self.source, "circuit open after repeated failures")
@@ -128,7 +141,7 @@ class Connector(abc.ABC, Generic[Line]):
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
-                results = await self._load_many(keys)
+                results = await load(keys)
         except ConnectorError as exc:
             failure = exc
         except TimeoutError:
@@ -171,6 +184,10 @@ class Connector(abc.ABC, Generic[Line]):
     @abc.abstractmethod
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[Line] | Exception]:
         """Fetch the lines of each key, one entry per key, in order."""
+
+    async def _load_light(self, keys: Sequence[str]) -> Sequence[list[Any] | Exception]:
+        """:meth:`_load_many`, unless the backend has a cheaper read of the same fields."""
+        return await self._load_many(keys)
 
 
 class SourceConnector(Connector[BaseModel]):

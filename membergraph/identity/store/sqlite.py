@@ -312,22 +312,7 @@ class SqliteStore(IdentityStore):
     async def member_identifiers(
         self, member_ids: Sequence[str]
     ) -> list[list[tuple[RecordKey, Identifier]]]:
-        grouped = await self._grouped(
-            "SELECT r.member_id, i.* FROM records r JOIN identifiers i"
-            " ON i.source = r.source AND i.rkey = r.key WHERE r.member_id IN ({marks})"
-            " ORDER BY i.kind, i.value, i.source, i.rkey",
-            member_ids,
-        )
-        return [
-            [
-                (
-                    (r["source"], r["rkey"]),
-                    Identifier(IdentifierKind(r["kind"]), r["key"], r["value"], r["via"]),
-                )
-                for r in grouped.get(m, [])
-            ]
-            for m in member_ids
-        ]
+        return await self._read(sqlite_read.member_identifiers, list(member_ids))
 
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
         rows = await self._all(

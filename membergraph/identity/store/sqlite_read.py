@@ -20,7 +20,7 @@ import orjson
 from membergraph.identity.closure import Closure, Walk, run_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import RecordData, RecordKey, identifier_of
+from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_of
 from membergraph.identity.store.port import ClosureStep, ScopeState, StoredLink, reached
 from membergraph.identity.store.sqlite_write import _RECORD_COLUMNS, chunks, member_versions
 
@@ -261,6 +261,26 @@ def member_records(db: Conn, member_ids: Sequence[str]) -> list[list[RecordKey]]
         member_ids,
     )
     return [[(r["source"], r["key"]) for r in found.get(m, [])] for m in member_ids]
+
+
+def member_identifiers(
+    db: Conn, member_ids: Sequence[str]
+) -> list[list[tuple[RecordKey, Identifier]]]:
+    """Each member's identifiers with their records, ordered by kind, value and record."""
+    found: dict[str, list[tuple[RecordKey, Identifier]]] = defaultdict(list)
+    kinds = _KINDS  # plain tuples and a dict: a page of members holds 100,000 of them
+    cursor = db.cursor()
+    cursor.row_factory = None
+    for chunk in chunks(sorted(set(member_ids))):
+        sql = (
+            "SELECT r.member_id, i.source, i.rkey, i.kind, i.key, i.value, i.via"
+            " FROM records r JOIN identifiers i ON i.source = r.source AND i.rkey = r.key"
+            f" WHERE r.member_id IN ({','.join('?' * len(chunk))})"
+            " ORDER BY i.kind, i.value, i.source, i.rkey"
+        )
+        for member, source, rkey, kind, key, value, via in cursor.execute(sql, chunk):
+            found[member].append(((source, rkey), Identifier(kinds[kind], key, value, via)))
+    return [found.get(m, []) for m in member_ids]
 
 
 def closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:
