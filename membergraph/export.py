@@ -32,6 +32,7 @@ from membergraph.privacy.port import AccessEntry
 from membergraph.resolvers.context import Gateway
 from membergraph.resolvers.errors import CodedError
 from membergraph.schema.analytics import AmountRange, MemberFilter, member_query
+from membergraph.schema.enums import Source
 from membergraph.schema.insights import Channel, Segment
 from membergraph.scores import from_micros
 from membergraph.settings import Settings
@@ -96,7 +97,7 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
 def query_of(params: Mapping[str, str], settings: Settings) -> MemberQuery:
     """The store's query for the request's parameters (BAD_USER_INPUT naming a bad one)."""
     found = MemberFilter(
-        source=params.get("source"),
+        source=_enum(Source, params.get("source"), "source"),
         segment=_enum(Segment, params.get("segment"), "segment"),
         tier=params.get("tier"),
         lifetime_spend_cents=_range(params, "lifetimeSpend"),

@@ -27,10 +27,10 @@ def test_the_readme_example_finds_jane_doe_with_her_facts(client: TestClient) ->
     assert member["transactions"]["totalCount"] == 3
     assert member["loyalty"]["pointsBalance"] > 0
     assert {r["source"] for r in member["records"]} == {
-        "crm",
-        "transactions",
-        "web_analytics",
-        "call_center",
+        "CRM",
+        "TRANSACTIONS",
+        "WEB_ANALYTICS",
+        "CALL_CENTER",
     }
 
 

@@ -9,7 +9,6 @@ from typing import Any, cast
 
 import strawberry
 
-from membergraph.connectors.models import SourceName
 from membergraph.identity.store.metrics_port import (
     ConflictQuery,
     GroupKey,
@@ -20,6 +19,7 @@ from membergraph.identity.store.metrics_port import (
 )
 from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.paging import Page
+from membergraph.schema.enums import PurchaseChannel, Source
 from membergraph.schema.insights import Channel, Segment
 from membergraph.schema.types import BigInt, IdentityEvent, PageInfo, _page_info, identity_event
 from membergraph.settings import Settings
@@ -48,10 +48,8 @@ class AmountRange:
 
 @strawberry.input(description="Which members to list: every condition given must hold.")
 class MemberFilter:
-    source: str | None = strawberry.field(
-        default=None,
-        description="Only members with a record from this source "
-        "(crm, transactions, web_analytics, call_center).",
+    source: Source | None = strawberry.field(
+        default=None, description="Only members with a record from this source."
     )
     segment: Segment | None = strawberry.field(
         default=None, description="Only members in this segment."
@@ -125,7 +123,9 @@ class StatsDimension(Enum):
 class MemberStatsGroup:
     segment: Segment | None = strawberry.field(description="The group's segment, if grouped.")
     tier: str | None = strawberry.field(description="The group's tier, if grouped.")
-    channel: str | None = strawberry.field(description="The group's channel, if grouped.")
+    channel: PurchaseChannel | None = strawberry.field(
+        description="The group's channel, if grouped."
+    )
     month: str | None = strawberry.field(description="The group's month, if grouped.")
     store: str | None = strawberry.field(description="The group's store, if grouped.")
     members: int = strawberry.field(description="Members in the group.")
@@ -140,7 +140,7 @@ def stats_group(row: StatsRow) -> MemberStatsGroup:
     return MemberStatsGroup(
         segment=Segment(segment) if segment else None,
         tier=row.key.get("tier"),
-        channel=row.key.get("channel"),
+        channel=PurchaseChannel(row.key["channel"]) if row.key.get("channel") else None,
         month=row.key.get("month"),
         store=row.key.get("store"),
         members=row.members,
@@ -169,11 +169,6 @@ def member_query(found: MemberFilter | None, settings: Settings) -> MemberQuery:
     """The store's query for a filter; an unknown source or tier is BAD_USER_INPUT."""
     if found is None:
         return MemberQuery()
-    if found.source is not None and found.source not in {s.value for s in SourceName}:
-        known = ", ".join(s.value for s in SourceName)
-        raise bad_input(
-            f"unknown source {found.source!r}; use one of {known}", argument="filter.source"
-        )
     if found.tier is not None and found.tier not in settings.tiers:
         known = ", ".join(settings.tiers)
         raise bad_input(f"unknown tier {found.tier!r}; use one of {known}", argument="filter.tier")
@@ -186,7 +181,7 @@ def member_query(found: MemberFilter | None, settings: Settings) -> MemberQuery:
     return MemberQuery(
         segment=str(found.segment.value) if found.segment else None,
         tier=found.tier,
-        source=found.source,
+        source=str(found.source.value) if found.source else None,
         lifetime_spend_cents=_range(found.lifetime_spend_cents, "lifetimeSpendCents"),
         monetary_cents=_range(found.spend_12m_cents, "spend12mCents"),
         points_balance=_range(found.points_balance, "pointsBalance"),

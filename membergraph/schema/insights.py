@@ -7,6 +7,7 @@ from enum import Enum
 
 import strawberry
 
+from membergraph.schema.enums import ActivityKind, Source
 from membergraph.schema.types import BigInt, CallInteraction, PageInfo, Transaction, WebEvent
 
 
@@ -60,7 +61,7 @@ class Consent:
     granted: bool | None = strawberry.field(
         description="Opted in (true), out (false), or never asked (null)."
     )
-    source: str | None = strawberry.field(description="Source of the choice.")
+    source: Source | None = strawberry.field(description="Source of the choice.")
     record: str | None = strawberry.field(description="Record key of the choice.")
     at: datetime | None = strawberry.field(description="When it was made.")
     line: str | None = strawberry.field(
@@ -77,7 +78,7 @@ class Consent:
 class ConsentChange:
     granted: bool = strawberry.field(description="Opted in (true) or out (false).")
     at: datetime | None = strawberry.field(description="When (the line's time).")
-    source: str = strawberry.field(description="Source of the line.")
+    source: Source = strawberry.field(description="Source of the line.")
     record: str = strawberry.field(description="Record key the line belongs to.")
     line: str = strawberry.field(description="The line's id.")
 
@@ -86,7 +87,7 @@ class ConsentChange:
     description="One fact on the member's timeline; exactly one of the fact fields is set."
 )
 class ActivityItem:
-    kind: str = strawberry.field(description="PURCHASE, WEB or CALL.")
+    kind: ActivityKind = strawberry.field(description="What the item is.")
     at: datetime = strawberry.field(description="When it happened.")
     transaction: Transaction | None = strawberry.field(description="The purchase, for PURCHASE.")
     web_event: WebEvent | None = strawberry.field(description="The event, for WEB.")

@@ -13,6 +13,7 @@ from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
 from membergraph.resolvers.paging import Page
+from membergraph.schema.enums import Source
 from membergraph.schema.insights import (
     ActivityConnection,
     ActivityEdge,
@@ -42,7 +43,7 @@ from membergraph.schema.types import (
     TransactionEdge,
     WebEvent,
     _page_info,
-    _record,
+    as_record,
     identity_event,
 )
 
@@ -98,14 +99,14 @@ class Member:
         pairs = await R.identifiers(info.context, root)
         return [
             Identifier(
-                kind=IdentifierKind(kind.value), value=value, records=[_record(r) for r in refs]
+                kind=IdentifierKind(kind.value), value=value, records=[as_record(r) for r in refs]
             )
             for kind, value, refs in R.group_identifiers(pairs)
         ]
 
     @strawberry.field(description="The source records that make up the member.")
     async def records(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> list[Record]:
-        return [_record(r) for r in await R.records(info.context, root)]
+        return [as_record(r) for r in await R.records(info.context, root)]
 
     @strawberry.field(description="Purchases, refunds and cancellations, newest first.")
     async def transactions(
@@ -172,13 +173,17 @@ class Member:
             Consent(
                 channel=Channel(c.channel.value),
                 granted=c.granted,
-                source=c.source,
+                source=Source(c.source) if c.source else None,
                 record=c.record,
                 at=c.at,
                 line=c.line,
                 history=[
                     ConsentChange(
-                        granted=h.granted, at=h.at, source=h.source, record=h.record, line=h.line
+                        granted=h.granted,
+                        at=h.at,
+                        source=Source(h.source),
+                        record=h.record,
+                        line=h.line,
                     )
                     for h in c.history
                 ],
@@ -221,13 +226,13 @@ class Member:
             RecordRefInput, strawberry.argument(description="The record to explain.")
         ],
     ) -> list[Link] | None:
-        path = await R.explain(info.context, root, (record.source, record.key))
+        path = await R.explain(info.context, root, record.ref())
         if path is None:
             return None
         return [
             Link(
-                a=_record(k.a),
-                b=_record(k.b),
+                a=as_record(k.a),
+                b=as_record(k.b),
                 rule=k.rule,
                 evidence=k.evidence,  # type: ignore[arg-type]  # JSON accepts any dict
                 actor=k.actor,

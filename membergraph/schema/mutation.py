@@ -11,6 +11,7 @@ import strawberry
 
 from membergraph.identity.feed import FeedEntry
 from membergraph.resolvers import steward as S
+from membergraph.schema.enums import Source
 from membergraph.schema.member import Member
 from membergraph.schema.permissions import (
     AcrossMembers,
@@ -22,7 +23,7 @@ from membergraph.schema.types import Ctx, PageInfo, RecordRefInput
 
 
 def _ref(ref: RecordRefInput) -> tuple[str, str]:
-    return S.record_ref(ref.source, ref.key)
+    return ref.ref()
 
 
 Reason = Annotated[str, strawberry.argument(description="Why: kept in the members' history.")]
@@ -177,7 +178,7 @@ class MemberChanged:
     actor: str | None = strawberry.field(
         description="Rule engine run or person that made an identity change."
     )
-    source: str | None = strawberry.field(description="The source of a fact's line.")
+    source: Source | None = strawberry.field(description="The source of a fact's line.")
     line_id: str | None = strawberry.field(description="The id of a fact's line in its source.")
     reason: str | None = strawberry.field(
         extensions=[MaskPII(text=True, bound_too=True)],
@@ -245,7 +246,7 @@ def member_changed(change: FeedEntry) -> MemberChanged:
         kind=MemberChangeKind(change.kind.value),
         member_ids=[strawberry.ID(m) for m in change.member_ids],
         actor=change.actor,
-        source=change.source,
+        source=Source(change.source) if change.source else None,
         line_id=change.line_id,
         reason=change.reason,
         at=change.at,

@@ -12,7 +12,7 @@ from membergraph.resolvers import steward as S
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import DryRun, Reason
 from membergraph.schema.permissions import AcrossMembers, MaskPII, requires
-from membergraph.schema.types import Ctx, PageInfo, Record, RecordRefInput
+from membergraph.schema.types import Ctx, PageInfo, Record, RecordRefInput, as_record
 
 __all__ = ["SuggestionMutation", "SuggestionQuery"]
 
@@ -72,8 +72,8 @@ class MatchSuggestionConnection:
 def _suggestion(found: MemberSuggestion) -> MatchSuggestion:
     s = found.suggestion
     return MatchSuggestion(
-        a=Record(source=s.a[0], key=s.a[1]),
-        b=Record(source=s.b[0], key=s.b[1]),
+        a=as_record(s.a),
+        b=as_record(s.b),
         member_ids=[strawberry.ID(m) for m in found.members],
         score=round(s.score, 6),
         evidence=[
@@ -134,7 +134,7 @@ class SuggestionMutation:
     async def accept_suggestion(
         self, info: Ctx, a: Contact, b: Contact, reason: Reason, dry_run: DryRun = False
     ) -> list[Member]:
-        refs = S.record_ref(a.source, a.key), S.record_ref(b.source, b.key)
+        refs = a.ref(), b.ref()
         return await S.accept(info.context, *refs, reason, dry_run)  # type: ignore[return-value]
 
     @strawberry.mutation(
@@ -146,5 +146,5 @@ class SuggestionMutation:
     async def reject_suggestion(
         self, info: Ctx, a: Contact, b: Contact, reason: Reason, dry_run: DryRun = False
     ) -> list[Member]:
-        refs = S.record_ref(a.source, a.key), S.record_ref(b.source, b.key)
+        refs = a.ref(), b.ref()
         return await S.reject(info.context, *refs, reason, dry_run)  # type: ignore[return-value]

@@ -16,6 +16,13 @@ from strawberry.types import Info
 from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.paging import Page
+from membergraph.schema.enums import (
+    AccountKind,
+    PurchaseChannel,
+    Source,
+    TransactionStatus,
+    WebEventType,
+)
 from membergraph.schema.permissions import MaskPII
 
 
@@ -42,9 +49,7 @@ Ctx = Info[RequestContext, None]
 
 @strawberry.type(description="A source's own notion of a customer: a node of the identity graph.")
 class Record:
-    source: str = strawberry.field(
-        description="Source name: crm, transactions, web_analytics or call_center."
-    )
+    source: Source = strawberry.field(description="The source it comes from.")
     key: str = strawberry.field(
         extensions=[MaskPII()],
         description="The record's key in its source: a contact_id, `loyalty:<card>`, "
@@ -52,8 +57,8 @@ class Record:
     )
 
 
-def _record(ref: tuple[str, str]) -> Record:
-    return Record(source=ref[0], key=ref[1])
+def as_record(ref: tuple[str, str]) -> Record:
+    return Record(source=Source(ref[0]), key=ref[1])
 
 
 @strawberry.type(description="An identifier value and the records that carry it.")
@@ -80,7 +85,7 @@ class Address:
 @strawberry.type(description="An e-mail or phone with the sources it was seen in.")
 class ContactPoint:
     value: str = strawberry.field(extensions=[MaskPII()], description="The normalized value.")
-    sources: list[str] = strawberry.field(description="Sources that gave this value.")
+    sources: list[Source] = strawberry.field(description="Sources that gave this value.")
     last_seen: datetime | None = strawberry.field(description="When a source last gave it.")
 
 
@@ -91,7 +96,7 @@ class FieldLineage:
         extensions=[MaskPII(text_when=lambda root: root.field in ("birth_date", "address"))],
         description="The surviving value.",
     )
-    source: str | None = strawberry.field(description="Source it came from.")
+    source: Source | None = strawberry.field(description="Source it came from.")
     record: str | None = strawberry.field(description="Record key in that source.")
     updated_at: datetime | None = strawberry.field(description="When that source last said so.")
 
@@ -176,7 +181,7 @@ class Loyalty:
 
 @strawberry.type(description="Points earned on one channel.")
 class ChannelPoints:
-    channel: str = strawberry.field(description="store or online.")
+    channel: PurchaseChannel = strawberry.field(description="The channel.")
     points: BigInt = strawberry.field(description="Points earned there.")
 
 
@@ -196,13 +201,13 @@ class Transaction:
         extensions=[MaskPII()], description="E-mail of an online order, as given."
     )
     store_id: str | None = strawberry.field(description="Store, for in-store purchases.")
-    channel: str = strawberry.field(description="store or online.")
+    channel: PurchaseChannel = strawberry.field(description="Where it was made.")
     occurred_at: datetime = strawberry.field(description="When it happened.")
     amount_cents: int = strawberry.field(description="Amount in cents.")
     currency: str = strawberry.field(description="ISO 4217 currency.")
     points_earned: int = strawberry.field(description="Points earned.")
     points_redeemed: int = strawberry.field(description="Points redeemed.")
-    status: str = strawberry.field(description="completed, refunded or cancelled.")
+    status: TransactionStatus = strawberry.field(description="Where it stands.")
     items: list[LineItem] = strawberry.field(description="What was bought.")
 
 
@@ -211,7 +216,7 @@ class WebEvent:
     event_id: str = strawberry.field(description="The source's id.")
     anonymous_id: str = strawberry.field(description="The visitor (device) id.")
     user_id: str | None = strawberry.field(description="CRM contact_id once logged in.")
-    type: str = strawberry.field(description="page, track or identify.")
+    type: WebEventType = strawberry.field(description="The kind of event.")
     name: str | None = strawberry.field(description="Event name, e.g. Offer Redeemed.")
     occurred_at: datetime = strawberry.field(description="When it happened.")
     properties: JSON = strawberry.field(
@@ -221,7 +226,7 @@ class WebEvent:
 
 @strawberry.type(description="The account an agent typed.")
 class AccountRef:
-    kind: str = strawberry.field(description="crm_id, loyalty_id or email.")
+    kind: AccountKind = strawberry.field(description="What was typed.")
     value: str = strawberry.field(extensions=[MaskPII()], description="As typed.")
 
 
@@ -269,7 +274,7 @@ def identity_event(event: Any) -> IdentityEvent:
         rule=event.rule,
         reason=event.reason,
         evidence=event.evidence,
-        records=[_record(r) for r in event.records],
+        records=[as_record(r) for r in event.records],
     )
 
 
@@ -287,8 +292,14 @@ class Link:
 
 @strawberry.input(description="A record as `records { source key }` shows it.")
 class RecordRefInput:
-    source: str = strawberry.field(description="crm, transactions, web_analytics or call_center.")
+    source: Source = strawberry.field(description="The source it comes from.")
     key: str = strawberry.field(description="The record's key in its source.")
+
+    def ref(self) -> tuple[str, str]:
+        """The record's key in the store, checked (BAD_USER_INPUT if empty)."""
+        from membergraph.resolvers.steward import record_ref
+
+        return record_ref(str(self.source.value), self.key)
 
 
 @strawberry.type(description="Paging information of a connection.")

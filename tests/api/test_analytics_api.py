@@ -84,9 +84,9 @@ def _spend(m: dict[str, Any]) -> int:
             id="points-range",
         ),
         pytest.param(
-            {"source": "call_center", "segment": "ZOMBIE"},
+            {"source": "CALL_CENTER", "segment": "ZOMBIE"},
             lambda m: (
-                "ZOMBIE" in m["segments"] and "call_center" in {r["source"] for r in m["records"]}
+                "ZOMBIE" in m["segments"] and "CALL_CENTER" in {r["source"] for r in m["records"]}
             ),
             id="source-and-segment",
         ),
@@ -132,7 +132,7 @@ def test_member_stats_by_tier_count_what_members_say(
         analyst,
         "{ memberStats(groupBy: [CHANNEL, MONTH]) { channel month purchases spendCents } }",
     )["data"]["memberStats"]  # type: ignore[index]
-    assert {g["channel"] for g in months} <= {"store", "online", None}
+    assert {g["channel"] for g in months} <= {"STORE", "ONLINE", None}
     whole = gql(analyst, "{ memberStats { members spendCents } }")["data"]["memberStats"]  # type: ignore[index]
     assert whole[0]["members"] == len(everyone)
     assert whole[0]["spendCents"] == sum(_spend(m) for m in everyone.values())

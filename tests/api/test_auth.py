@@ -146,13 +146,13 @@ def test_personal_fields_are_masked_without_pii_read(
         ),
         pytest.param(
             "analyst",
-            'mutation { splitMember(memberId: "m_x", records: [{source: "crm", key: "C-JANE"}], reason: "r") { id } }',
+            'mutation { splitMember(memberId: "m_x", records: [{source: CRM, key: "C-JANE"}], reason: "r") { id } }',
             False,
             id="analyst-cannot-split",
         ),
         pytest.param(
             "steward-sue",
-            'mutation { splitMember(memberId: "m_x", records: [{source: "crm", key: "C-JANE"}], reason: "r") { id } }',
+            'mutation { splitMember(memberId: "m_x", records: [{source: CRM, key: "C-JANE"}], reason: "r") { id } }',
             True,
             id="steward-may-split",
         ),
@@ -170,7 +170,7 @@ def test_scopes_guard_analytics_and_identity_writes(
 
 
 def test_a_stewards_change_is_recorded_under_the_keys_holder(secured: TestClient) -> None:
-    query = """mutation { linkRecords(a: {source: "crm", key: "C-JANE"}, b: {source: "transactions", key: "online:jane.doe@mail.com"}, reason: "same") { id identityHistory { actor } } }"""
+    query = """mutation { linkRecords(a: {source: CRM, key: "C-JANE"}, b: {source: TRANSACTIONS, key: "online:jane.doe@mail.com"}, reason: "same") { id identityHistory { actor } } }"""
     answer = _ask(secured, "steward-sue", query)
     assert "errors" not in answer, answer
     [member] = answer["data"]["linkRecords"]  # type: ignore[index]

@@ -292,9 +292,9 @@ CASES = [
         "POST",
         "/graphql",
         JSON,
-        _q('{ members(filter: {source: "erp"}) { totalCount } }'),
+        _q("{ members(filter: {source: ERP}) { totalCount } }"),
         200,
-        "BAD_USER_INPUT",
+        "GRAPHQL_VALIDATION_FAILED",
     ),
     (
         "split-unknown-member",
@@ -302,7 +302,7 @@ CASES = [
         "/graphql",
         JSON,
         _q(
-            'mutation { splitMember(memberId: "m_nope", records: [{source: "crm", key: "x"}], reason: "r") { id } }'
+            'mutation { splitMember(memberId: "m_nope", records: [{source: CRM, key: "x"}], reason: "r") { id } }'
         ),
         200,
         "NOT_FOUND",
@@ -313,10 +313,10 @@ CASES = [
         "/graphql",
         JSON,
         _q(
-            'mutation { splitMember(memberId: "m_nope", records: [{source: "erp", key: "x"}], reason: "r") { id } }'
+            'mutation { splitMember(memberId: "m_nope", records: [{source: ERP, key: "x"}], reason: "r") { id } }'
         ),
         200,
-        "BAD_USER_INPUT",
+        "GRAPHQL_VALIDATION_FAILED",
     ),
     (
         "link-record-to-itself",
@@ -324,7 +324,7 @@ CASES = [
         "/graphql",
         JSON,
         _q(
-            'mutation { linkRecords(a: {source: "crm", key: "x"}, b: {source: "crm", key: "x"}, reason: "r") { id } }'
+            'mutation { linkRecords(a: {source: CRM, key: "x"}, b: {source: CRM, key: "x"}, reason: "r") { id } }'
         ),
         200,
         "BAD_USER_INPUT",
@@ -335,7 +335,7 @@ CASES = [
         "/graphql",
         JSON,
         _q(
-            'mutation { linkRecords(a: {source: "crm", key: "x"}, b: {source: "crm", key: "y"}, reason: "r") { id } }'
+            'mutation { linkRecords(a: {source: CRM, key: "x"}, b: {source: CRM, key: "y"}, reason: "r") { id } }'
         ),
         200,
         "NOT_FOUND",

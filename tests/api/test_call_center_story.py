@@ -125,8 +125,8 @@ async def test_a_wrong_link_is_undone_exactly_and_subscribers_hear_it(server: st
         # The agent crosses Ann's call with Bob's account.
         linked = await _gql(
             client,
-            """mutation { linkRecords(a: {source: "call_center", key: "I-ANN-1"},
-            b: {source: "crm", key: "C-BOB"}, reason: "caller gave this account") { id } }""",
+            """mutation { linkRecords(a: {source: CALL_CENTER, key: "I-ANN-1"},
+            b: {source: CRM, key: "C-BOB"}, reason: "caller gave this account") { id } }""",
         )
         [merged] = linked["linkRecords"]
         event = json.loads(await asyncio.wait_for(ws.recv(), 10))

@@ -61,7 +61,7 @@ async def _close(holder: dict[str, Any]) -> None:
     await holder["sources"].aclose()  # the source table's connection, a thread of its own
 
 
-QUERY = """{ members(first: 5, filter: {source: "transactions"}) { edges { node {
+QUERY = """{ members(first: 5, filter: {source: TRANSACTIONS}) { edges { node {
   id profile { firstName } records { source } loyalty { pointsBalance } transactions { totalCount } } } } }"""
 
 

@@ -101,8 +101,8 @@ def test_member_by_identifier_normalizes_like_ingestion(
     answer = gql(jane_client, PROFILE, kind=kind, value=value)
     member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
     assert member["profile"]["firstName"] == "Jane"
-    assert member["profile"]["emails"] == [{"value": "jane.doe@example.com", "sources": ["crm"]}]
-    assert {"source": "transactions", "key": "loyalty:LD42424242"} in member["records"]
+    assert member["profile"]["emails"] == [{"value": "jane.doe@example.com", "sources": ["CRM"]}]
+    assert {"source": "TRANSACTIONS", "key": "loyalty:LD42424242"} in member["records"]
 
 
 def test_loyalty_counts_completed_transactions_only(jane_client: TestClient) -> None:
@@ -176,7 +176,7 @@ def test_members_pages_through_everyone_exactly_once(client: TestClient) -> None
         pytest.param("first: 101", "BAD_USER_INPUT", id="page-too-large"),
         pytest.param("first: -1", "BAD_USER_INPUT", id="negative-page"),
         pytest.param('after: "garbage!!"', "BAD_USER_INPUT", id="broken-cursor"),
-        pytest.param('filter: {source: "erp"}', "BAD_USER_INPUT", id="unknown-source"),
+        pytest.param("filter: {source: ERP}", "GRAPHQL_VALIDATION_FAILED", id="unknown-source"),
     ],
 )
 def test_bad_paging_arguments_are_refused(client: TestClient, args: str, code: str) -> None:
@@ -187,12 +187,12 @@ def test_bad_paging_arguments_are_refused(client: TestClient, args: str, code: s
 def test_members_filter_by_source(client: TestClient) -> None:
     answer = gql(
         client,
-        '{ all: members { totalCount } calls: members(filter: {source: "call_center"}, first: 100) { totalCount edges { node { records { source } } } } }',
+        "{ all: members { totalCount } calls: members(filter: {source: CALL_CENTER}, first: 100) { totalCount edges { node { records { source } } } } }",
     )
     data = answer["data"]
     assert 0 < data["calls"]["totalCount"] < data["all"]["totalCount"]  # type: ignore[index]
     for edge in data["calls"]["edges"]:  # type: ignore[index]
-        assert "call_center" in {r["source"] for r in edge["node"]["records"]}
+        assert "CALL_CENTER" in {r["source"] for r in edge["node"]["records"]}
 
 
 def test_a_page_of_members_costs_one_connector_call_per_source_level(client: TestClient) -> None:
@@ -221,7 +221,7 @@ def test_a_page_of_members_costs_one_connector_call_per_source_level(client: Tes
 def test_member_fields_resolve_for_every_source(client: TestClient) -> None:
     answer = gql(
         client,
-        """{ members(first: 100, filter: {source: "call_center"}) { edges { node {
+        """{ members(first: 100, filter: {source: CALL_CENTER}) { edges { node {
         id identifiers { kind value records { source key } }
         webActivity(first: 3) { eventId type occurredAt }
         callCenterInteractions { interactionId callerPhone startedAt accountRef { kind value } }
@@ -253,8 +253,8 @@ def test_explain_gives_the_chain_of_links_to_a_record(jane_client: TestClient) -
     answer = gql(
         jane_client,
         """{ memberByIdentifier(kind: CRM_ID, value: "C-JANE") {
-        explain(record: {source: "transactions", key: "loyalty:LD42424242"}) { a { source key } b { key } rule evidence actor }
-        other: explain(record: {source: "crm", key: "C-NOT-HERE"}) { rule } } }""",
+        explain(record: {source: TRANSACTIONS, key: "loyalty:LD42424242"}) { a { source key } b { key } rule evidence actor }
+        other: explain(record: {source: CRM, key: "C-NOT-HERE"}) { rule } } }""",
     )
     member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
     [step] = member["explain"]

@@ -54,7 +54,7 @@ def test_ingested_lines_are_visible_in_the_next_query(client: TestClient) -> Non
     after = gql(client, QUERY)["data"]["memberByIdentifier"]  # type: ignore[index]
     assert after["id"] == member["id"], "the member keeps its ID as a record joins"
     assert after["loyalty"]["pointsBalance"] == 25
-    assert {"source": "transactions", "key": "loyalty:LD99990001"} in after["records"]
+    assert {"source": "TRANSACTIONS", "key": "loyalty:LD99990001"} in after["records"]
 
 
 def test_the_same_line_twice_changes_nothing(client: TestClient) -> None:

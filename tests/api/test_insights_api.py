@@ -71,7 +71,7 @@ def test_a_redeemed_bonus_shows_in_the_next_query(client: TestClient) -> None:
     assert lineage["first_name"] == {
         "field": "first_name",
         "value": "Nia",
-        "source": "crm",
+        "source": "CRM",
         "record": "C-NIA",
     }
 

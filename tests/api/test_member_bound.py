@@ -90,8 +90,8 @@ def _merge_and_undo(world: World) -> None:
     """The steward's mistake and its undoing: Jane's history now tells of Bob's records."""
     linked = world.ask(
         world.steward,
-        f"""mutation {{ linkRecords(a: {{source: "crm", key: "C-JANE"}},
-        b: {{source: "crm", key: "C-BOB"}}, reason: "{REASON}") {{
+        f"""mutation {{ linkRecords(a: {{source: CRM, key: "C-JANE"}},
+        b: {{source: CRM, key: "C-BOB"}}, reason: "{REASON}") {{
         identityHistory {{ id kind }} }} }}""",
     )
     [merged] = linked["data"]["linkRecords"]
@@ -113,17 +113,17 @@ def _codes(answer: dict[str, Any]) -> list[str]:
         pytest.param("{ identityConflicts { edges { node { kind } } } }", id="identity-conflicts"),
         pytest.param("{ segmentCounts { segment members } }", id="segment-counts"),
         pytest.param(
-            """mutation { linkRecords(a: {source: "crm", key: "C-JANE"},
-            b: {source: "crm", key: "C-BOB"}, reason: "mine") { id } }""",
+            """mutation { linkRecords(a: {source: CRM, key: "C-JANE"},
+            b: {source: CRM, key: "C-BOB"}, reason: "mine") { id } }""",
             id="link-a-strangers-record",
         ),
         pytest.param(
-            """mutation { linkRecords(a: {source: "crm", key: "C-JANE"},
-            b: {source: "crm", key: "C-JANE"}, reason: "mine") { id } }""",
+            """mutation { linkRecords(a: {source: CRM, key: "C-JANE"},
+            b: {source: CRM, key: "C-JANE"}, reason: "mine") { id } }""",
             id="link-own-records",
         ),
         pytest.param(
-            """mutation { splitMember(memberId: "{jane}", records: [{source: "crm",
+            """mutation { splitMember(memberId: "{jane}", records: [{source: CRM,
             key: "C-JANE"}], reason: "mine") { id } }""",
             id="split-own-member",
         ),

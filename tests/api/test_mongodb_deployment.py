@@ -79,7 +79,7 @@ def test_the_gateway_serves_and_ingests_on_mongodb(
       id records { source key } transactions { totalCount } } }"""
     with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
         member = gql(http, query, v=email)["data"]["memberByIdentifier"]  # type: ignore[index]
-        assert {"source": "crm", "key": contact["contact_id"]} in member["records"]
+        assert {"source": "CRM", "key": contact["contact_id"]} in member["records"]
         ready = http.get("/readyz").json()
         assert ready["status"] == "ready" and ready["store"]["members"] > 0
         assert ready["sources"]["crm"]["lines"] >= 1

@@ -99,7 +99,7 @@ def test_a_purchase_through_one_process_is_read_and_pushed_through_the_other(
 
         heard = asyncio.run(watch())
         bought = next(h for h in heard if h["kind"] == "PURCHASE_RECORDED")
-        assert bought["source"] == "transactions" and bought["lineId"] == "T-REPLICA-1"
+        assert bought["source"] == "TRANSACTIONS" and bought["lineId"] == "T-REPLICA-1"
         seen = until(lambda: (m := _member(b)) and m["loyalty"]["pointsBalance"] == 25 and m)  # type: ignore[index]
         assert seen, "the purchase made through A is not in B's answer"
 

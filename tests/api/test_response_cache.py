@@ -135,19 +135,19 @@ def test_a_split_drops_the_answers_of_the_member_it_split(
     client.ingest("transactions", _purchase(4, 1))  # the card's account joins the contact
     member = client.profile()
     assert member is not None
-    assert {"source": "transactions", "key": "loyalty:LD55550001"} in member["records"]  # type: ignore[operator]
+    assert {"source": "TRANSACTIONS", "key": "loyalty:LD55550001"} in member["records"]  # type: ignore[operator]
     client.profile()  # cached
     split = client.http.post(
         "/graphql",
         json={
-            "query": 'mutation ($m: ID!) { splitMember(memberId: $m, records: [{source: "transactions", key: "loyalty:LD55550001"}], reason: "two people") { id } }',
+            "query": 'mutation ($m: ID!) { splitMember(memberId: $m, records: [{source: TRANSACTIONS, key: "loyalty:LD55550001"}], reason: "two people") { id } }',
             "variables": {"m": member["id"]},
         },
     ).json()
     assert "errors" not in split, split
     after = client.profile()
     assert after is not None
-    assert after["records"] == [{"source": "crm", "key": "C-CACHE"}]
+    assert after["records"] == [{"source": "CRM", "key": "C-CACHE"}]
 
 
 def test_callers_who_may_see_different_things_never_get_each_others_answer(

@@ -87,13 +87,13 @@ def _world(client: TestClient) -> dict[str, Any]:
 
 
 def _card_of(member: dict[str, Any]) -> dict[str, str]:
-    [card] = [r for r in member["records"] if r["source"] == "transactions"]
+    [card] = [r for r in member["records"] if r["source"] == "TRANSACTIONS"]
     return {"source": card["source"], "key": card["key"]}
 
 
 def _link_card(move: bool, dry_run: bool) -> str:
     return f"""mutation ($a: RecordRefInput!) {{ linkRecords(a: $a,
-      b: {{source: "crm", key: "C-BOB"}}, reason: "card given at Bob's till",
+      b: {{source: CRM, key: "C-BOB"}}, reason: "card given at Bob's till",
       move: {str(move).lower()}, dryRun: {str(dry_run).lower()}) {{ {MEMBER_FIELDS} }} }}"""
 
 
@@ -114,7 +114,7 @@ def test_linking_a_card_to_another_contact_is_refused_naming_the_member_it_would
     assert error["extensions"]["code"] == "WOULD_MOVE_RECORDS"
     assert error["extensions"]["members"] == [ann["id"]]
     card = _card_of(ann)
-    assert error["extensions"]["records"] == [f"{card['source']}:{card['key']}"]
+    assert error["extensions"]["records"] == [f"{card['source'].lower()}:{card['key']}"]
     assert ann["id"] in error["message"]
     assert _world(client) == before
 
@@ -134,7 +134,7 @@ def test_linking_a_card_with_move_moves_the_card_and_its_balance(client: TestCli
     assert _card_of(before["ann"]) in after["bob"]["records"]
     assert after["bob"]["loyalty"]["pointsBalance"] == 157
     assert after["ann"]["loyalty"]["pointsBalance"] == 0
-    assert after["ann"]["records"] == [{"source": "crm", "key": "C-ANN"}]
+    assert after["ann"]["records"] == [{"source": "CRM", "key": "C-ANN"}]
 
 
 def _merge_contacts(client: TestClient) -> str:
@@ -142,8 +142,8 @@ def _merge_contacts(client: TestClient) -> str:
     _data(
         gql(
             client,
-            """mutation { linkRecords(a: {source: "crm", key: "C-ANN"},
-            b: {source: "crm", key: "C-BOB"}, reason: "same household") { id } }""",
+            """mutation { linkRecords(a: {source: CRM, key: "C-ANN"},
+            b: {source: CRM, key: "C-BOB"}, reason: "same household") { id } }""",
         )
     )
     history = _data(
@@ -158,8 +158,8 @@ def _merge_contacts(client: TestClient) -> str:
 def _link_contacts(client: TestClient, dry_run: bool) -> dict[str, Any]:
     return gql(
         client,
-        f"""mutation {{ linkRecords(a: {{source: "crm", key: "C-ANN"}},
-        b: {{source: "crm", key: "C-BOB"}}, reason: "same person",
+        f"""mutation {{ linkRecords(a: {{source: CRM, key: "C-ANN"}},
+        b: {{source: CRM, key: "C-BOB"}}, reason: "same person",
         dryRun: {str(dry_run).lower()}) {{ {MEMBER_FIELDS} }} }}""",
     )
 
@@ -174,7 +174,7 @@ def _split_bob_off(client: TestClient, dry_run: bool) -> dict[str, Any]:
     return gql(
         client,
         f"""mutation ($m: ID!) {{ splitMember(memberId: $m,
-        records: [{{source: "crm", key: "C-BOB"}}], reason: "two people",
+        records: [{{source: CRM, key: "C-BOB"}}], reason: "two people",
         dryRun: {str(dry_run).lower()}) {{ {MEMBER_FIELDS} }} }}""",
         m=merged,
     )

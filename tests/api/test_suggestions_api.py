@@ -54,7 +54,7 @@ def _data(answer: dict[str, Any]) -> Any:
 def _mutate(client: TestClient, name: str, reason: str = "checked") -> dict[str, Any]:
     return gql(
         client,
-        f'mutation {{ {name}(a: {{source: "crm", key: "C-1"}}, b: {{source: "crm", key: "C-2"}},'
+        f'mutation {{ {name}(a: {{source: CRM, key: "C-1"}}, b: {{source: CRM, key: "C-2"}},'
         f' reason: "{reason}") {{ id records {{ key }} }} }}',
     )
 
@@ -90,7 +90,7 @@ def test_a_rejected_suggestion_never_comes_back(client: TestClient) -> None:
 def test_an_accepted_suggestion_is_a_steward_link(client: TestClient) -> None:
     dry = gql(
         client,
-        'mutation { acceptSuggestion(a: {source: "crm", key: "C-1"}, b: {source: "crm", '
+        'mutation { acceptSuggestion(a: {source: CRM, key: "C-1"}, b: {source: CRM, '
         'key: "C-2"}, reason: "same person", dryRun: true) { id records { key } } }',
     )
     assert len(_data(dry)["acceptSuggestion"]) == 1
@@ -104,13 +104,13 @@ def test_an_accepted_suggestion_is_a_steward_link(client: TestClient) -> None:
     ("mutation", "code"),
     [
         pytest.param(
-            'rejectSuggestion(a: {source: "crm", key: "C-1"}, b: {source: "transactions", '
+            'rejectSuggestion(a: {source: CRM, key: "C-1"}, b: {source: TRANSACTIONS, '
             'key: "x"}, reason: "r")',
             "BAD_USER_INPUT",
             id="not-two-contacts",
         ),
         pytest.param(
-            'rejectSuggestion(a: {source: "crm", key: "C-1"}, b: {source: "crm", key: "C-9"}, '
+            'rejectSuggestion(a: {source: CRM, key: "C-1"}, b: {source: CRM, key: "C-9"}, '
             'reason: "r")',
             "NOT_FOUND",
             id="unknown-contact",

@@ -87,8 +87,8 @@ def test_undo_refuses_when_a_later_change_rests_on_it(client: TestClient) -> Non
     _data(
         gql(
             client,
-            'mutation { linkRecords(a: {source: "crm", key: "C-ANN"}, '
-            'b: {source: "crm", key: "C-BOB"}, reason: "same") { id } }',
+            'mutation { linkRecords(a: {source: CRM, key: "C-ANN"}, '
+            'b: {source: CRM, key: "C-BOB"}, reason: "same") { id } }',
         )
     )
     [link] = _steward_events(client, "C-ANN")
@@ -96,7 +96,7 @@ def test_undo_refuses_when_a_later_change_rests_on_it(client: TestClient) -> Non
     _data(
         gql(
             client,
-            'mutation ($m: ID!) { splitMember(memberId: $m, records: [{source: "crm", '
+            "mutation ($m: ID!) { splitMember(memberId: $m, records: [{source: CRM, "
             'key: "C-BOB"}], reason: "two people") { id } }',
             m=merged["id"],
         )

@@ -103,8 +103,8 @@ class Api:
     def cross(self) -> str:
         """The agent links Ann's call to Bob's account; the merged member's ID."""
         linked = self(
-            """mutation { linkRecords(a: {source: "call_center", key: "I-ANN-1"},
-            b: {source: "crm", key: "C-BOB"}, reason: "caller gave this account") { id } }"""
+            """mutation { linkRecords(a: {source: CALL_CENTER, key: "I-ANN-1"},
+            b: {source: CRM, key: "C-BOB"}, reason: "caller gave this account") { id } }"""
         )
         return str(linked["linkRecords"][0]["id"])
 
@@ -170,8 +170,8 @@ def test_the_call_center_story_in_the_console(server: str, api: Api, browser: An
 
     # A change made elsewhere shows at once on the member on screen.
     api(
-        """mutation { linkRecords(a: {source: "call_center", key: "I-ANN-1"},
-        b: {source: "crm", key: "C-BOB"}, reason: "again, from another desk") { id } }"""
+        """mutation { linkRecords(a: {source: CALL_CENTER, key: "I-ANN-1"},
+        b: {source: CRM, key: "C-BOB"}, reason: "again, from another desk") { id } }"""
     )
     page.wait_for_selector("#live:not([hidden])")
     assert "Changed just now" in page.inner_text("#live")
@@ -204,7 +204,7 @@ def test_a_link_is_previewed_made_and_undone(server: str, api: Api, browser: Any
     hosts: list[str] = []
     page = _open(browser, server, STEWARD, hosts)
     _find(page, "CRM_ID", "C-ANN")
-    page.select_option("#link-source", "crm")
+    page.select_option("#link-source", "CRM")
     page.fill("#link-key", "C-BOB")
     page.click("#link button[type=submit]")
     page.wait_for_selector("#preview:not([hidden]) .member-card")

@@ -53,10 +53,10 @@ def test_a_crm_snapshot_repeating_true_does_not_undo_an_unsubscribe(client: Test
     client.post("/ingest/web_analytics", json=[UNSUBSCRIBED])
     assert client.post("/ingest/crm", json=[MOVED]).json()["lines"][0]["status"] == "updated"
     email, reachable = _email(client)
-    assert (email["granted"], email["source"], email["line"]) == (False, "web_analytics", "E-ADA-2")
+    assert (email["granted"], email["source"], email["line"]) == (False, "WEB_ANALYTICS", "E-ADA-2")
     assert [(h["source"], h["granted"]) for h in email["history"]] == [  # type: ignore[union-attr]
-        ("crm", True),
-        ("web_analytics", False),
+        ("CRM", True),
+        ("WEB_ANALYTICS", False),
     ]
     assert reachable == ["SMS"]
 
@@ -72,7 +72,7 @@ def test_lines_arriving_out_of_order_answer_as_if_sorted(client: TestClient) -> 
     email, reachable = _email(client)
     assert (email["granted"], email["source"], email["at"]) == (
         True,
-        "crm",
+        "CRM",
         "2026-10-20T00:00:00+00:00",
     )
     assert [h["granted"] for h in email["history"]] == [True, False, False, True]  # type: ignore[union-attr]

@@ -53,7 +53,7 @@ def test_an_api_source_gets_a_deletion_request_on_the_feed(
         request = gql(client, erase, id=member)["data"]["eraseMember"]  # type: ignore[index]
         assert request["state"] == "DONE" and request["counts"]["forwarded"] == 1
         asked = [n for n in _feed(client) if n["kind"] == "DELETION_REQUESTED"]
-        assert asked == [{"kind": "DELETION_REQUESTED", "memberIds": [member], "source": "crm"}]
+        assert asked == [{"kind": "DELETION_REQUESTED", "memberIds": [member], "source": "CRM"}]
         assert gql(client, FIND)["data"] == {"memberByIdentifier": None}
     # The CRM still lists her at the next start: her suppressed identifiers keep her out.
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:

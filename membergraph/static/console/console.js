@@ -106,18 +106,18 @@ async function openMember(id) {
 
 function factsOf(member, record) {
   const txs = member.transactions.edges.map((e) => e.node);
-  if (record.source === "transactions") {
+  if (record.source === "TRANSACTIONS") {
     const [how, value] = record.key.split(/:(.*)/s);
     const mine = txs.filter((t) => (how === "loyalty" ? t.loyaltyId : t.email) &&
       String(how === "loyalty" ? t.loyaltyId : t.email).replace(/[-\s]/g, "").toUpperCase() ===
       value.replace(/[-\s]/g, "").toUpperCase());
-    const points = mine.reduce((sum, t) => sum + (t.status === "completed" ? t.pointsEarned - t.pointsRedeemed : 0), 0);
+    const points = mine.reduce((sum, t) => sum + (t.status === "COMPLETED" ? t.pointsEarned - t.pointsRedeemed : 0), 0);
     return `${mine.length} purchase(s), ${points} points`;
   }
-  if (record.source === "web_analytics") {
+  if (record.source === "WEB_ANALYTICS") {
     return `${member.webActivity.filter((e) => e.anonymousId === record.key).length} visit event(s)`;
   }
-  if (record.source === "call_center") {
+  if (record.source === "CALL_CENTER") {
     const call = member.callCenterInteractions.find((c) => c.interactionId === record.key);
     return call ? `call ${call.startedAt.slice(0, 10)}: ${text(call.reason)}` : "call";
   }
@@ -177,7 +177,7 @@ function renderHistory(member) {
 
 async function renderLinks(member) {
   const aliases = member.records.map((r, i) =>
-    `e${i}: explain(record: {source: ${JSON.stringify(r.source)}, key: ${JSON.stringify(r.key)}}) { a { source key } b { source key } rule evidence actor createdAt }`);
+    `e${i}: explain(record: {source: ${r.source}, key: ${JSON.stringify(r.key)}}) { a { source key } b { source key } rule evidence actor createdAt }`);
   const body = await gql(`query($id: ID!) { member(id: $id) { ${aliases.join("\n")} } }`, { id: member.id });
   const chains = Object.values(((body.data || {}).member) || {});
   const seen = new Map();
@@ -356,11 +356,11 @@ async function loadConflicts() {
   renderConflicts();
 }
 
-const LOOKUP = { crm: "CRM_ID", web_analytics: "ANONYMOUS_ID" };
+const LOOKUP = { CRM: "CRM_ID", WEB_ANALYTICS: "ANONYMOUS_ID" };
 
 function lookupOf(record) {
   if (LOOKUP[record.source]) return [LOOKUP[record.source], record.key];
-  if (record.source === "transactions") {
+  if (record.source === "TRANSACTIONS") {
     const [how, value] = record.key.split(/:(.*)/s);
     return [how === "loyalty" ? "LOYALTY_ID" : "EMAIL", value];
   }
