@@ -13,7 +13,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -26,6 +25,7 @@ from membergraph.schema.member import Member
 from membergraph.schema.mutation import Mutation, Subscription
 from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
+from membergraph.schema.spread import LimitedValidation
 from membergraph.schema.suggestions import SuggestionMutation, SuggestionQuery
 from membergraph.schema.types import BIG_INT, BigInt
 
@@ -100,7 +100,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             ParserCache,
             lambda: AddValidationRules(limits),
-            ValidationCache,
+            LimitedValidation,  # a ValidationCache refusing what fragments blow up
             PiiAudit,
             lambda: QueryCost(max_cost),  # after ValidationCache: costs valid documents only
             lambda: _MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),

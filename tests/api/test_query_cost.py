@@ -57,3 +57,43 @@ def test_the_budget_is_a_setting(settings: Settings) -> None:
             "cost": refused["errors"][0]["extensions"]["cost"],
             "budget": 100,
         }
+
+
+def _fragment_bomb(levels: int) -> str:
+    """800 bytes at 19 levels that stand for 2^levels fields once the spreads are expanded."""
+    spreads = " ".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    return f"query {{ ...F0 }} {spreads} fragment F{levels} on Query {{ viewer {{ __typename }} }}"
+
+
+def test_fragments_that_expand_past_the_limit_are_refused_before_validation(
+    client: TestClient,
+) -> None:
+    # Each level doubles what the depth, alias and cost rules walk: 19 levels held the
+    # event loop for 5 s, /healthz included. Counted once per fragment, it costs nothing.
+    response = client.post("/graphql", json={"query": _fragment_bomb(16)})
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "QUERY_TOO_LARGE", "fields": 2**17, "limit": 10_000}
+    assert "fragments" in error["message"]
+    # 40 levels (2^41 fields) is refused the same way: the count is linear in the document.
+    deep = client.post("/graphql", json={"query": _fragment_bomb(40)}).json()
+    assert deep["errors"][0]["extensions"]["fields"] == 2**41
+
+
+def test_a_fragment_spread_by_many_aliases_is_served(client: TestClient) -> None:
+    aliases = " ".join(f"m{i}: members(first: 1) {{ ...Row }}" for i in range(30))
+    query = f"{{ {aliases} }} fragment Row on MemberConnection {{ edges {{ node {{ id }} }} }}"
+    answer = client.post("/graphql", json={"query": query}).json()
+    assert "errors" not in answer, answer
+    assert len(answer["data"]) == 30
+
+
+def test_spreads_of_unknown_or_cyclic_fragments_are_named_by_validation(
+    client: TestClient,
+) -> None:
+    cyclic = "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }"
+    unknown = "query { ...Nowhere }"
+    for query in (cyclic, unknown):
+        (error,) = client.post("/graphql", json={"query": query}).json()["errors"]
+        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
