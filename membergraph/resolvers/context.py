@@ -18,9 +18,9 @@ from strawberry.dataloader import DataLoader
 from membergraph.connectors.base import Connector
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedFollower
-from membergraph.identity.records import Identifier, RecordKey
+from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
-from membergraph.identity.store.port import IdentityEvent
+from membergraph.identity.store.port import IdentityEvent, MemberParts
 from membergraph.insights.consent import ConsentFact
 from membergraph.privacy import privacy_of
 from membergraph.privacy.audit import PiiReads
@@ -62,10 +62,8 @@ class Loaders:
 
     def __init__(self, gateway: Gateway) -> None:
         store = gateway.identity.store
-        self.member_records: DataLoader[str, list[RecordKey]] = DataLoader(store.member_records)
-        self.member_identifiers: DataLoader[str, list[tuple[RecordKey, Identifier]]] = DataLoader(
-            store.member_identifiers
-        )
+        # Records and identifiers in one read: a member's fields ask for both at once.
+        self.member_parts: DataLoader[str, MemberParts] = DataLoader(store.member_parts)
         self.member_events: DataLoader[str, list[IdentityEvent]] = DataLoader(store.member_events)
         self.consent_facts: DataLoader[RecordKey, list[ConsentFact]] = DataLoader(
             partial(_consent_facts, gateway)

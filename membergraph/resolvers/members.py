@@ -112,13 +112,13 @@ async def page_members(
 
 
 async def records(ctx: RequestContext, member: MemberView) -> list[RecordKey]:
-    return await ctx.loaders.member_records.load(member.id)
+    return (await ctx.loaders.member_parts.load(member.id)).records
 
 
 async def identifiers(
     ctx: RequestContext, member: MemberView
 ) -> list[tuple[RecordKey, Identifier]]:
-    return await ctx.loaders.member_identifiers.load(member.id)
+    return (await ctx.loaders.member_parts.load(member.id)).identifiers
 
 
 async def identity_history(ctx: RequestContext, member: MemberView) -> list[IdentityEvent]:
@@ -235,11 +235,11 @@ async def page_ids(
     check_first(first, ctx.gateway.settings.max_page_size)
     ctx.reads.nobody()
     if source is not None:
-        records_of = await ctx.loaders.member_records.load_many(ids)
+        parts_of = await ctx.loaders.member_parts.load_many(ids)
         ids = [
             m
-            for m, refs in zip(ids, records_of, strict=True)
-            if any(s == source.value for s, _ in refs)
+            for m, parts in zip(ids, parts_of, strict=True)
+            if any(s == source.value for s, _ in parts.records)
         ]
     start = decode_cursor("member", after) if after else None
     chosen = [m for m in ids if start is None or m > start]

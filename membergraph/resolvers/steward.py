@@ -22,6 +22,7 @@ from membergraph.identity.steward_suggestions import (
     match_suggestions,
     reject_suggestion,
 )
+from membergraph.identity.store.port import MemberParts
 from membergraph.identity.undo import undo_event
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
@@ -72,12 +73,13 @@ def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview | None) -> 
     # records, identifiers and every fact read through them (profile, loyalty, purchases)
     # are the preview's; the store is unchanged.
     for member, held in preview.members.items():
-        ctx.loaders.member_records.prime(member, [r.ref for r in held], force=True)
         pairs = sorted(
             ((r.ref, i) for r in held for i in r.identifiers),
             key=lambda p: (p[1].kind.value, p[1].value, p[0]),
         )
-        ctx.loaders.member_identifiers.prime(member, pairs, force=True)
+        ctx.loaders.member_parts.prime(
+            member, MemberParts([r.ref for r in held], pairs), force=True
+        )
     return [MemberView(m, m) for m in ids]
 
 

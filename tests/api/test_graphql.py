@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -195,17 +196,23 @@ def test_members_filter_by_source(client: TestClient) -> None:
         assert "CALL_CENTER" in {r["source"] for r in edge["node"]["records"]}
 
 
+def _count_store_reads(store: object, *names: str) -> dict[str, int]:
+    """Counts calls of the store's read methods ``names`` from now on."""
+    calls = dict.fromkeys(names, 0)
+    for name in names:
+        original = getattr(store, name)
+
+        async def counting(*args: object, _name: str = name, _original: Any = original) -> Any:
+            calls[_name] += 1
+            return await _original(*args)
+
+        setattr(store, name, counting)
+    return calls
+
+
 def test_a_page_of_members_costs_one_connector_call_per_source_level(client: TestClient) -> None:
     gateway = client.app.state.gateway  # type: ignore[attr-defined]
-    store = gateway.identity.store
-    calls = {"member_records": 0}
-    original = store.member_records
-
-    async def counting(ids: list[str]) -> list[list[tuple[str, str]]]:
-        calls["member_records"] += 1
-        return await original(ids)
-
-    store.member_records = counting
+    calls = _count_store_reads(gateway.identity.store, "member_parts")
     before = {name: conn.calls for name, conn in gateway.sources.items()}
     answer = gql(
         client,
@@ -215,7 +222,30 @@ def test_a_page_of_members_costs_one_connector_call_per_source_level(client: Tes
     assert len(answer["data"]["members"]["edges"]) == 100  # type: ignore[index]
     made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
     assert made == {"crm": 0, "transactions": 1, "web_analytics": 0, "call_center": 0}
-    assert calls["member_records"] == 1
+    assert calls["member_parts"] == 1
+
+
+def test_a_profile_reads_the_members_records_and_identifiers_once(
+    jane_client: TestClient,
+) -> None:
+    # Given Jane, when a personalization query asks her profile, loyalty, purchases,
+    # records and identifiers, then the store is asked for her records and identifiers
+    # once, in one read, and each source she has records in once.
+    gateway = jane_client.app.state.gateway  # type: ignore[attr-defined]
+    names = ("find_members", "member_parts", "member_records", "member_identifiers")
+    calls = _count_store_reads(gateway.identity.store, *names)
+    before = {name: conn.calls for name, conn in gateway.sources.items()}
+    query = PROFILE.replace("records {", "identifiers { kind value } records {")
+    answer = gql(jane_client, query, kind="EMAIL", value="jane.doe@example.com")
+    assert "errors" not in answer and answer["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
+    assert calls == {
+        "find_members": 1,
+        "member_parts": 1,
+        "member_records": 0,
+        "member_identifiers": 0,
+    }
+    made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
+    assert made == {"crm": 1, "transactions": 1, "web_analytics": 0, "call_center": 0}
 
 
 def test_member_fields_resolve_for_every_source(client: TestClient) -> None:

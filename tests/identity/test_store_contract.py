@@ -40,6 +40,19 @@ def _first_change() -> Change:
     )
 
 
+async def test_member_parts_are_the_records_and_identifiers_read_alone(
+    store: IdentityStore,
+) -> None:
+    # Given a member with two records, when its parts are read (a request's one read), then
+    # they are exactly what the two reads answer, in the same order; unknown: empty.
+    await store.apply(_first_change())
+    ids = ["m_ann", "m_none"]
+    parts = await store.member_parts(ids)
+    assert [p.records for p in parts] == await store.member_records(ids)
+    assert [p.identifiers for p in parts] == await store.member_identifiers(ids)
+    assert len(parts[0].identifiers) == 4 and parts[1] == ([], [])
+
+
 async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) -> None:
     await store.apply(_first_change())
     loaded = await store.load_records([("crm", "C1"), ("crm", "nope")])

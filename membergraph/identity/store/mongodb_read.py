@@ -30,6 +30,7 @@ from membergraph.identity.store.port import (
     ClosureStep,
     IdentityEvent,
     MemberColumn,
+    MemberParts,
     ScopeState,
     StoredLink,
     StoreError,
@@ -262,20 +263,12 @@ class MongoReads:
     async def member_identifiers(
         self, member_ids: Sequence[str]
     ) -> list[list[tuple[RecordKey, Identifier]]]:
+        return [parts.identifiers for parts in await self.member_parts(member_ids)]
+
+    async def member_parts(self, member_ids: Sequence[str]) -> list[MemberParts]:
+        # A record's document holds its identifiers: one query answers both.
         grouped = await self._by_member(member_ids, projection=["member_id", "identifiers"])
-        out: list[list[tuple[RecordKey, Identifier]]] = []
-        for member in member_ids:
-            pairs = [
-                (
-                    split_id(d["_id"]),
-                    Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"]),
-                )
-                for d in grouped.get(member, [])
-                for i in d["identifiers"]
-            ]
-            pairs.sort(key=lambda p: (p[1].kind.value, p[1].value, p[0]))
-            out.append(pairs)
-        return out
+        return [_parts(grouped.get(member, [])) for member in member_ids]
 
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
         docs = await self._find(
@@ -360,3 +353,13 @@ class MongoReads:
         live = await self._find_in("members", "_id", ids, projection=["_id"])
         retired = await self._find_in("redirects", "_id", ids, projection=["_id"])
         return {d["_id"] for d in live} | {d["_id"] for d in retired}
+
+
+def _parts(docs: list[Doc]) -> MemberParts:
+    pairs = [
+        (split_id(d["_id"]), Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"]))
+        for d in docs
+        for i in d["identifiers"]
+    ]
+    pairs.sort(key=lambda p: (p[1].kind.value, p[1].value, p[0]))
+    return MemberParts(sorted(split_id(d["_id"]) for d in docs), pairs)

@@ -23,6 +23,7 @@ from membergraph.identity.store.types import (
     ConcurrentChange,
     IdentityEvent,
     MemberColumn,
+    MemberParts,
     ScopeState,
     StoredLink,
     StoreError,
@@ -39,6 +40,7 @@ __all__ = [
     "IdentityEvent",
     "IdentityStore",
     "MemberColumn",
+    "MemberParts",
     "ScopeState",
     "StoreError",
     "StoredLink",
@@ -208,6 +210,13 @@ class IdentityStore(abc.ABC):
         self, member_ids: Sequence[str]
     ) -> list[list[tuple[RecordKey, Identifier]]]:
         """Each member's identifiers with the record carrying them."""
+
+    async def member_parts(self, member_ids: Sequence[str]) -> list[MemberParts]:
+        """Each member's records and identifiers: what a query's member fields read first,
+        in one read where the adapter can (a request's loaders ask this, not the two)."""
+        records = await self.member_records(member_ids)
+        identifiers = await self.member_identifiers(member_ids)
+        return [MemberParts(r, i) for r, i in zip(records, identifiers, strict=True)]
 
     @abc.abstractmethod
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:

@@ -30,6 +30,7 @@ from membergraph.identity.store.port import (
     IdentityEvent,
     IdentityStore,
     MemberColumn,
+    MemberParts,
     ScopeState,
     StoredLink,
     StoreError,
@@ -313,6 +314,9 @@ class SqliteStore(IdentityStore):
         self, member_ids: Sequence[str]
     ) -> list[list[tuple[RecordKey, Identifier]]]:
         return await self._read(sqlite_read.member_identifiers, list(member_ids))
+
+    async def member_parts(self, member_ids: Sequence[str]) -> list[MemberParts]:
+        return await self._read(sqlite_read.member_parts, list(member_ids))
 
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
         rows = await self._all(

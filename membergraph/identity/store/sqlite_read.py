@@ -21,7 +21,13 @@ from membergraph.identity.closure import Closure, Walk, run_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_of
-from membergraph.identity.store.port import ClosureStep, ScopeState, StoredLink, reached
+from membergraph.identity.store.port import (
+    ClosureStep,
+    MemberParts,
+    ScopeState,
+    StoredLink,
+    reached,
+)
 from membergraph.identity.store.sqlite_write import _RECORD_COLUMNS, chunks, member_versions
 
 T = TypeVar("T")
@@ -281,6 +287,12 @@ def member_identifiers(
         for member, source, rkey, kind, key, value, via in cursor.execute(sql, chunk):
             found[member].append(((source, rkey), Identifier(kinds[kind], key, value, via)))
     return [found.get(m, []) for m in member_ids]
+
+
+def member_parts(db: Conn, member_ids: Sequence[str]) -> list[MemberParts]:
+    """Each member's records and identifiers (in the caller's one trip to the thread)."""
+    records, identifiers = member_records(db, member_ids), member_identifiers(db, member_ids)
+    return [MemberParts(r, i) for r, i in zip(records, identifiers, strict=True)]
 
 
 def closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:

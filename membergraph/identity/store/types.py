@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from membergraph.identity.engine import Conflict, Link, ValueKey
 from membergraph.identity.feed import FeedEntry
-from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.records import Identifier, RecordData, RecordKey
 
 __all__ = [
     "Change",
@@ -21,6 +21,7 @@ __all__ = [
     "ConcurrentChange",
     "IdentityEvent",
     "MemberColumn",
+    "MemberParts",
     "ScopeState",
     "StoreError",
     "StoredLink",
@@ -32,6 +33,14 @@ __all__ = [
 
 
 MemberColumn = Literal["member_id", "origin_member_id", "previous_member_id"]
+
+
+class MemberParts(NamedTuple):
+    """What a member's fields read first: its records (in key order) and its identifiers
+    with the record carrying each (by kind, value and record)."""
+
+    records: list[RecordKey]
+    identifiers: list[tuple[RecordKey, Identifier]]
 
 
 class StoreError(RuntimeError):
