@@ -206,7 +206,7 @@ function drawGraph(records, links) {
   const place = new Map();
   records.forEach((r, i) => {
     const angle = (2 * Math.PI * i) / Math.max(records.length, 1) - Math.PI / 2;
-    place.set(`${r.source}|${r.key}`, [320 + 130 * Math.cos(angle), 180 + 130 * Math.sin(angle)]);
+    place.set(`${r.source}|${r.key}`, [400 + 150 * Math.cos(angle), 180 + 130 * Math.sin(angle)]);
   });
   for (const link of links) {
     const a = place.get(`${link.a.source}|${link.a.key}`), b = place.get(`${link.b.source}|${link.b.key}`);
@@ -224,7 +224,7 @@ function drawGraph(records, links) {
     const circle = document.createElementNS(ns, "circle");
     circle.setAttribute("cx", x); circle.setAttribute("cy", y); circle.setAttribute("r", 7);
     const label = document.createElementNS(ns, "text");
-    const left = x < 320;  // labels point outward, away from the edges
+    const left = x < 400;  // labels point outward, away from the edges
     label.setAttribute("x", left ? x - 10 : x + 10); label.setAttribute("y", y + 4);
     label.setAttribute("text-anchor", left ? "end" : "start");
     label.textContent = id.replace("|", " ");
