@@ -4,7 +4,8 @@ Every function returns the canonical value or raises :class:`BadIdentifier` with
 that says what was wrong, so a lookup with ``"abc"`` as a phone answers a clear error.
 
 E-mail matching keys fold Gmail's dots and ``+tags`` (only for gmail.com and googlemail.com,
-where Google ignores them); the stored value keeps what the customer typed, lower-cased.
+where Google ignores them); the stored value keeps what the customer typed, lower-cased, in
+Unicode NFC and without the DNS root's trailing dot.
 """
 
 from __future__ import annotations
@@ -49,14 +50,21 @@ _LOYALTY = re.compile(r"^[A-Z0-9]{4,32}$")
 
 
 def normalize_email(value: str) -> str:
-    """Trim and lower-case an e-mail address.
+    """Trim and lower-case an e-mail address, in Unicode NFC, without a trailing dot.
+
+    NFC, not NFKC: canonically equivalent spellings (``é`` as one code point or as ``e`` and
+    a combining accent) are the same text typed on two keyboards, and RFC 5198 asks for NFC;
+    compatibility folding (``ﬁ`` -> ``fi``, ``²`` -> ``2``) would join addresses a mail
+    server keeps apart. A domain's trailing dot is the DNS root (``gmail.com.`` is
+    ``gmail.com``): the same mailbox, so the same identifier, and the same suppression.
 
     Example:
-        >>> normalize_email("  Jane.Doe@EXAMPLE.com ")
+        >>> normalize_email("  Jane.Doe@EXAMPLE.com. ")
         'jane.doe@example.com'
     """
-    email = value.strip().lower()
-    if not _EMAIL.match(email):
+    email = unicodedata.normalize("NFC", value.strip().lower())
+    email = email.removesuffix(".")
+    if not _EMAIL.match(email) or email.endswith("."):
         raise BadIdentifier(f"{value!r} is not an e-mail address")
     return email
 

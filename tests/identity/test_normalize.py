@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 import pytest
 from hypothesis import given
@@ -105,3 +107,47 @@ def test_the_north_american_fast_path_agrees_with_phonenumbers(raw: str) -> None
         return
     expected = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     assert normalize(IdentifierKind.PHONE, raw) == expected
+
+
+_LOCAL = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc"), blacklist_characters="@."
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(_LOCAL, _LOCAL, st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]))
+def test_an_email_is_one_identifier_in_any_unicode_composition(
+    local: str, host: str, form: str
+) -> None:
+    # Given an address as one keyboard composes it, and the same text composed otherwise
+    address = f"{local}@{host}.com"
+    try:
+        expected = normalize(IdentifierKind.EMAIL, unicodedata.normalize("NFC", address))
+    except BadIdentifier:
+        return
+    canonical = unicodedata.normalize(form, address)
+    if unicodedata.normalize("NFC", canonical) != unicodedata.normalize("NFC", address):
+        return  # a compatibility form is another address (ﬁ is not fi to a mail server)
+    # Then both normalize to the same value and matching key, and normalizing is idempotent
+    assert normalize(IdentifierKind.EMAIL, canonical) == expected
+    assert normalize(IdentifierKind.EMAIL, expected) == expected
+    assert email_match_key(expected) == email_match_key(normalize(IdentifierKind.EMAIL, canonical))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("kimberly@gmail.com.", "kimberly@gmail.com", id="dns-root-dot"),
+        pytest.param(" Kim@Example.ORG. ", "kim@example.org", id="dot-and-spaces"),
+    ],
+)
+def test_a_trailing_dot_is_the_same_mailbox(raw: str, expected: str) -> None:
+    assert normalize(IdentifierKind.EMAIL, raw) == expected
+
+
+def test_two_trailing_dots_are_no_address() -> None:
+    with pytest.raises(BadIdentifier):
+        normalize(IdentifierKind.EMAIL, "kim@example.org..")

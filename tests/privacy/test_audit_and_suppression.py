@@ -110,6 +110,33 @@ def test_a_suppressed_email_reaches_no_one_and_its_lines_are_refused(keyed: Test
     assert _as(keyed, dpo, REACH)["data"]["memberByIdentifier"]["reachableChannels"] == ["SMS"]  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        pytest.param("zephyrine.quill@quillmail.org.", id="dns-root-dot"),
+        pytest.param("ZEPHYRINE.QUILL@QUILLMAIL.ORG", id="upper-case"),
+    ],
+)
+def test_a_suppressed_email_is_refused_however_it_is_spelled(
+    keyed: TestClient, spelling: str
+) -> None:
+    # Given her e-mail suppressed
+    _as(keyed, "dpo-key-0123456789abcdef", SUPPRESS, v="zephyrine.quill@quillmail.org")
+    # When a line carries it spelled otherwise (identity reads both as one address)
+    line = {
+        "transaction_id": "T-ZQ-DOT",
+        "email": spelling,
+        "channel": "online",
+        "occurred_at": "2026-11-01T00:00:00Z",
+        "amount_cents": 1200,
+    }
+    sent = keyed.post(
+        "/ingest/transactions", json=[line], headers={"x-api-key": "ingest-key-0123456789abc"}
+    )
+    # Then it is refused as suppressed, not created
+    assert sent.json()["lines"][0]["status"] == "suppressed"
+
+
 def test_only_emails_phones_and_cards_are_suppressed(keyed: TestClient) -> None:
     answer = _as(
         keyed, "dpo-key-0123456789abcdef", 'mutation { suppress(kind: CRM_ID, value: "C-1") }'
