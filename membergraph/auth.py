@@ -21,7 +21,8 @@ adds ``identity:write``.
 
 A frontend app's JWT is bound to one member (its ``member_id`` claim): whatever its scopes,
 it reads that member only and nothing that spans members (lists, counts, conflicts, steward
-mutations, other members' changes), see :mod:`membergraph.schema.permissions`.
+mutations, other members' changes), see :mod:`membergraph.schema.permissions`, and pushes no
+source line (an identifier in a line links whoever carries it to the pusher's member).
 
 A browser cannot set headers on a WebSocket, so a socket without a credential in its headers
 is let through as :data:`ANONYMOUS` (no scopes) and authenticated by the GraphQL view from its

@@ -237,11 +237,23 @@ def _entry(
     return entry
 
 
+BOUND_INGEST = (
+    "a token bound to one member may push no source line, whatever its scopes: lines come "
+    "from the systems of record (a POS, the CRM), where a member's own changes are made"
+)
+
+
 async def ingest_endpoint(request: Request) -> Response:
     """``POST /ingest/{source}``: checks, one call to :class:`IngestService`, the answer."""
     service: IngestService = request.app.state.ingest
-    if not caller_of(request).can("ingest:write"):
+    caller = caller_of(request)
+    if not caller.can("ingest:write"):
         return _problem(403, "pushing source lines needs the ingest:write scope")
+    if caller.member_id is not None:
+        # A line may carry any identifier, and one identifier links another customer's
+        # records to the pusher's member: a frontend app's token would take their account.
+        # Source lines come from the systems of record (a POS, the CRM), never from the app.
+        return _problem(403, BOUND_INGEST)
     name = request.path_params["source"]
     try:
         source = SourceName(name)

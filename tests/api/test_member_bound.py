@@ -270,3 +270,31 @@ def test_a_token_bound_to_no_member_is_not_a_credential(world: World, member_id:
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert "member_id" in error["message"]
+
+
+def test_a_member_bound_token_may_push_no_source_line(world: World) -> None:
+    # Given Jane's app token, ingest:write among its scopes, and Bob's online account
+    bobs_order = {**BOB_CARD, "transaction_id": "T-BOB-WEB", "loyalty_id": None}
+    bobs_order |= {"email": "bob.roe@mail.com", "channel": "online"}
+    world.client.post(
+        "/ingest/transactions",
+        json=[bobs_order],
+        headers={"authorization": f"Bearer {world.steward}"},
+    )
+    # When it pushes Jane's own contact with Bob's e-mail added
+    takeover = {**JANE, "emails": ["jane.doe@mail.com", "bob.roe@mail.com"]}
+    sent = world.client.post(
+        "/ingest/crm",
+        json=[{**takeover, "updated_at": "2026-12-01T00:00:00Z"}],
+        headers={"authorization": f"Bearer {world.jane_app}"},
+    )
+    # Then it is refused, nothing is taken, and her member holds none of Bob's purchases
+    assert sent.status_code == 403
+    assert "bound to one member" in sent.json()["error"]
+    assert world.member_of("C-BOB")["id"] == world.bob
+    mine = world.ask(
+        world.jane_app,
+        f'{{ member(id: "{world.jane}") {{ records {{ key }} transactions {{ totalCount }} }} }}',
+    )["data"]["member"]
+    assert mine["transactions"]["totalCount"] == 0
+    assert not any("bob" in r["key"] for r in mine["records"])
