@@ -33,6 +33,7 @@ from membergraph.resolvers.paging import (
 
 __all__ = [
     "MemberView",
+    "bound_member",
     "call_interactions",
     "find_member",
     "get_member",
@@ -57,9 +58,19 @@ class MemberView:
         return self.requested_id if self.requested_id != self.id else None
 
 
-def _own_member_only(ctx: RequestContext, member_id: str | None) -> None:
-    """A frontend app's member-scoped token reads its own member and nobody else."""
+async def bound_member(ctx: RequestContext) -> str | None:
+    """The live member a frontend app's token is bound to (None: not bound). The token names
+    the member it was issued for; once that ID is merged away, its member is the survivor
+    the ID redirects to (the same person, now with more records), not nobody."""
     own = caller_of(ctx.request).member_id
+    if own is None:
+        return None
+    return await ctx.gateway.identity.store.resolve_member_id(own) or own
+
+
+async def _own_member_only(ctx: RequestContext, member_id: str | None) -> None:
+    """A frontend app's member-scoped token reads its own member and nobody else."""
+    own = await bound_member(ctx)
     if own is not None and member_id is not None and member_id != own:
         raise CodedError("this token may read only its own member", "FORBIDDEN")
 
@@ -72,7 +83,7 @@ def _no_lists_for_one_member(ctx: RequestContext) -> None:
 async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
     """``member(id:)``: follows the redirect of a merged-away ID; unknown is None."""
     live = await ctx.gateway.identity.store.resolve_member_id(member_id)
-    _own_member_only(ctx, live or member_id)
+    await _own_member_only(ctx, live or member_id)
     if not live:
         ctx.reads.nobody()
         return None
@@ -86,7 +97,7 @@ async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> 
         found = await ctx.gateway.identity.find_member(kind, value)
     except BadIdentifier as exc:
         raise bad_input(str(exc), argument="value") from None
-    own = caller_of(ctx.request).member_id
+    own = await bound_member(ctx)
     if not found or (own is not None and found != own):
         # Another member's value answers as an unknown one: no oracle of who is a customer.
         ctx.reads.nobody()

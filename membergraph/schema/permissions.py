@@ -12,6 +12,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from membergraph.auth import caller_of, mask_email, mask_phone, mask_text
+from membergraph.resolvers.members import bound_member
 
 __all__ = ["AcrossMembers", "MaskPII", "OwnMemberArgument", "mask_value", "requires"]
 
@@ -132,6 +133,9 @@ class OwnMemberArgument(BasePermission):
     message = "this token may follow only its own member: pass its ID as `id`"
     error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - Strawberry reads the class attribute
 
-    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
-        own = _bound_member(info)
-        return own is None or kwargs.get("id") == own
+    async def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        own, asked = _bound_member(info), kwargs.get("id")
+        if own is None or asked == own:
+            return True
+        # The token's member merged away: the member its ID redirects to is its own now.
+        return asked is not None and asked == await bound_member(info.context)

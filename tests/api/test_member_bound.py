@@ -298,3 +298,38 @@ def test_a_member_bound_token_may_push_no_source_line(world: World) -> None:
     )["data"]["member"]
     assert mine["transactions"]["totalCount"] == 0
     assert not any("bob" in r["key"] for r in mine["records"])
+
+
+def test_a_token_of_a_member_merged_away_reads_the_member_it_redirects_to(world: World) -> None:
+    # Given a token for each of two members, then the two merged (one ID redirects)
+    linked = world.ask(
+        world.steward,
+        """mutation { linkRecords(a: {source: CRM, key: "C-JANE"},
+        b: {source: CRM, key: "C-BOB"}, reason: "one person") { id } }""",
+    )
+    assert "errors" not in linked, linked
+    [survivor] = [m["id"] for m in linked["data"]["linkRecords"]]
+    merged_away = world.bob if survivor == world.jane else world.jane
+    for bound in (merged_away, survivor):
+        token = _token(sub="app", scope="profile:read", member_id=bound)
+        # When it asks by either ID, or by the e-mail of either contact
+        for asked in (merged_away, survivor):
+            answer = world.ask(token, f'{{ member(id: "{asked}") {{ id }} }}')
+            # Then it reads the surviving member, not FORBIDDEN
+            assert answer["data"] == {"member": {"id": survivor}}, (bound, asked, answer)
+        for email in ("jane.doe@mail.com", "bob.roe@mail.com"):
+            lookup = f'{{ memberByIdentifier(kind: EMAIL, value: "{email}") {{ id }} }}'
+            found = world.ask(token, lookup)["data"]
+            assert found == {"memberByIdentifier": {"id": survivor}}
+    # And a subscription of the token for the merged-away ID may follow the survivor
+    token = _token(sub="app", scope="profile:read", member_id=merged_away)
+    with world.client.websocket_connect(
+        "/graphql", subprotocols=["graphql-transport-ws"]
+    ) as socket:
+        auth = {"Authorization": f"Bearer {token}"}
+        socket.send_json({"type": "connection_init", "payload": auth})
+        assert socket.receive_json()["type"] == "connection_ack"
+        query = f'subscription {{ memberChanged(id: "{survivor}", after: "0") {{ kind }} }}'
+        socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        first = socket.receive_json()
+        assert first["type"] == "next" and "errors" not in first["payload"], first
