@@ -42,21 +42,28 @@ class PiiReads:
 
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     enabled: bool = False  # the caller may read personal data: worth noting where members are
-    members_at: dict[Path, str] = field(default_factory=dict)
+    members_at: dict[Path, tuple[str, ...]] = field(default_factory=dict)
     read: dict[str, set[str]] = field(default_factory=dict)
 
     def member_at(self, path: Path, member_id: str) -> None:
         """The member object at ``path`` (seen by each of its fields)."""
-        self.members_at[path] = member_id
+        self.members_at[path] = (member_id,)
+
+    def concerns_at(self, path: Path, member_ids: tuple[str, ...]) -> None:
+        """An object at ``path`` outside any member (a match suggestion, an identity conflict)
+        whose personal values are those of ``member_ids``; under a member, that member's."""
+        if member_ids and not any(path[:end] in self.members_at for end in range(len(path))):
+            self.members_at[path] = member_ids
 
     def note(self, path: Any, field_name: str) -> None:
         """A personal field at ``path`` was answered unmasked."""
         keys = path_of(path)
         for end in range(len(keys) - 1, 0, -1):
-            member = self.members_at.get(keys[:end])
-            if member is not None:
+            members = self.members_at.get(keys[:end])
+            if members is not None:
                 named = ".".join(k for k in keys[end:] if isinstance(k, str))
-                self.read.setdefault(member, set()).add(named or field_name)
+                for member in members:
+                    self.read.setdefault(member, set()).add(named or field_name)
                 return
 
     @classmethod

@@ -4,14 +4,17 @@ the store is (they open it as ``serve`` does: same settings, same flags)."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 
+from membergraph.auth import Caller
 from membergraph.settings import Settings
 
 __all__ = ["privacy_app"]
@@ -36,13 +39,21 @@ def _settings(**overrides: Any) -> Settings:
     return load(**{k: v for k, v in overrides.items() if v is not None})
 
 
+def _officer() -> Caller:
+    """Who runs the command, as the audit and the request name them: ``cli:$USER``, as
+    ``membergraph export --pii`` does (the one at the shell holds the store's file)."""
+    return Caller(f"cli:{getpass.getuser()}", frozenset({"privacy:admin", "pii:read"}))
+
+
 async def _with_gateway(settings: Settings, work: Any) -> Any:
     from membergraph.gateway import open_gateway
     from membergraph.resolvers.context import RequestContext
 
     gateway, sources, _ = await open_gateway(settings)
+    # The caller as the HTTP middleware would put it on a request (auth.caller_of reads it).
+    request = SimpleNamespace(scope={"state": {"caller": _officer()}}, headers={})
     try:
-        return await work(RequestContext.for_request(gateway))
+        return await work(RequestContext.for_request(gateway, request))
     finally:
         await gateway.identity.store.aclose()
         await sources.aclose()
@@ -96,7 +107,7 @@ def erase(
 
     async def work(ctx: Any) -> Any:
         service = await erasure_of(ctx.gateway)
-        return await service.erase(member, reason, "cli", not keep_unsuppressed)
+        return await service.erase(member, reason, _officer().name, not keep_unsuppressed)
 
     try:
         request = asyncio.run(_with_gateway(settings, work))

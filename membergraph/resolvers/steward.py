@@ -24,6 +24,7 @@ from membergraph.identity.steward_suggestions import (
 )
 from membergraph.identity.store.port import MemberParts
 from membergraph.identity.undo import undo_event
+from membergraph.masking import mask_record_key, mask_value
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.members import MemberView
@@ -83,13 +84,16 @@ def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview | None) -> 
     return [MemberView(m, m) for m in ids]
 
 
-def _coded(exc: StewardError) -> CodedError:
+def _coded(ctx: RequestContext, exc: StewardError) -> CodedError:
+    """A steward's refusal as a coded error; the record keys it names (an online customer's
+    is an e-mail) are masked for a caller without ``pii:read``, as the fields are."""
+    unmasked = caller_of(ctx.request).can("pii:read")
     extra: dict[str, object] = {}
     if exc.members:
         extra["members"] = exc.members
     if exc.records:
-        extra["records"] = exc.records
-    return CodedError(str(exc), exc.code, **extra)
+        extra["records"] = exc.records if unmasked else [mask_record_key(r) for r in exc.records]
+    return CodedError(str(exc) if unmasked else mask_value(str(exc)), exc.code, **extra)
 
 
 StewardChange = Callable[[IdentityService, str, Preview | None], Awaitable[list[str]]]
@@ -101,7 +105,7 @@ async def _steward(ctx: RequestContext, dry_run: bool, change: StewardChange) ->
     try:
         ids = await change(ctx.gateway.identity, actor_of(ctx), preview)
     except StewardError as exc:
-        raise _coded(exc) from None
+        raise _coded(ctx, exc) from None
     return _views(ctx, ids, preview)
 
 

@@ -26,13 +26,16 @@ from membergraph.schema.mutation import Mutation, Subscription
 from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
 from membergraph.schema.spread import LimitedValidation
-from membergraph.schema.suggestions import SuggestionMutation, SuggestionQuery
-from membergraph.schema.types import BIG_INT, BigInt
+from membergraph.schema.suggestions import MatchSuggestion, SuggestionMutation, SuggestionQuery
+from membergraph.schema.types import BIG_INT, BigInt, IdentityEvent
 
 __all__ = ["build_schema", "print_sdl"]
 
 
 audit_member_fields(Member)
+# Unmasked values outside a member are audited against the members they concern.
+audit_member_fields(IdentityEvent, lambda event: [event.member_id] if event.member_id else [])
+audit_member_fields(MatchSuggestion, lambda suggestion: [str(m) for m in suggestion.member_ids])
 
 
 @strawberry.type(name="Query", description="Read the member graph.")

@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 
 from membergraph.schema.enums import ActivityKind, Source
+from membergraph.schema.permissions import MaskPII
 from membergraph.schema.types import BigInt, CallInteraction, PageInfo, Transaction, WebEvent
 
 
@@ -62,7 +63,9 @@ class Consent:
         description="Opted in (true), out (false), or never asked (null)."
     )
     source: Source | None = strawberry.field(description="Source of the choice.")
-    record: str | None = strawberry.field(description="Record key of the choice.")
+    record: str | None = strawberry.field(
+        extensions=[MaskPII("key")], description="Record key of the choice."
+    )
     at: datetime | None = strawberry.field(description="When it was made.")
     line: str | None = strawberry.field(
         default=None, description="The source line that made it (a contact id, an event id)."
@@ -79,7 +82,9 @@ class ConsentChange:
     granted: bool = strawberry.field(description="Opted in (true) or out (false).")
     at: datetime | None = strawberry.field(description="When (the line's time).")
     source: Source = strawberry.field(description="Source of the line.")
-    record: str = strawberry.field(description="Record key the line belongs to.")
+    record: str = strawberry.field(
+        extensions=[MaskPII("key")], description="Record key the line belongs to."
+    )
     line: str = strawberry.field(description="The line's id.")
 
 

@@ -181,7 +181,7 @@ class MemberChanged:
     source: Source | None = strawberry.field(description="The source of a fact's line.")
     line_id: str | None = strawberry.field(description="The id of a fact's line in its source.")
     reason: str | None = strawberry.field(
-        extensions=[MaskPII(text=True, bound_too=True)],
+        extensions=[MaskPII("text", bound_too=True)],
         description="A person's stated reason: free text, `***` without pii:read and for a "
         "token bound to one member.",
     )

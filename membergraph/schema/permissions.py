@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
@@ -11,37 +10,11 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from membergraph.auth import caller_of, mask_email, mask_phone, mask_text
+from membergraph.auth import caller_of
+from membergraph.masking import MASKS, Meaning, mask_as
 from membergraph.resolvers.members import bound_member
 
-__all__ = ["AcrossMembers", "MaskPII", "OwnMemberArgument", "mask_value", "requires"]
-
-_PHONE = re.compile(r"^\+?\d[\d\s().\-]{6,}$")
-_EMAIL_IN = re.compile(r"[^\s:@]+@[^\s@]+")
-# Keys of JSON values (evidence, event properties) that hold a person's free text: a
-# steward's reason for a manual link can name anyone, so it is masked whole.
-_FREE_TEXT_KEYS = frozenset({"reason"})
-
-
-def mask_value(value: Any, text: bool = False) -> Any:
-    """Mask e-mails and phone numbers anywhere in a value (strings, lists, JSON objects);
-    with ``text``, every string whole (an address line, a steward's reason), as a JSON
-    object's ``reason`` always is: the words around an e-mail (a name) are personal too."""
-    if isinstance(value, str):
-        if text:
-            return mask_text(value)
-        if "@" in value:
-            return _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), value)
-        if _PHONE.match(value):
-            return mask_phone(value)
-        return value
-    if isinstance(value, list | tuple):
-        return [mask_value(v, text) for v in value]
-    if isinstance(value, dict):
-        return {k: mask_value(v, text or k in _FREE_TEXT_KEYS) for k, v in value.items()}
-    return (
-        None if text and value is not None and not isinstance(value, bool | int | float) else value
-    )
+__all__ = ["AcrossMembers", "MaskPII", "OwnMemberArgument", "requires"]
 
 
 def _can_see_pii(info: Info[Any, Any], bound_too: bool = False) -> bool:
@@ -53,20 +26,22 @@ class MaskPII(FieldExtension):
     """Mask the field's value unless the caller has ``pii:read`` (masked, not dropped).
 
     Args:
-        text: mask every string (an address line), not only e-mails and phones; values that
-            cannot be masked in their type (a birth date) become null.
+        meaning: what the field holds (:data:`Meaning`), or a function of the parent
+            object that says it (an identifier's value is an e-mail when its kind is).
         bound_too: mask for a token bound to one member even with ``pii:read``: a steward's
             reason is written about the people involved, not for one of them.
+
+    Example::
+
+        caller_phone: str | None = strawberry.field(extensions=[MaskPII("phone")])
     """
 
     def __init__(
-        self,
-        text: bool = False,
-        text_when: Callable[[Any], bool] | None = None,
-        bound_too: bool = False,
+        self, meaning: Meaning | Callable[[Any], Meaning] = "found", bound_too: bool = False
     ) -> None:
-        self.text = text
-        self.text_when = text_when
+        if isinstance(meaning, str) and meaning not in MASKS:
+            raise ValueError(f"unknown meaning {meaning!r}; use one of {sorted(MASKS)}")
+        self.meaning = meaning
         self.bound_too = bound_too
 
     def _mask(self, value: Any, source: Any, info: Info[Any, Any]) -> Any:
@@ -75,8 +50,8 @@ class MaskPII(FieldExtension):
             if reads is not None and value not in (None, "", [], {}):
                 reads.note(info.path, info.field_name)  # the audit of who read what
             return value
-        text = self.text or (self.text_when is not None and self.text_when(source))
-        return mask_value(value, text)
+        meaning = self.meaning if isinstance(self.meaning, str) else self.meaning(source)
+        return mask_as(meaning, value)
 
     def resolve(
         self, next_: Callable[..., Any], source: Any, info: Info[Any, Any], **kwargs: Any

@@ -3,7 +3,7 @@ what. Everything here needs the ``privacy:admin`` scope, and no token bound to a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, cast
@@ -28,11 +28,23 @@ __all__ = ["MemberScope", "PiiAudit", "PrivacyMutation", "PrivacyQuery", "audit_
 class MemberScope(FieldExtension):
     """On every field of ``Member``: notes where in the answer each member sits, so a
     personal field unmasked below it is recorded against that member (only for callers
-    with ``pii:read``: for others nothing is noted and nothing is recorded)."""
+    with ``pii:read``: for others nothing is noted and nothing is recorded).
+
+    Args:
+        concerns: for a type outside ``Member`` that shows members' personal values (a match
+            suggestion, an identity conflict), the members its parent object concerns.
+    """
+
+    def __init__(self, concerns: Callable[[Any], Sequence[str]] | None = None) -> None:
+        self.concerns = concerns
 
     def _note(self, source: Any, info: Info[Any, Any]) -> None:
         reads = getattr(info.context, "pii_reads", None)
-        if reads is not None and reads.enabled and isinstance(source, MemberView):
+        if reads is None or not reads.enabled:
+            return
+        if self.concerns is not None:
+            reads.concerns_at(path_of(info.path.prev), tuple(self.concerns(source)))
+        elif isinstance(source, MemberView):
             reads.member_at(path_of(info.path.prev), source.id)
 
     def resolve(
@@ -48,11 +60,14 @@ class MemberScope(FieldExtension):
         return await next_(source, info, **kwargs)
 
 
-def audit_member_fields(member_type: type) -> None:
-    """Put :class:`MemberScope` on every field of the Member type (once)."""
+def audit_member_fields(
+    member_type: type, concerns: Callable[[Any], Sequence[str]] | None = None
+) -> None:
+    """Put :class:`MemberScope` on every field of the Member type, or of a type whose
+    objects ``concerns`` members (once)."""
     for member_field in member_type.__strawberry_definition__.fields:  # type: ignore[attr-defined]
         if not any(isinstance(e, MemberScope) for e in member_field.extensions):
-            member_field.extensions.append(MemberScope())
+            member_field.extensions.append(MemberScope(concerns))
 
 
 class PiiAudit(SchemaExtension):

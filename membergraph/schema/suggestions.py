@@ -32,10 +32,10 @@ class FieldAgreement:
         "likelier it is for one person than for two): negative when it speaks against."
     )
     a: str | None = strawberry.field(
-        extensions=[MaskPII(text=True)], description="The first contact's value (pii:read)."
+        extensions=[MaskPII("text")], description="The first contact's value (pii:read)."
     )
     b: str | None = strawberry.field(
-        extensions=[MaskPII(text=True)], description="The second contact's value (pii:read)."
+        extensions=[MaskPII("text")], description="The second contact's value (pii:read)."
     )
 
 

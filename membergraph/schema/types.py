@@ -46,12 +46,29 @@ class IdentifierKind(Enum):
 
 Ctx = Info[RequestContext, None]
 
+_IDENTIFIER_MEANING = {"EMAIL": "email", "PHONE": "phone"}
+"""How an identifier's value is masked, by its kind (a card or an id is not personal)."""
+_PROFILE_MEANING = {
+    "email": "email",
+    "phone": "phone",
+    "first_name": "text",
+    "last_name": "text",
+    "birth_date": "text",
+    "address": "text",
+}
+"""How a surviving profile field's value is masked in its lineage, as the field itself is."""
+
+
+def _value_of(kind: Any) -> Any:
+    """A kind as its plain value, whether given as an enum member or as written."""
+    return getattr(kind, "value", kind)
+
 
 @strawberry.type(description="A source's own notion of a customer: a node of the identity graph.")
 class Record:
     source: Source = strawberry.field(description="The source it comes from.")
     key: str = strawberry.field(
-        extensions=[MaskPII()],
+        extensions=[MaskPII("key")],
         description="The record's key in its source: a contact_id, `loyalty:<card>`, "
         "`online:<email>`, an anonymous_id or an interaction_id.",
     )
@@ -65,7 +82,8 @@ def as_record(ref: tuple[str, str]) -> Record:
 class Identifier:
     kind: IdentifierKind = strawberry.field(description="What kind of identifier this is.")
     value: str = strawberry.field(
-        extensions=[MaskPII()], description="The value, normalized as at ingestion."
+        extensions=[MaskPII(lambda root: _IDENTIFIER_MEANING.get(_value_of(root.kind), "found"))],
+        description="The value, normalized as at ingestion.",
     )
     records: list[Record] = strawberry.field(description="Records carrying this value.")
 
@@ -73,18 +91,20 @@ class Identifier:
 @strawberry.type(description="A postal address.")
 class Address:
     line1: str | None = strawberry.field(
-        extensions=[MaskPII(text=True)], description="Street and number."
+        extensions=[MaskPII("text")], description="Street and number."
     )
     city: str | None = strawberry.field(description="City.")
     postal_code: str | None = strawberry.field(
-        extensions=[MaskPII(text=True)], description="Postal code."
+        extensions=[MaskPII("text")], description="Postal code."
     )
     country: str | None = strawberry.field(description="Country code.")
 
 
 @strawberry.type(description="An e-mail or phone with the sources it was seen in.")
 class ContactPoint:
-    value: str = strawberry.field(extensions=[MaskPII()], description="The normalized value.")
+    value: str = strawberry.field(
+        extensions=[MaskPII("contact")], description="The normalized value."
+    )
     sources: list[Source] = strawberry.field(description="Sources that gave this value.")
     last_seen: datetime | None = strawberry.field(description="When a source last gave it.")
 
@@ -93,20 +113,28 @@ class ContactPoint:
 class FieldLineage:
     field: str = strawberry.field(description="Profile field (snake_case).")
     value: str | None = strawberry.field(
-        extensions=[MaskPII(text_when=lambda root: root.field in ("birth_date", "address"))],
+        extensions=[MaskPII(lambda root: _PROFILE_MEANING.get(root.field, "found"))],
         description="The surviving value.",
     )
     source: Source | None = strawberry.field(description="Source it came from.")
-    record: str | None = strawberry.field(description="Record key in that source.")
+    record: str | None = strawberry.field(
+        extensions=[MaskPII("key")], description="Record key in that source."
+    )
     updated_at: datetime | None = strawberry.field(description="When that source last said so.")
 
 
 @strawberry.type(description="One profile built from all the member's records, with lineage.")
 class Profile:
-    first_name: str | None = strawberry.field(description="First name (CRM, newest contact).")
-    last_name: str | None = strawberry.field(description="Last name (CRM, newest contact).")
+    first_name: str | None = strawberry.field(
+        extensions=[MaskPII("text")],
+        description="First name (CRM, newest contact); `***` without pii:read.",
+    )
+    last_name: str | None = strawberry.field(
+        extensions=[MaskPII("text")],
+        description="Last name (CRM, newest contact); `***` without pii:read.",
+    )
     birth_date: date | None = strawberry.field(
-        extensions=[MaskPII(text=True)], description="Birth date (CRM); null without pii:read."
+        extensions=[MaskPII("text")], description="Birth date (CRM); null without pii:read."
     )
     address: Address | None = strawberry.field(description="Postal address (CRM).")
     preferred_language: str | None = strawberry.field(description="Preferred language (CRM).")
@@ -198,7 +226,7 @@ class Transaction:
     transaction_id: str = strawberry.field(description="The source's id.")
     loyalty_id: str | None = strawberry.field(description="Card scanned, as given.")
     email: str | None = strawberry.field(
-        extensions=[MaskPII()], description="E-mail of an online order, as given."
+        extensions=[MaskPII("email")], description="E-mail of an online order, as given."
     )
     store_id: str | None = strawberry.field(description="Store, for in-store purchases.")
     channel: PurchaseChannel = strawberry.field(description="Where it was made.")
@@ -227,14 +255,17 @@ class WebEvent:
 @strawberry.type(description="The account an agent typed.")
 class AccountRef:
     kind: AccountKind = strawberry.field(description="What was typed.")
-    value: str = strawberry.field(extensions=[MaskPII()], description="As typed.")
+    value: str = strawberry.field(
+        extensions=[MaskPII(lambda root: "email" if _value_of(root.kind) == "email" else "found")],
+        description="As typed.",
+    )
 
 
 @strawberry.type(description="A call-center interaction.")
 class CallInteraction:
     interaction_id: str = strawberry.field(description="The source's id.")
     caller_phone: str | None = strawberry.field(
-        extensions=[MaskPII()], description="Caller number from the switch."
+        extensions=[MaskPII("phone")], description="Caller number from the switch."
     )
     account_ref: AccountRef | None = strawberry.field(description="Account typed by the agent.")
     agent_id: str | None = strawberry.field(description="Agent.")
@@ -255,7 +286,7 @@ class IdentityEvent:
     actor: str = strawberry.field(description="Rule engine run or person that made the change.")
     rule: str | None = strawberry.field(description="The rule (or conflict kind) involved.")
     reason: str | None = strawberry.field(
-        extensions=[MaskPII(text=True, bound_too=True)],
+        extensions=[MaskPII("text", bound_too=True)],
         description="A person's stated reason: free text, `***` without pii:read and for a "
         "token bound to one member.",
     )
@@ -263,10 +294,12 @@ class IdentityEvent:
         extensions=[MaskPII()], description="Identifier values and attributes compared."
     )
     records: list[Record] = strawberry.field(description="The records concerned.")
+    member_id: strawberry.Private[str | None] = None  # whose values it shows (the audit)
 
 
 def identity_event(event: Any) -> IdentityEvent:
     return IdentityEvent(
+        member_id=event.member_id,
         id=strawberry.ID(str(event.id)),
         kind=event.kind,
         at=event.at,

@@ -28,6 +28,10 @@ KEYS = {
         "scopes": ["profile:read", "identity:write"],
     },
     "pos-system-key-000000001": {"name": "pos", "scopes": ["ingest:write"]},
+    "steward-pii-key-00000001": {
+        "name": "steward-pii",
+        "scopes": ["profile:read", "identity:write", "pii:read"],
+    },
 }
 ROLE_KEY = {spec["name"]: key for key, spec in KEYS.items()}
 JANE = {
@@ -120,7 +124,8 @@ def test_personal_fields_are_masked_without_pii_read(
 ) -> None:
     member = _ask(secured, role, PROFILE)["data"]["memberByIdentifier"]  # type: ignore[index]
     profile = member["profile"]
-    assert profile["firstName"] == "Jane" and profile["address"]["city"] == "Springfield"
+    assert profile["firstName"] == ("Jane" if birth else "***")
+    assert profile["address"]["city"] == "Springfield"
     assert profile["emails"] == [{"value": email}] and profile["phones"] == [{"value": phone}]
     assert profile["birthDate"] == birth and profile["address"]["line1"] == line1
     assert online_key in {r["key"] for r in member["records"]}
@@ -460,3 +465,30 @@ def test_a_short_hs256_secret_stops_start_up_naming_the_setting(
         create_app(short)
     monkeypatch.setenv("MEMBERGRAPH_JWT_SECRET", "é" * 16)  # 32 bytes in UTF-8
     assert load_settings().jwt_secret is not None
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"),
+    [
+        pytest.param("steward-sue", "online:j***@mail.com", id="steward-masked"),
+        pytest.param("steward-pii", "online:jane.doe@mail.com", id="pii-read-unmasked"),
+    ],
+)
+def test_a_refused_links_record_keys_are_masked_as_fields_are(
+    secured: TestClient, role: str, shown: str
+) -> None:
+    # Given Jane's online account in her member, and another contact
+    other = {"contact_id": "C-OTTO", "first_name": "Otto"}
+    pushed = secured.post("/ingest/crm", json=[other], headers={"x-api-key": ROLE_KEY["pos"]})
+    assert pushed.status_code == 200, pushed.text
+    # When a steward (with or without pii:read) links her online account to that contact
+    link = """mutation { linkRecords(a: {source: TRANSACTIONS, key: "online:jane.doe@mail.com"},
+        b: {source: CRM, key: "C-OTTO"}, reason: "test") { id } }"""
+    answer = _ask(secured, role, link)
+    # Then the refusal names her record as `records { key }` would show it to this caller
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "WOULD_MOVE_RECORDS"
+    assert error["extensions"]["records"] == [f"transactions:{shown}"]
+    assert f"transactions:{shown}" in error["message"]
+    if shown.startswith("online:j***"):
+        assert "jane.doe" not in str(answer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import orjson
@@ -30,10 +31,17 @@ def test_export_then_erase_from_the_command_line(data_dir: Path, tmp_path: Path)
     exported = runner.invoke(app, ["privacy", "export", member, "--out", str(out), *where])
     assert exported.exit_code == 0, exported.output
     assert orjson.loads(out.read_bytes())["source_lines"]["crm"][0]["contact_id"] == "C-ZQ-77"
+    again = orjson.loads(runner.invoke(app, ["privacy", "export", member, *where]).stdout)
+    # The first export is in the second's audit, as whoever ran it at the shell
+    officer = f"cli:{getpass.getuser()}"
+    assert [e["actor"] for e in again["pii_access_log"]] == [officer]
 
     erased = runner.invoke(app, ["privacy", "erase", member, "--reason", "DPO-7", *where])
     assert erased.exit_code == 0, erased.output
     assert orjson.loads(erased.stdout)["state"] == "done"
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        said = gql(client, "{ privacyRequests { actor } }")["data"]["privacyRequests"]  # type: ignore[index]
+    assert said == [{"actor": officer}]
     missing = runner.invoke(app, ["privacy", "export", member, *where])
     assert missing.exit_code == 1
     assert "no member" in missing.output

@@ -1,0 +1,89 @@
+"""Masking personal data for callers without ``pii:read``: by what a value means where
+its meaning is known (a field, an error's record keys), by its look where it is not."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from membergraph.auth import mask_email, mask_phone, mask_text
+
+__all__ = ["MASKS", "Meaning", "mask_as", "mask_record_key", "mask_value"]
+
+_PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
+_EMAIL_IN = re.compile(r"[^\s:@]+@[^\s@]+")
+# Keys of JSON values (evidence, event properties) that hold a person's free text: a
+# steward's reason for a manual link can name anyone, so it is masked whole.
+_FREE_TEXT_KEYS = frozenset({"reason"})
+
+
+def mask_value(value: Any, text: bool = False) -> Any:
+    """Mask e-mails and phone numbers anywhere in a value (strings, lists, JSON objects);
+    with ``text``, every string whole (an address line, a steward's reason), as a JSON
+    object's ``reason`` always is: the words around an e-mail (a name) are personal too.
+
+    This finds personal data by its look: it serves values of no fixed meaning (evidence,
+    event properties, an error message). A field whose meaning is known is masked by it
+    (:data:`Meaning`), whatever its spelling."""
+    if isinstance(value, str):
+        if text:
+            return mask_text(value)
+        if "@" in value:
+            return _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), value)
+        if _PHONE.match(value):
+            return mask_phone(value)
+        return value
+    if isinstance(value, list | tuple):
+        return [mask_value(v, text) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_value(v, text or k in _FREE_TEXT_KEYS) for k, v in value.items()}
+    return (
+        None if text and value is not None and not isinstance(value, bool | int | float) else value
+    )
+
+
+def mask_record_key(key: str) -> str:
+    """A record key as a caller without ``pii:read`` sees it: an online customer's key is
+    their e-mail (``online:j***@example.com``); a card, contact, visitor or call id is not
+    personal by itself, but anything else that looks personal is masked as found."""
+    prefix, colon, rest = key.partition(":")
+    if prefix == "online" and colon:
+        return f"online:{mask_email(rest)}"
+    return str(mask_value(key))
+
+
+def _mask_contact(value: str) -> str:
+    return mask_email(value) if "@" in value else mask_phone(value)
+
+
+Meaning = str
+"""What a masked field holds, which decides how it is masked:
+
+=========  =================================================================
+email      an e-mail: ``j***@example.com``, however it is written
+phone      a phone: ``***-0134``, however it is written (``(312) 925-7392``)
+contact    an e-mail or a phone (a contact point)
+key        a record key (:func:`mask_record_key`)
+text       a name, an address line, a birth date, free text: ``***`` (null if not text)
+found      no fixed meaning (JSON evidence, event properties): :func:`mask_value`
+=========  =================================================================
+"""
+
+MASKS: dict[Meaning, Callable[[Any], Any]] = {
+    "email": lambda v: mask_email(v) if isinstance(v, str) else mask_value(v),
+    "phone": lambda v: mask_phone(v) if isinstance(v, str) else mask_value(v),
+    "contact": lambda v: _mask_contact(v) if isinstance(v, str) else mask_value(v),
+    "key": lambda v: mask_record_key(v) if isinstance(v, str) else mask_value(v),
+    "text": lambda v: mask_value(v, text=True),
+    "found": mask_value,
+}
+
+
+def mask_as(meaning: Meaning, value: Any) -> Any:
+    """Mask ``value`` as what it means (lists item by item)."""
+    if isinstance(value, list | tuple) and meaning != "found":
+        return [mask_as(meaning, v) for v in value]
+    if value is None or value == "":
+        return value
+    return MASKS[meaning](value)

@@ -1,0 +1,303 @@
+"""Personal data is masked by what a field means, for every field of the schema.
+
+Two tables: every text field of the schema is either personal (with its meaning) or said
+not to be, so a new field cannot slip in unclassified; and for each personal field, a caller
+without ``pii:read`` reading one person who has them all sees it masked, however the source
+wrote the value (a phone as ``(312) 925-7392`` too), while a caller with ``pii:read`` sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+from graphql import GraphQLObjectType, get_named_type
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.schema import build_schema
+from membergraph.schema.permissions import MaskPII
+from membergraph.settings import ApiKey, Settings
+
+# Fields holding a record key, phone, e-mail, name, address or free text, by meaning
+# (`by kind` / `by field`: the parent says which, e.g. an identifier's kind).
+PERSONAL = {
+    "AccountRef.value": "by kind",
+    "Address.line1": "text",
+    "Address.postalCode": "text",
+    "CallInteraction.callerPhone": "phone",
+    "Consent.record": "key",
+    "ConsentChange.record": "key",
+    "ContactPoint.value": "contact",
+    "FieldAgreement.a": "text",
+    "FieldAgreement.b": "text",
+    "FieldLineage.record": "key",
+    "FieldLineage.value": "by field",
+    "Identifier.value": "by kind",
+    "IdentityEvent.evidence": "found",
+    "IdentityEvent.reason": "text",
+    "Link.evidence": "found",
+    "MemberChanged.reason": "text",
+    "Profile.birthDate": "text",
+    "Profile.firstName": "text",
+    "Profile.lastName": "text",
+    "Record.key": "key",
+    "Transaction.email": "email",
+    "WebEvent.properties": "found",
+}
+# Text fields that are not personal, and why.
+NOT_PERSONAL = {
+    "ActivityEdge.cursor": "a cursor",
+    "Address.city": "a city names no one",
+    "Address.country": "a country",
+    "CallInteraction.agentId": "the company's agent",
+    "CallInteraction.interactionId": "a line id",
+    "CallInteraction.reason": "a reason code; the agent's free-text notes are never served",
+    "ChangeEdge.cursor": "a cursor",
+    "Consent.line": "a line id",
+    "ConsentChange.line": "a line id",
+    "FieldAgreement.field": "a field name",
+    "FieldAgreement.level": "a level",
+    "FieldLineage.field": "a field name",
+    "IdentityConflictEdge.cursor": "a cursor",
+    "IdentityEvent.actor": "a rule run or a steward's key",
+    "IdentityEvent.kind": "a kind",
+    "IdentityEvent.rule": "a rule name",
+    "LineItem.category": "a product category",
+    "LineItem.sku": "a product",
+    "Link.actor": "a rule run or a steward's key",
+    "Link.rule": "a rule name",
+    "Loyalty.anomalies": "codes",
+    "Loyalty.loyaltyIds": "cards: looked up by, not personal alone",
+    "Loyalty.nextTier": "a tier",
+    "Loyalty.tier": "a tier",
+    "MatchSuggestionEdge.cursor": "a cursor",
+    "MemberChanged.actor": "a rule run or a steward's key",
+    "MemberChanged.cursor": "a cursor",
+    "MemberChanged.lineId": "a line id",
+    "MemberEdge.cursor": "a cursor",
+    "MemberStatsGroup.month": "a month",
+    "MemberStatsGroup.store": "a store",
+    "MemberStatsGroup.tier": "a tier",
+    "OfferStatus.offer": "an offer code",
+    "OfferStatus.redeemedRef": "a line id",
+    "OfferStatus.redeemedVia": "a channel",
+    "OfferStatus.sentOn": "channels",
+    "PageInfo.endCursor": "a cursor",
+    "PageInfo.startCursor": "a cursor",
+    "PiiAccess.actor": "privacy:admin only: the reader's key",
+    "PiiAccess.fields": "field names",
+    "PiiAccess.requestId": "a request id",
+    "PrivacyRequest.actor": "privacy:admin only: the requester's key",
+    "PrivacyRequest.counts": "counts",
+    "PrivacyRequest.kind": "a kind",
+    "PrivacyRequest.reason": "privacy:admin only: a ticket number, as the README asks",
+    "PrivacyStep.name": "a step name",
+    "PrivacyStep.outcome": "an outcome",
+    "Profile.preferredLanguage": "a language",
+    "Profile.sourceRecord": "a CRM contact id",
+    "Transaction.currency": "a currency",
+    "Transaction.loyaltyId": "a card: looked up by, not personal alone",
+    "Transaction.storeId": "a store",
+    "Transaction.transactionId": "a line id",
+    "TransactionEdge.cursor": "a cursor",
+    "Viewer.name": "the caller's own key name",
+    "Viewer.scopes": "scopes",
+    "WebEvent.anonymousId": "a device id",
+    "WebEvent.eventId": "a line id",
+    "WebEvent.name": "an event name",
+    "WebEvent.userId": "a CRM contact id",
+    "_Service.sdl": "the schema",
+}
+_TEXT = {"String", "JSON", "Date"}
+
+
+def _text_fields() -> dict[str, list[Any]]:
+    schema = build_schema()
+    found: dict[str, list[Any]] = {}
+    for name, gql_type in schema._schema.type_map.items():
+        if not isinstance(gql_type, GraphQLObjectType) or name.startswith("__"):
+            continue
+        if name in ("Query", "Mutation", "Subscription"):
+            continue
+        definition = schema.get_type_by_name(name)
+        for field_name, field in gql_type.fields.items():
+            if get_named_type(field.type).name not in _TEXT:
+                continue
+            extensions: list[Any] = []
+            for strawberry_field in getattr(definition, "fields", []):
+                if schema.config.name_converter.get_graphql_name(strawberry_field) == field_name:
+                    extensions = strawberry_field.extensions
+            found[f"{name}.{field_name}"] = extensions
+    return found
+
+
+def test_every_text_field_of_the_schema_is_classified_and_personal_ones_are_masked() -> None:
+    fields = _text_fields()
+    unclassified = sorted(set(fields) - set(PERSONAL) - set(NOT_PERSONAL))
+    assert not unclassified, f"say whether these are personal: {unclassified}"
+    assert not (set(PERSONAL) | set(NOT_PERSONAL)) - set(fields), "fields the schema lacks"
+    for name, meaning in PERSONAL.items():
+        masks = [e for e in fields[name] if isinstance(e, MaskPII)]
+        assert masks, f"{name} is personal but not masked"
+        declared = masks[0].meaning
+        assert declared == meaning or (meaning.startswith("by ") and callable(declared)), name
+    for name in NOT_PERSONAL:
+        assert not any(isinstance(e, MaskPII) for e in fields[name]), f"{name}: masked?"
+
+
+EMAIL, PHONE_AS_WRITTEN = "wil.threepwood@gmail.com", "(312) 925-7392"
+ONLINE_EMAIL = "wilthreepwood@gmail.com"  # her Gmail without the dot: newer, so it survives
+PERSON = {
+    "crm": [
+        {
+            "contact_id": "C-MASK",
+            "first_name": "Wilhelmina",
+            "last_name": "Threepwood",
+            "emails": [EMAIL],
+            "phones": [PHONE_AS_WRITTEN],
+            "birth_date": "1980-02-03",
+            "address": {"line1": "9 Hidden Way", "city": "Chicago", "postal_code": "60601"},
+            "consents": {"email": True, "sms": True},
+            "updated_at": "2026-09-01T00:00:00Z",
+        }
+    ],
+    "transactions": [
+        {
+            "transaction_id": "T-MASK",
+            "email": ONLINE_EMAIL,
+            "channel": "online",
+            "occurred_at": "2026-10-03T10:00:00Z",
+            "amount_cents": 1300,
+        }
+    ],
+    "web_analytics": [
+        {
+            "event_id": "E-MASK",
+            "anonymous_id": "anon-mask",
+            "user_id": "C-MASK",
+            "email": EMAIL,
+            "type": "identify",
+            "occurred_at": "2026-10-02T09:00:00Z",
+            "properties": {"email": EMAIL, "phone": PHONE_AS_WRITTEN},
+        }
+    ],
+    "call_center": [
+        {
+            "interaction_id": "I-MASK",
+            "caller_phone": PHONE_AS_WRITTEN,
+            "account_ref": {"kind": "email", "value": EMAIL},
+            "started_at": "2026-10-05T12:00:00Z",
+            "reason": "points",
+        }
+    ],
+}
+# What must never reach a caller without pii:read, in any spelling.
+TRACES = ["Wilhelmina", "Threepwood", "threepwood", "925-7392", "9257392", "Hidden", "60601"]
+TRACES += ["1980-02-03"]
+KEYS = {"masked-key-000000000001": ["profile:read"], "pii-key-0000000000000001": ["pii:read"]}
+KEYS["pii-key-0000000000000001"].append("profile:read")
+QUERY = """{ memberByIdentifier(kind: CRM_ID, value: "C-MASK") {
+  profile { firstName lastName birthDate address { line1 postalCode }
+    emails { value } phones { value } email { value } phone { value }
+    lineage { field value record } }
+  identifiers { kind value }
+  records { key }
+  transactions { edges { node { email } } }
+  callCenterInteractions { callerPhone accountRef { kind value } }
+  webActivity { properties }
+  consents { record history { record } }
+  identityHistory { evidence records { key } } } }"""
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    folder = tmp_path_factory.mktemp("masking")
+    data = folder / "data"
+    data.mkdir()
+    for source, lines in PERSON.items():
+        (data / f"{source}.jsonl").write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    settings = Settings(
+        data=data,
+        store=f"sqlite:///{folder / 'store.db'}",
+        cache_dir=folder / "cache",
+        api_keys={k: ApiKey(name=k[:4], scopes=s) for k, s in KEYS.items()},
+    )
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        read = {}
+        for key in KEYS:
+            answer = client.post("/graphql", json={"query": QUERY}, headers={"x-api-key": key})
+            assert "errors" not in answer.json(), answer.text
+            read[key[:4]] = answer.json()["data"]["memberByIdentifier"]
+        yield read
+
+
+def _lineage(field: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda m: next(x["value"] for x in m["profile"]["lineage"] if x["field"] == field)
+
+
+def _identifier(kind: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda m: next(x["value"] for x in m["identifiers"] if x["kind"] == kind)
+
+
+def _online(m: dict[str, Any]) -> Any:
+    return next(r["key"] for r in m["records"] if r["key"].startswith("online:"))
+
+
+def _online_lineage(m: dict[str, Any]) -> Any:
+    return next(x["record"] for x in m["profile"]["lineage"] if x["field"] == "email")
+
+
+CASES = [
+    ("Profile.firstName", lambda m: m["profile"]["firstName"], "***"),
+    ("Profile.lastName", lambda m: m["profile"]["lastName"], "***"),
+    ("Profile.birthDate", lambda m: m["profile"]["birthDate"], None),
+    ("Address.line1", lambda m: m["profile"]["address"]["line1"], "***"),
+    ("Address.postalCode", lambda m: m["profile"]["address"]["postalCode"], "***"),
+    ("ContactPoint.value", lambda m: m["profile"]["email"]["value"], "w***@gmail.com"),
+    ("ContactPoint.value", lambda m: m["profile"]["phone"]["value"], "***-7392"),
+    ("FieldLineage.value", _lineage("first_name"), "***"),
+    ("FieldLineage.value", _lineage("email"), "w***@gmail.com"),
+    ("FieldLineage.value", _lineage("phone"), "***-7392"),
+    ("FieldLineage.value", _lineage("birth_date"), "***"),
+    ("FieldLineage.record", _online_lineage, "online:w***@gmail.com"),
+    ("Identifier.value", _identifier("EMAIL"), "w***@gmail.com"),
+    ("Identifier.value", _identifier("PHONE"), "***-7392"),
+    ("Record.key", _online, "online:w***@gmail.com"),
+    ("Transaction.email", lambda m: m["transactions"]["edges"][0]["node"]["email"], None),
+    ("CallInteraction.callerPhone", lambda m: m["callCenterInteractions"][0]["callerPhone"], None),
+    ("AccountRef.value", lambda m: m["callCenterInteractions"][0]["accountRef"]["value"], None),
+    ("WebEvent.properties", lambda m: m["webActivity"][0]["properties"], None),
+]
+SHOWN_MASKED = {
+    "Transaction.email": "w***@gmail.com",
+    "CallInteraction.callerPhone": "***-7392",
+    "AccountRef.value": "w***@gmail.com",
+    "WebEvent.properties": {"email": "w***@gmail.com", "phone": "***-7392"},
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "read", "masked"),
+    [pytest.param(f, r, m, id=f"{f}-{i}") for i, (f, r, m) in enumerate(CASES)],
+)
+def test_a_caller_without_pii_read_sees_each_personal_field_masked(
+    answers: dict[str, dict[str, Any]],
+    field: str,
+    read: Callable[[dict[str, Any]], Any],
+    masked: Any,
+) -> None:
+    assert field in PERSONAL
+    expected = SHOWN_MASKED.get(field, masked)
+    assert read(answers["mask"]) == expected
+    assert read(answers["pii-"]) not in (expected, None), "pii:read sees the value itself"
+
+
+def test_no_trace_of_the_person_reaches_a_caller_without_pii_read(
+    answers: dict[str, dict[str, Any]],
+) -> None:
+    masked, unmasked = orjson.dumps(answers["mask"]).decode(), orjson.dumps(answers["pii-"])
+    assert [t for t in TRACES if t in masked] == []
+    assert all(t.encode() in unmasked for t in ("Wilhelmina", ONLINE_EMAIL, "1980-02-03"))
