@@ -61,6 +61,16 @@ def _setting(name: str, text: str) -> str:
     return f"{text} Env MEMBERGRAPH_{name.upper()}, default {default}."
 
 
+def _environment_only(*names: str) -> str:
+    """Settings without a flag, each with its variable, default and description (an epilog)."""
+    lines = []
+    for name in names:
+        field = Settings.model_fields[name]
+        default = "unset" if field.default is None else field.default
+        lines.append(f"MEMBERGRAPH_{name.upper()} (default {default}): {field.description}")
+    return "\n\n".join(lines)
+
+
 def _settings(**overrides: object) -> Settings:
     try:
         settings = load_settings(**overrides)
@@ -98,7 +108,10 @@ SourcesOpt = Annotated[
 ]
 
 
-@app.command()
+@app.command(
+    epilog="Loyalty program, by environment only:\n\n"
+    + _environment_only("points_expiry_days", "tier_qualification_days", "reference_date")
+)
 def serve(
     data: DataOpt = None,
     store: StoreOpt = None,

@@ -41,7 +41,6 @@ from membergraph.identity.store.metrics_port import (
     SegmentRules,
 )
 from membergraph.insights.consent import ConsentFact
-from membergraph.insights.loyalty import Tier
 from membergraph.insights.metrics import MemberFacts, MemberMetrics, measure
 from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import Gateway
@@ -195,7 +194,7 @@ class MetricsKeeper:
         settings = self.gateway.settings
         reference = self.reference()
         engagement_days = settings.segments.engagement_days
-        tiers = [Tier(name, spend) for name, spend in settings.tiers.items()]
+        program = settings.loyalty_program
         lines = page.lines
         rows, gone = [], []
         with gc_paused(freeze=False):  # a page's figures: many small objects, no cycle
@@ -226,7 +225,7 @@ class MetricsKeeper:
                     has_phone=IdentifierKind.PHONE in kinds,
                     has_visitor=IdentifierKind.ANONYMOUS_ID in kinds,
                 )
-                rows.append(row_of(measure(facts, reference, engagement_days, tiers)))
+                rows.append(row_of(measure(facts, reference, engagement_days, program)))
         self.measured += len(rows)
         return rows, gone
 

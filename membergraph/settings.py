@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from membergraph.connectors.http import HttpSourceConfig
 from membergraph.connectors.models import SourceName
+from membergraph.insights.loyalty import Program, Tier
 from membergraph.persisted import load_manifest
 from membergraph.scopes import ScopeName
 
@@ -243,7 +244,18 @@ class Settings(BaseSettings):
             "GOLD": 200_000,
             "PLATINUM": 500_000,
         },
-        description="Loyalty tiers by lifetime spend in cents, as JSON.",
+        description="Loyalty tiers by lifetime spend in cents (or by the spend of the tier"
+        " qualification window, when set), as JSON.",
+    )
+    points_expiry_days: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Points expire this many days after the purchase that earned them, unless"
+        " spent first (the oldest points are spent first). Unset: points never expire.",
+    )
+    tier_qualification_days: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="A member's tier is reached by the spend of the last this many days before"
+        " the reference date (e.g. 365). Unset: by lifetime spend.",
     )
 
     @field_validator("default_region")
@@ -336,6 +348,15 @@ class Settings(BaseSettings):
         if self.reference_date is None:
             return datetime.now(UTC)
         return datetime.combine(self.reference_date, datetime.max.time(), UTC)
+
+    @property
+    def loyalty_program(self) -> Program:
+        """The loyalty program's rules: tiers, points expiry, tier qualification window."""
+        return Program(
+            tiers=tuple(Tier(name, spend) for name, spend in self.tiers.items()),
+            points_expiry_days=self.points_expiry_days,
+            tier_window_days=self.tier_qualification_days,
+        )
 
     @property
     def has_credentials(self) -> bool:

@@ -195,3 +195,10 @@ def test_serve_help_names_each_flags_environment_variable_and_default() -> None:
         ("MEMBERGRAPH_DATA", "unset"),
     ]:
         assert f"Env {variable}, default {default}." in text
+
+
+def test_serve_help_names_the_loyalty_programs_settings() -> None:
+    result = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.output.split())
+    assert "MEMBERGRAPH_POINTS_EXPIRY_DAYS (default unset): Points expire" in text
+    assert "MEMBERGRAPH_TIER_QUALIFICATION_DAYS (default unset): A member's tier" in text

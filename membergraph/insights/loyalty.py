@@ -1,4 +1,5 @@
-"""Loyalty: points balance, lifetime spend and tier, from a member's transactions."""
+"""Loyalty: points balance, spend and tier, from a member's transactions, by the program's
+rules (:class:`Program`: tiers, points expiry, tier qualification window)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from membergraph.connectors.models import Transaction
-from membergraph.insights.window import Window, is_purchase, reference_of, spend_of
+from membergraph.insights.points import held
+from membergraph.insights.window import Window, is_purchase, points_of, reference_of, spend_of
 
-__all__ = ["DEFAULT_TIERS", "Loyalty", "Tier", "loyalty_of", "tier_of"]
+__all__ = [
+    "DEFAULT_PROGRAM",
+    "DEFAULT_TIERS",
+    "Loyalty",
+    "Program",
+    "Tier",
+    "loyalty_of",
+    "tier_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +39,28 @@ DEFAULT_TIERS: tuple[Tier, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class Program:
+    """The loyalty program's rules, one definition for ``loyalty`` and the stored metrics
+    (``rfm``, ``members``, ``memberStats``).
+
+    Attributes:
+        tiers: the tiers, each reached at a spend.
+        points_expiry_days: points expire this many days after the line that earned them
+            unless spent first (:mod:`membergraph.insights.points`); None: never.
+        tier_window_days: the tier is reached by the spend of the last this many days
+            before the reference; None: by lifetime spend.
+    """
+
+    tiers: Sequence[Tier] = DEFAULT_TIERS
+    points_expiry_days: int | None = None
+    tier_window_days: int | None = None
+
+
+DEFAULT_PROGRAM = Program()
+"""Points that never expire, tiers by lifetime spend."""
+
+
+@dataclass(frozen=True, slots=True)
 class Loyalty:
     """A member's standing in the loyalty program."""
 
@@ -45,6 +77,9 @@ class Loyalty:
     anomalies: tuple[str, ...] = ()
     """What the loyalty team must look at: ``NEGATIVE_BALANCE`` (more points redeemed than
     earned: a redemption the program should have refused)."""
+    points_expired: int = 0
+    qualifying_spend_cents: int = 0
+    """The spend the tier is reached by: lifetime, or that of the qualification window."""
 
 
 def tier_of(spend_cents: int, tiers: Sequence[Tier] = DEFAULT_TIERS) -> tuple[Tier, Tier | None]:
@@ -58,43 +93,52 @@ def tier_of(spend_cents: int, tiers: Sequence[Tier] = DEFAULT_TIERS) -> tuple[Ti
 def loyalty_of(
     transactions: Iterable[Transaction],
     loyalty_ids: Sequence[str] = (),
-    tiers: Sequence[Tier] = DEFAULT_TIERS,
+    program: Program = DEFAULT_PROGRAM,
     reference: datetime | None = None,
 ) -> Loyalty:
     """Compute loyalty over transactions, as of ``reference`` (now if None).
 
     Purchases and refund lines count as :mod:`membergraph.insights.window` defines them:
     a refunded or cancelled purchase reverses its points and its spend (its status says
-    so, so nothing is subtracted twice), a refund line takes its amount off spend, and a
-    line dated after the reference counts nowhere yet.
+    so, so nothing is subtracted twice), a refund line takes its amount off spend and its
+    points back, and a line dated after the reference counts nowhere yet.
 
     Example:
         >>> loyalty_of([]).tier
         'BRONZE'
     """
-    earned = redeemed = spend = rolling = 0
+    spend = rolling = qualifying = 0
     by_channel: dict[str, int] = {}
     window = Window(reference or reference_of(None))
-    for tx in window.spending(transactions):
+    spending = window.spending(transactions)
+    for tx in spending:
         spend += spend_of(tx)
         if window.in_last_year(tx.occurred_at):
             rolling += spend_of(tx)
-        if not is_purchase(tx):
-            continue
-        earned += tx.points_earned
-        redeemed += tx.points_redeemed
-        by_channel[tx.channel] = by_channel.get(tx.channel, 0) + tx.points_earned
-    tier, above = tier_of(spend, tiers)
+        if program.tier_window_days and window.within(program.tier_window_days, tx.occurred_at):
+            qualifying += spend_of(tx)
+        if is_purchase(tx):
+            by_channel[tx.channel] = by_channel.get(tx.channel, 0) + tx.points_earned
+    points = held(
+        ((tx.occurred_at, *points_of(tx)) for tx in spending),
+        program.points_expiry_days,
+        window.reference,
+    )
+    if not program.tier_window_days:
+        qualifying = spend
+    tier, above = tier_of(qualifying, program.tiers)
     return Loyalty(
-        points_balance=earned - redeemed,
-        points_earned=earned,
-        points_redeemed=redeemed,
+        points_balance=points.balance,
+        points_earned=points.earned,
+        points_redeemed=points.redeemed,
         lifetime_spend_cents=spend,
         tier=tier.name,
         next_tier=above.name if above else None,
-        spend_to_next_tier_cents=above.min_spend_cents - spend if above else None,
+        spend_to_next_tier_cents=above.min_spend_cents - qualifying if above else None,
         loyalty_ids=tuple(sorted(loyalty_ids)),
         rolling_12m_spend_cents=rolling,
         points_by_channel=tuple(sorted(by_channel.items())),
-        anomalies=("NEGATIVE_BALANCE",) if earned < redeemed else (),
+        anomalies=("NEGATIVE_BALANCE",) if points.balance < 0 else (),
+        points_expired=points.expired,
+        qualifying_spend_cents=qualifying,
     )

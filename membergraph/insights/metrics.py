@@ -20,8 +20,8 @@ from membergraph.insights.consent import (
     consents_of,
     reachable_channels,
 )
-from membergraph.insights.loyalty import DEFAULT_TIERS, Tier, loyalty_of
-from membergraph.insights.window import Window, is_purchase, spend_of
+from membergraph.insights.loyalty import DEFAULT_PROGRAM, Program, loyalty_of
+from membergraph.insights.window import Window, is_purchase, points_of, spend_of
 
 __all__ = ["ENGAGEMENT_EVENTS", "MemberFacts", "MemberMetrics", "Sale", "measure"]
 
@@ -75,6 +75,7 @@ class MemberMetrics:
     lifetime_spend_cents: int = 0
     points_earned: int = 0
     points_redeemed: int = 0
+    points_expired: int = 0  # by the program's expiry (0 without)
     tier: str = "BRONZE"
     sources: frozenset[str] = frozenset()
     consented: frozenset[Channel] = frozenset()  # channels opted in
@@ -106,7 +107,7 @@ class MemberMetrics:
 
     @property
     def points_balance(self) -> int:
-        return self.points_earned - self.points_redeemed
+        return self.points_earned - self.points_redeemed - self.points_expired
 
     @property
     def declining(self) -> bool:
@@ -122,9 +123,10 @@ def measure(
     facts: MemberFacts,
     reference: datetime,
     engagement_days: int = 90,
-    tiers: Sequence[Tier] = DEFAULT_TIERS,
+    program: Program = DEFAULT_PROGRAM,
 ) -> MemberMetrics:
-    """A member's metrics from its facts, as of ``reference``."""
+    """A member's metrics from its facts, as of ``reference``, by the loyalty ``program``'s
+    rules (the ones ``loyalty`` answers by)."""
     window = Window(reference)
     bought = window.purchases(facts.transactions)
     last_year = [t for t in bought if window.in_last_year(t.occurred_at)]
@@ -137,7 +139,7 @@ def measure(
         e.occurred_at for e in seen if e.name in ENGAGEMENT_EVENTS and e.occurred_at > engaged_since
     ]
     moments = [t.occurred_at for t in bought] + [e.occurred_at for e in seen]
-    loyalty = loyalty_of(facts.transactions, (), tiers, reference)
+    loyalty = loyalty_of(facts.transactions, (), program, reference)
     consents = consents_of(facts.contacts, facts.events, facts.recorded)
     return MemberMetrics(
         member_id=facts.member_id,
@@ -157,6 +159,7 @@ def measure(
         lifetime_spend_cents=loyalty.lifetime_spend_cents,
         points_earned=loyalty.points_earned,
         points_redeemed=loyalty.points_redeemed,
+        points_expired=loyalty.points_expired,
         tier=loyalty.tier,
         sources=facts.sources,
         consented=frozenset(c.channel for c in consents if c.granted),
@@ -168,13 +171,14 @@ def measure(
 
 
 def sales_of(spending: Iterable[Transaction]) -> tuple[Sale, ...]:
-    """Purchases and refund lines summed per channel, store and month."""
+    """Purchases and refund lines summed per channel, store and month (a refund line
+    takes its points back)."""
     sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for tx in spending:
         row = sums[(tx.channel, tx.store_id or "", tx.occurred_at.strftime("%Y-%m"))]
+        row[0] += is_purchase(tx)
         row[1] += spend_of(tx)
-        if is_purchase(tx):
-            row[0] += 1
-            row[2] += tx.points_earned
-            row[3] += tx.points_redeemed
+        earned, redeemed = points_of(tx)
+        row[2] += earned
+        row[3] += redeemed
     return tuple(Sale(*key, *row) for key, row in sorted(sums.items()))

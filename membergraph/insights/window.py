@@ -11,7 +11,9 @@ a purchase                 a ``completed`` line with a non-negative amount, date
 a reversed purchase        a ``refunded`` or ``cancelled`` line with a non-negative amount:
                            counts nothing (its status says it was undone)
 a refund line              a ``refunded`` line with a negative amount: takes its amount off
-                           spend, never a purchase
+                           spend, its ``points_earned`` off the points earned (taken back)
+                           and its ``points_redeemed`` off those redeemed (given back);
+                           never a purchase
 the last 12 months         ``(reference - 365 days, reference]``
 the year before            ``(reference - 730 days, reference - 365 days]``
 =========================  ==========================================================
@@ -25,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from membergraph.connectors.models import Transaction
 
-__all__ = ["YEAR", "Window", "reference_of"]
+__all__ = ["YEAR", "Window", "is_purchase", "points_of", "reference_of", "spend_of"]
 
 YEAR = timedelta(days=365)
 
@@ -61,6 +63,10 @@ class Window:
     def in_year_before(self, moment: datetime) -> bool:
         return self.prior_start < moment <= self.year_start
 
+    def within(self, days: int, moment: datetime) -> bool:
+        """In ``(reference - days, reference]`` (a tier's qualification window)."""
+        return self.reference - timedelta(days=days) < moment <= self.reference
+
     def days_since(self, moment: datetime) -> int:
         return max(0, (self.reference - moment).days)
 
@@ -92,3 +98,14 @@ def spend_of(tx: Transaction) -> int:
     if tx.status == "refunded" and tx.amount_cents < 0:
         return tx.amount_cents
     return 0
+
+
+def points_of(tx: Transaction) -> tuple[int, int]:
+    """What a line adds to the points earned and redeemed: a purchase its own, a refund line
+    the negation of its own (it takes back what the refunded goods earned and gives back the
+    points that paid for them), a reversed purchase nothing."""
+    if is_purchase(tx):
+        return tx.points_earned, tx.points_redeemed
+    if tx.status == "refunded" and tx.amount_cents < 0:
+        return -tx.points_earned, -tx.points_redeemed
+    return 0, 0

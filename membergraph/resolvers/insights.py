@@ -28,7 +28,7 @@ from membergraph.insights.activity import (
     call_summary,
     timeline,
 )
-from membergraph.insights.loyalty import Loyalty, Tier, loyalty_of
+from membergraph.insights.loyalty import Loyalty, loyalty_of
 from membergraph.insights.offers import OfferStatus, offer_ledger
 from membergraph.insights.profile import Profile, profile_of
 from membergraph.insights.rfm import Scores, Segment
@@ -139,9 +139,8 @@ async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:
     cards = sorted(
         {i.value for _, i in idents if i.kind is IdentifierKind.LOYALTY_ID and i.via != "agent"}
     )
-    tiers = [Tier(name, spend) for name, spend in settings.tiers.items()]
     txs: list[Transaction] = await _lines(ctx, member, SourceName.TRANSACTIONS)
-    return loyalty_of(txs, cards, tiers, settings.reference_time)
+    return loyalty_of(txs, cards, settings.loyalty_program, settings.reference_time)
 
 
 async def activity(

@@ -178,8 +178,9 @@ BIG_INT = strawberry.scalar(
 @strawberry.type(description="A member's standing in the loyalty program.")
 class Loyalty:
     points_balance: BigInt = strawberry.field(
-        description="Points earned minus redeemed over completed transactions; refunds and "
-        "cancellations reverse theirs."
+        description="Points earned minus redeemed (and expired, when points expire) over "
+        "completed transactions; refunds and cancellations reverse theirs, a refund line "
+        "takes its points back."
     )
     points_earned: BigInt = strawberry.field(description="Points earned on completed transactions.")
     points_redeemed: BigInt = strawberry.field(
@@ -188,10 +189,21 @@ class Loyalty:
     lifetime_spend_cents: BigInt = strawberry.field(
         description="Spend over completed transactions."
     )
-    tier: str = strawberry.field(description="Tier reached by lifetime spend.")
+    points_expired: BigInt = strawberry.field(
+        description="Points that expired unspent (MEMBERGRAPH_POINTS_EXPIRY_DAYS; 0 when "
+        "points never expire)."
+    )
+    tier: str = strawberry.field(
+        description="Tier reached by the qualifying spend (lifetime spend, or that of the "
+        "qualification window: MEMBERGRAPH_TIER_QUALIFICATION_DAYS)."
+    )
+    qualifying_spend_cents: BigInt = strawberry.field(
+        description="The spend the tier is reached by: lifetime, or that of the last "
+        "MEMBERGRAPH_TIER_QUALIFICATION_DAYS days before the reference."
+    )
     next_tier: str | None = strawberry.field(description="The next tier, if any.")
     spend_to_next_tier_cents: BigInt | None = strawberry.field(
-        description="Spend still needed for it."
+        description="Qualifying spend still needed for it."
     )
     loyalty_ids: list[str] = strawberry.field(description="The member's loyalty numbers.")
     rolling_12m_spend_cents: BigInt = strawberry.field(

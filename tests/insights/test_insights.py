@@ -12,7 +12,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier
 from membergraph.insights.activity import call_summary, timeline
 from membergraph.insights.consent import Channel, consents_of, reachable_channels
-from membergraph.insights.loyalty import Tier, loyalty_of
+from membergraph.insights.loyalty import Program, Tier, loyalty_of
 from membergraph.insights.metrics import MemberFacts, measure
 from membergraph.insights.offers import OfferState, offer_ledger
 from membergraph.insights.profile import profile_of
@@ -75,6 +75,22 @@ def web(days_ago: int, name: str, **properties: Any) -> WebEvent:
             0,
             id="refunded-redemption-restored",
         ),
+        pytest.param(
+            [tx(3, 2500, earned=25), tx(1, -2500, status="refunded", earned=25)],
+            0,
+            0,
+            id="refund-line-takes-its-points-back",
+        ),
+        pytest.param(
+            [
+                tx(9, 50_000, earned=500),
+                tx(3, 2500, earned=25, redeemed=500),
+                tx(1, -2500, status="refunded", earned=25, redeemed=500),
+            ],
+            500,
+            50_000,
+            id="refund-line-gives-back-the-points-that-paid",
+        ),
     ],
 )
 def test_points_and_spend(transactions: list[Transaction], balance: int, spend: int) -> None:
@@ -113,10 +129,73 @@ def test_rolling_spend_and_points_per_channel() -> None:
 def test_configured_tiers() -> None:
     assert (
         loyalty_of(
-            [tx(1, amount=10)], tiers=[Tier("BASIC", 0), Tier("VIP", 10)], reference=REF
+            [tx(1, amount=10)],
+            program=Program(tiers=[Tier("BASIC", 0), Tier("VIP", 10)]),
+            reference=REF,
         ).tier
         == "VIP"
     )
+
+
+EXPIRY = Program(points_expiry_days=365)
+
+
+@pytest.mark.parametrize(
+    ("transactions", "balance", "expired"),
+    [
+        pytest.param([tx(400, earned=100)], 0, 100, id="unspent-points-expire"),
+        pytest.param([tx(300, earned=100)], 100, 0, id="younger-points-stay"),
+        pytest.param(
+            [tx(400, earned=100, redeemed=0), tx(380, earned=0, redeemed=60)],
+            0,
+            40,
+            id="spent-points-never-expire",
+        ),
+        pytest.param(
+            [tx(400, earned=100), tx(200, earned=50), tx(100, earned=0, redeemed=120)],
+            30,
+            0,
+            id="the-oldest-are-spent-first-before-they-expire",
+        ),
+        pytest.param(
+            [tx(500, earned=100), tx(200, earned=50), tx(100, earned=0, redeemed=120)],
+            -70,
+            100,
+            id="expired-points-cannot-be-spent",
+        ),
+        pytest.param(
+            [tx(400, earned=100), tx(10, status="cancelled", earned=0, redeemed=100)],
+            0,
+            100,
+            id="a-cancelled-redemption-spends-nothing",
+        ),
+    ],
+)
+def test_points_expiry(transactions: list[Transaction], balance: int, expired: int) -> None:
+    loyalty = loyalty_of(transactions, program=EXPIRY, reference=REF)
+    assert (loyalty.points_balance, loyalty.points_expired) == (balance, expired)
+    assert (loyalty.points_balance < 0) == ("NEGATIVE_BALANCE" in loyalty.anomalies)
+    metrics = measure(MemberFacts("me", transactions), REF, program=EXPIRY)
+    assert (metrics.points_balance, metrics.points_expired) == (balance, expired)
+
+
+def test_without_expiry_points_never_expire() -> None:
+    loyalty = loyalty_of([tx(4000, earned=100)], reference=REF)
+    assert (loyalty.points_balance, loyalty.points_expired) == (100, 0)
+
+
+def test_the_tier_qualification_window_counts_its_own_spend_only() -> None:
+    # Given $6,000 spent two years ago and $100 last month,
+    lines = [tx(730, 600_000), tx(30, 10_000)]
+    windowed = Program(tier_window_days=365)
+    # then by lifetime spend the member is PLATINUM, by the last 365 days BRONZE,
+    assert loyalty_of(lines, reference=REF).tier == "PLATINUM"
+    loyalty = loyalty_of(lines, program=windowed, reference=REF)
+    assert (loyalty.tier, loyalty.qualifying_spend_cents) == ("BRONZE", 10_000)
+    assert (loyalty.next_tier, loyalty.spend_to_next_tier_cents) == ("SILVER", 40_000)
+    assert loyalty.lifetime_spend_cents == 610_000
+    # and the stored metrics (what `members(filter: {tier:})` reads) say the same.
+    assert measure(MemberFacts("me", lines), REF, program=windowed).tier == "BRONZE"
 
 
 def _contact(cid: str, updated_days_ago: int | None, **fields: Any) -> CrmContact:

@@ -1,0 +1,166 @@
+"""The loyalty program's rules over GraphQL: points expiry and the tier qualification window
+as settings, refunds and cancellations, and a replaced card keeping the member's points."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.connectors.models import SourceName
+from membergraph.settings import Settings
+from tests.conftest import gql
+
+OLA = {
+    "contact_id": "C-OLA",
+    "first_name": "Ola",
+    "last_name": "Berg",
+    "emails": ["ola.berg@example.org"],
+    "loyalty_id": "LD-7000-0001",
+    "birth_date": "1980-01-01",
+    "updated_at": "2025-01-01T00:00:00Z",
+}
+
+
+def _sale(tid: str, when: str, cents: int, points: int, **more: object) -> dict[str, object]:
+    return {
+        "transaction_id": tid,
+        "loyalty_id": "LD70000001",
+        "channel": "store",
+        "store_id": "S001",
+        "occurred_at": when,
+        "amount_cents": cents,
+        "points_earned": points,
+        "status": "completed",
+        **more,
+    }
+
+
+BIG_OLD_SALE = _sale("T-OLA-1", "2025-06-01T10:00:00Z", 600_000, 6_000)
+RECENT_SALE = _sale("T-OLA-2", "2026-11-01T10:00:00Z", 10_000, 100)
+
+LOYALTY = """{ memberByIdentifier(kind: CRM_ID, value: "C-OLA") { id
+  loyalty { pointsBalance pointsExpired tier qualifyingSpendCents lifetimeSpendCents
+            spendToNextTierCents }
+  rfm { purchases12m spend12mCents } } }"""
+LISTS = """{ bronze: members(filter: {tier: "BRONZE", pointsBalance: {min: 100, max: 100}}) {
+    totalCount edges { node { id } } }
+  platinum: members(filter: {tier: "PLATINUM"}) { totalCount } }"""
+
+
+@pytest.fixture
+def empty_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for source in SourceName:
+        (folder / f"{source.value}.jsonl").write_text("")
+    return folder
+
+
+def _serve(folder: Path, tmp_path: Path, name: str) -> TestClient:
+    settings = Settings(
+        data=folder,
+        store=f"sqlite:///{tmp_path / name}.db",
+        cache_dir=tmp_path / "cache",
+        reference_date="2026-12-01",  # type: ignore[arg-type]
+    )
+    return TestClient(create_app(settings), base_url="http://127.0.0.1")
+
+
+@pytest.fixture
+def program_client(
+    empty_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    monkeypatch.setenv("MEMBERGRAPH_POINTS_EXPIRY_DAYS", "365")
+    monkeypatch.setenv("MEMBERGRAPH_TIER_QUALIFICATION_DAYS", "365")
+    with _serve(empty_folder, tmp_path, "program") as client:
+        yield client
+
+
+def _ingest(client: TestClient, source: str, *lines: dict[str, object]) -> None:
+    answer = client.post(f"/ingest/{source}", json=list(lines))
+    assert answer.status_code == 200, answer.text
+
+
+def test_points_expire_and_the_tier_follows_the_window_when_set(
+    program_client: TestClient,
+) -> None:
+    # Given a member who spent $6,000 a year and a half ago and $100 a month ago,
+    _ingest(program_client, "crm", OLA)
+    _ingest(program_client, "transactions", BIG_OLD_SALE, RECENT_SALE)
+    # when points live 365 days and the tier counts the last 365 days' spend,
+    loyalty = gql(program_client, LOYALTY)["data"]["memberByIdentifier"]["loyalty"]  # type: ignore[index]
+    # then the old points are gone and the tier is what the last year earned.
+    assert loyalty == {
+        "pointsBalance": 100,
+        "pointsExpired": 6_000,
+        "tier": "BRONZE",
+        "qualifyingSpendCents": 10_000,
+        "lifetimeSpendCents": 610_000,
+        "spendToNextTierCents": 40_000,
+    }
+    # The analyst's lists read the same definition from the store.
+    lists = gql(program_client, LISTS)["data"]
+    assert lists["bronze"]["totalCount"] == 1  # type: ignore[index]
+    assert lists["platinum"]["totalCount"] == 0  # type: ignore[index]
+
+
+def test_by_default_points_never_expire_and_the_tier_is_lifetime(
+    empty_folder: Path, tmp_path: Path
+) -> None:
+    with _serve(empty_folder, tmp_path, "default") as client:
+        _ingest(client, "crm", OLA)
+        _ingest(client, "transactions", BIG_OLD_SALE, RECENT_SALE)
+        loyalty = gql(client, LOYALTY)["data"]["memberByIdentifier"]["loyalty"]  # type: ignore[index]
+        assert (loyalty["pointsBalance"], loyalty["pointsExpired"]) == (6_100, 0)
+        assert (loyalty["tier"], loyalty["qualifyingSpendCents"]) == ("PLATINUM", 610_000)
+        assert gql(client, LISTS)["data"]["platinum"]["totalCount"] == 1  # type: ignore[index]
+
+
+def test_a_bad_expiry_setting_is_refused_naming_it(
+    empty_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from membergraph.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("MEMBERGRAPH_POINTS_EXPIRY_DAYS", "0")
+    with pytest.raises(SettingsError, match="MEMBERGRAPH_POINTS_EXPIRY_DAYS"):
+        load_settings(data=empty_folder)
+
+
+STATS = """{ memberStats(groupBy: [CHANNEL]) { channel purchases spendCents pointsIssued }
+  buyers: members(filter: {lifetimeSpendCents: {min: 1}}) { totalCount } }"""
+
+
+def test_refunds_and_cancellations_reverse_points_and_spend_everywhere(
+    empty_folder: Path, tmp_path: Path
+) -> None:
+    with _serve(empty_folder, tmp_path, "refunds") as client:
+        # Given two purchases this month,
+        _ingest(client, "crm", OLA)
+        second = _sale("T-OLA-3", "2026-11-10T10:00:00Z", 20_000, 200)
+        _ingest(client, "transactions", RECENT_SALE, second)
+        # when the till cancels the first (a newer version of its line) and a refund line
+        # gives back half of the second with the points it had earned,
+        cancelled = {**RECENT_SALE, "status": "cancelled", "updated_at": "2026-11-02T00:00:00Z"}
+        refund = _sale("T-OLA-4", "2026-11-12T10:00:00Z", -10_000, 100, status="refunded")
+        _ingest(client, "transactions", cancelled, refund)
+        member = gql(client, LOYALTY)["data"]["memberByIdentifier"]  # type: ignore[index]
+        # then neither the cancellation nor the refund is a purchase, and both are reversed
+        # in the member's loyalty, its scores and the analyst's sums alike.
+        assert member["loyalty"]["pointsBalance"] == 100
+        assert member["loyalty"]["lifetimeSpendCents"] == 10_000
+        assert member["rfm"] == {"purchases12m": 1, "spend12mCents": 10_000}
+        stats = gql(client, STATS)["data"]
+        assert stats["memberStats"] == [  # type: ignore[index]
+            {"channel": "STORE", "purchases": 1, "spendCents": 10_000, "pointsIssued": 100}
+        ]
+        # A member whose every purchase was cancelled has spent nothing.
+        _ingest(
+            client,
+            "transactions",
+            {**second, "status": "cancelled", "updated_at": "2026-11-13T00:00:00Z"},
+        )
+        assert gql(client, STATS)["data"]["buyers"]["totalCount"] == 0  # type: ignore[index]
