@@ -86,6 +86,9 @@ class CrmContact(_Line):
     emails: list[str] = Field(default_factory=list)
     phones: list[str] = Field(default_factory=list)
     loyalty_id: str | None = None
+    previous_loyalty_ids: list[str] = Field(default_factory=list)
+    """Cards this contact held before ``loyalty_id`` replaced them (lost, renewed): their
+    loyalty accounts stay the contact's, so the member keeps their points."""
     birth_date: date | None = None
     address: Address | None = None
     preferred_language: str | None = None

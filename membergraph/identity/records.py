@@ -282,6 +282,11 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
                 [
                     _identifier(IdentifierKind.CRM_ID, line.contact_id, "crm", region),
                     _identifier(IdentifierKind.LOYALTY_ID, line.loyalty_id, "crm", region),
+                    # A replaced card is still the contact's: its account and points follow.
+                    *(
+                        _identifier(IdentifierKind.LOYALTY_ID, card, "crm", region)
+                        for card in line.previous_loyalty_ids
+                    ),
                     *(_identifier(IdentifierKind.EMAIL, e, "crm", region) for e in line.emails),
                     *(_identifier(IdentifierKind.PHONE, p, "crm", region) for p in line.phones),
                 ]

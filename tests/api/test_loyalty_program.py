@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -164,3 +165,52 @@ def test_refunds_and_cancellations_reverse_points_and_spend_everywhere(
             {**second, "status": "cancelled", "updated_at": "2026-11-13T00:00:00Z"},
         )
         assert gql(client, STATS)["data"]["buyers"]["totalCount"] == 0  # type: ignore[index]
+
+
+CARDS = """query ($card: String!) {
+  owner: memberByIdentifier(kind: LOYALTY_ID, value: $card) { id }
+  ola: memberByIdentifier(kind: CRM_ID, value: "C-OLA") {
+    id loyalty { pointsBalance loyaltyIds tier } } }"""
+NEW_CARD_SALE = {**_sale("T-OLA-9", "2026-11-20T10:00:00Z", 5_000, 50), "loyalty_id": "LD70000002"}
+
+
+def test_a_replaced_card_keeps_the_members_points_from_a_crm_snapshot(
+    empty_folder: Path, tmp_path: Path
+) -> None:
+    # Given a CRM export that holds only the contact's newest version, naming the card it
+    # replaced, and the purchases of both cards,
+    replaced = {**OLA, "loyalty_id": "LD-7000-0002", "previous_loyalty_ids": ["LD-7000-0001"]}
+    (empty_folder / "crm.jsonl").write_bytes(orjson.dumps(replaced) + b"\n")
+    lines = [BIG_OLD_SALE, RECENT_SALE, NEW_CARD_SALE]
+    (empty_folder / "transactions.jsonl").write_bytes(
+        b"".join(orjson.dumps(x) + b"\n" for x in lines)
+    )
+    with _serve(empty_folder, tmp_path, "snapshot") as client:
+        found = gql(client, CARDS, card="LD70000001")["data"]
+    # then the old card's account is the member's: its points and spend count.
+    assert found["owner"]["id"] == found["ola"]["id"]  # type: ignore[index]
+    assert found["ola"]["loyalty"] == {  # type: ignore[index]
+        "pointsBalance": 6_150,
+        "loyaltyIds": ["LD70000001", "LD70000002"],
+        "tier": "PLATINUM",
+    }
+
+
+def test_a_contact_whose_card_changes_keeps_its_points_over_ingestion(
+    empty_folder: Path, tmp_path: Path
+) -> None:
+    with _serve(empty_folder, tmp_path, "ingested") as client:
+        # Given a member with points on its first card,
+        _ingest(client, "crm", OLA)
+        _ingest(client, "transactions", BIG_OLD_SALE, RECENT_SALE)
+        before = gql(client, CARDS, card="LD70000001")["data"]["ola"]  # type: ignore[index]
+        assert before["loyalty"]["pointsBalance"] == 6_100
+        # when the CRM sends the contact with a new card, and the new card is used,
+        new_card = {**OLA, "loyalty_id": "LD-7000-0002", "updated_at": "2026-11-15T00:00:00Z"}
+        _ingest(client, "crm", new_card)
+        _ingest(client, "transactions", NEW_CARD_SALE)
+        after = gql(client, CARDS, card="LD70000002")["data"]  # type: ignore[index]
+    # then it is the same member, holding both cards' points.
+    assert after["owner"]["id"] == after["ola"]["id"] == before["id"]
+    assert after["ola"]["loyalty"]["pointsBalance"] == 6_150
+    assert after["ola"]["loyalty"]["loyaltyIds"] == ["LD70000001", "LD70000002"]
