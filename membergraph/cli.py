@@ -23,6 +23,7 @@ from membergraph.identity.batch import resolve_folder
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.privacy.cli import privacy_app
+from membergraph.privacy.gate import Keep, suppressing, unsuppressed
 from membergraph.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -221,10 +222,19 @@ def load(
         str,
         typer.Option("--to", help="sqlite:///PATH (sources and identities) or mongodb://HOST/DB."),
     ],
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="MongoDB: the identity store whose suppressions are honoured. Env "
+            "MEMBERGRAPH_STORE; default the --to database.",
+        ),
+    ] = None,
 ) -> None:
     """Load a folder of source files into a database (idempotent: loading twice changes
     nothing). SQLite: the source table and the identity store of that file, resolved as it
-    loads, ready for `serve --store` the same URL. MongoDB: the source collections."""
+    loads, ready for `serve --store` the same URL. MongoDB: the source collections. Lines
+    carrying a suppressed identifier (an erased person's) are not loaded."""
     _require_folder(data)
     if to.startswith("sqlite:///"):
         settings = _settings(data=data, store=to)
@@ -235,9 +245,10 @@ def load(
             raise typer.Exit(1) from None
         err.print(f"loaded {data} into {to}: {members} members ({seconds:.1f} s)")
         return
-    settings = _settings(sources=to)
+    settings = _settings(sources=to, store=store)
+    store_url = settings.store if "store" in settings.model_fields_set else to
     try:
-        counts = asyncio.run(load_folder(data, to, settings.default_region))
+        counts = asyncio.run(load_screened(data, to, settings, store_url))
     except (StoreError, ConnectorError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -245,10 +256,30 @@ def load(
         err.print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))
 
 
-async def load_folder(
-    data: Path, url: str, region: str, client: object = None, batch: int = 1000
+async def load_screened(
+    data: Path, url: str, settings: Settings, store_url: str, client: object = None
 ) -> dict[str, dict[str, int]]:
-    """Copy every valid line of a folder's files into the collections; count the outcomes."""
+    """:func:`load_folder` leaving out the lines the identity store at ``store_url``
+    suppresses (an erased person's lines in an old folder)."""
+    identity = store_from_url(store_url, client, mongo_timeouts=mongo_timeouts(settings))
+    async with identity as opened:
+        privacy = await suppressing(opened, settings)
+        keep = None if privacy is None else unsuppressed(privacy)
+        return await load_folder(data, url, settings.default_region, client, keep=keep)
+
+
+async def load_folder(
+    data: Path,
+    url: str,
+    region: str,
+    client: object = None,
+    batch: int = 1000,
+    keep: Keep | None = None,
+) -> dict[str, dict[str, int]]:
+    """Copy every valid line of a folder's files into the collections; count the outcomes.
+
+    ``keep``: the lines of a source to copy (those carrying no suppressed identifier).
+    """
     files = await asyncio.to_thread(open_sources, data, region)
     target = await mongo_sources(url, region, client)
     counts: dict[str, dict[str, int]] = {}
@@ -256,9 +287,11 @@ async def load_folder(
         with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
             for name, source in files.connectors.items():
                 assert isinstance(source, FileConnector)
-                lines = list(source.lines())
+                read = list(source.lines())
+                lines = read if keep is None else await keep(name, read)
                 task = progress.add_task(f"loading {name.value}", total=len(lines))
                 outcome = dict.fromkeys(("created", "updated", "unchanged", "stale", "rejected"), 0)
+                outcome["suppressed"] = len(read) - len(lines)
                 for start in range(0, len(lines), batch):
                     chunk = lines[start : start + batch]
                     for result in await target.connectors[name].append(chunk):
@@ -303,6 +336,7 @@ async def _resolve(
         task = progress.add_task("reading sources", total=None)
         store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
         async with store as identity_store:
+            privacy = await suppressing(identity_store, settings)
             result = await resolve_folder(
                 data,
                 out,
@@ -311,6 +345,7 @@ async def _resolve(
                 settings.default_region,
                 on_phase=lambda phase: progress.update(task, description=phase),
                 workers=workers,
+                refuse=None if privacy is None else privacy.suppressor.refused,
             )
             # Members changed: their metrics are measured again whole at the next start.
             await identity_store.metrics().set_position(None)
@@ -319,6 +354,11 @@ async def _resolve(
         err.print(
             f"{sum(result.unattributed.values())} line(s) identify no one: {top}; "
             f'see "unattributed" in {out}'
+        )
+    if result.suppressed:
+        err.print(
+            f"{result.suppressed} line(s) carry a suppressed identifier (an erased or "
+            f'suppressed person\'s): not resolved, "suppressed" in {out}'
         )
     if result.malformed:
         err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')

@@ -28,7 +28,7 @@ from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.store import store_from_url
 from membergraph.privacy import open_privacy
-from membergraph.privacy.gate import unsuppressed
+from membergraph.privacy.gate import Keep, unsuppressed
 from membergraph.resolvers.context import Gateway
 from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-Keep = Callable[[SourceName, list[BaseModel]], Awaitable[list[BaseModel]]]
 
 
 @dataclass

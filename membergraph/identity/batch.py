@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -31,11 +31,16 @@ from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityStore
 
-__all__ = ["BatchResult", "FolderScan", "resolve_folder", "scan_folder"]
+__all__ = ["BatchResult", "FolderScan", "Refuse", "resolve_folder", "scan_folder"]
 
 logger = logging.getLogger(__name__)
 
 _SERIAL_BELOW = 4 << 20  # a smaller folder is read in this process: no worker start-up
+
+Refuse = Callable[[Sequence[RecordData]], Awaitable[list[bool]]]
+"""For each record (of lines), whether it carries a suppressed identifier (privacy)."""
+
+_SUPPRESSED = b',"member_id":null,"suppressed":true}\n'
 
 
 @dataclass(slots=True)
@@ -45,19 +50,39 @@ class FolderScan:
     records: dict[RecordKey, RecordData]
     reports: dict[SourceName, LoadReport]
     _pieces: list[tuple[SourceName, str, int, Piece]]  # (source, file name, first line, piece)
+    _repeating: set[SourceName] = field(default_factory=set)  # read one part per identity
+
+    async def screen(self, refuse: Refuse) -> int:
+        """Leave out the lines carrying a suppressed identifier (an erased person's, in an
+        old folder): they make no record and are answered ``suppressed``; how many. Needs a
+        scan read ``exact``, so that a part is the lines of one identity."""
+        refused = 0
+        for _, _, _, piece in self._pieces:
+            flags = await refuse(piece.records)
+            piece.refused = {slot for slot, no in enumerate(flags) if no}
+            if piece.refused:
+                refused += sum(1 for slot in piece.parts_of if slot in piece.refused)
+        if refused:
+            with gc_paused():
+                self.records = _fold(self._pieces, self._repeating)
+        return refused
 
     def answers(self, member_of: Mapping[RecordKey, str]) -> Iterator[bytes]:
         """``membergraph resolve``'s answer, in chunks of whole lines: one JSON line per
         non-blank input line, in file order, source by source: ``{"source", "id",
         "member_id"}``; ``"unattributed"`` (why) with a null ``member_id`` for a line that
-        identifies no one; ``"error"`` with a null ``id`` for a malformed line."""
+        identifies no one; ``"suppressed": true`` with a null ``member_id`` for a line
+        carrying a suppressed identifier; ``"error"`` with a null ``id`` for a malformed
+        line."""
         for source, name, first, piece in self._pieces:
             head = b'{"source":' + orjson.dumps(source.value) + b',"id":'
             # Each record's member, encoded once for all its lines; then whole runs of good
             # lines at a time, joined in C: a Python step per line costs seconds a batch.
             tails = [
-                b',"member_id":' + orjson.dumps(member_of.get(part.ref)) + b"}\n"
-                for part in piece.records
+                _SUPPRESSED
+                if slot in piece.refused
+                else b',"member_id":' + orjson.dumps(member_of.get(part.ref)) + b"}\n"
+                for slot, part in enumerate(piece.records)
             ]
             ids, parts_of = piece.ids, piece.parts_of
             done = 0
@@ -113,8 +138,8 @@ def _fold(
         winners = _used(mine, source in repeating, SOURCES[source].order)
         for piece, used in zip(mine, winners, strict=True):
             for slot, part in enumerate(piece.records):
-                if used is None or slot in used:  # else only superseded lines said this
-                    fold_into(records, part)
+                if (used is None or slot in used) and slot not in piece.refused:
+                    fold_into(records, part)  # else only superseded or refused lines said it
     return records
 
 
@@ -127,12 +152,17 @@ def _repeats(pieces: Sequence[Piece]) -> bool:
 
 
 def scan_folder(
-    folder: Path, region: str = "US", workers: int | None = None, piece_bytes: int = PIECE_BYTES
+    folder: Path,
+    region: str = "US",
+    workers: int | None = None,
+    piece_bytes: int = PIECE_BYTES,
+    exact: bool = False,
 ) -> FolderScan:
     """Read every source file of ``folder`` (a missing file is an empty source).
 
     ``workers`` processes validate the pieces (default: one per core; a small folder is read
-    in this process).
+    in this process). ``exact``: one part per line identity in every source (what
+    :meth:`FolderScan.screen` needs to refuse lines, not records).
     """
     tasks: list[tuple[SourceName, Path, int, int]] = []
     for source, spec in SOURCES.items():
@@ -143,16 +173,16 @@ def scan_folder(
     count = 1 if small else workers or os.cpu_count() or 1
     args = [(source, str(path), a, b, region) for source, path, a, b in tasks]
     with gc_paused():  # unpickling results allocates millions of objects too
-        found = read_pieces(args, count)
+        found = read_pieces([(*task, not exact) for task in args], count)
         # A line id that comes twice (a re-sent line): that source again, one part per
         # line identity, so that only the latest version of each line counts (_used).
         by_source: dict[SourceName, list[Piece]] = {}
         for task, piece in zip(tasks, found, strict=True):
             by_source.setdefault(task[0], []).append(piece)
-        again = {source for source, mine in by_source.items() if _repeats(mine)}
-        redo = [i for i, task in enumerate(tasks) if task[0] in again]
-        exact = read_pieces([(*args[i], False) for i in redo], count)
-        for i, piece in zip(redo, exact, strict=True):
+        again = {source for source, mine in by_source.items() if exact or _repeats(mine)}
+        redo = [] if exact else [i for i, task in enumerate(tasks) if task[0] in again]
+        exact_pieces = read_pieces([(*args[i], False) for i in redo], count)
+        for i, piece in zip(redo, exact_pieces, strict=True):
             found[i] = piece
     pieces: list[tuple[SourceName, str, int, Piece]] = []
     reports = {source: LoadReport() for source in SOURCES}
@@ -169,7 +199,7 @@ def scan_folder(
             report.refuse(LineError(where, message, unattributed=nobodys is not None))
     with gc_paused():
         records = _fold(pieces, again)
-    return FolderScan(records, reports, pieces)
+    return FolderScan(records, reports, pieces, again)
 
 
 @dataclass(slots=True)
@@ -183,6 +213,8 @@ class BatchResult:
     phases: dict[str, float] = field(default_factory=dict)
     unattributed: dict[str, int] = field(default_factory=dict)
     """Lines that identify no one, by reason (``placeholder e-mail na@na.com``)."""
+    suppressed: int = 0
+    """Lines left out for carrying a suppressed identifier."""
 
 
 async def resolve_folder(
@@ -193,9 +225,14 @@ async def resolve_folder(
     region: str = "US",
     on_phase: Callable[[str], object] = lambda _: None,
     workers: int | None = None,
+    refuse: Refuse | None = None,
 ) -> BatchResult:
     """Resolve a folder into ``store`` (open) and write one JSON line per input line to
-    ``out``: ``{"source", "id", "member_id"}``, or ``"error"`` with ``id`` null."""
+    ``out``: ``{"source", "id", "member_id"}``, or ``"error"`` with ``id`` null.
+
+    ``refuse`` (the store's suppressions; None when nothing is suppressed): lines carrying
+    a suppressed identifier are left out, answered ``"suppressed": true``.
+    """
     phases: dict[str, float] = {}
     began = time.perf_counter()
 
@@ -212,7 +249,8 @@ async def resolve_folder(
     # cannot take them fails the run before its work, not after.
     answers = AnswerFile(out)
     try:
-        scan = scan_folder(folder, region, workers)
+        scan = scan_folder(folder, region, workers, exact=refuse is not None)
+        suppressed = 0 if refuse is None else await scan.screen(refuse)
         lap("read and validate", "resolving")
 
         async def answer(member_of: Mapping[RecordKey, str]) -> None:
@@ -232,6 +270,7 @@ async def resolve_folder(
         malformed=sum(r.malformed for r in reports),
         phases=phases,
         unattributed=_summed(r.unattributed for r in reports),
+        suppressed=suppressed,
     )
 
 

@@ -76,6 +76,7 @@ class Piece:
     # (accepted lines before it, line number in the piece, message, and for a line that
     # identifies no one (a placeholder its only identifier) its id)
     errors: list[tuple[int, int, str, str | None]] = field(default_factory=list)
+    refused: set[int] = field(default_factory=set)  # parts carrying a suppressed identifier
 
 
 def read_piece(

@@ -1,6 +1,7 @@
 """The gate suppressed identifiers meet: a line carrying one is refused (``suppressed``) at
-``POST /ingest`` and skipped when a folder is loaded, so an erased person does not come back
-with the next import."""
+``POST /ingest`` and skipped when a folder is loaded (at start, by ``membergraph load`` into
+SQLite or MongoDB, by ``membergraph resolve``), so an erased person does not come back with
+the next import."""
 
 from __future__ import annotations
 
@@ -11,11 +12,23 @@ from pydantic import BaseModel
 
 from membergraph.connectors.models import SourceName
 from membergraph.identity.records import record_of_line
-from membergraph.privacy import Privacy
+from membergraph.identity.store.port import IdentityStore
+from membergraph.privacy import Privacy, open_privacy
+from membergraph.settings import Settings
 
-__all__ = ["SUPPRESSED_ERROR", "screen", "unsuppressed", "without_suppressed"]
+__all__ = [
+    "SUPPRESSED_ERROR",
+    "Keep",
+    "screen",
+    "suppressing",
+    "unsuppressed",
+    "without_suppressed",
+]
 
 T = TypeVar("T")
+
+Keep = Callable[[SourceName, list[BaseModel]], Awaitable[list[BaseModel]]]
+"""What a folder load keeps of a source's lines."""
 
 SUPPRESSED_ERROR = (
     "the line carries a suppressed identifier (an erased person, or one who asked not to be "
@@ -41,9 +54,7 @@ async def without_suppressed(
     return [line for _, line in kept]
 
 
-def unsuppressed(
-    privacy: Privacy,
-) -> Callable[[SourceName, list[BaseModel]], Awaitable[list[BaseModel]]]:
+def unsuppressed(privacy: Privacy) -> Keep:
     """What a folder load keeps of a source's lines: those carrying no suppressed identifier
     (all of them, unread, while nothing is suppressed)."""
 
@@ -53,3 +64,10 @@ def unsuppressed(
         return await without_suppressed(privacy, source, lines, privacy.suppressor.region)
 
     return keep
+
+
+async def suppressing(store: IdentityStore, settings: Settings) -> Privacy | None:
+    """The privacy services of an open identity store when it suppresses anything (what a
+    batch command must then honour), else None: nothing to screen, no line read twice."""
+    privacy = await open_privacy(store, settings)
+    return privacy if await privacy.store.any_suppressed() else None

@@ -4,14 +4,17 @@ restart and a re-load do not bring her back, her lines are refused, the books st
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
 import orjson
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from membergraph.app import create_app
+from membergraph.cli import app
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.privacy.people import CONTACT, LINES, add_to_folder, traces_in
@@ -25,6 +28,7 @@ LOOKUPS = [
     ("CRM_ID", "C-ZQ-77"),
     ("ANONYMOUS_ID", "anon-zq-5150"),
 ]
+ID_OF = ("contact_id", "transaction_id", "event_id", "interaction_id")
 ERASE = """mutation($id: ID!) { eraseMember(id: $id, reason: "ticket DPO-20") {
   id state memberId steps { name outcome } counts } }"""
 
@@ -182,3 +186,41 @@ def test_contact_still_in_the_crm_export_after_erasure_is_not_loaded(
         )
         assert answer.status_code == 422
         assert answer.json()["lines"][0]["status"] == "suppressed"
+
+
+def test_resolving_an_old_folder_after_erasure_leaves_her_lines_out(
+    her_settings: Settings, tmp_path: Path
+) -> None:
+    # Given an erased person, and a copy of the folder taken before her erasure,
+    assert her_settings.data is not None
+    old = tmp_path / "old"
+    shutil.copytree(her_settings.data, old)
+    with TestClient(create_app(her_settings), base_url="http://127.0.0.1") as client:
+        member = _find(client)[0]["id"]  # type: ignore[index]
+        assert gql(client, ERASE, id=member)["data"]["eraseMember"]["state"] == "DONE"  # type: ignore[index]
+    # when `membergraph resolve` runs over the old folder into the same store,
+    out = tmp_path / "members.jsonl"
+    args = ["resolve", "--data", str(old), "--out", str(out), "--store", her_settings.store]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    # then each of her lines is answered suppressed and resolved into no member,
+    answers = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    hers = {
+        line[id_field]
+        for lines in LINES.values()
+        for line in lines
+        for id_field in ID_OF
+        if id_field in line
+    }
+    suppressed = [a for a in answers if a.get("suppressed")]
+    assert {a["id"] for a in suppressed} == hers
+    assert all(a["member_id"] is None for a in suppressed)
+    assert f"{len(hers)} line(s) carry a suppressed identifier" in " ".join(result.output.split())
+    assert all(
+        a["member_id"]
+        for a in answers
+        if a["id"] not in hers and "error" not in a and "unattributed" not in a
+    )
+    # and the gateway, started again over the store, finds nothing of hers.
+    with TestClient(create_app(her_settings), base_url="http://127.0.0.1") as client:
+        assert _find(client) == [None] * len(LOOKUPS)

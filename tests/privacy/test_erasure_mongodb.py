@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
-from membergraph.cli import load_folder
+from membergraph.cli import load_folder, load_screened
 from membergraph.demo import write_demo_data
 from membergraph.settings import Settings
 from tests.conftest import gql
@@ -94,10 +94,15 @@ def test_erasure_on_mongodb(tmp_path: Path, mongo: tuple[str, Any]) -> None:
     assert revenue_after == revenue
     assert [(trace, t) for t in after for trace in TRACES if trace in t] == []
 
-    # An old folder holding her lines is loaded into the collections again (`membergraph
-    # load` does not read suppressions), then the gateway restarts and resolves what the
-    # collections list: her lines make no member.
-    asyncio.run(load_folder(folder, url, "US", client))
+    # An old folder holding her lines is loaded again (`membergraph load --to mongodb://`):
+    # her lines are left out, and the collections hold nothing of hers.
+    counts = asyncio.run(load_screened(folder, url, settings, url, client))
+    assert {source: counts[source]["suppressed"] for source in LINES} == {
+        source: len(lines) for source, lines in LINES.items()
+    }
+    again, _ = asyncio.run(_documents(url, client))
+    assert [(trace, t) for t in again for trace in TRACES if trace in t] == []
+    # The gateway restarts and resolves what the collections list: she is nobody.
     with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
         lookups = [
             gql(http, FIND, kind=k, value=v)["data"]["memberByIdentifier"] for k, v in LOOKUPS
