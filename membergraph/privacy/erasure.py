@@ -9,7 +9,8 @@ the same member, or at the next start) until the request is ``done``:
 2. ``sources``: their lines leave every source the gateway owns (the SQLite source table,
    MongoDB collections, JSON Lines files, and the folder the embedded store was loaded
    from); a purchase stays for the books without what identifies the buyer; a source read
-   over HTTP gets a ``deletion_requested`` entry on the change feed;
+   over HTTP gets a ``deletion_requested`` entry on the change feed, and the request waits
+   (``awaiting_sources``) until its deletion is confirmed (:meth:`ErasureService.confirm`);
 3. ``identity``: their records, identifiers, links, history, consent facts, member IDs and
    feed entries leave the identity store, in one transaction, only once every source step
    succeeded (until then the store still says what to erase, so a retry can);
@@ -36,15 +37,19 @@ from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
 from membergraph.privacy import Privacy, privacy_of
-from membergraph.privacy.port import Erasure, PrivacyRequest
+from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
 from membergraph.privacy.sources import compact_folder, erase_source
 from membergraph.resolvers.context import Gateway
 
-__all__ = ["ErasureService", "NothingToErase", "Subject", "erasure_of"]
+__all__ = ["ErasureService", "NothingToConfirm", "NothingToErase", "Subject", "erasure_of"]
 
 
 class NothingToErase(LookupError):
     """No member by that ID, and no request for it."""
+
+
+class NothingToConfirm(ValueError):
+    """The member's request asked that source for no deletion that is still awaited."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +142,9 @@ class ErasureService:
 
     async def retry_unfinished(self) -> list[PrivacyRequest]:
         """Go on with every request not done (at start: a crash or a failure left them)."""
-        unfinished = [r for r in await self.privacy.store.requests(1000) if r.state != "done"]
+        # Awaiting a source's confirmation is not unfinished here: nothing is left to run.
+        requests = await self.privacy.store.requests(1000)
+        unfinished = [r for r in requests if r.state in ("pending", "partial")]
         for request in unfinished:
             async with self._lock:
                 live = await self.gateway.identity.store.resolve_member_id(request.member_id)
@@ -166,9 +173,35 @@ class ErasureService:
                 request.steps[name] = f"failed: {exc}"
                 break
         done = all(request.steps.get(s) in ("done", "skipped") for s in self.STEPS)
-        request.state = "done" if done else "partial"
+        request.state = _settled(request) if done else "partial"
         request.updated_at = _now()
         await self.privacy.store.save_request(request)
+
+    async def confirm(self, member_id: str, source: str) -> PrivacyRequest:
+        """Record that ``source`` (not owned here) deleted the person's lines, as its
+        operator confirmed; the request is ``done`` once no source is awaited.
+
+        Raises:
+            NothingToErase: no request for that member.
+            NothingToConfirm: its newest request awaits no deletion from that source.
+        """
+        async with self._lock:
+            known = await self.privacy.store.requests(1, 0, member_id)
+            if not known:
+                raise NothingToErase(member_id)
+            request = known[0]
+            if request.sources.get(source) != "requested":
+                awaited = sorted(s for s, said in request.sources.items() if said == "requested")
+                raise NothingToConfirm(
+                    f"request {request.id} awaits no deletion from {source!r}"
+                    f" (awaited: {', '.join(awaited) or 'none'})"
+                )
+            request.sources[source] = "confirmed"
+            if request.state == "awaiting_sources":
+                request.state = _settled(request)
+            request.updated_at = _now()
+            await self.privacy.store.save_request(request)
+            return request
 
     async def _suppress(self, request: PrivacyRequest, subject: Subject | None) -> None:
         if subject is not None:
@@ -188,6 +221,7 @@ class ErasureService:
             erased = await erase_source(connector, owners[name], pseudonym)
             if erased.forwarded and name.value not in request.forwarded:
                 request.forwarded.append(name.value)  # asked on the feed, after the identity
+            request.sources.setdefault(name.value, "requested" if erased.forwarded else "deleted")
             request.counts["lines"] = request.counts.get("lines", 0) + len(erased.lines)
             request.counts["kept_for_books"] = (
                 request.counts.get("kept_for_books", 0) + erased.kept_for_books
@@ -246,6 +280,11 @@ class ErasureService:
         said = await self.privacy.store.scrub()
         if said.get("checkpointed") is False:
             raise RuntimeError("the WAL could not be checkpointed (readers kept it busy)")
+
+
+def _settled(request: PrivacyRequest) -> RequestState:
+    """The state of a request whose every step succeeded."""
+    return "awaiting_sources" if "requested" in request.sources.values() else "done"
 
 
 async def erasure_of(gateway: Gateway) -> ErasureService:

@@ -182,6 +182,7 @@ class MongoPrivacyStore(PrivacyStore):
             "steps": request.steps,
             "counts": request.counts,
             "forwarded": request.forwarded,
+            "sources": request.sources,
         }
         await self._guarded(
             "write", self.db.privacy_requests.replace_one({"_id": request.id}, doc, upsert=True)
@@ -210,6 +211,7 @@ class MongoPrivacyStore(PrivacyStore):
                 steps=dict(d["steps"]),
                 counts=dict(d["counts"]),
                 forwarded=list(d.get("forwarded", [])),
+                sources=dict(d.get("sources", {})),
             )
             for d in await self._guarded("read", cursor.to_list())
         ]

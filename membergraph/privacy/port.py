@@ -27,7 +27,13 @@ __all__ = [
     "Suppression",
 ]
 
-RequestState = Literal["pending", "done", "partial"]
+RequestState = Literal["pending", "done", "partial", "awaiting_sources"]
+"""``awaiting_sources``: every step here succeeded, and a source the gateway does not own
+(an HTTP API) was asked to delete the person's lines and has not confirmed it yet."""
+
+SourceDeletion = Literal["deleted", "requested", "confirmed"]
+"""What became of a person's lines in one source: ``deleted`` here, ``requested`` of a
+source the gateway does not own (on the change feed), ``confirmed`` by its operator."""
 
 
 @dataclass(slots=True)
@@ -35,7 +41,9 @@ class PrivacyRequest:
     """A data subject's request (an erasure) and how far it went.
 
     ``steps`` holds each step's outcome: ``"done"`` or what failed; the request is ``done``
-    once every step is, ``partial`` while one failed (it is retried), ``pending`` before.
+    once every step is and every source's deletion is done or confirmed,
+    ``awaiting_sources`` while a source it does not own has not confirmed, ``partial``
+    while a step failed (it is retried), ``pending`` before.
     """
 
     id: str
@@ -49,6 +57,8 @@ class PrivacyRequest:
     steps: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     forwarded: list[str] = field(default_factory=list)  # sources asked on the feed to erase
+    sources: dict[str, SourceDeletion] = field(default_factory=dict)
+    """Each source that held the person's lines, and what became of them there."""
 
 
 @dataclass(frozen=True, slots=True)

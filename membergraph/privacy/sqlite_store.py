@@ -89,6 +89,7 @@ def _request_body(request: PrivacyRequest) -> str:
         "steps": request.steps,
         "counts": request.counts,
         "forwarded": request.forwarded,
+        "sources": request.sources,
     }
     return orjson.dumps(body).decode()
 
@@ -107,6 +108,7 @@ def _request_of(row: sqlite3.Row | tuple[Any, ...]) -> PrivacyRequest:
         steps=body["steps"],
         counts=body["counts"],
         forwarded=body.get("forwarded", []),
+        sources=body.get("sources", {}),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.privacy import privacy_of
-from membergraph.privacy.erasure import NothingToErase, erasure_of
+from membergraph.privacy.erasure import NothingToConfirm, NothingToErase, erasure_of
 from membergraph.privacy.export import export_member
 from membergraph.privacy.port import AccessEntry, PrivacyRequest
 from membergraph.privacy.suppression import SUPPRESSIBLE
@@ -17,6 +17,7 @@ from membergraph.resolvers.steward import actor_of
 
 __all__ = [
     "access_log",
+    "confirm_deletion",
     "erase",
     "export",
     "requests",
@@ -40,6 +41,17 @@ async def erase(ctx: RequestContext, member_id: str, reason: str, suppress: bool
         raise CodedError(
             f"no member {member_id} and no privacy request for it", "NOT_FOUND"
         ) from None
+
+
+async def confirm_deletion(ctx: RequestContext, member_id: str, source: str) -> PrivacyRequest:
+    """Record that a source the gateway does not own deleted the member's lines."""
+    service = await erasure_of(ctx.gateway)
+    try:
+        return await service.confirm(member_id, source)
+    except NothingToErase:
+        raise CodedError(f"no privacy request for member {member_id}", "NOT_FOUND") from None
+    except NothingToConfirm as exc:
+        raise bad_input(str(exc), argument="source") from None
 
 
 async def suppress(

@@ -19,6 +19,7 @@ from membergraph.privacy.port import AccessEntry, PrivacyRequest
 from membergraph.resolvers import privacy as P
 from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.members import MemberView
+from membergraph.schema.enums import Source
 from membergraph.schema.permissions import AcrossMembers, requires
 from membergraph.schema.types import Ctx, IdentifierKind
 
@@ -89,6 +90,31 @@ class PrivacyRequestState(Enum):
     PARTIAL = strawberry.enum_value(
         "partial", description="A step failed (see `steps`); it is retried until done."
     )
+    AWAITING_SOURCES = strawberry.enum_value(
+        "awaiting_sources",
+        description="Every step here succeeded; a source the gateway does not own (an HTTP "
+        "API) was asked to delete the person's lines and has not confirmed it (see `sources`; "
+        "`confirmSourceDeletion` records the confirmation).",
+    )
+
+
+@strawberry.enum(description="What became of a person's lines in one source.")
+class SourceDeletionState(Enum):
+    DELETED = strawberry.enum_value("deleted", description="Deleted here (a source it owns).")
+    REQUESTED = strawberry.enum_value(
+        "requested",
+        description="Not owned here (an HTTP API): a DELETION_REQUESTED entry on the change "
+        "feed asks its operator; not confirmed yet.",
+    )
+    CONFIRMED = strawberry.enum_value(
+        "confirmed", description="Not owned here; its operator confirmed the deletion."
+    )
+
+
+@strawberry.type(description="A source that held the person's lines, and what became of them.")
+class SourceDeletion:
+    source: Source = strawberry.field(description="The source.")
+    state: SourceDeletionState = strawberry.field(description="Deleted, requested or confirmed.")
 
 
 @strawberry.type(description="One step of a privacy request and its outcome.")
@@ -110,6 +136,10 @@ class PrivacyRequestType:
     actor: str = strawberry.field(description="Who made the request.")
     state: PrivacyRequestState = strawberry.field(description="Where it is.")
     steps: list[PrivacyStep] = strawberry.field(description="Each step's outcome.")
+    sources: list[SourceDeletion] = strawberry.field(
+        description="Each source that held the person's lines: deleted here, or (a source "
+        "the gateway does not own) requested of its operator until confirmed."
+    )
     counts: JSON = strawberry.field(
         description="What was removed, by kind (records, lines, keptForBooks, ...)."
     )
@@ -136,6 +166,10 @@ def _request(r: PrivacyRequest) -> PrivacyRequestType:
         actor=r.actor,
         state=PrivacyRequestState(r.state),
         steps=[PrivacyStep(name=n, outcome=o) for n, o in r.steps.items()],
+        sources=[
+            SourceDeletion(source=Source(s), state=SourceDeletionState(said))
+            for s, said in sorted(r.sources.items())
+        ],
         counts=cast(JSON, r.counts),
         created_at=r.created_at,
         updated_at=r.updated_at,
@@ -230,6 +264,26 @@ class PrivacyMutation:
         ] = True,
     ) -> PrivacyRequestType:
         return _request(await P.erase(info.context, str(id), reason, suppress))
+
+    @strawberry.mutation(
+        description="Record that a source the gateway does not own (an HTTP API) deleted the "
+        "member's lines, as its operator confirmed: the source reads CONFIRMED and the request "
+        "DONE once no source is awaited. `NOT_FOUND` without a request for the member; "
+        "`BAD_USER_INPUT` when its newest request awaits nothing from that source.",
+        permission_classes=_ADMIN,
+    )
+    async def confirm_source_deletion(
+        self,
+        info: Ctx,
+        member_id: MemberId,
+        # Not `source` in Python: Strawberry's permission extension takes that name.
+        source_name: Annotated[
+            Source, strawberry.argument(name="source", description="The source that deleted.")
+        ],
+    ) -> PrivacyRequestType:
+        return _request(
+            await P.confirm_deletion(info.context, str(member_id), str(source_name.value))
+        )
 
     @strawberry.mutation(
         description="Suppress an identifier: kept only as a keyed hash, lines carrying it are "

@@ -76,6 +76,9 @@ def test_an_unmasked_answer_writes_one_entry_per_member_a_masked_one_none(
 def test_the_audit_and_erasure_need_privacy_admin(keyed: TestClient) -> None:
     answer = _as(keyed, "pii-key-0123456789abcdef", AUDIT, id="m_x")
     assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # type: ignore[index]
+    confirm = 'mutation { confirmSourceDeletion(memberId: "m_x", source: CRM) { state } }'
+    answer = _as(keyed, "pii-key-0123456789abcdef", confirm)
+    assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # type: ignore[index]
     denied = keyed.get(
         "/privacy/members/m_x/export", headers={"x-api-key": "pii-key-0123456789abcdef"}
     )

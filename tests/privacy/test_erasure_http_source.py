@@ -42,19 +42,48 @@ def crm_api(data_dir: Path) -> Iterator[str]:
         yield f"http://{address}"
 
 
-def test_an_api_source_gets_a_deletion_request_on_the_feed(
+ERASE = """mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-3") {
+  state counts sources { source state } } }"""
+CONFIRM = """mutation($id: ID!, $source: Source!) { confirmSourceDeletion(memberId: $id,
+  source: $source) { state sources { source state } } }"""
+REQUESTS = "{ privacyRequests { state sources { source state } } }"
+
+
+def test_an_api_source_gets_a_deletion_request_and_the_request_awaits_it(
     settings: Settings, crm_api: str
 ) -> None:
     http_sources = Settings(http_sources={"crm": {"base_url": crm_api}}).http_sources
     settings = settings.model_copy(update={"http_sources": http_sources})
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         member = gql(client, FIND)["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
-        erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-3") { state counts } }'
-        request = gql(client, erase, id=member)["data"]["eraseMember"]  # type: ignore[index]
-        assert request["state"] == "DONE" and request["counts"]["forwarded"] == 1
+        request = gql(client, ERASE, id=member)["data"]["eraseMember"]  # type: ignore[index]
+        # Everything the gateway owns is erased; the CRM it only reads is asked, and the
+        # request says it waits for that CRM, naming what became of each source.
+        assert request["state"] == "AWAITING_SOURCES" and request["counts"]["forwarded"] == 1
+        assert request["sources"] == [
+            {"source": "CALL_CENTER", "state": "DELETED"},
+            {"source": "CRM", "state": "REQUESTED"},
+            {"source": "TRANSACTIONS", "state": "DELETED"},
+            {"source": "WEB_ANALYTICS", "state": "DELETED"},
+        ]
         asked = [n for n in _feed(client) if n["kind"] == "DELETION_REQUESTED"]
         assert asked == [{"kind": "DELETION_REQUESTED", "memberIds": [member], "source": "CRM"}]
         assert gql(client, FIND)["data"] == {"memberByIdentifier": None}
-    # The CRM still lists her at the next start: her suppressed identifiers keep her out.
+    # The CRM still lists her at the next start: her suppressed identifiers keep her out, and
+    # the request still waits for the CRM (a restart does not call it done, nor run it again).
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         assert gql(client, FIND)["data"] == {"memberByIdentifier": None}
+        listed = gql(client, REQUESTS)["data"]["privacyRequests"]  # type: ignore[index]
+        assert [r["state"] for r in listed] == ["AWAITING_SOURCES"]
+        # The CRM's operator confirms: the data-protection officer records it, and only then
+        # is the request done.
+        done = gql(client, CONFIRM, id=member, source="CRM")["data"]["confirmSourceDeletion"]  # type: ignore[index]
+        assert done["state"] == "DONE"
+        assert {"source": "CRM", "state": "CONFIRMED"} in done["sources"]
+        assert gql(client, REQUESTS)["data"]["privacyRequests"][0]["state"] == "DONE"  # type: ignore[index]
+        # Confirming what is not awaited, or for nobody, says so.
+        again = gql(client, CONFIRM, id=member, source="CRM")["errors"][0]  # type: ignore[index]
+        assert again["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "awaits no deletion from 'crm'" in again["message"]
+        nobody = gql(client, CONFIRM, id="m_nobody", source="CRM")["errors"][0]  # type: ignore[index]
+        assert nobody["extensions"]["code"] == "NOT_FOUND"

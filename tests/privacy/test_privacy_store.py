@@ -84,10 +84,12 @@ async def test_suppressions_requests_and_the_audit(
 
     request = PrivacyRequest("pr_1", "erase", "m_1", "ticket 1", "dpo", AT, AT)
     await privacy.save_request(request)
-    request.state, request.steps = "done", {"identity": "done"}
+    request.state, request.steps = "awaiting_sources", {"identity": "done"}
+    request.sources = {"crm": "requested", "transactions": "deleted"}
     await privacy.save_request(request)
     [found] = await privacy.requests(10, 0, "m_1")
-    assert (found.state, found.steps) == ("done", {"identity": "done"})
+    assert (found.state, found.steps) == ("awaiting_sources", {"identity": "done"})
+    assert found.sources == {"crm": "requested", "transactions": "deleted"}
 
     old = AccessEntry("m_1", "ann", ("profile.email",), AT - timedelta(days=400), "r1")
     new = AccessEntry("m_1", "bob", ("profile.phone",), AT, "r2")
