@@ -12,9 +12,9 @@ higher), so one purchase of $10 ranks below one of $90 on frequency. A member wi
 to rank on an axis scores 1 on it. Purchases, windows and the reference are those of
 :mod:`membergraph.insights.window`.
 
-The store computes the scores with the database (window functions in SQLite, sorted reads
-in MongoDB); :func:`population_of` is the same definition in plain Python, which the tests
-hold the stores to.
+The store computes the scores with the database (window functions in SQLite,
+``$setWindowFields`` in MongoDB 5.0+); :func:`population_of` is the same definition in
+plain Python, which the tests hold the stores to.
 
 Segments (a member can be in several; thresholds are settings):
 

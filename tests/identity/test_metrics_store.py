@@ -25,10 +25,15 @@ from membergraph.insights.consent import Channel
 from membergraph.insights.metrics import MemberMetrics, Sale
 from membergraph.insights.rfm import population_of
 from membergraph.scores import micros, row_of
+from tests.support.mongo import ON_REAL_SERVER
 from tests.support.stores import open_store
 
 REF = datetime(2026, 11, 21, 23, 59, tzinfo=UTC)
-KINDS = [pytest.param("sqlite", id="sqlite"), pytest.param("mongodb-emulated", id="mongomock")]
+KINDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("mongodb-emulated", id="mongomock"),
+    pytest.param("mongodb-real", id="mongodb", marks=ON_REAL_SERVER),
+]
 TIERS = ["BRONZE", "SILVER", "GOLD"]
 SOURCES = ["crm", "transactions", "web_analytics", "call_center"]
 CHANNELS = [c for c in Channel]
@@ -276,3 +281,43 @@ def test_stats_are_brute_force_sums(
     if not group_by and not expected:  # no member chosen: one group of nothing
         expected = [StatsRow({}, 0, 0, 0, 0, 0)]
     assert found == expected
+
+
+def _plain(n: int) -> MemberMetrics:
+    days = n * 37 % 400  # ties and gaps alike
+    return MemberMetrics(
+        member_id=f"m_{n:03d}",
+        reference=REF,
+        last_purchase_at=_moment(days),
+        first_purchase_at=_moment(days + 30),
+        frequency=n % 4,
+        monetary_cents=(n % 4) * 500 + n % 3,
+        engagement=n % 5,
+        last_engaged_at=_moment(n % 80),
+        prior_monetary_cents=(n % 6) * 700,
+        prior_frequency=n % 2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "in_server"),
+    [
+        pytest.param("mongodb-emulated", False, id="mongomock-pages"),
+        pytest.param("mongodb-real", True, id="mongodb-window-functions", marks=ON_REAL_SERVER),
+    ],
+)
+def test_mongodb_ranks_in_the_server_where_it_can(kind: str, in_server: bool) -> None:
+    # The emulation has neither $setWindowFields nor $merge: it ranks a page at a time, and
+    # a real server (5.0+) in one pipeline per axis; both give the definitions' scores.
+    population = {m.member_id: m for m in map(_plain, range(47))}
+    expected = population_of(population, REF)
+
+    async def body(store: Any) -> Any:
+        await _stored(store, population)
+        return store.ranks_in_server, await store.scored(sorted(population))
+
+    ranked_in_server, scored = run(kind, body)
+    assert ranked_in_server is in_server
+    for found in scored:
+        s = expected.scores[found.row.member_id]
+        assert found.scores == (s.recency, s.frequency, s.monetary, s.engagement, s.prior_monetary)

@@ -2,10 +2,14 @@
 ranked by sorted, indexed reads (a page of IDs at a time, never the population), filtered,
 ordered and aggregated by the server.
 
-Scores follow :func:`membergraph.insights.rfm.quintile`: the ranked members are read best
-first, a page of IDs at a time, and each page's scores set with one ``update_many`` per
-score. (A server-side ``$setWindowFields`` + ``$merge`` would do it without the pages;
-mongomock, which the tests run on, has neither.)
+Scores follow :func:`membergraph.insights.rfm.quintile`, computed by the server: one
+``$setWindowFields`` + ``$merge`` pipeline per axis numbers the ranked members best first and
+writes each its score (MongoDB 5.0+). A server without them (before 5.0; mongomock, the
+emulation the tests run on here) gets the same scores another way, found out once per
+process: the ranked members read best first by a sorted, indexed query, a page of IDs at a
+time, and each page's scores set with one ``update_many`` per score. The tests hold both to
+``insights.rfm.population_of``: the pipeline on a real server
+(``MEMBERGRAPH_TEST_MONGODB_URL``), the pages on the emulation.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import OperationFailure
 
 from membergraph.identity.store.metrics_port import (
     DAYS,
@@ -30,7 +35,7 @@ from membergraph.identity.store.metrics_port import (
     Scoring,
     StatsRow,
 )
-from membergraph.identity.store.mongodb_query import member_filter, segment_filters
+from membergraph.identity.store.mongodb_query import member_filter, rank_pipeline, segment_filters
 from membergraph.identity.store.mongodb_read import event_of
 from membergraph.identity.store.port import IdentityEvent
 
@@ -42,6 +47,7 @@ __all__ = ["MongoMetrics"]
 Doc = dict[str, Any]
 _PAGE = 5000
 _SCORES = tuple(RANKS)  # r f m e p
+_UNKNOWN_STAGE = frozenset({40324, 168, 31325})  # unrecognized stage, operator, or field
 _ORDERED = ("lifetime_spend_cents", "monetary_cents", "points_balance", "last_purchase_at")
 INDEXES = [
     *(IndexModel([(c, ASCENDING), ("_id", ASCENDING)]) for c in (*_ORDERED, "member_since")),
@@ -102,6 +108,7 @@ class MongoMetrics(MetricsStore):
     def __init__(self, store: MongoStore) -> None:
         self.store = store
         self._indexed = False
+        self.ranks_in_server: bool | None = None  # None: not tried yet
 
     async def _collection(self) -> Any:
         collection = self.store.db.member_metrics
@@ -197,6 +204,23 @@ class MongoMetrics(MetricsStore):
         self, collection: Any, column: str, ranked: Doc, order: tuple[str, ...]
     ) -> None:
         count = await collection.count_documents(ranked)
+        if count and self.ranks_in_server is not False:
+            pipeline = rank_pipeline(collection.name, column, ranked, order, count)
+            try:
+                await (await collection.aggregate(pipeline)).to_list()
+            except (OperationFailure, NotImplementedError) as exc:
+                unknown = getattr(exc, "code", None) in _UNKNOWN_STAGE
+                if self.ranks_in_server or not (unknown or isinstance(exc, NotImplementedError)):
+                    raise  # it worked before, or it is no question of support: a failure
+                self.ranks_in_server = False
+            else:
+                self.ranks_in_server = True
+                return
+        await self._rank_in_pages(collection, column, ranked, order, count)
+
+    async def _rank_in_pages(
+        self, collection: Any, column: str, ranked: Doc, order: tuple[str, ...], count: int
+    ) -> None:
         best_first = [(f, DESCENDING) for f in (*order, "_id")]
         done = 0
         while done < count:
