@@ -262,10 +262,21 @@ async def load_screened(
     """:func:`load_folder` leaving out the lines the identity store at ``store_url``
     suppresses (an erased person's lines in an old folder)."""
     identity = store_from_url(store_url, client, mongo_timeouts=mongo_timeouts(settings))
-    async with identity as opened:
-        privacy = await suppressing(opened, settings)
+    try:
+        await identity.open()
+    except StoreError as exc:
+        await identity.aclose()
+        # Said so: loading sources alone once needed no identity store (a standalone server).
+        raise StoreError(
+            "the identity store whose suppressions a load honours (--store or "
+            f"MEMBERGRAPH_STORE, by default the --to database) could not be opened: {exc}"
+        ) from None
+    try:
+        privacy = await suppressing(identity, settings)
         keep = None if privacy is None else unsuppressed(privacy)
         return await load_folder(data, url, settings.default_region, client, keep=keep)
+    finally:
+        await identity.aclose()
 
 
 async def load_folder(

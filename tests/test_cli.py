@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from membergraph.cli import app
@@ -202,3 +204,16 @@ def test_serve_help_names_the_loyalty_programs_settings() -> None:
     text = " ".join(result.output.split())
     assert "MEMBERGRAPH_POINTS_EXPIRY_DAYS (default unset): Points expire" in text
     assert "MEMBERGRAPH_TIER_QUALIFICATION_DAYS (default unset): A member's tier" in text
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_load_into_mongodb_says_when_the_suppressions_cannot_be_read(tmp_path: Path) -> None:
+    # The load honours the identity store's suppressions: a store it cannot open stops it
+    # before anything is written, naming that store (and how to name another).
+    url = "mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=300&timeoutMS=300"
+    result = runner.invoke(app, ["load", "--data", str(tmp_path), "--to", url])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, text
+    assert "the identity store whose suppressions a load honours (--store" in text
+    del result  # its exception info holds PyMongo's failed socket: let it go now
+    gc.collect()  # PyMongo's monitor socket to the closed port is reclaimed here, not later

@@ -76,7 +76,8 @@ class Loyalty:
     points_by_channel: tuple[tuple[str, int], ...] = ()
     anomalies: tuple[str, ...] = ()
     """What the loyalty team must look at: ``NEGATIVE_BALANCE`` (more points redeemed than
-    earned: a redemption the program should have refused)."""
+    earned, or than held once expired points are gone: a redemption the program should have
+    refused)."""
     points_expired: int = 0
     qualifying_spend_cents: int = 0
     """The spend the tier is reached by: lifetime, or that of the qualification window."""

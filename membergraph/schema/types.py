@@ -211,7 +211,8 @@ class Loyalty:
     )
     anomalies: list[str] = strawberry.field(
         description="What the loyalty team must look at: NEGATIVE_BALANCE (more points "
-        "redeemed than earned). List them with `members(filter: {pointsBalance: {max: -1}})`."
+        "redeemed than earned, or than held once expired points are gone). List them "
+        "with `members(filter: {pointsBalance: {max: -1}})`."
     )
 
     @strawberry.field(description="Points earned per channel (store, online).")
