@@ -6,6 +6,7 @@ Used by the Starlette lifespan (``app.py``) and by the CLI's batch commands.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -217,18 +218,19 @@ async def load_folder_into(
     files = await asyncio.to_thread(open_sources, folder, region)
     empty = await lines.empty()
     taken: list[tuple[SourceName, BaseModel]] = []
-    for name, conn in files.connectors.items():
-        assert isinstance(conn, FileConnector)
-        target = SqliteSource(conn.spec, lines, conn.owner)
-        current = list(conn.lines())
-        if keep is not None:  # an erased or suppressed person's lines are not loaded again
-            current = await keep(name, current)
-        taken += ((name, line) for line in current)
-        if empty:  # a first load: the file's current lines, as they are
-            await target.put(await asyncio.to_thread(_rows, target, current))
-        else:
-            for start in range(0, len(current), 1000):
-                await target.append(current[start : start + 1000])
+    async with lines.first_load() if empty else contextlib.nullcontext():
+        for name, conn in files.connectors.items():
+            assert isinstance(conn, FileConnector)
+            target = SqliteSource(conn.spec, lines, conn.owner)
+            current = list(conn.lines())
+            if keep is not None:  # an erased or suppressed person's lines are not loaded again
+                current = await keep(name, current)
+            taken += ((name, line) for line in current)
+            if empty:  # a first load: the file's current lines, as they are
+                await target.put(await asyncio.to_thread(_rows, target, current))
+            else:
+                for start in range(0, len(current), 1000):
+                    await target.append(current[start : start + 1000])
     for name, report in files.reports().items():
         await lines.keep_report(name.value, report)
     with gc_paused():
@@ -366,7 +368,10 @@ async def _measure_if_resolved(gateway: Gateway, resolved: bool) -> None:
     them, and the feed says what changed since)."""
     if resolved and gateway.scores is not None:
         await gateway.scores.metrics.set_position(None)  # a crash before the end: again
-        await gateway.scores.rebuild()
+        # Nothing is served yet: the collector waits until every page is measured (it
+        # would walk each page's short-lived objects for nothing, ~a fifth of the time).
+        with gc_paused(freeze=False):
+            await gateway.scores.rebuild()
 
 
 def _rows(target: SqliteSource, lines: list[BaseModel]) -> list[tuple[str, str, bytes]]:

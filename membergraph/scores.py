@@ -56,7 +56,8 @@ BULK_PAGE = 2000
 """Members measured per batch of a rebuild (one read per source, one write per batch;
 :attr:`MetricsKeeper.bulk_page`)."""
 
-_MEASURED = (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS, SourceName.CRM)
+_MEASURED = ("transactions", "web_analytics", "crm")
+"""The sources a member's figures are measured from."""
 
 _CONSENT_SOURCES = (SourceName.CRM.value, SourceName.WEB_ANALYTICS.value)
 
@@ -104,7 +105,18 @@ def row_of(m: MemberMetrics) -> MetricsRow:
         sources=tuple(sorted(m.sources)),
         consented=tuple(sorted(c.value for c in m.consented)),
         reachable=tuple(sorted(c.value for c in m.reachable)),
-        sales=tuple(SalesRow(*(getattr(s, f) for f in s.__slots__)) for s in m.sales),
+        sales=tuple(
+            SalesRow(
+                s.channel,
+                s.store,
+                s.month,
+                s.purchases,
+                s.spend_cents,
+                s.points_earned,
+                s.points_redeemed,
+            )
+            for s in m.sales
+        ),
     )
 
 
@@ -118,7 +130,7 @@ class _Page:
     ids: list[str]
     records: list[list[RecordKey]]
     idents: list[list[tuple[RecordKey, Identifier]]]
-    lines: dict[SourceName, dict[str, list[Any]]]
+    lines: dict[str, dict[str, list[Any]]]  # source, record key: lines
     recorded: dict[RecordKey, list[ConsentFact]] = field(default_factory=dict)
     digests: list[set[str]] = field(default_factory=list)
     suppressed: set[str] = field(default_factory=set)
@@ -167,18 +179,18 @@ class MetricsKeeper:
         bulk rebuild, the models otherwise."""
         ids = sorted(set(member_ids))
         records = await self.store.member_records(ids)
-        keys: dict[SourceName, set[str]] = {s: set() for s in _MEASURED}
+        keys: dict[str, set[str]] = {s: set() for s in _MEASURED}
         for refs in records:
             for source, key in refs:
                 if source in keys:
-                    keys[SourceName(source)].add(key)
+                    keys[source].add(key)
         privacy = await privacy_of(self.gateway)
         consent_refs = [r for refs in records for r in refs if r[0] in _CONSENT_SOURCES]
         # The store's reads and the sources' run side by side (two connections, or servers).
         idents, facts, *lines = await asyncio.gather(
             self.store.member_identifiers(ids),
             privacy.store.consent_facts(consent_refs),
-            *(self._lines(s, sorted(keys[s]), light) for s in _MEASURED),
+            *(self._lines(SourceName(s), sorted(keys[s]), light) for s in _MEASURED),
         )
         page = _Page(ids, records, idents, dict(zip(_MEASURED, lines, strict=True)))
         page.recorded = dict(zip(consent_refs, facts, strict=True))
@@ -210,15 +222,15 @@ class MetricsKeeper:
                     if digest & page.suppressed
                     else {i.kind for _, i in found if i.via != "agent"}
                 )
-                of: dict[SourceName, list[Any]] = {s: [] for s in _MEASURED}
+                of: dict[str, list[Any]] = {s: [] for s in _MEASURED}
                 for source, key in refs:
                     if source in of:
-                        of[SourceName(source)] += lines[SourceName(source)].get(key, ())
+                        of[source] += lines[source].get(key, ())
                 facts = MemberFacts(
                     member_id=member,
-                    transactions=of[SourceName.TRANSACTIONS],
-                    events=of[SourceName.WEB_ANALYTICS],
-                    contacts=of[SourceName.CRM],
+                    transactions=of["transactions"],
+                    events=of["web_analytics"],
+                    contacts=of["crm"],
                     recorded=[f for ref in refs for f in page.recorded.get(ref, ())],
                     sources=frozenset(s for s, _ in refs),
                     has_email=IdentifierKind.EMAIL in kinds,
@@ -250,6 +262,14 @@ class MetricsKeeper:
 
     async def _rebuild(self) -> None:
         head = await self.store.feed_head()
+        async with self.metrics.rebuilding():
+            await self._measure_all(head)
+        await self._drop_leftovers(head)
+        await self.metrics.set_position(head)
+
+    async def _measure_all(self, cursor: int) -> None:
+        """Every member measured and kept, a page at a time: each page is written (in the
+        store's thread, one transaction) while the next one is measured."""
         writing: asyncio.Task[None] | None = None
         try:
             async with contextlib.aclosing(self._pages()) as pages:
@@ -257,16 +277,12 @@ class MetricsKeeper:
                     rows, gone = self._measured(page)
                     if writing is not None:
                         await writing
-                    # Written while the next page is measured (the store's thread, one
-                    # transaction a page).
-                    writing = asyncio.create_task(self.metrics.put(rows, gone, head))
+                    writing = asyncio.create_task(self.metrics.put(rows, gone, cursor))
             if writing is not None:
                 await writing
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
-        await self._drop_leftovers(head)
-        await self.metrics.set_position(head)
 
     async def _pages(self) -> AsyncGenerator[_Page]:
         """Every member's facts, :attr:`bulk_page` members at a time, the next page read

@@ -1,0 +1,98 @@
+"""A folder's first load into an empty embedded store writes its lines in key order and sets
+the indexes aside while the tables fill: it must leave what writing line by line leaves."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource, render
+from membergraph.gateway import open_gateway
+from membergraph.identity.store.metrics_port import MemberQuery
+from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.settings import Settings
+
+
+def _indexes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql NOT NULL")
+        return {name for (name,) in rows}
+
+
+async def test_a_first_load_leaves_every_index_an_open_makes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Given an empty store file opened as a gateway opens one
+    plain = tmp_path / "plain.db"
+    async with SqliteStore(plain):
+        pass
+    lines = SqliteLines(plain)
+    await lines.open()
+    await lines.aclose()
+    # when a folder is loaded into another one (sources, identities, every member's figures)
+    gateway, sources, result = await open_gateway(settings)
+    try:
+        assert result.members > 0
+        kept = await gateway.scores.metrics.count(MemberQuery())  # type: ignore[union-attr]
+    finally:
+        await gateway.identity.store.aclose()
+        await sources.aclose()
+    # then it holds every member's figures, and every index an open makes
+    assert kept == result.members
+    loaded = Path(settings.store.removeprefix("sqlite:///"))
+    assert _indexes(loaded) >= _indexes(plain)
+    assert {"source_lines_owner", "member_metrics_lifetime_spend_cents"} <= _indexes(loaded)
+
+
+async def test_of_two_lines_with_one_id_a_first_load_keeps_the_later(tmp_path: Path) -> None:
+    lines = SqliteLines(tmp_path / "store.db")
+    await lines.open()
+    spec = next(iter(SOURCES.values()))
+    source = SqliteSource(spec, lines, lambda line: "owner")
+    try:
+        async with lines.first_load():
+            # Out of key order, with one id twice: the file's later line is its current one.
+            await source.put([("B", "o", b"2"), ("A", "o", b"1"), ("B", "o", b"3")])
+        stored = await lines.run(
+            lambda db: db.execute("SELECT line_id, body FROM source_lines ORDER BY 1").fetchall()
+        )
+    finally:
+        await lines.aclose()
+    assert stored == [("A", b"1"), ("B", b"3")]
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        pytest.param(
+            SourceName.CRM,
+            {"contact_id": " C1 ", "first_name": "Zoë", "consents": {"sms": True}, "vip": [1.5]},
+            id="unknown-fields-and-accents",
+        ),
+        pytest.param(
+            SourceName.TRANSACTIONS,
+            {
+                "transaction_id": "T1",
+                "channel": "store",
+                "occurred_at": "2026-10-31T23:30:00.123456-02:00",
+                "amount_cents": -1,
+                "status": "refunded",
+                "items": [{"sku": "X", "quantity": 2}],
+            },
+            id="offset-and-nested",
+        ),
+        pytest.param(
+            SourceName.CALL_CENTER,
+            {"interaction_id": "I1", "started_at": "2026-01-01T00:00:00", "sentiment": 1e-7},
+            id="naive-time-and-small-float",
+        ),
+    ],
+)
+def test_a_line_is_stored_as_its_json_dump(source: SourceName, line: dict[str, object]) -> None:
+    model = SOURCES[source].model.model_validate(line)
+    assert render(model) == orjson.dumps(model.model_dump(mode="json", exclude_unset=True))
