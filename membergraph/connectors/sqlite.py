@@ -7,9 +7,11 @@ writer); a line pushed through one is read by the next query on any other. A pro
 no line beyond the request that reads it.
 
 One table for the four sources, keyed by (source, line id) and indexed by (source, owner),
-so a DataLoader batch is one indexed read. Lines are stored as their JSON and validated by
-the model again when read (they were valid when written; a model that changed since may
-refuse one, which then reads as missing and is logged, never a crash of the query).
+so a DataLoader batch is one indexed read, and the batches of the four sources asked
+together share one trip to the connection's thread (:mod:`.shared_trips`). Lines are
+stored as their JSON and validated by the model again when read (they were valid when
+written; a model that changed since may refuse one, which then reads as missing and is
+logged, never a crash of the query).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from membergraph._perf import gc_paused
 from membergraph.connectors.base import SourceConnector, SourceUnavailable
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import LineError, LoadReport, Owner
+from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec, Taken
 
 __all__ = ["SqliteLines", "SqliteSource", "folder_fingerprint"]
@@ -79,6 +82,8 @@ class SqliteLines:
         self.path = str(path)
         self.durable = durable
         self._db: aiosqlite.Connection | None = None
+        self.shared = SharedTrips(self.run, _unavailable)
+        """A request's lookups of the four sources, in one trip to the thread."""
 
     async def open(self) -> None:
         try:
@@ -115,7 +120,7 @@ class SqliteLines:
         try:
             return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
         except sqlite3.Error as exc:
-            raise SourceUnavailable("sqlite", str(exc)) from exc
+            raise _unavailable(exc) from exc
 
     async def meta(self, key: str) -> str | None:
         row = await self.run(
@@ -202,7 +207,7 @@ class SqliteSource(SourceConnector):
             return None
 
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
-        rows = await self.lines.run(_by_owner, self.source.value, list(keys))
+        rows = await self.lines.shared.read(_by_owner, self.source.value, list(keys))
         found: dict[str, list[BaseModel]] = {}
         for owner, body in rows:
             line = self._parse(body)
@@ -295,6 +300,11 @@ class SqliteSource(SourceConnector):
             db.execute("COMMIT")
 
         await self.lines.run(write)
+
+
+def _unavailable(exc: Exception) -> Exception:
+    """A driver's error as the source failure callers know (others as they are)."""
+    return SourceUnavailable("sqlite", str(exc)) if isinstance(exc, sqlite3.Error) else exc
 
 
 def _by_owner(db: sqlite3.Connection, source: str, keys: list[str]) -> list[tuple[str, bytes]]:

@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
+from membergraph.connectors.models import SourceName
 from membergraph.settings import Settings
 from tests.conftest import gql
 
@@ -230,11 +231,14 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
 ) -> None:
     # Given Jane, when a personalization query asks her profile, loyalty, purchases,
     # records and identifiers, then the store is asked for her records and identifiers
-    # once, in one read, and each source she has records in once.
+    # once, in one read, and each source she has records in once, all sources in one trip
+    # to the source table's thread.
     gateway = jane_client.app.state.gateway  # type: ignore[attr-defined]
     names = ("find_members", "member_parts", "member_records", "member_identifiers")
     calls = _count_store_reads(gateway.identity.store, *names)
     before = {name: conn.calls for name, conn in gateway.sources.items()}
+    trips = gateway.sources[SourceName.CRM].lines.shared
+    trips_before = trips.trips
     query = PROFILE.replace("records {", "identifiers { kind value } records {")
     answer = gql(jane_client, query, kind="EMAIL", value="jane.doe@example.com")
     assert "errors" not in answer and answer["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
@@ -246,6 +250,7 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     }
     made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
     assert made == {"crm": 1, "transactions": 1, "web_analytics": 0, "call_center": 0}
+    assert trips.trips == trips_before + 1
 
 
 def test_member_fields_resolve_for_every_source(client: TestClient) -> None:
