@@ -28,6 +28,7 @@ from membergraph.identity.scope_change import (
 from membergraph.identity.store.port import (
     ConcurrentChange,
     IdentityStore,
+    MemberParts,
     ScopeState,
     TransientStoreError,
 )
@@ -67,6 +68,17 @@ class IdentityService:
         key = identifier_key(kind, normalize(kind, raw_value, self.region))
         found = await self.store.find_members(kind, key)
         return found[0] if found else None
+
+    async def find_member_parts(
+        self, kind: IdentifierKind, raw_value: str
+    ) -> tuple[str, MemberParts] | None:
+        """:meth:`find_member` with the member's records and identifiers, read together.
+
+        Raises:
+            BadIdentifier: the value cannot be an identifier of that kind.
+        """
+        key = identifier_key(kind, normalize(kind, raw_value, self.region))
+        return await self.store.find_member_parts(kind, key)
 
     # -- writing ---------------------------------------------------------------------
 

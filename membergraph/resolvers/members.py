@@ -94,16 +94,18 @@ async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
 async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> MemberView | None:
     """``memberByIdentifier``: the value is normalized exactly as at ingestion."""
     try:
-        found = await ctx.gateway.identity.find_member(kind, value)
+        found = await ctx.gateway.identity.find_member_parts(kind, value)
     except BadIdentifier as exc:
         raise bad_input(str(exc), argument="value") from None
     own = await bound_member(ctx)
-    if not found or (own is not None and found != own):
+    if not found or (own is not None and found[0] != own):
         # Another member's value answers as an unknown one: no oracle of who is a customer.
         ctx.reads.nobody()
         return None
-    ctx.reads.member(found)
-    return MemberView(found, found)
+    member, parts = found
+    ctx.loaders.member_parts.prime(member, parts)  # read with the lookup, in the same trip
+    ctx.reads.member(member)
+    return MemberView(member, member)
 
 
 async def page_members(

@@ -51,6 +51,9 @@ async def test_member_parts_are_the_records_and_identifiers_read_alone(
     assert [p.records for p in parts] == await store.member_records(ids)
     assert [p.identifiers for p in parts] == await store.member_identifiers(ids)
     assert len(parts[0].identifiers) == 4 and parts[1] == ([], [])
+    # A lookup by identifier reads the member and its parts together.
+    assert await store.find_member_parts(IdentifierKind.EMAIL, "ann@x.org") == ("m_ann", parts[0])
+    assert await store.find_member_parts(IdentifierKind.EMAIL, "nobody@x.org") is None
 
 
 async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) -> None:

@@ -222,6 +222,17 @@ class IdentityStore(abc.ABC):
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
         """Members carrying an identifier (by matching key), oldest first."""
 
+    async def find_member_parts(
+        self, kind: IdentifierKind, key: str
+    ) -> tuple[str, MemberParts] | None:
+        """The first of :meth:`find_members` with its :meth:`member_parts` (None: nobody),
+        in one read where the adapter can: a lookup by e-mail reads both at once."""
+        found = await self.find_members(kind, key)
+        if not found:
+            return None
+        [parts] = await self.member_parts(found[:1])
+        return found[0], parts
+
     @abc.abstractmethod
     async def page_members(
         self, after: str | None, limit: int, source: str | None = None

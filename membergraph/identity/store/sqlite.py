@@ -319,15 +319,12 @@ class SqliteStore(IdentityStore):
         return await self._read(sqlite_read.member_parts, list(member_ids))
 
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
-        rows = await self._all(
-            "SELECT DISTINCT r.member_id FROM identifiers i JOIN records r"
-            " ON r.source = i.source AND r.key = i.rkey"
-            " JOIN members m ON m.id = r.member_id"
-            # What an agent typed is evidence, not an identity: it never answers a lookup.
-            " WHERE i.kind=? AND i.key=? AND i.via != 'agent' ORDER BY m.created_at, m.id",
-            (kind.value, key),
-        )
-        return [r[0] for r in rows]
+        return await self._read(sqlite_read.find_members, kind.value, key)
+
+    async def find_member_parts(
+        self, kind: IdentifierKind, key: str
+    ) -> tuple[str, MemberParts] | None:
+        return await self._read(sqlite_read.find_member_parts, kind.value, key)
 
     async def page_members(
         self, after: str | None, limit: int, source: str | None = None

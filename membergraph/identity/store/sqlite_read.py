@@ -289,6 +289,25 @@ def member_identifiers(
     return [found.get(m, []) for m in member_ids]
 
 
+def find_members(db: Conn, kind: str, key: str) -> list[str]:
+    """The members carrying an identifier, oldest first."""
+    found = db.execute(
+        "SELECT DISTINCT r.member_id FROM identifiers i JOIN records r"
+        " ON r.source = i.source AND r.key = i.rkey"
+        " JOIN members m ON m.id = r.member_id"
+        # What an agent typed is evidence, not an identity: it never answers a lookup.
+        " WHERE i.kind=? AND i.key=? AND i.via != 'agent' ORDER BY m.created_at, m.id",
+        (kind, key),
+    ).fetchall()
+    return [row[0] for row in found]
+
+
+def find_member_parts(db: Conn, kind: str, key: str) -> tuple[str, MemberParts] | None:
+    """The first member carrying an identifier and its parts (one trip, two statements)."""
+    found = find_members(db, kind, key)
+    return (found[0], member_parts(db, found[:1])[0]) if found else None
+
+
 def member_parts(db: Conn, member_ids: Sequence[str]) -> list[MemberParts]:
     """Each member's records and identifiers (in the caller's one trip to the thread)."""
     records, identifiers = member_records(db, member_ids), member_identifiers(db, member_ids)
