@@ -12,8 +12,8 @@ import contextlib
 import contextvars
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,9 @@ access_log = logging.getLogger("membergraph.access")
 logger = logging.getLogger(__name__)
 
 
+_KEPT_CHILDREN = 1024
+
+
 class Telemetry:
     """The app's metrics. Request, source and error figures are counted as they happen;
     store and feed figures are read at scrape time (:meth:`scrape`)."""
@@ -70,6 +73,7 @@ class Telemetry:
         self.gateway: Gateway | None = None
         self.tracer: Any = None  # an OpenTelemetry tracer when traces are on
         r = self.registry
+        self._request_seconds: dict[tuple[str, str, int], Any] = {}
         self.requests = Histogram(
             "membergraph_http_request_seconds",
             "HTTP requests by route, method and status, with their latency.",
@@ -102,6 +106,17 @@ class Telemetry:
             registry=r,
         )
         r.register(_GatewayFigures(self))
+
+    def request_seconds(self, route: str, method: str, status: int) -> Any:
+        """The latency histogram of one route, method and status. Its child is kept: each
+        ``labels()`` call takes a lock and builds the label key again."""
+        key = (route, method, status)
+        found = self._request_seconds.get(key)
+        if found is None:
+            found = self.requests.labels(route, method, str(status))
+            if len(self._request_seconds) < _KEPT_CHILDREN:  # methods are the client's words
+                self._request_seconds[key] = found
+        return found
 
     def watch(self, gateway: Gateway) -> None:
         """Read ``gateway``'s figures from now on, and time its sources' calls."""
@@ -229,7 +244,8 @@ class RequestTelemetry:
             await self.app(scope, receive, send)
             return
         given = _header(scope, b"x-request-id")
-        request_id = given if given and _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+        # 32 random hex digits, as a uuid4's hex without building the UUID object.
+        request_id = given if given and _GOOD_ID.fullmatch(given) else secrets.token_hex(16)
         token = REQUEST_ID.set(request_id)
         status = 500
 
@@ -250,7 +266,7 @@ class RequestTelemetry:
                     span.set_attribute("http.response.status_code", status)
         finally:
             seconds = time.perf_counter() - started
-            self.telemetry.requests.labels(route, method, str(status)).observe(seconds)
+            self.telemetry.request_seconds(route, method, status).observe(seconds)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %d %.1f ms",

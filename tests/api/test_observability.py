@@ -13,13 +13,14 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.connectors.base import FakeConnector, SourceUnavailable
 from membergraph.connectors.models import SourceName
-from membergraph.observability import JsonFormatter
+from membergraph.observability import JsonFormatter, Telemetry
 from membergraph.settings import Settings
 from tests.support.http import free_port
 
@@ -61,6 +62,21 @@ def test_metrics_count_requests_errors_and_source_calls(client: TestClient) -> N
     )
     assert _value(after, "membergraph_identity", what="members") > 0
     assert _value(after, "membergraph_source_circuit", source="crm") == 0
+
+
+def test_a_routes_latency_child_is_kept_and_every_request_still_counted() -> None:
+    # Given the latency histogram, when requests of one route, method and status are
+    # observed, then they go to the one child kept for them; and past the kept ones (a
+    # client's invented methods), every request is still counted under its labels.
+    telemetry = Telemetry()
+    kept = telemetry.request_seconds("/graphql", "POST", 200)
+    assert telemetry.request_seconds("/graphql", "POST", 200) is kept
+    for n in range(2400):
+        telemetry.request_seconds("other", f"M{n % 1200}", 405).observe(0.001)
+    count = "membergraph_http_request_seconds_count"
+    found = _samples(generate_latest(telemetry.registry).decode())
+    for method in ("M1", "M1100"):  # kept, and first seen after a thousand others
+        assert _value(found, count, route="other", method=method, status="405") == 2
 
 
 def test_a_request_id_is_echoed_made_when_missing_and_never_taken_raw(client: TestClient) -> None:
