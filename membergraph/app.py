@@ -90,6 +90,7 @@ async def readyz(request: Request) -> Response:
                 lines=conn.size(),
                 malformed=report.malformed,
                 errors=[str(e) for e in report.errors[:10]],
+                unattributed=report.unattributed,
             )
         sources[name.value] = entry
     try:

@@ -24,7 +24,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
 from membergraph.demo import write_demo_data
 from membergraph.identity.feed import FeedEntry, FeedFollower
-from membergraph.identity.load import collect_records, ownership
+from membergraph.identity.load import collect_records, count_nobodys, ownership
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.store import store_from_url
@@ -231,11 +231,13 @@ async def load_folder_into(
             else:
                 for start in range(0, len(current), 1000):
                     await target.append(current[start : start + 1000])
-    for name, report in files.reports().items():
-        await lines.keep_report(name.value, report)
     with gc_paused():
         records = collect_records(taken, region)
     result = await identity.resolve_all(records)
+    reports = files.reports()
+    count_nobodys(taken, result.unattributed, reports, region)
+    for name, report in reports.items():
+        await lines.keep_report(name.value, report)
     await lines.set_meta("folder", fingerprint)
     await lines.set_meta("rules", rules_id)
     return result

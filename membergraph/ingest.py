@@ -10,7 +10,7 @@ error and never stops the others.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,8 @@ from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.records import RecordData, record_of_line
+from membergraph.identity.records import RecordData, RecordKey, record_of_line
+from membergraph.identity.values import stored_nobodys_reason
 from membergraph.privacy import privacy_of
 from membergraph.privacy.gate import SUPPRESSED_ERROR, screen
 from membergraph.resolvers.consent import record_line_consents
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 MAX_INGEST_BYTES = 8 * 1024 * 1024
+_TAKEN = ("created", "updated", "unchanged")  # the line is in the source
 
 
 def fact_kind(source: SourceName, line: Any, previous: Any) -> ChangeKind:
@@ -91,8 +93,9 @@ class Pushed:
 
     @property
     def unattributed(self) -> int:
-        """Good lines that identify no one (a placeholder their only identifier): not stored,
-        and no error of the sender's."""
+        """Good lines that identify no one, no error of the sender's: a placeholder their
+        only identifier (not stored), or their record keyed by a value the data shows to be
+        a placeholder (stored: ``kept``)."""
         return sum(1 for line in self.lines if line["status"] == "unattributed")
 
 
@@ -165,13 +168,22 @@ class IngestService:
                     if r is not None and o not in ("stale", "rejected")
                 ]
             )
-            await self._announce(source, connector, good, outcomes, records)
+            held = [r.ref for r, o in zip(records, outcomes, strict=True) if r and o in _TAKEN]
+            members = await gateway.identity.store.assignments(held)
+            await self._announce(source, connector, good, outcomes, records, members)
             taken = [line for (_, line), o in zip(good, outcomes, strict=True) if o != "rejected"]
             await record_line_consents(gateway, source, taken)
         if gateway.feed is not None:
             await gateway.feed.catch_up()  # read your writes: caches here know before we answer
+        rules = gateway.identity.rules
         for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
-            results.append(_entry(spec.id_field, source, number, line, outcome, record))
+            entry = _entry(spec.id_field, source, number, line, outcome, record)
+            if record is not None and outcome in _TAKEN and record.ref not in members:
+                # Kept in the source, but its record is keyed by a value the data shows to
+                # be a placeholder: nobody's, as a pattern placeholder's line is.
+                reason = stored_nobodys_reason(record, rules)
+                entry.update(status="unattributed", reason=reason, kept=True)
+            results.append(entry)
         results.sort(key=lambda r: r["line"])
         changed = sorted({m for c in applied.changes for m in c.member_ids})
         return Pushed(results, changed)
@@ -183,14 +195,15 @@ class IngestService:
         good: Sequence[tuple[int, BaseModel]],
         outcomes: Sequence[Taken],
         records: Sequence[RecordData | None],
+        members: Mapping[RecordKey, str],
     ) -> None:
         """The change feed's entries for the lines taken (and for a line sent again whose
-        first attempt failed before its entry was written)."""
+        first attempt failed before its entry was written); ``members``: of their records."""
         store = self.gateway.identity.store
         facts = [
             (line, outcome, record)
             for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
-            if record is not None and outcome in ("created", "updated", "unchanged")
+            if record is not None and outcome in _TAKEN
         ]
         resent = [connector.line_id(line) for line, outcome, _ in facts if outcome == "unchanged"]
         if resent:  # sent again: an entry only if the first attempt failed before writing it
@@ -198,7 +211,6 @@ class IngestService:
             facts = [f for f in facts if f[1] != "unchanged" or connector.line_id(f[0]) not in fed]
         if not facts:
             return
-        members = await store.assignments([r.ref for _, _, r in facts])
         await store.append_feed(
             [
                 FeedEntry(

@@ -163,13 +163,15 @@ class SqliteLines:
         return {str(source): int(n) for source, n in rows}
 
     async def keep_report(self, source: str, report: LoadReport) -> None:
-        """What loading a source's file found (malformed lines with where they are), kept
-        for ``/readyz`` on later starts that do not read the file."""
+        """What loading a source's file found (malformed lines with where they are, lines
+        that identify no one by reason), kept for ``/readyz`` on later starts that do not
+        read the file."""
         said = {
             "lines": report.lines,
             "accepted": report.accepted,
             "malformed": report.malformed,
             "errors": [[e.where, e.message] for e in report.errors],
+            "unattributed": report.unattributed,
         }
         await self.set_meta(f"report:{source}", orjson.dumps(said).decode())
 
@@ -183,6 +185,7 @@ class SqliteLines:
             found["accepted"],
             found["malformed"],
             [LineError(where, message) for where, message in found["errors"]],
+            found.get("unattributed", {}),  # stores made before kept none
         )
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -28,12 +29,14 @@ from membergraph.identity.file_pieces import PIECE_BYTES, Piece, cut, read_piece
 from membergraph.identity.load import fold_into
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
+from membergraph.identity.scope_change import ApplyResult
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityStore
 
 __all__ = ["BatchResult", "FolderScan", "Refuse", "resolve_folder", "scan_folder"]
 
 logger = logging.getLogger(__name__)
+_NONE: Mapping[RecordKey, str] = {}
 
 _SERIAL_BELOW = 4 << 20  # a smaller folder is read in this process: no worker start-up
 
@@ -67,26 +70,39 @@ class FolderScan:
                 self.records = _fold(self._pieces, self._repeating)
         return refused
 
-    def answers(self, member_of: Mapping[RecordKey, str]) -> Iterator[bytes]:
+    def nobodys_lines(self, nobodys: Mapping[RecordKey, str]) -> dict[str, int]:
+        """How many answer lines the records of ``nobodys`` have, by reason."""
+        counted: dict[str, int] = {}
+        if not nobodys:
+            return counted
+        for _, _, _, piece in self._pieces:
+            for slot, lines in Counter(piece.parts_of).items():
+                why = nobodys.get(piece.records[slot].ref)
+                if why is not None:
+                    counted[why] = counted.get(why, 0) + lines
+        return counted
+
+    def answers(
+        self, member_of: Mapping[RecordKey, str], nobodys: Mapping[RecordKey, str] = _NONE
+    ) -> Iterator[bytes]:
         """``membergraph resolve``'s answer, in chunks of whole lines: one JSON line per
         non-blank input line, in file order, source by source: ``{"source", "id",
         "member_id"}``; ``"unattributed"`` (why) with a null ``member_id`` for a line that
-        identifies no one; ``"suppressed": true`` with a null ``member_id`` for a line
-        carrying a suppressed identifier; ``"error"`` with a null ``id`` for a malformed
-        line."""
+        identifies no one (a placeholder its only identifier, or the line's record in
+        ``nobodys``: keyed by a value the data shows to be one); ``"suppressed": true`` with
+        a null ``member_id`` for a line carrying a suppressed identifier; ``"error"`` with a
+        null ``id`` for a malformed line."""
         for source, name, first, piece in self._pieces:
             head = b'{"source":' + orjson.dumps(source.value) + b',"id":'
             # Each record's member, encoded once for all its lines; then whole runs of good
             # lines at a time, joined in C: a Python step per line costs seconds a batch.
             tails = [
-                _SUPPRESSED
-                if slot in piece.refused
-                else b',"member_id":' + orjson.dumps(member_of.get(part.ref)) + b"}\n"
+                _SUPPRESSED if slot in piece.refused else _tail(member_of, nobodys, part.ref)
                 for slot, part in enumerate(piece.records)
             ]
             ids, parts_of = piece.ids, piece.parts_of
             done = 0
-            for before, number, message, nobodys in [*piece.errors, (len(ids), 0, "", None)]:
+            for before, number, message, line_id in [*piece.errors, (len(ids), 0, "", None)]:
                 if before > done:
                     yield b"".join(
                         map(
@@ -99,12 +115,22 @@ class FolderScan:
                         )
                     )
                 done = before
-                if nobodys is not None:
+                if line_id is not None:  # a placeholder-only line: nobody's
                     said = orjson.dumps({"unattributed": message})[1:]
-                    yield head + orjson.dumps(nobodys) + b',"member_id":null,' + said + b"\n"
+                    yield head + orjson.dumps(line_id) + b',"member_id":null,' + said + b"\n"
                 elif message:
                     error = {"error": f"{name}:{first + number}: {message}"}
                     yield head + b'null,"member_id":null,' + orjson.dumps(error)[1:] + b"\n"
+
+
+def _tail(
+    member_of: Mapping[RecordKey, str], nobodys: Mapping[RecordKey, str], ref: RecordKey
+) -> bytes:
+    """The end of an answer line of a record's lines: its member, or why it has none."""
+    why = nobodys.get(ref)
+    if why is not None:
+        return b',"member_id":null,"unattributed":' + orjson.dumps(why) + b"}\n"
+    return b',"member_id":' + orjson.dumps(member_of.get(ref)) + b"}\n"
 
 
 def _used(
@@ -253,8 +279,9 @@ async def resolve_folder(
         suppressed = 0 if refuse is None else await scan.screen(refuse)
         lap("read and validate", "resolving")
 
-        async def answer(member_of: Mapping[RecordKey, str]) -> None:
-            await asyncio.to_thread(answers.handle.writelines, scan.answers(member_of))
+        async def answer(result: ApplyResult) -> None:
+            lines = scan.answers(result.member_of, result.unattributed)
+            await asyncio.to_thread(answers.handle.writelines, lines)
 
         service = IdentityService(store, rules, region)
         result = await service.resolve_all(scan.records, while_storing=answer)
@@ -269,7 +296,9 @@ async def resolve_folder(
         members=result.members,
         malformed=sum(r.malformed for r in reports),
         phases=phases,
-        unattributed=_summed(r.unattributed for r in reports),
+        unattributed=_summed(
+            [*(r.unattributed for r in reports), scan.nobodys_lines(result.unattributed)]
+        ),
         suppressed=suppressed,
     )
 

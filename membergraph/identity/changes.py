@@ -34,8 +34,14 @@ def record_events(
     # "linked": each added link's member, looked up in C (168,000 for a first load).
     change.link_members = list(map(member_of.__getitem__, map(_link_a, change.links_added)))
     for a, b, rule in change.links_retracted:
+        # A record that left every member (it identifies no one) tells its old member.
+        member = member_of.get(a) or member_of.get(b) or current.get(a) or current.get(b)
+        if member is not None:
+            events.append(IdentityEvent(member, "unlinked", now, actor, rule=rule, records=(a, b)))
+    for ref in change.unassigned:
+        why = resolution.unattributed[ref]
         events.append(
-            IdentityEvent(member_of[a], "unlinked", now, actor, rule=rule, records=(a, b))
+            IdentityEvent(current[ref], "unattributed", now, actor, reason=why, records=(ref,))
         )
     if change.redirects:
         held: dict[str, list[RecordKey]] = defaultdict(list)
@@ -54,10 +60,11 @@ def record_events(
                     IdentityEvent(member, "merged", now, actor, reason=reason, evidence=evidence)
                 )
     for conflict in resolution.conflicts:
-        if moved.intersection(conflict.records):
+        owner = next((member_of[r] for r in conflict.records if r in member_of), None)
+        if owner is not None and moved.intersection(conflict.records):
             events.append(
                 IdentityEvent(
-                    member_of[conflict.records[0]],
+                    owner,
                     "conflict",
                     now,
                     actor,
@@ -79,7 +86,8 @@ def record_events(
     # A set, sorted: a record carries a value once per way it was captured.
     flagged: dict[tuple[str, ValueKey], list[RecordKey]] = defaultdict(list)
     for ref, key in sorted(found):
-        flagged[(member_of[ref], key)].append(ref)
+        if ref in member_of:  # else it identifies no one: its "unattributed" event says so
+            flagged[(member_of[ref], key)].append(ref)
     for (member, (kind, value)), refs in flagged.items():
         status = resolution.value_status[(kind, value)]
         events.append(
@@ -123,12 +131,14 @@ def member_changes(
         MemberChange("merged", (new, old), actor, reason, at)
         for old, new in change.redirects.items()
     ]
-    before: dict[str, set[str]] = defaultdict(set)
+    before: dict[str, set[str | None]] = defaultdict(set)
     for ref, old in current.items():
-        before[old].add(member_of[ref])
-    for _old, now_in in sorted(before.items()):
-        if len(now_in) > 1:
-            out.append(MemberChange("split", tuple(sorted(now_in)), actor, reason, at))
+        before[old].add(member_of.get(ref))  # None: it left every member
+    for old, now_in in sorted(before.items()):
+        if len(now_in) > 1 or None in now_in:
+            # A member whose records left to no one is split too (from nothing, if retired).
+            ids = {m for m in now_in if m is not None} | ({old} if None in now_in else set())
+            out.append(MemberChange("split", tuple(sorted(ids)), actor, reason, at))
     touched = {m for m in change.assignments.values()} - {m for c in out for m in c.member_ids}
     out.extend(MemberChange("linked", (m,), actor, reason, at) for m in sorted(touched))
     return out

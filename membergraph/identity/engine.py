@@ -37,7 +37,7 @@ from membergraph.identity.values import (
     LINKING_KINDS,
     ValueKey,
     emails_disagree,
-    identifies_no_one,
+    nobodys_reason,
     person_of,
     status_of,
 )
@@ -81,10 +81,10 @@ class Resolution:
     """Each value whose status is not ``linkable``, with the records carrying it in key
     order, once per way each captured it (the events of a change name them: finding them
     needs no walk over every record)."""
-    unattributed: list[RecordKey] = field(default_factory=list)
+    unattributed: dict[RecordKey, str] = field(default_factory=dict)
     """Purchase records keyed by a value the data shows to be a placeholder
-    (:func:`~membergraph.identity.values.identifies_no_one`), in key order: each is still a
-    component of its own, and its lines belong to no one."""
+    (:func:`~membergraph.identity.values.nobodys_reason`), in key order, each with why:
+    no steward linked them, so they are in no component, and their lines belong to no one."""
 
 
 class _Resolver:
@@ -226,19 +226,33 @@ class _Resolver:
             self._hand_over()
         self._group_unattached(leaf for leaf, choice in choices if choice is None)
         self._hand_over(last=True)
+        unattributed = self._unattributed()
         groups = self.partition.groups.values()
-        components = sorted(in_order(g.members) for g in groups)
+        components = sorted(
+            in_order(g.members)
+            for g in groups
+            if len(g.members) > 1 or g.members[0] not in unattributed
+        )
         stopped_on = {
             key: [record.ref for record in self.carriers[key]]
             for key, status in self.status.items()
             if status != "linkable"
         }
-        unattributed = [
-            ref for ref in self.order if identifies_no_one(self.records[ref], self.status)
-        ]
         return Resolution(
             components, self.links, self.conflicts, self.status, stopped_on, unattributed
         )
+
+    def _unattributed(self) -> dict[RecordKey, str]:
+        """The records that identify no one and that nothing linked (a steward may link
+        one), each with why."""
+        found: dict[RecordKey, str] = {}
+        status, groups = self.status, self.partition.groups
+        for ref in self.order:
+            why = nobodys_reason(self.records[ref], status)
+            group = groups.get(ref)
+            if why is not None and group is not None and len(group.members) == 1:
+                found[ref] = why
+        return found
 
     def _hand_over(self, last: bool = False) -> None:
         """Give ``on_links`` the links made since its last call, if any (the last time, even

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
 
-from membergraph.connectors.lines import Ownership
+from membergraph.connectors.lines import LoadReport, Ownership
 from membergraph.connectors.models import (
     CallInteraction,
     CrmContact,
@@ -27,6 +27,7 @@ from membergraph.identity.records import (
 
 __all__ = [
     "collect_records",
+    "count_nobodys",
     "fold_into",
     "identity_fields",
     "owner_key",
@@ -105,3 +106,21 @@ def fold_into(records: dict[RecordKey, RecordData], record: RecordData) -> None:
         records[record.ref] = record
     else:
         existing.merge(record)
+
+
+def count_nobodys(
+    lines: Iterable[tuple[SourceName, BaseModel]],
+    nobodys: Mapping[RecordKey, str],
+    reports: Mapping[SourceName, LoadReport],
+    region: str = "US",
+) -> None:
+    """Count in each source's report, by reason, the lines whose record is nobody's
+    (:attr:`~membergraph.identity.engine.Resolution.unattributed`): kept in the source,
+    listed as unattributed."""
+    if not nobodys:
+        return
+    for source, line in lines:
+        if source is SourceName.TRANSACTIONS:  # only purchases are ever nobody's
+            why = nobodys.get((source.value, owner_key(source, line, region) or ""))
+            if why is not None:
+                reports[source].count_unattributed(why)

@@ -44,10 +44,12 @@ class ApplyResult:
     """Each stored record of the scope and its member before the change."""
     scope: Mapping[RecordKey, RecordData] = field(default_factory=dict)
     """The records resolved: the change moves none outside them."""
+    unattributed: Mapping[RecordKey, str] = field(default_factory=dict)
+    """The records of the scope that identify no one, each with why: in no member."""
 
 
 Pair = tuple[RecordKey, RecordKey]
-MembersUse = Callable[[Mapping[RecordKey, str]], Awaitable[object]]
+MembersUse = Callable[[ApplyResult], Awaitable[object]]
 Guard = Callable[[ApplyResult], None]
 
 
@@ -153,7 +155,7 @@ async def apply_scope(
         await store.apply(change)
     else:
         done = await asyncio.gather(
-            store.apply(change), while_storing(result.member_of), return_exceptions=True
+            store.apply(change), while_storing(result), return_exceptions=True
         )
         for outcome_of in done:
             if isinstance(outcome_of, BaseException):
@@ -215,8 +217,13 @@ async def _change(
         )
         change.redirects = ids.redirects
         change.new_members = ids.new_members
+        unattributed = resolution.unattributed
+        if current and unattributed:
+            change.unassigned = [ref for ref in unattributed if ref in current]
+            kept = set(ids.ids) | ids.redirects.keys()
+            change.retired = sorted({current[ref] for ref in change.unassigned} - kept)
         await stage(store.stage_members(change.assignments, ids.new_members, now))
-        moved = changed | change.assignments.keys()
+        moved = changed | change.assignments.keys() | set(change.unassigned)
         record_events(change, resolution, member_of, current, moved, now, actor)
         change.events.extend(adjust.events)
         if adjust.action is not None:
@@ -236,6 +243,7 @@ async def _change(
             )
             change.events.extend([marker] if marker is not None else [])
         result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
+        result.unattributed = unattributed
         result.changes = member_changes(change, current, member_of, actor, adjust.reason)
         result.member_of = member_of
         change.feed = [

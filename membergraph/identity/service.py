@@ -93,9 +93,10 @@ class IdentityService:
         Records already in the store and absent from ``records`` stay in scope: the result
         is the resolution of everything the store and the data set hold.
 
-        ``while_storing`` is given each record's member as soon as it is known, and runs
-        while the store writes them (``membergraph resolve`` writes its answer file then);
-        the call returns when both are done, and fails if either fails.
+        ``while_storing`` is given the result (each record's member, the records in none) as
+        soon as it is known, and runs while the store writes it (``membergraph resolve``
+        writes its answer file then); the call returns when both are done, and fails if
+        either fails.
         """
         with gc_paused(freeze=False):  # a whole store read is millions of objects too
             stored = await self.store.load_records(None)

@@ -361,7 +361,8 @@ async def _cut(
         )
 
     result = await service.retrying(attempt)
-    ids = sorted({result.member_of[r] for r in [*side, *other]})
+    # A record alone that identifies no one (a placeholder) is in no member.
+    ids = sorted({result.member_of[r] for r in [*side, *other] if r in result.member_of})
     if preview is not None:
         preview.fill(result, ids)
     return ids

@@ -15,8 +15,9 @@ from membergraph.identity.rules import Rules
 __all__ = [
     "LINKING_KINDS",
     "ValueKey",
-    "identifies_no_one",
     "linking_values",
+    "nobodys_reason",
+    "stored_nobodys_reason",
     "person_of",
     "status_of",
 ]
@@ -102,14 +103,42 @@ def _emails(record: RecordData, rules: Rules) -> set[str]:
     }
 
 
-def identifies_no_one(record: RecordData, status: Mapping[ValueKey, str]) -> bool:
-    """Whether a purchase record is keyed by a value the data shows to be a placeholder:
-    every value it carries is blocked or a hub (a store's own address typed at the till for
-    every guest). Its lines are nobody's, as a pattern placeholder's are."""
+_LABELS = {
+    IdentifierKind.LOYALTY_ID: "card",
+    IdentifierKind.EMAIL: "e-mail",
+    IdentifierKind.PHONE: "phone",
+    IdentifierKind.CRM_ID: "CRM id",
+}
+_LABELS_ORDER = list(_LABELS)
+
+
+def nobodys_reason(record: RecordData, status: Mapping[ValueKey, str]) -> str | None:
+    """Why a purchase record is nobody's, when every value it carries is blocked or a hub (a
+    store's own address typed at the till for every guest); None: it is someone's. Its
+    lines are nobody's, as a pattern placeholder's are."""
     if record.source != "transactions":
-        return False
-    values = linking_values(record)
-    return bool(values) and all(status.get(v) in ("blocked", "hub") for v in values)
+        return None
+    # The value the record is keyed by first: its card, else its e-mail.
+    values = sorted(
+        (_LABELS_ORDER.index(i.kind), i.key, i.kind, i.value)
+        for i in record.identifiers
+        if i.kind in LINKING_KINDS
+    )
+    if not values or any(status.get((k, key)) not in ("blocked", "hub") for _, key, k, _ in values):
+        return None
+    _, key, kind, value = values[0]
+    if status[(kind, key)] == "blocked":
+        return f"placeholder {_LABELS[kind]} {value}"
+    return f"placeholder {_LABELS[kind]} {value}: carried by many different people"
+
+
+def stored_nobodys_reason(record: RecordData, rules: Rules) -> str:
+    """Why a stored record that has no member is nobody's: each of its values is a pattern
+    placeholder (``rules``) or, since the record was resolved without a member, a hub."""
+    status = {
+        value: "blocked" if rules.is_junk(*value) else "hub" for value in linking_values(record)
+    }
+    return nobodys_reason(record, status) or "it identifies no one"
 
 
 def person_of(record: RecordData, signature: tuple[str, str, str] | None) -> object:

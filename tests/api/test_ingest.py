@@ -263,3 +263,29 @@ def test_a_guest_purchase_with_only_a_placeholder_is_unattributed_not_rejected(
         "reason": "placeholder e-mail na@na.com",
     }
     assert (body["accepted"], body["rejected"], body["unattributed"]) == (1, 0, 1)
+
+
+def test_a_purchase_keyed_by_a_value_the_data_shows_to_be_a_placeholder_is_kept_unattributed(
+    client: TestClient,
+) -> None:
+    # Given three cardholders whose purchases the till typed with the store's own address
+    store = "till7@shopmail.example"
+    till = [
+        {**PURCHASE, "transaction_id": f"T-TILL-{n}", "loyalty_id": f"LD8000000{n}", "email": store}
+        for n in range(1, 4)
+    ]
+    assert client.post("/ingest/transactions", json=till).status_code == 200
+    # When a guest buys online with that address, twice (the line sent again)
+    guest = {**PURCHASE, "transaction_id": "T-GUEST", "loyalty_id": None, "email": store,
+             "channel": "online"}  # fmt: skip
+    for _ in range(2):
+        body = client.post("/ingest/transactions", json=[guest]).json()
+        # Then the line is kept in the source, and answered as nobody's, with why
+        [line] = body["lines"]
+        assert line["status"] == "unattributed" and line["kept"] is True, line
+        assert line["reason"] == f"placeholder e-mail {store}: carried by many different people"
+        assert (body["accepted"], body["rejected"], body["unattributed"]) == (0, 0, 1)
+    # And no member holds it
+    query = f'{{ memberByIdentifier(kind: EMAIL, value: "{store}") {{ records {{ key }} }} }}'
+    found = gql(client, query)["data"]["memberByIdentifier"]
+    assert f"online:{store}" not in {r["key"] for r in (found or {}).get("records", [])}

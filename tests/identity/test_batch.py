@@ -11,9 +11,10 @@ import pytest
 from membergraph.connectors.models import SourceName
 from membergraph.gateway import open_sources
 from membergraph.identity import file_pieces
-from membergraph.identity.batch import scan_folder
+from membergraph.identity.batch import resolve_folder, scan_folder
 from membergraph.identity.load import collect_records
 from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.store.sqlite import SqliteStore
 
 
 def _facts(records: dict[RecordKey, RecordData]) -> dict[RecordKey, tuple[object, ...]]:
@@ -165,3 +166,32 @@ def test_lines_only_the_models_lax_reading_accepts_are_read_as_the_gateway_reads
         ("transactions", "loyalty:LD12345678"),
         ("transactions", "online:ann.lee@mail.org"),
     }
+
+
+async def test_resolve_answers_a_purchase_keyed_by_a_hub_as_nobodys(tmp_path: Path) -> None:
+    # Given three cardholders the till typed with the store's address, and two guests' lines
+    store = "till7@shopmail.example"
+    sale = {"channel": "store", "occurred_at": "2026-01-01T00:00:00Z", "amount_cents": 100}
+    lines = [
+        {**sale, "transaction_id": f"T{n}", "loyalty_id": f"LD8000000{n}", "email": store}
+        for n in range(1, 4)
+    ] + [{**sale, "transaction_id": f"G{n}", "email": store, "channel": "online"} for n in (1, 2)]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "transactions.jsonl").write_bytes(b"\n".join(map(orjson.dumps, lines)))
+    out = tmp_path / "members.jsonl"
+    # When the folder is resolved
+    async with SqliteStore(tmp_path / "store.db") as identity:
+        result = await resolve_folder(folder, out, identity, workers=1)
+        assigned = await identity.all_assignments()
+    # Then the guests' lines are answered as nobody's, counted, and their record has no member
+    why = f"placeholder e-mail {store}: carried by many different people"
+    answers = {a["id"]: a for a in map(orjson.loads, out.read_bytes().splitlines())}
+    assert [answers[g] for g in ("G1", "G2")] == [
+        {"source": "transactions", "id": g, "member_id": None, "unattributed": why}
+        for g in ("G1", "G2")
+    ]
+    assert all(answers[f"T{n}"]["member_id"] for n in (1, 2, 3))
+    assert result.unattributed == {why: 2}
+    assert result.members == 3
+    assert ("transactions", f"online:{store}") not in assigned

@@ -104,8 +104,8 @@ def writes_anything(change: Change) -> bool:
     """Whether a change has anything to write (a re-run over a resolved store has not)."""
     return bool(
         change.records or change.assignments or change.redirects or change.new_members
-        or change.links_added or change.links_retracted or change.events
-        or change.cannot_added or change.cannot_lifted or change.feed
+        or change.unassigned or change.retired or change.links_added or change.links_retracted
+        or change.events or change.cannot_added or change.cannot_lifted or change.feed
     )  # fmt: skip
 
 
@@ -170,7 +170,9 @@ def plan_change(
     writes.add("cannot_links", _cannot_ops(change, at))
     writes.add("events", _event_ops(change, event_ids, at))
     writes.add("records", _record_ops(change, stored))
-    retired = set(change.redirects)
+    if change.retired:
+        writes.add("members", [Op("delete_many", {"_id": {"$in": list(change.retired)}})])
+    retired = set(change.redirects) | set(change.retired)
     writes.add(
         "members",
         [
@@ -203,6 +205,15 @@ def _record_ops(change: Change, stored: Mapping[str, Doc]) -> list[Op]:
         doc = stored.get(record_id(ref))
         if doc is not None:
             docs.append({**doc, **membership(doc, member)})
+    leaving = {record_id(ref) for ref in change.unassigned}
+    for doc in docs:
+        if doc["_id"] in leaving and doc.get("member_id") is not None:
+            doc.update(member_id=None, previous_member_id=doc["member_id"])
+            leaving.discard(doc["_id"])
+    for key in sorted(leaving):  # not written otherwise by this change
+        doc = stored.get(key)
+        if doc is not None and doc.get("member_id") is not None:
+            docs.append({**doc, "member_id": None, "previous_member_id": doc["member_id"]})
     return [_put(d) for d in docs]
 
 
@@ -306,5 +317,5 @@ def feed_inserts(cursors: Iterable[int], entries: Sequence[FeedEntry]) -> list[I
 
 def touched_ids(change: Change) -> list[str]:
     """The ``_id`` of every record a change writes."""
-    refs = {r.ref for r in change.records} | set(change.assignments)
+    refs = {r.ref for r in change.records} | set(change.assignments) | set(change.unassigned)
     return sorted(record_id(ref) for ref in refs)

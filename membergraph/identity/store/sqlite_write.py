@@ -159,6 +159,14 @@ def write_change(
         db.executemany(
             "UPDATE members SET version = version + 1 WHERE id=?", [(m,) for m in touched]
         )
+    if change.unassigned:
+        db.executemany(
+            "UPDATE records SET previous_member_id=member_id, member_id=NULL"
+            " WHERE source=? AND key=? AND member_id IS NOT NULL",
+            change.unassigned,
+        )
+    for chunk in chunks(change.retired):
+        db.execute(f"DELETE FROM members WHERE id IN ({','.join('?' * len(chunk))})", chunk)
     if change.links_retracted:
         # Two statements, each searching its own partial index (an OR would scan).
         rows = [(at, rule, *a, *b) for a, b, rule in change.links_retracted]

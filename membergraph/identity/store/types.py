@@ -99,6 +99,11 @@ class Change:
     assignments: dict[RecordKey, str] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
     new_members: list[str] = field(default_factory=list)
+    # Records that leave every member (they identify no one: a purchase keyed by a value
+    # the data shows to be a placeholder), and the members that had only those: retired
+    # with no successor, so no redirect.
+    unassigned: list[RecordKey] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
     links_added: list[Link] = field(default_factory=list)
     # The member each added link belongs to after the change: the store records link i as a
     # "linked" event of link_members[i] (the link's rule and evidence, the change's actor,
