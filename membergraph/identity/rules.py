@@ -212,7 +212,13 @@ class SuggestionRules(BaseModel):
             "first_name": {"exact": 7.0, "close": 5.0, "differs": -3.0},
             "last_name": {"exact": 8.0, "close": 5.0, "differs": -3.0},
             "birth_date": {"exact": 13.0, "close": 6.0, "differs": -4.0},
-            "address": {"exact": 12.0, "close": 10.0, "postcode": 6.0, "differs": -2.0},
+            "address": {
+                "exact": 12.0,
+                "close": 10.0,
+                "street": 9.0,
+                "postcode": 6.0,
+                "differs": -2.0,
+            },
             "phone": {"shared": 8.0},
             "email": {"shared": 10.0},
         }

@@ -8,8 +8,9 @@ bits: log2 of how much likelier the agreement is among matches than among non-ma
 the prior; the score is the match probability those odds give.
 
 Candidates are found by blocking (pairs sharing a birth date, a last name and first initial,
-an address or a phone), never by comparing every pair, and must agree on something of the
-person's own (the birth date or the first name): a household shares the rest.
+an address, a street line, a postcode and birth year, or a phone), never by comparing every
+pair, and must agree on something of the person's own (the birth date or the first name,
+unless one is left out): a household shares the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
@@ -94,16 +95,36 @@ def _birth(a: RecordData, b: RecordData) -> str:
     return "close" if one_part or swapped else "differs"
 
 
+def _street(address: str) -> str:
+    """An address line folded, without spaces (``auroraclose`` is ``aurora close``)."""
+    return _fold(address.partition("|")[0]).replace(" ", "")
+
+
 def _address(a: RecordData, b: RecordData) -> str:
+    """``exact``; ``close`` (one postcode, lines close); ``street`` (lines close, postcodes
+    not: a typed postcode is the likelier slip than the same line elsewhere); ``postcode``
+    (the postcode alone); ``differs``."""
     if not a.address or not b.address:
         return "missing"
-    (line_a, _, post_a), (line_b, _, post_b) = a.address.partition("|"), b.address.partition("|")
-    line_a, line_b = _fold(line_a), _fold(line_b)
-    if line_a == line_b and post_a == post_b:
+    post_a, post_b = a.address.partition("|")[2], b.address.partition("|")[2]
+    line_a, line_b = _street(a.address), _street(b.address)
+    same_line = line_a == line_b
+    if same_line and post_a == post_b:
         return "exact"
-    if post_a == post_b and JaroWinkler.similarity(line_a, line_b) >= 0.88:
-        return "close"
-    return "postcode" if post_a and post_a == post_b else "differs"
+    if not line_a or not line_b:
+        return "postcode" if post_a and post_a == post_b else "differs"
+    if post_a and post_a == post_b:
+        spaced = _fold(a.address.partition("|")[0]), _fold(b.address.partition("|")[0])
+        return "close" if JaroWinkler.similarity(*spaced) >= 0.88 else "postcode"
+    # Elsewhere, only one house number (give or take a slip) on one street.
+    near = same_line or JaroWinkler.similarity(line_a, line_b) >= 0.88
+    number_a, number_b = _digits(line_a), _digits(line_b)
+    slip = bool(number_a and number_b) and Levenshtein.distance(number_a, number_b) <= 1
+    return "street" if near and slip else "differs"
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
 
 
 def _values(record: RecordData, kind: IdentifierKind) -> set[str]:
@@ -167,12 +188,14 @@ def _personal(a: RecordData, b: RecordData, close: NearDuplicates) -> bool:
     if _birth(a, b) in ("exact", "close"):
         return True
     levels = dict(_names(a, b, close))
-    return levels["first_name"] in ("exact", "close")
+    # A first name left out is no sign of another person: the contact may be theirs.
+    return levels["first_name"] in ("exact", "close", "missing")
 
 
 def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKey, RecordKey]]:
     """Candidate pairs: contacts sharing a birth date, a last name with a first initial, an
-    address, or a phone (a block bigger than ``max_block`` is skipped: too common)."""
+    address, a street line, a postcode and birth year, or a phone (a block bigger than
+    ``max_block`` is skipped: too common)."""
     by_key: dict[tuple[str, str], list[RecordKey]] = defaultdict(list)
     for r in records:
         first, last = fold_name(r.first_name or ""), fold_name(r.last_name or "")
@@ -183,6 +206,11 @@ def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKe
             by_key[("name", f"{first}|{last[0]}")].append(r.ref)  # swapped names
         if r.address:
             by_key[("address", r.address)].append(r.ref)
+            street, postcode = _street(r.address), r.address.partition("|")[2]
+            if street:  # the line wherever the postcode was typed wrong
+                by_key[("street", street)].append(r.ref)
+            if postcode and r.birth_date is not None:
+                by_key[("postcode", f"{postcode}|{r.birth_date.year}")].append(r.ref)
         for phone in _values(r, IdentifierKind.PHONE):
             by_key[("phone", phone)].append(r.ref)
     pairs: set[tuple[RecordKey, RecordKey]] = set()

@@ -37,6 +37,31 @@ def _score(a: RecordData, b: RecordData) -> float:
             crm("C2", first="Mark", address=HOME, phones=["+14155550100"]), True, id="twin"
         ),
         pytest.param(crm("C2", first="Sophie", last="Kim", birth="1990-02-02"), False, id="other"),
+        # The street line agrees and the postcode does not: a slip at the keyboard.
+        pytest.param(
+            crm("C2", first="Sophi", birth="1975-05-05", address={**HOME, "postal_code": "62710"}),
+            True,
+            id="postcode-typed-wrong",
+        ),
+        pytest.param(
+            crm("C2", first="Sophi", birth="1975-05-05", address={**HOME, "line1": "4 Elm St"}),
+            False,
+            id="typo-other-birth-other-street",
+        ),
+        pytest.param(
+            crm(
+                "C2",
+                first="Sophi",
+                birth="1975-05-05",
+                address={**HOME, "line1": "546 Birch Rd", "postal_code": "73301"},
+            ),
+            False,
+            id="same-street-name-elsewhere",
+        ),
+        # A contact without a first name may be anyone of the household: offered.
+        pytest.param(
+            crm("C2", first=None, birth="1975-05-05", address=HOME), True, id="first-name-missing"
+        ),
     ],
 )
 def test_weak_evidence_becomes_a_suggestion_not_a_merge(other: RecordData, suggested: bool) -> None:
