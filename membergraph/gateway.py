@@ -27,6 +27,7 @@ from membergraph.identity.feed import FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records, count_nobodys, ownership
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
+from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store import store_from_url
 from membergraph.privacy import open_privacy
 from membergraph.privacy.gate import Keep, unsuppressed
@@ -261,6 +262,8 @@ async def follow_feed(gateway: Gateway) -> FeedFollower:
                 connector.refresh()
 
     follower.listeners.append(keep_true)
+    gateway.scored_pairs = ScoredPairs()
+    follower.listeners.append(gateway.scored_pairs.follow)
     gateway.identity.on_written = follower.poke
     gateway.feed = follower
     await follower.start()

@@ -8,10 +8,13 @@ contacts, so the pair is never suggested again and no rule joins them later.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordKey
+from membergraph.identity.rules import SuggestionRules
 from membergraph.identity.service import Adjustments, IdentityService
 from membergraph.identity.steward import (
     Preview,
@@ -23,7 +26,14 @@ from membergraph.identity.steward import (
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.suggestions import Suggestion, suggest
 
-__all__ = ["MemberSuggestion", "accept_suggestion", "match_suggestions", "reject_suggestion"]
+__all__ = [
+    "MemberSuggestion",
+    "ScoredPairs",
+    "accept_suggestion",
+    "match_suggestions",
+    "reject_suggestion",
+    "score_contacts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,22 +44,73 @@ class MemberSuggestion:
     members: tuple[str, str]
 
 
+Scored = tuple[list[RecordKey], list[Suggestion]]  # the contacts, and their scored pairs
+_KEPT_THRESHOLDS = 4  # scored lists kept, one per threshold asked most recently
+
+
+class ScoredPairs:
+    """The scored pairs of the store's CRM contacts, kept between calls of
+    :func:`match_suggestions` while nothing changes the contacts.
+
+    Scoring every contact takes seconds, and the contacts change only when a CRM line is
+    taken, a person is erased or a whole data set is resolved again. A process that follows
+    the change feed hears each of those (:meth:`follow` is its listener) and drops what it
+    kept; members and cannot-links are read afresh on every call.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[float, Scored] = {}
+        self._generation = 0  # moved by every change heard: a scoring begun before is stale
+
+    def follow(self, entries: Sequence[FeedEntry]) -> None:
+        """A feed listener: forget every scored list when an entry changes the contacts."""
+        if any(_changes_contacts(entry) for entry in entries):
+            self._kept.clear()
+            self._generation += 1
+
+    async def scored(self, service: IdentityService, rules: SuggestionRules) -> Scored:
+        kept = self._kept.get(rules.min_score)
+        if kept is not None:
+            return kept
+        began = self._generation
+        found = await score_contacts(service, rules)
+        if began == self._generation:  # nothing changed meanwhile: worth keeping
+            if len(self._kept) >= _KEPT_THRESHOLDS:
+                del self._kept[next(iter(self._kept))]
+            self._kept[rules.min_score] = found
+        return found
+
+
+def _changes_contacts(entry: FeedEntry) -> bool:
+    return entry.source == "crm" or entry.kind is ChangeKind.ERASED or entry.actor == "batch"
+
+
+async def score_contacts(service: IdentityService, rules: SuggestionRules) -> Scored:
+    """Every CRM contact of the store, and their pairs at ``rules.min_score`` or more."""
+    records = await service.store.load_records(None)
+    contacts = {ref: r for ref, r in records.items() if r.source == "crm"}
+    return list(contacts), suggest(contacts, rules, service.rules.near_duplicates)
+
+
 async def match_suggestions(
-    service: IdentityService, min_score: float | None = None
+    service: IdentityService, min_score: float | None = None, kept: ScoredPairs | None = None
 ) -> list[MemberSuggestion]:
     """Every pair of members a suggestion joins, best first: the best-scored pair of their
     contacts, at ``min_score`` (default: the rules') or more. Pairs already in one member
-    and pairs kept apart by a cannot-link (a rejected suggestion, a split) are left out."""
+    and pairs kept apart by a cannot-link (a rejected suggestion, a split) are left out.
+    ``kept``: the scored pairs a feed follower keeps true (None: scored afresh)."""
     store, rules = service.store, service.rules.suggestions
     if min_score is not None:
         rules = rules.model_copy(update={"min_score": min_score})
-    records = await store.load_records(None)
-    contacts = {ref: r for ref, r in records.items() if r.source == "crm"}
-    member_of = await store.assignments(list(contacts))
-    apart = await store.cannot_links(list(contacts))
-    found = suggest(contacts, rules, service.rules.near_duplicates, apart)
+    contacts, found = await (
+        kept.scored(service, rules) if kept else score_contacts(service, rules)
+    )
+    member_of = await store.assignments(contacts)
+    apart = {tuple(sorted(pair)) for pair in await store.cannot_links(contacts)}
     best: dict[frozenset[str], MemberSuggestion] = {}
     for scored in found:
+        if (scored.a, scored.b) in apart:
+            continue
         first, second = member_of.get(scored.a), member_of.get(scored.b)
         if first is None or second is None or first == second:
             continue

@@ -20,6 +20,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedFollower
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
+from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store.port import IdentityEvent, MemberParts
 from membergraph.insights.consent import ConsentFact
 from membergraph.privacy import privacy_of
@@ -51,6 +52,9 @@ class Gateway:
     """The data folder the embedded store was loaded from (an erasure compacts it too)."""
     scores: MetricsKeeper | None = None
     """Keeps the members' metrics in the store, following the feed (``scores.py``)."""
+    scored_pairs: ScoredPairs | None = None
+    """The match suggestions' scored contact pairs, kept while the feed says the contacts
+    are unchanged (``steward_suggestions.ScoredPairs``)."""
 
 
 async def _consent_facts(gateway: Gateway, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:

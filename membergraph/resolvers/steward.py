@@ -160,7 +160,8 @@ async def suggestions(
         raise bad_input("minScore is a probability, 0 to 1", argument="minScore")
     held = feed_cursor(after)  # the same opaque digits: an item's place in the list
     start = 0 if held is None else held + 1
-    found = await match_suggestions(ctx.gateway.identity, min_score)
+    gateway = ctx.gateway
+    found = await match_suggestions(gateway.identity, min_score, gateway.scored_pairs)
     return found[start : start + first], start, len(found)
 
 

@@ -128,3 +128,29 @@ def test_a_rejection_of_one_member_is_refused(client: TestClient) -> None:
     _data(_mutate(client, "acceptSuggestion"))
     answer = _mutate(client, "rejectSuggestion")
     assert answer["errors"][0]["extensions"]["code"] == "ALREADY_MERGED"
+
+
+def test_suggestions_are_scored_once_until_a_contact_changes(client: TestClient) -> None:
+    # Given the store's reads of every record counted (what scoring the contacts needs)
+    store = client.app.state.gateway.identity.store  # type: ignore[attr-defined]
+    reads = []
+    whole = store.load_records
+
+    async def counted(refs: Any) -> Any:
+        if refs is None:
+            reads.append(1)
+        return await whole(refs)
+
+    store.load_records = counted
+    # When stewards list the suggestions three times
+    for _ in range(3):
+        assert _data(gql(client, LIST))["matchSuggestions"]["totalCount"] == 1
+    # Then the contacts were scored once
+    assert len(reads) == 1
+    # And a CRM line taken since is in the next answer: the change feed said so
+    other = {**SOPHIE, "contact_id": "C-4", "first_name": "Sofie", "emails": ["sofie@x.org"]}
+    assert client.post("/ingest/crm", json=[other]).status_code == 200
+    listed = _data(gql(client, LIST))["matchSuggestions"]
+    keys = {frozenset((e["node"]["a"]["key"], e["node"]["b"]["key"])) for e in listed["edges"]}
+    assert any("C-4" in pair for pair in keys), keys
+    assert len(reads) == 2
