@@ -34,8 +34,8 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import RecordKey
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.identity.records import Identifier, RecordKey, identifier_key
 from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
 from membergraph.privacy.sources import compact_folder, erase_source
@@ -54,13 +54,22 @@ class NothingToConfirm(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """What the identity store still says of the person, read before anything goes."""
+    """What the identity store still says of the person, read before anything goes.
+
+    ``elsewhere`` are her own accounts found by her identifiers outside her member (her
+    online account split off by a steward, or taken by another contact with the same family
+    e-mail); ``emptied`` the members that held only those (erased with her, in
+    ``member_ids``), ``touched`` the members that keep other records once those go.
+    """
 
     member_id: str
     member_ids: tuple[str, ...]
     refs: tuple[RecordKey, ...]
     suppress: tuple[tuple[IdentifierKind, str], ...]
     words: tuple[str, ...]
+    elsewhere: tuple[RecordKey, ...] = ()
+    emptied: tuple[str, ...] = ()
+    touched: tuple[str, ...] = ()
 
     def owners(self) -> dict[SourceName, set[str]]:
         found: dict[SourceName, set[str]] = {}
@@ -69,8 +78,50 @@ class Subject:
         return found
 
 
+# A record made of one identifier: an online customer is its e-mail, a loyalty account its card.
+_MADE_OF = {"online": IdentifierKind.EMAIL, "loyalty": IdentifierKind.LOYALTY_ID}
+
+
+def _made_of(ref: RecordKey, theirs: set[tuple[IdentifierKind, str]]) -> bool:
+    """Whether a record is an account made of one of the person's identifiers."""
+    source, key = ref
+    prefix, _, value = key.partition(":")
+    kind = _MADE_OF.get(prefix)
+    if source != SourceName.TRANSACTIONS.value or kind is None:
+        return False
+    try:
+        return (kind, identifier_key(kind, normalize(kind, value))) in theirs
+    except BadIdentifier:
+        return False
+
+
+async def _accounts_elsewhere(
+    gateway: Gateway, refs: list[RecordKey], pairs: list[tuple[RecordKey, Identifier]]
+) -> tuple[list[RecordKey], set[str], set[str]]:
+    """Her own accounts outside her member, found by the e-mails and cards of her CRM
+    contacts (else of her purchases): the records, the members they empty (erased with
+    her), and the members that keep other records."""
+    store = gateway.identity.store
+    crm = [i for ref, i in pairs if ref[0] == SourceName.CRM.value and i.via != "agent"]
+    own = crm or [i for ref, i in pairs if ref[0] == SourceName.TRANSACTIONS.value]
+    theirs = {(i.kind, i.key) for i in own if i.kind in _MADE_OF.values()}
+    carried = await store.carriers(theirs) if theirs else {}
+    held = set(refs)
+    found = sorted(
+        {r for rs in carried.values() for r in rs if r not in held and _made_of(r, theirs)}
+    )
+    where = await store.assignments(found)
+    emptied: set[str] = set()
+    touched: set[str] = set()
+    for other in sorted(set(where.values())):
+        remaining = set((await store.member_records([other]))[0]) - set(found)
+        (touched if remaining else emptied).add(other)
+    return found, emptied, touched
+
+
 async def read_subject(gateway: Gateway, member_id: str) -> Subject:
-    """The member, the IDs that lead to it, its records and what identifies the person."""
+    """The member, the IDs that lead to it, its records, her accounts held elsewhere and
+    what identifies the person."""
     store = gateway.identity.store
     refs = (await store.member_records([member_id]))[0]
     earlier = set((await store.origins(refs)).values()) | set((await store.previous(refs)).values())
@@ -79,8 +130,10 @@ async def read_subject(gateway: Gateway, member_id: str) -> Subject:
         if await store.resolve_member_id(other) in (None, member_id):
             ids.add(other)
     pairs = (await store.member_identifiers([member_id]))[0]
+    elsewhere, emptied, touched = await _accounts_elsewhere(gateway, refs, pairs)
+    ids |= emptied
     records = await store.load_records(refs)
-    words = {key for _, key in refs}
+    words = {key for _, key in [*refs, *elsewhere]}
     words |= {v for _, i in pairs for v in (i.value, i.key)}
     for record in records.values():
         words |= {w for w in (record.first_name, record.last_name, record.address) if w}
@@ -91,9 +144,12 @@ async def read_subject(gateway: Gateway, member_id: str) -> Subject:
     return Subject(
         member_id,
         tuple(sorted(ids)),
-        tuple(sorted(refs)),
+        tuple(sorted({*refs, *elsewhere})),
         tuple(sorted(suppress)),
         tuple(sorted(words)),
+        tuple(elsewhere),
+        tuple(sorted(emptied)),
+        tuple(sorted(touched)),
     )
 
 
@@ -223,6 +279,8 @@ class ErasureService:
                 request.forwarded.append(name.value)  # asked on the feed, after the identity
             request.sources.setdefault(name.value, "requested" if erased.forwarded else "deleted")
             request.counts["lines"] = request.counts.get("lines", 0) + len(erased.lines)
+            per_source = f"lines_{name.value}"  # what went where, for the report
+            request.counts[per_source] = request.counts.get(per_source, 0) + len(erased.lines)
             request.counts["kept_for_books"] = (
                 request.counts.get("kept_for_books", 0) + erased.kept_for_books
             )
@@ -251,6 +309,9 @@ class ErasureService:
     async def _identity(self, request: PrivacyRequest, subject: Subject | None) -> None:
         if subject is None:
             return
+        # Her accounts found outside her member, and the members that keep other records.
+        request.counts["records_elsewhere"] = len(subject.elsewhere)
+        request.counts["members_elsewhere"] = len(subject.emptied) + len(subject.touched)
         erasure = Erasure(subject.member_ids, subject.refs, (), subject.words)
         removed = await self.privacy.store.erase_identity(erasure, _now())
         for kind, n in removed.items():
@@ -260,6 +321,11 @@ class ErasureService:
         ids = subject.member_ids if subject is not None else (request.member_id,)
         said = f"privacy request {request.id}"
         entries = [FeedEntry(ChangeKind.ERASED, ids, actor=request.actor, reason=said)]
+        if subject is not None and subject.touched:
+            # Members that lost her account they held: measured and cached anew.
+            entries.append(
+                FeedEntry(ChangeKind.LINKED, subject.touched, actor=request.actor, reason=said)
+            )
         # A source read over an API is erased by whoever runs it: asked here, once the
         # identity store no longer holds the person (that erasure clears their feed entries).
         entries += [
