@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
 
 from pydantic import BaseModel
 
-from membergraph.connectors.lines import LoadReport, Owner
+from membergraph.connectors.lines import NOBODY, LoadReport, Owner, Ownership
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import Taken
 
@@ -235,6 +235,8 @@ class SourceConnector(Connector[BaseModel]):
         order = self.spec.order
         for line in lines:
             owner = self.owner(line)
+            if owner is None and isinstance(self.owner, Ownership) and self.owner.unowned(line):
+                owner = NOBODY  # a good line that identifies no one: kept, nobody's
             if owner is None:
                 raise ValueError(f"{self.line_id(line)}: the line names no owner")
             line_id = self.line_id(line)

@@ -21,7 +21,7 @@ import orjson
 from pydantic import BaseModel
 
 from membergraph.connectors.base import SourceConnector
-from membergraph.connectors.lines import LineError, LoadReport, Owner, parse_line
+from membergraph.connectors.lines import NOBODY, LineError, LoadReport, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec, Taken
 
 __all__ = ["FileConnector", "LineError", "LoadReport", "parse_line"]
@@ -86,6 +86,8 @@ class FileConnector(SourceConnector):
                 parsed = parse_line(self.spec, raw, f"{self.path.name}:{number}", self.owner)
                 if isinstance(parsed, LineError):
                     self.report.refuse(parsed)
+                    if parsed.line is not None:  # nobody's, but a good line: kept (the books)
+                        self._index(parsed.line, NOBODY)
                     if keep_order:
                         self.order.append(parsed)
                 else:

@@ -15,11 +15,14 @@ from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.sources import SourceSpec
 
-__all__ = ["NO_OWNER", "LineError", "LoadReport", "Owner", "Ownership", "parse_line"]
+__all__ = ["NOBODY", "NO_OWNER", "LineError", "LoadReport", "Owner", "Ownership", "parse_line"]
 
 Owner = Callable[[BaseModel], str | None]
 """The key of the record a line belongs to; None: the line has no owner."""
 NO_OWNER = "no owner: the line names no customer this source can identify"
+NOBODY = ""
+"""The owner a good line that identifies no one is kept under (no record has this key):
+loads keep such lines (a guest purchase, a purchase kept for the books), no member has them."""
 _MAX_REPORTED = 100
 
 
@@ -48,6 +51,7 @@ class LineError:
     where: str
     message: str
     unattributed: bool = False  # a good line that identifies no one, not a bad line
+    line: BaseModel | None = None  # that good line: a load keeps it, with no owner
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
@@ -118,5 +122,7 @@ def _owned(
     key = owner(line)
     if key is None:
         why = owner.unowned(line) if isinstance(owner, Ownership) else None
-        return LineError(where, why or NO_OWNER, unattributed=why is not None)
+        if why is None:
+            return LineError(where, NO_OWNER)
+        return LineError(where, why, unattributed=True, line=line)
     return line, key

@@ -120,13 +120,19 @@ class Transaction(_Line):
     items: list[LineItem] = Field(default_factory=list)
     updated_at: Timestamp | None = None
     """When the status last changed (orders two versions of the line)."""
+    anonymised: bool = False
+    """Kept for the books after its buyer was erased: amount, date, status, store and items,
+    no card and no e-mail. Every load keeps it; it belongs to no member."""
 
 
 def transaction_problem(line: Transaction) -> str | None:
     """What a valid transaction may not say across its fields: only a refund line carries a
-    negative amount (a cancelled sale keeps the amount it had)."""
+    negative amount (a cancelled sale keeps the amount it had); an anonymised purchase
+    names no buyer."""
     if line.amount_cents < 0 and line.status != "refunded":
         return f"amount_cents: negative ({line.amount_cents}) on a {line.status} transaction"
+    if line.anonymised and (line.loyalty_id or line.email):
+        return "anonymised: an anonymised purchase carries no loyalty_id and no email"
     return None
 
 

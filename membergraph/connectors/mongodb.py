@@ -150,7 +150,9 @@ class MongoSource(SourceConnector):
 
     def _stored_line(self, doc: dict[str, Any]) -> object:
         parsed = self._parse(doc)
-        return object() if isinstance(parsed, LineError) else parsed[0]
+        if isinstance(parsed, LineError):  # nobody's lines are stored too (the books)
+            return parsed.line if parsed.line is not None else object()
+        return parsed[0]
 
     def size(self) -> int | None:
         return self._count

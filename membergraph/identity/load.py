@@ -17,6 +17,7 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.identity.records import (
+    ANONYMISED,
     RecordData,
     RecordKey,
     identity_of,
@@ -67,6 +68,8 @@ def unowned_reason(source: SourceName, line: BaseModel, region: str = "US") -> s
     """Why a line :func:`owner_key` finds no owner for belongs to no one: a purchase whose
     only identifier is a placeholder e-mail (None: it names no customer at all)."""
     if isinstance(line, Transaction):
+        if line.anonymised:
+            return ANONYMISED
         return unattributed_reason(line.loyalty_id, line.email, region)
     return None
 

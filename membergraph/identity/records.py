@@ -42,6 +42,7 @@ from membergraph.identity.normalize import (
 from membergraph.identity.rules import Rules
 
 __all__ = [
+    "ANONYMISED",
     "Identifier",
     "Identity",
     "RecordData",
@@ -230,16 +231,26 @@ class Identity(NamedTuple):
     unowned: Callable[..., str | None] = lambda *fields: None
 
 
+ANONYMISED = "anonymised: kept for the books, its buyer erased"
+"""Why an anonymised purchase (:attr:`Transaction.anonymised`) belongs to no one."""
+
+
+def _transaction(
+    loyalty_id: str | None, email: str | None, channel: str, anonymised: bool, region: str
+) -> Described:
+    return transaction_record(loyalty_id, email, channel, region)
+
+
 def _unowned_transaction(
-    loyalty_id: str | None, email: str | None, channel: str, region: str
+    loyalty_id: str | None, email: str | None, channel: str, anonymised: bool, region: str
 ) -> str | None:
-    return unattributed_reason(loyalty_id, email, region)
+    return ANONYMISED if anonymised else unattributed_reason(loyalty_id, email, region)
 
 
 _IDENTITIES: dict[str, Identity] = {
     SourceName.TRANSACTIONS: Identity(
-        attrgetter("loyalty_id", "email", "channel"),
-        transaction_record,
+        attrgetter("loyalty_id", "email", "channel", "anonymised"),
+        _transaction,
         "profile",
         _unowned_transaction,
     ),
