@@ -118,9 +118,16 @@ def _pair(a: RecordKey, b: RecordKey) -> frozenset[RecordKey]:
 
 async def _members_of(service: IdentityService, refs: Sequence[RecordKey]) -> dict[RecordKey, str]:
     found = await service.store.assignments(refs)
-    missing = [f"{s}:{k}" for s, k in refs if (s, k) not in found]
+    missing = [(s, k) for s, k in refs if (s, k) not in found]
     if missing:
-        raise StewardError(f"unknown record(s): {', '.join(missing)}", "NOT_FOUND")
+        # A stored record with no member identifies no one (a purchase keyed by a value
+        # the data shows to be a placeholder): say so rather than "unknown".
+        nobodys = await service.store.load_records(missing)
+        said = [
+            f"{s}:{k}" + (" (in no member: it identifies no one)" if (s, k) in nobodys else "")
+            for s, k in missing
+        ]
+        raise StewardError(f"unknown record(s): {', '.join(said)}", "NOT_FOUND")
     return found
 
 

@@ -13,6 +13,7 @@ from membergraph.identity.engine import resolve
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
+from membergraph.identity.steward import StewardError, link_records
 from tests.identity.builders import call, crm, purchase, visitor, world
 from tests.support.stores import ADAPTERS, open_store
 
@@ -118,3 +119,17 @@ async def test_a_member_whose_only_record_turns_out_nobodys_is_retired(
     assigned = await service.store.all_assignments()
     await service.resolve_all(await service.store.load_records(None))
     assert await service.store.all_assignments() == assigned
+
+
+async def test_a_steward_is_told_a_record_identifies_no_one(service: IdentityService) -> None:
+    # Given a guest purchase on a known hub: nobody's
+    await service.ingest(TILL)
+    guest = purchase(email=HUBS[0], channel="online", tid="G1")
+    await service.ingest([guest])
+    # When a steward links it to a card holder
+    card = ("transactions", "loyalty:LD90000001")
+    with pytest.raises(StewardError, match="in no member: it identifies no one") as refused:
+        await link_records(service, guest.ref, card, "same person", "steward")
+    # Then it is refused as not found, saying why, and nothing changed
+    assert refused.value.code == "NOT_FOUND"
+    assert guest.ref not in await service.store.all_assignments()
