@@ -8,7 +8,8 @@ temporary folder), then ``membergraph serve --data DIR --store sqlite:///X.db`` 
 127.0.0.1 over a fresh store to do the first load (timed until ``/readyz`` answers 200) and
 stopped. It is then started again ``--restarts`` times over the same store and folder; each
 time the benchmark measures the seconds from the process's start until ``/readyz`` answers
-200, and the server's resident memory (``VmRSS`` of the process and its children, from
+200 (and the CPU seconds the server spent until then, from ``/proc``: on a shared machine
+they move less with the minute than the seconds do), and the server's resident memory (``VmRSS`` of the process and its children, from
 ``/proc``) right after ready, after ``--queries`` profile reads (``memberByIdentifier`` by the
 e-mail of a real CRM contact, one at a time) and, unless ``--no-scores``, after one question
 for the member's scores (``rfm`` and ``segments``, and ``segmentCounts``: read from the
@@ -61,6 +62,7 @@ SCORES = """query Scores($value: String!) {
 class Start:
     seconds: float  # from the process's start to the first 200 from /readyz
     rss_ready: float  # MB
+    cpu: float = 0.0  # CPU seconds the server spent until then (all its threads)
     rss_reads: float = 0.0
     rss_scores: float = 0.0
     scores_seconds: float = 0.0
@@ -144,6 +146,17 @@ def served(folder: Path, store: Path, log: Path) -> Iterator[tuple[str, int, flo
             server.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system, every thread) ``pid`` has spent: on a shared machine
+    the seconds to ready depend on the minute, these much less."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def graphql(client: httpx.Client, base: str, query: str, email: str) -> dict[str, object]:
     answer = client.post(base + "/graphql", json={"query": query, "variables": {"value": email}})
     payload = answer.json()
@@ -164,12 +177,13 @@ def measure(
     for leftover in work.glob(f"restart-{people}.db*"):
         leftover.unlink()
     with served(folder, store, log) as (base, pid, seconds):
-        first = Start(seconds, rss_mb(pid))
-        members = int(httpx.get(base + "/readyz").json()["store"].get("members", 0))
+        first = Start(seconds, rss_mb(pid), cpu_seconds(pid))
+        # Counting a large store on a busy machine can take longer than httpx's 5 s.
+        members = int(httpx.get(base + "/readyz", timeout=120).json()["store"].get("members", 0))
     done = []
     for _ in range(restarts):
         with served(folder, store, log) as (base, pid, seconds), httpx.Client(timeout=600) as c:
-            start = Start(seconds, rss_mb(pid))
+            start = Start(seconds, rss_mb(pid), cpu_seconds(pid))
             for email in emails:
                 graphql(c, base, READ, email)
             start.rss_reads = rss_mb(pid)
@@ -183,8 +197,11 @@ def measure(
 
 
 def report(rows: list[Row], queries: int, scores: bool) -> None:
-    head = f"| people | lines | members | first load s | restart s | RSS ready MB | after {queries} reads MB |"
-    rule = "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    head = (
+        "| people | lines | members | first load s | first load CPU s | restart s"
+        f" | restart CPU s | RSS ready MB | after {queries} reads MB |"
+    )
+    rule = "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     if scores:
         head += " after scores MB | scores s |"
         rule += " ---: | ---: |"
@@ -196,7 +213,9 @@ def report(rows: list[Row], queries: int, scores: bool) -> None:
             f"{row.lines:,}",
             f"{row.members:,}",
             f"{row.first.seconds:.2f}",
+            f"{row.first.cpu:.2f}",
             f"{row.median('seconds'):.2f}",
+            f"{row.median('cpu'):.2f}",
             f"{row.median('rss_ready'):.0f}",
             f"{row.median('rss_reads'):.0f}",
         ]
@@ -209,6 +228,7 @@ def report(rows: list[Row], queries: int, scores: bool) -> None:
             f"{what} {large.median(field) / small.median(field):.2f}x"
             for field, what in (
                 ("seconds", "restart seconds"),
+                ("cpu", "restart CPU seconds"),
                 ("rss_ready", "RSS at ready"),
                 ("rss_reads", f"RSS after {queries} reads"),
             )
@@ -232,7 +252,8 @@ def main() -> int:
     scores = not args.no_scores
     print(
         f"machine: {machine()}; restarts per size: {args.restarts}, {args.queries} profile "
-        f"reads{', then one scores question' if scores else ''}, 1 uvicorn worker"
+        f"reads{', then one scores question' if scores else ''}, 1 uvicorn worker; load"
+        f" average (1/5/15 min) {load_average()}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache or Path(tmp) / "data"
@@ -242,12 +263,16 @@ def main() -> int:
             rows.append(
                 measure(people, cache, Path(tmp), args.seed, args.restarts, args.queries, scores)
             )
+            first = rows[-1].first
             print(
-                f"{people:,} people: first load {rows[-1].first.seconds:.2f} s; restarts "
-                + ", ".join(f"{s.seconds:.2f} s / {s.rss_ready:.0f} MB" for s in rows[-1].restarts),
+                f"{people:,} people: first load {first.seconds:.2f} s ({first.cpu:.2f} s CPU);"
+                " restarts "
+                + ", ".join(f"{s.seconds:.2f} s / {s.rss_ready:.0f} MB" for s in rows[-1].restarts)
+                + f"; load average {load_average()}",
                 flush=True,
             )
     report(rows, args.queries, scores)
+    print(f"load average at the end: {load_average()}")
     return 0
 
 
