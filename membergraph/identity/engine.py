@@ -21,6 +21,7 @@ Phases, in priority order:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -101,9 +102,7 @@ class _Resolver:
         self.records = records
         self.on_links, self.handed = on_links, 0
         self.rules = rules
-        self.manual = sorted(
-            (min(a, b), max(a, b), ev) for a, b, ev in manual_links if a in records and b in records
-        )
+        self.manual = _manual_pairs(manual_links, records)
         self.cannot: dict[RecordKey, set[RecordKey]] = defaultdict(set)
         for a, b in cannot_links:
             self.cannot[a].add(b)
@@ -279,6 +278,28 @@ class _Resolver:
                     )
                 else:
                     first_seen[key] = leaf.ref
+
+
+def _manual_pairs(
+    links: Iterable[tuple[RecordKey, RecordKey, dict[str, Any]]],
+    records: Mapping[RecordKey, RecordData],
+) -> list[tuple[RecordKey, RecordKey, dict[str, Any]]]:
+    """Stewards' links among ``records`` in pair order, one per pair: a pair given twice
+    (two stewards, two reasons) keeps the evidence that sorts first, whatever the order
+    given. (Evidence dicts do not compare: they are never sort keys.)"""
+    by_pair: dict[tuple[RecordKey, RecordKey], dict[str, Any]] = {}
+    for a, b, evidence in links:
+        if a not in records or b not in records:
+            continue
+        pair = (min(a, b), max(a, b))
+        held = by_pair.get(pair)
+        if held is None or _evidence_key(evidence) < _evidence_key(held):
+            by_pair[pair] = evidence
+    return [(a, b, by_pair[(a, b)]) for a, b in sorted(by_pair)]
+
+
+def _evidence_key(evidence: Mapping[str, Any]) -> str:
+    return json.dumps(evidence, sort_keys=True, default=str)
 
 
 class _People(dict[RecordKey, object]):

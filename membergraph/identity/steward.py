@@ -164,8 +164,14 @@ async def link_records(
             sides = await service.store.member_records([members[a], members[b]])
             lift = {_pair(x, y) for x, y in product(sides[0], sides[1]) if x != y}
             (scope, hubs), state = await scope_of(service, [a, b])
+            # A pair a steward linked already keeps its link (and its reason): linking it
+            # again answers the member as it is, as a retried split does.
+            held = any(
+                link.rule == "manual" and _pair(link.a, link.b) == _pair(a, b)
+                for link in state.active
+            )
             adjust = Adjustments(
-                manual_add=[(a, b, {"reason": reason})],
+                manual_add=[] if held else [(a, b, {"reason": reason})],
                 cannot_lift=lift,
                 reason=reason,
                 action=action,

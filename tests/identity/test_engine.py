@@ -214,6 +214,21 @@ def test_a_manual_link_joins_what_rules_would_not() -> None:
     assert len(result.components) == 1 and result.links[0].rule == "manual"
 
 
+def test_a_pair_linked_twice_with_two_reasons_is_one_link_whatever_the_order() -> None:
+    # Adversarial pass, finding 9: the engine sorted (a, b, evidence) and failed comparing
+    # two evidence dicts when a steward linked an already linked pair with another reason.
+    records = world(crm("C1"), crm("C2", first="Bob"))
+    one = (("crm", "C1"), ("crm", "C2"), {"reason": "same person"})
+    two = (("crm", "C2"), ("crm", "C1"), {"reason": "other"})
+    first, second = (
+        resolve(records, manual_links=[one, two]),
+        resolve(records, manual_links=[two, one]),
+    )
+    assert len(first.components) == 1
+    assert [(link.rule, link.evidence) for link in first.links] == [("manual", {"reason": "other"})]
+    assert second.links == first.links
+
+
 def test_the_partition_does_not_depend_on_input_order() -> None:
     records = list(
         world(

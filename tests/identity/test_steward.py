@@ -6,6 +6,7 @@ import asyncio
 import copy
 import random
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
+from membergraph.identity.steward_suggestions import accept_suggestion
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import call, crm, purchase, visitor
 from tests.identity.test_service import partition, records
@@ -266,3 +268,38 @@ async def test_linking_a_visitor_after_a_split_leaves_a_store_that_resolves_agai
     assert linked[("crm", "C1")] == linked[("crm", "C2")] == linked[("web_analytics", "a-1")]
     await service.resolve_all(await service.store.load_records(None))
     assert await service.store.all_assignments() == linked
+
+
+async def test_linking_a_linked_pair_again_answers_the_member_and_keeps_one_link(
+    service: IdentityService,
+) -> None:
+    # Adversarial pass, finding 9: a second link of the same pair with another reason (or an
+    # accepted suggestion for it) failed inside the engine with a TypeError.
+    ann, bob = crm("C1", first="Ann"), crm("C2", first="Bob", birth="1970-01-01")
+    await service.ingest([ann, bob])
+    first = await link_records(service, ann.ref, bob.ref, "same person", "st-1")
+    events = await service.store.member_events(first)
+    again = await link_records(service, bob.ref, ann.ref, "other", "st-2")
+    accepted = await accept_suggestion(service, ann.ref, bob.ref, "a third", "st-3")
+    assert again == accepted == first
+    [link] = await service.store.manual_links(None)
+    assert link.evidence == {"reason": "same person"}
+    assert await service.store.member_events(first) == events, "nothing changed: no event"
+
+
+async def test_two_processes_linking_one_pair_at_once_both_answer_one_member(
+    tmp_path: Path,
+) -> None:
+    # Finding 9, its concurrent form: two gateways over one store, each with its own lock;
+    # the one that lost the race retried on a store holding the other's link, and failed.
+    path = str(tmp_path / "store.db")
+    ann, bob = crm("C1", first="Ann"), crm("C2", first="Bob", birth="1970-01-01")
+    async with SqliteStore(path) as one, SqliteStore(path) as two:
+        first, second = IdentityService(one), IdentityService(two)
+        await first.ingest([ann, bob])
+        answers = await asyncio.gather(
+            link_records(first, ann.ref, bob.ref, "same person", "st-1"),
+            link_records(second, ann.ref, bob.ref, "other", "st-2"),
+        )
+        assert answers[0] == answers[1]
+        assert len(await one.manual_links(None)) == 1
