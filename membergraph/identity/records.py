@@ -101,12 +101,13 @@ class RecordData:
     def merge(self, other: RecordData) -> bool:
         """Fold a newer line of the same record in; return whether anything changed."""
         before = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
+        was_at = self.address
         self.identifiers |= other.identifiers
         if other.source == SourceName.CRM:
             self.first_name, self.last_name = other.first_name, other.last_name
             self.birth_date, self.address = other.birth_date, other.address
         after = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
-        return before != after
+        return before != after or was_at != self.address
 
     @property
     def signature(self) -> tuple[str, str, str] | None:
