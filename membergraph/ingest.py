@@ -27,6 +27,7 @@ from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordData, RecordKey, record_of_line
 from membergraph.identity.values import stored_nobodys_reason
+from membergraph.insights.offers import line_offer_code
 from membergraph.privacy import privacy_of
 from membergraph.privacy.gate import SUPPRESSED_ERROR, screen
 from membergraph.resolvers.consent import record_line_consents
@@ -47,7 +48,7 @@ _TAKEN = ("created", "updated", "unchanged")  # the line is in the source
 
 def fact_kind(source: SourceName, line: Any, previous: Any) -> ChangeKind:
     """What a taken line says to the change feed (``previous``: the version it replaced)."""
-    offered = bool((getattr(line, "model_extra", None) or {}).get("offer_code"))
+    offered = line_offer_code(line) is not None
     if source is SourceName.TRANSACTIONS:
         if previous is None:
             # A purchase that used an offer: every channel must learn it is used.

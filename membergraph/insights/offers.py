@@ -15,6 +15,10 @@ with ``offer_code``             transaction's id; a refunded or cancelled one re
 a call with ``offer_code``      redeemed through the call center
 ==============================  ==============================================================
 
+Codes are compared whatever their case and surrounding spaces, on every channel: a till's
+``bonus-x`` redeems the ``BONUS-X`` a web event issued (:func:`offer_key`). The ledger
+names each offer as its first line wrote it (web events first).
+
 The state is the furthest step reached: REDEEMED, else EXPIRED once its expiry is past the
 reference, else VIEWED, SENT, ISSUED. The first redemption is the one reported. A channel
 asking "was this bonus used?" gets REDEEMED the moment any source says so.
@@ -30,7 +34,14 @@ from enum import StrEnum
 from membergraph.connectors.models import CallInteraction, Transaction, WebEvent
 from membergraph.insights.window import is_purchase
 
-__all__ = ["OfferState", "OfferStatus", "offer_ledger"]
+__all__ = [
+    "OfferState",
+    "OfferStatus",
+    "line_offer_code",
+    "offer_code",
+    "offer_key",
+    "offer_ledger",
+]
 
 
 class OfferState(StrEnum):
@@ -64,10 +75,25 @@ class OfferStatus:
         return self.redeemed_at is not None
 
 
-def _code(line: object) -> str | None:
+def offer_code(raw: object) -> str | None:
+    """An offer's code as a line wrote it, trimmed (None: not a code)."""
+    return (raw.strip() or None) if isinstance(raw, str) else None
+
+
+def offer_key(code: str) -> str:
+    """What codes are compared on, on every channel: their case folded.
+
+    Example:
+        >>> offer_key("bonus-x") == offer_key("BONUS-X")
+        True
+    """
+    return code.casefold()
+
+
+def line_offer_code(line: object) -> str | None:
+    """The ``offer_code`` a transaction or a call carries (an extra field), normalized."""
     extra = getattr(line, "model_extra", None) or {}
-    code = extra.get("offer_code")
-    return code.strip() if isinstance(code, str) and code.strip() else None
+    return offer_code(extra.get("offer_code"))
 
 
 def _moment(raw: object) -> datetime | None:
@@ -92,15 +118,20 @@ def _redemptions(
     found += [
         (t.occurred_at, code, t.channel, t.transaction_id)
         for t in txs
-        if is_purchase(t) and (code := _code(t))
+        if is_purchase(t) and (code := line_offer_code(t))
     ]
-    found += [(c.started_at, code, "call", c.interaction_id) for c in calls if (code := _code(c))]
+    found += [
+        (c.started_at, code, "call", c.interaction_id)
+        for c in calls
+        if (code := line_offer_code(c))
+    ]
     return sorted(found)
 
 
 def _name(event: WebEvent) -> str | None:
-    name = event.properties.get("offer") or event.properties.get("campaign")
-    return name if isinstance(name, str) and (event.name or "").startswith("Offer") else None
+    if not (event.name or "").startswith("Offer"):
+        return None
+    return offer_code(event.properties.get("offer")) or offer_code(event.properties.get("campaign"))
 
 
 def offer_ledger(
@@ -114,7 +145,7 @@ def offer_ledger(
     ledger: dict[str, OfferStatus] = {}
 
     def status(name: str, at: datetime) -> OfferStatus:
-        found = ledger.setdefault(name, OfferStatus(name))
+        found = ledger.setdefault(offer_key(name), OfferStatus(name))
         found.last_seen_at = max(found.last_seen_at or at, at)
         return found
 
@@ -139,4 +170,4 @@ def offer_ledger(
         past = found.expires_at is not None and reference is not None
         if not found.redeemed and past and found.expires_at <= reference:  # type: ignore[operator]
             found.state = OfferState.EXPIRED
-    return [ledger[name] for name in sorted(ledger)]
+    return [ledger[key] for key in sorted(ledger)]

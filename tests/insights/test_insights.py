@@ -507,6 +507,14 @@ def _till(code: str, status: str = "completed") -> Transaction:
         ),
         pytest.param(
             [web(8, "Offer Sent", offer="B", channel="sms")],
+            [_till(" b ")],
+            [],
+            OfferState.REDEEMED,
+            "store",
+            id="a-till-code-in-another-case-redeems-it",
+        ),
+        pytest.param(
+            [web(8, "Offer Sent", offer="B", channel="sms")],
             [_till("B", status="cancelled")],
             [],
             OfferState.SENT,
