@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from membergraph.cli_checks import require_out_folder, require_store
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.files import FileConnector
 from membergraph.demo import ProfileName, write_demo_data
@@ -72,13 +73,16 @@ def _environment_only(*names: str) -> str:
     return "\n\n".join(lines)
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(existing_store: bool = False, **overrides: object) -> Settings:
+    """The settings (flags over environment), refused with exit code 2 when bad, or when a
+    SQLite store's folder (``existing_store``: its file) does not exist."""
     try:
         settings = load_settings(**overrides)
         load_rules(settings.rules)  # a bad rules file stops start-up, naming the key
     except (SettingsError, RulesError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    require_store(settings.store, existing_store)
     return settings
 
 
@@ -210,7 +214,11 @@ def demo_data(
     ] = ProfileName.DEFAULT,
 ) -> None:
     """Write a messy, deterministic demo data set and its ground truth (truth.jsonl)."""
-    summary = write_demo_data(out, members, seed, profile.value)
+    try:
+        summary = write_demo_data(out, members, seed, profile.value)
+    except OSError as exc:  # a folder that cannot be made or written: said, not traced
+        err.print(f"[red]error:[/red] --out {out}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
     lines = ", ".join(f"{k}: {v}" for k, v in summary.lines.items())
     err.print(f"wrote {summary.people} people to {out} ({lines}; truth in truth.jsonl)")
 
@@ -326,11 +334,9 @@ def resolve(
     ] = None,
 ) -> None:
     """Resolve identities in one batch and write each input line's member."""
-    settings = _settings(store=store)
     _require_folder(data)
-    if not out.parent.is_dir():  # said now, not after the whole resolution
-        err.print(f"[red]error:[/red] --out {out}: no folder {out.parent}")
-        raise typer.Exit(2)
+    require_out_folder("--out", out)  # said now, not after the whole resolution
+    settings = _settings(store=store)
     try:
         members, seconds = asyncio.run(_resolve(settings, data, out, workers))
     except StoreError as exc:

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from membergraph.auth import Caller
+from membergraph.cli_checks import require_out_folder
 from membergraph.export import csv_chunks, member_pages, query_of
 from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery
@@ -48,12 +49,9 @@ def export_members(
     """Export the members a filter selects as CSV (masked unless --pii)."""
     from membergraph.cli import _settings
 
-    if not out.parent.is_dir():
-        err.print(f"[red]error:[/red] --out {out}: no folder {out.parent}")
-        raise typer.Exit(2)
-    settings = _settings(
-        **{k: v for k, v in {"data": data, "store": store, "sources": sources}.items() if v}
-    )
+    require_out_folder("--out", out)
+    given = {"data": data, "store": store, "sources": sources}
+    settings = _settings(existing_store=True, **{k: v for k, v in given.items() if v})
     params = {
         k: v
         for k, v in {

@@ -271,6 +271,8 @@ class Settings(BaseSettings):
     def _known_store(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
             raise ValueError(f"unsupported store {value!r}; use sqlite:///PATH or mongodb://...")
+        if value == "sqlite:///":
+            raise ValueError("sqlite:/// names no file; use sqlite:///PATH")
         return value
 
     @field_validator("sources")

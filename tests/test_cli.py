@@ -217,3 +217,66 @@ def test_load_into_mongodb_says_when_the_suppressions_cannot_be_read(tmp_path: P
     assert "the identity store whose suppressions a load honours (--store" in text
     del result  # its exception info holds PyMongo's failed socket: let it go now
     gc.collect()  # PyMongo's monitor socket to the closed port is reclaimed here, not later
+
+
+@pytest.mark.parametrize(
+    ("command", "said", "code"),
+    [
+        pytest.param(
+            ["export", "--out", "{tmp}/x.csv", "--store", "sqlite:///{tmp}/typo.db"],
+            "no store at {tmp}/typo.db",
+            2,
+            id="export-over-no-store",
+        ),
+        pytest.param(
+            ["privacy", "export", "m_x", "--store", "sqlite:///{tmp}/typo.db"],
+            "no store at {tmp}/typo.db",
+            2,
+            id="privacy-export-over-no-store",
+        ),
+        pytest.param(
+            ["privacy", "erase", "m_x", "--reason", "T-1", "--store", "sqlite:///{tmp}/typo.db"],
+            "no store at {tmp}/typo.db",
+            2,
+            id="privacy-erase-over-no-store",
+        ),
+        pytest.param(
+            ["resolve", "--data", "{tmp}", "--out", "{tmp}/r.jsonl"]
+            + ["--store", "sqlite:///{tmp}/missing/x.db"],
+            "no folder {tmp}/missing",
+            2,
+            id="resolve-into-a-missing-folder",
+        ),
+        pytest.param(
+            ["privacy", "export", "m_x", "--out", "{tmp}/missing/p.json"],
+            "no folder {tmp}/missing",
+            2,
+            id="privacy-export-to-a-missing-folder",
+        ),
+        pytest.param(
+            ["load", "--data", "{tmp}", "--to", "sqlite:///"],
+            "sqlite:/// names no file",
+            2,
+            id="load-to-no-file",
+        ),
+        pytest.param(
+            ["demo-data", "--out", "{tmp}/a-file/x", "--members", "5"],
+            "--out {tmp}/a-file/x",
+            1,
+            id="demo-data-under-a-file",
+        ),
+    ],
+)
+def test_a_mistyped_path_is_refused_by_name_and_nothing_is_made(
+    tmp_path: Path, command: list[str], said: str, code: int
+) -> None:
+    # Adversarial pass, finding 16: `export --store` a mistyped file made a store, loaded
+    # the demo set into it and exported it (exit 0); resolve and privacy export made the
+    # folders they were given; `load --to sqlite:///` said it loaded; demo-data traced.
+    (tmp_path / "a-file").write_text("not a folder")
+    before = sorted(tmp_path.rglob("*"))
+    result = runner.invoke(app, [part.format(tmp=tmp_path) for part in command])
+    assert result.exit_code == code, result.output
+    assert said.format(tmp=tmp_path) in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert sorted(tmp_path.rglob("*")) == before, "no store, folder or file was made"

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from membergraph.auth import Caller
+from membergraph.cli_checks import require_out_folder
 from membergraph.settings import Settings
 
 __all__ = ["privacy_app"]
@@ -36,7 +37,8 @@ Sources = Annotated[
 def _settings(**overrides: Any) -> Settings:
     from membergraph.cli import _settings as load
 
-    return load(**{k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return load(existing_store=True, **given)
 
 
 def _officer() -> Caller:
@@ -72,6 +74,8 @@ def export(
     """Everything held about a member, as one JSON document."""
     from membergraph.privacy.export import export_member
 
+    if out is not None:
+        require_out_folder("--out", out)  # said before the member's data is read
     settings = _settings(data=data, store=store, sources=sources)
 
     async def work(ctx: Any) -> Any:

@@ -1,0 +1,48 @@
+"""What the command line checks before it works: the paths named on it.
+
+A typo in ``--store`` or ``--out`` stops a command at once, naming the path, exit code 2:
+no command creates a folder it was not asked for, and none that reads a store (``export``,
+``privacy``) creates one where a mistyped path points (and fills it with the demo set).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+__all__ = ["require_out_folder", "require_store", "sqlite_file"]
+
+err = Console(stderr=True)
+
+
+def _refuse(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///PATH`` store URL (None: another kind, or in memory)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///")
+    return None if path == ":memory:" else Path(path)
+
+
+def require_out_folder(option: str, path: Path) -> None:
+    """Refuse an output file whose folder does not exist."""
+    if not path.parent.is_dir():
+        _refuse(f"{option} {path}: no folder {path.parent}")
+
+
+def require_store(url: str, existing: bool = False) -> None:
+    """Refuse a SQLite store whose folder does not exist, or (``existing``: a command that
+    reads a store) whose file does not exist."""
+    path = sqlite_file(url)
+    if path is None:
+        return
+    if not path.parent.is_dir():
+        _refuse(f"--store {url}: no folder {path.parent}")
+    if existing and not path.is_file():
+        _refuse(f"--store {url}: no store at {path}; `membergraph load` or `serve` creates one")
