@@ -37,7 +37,14 @@ from membergraph.schema.insights import Channel, Segment
 from membergraph.scores import from_micros
 from membergraph.settings import Settings
 
-__all__ = ["COLUMNS", "csv_chunks", "export_members_endpoint", "member_pages", "query_of"]
+__all__ = [
+    "COLUMNS",
+    "PARAMETERS",
+    "csv_chunks",
+    "export_members_endpoint",
+    "member_pages",
+    "query_of",
+]
 
 PAGE = 1000
 COLUMNS = (
@@ -94,8 +101,32 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
         raise CodedError(f"{name}: not an ISO 8601 moment: {raw!r}", "BAD_USER_INPUT") from None
 
 
+PARAMETERS = (
+    "segment",
+    "tier",
+    "source",
+    "consent",
+    "reachable",
+    *(
+        f"{name}{end}"
+        for name in ("lifetimeSpend", "spend12m", "pointsBalance")
+        for end in ("Min", "Max")
+    ),
+    "lastPurchaseAfter",
+    "lastPurchaseBefore",
+)
+"""The filter's parameters, as ``members(filter:)`` names its fields."""
+
+
 def query_of(params: Mapping[str, str], settings: Settings) -> MemberQuery:
-    """The store's query for the request's parameters (BAD_USER_INPUT naming a bad one)."""
+    """The store's query for the request's parameters (BAD_USER_INPUT naming a bad one, or
+    one it does not know: a misspelt filter must not export everyone)."""
+    unknown = sorted(set(params) - set(PARAMETERS))
+    if unknown:
+        raise CodedError(
+            f"unknown parameter(s) {', '.join(unknown)}; use {', '.join(PARAMETERS)}",
+            "BAD_USER_INPUT",
+        )
     found = MemberFilter(
         source=_enum(Source, params.get("source"), "source"),
         segment=_enum(Segment, params.get("segment"), "segment"),

@@ -96,6 +96,21 @@ def test_refused_exports_say_why(
     assert "error" in response.json() and "Traceback" not in response.text
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_misspelt_parameter_is_refused_naming_the_known_ones(
+    secured: TestClient, suffix: str
+) -> None:
+    # Adversarial pass, finding 17: `segmnt=AT_RISK` was ignored and everyone exported.
+    response = secured.get(
+        f"/export/members.{suffix}",
+        params={"segmnt": "AT_RISK"},
+        headers={"authorization": ANALYST},
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]
+    assert "segmnt" in message and "segment" in message and "lastPurchaseBefore" in message
+
+
 def test_no_credentials_no_export(secured: TestClient) -> None:
     assert secured.get("/export/members.csv").status_code == 401
 
