@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any, NewType
 
 import strawberry
+from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -156,12 +157,25 @@ class Profile:
 
 
 def _big_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"BigInt cannot represent {value!r}")
-    number = int(value)
+    whole = not isinstance(value, bool) and isinstance(value, int | str)
+    try:
+        number = int(value) if whole else None
+    except ValueError:
+        number = None
+    if number is None:
+        raise ValueError(f"BigInt cannot represent {value!r}: not a whole number")
     if abs(number) > 2**53 - 1:  # beyond what a JavaScript number holds exactly
-        raise ValueError(f"BigInt {number} is beyond 2^53-1")
+        raise ValueError(f"BigInt {number} is beyond 2^53-1 (9007199254740991)")
     return number
+
+
+def _big_int_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> int:
+    # Raised as a GraphQLError, validation says it as it is: any other exception would be
+    # wrapped as an unexpected one, masked ("Unexpected error.") and logged as a failure.
+    try:
+        return _big_int(value_from_ast_untyped(node, variables))
+    except ValueError as exc:
+        raise GraphQLError(str(exc), node) from None
 
 
 BigInt = NewType("BigInt", int)
@@ -171,6 +185,7 @@ BIG_INT = strawberry.scalar(
     "sums of amounts and points, which GraphQL's 32-bit Int cannot always carry.",
     serialize=_big_int,
     parse_value=_big_int,
+    parse_literal=_big_int_literal,
 )
 """The scalar of :data:`BigInt` (``StrawberryConfig.scalar_map``)."""
 

@@ -378,6 +378,24 @@ CASES = [
         200,
         "NOT_FOUND",
     ),
+    (
+        "bigint-literal-beyond-2^53",
+        "POST",
+        "/graphql",
+        JSON,
+        _q("{ members(filter: {lifetimeSpendCents: {min: 9007199254740993}}) { totalCount } }"),
+        200,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
+    (
+        "bigint-literal-not-a-number",
+        "POST",
+        "/graphql",
+        JSON,
+        _q("{ members(filter: {lifetimeSpendCents: {min: 1.5}}) { totalCount } }"),
+        200,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
     ("ingest-unknown-source", "POST", "/ingest/erp", JSON, b"{}", 404, None),
     ("ingest-broken-array", "POST", "/ingest/crm", JSON, b"[{", 400, None),
     ("ingest-empty", "POST", "/ingest/crm", JSON, b"", 400, None),
@@ -421,6 +439,30 @@ def test_bad_input_table(
         assert code in codes, response.text
     if status == 400 and headers.get("accept") == GQL_RESPONSE["accept"]:
         assert "data" not in response.json(), "a request that never ran has no data entry"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        pytest.param(
+            "{ members(filter: {lifetimeSpendCents: {min: 9007199254740993}}) { totalCount } }",
+            {},
+            id="literal",
+        ),
+        pytest.param(
+            "query ($n: BigInt) { members(filter: {lifetimeSpendCents: {min: $n}}) "
+            "{ totalCount } }",
+            {"n": 9007199254740993},
+            id="variable",
+        ),
+    ],
+)
+def test_a_bigint_beyond_2_53_is_named_in_the_query_or_in_a_variable(
+    client: TestClient, query: str, variables: dict[str, object]
+) -> None:
+    # Adversarial pass: the literal answered "Unexpected error." and logged a traceback.
+    [error] = client.post("/graphql", content=_q(query, **variables), headers=JSON).json()["errors"]
+    assert "9007199254740993" in error["message"] and "2^53-1" in error["message"]
 
 
 def test_a_request_nested_up_to_the_cap_is_served(client: TestClient) -> None:
