@@ -158,7 +158,8 @@ async def suggestions(
         raise bad_input(f"first must be 1 to {MAX_SUGGESTIONS_PAGE}", argument="first")
     if min_score is not None and not 0.0 <= min_score <= 1.0:
         raise bad_input("minScore is a probability, 0 to 1", argument="minScore")
-    held = feed_cursor(after)  # the same opaque digits: an item's place in the list
+    # The same opaque digits as the feed's: an item's place in the list.
+    held = feed_cursor(after, "an edge's `cursor` or the `endCursor` of `matchSuggestions`")
     start = 0 if held is None else held + 1
     gateway = ctx.gateway
     found = await match_suggestions(gateway.identity, min_score, gateway.scored_pairs)
@@ -181,12 +182,20 @@ async def reject(
     )
 
 
-def feed_cursor(after: str | None) -> int | None:
-    """A cursor as clients send it back (the digits we gave them), or None."""
+_FEED = "a change's `cursor` (from `changes`, or `memberChanged`) or `changes`' `endCursor`"
+
+
+def feed_cursor(after: str | None, given_by: str = _FEED) -> int | None:
+    """A cursor as clients send it back (the digits we gave them), or None; a refusal says
+    which cursor was expected (``given_by``: where the client finds one)."""
     if after is None:
         return None
     if not (after.isascii() and after.isdigit() and len(after) <= 18):
-        raise bad_input(f"{after!r} is not a feed cursor", argument="after")
+        raise bad_input(
+            f"{after!r} is not a cursor this list gave: pass back {given_by} as it came "
+            '(digits, such as "42")',
+            argument="after",
+        )
     return int(after)
 
 

@@ -154,3 +154,28 @@ def test_suggestions_are_scored_once_until_a_contact_changes(client: TestClient)
     keys = {frozenset((e["node"]["a"]["key"], e["node"]["b"]["key"])) for e in listed["edges"]}
     assert any("C-4" in pair for pair in keys), keys
     assert len(reads) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param(
+            '{ matchSuggestions(after: "zz") { totalCount } }',
+            "`endCursor` of `matchSuggestions`",
+            id="suggestions",
+        ),
+        pytest.param(
+            '{ changes(after: "zz") { edges { cursor } } }',
+            "`changes`' `endCursor`",
+            id="change-feed",
+        ),
+    ],
+)
+def test_a_foreign_cursor_is_refused_saying_which_cursor_to_pass(
+    client: TestClient, query: str, expected: str
+) -> None:
+    # Adversarial pass: matchSuggestions(after: "zz") said "not a feed cursor".
+    [error] = gql(client, query)["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "'zz'" in error["message"] and expected in error["message"]
+    assert "feed cursor" not in error["message"]
