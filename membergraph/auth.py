@@ -125,8 +125,8 @@ class TokenVerifier:
         """The caller a token names; None if no trusted key signed it.
 
         Raises:
-            InvalidToken: signed by a trusted key, but expired, too long-lived, or bound to an
-                empty ``member_id``.
+            InvalidToken: signed by a trusted key, but expired, without exp or sub, too
+                long-lived, or bound to an empty ``member_id``.
         """
         for key, algorithm in self._candidates(token):
             try:
@@ -140,6 +140,12 @@ class TokenVerifier:
                 )
             except jwt.ExpiredSignatureError:
                 raise InvalidToken("the token has expired") from None
+            except jwt.MissingRequiredClaimError as missing:
+                # Claims are checked once a trusted key has verified the signature.
+                raise InvalidToken(
+                    f"the token has no {missing.claim} claim; this gateway requires exp "
+                    "(when it expires) and sub (who it is)"
+                ) from None
             except jwt.PyJWTError:
                 continue
             self._check_lifetime(claims)

@@ -311,6 +311,24 @@ def test_bad_tokens_are_refused(jwt_client: TestClient, token: Callable[[], str]
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("claim", ["exp", "sub"])
+def test_a_token_without_a_required_claim_is_refused_naming_it(
+    jwt_client: TestClient, claim: str
+) -> None:
+    # Adversarial pass: a signed JWT without exp was told "an API key is required".
+    import jwt
+
+    claims = {"sub": "app", "exp": int(time.time()) + 600, "scope": "profile:read"}
+    del claims[claim]
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    response = jwt_client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+    [error] = response.json()["errors"]
+    assert error["message"].startswith(f"the token has no {claim} claim")
+
+
 def jwt_encode_other_secret() -> str:
     import jwt
 
