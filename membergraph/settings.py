@@ -291,7 +291,8 @@ class Settings(BaseSettings):
         for origin in origins:
             if not re.fullmatch(r"https?://[^/\s*]+", origin):
                 raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
-        return origins
+        # Nor does a browser send its scheme's default port: https://x:443 is https://x.
+        return [re.sub(r"^(https://.+):443$|^(http://.+):80$", r"\1\2", o) for o in origins]
 
     @field_validator("jwt_secret", "privacy_secret")
     @classmethod

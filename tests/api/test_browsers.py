@@ -78,6 +78,23 @@ def test_a_preflight_from_another_origin_is_not_allowed(browser: TestClient) -> 
     assert "access-control-allow-origin" not in response.headers
 
 
+def test_an_origin_set_with_its_default_port_matches_what_browsers_send(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # Adversarial pass: https://app.example.com:443 was accepted at start but never matched:
+    # a browser's Origin leaves its scheme's default port out.
+    settings = Settings(
+        data=data_dir,
+        store=f"sqlite:///{tmp_path / 'identity.db'}",
+        cache_dir=tmp_path / "cache",
+        api_keys=KEYS,  # type: ignore[arg-type]
+        cors_origins=[APP + ":443"],
+    )
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        response = _preflight(client, APP)
+    assert response.headers.get("access-control-allow-origin") == APP
+
+
 @pytest.mark.parametrize(
     ("credential", "status"),
     [
