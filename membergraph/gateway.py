@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+_SAYS_NOTHING = frozenset(("stale", "rejected", "suppressed"))  # verdicts of unresolved lines
 
 
 @dataclass
@@ -226,12 +227,11 @@ async def load_folder_into(
             current = list(conn.lines())
             if keep is not None:  # an erased or suppressed person's lines are not loaded again
                 current = await keep(name, current)
-            taken += ((name, line) for line in current)
             if empty:  # a first load: the file's current lines, as they are
+                taken += ((name, line) for line in current)
                 await target.put(await asyncio.to_thread(_rows, target, current))
             else:
-                for start in range(0, len(current), 1000):
-                    await target.append(current[start : start + 1000])
+                taken += ((name, line) for line in await _appended(target, current))
     with gc_paused():
         records = collect_records(taken, region)
     result = await identity.resolve_all(records)
@@ -242,6 +242,20 @@ async def load_folder_into(
     await lines.set_meta("folder", fingerprint)
     await lines.set_meta("rules", rules_id)
     return result
+
+
+async def _appended(target: SqliteSource, lines: list[BaseModel]) -> list[BaseModel]:
+    """Append ``lines`` to a source table; return those it took. A line older than the one
+    held (pushed since) says nothing, here as at ``/ingest``: resolving it would undo the
+    newer line (a contact renamed back)."""
+    took: list[BaseModel] = []
+    for start in range(0, len(lines), 1000):
+        chunk = lines[start : start + 1000]
+        verdicts = await target.append(chunk)
+        took += (
+            line for line, said in zip(chunk, verdicts, strict=True) if said not in _SAYS_NOTHING
+        )
+    return took
 
 
 async def follow_feed(gateway: Gateway) -> FeedFollower:

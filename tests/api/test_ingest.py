@@ -289,3 +289,37 @@ def test_a_purchase_keyed_by_a_value_the_data_shows_to_be_a_placeholder_is_kept_
     query = f'{{ memberByIdentifier(kind: EMAIL, value: "{store}") {{ records {{ key }} }} }}'
     found = gql(client, query)["data"]["memberByIdentifier"]
     assert f"online:{store}" not in {r["key"] for r in (found or {}).get("records", [])}
+
+
+def test_a_folder_line_older_than_a_pushed_one_moves_no_one_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    # Given a folder where Bob (C2) shares Ann's e-mail: two people
+    data = tmp_path / "data"
+    data.mkdir()
+    ann = {
+        "contact_id": "C1",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "birth_date": "1980-01-01",
+        "emails": ["ann@x.org"],
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    bob = {**ann, "contact_id": "C2", "first_name": "Bob", "birth_date": "1970-01-01"}
+    crm = data / "crm.jsonl"
+    crm.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in (ann, bob)))
+    settings = Settings(data=data, store=f"sqlite:///{tmp_path / 's.db'}", cache_dir=tmp_path)
+    query = '{ memberByIdentifier(kind: CRM_ID, value: "C2") { records { key } } }'
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        # when the CRM pushes C2 corrected: Ann entered twice, one member
+        fixed = {**ann, "contact_id": "C2", "updated_at": "2026-06-01T00:00:00Z"}
+        assert client.post("/ingest/crm", json=[fixed]).json()["lines"][0]["status"] == "updated"
+        live = gql(client, query)["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
+        assert {r["key"] for r in live} == {"C1", "C2"}
+    # and the gateway starts again over a new export that still holds the older C2 line
+    with crm.open("ab") as more:
+        more.write(orjson.dumps({**ann, "contact_id": "C3", "first_name": "Cy"}) + b"\n")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        # then the stale line renames no one back: the member is as it was
+        after = gql(client, query)["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
+        assert after == live

@@ -105,9 +105,10 @@ calls = st.builds(
     ref=st.none() | account_refs,
 )
 records = st.one_of(contacts, purchases, visitors, calls)
-# Pushed lines: a contact pushed is one the folder never holds (the batch folds lines by
-# record, not by their ``updated_at``: an older folder line of a pushed contact would rename
-# it, a known limit), every other kind under the folder's own keys.
+# Pushed lines: a contact pushed is one the folder never holds (`membergraph resolve --data`
+# folds a folder's lines by record, not by their ``updated_at``: an older folder line of a
+# pushed contact renames it there, a known limit; a start over a folder leaves such stale
+# lines out), every other kind under the folder's own keys.
 pushed = st.one_of(
     _contacts(("P1",)),
     purchases,
