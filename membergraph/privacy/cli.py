@@ -1,5 +1,6 @@
-"""``membergraph privacy export | erase``: a data-protection officer's commands, run where
-the store is (they open it as ``serve`` does: same settings, same flags)."""
+"""``membergraph privacy export | erase | confirm-deletion``: a data-protection officer's
+commands, run where the store is (they open it as ``serve`` does: same settings, same
+flags)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from membergraph.settings import Settings
 __all__ = ["privacy_app"]
 
 privacy_app = typer.Typer(
-    help="Export or erase a member (the GDPR's access and erasure requests).",
+    help="Export or erase a member (the GDPR's access and erasure requests); confirm a "
+    "deletion a source the gateway does not own made.",
     no_args_is_help=True,
 )
 err = Console(stderr=True)
@@ -118,16 +120,41 @@ def erase(
     except NothingToErase:
         err.print(f"[red]error:[/red] no member {member} and no request for it")
         raise typer.Exit(1) from None
-    typer.echo(
-        orjson.dumps(
-            {
-                "id": request.id,
-                "state": request.state,
-                "steps": request.steps,
-                "counts": request.counts,
-                "sources": request.sources,
-            }
-        ).decode()
-    )
+    _print(request)
     if request.state in ("pending", "partial"):  # awaiting a source's operator is not a failure
         raise typer.Exit(1)
+
+
+@privacy_app.command("confirm-deletion")
+def confirm_deletion(
+    member: Member,
+    source: Annotated[
+        str, typer.Option("--source", help="The source its operator says deleted them (crm, ...).")
+    ],
+    data: Data = None,
+    store: Store = None,
+    sources: Sources = None,
+) -> None:
+    """Record that a source the gateway does not own deleted the member's lines (as the
+    confirmSourceDeletion mutation); prints the request."""
+    from membergraph.privacy.erasure import NothingToConfirm, NothingToErase, erasure_of
+
+    settings = _settings(data=data, store=store, sources=sources)
+
+    async def work(ctx: Any) -> Any:
+        return await (await erasure_of(ctx.gateway)).confirm(member, source)
+
+    try:
+        request = asyncio.run(_with_gateway(settings, work))
+    except NothingToErase:
+        err.print(f"[red]error:[/red] no privacy request for member {member}")
+        raise typer.Exit(1) from None
+    except NothingToConfirm as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print(request)
+
+
+def _print(request: Any) -> None:
+    said = ("id", "state", "steps", "counts", "sources")
+    typer.echo(orjson.dumps({name: getattr(request, name) for name in said}).decode())

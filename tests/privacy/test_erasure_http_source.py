@@ -7,16 +7,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from membergraph.app import create_app
+from membergraph.cli import app
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
 from tests.connectors.api_server import SourceApi
 from tests.privacy.people import add_to_folder
 from tests.support.http import serving
 
+runner = CliRunner()
 FIND = '{ memberByIdentifier(kind: CRM_ID, value: "C-ZQ-77") { id } }'
 CHANGES = """query($after: String) { changes(first: 1000, after: $after) {
   edges { node { kind memberIds source } } pageInfo { hasNextPage endCursor } } }"""
@@ -87,3 +91,33 @@ def test_an_api_source_gets_a_deletion_request_and_the_request_awaits_it(
         assert "awaits no deletion from 'crm'" in again["message"]
         nobody = gql(client, CONFIRM, id="m_nobody", source="CRM")["errors"][0]  # type: ignore[index]
         assert nobody["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_the_officer_confirms_from_the_command_line(
+    settings: Settings, crm_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the gateway reading its CRM over HTTP (as `serve` reads the environment),
+    monkeypatch.setenv("MEMBERGRAPH_HTTP_SOURCES", f'{{"crm": {{"base_url": "{crm_api}"}}}}')
+    with TestClient(
+        create_app(Settings(**_given(settings))), base_url="http://127.0.0.1"
+    ) as client:
+        member = gql(client, FIND)["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    assert settings.data is not None
+    where = ["--data", str(settings.data), "--store", settings.store]
+    # when the officer erases at the shell, the request waits for the CRM (exit 0: nothing
+    # here failed),
+    erased = runner.invoke(app, ["privacy", "erase", member, "--reason", "DPO-8", *where])
+    assert erased.exit_code == 0, erased.output
+    said = orjson.loads(erased.stdout)
+    assert (said["state"], said["sources"]["crm"]) == ("awaiting_sources", "requested")
+    # then records the CRM operator's confirmation: done, and a second one is refused.
+    confirm = ["privacy", "confirm-deletion", member, "--source", "crm", *where]
+    done = runner.invoke(app, confirm)
+    assert done.exit_code == 0, done.output
+    assert orjson.loads(done.stdout)["state"] == "done"
+    again = runner.invoke(app, confirm)
+    assert again.exit_code == 1 and "awaits no deletion from 'crm'" in again.output
+
+
+def _given(settings: Settings) -> dict[str, object]:
+    return {"data": settings.data, "store": settings.store, "cache_dir": settings.cache_dir}
