@@ -22,7 +22,7 @@ from membergraph.connectors.files import FileConnector, LoadReport
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
-from membergraph.demo import write_demo_data
+from membergraph.demo import generator_version, write_demo_data
 from membergraph.identity.feed import FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records, count_nobodys, ownership
 from membergraph.identity.rules import load_rules
@@ -92,8 +92,10 @@ def _log_report(name: SourceName, report: LoadReport) -> None:
 
 
 def demo_folder(settings: Settings) -> Path:
-    """The generated demo data set, written once into the cache folder."""
-    folder = settings.cache_dir / f"demo-{settings.demo_members}-seed{settings.demo_seed}"
+    """The generated demo data set, written once into the cache folder for each version of
+    the generator (a folder an older one wrote is never served)."""
+    name = f"demo-{settings.demo_members}-seed{settings.demo_seed}-{generator_version()}"
+    folder = settings.cache_dir / name
     if not (folder / "truth.jsonl").exists():
         write_demo_data(folder, settings.demo_members, settings.demo_seed)
     return folder

@@ -17,6 +17,8 @@ import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from membergraph.connectors.lines import deeper_than
+
 __all__ = [
     "GRAPHQL_RESPONSE",
     "MAX_JSON_DEPTH",
@@ -175,21 +177,9 @@ def decode_json(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     recurses over them.
     """
     value = orjson.loads(data)
-    if _deeper_than(value, max_depth):
+    if deeper_than(value, max_depth):
         raise json.JSONDecodeError(f"nested deeper than {max_depth} levels", "", 0)
     return value
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels (a walk, not a recursion)."""
-    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
-    return False
 
 
 _CODES = {

@@ -239,10 +239,7 @@ def _entry(
         "id": str(getattr(line, id_field)),
     }
     if outcome == "rejected":
-        entry["error"] = outcome.error or (
-            f"{id_field} {entry['id']} is already taken with other content, and "
-            f"{source.value} lines never change: send a new id"
-        )
+        entry["error"] = outcome.error or SOURCES[source].taken_elsewhere(entry["id"])
     if outcome == "stale":
         entry["reason"] = "older than the version held: nothing changed"
     if record is not None:

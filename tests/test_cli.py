@@ -7,6 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from membergraph.cli import app
+from membergraph.gateway import demo_folder
+from membergraph.settings import Settings
 from tests.conftest import read_jsonl
 
 runner = CliRunner()
@@ -280,3 +282,20 @@ def test_a_mistyped_path_is_refused_by_name_and_nothing_is_made(
     assert said.format(tmp=tmp_path) in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert sorted(tmp_path.rglob("*")) == before, "no store, folder or file was made"
+
+
+def test_a_demo_set_an_older_generator_cached_is_written_again(tmp_path: Path) -> None:
+    # Given the cache of an earlier release: the folder its generator wrote, without Jane Doe.
+    settings = Settings(cache_dir=tmp_path / "cache", demo_members=30, demo_seed=7)
+    old = settings.cache_dir / "demo-30-seed7"
+    old.mkdir(parents=True)
+    (old / "crm.jsonl").write_text('{"contact_id": "C-OLD", "emails": ["old@example.com"]}\n')
+    (old / "truth.jsonl").write_text("")
+    # When the demo set is asked for, then it is this generator's, which holds Jane Doe.
+    folder = demo_folder(settings)
+    assert folder != old
+    assert "jane.doe@doe-family.net" in (folder / "crm.jsonl").read_text().lower()
+    # And asked again, the same folder is served without writing it again.
+    written = (folder / "truth.jsonl").stat().st_mtime_ns
+    assert demo_folder(settings) == folder
+    assert (folder / "truth.jsonl").stat().st_mtime_ns == written

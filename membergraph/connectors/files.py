@@ -83,24 +83,34 @@ class FileConnector(SourceConnector):
                 if not raw.strip():
                     continue
                 self.report.lines += 1
-                parsed = parse_line(self.spec, raw, f"{self.path.name}:{number}", self.owner)
-                if isinstance(parsed, LineError):
+                where = f"{self.path.name}:{number}"
+                parsed = parse_line(self.spec, raw, where, self.owner)
+                line_id = None
+                if not isinstance(parsed, LineError):
+                    line, owner = parsed
+                    line_id = self._index(line, owner)
+                if line_id is None:  # malformed, or a second content for an immutable line
+                    if not isinstance(parsed, LineError):
+                        parsed = LineError(where, self.spec.taken_elsewhere(self.line_id(line)))
                     self.report.refuse(parsed)
                     if parsed.line is not None:  # nobody's, but a good line: kept (the books)
                         self._index(parsed.line, NOBODY)
                     if keep_order:
                         self.order.append(parsed)
-                else:
-                    line, owner = parsed
-                    line_id = self._index(line, owner)
-                    self.report.accepted += 1
-                    if keep_order:
-                        self.order.append((line_id, owner))
+                    continue
+                self.report.accepted += 1
+                if keep_order:
+                    self.order.append((line_id, owner))
 
-    def _index(self, line: BaseModel, owner: str) -> str:
+    def _index(self, line: BaseModel, owner: str) -> str | None:
+        """Index ``line`` by the source's ordering: its id, or None for a line an immutable
+        source refuses (its id is held with other content), as ``POST /ingest`` does."""
         line_id = self.line_id(line)
         held = self._by_id.get(line_id)
-        if held is not None and self.spec.order.verdict(held, line) in ("stale", "rejected"):
+        verdict = None if held is None else self.spec.order.verdict(held, line)
+        if verdict == "rejected":
+            return None
+        if verdict == "stale":
             return line_id  # an older version, later in the file: the newer one stays
         previous = self._owner_of.get(line_id)
         if previous is not None:

@@ -15,7 +15,17 @@ from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.sources import SourceSpec
 
-__all__ = ["NOBODY", "NO_OWNER", "LineError", "LoadReport", "Owner", "Ownership", "parse_line"]
+__all__ = [
+    "MAX_LINE_DEPTH",
+    "NOBODY",
+    "NO_OWNER",
+    "LineError",
+    "LoadReport",
+    "Owner",
+    "Ownership",
+    "deeper_than",
+    "parse_line",
+]
 
 Owner = Callable[[BaseModel], str | None]
 """The key of the record a line belongs to; None: the line has no owner."""
@@ -24,6 +34,11 @@ NOBODY = ""
 """The owner a good line that identifies no one is kept under (no record has this key):
 loads keep such lines (a guest purchase, a purchase kept for the books), no member has them."""
 _MAX_REPORTED = 100
+MAX_LINE_DEPTH = 100
+"""Levels of nesting a line may have (each object or array is one): what MongoDB stores at
+most, and well under the 254 that orjson writes into the SQLite store; one rule for every
+backend, so a folder, a push and a collection refuse the same lines."""
+TOO_DEEP = f"nested deeper than the {MAX_LINE_DEPTH} levels a line may have"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +103,36 @@ def _validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (a walk, not a recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def _may_be_too_deep(raw: bytes | str) -> bool:
+    # A line cannot nest deeper than it has brackets: counting them (in C) spares the walk
+    # for nearly every line.
+    if isinstance(raw, str):
+        return raw.count("{") + raw.count("[") > MAX_LINE_DEPTH
+    return raw.count(b"{") + raw.count(b"[") > MAX_LINE_DEPTH
+
+
 def parse_line(
     spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner
 ) -> tuple[BaseModel, str] | LineError:
-    """Validate one line (JSON text or an already decoded object) of a source."""
+    """Validate one line (JSON text or an already decoded object) of a source; one nested
+    deeper than :data:`MAX_LINE_DEPTH` is refused (no backend could store it)."""
+    if isinstance(raw, bytes | str) and _may_be_too_deep(raw):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return LineError(where, f"not JSON: {exc}")
     if isinstance(raw, bytes | str):
         try:
             # Straight from JSON text: a third faster than decoding to a dict first.
@@ -106,6 +147,8 @@ def parse_line(
             return LineError(where, f"not JSON: {exc}")
     if not isinstance(raw, dict):
         return LineError(where, f"expected a JSON object, got {type(raw).__name__}")
+    if deeper_than(raw, MAX_LINE_DEPTH):
+        return LineError(where, TOO_DEEP)
     try:
         line = spec.model.model_validate(raw)
     except ValidationError as exc:

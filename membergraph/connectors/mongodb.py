@@ -20,7 +20,7 @@ from pymongo import ASCENDING, ReplaceOne
 from pymongo.errors import PyMongoError
 
 from membergraph.connectors.base import SourceConnector, SourceUnavailable
-from membergraph.connectors.lines import LineError, Owner, parse_line
+from membergraph.connectors.lines import MAX_LINE_DEPTH, LineError, Owner, deeper_than, parse_line
 from membergraph.connectors.sources import SourceSpec, Taken
 
 __all__ = ["MongoSource"]
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 _CHUNK = 1000
 _PRIVATE = ("_id", "_owner")
-MAX_DEPTH = 100
+MAX_DEPTH = MAX_LINE_DEPTH
 """Levels of nesting MongoDB stores in a document, at most (each object or array is one)."""
 
 
@@ -37,14 +37,8 @@ def unstorable(doc: dict[str, Any]) -> str | None:
     """Why MongoDB cannot hold a line's document, or None: nested past :data:`MAX_DEPTH`
     (the server refuses it, and would again however often it is sent) or a value BSON
     cannot encode (a number beyond 64 bits)."""
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:  # not recursive: the nesting is what is in question
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > MAX_DEPTH:
-                return f"nested deeper than the {MAX_DEPTH} levels MongoDB stores"
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
+    if deeper_than(doc, MAX_DEPTH):
+        return f"nested deeper than the {MAX_DEPTH} levels MongoDB stores"
     try:
         bson.encode(doc)
     except OverflowError:

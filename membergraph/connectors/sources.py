@@ -106,6 +106,14 @@ class SourceSpec:
     def file_name(self) -> str:
         return f"{self.name.value}.jsonl"
 
+    def taken_elsewhere(self, line_id: str) -> str:
+        """Why a second, different version of an immutable line is refused (a push or a
+        folder's later line alike)."""
+        return (
+            f"{self.id_field} {line_id} is already taken with other content, and "
+            f"{self.name.value} lines never change: send a new id"
+        )
+
 
 SOURCES: dict[SourceName, SourceSpec] = {
     spec.name: spec

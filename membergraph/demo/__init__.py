@@ -19,7 +19,9 @@ Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profil
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from membergraph.demo.lines import (
@@ -34,7 +36,18 @@ from membergraph.demo.profiles import PROFILES, ProfileName
 from membergraph.demo.showcase import showcase_lines
 from membergraph.demo.vocabulary import CITIES, DOMAINS, STREETS
 
-__all__ = ["PROFILES", "DemoSummary", "ProfileName", "write_demo_data"]
+__all__ = ["PROFILES", "DemoSummary", "ProfileName", "generator_version", "write_demo_data"]
+
+
+@cache
+def generator_version() -> str:
+    """What says which generator wrote a data set: a digest of this package's code. A cached
+    data set is kept under it, so one an older generator wrote (without Jane Doe, say) is
+    written again rather than served."""
+    digest = hashlib.sha256()
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import orjson
@@ -323,3 +324,44 @@ def test_a_folder_line_older_than_a_pushed_one_moves_no_one_at_the_next_start(
         # then the stale line renames no one back: the member is as it was
         after = gql(client, query)["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
         assert after == live
+
+
+def _nested(levels: int) -> dict[str, object]:
+    """``properties`` nesting objects until the line has ``levels`` levels (the line is one)."""
+    inner: dict[str, object] = {"leaf": 1}
+    for _ in range(levels - 2):
+        inner = {"k": inner}
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("levels", "status"),
+    [
+        pytest.param(100, "created", id="at-the-limit"),
+        pytest.param(101, "rejected", id="one-past-the-limit"),
+        pytest.param(300, "rejected", id="past-what-orjson-writes"),
+    ],
+)
+def test_a_line_nested_too_deep_is_refused_alone(
+    client: TestClient, levels: int, status: str
+) -> None:
+    event = {
+        "event_id": "E-DEEP",
+        "anonymous_id": "anon-deep",
+        "type": "track",
+        "name": "Product Viewed",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "properties": _nested(levels),
+    }
+    good = {**event, "event_id": "E-FLAT", "properties": {}}
+    # Written by the standard library: orjson itself refuses to write past 254 levels.
+    lines = json.dumps(event).encode() + b"\n" + json.dumps(good).encode()
+    for body in (lines, json.dumps([event, good]).encode()):
+        answer = client.post("/ingest/web_analytics", content=body)
+        assert answer.headers["content-type"] == "application/json"
+        deep, flat = answer.json()["lines"]
+        assert flat["status"] in ("created", "unchanged")
+        assert deep["status"] in (status, "unchanged")
+        if status == "rejected":
+            assert answer.status_code == 207
+            assert deep["error"] == "nested deeper than the 100 levels a line may have"

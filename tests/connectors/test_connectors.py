@@ -84,6 +84,51 @@ def test_a_line_without_an_owner_is_reported_not_dropped_silently(tmp_path: Path
     assert str(report.errors[0]).startswith("transactions.jsonl:1: no owner")
 
 
+def _events(folder: Path, *events: dict[str, object]) -> FileConnector:
+    (folder / "web_analytics.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    return FileConnector(
+        SOURCES[SourceName.WEB_ANALYTICS],
+        folder,
+        lambda line: owner_key(SourceName.WEB_ANALYTICS, line),
+    )
+
+
+def _event(event_id: str, name: str = "Product Viewed") -> dict[str, object]:
+    return {
+        "event_id": event_id,
+        "anonymous_id": "anon-1",
+        "type": "track",
+        "name": name,
+        "occurred_at": "2026-05-01T12:00:00Z",
+    }
+
+
+def test_a_second_content_for_one_event_id_is_reported_like_a_malformed_line(
+    tmp_path: Path,
+) -> None:
+    conn = _events(tmp_path, _event("E1"), _event("E1"), _event("E1", "Email Opened"))
+    report = conn.load()
+    # The same line twice is one event; other content under its id is refused, as a push is.
+    assert (report.lines, report.accepted, report.malformed) == (3, 2, 1)
+    assert str(report.errors[0]) == (
+        "web_analytics.jsonl:3: event_id E1 is already taken with other content, "
+        "and web_analytics lines never change: send a new id"
+    )
+    assert [line.name for line in conn.lines()] == ["Product Viewed"]  # type: ignore[attr-defined]
+
+
+def test_a_line_nested_too_deep_is_reported_and_the_load_goes_on(tmp_path: Path) -> None:
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(150):
+        deep = {"k": deep}
+    conn = _events(tmp_path, {**_event("E1"), "properties": deep}, _event("E2"))
+    report = conn.load()
+    assert (report.accepted, report.malformed) == (1, 1)
+    assert str(report.errors[0]) == (
+        "web_analytics.jsonl:1: nested deeper than the 100 levels a line may have"
+    )
+
+
 async def test_fake_connector_failures_stay_with_their_key() -> None:
     def handler(keys: Sequence[str]) -> list[object]:
         return [ValueError("boom") if k == "bad" else [k] for k in keys]
