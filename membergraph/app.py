@@ -139,6 +139,8 @@ def create_app(
         follower = await follow_feed(app.state.gateway)
         follower.listeners.append(app.state.response_cache.cache.follow)
         app.state.ingest = IngestService(app.state.gateway)
+        # Lines a killed process stored but did not apply are finished before any answer.
+        await app.state.ingest.heal()
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
         privacy = asyncio.create_task(privacy_upkeep(app.state.gateway), name="privacy-upkeep")
         # A real member's e-mail only in demo mode: behind credentials the page holds no data.

@@ -195,9 +195,12 @@ def serve(
 async def _prepare(settings: Settings) -> tuple[int, float]:
     """Open the gateway once (the first load, if the folder is new) and close it."""
     from membergraph.gateway import open_gateway
+    from membergraph.ingest import IngestService
 
     started = time.perf_counter()
     gateway, sources, result = await open_gateway(settings)
+    # Pushes a killed process left are finished before any worker answers.
+    await IngestService(gateway).heal()
     await gateway.identity.store.aclose()
     await sources.aclose()
     return result.members, time.perf_counter() - started

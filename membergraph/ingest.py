@@ -5,11 +5,18 @@ Each line is validated on its own; good lines are stored in the source (ordered 
 version held: ``created``, ``updated``, ``unchanged``, ``stale``), applied to identity
 incrementally, and announced on the change feed. A bad line is answered with its precise
 error and never stops the others.
+
+The lines are stored with a mark in the same write (:meth:`SourceConnector.append`), and the
+marks are dropped once identity, feed and consents are done: a process killed in between
+leaves marked lines, which :meth:`IngestService.heal` finishes at the next start. So a line
+acknowledged is complete, and one never acknowledged is absent or, after a restart, complete.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.auth import caller_of
-from membergraph.connectors.base import ConnectorError, SourceConnector
+from membergraph.connectors.base import ConnectorError, Mark, SourceConnector
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordData, RecordKey, record_of_line
+from membergraph.identity.service import ApplyResult
+from membergraph.identity.store.port import StoreError
 from membergraph.identity.values import stored_nobodys_reason
 from membergraph.insights.offers import line_offer_code
 from membergraph.privacy import privacy_of
@@ -42,6 +51,7 @@ __all__ = [
     "ingest_endpoint",
 ]
 
+logger = logging.getLogger(__name__)
 MAX_INGEST_BYTES = 8 * 1024 * 1024
 _TAKEN = ("created", "updated", "unchanged")  # the line is in the source
 
@@ -116,6 +126,7 @@ class IngestService:
         self.gateway = gateway
         # One writer at a time: appends and identity changes stay in the order taken.
         self._lock = asyncio.Lock()
+        self._left = False  # a push failed after storing its lines: finish them first
 
     async def push(self, source: SourceName, items: Sequence[Any]) -> Pushed:
         """Take ``items`` (JSON Lines as bytes, or decoded objects) for ``source``.
@@ -150,8 +161,12 @@ class IngestService:
         good, refused = await screen(privacy, source, good, region)
         results += [{"line": n, "status": "suppressed", "error": SUPPRESSED_ERROR} for n in refused]
         async with self._lock:
+            await self._heal_if_left()
+            token = uuid.uuid4().hex
             try:
-                outcomes = await connector.append([line for _, line in good])
+                outcomes = await connector.append(
+                    [line for _, line in good], _marker(source, token)
+                )
             except (ConnectorError, OSError) as exc:
                 # Nothing was taken (written before indexed); appends are idempotent on the
                 # line's id, so the client sends the same lines again.
@@ -159,21 +174,17 @@ class IngestService:
                     503, f"{exc}; send the lines again (appends are idempotent)"
                 ) from exc
             records = [record_of_line(source, line, region) for _, line in good]
-            # A line sent again ("unchanged") goes through identity again too: if the first
-            # attempt failed after the append, this one completes it (ingest is idempotent).
-            # A stale or refused line changed nothing: its identifiers join no record.
-            applied = await gateway.identity.ingest(
-                [
-                    r
-                    for r, o in zip(records, outcomes, strict=True)
-                    if r is not None and o not in ("stale", "rejected")
-                ]
-            )
-            held = [r.ref for r, o in zip(records, outcomes, strict=True) if r and o in _TAKEN]
-            members = await gateway.identity.store.assignments(held)
-            await self._announce(source, connector, good, outcomes, records, members)
-            taken = [line for (_, line), o in zip(good, outcomes, strict=True) if o != "rejected"]
-            await record_line_consents(gateway, source, taken)
+            taken = [
+                _Fact.taken(source, line, outcome, token, record)
+                for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
+                if outcome not in ("stale", "rejected")
+            ]
+            stored = [line for (_, line), o in zip(good, outcomes, strict=True) if o != "rejected"]
+            try:
+                applied, members = await self._complete(source, connector, taken, stored)
+            except BaseException:
+                self._left = True  # stored and marked: the next push (or start) finishes it
+                raise
         if gateway.feed is not None:
             await gateway.feed.catch_up()  # read your writes: caches here know before we answer
         rules = gateway.identity.rules
@@ -189,40 +200,141 @@ class IngestService:
         changed = sorted({m for c in applied.changes for m in c.member_ids})
         return Pushed(results, changed)
 
+    async def heal(self) -> int:
+        """Finish the pushes a stopped process left: lines stored with their mark, whose
+        identity, feed entry or consents may be missing (each step is idempotent). Run at
+        start; answers how many lines it finished."""
+        async with self._lock:
+            healed = await self._heal()
+        if healed and self.gateway.feed is not None:
+            await self.gateway.feed.catch_up()
+        return healed
+
+    async def _heal_if_left(self) -> None:
+        if self._left:
+            try:
+                await self._heal()
+                self._left = False
+            except (ConnectorError, StoreError) as exc:  # still failing: this push tries anyway
+                logger.warning("could not finish an earlier push yet: %s", exc)
+
+    async def _heal(self) -> int:
+        region, healed = self.gateway.settings.default_region, 0
+        for source, connector in self.gateway.sources.items():
+            if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
+                continue
+            pending = await connector.unsettled()
+            if not pending:
+                continue
+            facts = [_Fact.left(source, line, mark, region) for line, mark in pending]
+            await self._complete(source, connector, facts, [line for line, _ in pending])
+            logger.warning(
+                "finished %d %s line(s) a stopped push had stored but not applied",
+                len(pending),
+                source.value,
+            )
+            healed += len(pending)
+        return healed
+
+    async def _complete(
+        self,
+        source: SourceName,
+        connector: SourceConnector,
+        facts: Sequence[_Fact],
+        stored: Sequence[BaseModel],
+    ) -> tuple[ApplyResult, Mapping[RecordKey, str]]:
+        """What follows storing lines: identity, the feed, consents; then their marks go.
+        Answers what identity did and the member of each record (none: nobody's)."""
+        gateway = self.gateway
+        # A line sent again ("unchanged") goes through identity again too: if the first
+        # attempt failed after the append, this one completes it (ingest is idempotent).
+        records = [f.record for f in facts if f.record is not None]
+        applied = await gateway.identity.ingest(records)
+        members = await gateway.identity.store.assignments([r.ref for r in records])
+        await self._announce(source, connector, facts, members)
+        await record_line_consents(gateway, source, stored)
+        await connector.settle(
+            [(connector.line_id(f.line), f.mark) for f in facts if f.mark is not None]
+        )
+        return applied, members
+
     async def _announce(
         self,
         source: SourceName,
         connector: SourceConnector,
-        good: Sequence[tuple[int, BaseModel]],
-        outcomes: Sequence[Taken],
-        records: Sequence[RecordData | None],
+        facts: Sequence[_Fact],
         members: Mapping[RecordKey, str],
     ) -> None:
-        """The change feed's entries for the lines taken (and for a line sent again whose
-        first attempt failed before its entry was written); ``members``: of their records."""
+        """The change feed's entries for the lines taken; a line announced once only (sent
+        again, or a new line finished after a crash) gets one only if none names it yet.
+        ``members``: of their records."""
         store = self.gateway.identity.store
-        facts = [
-            (line, outcome, record)
-            for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
-            if record is not None and outcome in _TAKEN
-        ]
-        resent = [connector.line_id(line) for line, outcome, _ in facts if outcome == "unchanged"]
-        if resent:  # sent again: an entry only if the first attempt failed before writing it
-            fed = await store.fed_lines(source.value, resent)
-            facts = [f for f in facts if f[1] != "unchanged" or connector.line_id(f[0]) not in fed]
+        facts = [f for f in facts if f.record is not None]
+        once = [connector.line_id(f.line) for f in facts if f.once]
+        if once:
+            fed = await store.fed_lines(source.value, once)
+            facts = [f for f in facts if not f.once or connector.line_id(f.line) not in fed]
         if not facts:
             return
         await store.append_feed(
             [
                 FeedEntry(
-                    fact_kind(source, line, outcome.previous),
-                    (members[record.ref],) if record.ref in members else (),
+                    f.kind,
+                    (members[f.record.ref],) if f.record.ref in members else (),
                     source=source.value,
-                    line_id=connector.line_id(line),
+                    line_id=connector.line_id(f.line),
                 )
-                for line, outcome, record in facts
+                for f in facts
+                if f.record is not None
             ]
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Fact:
+    """A line taken, on its way through identity and the feed.
+
+    ``once``: announced only if no entry names the line yet (sent again, or a new line a
+    crash left); ``mark``: what the append marked it with, dropped once it is done.
+    """
+
+    line: BaseModel
+    record: RecordData | None
+    kind: ChangeKind
+    once: bool
+    mark: str | None
+
+    @classmethod
+    def taken(
+        cls,
+        source: SourceName,
+        line: BaseModel,
+        outcome: Taken,
+        token: str,
+        record: RecordData | None,
+    ) -> _Fact:
+        """A line this push took (created, updated or sent again)."""
+        kind = fact_kind(source, line, outcome.previous)
+        marked = outcome in ("created", "updated")
+        mark = _mark_text(token, kind, outcome) if marked else None
+        return cls(line, record, kind, outcome == "unchanged", mark)
+
+    @classmethod
+    def left(cls, source: SourceName, line: BaseModel, mark: str, region: str) -> _Fact:
+        """A line a stopped push marked: its kind and whether it was new, as the mark says."""
+        _, kind, age = mark.split(":")
+        return cls(line, record_of_line(source, line, region), ChangeKind(kind), age == "new", mark)
+
+
+def _mark_text(token: str, kind: ChangeKind, outcome: Taken) -> str:
+    return f"{token}:{kind.value}:{'new' if outcome == 'created' else 'newer'}"
+
+
+def _marker(source: SourceName, token: str) -> Mark:
+    """The marks one push writes with its lines (see :meth:`SourceConnector.append`)."""
+    return lambda line, outcome: _mark_text(
+        token, fact_kind(source, line, outcome.previous), outcome
+    )
 
 
 def _entry(

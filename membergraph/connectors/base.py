@@ -31,8 +31,12 @@ from membergraph.connectors.sources import Taken
 if TYPE_CHECKING:
     from membergraph.connectors.sources import SourceSpec
 
+Mark = Callable[[BaseModel, Taken], str]
+"""What :meth:`SourceConnector.append` keeps beside a stored line until the push settles it."""
+
 __all__ = [
     "Connector",
+    "Mark",
     "ConnectorError",
     "FakeConnector",
     "ReadOnlySource",
@@ -212,9 +216,23 @@ class SourceConnector(Connector[BaseModel]):
     def scan(self) -> AsyncIterator[BaseModel]:
         """Every current line (the latest version of each id); fills :attr:`report`."""
 
-    async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
-        """Store pushed lines; answer per line what :meth:`sort_out` decided."""
+    async def append(self, lines: Sequence[BaseModel], mark: Mark | None = None) -> list[Taken]:
+        """Store pushed lines; answer per line what :meth:`sort_out` decided.
+
+        ``mark(line, verdict)`` gives each line stored (created or updated) a mark, written
+        with the line itself (in the same transaction, or the same document): the push is not
+        done with it until :meth:`settle` drops the mark, and :meth:`unsettled` lists the
+        lines of pushes a crash cut short. A backend that keeps no marks (files: every start
+        resolves the whole folder) ignores it.
+        """
         raise ReadOnlySource(self.source, "its backend does not take pushed lines")
+
+    async def unsettled(self) -> list[tuple[BaseModel, str]]:
+        """The lines still marked (see :meth:`append`), each as stored now, with its mark."""
+        return []
+
+    async def settle(self, marks: Sequence[tuple[str, str]]) -> None:
+        """Drop the marks ``(line id, mark)``; a line marked again since keeps its new mark."""
 
     def sort_out(
         self, lines: Sequence[BaseModel], stored: Mapping[str, object]
@@ -247,6 +265,18 @@ class SourceConnector(Connector[BaseModel]):
                 changed[line_id] = (line, owner)
             verdicts.append(Taken(verdict, held))
         return verdicts, list(changed.values())
+
+    def marks(
+        self, lines: Sequence[BaseModel], verdicts: Sequence[Taken], mark: Mark | None
+    ) -> dict[str, str]:
+        """Each stored line's mark (:meth:`append`), by line id: the last version's."""
+        if mark is None:
+            return {}
+        return {
+            self.line_id(line): mark(line, verdict)
+            for line, verdict in zip(lines, verdicts, strict=True)
+            if verdict in ("created", "updated")
+        }
 
     def size(self) -> int | None:
         """How many lines the source holds, if known without asking it."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
-from membergraph.connectors.base import SourceConnector
+from membergraph.connectors.base import Mark, SourceConnector
 from membergraph.connectors.lines import NOBODY, LineError, LoadReport, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec, Taken
 
@@ -131,8 +131,9 @@ class FileConnector(SourceConnector):
     def size(self) -> int:
         return len(self._by_id)
 
-    async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
-        """Append lines; answer per line what :meth:`sort_out` decided.
+    async def append(self, lines: Sequence[BaseModel], mark: Mark | None = None) -> list[Taken]:
+        """Append lines; answer per line what :meth:`sort_out` decided. No marks: every
+        start reads and resolves the whole folder.
 
         Raises:
             ValueError: a line names no owner (``parse_line`` refuses those first).

@@ -16,10 +16,10 @@ from typing import Any
 import bson
 from bson.errors import InvalidDocument
 from pydantic import BaseModel
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ASCENDING, ReplaceOne, UpdateOne
 from pymongo.errors import PyMongoError
 
-from membergraph.connectors.base import SourceConnector, SourceUnavailable
+from membergraph.connectors.base import Mark, SourceConnector, SourceUnavailable
 from membergraph.connectors.lines import MAX_LINE_DEPTH, LineError, Owner, deeper_than, parse_line
 from membergraph.connectors.sources import SourceSpec, Taken
 
@@ -28,7 +28,7 @@ __all__ = ["MongoSource"]
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1000
-_PRIVATE = ("_id", "_owner")
+_PRIVATE = ("_id", "_owner", "_pending")
 MAX_DEPTH = MAX_LINE_DEPTH
 """Levels of nesting MongoDB stores in a document, at most (each object or array is one)."""
 
@@ -106,18 +106,19 @@ class MongoSource(SourceConnector):
             raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
         self._count = report.accepted
 
-    async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
+    async def append(self, lines: Sequence[BaseModel], mark: Mark | None = None) -> list[Taken]:
         """Upsert lines by their id; a line equal to the stored one is ``unchanged``; a line
-        MongoDB cannot hold (:func:`unstorable`) is ``rejected``, saying why."""
+        MongoDB cannot hold (:func:`unstorable`) is ``rejected``, saying why. A mark is a
+        field of the line's own document (``_pending``): written with it, atomically."""
         refused = {i: unstorable(line.model_dump(mode="json")) for i, line in enumerate(lines)}
         storable = [line for i, line in enumerate(lines) if refused[i] is None]
-        outcomes = iter(await self._append(storable))
+        outcomes = iter(await self._append(storable, mark))
         return [
             Taken("rejected", error=f"the line {why}") if why else next(outcomes)
             for why in refused.values()
         ]
 
-    async def _append(self, lines: Sequence[BaseModel]) -> list[Taken]:
+    async def _append(self, lines: Sequence[BaseModel], mark: Mark | None) -> list[Taken]:
         if not lines:
             return []
         try:
@@ -128,6 +129,8 @@ class MongoSource(SourceConnector):
             stored = {doc["_id"]: self._stored_line(doc) for doc in found}
             outcomes, changed = self.sort_out(lines, stored)
             writes = {self.line_id(line): _line_doc(self.spec, line, o) for line, o in changed}
+            for line_id, pending in self.marks(lines, outcomes, mark).items():
+                writes[line_id]["_pending"] = pending
             if writes:
                 await self.collection.bulk_write(
                     [ReplaceOne({"_id": i}, d, upsert=True) for i, d in writes.items()],
@@ -141,6 +144,28 @@ class MongoSource(SourceConnector):
         if self._count is not None:
             self._count += sum(1 for taken in outcomes if taken == "created")
         return outcomes
+
+    async def unsettled(self) -> list[tuple[BaseModel, str]]:
+        try:
+            docs = await self.collection.find({"_pending": {"$exists": True}}).to_list()
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"listing marks failed: {exc}") from exc
+        found = [(self._parse(doc), doc["_pending"]) for doc in docs]
+        return [(parsed[0], mark) for parsed, mark in found if not isinstance(parsed, LineError)]
+
+    async def settle(self, marks: Sequence[tuple[str, str]]) -> None:
+        if not marks:
+            return
+        try:
+            await self.collection.bulk_write(
+                [
+                    UpdateOne({"_id": i, "_pending": m}, {"$unset": {"_pending": ""}})
+                    for i, m in marks
+                ],
+                ordered=False,
+            )
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"settling marks failed: {exc}") from exc
 
     def _stored_line(self, doc: dict[str, Any]) -> object:
         parsed = self._parse(doc)

@@ -30,7 +30,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from membergraph._perf import gc_paused
-from membergraph.connectors.base import SourceConnector, SourceUnavailable
+from membergraph.connectors.base import Mark, SourceConnector, SourceUnavailable
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import LineError, LoadReport, Owner
 from membergraph.connectors.shared_trips import SharedTrips
@@ -48,11 +48,21 @@ CREATE TABLE IF NOT EXISTS source_lines (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS source_lines_owner ON source_lines (source, owner);
 CREATE TABLE IF NOT EXISTS source_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- A pushed line whose push is not done yet (identity, feed): written in the line's own
+-- transaction, dropped when the push is; a start finishes what a killed process left.
+CREATE TABLE IF NOT EXISTS source_pending (
+    source TEXT NOT NULL, line_id TEXT NOT NULL, mark TEXT NOT NULL,
+    PRIMARY KEY (source, line_id)
+) WITHOUT ROWID;
 """
 _CHUNK = 500
 _UPSERT = (
     "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
     " ON CONFLICT (source, line_id) DO UPDATE SET owner = excluded.owner, body = excluded.body"
+)
+_MARK = (
+    "INSERT INTO source_pending (source, line_id, mark) VALUES (?,?,?)"
+    " ON CONFLICT (source, line_id) DO UPDATE SET mark = excluded.mark"
 )
 
 
@@ -248,12 +258,14 @@ class SqliteSource(SourceConnector):
             if len(rows) < 5000:
                 return
 
-    async def append(self, lines: Sequence[BaseModel]) -> list[Taken]:
-        """Store lines (one transaction, written before anything is answered); per line
-        what :meth:`~SourceConnector.sort_out` decided against the stored versions."""
+    async def append(self, lines: Sequence[BaseModel], mark: Mark | None = None) -> list[Taken]:
+        """Store lines and their marks (one transaction, written before anything is
+        answered); per line what :meth:`~SourceConnector.sort_out` decided against the
+        stored versions."""
         if not lines:
             return []
         ids = sorted({self.line_id(line) for line in lines})
+        source = self.source.value
 
         def take(db: sqlite3.Connection) -> list[Taken]:
             db.execute("BEGIN IMMEDIATE")  # read and write in one: no writer in between
@@ -266,11 +278,10 @@ class SqliteSource(SourceConnector):
                 outcomes, changed = self.sort_out(lines, stored)
                 db.executemany(
                     _UPSERT,
-                    [
-                        (self.source.value, self.line_id(line), owner, render(line))
-                        for line, owner in changed
-                    ],
+                    [(source, self.line_id(line), owner, render(line)) for line, owner in changed],
                 )
+                marks = self.marks(lines, outcomes, mark)
+                db.executemany(_MARK, [(source, i, m) for i, m in marks.items()])
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -281,6 +292,21 @@ class SqliteSource(SourceConnector):
         if self.count is not None:
             self.count += sum(1 for taken in outcomes if taken == "created")
         return outcomes
+
+    async def unsettled(self) -> list[tuple[BaseModel, str]]:
+        # A stored line that no longer validates is logged by _parse and left unannounced.
+        rows = await self.lines.run(_pending, self.source.value)
+        return [(line, mark) for body, mark in rows if (line := self._parse(body)) is not None]
+
+    async def settle(self, marks: Sequence[tuple[str, str]]) -> None:
+        if marks:
+            source = self.source.value
+            await self.lines.run(
+                lambda db: db.executemany(
+                    "DELETE FROM source_pending WHERE source = ? AND line_id = ? AND mark = ?",
+                    [(source, i, m) for i, m in marks],
+                )
+            )
 
     async def put(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
         """Write ``(line id, owner, JSON)`` rows as they are (a first load of lines already
@@ -341,6 +367,20 @@ def _where_in(  # noqa: PLR0917
             (source, *chunk),
         ).fetchall()
     return rows
+
+
+def _pending(db: sqlite3.Connection, source: str) -> list[tuple[bytes, str]]:
+    # A mark whose line is gone (erased since) has nothing left to finish.
+    db.execute(
+        "DELETE FROM source_pending WHERE source = ? AND NOT EXISTS (SELECT 1 FROM source_lines"
+        " l WHERE l.source = source_pending.source AND l.line_id = source_pending.line_id)",
+        (source,),
+    )
+    return db.execute(
+        "SELECT l.body, p.mark FROM source_pending p JOIN source_lines l"
+        " ON l.source = p.source AND l.line_id = p.line_id WHERE p.source = ?",
+        (source,),
+    ).fetchall()
 
 
 def _page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, bytes]]:

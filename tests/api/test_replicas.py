@@ -8,9 +8,13 @@ it acknowledged, with its feed entry, and nothing half-written.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
+import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -139,6 +143,75 @@ def test_a_killed_process_keeps_every_line_it_acknowledged_with_its_feed_entry(
         }
         assert set(acknowledged) <= fed
         assert member["loyalty"]["pointsBalance"] == 10 * held  # type: ignore[index]
+
+
+def _batches(tag: str) -> Iterator[list[dict[str, object]]]:
+    """Batches of three purchases: two online orders of a new customer, one on the card."""
+    for n in itertools.count():
+        yield [
+            {
+                **_purchase(0),
+                "transaction_id": f"T-KILL-{tag}-{n}-{k}",
+                "loyalty_id": None,
+                "channel": "online",
+                "email": f"kill.{tag}.{n}@mailbox.org",
+            }
+            for k in range(2)
+        ] + [{**_purchase(0), "transaction_id": f"T-KILL-{tag}-{n}-2"}]
+
+
+def _half_done(store: Path) -> list[str]:
+    """Lines of the stream stored without their identity record or their feed entry."""
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        rows = db.execute(
+            "SELECT l.line_id FROM source_lines l WHERE l.line_id LIKE 'T-KILL-%' AND ("
+            " NOT EXISTS (SELECT 1 FROM records r WHERE r.source = l.source AND r.key = l.owner"
+            "  AND r.member_id IS NOT NULL)"
+            " OR NOT EXISTS (SELECT 1 FROM feed f WHERE f.source = l.source"
+            "  AND f.line_id = l.line_id))"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_a_process_killed_mid_push_leaves_no_line_half_applied_after_a_restart(
+    folder: Path, tmp_path: Path
+) -> None:
+    # Given two clients streaming batches into a process, killed while pushes are in flight,
+    # three times over (where in a push a kill lands is chance: each round is another draw)
+    store = tmp_path / "one.db"
+    acknowledged: list[str] = []
+    for round_ in range(3):
+        stop = threading.Event()
+
+        def stream(address: str, tag: str, stop: threading.Event = stop) -> None:
+            with httpx.Client(timeout=5) as client:
+                for batch in _batches(tag):
+                    if stop.is_set():
+                        return
+                    try:
+                        answer = client.post(f"http://{address}/ingest/transactions", json=batch)
+                    except httpx.HTTPError:
+                        return
+                    if answer.status_code == 200:
+                        acknowledged.extend(str(line["transaction_id"]) for line in batch)
+
+        with serve_ready(folder, store) as (a, process):
+            before = len(acknowledged)
+            clients = [threading.Thread(target=stream, args=(a, f"{round_}{tag}")) for tag in "ab"]
+            for thread in clients:
+                thread.start()
+            until(lambda before=before: len(acknowledged) >= before + 30, seconds=120)
+            os.kill(process.pid, signal.SIGKILL)
+            stop.set()
+            for thread in clients:
+                thread.join()
+            assert len(acknowledged) >= before + 30
+    # When it starts again, then every stored line has its record and its feed entry
+    with serve_ready(folder, store):
+        assert _half_done(store) == []
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+            fed = {r[0] for r in db.execute("SELECT line_id FROM feed WHERE source IS NOT NULL")}
+        assert set(acknowledged) <= fed
 
 
 def test_a_second_start_over_the_same_folder_reads_none_of_its_lines(
