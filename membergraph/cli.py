@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
 import webbrowser
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -17,10 +19,12 @@ from rich.progress import Progress
 from membergraph.cli_checks import require_out_folder, require_store
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.files import FileConnector
+from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import ProfileName, write_demo_data
 from membergraph.export_cli import export_members
-from membergraph.gateway import mongo_sources, mongo_timeouts, open_sources
-from membergraph.identity.batch import resolve_folder
+from membergraph.gateway import embedded_path, mongo_sources, mongo_timeouts, open_sources
+from membergraph.identity.batch import HeldLines, resolve_folder
+from membergraph.identity.load import ownership
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.privacy.cli import privacy_app
@@ -355,7 +359,7 @@ async def _resolve(
     with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
         task = progress.add_task("reading sources", total=None)
         store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
-        async with store as identity_store:
+        async with store as identity_store, _held_lines(settings) as held:
             privacy = await suppressing(identity_store, settings)
             result = await resolve_folder(
                 data,
@@ -366,6 +370,7 @@ async def _resolve(
                 on_phase=lambda phase: progress.update(task, description=phase),
                 workers=workers,
                 refuse=None if privacy is None else privacy.suppressor.refused,
+                held=held,
             )
             # Members changed: their metrics are measured again whole at the next start.
             await identity_store.metrics().set_position(None)
@@ -383,6 +388,23 @@ async def _resolve(
     if result.malformed:
         err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')
     return result.members, time.perf_counter() - started
+
+
+@contextlib.asynccontextmanager
+async def _held_lines(settings: Settings) -> AsyncIterator[HeldLines | None]:
+    """What the embedded store's source table holds now, by line id, for ``membergraph
+    resolve`` (None: no such table, as with a MongoDB store or a new file)."""
+    path = embedded_path(settings)
+    if path is None or path == ":memory:" or not await asyncio.to_thread(Path(path).exists):
+        yield None
+        return
+    lines = SqliteLines(path, settings.durable)
+    await lines.open()
+    try:
+        tables = lines.sources(lambda spec: ownership(spec.name, settings.default_region))
+        yield lambda source, ids: tables[source].by_id(ids)
+    finally:
+        await lines.aclose()
 
 
 @app.command()

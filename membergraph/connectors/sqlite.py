@@ -293,6 +293,11 @@ class SqliteSource(SourceConnector):
             self.count += sum(1 for taken in outcomes if taken == "created")
         return outcomes
 
+    async def by_id(self, ids: Sequence[str]) -> dict[str, BaseModel]:
+        """The stored version of each line id held (ids not held are left out)."""
+        rows = await self.lines.run(_by_id, self.source.value, sorted(set(ids)))
+        return {line_id: line for line_id, body in rows if (line := self._parse(body)) is not None}
+
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
         # A stored line that no longer validates is logged by _parse and left unannounced.
         rows = await self.lines.run(_pending, self.source.value)

@@ -19,21 +19,31 @@ from itertools import repeat
 from pathlib import Path
 
 import orjson
+from pydantic import BaseModel
 
 from membergraph._perf import gc_paused
+from membergraph.connectors.files import FileConnector
 from membergraph.connectors.lines import LineError, LoadReport
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Ordering
 from membergraph.identity.answer_file import AnswerFile
 from membergraph.identity.file_pieces import PIECE_BYTES, Piece, cut, read_pieces
-from membergraph.identity.load import fold_into
-from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.load import fold_into, ownership
+from membergraph.identity.records import RecordData, RecordKey, record_of_line
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.port import IdentityStore
 
-__all__ = ["BatchResult", "FolderScan", "Refuse", "resolve_folder", "scan_folder"]
+__all__ = [
+    "BatchResult",
+    "FolderScan",
+    "HeldLines",
+    "Refuse",
+    "prefer_held",
+    "resolve_folder",
+    "scan_folder",
+]
 
 logger = logging.getLogger(__name__)
 _NONE: Mapping[RecordKey, str] = {}
@@ -243,6 +253,37 @@ class BatchResult:
     """Lines left out for carrying a suppressed identifier."""
 
 
+HeldLines = Callable[[SourceName, Sequence[str]], Awaitable[Mapping[str, BaseModel]]]
+"""The lines a store holds now, by line id (the embedded store's source table)."""
+
+
+async def prefer_held(
+    records: dict[RecordKey, RecordData], folder: Path, held: HeldLines, region: str
+) -> int:
+    """Resolve a CRM contact the store holds a newer version of (by the source's ordering) as
+    that version says: the folder's older line updates nothing. Only CRM lines change what
+    their record is (names, birth date, address, e-mails); other sources' records gain
+    identifiers line by line, which the store's records keep (``resolve_all``). Answers how
+    many contacts the store's version decided."""
+    spec = SOURCES[SourceName.CRM]
+    ids = [key for source, key in records if source == SourceName.CRM]
+    stored = await held(SourceName.CRM, ids) if ids else {}
+    if not stored:
+        return 0
+    contacts = FileConnector(spec, folder, ownership(SourceName.CRM, region))
+    await asyncio.to_thread(contacts.load)
+    in_folder = {contacts.line_id(line): line for line in contacts.lines()}
+    newer = 0
+    for line_id, line in stored.items():
+        mine = in_folder.get(line_id)
+        if mine is None or spec.order.verdict(line, mine) == "stale":
+            record = record_of_line(SourceName.CRM, line, region)
+            if record is not None:
+                records[record.ref] = record
+                newer += 1
+    return newer
+
+
 async def resolve_folder(
     folder: Path,
     out: Path,
@@ -252,12 +293,14 @@ async def resolve_folder(
     on_phase: Callable[[str], object] = lambda _: None,
     workers: int | None = None,
     refuse: Refuse | None = None,
+    held: HeldLines | None = None,
 ) -> BatchResult:
     """Resolve a folder into ``store`` (open) and write one JSON line per input line to
     ``out``: ``{"source", "id", "member_id"}``, or ``"error"`` with ``id`` null.
 
     ``refuse`` (the store's suppressions; None when nothing is suppressed): lines carrying
-    a suppressed identifier are left out, answered ``"suppressed": true``.
+    a suppressed identifier are left out, answered ``"suppressed": true``. ``held``: the
+    lines the store holds now, if it holds any (:func:`prefer_held`).
     """
     phases: dict[str, float] = {}
     began = time.perf_counter()
@@ -277,6 +320,8 @@ async def resolve_folder(
     try:
         scan = scan_folder(folder, region, workers, exact=refuse is not None)
         suppressed = 0 if refuse is None else await scan.screen(refuse)
+        if held is not None:  # after the screen: a suppressed contact stays left out
+            await prefer_held(scan.records, folder, held, region)
         lap("read and validate", "resolving")
 
         async def answer(result: ApplyResult) -> None:
