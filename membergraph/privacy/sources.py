@@ -81,6 +81,11 @@ def _erase_rows(
                 f"DELETE FROM source_lines WHERE source = ? AND owner IN ({marks})",
                 (source.value, *chunk),
             )
+            # An unfinished push's marks go too: nothing is left to finish for this person.
+            db.executemany(
+                "DELETE FROM source_pending WHERE source = ? AND line_id = ?",
+                [(source.value, line_id) for line_id, _ in rows],
+            )
             for line_id, body in rows:
                 erased.lines.append(str(line_id))
                 copy = _kept(source, body, pseudonym)
@@ -98,7 +103,7 @@ def _erase_rows(
 
 
 async def _erase_mongo(connector: Any, owners: list[str], pseudonym: Pseudonym) -> Erased:
-    from membergraph.connectors.mongodb import _line_doc
+    from membergraph.connectors.mongodb import _PRIVATE, _line_doc
 
     erased = Erased()
     source = connector.source
@@ -106,7 +111,7 @@ async def _erase_mongo(connector: Any, owners: list[str], pseudonym: Pseudonym) 
     copies = []
     for doc in docs:
         erased.lines.append(str(doc["_id"]))
-        body = orjson.dumps({k: v for k, v in doc.items() if k not in ("_id", "_owner")})
+        body = orjson.dumps({k: v for k, v in doc.items() if k not in _PRIVATE})
         kept = _kept(source, body, pseudonym)
         if kept is not None:
             copies.append(_line_doc(connector.spec, kept, ""))
