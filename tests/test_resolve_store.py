@@ -32,12 +32,29 @@ ORDER = {  # an online order by an e-mail the folder's contact does not list
     "occurred_at": "2026-02-01T10:00:00Z",
     "amount_cents": 1200,
 }
+NEWER = {  # the contact ingested again later, listing the work e-mail too
+    **CONTACT,
+    "first_name": "Adah",
+    "emails": ["ada.quill@mailbox.org", "ada.work@quillworks.com"],
+    "updated_at": "2026-06-01T00:00:00Z",
+}
 LOOKUP = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
   id profile { firstName } } }"""
 
 
 def _member(client: TestClient, email: str) -> dict[str, object] | None:
     return gql(client, LOOKUP, e=email)["data"]["memberByIdentifier"]  # type: ignore[index,no-any-return]
+
+
+def _first_name(tmp_path: Path) -> str:
+    """The first name the contact's record holds: what the matching rules compare."""
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        [(name,)] = db.execute("SELECT first_name FROM records WHERE key = 'C-ADA'").fetchall()
+    return str(name)
+
+
+def _settings(folder: Path, tmp_path: Path) -> Settings:
+    return Settings(data=folder, store=f"sqlite:///{tmp_path / 's.db'}", cache_dir=tmp_path)
 
 
 @pytest.fixture
@@ -50,19 +67,13 @@ def folder(tmp_path: Path) -> Path:
 
 
 def test_resolve_keeps_what_a_newer_ingested_line_joined(folder: Path, tmp_path: Path) -> None:
-    settings = Settings(data=folder, store=f"sqlite:///{tmp_path / 's.db'}", cache_dir=tmp_path)
+    settings = _settings(folder, tmp_path)
     # Given a newer version of the contact, listing the work e-mail, ingested after the folder
-    newer = {
-        **CONTACT,
-        "first_name": "Adah",
-        "emails": ["ada.quill@mailbox.org", "ada.work@quillworks.com"],
-        "updated_at": "2026-06-01T00:00:00Z",
-    }
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         assert _member(client, "ada.work@quillworks.com") != _member(
             client, "ada.quill@mailbox.org"
         )
-        assert client.post("/ingest/crm", json=[newer]).json()["lines"][0]["status"] == "updated"
+        assert client.post("/ingest/crm", json=[NEWER]).json()["lines"][0]["status"] == "updated"
         joined = _member(client, "ada.work@quillworks.com")
         assert joined == _member(client, "ada.quill@mailbox.org")
     # When the folder (with the older version) is resolved into the store
@@ -74,9 +85,7 @@ def test_resolve_keeps_what_a_newer_ingested_line_joined(folder: Path, tmp_path:
     # Then the online order stays with the contact, in the answer file and in the store
     answers = {a["id"]: a["member_id"] for a in read_jsonl(out)}
     assert answers["C-ADA"] == answers["T-ADA-1"]
-    with sqlite3.connect(tmp_path / "s.db") as db:  # what the matching rules compare
-        [(name,)] = db.execute("SELECT first_name FROM records WHERE key = 'C-ADA'").fetchall()
-    assert name == "Adah", "the contact's record is the newer version's"
+    assert _first_name(tmp_path) == "Adah", "the contact's record is the newer version's"
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         member = _member(client, "ada.work@quillworks.com")
         assert member == _member(client, "ada.quill@mailbox.org")
@@ -86,15 +95,9 @@ def test_resolve_keeps_what_a_newer_ingested_line_joined(folder: Path, tmp_path:
 def test_a_changed_folder_at_start_does_not_undo_a_newer_ingested_line(
     folder: Path, tmp_path: Path
 ) -> None:
-    settings = Settings(data=folder, store=f"sqlite:///{tmp_path / 's.db'}", cache_dir=tmp_path)
-    newer = {
-        **CONTACT,
-        "first_name": "Adah",
-        "emails": ["ada.quill@mailbox.org", "ada.work@quillworks.com"],
-        "updated_at": "2026-06-01T00:00:00Z",
-    }
+    settings = _settings(folder, tmp_path)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
-        client.post("/ingest/crm", json=[newer])
+        client.post("/ingest/crm", json=[NEWER])
         joined = _member(client, "ada.work@quillworks.com")
     # Given the folder changed meanwhile (another contact), still with Ada's older line
     other = {**CONTACT, "contact_id": "C-BEA", "emails": ["bea@mailbox.org"], "first_name": "Bea"}
@@ -104,6 +107,4 @@ def test_a_changed_folder_at_start_does_not_undo_a_newer_ingested_line(
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         assert _member(client, "ada.work@quillworks.com") == joined
         assert _member(client, "bea@mailbox.org") is not None
-    with sqlite3.connect(tmp_path / "s.db") as db:
-        [(name,)] = db.execute("SELECT first_name FROM records WHERE key = 'C-ADA'").fetchall()
-    assert name == "Adah"
+    assert _first_name(tmp_path) == "Adah"
