@@ -22,9 +22,11 @@ __all__ = [
     "LineError",
     "LoadReport",
     "Owner",
+    "TOO_DEEP",
     "Ownership",
     "deeper_than",
     "parse_line",
+    "too_deep",
 ]
 
 Owner = Callable[[BaseModel], str | None]
@@ -123,16 +125,24 @@ def _may_be_too_deep(raw: bytes | str) -> bool:
     return raw.count(b"{") + raw.count(b"[") > MAX_LINE_DEPTH
 
 
+def too_deep(raw: bytes | str) -> bool:
+    """Whether a line of JSON text nests deeper than :data:`MAX_LINE_DEPTH` (False for text
+    that is not JSON: its parser says what is wrong with it)."""
+    if not _may_be_too_deep(raw):
+        return False
+    try:
+        return deeper_than(orjson.loads(raw), MAX_LINE_DEPTH)
+    except orjson.JSONDecodeError:
+        return False
+
+
 def parse_line(
     spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner
 ) -> tuple[BaseModel, str] | LineError:
     """Validate one line (JSON text or an already decoded object) of a source; one nested
     deeper than :data:`MAX_LINE_DEPTH` is refused (no backend could store it)."""
-    if isinstance(raw, bytes | str) and _may_be_too_deep(raw):
-        try:
-            raw = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            return LineError(where, f"not JSON: {exc}")
+    if isinstance(raw, bytes | str) and too_deep(raw):
+        return LineError(where, TOO_DEEP)
     if isinstance(raw, bytes | str):
         try:
             # Straight from JSON text: a third faster than decoding to a dict first.

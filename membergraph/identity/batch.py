@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import time
+from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -179,6 +180,46 @@ def _fold(
     return records
 
 
+def refuse_rewrites(pieces: Sequence[Piece], why: Callable[[str], str]) -> int:
+    """An immutable source's lines whose id came before with other content become errors
+    (``why(line id)``), as ``POST /ingest`` and the file loader refuse them; the pieces were
+    read exactly (their line numbers and digests). Answers how many."""
+    first: dict[str, int] = {}
+    refused = 0
+    for piece in pieces:
+        rewrites = set()
+        for index, (line_id, digest) in enumerate(zip(piece.ids, piece.digests, strict=True)):
+            if first.setdefault(line_id, digest) != digest:
+                rewrites.add(index)
+        if rewrites:
+            _as_errors(piece, rewrites, why)
+            refused += len(rewrites)
+    return refused
+
+
+def _as_errors(piece: Piece, rewrites: set[int], why: Callable[[str], str]) -> None:
+    """Turn the accepted lines at ``rewrites`` into errors, keeping the file order."""
+    kept = [i for i in range(len(piece.ids)) if i not in rewrites]
+    events = [(piece.numbers[i], 0, i) for i in range(len(piece.ids))]
+    events += [(error[1], 1, n) for n, error in enumerate(piece.errors)]
+    ids: list[str] = []
+    parts_of, numbers = array("i"), array("i")
+    errors: list[tuple[int, int, str, str | None]] = []
+    for number, is_error, at in sorted(events):
+        if is_error:
+            errors.append((len(ids), *piece.errors[at][1:]))
+        elif at in rewrites:
+            errors.append((len(ids), number, why(piece.ids[at]), None))
+        else:
+            ids.append(piece.ids[at])
+            parts_of.append(piece.parts_of[at])
+            numbers.append(number)
+    piece.ids, piece.parts_of, piece.numbers, piece.errors = ids, parts_of, numbers, errors
+    piece.digests = array("q", (piece.digests[i] for i in kept))
+    if piece.order:
+        piece.order = array("d", (piece.order[i] for i in kept))
+
+
 def _repeats(pieces: Sequence[Piece]) -> bool:
     """Whether a line id comes twice in one source's pieces."""
     ids: set[str] = set()
@@ -220,6 +261,10 @@ def scan_folder(
         exact_pieces = read_pieces([(*args[i], False) for i in redo], count)
         for i, piece in zip(redo, exact_pieces, strict=True):
             found[i] = piece
+        for source in again:
+            if SOURCES[source].order.immutable:
+                mine = [found[i] for i, task in enumerate(tasks) if task[0] is source]
+                refuse_rewrites(mine, SOURCES[source].taken_elsewhere)
     pieces: list[tuple[SourceName, str, int, Piece]] = []
     reports = {source: LoadReport() for source in SOURCES}
     line_of: dict[Path, int] = {}

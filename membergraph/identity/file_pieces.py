@@ -11,6 +11,7 @@ tuples), and the errors with their line numbers. Pickled line models would cost 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from array import array
 from collections.abc import Set as AbstractSet
@@ -21,11 +22,12 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from membergraph._perf import gc_paused
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
-from membergraph.connectors.lines import NO_OWNER, LineError, parse_line
+from membergraph.connectors.lines import NO_OWNER, TOO_DEEP, LineError, parse_line, too_deep
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.identity.load import owner_key
@@ -39,7 +41,7 @@ from membergraph.identity.records import (
 )
 from membergraph.identity.workers import worker_pool
 
-__all__ = ["PIECE_BYTES", "Piece", "cut", "read_piece", "read_pieces"]
+__all__ = ["PIECE_BYTES", "Piece", "content_digest", "cut", "read_piece", "read_pieces"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,17 @@ class Piece:
     # identifies no one (a placeholder its only identifier) its id)
     errors: list[tuple[int, int, str, str | None]] = field(default_factory=list)
     refused: set[int] = field(default_factory=set)  # parts carrying a suppressed identifier
+    # Read only when a line id comes twice (by_record=False): per id its line number in the
+    # piece, and for an immutable source a digest of its content (batch.refuse_rewrites).
+    numbers: array[int] = field(default_factory=lambda: array("i"))
+    digests: array[int] = field(default_factory=lambda: array("q"))
+
+
+def content_digest(raw: bytes) -> int:
+    """What a line says, whatever its key order and spacing: two versions of an event with
+    one digest are one event sent twice; with two, another content under its id."""
+    canonical = orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(hashlib.blake2b(canonical, digest_size=8).digest(), signed=True)
 
 
 def read_piece(
@@ -94,7 +107,7 @@ def read_piece(
     validate = spec.model.__pydantic_validator__.validate_json
     fast = fast_decoder(spec.model)  # the same answer, five times sooner (fastlines.py)
     line_id, fields, problem = attrgetter(spec.id_field), identity_of(source), spec.problem
-    order_of = spec.order.key
+    order_of, immutable = spec.order.key, spec.order.immutable
     role = fields.role if fields is not None else ""
     piece = Piece()
     ids, parts_of, errors = piece.ids, piece.parts_of, piece.errors
@@ -111,6 +124,9 @@ def read_piece(
         piece.lines = len(raws)
         for number, raw in enumerate(raws, start=1):
             if not raw or raw.isspace():
+                continue
+            if too_deep(raw):  # refused as parse_line refuses it (msgspec would take it)
+                errors.append((len(ids), number, TOO_DEEP, None))
                 continue
             try:
                 line = fast(raw)
@@ -163,6 +179,10 @@ def read_piece(
             parts_of.append(slot)
             if order_of is not None:
                 piece.order.append(order_of(line))
+            if not by_record:  # the exact pass: where each line is, and for events what
+                piece.numbers.append(number)
+                if immutable:
+                    piece.digests.append(content_digest(raw))
         piece.parts = [_row(record) for record in parts]
     return piece
 

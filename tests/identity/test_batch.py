@@ -113,6 +113,48 @@ def test_malformed_lines_keep_their_file_line_numbers_and_places(tmp_path: Path)
     assert "anonymous_id" in report.errors[1].message
 
 
+@pytest.mark.parametrize("piece_bytes", [512, 1 << 20], ids=["many-pieces", "one-piece"])
+def test_an_event_rewritten_or_nested_too_deep_is_refused_as_the_loader_refuses_it(
+    tmp_path: Path, piece_bytes: int
+) -> None:
+    def event(i: int, **more: object) -> dict[str, object]:
+        return {
+            "event_id": f"E{i}",
+            "anonymous_id": f"a{i % 3}",
+            "type": "page",
+            "occurred_at": "2026-01-01T00:00:00Z",
+            **more,
+        }
+
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(120):
+        deep = {"k": deep}
+    good = [orjson.dumps(event(i)) for i in range(30)]
+    resent = b'{"occurred_at": "2026-01-01T00:00:00Z",  "type": "page", "anonymous_id": "a1",'
+    resent += b' "event_id": "E4"}'  # E4 again: other key order and spacing, same content
+    rewritten = orjson.dumps(event(4, name="Email Opened"))  # E4 with other content
+    too_deep = orjson.dumps(event(31, properties=deep))
+    lines = [*good[:20], resent, rewritten, too_deep, *good[20:]]
+    (tmp_path / "web_analytics.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    scan = scan_folder(tmp_path, workers=2, piece_bytes=piece_bytes)
+    answers = [orjson.loads(line) for line in b"".join(scan.answers({})).splitlines()]
+    errors = [(n, a["error"]) for n, a in enumerate(answers) if "error" in a]
+    # The same lines and reasons the file loader (serve, load) reports.
+    loaded = open_sources(tmp_path, "US").reports()[SourceName.WEB_ANALYTICS]
+    assert errors == [(21, str(loaded.errors[0])), (22, str(loaded.errors[1]))]
+    assert errors[0][1] == (
+        "web_analytics.jsonl:22: event_id E4 is already taken with other content, "
+        "and web_analytics lines never change: send a new id"
+    )
+    assert (
+        errors[1][1] == "web_analytics.jsonl:23: nested deeper than the 100 levels a line may have"
+    )
+    assert answers[20]["id"] == "E4"  # sent again, the same event: answered, not refused
+    report = scan.reports[SourceName.WEB_ANALYTICS]
+    assert (report.lines, report.accepted, report.malformed) == (33, 31, 2)
+    assert (loaded.lines, loaded.accepted, loaded.malformed) == (33, 31, 2)
+
+
 def test_a_purchase_naming_no_customer_is_refused_with_its_line(tmp_path: Path) -> None:
     sale = {"channel": "store", "occurred_at": "2026-01-01T00:00:00Z", "amount_cents": 100}
     lines = [
