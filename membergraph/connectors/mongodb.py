@@ -69,6 +69,8 @@ class MongoSource(SourceConnector):
     async def ensure_indexes(self) -> None:
         try:
             await self.collection.create_index([("_owner", ASCENDING)])
+            # Only lines of an unfinished push carry a mark: a start finds them at once.
+            await self.collection.create_index([("_pending", ASCENDING)], sparse=True)
         except PyMongoError as exc:
             raise SourceUnavailable(self.source, f"cannot create its index: {exc}") from exc
 
