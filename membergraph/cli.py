@@ -22,7 +22,6 @@ from membergraph.connectors.files import FileConnector
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import ProfileName, write_demo_data
 from membergraph.export_cli import export_members
-from membergraph.gateway import embedded_path, mongo_sources, mongo_timeouts, open_sources
 from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
 from membergraph.identity.rules import RulesError, load_rules
@@ -30,6 +29,7 @@ from membergraph.identity.store import StoreError, store_from_url
 from membergraph.privacy.cli import privacy_app
 from membergraph.privacy.gate import Keep, suppressing, unsuppressed
 from membergraph.settings import Settings, SettingsError, load_settings
+from membergraph.source_set import embedded_path, mongo_sources, mongo_timeouts, open_sources
 
 app = typer.Typer(
     no_args_is_help=True,

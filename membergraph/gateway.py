@@ -1,4 +1,5 @@
-"""Assembling a gateway from settings: sources, identity store, first resolution.
+"""Assembling a gateway from settings: sources (:mod:`.source_set`), identity store, first
+resolution.
 
 Used by the Starlette lifespan (``app.py``) and by the CLI's batch commands.
 """
@@ -9,22 +10,18 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from membergraph._perf import gc_paused
-from membergraph.connectors.base import SourceConnector
-from membergraph.connectors.files import FileConnector, LoadReport
+from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import SourceName
-from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
-from membergraph.demo import generator_version, write_demo_data
 from membergraph.identity.feed import FeedEntry, FeedFollower
-from membergraph.identity.load import collect_records, count_nobodys, ownership
+from membergraph.identity.load import collect_records, count_nobodys
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.steward_suggestions import ScoredPairs
@@ -34,171 +31,20 @@ from membergraph.privacy.gate import Keep, unsuppressed
 from membergraph.resolvers.context import Gateway
 from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
+from membergraph.source_set import (
+    SourceSet,
+    demo_folder,
+    embedded_path,
+    mongo_timeouts,
+    open_source_set,
+    open_sources,
+    sqlite_sources,
+)
 
-__all__ = [
-    "SourceSet",
-    "demo_folder",
-    "follow_feed",
-    "mongo_sources",
-    "open_gateway",
-    "open_source_set",
-    "open_sources",
-]
+__all__ = ["follow_feed", "load_folder_into", "open_gateway", "rules_fingerprint"]
 
 logger = logging.getLogger(__name__)
 _SAYS_NOTHING = frozenset(("stale", "rejected", "suppressed"))  # verdicts of unresolved lines
-
-
-@dataclass
-class SourceSet:
-    """The four sources, each over its backend (files, MongoDB or HTTP)."""
-
-    where: str  # what to tell a person: the folder, or the URL without its password
-    connectors: dict[SourceName, SourceConnector]
-    folder: Path | None = None
-    closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
-
-    def reports(self) -> dict[SourceName, LoadReport]:
-        return {name: conn.report for name, conn in self.connectors.items()}
-
-    def lines(self) -> Iterator[tuple[SourceName, BaseModel]]:
-        """Every line of the file sources (already in memory)."""
-        for name, conn in self.connectors.items():
-            if isinstance(conn, FileConnector):
-                for line in conn.lines():
-                    yield name, line
-
-    async def all_lines(self) -> list[tuple[SourceName, BaseModel]]:
-        """Every line of the file sources and the remote ones (file sources reported theirs
-        when they were read; a SQLite source table is not listed: it was resolved as it was
-        loaded)."""
-        found = list(self.lines())
-        for name, conn in self.connectors.items():
-            if not isinstance(conn, FileConnector | SqliteSource):
-                found += [(name, line) async for line in conn.scan()]
-                _log_report(name, conn.report)
-        return found
-
-    async def aclose(self) -> None:
-        for close in self.closers:
-            await close()
-
-
-def _log_report(name: SourceName, report: LoadReport) -> None:
-    for error in report.errors[:5]:
-        logger.warning("skipped malformed line %s", error)
-    if report.malformed:
-        logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
-
-
-def demo_folder(settings: Settings) -> Path:
-    """The generated demo data set, written once into the cache folder for each version of
-    the generator (a folder an older one wrote is never served)."""
-    name = f"demo-{settings.demo_members}-seed{settings.demo_seed}-{generator_version()}"
-    folder = settings.cache_dir / name
-    if not (folder / "truth.jsonl").exists():
-        write_demo_data(folder, settings.demo_members, settings.demo_seed)
-    return folder
-
-
-def _owner(source: SourceName, region: str) -> Callable[[BaseModel], str | None]:
-    return ownership(source, region)
-
-
-def open_sources(
-    folder: Path, region: str, timeout: float = 5.0, keep_order: bool = False
-) -> SourceSet:
-    """Read every source file of a folder; malformed lines are reported, never fatal."""
-    connectors: dict[SourceName, SourceConnector] = {}
-    for name, spec in SOURCES.items():
-        conn = FileConnector(spec, folder, _owner(name, region), timeout)
-        with gc_paused():
-            _log_report(name, conn.load(keep_order))
-        connectors[name] = conn
-    return SourceSet(str(folder), connectors, folder)
-
-
-def mongo_timeouts(settings: Settings) -> Any:
-    """The settings' MongoDB timeouts (a ``MongoTimeouts``)."""
-    from membergraph.identity.store.mongodb_client import MongoTimeouts
-
-    return MongoTimeouts(
-        settings.mongodb_timeout_ms,
-        settings.mongodb_server_selection_ms,
-        settings.mongodb_transaction_ms,
-    )
-
-
-async def mongo_sources(
-    url: str, region: str, client: Any = None, source_timeout: float = 5.0, timeouts: Any = None
-) -> SourceSet:
-    """The four sources as collections of the database a ``mongodb://`` URL names."""
-    from membergraph.connectors.mongodb import MongoSource
-    from membergraph.identity.store.mongodb_client import connect, database_of, redact
-
-    owned = client is None
-    client = await connect(url, client, timeouts)
-    database = client[database_of(url)]
-    collections = {
-        name: MongoSource(spec, _owner(name, region), database[name.value], source_timeout)
-        for name, spec in SOURCES.items()
-    }
-    for collection in collections.values():
-        await collection.ensure_indexes()
-    closers: list[Callable[[], Awaitable[object]]] = [client.close] if owned else []
-    return SourceSet(redact(url), dict(collections), closers=closers)
-
-
-async def open_source_set(settings: Settings, mongo_client: Any = None) -> SourceSet:
-    """The sources as settings place them: MongoDB or a folder, then HTTP overrides."""
-    region = settings.default_region
-    if settings.sources:
-        sources = await mongo_sources(
-            settings.sources, region, mongo_client, timeouts=mongo_timeouts(settings)
-        )
-    else:
-        where = settings.data
-        if where is None:
-            where = await asyncio.to_thread(demo_folder, settings)
-        sources = await asyncio.to_thread(open_sources, where, region)
-    _http_overrides(settings, sources)
-    return sources
-
-
-def _http_overrides(settings: Settings, sources: SourceSet) -> None:
-    if not settings.http_sources:
-        return
-    import httpx
-
-    from membergraph.connectors.http import HttpSource
-
-    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
-    sources.closers.append(client.aclose)
-    for name, config in settings.http_sources.items():
-        owner = _owner(name, settings.default_region)
-        sources.connectors[name] = HttpSource(SOURCES[name], owner, config, client)
-    sources.where += " + HTTP (" + ", ".join(n.value for n in settings.http_sources) + ")"
-
-
-def embedded_path(settings: Settings) -> str | None:
-    """The SQLite file that holds the sources beside the identity store (the embedded
-    default), or None when the sources live elsewhere (MongoDB)."""
-    if settings.sources or not settings.store.startswith("sqlite:///"):
-        return None
-    return settings.store.removeprefix("sqlite:///")
-
-
-async def sqlite_sources(settings: Settings, path: str) -> tuple[SourceSet, SqliteLines]:
-    """The four sources as the source table of the store's file, then HTTP overrides."""
-    lines = SqliteLines(path, settings.durable)
-    await lines.open()
-    region = settings.default_region
-    connectors: dict[SourceName, SourceConnector] = dict(
-        lines.sources(lambda spec: _owner(spec.name, region), 5.0)
-    )
-    sources = SourceSet(path, connectors, closers=[lines.aclose])
-    _http_overrides(settings, sources)
-    return sources, lines
 
 
 async def load_folder_into(

@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from membergraph.cli import app
-from membergraph.gateway import demo_folder
 from membergraph.settings import Settings
+from membergraph.source_set import demo_folder
 from tests.conftest import read_jsonl
 
 runner = CliRunner()

@@ -9,12 +9,12 @@ import orjson
 import pytest
 
 from membergraph.connectors.models import SourceName
-from membergraph.gateway import open_sources
 from membergraph.identity import file_pieces
 from membergraph.identity.batch import resolve_folder, scan_folder
 from membergraph.identity.load import collect_records
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.source_set import open_sources
 
 
 def _facts(records: dict[RecordKey, RecordData]) -> dict[RecordKey, tuple[object, ...]]:
