@@ -31,7 +31,8 @@ from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
 from membergraph.http_rules import GraphQLHttpRules
 from membergraph.identity.store import StoreError
-from membergraph.ingest import IngestService, ingest_endpoint
+from membergraph.ingest import IngestService
+from membergraph.ingest_http import ingest_endpoint
 from membergraph.observability import (
     RequestTelemetry,
     Telemetry,

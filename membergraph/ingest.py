@@ -1,5 +1,5 @@
-"""Pushed source lines: :class:`IngestService` (the domain service) and ``POST
-/ingest/{source}`` (its thin HTTP handler), lines in the source file format answered per line.
+"""Pushed source lines: :class:`IngestService`, the domain service behind ``POST
+/ingest/{source}`` (:mod:`.ingest_http`), lines in the source file format answered per line.
 
 Each line is validated on its own; good lines are stored in the source (ordered against the
 version held: ``created``, ``updated``, ``unchanged``, ``stale``), applied to identity
@@ -21,12 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from pydantic import BaseModel
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
-from membergraph.auth import caller_of
 from membergraph.connectors.base import ConnectorError, Mark, SourceConnector
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
@@ -42,17 +38,9 @@ from membergraph.privacy.gate import SUPPRESSED_ERROR, screen
 from membergraph.resolvers.consent import record_line_consents
 from membergraph.resolvers.context import Gateway
 
-__all__ = [
-    "MAX_INGEST_BYTES",
-    "IngestRefused",
-    "IngestService",
-    "Pushed",
-    "fact_kind",
-    "ingest_endpoint",
-]
+__all__ = ["IngestRefused", "IngestService", "Pushed", "fact_kind"]
 
 logger = logging.getLogger(__name__)
-MAX_INGEST_BYTES = 8 * 1024 * 1024
 _TAKEN = ("created", "updated", "unchanged")  # the line is in the source
 
 
@@ -73,22 +61,6 @@ def fact_kind(source: SourceName, line: Any, previous: Any) -> ChangeKind:
     if source is SourceName.WEB_ANALYTICS:
         return ChangeKind.OFFER_REDEEMED if line.name == "Offer Redeemed" else ChangeKind.WEB_EVENT
     return ChangeKind.OFFER_REDEEMED if offered else ChangeKind.CALL
-
-
-def _problem(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-def _split_body(body: bytes) -> list[Any] | None:
-    """A JSON array of objects, or JSON Lines (each line decoded later, on its own)."""
-    stripped = body.lstrip()
-    if stripped.startswith(b"["):
-        try:
-            items = orjson.loads(stripped)
-        except orjson.JSONDecodeError:
-            return None
-        return list(items) if isinstance(items, list) else None
-    return [line for line in body.split(b"\n")]
 
 
 @dataclass(slots=True)
@@ -357,54 +329,3 @@ def _entry(
     if record is not None:
         entry["record"] = {"source": record.source, "key": record.key}
     return entry
-
-
-BOUND_INGEST = (
-    "a token bound to one member may push no source line, whatever its scopes: lines come "
-    "from the systems of record (a POS, the CRM), where a member's own changes are made"
-)
-
-
-async def ingest_endpoint(request: Request) -> Response:
-    """``POST /ingest/{source}``: checks, one call to :class:`IngestService`, the answer."""
-    service: IngestService = request.app.state.ingest
-    caller = caller_of(request)
-    if not caller.can("ingest:write"):
-        return _problem(403, "pushing source lines needs the ingest:write scope")
-    if caller.member_id is not None:
-        # A line may carry any identifier, and one identifier links another customer's
-        # records to the pusher's member: a frontend app's token would take their account.
-        # Source lines come from the systems of record (a POS, the CRM), never from the app.
-        return _problem(403, BOUND_INGEST)
-    name = request.path_params["source"]
-    try:
-        source = SourceName(name)
-    except ValueError:
-        known = ", ".join(s.value for s in SourceName)
-        return _problem(404, f"unknown source {name!r}; use one of {known}")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_INGEST_BYTES:
-        return _problem(413, f"body over {MAX_INGEST_BYTES} bytes; send smaller batches")
-    body = await request.body()
-    if len(body) > MAX_INGEST_BYTES:
-        return _problem(413, f"body over {MAX_INGEST_BYTES} bytes; send smaller batches")
-    items = _split_body(body)
-    if items is None:
-        return _problem(400, "body is neither a JSON array nor JSON Lines")
-    try:
-        pushed = await service.push(source, items)
-    except IngestRefused as exc:
-        return _problem(exc.status, str(exc))
-    rejected, unattributed = pushed.rejected, pushed.unattributed
-    accepted = len(pushed.lines) - rejected - unattributed
-    answer = {
-        "accepted": accepted,
-        "rejected": rejected,
-        "unattributed": unattributed,
-        "members_changed": pushed.members_changed,
-        "lines": pushed.lines,
-    }
-    return JSONResponse(
-        answer,
-        status_code=200 if not rejected else 207 if accepted or unattributed else 422,
-    )
