@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from membergraph.auth import DEMO_CALLER, caller_of
-from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
@@ -53,18 +52,6 @@ def actor_of(ctx: RequestContext) -> str:
         return caller.name
     headers = getattr(ctx.request, "headers", None) or {}
     return str(headers.get("x-membergraph-actor") or "steward")
-
-
-def record_ref(source: str, key: str) -> RecordKey:
-    """A ``RecordRefInput`` checked: a known source and a non-empty key."""
-    try:
-        SourceName(source)
-    except ValueError:
-        known = ", ".join(s.value for s in SourceName)
-        raise bad_input(f"unknown source {source!r}; use one of {known}") from None
-    if not key.strip():
-        raise bad_input("a record key must not be empty")
-    return (source, key)
 
 
 def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview | None) -> list[MemberView]:

@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
 from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.paging import Page
 from membergraph.schema.enums import (
     AccountKind,
@@ -357,10 +358,11 @@ class RecordRefInput:
     key: str = strawberry.field(description="The record's key in its source.")
 
     def ref(self) -> tuple[str, str]:
-        """The record's key in the store, checked (BAD_USER_INPUT if empty)."""
-        from membergraph.resolvers.steward import record_ref
-
-        return record_ref(str(self.source.value), self.key)
+        """The record's key in the store (BAD_USER_INPUT if empty; the source is known: the
+        enum's validation refused any other)."""
+        if not self.key.strip():
+            raise bad_input("a record key must not be empty")
+        return (str(self.source.value), self.key)
 
 
 @strawberry.type(description="Paging information of a connection.")
