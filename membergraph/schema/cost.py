@@ -43,6 +43,8 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
+from membergraph.schema.kept import Kept
+
 __all__ = ["LIST_GUESS", "QueryCost", "cost_of", "too_costly"]
 
 LIST_GUESS = 10
@@ -169,10 +171,10 @@ class QueryCost(SchemaExtension):
 
     Listed after ``ValidationCache``: its validation hook runs once the document is known to
     be valid (``pre_execution_errors == []``), so the walk never meets an unknown field.
-    Costs are kept per query text, operation and integer variables (``_KEPT`` of them).
+    Costs are kept per query text, operation and integer variables.
     """
 
-    _known: dict[tuple[Any, ...], int] = {}  # noqa: RUF012 (shared on purpose)
+    _known: Kept[int] = Kept()  # shared by every request on purpose
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -185,12 +187,12 @@ class QueryCost(SchemaExtension):
             variables = context.variables or {}
             firsts = tuple(sorted((k, v) for k, v in variables.items() if type(v) is int))
             key = (id(context.schema), context.query, context.operation_name, firsts)
-            cost = self._known.get(key) if context.query is not None else None
-            if cost is None:
-                cost = cost_of(context.schema._schema, document, context.operation_name, variables)
-                if len(self._known) >= _KEPT:
-                    self._known.clear()
-                self._known[key] = cost
+            cost = self._known.get(
+                key if context.query is not None else None,
+                lambda: cost_of(
+                    context.schema._schema, document, context.operation_name, variables
+                ),
+            )
             self.cost = cost
             if cost > self.budget:
                 context.pre_execution_errors = [too_costly(cost, self.budget)]
@@ -200,6 +202,3 @@ class QueryCost(SchemaExtension):
         if self.cost is None or self.cost > self.budget:
             return {}
         return {"cost": {"requested": self.cost, "budget": self.budget}}
-
-
-_KEPT = 4096

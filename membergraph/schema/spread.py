@@ -25,6 +25,8 @@ from graphql import (
 )
 from strawberry.extensions import ValidationCache
 
+from membergraph.schema.kept import Kept
+
 __all__ = ["MAX_EXPANDED_FIELDS", "LimitedValidation", "expanded_fields"]
 
 MAX_EXPANDED_FIELDS = 10_000
@@ -77,25 +79,18 @@ def too_large(fields: int) -> GraphQLError:
 
 class LimitedValidation(ValidationCache):
     """Strawberry's validation cache, with a document over ``MAX_EXPANDED_FIELDS`` refused
-    before validation expands it. Sizes are kept per query text (``_KEPT`` of them)."""
+    before validation expands it. Sizes are kept per query text."""
 
-    _sizes: dict[str, int] = {}  # noqa: RUF012 (shared on purpose)
+    _sizes: Kept[int] = Kept()  # shared by every request on purpose
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        document, text = context.graphql_document, context.query
-        fields = self._sizes.get(text) if text is not None else None
-        if fields is None and document is not None:
-            fields = expanded_fields(document)
-            if text is not None:
-                if len(self._sizes) >= _KEPT:
-                    self._sizes.clear()
-                self._sizes[text] = fields
+        document = context.graphql_document
+        fields = None
+        if document is not None:
+            fields = self._sizes.get(context.query, lambda: expanded_fields(document))
         if fields is not None and fields > MAX_EXPANDED_FIELDS:
             context.pre_execution_errors = [too_large(fields)]
             yield
             return
         yield from super().on_validate()
-
-
-_KEPT = 4096
