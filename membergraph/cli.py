@@ -18,7 +18,6 @@ from rich.progress import Progress
 
 from membergraph.cli_checks import require_out_folder, require_store
 from membergraph.connectors.base import ConnectorError
-from membergraph.connectors.files import FileConnector
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import ProfileName, write_demo_data
 from membergraph.export_cli import export_members
@@ -26,10 +25,11 @@ from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.identity.store import StoreError, store_from_url
+from membergraph.mongo_load import load_screened
 from membergraph.privacy.cli import privacy_app
-from membergraph.privacy.gate import Keep, suppressing, unsuppressed
+from membergraph.privacy.gate import suppressing
 from membergraph.settings import Settings, SettingsError, load_settings
-from membergraph.source_set import embedded_path, mongo_sources, mongo_timeouts, open_sources
+from membergraph.source_set import embedded_path, mongo_timeouts
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -269,65 +269,6 @@ def load(
         raise typer.Exit(1) from None
     for name, outcome in counts.items():
         err.print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))
-
-
-async def load_screened(
-    data: Path, url: str, settings: Settings, store_url: str, client: object = None
-) -> dict[str, dict[str, int]]:
-    """:func:`load_folder` leaving out the lines the identity store at ``store_url``
-    suppresses (an erased person's lines in an old folder)."""
-    identity = store_from_url(store_url, client, mongo_timeouts=mongo_timeouts(settings))
-    try:
-        await identity.open()
-    except StoreError as exc:
-        await identity.aclose()
-        # Said so: loading sources alone once needed no identity store (a standalone server).
-        raise StoreError(
-            "the identity store whose suppressions a load honours (--store or "
-            f"MEMBERGRAPH_STORE, by default the --to database) could not be opened: {exc}"
-        ) from None
-    try:
-        privacy = await suppressing(identity, settings)
-        keep = None if privacy is None else unsuppressed(privacy)
-        return await load_folder(data, url, settings.default_region, client, keep=keep)
-    finally:
-        await identity.aclose()
-
-
-async def load_folder(
-    data: Path,
-    url: str,
-    region: str,
-    client: object = None,
-    batch: int = 1000,
-    keep: Keep | None = None,
-) -> dict[str, dict[str, int]]:
-    """Copy every valid line of a folder's files into the collections; count the outcomes.
-
-    ``keep``: the lines of a source to copy (those carrying no suppressed identifier).
-    """
-    files = await asyncio.to_thread(open_sources, data, region)
-    target = await mongo_sources(url, region, client)
-    counts: dict[str, dict[str, int]] = {}
-    try:
-        with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
-            for name, source in files.connectors.items():
-                assert isinstance(source, FileConnector)
-                read = list(source.lines())
-                lines = read if keep is None else await keep(name, read)
-                task = progress.add_task(f"loading {name.value}", total=len(lines))
-                outcome = dict.fromkeys(("created", "updated", "unchanged", "stale", "rejected"), 0)
-                outcome["suppressed"] = len(read) - len(lines)
-                for start in range(0, len(lines), batch):
-                    chunk = lines[start : start + batch]
-                    for result in await target.connectors[name].append(chunk):
-                        outcome[result] += 1
-                    progress.advance(task, len(chunk))
-                outcome["malformed"] = source.report.malformed
-                counts[name.value] = outcome
-    finally:
-        await target.aclose()
-    return counts
 
 
 @app.command()

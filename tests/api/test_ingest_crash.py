@@ -17,9 +17,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
-from membergraph.cli import load_folder
 from membergraph.connectors.models import SourceName
 from membergraph.identity.store.types import StoreError
+from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.support.mongo import EmulatedClient

@@ -15,10 +15,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
-from membergraph.cli import load_folder
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
 from membergraph.identity.store import StoreError
+from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
 from tests.support.mongo import ON_REAL_SERVER, EmulatedClient, real_url_for

@@ -12,8 +12,9 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from membergraph.app import create_app
-from membergraph.cli import app, load_folder
+from membergraph.cli import app
 from membergraph.connectors.lines import NOBODY
+from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.privacy.people import add_to_folder

@@ -14,8 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
-from membergraph.cli import load_folder, load_screened
 from membergraph.demo import write_demo_data
+from membergraph.mongo_load import load_folder, load_screened
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.privacy.people import LINES, TRACES, add_to_folder

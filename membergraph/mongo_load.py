@@ -1,0 +1,79 @@
+"""``membergraph load --to mongodb://``: a folder's lines copied into the source collections,
+idempotent (each line ordered against the version held), leaving out suppressed people's."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from membergraph.connectors.files import FileConnector
+from membergraph.identity.store import StoreError, store_from_url
+from membergraph.privacy.gate import Keep, suppressing, unsuppressed
+from membergraph.settings import Settings
+from membergraph.source_set import mongo_sources, mongo_timeouts, open_sources
+
+__all__ = ["load_folder", "load_screened"]
+
+err = Console(stderr=True)
+
+
+async def load_screened(
+    data: Path, url: str, settings: Settings, store_url: str, client: object = None
+) -> dict[str, dict[str, int]]:
+    """:func:`load_folder` leaving out the lines the identity store at ``store_url``
+    suppresses (an erased person's lines in an old folder)."""
+    identity = store_from_url(store_url, client, mongo_timeouts=mongo_timeouts(settings))
+    try:
+        await identity.open()
+    except StoreError as exc:
+        await identity.aclose()
+        # Said so: loading sources alone once needed no identity store (a standalone server).
+        raise StoreError(
+            "the identity store whose suppressions a load honours (--store or "
+            f"MEMBERGRAPH_STORE, by default the --to database) could not be opened: {exc}"
+        ) from None
+    try:
+        privacy = await suppressing(identity, settings)
+        keep = None if privacy is None else unsuppressed(privacy)
+        return await load_folder(data, url, settings.default_region, client, keep=keep)
+    finally:
+        await identity.aclose()
+
+
+async def load_folder(
+    data: Path,
+    url: str,
+    region: str,
+    client: object = None,
+    batch: int = 1000,
+    keep: Keep | None = None,
+) -> dict[str, dict[str, int]]:
+    """Copy every valid line of a folder's files into the collections; count the outcomes.
+
+    ``keep``: the lines of a source to copy (those carrying no suppressed identifier).
+    """
+    files = await asyncio.to_thread(open_sources, data, region)
+    target = await mongo_sources(url, region, client)
+    counts: dict[str, dict[str, int]] = {}
+    try:
+        with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
+            for name, source in files.connectors.items():
+                assert isinstance(source, FileConnector)
+                read = list(source.lines())
+                lines = read if keep is None else await keep(name, read)
+                task = progress.add_task(f"loading {name.value}", total=len(lines))
+                outcome = dict.fromkeys(("created", "updated", "unchanged", "stale", "rejected"), 0)
+                outcome["suppressed"] = len(read) - len(lines)
+                for start in range(0, len(lines), batch):
+                    chunk = lines[start : start + batch]
+                    for result in await target.connectors[name].append(chunk):
+                        outcome[result] += 1
+                    progress.advance(task, len(chunk))
+                outcome["malformed"] = source.report.malformed
+                counts[name.value] = outcome
+    finally:
+        await target.aclose()
+    return counts
