@@ -12,8 +12,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
-
 from membergraph.identity.store.metrics_port import (
     DAYS,
     FIGURES,
@@ -30,8 +28,13 @@ from membergraph.identity.store.metrics_port import (
     StatsRow,
     segment_rules,
 )
-from membergraph.identity.store.port import IdentityEvent, event_from
-from membergraph.identity.store.sqlite_query import member_where, order_sql
+from membergraph.identity.store.port import IdentityEvent
+from membergraph.identity.store.sqlite_query import (
+    conflict_count,
+    conflicts_page,
+    member_where,
+    order_sql,
+)
 
 if TYPE_CHECKING:
     from membergraph.identity.store.sqlite import SqliteStore
@@ -320,38 +323,6 @@ def _segment_counts(db: sqlite3.Connection) -> dict[str, int]:
     return {str(s): int(n) for s, n in rows}
 
 
-def _conflict_where(query: ConflictQuery) -> tuple[str, list[Any]]:
-    where, params = ["kind = 'conflict'"], []
-    for condition, value in (
-        ("rule = ?", query.kind),
-        ("at >= ?", query.since.isoformat() if query.since else None),
-        ("at < ?", query.until.isoformat() if query.until else None),
-        ("member_id = ?", query.member_id),
-    ):
-        if value is not None:
-            where.append(condition)
-            params.append(value)
-    return " AND ".join(where), params
-
-
-def _conflicts(
-    db: sqlite3.Connection, query: ConflictQuery, before: int | None, limit: int
-) -> list[IdentityEvent]:
-    where, params = _conflict_where(query)
-    if before is not None:
-        where += " AND id < ?"
-        params.append(before)
-    rows = db.execute(
-        f"SELECT * FROM events WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
-    ).fetchall()
-    return [event_from(r, orjson.loads(r["evidence"]), orjson.loads(r["records"])) for r in rows]
-
-
-def _count_conflicts(db: sqlite3.Connection, query: ConflictQuery) -> int:
-    where, params = _conflict_where(query)
-    return int(db.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchone()[0])
-
-
 class SqliteMetrics(MetricsStore):
     """The metrics tables of a :class:`SqliteStore`'s file, over its connection."""
 
@@ -423,7 +394,7 @@ class SqliteMetrics(MetricsStore):
     async def conflicts(
         self, query: ConflictQuery, before: int | None, limit: int
     ) -> list[IdentityEvent]:
-        return await self.store._read(_conflicts, query, before, limit)
+        return await self.store._read(conflicts_page, query, before, limit)
 
     async def count_conflicts(self, query: ConflictQuery) -> int:
-        return await self.store._read(_count_conflicts, query)
+        return await self.store._read(conflict_count, query)

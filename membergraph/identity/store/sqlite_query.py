@@ -1,13 +1,18 @@
-"""A :class:`MemberQuery` and an order as SQL over ``member_metrics`` (values bound, never
-spliced: only column names from fixed tables are)."""
+"""A :class:`MemberQuery` and an order as SQL over ``member_metrics``, and a
+:class:`ConflictQuery` over the identity events (values bound, never spliced: only column
+names from fixed tables are)."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from membergraph.identity.store.metrics_port import MemberQuery, OrderField, Range
+import orjson
 
-__all__ = ["member_where", "order_sql"]
+from membergraph.identity.store.metrics_port import ConflictQuery, MemberQuery, OrderField, Range
+from membergraph.identity.store.types import IdentityEvent, event_from
+
+__all__ = ["conflict_count", "conflicts_page", "member_where", "order_sql"]
 
 
 _T = "member_metrics."  # every column qualified: the aggregates join other tables
@@ -54,3 +59,35 @@ def member_where(query: MemberQuery) -> tuple[list[str], list[Any]]:
 def order_sql(order: OrderField, descending: bool) -> tuple[str, str]:
     """The column to order by and the direction."""
     return order.value, "DESC" if descending else "ASC"
+
+
+def _conflict_where(query: ConflictQuery) -> tuple[str, list[Any]]:
+    where, params = ["kind = 'conflict'"], []
+    for condition, value in (
+        ("rule = ?", query.kind),
+        ("at >= ?", query.since.isoformat() if query.since else None),
+        ("at < ?", query.until.isoformat() if query.until else None),
+        ("member_id = ?", query.member_id),
+    ):
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    return " AND ".join(where), params
+
+
+def conflicts_page(
+    db: sqlite3.Connection, query: ConflictQuery, before: int | None, limit: int
+) -> list[IdentityEvent]:
+    where, params = _conflict_where(query)
+    if before is not None:
+        where += " AND id < ?"
+        params.append(before)
+    rows = db.execute(
+        f"SELECT * FROM events WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+    ).fetchall()
+    return [event_from(r, orjson.loads(r["evidence"]), orjson.loads(r["records"])) for r in rows]
+
+
+def conflict_count(db: sqlite3.Connection, query: ConflictQuery) -> int:
+    where, params = _conflict_where(query)
+    return int(db.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchone()[0])
