@@ -80,7 +80,7 @@ class Piece:
     errors: list[tuple[int, int, str, str | None]] = field(default_factory=list)
     refused: set[int] = field(default_factory=set)  # parts carrying a suppressed identifier
     # Read only when a line id comes twice (by_record=False): per id its line number in the
-    # piece, and for an immutable source a digest of its content (batch.refuse_rewrites).
+    # piece, and for an immutable source a digest of its content (folder_scan.refuse_rewrites).
     numbers: array[int] = field(default_factory=lambda: array("i"))
     digests: array[int] = field(default_factory=lambda: array("q"))
 
@@ -99,7 +99,7 @@ def read_piece(
 
     ``by_record``: one part per record, every line of the piece folded in (exact when no
     line id comes twice); else one part per distinct identity, so that a superseded line's
-    part can be left out (``batch._used``).
+    part can be left out (``folder_scan._used``).
     """
     spec = SOURCES[source]
     # What model_validate_json calls, without its Python frame; the line's id and identity
