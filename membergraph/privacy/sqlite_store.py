@@ -1,9 +1,10 @@
 """The privacy store on the embedded SQLite file, over the identity store's connection.
 
 Plain ``sqlite3`` functions run in that connection's thread (:meth:`SqliteStore.run`), so an
-erasure is one transaction beside the identity graph it edits. Secure delete is on for every
-connection to the file (deleted content is overwritten with zeros); :meth:`scrub` then
-checkpoints the WAL and truncates it, so no copy of an erased page is left in it either.
+erasure (:mod:`~membergraph.privacy.sqlite_erase`) is one transaction beside the identity
+graph it edits. Secure delete is on for every connection to the file (deleted content is
+overwritten with zeros); :meth:`scrub` then checkpoints the WAL and truncates it, so no copy
+of an erased page is left in it either.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from membergraph.privacy.port import (
     PrivacyStore,
     Suppression,
 )
+from membergraph.privacy.sqlite_erase import checkpoint, chunks, erase, secure_since_start, vacuum
 
 __all__ = ["SqlitePrivacyStore"]
 
@@ -55,12 +57,6 @@ CREATE INDEX IF NOT EXISTS pii_access_at ON pii_access (at);
 CREATE TRIGGER IF NOT EXISTS pii_access_append_only BEFORE UPDATE ON pii_access
 BEGIN SELECT RAISE(ABORT, 'the audit of personal data read is append-only'); END;
 """
-_CHUNK = 400
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
 
 
 def _in_tx(db: sqlite3.Connection, fn: Any, *args: Any) -> Any:
@@ -112,114 +108,6 @@ def _request_of(row: sqlite3.Row | tuple[Any, ...]) -> PrivacyRequest:
     )
 
 
-def _where_refs(db: sqlite3.Connection, sql: str, refs: Sequence[RecordKey]) -> int:
-    """Run ``sql`` (with ``{pairs}`` for a list of (source, key) rows) over ``refs``."""
-    done = 0
-    for chunk in _chunks(refs):
-        pairs = ",".join("(?,?)" for _ in chunk)
-        done += db.execute(sql.format(pairs=pairs), [v for ref in chunk for v in ref]).rowcount
-    return done
-
-
-def _where_in(db: sqlite3.Connection, sql: str, values: Sequence[str]) -> int:
-    done = 0
-    for chunk in _chunks(values):
-        marks = ",".join("?" * len(chunk))
-        done += db.execute(sql.format(marks=marks), list(chunk) * sql.count("{marks}")).rowcount
-    return done
-
-
-def _mentioning(db: sqlite3.Connection, table: str, id_col: str, words: Sequence[str]) -> list[int]:
-    """Rows of ``table`` whose JSON columns hold one of ``words`` as a whole value, or whose
-    free text (a steward's reason) holds one anywhere: one pass over the table."""
-    if not words:
-        return []
-    json_cols = {"events": ("records", "evidence"), "feed": ("member_ids",)}[table]
-    tests: list[str] = []
-    params: list[str] = []
-    for word in words:
-        quoted = orjson.dumps(word).decode()
-        tests += [f"instr({col}, ?) > 0" for col in json_cols] + [
-            "instr(coalesce(reason,''), ?) > 0"
-        ]
-        params += [quoted] * len(json_cols) + [word]
-    rows = db.execute(f"SELECT {id_col} FROM {table} WHERE {' OR '.join(tests)}", params)
-    return sorted(int(r[0]) for r in rows)
-
-
-def _erase(db: sqlite3.Connection, erasure: Erasure) -> dict[str, int]:
-    refs, members = list(erasure.refs), list(erasure.member_ids)
-    counts: dict[str, int] = {}
-    pair = "(source, key) IN (VALUES {pairs})"
-    counts["records"] = _where_refs(db, f"DELETE FROM records WHERE {pair}", refs)
-    counts["identifiers"] = _where_refs(
-        db, "DELETE FROM identifiers WHERE (source, rkey) IN (VALUES {pairs})", refs
-    )
-    counts["links"] = sum(
-        _where_refs(
-            db, f"DELETE FROM links WHERE ({end}_source, {end}_key) IN (VALUES {{pairs}})", refs
-        )
-        for end in ("a", "b")
-    )
-    counts["cannot_links"] = sum(
-        _where_refs(
-            db,
-            f"DELETE FROM cannot_links WHERE ({end}_source, {end}_key) IN (VALUES {{pairs}})",
-            refs,
-        )
-        for end in ("a", "b")
-    )
-    counts["consent_facts"] = _where_refs(
-        db, "DELETE FROM consent_facts WHERE (source, rkey) IN (VALUES {pairs})", refs
-    )
-    events = _where_in(db, "DELETE FROM events WHERE member_id IN ({marks})", members)
-    mentioning = _mentioning(db, "events", "id", erasure.words)
-    counts["events"] = events + _where_in(
-        db, "DELETE FROM events WHERE id IN ({marks})", [str(i) for i in mentioning]
-    )
-    counts["members"] = _where_in(db, "DELETE FROM members WHERE id IN ({marks})", members)
-    counts["redirects"] = _where_in(
-        db, "DELETE FROM redirects WHERE old_id IN ({marks}) OR new_id IN ({marks})", members
-    )
-    counts["feed"] = _erase_feed(db, erasure)
-    return counts
-
-
-def _erase_feed(db: sqlite3.Connection, erasure: Erasure) -> int:
-    cursors: set[int] = set()
-    for chunk in _chunks(list(erasure.member_ids)):
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute(f"SELECT cursor FROM feed_members WHERE member_id IN ({marks})", chunk)
-        cursors.update(int(r[0]) for r in rows)
-    for chunk in _chunks(list(erasure.lines)):
-        pairs = ",".join("(?,?)" for _ in chunk)
-        rows = db.execute(
-            f"SELECT cursor FROM feed WHERE (source, line_id) IN (VALUES {pairs})",
-            [v for line in chunk for v in line],
-        )
-        cursors.update(int(r[0]) for r in rows)
-    cursors.update(_mentioning(db, "feed", "cursor", erasure.words))
-    ids = [str(c) for c in sorted(cursors)]
-    _where_in(db, "DELETE FROM feed_members WHERE cursor IN ({marks})", ids)
-    return _where_in(db, "DELETE FROM feed WHERE cursor IN ({marks})", ids)
-
-
-def _secure_since_start(db: sqlite3.Connection) -> bool:
-    row = db.execute("SELECT value FROM meta WHERE key = 'secure_delete'").fetchone()
-    return row is not None
-
-
-def _vacuum(db: sqlite3.Connection) -> None:
-    # Pages freed before secure delete was on may still hold old bytes: rewrite the file.
-    db.execute("VACUUM")
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('secure_delete', 'vacuumed')")
-
-
-def _checkpoint(db: sqlite3.Connection) -> tuple[int, int, int]:
-    row = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    return int(row[0]), int(row[1]), int(row[2])
-
-
 class SqlitePrivacyStore(PrivacyStore):
     """Privacy tables in the embedded store's file."""
 
@@ -263,7 +151,7 @@ class SqlitePrivacyStore(PrivacyStore):
     async def consent_facts(self, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:
         def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
             rows: list[tuple[Any, ...]] = []
-            for chunk in _chunks(list(refs)):
+            for chunk in chunks(list(refs)):
                 pairs = ",".join("(?,?)" for _ in chunk)
                 rows += db.execute(
                     "SELECT source, rkey, channel, line, at, granted FROM consent_facts"
@@ -306,7 +194,7 @@ class SqlitePrivacyStore(PrivacyStore):
 
         def read(db: sqlite3.Connection) -> set[str]:
             found: set[str] = set()
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 sql = f"SELECT digest FROM suppressions WHERE digest IN ({marks})"
                 found.update(r[0] for r in db.execute(sql, chunk))
@@ -385,15 +273,15 @@ class SqlitePrivacyStore(PrivacyStore):
         return int(await self.store.run(_in_tx, write))
 
     async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
-        return dict(await self.store.run(_in_tx, _erase, erasure))
+        return dict(await self.store.run(_in_tx, erase, erasure))
 
     async def scrub(self) -> dict[str, Any]:
         said: dict[str, Any] = {}
-        if not await self.store.run(_secure_since_start):
-            await self.store.run(_vacuum)
+        if not await self.store.run(secure_since_start):
+            await self.store.run(vacuum)
             said["vacuumed"] = True
         for attempt in range(50):  # a reader in the middle of a snapshot: try again shortly
-            busy, log, done = await self.store.run(_checkpoint)
+            busy, log, done = await self.store.run(checkpoint)
             if not busy and log == done:
                 said["checkpointed"] = True
                 return said

@@ -1,0 +1,136 @@
+"""Erasure on the embedded SQLite file: one transaction deletes a person's records,
+identifiers, links, consents, identity events and feed entries (and every event or feed
+entry whose payload or reason names one of their identifiers); then the file is scrubbed:
+vacuumed once if secure delete was not on from the start, the WAL checkpointed and
+truncated, so no copy of an erased page is left.
+
+Plain ``sqlite3`` functions, run in the identity store's connection thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from membergraph.identity.records import RecordKey
+from membergraph.privacy.port import Erasure
+
+__all__ = ["checkpoint", "chunks", "erase", "secure_since_start", "vacuum"]
+
+_CHUNK = 400
+
+
+def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _where_refs(db: sqlite3.Connection, sql: str, refs: Sequence[RecordKey]) -> int:
+    """Run ``sql`` (with ``{pairs}`` for a list of (source, key) rows) over ``refs``."""
+    done = 0
+    for chunk in chunks(refs):
+        pairs = ",".join("(?,?)" for _ in chunk)
+        done += db.execute(sql.format(pairs=pairs), [v for ref in chunk for v in ref]).rowcount
+    return done
+
+
+def _where_in(db: sqlite3.Connection, sql: str, values: Sequence[str]) -> int:
+    done = 0
+    for chunk in chunks(values):
+        marks = ",".join("?" * len(chunk))
+        done += db.execute(sql.format(marks=marks), list(chunk) * sql.count("{marks}")).rowcount
+    return done
+
+
+def _mentioning(db: sqlite3.Connection, table: str, id_col: str, words: Sequence[str]) -> list[int]:
+    """Rows of ``table`` whose JSON columns hold one of ``words`` as a whole value, or whose
+    free text (a steward's reason) holds one anywhere: one pass over the table."""
+    if not words:
+        return []
+    json_cols = {"events": ("records", "evidence"), "feed": ("member_ids",)}[table]
+    tests: list[str] = []
+    params: list[str] = []
+    for word in words:
+        quoted = orjson.dumps(word).decode()
+        tests += [f"instr({col}, ?) > 0" for col in json_cols] + [
+            "instr(coalesce(reason,''), ?) > 0"
+        ]
+        params += [quoted] * len(json_cols) + [word]
+    rows = db.execute(f"SELECT {id_col} FROM {table} WHERE {' OR '.join(tests)}", params)
+    return sorted(int(r[0]) for r in rows)
+
+
+def erase(db: sqlite3.Connection, erasure: Erasure) -> dict[str, int]:
+    refs, members = list(erasure.refs), list(erasure.member_ids)
+    counts: dict[str, int] = {}
+    pair = "(source, key) IN (VALUES {pairs})"
+    counts["records"] = _where_refs(db, f"DELETE FROM records WHERE {pair}", refs)
+    counts["identifiers"] = _where_refs(
+        db, "DELETE FROM identifiers WHERE (source, rkey) IN (VALUES {pairs})", refs
+    )
+    counts["links"] = sum(
+        _where_refs(
+            db, f"DELETE FROM links WHERE ({end}_source, {end}_key) IN (VALUES {{pairs}})", refs
+        )
+        for end in ("a", "b")
+    )
+    counts["cannot_links"] = sum(
+        _where_refs(
+            db,
+            f"DELETE FROM cannot_links WHERE ({end}_source, {end}_key) IN (VALUES {{pairs}})",
+            refs,
+        )
+        for end in ("a", "b")
+    )
+    counts["consent_facts"] = _where_refs(
+        db, "DELETE FROM consent_facts WHERE (source, rkey) IN (VALUES {pairs})", refs
+    )
+    events = _where_in(db, "DELETE FROM events WHERE member_id IN ({marks})", members)
+    mentioning = _mentioning(db, "events", "id", erasure.words)
+    counts["events"] = events + _where_in(
+        db, "DELETE FROM events WHERE id IN ({marks})", [str(i) for i in mentioning]
+    )
+    counts["members"] = _where_in(db, "DELETE FROM members WHERE id IN ({marks})", members)
+    counts["redirects"] = _where_in(
+        db, "DELETE FROM redirects WHERE old_id IN ({marks}) OR new_id IN ({marks})", members
+    )
+    counts["feed"] = _erase_feed(db, erasure)
+    return counts
+
+
+def _erase_feed(db: sqlite3.Connection, erasure: Erasure) -> int:
+    cursors: set[int] = set()
+    for chunk in chunks(list(erasure.member_ids)):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(f"SELECT cursor FROM feed_members WHERE member_id IN ({marks})", chunk)
+        cursors.update(int(r[0]) for r in rows)
+    for chunk in chunks(list(erasure.lines)):
+        pairs = ",".join("(?,?)" for _ in chunk)
+        rows = db.execute(
+            f"SELECT cursor FROM feed WHERE (source, line_id) IN (VALUES {pairs})",
+            [v for line in chunk for v in line],
+        )
+        cursors.update(int(r[0]) for r in rows)
+    cursors.update(_mentioning(db, "feed", "cursor", erasure.words))
+    ids = [str(c) for c in sorted(cursors)]
+    _where_in(db, "DELETE FROM feed_members WHERE cursor IN ({marks})", ids)
+    return _where_in(db, "DELETE FROM feed WHERE cursor IN ({marks})", ids)
+
+
+def secure_since_start(db: sqlite3.Connection) -> bool:
+    row = db.execute("SELECT value FROM meta WHERE key = 'secure_delete'").fetchone()
+    return row is not None
+
+
+def vacuum(db: sqlite3.Connection) -> None:
+    # Pages freed before secure delete was on may still hold old bytes: rewrite the file.
+    db.execute("VACUUM")
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('secure_delete', 'vacuumed')")
+
+
+def checkpoint(db: sqlite3.Connection) -> tuple[int, int, int]:
+    row = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
