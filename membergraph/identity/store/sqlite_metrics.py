@@ -32,8 +32,10 @@ from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.store.sqlite_query import (
     conflict_count,
     conflicts_page,
-    member_where,
-    order_sql,
+    member_count,
+    member_page,
+    member_stats,
+    segment_counts,
 )
 
 if TYPE_CHECKING:
@@ -259,70 +261,6 @@ def _row(row: sqlite3.Row, sales: tuple[SalesRow, ...]) -> MetricsRow:
     )
 
 
-def _page(
-    db: sqlite3.Connection,
-    query: MemberQuery,
-    order: OrderField,
-    descending: bool,
-    after: tuple[int | str, str] | None,
-    limit: int,
-) -> list[tuple[str, int | str]]:
-    where, params = member_where(query)
-    column, direction = order_sql(order, descending)
-    if after is not None:
-        where.append(f"({column}, member_id) {'<' if descending else '>'} (?, ?)")
-        params += list(after)
-    sql = (
-        f"SELECT member_id, {column} FROM member_metrics WHERE {' AND '.join(where) or '1'}"
-        f" ORDER BY {column} {direction}, member_id {direction} LIMIT ?"
-    )
-    return [(r[0], r[1]) for r in db.execute(sql, (*params, limit))]
-
-
-def _count(db: sqlite3.Connection, query: MemberQuery) -> int:
-    where, params = member_where(query)
-    sql = f"SELECT count(*) FROM member_metrics WHERE {' AND '.join(where) or '1'}"
-    return int(db.execute(sql, params).fetchone()[0])
-
-
-_GROUPS: dict[str, str] = {
-    "segment": "g.segment",
-    "tier": "member_metrics.tier",
-    "channel": "s.channel",
-    "month": "s.month",
-    "store": "nullif(s.store, '')",
-}
-
-
-def _stats(
-    db: sqlite3.Connection, query: MemberQuery, group_by: Sequence[GroupKey]
-) -> list[StatsRow]:
-    where, params = member_where(query)
-    keys = [_GROUPS[g] for g in group_by]
-    joins = ""
-    if "segment" in group_by:
-        joins += " JOIN member_segments AS g ON g.member_id = member_metrics.member_id"
-    joins += " LEFT JOIN member_sales AS s ON s.member_id = member_metrics.member_id"
-    select = "".join(f"{k}, " for k in keys)
-    sql = (
-        f"SELECT {select}count(DISTINCT member_metrics.member_id), coalesce(sum(s.purchases), 0),"
-        " coalesce(sum(s.spend_cents), 0), coalesce(sum(s.points_earned), 0),"
-        " coalesce(sum(s.points_redeemed), 0)"
-        f" FROM member_metrics{joins} WHERE {' AND '.join(where) or '1'}"
-        + (f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}" if keys else "")
-    )
-    found = []
-    for row in db.execute(sql, params):
-        key = dict(zip(group_by, row[: len(keys)], strict=True))
-        found.append(StatsRow(key, *row[len(keys) :]))
-    return found
-
-
-def _segment_counts(db: sqlite3.Connection) -> dict[str, int]:
-    rows = db.execute("SELECT segment, count(*) FROM member_segments GROUP BY segment")
-    return {str(s): int(n) for s, n in rows}
-
-
 class SqliteMetrics(MetricsStore):
     """The metrics tables of a :class:`SqliteStore`'s file, over its connection."""
 
@@ -380,16 +318,16 @@ class SqliteMetrics(MetricsStore):
         after: tuple[int | str, str] | None,
         limit: int,
     ) -> list[tuple[str, int | str]]:
-        return await self.store._read(_page, query, order, descending, after, limit)
+        return await self.store._read(member_page, query, order, descending, after, limit)
 
     async def count(self, query: MemberQuery) -> int:
-        return await self.store._read(_count, query)
+        return await self.store._read(member_count, query)
 
     async def stats(self, query: MemberQuery, group_by: Sequence[GroupKey]) -> list[StatsRow]:
-        return await self.store._read(_stats, query, list(group_by))
+        return await self.store._read(member_stats, query, list(group_by))
 
     async def segment_counts(self) -> dict[str, int]:
-        return await self.store._read(_segment_counts)
+        return await self.store._read(segment_counts)
 
     async def conflicts(
         self, query: ConflictQuery, before: int | None, limit: int

@@ -1,18 +1,35 @@
-"""A :class:`MemberQuery` and an order as SQL over ``member_metrics``, and a
-:class:`ConflictQuery` over the identity events (values bound, never spliced: only column
-names from fixed tables are)."""
+"""A :class:`MemberQuery` and an order as SQL over ``member_metrics`` (a page, a count,
+grouped figures), and a :class:`ConflictQuery` over the identity events (values bound,
+never spliced: only column names from fixed tables are)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from membergraph.identity.store.metrics_port import ConflictQuery, MemberQuery, OrderField, Range
+from membergraph.identity.store.metrics_port import (
+    ConflictQuery,
+    GroupKey,
+    MemberQuery,
+    OrderField,
+    Range,
+    StatsRow,
+)
 from membergraph.identity.store.types import IdentityEvent, event_from
 
-__all__ = ["conflict_count", "conflicts_page", "member_where", "order_sql"]
+__all__ = [
+    "conflict_count",
+    "conflicts_page",
+    "member_count",
+    "member_page",
+    "member_stats",
+    "member_where",
+    "order_sql",
+    "segment_counts",
+]
 
 
 _T = "member_metrics."  # every column qualified: the aggregates join other tables
@@ -91,3 +108,67 @@ def conflicts_page(
 def conflict_count(db: sqlite3.Connection, query: ConflictQuery) -> int:
     where, params = _conflict_where(query)
     return int(db.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchone()[0])
+
+
+def member_page(
+    db: sqlite3.Connection,
+    query: MemberQuery,
+    order: OrderField,
+    descending: bool,
+    after: tuple[int | str, str] | None,
+    limit: int,
+) -> list[tuple[str, int | str]]:
+    where, params = member_where(query)
+    column, direction = order_sql(order, descending)
+    if after is not None:
+        where.append(f"({column}, member_id) {'<' if descending else '>'} (?, ?)")
+        params += list(after)
+    sql = (
+        f"SELECT member_id, {column} FROM member_metrics WHERE {' AND '.join(where) or '1'}"
+        f" ORDER BY {column} {direction}, member_id {direction} LIMIT ?"
+    )
+    return [(r[0], r[1]) for r in db.execute(sql, (*params, limit))]
+
+
+def member_count(db: sqlite3.Connection, query: MemberQuery) -> int:
+    where, params = member_where(query)
+    sql = f"SELECT count(*) FROM member_metrics WHERE {' AND '.join(where) or '1'}"
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+_GROUPS: dict[str, str] = {
+    "segment": "g.segment",
+    "tier": "member_metrics.tier",
+    "channel": "s.channel",
+    "month": "s.month",
+    "store": "nullif(s.store, '')",
+}
+
+
+def member_stats(
+    db: sqlite3.Connection, query: MemberQuery, group_by: Sequence[GroupKey]
+) -> list[StatsRow]:
+    where, params = member_where(query)
+    keys = [_GROUPS[g] for g in group_by]
+    joins = ""
+    if "segment" in group_by:
+        joins += " JOIN member_segments AS g ON g.member_id = member_metrics.member_id"
+    joins += " LEFT JOIN member_sales AS s ON s.member_id = member_metrics.member_id"
+    select = "".join(f"{k}, " for k in keys)
+    sql = (
+        f"SELECT {select}count(DISTINCT member_metrics.member_id), coalesce(sum(s.purchases), 0),"
+        " coalesce(sum(s.spend_cents), 0), coalesce(sum(s.points_earned), 0),"
+        " coalesce(sum(s.points_redeemed), 0)"
+        f" FROM member_metrics{joins} WHERE {' AND '.join(where) or '1'}"
+        + (f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}" if keys else "")
+    )
+    found = []
+    for row in db.execute(sql, params):
+        key = dict(zip(group_by, row[: len(keys)], strict=True))
+        found.append(StatsRow(key, *row[len(keys) :]))
+    return found
+
+
+def segment_counts(db: sqlite3.Connection) -> dict[str, int]:
+    rows = db.execute("SELECT segment, count(*) FROM member_segments GROUP BY segment")
+    return {str(s): int(n) for s, n in rows}
