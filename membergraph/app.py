@@ -33,6 +33,7 @@ from membergraph.http_rules import GraphQLHttpRules
 from membergraph.identity.store import StoreError
 from membergraph.ingest import IngestService
 from membergraph.ingest_http import ingest_endpoint
+from membergraph.jwks import RemoteJwks
 from membergraph.observability import (
     RequestTelemetry,
     Telemetry,
@@ -128,6 +129,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = gateway is None
+        identity_provider = authenticator.tokens.remote if authenticator.tokens else None
+        if identity_provider is not None:
+            identity_provider.warm()  # the first token need not wait for the provider's keys
         if owned:
             started = time.perf_counter()
             built, sources, result = await open_gateway(settings, mongo_client)
@@ -153,6 +157,8 @@ def create_app(
         finally:
             pruning.cancel()
             privacy.cancel()
+            if identity_provider is not None:
+                await identity_provider.aclose()
             await follower.aclose()
             if app.state.gateway.scores is not None:
                 await app.state.gateway.scores.aclose()
@@ -267,6 +273,14 @@ def _token_verifier(settings: Settings) -> TokenVerifier:
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         max_lifetime_s=settings.jwt_max_lifetime_s,
+        remote=RemoteJwks(
+            settings.jwt_jwks_url,
+            timeout_s=settings.jwt_jwks_timeout_s,
+            lifespan_s=settings.jwt_jwks_lifespan_s,
+            cooldown_s=settings.jwt_jwks_cooldown_s,
+        )
+        if settings.jwt_jwks_url
+        else None,
     )
 
 

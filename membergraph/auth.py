@@ -43,6 +43,7 @@ import jwt
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from membergraph.jwks import ASYMMETRIC_ALGORITHMS, KeysUnavailable, RemoteJwks
 from membergraph.scopes import ScopeName
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Authenticator",
     "Caller",
     "InvalidToken",
+    "KeysUnavailable",
     "TokenVerifier",
     "mask_email",
     "mask_phone",
@@ -84,9 +86,11 @@ class InvalidToken(Exception):  # noqa: N818 - reads as what the caller sent
 
 class TokenVerifier:
     """JWT bearer tokens (PyJWT): HS256 with a shared secret, RS256 with a public key or the
-    keys of a JWKS file. Claims: ``sub`` (the caller's name), ``scope`` (space-separated)
-    or ``scopes`` (a list), ``exp`` (required; at most ``max_lifetime_s`` after ``iat``, or
-    after now without ``iat``), and ``member_id`` for a token that may read one member only.
+    keys of a JWKS file, or the keys an identity provider publishes at a JWKS URL (``remote``,
+    the key its ``kid`` names, each key with its own algorithm). Claims: ``sub`` (the caller's
+    name), ``scope`` (space-separated) or ``scopes`` (a list), ``exp`` (required; at most
+    ``max_lifetime_s`` after ``iat``, or after now without ``iat``), and ``member_id`` for a
+    token that may read one member only.
 
     Raises:
         ValueError: an HS256 secret shorter than 32 bytes (``MEMBERGRAPH_JWT_SECRET``).
@@ -100,6 +104,7 @@ class TokenVerifier:
         audience: str | None = None,
         issuer: str | None = None,
         max_lifetime_s: int = 86_400,
+        remote: RemoteJwks | None = None,
     ) -> None:
         self.keys: list[tuple[Any, str]] = []
         self.kids: dict[str, tuple[Any, str]] = {}  # a JWKS key by its ``kid``
@@ -120,15 +125,23 @@ class TokenVerifier:
         self.audience = audience
         self.issuer = issuer
         self.max_lifetime_s = max_lifetime_s
+        self.remote = remote
 
-    def verify(self, token: str) -> Caller | None:
+    @property
+    def configured(self) -> bool:
+        """Some key may verify a token: a secret, a public key, a JWKS file or URL."""
+        return bool(self.keys) or self.remote is not None
+
+    async def verify(self, token: str) -> Caller | None:
         """The caller a token names; None if no trusted key signed it.
 
         Raises:
             InvalidToken: signed by a trusted key, but expired, without exp or sub, too
                 long-lived, or bound to an empty ``member_id``.
+            KeysUnavailable: the identity provider's keys, which the token needs, could
+                not be read.
         """
-        for key, algorithm in self._candidates(token):
+        for key, algorithm in await self._candidates(token):
             try:
                 claims = jwt.decode(
                     token,
@@ -158,16 +171,20 @@ class TokenVerifier:
             )
         return None
 
-    def _candidates(self, token: str) -> list[tuple[Any, str]]:
+    async def _candidates(self, token: str) -> list[tuple[Any, str]]:
         """The keys that may have signed ``token``: the JWKS key its ``kid`` names (as a
         rotation publishes old and new keys side by side), else every key."""
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
+            header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             return self.keys  # not a JWT: every key refuses it below
-        if isinstance(kid, str) and kid in self.kids:
+        kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+        if kid is not None and kid in self.kids:
             return [self.kids[kid]]
-        return self.keys
+        if self.remote is None or header.get("alg") not in ASYMMETRIC_ALGORITHMS:
+            return self.keys
+        published = [(jwk.key, jwk.algorithm_name) for jwk in await self.remote.keys_for(kid)]
+        return published or self.keys
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
         # A leaked long-lived token is a standing key to members' data: cap what we accept.
@@ -204,26 +221,28 @@ class Authenticator:
 
     Example:
         >>> auth = Authenticator({"k" * 16: Caller("svc", frozenset({"profile:read"}))})
-        >>> auth.caller({"authorization": "Bearer " + "k" * 16}).name
+        >>> import asyncio
+        >>> asyncio.run(auth.caller({"authorization": "Bearer " + "k" * 16})).name
         'svc'
     """
 
     def __init__(self, keys: dict[str, Caller], tokens: TokenVerifier | None = None) -> None:
         self.keys = list(keys.items())
-        self.tokens = tokens if tokens is not None and tokens.keys else None
+        self.tokens = tokens if tokens is not None and tokens.configured else None
 
     @property
     def required(self) -> bool:
         """Credentials are configured: no demo mode, every caller must name itself."""
         return bool(self.keys) or self.tokens is not None
 
-    def caller(self, headers: Mapping[str, str]) -> Caller | None:
+    async def caller(self, headers: Mapping[str, str]) -> Caller | None:
         """The caller the credential in ``headers`` (lower-case names) names; None without a
         valid one. A ``connection_init`` payload is read the same way, its keys lower-cased:
         ``{"Authorization": "Bearer KEY-OR-JWT"}`` (or ``{"X-API-Key": KEY}``).
 
         Raises:
             InvalidToken: a trusted token whose claims are refused.
+            KeysUnavailable: a token whose identity provider's keys could not be read.
         """
         given = headers.get("x-api-key") or ""
         auth = headers.get("authorization", "")
@@ -243,7 +262,7 @@ class Authenticator:
             if hmac.compare_digest(key.encode(), given.encode()):
                 found = caller
         if found is None and self.tokens is not None and given.count(".") == 2:
-            found = self.tokens.verify(given)
+            found = await self.tokens.verify(given)
         return found
 
 
@@ -262,12 +281,17 @@ class ApiKeyMiddleware:
         basic = auth.keys != []
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            caller = auth.caller(headers) if auth.required else DEMO_CALLER
+            caller = await auth.caller(headers) if auth.required else DEMO_CALLER
         except InvalidToken as refused:
             if scope["type"] == "http":
                 await _refuse(scope, receive, send, basic, str(refused))
                 return
             caller = None
+        except KeysUnavailable as down:
+            if scope["type"] == "http":
+                await _keys_unavailable(send, str(down))
+                return
+            caller = None  # a socket may still authenticate in connection_init
         if caller is None and scope["type"] == "websocket":
             # A browser cannot set a WebSocket's headers: its credential comes in
             # connection_init, which the GraphQL view checks (4401 without one).
@@ -299,6 +323,19 @@ async def _refuse(
         # A browser asks for the key (as the password) and sends it on GraphiQL's requests.
         headers.append((b"www-authenticate", b'Basic realm="membergraph", charset="UTF-8"'))
     await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _keys_unavailable(send: Send, message: str) -> None:
+    """503: the token may be valid, but the keys that would tell could not be read."""
+    error = {"message": f"{message}; try again", "extensions": {"code": "AUTH_UNAVAILABLE"}}
+    body = orjson.dumps({"errors": [error]})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"retry-after", b"10"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import (
@@ -33,6 +34,9 @@ from membergraph.persisted import load_manifest
 from membergraph.scopes import ScopeName
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class SettingsError(ValueError):
@@ -209,6 +213,28 @@ class Settings(BaseSettings):
         default=None, description="PEM file: RS256 public key of JWTs."
     )
     jwt_jwks: Path | None = Field(default=None, description="JWKS file: RS256 keys of JWTs.")
+    jwt_jwks_url: str | None = Field(
+        default=None,
+        description="JWKS URL of the identity provider that signs JWTs"
+        " (https://idp.example/.well-known/jwks.json): a token's key is the one its kid names,"
+        " fetched again when an unknown kid arrives (a key rotation). https, or http to loopback.",
+    )
+    jwt_jwks_timeout_s: Annotated[float, Field(gt=0, le=30)] = Field(
+        default=2.0,
+        description="Seconds a request waits for the JWKS URL (and urllib's connect and read"
+        " timeouts); then 503 AUTH_UNAVAILABLE.",
+    )
+    jwt_jwks_lifespan_s: Annotated[float, Field(ge=10, le=86_400)] = Field(
+        default=300.0,
+        description="Seconds a fetched JWKS is used before it is fetched again (in the"
+        " background: requests keep using the keys held meanwhile).",
+    )
+    jwt_jwks_cooldown_s: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=10.0,
+        description="Seconds at least between two fetches for an unknown kid or after a failed"
+        " fetch: within them an unknown kid is refused (401), a failing provider answered"
+        " 503 at once, without a request to it.",
+    )
     jwt_audience: str | None = Field(default=None, description="Required `aud` of JWTs, if set.")
     jwt_issuer: str | None = Field(default=None, description="Required `iss` of JWTs, if set.")
     graphiql: bool | None = Field(
@@ -304,6 +330,22 @@ class Settings(BaseSettings):
             raise ValueError(f"an HMAC secret needs at least 32 bytes, this one has {size}")
         return value
 
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _trusted_jwks_url(cls, value: str | None) -> str | None:
+        # Whoever can alter this answer can sign tokens: plain http only to this machine.
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value
+        if parts.scheme == "http" and parts.hostname in LOOPBACK_NAMES:
+            return value
+        raise ValueError(
+            f"{value!r} is not an https URL (plain http is accepted to loopback only: "
+            "whoever alters the keys it answers can sign tokens)"
+        )
+
     @field_validator("otlp_endpoint")
     @classmethod
     def _tracing_installed(cls, value: str | None) -> str | None:
@@ -364,7 +406,8 @@ class Settings(BaseSettings):
     @property
     def has_credentials(self) -> bool:
         """API keys or a JWT key are configured: the gateway is no longer in demo mode."""
-        return bool(self.api_keys or self.jwt_secret or self.jwt_public_key or self.jwt_jwks)
+        jwt_keys = self.jwt_secret or self.jwt_public_key or self.jwt_jwks or self.jwt_jwks_url
+        return bool(self.api_keys or jwt_keys)
 
     @property
     def is_loopback(self) -> bool:

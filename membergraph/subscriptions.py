@@ -17,7 +17,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
-from membergraph.auth import ANONYMOUS, InvalidToken
+from membergraph.auth import ANONYMOUS, InvalidToken, KeysUnavailable
 from membergraph.resolvers.context import RequestContext
 
 __all__ = ["TransportWS"]
@@ -40,9 +40,13 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
         ):
             given = {str(k).lower(): v for k, v in payload.items() if isinstance(v, str)}
             try:
-                caller = self.view.authenticator.caller(given)
+                caller = await self.view.authenticator.caller(given)
             except InvalidToken as refused:
                 await self.websocket.close(code=4401, reason=str(refused)[:120])
+                return
+            except KeysUnavailable as down:
+                # 1013 Try Again Later: the token may be valid, its keys could not be read.
+                await self.websocket.close(code=1013, reason=str(down)[:120])
                 return
             if caller is None:
                 await self.websocket.close(code=4401, reason="Unauthorized")
