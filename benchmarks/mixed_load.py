@@ -78,9 +78,9 @@ def demo_data(folder: Path, members: int, seed: int) -> Demo:
     emails = [email for email in emails if email.lower() in known]
     buyers = sorted(
         {
-            (t["loyalty_id"], t["email"])
-            for t in lines("transactions.jsonl")
-            if t["loyalty_id"] or (t["email"] or "").strip().lower() in known
+            (t.get("loyalty_id"), t.get("email"))
+            for t in lines("transactions.jsonl")  # a line kept for the books names no one
+            if t.get("loyalty_id") or (t.get("email") or "").strip().lower() in known
         },
         key=str,
     )
