@@ -13,8 +13,9 @@ the engine's merges alone (``merge P``: pairs of units in two different records)
 recall (of
 the pairs of one person's units connected through identifier values no other person
 carries, the share the engine put together), the largest member's number of people, the
-members holding two people's CRM contacts, and the lines no record owns (a purchase whose
-only identifier is a placeholder).
+members holding two people's CRM contacts, and the lines no member holds (a purchase whose
+only identifier is a placeholder, or keyed by a value the data shows to be one; a family
+computer logged in as two members).
 
 ``holdout`` is the profile the engine was not tuned on; ``default`` is the demo's.
 """
@@ -99,7 +100,7 @@ def measure(people: int, seed: int, profile: str) -> Run:
     started = time.perf_counter()
     result = resolve(records, RULES)
     seconds = time.perf_counter() - started
-    # Purchases keyed by a value the data shows to be a placeholder are nobody's too.
+    # Records the engine finds to be nobody's (a hub-keyed purchase, a shared device).
     nobodys = set(result.unattributed)
     unattributed += sum(n for (ref, _), n in units.items() if ref in nobodys)
     units = Counter({u: n for u, n in units.items() if u[0] not in nobodys})

@@ -165,7 +165,11 @@ class IngestService:
             if record is not None and outcome in _TAKEN and record.ref not in members:
                 # Kept in the source, but its record is keyed by a value the data shows to
                 # be a placeholder: nobody's, as a pattern placeholder's line is.
-                reason = stored_nobodys_reason(record, rules)
+                # The resolution says why (a shared device's other login may be on an older
+                # line); a record it did not touch is judged by its values.
+                reason = applied.unattributed.get(record.ref) or stored_nobodys_reason(
+                    record, rules
+                )
                 entry.update(status="unattributed", reason=reason, kept=True)
             results.append(entry)
         results.sort(key=lambda r: r["line"])

@@ -64,8 +64,17 @@ def test_resolve_writes_one_line_per_input_line(demo_source: Path, tmp_path: Pat
     assert not [r for r in answers if "error" in r], "the demo has no malformed line"
     nobodys = [r for r in answers if "unattributed" in r]
     assert nobodys and all(r["member_id"] is None and r["id"] for r in nobodys)
-    assert all(str(r["unattributed"]).startswith("placeholder e-mail ") for r in nobodys)
-    assert "identify no one: placeholder e-mail" in result.output
+    placeholders = [r for r in nobodys if r["source"] == "transactions"]
+    assert placeholders and all(
+        str(r["unattributed"]).startswith("placeholder e-mail ") for r in placeholders
+    )
+    # and a family computer logged in as two members is nobody's too: two people's browsing
+    devices = [r for r in nobodys if r["source"] != "transactions"]
+    assert all(r["source"] == "web_analytics" for r in devices)
+    assert all(
+        r["unattributed"] == "a shared device: logged in as different members" for r in devices
+    )
+    assert "identify no one: " in result.output and "placeholder e-mail" in result.output
     rows = [r for r in answers if "unattributed" not in r]
     assert {(r["source"], r["id"]) for r in rows} <= {(t["source"], t["id"]) for t in truth}
     crm_ids = [t["id"] for t in truth if t["source"] == "crm"]

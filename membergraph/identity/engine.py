@@ -16,7 +16,8 @@ Phases, in priority order:
    refused union is a conflict for stewards.
 3. **Leaf attachment**: a web visitor or a call joins at most one member, chosen by the
    strongest evidence; disagreements are conflicts, never merges.
-4. Visitors that attached nowhere but share a login or e-mail form members of their own.
+4. Visitors that attached nowhere but share a login or e-mail form members of their own;
+   a visitor logged in as two members (a family computer) belongs to no one.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class _Resolver:
         self.partition = Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
+        self.leaf_nobodys: dict[RecordKey, str] = {}
 
     # -- profile links ---------------------------------------------------------------
 
@@ -223,7 +225,10 @@ class _Resolver:
                     evidence = {"kind": ident.kind.value, "value": ident.value, "via": ident.via}
                     self._try_link(leaf.ref, carrier, "attach", evidence)
             self._hand_over()
-        self._group_unattached(leaf for leaf, choice in choices if choice is None)
+        self.leaf_nobodys = chooser.nobodys
+        self._group_unattached(
+            leaf for leaf, choice in choices if choice is None and leaf.ref not in chooser.nobodys
+        )
         self._hand_over(last=True)
         unattributed = self._unattributed()
         groups = self.partition.groups.values()
@@ -243,11 +248,11 @@ class _Resolver:
 
     def _unattributed(self) -> dict[RecordKey, str]:
         """The records that identify no one and that nothing linked (a steward may link
-        one), each with why."""
+        one), each with why: purchases keyed by placeholders, shared devices."""
         found: dict[RecordKey, str] = {}
-        status, groups = self.status, self.partition.groups
+        status, groups, leaves = self.status, self.partition.groups, self.leaf_nobodys
         for ref in self.order:
-            why = nobodys_reason(self.records[ref], status)
+            why = leaves.get(ref) or nobodys_reason(self.records[ref], status)
             group = groups.get(ref)
             if why is not None and group is not None and len(group.members) == 1:
                 found[ref] = why

@@ -6,7 +6,9 @@ phone), one wins by the rules' trust or none does, and the disagreement is a con
 stewards. A call whose evidence names one member but also carries a real e-mail or phone
 that member does not have (a household landline answered by someone the CRM does not know,
 an agent's typo of a card while the caller rings from an unknown number) joins no one:
-its evidence disagrees, and a misattributed call is worse than an unattributed one.
+its evidence disagrees, and a misattributed call is worse than an unattributed one. A
+visitor logged in as two members (a family computer) joins no one and, by the rules
+(``shared_devices_identify_no_one``), belongs to no one: its browsing is two people's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.rules import Rules
-from membergraph.identity.values import LINKING_KINDS, ValueKey
+from membergraph.identity.values import LINKING_KINDS, SHARED_DEVICE, ValueKey
 
 __all__ = ["Choice", "LeafChooser", "in_order"]
 
@@ -56,6 +58,8 @@ class LeafChooser:
         # (root, root) -> whether a cannot-link keeps them apart; None: no cannot-links.
         self.forbidden = forbidden
         self.found: list[Found] = []
+        # Leaves that belong to no one, with why: a family computer logged in as two members.
+        self.nobodys: dict[RecordKey, str] = {}
         self._held: dict[RecordKey, dict[IdentifierKind, set[str]]] = {}
 
     def _targets(self, leaf: RecordData) -> list[Target]:
@@ -143,6 +147,8 @@ class LeafChooser:
             # Logged in as two members: a shared device, whatever stewards forbid since.
             refs, detail = conflict_of(leaf, every)
             self.found.append(("shared_device", refs, detail))
+            if self.rules.shared_devices_identify_no_one:
+                self.nobodys[leaf.ref] = SHARED_DEVICE
             return None
         # The leaf's own group: a steward's link may have placed it in a member already.
         own = self.partition.find(leaf.ref)

@@ -22,6 +22,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz.distance import JaroWinkler
 
+from membergraph.identity.nicknames import NICKNAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 
 __all__ = [
@@ -118,7 +119,7 @@ class NearDuplicates(BaseModel):
     prefix_min: int = Field(default=3, ge=1)
     keyboard_slips: bool = True
     initials: bool = True
-    nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: _NICKNAMES)
+    nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: NICKNAMES)
 
     @cached_property
     def _nickname_of(self) -> dict[str, frozenset[str]]:
@@ -238,6 +239,9 @@ class Rules(BaseModel):
             distinct people than this is a hub: a store's own address, typed for everyone
             who gives none. A person's own e-mail is typed for one card, a family's for a few.
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
+        shared_devices_identify_no_one: a web visitor logged in as two members or more (a
+            family computer) belongs to no one (unattributed, with why), rather than being
+            a member of its own that mixes two people's browsing.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         suggestions: how pairs the rules do not merge are scored for stewards.
@@ -267,6 +271,7 @@ class Rules(BaseModel):
             "agent": 1,
         }
     )
+    shared_devices_identify_no_one: bool = True
     blocklist: Blocklist = Field(default_factory=Blocklist)
     near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)
     suggestions: SuggestionRules = Field(default_factory=SuggestionRules)
@@ -308,74 +313,6 @@ class RulesError(ValueError):
 
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.toml")
-
-# Common English short forms, each group one name's forms (a prefix needs no listing).
-_NICKNAMES: tuple[tuple[str, ...], ...] = (
-    ("William", "Bill", "Billy", "Will", "Liam"),
-    ("Robert", "Bob", "Bobby", "Rob", "Robbie", "Bert"),
-    ("Richard", "Rick", "Ricky", "Dick", "Rich"),
-    ("James", "Jim", "Jimmy", "Jamie"),
-    ("John", "Jack", "Johnny"),
-    ("Elizabeth", "Liz", "Lizzie", "Beth", "Betty", "Eliza", "Betsy"),
-    ("Katherine", "Kathryn", "Catherine", "Kate", "Katie", "Kathy", "Cathy", "Kat"),
-    ("Margaret", "Peggy", "Maggie", "Meg", "Marge"),
-    ("Michael", "Mike", "Mikey", "Mick"),
-    ("Joseph", "Joe", "Joey"),
-    ("Thomas", "Tom", "Tommy"),
-    ("Charles", "Charlie", "Chuck"),
-    ("Jennifer", "Jenny", "Jen", "Jenn"),
-    ("Patricia", "Pat", "Patty", "Trish"),
-    ("Anthony", "Tony"),
-    ("Steven", "Stephen", "Steve"),
-    ("Kimberly", "Kim"),
-    ("Rebecca", "Becky", "Becca"),
-    ("Deborah", "Debra", "Debbie", "Deb"),
-    ("Christopher", "Chris", "Kit"),
-    ("Christine", "Christina", "Chris", "Tina", "Chrissy"),
-    ("Nicholas", "Nick", "Nicky"),
-    ("Jonathan", "Jon", "Jonny"),
-    ("Benjamin", "Ben", "Benny"),
-    ("Samantha", "Sam", "Sammy"),
-    ("Samuel", "Sam", "Sammy"),
-    ("Alexander", "Alex", "Al", "Sandy"),
-    ("Victoria", "Vicky", "Tori"),
-    ("Jacqueline", "Jackie"),
-    ("Abigail", "Abby"),
-    ("Lawrence", "Larry"),
-    ("Gregory", "Greg"),
-    ("Timothy", "Tim", "Timmy"),
-    ("Edward", "Ed", "Eddie", "Ted", "Ned"),
-    ("Daniel", "Dan", "Danny"),
-    ("Matthew", "Matt"),
-    ("Andrew", "Andy", "Drew"),
-    ("Kenneth", "Ken", "Kenny"),
-    ("Raymond", "Ray"),
-    ("Douglas", "Doug"),
-    ("Zachary", "Zach", "Zack"),
-    ("Donald", "Don", "Donnie"),
-    ("Ronald", "Ron", "Ronnie"),
-    ("Susan", "Sue", "Susie"),
-    ("Barbara", "Barb", "Babs"),
-    ("Dorothy", "Dot", "Dottie"),
-    ("Pamela", "Pam"),
-    ("Cynthia", "Cindy"),
-    ("Sandra", "Sandy"),
-    ("Frances", "Fran", "Frankie"),
-    ("Francis", "Frank", "Frankie"),
-    ("Harold", "Harry", "Hal"),
-    ("Henry", "Hank", "Harry"),
-    ("Gerald", "Jerry", "Gerry"),
-    ("Jeffrey", "Jeff"),
-    ("Joshua", "Josh"),
-    ("Nathan", "Nate"),
-    ("Nathaniel", "Nate", "Nat"),
-    ("Walter", "Walt", "Wally"),
-    ("Theodore", "Ted", "Teddy", "Theo"),
-    ("Madison", "Maddie"),
-    ("Evelyn", "Evie"),
-    ("Judith", "Judy"),
-    ("Virginia", "Ginny"),
-)
 
 
 def load_rules(path: Path | None) -> Rules:

@@ -14,6 +14,7 @@ from membergraph.identity.rules import Rules
 
 __all__ = [
     "LINKING_KINDS",
+    "SHARED_DEVICE",
     "ValueKey",
     "linking_values",
     "nobodys_reason",
@@ -23,6 +24,10 @@ __all__ = [
 ]
 
 ValueKey = tuple[IdentifierKind, str]
+
+SHARED_DEVICE = "a shared device: logged in as different members"
+"""Why a web visitor logged in as two members or more belongs to no one (the rules'
+``shared_devices_identify_no_one``)."""
 
 LINKING_KINDS = (  # every kind but visitor ids
     IdentifierKind.CRM_ID,
@@ -133,8 +138,12 @@ def nobodys_reason(record: RecordData, status: Mapping[ValueKey, str]) -> str | 
 
 
 def stored_nobodys_reason(record: RecordData, rules: Rules) -> str:
-    """Why a stored record that has no member is nobody's: each of its values is a pattern
-    placeholder (``rules``) or, since the record was resolved without a member, a hub."""
+    """Why a stored record that has no member is nobody's: a visitor logged in as two
+    accounts is a shared device; a purchase's values are each a pattern placeholder
+    (``rules``) or, since the record was resolved without a member, a hub."""
+    logins = [i for i in record.identifiers if i.kind is IdentifierKind.CRM_ID and i.via == "login"]
+    if record.source == "web_analytics" and len(logins) > 1:
+        return SHARED_DEVICE
     status = {
         value: "blocked" if rules.is_junk(*value) else "hub" for value in linking_values(record)
     }

@@ -19,6 +19,7 @@ from membergraph.identity.records import (
     identifier_of,
     record_of_line,
 )
+from membergraph.identity.rules import Rules
 from tests.identity.builders import ADDRESS, call, crm, purchase, visitor, world
 
 LANDLINE = "(312) 555-0100"
@@ -162,16 +163,49 @@ def test_on_a_household_line_the_typed_account_wins() -> None:
     assert not together(result, ("crm", "C1"), ("crm", "C2"))
 
 
-def test_a_family_computer_logged_in_as_two_people_is_a_shared_device() -> None:
-    result = resolve(
-        world(
-            crm("C1", first="Ann"),
-            crm("C2", first="Bob", birth="1971-01-01"),
-            visitor("a-1", logins=("C1", "C2")),
-        )
-    )
-    assert len(result.components) == 3
-    assert conflicts(result, "shared_device") == 1
+SHARED = "a shared device: logged in as different members"
+
+
+@pytest.mark.parametrize(
+    ("logins", "identify_no_one", "joins", "why"),
+    [
+        pytest.param(("C1", "C2"), True, None, SHARED, id="family-computer-is-nobodys"),
+        pytest.param(("C1", "C2"), False, None, None, id="rule-off-a-member-alone"),
+        pytest.param(("C1", "C3"), True, ("crm", "C1"), None, id="one-person-entered-twice"),
+        pytest.param(("C1",), True, ("crm", "C1"), None, id="one-login"),
+    ],
+)
+def test_a_family_computer_logged_in_as_two_people_is_a_shared_device(
+    logins: tuple[str, ...], identify_no_one: bool, joins: RecordKey | None, why: str | None
+) -> None:
+    # Given Ann (entered twice: C1 and C3, one card), Bob, and a visitor logged in as them
+    people = [
+        crm("C1", first="Ann", card="LD50000001"),
+        crm("C3", first="Ann", card="LD50000001"),
+        crm("C2", first="Bob", birth="1971-01-01"),
+    ]
+    rules = Rules(shared_devices_identify_no_one=identify_no_one)
+    result = resolve(world(*people, visitor("a-1", logins=logins)), rules)
+    device = ("web_analytics", "a-1")
+    # Then it joins the one person it names; two people's device joins neither
+    if joins is not None:
+        assert together(result, joins, device)
+    else:
+        assert not any(device in c and len(c) > 1 for c in result.components)
+        assert conflicts(result, "shared_device") == 1
+    # and, by the rule, a device two people share is nobody's: in no member, with why
+    assert result.unattributed.get(device) == why
+    assert any(device in c for c in result.components) is (why is None)
+
+
+def test_a_manual_link_keeps_a_shared_device_in_its_member() -> None:
+    # (linkRecords refuses a record in no member; a link made before the rule stays)
+    people = [crm("C1", first="Ann"), crm("C2", first="Bob", birth="1971-01-01")]
+    device = ("web_analytics", "a-1")
+    manual = [(device, ("crm", "C1"), {"reason": "Ann's laptop"})]
+    result = resolve(world(*people, visitor("a-1", logins=("C1", "C2"))), manual_links=manual)
+    assert together(result, ("crm", "C1"), device)
+    assert device not in result.unattributed
 
 
 def test_a_visitor_who_logs_in_joins_the_contact() -> None:

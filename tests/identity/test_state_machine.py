@@ -47,6 +47,7 @@ from membergraph.identity.store import IdentityStore
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.undo import undo_event
+from membergraph.identity.values import SHARED_DEVICE, stored_nobodys_reason
 from tests.identity.builders import call, crm, purchase, visitor, world
 from tests.support.mongo import EmulatedClient
 from tests.support.stores import ADAPTERS, open_store
@@ -310,10 +311,16 @@ class IdentityMachine(RuleBasedStateMachine):
         store = self.service.store
         members = self.run(store.all_assignments())
         active = [(link.a, link.b) for link in self.run(store.active_links(None))]
-        # A purchase keyed by a value the data shows to be a placeholder is nobody's.
+        # A purchase keyed by a value the data shows to be a placeholder is nobody's, and
+        # so is a visitor logged in as two members (a family computer).
         nobodys = self.ingested - members.keys()
         assert members.keys() <= self.ingested
-        assert all(ref[0] == "transactions" for ref in nobodys), "only purchases are nobody's"
+        assert all(ref[0] in ("transactions", "web_analytics") for ref in nobodys), (
+            "only purchases and shared devices are nobody's"
+        )
+        devices = [ref for ref in nobodys if ref[0] == "web_analytics"]
+        for record in self.run(store.load_records(devices)).values() if devices else []:
+            assert stored_nobodys_reason(record, self.service.rules) == SHARED_DEVICE
         assert not nobodys & {r for pair in active for r in pair}, "nobody's records: no link"
         components = _components(self.ingested - nobodys, active)
         assert _groups(members) == components, "members are the active links' components"
