@@ -65,17 +65,24 @@ class MaskPII(FieldExtension):
 
 
 @cache
-def requires(scope: str) -> type[BasePermission]:
-    """A permission class that lets callers with ``scope`` through (FORBIDDEN otherwise)."""
+def requires(*scopes: str) -> type[BasePermission]:
+    """A permission class that lets callers with any of ``scopes`` through (FORBIDDEN
+    otherwise).
+
+    Example::
+
+        @strawberry.field(permission_classes=[requires("identity:write", "analytics:read")])
+    """
 
     class Requires(BasePermission):
-        message = f"this needs the {scope} scope"
+        message = f"this needs the {' or '.join(scopes)} scope"
         error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 - Strawberry reads the class attribute
 
         def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
-            return caller_of(getattr(info.context, "request", None)).can(scope)
+            caller = caller_of(getattr(info.context, "request", None))
+            return any(caller.can(scope) for scope in scopes)
 
-    Requires.__name__ = f"Requires_{scope.replace(':', '_')}"
+    Requires.__name__ = "Requires_" + "_or_".join(s.replace(":", "_") for s in scopes)
     return Requires
 
 

@@ -125,8 +125,9 @@ class Query:
 
     @strawberry.field(
         description="Identity conflicts the engine did not resolve by merging, newest first "
-        "(Relay connection), filtered by kind, date and member.",
-        permission_classes=[requires("analytics:read"), AcrossMembers],
+        "(Relay connection), filtered by kind, date and member: the stewards' review queue "
+        "and the analysts' count (scope identity:write or analytics:read).",
+        permission_classes=[requires("identity:write", "analytics:read"), AcrossMembers],
     )
     async def identity_conflicts(
         self,

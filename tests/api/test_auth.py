@@ -150,6 +150,15 @@ def test_personal_fields_are_masked_without_pii_read(
             id="personalization-no-conflicts",
         ),
         pytest.param(
+            "steward-sue",
+            "{ identityConflicts { totalCount } }",
+            True,
+            id="steward-reviews-conflicts",
+        ),
+        pytest.param(
+            "analyst", "{ identityConflicts { totalCount } }", True, id="analyst-counts-conflicts"
+        ),
+        pytest.param(
             "analyst",
             'mutation { splitMember(memberId: "m_x", records: [{source: CRM, key: "C-JANE"}], reason: "r") { id } }',
             False,

@@ -58,12 +58,24 @@ def _serving(tmp_path: Path, **sources: list[dict[str, Any]]) -> Iterator[str]:
         yield address
 
 
+# Two people apart from Ann and Bob, and a call whose caller's phone (Cy's) and the account
+# the agent typed (Di's) disagree: a conflict for the stewards' queue.
+CY = {"contact_id": "C-CY", "first_name": "Cy", "phones": ["+1 415 555 0333"]}
+DI = {"contact_id": "C-DI", "first_name": "Di", "phones": ["+1 415 555 0444"]}
+MIXED_CALL = {
+    **CALL,
+    "interaction_id": "I-CY-1",
+    "caller_phone": "4155550333",
+    "account_ref": {"kind": "crm_id", "value": "C-DI"},
+}
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     crossed = {
-        "crm": [ANN, BOB],
+        "crm": [ANN, BOB, CY, DI],
         "transactions": [_tx("T-A0", "LD11110001")],
-        "call_center": [CALL],
+        "call_center": [CALL, MIXED_CALL],
     }
     with _serving(tmp_path, **crossed) as address:
         yield address
@@ -200,9 +212,19 @@ def test_a_split_is_previewed_then_made_from_picked_records(
     assert set(hosts) == {server}
 
 
-def test_a_link_is_previewed_made_and_undone(server: str, api: Api, browser: Any) -> None:
+def test_a_steward_reviews_conflicts_then_links_and_undoes(
+    server: str, api: Api, browser: Any
+) -> None:
     hosts: list[str] = []
-    page = _open(browser, server, STEWARD, hosts)
+    page = _open(browser, server, AGENT, hosts)  # the README's steward: no analytics:read
+
+    # The review queue of identity conflicts is the steward's.
+    page.click("#tab-conflicts")
+    page.wait_for_selector("#conflicts tbody tr")
+    assert "call_mismatch" in page.inner_text("#conflicts tbody")
+    assert page.locator("#message").is_hidden()
+
+    page.click("#tab-member")
     _find(page, "CRM_ID", "C-ANN")
     page.select_option("#link-source", "CRM")
     page.fill("#link-key", "C-BOB")
@@ -230,6 +252,7 @@ def test_a_reviewer_without_identity_write_is_offered_no_action(
     api.cross()
     page = _open(browser, server, READER, hosts)
     assert "may look, not change" in page.inner_text("#viewer")
+    assert page.locator("#tab-conflicts").is_hidden()  # neither identity:write nor analytics
     _find(page, "CRM_ID", "C-BOB")
     page.wait_for_selector("#history tbody tr")
     assert page.locator("#actions").is_hidden()

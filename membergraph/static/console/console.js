@@ -70,6 +70,9 @@ async function loadViewer() {
   $("#viewer").textContent = `Signed in as ${state.viewer.name}: ` +
     (can.includes("identity:write") ? "may review and fix identity" : "may look, not change") +
     (can.includes("pii:read") ? "" : "; personal data masked");
+  // The conflicts queue is the stewards' and the analysts' (never a token bound to a member).
+  $("#tab-conflicts").hidden = !!state.viewer.memberId ||
+    !(can.includes("identity:write") || can.includes("analytics:read"));
 }
 
 const canWrite = () => !!state.viewer && state.viewer.scopes.includes("identity:write");
