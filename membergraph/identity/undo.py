@@ -7,6 +7,11 @@ change was (a link, a move, a split, an undone merge, an accepted or rejected su
 an undo). A later steward change touching the same records may rest on it: the undo is then
 refused with ``LATER_CHANGES_DEPEND`` naming those events (undo them first, newest first).
 An undo already made answers the members as they are.
+
+Only those two kinds are changes a person can take back (:func:`undoable`). The rules' own
+decisions (``linked``, ``unlinked``, ``conflict``, ...) are not: a split parts what the rules
+joined. A steward's decision recorded beside its change (``suggestion_rejected``,
+``unmerged``) is undone through that change's ``steward`` event, which the refusal names.
 """
 
 from __future__ import annotations
@@ -26,7 +31,34 @@ from membergraph.identity.steward import (
 from membergraph.identity.steward_record import STEWARD, records_of
 from membergraph.identity.store.port import IdentityEvent
 
-__all__ = ["undo_event"]
+__all__ = ["undo_event", "undoable"]
+
+UNDOABLE = frozenset({STEWARD, "merged"})
+# Decisions written beside the ``steward`` event of their change: the rule that event carries.
+_BESIDE = {"suggestion_rejected": "reject", "unmerged": "undo_merge"}
+
+
+def undoable(kind: str) -> bool:
+    """Whether ``undo`` takes an event of this kind: a steward's change or a merge."""
+    return kind in UNDOABLE
+
+
+def _refusal(event_id: int, event: IdentityEvent | None) -> StewardError:
+    """Why ``undo`` does not take this event, saying what would undo it."""
+    if event is None:
+        return StewardError(f"event {event_id} does not exist", "NOT_FOUND")
+    said = f"event {event_id} ({event.kind} by {event.actor})"
+    if event.kind in _BESIDE:
+        return StewardError(
+            f"{said} records a steward's decision; the change it made is the `steward` event "
+            f"(rule {_BESIDE[event.kind]}) written with it: undo that one",
+            "NOT_UNDOABLE",
+        )
+    return StewardError(
+        f"{said} is not a steward's change: undo takes a `steward` or `merged` event "
+        "(to part records the rules joined, split the member)",
+        "NOT_UNDOABLE",
+    )
 
 
 def _ref(item: list[Any]) -> RecordKey:
@@ -80,15 +112,16 @@ async def undo_event(
     event is undone as ``undoMerge`` does). Returns the members it leaves.
 
     Raises:
-        StewardError: ``NOT_FOUND`` (no such steward event), ``LATER_CHANGES_DEPEND`` (a
-            later steward change touches the same records).
+        StewardError: ``NOT_FOUND`` (no such event), ``NOT_UNDOABLE`` (an event of another
+            kind, see :func:`undoable`), ``LATER_CHANGES_DEPEND`` (a later steward change
+            touches the same records).
     """
     require_reason(reason)
     event = await service.store.event(event_id)
     if event is not None and event.kind == "merged":
         return await undo_merge(service, event_id, reason, actor, preview=preview)
     if event is None or event.kind != STEWARD:
-        raise StewardError(f"event {event_id} is not a steward's change", "NOT_FOUND")
+        raise _refusal(event_id, event)
     refs = records_of(event.evidence)
     async with service.lock:
         later = await _later(service, event, refs)

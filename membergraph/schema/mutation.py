@@ -109,7 +109,8 @@ class Mutation:
     @strawberry.mutation(
         description="Undo any steward change exactly: a link (or move), a split, an undone "
         "merge, an accepted or rejected suggestion, an undo. Pass the id of its `steward` "
-        "event in `identityHistory` (a `merged` event works too, as in `undoMerge`). The "
+        "event in `identityHistory` (a `merged` event works too, as in `undoMerge`; any other "
+        "answers `NOT_UNDOABLE` saying why, see `IdentityEvent.undoable`). The "
         "constraints the change made are reversed and the members resolved again. Refused "
         "with `LATER_CHANGES_DEPEND` when a later steward change touches the same records "
         "(undo those first); an undo already made answers the members as they are.",

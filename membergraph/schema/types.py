@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
+from membergraph.identity.undo import undoable
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.paging import Page
@@ -309,7 +310,9 @@ class CallInteraction:
 class IdentityEvent:
     id: strawberry.ID = strawberry.field(description="Event id (for undo).")
     kind: str = strawberry.field(
-        description="linked, unlinked, merged, split, conflict or value_blocked."
+        description="The rules': linked, unlinked, merged, conflict, value_blocked, "
+        "unattributed; a steward's: steward (a change, with its rule), unmerged, "
+        "suggestion_rejected."
     )
     at: datetime = strawberry.field(description="When.")
     actor: str = strawberry.field(description="Rule engine run or person that made the change.")
@@ -323,6 +326,13 @@ class IdentityEvent:
         extensions=[MaskPII()], description="Identifier values and attributes compared."
     )
     records: list[Record] = strawberry.field(description="The records concerned.")
+    undoable: bool = strawberry.field(
+        description="Whether `undo(eventId:)` takes this event: a steward's change (`steward`) "
+        "or a merge (`merged`). The rules' own decisions are not undone (split the member "
+        "instead); a `suggestion_rejected` or `unmerged` decision is undone through the "
+        "`steward` event written with it. A later change resting on it is checked when "
+        "undoing (LATER_CHANGES_DEPEND)."
+    )
     member_id: strawberry.Private[str | None] = None  # whose values it shows (the audit)
 
 
@@ -337,6 +347,7 @@ def identity_event(event: Any) -> IdentityEvent:
         reason=event.reason,
         evidence=event.evidence,
         records=[as_record(r) for r in event.records],
+        undoable=undoable(event.kind),
     )
 
 

@@ -87,6 +87,31 @@ def test_a_rejected_suggestion_never_comes_back(client: TestClient) -> None:
     assert "suggestion_rejected" in {e["kind"] for e in history["member"]["identityHistory"]}
 
 
+def test_a_rejection_is_undone_through_its_steward_event(client: TestClient) -> None:
+    # Given a rejected suggestion
+    _data(_mutate(client, "rejectSuggestion"))
+    history = _data(
+        gql(
+            client,
+            '{ m: memberByIdentifier(kind: CRM_ID, value: "C-1") { identityHistory { id kind '
+            "rule undoable } } }",
+        )
+    )["m"]["identityHistory"]
+    by_kind = {e["kind"]: e for e in history}
+    # Then the decision says it is not undone itself, and its change says it is
+    assert by_kind["suggestion_rejected"]["undoable"] is False
+    assert (by_kind["steward"]["rule"], by_kind["steward"]["undoable"]) == ("reject", True)
+    assert not any(e["undoable"] for e in history if e["kind"] not in {"steward", "merged"})
+    # When undo is given the decision, it says which event to undo instead
+    undo = 'mutation ($e: ID!) { undo(eventId: $e, reason: "wrong") { id } }'
+    [error] = gql(client, undo, e=by_kind["suggestion_rejected"]["id"])["errors"]
+    assert error["extensions"]["code"] == "NOT_UNDOABLE"
+    assert "`steward` event (rule reject)" in error["message"]
+    # and undoing that event brings the pair back to the queue
+    _data(gql(client, undo, e=by_kind["steward"]["id"]))
+    assert _data(gql(client, LIST))["matchSuggestions"]["totalCount"] == 1
+
+
 def test_an_accepted_suggestion_is_a_steward_link(client: TestClient) -> None:
     dry = gql(
         client,

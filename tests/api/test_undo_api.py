@@ -116,3 +116,14 @@ def test_undo_refuses_when_a_later_change_rests_on_it(client: TestClient) -> Non
 
 def test_undo_of_something_else_is_not_found(client: TestClient) -> None:
     assert _undo(client, "999999")["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_the_rules_own_decisions_are_not_undoable_and_say_so(client: TestClient) -> None:
+    # Given Ann's history, written by the rules alone
+    history = _data(gql(client, HISTORY.replace("rule", "rule undoable") % "C-ANN"))
+    [linked, *_] = [e for e in history["m"]["identityHistory"] if e["kind"] == "linked"]
+    assert linked["undoable"] is False
+    # When undo is asked for one of them, it is refused with why and what to do instead
+    [error] = _undo(client, linked["id"])["errors"]
+    assert error["extensions"]["code"] == "NOT_UNDOABLE"
+    assert "not a steward's change" in error["message"] and "split" in error["message"]

@@ -142,6 +142,17 @@ def _find(page: Any, kind: str, value: str) -> None:
     page.wait_for_selector("#member:not([hidden]) #records tbody tr")
 
 
+def _undo_offered(page: Any) -> dict[str, set[bool]]:
+    """Each kind of event in the member's history: whether its rows offer an Undo."""
+    rows = page.locator("#history tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.cells[1].textContent, !!r.querySelector('button')])"
+    )
+    offered: dict[str, set[bool]] = {}
+    for kind, has_button in rows:
+        offered.setdefault(kind, set()).add(has_button)
+    return offered
+
+
 def _shot(page: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
@@ -162,6 +173,15 @@ def test_the_call_center_story_in_the_console(server: str, api: Api, browser: An
     manual = page.locator("#links tbody tr", has_text="manual")
     assert "agent-9" in manual.first.inner_text()
     _shot(page, "console-member")
+
+    # Undo is offered only where undo takes the event (a merge, a steward's change), not on
+    # the rules' own decisions.
+    offered = _undo_offered(page)
+    assert "linked" in offered and offered["linked"] == {False}
+    assert offered["merged"] == {True}
+    assert set().union(*(v for k, v in offered.items() if k not in {"merged", "steward"})) == {
+        False
+    }
 
     # Preview the un-merge from the history: nothing changes until confirmed.
     merged = page.locator("#history tbody tr", has_text="merged").first
@@ -291,5 +311,26 @@ def test_a_suggestion_is_accepted_with_a_preview_then_undone(tmp_path: Path, bro
         page.click("#confirm")
         page.wait_for_selector("#result:not([hidden])")
         assert api.member_of("C-1")["id"] != api.member_of("C-2")["id"]
+
+        # Back in the queue; rejected this time, then the rejection undone from the history.
+        page.click("#tab-suggestions")
+        page.once("dialog", lambda dialog: dialog.accept("two people after all"))
+        page.locator("article.suggestion").first.get_by_role("button", name="Reject").click()
+        page.wait_for_selector("article.suggestion", state="detached")
+        page.click("#tab-member")
+        _find(page, "CRM_ID", "C-1")
+        page.wait_for_selector("#history tbody tr >> text=suggestion_rejected")
+        offered = _undo_offered(page)
+        assert offered["suggestion_rejected"] == {False}, "undone through its steward event"
+        page.locator("#history tbody tr", has_text="reject").filter(
+            has=page.get_by_role("button", name="Undo")
+        ).get_by_role("button", name="Undo").click()
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        page.fill("#reason", "rejected by mistake")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.locator("#message").is_hidden()
+        listed = api("{ matchSuggestions(first: 5) { totalCount } }")
+        assert listed["matchSuggestions"]["totalCount"] == 1, "the pair is back in the queue"
         assert set(hosts) == {address}
         api.client.close()

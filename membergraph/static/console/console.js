@@ -3,7 +3,7 @@
 // caller could not use. No request leaves for another host.
 
 const $ = (selector) => document.querySelector(selector);
-const state = { viewer: null, member: null, pending: null, undo: null, socket: null, hasUndo: null };
+const state = { viewer: null, member: null, pending: null, undo: null, socket: null };
 
 // ---------------------------------------------------------------- GraphQL over HTTP
 
@@ -76,9 +76,8 @@ async function loadViewer() {
 }
 
 const canWrite = () => !!state.viewer && state.viewer.scopes.includes("identity:write");
-// A merge can always be undone (undoMerge); any other steward event when the gateway has undo.
-const undoable = (event) => !!event && canWrite() &&
-  (event.kind === "merged" || (!!state.hasUndo && event.actor !== "engine"));
+// The API says which events undo takes (a steward's change, a merge); the rules' own are not.
+const undoable = (event) => !!event && canWrite() && event.undoable;
 
 // ---------------------------------------------------------------- a member, whole
 
@@ -89,7 +88,7 @@ const MEMBER = `id redirectedFrom
   transactions(first: 100) { totalCount edges { node { transactionId loyaltyId email pointsEarned pointsRedeemed status occurredAt } } }
   webActivity(first: 100) { eventId anonymousId }
   callCenterInteractions(first: 100) { interactionId startedAt reason }
-  identityHistory { id kind at actor rule reason evidence records { source key } }`;
+  identityHistory { id kind at actor rule reason evidence undoable records { source key } }`;
 
 async function findMember(kind, value) {
   const query = kind === "MEMBER"
@@ -171,6 +170,7 @@ function renderHistory(member) {
   for (const event of member.identityHistory) {
     const row = document.createElement("tr");
     row.dataset.event = event.id;
+    row.dataset.kind = event.kind;
     cell(row, event.at.replace("T", " ").slice(0, 16)); cell(row, event.kind); cell(row, event.rule);
     cell(row, event.actor); cell(row, event.reason); cell(row, evidence(event.evidence));
     cell(row, undoable(event) ? button("Undo", () => previewUndo(event), { "aria-label": `Undo event ${event.id}` }) : "");
@@ -239,7 +239,7 @@ function drawGraph(records, links) {
 // ---------------------------------------------------------------- changes: preview first
 
 const CHANGED = `id records { source key } loyalty { pointsBalance } transactions(first: 1) { totalCount }
-  identityHistory { id kind at actor }`;
+  identityHistory { id kind at actor undoable }`;
 
 const picked = () => [...document.querySelectorAll("#records tbody tr")]
   .filter((row) => row.querySelector(".pick-record").checked)
@@ -307,8 +307,6 @@ const SPLIT = (dry, fields) => `mutation($id: ID!, $records: [RecordRefInput!]!,
   splitMember(memberId: $id, records: $records, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
 const LINK = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!, $move: Boolean!) {
   linkRecords(a: $a, b: $b, reason: $reason, move: $move, dryRun: ${dry}) { ${fields} } }`;
-const UNDO_MERGE = (dry, fields) => `mutation($event: ID!, $reason: String!) {
-  undoMerge(eventId: $event, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
 const UNDO_ANY = (dry, fields) => `mutation($event: ID!, $reason: String!) {
   undo(eventId: $event, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
 
@@ -333,9 +331,8 @@ async function previewLink(event) {
 }
 
 function previewUndo(event) {
-  const useMerge = event.kind === "merged" && !state.hasUndo;
-  preview("undo", `Undo event ${event.id} (${event.kind} by ${event.actor})`,
-    useMerge ? UNDO_MERGE : UNDO_ANY, { event: event.id });
+  preview("undo", `Undo event ${event.id} (${event.kind} by ${event.actor})`, UNDO_ANY,
+    { event: event.id });
 }
 
 function undoLast() {
@@ -511,12 +508,10 @@ function select(view) {
 
 async function start() {
   await loadViewer();
-  // Suggestions and a general undo exist when the gateway serves them: ask once.
+  // Suggestions exist when the gateway serves them: ask once.
   const probe = await gql("{ matchSuggestions(first: 1) { totalCount } }");
   $("#tab-suggestions").hidden = !!firstError(probe) && (probe.errors || []).some(
     (e) => (e.extensions || {}).code === "GRAPHQL_VALIDATION_FAILED");
-  const undoProbe = await gql(`mutation { undo(eventId: "0", reason: "probe", dryRun: true) { id } }`);
-  state.hasUndo = !(undoProbe.errors || []).some((e) => (e.extensions || {}).code === "GRAPHQL_VALIDATION_FAILED");
   $("#find").addEventListener("submit", async (event) => {
     event.preventDefault();
     select("member");
