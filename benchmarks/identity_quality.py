@@ -15,7 +15,9 @@ the pairs of one person's units connected through identifier values no other per
 carries, the share the engine put together), the largest member's number of people, the
 members holding two people's CRM contacts, and the lines no member holds (a purchase whose
 only identifier is a placeholder, or keyed by a value the data shows to be one; a family
-computer logged in as two members).
+computer logged in as two members). Last, what ``matchSuggestions`` lists at the rules'
+threshold (``sugg``: pairs of members) with its pairwise precision and recall against the
+pairs of members holding one person's CRM contacts.
 
 ``holdout`` is the profile the engine was not tuned on; ``default`` is the demo's.
 """
@@ -41,6 +43,7 @@ from membergraph.identity.engine import Resolution, resolve
 from membergraph.identity.load import collect_records, owner_key
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import load_rules
+from membergraph.identity.suggestions import suggest
 
 Unit = tuple[RecordKey, str]  # a record's lines of one person
 RULES = load_rules(
@@ -58,6 +61,17 @@ class Scores:
 
 
 @dataclass
+class Suggested:
+    """``matchSuggestions`` at the rules' threshold, as member pairs: how many, and their
+    pairwise precision and recall against the pairs of members holding one person's CRM
+    contacts (what the rules left apart)."""
+
+    count: int
+    precision: float
+    recall: float
+
+
+@dataclass
 class Run:
     profile: str
     people: int
@@ -69,6 +83,7 @@ class Run:
     profiles: Scores
     everything: Scores
     crm_mix: int
+    suggested: Suggested
 
 
 def pairs(count: int) -> int:
@@ -128,7 +143,40 @@ def measure(people: int, seed: int, profile: str) -> Run:
         scores[0],
         scores[1],
         crm_mix,
+        suggestions(result, records, people_of),
     )
+
+
+def suggestions(
+    result: Resolution,
+    records: dict[RecordKey, RecordData],
+    people_of: dict[RecordKey, list[str]],
+) -> Suggested:
+    """What ``matchSuggestions`` lists at the rules' threshold (the best pair of contacts
+    per pair of members, as :func:`~membergraph.identity.steward_suggestions.match_suggestions`
+    keeps), scored against the truth of the CRM lines."""
+    member_of = {ref: i for i, comp in enumerate(result.components) for ref in comp}
+    contacts = {ref: r for ref, r in records.items() if r.source == "crm" and ref in member_of}
+    listed: dict[frozenset[int], bool] = {}
+    for s in suggest(contacts, RULES.suggestions, RULES.near_duplicates, junk=RULES.is_junk):
+        pair = frozenset((member_of[s.a], member_of[s.b]))
+        if len(pair) == 2 and pair not in listed:  # best first, as the API lists them
+            listed[pair] = people_of[s.a] == people_of[s.b]
+    members_of_person: dict[str, set[int]] = defaultdict(set)
+    for ref in contacts:
+        for person in people_of[ref]:
+            members_of_person[person].add(member_of[ref])
+    apart = {
+        frozenset((x, y))
+        for held in members_of_person.values()
+        for x in held
+        for y in held
+        if x < y
+    }
+    right = sum(listed.values())
+    precision = right / len(listed) if listed else 1.0
+    recall = len(apart & {pair for pair, ok in listed.items() if ok}) / len(apart) if apart else 1.0
+    return Suggested(len(listed), precision, recall)
 
 
 def score(
@@ -202,7 +250,7 @@ def main() -> int:
     head = (
         f"{'profile':<8} {'people':>6} {'lines':>7} {'members':>7} {'prof P':>7} {'(max)':>7}"
         f" {'merge P':>7} {'all P':>7} {'(max)':>7} {'merge P':>7} {'recall':>7} {'largest':>7}"
-        f" {'crm mix':>7} {'unattr':>6} {'resolve':>7}"
+        f" {'crm mix':>7} {'unattr':>6} {'resolve':>7} {'sugg':>5} {'sugg P':>6} {'sugg R':>6}"
     )
     print(head)
     for profile in args.profile:
@@ -214,7 +262,8 @@ def main() -> int:
                 f" {r.profiles.merges:>7.4f} {r.everything.precision:>7.4f}"
                 f" {r.everything.ceiling:>7.4f} {r.everything.merges:>7.4f}"
                 f" {r.everything.recall:>7.4f} {r.everything.largest:>7} {r.crm_mix:>7}"
-                f" {r.unattributed:>6} {r.seconds:>6.2f}s",
+                f" {r.unattributed:>6} {r.seconds:>6.2f}s {r.suggested.count:>5}"
+                f" {r.suggested.precision:>6.3f} {r.suggested.recall:>6.3f}",
                 flush=True,
             )
     return 0

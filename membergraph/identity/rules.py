@@ -206,13 +206,18 @@ class SuggestionRules(BaseModel):
     # Agreeing on the postcode alone says less where few postcodes serve many people: its
     # weight is log2(postcode_m / the postcode's share of contacts), at most the table's.
     postcode_m: float = Field(default=0.1, gt=0, le=1)
+    # Contacts at one address are households (retail data) rather than one person entered
+    # twice (FEBRL) when this share of their pairs are plainly two people (first names and
+    # birth dates both differ): then the ``household`` levels weigh a family name and a
+    # birth date agreed on at one address.
+    households_from: float = Field(default=0.25, ge=0, le=1)
     weights: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
             # m: how often one person's two contacts agree so; u: how often two people
             # picked at random do. Weight = log2(m / u), rounded.
             "first_name": {"exact": 7.0, "close": 5.0, "differs": -3.0},
-            "last_name": {"exact": 8.0, "close": 5.0, "differs": -3.0},
-            "birth_date": {"exact": 13.0, "close": 6.0, "differs": -4.0},
+            "last_name": {"exact": 8.0, "close": 5.0, "differs": -3.0, "household": 1.0},
+            "birth_date": {"exact": 13.0, "close": 6.0, "differs": -4.0, "household": 3.0},
             "address": {
                 "exact": 12.0,
                 "close": 10.0,
@@ -220,8 +225,8 @@ class SuggestionRules(BaseModel):
                 "postcode": 6.0,
                 "differs": -2.0,
             },
-            "phone": {"shared": 8.0},
-            "email": {"shared": 10.0},
+            "phone": {"shared": 8.0, "differs": -4.0},
+            "email": {"shared": 10.0, "differs": -4.0},
         }
     )
 

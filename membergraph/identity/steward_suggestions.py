@@ -89,7 +89,8 @@ async def score_contacts(service: IdentityService, rules: SuggestionRules) -> Sc
     """Every CRM contact of the store, and their pairs at ``rules.min_score`` or more."""
     records = await service.store.load_records(None)
     contacts = {ref: r for ref, r in records.items() if r.source == "crm"}
-    return list(contacts), suggest(contacts, rules, service.rules.near_duplicates)
+    found = suggest(contacts, rules, service.rules.near_duplicates, junk=service.rules.is_junk)
+    return list(contacts), found
 
 
 async def match_suggestions(

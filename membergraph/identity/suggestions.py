@@ -7,6 +7,12 @@ as Splink does, and offered to stewards. Each field compared adds its agreement 
 bits: log2 of how much likelier the agreement is among matches than among non-matches) to
 the prior; the score is the match probability those odds give.
 
+Evidence of two people weighs against (``differs`` levels): a phone or e-mail each contact
+has and the other lacks. Where the data's addresses hold households (:func:`population_of`),
+a family name and a birth date agreed at one address weigh their ``household`` levels: a
+household shares its name and landline, twins their birth date, so those agreements are not
+independent evidence of one person there.
+
 Candidates are found by blocking (pairs sharing a birth date, a last name and first initial,
 an address, a street line, a postcode and birth year, or a phone), never by comparing every
 pair, and must agree on something of the person's own (the birth date or the first name,
@@ -18,8 +24,8 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import combinations
 
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -28,7 +34,7 @@ from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import NearDuplicates, SuggestionRules
 
-__all__ = ["FieldEvidence", "Suggestion", "score_pair", "suggest"]
+__all__ = ["FieldEvidence", "Population", "Suggestion", "population_of", "score_pair", "suggest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +133,80 @@ def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
-def _values(record: RecordData, kind: IdentifierKind) -> set[str]:
-    return {i.key for i in record.identifiers if i.kind is kind}
+Junk = Callable[[IdentifierKind, str], bool]
+"""Whether a value is a placeholder (:meth:`~membergraph.identity.rules.Rules.is_junk`)."""
+
+
+def _values(record: RecordData, kind: IdentifierKind, junk: Junk | None = None) -> set[str]:
+    """A record's values of a kind, placeholders left out: they say nothing of anyone."""
+    return {
+        i.key for i in record.identifiers if i.kind is kind and not (junk and junk(kind, i.key))
+    }
+
+
+def _contact_levels(
+    a: RecordData, b: RecordData, home: bool, junk: Junk | None
+) -> Iterator[tuple[str, str, tuple[str, str]]]:
+    """(field, level, the values shown) for phones and e-mails: ``differs`` when each
+    contact has one the other lacks (two people, each with their own: twins, a couple),
+    else ``shared`` (``household`` for a phone shared at one address: the household's
+    line); nothing when neither applies."""
+    for name, kind in (("phone", IdentifierKind.PHONE), ("email", IdentifierKind.EMAIL)):
+        mine, theirs = _values(a, kind, junk), _values(b, kind, junk)
+        only_mine, only_theirs = sorted(mine - theirs), sorted(theirs - mine)
+        shared = sorted(mine & theirs)
+        if only_mine and only_theirs:
+            yield name, "differs", (only_mine[0], only_theirs[0])
+        elif shared:
+            # A phone shared at one address is the household's line: no news once the
+            # address agrees (the fields are not independent there).
+            level = "household" if name == "phone" and home else "shared"
+            yield name, level, (shared[0], shared[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """What all the contacts say that weighs the agreement of two of them.
+
+    Attributes:
+        postcode_share: each postcode's share of the contacts (a common one is little news).
+        households: whether contacts at one address are mostly households (retail data)
+            rather than one person entered twice (FEBRL): then, at one address, the family
+            name and a birth date weigh their ``household`` levels (a family shares the
+            name, twins the birth date).
+        junk: which phones and e-mails are placeholders: no evidence either way.
+    """
+
+    postcode_share: Mapping[str, float] = field(default_factory=dict)
+    households: bool = False
+    junk: Junk | None = None
+
+
+def population_of(
+    contacts: Sequence[RecordData],
+    rules: SuggestionRules,
+    close: NearDuplicates,
+    junk: Junk | None = None,
+) -> Population:
+    """What ``contacts`` say (:class:`Population`). Households: of the pairs of contacts at
+    one address, the share that are plainly two people (first names and birth dates both
+    differ) is ``rules.households_from`` or more."""
+    postcodes = Counter(r.address.partition("|")[2] for r in contacts if r.address)
+    share = {code: n / len(contacts) for code, n in postcodes.items()}
+    at: dict[str, list[RecordData]] = defaultdict(list)
+    for r in contacts:
+        if r.address:
+            at[r.address].append(r)
+    pairs = two = 0
+    for group in at.values():
+        if len(group) > rules.max_block:
+            continue  # a care home, a store's address: no household
+        for a, b in combinations(group, 2):
+            pairs += 1
+            names = dict(_names(a, b, close))
+            two += names["first_name"] == "differs" and _birth(a, b) == "differs"
+    households = bool(pairs) and two / pairs >= rules.households_from
+    return Population(share, households, junk)
 
 
 def score_pair(
@@ -136,10 +214,11 @@ def score_pair(
     b: RecordData,
     rules: SuggestionRules,
     close: NearDuplicates,
-    postcode_share: Mapping[str, float] | None = None,
+    population: Population | None = None,
 ) -> Suggestion:
-    """The match probability of two contacts, with the evidence per field
-    (``postcode_share``: each postcode's share of the contacts, when known)."""
+    """The match probability of two contacts, with the evidence per field (``population``:
+    what all the contacts say, when known)."""
+    known = population or Population()
     said = {
         "first_name": (a.first_name, b.first_name),
         "last_name": (a.last_name, b.last_name),
@@ -151,19 +230,22 @@ def score_pair(
     }
     levels = [*_names(a, b, close), ("birth_date", _birth(a, b)), ("address", _address(a, b))]
     home = levels[-1][1] in ("exact", "close")
-    for field, kind in (("phone", IdentifierKind.PHONE), ("email", IdentifierKind.EMAIL)):
-        shared = sorted(_values(a, kind) & _values(b, kind))
-        if shared:
-            # A phone shared at one address is the household's line: no news once the
-            # address agrees (the fields are not independent there).
-            levels.append((field, "household" if field == "phone" and home else "shared"))
-            said[field] = (shared[0], shared[0])
+    if home and known.households:
+        # A household shares its name, and twins a birth date: at one address, agreeing on
+        # them is weak news (the fields are not independent there).
+        levels = [(f, _HOUSEHOLD.get((f, level), level)) for f, level in levels]
+    for field_, level, shown in _contact_levels(a, b, home, known.junk):
+        levels.append((field_, level))
+        said[field_] = shown
+    share = known.postcode_share
     evidence = tuple(
-        FieldEvidence(field, level, _weight(rules, field, level, a, postcode_share), *said[field])
-        for field, level in levels
+        FieldEvidence(f, level, _weight(rules, f, level, a, share), *said[f]) for f, level in levels
     )
     bits = rules.prior + sum(e.weight for e in evidence)
     return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
+
+
+_HOUSEHOLD = {("last_name", "exact"): "household", ("birth_date", "exact"): "household"}
 
 
 def _weight(
@@ -225,18 +307,19 @@ def suggest(
     rules: SuggestionRules,
     close: NearDuplicates,
     apart: Iterable[tuple[RecordKey, RecordKey]] = (),
+    junk: Junk | None = None,
 ) -> list[Suggestion]:
     """Scored pairs of CRM contacts at ``rules.min_score`` or more, best first, leaving out
-    the pairs ``apart`` names (already one member, or kept apart by a steward)."""
+    the pairs ``apart`` names (already one member, or kept apart by a steward); ``junk``
+    says which phones and e-mails are placeholders, which are no evidence either way."""
     contacts = [r for r in records.values() if r.source == "crm"]
-    postcodes = Counter(r.address.partition("|")[2] for r in contacts if r.address)
-    share = {code: n / len(contacts) for code, n in postcodes.items()}
+    population = population_of(contacts, rules, close, junk)
     skip = {tuple(sorted(pair)) for pair in apart}
     found = []
     for a, b in sorted(_blocks(contacts, rules.max_block)):
         if (a, b) in skip or not _personal(records[a], records[b], close):
             continue
-        scored = score_pair(records[a], records[b], rules, close, share)
+        scored = score_pair(records[a], records[b], rules, close, population)
         if scored.score >= rules.min_score:
             found.append(scored)
     found.sort(key=lambda s: (-s.score, s.a, s.b))

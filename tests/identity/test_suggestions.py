@@ -6,7 +6,7 @@ import pytest
 
 from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
-from membergraph.identity.suggestions import score_pair, suggest
+from membergraph.identity.suggestions import Population, population_of, score_pair, suggest
 from tests.identity.builders import ADDRESS, crm, world
 
 HOME = {**ADDRESS, "line1": "9 Birch Rd"}
@@ -92,3 +92,95 @@ def test_suggestions_come_best_first_and_respect_the_threshold() -> None:
     assert [s.score for s in found] == sorted((s.score for s in found), reverse=True)
     strict = RULES.suggestions.model_copy(update={"min_score": 0.999999})
     assert len(suggest(records, strict, RULES.near_duplicates)) < len(found)
+
+
+# Four couples, each at their own address: contacts at one address are households here.
+COUPLES = [
+    crm(
+        f"H{n}{who}",
+        first=first,
+        last=last,
+        birth=birth,
+        address={**ADDRESS, "line1": f"{n} Ash St"},
+    )
+    for n, last in enumerate(("Cole", "Diaz", "Okoro", "Park"), start=1)
+    for who, first, birth in (("a", "Ann", f"197{n}-04-04"), ("b", "Bob", f"196{n}-08-08"))
+]
+LINE = "+14155550100"
+
+
+@pytest.mark.parametrize(
+    ("other", "suggested"),
+    [
+        pytest.param(
+            crm(
+                "C2",
+                first="Mark",
+                address=HOME,
+                phones=[LINE, "+14155550177"],
+                emails=["mark@x.org"],
+            ),
+            False,
+            id="twin-with-own-email-and-mobile",
+        ),
+        pytest.param(crm("C2", first="Mark", address=HOME, phones=[LINE]), False, id="twin-alone"),
+        pytest.param(
+            crm("C2", first="Sophi", address=HOME, phones=[LINE]), True, id="typo-on-the-line"
+        ),
+        pytest.param(
+            crm("C2", first="Sophie", address=HOME, emails=["sophie@x.org"]),
+            True,
+            id="same-person-email-on-one-only",
+        ),
+    ],
+)
+def test_where_addresses_hold_households_twins_are_not_suggested(
+    other: RecordData, suggested: bool
+) -> None:
+    # Given a data set whose addresses hold households (couples), and Sophie at home
+    sophie = crm("C1", first="Sophie", address=HOME, phones=[LINE, "+14155550166"],
+                 emails=["sophie@x.org"])  # fmt: skip
+    records = world(*COUPLES, sophie, other)
+    population = population_of(list(records.values()), RULES.suggestions, RULES.near_duplicates)
+    assert population.households
+    # Then a family name and a birth date agreed at home weigh little, each one's own
+    # e-mail and mobile say two people, and only one person entered twice is offered
+    found = suggest(records, RULES.suggestions, RULES.near_duplicates)
+    pair = {s.b for s in found if s.a == sophie.ref} | {s.a for s in found if s.b == sophie.ref}
+    assert (other.ref in pair) is suggested, [(s.a, s.b, s.score) for s in found]
+
+
+def test_where_one_address_holds_one_person_entered_twice_there_are_no_households() -> None:
+    # Given FEBRL-like data: a person's duplicates share the address (a name replaced on one)
+    records = world(
+        crm("D1", first="James", address=HOME),
+        crm("D2", first="Isabella", address=HOME),
+        crm("D3", first="Jamie", address=HOME),
+    )
+    population = population_of(list(records.values()), RULES.suggestions, RULES.near_duplicates)
+    # Then agreement at one address keeps its full weight, and the pair is offered
+    assert not population.households
+    assert {
+        (s.a[1], s.b[1]) for s in suggest(records, RULES.suggestions, RULES.near_duplicates)
+    } >= {("D1", "D2")}
+
+
+@pytest.mark.parametrize(
+    ("values", "level"),
+    [
+        pytest.param({"emails": ["ann@x.org"]}, "shared", id="one-email"),
+        pytest.param({"emails": ["na@na.com"]}, None, id="placeholder-email-says-nothing"),
+        pytest.param({"phones": ["0000000000"]}, None, id="placeholder-phone-says-nothing"),
+    ],
+)
+def test_placeholders_are_no_evidence_either_way(
+    values: dict[str, list[str]], level: str | None
+) -> None:
+    # Given two strangers' contacts carrying the same value
+    a = crm("C1", first="Ann", birth="1970-01-01", **values)  # type: ignore[arg-type]
+    b = crm("C2", first="Eve", last="Roe", birth="1990-09-09", **values)  # type: ignore[arg-type]
+    population = Population(junk=RULES.is_junk)
+    scored = score_pair(a, b, RULES.suggestions, RULES.near_duplicates, population)
+    levels = {e.field: e.level for e in scored.evidence}
+    # Then a real value is shared evidence, a placeholder none
+    assert levels.get("email", levels.get("phone")) == level
