@@ -164,10 +164,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         if isinstance(response_data, dict):
-            for error in response_data.get("errors") or []:
-                extensions = error.setdefault("extensions", {})
-                code = extensions.setdefault("code", request_error_code(error))
-                self.starlette.state.telemetry.errors.labels(code).inc()
+            self.code_errors(response_data.get("errors") or [])
         wants_spec = getattr(sub_response, "graphql_response", False)
         request_error = is_request_error(response_data)
         if wants_spec and request_error:
@@ -179,6 +176,14 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             if request_error:
                 response.status_code = 400
         return response
+
+    def code_errors(self, errors: list[dict[str, Any]]) -> None:
+        """Gives each formatted error its ``extensions.code`` and counts it, over HTTP and
+        WebSocket alike."""
+        for error in errors:
+            extensions = error.setdefault("extensions", {})
+            code = extensions.setdefault("code", request_error_code(error))
+            self.starlette.state.telemetry.errors.labels(code).inc()
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET of a persisted query has no `query` either: it asks for data, not the IDE.

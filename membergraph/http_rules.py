@@ -50,11 +50,14 @@ def wants_graphql_response(accept: str) -> bool:
     return spec > 0 and spec >= _quality(ranges, "application/json")
 
 
-def _answerable(accept: str) -> bool:
+def _answerable(accept: str, method: str) -> bool:
+    """Whether a media type we can answer ``method`` with is acceptable: JSON always, HTML
+    only for a GET (a browser opening GraphiQL); a POST is answered in JSON alone."""
     ranges = _ranges(accept)
-    return any(
-        _quality(ranges, kind) > 0 for kind in (GRAPHQL_RESPONSE, "application/json", "text/html")
-    )
+    kinds: tuple[str, ...] = (GRAPHQL_RESPONSE, "application/json")
+    if method in ("GET", "HEAD"):
+        kinds += ("text/html",)
+    return any(_quality(ranges, kind) > 0 for kind in kinds)
 
 
 def _ranges(accept: str) -> dict[str, float]:
@@ -101,7 +104,7 @@ class GraphQLHttpRules:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         accept = headers.get("accept", "")
-        if accept.strip() and not _answerable(accept):
+        if accept.strip() and not _answerable(accept, scope["method"]):
             await send_error(
                 send, 406, f"cannot answer {accept}; accept application/json or {GRAPHQL_RESPONSE}"
             )

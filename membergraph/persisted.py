@@ -9,8 +9,10 @@ that a CDN can cache.
 Registered operations come from a manifest file (Apollo's persisted query manifest:
 ``{"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{"id": <sha256
 of body>, "name", "type", "body"}]}``) and from clients (at most ``KEPT`` of them, least
-recently used first out). In allow-list mode only the manifest's operations run: any other
-text answers ``PERSISTED_QUERY_NOT_IN_LIST`` and clients register nothing.
+recently used first out). In allow-list mode only the manifest's operations run, over HTTP
+and WebSocket alike: any other text or hash answers ``PERSISTED_QUERY_NOT_IN_LIST`` (a hash
+cannot be registered there, so ``PERSISTED_QUERY_NOT_FOUND`` would only make an Apollo
+client send the text in vain) and clients register nothing.
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ class PersistedQueries:
         if (text := self.learned.get(hash_)) is not None:
             self.learned.move_to_end(hash_)
             return text
+        if self.only:
+            raise PersistedQueryError(
+                "PERSISTED_QUERY_NOT_IN_LIST", "this operation is not registered here"
+            )
         # Apollo clients look for this message: it makes them send the text once.
         raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
 

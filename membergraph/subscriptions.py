@@ -3,6 +3,8 @@
 A browser cannot set a WebSocket's headers, so the credential may come in ``connection_init``
 (``{"Authorization": "Bearer ..."}``); a socket without one is closed with 4401. A socket
 authenticated by a JWT lives no longer than the token: at its ``exp`` it closes with 4401.
+Persisted queries hold here as over HTTP: in allow-list mode an operation the manifest does
+not list is answered with an ``error`` message, and a hash alone runs its registered text.
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ import contextlib
 import time
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+    SubscribeMessage,
+)
 
 from membergraph.auth import ANONYMOUS, InvalidToken, KeysUnavailable
+from membergraph.persisted import PersistedQueryError
 from membergraph.resolvers.context import RequestContext
 
 __all__ = ["TransportWS"]
@@ -56,6 +64,34 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
         expires = getattr(state.get("caller"), "expires_at", None)
         if expires is not None and self.expiry is None:
             self.expiry = asyncio.create_task(self._close_when_expired(expires))
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message.get("payload")
+        if (
+            self.connection_acknowledged
+            and isinstance(payload, dict)
+            and message.get("id") not in self.operations  # else the protocol's 4409
+        ):
+            try:
+                query = self.view.persisted.query_for(
+                    payload.get("query"), payload.get("extensions")
+                )
+            except PersistedQueryError as refused:
+                error = GraphQLError(str(refused), extensions={"code": refused.code})
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+            message = {**message, "payload": {**payload, "query": query}}
+        await super().handle_subscribe(message)
+
+    async def send_message(self, message: Message) -> None:
+        # Errors carry the codes clients switch on, as over HTTP.
+        if message["type"] == "error":
+            self.view.code_errors(message["payload"])
+        elif message["type"] == "next" and message["payload"].get("errors"):
+            self.view.code_errors(message["payload"]["errors"])
+        await super().send_message(message)
 
     expiry: asyncio.Task[None] | None = None
 

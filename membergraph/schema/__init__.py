@@ -11,18 +11,19 @@ from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from membergraph.resolvers.errors import store_unavailable
 from membergraph.schema.cost import QueryCost
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import Mutation, Subscription
+from membergraph.schema.operation import NamedOperationParser
 from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
 from membergraph.schema.spread import LimitedValidation
@@ -63,11 +64,11 @@ class _MaskErrors(MaskErrors):
 
 
 def _should_mask(error: GraphQLError) -> bool:
-    # Validation errors and our coded errors say something useful; anything a resolver
-    # raised unexpectedly is masked so no internals leak.
+    # Validation errors, our coded errors and a request naming no runnable operation say
+    # something useful; anything a resolver raised unexpectedly is masked so no internals leak.
     if error.original_error is None:
         return False
-    return not isinstance(error.original_error, GraphQLError)
+    return not isinstance(error.original_error, (GraphQLError, CannotGetOperationTypeError))
 
 
 def build_schema(  # noqa: PLR0913 (each limit is its own setting)
@@ -101,7 +102,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
         federation_version="2.9",  # what Apollo's router and The Guild's composition know
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
-            ParserCache,
+            NamedOperationParser,  # Strawberry's ParserCache, refusing unnamed choices
             lambda: AddValidationRules(limits),
             LimitedValidation,  # a ValidationCache refusing what fragments blow up
             PiiAudit,
