@@ -30,4 +30,13 @@ SPEC = "application/graphql-response+json"
 def test_accept_is_read_by_range_and_quality(accept: str, spec: bool, answerable: bool) -> None:
     assert wants_graphql_response(accept) is spec
     if accept:
-        assert _answerable(accept) is answerable
+        assert _answerable(accept, "POST") is answerable
+        assert _answerable(accept, "GET") is answerable
+
+
+@pytest.mark.parametrize(
+    ("method", "answerable"),
+    [pytest.param("GET", True, id="get-is-graphiql"), pytest.param("POST", False, id="post")],
+)
+def test_html_alone_is_answered_to_a_get_only(method: str, answerable: bool) -> None:
+    assert _answerable("text/html", method) is answerable
