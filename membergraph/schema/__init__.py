@@ -15,12 +15,12 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
-from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from membergraph.resolvers.errors import store_unavailable
 from membergraph.schema.cost import QueryCost
+from membergraph.schema.entities import FederatedSchema
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import Mutation, Subscription
 from membergraph.schema.operation import NamedOperationParser
@@ -79,7 +79,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
     *,
     introspection: bool = True,
     extensions: Sequence[Callable[[], SchemaExtension]] = (),
-) -> Schema:
+) -> FederatedSchema:
     """The schema with its limits and caches (parse and validation dominate query cost).
 
     The limit rules are built once here: ``QueryDepthLimiter`` and ``MaxAliasesLimiter`` passed
@@ -94,7 +94,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
         limits.append(NoSchemaIntrospectionCustomRule)
     # An Apollo Federation v2 subgraph: Member is an entity keyed by `id` (`_entities`,
     # `_service { sdl }`), so the member graph can join a company's supergraph.
-    return Schema(
+    return FederatedSchema(
         query=_Query,
         mutation=_Mutation,
         subscription=Subscription,

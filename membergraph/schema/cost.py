@@ -12,6 +12,9 @@ The model (documented in the README, the same for every field):
 - a field with a ``first`` argument is resolved for up to ``first`` items: its subtree is
   multiplied by it (the argument's value, or its variable's, or the schema default);
 - ``edges`` and ``nodes`` under such a field are those items, not a second list;
+- ``_entities`` (Federation) resolves one entity per representation: its subtree is
+  multiplied by their number (inline or in a variable), and more than ``MAX_REPRESENTATIONS``
+  are refused outright;
 - any other list of objects (``records``, ``identityHistory``) counts as ``LIST_GUESS`` items.
 """
 
@@ -33,6 +36,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -45,10 +49,13 @@ from strawberry.extensions import SchemaExtension
 
 from membergraph.schema.kept import Kept
 
-__all__ = ["LIST_GUESS", "QueryCost", "cost_of", "too_costly"]
+__all__ = ["LIST_GUESS", "MAX_REPRESENTATIONS", "QueryCost", "cost_of", "too_costly"]
 
 LIST_GUESS = 10
 """Items assumed for a list of objects without ``first`` (a member's records, its history)."""
+
+MAX_REPRESENTATIONS = 1000
+"""Representations one ``_entities`` field may carry: a router splits larger fetches."""
 
 _ITEMS = frozenset({"edges", "nodes"})
 
@@ -125,6 +132,8 @@ class _Walk:
         if not is_composite_type(target):
             return 0
         first = self.first(definition, node)
+        if first is None and name == "_entities":
+            first = self.representations(node)
         if first is not None:
             items, paged_below = first, True
         elif _is_list(definition) and not (paged and name in _ITEMS):
@@ -149,6 +158,27 @@ class _Walk:
                     return max(given, 0)
         default = definition.args["first"].default_value
         return default if isinstance(default, int) else LIST_GUESS
+
+    def representations(self, node: FieldNode) -> int:
+        """How many entities ``_entities`` is asked for, literal or variable (a single
+        object is coerced to a list of one); over ``MAX_REPRESENTATIONS`` is refused."""
+        count = 1
+        for argument in node.arguments or ():
+            value = argument.value
+            if argument.name.value != "representations":
+                continue
+            if isinstance(value, ListValueNode):
+                count = len(value.values)
+            elif isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value)
+                count = len(given) if isinstance(given, list) else 1
+        if count > MAX_REPRESENTATIONS:
+            raise GraphQLError(
+                f"_entities asks for {count} representations, over the limit of "
+                f"{MAX_REPRESENTATIONS} a request: split the fetch",
+                extensions={"code": "BAD_USER_INPUT", "limit": MAX_REPRESENTATIONS},
+            )
+        return count
 
 
 def _is_list(definition: GraphQLField) -> bool:
@@ -185,14 +215,18 @@ class QueryCost(SchemaExtension):
         document = context.graphql_document
         if context.pre_execution_errors == [] and document is not None:
             variables = context.variables or {}
-            firsts = tuple(sorted((k, v) for k, v in variables.items() if type(v) is int))
-            key = (id(context.schema), context.query, context.operation_name, firsts)
-            cost = self._known.get(
-                key if context.query is not None else None,
-                lambda: cost_of(
-                    context.schema._schema, document, context.operation_name, variables
-                ),
-            )
+            key = (id(context.schema), context.query, context.operation_name, _sizes(variables))
+            try:
+                cost = self._known.get(
+                    key if context.query is not None else None,
+                    lambda: cost_of(
+                        context.schema._schema, document, context.operation_name, variables
+                    ),
+                )
+            except GraphQLError as refused:  # too many representations
+                context.pre_execution_errors = [refused]
+                yield
+                return
             self.cost = cost
             if cost > self.budget:
                 context.pre_execution_errors = [too_costly(cost, self.budget)]
@@ -202,3 +236,15 @@ class QueryCost(SchemaExtension):
         if self.cost is None or self.cost > self.budget:
             return {}
         return {"cost": {"requested": self.cost, "budget": self.budget}}
+
+
+def _sizes(variables: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """What of the variables the cost depends on: integers (``first``) and list lengths
+    (``_entities``' representations)."""
+    sizes: list[tuple[str, int]] = []
+    for name, value in variables.items():
+        if type(value) is int:
+            sizes.append((name, value))
+        elif isinstance(value, list):
+            sizes.append((name, len(value)))
+    return tuple(sorted(sizes))
