@@ -29,7 +29,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordData, RecordKey, record_of_line
-from membergraph.identity.service import ApplyResult
+from membergraph.identity.service import ApplyResult, retrying
 from membergraph.identity.store.port import StoreError
 from membergraph.identity.values import stored_nobodys_reason
 from membergraph.insights.offers import line_offer_code
@@ -83,11 +83,20 @@ class Pushed:
 
 
 class IngestRefused(Exception):
-    """The whole push was refused (nothing taken); ``status`` is its HTTP status."""
+    """The whole push was refused; ``status`` is its HTTP status, ``code`` what a client
+    may branch on (``STORE_UNAVAILABLE``: send the same lines again)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
+
+
+STORE_UNAVAILABLE = (
+    "the store did not answer while completing the lines: they are stored, and this process"
+    " finishes them before its next push (or at its next start); send the same lines again"
+    " (an ingest is idempotent: they answer unchanged)"
+)
 
 
 class IngestService:
@@ -132,31 +141,16 @@ class IngestService:
         privacy = await privacy_of(gateway)
         good, refused = await screen(privacy, source, good, region)
         results += [{"line": n, "status": "suppressed", "error": SUPPRESSED_ERROR} for n in refused]
+        records = [record_of_line(source, line, region) for _, line in good]
         async with self._lock:
             await self._heal_if_left()
-            token = uuid.uuid4().hex
             try:
-                outcomes = await connector.append(
-                    [line for _, line in good], _marker(source, token)
-                )
-            except (ConnectorError, OSError) as exc:
-                # Nothing was taken (written before indexed); appends are idempotent on the
-                # line's id, so the client sends the same lines again.
+                async with connector.pushing():
+                    outcomes, applied, members = await self._take(source, connector, good, records)
+            except TimeoutError as exc:  # the push lock: nothing was taken yet
                 raise IngestRefused(
-                    503, f"{exc}; send the lines again (appends are idempotent)"
+                    503, f"{exc}; send the lines again", "STORE_UNAVAILABLE"
                 ) from exc
-            records = [record_of_line(source, line, region) for _, line in good]
-            taken = [
-                _Fact.taken(source, line, outcome, token, record)
-                for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
-                if outcome not in ("stale", "rejected")
-            ]
-            stored = [line for (_, line), o in zip(good, outcomes, strict=True) if o != "rejected"]
-            try:
-                applied, members = await self._complete(source, connector, taken, stored)
-            except BaseException:
-                self._left = True  # stored and marked: the next push (or start) finishes it
-                raise
         if gateway.feed is not None:
             await gateway.feed.catch_up()  # read your writes: caches here know before we answer
         rules = gateway.identity.rules
@@ -175,6 +169,40 @@ class IngestService:
         results.sort(key=lambda r: r["line"])
         changed = sorted({m for c in applied.changes for m in c.member_ids})
         return Pushed(results, changed)
+
+    async def _take(
+        self,
+        source: SourceName,
+        connector: SourceConnector,
+        good: Sequence[tuple[int, BaseModel]],
+        records: Sequence[RecordData | None],
+    ) -> tuple[list[Taken], ApplyResult, Mapping[RecordKey, str]]:
+        """Store the good lines, then complete them (identity, feed, consents)."""
+        token = uuid.uuid4().hex
+        try:
+            outcomes = await connector.append([line for _, line in good], _marker(source, token))
+        except (ConnectorError, OSError) as exc:
+            # Nothing was taken (written before indexed); appends are idempotent on the
+            # line's id, so the client sends the same lines again.
+            raise IngestRefused(
+                503, f"{exc}; send the lines again (appends are idempotent)", "SOURCE_UNAVAILABLE"
+            ) from exc
+        taken = [
+            _Fact.taken(line, outcome, record)
+            for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
+            if outcome not in ("stale", "rejected")
+        ]
+        stored = [line for (_, line), o in zip(good, outcomes, strict=True) if o != "rejected"]
+        try:
+            applied, members = await self._complete(source, connector, taken, stored)
+        except (ConnectorError, StoreError) as exc:
+            self._left = True  # stored and marked: the next push (or start) finishes it
+            logger.warning("a push stored its lines but could not complete them: %s", exc)
+            raise IngestRefused(503, STORE_UNAVAILABLE, "STORE_UNAVAILABLE") from exc
+        except BaseException:
+            self._left = True
+            raise
+        return outcomes, applied, members
 
     async def heal(self) -> int:
         """Finish the pushes a stopped process left: lines stored with their mark, whose
@@ -199,11 +227,13 @@ class IngestService:
         for source, connector in self.gateway.sources.items():
             if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
                 continue
-            pending = await connector.unsettled()
+            async with connector.pushing():  # no push in flight in another process
+                pending = await connector.unsettled()
+                facts = [_Fact.left(source, line, mark, region) for line, mark in pending]
+                if facts:
+                    await self._complete(source, connector, facts, [ln for ln, _ in pending])
             if not pending:
                 continue
-            facts = [_Fact.left(source, line, mark, region) for line, mark in pending]
-            await self._complete(source, connector, facts, [line for line, _ in pending])
             logger.warning(
                 "finished %d %s line(s) a stopped push had stored but not applied",
                 len(pending),
@@ -241,65 +271,61 @@ class IngestService:
         facts: Sequence[_Fact],
         members: Mapping[RecordKey, str],
     ) -> None:
-        """The change feed's entries for the lines taken; a line announced once only (sent
-        again, or a new line finished after a crash) gets one only if none names it yet.
+        """The change feed's entries for the lines stored, of the kinds the writes that
+        stored them decided; a line a crash left new gets one only if none names it yet.
         ``members``: of their records."""
         store = self.gateway.identity.store
-        facts = [f for f in facts if f.record is not None]
+        facts = [f for f in facts if f.record is not None and f.kind is not None]
         once = [connector.line_id(f.line) for f in facts if f.once]
         if once:
             fed = await store.fed_lines(source.value, once)
             facts = [f for f in facts if not f.once or connector.line_id(f.line) not in fed]
-        if not facts:
-            return
-        await store.append_feed(
-            [
-                FeedEntry(
-                    f.kind,
-                    (members[f.record.ref],) if f.record.ref in members else (),
-                    source=source.value,
-                    line_id=connector.line_id(f.line),
-                )
-                for f in facts
-                if f.record is not None
-            ]
-        )
+        entries = [
+            FeedEntry(
+                f.kind,
+                (members[f.record.ref],) if f.record.ref in members else (),
+                source=source.value,
+                line_id=connector.line_id(f.line),
+            )
+            for f in facts
+            if f.record is not None and f.kind is not None
+        ]
+        if entries:
+            await retrying(lambda: store.append_feed(entries))
 
 
 @dataclass(frozen=True, slots=True)
 class _Fact:
     """A line taken, on its way through identity and the feed.
 
-    ``once``: announced only if no entry names the line yet (sent again, or a new line a
-    crash left); ``mark``: what the append marked it with, dropped once it is done.
+    ``kind``: what the feed says of it, as the write that stored it decided (None: the line
+    was held already, ``unchanged``, and says nothing new); ``once``: a line a crash left
+    new, announced only if no entry names it yet; ``mark``: what the append marked it with,
+    dropped once it is done.
     """
 
     line: BaseModel
     record: RecordData | None
-    kind: ChangeKind
+    kind: ChangeKind | None
     once: bool
     mark: str | None
 
     @classmethod
-    def taken(
-        cls,
-        source: SourceName,
-        line: BaseModel,
-        outcome: Taken,
-        token: str,
-        record: RecordData | None,
-    ) -> _Fact:
-        """A line this push took (created, updated or sent again)."""
-        kind = fact_kind(source, line, outcome.previous)
-        marked = outcome in ("created", "updated")
-        mark = _mark_text(token, kind, outcome) if marked else None
-        return cls(line, record, kind, outcome == "unchanged", mark)
+    def taken(cls, line: BaseModel, outcome: Taken, record: RecordData | None) -> _Fact:
+        """A line this push took (created, updated or held already)."""
+        if outcome.mark is None:  # unchanged: another push stored and announces it
+            return cls(line, record, None, False, None)
+        return cls(line, record, _kind_of(outcome.mark), False, outcome.mark)
 
     @classmethod
     def left(cls, source: SourceName, line: BaseModel, mark: str, region: str) -> _Fact:
         """A line a stopped push marked: its kind and whether it was new, as the mark says."""
-        _, kind, age = mark.split(":")
-        return cls(line, record_of_line(source, line, region), ChangeKind(kind), age == "new", mark)
+        new = mark.rsplit(":", 1)[1] == "new"
+        return cls(line, record_of_line(source, line, region), _kind_of(mark), new, mark)
+
+
+def _kind_of(mark: str) -> ChangeKind:
+    return ChangeKind(mark.split(":")[1])
 
 
 def _mark_text(token: str, kind: ChangeKind, outcome: Taken) -> str:

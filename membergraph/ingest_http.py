@@ -18,8 +18,9 @@ __all__ = ["MAX_INGEST_BYTES", "ingest_endpoint"]
 MAX_INGEST_BYTES = 8 * 1024 * 1024
 
 
-def _problem(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _problem(status: int, message: str, code: str | None = None) -> JSONResponse:
+    said = {"error": message} if code is None else {"error": message, "code": code}
+    return JSONResponse(said, status_code=status)
 
 
 def _split_body(body: bytes) -> list[Any] | None:
@@ -69,7 +70,7 @@ async def ingest_endpoint(request: Request) -> Response:
     try:
         pushed = await service.push(source, items)
     except IngestRefused as exc:
-        return _problem(exc.status, str(exc))
+        return _problem(exc.status, str(exc), exc.code)
     rejected, unattributed = pushed.rejected, pushed.unattributed
     accepted = len(pushed.lines) - rejected - unattributed
     answer = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -227,6 +228,12 @@ class SourceConnector(Connector[BaseModel]):
         """
         raise ReadOnlySource(self.source, "its backend does not take pushed lines")
 
+    def pushing(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held by a push from storing its lines until their feed entries are appended: a
+        backend that processes share serializes their pushes here, so the feed's cursor
+        order is the order the lines were committed in. Nothing to hold by default."""
+        return contextlib.nullcontext()
+
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
         """The lines still marked (see :meth:`append`), each as stored now, with its mark."""
         return []
@@ -235,13 +242,15 @@ class SourceConnector(Connector[BaseModel]):
         """Drop the marks ``(line id, mark)``; a line marked again since keeps its new mark."""
 
     def sort_out(
-        self, lines: Sequence[BaseModel], stored: Mapping[str, object]
+        self, lines: Sequence[BaseModel], stored: Mapping[str, object], mark: Mark | None = None
     ) -> tuple[list[Taken], list[tuple[BaseModel, str]]]:
         """What appending ``lines`` does: each line's verdict against ``stored`` (line id to
         the stored line) or an earlier line of the same batch, by the source's
         :class:`~membergraph.connectors.sources.Ordering` (``created``, ``updated``,
         ``unchanged``, ``stale`` or, for an immutable line with other content, ``rejected``),
-        and the lines to store with their owners, in order.
+        and the lines to store with their owners, in order. Each line to store gets its
+        ``mark(line, verdict)`` as :attr:`Taken.mark`: a backend calls this inside the write
+        that stores them, so the mark says what that write decided.
 
         Raises:
             ValueError: a line names no owner (``parse_line`` refuses those first); nothing
@@ -259,23 +268,20 @@ class SourceConnector(Connector[BaseModel]):
                 raise ValueError(f"{self.line_id(line)}: the line names no owner")
             line_id = self.line_id(line)
             held = latest.get(line_id, stored.get(line_id))
-            verdict = order.verdict(held, line)
-            if verdict in ("created", "updated"):
+            taken = Taken(order.verdict(held, line), held)
+            if taken in ("created", "updated"):
                 latest[line_id] = line
                 changed[line_id] = (line, owner)
-            verdicts.append(Taken(verdict, held))
+                taken.mark = mark(line, taken) if mark is not None else None
+            verdicts.append(taken)
         return verdicts, list(changed.values())
 
-    def marks(
-        self, lines: Sequence[BaseModel], verdicts: Sequence[Taken], mark: Mark | None
-    ) -> dict[str, str]:
+    def marks(self, lines: Sequence[BaseModel], verdicts: Sequence[Taken]) -> dict[str, str]:
         """Each stored line's mark (:meth:`append`), by line id: the last version's."""
-        if mark is None:
-            return {}
         return {
-            self.line_id(line): mark(line, verdict)
+            self.line_id(line): verdict.mark
             for line, verdict in zip(lines, verdicts, strict=True)
-            if verdict in ("created", "updated")
+            if verdict.mark is not None
         }
 
     def size(self) -> int | None:

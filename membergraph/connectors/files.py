@@ -140,7 +140,7 @@ class FileConnector(SourceConnector):
             OSError: the file could not be written; nothing was taken.
         """
         async with self._lock:
-            outcomes, changed = self.sort_out(lines, self._by_id)
+            outcomes, changed = self.sort_out(lines, self._by_id, mark)
             if changed:
                 # Rendered and written first: a line that cannot be, fails the whole append
                 # before anything is indexed.

@@ -17,7 +17,7 @@ import bson
 from bson.errors import InvalidDocument
 from pydantic import BaseModel
 from pymongo import ASCENDING, ReplaceOne, UpdateOne
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from membergraph.connectors.base import Mark, SourceConnector, SourceUnavailable
 from membergraph.connectors.lines import MAX_LINE_DEPTH, LineError, Owner, deeper_than, parse_line
@@ -28,7 +28,9 @@ __all__ = ["MongoSource"]
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1000
-_PRIVATE = ("_id", "_owner", "_pending")
+_PRIVATE = ("_id", "_owner", "_pending", "_rev")
+_DECIDE_ATTEMPTS = 5  # a line decided again when another push changed it meanwhile
+_DUPLICATE_KEY = 11000
 MAX_DEPTH = MAX_LINE_DEPTH
 """Levels of nesting MongoDB stores in a document, at most (each object or array is one)."""
 
@@ -121,31 +123,66 @@ class MongoSource(SourceConnector):
         ]
 
     async def _append(self, lines: Sequence[BaseModel], mark: Mark | None) -> list[Taken]:
-        if not lines:
-            return []
+        """Each line's verdict, decided by the write that stores it: a document is replaced
+        only if it is still the version the verdict was decided on (its ``_rev``), so two
+        processes sent one line at once take it once (``created`` and ``unchanged``), and a
+        line whose document another push changed meanwhile is decided again."""
+        outcomes: list[Taken | None] = [None] * len(lines)
+        todo = list(range(len(lines)))
         try:
-            found = await self.collection.find(
-                {"_id": {"$in": [self.line_id(line) for line in lines]}}
-            ).to_list()
-            # A stored document that no longer validates equals no line: it is replaced.
-            stored = {doc["_id"]: self._stored_line(doc) for doc in found}
-            outcomes, changed = self.sort_out(lines, stored)
-            writes = {self.line_id(line): _line_doc(self.spec, line, o) for line, o in changed}
-            for line_id, pending in self.marks(lines, outcomes, mark).items():
-                writes[line_id]["_pending"] = pending
-            if writes:
-                await self.collection.bulk_write(
-                    [ReplaceOne({"_id": i}, d, upsert=True) for i, d in writes.items()],
-                    ordered=False,
-                )
+            for _ in range(_DECIDE_ATTEMPTS):
+                decided, moved = await self._decide_and_write([lines[i] for i in todo], mark)
+                for i, taken in zip(todo, decided, strict=True):
+                    outcomes[i] = taken
+                todo = [i for i in todo if self.line_id(lines[i]) in moved]
+                if not todo:
+                    break
+            else:
+                raise SourceUnavailable(self.source, "its lines kept changing under the push")
         except PyMongoError as exc:
             logger.warning("source %s: append failed: %s", self.source, exc)
             raise SourceUnavailable(
                 self.source, f"append failed (MongoDB: {type(exc).__name__})"
             ) from exc
+        answered = [t for t in outcomes if t is not None]
         if self._count is not None:
-            self._count += sum(1 for taken in outcomes if taken == "created")
-        return outcomes
+            self._count += sum(1 for t in answered if t == "created")
+        return answered
+
+    async def _decide_and_write(
+        self, lines: Sequence[BaseModel], mark: Mark | None
+    ) -> tuple[list[Taken], set[str]]:
+        """One attempt: the verdicts against the documents read, and the ids whose document
+        changed between the read and the write (nothing written for those)."""
+        found = await self.collection.find(
+            {"_id": {"$in": [self.line_id(line) for line in lines]}}
+        ).to_list()
+        revisions = {doc["_id"]: doc.get("_rev") for doc in found}
+        # A stored document that no longer validates equals no line: it is replaced.
+        stored = {doc["_id"]: self._stored_line(doc) for doc in found}
+        outcomes, changed = self.sort_out(lines, stored, mark)
+        writes = {self.line_id(line): _line_doc(self.spec, line, o) for line, o in changed}
+        for line_id, pending in self.marks(lines, outcomes).items():
+            writes[line_id]["_pending"] = pending
+        for line_id, doc in writes.items():
+            doc["_rev"] = (revisions.get(line_id) or 0) + 1
+        ids = list(writes)
+        try:
+            if writes:
+                # Matched only while unchanged; otherwise the upsert meets the id: E11000.
+                await self.collection.bulk_write(
+                    [
+                        ReplaceOne({"_id": i, "_rev": revisions.get(i)}, d, upsert=True)
+                        for i, d in writes.items()
+                    ],
+                    ordered=False,
+                )
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                raise
+            return outcomes, {ids[e["index"]] for e in errors}
+        return outcomes, set()
 
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
         try:

@@ -34,17 +34,20 @@ Verdict = Literal["created", "updated", "unchanged", "stale", "rejected", "suppr
 
 class Taken(str):
     """A line's verdict (equal to its string, ``"created"``), with the version it replaced or
-    was compared with (``previous``: None when the id was new), and for a line its backend
-    refused, why (``error``)."""
+    was compared with (``previous``: None when the id was new), for a line its backend
+    refused, why (``error``), and for a line stored, the mark the write that decided its
+    verdict kept beside it (``mark``, see :meth:`SourceConnector.append`)."""
 
-    __slots__ = ("error", "previous")
+    __slots__ = ("error", "mark", "previous")
     previous: Any
     error: str | None
+    mark: str | None
 
     def __new__(cls, verdict: Verdict, previous: Any = None, error: str | None = None) -> Taken:
         taken = super().__new__(cls, verdict)
         taken.previous = previous
         taken.error = error
+        taken.mark = None
         return taken
 
 

@@ -33,6 +33,7 @@ from membergraph._perf import gc_paused
 from membergraph.connectors.base import Mark, SourceConnector, SourceUnavailable
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import LineError, LoadReport, Owner
+from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec, Taken
 
@@ -92,6 +93,8 @@ class SqliteLines:
         self.path = str(path)
         self.durable = durable
         self._db: aiosqlite.Connection | None = None
+        # Processes over one file push one at a time (none share an in-memory database).
+        self.push_lock = PushLock(f"{self.path}-push.lock") if self.path != ":memory:" else None
         self.shared = SharedTrips(self.run, _unavailable)
         """A request's lookups of the four sources, in one trip to the thread."""
 
@@ -212,6 +215,10 @@ class SqliteSource(SourceConnector):
     def size(self) -> int | None:
         return self.count
 
+    def pushing(self) -> contextlib.AbstractAsyncContextManager[None]:
+        lock = self.lines.push_lock
+        return lock.held() if lock is not None else super().pushing()
+
     def _parse(self, body: bytes) -> BaseModel | None:
         try:
             return self.spec.model.model_validate_json(body)
@@ -275,12 +282,12 @@ class SqliteSource(SourceConnector):
                     for line_id, body in _by_id(db, self.source.value, ids)
                     if (parsed := self._parse(body)) is not None
                 }
-                outcomes, changed = self.sort_out(lines, stored)
+                outcomes, changed = self.sort_out(lines, stored, mark)
                 db.executemany(
                     _UPSERT,
                     [(source, self.line_id(line), owner, render(line)) for line, owner in changed],
                 )
-                marks = self.marks(lines, outcomes, mark)
+                marks = self.marks(lines, outcomes)
                 db.executemany(_MARK, [(source, i, m) for i, m in marks.items()])
             except BaseException:
                 db.execute("ROLLBACK")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 from membergraph._perf import gc_paused
 from membergraph.identity.closure import Closure, closure_walk
@@ -33,10 +34,25 @@ from membergraph.identity.store.port import (
     TransientStoreError,
 )
 
-__all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange"]
+__all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange", "retrying"]
 
 _ATTEMPTS = 5
 _BACKOFF_S = 0.2  # the first wait after a transient store failure; doubled each time
+T = TypeVar("T")
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a store attempt again when another writer changed what it read, or the store
+    failed in a way a new attempt may not (a failover; the failed transaction was rolled
+    back): at most ``_ATTEMPTS`` times, the waits after transient failures 3 s in all."""
+    for tried in range(_ATTEMPTS - 1):
+        try:
+            return await attempt()
+        except ConcurrentChange:
+            await asyncio.sleep(0)
+        except TransientStoreError:
+            await asyncio.sleep(_BACKOFF_S * 2**tried)
+    return await attempt()
 
 
 class IdentityService:
@@ -118,17 +134,8 @@ class IdentityService:
             return await self.retrying(lambda: self._ingest(incoming, actor))
 
     async def retrying(self, attempt: Callable[[], Awaitable[ApplyResult]]) -> ApplyResult:
-        """Run a read-compute-write attempt again when another writer changed its members,
-        or the store failed in a way a new attempt may not (a failover): at most
-        ``_ATTEMPTS`` times, the waits after transient failures 3 s in all."""
-        for tried in range(_ATTEMPTS - 1):
-            try:
-                return await attempt()
-            except ConcurrentChange:
-                await asyncio.sleep(0)
-            except TransientStoreError:
-                await asyncio.sleep(_BACKOFF_S * 2**tried)
-        return await attempt()
+        """A read-compute-write attempt, run again as :func:`retrying` says."""
+        return await retrying(attempt)
 
     async def _ingest(self, incoming: Sequence[RecordData], actor: str) -> ApplyResult:
         folded: dict[RecordKey, RecordData] = {}

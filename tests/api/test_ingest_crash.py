@@ -65,7 +65,11 @@ def _cut_short(client: TestClient, step: str, monkeypatch: pytest.MonkeyPatch) -
     """Push PURCHASE while ``step`` of the identity store fails: the lines are stored first."""
     with monkeypatch.context() as patch:
         patch.setattr(client.app.state.gateway.identity.store, step, _fail)  # type: ignore[attr-defined]
-        assert client.post("/ingest/transactions", json=[PURCHASE]).status_code == 500
+        answer = client.post("/ingest/transactions", json=[PURCHASE])
+    # A coded JSON answer saying to send the lines again, never a plain-text 500
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["code"] == "STORE_UNAVAILABLE"
+    assert "went away" not in answer.text  # what the store said goes to the log only
 
 
 def _finished(client: TestClient, line_id: str, email: str) -> None:

@@ -3,6 +3,7 @@ push settling after a newer one marked the line again (SQLite table and MongoDB 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -78,3 +79,25 @@ async def test_a_mark_lives_with_its_line_until_settled(kind: str, tmp_path: Pat
         # And lines appended without marks (a load) are never listed
         await source.append([_tx("T3")])
         assert await source.unsettled() == []
+
+
+@pytest.mark.mongodb
+async def test_two_writers_sent_one_line_at_once_take_it_once_and_mark_it_once() -> None:
+    # Given two processes' connectors over one collection (each reads before the other writes)
+    client: Any = EmulatedClient()
+    collection = client[f"marks_{uuid.uuid4().hex[:8]}"]["transactions"]
+    one, other = MongoSource(SPEC, _owner, collection), MongoSource(SPEC, _owner, collection)
+    # When both are sent the same new line, and then both a newer version of it
+    first = await asyncio.gather(
+        one.append([_tx("T1")], _by("a")), other.append([_tx("T1")], _by("b"))
+    )
+    refunded = _tx("T1", status="refunded")
+    second = await asyncio.gather(
+        one.append([refunded], _by("c")), other.append([refunded], _by("d"))
+    )
+    # Then the line was created once and updated once: the write decided, not the read
+    assert sorted(str(t) for [t] in first) == ["created", "unchanged"]
+    assert sorted(str(t) for [t] in second) == ["unchanged", "updated"]
+    # And only the writes that stored it marked it, as they decided
+    marks = [t.mark for [t] in first + second if t.mark is not None]
+    assert sorted(m.split(":")[1] for m in marks) == ["created", "updated"]
