@@ -30,6 +30,8 @@ from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from membergraph.connectors.models import NOT_BOOL
+
 __all__ = ["FastLineError", "fast_decoder"]
 
 FastLineError = msgspec.DecodeError
@@ -147,6 +149,8 @@ def _annotated(
             checks.append(item.func)  # type: ignore[arg-type]
         elif isinstance(item, FieldInfo) and item.is_required():  # Field(ge=..., le=...)
             bounds |= _bounds(item.metadata, where)
+        elif item is NOT_BOOL:
+            continue  # msgspec never reads a boolean as a number
         elif type(item) in _BOUNDS:
             bounds |= _bounds([item], where)
         else:

@@ -6,11 +6,11 @@ and what identifies its owner; everything else may be missing or null in real ex
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "AccountRef",
@@ -35,27 +35,60 @@ class SourceName(StrEnum):
     CALL_CENTER = "call_center"
 
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""No line happened before this: an earlier time is a placeholder (``0001-01-01``)."""
+AHEAD = timedelta(days=1)
+"""How far past now a line's time may be (clocks and time zones disagree a little); a time
+further ahead is a placeholder (``9999-12-31``) that would order every later version stale."""
+MAX_ID_LENGTH = 200
+"""Characters a line id may have at most."""
+
+
 def _utc(value: datetime) -> datetime:
     # Sources mix naive and offset timestamps; naive ones are read as UTC so ordering is total.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    at = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    if at < EARLIEST or at > datetime.now(UTC) + AHEAD:
+        raise ValueError(
+            f"{at.isoformat()} is outside {EARLIEST.date().isoformat()} to a day from now"
+        )
+    return at
 
 
-def _non_empty(value: str) -> str:
+def _line_id(value: str) -> str:
     stripped = value.strip()
     if not stripped:
         raise ValueError("must not be empty")
+    if len(stripped) > MAX_ID_LENGTH:
+        raise ValueError(f"longer than {MAX_ID_LENGTH} characters ({len(stripped)})")
+    if not stripped.isprintable():
+        raise ValueError("holds a control or invisible character")
     return stripped
 
 
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
-LineId = Annotated[str, AfterValidator(_non_empty)]
+"""A time between :data:`EARLIEST` and :data:`AHEAD` of now, in UTC when written naive."""
+LineId = Annotated[str, AfterValidator(_line_id)]
+"""A line's id: printable, at most :data:`MAX_ID_LENGTH` characters, surrounding spaces
+dropped."""
 
 MAX_INT = 2**31 - 1
 """The largest number one line may carry: GraphQL's ``Int`` is 32-bit, and a line must never
 make its member unreadable (sums are ``BigInt`` in the schema)."""
-Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+
+
+def _no_bool(value: object) -> object:
+    # Lax reading takes "12" and 12.0 for 12 (exports write numbers so), but never true for 1:
+    # a till that sends a boolean for an amount sends something else than it means.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+NOT_BOOL = BeforeValidator(_no_bool)
+"""A number field's guard against booleans (msgspec's fast reader refuses them already)."""
+Count = Annotated[int, NOT_BOOL, Field(ge=0, le=MAX_INT)]
 """Points, quantities, prices, durations: never negative."""
-SignedCents = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
+SignedCents = Annotated[int, NOT_BOOL, Field(ge=-MAX_INT, le=MAX_INT)]
 """An amount; negative only where the line's kind says so (:func:`transaction_problem`)."""
 
 
@@ -164,6 +197,6 @@ class CallInteraction(_Line):
     started_at: Timestamp
     duration_s: Count = 0
     reason: str | None = None
-    sentiment: Annotated[float, Field(ge=-1, le=1)] | None = None
+    sentiment: Annotated[float, NOT_BOOL, Field(ge=-1, le=1)] | None = None
     resolved: bool | None = None
     notes: str | None = None

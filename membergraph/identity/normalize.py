@@ -56,13 +56,17 @@ def normalize_email(value: str) -> str:
     a combining accent) are the same text typed on two keyboards, and RFC 5198 asks for NFC;
     compatibility folding (``ﬁ`` -> ``fi``, ``²`` -> ``2``) would join addresses a mail
     server keeps apart. A domain's trailing dot is the DNS root (``gmail.com.`` is
-    ``gmail.com``): the same mailbox, so the same identifier, and the same suppression.
+    ``gmail.com``), and a ``mailto:`` link names the address it opens: the same mailbox, so
+    the same identifier, and the same suppression.
 
     Example:
         >>> normalize_email("  Jane.Doe@EXAMPLE.com. ")
         'jane.doe@example.com'
+        >>> normalize_email("MAILTO:jane.doe@example.com")
+        'jane.doe@example.com'
     """
     email = unicodedata.normalize("NFC", value.strip().lower())
+    email = email.removeprefix("mailto:").strip()
     email = email.removesuffix(".")
     if not _EMAIL.match(email) or email.endswith("."):
         raise BadIdentifier(f"{value!r} is not an e-mail address")

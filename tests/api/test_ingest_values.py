@@ -1,0 +1,137 @@
+"""Questionable values a line may carry are refused alone, saying which field and why.
+
+A boolean is not a number; a time of year 1 or 9999 is a placeholder (and one in 9999 would
+make every later version of its line stale); an id with a NUL or 300,000 characters is no
+id; a ``mailto:`` link is the address it opens, suppressed or not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import gql
+
+PURCHASE = {
+    "transaction_id": "T-VAL-1",
+    "loyalty_id": "LD-5150-2026",
+    "channel": "store",
+    "occurred_at": "2026-11-20T10:00:00Z",
+    "amount_cents": 2500,
+    "points_earned": 25,
+}
+CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@example.org"]}
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "field", "why"),
+    [
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "amount_cents": True},
+            "amount_cents",
+            "not true or false",
+            id="bool-amount",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "points_earned": False},
+            "points_earned",
+            "not true or false",
+            id="bool-points",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "occurred_at": "9999-12-31T00:00:00Z"},
+            "occurred_at",
+            "outside",
+            id="year-9999",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "occurred_at": "0001-01-01T00:00:00Z"},
+            "occurred_at",
+            "outside",
+            id="year-1",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "updated_at": "9999-12-31T00:00:00Z"},
+            "updated_at",
+            "outside",
+            id="updated-9999",
+        ),
+        pytest.param(
+            "crm", {**CONTACT, "contact_id": "C-\u0000-1"}, "contact_id", "control", id="nul-in-id"
+        ),
+        pytest.param(
+            "crm",
+            {**CONTACT, "contact_id": "C" * 300_000},
+            "contact_id",
+            "longer than 200",
+            id="huge-id",
+        ),
+        pytest.param(
+            "call_center",
+            {
+                "interaction_id": "I-VAL",
+                "caller_phone": "+14155550134",
+                "started_at": "2026-11-20T10:00:00Z",
+                "sentiment": True,
+            },
+            "sentiment",
+            "number",
+            id="bool-sentiment",
+        ),
+    ],
+)
+def test_a_questionable_value_is_refused_alone_naming_the_field(
+    client: TestClient, source: str, line: dict[str, Any], field: str, why: str
+) -> None:
+    good = {**PURCHASE, "transaction_id": "T-VAL-GOOD"} if source == "transactions" else None
+    lines = [line] if good is None else [good, line]
+    answer = client.post(f"/ingest/{source}", json=lines)
+    refused = answer.json()["lines"][-1]
+    assert refused["status"] == "rejected", refused
+    assert field in refused["error"] and why in refused["error"], refused["error"]
+    if good is not None:
+        assert answer.status_code == 207 and answer.json()["lines"][0]["status"] == "created"
+
+
+def test_a_time_within_a_day_ahead_is_taken(client: TestClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    answer = client.post("/ingest/transactions", json=[{**PURCHASE, "occurred_at": soon}])
+    assert answer.json()["lines"][0]["status"] == "created"
+
+
+SUPPRESS = """mutation($v: String!) { suppress(kind: EMAIL, value: $v) }"""
+LOOKUP = """query($v: String!) { memberByIdentifier(kind: EMAIL, value: $v) { id } }"""
+
+
+def test_a_mailto_link_is_the_address_it_opens_and_a_suppressed_one_is_refused(
+    client: TestClient,
+) -> None:
+    # Given an address suppressed
+    assert gql(client, SUPPRESS, v="sup.pressed.adv@gmail.com")["data"] == {"suppress": True}
+    # When a line carries it as a mailto: link
+    order = {
+        "transaction_id": "T-VAL-MAILTO",
+        "email": "mailto:sup.pressed.adv@gmail.com",
+        "channel": "online",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "amount_cents": 1200,
+    }
+    sent = client.post("/ingest/transactions", json=[order])
+    # Then it is refused as suppressed, and no identifier was made of it
+    assert sent.json()["lines"][0]["status"] == "suppressed"
+    # And a mailto: link of another address is that address
+    other = {**order, "transaction_id": "T-VAL-MAILTO-2", "email": "MailTo:Open.Link@Mailbox.org"}
+    assert (
+        client.post("/ingest/transactions", json=[other]).json()["lines"][0]["status"] == "created"
+    )
+    found = gql(client, LOOKUP, v="open.link@mailbox.org")["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert found is not None
