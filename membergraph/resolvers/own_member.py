@@ -5,7 +5,9 @@ with it, a split the records that left, a merge the records and member that join
 frontend app bound to the member sees its member's own records, identifier values and IDs
 there, and nothing of anybody else's: other records are left out of ``records``, and any
 other value in ``evidence`` reads ``***`` (an allow-list, so new evidence shapes stay hidden
-until someone decides otherwise).
+until someone decides otherwise). The change feed's entries it hears name its member's IDs
+only: another member's (the one it merged with, or split from) reads ``***``, as the history's
+``into_id`` does.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from dataclasses import replace
 from typing import Any
 
 from membergraph.connectors.models import SourceName
+from membergraph.identity.feed import FeedEntry
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.port import IdentityEvent
 
-__all__ = ["HIDDEN", "own_history"]
+__all__ = ["HIDDEN", "own_change", "own_history"]
 
 HIDDEN = "***"
 # Evidence keys whose values are vocabulary (identifier kinds, capture channels, profile
@@ -61,3 +64,12 @@ def _scrub(value: Any, shown: set[str]) -> Any:
     if isinstance(value, str):
         return value if value in shown else HIDDEN
     return value
+
+
+def own_change(entry: FeedEntry, member_ids: Collection[str]) -> FeedEntry:
+    """A feed entry naming only the member's own IDs (``member_ids``); others hidden."""
+    if all(m in member_ids for m in entry.member_ids):
+        return entry
+    return replace(
+        entry, member_ids=tuple(m if m in member_ids else HIDDEN for m in entry.member_ids)
+    )

@@ -27,6 +27,7 @@ from membergraph.masking import mask_record_key, mask_value
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.members import MemberView
+from membergraph.resolvers.own_member import own_change
 
 __all__ = [
     "accept",
@@ -196,9 +197,11 @@ async def member_changes(
     ctx: RequestContext, member_id: str | None, after: str | None = None
 ) -> AsyncIterator[FeedEntry]:
     cursor = feed_cursor(after)
+    # A token bound to one member hears its member's changes naming no other member.
+    own = caller_of(ctx.request).member_id
     try:
         async for change in _feed(ctx).subscribe(member_id, cursor):
-            yield change
+            yield change if own is None else own_change(change, {own, member_id or own})
     except FeedExpired as exc:
         raise CodedError(str(exc), "FEED_EXPIRED") from None
 

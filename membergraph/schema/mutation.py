@@ -174,7 +174,8 @@ class MemberChanged:
     )
     kind: MemberChangeKind = strawberry.field(description="What happened.")
     member_ids: list[strawberry.ID] = strawberry.field(
-        description="The members concerned, survivor first."
+        description="The members concerned, survivor first; for a token bound to one member, "
+        "another member's ID reads `***`."
     )
     actor: str | None = strawberry.field(
         description="Rule engine run or person that made an identity change."

@@ -333,3 +333,21 @@ def test_a_token_of_a_member_merged_away_reads_the_member_it_redirects_to(world:
         socket.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
         first = socket.receive_json()
         assert first["type"] == "next" and "errors" not in first["payload"], first
+
+
+def test_her_changes_name_no_other_member(world: World) -> None:
+    # Given Jane merged with Bob by mistake, and the merge undone
+    _merge_and_undo(world)
+    query = f'subscription {{ memberChanged(id: "{world.jane}", after: "0") {{ kind memberIds }} }}'
+    # When her app reads her changes from the start
+    with _subscribed(world, world.jane_app, query) as session:
+        heard = []
+        while not {"MERGED", "SPLIT"} <= {h["kind"] for h in heard}:
+            message = session.receive_json()
+            assert message["type"] == "next", message
+            heard.append(message["payload"]["data"]["memberChanged"])
+    # Then the merge and the split name her, and Bob's ID reads *** as in her history
+    told = [h for h in heard if h["kind"] in ("MERGED", "SPLIT")]
+    assert all(world.jane in h["memberIds"] for h in told), told
+    assert world.bob not in orjson.dumps(heard).decode()
+    assert all("***" in h["memberIds"] for h in told), told
