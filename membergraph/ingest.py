@@ -92,6 +92,12 @@ class IngestRefused(Exception):
         self.code = code
 
 
+OLDER = "older than the version held: nothing changed"
+TIED = (
+    "ordered as the version held (same updated_at, or status without one) with other content:"
+    " the version whose content digest is greater is kept, whatever arrives first; nothing"
+    " changed (to correct a line, send it with a newer updated_at)"
+)
 STORE_UNAVAILABLE = (
     "the store did not answer while completing the lines: they are stored, and this process"
     " finishes them before its next push (or at its next start); send the same lines again"
@@ -355,7 +361,7 @@ def _entry(
     if outcome == "rejected":
         entry["error"] = outcome.error or SOURCES[source].taken_elsewhere(entry["id"])
     if outcome == "stale":
-        entry["reason"] = "older than the version held: nothing changed"
+        entry["reason"] = TIED if SOURCES[source].order.tie(outcome.previous, line) else OLDER
     if record is not None:
         entry["record"] = {"source": record.source, "key": record.key}
     return entry

@@ -6,15 +6,24 @@ Ordering is data beside the model (:class:`Ordering`): a CRM contact is ordered 
 back to ``completed``), then its optional ``updated_at``; web and call events are immutable,
 so the same id with other content is refused. A version older than the one held is
 ``stale`` and changes nothing, in ``POST /ingest`` and in a batch load alike.
+
+Two versions with one ordering key and other content (a contact sent twice with one
+``updated_at``; a completed purchase sent again with another amount and no ``updated_at``)
+are ordered by their content's digest (:func:`version_digest`): an arbitrary order, but one
+that does not depend on which version arrives first, so every process, every restart and the
+batch load keep the same version. A source that corrects a line sends a newer key.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import msgspec
+import orjson
 from pydantic import BaseModel
 
 from membergraph.connectors.models import (
@@ -26,7 +35,7 @@ from membergraph.connectors.models import (
     transaction_problem,
 )
 
-__all__ = ["SOURCES", "Ordering", "SourceSpec", "Taken", "Verdict"]
+__all__ = ["SOURCES", "Ordering", "SourceSpec", "Taken", "Verdict", "version_digest"]
 
 Verdict = Literal["created", "updated", "unchanged", "stale", "rejected", "suppressed"]
 """``suppressed``: the line carries a suppressed identifier and was not taken (privacy)."""
@@ -51,13 +60,33 @@ class Taken(str):
         return taken
 
 
+def version_digest(line: Any) -> int:
+    """What orders two versions of a line with one ordering key: a digest of the values of
+    its model's fields (unknown fields, which nothing reads, left out), the same for the
+    model and for the fast reader's copy of it (:mod:`.fastlines`)."""
+    said = orjson.dumps(_values(line), option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(hashlib.blake2b(said, digest_size=8).digest(), signed=True)
+
+
+def _values(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return {name: _values(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, msgspec.Struct):
+        return {name: _values(getattr(value, name)) for name in value.__struct_fields__}
+    if isinstance(value, list | tuple):
+        return [_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _values(v) for k, v in value.items()}
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Ordering:
     """How two versions of a line with one id are ordered.
 
     ``key`` maps a line to a number: a version whose number is lower than the held one's
-    is stale (equal: the later one wins). ``immutable``: a line never changes once taken
-    (events): the first version wins.
+    is stale; on equal numbers the greater :func:`version_digest` wins. ``immutable``: a
+    line never changes once taken (events): the first version wins.
     """
 
     key: Callable[[Any], float] | None = None
@@ -71,9 +100,19 @@ class Ordering:
             return "unchanged"
         if self.immutable:
             return "rejected"
-        if self.key is not None and self.key(line) < self.key(held):
-            return "stale"
-        return "updated"
+        if self.key is None:
+            return "updated"
+        ours, theirs = self.key(line), self.key(held)
+        if ours == theirs:
+            # A tie: the content decides, whatever came first.
+            ours, theirs = version_digest(line), version_digest(held)
+            if ours == theirs:
+                return "unchanged"  # the same values (an unknown field aside)
+        return "updated" if ours > theirs else "stale"
+
+    def tie(self, held: object | None, line: object) -> bool:
+        """Whether ``line`` and ``held`` have one ordering key (what a ``stale`` answer says)."""
+        return held is not None and self.key is not None and self.key(line) == self.key(held)
 
 
 def _seconds(at: datetime | None) -> float:

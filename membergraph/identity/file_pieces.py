@@ -29,7 +29,7 @@ from membergraph._perf import gc_paused
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import NO_OWNER, TOO_DEEP, LineError, parse_line, too_deep
 from membergraph.connectors.models import SourceName
-from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sources import SOURCES, version_digest
 from membergraph.identity.load import owner_key
 from membergraph.identity.records import (
     Identifier,
@@ -80,7 +80,8 @@ class Piece:
     errors: list[tuple[int, int, str, str | None]] = field(default_factory=list)
     refused: set[int] = field(default_factory=set)  # parts carrying a suppressed identifier
     # Read only when a line id comes twice (by_record=False): per id its line number in the
-    # piece, and for an immutable source a digest of its content (folder_scan.refuse_rewrites).
+    # piece, and a digest of its content: for an immutable source all of it (what
+    # folder_scan.refuse_rewrites compares), else sources.version_digest (what breaks a tie).
     numbers: array[int] = field(default_factory=lambda: array("i"))
     digests: array[int] = field(default_factory=lambda: array("q"))
 
@@ -179,10 +180,9 @@ def read_piece(
             parts_of.append(slot)
             if order_of is not None:
                 piece.order.append(order_of(line))
-            if not by_record:  # the exact pass: where each line is, and for events what
-                piece.numbers.append(number)
-                if immutable:
-                    piece.digests.append(content_digest(raw))
+            if not by_record:  # the exact pass: where each line is, and what it says (for
+                piece.numbers.append(number)  # events all of it; else what breaks a tie)
+                piece.digests.append(content_digest(raw) if immutable else version_digest(line))
         piece.parts = [_row(record) for record in parts]
     return piece
 

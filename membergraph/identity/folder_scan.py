@@ -129,20 +129,25 @@ def _used(
     pieces: list[Piece], repeats: bool, ordering: Ordering | None = None
 ) -> list[set[int] | None]:
     """Per piece of one source, the parts its lines' winning versions use (None: all): by
-    the source's ordering, the highest key (the later on a tie), or the first version of an
-    immutable line; else the latest."""
+    the source's ordering, the highest key, on a tie the greater digest of what the line says
+    (as :meth:`Ordering.verdict`: whatever the order of the lines), on a full tie the later;
+    or the first version of an immutable line; else the latest."""
     if not repeats:
         return [None] * len(pieces)  # no id comes twice: every line is its only version
     ordering = ordering or Ordering()
-    best: dict[str, tuple[float, int, int]] = {}  # id -> (key, piece, slot)
+    best: dict[str, tuple[float, int, int, int]] = {}  # id -> (key, digest, piece, slot)
     for number, piece in enumerate(pieces):
-        keys = piece.order if ordering.key is not None else [0.0] * len(piece.ids)
-        for line_id, slot, key in zip(piece.ids, piece.parts_of, keys, strict=True):
+        keyed = ordering.key is not None
+        keys = piece.order if keyed else [0.0] * len(piece.ids)
+        digests = piece.digests if keyed else [0] * len(piece.ids)
+        for line_id, slot, key, digest in zip(
+            piece.ids, piece.parts_of, keys, digests, strict=True
+        ):
             held = best.get(line_id)
-            if held is None or (not ordering.immutable and key >= held[0]):
-                best[line_id] = (key, number, slot)
+            if held is None or (not ordering.immutable and (key, digest) >= held[:2]):
+                best[line_id] = (key, digest, number, slot)
     used: list[set[int] | None] = [set() for _ in pieces]
-    for _, number, slot in best.values():
+    for _, _, number, slot in best.values():
         used[number].add(slot)  # type: ignore[union-attr]
     return used
 

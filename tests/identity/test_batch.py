@@ -73,7 +73,8 @@ def test_a_resent_purchase_counts_only_as_its_latest_version(
         folder / "transactions.jsonl",
         orjson.dumps({**bought, "email": "typed.wrong@example.org"}),
         *map(orjson.dumps, others),
-        orjson.dumps({**bought, "email": None}),
+        # The till's correction: a newer version (equal order would be decided by content)
+        orjson.dumps({**bought, "email": None, "updated_at": "2026-11-30T00:00:00Z"}),
     )
     visit = orjson.loads((folder / "web_analytics.jsonl").read_bytes().split(b"\n", 1)[0])
     _append(folder / "web_analytics.jsonl", orjson.dumps({**visit, "email": "new@example.org"}))
