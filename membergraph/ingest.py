@@ -99,9 +99,9 @@ TIED = (
     " changed (to correct a line, send it with a newer updated_at)"
 )
 STORE_UNAVAILABLE = (
-    "the store did not answer while completing the lines: they are stored, and this process"
-    " finishes them before its next push (or at its next start); send the same lines again"
-    " (an ingest is idempotent: they answer unchanged)"
+    "the store did not answer while completing the lines: they are stored and will be"
+    " finished before the next push; send the same lines again (an ingest is idempotent:"
+    " they answer unchanged)"
 )
 
 
@@ -152,6 +152,7 @@ class IngestService:
             await self._heal_if_left()
             try:
                 async with connector.pushing():
+                    await self._finish_abandoned(source, connector)
                     outcomes, applied, members = await self._take(source, connector, good, records)
             except TimeoutError as exc:  # the push lock: nothing was taken yet
                 raise IngestRefused(
@@ -229,24 +230,36 @@ class IngestService:
                 logger.warning("could not finish an earlier push yet: %s", exc)
 
     async def _heal(self) -> int:
-        region, healed = self.gateway.settings.default_region, 0
+        healed = 0
         for source, connector in self.gateway.sources.items():
             if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
                 continue
             async with connector.pushing():  # no push in flight in another process
-                pending = await connector.unsettled()
-                facts = [_Fact.left(source, line, mark, region) for line, mark in pending]
-                if facts:
-                    await self._complete(source, connector, facts, [ln for ln, _ in pending])
-            if not pending:
-                continue
-            logger.warning(
-                "finished %d %s line(s) a stopped push had stored but not applied",
-                len(pending),
-                source.value,
-            )
-            healed += len(pending)
+                healed += await self._finish(source, connector, await connector.unsettled())
         return healed
+
+    async def _finish_abandoned(self, source: SourceName, connector: SourceConnector) -> None:
+        """Finish what a failed push (of any process) left, before a push of the same source:
+        a client told to send its lines again may send them to another process."""
+        try:
+            await self._finish(source, connector, await connector.abandoned())
+        except (ConnectorError, StoreError) as exc:  # still failing: this push tries anyway
+            logger.warning("could not finish an earlier push yet: %s", exc)
+
+    async def _finish(
+        self, source: SourceName, connector: SourceConnector, pending: list[tuple[BaseModel, str]]
+    ) -> int:
+        if not pending:
+            return 0
+        region = self.gateway.settings.default_region
+        facts = [_Fact.left(source, line, mark, region) for line, mark in pending]
+        await self._complete(source, connector, facts, [line for line, _ in pending])
+        logger.warning(
+            "finished %d %s line(s) a stopped push had stored but not applied",
+            len(pending),
+            source.value,
+        )
+        return len(pending)
 
     async def _complete(
         self,

@@ -234,6 +234,13 @@ class SourceConnector(Connector[BaseModel]):
         order is the order the lines were committed in. Nothing to hold by default."""
         return contextlib.nullcontext()
 
+    async def abandoned(self) -> list[tuple[BaseModel, str]]:
+        """Inside :meth:`pushing`: the marked lines no push is finishing (their push failed
+        or its process died). Only a backend whose pushes are one at a time across processes
+        can tell them from another process's push in flight; the others answer none (each
+        process finishes its own, and a start finishes what is left)."""
+        return []
+
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
         """The lines still marked (see :meth:`append`), each as stored now, with its mark."""
         return []

@@ -300,6 +300,18 @@ class SqliteSource(SourceConnector):
             self.count += sum(1 for taken in outcomes if taken == "created")
         return outcomes
 
+    async def abandoned(self) -> list[tuple[BaseModel, str]]:
+        if self.lines.push_lock is None:
+            return []
+        source = self.source.value
+        marked = await self.lines.run(
+            lambda db: db.execute(
+                "SELECT 1 FROM source_pending WHERE source = ? LIMIT 1", (source,)
+            ).fetchone()
+        )
+        # Under the push lock no other process is pushing: any mark is a push's left over.
+        return await self.unsettled() if marked else []
+
     async def by_id(self, ids: Sequence[str]) -> dict[str, BaseModel]:
         """The stored version of each line id held (ids not held are left out)."""
         rows = await self.lines.run(_by_id, self.source.value, sorted(set(ids)))

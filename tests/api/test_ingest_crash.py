@@ -106,3 +106,21 @@ def test_the_next_push_of_the_same_process_finishes_one_cut_short(
         assert client.post("/ingest/transactions", json=[other]).status_code == 200
         _finished(client, "T-CUT-1", "cut.short@mailbox.org")
         _finished(client, "T-CUT-2", "next.one@mailbox.org")
+
+
+def test_a_push_cut_short_is_finished_by_the_process_its_lines_are_sent_again_to(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two processes over one SQLite store, and a push through A cut short (503)
+    with (
+        TestClient(create_app(settings), base_url="http://127.0.0.1") as b,
+        TestClient(
+            create_app(settings), base_url="http://127.0.0.1", raise_server_exceptions=False
+        ) as a,
+    ):
+        _cut_short(a, "apply", monkeypatch)
+        # When the client sends its line again, to B
+        again = b.post("/ingest/transactions", json=[PURCHASE])
+        # Then B found it held, and finished it first: its member, one feed entry
+        assert again.json()["lines"][0]["status"] == "unchanged"
+        _finished(b, "T-CUT-1", "cut.short@mailbox.org")
