@@ -201,6 +201,9 @@ class SuggestionRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     prior: float = -14.0  # log2 odds that two contacts picked at random are one person
+    # ... among this many contacts. Among more, the odds fall as the count grows: a person's
+    # duplicates are a few whatever the count, the pairs grow with its square.
+    prior_contacts: int = Field(default=5000, ge=2)
     min_score: float = Field(default=0.5, ge=0, le=1)
     max_block: int = Field(default=50, ge=2)  # a bigger block is too common a value to block on
     # Agreeing on the postcode alone says less where few postcodes serve many people: its

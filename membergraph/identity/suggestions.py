@@ -175,11 +175,13 @@ class Population:
             name and a birth date weigh their ``household`` levels (a family shares the
             name, twins the birth date).
         junk: which phones and e-mails are placeholders: no evidence either way.
+        prior: the prior for this many contacts (None: the rules' own).
     """
 
     postcode_share: Mapping[str, float] = field(default_factory=dict)
     households: bool = False
     junk: Junk | None = None
+    prior: float | None = None
 
 
 def population_of(
@@ -190,7 +192,8 @@ def population_of(
 ) -> Population:
     """What ``contacts`` say (:class:`Population`). Households: of the pairs of contacts at
     one address, the share that are plainly two people (first names and birth dates both
-    differ) is ``rules.households_from`` or more."""
+    differ) is ``rules.households_from`` or more. The prior falls by log2(contacts /
+    ``rules.prior_contacts``) bits when there are more contacts than that."""
     postcodes = Counter(r.address.partition("|")[2] for r in contacts if r.address)
     share = {code: n / len(contacts) for code, n in postcodes.items()}
     at: dict[str, list[RecordData]] = defaultdict(list)
@@ -206,7 +209,8 @@ def population_of(
             names = dict(_names(a, b, close))
             two += names["first_name"] == "differs" and _birth(a, b) == "differs"
     households = bool(pairs) and two / pairs >= rules.households_from
-    return Population(share, households, junk)
+    prior = rules.prior + min(0.0, math.log2(rules.prior_contacts / max(1, len(contacts))))
+    return Population(share, households, junk, prior)
 
 
 def score_pair(
@@ -241,7 +245,8 @@ def score_pair(
     evidence = tuple(
         FieldEvidence(f, level, _weight(rules, f, level, a, share), *said[f]) for f, level in levels
     )
-    bits = rules.prior + sum(e.weight for e in evidence)
+    prior = rules.prior if known.prior is None else known.prior
+    bits = prior + sum(e.weight for e in evidence)
     return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
 
 

@@ -184,3 +184,19 @@ def test_placeholders_are_no_evidence_either_way(
     levels = {e.field: e.level for e in scored.evidence}
     # Then a real value is shared evidence, a placeholder none
     assert levels.get("email", levels.get("phone")) == level
+
+
+@pytest.mark.parametrize(
+    ("contacts", "prior"),
+    [
+        pytest.param(2, -14.0, id="a-small-store-keeps-the-rules-prior"),
+        pytest.param(5000, -14.0, id="as-many-as-the-prior-is-for"),
+        pytest.param(20000, -16.0, id="four-times-as-many-two-bits-less"),
+    ],
+)
+def test_the_prior_falls_as_the_contacts_grow(contacts: int, prior: float) -> None:
+    # Given a store of so many contacts (a person's duplicates are a few whatever the count)
+    records = [RecordData("crm", f"C{n}", "profile") for n in range(contacts)]
+    # Then the odds that two picked at random are one person fall with the pairs
+    population = population_of(records, RULES.suggestions, RULES.near_duplicates)
+    assert population.prior == pytest.approx(prior)
