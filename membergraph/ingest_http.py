@@ -1,5 +1,12 @@
 """``POST /ingest/{source}``: the thin HTTP handler of :class:`~membergraph.ingest.IngestService`
-(who may push, the body's size and shape, the answer's status)."""
+(who may push, from where, the body's type, size and shape, the answer's status).
+
+A browser sends a cross-origin form or ``text/plain`` POST without a preflight, with the
+credentials it holds for the gateway (HTTP Basic, asked once for GraphiQL or the console):
+any page its user visits could push lines. So a request whose ``Origin`` is neither the
+gateway's own nor listed in ``MEMBERGRAPH_CORS_ORIGINS`` is 403, and a body that is not
+declared as JSON or JSON Lines is 415, as ``/graphql`` refuses it.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,18 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 
 from membergraph.auth import caller_of
 from membergraph.connectors.models import SourceName
 from membergraph.ingest import IngestRefused, IngestService
 
-__all__ = ["MAX_INGEST_BYTES", "ingest_endpoint"]
+__all__ = ["INGEST_MEDIA_TYPES", "MAX_INGEST_BYTES", "ingest_endpoint"]
 
 MAX_INGEST_BYTES = 8 * 1024 * 1024
+INGEST_MEDIA_TYPES = ("application/json", "application/x-ndjson", "application/jsonl")
+"""A JSON array, or JSON Lines under either of their usual names; a request that declares
+no type at all is read too (no browser sends a body cross-origin without ``Origin``)."""
 
 
 def _problem(status: int, message: str, code: str | None = None) -> JSONResponse:
@@ -41,9 +52,31 @@ BOUND_INGEST = (
 )
 
 
+def _foreign_origin(request: Request, allowed: list[str]) -> str | None:
+    """The ``Origin`` of a browser page on another site not allowed to call, else None."""
+    origin = request.headers.get("origin")
+    if origin is None or is_same_origin(origin, request.headers.get("host")):
+        return None
+    return None if normalize_origin(origin) in allowed else origin
+
+
+def _foreign_type(request: Request) -> str | None:
+    """The declared media type when it is not one a body of lines is read as."""
+    declared = request.headers.get("content-type")
+    kind = (declared or "").split(";")[0].strip().lower()
+    return None if declared is None or kind in INGEST_MEDIA_TYPES else kind or "nothing"
+
+
 async def ingest_endpoint(request: Request) -> Response:
     """``POST /ingest/{source}``: checks, one call to :class:`IngestService`, the answer."""
     service: IngestService = request.app.state.ingest
+    if (origin := _foreign_origin(request, service.gateway.settings.cors_origins)) is not None:
+        return _problem(
+            403, f"pages on {origin} may not push source lines (MEMBERGRAPH_CORS_ORIGINS)"
+        )
+    if (kind := _foreign_type(request)) is not None:
+        types = ", ".join(INGEST_MEDIA_TYPES)
+        return _problem(415, f"send source lines as one of {types}, not {kind}")
     caller = caller_of(request)
     if not caller.can("ingest:write"):
         return _problem(403, "pushing source lines needs the ingest:write scope")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from starlette.testclient import TestClient
@@ -12,6 +15,7 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.conftest import gql
+from tests.support.http import serving
 
 NEW_CONTACT = {
     "contact_id": "C-NEW",
@@ -389,3 +393,90 @@ def test_a_visitor_logged_in_as_two_members_becomes_nobodys_with_why(
     assert line["reason"] == "a shared device: logged in as different members"
     held = gql(client, records)["data"]["memberByIdentifier"]["records"]
     assert {"key": "a-family"} not in held
+
+
+POS_KEY = "pos-till-key-0000000001"
+APP_ORIGIN = "https://app.example.com"
+
+
+@pytest.fixture
+def till(settings: Settings) -> Iterator[str]:
+    """A real server with a push source's key, one browser origin allowed."""
+    keyed = Settings.model_validate(
+        {
+            **settings.model_dump(),
+            "api_keys": {POS_KEY: {"name": "till", "scopes": ["ingest:write", "profile:read"]}},
+            "cors_origins": [APP_ORIGIN],
+        }
+    )
+    with serving(create_app(keyed)) as address:
+        yield address
+
+
+def _push(address: str, headers: dict[str, str], body: bytes = b"") -> httpx.Response:
+    basic = base64.b64encode(f"till:{POS_KEY}".encode()).decode()
+    return httpx.post(
+        f"http://{address}/ingest/crm",
+        content=body or _lines(NEW_CONTACT),
+        headers={"authorization": f"Basic {basic}", **headers},
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param(
+            {"origin": "https://evil.example.net", "content-type": "text/plain"},
+            403,
+            id="another-site-simple-request",
+        ),
+        pytest.param(
+            {"origin": "https://evil.example.net", "content-type": "application/json"},
+            403,
+            id="another-site-json",
+        ),
+        pytest.param({"content-type": "text/plain"}, 415, id="text-plain"),
+        pytest.param(
+            {"content-type": "application/x-www-form-urlencoded"}, 415, id="form-urlencoded"
+        ),
+        pytest.param({"content-type": "multipart/form-data; boundary=x"}, 415, id="multipart"),
+    ],
+)
+def test_a_cross_site_or_non_json_push_is_refused_and_nothing_is_taken(
+    till: str, headers: dict[str, str], status: int
+) -> None:
+    # A browser sends these without a preflight, with the Basic credentials it holds.
+    refused = _push(till, headers)
+    assert refused.status_code == status, refused.text
+    assert "error" in refused.json()
+    member = httpx.post(
+        f"http://{till}/graphql",
+        json={"query": '{ memberByIdentifier(kind: CRM_ID, value: "C-NEW") { id } }'},
+        headers={"x-api-key": POS_KEY},
+    )
+    assert member.json()["data"] == {"memberByIdentifier": None}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"content-type": "application/x-ndjson"}, id="ndjson"),
+        pytest.param({"content-type": "application/jsonl"}, id="jsonl"),
+        pytest.param({"content-type": "application/json; charset=utf-8"}, id="json"),
+        pytest.param({}, id="no-type-no-origin"),
+        pytest.param(
+            {"origin": APP_ORIGIN, "content-type": "application/json"}, id="listed-origin"
+        ),
+    ],
+)
+def test_json_lines_from_a_system_or_a_listed_origin_are_taken(
+    till: str, headers: dict[str, str]
+) -> None:
+    taken = _push(till, headers)
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["lines"][0]["status"] == "created"
+
+
+def test_the_gateways_own_pages_may_push(till: str) -> None:
+    taken = _push(till, {"origin": f"http://{till}", "content-type": "application/json"})
+    assert taken.status_code == 200, taken.text
