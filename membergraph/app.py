@@ -47,6 +47,7 @@ from membergraph.resolvers.context import Gateway
 from membergraph.response_cache import CacheFigures, http_response_cache
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
+from membergraph.subscriptions import OriginRefusalNamesTheSetting
 from membergraph.tracing import graphql_extension
 from membergraph.tracing import tracer_provider as tracing_provider
 
@@ -166,9 +167,13 @@ def create_app(
                 await app.state.gateway.identity.store.aclose()
                 await sources.aclose()
 
-    strawberry_log = logging.getLogger("strawberry.execution")
-    if not any(isinstance(f, ClientErrorsInOneLine) for f in strawberry_log.filters):
-        strawberry_log.addFilter(ClientErrorsInOneLine())
+    for name, kind in (
+        ("strawberry.execution", ClientErrorsInOneLine),
+        ("strawberry.ws", OriginRefusalNamesTheSetting),
+    ):
+        strawberry_log = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in strawberry_log.filters):
+            strawberry_log.addFilter(kind())
     keys = {
         key: Caller(spec.name, frozenset(spec.scopes)) for key, spec in settings.api_keys.items()
     }

@@ -153,6 +153,17 @@ class TokenVerifier:
                 )
             except jwt.ExpiredSignatureError:
                 raise InvalidToken("the token has expired") from None
+            except jwt.ImmatureSignatureError as early:
+                # Signed by a trusted key (claims are checked after the signature).
+                claim = "nbf" if "nbf" in str(early) else "iat"
+                raise InvalidToken(
+                    f"the token is not valid yet: its {claim} is in the future (check the "
+                    "clocks of its issuer and of this gateway)"
+                ) from None
+            except jwt.InvalidAudienceError:
+                raise InvalidToken(f"the token's aud is not {self.audience}") from None
+            except jwt.InvalidIssuerError:
+                raise InvalidToken(f"the token's iss is not {self.issuer}") from None
             except jwt.MissingRequiredClaimError as missing:
                 # Claims are checked once a trusted key has verified the signature.
                 raise InvalidToken(
@@ -169,6 +180,8 @@ class TokenVerifier:
                 _bound_member(claims),
                 float(claims["exp"]),
             )
+        if _unsigned(token):
+            raise InvalidToken("the token is unsigned (alg none): only signed tokens are accepted")
         return None
 
     async def _candidates(self, token: str) -> list[tuple[Any, str]]:
@@ -197,6 +210,13 @@ class TokenVerifier:
                 f"the token's exp is more than {self.max_lifetime_s} s after {since}; "
                 "this gateway accepts tokens that live at most that long"
             )
+
+
+def _unsigned(token: str) -> bool:
+    try:
+        return str(jwt.get_unverified_header(token).get("alg", "")).lower() == "none"
+    except jwt.PyJWTError:
+        return False
 
 
 def _bound_member(claims: dict[str, Any]) -> str | None:
@@ -308,7 +328,7 @@ async def _refuse(
     receive: Receive,
     send: Send,
     basic: bool,
-    message: str = "an API key is required",
+    message: str = "an API key or a valid token is required",
 ) -> None:
     body = orjson.dumps(
         {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
@@ -344,6 +364,19 @@ def caller_of(request: Any) -> Caller:
     state = getattr(request, "scope", {}).get("state", {}) if request is not None else {}
     caller = state.get("caller")
     return caller if isinstance(caller, Caller) else DEMO_CALLER
+
+
+def scope_refusal(caller: Caller, scope: str, doing: str) -> str | None:
+    """Why ``caller`` may not do ``doing``, which needs ``scope`` and no member binding (None:
+    it may). A token bound to a member is told so: its scope is not what is missing."""
+    if not caller.can(scope):
+        return f"{doing} needs the {scope} scope"
+    if caller.member_id is not None:
+        return (
+            f"{doing} is refused to a token bound to a member (its member_id claim), whatever "
+            "its scopes: such a token reads its own member through /graphql only"
+        )
+    return None
 
 
 def mask_email(value: str) -> str:

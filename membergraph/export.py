@@ -22,7 +22,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from membergraph.auth import Caller, caller_of, mask_email, mask_phone
+from membergraph.auth import Caller, caller_of, mask_email, mask_phone, scope_refusal
 from membergraph.export_parquet import parquet_chunks, pyarrow_missing
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
@@ -220,8 +220,8 @@ async def _audit(gateway: Gateway, ids: list[str], caller: Caller, request_id: s
 async def export_members_endpoint(request: Request) -> Response:
     """Checks the scope and the filter, then streams the CSV or the Parquet file."""
     caller = caller_of(request)
-    if not caller.can("analytics:read") or caller.member_id is not None:
-        return JSONResponse({"error": "exporting members needs the analytics:read scope"}, 403)
+    if refused := scope_refusal(caller, "analytics:read", "exporting members"):
+        return JSONResponse({"error": refused}, 403)
     gateway: Gateway = request.app.state.gateway
     if gateway.scores is None:
         return JSONResponse({"error": "this store keeps no member metrics"}, 503)

@@ -53,7 +53,17 @@ REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 """The id of the request being served (``X-Request-ID`` accepted or made), for the logs."""
 
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_ROUTES = ("/graphql", "/ingest", "/healthz", "/readyz", "/metrics", "/privacy", "/export")
+_ROUTES = (
+    "/graphql",
+    "/graphiql",
+    "/console",
+    "/ingest",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/privacy",
+    "/export",
+)
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _CIRCUIT = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -240,12 +250,13 @@ class RequestTelemetry:
         self.telemetry = telemetry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"x-request-id")
-        # 32 random hex digits, as a uuid4's hex without building the UUID object.
-        request_id = given if given and _GOOD_ID.fullmatch(given) else secrets.token_hex(16)
+        request_id = _request_id(scope)
         token = REQUEST_ID.set(request_id)
         status = 500
 
@@ -277,6 +288,31 @@ class RequestTelemetry:
                     extra={"method": method, "path": path, "status": status, "ms": seconds * 1000},
                 )
             REQUEST_ID.reset(token)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket is one long request: every line logged while serving it names its id,
+        which its handshake's answer carries as ``X-Request-ID``."""
+        request_id = _request_id(scope)
+        token = REQUEST_ID.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "websocket.accept":
+                headers = list(message.get("headers") or [])
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+
+def _request_id(scope: Scope) -> str:
+    """The client's ``X-Request-ID`` when it is a plain token, else a new one (32 random hex
+    digits, as a uuid4's hex without building the UUID object)."""
+    given = _header(scope, b"x-request-id")
+    return given if given and _GOOD_ID.fullmatch(given) else secrets.token_hex(16)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

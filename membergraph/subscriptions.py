@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 
@@ -28,7 +29,7 @@ from membergraph.auth import ANONYMOUS, InvalidToken, KeysUnavailable
 from membergraph.persisted import PersistedQueryError
 from membergraph.resolvers.context import RequestContext
 
-__all__ = ["TransportWS"]
+__all__ = ["OriginRefusalNamesTheSetting", "TransportWS"]
 
 
 class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -106,3 +107,16 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if self.expiry is not None:
             self.expiry.cancel()
         await super().shutdown()
+
+
+class OriginRefusalNamesTheSetting(logging.Filter):
+    """Strawberry logs a refused WebSocket origin with advice to add it to its view's
+    ``allowed_origins``; here the origins come from ``MEMBERGRAPH_CORS_ORIGINS``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Rejected WebSocket connection from origin"):
+            record.msg = (
+                "refused a WebSocket from origin %r to host %r: if pages on that origin may "
+                "connect, list it in MEMBERGRAPH_CORS_ORIGINS"
+            )
+        return True

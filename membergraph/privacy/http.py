@@ -6,7 +6,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from membergraph.auth import caller_of
+from membergraph.auth import caller_of, scope_refusal
 from membergraph.privacy.export import export_member
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError
@@ -17,8 +17,8 @@ __all__ = ["export_endpoint"]
 async def export_endpoint(request: Request) -> Response:
     """Checks the scope, exports, answers the document as an attachment."""
     caller = caller_of(request)
-    if not caller.can("privacy:admin") or caller.member_id is not None:
-        return JSONResponse({"error": "exporting a member needs the privacy:admin scope"}, 403)
+    if refused := scope_refusal(caller, "privacy:admin", "exporting a member"):
+        return JSONResponse({"error": refused}, 403)
     member_id = request.path_params["member_id"]
     context = RequestContext.for_request(request.app.state.gateway, request)
     try:

@@ -150,7 +150,7 @@ class HttpResponseCache:
             return Response(body, media_type=media_type)
         headers = {"etag": etag, "cache-control": self.cache_control}
         headers["vary"] = "Accept, Authorization, X-API-Key"
-        if _matches(request.headers.get("if-none-match"), etag):
+        if _matches(",".join(request.headers.getlist("if-none-match")), etag):
             return Response(status_code=304, headers=headers)
         if response is None:
             return Response(body, media_type=media_type, headers=headers)
@@ -182,6 +182,8 @@ def _header(scope: Scope, name: bytes) -> str:
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110 13.1.2): ``W/"x"`` matches ``"x"``; the
+    header may be sent as several lines, read here joined as one list."""
     if not if_none_match:
         return False
     tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
