@@ -13,6 +13,7 @@ answers 400 naming it, before anything is streamed.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Mapping
@@ -23,9 +24,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from membergraph.auth import Caller, caller_of, mask_email, mask_phone, scope_refusal
+from membergraph.connectors.base import ConnectorError
+from membergraph.connectors.models import SourceName
 from membergraph.export_parquet import parquet_chunks, pyarrow_missing
-from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
+from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.privacy import privacy_of
 from membergraph.privacy.audit import PiiReads
 from membergraph.privacy.port import AccessEntry
@@ -157,12 +160,12 @@ async def member_pages(
             return
         ids = [m for m, _ in page]
         scored = await keeper.metrics.scored(ids)
-        idents = await gateway.identity.store.member_identifiers(ids)
+        contacts = await _contacts(gateway, ids)
         if unmasked:
             await _audit(gateway, ids, caller, request_id)
         yield [
-            _line(found, pairs, unmasked)
-            for found, pairs in zip(scored, idents, strict=True)
+            _line(found, profile, unmasked)
+            for found, profile in zip(scored, contacts, strict=True)
             if found is not None
         ]
         if len(page) < PAGE:
@@ -183,14 +186,52 @@ async def csv_chunks(pages: AsyncIterator[list[list[object]]]) -> AsyncIterator[
     yield buffer.getvalue().encode()
 
 
-def _contact(pairs: Any, kind: IdentifierKind) -> str:
-    values = sorted(i.value for _, i in pairs if i.kind is kind and i.via != "agent")
-    return values[0] if values else ""
+_DATED_BY = (
+    SourceName.CRM,
+    SourceName.TRANSACTIONS,
+    SourceName.WEB_ANALYTICS,
+    SourceName.CALL_CENTER,
+)
+"""The sources whose lines date a member's e-mails and phones (:func:`last_seen_of`)."""
 
 
-def _line(found: Any, pairs: Any, unmasked: bool) -> list[object]:
+async def _source_lines(gateway: Gateway, source: SourceName, keys: list[str]) -> dict[str, Any]:
+    connector = gateway.sources.get(source)
+    if connector is None or not keys:
+        return {}
+    found = {}
+    for key, answer in zip(keys, await connector.load_light(keys), strict=True):
+        if isinstance(answer, ConnectorError):
+            if source is SourceName.CRM:  # as the profile: the others only date values
+                raise answer
+            continue
+        found[key] = answer
+    return found
+
+
+async def _contacts(gateway: Gateway, ids: list[str]) -> list[Profile]:
+    """Each member's profile, for its e-mail and phone: chosen by :func:`profile_of`, as
+    ``Member.profile`` chooses them, from the page's lines (one read per source)."""
+    store = gateway.identity.store
+    records, idents = await asyncio.gather(store.member_records(ids), store.member_identifiers(ids))
+    keys = {s: sorted({k for refs in records for src, k in refs if src == s}) for s in _DATED_BY}
+    read = await asyncio.gather(*(_source_lines(gateway, s, keys[s]) for s in _DATED_BY))
+    lines = dict(zip(_DATED_BY, read, strict=True))
+    region, placeholder = gateway.settings.default_region, gateway.identity.rules.is_junk
+    profiles = []
+    for refs, pairs in zip(records, idents, strict=True):
+        crm, txs, events, calls = (
+            [line for src, k in refs if src == s for line in lines[s].get(k, ())] for s in _DATED_BY
+        )
+        seen = last_seen_of(crm, txs, events, calls, region)
+        profiles.append(profile_of(crm, pairs, seen, placeholder))
+    return profiles
+
+
+def _line(found: Any, profile: Profile, unmasked: bool) -> list[object]:
     row = found.row
-    email, phone = _contact(pairs, IdentifierKind.EMAIL), _contact(pairs, IdentifierKind.PHONE)
+    email = profile.email.value if profile.email else ""
+    phone = profile.phone.value if profile.phone else ""
     if not unmasked:
         email = mask_email(email) if email else ""
         phone = mask_phone(phone) if phone else ""

@@ -42,6 +42,7 @@ from membergraph.identity.store.metrics_port import (
 )
 from membergraph.insights.consent import ConsentFact
 from membergraph.insights.metrics import MemberFacts, MemberMetrics, measure
+from membergraph.insights.profile import contact_kinds
 from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import Gateway
 
@@ -208,6 +209,7 @@ class MetricsKeeper:
         engagement_days = settings.segments.engagement_days
         program = settings.loyalty_program
         lines = page.lines
+        placeholder = self.gateway.identity.rules.is_junk
         rows, gone = [], []
         with gc_paused(freeze=False):  # a page's figures: many small objects, no cycle
             for n, (member, refs) in enumerate(zip(page.ids, page.records, strict=True)):
@@ -217,11 +219,7 @@ class MetricsKeeper:
                 found = page.idents[n]
                 # A member carrying a suppressed identifier is reached on no channel.
                 digest = page.digests[n] if page.digests else set()
-                kinds = (
-                    set()
-                    if digest & page.suppressed
-                    else {i.kind for _, i in found if i.via != "agent"}
-                )
+                kinds = set() if digest & page.suppressed else contact_kinds(found, placeholder)
                 of: dict[str, list[Any]] = {s: [] for s in _MEASURED}
                 for source, key in refs:
                     if source in of:

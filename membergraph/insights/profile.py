@@ -9,25 +9,63 @@ listed with the sources that gave it, and each surviving field says where it cam
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from membergraph.connectors.models import Address, CrmContact
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.connectors.models import (
+    Address,
+    CallInteraction,
+    CrmContact,
+    Transaction,
+    WebEvent,
+)
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.records import Identifier, RecordKey
 
-__all__ = ["SURVIVORSHIP", "ContactPoint", "Lineage", "Profile", "profile_of"]
+__all__ = [
+    "SURVIVORSHIP",
+    "ContactPoint",
+    "Lineage",
+    "Placeholder",
+    "Profile",
+    "contact_kinds",
+    "is_own_contact",
+    "last_seen_of",
+    "profile_of",
+]
+
+Placeholder = Callable[[IdentifierKind, str], bool]
+"""Whether a value (kind, key) identifies no one: ``Rules.is_junk``."""
+
+
+def _no_placeholder(kind: IdentifierKind, key: str) -> bool:
+    return False
+
+
+def is_own_contact(ident: Identifier, placeholder: Placeholder) -> bool:
+    """Whether an identifier is the member's own way to be reached: not what an agent typed
+    (a claim about an account, which may be wrong) and not a placeholder."""
+    return ident.via != "agent" and not placeholder(ident.kind, ident.key)
+
+
+def contact_kinds(
+    identifiers: Iterable[tuple[RecordKey, Identifier]], placeholder: Placeholder
+) -> set[IdentifierKind]:
+    """The kinds of identifier a member can be reached by (e-mail, phone, visitor id)."""
+    return {i.kind for _, i in identifiers if is_own_contact(i, placeholder)}
 
 
 @dataclass(frozen=True, slots=True)
 class ContactPoint:
-    """An e-mail or phone with the records it was seen on."""
+    """An e-mail or phone with the records it was seen on; a ``placeholder`` is listed (a
+    source gave it) but is never the member's contact."""
 
     value: str
     sources: tuple[str, ...]
     records: tuple[RecordKey, ...]
     last_seen: datetime | None = None
+    placeholder: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,38 +120,49 @@ def _points(
     identifiers: Iterable[tuple[RecordKey, Identifier]],
     kind: IdentifierKind,
     last_seen: Mapping[tuple[IdentifierKind, str], datetime],
+    placeholder: Placeholder,
 ) -> tuple[ContactPoint, ...]:
     seen: dict[str, list[RecordKey]] = defaultdict(list)
+    junk: set[str] = set()
     for ref, ident in identifiers:
         # What an agent typed is a claim about an account, not the member's own contact.
         if ident.kind is kind and ident.via != "agent" and ref not in seen[ident.value]:
             seen[ident.value].append(ref)
+            if not is_own_contact(ident, placeholder):
+                junk.add(ident.value)
     return tuple(
         ContactPoint(
             value,
             tuple(sorted({r[0] for r in refs})),
             tuple(sorted(refs)),
             last_seen.get((kind, value)),
+            value in junk,
         )
         for value, refs in sorted(seen.items())
     )
 
 
 def _most_recent(points: tuple[ContactPoint, ...]) -> ContactPoint | None:
-    dated = [p for p in points if p.last_seen is not None]
+    """The contact point seen last (undated ones only when none is dated), never a
+    placeholder."""
+    usable = [p for p in points if not p.placeholder]
+    dated = [p for p in usable if p.last_seen is not None]
     if dated:
         return max(dated, key=lambda p: (p.last_seen, p.value))
-    return points[0] if points else None
+    return usable[0] if usable else None
 
 
 def profile_of(
     contacts: Iterable[CrmContact],
     identifiers: Iterable[tuple[RecordKey, Identifier]],
     last_seen: Mapping[tuple[IdentifierKind, str], datetime] | None = None,
+    placeholder: Placeholder = _no_placeholder,
 ) -> Profile:
     """Build a member's profile from its CRM contacts and all its identifiers.
 
-    ``last_seen`` gives when each (kind, normalized value) was last seen in any source.
+    ``last_seen`` gives when each (kind, normalized value) was last seen in any source
+    (:func:`last_seen_of`); ``placeholder`` says which values identify no one: they are
+    never a contact point.
     """
     last_seen = last_seen or {}
     newest = sorted(
@@ -127,8 +176,8 @@ def profile_of(
     birth_date, _ = _first(newest, "birth_date")
     address, _ = _first(newest, "address")
     language, _ = _first(newest, "preferred_language")
-    emails = _points(identifiers, IdentifierKind.EMAIL, last_seen)
-    phones = _points(identifiers, IdentifierKind.PHONE, last_seen)
+    emails = _points(identifiers, IdentifierKind.EMAIL, last_seen, placeholder)
+    phones = _points(identifiers, IdentifierKind.PHONE, last_seen, placeholder)
     email, phone = _most_recent(emails), _most_recent(phones)
     lineage = [
         _crm_lineage(newest, name) for name, rule in SURVIVORSHIP.items() if rule == "crm_newest"
@@ -169,3 +218,38 @@ def _crm_lineage(newest: Sequence[CrmContact], name: str) -> Lineage:
             p for p in (value.line1, value.city, value.postal_code, value.country) if p
         )
     return Lineage(name, shown, "crm", contact.contact_id, contact.updated_at)
+
+
+def last_seen_of(
+    contacts: Iterable[CrmContact],
+    transactions: Iterable[Transaction],
+    events: Iterable[WebEvent],
+    calls: Iterable[CallInteraction],
+    region: str,
+) -> dict[tuple[IdentifierKind, str], datetime]:
+    """When each e-mail and phone (kind, normalized value) was last given by a member's
+    lines: a CRM contact's update, a purchase, a web event, a call."""
+    seen: dict[tuple[IdentifierKind, str], datetime] = {}
+
+    def saw(kind: IdentifierKind, raw: str | None, at: datetime | None) -> None:
+        if raw is None or at is None:
+            return
+        try:
+            key = (kind, normalize(kind, raw, region))
+        except BadIdentifier:
+            return
+        if key not in seen or seen[key] < at:
+            seen[key] = at
+
+    for c in contacts:
+        for raw in c.emails:
+            saw(IdentifierKind.EMAIL, raw, c.updated_at)
+        for raw in c.phones:
+            saw(IdentifierKind.PHONE, raw, c.updated_at)
+    for t in transactions:
+        saw(IdentifierKind.EMAIL, t.email, t.occurred_at)
+    for e in events:
+        saw(IdentifierKind.EMAIL, e.email, e.occurred_at)
+    for call in calls:
+        saw(IdentifierKind.PHONE, call.caller_phone, call.started_at)
+    return seen

@@ -22,6 +22,7 @@ from membergraph.insights.consent import (
     facts_of_event,
     reachable_channels,
 )
+from membergraph.insights.profile import contact_kinds
 from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.resolvers.members import MemberView, _lines, identifiers, records
@@ -45,7 +46,7 @@ async def reachable(ctx: RequestContext, member: MemberView) -> list[Channel]:
     # A member carrying a suppressed identifier is reached on no channel.
     if await privacy.suppressor.any_suppressed(i for _, i in idents):
         return []
-    kinds = {i.kind for _, i in idents if i.via != "agent"}
+    kinds = contact_kinds(idents, ctx.gateway.identity.rules.is_junk)
     return reachable_channels(
         await consents(ctx, member),
         has_email=IdentifierKind.EMAIL in kinds,

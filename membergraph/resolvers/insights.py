@@ -12,14 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from membergraph.connectors.models import (
-    CallInteraction,
-    CrmContact,
-    SourceName,
-    Transaction,
-    WebEvent,
-)
-from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.connectors.models import CrmContact, SourceName, Transaction
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store.metrics_port import ScoredRow
 from membergraph.insights.activity import (
     Activity,
@@ -30,7 +24,7 @@ from membergraph.insights.activity import (
 )
 from membergraph.insights.loyalty import Loyalty, loyalty_of
 from membergraph.insights.offers import OfferStatus, offer_ledger
-from membergraph.insights.profile import Profile, profile_of
+from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.insights.rfm import Scores, Segment
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.members import MemberView, _lines, identifiers
@@ -84,18 +78,9 @@ async def segment_counts(ctx: RequestContext) -> list[tuple[Segment, int]]:
     return [(s, counts.get(s.value, 0)) for s in sorted(Segment)]
 
 
-def _key(kind: IdentifierKind, raw: str | None, region: str) -> tuple[IdentifierKind, str] | None:
-    if raw is None:
-        return None
-    try:
-        return (kind, normalize(kind, raw, region))
-    except BadIdentifier:
-        return None
-
-
 async def profile(ctx: RequestContext, member: MemberView) -> Profile:
     """The profile with lineage: e-mail and phone are the ones seen most recently."""
-    region = ctx.gateway.settings.default_region
+    gateway = ctx.gateway
     # Asked together, so every member's profile lands in the same batch per source. Only
     # the CRM is needed: the others only date the e-mails and phones, so a failing one
     # leaves those undated rather than the profile missing.
@@ -109,28 +94,11 @@ async def profile(ctx: RequestContext, member: MemberView) -> Profile:
     if isinstance(found[0], BaseException):
         raise found[0]
     contacts: list[CrmContact] = found[0]
-    txs: list[Transaction]
-    events: list[WebEvent]
-    calls: list[CallInteraction]
     txs, events, calls = ([] if isinstance(x, BaseException) else x for x in found[1:])
-    seen: dict[tuple[IdentifierKind, str], datetime] = {}
-
-    def saw(key: tuple[IdentifierKind, str] | None, at: datetime | None) -> None:
-        if key is not None and at is not None and (key not in seen or seen[key] < at):
-            seen[key] = at
-
-    for c in contacts:
-        for raw in c.emails:
-            saw(_key(IdentifierKind.EMAIL, raw, region), c.updated_at)
-        for raw in c.phones:
-            saw(_key(IdentifierKind.PHONE, raw, region), c.updated_at)
-    for t in txs:
-        saw(_key(IdentifierKind.EMAIL, t.email, region), t.occurred_at)
-    for e in events:
-        saw(_key(IdentifierKind.EMAIL, e.email, region), e.occurred_at)
-    for call in calls:
-        saw(_key(IdentifierKind.PHONE, call.caller_phone, region), call.started_at)
-    return profile_of(contacts, await identifiers(ctx, member), seen)
+    seen = last_seen_of(contacts, txs, events, calls, gateway.settings.default_region)
+    return profile_of(
+        contacts, await identifiers(ctx, member), seen, gateway.identity.rules.is_junk
+    )
 
 
 async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:

@@ -29,7 +29,7 @@ CONTACT = {
     "contact_id": "C-CACHE",
     "first_name": "Cas",
     "last_name": "Che",
-    "emails": ["cas.che@example.net"],
+    "emails": ["cas.che@cheshire-cats.net"],
     "loyalty_id": "LD-5555-0001",
 }
 PROFILE = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
@@ -54,7 +54,7 @@ class Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.http = httpx.Client(base_url=f"http://{address}", headers=headers, timeout=10)
 
-    def profile(self, email: str = "cas.che@example.net") -> dict[str, object] | None:
+    def profile(self, email: str = "cas.che@cheshire-cats.net") -> dict[str, object] | None:
         answer = self.http.post("/graphql", json={"query": PROFILE, "variables": {"e": email}})
         assert answer.status_code == 200, answer.text
         body = answer.json()
@@ -120,12 +120,12 @@ def test_a_lookup_that_found_nobody_finds_the_member_who_arrives(
     address: str, connect: Callable[..., Client]
 ) -> None:
     client = connect(address)
-    assert client.profile("new.comer@example.net") is None
-    assert client.profile("new.comer@example.net") is None
+    assert client.profile("new.comer@cheshire-cats.net") is None
+    assert client.profile("new.comer@cheshire-cats.net") is None
     client.ingest(
-        "crm", {"contact_id": "C-NEW", "first_name": "New", "emails": ["new.comer@example.net"]}
+        "crm", {"contact_id": "C-NEW", "first_name": "New", "emails": ["new.comer@cheshire-cats.net"]}
     )
-    assert client.profile("new.comer@example.net") is not None
+    assert client.profile("new.comer@cheshire-cats.net") is not None
 
 
 def test_a_split_drops_the_answers_of_the_member_it_split(
@@ -155,8 +155,8 @@ def test_callers_who_may_see_different_things_never_get_each_others_answer(
 ) -> None:
     masked, unmasked = connect(address, MASKED), connect(address, UNMASKED)
     for _ in range(3):  # the masked answer is the cached one after the first round
-        assert masked.profile()["profile"]["email"]["value"] == "c***@example.net"  # type: ignore[index]
-        assert unmasked.profile()["profile"]["email"]["value"] == "cas.che@example.net"  # type: ignore[index]
+        assert masked.profile()["profile"]["email"]["value"] == "c***@cheshire-cats.net"  # type: ignore[index]
+        assert unmasked.profile()["profile"]["email"]["value"] == "cas.che@cheshire-cats.net"  # type: ignore[index]
     # An unmasked answer is never kept (the audit of personal data read sees every read).
     assert masked.cache("hits") == 2
 
@@ -188,7 +188,7 @@ def test_a_get_has_an_etag_and_a_matching_one_answers_304_until_the_member_chang
     address: str, connect: Callable[..., Client]
 ) -> None:
     client = connect(address)
-    params = {"query": PROFILE, "variables": orjson.dumps({"e": "cas.che@example.net"}).decode()}
+    params = {"query": PROFILE, "variables": orjson.dumps({"e": "cas.che@cheshire-cats.net"}).decode()}
     first = client.http.get("/graphql", params=params)
     assert first.status_code == 200 and first.headers["etag"]
     assert "no-cache" in first.headers["cache-control"]
