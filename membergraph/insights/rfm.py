@@ -19,8 +19,9 @@ plain Python, which the tests hold the stores to.
 Segments (a member can be in several; thresholds are settings):
 
 =============  ==============================================================================
-HYPERACTIVE    R, F and M all >= 4, and engagement >= 4
-LOYAL          F >= 4 and R >= 3
+HYPERACTIVE    R, F and M all >= 4, engagement >= 4, and a purchase within ``at_risk_days``
+LOYAL          F >= 4, R >= 3 and a purchase within ``at_risk_days`` (90): recent in days,
+               not only in rank (R >= 3 alone reached purchases 150-209 days old)
 NEW            first purchase within ``new_days`` (90) of the reference date
 AT_RISK        F >= 3 (a frequent buyer this year) but no purchase for ``at_risk_days`` (90)
 ZOMBIE         bought or was active on the web once (any web event: a page, an offer
@@ -28,6 +29,10 @@ ZOMBIE         bought or was active on the web once (any web event: a page, an o
 FADING_STAR    spend in the year before the last ranked in the top fifth, and the last year
                is lower on recency, frequency and spend
 =============  ==============================================================================
+
+So no member is both in a segment that says it bought lately (HYPERACTIVE, LOYAL, NEW) and in
+one that says it has not (AT_RISK, ZOMBIE). Each segment's plain words, and the check that
+its members fit them, are in :mod:`membergraph.insights.segment_words`.
 """
 
 from __future__ import annotations
@@ -157,9 +162,10 @@ def population_of(
 def segments_of(m: MemberMetrics, s: Scores, rules: SegmentRules) -> frozenset[Segment]:
     """The segments of a member with metrics ``m`` and scores ``s``."""
     found: set[Segment] = set()
-    if min(s.recency, s.frequency, s.monetary) >= 4 and s.engagement >= 4:
+    recent = m.recency_days is not None and m.recency_days < rules.at_risk_days
+    if min(s.recency, s.frequency, s.monetary) >= 4 and s.engagement >= 4 and recent:
         found.add(Segment.HYPERACTIVE)
-    if s.frequency >= 4 and s.recency >= 3:
+    if s.frequency >= 4 and s.recency >= 3 and recent:
         found.add(Segment.LOYAL)
     if m.first_purchase_days is not None and m.first_purchase_days <= rules.new_days:
         found.add(Segment.NEW)

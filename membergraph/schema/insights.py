@@ -7,27 +7,23 @@ from enum import Enum
 
 import strawberry
 
+from membergraph.insights.segment_words import DESCRIPTIONS
 from membergraph.schema.enums import ActivityKind, Source
 from membergraph.schema.permissions import MaskPII
 from membergraph.schema.types import BigInt, CallInteraction, PageInfo, Transaction, WebEvent
 
 
-@strawberry.enum(description="Segments, defined in docs and computed against the population.")
+@strawberry.enum(
+    description="Segments, computed against the population (definitions in "
+    "membergraph/insights/rfm.py; day counts are the defaults, MEMBERGRAPH_SEGMENTS)."
+)
 class Segment(Enum):
-    HYPERACTIVE = strawberry.enum_value(
-        "HYPERACTIVE", description="High on recency, frequency, spend and e-mail engagement."
-    )
-    LOYAL = strawberry.enum_value("LOYAL", description="Buys often and recently.")
-    NEW = strawberry.enum_value("NEW", description="First purchase within 90 days.")
-    AT_RISK = strawberry.enum_value(
-        "AT_RISK", description="Bought often last year, nothing for 90 days or more."
-    )
-    ZOMBIE = strawberry.enum_value(
-        "ZOMBIE", description="Used to buy or engage, dormant 180 days or more."
-    )
-    FADING_STAR = strawberry.enum_value(
-        "FADING_STAR", description="Was in the top fifth by spend, lower on every axis this year."
-    )
+    HYPERACTIVE = strawberry.enum_value("HYPERACTIVE", description=DESCRIPTIONS["HYPERACTIVE"])
+    LOYAL = strawberry.enum_value("LOYAL", description=DESCRIPTIONS["LOYAL"])
+    NEW = strawberry.enum_value("NEW", description=DESCRIPTIONS["NEW"])
+    AT_RISK = strawberry.enum_value("AT_RISK", description=DESCRIPTIONS["AT_RISK"])
+    ZOMBIE = strawberry.enum_value("ZOMBIE", description=DESCRIPTIONS["ZOMBIE"])
+    FADING_STAR = strawberry.enum_value("FADING_STAR", description=DESCRIPTIONS["FADING_STAR"])
 
 
 @strawberry.enum(description="Contact channels.")

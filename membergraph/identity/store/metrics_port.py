@@ -181,9 +181,10 @@ class SegmentRules:
 def segment_rules(rules: SegmentRules) -> dict[str, str]:
     """Each segment's condition over a row's scores (``r f m e p``), figures and days, in
     SQL: the one statement of :func:`membergraph.insights.rfm.segments_of` for stores."""
+    recent = f"recency_days IS NOT NULL AND recency_days < {rules.at_risk_days}"
     return {
-        "HYPERACTIVE": "r >= 4 AND f >= 4 AND m >= 4 AND e >= 4",
-        "LOYAL": "f >= 4 AND r >= 3",
+        "HYPERACTIVE": f"r >= 4 AND f >= 4 AND m >= 4 AND e >= 4 AND {recent}",
+        "LOYAL": f"f >= 4 AND r >= 3 AND {recent}",
         "NEW": f"first_purchase_days IS NOT NULL AND first_purchase_days <= {rules.new_days}",
         "AT_RISK": f"recency_days IS NOT NULL AND recency_days >= {rules.at_risk_days} AND f >= 3",
         "ZOMBIE": f"last_activity_days IS NOT NULL AND last_activity_days >= {rules.dormant_days}",
@@ -201,7 +202,9 @@ class Scoring:
     @property
     def name(self) -> str:
         r = self.rules
-        return f"{r.new_days}:{r.at_risk_days}:{r.dormant_days}"
+        # "2": the definitions' version (LOYAL and HYPERACTIVE need a purchase within
+        # at_risk_days since 2026-12): a store scored by older ones scores again.
+        return f"2:{r.new_days}:{r.at_risk_days}:{r.dormant_days}"
 
 
 class MetricsStore(abc.ABC):

@@ -50,9 +50,11 @@ def member_filter(query: MemberQuery) -> Doc:
 
 def segment_filters(rules: SegmentRules) -> dict[str, Doc]:
     """Each segment's condition over a document's scores, figures and days."""
+    recent = {"recency_days": {"$ne": None, "$lt": rules.at_risk_days}}
+    high = {"r": {"$gte": 4}, "f": {"$gte": 4}, "m": {"$gte": 4}, "e": {"$gte": 4}}
     return {
-        "HYPERACTIVE": {"r": {"$gte": 4}, "f": {"$gte": 4}, "m": {"$gte": 4}, "e": {"$gte": 4}},
-        "LOYAL": {"f": {"$gte": 4}, "r": {"$gte": 3}},
+        "HYPERACTIVE": {**high, **recent},
+        "LOYAL": {"f": {"$gte": 4}, "r": {"$gte": 3}, **recent},
         "NEW": {"first_purchase_days": {"$ne": None, "$lte": rules.new_days}},
         "AT_RISK": {"recency_days": {"$ne": None, "$gte": rules.at_risk_days}, "f": {"$gte": 3}},
         "ZOMBIE": {"last_activity_days": {"$ne": None, "$gte": rules.dormant_days}},
