@@ -5,10 +5,9 @@ each page is written out before the next is read: memory stays flat whatever the
 Scope ``analytics:read``; e-mails and phones are masked unless the caller has ``pii:read``,
 and then each page's unmasked members are written to the PII audit, as GraphQL answers are.
 
-Query parameters mirror ``members(filter:)``: ``segment``, ``tier``, ``source``,
-``consent``, ``reachable``, ``lifetimeSpendMin``/``Max``, ``spend12mMin``/``Max``,
-``pointsBalanceMin``/``Max``, ``lastPurchaseAfter``/``Before`` (ISO 8601). A bad value
-answers 400 naming it, before anything is streamed.
+Query parameters mirror ``members(filter:)`` (:mod:`membergraph.export_filter`, which
+``membergraph export`` parses its flags with too). A bad value, an unknown parameter or a
+repeated one answers 400 naming it, before anything is streamed.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from membergraph.auth import Caller, caller_of, mask_email, mask_phone, scope_refusal
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
+from membergraph.export_filter import query_of
 from membergraph.export_parquet import parquet_chunks, pyarrow_missing
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
@@ -34,19 +34,13 @@ from membergraph.privacy.audit import PiiReads
 from membergraph.privacy.port import AccessEntry
 from membergraph.resolvers.context import Gateway
 from membergraph.resolvers.errors import CodedError
-from membergraph.schema.analytics import AmountRange, MemberFilter, member_query
-from membergraph.schema.enums import Source
-from membergraph.schema.insights import Channel, Segment
 from membergraph.scores import from_micros
-from membergraph.settings import Settings
 
 __all__ = [
     "COLUMNS",
-    "PARAMETERS",
     "csv_chunks",
     "export_members_endpoint",
     "member_pages",
-    "query_of",
 ]
 
 PAGE = 1000
@@ -66,83 +60,6 @@ COLUMNS = (
     "segments",
     "reachable",
 )
-
-
-def _enum(kind: Any, value: str | None, name: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return kind[value]
-    except KeyError:
-        known = ", ".join(kind.__members__)
-        raise CodedError(
-            f"{name}: unknown {value!r}; use one of {known}", "BAD_USER_INPUT"
-        ) from None
-
-
-def _int(params: Mapping[str, str], name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    if not raw.lstrip("-").isascii() or not raw.lstrip("-").isdigit() or len(raw) > 16:
-        raise CodedError(f"{name}: not a whole number: {raw!r}", "BAD_USER_INPUT")
-    return int(raw)
-
-
-def _range(params: Mapping[str, str], name: str) -> AmountRange | None:
-    low, high = _int(params, f"{name}Min"), _int(params, f"{name}Max")
-    return None if low is None and high is None else AmountRange(min=low, max=high)  # type: ignore[arg-type]
-
-
-def _moment(params: Mapping[str, str], name: str) -> datetime | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise CodedError(f"{name}: not an ISO 8601 moment: {raw!r}", "BAD_USER_INPUT") from None
-
-
-PARAMETERS = (
-    "segment",
-    "tier",
-    "source",
-    "consent",
-    "reachable",
-    *(
-        f"{name}{end}"
-        for name in ("lifetimeSpend", "spend12m", "pointsBalance")
-        for end in ("Min", "Max")
-    ),
-    "lastPurchaseAfter",
-    "lastPurchaseBefore",
-)
-"""The filter's parameters, as ``members(filter:)`` names its fields."""
-
-
-def query_of(params: Mapping[str, str], settings: Settings) -> MemberQuery:
-    """The store's query for the request's parameters (BAD_USER_INPUT naming a bad one, or
-    one it does not know: a misspelt filter must not export everyone)."""
-    unknown = sorted(set(params) - set(PARAMETERS))
-    if unknown:
-        raise CodedError(
-            f"unknown parameter(s) {', '.join(unknown)}; use {', '.join(PARAMETERS)}",
-            "BAD_USER_INPUT",
-        )
-    found = MemberFilter(
-        source=_enum(Source, params.get("source"), "source"),
-        segment=_enum(Segment, params.get("segment"), "segment"),
-        tier=params.get("tier"),
-        lifetime_spend_cents=_range(params, "lifetimeSpend"),
-        spend_12m_cents=_range(params, "spend12m"),
-        points_balance=_range(params, "pointsBalance"),
-        last_purchase_after=_moment(params, "lastPurchaseAfter"),
-        last_purchase_before=_moment(params, "lastPurchaseBefore"),
-        consent=_enum(Channel, params.get("consent"), "consent"),
-        reachable=_enum(Channel, params.get("reachable"), "reachable"),
-    )
-    return member_query(found, settings)
 
 
 async def member_pages(
@@ -270,7 +187,7 @@ async def export_members_endpoint(request: Request) -> Response:
     if parquet and (missing := pyarrow_missing()):
         return JSONResponse({"error": missing}, 501)
     try:
-        query = query_of(request.query_params, gateway.settings)
+        query = query_of(request.query_params.multi_items(), gateway.settings)
         await gateway.scores.catch_up()
     except CodedError as exc:
         return JSONResponse({"error": exc.message}, 400)

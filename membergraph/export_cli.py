@@ -20,7 +20,8 @@ from rich.progress import Progress
 
 from membergraph.auth import Caller
 from membergraph.cli_checks import require_out_folder
-from membergraph.export import csv_chunks, member_pages, query_of
+from membergraph.export import csv_chunks, member_pages
+from membergraph.export_filter import PARAMETERS, flag_of, query_of
 from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery
 from membergraph.resolvers.errors import CodedError
@@ -30,9 +31,11 @@ __all__ = ["export_members"]
 
 err = Console(stderr=True)
 Filter = Annotated[str | None, typer.Option(help="As in members(filter:).")]
+Amount = Annotated[str | None, typer.Option(help="Inclusive bound, in cents or points.")]
+Moment = Annotated[str | None, typer.Option(help="ISO 8601, e.g. 2026-06-01T00:00:00Z.")]
 
 
-def export_members(
+def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members(filter:))
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
     data: Annotated[Path | None, typer.Option("--data", help="Folder, as for serve.")] = None,
     store: Annotated[str | None, typer.Option("--store", help="Store URL, as for serve.")] = None,
@@ -42,31 +45,46 @@ def export_members(
     source: Filter = None,
     consent: Filter = None,
     reachable: Filter = None,
+    lifetime_spend_min: Amount = None,
+    lifetime_spend_max: Amount = None,
+    spend12m_min: Amount = None,
+    spend12m_max: Amount = None,
+    points_balance_min: Amount = None,
+    points_balance_max: Amount = None,
+    last_purchase_after: Moment = None,
+    last_purchase_before: Moment = None,
     pii: Annotated[
         bool, typer.Option("--pii", help="Unmask e-mails and phones (audited).")
     ] = False,
 ) -> None:
-    """Export the members a filter selects as CSV (masked unless --pii)."""
+    """Export the members a filter selects as CSV (masked unless --pii); the filters are
+    GET /export/members.csv's, read by the same parser."""
     from membergraph.cli import _settings
 
     require_out_folder("--out", out)
     given = {"data": data, "store": store, "sources": sources}
     settings = _settings(existing_store=True, **{k: v for k, v in given.items() if v})
-    params = {
-        k: v
-        for k, v in {
-            "segment": segment,
-            "tier": tier,
-            "source": source,
-            "consent": consent,
-            "reachable": reachable,
-        }.items()
-        if v is not None
+    flags = {
+        "--segment": segment,
+        "--tier": tier,
+        "--source": source,
+        "--consent": consent,
+        "--reachable": reachable,
+        "--lifetime-spend-min": lifetime_spend_min,
+        "--lifetime-spend-max": lifetime_spend_max,
+        "--spend12m-min": spend12m_min,
+        "--spend12m-max": spend12m_max,
+        "--points-balance-min": points_balance_min,
+        "--points-balance-max": points_balance_max,
+        "--last-purchase-after": last_purchase_after,
+        "--last-purchase-before": last_purchase_before,
     }
+    name_of = {flag_of(name): name for name in PARAMETERS}
+    pairs = [(name_of[flag], value) for flag, value in flags.items() if value is not None]
     try:
-        query = query_of(params, settings)  # a bad filter is said before anything opens
+        query = query_of(pairs, settings)  # a bad filter is said before anything opens
     except CodedError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
+        err.print(f"[red]error:[/red] {_in_flags(exc.message)}")
         raise typer.Exit(2) from None
     try:
         written = asyncio.run(_export(settings, query, out, pii))
@@ -74,6 +92,13 @@ def export_members(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     err.print(f"wrote {written} members to {out}")
+
+
+def _in_flags(message: str) -> str:
+    """The parser's message naming a parameter by its flag (``lastPurchaseAfter: ...`` is
+    ``--last-purchase-after: ...``)."""
+    name, colon, rest = message.partition(":")
+    return f"{flag_of(name)}:{rest}" if colon and name in PARAMETERS else message
 
 
 async def _export(settings: Settings, query: MemberQuery, out: Path, pii: bool) -> int:

@@ -152,3 +152,43 @@ def test_the_parquet_export_holds_the_same_members_typed(secured: TestClient) ->
         assert (typed["email"] or "") == text["email"]
         bought = typed["last_purchase_at"]
         assert (bought.isoformat() if bought else "") == text["last_purchase_at"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_repeated_parameter_is_refused_naming_it(secured: TestClient, suffix: str) -> None:
+    # Adversarial pass: `?tier=GOLD&tier=SILVER` exported SILVER only. A filter holds one
+    # value, as in members(filter:): the export says so rather than take half of it.
+    response = secured.get(
+        f"/export/members.{suffix}?tier=GOLD&tier=SILVER&segment=LOYAL",
+        headers={"authorization": ANALYST},
+    )
+    assert response.status_code == 400
+    message = response.json()["error"]
+    assert message.startswith("tier:") and "more than once" in message
+
+
+def test_the_cli_takes_every_filter_of_the_http_export(
+    secured: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    # Given ranges and dates, as GET /export/members.csv takes them
+    params = {
+        "lifetimeSpendMin": "20000",
+        "pointsBalanceMax": "100000",
+        "lastPurchaseAfter": "2026-01-01T00:00:00Z",
+    }
+    over_http = _export(secured, ANALYST, **params)
+    assert over_http
+    out = tmp_path / "range.csv"
+    flags = ["--lifetime-spend-min", "20000", "--points-balance-max", "100000"]
+    flags += ["--last-purchase-after", "2026-01-01T00:00:00Z"]
+    store = ["--data", str(settings.data), "--store", settings.store]
+    result = CliRunner().invoke(app, ["export", "--out", str(out), *store, *flags])
+    # then the command line writes the same rows
+    assert result.exit_code == 0, result.output
+    assert list(csv.DictReader(io.StringIO(out.read_text()))) == over_http
+    # and a bad value is named by its flag, before anything is written
+    bad = CliRunner().invoke(
+        app, ["export", "--out", str(tmp_path / "no.csv"), *store, "--last-purchase-after", "May"]
+    )
+    assert bad.exit_code == 2 and "--last-purchase-after" in bad.output
+    assert not (tmp_path / "no.csv").exists()
