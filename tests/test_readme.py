@@ -39,3 +39,28 @@ def test_every_readme_query_runs_without_errors_on_the_demo(client: TestClient) 
         answer = gql(client, query)
         assert "errors" not in answer, (query, answer)
         assert any(value for value in answer["data"].values()), query  # type: ignore[union-attr]
+
+
+def _lookups() -> list[tuple[str, str, str]]:
+    """The README's lookups in prose: ``PHONE "(415) 555-0199"` finds `+14155550199``."""
+    found = re.findall(r'`([A-Z_]+) "([^"`]+)"` finds `([^`]+)`', README)
+    return [(kind, value, normalized) for kind, value, normalized in found]
+
+
+def test_the_readme_lookups_find_jane_by_each_spelling(client: TestClient) -> None:
+    # Adversarial pass: `PHONE "(415) 555-0134"` and `LOYALTY_ID "ld-4242-4242"` answered
+    # null on the demo, whose Jane Doe has other values (membergraph/demo/showcase.py).
+    lookups = _lookups()
+    assert {kind for kind, _, _ in lookups} >= {"PHONE", "LOYALTY_ID"}
+    for kind, value, normalized in lookups:
+        answer = gql(
+            client,
+            "query ($k: IdentifierKind!, $v: String!) { memberByIdentifier(kind: $k, value: $v)"
+            " { profile { firstName lastName } identifiers { kind value } } }",
+            k=kind,
+            v=value,
+        )
+        member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
+        assert member is not None, (kind, value)
+        assert member["profile"] == {"firstName": "Jane", "lastName": "Doe"}
+        assert {"kind": kind, "value": normalized} in member["identifiers"]

@@ -27,6 +27,7 @@ from membergraph.settings import Settings
 __all__ = [
     "AmountRange",
     "ConflictFilter",
+    "ConflictKind",
     "IdentityConflictConnection",
     "MemberFilter",
     "MemberOrder",
@@ -201,10 +202,36 @@ def group_keys(dimensions: list[StatsDimension]) -> list[GroupKey]:
     return [cast(GroupKey, str(d.value)) for d in dimensions]
 
 
+@strawberry.enum(
+    description="Kinds of identity conflict: evidence the engine did not follow, listed for "
+    "stewards. A conflict event's `rule` holds its kind."
+)
+class ConflictKind(Enum):
+    LIMIT = strawberry.enum_value(
+        "limit", description="A link would give a member a second CRM id or loyalty number."
+    )
+    CANNOT_LINK = strawberry.enum_value(
+        "cannot_link", description="A rule would join records a steward kept apart."
+    )
+    SHARED_DEVICE = strawberry.enum_value(
+        "shared_device",
+        description="A web visitor whose evidence names two members (logged in as both).",
+    )
+    CALL_MISMATCH = strawberry.enum_value(
+        "call_mismatch",
+        description="A call whose caller's phone and the account the agent typed disagree.",
+    )
+    AMBIGUOUS = strawberry.enum_value(
+        "ambiguous", description="A call whose evidence names several members equally."
+    )
+
+
 @strawberry.input(description="Which identity conflicts: every condition given must hold.")
 class ConflictFilter:
-    kind: str | None = strawberry.field(
-        default=None, description="The conflict's kind (its `rule`), e.g. cannot_link."
+    kind: ConflictKind | None = strawberry.field(
+        default=None,
+        description="Only conflicts of this kind (the event's `rule`; every conflict event's "
+        "own `kind` is `conflict`).",
     )
     since: datetime | None = strawberry.field(default=None, description="At or after this.")
     until: datetime | None = strawberry.field(default=None, description="Before this.")
@@ -223,7 +250,8 @@ def conflict_query(found: ConflictFilter | None) -> ConflictQuery:
         return moment.replace(tzinfo=UTC)
 
     member = str(found.member_id) if found.member_id is not None else None
-    return ConflictQuery(found.kind, utc(found.since), utc(found.until), member)
+    kind = str(found.kind.value) if found.kind is not None else None
+    return ConflictQuery(kind, utc(found.since), utc(found.until), member)
 
 
 @strawberry.type(description="A conflict and its cursor.")

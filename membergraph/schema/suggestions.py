@@ -24,8 +24,10 @@ class FieldAgreement:
     )
     level: str = strawberry.field(
         description="exact, close (a typo, a short form, swapped names; a birth date one part "
-        "off), postcode (same postcode, other street), shared (a phone or e-mail both carry), "
-        "differs, or missing (one of them has none)."
+        "off), postcode (same postcode, other street), street (the same street line and house "
+        "number under another postcode: a typed postcode), shared (a phone or e-mail both "
+        "carry), household (a phone both carry at one address: the household's line, no "
+        "news once the address agrees), differs, or missing (one of them has none)."
     )
     weight: float = strawberry.field(
         description="What the agreement adds to the match weight, in bits (log2 of how much "

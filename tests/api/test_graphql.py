@@ -349,13 +349,25 @@ def test_identity_conflicts_page_and_filter_by_kind_date_and_member(client: Test
         (int(str(c["id"])) for c in every), reverse=True
     )
     rule = str(every[0]["rule"])
-    by_rule = _conflicts(client, filter={"kind": rule})
+    # The filter's kind is the conflict's, an enum (SHARED_DEVICE): the event's `rule`.
+    by_rule = _conflicts(client, filter={"kind": rule.upper()})
     assert by_rule == [c for c in every if c["rule"] == rule]
     assert _conflicts(client, filter={"since": "2999-01-01T00:00:00Z"}) == []
     assert _conflicts(client, filter={"until": "2999-01-01T00:00:00Z"}) == every
     member = _a_member_with_a_conflict(client)
     mine = _conflicts(client, filter={"memberId": member})
     assert mine and len(mine) == sum(1 for c in every if c in mine)
+
+
+def test_an_unknown_conflict_kind_is_refused_not_answered_empty(client: TestClient) -> None:
+    # Adversarial pass: `kind: "conflict"` (what every event's kind says) quietly gave 0.
+    response = client.post(
+        "/graphql",
+        json={"query": '{ identityConflicts(filter: {kind: "conflict"}) { totalCount } }'},
+    )
+    errors = response.json()["errors"]
+    assert errors[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "ConflictKind" in errors[0]["message"]
 
 
 def test_identity_conflicts_list_what_stewards_must_look_at(client: TestClient) -> None:
