@@ -153,10 +153,21 @@ def _undo_offered(page: Any) -> dict[str, set[bool]]:
     return offered
 
 
-def _shot(page: Any, name: str) -> None:
+def _fits_the_screen(page: Any, width: int) -> None:
+    """No sideways scrolling: the page is no wider than the screen."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def _on_screen(locator: Any, width: int) -> None:
+    box = locator.bounding_box()
+    assert locator.is_visible() and box is not None
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+
+
+def _shot(page: Any, name: str, full_page: bool = True) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=full_page)
 
 
 def test_the_call_center_story_in_the_console(server: str, api: Api, browser: Any) -> None:
@@ -243,6 +254,10 @@ def test_a_steward_reviews_conflicts_then_links_and_undoes(
     page.wait_for_selector("#conflicts tbody tr")
     assert "call_mismatch" in page.inner_text("#conflicts tbody")
     assert page.locator("#message").is_hidden()
+    page.set_viewport_size({"width": 375, "height": 667})  # on a phone, too
+    _fits_the_screen(page, 375)
+    _on_screen(page.locator("#conflicts tbody tr").first.get_by_role("button", name="Open"), 375)
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.click("#tab-member")
     _find(page, "CRM_ID", "C-ANN")
@@ -280,8 +295,22 @@ def test_a_reviewer_without_identity_write_is_offered_no_action(
     assert page.get_by_role("button", name="Undo").count() == 0
     # Masked as the API masks it for this key: no pii:read, no names.
     assert "Ann" not in page.inner_text("#member-title")
-    page.set_viewport_size({"width": 390, "height": 844})  # a phone: still usable
-    assert page.locator("#find button[type=submit]").is_visible()
+
+    # A phone: nothing wider than the screen, the key controls on it, the links listed with
+    # readable labels (the graph gives way to the list, still a table to a screen reader).
+    page.set_viewport_size({"width": 375, "height": 667})
+    _fits_the_screen(page, 375)
+    for control in ("#value", "#kind", "#find button[type=submit]", "#tab-member"):
+        _on_screen(page.locator(control), 375)
+    when = page.locator("#links tbody tr").first.locator("td").nth(5)
+    _on_screen(when, 375)
+    assert when.evaluate("td => parseFloat(getComputedStyle(td).fontSize)") >= 12
+    assert page.locator("#graph").is_hidden()
+    assert page.locator("#links").get_by_role("row").count() >= 2
+    page.focus("#value")  # and the keyboard still goes where the eye does
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Find"
+    _shot(page, "console-phone", full_page=False)
     assert set(hosts) == {server}
 
 

@@ -45,6 +45,14 @@ function cell(row, content, className) {
   return td;
 }
 
+// Each cell names its column (data-label): a phone shows a table's rows stacked, a cell a line.
+function labelCells(table) {
+  const labels = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.tBodies[0].rows) {
+    [...row.cells].forEach((td, i) => { td.dataset.label = labels[i] || ""; });
+  }
+}
+
 function button(label, onClick, attributes = {}) {
   const b = document.createElement("button");
   b.type = "button";
@@ -159,6 +167,7 @@ function renderMember(member) {
     rows.append(row);
   }
   document.querySelectorAll(".pick").forEach((c) => { c.hidden = !canWrite(); });
+  labelCells($("#records"));
   $("#actions").hidden = !canWrite();
   renderHistory(member);
   renderLinks(member);
@@ -176,6 +185,7 @@ function renderHistory(member) {
     cell(row, undoable(event) ? button("Undo", () => previewUndo(event), { "aria-label": `Undo event ${event.id}` }) : "");
     rows.append(row);
   }
+  labelCells($("#history"));
 }
 
 async function renderLinks(member) {
@@ -198,6 +208,7 @@ async function renderLinks(member) {
     cell(row, link.createdAt.replace("T", " ").slice(0, 16));
     rows.append(row);
   }
+  labelCells($("#links"));
   drawGraph(member.records, links);
 }
 
@@ -390,6 +401,7 @@ function renderConflicts() {
     cell(row, button("Open", () => openRecord(c.records), { "aria-label": `Open conflict ${c.id}` }));
     rows.append(row);
   }
+  labelCells($("#conflicts"));
 }
 
 let suggestions = [];
