@@ -25,6 +25,7 @@ from starlette.routing import Route, WebSocketRoute
 from membergraph import console
 from membergraph.auth import ApiKeyMiddleware, Authenticator, Caller, TokenVerifier
 from membergraph.connectors.base import ConnectorError, SourceConnector
+from membergraph.connectors.http import HttpSource
 from membergraph.export import export_members_endpoint
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.graphiql import asset as graphiql_asset
@@ -295,8 +296,8 @@ async def _sample_email(gateway: Gateway) -> str | None:
     from membergraph.connectors.models import CrmContact, SourceName
 
     crm = gateway.sources.get(SourceName.CRM)
-    if not isinstance(crm, SourceConnector):
-        return None
+    if not isinstance(crm, SourceConnector) or isinstance(crm, HttpSource):
+        return None  # an API is not listed at a start, not even for one line
     try:
         async for line in crm.scan():  # stops at the first that fits
             if isinstance(line, CrmContact) and line.emails and line.loyalty_id:

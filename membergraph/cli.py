@@ -1,4 +1,4 @@
-"""``membergraph serve | demo-data | load | resolve | schema``, and ``--version``."""
+"""``membergraph serve | demo-data | load | resolve | sync | schema``, and ``--version``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from membergraph.privacy.cli import privacy_app
 from membergraph.privacy.gate import suppressing
 from membergraph.settings import Settings, SettingsError, load_settings
 from membergraph.source_set import embedded_path, mongo_timeouts
+from membergraph.sync_cli import sync_sources
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -357,6 +358,7 @@ def schema() -> None:
 
 
 app.command("export")(export_members)
+app.command("sync")(sync_sources)
 app.add_typer(privacy_app, name="privacy")
 
 

@@ -178,9 +178,6 @@ async def open_gateway(
                     "the match rules differ from those the store was resolved with: "
                     "run `membergraph resolve` to apply them to the data already held"
                 )
-        if settings.http_sources:
-            # An API is read at query time; who its customers are is listed once a start.
-            result, resolved = await _resolve_listed(sources, identity, unsuppressed(privacy)), True
         sources.where = f"{path} (loaded from {folder})" + sources.where.removeprefix(path)
         gateway = _assembled(settings, identity, sources)
         gateway.folder, gateway.privacy = folder, privacy
@@ -224,6 +221,7 @@ async def _resolve_listed(
 
 def _assembled(settings: Settings, identity: IdentityService, sources: SourceSet) -> Gateway:
     gateway = Gateway(settings=settings, identity=identity, sources=sources.connectors)
+    gateway.synced = sources.held
     gateway.scores = MetricsKeeper(gateway)
     gateway.extras["source_set"] = sources
     return gateway

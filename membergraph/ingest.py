@@ -115,15 +115,19 @@ class IngestService:
         self._lock = asyncio.Lock()
         self._left = False  # a push failed after storing its lines: finish them first
 
-    async def push(self, source: SourceName, items: Sequence[Any]) -> Pushed:
-        """Take ``items`` (JSON Lines as bytes, or decoded objects) for ``source``.
+    async def push(
+        self, source: SourceName, items: Sequence[Any], into: SourceConnector | None = None
+    ) -> Pushed:
+        """Take ``items`` (JSON Lines as bytes, or decoded objects) for ``source``, kept by
+        its connector or by ``into``: where ``membergraph sync`` keeps an HTTP source's lines
+        (:attr:`Gateway.synced <membergraph.resolvers.context.Gateway.synced>`).
 
         Raises:
             IngestRefused: the source takes no pushes (409), there is no line (400), or it
                 could not store them (503: nothing was taken, send them again).
         """
         gateway = self.gateway
-        connector = gateway.sources.get(source)
+        connector = into or gateway.sources.get(source)
         if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
             raise IngestRefused(
                 409, f"source {source.value} is read from an API here: it takes no pushed lines"
@@ -211,12 +215,13 @@ class IngestService:
             raise
         return outcomes, applied, members
 
-    async def heal(self) -> int:
+    async def heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         """Finish the pushes a stopped process left: lines stored with their mark, whose
         identity, feed entry or consents may be missing (each step is idempotent). Run at
-        start; answers how many lines it finished."""
+        start (``held``: the connectors ``membergraph sync`` keeps lines in, instead of the
+        sources'); answers how many lines it finished."""
         async with self._lock:
-            healed = await self._heal()
+            healed = await self._heal(held)
         if healed and self.gateway.feed is not None:
             await self.gateway.feed.catch_up()
         return healed
@@ -229,9 +234,9 @@ class IngestService:
             except (ConnectorError, StoreError) as exc:  # still failing: this push tries anyway
                 logger.warning("could not finish an earlier push yet: %s", exc)
 
-    async def _heal(self) -> int:
+    async def _heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         healed = 0
-        for source, connector in self.gateway.sources.items():
+        for source, connector in (held or self.gateway.sources).items():
             if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
                 continue
             async with connector.pushing():  # no push in flight in another process

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from membergraph._perf import gc_paused
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.files import FileConnector, LoadReport
+from membergraph.connectors.http import HttpSource
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
@@ -44,6 +45,10 @@ class SourceSet:
     connectors: dict[SourceName, SourceConnector]
     folder: Path | None = None
     closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    held: dict[SourceName, SourceConnector] = field(default_factory=dict)
+    """For each source read over HTTP, the backend it replaced (the store's source table, a
+    MongoDB collection): where ``membergraph sync`` keeps the lines it took from the API, each
+    ordered against the version taken before, as ``POST /ingest`` keeps pushed lines."""
 
     def reports(self) -> dict[SourceName, LoadReport]:
         return {name: conn.report for name, conn in self.connectors.items()}
@@ -56,12 +61,13 @@ class SourceSet:
                     yield name, line
 
     async def all_lines(self) -> list[tuple[SourceName, BaseModel]]:
-        """Every line of the file sources and the remote ones (file sources reported theirs
+        """Every line of the file sources and the MongoDB ones (file sources reported theirs
         when they were read; a SQLite source table is not listed: it was resolved as it was
-        loaded)."""
+        loaded; nor is an HTTP API: its customers arrive by ``/ingest`` or ``membergraph
+        sync``, never by a listing at every start)."""
         found = list(self.lines())
         for name, conn in self.connectors.items():
-            if not isinstance(conn, FileConnector | SqliteSource):
+            if not isinstance(conn, FileConnector | SqliteSource | HttpSource):
                 found += [(name, line) async for line in conn.scan()]
                 _log_report(name, conn.report)
         return found
@@ -157,12 +163,12 @@ def _http_overrides(settings: Settings, sources: SourceSet) -> None:
         return
     import httpx
 
-    from membergraph.connectors.http import HttpSource
-
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
     sources.closers.append(client.aclose)
     for name, config in settings.http_sources.items():
         owner = _owner(name, settings.default_region)
+        if name in sources.connectors:
+            sources.held[name] = sources.connectors[name]
         sources.connectors[name] = HttpSource(SOURCES[name], owner, config, client)
     sources.where += " + HTTP (" + ", ".join(n.value for n in settings.http_sources) + ")"
 

@@ -4,9 +4,13 @@ The API a source must answer (a vendor's API, or a thin adapter in front of it):
 
     GET {base_url}{lookup_path}?key=K1&key=K2...   -> a JSON array of lines (the DESIGN format)
     GET {base_url}{list_path}?limit=N[&after=C]    -> {"lines": [...], "next": C or null}
+    GET {base_url}{list_path}?limit=N&{since_param}=T[&after=C]   (optional: changed lines)
 
 ``key`` is the record key a line belongs to (``C1``, ``loyalty:LD1``, an anonymous id...);
-the gateway groups the answer by that key itself, so the API need not. One request carries
+the gateway groups the answer by that key itself, so the API need not. The listing is read
+by ``membergraph sync`` (:mod:`membergraph.sync`), never at a start; with ``since_param`` the
+API answers only lines whose ``since_field`` is at or after ``T``, so a sync reads only what
+changed since the one before. One request carries
 up to ``batch_size`` keys (1 for an API that only looks up one at a time). Each request has
 its own timeout; a 5xx answer or a connection error is retried ``retries`` times with
 exponential backoff; a 4xx, a read timeout or an unreadable answer is not. Every failure
@@ -20,6 +24,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -34,7 +39,7 @@ from membergraph.connectors.base import (
 from membergraph.connectors.lines import LineError, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec
 
-__all__ = ["HttpSource", "HttpSourceConfig"]
+__all__ = ["HttpSource", "HttpSourceConfig", "ListingPage"]
 
 logger = logging.getLogger(__name__)
 Param = str | int | float | bool | None
@@ -54,11 +59,29 @@ class HttpSourceConfig(BaseModel):
     timeout: float = Field(default=2.0, gt=0)
     retries: int = Field(default=2, ge=0, le=10)
     backoff: float = Field(default=0.1, ge=0)
+    since_param: str | None = Field(
+        default=None,
+        description="Query parameter of the listing that asks for lines changed at or after a"
+        " time (e.g. updated_since); unset: every sync reads the whole listing.",
+    )
+    since_field: str = Field(
+        default="updated_at",
+        description="The lines' field the API compares with since_param (ISO 8601 times).",
+    )
 
     def budget(self) -> float:
         """The longest one batch may take: every attempt's timeout and every backoff."""
         waits = sum(self.backoff * 2**n for n in range(self.retries))
         return float(self.timeout * (self.retries + 1) + waits)
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPage:
+    """One page of a source's listing, its lines as the API wrote them (each validated by
+    whoever takes it); ``next``: the cursor of the following page, None after the last."""
+
+    lines: list[Any]
+    next: str | None
 
 
 class HttpSource(SourceConnector):
@@ -153,23 +176,37 @@ class HttpSource(SourceConnector):
                     found[owner].append(line)
         return [found.get(key, []) for key in keys]
 
-    async def scan(self) -> AsyncIterator[BaseModel]:
+    async def page(self, after: str | None = None, since: str | None = None) -> ListingPage:
+        """One page of the listing: from ``after`` (a cursor the previous page gave), of the
+        lines changed at or after ``since`` when the API offers ``since_param``.
+
+        Raises:
+            ConnectorError: the API failed, or answered something else than a page.
+        """
         if self.config.list_path is None:
-            return  # a lookup-only API: its lines reach identity through /ingest only
+            return ListingPage([], None)  # a lookup-only API: its lines come by /ingest
+        params: list[tuple[str, Param]] = [("limit", self.config.page_size)]
+        if since is not None and self.config.since_param:
+            params.append((self.config.since_param, since))
+        if after is not None:
+            params.append(("after", after))
+        page = await self._get(self.config.list_path, params)
+        if not isinstance(page, dict) or not isinstance(page.get("lines"), list):
+            raise SourceUnavailable(self.source, 'listing: expected {"lines": [...]}')
+        following = page.get("next")
+        # A cursor that does not move would read the same page for ever: the listing ends.
+        ended = following is None or str(following) == after
+        return ListingPage(page["lines"], None if ended else str(following))
+
+    async def scan(self) -> AsyncIterator[BaseModel]:
         self.report = report = type(self.report)()
         after: str | None = None
         while True:
-            params: list[tuple[str, Param]] = [("limit", self.config.page_size)]
-            if after is not None:
-                params.append(("after", after))
-            page = await self._get(self.config.list_path, params)
-            if not isinstance(page, dict) or not isinstance(page.get("lines"), list):
-                raise SourceUnavailable(self.source, 'listing: expected {"lines": [...]}')
-            report.lines += len(page["lines"])
-            for line, _ in self._lines(page["lines"], "listing page"):
+            page = await self.page(after)
+            report.lines += len(page.lines)
+            for line, _ in self._lines(page.lines, "listing page"):
                 report.accepted += 1
                 yield line
-            following = page.get("next")
-            if following is None or following == after:
+            if page.next is None:
                 return
-            after = str(following)
+            after = page.next

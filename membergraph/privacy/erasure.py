@@ -284,6 +284,14 @@ class ErasureService:
             request.counts["kept_for_books"] = (
                 request.counts.get("kept_for_books", 0) + erased.kept_for_books
             )
+        for name, copy in self.gateway.synced.items():
+            # An HTTP source's lines that `membergraph sync` keeps in the store: ours to erase
+            # (the API itself was asked above, on the feed).
+            if owners.get(name):
+                erased = await erase_source(copy, owners[name], pseudonym)
+                request.counts["lines"] = request.counts.get("lines", 0) + len(erased.lines)
+                synced = f"lines_{name.value}_synced"
+                request.counts[synced] = request.counts.get(synced, 0) + len(erased.lines)
         request.counts["forwarded"] = len(request.forwarded)
         await self._compact_folder(owners)
 

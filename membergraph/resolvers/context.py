@@ -55,6 +55,9 @@ class Gateway:
     scored_pairs: ScoredPairs | None = None
     """The match suggestions' scored contact pairs, kept while the feed says the contacts
     are unchanged (``steward_suggestions.ScoredPairs``)."""
+    synced: Mapping[SourceName, Connector[Any]] = field(default_factory=dict)
+    """For each source read over HTTP, the store's copy of the lines ``membergraph sync`` took
+    from it (``SourceSet.held``): an erasure deletes from it too."""
 
 
 async def _consent_facts(gateway: Gateway, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:

@@ -1,5 +1,6 @@
-"""A gateway whose CRM is an HTTP API (a real local server): listed at start-up for identity,
-queried per request, read-only for pushes, and failing without taking the answer down."""
+"""A gateway whose CRM is an HTTP API (a real local server): its contacts brought to identity
+by ``membergraph sync`` (never listed at a start), queried per request, read-only for pushes,
+and failing without taking the answer down."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 import orjson
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from membergraph.app import create_app
+from membergraph.cli import app
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
 from tests.connectors.api_server import SourceApi
@@ -32,18 +35,27 @@ PROFILE = """query ($id: String!) { memberByIdentifier(kind: CRM_ID, value: $id)
 
 
 def _settings(settings: Settings, url: str, **config: Any) -> Settings:
-    http = Settings(http_sources={"crm": {"base_url": url, "retries": 1, **config}}).http_sources
+    """The settings with the CRM behind ``url``, once ``membergraph sync`` took its contacts."""
+    given = {"crm": {"base_url": url, "retries": 1, **config}}
+    args = ["sync", "--once", "--data", str(settings.data), "--store", settings.store]
+    env = {"MEMBERGRAPH_HTTP_SOURCES": orjson.dumps(given).decode()}
+    synced = CliRunner().invoke(app, args, env=env)
+    assert synced.exit_code == 0, synced.output
+    http = Settings(http_sources=given).http_sources
     return settings.model_copy(update={"http_sources": http})
 
 
-def test_members_come_from_the_listed_api_and_profiles_from_lookups(
+def test_members_come_from_the_synced_api_and_profiles_from_lookups(
     settings: Settings, crm_api: tuple[SourceApi, str]
 ) -> None:
     api, url = crm_api
     contact = api.lines[0]
-    with TestClient(create_app(_settings(settings, url)), base_url="http://127.0.0.1") as http:
+    secured = _settings(settings, url)
+    assert [r for r in api.requests if r["path"] == "/crm/all"], "sync listed the CRM"
+    api.requests.clear()
+    with TestClient(create_app(secured), base_url="http://127.0.0.1") as http:
         listed = [r for r in api.requests if r["path"] == "/crm/all"]
-        assert listed, "identity resolution listed the CRM at start-up"
+        assert not listed, "a start lists no HTTP source"
         member = gql(http, PROFILE, id=contact["contact_id"])["data"]["memberByIdentifier"]  # type: ignore[index]
         assert member["profile"]["lastName"] == contact["last_name"]
         lookups = [r for r in api.requests if r["path"] == "/crm/lines"]
@@ -71,6 +83,9 @@ def test_a_page_of_members_costs_one_request_to_the_crm_api(
     api, url = crm_api
     query = "{ members(first: 50) { edges { node { id profile { lastName } } } } }"
     with TestClient(create_app(_settings(settings, url)), base_url="http://127.0.0.1") as http:
+        # The first analyst answer measures first the members the sync changed (reading
+        # their CRM lines); the page after that costs one lookup.
+        gql(http, "{ members(first: 1) { totalCount } }")
         api.requests.clear()
         body = gql(http, query)
         assert "errors" not in body

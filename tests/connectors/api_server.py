@@ -23,6 +23,7 @@ class SourceApi:
     status: int | None = None  # answer every request with this status
     delay: float = 0.0  # seconds before answering
     malformed: bool = False  # answer text that is not JSON
+    stall_after: str | None = None  # a listing page from this cursor waits for ever
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -40,6 +41,8 @@ class SourceApi:
                 "path": request.url.path,
                 "keys": request.query_params.getlist("key"),
                 "authorization": request.headers.get("authorization"),
+                "after": request.query_params.get("after"),
+                "since": request.query_params.get("updated_since"),
             }
         )
         if self.delay:
@@ -62,8 +65,17 @@ class SourceApi:
     async def _listing(self, request: Request) -> Response:
         if (trouble := await self._misbehave(request)) is not None:
             return trouble
+        if self.stall_after is not None and request.query_params.get("after") == self.stall_after:
+            await asyncio.sleep(3600)
         limit = int(request.query_params["limit"])
         start = int(request.query_params.get("after", 0))
-        page = self.lines[start : start + limit]
-        following = start + limit if start + limit < len(self.lines) else None
+        lines = self.lines
+        if (since := request.query_params.get("updated_since")) is not None:
+            # Changed lines, in the order they changed (ISO 8601 UTC times sort as text).
+            lines = sorted(
+                (line for line in lines if str(line.get("updated_at", "")) >= since),
+                key=lambda line: str(line.get("updated_at", "")),
+            )
+        page = lines[start : start + limit]
+        following = start + limit if start + limit < len(lines) else None
         return JSONResponse({"lines": page, "next": following})

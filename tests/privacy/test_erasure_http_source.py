@@ -1,6 +1,6 @@
 """A source the gateway does not own (a CRM behind an HTTP API) cannot be erased from here:
-the erasure asks for it on the change feed, and suppression keeps the CRM's copy from
-making the person a member again."""
+the erasure asks for it on the change feed (and deletes the copy ``membergraph sync`` keeps),
+and suppression keeps the CRM's copy from making the person a member again."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ def _feed(client: TestClient) -> list[dict[str, object]]:
         after = page["pageInfo"]["endCursor"]
 
 
+def _sync(settings: Settings, url: str) -> str:
+    """``membergraph sync --once`` over the CRM API at ``url``: its output."""
+    env = {"MEMBERGRAPH_HTTP_SOURCES": orjson.dumps({"crm": {"base_url": url}}).decode()}
+    where = ["--data", str(settings.data), "--store", settings.store]
+    synced = runner.invoke(app, ["sync", "--once", *where], env=env)
+    assert synced.exit_code == 0, synced.output
+    return synced.output
+
+
 @pytest.fixture
 def crm_api(data_dir: Path) -> Iterator[str]:
     add_to_folder(data_dir)
@@ -58,6 +67,7 @@ def test_an_api_source_gets_a_deletion_request_and_the_request_awaits_it(
 ) -> None:
     http_sources = Settings(http_sources={"crm": {"base_url": crm_api}}).http_sources
     settings = settings.model_copy(update={"http_sources": http_sources})
+    _sync(settings, crm_api)  # her contact reaches identity from the CRM's listing
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         member = gql(client, FIND)["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
         request = gql(client, ERASE, id=member)["data"]["eraseMember"]  # type: ignore[index]
@@ -73,8 +83,10 @@ def test_an_api_source_gets_a_deletion_request_and_the_request_awaits_it(
         asked = [n for n in _feed(client) if n["kind"] == "DELETION_REQUESTED"]
         assert asked == [{"kind": "DELETION_REQUESTED", "memberIds": [member], "source": "CRM"}]
         assert gql(client, FIND)["data"] == {"memberByIdentifier": None}
-    # The CRM still lists her at the next start: her suppressed identifiers keep her out, and
+        assert request["counts"]["lines_crm_synced"] == 1  # the synced copy: ours, erased
+    # The CRM still lists her at the next sync: her suppressed identifiers keep her out, and
     # the request still waits for the CRM (a restart does not call it done, nor run it again).
+    assert "suppressed 1" in _sync(settings, crm_api)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         assert gql(client, FIND)["data"] == {"memberByIdentifier": None}
         listed = gql(client, REQUESTS)["data"]["privacyRequests"]  # type: ignore[index]
@@ -98,6 +110,7 @@ def test_the_officer_confirms_from_the_command_line(
 ) -> None:
     # Given the gateway reading its CRM over HTTP (as `serve` reads the environment),
     monkeypatch.setenv("MEMBERGRAPH_HTTP_SOURCES", f'{{"crm": {{"base_url": "{crm_api}"}}}}')
+    _sync(settings, crm_api)
     with TestClient(
         create_app(Settings(**_given(settings))), base_url="http://127.0.0.1"
     ) as client:

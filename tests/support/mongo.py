@@ -100,6 +100,11 @@ class EmulatedCollection:
     def name(self) -> str:
         return str(self._collection.name)
 
+    @property
+    def database(self) -> EmulatedDatabase:
+        """The database it belongs to, as PyMongo's ``AsyncCollection.database``."""
+        return EmulatedDatabase(self._collection.database, self._server)
+
     def _key(self, doc_id: Any) -> tuple[str, str, Any]:
         return (self._database, self._collection.name, doc_id)
 

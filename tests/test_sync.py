@@ -1,0 +1,210 @@
+"""``membergraph sync`` against a real local CRM API: a first sync takes every contact, the
+next reads only what changed, a killed sync resumes at its page (nothing lost, nothing
+applied twice), and ``serve`` lists no HTTP source at its start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from membergraph.app import create_app
+from membergraph.cli import app
+from membergraph.connectors.models import SourceName
+from membergraph.gateway import open_gateway
+from membergraph.identity.store import store_from_url
+from membergraph.mongo_load import load_folder
+from membergraph.settings import Settings
+from membergraph.sync import SourceSync
+from tests.conftest import gql, read_jsonl
+from tests.connectors.api_server import SourceApi
+from tests.support.http import serving
+from tests.support.mongo import EmulatedClient
+from tests.support.serve import until
+
+PAGE = 20
+
+
+@pytest.fixture
+def crm_api(data_dir: Path) -> Iterator[tuple[SourceApi, dict[str, str]]]:
+    """The CRM behind a real API (its file removed from the folder), and the environment
+    that names it: pages of 20, changed lines asked with updated_since."""
+    contacts = read_jsonl(data_dir / "crm.jsonl")
+    (data_dir / "crm.jsonl").unlink()
+    api = SourceApi("crm", contacts, lambda line: str(line.get("contact_id")))
+    with serving(api.app) as address:
+        config = {"base_url": f"http://{address}", "page_size": PAGE, "retries": 0}
+        config["since_param"] = "updated_since"
+        yield api, {"MEMBERGRAPH_HTTP_SOURCES": orjson.dumps({"crm": config}).decode()}
+
+
+def _sync(settings: Settings, env: dict[str, str]) -> str:
+    store = settings.store
+    args = ["sync", "--once", "--data", str(settings.data), "--store", store]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _listing(api: SourceApi) -> list[dict[str, object]]:
+    return [r for r in api.requests if r["path"] == "/crm/all"]
+
+
+def _crm_feed(store_url: str) -> Counter[str]:
+    async def read() -> Counter[str]:
+        store = store_from_url(store_url)
+        await store.open()
+        try:
+            entries = await store.feed_after(0, 100_000)
+        finally:
+            await store.aclose()
+        return Counter(e.line_id for e in entries if e.source == "crm" and e.line_id)
+
+    return asyncio.run(read())
+
+
+def test_a_first_sync_takes_every_contact_and_the_next_only_what_changed(
+    settings: Settings, crm_api: tuple[SourceApi, dict[str, str]]
+) -> None:
+    api, env = crm_api
+    contacts = api.lines
+    first = _sync(settings, env)
+    pages = -(-len(contacts) // PAGE)
+    assert f"{pages} page(s), created {len(contacts)}" in first
+    assert len(_listing(api)) == pages and _listing(api)[0]["since"] is None
+
+    # Two contacts change (a new e-mail, a new name), one arrives.
+    changed = [dict(contacts[0]), dict(contacts[1])]
+    changed[0].update(emails=["ann.new@example.org"], updated_at="2026-12-01T10:00:00Z")
+    changed[1].update(last_name="Renamed", updated_at="2026-12-01T11:00:00Z")
+    arrived = {**contacts[2], "contact_id": "C-NEW-1", "emails": ["new.one@example.org"]}
+    arrived.update(loyalty_id=None, updated_at="2026-12-01T12:00:00Z")
+    api.lines = [*changed, *contacts[2:], arrived]
+    newest = max(str(c["updated_at"]) for c in contacts)
+    api.requests.clear()
+    second = _sync(settings, env)
+    (asked,) = _listing(api)  # one page: only what changed since the newest line seen
+    assert asked["since"] == newest
+    assert "created 1" in second and "updated 2" in second
+    assert "unchanged 1" in second  # the newest line of the first pass, its very instant
+
+    # Nothing changed: one request, one boundary line, no change.
+    api.requests.clear()
+    third = _sync(settings, env)
+    assert len(_listing(api)) == 1 and "unchanged 1" in third and "created" not in third
+
+    feed = _crm_feed(settings.store)
+    assert sum(feed.values()) == len(contacts) + 3  # each line once, each update once more
+    api.requests.clear()
+    with TestClient(create_app(settings.model_copy(update=_http(env))), base_url="http://t") as c:
+        assert not _listing(api), "serve listed the CRM API at its start"
+        found = gql(c, '{ memberByIdentifier(kind: EMAIL, value: "ann.new@example.org") { id } }')
+        assert found["data"]["memberByIdentifier"] is not None  # type: ignore[index]
+        found = gql(c, '{ memberByIdentifier(kind: CRM_ID, value: "C-NEW-1") { id } }')
+        assert found["data"]["memberByIdentifier"] is not None  # type: ignore[index]
+
+
+def test_a_killed_sync_resumes_at_its_page_and_repeats_nothing(
+    settings: Settings, crm_api: tuple[SourceApi, dict[str, str]]
+) -> None:
+    api, env = crm_api
+    api.stall_after = str(3 * PAGE)  # the fourth page never comes: killed while waiting
+    command = [sys.executable, "-m", "membergraph.cli", "sync", "--once"]
+    command += ["--data", str(settings.data), "--store", settings.store]
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        assert until(lambda: any(r["after"] == api.stall_after for r in _listing(api)), 120)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        assert process.stderr is not None
+        process.stderr.close()
+    api.stall_after = None
+    before = len(_listing(api))
+    resumed = _sync(settings, env)
+    asked = _listing(api)[before:]
+    assert asked[0]["after"] == str(3 * PAGE)  # resumed at the page it was reading
+    assert "created " + str(len(api.lines) - 3 * PAGE) in resumed
+    assert "unchanged" not in resumed  # no page taken before the kill came again
+    feed = _crm_feed(settings.store)
+    assert len(feed) == len(api.lines) and set(feed.values()) == {1}
+
+
+def test_sync_without_an_http_source_says_so(settings: Settings) -> None:
+    result = CliRunner().invoke(
+        app, ["sync", "--once", "--data", str(settings.data), "--store", settings.store]
+    )
+    assert result.exit_code == 2 and "MEMBERGRAPH_HTTP_SOURCES" in result.output
+
+
+def _http(env: dict[str, str]) -> dict[str, object]:
+    raw = orjson.loads(env["MEMBERGRAPH_HTTP_SOURCES"])
+    return {"http_sources": Settings(http_sources=raw).http_sources}
+
+
+def test_an_erasure_deletes_the_synced_copy_of_a_contact(
+    settings: Settings, crm_api: tuple[SourceApi, dict[str, str]]
+) -> None:
+    api, env = crm_api
+    _sync(settings, env)
+    contact = str(api.lines[0]["contact_id"])
+    path = settings.store.removeprefix("sqlite:///")
+
+    def held() -> int:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            query = "SELECT count(*) FROM source_lines WHERE source = 'crm' AND line_id = ?"
+            return int(db.execute(query, (contact,)).fetchone()[0])
+
+    assert held() == 1
+    erase = (
+        """mutation($id: ID!) { eraseMember(id: $id, reason: "ticket DPO-7") { state counts } }"""
+    )
+    with TestClient(create_app(settings.model_copy(update=_http(env))), base_url="http://t") as c:
+        found = gql(c, f'{{ memberByIdentifier(kind: CRM_ID, value: "{contact}") {{ id }} }}')
+        member = found["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+        request = gql(c, erase, id=member)["data"]["eraseMember"]  # type: ignore[index]
+    assert request["counts"]["lines_crm_synced"] == 1
+    assert request["state"] == "AWAITING_SOURCES"  # the CRM's own copy is its operator's
+    assert held() == 0
+
+
+async def test_on_mongodb_the_synced_lines_and_checkpoint_live_in_the_sources_database(
+    data_dir: Path, tmp_path: Path, crm_api: tuple[SourceApi, dict[str, str]]
+) -> None:
+    api, env = crm_api
+    url = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0"
+    client = EmulatedClient()
+    await load_folder(data_dir, url, "US", client)  # the CRM file is gone: its API only
+    settings = Settings(store=url, sources=url, cache_dir=tmp_path / "c", **_http(env))  # type: ignore[arg-type]
+    gateway, sources, _ = await open_gateway(settings, client)
+    try:
+        assert not _listing(api), "a start lists no HTTP source"
+        job = SourceSync(gateway)
+        first = await job.run_pass(SourceName.CRM)
+        again = await job.run_pass(SourceName.CRM)
+    finally:
+        await gateway.identity.store.aclose()
+        await sources.aclose()
+    assert first.outcomes["created"] == len(api.lines)
+    assert again.pages == 1 and set(again.outcomes) == {"unchanged"}
+    database = client["membergraph"]
+    assert await database["crm"].count_documents({}) == len(api.lines)
+    (point,) = [doc async for doc in database["sync_checkpoints"].find({})]
+    newest = max(str(c["updated_at"]) for c in api.lines)
+    assert orjson.loads(point["value"]) == [None, newest, None]
