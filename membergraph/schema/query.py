@@ -37,8 +37,8 @@ from membergraph.schema.viewer import Viewer, viewer_of
 @strawberry.type(description="Read the member graph.")
 class Query:
     @strawberry.field(description="Who is asking: name, scopes, the member a token is bound to.")
-    def viewer(self, info: Ctx) -> Viewer:
-        return viewer_of(info)
+    async def viewer(self, info: Ctx) -> Viewer:
+        return await viewer_of(info)
 
     @strawberry.field(
         description="A member by ID. An ID merged away answers the surviving member "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from membergraph.auth import caller_of
+from membergraph.resolvers.members import bound_member
 from membergraph.schema.types import Ctx
 
 __all__ = ["Viewer", "viewer_of"]
@@ -15,11 +16,20 @@ class Viewer:
     name: str = strawberry.field(description="The key's or token's name: the actor it acts as.")
     scopes: list[str] = strawberry.field(description="What it may do, e.g. identity:write.")
     member_id: strawberry.ID | None = strawberry.field(
-        description="The one member a frontend token is bound to (null: not bound)."
+        description="The one member a frontend token is bound to and reads (null: not bound):"
+        " once the member its token names was merged into another, the survivor."
+    )
+    token_member_id: strawberry.ID | None = strawberry.field(
+        description="The member ID the token names (its member_id claim), as it was issued;"
+        " it differs from memberId once that member was merged away (null: not bound)."
     )
 
 
-def viewer_of(info: Ctx) -> Viewer:
+async def viewer_of(info: Ctx) -> Viewer:
     caller = caller_of(info.context.request)
-    member = strawberry.ID(caller.member_id) if caller.member_id else None
-    return Viewer(name=caller.name, scopes=sorted(caller.scopes), member_id=member)
+    claim = strawberry.ID(caller.member_id) if caller.member_id else None
+    reads = await bound_member(info.context)
+    member = strawberry.ID(reads) if reads else None
+    return Viewer(
+        name=caller.name, scopes=sorted(caller.scopes), member_id=member, token_member_id=claim
+    )

@@ -321,6 +321,11 @@ def test_a_token_of_a_member_merged_away_reads_the_member_it_redirects_to(world:
             lookup = f'{{ memberByIdentifier(kind: EMAIL, value: "{email}") {{ id }} }}'
             found = world.ask(token, lookup)["data"]
             assert found == {"memberByIdentifier": {"id": survivor}}
+    # And viewer answers the member the token now reads, and the claim it carries
+    for bound in (merged_away, survivor):
+        token = _token(sub="app", scope="profile:read", member_id=bound)
+        viewer = world.ask(token, "{ viewer { memberId tokenMemberId } }")["data"]["viewer"]
+        assert viewer == {"memberId": survivor, "tokenMemberId": bound}, (bound, viewer)
     # And a subscription of the token for the merged-away ID may follow the survivor
     token = _token(sub="app", scope="profile:read", member_id=merged_away)
     with world.client.websocket_connect(
