@@ -82,13 +82,16 @@ class PiiReads:
 
 
 async def record_reads(context: Any) -> None:
-    """Append the request's unmasked reads to the audit (one entry per member)."""
+    """Append the unmasked reads noted so far to the audit (one entry per member), and
+    start noting afresh (a subscription records each change it pushes)."""
     reads: PiiReads | None = getattr(context, "pii_reads", None)
     if reads is None or not reads.read:
         return
     actor = caller_of(getattr(context, "request", None)).name
     privacy = await privacy_of(context.gateway)
-    await privacy.store.record_access(reads.entries(actor))
+    entries = reads.entries(actor)
+    reads.read.clear()
+    await privacy.store.record_access(entries)
 
 
 async def upkeep(gateway: Any, every_s: float = 3600) -> None:

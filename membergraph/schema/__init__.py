@@ -22,7 +22,7 @@ from membergraph.resolvers.errors import store_unavailable
 from membergraph.schema.cost import QueryCost
 from membergraph.schema.entities import FederatedSchema
 from membergraph.schema.member import Member
-from membergraph.schema.mutation import Mutation, Subscription
+from membergraph.schema.mutation import MemberChanged, Mutation, Subscription
 from membergraph.schema.operation import NamedOperationParser
 from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
@@ -37,6 +37,7 @@ audit_member_fields(Member)
 # Unmasked values outside a member are audited against the members they concern.
 audit_member_fields(IdentityEvent, lambda event: [event.member_id] if event.member_id else [])
 audit_member_fields(MatchSuggestion, lambda suggestion: [str(m) for m in suggestion.member_ids])
+audit_member_fields(MemberChanged, lambda change: [str(m) for m in change.member_ids])
 
 
 @strawberry.type(name="Query", description="Read the member graph.")

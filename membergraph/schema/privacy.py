@@ -78,6 +78,12 @@ class PiiAudit(SchemaExtension):
         yield
         await record_reads(self.execution_context.context)
 
+    async def on_stream_result(self, result: Any) -> AsyncIterator[None]:
+        # A subscription is one operation that lasts: each change it pushes is recorded
+        # as it goes out, not when the subscriber leaves.
+        await record_reads(self.execution_context.context)
+        yield
+
 
 _ADMIN: list[type[BasePermission]] = [requires("privacy:admin"), AcrossMembers]
 MemberId = Annotated[strawberry.ID, strawberry.argument(description="Member ID.")]
