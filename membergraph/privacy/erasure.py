@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,10 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
-from membergraph.identity.records import Identifier, RecordKey, identifier_key
 from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
 from membergraph.privacy.sources import compact_folder, erase_source
+from membergraph.privacy.subject import Subject, read_subject
 from membergraph.resolvers.context import Gateway
 
 __all__ = ["ErasureService", "NothingToConfirm", "NothingToErase", "Subject", "erasure_of"]
@@ -50,107 +48,6 @@ class NothingToErase(LookupError):
 
 class NothingToConfirm(ValueError):
     """The member's request asked that source for no deletion that is still awaited."""
-
-
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """What the identity store still says of the person, read before anything goes.
-
-    ``elsewhere`` are her own accounts found by her identifiers outside her member (her
-    online account split off by a steward, or taken by another contact with the same family
-    e-mail); ``emptied`` the members that held only those (erased with her, in
-    ``member_ids``), ``touched`` the members that keep other records once those go.
-    """
-
-    member_id: str
-    member_ids: tuple[str, ...]
-    refs: tuple[RecordKey, ...]
-    suppress: tuple[tuple[IdentifierKind, str], ...]
-    words: tuple[str, ...]
-    elsewhere: tuple[RecordKey, ...] = ()
-    emptied: tuple[str, ...] = ()
-    touched: tuple[str, ...] = ()
-
-    def owners(self) -> dict[SourceName, set[str]]:
-        found: dict[SourceName, set[str]] = {}
-        for source, key in self.refs:
-            found.setdefault(SourceName(source), set()).add(key)
-        return found
-
-
-# A record made of one identifier: an online customer is its e-mail, a loyalty account its card.
-_MADE_OF = {"online": IdentifierKind.EMAIL, "loyalty": IdentifierKind.LOYALTY_ID}
-
-
-def _made_of(ref: RecordKey, theirs: set[tuple[IdentifierKind, str]]) -> bool:
-    """Whether a record is an account made of one of the person's identifiers."""
-    source, key = ref
-    prefix, _, value = key.partition(":")
-    kind = _MADE_OF.get(prefix)
-    if source != SourceName.TRANSACTIONS.value or kind is None:
-        return False
-    try:
-        return (kind, identifier_key(kind, normalize(kind, value))) in theirs
-    except BadIdentifier:
-        return False
-
-
-async def _accounts_elsewhere(
-    gateway: Gateway, refs: list[RecordKey], pairs: list[tuple[RecordKey, Identifier]]
-) -> tuple[list[RecordKey], set[str], set[str]]:
-    """Her own accounts outside her member, found by the e-mails and cards of her CRM
-    contacts (else of her purchases): the records, the members they empty (erased with
-    her), and the members that keep other records."""
-    store = gateway.identity.store
-    crm = [i for ref, i in pairs if ref[0] == SourceName.CRM.value and i.via != "agent"]
-    own = crm or [i for ref, i in pairs if ref[0] == SourceName.TRANSACTIONS.value]
-    theirs = {(i.kind, i.key) for i in own if i.kind in _MADE_OF.values()}
-    carried = await store.carriers(theirs) if theirs else {}
-    held = set(refs)
-    found = sorted(
-        {r for rs in carried.values() for r in rs if r not in held and _made_of(r, theirs)}
-    )
-    where = await store.assignments(found)
-    emptied: set[str] = set()
-    touched: set[str] = set()
-    for other in sorted(set(where.values())):
-        remaining = set((await store.member_records([other]))[0]) - set(found)
-        (touched if remaining else emptied).add(other)
-    return found, emptied, touched
-
-
-async def read_subject(gateway: Gateway, member_id: str) -> Subject:
-    """The member, the IDs that lead to it, its records, her accounts held elsewhere and
-    what identifies the person."""
-    store = gateway.identity.store
-    refs = (await store.member_records([member_id]))[0]
-    earlier = set((await store.origins(refs)).values()) | set((await store.previous(refs)).values())
-    ids = {member_id}
-    for other in earlier - ids:  # an ID that is now another live member's is not theirs
-        if await store.resolve_member_id(other) in (None, member_id):
-            ids.add(other)
-    pairs = (await store.member_identifiers([member_id]))[0]
-    elsewhere, emptied, touched = await _accounts_elsewhere(gateway, refs, pairs)
-    ids |= emptied
-    records = await store.load_records(refs)
-    words = {key for _, key in [*refs, *elsewhere]}
-    words |= {v for _, i in pairs for v in (i.value, i.key)}
-    for record in records.values():
-        words |= {w for w in (record.first_name, record.last_name, record.address) if w}
-        if record.first_name and record.last_name:
-            words.add(f"{record.first_name} {record.last_name}")
-    # What an agent typed may be another person's: it is erased with the call, not suppressed.
-    suppress = {(i.kind, i.key) for _, i in pairs if i.via != "agent"}
-    return Subject(
-        member_id,
-        tuple(sorted(ids)),
-        tuple(sorted({*refs, *elsewhere})),
-        tuple(sorted(suppress)),
-        tuple(sorted(words)),
-        tuple(elsewhere),
-        tuple(sorted(emptied)),
-        tuple(sorted(touched)),
-    )
 
 
 def _now() -> datetime:
@@ -208,7 +105,8 @@ class ErasureService:
         return unfinished
 
     async def _run(self, request: PrivacyRequest, live: str | None) -> None:
-        subject = await read_subject(self.gateway, live) if live is not None else None
+        store = self.gateway.identity.store
+        subject = await read_subject(store, live) if live is not None else None
         steps: dict[str, Callable[[PrivacyRequest, Subject | None], Any]] = {
             "suppress": self._suppress,
             "sources": self._sources,

@@ -295,6 +295,11 @@ class MongoPrivacyStore(PrivacyStore):
             for name, query in plan:
                 result = await db[name].delete_many(query, session=session)
                 counts[name] = int(result.deleted_count)
+            # A record that stays (another person's) must not hand an erased ID back.
+            for column in ("origin_member_id", "previous_member_id"):
+                await db.records.update_many(
+                    {column: {"$in": members}}, {"$set": {column: None}}, session=session
+                )
 
         async with self.store.client.start_session() as session:
             await session.with_transaction(write)

@@ -94,6 +94,17 @@ def erase(db: sqlite3.Connection, erasure: Erasure) -> dict[str, int]:
         db, "DELETE FROM events WHERE id IN ({marks})", [str(i) for i in mentioning]
     )
     counts["members"] = _where_in(db, "DELETE FROM members WHERE id IN ({marks})", members)
+    # A record that stays (another person's) must not hand an erased ID back at a split.
+    _where_in(
+        db,
+        "UPDATE records SET origin_member_id = NULL WHERE origin_member_id IN ({marks})",
+        members,
+    )
+    _where_in(
+        db,
+        "UPDATE records SET previous_member_id = NULL WHERE previous_member_id IN ({marks})",
+        members,
+    )
     counts["redirects"] = _where_in(
         db, "DELETE FROM redirects WHERE old_id IN ({marks}) OR new_id IN ({marks})", members
     )

@@ -99,3 +99,18 @@ async def test_suppressions_requests_and_the_audit(
     assert [e.request_id for e in await privacy.access_log("m_1", 10)] == ["r2"]
     assert len(await privacy.kept_secret()) == 32
     assert await privacy.kept_secret() == await privacy.kept_secret()
+
+
+async def test_a_record_that_stays_names_no_erased_member(
+    stores: tuple[IdentityService, PrivacyStore],
+) -> None:
+    # Given a record (another person's) whose first and previous members include one erased
+    service, privacy = stores
+    store = service.store
+    await service.ingest([crm("C2", emails=["bob@y.org"])])
+    [bob] = await store.find_members(IdentifierKind.EMAIL, "bob@y.org")
+    # When that member ID is erased (the record itself is not the person's)
+    await privacy.erase_identity(Erasure((bob,), (), (), ()), AT)
+    # Then no split can hand the erased ID back: the record names it nowhere
+    assert bob not in (await store.origins([("crm", "C2")])).values()
+    assert bob not in (await store.previous([("crm", "C2")])).values()

@@ -1,0 +1,156 @@
+"""Who an erasure is about: the person, found by her identifiers, not only by her member.
+
+A steward may have split her own records off her member (her visitor, her call) and linked
+them elsewhere; a relative may hold her online account. :func:`read_subject` reads, before
+anything goes, her member's records and every record outside it that is hers by what it
+carries:
+
+- an account made of one of her identifiers (``online:<her e-mail>``, ``loyalty:<her card>``);
+- a web visitor or a call whose every identifying value is hers (a visitor that logged in
+  as her, a call from her phone): the device and the call are hers, with all their lines.
+
+Her identifiers are those her CRM contacts give (else her purchase accounts'), never what an
+agent typed. Another person's CRM contact that gives one of them (a family e-mail, a
+household phone) is his line and stays; a visitor that also logged in as someone else (a
+shared device) is not hers alone and stays (the README says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from membergraph.connectors.models import SourceName
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_key
+from membergraph.identity.store.port import IdentityStore
+
+__all__ = ["Subject", "read_subject"]
+
+Theirs = set[tuple[IdentifierKind, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What the identity store still says of the person, read before anything goes.
+
+    ``elsewhere`` are her own records found by her identifiers outside her member (her
+    online account split off by a steward, or taken by another contact with the same family
+    e-mail; her visitor or call split off and linked to someone else); ``emptied`` the
+    members that held only those (erased with her, in ``member_ids``), ``touched`` the
+    members that keep other records once those go.
+    """
+
+    member_id: str
+    member_ids: tuple[str, ...]
+    refs: tuple[RecordKey, ...]
+    suppress: tuple[tuple[IdentifierKind, str], ...]
+    words: tuple[str, ...]
+    elsewhere: tuple[RecordKey, ...] = ()
+    emptied: tuple[str, ...] = ()
+    touched: tuple[str, ...] = ()
+
+    def owners(self) -> dict[SourceName, set[str]]:
+        found: dict[SourceName, set[str]] = {}
+        for source, key in self.refs:
+            found.setdefault(SourceName(source), set()).add(key)
+        return found
+
+
+# A record made of one identifier: an online customer is its e-mail, a loyalty account its card.
+_MADE_OF = {"online": IdentifierKind.EMAIL, "loyalty": IdentifierKind.LOYALTY_ID}
+_LEAVES = frozenset({SourceName.WEB_ANALYTICS.value, SourceName.CALL_CENTER.value})
+
+
+def _made_of(ref: RecordKey, theirs: Theirs) -> bool:
+    """Whether a record is an account made of one of the person's identifiers."""
+    source, key = ref
+    prefix, _, value = key.partition(":")
+    kind = _MADE_OF.get(prefix)
+    if source != SourceName.TRANSACTIONS.value or kind is None:
+        return False
+    try:
+        return (kind, identifier_key(kind, normalize(kind, value))) in theirs
+    except BadIdentifier:
+        return False
+
+
+def _hers(record: RecordData, theirs: Theirs) -> bool:
+    """Whether a record outside her member is hers: an account made of her identifier, or a
+    visitor or call whose every identifying value (not its own id, not what an agent typed)
+    is hers."""
+    if record.source == SourceName.TRANSACTIONS.value:
+        return _made_of(record.ref, theirs)
+    if record.source not in _LEAVES:
+        return False  # another person's contact that gives her value: his line
+    said = {
+        (i.kind, i.key)
+        for i in record.identifiers
+        if i.via != "agent" and i.kind is not IdentifierKind.ANONYMOUS_ID
+    }
+    return bool(said) and said <= theirs
+
+
+def _identifying(pairs: Iterable[tuple[RecordKey, Identifier]]) -> Theirs:
+    """Her identifiers: her CRM contacts' (else her purchase accounts'), never an agent's."""
+    listed = list(pairs)
+    crm = [i for ref, i in listed if ref[0] == SourceName.CRM.value and i.via != "agent"]
+    own = crm or [i for ref, i in listed if ref[0] == SourceName.TRANSACTIONS.value]
+    return {(i.kind, i.key) for i in own}
+
+
+async def _hers_elsewhere(
+    store: IdentityStore, refs: list[RecordKey], pairs: list[tuple[RecordKey, Identifier]]
+) -> tuple[list[RecordKey], set[str], set[str]]:
+    """Her own records outside her member: the records, the members they empty (erased
+    with her), and the members that keep other records."""
+    theirs = _identifying(pairs)
+    carried = await store.carriers(theirs) if theirs else {}
+    held = set(refs)
+    candidates = sorted({r for rs in carried.values() for r in rs if r not in held})
+    loaded = await store.load_records(candidates)
+    found = sorted(ref for ref, record in loaded.items() if _hers(record, theirs))
+    where = await store.assignments(found)
+    emptied: set[str] = set()
+    touched: set[str] = set()
+    for other in sorted(set(where.values())):
+        remaining = set((await store.member_records([other]))[0]) - set(found)
+        (touched if remaining else emptied).add(other)
+    return found, emptied, touched
+
+
+async def read_subject(store: IdentityStore, member_id: str) -> Subject:
+    """The member, the IDs that lead to it, its records, her records held elsewhere and
+    what identifies the person."""
+    refs = (await store.member_records([member_id]))[0]
+    earlier = set((await store.origins(refs)).values()) | set((await store.previous(refs)).values())
+    ids = {member_id}
+    for other in earlier - ids:  # an ID that is now another live member's is not theirs
+        if await store.resolve_member_id(other) in (None, member_id):
+            ids.add(other)
+    pairs = (await store.member_identifiers([member_id]))[0]
+    elsewhere, emptied, touched = await _hers_elsewhere(store, refs, pairs)
+    ids |= emptied
+    every = sorted({*refs, *elsewhere})
+    records = await store.load_records(every)
+    words = {key for _, key in every}
+    for record in records.values():
+        words |= {w for i in record.identifiers for w in (i.value, i.key)}
+        words |= {w for w in (record.first_name, record.last_name, record.address) if w}
+        if record.first_name and record.last_name:
+            words.add(f"{record.first_name} {record.last_name}")
+    # What an agent typed may be another person's: it is erased with the call, not suppressed.
+    suppress = {(i.kind, i.key) for _, i in pairs if i.via != "agent"}
+    suppress |= {
+        (i.kind, i.key) for ref in elsewhere for i in records[ref].identifiers if i.via != "agent"
+    }
+    return Subject(
+        member_id,
+        tuple(sorted(ids)),
+        tuple(every),
+        tuple(sorted(suppress)),
+        tuple(sorted(words)),
+        tuple(elsewhere),
+        tuple(sorted(emptied)),
+        tuple(sorted(touched)),
+    )

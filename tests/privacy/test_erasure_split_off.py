@@ -1,0 +1,137 @@
+"""Erasure finds the person by her identifiers wherever her records sit now: her own call and
+web visitor split off her member by a steward, the visitor then linked to another person's
+contact, go with her; the other person keeps his contact and member. Her erased member's ID
+never comes back (an undo of the steward's link has nothing left to undo)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.demo import write_demo_data
+from membergraph.mongo_load import load_folder
+from membergraph.settings import Settings
+from tests.conftest import gql, read_jsonl
+from tests.privacy.people import add_to_folder
+from tests.privacy.test_erasure import FIND
+from tests.support.mongo import EmulatedClient
+
+# Her call, whose notes name her e-mail (the agent wrote it down).
+CALL = {
+    "interaction_id": "I-ZQ-ADV",
+    "caller_phone": "(415) 555-0177",
+    "agent_id": "agent-7",
+    "started_at": "2026-11-02T10:00:00Z",
+    "duration_s": 120,
+    "reason": "account",
+    "notes": "Zephyrine Quillfeather called, email zephyrine.quill@quillmail.org",
+}
+VISITOR = {"source": "WEB_ANALYTICS", "key": "anon-zq-5150"}
+HER_CALL = {"source": "CALL_CENTER", "key": "I-ZQ-ADV"}
+# What identifies her, as lines and the store write it.
+TRACES = ["14155550177", "quill@quillmail", "C-ZQ-77", "anon-zq-5150", "I-ZQ-ADV", "Zephyrine"]
+LOOKUPS = [
+    ("PHONE", "4155550177"),
+    ("EMAIL", "zephyrine.quill@quillmail.org"),
+    ("CRM_ID", "C-ZQ-77"),
+    ("ANONYMOUS_ID", "anon-zq-5150"),
+]
+SPLIT = """mutation($m: ID!, $r: [RecordRefInput!]!) {
+  splitMember(memberId: $m, records: $r, reason: "not hers?") { id } }"""
+LINK = """mutation($a: RecordRefInput!, $b: RecordRefInput!) {
+  linkRecords(a: $a, b: $b, reason: "same person") { id records { source key } } }"""
+HISTORY = """query($id: ID!) { member(id: $id) { identityHistory { id kind } } }"""
+ERASE = """mutation($id: ID!) { eraseMember(id: $id, reason: "ticket DPO-77") {
+  state counts } }"""
+UNDO = """mutation($e: ID!) { undo(eventId: $e, reason: "oops") { id } }"""
+
+
+@contextmanager
+def _sqlite(folder: Path, tmp: Path) -> Iterator[tuple[Settings, dict[str, Any], Any]]:
+    settings = Settings(data=folder, store=f"sqlite:///{tmp / 'store.db'}", cache_dir=tmp / "c")
+    yield settings, {}, lambda: _bytes([tmp / "store.db", tmp / "store.db-wal"])
+
+
+@contextmanager
+def _mongodb(folder: Path, tmp: Path) -> Iterator[tuple[Settings, dict[str, Any], Any]]:
+    url, client = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0", EmulatedClient()
+    asyncio.run(load_folder(folder, url, "US", client))
+    settings = Settings(store=url, sources=url, cache_dir=tmp / "c")
+    yield settings, {"mongo_client": client}, lambda: asyncio.run(_documents(client))
+
+
+def _bytes(paths: list[Path]) -> bytes:
+    return b"".join(p.read_bytes() for p in paths if p.exists())
+
+
+async def _documents(client: Any) -> bytes:
+    db = client["membergraph"]
+    texts = [
+        repr(doc) for name in await db.list_collection_names() async for doc in db[name].find()
+    ]
+    return "\n".join(texts).encode()
+
+
+def _member(client: TestClient, kind: str, value: str) -> Any:
+    return gql(client, FIND, kind=kind, value=value)["data"]["memberByIdentifier"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(_sqlite, id="sqlite", marks=pytest.mark.sqlite),
+        pytest.param(_mongodb, id="mongodb-emulated", marks=pytest.mark.mongodb),
+    ],
+)
+def test_her_split_off_call_and_visitor_go_with_her(tmp_path: Path, layout: Any) -> None:
+    folder = tmp_path / "data"
+    write_demo_data(folder, 40, seed=5)
+    add_to_folder(folder)
+    other = str(read_jsonl(folder / "crm.jsonl")[0]["contact_id"])
+    with layout(folder, tmp_path) as (settings, extra, stored):
+        with TestClient(create_app(settings, **extra), base_url="http://127.0.0.1") as client:
+            # Given her member holding her contact, card, visitor and the call naming her
+            assert client.post("/ingest/call_center", json=[CALL]).status_code == 200
+            her = _member(client, "CRM_ID", "C-ZQ-77")
+            assert {"source": "CALL_CENTER", "key": "I-ZQ-ADV"} in her["records"]
+            # When a steward splits her visitor and call off, links the visitor to another
+            # person's contact, and her member is erased
+            split = gql(client, SPLIT, m=her["id"], r=[VISITOR, HER_CALL])
+            assert "errors" not in split, split
+            linked = gql(client, LINK, a=VISITOR, b={"source": "CRM", "key": other})
+            assert "errors" not in linked, linked
+            his = linked["data"]["linkRecords"][0]["id"]  # type: ignore[index]
+            history = gql(client, HISTORY, id=his)["data"]["member"]["identityHistory"]  # type: ignore[index]
+            link_event = max(int(e["id"]) for e in history if e["kind"] == "steward")
+            erased = gql(client, ERASE, id=her["id"])["data"]["eraseMember"]  # type: ignore[index]
+            assert erased["state"] == "DONE", erased
+            # Then none of her identifiers finds anyone, and the other person keeps his
+            # contact (without her visitor) in his member
+            assert [_member(client, k, v) for k, v in LOOKUPS] == [None] * len(LOOKUPS)
+            theirs = _member(client, "CRM_ID", other)
+            assert theirs is not None and VISITOR not in theirs["records"]
+            assert {"source": "CRM", "key": other} in theirs["records"]
+            # And undoing the steward's link brings nothing of hers back
+            undone = gql(client, UNDO, e=str(link_event))
+            assert undone["errors"][0]["extensions"]["code"] == "NOT_FOUND", undone  # type: ignore[index]
+            assert gql(client, HISTORY, id=her["id"])["data"]["member"] is None  # type: ignore[index]
+            assert client.get(f"/privacy/members/{her['id']}/export").status_code == 404
+        # And no byte of the store holds her, after a restart neither
+        assert [t for t in TRACES if t.encode() in stored()] == []
+        with TestClient(create_app(settings, **extra), base_url="http://127.0.0.1") as client:
+            assert [_member(client, k, v) for k, v in LOOKUPS] == [None] * len(LOOKUPS)
+            assert _member(client, "CRM_ID", other) is not None
+    if layout is _sqlite:
+        with sqlite3.connect(tmp_path / "store.db") as db:
+            bodies = db.execute("SELECT body FROM source_lines").fetchall()
+        assert not [b for (b,) in bodies if b"C-ZQ-77" in b or b"I-ZQ-ADV" in b]
+        assert orjson.dumps(CALL) not in (folder / "call_center.jsonl").read_bytes()
