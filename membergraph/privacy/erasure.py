@@ -33,10 +33,11 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
 from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.records import record_of_line
 from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
-from membergraph.privacy.sources import compact_folder, erase_source
-from membergraph.privacy.subject import Subject, read_subject
+from membergraph.privacy.sources import compact_folder, erase_lines, erase_source, her_lines
+from membergraph.privacy.subject import Subject, identifying, read_subject
 from membergraph.resolvers.context import Gateway
 
 __all__ = ["ErasureService", "NothingToConfirm", "NothingToErase", "Subject", "erasure_of"]
@@ -191,9 +192,37 @@ class ErasureService:
                 synced = f"lines_{name.value}_synced"
                 request.counts[synced] = request.counts.get(synced, 0) + len(erased.lines)
         request.counts["forwarded"] = len(request.forwarded)
-        await self._compact_folder(owners)
+        shared = await self._shared_lines(subject)
+        for name, ids in shared.items():
+            erased = await erase_lines(self.gateway.sources[name], ids)
+            request.counts["lines_shared"] = request.counts.get("lines_shared", 0) + len(
+                erased.lines
+            )
+        await self._compact_folder(owners, shared)
 
-    async def _compact_folder(self, owners: dict[SourceName, set[str]]) -> None:
+    async def _shared_lines(self, subject: Subject) -> dict[SourceName, list[str]]:
+        """Her lines in the records she shares (a visitor that also logged in as someone
+        else): those whose identifying values are hers."""
+        region = self.gateway.settings.default_region
+        keys: dict[SourceName, set[str]] = {}
+        for source, key in subject.shared:
+            keys.setdefault(SourceName(source), set()).add(key)
+        found: dict[SourceName, list[str]] = {}
+        for name, wanted in keys.items():
+            connector = self.gateway.sources.get(name)
+            if connector is None:
+                continue
+
+            def hers(line: Any, name: SourceName = name) -> bool:
+                record = record_of_line(name, line, region)
+                return record is not None and bool(identifying(record.identifiers) & subject.theirs)
+
+            found[name] = await her_lines(connector, wanted, hers)
+        return found
+
+    async def _compact_folder(
+        self, owners: dict[SourceName, set[str]], shared: dict[SourceName, list[str]]
+    ) -> None:
         folder = self.folder
         if folder is None or not folder.is_dir():
             return
@@ -206,8 +235,9 @@ class ErasureService:
             if isinstance(connector, SqliteSource):
                 table = connector.lines
         suppressor = self.privacy.suppressor
+        ids = {name: set(found) for name, found in shared.items()}
         _, fingerprint = await compact_folder(
-            folder, owners, owner_of, suppressor.pseudonym, suppressor.region
+            folder, owners, owner_of, suppressor.pseudonym, suppressor.region, ids
         )
         if table is not None and await table.meta("folder") is not None:
             await table.set_meta("folder", fingerprint)  # loaded as it is now: not again
@@ -218,7 +248,11 @@ class ErasureService:
         # Her accounts found outside her member, and the members that keep other records.
         request.counts["records_elsewhere"] = len(subject.elsewhere)
         request.counts["members_elsewhere"] = len(subject.emptied) + len(subject.touched)
-        erasure = Erasure(subject.member_ids, subject.refs, (), subject.words)
+        # The records she shares keep the other person's lines, and lose her values.
+        stripped = tuple(
+            (ref, kind.value, key) for ref in subject.shared for kind, key in sorted(subject.theirs)
+        )
+        erasure = Erasure(subject.member_ids, subject.refs, (), subject.words, stripped)
         removed = await self.privacy.store.erase_identity(erasure, _now())
         for kind, n in removed.items():
             request.counts[kind] = request.counts.get(kind, 0) + n

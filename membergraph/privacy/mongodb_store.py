@@ -295,6 +295,17 @@ class MongoPrivacyStore(PrivacyStore):
             for name, query in plan:
                 result = await db[name].delete_many(query, session=session)
                 counts[name] = int(result.deleted_count)
+            for ref, kind, key in erasure.stripped:  # a record she shares loses her values
+                await db.records.update_one(
+                    {"_id": _ref(ref)},
+                    {
+                        "$pull": {
+                            "identifiers": {"kind": kind, "key": key},
+                            "match_keys": f"{kind}:{key}",
+                        }
+                    },
+                    session=session,
+                )
             # A record that stays (another person's) must not hand an erased ID back.
             for column in ("origin_member_id", "previous_member_id"):
                 await db.records.update_many(

@@ -91,13 +91,16 @@ class Erasure:
     ``member_ids``: the member and every ID redirected to it; ``refs``: its records;
     ``lines``: ``(source, line id)`` of its source lines (their feed entries go too);
     ``words``: values that identify the person (record keys, identifiers, names), so any
-    stored event or feed entry that still mentions one is removed as well.
+    stored event or feed entry that still mentions one is removed as well; ``stripped``:
+    ``(record, kind, key)`` of her identifiers on records she shares with another person
+    (those records stay, without them).
     """
 
     member_ids: tuple[str, ...]
     refs: tuple[RecordKey, ...]
     lines: tuple[tuple[str, str], ...]
     words: tuple[str, ...]
+    stripped: tuple[tuple[RecordKey, str, str], ...] = ()
 
 
 class PrivacyStore(abc.ABC):

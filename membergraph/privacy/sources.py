@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
 from membergraph.identity.records import transaction_record
 
-__all__ = ["Erased", "books_copy", "compact_folder", "erase_source"]
+__all__ = ["Erased", "books_copy", "compact_folder", "erase_lines", "erase_source", "her_lines"]
 
 _BOOKS = ("channel", "store_id", "occurred_at", "amount_cents", "currency", "status")
 _ITEM = ("sku", "category", "quantity", "unit_price_cents")
@@ -143,6 +143,67 @@ async def erase_source(connector: Connector[Any], owners: Set[str], pseudonym: P
     return Erased(forwarded=True)  # read over HTTP: not ours to erase
 
 
+def _erase_ids(db: sqlite3.Connection, source: SourceName, ids: list[str]) -> int:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        gone = 0
+        for start in range(0, len(ids), 400):
+            chunk = ids[start : start + 400]
+            marks = ",".join("?" * len(chunk))
+            where = f"WHERE source = ? AND line_id IN ({marks})"
+            db.execute(f"DELETE FROM source_pending {where}", (source.value, *chunk))
+            gone += db.execute(f"DELETE FROM source_lines {where}", (source.value, *chunk)).rowcount
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return gone
+
+
+async def her_lines(
+    connector: Connector[Any], keys: Set[str], hers: Callable[[Any], bool]
+) -> list[str]:
+    """The ids of the lines of records ``keys`` (shared with another person) that are hers."""
+    found: list[str] = []
+    for lines in await connector.load_many(sorted(keys)):
+        if isinstance(lines, Exception):
+            raise lines
+        id_field = SOURCES[SourceName(connector.source)].id_field
+        found += [str(getattr(line, id_field)) for line in lines if hers(line)]
+    return sorted(found)
+
+
+async def erase_lines(connector: Connector[Any], ids: Sequence[str]) -> Erased:
+    """Remove the lines ``ids`` from one source (hers, in a record she shares: a visitor
+    that also logged in as someone else). Events and calls: nothing is kept for the books."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return Erased()
+    if isinstance(connector, SqliteSource):
+        await connector.lines.run(_erase_ids, connector.source, wanted)
+        if connector.count is not None:
+            connector.count -= len(wanted)
+    elif isinstance(connector, FileConnector):
+        await asyncio.to_thread(
+            _compact_file,
+            connector.path,
+            connector.source,
+            set(),
+            connector.owner,
+            str,
+            "US",
+            set(wanted),
+        )
+        await asyncio.to_thread(connector.load)
+    else:
+        from membergraph.connectors.mongodb import MongoSource
+
+        if not isinstance(connector, MongoSource):
+            return Erased(forwarded=True)  # read over HTTP: not ours to erase
+        await connector.collection.delete_many({"_id": {"$in": wanted}})
+    return Erased(lines=wanted)
+
+
 def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:
     """A cheap test that a raw line may belong to one of ``owners`` (no false negative): a
     contact, visitor or call names its owner verbatim; a purchase's owner is its card or
@@ -171,28 +232,31 @@ def _compact_file(
     owner_of: Callable[[BaseModel], str | None],
     pseudonym: Pseudonym,
     region: str = "US",
+    ids: Set[str] = frozenset(),
 ) -> Erased:
-    """Rewrite a JSON Lines file without the lines ``owners`` own (atomically: a new file
-    written and synced, then renamed over the old one)."""
+    """Rewrite a JSON Lines file without the lines ``owners`` own and the lines ``ids``
+    (atomically: a new file written and synced, then renamed over the old one)."""
     erased = Erased()
-    if not path.exists() or not owners:
+    if not path.exists() or not (owners or ids):
         return erased
-    model = SOURCES[source].model
-    maybe = _candidate(source, owners, region)
+    spec = SOURCES[source]
+    owned = _candidate(source, owners, region)
+    needles = [orjson.dumps(i) for i in ids]
     kept: list[bytes] = []
     for raw in path.read_bytes().splitlines():
-        if not maybe(raw):  # most lines: not theirs, seen without validating them
-            kept.append(raw)
+        if not (owned(raw) or any(needle in raw for needle in needles)):
+            kept.append(raw)  # most lines: not theirs, seen without validating them
             continue
         try:
-            line = model.model_validate_json(raw)
+            line = spec.model.model_validate_json(raw)
         except ValidationError:
             kept.append(raw)
             continue
-        if owner_of(line) not in owners:
+        line_id = str(getattr(line, spec.id_field))
+        if owner_of(line) not in owners and line_id not in ids:
             kept.append(raw)
             continue
-        erased.lines.append(str(getattr(line, SOURCES[source].id_field)))
+        erased.lines.append(line_id)
         copy = _kept(source, raw, pseudonym)
         if copy is not None:
             kept.append(render(copy))
@@ -208,25 +272,29 @@ def _compact_file(
     return erased
 
 
-async def compact_folder(
+async def compact_folder(  # noqa: PLR0917
     folder: Path,
     owners: Mapping[SourceName, Set[str]],
     owner_of: Mapping[SourceName, Callable[[BaseModel], str | None]],
     pseudonym: Pseudonym,
     region: str = "US",
+    ids: Mapping[SourceName, Set[str]] | None = None,
 ) -> tuple[int, str]:
-    """Rewrite a data folder's files without the person's lines; how many lines went, and
-    the folder's new fingerprint (kept as loaded, so the next start does not load it again)."""
+    """Rewrite a data folder's files without the person's lines (those her records own,
+    and ``ids``: hers in records she shares); how many lines went, and the folder's new
+    fingerprint (kept as loaded, so the next start does not load it again)."""
     removed = 0
     for name, spec in SOURCES.items():
-        if owners.get(name):
+        if owners.get(name) or (ids or {}).get(name):
             erased = await asyncio.to_thread(
                 _compact_file,
                 folder / spec.file_name,
                 name,
-                owners[name],
+                owners.get(name, set()),
                 owner_of[name],
                 pseudonym,
+                region,
+                (ids or {}).get(name, frozenset()),
             )
             removed += len(erased.lines)
     return removed, await asyncio.to_thread(folder_fingerprint, folder)

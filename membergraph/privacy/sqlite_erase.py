@@ -71,6 +71,13 @@ def erase(db: sqlite3.Connection, erasure: Erasure) -> dict[str, int]:
     counts["identifiers"] = _where_refs(
         db, "DELETE FROM identifiers WHERE (source, rkey) IN (VALUES {pairs})", refs
     )
+    counts["identifiers"] += sum(
+        db.execute(
+            "DELETE FROM identifiers WHERE source = ? AND rkey = ? AND kind = ? AND key = ?",
+            (*ref, kind, key),
+        ).rowcount
+        for ref, kind, key in erasure.stripped
+    )
     counts["links"] = sum(
         _where_refs(
             db, f"DELETE FROM links WHERE ({end}_source, {end}_key) IN (VALUES {{pairs}})", refs

@@ -7,12 +7,13 @@ carries:
 
 - an account made of one of her identifiers (``online:<her e-mail>``, ``loyalty:<her card>``);
 - a web visitor or a call whose every identifying value is hers (a visitor that logged in
-  as her, a call from her phone): the device and the call are hers, with all their lines.
+  as her, a call from her phone): the device and the call are hers, with all their lines;
+- a visitor that logged in as her and as someone else (a shared device) is ``shared``: it
+  loses her lines and her identifiers, and keeps the other person's.
 
 Her identifiers are those her CRM contacts give (else her purchase accounts'), never what an
 agent typed. Another person's CRM contact that gives one of them (a family e-mail, a
-household phone) is his line and stays; a visitor that also logged in as someone else (a
-shared device) is not hers alone and stays (the README says so).
+household phone) is his line and stays (the README says so).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normal
 from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_key
 from membergraph.identity.store.port import IdentityStore
 
-__all__ = ["Subject", "read_subject"]
+__all__ = ["Subject", "identifying", "read_subject"]
 
 Theirs = set[tuple[IdentifierKind, str]]
 
@@ -49,6 +50,9 @@ class Subject:
     elsewhere: tuple[RecordKey, ...] = ()
     emptied: tuple[str, ...] = ()
     touched: tuple[str, ...] = ()
+    shared: tuple[RecordKey, ...] = ()
+    theirs: frozenset[tuple[IdentifierKind, str]] = frozenset()
+    """Her identifying values: what a shared record's lines are told apart by, and lose."""
 
     def owners(self) -> dict[SourceName, set[str]]:
         found: dict[SourceName, set[str]] = {}
@@ -75,20 +79,27 @@ def _made_of(ref: RecordKey, theirs: Theirs) -> bool:
         return False
 
 
-def _hers(record: RecordData, theirs: Theirs) -> bool:
+def identifying(identifiers: Iterable[Identifier]) -> Theirs:
+    """The values that say whose a line or record is: not its own id, not an agent's typing."""
+    return {
+        (i.kind, i.key)
+        for i in identifiers
+        if i.via != "agent" and i.kind is not IdentifierKind.ANONYMOUS_ID
+    }
+
+
+def _hers(record: RecordData, theirs: Theirs) -> bool | None:
     """Whether a record outside her member is hers: an account made of her identifier, or a
-    visitor or call whose every identifying value (not its own id, not what an agent typed)
-    is hers."""
+    visitor or call whose every identifying value is hers; None: a visitor or call that
+    holds hers and another person's (shared)."""
     if record.source == SourceName.TRANSACTIONS.value:
         return _made_of(record.ref, theirs)
     if record.source not in _LEAVES:
         return False  # another person's contact that gives her value: his line
-    said = {
-        (i.kind, i.key)
-        for i in record.identifiers
-        if i.via != "agent" and i.kind is not IdentifierKind.ANONYMOUS_ID
-    }
-    return bool(said) and said <= theirs
+    said = identifying(record.identifiers)
+    if said and said <= theirs:
+        return True
+    return None if said & theirs else False
 
 
 def _identifying(pairs: Iterable[tuple[RecordKey, Identifier]]) -> Theirs:
@@ -100,23 +111,24 @@ def _identifying(pairs: Iterable[tuple[RecordKey, Identifier]]) -> Theirs:
 
 
 async def _hers_elsewhere(
-    store: IdentityStore, refs: list[RecordKey], pairs: list[tuple[RecordKey, Identifier]]
-) -> tuple[list[RecordKey], set[str], set[str]]:
+    store: IdentityStore, refs: list[RecordKey], theirs: Theirs
+) -> tuple[list[RecordKey], set[str], set[str], list[RecordKey]]:
     """Her own records outside her member: the records, the members they empty (erased
-    with her), and the members that keep other records."""
-    theirs = _identifying(pairs)
+    with her), the members that keep other records, and the records she shares."""
     carried = await store.carriers(theirs) if theirs else {}
     held = set(refs)
     candidates = sorted({r for rs in carried.values() for r in rs if r not in held})
     loaded = await store.load_records(candidates)
-    found = sorted(ref for ref, record in loaded.items() if _hers(record, theirs))
+    verdicts = {ref: _hers(record, theirs) for ref, record in loaded.items()}
+    found = sorted(ref for ref, hers in verdicts.items() if hers)
+    shared = sorted(ref for ref, hers in verdicts.items() if hers is None)
     where = await store.assignments(found)
     emptied: set[str] = set()
     touched: set[str] = set()
     for other in sorted(set(where.values())):
         remaining = set((await store.member_records([other]))[0]) - set(found)
         (touched if remaining else emptied).add(other)
-    return found, emptied, touched
+    return found, emptied, touched, shared
 
 
 async def read_subject(store: IdentityStore, member_id: str) -> Subject:
@@ -129,7 +141,8 @@ async def read_subject(store: IdentityStore, member_id: str) -> Subject:
         if await store.resolve_member_id(other) in (None, member_id):
             ids.add(other)
     pairs = (await store.member_identifiers([member_id]))[0]
-    elsewhere, emptied, touched = await _hers_elsewhere(store, refs, pairs)
+    theirs = _identifying(pairs)
+    elsewhere, emptied, touched, shared = await _hers_elsewhere(store, refs, theirs)
     ids |= emptied
     every = sorted({*refs, *elsewhere})
     records = await store.load_records(every)
@@ -153,4 +166,6 @@ async def read_subject(store: IdentityStore, member_id: str) -> Subject:
         tuple(elsewhere),
         tuple(sorted(emptied)),
         tuple(sorted(touched)),
+        tuple(shared),
+        frozenset(theirs),
     )

@@ -135,3 +135,49 @@ def test_her_split_off_call_and_visitor_go_with_her(tmp_path: Path, layout: Any)
             bodies = db.execute("SELECT body FROM source_lines").fetchall()
         assert not [b for (b,) in bodies if b"C-ZQ-77" in b or b"I-ZQ-ADV" in b]
         assert orjson.dumps(CALL) not in (folder / "call_center.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(_sqlite, id="sqlite", marks=pytest.mark.sqlite),
+        pytest.param(_mongodb, id="mongodb-emulated", marks=pytest.mark.mongodb),
+    ],
+)
+def test_a_device_she_shares_loses_her_lines_and_keeps_the_others(
+    tmp_path: Path, layout: Any
+) -> None:
+    folder = tmp_path / "data"
+    write_demo_data(folder, 40, seed=5)
+    add_to_folder(folder)
+    other = str(read_jsonl(folder / "crm.jsonl")[0]["contact_id"])
+    theirs = {
+        "event_id": "E-SHARED-OTHER",
+        "anonymous_id": "anon-zq-5150",
+        "user_id": other,
+        "type": "identify",
+        "name": "Logged In",
+        "occurred_at": "2026-10-06T09:00:00Z",
+    }
+    lines = "SELECT line_id FROM source_lines WHERE source = 'web_analytics' AND owner = ?"
+    with layout(folder, tmp_path) as (settings, extra, stored):
+        with TestClient(create_app(settings, **extra), base_url="http://127.0.0.1") as client:
+            # Given her visitor, on which another person logged in too (a shared device)
+            her = _member(client, "CRM_ID", "C-ZQ-77")
+            assert client.post("/ingest/web_analytics", json=[theirs]).status_code == 200
+            # When she is erased
+            erased = gql(client, ERASE, id=her["id"])["data"]["eraseMember"]  # type: ignore[index]
+            assert erased["state"] == "DONE", erased
+            # Then her CRM id and e-mail find nothing, and the other person is untouched
+            assert _member(client, "CRM_ID", "C-ZQ-77") is None
+            assert _member(client, "EMAIL", "zephyrine.quill@quillmail.org") is None
+            assert _member(client, "CRM_ID", other) is not None
+        # And her login is gone from the device's lines, the other person's login stays
+        held = stored()
+        assert b"C-ZQ-77" not in held and b"E-ZQ-LOGIN" not in held
+        assert b"E-SHARED-OTHER" in held
+    if layout is _sqlite:
+        with sqlite3.connect(tmp_path / "store.db") as db:
+            kept = {row[0] for row in db.execute(lines, ("anon-zq-5150",))}
+        assert "E-SHARED-OTHER" in kept and "E-ZQ-LOGIN" not in kept
+        assert b"E-ZQ-LOGIN" not in (folder / "web_analytics.jsonl").read_bytes()
