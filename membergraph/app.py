@@ -35,17 +35,17 @@ from membergraph.identity.store import StoreError
 from membergraph.ingest import IngestService
 from membergraph.ingest_http import ingest_endpoint
 from membergraph.jwks import RemoteJwks
-from membergraph.observability import (
-    RequestTelemetry,
-    Telemetry,
-    configure_logging,
-    metrics_endpoint,
-)
+from membergraph.logs import configure_logging
+from membergraph.observability import RequestTelemetry, Telemetry, metrics_endpoint
 from membergraph.persisted import PersistedQueries, load_manifest
 from membergraph.privacy.audit import upkeep as privacy_upkeep
 from membergraph.privacy.http import export_endpoint
 from membergraph.resolvers.context import Gateway
-from membergraph.response_cache import CacheFigures, http_response_cache
+from membergraph.response_cache import (
+    CacheFigures,
+    ResponseCacheMiddleware,
+    http_response_cache,
+)
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
 from membergraph.subscriptions import OriginRefusalNamesTheSetting
@@ -144,7 +144,7 @@ def create_app(
             app.state.gateway = gateway
         telemetry.watch(app.state.gateway)
         follower = await follow_feed(app.state.gateway)
-        follower.listeners.append(app.state.response_cache.cache.follow)
+        app.state.response_cache.follow(follower)
         app.state.ingest = IngestService(app.state.gateway)
         # Lines a killed process stored but did not apply are finished before any answer.
         await app.state.ingest.heal()
@@ -161,6 +161,7 @@ def create_app(
             privacy.cancel()
             if identity_provider is not None:
                 await identity_provider.aclose()
+            app.state.response_cache.follow(None)
             await follower.aclose()
             if app.state.gateway.scores is not None:
                 await app.state.gateway.scores.aclose()
@@ -194,6 +195,18 @@ def create_app(
     tracing = tracer_provider or tracing_provider(settings.otlp_endpoint)
     if tracing is not None:
         telemetry.tracer = tracing.get_tracer("membergraph")
+    demo = not settings.has_credentials
+    graphiql = demo if settings.graphiql is None else settings.graphiql
+    introspection = demo if settings.introspection is None else settings.introspection
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_cost=settings.max_query_cost,
+        introspection=introspection,
+        extensions=[graphql_extension(tracing)] if tracing is not None else [],
+    )
+    manifest = load_manifest(settings.persisted_queries) if settings.persisted_queries else None
+    persisted = PersistedQueries(manifest, only=settings.persisted_queries_only)
+    responses = http_response_cache(settings, schema, persisted)
     app = Starlette(
         lifespan=lifespan,
         middleware=[
@@ -202,31 +215,22 @@ def create_app(
             *(cors if settings.cors_origins else []),
             Middleware(ApiKeyMiddleware, authenticator=authenticator),
             Middleware(GraphQLHttpRules),
+            # Innermost: a cached answer crosses no router and no view, checked all the same.
+            Middleware(ResponseCacheMiddleware, responses=responses),
         ],
     )
-    demo = not settings.has_credentials
-    graphiql = demo if settings.graphiql is None else settings.graphiql
-    introspection = demo if settings.introspection is None else settings.introspection
     graphql = GraphQLEndpoint(
         app,
         authenticator,
         # Browsers on these origins may open the WebSocket too (Strawberry refuses others).
         allowed_origins=settings.cors_origins,
-        schema=build_schema(
-            max_depth=settings.max_query_depth,
-            max_cost=settings.max_query_cost,
-            introspection=introspection,
-            extensions=[graphql_extension(tracing)] if tracing is not None else [],
-        ),
+        schema=schema,
         graphql_ide="graphiql" if graphiql else None,
         subscription_protocols=("graphql-transport-ws",),
     )
     graphql.timeout = settings.request_timeout
-    manifest = load_manifest(settings.persisted_queries) if settings.persisted_queries else None
-    graphql.persisted = PersistedQueries(manifest, only=settings.persisted_queries_only)
-    graphql.responses = app.state.response_cache = http_response_cache(
-        settings, graphql.schema, lambda: getattr(app.state, "gateway", None), graphql.persisted
-    )
+    graphql.persisted = persisted
+    graphql.responses = app.state.response_cache = responses
     telemetry.registry.register(CacheFigures(graphql.responses.cache))
     app.router.routes.extend(
         [

@@ -43,6 +43,7 @@ import jwt
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from membergraph.asgi_headers import named_headers
 from membergraph.jwks import ASYMMETRIC_ALGORITHMS, KeysUnavailable, RemoteJwks
 from membergraph.scopes import ScopeName
 
@@ -62,6 +63,7 @@ __all__ = [
 
 ALL_SCOPES = frozenset(get_args(ScopeName))
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+_CREDENTIALS = frozenset({b"authorization", b"x-api-key"})
 MIN_HS256_SECRET_BYTES = 32  # RFC 7518 3.2: a key at least as long as the hash output
 
 
@@ -299,7 +301,7 @@ class ApiKeyMiddleware:
             return
         auth = self.authenticator
         basic = auth.keys != []
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = named_headers(scope, _CREDENTIALS)
         try:
             caller = await auth.caller(headers) if auth.required else DEMO_CALLER
         except InvalidToken as refused:

@@ -145,7 +145,7 @@ def serve(
     import uvicorn
 
     from membergraph.app import create_app
-    from membergraph.observability import configure_logging
+    from membergraph.logs import configure_logging
 
     settings = _settings(data=data, store=store, sources=sources, host=host, port=port)
     if data is not None:
@@ -188,10 +188,17 @@ def serve(
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
+                access_log=False,  # membergraph.access writes the line, with the request id
             )
             return
         application = create_app(settings, announce=announce)
-        uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(
+            application,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,  # membergraph.access writes the line, with the request id
+        )
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -66,10 +66,8 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        # A kept answer was sent by the cache's middleware; this request is a miss.
         request, responses = Request(scope, receive=receive), self.responses
-        if responses is not None and (hit := await responses.look_up(request)) is not None:
-            await hit(scope, receive, send)
-            return
         try:
             response = await self.run(request)
         except HTTPException as exc:

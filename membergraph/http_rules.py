@@ -17,6 +17,7 @@ import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from membergraph.asgi_headers import named_headers
 from membergraph.connectors.lines import deeper_than
 
 __all__ = [
@@ -92,6 +93,9 @@ class _TooLarge(Exception):
     pass
 
 
+_READ = frozenset({b"accept", b"content-type", b"content-length"})
+
+
 class GraphQLHttpRules:
     def __init__(self, app: ASGIApp, path: str = "/graphql", max_body: int = 1 << 20) -> None:
         self.app = app
@@ -102,7 +106,7 @@ class GraphQLHttpRules:
         if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = named_headers(scope, _READ)
         accept = headers.get("accept", "")
         if accept.strip() and not _answerable(accept, scope["method"]):
             await send_error(

@@ -1,4 +1,5 @@
-"""What operators see: Prometheus metrics, request ids, an access log and JSON logs.
+"""What operators see: Prometheus metrics, and for every request its id and its access line
+(the log lines themselves: :mod:`membergraph.logs`).
 
 Each app has its own :class:`Telemetry` (its own registry, so several apps in one process,
 as in the tests, never mix figures). Metrics are per process: with ``serve --workers N`` a
@@ -9,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
+import os
+import random
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -30,27 +30,18 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from membergraph.asgi_headers import header
+from membergraph.logs import REQUEST_ID, access_line
 from membergraph.tracing import server_span
 
 if TYPE_CHECKING:
     from membergraph.resolvers.context import Gateway
 
-__all__ = [
-    "REQUEST_ID",
-    "JsonFormatter",
-    "RequestTelemetry",
-    "Telemetry",
-    "configure_logging",
-    "metrics_endpoint",
-]
-
-REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-"""The id of the request being served (``X-Request-ID`` accepted or made), for the logs."""
+__all__ = ["RequestTelemetry", "Telemetry", "metrics_endpoint"]
 
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ROUTES = (
@@ -67,7 +58,6 @@ _ROUTES = (
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _CIRCUIT = {"closed": 0, "half_open": 1, "open": 2}
 
-access_log = logging.getLogger("membergraph.access")
 logger = logging.getLogger(__name__)
 
 
@@ -257,6 +247,7 @@ class RequestTelemetry:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
+        echoed = (b"x-request-id", request_id.encode("latin-1"))
         token = REQUEST_ID.set(request_id)
         status = 500
 
@@ -264,29 +255,28 @@ class RequestTelemetry:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("x-request-id", request_id)
+                headers = message.get("headers", [])
+                if not isinstance(headers, list):  # ASGI allows any iterable
+                    headers = list(headers)
+                headers.append(echoed)
+                message["headers"] = headers
             await send(message)
 
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
-        route = next((r for r in _ROUTES if path.startswith(r)), "other")
+        route = _route(path)
+        tracer = self.telemetry.tracer
         try:
-            with server_span(self.telemetry.tracer, scope, f"{method} {route}", request_id) as span:
+            if tracer is None:
                 await self.app(scope, receive, send_with_id)
-                if span is not None:
+            else:
+                with server_span(tracer, scope, f"{method} {route}", request_id) as span:
+                    await self.app(scope, receive, send_with_id)
                     span.set_attribute("http.response.status_code", status)
         finally:
             seconds = time.perf_counter() - started
             self.telemetry.request_seconds(route, method, status).observe(seconds)
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "%s %s %d %.1f ms",
-                    method,
-                    path,
-                    status,
-                    seconds * 1000,
-                    extra={"method": method, "path": path, "status": status, "ms": seconds * 1000},
-                )
+            access_line(method, path, status, seconds * 1000)
             REQUEST_ID.reset(token)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -309,60 +299,25 @@ class RequestTelemetry:
 
 
 def _request_id(scope: Scope) -> str:
-    """The client's ``X-Request-ID`` when it is a plain token, else a new one (32 random hex
-    digits, as a uuid4's hex without building the UUID object)."""
-    given = _header(scope, b"x-request-id")
-    return given if given and _GOOD_ID.fullmatch(given) else secrets.token_hex(16)
+    """The client's ``X-Request-ID`` when it is a plain token, else a new one."""
+    given = header(scope, b"x-request-id")
+    return given if given and _GOOD_ID.fullmatch(given) else _new_request_id()
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+_IDS = random.Random(secrets.randbits(128))
+# A forked worker (a server preloading the app) must not repeat its parent's ids.
+os.register_at_fork(after_in_child=lambda: _IDS.seed(secrets.randbits(128)))
 
 
-_EXTRA = ("method", "path", "status", "ms")
+def _new_request_id() -> str:
+    """32 random hex digits, as a uuid4's hex. An id tells requests apart in logs and
+    traces and guards nothing, so it comes from a generator seeded once per process from
+    the system's randomness, not from a system call per request."""
+    return f"{_IDS.getrandbits(128):032x}"
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, and the access
-    log's method, path, status and ms; a traceback (server errors only) as ``error``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
-        }
-        entry.update({k: getattr(record, k) for k in _EXTRA if hasattr(record, k)})
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
-
-
-class _WithRequestId(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
-        return True
-
-
-def configure_logging(form: str = "text", *, access: bool = True) -> None:
-    """Send membergraph's and Strawberry's logs to stderr, as text or JSON lines (INFO and
-    up; the access log only when ``access``). Called by ``membergraph serve``."""
-    handler = logging.StreamHandler()
-    handler.addFilter(_WithRequestId())
-    if form == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
-    for name in ("membergraph", "strawberry"):
-        log = logging.getLogger(name)
-        log.handlers[:] = [handler]
-        log.setLevel(logging.INFO)
-        log.propagate = False
-    access_log.disabled = not access
+def _route(path: str) -> str:
+    for route in _ROUTES:
+        if path.startswith(route):
+            return route
+    return "other"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from membergraph.auth import caller_of
-from membergraph.observability import REQUEST_ID
+from membergraph.logs import REQUEST_ID
 from membergraph.privacy import privacy_of
 from membergraph.privacy.port import AccessEntry
 

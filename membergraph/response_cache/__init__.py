@@ -24,7 +24,11 @@ Bounded by entries and bytes (least recently used out first) and by age (``loyal
 12-month window moves with the clock).
 """
 
-from membergraph.response_cache.http import HttpResponseCache, http_response_cache
+from membergraph.response_cache.http import (
+    HttpResponseCache,
+    ResponseCacheMiddleware,
+    http_response_cache,
+)
 from membergraph.response_cache.plan import plan
 from membergraph.response_cache.store import CacheFigures, Key, ResponseCache
 
@@ -33,6 +37,7 @@ __all__ = [
     "HttpResponseCache",
     "Key",
     "ResponseCache",
+    "ResponseCacheMiddleware",
     "http_response_cache",
     "plan",
 ]

@@ -3,24 +3,24 @@ before any GraphQL work, a miss kept once answered, ETags and 304 on GET."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from membergraph.asgi_headers import header
 from membergraph.http_rules import decode_json, wants_graphql_response
 from membergraph.identity.feed import FeedFollower
 from membergraph.persisted import PersistedQueries, PersistedQueryError
-from membergraph.resolvers.context import Gateway, Reads
+from membergraph.resolvers.context import Reads
 from membergraph.response_cache.plan import NEITHER, Plan, plan
 from membergraph.response_cache.store import Entry, Key, ResponseCache, etag_of
 from membergraph.settings import Settings
 
-__all__ = ["HttpResponseCache", "Ticket", "http_response_cache"]
+__all__ = ["HttpResponseCache", "ResponseCacheMiddleware", "Ticket", "http_response_cache"]
 
 
 @dataclass(slots=True)
@@ -43,34 +43,38 @@ class HttpResponseCache:
         self,
         cache: ResponseCache,
         schema: GraphQLSchema,
-        gateway: Callable[[], Gateway | None],
         private: bool,
         persisted: PersistedQueries | None = None,
     ) -> None:
         self.cache = cache
         self.schema = schema
-        self.gateway = gateway
         self.persisted = persisted or PersistedQueries()
         self.cache_control = "private, no-cache" if private else "no-cache"
+        self.follower: FeedFollower | None = None
 
-    def feed(self) -> FeedFollower | None:
-        gateway = self.gateway()
-        return gateway.feed if gateway is not None else None
+    def follow(self, follower: FeedFollower | None) -> None:
+        """Keep answers true by ``follower``'s change feed from now on (None: the feed is
+        closed; nothing is served from the cache until another follows it)."""
+        if follower is not None:
+            follower.listeners.append(self.cache.follow)
+        self.follower = follower
 
     def _following(self) -> FeedFollower | None:
         """The follower when it read the feed lately (else the cache is not used)."""
-        follower = self.feed()
+        follower = self.follower
         if follower is None or not follower.reading_within(max(1.0, 5 * follower.interval)):
             return None
         return follower
 
-    async def look_up(self, request: Request) -> ASGIApp | None:
-        """The cached answer, or None (then the request's ticket is in its state)."""
-        method = request.method
-        wants_spec = wants_graphql_response(_header(request.scope, b"accept"))
-        payload = await request.body() if method == "POST" else request.scope["query_string"]
+    def look_up(self, scope: Scope, body: bytes) -> ASGIApp | None:
+        """The cached answer to the request ``scope`` and ``body`` (a POST's) ask for, or
+        None (then the request's ticket is in the scope's state)."""
+        method = scope["method"]
+        wants_spec = wants_graphql_response(header(scope, b"accept") or "")
+        payload = body if method == "POST" else scope["query_string"]
         key: Key | None = None
-        caller = request.scope.get("state", {}).get("caller")
+        state = scope.setdefault("state", {})
+        caller = state.get("caller")
         scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
         # Unmasked answers are not kept: the audit of who read personal data sees each read.
         if "pii:read" not in scopes and self.cache.max_entries > 0 and self._following():
@@ -79,17 +83,15 @@ class HttpResponseCache:
             if entry is not None and method == "POST":
                 return _Kept(entry)  # the hot path: nothing built but two ASGI messages
             if entry is not None:
-                return self._answer(request, entry.body, entry.media_type, entry.etag)
-        request.scope.setdefault("state", {})[self.STATE] = Ticket(
-            key, self.cache.generation, self._plan(request, payload)
-        )
+                return self._answer(Request(scope), entry.body, entry.media_type, entry.etag)
+        state[self.STATE] = Ticket(key, self.cache.generation, self._plan(scope, payload))
         return None
 
-    def _plan(self, request: Request, payload: bytes) -> Plan:
+    def _plan(self, scope: Scope, payload: bytes) -> Plan:
         """The request's plan; one the view will refuse is neither a change nor kept."""
         try:
-            post = request.method == "POST"
-            data = decode_json(payload) if post else dict(request.query_params)
+            post = scope["method"] == "POST"
+            data = decode_json(payload) if post else dict(Request(scope).query_params)
             if not isinstance(data, dict):
                 return NEITHER
             extensions = data.get("extensions")
@@ -117,7 +119,7 @@ class HttpResponseCache:
         ticket = request.scope.get("state", {}).get(self.STATE)
         if not isinstance(ticket, Ticket):
             return response
-        if ticket.plan.mutation and (follower := self.feed()) is not None:
+        if ticket.plan.mutation and (follower := self.follower) is not None:
             await follower.catch_up()
         body = bytes(response.body) if response.status_code == 200 else b""
         if not body:
@@ -169,16 +171,60 @@ class _Kept:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         entry = self.entry
-        headers = [(b"content-type", entry.media_type.encode()), entry.length]
+        headers = list(entry.headers)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": entry.body})
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return ""
+class ResponseCacheMiddleware:
+    """Pure ASGI middleware on ``/graphql``, inside authentication and the GraphQL-over-HTTP
+    rules: a kept answer is sent from here, before the router, the view and any GraphQL
+    work; a miss goes on with its ticket in the scope's state and its body, read once,
+    handed on as it came."""
+
+    def __init__(self, app: ASGIApp, responses: HttpResponseCache, path: str = "/graphql") -> None:
+        self.app = app
+        self.responses = responses
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        if scope["method"] == "POST":
+            read = await _body(receive)
+            if read is None:
+                return  # the client left before sending its request: nobody to answer
+            body = read
+        hit = self.responses.look_up(scope, body)
+        if hit is not None:
+            await hit(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The request's body, or None when the client disconnected first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` as the view expects it: the body read here first, then what follows
+    (a disconnect)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -191,17 +237,15 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def http_response_cache(
-    settings: Settings,
-    schema: Any,
-    gateway: Callable[[], Gateway | None],
-    persisted: PersistedQueries | None = None,
+    settings: Settings, schema: Any, persisted: PersistedQueries | None = None
 ) -> HttpResponseCache:
     """The cache of ``/graphql`` as the settings size it (``schema``: Strawberry's;
-    ``persisted``: the view's, so a query sent by its hash is planned as its text).
+    ``persisted``: the view's, so a query sent by its hash is planned as its text). It
+    serves nothing until it follows the change feed (:meth:`HttpResponseCache.follow`).
 
     Off (0 entries) when a source is read over HTTP: its API changes without a feed entry.
     """
     entries = 0 if settings.http_sources else settings.response_cache_entries
     cache = ResponseCache(entries, settings.response_cache_bytes, settings.response_cache_ttl_s)
     private = settings.has_credentials
-    return HttpResponseCache(cache, schema._schema, gateway, private, persisted)
+    return HttpResponseCache(cache, schema._schema, private, persisted)

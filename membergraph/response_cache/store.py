@@ -30,10 +30,12 @@ class Entry:
     members: frozenset[str]
     expires: float
     size: int
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
-    @property
-    def length(self) -> tuple[bytes, bytes]:
-        return (b"content-length", str(len(self.body)).encode())
+    def __post_init__(self) -> None:
+        # Made once: a hit sends them as they are (each answer gets its own list of them).
+        length = str(len(self.body)).encode()
+        self.headers = ((b"content-type", self.media_type.encode()), (b"content-length", length))
 
 
 class ResponseCache:

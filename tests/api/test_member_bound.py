@@ -356,3 +356,28 @@ def test_her_changes_name_no_other_member(world: World) -> None:
     assert all(world.jane in h["memberIds"] for h in told), told
     assert world.bob not in orjson.dumps(heard).decode()
     assert all("***" in h["memberIds"] for h in told), told
+
+
+def test_a_cached_answer_is_never_served_to_a_token_bound_to_another_member(
+    world: World,
+) -> None:
+    # Two apps with the same scopes (personal data masked, so answers may be cached), each
+    # bound to its own member, send the very same request.
+    jane_app = _token(sub="jane-app", scope="profile:read", member_id=world.jane)
+    bob_app = _token(sub="bob-app", scope="profile:read", member_id=world.bob)
+    query = '{ memberByIdentifier(kind: EMAIL, value: "jane.doe@mail.com") { id } }'
+    hits = _cache_hits(world)
+    for _ in range(2):
+        assert world.ask(jane_app, query)["data"] == {"memberByIdentifier": {"id": world.jane}}
+    assert _cache_hits(world) == hits + 1  # Jane's answer is cached
+
+    assert world.ask(bob_app, query)["data"] == {"memberByIdentifier": None}
+    assert _cache_hits(world) == hits + 1
+
+
+def _cache_hits(world: World) -> int:
+    metrics = world.client.get("/metrics", headers={"authorization": f"Bearer {world.steward}"})
+    [line] = [
+        x for x in metrics.text.splitlines() if x.startswith("membergraph_response_cache_hits")
+    ]
+    return int(float(line.split()[-1]))

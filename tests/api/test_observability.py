@@ -20,7 +20,8 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.connectors.base import FakeConnector, SourceUnavailable
 from membergraph.connectors.models import SourceName
-from membergraph.observability import JsonFormatter, Telemetry
+from membergraph.logs import JsonFormatter
+from membergraph.observability import Telemetry
 from membergraph.settings import Settings
 from tests.support.http import free_port
 

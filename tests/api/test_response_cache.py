@@ -4,6 +4,7 @@ within its bound, with ETags on GET."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -223,3 +224,47 @@ def test_an_answer_cached_on_one_process_is_dropped_by_a_purchase_through_anothe
         seen = until(lambda: _points(read_on_b.profile()) == before + 40)
         assert seen, "B kept serving the answer cached before the purchase made through A"
         assert read_on_b.cache("invalidations") >= 1
+
+
+def _calls_and_requests(client: Client) -> tuple[float, float]:
+    """Source calls made so far, and POSTs to /graphql answered 200."""
+    text = client.http.get("/metrics").text
+    calls = sum(
+        float(m.group(1))
+        for m in re.finditer(r"^membergraph_source_calls_total\S* (\S+)$", text, re.M)
+    )
+    answered = re.search(
+        r'^membergraph_http_request_seconds_count\{method="POST",route="/graphql",status="200"\} (\S+)$',
+        text,
+        re.M,
+    )
+    return calls, float(answered.group(1)) if answered else 0.0
+
+
+def test_a_cached_answer_goes_only_to_a_request_the_gateway_would_answer(
+    address: str, connect: Callable[..., Client], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, anonymous = connect(address), connect(address, None)
+    body = orjson.dumps({"query": PROFILE, "variables": {"e": "cas.che@example.net"}})
+    json_type = {"content-type": "application/json"}
+    first = client.http.post("/graphql", content=body, headers=json_type)
+    hits, (calls, answered) = client.cache("hits"), _calls_and_requests(client)
+
+    with caplog.at_level(logging.INFO, logger="membergraph.access"):
+        hit = client.http.post(
+            "/graphql", content=body, headers={**json_type, "x-request-id": "h-1"}
+        )
+
+    # The hit: the same bytes, its request id echoed, counted and logged, no source read.
+    assert (hit.status_code, hit.content) == (200, first.content)
+    assert hit.headers["x-request-id"] == "h-1"
+    assert client.cache("hits") == hits + 1
+    assert _calls_and_requests(client) == (calls, answered + 1)
+    assert [r.getMessage()[:18] for r in caplog.records if r.name == "membergraph.access"] == [
+        "POST /graphql 200 "
+    ]
+    # The same bytes without a credential, or not as JSON, are refused as ever.
+    assert anonymous.http.post("/graphql", content=body, headers=json_type).status_code == 401
+    as_text = client.http.post("/graphql", content=body, headers={"content-type": "text/plain"})
+    assert as_text.status_code == 415
+    assert client.cache("hits") == hits + 1

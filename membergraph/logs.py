@@ -1,0 +1,157 @@
+"""Log lines on stderr: text or JSON, each with the id of the request being served, and
+one access line per HTTP request.
+
+A server under load writes a line per request: each line is formatted when it is logged,
+and the lines of one turn of the event loop reach stderr in one write
+(:class:`TurnFlushedHandler`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import orjson
+
+__all__ = [
+    "REQUEST_ID",
+    "JsonFormatter",
+    "TurnFlushedHandler",
+    "access_line",
+    "access_log",
+    "configure_logging",
+]
+
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+"""The id of the request being served (``X-Request-ID`` accepted or made), for the logs."""
+
+access_log = logging.getLogger("membergraph.access")
+
+_EXTRA = ("method", "path", "status", "ms")
+
+
+def access_line(method: str, path: str, status: int, ms: float) -> None:
+    """Log one request's access line (when the access log is on)."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.handle(_AccessRecord(method, path, status, ms))
+
+
+class _AccessRecord(logging.LogRecord):
+    """One access-log line, as ``access_log.info("%s %s %d %.1f ms", ...)`` with the line's
+    fields as ``extra`` would make it, built without looking up the caller's frame, thread
+    and process, which ``Logger.info`` does for every record and which was most of the CPU
+    a cached answer spent on its log line. Handlers, filters and formatters see a
+    LogRecord with every standard attribute."""
+
+    def __init__(self, method: str, path: str, status: int, ms: float) -> None:
+        fields = self.__dict__
+        fields.update(_ACCESS_FIELDS)
+        now = time.time()
+        fields["created"] = now
+        fields["msecs"] = int((now - int(now)) * 1000) + 0.0
+        fields["relativeCreated"] = (now - _STARTED) * 1000
+        fields["args"] = (method, path, status, ms)
+        fields["method"], fields["path"], fields["status"], fields["ms"] = method, path, status, ms
+
+
+_STARTED = time.time()
+_ACCESS_FIELDS = dict(
+    logging.LogRecord(
+        access_log.name, logging.INFO, __file__, 0, "%s %s %d %.1f ms", (), None, "access_line"
+    ).__dict__
+)
+"""What every access line's record shares (its level, logger, message format, source,
+process and thread), read once from a record made the usual way."""
+
+
+class TurnFlushedHandler(logging.StreamHandler[TextIO]):
+    """A stream handler that formats each record at once and writes the lines logged in one
+    turn of the event loop together, at the end of that turn: under load a turn serves many
+    requests, and a write per access line was a system call per request. A warning or
+    worse is written at once (with the lines before it), and so is any line logged outside
+    the event loop's thread or with no loop running."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream if stream is not None else sys.stderr)
+        self._lines: list[str] = []
+        self._turn: asyncio.AbstractEventLoop | None = None  # a flush is scheduled on it
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.append(self.format(record) + self.terminator)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING or not self._flush_at_end_of_turn():
+            self.flush()
+
+    def _flush_at_end_of_turn(self) -> bool:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._turn is not loop:  # (a loop closed before its turn ended flushes nothing)
+            self._turn = loop
+            loop.call_soon(self._end_of_turn)
+        return True
+
+    def _end_of_turn(self) -> None:
+        self._turn = None
+        self.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]  # made by Handler.__init__
+            lines, self._lines = self._lines, []
+            if lines:
+                self.stream.write("".join(lines))
+            self.stream.flush()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id, and the access
+    log's method, path, status and ms; a traceback (server errors only) as ``error``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        entry.update({k: getattr(record, k) for k in _EXTRA if hasattr(record, k)})
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+class _WithRequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def configure_logging(form: str = "text", *, access: bool = True) -> None:
+    """Send membergraph's and Strawberry's logs to stderr, as text or JSON lines (INFO and
+    up; the access log only when ``access``). Called by ``membergraph serve``."""
+    handler = TurnFlushedHandler()
+    handler.addFilter(_WithRequestId())
+    if form == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    for name in ("membergraph", "strawberry"):
+        log = logging.getLogger(name)
+        log.handlers[:] = [handler]
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    access_log.disabled = not access
