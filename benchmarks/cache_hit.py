@@ -7,9 +7,12 @@ service), fills the cache with 50 members' profiles, then calls the ASGI app dir
 ``--requests`` times (middleware, authentication, the cache's lookup and the answer; no
 socket, no uvicorn; on uvloop when installed, as uvicorn serves; logging configured as
 ``membergraph serve`` does it, the access log written to /dev/null; each request in its
-own turn of the event loop, as one alone on the server) and prints the CPU time per hit. With ``--misses`` every request asks another e-mail with a body of its own (a
-request number among the variables, which GraphQL ignores), as ``profile_query.py``'s
-*distinct* run: every request is a miss, the whole GraphQL execution with its reads. Over HTTP on a shared two-core machine a change of a few
+own turn of the event loop, as one alone on the server) and prints the CPU time per hit.
+With ``--misses`` every request asks another e-mail with a body of its own (a request
+number among the variables, which GraphQL ignores: a string, as ``profile_query.py`` sends
+it, since an integer variable is part of the query-cost memo's key), as
+``profile_query.py``'s *distinct* run: every request is a miss, the whole GraphQL
+execution with its reads. Over HTTP on a shared two-core machine a change of a few
 microseconds drowns in the noise; this figure does not.
 """
 
@@ -38,7 +41,9 @@ def _bodies(folder: Path, requests: int, misses: bool) -> tuple[list[bytes], lis
         hot = [orjson.dumps({"query": QUERY, "variables": {"value": e}}) for e in emails[:50]]
         return hot * 2, hot
     bodies = [
-        orjson.dumps({"query": QUERY, "variables": {"value": emails[n % len(emails)], "n": n}})
+        orjson.dumps(
+            {"query": QUERY, "variables": {"value": emails[n % len(emails)], "n": f"r{n}"}}
+        )
         for n in range(requests + 50)
     ]
     return bodies[:50], bodies[50:]

@@ -17,6 +17,7 @@ from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.name_converter import NameConverter
 
 from membergraph.resolvers.errors import store_unavailable
 from membergraph.schema.cost import QueryCost
@@ -26,6 +27,7 @@ from membergraph.schema.mutation import MemberChanged, Mutation, Subscription
 from membergraph.schema.operation import NamedOperationParser
 from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
+from membergraph.schema.released import ReleasedExecutionContext
 from membergraph.schema.spread import LimitedValidation
 from membergraph.schema.suggestions import MatchSuggestion, SuggestionMutation, SuggestionQuery
 from membergraph.schema.types import BIG_INT, BigInt, IdentityEvent
@@ -52,6 +54,21 @@ class _Query(Query, PrivacyQuery, SuggestionQuery):
 )
 class _Mutation(Mutation, PrivacyMutation, SuggestionMutation):
     pass
+
+
+class _KeptNames(NameConverter):
+    """Strawberry's camelCase names, each converted once: it converts a field's argument
+    names again on every call of a resolver that takes arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, str] = {}  # Python names in the schema: a bounded set
+
+    def apply_naming_config(self, name: str) -> str:
+        converted = self._names.get(name)
+        if converted is None:
+            converted = self._names[name] = super().apply_naming_config(name)
+        return converted
 
 
 class _MaskErrors(MaskErrors):
@@ -99,7 +116,8 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
         query=_Query,
         mutation=_Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(scalar_map={BigInt: BIG_INT}),
+        config=StrawberryConfig(scalar_map={BigInt: BIG_INT}, name_converter=_KeptNames()),
+        execution_context_class=ReleasedExecutionContext,
         federation_version="2.9",  # what Apollo's router and The Guild's composition know
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
