@@ -308,7 +308,7 @@ def _row(
     cpu_ms = cpu * 1000 / max(rate * args.seconds, 1)
     return (
         f"{name:<9} {workers:>7} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f} {rate / floor:>6.3f}"
-        f" {cpu_ms:>7.2f} {hits:>7} {misses:>7} {errors:>6}"
+        f" {cpu_ms:>7.3f} {hits:>7} {misses:>7} {errors:>6}"
     )
 
 

@@ -124,7 +124,8 @@ def test_a_lookup_that_found_nobody_finds_the_member_who_arrives(
     assert client.profile("new.comer@cheshire-cats.net") is None
     assert client.profile("new.comer@cheshire-cats.net") is None
     client.ingest(
-        "crm", {"contact_id": "C-NEW", "first_name": "New", "emails": ["new.comer@cheshire-cats.net"]}
+        "crm",
+        {"contact_id": "C-NEW", "first_name": "New", "emails": ["new.comer@cheshire-cats.net"]},
     )
     assert client.profile("new.comer@cheshire-cats.net") is not None
 
@@ -189,7 +190,10 @@ def test_a_get_has_an_etag_and_a_matching_one_answers_304_until_the_member_chang
     address: str, connect: Callable[..., Client]
 ) -> None:
     client = connect(address)
-    params = {"query": PROFILE, "variables": orjson.dumps({"e": "cas.che@cheshire-cats.net"}).decode()}
+    params = {
+        "query": PROFILE,
+        "variables": orjson.dumps({"e": "cas.che@cheshire-cats.net"}).decode(),
+    }
     first = client.http.get("/graphql", params=params)
     assert first.status_code == 200 and first.headers["etag"]
     assert "no-cache" in first.headers["cache-control"]
