@@ -249,7 +249,7 @@ def test_a_cached_answer_goes_only_to_a_request_the_gateway_would_answer(
     address: str, connect: Callable[..., Client], caplog: pytest.LogCaptureFixture
 ) -> None:
     client, anonymous = connect(address), connect(address, None)
-    body = orjson.dumps({"query": PROFILE, "variables": {"e": "cas.che@example.net"}})
+    body = orjson.dumps({"query": PROFILE, "variables": {"e": CONTACT["emails"][0]}})
     json_type = {"content-type": "application/json"}
     first = client.http.post("/graphql", content=body, headers=json_type)
     hits, (calls, answered) = client.cache("hits"), _calls_and_requests(client)
