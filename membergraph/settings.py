@@ -9,20 +9,13 @@ A bad value stops start-up with the name of the setting, e.g.::
 from __future__ import annotations
 
 import ipaddress
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-import phonenumbers
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,41 +23,25 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from membergraph.connectors.http import HttpSourceConfig
 from membergraph.connectors.models import SourceName
 from membergraph.insights.loyalty import Program, Tier
-from membergraph.persisted import load_manifest
-from membergraph.scopes import ScopeName
+from membergraph.setting_values import (
+    ApiKey,
+    HmacSecret,
+    HostAddress,
+    JwksUrl,
+    Manifest,
+    Origins,
+    OtlpEndpoint,
+    Region,
+    SegmentThresholds,
+    SourcesUrl,
+    StoreUrl,
+)
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
-
-
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+__all__ = ["ApiKey", "Settings", "SettingsError", "load_settings"]
 
 
 class SettingsError(ValueError):
     """A setting has a bad value; the message names it as an environment variable."""
-
-
-class ApiKey(BaseModel):
-    """One API key's holder and scopes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, description="Who holds the key: recorded as the actor.")
-    scopes: list[ScopeName]
-
-
-class SegmentThresholds(BaseModel):
-    """Thresholds of the segments (definitions in ``membergraph/insights/rfm.py``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    new_days: int = Field(
-        default=90, ge=1, description="NEW: first purchase within this many days."
-    )
-    at_risk_days: int = Field(
-        default=90, ge=1, description="AT_RISK: no purchase for this many days."
-    )
-    dormant_days: int = Field(default=180, ge=1, description="ZOMBIE: nothing for this many days.")
-    engagement_days: int = Field(default=90, ge=1, description="Window of e-mail engagement.")
 
 
 class Settings(BaseSettings):
@@ -81,11 +58,11 @@ class Settings(BaseSettings):
         default=None,
         description="Folder of source files (crm.jsonl, ...). Empty: a generated demo set.",
     )
-    store: str = Field(
+    store: StoreUrl = Field(
         default="sqlite:///./membergraph.db",
         description="Identity store URL: sqlite:///PATH or mongodb://...",
     )
-    sources: str | None = Field(
+    sources: SourcesUrl | None = Field(
         default=None,
         description="Where the sources live: a mongodb:// URL (one collection per source,"
         " named after it, filled by `membergraph load`). Empty: the data folder.",
@@ -113,7 +90,7 @@ class Settings(BaseSettings):
         ' {"crm": {"base_url": "https://crm.example/api", "auth_header": "Authorization",'
         ' "auth_value": "Bearer ..."}}. They override the folder or MongoDB for those sources.',
     )
-    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    host: HostAddress = Field(default="127.0.0.1", description="Address to listen on.")
     feed_poll_s: Annotated[float, Field(gt=0, le=1)] = Field(
         default=0.2,
         description="How often each process reads the store's change feed (seconds): the lag"
@@ -130,7 +107,7 @@ class Settings(BaseSettings):
         " SQLite synchronous=FULL). Off: faster, and a power loss may lose the last lines.",
     )
     port: Annotated[int, Field(ge=1, le=65535)] = Field(default=8000, description="TCP port.")
-    default_region: str = Field(
+    default_region: Region = Field(
         default="US",
         description="Region (ISO 3166 alpha-2) for phone numbers written without a country code.",
     )
@@ -162,7 +139,7 @@ class Settings(BaseSettings):
         '{"<key>": {"name": "analyst-ann", "scopes": ["profile:read"]}}.'
         " Empty: demo mode, loopback only.",
     )
-    cors_origins: list[str] = Field(
+    cors_origins: Origins = Field(
         default_factory=list,
         description="Browser origins allowed to call the gateway (CORS, and WebSockets from"
         ' other origins), as JSON: ["https://app.example.com"]. Empty: none.',
@@ -171,7 +148,7 @@ class Settings(BaseSettings):
         default="text", description="Logs on stderr as text lines or JSON lines."
     )
     access_log: bool = Field(default=True, description="One log line per HTTP request.")
-    otlp_endpoint: str | None = Field(
+    otlp_endpoint: OtlpEndpoint | None = Field(
         default=None,
         description="OpenTelemetry collector (OTLP over HTTP, e.g. http://collector:4318): "
         'traces of every request, operation and resolver. Needs pip install "membergraph[otel]".',
@@ -181,7 +158,7 @@ class Settings(BaseSettings):
         description="Serve /metrics on this port too, without credentials (for a scraper "
         "on a private network); unset: /metrics on the main port only, behind credentials.",
     )
-    persisted_queries: Path | None = Field(
+    persisted_queries: Manifest | None = Field(
         default=None,
         description="Apollo persisted query manifest (JSON) of registered operations.",
     )
@@ -193,10 +170,10 @@ class Settings(BaseSettings):
         default_factory=SegmentThresholds,
         description='Segment thresholds as JSON, e.g. {"dormant_days": 150}.',
     )
-    jwt_secret: SecretStr | None = Field(
+    jwt_secret: HmacSecret | None = Field(
         default=None, description="HS256 secret of JWT bearer tokens (at least 32 bytes)."
     )
-    privacy_secret: SecretStr | None = Field(
+    privacy_secret: HmacSecret | None = Field(
         default=None,
         description="Key of the hashes suppressed identifiers are kept as (at least 32 bytes)."
         " Unset: a random key made once and kept in the store, beside the hashes.",
@@ -213,7 +190,7 @@ class Settings(BaseSettings):
         default=None, description="PEM file: RS256 public key of JWTs."
     )
     jwt_jwks: Path | None = Field(default=None, description="JWKS file: RS256 keys of JWTs.")
-    jwt_jwks_url: str | None = Field(
+    jwt_jwks_url: JwksUrl | None = Field(
         default=None,
         description="JWKS URL of the identity provider that signs JWTs"
         " (https://idp.example/.well-known/jwks.json): a token's key is the one its kid names,"
@@ -284,90 +261,6 @@ class Settings(BaseSettings):
         " the reference date (e.g. 365). Unset: by lifetime spend.",
     )
 
-    @field_validator("default_region")
-    @classmethod
-    def _known_region(cls, value: str) -> str:
-        region = value.upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as US or GB")
-        return region
-
-    @field_validator("store")
-    @classmethod
-    def _known_store(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
-            raise ValueError(f"unsupported store {value!r}; use sqlite:///PATH or mongodb://...")
-        if value == "sqlite:///":
-            raise ValueError("sqlite:/// names no file; use sqlite:///PATH")
-        return value
-
-    @field_validator("sources")
-    @classmethod
-    def _known_sources(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("mongodb://", "mongodb+srv://")):
-            raise ValueError(f"unsupported sources URL {value!r}; use mongodb://...")
-        return value
-
-    @field_validator("cors_origins")
-    @classmethod
-    def _exact_origins(cls, value: list[str]) -> list[str]:
-        # A browser sends scheme://host[:port] and nothing else; anything more never matches.
-        # No "*": credentials are allowed, so any page on the web could act as its visitor.
-        origins = [origin.strip().rstrip("/").lower() for origin in value]
-        for origin in origins:
-            if not re.fullmatch(r"https?://[^/\s*]+", origin):
-                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
-        # Nor does a browser send its scheme's default port: https://x:443 is https://x.
-        return [re.sub(r"^(https://.+):443$|^(http://.+):80$", r"\1\2", o) for o in origins]
-
-    @field_validator("jwt_secret", "privacy_secret")
-    @classmethod
-    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # A short HMAC secret is brute-forced offline from one token (RFC 7518 3.2), or from
-        # one suppression hash.
-        size = len(value.get_secret_value().encode()) if value is not None else None
-        if size is not None and size < 32:
-            raise ValueError(f"an HMAC secret needs at least 32 bytes, this one has {size}")
-        return value
-
-    @field_validator("jwt_jwks_url")
-    @classmethod
-    def _trusted_jwks_url(cls, value: str | None) -> str | None:
-        # Whoever can alter this answer can sign tokens: plain http only to this machine.
-        if value is None:
-            return value
-        parts = urlsplit(value)
-        if parts.scheme == "https" and parts.hostname:
-            return value
-        if parts.scheme == "http" and parts.hostname in LOOPBACK_NAMES:
-            return value
-        raise ValueError(
-            f"{value!r} is not an https URL (plain http is accepted to loopback only: "
-            "whoever alters the keys it answers can sign tokens)"
-        )
-
-    @field_validator("otlp_endpoint")
-    @classmethod
-    def _tracing_installed(cls, value: str | None) -> str | None:
-        if value:
-            if not re.fullmatch(r"https?://\S+", value):
-                raise ValueError(f"{value!r} is not an http(s) URL of an OTLP collector")
-            try:
-                import opentelemetry.exporter.otlp.proto.http  # noqa: F401
-                import opentelemetry.sdk  # noqa: F401
-            except ImportError:
-                raise ValueError(
-                    'traces need OpenTelemetry: pip install "membergraph[otel]"'
-                ) from None
-        return value
-
-    @field_validator("persisted_queries")
-    @classmethod
-    def _readable_manifest(cls, value: Path | None) -> Path | None:
-        if value is not None:
-            load_manifest(value)  # names what is wrong with the file
-        return value
-
     @model_validator(mode="after")
     def _allow_list_needs_a_manifest(self) -> Settings:
         if self.persisted_queries_only and self.persisted_queries is None:
@@ -376,16 +269,6 @@ class Settings(BaseSettings):
                 "(the manifest of the operations allowed)"
             )
         return self
-
-    @field_validator("host")
-    @classmethod
-    def _valid_host(cls, value: str) -> str:
-        if value != "localhost":
-            try:
-                ipaddress.ip_address(value)
-            except ValueError:
-                raise ValueError(f"{value!r} is not an IP address or 'localhost'") from None
-        return value
 
     @property
     def reference_time(self) -> datetime:

@@ -30,6 +30,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from membergraph._perf import gc_paused
+from membergraph.connectors import sqlite_rows as sql
 from membergraph.connectors.base import Mark, SourceConnector, SourceUnavailable
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import LineError, LoadReport, Owner
@@ -41,30 +42,6 @@ __all__ = ["SqliteLines", "SqliteSource", "folder_fingerprint"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS source_lines (
-    source TEXT NOT NULL, line_id TEXT NOT NULL, owner TEXT NOT NULL, body BLOB NOT NULL,
-    PRIMARY KEY (source, line_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS source_lines_owner ON source_lines (source, owner);
-CREATE TABLE IF NOT EXISTS source_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
--- A pushed line whose push is not done yet (identity, feed): written in the line's own
--- transaction, dropped when the push is; a start finishes what a killed process left.
-CREATE TABLE IF NOT EXISTS source_pending (
-    source TEXT NOT NULL, line_id TEXT NOT NULL, mark TEXT NOT NULL,
-    PRIMARY KEY (source, line_id)
-) WITHOUT ROWID;
-"""
-_CHUNK = 500
-_UPSERT = (
-    "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
-    " ON CONFLICT (source, line_id) DO UPDATE SET owner = excluded.owner, body = excluded.body"
-)
-_MARK = (
-    "INSERT INTO source_pending (source, line_id, mark) VALUES (?,?,?)"
-    " ON CONFLICT (source, line_id) DO UPDATE SET mark = excluded.mark"
-)
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -95,7 +72,7 @@ class SqliteLines:
         self._db: aiosqlite.Connection | None = None
         # Processes over one file push one at a time (none share an in-memory database).
         self.push_lock = PushLock(f"{self.path}-push.lock") if self.path != ":memory:" else None
-        self.shared = SharedTrips(self.run, _unavailable)
+        self.shared = SharedTrips(self.run, sql.unavailable)
         """A request's lookups of the four sources, in one trip to the thread."""
 
     async def open(self) -> None:
@@ -108,7 +85,7 @@ class SqliteLines:
             await self._db.execute(f"PRAGMA synchronous = {sync}")
             # Deleted lines are overwritten with zeros (an erased person leaves no bytes).
             await self._db.execute("PRAGMA secure_delete = ON")
-            await self._db.executescript(SCHEMA)
+            await self._db.executescript(sql.SCHEMA)
         except sqlite3.Error as exc:
             raise SourceUnavailable("sqlite", f"{self.path}: {exc}") from exc
 
@@ -133,7 +110,7 @@ class SqliteLines:
         try:
             return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
         except sqlite3.Error as exc:
-            raise _unavailable(exc) from exc
+            raise sql.unavailable(exc) from exc
 
     async def meta(self, key: str) -> str | None:
         row = await self.run(
@@ -159,7 +136,7 @@ class SqliteLines:
         try:
             yield
         finally:
-            await self.run(lambda db: db.executescript(SCHEMA))
+            await self.run(lambda db: db.executescript(sql.SCHEMA))
 
     async def empty(self) -> bool:
         """No line of any source (one row read, not a count of them all)."""
@@ -227,7 +204,7 @@ class SqliteSource(SourceConnector):
             return None
 
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
-        rows = await self.lines.shared.read(_by_owner, self.source.value, list(keys))
+        rows = await self.lines.shared.read(sql.by_owner, self.source.value, list(keys))
         found: dict[str, list[BaseModel]] = {}
         for owner, body in rows:
             line = self._parse(body)
@@ -239,7 +216,7 @@ class SqliteSource(SourceConnector):
         # Stored lines were validated and rendered by their model on the way in, so the fast
         # reader accepts them with the model's values (timestamps carry at most microseconds:
         # nothing to round); the model still answers for any it refuses.
-        rows = await self.lines.run(_by_owner, self.source.value, list(keys))
+        rows = await self.lines.run(sql.by_owner, self.source.value, list(keys))
         fast = fast_decoder(self.spec.model)
         found: dict[str, list[Any]] = {}
         with gc_paused(freeze=False):  # thousands of small objects, no cycle among them
@@ -255,7 +232,7 @@ class SqliteSource(SourceConnector):
     async def scan(self) -> AsyncIterator[BaseModel]:
         after = ""
         while True:
-            rows = await self.lines.run(_page, self.source.value, after)
+            rows = await self.lines.run(sql.page, self.source.value, after)
             for line_id, body in rows:
                 # Not counted into ``report``: that is what loading the file found.
                 line = self._parse(body)
@@ -279,16 +256,16 @@ class SqliteSource(SourceConnector):
             try:
                 stored = {
                     line_id: parsed
-                    for line_id, body in _by_id(db, self.source.value, ids)
+                    for line_id, body in sql.by_id(db, self.source.value, ids)
                     if (parsed := self._parse(body)) is not None
                 }
                 outcomes, changed = self.sort_out(lines, stored, mark)
                 db.executemany(
-                    _UPSERT,
+                    sql.UPSERT,
                     [(source, self.line_id(line), owner, render(line)) for line, owner in changed],
                 )
                 marks = self.marks(lines, outcomes)
-                db.executemany(_MARK, [(source, i, m) for i, m in marks.items()])
+                db.executemany(sql.MARK, [(source, i, m) for i, m in marks.items()])
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -304,33 +281,24 @@ class SqliteSource(SourceConnector):
         if self.lines.push_lock is None:
             return []
         source = self.source.value
-        marked = await self.lines.run(
-            lambda db: db.execute(
-                "SELECT 1 FROM source_pending WHERE source = ? LIMIT 1", (source,)
-            ).fetchone()
-        )
+        marked = await self.lines.run(sql.any_pending, source)
         # Under the push lock no other process is pushing: any mark is a push's left over.
         return await self.unsettled() if marked else []
 
     async def by_id(self, ids: Sequence[str]) -> dict[str, BaseModel]:
         """The stored version of each line id held (ids not held are left out)."""
-        rows = await self.lines.run(_by_id, self.source.value, sorted(set(ids)))
+        rows = await self.lines.run(sql.by_id, self.source.value, sorted(set(ids)))
         return {line_id: line for line_id, body in rows if (line := self._parse(body)) is not None}
 
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
         # A stored line that no longer validates is logged by _parse and left unannounced.
-        rows = await self.lines.run(_pending, self.source.value)
+        rows = await self.lines.run(sql.pending, self.source.value)
         return [(line, mark) for body, mark in rows if (line := self._parse(body)) is not None]
 
     async def settle(self, marks: Sequence[tuple[str, str]]) -> None:
         if marks:
             source = self.source.value
-            await self.lines.run(
-                lambda db: db.executemany(
-                    "DELETE FROM source_pending WHERE source = ? AND line_id = ? AND mark = ?",
-                    [(source, i, m) for i, m in marks],
-                )
-            )
+            await self.lines.run(sql.settle, source, list(marks))
 
     async def put(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
         """Write ``(line id, owner, JSON)`` rows as they are (a first load of lines already
@@ -340,76 +308,4 @@ class SqliteSource(SourceConnector):
         # the later of two rows with one id is still written last.
         ordered = sorted(rows, key=itemgetter(0))
 
-        def write(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.executemany(
-                    _UPSERT,
-                    ((self.source.value, i, o, b) for i, o, b in ordered),
-                )
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
-        await self.lines.run(write)
-
-
-def _unavailable(exc: Exception) -> Exception:
-    """A driver's error as the source failure callers know (others as they are)."""
-    return SourceUnavailable("sqlite", str(exc)) if isinstance(exc, sqlite3.Error) else exc
-
-
-def _by_owner(db: sqlite3.Connection, source: str, keys: list[str]) -> list[tuple[str, bytes]]:
-    # Without statistics SQLite prefers the primary key's (source, ...) range, which holds
-    # the bodies, to the owner index: it then reads every line of the source per lookup.
-    table = "source_lines INDEXED BY source_lines_owner"
-    return _where_in(db, "owner, body", "owner", source, keys, " ORDER BY owner, line_id", table)
-
-
-def _by_id(db: sqlite3.Connection, source: str, ids: list[str]) -> list[tuple[str, bytes]]:
-    return _where_in(db, "line_id, body", "line_id", source, ids)
-
-
-def _where_in(  # noqa: PLR0917
-    db: sqlite3.Connection,
-    columns: str,
-    column: str,
-    source: str,
-    keys: list[str],
-    then: str = "",
-    table: str = "source_lines",
-) -> list[tuple[str, bytes]]:
-    """``columns`` of a source's lines whose ``column`` is one of ``keys`` (chunked: SQLite
-    caps a statement's variables)."""
-    rows: list[tuple[str, bytes]] = []
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows += db.execute(
-            f"SELECT {columns} FROM {table} WHERE source = ? AND {column} IN ({marks}){then}",
-            (source, *chunk),
-        ).fetchall()
-    return rows
-
-
-def _pending(db: sqlite3.Connection, source: str) -> list[tuple[bytes, str]]:
-    # A mark whose line is gone (erased since) has nothing left to finish.
-    db.execute(
-        "DELETE FROM source_pending WHERE source = ? AND NOT EXISTS (SELECT 1 FROM source_lines"
-        " l WHERE l.source = source_pending.source AND l.line_id = source_pending.line_id)",
-        (source,),
-    )
-    return db.execute(
-        "SELECT l.body, p.mark FROM source_pending p JOIN source_lines l"
-        " ON l.source = p.source AND l.line_id = p.line_id WHERE p.source = ?",
-        (source,),
-    ).fetchall()
-
-
-def _page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, bytes]]:
-    return db.execute(
-        "SELECT line_id, body FROM source_lines WHERE source = ? AND line_id > ?"
-        " ORDER BY line_id LIMIT 5000",
-        (source, after),
-    ).fetchall()
+        await self.lines.run(sql.put, self.source.value, ordered)

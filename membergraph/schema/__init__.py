@@ -22,6 +22,7 @@ from strawberry.schema.name_converter import NameConverter
 from membergraph.resolvers.errors import store_unavailable
 from membergraph.schema.cost import QueryCost
 from membergraph.schema.entities import FederatedSchema
+from membergraph.schema.facts import BIG_INT, BigInt
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import MemberChanged, Mutation, Subscription
 from membergraph.schema.operation import NamedOperationParser
@@ -30,7 +31,7 @@ from membergraph.schema.query import Query
 from membergraph.schema.released import ReleasedExecutionContext
 from membergraph.schema.spread import LimitedValidation
 from membergraph.schema.suggestions import MatchSuggestion, SuggestionMutation, SuggestionQuery
-from membergraph.schema.types import BIG_INT, BigInt, IdentityEvent
+from membergraph.schema.types import IdentityEvent
 
 __all__ = ["build_schema", "print_sdl"]
 

@@ -20,8 +20,9 @@ from membergraph.identity.store.metrics_port import (
 from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.paging import Page
 from membergraph.schema.enums import PurchaseChannel, Source
+from membergraph.schema.facts import BigInt, PageInfo, page_info
 from membergraph.schema.insights import Channel, Segment
-from membergraph.schema.types import BigInt, IdentityEvent, PageInfo, _page_info, identity_event
+from membergraph.schema.types import IdentityEvent, identity_event
 from membergraph.settings import Settings
 
 __all__ = [
@@ -270,6 +271,6 @@ class IdentityConflictConnection:
 def conflict_connection(page: Page[Any]) -> IdentityConflictConnection:
     return IdentityConflictConnection(
         edges=[IdentityConflictEdge(cursor=c, node=identity_event(e)) for c, e in page.items],
-        page_info=_page_info(page),
+        page_info=page_info(page),
         total_count=page.total,
     )

@@ -9,8 +9,8 @@ import strawberry
 
 from membergraph.insights.segment_words import DESCRIPTIONS
 from membergraph.schema.enums import ActivityKind, Source
+from membergraph.schema.facts import BigInt, CallInteraction, PageInfo, Transaction, WebEvent
 from membergraph.schema.permissions import MaskPII
-from membergraph.schema.types import BigInt, CallInteraction, PageInfo, Transaction, WebEvent
 
 
 @strawberry.enum(

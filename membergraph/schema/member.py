@@ -14,6 +14,16 @@ from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
 from membergraph.resolvers.paging import Page
 from membergraph.schema.enums import Source
+from membergraph.schema.facts import (
+    BigInt,
+    CallInteraction,
+    Loyalty,
+    PageInfo,
+    TransactionConnection,
+    TransactionEdge,
+    WebEvent,
+    page_info,
+)
 from membergraph.schema.insights import (
     ActivityConnection,
     ActivityEdge,
@@ -27,22 +37,14 @@ from membergraph.schema.insights import (
     Segment,
 )
 from membergraph.schema.types import (
-    BigInt,
-    CallInteraction,
     Ctx,
     Identifier,
     IdentifierKind,
     IdentityEvent,
     Link,
-    Loyalty,
-    PageInfo,
     Profile,
     Record,
     RecordRefInput,
-    TransactionConnection,
-    TransactionEdge,
-    WebEvent,
-    _page_info,
     as_record,
     identity_event,
 )
@@ -121,7 +123,7 @@ class Member:
         page = await R.transactions(info.context, root, first, after)
         return TransactionConnection(
             edges=[TransactionEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
-            page_info=_page_info(page),
+            page_info=page_info(page),
             total_count=page.total,
         )
 
@@ -202,7 +204,7 @@ class Member:
         page = await I.activity(info.context, root, first, after)
         return ActivityConnection(
             edges=[ActivityEdge(cursor=c, node=_item(n)) for c, n in page.items],
-            page_info=_page_info(page),
+            page_info=page_info(page),
             total_count=page.total,
         )
 
@@ -265,6 +267,6 @@ def member_connection(page: Page[R.MemberView]) -> MemberConnection:
     return MemberConnection(
         # Resolvers hand back domain objects; Strawberry reads the Member fields off them.
         edges=[MemberEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
-        page_info=_page_info(page),
+        page_info=page_info(page),
         total_count=page.total,
     )

@@ -12,6 +12,7 @@ import strawberry
 from membergraph.identity.feed import FeedEntry
 from membergraph.resolvers import steward as S
 from membergraph.schema.enums import Source
+from membergraph.schema.facts import PageInfo
 from membergraph.schema.member import Member
 from membergraph.schema.permissions import (
     AcrossMembers,
@@ -19,7 +20,7 @@ from membergraph.schema.permissions import (
     OwnMemberArgument,
     requires,
 )
-from membergraph.schema.types import Ctx, PageInfo, RecordRefInput
+from membergraph.schema.types import Ctx, RecordRefInput
 
 
 def _ref(ref: RecordRefInput) -> tuple[str, str]:

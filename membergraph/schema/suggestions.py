@@ -9,10 +9,11 @@ from strawberry.permission import BasePermission
 
 from membergraph.identity.steward_suggestions import MemberSuggestion
 from membergraph.resolvers import steward as S
+from membergraph.schema.facts import PageInfo
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import DryRun, Reason
 from membergraph.schema.permissions import AcrossMembers, MaskPII, requires
-from membergraph.schema.types import Ctx, PageInfo, Record, RecordRefInput, as_record
+from membergraph.schema.types import Ctx, Record, RecordRefInput, as_record
 
 __all__ = ["SuggestionMutation", "SuggestionQuery"]
 

@@ -1,0 +1,120 @@
+"""The source table's statements, run in the connection's thread (see :mod:`.sqlite`).
+
+Each function takes the ``sqlite3`` connection first, as :meth:`.sqlite.SqliteLines.run`
+calls it: one hop to the thread, any number of statements.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from membergraph.connectors.base import SourceUnavailable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS source_lines (
+    source TEXT NOT NULL, line_id TEXT NOT NULL, owner TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (source, line_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS source_lines_owner ON source_lines (source, owner);
+CREATE TABLE IF NOT EXISTS source_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- A pushed line whose push is not done yet (identity, feed): written in the line's own
+-- transaction, dropped when the push is; a start finishes what a killed process left.
+CREATE TABLE IF NOT EXISTS source_pending (
+    source TEXT NOT NULL, line_id TEXT NOT NULL, mark TEXT NOT NULL,
+    PRIMARY KEY (source, line_id)
+) WITHOUT ROWID;
+"""
+_CHUNK = 500
+UPSERT = (
+    "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
+    " ON CONFLICT (source, line_id) DO UPDATE SET owner = excluded.owner, body = excluded.body"
+)
+MARK = (
+    "INSERT INTO source_pending (source, line_id, mark) VALUES (?,?,?)"
+    " ON CONFLICT (source, line_id) DO UPDATE SET mark = excluded.mark"
+)
+
+
+def unavailable(exc: Exception) -> Exception:
+    """A driver's error as the source failure callers know (others as they are)."""
+    return SourceUnavailable("sqlite", str(exc)) if isinstance(exc, sqlite3.Error) else exc
+
+
+def by_owner(db: sqlite3.Connection, source: str, keys: list[str]) -> list[tuple[str, bytes]]:
+    # Without statistics SQLite prefers the primary key's (source, ...) range, which holds
+    # the bodies, to the owner index: it then reads every line of the source per lookup.
+    table = "source_lines INDEXED BY source_lines_owner"
+    return _where_in(db, "owner, body", "owner", source, keys, " ORDER BY owner, line_id", table)
+
+
+def by_id(db: sqlite3.Connection, source: str, ids: list[str]) -> list[tuple[str, bytes]]:
+    return _where_in(db, "line_id, body", "line_id", source, ids)
+
+
+def _where_in(  # noqa: PLR0917
+    db: sqlite3.Connection,
+    columns: str,
+    column: str,
+    source: str,
+    keys: list[str],
+    then: str = "",
+    table: str = "source_lines",
+) -> list[tuple[str, bytes]]:
+    """``columns`` of a source's lines whose ``column`` is one of ``keys`` (chunked: SQLite
+    caps a statement's variables)."""
+    rows: list[tuple[str, bytes]] = []
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows += db.execute(
+            f"SELECT {columns} FROM {table} WHERE source = ? AND {column} IN ({marks}){then}",
+            (source, *chunk),
+        ).fetchall()
+    return rows
+
+
+def pending(db: sqlite3.Connection, source: str) -> list[tuple[bytes, str]]:
+    # A mark whose line is gone (erased since) has nothing left to finish.
+    db.execute(
+        "DELETE FROM source_pending WHERE source = ? AND NOT EXISTS (SELECT 1 FROM source_lines"
+        " l WHERE l.source = source_pending.source AND l.line_id = source_pending.line_id)",
+        (source,),
+    )
+    return db.execute(
+        "SELECT l.body, p.mark FROM source_pending p JOIN source_lines l"
+        " ON l.source = p.source AND l.line_id = p.line_id WHERE p.source = ?",
+        (source,),
+    ).fetchall()
+
+
+def page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, bytes]]:
+    return db.execute(
+        "SELECT line_id, body FROM source_lines WHERE source = ? AND line_id > ?"
+        " ORDER BY line_id LIMIT 5000",
+        (source, after),
+    ).fetchall()
+
+
+def any_pending(db: sqlite3.Connection, source: str) -> bool:
+    """Whether a push of ``source`` left a mark (one row read)."""
+    row = db.execute("SELECT 1 FROM source_pending WHERE source = ? LIMIT 1", (source,)).fetchone()
+    return row is not None
+
+
+def settle(db: sqlite3.Connection, source: str, marks: list[tuple[str, str]]) -> None:
+    """Drop the marks of pushes that are done (a mark rewritten since by a newer push stays)."""
+    db.executemany(
+        "DELETE FROM source_pending WHERE source = ? AND line_id = ? AND mark = ?",
+        [(source, i, m) for i, m in marks],
+    )
+
+
+def put(db: sqlite3.Connection, source: str, rows: list[tuple[str, str, bytes]]) -> None:
+    """Write ``(line id, owner, JSON)`` rows in one transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.executemany(UPSERT, ((source, i, o, b) for i, o, b in rows))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
