@@ -36,6 +36,7 @@ from membergraph.http_rules import (
 )
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.resolvers.context import Gateway, RequestContext
+from membergraph.resolvers.errors import over_time_budget
 from membergraph.response_cache import HttpResponseCache
 from membergraph.subscriptions import TransportWS
 
@@ -147,11 +148,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             async with asyncio.timeout(self.timeout):
                 return await super().execute_operation(*args, **kwargs)
         except TimeoutError:
-            error = GraphQLError(
-                f"the request took longer than {self.timeout:g} s",
-                extensions={"code": "TIMEOUT"},
-            )
-            return ExecutionResult(data=None, errors=[error])
+            return ExecutionResult(data=None, errors=[over_time_budget(self.timeout)])
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> RequestContext:
         gateway: Gateway = self.starlette.state.gateway

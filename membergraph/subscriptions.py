@@ -5,6 +5,7 @@ A browser cannot set a WebSocket's headers, so the credential may come in ``conn
 authenticated by a JWT lives no longer than the token: at its ``exp`` it closes with 4401.
 Persisted queries hold here as over HTTP: in allow-list mode an operation the manifest does
 not list is answered with an ``error`` message, and a hash alone runs its registered text.
+A query or mutation sent over the socket has the time budget it has over HTTP.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
     SubscribeMessage,
 )
+from strawberry.types.graphql import OperationType
 
 from membergraph.auth import ANONYMOUS, InvalidToken, KeysUnavailable
 from membergraph.persisted import PersistedQueryError
 from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.errors import over_time_budget
+from membergraph.schema.operation import operation_type
 
 __all__ = ["OriginRefusalNamesTheSetting", "TransportWS"]
 
@@ -85,6 +90,24 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 return
             message = {**message, "payload": {**payload, "query": query}}
         await super().handle_subscribe(message)
+
+    async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        # A subscription lives as long as its client wants; a query or a mutation has the
+        # request's time budget, as over HTTP, and past it answers TIMEOUT, then completes.
+        kind = operation_type(operation.query, operation.operation_name)
+        if kind is OperationType.SUBSCRIPTION:
+            await super().run_operation(operation)
+            return
+        budget = self.view.timeout
+        try:
+            async with asyncio.timeout(budget):
+                await super().run_operation(operation)
+        except TimeoutError:
+            error = over_time_budget(budget).formatted
+            await operation.send_operation_message(
+                {"id": operation.id, "type": "next", "payload": {"data": None, "errors": [error]}}
+            )
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
     async def send_message(self, message: Message) -> None:
         # Errors carry the codes clients switch on, as over HTTP.

@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from membergraph.connectors.base import ConnectorError, SourceTimeout
 from membergraph.identity.store import StoreError
 
-__all__ = ["CodedError", "bad_input", "source_failed", "store_unavailable"]
+__all__ = ["CodedError", "bad_input", "over_time_budget", "source_failed", "store_unavailable"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,12 @@ class CodedError(GraphQLError):
 def bad_input(message: str, **extensions: object) -> CodedError:
     """The request asked for something malformed: a bad identifier, cursor or page size."""
     return CodedError(message, "BAD_USER_INPUT", **extensions)
+
+
+def over_time_budget(seconds: float) -> CodedError:
+    """A request ran past its time budget (``MEMBERGRAPH_REQUEST_TIMEOUT``), over HTTP or
+    WebSocket: answered ``TIMEOUT`` rather than leaving the client waiting."""
+    return CodedError(f"the request took longer than {seconds:g} s", "TIMEOUT")
 
 
 def source_failed(error: ConnectorError) -> CodedError:

@@ -25,7 +25,7 @@ from membergraph.schema.entities import FederatedSchema
 from membergraph.schema.facts import BIG_INT, BigInt
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import MemberChanged, Mutation, Subscription
-from membergraph.schema.operation import NamedOperationParser
+from membergraph.schema.operation import MAX_TOKENS, NamedOperationParser
 from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
 from membergraph.schema.released import ReleasedExecutionContext
@@ -93,7 +93,7 @@ def _should_mask(error: GraphQLError) -> bool:
 def build_schema(  # noqa: PLR0913 (each limit is its own setting)
     max_depth: int = 10,
     max_aliases: int = 30,
-    max_tokens: int = 5000,
+    max_tokens: int = MAX_TOKENS,
     max_cost: int = 50_000,
     *,
     introspection: bool = True,

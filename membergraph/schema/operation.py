@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from graphql import OperationDefinitionNode
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import ParserCache
 from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.types.graphql import OperationType
 
-__all__ = ["NamedOperationParser", "UnnamedOperation"]
+__all__ = ["MAX_TOKENS", "NamedOperationParser", "UnnamedOperation", "operation_type"]
+
+MAX_TOKENS = 5000
+"""Tokens a document may hold (Strawberry's ``MaxTokensLimiter``): parsing stops past them."""
 
 
 class UnnamedOperation(CannotGetOperationTypeError):
@@ -49,3 +53,29 @@ class NamedOperationParser(ParserCache):
                     [o.name.value if o.name else "anonymous" for o in operations]
                 )
         yield
+
+
+_PARSER = NamedOperationParser()
+
+
+def operation_type(
+    query: object, operation_name: object, max_tokens: int = MAX_TOKENS
+) -> OperationType | None:
+    """Which kind of operation a request runs, or None when that is not known before it
+    runs: the document does not parse (within ``max_tokens``), names no such operation, or
+    holds several and the request names none. Read through the parser cache the schema
+    uses, with the schema's token bound, so the document is parsed once for both."""
+    if not isinstance(query, str) or not (
+        operation_name is None or isinstance(operation_name, str)
+    ):
+        return None
+    try:
+        document = _PARSER.cached_parse_document(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1:
+        return None
+    return OperationType(operations[0].operation.value)
