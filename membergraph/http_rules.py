@@ -1,7 +1,8 @@
 """GraphQL-over-HTTP rules Strawberry's view leaves to us, as pure ASGI middleware.
 
 On ``/graphql``: a body over the limit is 413, a POST that is not JSON is 415 (Strawberry
-says 400), an ``Accept`` header that admits no media type we can answer is 406.
+says 400), an ``Accept`` header that admits no media type we can answer is 406, a HEAD is
+answered as its GET would be, without the body.
 Every refusal is JSON with ``errors[].extensions.code`` (:func:`send_error`, which the
 GraphQL view uses too), logged in one line; :func:`decode_json` is how request JSON is read.
 """
@@ -106,6 +107,10 @@ class GraphQLHttpRules:
         if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            # GET without its body (RFC 9110 9.3.2): the same checks, status and headers
+            # (ETag, Content-Length, a 304 too). Strawberry's view knows GET and POST only.
+            scope, send = {**scope, "method": "GET"}, _headers_only(send)
         headers = named_headers(scope, _READ)
         accept = headers.get("accept", "")
         if accept.strip() and not _answerable(accept, scope["method"]):
@@ -161,6 +166,17 @@ class GraphQLHttpRules:
         except _TooLarge:
             if not started:
                 await send_error(send, 413, f"request body over {self.max_body} bytes")
+
+
+def _headers_only(send: Send) -> Send:
+    """``send`` for a HEAD request: the answer's status and headers, an empty body."""
+
+    async def without_body(message: Message) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            message = {**message, "body": b""}
+        await send(message)
+
+    return without_body
 
 
 def _is_mutation(query_string: bytes) -> bool:

@@ -125,20 +125,20 @@ class HttpResponseCache:
         if not body:
             return response
         etag = None
+        media_type = response.headers.get("content-type", "application/json")
         if (
             ticket.key is not None
             and ticket.plan.cacheable
             and not ticket.reads.untagged
             and b'"errors"' not in body  # a partial answer (a source down) is not kept
         ):
-            media_type = response.headers.get("content-type", "application/json")
             kept = self.cache.put(ticket.key, body, media_type, ticket.reads.members, ticket.since)
             etag = kept.etag if kept else None
         if request.method != "GET":
             return response
         if etag is None:
-            etag = etag_of(body)
-        return self._answer(request, body, response.headers["content-type"], etag, response)
+            etag = etag_of(body, media_type)
+        return self._answer(request, body, media_type, etag, response)
 
     def _answer(
         self,

@@ -96,7 +96,9 @@ class ResponseCache:
             return None
         if key in self._entries:
             self._drop(key)
-        entry = Entry(body, media_type, etag_of(body), tags, self.clock() + self.ttl_s, size)
+        entry = Entry(
+            body, media_type, etag_of(body, media_type), tags, self.clock() + self.ttl_s, size
+        )
         self._entries[key] = entry
         self.bytes += size
         for member in tags:
@@ -164,5 +166,10 @@ class CacheFigures(Collector):
         )
 
 
-def etag_of(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+def etag_of(body: bytes, media_type: str) -> str:
+    """The entity tag of an answer: its bytes and its media type (the same bytes sent as
+    ``application/json`` and as ``application/graphql-response+json`` are two
+    representations, RFC 9110 8.8.3, and a cache holding one must not answer the other)."""
+    digest = hashlib.blake2b(body, digest_size=12)
+    digest.update(b"\0" + media_type.encode())
+    return '"' + digest.hexdigest() + '"'

@@ -26,6 +26,7 @@ KEYS = {
     "pii-reader-key-000000001": {"name": "dpo", "scopes": ["profile:read", "pii:read"]},
 }
 MASKED, UNMASKED = "personalization-key-0001", "pii-reader-key-000000001"
+GRAPHQL_JSON = "application/graphql-response+json"
 CONTACT = {
     "contact_id": "C-CACHE",
     "first_name": "Cas",
@@ -204,6 +205,63 @@ def test_a_get_has_an_etag_and_a_matching_one_answers_304_until_the_member_chang
     client.ingest("transactions", _purchase(2, 5))
     changed = client.http.get("/graphql", params=params, headers=tag)
     assert changed.status_code == 200 and changed.headers["etag"] != first.headers["etag"]
+
+
+def _profile_params() -> dict[str, str]:
+    return {
+        "query": PROFILE,
+        "variables": orjson.dumps({"e": "cas.che@cheshire-cats.net"}).decode(),
+    }
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "cache-off"])
+def test_each_media_type_has_its_own_etag(
+    keyed: Settings, connect: Callable[..., Client], cached: bool
+) -> None:
+    # Given one GET asked as plain JSON and as the GraphQL-over-HTTP media type
+    sized = keyed if cached else keyed.model_copy(update={"response_cache_entries": 0})
+    with serving(create_app(sized)) as served:
+        client = connect(served)
+        spec, plain = "application/graphql-response+json", "application/json"
+        answers = {
+            kind: client.http.get("/graphql", params=_profile_params(), headers={"accept": kind})
+            for kind in (spec, plain)
+        }
+        # Then each is its own representation: its own media type and ETag, varying by Accept
+        assert {k: a.headers["content-type"] for k, a in answers.items()} == {
+            spec: spec,
+            plain: plain,
+        }
+        assert answers[spec].headers["etag"] != answers[plain].headers["etag"]
+        assert all("Accept" in a.headers["vary"].split(", ") for a in answers.values())
+        # and one's tag does not revalidate the other (a cache would serve the wrong type)
+        crossed = {"accept": plain, "if-none-match": answers[spec].headers["etag"]}
+        assert (
+            client.http.get("/graphql", params=_profile_params(), headers=crossed).status_code
+            == 200
+        )
+        same = {"accept": plain, "if-none-match": answers[plain].headers["etag"]}
+        assert (
+            client.http.get("/graphql", params=_profile_params(), headers=same).status_code == 304
+        )
+
+
+def test_head_answers_as_get_without_a_body(address: str, connect: Callable[..., Client]) -> None:
+    client = connect(address)
+    got = client.http.get("/graphql", params=_profile_params())
+    # When the same request is sent as HEAD
+    head = client.http.head("/graphql", params=_profile_params())
+    # Then it has GET's status and headers, and no body
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-type", "content-length", "etag", "cache-control", "vary"):
+        assert head.headers[name] == got.headers[name], name
+    tag = {"if-none-match": got.headers["etag"]}
+    assert client.http.head("/graphql", params=_profile_params(), headers=tag).status_code == 304
+    # and GET's refusals: a mutation is 405, a query that does not parse 400 with its code
+    mutation = client.http.head("/graphql", params={"query": "mutation { __typename }"})
+    assert mutation.status_code == 405 and mutation.headers["allow"] == "POST"
+    broken = client.http.head("/graphql", params={"query": "{"}, headers={"accept": GRAPHQL_JSON})
+    assert broken.status_code == 400 and broken.content == b""
 
 
 def test_an_answer_cached_on_one_process_is_dropped_by_a_purchase_through_another(
