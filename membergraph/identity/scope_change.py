@@ -68,6 +68,9 @@ class Adjustments:
     event (:mod:`~membergraph.identity.steward_record`), which ``undo`` reverses."""
     said: dict[str, Any] = field(default_factory=dict)  # more for that event's evidence
     anchor: RecordKey | None = None  # the event goes to this record's member's history
+    home: str | None = None
+    """The member whose history gets the event when the change leaves it live, before the
+    anchor's: an undo goes beside the change it undoes."""
 
 
 async def apply_scope(
@@ -240,6 +243,7 @@ async def _change(
                 adjust.reason,
                 adjust.said,
                 adjust.anchor,
+                adjust.home,
             )
             change.events.extend([marker] if marker is not None else [])
         result = ApplyResult(members=len(resolution.components), assignments=change.assignments)

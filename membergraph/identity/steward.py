@@ -24,13 +24,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import product
+from typing import Any
 
 from membergraph.identity.closure import Closure
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
+from membergraph.identity.steward_record import merge_sides, undone_events
 from membergraph.identity.store.port import IdentityEvent, ScopeState
 
-__all__ = ["Preview", "StewardError", "link_records", "split_member", "undo_merge"]
+__all__ = [
+    "Preview",
+    "StewardError",
+    "already_undone",
+    "link_records",
+    "split_member",
+    "undo_merge",
+]
 
 MAX_SPLIT_RECORDS = 1000
 
@@ -49,6 +58,15 @@ class StewardError(ValueError):
         self.code = code
         self.members = list(members)  # the members concerned (e.g. the one a link would strip)
         self.records = list(records)  # ``source:key`` of the records concerned
+
+
+def already_undone(event: IdentityEvent, by: int) -> StewardError:
+    """The refusal of an undo of an event undone since (by event ``by``)."""
+    return StewardError(
+        f"event {event.id} ({event.kind} by {event.actor}) was undone by event {by}; "
+        f"to make the change again, undo event {by}",
+        "ALREADY_UNDONE",
+    )
 
 
 @dataclass(slots=True)
@@ -299,18 +317,21 @@ async def undo_merge(
         event = await service.store.event(event_id)
         if event is None or event.kind != "merged":
             raise StewardError(f"event {event_id} is not a merge", "NOT_FOUND")
-        merged: list[RecordKey] = [(r[0], r[1]) for r in event.evidence.get("merged_records", [])]
-        into: list[RecordKey] = [(r[0], r[1]) for r in event.evidence.get("into_records", [])]
+        [history] = await service.store.member_events([event.member_id])
+        undone_by = undone_events(history).get(event_id)
+        if undone_by is not None:
+            raise already_undone(event, undone_by)
+        merged, into = merge_sides(event)
         members = await service.store.assignments([*merged, *into])
         merged = [r for r in merged if r in members]
         into = [r for r in into if r in members]
         now_together = {members[r] for r in merged} & {members[r] for r in into}
         if not merged or not into or not now_together:
-            # Undone before (or split since): nothing joins the two sides any more.
-            ids = sorted({members[r] for r in [*merged, *into]})
-            if preview is not None:
-                preview.fill(await as_is(service, ids), ids)
-            return ids
+            raise StewardError(
+                f"event {event_id} (merged by {event.actor}): its two sides are apart already "
+                "(split or undone since), so there is nothing to undo",
+                "ALREADY_UNDONE",
+            )
         marker = IdentityEvent(
             event.member_id,
             "unmerged",
@@ -330,6 +351,7 @@ async def undo_merge(
             free_leaves=True,
             preview=preview,
             action="undo_merge",
+            said={"undoes": event_id},
         )
 
 
@@ -343,6 +365,7 @@ async def _cut(
     free_leaves: bool = False,
     preview: Preview | None = None,
     action: str = "split",
+    said: dict[str, Any] | None = None,
 ) -> list[str]:
     """Keep ``side`` and ``other`` apart: drop the stewards' links between them and forbid
     every pair that could join them again.
@@ -367,6 +390,7 @@ async def _cut(
             reason=reason,
             events=list(events),
             action=action,
+            said=said or {},
             anchor=other[0] if other else None,
         )
         return await service.apply_scope(

@@ -16,7 +16,15 @@ from typing import Any
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.port import IdentityEvent, ScopeState
 
-__all__ = ["STEWARD", "Constraints", "records_of", "steward_event"]
+__all__ = [
+    "STEWARD",
+    "Constraints",
+    "merge_sides",
+    "parted_merges",
+    "records_of",
+    "steward_event",
+    "undone_events",
+]
 
 STEWARD = "steward"
 Pair = tuple[RecordKey, RecordKey]
@@ -40,10 +48,12 @@ def steward_event(
     reason: str | None,
     extra: Mapping[str, Any],
     anchor: RecordKey | None = None,
+    home: str | None = None,
 ) -> IdentityEvent | None:
     """The ``steward`` event of a change, from what it asked and what the store held: only
     the links and cannot-links it really dropped or lifted are listed (None: no member). It
-    goes to the history of ``anchor``'s member (the member a steward acted on)."""
+    goes to the history of ``home`` when the change leaves that member live (an undo, beside
+    the change it undoes), else of ``anchor``'s member (the member a steward acted on)."""
     dropped = [
         [list(link.a), list(link.b), link.evidence]
         for link in state.active
@@ -60,7 +70,8 @@ def steward_event(
     members = sorted({member_of[r] for r in refs if r in member_of})
     if not members:
         return None
-    home = member_of.get(anchor, members[0]) if anchor is not None else members[0]
+    if home is None or home not in members:
+        home = member_of.get(anchor, members[0]) if anchor is not None else members[0]
     return IdentityEvent(
         home,
         STEWARD,
@@ -85,3 +96,51 @@ def records_of(evidence: Mapping[str, Any]) -> list[RecordKey]:
         for item in evidence.get(name, []):
             found.update(((item[0][0], item[0][1]), (item[1][0], item[1][1])))
     return sorted(found)
+
+
+def undone_events(events: Iterable[IdentityEvent]) -> dict[int, int]:
+    """The events among ``events`` (a history) an undo took back and that stay undone: each
+    with the id of that undo. An undo undone in turn gives its change back, which may then be
+    undone again. A merge's undo is its ``unmerged`` marker (with the ``steward`` event
+    written beside it, which says so in ``undoes``)."""
+    undoes: dict[int, int] = {}  # an undo → the event it took back
+    marked: dict[int, int] = {}  # a merge → its unmerged marker
+    for event in events:
+        target = event.evidence.get("undoes") if event.kind == STEWARD else None
+        if event.kind == "unmerged":
+            target = event.evidence.get("event_id")
+            if isinstance(target, int) and event.id is not None:
+                marked.setdefault(target, event.id)
+        elif isinstance(target, int) and event.id is not None:
+            undoes[event.id] = target
+    undone: dict[int, int] = {}
+    for undo_id in sorted(undoes, reverse=True):  # newest first: an undo undone counts not
+        if undo_id not in undone:
+            undone.setdefault(undoes[undo_id], undo_id)
+    # A merge undone before its undo said `undoes` (older stores): the marker alone.
+    taken_back = set(undoes.values())
+    undone.update({m: u for m, u in marked.items() if m not in taken_back})
+    return undone
+
+
+def merge_sides(event: IdentityEvent) -> tuple[list[RecordKey], list[RecordKey]]:
+    """A ``merged`` event's two sides: the records merged away and those merged into."""
+    merged, into = (
+        [(r[0], r[1]) for r in event.evidence.get(side, [])]
+        for side in ("merged_records", "into_records")
+    )
+    return merged, into
+
+
+def parted_merges(events: Iterable[IdentityEvent], held: Iterable[RecordKey]) -> set[int]:
+    """The merges among ``events`` (a member's history) whose two sides that member, holding
+    ``held``, no longer joins: split or undone since, by whatever change. Nothing is left
+    for an undo of them to part."""
+    records = set(held)
+    return {
+        event.id
+        for event in events
+        if event.kind == "merged"
+        and event.id is not None
+        and not all(records.intersection(side) for side in merge_sides(event))
+    }

@@ -6,7 +6,8 @@ and resolves again: the partition is the one the constraints had before, whateve
 change was (a link, a move, a split, an undone merge, an accepted or rejected suggestion,
 an undo). A later steward change touching the same records may rest on it: the undo is then
 refused with ``LATER_CHANGES_DEPEND`` naming those events (undo them first, newest first).
-An undo already made answers the members as they are.
+An event undone stays undone (:func:`undone_events`): undoing it again is refused with
+``ALREADY_UNDONE`` naming the undo, which is itself a change that can be undone (a redo).
 
 Only those two kinds are changes a person can take back (:func:`undoable`). The rules' own
 decisions (``linked``, ``unlinked``, ``conflict``, ...) are not: a split parts what the rules
@@ -23,12 +24,12 @@ from membergraph.identity.service import Adjustments, ApplyResult, IdentityServi
 from membergraph.identity.steward import (
     Preview,
     StewardError,
-    as_is,
+    already_undone,
     require_reason,
     scope_of,
     undo_merge,
 )
-from membergraph.identity.steward_record import STEWARD, records_of
+from membergraph.identity.steward_record import STEWARD, records_of, undone_events
 from membergraph.identity.store.port import IdentityEvent
 
 __all__ = ["undo_event", "undoable"]
@@ -76,6 +77,7 @@ def _inverse(event: IdentityEvent, reason: str) -> Adjustments:
         action="undo",
         said={"undoes": event.id, "anchor": said.get("anchor")},
         anchor=_ref(said["anchor"]) if said.get("anchor") else None,
+        home=event.member_id,
     )
 
 
@@ -113,8 +115,8 @@ async def undo_event(
 
     Raises:
         StewardError: ``NOT_FOUND`` (no such event), ``NOT_UNDOABLE`` (an event of another
-            kind, see :func:`undoable`), ``LATER_CHANGES_DEPEND`` (a later steward change
-            touches the same records).
+            kind, see :func:`undoable`), ``ALREADY_UNDONE`` (undone since, and not made
+            again), ``LATER_CHANGES_DEPEND`` (a later steward change touches the same records).
     """
     require_reason(reason)
     event = await service.store.event(event_id)
@@ -125,11 +127,9 @@ async def undo_event(
     refs = records_of(event.evidence)
     async with service.lock:
         later = await _later(service, event, refs)
-        if any(e.evidence.get("undoes") == event_id for e in later):
-            ids = sorted(set((await service.store.assignments(refs)).values()))
-            if preview is not None:
-                preview.fill(await as_is(service, ids), ids)
-            return ids  # undone already: a retry
+        undone_by = undone_events(later).get(event_id)
+        if undone_by is not None:
+            raise already_undone(event, undone_by)
         if later:
             names = ", ".join(f"{e.id} ({e.rule})" for e in later)
             raise StewardError(

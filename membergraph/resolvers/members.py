@@ -19,6 +19,7 @@ from membergraph.connectors.models import (
 )
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.identity.records import Identifier, RecordKey
+from membergraph.identity.steward_record import parted_merges, undone_events
 from membergraph.identity.store.port import IdentityEvent, StoredLink
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
@@ -41,6 +42,7 @@ __all__ = [
     "identity_history",
     "page_members",
     "records",
+    "taken_back",
     "transactions",
     "web_activity",
 ]
@@ -141,6 +143,17 @@ async def identity_history(ctx: RequestContext, member: MemberView) -> list[Iden
     # A member-bound token reads its member's history without other members' records.
     refs, pairs = await records(ctx, member), await identifiers(ctx, member)
     return own_history(events, refs, pairs, {member.id, member.requested_id})
+
+
+async def taken_back(
+    ctx: RequestContext, member: MemberView, events: Sequence[IdentityEvent]
+) -> dict[int, int | None]:
+    """The events of the member's history that ``undo`` no longer takes: each undone one
+    with the undo that took it back, and the merges whose sides it no longer joins (None:
+    parted since by a split or an undo of the change that caused them)."""
+    held = await records(ctx, member)
+    parted: dict[int, int | None] = dict.fromkeys(parted_merges(events, held))
+    return {**parted, **undone_events(events)}
 
 
 async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) -> list[Any]:

@@ -247,7 +247,9 @@ class Member:
     async def identity_history(
         self, root: strawberry.Parent[R.MemberView], info: Ctx
     ) -> list[IdentityEvent]:
-        return [identity_event(e) for e in await R.identity_history(info.context, root)]
+        events = await R.identity_history(info.context, root)
+        taken_back = await R.taken_back(info.context, root, events)
+        return [identity_event(e, taken_back) for e in events]
 
 
 @strawberry.type(description="A member and its cursor.")

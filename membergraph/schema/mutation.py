@@ -93,7 +93,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Undo one merge from `identityHistory` by its event id: each side gets its "
-        "records and its member ID back; facts follow their records.",
+        "records and its member ID back; facts follow their records. A merge undone since "
+        "answers `ALREADY_UNDONE`.",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def undo_merge(
@@ -114,7 +115,8 @@ class Mutation:
         "answers `NOT_UNDOABLE` saying why, see `IdentityEvent.undoable`). The "
         "constraints the change made are reversed and the members resolved again. Refused "
         "with `LATER_CHANGES_DEPEND` when a later steward change touches the same records "
-        "(undo those first); an undo already made answers the members as they are.",
+        "(undo those first), and with `ALREADY_UNDONE` naming the undo when the change was "
+        "undone since (`IdentityEvent.undoneBy`; undo that undo to make the change again).",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def undo(

@@ -5,6 +5,7 @@ Every type, field and argument has a description: GraphiQL shows them to analyst
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -174,15 +175,26 @@ class IdentityEvent:
     records: list[Record] = strawberry.field(description="The records concerned.")
     undoable: bool = strawberry.field(
         description="Whether `undo(eventId:)` takes this event: a steward's change (`steward`) "
-        "or a merge (`merged`). The rules' own decisions are not undone (split the member "
-        "instead); a `suggestion_rejected` or `unmerged` decision is undone through the "
-        "`steward` event written with it. A later change resting on it is checked when "
-        "undoing (LATER_CHANGES_DEPEND)."
+        "or a merge (`merged`), unless it was undone since (see `undoneBy`). The rules' own "
+        "decisions are not undone (split the member instead); a `suggestion_rejected` or "
+        "`unmerged` decision is undone through the `steward` event written with it. A later "
+        "change resting on it is checked when undoing (LATER_CHANGES_DEPEND)."
+    )
+    undone_by: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The event that undid this one, when it stays undone (`undoable` is then "
+        "false and `undo` answers `ALREADY_UNDONE`; undoing that event makes the change again). "
+        "A merge whose two sides were parted since by a split or by the undo of the change "
+        "that caused it is not undoable either, with no `undoneBy`.",
     )
     member_id: strawberry.Private[str | None] = None  # whose values it shows (the audit)
 
 
-def identity_event(event: Any) -> IdentityEvent:
+def identity_event(event: Any, taken_back: Mapping[int, int | None] | None = None) -> IdentityEvent:
+    """An event as the schema shows it; ``taken_back``: the events of its history that undo
+    no longer takes, each with the undo that took it back, if one did."""
+    taken_back = taken_back or {}
+    undone_by = taken_back.get(event.id)
     return IdentityEvent(
         member_id=event.member_id,
         id=strawberry.ID(str(event.id)),
@@ -193,7 +205,8 @@ def identity_event(event: Any) -> IdentityEvent:
         reason=event.reason,
         evidence=event.evidence,
         records=[as_record(r) for r in event.records],
-        undoable=undoable(event.kind),
+        undoable=undoable(event.kind) and event.id not in taken_back,
+        undone_by=strawberry.ID(str(undone_by)) if undone_by is not None else None,
     )
 
 

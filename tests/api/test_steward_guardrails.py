@@ -6,6 +6,7 @@ Two customers, Ann and Bob, each with a CRM contact and a loyalty card holding p
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.conftest import gql
+from tests.support.http import serving
 
 ANN = {
     "contact_id": "C-ANN",
@@ -55,17 +57,29 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 def two_customers(tmp_path: Path) -> Iterator[TestClient]:
     """A gateway over Ann and Bob, each with a contact and a card with purchases."""
+    with TestClient(
+        create_app(_two_customers(tmp_path)), base_url="http://127.0.0.1"
+    ) as test_client:
+        yield test_client
+
+
+@contextlib.contextmanager
+def served_two_customers(tmp_path: Path) -> Iterator[str]:
+    """The same gateway on a real uvicorn server: its address."""
+    with serving(create_app(_two_customers(tmp_path))) as address:
+        yield address
+
+
+def _two_customers(tmp_path: Path) -> Settings:
     data = tmp_path / "data"
     data.mkdir()
     (data / "crm.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in (ANN, BOB)))
     txs = [_tx("T-A1", "LD11110001", 120), _tx("T-A2", "LD11110001", 30)]
     txs.append(_tx("T-B1", "LD22220002", 7))
     (data / "transactions.jsonl").write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in txs))
-    settings = Settings(
+    return Settings(
         data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path / "cache"
     )
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
-        yield test_client
 
 
 MEMBER_FIELDS = "id records { source key } loyalty { pointsBalance loyaltyIds }"

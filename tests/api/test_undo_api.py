@@ -9,10 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.test_steward_guardrails import _card_of, _data, _link_card, _world, two_customers
+from tests.api.test_steward_guardrails import (
+    _card_of,
+    _data,
+    _link_card,
+    _world,
+    served_two_customers,
+    two_customers,
+)
 from tests.conftest import gql
 
 
@@ -55,8 +63,9 @@ def test_undo_of_a_move_gives_the_card_and_its_points_back(client: TestClient) -
     _data(_undo(client, event))
     # Then both are as they were: members, records, balances
     assert _members(_world(client)) == _members(before)
-    # and undoing it again is a retry: nothing changes
-    _data(_undo(client, event))
+    # and undoing it again is refused, naming the undo, and nothing changes
+    [error] = _undo(client, event)["errors"]
+    assert error["extensions"]["code"] == "ALREADY_UNDONE" and "undone by event" in error["message"]
     assert _members(_world(client)) == _members(before)
 
 
@@ -127,3 +136,72 @@ def test_the_rules_own_decisions_are_not_undoable_and_say_so(client: TestClient)
     [error] = _undo(client, linked["id"])["errors"]
     assert error["extensions"]["code"] == "NOT_UNDOABLE"
     assert "not a steward's change" in error["message"] and "split" in error["message"]
+
+
+UNDONE = """query ($v: String!) { m: memberByIdentifier(kind: CRM_ID, value: $v) {
+  id identityHistory { id kind rule undoable undoneBy } } }"""
+
+
+def _events(http: httpx.Client, contact: str) -> dict[str, dict[str, Any]]:
+    answer = http.post("/graphql", json={"query": UNDONE, "variables": {"v": contact}}).json()
+    return {e["id"]: e for e in _data(answer)["m"]["identityHistory"]}
+
+
+def _undo_over(http: httpx.Client, event_id: str, mutation: str = "undo") -> dict[str, Any]:
+    query = f'mutation {{ {mutation}(eventId: "{event_id}", reason: "wrong") {{ id }} }}'
+    return http.post("/graphql", json={"query": query}).json()  # type: ignore[no-any-return]
+
+
+def test_an_undone_change_and_its_merge_are_no_longer_undoable(tmp_path: Path) -> None:
+    with (
+        served_two_customers(tmp_path) as address,
+        httpx.Client(base_url=f"http://{address}") as http,
+    ):
+        # Given a steward's link of Ann's and Bob's contacts (a merge), then its undo
+        link = 'mutation { linkRecords(a: {source: CRM, key: "C-BOB"}, b: {source: CRM, key: "C-ANN"}, reason: "same") { id } }'
+        _data(http.post("/graphql", json={"query": link}).json())
+        linked = _events(http, "C-ANN")
+        [change] = [e for e in linked.values() if e["kind"] == "steward"]
+        [merge] = [e for e in linked.values() if e["kind"] == "merged"]
+        assert change["undoable"] and merge["undoable"]
+        _data(_undo_over(http, change["id"]))
+        # Then the history says the change was undone, by which event, beside it
+        after = _events(http, "C-ANN")
+        undo = after[after[change["id"]]["undoneBy"]]
+        assert (undo["kind"], undo["rule"], undo["undoable"]) == ("steward", "undo", True)
+        assert after[change["id"]]["undoable"] is False
+        # and the merge it caused, whose sides are apart again, is not undoable either
+        assert after[merge["id"]]["undoable"] is False
+        # When either is undone again, it is refused with a code, and nothing changes
+        members = (_events(http, "C-ANN").keys(), _events(http, "C-BOB").keys())
+        for event_id, mutation in (
+            (change["id"], "undo"),
+            (merge["id"], "undo"),
+            (merge["id"], "undoMerge"),
+        ):
+            [error] = _undo_over(http, event_id, mutation)["errors"]
+            assert error["extensions"]["code"] == "ALREADY_UNDONE", error
+        assert (_events(http, "C-ANN").keys(), _events(http, "C-BOB").keys()) == members
+        # and undoing the undo makes the change again, which is then undoable once more
+        _data(_undo_over(http, undo["id"]))
+        again = _events(http, "C-ANN")
+        assert again[undo["id"]]["undoable"] is False and again[change["id"]]["undoable"] is True
+
+
+def test_an_undone_merge_is_no_longer_undoable(tmp_path: Path) -> None:
+    with (
+        served_two_customers(tmp_path) as address,
+        httpx.Client(base_url=f"http://{address}") as http,
+    ):
+        link = 'mutation { linkRecords(a: {source: CRM, key: "C-BOB"}, b: {source: CRM, key: "C-ANN"}, reason: "same") { id } }'
+        _data(http.post("/graphql", json={"query": link}).json())
+        [merge] = [e for e in _events(http, "C-ANN").values() if e["kind"] == "merged"]
+        # When the merge itself is undone (undoMerge)
+        _data(_undo_over(http, merge["id"], "undoMerge"))
+        # Then it answers undoable false, naming its undo, and a second undo is refused
+        shown = _events(http, "C-ANN")[merge["id"]]
+        assert shown["undoable"] is False and shown["undoneBy"] is not None
+        for mutation in ("undo", "undoMerge"):
+            [error] = _undo_over(http, merge["id"], mutation)["errors"]
+            assert error["extensions"]["code"] == "ALREADY_UNDONE"
+            assert f"undone by event {shown['undoneBy']}" in error["message"]

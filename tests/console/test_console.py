@@ -295,12 +295,19 @@ def test_a_steward_reviews_conflicts_then_links_and_undoes(
     page.wait_for_selector("#result:not([hidden]) #undo:not([hidden])")
     assert api.member_of("C-ANN")["id"] == api.member_of("C-BOB")["id"]
 
+    linked = page.inner_text("#result-what")  # "link done: event N (steward)."
+    event = linked.split("event ")[1].split(" ")[0]
     page.click("#undo")
     page.wait_for_selector("#preview:not([hidden]) .member-card")
     page.fill("#reason", "linked by mistake")
     page.click("#confirm")
-    page.wait_for_selector("#result:not([hidden])")
+    page.wait_for_selector("#result:not([hidden]) >> text=undo done")
     assert api.member_of("C-ANN")["id"] != api.member_of("C-BOB")["id"]
+    # The link, undone, says so beside it and is offered no Undo (nor is the merge it made)
+    row = page.locator(f"#history tbody tr[data-event='{event}']")
+    assert "undone by event" in row.inner_text() and row.get_by_role("button").count() == 0
+    merges = page.locator("#history tbody tr[data-kind='merged']")
+    assert merges.count() >= 1 and merges.get_by_role("button").count() == 0
 
 
 def test_a_reviewer_without_identity_write_is_offered_no_action(

@@ -93,9 +93,10 @@ async def test_undo_merge_by_its_event(service: IdentityService) -> None:
     after = await service.store.all_assignments()
     assert after[("crm", "C2")] == before[("crm", "C2")]
     assert after[("crm", "C1")] == before[("crm", "C1")]
-    # Undoing again answers the same members without changing anything.
-    again = await undo_merge(service, merge.id, "wrong account", "supervisor")  # type: ignore[arg-type]
-    assert set(again) <= set(after.values())
+    # Undoing again is refused, naming the undo, without changing anything.
+    with pytest.raises(StewardError, match="undone by event") as refused:
+        await undo_merge(service, merge.id, "wrong account", "supervisor")  # type: ignore[arg-type]
+    assert refused.value.code == "ALREADY_UNDONE"
     assert await service.store.all_assignments() == after
 
 

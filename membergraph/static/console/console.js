@@ -96,7 +96,7 @@ const MEMBER = `id redirectedFrom
   transactions(first: 100) { totalCount edges { node { transactionId loyaltyId email pointsEarned pointsRedeemed status occurredAt } } }
   webActivity(first: 100) { eventId anonymousId }
   callCenterInteractions(first: 100) { interactionId startedAt reason }
-  identityHistory { id kind at actor rule reason evidence undoable records { source key } }`;
+  identityHistory { id kind at actor rule reason evidence undoable undoneBy records { source key } }`;
 
 async function findMember(kind, value) {
   const query = kind === "MEMBER"
@@ -182,7 +182,9 @@ function renderHistory(member) {
     row.dataset.kind = event.kind;
     cell(row, event.at.replace("T", " ").slice(0, 16)); cell(row, event.kind); cell(row, event.rule);
     cell(row, event.actor); cell(row, event.reason); cell(row, evidence(event.evidence));
-    cell(row, undoable(event) ? button("Undo", () => previewUndo(event), { "aria-label": `Undo event ${event.id}` }) : "");
+    const undone = event.undoneBy ? `undone by event ${event.undoneBy}` : "";
+    cell(row, undoable(event) ? button("Undo", () => previewUndo(event), { "aria-label": `Undo event ${event.id}` }) : undone,
+      undone && "undone");
     rows.append(row);
   }
   labelCells($("#history"));
