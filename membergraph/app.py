@@ -186,7 +186,17 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type", "x-api-key", "x-membergraph-actor"],
+            # A page may send its own request id and trace context, and read the id back.
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "x-api-key",
+                "x-membergraph-actor",
+                "x-request-id",
+                "traceparent",
+                "tracestate",
+            ],
+            expose_headers=["x-request-id"],
             allow_credentials=True,
             max_age=600,
         )
