@@ -344,6 +344,28 @@ def test_a_reviewer_without_identity_write_is_offered_no_action(
     assert set(hosts) == {server}
 
 
+def test_a_search_that_finds_nobody_does_not_leave_the_last_member_shown(
+    server: str, browser: Any
+) -> None:
+    hosts: list[str] = []
+    page = _open(browser, server, READER, hosts)
+    _find(page, "CRM_ID", "C-BOB")
+    for kind, value, said in (
+        ("CRM_ID", "C-NOBODY", "No member has this identifier."),
+        ("PHONE", "abc", "BAD_USER_INPUT"),
+    ):
+        # When the next search finds nobody (or cannot be an identifier)
+        page.select_option("#kind", kind)
+        page.fill("#value", value)
+        page.click("#find button[type=submit]")
+        page.wait_for_selector("#message:not([hidden])")
+        # Then it says so, and Bob's member is no longer on screen as if it were the answer
+        assert said in page.inner_text("#message")
+        assert page.locator("#member").is_hidden() and page.locator("#member-empty").is_visible()
+        _find(page, "CRM_ID", "C-BOB")  # and the next good search shows its member again
+    assert set(hosts) == {server}
+
+
 def test_a_suggestion_is_accepted_with_a_preview_then_undone(tmp_path: Path, browser: Any) -> None:
     from tests.api.test_suggestions_api import BOB as OTHER
     from tests.api.test_suggestions_api import SOPHI, SOPHIE

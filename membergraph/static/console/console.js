@@ -173,6 +173,13 @@ function renderMember(member) {
   renderLinks(member);
 }
 
+function clearMember() {
+  state.member = null;
+  if (state.socket) { state.socket.close(1000); state.socket = null; }
+  $("#member").hidden = true;
+  $("#member-empty").hidden = false;
+}
+
 function renderHistory(member) {
   const rows = $("#history tbody");
   rows.replaceChildren();
@@ -554,8 +561,9 @@ async function start() {
     select("member");
     show("");
     const member = await findMember($("#kind").value, $("#value").value);
-    if (member) { renderMember(member); follow(member.id); }
-    else if (member === null && !$("#message").textContent) show("No member has this identifier.");
+    if (member) { renderMember(member); follow(member.id); return; }
+    clearMember();  // the member found before must not pass for this search's answer
+    if (member === null && !$("#message").textContent) show("No member has this identifier.");
   });
   $("#preview-split").addEventListener("click", previewSplit);
   $("#link").addEventListener("submit", previewLink);
