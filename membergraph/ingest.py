@@ -10,6 +10,11 @@ The lines are stored with a mark in the same write (:meth:`SourceConnector.appen
 marks are dropped once identity, feed and consents are done: a process killed in between
 leaves marked lines, which :meth:`IngestService.heal` finishes at the next start. So a line
 acknowledged is complete, and one never acknowledged is absent or, after a restart, complete.
+
+Suppressions are checked as the lines are written (:func:`~membergraph.privacy.gate.guarded`):
+in the write's own transaction where the backend can, else right after it, undoing the write.
+An erasure in any process suppresses first, then waits for the marked lines of the pushes
+already past that check: whatever the interleaving, a line of hers is refused or erased.
 """
 
 from __future__ import annotations
@@ -17,50 +22,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from membergraph.connectors.base import ConnectorError, Mark, SourceConnector
+from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
-from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.feed import FeedEntry
 from membergraph.identity.records import RecordData, RecordKey, record_of_line
 from membergraph.identity.service import ApplyResult, retrying
 from membergraph.identity.store.port import StoreError
 from membergraph.identity.values import stored_nobodys_reason
-from membergraph.insights.offers import line_offer_code
+from membergraph.ingest_facts import Fact, marker
 from membergraph.privacy import privacy_of
-from membergraph.privacy.gate import SUPPRESSED_ERROR, screen
+from membergraph.privacy.gate import SUPPRESSED_ERROR, guard_of, guarded, screen
 from membergraph.resolvers.consent import record_line_consents
 from membergraph.resolvers.context import Gateway
 
-__all__ = ["IngestRefused", "IngestService", "Pushed", "fact_kind"]
+__all__ = ["IngestRefused", "IngestService", "Pushed"]
 
 logger = logging.getLogger(__name__)
 _TAKEN = ("created", "updated", "unchanged")  # the line is in the source
-
-
-def fact_kind(source: SourceName, line: Any, previous: Any) -> ChangeKind:
-    """What a taken line says to the change feed (``previous``: the version it replaced)."""
-    offered = line_offer_code(line) is not None
-    if source is SourceName.TRANSACTIONS:
-        if previous is None:
-            # A purchase that used an offer: every channel must learn it is used.
-            return ChangeKind.OFFER_REDEEMED if offered else ChangeKind.PURCHASE_RECORDED
-        if previous.status != line.status:
-            return ChangeKind.PURCHASE_STATUS_CHANGED
-        return ChangeKind.PURCHASE_UPDATED
-    if source is SourceName.CRM:
-        if previous is not None and previous.consents != line.consents:
-            return ChangeKind.CONSENT_CHANGED
-        return ChangeKind.PROFILE_UPDATED
-    if source is SourceName.WEB_ANALYTICS:
-        return ChangeKind.OFFER_REDEEMED if line.name == "Offer Redeemed" else ChangeKind.WEB_EVENT
-    return ChangeKind.OFFER_REDEEMED if offered else ChangeKind.CALL
+_STORED = (*_TAKEN, "stale")  # a version of the line is in the source
 
 
 @dataclass(slots=True)
@@ -109,8 +96,14 @@ class IngestService:
     """Takes pushed source lines: each validated on its own, the good ones stored (durable
     before answered), applied to identity, and announced on the change feed."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(
+        self, gateway: Gateway, steps: Callable[[str], Awaitable[None]] | None = None
+    ) -> None:
         self.gateway = gateway
+        self.steps = steps
+        """Awaited at each step of a push: ``screened`` (checked against the suppressions,
+        nothing stored), ``written`` (stored), ``checked`` (suppressions checked at the
+        write): a test holds a push there to interleave it with an erasure."""
         # One writer at a time: appends and identity changes stay in the order taken.
         self._lock = asyncio.Lock()
         self._left = False  # a push failed after storing its lines: finish them first
@@ -152,6 +145,7 @@ class IngestService:
         good, refused = await screen(privacy, source, good, region)
         results += [{"line": n, "status": "suppressed", "error": SUPPRESSED_ERROR} for n in refused]
         records = [record_of_line(source, line, region) for _, line in good]
+        await self._step("screened")
         async with self._lock:
             await self._heal_if_left()
             try:
@@ -188,22 +182,27 @@ class IngestService:
         good: Sequence[tuple[int, BaseModel]],
         records: Sequence[RecordData | None],
     ) -> tuple[list[Taken], ApplyResult, Mapping[RecordKey, str]]:
-        """Store the good lines, then complete them (identity, feed, consents)."""
+        """Store the good lines (checked against the suppressions as they are written), then
+        complete them (identity, feed, consents)."""
         token = uuid.uuid4().hex
+        lines = [line for _, line in good]
+        privacy = await privacy_of(self.gateway)
+        guard = guard_of(privacy, records)
         try:
-            outcomes = await connector.append([line for _, line in good], _marker(source, token))
+            outcomes = await guarded(connector, lines, marker(source, token), guard, self._step)
         except (ConnectorError, OSError) as exc:
             # Nothing was taken (written before indexed); appends are idempotent on the
             # line's id, so the client sends the same lines again.
             raise IngestRefused(
                 503, f"{exc}; send the lines again (appends are idempotent)", "SOURCE_UNAVAILABLE"
             ) from exc
+        await self._step("checked")
         taken = [
-            _Fact.taken(line, outcome, record)
+            Fact.taken(line, outcome, record)
             for (_, line), outcome, record in zip(good, outcomes, records, strict=True)
-            if outcome not in ("stale", "rejected")
+            if outcome in _TAKEN
         ]
-        stored = [line for (_, line), o in zip(good, outcomes, strict=True) if o != "rejected"]
+        stored = [line for (_, line), o in zip(good, outcomes, strict=True) if o in _STORED]
         try:
             applied, members = await self._complete(source, connector, taken, stored)
         except (ConnectorError, StoreError) as exc:
@@ -214,6 +213,10 @@ class IngestService:
             self._left = True
             raise
         return outcomes, applied, members
+
+    async def _step(self, name: str) -> None:
+        if self.steps is not None:
+            await self.steps(name)
 
     async def heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         """Finish the pushes a stopped process left: lines stored with their mark, whose
@@ -257,7 +260,7 @@ class IngestService:
         if not pending:
             return 0
         region = self.gateway.settings.default_region
-        facts = [_Fact.left(source, line, mark, region) for line, mark in pending]
+        facts = [Fact.left(source, line, mark, region) for line, mark in pending]
         await self._complete(source, connector, facts, [line for line, _ in pending])
         logger.warning(
             "finished %d %s line(s) a stopped push had stored but not applied",
@@ -270,7 +273,7 @@ class IngestService:
         self,
         source: SourceName,
         connector: SourceConnector,
-        facts: Sequence[_Fact],
+        facts: Sequence[Fact],
         stored: Sequence[BaseModel],
     ) -> tuple[ApplyResult, Mapping[RecordKey, str]]:
         """What follows storing lines: identity, the feed, consents; then their marks go.
@@ -292,7 +295,7 @@ class IngestService:
         self,
         source: SourceName,
         connector: SourceConnector,
-        facts: Sequence[_Fact],
+        facts: Sequence[Fact],
         members: Mapping[RecordKey, str],
     ) -> None:
         """The change feed's entries for the lines stored, of the kinds the writes that
@@ -318,51 +321,6 @@ class IngestService:
             await retrying(lambda: store.append_feed(entries))
 
 
-@dataclass(frozen=True, slots=True)
-class _Fact:
-    """A line taken, on its way through identity and the feed.
-
-    ``kind``: what the feed says of it, as the write that stored it decided (None: the line
-    was held already, ``unchanged``, and says nothing new); ``once``: a line a crash left
-    new, announced only if no entry names it yet; ``mark``: what the append marked it with,
-    dropped once it is done.
-    """
-
-    line: BaseModel
-    record: RecordData | None
-    kind: ChangeKind | None
-    once: bool
-    mark: str | None
-
-    @classmethod
-    def taken(cls, line: BaseModel, outcome: Taken, record: RecordData | None) -> _Fact:
-        """A line this push took (created, updated or held already)."""
-        if outcome.mark is None:  # unchanged: another push stored and announces it
-            return cls(line, record, None, False, None)
-        return cls(line, record, _kind_of(outcome.mark), False, outcome.mark)
-
-    @classmethod
-    def left(cls, source: SourceName, line: BaseModel, mark: str, region: str) -> _Fact:
-        """A line a stopped push marked: its kind and whether it was new, as the mark says."""
-        new = mark.rsplit(":", 1)[1] == "new"
-        return cls(line, record_of_line(source, line, region), _kind_of(mark), new, mark)
-
-
-def _kind_of(mark: str) -> ChangeKind:
-    return ChangeKind(mark.split(":")[1])
-
-
-def _mark_text(token: str, kind: ChangeKind, outcome: Taken) -> str:
-    return f"{token}:{kind.value}:{'new' if outcome == 'created' else 'newer'}"
-
-
-def _marker(source: SourceName, token: str) -> Mark:
-    """The marks one push writes with its lines (see :meth:`SourceConnector.append`)."""
-    return lambda line, outcome: _mark_text(
-        token, fact_kind(source, line, outcome.previous), outcome
-    )
-
-
 def _entry(
     id_field: str,
     source: SourceName,
@@ -376,6 +334,8 @@ def _entry(
         "status": str(outcome),
         "id": str(getattr(line, id_field)),
     }
+    if outcome == "suppressed":
+        entry["error"] = SUPPRESSED_ERROR
     if outcome == "rejected":
         entry["error"] = outcome.error or SOURCES[source].taken_elsewhere(entry["id"])
     if outcome == "stale":

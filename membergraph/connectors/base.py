@@ -21,6 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
 
 from pydantic import BaseModel
@@ -35,8 +36,26 @@ if TYPE_CHECKING:
 Mark = Callable[[BaseModel, Taken], str]
 """What :meth:`SourceConnector.append` keeps beside a stored line until the push settles it."""
 
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """What pushed lines are checked against as they are written: each line's suppression
+    digests (in order), and ``held(digests)``, those of them suppressed now."""
+
+    digests: Sequence[frozenset[str]]
+    held: Callable[[set[str]], Awaitable[set[str]]]
+
+    def carried(self) -> set[str]:
+        return set().union(*self.digests)
+
+    def refused(self, held: set[str]) -> set[int]:
+        """The positions of the lines carrying one of ``held``."""
+        return {n for n, carried in enumerate(self.digests) if carried & held}
+
+
 __all__ = [
     "Connector",
+    "Guard",
     "Mark",
     "ConnectorError",
     "FakeConnector",
@@ -217,16 +236,30 @@ class SourceConnector(Connector[BaseModel]):
     def scan(self) -> AsyncIterator[BaseModel]:
         """Every current line (the latest version of each id); fills :attr:`report`."""
 
-    async def append(self, lines: Sequence[BaseModel], mark: Mark | None = None) -> list[Taken]:
+    checks_suppressions = False
+    """Whether :meth:`append` refuses, in the write itself, a line its ``guard`` says carries a
+    suppressed identifier. Where it cannot (MongoDB: the suppressions live in another
+    collection, no transaction reads both serializably), the push checks right after the write
+    and :meth:`withdraw` s what it wrote."""
+
+    async def append(
+        self, lines: Sequence[BaseModel], mark: Mark | None = None, guard: Guard | None = None
+    ) -> list[Taken]:
         """Store pushed lines; answer per line what :meth:`sort_out` decided.
 
-        ``mark(line, verdict)`` gives each line stored (created or updated) a mark, written
-        with the line itself (in the same transaction, or the same document): the push is not
-        done with it until :meth:`settle` drops the mark, and :meth:`unsettled` lists the
-        lines of pushes a crash cut short. A backend that keeps no marks (files: every start
-        resolves the whole folder) ignores it.
+        ``mark(line, verdict)`` gives each line taken (created, updated, or held already and
+        sent again) a mark, written with the line itself (in the same transaction, or the same
+        document): the push is not done with it until :meth:`settle` drops the mark, and
+        :meth:`unsettled` lists the lines of pushes a crash cut short, and of pushes still on
+        their way (an erasure waits for those). ``guard``: see :attr:`checks_suppressions`
+        (a line refused is answered ``suppressed`` and neither stored nor marked).
         """
         raise ReadOnlySource(self.source, "its backend does not take pushed lines")
+
+    async def withdraw(self, taken: Sequence[tuple[BaseModel, Taken]]) -> None:
+        """Undo what :meth:`append` wrote for these lines (found suppressed right after it):
+        a line it inserted goes, one it replaced gets its previous version back (unmarked),
+        unless another push wrote the line since (its mark is not this one's)."""
 
     def pushing(self) -> contextlib.AbstractAsyncContextManager[None]:
         """Held by a push from storing its lines until their feed entries are appended: a
@@ -255,9 +288,10 @@ class SourceConnector(Connector[BaseModel]):
         the stored line) or an earlier line of the same batch, by the source's
         :class:`~membergraph.connectors.sources.Ordering` (``created``, ``updated``,
         ``unchanged``, ``stale`` or, for an immutable line with other content, ``rejected``),
-        and the lines to store with their owners, in order. Each line to store gets its
-        ``mark(line, verdict)`` as :attr:`Taken.mark`: a backend calls this inside the write
-        that stores them, so the mark says what that write decided.
+        and the lines to store with their owners, in order. Each line taken (to store, or held
+        already and sent again) gets its ``mark(line, verdict)`` as :attr:`Taken.mark`: a
+        backend calls this inside the write that stores them, so the mark says what that
+        write decided.
 
         Raises:
             ValueError: a line names no owner (``parse_line`` refuses those first); nothing
@@ -279,12 +313,14 @@ class SourceConnector(Connector[BaseModel]):
             if taken in ("created", "updated"):
                 latest[line_id] = line
                 changed[line_id] = (line, owner)
+            if taken in ("created", "updated", "unchanged"):
+                # A line sent again is marked too: its push applies it to identity again.
                 taken.mark = mark(line, taken) if mark is not None else None
             verdicts.append(taken)
         return verdicts, list(changed.values())
 
     def marks(self, lines: Sequence[BaseModel], verdicts: Sequence[Taken]) -> dict[str, str]:
-        """Each stored line's mark (:meth:`append`), by line id: the last version's."""
+        """Each taken line's mark (:meth:`append`), by line id: the last version's."""
         return {
             self.line_id(line): verdict.mark
             for line, verdict in zip(lines, verdicts, strict=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
-from membergraph.connectors.base import Mark, SourceConnector
+from membergraph.connectors.base import Guard, Mark, SourceConnector
 from membergraph.connectors.lines import NOBODY, LineError, LoadReport, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec, Taken
 
@@ -45,6 +45,7 @@ class FileConnector(SourceConnector):
         self._owner_of: dict[str, str] = {}
         self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
         self._lock = asyncio.Lock()
+        self._pending: dict[str, str] = {}  # line id: the mark of the push not done with it
         self.order: list[tuple[str, str | None] | LineError] = []
         self._offset = self._number = 0  # how far the file was read, in bytes and lines
 
@@ -131,16 +132,24 @@ class FileConnector(SourceConnector):
     def size(self) -> int:
         return len(self._by_id)
 
-    async def append(self, lines: Sequence[BaseModel], mark: Mark | None = None) -> list[Taken]:
-        """Append lines; answer per line what :meth:`sort_out` decided. No marks: every
-        start reads and resolves the whole folder.
+    checks_suppressions = True  # under the append's lock, before the write
+
+    async def append(
+        self, lines: Sequence[BaseModel], mark: Mark | None = None, guard: Guard | None = None
+    ) -> list[Taken]:
+        """Append lines; answer per line what :meth:`sort_out` decided; a line ``guard`` says
+        carries a suppressed identifier is ``suppressed``, checked under the append's lock.
+        Marks are kept in memory (this process's pushes; every start reads and resolves the
+        whole folder).
 
         Raises:
             ValueError: a line names no owner (``parse_line`` refuses those first).
             OSError: the file could not be written; nothing was taken.
         """
         async with self._lock:
-            outcomes, changed = self.sort_out(lines, self._by_id, mark)
+            refused = guard.refused(await guard.held(guard.carried())) if guard else set()
+            kept = [line for n, line in enumerate(lines) if n not in refused]
+            outcomes, changed = self.sort_out(kept, self._by_id, mark)
             if changed:
                 # Rendered and written first: a line that cannot be, fails the whole append
                 # before anything is indexed.
@@ -151,7 +160,17 @@ class FileConnector(SourceConnector):
                 await asyncio.to_thread(self._write, fresh)
             for line, owner in changed:
                 self._index(line, owner)
-        return outcomes
+            self._pending.update(self.marks(kept, outcomes))
+        verdicts = iter(outcomes)
+        return [Taken("suppressed") if n in refused else next(verdicts) for n in range(len(lines))]
+
+    async def unsettled(self) -> list[tuple[BaseModel, str]]:
+        return [(self._by_id[i], m) for i, m in self._pending.items() if i in self._by_id]
+
+    async def settle(self, marks: Sequence[tuple[str, str]]) -> None:
+        for line_id, mark in marks:
+            if self._pending.get(line_id) == mark:
+                del self._pending[line_id]
 
     def _write(self, fresh: list[bytes]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

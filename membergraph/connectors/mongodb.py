@@ -9,6 +9,7 @@ collections; ``POST /ingest/{source}`` appends to them while the gateway runs.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -16,11 +17,18 @@ from typing import Any
 import bson
 from bson.errors import InvalidDocument
 from pydantic import BaseModel
-from pymongo import ASCENDING, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from membergraph.connectors.base import Mark, SourceConnector, SourceUnavailable
-from membergraph.connectors.lines import MAX_LINE_DEPTH, LineError, Owner, deeper_than, parse_line
+from membergraph.connectors.base import Guard, Mark, SourceConnector, SourceUnavailable
+from membergraph.connectors.lines import (
+    MAX_LINE_DEPTH,
+    NOBODY,
+    LineError,
+    Owner,
+    deeper_than,
+    parse_line,
+)
 from membergraph.connectors.sources import SourceSpec, Taken
 
 __all__ = ["MongoSource"]
@@ -48,6 +56,16 @@ def unstorable(doc: dict[str, Any]) -> str | None:
     except InvalidDocument as exc:
         return f"cannot be stored in MongoDB: {exc}"
     return None
+
+
+def _replaced_nothing(
+    lines: Sequence[BaseModel], outcomes: list[Taken], ids: set[str], line_id: Any
+) -> None:
+    """A line whose document went between the read and the write (an erasure) was inserted,
+    not replaced: it replaced no previous version (what :meth:`MongoSource.withdraw` reads)."""
+    for line, taken in zip(lines, outcomes, strict=True):
+        if line_id(line) in ids:
+            taken.previous = None
 
 
 def _line_doc(spec: SourceSpec, line: BaseModel, owner: str) -> dict[str, Any]:
@@ -110,10 +128,14 @@ class MongoSource(SourceConnector):
             raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
         self._count = report.accepted
 
-    async def append(self, lines: Sequence[BaseModel], mark: Mark | None = None) -> list[Taken]:
+    async def append(
+        self, lines: Sequence[BaseModel], mark: Mark | None = None, guard: Guard | None = None
+    ) -> list[Taken]:
         """Upsert lines by their id; a line equal to the stored one is ``unchanged``; a line
         MongoDB cannot hold (:func:`unstorable`) is ``rejected``, saying why. A mark is a
-        field of the line's own document (``_pending``): written with it, atomically."""
+        field of the line's own document (``_pending``): written with it, atomically. The
+        ``guard`` is not checked here: the suppressions are another collection's documents,
+        which no write of these reads (the push checks right after, and withdraws)."""
         refused = {i: unstorable(line.model_dump(mode="json")) for i, line in enumerate(lines)}
         storable = [line for i, line in enumerate(lines) if refused[i] is None]
         outcomes = iter(await self._append(storable, mark))
@@ -153,7 +175,8 @@ class MongoSource(SourceConnector):
         self, lines: Sequence[BaseModel], mark: Mark | None
     ) -> tuple[list[Taken], set[str]]:
         """One attempt: the verdicts against the documents read, and the ids whose document
-        changed between the read and the write (nothing written for those)."""
+        changed between the read and the write (nothing written for those). A line sent
+        again is written again with its mark (the same document, its ``_rev`` moved on)."""
         found = await self.collection.find(
             {"_id": {"$in": [self.line_id(line) for line in lines]}}
         ).to_list()
@@ -162,7 +185,10 @@ class MongoSource(SourceConnector):
         stored = {doc["_id"]: self._stored_line(doc) for doc in found}
         outcomes, changed = self.sort_out(lines, stored, mark)
         writes = {self.line_id(line): _line_doc(self.spec, line, o) for line, o in changed}
+        held = {doc["_id"]: doc for doc in found}
         for line_id, pending in self.marks(lines, outcomes).items():
+            if line_id not in writes:  # sent again: the document as it is, marked
+                writes[line_id] = dict(held[line_id])
             writes[line_id]["_pending"] = pending
         for line_id, doc in writes.items():
             doc["_rev"] = (revisions.get(line_id) or 0) + 1
@@ -170,19 +196,41 @@ class MongoSource(SourceConnector):
         try:
             if writes:
                 # Matched only while unchanged; otherwise the upsert meets the id: E11000.
-                await self.collection.bulk_write(
+                result = await self.collection.bulk_write(
                     [
                         ReplaceOne({"_id": i, "_rev": revisions.get(i)}, d, upsert=True)
                         for i, d in writes.items()
                     ],
                     ordered=False,
                 )
+                upserted = result.upserted_ids or {}
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != _DUPLICATE_KEY for e in errors):
                 raise
+            inserted = {ids[u["index"]] for u in exc.details.get("upserted", [])}
+            _replaced_nothing(lines, outcomes, inserted & set(held), self.line_id)
             return outcomes, {ids[e["index"]] for e in errors}
+        inserted = {ids[index] for index in upserted} if writes else set()
+        _replaced_nothing(lines, outcomes, inserted & set(held), self.line_id)
         return outcomes, set()
+
+    async def withdraw(self, taken: Sequence[tuple[BaseModel, Taken]]) -> None:
+        operations: list[Any] = []
+        for line, verdict in taken:
+            mine = {"_id": self.line_id(line), "_pending": verdict.mark}
+            if verdict.previous is None:
+                operations.append(DeleteOne(mine))
+                continue
+            owner = self.owner(verdict.previous) or NOBODY
+            back = _line_doc(self.spec, verdict.previous, owner)
+            back["_rev"] = uuid.uuid4().int >> 65  # any new revision: a reader's read moved on
+            operations.append(ReplaceOne(mine, back))
+        if operations:
+            try:
+                await self.collection.bulk_write(operations, ordered=False)
+            except PyMongoError as exc:
+                raise SourceUnavailable(self.source, f"withdrawing lines failed: {exc}") from exc
 
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
         try:

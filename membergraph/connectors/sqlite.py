@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from membergraph._perf import gc_paused
 from membergraph.connectors import sqlite_rows as sql
-from membergraph.connectors.base import Mark, SourceConnector, SourceUnavailable
+from membergraph.connectors.base import Guard, Mark, SourceConnector, SourceUnavailable
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import LineError, LoadReport, Owner
 from membergraph.connectors.push_lock import PushLock
@@ -242,10 +242,15 @@ class SqliteSource(SourceConnector):
             if len(rows) < 5000:
                 return
 
-    async def append(self, lines: Sequence[BaseModel], mark: Mark | None = None) -> list[Taken]:
+    checks_suppressions = True  # the store's suppressions are in the same file
+
+    async def append(
+        self, lines: Sequence[BaseModel], mark: Mark | None = None, guard: Guard | None = None
+    ) -> list[Taken]:
         """Store lines and their marks (one transaction, written before anything is
         answered); per line what :meth:`~SourceConnector.sort_out` decided against the
-        stored versions."""
+        stored versions. A line carrying a digest of ``guard`` that the store's
+        suppressions hold is refused (``suppressed``), read in that same transaction."""
         if not lines:
             return []
         ids = sorted({self.line_id(line) for line in lines})
@@ -254,23 +259,28 @@ class SqliteSource(SourceConnector):
         def take(db: sqlite3.Connection) -> list[Taken]:
             db.execute("BEGIN IMMEDIATE")  # read and write in one: no writer in between
             try:
+                refused = guard.refused(sql.suppressed(db, guard.carried())) if guard else set()
+                kept = [line for n, line in enumerate(lines) if n not in refused]
                 stored = {
                     line_id: parsed
                     for line_id, body in sql.by_id(db, self.source.value, ids)
                     if (parsed := self._parse(body)) is not None
                 }
-                outcomes, changed = self.sort_out(lines, stored, mark)
+                outcomes, changed = self.sort_out(kept, stored, mark)
                 db.executemany(
                     sql.UPSERT,
                     [(source, self.line_id(line), owner, render(line)) for line, owner in changed],
                 )
-                marks = self.marks(lines, outcomes)
+                marks = self.marks(kept, outcomes)
                 db.executemany(sql.MARK, [(source, i, m) for i, m in marks.items()])
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-            return outcomes
+            verdicts = iter(outcomes)
+            return [
+                Taken("suppressed") if n in refused else next(verdicts) for n in range(len(lines))
+            ]
 
         outcomes = await self.lines.run(take)
         if self.count is not None:

@@ -40,6 +40,21 @@ def unavailable(exc: Exception) -> Exception:
     return SourceUnavailable("sqlite", str(exc)) if isinstance(exc, sqlite3.Error) else exc
 
 
+def suppressed(db: sqlite3.Connection, digests: set[str]) -> set[str]:
+    """Those of ``digests`` the store's suppressions hold, read in the caller's transaction
+    (none before the privacy tables exist: nothing was ever suppressed in this file)."""
+    known = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'suppressions'"
+    if not digests or db.execute(known).fetchone() is None:
+        return set()
+    wanted, held = sorted(digests), set[str]()
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        statement = f"SELECT digest FROM suppressions WHERE digest IN ({marks})"
+        held.update(str(row[0]) for row in db.execute(statement, chunk))
+    return held
+
+
 def by_owner(db: sqlite3.Connection, source: str, keys: list[str]) -> list[tuple[str, bytes]]:
     # Without statistics SQLite prefers the primary key's (source, ...) range, which holds
     # the bodies, to the owner index: it then reads every line of the source per lookup.

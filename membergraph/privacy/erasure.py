@@ -5,7 +5,9 @@ idempotent, recording each step's outcome so a failed one is retried (by the nex
 the same member, or at the next start) until the request is ``done``:
 
 1. ``suppress``: the person's identifiers (keyed hashes only), so the next import of their
-   lines is refused (``suppressed``) and no rule brings them back;
+   lines is refused (``suppressed``) and no rule brings them back; then the pushes of her
+   lines already past that check, in any process, are waited for (:mod:`.in_flight`) and
+   the person is read again (identifiers such a push brought are suppressed in turn);
 2. ``sources``: their lines leave every source the gateway owns (the SQLite source table,
    MongoDB collections, JSON Lines files, and the folder the embedded store was loaded
    from); a purchase stays for the books without what identifies the buyer; a source read
@@ -35,9 +37,11 @@ from membergraph.connectors.sqlite import SqliteSource
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import record_of_line
 from membergraph.privacy import Privacy, privacy_of
+from membergraph.privacy.in_flight import wait_for_pushes
 from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
 from membergraph.privacy.sources import compact_folder, erase_lines, erase_source, her_lines
 from membergraph.privacy.subject import Subject, identifying, read_subject
+from membergraph.privacy.suppression import Suppressor
 from membergraph.resolvers.context import Gateway
 
 __all__ = ["ErasureService", "NothingToConfirm", "NothingToErase", "Subject", "erasure_of"]
@@ -122,6 +126,8 @@ class ErasureService:
             if name == "identity" and request.steps.get("sources") != "done":
                 break  # the store must still say what to erase when the sources are retried
             try:
+                if name == "sources" and subject is not None:
+                    subject = await self._after_pushes(request, subject)
                 await step(request, subject)
                 request.steps[name] = "done"
             except Exception as exc:  # recorded; the request is retried from this step
@@ -131,6 +137,27 @@ class ErasureService:
         request.state = _settled(request) if done else "partial"
         request.updated_at = _now()
         await self.privacy.store.save_request(request)
+
+    async def _after_pushes(self, request: PrivacyRequest, subject: Subject) -> Subject:
+        """The person as the store holds her once no push of her lines that was checked
+        before her suppression is still on its way in; identifiers such a push brought are
+        suppressed, and waited for, in turn."""
+        store, suppressor = self.gateway.identity.store, self.privacy.suppressor
+        region = self.gateway.settings.default_region
+        held = (self.gateway.sources, self.gateway.synced)
+        for _ in range(3):
+            await wait_for_pushes(held, _her_lines(subject, suppressor, region))
+            live = await store.resolve_member_id(subject.member_id)
+            subject = await read_subject(store, live) if live is not None else subject
+            if request.steps.get("suppress") == "skipped":
+                return subject
+            added = await suppressor.suppress(
+                subject.suppress, request.actor, f"erasure {request.id}"
+            )
+            request.counts["suppressed"] = request.counts.get("suppressed", 0) + added
+            if not added:
+                return subject
+        raise RuntimeError("lines of the person kept arriving while she was erased")
 
     async def confirm(self, member_id: str, source: str) -> PrivacyRequest:
         """Record that ``source`` (not owned here) deleted the person's lines, as its
@@ -283,9 +310,30 @@ class ErasureService:
             await self.gateway.feed.catch_up()  # caches here drop them before we answer
 
     async def _scrub(self, request: PrivacyRequest, subject: Subject | None) -> None:
-        said = await self.privacy.store.scrub()
+        # Her values long enough to say her, not a word anyone's line may hold.
+        traces = [w for w in subject.words if len(w) >= 6] if subject is not None else []
+        said = await self.privacy.store.scrub(traces)
+        if said.get("vacuumed"):
+            request.counts["rewritten"] = request.counts.get("rewritten", 0) + 1
         if said.get("checkpointed") is False:
             raise RuntimeError("the WAL could not be checkpointed (readers kept it busy)")
+
+
+def _her_lines(
+    subject: Subject, suppressor: Suppressor, region: str
+) -> Callable[[SourceName, BaseModel], bool]:
+    """Whether a line is hers: it belongs to one of her records, or carries one of her
+    identifiers."""
+    digests = {suppressor.digest(kind, key) for kind, key in subject.suppress}
+    refs = set(subject.refs)
+
+    def hers(source: SourceName, line: BaseModel) -> bool:
+        record = record_of_line(source, line, region)
+        return record is not None and (
+            record.ref in refs or bool(suppressor.digests(record) & digests)
+        )
+
+    return hers
 
 
 def _settled(request: PrivacyRequest) -> RequestState:

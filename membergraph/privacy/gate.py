@@ -1,7 +1,10 @@
 """The gate suppressed identifiers meet: a line carrying one is refused (``suppressed``) at
 ``POST /ingest`` and skipped when a folder is loaded (at start, by ``membergraph load`` into
 SQLite or MongoDB, by ``membergraph resolve``), so an erased person does not come back with
-the next import."""
+the next import.
+
+A push screens its lines first (:func:`screen`, cheap), and checks them again as it writes
+them (:func:`guarded`): an erasure in another process may suppress them in between."""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from membergraph.connectors.base import Guard, Mark, SourceConnector
 from membergraph.connectors.models import SourceName
-from membergraph.identity.records import record_of_line
+from membergraph.connectors.sources import Taken
+from membergraph.identity.records import RecordData, record_of_line
 from membergraph.identity.store.port import IdentityStore
 from membergraph.privacy import Privacy, open_privacy
 from membergraph.settings import Settings
@@ -19,6 +24,8 @@ from membergraph.settings import Settings
 __all__ = [
     "SUPPRESSED_ERROR",
     "Keep",
+    "guard_of",
+    "guarded",
     "screen",
     "suppressing",
     "unsuppressed",
@@ -44,6 +51,38 @@ async def screen(
     refused = await privacy.suppressor.refused(records)
     kept = [pair for pair, no in zip(lines, refused, strict=True) if not no]
     return kept, [tag for (tag, _), no in zip(lines, refused, strict=True) if no]
+
+
+def guard_of(privacy: Privacy, records: Sequence[RecordData | None]) -> Guard:
+    """What lines whose records are ``records`` are checked against as they are written."""
+    return Guard([privacy.suppressor.digests(r) for r in records], privacy.store.suppressed)
+
+
+async def guarded(
+    connector: SourceConnector,
+    lines: Sequence[BaseModel],
+    mark: Mark,
+    guard: Guard,
+    step: Callable[[str], Awaitable[None]],
+) -> list[Taken]:
+    """Append pushed lines, each refused (``suppressed``) if it carries an identifier
+    suppressed before it was written: by the backend in the write itself where it can (the
+    SQLite source table: the same transaction), else checked right after the write, the lines
+    found suppressed withdrawn. So a suppression committed before the check refuses the line,
+    and one committed after it finds the line written and marked (an erasure waits for it);
+    ``step("written")`` is awaited between the write and that check."""
+    outcomes = await connector.append(lines, mark, guard)
+    await step("written")
+    if connector.checks_suppressions:
+        return outcomes
+    taken = [n for n, o in enumerate(outcomes) if o in ("created", "updated", "unchanged")]
+    carried = set().union(*(guard.digests[n] for n in taken)) if taken else set()
+    if not carried:
+        return outcomes
+    refused = guard.refused(await guard.held(carried)) & set(taken)
+    if refused:
+        await connector.withdraw([(lines[n], outcomes[n]) for n in sorted(refused)])
+    return [Taken("suppressed") if n in refused else o for n, o in enumerate(outcomes)]
 
 
 async def without_suppressed(

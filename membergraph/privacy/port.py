@@ -177,7 +177,8 @@ class PrivacyStore(abc.ABC):
         member rows, redirects, consent facts and feed entries, in one transaction; what was
         removed, by kind."""
 
-    async def scrub(self) -> dict[str, Any]:
+    async def scrub(self, traces: Sequence[str] = ()) -> dict[str, Any]:
         """Make removed bytes unrecoverable from the store's files (SQLite: secure delete is
-        on, the WAL is checkpointed and truncated). Nothing to do by default."""
+        on, the WAL is checkpointed and truncated, and the file is rewritten if it still
+        holds one of ``traces``, the person's values). Nothing to do by default."""
         return {}

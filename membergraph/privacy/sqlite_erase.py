@@ -9,8 +9,10 @@ Plain ``sqlite3`` functions, run in the identity store's connection thread.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,7 +20,7 @@ import orjson
 from membergraph.identity.records import RecordKey
 from membergraph.privacy.port import Erasure
 
-__all__ = ["checkpoint", "chunks", "erase", "secure_since_start", "vacuum"]
+__all__ = ["checkpoint", "chunks", "erase", "holds_any", "secure_since_start", "vacuum"]
 
 _CHUNK = 400
 
@@ -147,6 +149,23 @@ def vacuum(db: sqlite3.Connection) -> None:
     # Pages freed before secure delete was on may still hold old bytes: rewrite the file.
     db.execute("VACUUM")
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('secure_delete', 'vacuumed')")
+
+
+def holds_any(path: str | Path, traces: Sequence[str], block: int = 1 << 22) -> bool:
+    """Whether the file at ``path`` holds one of ``traces`` (UTF-8) anywhere in its bytes,
+    read a block at a time (blocks overlap by the longest trace)."""
+    wanted = sorted({t.encode() for t in traces if t}, key=len, reverse=True)
+    if not wanted or not Path(path).exists():
+        return False
+    pattern = re.compile(b"|".join(re.escape(w) for w in wanted))
+    overlap = max(len(w) for w in wanted) - 1
+    tail = b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            if pattern.search(tail + chunk):
+                return True
+            tail = chunk[-overlap:] if overlap else b""
+    return False
 
 
 def checkpoint(db: sqlite3.Connection) -> tuple[int, int, int]:

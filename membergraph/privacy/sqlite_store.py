@@ -28,7 +28,14 @@ from membergraph.privacy.port import (
     PrivacyStore,
     Suppression,
 )
-from membergraph.privacy.sqlite_erase import checkpoint, chunks, erase, secure_since_start, vacuum
+from membergraph.privacy.sqlite_erase import (
+    checkpoint,
+    chunks,
+    erase,
+    holds_any,
+    secure_since_start,
+    vacuum,
+)
 
 __all__ = ["SqlitePrivacyStore"]
 
@@ -275,16 +282,30 @@ class SqlitePrivacyStore(PrivacyStore):
     async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
         return dict(await self.store.run(_in_tx, erase, erasure))
 
-    async def scrub(self) -> dict[str, Any]:
+    async def scrub(self, traces: Sequence[str] = ()) -> dict[str, Any]:
         said: dict[str, Any] = {}
         if not await self.store.run(secure_since_start):
             await self.store.run(vacuum)
             said["vacuumed"] = True
+        said["checkpointed"] = await self._checkpoint()
+        # Secure delete zeroes what is deleted, not the copy of a row a page split left in
+        # its old page's free space (rows of hers written while others were): if the file
+        # still holds one of her values, it is rewritten (no free space kept).
+        if (
+            said["checkpointed"]
+            and not said.get("vacuumed")
+            and await asyncio.to_thread(holds_any, self.store.path, traces)
+        ):
+            await self.store.run(vacuum)
+            said["vacuumed"] = True
+            said["checkpointed"] = await self._checkpoint()
+        return said
+
+    async def _checkpoint(self) -> bool:
+        """The WAL copied into the file and truncated (False: readers kept it busy)."""
         for attempt in range(50):  # a reader in the middle of a snapshot: try again shortly
             busy, log, done = await self.store.run(checkpoint)
             if not busy and log == done:
-                said["checkpointed"] = True
-                return said
+                return True
             await asyncio.sleep(0.02 * (attempt + 1))
-        said["checkpointed"] = False
-        return said
+        return False

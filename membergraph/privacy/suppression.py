@@ -70,11 +70,14 @@ class Suppressor:
         digests = {self.digest(i.kind, i.key) for i in identifiers}
         return bool(await self.store.suppressed(digests))
 
+    def digests(self, record: RecordData | None) -> frozenset[str]:
+        """The digests of what a record (of a line) carries: what to check it against."""
+        if record is None:
+            return frozenset()
+        return frozenset(self.digest(i.kind, i.key) for i in record.identifiers)
+
     async def refused(self, records: Sequence[RecordData | None]) -> list[bool]:
         """For each record (of a line), whether it carries a suppressed identifier."""
-        digests = [
-            {self.digest(i.kind, i.key) for i in r.identifiers} if r is not None else set()
-            for r in records
-        ]
+        digests = [self.digests(r) for r in records]
         found = await self.store.suppressed(set().union(*digests)) if digests else set()
         return [bool(d & found) for d in digests]

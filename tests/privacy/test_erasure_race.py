@@ -1,0 +1,154 @@
+"""An erasure racing a push of the person's lines through another gateway over the same store
+(SQLite, and MongoDB emulated), each interleaving held in place: the push is stopped at a
+step (screened; written; checked against the suppressions) while the erasure runs, then let
+go. Whatever the interleaving, her line is refused (``suppressed``) or erased, and nothing of
+hers is left in the sources, the identity store, the feed or the audit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from membergraph.connectors.models import SourceName
+from membergraph.demo import write_demo_data
+from membergraph.gateway import open_gateway
+from membergraph.ingest import IngestService
+from membergraph.mongo_load import load_folder
+from membergraph.privacy.erasure import erasure_of
+from membergraph.resolvers.context import Gateway
+from membergraph.settings import Settings
+from tests.support.mongo import EmulatedClient
+
+EMAIL = "rosalind.racewell@racemail.org"
+CONTACT = {
+    "contact_id": "C-RACE-1",
+    "first_name": "Rosalind",
+    "last_name": "Racewell",
+    "emails": [EMAIL],
+    "updated_at": "2026-11-01T00:00:00Z",
+}
+TRACES = ("rosalind", "Racewell", "C-RACE-1", "T-RACE-")
+BOUND = 60.0  # seconds: a push or an erasure that waits longer is a failure, not a slow run
+
+
+def _purchase(line_id: str) -> dict[str, object]:
+    return {
+        "transaction_id": line_id,
+        "email": EMAIL,
+        "channel": "online",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "amount_cents": 700,
+    }
+
+
+class Hold:
+    """A push's ``steps`` hook that stops it at one step until let go."""
+
+    def __init__(self, at: str) -> None:
+        self.at = at
+        self.reached = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def __call__(self, step: str) -> None:
+        if step == self.at:
+            self.reached.set()
+            await self.go.wait()
+
+
+@contextlib.asynccontextmanager
+async def _two_gateways(backend: str, tmp_path: Path) -> AsyncIterator[tuple[Gateway, Gateway]]:
+    """Two gateways over one store, as two processes would be (one connection each)."""
+    folder = tmp_path / "data"
+    write_demo_data(folder, 20, seed=3)
+    client: Any = None
+    if backend == "sqlite":
+        settings = Settings(
+            data=folder, store=f"sqlite:///{tmp_path / 'one.db'}", cache_dir=tmp_path / "c"
+        )
+    else:
+        client = EmulatedClient()
+        url = "mongodb://mongo.example:27017/race?replicaSet=rs0"
+        await load_folder(folder, url, "US", client)
+        settings = Settings(store=url, sources=url, cache_dir=tmp_path / "c")
+    opened = [await open_gateway(settings, client) for _ in range(2)]
+    try:
+        yield opened[0][0], opened[1][0]
+    finally:
+        for gateway, sources, _ in opened:
+            await gateway.identity.store.aclose()
+            await sources.aclose()
+
+
+async def _stored_text(backend: str, gateway: Gateway, tmp_path: Path) -> list[str]:
+    """Every row (SQLite: of every table) or document (MongoDB: of every collection), as text."""
+    if backend == "sqlite":
+        with sqlite3.connect(tmp_path / "one.db") as db:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            return [repr(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"')]
+    db = gateway.identity.store.db  # type: ignore[attr-defined]
+    return [
+        repr(doc) for name in await db.list_collection_names() async for doc in db[name].find({})
+    ]
+
+
+INTERLEAVINGS = [
+    pytest.param("screened", False, id="checked-before-erasure-written-after"),
+    pytest.param("written", False, id="written-before-erasure-checked-during"),
+    pytest.param("checked", False, id="checked-before-erasure-applied-after"),
+    pytest.param("screened", True, id="sent-again-checked-before-written-after"),
+    pytest.param("checked", True, id="sent-again-applied-during-erasure"),
+]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
+@pytest.mark.parametrize(("step", "again"), INTERLEAVINGS)
+async def test_a_push_held_at_any_step_of_an_erasure_leaves_nothing_of_her(
+    backend: str, step: str, again: bool, tmp_path: Path
+) -> None:
+    async with _two_gateways(backend, tmp_path) as (one, other):
+        # Given her contact, taken through one gateway (and, sent again later, a purchase)
+        pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
+        assert [line["status"] for line in pushed.lines] == ["created"]
+        if again:
+            await IngestService(one).push(SourceName.TRANSACTIONS, [_purchase("T-RACE-1")])
+        [member] = pushed.members_changed
+        # When the other gateway takes her purchase and is held at `step`
+        hold = Hold(step)
+        push = asyncio.create_task(
+            IngestService(other, steps=hold).push(SourceName.TRANSACTIONS, [_purchase("T-RACE-1")])
+        )
+        await asyncio.wait_for(hold.reached.wait(), BOUND)
+        # ... while the first erases her
+        erasure = asyncio.create_task(
+            (await erasure_of(one)).erase(member, "ticket DPO-RACE", "dpo")
+        )
+        if step == "screened":
+            # (the push has written nothing yet: the erasure does not wait for it)
+            request = await asyncio.wait_for(erasure, BOUND)
+            hold.go.set()
+        else:
+            # (her line is written: the erasure waits for the push to be done with it)
+            await asyncio.sleep(0.3)
+            assert not erasure.done(), "the erasure did not wait for the push in flight"
+            hold.go.set()
+            request = await asyncio.wait_for(erasure, BOUND)
+        answer = await asyncio.wait_for(push, BOUND)
+        # Then the erasure is done, her line was refused or erased, and nothing of hers stays
+        assert request.state == "done", request.steps
+        [status] = [line["status"] for line in answer.lines]
+        assert status in ("suppressed", "created", "unchanged"), answer.lines
+        if step == "screened":
+            assert status == "suppressed"
+        stored = await _stored_text(backend, one, tmp_path)
+        assert [(t, s) for s in stored for t in TRACES if t in s] == []
+        for gateway in (one, other):
+            assert await gateway.identity.store.resolve_member_id(member) is None
+        # And her line sent again later is refused
+        later = await IngestService(other).push(SourceName.TRANSACTIONS, [_purchase("T-RACE-2")])
+        assert [line["status"] for line in later.lines] == ["suppressed"]
