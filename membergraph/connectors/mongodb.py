@@ -84,7 +84,7 @@ class MongoSource(SourceConnector):
     ) -> None:
         super().__init__(spec, owner, timeout)
         self.collection = collection
-        self._count: int | None = None
+        self.count: int | None = None  # lines held, once listed (size())
 
     async def ensure_indexes(self) -> None:
         try:
@@ -126,7 +126,7 @@ class MongoSource(SourceConnector):
                 yield parsed[0]
         except PyMongoError as exc:
             raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
-        self._count = report.accepted
+        self.count = report.accepted
 
     async def append(
         self, lines: Sequence[BaseModel], mark: Mark | None = None, guard: Guard | None = None
@@ -167,8 +167,8 @@ class MongoSource(SourceConnector):
                 self.source, f"append failed (MongoDB: {type(exc).__name__})"
             ) from exc
         answered = [t for t in outcomes if t is not None]
-        if self._count is not None:
-            self._count += sum(1 for t in answered if t == "created")
+        if self.count is not None:
+            self.count += sum(1 for t in answered if t == "created")
         return answered
 
     async def _decide_and_write(
@@ -228,9 +228,11 @@ class MongoSource(SourceConnector):
             operations.append(ReplaceOne(mine, back))
         if operations:
             try:
-                await self.collection.bulk_write(operations, ordered=False)
+                result = await self.collection.bulk_write(operations, ordered=False)
             except PyMongoError as exc:
                 raise SourceUnavailable(self.source, f"withdrawing lines failed: {exc}") from exc
+            if self.count is not None:
+                self.count -= result.deleted_count
 
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
         try:
@@ -261,4 +263,4 @@ class MongoSource(SourceConnector):
         return parsed[0]
 
     def size(self) -> int | None:
-        return self._count
+        return self.count

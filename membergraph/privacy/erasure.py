@@ -64,10 +64,19 @@ class ErasureService:
 
     STEPS = ("suppress", "sources", "identity", "feed", "scrub")
 
-    def __init__(self, gateway: Gateway, privacy: Privacy, folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        privacy: Privacy,
+        folder: Path | None = None,
+        push_wait: float = 20.0,
+    ) -> None:
         self.gateway = gateway
         self.privacy = privacy
         self.folder = folder  # the folder the embedded store was loaded from, if any
+        self.push_wait = push_wait
+        """Seconds to wait for the pushes of the person's lines still on their way in (then
+        the request is ``partial``, and retried)."""
         self._lock = asyncio.Lock()
 
     async def erase(
@@ -146,7 +155,7 @@ class ErasureService:
         region = self.gateway.settings.default_region
         held = (self.gateway.sources, self.gateway.synced)
         for _ in range(3):
-            await wait_for_pushes(held, _her_lines(subject, suppressor, region))
+            await wait_for_pushes(held, _her_lines(subject, suppressor, region), self.push_wait)
             live = await store.resolve_member_id(subject.member_id)
             subject = await read_subject(store, live) if live is not None else subject
             if request.steps.get("suppress") == "skipped":

@@ -119,6 +119,8 @@ async def _erase_mongo(connector: Any, owners: list[str], pseudonym: Pseudonym) 
         await connector.collection.replace_one({"_id": copy["_id"]}, copy, upsert=True)
     await connector.collection.delete_many({"_owner": {"$in": owners}})
     erased.kept_for_books = len(copies)
+    if connector.count is not None:  # what /readyz counts
+        connector.count += erased.kept_for_books - len(erased.lines)
     return erased
 
 
@@ -200,7 +202,9 @@ async def erase_lines(connector: Connector[Any], ids: Sequence[str]) -> Erased:
 
         if not isinstance(connector, MongoSource):
             return Erased(forwarded=True)  # read over HTTP: not ours to erase
-        await connector.collection.delete_many({"_id": {"$in": wanted}})
+        gone = await connector.collection.delete_many({"_id": {"$in": wanted}})
+        if connector.count is not None:
+            connector.count -= gone.deleted_count
     return Erased(lines=wanted)
 
 

@@ -76,10 +76,18 @@ def test_erasure_on_mongodb(tmp_path: Path, mongo: tuple[str, Any]) -> None:
         assert [t for t in texts if "Zephyrine" in t]
         export = http.get(f"/privacy/members/{member}/export").json()
         assert len(export["source_lines"]["web_analytics"]) == 3
+        ready = http.get("/readyz").json()
 
         request = gql(http, ERASE, id=member)["data"]["eraseMember"]  # type: ignore[index]
         assert request["state"] == "DONE", request
         assert request["counts"]["kept_for_books"] == 2
+        # No count finds her: one member less, her lines gone (her purchases kept, unnamed)
+        after = http.get("/readyz").json()
+        assert after["store"]["members"] == ready["store"]["members"] - 1
+        lines = {s: after["sources"][s]["lines"] - ready["sources"][s]["lines"] for s in LINES}
+        assert lines == {"crm": -1, "transactions": 0, "web_analytics": -3, "call_center": -1}
+        listed = gql(http, "{ privacyRequests { id state } }")["data"]["privacyRequests"]  # type: ignore[index]
+        assert listed == [{"id": request["id"], "state": "DONE"}]
 
         lookups = [
             gql(http, FIND, kind=k, value=v)["data"]["memberByIdentifier"] for k, v in LOOKUPS

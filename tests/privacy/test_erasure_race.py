@@ -20,7 +20,8 @@ from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
 from membergraph.ingest import IngestService
 from membergraph.mongo_load import load_folder
-from membergraph.privacy.erasure import erasure_of
+from membergraph.privacy import privacy_of
+from membergraph.privacy.erasure import ErasureService, erasure_of
 from membergraph.resolvers.context import Gateway
 from membergraph.settings import Settings
 from tests.support.mongo import EmulatedClient
@@ -33,7 +34,7 @@ CONTACT = {
     "emails": [EMAIL],
     "updated_at": "2026-11-01T00:00:00Z",
 }
-TRACES = ("rosalind", "Racewell", "C-RACE-1", "T-RACE-")
+TRACES = ("rosalind", "Rosalind", "Racewell", "C-RACE-1", "T-RACE-")
 BOUND = 60.0  # seconds: a push or an erasure that waits longer is a failure, not a slow run
 
 
@@ -152,3 +153,38 @@ async def test_a_push_held_at_any_step_of_an_erasure_leaves_nothing_of_her(
         # And her line sent again later is refused
         later = await IngestService(other).push(SourceName.TRANSACTIONS, [_purchase("T-RACE-2")])
         assert [line["status"] for line in later.lines] == ["suppressed"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
+async def test_a_push_stopped_after_writing_her_line_leaves_the_erasure_partial_until_healed(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _two_gateways(backend, tmp_path) as (one, other):
+        # Given her contact, and a push of her purchase stopped after its write (as a
+        # process killed there: her line stored and marked, its identity not applied)
+        pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
+        [member] = pushed.members_changed
+
+        async def killed(step: str) -> None:
+            if step == "checked":
+                raise RuntimeError("killed")
+
+        with pytest.raises(RuntimeError, match="killed"):
+            await IngestService(other, steps=killed).push(
+                SourceName.TRANSACTIONS, [_purchase("T-RACE-1")]
+            )
+        # When she is erased, the erasure waits for that line, then stops short of the sources
+        privacy = await privacy_of(one)
+        service = ErasureService(one, privacy, one.folder, push_wait=0.3)
+        request = await asyncio.wait_for(service.erase(member, "ticket DPO-9", "dpo"), BOUND)
+        assert request.state == "partial"
+        assert request.steps["suppress"] == "done"
+        assert "not finished yet" in request.steps["sources"]
+        [listed] = await privacy.store.requests(10)
+        assert (listed.id, listed.state) == (request.id, "partial")
+        # Then, once the stopped push is finished (a start does it), asking again completes it
+        assert await IngestService(other).heal() == 1
+        again = await asyncio.wait_for(service.erase(member, "ticket DPO-9", "dpo"), BOUND)
+        assert (again.id, again.state) == (request.id, "done")
+        stored = await _stored_text(backend, one, tmp_path)
+        assert [(t, s) for s in stored for t in TRACES if t in s] == []
