@@ -59,7 +59,13 @@ class Pushed:
 
     @property
     def rejected(self) -> int:
-        return sum(1 for line in self.lines if line["status"] in ("rejected", "suppressed"))
+        return sum(1 for line in self.lines if line["status"] == "rejected")
+
+    @property
+    def suppressed(self) -> int:
+        """Good lines refused for carrying a suppressed identifier: what was asked (an
+        erasure, a suppression), not an error of the sender's."""
+        return sum(1 for line in self.lines if line["status"] == "suppressed")
 
     @property
     def unattributed(self) -> int:

@@ -104,16 +104,16 @@ async def ingest_endpoint(request: Request) -> Response:
         pushed = await service.push(source, items)
     except IngestRefused as exc:
         return _problem(exc.status, str(exc), exc.code)
-    rejected, unattributed = pushed.rejected, pushed.unattributed
-    accepted = len(pushed.lines) - rejected - unattributed
+    rejected, unattributed, suppressed = pushed.rejected, pushed.unattributed, pushed.suppressed
+    accepted = len(pushed.lines) - rejected - unattributed - suppressed
     answer = {
         "accepted": accepted,
         "rejected": rejected,
         "unattributed": unattributed,
+        "suppressed": suppressed,
         "members_changed": pushed.members_changed,
         "lines": pushed.lines,
     }
-    return JSONResponse(
-        answer,
-        status_code=200 if not rejected else 207 if accepted or unattributed else 422,
-    )
+    # Only the sender's errors make a 4xx: a suppressed line was refused as asked.
+    others = accepted or unattributed or suppressed
+    return JSONResponse(answer, status_code=200 if not rejected else 207 if others else 422)

@@ -9,6 +9,7 @@ fields, time, request id. A masked answer notes nothing, so writes nothing.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -94,16 +95,19 @@ async def record_reads(context: Any) -> None:
     await privacy.store.record_access(entries)
 
 
-async def upkeep(gateway: Any, every_s: float = 3600) -> None:
-    """Hourly: drop audit entries past their retention, retry unfinished privacy requests."""
+async def upkeep(gateway: Any, every_s: float = 60, prune_every: int = 60) -> None:
+    """Every minute, retry unfinished privacy requests (one a process was killed in the
+    middle of, once its lease ran out; one that waited for a push); hourly, drop audit
+    entries past their retention."""
     from membergraph.privacy.erasure import erasure_of
 
-    while True:
+    for turn in itertools.count():
         try:
             privacy = await privacy_of(gateway)
-            keep = timedelta(days=gateway.settings.pii_access_retention_days)
-            await privacy.store.prune_access(datetime.now(UTC) - keep)
+            if turn % prune_every == 0:
+                keep = timedelta(days=gateway.settings.pii_access_retention_days)
+                await privacy.store.prune_access(datetime.now(UTC) - keep)
             await (await erasure_of(gateway)).retry_unfinished()
-        except Exception as exc:  # the store is down: the next hour
+        except Exception as exc:  # the store is down: the next turn
             logger.warning("privacy upkeep failed: %s", exc)
         await asyncio.sleep(every_s)

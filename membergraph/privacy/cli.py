@@ -107,7 +107,7 @@ def erase(
     sources: Sources = None,
 ) -> None:
     """Erase a member (as the eraseMember mutation); prints the request."""
-    from membergraph.privacy.erasure import NothingToErase, erasure_of
+    from membergraph.privacy.erasure import ErasureBusy, NothingToErase, erasure_of
 
     settings = _settings(data=data, store=store, sources=sources)
 
@@ -119,6 +119,9 @@ def erase(
         request = asyncio.run(_with_gateway(settings, work))
     except NothingToErase:
         err.print(f"[red]error:[/red] no member {member} and no request for it")
+        raise typer.Exit(1) from None
+    except ErasureBusy:
+        err.print(f"[red]error:[/red] {member} is being erased by another process: ask again")
         raise typer.Exit(1) from None
     _print(request)
     if request.state in ("pending", "partial"):  # awaiting a source's operator is not a failure

@@ -35,9 +35,11 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
 from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import record_of_line
 from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.in_flight import wait_for_pushes
+from membergraph.privacy.lease import ErasureLease
 from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
 from membergraph.privacy.sources import compact_folder, erase_lines, erase_source, her_lines
 from membergraph.privacy.subject import Subject, identifying, read_subject
@@ -53,6 +55,11 @@ class NothingToErase(LookupError):
 
 class NothingToConfirm(ValueError):
     """The member's request asked that source for no deletion that is still awaited."""
+
+
+class ErasureBusy(RuntimeError):
+    """Another process has been erasing the member for longer than we wait, and its request
+    is not written yet: ask again."""
 
 
 def _now() -> datetime:
@@ -77,7 +84,10 @@ class ErasureService:
         self.push_wait = push_wait
         """Seconds to wait for the pushes of the person's lines still on their way in (then
         the request is ``partial``, and retried)."""
+        self.busy_wait = 30.0
+        """Seconds to wait for another process erasing the same member to finish."""
         self._lock = asyncio.Lock()
+        self._lease = ErasureLease(privacy.store)
 
     async def erase(
         self, member_id: str, reason: str, actor: str, suppress: bool = True
@@ -87,18 +97,26 @@ class ErasureService:
         Raises:
             NothingToErase: no such member, and no request for it.
         """
+        store = self.gateway.identity.store
         async with self._lock:
-            live = await self.gateway.identity.store.resolve_member_id(member_id)
-            asked = {member_id, live} - {None}
-            known = [r for m in asked for r in await self.privacy.store.requests(1, 0, m)]
-            request = max(known, key=lambda r: r.created_at) if known else None
-            if live is None and request is None:
-                raise NothingToErase(member_id)
-            if request is None or (request.state == "done" and live is not None):
-                request = self._new(live or member_id, reason, actor, suppress)
-            if request.state != "done":
-                await self._run(request, live)
-            return request
+            first = await store.resolve_member_id(member_id)
+            async with self._lease.held(first or member_id, self.busy_wait) as held:
+                # Read once the lease is ours: another process may have erased her meanwhile.
+                live = await store.resolve_member_id(member_id)
+                asked = {member_id, live} - {None}
+                known = [r for m in asked for r in await self.privacy.store.requests(1, 0, m)]
+                request = max(known, key=lambda r: r.created_at) if known else None
+                if live is None and request is None:
+                    raise NothingToErase(member_id)
+                if not held:  # still erased elsewhere: its request, as it stands
+                    if request is None:
+                        raise ErasureBusy(f"member {member_id} is being erased elsewhere")
+                    return request
+                if request is None or (request.state == "done" and live is not None):
+                    request = self._new(live or member_id, reason, actor, suppress)
+                if request.state != "done":
+                    await self._run(request, live)
+                return request
 
     def _new(self, member_id: str, reason: str, actor: str, suppress: bool) -> PrivacyRequest:
         at = _now()
@@ -112,11 +130,19 @@ class ErasureService:
         # Awaiting a source's confirmation is not unfinished here: nothing is left to run.
         requests = await self.privacy.store.requests(1000)
         unfinished = [r for r in requests if r.state in ("pending", "partial")]
+        done: list[PrivacyRequest] = []
         for request in unfinished:
-            async with self._lock:
+            async with self._lock, self._lease.held(request.member_id, 0) as held:
+                if not held:
+                    continue  # another process is running it
+                now = await self.privacy.store.requests(100, 0, request.member_id)
+                request = next((r for r in now if r.id == request.id), request)
+                if request.state not in ("pending", "partial"):
+                    continue  # finished elsewhere meanwhile
                 live = await self.gateway.identity.store.resolve_member_id(request.member_id)
                 await self._run(request, live)
-        return unfinished
+                done.append(request)
+        return done
 
     async def _run(self, request: PrivacyRequest, live: str | None) -> None:
         store = self.gateway.identity.store
@@ -132,6 +158,9 @@ class ErasureService:
         for name, step in steps.items():
             if request.steps.get(name) in ("done", "skipped"):
                 continue
+            if not await self._lease.renew():
+                request.steps[name] = "failed: another process took the request over"
+                break
             if name == "identity" and request.steps.get("sources") != "done":
                 break  # the store must still say what to erase when the sources are retried
             try:
@@ -234,15 +263,24 @@ class ErasureService:
             request.counts["lines_shared"] = request.counts.get("lines_shared", 0) + len(
                 erased.lines
             )
+            # Their feed entries name the device's member, not hers: they go now.
+            gone = tuple((name.value, line_id) for line_id in erased.lines)
+            await self.privacy.store.erase_identity(Erasure((), (), gone, ()), _now())
         await self._compact_folder(owners, shared)
 
     async def _shared_lines(self, subject: Subject) -> dict[SourceName, list[str]]:
         """Her lines in the records she shares (a visitor that also logged in as someone
-        else): those whose identifying values are hers."""
+        else): those whose identifying values are hers, and those whose text names one of
+        her e-mails or phones (an anonymous page event noting her address)."""
         region = self.gateway.settings.default_region
         keys: dict[SourceName, set[str]] = {}
         for source, key in subject.shared:
             keys.setdefault(SourceName(source), set()).add(key)
+        named = [
+            key.lower()
+            for kind, key in subject.theirs
+            if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+        ]
         found: dict[SourceName, list[str]] = {}
         for name, wanted in keys.items():
             connector = self.gateway.sources.get(name)
@@ -251,7 +289,10 @@ class ErasureService:
 
             def hers(line: Any, name: SourceName = name) -> bool:
                 record = record_of_line(name, line, region)
-                return record is not None and bool(identifying(record.identifiers) & subject.theirs)
+                if record is not None and identifying(record.identifiers) & subject.theirs:
+                    return True
+                text = line.model_dump_json().lower()
+                return any(value in text for value in named)
 
             found[name] = await her_lines(connector, wanted, hers)
         return found
@@ -319,9 +360,7 @@ class ErasureService:
             await self.gateway.feed.catch_up()  # caches here drop them before we answer
 
     async def _scrub(self, request: PrivacyRequest, subject: Subject | None) -> None:
-        # Her values long enough to say her, not a word anyone's line may hold.
-        traces = [w for w in subject.words if len(w) >= 6] if subject is not None else []
-        said = await self.privacy.store.scrub(traces)
+        said = await self.privacy.store.scrub(subject.traces if subject is not None else ())
         if said.get("vacuumed"):
             request.counts["rewritten"] = request.counts.get("rewritten", 0) + 1
         if said.get("checkpointed") is False:

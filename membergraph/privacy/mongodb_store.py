@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from pymongo import ASCENDING, DESCENDING, IndexModel
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.mongodb import MongoStore
@@ -168,6 +168,23 @@ class MongoPrivacyStore(PrivacyStore):
             return set()
         cursor = self.db.suppressions.find({"_id": {"$in": wanted}}, {"_id": 1})
         return {d["_id"] for d in await self._guarded("read", cursor.to_list())}
+
+    async def lease(self, key: str, holder: str, until: datetime, now: datetime) -> bool:
+        free = {"_id": key, "$or": [{"until": {"$lt": now.isoformat()}}, {"holder": holder}]}
+        take = {"$set": {"holder": holder, "until": until.isoformat()}}
+        try:
+            # Held by another: the filter matches nothing, and the upsert meets the key.
+            await self._guarded("lease", self.db.privacy_leases.update_one(free, take, upsert=True))
+        except StoreError as exc:
+            if isinstance(exc.__cause__, DuplicateKeyError):
+                return False
+            raise
+        return True
+
+    async def release(self, key: str, holder: str) -> None:
+        await self._guarded(
+            "release", self.db.privacy_leases.delete_one({"_id": key, "holder": holder})
+        )
 
     async def save_request(self, request: PrivacyRequest) -> None:
         doc = {

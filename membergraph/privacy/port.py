@@ -177,6 +177,17 @@ class PrivacyStore(abc.ABC):
         member rows, redirects, consent facts and feed entries, in one transaction; what was
         removed, by kind."""
 
+    @abc.abstractmethod
+    async def lease(self, key: str, holder: str, until: datetime, now: datetime) -> bool:
+        """Take the lease ``key`` for ``holder`` until ``until`` (or extend it), unless another
+        holder's runs past ``now``; whether ``holder`` holds it. Processes over one store
+        run one erasure of a member at a time this way; a holder that died lets go when its
+        lease runs out."""
+
+    @abc.abstractmethod
+    async def release(self, key: str, holder: str) -> None:
+        """Let go of the lease ``key`` if ``holder`` holds it."""
+
     async def scrub(self, traces: Sequence[str] = ()) -> dict[str, Any]:
         """Make removed bytes unrecoverable from the store's files (SQLite: secure delete is
         on, the WAL is checkpointed and truncated, and the file is rewritten if it still

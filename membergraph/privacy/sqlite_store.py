@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS pii_access (
 );
 CREATE INDEX IF NOT EXISTS pii_access_member ON pii_access (member_id, id);
 CREATE INDEX IF NOT EXISTS pii_access_at ON pii_access (at);
+CREATE TABLE IF NOT EXISTS privacy_leases (
+    key TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS pii_access_append_only BEFORE UPDATE ON pii_access
 BEGIN SELECT RAISE(ABORT, 'the audit of personal data read is append-only'); END;
 """
@@ -281,6 +284,25 @@ class SqlitePrivacyStore(PrivacyStore):
 
     async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
         return dict(await self.store.run(_in_tx, erase, erasure))
+
+    async def lease(self, key: str, holder: str, until: datetime, now: datetime) -> bool:
+        def take(db: sqlite3.Connection) -> bool:
+            db.execute(
+                "INSERT INTO privacy_leases VALUES (?,?,?) ON CONFLICT (key) DO UPDATE SET"
+                " holder = excluded.holder, until = excluded.until"
+                " WHERE privacy_leases.until < ? OR privacy_leases.holder = excluded.holder",
+                (key, holder, until.isoformat(), now.isoformat()),
+            )
+            row = db.execute("SELECT holder FROM privacy_leases WHERE key = ?", (key,)).fetchone()
+            return bool(row is not None and row[0] == holder)
+
+        return bool(await self.store.run(_in_tx, take))
+
+    async def release(self, key: str, holder: str) -> None:
+        def drop(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM privacy_leases WHERE key = ? AND holder = ?", (key, holder))
+
+        await self.store.run(_in_tx, drop)
 
     async def scrub(self, traces: Sequence[str] = ()) -> dict[str, Any]:
         said: dict[str, Any] = {}

@@ -7,7 +7,7 @@ from typing import Any
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.privacy import privacy_of
-from membergraph.privacy.erasure import NothingToConfirm, NothingToErase, erasure_of
+from membergraph.privacy.erasure import ErasureBusy, NothingToConfirm, NothingToErase, erasure_of
 from membergraph.privacy.export import export_member
 from membergraph.privacy.port import AccessEntry, PrivacyRequest
 from membergraph.privacy.suppression import SUPPRESSIBLE
@@ -40,6 +40,11 @@ async def erase(ctx: RequestContext, member_id: str, reason: str, suppress: bool
     except NothingToErase:
         raise CodedError(
             f"no member {member_id} and no privacy request for it", "NOT_FOUND"
+        ) from None
+    except ErasureBusy:
+        raise CodedError(
+            f"member {member_id} is being erased by another process: ask again shortly",
+            "UNAVAILABLE",
         ) from None
 
 

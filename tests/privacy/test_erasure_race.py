@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,12 @@ import pytest
 from membergraph.connectors.models import SourceName
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
+from membergraph.identity.feed import ChangeKind
 from membergraph.ingest import IngestService
 from membergraph.mongo_load import load_folder
 from membergraph.privacy import privacy_of
 from membergraph.privacy.erasure import ErasureService, erasure_of
+from membergraph.privacy.lease import LEASE
 from membergraph.resolvers.context import Gateway
 from membergraph.settings import Settings
 from tests.support.mongo import EmulatedClient
@@ -182,9 +185,40 @@ async def test_a_push_stopped_after_writing_her_line_leaves_the_erasure_partial_
         assert "not finished yet" in request.steps["sources"]
         [listed] = await privacy.store.requests(10)
         assert (listed.id, listed.state) == (request.id, "partial")
-        # Then, once the stopped push is finished (a start does it), asking again completes it
+        # Then, once the stopped push is finished (a start does it), the other gateway's retry
+        # completes the request: not while a process holds its lease, once it lets go
         assert await IngestService(other).heal() == 1
-        again = await asyncio.wait_for(service.erase(member, "ticket DPO-9", "dpo"), BOUND)
+        retrying = await erasure_of(other)
+        now = datetime.now(UTC)
+        assert await privacy.store.lease(f"erase:{member}", "alive", now + LEASE, now)
+        assert await retrying.retry_unfinished() == []
+        await privacy.store.release(f"erase:{member}", "alive")
+        [again] = await asyncio.wait_for(retrying.retry_unfinished(), BOUND)
         assert (again.id, again.state) == (request.id, "done")
         stored = await _stored_text(backend, one, tmp_path)
         assert [(t, s) for s in stored for t in TRACES if t in s] == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
+async def test_two_gateways_asked_to_erase_her_at_once_answer_one_request(
+    backend: str, tmp_path: Path
+) -> None:
+    async with _two_gateways(backend, tmp_path) as (one, other):
+        # Given her contact and purchase
+        pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
+        await IngestService(one).push(SourceName.TRANSACTIONS, [_purchase("T-RACE-1")])
+        [member] = pushed.members_changed
+        # When both gateways are asked to erase her at the same moment
+        services = [await erasure_of(one), await erasure_of(other)]
+        answers = await asyncio.wait_for(
+            asyncio.gather(*(s.erase(member, "ticket DPO-2X", "dpo") for s in services)), BOUND
+        )
+        # Then they answer one request, done once: one ERASED entry, counts kept
+        assert answers[0].id == answers[1].id
+        assert {a.state for a in answers} == {"done"}
+        listed = await (await privacy_of(one)).store.requests(10)
+        assert [(r.id, r.state) for r in listed] == [(answers[0].id, "done")]
+        assert listed[0].counts["records"] >= 2
+        feed = await one.identity.store.feed_after(0, 10_000)
+        erased = [e for e in feed if e.kind is ChangeKind.ERASED]
+        assert len(erased) == 1

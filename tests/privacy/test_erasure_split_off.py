@@ -159,12 +159,22 @@ def test_a_device_she_shares_loses_her_lines_and_keeps_the_others(
         "name": "Logged In",
         "occurred_at": "2026-10-06T09:00:00Z",
     }
+    # An anonymous page on that device noting her address (found by a tester): hers
+    noted = {
+        "event_id": "E-SHARED-NOTE",
+        "anonymous_id": "anon-zq-5150",
+        "type": "page",
+        "name": "Home",
+        "occurred_at": "2026-10-06T09:05:00Z",
+        "properties": {"note": "Zephyrine.Quill@quillmail.org visited"},
+    }
     lines = "SELECT line_id FROM source_lines WHERE source = 'web_analytics' AND owner = ?"
     with layout(folder, tmp_path) as (settings, extra, stored):
         with TestClient(create_app(settings, **extra), base_url="http://127.0.0.1") as client:
             # Given her visitor, on which another person logged in too (a shared device)
             her = _member(client, "CRM_ID", "C-ZQ-77")
-            assert client.post("/ingest/web_analytics", json=[theirs]).status_code == 200
+            sent = client.post("/ingest/web_analytics", json=[theirs, noted])
+            assert sent.status_code == 200, sent.text
             # When she is erased
             erased = gql(client, ERASE, id=her["id"])["data"]["eraseMember"]  # type: ignore[index]
             assert erased["state"] == "DONE", erased
@@ -175,6 +185,7 @@ def test_a_device_she_shares_loses_her_lines_and_keeps_the_others(
         # And her login is gone from the device's lines, the other person's login stays
         held = stored()
         assert b"C-ZQ-77" not in held and b"E-ZQ-LOGIN" not in held
+        assert b"E-SHARED-NOTE" not in held and b"quillmail" not in held.lower()
         assert b"E-SHARED-OTHER" in held
     if layout is _sqlite:
         with sqlite3.connect(tmp_path / "store.db") as db:

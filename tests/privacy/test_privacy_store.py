@@ -114,3 +114,27 @@ async def test_a_record_that_stays_names_no_erased_member(
     # Then no split can hand the erased ID back: the record names it nowhere
     assert bob not in (await store.origins([("crm", "C2")])).values()
     assert bob not in (await store.previous([("crm", "C2")])).values()
+
+
+async def test_an_erasure_lease_is_held_by_one_holder_until_it_runs_out(
+    stores: tuple[IdentityService, PrivacyStore],
+) -> None:
+    _, privacy = stores
+    later = AT + timedelta(minutes=2)
+    # Given one holder's lease
+    assert await privacy.lease("erase:m_1", "a", later, AT)
+    # Then another holder cannot take it while it runs, its holder can extend it,
+    # and another key is free
+    assert not await privacy.lease("erase:m_1", "b", later, AT + timedelta(minutes=1))
+    assert await privacy.lease("erase:m_1", "a", later + timedelta(minutes=2), AT)
+    assert await privacy.lease("erase:m_2", "b", later, AT)
+    # When it runs out (its holder died), another takes it over
+    assert await privacy.lease(
+        "erase:m_1", "b", later + timedelta(minutes=9), later + timedelta(minutes=3)
+    )
+    assert not await privacy.lease("erase:m_1", "a", later, later)
+    # And a release by a holder that lost it lets go of nothing; its holder's does
+    await privacy.release("erase:m_1", "a")
+    assert not await privacy.lease("erase:m_1", "a", later, later)
+    await privacy.release("erase:m_1", "b")
+    assert await privacy.lease("erase:m_1", "a", later, later)
