@@ -56,8 +56,9 @@ def main(
 ) -> None:
     """membergraph: a GraphQL gateway over CRM, transactions, web analytics and call center.
 
-    Every flag of `serve` has an environment variable (named in its help); a flag wins over
-    the variable, the variable over the default. All settings: the README's table.
+    Each setting flag of `serve` names its environment variable in its help (`--open` and
+    `--workers` are flags only); a flag wins over the variable, the variable over the
+    default. All settings: the README's table.
     """
 
 
@@ -132,12 +133,18 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", help=_setting("port", "TCP port."))] = None,
     open_browser: Annotated[
         bool,
-        typer.Option("--open/--no-open", help="Open GraphiQL in a browser if there is a screen."),
+        typer.Option(
+            "--open/--no-open",
+            help="Open GraphiQL in a browser if there is a screen. No environment variable.",
+        ),
     ] = True,
     workers: Annotated[
         int,
         typer.Option(
-            "--workers", min=1, max=64, help="Processes serving over the one store (one port)."
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes serving over the one store (one port). No environment variable.",
         ),
     ] = 1,
 ) -> None:

@@ -208,6 +208,10 @@ def test_serve_help_names_each_flags_environment_variable_and_default() -> None:
         ("MEMBERGRAPH_DATA", "unset"),
     ]:
         assert f"Env {variable}, default {default}." in text
+    # and a flag that is no setting says so, with its default
+    for flag, default in (("--open", "open"), ("--workers", "1")):
+        described = text.split(flag, 1)[1].split("│ --", 1)[0]
+        assert "No environment variable." in described and f"[default: {default}]" in described
 
 
 def test_serve_help_names_the_loyalty_programs_settings() -> None:
