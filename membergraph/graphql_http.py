@@ -205,9 +205,10 @@ class ClientErrorsInOneLine(logging.Filter):
         cause = error.original_error
         if cause is not None and not isinstance(cause, GraphQLError):
             return True
-        code = (error.extensions or {}).get("code")
+        # The code the client is answered with (a parse or validation error gets it later).
+        code = (error.extensions or {}).get("code") or request_error_code(error.formatted)
         level = logging.WARNING if code in _SERVER_CODES else logging.INFO
         record.levelno, record.levelname = level, logging.getLevelName(level)
-        record.msg, record.args = "GraphQL error %s: %s", (code or "REQUEST", error.message)
+        record.msg, record.args = "GraphQL error %s: %s", (code, error.message)
         record.exc_info, record.exc_text = None, None
         return True

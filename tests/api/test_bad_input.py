@@ -437,6 +437,8 @@ def test_bad_input_table(
     if code is not None:
         codes = [e.get("extensions", {}).get("code") for e in response.json()["errors"]]
         assert code in codes, response.text
+        # and its log line names the code the client got, for an operator to grep
+        assert any(code in r.getMessage() for r in caplog.records), caplog.text
     if status == 400 and headers.get("accept") == GQL_RESPONSE["accept"]:
         assert "data" not in response.json(), "a request that never ran has no data entry"
 
