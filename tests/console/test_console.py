@@ -256,6 +256,8 @@ def test_a_split_is_previewed_then_made_from_picked_records(
     page.click("#preview-split")
     page.wait_for_selector("#preview:not([hidden]) .member-card")
     assert page.locator("#preview-members .member-card").count() == 2
+    # the records marked as moving are those the split takes out of the member on screen
+    moving = {m.split(" ")[1] for m in page.locator("#preview-members .moves").all_inner_texts()}
     assert api.member_of("C-ANN")["id"] == crossed, "a preview changed nothing"
     page.fill("#reason", "two people")
     page.click("#confirm")
@@ -263,6 +265,8 @@ def test_a_split_is_previewed_then_made_from_picked_records(
     ann, bob = api.member_of("C-ANN"), api.member_of("C-BOB")
     assert ann["id"] != bob["id"]
     assert {r["key"] for r in ann["records"]} == {"C-ANN", "loyalty:LD11110001", "I-ANN-1"}
+    left = [m for m in (ann, bob) if m["id"] != crossed]
+    assert moving and moving == {r["key"] for m in left for r in m["records"]}
     assert set(hosts) == {server}
 
 

@@ -288,7 +288,9 @@ const picked = () => [...document.querySelectorAll("#records tbody tr")]
   .filter((row) => row.querySelector(".pick-record").checked)
   .map((row) => ({ source: row.dataset.source, key: row.dataset.key }));
 
-function memberCard(member, before) {
+// ``current``: the member on screen as it is now; a record moves when the change takes it out
+// of it (a split, to a member of its own) or into it (a link).
+function memberCard(member, current) {
   const card = document.createElement("div");
   card.className = "member-card";
   const title = document.createElement("h4");
@@ -297,11 +299,14 @@ function memberCard(member, before) {
   balance.textContent = `${member.records.length} record(s), ${member.transactions.totalCount} purchase(s), ` +
     `balance ${text(member.loyalty?.pointsBalance)}`;
   const list = document.createElement("ul");
-  const had = new Set((before?.records || []).map((r) => `${r.source}|${r.key}`));
+  const mine = new Set((current?.records || []).map((r) => `${r.source}|${r.key}`));
   for (const r of member.records) {
     const item = document.createElement("li");
     item.textContent = `${r.source} ${r.key}`;
-    if (before && !had.has(`${r.source}|${r.key}`)) { item.className = "moves"; item.textContent += " (moves here)"; }
+    const held = mine.has(`${r.source}|${r.key}`);
+    if (current && (member.id === current.id ? !held : held)) {
+      item.className = "moves"; item.textContent += " (moves here)";
+    }
     list.append(item);
   }
   card.append(title, balance, list);
@@ -319,7 +324,7 @@ async function preview(kind, describe, mutation, variables) {
   $("#preview-title").textContent = `Preview: ${kind}`;
   $("#preview-what").textContent = `${describe}. Nothing has changed yet: the members below are as the change would leave them.`;
   const cards = $("#preview-members");
-  cards.replaceChildren(...after.map((m) => memberCard(m, m.id === state.member.id ? state.member : null)));
+  cards.replaceChildren(...after.map((m) => memberCard(m, state.member)));
   $("#preview").hidden = false;
   $("#reason").value = "";
   $("#reason").focus();
@@ -356,7 +361,7 @@ const UNDO_ANY = (dry, fields) => `mutation($event: ID!, $reason: String!) {
 function previewSplit() {
   const records = picked();
   if (!records.length) { show("Pick the records that leave this member first."); return; }
-  preview("split", `${records.length} record(s) leave ${state.member.id} and form their own member`,
+  preview("split", `${records.length} picked record(s) and the rest of ${state.member.id} become two members (the ID stays with the side it belongs to)`,
     SPLIT, { id: state.member.id, records });
 }
 
