@@ -370,6 +370,20 @@ def test_a_search_that_finds_nobody_does_not_leave_the_last_member_shown(
     assert set(hosts) == {server}
 
 
+def test_a_cards_facts_say_when_they_count_only_the_latest_purchases(
+    tmp_path: Path, browser: Any
+) -> None:
+    # Given Ann's card with more purchases than the console loads (100)
+    purchases = [_tx(f"T-{n:03}", "LD11110001") for n in range(101)]
+    with _serving(tmp_path, crm=[ANN], transactions=purchases) as address:
+        page = _open(browser, address, READER, [])
+        _find(page, "CRM_ID", "C-ANN")
+        card = page.locator("#records tbody tr[data-key='loyalty:LD11110001'] td").nth(3)
+        # Then its facts do not pass 100 purchases off as all of them
+        assert card.inner_text() == "100 purchase(s), 1000 points (among the latest 100)"
+        assert "101" in page.inner_text("#summary")
+
+
 def test_a_suggestion_is_accepted_with_a_preview_then_undone(tmp_path: Path, browser: Any) -> None:
     from tests.api.test_suggestions_api import BOB as OTHER
     from tests.api.test_suggestions_api import SOPHI, SOPHIE

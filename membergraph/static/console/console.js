@@ -122,7 +122,9 @@ function factsOf(member, record) {
       String(how === "loyalty" ? t.loyaltyId : t.email).replace(/[-\s]/g, "").toUpperCase() ===
       value.replace(/[-\s]/g, "").toUpperCase());
     const points = mine.reduce((sum, t) => sum + (t.status === "COMPLETED" ? t.pointsEarned - t.pointsRedeemed : 0), 0);
-    return `${mine.length} purchase(s), ${points} points`;
+    // Counted over the purchases loaded: say so when the member has more than that.
+    const over = member.transactions.totalCount > txs.length ? ` (among the latest ${txs.length})` : "";
+    return `${mine.length} purchase(s), ${points} points${over}`;
   }
   if (record.source === "WEB_ANALYTICS") {
     return `${member.webActivity.filter((e) => e.anonymousId === record.key).length} visit event(s)`;
