@@ -43,7 +43,8 @@ class BadIdentifier(ValueError):
     """A value that cannot be an identifier of its kind."""
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A domain is dot-separated labels, none empty: `a@b..c` and `a@.b.c` name no mailbox.
+_EMAIL = re.compile(r"^[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+$")
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 _LOYALTY_STRIP = re.compile(r"[\s\-_./]")
 _LOYALTY = re.compile(r"^[A-Z0-9]{4,32}$")

@@ -60,6 +60,8 @@ def test_phone_without_country_code_is_read_in_the_configured_region() -> None:
         pytest.param(IdentifierKind.PHONE, "12", id="phone-too-short"),
         pytest.param(IdentifierKind.EMAIL, "not-an-email", id="email-no-at"),
         pytest.param(IdentifierKind.EMAIL, "a@b", id="email-no-dot-domain"),
+        pytest.param(IdentifierKind.EMAIL, "a@b..c", id="email-empty-domain-label"),
+        pytest.param(IdentifierKind.EMAIL, "a@.b.c", id="email-domain-starts-with-a-dot"),
         pytest.param(IdentifierKind.LOYALTY_ID, "!!", id="loyalty-symbols"),
         pytest.param(IdentifierKind.CRM_ID, "   ", id="crm-id-blank"),
     ],
