@@ -340,6 +340,9 @@ def test_a_reviewer_without_identity_write_is_offered_no_action(
     _on_screen(when, 375)
     assert when.evaluate("td => parseFloat(getComputedStyle(td).fontSize)") >= 12
     _graph_on_a_phone(page, width=375)
+    page.locator("#graph-box").scroll_into_view_if_needed()
+    _shot(page, "console-phone-graph", full_page=False)
+    page.evaluate("window.scrollTo(0, 0)")
     assert page.locator("#links").get_by_role("row").count() >= 2
     page.focus("#value")  # and the keyboard still goes where the eye does
     page.keyboard.press("Tab")
