@@ -28,7 +28,9 @@ def bad_input(message: str, **extensions: object) -> CodedError:
 
 def over_time_budget(seconds: float) -> CodedError:
     """A request ran past its time budget (``MEMBERGRAPH_REQUEST_TIMEOUT``), over HTTP or
-    WebSocket: answered ``TIMEOUT`` rather than leaving the client waiting."""
+    WebSocket: answered ``TIMEOUT`` rather than leaving the client waiting, and one WARNING
+    line for the operator (a slow source or store, or a budget too tight)."""
+    logger.warning("a request ran past its time budget of %g s: answered TIMEOUT", seconds)
     return CodedError(f"the request took longer than {seconds:g} s", "TIMEOUT")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -59,11 +60,22 @@ def _code(errors: list[dict[str, Any]]) -> str:
     return str(errors[0]["extensions"]["code"])
 
 
-def test_a_query_over_http_answers_timeout_past_its_budget(server: str) -> None:
+def _logged_timeouts(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "time budget" in r.getMessage()
+    ]
+
+
+def test_a_query_over_http_answers_timeout_past_its_budget(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
     answer = httpx.post(f"http://{server}/graphql", json={"query": QUERY}, timeout=SLOW * 2)
     body = answer.json()
     assert _code(body["errors"]) == "TIMEOUT"
     assert f"{BUDGET:g} s" in body["errors"][0]["message"]
+    assert len(_logged_timeouts(caplog)) == 1  # and the operator sees it, in one line
 
 
 async def _next_messages(ws: Any, operation: str, limit: float) -> list[dict[str, Any]]:
@@ -79,7 +91,9 @@ async def _next_messages(ws: Any, operation: str, limit: float) -> list[dict[str
                 return seen
 
 
-async def test_a_query_over_websocket_answers_timeout_past_its_budget(server: str) -> None:
+async def test_a_query_over_websocket_answers_timeout_past_its_budget(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
     async with websockets.connect(
         f"ws://{server}/graphql",
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
@@ -93,6 +107,7 @@ async def test_a_query_over_websocket_answers_timeout_past_its_budget(server: st
         assert first["type"] == "next" and first["payload"]["data"] is None
         assert _code(first["payload"]["errors"]) == "TIMEOUT"
         assert last == {"id": "q", "type": "complete"}
+        assert len(_logged_timeouts(caplog)) == 1
         # and the socket goes on: the same id is free again, a quick query answers
         await ws.send(json.dumps({"id": "q", "type": "subscribe", "payload": {"query": FAST}}))
         answer, done = await _next_messages(ws, "q", limit=SLOW - 1)
