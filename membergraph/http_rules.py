@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -230,7 +231,7 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-def request_error_code(error: dict[str, Any]) -> str:
+def request_error_code(error: Mapping[str, Any]) -> str:
     """Codes for the errors graphql-core raises before execution (ours carry their own)."""
     message = str(error.get("message", ""))
     if message.startswith("Syntax Error"):
