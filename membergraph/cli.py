@@ -35,6 +35,7 @@ from membergraph.sync_cli import sync_sources
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
 )
 err = Console(stderr=True)
 

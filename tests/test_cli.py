@@ -214,6 +214,14 @@ def test_serve_help_names_each_flags_environment_variable_and_default() -> None:
         assert "No environment variable." in described and f"[default: {default}]" in described
 
 
+def test_help_text_flows_as_paragraphs_not_the_sources_line_breaks() -> None:
+    # The docstrings are wrapped at 100 columns in the source; the terminal wraps them anew.
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert "a flag wins over the variable, the variable over the default." in result.output
+    load = runner.invoke(app, ["load", "--help"], env={"COLUMNS": "200"})
+    assert "(idempotent: loading twice changes nothing)" in load.output
+
+
 def test_serve_help_names_the_loyalty_programs_settings() -> None:
     result = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     text = " ".join(result.output.split())
