@@ -4,7 +4,10 @@ Each is one atomic change of the store (the constraint and the resolution it cau
 written together) and each can be retried: a split already made, or a merge already undone,
 answers the members as they are instead of failing.
 
-A steward's link merges; it never takes a profile record (a card, a CRM contact, an online
+A steward's link merges. It may give a shared device (a web visitor logged in as two
+members, in no member: :data:`~membergraph.identity.values.SHARED_DEVICE`) to the member of
+the other record it names; a purchase record that identifies no one (keyed by a placeholder:
+many people's) is refused. It never takes a profile record (a card, a CRM contact, an online
 account) away from another member silently. When the resolution it causes would part the
 profile records of a member, the link is refused with ``WOULD_MOVE_RECORDS`` naming that
 member and the records that would leave it, unless the steward says ``move``.
@@ -31,6 +34,7 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
 from membergraph.identity.steward_record import merge_sides, undone_events
 from membergraph.identity.store.port import IdentityEvent, ScopeState
+from membergraph.identity.values import SHARED_DEVICE, stored_nobodys_reason
 
 __all__ = [
     "Preview",
@@ -134,19 +138,35 @@ def _pair(a: RecordKey, b: RecordKey) -> frozenset[RecordKey]:
     return frozenset((a, b))
 
 
-async def _members_of(service: IdentityService, refs: Sequence[RecordKey]) -> dict[RecordKey, str]:
+async def _members_of(
+    service: IdentityService, refs: Sequence[RecordKey], devices: bool = False
+) -> dict[RecordKey, str]:
+    """Each record's member. With ``devices``, a shared device (in no member) may be one of
+    them, left out of the answer, when another record has a member: a steward's link gives
+    it to that member."""
     found = await service.store.assignments(refs)
     missing = [(s, k) for s, k in refs if (s, k) not in found]
-    if missing:
-        # A stored record with no member identifies no one (a purchase keyed by a value
-        # the data shows to be a placeholder): say so rather than "unknown".
-        nobodys = await service.store.load_records(missing)
-        said = [
-            f"{s}:{k}" + (" (in no member: it identifies no one)" if (s, k) in nobodys else "")
-            for s, k in missing
-        ]
-        raise StewardError(f"unknown record(s): {', '.join(said)}", "NOT_FOUND")
-    return found
+    if not missing:
+        return found
+    nobodys = await service.store.load_records(missing)
+    if devices and found and all(_shared_device(service, nobodys.get(r)) for r in missing):
+        return found
+    # A stored record with no member identifies no one (a purchase keyed by a value the
+    # data shows to be a placeholder, a shared device): say so rather than "unknown".
+    said = [f"{s}:{k}" + _why_in_no_member(service, nobodys.get((s, k))) for s, k in missing]
+    raise StewardError(f"unknown record(s): {', '.join(said)}", "NOT_FOUND")
+
+
+def _shared_device(service: IdentityService, record: RecordData | None) -> bool:
+    return record is not None and stored_nobodys_reason(record, service.rules) == SHARED_DEVICE
+
+
+def _why_in_no_member(service: IdentityService, record: RecordData | None) -> str:
+    if record is None:
+        return ""
+    if _shared_device(service, record):
+        return " (in no member: a shared device; link it to a record of the member it is given to)"
+    return " (in no member: it identifies no one)"
 
 
 async def scope_of(
@@ -178,9 +198,10 @@ async def link_records(
     async with service.lock:
 
         async def attempt() -> ApplyResult:
-            members = await _members_of(service, [a, b])
-            sides = await service.store.member_records([members[a], members[b]])
-            lift = {_pair(x, y) for x, y in product(sides[0], sides[1]) if x != y}
+            # A shared device (in no member) may be given to the other record's member.
+            members = await _members_of(service, [a, b], devices=True)
+            sides = await service.store.member_records([members[r] for r in (a, b) if r in members])
+            lift = {_pair(x, y) for x, y in product(*sides) if x != y} if len(sides) == 2 else set()
             (scope, hubs), state = await scope_of(service, [a, b])
             # A pair a steward linked already keeps its link (and its reason): linking it
             # again answers the member as it is, as a retried split does.

@@ -50,7 +50,10 @@ class Mutation:
         "take profile records (cards, CRM contacts, online accounts) away from a member "
         "instead: it is refused with `extensions.code` `WOULD_MOVE_RECORDS`, "
         "`extensions.members` (the members that would lose records) and `extensions.records` "
-        "(`source:key` of the records that would leave), unless `move` is true.",
+        "(`source:key` of the records that would leave), unless `move` is true. A shared device "
+        "(a web visitor logged in as two members: in no member) is given to the member of the "
+        "other record, its browsing with it (undo it with `undo`); a purchase that identifies "
+        "no one (keyed by a placeholder) is refused `NOT_FOUND`.",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def link_records(

@@ -199,7 +199,7 @@ def test_a_family_computer_logged_in_as_two_people_is_a_shared_device(
 
 
 def test_a_manual_link_keeps_a_shared_device_in_its_member() -> None:
-    # (linkRecords refuses a record in no member; a link made before the rule stays)
+    # (a steward's link gives a shared device to one member: tests/api/test_shared_device_api)
     people = [crm("C1", first="Ann"), crm("C2", first="Bob", birth="1971-01-01")]
     device = ("web_analytics", "a-1")
     manual = [(device, ("crm", "C1"), {"reason": "Ann's laptop"})]

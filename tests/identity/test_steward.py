@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
@@ -304,3 +305,22 @@ async def test_two_processes_linking_one_pair_at_once_both_answer_one_member(
         )
         assert answers[0] == answers[1]
         assert len(await one.manual_links(None)) == 1
+
+
+async def test_a_shared_device_given_to_one_login_leaves_the_other_found_by_his_id(
+    service: IdentityService,
+) -> None:
+    # Given Ann (the older member), Bob, and a family computer both logged in on
+    await service.ingest([crm("C1", first="Ann")])
+    bob = crm("C2", first="Bob", birth="1970-01-01")
+    await service.ingest([bob, visitor("a-1", logins=("C1", "C2"))])
+    device = ("web_analytics", "a-1")
+    assert device not in await service.store.all_assignments()
+    # When a steward gives the device to Ann
+    [ann] = await link_records(service, device, ("crm", "C1"), "Ann's laptop", "steward")
+    # Then it is in her member, and Bob's contact id still finds Bob: the device claims it,
+    # his contact owns it
+    assert (await service.store.all_assignments())[device] == ann
+    found = await service.find_member(IdentifierKind.CRM_ID, "C2")
+    assert found == (await service.store.all_assignments())[bob.ref] != ann
+    assert await service.find_member(IdentifierKind.ANONYMOUS_ID, "a-1") == ann

@@ -274,20 +274,22 @@ class MongoReads:
         docs = await self._find(
             "records",
             {"match_keys": match_key(kind.value, key)},
-            projection=["member_id", "identifiers"],
+            projection=["member_id", "identifiers", "role"],
         )
-        # What an agent typed is evidence, not an identity: it never answers a lookup.
-        owners = {
-            d["member_id"]
-            for d in docs
-            if d.get("member_id")
-            and any(
+        # What an agent typed is evidence, not an identity: it never answers a lookup. A
+        # member holding it on a profile record (its owner's) answers before one holding it
+        # on a leaf only (a shared device a steward gave to one of its two logins).
+        leaf_only: dict[str, bool] = {}
+        for d in docs:
+            if d.get("member_id") and any(
                 i["kind"] == kind.value and i["key"] == key and i["via"] != "agent"
                 for i in d["identifiers"]
-            )
-        }
-        members = await self._find_in("members", "_id", owners)
-        return [m["_id"] for m in sorted(members, key=lambda m: (m["created_at"], m["_id"]))]
+            ):
+                held = leaf_only.get(d["member_id"], True)
+                leaf_only[d["member_id"]] = held and d["role"] != "profile"
+        members = await self._find_in("members", "_id", set(leaf_only))
+        order = sorted(members, key=lambda m: (leaf_only[m["_id"]], m["created_at"], m["_id"]))
+        return [m["_id"] for m in order]
 
     async def page_members(
         self, after: str | None, limit: int, source: str | None = None

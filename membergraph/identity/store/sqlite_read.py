@@ -290,13 +290,16 @@ def member_identifiers(
 
 
 def find_members(db: Conn, kind: str, key: str) -> list[str]:
-    """The members carrying an identifier, oldest first."""
+    """The members carrying an identifier: those holding it on a profile record (its
+    owner's) before those holding it on a leaf only (a shared device a steward gave to one
+    of its two logins), then oldest first."""
     found = db.execute(
-        "SELECT DISTINCT r.member_id FROM identifiers i JOIN records r"
+        "SELECT r.member_id FROM identifiers i JOIN records r"
         " ON r.source = i.source AND r.key = i.rkey"
         " JOIN members m ON m.id = r.member_id"
         # What an agent typed is evidence, not an identity: it never answers a lookup.
-        " WHERE i.kind=? AND i.key=? AND i.via != 'agent' ORDER BY m.created_at, m.id",
+        " WHERE i.kind=? AND i.key=? AND i.via != 'agent' GROUP BY r.member_id"
+        " ORDER BY MIN(r.role != 'profile'), m.created_at, m.id",
         (kind, key),
     ).fetchall()
     return [row[0] for row in found]
