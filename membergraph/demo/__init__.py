@@ -11,7 +11,11 @@ without a card, placeholders typed at the till (``na@na.com``, the store's own a
 ``0000000000``) also on guest purchases with nothing else, a call center's hold line as
 caller number, agents typing another member's card number or slipping on one digit of it,
 duplicate contacts with only an initial for a first name, and purchase lines a till sent
-twice.
+twice. Since the fourth round (``default`` only: ``holdout`` stays byte for byte what it
+was): duplicates whose address was typed again without the house number and with a slip in
+the postcode, under a new family name (a marriage), or with the birth date left out or its
+day and month swapped; guests' purchases scanned with the till's house card; callers
+ringing from a number nobody has on file (work); an agent's slip in a typed e-mail.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.

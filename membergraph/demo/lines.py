@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from membergraph.demo.names import mistyped, name_variant
+from membergraph.demo.names import mistyped, name_variant, retyped_address
 from membergraph.demo.people import Generator, Person, Writer
 from membergraph.demo.vocabulary import (
     CATEGORIES,
     CITIES,
     HOLD_LINE,
+    LAST,
     PAGES,
     PHONE_PLACEHOLDERS,
     REASONS,
@@ -62,6 +63,10 @@ def crm_lines(
             if moved:
                 home = (f"{rng.randrange(1, 999)} {rng.choice(STREETS)} St", *rng.choice(CITIES))
                 landline = gen.phone() if rng.random() < 0.5 else None
+            elif _happens(gen, profile.address_retyped):
+                home = retyped_address(gen.added, home)
+            if _happens(gen, profile.family_name_changed):
+                last = gen.added.choice([n for n in LAST if n != last])
         card = None
         if p.card and rng.random() < 0.9 and (copy == 0 or rng.random() < profile.duplicate_card):
             card = gen.messy_card(p.card)
@@ -72,7 +77,7 @@ def crm_lines(
             "emails": emails,
             "phones": _crm_phones(gen, p, copy, landline),
             "loyalty_id": card,
-            "birth_date": p.birth.isoformat(),
+            "birth_date": _birth_as_typed(gen, p, copy),
             "address": {
                 "line1": home[0],
                 "city": home[1],
@@ -86,6 +91,21 @@ def crm_lines(
         w.write("crm", line, contact_id, p.id)
 
 
+def _happens(gen: Generator, rate: float) -> bool:
+    """A fourth-round phenomenon, drawn from its own stream and only where it has a rate:
+    a profile without it (holdout) draws nothing, and its data stays as it was."""
+    return rate > 0 and gen.added.random() < rate
+
+
+def _birth_as_typed(gen: Generator, p: Person, copy: int) -> str | None:
+    """A duplicate's birth date as its form took it: left out, or day and month swapped."""
+    if copy == 0 or not _happens(gen, gen.profile.birth_retyped):
+        return p.birth.isoformat()
+    if p.birth.day <= 12 and p.birth.day != p.birth.month and gen.added.random() < 0.5:
+        return p.birth.replace(month=p.birth.day, day=p.birth.month).isoformat()
+    return None
+
+
 def _till_email(gen: Generator, store: int) -> str:
     """What a till's e-mail field gets from a customer who gives none."""
     rng = gen.rng
@@ -96,7 +116,7 @@ def _till_email(gen: Generator, store: int) -> str:
 
 def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None) -> None:
     rng, profile = gen.rng, gen.profile
-    planned = []
+    planned: list[tuple[str, bool, str | None, str | None, int]] = []
     for _ in range(int(rng.expovariate(1 / 6))):
         store = rng.randrange(1, 40)
         guest = not p.card and rng.random() < profile.guest_purchase
@@ -105,6 +125,8 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
         card = p.card if (not online or rng.random() < 0.5) else None
         if guest:
             if rng.random() >= profile.guest_placeholder:
+                if _happens(gen, profile.house_card):  # the till scans its own card
+                    planned.append((gen.when(), False, "LD" + str(store % 10) * 8, None, store))
                 continue  # no e-mail asked: a sale nobody can be told of, not written
             email = gen.messy_email(_till_email(gen, store))
         elif online:
@@ -263,6 +285,8 @@ def calls_lines(
             phone = landline
         else:
             phone = p.mobile or landline
+        if phone not in (HOLD_LINE, None) and _happens(gen, profile.work_phone):
+            phone = gen.phone(gen.added)  # from work: a number nobody has on file
         ref: dict[str, str] | None = None
         kind = rng.choices(["crm_id", "loyalty_id", "email", None], weights=[40, 30, 10, 20])[0]
         if kind == "crm_id" and p.contacts:
@@ -275,7 +299,11 @@ def calls_lines(
                 card = _digit_slip(gen, card)  # one digit wrong: a card nobody holds
             ref = {"kind": "loyalty_id", "value": gen.messy_card(card)}
         elif kind == "email" and p.email:
-            ref = {"kind": "email", "value": p.email}
+            typed = p.email
+            if typed.index("@") > 3 and _happens(gen, profile.agent_email_slip):
+                at = gen.added.randrange(1, typed.index("@") - 1)  # two letters swapped
+                typed = typed[:at] + typed[at + 1] + typed[at] + typed[at + 2 :]
+            ref = {"kind": "email", "value": typed}
         iid = gen.uid("I", 9)
         line = {
             "interaction_id": iid,

@@ -7,7 +7,7 @@ import random
 
 from membergraph.demo.vocabulary import ACCENTS, KEYBOARD, NICKNAMES
 
-__all__ = ["mistyped", "name_variant"]
+__all__ = ["mistyped", "name_variant", "retyped_address"]
 
 
 def mistyped(rng: random.Random, name: str) -> str:
@@ -63,3 +63,17 @@ def name_variant(rng: random.Random, kind: str, first: str, last: str) -> tuple[
     if kind == "initial":  # a form with room for an initial only
         return rng.choice([f"{first[0]}.", first[0]]), last
     return first, last
+
+
+def retyped_address(rng: random.Random, home: tuple[str, str, str]) -> tuple[str, str, str]:
+    """``(line, city, postcode)`` as a clerk types it again: the house number left out, and
+    the postcode with one digit wrong or two next to each other swapped."""
+    line, city, postcode = home
+    street = line.partition(" ")[2] if line.split(" ", 1)[0].isdigit() else line
+    at = rng.randrange(len(postcode) - 1)
+    if rng.random() < 0.5 and postcode[at] != postcode[at + 1]:
+        slipped = postcode[:at] + postcode[at + 1] + postcode[at] + postcode[at + 2 :]
+    else:
+        wrong = str((int(postcode[at]) + rng.randrange(1, 10)) % 10)
+        slipped = postcode[:at] + wrong + postcode[at + 1 :]
+    return street, city, slipped

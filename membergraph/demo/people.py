@@ -58,6 +58,9 @@ class Generator:
         # The phenomena added later draw from their own stream: the rest of the data set
         # stays what it was for the same seed.
         self.later = random.Random(seed + 1)
+        # ... and those of the fourth round from theirs: holdout, which has none of them,
+        # stays byte for byte what it was.
+        self.added = random.Random(seed + 2)
         self.members = members
         self.profile = profile
         self.serial = 0
@@ -70,10 +73,9 @@ class Generator:
         moment = NOW - timedelta(seconds=self.rng.randrange(days_back * 86400))
         return moment.isoformat().replace("+00:00", "Z")
 
-    def phone(self) -> str:
-        return (
-            f"+1{self.rng.choice(AREA)}{self.rng.randrange(2, 10)}{self.rng.randrange(10**6):06d}"
-        )
+    def phone(self, rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
+        return f"+1{rng.choice(AREA)}{rng.randrange(2, 10)}{rng.randrange(10**6):06d}"
 
     def messy_phone(self, e164: str) -> str:
         a, b, c = e164[2:5], e164[5:8], e164[8:]

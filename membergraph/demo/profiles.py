@@ -57,6 +57,15 @@ class Profile:
     agent_typo: float = 0.1  # of calls where the agent types a card
     agent_digit_slip: float = 0.05  # ... one digit typed wrong: a card nobody holds
     resent: float = 0.02  # a purchase line the till sends twice (a retry after a timeout)
+    # Added in the fourth round (holdout has none: its data stays as it was). A duplicate's
+    # address retyped: the house number left out, the postcode's digits slipped (one wrong,
+    # or two swapped).
+    address_retyped: float = 0.3
+    family_name_changed: float = 0.15  # a duplicate under a new family name (a marriage)
+    birth_retyped: float = 0.15  # a duplicate's birth date left out, or day and month swapped
+    house_card: float = 0.1  # a guest's purchase scanned with the till's house card
+    work_phone: float = 0.15  # a caller rings from a number nobody has on file (work)
+    agent_email_slip: float = 0.2  # of calls where the agent types an e-mail: one slip in it
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -94,6 +103,13 @@ PROFILES: dict[str, Profile] = {
         agent_typo=0.15,
         agent_digit_slip=0.08,
         resent=0.05,
+        # Added after holdout was set: none, so its data stays as it was.
+        address_retyped=0.0,
+        family_name_changed=0.0,
+        birth_retyped=0.0,
+        house_card=0.0,
+        work_phone=0.0,
+        agent_email_slip=0.0,
         placeholders="local",
     ),
 }

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
+from rapidfuzz.distance import Levenshtein
+
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.records import Identifier, RecordData, RecordKey
@@ -97,21 +99,27 @@ class LeafChooser:
     def _disagrees(
         self, leaf: RecordData, root: RecordKey, weighed: list[Target]
     ) -> list[Identifier]:
-        """A call's real e-mails and phones that name no one known and that the member has
-        none like: it has values of that kind, and not this one. (A value naming a profile,
-        ``weighed``, was weighed as evidence for that profile's member already.)"""
+        """A call's real values of the kinds the rules say disagree (``call_disagrees``)
+        that name no one known and that the member has none like: it has values of that
+        kind, none this one nor one slip from it (``call_value_slips`` edits: an agent's typo
+        of the member's own e-mail). (A value naming a profile, ``weighed``, was weighed as
+        evidence for that profile's member already.)"""
         if leaf.source != "call_center":
             return []
         held = self._values_of(root)
         named = {ident for ident, _, _ in weighed}
+        kinds, slips = self.rules.call_disagrees, self.rules.call_value_slips
         return [
             ident
             for ident in in_order(leaf.identifiers)
-            if ident.kind in _OPEN_KINDS
+            if ident.kind in kinds
             and ident not in named
             and self.status.get((ident.kind, ident.key)) not in _UNUSABLE
             and held.get(ident.kind)
-            and ident.key not in held[ident.kind]
+            and not any(
+                Levenshtein.distance(ident.key, v, score_cutoff=slips) <= slips
+                for v in held[ident.kind]
+            )
         ]
 
     def _household(self, ra: RecordKey, rb: RecordKey) -> bool:

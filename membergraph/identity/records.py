@@ -111,12 +111,13 @@ class RecordData:
 
     @property
     def signature(self) -> tuple[str, str, str] | None:
-        """Who a CRM contact says it is: first name, last name, birth date (all present)."""
-        if self.first_name and self.last_name and self.birth_date:
+        """Who a CRM contact says it is: first name, last name (both present), birth date
+        (``""`` when left out: many forms make it optional)."""
+        if self.first_name and self.last_name:
             return (
                 self.first_name.strip().casefold(),
                 self.last_name.strip().casefold(),
-                self.birth_date.isoformat(),
+                self.birth_date.isoformat() if self.birth_date else "",
             )
         return None
 
@@ -174,12 +175,23 @@ def unattributed_reason(
 ) -> str | None:
     """Why a transaction with these fields belongs to no one, when its e-mail is a
     placeholder and it has no usable card (None: it is someone's, or names no one at all)."""
-    if _identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region) is not None:
+    card = _card(loyalty_id, region)
+    if card is not None:
         return None
     online = _identifier(IdentifierKind.EMAIL, email, "online", region)
-    if online is None or not _PLACEHOLDER(IdentifierKind.EMAIL, online.key):
-        return None
-    return f"placeholder e-mail {online.value}"
+    if online is not None and _PLACEHOLDER(IdentifierKind.EMAIL, online.key):
+        return f"placeholder e-mail {online.value}"
+    house = _identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region)
+    if online is None and house is not None:
+        return f"placeholder card {house.value}"
+    return None
+
+
+def _card(loyalty_id: str | None, region: str) -> Identifier | None:
+    """A transaction's card, unless it is a placeholder (a till's house card): that
+    identifies no one."""
+    card = _identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region)
+    return None if card is None or _PLACEHOLDER(IdentifierKind.LOYALTY_ID, card.key) else card
 
 
 Described = tuple[str, frozenset[Identifier]] | None
@@ -191,7 +203,7 @@ def transaction_record(
     loyalty_id: str | None, email: str | None, channel: str, region: str = "US"
 ) -> Described:
     """The record of a transaction with these fields: its card's, else its online e-mail's."""
-    card = _identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region)
+    card = _card(loyalty_id, region)
     if card is not None:
         key = f"loyalty:{card.key}"
     else:

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 Signature = tuple[str, str, str]
-"""Who a CRM contact says it is: first name, last name, birth date."""
+"""Who a CRM contact says it is: first name, last name, birth date (ISO, or ``""``)."""
 
 
 class Blocklist(BaseModel):
@@ -55,6 +55,8 @@ class Blocklist(BaseModel):
         email_domains: regular expressions the part after ``@`` matches whole.
         phones: exact numbers, in E.164.
         phone_patterns: regular expressions searched in the E.164 number.
+        cards: exact loyalty numbers (normalized: upper case, no separators).
+        card_patterns: regular expressions searched in the normalized loyalty number.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -80,6 +82,8 @@ class Blocklist(BaseModel):
             r"no|none|nomail|noemail|no[._-]?e?mail|noreply|no-reply|donotreply|do-not-reply",
             r"n[./]?a|null|nil|void|unknown|dummy|fake|declined|refused|customer|guest",
             r"test|testing|asdf|qwerty|abc|xyz",
+            # A business's own role addresses, typed for a customer's receipt.
+            r"(no[._-]?)?e?receipts?|sales|info|admin|webmaster",
         ]
     )
     email_domains: list[str] = Field(
@@ -93,6 +97,12 @@ class Blocklist(BaseModel):
         # One repeated digit (0000000000) and digit runs are what a till gets when a
         # customer will not give a number.
         default_factory=lambda: [r"^\+\d?(\d)\1{6,}$", r"1234567", r"9876543", r"0123456"]
+    )
+    cards: list[str] = Field(default_factory=list)
+    card_patterns: list[str] = Field(
+        # A house card a till keeps for customers without one: one digit repeated
+        # (HP9999999999, 0000000000).
+        default_factory=lambda: [r"^[A-Z]*(\d)\1{5,}$"]
     )
 
 
@@ -109,6 +119,13 @@ class NearDuplicates(BaseModel):
     one on a QWERTY keyboard (``Gary``/``Gqry``, which Jaro-Winkler finds far apart in so
     short a name; ``Mary``/``Mark`` differ by keys far apart, and stay two people); or, with
     ``initials``, one first name is an initial the other starts with (``J.``/``John``).
+    With ``family_name_changes``, close first names alone will do, whatever the family
+    names (``Jennifer Hill``/``Jennifer Jiménez`` after a marriage, ``Dubois``/
+    ``Dubois-Harris``): the birth date and a strong identifier already say one person, and
+    twins, who share both, have other first names. With ``birth_date_left_out_agrees``, a
+    contact without a birth date agrees with any (the form made it optional: nobody
+    else's); with ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date
+    written day first on one form, month first on the other).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -119,6 +136,9 @@ class NearDuplicates(BaseModel):
     prefix_min: int = Field(default=3, ge=1)
     keyboard_slips: bool = True
     initials: bool = True
+    family_name_changes: bool = True
+    birth_date_left_out_agrees: bool = True
+    day_month_swaps: bool = True
     nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: NICKNAMES)
 
     @cached_property
@@ -149,9 +169,18 @@ class NearDuplicates(BaseModel):
 
     def same_person(self, a: Signature, b: Signature) -> bool:
         """Whether two contacts' signatures are one person's, names written differently."""
-        if a[2] != b[2]:
+        if not self.same_birth(a[2], b[2]):
             return False
         return _same_names(self, a[0], a[1], b[0], b[1])
+
+    def same_birth(self, a: str, b: str) -> bool:
+        """Whether two birth dates (ISO, ``""`` when left out) may be one person's."""
+        if a == b:
+            return True
+        if not a or not b:
+            return self.birth_date_left_out_agrees
+        # 1970-01-02 and 1970-02-01: one form wrote the day first.
+        return self.day_month_swaps and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
 
 
 def _qwerty_neighbours() -> dict[str, frozenset[str]]:
@@ -184,7 +213,9 @@ def _keyboard_slip(a: str, b: str) -> bool:
 def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> bool:
     af, al, bf, bl = fold_name(af), fold_name(al), fold_name(bf), fold_name(bl)
     first, last = rules.first_name_min, rules.last_name_min
-    if rules._close(al, bl, last, False) and rules._close(af, bf, first, True):
+    if rules._close(af, bf, first, True) and (
+        rules.family_name_changes or rules._close(al, bl, last, False)
+    ):
         return True
     # First and last name swapped on one of them.
     return rules._close(af, bl, last, False) and rules._close(al, bf, first, True)
@@ -214,6 +245,17 @@ class SuggestionRules(BaseModel):
     # birth dates both differ): then the ``household`` levels weigh a family name and a
     # birth date agreed on at one address.
     households_from: float = Field(default=0.25, ge=0, le=1)
+    # An exact first or last name weighs its table weight plus log2(the chance two contacts
+    # agree on that field / this name's share), at most this many bits either way: a rare
+    # family name agreed on says more than a common one (Splink's term frequency
+    # adjustment). 0: every name weighs the table's.
+    name_frequency_bits: float = Field(default=2.0, ge=0)
+    # The prior is estimated from the data among this many contacts or more (the share of
+    # pairs the scores say are one person: expectation-maximisation of the prior alone, as
+    # Splink estimates it), within estimate_prior_bits of the one above. A retailer whose
+    # CRM holds many duplicates gets more suggestions, one with few gets fewer.
+    estimate_prior_from: int = Field(default=1000, ge=2)
+    estimate_prior_bits: float = Field(default=4.0, ge=0)
     weights: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
             # m: how often one person's two contacts agree so; u: how often two people
@@ -250,6 +292,13 @@ class Rules(BaseModel):
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
             a member of its own that mixes two people's browsing.
+        call_disagrees: the kinds of a call's values that, naming no one known while the
+            member its other evidence names has others of that kind, say the call is someone
+            else's: it then joins no one. An e-mail the caller gives is theirs; a phone that
+            names no one is no such evidence (people call from work, a new phone, a
+            relative's).
+        call_value_slips: a call's value at most this many edits from one the member has
+            is that one mistyped (``ethan_jones@gmial.com``), not another person's.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         suggestions: how pairs the rules do not merge are scored for stewards.
@@ -280,6 +329,8 @@ class Rules(BaseModel):
         }
     )
     shared_devices_identify_no_one: bool = True
+    call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
+    call_value_slips: int = Field(default=2, ge=0)
     blocklist: Blocklist = Field(default_factory=Blocklist)
     near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)
     suggestions: SuggestionRules = Field(default_factory=SuggestionRules)
@@ -299,13 +350,17 @@ class Rules(BaseModel):
                 frozenset(listed.phones),
                 [re.compile(p) for p in listed.phone_patterns],
             ),
+            IdentifierKind.LOYALTY_ID: (
+                frozenset(listed.cards),
+                [re.compile(p) for p in listed.card_patterns],
+            ),
         }
 
     def is_junk(self, kind: IdentifierKind, key: str) -> bool:
         """Whether a value is a placeholder by the blocklist (exactly or by pattern)."""
         junk = self._junk.get(kind)
         if junk is None:
-            return False  # only e-mails and phones have placeholders
+            return False  # only e-mails, phones and cards have placeholders
         exact, patterns = junk
         if key in exact:
             return True

@@ -16,25 +16,47 @@ independent evidence of one person there.
 Candidates are found by blocking (pairs sharing a birth date, a last name and first initial,
 an address, a street line, a postcode and birth year, or a phone), never by comparing every
 pair, and must agree on something of the person's own (the birth date or the first name,
-unless one is left out): a household shares the rest.
+unless one is left out): a household shares the rest. How two contacts compare, field by
+field, is :mod:`~membergraph.identity.comparisons`.
+
+What the data says adjusts the table's weights and prior, as Splink estimates them from the
+data set: a postcode or an exact name weighs by how rare it is (term frequency), and the
+prior is the share of pairs the scores say are one person (:func:`estimated_prior`).
 """
 
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
-from rapidfuzz.distance import JaroWinkler, Levenshtein
-
+from membergraph.identity.comparisons import (
+    Junk,
+    address_level,
+    agree_on_own,
+    birth_level,
+    contact_levels,
+    name_agreement,
+    name_levels,
+    street_of,
+    values_of,
+)
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import NearDuplicates, SuggestionRules
 
-__all__ = ["FieldEvidence", "Population", "Suggestion", "population_of", "score_pair", "suggest"]
+__all__ = [
+    "FieldEvidence",
+    "Population",
+    "Suggestion",
+    "estimated_prior",
+    "population_of",
+    "score_pair",
+    "suggest",
+    "with_prior",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,111 +81,6 @@ class Suggestion:
     evidence: tuple[FieldEvidence, ...]
 
 
-def _fold(text: str | None) -> str:
-    if not text:
-        return ""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in folded if c.isalnum() or c.isspace()).split())
-
-
-def _names(a: RecordData, b: RecordData, close: NearDuplicates) -> Iterator[tuple[str, str]]:
-    """(field, level) of first and last name, trying them swapped too."""
-    af, al, bf, bl = (
-        fold_name(n or "") for n in (a.first_name, a.last_name, b.first_name, b.last_name)
-    )
-
-    def level(x: str, y: str, least: float, short: bool) -> str:
-        if not x or not y:
-            return "missing"
-        if x == y:
-            return "exact"
-        return "close" if close._close(x, y, least, short) else "differs"
-
-    straight = (
-        level(af, bf, close.first_name_min, True),
-        level(al, bl, close.last_name_min, False),
-    )
-    swapped = (level(af, bl, close.last_name_min, False), level(al, bf, close.first_name_min, True))
-    rank = {"exact": 3, "close": 2, "missing": 1, "differs": 0}
-    best = max(straight, swapped, key=lambda p: rank[p[0]] + rank[p[1]])
-    yield "first_name", best[0]
-    yield "last_name", best[1]
-
-
-def _birth(a: RecordData, b: RecordData) -> str:
-    if a.birth_date is None or b.birth_date is None:
-        return "missing"
-    if a.birth_date == b.birth_date:
-        return "exact"
-    x, y = a.birth_date, b.birth_date
-    one_part = sum((x.year != y.year, x.month != y.month, x.day != y.day)) == 1
-    swapped = x.year == y.year and x.month == y.day and x.day == y.month
-    return "close" if one_part or swapped else "differs"
-
-
-def _street(address: str) -> str:
-    """An address line folded, without spaces (``auroraclose`` is ``aurora close``)."""
-    return _fold(address.partition("|")[0]).replace(" ", "")
-
-
-def _address(a: RecordData, b: RecordData) -> str:
-    """``exact``; ``close`` (one postcode, lines close); ``street`` (lines close, postcodes
-    not: a typed postcode is the likelier slip than the same line elsewhere); ``postcode``
-    (the postcode alone); ``differs``."""
-    if not a.address or not b.address:
-        return "missing"
-    post_a, post_b = a.address.partition("|")[2], b.address.partition("|")[2]
-    line_a, line_b = _street(a.address), _street(b.address)
-    same_line = line_a == line_b
-    if same_line and post_a == post_b:
-        return "exact"
-    if not line_a or not line_b:
-        return "postcode" if post_a and post_a == post_b else "differs"
-    if post_a and post_a == post_b:
-        spaced = _fold(a.address.partition("|")[0]), _fold(b.address.partition("|")[0])
-        return "close" if JaroWinkler.similarity(*spaced) >= 0.88 else "postcode"
-    # Elsewhere, only one house number (give or take a slip) on one street.
-    near = same_line or JaroWinkler.similarity(line_a, line_b) >= 0.88
-    number_a, number_b = _digits(line_a), _digits(line_b)
-    slip = bool(number_a and number_b) and Levenshtein.distance(number_a, number_b) <= 1
-    return "street" if near and slip else "differs"
-
-
-def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
-
-
-Junk = Callable[[IdentifierKind, str], bool]
-"""Whether a value is a placeholder (:meth:`~membergraph.identity.rules.Rules.is_junk`)."""
-
-
-def _values(record: RecordData, kind: IdentifierKind, junk: Junk | None = None) -> set[str]:
-    """A record's values of a kind, placeholders left out: they say nothing of anyone."""
-    return {
-        i.key for i in record.identifiers if i.kind is kind and not (junk and junk(kind, i.key))
-    }
-
-
-def _contact_levels(
-    a: RecordData, b: RecordData, home: bool, junk: Junk | None
-) -> Iterator[tuple[str, str, tuple[str, str]]]:
-    """(field, level, the values shown) for phones and e-mails: ``differs`` when each
-    contact has one the other lacks (two people, each with their own: twins, a couple),
-    else ``shared`` (``household`` for a phone shared at one address: the household's
-    line); nothing when neither applies."""
-    for name, kind in (("phone", IdentifierKind.PHONE), ("email", IdentifierKind.EMAIL)):
-        mine, theirs = _values(a, kind, junk), _values(b, kind, junk)
-        only_mine, only_theirs = sorted(mine - theirs), sorted(theirs - mine)
-        shared = sorted(mine & theirs)
-        if only_mine and only_theirs:
-            yield name, "differs", (only_mine[0], only_theirs[0])
-        elif shared:
-            # A phone shared at one address is the household's line: no news once the
-            # address agrees (the fields are not independent there).
-            level = "household" if name == "phone" and home else "shared"
-            yield name, level, (shared[0], shared[0])
-
-
 @dataclass(frozen=True, slots=True)
 class Population:
     """What all the contacts say that weighs the agreement of two of them.
@@ -176,12 +93,28 @@ class Population:
             name, twins the birth date).
         junk: which phones and e-mails are placeholders: no evidence either way.
         prior: the prior for this many contacts (None: the rules' own).
+        name_share: per name field, each folded name's share of the contacts that have
+            one (a rare family name agreed on is stronger evidence than a common one).
+        name_agree: per name field, the chance that two contacts picked at random agree
+            on it exactly (the sum of the squared shares): what the table's weight assumes.
     """
 
     postcode_share: Mapping[str, float] = field(default_factory=dict)
     households: bool = False
     junk: Junk | None = None
     prior: float | None = None
+    name_share: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    name_agree: Mapping[str, float] = field(default_factory=dict)
+
+    def name_adjustment(self, field_: str, name: str, most: float) -> float:
+        """Bits to add to an exact agreement on ``name``: log2(the average chance of an
+        agreement / this name's share), at most ``most`` either way (Splink's term
+        frequency adjustment); 0 when the population says nothing of the name."""
+        share = self.name_share.get(field_, {}).get(name)
+        agree = self.name_agree.get(field_)
+        if not share or not agree:
+            return 0.0
+        return max(-most, min(most, math.log2(agree / share)))
 
 
 def population_of(
@@ -206,11 +139,31 @@ def population_of(
             continue  # a care home, a store's address: no household
         for a, b in combinations(group, 2):
             pairs += 1
-            names = dict(_names(a, b, close))
-            two += names["first_name"] == "differs" and _birth(a, b) == "differs"
+            first = name_agreement(a, b, close)["first_name"]
+            two += first == "differs" and birth_level(a, b) == "differs"
     households = bool(pairs) and two / pairs >= rules.households_from
     prior = rules.prior + min(0.0, math.log2(rules.prior_contacts / max(1, len(contacts))))
-    return Population(share, households, junk, prior)
+    name_share, name_agree = _name_frequencies(contacts)
+    return Population(share, households, junk, prior, name_share, name_agree)
+
+
+def _name_frequencies(
+    contacts: Sequence[RecordData],
+) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Per name field, each folded name's share of the contacts that have one, and the
+    chance two of them agree (:class:`Population`)."""
+    shares: dict[str, dict[str, float]] = {}
+    agree: dict[str, float] = {}
+    for field_, folded in (
+        ("first_name", [fold_name(r.first_name or "") for r in contacts]),
+        ("last_name", [fold_name(r.last_name or "") for r in contacts]),
+    ):
+        counts = Counter(n for n in folded if n)
+        total = sum(counts.values())
+        if total:
+            shares[field_] = {n: c / total for n, c in counts.items()}
+            agree[field_] = sum(share * share for share in shares[field_].values())
+    return shares, agree
 
 
 def score_pair(
@@ -232,19 +185,33 @@ def score_pair(
         ),
         "address": (a.address, b.address),
     }
-    levels = [*_names(a, b, close), ("birth_date", _birth(a, b)), ("address", _address(a, b))]
+    names = name_levels(a, b, close)
+    levels = [(f, level) for f, level, _ in names]
+    levels += [("birth_date", birth_level(a, b)), ("address", address_level(a, b))]
     home = levels[-1][1] in ("exact", "close")
     if home and known.households:
         # A household shares its name, and twins a birth date: at one address, agreeing on
         # them is weak news (the fields are not independent there).
         levels = [(f, _HOUSEHOLD.get((f, level), level)) for f, level in levels]
-    for field_, level, shown in _contact_levels(a, b, home, known.junk):
+    for field_, level, shown in contact_levels(a, b, home, known.junk):
         levels.append((field_, level))
         said[field_] = shown
     share = known.postcode_share
     evidence = tuple(
         FieldEvidence(f, level, _weight(rules, f, level, a, share), *said[f]) for f, level in levels
     )
+    if rules.name_frequency_bits:
+        # An exact name weighs by how rare it is (term frequency, as Splink adjusts).
+        most = rules.name_frequency_bits
+        tuned = {
+            f: known.name_adjustment(f, name, most) for f, level, name in names if level == "exact"
+        }
+        evidence = tuple(
+            replace(e, weight=e.weight + tuned[e.field])
+            if e.field in tuned and e.level == "exact"
+            else e
+            for e in evidence
+        )
     prior = rules.prior if known.prior is None else known.prior
     bits = prior + sum(e.weight for e in evidence)
     return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
@@ -268,17 +235,6 @@ def _weight(
     return weight
 
 
-def _personal(a: RecordData, b: RecordData, close: NearDuplicates) -> bool:
-    """Whether two contacts agree on something of the person's own: the birth date, or the
-    first name (or the names swapped). A household (same last name, address and line) is
-    no evidence of one person when both of those differ: a parent and a child, a couple."""
-    if _birth(a, b) in ("exact", "close"):
-        return True
-    levels = dict(_names(a, b, close))
-    # A first name left out is no sign of another person: the contact may be theirs.
-    return levels["first_name"] in ("exact", "close", "missing")
-
-
 def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKey, RecordKey]]:
     """Candidate pairs: contacts sharing a birth date, a last name with a first initial, an
     address, a street line, a postcode and birth year, or a phone (a block bigger than
@@ -293,12 +249,12 @@ def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKe
             by_key[("name", f"{first}|{last[0]}")].append(r.ref)  # swapped names
         if r.address:
             by_key[("address", r.address)].append(r.ref)
-            street, postcode = _street(r.address), r.address.partition("|")[2]
+            street, postcode = street_of(r.address), r.address.partition("|")[2]
             if street:  # the line wherever the postcode was typed wrong
                 by_key[("street", street)].append(r.ref)
             if postcode and r.birth_date is not None:
                 by_key[("postcode", f"{postcode}|{r.birth_date.year}")].append(r.ref)
-        for phone in _values(r, IdentifierKind.PHONE):
+        for phone in values_of(r, IdentifierKind.PHONE):
             by_key[("phone", phone)].append(r.ref)
     pairs: set[tuple[RecordKey, RecordKey]] = set()
     for refs in by_key.values():
@@ -319,13 +275,51 @@ def suggest(
     says which phones and e-mails are placeholders, which are no evidence either way."""
     contacts = [r for r in records.values() if r.source == "crm"]
     population = population_of(contacts, rules, close, junk)
+    candidates = [
+        score_pair(records[a], records[b], rules, close, population)
+        for a, b in sorted(_blocks(contacts, rules.max_block))
+        if agree_on_own(records[a], records[b], close)
+    ]
+    prior = estimated_prior(candidates, len(contacts), rules, population.prior)
     skip = {tuple(sorted(pair)) for pair in apart}
-    found = []
-    for a, b in sorted(_blocks(contacts, rules.max_block)):
-        if (a, b) in skip or not _personal(records[a], records[b], close):
-            continue
-        scored = score_pair(records[a], records[b], rules, close, population)
-        if scored.score >= rules.min_score:
-            found.append(scored)
+    found = [
+        with_prior(s, prior)
+        for s in candidates
+        if (s.a, s.b) not in skip and with_prior(s, prior).score >= rules.min_score
+    ]
     found.sort(key=lambda s: (-s.score, s.a, s.b))
     return found
+
+
+def _bits(s: Suggestion) -> float:
+    return sum(e.weight for e in s.evidence)
+
+
+def with_prior(s: Suggestion, prior: float) -> Suggestion:
+    """``s`` scored with another prior."""
+    return replace(s, score=1.0 / (1.0 + 2.0 ** (-(prior + _bits(s)))))
+
+
+def estimated_prior(
+    candidates: Sequence[Suggestion], contacts: int, rules: SuggestionRules, prior: float | None
+) -> float:
+    """The prior the data says: the log2 odds that two contacts are one person, with the
+    expected number of such pairs the scores of ``candidates`` give under it (the
+    expectation-maximisation of the prior alone, the agreement weights kept: Splink
+    estimates it from the data too). Among fewer than ``rules.estimate_prior_from``
+    contacts, or with none to estimate, the rules' prior; else within
+    ``rules.estimate_prior_bits`` of it."""
+    start = rules.prior if prior is None else prior
+    pairs = contacts * (contacts - 1) / 2
+    if contacts < rules.estimate_prior_from or not rules.estimate_prior_bits or not candidates:
+        return start
+    weights = [_bits(s) for s in candidates]
+    estimate = start
+    for _ in range(_EM_STEPS):
+        expected = sum(1.0 / (1.0 + 2.0 ** (-(estimate + w))) for w in weights)
+        estimate = math.log2(max(expected, 0.5) / max(pairs - expected, 1.0))
+    most = rules.estimate_prior_bits
+    return max(start - most, min(start + most, estimate))
+
+
+_EM_STEPS = 8  # the prior settles within 0.01 bit in two or three on FEBRL and the demo

@@ -18,6 +18,7 @@ __all__ = [
     "ValueKey",
     "linking_values",
     "nobodys_reason",
+    "own_emails_part",
     "stored_nobodys_reason",
     "person_of",
     "status_of",
@@ -70,7 +71,7 @@ def status_of(
     crm = [r for r in carriers if r.source == "crm"]
     if len(crm) > 1:
         people = {person_of[r.ref] for r in crm}
-        if len(people) > 1 and not _one_person(crm, people, rules):
+        if len(people) > 1 and not _one_person(crm, people, rules, kind):
             return "shared"
     return "linkable"
 
@@ -79,16 +80,29 @@ def _typed_at_till(record: RecordData, key: ValueKey) -> bool:
     return any(i.via == "till" and (i.kind, i.key) == key for i in record.identifiers)
 
 
-def _one_person(crm: list[RecordData], people: set[object], rules: Rules) -> bool:
+def _one_person(
+    crm: list[RecordData], people: set[object], rules: Rules, kind: IdentifierKind
+) -> bool:
     """Whether CRM contacts who say different things are one person by the near-duplicate
-    rule: every two of them (a contact without a whole signature is nobody else)."""
+    rule: every two of them (a contact without a whole signature is nobody else), on
+    ``kind`` (:func:`own_emails_part`)."""
     signatures = sorted(p for p in people if isinstance(p, tuple) and len(p) == 3)
     if len(signatures) < len(people):
         return False
     same = rules.near_duplicates.same_person
     if not all(same(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :]):
         return False
+    if not own_emails_part(kind):
+        return True
     return not any(emails_disagree(a, b, rules) for i, a in enumerate(crm) for b in crm[i + 1 :])
+
+
+def own_emails_part(kind: IdentifierKind) -> bool:
+    """Whether two contacts with close names sharing a value of ``kind`` are two people
+    when each has an e-mail of their own (:func:`emails_disagree`). On a family e-mail,
+    yes: twins. On a loyalty card, no: a card is one member's account, and people change
+    e-mail (a duplicate entered years later has the new one)."""
+    return kind is not IdentifierKind.LOYALTY_ID
 
 
 def emails_disagree(a: RecordData, b: RecordData, rules: Rules) -> bool:

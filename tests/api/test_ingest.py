@@ -253,21 +253,34 @@ def test_a_refused_event_lends_its_identifiers_to_nobody(client: TestClient) -> 
     assert gql(client, lookup)["data"] == {"memberByIdentifier": None}
 
 
+@pytest.mark.parametrize(
+    ("card", "email", "reason"),
+    [
+        pytest.param(None, "NA@na.com", "placeholder e-mail na@na.com", id="placeholder-email"),
+        pytest.param(
+            None, "receipts@shop.example", "placeholder e-mail receipts@shop.example", id="role"
+        ),
+        pytest.param("HP9999999999", None, "placeholder card HP9999999999", id="house-card"),
+        pytest.param(
+            "0000000000", "na@na.com", "placeholder e-mail na@na.com", id="house-card-and-email"
+        ),
+    ],
+)
 def test_a_guest_purchase_with_only_a_placeholder_is_unattributed_not_rejected(
-    client: TestClient,
+    client: TestClient, card: str | None, email: str | None, reason: str
 ) -> None:
-    # Given a till that typed na@na.com for a guest, beside a good purchase
-    guest = {**PURCHASE, "transaction_id": "T-GUEST", "loyalty_id": None, "email": "NA@na.com"}
+    # Given a till that typed a placeholder for a guest, beside a good purchase
+    guest = {**PURCHASE, "transaction_id": "T-GUEST", "loyalty_id": card, "email": email}
     answer = client.post("/ingest/transactions", json=[guest, PURCHASE])
     # Then the guest's line is answered as nobody's, with why, and is no error of the sender's
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["lines"][0] == {
-        "line": 1,
-        "status": "unattributed",
-        "reason": "placeholder e-mail na@na.com",
-    }
+    assert body["lines"][0] == {"line": 1, "status": "unattributed", "reason": reason}
     assert (body["accepted"], body["rejected"], body["unattributed"]) == (1, 0, 1)
+    # and no member holds the placeholder
+    if card:
+        query = f'{{ memberByIdentifier(kind: LOYALTY_ID, value: "{card}") {{ id }} }}'
+        assert gql(client, query)["data"] == {"memberByIdentifier": None}
 
 
 def test_a_purchase_keyed_by_a_value_the_data_shows_to_be_a_placeholder_is_kept_unattributed(

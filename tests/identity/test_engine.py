@@ -355,10 +355,27 @@ def test_twins_with_close_names_and_their_own_emails_stay_apart(first: str, seco
             False,
             id="phone-says-ann-typed-email-says-someone-else",
         ),
+        # A phone that names no one is no evidence against: she rings from work.
         pytest.param(
             call("I1", phone="6175550199", ref=("loyalty_id", "LD40000001")),
-            False,
+            True,
             id="typed-card-says-ann-unknown-phone-rings",
+        ),
+        pytest.param(
+            call("I1", phone="6175550199", ref=("email", "ann@mail.org")),
+            True,
+            id="typed-email-says-ann-unknown-phone-rings",
+        ),
+        # The agent's slip in her own e-mail (two edits at most) is no one else's.
+        pytest.param(
+            call("I1", phone="4155550110", ref=("email", "ann@mial.org")),
+            True,
+            id="phone-says-ann-typed-email-is-hers-mistyped",
+        ),
+        pytest.param(
+            call("I1", phone="4155550110", ref=("email", "ann.lee@mail.org")),
+            False,
+            id="phone-says-ann-typed-email-four-edits-off",
         ),
         pytest.param(
             call("I1", phone="4155550110", ref=("loyalty_id", "LD49999999")),

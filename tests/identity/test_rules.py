@@ -63,7 +63,16 @@ def test_a_bad_rules_file_is_refused_naming_the_key(
         pytest.param(IdentifierKind.PHONE, "+11234567890", True, id="ascending"),
         pytest.param(IdentifierKind.PHONE, "+19876543210", True, id="descending"),
         pytest.param(IdentifierKind.PHONE, "+14155550101", False, id="a-phone"),
-        pytest.param(IdentifierKind.LOYALTY_ID, "LD00000000", False, id="cards-are-not-checked"),
+        pytest.param(IdentifierKind.EMAIL, "receipts@harborpine.com", True, id="local-receipts"),
+        pytest.param(IdentifierKind.EMAIL, "noreceipt@gmail.com", True, id="local-noreceipt"),
+        pytest.param(IdentifierKind.EMAIL, "info@shop.com", True, id="local-info"),
+        pytest.param(IdentifierKind.EMAIL, "sales.lee@x.org", False, id="starts-like-sales"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "LD00000000", True, id="house-card-zeros"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "HP9999999999", True, id="house-card-nines"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "1111111111", True, id="house-card-ones"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "LD20000000", False, id="card-ending-in-zeros"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "HP1002169924", False, id="a-card"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "LD40000001", False, id="a-card-with-zeros"),
     ],
 )
 def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: bool) -> None:
@@ -93,13 +102,60 @@ def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: boo
         pytest.param(("John", "Lee"), ("Joan", "Lee"), False, id="twins-john-joan"),
         pytest.param(("Ann", "Lee"), ("Bob", "Lee"), False, id="other-name"),
         pytest.param(("Amy", "Lee"), ("Amanda", "Lee"), False, id="two-letters-no-prefix"),
-        pytest.param(("Ann", "Lee"), ("Ann", "Kim"), False, id="other-last-name"),
+        # A family name changed (a marriage, a second name added): the first name, the birth
+        # date and the shared strong value say one person (twins have other first names).
+        pytest.param(("Ann", "Lee"), ("Ann", "Kim"), True, id="family-name-changed"),
+        pytest.param(("Ann", "Dubois"), ("Ann", "Dubois-Harris"), True, id="name-added"),
+        pytest.param(("Jennifer", "Hill"), ("Jenifer", "Jimenez"), True, id="changed-and-typo"),
+        pytest.param(("Ann", "Lee"), ("Bob", "Kim"), False, id="other-first-and-family-name"),
     ],
 )
 def test_near_duplicate_names(a: tuple[str, str], b: tuple[str, str], same: bool) -> None:
     rule = Rules().near_duplicates
     assert rule.same_person((*a, "1980-01-01"), (*b, "1980-01-01")) is same
     assert not rule.same_person((*a, "1980-01-01"), (*b, "1981-01-01")), "birth dates differ"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        pytest.param("1980-01-02", "1980-01-02", True, id="same"),
+        pytest.param("1980-01-02", "", True, id="left-out-on-one"),
+        pytest.param("", "", True, id="left-out-on-both"),
+        pytest.param("1980-01-02", "1980-02-01", True, id="day-and-month-swapped"),
+        pytest.param("1980-01-02", "1981-02-01", False, id="swapped-other-year"),
+        pytest.param("1980-01-02", "1980-01-03", False, id="another-day"),
+    ],
+)
+def test_near_duplicate_birth_dates(a: str, b: str, same: bool) -> None:
+    rule = Rules().near_duplicates
+    assert rule.same_person(("Ann", "Lee", a), ("Ann", "Lee", b)) is same
+
+
+@pytest.mark.parametrize(
+    ("setting", "a", "b"),
+    [
+        pytest.param(
+            "family_name_changes", ("Ann", "Lee", "1980"), ("Ann", "Kim", "1980"), id="fam"
+        ),
+        pytest.param(
+            "birth_date_left_out_agrees",
+            ("Ann", "Lee", "1980-01-02"),
+            ("Ann", "Leo", ""),
+            id="left",
+        ),
+        pytest.param(
+            "day_month_swaps", ("Ann", "Lee", "1980-01-02"), ("Ann", "Leo", "1980-02-01"), id="swap"
+        ),
+    ],
+)
+def test_each_near_duplicate_leniency_is_a_rule(
+    tmp_path: Path, setting: str, a: tuple[str, str, str], b: tuple[str, str, str]
+) -> None:
+    path = tmp_path / "rules.toml"
+    assert load_rules(None).near_duplicates.same_person(a, b)
+    path.write_text(f"[near_duplicates]\n{setting} = false\n")
+    assert not load_rules(path).near_duplicates.same_person(a, b)
 
 
 def test_near_duplicate_thresholds_are_rules(tmp_path: Path) -> None:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+from membergraph.identity.comparisons import address_level
 from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
-from membergraph.identity.suggestions import Population, population_of, score_pair, suggest
+from membergraph.identity.suggestions import (
+    FieldEvidence,
+    Population,
+    Suggestion,
+    estimated_prior,
+    population_of,
+    score_pair,
+    suggest,
+)
 from tests.identity.builders import ADDRESS, crm, world
 
 HOME = {**ADDRESS, "line1": "9 Birch Rd"}
@@ -200,3 +211,80 @@ def test_the_prior_falls_as_the_contacts_grow(contacts: int, prior: float) -> No
     # Then the odds that two picked at random are one person fall with the pairs
     population = population_of(records, RULES.suggestions, RULES.near_duplicates)
     assert population.prior == pytest.approx(prior)
+
+
+@pytest.mark.parametrize(
+    ("line", "postcode", "level"),
+    [
+        pytest.param("9 Birch Rd", "62701", "exact", id="same"),
+        pytest.param("Birch Rd", "62710", "street", id="number-left-out-postcode-digits-swapped"),
+        pytest.param("Birch Rd", "62708", "street", id="number-left-out-postcode-one-digit-off"),
+        pytest.param("Birch Rd", "73301", "differs", id="number-left-out-postcode-elsewhere"),
+        pytest.param("19 Birch Rd", "62710", "street", id="number-slip-postcode-swapped"),
+        pytest.param("546 Birch Rd", "73301", "differs", id="same-street-name-elsewhere"),
+    ],
+)
+def test_an_address_typed_twice_compares_by_its_line_and_postcode(
+    line: str, postcode: str, level: str
+) -> None:
+    # Given Sophie at home, and a contact whose address is written so
+    a = crm("C1", address=HOME)
+    b = crm("C2", address={**HOME, "line1": line, "postal_code": postcode})
+    # Then the address agrees at this level
+    assert address_level(a, b) == level
+
+
+def _population(*surnames: str) -> Population:
+    records = [crm(f"C{n}", first=f"F{n}", last=last) for n, last in enumerate(surnames)]
+    return population_of(records, RULES.suggestions, RULES.near_duplicates)
+
+
+@pytest.mark.parametrize(
+    ("surname", "more"),
+    [
+        pytest.param("Rare", True, id="a-rare-family-name-says-more"),
+        pytest.param("Smith", False, id="a-common-one-says-less"),
+    ],
+)
+def test_an_exact_family_name_weighs_by_how_rare_it_is(surname: str, more: bool) -> None:
+    # Given a population where Smith is half the contacts and Rare two of them
+    population = _population(*["Smith"] * 50, *[f"Name{n}" for n in range(46)], "Rare", "Rare")
+    a = crm("X1", first="Ann", last=surname, birth="1990-01-01")
+    b = crm("X2", first="Eve", last=surname, birth="1970-07-07")
+    # When two contacts agree on it exactly
+    scored = score_pair(a, b, RULES.suggestions, RULES.near_duplicates, population)
+    [weight] = [e.weight for e in scored.evidence if e.field == "last_name"]
+    table = RULES.suggestions.weights["last_name"]["exact"]
+    # Then it weighs more than the table's when rare, less when common, within the cap
+    assert (weight > table) is more and (weight < table) is not more
+    assert abs(weight - table) <= RULES.suggestions.name_frequency_bits
+    # and with the adjustment off, the table's weight
+    flat = RULES.suggestions.model_copy(update={"name_frequency_bits": 0.0})
+    unadjusted = score_pair(a, b, flat, RULES.near_duplicates, population)
+    assert [e.weight for e in unadjusted.evidence if e.field == "last_name"] == [table]
+
+
+def _scored(bits: float, n: int) -> list[Suggestion]:
+    evidence = (FieldEvidence("birth_date", "exact", bits, None, None),)
+    return [Suggestion(("crm", f"A{i}"), ("crm", f"B{i}"), 0.5, evidence) for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("contacts", "candidates", "prior"),
+    [
+        # 1,000 sure pairs among 2,000 contacts: about one pair in 2,000 is one person.
+        pytest.param(2000, _scored(30.0, 1000), math.log2(1000 / (1999000 - 1000)), id="many"),
+        # None sure: as unlikely as the rules allow below their prior.
+        pytest.param(2000, _scored(-10.0, 5), -14.0 - 4.0, id="none-floor"),
+        pytest.param(2000, [], -14.0, id="nothing-to-estimate-from"),
+        pytest.param(500, _scored(30.0, 200), -14.0, id="a-small-store-keeps-the-rules-prior"),
+        # Each contact in five sure pairs: the estimate stops at the rules' cap above the prior.
+        pytest.param(2000, _scored(30.0, 10000), -14.0 + 4.0, id="capped"),
+    ],
+)
+def test_the_prior_is_the_share_of_pairs_the_scores_say_are_one_person(
+    contacts: int, candidates: list[Suggestion], prior: float
+) -> None:
+    assert estimated_prior(candidates, contacts, RULES.suggestions, -14.0) == pytest.approx(
+        prior, abs=0.01
+    )
