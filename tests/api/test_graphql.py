@@ -319,7 +319,7 @@ def _conflicts(client: TestClient, **variables: object) -> list[dict[str, object
     found: list[dict[str, object]] = []
     after = None
     while True:
-        answer = gql(client, CONFLICTS, first=3, after=after, **variables)
+        answer = gql(client, CONFLICTS, first=1, after=after, **variables)
         page = answer["data"]["identityConflicts"]  # type: ignore[index]
         found += [e["node"] for e in page["edges"]]
         assert page["totalCount"] >= len(found)
@@ -344,7 +344,8 @@ def _a_member_with_a_conflict(client: TestClient) -> str:
 
 def test_identity_conflicts_page_and_filter_by_kind_date_and_member(client: TestClient) -> None:
     every = _conflicts(client, filter=None)
-    assert len(every) > 3 and len({c["id"] for c in every}) == len(every)
+    # (one a page: the demo's few conflicts still take several pages)
+    assert len(every) >= 2 and len({c["id"] for c in every}) == len(every)
     assert [int(str(c["id"])) for c in every] == sorted(
         (int(str(c["id"])) for c in every), reverse=True
     )

@@ -123,7 +123,9 @@ async def test_a_subscription_outlives_the_budget(server: str) -> None:
             subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
         ) as ws,
     ):
-        found = (await http.post("/graphql", json={"query": FAST})).json()
+        # A member with a CRM contact: its newer version is what changes it below.
+        with_contact = "{ members(first: 1, filter: {source: CRM}) { edges { node { id } } } }"
+        found = (await http.post("/graphql", json={"query": with_contact})).json()
         member_id = found["data"]["members"]["edges"][0]["node"]["id"]
         await ws.send(json.dumps({"type": "connection_init"}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
