@@ -8,6 +8,12 @@ and then each page's unmasked members are written to the PII audit, as GraphQL a
 Query parameters mirror ``members(filter:)`` (:mod:`membergraph.export_filter`, which
 ``membergraph export`` parses its flags with too). A bad value, an unknown parameter or a
 repeated one answers 400 naming it, before anything is streamed.
+
+An export is whole or visibly not: the first page is read before the answer starts (a source
+or the store failing then is a 503 saying which), a CSV ends with :data:`TRAILER` naming the
+count of members, a Parquet file's footer says ``membergraph.complete``, and a failure after
+the first byte aborts the chunked answer (no last chunk: the client's HTTP library reports an
+incomplete body, ``curl`` exits 18) rather than ending it as if the export were done.
 """
 
 from __future__ import annotations
@@ -15,18 +21,22 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from membergraph.auth import Caller, caller_of, mask_email, mask_phone, scope_refusal
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.export_filter import query_of
 from membergraph.export_parquet import parquet_chunks, pyarrow_missing
+from membergraph.identity.placeholders import placeholder_rule, revealed_placeholders
+from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.privacy import privacy_of
@@ -38,12 +48,19 @@ from membergraph.scores import from_micros
 
 __all__ = [
     "COLUMNS",
+    "TRAILER",
+    "ExportFailed",
     "csv_chunks",
     "export_members_endpoint",
     "member_pages",
 ]
 
+logger = logging.getLogger(__name__)
+
 PAGE = 1000
+TRAILER = "# end of export: {members} members"
+"""The last line of a whole CSV export (a comment line, ``comment="#"`` to pandas or DuckDB):
+a file without it was cut short."""
 COLUMNS = (
     "member_id",
     "email",
@@ -62,17 +79,44 @@ COLUMNS = (
 )
 
 
+class ExportFailed(RuntimeError):
+    """A source or the store failed while the export was read: what was written is not the
+    whole export."""
+
+    def __init__(self, written: int, cause: Exception) -> None:
+        super().__init__(f"the export stopped after {written} members: {cause}")
+        self.written = written
+        self.cause = cause
+
+
 async def member_pages(
-    gateway: Gateway, query: MemberQuery, caller: Caller, request_id: str
+    gateway: Gateway, query: MemberQuery, caller: Caller, request_id: str, page_size: int = PAGE
 ) -> AsyncIterator[list[list[object]]]:
-    """The export's rows (:data:`COLUMNS`), a keyset page of :data:`PAGE` members at a
-    time, masked by the caller's scopes; each unmasked page is written to the PII audit."""
+    """The export's rows (:data:`COLUMNS`), a keyset page of ``page_size`` members at a
+    time, masked by the caller's scopes; each unmasked page is written to the PII audit.
+
+    Raises:
+        ExportFailed: a source or the store failed (every source counts: the others date
+            the e-mails and phones the profile rule picks from).
+    """
+    written = 0
+    try:
+        async for rows in _pages(gateway, query, caller, request_id, page_size):
+            yield rows
+            written += len(rows)
+    except (ConnectorError, StoreError) as exc:
+        raise ExportFailed(written, exc) from exc
+
+
+async def _pages(
+    gateway: Gateway, query: MemberQuery, caller: Caller, request_id: str, page_size: int
+) -> AsyncIterator[list[list[object]]]:
     keeper = gateway.scores
     assert keeper is not None
     unmasked = caller.can("pii:read")
     after: tuple[int | str, str] | None = None
     while True:
-        page = await keeper.metrics.page(query, OrderField.MEMBER_ID, False, after, PAGE)
+        page = await keeper.metrics.page(query, OrderField.MEMBER_ID, False, after, page_size)
         if not page:
             return
         ids = [m for m, _ in page]
@@ -85,21 +129,25 @@ async def member_pages(
             for found, profile in zip(scored, contacts, strict=True)
             if found is not None
         ]
-        if len(page) < PAGE:
+        if len(page) < page_size:
             return
         after = (ids[-1], ids[-1])
 
 
 async def csv_chunks(pages: AsyncIterator[list[list[object]]]) -> AsyncIterator[bytes]:
-    """The rows as CSV with a header, one chunk per page."""
+    """The rows as CSV with a header, one chunk per page, and :data:`TRAILER` once every
+    page was written (a failure raises before it)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
+    members = 0
     async for rows in pages:
         writer.writerows(rows)
+        members += len(rows)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
+    buffer.write(TRAILER.format(members=members) + "\n")
     yield buffer.getvalue().encode()
 
 
@@ -119,22 +167,25 @@ async def _source_lines(gateway: Gateway, source: SourceName, keys: list[str]) -
     found = {}
     for key, answer in zip(keys, await connector.load_light(keys), strict=True):
         if isinstance(answer, ConnectorError):
-            if source is SourceName.CRM:  # as the profile: the others only date values
-                raise answer
-            continue
+            raise answer  # an export is whole or says it is not
         found[key] = answer
     return found
 
 
 async def _contacts(gateway: Gateway, ids: list[str]) -> list[Profile]:
     """Each member's profile, for its e-mail and phone: chosen by :func:`profile_of`, as
-    ``Member.profile`` chooses them, from the page's lines (one read per source)."""
+    ``Member.profile`` chooses them, from the page's lines (one read per source), with the
+    placeholders the data reveals left out as the profile leaves them out."""
     store = gateway.identity.store
     records, idents = await asyncio.gather(store.member_records(ids), store.member_identifiers(ids))
     keys = {s: sorted({k for refs in records for src, k in refs if src == s}) for s in _DATED_BY}
     read = await asyncio.gather(*(_source_lines(gateway, s, keys[s]) for s in _DATED_BY))
     lines = dict(zip(_DATED_BY, read, strict=True))
-    region, placeholder = gateway.settings.default_region, gateway.identity.rules.is_junk
+    region, rules = gateway.settings.default_region, gateway.identity.rules
+    values = {(i.kind, i.key) for pairs in idents for _, i in pairs}
+    placeholder = placeholder_rule(
+        rules, await revealed_placeholders(gateway.identity.store, rules, values)
+    )
     profiles = []
     for refs, pairs in zip(records, idents, strict=True):
         crm, txs, events, calls = (
@@ -188,16 +239,68 @@ async def export_members_endpoint(request: Request) -> Response:
         return JSONResponse({"error": missing}, 501)
     try:
         query = query_of(request.query_params.multi_items(), gateway.settings)
-        await gateway.scores.catch_up()
     except CodedError as exc:
         return JSONResponse({"error": exc.message}, 400)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     pages = member_pages(gateway, query, caller, PiiReads.for_request(request).request_id)
-    body, media, suffix = csv_chunks(pages), "text/csv; charset=utf-8", "csv"
+    try:  # what fails before the first byte is answered as an error, not as a short file
+        await gateway.scores.catch_up()
+        first = await anext(pages, None)
+    except CodedError as exc:
+        return JSONResponse({"error": exc.message}, 400)
+    except (ExportFailed, ConnectorError, StoreError) as exc:
+        return _unavailable(exc)
+    rows = _starting_with(first, pages)
+    body, media, suffix = csv_chunks(rows), "text/csv; charset=utf-8", "csv"
     if parquet:
-        body, media, suffix = parquet_chunks(pages), "application/vnd.apache.parquet", "parquet"
-    return StreamingResponse(
+        body, media, suffix = parquet_chunks(rows), "application/vnd.apache.parquet", "parquet"
+    return _AbortableStream(
         body,
         media_type=media,
         headers={"content-disposition": f'attachment; filename="members-{stamp}.{suffix}"'},
     )
+
+
+def _unavailable(exc: Exception) -> JSONResponse:
+    """503 naming the failing source (a store's detail goes to the log only)."""
+    logger.warning("export: %s", exc)
+    cause = exc.cause if isinstance(exc, ExportFailed) else exc
+    if isinstance(cause, StoreError):
+        return JSONResponse(
+            {"error": "the store failed: try again", "code": "STORE_UNAVAILABLE"}, 503
+        )
+    return JSONResponse({"error": f"{cause}: try again", "code": "SOURCE_UNAVAILABLE"}, 503)
+
+
+async def _starting_with(
+    first: list[list[object]] | None, rest: AsyncIterator[list[list[object]]]
+) -> AsyncIterator[list[list[object]]]:
+    if first is None:
+        return
+    yield first
+    async for rows in rest:
+        yield rows
+
+
+class _AbortableStream(Response):
+    """A chunked answer that a failure part-way cuts off without its last chunk, so the
+    client sees an incomplete body, not a short file that looks whole (Starlette's
+    ``StreamingResponse`` would end it normally or raise a traceback into the log)."""
+
+    def __init__(self, body: AsyncIterator[bytes], **kwargs: Any) -> None:
+        super().__init__(None, **kwargs)
+        # Chunked: no length (the base class counts the empty body it was given).
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self._chunks = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            async for chunk in self._chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except ExportFailed as exc:
+            logger.warning("export cut off: %s", exc)
+            return  # no closing message: the server drops the connection mid-body
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -1,8 +1,10 @@
 """``membergraph export``: the members a filter selects, as CSV, with a progress bar.
 
 The same rows as ``GET /export/members.csv`` (:mod:`membergraph.export`), written a page at
-a time from the store. E-mails and phones are masked unless ``--pii`` is given; then the
-export is recorded in the PII audit under the operator's name (``$USER``).
+a time from the store to a file beside ``--out``, renamed to it once whole: a source or the
+store failing part-way exits 1 saying so, and leaves no file. E-mails and phones are masked
+unless ``--pii`` is given; then the export is recorded in the PII audit under the
+operator's name (``$USER``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rich.progress import Progress
 
 from membergraph.auth import Caller
 from membergraph.cli_checks import require_out_folder
-from membergraph.export import csv_chunks, member_pages
+from membergraph.export import ExportFailed, csv_chunks, member_pages
 from membergraph.export_filter import PARAMETERS, flag_of, query_of
 from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery
@@ -88,8 +90,8 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
         raise typer.Exit(2) from None
     try:
         written = asyncio.run(_export(settings, query, out, pii))
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+    except (StoreError, ExportFailed) as exc:
+        err.print(f"[red]error:[/red] {exc}; {out} was not written")
         raise typer.Exit(1) from None
     err.print(f"wrote {written} members to {out}")
 
@@ -121,13 +123,20 @@ async def _export(settings: Settings, query: MemberQuery, out: Path, pii: bool) 
                 progress.update(task, completed=written)
                 yield rows
 
-        with (
-            Progress(console=err, disable=not err.is_terminal, transient=True) as progress,
-            out.open("wb") as file,
-        ):
-            task = progress.add_task("exporting members", total=total)
-            async for chunk in csv_chunks(counted()):
-                file.write(chunk)
+        # Written beside the file and renamed once whole: a failed export leaves no file
+        # that could pass for the export.
+        partial = out.with_name(f".{out.name}.part")
+        try:
+            with (
+                Progress(console=err, disable=not err.is_terminal, transient=True) as progress,
+                partial.open("wb") as file,
+            ):
+                task = progress.add_task("exporting members", total=total)
+                async for chunk in csv_chunks(counted()):
+                    file.write(chunk)
+            partial.replace(out)
+        finally:
+            partial.unlink(missing_ok=True)
         return written
     finally:
         await gateway.identity.store.aclose()

@@ -2,7 +2,8 @@
 
 One row group per page of members (:func:`membergraph.export.member_pages`): the writer's
 bytes are handed to the client after each page, the footer last, so memory stays one page
-whatever the size. Needs ``pyarrow`` (``pip install 'membergraph[export]'``); without it
+whatever the size. A whole export's footer says so (:data:`COMPLETE`, :data:`MEMBERS`).
+Needs ``pyarrow`` (``pip install 'membergraph[export]'``); without it
 the endpoint answers 501 saying so.
 """
 
@@ -14,7 +15,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-__all__ = ["parquet_chunks", "pyarrow_missing"]
+__all__ = ["COMPLETE", "MEMBERS", "parquet_chunks", "pyarrow_missing"]
+
+COMPLETE = "membergraph.complete"
+"""The footer's key-value metadata of a whole export: ``"true"``."""
+MEMBERS = "membergraph.members"
+"""The footer's count of members exported."""
 
 
 def pyarrow_missing() -> str | None:
@@ -95,10 +101,15 @@ async def parquet_chunks(pages: AsyncIterator[list[list[object]]]) -> AsyncItera
     schema = _schema()
     sink = _Drain()
     writer = pq.ParquetWriter(sink, schema)
+    members = 0
     try:
         async for rows in pages:
             writer.write_table(pa.Table.from_arrays(_columns(rows), schema=schema))
+            members += len(rows)
             yield sink.take()
+        # Only a file read to its end says so (a failure raises before: no footer is sent,
+        # and a Parquet file without its footer cannot be opened at all).
+        writer.add_key_value_metadata({COMPLETE: "true", MEMBERS: str(members)})
     finally:
         writer.close()
     yield sink.take()

@@ -29,6 +29,7 @@ from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedExpired
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.placeholders import placeholder_rule, revealed_placeholders
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.metrics_port import (
     MemberQuery,
@@ -40,6 +41,7 @@ from membergraph.identity.store.metrics_port import (
     Scoring,
     SegmentRules,
 )
+from membergraph.identity.values import ValueKey
 from membergraph.insights.consent import ConsentFact
 from membergraph.insights.metrics import MemberFacts, MemberMetrics, measure
 from membergraph.insights.profile import contact_kinds
@@ -135,6 +137,7 @@ class _Page:
     recorded: dict[RecordKey, list[ConsentFact]] = field(default_factory=dict)
     digests: list[set[str]] = field(default_factory=list)
     suppressed: set[str] = field(default_factory=set)
+    revealed: set[ValueKey] = field(default_factory=set)  # placeholders the data reveals
 
 
 class MetricsKeeper:
@@ -195,6 +198,8 @@ class MetricsKeeper:
         )
         page = _Page(ids, records, idents, dict(zip(_MEASURED, lines, strict=True)))
         page.recorded = dict(zip(consent_refs, facts, strict=True))
+        values = {(i.kind, i.key) for found in idents for _, i in found}
+        page.revealed = await revealed_placeholders(self.store, self.gateway.identity.rules, values)
         if await privacy.store.any_suppressed():  # most stores suppress nobody: no digests
             page.digests = [
                 {privacy.suppressor.digest(i.kind, i.key) for _, i in f} for f in idents
@@ -209,7 +214,7 @@ class MetricsKeeper:
         engagement_days = settings.segments.engagement_days
         program = settings.loyalty_program
         lines = page.lines
-        placeholder = self.gateway.identity.rules.is_junk
+        placeholder = placeholder_rule(self.gateway.identity.rules, page.revealed)
         rows, gone = [], []
         with gc_paused(freeze=False):  # a page's figures: many small objects, no cycle
             for n, (member, refs) in enumerate(zip(page.ids, page.records, strict=True)):

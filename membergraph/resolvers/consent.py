@@ -25,7 +25,13 @@ from membergraph.insights.consent import (
 from membergraph.insights.profile import contact_kinds
 from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import Gateway, RequestContext
-from membergraph.resolvers.members import MemberView, _lines, identifiers, records
+from membergraph.resolvers.members import (
+    MemberView,
+    _lines,
+    identifiers,
+    placeholders,
+    records,
+)
 
 __all__ = ["consents", "reachable", "record_line_consents"]
 
@@ -46,7 +52,7 @@ async def reachable(ctx: RequestContext, member: MemberView) -> list[Channel]:
     # A member carrying a suppressed identifier is reached on no channel.
     if await privacy.suppressor.any_suppressed(i for _, i in idents):
         return []
-    kinds = contact_kinds(idents, ctx.gateway.identity.rules.is_junk)
+    kinds = contact_kinds(idents, await placeholders(ctx, idents))
     return reachable_channels(
         await consents(ctx, member),
         has_email=IdentifierKind.EMAIL in kinds,

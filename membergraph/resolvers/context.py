@@ -18,10 +18,12 @@ from strawberry.dataloader import DataLoader
 from membergraph.connectors.base import Connector
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedFollower
+from membergraph.identity.placeholders import revealed_placeholders
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store.port import IdentityEvent, MemberParts
+from membergraph.identity.values import ValueKey
 from membergraph.insights.consent import ConsentFact
 from membergraph.privacy import privacy_of
 from membergraph.privacy.audit import PiiReads
@@ -64,6 +66,12 @@ async def _consent_facts(gateway: Gateway, refs: Sequence[RecordKey]) -> list[li
     return await (await privacy_of(gateway)).store.consent_facts(list(refs))
 
 
+async def _placeholders(gateway: Gateway, values: Sequence[ValueKey]) -> list[bool]:
+    identity = gateway.identity
+    revealed = await revealed_placeholders(identity.store, identity.rules, values)
+    return [v in revealed or identity.rules.is_junk(*v) for v in values]
+
+
 class Loaders:
     """One DataLoader per backend lookup, batched per request."""
 
@@ -75,6 +83,8 @@ class Loaders:
         self.consent_facts: DataLoader[RecordKey, list[ConsentFact]] = DataLoader(
             partial(_consent_facts, gateway)
         )
+        # Whether an e-mail or phone identifies no one (listed, or revealed by the data).
+        self.placeholder: DataLoader[ValueKey, bool] = DataLoader(partial(_placeholders, gateway))
         self.scored: DataLoader[str, ScoredRow | None] | None = (
             DataLoader(gateway.scores.scored_rows) if gateway.scores else None
         )

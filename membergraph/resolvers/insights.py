@@ -27,7 +27,7 @@ from membergraph.insights.offers import OfferStatus, offer_ledger
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.insights.rfm import Scores, Segment
 from membergraph.resolvers.context import RequestContext
-from membergraph.resolvers.members import MemberView, _lines, identifiers
+from membergraph.resolvers.members import MemberView, _lines, identifiers, placeholders
 from membergraph.resolvers.paging import Page, check_first, page_by_key
 
 __all__ = ["RfmView", "rfm", "scored", "segment_counts", "segments"]
@@ -96,9 +96,8 @@ async def profile(ctx: RequestContext, member: MemberView) -> Profile:
     contacts: list[CrmContact] = found[0]
     txs, events, calls = ([] if isinstance(x, BaseException) else x for x in found[1:])
     seen = last_seen_of(contacts, txs, events, calls, gateway.settings.default_region)
-    return profile_of(
-        contacts, await identifiers(ctx, member), seen, gateway.identity.rules.is_junk
-    )
+    idents = await identifiers(ctx, member)
+    return profile_of(contacts, idents, seen, await placeholders(ctx, idents))
 
 
 async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:

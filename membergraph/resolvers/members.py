@@ -18,6 +18,7 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
+from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.steward_record import parted_merges, undone_events
 from membergraph.identity.store.port import IdentityEvent, StoredLink
@@ -39,6 +40,7 @@ __all__ = [
     "find_member",
     "get_member",
     "identifiers",
+    "placeholders",
     "identity_history",
     "page_members",
     "records",
@@ -134,6 +136,17 @@ async def identifiers(
     ctx: RequestContext, member: MemberView
 ) -> list[tuple[RecordKey, Identifier]]:
     return (await ctx.loaders.member_parts.load(member.id)).identifiers
+
+
+async def placeholders(
+    ctx: RequestContext, idents: Sequence[tuple[RecordKey, Identifier]]
+) -> Placeholders:
+    """Which of a member's identifiers identify no one: the rules' blocklist and the values
+    the data reveals as placeholders (one read for a request's members)."""
+    values = sorted({(i.kind, i.key) for _, i in idents if i.kind in CONTACT_KINDS})
+    flags = await ctx.loaders.placeholder.load_many(values)
+    revealed = {v for v, flag in zip(values, flags, strict=True) if flag}
+    return lambda kind, key: (kind, key) in revealed
 
 
 async def identity_history(ctx: RequestContext, member: MemberView) -> list[IdentityEvent]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 from membergraph.app import create_app
 from membergraph.cli import app
 from membergraph.settings import Settings
+from tests.support.export import whole_export
 
 KEYS = {
     "analyst-key-000000000001": {"name": "analyst", "scopes": ["profile:read", "analytics:read"]},
@@ -38,7 +38,7 @@ def _export(client: TestClient, auth: str, **params: str) -> list[dict[str, str]
     response = client.get("/export/members.csv", params=params, headers={"authorization": auth})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(response.text)))
+    return whole_export(response.text)
 
 
 def _total(client: TestClient, member_filter: dict[str, object]) -> int:
@@ -128,7 +128,7 @@ def test_the_cli_writes_the_same_rows(
         + ["--segment", "ZOMBIE"],
     )
     assert result.exit_code == 0, result.output
-    assert list(csv.DictReader(io.StringIO(out.read_text()))) == over_http
+    assert whole_export(out.read_text()) == over_http
     refused = CliRunner().invoke(
         app, ["export", "--out", str(out), "--store", settings.store, "--tier", "DIAMOND"]
     )
@@ -144,6 +144,9 @@ def test_the_parquet_export_holds_the_same_members_typed(secured: TestClient) ->
     )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.apache.parquet"
+    footer = pq.read_metadata(io.BytesIO(response.content)).metadata
+    assert footer[b"membergraph.complete"] == b"true"
+    assert footer[b"membergraph.members"] == str(len(rows)).encode()
     table = pq.read_table(io.BytesIO(response.content)).to_pylist()
     assert [r["member_id"] for r in table] == [r["member_id"] for r in rows]
     for typed, text in zip(table, rows, strict=True):
@@ -185,7 +188,7 @@ def test_the_cli_takes_every_filter_of_the_http_export(
     result = CliRunner().invoke(app, ["export", "--out", str(out), *store, *flags])
     # then the command line writes the same rows
     assert result.exit_code == 0, result.output
-    assert list(csv.DictReader(io.StringIO(out.read_text()))) == over_http
+    assert whole_export(out.read_text()) == over_http
     # and a bad value is named by its flag, before anything is written
     bad = CliRunner().invoke(
         app, ["export", "--out", str(tmp_path / "no.csv"), *store, "--last-purchase-after", "May"]

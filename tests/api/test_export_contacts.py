@@ -4,8 +4,6 @@ channels a member is reachable on; a placeholder is never one of them."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from membergraph.app import create_app
 from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql
+from tests.support.export import whole_export
 from tests.support.mongo import EmulatedClient
 
 URL = "mongodb://app:s3cret@mongo.example:27017/membergraph?replicaSet=rs0"
@@ -43,7 +42,7 @@ MEMBERS = """query ($after: String) { members(first: 100, after: $after) {
 def _export(client: TestClient, **params: str) -> dict[str, dict[str, str]]:
     response = client.get("/export/members.csv", params=params)
     assert response.status_code == 200, response.text
-    return {r["member_id"]: r for r in csv.DictReader(io.StringIO(response.text))}
+    return {r["member_id"]: r for r in whole_export(response.text)}
 
 
 def _profiles(client: TestClient) -> dict[str, dict[str, object]]:
@@ -111,3 +110,69 @@ def test_a_placeholder_is_no_contact_reaches_no_channel_and_is_not_exported(
     reachable = _export(client, reachable="EMAIL")
     assert member["id"] not in reachable
     assert not [r for r in reachable.values() if r["email"] in ("", "none@none.com")]
+
+
+def _till_purchase(n: int, card: str, email: str) -> dict[str, object]:
+    return {
+        "transaction_id": f"T-STORE-MAIL-{n}",
+        "loyalty_id": card,
+        "email": email,
+        "store_id": "S-77",
+        "channel": "store",
+        "occurred_at": f"2026-11-0{n + 1}T10:00:00Z",
+        "amount_cents": 1200,
+        "currency": "USD",
+        "points_earned": 12,
+        "points_redeemed": 0,
+        "status": "completed",
+        "items": [],
+    }
+
+
+def _contact(client: TestClient, card: str) -> tuple[str, dict[str, object]]:
+    answer = gql(
+        client,
+        """query ($card: String!) { memberByIdentifier(kind: LOYALTY_ID, value: $card) { id
+          reachableChannels profile { email { value } emails { value } } } }""",
+        card=card,
+    )
+    member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
+    return member["id"], member
+
+
+@pytest.mark.parametrize(("people", "placeholder"), [(2, False), (3, True)], ids=["two", "three"])
+def test_a_store_address_the_data_reveals_is_no_ones_contact(
+    client: TestClient, people: int, placeholder: bool
+) -> None:
+    # Given the store's own address typed at the till for several different cards (more
+    # people than the rules' till_max_people make it a placeholder only the data reveals)
+    email = "frontdesk@acme-outlet.com"
+    cards = [f"LD7700000{n}" for n in range(people)]
+    contacts = [
+        {
+            "contact_id": f"C-STORE-MAIL-{n}",
+            "first_name": "Guest",
+            "last_name": f"Number{n}",
+            "loyalty_id": card,
+            "consents": {"email": True},
+            "updated_at": "2026-11-01T09:00:00Z",
+        }
+        for n, card in enumerate(cards)
+    ]
+    assert client.post("/ingest/crm", json=contacts).status_code == 200
+    lines = [_till_purchase(n, card, email) for n, card in enumerate(cards)]
+    pushed = client.post("/ingest/transactions", json=lines)
+    assert pushed.status_code == 200, pushed.text
+    exported = _export(client)
+    for card in cards:
+        member_id, member = _contact(client, card)
+        profile = member["profile"]  # type: ignore[index]
+        # then it stays listed, but is the contact e-mail of none of them, in the profile
+        # and in the export alike, and reaches none of them by e-mail
+        assert {"value": email} in profile["emails"]
+        expected = None if placeholder else {"value": email}
+        assert profile["email"] == expected
+        assert exported[member_id]["email"] == ("" if placeholder else email)
+        assert ("EMAIL" in member["reachableChannels"]) is not placeholder
+        assert ("EMAIL" in exported[member_id]["reachable"].split()) is not placeholder
+    # (two people may share an address, a couple: the data says nothing yet)

@@ -24,6 +24,8 @@ class SourceApi:
     delay: float = 0.0  # seconds before answering
     malformed: bool = False  # answer text that is not JSON
     stall_after: str | None = None  # a listing page from this cursor waits for ever
+    lookups_left: int | None = None  # answer this many lookups, then go down (``down``)
+    down: Callable[[], None] | None = None  # stops the server (``serving_server``)
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -59,6 +61,11 @@ class SourceApi:
     async def _lookup(self, request: Request) -> Response:
         if (trouble := await self._misbehave(request)) is not None:
             return trouble
+        if self.lookups_left is not None:
+            if self.lookups_left == 0 and self.down is not None:
+                self.down()  # the server stops: this answer is its last
+                return PlainTextResponse("going down", status_code=503)
+            self.lookups_left -= 1
         keys = set(request.query_params.getlist("key"))
         return JSONResponse([line for line in self.lines if self.owner_of(line) in keys])
 

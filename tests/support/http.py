@@ -21,6 +21,14 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serving(app: Any, port: int | None = None) -> Iterator[str]:
     """Serve an ASGI app until the block ends; yields ``127.0.0.1:PORT``."""
+    with serving_server(app, port) as (address, _):
+        yield address
+
+
+@contextlib.contextmanager
+def serving_server(app: Any, port: int | None = None) -> Iterator[tuple[str, uvicorn.Server]]:
+    """As :func:`serving`, with the server (``server.should_exit = True`` stops it: it
+    answers what it is answering, then refuses connections)."""
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
@@ -32,7 +40,7 @@ def serving(app: Any, port: int | None = None) -> Iterator[str]:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.02)
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", server
     finally:
         server.should_exit = True
         thread.join(timeout=10)
