@@ -227,8 +227,9 @@ class IngestService:
     async def heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         """Finish the pushes a stopped process left: lines stored with their mark, whose
         identity, feed entry or consents may be missing (each step is idempotent). Run at
-        start (``held``: the connectors ``membergraph sync`` keeps lines in, instead of the
-        sources'); answers how many lines it finished."""
+        start, over the sources and the copies ``membergraph sync`` keeps of HTTP sources (a
+        sync killed mid-page left that page's lines there), or over ``held`` only; answers
+        how many lines it finished."""
         async with self._lock:
             healed = await self._heal(held)
         if healed and self.gateway.feed is not None:
@@ -245,7 +246,8 @@ class IngestService:
 
     async def _heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         healed = 0
-        for source, connector in (held or self.gateway.sources).items():
+        every = [*self.gateway.sources.items(), *self.gateway.synced.items()]
+        for source, connector in held.items() if held else every:
             if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
                 continue
             async with connector.pushing():  # no push in flight in another process

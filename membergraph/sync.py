@@ -13,10 +13,13 @@ an erasure deletes from it; answers to queries still come from the API.
 After each page the checkpoint is saved beside those lines: the listing's cursor, the filter
 of this pass and the newest ``since_field`` value seen. A sync killed mid-way resumes at the
 page it was reading (that page's lines are taken again: ``unchanged``, announced once), so
-nothing is lost and nothing applied twice. A pass that reaches the end of the listing keeps
-the newest value seen; with ``since_param`` the next pass asks only for lines changed at or
-after it (the lines of that very instant come again, ``unchanged``). Without ``since_param``
-each pass reads the whole listing. Run one sync per store at a time.
+nothing is lost and nothing applied twice. Killed in the middle of a page, it leaves that
+page's lines stored with their marks: the next ``serve`` start or sync finishes them
+(:meth:`IngestService.heal` covers the synced copies) before anything else. A pass that
+reaches the end of the listing keeps the newest value seen; with ``since_param`` the next
+pass asks only for lines changed at or after it (the lines of that very instant come again,
+``unchanged``). Without ``since_param`` each pass reads the whole listing. Run one sync per
+store at a time.
 """
 
 from __future__ import annotations

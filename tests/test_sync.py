@@ -24,7 +24,8 @@ from membergraph.app import create_app
 from membergraph.cli import app
 from membergraph.connectors.models import SourceName
 from membergraph.gateway import open_gateway
-from membergraph.identity.store import store_from_url
+from membergraph.identity.store import StoreError, store_from_url
+from membergraph.ingest import IngestRefused
 from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from membergraph.sync import SourceSync
@@ -208,3 +209,51 @@ async def test_on_mongodb_the_synced_lines_and_checkpoint_live_in_the_sources_da
     (point,) = [doc async for doc in database["sync_checkpoints"].find({})]
     newest = max(str(c["updated_at"]) for c in api.lines)
     assert orjson.loads(point["value"]) == [None, newest, None]
+
+
+def _store_fails(*_: object, **__: object) -> None:
+    raise StoreError("the store went away")
+
+
+def test_a_sync_cut_short_mid_page_is_finished_by_the_next_start_and_resumed(
+    settings: Settings, crm_api: tuple[SourceApi, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, env = crm_api
+    http = settings.model_copy(update=_http(env))
+
+    # Given a sync stopped mid-page: the page's lines stored (with their marks), identity
+    # not yet written (where a SIGKILL between the two leaves them; the checkpoint is saved
+    # only after a page is whole)
+    async def cut_short() -> int:
+        gateway, sources, _ = await open_gateway(http)
+        try:
+            with monkeypatch.context() as patch:
+                patch.setattr(gateway.identity.store, "apply", _store_fails)
+                with pytest.raises(IngestRefused):
+                    await SourceSync(gateway).run_pass(SourceName.CRM)
+            return len(await gateway.synced[SourceName.CRM].unsettled())  # type: ignore[attr-defined]
+        finally:
+            await gateway.identity.store.aclose()
+            await sources.aclose()
+
+    assert asyncio.run(cut_short()) == PAGE
+    first_page = [str(c["contact_id"]) for c in api.lines[:PAGE]]
+    assert not _crm_feed(settings.store)
+    # When the gateway starts (no sync runs)
+    with TestClient(create_app(http), base_url="http://t") as client:
+        # then the page is whole before it answers: each contact is a member, announced once
+        for contact in first_page:
+            found = gql(
+                client, f'{{ memberByIdentifier(kind: CRM_ID, value: "{contact}") {{ id }} }}'
+            )
+            assert found["data"]["memberByIdentifier"] is not None, contact  # type: ignore[index]
+        held = client.app.state.gateway.synced[SourceName.CRM]  # type: ignore[attr-defined]
+        assert client.portal.call(held.unsettled) == [], "no mark is left"  # type: ignore[union-attr]
+    assert _crm_feed(settings.store) == Counter(first_page)
+    # and the next sync resumes at the page it was taking: the page again (unchanged), then
+    # the rest, each line announced once in all
+    resumed = _sync(settings, env)
+    assert f"unchanged {PAGE}" in resumed
+    assert f"created {len(api.lines) - PAGE}" in resumed
+    feed = _crm_feed(settings.store)
+    assert len(feed) == len(api.lines) and set(feed.values()) == {1}
