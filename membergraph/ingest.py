@@ -28,7 +28,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from membergraph.connectors.base import ConnectorError, SourceConnector
+from membergraph.connectors.base import (
+    ConnectorError,
+    Guard,
+    LinesInFlight,
+    Mark,
+    SourceConnector,
+)
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
@@ -195,12 +201,19 @@ class IngestService:
         privacy = await privacy_of(self.gateway)
         guard = guard_of(privacy, records)
         try:
-            outcomes = await guarded(connector, lines, marker(source, token), guard, self._step)
+            outcomes = await self._append(source, connector, lines, marker(source, token), guard)
         except (ConnectorError, OSError) as exc:
             # Nothing was taken (written before indexed); appends are idempotent on the
             # line's id, so the client sends the same lines again.
             raise IngestRefused(
                 503, f"{exc}; send the lines again (appends are idempotent)", "SOURCE_UNAVAILABLE"
+            ) from exc
+        except StoreError as exc:  # finishing another push's lines first: ours are not taken
+            logger.warning("could not finish the lines of a push that did not: %s", exc)
+            raise IngestRefused(
+                503,
+                "the store did not answer: nothing was taken, send the lines again",
+                "STORE_UNAVAILABLE",
             ) from exc
         await self._step("checked")
         taken = [
@@ -223,6 +236,27 @@ class IngestService:
     async def _step(self, name: str) -> None:
         if self.steps is not None:
             await self.steps(name)
+
+    async def _append(
+        self,
+        source: SourceName,
+        connector: SourceConnector,
+        lines: Sequence[BaseModel],
+        mark: Mark,
+        guard: Guard,
+    ) -> list[Taken]:
+        """Store the lines, checked against the suppressions as they are written; lines
+        another push stored and never finished (it died, or stalls past the source's
+        timeout) are finished here first, as a start would."""
+        try:
+            return await guarded(connector, lines, mark, guard, self._step)
+        except LinesInFlight as exc:
+            left = [
+                p for p in await connector.unsettled() if connector.line_id(p[0]) in exc.line_ids
+            ]
+            logger.warning("%s: finishing them before this push", exc)
+            await self._finish(source, connector, left)
+            return await guarded(connector, lines, mark, guard, self._step)
 
     async def heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         """Finish the pushes a stopped process left: lines stored with their mark, whose

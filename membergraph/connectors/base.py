@@ -59,6 +59,7 @@ __all__ = [
     "Mark",
     "ConnectorError",
     "FakeConnector",
+    "LinesInFlight",
     "ReadOnlySource",
     "SourceConnector",
     "SourceTimeout",
@@ -84,6 +85,16 @@ class SourceTimeout(ConnectorError):
 
 class SourceUnavailable(ConnectorError):
     """The source could not be reached or answered something unreadable."""
+
+
+class LinesInFlight(SourceUnavailable):
+    """Lines another push stored and marked and has not finished within the timeout: its
+    process died or stalls (``line_ids`` names them). Whoever pushes them may finish them
+    (:meth:`SourceConnector.unsettled`) and push again."""
+
+    def __init__(self, source: str, line_ids: set[str]) -> None:
+        super().__init__(source, f"{len(line_ids)} line(s) held by a push that did not finish")
+        self.line_ids = frozenset(line_ids)
 
 
 class ReadOnlySource(ConnectorError):

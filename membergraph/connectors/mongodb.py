@@ -8,6 +8,7 @@ collections; ``POST /ingest/{source}`` appends to them while the gateway runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections import defaultdict
@@ -20,7 +21,13 @@ from pydantic import BaseModel
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from membergraph.connectors.base import Guard, Mark, SourceConnector, SourceUnavailable
+from membergraph.connectors.base import (
+    Guard,
+    LinesInFlight,
+    Mark,
+    SourceConnector,
+    SourceUnavailable,
+)
 from membergraph.connectors.lines import (
     MAX_LINE_DEPTH,
     NOBODY,
@@ -38,6 +45,7 @@ logger = logging.getLogger(__name__)
 _CHUNK = 1000
 _PRIVATE = ("_id", "_owner", "_pending", "_rev")
 _DECIDE_ATTEMPTS = 5  # a line decided again when another push changed it meanwhile
+_FIRST_PAUSE, _LAST_PAUSE = 0.01, 0.2  # seconds between looks at a line another push marked
 _DUPLICATE_KEY = 11000
 MAX_DEPTH = MAX_LINE_DEPTH
 """Levels of nesting MongoDB stores in a document, at most (each object or array is one)."""
@@ -148,19 +156,32 @@ class MongoSource(SourceConnector):
         """Each line's verdict, decided by the write that stores it: a document is replaced
         only if it is still the version the verdict was decided on (its ``_rev``), so two
         processes sent one line at once take it once (``created`` and ``unchanged``), and a
-        line whose document another push changed meanwhile is decided again."""
+        line whose document another push changed meanwhile is decided again.
+
+        A document still marked by another push (stored, not yet announced) is not replaced
+        by a new version until that push is done: so a line's feed entries follow the order
+        of its versions whatever the processes (the newer version waits, then is decided
+        against the one it waited for; an older one is ``stale`` at once; the same line sent
+        again is marked at once, as before). Marked for longer than the connector's timeout,
+        :class:`LinesInFlight` names them: their push died or stalls."""
         outcomes: list[Taken | None] = [None] * len(lines)
         todo = list(range(len(lines)))
+        moved_again, pause = 0, _FIRST_PAUSE
+        deadline = asyncio.get_running_loop().time() + self.timeout
         try:
-            for _ in range(_DECIDE_ATTEMPTS):
-                decided, moved = await self._decide_and_write([lines[i] for i in todo], mark)
+            while todo:
+                batch = [lines[i] for i in todo]
+                decided, moved, busy = await self._decide_and_write(batch, mark)
                 for i, taken in zip(todo, decided, strict=True):
                     outcomes[i] = taken
-                todo = [i for i in todo if self.line_id(lines[i]) in moved]
-                if not todo:
-                    break
-            else:
-                raise SourceUnavailable(self.source, "its lines kept changing under the push")
+                todo = [i for i in todo if self.line_id(lines[i]) in moved | busy]
+                if busy and asyncio.get_running_loop().time() >= deadline:
+                    raise LinesInFlight(self.source, busy)
+                if busy:
+                    await asyncio.sleep(pause)  # the other push announces, then unmarks
+                    pause = min(pause * 2, _LAST_PAUSE)
+                elif todo and (moved_again := moved_again + 1) >= _DECIDE_ATTEMPTS:
+                    raise SourceUnavailable(self.source, "its lines kept changing under the push")
         except PyMongoError as exc:
             logger.warning("source %s: append failed: %s", self.source, exc)
             raise SourceUnavailable(
@@ -173,10 +194,11 @@ class MongoSource(SourceConnector):
 
     async def _decide_and_write(
         self, lines: Sequence[BaseModel], mark: Mark | None
-    ) -> tuple[list[Taken], set[str]]:
-        """One attempt: the verdicts against the documents read, and the ids whose document
-        changed between the read and the write (nothing written for those). A line sent
-        again is written again with its mark (the same document, its ``_rev`` moved on)."""
+    ) -> tuple[list[Taken], set[str], set[str]]:
+        """One attempt: the verdicts against the documents read, the ids whose document
+        changed between the read and the write, and the ids whose new version would replace
+        a document another push marked (nothing written for either). A line sent again is
+        written again with its mark (the same document, its ``_rev`` moved on)."""
         found = await self.collection.find(
             {"_id": {"$in": [self.line_id(line) for line in lines]}}
         ).to_list()
@@ -186,10 +208,15 @@ class MongoSource(SourceConnector):
         outcomes, changed = self.sort_out(lines, stored, mark)
         writes = {self.line_id(line): _line_doc(self.spec, line, o) for line, o in changed}
         held = {doc["_id"]: doc for doc in found}
+        busy = {i for i in writes if "_pending" in held.get(i, {})}
         for line_id, pending in self.marks(lines, outcomes).items():
+            if line_id in busy:
+                continue
             if line_id not in writes:  # sent again: the document as it is, marked
                 writes[line_id] = dict(held[line_id])
             writes[line_id]["_pending"] = pending
+        for line_id in busy:
+            del writes[line_id]
         for line_id, doc in writes.items():
             doc["_rev"] = (revisions.get(line_id) or 0) + 1
         ids = list(writes)
@@ -210,10 +237,10 @@ class MongoSource(SourceConnector):
                 raise
             inserted = {ids[u["index"]] for u in exc.details.get("upserted", [])}
             _replaced_nothing(lines, outcomes, inserted & set(held), self.line_id)
-            return outcomes, {ids[e["index"]] for e in errors}
+            return outcomes, {ids[e["index"]] for e in errors}, busy
         inserted = {ids[index] for index in upserted} if writes else set()
         _replaced_nothing(lines, outcomes, inserted & set(held), self.line_id)
-        return outcomes, set()
+        return outcomes, set(), busy
 
     async def withdraw(self, taken: Sequence[tuple[BaseModel, Taken]]) -> None:
         operations: list[Any] = []
