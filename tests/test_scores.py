@@ -4,7 +4,9 @@ per-member path that follows the feed after an ingest (the lines' models)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,13 +15,25 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.connectors.models import SourceName
 from membergraph.identity.store.metrics_port import MetricsRow
+from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import read_jsonl
+from tests.support.mongo import EmulatedClient
+
+URL = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0"
 
 
-@pytest.fixture
-def dated(settings: Settings) -> Settings:
-    return settings.model_copy(update={"reference_date": date(2026, 11, 21)})
+@pytest.fixture(params=["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
+def gateway_app(request: pytest.FixtureRequest, settings: Settings, data_dir: Path) -> Any:
+    """The app over the demo set as of a fixed day, on the embedded store or on MongoDB
+    (emulated; store and sources: its light reader is the collections')."""
+    reference = {"reference_date": date(2026, 11, 21)}
+    if request.param == "sqlite":
+        return create_app(settings.model_copy(update=reference))
+    client = EmulatedClient()
+    asyncio.run(load_folder(data_dir, URL, "US", client))
+    on_mongo = Settings(store=URL, sources=URL, cache_dir=settings.cache_dir, **reference)  # type: ignore[arg-type]
+    return create_app(on_mongo, mongo_client=client)
 
 
 def _lines(card: str, email: str, visitor: str, contact: dict[str, Any]) -> dict[str, list[Any]]:
@@ -93,7 +107,7 @@ def _every_row(client: TestClient) -> dict[str, MetricsRow | None]:
 
 
 def test_a_rebuild_and_the_per_member_path_keep_the_same_rows(
-    dated: Settings, data_dir: Any
+    gateway_app: Any, data_dir: Any
 ) -> None:
     # Given the demo data loaded (its figures measured whole, as a first load does), then
     # lines ingested whose members the feed has measured again one by one
@@ -103,7 +117,7 @@ def test_a_rebuild_and_the_per_member_path_keep_the_same_rows(
     events = read_jsonl(data_dir / "web_analytics.jsonl")
     visitor = str(events[0]["anonymous_id"])
     contact = next(c for c in read_jsonl(data_dir / "crm.jsonl") if c.get("consents"))
-    with TestClient(create_app(dated), base_url="http://127.0.0.1") as client:
+    with TestClient(gateway_app, base_url="http://127.0.0.1") as client:
         keeper = client.app.state.gateway.scores  # type: ignore[attr-defined]
         for source, lines in _lines(card, email, visitor, contact).items():
             answer = client.post(f"/ingest/{source}", json=lines)

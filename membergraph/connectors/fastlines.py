@@ -32,7 +32,7 @@ from pydantic_core import PydanticUndefined
 
 from membergraph.connectors.models import NOT_BOOL
 
-__all__ = ["FastLineError", "fast_decoder"]
+__all__ = ["FastLineError", "fast_converter", "fast_decoder"]
 
 FastLineError = msgspec.DecodeError
 """What a fast decoder raises for a line it does not accept (its ``ValidationError`` too)."""
@@ -56,6 +56,14 @@ def fast_decoder(model: type[BaseModel]) -> Callable[[bytes], Any]:
     the model accepts after coercion: ask the model about those.
     """
     return msgspec.json.Decoder(_struct(model)).decode
+
+
+@cache
+def fast_converter(model: type[BaseModel]) -> Callable[[Any], Any]:
+    """As :func:`fast_decoder`, from an already decoded object (a MongoDB document: its
+    fields, times as ISO text, unknown fields such as ``_id`` ignored)."""
+    struct = _struct(model)
+    return lambda obj: msgspec.convert(obj, struct)
 
 
 @cache

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from membergraph._perf import gc_paused
 from membergraph.connectors.base import (
     Guard,
     LinesInFlight,
@@ -28,6 +29,7 @@ from membergraph.connectors.base import (
     SourceConnector,
     SourceUnavailable,
 )
+from membergraph.connectors.fastlines import FastLineError, fast_converter
 from membergraph.connectors.lines import (
     MAX_LINE_DEPTH,
     NOBODY,
@@ -107,19 +109,42 @@ class MongoSource(SourceConnector):
         fields = {k: v for k, v in doc.items() if k not in _PRIVATE}
         return parse_line(self.spec, fields, where, self.owner)
 
-    async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
-        found: dict[str, list[BaseModel]] = defaultdict(list)
+    def read_doc(self, doc: dict[str, Any], light: bool = False) -> Any:
+        """A stored document as its line: the model, or with ``light`` the fast reader's
+        read-only copy (:func:`~membergraph.connectors.fastlines.fast_converter`; the model
+        answers for any document it refuses). None for a document that no longer validates
+        (skipped, and counted)."""
+        if light:
+            try:
+                return fast_converter(self.spec.model)(doc)
+            except FastLineError:
+                pass
+        parsed = self._parse(doc)
+        if isinstance(parsed, LineError):
+            self.report.refuse(parsed)
+            return None
+        return parsed[0]
+
+    async def _owned(self, keys: Sequence[str], light: bool) -> Sequence[list[Any]]:
+        found: dict[str, list[Any]] = defaultdict(list)
         wanted = sorted(set(keys))
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            cursor = self.collection.find({"_owner": {"$in": chunk}})
-            for doc in await cursor.to_list():
-                parsed = self._parse(doc)
-                if isinstance(parsed, LineError):
-                    self.report.refuse(parsed)  # a bad document is skipped, and counted
-                else:
-                    found[doc["_owner"]].append(parsed[0])
+            docs = await self.collection.find({"_owner": {"$in": chunk}}).to_list()
+            with gc_paused(freeze=False):  # many small objects, no cycle among them
+                for doc in docs:
+                    line = self.read_doc(doc, light)
+                    if line is not None:
+                        found[doc["_owner"]].append(line)
         return [found.get(key, []) for key in keys]
+
+    async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
+        return await self._owned(keys, light=False)
+
+    async def _load_light(self, keys: Sequence[str]) -> Sequence[list[Any]]:
+        # Stored documents were rendered by their model on the way in (load, ingest), so
+        # the fast reader takes them with the model's values, as SQLite's table does.
+        return await self._owned(keys, light=True)
 
     async def scan(self) -> AsyncIterator[BaseModel]:
         self.report = report = type(self.report)()
