@@ -54,9 +54,14 @@ MAX_DEPTH = MAX_LINE_DEPTH
 
 
 def unstorable(doc: dict[str, Any]) -> str | None:
-    """Why MongoDB cannot hold a line's document, or None: nested past :data:`MAX_DEPTH`
-    (the server refuses it, and would again however often it is sent) or a value BSON
-    cannot encode (a number beyond 64 bits)."""
+    """Why MongoDB cannot hold a line's document, or None: a field of its own named as one
+    the collection keeps (``_owner`` would file the line under another record, ``_id``
+    under another line) or starting with ``$`` (a replacement may not hold one), nested
+    past :data:`MAX_DEPTH` (the server refuses it, and would again however often it is
+    sent) or a value BSON cannot encode (a number beyond 64 bits)."""
+    taken = sorted(k for k in doc if k in _PRIVATE or k.startswith("$"))
+    if taken:
+        return f"has a field named {taken[0]!r}: MongoDB sources keep _-fields and $-fields"
     if deeper_than(doc, MAX_DEPTH):
         return f"nested deeper than the {MAX_DEPTH} levels MongoDB stores"
     try:
@@ -80,7 +85,9 @@ def _replaced_nothing(
 
 def _line_doc(spec: SourceSpec, line: BaseModel, owner: str) -> dict[str, Any]:
     doc = line.model_dump(mode="json", exclude_unset=True)
-    return {"_id": str(getattr(line, spec.id_field)), "_owner": owner, **doc}
+    # The collection's own fields last: a line's field of that name (refused by
+    # ``unstorable`` before) could never file it under another record or line.
+    return {**doc, "_id": str(getattr(line, spec.id_field)), "_owner": owner}
 
 
 class MongoSource(SourceConnector):

@@ -194,3 +194,32 @@ def test_a_line_mongodb_cannot_hold_is_refused_saying_why_and_the_rest_taken(
     assert fine["status"] == "created"
     again = emulated.post("/ingest/web_analytics", json=lines[:2])
     assert again.status_code == 422  # refused again, not "send again" (503) forever
+
+
+@pytest.mark.parametrize("field", ["_owner", "_id", "_rev", "_pending", "$where"])
+def test_a_line_naming_a_field_the_collection_keeps_is_refused(
+    emulated: TestClient, field: str
+) -> None:
+    # Adversarial pass: a purchase with its own card and "_owner": another member's card was
+    # filed under (and credited to) that other member; "_id" answered 503 for ever, "$x" 500.
+    gateway = emulated.app.state.gateway  # type: ignore[attr-defined]
+    collection = gateway.sources["transactions"].collection
+    victim = "loyalty:LD47560763"
+    before = emulated.portal.call(lambda: collection.count_documents({"_owner": victim}))  # type: ignore[union-attr]
+    purchase = {
+        "transaction_id": "T-FORGED",
+        "loyalty_id": "LD-2018-0286",
+        "channel": "store",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "amount_cents": 99_999,
+        "points_earned": 5_000,
+    }
+    fine = {**purchase, "transaction_id": "T-PLAIN"}
+    answer = emulated.post("/ingest/transactions", json=[{**purchase, field: victim}, fine])
+    assert answer.status_code == 207, answer.text
+    forged, taken = answer.json()["lines"]
+    assert forged["status"] == "rejected" and repr(field) in forged["error"]
+    assert taken["status"] == "created"
+    after = emulated.portal.call(lambda: collection.count_documents({"_owner": victim}))  # type: ignore[union-attr]
+    assert after == before
+    assert emulated.portal.call(lambda: collection.find_one({"_id": "T-FORGED"})) is None  # type: ignore[union-attr]
