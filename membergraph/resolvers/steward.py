@@ -193,10 +193,23 @@ def _feed(ctx: RequestContext) -> FeedFollower:
     return ctx.gateway.feed
 
 
+async def _known_cursor(ctx: RequestContext, after: str | None) -> int | None:
+    """A feed cursor, refused when this store's feed never reached it: it came from another
+    store (or from this one before a restore), and waiting for it would hear nothing."""
+    cursor = feed_cursor(after)
+    if cursor is not None and cursor > (head := await ctx.gateway.identity.store.feed_head()):
+        raise bad_input(
+            f"this store's feed ends at {head}: cursor {cursor} is not one of its cursors (from"
+            " another store, or from before a restore); start again without `after`",
+            argument="after",
+        )
+    return cursor
+
+
 async def member_changes(
     ctx: RequestContext, member_id: str | None, after: str | None = None
 ) -> AsyncIterator[FeedEntry]:
-    cursor = feed_cursor(after)
+    cursor = await _known_cursor(ctx, after)
     # A token bound to one member hears its member's changes naming no other member.
     own = caller_of(ctx.request).member_id
     try:
@@ -209,6 +222,7 @@ async def member_changes(
 async def changes(ctx: RequestContext, after: str | None, first: int) -> list[FeedEntry]:
     """A page of the feed after ``after`` (from its start if None)."""
     try:
-        return await ctx.gateway.identity.store.feed_after(feed_cursor(after) or 0, first)
+        cursor = await _known_cursor(ctx, after)
+        return await ctx.gateway.identity.store.feed_after(cursor or 0, first)
     except FeedExpired as exc:
         raise CodedError(str(exc), "FEED_EXPIRED") from None

@@ -119,3 +119,29 @@ def test_a_subscriber_that_resumes_after_its_cursor_gets_what_it_missed(
     ]
     cursors = [int(m["cursor"]) for m in missed]
     assert cursors == sorted(set(cursors)) and cursors[0] > int(last_seen)  # type: ignore[arg-type]
+
+
+def test_a_cursor_beyond_the_feeds_end_is_refused_not_waited_on(client: TestClient) -> None:
+    # Adversarial pass: with the feed ending at 412, `after: "912"` was taken and the client
+    # heard nothing of the next changes, untold (a cursor from another store, or a backup).
+    client.post("/ingest/crm", json=[CONTACT])
+    head = int(_head(client) or 0)
+    ahead = str(head + 500)
+    page = client.post(
+        "/graphql", json={"query": CHANGES, "variables": {"after": ahead, "first": 10}}
+    ).json()
+    assert page["data"] is None or page["data"]["changes"] is None
+    [error] = page["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert f"ends at {head}" in error["message"]
+    subscription = f'subscription {{ memberChanged(after: "{ahead}") {{ cursor kind }} }}'
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": subscription}})
+        refused = ws.receive_json()
+    assert refused["type"] in ("error", "next"), refused
+    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    # and the feed's own end is a cursor a client may hold: taken, nothing missed
+    assert _since(client, str(head)) == []
