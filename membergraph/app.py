@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -274,10 +276,20 @@ async def _prune_feed(gateway: Gateway) -> None:
         await asyncio.sleep(3600)
 
 
+SUPERVISOR_PID = "_MEMBERGRAPH_SUPERVISOR_PID"
+"""Set by ``serve --workers N`` for its workers: the pid of the process they end with."""
+
+
 def app_from_environment() -> Starlette:
-    """The app of one ``serve --workers N`` worker, from ``MEMBERGRAPH_*`` variables."""
+    """The app of one ``serve --workers N`` worker, from ``MEMBERGRAPH_*`` variables. The
+    worker ends with the ``serve`` process that started it (a SIGKILL of it left the workers
+    serving the port, orphaned)."""
+    from membergraph.identity.workers import end_with_parent
     from membergraph.settings import load_settings
 
+    supervisor = os.environ.get(SUPERVISOR_PID)
+    if supervisor is not None and supervisor.isdigit():
+        end_with_parent(int(supervisor), signal.SIGTERM)
     settings = load_settings()
     configure_logging(settings.log_format, access=settings.access_log)
     return create_app(settings)

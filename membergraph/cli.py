@@ -152,7 +152,7 @@ def serve(
     """Serve the member graph (GraphiQL at /graphql). No flags: generated demo data."""
     import uvicorn
 
-    from membergraph.app import create_app
+    from membergraph.app import SUPERVISOR_PID, create_app
     from membergraph.logs import configure_logging
 
     settings = _settings(data=data, store=store, sources=sources, host=host, port=port)
@@ -189,6 +189,7 @@ def serve(
             for key, value in given.items():
                 if value is not None:
                     os.environ[f"MEMBERGRAPH_{key.upper()}"] = str(value)
+            os.environ[SUPERVISOR_PID] = str(os.getpid())  # uvicorn supervises from here
             uvicorn.run(
                 "membergraph.app:app_from_environment",
                 factory=True,

@@ -1,0 +1,68 @@
+"""``membergraph serve --workers N`` ends with its process: a SIGKILL of it leaves no worker
+serving the port (an adversarial pass found both workers orphaned, still answering)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.http import free_port
+from tests.support.serve import until
+
+WAIT = 30.0
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in found.read_text().split()] if found.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_a_killed_serve_takes_its_workers_with_it(data_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "membergraph.cli", "serve", "--no-open", "--workers", "2"]
+    command += ["--port", str(port), "--data", str(data_dir)]
+    command += ["--store", f"sqlite:///{tmp_path / 'id.db'}"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        # Given it serves through two workers
+        assert until(lambda: _answers(port), 120), "serve --workers 2 did not start"
+        workers = [w for w in _children(process.pid) if _alive(w)]
+        assert workers
+        # When the serve process is killed outright
+        process.send_signal(signal.SIGKILL)
+        process.wait(WAIT)
+        # Then its workers end, and the port answers no more
+        deadline = time.monotonic() + WAIT
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [w for w in workers if _alive(w)] == []
+        assert not _answers(port)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
