@@ -78,6 +78,9 @@ class Piece:
     # (accepted lines before it, line number in the piece, message, and for a line that
     # identifies no one (a placeholder its only identifier) its id)
     errors: list[tuple[int, int, str, str | None]] = field(default_factory=list)
+    # For an error whose line was read whole (an event id taken before with other
+    # content): by its place in ``errors``, the line's id, which its answer names.
+    error_ids: dict[int, str] = field(default_factory=dict)
     refused: set[int] = field(default_factory=set)  # parts carrying a suppressed identifier
     # Read only when a line id comes twice (by_record=False): per id its line number in the
     # piece, and a digest of its content: for an immutable source all of it (what

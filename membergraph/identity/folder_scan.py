@@ -83,7 +83,8 @@ class FolderScan:
         identifies no one (a placeholder its only identifier, or the line's record in
         ``nobodys``: keyed by a value the data shows to be one); ``"suppressed": true`` with
         a null ``member_id`` for a line carrying a suppressed identifier; ``"error"`` with a
-        null ``id`` for a malformed line."""
+        null ``id`` for a malformed line (its id when the line was read: an event id taken
+        before with other content)."""
         for source, name, first, piece in self._pieces:
             head = b'{"source":' + orjson.dumps(source.value) + b',"id":'
             # Each record's member, encoded once for all its lines; then whole runs of good
@@ -94,7 +95,8 @@ class FolderScan:
             ]
             ids, parts_of = piece.ids, piece.parts_of
             done = 0
-            for before, number, message, line_id in [*piece.errors, (len(ids), 0, "", None)]:
+            ended = [*piece.errors, (len(ids), 0, "", None)]
+            for at, (before, number, message, line_id) in enumerate(ended):
                 if before > done:
                     yield b"".join(
                         map(
@@ -112,7 +114,8 @@ class FolderScan:
                     yield head + orjson.dumps(line_id) + b',"member_id":null,' + said + b"\n"
                 elif message:
                     error = {"error": f"{name}:{first + number}: {message}"}
-                    yield head + b'null,"member_id":null,' + orjson.dumps(error)[1:] + b"\n"
+                    known = orjson.dumps(piece.error_ids.get(at))  # null: a line not read
+                    yield head + known + b',"member_id":null,' + orjson.dumps(error)[1:] + b"\n"
 
 
 def _tail(
@@ -191,16 +194,21 @@ def _as_errors(piece: Piece, rewrites: set[int], why: Callable[[str], str]) -> N
     ids: list[str] = []
     parts_of, numbers = array("i"), array("i")
     errors: list[tuple[int, int, str, str | None]] = []
+    error_ids: dict[int, str] = {}
     for number, is_error, at in sorted(events):
         if is_error:
+            if at in piece.error_ids:
+                error_ids[len(errors)] = piece.error_ids[at]
             errors.append((len(ids), *piece.errors[at][1:]))
         elif at in rewrites:
+            error_ids[len(errors)] = piece.ids[at]
             errors.append((len(ids), number, why(piece.ids[at]), None))
         else:
             ids.append(piece.ids[at])
             parts_of.append(piece.parts_of[at])
             numbers.append(number)
     piece.ids, piece.parts_of, piece.numbers, piece.errors = ids, parts_of, numbers, errors
+    piece.error_ids = error_ids
     piece.digests = array("q", (piece.digests[i] for i in kept))
     if piece.order:
         piece.order = array("d", (piece.order[i] for i in kept))

@@ -151,6 +151,8 @@ def test_an_event_rewritten_or_nested_too_deep_is_refused_as_the_loader_refuses_
         errors[1][1] == "web_analytics.jsonl:23: nested deeper than the 100 levels a line may have"
     )
     assert answers[20]["id"] == "E4"  # sent again, the same event: answered, not refused
+    # a refused rewrite names its id (read whole); a line too deep to read names none
+    assert (answers[21]["id"], answers[22]["id"]) == ("E4", None)
     report = scan.reports[SourceName.WEB_ANALYTICS]
     assert (report.lines, report.accepted, report.malformed) == (33, 31, 2)
     assert (loaded.lines, loaded.accepted, loaded.malformed) == (33, 31, 2)
