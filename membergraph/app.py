@@ -251,7 +251,7 @@ def create_app(
             Route("/console", console.page),
             Route("/console/{name}", console.asset),
             WebSocketRoute("/graphql", graphql),
-            Route("/ingest/{source}", ingest_endpoint, methods=["POST"]),
+            Route("/ingest/{source:path}", ingest_endpoint, methods=["POST"]),
             Route("/export/members.csv", export_members_endpoint),
             Route("/export/members.parquet", export_members_endpoint),
             Route("/privacy/members/{member_id}/export", export_endpoint),

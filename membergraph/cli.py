@@ -268,6 +268,9 @@ def load(
     loads, ready for `serve --store` the same URL. MongoDB: the source collections. Lines
     carrying a suppressed identifier (an erased person's) are not loaded."""
     _require_folder(data)
+    if not to.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
+        err.print(f"[red]error:[/red] --to {to}: expected sqlite:///PATH or mongodb://HOST/DB")
+        raise typer.Exit(2)
     if to.startswith("sqlite:///"):
         settings = _settings(data=data, store=to)
         try:

@@ -245,6 +245,15 @@ def test_load_into_mongodb_says_when_the_suppressions_cannot_be_read(tmp_path: P
     gc.collect()  # PyMongo's monitor socket to the closed port is reclaimed here, not later
 
 
+def test_load_to_an_unknown_kind_of_url_names_the_flag(tmp_path: Path) -> None:
+    # Adversarial pass: `--to mysql://x` said "invalid setting MEMBERGRAPH_SOURCES".
+    result = runner.invoke(app, ["load", "--data", str(tmp_path), "--to", "mysql://x"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert "--to mysql://x: expected sqlite:///PATH or mongodb://HOST/DB" in text
+    assert "MEMBERGRAPH_SOURCES" not in text
+
+
 @pytest.mark.parametrize(
     ("command", "said", "code"),
     [

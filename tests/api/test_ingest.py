@@ -493,3 +493,13 @@ def test_json_lines_from_a_system_or_a_listed_origin_are_taken(
 def test_the_gateways_own_pages_may_push(till: str) -> None:
     taken = _push(till, {"origin": f"http://{till}", "content-type": "application/json"})
     assert taken.status_code == 200, taken.text
+
+
+@pytest.mark.parametrize(
+    "path", ["..%2fcrm", "crm%2f..%2fcrm", "a/b"], ids=["dots", "up", "nested"]
+)
+def test_a_source_path_that_names_no_source_is_a_json_404(client: TestClient, path: str) -> None:
+    # Adversarial pass: /ingest/..%2fcrm answered Starlette's plain-text "Not Found".
+    answer = client.post(f"/ingest/{path}", json=[])
+    assert answer.status_code == 404
+    assert "unknown source" in answer.json()["error"] and "crm" in answer.json()["error"]
