@@ -39,6 +39,17 @@ class IdentifierKind(StrEnum):
     ANONYMOUS_ID = "ANONYMOUS_ID"
 
 
+_SHOWN = 60  # characters of a refused value a message repeats
+
+
+def _shown(value: str) -> str:
+    """A refused value as a message repeats it: whole when short, else its start and its
+    length (a 5,000-digit "phone" is not echoed back whole)."""
+    if len(value) <= _SHOWN:
+        return repr(value)
+    return f"{value[:_SHOWN]!r}... ({len(value)} characters)"
+
+
 class BadIdentifier(ValueError):
     """A value that cannot be an identifier of its kind."""
 
@@ -70,7 +81,7 @@ def normalize_email(value: str) -> str:
     email = email.removeprefix("mailto:").strip()
     email = email.removesuffix(".")
     if not _EMAIL.match(email) or email.endswith("."):
-        raise BadIdentifier(f"{value!r} is not an e-mail address")
+        raise BadIdentifier(f"{_shown(value)} is not an e-mail address")
     return email
 
 
@@ -137,17 +148,17 @@ def normalize_phone(value: str, region: str = "US") -> str:
     if region in _NANP_REGIONS and (fast := _nanp_fast(text)) is not None:
         return fast
     if not any(ch.isdigit() for ch in text):
-        raise BadIdentifier(f"{value!r} is not a phone number")
+        raise BadIdentifier(f"{_shown(value)} is not a phone number")
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise BadIdentifier(f"{value!r} is not a phone number: {exc._msg}") from None
+        raise BadIdentifier(f"{_shown(value)} is not a phone number: {exc._msg}") from None
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
         # "555-0134" dials within one area; as E.164 (+15550134) it names no one.
-        raise BadIdentifier(f"{value!r} is a local number: give it with its area code")
+        raise BadIdentifier(f"{_shown(value)} is a local number: give it with its area code")
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        raise BadIdentifier(f"{value!r} is not a possible phone number in {region}")
+        raise BadIdentifier(f"{_shown(value)} is not a possible phone number in {region}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -160,7 +171,7 @@ def normalize_loyalty_id(value: str) -> str:
     """
     loyalty = _LOYALTY_STRIP.sub("", value.strip().upper())
     if not _LOYALTY.match(loyalty):
-        raise BadIdentifier(f"{value!r} is not a loyalty number (4-32 letters and digits)")
+        raise BadIdentifier(f"{_shown(value)} is not a loyalty number (4-32 letters and digits)")
     return loyalty
 
 

@@ -543,3 +543,17 @@ def test_fuzzed_variables_never_break_the_server(
     assert response.status_code in (200, 400), response.text
     assert "Traceback" not in response.text
     assert client.get("/healthz").status_code == 200
+
+
+def test_a_huge_refused_value_is_not_echoed_back_whole(client: TestClient) -> None:
+    # Adversarial pass: a 5,000-digit "phone" came back whole in the error message.
+    answer = client.post(
+        "/graphql",
+        json={
+            "query": "query ($v: String!) { memberByIdentifier(kind: PHONE, value: $v) { id } }",
+            "variables": {"v": "9" * 5000},
+        },
+    ).json()
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "(5000 characters)" in error["message"] and len(error["message"]) < 300
