@@ -17,16 +17,12 @@ from typing import Any
 import pytest
 
 from membergraph.connectors.models import SourceName
-from membergraph.gateway import open_gateway
 from membergraph.ingest import IngestService
-from membergraph.mongo_load import load_folder
 from membergraph.resolvers.context import Gateway
-from membergraph.settings import Settings
-from tests.support.mongo import EmulatedClient
+from tests.support.gateways import two_gateways
 
 pytestmark = pytest.mark.mongodb
 
-URL = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0"
 LINE = "T-TWO-VERSIONS"
 
 
@@ -64,18 +60,10 @@ class Held:
 
 
 @pytest.fixture
-async def gateways(data_dir: Path, tmp_path: Path) -> AsyncIterator[tuple[Gateway, Gateway]]:
+async def gateways(tmp_path: Path) -> AsyncIterator[tuple[Gateway, Gateway]]:
     """Two gateways (two processes' worth) over one emulated database."""
-    client = EmulatedClient()
-    await load_folder(data_dir, URL, "US", client)
-    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
-    opened = [await open_gateway(settings, client) for _ in range(2)]
-    try:
-        yield opened[0][0], opened[1][0]
-    finally:
-        for gateway, sources, _ in opened:
-            await gateway.identity.store.aclose()
-            await sources.aclose()
+    async with two_gateways("mongodb", tmp_path) as both:
+        yield both
 
 
 async def _fed(gateway: Gateway) -> list[str]:

@@ -7,27 +7,20 @@ hers is left in the sources, the identity store, the feed or the audit."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from membergraph.connectors.models import SourceName
-from membergraph.demo import write_demo_data
-from membergraph.gateway import open_gateway
 from membergraph.identity.feed import ChangeKind
 from membergraph.ingest import IngestService
-from membergraph.mongo_load import load_folder
 from membergraph.privacy import privacy_of
 from membergraph.privacy.erasure import ErasureService, erasure_of
 from membergraph.privacy.lease import LEASE
 from membergraph.resolvers.context import Gateway
-from membergraph.settings import Settings
-from tests.support.mongo import EmulatedClient
+from tests.support.gateways import two_gateways
 
 EMAIL = "rosalind.racewell@racemail.org"
 CONTACT = {
@@ -65,30 +58,6 @@ class Hold:
             await self.go.wait()
 
 
-@contextlib.asynccontextmanager
-async def _two_gateways(backend: str, tmp_path: Path) -> AsyncIterator[tuple[Gateway, Gateway]]:
-    """Two gateways over one store, as two processes would be (one connection each)."""
-    folder = tmp_path / "data"
-    write_demo_data(folder, 20, seed=3)
-    client: Any = None
-    if backend == "sqlite":
-        settings = Settings(
-            data=folder, store=f"sqlite:///{tmp_path / 'one.db'}", cache_dir=tmp_path / "c"
-        )
-    else:
-        client = EmulatedClient()
-        url = "mongodb://mongo.example:27017/race?replicaSet=rs0"
-        await load_folder(folder, url, "US", client)
-        settings = Settings(store=url, sources=url, cache_dir=tmp_path / "c")
-    opened = [await open_gateway(settings, client) for _ in range(2)]
-    try:
-        yield opened[0][0], opened[1][0]
-    finally:
-        for gateway, sources, _ in opened:
-            await gateway.identity.store.aclose()
-            await sources.aclose()
-
-
 async def _stored_text(backend: str, gateway: Gateway, tmp_path: Path) -> list[str]:
     """Every row (SQLite: of every table) or document (MongoDB: of every collection), as text."""
     if backend == "sqlite":
@@ -115,7 +84,7 @@ INTERLEAVINGS = [
 async def test_a_push_held_at_any_step_of_an_erasure_leaves_nothing_of_her(
     backend: str, step: str, again: bool, tmp_path: Path
 ) -> None:
-    async with _two_gateways(backend, tmp_path) as (one, other):
+    async with two_gateways(backend, tmp_path) as (one, other):
         # Given her contact, taken through one gateway (and, sent again later, a purchase)
         pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
         assert [line["status"] for line in pushed.lines] == ["created"]
@@ -162,7 +131,7 @@ async def test_a_push_held_at_any_step_of_an_erasure_leaves_nothing_of_her(
 async def test_a_push_stopped_after_writing_her_line_leaves_the_erasure_partial_until_healed(
     backend: str, tmp_path: Path
 ) -> None:
-    async with _two_gateways(backend, tmp_path) as (one, other):
+    async with two_gateways(backend, tmp_path) as (one, other):
         # Given her contact, and a push of her purchase stopped after its write (as a
         # process killed there: her line stored and marked, its identity not applied)
         pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
@@ -203,7 +172,7 @@ async def test_a_push_stopped_after_writing_her_line_leaves_the_erasure_partial_
 async def test_two_gateways_asked_to_erase_her_at_once_answer_one_request(
     backend: str, tmp_path: Path
 ) -> None:
-    async with _two_gateways(backend, tmp_path) as (one, other):
+    async with two_gateways(backend, tmp_path) as (one, other):
         # Given her contact and purchase
         pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
         await IngestService(one).push(SourceName.TRANSACTIONS, [_purchase("T-RACE-1")])
