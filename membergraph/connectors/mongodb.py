@@ -247,20 +247,26 @@ class MongoSource(SourceConnector):
             if line_id not in writes:  # sent again: the document as it is, marked
                 writes[line_id] = dict(held[line_id])
             writes[line_id]["_pending"] = pending
-        for line_id in busy:
-            del writes[line_id]
-        for line_id, doc in writes.items():
-            doc["_rev"] = (revisions.get(line_id) or 0) + 1
-        ids = list(writes)
+        # Marks are taken in line-id order, and none past a line that must wait: a push
+        # holds the marks of a prefix of its lines only, so two pushes of overlapping lines
+        # never wait for each other (the order locks are taken in, as in a database).
+        ids = sorted(writes)
+        if busy:
+            first = min(busy)
+            busy |= {i for i in ids if i > first}
+            ids = [i for i in ids if i < first]
+        for line_id in ids:
+            writes[line_id]["_rev"] = (revisions.get(line_id) or 0) + 1
         try:
-            if writes:
+            if ids:
                 # Matched only while unchanged; otherwise the upsert meets the id: E11000.
+                # Ordered: a line that moved stops the ones after it (decided again).
                 result = await self.collection.bulk_write(
                     [
-                        ReplaceOne({"_id": i, "_rev": revisions.get(i)}, d, upsert=True)
-                        for i, d in writes.items()
+                        ReplaceOne({"_id": i, "_rev": revisions.get(i)}, writes[i], upsert=True)
+                        for i in ids
                     ],
-                    ordered=False,
+                    ordered=True,
                 )
                 upserted = result.upserted_ids or {}
         except BulkWriteError as exc:
@@ -269,8 +275,8 @@ class MongoSource(SourceConnector):
                 raise
             inserted = {ids[u["index"]] for u in exc.details.get("upserted", [])}
             _replaced_nothing(lines, outcomes, inserted & set(held), self.line_id)
-            return outcomes, {ids[e["index"]] for e in errors}, busy
-        inserted = {ids[index] for index in upserted} if writes else set()
+            return outcomes, set(ids[min(e["index"] for e in errors) :]), busy
+        inserted = {ids[index] for index in upserted} if ids else set()
         _replaced_nothing(lines, outcomes, inserted & set(held), self.line_id)
         return outcomes, set(), busy
 

@@ -113,3 +113,29 @@ async def test_two_writers_sent_one_line_at_once_take_it_once_and_mark_it_once()
         "unchanged",
         "updated",
     ]
+
+
+@pytest.mark.mongodb
+async def test_marks_are_taken_in_line_id_order_so_two_pushes_never_wait_on_each_other() -> None:
+    # Given one process's push holding T2 (stored, marked, not yet announced)
+    client: Any = EmulatedClient()
+    collection = client[f"marks_{uuid.uuid4().hex[:8]}"]["transactions"]
+    one, other = MongoSource(SPEC, _owner, collection), MongoSource(SPEC, _owner, collection)
+    assert await one.append([_tx("T2")], _by("a")) == ["created"]
+    # When the other process pushes T1, T2 and T3 (a newer T2 among them)
+    pushing = asyncio.create_task(
+        other.append([_tx("T3"), _tx("T2", status="refunded"), _tx("T1")], _by("b"))
+    )
+    await asyncio.sleep(0.2)
+    # then it has marked T1, the lines before the one it waits for, and nothing after it
+    # (holding T3 while waiting for T2 could wait for a push that waits for T3)
+    held = {source: mark for source, mark in _marked(await collection.find({}).to_list())}
+    assert held == {"T1": "b:created", "T2": "a:created"}
+    await one.settle([("T2", "a:created")])
+    assert [str(t) for t in await pushing] == ["created", "updated", "created"]
+    held = {source: mark for source, mark in _marked(await collection.find({}).to_list())}
+    assert held == {"T1": "b:created", "T2": "b:updated", "T3": "b:created"}
+
+
+def _marked(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(doc["_id"], doc["_pending"]) for doc in docs if "_pending" in doc]
