@@ -173,8 +173,10 @@ def owner_of_transaction(line: Transaction, region: str = "US") -> str | None:
 def unattributed_reason(
     loyalty_id: str | None, email: str | None, region: str = "US"
 ) -> str | None:
-    """Why a transaction with these fields belongs to no one, when its e-mail is a
-    placeholder and it has no usable card (None: it is someone's, or names no one at all)."""
+    """Why a transaction with these fields belongs to no one: its e-mail is a placeholder
+    and it has no usable card, or it carries neither a card nor an e-mail address (a cash
+    sale; a till's ``refused`` typed for the e-mail). Kept for the books, no member's.
+    None: it is someone's."""
     card = _card(loyalty_id, region)
     if card is not None:
         return None
@@ -184,7 +186,11 @@ def unattributed_reason(
     house = _identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region)
     if online is None and house is not None:
         return f"placeholder card {house.value}"
-    return None
+    return NO_CUSTOMER if online is None else None
+
+
+NO_CUSTOMER = "no card and no e-mail address (a cash sale)"
+"""Why a purchase that names no customer at all is nobody's (counted under this reason)."""
 
 
 def _card(loyalty_id: str | None, region: str) -> Identifier | None:

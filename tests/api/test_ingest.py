@@ -264,6 +264,10 @@ def test_a_refused_event_lends_its_identifiers_to_nobody(client: TestClient) -> 
         pytest.param(
             "0000000000", "na@na.com", "placeholder e-mail na@na.com", id="house-card-and-email"
         ),
+        pytest.param(None, None, "no card and no e-mail address (a cash sale)", id="cash-sale"),
+        pytest.param(
+            None, "refused", "no card and no e-mail address (a cash sale)", id="refused-email"
+        ),
     ],
 )
 def test_a_guest_purchase_with_only_a_placeholder_is_unattributed_not_rejected(
