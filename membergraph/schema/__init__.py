@@ -5,31 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import strawberry
-from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.name_converter import NameConverter
 
-from membergraph.resolvers.errors import store_unavailable
-from membergraph.schema.cost import QueryCost
 from membergraph.schema.entities import FederatedSchema
 from membergraph.schema.facts import BIG_INT, BigInt
+from membergraph.schema.guard import Limits, OperationGuard
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import MemberChanged, Mutation, Subscription
-from membergraph.schema.operation import MAX_TOKENS, NamedOperationParser
-from membergraph.schema.privacy import PiiAudit, PrivacyMutation, PrivacyQuery, audit_member_fields
+from membergraph.schema.operation import MAX_TOKENS
+from membergraph.schema.privacy import PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
 from membergraph.schema.released import ReleasedExecutionContext
-from membergraph.schema.spread import LimitedValidation
 from membergraph.schema.suggestions import MatchSuggestion, SuggestionMutation, SuggestionQuery
 from membergraph.schema.types import IdentityEvent
 
@@ -72,24 +63,6 @@ class _KeptNames(NameConverter):
         return converted
 
 
-class _MaskErrors(MaskErrors):
-    """Masks unexpected errors; a store failure becomes ``STORE_UNAVAILABLE``, without detail.
-
-    The detail (which server, what failed) goes to the log, not to the client.
-    """
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        return store_unavailable(error) or super().anonymise_error(error)
-
-
-def _should_mask(error: GraphQLError) -> bool:
-    # Validation errors, our coded errors and a request naming no runnable operation say
-    # something useful; anything a resolver raised unexpectedly is masked so no internals leak.
-    if error.original_error is None:
-        return False
-    return not isinstance(error.original_error, (GraphQLError, CannotGetOperationTypeError))
-
-
 def build_schema(  # noqa: PLR0913 (each limit is its own setting)
     max_depth: int = 10,
     max_aliases: int = 30,
@@ -101,16 +74,17 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
 ) -> FederatedSchema:
     """The schema with its limits and caches (parse and validation dominate query cost).
 
-    The limit rules are built once here: ``QueryDepthLimiter`` and ``MaxAliasesLimiter`` passed
-    as factories build a new rule class per request, which makes every request a miss of
-    ``ValidationCache`` (its key includes the rules): 30 ms instead of 3 ms per query here.
+    The limit rules are built once here: Strawberry's ``QueryDepthLimiter`` and
+    ``MaxAliasesLimiter`` build a new rule class per request, which makes every request a
+    miss of the validation cache (its key includes the rules).
     """
-    limits: list[type[ASTValidationRule]] = [
+    rules: list[type[ASTValidationRule]] = [
         depth_rule(max_depth, None, None),
         aliases_rule(max_aliases),
     ]
     if not introspection:
-        limits.append(NoSchemaIntrospectionCustomRule)
+        rules.append(NoSchemaIntrospectionCustomRule)
+    limits = Limits(max_tokens=max_tokens, rules=tuple(rules), max_cost=max_cost)
     # An Apollo Federation v2 subgraph: Member is an entity keyed by `id` (`_entities`,
     # `_service { sdl }`), so the member graph can join a company's supergraph.
     return FederatedSchema(
@@ -121,13 +95,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
         execution_context_class=ReleasedExecutionContext,
         federation_version="2.9",  # what Apollo's router and The Guild's composition know
         extensions=[
-            lambda: MaxTokensLimiter(max_token_count=max_tokens),
-            NamedOperationParser,  # Strawberry's ParserCache, refusing unnamed choices
-            lambda: AddValidationRules(limits),
-            LimitedValidation,  # a ValidationCache refusing what fragments blow up
-            PiiAudit,
-            lambda: QueryCost(max_cost),  # after ValidationCache: costs valid documents only
-            lambda: _MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
+            lambda: OperationGuard(limits),  # limits, caches, cost, masking, audit
             *extensions,
         ],
     )

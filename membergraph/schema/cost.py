@@ -45,11 +45,10 @@ from graphql import (
     is_composite_type,
 )
 from graphql.utilities import get_operation_ast
-from strawberry.extensions import SchemaExtension
 
 from membergraph.schema.kept import Kept
 
-__all__ = ["LIST_GUESS", "MAX_REPRESENTATIONS", "QueryCost", "cost_of", "too_costly"]
+__all__ = ["LIST_GUESS", "MAX_REPRESENTATIONS", "cost_of", "request_cost", "too_costly"]
 
 LIST_GUESS = 10
 """Items assumed for a list of objects without ``first`` (a member's records, its history)."""
@@ -196,46 +195,22 @@ def too_costly(cost: int, budget: int) -> GraphQLError:
     )
 
 
-class QueryCost(SchemaExtension):
-    """Refuses a request over ``budget`` after validation; reports the cost on success.
+_known: Kept[int] = Kept()  # shared by every request on purpose
 
-    Listed after ``ValidationCache``: its validation hook runs once the document is known to
-    be valid (``pre_execution_errors == []``), so the walk never meets an unknown field.
-    Costs are kept per query text, operation and integer variables.
-    """
 
-    _known: Kept[int] = Kept()  # shared by every request on purpose
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.cost: int | None = None
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if context.pre_execution_errors == [] and document is not None:
-            variables = context.variables or {}
-            key = (id(context.schema), context.query, context.operation_name, _sizes(variables))
-            try:
-                cost = self._known.get(
-                    key if context.query is not None else None,
-                    lambda: cost_of(
-                        context.schema._schema, document, context.operation_name, variables
-                    ),
-                )
-            except GraphQLError as refused:  # too many representations
-                context.pre_execution_errors = [refused]
-                yield
-                return
-            self.cost = cost
-            if cost > self.budget:
-                context.pre_execution_errors = [too_costly(cost, self.budget)]
-        yield
-
-    def get_results(self) -> dict[str, Any]:
-        if self.cost is None or self.cost > self.budget:
-            return {}
-        return {"cost": {"requested": self.cost, "budget": self.budget}}
+def request_cost(
+    schema: Any,
+    query: str | None,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """The cost of a request for a valid ``document`` (raises ``GraphQLError`` for too many
+    ``_entities`` representations). Kept per query text, operation and what of the variables
+    the cost depends on; ``schema`` is Strawberry's."""
+    variables = variables or {}
+    key = (id(schema), query, operation_name, _sizes(variables)) if query is not None else None
+    return _known.get(key, lambda: cost_of(schema._schema, document, operation_name, variables))
 
 
 def _sizes(variables: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:

@@ -3,22 +3,31 @@
 Strawberry runs a document's first operation when the request names none. GraphQL's
 GetOperation makes that a request error as soon as the document holds several: running the
 first would answer a question the client may not have asked. Checked as the document is
-parsed, so HTTP and WebSocket requests alike are refused before validation.
+parsed (``schema/guard.py``), so HTTP and WebSocket requests alike are refused before
+validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import lru_cache
 
-from graphql import GraphQLError, OperationDefinitionNode
-from strawberry.extensions import ParserCache
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types.graphql import OperationType
 
-__all__ = ["MAX_TOKENS", "NamedOperationParser", "UnnamedOperation", "operation_type"]
+__all__ = [
+    "MAX_TOKENS",
+    "UnnamedOperation",
+    "operation_type",
+    "parse_document",
+    "refuse_unnamed_choice",
+]
 
 MAX_TOKENS = 5000
 """Tokens a document may hold (Strawberry's ``MaxTokensLimiter``): parsing stops past them."""
+
+parse_document = lru_cache(maxsize=128)(parse)
+"""graphql-core's ``parse``, kept per text and options: the schema's parser cache."""
 
 
 class UnnamedOperation(CannotGetOperationTypeError):
@@ -36,26 +45,15 @@ class UnnamedOperation(CannotGetOperationTypeError):
         )
 
 
-class NamedOperationParser(ParserCache):
-    """Strawberry's parser cache, refusing a document of several operations when the request
-    names none."""
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        document = self.cached_parse_document(context.query, **context.parse_options)
-        context.graphql_document = document
-        # Strawberry keeps the name the request gave only here; its public `operation_name`
-        # falls back to the first operation's, which is the behaviour refused.
-        if getattr(context, "_provided_operation_name", None) is None:
-            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-            if len(operations) > 1:
-                raise UnnamedOperation(
-                    [o.name.value if o.name else "anonymous" for o in operations]
-                )
-        yield
-
-
-_PARSER = NamedOperationParser()
+def refuse_unnamed_choice(document: DocumentNode, provided_name: str | None) -> None:
+    """Raises :class:`UnnamedOperation` when ``document`` holds several operations and the
+    request named none (``provided_name``: the name the request gave, not Strawberry's
+    fallback to the first operation's)."""
+    if provided_name is not None:
+        return
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) > 1:
+        raise UnnamedOperation([o.name.value if o.name else "anonymous" for o in operations])
 
 
 def operation_type(
@@ -70,7 +68,7 @@ def operation_type(
     ):
         return None
     try:
-        document = _PARSER.cached_parse_document(query, max_tokens=max_tokens)
+        document = parse_document(query, max_tokens=max_tokens)
     except GraphQLError:
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]

@@ -3,18 +3,18 @@ what. Everything here needs the ``privacy:admin`` scope, and no token bound to a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, cast
 
 import strawberry
-from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from membergraph.privacy.audit import path_of, record_reads
+from membergraph.privacy.audit import path_of
 from membergraph.privacy.port import AccessEntry, PrivacyRequest
 from membergraph.resolvers import privacy as P
 from membergraph.resolvers.errors import bad_input
@@ -23,7 +23,7 @@ from membergraph.schema.enums import Source
 from membergraph.schema.permissions import AcrossMembers, requires
 from membergraph.schema.types import Ctx, IdentifierKind
 
-__all__ = ["MemberScope", "PiiAudit", "PrivacyMutation", "PrivacyQuery", "audit_member_fields"]
+__all__ = ["MemberScope", "PrivacyMutation", "PrivacyQuery", "audit_member_fields"]
 
 
 class MemberScope(FieldExtension):
@@ -69,20 +69,6 @@ def audit_member_fields(
     for member_field in member_type.__strawberry_definition__.fields:  # type: ignore[attr-defined]
         if not any(isinstance(e, MemberScope) for e in member_field.extensions):
             member_field.extensions.append(MemberScope(concerns))
-
-
-class PiiAudit(SchemaExtension):
-    """After each operation, one audit entry per member whose personal data it unmasked."""
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        await record_reads(self.execution_context.context)
-
-    async def on_stream_result(self, result: Any) -> AsyncIterator[None]:
-        # A subscription is one operation that lasts: each change it pushes is recorded
-        # as it goes out, not when the subscriber leaves.
-        await record_reads(self.execution_context.context)
-        yield
 
 
 _ADMIN: list[type[BasePermission]] = [requires("privacy:admin"), AcrossMembers]

@@ -11,8 +11,6 @@ expands it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -23,11 +21,10 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
 )
-from strawberry.extensions import ValidationCache
 
 from membergraph.schema.kept import Kept
 
-__all__ = ["MAX_EXPANDED_FIELDS", "LimitedValidation", "expanded_fields"]
+__all__ = ["MAX_EXPANDED_FIELDS", "expanded_fields", "oversized"]
 
 MAX_EXPANDED_FIELDS = 10_000
 """Fields a document may stand for once its fragments are expanded (a profile lookup: ~40)."""
@@ -77,20 +74,11 @@ def too_large(fields: int) -> GraphQLError:
     )
 
 
-class LimitedValidation(ValidationCache):
-    """Strawberry's validation cache, with a document over ``MAX_EXPANDED_FIELDS`` refused
-    before validation expands it. Sizes are kept per query text."""
+_sizes: Kept[int] = Kept()  # per query text, shared by every request on purpose
 
-    _sizes: Kept[int] = Kept()  # shared by every request on purpose
 
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        fields = None
-        if document is not None:
-            fields = self._sizes.get(context.query, lambda: expanded_fields(document))
-        if fields is not None and fields > MAX_EXPANDED_FIELDS:
-            context.pre_execution_errors = [too_large(fields)]
-            yield
-            return
-        yield from super().on_validate()
+def oversized(query: str | None, document: DocumentNode) -> GraphQLError | None:
+    """``QUERY_TOO_LARGE`` when ``document`` (the text ``query``) expands past
+    ``MAX_EXPANDED_FIELDS``: checked before validation, whose rules would expand it."""
+    fields = _sizes.get(query, lambda: expanded_fields(document))
+    return too_large(fields) if fields > MAX_EXPANDED_FIELDS else None

@@ -1,0 +1,150 @@
+"""What every GraphQL request goes through around its execution, as one schema extension.
+
+In order: the token limit on parsing; the parsed document kept per text, a document of
+several operations refused when the request names none (``operation.py``); a document whose
+fragments expand too far refused before validation (``spread.py``); validation with the
+depth and alias rules, kept per document; the cost refused over the budget, or reported in
+``extensions.cost`` (``cost.py``). After the operation: unexpected errors masked, and the
+personal data it unmasked recorded in the audit.
+
+One extension rather than one per step: Strawberry builds each extension's hooks again for
+every request (a context manager per hook and extension), which cost about as much as the
+steps themselves for a request whose document is already parsed, validated and costed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
+from graphql.validation import ASTValidationRule
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.schema import validate_document
+from strawberry.types.execution import ExecutionContext, StreamExecutionResult
+from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+
+from membergraph.privacy.audit import record_reads
+from membergraph.resolvers.errors import store_unavailable
+from membergraph.schema.cost import request_cost, too_costly
+from membergraph.schema.operation import parse_document, refuse_unnamed_choice
+from membergraph.schema.spread import oversized
+
+__all__ = ["Limits", "OperationGuard"]
+
+MASKED = "Unexpected error."
+
+# Validation's errors, kept per document and rules (parsing is kept per text).
+_validate = lru_cache(maxsize=128)(validate_document)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a request may ask, built once per schema (rules built per request would make
+    every request a miss of the validation cache, whose key includes them)."""
+
+    max_tokens: int
+    rules: tuple[type[ASTValidationRule], ...]
+    max_cost: int
+
+
+class OperationGuard(SchemaExtension):
+    """Limits, caches, cost, error masking and the audit of personal reads (module doc)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.cost: int | None = None
+        self.streamed = False  # a subscription's events were masked as they went out
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.limits.max_tokens
+        context.validation_rules = context.validation_rules + self.limits.rules
+        yield
+        if not self.streamed:
+            result = context.result
+            if not isinstance(result, (GraphQLExecutionResult, StrawberryExecutionResult)):
+                result = getattr(result, "initial_result", None)  # incremental delivery's
+            _mask_errors(result)
+        await record_reads(context.context)
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        document = parse_document(context.query, **context.parse_options)
+        context.graphql_document = document
+        # Strawberry keeps the name the request gave only here; its public `operation_name`
+        # falls back to the first operation's, which is the behaviour refused.
+        refuse_unnamed_choice(document, getattr(context, "_provided_operation_name", None))
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = self._refusals(context)
+        yield
+
+    def _refusals(self, context: ExecutionContext) -> list[GraphQLError]:
+        document = context.graphql_document
+        assert document is not None  # on_parse set it or raised
+        too_large = oversized(context.query, document)
+        if too_large is not None:
+            return [too_large]
+        errors: list[GraphQLError] = _validate(
+            context.schema._schema, document, context.validation_rules
+        )
+        if errors:
+            return errors
+        try:
+            cost = request_cost(
+                context.schema, context.query, document, context.operation_name, context.variables
+            )
+        except GraphQLError as refused:  # too many representations
+            return [refused]
+        self.cost = cost
+        return [too_costly(cost, self.limits.max_cost)] if cost > self.limits.max_cost else []
+
+    async def on_stream_result(self, result: StreamExecutionResult) -> AsyncIterator[None]:
+        # A subscription is one operation that lasts: each change it pushes is recorded
+        # and masked as it goes out, not when the subscriber leaves.
+        await record_reads(self.execution_context.context)
+        self.streamed = True
+        _mask_errors(result)
+        for parts in (getattr(result, "incremental", None), getattr(result, "completed", None)):
+            for part in parts or ():
+                _mask_errors(part)
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None or self.cost > self.limits.max_cost:
+            return {}
+        return {"cost": {"requested": self.cost, "budget": self.limits.max_cost}}
+
+
+def _mask_errors(result: object) -> None:
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [_masked(e) if _should_mask(e) else e for e in errors]  # type: ignore[attr-defined]
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    # Validation errors, our coded errors and a request naming no runnable operation say
+    # something useful; anything a resolver raised unexpectedly is masked so no internals leak.
+    if error.original_error is None:
+        return False
+    return not isinstance(error.original_error, (GraphQLError, CannotGetOperationTypeError))
+
+
+def _masked(error: GraphQLError) -> GraphQLError:
+    """A store failure becomes ``STORE_UNAVAILABLE``, without detail; anything else
+    ``Unexpected error.``. The detail (which server, what failed) goes to the log only."""
+    return store_unavailable(error) or GraphQLError(
+        message=MASKED,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+    )
