@@ -1,6 +1,6 @@
 """CPU time of one response-cache hit (or miss) through the whole app, in-process.
 
-    python benchmarks/cache_hit.py [--members 2000] [--requests 20000] [--misses]
+    python benchmarks/cache_hit.py [--members 2000] [--requests 20000] [--misses] [--calls]
 
 Builds the app over a generated demo set (API key ``profile:read``, as the personalization
 service), fills the cache with 50 members' profiles, then calls the ASGI app directly
@@ -13,7 +13,9 @@ number among the variables, which GraphQL ignores: a string, as ``profile_query.
 it, since an integer variable is part of the query-cost memo's key), as
 ``profile_query.py``'s *distinct* run: every request is a miss, the whole GraphQL
 execution with its reads. Over HTTP on a shared two-core machine a change of a few
-microseconds drowns in the noise; this figure does not.
+microseconds drowns in the noise; this figure does not. With ``--calls`` it also counts the
+Python and C function calls per request on the event loop's thread (``sys.setprofile``),
+which the machine's load does not move at all (not aiosqlite's thread).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -49,7 +52,28 @@ def _bodies(folder: Path, requests: int, misses: bool) -> tuple[list[bytes], lis
     return bodies[:50], bodies[50:]
 
 
-async def measure(folder: Path, requests: int, misses: bool, logs: TextIO) -> float:
+@contextlib.contextmanager
+def _counting_calls(counted: list[int] | None) -> Iterator[None]:
+    """Counts the calls of Python and C functions on the event loop's thread into
+    ``counted[0]`` (None: counts nothing): a figure the machine's load does not move."""
+    if counted is None:
+        yield
+        return
+
+    def count(frame: Any, event: str, arg: Any) -> None:
+        if event in ("call", "c_call"):
+            counted[0] += 1
+
+    sys.setprofile(count)
+    try:
+        yield
+    finally:
+        sys.setprofile(None)
+
+
+async def measure(
+    folder: Path, requests: int, misses: bool, logs: TextIO, calls: list[int] | None = None
+) -> float:
     os.environ["MEMBERGRAPH_API_KEYS"] = orjson.dumps(KEYS).decode()
     from membergraph.app import create_app
     from membergraph.logs import configure_logging
@@ -99,9 +123,10 @@ async def measure(folder: Path, requests: int, misses: bool, logs: TextIO) -> fl
     for body in warm:  # hits: the first round fills the cache
         await call(body)
     began = time.process_time()
-    for n in range(requests):
-        await call(bodies[n % len(bodies)])
-        await asyncio.sleep(0)  # its own turn of the loop, as a lone request's
+    with _counting_calls(calls):
+        for n in range(requests):
+            await call(bodies[n % len(bodies)])
+            await asyncio.sleep(0)  # its own turn of the loop, as a lone request's
     spent = time.process_time() - began
     await startup.put({"type": "lifespan.shutdown"})
     await said.get()
@@ -138,7 +163,14 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=2000, help="demo people")
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--misses", action="store_true", help="every request another body")
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="also count the function calls per request (slows the run: CPU time is not "
+        "comparable with a run without it)",
+    )
     args = parser.parse_args()
+    calls = [0] if args.calls else None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         command = [sys.executable, "-m", "membergraph.cli", "demo-data", "--out"]
@@ -149,9 +181,13 @@ def main() -> int:
             asyncio.Runner(loop_factory=_loop_factory()) as runner,
             open(os.devnull, "w") as logs,
         ):
-            per_request = runner.run(measure(folder, args.requests, args.misses, logs))
+            per_request = runner.run(measure(folder, args.requests, args.misses, logs, calls))
     what = "miss" if args.misses else "hit"
     print(f"one response-cache {what} through the app: {per_request * 1e6:.1f} us of CPU")
+    if calls is not None:
+        print(
+            f"function calls per {what} on the event loop's thread: {calls[0] / args.requests:.0f}"
+        )
     return 0
 
 
