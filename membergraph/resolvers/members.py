@@ -171,7 +171,8 @@ async def taken_back(
 
 async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) -> list[Any]:
     """The lines of one source that belong to the member's records."""
-    keys = [key for src, key in await records(ctx, member) if src == source.value]
+    wanted = source.value
+    keys = [key for src, key in await records(ctx, member) if src == wanted]
     loader = ctx.loaders.lines.get(source)
     if loader is None or not keys:
         return []

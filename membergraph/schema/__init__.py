@@ -18,6 +18,7 @@ from membergraph.schema.guard import Limits, OperationGuard
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import MemberChanged, Mutation, Subscription
 from membergraph.schema.operation import MAX_TOKENS
+from membergraph.schema.plain_fields import resolve_plain_fields
 from membergraph.schema.privacy import PrivacyMutation, PrivacyQuery, audit_member_fields
 from membergraph.schema.query import Query
 from membergraph.schema.released import ReleasedExecutionContext
@@ -87,7 +88,7 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
     limits = Limits(max_tokens=max_tokens, rules=tuple(rules), max_cost=max_cost)
     # An Apollo Federation v2 subgraph: Member is an entity keyed by `id` (`_entities`,
     # `_service { sdl }`), so the member graph can join a company's supergraph.
-    return FederatedSchema(
+    schema = FederatedSchema(
         query=_Query,
         mutation=_Mutation,
         subscription=Subscription,
@@ -99,6 +100,8 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
             *extensions,
         ],
     )
+    resolve_plain_fields(schema._schema)
+    return schema
 
 
 def print_sdl() -> str:
