@@ -208,11 +208,15 @@ class IngestService:
             raise IngestRefused(
                 503, f"{exc}; send the lines again (appends are idempotent)", "SOURCE_UNAVAILABLE"
             ) from exc
-        except StoreError as exc:  # finishing another push's lines first: ours are not taken
-            logger.warning("could not finish the lines of a push that did not: %s", exc)
+        except StoreError as exc:
+            # Finishing another push's lines first failed (ours not written), or ours were
+            # written and the suppressions could not be read after: either way the marked
+            # lines are finished by the next push (or start); the client sends them again.
+            self._left = True
+            logger.warning("a push could not reach the store around its write: %s", exc)
             raise IngestRefused(
                 503,
-                "the store did not answer: nothing was taken, send the lines again",
+                "the store did not answer: send the same lines again (an ingest is idempotent)",
                 "STORE_UNAVAILABLE",
             ) from exc
         await self._step("checked")

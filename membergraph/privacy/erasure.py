@@ -46,7 +46,14 @@ from membergraph.privacy.subject import Subject, identifying, read_subject
 from membergraph.privacy.suppression import Suppressor
 from membergraph.resolvers.context import Gateway
 
-__all__ = ["ErasureService", "NothingToConfirm", "NothingToErase", "Subject", "erasure_of"]
+__all__ = [
+    "ErasureBusy",
+    "ErasureService",
+    "NothingToConfirm",
+    "NothingToErase",
+    "Subject",
+    "erasure_of",
+]
 
 
 class NothingToErase(LookupError):
@@ -92,10 +99,13 @@ class ErasureService:
     async def erase(
         self, member_id: str, reason: str, actor: str, suppress: bool = True
     ) -> PrivacyRequest:
-        """Erase the member ``member_id`` names (or go on with its unfinished request).
+        """Erase the member ``member_id`` names (or go on with its unfinished request); one
+        process at a time (:mod:`.lease`): another asked at once answers the same request.
 
         Raises:
             NothingToErase: no such member, and no request for it.
+            ErasureBusy: another process has held her erasure for :attr:`busy_wait` seconds
+                and has not written its request.
         """
         store = self.gateway.identity.store
         async with self._lock:

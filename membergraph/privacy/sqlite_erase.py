@@ -9,7 +9,6 @@ Plain ``sqlite3`` functions, run in the identity store's connection thread.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,10 +16,20 @@ from typing import Any
 
 import orjson
 
+from membergraph.connectors.models import SourceName
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
 from membergraph.privacy.port import Erasure
 
-__all__ = ["checkpoint", "chunks", "erase", "holds_any", "secure_since_start", "vacuum"]
+__all__ = [
+    "checkpoint",
+    "chunks",
+    "erase",
+    "holds_any",
+    "secure_since_start",
+    "still_held",
+    "vacuum",
+]
 
 _CHUNK = 400
 
@@ -151,18 +160,44 @@ def vacuum(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('secure_delete', 'vacuumed')")
 
 
+_SOURCES = ",".join(f"'{name.value}'" for name in SourceName)
+_KINDS = ",".join(f"'{kind.value}'" for kind in IdentifierKind)
+_HOLDERS = (
+    # Each by an index: the record keys, identifier keys and line owners the store still has.
+    f"SELECT 1 FROM records WHERE source IN ({_SOURCES}) AND key = ?",
+    f"SELECT 1 FROM identifiers WHERE kind IN ({_KINDS}) AND key = ?",
+    f"SELECT 1 FROM source_lines WHERE source IN ({_SOURCES}) AND owner = ?",
+)
+
+
+def still_held(db: sqlite3.Connection, traces: Sequence[str]) -> set[str]:
+    """Those of ``traces`` the store still holds as a live value (another person's record,
+    identifier or line owner: a shared family e-mail, a till's placeholder address): bytes
+    of those in the file say nothing of an erasure."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    holders = [sql for sql in _HOLDERS if sql.split(" FROM ")[1].split()[0] in tables]
+    held: set[str] = set()
+    for trace in traces:
+        for sql in holders:
+            if db.execute(f"{sql} LIMIT 1", (trace,) * sql.count("?")).fetchone():
+                held.add(trace)
+                break
+    return held
+
+
 def holds_any(path: str | Path, traces: Sequence[str], block: int = 1 << 22) -> bool:
     """Whether the file at ``path`` holds one of ``traces`` (UTF-8) anywhere in its bytes,
-    read a block at a time (blocks overlap by the longest trace)."""
+    read a block at a time (blocks overlap by the longest trace). Each trace is looked for
+    on its own (``bytes.find``: a regular expression of alternatives is ten times slower)."""
     wanted = sorted({t.encode() for t in traces if t}, key=len, reverse=True)
     if not wanted or not Path(path).exists():
         return False
-    pattern = re.compile(b"|".join(re.escape(w) for w in wanted))
     overlap = max(len(w) for w in wanted) - 1
     tail = b""
     with open(path, "rb") as handle:
         while chunk := handle.read(block):
-            if pattern.search(tail + chunk):
+            window = tail + chunk
+            if any(window.find(w) >= 0 for w in wanted):
                 return True
             tail = chunk[-overlap:] if overlap else b""
     return False

@@ -34,6 +34,7 @@ from membergraph.privacy.sqlite_erase import (
     erase,
     holds_any,
     secure_since_start,
+    still_held,
     vacuum,
 )
 
@@ -311,8 +312,10 @@ class SqlitePrivacyStore(PrivacyStore):
             said["vacuumed"] = True
         said["checkpointed"] = await self._checkpoint()
         # Secure delete zeroes what is deleted, not the copy of a row a page split left in
-        # its old page's free space (rows of hers written while others were): if the file
-        # still holds one of her values, it is rewritten (no free space kept).
+        # its old page's free space: if the file still holds one of her values that no live
+        # row holds (another person's shared e-mail is not hers to erase), it is rewritten.
+        if said["checkpointed"] and not said.get("vacuumed") and traces:
+            traces = [t for t in traces if t not in await self.store.run(still_held, traces)]
         if (
             said["checkpointed"]
             and not said.get("vacuumed")

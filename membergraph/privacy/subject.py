@@ -54,8 +54,9 @@ class Subject:
     theirs: frozenset[tuple[IdentifierKind, str]] = frozenset()
     """Her identifying values: what a shared record's lines are told apart by, and lose."""
     traces: tuple[str, ...] = ()
-    """What says her in a file's bytes: her ids, identifiers, full name and address (of 6
-    characters or more; not a first or last name alone, which others' lines hold too)."""
+    """What a stale copy of a row of hers in a file's bytes holds: her records' keys (every
+    row of hers names one: a source line its owner, an identifier its record) and her
+    identifiers' keys."""
 
     def owners(self) -> dict[SourceName, set[str]]:
         found: dict[SourceName, set[str]] = {}
@@ -134,6 +135,11 @@ async def _hers_elsewhere(
     return found, emptied, touched, shared
 
 
+def _traces(refs: Iterable[RecordKey], records: Iterable[RecordData]) -> tuple[str, ...]:
+    found = {key for _, key in refs} | {i.key for r in records for i in r.identifiers}
+    return tuple(sorted(t for t in found if len(t) >= 6))
+
+
 async def read_subject(store: IdentityStore, member_id: str) -> Subject:
     """The member, the IDs that lead to it, its records, her records held elsewhere and
     what identifies the person."""
@@ -150,11 +156,9 @@ async def read_subject(store: IdentityStore, member_id: str) -> Subject:
     every = sorted({*refs, *elsewhere})
     records = await store.load_records(every)
     words = {key for _, key in every}
-    names: set[str] = set()  # a first or a last name alone says no one
     for record in records.values():
         words |= {w for i in record.identifiers for w in (i.value, i.key)}
         words |= {w for w in (record.first_name, record.last_name, record.address) if w}
-        names |= {w for w in (record.first_name, record.last_name) if w}
         if record.first_name and record.last_name:
             words.add(f"{record.first_name} {record.last_name}")
     # What an agent typed may be another person's: it is erased with the call, not suppressed.
@@ -173,5 +177,5 @@ async def read_subject(store: IdentityStore, member_id: str) -> Subject:
         tuple(sorted(touched)),
         tuple(shared),
         frozenset(theirs),
-        tuple(sorted(w for w in words - names if len(w) >= 6)),
+        _traces(every, records.values()),
     )

@@ -7,8 +7,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.privacy.sqlite_store import SqlitePrivacyStore
+from tests.identity.builders import crm
 
 TRACE = "ottoline.stalecopy@example.org"
 
@@ -35,5 +37,22 @@ async def test_a_value_left_in_free_space_is_rewritten_away(tmp_path: Path) -> N
         # Then the file was rewritten, and no byte of it is left
         assert said == {"checkpointed": True, "vacuumed": True}
         assert TRACE.encode() not in path.read_bytes()
+    finally:
+        await store.aclose()
+
+
+async def test_a_value_another_record_still_holds_does_not_rewrite_the_file(
+    tmp_path: Path,
+) -> None:
+    # Given a store whose live rows hold the value (another person's shared e-mail)
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    await store.open()
+    privacy = SqlitePrivacyStore(store)
+    await privacy.open()
+    await IdentityService(store).ingest([crm("C-OTHER", emails=[TRACE])])
+    try:
+        # When the scrub looks for it, then nothing is rewritten: it is not hers to erase
+        assert await privacy.scrub([TRACE]) == {"checkpointed": True}
     finally:
         await store.aclose()
