@@ -35,6 +35,8 @@ from membergraph.sync_cli import sync_sources
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
+    # Markdown joins a docstring's source lines into paragraphs; "rich" keeps each line
+    # break, so help wrapped where the docstring did, not at the terminal's width.
     rich_markup_mode="markdown",
 )
 err = Console(stderr=True)
@@ -263,10 +265,12 @@ def load(
         ),
     ] = None,
 ) -> None:
-    """Load a folder of source files into a database (idempotent: loading twice changes
-    nothing). SQLite: the source table and the identity store of that file, resolved as it
-    loads, ready for `serve --store` the same URL. MongoDB: the source collections. Lines
-    carrying a suppressed identifier (an erased person's) are not loaded."""
+    """Load a folder of source files into a database (idempotent: loading twice changes nothing).
+
+    SQLite: the source table and the identity store of that file, resolved as it loads,
+    ready for `serve --store` the same URL. MongoDB: the source collections. Lines carrying
+    a suppressed identifier (an erased person's) are not loaded.
+    """
     _require_folder(data)
     if not to.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
         err.print(f"[red]error:[/red] --to {to}: expected sqlite:///PATH or mongodb://HOST/DB")

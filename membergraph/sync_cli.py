@@ -38,9 +38,11 @@ def sync_sources(
     store: Annotated[str | None, typer.Option("--store", help="Store URL, as for serve.")] = None,
     sources: Annotated[str | None, typer.Option("--sources", help="mongodb:// sources.")] = None,
 ) -> None:
-    """Bring the customers of the sources read over HTTP (MEMBERGRAPH_HTTP_SOURCES) to
-    identity: their listings page by page through the same ingestion as POST /ingest, a
-    checkpoint in the store after each page (a killed sync resumes where it stopped)."""
+    """Bring the customers of the sources read over HTTP (MEMBERGRAPH_HTTP_SOURCES) to identity.
+
+    Their listings, page by page, through the same ingestion as POST /ingest, with a
+    checkpoint in the store after each page: a killed sync resumes where it stopped.
+    """
     from membergraph.cli import _settings
 
     given: dict[str, object] = {"data": data, "store": store, "sources": sources}
