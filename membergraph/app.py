@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -77,6 +78,15 @@ query Profile {{
   }}
 }}
 """
+
+
+async def _refusal_in_json(request: Request, exc: Exception) -> Response:
+    """The router's refusals (no such path, a method the path does not take) in JSON, as
+    the gateway's other refusals are: a client reads ``error`` whatever it got wrong."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):  # no body allowed
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
 
 
 async def healthz(request: Request) -> Response:
@@ -221,6 +231,7 @@ def create_app(
     responses = http_response_cache(settings, schema, persisted)
     app = Starlette(
         lifespan=lifespan,
+        exception_handlers={HTTPException: _refusal_in_json},
         middleware=[
             # Outermost: every answer, a refused one too, has its request id and is counted.
             Middleware(RequestTelemetry, telemetry=telemetry),
@@ -251,6 +262,7 @@ def create_app(
             Route("/console", console.page),
             Route("/console/{name}", console.asset),
             WebSocketRoute("/graphql", graphql),
+            # {source:path}: "/ingest/../crm" too is an unknown source, said as such.
             Route("/ingest/{source:path}", ingest_endpoint, methods=["POST"]),
             Route("/export/members.csv", export_members_endpoint),
             Route("/export/members.parquet", export_members_endpoint),

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 __all__ = ["asset", "page"]
 
@@ -44,6 +44,6 @@ async def asset(request: Request) -> Response:
     """``GET /console/{name}``: its script and style sheet."""
     name = request.path_params["name"]
     if name not in _FILES:
-        return Response("no such console file", status_code=404, media_type="text/plain")
+        return JSONResponse({"error": "no such console file"}, status_code=404)
     headers = {**_HEADERS, "cache-control": "no-cache"}
     return Response(_read(name), media_type=_FILES[name], headers=headers)

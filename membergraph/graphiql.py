@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
 __all__ = ["ASSETS", "asset", "page"]
@@ -73,7 +73,7 @@ async def asset(request: Request) -> Response:
     browser does), else unzipped; a year's cache, as a name never changes content."""
     name = request.path_params["name"]
     if name not in _BY_NAME:
-        return Response("no such GraphiQL asset", status_code=404, media_type="text/plain")
+        return JSONResponse({"error": "no such GraphiQL asset"}, status_code=404)
     body = _compressed(name)
     headers = {"cache-control": "public, max-age=31536000, immutable", "vary": "accept-encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):

@@ -397,6 +397,11 @@ CASES = [
         "GRAPHQL_VALIDATION_FAILED",
     ),
     ("ingest-unknown-source", "POST", "/ingest/erp", JSON, b"{}", 404, None),
+    ("ingest-source-with-dots", "POST", "/ingest/..%2fcrm", JSON, b"[]", 404, None),
+    ("ingest-by-get", "GET", "/ingest/crm", {}, b"", 405, None),
+    ("no-such-path", "GET", "/nope", {}, b"", 404, None),
+    ("no-such-graphiql-asset", "GET", "/graphiql/react@99.js", {}, b"", 404, None),
+    ("no-such-console-file", "GET", "/console/x.js", {}, b"", 404, None),
     ("ingest-broken-array", "POST", "/ingest/crm", JSON, b"[{", 400, None),
     ("ingest-empty", "POST", "/ingest/crm", JSON, b"", 400, None),
     (
@@ -434,6 +439,9 @@ def test_bad_input_table(
     assert not loud, [r.getMessage() for r in loud]
     if path.startswith("/graphql"):
         assert response.headers["content-type"].startswith("application/"), response.text
+    else:  # every other refusal is JSON too, with what was wrong in "error" or per line
+        assert response.headers["content-type"] == "application/json", response.text
+        assert set(response.json()) & {"error", "lines"}, response.text
     if code is not None:
         codes = [e.get("extensions", {}).get("code") for e in response.json()["errors"]]
         assert code in codes, response.text
