@@ -28,6 +28,7 @@ from membergraph.identity.store import StoreError, store_from_url
 from membergraph.mongo_load import load_screened
 from membergraph.privacy.cli import privacy_app
 from membergraph.privacy.gate import suppressing
+from membergraph.setting_values import STORE_SCHEMES
 from membergraph.settings import Settings, SettingsError, load_settings
 from membergraph.source_set import embedded_path, mongo_timeouts
 from membergraph.sync_cli import sync_sources
@@ -272,9 +273,7 @@ def load(
     a suppressed identifier (an erased person's) are not loaded.
     """
     _require_folder(data)
-    if not to.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
-        err.print(f"[red]error:[/red] --to {to}: expected sqlite:///PATH or mongodb://HOST/DB")
-        raise typer.Exit(2)
+    _require_target(to)
     if to.startswith("sqlite:///"):
         settings = _settings(data=data, store=to)
         try:
@@ -293,6 +292,18 @@ def load(
         raise typer.Exit(1) from None
     for name, outcome in counts.items():
         err.print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))
+
+
+def _require_target(to: str) -> None:
+    """Refuse a ``--to`` that names no database ``load`` writes, naming ``--to`` (the URL
+    becomes a setting, whose own message would blame its environment variable)."""
+    if to == "sqlite:///":
+        err.print("[red]error:[/red] --to sqlite:/// names no file; use sqlite:///PATH")
+        raise typer.Exit(2)
+    if not to.startswith(STORE_SCHEMES):
+        err.print(f"[red]error:[/red] --to {to}: expected sqlite:///PATH or mongodb://HOST/DB")
+        raise typer.Exit(2)
+    require_store(to, option="--to")
 
 
 @app.command()

@@ -36,13 +36,13 @@ def require_out_folder(option: str, path: Path) -> None:
         _refuse(f"{option} {path}: no folder {path.parent}")
 
 
-def require_store(url: str, existing: bool = False) -> None:
+def require_store(url: str, existing: bool = False, option: str = "--store") -> None:
     """Refuse a SQLite store whose folder does not exist, or (``existing``: a command that
-    reads a store) whose file does not exist."""
+    reads a store) whose file does not exist, naming the ``option`` it was given by."""
     path = sqlite_file(url)
     if path is None:
         return
     if not path.parent.is_dir():
-        _refuse(f"--store {url}: no folder {path.parent}")
+        _refuse(f"{option} {url}: no folder {path.parent}")
     if existing and not path.is_file():
-        _refuse(f"--store {url}: no store at {path}; `membergraph load` or `serve` creates one")
+        _refuse(f"{option} {url}: no store at {path}; `membergraph load` or `serve` creates one")

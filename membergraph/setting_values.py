@@ -67,8 +67,12 @@ def _known_region(value: str) -> str:
     return region
 
 
+STORE_SCHEMES = ("sqlite:///", "mongodb://", "mongodb+srv://")
+"""How a store URL (or ``membergraph load --to``) may start."""
+
+
 def _known_store(value: str) -> str:
-    if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
+    if not value.startswith(STORE_SCHEMES):
         raise ValueError(f"unsupported store {value!r}; use sqlite:///PATH or mongodb://...")
     if value == "sqlite:///":
         raise ValueError("sqlite:/// names no file; use sqlite:///PATH")

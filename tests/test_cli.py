@@ -332,3 +332,22 @@ def test_a_demo_set_an_older_generator_cached_is_written_again(tmp_path: Path) -
     written = (folder / "truth.jsonl").stat().st_mtime_ns
     assert demo_folder(settings) == folder
     assert (folder / "truth.jsonl").stat().st_mtime_ns == written
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        pytest.param("sqlite://x.db", id="two-slashes"),
+        pytest.param("sqlite:///", id="no-file"),
+        pytest.param("sqlite:///{tmp}/no-folder/x.db", id="no-folder"),
+    ],
+)
+def test_load_refuses_a_bad_to_naming_the_flag_typed(tmp_path: Path, to: str) -> None:
+    to = to.format(tmp=tmp_path)
+    result = runner.invoke(
+        app, ["load", "--data", str(tmp_path), "--to", to], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert f"--to {to}" in said and "MEMBERGRAPH_" not in said, said
+    assert list(tmp_path.iterdir()) == []  # nothing created
