@@ -159,5 +159,13 @@ def confirm_deletion(
 
 
 def _print(request: Any) -> None:
-    said = ("id", "state", "steps", "counts", "sources")
-    typer.echo(orjson.dumps({name: getattr(request, name) for name in said}).decode())
+    """The request in the words of the eraseMember mutation: its state and each source's in
+    capitals (``DONE``, ``DELETED``), as the GraphQL enums and the README say them."""
+    said = {
+        "id": request.id,
+        "state": request.state.upper(),
+        "steps": request.steps,
+        "counts": request.counts,
+        "sources": {source: state.upper() for source, state in request.sources.items()},
+    }
+    typer.echo(orjson.dumps(said).decode())

@@ -122,12 +122,12 @@ def test_the_officer_confirms_from_the_command_line(
     erased = runner.invoke(app, ["privacy", "erase", member, "--reason", "DPO-8", *where])
     assert erased.exit_code == 0, erased.output
     said = orjson.loads(erased.stdout)
-    assert (said["state"], said["sources"]["crm"]) == ("awaiting_sources", "requested")
+    assert (said["state"], said["sources"]["crm"]) == ("AWAITING_SOURCES", "REQUESTED")
     # then records the CRM operator's confirmation: done, and a second one is refused.
     confirm = ["privacy", "confirm-deletion", member, "--source", "crm", *where]
     done = runner.invoke(app, confirm)
     assert done.exit_code == 0, done.output
-    assert orjson.loads(done.stdout)["state"] == "done"
+    assert orjson.loads(done.stdout)["state"] == "DONE"
     again = runner.invoke(app, confirm)
     assert again.exit_code == 1 and "awaits no deletion from 'crm'" in again.output
 

@@ -38,10 +38,15 @@ def test_export_then_erase_from_the_command_line(data_dir: Path, tmp_path: Path)
 
     erased = runner.invoke(app, ["privacy", "erase", member, "--reason", "DPO-7", *where])
     assert erased.exit_code == 0, erased.output
-    assert orjson.loads(erased.stdout)["state"] == "done"
+    printed = orjson.loads(erased.stdout)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
-        said = gql(client, "{ privacyRequests { actor } }")["data"]["privacyRequests"]  # type: ignore[index]
-    assert said == [{"actor": officer}]
+        query = "{ privacyRequests { actor state sources { source state } } }"
+        said = gql(client, query)["data"]["privacyRequests"]  # type: ignore[index]
+    assert [request["actor"] for request in said] == [officer]
+    # the shell and the API word the request alike: DONE, each source DELETED
+    assert printed["state"] == said[0]["state"] == "DONE"
+    by_api = {deletion["source"].lower(): deletion["state"] for deletion in said[0]["sources"]}
+    assert printed["sources"] == by_api and set(by_api.values()) == {"DELETED"}
     missing = runner.invoke(app, ["privacy", "export", member, *where])
     assert missing.exit_code == 1
     assert "no member" in missing.output
