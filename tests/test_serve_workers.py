@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +39,17 @@ def _answers(port: int) -> bool:
         return False
 
 
+def _bindable(port: int) -> bool:
+    """A new ``serve`` could listen there (bound as uvicorn binds: SO_REUSEADDR)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def test_a_killed_serve_takes_its_workers_with_it(data_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-m", "membergraph.cli", "serve", "--no-open", "--workers", "2"]
@@ -59,6 +71,7 @@ def test_a_killed_serve_takes_its_workers_with_it(data_dir: Path, tmp_path: Path
             time.sleep(0.1)
         assert [w for w in workers if _alive(w)] == []
         assert not _answers(port)
+        assert until(lambda: _bindable(port), WAIT), "the port is still taken"
     finally:
         if process.poll() is None:
             process.kill()
