@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +69,25 @@ def gql(client: TestClient, query: str, **variables: object) -> dict[str, object
 
 def read_jsonl(path: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the run with pytest's own status once everything is reported.
+
+    One full run in about five on this machine (2026-12-03) passed every test and then died
+    with SIGSEGV in the interpreter's teardown (exit 139), after the summary: a C
+    extension's thread outliving the interpreter. The cause is not found yet; the result is
+    decided and printed by then, so the run ends here rather than let the teardown decide it.
+    """
+    if _EXIT_STATUS and os.environ.get("MEMBERGRAPH_TEST_FULL_TEARDOWN") != "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
