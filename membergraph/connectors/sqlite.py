@@ -37,6 +37,7 @@ from membergraph.connectors.lines import LineError, LoadReport, Owner
 from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec, Taken
+from membergraph.sqlite_tx import immediate
 
 __all__ = ["SqliteLines", "SqliteSource", "folder_fingerprint"]
 
@@ -257,8 +258,7 @@ class SqliteSource(SourceConnector):
         source = self.source.value
 
         def take(db: sqlite3.Connection) -> list[Taken]:
-            db.execute("BEGIN IMMEDIATE")  # read and write in one: no writer in between
-            try:
+            with immediate(db):  # read and write in one: no writer in between
                 refused = guard.refused(sql.suppressed(db, guard.carried())) if guard else set()
                 kept = [line for n, line in enumerate(lines) if n not in refused]
                 stored = {
@@ -273,10 +273,6 @@ class SqliteSource(SourceConnector):
                 )
                 marks = self.marks(kept, outcomes)
                 db.executemany(sql.MARK, [(source, i, m) for i, m in marks.items()])
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
             verdicts = iter(outcomes)
             return [
                 Taken("suppressed") if n in refused else next(verdicts) for n in range(len(lines))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from membergraph.connectors.base import SourceUnavailable
+from membergraph.sqlite_tx import immediate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_lines (
@@ -126,10 +127,5 @@ def settle(db: sqlite3.Connection, source: str, marks: list[tuple[str, str]]) ->
 
 def put(db: sqlite3.Connection, source: str, rows: list[tuple[str, str, bytes]]) -> None:
     """Write ``(line id, owner, JSON)`` rows in one transaction."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         db.executemany(UPSERT, ((source, i, o, b) for i, o, b in rows))
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

@@ -26,6 +26,7 @@ from membergraph.connectors.models import SourceName, Transaction
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
 from membergraph.identity.records import transaction_record
+from membergraph.sqlite_tx import immediate
 
 __all__ = ["Erased", "books_copy", "compact_folder", "erase_lines", "erase_source", "her_lines"]
 
@@ -68,8 +69,7 @@ def _erase_rows(
     db: sqlite3.Connection, source: SourceName, owners: list[str], pseudonym: Pseudonym
 ) -> Erased:
     erased = Erased()
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         for start in range(0, len(owners), 400):
             chunk = owners[start : start + 400]
             marks = ",".join("?" * len(chunk))
@@ -95,10 +95,6 @@ def _erase_rows(
                         (source.value, copy.transaction_id, "", render(copy)),
                     )
                     erased.kept_for_books += 1
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
     return erased
 
 
@@ -146,8 +142,7 @@ async def erase_source(connector: Connector[Any], owners: Set[str], pseudonym: P
 
 
 def _erase_ids(db: sqlite3.Connection, source: SourceName, ids: list[str]) -> int:
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         gone = 0
         for start in range(0, len(ids), 400):
             chunk = ids[start : start + 400]
@@ -155,10 +150,6 @@ def _erase_ids(db: sqlite3.Connection, source: SourceName, ids: list[str]) -> in
             where = f"WHERE source = ? AND line_id IN ({marks})"
             db.execute(f"DELETE FROM source_pending {where}", (source.value, *chunk))
             gone += db.execute(f"DELETE FROM source_lines {where}", (source.value, *chunk)).rowcount
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
     return gone
 
 

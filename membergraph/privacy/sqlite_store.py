@@ -37,6 +37,7 @@ from membergraph.privacy.sqlite_erase import (
     still_held,
     vacuum,
 )
+from membergraph.sqlite_tx import in_transaction
 
 __all__ = ["SqlitePrivacyStore"]
 
@@ -68,17 +69,6 @@ CREATE TABLE IF NOT EXISTS privacy_leases (
 CREATE TRIGGER IF NOT EXISTS pii_access_append_only BEFORE UPDATE ON pii_access
 BEGIN SELECT RAISE(ABORT, 'the audit of personal data read is append-only'); END;
 """
-
-
-def _in_tx(db: sqlite3.Connection, fn: Any, *args: Any) -> Any:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(db, *args)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-    return result
 
 
 def _fact_row(f: ConsentFact) -> tuple[str, str, str, str, str, int]:
@@ -147,7 +137,7 @@ class SqlitePrivacyStore(PrivacyStore):
                 db.execute("SELECT value FROM meta WHERE key = 'privacy_secret'").fetchone()[0]
             )
 
-        return bytes.fromhex(await self.store.run(_in_tx, read))
+        return bytes.fromhex(await self.store.run(in_transaction, read))
 
     async def record_consents(self, facts: Sequence[ConsentFact]) -> None:
         if not facts:
@@ -157,7 +147,7 @@ class SqlitePrivacyStore(PrivacyStore):
         def write(db: sqlite3.Connection) -> None:
             db.executemany("INSERT OR IGNORE INTO consent_facts VALUES (?,?,?,?,?,?)", rows)
 
-        await self.store.run(_in_tx, write)
+        await self.store.run(in_transaction, write)
 
     async def consent_facts(self, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:
         def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
@@ -186,13 +176,13 @@ class SqlitePrivacyStore(PrivacyStore):
             db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?,?,?,?,?)", rows)
             return db.total_changes - before
 
-        return int(await self.store.run(_in_tx, write))
+        return int(await self.store.run(in_transaction, write))
 
     async def unsuppress(self, digest: str) -> bool:
         def write(db: sqlite3.Connection) -> int:
             return db.execute("DELETE FROM suppressions WHERE digest = ?", (digest,)).rowcount
 
-        return bool(await self.store.run(_in_tx, write))
+        return bool(await self.store.run(in_transaction, write))
 
     async def any_suppressed(self) -> bool:
         def read(db: sqlite3.Connection) -> bool:
@@ -224,7 +214,7 @@ class SqlitePrivacyStore(PrivacyStore):
         def write(db: sqlite3.Connection) -> None:
             db.execute("INSERT OR REPLACE INTO privacy_requests VALUES (?,?,?,?)", row)
 
-        await self.store.run(_in_tx, write)
+        await self.store.run(in_transaction, write)
 
     async def requests(
         self, limit: int, offset: int = 0, member_id: str | None = None
@@ -255,7 +245,7 @@ class SqlitePrivacyStore(PrivacyStore):
                 rows,
             )
 
-        await self.store.run(_in_tx, write)
+        await self.store.run(in_transaction, write)
 
     async def access_log(self, member_id: str, limit: int) -> list[AccessEntry]:
         def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
@@ -281,10 +271,10 @@ class SqlitePrivacyStore(PrivacyStore):
         def write(db: sqlite3.Connection) -> int:
             return db.execute("DELETE FROM pii_access WHERE at < ?", (before.isoformat(),)).rowcount
 
-        return int(await self.store.run(_in_tx, write))
+        return int(await self.store.run(in_transaction, write))
 
     async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
-        return dict(await self.store.run(_in_tx, erase, erasure))
+        return dict(await self.store.run(in_transaction, erase, erasure))
 
     async def lease(self, key: str, holder: str, until: datetime, now: datetime) -> bool:
         def take(db: sqlite3.Connection) -> bool:
@@ -297,13 +287,13 @@ class SqlitePrivacyStore(PrivacyStore):
             row = db.execute("SELECT holder FROM privacy_leases WHERE key = ?", (key,)).fetchone()
             return bool(row is not None and row[0] == holder)
 
-        return bool(await self.store.run(_in_tx, take))
+        return bool(await self.store.run(in_transaction, take))
 
     async def release(self, key: str, holder: str) -> None:
         def drop(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM privacy_leases WHERE key = ? AND holder = ?", (key, holder))
 
-        await self.store.run(_in_tx, drop)
+        await self.store.run(in_transaction, drop)
 
     async def scrub(self, traces: Sequence[str] = ()) -> dict[str, Any]:
         said: dict[str, Any] = {}

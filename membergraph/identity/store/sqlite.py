@@ -44,6 +44,7 @@ from membergraph.identity.store.sqlite_first_load import (
 )
 from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetrics
 from membergraph.identity.store.sqlite_write import SCHEMA, Staged, member_versions, write_change
+from membergraph.sqlite_tx import immediate
 
 __all__ = ["SqliteStore"]
 
@@ -68,15 +69,9 @@ def _apply(
     db: sqlite3.Connection, change: Change, at: str, load: _FirstLoad | None, sync: str
 ) -> None:
     staged = load.staged if load is not None else frozenset()
-    if not staged:
-        db.execute("BEGIN IMMEDIATE")
     try:
-        try:
+        with immediate(db, begun=bool(staged)):
             write_change(db, change, at, staged)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
     finally:
         if staged:  # a first load's transaction (stage_records) is over
             end_first_load(db, sync)

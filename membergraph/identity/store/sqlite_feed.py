@@ -13,6 +13,7 @@ import orjson
 
 from membergraph.identity.feed import ChangeKind, FeedEntry, FeedExpired
 from membergraph.identity.store.sqlite_write import write_feed
+from membergraph.sqlite_tx import immediate, in_transaction
 
 __all__ = ["after", "append", "fed", "head", "prune"]
 
@@ -20,14 +21,7 @@ _COLUMNS = "f.cursor, f.kind, f.member_ids, f.at, f.actor, f.reason, f.source, f
 
 
 def append(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int]:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        cursors = write_feed(db, entries)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-    return cursors
+    return in_transaction(db, write_feed, entries)
 
 
 def after(
@@ -89,13 +83,11 @@ def head(db: sqlite3.Connection) -> int:
 
 
 def prune(db: sqlite3.Connection, before: datetime) -> int:
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         last = db.execute(
             "SELECT max(cursor) FROM feed WHERE at < ?", (before.isoformat(),)
         ).fetchone()[0]
         if last is None:
-            db.execute("ROLLBACK")
             return 0
         gone = db.execute("DELETE FROM feed WHERE cursor <= ?", (last,)).rowcount
         db.execute("DELETE FROM feed_members WHERE cursor <= ?", (last,))
@@ -104,8 +96,4 @@ def prune(db: sqlite3.Connection, before: datetime) -> int:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (str(last),),
         )
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
     return int(gone)

@@ -37,6 +37,7 @@ from membergraph.identity.store.sqlite_query import (
     member_stats,
     segment_counts,
 )
+from membergraph.sqlite_tx import in_transaction
 
 if TYPE_CHECKING:
     from membergraph.identity.store.sqlite import SqliteStore
@@ -98,21 +99,10 @@ def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
-def _in_transaction(db: sqlite3.Connection, write: Callable[[], T]) -> T:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        done = write()
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-    return done
-
-
 def _put(
     db: sqlite3.Connection, rows: Sequence[MetricsRow], gone: Sequence[str], cursor: int
 ) -> None:
-    def write() -> None:
+    def write(db: sqlite3.Connection) -> None:
         ids = [r.member_id for r in rows]
         newer = {
             m
@@ -141,7 +131,7 @@ def _put(
             version = int(_meta(db, "metrics_version") or 0) + 1
             _set_meta(db, "metrics_version", str(version))
 
-    _in_transaction(db, write)
+    in_transaction(db, write)
 
 
 def _set_indexes_aside(db: sqlite3.Connection) -> bool:
@@ -149,22 +139,22 @@ def _set_indexes_aside(db: sqlite3.Connection) -> bool:
     once at the end, they cost a fifth of keeping them row by row; a crash before the end
     leaves them to the next open (``METRICS_SCHEMA``)."""
 
-    def write() -> bool:
+    def write(db: sqlite3.Connection) -> bool:
         if db.execute("SELECT 1 FROM member_metrics LIMIT 1").fetchone() is not None:
             return False
         for name in _INDEXES:
             db.execute(f"DROP INDEX IF EXISTS {name}")
         return True
 
-    return _in_transaction(db, write)
+    return in_transaction(db, write)
 
 
 def _build_indexes(db: sqlite3.Connection) -> None:
-    def write() -> None:
+    def write(db: sqlite3.Connection) -> None:
         for name, on in _INDEXES.items():
             db.execute(f"CREATE INDEX IF NOT EXISTS {name} {on}")
 
-    _in_transaction(db, write)
+    in_transaction(db, write)
 
 
 def _values(row: MetricsRow, cursor: int) -> tuple[Any, ...]:
@@ -191,7 +181,7 @@ def _score(db: sqlite3.Connection, scoring: Scoring) -> bool:
     if _scored_as(db, scoring)[1]:  # read first: most questions find nothing to do
         return False
 
-    def write() -> bool:
+    def write(db: sqlite3.Connection) -> bool:
         wanted, done = _scored_as(db, scoring)  # again, under the write lock
         if done:
             return False
@@ -214,7 +204,7 @@ def _score(db: sqlite3.Connection, scoring: Scoring) -> bool:
         _set_meta(db, "metrics_scored", wanted)
         return True
 
-    return _in_transaction(db, write)
+    return in_transaction(db, write)
 
 
 def _scored(db: sqlite3.Connection, member_ids: list[str]) -> list[ScoredRow | None]:
