@@ -140,13 +140,16 @@ class IngestService:
         spec, region = SOURCES[source], gateway.settings.default_region
         results: list[dict[str, Any]] = []
         good: list[tuple[int, BaseModel]] = []
+        nobodys: dict[int, str] = {}  # good lines that identify no one, with why
         for number, raw in enumerate(items, start=1):
             if isinstance(raw, bytes) and not raw.strip():
                 continue
             parsed = parse_line(spec, raw, f"line {number}", connector.owner)
-            if isinstance(parsed, LineError) and parsed.unattributed:
-                # Well formed, but it identifies no one: not stored, and not the sender's error.
-                results.append({"line": number, "status": "unattributed", "reason": parsed.message})
+            if isinstance(parsed, LineError) and parsed.line is not None:
+                # Well formed, but it identifies no one (a cash sale, a placeholder): kept for
+                # the books as a load keeps it, nobody's, and not the sender's error.
+                nobodys[number] = parsed.message
+                good.append((number, parsed.line))
             elif isinstance(parsed, LineError):
                 results.append({"line": number, "status": "rejected", "error": parsed.message})
             else:
@@ -156,7 +159,9 @@ class IngestService:
         privacy = await privacy_of(gateway)
         good, refused = await screen(privacy, source, good, region)
         results += [{"line": n, "status": "suppressed", "error": SUPPRESSED_ERROR} for n in refused]
-        records = [record_of_line(source, line, region) for _, line in good]
+        records = [
+            None if n in nobodys else record_of_line(source, line, region) for n, line in good
+        ]
         await self._step("screened")
         async with self._lock:
             await self._heal_if_left()
@@ -173,7 +178,9 @@ class IngestService:
         rules = gateway.identity.rules
         for (number, line), outcome, record in zip(good, outcomes, records, strict=True):
             entry = _entry(spec.id_field, source, number, line, outcome, record)
-            if record is not None and outcome in _TAKEN and record.ref not in members:
+            if number in nobodys and outcome in _STORED:
+                entry.update(status="unattributed", reason=nobodys[number], kept=True)
+            elif record is not None and outcome in _TAKEN and record.ref not in members:
                 # Kept in the source, but its record is keyed by a value the data shows to
                 # be a placeholder: nobody's, as a pattern placeholder's line is.
                 # The resolution says why (a shared device's other login may be on an older

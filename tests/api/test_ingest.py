@@ -275,12 +275,20 @@ def test_a_guest_purchase_with_only_a_placeholder_is_unattributed_not_rejected(
 ) -> None:
     # Given a till that typed a placeholder for a guest, beside a good purchase
     guest = {**PURCHASE, "transaction_id": "T-GUEST", "loyalty_id": card, "email": email}
+    held = client.get("/readyz").json()["sources"]["transactions"]["lines"]
     answer = client.post("/ingest/transactions", json=[guest, PURCHASE])
     # Then the guest's line is answered as nobody's, with why, and is no error of the sender's
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["lines"][0] == {"line": 1, "status": "unattributed", "reason": reason}
+    assert body["lines"][0] == {
+        "line": 1, "status": "unattributed", "reason": reason, "id": "T-GUEST", "kept": True
+    }  # fmt: skip
     assert (body["accepted"], body["rejected"], body["unattributed"]) == (1, 0, 1)
+    # and kept for the books, as a load keeps it (a sale is revenue): sent again, it is
+    # the same line, not another
+    again = client.post("/ingest/transactions", json=[guest]).json()
+    assert again["lines"] == [body["lines"][0]], again
+    assert client.get("/readyz").json()["sources"]["transactions"]["lines"] == held + 2
     # and no member holds the placeholder
     if card:
         query = f'{{ memberByIdentifier(kind: LOYALTY_ID, value: "{card}") {{ id }} }}'
