@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
 
 from membergraph.auth import DEMO_CALLER, caller_of
 from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower
@@ -140,8 +141,9 @@ async def undo(
 
 async def suggestions(
     ctx: RequestContext, first: int, after: str | None, min_score: float | None
-) -> tuple[list[MemberSuggestion], int, int]:
-    """A page of match suggestions: the page, its offset, and how many there are."""
+) -> tuple[list[MemberSuggestion], int, int, dict[str, datetime]]:
+    """A page of match suggestions: the page, its offset, how many there are, and when each
+    of the page's members was created (a suggestion's age)."""
     if not 0 < first <= MAX_SUGGESTIONS_PAGE:
         raise bad_input(f"first must be 1 to {MAX_SUGGESTIONS_PAGE}", argument="first")
     if min_score is not None and not 0.0 <= min_score <= 1.0:
@@ -151,7 +153,9 @@ async def suggestions(
     start = 0 if held is None else held + 1
     gateway = ctx.gateway
     found = await match_suggestions(gateway.identity, min_score, gateway.scored_pairs)
-    return found[start : start + first], start, len(found)
+    page = found[start : start + first]
+    created = await gateway.identity.store.member_created(m for s in page for m in s.members)
+    return page, start, len(found), created
 
 
 async def accept(

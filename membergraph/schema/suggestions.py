@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -57,6 +58,10 @@ class MatchSuggestion:
         "(Fellegi-Sunter) and the prior."
     )
     evidence: list[FieldAgreement] = strawberry.field(description="Each field compared.")
+    since: datetime = strawberry.field(
+        description="Since when the pair can be reviewed: the newer of the two members' "
+        "creation (a queue's age: the oldest have waited longest)."
+    )
 
 
 @strawberry.type(description="One suggestion with its cursor.")
@@ -72,7 +77,7 @@ class MatchSuggestionConnection:
     total_count: int = strawberry.field(description="How many suggestions in all.")
 
 
-def _suggestion(found: MemberSuggestion) -> MatchSuggestion:
+def _suggestion(found: MemberSuggestion, created: dict[str, datetime]) -> MatchSuggestion:
     s = found.suggestion
     return MatchSuggestion(
         a=as_record(s.a),
@@ -83,6 +88,7 @@ def _suggestion(found: MemberSuggestion) -> MatchSuggestion:
             FieldAgreement(field=e.field, level=e.level, weight=e.weight, a=e.a, b=e.b)
             for e in s.evidence
         ],
+        since=max(created[m] for m in found.members),
     )
 
 
@@ -110,9 +116,9 @@ class SuggestionQuery:
             strawberry.argument(description="Least score (0 to 1); the rules' default if null."),
         ] = None,
     ) -> MatchSuggestionConnection:
-        page, start, total = await S.suggestions(info.context, first, after, min_score)
+        page, start, total, created = await S.suggestions(info.context, first, after, min_score)
         edges = [
-            MatchSuggestionEdge(cursor=str(start + n), node=_suggestion(found))
+            MatchSuggestionEdge(cursor=str(start + n), node=_suggestion(found, created))
             for n, found in enumerate(page)
         ]
         return MatchSuggestionConnection(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +207,25 @@ def test_a_foreign_cursor_is_refused_saying_which_cursor_to_pass(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "'zz'" in error["message"] and expected in error["message"]
     assert "feed cursor" not in error["message"]
+
+
+def test_a_suggestion_says_since_when_it_waits_so_a_queue_sorts_by_age(
+    client: TestClient,
+) -> None:
+    # Given the loaded pair, waiting since the start
+    before = datetime.now(UTC)
+    # When another typo'd pair arrives later
+    other = {**SOPHIE, "contact_id": "C-4", "first_name": "Marianne", "last_name": "Dupont",
+             "emails": ["md@mail.org"], "birth_date": "1979-09-19"}  # fmt: skip
+    typo = {**other, "contact_id": "C-5", "first_name": "Mariane", "emails": ["mdu@mail.org"]}
+    assert client.post("/ingest/crm", json=[other, typo]).status_code == 200
+    query = "{ matchSuggestions(first: 10) { edges { node { a { key } b { key } since } } } }"
+    edges = _data(gql(client, query))["matchSuggestions"]["edges"]
+    since = {
+        frozenset((e["node"]["a"]["key"], e["node"]["b"]["key"])): datetime.fromisoformat(
+            e["node"]["since"]
+        )
+        for e in edges
+    }
+    # Then each pair says since when it waits: the newer pair since its arrival
+    assert since[frozenset(("C-1", "C-2"))] < before <= since[frozenset(("C-4", "C-5"))]

@@ -33,10 +33,12 @@ SHOTS = os.environ.get("MEMBERGRAPH_SCREENSHOTS")  # a folder: the README's scre
 READER = "reviewer-key-00000001"
 STEWARD = "steward-key-000000001"
 AGENT = "agent-nine-key-000001"
+TILL = "crm-feed-key-00000001"
 KEYS = {
     AGENT: {"name": "agent-9", "scopes": ["profile:read", "identity:write"]},
     READER: {"name": "reviewer", "scopes": ["profile:read"]},
     STEWARD: {"name": "steward", "scopes": ["profile:read", "pii:read", "identity:write"]},
+    TILL: {"name": "crm-feed", "scopes": ["ingest:write"]},
 }
 WHO = (
     """query ($v: String!) { memberByIdentifier(kind: CRM_ID, value: $v) { id records { key } } }"""
@@ -436,3 +438,33 @@ def test_a_suggestion_is_accepted_with_a_preview_then_undone(tmp_path: Path, bro
         assert listed["matchSuggestions"]["totalCount"] == 1, "the pair is back in the queue"
         assert set(hosts) == {address}
         api.client.close()
+
+
+def test_the_suggestion_queue_sorts_by_age(tmp_path: Path, browser: Any) -> None:
+    from tests.api.test_suggestions_api import BOB as OTHER
+    from tests.api.test_suggestions_api import SOPHI, SOPHIE
+
+    with _serving(tmp_path, crm=[SOPHIE, SOPHI, OTHER]) as address:
+        # Given a pair waiting since the load, and one that arrives later
+        late = {**SOPHIE, "contact_id": "C-4", "first_name": "Marianne", "last_name": "Dupont",
+                "emails": ["md@mail.org"], "birth_date": "1979-09-19"}  # fmt: skip
+        typo = {**late, "contact_id": "C-5", "first_name": "Mariane", "emails": ["mdu@mail.org"]}
+        pushed = httpx.post(
+            f"http://{address}/ingest/crm", json=[late, typo], headers={"x-api-key": TILL}
+        )
+        assert pushed.status_code == 200, pushed.text
+        page = _open(browser, address, STEWARD, [])
+        page.click("#tab-suggestions")
+        page.locator("article.suggestion").nth(1).wait_for()
+
+        def queue() -> list[str]:
+            return [
+                t.split(" · ")[0] for t in page.locator("article.suggestion h3").all_inner_texts()
+            ]
+
+        # When the steward sorts by age, then the longest waiting comes first, or last
+        page.select_option("#suggestion-sort", "old")
+        assert "C-1" in queue()[0] and "C-2" in queue()[0], queue()
+        assert "waiting since" in page.locator("article.suggestion h3").first.inner_text()
+        page.select_option("#suggestion-sort", "new")
+        assert "C-4" in queue()[0] and "C-5" in queue()[0], queue()

@@ -96,6 +96,8 @@ async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) ->
     [link] = await store.active_links([("crm", "C1")])
     assert link.rule == "loyalty_id" and link.actor == "test"
     assert await store.ping() == {"records": 2, "members": 1, "links": 1}
+    # When a member was created: the change's time; an unknown member is left out.
+    assert await store.member_created(["m_ann", "m_none"]) == {"m_ann": NOW}
 
 
 async def test_a_merged_away_id_redirects_and_a_revived_one_stops_redirecting(

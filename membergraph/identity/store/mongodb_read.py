@@ -345,6 +345,10 @@ class MongoReads:
         async with self._mapped("read"):
             return await versions(self.db, member_ids)
 
+    async def member_created(self, member_ids: Iterable[str]) -> dict[str, datetime]:
+        docs = await self._find_in("members", "_id", set(member_ids), projection=["created_at"])
+        return {d["_id"]: datetime.fromisoformat(d["created_at"]) for d in docs}
+
     async def event(self, event_id: int) -> IdentityEvent | None:
         async with self._mapped("read"):
             doc = await self.db.events.find_one({"_id": event_id})

@@ -256,6 +256,10 @@ class IdentityStore(abc.ABC):
         """The version of each live member (bumped by every change that touches it)."""
 
     @abc.abstractmethod
+    async def member_created(self, member_ids: Iterable[str]) -> dict[str, datetime]:
+        """When each live member was created (as its ID; a merge keeps the survivor's)."""
+
+    @abc.abstractmethod
     async def event(self, event_id: int) -> IdentityEvent | None:
         """One identity event by its id."""
 

@@ -43,7 +43,13 @@ from membergraph.identity.store.sqlite_first_load import (
     stage_records,
 )
 from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetrics
-from membergraph.identity.store.sqlite_write import SCHEMA, Staged, member_versions, write_change
+from membergraph.identity.store.sqlite_write import (
+    SCHEMA,
+    Staged,
+    chunks,
+    member_versions,
+    write_change,
+)
 from membergraph.sqlite_tx import immediate
 
 __all__ = ["SqliteStore"]
@@ -361,6 +367,18 @@ class SqliteStore(IdentityStore):
 
     async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
         return await self._read(member_versions, list(member_ids))
+
+    async def member_created(self, member_ids: Iterable[str]) -> dict[str, datetime]:
+        def read(db: sqlite3.Connection, ids: list[str]) -> dict[str, datetime]:
+            found: dict[str, datetime] = {}
+            for chunk in chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT id, created_at FROM members WHERE id IN ({marks})"
+                rows = db.execute(sql, chunk)
+                found.update({r[0]: datetime.fromisoformat(r[1]) for r in rows})
+            return found
+
+        return await self._read(read, sorted(set(member_ids)))
 
     async def event(self, event_id: int) -> IdentityEvent | None:
         rows = await self._all("SELECT * FROM events WHERE id = ?", (event_id,))

@@ -448,7 +448,7 @@ const pairOf = (s) => [s.a.source, s.a.key, s.b.source, s.b.key].join("|");
 
 async function loadSuggestions() {
   const body = await gql(`{ matchSuggestions(first: 50) { totalCount edges { node {
-    a { source key } b { source key } memberIds score
+    a { source key } b { source key } memberIds score since
     evidence { field level weight a b } } } } }`);
   if (firstError(body)) { show(firstError(body)); return; }
   suggestions = body.data.matchSuggestions.edges.map((e) => e.node);
@@ -457,7 +457,13 @@ async function loadSuggestions() {
 
 function renderSuggestions() {
   const order = $("#suggestion-sort").value;
-  const sorted = [...suggestions].sort((a, b) => (order === "low" ? a.score - b.score : b.score - a.score));
+  const by = {
+    score: (a, b) => b.score - a.score,
+    low: (a, b) => a.score - b.score,
+    old: (a, b) => a.since.localeCompare(b.since) || b.score - a.score,
+    new: (a, b) => b.since.localeCompare(a.since) || b.score - a.score,
+  };
+  const sorted = [...suggestions].sort(by[order] || by.score);
   const box = $("#suggestions");
   box.replaceChildren();
   if (!sorted.length) box.textContent = "No suggestions to review.";
@@ -466,7 +472,8 @@ function renderSuggestions() {
     card.className = "suggestion";
     card.dataset.pair = pairOf(s);
     const title = document.createElement("h3");
-    title.textContent = `${s.a.source} ${s.a.key} ↔ ${s.b.source} ${s.b.key} · score ${s.score.toFixed(2)}`;
+    title.textContent = `${s.a.source} ${s.a.key} ↔ ${s.b.source} ${s.b.key} · score ${s.score.toFixed(2)}`
+      + ` · waiting since ${s.since.replace("T", " ").slice(0, 16)}`;
     const table = document.createElement("table");
     table.className = "side-by-side";
     const head = document.createElement("tr");
