@@ -6,7 +6,6 @@ not listed gets neither."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,15 +21,11 @@ from starlette.routing import Route
 
 from membergraph.app import create_app
 from membergraph.settings import Settings
+from tests.support.browser import NEEDS_CHROMIUM, playwright_chromium
 from tests.support.http import free_port, serving
 
 playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = next(
-    (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium installed (apt install chromium)"
-)
+pytestmark = NEEDS_CHROMIUM
 FRONTEND = "frontend-app-key-000000001"
 PUSH = "pos-terminal-key-000000001"
 KEYS = {
@@ -121,10 +116,8 @@ def _change(gateway: str, member: str) -> None:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with playwright_chromium() as launched:
         yield launched
-        launched.close()
 
 
 def test_a_page_on_a_listed_origin_calls_and_subscribes(

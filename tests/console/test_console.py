@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,10 @@ import pytest
 from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.api.test_call_center_story import ANN, BOB, CALL, _tx
+from tests.support.browser import NEEDS_CHROMIUM, playwright_chromium
 from tests.support.http import free_port, serving
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = next(
-    (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium installed (apt install chromium)"
-)
+pytestmark = NEEDS_CHROMIUM
 SHOTS = os.environ.get("MEMBERGRAPH_SCREENSHOTS")  # a folder: the README's screenshots
 READER = "reviewer-key-00000001"
 STEWARD = "steward-key-000000001"
@@ -92,10 +86,8 @@ def api(server: str) -> Iterator[Api]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with playwright_chromium() as launched:
         yield launched
-        launched.close()
 
 
 class Api:

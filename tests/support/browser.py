@@ -21,6 +21,25 @@ from websockets.sync.client import ClientConnection, connect
 from tests.support.http import free_port
 
 BINARIES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+CHROMIUM = next((found for name in BINARIES if (found := shutil.which(name))), None)
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium installed (apt install chromium)"
+)
+
+
+@contextlib.contextmanager
+def playwright_chromium() -> Iterator[Any]:
+    """The installed Chromium driven by Playwright (its own browser download does not work
+    here: it launches Debian's executable). Skips when Playwright is not installed."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("no Chromium installed (apt install chromium)")
+    with sync_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 class Page:
@@ -59,7 +78,7 @@ class Page:
 
 @contextlib.contextmanager
 def chromium() -> Iterator[Page]:
-    binary = next((found for name in BINARIES if (found := shutil.which(name))), None)
+    binary = CHROMIUM
     if binary is None:
         pytest.skip("no Chromium installed (apt install chromium)")
     port = free_port()
