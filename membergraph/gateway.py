@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from membergraph._perf import gc_paused
 from membergraph.connectors.files import FileConnector
-from membergraph.connectors.models import SourceName
+from membergraph.connectors.models import CrmContact, SourceName
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
 from membergraph.identity.feed import FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records, count_nobodys
@@ -26,7 +26,8 @@ from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store import store_from_url
-from membergraph.privacy import open_privacy
+from membergraph.insights.consent import facts_of_lines
+from membergraph.privacy import Privacy, open_privacy
 from membergraph.privacy.gate import Keep, unsuppressed
 from membergraph.resolvers.context import Gateway
 from membergraph.scores import MetricsKeeper
@@ -54,13 +55,16 @@ async def load_folder_into(
     region: str,
     rules_id: str = "",
     keep: Keep | None = None,
+    keep_consents: KeepConsents | None = None,
 ) -> ApplyResult | None:
     """Load a folder into the source table and resolve what it changed, once: a folder
     whose fingerprint was loaded before is not read at all (None).
 
     A line already stored is ordered against it (a stale one changes nothing); the whole
     folder is then resolved with what the store holds, and the fingerprint recorded last,
-    so an interrupted load is done again at the next start.
+    so an interrupted load is done again at the next start. ``keep_consents`` keeps the
+    consent facts of the CRM versions the load outranks (an older version in the folder, or
+    one held before): what a contact chose then still counts, though the line is replaced.
     """
     fingerprint = await asyncio.to_thread(folder_fingerprint, folder)
     if await lines.meta("folder") == fingerprint:
@@ -73,13 +77,19 @@ async def load_folder_into(
             assert isinstance(conn, FileConnector)
             target = SqliteSource(conn.spec, lines, conn.owner)
             current = list(conn.lines())
+            outranked = conn.superseded_contacts
             if keep is not None:  # an erased or suppressed person's lines are not loaded again
                 current = await keep(name, current)
+                outranked = await keep(name, outranked) if outranked else outranked
             if empty:  # a first load: the file's current lines, as they are
                 taken += ((name, line) for line in current)
                 await target.put(await asyncio.to_thread(_rows, target, current))
             else:
-                taken += ((name, line) for line in await _appended(target, current))
+                took, replaced = await _appended(target, current)
+                taken += ((name, line) for line in took)
+                outranked = [*outranked, *replaced]
+            if keep_consents is not None and outranked:
+                await keep_consents(outranked)
     with gc_paused():
         records = collect_records(taken, region)
     result = await identity.resolve_all(records)
@@ -92,18 +102,37 @@ async def load_folder_into(
     return result
 
 
-async def _appended(target: SqliteSource, lines: list[BaseModel]) -> list[BaseModel]:
-    """Append ``lines`` to a source table; return those it took. A line older than the one
-    held (pushed since) says nothing, here as at ``/ingest``: resolving it would undo the
-    newer line (a contact renamed back)."""
+KeepConsents = Callable[[Sequence[BaseModel]], Awaitable[None]]
+"""Keeps the consent facts of CRM versions a load outranks."""
+
+
+def _consent_keeper(privacy: Privacy) -> KeepConsents:
+    async def keep(versions: Sequence[BaseModel]) -> None:
+        contacts = [v for v in versions if isinstance(v, CrmContact)]
+        await privacy.store.record_consents(list(facts_of_lines(contacts, ())))
+
+    return keep
+
+
+async def _appended(
+    target: SqliteSource, lines: list[BaseModel]
+) -> tuple[list[BaseModel], list[BaseModel]]:
+    """Append ``lines`` to a source table; return those it took, and the CRM versions
+    outranked (a version held that one replaced, a line older than the one held). A line
+    older than the one held (pushed since) says nothing, here as at ``/ingest``: resolving
+    it would undo the newer line (a contact renamed back)."""
     took: list[BaseModel] = []
+    outranked: list[BaseModel] = []
     for start in range(0, len(lines), 1000):
         chunk = lines[start : start + 1000]
         verdicts = await target.append(chunk)
-        took += (
-            line for line, said in zip(chunk, verdicts, strict=True) if said not in _SAYS_NOTHING
-        )
-    return took
+        for line, said in zip(chunk, verdicts, strict=True):
+            if said not in _SAYS_NOTHING:
+                took.append(line)
+            version = said.previous if said == "updated" else line if said == "stale" else None
+            if isinstance(version, CrmContact):
+                outranked.append(version)
+    return took, outranked
 
 
 async def follow_feed(gateway: Gateway) -> FeedFollower:
@@ -167,7 +196,13 @@ async def open_gateway(
         rules_id = rules_fingerprint(settings)
         privacy = await open_privacy(store, settings)
         result = await load_folder_into(
-            folder, lines, identity, settings.default_region, rules_id, unsuppressed(privacy)
+            folder,
+            lines,
+            identity,
+            settings.default_region,
+            rules_id,
+            unsuppressed(privacy),
+            _consent_keeper(privacy),
         )
         resolved = result is not None
         await _take_stock(sources, lines)

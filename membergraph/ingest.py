@@ -205,6 +205,8 @@ class IngestService:
         complete them (identity, feed, consents)."""
         token = uuid.uuid4().hex
         lines = [line for _, line in good]
+        if source is SourceName.CRM:
+            await self._keep_held_consents(connector, lines)
         privacy = await privacy_of(self.gateway)
         guard = guard_of(privacy, records)
         try:
@@ -243,6 +245,25 @@ class IngestService:
             self._left = True
             raise
         return outcomes, applied, members
+
+    async def _keep_held_consents(
+        self, connector: SourceConnector, lines: Sequence[BaseModel]
+    ) -> None:
+        """Keep the consent facts of the contact versions held before these replace them.
+
+        A version loaded from a folder or a collection never went through a push, so its
+        facts were never kept: once a newer snapshot replaced it, a value the snapshot only
+        repeats (an address change still saying ``email: true``) would look like a first,
+        new choice, and undo a later unsubscribe. Kept before the write, a crash in between
+        loses nothing (keeping a fact twice changes nothing)."""
+        owners = sorted({connector.line_id(line) for line in lines})
+        try:
+            held = await connector.load_many(owners)
+        except ConnectorError as exc:  # the append will say so; nothing is lost by waiting
+            logger.warning("could not read the contacts a push replaces: %s", exc)
+            return
+        versions = [line for found in held if isinstance(found, list) for line in found]
+        await record_line_consents(self.gateway, SourceName.CRM, versions)
 
     async def _step(self, name: str) -> None:
         if self.steps is not None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from membergraph.connectors.base import Guard, Mark, SourceConnector
 from membergraph.connectors.lines import NOBODY, LineError, LoadReport, Owner, parse_line
+from membergraph.connectors.models import CrmContact
 from membergraph.connectors.sources import SourceSpec, Taken
 
 __all__ = ["FileConnector", "LineError", "LoadReport", "parse_line"]
@@ -47,6 +48,9 @@ class FileConnector(SourceConnector):
         self._lock = asyncio.Lock()
         self._pending: dict[str, str] = {}  # line id: the mark of the push not done with it
         self.order: list[tuple[str, str | None] | LineError] = []
+        # Versions of a line that another version of the file outranked: what a CRM
+        # contact chose then still counts as a consent fact (``superseded_contacts``).
+        self.superseded_contacts: list[BaseModel] = []
         self._offset = self._number = 0  # how far the file was read, in bytes and lines
 
     def load(self, keep_order: bool = False) -> LoadReport:
@@ -112,7 +116,10 @@ class FileConnector(SourceConnector):
         if verdict == "rejected":
             return None
         if verdict == "stale":
+            self._supersede(line)
             return line_id  # an older version, later in the file: the newer one stays
+        if held is not None and verdict == "updated":
+            self._supersede(held)
         previous = self._owner_of.get(line_id)
         if previous is not None:
             self._by_owner[previous].pop(line_id, None)
@@ -120,6 +127,10 @@ class FileConnector(SourceConnector):
         self._owner_of[line_id] = owner
         self._by_owner[owner][line_id] = line
         return line_id
+
+    def _supersede(self, line: BaseModel) -> None:
+        if isinstance(line, CrmContact) and line.consents is not None:
+            self.superseded_contacts.append(line)
 
     def lines(self) -> Iterator[BaseModel]:
         """Every current line (the latest version of each id)."""

@@ -3,8 +3,11 @@ change, with its history; reachableChannels follow at once."""
 
 from __future__ import annotations
 
+import orjson
 from starlette.testclient import TestClient
 
+from membergraph.app import create_app
+from membergraph.settings import Settings
 from tests.conftest import gql
 
 CONTACT = {
@@ -77,3 +80,42 @@ def test_lines_arriving_out_of_order_answer_as_if_sorted(client: TestClient) -> 
     )
     assert [h["granted"] for h in email["history"]] == [True, False, False, True]  # type: ignore[union-attr]
     assert "EMAIL" in reachable
+
+
+def _serve_with(settings: Settings, crm_lines: list[dict[str, object]]) -> TestClient:
+    """The gateway over a data folder whose CRM file also holds ``crm_lines``."""
+    assert settings.data is not None
+    with (settings.data / "crm.jsonl").open("ab") as crm:
+        crm.write(b"".join(orjson.dumps(line) + b"\n" for line in crm_lines))
+    return TestClient(create_app(settings), base_url="http://127.0.0.1")
+
+
+def test_a_pushed_snapshot_does_not_undo_an_unsubscribe_of_a_loaded_contact(
+    settings: Settings,
+) -> None:
+    # Given a contact loaded from the data folder (never pushed) who unsubscribed on the web
+    with _serve_with(settings, [CONTACT]) as client:
+        client.post("/ingest/web_analytics", json=[LOGIN, UNSUBSCRIBED])
+        assert _email(client)[1] == ["SMS"]
+        # When the CRM pushes her address change, still saying email: true
+        assert client.post("/ingest/crm", json=[MOVED]).json()["lines"][0]["status"] == "updated"
+        email, reachable = _email(client)
+    # Then the unsubscribe stands, and her folder version's choice stays in the history
+    assert (email["granted"], email["source"]) == (False, "WEB_ANALYTICS")
+    assert [(h["source"], h["at"]) for h in email["history"]] == [  # type: ignore[union-attr]
+        ("CRM", "2026-10-01T00:00:00+00:00"),
+        ("WEB_ANALYTICS", "2026-10-05T00:00:00+00:00"),
+    ]
+    assert reachable == ["SMS"]
+
+
+def test_an_older_version_in_the_folder_still_counts_as_a_choice(settings: Settings) -> None:
+    # Given a folder holding both versions of a contact, the snapshot repeat last, and her
+    # unsubscribe between them
+    with _serve_with(settings, [CONTACT, MOVED]) as client:
+        client.post("/ingest/web_analytics", json=[LOGIN, UNSUBSCRIBED])
+        email, reachable = _email(client)
+    # Then the repeat is no new choice: the unsubscribe stands
+    assert (email["granted"], email["source"]) == (False, "WEB_ANALYTICS")
+    assert [h["granted"] for h in email["history"]] == [True, False]  # type: ignore[union-attr]
+    assert reachable == ["SMS"]
