@@ -156,7 +156,11 @@ class ErasureService:
 
     async def _run(self, request: PrivacyRequest, live: str | None) -> None:
         store = self.gateway.identity.store
-        subject = await read_subject(store, live) if live is not None else None
+        subject = (
+            await read_subject(store, live, self.gateway.identity.rules)
+            if live is not None
+            else None
+        )
         steps: dict[str, Callable[[PrivacyRequest, Subject | None], Any]] = {
             "suppress": self._suppress,
             "sources": self._sources,
@@ -196,7 +200,11 @@ class ErasureService:
         for _ in range(3):
             await wait_for_pushes(held, _her_lines(subject, suppressor, region), self.push_wait)
             live = await store.resolve_member_id(subject.member_id)
-            subject = await read_subject(store, live) if live is not None else subject
+            subject = (
+                await read_subject(store, live, self.gateway.identity.rules)
+                if live is not None
+                else subject
+            )
             if request.steps.get("suppress") == "skipped":
                 return subject
             added = await suppressor.suppress(

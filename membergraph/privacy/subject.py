@@ -12,8 +12,11 @@ carries:
   loses her lines and her identifiers, and keeps the other person's.
 
 Her identifiers are those her CRM contacts give (else her purchase accounts'), never what an
-agent typed. Another person's CRM contact that gives one of them (a family e-mail, a
-household phone) is his line and stays (the README says so).
+agent typed, and never a placeholder (``none@none.com``, a store's address typed at the till
+for many people): it identifies no one, so it is not hers to suppress, and suppressing it
+would refuse every other customer's line a till typed it on. Another person's CRM contact
+that gives one of them (a family e-mail, a household phone) is his line and stays (the
+README says so).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from dataclasses import dataclass
 
 from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.identity.placeholders import revealed_placeholders
 from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_key
+from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
 
 __all__ = ["Subject", "identifying", "read_subject"]
@@ -140,9 +145,17 @@ def _traces(refs: Iterable[RecordKey], records: Iterable[RecordData]) -> tuple[s
     return tuple(sorted(t for t in found if len(t) >= 6))
 
 
-async def read_subject(store: IdentityStore, member_id: str) -> Subject:
+async def _no_ones(store: IdentityStore, rules: Rules | None, values: Theirs) -> Theirs:
+    """The placeholders among ``values``: the rules' blocklist and what the data reveals."""
+    if rules is None or not values:
+        return set()
+    junk = {v for v in values if rules.is_junk(*v)}
+    return junk | await revealed_placeholders(store, rules, values - junk)
+
+
+async def read_subject(store: IdentityStore, member_id: str, rules: Rules | None = None) -> Subject:
     """The member, the IDs that lead to it, its records, her records held elsewhere and
-    what identifies the person."""
+    what identifies the person (with ``rules``, placeholders left out)."""
     refs = (await store.member_records([member_id]))[0]
     earlier = set((await store.origins(refs)).values()) | set((await store.previous(refs)).values())
     ids = {member_id}
@@ -151,6 +164,7 @@ async def read_subject(store: IdentityStore, member_id: str) -> Subject:
             ids.add(other)
     pairs = (await store.member_identifiers([member_id]))[0]
     theirs = _identifying(pairs)
+    theirs -= await _no_ones(store, rules, theirs)
     elsewhere, emptied, touched, shared = await _hers_elsewhere(store, refs, theirs)
     ids |= emptied
     every = sorted({*refs, *elsewhere})
@@ -166,6 +180,7 @@ async def read_subject(store: IdentityStore, member_id: str) -> Subject:
     suppress |= {
         (i.kind, i.key) for ref in elsewhere for i in records[ref].identifiers if i.via != "agent"
     }
+    suppress -= await _no_ones(store, rules, suppress)
     return Subject(
         member_id,
         tuple(sorted(ids)),

@@ -6,6 +6,9 @@ from typing import Any
 
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
+from membergraph.identity.placeholders import revealed_placeholders
+from membergraph.identity.rules import Rules
+from membergraph.identity.store.port import IdentityStore
 from membergraph.privacy import privacy_of
 from membergraph.privacy.erasure import ErasureBusy, NothingToConfirm, NothingToErase, erasure_of
 from membergraph.privacy.export import export_member
@@ -72,6 +75,14 @@ async def suppress(
     except BadIdentifier as exc:
         raise bad_input(str(exc), argument="value") from None
     actor = actor_of(ctx)
+    identity = ctx.gateway.identity
+    if not lift and await _identifies_no_one(identity.store, identity.rules, kind, key):
+        # Suppressed, it would refuse every customer's line a till typed it on.
+        raise bad_input(
+            f"{value!r} is a placeholder that identifies no one (typed for many people):"
+            " it is nobody's to suppress",
+            argument="value",
+        )
     if lift:
         changed = await privacy.suppressor.unsuppress(kind, key)
     else:
@@ -83,6 +94,14 @@ async def suppress(
         if ctx.gateway.feed is not None:
             await ctx.gateway.feed.catch_up()
     return changed
+
+
+async def _identifies_no_one(
+    store: IdentityStore, rules: Rules, kind: IdentifierKind, key: str
+) -> bool:
+    if rules.is_junk(kind, key):
+        return True
+    return bool(await revealed_placeholders(store, rules, [(kind, key)]))
 
 
 async def requests(

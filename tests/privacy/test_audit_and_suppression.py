@@ -175,3 +175,32 @@ def test_an_erasure_drops_cached_answers(keyed: TestClient) -> None:
     assert done["data"] == {"eraseMember": {"state": "DONE"}}
     assert _as(keyed, service, query)["data"] == {"memberByIdentifier": None}
     assert _figure(keyed, "membergraph_response_cache_invalidations_total") >= 1
+
+
+def test_an_erasure_leaves_a_placeholder_her_till_typed_to_everyone_else(
+    keyed: TestClient,
+) -> None:
+    # Given a till that typed the placeholder none@none.com on her card's purchase
+    ingest = {"x-api-key": "ingest-key-0123456789abc"}
+    dpo = "dpo-key-0123456789abcdef"
+    typed = {
+        "transaction_id": "T-ZQ-TILL",
+        "loyalty_id": "LD77771234",
+        "email": "none@none.com",
+        "channel": "store",
+        "occurred_at": "2026-10-06T10:00:00Z",
+        "amount_cents": 900,
+    }
+    assert keyed.post("/ingest/transactions", json=[typed], headers=ingest).status_code == 200
+    her = _as(keyed, dpo, '{ memberByIdentifier(kind: CRM_ID, value: "C-ZQ-77") { id } }')
+    erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-9") { state } }'
+    member = her["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    assert _as(keyed, dpo, erase, id=member)["data"] == {"eraseMember": {"state": "DONE"}}
+    # When another customer's card comes with the same placeholder
+    other = {**typed, "transaction_id": "T-OTHER-TILL", "loyalty_id": "LD55501234"}
+    sent = keyed.post("/ingest/transactions", json=[other], headers=ingest).json()
+    # Then it is his purchase, taken: a placeholder identifies no one, it was not hers
+    assert sent["lines"][0]["status"] == "created"
+    # And a placeholder cannot be suppressed by hand either
+    refused = _as(keyed, dpo, 'mutation { suppress(kind: EMAIL, value: "None@None.com") }')
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
