@@ -361,6 +361,14 @@ class ErasureService:
             entries.append(
                 FeedEntry(ChangeKind.LINKED, subject.touched, actor=request.actor, reason=said)
             )
+        carriers = await self._carriers(subject, request) if subject is not None else ()
+        if carriers:
+            # Members that carry an identifier of hers now suppressed (a household's
+            # landline): reachable on no channel, so measured and cached anew, as
+            # `suppress` does; else the analysts' lists and exports still call them reachable.
+            entries.append(
+                FeedEntry(ChangeKind.SUPPRESSED, carriers, actor=request.actor, reason=said)
+            )
         # A source read over an API is erased by whoever runs it: asked here, once the
         # identity store no longer holds the person (that erasure clears their feed entries).
         entries += [
@@ -376,6 +384,15 @@ class ErasureService:
         await self.gateway.identity.store.append_feed(entries)
         if self.gateway.feed is not None:
             await self.gateway.feed.catch_up()  # caches here drop them before we answer
+
+    async def _carriers(self, subject: Subject, request: PrivacyRequest) -> tuple[str, ...]:
+        if request.steps.get("suppress") == "skipped":
+            return ()
+        store, erased = self.gateway.identity.store, set(subject.member_ids)
+        found: set[str] = set()
+        for kind, key in subject.suppress:
+            found.update(await store.find_members(kind, key))
+        return tuple(sorted(found - erased))
 
     async def _scrub(self, request: PrivacyRequest, subject: Subject | None) -> None:
         said = await self.privacy.store.scrub(subject.traces if subject is not None else ())

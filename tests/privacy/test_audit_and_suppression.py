@@ -20,6 +20,7 @@ KEYS = {
     "pii-key-0123456789abcdef": ["profile:read", "pii:read"],
     "masked-key-0123456789abc": ["profile:read"],
     "ingest-key-0123456789abc": ["ingest:write"],
+    "analyst-key-0123456789ab": ["profile:read", "analytics:read"],
 }
 MEMBERS = """{ members(first: 5) { edges { node { id
   profile { emails { value } phones { value } } } } } }"""
@@ -204,3 +205,40 @@ def test_an_erasure_leaves_a_placeholder_her_till_typed_to_everyone_else(
     # And a placeholder cannot be suppressed by hand either
     refused = _as(keyed, dpo, 'mutation { suppress(kind: EMAIL, value: "None@None.com") }')
     assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
+
+
+def test_after_an_erasure_a_member_sharing_her_phone_is_no_longer_listed_reachable(
+    keyed: TestClient,
+) -> None:
+    # Given her housemate, whose contact gives her landline and his own e-mail
+    housemate = {
+        "contact_id": "C-HOUSE-1",
+        "first_name": "Barnaby",
+        "last_name": "Quillfeather",
+        "emails": ["barnaby.q@otherbox.net"],
+        "phones": ["(415) 555-0177"],
+        "consents": {"email": True, "sms": True},
+        "updated_at": "2026-09-02T00:00:00Z",
+    }
+    ingest = {"x-api-key": "ingest-key-0123456789abc"}
+    assert keyed.post("/ingest/crm", json=[housemate], headers=ingest).status_code == 200
+    dpo, analyst = "dpo-key-0123456789abcdef", "analyst-key-0123456789ab"
+    his = '{ memberByIdentifier(kind: CRM_ID, value: "C-HOUSE-1") { id reachableChannels } }'
+    him = _as(keyed, dpo, his)["data"]["memberByIdentifier"]  # type: ignore[index]
+    listed = '{ members(first: 100, filter: {reachable: EMAIL}) { edges { node { id } } } }'
+
+    def reachable_by_email() -> list[str]:
+        edges = _as(keyed, analyst, listed)["data"]["members"]["edges"]  # type: ignore[index]
+        return [e["node"]["id"] for e in edges]
+
+    assert him["id"] in reachable_by_email()
+    # When she is erased (her phone suppressed: it also refuses a household's lines)
+    her = _as(keyed, dpo, '{ memberByIdentifier(kind: CRM_ID, value: "C-ZQ-77") { id } }')
+    erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-9") { state } }'
+    member = her["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    assert _as(keyed, dpo, erase, id=member)["data"] == {"eraseMember": {"state": "DONE"}}
+    # Then he is reachable on no channel, and the analysts' list says so too
+    assert _as(keyed, dpo, his)["data"]["memberByIdentifier"]["reachableChannels"] == []  # type: ignore[index]
+    assert him["id"] not in reachable_by_email()
+    export = keyed.get("/export/members.csv?reachable=SMS", headers={"x-api-key": analyst})
+    assert him["id"] not in export.text
