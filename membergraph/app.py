@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -39,6 +40,7 @@ from membergraph.ingest import IngestService
 from membergraph.ingest_http import ingest_endpoint
 from membergraph.jwks import RemoteJwks
 from membergraph.logs import configure_logging
+from membergraph.masking import MASKS, mask_value
 from membergraph.observability import RequestTelemetry, Telemetry, metrics_endpoint
 from membergraph.persisted import PersistedQueries, load_manifest
 from membergraph.privacy.audit import upkeep as privacy_upkeep
@@ -93,6 +95,24 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+_REVEALED = re.compile(r"^(placeholder (?:e-mail|phone) )(.+)(: carried by many different people)$")
+
+
+def _public_reasons(counts: dict[str, int]) -> dict[str, int]:
+    """Unattributed counts as anyone may read them (``/readyz`` asks no credentials): a
+    value the data revealed to be a placeholder may be a family's own address, so it is
+    masked as an answer without ``pii:read`` masks it; the rules' blocklist (``na@na.com``)
+    is nobody's and stays readable."""
+    public: dict[str, int] = {}
+    for reason, n in counts.items():
+        found = _REVEALED.match(reason)
+        if found is not None:
+            head, value, tail = found.groups()
+            reason = f"{head}{MASKS['contact'](value)}{tail}"
+        public[reason] = public.get(reason, 0) + n
+    return public
+
+
 async def readyz(request: Request) -> Response:
     gateway: Gateway | None = getattr(request.app.state, "gateway", None)
     if gateway is None:
@@ -105,8 +125,8 @@ async def readyz(request: Request) -> Response:
             entry.update(
                 lines=conn.size(),
                 malformed=report.malformed,
-                errors=[str(e) for e in report.errors[:10]],
-                unattributed=report.unattributed,
+                errors=[mask_value(str(e)) for e in report.errors[:10]],
+                unattributed=_public_reasons(report.unattributed),
             )
         sources[name.value] = entry
     try:

@@ -225,7 +225,7 @@ def test_after_an_erasure_a_member_sharing_her_phone_is_no_longer_listed_reachab
     dpo, analyst = "dpo-key-0123456789abcdef", "analyst-key-0123456789ab"
     his = '{ memberByIdentifier(kind: CRM_ID, value: "C-HOUSE-1") { id reachableChannels } }'
     him = _as(keyed, dpo, his)["data"]["memberByIdentifier"]  # type: ignore[index]
-    listed = '{ members(first: 100, filter: {reachable: EMAIL}) { edges { node { id } } } }'
+    listed = "{ members(first: 100, filter: {reachable: EMAIL}) { edges { node { id } } } }"
 
     def reachable_by_email() -> list[str]:
         edges = _as(keyed, analyst, listed)["data"]["members"]["edges"]  # type: ignore[index]
