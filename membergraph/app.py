@@ -274,7 +274,7 @@ def create_app(
     graphql.timeout = settings.request_timeout
     graphql.persisted = persisted
     graphql.responses = app.state.response_cache = responses
-    telemetry.registry.register(CacheFigures(graphql.responses.cache))
+    telemetry.add(CacheFigures(graphql.responses.cache))
     app.router.routes.extend(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),

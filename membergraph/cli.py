@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import sys
+import tempfile
 import time
 import webbrowser
 from collections.abc import AsyncIterator
@@ -157,6 +159,7 @@ def serve(
 
     from membergraph.app import SUPERVISOR_PID, create_app
     from membergraph.logs import configure_logging
+    from membergraph.observability import MULTIPROCESS_DIR
 
     settings = _settings(data=data, store=store, sources=sources, host=host, port=port)
     if data is not None:
@@ -193,15 +196,21 @@ def serve(
                 if value is not None:
                     os.environ[f"MEMBERGRAPH_{key.upper()}"] = str(value)
             os.environ[SUPERVISOR_PID] = str(os.getpid())  # uvicorn supervises from here
-            uvicorn.run(
-                "membergraph.app:app_from_environment",
-                factory=True,
-                workers=workers,
-                host=settings.host,
-                port=settings.port,
-                log_level="warning",
-                access_log=False,  # membergraph.access writes the line, with the request id
-            )
+            # The workers' metrics, shared: a scrape through any of them reads them all.
+            figures = tempfile.mkdtemp(prefix="membergraph-metrics-")
+            os.environ[MULTIPROCESS_DIR] = figures
+            try:
+                uvicorn.run(
+                    "membergraph.app:app_from_environment",
+                    factory=True,
+                    workers=workers,
+                    host=settings.host,
+                    port=settings.port,
+                    log_level="warning",
+                    access_log=False,  # membergraph.access writes the line, with the request id
+                )
+            finally:
+                shutil.rmtree(figures, ignore_errors=True)
             return
         application = create_app(settings, announce=announce)
         uvicorn.run(

@@ -2,8 +2,10 @@
 (the log lines themselves: :mod:`membergraph.logs`).
 
 Each app has its own :class:`Telemetry` (its own registry, so several apps in one process,
-as in the tests, never mix figures). Metrics are per process: with ``serve --workers N`` a
-scrape of ``/metrics`` reads the worker that answers it.
+as in the tests, never mix figures). Under ``serve --workers N`` the workers share their
+figures through prometheus_client's multiprocess files (``PROMETHEUS_MULTIPROC_DIR``, which
+``serve`` makes and removes): a scrape of ``/metrics`` through any worker, or of the metrics
+port, reads the sum of all of them, so counters never jump back when another worker answers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,6 +31,7 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,6 +65,17 @@ logger = logging.getLogger(__name__)
 
 
 _KEPT_CHILDREN = 1024
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+"""Where the workers of ``serve --workers N`` keep their figures (prometheus_client reads it
+when it is imported: set before the workers start)."""
+_Merged = Literal["livemin", "livesum", "livemax"]
+_MERGED: dict[
+    str, _Merged
+] = {  # how a live figure of each worker combines with the others' (default: livemax)
+    "membergraph_feed_position": "livemin",  # the worker furthest behind
+    "membergraph_response_cache_entries": "livesum",
+    "membergraph_response_cache_bytes": "livesum",
+}
 
 
 class Telemetry:
@@ -99,13 +113,28 @@ class Telemetry:
             "Records, members and active links in the identity store.",
             ["what"],
             registry=r,
+            multiprocess_mode="mostrecent",  # the store's, whichever worker read it
         )
         self.feed_behind = Gauge(
             "membergraph_feed_behind_entries",
             "Change-feed entries the store holds that this process has not read yet.",
             registry=r,
+            multiprocess_mode="livemax",
         )
-        r.register(_GatewayFigures(self))
+        self.live: list[Collector] = []
+        """Collectors reading this process's state at scrape time (:meth:`add`)."""
+        self.shared: CollectorRegistry | None = None
+        """Every worker's figures, under ``serve --workers N`` (None: one process)."""
+        self._mirror = _Mirror()
+        if os.environ.get(MULTIPROCESS_DIR):
+            self.shared = CollectorRegistry()
+            MultiProcessCollector(self.shared)  # type: ignore[no-untyped-call]
+        self.add(_GatewayFigures(self))
+
+    def add(self, collector: Collector) -> None:
+        """Figures a part of the gateway keeps itself, read as they are at scrape time."""
+        self.registry.register(collector)
+        self.live.append(collector)
 
     def request_seconds(self, route: str, method: str, status: int) -> Any:
         """The latency histogram of one route, method and status. Its child is kept: each
@@ -130,10 +159,16 @@ class Telemetry:
     async def scrape(self) -> bytes:
         """The Prometheus text, after reading what only the store knows."""
         await self.refresh()
-        return generate_latest(self.registry)
+        return generate_latest(self.shared or self.registry)
 
     async def refresh(self) -> None:
-        """Read the figures only the store knows (its counts, the feed's head)."""
+        """Read the figures only the store knows (its counts, the feed's head); under
+        ``serve --workers N``, also write this worker's live figures where the others read."""
+        await self._read_store()
+        if self.shared is not None:
+            self._mirror.write(self.live)
+
+    async def _read_store(self) -> None:
         gateway = self.gateway
         if gateway is not None:
             from membergraph.identity.store import StoreError
@@ -150,35 +185,87 @@ class Telemetry:
 
     @contextlib.asynccontextmanager
     async def own_port(self, host: str, port: int | None) -> AsyncIterator[None]:
-        """Serve ``/metrics`` without credentials on ``port`` (none: nothing), its store
-        figures refreshed every ``_REFRESH_S`` seconds, for as long as the block runs."""
-        if port is None:
-            yield
-            return
-        try:
-            server, thread = start_http_server(port, addr=host, registry=self.registry)
-        except OSError as exc:  # another worker of `serve --workers N` serves it
-            logger.warning("metrics port %s:%d not served: %s", host, port, exc)
-            yield
-            return
-
-        async def refreshing() -> None:
-            while True:
-                with contextlib.suppress(Exception):
-                    await self.refresh()
-                await asyncio.sleep(_REFRESH_S)
-
-        task = asyncio.create_task(refreshing(), name="metrics-refresh")
+        """Serve ``/metrics`` without credentials on ``port`` (none: nothing), its figures
+        refreshed every ``_REFRESH_S`` seconds, for as long as the block runs. Under ``serve
+        --workers N`` one worker serves the port, the figures of all; each worker writes its
+        own every ``_REFRESH_S`` seconds (and at a scrape through it)."""
+        server = thread = None
+        if port is not None:
+            try:
+                server, thread = start_http_server(
+                    port, addr=host, registry=self.shared or self.registry
+                )
+            except OSError as exc:
+                if self.shared is None:
+                    logger.warning("metrics port %s:%d not served: %s", host, port, exc)
+                # else another worker of `serve --workers N` serves it, all workers' figures
+        task = None
+        if server is not None or self.shared is not None:
+            task = asyncio.create_task(self._refreshing(), name="metrics-refresh")
         try:
             yield
         finally:
-            task.cancel()
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+            if task is not None:
+                task.cancel()
+            if server is not None and thread is not None:
+                server.shutdown()
+                server.server_close()
+                thread.join(timeout=5)
+            if self.shared is not None:  # its live figures leave with it
+                mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    async def _refreshing(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self.refresh()
+            await asyncio.sleep(_REFRESH_S)
 
 
 _REFRESH_S = 10.0
+
+
+class _Mirror:
+    """This process's live figures (collectors reading its state at scrape time) written to
+    prometheus_client's multiprocess files, where a scrape through any worker reads them: a
+    counter as what it grew by since the last write, a gauge as it is (combined across
+    workers as ``_MERGED`` says)."""
+
+    def __init__(self) -> None:
+        self._metrics: dict[str, Any] = {}
+        self._written: dict[tuple[str, tuple[str, ...]], float] = {}
+
+    def write(self, collectors: list[Collector]) -> None:
+        for collector in collectors:
+            for family in collector.collect():
+                for sample in family.samples:
+                    if family.type == "counter" and not sample.name.endswith("_total"):
+                        continue  # a counter's _created time: each worker has its own
+                    names = tuple(sorted(sample.labels))
+                    values = tuple(sample.labels[n] for n in names)
+                    metric = self._metric(family, names)
+                    child = metric.labels(*values) if names else metric
+                    if family.type == "counter":
+                        key = (sample.name, values)
+                        grown = sample.value - self._written.get(key, 0.0)
+                        if grown > 0:
+                            child.inc(grown)
+                        self._written[key] = sample.value
+                    else:
+                        child.set(sample.value)
+
+    def _metric(self, family: Metric, labels: tuple[str, ...]) -> Any:
+        found = self._metrics.get(family.name)
+        if found is None:
+            if family.type == "counter":
+                found = Counter(family.name, family.documentation, labels, registry=None)
+            else:
+                mode: _Merged = _MERGED.get(family.name, "livemax")
+                found = Gauge(
+                    family.name, family.documentation, labels, registry=None,
+                    multiprocess_mode=mode,
+                )  # fmt: skip
+            self._metrics[family.name] = found
+        return found
 
 
 async def metrics_endpoint(request: Request) -> Response:

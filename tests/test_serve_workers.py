@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -79,3 +80,42 @@ def test_a_killed_serve_takes_its_workers_with_it(data_dir: Path, tmp_path: Path
         for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _graphql_seconds_count(text: str) -> float:
+    """The count of answered POST /graphql requests in a Prometheus scrape."""
+    wanted = 'membergraph_http_request_seconds_count{method="POST",route="/graphql",status="200"}'
+    found = [line.split()[-1] for line in text.splitlines() if line.startswith(wanted)]
+    return float(found[0]) if found else 0.0
+
+
+def test_the_workers_metrics_are_one_sum_whichever_worker_is_scraped(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    port, metrics_port = free_port(), free_port()
+    command = [sys.executable, "-m", "membergraph.cli", "serve", "--no-open", "--workers", "2"]
+    command += ["--port", str(port), "--data", str(data_dir)]
+    command += ["--store", f"sqlite:///{tmp_path / 'id.db'}"]
+    env = {**os.environ, "MEMBERGRAPH_METRICS_PORT": str(metrics_port)}
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert until(lambda: _answers(port), 120), "serve --workers 2 did not start"
+        # Given queries answered by both workers (each on a new connection, a few at once)
+        query = {"query": "{ members(first: 1) { totalCount } }"}
+        url = f"http://127.0.0.1:{port}/graphql"
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: httpx.post(url, json=query, timeout=60), range(40)))
+        assert {a.status_code for a in answers} == {200}
+        # When /metrics is scraped again and again, through whichever worker answers, and on
+        # the metrics port (which one worker serves)
+        scrapes = [httpx.get(f"http://127.0.0.1:{port}/metrics").text for _ in range(8)]
+        scrapes.append(httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text)
+        # Then every scrape counts all 40: counters never jump back between scrapes
+        assert [_graphql_seconds_count(s) for s in scrapes] == [40.0] * 9
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=WAIT)
+    # and no worker complained that it could not serve the metrics port
+    assert "not served" not in errors, errors

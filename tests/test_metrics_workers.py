@@ -1,0 +1,72 @@
+"""``serve --workers N`` shares its workers' metrics: a scrape through any worker reads the
+sum of all (prometheus_client's multiprocess files), the figures a worker reads from its own
+state at scrape time (source calls, cache counts) included. Each "worker" here is a real
+process, as uvicorn's are, with the directory ``serve`` sets for them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+WORKER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+    from membergraph.observability import Telemetry
+
+    class Held:  # what a part of the gateway counts itself, read at scrape time
+        def __init__(self, calls, entries):
+            self.calls, self.entries = calls, entries
+        def collect(self):
+            yield CounterMetricFamily("membergraph_test_calls", "calls", value=self.calls)
+            yield GaugeMetricFamily("membergraph_response_cache_entries", "held", value=self.entries)
+
+    telemetry = Telemetry()
+    held = Held(int(sys.argv[1]), int(sys.argv[2]))
+    telemetry.add(held)
+    for _ in range(int(sys.argv[1])):
+        telemetry.request_seconds("/graphql", "POST", 200).observe(0.01)
+
+    async def serve():  # as a worker's lifespan runs it: no metrics port of its own here
+        async with telemetry.own_port("127.0.0.1", None):
+            await telemetry.scrape()  # a scrape through this worker writes its live figures
+            held.calls += 2  # grown since: a scrape adds what it grew by, not all again
+            print((await telemetry.scrape()).decode())
+
+    asyncio.run(serve())
+    """
+)
+
+
+def _value(text: str, name: str) -> float:
+    return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name)))
+
+
+def _worker(figures: Path, calls: int, entries: int) -> str:
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(figures), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, str(calls), str(entries)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_a_scrape_through_any_worker_reads_every_workers_figures(tmp_path: Path) -> None:
+    # Given two workers that answered 3 and 4 requests, their parts counting 3 + 2 and 4 + 2
+    # calls and holding 5 and 6 cache entries
+    _worker(tmp_path, 3, 5)
+    scraped = _worker(tmp_path, 4, 6)
+    # Then the second's scrape counts both workers' requests and calls
+    requests = 'membergraph_http_request_seconds_count{method="POST",route="/graphql",status="200"}'
+    assert _value(scraped, requests) == 7.0
+    assert _value(scraped, "membergraph_test_calls_total") == 11.0
+    # and a gauge of live state is the live workers' (the first has ended: its counters
+    # stay, its cache went with it)
+    assert _value(scraped, "membergraph_response_cache_entries") == 6.0
