@@ -1,6 +1,7 @@
 """CPU time of one response-cache hit (or miss) through the whole app, in-process.
 
     python benchmarks/cache_hit.py [--members 2000] [--requests 20000] [--misses] [--calls]
+        [--gc]
 
 Builds the app over a generated demo set (API key ``profile:read``, as the personalization
 service), fills the cache with 50 members' profiles, then calls the ASGI app directly
@@ -15,7 +16,9 @@ it, since an integer variable is part of the query-cost memo's key), as
 execution with its reads. Over HTTP on a shared two-core machine a change of a few
 microseconds drowns in the noise; this figure does not. With ``--calls`` it also counts the
 Python and C function calls per request on the event loop's thread (``sys.setprofile``),
-which the machine's load does not move at all (not aiosqlite's thread).
+which the machine's load does not move at all (not aiosqlite's thread). With ``--gc`` it
+also prints the cyclic collector's collections by generation during the measured requests
+and the time they took (``gc.callbacks``): the pauses every request in flight waits out.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import subprocess
 import sys
@@ -71,8 +75,45 @@ def _counting_calls(counted: list[int] | None) -> Iterator[None]:
         sys.setprofile(None)
 
 
+class _Collections:
+    """The cyclic collector's collections by generation, and their durations."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.pauses: list[float] = []
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        self.counts[info["generation"]] += 1
+        self.pauses.append(time.perf_counter() - self._began)
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        gc.callbacks.append(self)
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(self)
+
+    def said(self, requests: int) -> str:
+        pauses = sorted(self.pauses) or [0.0]
+        return (
+            f"collections (young / middle / full): {' / '.join(map(str, self.counts))} in"
+            f" {requests} requests; {sum(pauses) * 1e6 / requests:.1f} us a request,"
+            f" longest {pauses[-1] * 1e3:.2f} ms, median {pauses[len(pauses) // 2] * 1e3:.3f} ms"
+        )
+
+
 async def measure(
-    folder: Path, requests: int, misses: bool, logs: TextIO, calls: list[int] | None = None
+    folder: Path,
+    requests: int,
+    misses: bool,
+    logs: TextIO,
+    calls: list[int] | None = None,
+    collections: _Collections | None = None,
 ) -> float:
     os.environ["MEMBERGRAPH_API_KEYS"] = orjson.dumps(KEYS).decode()
     from membergraph.app import create_app
@@ -123,7 +164,8 @@ async def measure(
     for body in warm:  # hits: the first round fills the cache
         await call(body)
     began = time.process_time()
-    with _counting_calls(calls):
+    watching = collections.watching() if collections else contextlib.nullcontext()
+    with _counting_calls(calls), watching:
         for n in range(requests):
             await call(bodies[n % len(bodies)])
             await asyncio.sleep(0)  # its own turn of the loop, as a lone request's
@@ -169,8 +211,10 @@ def main() -> int:
         help="also count the function calls per request (slows the run: CPU time is not "
         "comparable with a run without it)",
     )
+    parser.add_argument("--gc", action="store_true", help="also count the collector's pauses")
     args = parser.parse_args()
     calls = [0] if args.calls else None
+    collections = _Collections() if args.gc else None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         command = [sys.executable, "-m", "membergraph.cli", "demo-data", "--out"]
@@ -181,9 +225,13 @@ def main() -> int:
             asyncio.Runner(loop_factory=_loop_factory()) as runner,
             open(os.devnull, "w") as logs,
         ):
-            per_request = runner.run(measure(folder, args.requests, args.misses, logs, calls))
+            per_request = runner.run(
+                measure(folder, args.requests, args.misses, logs, calls, collections)
+            )
     what = "miss" if args.misses else "hit"
     print(f"one response-cache {what} through the app: {per_request * 1e6:.1f} us of CPU")
+    if collections is not None:
+        print(collections.said(args.requests))
     if calls is not None:
         print(
             f"function calls per {what} on the event loop's thread: {calls[0] / args.requests:.0f}"
