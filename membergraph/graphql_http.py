@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult as OperationResult
 from strawberry.types.graphql import OperationType
@@ -35,9 +36,11 @@ from membergraph.http_rules import (
     wants_graphql_response,
 )
 from membergraph.persisted import PersistedQueries, PersistedQueryError
+from membergraph.privacy.audit import record_reads
 from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.resolvers.errors import over_time_budget
 from membergraph.response_cache import HttpResponseCache
+from membergraph.schema.compiled import NotFollowed
 from membergraph.subscriptions import TransportWS
 
 __all__ = ["ClientErrorsInOneLine", "GraphQLEndpoint"]
@@ -70,7 +73,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         # A kept answer was sent by the cache's middleware; this request is a miss.
         request, responses = Request(scope, receive=receive), self.responses
         try:
-            response = await self.run(request)
+            response = await self._known(request) or await self.run(request)
         except HTTPException as exc:
             # Strawberry answers its refusals in plain text; clients read JSON with a code.
             code, allow = getattr(exc, "code", None), getattr(exc, "allow", None)
@@ -79,6 +82,58 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         if responses is not None:
             response = await responses.keep(request, response)
         await response(scope, receive, send)
+
+    async def _known(self, request: Request) -> Response | None:
+        """The answer to a document the schema planned (``schema/compiled.py``), executed
+        without graphql-core's executor; None when it is not one, or when the plan stopped
+        short of an answer without errors: then the request runs the usual way. Only a JSON
+        POST answered as one JSON body, as ``run`` would answer it."""
+        known = getattr(self.schema, "known", None)
+        if known is None or request.method != "POST":
+            return None
+        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if (
+            "application/json" not in content_type
+            # a streaming transport (incremental delivery, subscriptions over HTTP)
+            or self._get_stream_transport_from_headers(request.headers) is not None
+        ):
+            return None
+        try:
+            data = decode_json(await request.body())
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        variables, name = data.get("variables"), data.get("operationName")
+        try:
+            query = self.persisted.query_for(data.get("query"), data.get("extensions"))
+        except PersistedQueryError:
+            return None
+        if not (
+            isinstance(query, str)
+            and (name is None or isinstance(name, str))
+            and (variables is None or isinstance(variables, dict))
+        ):
+            return None
+        plan = known.plan(query, name)
+        if plan is None:
+            return None
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        try:
+            async with asyncio.timeout(self.timeout):
+                answer = await plan.run(variables, context)
+        except NotFollowed:
+            return None
+        except TimeoutError:
+            result = OperationResult(data=None, errors=[over_time_budget(self.timeout)])
+        else:
+            result = OperationResult(data=answer, errors=None, extensions=plan.extensions)
+        await record_reads(context)  # the audit of personal data answered, as the guard does
+        response_data = await self.process_result(request, result)
+        if result.errors:
+            self._handle_errors(result.errors, response_data)
+        return self.create_response(response_data, sub_response)
 
     def encode_json(self, data: object) -> str:
         # A few times faster than json.dumps; text, as WebSocket messages must be.

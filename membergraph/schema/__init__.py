@@ -12,6 +12,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 
+from membergraph.schema.compiled import KnownOperations
 from membergraph.schema.entities import FederatedSchema
 from membergraph.schema.facts import BIG_INT, BigInt
 from membergraph.schema.guard import Limits, OperationGuard
@@ -101,6 +102,8 @@ def build_schema(  # noqa: PLR0913 (each limit is its own setting)
         ],
     )
     resolve_plain_fields(schema._schema)
+    if not extensions:  # another extension (tracing) sees each operation: none is planned
+        schema.known = KnownOperations(schema, limits.rules, max_tokens, max_cost)
     return schema
 
 

@@ -11,7 +11,7 @@ counts them before anything runs.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 from strawberry.federation import Schema
@@ -19,12 +19,19 @@ from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key
 from strawberry.types.info import Info
 
+if TYPE_CHECKING:
+    from membergraph.schema.compiled import KnownOperations
+
 __all__ = ["FederatedSchema"]
 
 
 class FederatedSchema(Schema):
     """Strawberry's Federation schema whose ``_entities`` refuses malformed representations
     with ``BAD_USER_INPUT`` instead of an unexpected error."""
+
+    known: KnownOperations | None = None
+    """Plans of the documents clients send again and again (``compiled.py``), under the
+    limits ``build_schema`` gave the schema's guard."""
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]

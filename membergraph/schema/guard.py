@@ -34,12 +34,20 @@ from membergraph.schema.cost import request_cost, too_costly
 from membergraph.schema.operation import parse_document, refuse_unnamed_choice
 from membergraph.schema.spread import oversized
 
-__all__ = ["Limits", "OperationGuard"]
+__all__ = ["Limits", "OperationGuard", "validated"]
 
 MASKED = "Unexpected error."
 
 # Validation's errors, kept per document and rules (parsing is kept per text).
 _validate = lru_cache(maxsize=128)(validate_document)
+
+
+def validated(
+    schema: Any, document: Any, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """Validation's errors for ``document`` under ``rules``, kept as the guard keeps them."""
+    errors: list[GraphQLError] = _validate(schema, document, rules)
+    return errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,474 @@
+"""Known operations, executed without graphql-core's executor.
+
+A personalization service asks the same few documents (a profile by e-mail) thousands of
+times a second. graphql-core executes each of them field by field through its general
+machinery: fields collected and merged, a plan of field details, argument coercion, a
+task per awaitable, completion by type with null propagation and error paths. For a
+document of a simple shape (one query; fields of object types, lists and leaves; no
+fragment, directive, merged field or abstract type; variables of type String, ID or
+Boolean, so that its cost does not depend on them), a plan is made once per
+text: for each field its definition, its resolver (the very one graphql-core calls:
+Strawberry's, with its permission classes, field extensions and argument conversion, or
+the plain resolver built once in ``plain_fields.py``) and its arguments when they are
+literals. Running the plan calls those resolvers in graphql-core's order with
+graphql-core's own ``GraphQLResolveInfo`` (same path, nodes, types, variables and context:
+masking and the audit read them as they do) and completes values as graphql-core does
+(``serialize`` for a leaf, ``is_type_of`` for an object, each item of a list); the
+resolvers that answer awaitables run as tasks started in field order, as
+``gather_with_cancel`` runs them, so DataLoaders batch the same keys in the same turns.
+
+The plan follows only answers without errors. The moment anything would make one (a
+resolver raising, a permission refused, a null where the type says non-null, a value that
+does not serialize), it stops with :class:`NotFollowed` and the request is executed the
+usual way: every error answer is graphql-core's and Strawberry's own. A document is
+planned only if the schema's guard accepts it (token limit, single operation, spread size,
+validation with the depth and alias rules, cost within the budget), with the cost the
+guard reports in ``extensions.cost``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLString,
+    ListTypeNode,
+    NamedTypeNode,
+    NameNode,
+    NonNullTypeNode,
+    OperationDefinitionNode,
+    OperationType,
+    TypeNode,
+    Undefined,
+    default_field_resolver,
+    get_argument_values,
+    specified_rules,
+)
+from graphql.execution.values import VariableValues, get_variable_values
+from graphql.pyutils import Path, is_awaitable
+
+from membergraph.schema.cost import request_cost
+from membergraph.schema.guard import validated
+from membergraph.schema.operation import parse_document, refuse_unnamed_choice
+from membergraph.schema.spread import oversized
+
+__all__ = ["KnownOperations", "NotFollowed", "Plan"]
+
+_ROOT_VALUE = None  # what the HTTP view passes as the root value
+# Variables of these types leave the cost as it is (it depends on integers and lists only).
+_PLAIN_VARIABLES = frozenset({"String", "ID", "Boolean"})
+
+
+class NotFollowed(Exception):
+    """The plan stopped where graphql-core would have made an error (or done something
+    the plan does not do): execute the request the usual way."""
+
+
+def _not_planned(values: Any) -> Any:
+    raise NotFollowed  # a resolver handing work to graphql-core's executor: not planned
+
+
+_HELPERS = GraphQLResolveInfoHelpers(_not_planned, _not_planned)
+
+
+Complete = Callable[[Any, Path, "_Run"], Any]
+
+
+@dataclass(slots=True)
+class _Field:
+    key: str
+    name: str
+    nodes: list[FieldNode]
+    definition: GraphQLField
+    parent: GraphQLObjectType
+    resolve: Callable[..., Any]
+    args: dict[str, Any] | None  # literal arguments, coerced once; None: read per request
+    complete: Complete
+
+
+@dataclass(slots=True)
+class _Run:
+    """One execution of a plan: what every field's info shares."""
+
+    schema: GraphQLSchema
+    operation: OperationDefinitionNode
+    variables: VariableValues
+    context: Any
+
+
+@dataclass(slots=True)
+class Plan:
+    """A document's operation, planned once (module doc)."""
+
+    schema: GraphQLSchema
+    operation: OperationDefinitionNode
+    fields: tuple[_Field, ...]
+    cost: int
+    budget: int
+
+    async def run(self, variables: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
+        """The operation's ``data``, or :class:`NotFollowed`."""
+        coerced = get_variable_values(
+            self.schema, self.operation.variable_definitions or (), dict(variables or {})
+        )
+        if isinstance(coerced, list):
+            raise NotFollowed  # the variables' errors, said by graphql-core
+        run = _Run(self.schema, self.operation, coerced, context)
+        data = _execute(self.fields, _ROOT_VALUE, None, run)
+        return await data if is_awaitable(data) else cast(dict[str, Any], data)
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """What the schema's guard reports of a request it let through."""
+        return {"cost": {"requested": self.cost, "budget": self.budget}}
+
+
+def _execute(
+    fields: tuple[_Field, ...], source: Any, path: Path | None, run: _Run
+) -> dict[str, Any] | Awaitable[dict[str, Any]]:
+    """The fields of one object, in order; a resolver's awaitable becomes a task, started
+    in field order (as graphql-core's ``gather_with_cancel``), its value completed when it
+    is done."""
+    results: dict[str, Any] = {}
+    pending: list[tuple[_Field, Any, Path, bool]] = []
+    try:
+        _resolve_all(fields, source, path, run, results, pending)
+    except BaseException:
+        for _, awaitable, _, _ in pending:
+            close = getattr(awaitable, "close", None)
+            if close is not None:  # a coroutine never awaited: no warning, no leak
+                close()
+        raise
+    if not pending:
+        return results
+    return _gathered(results, pending, run)
+
+
+def _resolve_all(
+    fields: tuple[_Field, ...],
+    source: Any,
+    path: Path | None,
+    run: _Run,
+    results: dict[str, Any],
+    pending: list[tuple[_Field, Any, Path, bool]],
+) -> None:
+    for field in fields:
+        field_path = Path(path, field.key, field.parent.name)
+        info = GraphQLResolveInfo(
+            field.name,
+            field.nodes,
+            field.definition.type,
+            field.parent,
+            field_path,
+            run.schema,
+            {},
+            _ROOT_VALUE,
+            run.operation,
+            run.variables,
+            run.context,
+            is_awaitable,
+            None,
+            _HELPERS,
+        )
+        args = field.args
+        if args is None:
+            args = get_argument_values(field.definition, field.nodes[0], run.variables)
+        try:
+            value = field.resolve(source, info, **args)
+        except Exception as exc:
+            raise NotFollowed from exc
+        results[field.key] = None
+        if is_awaitable(value):
+            pending.append((field, value, field_path, False))
+            continue
+        completed = field.complete(value, field_path, run)
+        if is_awaitable(completed):
+            pending.append((field, completed, field_path, True))
+        else:
+            results[field.key] = completed
+
+
+async def _gathered(
+    results: dict[str, Any], pending: list[tuple[_Field, Any, Path, bool]], run: _Run
+) -> dict[str, Any]:
+    finished = await asyncio.gather(
+        *(_finish(results, f, value, path, run, done) for f, value, path, done in pending),
+        return_exceptions=True,
+    )
+    for outcome in finished:
+        if isinstance(outcome, BaseException):
+            raise NotFollowed from outcome
+    return results
+
+
+async def _finish(
+    results: dict[str, Any],
+    field: _Field,
+    value: Awaitable[Any],
+    path: Path,
+    run: _Run,
+    done: bool,
+) -> None:
+    resolved = await value
+    if done:
+        results[field.key] = resolved
+        return
+    completed = field.complete(resolved, path, run)
+    results[field.key] = await completed if is_awaitable(completed) else completed
+
+
+def _completer(
+    type_: GraphQLOutputType, nodes: list[FieldNode], schema: GraphQLSchema, name: str
+) -> Complete:
+    """How graphql-core completes a value of ``type_`` (``complete_value``), for the types
+    a plan takes; raises :class:`_Unplanned` for the others."""
+    if isinstance(type_, GraphQLNonNull):
+        inner = _completer(type_.of_type, nodes, schema, name)
+
+        def non_null(value: Any, path: Path, run: _Run) -> Any:
+            completed = inner(value, path, run)
+            if completed is None:
+                raise NotFollowed  # graphql-core: an error, null propagated to the parent
+            if is_awaitable(completed):
+                return _non_null_later(completed)
+            return completed
+
+        return non_null
+    if isinstance(type_, GraphQLList):
+        item = _completer(type_.of_type, nodes, schema, name)
+
+        def each(value: Any, path: Path, run: _Run) -> Any:
+            if value is None or value is Undefined:
+                return None
+            if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+                raise NotFollowed  # graphql-core: "Expected Iterable"
+            items = [item(v, path.add_key(i, None), run) for i, v in enumerate(value)]
+            if any(is_awaitable(i) for i in items):
+                return _all_of(items)
+            return items
+
+        return each
+    if isinstance(type_, (GraphQLScalarType, GraphQLEnumType)):
+        serialize = type_.serialize
+
+        def leaf(value: Any, path: Path, run: _Run) -> Any:
+            if value is None or value is Undefined:
+                return None
+            try:
+                serialized = serialize(value)
+            except Exception as exc:
+                raise NotFollowed from exc
+            if serialized is Undefined or serialized is None:
+                raise NotFollowed
+            return serialized
+
+        return leaf
+    if isinstance(type_, GraphQLObjectType):
+        fields = _fields_of(type_, nodes, schema)
+        is_type_of = type_.is_type_of
+
+        def object_(value: Any, path: Path, run: _Run) -> Any:
+            if value is None or value is Undefined:
+                return None
+            if is_type_of is not None:
+                info = GraphQLResolveInfo(
+                    name,
+                    nodes,
+                    type_,
+                    type_,
+                    path,
+                    run.schema,
+                    {},
+                    _ROOT_VALUE,
+                    run.operation,
+                    run.variables,
+                    run.context,
+                    is_awaitable,
+                    None,
+                    _HELPERS,
+                )
+                if is_type_of(value, info) is not True:
+                    raise NotFollowed
+            return _execute(fields, value, path, run)
+
+        return object_
+    raise _Unplanned  # an interface or a union: resolving the type is not planned
+
+
+async def _non_null_later(completed: Awaitable[Any]) -> Any:
+    value = await completed
+    if value is None:
+        raise NotFollowed
+    return value
+
+
+async def _all_of(items: list[Any]) -> list[Any]:
+    async def one(item: Any) -> Any:
+        return await item if is_awaitable(item) else item
+
+    done = await asyncio.gather(*(one(i) for i in items), return_exceptions=True)
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise NotFollowed from outcome
+    return done
+
+
+class _Unplanned(Exception):
+    """The document has something a plan does not do."""
+
+
+def _fields_of(
+    parent: GraphQLObjectType, nodes: list[FieldNode], schema: GraphQLSchema
+) -> tuple[_Field, ...]:
+    """The fields selected on ``parent`` by ``nodes`` (one node: merging is not planned)."""
+    if len(nodes) != 1 or nodes[0].selection_set is None:
+        raise _Unplanned
+    planned: list[_Field] = []
+    keys: set[str] = set()
+    for selection in nodes[0].selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives:
+            raise _Unplanned  # a fragment, or @include / @skip
+        name = selection.name.value
+        key = selection.alias.value if selection.alias else name
+        if key in keys or (name.startswith("__") and name != "__typename"):
+            raise _Unplanned  # merged fields; introspection
+        keys.add(key)
+        planned.append(_field(parent, selection, key, schema))
+    return tuple(planned)
+
+
+def _field(parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQLSchema) -> _Field:
+    name = node.name.value
+    if name == "__typename":
+        typename = parent.name
+
+        def resolve_typename(source: Any, info: Any) -> str:
+            return typename
+
+        definition = GraphQLField(GraphQLNonNull(GraphQLString))
+        return _Field(key, name, [node], definition, parent, resolve_typename, {}, _leaf_as_is)
+    definition = parent.fields[name]
+    literal = not any(_has_variable(a.value) for a in node.arguments or ())
+    args = get_argument_values(definition, node) if literal else None
+    return _Field(
+        key,
+        name,
+        [node],
+        definition,
+        parent,
+        definition.resolve or default_field_resolver,
+        args,
+        _completer(definition.type, [node], schema, name),
+    )
+
+
+def _leaf_as_is(value: Any, path: Path, run: _Run) -> Any:
+    return value
+
+
+def _has_variable(value: Any) -> bool:
+    if value.kind == "variable":
+        return True
+    return any(_has_variable(v) for v in getattr(value, "values", ()) or ()) or any(
+        _has_variable(f.value) for f in getattr(value, "fields", ()) or ()
+    )
+
+
+class KnownOperations:
+    """Plans by document text and operation name, made once (None: executed the usual way).
+
+    Args:
+        schema: Strawberry's schema.
+        rules: the validation rules the guard adds (depth, aliases, introspection).
+        max_tokens: the guard's token limit on parsing.
+        max_cost: the guard's cost budget.
+    """
+
+    def __init__(
+        self, schema: Any, rules: tuple[Any, ...], max_tokens: int, max_cost: int, size: int = 256
+    ) -> None:
+        self.schema = schema
+        self.rules = tuple(specified_rules) + rules
+        self.max_tokens = max_tokens
+        self.max_cost = max_cost
+        self.size = size
+        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+
+    def plan(self, query: str, operation_name: str | None) -> Plan | None:
+        key = (query, operation_name)
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        try:
+            found = self._plan(query, operation_name)
+        except Exception:  # a rule failing on a document it did not expect (the depth
+            found = None  # rule on an unknown fragment): the usual way says what is wrong
+        if len(self._plans) >= self.size:
+            self._plans.pop(next(iter(self._plans)))
+        self._plans[key] = found
+        return found
+
+    def _plan(self, query: str, operation_name: str | None) -> Plan | None:
+        schema = self.schema._schema
+        try:
+            document = parse_document(query, max_tokens=self.max_tokens)
+            refuse_unnamed_choice(document, operation_name)
+        except GraphQLError:
+            return None
+        operation = _operation(document, operation_name)
+        if (
+            operation is None
+            or operation.operation is not OperationType.QUERY
+            or operation.directives
+            or not all(_plain_variable(v.type) for v in operation.variable_definitions or ())
+            or oversized(query, document) is not None
+            or validated(schema, document, self.rules)
+        ):
+            return None
+        try:
+            cost = request_cost(self.schema, query, document, operation_name, {})
+        except GraphQLError:
+            return None
+        root = schema.query_type
+        if cost > self.max_cost or root is None:
+            return None
+        node = FieldNode(name=NameNode(value=""), selection_set=operation.selection_set)
+        try:
+            fields = _fields_of(root, [node], schema)
+        except _Unplanned:
+            return None
+        return Plan(schema, operation, fields, cost, self.max_cost)
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    if any(not isinstance(d, OperationDefinitionNode) for d in document.definitions):
+        return None  # fragments
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _plain_variable(type_: TypeNode) -> bool:
+    if isinstance(type_, NonNullTypeNode):
+        type_ = type_.type
+    if isinstance(type_, ListTypeNode) or not isinstance(type_, NamedTypeNode):
+        return False
+    return type_.name.value in _PLAIN_VARIABLES
