@@ -45,6 +45,8 @@ from membergraph.subscriptions import TransportWS
 
 __all__ = ["ClientErrorsInOneLine", "GraphQLEndpoint"]
 
+logger = logging.getLogger(__name__)
+
 
 class _Refused(HTTPException):
     """A request refused before it runs, with the code clients switch on."""
@@ -127,6 +129,9 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             return None
         except TimeoutError:
             result = OperationResult(data=None, errors=[over_time_budget(self.timeout)])
+        except Exception:  # a fault of the plan itself: the request is still answered
+            logger.exception("the plan of a known document failed; executed the usual way")
+            return None
         else:
             result = OperationResult(data=answer, errors=None, extensions=plan.extensions)
         await record_reads(context)  # the audit of personal data answered, as the guard does

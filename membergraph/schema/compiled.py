@@ -58,10 +58,14 @@ from graphql import (
     Undefined,
     default_field_resolver,
     get_argument_values,
+    get_named_type,
+    is_leaf_type,
     specified_rules,
 )
 from graphql.execution.values import VariableValues, get_variable_values
 from graphql.pyutils import Path, is_awaitable
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
 from membergraph.schema.cost import request_cost
 from membergraph.schema.guard import validated
@@ -71,6 +75,8 @@ from membergraph.schema.spread import oversized
 __all__ = ["KnownOperations", "NotFollowed", "Plan"]
 
 _ROOT_VALUE = None  # what the HTTP view passes as the root value
+# Values that are never awaitable, told apart without graphql-core's is_awaitable.
+_PLAIN = frozenset({str, int, float, bool, type(None), list, dict})
 # Variables of these types leave the cost as it is (it depends on integers and lists only).
 _PLAIN_VARIABLES = frozenset({"String", "ID", "Boolean"})
 
@@ -87,7 +93,7 @@ def _not_planned(values: Any) -> Any:
 _HELPERS = GraphQLResolveInfoHelpers(_not_planned, _not_planned)
 
 
-Complete = Callable[[Any, Path, "_Run"], Any]
+Complete = Callable[[Any, "Path | None", "_Run"], Any]
 
 
 @dataclass(slots=True)
@@ -100,6 +106,9 @@ class _Field:
     resolve: Callable[..., Any]
     args: dict[str, Any] | None  # literal arguments, coerced once; None: read per request
     complete: Complete
+    attribute: str | None = None  # a plain attribute, read with ``read``
+    read: Callable[[Any, str], Any] = getattr
+    leaf: bool = False
 
 
 @dataclass(slots=True)
@@ -146,7 +155,7 @@ def _execute(
     in field order (as graphql-core's ``gather_with_cancel``), its value completed when it
     is done."""
     results: dict[str, Any] = {}
-    pending: list[tuple[_Field, Any, Path, bool]] = []
+    pending: list[tuple[_Field, Any, Path | None, bool]] = []
     try:
         _resolve_all(fields, source, path, run, results, pending)
     except BaseException:
@@ -166,9 +175,24 @@ def _resolve_all(
     path: Path | None,
     run: _Run,
     results: dict[str, Any],
-    pending: list[tuple[_Field, Any, Path, bool]],
+    pending: list[tuple[_Field, Any, Path | None, bool]],
 ) -> None:
     for field in fields:
+        if field.attribute is not None:
+            # A plain attribute (no resolver, argument or extension): graphql-core's info
+            # would reach no one; its path only the fields below it.
+            field_path = None if field.leaf else Path(path, field.key, field.parent.name)
+            try:
+                value = field.read(source, field.attribute)
+            except Exception as exc:
+                raise NotFollowed from exc
+            results[field.key] = None
+            completed = field.complete(value, field_path, run)
+            if completed.__class__ in _PLAIN or not is_awaitable(completed):
+                results[field.key] = completed
+            else:
+                pending.append((field, completed, field_path, True))
+            continue
         field_path = Path(path, field.key, field.parent.name)
         info = GraphQLResolveInfo(
             field.name,
@@ -194,18 +218,18 @@ def _resolve_all(
         except Exception as exc:
             raise NotFollowed from exc
         results[field.key] = None
-        if is_awaitable(value):
+        if value.__class__ not in _PLAIN and is_awaitable(value):
             pending.append((field, value, field_path, False))
             continue
         completed = field.complete(value, field_path, run)
-        if is_awaitable(completed):
+        if completed.__class__ not in _PLAIN and is_awaitable(completed):
             pending.append((field, completed, field_path, True))
         else:
             results[field.key] = completed
 
 
 async def _gathered(
-    results: dict[str, Any], pending: list[tuple[_Field, Any, Path, bool]], run: _Run
+    results: dict[str, Any], pending: list[tuple[_Field, Any, Path | None, bool]], run: _Run
 ) -> dict[str, Any]:
     finished = await asyncio.gather(
         *(_finish(results, f, value, path, run, done) for f, value, path, done in pending),
@@ -221,7 +245,7 @@ async def _finish(
     results: dict[str, Any],
     field: _Field,
     value: Awaitable[Any],
-    path: Path,
+    path: Path | None,
     run: _Run,
     done: bool,
 ) -> None:
@@ -241,7 +265,7 @@ def _completer(
     if isinstance(type_, GraphQLNonNull):
         inner = _completer(type_.of_type, nodes, schema, name)
 
-        def non_null(value: Any, path: Path, run: _Run) -> Any:
+        def non_null(value: Any, path: Path | None, run: _Run) -> Any:
             completed = inner(value, path, run)
             if completed is None:
                 raise NotFollowed  # graphql-core: an error, null propagated to the parent
@@ -252,13 +276,18 @@ def _completer(
         return non_null
     if isinstance(type_, GraphQLList):
         item = _completer(type_.of_type, nodes, schema, name)
+        leaves = is_leaf_type(get_named_type(type_))
 
-        def each(value: Any, path: Path, run: _Run) -> Any:
+        def each(value: Any, path: Path | None, run: _Run) -> Any:
             if value is None or value is Undefined:
                 return None
             if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
                 raise NotFollowed  # graphql-core: "Expected Iterable"
-            items = [item(v, path.add_key(i, None), run) for i, v in enumerate(value)]
+            if leaves:  # a leaf's path reaches no one
+                items = [item(v, None, run) for v in value]
+            else:
+                assert path is not None
+                items = [item(v, path.add_key(i, None), run) for i, v in enumerate(value)]
             if any(is_awaitable(i) for i in items):
                 return _all_of(items)
             return items
@@ -267,7 +296,7 @@ def _completer(
     if isinstance(type_, (GraphQLScalarType, GraphQLEnumType)):
         serialize = type_.serialize
 
-        def leaf(value: Any, path: Path, run: _Run) -> Any:
+        def leaf(value: Any, path: Path | None, run: _Run) -> Any:
             if value is None or value is Undefined:
                 return None
             try:
@@ -283,9 +312,10 @@ def _completer(
         fields = _fields_of(type_, nodes, schema)
         is_type_of = type_.is_type_of
 
-        def object_(value: Any, path: Path, run: _Run) -> Any:
+        def object_(value: Any, path: Path | None, run: _Run) -> Any:
             if value is None or value is Undefined:
                 return None
+            assert path is not None  # an object's fields have paths below it
             if is_type_of is not None:
                 info = GraphQLResolveInfo(
                     name,
@@ -366,7 +396,7 @@ def _field(parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQL
     definition = parent.fields[name]
     literal = not any(_has_variable(a.value) for a in node.arguments or ())
     args = get_argument_values(definition, node) if literal else None
-    return _Field(
+    planned = _Field(
         key,
         name,
         [node],
@@ -375,10 +405,23 @@ def _field(parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQL
         definition.resolve or default_field_resolver,
         args,
         _completer(definition.type, [node], schema, name),
+        leaf=is_leaf_type(get_named_type(definition.type)),
     )
+    field = (definition.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if (
+        isinstance(field, StrawberryField)
+        and field.base_resolver is None
+        and not field.arguments
+        and not field.extensions
+        and not field.is_subscription
+        and not node.arguments
+    ):
+        # What Strawberry's resolver of such a field does (and plain_fields.py's).
+        planned.attribute, planned.read = field.python_name, field.default_resolver
+    return planned
 
 
-def _leaf_as_is(value: Any, path: Path, run: _Run) -> Any:
+def _leaf_as_is(value: Any, path: Path | None, run: _Run) -> Any:
     return value
 
 

@@ -155,7 +155,12 @@ ASKED = [
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(("document", "root", "variables"), ASKED)
 def test_a_planned_document_answers_the_executors_bytes(
-    gateway: Gateway, caller: str, document: str, root: str, variables: dict[str, Any]
+    gateway: Gateway,
+    caller: str,
+    document: str,
+    root: str,
+    variables: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     credential = _callers(gateway)[caller]
     variables = {
@@ -170,6 +175,7 @@ def test_a_planned_document_answers_the_executors_bytes(
     audit_usual = gateway.audit()
 
     assert planned == usual
+    assert not [r for r in caplog.records if r.name == "membergraph.graphql_http"], "no fault"
     assert (
         audit_planned[: len(audit_planned) - len(audit_before)]
         == (audit_usual[: len(audit_usual) - len(audit_planned)])
