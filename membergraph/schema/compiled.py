@@ -269,7 +269,7 @@ def _completer(
             completed = inner(value, path, run)
             if completed is None:
                 raise NotFollowed  # graphql-core: an error, null propagated to the parent
-            if is_awaitable(completed):
+            if completed.__class__ not in _PLAIN and is_awaitable(completed):
                 return _non_null_later(completed)
             return completed
 
@@ -288,7 +288,7 @@ def _completer(
             else:
                 assert path is not None
                 items = [item(v, path.add_key(i, None), run) for i, v in enumerate(value)]
-            if any(is_awaitable(i) for i in items):
+            if any(i.__class__ not in _PLAIN and is_awaitable(i) for i in items):
                 return _all_of(items)
             return items
 
