@@ -10,14 +10,21 @@ very function resolution weighs them by.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.values import ValueKey, person_of, status_of
 
-__all__ = ["CONTACT_KINDS", "Placeholders", "placeholder_rule", "revealed_placeholders"]
+__all__ = [
+    "CONTACT_KINDS",
+    "Placeholders",
+    "carrier_floor",
+    "placeholder_rule",
+    "revealed_placeholders",
+    "settled_by_carriers",
+]
 
 CONTACT_KINDS = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
 """The kinds a placeholder can be of (a card or an id is never typed to get past a form)."""
@@ -35,8 +42,7 @@ async def revealed_placeholders(
     wanted = {v for v in values if v[0] in CONTACT_KINDS and not rules.is_junk(*v)}
     if not wanted:
         return set()
-    # Fewer carriers than both people thresholds cannot be too many people.
-    floor = min(rules.hub_max_people, rules.till_max_people)
+    floor = carrier_floor(rules)
     carried = {v: refs for v, refs in (await store.carriers(wanted)).items() if len(refs) > floor}
     revealed = {v for v, refs in carried.items() if len(refs) > rules.hub_max_records}
     weighed = {v: refs for v, refs in carried.items() if v not in revealed}
@@ -49,6 +55,27 @@ async def revealed_placeholders(
         if status_of(carriers, value, rules, frozenset(), people) == "hub":
             revealed.add(value)
     return revealed
+
+
+def carrier_floor(rules: Rules) -> int:
+    """Carriers a value may have and be no placeholder whatever they are: fewer carriers
+    than both people thresholds cannot be too many people."""
+    return min(rules.hub_max_people, rules.till_max_people)
+
+
+def settled_by_carriers(rules: Rules, carried: Mapping[ValueKey, int]) -> dict[ValueKey, bool]:
+    """Whether each value is a placeholder, for the values their number of carriers (counted
+    up to more than :func:`carrier_floor`) settles as :func:`revealed_placeholders` and the
+    blocklist would: one on the blocklist is, one with no more carriers than the floor is
+    not. The others are left out (weighed by their records, another read)."""
+    floor = carrier_floor(rules)
+    settled: dict[ValueKey, bool] = {}
+    for value, count in carried.items():
+        if rules.is_junk(*value):
+            settled[value] = True
+        elif count <= floor:
+            settled[value] = False
+    return settled
 
 
 def placeholder_rule(rules: Rules, revealed: set[ValueKey]) -> Placeholders:

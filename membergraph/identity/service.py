@@ -17,6 +17,7 @@ from membergraph.identity.closure import Closure, closure_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.events import MemberChange
 from membergraph.identity.normalize import IdentifierKind, normalize
+from membergraph.identity.placeholders import carrier_floor, settled_by_carriers
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import (
@@ -87,14 +88,21 @@ class IdentityService:
 
     async def find_member_parts(
         self, kind: IdentifierKind, raw_value: str
-    ) -> tuple[str, MemberParts] | None:
-        """:meth:`find_member` with the member's records and identifiers, read together.
+    ) -> tuple[str, MemberParts, dict[ValueKey, bool]] | None:
+        """:meth:`find_member` with the member's records and identifiers, and whether each
+        of its e-mails and phones is a placeholder where their carriers settle it
+        (:func:`settled_by_carriers`), read together.
 
         Raises:
             BadIdentifier: the value cannot be an identifier of that kind.
         """
         key = identifier_key(kind, normalize(kind, raw_value, self.region))
-        return await self.store.find_member_parts(kind, key)
+        cap = carrier_floor(self.rules) + 1  # enough to tell a value the floor settles
+        found = await self.store.find_member_carried(kind, key, cap)
+        if found is None:
+            return None
+        member, parts, carried = found
+        return member, parts, settled_by_carriers(self.rules, carried)
 
     # -- writing ---------------------------------------------------------------------
 

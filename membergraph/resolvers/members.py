@@ -106,8 +106,11 @@ async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> 
         # Another member's value answers as an unknown one: no oracle of who is a customer.
         ctx.reads.nobody()
         return None
-    member, parts = found
-    ctx.loaders.member_parts.prime(member, parts)  # read with the lookup, in the same trip
+    member, parts, settled = found
+    # Read with the lookup, in the same trip: the member's parts, and for its e-mails and
+    # phones what the profile's placeholder check would read next (most are settled).
+    ctx.loaders.member_parts.prime(member, parts)
+    ctx.loaders.placeholder.prime_many(settled)
     ctx.reads.member(member)
     return MemberView(member, member)
 

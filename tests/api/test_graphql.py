@@ -230,16 +230,18 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     jane_client: TestClient,
 ) -> None:
     # Given Jane, when a personalization query asks her profile, loyalty, purchases,
-    # records and identifiers, then the store is read once: her member with its records
-    # and identifiers; and each source she has records in once, all sources in one trip
+    # records and identifiers, then the store is read once: her member with its records,
+    # identifiers and how many records carry her e-mails and phones; and each source she has records in once, all sources in one trip
     # to the source table's thread.
     gateway = jane_client.app.state.gateway  # type: ignore[attr-defined]
     names = (
+        "find_member_carried",
         "find_member_parts",
         "find_members",
         "member_parts",
         "member_records",
         "member_identifiers",
+        "carriers",
     )
     calls = _count_store_reads(gateway.identity.store, *names)
     before = {name: conn.calls for name, conn in gateway.sources.items()}
@@ -249,11 +251,13 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     answer = gql(jane_client, query, kind="EMAIL", value="jane.doe@example.com")
     assert "errors" not in answer and answer["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
     assert calls == {
-        "find_member_parts": 1,
+        "find_member_carried": 1,  # her e-mails' and phones' carriers too: none a placeholder
+        "find_member_parts": 0,
         "find_members": 0,
         "member_parts": 0,
         "member_records": 0,
         "member_identifiers": 0,
+        "carriers": 0,
     }
     made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
     assert made == {"crm": 1, "transactions": 1, "web_analytics": 0, "call_center": 0}

@@ -11,6 +11,7 @@ import pytest
 from membergraph.identity.engine import Link
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store import Change, IdentityEvent, IdentityStore, StoreError
+from membergraph.identity.store.port import contact_values
 from tests.identity.builders import crm, purchase
 from tests.support.stores import ADAPTERS, open_store
 
@@ -54,6 +55,15 @@ async def test_member_parts_are_the_records_and_identifiers_read_alone(
     # A lookup by identifier reads the member and its parts together.
     assert await store.find_member_parts(IdentifierKind.EMAIL, "ann@x.org") == ("m_ann", parts[0])
     assert await store.find_member_parts(IdentifierKind.EMAIL, "nobody@x.org") is None
+    # With how many records carry its e-mails and phones (counted up to the cap), as
+    # ``carriers`` says, in the same read.
+    carried = await store.find_member_carried(IdentifierKind.EMAIL, "ann@x.org", cap=5)
+    assert carried is not None and carried[:2] == ("m_ann", parts[0])
+    values = contact_values(parts[0])
+    assert values and set(carried[2]) == set(values)
+    alone = await store.carriers(values)
+    assert carried[2] == {v: min(len(alone[v]), 5) for v in values}
+    assert await store.find_member_carried(IdentifierKind.EMAIL, "nobody@x.org", 5) is None
 
 
 async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) -> None:

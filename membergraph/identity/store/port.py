@@ -45,6 +45,7 @@ __all__ = [
     "StoreError",
     "StoredLink",
     "TransientStoreError",
+    "contact_values",
     "event_from",
     "linked_members",
     "reached",
@@ -233,6 +234,20 @@ class IdentityStore(abc.ABC):
         [parts] = await self.member_parts(found[:1])
         return found[0], parts
 
+    async def find_member_carried(
+        self, kind: IdentifierKind, key: str, cap: int
+    ) -> tuple[str, MemberParts, dict[ValueKey, int]] | None:
+        """:meth:`find_member_parts` with how many records carry each of the member's
+        e-mails and phones (counted up to ``cap``: enough to tell a value that cannot be a
+        placeholder), in one read where the adapter can. A profile weighs those values;
+        read with the lookup, they cost no read of their own."""
+        found = await self.find_member_parts(kind, key)
+        if found is None:
+            return None
+        member, parts = found
+        carried = await self.carriers(contact_values(parts))
+        return member, parts, {v: min(len(refs), cap) for v, refs in carried.items()}
+
     @abc.abstractmethod
     async def page_members(
         self, after: str | None, limit: int, source: str | None = None
@@ -301,3 +316,9 @@ class IdentityStore(abc.ABC):
     @abc.abstractmethod
     async def prune_feed(self, before: datetime) -> int:
         """Drop entries older than ``before``; how many were dropped."""
+
+
+def contact_values(parts: MemberParts) -> list[ValueKey]:
+    """A member's e-mails and phones, by matching key (the values a placeholder can be)."""
+    kinds = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+    return sorted({(i.kind, i.key) for _, i in parts.identifiers if i.kind in kinds})

@@ -327,6 +327,11 @@ class SqliteStore(IdentityStore):
     ) -> tuple[str, MemberParts] | None:
         return await self._read(sqlite_read.find_member_parts, kind.value, key)
 
+    async def find_member_carried(
+        self, kind: IdentifierKind, key: str, cap: int
+    ) -> tuple[str, MemberParts, dict[ValueKey, int]] | None:
+        return await self._read(sqlite_read.find_member_carried, kind.value, key, cap)
+
     async def page_members(
         self, after: str | None, limit: int, source: str | None = None
     ) -> list[str]:

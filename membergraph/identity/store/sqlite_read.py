@@ -26,6 +26,7 @@ from membergraph.identity.store.port import (
     MemberParts,
     ScopeState,
     StoredLink,
+    contact_values,
     reached,
 )
 from membergraph.identity.store.sqlite_write import _RECORD_COLUMNS, chunks, member_versions
@@ -309,6 +310,19 @@ def find_member_parts(db: Conn, kind: str, key: str) -> tuple[str, MemberParts] 
     """The first member carrying an identifier and its parts (one trip, two statements)."""
     found = find_members(db, kind, key)
     return (found[0], member_parts(db, found[:1])[0]) if found else None
+
+
+def find_member_carried(
+    db: Conn, kind: str, key: str, cap: int
+) -> tuple[str, MemberParts, dict[ValueKey, int]] | None:
+    """:meth:`IdentityStore.find_member_carried` in one trip: the member, its parts, and
+    how many records (up to ``cap``) carry each of its e-mails and phones."""
+    found = find_member_parts(db, kind, key)
+    if found is None:
+        return None
+    member, parts = found
+    carried = carriers(db, contact_values(parts), cap)
+    return member, parts, {v: len(refs) for v, refs in carried.items()}
 
 
 def member_parts(db: Conn, member_ids: Sequence[str]) -> list[MemberParts]:
