@@ -91,8 +91,11 @@ class ErasureService:
         self.push_wait = push_wait
         """Seconds to wait for the pushes of the person's lines still on their way in (then
         the request is ``partial``, and retried)."""
-        self.busy_wait = 30.0
-        """Seconds to wait for another process erasing the same member to finish."""
+        self.busy_wait = min(30.0, gateway.settings.request_timeout / 2)
+        """Seconds to wait for another process erasing the same member to finish: within
+        half the request's time budget, so the caller is told to ask again (``UNAVAILABLE``)
+        rather than cut off by the budget (``TIMEOUT``) while a killed process's lease runs
+        out."""
         self._lock = asyncio.Lock()
         self._lease = ErasureLease(privacy.store)
 
