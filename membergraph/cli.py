@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -171,6 +172,7 @@ def serve(
             "Set MEMBERGRAPH_API_KEYS or a MEMBERGRAPH_JWT_* key to serve beyond this machine."
         )
         raise typer.Exit(2)
+    _require_free_port(settings.host, settings.port)
     url = f"http://{settings.host}:{settings.port}/graphql"
     # As create_app decides: behind credentials /graphql serves no page unless asked to.
     graphiql = not settings.has_credentials if settings.graphiql is None else settings.graphiql
@@ -223,6 +225,26 @@ def serve(
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """Exit 2 when the address is taken, before loading anything: the server would load,
+    announce its URL (which another server answers) and only then fail to bind."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # uvicorn names an address it cannot resolve
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            err.print(
+                f"[red]error:[/red] {host}:{port} is in use ({exc.strerror}): another server "
+                "listens there; pick another port with --port or MEMBERGRAPH_PORT"
+            )
+            raise typer.Exit(2) from None
 
 
 async def _prepare(settings: Settings) -> tuple[int, float]:

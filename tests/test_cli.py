@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import socket
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,31 @@ def test_serve_names_a_bad_setting() -> None:
     result = runner.invoke(app, ["serve", "--port", "0"])
     assert result.exit_code == 2
     assert "MEMBERGRAPH_PORT" in result.output
+
+
+def test_serve_names_a_port_in_use_before_loading_or_announcing_anything(
+    tmp_path: Path,
+) -> None:
+    # Given another server listening on the port (an older gateway, another tool)
+    store = tmp_path / "fresh.db"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # When membergraph is asked to serve there
+        result = runner.invoke(
+            app,
+            ["serve", "--port", str(port), "--store", f"sqlite:///{store}", "--no-open"],
+            env={
+                "MEMBERGRAPH_CACHE_DIR": str(tmp_path / "cache"),
+                "MEMBERGRAPH_DEMO_MEMBERS": "20",
+            },
+        )
+    # Then it says so, naming the flag, and announces no URL that another server answers
+    assert result.exit_code == 2, result.output
+    assert f"127.0.0.1:{port} is in use" in result.output
+    assert "--port" in result.output and "MEMBERGRAPH_PORT" in result.output
+    assert "GraphiQL" not in result.output and not store.exists()
 
 
 def test_a_bad_rules_file_stops_start_up(tmp_path: Path) -> None:
