@@ -134,6 +134,20 @@ async def _pages(
         after = (ids[-1], ids[-1])
 
 
+_FORMULA_STARTS = ("=", "@", "+", "-", "\t", "\r")
+
+
+def _as_text(cell: object) -> object:
+    """A cell a spreadsheet would run as a formula (an e-mail such as ``=cmd+2@x.com`` is a
+    valid address) behind OWASP's leading quote, so it opens as text; a phone in E.164
+    (``+14155550199``) is a number to a spreadsheet, not a formula, and stays as it is."""
+    if not isinstance(cell, str) or not cell.startswith(_FORMULA_STARTS):
+        return cell
+    if cell[0] == "+" and cell[1:].isdigit():
+        return cell
+    return "'" + cell
+
+
 async def csv_chunks(pages: AsyncIterator[list[list[object]]]) -> AsyncIterator[bytes]:
     """The rows as CSV with a header, one chunk per page, and :data:`TRAILER` once every
     page was written (a failure raises before it)."""
@@ -142,7 +156,7 @@ async def csv_chunks(pages: AsyncIterator[list[list[object]]]) -> AsyncIterator[
     writer.writerow(COLUMNS)
     members = 0
     async for rows in pages:
-        writer.writerows(rows)
+        writer.writerows([[_as_text(cell) for cell in row] for row in rows])
         members += len(rows)
         yield buffer.getvalue().encode()
         buffer.seek(0)

@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -195,3 +196,32 @@ def test_the_cli_takes_every_filter_of_the_http_export(
     )
     assert bad.exit_code == 2 and "--last-purchase-after" in bad.output
     assert not (tmp_path / "no.csv").exists()
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_exported_as_text(
+    settings: Settings,
+) -> None:
+    # Given a contact whose e-mail begins like a formula (a valid address)
+    contact = {
+        "contact_id": "C-FORMULA-1",
+        "first_name": "Eve",
+        "last_name": "Sheet",
+        "emails": ["=cmd+2@evil-corp.example"],
+        "phones": ["+1 415 555 0166"],
+        "consents": {"email": True},
+        "updated_at": "2026-09-01T00:00:00Z",
+    }
+    assert settings.data is not None
+    with (settings.data / "crm.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(contact) + b"\n")
+    keyed = settings.model_copy(update={"api_keys": Settings(api_keys=KEYS).api_keys})
+    # When an analyst exports it, masked or not
+    with TestClient(create_app(keyed), base_url="http://127.0.0.1") as client:
+        rows = {
+            auth: next(r for r in _export(client, auth, source="CRM") if "evil-corp" in r["email"])
+            for auth in (PII, ANALYST)
+        }
+    # Then the cell is text to a spreadsheet (OWASP's leading quote), a phone stays as it is
+    assert rows[PII]["email"] == "'=cmd+2@evil-corp.example"
+    assert rows[ANALYST]["email"].startswith("'=")
+    assert rows[PII]["phone"] == "+14155550166"
