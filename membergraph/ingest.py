@@ -263,7 +263,18 @@ class IngestService:
             logger.warning("could not read the contacts a push replaces: %s", exc)
             return
         versions = [line for found in held if isinstance(found, list) for line in found]
-        await record_line_consents(self.gateway, SourceName.CRM, versions)
+        await self._step("held")
+        if not versions:
+            return
+        # An erased person's version, read before her suppression: her facts are not kept
+        # (the erasure deletes them; kept after it, they would outlive her).
+        region = self.gateway.settings.default_region
+        privacy = await privacy_of(self.gateway)
+        refused = await privacy.suppressor.refused(
+            [record_of_line(SourceName.CRM, line, region) for line in versions]
+        )
+        kept = [line for line, no in zip(versions, refused, strict=True) if not no]
+        await record_line_consents(self.gateway, SourceName.CRM, kept)
 
     async def _step(self, name: str) -> None:
         if self.steps is not None:

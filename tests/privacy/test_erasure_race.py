@@ -222,3 +222,30 @@ async def test_two_gateways_asked_to_erase_her_at_once_answer_one_request(
         feed = await one.identity.store.feed_after(0, 10_000)
         erased = [e for e in feed if e.kind is ChangeKind.ERASED]
         assert len(erased) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
+async def test_a_contact_push_that_read_her_version_before_the_erasure_keeps_nothing_of_her(
+    backend: str, tmp_path: Path
+) -> None:
+    async with two_gateways(backend, tmp_path) as (one, other):
+        # Given her contact with her consents, taken through one gateway
+        chose = {**CONTACT, "consents": {"email": True, "sms": False}}
+        pushed = await IngestService(one).push(SourceName.CRM, [chose])
+        [member] = pushed.members_changed
+        # When the other gateway takes her newer version, held once it read the version it
+        # replaces (whose consent facts it keeps), while the first erases her
+        hold = Hold("held")
+        newer = {**chose, "updated_at": "2026-11-15T00:00:00Z"}
+        push = asyncio.create_task(IngestService(other, steps=hold).push(SourceName.CRM, [newer]))
+        await asyncio.wait_for(hold.reached.wait(), BOUND)
+        request = await asyncio.wait_for(
+            (await erasure_of(one)).erase(member, "ticket DPO-RACE", "dpo"), BOUND
+        )
+        hold.go.set()
+        answer = await asyncio.wait_for(push, BOUND)
+        # Then her line is refused, and no consent fact (nor anything else) of hers stays
+        assert request.state == "done", request.steps
+        assert [line["status"] for line in answer.lines] == ["suppressed"]
+        stored = await _stored_text(backend, one, tmp_path)
+        assert [(t, s) for s in stored for t in TRACES if t in s] == []
