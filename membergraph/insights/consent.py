@@ -1,7 +1,8 @@
 """Consent per channel, as ordered facts, and where a member can be reached.
 
 Choices come from CRM contacts (their ``consents`` as of ``updated_at``) and from web
-analytics ``track`` events named ``Consent Updated`` (``properties: {channel, granted}``),
+analytics ``track`` events named ``Consent Updated`` (``properties: {channel, granted}``;
+``granted`` a boolean or its word, ``"false"``; the channel in any case and spacing),
 ``Unsubscribed`` (``properties: {channel}``, e-mail when absent) and ``Subscribed``.
 
 Every version of a line that says something about a channel is a :class:`ConsentFact`
@@ -99,12 +100,12 @@ def facts_of_event(event: WebEvent) -> Iterator[ConsentFact]:
     """The consent fact a web event states, if it states one."""
     if event.name not in _WEB_NAMES:
         return
-    raw = str(event.properties.get("channel", "email")).upper()
+    raw = str(event.properties.get("channel", "email")).strip().upper()
     if raw not in Channel.__members__:
         return
     if event.name == "Consent Updated":
-        granted = event.properties.get("granted")
-        if not isinstance(granted, bool):
+        granted = _granted(event.properties.get("granted"))
+        if granted is None:
             return
     else:
         granted = event.name == "Subscribed"
@@ -116,6 +117,19 @@ def facts_of_event(event: WebEvent) -> Iterator[ConsentFact]:
         event.anonymous_id,
         event.event_id,
     )
+
+
+_SAID = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _granted(value: object) -> bool | None:
+    """A ``granted`` property as analytics tools write it: a boolean, or its word
+    (``"false"``, ``"No"``: properties are often all strings); None when it says neither."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _SAID.get(value.strip().lower())
+    return None
 
 
 def facts_of_lines(

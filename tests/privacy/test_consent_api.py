@@ -4,6 +4,7 @@ change, with its history; reachableChannels follow at once."""
 from __future__ import annotations
 
 import orjson
+import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
@@ -118,4 +119,27 @@ def test_an_older_version_in_the_folder_still_counts_as_a_choice(settings: Setti
     # Then the repeat is no new choice: the unsubscribe stands
     assert (email["granted"], email["source"]) == (False, "WEB_ANALYTICS")
     assert [h["granted"] for h in email["history"]] == [True, False]  # type: ignore[union-attr]
+    assert reachable == ["SMS"]
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        pytest.param({"channel": "email", "granted": "false"}, id="granted-as-a-string"),
+        pytest.param({"channel": " Email ", "granted": False}, id="channel-spaced-and-cased"),
+        pytest.param({"channel": "EMAIL", "granted": "No"}, id="granted-as-no"),
+    ],
+)
+def test_an_opt_out_written_as_tools_write_it_is_an_opt_out(
+    client: TestClient, properties: dict[str, object]
+) -> None:
+    # Given her e-mail consent from the CRM and her visitor
+    for source, line in [("crm", CONTACT), ("web_analytics", LOGIN)]:
+        assert client.post(f"/ingest/{source}", json=[line]).status_code == 200
+    # When an analytics tool sends her opt-out with a string boolean or a spaced channel
+    withdrawn = {**UNSUBSCRIBED, "name": "Consent Updated", "properties": properties}
+    assert client.post("/ingest/web_analytics", json=[withdrawn]).status_code == 200
+    # Then it is her choice, and she is no longer reached by e-mail
+    email, reachable = _email(client)
+    assert (email["granted"], email["source"]) == (False, "WEB_ANALYTICS")
     assert reachable == ["SMS"]
