@@ -10,9 +10,10 @@ very function resolution weighs them by.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.values import ValueKey, person_of, status_of
@@ -21,9 +22,11 @@ __all__ = [
     "CONTACT_KINDS",
     "Placeholders",
     "carrier_floor",
+    "placeholder_flags",
     "placeholder_rule",
     "revealed_placeholders",
-    "settled_by_carriers",
+    "weigh_placeholders",
+    "weighed_refs",
 ]
 
 CONTACT_KINDS = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
@@ -39,22 +42,17 @@ async def revealed_placeholders(
     """The e-mails and phones among ``values`` that the data shows to be placeholders (hubs:
     on more people than the rules allow), read from the store in two queries at most: the
     carriers of every value, then the records of the few carried often enough to be one."""
-    wanted = {v for v in values if v[0] in CONTACT_KINDS and not rules.is_junk(*v)}
+    wanted = _wanted(rules, values)
     if not wanted:
         return set()
-    floor = carrier_floor(rules)
-    carried = {v: refs for v, refs in (await store.carriers(wanted)).items() if len(refs) > floor}
-    revealed = {v for v, refs in carried.items() if len(refs) > rules.hub_max_records}
-    weighed = {v: refs for v, refs in carried.items() if v not in revealed}
-    if not weighed:
-        return revealed
-    records = await store.load_records({r for refs in weighed.values() for r in refs})
-    people = {ref: person_of(record, record.signature) for ref, record in records.items()}
-    for value, refs in weighed.items():
-        carriers = [records[r] for r in refs if r in records]
-        if status_of(carriers, value, rules, frozenset(), people) == "hub":
-            revealed.add(value)
-    return revealed
+    carried = await store.carriers(wanted)
+    refs = weighed_refs(rules, carried)
+    records = await store.load_records(refs) if refs else {}
+    return weigh_placeholders(rules, wanted, carried, records)
+
+
+def _wanted(rules: Rules, values: Iterable[ValueKey]) -> set[ValueKey]:
+    return {v for v in values if v[0] in CONTACT_KINDS and not rules.is_junk(*v)}
 
 
 def carrier_floor(rules: Rules) -> int:
@@ -63,19 +61,51 @@ def carrier_floor(rules: Rules) -> int:
     return min(rules.hub_max_people, rules.till_max_people)
 
 
-def settled_by_carriers(rules: Rules, carried: Mapping[ValueKey, int]) -> dict[ValueKey, bool]:
-    """Whether each value is a placeholder, for the values their number of carriers (counted
-    up to more than :func:`carrier_floor`) settles as :func:`revealed_placeholders` and the
-    blocklist would: one on the blocklist is, one with no more carriers than the floor is
-    not. The others are left out (weighed by their records, another read)."""
+def weighed_refs(rules: Rules, carried: Mapping[ValueKey, Sequence[RecordKey]]) -> set[RecordKey]:
+    """The records to weigh: those carrying a value carried more often than the floor but
+    not so often that it is a placeholder whatever they are (``hub_max_records``)."""
     floor = carrier_floor(rules)
-    settled: dict[ValueKey, bool] = {}
-    for value, count in carried.items():
-        if rules.is_junk(*value):
-            settled[value] = True
-        elif count <= floor:
-            settled[value] = False
-    return settled
+    return {
+        r for refs in carried.values() if floor < len(refs) <= rules.hub_max_records for r in refs
+    }
+
+
+def weigh_placeholders(
+    rules: Rules,
+    wanted: Iterable[ValueKey],
+    carried: Mapping[ValueKey, Sequence[RecordKey]],
+    records: Mapping[RecordKey, RecordData],
+) -> set[ValueKey]:
+    """Which of ``wanted`` (e-mails and phones not on the blocklist) are placeholders, given
+    their carriers (all of them, or at least one more than ``hub_max_records``) and the
+    records of :func:`weighed_refs`: by the very function resolution weighs them by."""
+    floor = carrier_floor(rules)
+    wanted = set(wanted)
+    over = {v: refs for v, refs in carried.items() if v in wanted and len(refs) > floor}
+    revealed = {v for v, refs in over.items() if len(refs) > rules.hub_max_records}
+    weighed = {v: refs for v, refs in over.items() if v not in revealed}
+    if not weighed:
+        return revealed
+    people = {ref: person_of(records[ref], records[ref].signature) for ref in records}
+    for value, refs in weighed.items():
+        carriers = [records[r] for r in refs if r in records]
+        if status_of(carriers, value, rules, frozenset(), people) == "hub":
+            revealed.add(value)
+    return revealed
+
+
+def placeholder_flags(
+    rules: Rules,
+    values: Iterable[ValueKey],
+    carried: Mapping[ValueKey, Sequence[RecordKey]],
+    records: Mapping[RecordKey, RecordData],
+) -> dict[ValueKey, bool]:
+    """Whether each of a member's e-mails and phones is a placeholder (the blocklist, or
+    :func:`weigh_placeholders`), from reads made with its lookup: what the request's
+    placeholder loader answers, without its read."""
+    values = [v for v in values if v[0] in CONTACT_KINDS]
+    revealed = weigh_placeholders(rules, _wanted(rules, values), carried, records)
+    return {v: v in revealed or rules.is_junk(*v) for v in values}
 
 
 def placeholder_rule(rules: Rules, revealed: set[ValueKey]) -> Placeholders:

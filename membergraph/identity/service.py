@@ -17,7 +17,7 @@ from membergraph.identity.closure import Closure, closure_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.events import MemberChange
 from membergraph.identity.normalize import IdentifierKind, normalize
-from membergraph.identity.placeholders import carrier_floor, settled_by_carriers
+from membergraph.identity.placeholders import carrier_floor, placeholder_flags
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import (
@@ -33,6 +33,7 @@ from membergraph.identity.store.port import (
     MemberParts,
     ScopeState,
     TransientStoreError,
+    contact_values,
 )
 
 __all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange", "retrying"]
@@ -90,19 +91,22 @@ class IdentityService:
         self, kind: IdentifierKind, raw_value: str
     ) -> tuple[str, MemberParts, dict[ValueKey, bool]] | None:
         """:meth:`find_member` with the member's records and identifiers, and whether each
-        of its e-mails and phones is a placeholder where their carriers settle it
-        (:func:`settled_by_carriers`), read together.
+        of its e-mails and phones is a placeholder (``placeholders.placeholder_flags``),
+        read together.
 
         Raises:
             BadIdentifier: the value cannot be an identifier of that kind.
         """
         key = identifier_key(kind, normalize(kind, raw_value, self.region))
-        cap = carrier_floor(self.rules) + 1  # enough to tell a value the floor settles
-        found = await self.store.find_member_carried(kind, key, cap)
+        rules = self.rules
+        found = await self.store.find_member_carried(
+            kind, key, carrier_floor(rules), rules.hub_max_records
+        )
         if found is None:
             return None
-        member, parts, carried = found
-        return member, parts, settled_by_carriers(self.rules, carried)
+        values = contact_values(found.parts)
+        flags = placeholder_flags(rules, values, found.carried, found.records)
+        return found.member, found.parts, flags
 
     # -- writing ---------------------------------------------------------------------
 

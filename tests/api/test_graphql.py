@@ -12,8 +12,11 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.connectors.models import SourceName
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.placeholders import carrier_floor, revealed_placeholders
+from membergraph.identity.store.port import contact_values
 from membergraph.settings import Settings
-from tests.conftest import gql
+from tests.conftest import gql, read_jsonl
 
 JANE = {
     "contact_id": "C-JANE",
@@ -389,3 +392,35 @@ def test_identity_conflicts_list_what_stewards_must_look_at(client: TestClient) 
         "cannot_link",
         "ambiguous",
     }
+
+
+def test_a_lookup_weighs_the_members_contacts_as_the_placeholder_read_does(
+    client: TestClient, data_dir: Path
+) -> None:
+    # Given the demo's members (e-mails and phones typed on several records, placeholders
+    # typed at tills), when each is looked up by e-mail, then whether each of its e-mails
+    # and phones is a placeholder, read with the lookup, is what the placeholder read
+    # (revealed_placeholders and the blocklist) answers for the same values.
+    identity = client.app.state.gateway.identity  # type: ignore[attr-defined]
+    rules = identity.rules
+    emails = sorted(
+        {e.strip().lower() for line in read_jsonl(data_dir / "crm.jsonl") for e in line["emails"]}  # type: ignore[attr-defined]
+    )
+
+    async def compare() -> tuple[int, int]:
+        over_floor = placeholders = 0
+        for email in emails:
+            found = await identity.find_member_parts(IdentifierKind.EMAIL, email)
+            if found is None:
+                continue
+            _, parts, flags = found
+            values = contact_values(parts)
+            revealed = await revealed_placeholders(identity.store, rules, values)
+            assert flags == {v: v in revealed or rules.is_junk(*v) for v in values}, email
+            carried = await identity.store.carriers(values)
+            over_floor += sum(len(refs) > carrier_floor(rules) for refs in carried.values())
+            placeholders += sum(flags.values())
+        return over_floor, placeholders
+
+    over_floor, placeholders = client.portal.call(compare)  # type: ignore[union-attr]
+    assert over_floor and placeholders, "values weighed by their records, and placeholders"

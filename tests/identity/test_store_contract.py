@@ -55,15 +55,23 @@ async def test_member_parts_are_the_records_and_identifiers_read_alone(
     # A lookup by identifier reads the member and its parts together.
     assert await store.find_member_parts(IdentifierKind.EMAIL, "ann@x.org") == ("m_ann", parts[0])
     assert await store.find_member_parts(IdentifierKind.EMAIL, "nobody@x.org") is None
-    # With how many records carry its e-mails and phones (counted up to the cap), as
-    # ``carriers`` says, in the same read.
-    carried = await store.find_member_carried(IdentifierKind.EMAIL, "ann@x.org", cap=5)
-    assert carried is not None and carried[:2] == ("m_ann", parts[0])
+    # With the records carrying its e-mails and phones (as ``carriers`` says, at most one
+    # more than max_records) and the records of those carried more than ``floor`` times,
+    # in the same read.
     values = contact_values(parts[0])
-    assert values and set(carried[2]) == set(values)
     alone = await store.carriers(values)
-    assert carried[2] == {v: min(len(alone[v]), 5) for v in values}
-    assert await store.find_member_carried(IdentifierKind.EMAIL, "nobody@x.org", 5) is None
+    for floor, max_records in ((0, 5), (0, 0), (5, 9)):
+        found = await store.find_member_carried(
+            IdentifierKind.EMAIL, "ann@x.org", floor, max_records
+        )
+        assert found is not None and (found.member, found.parts) == ("m_ann", parts[0])
+        assert values and set(found.carried) == set(values)
+        assert {v: set(r) for v, r in found.carried.items()} == {
+            v: set(alone[v][: max_records + 1]) for v in values
+        }
+        weighed = {r for v in values if floor < len(alone[v]) <= max_records for r in alone[v]}
+        assert found.records == (await store.load_records(weighed) if weighed else {})
+    assert await store.find_member_carried(IdentifierKind.EMAIL, "nobody@x.org", 0, 5) is None
 
 
 async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime
-from typing import Self
+from typing import NamedTuple, Self
 
 from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import Link, ValueKey
@@ -39,6 +39,7 @@ __all__ = [
     "ConcurrentChange",
     "IdentityEvent",
     "IdentityStore",
+    "MemberCarried",
     "MemberColumn",
     "MemberParts",
     "ScopeState",
@@ -235,18 +236,25 @@ class IdentityStore(abc.ABC):
         return found[0], parts
 
     async def find_member_carried(
-        self, kind: IdentifierKind, key: str, cap: int
-    ) -> tuple[str, MemberParts, dict[ValueKey, int]] | None:
-        """:meth:`find_member_parts` with how many records carry each of the member's
-        e-mails and phones (counted up to ``cap``: enough to tell a value that cannot be a
-        placeholder), in one read where the adapter can. A profile weighs those values;
-        read with the lookup, they cost no read of their own."""
+        self, kind: IdentifierKind, key: str, floor: int, max_records: int
+    ) -> MemberCarried | None:
+        """:meth:`find_member_parts` with what tells whether the member's e-mails and phones
+        are placeholders (``placeholders.weigh_placeholders``): the records carrying each
+        (at most ``max_records`` + 1), and the records of the values carried more than
+        ``floor`` times and no more than ``max_records``; in one read where the adapter
+        can. A profile weighs those values: read with the lookup, they cost no read of
+        their own."""
         found = await self.find_member_parts(kind, key)
         if found is None:
             return None
         member, parts = found
-        carried = await self.carriers(contact_values(parts))
-        return member, parts, {v: min(len(refs), cap) for v, refs in carried.items()}
+        carried = {
+            v: refs[: max_records + 1]
+            for v, refs in (await self.carriers(contact_values(parts))).items()
+        }
+        weighed = {r for refs in carried.values() if floor < len(refs) <= max_records for r in refs}
+        records = await self.load_records(weighed) if weighed else {}
+        return MemberCarried(member, parts, carried, records)
 
     @abc.abstractmethod
     async def page_members(
@@ -322,3 +330,13 @@ def contact_values(parts: MemberParts) -> list[ValueKey]:
     """A member's e-mails and phones, by matching key (the values a placeholder can be)."""
     kinds = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
     return sorted({(i.kind, i.key) for _, i in parts.identifiers if i.kind in kinds})
+
+
+class MemberCarried(NamedTuple):
+    """A member found by an identifier, with what weighs its e-mails and phones
+    (:meth:`IdentityStore.find_member_carried`)."""
+
+    member: str
+    parts: MemberParts
+    carried: dict[ValueKey, list[RecordKey]]
+    records: dict[RecordKey, RecordData]

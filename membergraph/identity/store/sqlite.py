@@ -29,6 +29,7 @@ from membergraph.identity.store.port import (
     ClosureStep,
     IdentityEvent,
     IdentityStore,
+    MemberCarried,
     MemberColumn,
     MemberParts,
     ScopeState,
@@ -328,9 +329,11 @@ class SqliteStore(IdentityStore):
         return await self._read(sqlite_read.find_member_parts, kind.value, key)
 
     async def find_member_carried(
-        self, kind: IdentifierKind, key: str, cap: int
-    ) -> tuple[str, MemberParts, dict[ValueKey, int]] | None:
-        return await self._read(sqlite_read.find_member_carried, kind.value, key, cap)
+        self, kind: IdentifierKind, key: str, floor: int, max_records: int
+    ) -> MemberCarried | None:
+        return await self._read(
+            sqlite_read.find_member_carried, kind.value, key, floor, max_records
+        )
 
     async def page_members(
         self, after: str | None, limit: int, source: str | None = None

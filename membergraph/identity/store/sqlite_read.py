@@ -23,6 +23,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_of
 from membergraph.identity.store.port import (
     ClosureStep,
+    MemberCarried,
     MemberParts,
     ScopeState,
     StoredLink,
@@ -313,16 +314,17 @@ def find_member_parts(db: Conn, kind: str, key: str) -> tuple[str, MemberParts] 
 
 
 def find_member_carried(
-    db: Conn, kind: str, key: str, cap: int
-) -> tuple[str, MemberParts, dict[ValueKey, int]] | None:
-    """:meth:`IdentityStore.find_member_carried` in one trip: the member, its parts, and
-    how many records (up to ``cap``) carry each of its e-mails and phones."""
+    db: Conn, kind: str, key: str, floor: int, max_records: int
+) -> MemberCarried | None:
+    """:meth:`IdentityStore.find_member_carried` in one trip."""
     found = find_member_parts(db, kind, key)
     if found is None:
         return None
     member, parts = found
-    carried = carriers(db, contact_values(parts), cap)
-    return member, parts, {v: len(refs) for v, refs in carried.items()}
+    carried = carriers(db, contact_values(parts), max_records + 1)
+    weighed = {r for refs in carried.values() if floor < len(refs) <= max_records for r in refs}
+    records = load_records(db, weighed) if weighed else {}
+    return MemberCarried(member, parts, carried, records)
 
 
 def member_parts(db: Conn, member_ids: Sequence[str]) -> list[MemberParts]:
