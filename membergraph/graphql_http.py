@@ -107,8 +107,11 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         if not isinstance(data, dict):
             return None
         variables, name = data.get("variables"), data.get("operationName")
+        extensions = data.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            return None  # the usual way refuses it: 400, BAD_REQUEST
         try:
-            query = self.persisted.query_for(data.get("query"), data.get("extensions"))
+            query = self.persisted.query_for(data.get("query"), extensions)
         except PersistedQueryError:
             return None
         if not (

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError
@@ -78,6 +79,10 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             and isinstance(payload, dict)
             and message.get("id") not in self.operations  # else the protocol's 4409
         ):
+            wrong = _wrong_shape(payload)
+            if wrong is not None:  # the protocol's answer to an invalid message
+                await self.websocket.close(code=4400, reason=f"Invalid subscribe payload: {wrong}")
+                return
             try:
                 query = self.view.persisted.query_for(
                     payload.get("query"), payload.get("extensions")
@@ -143,3 +148,16 @@ class OriginRefusalNamesTheSetting(logging.Filter):
                 "connect, list it in MEMBERGRAPH_CORS_ORIGINS"
             )
         return True
+
+
+_SHAPES = (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict))
+
+
+def _wrong_shape(payload: Mapping[str, Any]) -> str | None:
+    """What is wrong with a subscribe payload's fields, as ``POST /graphql`` checks its body
+    (None: each is absent, null or of its type)."""
+    for key, kind in _SHAPES:
+        value = payload.get(key)
+        if value is not None and not isinstance(value, kind):
+            return f"{key} must be {'a string' if kind is str else 'an object'}"
+    return None

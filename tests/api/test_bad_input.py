@@ -38,6 +38,33 @@ CASES = [
     ("body-not-an-object", "POST", "/graphql", JSON, b"[1,2]", 400, "BAD_REQUEST"),
     ("body-null", "POST", "/graphql", JSON, b"null", 400, "BAD_REQUEST"),
     ("body-string", "POST", "/graphql", JSON, b'"{ __typename }"', 400, "BAD_REQUEST"),
+    (
+        "extensions-a-string",
+        "POST",
+        "/graphql",
+        JSON,
+        b'{"query": "{ __typename }", "extensions": "x"}',
+        400,
+        "BAD_REQUEST",
+    ),
+    (
+        "extensions-a-list",
+        "POST",
+        "/graphql",
+        JSON,
+        b'{"query": "{ __typename }", "extensions": [1]}',
+        400,
+        "BAD_REQUEST",
+    ),
+    (
+        "variables-a-string",
+        "POST",
+        "/graphql",
+        JSON,
+        b'{"query": "{ __typename }", "variables": "x"}',
+        400,
+        "BAD_REQUEST",
+    ),
     ("body-number", "POST", "/graphql", JSON, b"42", 400, "BAD_REQUEST"),
     ("no-query", "POST", "/graphql", JSON, b"{}", 400, "BAD_REQUEST"),
     ("variables-200000-deep", "POST", "/graphql", JSON, _nested(200_000), 400, "BAD_REQUEST"),
@@ -493,6 +520,31 @@ def test_a_websocket_message_nested_too_deep_closes_the_socket_cleanly(
         )
         ws.receive_json()
     assert closed.value.code == 4400  # graphql-transport-ws: not a JSON message
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param({"query": "{ __typename }", "extensions": "x"}, id="extensions-a-string"),
+        pytest.param({"query": "{ __typename }", "extensions": [1]}, id="extensions-a-list"),
+        pytest.param({"query": "{ __typename }", "variables": "x"}, id="variables-a-string"),
+        pytest.param({"query": 5}, id="query-a-number"),
+        pytest.param({"query": "{ __typename }", "operationName": 5}, id="name-a-number"),
+    ],
+)
+def test_a_subscribe_message_of_the_wrong_shape_closes_the_socket_cleanly(
+    client: TestClient, caplog: pytest.LogCaptureFixture, payload: dict[str, object]
+) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        ws.receive_json()
+    assert closed.value.code == 4400  # graphql-transport-ws: an invalid message
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
