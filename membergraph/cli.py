@@ -179,7 +179,7 @@ def serve(
 
     def announce(members: int, where: str, seconds: float) -> None:
         err.print(
-            f"membergraph: {members} members from {where} (resolved in {seconds:.1f} s)\n"
+            f"membergraph: {members} members from {where} (ready in {seconds:.1f} s)\n"
             + (f"GraphiQL: [bold]{url}[/bold]" if graphiql else f"GraphQL endpoint: {url}")
         )
         has_screen = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY")
@@ -368,6 +368,7 @@ async def _resolve(
         store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
         async with store as identity_store, _held_lines(settings) as held:
             privacy = await suppressing(identity_store, settings)
+            held_members = await identity_store.count_members()
             result = await resolve_folder(
                 data,
                 out,
@@ -381,6 +382,12 @@ async def _resolve(
             )
             # Members changed: their metrics are measured again whole at the next start.
             await identity_store.metrics().set_position(None)
+    if held_members:  # another folder's members and these may now share members
+        err.print(
+            f"[yellow]note:[/yellow] the store ({settings.store}) already held {held_members}"
+            f" members: {data}'s lines were folded into them; for a store of its own, pass"
+            " --store"
+        )
     if result.unattributed:
         top = ", ".join(f"{reason} ({n})" for reason, n in list(result.unattributed.items())[:3])
         err.print(

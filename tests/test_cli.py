@@ -85,11 +85,15 @@ def test_resolve_writes_one_line_per_input_line(demo_source: Path, tmp_path: Pat
     assert [r["id"] for r in rows if r["source"] == "crm"] == crm_ids, "file order kept"
     assert all(str(r["member_id"]).startswith("m_") for r in rows)
     # Lines of one record share its member: every line of a CRM contact's loyalty card too.
+    assert "already held" not in result.output  # a new store
     again = tmp_path / "again.jsonl"
-    runner.invoke(
+    rerun = runner.invoke(
         app, ["resolve", "--data", str(demo_source), "--out", str(again), "--store", store]
     )
     assert read_jsonl(again) == answers, "re-running resolve changes nothing"
+    # and says that it folded the folder into the members the store held (another folder's
+    # lines would share members with these)
+    assert "already held" in rerun.output and "--store" in rerun.output
 
 
 def test_resolve_reports_malformed_lines_in_place(tmp_path: Path) -> None:

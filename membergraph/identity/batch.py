@@ -94,8 +94,8 @@ async def resolve_folder(
     held: HeldLines | None = None,
 ) -> BatchResult:
     """Resolve a folder into ``store`` (open) and write one JSON line per input line to
-    ``out``: ``{"source", "id", "member_id"}``, or ``"error"`` with ``id`` null (the line's
-    id when it was read whole).
+    ``out``: ``{"source", "id", "member_id"}``, or ``"error"`` with the line's ``id`` when
+    it names one (null when it is not JSON).
 
     ``refuse`` (the store's suppressions; None when nothing is suppressed): lines carrying
     a suppressed identifier are left out, answered ``"suppressed": true``. ``held``: the

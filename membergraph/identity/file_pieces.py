@@ -140,9 +140,12 @@ def read_piece(
                 except ValidationError:  # parse_line's slower way says what is wrong
                     refused = parse_line(spec, raw, "", owner)
                     assert isinstance(refused, LineError)
+                    if (readable := _readable_id(raw, spec.id_field)) is not None:
+                        piece.error_ids[len(errors)] = readable  # the answer names the line
                     errors.append((len(ids), number, refused.message, None))
                     continue
             if problem is not None and (said := problem(line)) is not None:
+                piece.error_ids[len(errors)] = str(line_id(line))
                 errors.append((len(ids), number, said, None))
                 continue
             identity = fields.read(line) if fields is not None else None
@@ -188,6 +191,17 @@ def read_piece(
                 piece.digests.append(content_digest(raw) if immutable else version_digest(line))
         piece.parts = [_row(record) for record in parts]
     return piece
+
+
+def _readable_id(raw: bytes, id_field: str) -> str | None:
+    """The id of a line refused for its other fields, when it is JSON with a string id: the
+    answer to a bad line then names it, not only its place in the file."""
+    try:
+        found = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    value = found.get(id_field) if isinstance(found, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def cut(path: Path, size: int) -> list[tuple[int, int]]:

@@ -82,9 +82,8 @@ class FolderScan:
         "member_id"}``; ``"unattributed"`` (why) with a null ``member_id`` for a line that
         identifies no one (a placeholder its only identifier, or the line's record in
         ``nobodys``: keyed by a value the data shows to be one); ``"suppressed": true`` with
-        a null ``member_id`` for a line carrying a suppressed identifier; ``"error"`` with a
-        null ``id`` for a malformed line (its id when the line was read: an event id taken
-        before with other content)."""
+        a null ``member_id`` for a line carrying a suppressed identifier; ``"error"`` for a
+        malformed line, with the id it names (null when it is not JSON)."""
         for source, name, first, piece in self._pieces:
             head = b'{"source":' + orjson.dumps(source.value) + b',"id":'
             # Each record's member, encoded once for all its lines; then whole runs of good
