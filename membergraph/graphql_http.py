@@ -125,10 +125,15 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             return None
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, sub_response)
+        # One time budget for the request, whichever way it runs: a fallback gets what is left.
+        request.state.deadline = asyncio.get_running_loop().time() + self.timeout
         try:
             async with asyncio.timeout(self.timeout):
                 answer = await plan.run(variables, context)
         except NotFollowed:
+            # The usual way reads through the same loaders: what the plan read (a source's
+            # failure too) is not asked of the sources again.
+            request.state.plan_loaders = context.loaders
             return None
         except TimeoutError:
             result = OperationResult(data=None, errors=[over_time_budget(self.timeout)])
@@ -137,7 +142,11 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             return None
         else:
             result = OperationResult(data=answer, errors=None, extensions=plan.extensions)
-        await record_reads(context)  # the audit of personal data answered, as the guard does
+            try:  # the audit of personal data answered, as the guard writes it
+                await record_reads(context)
+            except Exception:  # answered the usual way: no data without its audit
+                request.state.plan_loaders = context.loaders
+                return None
         response_data = await self.process_result(request, result)
         if result.errors:
             self._handle_errors(result.errors, response_data)
@@ -207,8 +216,13 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         # The request's time budget: a slow answer becomes a coded error, not a hung client.
+        request = args[0] if args else kwargs.get("request")
+        deadline = getattr(getattr(request, "state", None), "deadline", None)
+        budget = self.timeout
+        if deadline is not None:  # a planned request that fell back: what is left of it
+            budget = max(deadline - asyncio.get_running_loop().time(), 0.0)
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(budget):
                 return await super().execute_operation(*args, **kwargs)
         except TimeoutError:
             return ExecutionResult(data=None, errors=[over_time_budget(self.timeout)])
@@ -218,7 +232,13 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         if isinstance(request, Request):
             response.graphql_response = wants_graphql_response(request.headers.get("accept", ""))
         reads = HttpResponseCache.reads_of(request)
-        return RequestContext.for_request(gateway, request, response, reads)
+        context = RequestContext.for_request(gateway, request, response, reads)
+        held = (
+            getattr(request.state, "plan_loaders", None) if isinstance(request, Request) else None
+        )
+        if held is not None:  # a planned request run the usual way: the plan's reads
+            context.loaders = held
+        return context
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         if isinstance(response_data, dict):

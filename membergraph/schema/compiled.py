@@ -28,7 +28,6 @@ guard reports in ``extensions.cost``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -63,7 +62,7 @@ from graphql import (
     specified_rules,
 )
 from graphql.execution.values import VariableValues, get_variable_values
-from graphql.pyutils import Path, is_awaitable
+from graphql.pyutils import Path, gather_with_cancel, is_awaitable
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
@@ -72,13 +71,18 @@ from membergraph.schema.guard import validated
 from membergraph.schema.operation import parse_document, refuse_unnamed_choice
 from membergraph.schema.spread import oversized
 
-__all__ = ["KnownOperations", "NotFollowed", "Plan"]
+__all__ = ["WRITES", "KnownOperations", "NotFollowed", "Plan"]
 
 _ROOT_VALUE = None  # what the HTTP view passes as the root value
 # Values that are never awaitable, told apart without graphql-core's is_awaitable.
 _PLAIN = frozenset({str, int, float, bool, type(None), list, dict})
 # Variables of these types leave the cost as it is (it depends on integers and lists only).
 _PLAIN_VARIABLES = frozenset({"String", "ID", "Boolean"})
+
+
+WRITES = "membergraph.writes"
+"""A field's metadata key (``strawberry.field(metadata={WRITES: True})``): its resolver
+writes (an audit entry, ...), so no plan runs it; the executor runs it once."""
 
 
 class NotFollowed(Exception):
@@ -211,9 +215,9 @@ def _resolve_all(
             _HELPERS,
         )
         args = field.args
-        if args is None:
-            args = get_argument_values(field.definition, field.nodes[0], run.variables)
         try:
+            if args is None:  # a null over a defaulted variable: the executor says why
+                args = get_argument_values(field.definition, field.nodes[0], run.variables)
             value = field.resolve(source, info, **args)
         except Exception as exc:
             raise NotFollowed from exc
@@ -231,13 +235,12 @@ def _resolve_all(
 async def _gathered(
     results: dict[str, Any], pending: list[tuple[_Field, Any, Path | None, bool]], run: _Run
 ) -> dict[str, Any]:
-    finished = await asyncio.gather(
-        *(_finish(results, f, value, path, run, done) for f, value, path, done in pending),
-        return_exceptions=True,
-    )
-    for outcome in finished:
-        if isinstance(outcome, BaseException):
-            raise NotFollowed from outcome
+    try:
+        await gather_with_cancel(
+            *(_finish(results, f, value, path, run, done) for f, value, path, done in pending)
+        )
+    except Exception as exc:  # the others were cancelled, as the executor cancels them
+        raise NotFollowed from exc
     return results
 
 
@@ -352,11 +355,10 @@ async def _all_of(items: list[Any]) -> list[Any]:
     async def one(item: Any) -> Any:
         return await item if is_awaitable(item) else item
 
-    done = await asyncio.gather(*(one(i) for i in items), return_exceptions=True)
-    for outcome in done:
-        if isinstance(outcome, BaseException):
-            raise NotFollowed from outcome
-    return done
+    try:
+        return await gather_with_cancel(*(one(i) for i in items))
+    except Exception as exc:
+        raise NotFollowed from exc
 
 
 class _Unplanned(Exception):
@@ -408,6 +410,10 @@ def _field(parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQL
         leaf=is_leaf_type(get_named_type(definition.type)),
     )
     field = (definition.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if isinstance(field, StrawberryField) and field.metadata.get(WRITES):
+        # A read that writes (an export is audited): a plan that falls back would run it
+        # twice, or run it where the executor would have cancelled it.
+        raise _Unplanned
     if (
         isinstance(field, StrawberryField)
         and field.base_resolver is None

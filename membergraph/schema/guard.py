@@ -14,6 +14,7 @@ steps themselves for a request whose document is already parsed, validated and c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,7 +37,12 @@ from membergraph.schema.spread import oversized
 
 __all__ = ["Limits", "OperationGuard", "validated"]
 
+logger = logging.getLogger(__name__)
 MASKED = "Unexpected error."
+AUDIT_UNAVAILABLE = (
+    "the audit of personal data read could not be written, so nothing was answered; "
+    "try again shortly"
+)
 
 # Validation's errors, kept per document and rules (parsing is kept per text).
 _validate = lru_cache(maxsize=128)(validate_document)
@@ -78,7 +84,13 @@ class OperationGuard(SchemaExtension):
             if not isinstance(result, (GraphQLExecutionResult, StrawberryExecutionResult)):
                 result = getattr(result, "initial_result", None)  # incremental delivery's
             _mask_errors(result)
-        await record_reads(context.context)
+        try:
+            await record_reads(context.context)
+        except Exception as exc:
+            # No personal data answered without its audit entry; the store's words stay in
+            # the log.
+            logger.exception("the audit of personal data read could not be written")
+            raise GraphQLError(AUDIT_UNAVAILABLE, extensions={"code": "STORE_UNAVAILABLE"}) from exc
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context

@@ -19,6 +19,7 @@ from membergraph.privacy.port import AccessEntry, PrivacyRequest
 from membergraph.resolvers import privacy as P
 from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.members import MemberView
+from membergraph.schema.compiled import WRITES
 from membergraph.schema.enums import Source
 from membergraph.schema.permissions import AcrossMembers, requires
 from membergraph.schema.types import Ctx, IdentifierKind
@@ -195,6 +196,7 @@ class PrivacyQuery:
         "identifiers, identity history with evidence, consents with their history, scores, "
         "segments, privacy requests and who read their data. Null for an unknown member.",
         permission_classes=_ADMIN,
+        metadata={WRITES: True},  # the export is audited
     )
     async def export_member(self, info: Ctx, id: MemberId) -> JSON | None:
         return cast(JSON | None, await P.export(info.context, str(id)))
