@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     mongodb_transaction_ms: Annotated[int, Field(ge=1_000)] = Field(
         default=60_000,
         description="MongoDB: how long one change's transaction may take, its retries after a"
-        " write conflict or a failover included.",
+        " write conflict or a failover included; also the lease of the lock a change too"
+        " large for a transaction holds (not renewed for this long: its writer is dead).",
     )
     http_sources: dict[SourceName, HttpSourceConfig] = Field(
         default_factory=dict,

@@ -129,16 +129,28 @@ class IdentityService:
         writes its answer file then); the call returns when both are done, and fails if
         either fails.
         """
-        with gc_paused(freeze=False):  # a whole store read is millions of objects too
-            stored = await self.store.load_records(None)
-            if stored:
-                changed, scope = _folded(stored, records), stored
-            else:  # a first load: every record is new (one C call each, not 293,000 steps)
-                changed, scope = set(records), dict(records)
-            async with self.lock:
-                return await self.apply_scope(
-                    scope, changed, frozenset(), actor, whole=True, while_storing=while_storing
-                )
+
+        async def attempt() -> ApplyResult:
+            with gc_paused(freeze=False):  # a whole store read is millions of objects too
+                # Read first: a whole-store resolution another process writes after this
+                # read makes ours conflict (ConcurrentChange), and it is computed again.
+                seen = await self.store.whole_store_versions()
+                stored = await self.store.load_records(None)
+                if stored:
+                    changed, scope = _folded(stored, records), stored
+                else:  # a first load: every record is new (one C call each, not 293,000)
+                    changed, scope = set(records), dict(records)
+                async with self.lock:
+                    state = await self.store.scope_state(None)
+                    state.versions.update(seen)
+                    return await self.apply_scope(
+                        scope, changed, frozenset(), actor, whole=True,
+                        while_storing=while_storing, state=state,
+                    )  # fmt: skip
+
+        # A start retries a conflict or a failover as an ingest does; not with
+        # ``while_storing``, which has answered the attempt's result already.
+        return await (attempt() if while_storing is not None else self.retrying(attempt))
 
     async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
         """Apply new or changed records, re-evaluating only their closure."""

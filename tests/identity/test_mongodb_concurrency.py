@@ -12,7 +12,7 @@ from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store import Change, ConcurrentChange
 from membergraph.identity.store.mongodb import MongoStore
-from tests.identity.builders import call, crm, purchase
+from tests.identity.builders import call, crm, purchase, visitor, world
 from tests.support.mongo import EmulatedClient
 
 pytestmark = pytest.mark.mongodb
@@ -87,3 +87,32 @@ async def test_two_changes_that_read_one_member_conflict_though_neither_moves_re
         assert sorted(type(o).__name__ for o in outcomes) == ["ConcurrentChange", "NoneType"]
         assert all(isinstance(o, ConcurrentChange) or o is None for o in outcomes)
         assert len(await first.all_assignments()) == 3  # the loser wrote nothing
+
+
+async def test_two_gateways_resolving_the_whole_store_at_once_end_as_one_would() -> None:
+    # Given two gateways starting at once over one new database: both resolve the whole
+    # store (a start does) from the same lines
+    lines = world(
+        crm("C1", emails=["ann@mail.com"], card="LD11110000"),
+        purchase(card="LD11110000", tid="T1"),
+        visitor("A1", emails=("bob@mail.com",)),
+        purchase(email="bob@mail.com", channel="online", tid="T3"),
+        crm("C2", first="Bob", last="Ray", emails=["bob@mail.com"]),
+    )
+    alone = EmulatedClient()
+    async with MongoStore(URL, client=alone) as store:
+        await IdentityService(store).resolve_all(dict(lines))
+    client = EmulatedClient()
+    async with MongoStore(URL, client=client) as first, MongoStore(URL, client=client) as second:
+        # When both write their resolution (each computed before the other wrote)
+        await asyncio.gather(
+            IdentityService(first).resolve_all(dict(lines)),
+            IdentityService(second).resolve_all(dict(lines)),
+        )
+    # Then the store is the one a single start leaves: every member owns a record, and the
+    # feed announces each member once (the second computed again and found nothing to do)
+    db, single = client._client["membergraph"], alone._client["membergraph"]
+    members = {d["_id"] for d in db.members.find({})}
+    assert members == {d["member_id"] for d in db.records.find({})}
+    assert len(members) == single.members.count_documents({}) == 2
+    assert db.feed.count_documents({}) == single.feed.count_documents({})

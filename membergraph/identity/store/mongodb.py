@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pymongo
@@ -33,7 +33,7 @@ from membergraph.identity.store.mongodb_client import (
     database_of,
     redact,
 )
-from membergraph.identity.store.mongodb_docs import INDEXES
+from membergraph.identity.store.mongodb_docs import GUARD, INDEXES, WHOLE_STORE
 from membergraph.identity.store.mongodb_metrics import MongoMetrics
 from membergraph.identity.store.mongodb_read import (
     MongoReads,
@@ -111,7 +111,7 @@ class MongoStore(MongoReads, IdentityStore):
                 for name, indexes in INDEXES.items():
                     await self.db[name].create_indexes(indexes)
             async with self._mapped("finish a large change left part-way"):
-                if await mongodb_large.finish(self.db, self._in_transaction):
+                if await mongodb_large.finish(self.db, self._in_transaction, lease=self._lease):
                     logger.warning("finished a large change an earlier run left part-way")
         except BaseException:
             await self.aclose()
@@ -156,7 +156,17 @@ class MongoStore(MongoReads, IdentityStore):
             else:
                 logger.info("writing a change of %d documents through the journal", size)
                 writes = await self._plan(dataclasses.replace(change, feed=[]), at, None)
-                await mongodb_large.write(self.db, writes, change.feed, self._in_transaction)
+                chunks = mongodb_large.journal_chunks(writes, change.feed)
+                guards = {k: v for k, v in change.expected_versions.items() if k.startswith(GUARD)}
+                async with mongodb_large.locked(self.db, self._lease) as lock:
+                    await mongodb_large.claim(self.db, guards)
+                    await mongodb_large.write(self.db, chunks, self._in_transaction, lock)
+
+    @property
+    def _lease(self) -> timedelta:
+        # A journal's writer renews its lock at every chunk, each bounded by the operation
+        # timeout: a lock older than a transaction's time is a dead writer's.
+        return timedelta(milliseconds=self.timeouts.transaction_ms)
 
     async def _in_transaction(self, write: Callable[[Any], Awaitable[T]]) -> T:
         # Bounded: with_transaction retries transient errors until this deadline, then
@@ -195,6 +205,10 @@ class MongoStore(MongoReads, IdentityStore):
             for chunk in chunks(ops):
                 operations = [op.pymongo() for op in chunk]
                 await self.db[collection].bulk_write(operations, ordered=True, session=session)
+
+    async def whole_store_versions(self) -> dict[str, int]:
+        async with self._mapped("read"):
+            return await guard_versions(self.db, [WHOLE_STORE])
 
     def metrics(self) -> MongoMetrics:
         return MongoMetrics(self)

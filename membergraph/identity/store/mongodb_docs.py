@@ -21,6 +21,7 @@ from membergraph.identity.records import Identifier, RecordData, RecordKey
 
 __all__ = [
     "GUARD",
+    "WHOLE_STORE",
     "INDEXES",
     "Doc",
     "feed_doc",
@@ -78,6 +79,9 @@ def match_key(kind: str, key: str) -> str:
 GUARD = "value:"
 """Prefix of a value guard's key among a change's versions (a member ID never has it)."""
 GUARD_BUCKETS = 1 << 20
+WHOLE_STORE = f"{GUARD}whole-store"
+"""The guard every whole-store resolution reads first and writes: two of them at once (two
+gateways starting over one database) conflict, and the second computes again."""
 
 
 def guard_key(kind: str, key: str) -> str:

@@ -22,26 +22,45 @@ with a head, it applies the chunks after ``done`` (the chunk that failed part-wa
 its writes are idempotent), then steps 3 and 4; with none, it deletes stray chunks. So after
 a restart a large change is either all there or was never there.
 
+There is one journal per database, so one large change at a time: a writer first takes
+the journal's lock (``{_id: "lock"}``, inserted: the database lets one insert win), renewed
+at every chunk; another process's large change meanwhile fails with a transient error (the
+service tries again, then a start fails saying so), never writing into the first one's
+journal. A lock not renewed for the lease (the transaction time, 60 s by default) is a dead
+writer's and is taken over, and a start finishes a journal with a head whoever holds it, but
+never undoes the chunks of a journal whose lock is alive: its writer is still writing them.
+Before its journal, the change claims (compare and set) the value guards it was computed
+from, the whole store's among them (``WHOLE_STORE``), so two whole-store resolutions at once
+conflict here as they do in a transaction.
+
 What the journal does not give: isolation. Readers see the change as it is written, and a
-change written by another process meanwhile is not ordered against it. Two starts finishing
-one journal at once replay the same writes in the same order; step 3 lets one of them close.
+small change another process commits meanwhile is not ordered against it. Two starts
+finishing one journal at once replay the same writes in the same order; step 3 lets one of
+them close.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import bson
 from pymongo import InsertOne
+from pymongo.errors import DuplicateKeyError
 
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.store.mongodb_docs import Doc, feed_doc
 from membergraph.identity.store.mongodb_write import Op, Writes, next_ids
+from membergraph.identity.store.port import ConcurrentChange, TransientStoreError
 
-__all__ = ["HEAD", "finish", "journal_chunks", "write"]
+__all__ = ["HEAD", "LOCK", "claim", "finish", "journal_chunks", "locked", "write"]
 
 HEAD = "head"
+LOCK = "lock"
+_CHUNKS = {"_id": {"$nin": [HEAD, LOCK]}}
 _CHUNK_OPS = 1000
 _CHUNK_BYTES = 4 << 20  # well under the 16 MiB a document may hold
 T = TypeVar("T")
@@ -84,36 +103,118 @@ def _parts(blobs: list[bytes]) -> Iterator[list[bytes]]:
         yield part
 
 
-async def write(
-    db: Any, writes: Writes, feed: Sequence[FeedEntry], transact: Transact[Any]
-) -> None:
-    """Write a large change through the journal (steps 1 to 4 of the module's docstring)."""
-    await db.journal.delete_many({})  # chunks of a change that never got its head
-    chunks = journal_chunks(writes, feed)
+class Lock:
+    """The journal's lock as one writer holds it; :meth:`renew` at every step."""
+
+    def __init__(self, db: Any, lease: timedelta) -> None:
+        self.db, self.lease, self.owner = db, lease, uuid.uuid4().hex
+
+    async def take(self) -> None:
+        now = datetime.now(UTC)
+        try:
+            await self.db.journal.insert_one({"_id": LOCK, "owner": self.owner, "at": now})
+            return
+        except DuplicateKeyError:
+            pass
+        dead = {"_id": LOCK, "at": {"$lt": now - self.lease}}
+        taken = await self.db.journal.find_one_and_update(
+            dead, {"$set": {"owner": self.owner, "at": now}}
+        )
+        if taken is None:
+            raise TransientStoreError(
+                "another process is writing a change too large for one transaction (the "
+                "journal's lock is held): this one is written once it is done"
+            )
+
+    async def renew(self) -> None:
+        renewed = await self.db.journal.update_one(
+            {"_id": LOCK, "owner": self.owner}, {"$set": {"at": datetime.now(UTC)}}
+        )
+        if not renewed.matched_count:  # held past its lease, and taken over
+            raise TransientStoreError(
+                "the journal's lock was lost (not renewed within its lease): the change is "
+                "finished by the start that took it over, or by the next start"
+            )
+
+    async def release(self) -> None:
+        await self.db.journal.delete_one({"_id": LOCK, "owner": self.owner})
+
+
+@contextlib.asynccontextmanager
+async def locked(db: Any, lease: timedelta) -> AsyncIterator[Lock]:
+    """The journal's lock, held for the block (see the module's docstring).
+
+    Raises:
+        TransientStoreError: another process holds it and is alive.
+    """
+    lock = Lock(db, lease)
+    await lock.take()
+    try:
+        yield lock
+    finally:
+        with contextlib.suppress(Exception):  # a lock left behind is taken over once dead
+            await lock.release()
+
+
+async def claim(db: Any, guards: Mapping[str, int]) -> None:
+    """Move each value guard on from the version the change was computed from (compare and
+    set, one document at a time: no transaction here).
+
+    Raises:
+        ConcurrentChange: a guard moved since (another process wrote what it guards).
+    """
+    for key, version in sorted(guards.items()):
+        try:
+            await db["values"].update_one(
+                {"_id": key, "version": version}, {"$set": {"version": version + 1}}, upsert=True
+            )
+        except DuplicateKeyError:  # the document exists with another version
+            raise ConcurrentChange(f"changed meanwhile: {key}") from None
+
+
+async def write(db: Any, chunks: Sequence[Doc], transact: Transact[Any], lock: Lock) -> None:
+    """Write a large change's journal (:func:`journal_chunks`) and apply it (steps 1 to 4 of
+    the module's docstring), holding ``lock``."""
+    await finish(db, transact, lock)  # a dead writer's journal, if its lock was taken over
     for chunk in chunks:
         await db.journal.insert_one(chunk)
+        await lock.renew()
     await db.journal.insert_one({"_id": HEAD, "chunks": len(chunks), "done": -1})
-    await finish(db, transact)
+    await finish(db, transact, lock)
 
 
-async def finish(db: Any, transact: Transact[Any]) -> bool:
-    """Finish a journaled change left part-way, or undo one whose journal is incomplete;
-    whether a change was finished."""
+async def finish(
+    db: Any, transact: Transact[Any], lock: Lock | None = None, lease: timedelta | None = None
+) -> bool:
+    """Finish a journaled change left part-way, or undo one whose journal is incomplete and
+    whose writer is gone: the caller holds ``lock``, or no lock was renewed within ``lease``
+    (a start's call). Whether a change was finished."""
     head = await db.journal.find_one({"_id": HEAD})
     if head is None:
-        await db.journal.delete_many({})
+        if lock is not None or not await _held(db, lease or timedelta(0)):
+            await db.journal.delete_many(_CHUNKS)
         return False
     for index in range(int(head["done"]) + 1, int(head["chunks"])):
         chunk = await db.journal.find_one({"_id": index})
+        if chunk is None:  # another start finished and closed it meanwhile
+            return True
         if chunk["c"] != "feed":
             operations = [_decoded(blob).pymongo() for blob in chunk["ops"]]
             await db[chunk["c"]].bulk_write(operations, ordered=True)
         await db.journal.update_one({"_id": HEAD}, {"$max": {"done": index}})
+        if lock is not None:
+            await lock.renew()
     found = await db.journal.find({"c": "feed"}).sort("_id", 1).to_list()
     entries = [bson.decode(blob) for chunk in found for blob in chunk["ops"]]
     await transact(lambda session: _close(db, entries, session))
-    await db.journal.delete_many({})
+    await db.journal.delete_many(_CHUNKS)
     return True
+
+
+async def _held(db: Any, lease: timedelta) -> bool:
+    """Whether a live writer holds the journal's lock (renewed within ``lease``)."""
+    alive = {"_id": LOCK, "at": {"$gte": datetime.now(UTC) - lease}}
+    return await db.journal.find_one(alive) is not None
 
 
 async def _close(db: Any, entries: list[Doc], session: Any) -> None:

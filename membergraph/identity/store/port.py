@@ -274,6 +274,14 @@ class IdentityStore(abc.ABC):
     async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
         """Conflicts recorded for stewards, newest first."""
 
+    async def whole_store_versions(self) -> dict[str, int]:
+        """What a whole-store resolution reads before it reads the store, and must find
+        unchanged when it writes (in ``Change.expected_versions``): another process's
+        whole-store resolution written meanwhile moves it, so the second one conflicts and
+        computes again instead of writing over the first. None by default (a store whose
+        writers exclude each other)."""
+        return {}
+
     @abc.abstractmethod
     async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
         """The version of each live member (bumped by every change that touches it)."""
