@@ -23,12 +23,12 @@ from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fing
 from membergraph.identity.feed import FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records, count_nobodys
 from membergraph.identity.rules import load_rules
-from membergraph.identity.service import ApplyResult, IdentityService
+from membergraph.identity.service import ApplyResult, IdentityService, Refuse
 from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store import store_from_url
 from membergraph.insights.consent import facts_of_lines
 from membergraph.privacy import Privacy, open_privacy
-from membergraph.privacy.gate import Keep, unsuppressed
+from membergraph.privacy.gate import Keep, refusing, unsuppressed
 from membergraph.resolvers.context import Gateway
 from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
@@ -235,11 +235,15 @@ async def _take_stock(sources: SourceSet, lines: SqliteLines) -> None:
 
 
 async def _resolve_listed(
-    sources: SourceSet, identity: IdentityService, keep: Keep | None = None
+    sources: SourceSet,
+    identity: IdentityService,
+    keep: Keep | None = None,
+    refuse: Refuse | None = None,
 ) -> ApplyResult:
     """Resolve what the sources list (files in memory, remote ones asked) with the store;
     ``keep`` picks the lines of a source to resolve (those carrying no suppressed identifier:
-    an erased person's lines written back into a collection do not make them a member)."""
+    an erased person's lines written back into a collection do not make them a member), and
+    ``refuse`` leaves out the records of a person suppressed since (an erasure meanwhile)."""
     listed = await sources.all_lines()
     if keep is not None:
         by_source: dict[SourceName, list[BaseModel]] = {}
@@ -251,7 +255,7 @@ async def _resolve_listed(
     with gc_paused():
         records = collect_records(listed, identity.region)
     del listed
-    return await identity.resolve_all(records)
+    return await identity.resolve_all(records, refuse=refuse)
 
 
 def _assembled(settings: Settings, identity: IdentityService, sources: SourceSet) -> Gateway:
@@ -294,7 +298,7 @@ async def _open_federated(
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)
         privacy = await open_privacy(store, settings)
-        result = await _resolve_listed(sources, identity, unsuppressed(privacy))
+        result = await _resolve_listed(sources, identity, unsuppressed(privacy), refusing(privacy))
         gateway = _assembled(settings, identity, sources)
         gateway.privacy = privacy
         await _measure_if_resolved(gateway, True)

@@ -36,11 +36,13 @@ from membergraph.identity.store.port import (
     contact_values,
 )
 
-__all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange", "retrying"]
+__all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange", "Refuse", "retrying"]
 
 _ATTEMPTS = 5
 _BACKOFF_S = 0.2  # the first wait after a transient store failure; doubled each time
 T = TypeVar("T")
+Refuse = Callable[[Sequence[RecordData]], Awaitable[list[bool]]]
+"""Which of some records carry an identifier that is suppressed now (one answer each)."""
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -115,6 +117,7 @@ class IdentityService:
         records: Mapping[RecordKey, RecordData],
         actor: str = "batch",
         while_storing: MembersUse | None = None,
+        refuse: Refuse | None = None,
     ) -> ApplyResult:
         """Resolve a whole data set (start-up, ``membergraph resolve``).
 
@@ -128,6 +131,13 @@ class IdentityService:
         soon as it is known, and runs while the store writes it (``membergraph resolve``
         writes its answer file then); the call returns when both are done, and fails if
         either fails.
+
+        ``refuse`` is asked, in each attempt after the whole-store versions are read, which
+        of ``records`` carry an identifier suppressed since they were read from their lines:
+        those are left out. An erasure in another process between the read of the lines and
+        this write would otherwise see the person written back (by a gateway starting
+        meanwhile); one after it moves the whole-store versions, and the attempt is made
+        again, asking again.
         """
 
         async def attempt() -> ApplyResult:
@@ -135,11 +145,17 @@ class IdentityService:
                 # Read first: a whole-store resolution another process writes after this
                 # read makes ours conflict (ConcurrentChange), and it is computed again.
                 seen = await self.store.whole_store_versions()
+                given = records
+                if refuse is not None:
+                    refused = await refuse(list(records.values()))
+                    if any(refused):
+                        pairs = zip(records.items(), refused, strict=True)
+                        given = {ref: record for (ref, record), no in pairs if not no}
                 stored = await self.store.load_records(None)
                 if stored:
-                    changed, scope = _folded(stored, records), stored
+                    changed, scope = _folded(stored, given), stored
                 else:  # a first load: every record is new (one C call each, not 293,000)
-                    changed, scope = set(records), dict(records)
+                    changed, scope = set(given), dict(given)
                 async with self.lock:
                     state = await self.store.scope_state(None)
                     state.versions.update(seen)

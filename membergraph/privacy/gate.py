@@ -17,6 +17,7 @@ from membergraph.connectors.base import Guard, Mark, SourceConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import Taken
 from membergraph.identity.records import RecordData, record_of_line
+from membergraph.identity.service import Refuse
 from membergraph.identity.store.port import IdentityStore
 from membergraph.privacy import Privacy, open_privacy
 from membergraph.settings import Settings
@@ -26,6 +27,7 @@ __all__ = [
     "Keep",
     "guard_of",
     "guarded",
+    "refusing",
     "screen",
     "suppressing",
     "unsuppressed",
@@ -103,6 +105,19 @@ def unsuppressed(privacy: Privacy) -> Keep:
         return await without_suppressed(privacy, source, lines, privacy.suppressor.region)
 
     return keep
+
+
+def refusing(privacy: Privacy) -> Refuse:
+    """What a whole-store resolution asks, just before it computes, of the records it was
+    given: which carry an identifier suppressed since their lines were screened (an erasure
+    in another process meanwhile). Nothing is read while nothing is suppressed."""
+
+    async def refuse(records: Sequence[RecordData]) -> list[bool]:
+        if not await privacy.store.any_suppressed():
+            return [False] * len(records)
+        return await privacy.suppressor.refused(records)
+
+    return refuse
 
 
 async def suppressing(store: IdentityStore, settings: Settings) -> Privacy | None:

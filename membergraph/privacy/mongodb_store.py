@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.mongodb import MongoStore
+from membergraph.identity.store.mongodb_docs import WHOLE_STORE
 from membergraph.identity.store.port import IdentityStore, StoreError
 from membergraph.insights.consent import Channel, ConsentFact
 from membergraph.privacy.port import (
@@ -328,6 +329,11 @@ class MongoPrivacyStore(PrivacyStore):
                 await db.records.update_many(
                     {column: {"$in": members}}, {"$set": {column: None}}, session=session
                 )
+            # A whole-store resolution computed before this (a gateway starting from lines
+            # it read before her suppression) conflicts, and screens its lines again.
+            await db["values"].update_one(
+                {"_id": WHOLE_STORE}, {"$inc": {"version": 1}}, upsert=True, session=session
+            )
 
         async with self.store.client.start_session() as session:
             await session.with_transaction(write)

@@ -11,7 +11,8 @@ It is an emulation, not the server, made strict where the adapters could go wron
 - ``bulk_write`` returns a ``BulkWriteResult``, honours ``ordered``, and raises
   ``BulkWriteError`` after applying what came before the failing operation;
 - every operation yields to the event loop, as a driver waiting on the network does;
-- ``client.faults`` fails the Nth write or read with any error (:mod:`mongo_server`).
+- ``client.faults`` fails the Nth write or read with any error, or holds the next read of a
+  collection until the test lets it go (:mod:`mongo_server`).
 
 Reads are not isolated (they see uncommitted writes); the same suites run against a real
 server when ``MEMBERGRAPH_TEST_MONGODB_URL`` is set.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mongomock
@@ -60,8 +61,9 @@ def _transaction(what: str, kwargs: dict[str, Any]) -> Transaction | None:
 
 
 class EmulatedCursor:
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, hold: Callable[[], Awaitable[None]] | None = None) -> None:
         self._cursor = cursor
+        self._hold = hold  # awaited before the first document is read
 
     def sort(self, *args: Any, **kwargs: Any) -> EmulatedCursor:
         self._cursor = self._cursor.sort(*args, **kwargs)
@@ -75,8 +77,14 @@ class EmulatedCursor:
         self._cursor = self._cursor.limit(n)
         return self
 
+    async def _held(self) -> None:
+        hold, self._hold = self._hold, None
+        if hold is not None:
+            await hold()
+
     async def to_list(self, length: int | None = None) -> list[Any]:
         await asyncio.sleep(0)
+        await self._held()
         docs = list(self._cursor)
         return docs if length is None else docs[:length]
 
@@ -84,6 +92,7 @@ class EmulatedCursor:
         return self
 
     async def __anext__(self) -> Any:
+        await self._held()
         try:
             return next(self._cursor)
         except StopIteration:
@@ -140,11 +149,14 @@ class EmulatedCollection:
     def find(self, *args: Any, **kwargs: Any) -> EmulatedCursor:
         _transaction("find", kwargs)
         self._server.faults.read()
-        return EmulatedCursor(self._collection.find(*args, **kwargs))
+        hold = self._server.faults.held
+        name = self.name
+        return EmulatedCursor(self._collection.find(*args, **kwargs), lambda: hold(name))
 
     async def find_one(self, *args: Any, **kwargs: Any) -> Any:
         _transaction("find_one", kwargs)
         await asyncio.sleep(0)
+        await self._server.faults.held(self.name)
         self._server.faults.read()
         return self._collection.find_one(*args, **kwargs)
 

@@ -27,6 +27,7 @@ from pymongo.errors import AutoReconnect, OperationFailure, PyMongoError
 __all__ = [
     "EmulatedSession",
     "Faults",
+    "Hold",
     "Server",
     "Transaction",
     "transient",
@@ -72,6 +73,14 @@ def transient(message: str = "primary stepped down (injected)") -> OperationFail
 
 
 @dataclass
+class Hold:
+    """A held operation: ``reached`` once it waits, going on once ``go`` is set."""
+
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class Faults:
     """Failures to inject, counted from when they are asked for.
 
@@ -88,6 +97,20 @@ class Faults:
     reads: int = 0
     _writes: dict[int, BaseException] = field(default_factory=dict)
     _reads: dict[int, BaseException] = field(default_factory=dict)
+    _holds: dict[str, Hold] = field(default_factory=dict)
+
+    def hold_read(self, collection: str) -> Hold:
+        """The next read of ``collection`` waits, once it is reached, until let go: a test
+        runs something else between two steps of another operation."""
+        hold = self._holds[collection] = Hold()
+        return hold
+
+    async def held(self, collection: str) -> None:
+        """Where a read of ``collection`` waits, if a hold was asked for it."""
+        hold = self._holds.pop(collection, None)
+        if hold is not None:
+            hold.reached.set()
+            await hold.go.wait()
 
     def fail_write(self, nth: int, error: BaseException | None = None) -> None:
         self._writes[self.writes + nth] = error or AutoReconnect("connection reset (injected)")

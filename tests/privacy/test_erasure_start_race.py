@@ -1,0 +1,75 @@
+"""A gateway starting over MongoDB while another erases a person: the start resolves the
+lines it listed, which still held hers. Whenever the erasure falls (emulated, the start held
+at a step), the start must not write her back: nothing of hers is stored after both."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from membergraph.connectors.models import SourceName
+from membergraph.gateway import open_gateway
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.ingest import IngestService
+from membergraph.privacy.erasure import erasure_of
+from tests.support.gateways import two_gateways
+
+pytestmark = pytest.mark.mongodb
+
+EMAIL = "rosalind.racewell@racemail.org"
+CONTACT = {
+    "contact_id": "C-RACE-1",
+    "first_name": "Rosalind",
+    "last_name": "Racewell",
+    "emails": [EMAIL],
+    "updated_at": "2026-11-01T00:00:00Z",
+}
+TRACES = ("rosalind", "Rosalind", "Racewell", "C-RACE-1")
+BOUND = 60.0  # seconds: longer is a failure, not a slow run
+
+
+@pytest.mark.parametrize(
+    "held_at",
+    [
+        # The start listed and screened the sources, and has read nothing of the store yet.
+        pytest.param("values", id="erased-after-the-start-listed-her-lines"),
+        # The start also read what is suppressed (nothing yet), not yet the store.
+        pytest.param("records", id="erased-after-the-start-screened-her-lines"),
+    ],
+)
+async def test_a_gateway_starting_while_she_is_erased_does_not_write_her_back(
+    tmp_path: Path, held_at: str
+) -> None:
+    async with two_gateways("mongodb", tmp_path) as (one, _):
+        # Given her contact, taken through one gateway
+        pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
+        [member] = pushed.members_changed
+        client = one.identity.store.client  # type: ignore[attr-defined]
+        # When a third gateway starts, and is held once it has listed her line
+        hold = client.faults.hold_read(held_at)
+        starting = asyncio.create_task(open_gateway(one.settings, client))
+        await asyncio.wait_for(hold.reached.wait(), BOUND)
+        # ... while the first erases her, then lets it go on
+        request = await asyncio.wait_for(
+            (await erasure_of(one)).erase(member, "ticket DPO-START", "dpo"), BOUND
+        )
+        assert request.state == "done", request.steps
+        hold.go.set()
+        gateway, sources, _ = await asyncio.wait_for(starting, BOUND)
+        try:
+            # Then the start did not bring her back: no gateway finds her, nothing of hers
+            for each in (one, gateway):
+                found = await each.identity.store.find_members(IdentifierKind.EMAIL, EMAIL)
+                assert found == []
+            db = one.identity.store.db  # type: ignore[attr-defined]
+            stored = [
+                (name, repr(doc))
+                for name in await db.list_collection_names()
+                async for doc in db[name].find({})
+            ]
+            assert [(n, t) for n, s in stored for t in TRACES if t in s] == []
+        finally:
+            await gateway.identity.store.aclose()
+            await sources.aclose()
