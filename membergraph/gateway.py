@@ -20,7 +20,7 @@ from membergraph._perf import gc_paused
 from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import CrmContact, SourceName
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
-from membergraph.identity.feed import FeedEntry, FeedFollower
+from membergraph.identity.feed import ChangeKind, FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records, count_nobodys
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService, Refuse
@@ -147,9 +147,11 @@ async def follow_feed(gateway: Gateway) -> FeedFollower:
     def keep_true(entries: Sequence[FeedEntry]) -> None:
         if gateway.scores is not None:
             gateway.scores.poke()
-        for source in {entry.source for entry in entries if entry.source}:
-            connector = gateway.sources.get(SourceName(source))
-            if isinstance(connector, FileConnector):
+        named = {entry.source for entry in entries if entry.source}
+        # An erasure rewrote the files it found her in: each is read again (whole, if so).
+        erased = any(entry.kind is ChangeKind.ERASED for entry in entries)
+        for name, connector in gateway.sources.items():
+            if isinstance(connector, FileConnector) and (erased or name.value in named):
                 connector.refresh()
 
     follower.listeners.append(keep_true)

@@ -7,15 +7,25 @@ became ``refunded``, a CRM contact updated) unless the source's ordering says it
 
 An append is written (and, with ``durable``, fsynced) before it is indexed: a line is
 acknowledged only once it is in the file, and a failed write leaves nothing in memory.
+
+Several processes may push to one folder (gateways over one MongoDB store, each with the
+same ``--data`` folder). Whoever writes a file, in any process, holds the folder's lock
+(:func:`folder_lock`): an append (one ``O_APPEND`` write) and a rewrite (an erasure: read,
+filter, write a new file, rename it over the old one) never overlap, so no line appended
+meanwhile lands in a replaced file. A process reading what others appended
+(:meth:`FileConnector.refresh`) sees a file rewritten by another one and reads it again whole.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 from pydantic import BaseModel
@@ -25,7 +35,23 @@ from membergraph.connectors.lines import NOBODY, LineError, LoadReport, Owner, p
 from membergraph.connectors.models import CrmContact
 from membergraph.connectors.sources import SourceSpec, Taken
 
-__all__ = ["FileConnector", "LineError", "LoadReport", "parse_line"]
+__all__ = ["FileConnector", "LineError", "LoadReport", "folder_lock", "parse_line"]
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Held by whoever writes a source file of ``folder``, in any process: an ``flock`` on
+    the folder itself (a rewrite replaces the file, which so cannot carry it; no file is
+    added to the folder). The kernel drops it when its holder dies. It blocks: hold it off
+    the event loop."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
 
 
 class FileConnector(SourceConnector):
@@ -52,6 +78,7 @@ class FileConnector(SourceConnector):
         # contact chose then still counts as a consent fact (``superseded_contacts``).
         self.superseded_contacts: list[BaseModel] = []
         self._offset = self._number = 0  # how far the file was read, in bytes and lines
+        self._file: tuple[int, int] | None = None  # the (device, inode) read: a rewrite moves it
 
     def load(self, keep_order: bool = False) -> LoadReport:
         """Read the whole file (missing: an empty source).
@@ -61,7 +88,10 @@ class FileConnector(SourceConnector):
         """
         self.report = LoadReport()
         self.order = []
-        self._offset, self._number = 0, 0
+        self._offset, self._number, self._file = 0, 0, None
+        # Read again from nothing: a line no longer in the file (erased) is not held either.
+        self._by_id, self._owner_of, self._by_owner = {}, {}, defaultdict(dict)
+        self.superseded_contacts = []
         if not self.path.exists():
             return self.report
         self._read_from(keep_order, whole=True)
@@ -72,12 +102,33 @@ class FileConnector(SourceConnector):
         when); a line still being written is left for the next time. Lines read."""
         if not self.path.exists():
             return 0
+        found = self.path.stat()
+        if self._file not in (None, (found.st_dev, found.st_ino)) or found.st_size < self._offset:
+            # Rewritten by another process (an erasure): the offset means nothing there.
+            return self.load().lines
         before = self.report.lines
         self._read_from(False, whole=False)
         return self.report.lines - before
 
+    async def rewrite(self, change: Callable[[], T]) -> T:
+        """Run ``change`` (which rewrites the file: an erasure) on a thread, with no append
+        of any process meanwhile, then read the file again whole; its answer."""
+        async with self._lock:
+
+            def locked() -> T:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with folder_lock(self.path.parent):
+                    return change()
+
+            answer = await asyncio.to_thread(locked)
+            await asyncio.to_thread(self.load)
+            return answer
+
     def _read_from(self, keep_order: bool, whole: bool) -> None:
         with self.path.open("rb") as handle:
+            if self._file is None:
+                found = os.fstat(handle.fileno())
+                self._file = (found.st_dev, found.st_ino)
             handle.seek(self._offset)
             for raw in handle:
                 if not whole and not raw.endswith(b"\n"):
@@ -185,7 +236,7 @@ class FileConnector(SourceConnector):
 
     def _write(self, fresh: list[bytes]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a+b") as handle:
+        with folder_lock(self.path.parent), self.path.open("a+b") as handle:
             # A file whose last line lacks its newline must not glue our first line to it.
             handle.seek(0, 2)
             if handle.tell():

@@ -21,7 +21,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.base import Connector
-from membergraph.connectors.files import FileConnector
+from membergraph.connectors.files import FileConnector, folder_lock
 from membergraph.connectors.models import SourceName, Transaction
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
@@ -129,11 +129,11 @@ async def erase_source(connector: Connector[Any], owners: Set[str], pseudonym: P
             connector.count += erased.kept_for_books - len(erased.lines)
         return erased
     if isinstance(connector, FileConnector):
-        removed = await asyncio.to_thread(
-            _compact_file, connector.path, connector.source, owners, connector.owner, pseudonym
+        return await connector.rewrite(
+            lambda: _compact_file(
+                connector.path, connector.source, owners, connector.owner, pseudonym
+            )
         )
-        await asyncio.to_thread(connector.load)
-        return removed
     from membergraph.connectors.mongodb import MongoSource
 
     if isinstance(connector, MongoSource):
@@ -177,17 +177,11 @@ async def erase_lines(connector: Connector[Any], ids: Sequence[str]) -> Erased:
         if connector.count is not None:
             connector.count -= len(wanted)
     elif isinstance(connector, FileConnector):
-        await asyncio.to_thread(
-            _compact_file,
-            connector.path,
-            connector.source,
-            set(),
-            connector.owner,
-            str,
-            "US",
-            set(wanted),
+        await connector.rewrite(
+            lambda: _compact_file(
+                connector.path, connector.source, set(), connector.owner, str, "US", set(wanted)
+            )
         )
-        await asyncio.to_thread(connector.load)
     else:
         from membergraph.connectors.mongodb import MongoSource
 
@@ -230,7 +224,8 @@ def _compact_file(
     ids: Set[str] = frozenset(),
 ) -> Erased:
     """Rewrite a JSON Lines file without the lines ``owners`` own and the lines ``ids``
-    (atomically: a new file written and synced, then renamed over the old one)."""
+    (atomically: a new file written and synced, then renamed over the old one). The caller
+    holds the folder's lock (:func:`~membergraph.connectors.files.folder_lock`)."""
     erased = Erased()
     if not path.exists() or not (owners or ids):
         return erased
@@ -281,15 +276,18 @@ async def compact_folder(  # noqa: PLR0917
     removed = 0
     for name, spec in SOURCES.items():
         if owners.get(name) or (ids or {}).get(name):
-            erased = await asyncio.to_thread(
-                _compact_file,
-                folder / spec.file_name,
-                name,
-                owners.get(name, set()),
-                owner_of[name],
-                pseudonym,
-                region,
-                (ids or {}).get(name, frozenset()),
-            )
-            removed += len(erased.lines)
+
+            def compact(name: SourceName = name, path: Path = folder / spec.file_name) -> Erased:
+                with folder_lock(folder):  # no process appends to it meanwhile
+                    return _compact_file(
+                        path,
+                        name,
+                        owners.get(name, set()),
+                        owner_of[name],
+                        pseudonym,
+                        region,
+                        (ids or {}).get(name, frozenset()),
+                    )
+
+            removed += len((await asyncio.to_thread(compact)).lines)
     return removed, await asyncio.to_thread(folder_fingerprint, folder)

@@ -1,6 +1,7 @@
 """A file source appended to by several processes at once (two gateways over one MongoDB
 store and one ``--data`` folder each take ``POST /ingest``): every line each of them took
-is in the file once, whole, on a line of its own."""
+is in the file once, whole, on a line of its own, also while one of them rewrites the file
+(an erasure), and each process's view follows the rewrite."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import SourceName, WebEvent
 from membergraph.connectors.sources import SOURCES
 from membergraph.identity.load import ownership
+from membergraph.privacy.sources import erase_source
 
 PROCESSES = 3
 BATCHES = 40
@@ -32,7 +34,12 @@ def _event(tag: str, n: int) -> WebEvent:
     )
 
 
-def _push(folder: str, tag: str, start: multiprocessing.synchronize.Event) -> None:
+def _push(
+    folder: str,
+    tag: str,
+    start: multiprocessing.synchronize.Event,
+    pushing: multiprocessing.synchronize.Event | None = None,
+) -> None:
     async def push() -> None:
         spec = SOURCES[SourceName.WEB_ANALYTICS]
         source = FileConnector(spec, Path(folder), ownership(SourceName.WEB_ANALYTICS))
@@ -41,6 +48,8 @@ def _push(folder: str, tag: str, start: multiprocessing.synchronize.Event) -> No
             lines = [_event(tag, batch * PER_BATCH + n) for n in range(PER_BATCH)]
             said = await source.append(lines)
             assert said == ["created"] * PER_BATCH
+            if pushing is not None:
+                pushing.set()
 
     start.wait()
     asyncio.run(push())
@@ -75,3 +84,68 @@ def test_processes_appending_to_one_file_source_lose_and_interleave_no_line(
     )
     report = reader.load()
     assert (report.accepted, report.malformed) == (len(expected), 0)
+
+
+PEOPLE = 12  # erased one after the other while the others push
+
+
+def test_an_erasure_rewriting_a_file_source_loses_no_line_other_processes_push(
+    tmp_path: Path,
+) -> None:
+    # Given a file source holding the events of some people, padded (a rewrite takes a while)
+    spec = SOURCES[SourceName.WEB_ANALYTICS]
+    path = tmp_path / spec.file_name
+    people = [_event(f"P{n}", 0) for n in range(PEOPLE)]
+    path.write_bytes(
+        b"".join(
+            orjson.dumps(e.model_dump(mode="json", exclude_unset=True)) + b"\n" for e in people
+        )
+    )
+    # When other processes push lines while this one erases each person in turn
+    spawn = multiprocessing.get_context("spawn")
+    start, pushing = spawn.Event(), spawn.Event()
+    tags = ["A", "B"]
+    workers = [spawn.Process(target=_push, args=(str(tmp_path), t, start, pushing)) for t in tags]
+    for worker in workers:
+        worker.start()
+    source = FileConnector(spec, tmp_path, ownership(SourceName.WEB_ANALYTICS))
+    source.load()
+
+    async def erase_each() -> None:
+        for person in people:
+            erased = await erase_source(source, {person.anonymous_id}, lambda i: f"x-{i}")
+            assert erased.lines == [person.event_id]
+
+    start.set()
+    assert pushing.wait(60)  # (the pushes are going on)
+    asyncio.run(erase_each())
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    # Then every line pushed is there, once, and nobody erased is
+    ids = [orjson.loads(line)["event_id"] for line in path.read_bytes().splitlines() if line]
+    assert sorted(ids) == sorted(f"E-{t}-{n}" for t in tags for n in range(BATCHES * PER_BATCH))
+
+
+def test_a_process_reading_a_file_source_follows_another_ones_rewrite(tmp_path: Path) -> None:
+    # Given two processes' views of one file source, both up to date
+    spec = SOURCES[SourceName.WEB_ANALYTICS]
+    owner = ownership(SourceName.WEB_ANALYTICS)
+    writer, reader = (FileConnector(spec, tmp_path, owner) for _ in range(2))
+    lines = [_event("Q", 0), *(_event(f"K{n}", 0) for n in range(3))]
+    asyncio.run(writer.append(lines))
+    reader.load()
+    # When the writer's process erases Q (rewriting the file) and then takes a new line
+    asyncio.run(erase_source(writer, {"anon-Q"}, lambda i: f"x-{i}"))
+    asyncio.run(writer.append([_event("N", 0)]))
+    # Then the reader, told to read what changed, holds the new line and not Q's
+    reader.refresh()
+
+    async def owned(source: FileConnector, key: str) -> list[str]:
+        [found] = await source.load_many([key])
+        return [line.event_id for line in found]  # type: ignore[union-attr]
+
+    for view in (writer, reader):  # (the erasing process's own view too)
+        assert asyncio.run(owned(view, "anon-N")) == ["E-N-0"]
+        assert asyncio.run(owned(view, "anon-Q")) == []
+        assert asyncio.run(owned(view, "anon-K2")) == ["E-K2-0"]
