@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pymongo.errors import OperationFailure
 
+from membergraph.identity import service
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store import Change, StoreError, mongodb, mongodb_large
@@ -184,3 +185,35 @@ async def test_two_gateways_starting_at_once_over_a_large_data_set_end_as_one_wo
     client = EmulatedClient()
     await asyncio.gather(start(client, FIRST), start(client, FIRST))
     assert snapshot(client) == expected
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        pytest.param(lambda: [FIRST], id="first-load"),
+        pytest.param(lambda: [FIRST, SECOND], id="merging-load-over-a-store"),
+    ],
+)
+async def test_a_large_change_failing_transiently_at_any_write_ends_as_an_uninterrupted_run(
+    monkeypatch: pytest.MonkeyPatch, steps: Callable[[], list[Records]]
+) -> None:
+    # A failover's error is retried by the start itself: the retry must not compute its
+    # change from a store the failed attempt left half-written.
+    monkeypatch.setattr(mongodb, "TRANSACTION_LIMIT", 5)
+    monkeypatch.setattr(service, "_BACKOFF_S", 0.001)  # ~80 failures: not 0.2 s of wait each
+    expected = snapshot((await run(steps()))[0])
+    fail_at = 0
+    while True:
+        fail_at += 1
+        client = EmulatedClient()
+        *before, last = steps()
+        for step in before:
+            await start(client, step)
+        client.faults.fail_write(fail_at)  # AutoReconnect: transient
+        with contextlib.suppress(StoreError):  # (raised if it failed where nothing retries)
+            await start(client, last)
+        if client.faults.pending:  # every write has failed once
+            break
+        await start(client, last)  # the next start, as a restart policy gives
+        assert snapshot(client) == expected, f"after a failure at write {fail_at}"
+    assert fail_at > 20

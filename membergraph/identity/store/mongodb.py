@@ -52,7 +52,7 @@ from membergraph.identity.store.mongodb_write import (
     version_reads,
     writes_anything,
 )
-from membergraph.identity.store.port import Change, IdentityStore, StoreError
+from membergraph.identity.store.port import Change, ConcurrentChange, IdentityStore, StoreError
 
 __all__ = ["TRANSACTION_LIMIT", "MongoStore"]
 
@@ -67,6 +67,16 @@ def change_size(change: Change) -> int:
     size = len(change.records) + len(change.assignments) + len(change.links_added)
     size += len(change.link_members) + len(change.events) + len(change.feed)
     return size + len(version_reads(change))
+
+
+_LEFT_BEHIND = "a large change an attempt left part-way was finished first: computed again"
+
+
+class _LeftBehind(Exception):
+    """A large change's journal waits with its head and no live writer (an attempt failed
+    part-way: a failover the service retries; or its writer died). The change about to be
+    written was computed from the store it left half-written: the journal is finished
+    first, and the change computed again (``ConcurrentChange``)."""
 
 
 class MongoStore(MongoReads, IdentityStore):
@@ -152,13 +162,20 @@ class MongoStore(MongoReads, IdentityStore):
         size = change_size(change)
         async with self._mapped("write"):
             if size <= TRANSACTION_LIMIT:
-                await self._in_transaction(lambda session: self._write(change, at, session))
+                try:
+                    await self._in_transaction(lambda session: self._write(change, at, session))
+                except _LeftBehind:
+                    async with mongodb_large.locked(self.db, self._lease) as lock:
+                        await mongodb_large.finish(self.db, self._in_transaction, lock)
+                    raise ConcurrentChange(_LEFT_BEHIND) from None
             else:
                 logger.info("writing a change of %d documents through the journal", size)
                 writes = await self._plan(dataclasses.replace(change, feed=[]), at, None)
                 chunks = mongodb_large.journal_chunks(writes, change.feed)
                 guards = {k: v for k, v in change.expected_versions.items() if k.startswith(GUARD)}
                 async with mongodb_large.locked(self.db, self._lease) as lock:
+                    if await mongodb_large.finish(self.db, self._in_transaction, lock):
+                        raise ConcurrentChange(_LEFT_BEHIND)
                     await mongodb_large.claim(self.db, guards)
                     await mongodb_large.write(self.db, chunks, self._in_transaction, lock)
 
@@ -200,6 +217,8 @@ class MongoStore(MongoReads, IdentityStore):
         # A WriteConflict here is retried by with_transaction: the run again checks, from
         # its new snapshot, every member version and value guard the change was computed
         # from, so a change made stale by the other writer raises ConcurrentChange then.
+        if await mongodb_large.left_behind(self.db, self._lease, session):
+            raise _LeftBehind
         writes = await self._plan(change, at, session)
         for collection, ops in writes.ops:
             for chunk in chunks(ops):

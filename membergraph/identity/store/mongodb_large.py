@@ -31,7 +31,11 @@ writer's and is taken over, and a start finishes a journal with a head whoever h
 never undoes the chunks of a journal whose lock is alive: its writer is still writing them.
 Before its journal, the change claims (compare and set) the value guards it was computed
 from, the whole store's among them (``WHOLE_STORE``), so two whole-store resolutions at once
-conflict here as they do in a transaction.
+conflict here as they do in a transaction. Any change, large or not, that finds a journal
+with a head and no live writer (its own earlier attempt failed part-way: a failover the
+service retries; or a dead writer's) finishes it under the lock, then has its change
+computed again (``ConcurrentChange``): it was computed from a store that journal had left
+half-written.
 
 What the journal does not give: isolation. Readers see the change as it is written, and a
 small change another process commits meanwhile is not ordered against it. Two starts
@@ -56,7 +60,17 @@ from membergraph.identity.store.mongodb_docs import Doc, feed_doc
 from membergraph.identity.store.mongodb_write import Op, Writes, next_ids
 from membergraph.identity.store.port import ConcurrentChange, TransientStoreError
 
-__all__ = ["HEAD", "LOCK", "claim", "finish", "journal_chunks", "locked", "write"]
+__all__ = [
+    "HEAD",
+    "LOCK",
+    "Lock",
+    "claim",
+    "finish",
+    "journal_chunks",
+    "left_behind",
+    "locked",
+    "write",
+]
 
 HEAD = "head"
 LOCK = "lock"
@@ -174,8 +188,9 @@ async def claim(db: Any, guards: Mapping[str, int]) -> None:
 
 async def write(db: Any, chunks: Sequence[Doc], transact: Transact[Any], lock: Lock) -> None:
     """Write a large change's journal (:func:`journal_chunks`) and apply it (steps 1 to 4 of
-    the module's docstring), holding ``lock``."""
-    await finish(db, transact, lock)  # a dead writer's journal, if its lock was taken over
+    the module's docstring), holding ``lock``, once no journal with a head is left (the
+    caller :func:`finish`-ed it, then computed its change again)."""
+    await db.journal.delete_many(_CHUNKS)  # of a change that never got its head
     for chunk in chunks:
         await db.journal.insert_one(chunk)
         await lock.renew()
@@ -211,10 +226,18 @@ async def finish(
     return True
 
 
-async def _held(db: Any, lease: timedelta) -> bool:
+async def left_behind(db: Any, lease: timedelta, session: Any = None) -> bool:
+    """Whether a journal with a head waits with no live writer: an attempt failed part-way
+    (its lock released), or its writer died. Another process's large change in progress is
+    not (small changes go on meanwhile, not ordered against it)."""
+    head = await db.journal.find_one({"_id": HEAD}, projection=["_id"], session=session)
+    return head is not None and not await _held(db, lease, session)
+
+
+async def _held(db: Any, lease: timedelta, session: Any = None) -> bool:
     """Whether a live writer holds the journal's lock (renewed within ``lease``)."""
     alive = {"_id": LOCK, "at": {"$gte": datetime.now(UTC) - lease}}
-    return await db.journal.find_one(alive) is not None
+    return await db.journal.find_one(alive, session=session) is not None
 
 
 async def _close(db: Any, entries: list[Doc], session: Any) -> None:
