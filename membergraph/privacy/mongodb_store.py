@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.mongodb import MongoStore
+from membergraph.identity.store.mongodb_client import store_error
 from membergraph.identity.store.mongodb_docs import WHOLE_STORE
 from membergraph.identity.store.port import IdentityStore, StoreError
 from membergraph.insights.consent import Channel, ConsentFact
@@ -90,10 +91,13 @@ class MongoPrivacyStore(PrivacyStore):
         return self.store.db
 
     async def _guarded(self, what: str, work: Any) -> Any:
+        # Mapped as the identity store maps them (transient ones retryable, the server named
+        # without its password), outside the erasure's transaction callback, whose errors
+        # with_transaction must see with their labels.
         try:
             return await work
         except PyMongoError as exc:
-            raise StoreError(f"MongoDB privacy store: {what} failed: {exc}") from exc
+            raise store_error(self.store.url, f"privacy store {what}", exc) from exc
 
     async def open(self) -> None:
         async def create() -> None:

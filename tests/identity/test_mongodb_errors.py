@@ -4,6 +4,8 @@ service) in bounded time, the rest clear errors naming the server without its pa
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from pymongo.errors import (
     AutoReconnect,
@@ -23,6 +25,8 @@ from membergraph.identity.store import (
 )
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.mongodb_client import store_error
+from membergraph.privacy import privacy_store_for
+from membergraph.privacy.port import Erasure, Suppression
 from tests.identity.builders import crm
 from tests.support.mongo import EmulatedClient
 from tests.support.mongo_server import transient, write_conflict
@@ -30,6 +34,7 @@ from tests.support.mongo_server import transient, write_conflict
 pytestmark = pytest.mark.mongodb
 
 URL = "mongodb://app:s3cret@db.example:27017/membergraph?replicaSet=rs0"
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def _labelled(error: PyMongoError, label: str) -> PyMongoError:
@@ -117,3 +122,22 @@ async def test_a_failed_transaction_is_rolled_back_whole() -> None:
 def _change() -> Change:
     record = crm("C1", emails=["ann@mail.com"])
     return Change(records=[record], assignments={record.ref: "m_ann"}, new_members=["m_ann"])
+
+
+async def test_the_privacy_stores_errors_are_mapped_as_the_identity_stores() -> None:
+    client = EmulatedClient()
+    async with MongoStore(URL, client=client) as store:
+        privacy = privacy_store_for(store)
+        await privacy.open()
+        # A failover while suppressing: transient (a new attempt may succeed), the server
+        # named without its password
+        client.faults.fail_write(1, AutoReconnect("connection reset (injected)"))
+        with pytest.raises(TransientStoreError, match="transient") as failure:
+            await privacy.suppress([Suppression("d1", "email", "dpo", NOW)])
+        assert "app:***@db.example" in str(failure.value) and "s3cret" not in str(failure.value)
+        # A refusal: not transient, said as the identity store says it
+        client.faults.fail_write(1, OperationFailure("unauthorized", 13))
+        with pytest.raises(StoreError, match="unauthorized") as refused:
+            await privacy.erase_identity(Erasure(("m_x",), (), (), ()), NOW)
+        assert not isinstance(refused.value, TransientStoreError)
+        assert "app:***@db.example" in str(refused.value)
