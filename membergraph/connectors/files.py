@@ -10,9 +10,10 @@ acknowledged only once it is in the file, and a failed write leaves nothing in m
 
 Several processes may push to one folder (gateways over one MongoDB store, each with the
 same ``--data`` folder). Whoever writes a file, in any process, holds the folder's lock
-(:func:`folder_lock`): an append (one ``O_APPEND`` write) and a rewrite (an erasure: read,
-filter, write a new file, rename it over the old one) never overlap, so no line appended
-meanwhile lands in a replaced file. A process reading what others appended
+(:func:`folder_lock`): an append (its suppression check and its one ``O_APPEND`` write) and
+a rewrite (an erasure: read, filter, write a new file, rename it over the old one) never
+overlap, so no line appended meanwhile lands in a replaced file, and a line of a person
+being erased is refused or erased. A process reading what others appended
 (:meth:`FileConnector.refresh`) sees a file rewritten by another one and reads it again whole.
 """
 
@@ -52,6 +53,27 @@ def folder_lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # and the lock with it
+
+
+@contextlib.asynccontextmanager
+async def _holding(folder: Path) -> AsyncIterator[None]:
+    """:func:`folder_lock` on the event loop, across awaits: polled, not blocking a thread
+    (a thread blocked in ``flock`` would outlive a cancelled request and take the lock
+    with nobody to let it go)."""
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        yield
+    finally:
+        os.close(fd)
 
 
 class FileConnector(SourceConnector):
@@ -208,7 +230,10 @@ class FileConnector(SourceConnector):
             ValueError: a line names no owner (``parse_line`` refuses those first).
             OSError: the file could not be written; nothing was taken.
         """
-        async with self._lock:
+        # The suppressions are read holding the folder's lock, in any process, until the
+        # lines are written: an erasure's rewrite, which follows its suppression, comes
+        # before the read (the line is refused) or after the write (the line is erased).
+        async with self._lock, _holding(self.path.parent):
             refused = guard.refused(await guard.held(guard.carried())) if guard else set()
             kept = [line for n, line in enumerate(lines) if n not in refused]
             outcomes, changed = self.sort_out(kept, self._by_id, mark)
@@ -235,8 +260,8 @@ class FileConnector(SourceConnector):
                 del self._pending[line_id]
 
     def _write(self, fresh: list[bytes]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with folder_lock(self.path.parent), self.path.open("a+b") as handle:
+        # The caller holds the folder's lock (append).
+        with self.path.open("a+b") as handle:
             # A file whose last line lacks its newline must not glue our first line to it.
             handle.seek(0, 2)
             if handle.tell():

@@ -6,11 +6,15 @@ is in the file once, whole, on a line of its own, also while one of them rewrite
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
+import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from membergraph.connectors.base import Guard
 from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import SourceName, WebEvent
 from membergraph.connectors.sources import SOURCES
@@ -149,3 +153,55 @@ def test_a_process_reading_a_file_source_follows_another_ones_rewrite(tmp_path: 
         assert asyncio.run(owned(view, "anon-N")) == ["E-N-0"]
         assert asyncio.run(owned(view, "anon-Q")) == []
         assert asyncio.run(owned(view, "anon-K2")) == ["E-K2-0"]
+
+
+def _push_hers(
+    folder: str, suppressed: str, start: multiprocessing.synchronize.Event, stop: Any
+) -> None:
+    """Her lines, pushed one at a time until ``stop``, each checked against the digests in
+    the file ``suppressed`` as a push checks them, by a store slow to answer."""
+
+    async def held(digests: set[str]) -> set[str]:
+        found = set(Path(suppressed).read_bytes().decode().split()) & digests  # noqa: ASYNC240
+        await asyncio.sleep(1.0)  # the answer takes a while to come back
+        return found
+
+    async def push() -> None:
+        spec = SOURCES[SourceName.WEB_ANALYTICS]
+        source = FileConnector(spec, Path(folder), ownership(SourceName.WEB_ANALYTICS))
+        source.load()
+        for n in itertools.count():
+            if stop.is_set():
+                return
+            await source.append([_event("H", n)], guard=Guard([frozenset({"her"})], held))
+
+    start.wait()
+    asyncio.run(push())
+
+
+def test_her_line_pushed_by_another_process_during_her_erasure_does_not_stay(
+    tmp_path: Path,
+) -> None:
+    # Given a process pushing her lines, each checked against the suppressions
+    spec = SOURCES[SourceName.WEB_ANALYTICS]
+    suppressed = tmp_path / "suppressed.txt"
+    suppressed.write_text("")
+    spawn = multiprocessing.get_context("spawn")
+    start, stop = spawn.Event(), spawn.Event()
+    worker = spawn.Process(target=_push_hers, args=(str(tmp_path), str(suppressed), start, stop))
+    worker.start()
+    start.set()
+    path = tmp_path / spec.file_name
+    while not path.exists() or path.read_bytes().count(b"\n") < 2:
+        time.sleep(0.01)
+    # When this one erases her: suppresses, then rewrites the file without her lines
+    suppressed.write_text("her")
+    source = FileConnector(spec, tmp_path, ownership(SourceName.WEB_ANALYTICS))
+    source.load()
+    asyncio.run(erase_source(source, {"anon-H"}, lambda i: f"x-{i}"))
+    time.sleep(2.5)  # (her pushes go on meanwhile, refused)
+    stop.set()
+    worker.join(60)
+    assert worker.exitcode == 0
+    # Then none of her lines is in the file
+    assert b"anon-H" not in path.read_bytes()
