@@ -200,17 +200,22 @@ async def link_records(
         async def attempt() -> ApplyResult:
             # A shared device (in no member) may be given to the other record's member.
             members = await _members_of(service, [a, b], devices=True)
-            sides = await service.store.member_records([members[r] for r in (a, b) if r in members])
-            lift = {_pair(x, y) for x, y in product(*sides) if x != y} if len(sides) == 2 else set()
+            held = iter(
+                await service.store.member_records([members[r] for r in (a, b) if r in members])
+            )
+            # A shared device (in no member) is a side of its own: a split may have kept it
+            # apart from the other member's records, which the link lifts as any other.
+            sides = [next(held) if r in members else [r] for r in (a, b)]
+            lift = {_pair(x, y) for x, y in product(*sides) if x != y}
             (scope, hubs), state = await scope_of(service, [a, b])
             # A pair a steward linked already keeps its link (and its reason): linking it
             # again answers the member as it is, as a retried split does.
-            held = any(
+            linked = any(
                 link.rule == "manual" and _pair(link.a, link.b) == _pair(a, b)
                 for link in state.active
             )
             adjust = Adjustments(
-                manual_add=[] if held else [(a, b, {"reason": reason})],
+                manual_add=[] if linked else [(a, b, {"reason": reason})],
                 cannot_lift=lift,
                 reason=reason,
                 action=action,
