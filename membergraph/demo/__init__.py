@@ -62,6 +62,21 @@ class DemoSummary:
     lines: dict[str, int]
 
 
+def _twins_family_email(gen: Generator, people: list[Person], family_email: dict[int, str]) -> None:
+    """Twins named a letter apart who both give the household's e-mail (a family address
+    made for them if the household had none): one person to a careless rule."""
+    by_id = {person.id: person for person in people}
+    for twin in people:
+        first = by_id.get(twin.twin_of or "")
+        if first is None or not (twin.in_crm and first.in_crm):
+            continue
+        if twin.named_close and gen.fifth.random() < gen.profile.twin_family_email:
+            shared = family_email.setdefault(
+                twin.household, f"the.{first.last.lower()}.family{twin.household}@mail.com"
+            )
+            first.family = twin.family = shared
+
+
 def write_demo_data(
     out: Path, members: int = 1000, seed: int = 7, profile: str = "default"
 ) -> DemoSummary:
@@ -99,6 +114,7 @@ def write_demo_data(
             # two CRM people (shared) or on its one user, never silently on someone else.
             if shared and person.in_crm and (person.email is None or rng.random() < 0.5):
                 person.family = shared
+        _twins_family_email(gen, people, family_email)
         for person in people:
             crm_lines(
                 gen,

@@ -7,7 +7,7 @@ import random
 
 from membergraph.demo.vocabulary import ACCENTS, KEYBOARD, NICKNAMES
 
-__all__ = ["mistyped", "name_variant", "retyped_address"]
+__all__ = ["close_name", "mistyped", "name_variant", "retyped_address"]
 
 
 def mistyped(rng: random.Random, name: str) -> str:
@@ -77,3 +77,17 @@ def retyped_address(rng: random.Random, home: tuple[str, str, str]) -> tuple[str
         wrong = str((int(postcode[at]) + rng.randrange(1, 10)) % 10)
         slipped = postcode[:at] + wrong + postcode[at + 1 :]
     return street, city, slipped
+
+
+def close_name(rng: random.Random, name: str) -> str:
+    """A twin's first name a letter from the other's, as parents choose them: ``Anne`` and
+    ``Ann``, ``Sarah`` and ``Sara``, ``Jon`` and ``John``, ``Eric`` and ``Erik``."""
+    ways = [name + "e" if name[-1] not in "aeiou" else name[:-1]]
+    if len(name) >= 4:
+        ways.append(name[:-1])  # the last letter left off
+        at = rng.randrange(1, len(name) - 1)
+        ways.append(name[:at] + name[at + 1 :])  # a letter inside left off
+    if "c" in name.lower():
+        ways.append(name.replace("c", "k").replace("C", "K"))
+    close = [way for way in ways if way != name and len(way) >= 2]
+    return rng.choice(close) if close else name + "e"

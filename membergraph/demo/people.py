@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from membergraph.demo.names import close_name
 from membergraph.demo.profiles import PROFILES, Profile
 from membergraph.demo.vocabulary import AREA, DOMAINS, FIRST, LAST, NOW
 
@@ -29,6 +30,7 @@ class Person:
     in_crm: bool = True
     family: str | None = None  # the household's shared e-mail, if this person uses it
     twin_of: str | None = None
+    named_close: bool = False  # a twin named a letter from the other (Anne/Ann)
 
 
 class Writer:
@@ -61,6 +63,9 @@ class Generator:
         # ... and those of the fourth round from theirs: holdout, which has none of them,
         # stays byte for byte what it was.
         self.added = random.Random(seed + 2)
+        # ... and those of the fifth round from theirs (both profiles have them, at rates of
+        # their own).
+        self.fifth = random.Random(seed + 3)
         self.members = members
         self.profile = profile
         self.serial = 0
@@ -149,4 +154,7 @@ class Generator:
                 people.append(Person(pid, first, surname, birth, email, mobile, household))
                 if twin is not None:
                     people[-1].twin_of = twin.id
+                    if self.fifth.random() < self.profile.twin_close_name:
+                        people[-1].first = close_name(self.fifth, twin.first)
+                        people[-1].named_close = True
         return people[: self.members]

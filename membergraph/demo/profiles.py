@@ -66,6 +66,11 @@ class Profile:
     house_card: float = 0.1  # a guest's purchase scanned with the till's house card
     work_phone: float = 0.15  # a caller rings from a number nobody has on file (work)
     agent_email_slip: float = 0.2  # of calls where the agent types an e-mail: one slip in it
+    # Added in the fifth round, in both profiles at rates of their own (drawn from their own
+    # random stream). Twins named a letter apart (Anne/Ann), and, of those, twins who both
+    # give the household's e-mail.
+    twin_close_name: float = 0.5
+    twin_family_email: float = 0.5
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -111,5 +116,8 @@ PROFILES: dict[str, Profile] = {
         work_phone=0.0,
         agent_email_slip=0.0,
         placeholders="local",
+        # The fifth round's, at other rates.
+        twin_close_name=0.3,
+        twin_family_email=0.7,
     ),
 }
