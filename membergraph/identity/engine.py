@@ -38,9 +38,9 @@ from membergraph.identity.rules import Rules
 from membergraph.identity.values import (
     LINKING_KINDS,
     ValueKey,
-    emails_disagree,
     nobodys_reason,
-    own_emails_part,
+    own_values_disagree,
+    own_values_part,
     person_of,
     status_of,
 )
@@ -333,7 +333,7 @@ def _near_duplicates(
     records: Mapping[RecordKey, RecordData],
 ) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
     """Edges between CRM contacts on a strong value whose names differ but are close, with
-    one birth date (``rules.near_duplicates``), and, on an e-mail, no e-mails of their own
+    one birth date (``rules.near_duplicates``), and, on an e-mail, no values of their own
     that disagree: one person entered twice, not twins sharing a family address."""
     same_person = rules.near_duplicates.same_person
     firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
@@ -342,7 +342,7 @@ def _near_duplicates(
         for i, (a, sig_a) in enumerate(firsts)
         for b, sig_b in firsts[i + 1 :]
         if same_person(sig_a, sig_b)
-        and not (own_emails_part(kind) and emails_disagree(records[a], records[b], rules))
+        and not (own_values_part(kind) and own_values_disagree(records[a], records[b], rules))
     ]
 
 

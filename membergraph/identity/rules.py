@@ -125,7 +125,11 @@ class NearDuplicates(BaseModel):
     twins, who share both, have other first names. With ``birth_date_left_out_agrees``, a
     contact without a birth date agrees with any (the form made it optional: nobody
     else's); with ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date
-    written day first on one form, month first on the other).
+    written day first on one form, month first on the other). On a shared e-mail (not a
+    card: a card is one account, and people change e-mail and phone), each contact having a
+    value of an ``own_values`` kind the other lacks says two people: twins on a family
+    address (``Anne``/``Ann``), each with her own e-mail or, at one address, her own phone
+    (a duplicate entered after a move has a new landline at the new address).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -139,6 +143,9 @@ class NearDuplicates(BaseModel):
     family_name_changes: bool = True
     birth_date_left_out_agrees: bool = True
     day_month_swaps: bool = True
+    # On a shared e-mail, contacts each with a value of one of these kinds the other lacks
+    # are two people (twins on a family address); phones count at one address only.
+    own_values: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
     nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: NICKNAMES)
 
     @cached_property

@@ -18,7 +18,8 @@ __all__ = [
     "ValueKey",
     "linking_values",
     "nobodys_reason",
-    "own_emails_part",
+    "own_values_disagree",
+    "own_values_part",
     "stored_nobodys_reason",
     "person_of",
     "status_of",
@@ -85,41 +86,45 @@ def _one_person(
 ) -> bool:
     """Whether CRM contacts who say different things are one person by the near-duplicate
     rule: every two of them (a contact without a whole signature is nobody else), on
-    ``kind`` (:func:`own_emails_part`)."""
+    ``kind`` (:func:`own_values_part`)."""
     signatures = sorted(p for p in people if isinstance(p, tuple) and len(p) == 3)
     if len(signatures) < len(people):
         return False
     same = rules.near_duplicates.same_person
     if not all(same(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :]):
         return False
-    if not own_emails_part(kind):
+    if not own_values_part(kind):
         return True
-    return not any(emails_disagree(a, b, rules) for i, a in enumerate(crm) for b in crm[i + 1 :])
+    return not any(
+        own_values_disagree(a, b, rules) for i, a in enumerate(crm) for b in crm[i + 1 :]
+    )
 
 
-def own_emails_part(kind: IdentifierKind) -> bool:
+def own_values_part(kind: IdentifierKind) -> bool:
     """Whether two contacts with close names sharing a value of ``kind`` are two people
-    when each has an e-mail of their own (:func:`emails_disagree`). On a family e-mail,
+    when each has a value of their own (:func:`own_values_disagree`). On a family e-mail,
     yes: twins. On a loyalty card, no: a card is one member's account, and people change
     e-mail (a duplicate entered years later has the new one)."""
     return kind is not IdentifierKind.LOYALTY_ID
 
 
-def emails_disagree(a: RecordData, b: RecordData, rules: Rules) -> bool:
-    """Whether two CRM contacts each have a real e-mail the other lacks: twins who share a
-    family address but each have their own, not one person entered twice (whose second
-    contact repeats the first one's address, or has none)."""
-    mine = _emails(a, rules)
-    theirs = _emails(b, rules)
-    return bool(mine - theirs) and bool(theirs - mine)
+def own_values_disagree(a: RecordData, b: RecordData, rules: Rules) -> bool:
+    """Whether two CRM contacts each have a real value the other lacks, of a kind the rules
+    name (``near_duplicates.own_values``): twins who share a family address but each have
+    their own e-mail, or, living at one address, each their own phone; not one person
+    entered twice (whose second contact repeats the first one's values, or has none, or
+    after a move has a new landline at a new address)."""
+    for kind in rules.near_duplicates.own_values:
+        if kind is IdentifierKind.PHONE and not (a.address and a.address == b.address):
+            continue
+        mine, theirs = _own(a, kind, rules), _own(b, kind, rules)
+        if mine - theirs and theirs - mine:
+            return True
+    return False
 
 
-def _emails(record: RecordData, rules: Rules) -> set[str]:
-    return {
-        i.key
-        for i in record.identifiers
-        if i.kind is IdentifierKind.EMAIL and not rules.is_junk(IdentifierKind.EMAIL, i.key)
-    }
+def _own(record: RecordData, kind: IdentifierKind, rules: Rules) -> set[str]:
+    return {i.key for i in record.identifiers if i.kind is kind and not rules.is_junk(kind, i.key)}
 
 
 _LABELS = {

@@ -347,6 +347,51 @@ def test_twins_with_close_names_and_their_own_emails_stay_apart(first: str, seco
     assert len(result.components) == 2
 
 
+HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
+MOVED = {"line1": "40 Pine Ave", "city": "Dayton", "postal_code": "45402", "country": "US"}
+
+
+@pytest.mark.parametrize(
+    ("second", "merged"),
+    [
+        # Twins: one birth date, address and family e-mail, names a letter apart; each has a
+        # mobile of her own.
+        pytest.param({"phones": ["4155550172"]}, False, id="twin-with-her-own-phone"),
+        pytest.param(
+            {"phones": ["4155550172"], "emails": ["ann.lee@mail.org"]}, False, id="twin-own-both"
+        ),
+        # Anne entered twice: the same phone, or none on the second form.
+        pytest.param({"phones": ["4155550171"]}, True, id="duplicate-same-phone"),
+        pytest.param({}, True, id="duplicate-without-phone"),
+        pytest.param({"phones": ["0000000000"]}, True, id="duplicate-placeholder-phone"),
+        # A card is one account: whatever the phones, the card says one person.
+        pytest.param(
+            {"phones": ["4155550172"], "card": "LD61000009"}, True, id="duplicate-sharing-card"
+        ),
+        # After a move: a new landline at a new address is the same person's.
+        pytest.param({"phones": ["6175550140"], "address": MOVED}, True, id="duplicate-moved"),
+    ],
+)
+def test_twins_with_near_identical_names_and_duplicates(
+    second: dict[str, Any], merged: bool
+) -> None:
+    # Given Anne's contact with the family e-mail, and a second contact as "Ann" sharing it
+    family = "the.lees@mail.com"
+    anne = crm(
+        "C1",
+        first="Anne",
+        emails=[family],
+        phones=["4155550171"],
+        card="LD61000009",
+        address=HOME,
+    )
+    fields = {"address": HOME, **second, "emails": [family, *second.get("emails", [])]}
+    ann = crm("C2", first="Ann", **fields)
+    result = resolve(world(anne, ann, purchase(email=family, channel="online")))
+    # Then they are one member exactly when nothing of their own tells two people apart
+    assert together(result, ("crm", "C1"), ("crm", "C2")) is merged
+
+
 @pytest.mark.parametrize(
     ("call_", "attached"),
     [
