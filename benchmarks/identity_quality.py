@@ -40,6 +40,7 @@ import orjson
 from membergraph.connectors.sources import SOURCES
 from membergraph.demo import PROFILES, write_demo_data
 from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.folder_scan import scan_folder
 from membergraph.identity.load import collect_records, owner_key
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import load_rules
@@ -110,8 +111,12 @@ def measure(people: int, seed: int, profile: str) -> Run:
                     continue
                 lines.append((source, line))
                 units[((source.value, key), person)] += 1
+        # The records as ``membergraph resolve`` reads them: each line id's winning version
+        # (a CRM contact's older versions adding their values), read in this process.
+        records = scan_folder(folder, workers=1).records
     total = len(lines) + unattributed
-    records = collect_records(lines)
+    # What the lines say, every version of each: what a resolver could reach (recall).
+    said = collect_records(lines)
     started = time.perf_counter()
     result = resolve(records, RULES)
     seconds = time.perf_counter() - started
@@ -121,7 +126,7 @@ def measure(people: int, seed: int, profile: str) -> Run:
     units = Counter({u: n for u, n in units.items() if u[0] not in nobodys})
     profile_records = {ref for ref, r in records.items() if r.role == "profile"}
     scores = [
-        score(result, records, list(units), keep)
+        score(result, said, list(units), keep)
         for keep in (lambda ref: ref in profile_records, lambda ref: True)
     ]
     people_of: dict[RecordKey, list[str]] = defaultdict(list)

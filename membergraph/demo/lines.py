@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from membergraph.demo.names import mistyped, name_variant, retyped_address
@@ -9,6 +10,7 @@ from membergraph.demo.people import Generator, Person, Writer
 from membergraph.demo.vocabulary import (
     CATEGORIES,
     CITIES,
+    DOMAINS,
     HOLD_LINE,
     LAST,
     PAGES,
@@ -89,6 +91,28 @@ def crm_lines(
             "updated_at": gen.when(),
         }
         w.write("crm", line, contact_id, p.id)
+        if copy == 0 and p.email and _fifth(gen, profile.email_changed):
+            _older_version(gen, w, p, line)
+
+
+def _fifth(gen: Generator, rate: float) -> bool:
+    """A fifth-round phenomenon, drawn from its own stream where it has a rate."""
+    return rate > 0 and gen.fifth.random() < rate
+
+
+def _older_version(gen: Generator, w: Writer, p: Person, line: dict[str, Any]) -> None:
+    """The contact as it was before its e-mail changed, exported after the new version (a
+    CRM that sends a history, a replayed export): an older ``updated_at``, the old address."""
+    rng = gen.fifth
+    local = f"{p.first.lower()}{rng.randrange(10, 100)}.{p.last.lower()}"
+    p.old_email = f"{local}@{rng.choice(DOMAINS)}"
+    before = datetime.fromisoformat(line["updated_at"]) - timedelta(days=rng.randrange(30, 900))
+    older = {
+        **line,
+        "emails": [p.old_email, *line["emails"][1:]],
+        "updated_at": before.isoformat().replace("+00:00", "Z"),
+    }
+    w.write("crm", older, line["contact_id"], p.id)
 
 
 def _happens(gen: Generator, rate: float) -> bool:
@@ -133,6 +157,8 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
             chosen = p.family if p.family and (not p.email or rng.random() < 0.3) else p.email
             if chosen is None:
                 continue
+            if chosen == p.email and p.old_email and gen.fifth.random() < 0.5:
+                chosen = p.old_email  # ordered before the e-mail changed
             email = gen.messy_email(gen.gmail_variant(chosen))
         elif rng.random() < profile.till_placeholder + profile.store_email:
             email = _till_email(gen, store)  # typed at the till to get past the form

@@ -31,6 +31,7 @@ class Person:
     family: str | None = None  # the household's shared e-mail, if this person uses it
     twin_of: str | None = None
     named_close: bool = False  # a twin named a letter from the other (Anne/Ann)
+    old_email: str | None = None  # the e-mail this person used before the one on file
 
 
 class Writer:

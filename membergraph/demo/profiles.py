@@ -71,6 +71,9 @@ class Profile:
     # give the household's e-mail.
     twin_close_name: float = 0.5
     twin_family_email: float = 0.5
+    # A contact whose e-mail changed, its older version (the old e-mail, some online orders
+    # under it) exported after the new one.
+    email_changed: float = 0.05
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -119,5 +122,6 @@ PROFILES: dict[str, Profile] = {
         # The fifth round's, at other rates.
         twin_close_name=0.3,
         twin_family_email=0.7,
+        email_changed=0.08,
     ),
 }
