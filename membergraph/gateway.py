@@ -72,15 +72,19 @@ async def load_folder_into(
     files = await asyncio.to_thread(open_sources, folder, region)
     empty = await lines.empty()
     taken: list[tuple[SourceName, BaseModel]] = []
+    older: list[tuple[SourceName, BaseModel]] = []  # superseded versions: their values count
     async with lines.first_load() if empty else contextlib.nullcontext():
         for name, conn in files.connectors.items():
             assert isinstance(conn, FileConnector)
             target = SqliteSource(conn.spec, lines, conn.owner)
             current = list(conn.lines())
             outranked = conn.superseded_contacts
+            history = list(conn.older_lines())
             if keep is not None:  # an erased or suppressed person's lines are not loaded again
                 current = await keep(name, current)
                 outranked = await keep(name, outranked) if outranked else outranked
+                history = await keep(name, history) if history else history
+            older += ((name, line) for line in history)
             if empty:  # a first load: the file's current lines, as they are
                 taken += ((name, line) for line in current)
                 await target.put(await asyncio.to_thread(_rows, target, current))
@@ -91,7 +95,7 @@ async def load_folder_into(
             if keep_consents is not None and outranked:
                 await keep_consents(outranked)
     with gc_paused():
-        records = collect_records(taken, region)
+        records = collect_records(taken, region, older)
     result = await identity.resolve_all(records)
     reports = files.reports()
     count_nobodys(taken, result.unattributed, reports, region)
@@ -255,7 +259,7 @@ async def _resolve_listed(
             (name, line) for name, lines in by_source.items() for line in await keep(name, lines)
         ]
     with gc_paused():
-        records = collect_records(listed, identity.region)
+        records = collect_records(listed, identity.region, sources.older_lines())
     del listed
     return await identity.resolve_all(records, refuse=refuse)
 

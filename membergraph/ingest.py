@@ -235,8 +235,15 @@ class IngestService:
             if outcome in _TAKEN
         ]
         stored = [line for (_, line), o in zip(good, outcomes, strict=True) if o in _STORED]
+        # A late older version of a contact changes nothing of it but still names its values
+        # (the e-mail she had before: the purchases under it are hers).
+        older = [
+            record
+            for record, outcome in zip(records, outcomes, strict=True)
+            if outcome == "stale" and record is not None and SOURCES[source].keeps_history
+        ]
         try:
-            applied, members = await self._complete(source, connector, taken, stored)
+            applied, members = await self._complete(source, connector, taken, stored, older)
         except (ConnectorError, StoreError) as exc:
             self._left = True  # stored and marked: the next push (or start) finishes it
             logger.warning("a push stored its lines but could not complete them: %s", exc)
@@ -360,6 +367,7 @@ class IngestService:
         connector: SourceConnector,
         facts: Sequence[Fact],
         stored: Sequence[BaseModel],
+        older: Sequence[RecordData] = (),
     ) -> tuple[ApplyResult, Mapping[RecordKey, str]]:
         """What follows storing lines: identity, the feed, consents; then their marks go.
         Answers what identity did and the member of each record (none: nobody's)."""
@@ -367,7 +375,7 @@ class IngestService:
         # A line sent again ("unchanged") goes through identity again too: if the first
         # attempt failed after the append, this one completes it (ingest is idempotent).
         records = [f.record for f in facts if f.record is not None]
-        applied = await gateway.identity.ingest(records)
+        applied = await gateway.identity.ingest(records, older=older)
         members = await gateway.identity.store.assignments([r.ref for r in records])
         await self._announce(source, connector, facts, members)
         await record_line_consents(gateway, source, stored)

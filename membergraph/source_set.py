@@ -60,6 +60,14 @@ class SourceSet:
                 for line in conn.lines():
                     yield name, line
 
+    def older_lines(self) -> Iterator[tuple[SourceName, BaseModel]]:
+        """The superseded versions the file sources read where a source keeps history (a
+        CRM contact's older versions: identity keeps their values)."""
+        for name, conn in self.connectors.items():
+            if isinstance(conn, FileConnector):
+                for line in conn.older_lines():
+                    yield name, line
+
     async def all_lines(self) -> list[tuple[SourceName, BaseModel]]:
         """Every line of the file sources and the MongoDB ones (file sources reported theirs
         when they were read; a SQLite source table is not listed: it was resolved as it was

@@ -93,6 +93,9 @@ class FileConnector(SourceConnector):
         self._by_id: dict[str, BaseModel] = {}
         self._owner_of: dict[str, str] = {}
         self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
+        # Superseded versions, for a source whose older versions still say something
+        # (SourceSpec.keeps_history): read by identity, never served.
+        self._older: list[BaseModel] = []
         self._lock = asyncio.Lock()
         self._pending: dict[str, str] = {}  # line id: the mark of the push not done with it
         self.order: list[tuple[str, str | None] | LineError] = []
@@ -114,6 +117,7 @@ class FileConnector(SourceConnector):
         # Read again from nothing: a line no longer in the file (erased) is not held either.
         self._by_id, self._owner_of, self._by_owner = {}, {}, defaultdict(dict)
         self.superseded_contacts = []
+        self._older = []
         if not self.path.exists():
             return self.report
         self._read_from(keep_order, whole=True)
@@ -204,10 +208,17 @@ class FileConnector(SourceConnector):
     def _supersede(self, line: BaseModel) -> None:
         if isinstance(line, CrmContact) and line.consents is not None:
             self.superseded_contacts.append(line)
+        if self.spec.keeps_history:
+            self._older.append(line)
 
     def lines(self) -> Iterator[BaseModel]:
         """Every current line (the latest version of each id)."""
         return iter(self._by_id.values())
+
+    def older_lines(self) -> Iterator[BaseModel]:
+        """The superseded versions read, where the source keeps history
+        (:attr:`SourceSpec.keeps_history`): a CRM contact as it was before."""
+        return iter(self._older)
 
     async def scan(self) -> AsyncIterator[BaseModel]:
         for line in list(self._by_id.values()):

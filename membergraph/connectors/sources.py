@@ -143,6 +143,9 @@ class SourceSpec:
     problem: Callable[[Any], str | None] | None = None
     """What a line valid field by field may still not say across its fields, if anything."""
     order: Ordering = Ordering()
+    keeps_history: bool = False
+    """Whether a line's older versions still say something of its record: a CRM contact's
+    e-mail before it changed is still hers (identity keeps the values of every version)."""
 
     @property
     def file_name(self) -> str:
@@ -160,7 +163,13 @@ class SourceSpec:
 SOURCES: dict[SourceName, SourceSpec] = {
     spec.name: spec
     for spec in (
-        SourceSpec(SourceName.CRM, CrmContact, "contact_id", order=Ordering(_updated_at)),
+        SourceSpec(
+            SourceName.CRM,
+            CrmContact,
+            "contact_id",
+            order=Ordering(_updated_at),
+            keeps_history=True,
+        ),
         SourceSpec(
             SourceName.TRANSACTIONS,
             Transaction,

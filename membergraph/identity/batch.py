@@ -60,7 +60,8 @@ async def prefer_held(
 ) -> int:
     """Resolve a CRM contact the store holds a newer version of (by the source's ordering) as
     that version says: the folder's older line updates nothing. Only CRM lines change what
-    their record is (names, birth date, address, e-mails); other sources' records gain
+    their record is (names, birth date, address; the folder's older version still adds its
+    values: :meth:`RecordData.remember`); other sources' records gain
     identifiers line by line, which the store's records keep (``resolve_all``). Answers how
     many contacts the store's version decided."""
     spec = SOURCES[SourceName.CRM]
@@ -77,6 +78,9 @@ async def prefer_held(
         if mine is None or spec.order.verdict(line, mine) == "stale":
             record = record_of_line(SourceName.CRM, line, region)
             if record is not None:
+                folder_version = records.get(record.ref)
+                if folder_version is not None:  # older, but its values were hers
+                    record.remember(folder_version)
                 records[record.ref] = record
                 newer += 1
     return newer

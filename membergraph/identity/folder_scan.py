@@ -3,7 +3,8 @@
 ordering (the winning version of a line id), and one answer line per input line.
 
 The fold is exactly :func:`~membergraph.identity.load.collect_records` over the winning
-version of each line id.
+version of each line id, plus the identifier values of a CRM contact's older versions
+(:meth:`~membergraph.identity.records.RecordData.remember`).
 """
 
 from __future__ import annotations
@@ -161,10 +162,22 @@ def _fold(
     for source in SOURCES:
         mine = [piece for name, _, _, piece in pieces if name is source]
         winners = _used(mine, source in repeating, SOURCES[source].order)
+        superseded: list[RecordData] = []
         for piece, used in zip(mine, winners, strict=True):
             for slot, part in enumerate(piece.records):
-                if (used is None or slot in used) and slot not in piece.refused:
-                    fold_into(records, part)  # else only superseded or refused lines said it
+                if slot in piece.refused:
+                    continue
+                if used is None or slot in used:
+                    fold_into(records, part)
+                elif source is SourceName.CRM:
+                    superseded.append(part)  # else only superseded lines said it
+        for part in superseded:
+            # An older version of a contact still says which values were hers (the e-mail
+            # she had before): the record keeps them, as an ingest of both versions does,
+            # whatever order they came in. Its names are the newest version's.
+            held = records.get(part.ref)
+            if held is not None:
+                held.remember(part)
     return records
 
 

@@ -83,9 +83,14 @@ def ownership(source: SourceName, region: str = "US") -> Ownership:
 
 
 def collect_records(
-    lines: Iterable[tuple[SourceName, BaseModel]], region: str = "US"
+    lines: Iterable[tuple[SourceName, BaseModel]],
+    region: str = "US",
+    older: Iterable[tuple[SourceName, BaseModel]] = (),
 ) -> dict[RecordKey, RecordData]:
-    """Fold every line into the record it describes."""
+    """Fold every line into the record it describes; then the values of ``older``
+    (superseded versions of those lines: a CRM contact before her e-mail changed) into
+    their records, which keep everything else of the newest version
+    (:meth:`~membergraph.identity.records.RecordData.remember`)."""
     records: dict[RecordKey, RecordData] = {}
     seen: set[tuple[object, ...]] = set()
     for source, line in lines:
@@ -99,6 +104,11 @@ def collect_records(
         record = record_of_line(source, line, region)
         if record is not None:
             fold_into(records, record)
+    for source, line in older:
+        record = record_of_line(source, line, region)
+        held = None if record is None else records.get(record.ref)
+        if held is not None and record is not None:
+            held.remember(record)
     return records
 
 

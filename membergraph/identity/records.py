@@ -109,6 +109,15 @@ class RecordData:
         after = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
         return before != after or was_at != self.address
 
+    def remember(self, older: RecordData) -> bool:
+        """Keep the identifier values of an older version of this record (a CRM contact's
+        e-mail before it changed: the purchases under it are still hers), and nothing else
+        of it: the names, birth date and address stay this version's. Return whether any
+        value was new."""
+        before = len(self.identifiers)
+        self.identifiers |= older.identifiers
+        return len(self.identifiers) != before
+
     @property
     def signature(self) -> tuple[str, str, str] | None:
         """Who a CRM contact says it is: first name, last name (both present), birth date

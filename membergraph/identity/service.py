@@ -168,16 +168,26 @@ class IdentityService:
         # ``while_storing``, which has answered the attempt's result already.
         return await (attempt() if while_storing is not None else self.retrying(attempt))
 
-    async def ingest(self, incoming: Sequence[RecordData], actor: str = "ingest") -> ApplyResult:
-        """Apply new or changed records, re-evaluating only their closure."""
+    async def ingest(
+        self,
+        incoming: Sequence[RecordData],
+        actor: str = "ingest",
+        older: Sequence[RecordData] = (),
+    ) -> ApplyResult:
+        """Apply new or changed records, re-evaluating only their closure. ``older``:
+        records of lines older than the version held (a CRM contact's late older version),
+        whose values their records keep and nothing else
+        (:meth:`~membergraph.identity.records.RecordData.remember`)."""
         async with self.lock:
-            return await self.retrying(lambda: self._ingest(incoming, actor))
+            return await self.retrying(lambda: self._ingest(incoming, actor, older))
 
     async def retrying(self, attempt: Callable[[], Awaitable[ApplyResult]]) -> ApplyResult:
         """A read-compute-write attempt, run again as :func:`retrying` says."""
         return await retrying(attempt)
 
-    async def _ingest(self, incoming: Sequence[RecordData], actor: str) -> ApplyResult:
+    async def _ingest(
+        self, incoming: Sequence[RecordData], actor: str, older: Sequence[RecordData] = ()
+    ) -> ApplyResult:
         folded: dict[RecordKey, RecordData] = {}
         for record in incoming:
             if record.ref in folded:
@@ -193,7 +203,7 @@ class IdentityService:
                     record.birth_date,
                     record.address,
                 )
-        stored = await self.store.load_records(folded)
+        stored = await self.store.load_records({*folded, *(r.ref for r in older)})
         changed: dict[RecordKey, RecordData] = {}
         for ref, record in folded.items():
             if ref in stored:
@@ -201,6 +211,10 @@ class IdentityService:
                     changed[ref] = stored[ref]
             else:
                 changed[ref] = record
+        for record in older:
+            held = changed.get(record.ref) or stored.get(record.ref)
+            if held is not None and held.remember(record):
+                changed[record.ref] = held
         if not changed:
             return ApplyResult(members=0)
         (scope, hubs), state = await self.closure(changed)

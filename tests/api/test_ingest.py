@@ -515,3 +515,25 @@ def test_a_source_path_that_names_no_source_is_a_json_404(client: TestClient, pa
     answer = client.post(f"/ingest/{path}", json=[])
     assert answer.status_code == 404
     assert "unknown source" in answer.json()["error"] and "crm" in answer.json()["error"]
+
+
+def test_a_late_older_version_of_a_contact_still_names_her_old_email(
+    client: TestClient,
+) -> None:
+    # Given Nia's contact as it is now, with her new e-mail, and an order under her old one
+    now = {**NEW_CONTACT, "updated_at": "2026-06-01T00:00:00Z"}
+    before = {**NEW_CONTACT, "first_name": "Nina", "emails": ["nia.old@mail.org"]}
+    before["updated_at"] = "2025-01-01T00:00:00Z"
+    order = {**PURCHASE, "transaction_id": "T-OLD", "loyalty_id": None, "channel": "online"}
+    order["email"] = "nia.old@mail.org"
+    assert _status(client, "crm", now) == "created"
+    assert _status(client, "transactions", order) == "created"
+    # When the CRM's older version arrives late
+    assert _status(client, "crm", before) == "stale"
+    # Then it changes nothing of her but her old e-mail finds her, with the order under it
+    query = """{ memberByIdentifier(kind: EMAIL, value: "nia.old@mail.org") {
+      profile { firstName } records { source key } } }"""
+    member = gql(client, query)["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert member["profile"] == {"firstName": "Nia"}
+    keys = {(r["source"], r["key"]) for r in member["records"]}
+    assert keys == {("CRM", "C-NEW"), ("TRANSACTIONS", "online:nia.old@mail.org")}

@@ -25,7 +25,8 @@ def _facts(records: dict[RecordKey, RecordData]) -> dict[RecordKey, tuple[object
 
 
 def _gateway_records(folder: Path) -> dict[RecordKey, RecordData]:
-    return collect_records(open_sources(folder, "US").lines())
+    sources = open_sources(folder, "US")
+    return collect_records(sources.lines(), older=sources.older_lines())
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -54,7 +55,57 @@ def test_a_later_version_of_a_line_replaces_it_across_pieces(
     _append(folder / "crm.jsonl", orjson.dumps(moved))
     scan = scan_folder(folder, workers=2, piece_bytes=2048)
     record = scan.records[("crm", first["contact_id"])]
-    assert {i.value for i in record.identifiers if i.kind == "EMAIL"} == {"moved.away@example.org"}
+    # Its older version's e-mails are still hers (purchases under them); nothing else stays
+    emails = {i.value for i in record.identifiers if i.kind == "EMAIL"}
+    assert emails == {"moved.away@example.org", *(e.strip().lower() for e in first["emails"])}
+    assert _facts(scan.records) == _facts(_gateway_records(folder))
+
+
+OLD_MAIL, NEW_MAIL = "ada.quill@mailbox.org", "ada.work@quillworks.com"
+ADA = {
+    "contact_id": "C-ADA",
+    "first_name": "Ada",
+    "last_name": "Quill",
+    "emails": [OLD_MAIL],
+    "updated_at": "2025-01-01T00:00:00Z",
+}
+ADAH = {**ADA, "first_name": "Adah", "emails": [NEW_MAIL], "updated_at": "2026-01-01T00:00:00Z"}
+ORDER = {
+    "transaction_id": "T-OLD",
+    "email": OLD_MAIL,
+    "channel": "online",
+    "occurred_at": "2024-06-01T00:00:00Z",
+    "amount_cents": 1200,
+}
+
+
+@pytest.mark.parametrize(
+    "versions",
+    [
+        pytest.param([ADA, ADAH], id="older-first"),
+        pytest.param([ADAH, ADA], id="older-arriving-late"),
+        pytest.param([ADAH], id="newer-only"),
+    ],
+)
+async def test_a_contacts_older_email_still_names_her(
+    tmp_path: Path, versions: list[dict[str, object]]
+) -> None:
+    # Given a contact whose e-mail changed, its versions in this file order, and an online
+    # order under her old e-mail
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "crm.jsonl").write_bytes(b"".join(orjson.dumps(v) + b"\n" for v in versions))
+    (folder / "transactions.jsonl").write_bytes(orjson.dumps(ORDER) + b"\n")
+    # When the folder is resolved in one batch, and read as the gateway reads it
+    out = tmp_path / "out.jsonl"
+    async with SqliteStore(tmp_path / "s.db") as store:
+        await resolve_folder(folder, out, store)
+    answers = {a["id"]: a["member_id"] for a in map(orjson.loads, out.read_bytes().splitlines())}
+    scan = scan_folder(folder, workers=1)
+    # Then the order is hers exactly when a version of her contact gave that e-mail, in
+    # either order; and her record is the newest version's (Adah)
+    assert (answers["T-OLD"] == answers["C-ADA"]) is (ADA in versions)
+    assert scan.records[("crm", "C-ADA")].first_name == "Adah"
     assert _facts(scan.records) == _facts(_gateway_records(folder))
 
 
