@@ -59,7 +59,8 @@ def mongo(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any]]:
 def test_loading_twice_changes_nothing(data_dir: Path, mongo: tuple[str, Any]) -> None:
     url, client = mongo
     first = asyncio.run(load_folder(data_dir, url, "US", client))
-    lines = len(read_jsonl(data_dir / "crm.jsonl"))
+    # A contact's older version, exported after it, is no new line: one per contact id
+    lines = len({line.get("contact_id") for line in read_jsonl(data_dir / "crm.jsonl")})
     assert first["crm"]["created"] + first["crm"]["malformed"] >= lines - 1
     again = asyncio.run(load_folder(data_dir, url, "US", client))
     for name, outcome in again.items():
