@@ -128,8 +128,9 @@ class NearDuplicates(BaseModel):
     written day first on one form, month first on the other). On a shared e-mail (not a
     card: a card is one account, and people change e-mail and phone), each contact having a
     value of an ``own_values`` kind the other lacks says two people: twins on a family
-    address (``Anne``/``Ann``), each with her own e-mail or, at one address, her own phone
-    (a duplicate entered after a move has a new landline at the new address).
+    address (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address,
+    her own phone (a duplicate entered after a move has a new landline at the new address;
+    a replaced card is listed with the new one).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -145,7 +146,11 @@ class NearDuplicates(BaseModel):
     day_month_swaps: bool = True
     # On a shared e-mail, contacts each with a value of one of these kinds the other lacks
     # are two people (twins on a family address); phones count at one address only.
-    own_values: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+    own_values: tuple[IdentifierKind, ...] = (
+        IdentifierKind.EMAIL,
+        IdentifierKind.PHONE,
+        IdentifierKind.LOYALTY_ID,
+    )
     nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: NICKNAMES)
 
     @cached_property
