@@ -108,6 +108,8 @@ def write_demo_data(
         for person in people:
             if rng.random() < 0.7:
                 person.card = f"LD{rng.randrange(10**7, 10**8)}"
+                if gen.fifth.random() < rates.long_card:  # the new series: 13 digits
+                    person.card = str(gen.fifth.randrange(10**12, 10**13))
             person.in_crm = rng.random() < 0.85
             shared = family_email.get(person.household)
             # Whoever uses the family e-mail gave it to the CRM too: a family e-mail is then on

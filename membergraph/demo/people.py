@@ -111,6 +111,10 @@ class Generator:
         )
 
     def messy_card(self, card: str) -> str:
+        if card.isdigit():  # a long number, printed under the brand's letters
+            return self.rng.choice(
+                [card, f"LD{card}", f"LD-{card}", f"{card[:4]} {card[4:8]} {card[8:]}"]
+            )
         digits = card[2:]
         return self.rng.choice(
             [

@@ -74,6 +74,9 @@ class Profile:
     # A contact whose e-mail changed, its older version (the old e-mail, some online orders
     # under it) exported after the new one.
     email_changed: float = 0.05
+    # A card of the newer series (a 13-digit number), written with or without the brand
+    # letters printed before it.
+    long_card: float = 0.2
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -123,5 +126,6 @@ PROFILES: dict[str, Profile] = {
         twin_close_name=0.3,
         twin_family_email=0.7,
         email_changed=0.08,
+        long_card=0.1,
     ),
 }
