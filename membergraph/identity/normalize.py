@@ -20,6 +20,7 @@ import phonenumbers
 __all__ = [
     "BadIdentifier",
     "IdentifierKind",
+    "card_match_key",
     "email_match_key",
     "fold_name",
     "normalize",
@@ -173,6 +174,23 @@ def normalize_loyalty_id(value: str) -> str:
     if not _LOYALTY.match(loyalty):
         raise BadIdentifier(f"{_shown(value)} is not a loyalty number (4-32 letters and digits)")
     return loyalty
+
+
+_BRAND_PREFIX = re.compile(r"^[A-Z]{1,4}(\d{12,})$")
+
+
+def card_match_key(loyalty: str) -> str:
+    """What a normalized loyalty number is matched on: a long number (12 digits or more,
+    as printed under a barcode) without the brand letters printed before it, which some
+    forms copy and others leave out (``NW2900104000055`` is card ``2900104000055``). In a
+    short number the letters are part of it (``LD12345678``).
+
+    Example:
+        >>> card_match_key("NW2900104000055"), card_match_key("LD12345678")
+        ('2900104000055', 'LD12345678')
+    """
+    branded = _BRAND_PREFIX.match(loyalty)
+    return branded.group(1) if branded else loyalty
 
 
 def _normalize_plain(kind: IdentifierKind, value: str) -> str:

@@ -36,6 +36,7 @@ from membergraph.connectors.models import (
 from membergraph.identity.normalize import (
     BadIdentifier,
     IdentifierKind,
+    card_match_key,
     email_match_key,
     normalize,
 )
@@ -147,7 +148,9 @@ for each of the 712,000 values a 1 M-line batch normalizes)."""
 
 def identifier_key(kind: IdentifierKind, normalized: str) -> str:
     """The matching key of an already normalized value."""
-    return email_match_key(normalized) if kind is IdentifierKind.EMAIL else normalized
+    if kind is IdentifierKind.EMAIL:
+        return email_match_key(normalized)
+    return card_match_key(normalized) if kind is IdentifierKind.LOYALTY_ID else normalized
 
 
 @lru_cache(maxsize=1 << 17)

@@ -12,7 +12,9 @@ from membergraph.identity.normalize import (
     IdentifierKind,
     email_match_key,
     normalize,
+    normalize_loyalty_id,
 )
+from membergraph.identity.records import identifier_key
 
 
 @pytest.mark.parametrize(
@@ -153,3 +155,19 @@ def test_a_trailing_dot_is_the_same_mailbox(raw: str, expected: str) -> None:
 def test_two_trailing_dots_are_no_address() -> None:
     with pytest.raises(BadIdentifier):
         normalize(IdentifierKind.EMAIL, "kim@example.org..")
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        pytest.param("NW2900104000055", "2900104000055", id="brand-before-a-long-number"),
+        pytest.param("nw 2900-1040-0005-5", "2900104000055", id="brand-spaces-dashes"),
+        pytest.param("2900104000055", "2900104000055", id="the-number-alone"),
+        pytest.param("LD12345678", "LD12345678", id="letters-of-a-short-number"),
+        pytest.param("HP1002169924", "HP1002169924", id="ten-digits-keep-their-letters"),
+        pytest.param("ABCDE290010400005", "ABCDE290010400005", id="five-letters-are-no-brand"),
+    ],
+)
+def test_a_card_is_matched_without_the_brand_printed_before_it(typed: str, key: str) -> None:
+    # A form that copies the brand letters and one that leaves them out name one card
+    assert identifier_key(IdentifierKind.LOYALTY_ID, normalize_loyalty_id(typed)) == key
