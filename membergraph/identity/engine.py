@@ -188,12 +188,24 @@ class _Resolver:
             if status != "linkable" or kind is IdentifierKind.PHONE:
                 # A phone alone never merges: households share landlines.
                 continue
+            if not self._given(key, carriers):
+                continue  # staff typed it each time: for whom, the value cannot say
             rule = "email" if kind is IdentifierKind.EMAIL else kind.value.lower()
             order = _RULE_ORDER[rule]
             for other in profiles[1:]:
                 edges.append((order, kind, value, profiles[0], other, rule))
         edges.sort()
         return edges
+
+    def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
+        """Whether a record carries the value by a channel other than staff typing it
+        (``rules.typed_by_staff``): the customer gave it."""
+        staff, (kind, value) = self.rules.typed_by_staff, key
+        return not staff or any(
+            i.kind is kind and i.key == value and i.via not in staff
+            for record in carriers
+            for i in record.identifiers
+        )
 
     def run(self) -> Resolution:
         for a, b, evidence in self.manual:

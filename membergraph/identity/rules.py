@@ -311,6 +311,11 @@ class Rules(BaseModel):
             relative's).
         call_value_slips: a call's value at most this many edits from one the member has
             is that one mistyped (``ethan_jones@gmial.com``), not another person's.
+        typed_by_staff: the capture channels where staff type a value for whoever stands
+            before them. A value that every record carrying it got only this way links
+            none of them: a store's own address typed for every guest and once for a card
+            holder is a clerk's word twice, not the customer's (a value the customer gave,
+            in the CRM or an online order, still links every record it is on).
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         suggestions: how pairs the rules do not merge are scored for stewards.
@@ -343,6 +348,7 @@ class Rules(BaseModel):
     shared_devices_identify_no_one: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
+    typed_by_staff: tuple[str, ...] = ("till", "agent")
     blocklist: Blocklist = Field(default_factory=Blocklist)
     near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)
     suggestions: SuggestionRules = Field(default_factory=SuggestionRules)

@@ -528,3 +528,35 @@ def test_placeholders_never_change_the_partition_of_the_other_records(
         assert record_of_line(SourceName.TRANSACTIONS, line) is None
     # Then the partition is the same
     assert resolve(world(*noisy)).components == expected
+
+
+STORE_MAIL = "store004@shopmail.com"
+
+
+@pytest.mark.parametrize(
+    ("records", "linked"),
+    [
+        # A store's own address, typed at the till for guests and once for a card holder
+        pytest.param(
+            [purchase(email=STORE_MAIL, tid="G1"), purchase(card=CARD, email=STORE_MAIL)],
+            False,
+            id="store-address-typed-twice",
+        ),
+        # Her own address: in her contact, or on an online order she placed
+        pytest.param(
+            [crm("C1", emails=[MAIL]), purchase(card=CARD, email=MAIL)],
+            True,
+            id="typed-at-the-till-given-in-the-crm",
+        ),
+        pytest.param(
+            [purchase(email=MAIL, channel="online", tid="O1"), purchase(card=CARD, email=MAIL)],
+            True,
+            id="typed-at-the-till-given-online",
+        ),
+    ],
+)
+def test_a_value_only_staff_typed_links_no_one(records: list[Any], linked: bool) -> None:
+    # Given records sharing an e-mail, some of it typed by staff at the till
+    result = resolve(world(*records))
+    # Then they are one member exactly when the customer gave it once
+    assert together(result, records[0].ref, records[1].ref) is linked
