@@ -13,6 +13,7 @@ from membergraph.demo.vocabulary import (
     DOMAINS,
     HOLD_LINE,
     LAST,
+    NOW,
     PAGES,
     PHONE_PLACEHOLDERS,
     REASONS,
@@ -100,6 +101,11 @@ def _fifth(gen: Generator, rate: float) -> bool:
     return rate > 0 and gen.fifth.random() < rate
 
 
+def _fifth_when(gen: Generator) -> str:
+    moment = NOW - timedelta(seconds=gen.fifth.randrange(730 * 86400))
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _older_version(gen: Generator, w: Writer, p: Person, line: dict[str, Any]) -> None:
     """The contact as it was before its e-mail changed, exported after the new version (a
     CRM that sends a history, a replayed export): an older ``updated_at``, the old address."""
@@ -147,6 +153,13 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
         online = not guest and rng.random() < (0.3 if p.card else 1.0)
         email = None
         card = p.card if (not online or rng.random() < 0.5) else None
+        if guest and gen.cashiers and _fifth(gen, profile.cashier_card):
+            # The cashier scans her own card for a guest, and types the guest's own
+            # address when asked for an e-receipt.
+            receipt = p.email if gen.fifth.random() < 0.35 else None
+            cashier = gen.cashiers[store % len(gen.cashiers)]
+            planned.append((_fifth_when(gen), False, cashier, receipt, store))
+            continue
         if guest:
             if rng.random() >= profile.guest_placeholder:
                 if _happens(gen, profile.house_card):  # the till scans its own card

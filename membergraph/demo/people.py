@@ -67,6 +67,7 @@ class Generator:
         # ... and those of the fifth round from theirs (both profiles have them, at rates of
         # their own).
         self.fifth = random.Random(seed + 3)
+        self.cashiers: list[str] = []  # the cards of the stores' cashiers, who shop too
         self.members = members
         self.profile = profile
         self.serial = 0
