@@ -300,6 +300,11 @@ class Rules(BaseModel):
         till_max_people: a value typed at tills (an e-mail asked at the checkout) for more
             distinct people than this is a hub: a store's own address, typed for everyone
             who gives none. A person's own e-mail is typed for one card, a family's for a few.
+        card_max_emails: a loyalty card on whose purchases tills typed more different
+            e-mails than this (placeholders left out) is scanned for many people: a
+            cashier's own card or the store's house card, scanned for guests who forgot
+            theirs, each giving an address for the e-receipt. It links nothing, and the
+            purchases on it are nobody's (a person gives the till one or two addresses).
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
@@ -334,6 +339,7 @@ class Rules(BaseModel):
     hub_max_people: int = Field(default=6, ge=1)
     hub_max_records: int = Field(default=200, ge=2)
     till_max_people: int = Field(default=2, ge=1)
+    card_max_emails: int = Field(default=4, ge=1)
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,

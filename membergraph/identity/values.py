@@ -22,6 +22,7 @@ __all__ = [
     "own_values_part",
     "stored_nobodys_reason",
     "person_of",
+    "scanned_for_many",
     "status_of",
 ]
 
@@ -54,6 +55,8 @@ def status_of(
     kind, value = key
     if rules.is_junk(kind, value):
         return "blocked"
+    if kind is IdentifierKind.LOYALTY_ID and any(scanned_for_many(r, rules) for r in carriers):
+        return "hub"
     if len(carriers) == 1:
         # One record carries it: it links nothing yet, and cannot be shared or a hub.
         return "hub" if key in hubs else "linkable"
@@ -75,6 +78,20 @@ def status_of(
         if len(people) > 1 and not _one_person(crm, people, rules, kind):
             return "shared"
     return "linkable"
+
+
+def scanned_for_many(record: RecordData, rules: Rules) -> bool:
+    """Whether a card's purchases carry more e-mails typed at tills than one person gives
+    (``rules.card_max_emails``, placeholders left out): a cashier's own card or a house
+    card, scanned for guests who each gave an address for the e-receipt."""
+    if record.source != "transactions" or not record.key.startswith("loyalty:"):
+        return False
+    typed = {
+        i.key
+        for i in record.identifiers
+        if i.kind is IdentifierKind.EMAIL and i.via == "till" and not rules.is_junk(i.kind, i.key)
+    }
+    return len(typed) > rules.card_max_emails
 
 
 def _typed_at_till(record: RecordData, key: ValueKey) -> bool:

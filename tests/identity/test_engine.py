@@ -560,3 +560,35 @@ def test_a_value_only_staff_typed_links_no_one(records: list[Any], linked: bool)
     result = resolve(world(*records))
     # Then they are one member exactly when the customer gave it once
     assert together(result, records[0].ref, records[1].ref) is linked
+
+
+CASHIER_CARD = "LD70000123"
+
+
+@pytest.mark.parametrize(
+    ("typed", "scanned_for_many"),
+    [
+        pytest.param(1, False, id="her-own-email"),
+        pytest.param(2, False, id="own-and-family-email"),
+        pytest.param(4, False, id="four-addresses-over-the-years"),
+        pytest.param(5, True, id="five-guests-e-receipts"),
+        pytest.param(12, True, id="a-cashiers-card"),
+    ],
+)
+def test_a_card_scanned_for_many_guests_is_nobodys(typed: int, scanned_for_many: bool) -> None:
+    # Given a cashier's contact and card, and purchases on her card where the till typed
+    # `typed` different e-mails for the receipt, each a guest's own (a contact of theirs)
+    guests = [crm(f"G{n}", first=f"Guest{n}", emails=[f"guest{n}@mail.org"]) for n in range(typed)]
+    sales = [
+        purchase(card=CASHIER_CARD, email=f"guest{n}@mail.org", tid=f"T{n}") for n in range(typed)
+    ]
+    cashier = crm("C1", first="Cara", card=CASHIER_CARD)
+    result = resolve(world(cashier, *guests, *sales))
+    bag = ("transactions", f"loyalty:{CASHIER_CARD}")
+    # Then past what one person gives the till, the card links no one and its sales are
+    # nobody's: no guest joins the cashier, nor another guest
+    assert (bag in result.unattributed) is scanned_for_many
+    assert together(result, ("crm", "C1"), bag) is not scanned_for_many
+    if scanned_for_many:
+        assert len(result.components) == typed + 1
+        assert result.unattributed[bag].startswith("placeholder card LD70000123")
