@@ -101,6 +101,12 @@ def _fifth(gen: Generator, rate: float) -> bool:
     return rate > 0 and gen.fifth.random() < rate
 
 
+def _logged_in_as(gen: Generator, contact: str) -> str:
+    """The user id a login sends: the contact's, or what the page's script sends when a
+    bug lost it (``0``)."""
+    return "0" if _fifth(gen, gen.profile.script_user_id) else contact
+
+
 def _fifth_when(gen: Generator) -> str:
     moment = NOW - timedelta(seconds=gen.fifth.randrange(730 * 86400))
     return moment.isoformat().replace("+00:00", "Z")
@@ -254,7 +260,7 @@ def web_lines(gen: Generator, w: Writer, p: Person, family: str | None) -> None:
                 anonymous_id,
                 type="identify",
                 name="Logged In",
-                user_id=rng.choice(p.contacts),
+                user_id=_logged_in_as(gen, rng.choice(p.contacts)),
             )
         elif (p.email or p.family) and rng.random() < 0.3:
             web_event(

@@ -80,6 +80,7 @@ class Profile:
     # A guest's purchase on which the cashier scans her own card (the guest's own e-mail
     # typed for the e-receipt a third of the time).
     cashier_card: float = 0.3
+    script_user_id: float = 0.02  # a login whose page script sends the user id 0
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -131,5 +132,6 @@ PROFILES: dict[str, Profile] = {
         email_changed=0.08,
         long_card=0.1,
         cashier_card=0.2,
+        script_user_id=0.01,
     ),
 }
