@@ -57,6 +57,9 @@ class Blocklist(BaseModel):
         phone_patterns: regular expressions searched in the E.164 number.
         cards: exact loyalty numbers (normalized: upper case, no separators).
         card_patterns: regular expressions searched in the normalized loyalty number.
+        crm_ids: exact contact ids (a login's user id included).
+        crm_id_patterns: regular expressions searched in a contact id: what a script sends
+            when it has none (``0``, ``undefined``, ``[object Object]``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -101,8 +104,14 @@ class Blocklist(BaseModel):
     cards: list[str] = Field(default_factory=list)
     card_patterns: list[str] = Field(
         # A house card a till keeps for customers without one: one digit repeated
-        # (HP9999999999, 0000000000).
-        default_factory=lambda: [r"^[A-Z]*(\d)\1{5,}$"]
+        # (HP9999999999, 0000000000), or a long number ending in six zeros, the first of a
+        # store's range (2900045000000).
+        default_factory=lambda: [r"^[A-Z]*(\d)\1{5,}$", r"^[A-Z]*\d{6,}0{6}$"]
+    )
+    crm_ids: list[str] = Field(default_factory=list)
+    crm_id_patterns: list[str] = Field(
+        # What a web page's script sends as the user id when it has none.
+        default_factory=lambda: [r"(?i)^(0+|-1|undefined|null|none|nil|nan|\[object object\])$"]
     )
 
 
@@ -378,13 +387,17 @@ class Rules(BaseModel):
                 frozenset(listed.cards),
                 [re.compile(p) for p in listed.card_patterns],
             ),
+            IdentifierKind.CRM_ID: (
+                frozenset(listed.crm_ids),
+                [re.compile(p) for p in listed.crm_id_patterns],
+            ),
         }
 
     def is_junk(self, kind: IdentifierKind, key: str) -> bool:
         """Whether a value is a placeholder by the blocklist (exactly or by pattern)."""
         junk = self._junk.get(kind)
         if junk is None:
-            return False  # only e-mails, phones and cards have placeholders
+            return False  # only e-mails, phones, cards and contact ids have placeholders
         exact, patterns = junk
         if key in exact:
             return True

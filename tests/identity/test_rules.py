@@ -73,6 +73,13 @@ def test_a_bad_rules_file_is_refused_naming_the_key(
         pytest.param(IdentifierKind.LOYALTY_ID, "LD20000000", False, id="card-ending-in-zeros"),
         pytest.param(IdentifierKind.LOYALTY_ID, "HP1002169924", False, id="a-card"),
         pytest.param(IdentifierKind.LOYALTY_ID, "LD40000001", False, id="a-card-with-zeros"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "2900045000000", True, id="house-card-range-start"),
+        pytest.param(IdentifierKind.LOYALTY_ID, "2900104000055", False, id="a-long-card"),
+        pytest.param(IdentifierKind.CRM_ID, "0", True, id="script-user-id-zero"),
+        pytest.param(IdentifierKind.CRM_ID, "undefined", True, id="script-undefined"),
+        pytest.param(IdentifierKind.CRM_ID, "[object Object]", True, id="script-object"),
+        pytest.param(IdentifierKind.CRM_ID, "C0001", False, id="a-contact-id"),
+        pytest.param(IdentifierKind.CRM_ID, "10", False, id="a-numeric-contact-id"),
     ],
 )
 def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: bool) -> None:
