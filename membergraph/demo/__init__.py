@@ -127,6 +127,7 @@ def write_demo_data(
                 address[person.household],
             )
         cards = [p.card for p in people if p.card]
+        gen.friends = [p.email for p in people if p.email]
         if rates.cashier_card > 0 and cards:  # a cashier for every three stores, a customer
             gen.cashiers = gen.fifth.sample(cards, min(13, len(cards)))
         for person in people:

@@ -63,6 +63,8 @@ def crm_lines(
             first, last = name_variant(rng, rng.choices(variants, weights)[0], first, last)
             if rng.random() < profile.last_name_typo:
                 last = mistyped(rng, last)
+            if _fifth(gen, profile.name_in_one_field):  # "SMITH, Linda", no last name
+                first, last = f"{last.upper()}, {first}", ""
             if moved:
                 home = (f"{rng.randrange(1, 999)} {rng.choice(STREETS)} St", *rng.choice(CITIES))
                 landline = gen.phone() if rng.random() < 0.5 else None
@@ -134,7 +136,10 @@ def _happens(gen: Generator, rate: float) -> bool:
 
 
 def _birth_as_typed(gen: Generator, p: Person, copy: int) -> str | None:
-    """A duplicate's birth date as its form took it: left out, or day and month swapped."""
+    """A duplicate's birth date as its form took it: left out, day and month swapped, or
+    the date a form puts when it gets none (1900-01-01)."""
+    if copy == 1 and _fifth(gen, gen.profile.birth_placeholder):
+        return gen.fifth.choice(["1900-01-01", "1970-01-01"])
     if copy == 0 or not _happens(gen, gen.profile.birth_retyped):
         return p.birth.isoformat()
     if p.birth.day <= 12 and p.birth.day != p.birth.month and gen.added.random() < 0.5:
@@ -272,6 +277,9 @@ def web_lines(gen: Generator, w: Writer, p: Person, family: str | None) -> None:
                 name="Signed Up",
                 email=gen.messy_email(p.email or p.family or ""),
             )
+        if gen.friends and _fifth(gen, gen.profile.referral):  # a friend's address
+            friend = gen.fifth.choice(gen.friends)
+            web_event(gen, w, p.id, anonymous_id, type="track", name="Referral Sent", email=friend)
         for name in ("Email Opened", "Email Clicked", "Offer Redeemed"):
             if rng.random() < 0.3:
                 web_event(

@@ -68,6 +68,7 @@ class Generator:
         # their own).
         self.fifth = random.Random(seed + 3)
         self.cashiers: list[str] = []  # the cards of the stores' cashiers, who shop too
+        self.friends: list[str] = []  # e-mails a referral may be sent to
         self.members = members
         self.profile = profile
         self.serial = 0

@@ -81,6 +81,9 @@ class Profile:
     # typed for the e-receipt a third of the time).
     cashier_card: float = 0.3
     script_user_id: float = 0.02  # a login whose page script sends the user id 0
+    birth_placeholder: float = 0.1  # a duplicate's birth date as 1900-01-01 or 1970-01-01
+    name_in_one_field: float = 0.05  # a duplicate's name as "SMITH, Linda", no last name
+    referral: float = 0.05  # a visitor sends a referral: the event carries a friend's e-mail
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -133,5 +136,8 @@ PROFILES: dict[str, Profile] = {
         long_card=0.1,
         cashier_card=0.2,
         script_user_id=0.01,
+        birth_placeholder=0.05,
+        name_in_one_field=0.08,
+        referral=0.03,
     ),
 }
