@@ -122,11 +122,16 @@ class RecordData:
     @property
     def signature(self) -> tuple[str, str, str] | None:
         """Who a CRM contact says it is: first name, last name (both present), birth date
-        (``""`` when left out: many forms make it optional)."""
-        if self.first_name and self.last_name:
+        (``""`` when left out: many forms make it optional). A whole name written last name
+        first in the first-name field (``SMITH, Linda``, the last name left empty) is read
+        as the two."""
+        first, last = self.first_name, self.last_name
+        if first and not (last and last.strip()) and "," in first:
+            last, _, first = first.partition(",")
+        if first and first.strip() and last and last.strip():
             return (
-                self.first_name.strip().casefold(),
-                self.last_name.strip().casefold(),
+                first.strip().casefold(),
+                last.strip().casefold(),
                 self.birth_date.isoformat() if self.birth_date else "",
             )
         return None
@@ -235,11 +240,23 @@ def transaction_record(
     return key, frozenset(_collect([card, _identifier(IdentifierKind.EMAIL, email, via, region)]))
 
 
+_OTHERS_EMAIL = frozenset(name.casefold() for name in Rules().others_email_events)
+"""The built-in rules' events whose e-mail is someone else's (default_rules.toml)."""
+
+
 @lru_cache(maxsize=1 << 16)
 def visitor_record(
-    anonymous_id: str, user_id: str | None, email: str | None, region: str = "US"
+    anonymous_id: str,
+    user_id: str | None,
+    email: str | None,
+    name: str | None = None,
+    region: str = "US",
 ) -> Described:
-    """The record of a web event with these fields: its visitor's."""
+    """The record of a web event with these fields: its visitor's. On an event sent to
+    someone else (``Referral Sent``: the rules' ``others_email_events``) the e-mail is the
+    friend's, not the visitor's."""
+    if email is not None and name is not None and name.casefold() in _OTHERS_EMAIL:
+        email = None
     return anonymous_id, frozenset(
         _collect(
             [
@@ -286,7 +303,7 @@ _IDENTITIES: dict[str, Identity] = {
         _unowned_transaction,
     ),
     SourceName.WEB_ANALYTICS: Identity(
-        attrgetter("anonymous_id", "user_id", "email"), visitor_record, "leaf"
+        attrgetter("anonymous_id", "user_id", "email", "name"), visitor_record, "leaf"
     ),
 }
 

@@ -133,7 +133,8 @@ class NearDuplicates(BaseModel):
     ``Dubois-Harris``): the birth date and a strong identifier already say one person, and
     twins, who share both, have other first names. With ``birth_date_left_out_agrees``, a
     contact without a birth date agrees with any (the form made it optional: nobody
-    else's); with ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date
+    else's; so is one of ``birth_date_placeholders``, what a form puts when it gets none);
+    with ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date
     written day first on one form, month first on the other). On a shared e-mail (not a
     card: a card is one account, and people change e-mail and phone), each contact having a
     value of an ``own_values`` kind the other lacks says two people: twins on a family
@@ -153,6 +154,13 @@ class NearDuplicates(BaseModel):
     family_name_changes: bool = True
     birth_date_left_out_agrees: bool = True
     day_month_swaps: bool = True
+    # What forms put when they want a birth date and get none: the date is left out.
+    birth_date_placeholders: tuple[str, ...] = (
+        "1900-01-01",
+        "1970-01-01",
+        "1111-11-11",
+        "0001-01-01",
+    )
     # On a shared e-mail, contacts each with a value of one of these kinds the other lacks
     # are two people (twins on a family address); phones count at one address only.
     own_values: tuple[IdentifierKind, ...] = (
@@ -195,7 +203,12 @@ class NearDuplicates(BaseModel):
         return _same_names(self, a[0], a[1], b[0], b[1])
 
     def same_birth(self, a: str, b: str) -> bool:
-        """Whether two birth dates (ISO, ``""`` when left out) may be one person's."""
+        """Whether two birth dates (ISO, ``""`` when left out) may be one person's. A
+        placeholder date (``1900-01-01``) is one left out."""
+        if a == b:
+            return True
+        held = self.birth_date_placeholders
+        a, b = ("" if a in held else a), ("" if b in held else b)
         if a == b:
             return True
         if not a or not b:
@@ -330,6 +343,10 @@ class Rules(BaseModel):
             none of them: a store's own address typed for every guest and once for a card
             holder is a clerk's word twice, not the customer's (a value the customer gave,
             in the CRM or an online order, still links every record it is on).
+        others_email_events: web events whose ``email`` is someone else's (a friend
+            referred, a gift's recipient), not the visitor's: it identifies no one there.
+            Read with the built-in rules (a record is made from a line before any
+            configured rules are at hand).
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         suggestions: how pairs the rules do not merge are scored for stewards.
@@ -364,6 +381,13 @@ class Rules(BaseModel):
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")
+    others_email_events: tuple[str, ...] = (
+        "Referral Sent",
+        "Invite Sent",
+        "Product Shared",
+        "Cart Shared",
+        "Gift Card Sent",
+    )
     blocklist: Blocklist = Field(default_factory=Blocklist)
     near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)
     suggestions: SuggestionRules = Field(default_factory=SuggestionRules)

@@ -18,6 +18,7 @@ from membergraph.identity.records import (
     identifier_key,
     identifier_of,
     record_of_line,
+    visitor_record,
 )
 from membergraph.identity.rules import Rules
 from tests.identity.builders import ADDRESS, call, crm, purchase, visitor, world
@@ -592,3 +593,42 @@ def test_a_card_scanned_for_many_guests_is_nobodys(typed: int, scanned_for_many:
     if scanned_for_many:
         assert len(result.components) == typed + 1
         assert result.unattributed[bag].startswith("placeholder card LD70000123")
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "merged"),
+    [
+        pytest.param("SMITH, Linda", "", True, id="last-comma-first-in-first-name"),
+        pytest.param("Smith, Linda", None, True, id="last-name-left-out"),
+        pytest.param("SMITH, Mark", "", False, id="another-first-name"),
+    ],
+)
+def test_a_name_written_last_name_first_in_one_field(
+    first: str, last: str | None, merged: bool
+) -> None:
+    # Given Linda Smith's contact and a second one with her whole name in the first-name field
+    linda = crm("C1", first="Linda", last="Smith", emails=[MAIL], card=CARD)
+    again = crm("C2", first=first, last=last or "", emails=[MAIL], card=CARD)
+    result = resolve(world(linda, again, purchase(card=CARD)))
+    # Then it is read as last name, first name: one person exactly when the names are hers
+    assert together(result, ("crm", "C1"), ("crm", "C2")) is merged
+
+
+@pytest.mark.parametrize(
+    ("name", "identifies"),
+    [
+        pytest.param("Signed Up", True, id="sign-up"),
+        pytest.param("Email Opened", True, id="email-opened"),
+        pytest.param("Referral Sent", False, id="referral-names-a-friend"),
+        pytest.param("product shared", False, id="shared-any-case"),
+    ],
+)
+def test_an_events_email_is_the_visitors_unless_sent_to_someone_else(
+    name: str, identifies: bool
+) -> None:
+    # Given a web event carrying an e-mail
+    found = visitor_record("a-1", None, "friend@mail.org", name)
+    assert found is not None
+    # Then it identifies the visitor unless the event was sent to that address
+    emails = {i.key for i in found[1] if i.kind is IdentifierKind.EMAIL}
+    assert (emails == {"friend@mail.org"}) is identifies

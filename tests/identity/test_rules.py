@@ -132,6 +132,9 @@ def test_near_duplicate_names(a: tuple[str, str], b: tuple[str, str], same: bool
         pytest.param("1980-01-02", "1980-02-01", True, id="day-and-month-swapped"),
         pytest.param("1980-01-02", "1981-02-01", False, id="swapped-other-year"),
         pytest.param("1980-01-02", "1980-01-03", False, id="another-day"),
+        pytest.param("1900-01-01", "1980-01-02", True, id="placeholder-1900"),
+        pytest.param("1980-01-02", "1970-01-01", True, id="placeholder-epoch"),
+        pytest.param("1111-11-11", "", True, id="placeholder-and-left-out"),
     ],
 )
 def test_near_duplicate_birth_dates(a: str, b: str, same: bool) -> None:
