@@ -71,6 +71,17 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
+def current_contacts(path: Path) -> list[dict[str, object]]:
+    """A CRM file's contacts as its API lists them: each contact's newest version once (the
+    demo exports some contacts' older version too)."""
+    newest: dict[object, dict[str, object]] = {}
+    for contact in read_jsonl(path):
+        held = newest.get(contact.get("contact_id"))
+        if held is None or str(contact.get("updated_at")) > str(held.get("updated_at")):
+            newest[contact.get("contact_id")] = contact
+    return list(newest.values())
+
+
 _EXIT_STATUS: list[int] = []
 
 

@@ -29,7 +29,7 @@ from membergraph.ingest import IngestRefused
 from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from membergraph.sync import SourceSync
-from tests.conftest import gql, read_jsonl
+from tests.conftest import current_contacts, gql
 from tests.connectors.api_server import SourceApi
 from tests.support.http import serving
 from tests.support.mongo import EmulatedClient
@@ -42,7 +42,7 @@ PAGE = 20
 def crm_api(data_dir: Path) -> Iterator[tuple[SourceApi, dict[str, str]]]:
     """The CRM behind a real API (its file removed from the folder), and the environment
     that names it: pages of 20, changed lines asked with updated_since."""
-    contacts = read_jsonl(data_dir / "crm.jsonl")
+    contacts = current_contacts(data_dir / "crm.jsonl")
     (data_dir / "crm.jsonl").unlink()
     api = SourceApi("crm", contacts, lambda line: str(line.get("contact_id")))
     with serving(api.app) as address:

@@ -164,18 +164,17 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
         online = not guest and rng.random() < (0.3 if p.card else 1.0)
         email = None
         card = p.card if (not online or rng.random() < 0.5) else None
-        if guest and gen.cashiers and _fifth(gen, profile.cashier_card):
-            # The cashier scans her own card for a guest, and types the guest's own
-            # address when asked for an e-receipt.
-            receipt = p.email if gen.fifth.random() < 0.35 else None
-            cashier = gen.cashiers[store % len(gen.cashiers)]
-            planned.append((_fifth_when(gen), False, cashier, receipt, store))
-            continue
         if guest:
             if rng.random() >= profile.guest_placeholder:
                 if _happens(gen, profile.house_card):  # the till scans its own card
                     planned.append((gen.when(), False, "LD" + str(store % 10) * 8, None, store))
-                continue  # no e-mail asked: a sale nobody can be told of, not written
+                elif gen.cashiers and _fifth(gen, profile.cashier_card):
+                    # The cashier scans her own card, and types the guest's own address
+                    # when the guest asks for an e-receipt.
+                    receipt = p.email if gen.fifth.random() < 0.35 else None
+                    cashier = gen.cashiers[store % len(gen.cashiers)]
+                    planned.append((_fifth_when(gen), False, cashier, receipt, store))
+                continue  # else no e-mail asked: a sale nobody can be told of, not written
             email = gen.messy_email(_till_email(gen, store))
         elif online:
             chosen = p.family if p.family and (not p.email or rng.random() < 0.3) else p.email

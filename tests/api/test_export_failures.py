@@ -22,7 +22,7 @@ from membergraph.cli import app
 from membergraph.demo import write_demo_data
 from membergraph.export import PAGE
 from membergraph.settings import Settings
-from tests.conftest import read_jsonl
+from tests.conftest import current_contacts
 from tests.connectors.api_server import SourceApi
 from tests.support.export import whole_export
 from tests.support.http import serving, serving_server
@@ -50,7 +50,7 @@ def crm(big_demo: Path, tmp_path: Path) -> Iterator[Crm]:
     up a page of members at a time: ``batch_size`` 1,000 is one lookup per export page)."""
     data = tmp_path / "data"
     shutil.copytree(big_demo, data)
-    contacts = read_jsonl(data / "crm.jsonl")
+    contacts = current_contacts(data / "crm.jsonl")
     (data / "crm.jsonl").unlink()
     api = SourceApi("crm", contacts, lambda line: str(line.get("contact_id")))
     with serving_server(api.app) as (address, server):

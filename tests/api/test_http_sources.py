@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 from membergraph.app import create_app
 from membergraph.cli import app
 from membergraph.settings import Settings
-from tests.conftest import gql, read_jsonl
+from tests.conftest import current_contacts, gql
 from tests.connectors.api_server import SourceApi
 from tests.support.http import serving
 
 
 @pytest.fixture
 def crm_api(data_dir: Path) -> Iterator[tuple[SourceApi, str]]:
-    contacts = read_jsonl(data_dir / "crm.jsonl")
+    contacts = current_contacts(data_dir / "crm.jsonl")
     (data_dir / "crm.jsonl").unlink()  # the CRM now lives behind its API only
     api = SourceApi("crm", contacts, lambda line: str(line.get("contact_id")))
     with serving(api.app) as address:
