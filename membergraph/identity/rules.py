@@ -365,7 +365,7 @@ class Rules(BaseModel):
     hub_max_people: int = Field(default=6, ge=1)
     hub_max_records: int = Field(default=200, ge=2)
     till_max_people: int = Field(default=2, ge=1)
-    card_max_emails: int = Field(default=4, ge=1)
+    card_max_emails: int = Field(default=2, ge=1)
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,
