@@ -124,38 +124,29 @@ class _Resolver:
                     carriers_of[(ident.kind, ident.key)].append(record)
         people = _People(records, self.signature)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
-        self.bags = self._set_bags_aside(people, hubs)
+        self.bags = self._set_bags_aside()
         self.partition = Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
         self.leaf_nobodys: dict[RecordKey, str] = {}
 
-    def _set_bags_aside(self, people: _People, hubs: frozenset[ValueKey]) -> dict[RecordKey, str]:
+    def _set_bags_aside(self) -> dict[RecordKey, str]:
         """The purchase records of cards scanned for many people (``scanned_for_many``: a
-        cashier's own card, a house card), each with why. Such a record is nobody's, and the
-        e-mails typed on it are its guests', not its own: it is no carrier of them (their
-        status is weighed again without it)."""
+        cashier's own card, a house card), each with why. Such a record is nobody's and
+        links nothing: it leaves the carriers the engine links through (the values' status
+        was weighed with it, as one more person who typed them at a till)."""
         rules, bags = self.rules, {}
         least = rules.card_max_emails + 1
         for ref in self.order:
             record = self.records[ref]
             if len(record.identifiers) > least and scanned_for_many(record, rules):
-                card = min(
-                    i.value for i in record.identifiers if i.kind is IdentifierKind.LOYALTY_ID
-                )
-                bags[ref] = f"placeholder card {card}: carried by many different people"
-        weigh_again = set()
+                cards = [i.value for i in record.identifiers if i.kind is IdentifierKind.LOYALTY_ID]
+                bags[ref] = f"placeholder card {min(cards)}: carried by many different people"
         for ref in bags:
             for ident in self.records[ref].identifiers:
                 key = (ident.kind, ident.key)
-                if ident.kind is not IdentifierKind.LOYALTY_ID and key in self.carriers:
+                if key in self.carriers:
                     self.carriers[key] = [r for r in self.carriers[key] if r.ref not in bags]
-                    weigh_again.add(key)
-        for key in weigh_again:
-            if self.carriers[key]:
-                self.status[key] = status_of(self.carriers[key], key, rules, hubs, people)
-            else:
-                del self.carriers[key], self.status[key]
         return bags
 
     # -- profile links ---------------------------------------------------------------
