@@ -139,5 +139,6 @@ def test_a_rebuild_and_the_per_member_path_keep_the_same_rows(
     # then the three agree, row for row, on every member
     assert alone == followed
     assert rebuilt == followed
-    # and the rebuild read each source once a page, not once a member
-    assert connector.calls - calls == -(-len(followed) // 64)
+    # and the rebuild read each source once a page at most, not once a member (a page whose
+    # members have no purchase record reads none)
+    assert 0 < connector.calls - calls <= -(-len(followed) // 64)
