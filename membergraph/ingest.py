@@ -375,7 +375,10 @@ class IngestService:
         # A line sent again ("unchanged") goes through identity again too: if the first
         # attempt failed after the append, this one completes it (ingest is idempotent).
         records = [f.record for f in facts if f.record is not None]
-        applied = await gateway.identity.ingest(records, older=older)
+        if older:  # a late older version of a contact: its values still name her
+            applied = await gateway.identity.ingest(records, older=older)
+        else:
+            applied = await gateway.identity.ingest(records)
         members = await gateway.identity.store.assignments([r.ref for r in records])
         await self._announce(source, connector, facts, members)
         await record_line_consents(gateway, source, stored)
