@@ -198,22 +198,7 @@ def _resolve_all(
                 pending.append((field, completed, field_path, True))
             continue
         field_path = Path(path, field.key, field.parent.name)
-        info = GraphQLResolveInfo(
-            field.name,
-            field.nodes,
-            field.definition.type,
-            field.parent,
-            field_path,
-            run.schema,
-            {},
-            _ROOT_VALUE,
-            run.operation,
-            run.variables,
-            run.context,
-            is_awaitable,
-            None,
-            _HELPERS,
-        )
+        info = _info(field.name, field.nodes, field.definition.type, field.parent, field_path, run)
         args = field.args
         try:
             if args is None:  # a null over a defaulted variable: the executor says why
@@ -230,6 +215,34 @@ def _resolve_all(
             pending.append((field, completed, field_path, True))
         else:
             results[field.key] = completed
+
+
+def _info(
+    name: str,
+    nodes: list[FieldNode],
+    type_: GraphQLOutputType,
+    parent: GraphQLObjectType,
+    path: Path | None,
+    run: _Run,
+) -> GraphQLResolveInfo[Any]:
+    """graphql-core's own resolve info for a field of the run (what masking, the audit and
+    the permission classes read)."""
+    return GraphQLResolveInfo(
+        name,
+        nodes,
+        type_,
+        parent,
+        path,  # type: ignore[arg-type]
+        run.schema,
+        {},
+        _ROOT_VALUE,
+        run.operation,
+        run.variables,
+        run.context,
+        is_awaitable,
+        None,
+        _HELPERS,
+    )
 
 
 async def _gathered(
@@ -320,22 +333,7 @@ def _completer(
                 return None
             assert path is not None  # an object's fields have paths below it
             if is_type_of is not None:
-                info = GraphQLResolveInfo(
-                    name,
-                    nodes,
-                    type_,
-                    type_,
-                    path,
-                    run.schema,
-                    {},
-                    _ROOT_VALUE,
-                    run.operation,
-                    run.variables,
-                    run.context,
-                    is_awaitable,
-                    None,
-                    _HELPERS,
-                )
+                info = _info(name, nodes, type_, type_, path, run)
                 if is_type_of(value, info) is not True:
                     raise NotFollowed
             return _execute(fields, value, path, run)

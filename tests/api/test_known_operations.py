@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -100,9 +101,8 @@ class Gateway:
         return [(e["actor"], e["fields"]) for e in orjson.loads(body)["data"]["piiAccessLog"]]
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    folder = tmp_path_factory.mktemp("known")
+def demo_with_person(folder: Path, keys: dict[str, list[str]]) -> Settings:
+    """Settings over 40 demo people and the masking tests' person, with ``keys``."""
     data = folder / "data"
     data.mkdir()
     from membergraph.demo import write_demo_data
@@ -115,9 +115,15 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         data=data,
         store=f"sqlite:///{folder / 'store.db'}",
         cache_dir=folder / "cache",
-        api_keys={k: ApiKey(name=k[:6], scopes=s) for k, s in KEYS.items()},
+        api_keys={k: ApiKey(name=k[:6], scopes=s) for k, s in keys.items()},
         jwt_secret=SecretStr(SECRET),
     )
+    return settings
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    settings = demo_with_person(tmp_path_factory.mktemp("known"), KEYS)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         found = Gateway(client, "", "")
         _, body = found.ask(MASKED, "{ members(first: 2) { edges { node { id } } } }", {})

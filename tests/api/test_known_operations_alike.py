@@ -19,16 +19,14 @@ from typing import Any
 import jwt
 import orjson
 import pytest
-from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.connectors.base import SourceUnavailable
 from membergraph.connectors.models import SourceName
-from membergraph.settings import ApiKey, Settings
+from tests.api.test_known_operations import SECRET, demo_with_person
 from tests.api.test_masking import EMAIL, PERSON
 
-SECRET = "jwt-test-secret-of-32-bytes-long!!"
 KEYS = {
     "masked-key-0000000000001": ["profile:read"],
     "unmasked-key-00000000001": ["profile:read", "pii:read"],
@@ -87,22 +85,7 @@ class Both:
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Both]:
-    folder = tmp_path_factory.mktemp("review5")
-    data = folder / "data"
-    data.mkdir()
-    from membergraph.demo import write_demo_data
-
-    write_demo_data(data, 40, seed=5)
-    for source, lines in PERSON.items():
-        with (data / f"{source}.jsonl").open("ab") as handle:
-            handle.write(b"".join(orjson.dumps(x) + b"\n" for x in lines))
-    settings = Settings(
-        data=data,
-        store=f"sqlite:///{folder / 'store.db'}",
-        cache_dir=folder / "cache",
-        api_keys={k: ApiKey(name=k[:6], scopes=s) for k, s in KEYS.items()},
-        jwt_secret=SecretStr(SECRET),
-    )
+    settings = demo_with_person(tmp_path_factory.mktemp("alike"), KEYS)
     app = create_app(settings)
     endpoint = next(
         r.endpoint
