@@ -34,6 +34,7 @@ from membergraph.http_rules import (
     request_error_code,
     send_error,
     wants_graphql_response,
+    wrong_shape,
 )
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.privacy.audit import record_reads
@@ -104,21 +105,14 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             data = decode_json(await request.body())
         except ValueError:
             return None
-        if not isinstance(data, dict):
-            return None
-        variables, name = data.get("variables"), data.get("operationName")
-        extensions = data.get("extensions")
-        if extensions is not None and not isinstance(extensions, dict):
+        if not isinstance(data, dict) or wrong_shape(data) is not None:
             return None  # the usual way refuses it: 400, BAD_REQUEST
+        variables, name = data.get("variables"), data.get("operationName")
         try:
-            query = self.persisted.query_for(data.get("query"), extensions)
+            query = self.persisted.query_for(data.get("query"), data.get("extensions"))
         except PersistedQueryError:
             return None
-        if not (
-            isinstance(query, str)
-            and (name is None or isinstance(name, str))
-            and (variables is None or isinstance(variables, dict))
-        ):
+        if not isinstance(query, str):
             return None
         plan = known.plan(query, name)
         if plan is None:

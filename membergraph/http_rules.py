@@ -31,6 +31,7 @@ __all__ = [
     "request_error_code",
     "send_error",
     "wants_graphql_response",
+    "wrong_shape",
 ]
 
 logger = logging.getLogger(__name__)
@@ -229,6 +230,19 @@ async def send_error(
         headers.append((b"allow", allow))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+_SHAPES = (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict))
+
+
+def wrong_shape(request: Mapping[str, Any]) -> str | None:
+    """What is wrong with a GraphQL request's fields (a POST body, a subscribe payload), as
+    ``POST /graphql`` refuses it (None: each is absent, null or of its type)."""
+    for key, kind in _SHAPES:
+        value = request.get(key)
+        if value is not None and not isinstance(value, kind):
+            return f"{key} must be {'a string' if kind is str else 'an object'}"
+    return None
 
 
 def request_error_code(error: Mapping[str, Any]) -> str:

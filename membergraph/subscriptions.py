@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError
@@ -30,6 +29,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types.graphql import OperationType
 
 from membergraph.auth import ANONYMOUS, InvalidToken, KeysUnavailable
+from membergraph.http_rules import wrong_shape
 from membergraph.persisted import PersistedQueryError
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
@@ -79,7 +79,7 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             and isinstance(payload, dict)
             and message.get("id") not in self.operations  # else the protocol's 4409
         ):
-            wrong = _wrong_shape(payload)
+            wrong = wrong_shape(payload)
             if wrong is not None:  # the protocol's answer to an invalid message
                 await self.websocket.close(code=4400, reason=f"Invalid subscribe payload: {wrong}")
                 return
@@ -148,16 +148,3 @@ class OriginRefusalNamesTheSetting(logging.Filter):
                 "connect, list it in MEMBERGRAPH_CORS_ORIGINS"
             )
         return True
-
-
-_SHAPES = (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict))
-
-
-def _wrong_shape(payload: Mapping[str, Any]) -> str | None:
-    """What is wrong with a subscribe payload's fields, as ``POST /graphql`` checks its body
-    (None: each is absent, null or of its type)."""
-    for key, kind in _SHAPES:
-        value = payload.get(key)
-        if value is not None and not isinstance(value, kind):
-            return f"{key} must be {'a string' if kind is str else 'an object'}"
-    return None
