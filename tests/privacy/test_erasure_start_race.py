@@ -14,20 +14,12 @@ from membergraph.gateway import open_gateway
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.ingest import IngestService
 from membergraph.privacy.erasure import erasure_of
+from tests.privacy.test_erasure_race import BOUND, CONTACT, EMAIL
 from tests.support.gateways import two_gateways
 
 pytestmark = pytest.mark.mongodb
 
-EMAIL = "rosalind.racewell@racemail.org"
-CONTACT = {
-    "contact_id": "C-RACE-1",
-    "first_name": "Rosalind",
-    "last_name": "Racewell",
-    "emails": [EMAIL],
-    "updated_at": "2026-11-01T00:00:00Z",
-}
-TRACES = ("rosalind", "Rosalind", "Racewell", "C-RACE-1")
-BOUND = 60.0  # seconds: longer is a failure, not a slow run
+TRACES = ("rosalind", "Rosalind", "Racewell", "C-RACE-1")  # her contact's (no purchases)
 
 
 @pytest.mark.parametrize(
