@@ -151,7 +151,14 @@ class IngestService:
                 nobodys[number] = parsed.message
                 good.append((number, parsed.line))
             elif isinstance(parsed, LineError):
-                results.append({"line": number, "status": "rejected", "error": parsed.message})
+                results.append(
+                    {
+                        "line": number,
+                        "status": "rejected",
+                        "error": parsed.message,
+                        "code": parsed.code,
+                    }
+                )
             else:
                 good.append((number, parsed[0]))
         if not good and not results:

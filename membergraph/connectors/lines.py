@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from membergraph.connectors.sources import SourceSpec
 
 __all__ = [
+    "INVALID_LINE",
     "MAX_LINE_DEPTH",
     "NOBODY",
     "NO_OWNER",
@@ -40,6 +41,8 @@ MAX_LINE_DEPTH = 100
 """Levels of nesting a line may have (each object or array is one): what MongoDB stores at
 most, and well under the 254 that orjson writes into the SQLite store; one rule for every
 backend, so a folder, a push and a collection refuse the same lines."""
+INVALID_LINE = "INVALID_LINE"
+"""The code of a line refused for what it says (a field missing, a value out of range)."""
 TOO_DEEP = f"nested deeper than the {MAX_LINE_DEPTH} levels a line may have"
 
 
@@ -69,6 +72,7 @@ class LineError:
     message: str
     unattributed: bool = False  # a good line that identifies no one, not a bad line
     line: BaseModel | None = None  # that good line: a load keeps it, with no owner
+    code: str = INVALID_LINE  # what a client branches on (``UNREADABLE_CONSENT``)
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
@@ -171,7 +175,7 @@ def _owned(
 ) -> tuple[BaseModel, str] | LineError:
     problem = spec.problem(line) if spec.problem is not None else None
     if problem is not None:
-        return LineError(where, problem)
+        return LineError(where, problem, code=getattr(problem, "code", INVALID_LINE))
     key = owner(line)
     if key is None:
         why = owner.unowned(line) if isinstance(owner, Ownership) else None

@@ -6,6 +6,7 @@ and what identifies its owner; everything else may be missing or null in real ex
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -21,8 +22,13 @@ __all__ = [
     "LineItem",
     "SourceName",
     "Transaction",
+    "CONSENT_CHANNELS",
+    "CONSENT_EVENTS",
+    "Refusal",
     "WebEvent",
+    "consent_choice",
     "transaction_problem",
+    "web_event_problem",
 ]
 
 
@@ -158,6 +164,19 @@ class Transaction(_Line):
     no card and no e-mail. Every load keeps it; it belongs to no member."""
 
 
+class Refusal(str):
+    """Why a valid-looking line is refused (its message), with the ``code`` its answer
+    carries (``rejected`` lines without one carry ``INVALID_LINE``)."""
+
+    __slots__ = ("code",)
+    code: str
+
+    def __new__(cls, message: str, code: str) -> Refusal:
+        refusal = super().__new__(cls, message)
+        refusal.code = code
+        return refusal
+
+
 def transaction_problem(line: Transaction) -> str | None:
     """What a valid transaction may not say across its fields: only a refund line carries a
     negative amount (a cancelled sale keeps the amount it had); an anonymised purchase
@@ -180,6 +199,61 @@ class WebEvent(_Line):
     name: str | None = None
     occurred_at: Timestamp
     properties: dict[str, Any] = Field(default_factory=dict)
+
+
+CONSENT_EVENTS = ("Consent Updated", "Unsubscribed", "Subscribed")
+"""Web event names that state a consent choice: ``Consent Updated`` (``properties:
+{channel, granted}``), ``Unsubscribed`` and ``Subscribed`` (``properties: {channel}``,
+e-mail when absent)."""
+CONSENT_CHANNELS = ("EMAIL", "SMS", "PUSH", "PHONE")
+"""The channels a consent is given or withdrawn on."""
+UNREADABLE_CONSENT = "UNREADABLE_CONSENT"
+"""The code of a consent event refused because its channel or its choice cannot be read."""
+_SAID = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+_CHANNEL_SPELLING = re.compile(r"[\s_-]+")
+
+
+def consent_choice(event: WebEvent) -> tuple[str, bool] | None:
+    """The channel (one of :data:`CONSENT_CHANNELS`) and the choice a web event states, or
+    None for an event that is no consent choice. The channel is read in any case, spacing
+    and hyphenation (``" E-mail "`` is EMAIL); ``granted`` as a boolean or its word
+    (``"false"``, ``"No"``: analytics properties are often all strings).
+
+    Raises:
+        ValueError: a consent event whose channel or choice cannot be read (``e-mial``,
+            ``whatsapp``, ``granted: "maybe"``): refusing it is the only way its sender
+            learns that an opt-out was not taken.
+    """
+    if event.name not in CONSENT_EVENTS:
+        return None
+    said = event.properties.get("channel", "email")
+    channel = _CHANNEL_SPELLING.sub("", said).upper() if isinstance(said, str) else None
+    if channel not in CONSENT_CHANNELS:
+        raise ValueError(
+            f"properties.channel: {said!r} is no channel a consent is given on; a"
+            f" {event.name!r} event names one of email, sms, push, phone"
+        )
+    if event.name != "Consent Updated":
+        return channel, event.name == "Subscribed"
+    value = event.properties.get("granted")
+    granted = value if isinstance(value, bool) else None
+    if isinstance(value, str):
+        granted = _SAID.get(value.strip().lower())
+    if granted is None:
+        raise ValueError(
+            f"properties.granted: {value!r} is neither a grant nor a withdrawal; a"
+            " 'Consent Updated' event says true or false"
+        )
+    return channel, granted
+
+
+def web_event_problem(line: WebEvent) -> Refusal | None:
+    """A consent event whose channel or choice cannot be read (:func:`consent_choice`)."""
+    try:
+        consent_choice(line)
+    except ValueError as exc:
+        return Refusal(str(exc), UNREADABLE_CONSENT)
+    return None
 
 
 class AccountRef(_Line):

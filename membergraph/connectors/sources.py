@@ -33,6 +33,7 @@ from membergraph.connectors.models import (
     Transaction,
     WebEvent,
     transaction_problem,
+    web_event_problem,
 )
 
 __all__ = ["SOURCES", "Ordering", "SourceSpec", "Taken", "Verdict", "version_digest"]
@@ -141,7 +142,8 @@ class SourceSpec:
     model: type[BaseModel]
     id_field: str
     problem: Callable[[Any], str | None] | None = None
-    """What a line valid field by field may still not say across its fields, if anything."""
+    """What a line valid field by field may still not say across its fields, if anything
+    (a :class:`~membergraph.connectors.models.Refusal` carries the code its answer gives)."""
     order: Ordering = Ordering()
     keeps_history: bool = False
     """Whether a line's older versions still say something of its record: a CRM contact's
@@ -177,7 +179,13 @@ SOURCES: dict[SourceName, SourceSpec] = {
             transaction_problem,
             Ordering(_transaction_order),
         ),
-        SourceSpec(SourceName.WEB_ANALYTICS, WebEvent, "event_id", order=Ordering(immutable=True)),
+        SourceSpec(
+            SourceName.WEB_ANALYTICS,
+            WebEvent,
+            "event_id",
+            web_event_problem,
+            Ordering(immutable=True),
+        ),
         SourceSpec(
             SourceName.CALL_CENTER,
             CallInteraction,

@@ -2,8 +2,10 @@
 
 Choices come from CRM contacts (their ``consents`` as of ``updated_at``) and from web
 analytics ``track`` events named ``Consent Updated`` (``properties: {channel, granted}``;
-``granted`` a boolean or its word, ``"false"``; the channel in any case and spacing),
-``Unsubscribed`` (``properties: {channel}``, e-mail when absent) and ``Subscribed``.
+``granted`` a boolean or its word, ``"false"``; the channel in any case, spacing and
+hyphenation), ``Unsubscribed`` (``properties: {channel}``, e-mail when absent) and
+``Subscribed``, as :func:`~membergraph.connectors.models.consent_choice` reads them; a
+consent event it cannot read is refused at ingestion, never taken silently.
 
 Every version of a line that says something about a channel is a :class:`ConsentFact`
 (what the line said, when, from which source, record and line). A CRM contact is a
@@ -29,7 +31,7 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import groupby
 
-from membergraph.connectors.models import CrmContact, WebEvent
+from membergraph.connectors.models import CrmContact, WebEvent, consent_choice
 
 __all__ = [
     "Channel",
@@ -82,7 +84,6 @@ _CRM_FIELDS = {
     Channel.PUSH: "push",
     Channel.PHONE: "phone",
 }
-_WEB_NAMES = ("Consent Updated", "Unsubscribed", "Subscribed")
 
 
 def facts_of_contact(contact: CrmContact) -> Iterator[ConsentFact]:
@@ -97,39 +98,22 @@ def facts_of_contact(contact: CrmContact) -> Iterator[ConsentFact]:
 
 
 def facts_of_event(event: WebEvent) -> Iterator[ConsentFact]:
-    """The consent fact a web event states, if it states one."""
-    if event.name not in _WEB_NAMES:
+    """The consent fact a web event states, if it states one (ingestion refuses a consent
+    event it cannot read; one stored before that rule states nothing)."""
+    try:
+        said = consent_choice(event)
+    except ValueError:
         return
-    raw = str(event.properties.get("channel", "email")).strip().upper()
-    if raw not in Channel.__members__:
+    if said is None:
         return
-    if event.name == "Consent Updated":
-        granted = _granted(event.properties.get("granted"))
-        if granted is None:
-            return
-    else:
-        granted = event.name == "Subscribed"
     yield ConsentFact(
-        Channel(raw),
-        granted,
+        Channel(said[0]),
+        said[1],
         event.occurred_at,
         "web_analytics",
         event.anonymous_id,
         event.event_id,
     )
-
-
-_SAID = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-
-
-def _granted(value: object) -> bool | None:
-    """A ``granted`` property as analytics tools write it: a boolean, or its word
-    (``"false"``, ``"No"``: properties are often all strings); None when it says neither."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return _SAID.get(value.strip().lower())
-    return None
 
 
 def facts_of_lines(

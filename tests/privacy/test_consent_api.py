@@ -3,6 +3,8 @@ change, with its history; reachableChannels follow at once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 import pytest
 from starlette.testclient import TestClient
@@ -143,3 +145,87 @@ def test_an_opt_out_written_as_tools_write_it_is_an_opt_out(
     email, reachable = _email(client)
     assert (email["granted"], email["source"]) == (False, "WEB_ANALYTICS")
     assert reachable == ["SMS"]
+
+
+UNREADABLE = [
+    pytest.param({"channel": "e-mial"}, "Unsubscribed", "'e-mial'", id="misspelt-channel"),
+    pytest.param({"channel": "whatsapp"}, "Unsubscribed", "'whatsapp'", id="unknown-channel"),
+    pytest.param({"channel": 7}, "Unsubscribed", "7", id="channel-a-number"),
+    pytest.param(
+        {"channel": "email", "granted": "maybe"}, "Consent Updated", "'maybe'", id="granted-maybe"
+    ),
+]
+
+
+@pytest.mark.parametrize(("properties", "name", "said"), UNREADABLE)
+def test_an_opt_out_whose_channel_cannot_be_read_is_refused_alone(
+    client: TestClient, properties: dict[str, object], name: str, said: str
+) -> None:
+    # Given her e-mail consent from the CRM and her visitor
+    for source, line in [("crm", CONTACT), ("web_analytics", LOGIN)]:
+        assert client.post(f"/ingest/{source}", json=[line]).status_code == 200
+    # When an analytics tool sends an opt-out nobody can read, beside a good page view
+    unreadable = {**UNSUBSCRIBED, "name": name, "properties": properties}
+    page = {**LOGIN, "event_id": "E-ADA-PAGE", "type": "page", "name": "Home"}
+    answer = client.post("/ingest/web_analytics", json=[page, unreadable])
+    # Then that line alone is refused, with a code and a message naming what it said
+    assert answer.status_code == 207, answer.text
+    taken, refused = answer.json()["lines"]
+    assert taken["status"] == "created"
+    assert (refused["status"], refused["code"]) == ("rejected", "UNREADABLE_CONSENT")
+    assert said in refused["error"] and "properties." in refused["error"], refused["error"]
+    # and her consent is what it was: nothing pretended to be her choice
+    email, reachable = _email(client)
+    assert (email["granted"], email["source"]) == (True, "CRM")
+    assert reachable == ["EMAIL", "SMS"]
+
+
+def test_a_hyphenated_channel_is_read(client: TestClient) -> None:
+    for source, line in [("crm", CONTACT), ("web_analytics", LOGIN)]:
+        assert client.post(f"/ingest/{source}", json=[line]).status_code == 200
+    hyphenated = {**UNSUBSCRIBED, "properties": {"channel": " E-Mail "}}
+    assert client.post("/ingest/web_analytics", json=[hyphenated]).status_code == 200
+    assert _email(client)[1] == ["SMS"]
+
+
+BAD_OPT_OUT = {**UNSUBSCRIBED, "event_id": "E-ADA-BAD", "properties": {"channel": "e-mial"}}
+
+
+def test_a_folder_opt_out_whose_channel_cannot_be_read_is_named_at_start(
+    settings: Settings,
+) -> None:
+    # Given a data folder whose web file ends with her login and an unreadable opt-out
+    assert settings.data is not None
+    web = settings.data / "web_analytics.jsonl"
+    good = len(web.read_bytes().splitlines())
+    with web.open("ab") as handle:
+        handle.write(orjson.dumps(LOGIN) + b"\n" + orjson.dumps(BAD_OPT_OUT) + b"\n")
+    # When the gateway starts over it
+    with _serve_with(settings, [CONTACT]) as client:
+        ready = client.get("/readyz").json()["sources"]["web_analytics"]
+        email, reachable = _email(client)
+    # Then the opt-out is skipped and named with its place, the login beside it is taken
+    assert ready["malformed"] == 1
+    assert ready["errors"][0].startswith(f"web_analytics.jsonl:{good + 2}: properties.channel")
+    assert (email["granted"], reachable) == (True, ["EMAIL", "SMS"])
+
+
+def test_load_refuses_an_opt_out_whose_channel_cannot_be_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from membergraph.cli import app
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_bytes(orjson.dumps(CONTACT) + b"\n")
+    (data / "web_analytics.jsonl").write_bytes(
+        orjson.dumps(LOGIN) + b"\n" + orjson.dumps(BAD_OPT_OUT) + b"\n"
+    )
+    url = f"sqlite:///{tmp_path / 'loaded.db'}"
+    result = CliRunner().invoke(app, ["load", "--data", str(data), "--to", url])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "loaded.db") as db:
+        kept = {row[0] for row in db.execute("SELECT line_id FROM source_lines")}
+    assert {"C-ADA", "E-ADA-1"} <= kept and "E-ADA-BAD" not in kept
