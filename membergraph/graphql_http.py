@@ -36,6 +36,7 @@ from membergraph.http_rules import (
     wants_graphql_response,
     wrong_shape,
 )
+from membergraph.masking import mask_in_text
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.privacy.audit import record_reads
 from membergraph.resolvers.context import Gateway, RequestContext
@@ -286,6 +287,8 @@ class ClientErrorsInOneLine(logging.Filter):
         code = (error.extensions or {}).get("code") or request_error_code(error.formatted)
         level = logging.WARNING if code in _SERVER_CODES else logging.INFO
         record.levelno, record.levelname = level, logging.getLevelName(level)
-        record.msg, record.args = "GraphQL error %s: %s", (code, error.message)
+        # A message may repeat what the caller typed (an e-mail sent as a phone): the log is
+        # read by operators, whatever the caller's scopes, so it never holds it unmasked.
+        record.msg, record.args = "GraphQL error %s: %s", (code, mask_in_text(error.message))
         record.exc_info, record.exc_text = None, None
         return True

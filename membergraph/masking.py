@@ -9,10 +9,12 @@ from typing import Any
 
 from membergraph.auth import mask_email, mask_phone, mask_text
 
-__all__ = ["MASKS", "Meaning", "mask_as", "mask_record_key", "mask_value"]
+__all__ = ["MASKS", "Meaning", "mask_as", "mask_in_text", "mask_record_key", "mask_value"]
 
 _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 _EMAIL_IN = re.compile(r"[^\s:@]+@[^\s@]+")
+_PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Keys of JSON values (evidence, event properties) that hold a person's free text: a
 # steward's reason for a manual link can name anyone, so it is masked whole.
 _FREE_TEXT_KEYS = frozenset({"reason"})
@@ -41,6 +43,22 @@ def mask_value(value: Any, text: bool = False) -> Any:
     return (
         None if text and value is not None and not isinstance(value, bool | int | float) else value
     )
+
+
+def mask_in_text(text: str) -> str:
+    """``text`` with every e-mail and phone number in it masked, the other words kept: for
+    a message that may repeat what a caller typed (``'ann@example.com' is not a phone
+    number``) written where no caller's scopes decide, such as the log. A run of digits is
+    a phone when it holds 7 to 15 of them (E.164's longest) and is not a date."""
+
+    def phone(match: re.Match[str]) -> str:
+        run = match.group(0)
+        digits = sum(c.isdigit() for c in run)
+        if not 7 <= digits <= 15 or _DATE.fullmatch(run.strip()):
+            return run
+        return mask_phone(run)
+
+    return _PHONE_IN.sub(phone, _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), text))
 
 
 def mask_record_key(key: str) -> str:

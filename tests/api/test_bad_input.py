@@ -617,3 +617,27 @@ def test_a_huge_refused_value_is_not_echoed_back_whole(client: TestClient) -> No
     [error] = answer["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "(5000 characters)" in error["message"] and len(error["message"]) < 300
+
+
+def test_a_message_repeating_a_callers_e_mail_or_phone_is_logged_masked(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Adversarial pass (adv6): an e-mail typed into a phone lookup, or a phone in a bad
+    # variable, was answered (to the caller who typed it) and logged unmasked at INFO, where
+    # every operator reads it.
+    caplog.set_level(logging.INFO)
+    lookups = [
+        ('{ memberByIdentifier(kind: PHONE, value: "ann.lee@example.com") { id } }', {}),
+        ('{ memberByIdentifier(kind: EMAIL, value: "Ann Lee +1 415 555 0199") { id } }', {}),
+        (
+            "query ($f: MemberFilter) { members(first: 1, filter: $f) { totalCount } }",
+            {"f": {"tier": "ann.lee@example.com", "phone": "+14155550199"}},
+        ),
+    ]
+    for query, variables in lookups:
+        answer = client.post("/graphql", content=_q(query, **variables), headers=JSON).json()
+        assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", answer
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert logged.count("BAD_USER_INPUT") >= 3, logged
+    assert "ann.lee@" not in logged and "4155550199" not in logged, logged
+    assert "555 0199" not in logged and "***@example.com" in logged and "***-0199" in logged
