@@ -188,6 +188,10 @@ class ErasureService:
             except Exception as exc:  # recorded; the request is retried from this step
                 request.steps[name] = f"failed: {exc}"
                 break
+            # Each step recorded as it ends: a process killed after her identity went would
+            # otherwise leave the request as it began, and its retry, finding no one, would
+            # say DONE with none of the counts of what went.
+            await self.privacy.store.save_request(request)
         done = all(request.steps.get(s) in ("done", "skipped") for s in self.STEPS)
         request.state = _settled(request) if done else "partial"
         request.updated_at = _now()
@@ -398,7 +402,9 @@ class ErasureService:
         return tuple(sorted(found - erased))
 
     async def _scrub(self, request: PrivacyRequest, subject: Subject | None) -> None:
-        said = await self.privacy.store.scrub(subject.traces if subject is not None else ())
+        # A retry after her identity went (a process killed before its scrub) no longer
+        # knows her values to look for: the file is rewritten rather than left unchecked.
+        said = await self.privacy.store.scrub(subject.traces if subject is not None else None)
         if said.get("vacuumed"):
             request.counts["rewritten"] = request.counts.get("rewritten", 0) + 1
         if said.get("checkpointed") is False:

@@ -188,8 +188,9 @@ class PrivacyStore(abc.ABC):
     async def release(self, key: str, holder: str) -> None:
         """Let go of the lease ``key`` if ``holder`` holds it."""
 
-    async def scrub(self, traces: Sequence[str] = ()) -> dict[str, Any]:
+    async def scrub(self, traces: Sequence[str] | None = ()) -> dict[str, Any]:
         """Make removed bytes unrecoverable from the store's files (SQLite: secure delete is
         on, the WAL is checkpointed and truncated, and the file is rewritten if it still
-        holds one of ``traces``, the person's values). Nothing to do by default."""
+        holds one of ``traces``, the person's values, or if they are not known: None).
+        Nothing to do by default."""
         return {}

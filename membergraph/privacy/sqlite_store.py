@@ -295,9 +295,9 @@ class SqlitePrivacyStore(PrivacyStore):
 
         await self.store.run(in_transaction, drop)
 
-    async def scrub(self, traces: Sequence[str] = ()) -> dict[str, Any]:
+    async def scrub(self, traces: Sequence[str] | None = ()) -> dict[str, Any]:
         said: dict[str, Any] = {}
-        if not await self.store.run(secure_since_start):
+        if traces is None or not await self.store.run(secure_since_start):
             await self.store.run(vacuum)
             said["vacuumed"] = True
         said["checkpointed"] = await self._checkpoint()
@@ -309,7 +309,7 @@ class SqlitePrivacyStore(PrivacyStore):
         if (
             said["checkpointed"]
             and not said.get("vacuumed")
-            and await asyncio.to_thread(holds_any, self.store.path, traces)
+            and await asyncio.to_thread(holds_any, self.store.path, traces or ())
         ):
             await self.store.run(vacuum)
             said["vacuumed"] = True
