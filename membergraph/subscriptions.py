@@ -74,6 +74,12 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message.get("payload")
+        if self.connection_acknowledged and "payload" in message and not isinstance(payload, dict):
+            # Strawberry indexes it as an object: a string or a list was a traceback and a
+            # socket dropped without a close code.
+            reason = f"Invalid subscribe payload: an object, not {type(payload).__name__}"
+            await self.websocket.close(code=4400, reason=reason)
+            return
         if (
             self.connection_acknowledged
             and isinstance(payload, dict)

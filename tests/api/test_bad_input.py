@@ -641,3 +641,29 @@ def test_a_message_repeating_a_callers_e_mail_or_phone_is_logged_masked(
     assert logged.count("BAD_USER_INPUT") >= 3, logged
     assert "ann.lee@" not in logged and "4155550199" not in logged, logged
     assert "555 0199" not in logged and "***@example.com" in logged and "***-0199" in logged
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param("{ __typename }", id="a-string"),
+        pytest.param(["{ __typename }"], id="a-list"),
+        pytest.param(5, id="a-number"),
+        pytest.param(None, id="null"),
+    ],
+)
+def test_a_subscribe_payload_that_is_no_object_closes_the_socket_cleanly(
+    client: TestClient, caplog: pytest.LogCaptureFixture, payload: object
+) -> None:
+    # Adversarial pass (adv6): a string payload raised a TypeError inside Strawberry's
+    # handler, logged an ASGI traceback and dropped the socket with no close code.
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        ws.receive_json()
+    assert closed.value.code == 4400  # graphql-transport-ws: an invalid message
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
