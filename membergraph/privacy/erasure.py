@@ -41,7 +41,13 @@ from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.in_flight import wait_for_pushes
 from membergraph.privacy.lease import ErasureLease
 from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
-from membergraph.privacy.sources import compact_folder, erase_lines, erase_source, her_lines
+from membergraph.privacy.sources import (
+    NOBODY,
+    compact_folder,
+    erase_lines,
+    erase_source,
+    her_lines,
+)
 from membergraph.privacy.subject import Subject, identifying, read_subject
 from membergraph.privacy.suppression import Suppressor
 from membergraph.resolvers.context import Gateway
@@ -291,6 +297,17 @@ class ErasureService:
             # Their feed entries name the device's member, not hers: they go now.
             gone = tuple((name.value, line_id) for line_id in erased.lines)
             await self.privacy.store.erase_identity(Erasure((), (), gone, ()), _now())
+        nobodys = await self._nobodys_lines(subject)
+        for name, ids in nobodys.items():
+            erased = await erase_lines(self.gateway.sources[name], ids, pseudonym)
+            request.counts["lines_nobodys"] = request.counts.get("lines_nobodys", 0) + len(
+                erased.lines
+            )
+            request.counts["kept_for_books"] = (
+                request.counts.get("kept_for_books", 0) + erased.kept_for_books
+            )
+        for name, ids in nobodys.items():
+            shared[name] = [*shared.get(name, []), *ids]
         await self._compact_folder(owners, shared)
 
     async def _shared_lines(self, subject: Subject) -> dict[SourceName, list[str]]:
@@ -320,6 +337,33 @@ class ErasureService:
                 return any(value in text for value in named)
 
             found[name] = await her_lines(connector, wanted, hers)
+        return found
+
+    async def _nobodys_lines(self, subject: Subject) -> dict[SourceName, list[str]]:
+        """The lines kept for no one (a cash sale, a purchase keyed by a placeholder) whose
+        text names one of her e-mails or phones: a till that typed her e-mail into the card
+        field made a line that is nobody's, and holds her address all the same."""
+        named = [
+            key.lower()
+            for kind, key in subject.theirs
+            if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+        ]
+        from membergraph.connectors.mongodb import MongoSource
+
+        found: dict[SourceName, list[str]] = {}
+        for name, connector in self.gateway.sources.items():
+            # Only where nobody's lines are kept under no owner: the store's source table and
+            # MongoDB collections (a folder's are found by the folder's rewrite below).
+            if not named or not isinstance(connector, SqliteSource | MongoSource):
+                continue
+
+            def hers(line: Any) -> bool:
+                text = line.model_dump_json().lower()
+                return any(value in text for value in named)
+
+            ids = await her_lines(connector, {NOBODY}, hers)
+            if ids:
+                found[name] = ids
         return found
 
     async def _compact_folder(

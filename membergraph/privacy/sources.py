@@ -28,12 +28,24 @@ from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, rend
 from membergraph.identity.records import transaction_record
 from membergraph.sqlite_tx import immediate
 
-__all__ = ["Erased", "books_copy", "compact_folder", "erase_lines", "erase_source", "her_lines"]
+__all__ = [
+    "NOBODY",
+    "Erased",
+    "books_copy",
+    "compact_folder",
+    "erase_lines",
+    "erase_source",
+    "her_lines",
+]
 
 _BOOKS = ("channel", "store_id", "occurred_at", "amount_cents", "currency", "status")
 _ITEM = ("sku", "category", "quantity", "unit_price_cents")
 
 Pseudonym = Callable[[str], str]
+
+NOBODY = ""
+"""The owner of a line kept for no one: a cash sale, a purchase keyed by a placeholder, a
+purchase's copy kept for the books."""
 
 
 @dataclass(slots=True)
@@ -98,22 +110,24 @@ def _erase_rows(
     return erased
 
 
-async def _erase_mongo(connector: Any, owners: list[str], pseudonym: Pseudonym) -> Erased:
+async def _erase_mongo(
+    connector: Any, which: dict[str, Any], pseudonym: Pseudonym | None
+) -> Erased:
     from membergraph.connectors.mongodb import _PRIVATE, _line_doc
 
     erased = Erased()
     source = connector.source
-    docs = await connector.collection.find({"_owner": {"$in": owners}}).to_list()
+    docs = await connector.collection.find(which).to_list()
     copies = []
     for doc in docs:
         erased.lines.append(str(doc["_id"]))
         body = orjson.dumps({k: v for k, v in doc.items() if k not in _PRIVATE})
-        kept = _kept(source, body, pseudonym)
+        kept = _kept(source, body, pseudonym) if pseudonym is not None else None
         if kept is not None:
-            copies.append(_line_doc(connector.spec, kept, ""))
+            copies.append(_line_doc(connector.spec, kept, NOBODY))
     for copy in copies:  # the copy first: the books never miss a purchase
         await connector.collection.replace_one({"_id": copy["_id"]}, copy, upsert=True)
-    await connector.collection.delete_many({"_owner": {"$in": owners}})
+    await connector.collection.delete_many(which)
     erased.kept_for_books = len(copies)
     if connector.count is not None:  # what /readyz counts
         connector.count += erased.kept_for_books - len(erased.lines)
@@ -137,20 +151,33 @@ async def erase_source(connector: Connector[Any], owners: Set[str], pseudonym: P
     from membergraph.connectors.mongodb import MongoSource
 
     if isinstance(connector, MongoSource):
-        return await _erase_mongo(connector, wanted, pseudonym)
+        return await _erase_mongo(connector, {"_owner": {"$in": wanted}}, pseudonym)
     return Erased(forwarded=True)  # read over HTTP: not ours to erase
 
 
-def _erase_ids(db: sqlite3.Connection, source: SourceName, ids: list[str]) -> int:
+def _erase_ids(
+    db: sqlite3.Connection, source: SourceName, ids: list[str], pseudonym: Pseudonym | None
+) -> int:
+    """Delete the lines ``ids``; with ``pseudonym``, a purchase's copy for the books stays.
+    How many copies were kept."""
+    kept = 0
     with immediate(db):
-        gone = 0
         for start in range(0, len(ids), 400):
             chunk = ids[start : start + 400]
             marks = ",".join("?" * len(chunk))
             where = f"WHERE source = ? AND line_id IN ({marks})"
+            bodies = db.execute(f"SELECT body FROM source_lines {where}", (source.value, *chunk))
+            copies = [_kept(source, body, pseudonym) for (body,) in bodies] if pseudonym else []
             db.execute(f"DELETE FROM source_pending {where}", (source.value, *chunk))
-            gone += db.execute(f"DELETE FROM source_lines {where}", (source.value, *chunk)).rowcount
-    return gone
+            db.execute(f"DELETE FROM source_lines {where}", (source.value, *chunk))
+            for copy in copies:
+                if copy is not None:
+                    db.execute(
+                        "INSERT OR REPLACE INTO source_lines VALUES (?,?,?,?)",
+                        (source.value, copy.transaction_id, NOBODY, render(copy)),
+                    )
+                    kept += 1
+    return kept
 
 
 async def her_lines(
@@ -166,31 +193,38 @@ async def her_lines(
     return sorted(found)
 
 
-async def erase_lines(connector: Connector[Any], ids: Sequence[str]) -> Erased:
-    """Remove the lines ``ids`` from one source (hers, in a record she shares: a visitor
-    that also logged in as someone else). Events and calls: nothing is kept for the books."""
+async def erase_lines(
+    connector: Connector[Any], ids: Sequence[str], pseudonym: Pseudonym | None = None
+) -> Erased:
+    """Remove the lines ``ids`` from one source: hers in a record she shares (a visitor that
+    also logged in as someone else), or nobody's lines naming her. Events and calls: nothing
+    is kept for the books; a purchase is, under a new id, given the ``pseudonym``."""
     wanted = sorted(set(ids))
     if not wanted:
         return Erased()
     if isinstance(connector, SqliteSource):
-        await connector.lines.run(_erase_ids, connector.source, wanted)
+        kept = await connector.lines.run(_erase_ids, connector.source, wanted, pseudonym)
         if connector.count is not None:
-            connector.count -= len(wanted)
-    elif isinstance(connector, FileConnector):
-        await connector.rewrite(
+            connector.count -= len(wanted) - kept
+        return Erased(lines=wanted, kept_for_books=kept)
+    if isinstance(connector, FileConnector):
+        rewritten = await connector.rewrite(
             lambda: _compact_file(
-                connector.path, connector.source, set(), connector.owner, str, "US", set(wanted)
+                connector.path,
+                connector.source,
+                set(),
+                connector.owner,
+                pseudonym or str,
+                "US",
+                set(wanted),
             )
         )
-    else:
-        from membergraph.connectors.mongodb import MongoSource
+        return Erased(lines=wanted, kept_for_books=rewritten.kept_for_books)
+    from membergraph.connectors.mongodb import MongoSource
 
-        if not isinstance(connector, MongoSource):
-            return Erased(forwarded=True)  # read over HTTP: not ours to erase
-        gone = await connector.collection.delete_many({"_id": {"$in": wanted}})
-        if connector.count is not None:
-            connector.count -= gone.deleted_count
-    return Erased(lines=wanted)
+    if not isinstance(connector, MongoSource):
+        return Erased(forwarded=True)  # read over HTTP: not ours to erase
+    return await _erase_mongo(connector, {"_id": {"$in": wanted}}, pseudonym)
 
 
 def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:

@@ -1,0 +1,60 @@
+"""A line kept for no one that names her: a till typed her e-mail into the card field, so
+the purchase identifies no one (a cash sale, kept for the books) and holds her address all
+the same. Her erasure takes her address out of it and keeps the purchase for the books."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.conftest import gql
+from tests.privacy.people import add_to_folder
+
+HER = "zephyrine.quill@quillmail.org"
+FIND = "query($value: String!) { memberByIdentifier(kind: EMAIL, value: $value) { id } }"
+TYPED_IN_THE_CARD_FIELD = {
+    "transaction_id": "T-ZQ-TILL",
+    "loyalty_id": "Zephyrine.Quill@QuillMail.org",
+    "channel": "store",
+    "store_id": "S-9",
+    "occurred_at": "2026-10-06T10:00:00Z",
+    "amount_cents": 777,
+}
+
+
+def _books(db: Path) -> tuple[int, int, bool]:
+    with sqlite3.connect(db) as conn:
+        rows = [
+            r[0]
+            for r in conn.execute("SELECT body FROM source_lines WHERE source = 'transactions'")
+        ]
+    total = sum(orjson.loads(body)["amount_cents"] for body in rows)
+    return total, len(rows), any(HER.encode() in body.lower() for body in rows)
+
+
+def test_erasure_takes_her_address_out_of_a_line_kept_for_no_one(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    add_to_folder(data_dir)
+    db = tmp_path / "store.db"
+    settings = Settings(data=data_dir, store=f"sqlite:///{db}", cache_dir=tmp_path / "cache")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        # Given a purchase whose card field holds her e-mail: kept, nobody's
+        [line] = client.post("/ingest/transactions", json=[TYPED_IN_THE_CARD_FIELD]).json()["lines"]
+        assert line["status"] == "unattributed" and line["kept"] is True, line
+        her = gql(client, FIND, value=HER)
+        member = her["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+        total, count, named = _books(db)
+        assert named
+        # When she is erased
+        erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-3") { state counts } }'
+        request = gql(client, erase, id=member)["data"]["eraseMember"]  # type: ignore[index]
+        assert request["state"] == "DONE", request
+    # Then no line of the store names her, and the books still count every purchase
+    assert _books(db) == (total, count, False)
+    assert HER.encode() not in db.read_bytes().lower()
