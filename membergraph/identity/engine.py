@@ -38,11 +38,11 @@ from membergraph.identity.rules import Rules
 from membergraph.identity.values import (
     LINKING_KINDS,
     ValueKey,
+    bag_reason,
     nobodys_reason,
     own_values_disagree,
     own_values_part,
     person_of,
-    scanned_for_many,
     status_of,
 )
 
@@ -131,17 +131,16 @@ class _Resolver:
         self.leaf_nobodys: dict[RecordKey, str] = {}
 
     def _set_bags_aside(self) -> dict[RecordKey, str]:
-        """The purchase records of cards scanned for many people (``scanned_for_many``: a
-        cashier's own card, a house card), each with why. Such a record is nobody's and
-        links nothing: it leaves the carriers the engine links through (the values' status
-        was weighed with it, as one more person who typed them at a till)."""
+        """The purchase records whose own lines show many people's purchases
+        (:func:`~membergraph.identity.values.bag_reason`: a card scanned for many guests, a
+        till's own card or address used many times a day), each with why. Such a record is
+        nobody's and links nothing: it leaves the carriers the engine links through (the
+        values' status was weighed with it, as one more person who typed them at a till)."""
         rules, bags = self.rules, {}
-        least = rules.card_max_emails + 1
         for ref in self.order:
             record = self.records[ref]
-            if len(record.identifiers) > least and scanned_for_many(record, rules):
-                cards = [i.value for i in record.identifiers if i.kind is IdentifierKind.LOYALTY_ID]
-                bags[ref] = f"placeholder card {min(cards)}: carried by many different people"
+            if record.source == "transactions" and (why := bag_reason(record, rules)):
+                bags[ref] = why
         for ref in bags:
             for ident in self.records[ref].identifiers:
                 key = (ident.kind, ident.key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -20,8 +20,10 @@ from membergraph.identity.records import (
     ANONYMISED,
     RecordData,
     RecordKey,
+    add_purchase,
     identity_of,
     owner_of_transaction,
+    purchase_day,
     record_of_line,
     unattributed_reason,
 )
@@ -92,16 +94,22 @@ def collect_records(
     their records, which keep everything else of the newest version
     (:meth:`~membergraph.identity.records.RecordData.remember`)."""
     records: dict[RecordKey, RecordData] = {}
-    seen: set[tuple[object, ...]] = set()
+    seen: dict[tuple[object, ...], RecordKey | None] = {}
     for source, line in lines:
         # Most lines repeat what an earlier line of their record said (a visitor's page
-        # views, a card's purchases): the identity fields decide the record, so skip those.
+        # views, a card's purchases): the identity fields decide the record, so skip those,
+        # but for the day of a purchase.
         identity = identity_fields(source, line)
-        if identity is not None:
-            if identity in seen:
-                continue
-            seen.add(identity)
+        if identity is not None and identity in seen:
+            ref = seen[identity]
+            if ref is not None and source is SourceName.TRANSACTIONS:
+                add_purchase(
+                    records[ref], purchase_day(line), cast(Transaction, line).transaction_id
+                )
+            continue
         record = record_of_line(source, line, region)
+        if identity is not None:
+            seen[identity] = None if record is None else record.ref
         if record is not None:
             fold_into(records, record)
     for source, line in older:

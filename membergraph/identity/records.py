@@ -44,6 +44,8 @@ from membergraph.identity.rules import Rules
 
 __all__ = [
     "ANONYMISED",
+    "DAY_IDS_KEPT",
+    "add_purchase",
     "Identifier",
     "Identity",
     "RecordData",
@@ -51,6 +53,8 @@ __all__ = [
     "identifier_key",
     "identifier_of",
     "identity_of",
+    "merged_days",
+    "purchase_day",
     "owner_of_transaction",
     "record_of_line",
     "sorted_refs",
@@ -92,6 +96,11 @@ class RecordData:
     last_name: str | None = None
     birth_date: date | None = None
     address: str | None = None
+    days: dict[str, frozenset[str]] | None = None
+    """A purchase record's purchases by day (``YYYY-MM-DD``: the ids of its lines that day,
+    at most ``DAY_IDS_KEPT``): how the rules tell a till's own card, scanned for guests
+    many times a day, from a shopper's (``Rules.till_busy_days``). Sets of line ids, not
+    counts: a line sent twice or read again at a restart counts once."""
 
     ref: RecordKey = field(init=False, repr=False, compare=False)
     """``(source, key)``, kept: the engine asks for it millions of times a batch."""
@@ -108,7 +117,12 @@ class RecordData:
             self.first_name, self.last_name = other.first_name, other.last_name
             self.birth_date, self.address = other.birth_date, other.address
         after = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
-        return before != after or was_at != self.address
+        changed = before != after or was_at != self.address
+        if other.days:
+            days = merged_days(self.days, other.days)
+            if days != self.days:
+                self.days, changed = days, True
+        return changed
 
     def remember(self, older: RecordData) -> bool:
         """Keep the identifier values of an older version of this record (a CRM contact's
@@ -135,6 +149,46 @@ class RecordData:
                 self.birth_date.isoformat() if self.birth_date else "",
             )
         return None
+
+
+DAY_IDS_KEPT = 16
+"""The line ids of one day a purchase record keeps: the rules ask whether a day had more
+than ``Rules.till_busy_day`` purchases, which must be below this."""
+
+
+def merged_days(
+    held: dict[str, frozenset[str]] | None, given: dict[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    """Two records' purchases by day, together: each day's line ids, the smallest
+    ``DAY_IDS_KEPT`` kept (whatever the order they came in, the same ones)."""
+    days = dict(held or {})
+    for day, ids in given.items():
+        had = days.get(day)
+        if had is None or not ids <= had:
+            both = ids if had is None else had | ids
+            if len(both) > DAY_IDS_KEPT:
+                both = frozenset(sorted(both)[:DAY_IDS_KEPT])
+            days[day] = both
+    return days
+
+
+def add_purchase(record: RecordData, day: str, line_id: str) -> None:
+    """Count one purchase line of ``record`` on ``day`` (as :func:`merged_days` would)."""
+    days = record.days
+    if days is None:
+        record.days = {day: frozenset([line_id])}
+        return
+    had = days.get(day)
+    if had is None:
+        days[day] = frozenset([line_id])
+    elif line_id not in had:
+        both = had | {line_id}
+        days[day] = both if len(both) <= DAY_IDS_KEPT else frozenset(sorted(both)[:DAY_IDS_KEPT])
+
+
+def purchase_day(line: Any) -> str:
+    """The day of a purchase line, as the till wrote it (its own time zone)."""
+    return str(line.occurred_at.date().isoformat())
 
 
 def sorted_refs(refs: Iterable[RecordKey]) -> list[RecordKey]:
@@ -358,7 +412,12 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
     identity = _IDENTITIES.get(source)
     if identity is not None:  # a purchase's card or e-mail, a visit's visitor
         found = identity.describe(*identity.read(line), region)
-        return None if found is None else RecordData(source, found[0], identity.role, set(found[1]))
+        if found is None:
+            return None
+        record = RecordData(source, found[0], identity.role, set(found[1]))
+        if source == SourceName.TRANSACTIONS:
+            record.days = {purchase_day(line): frozenset([line.transaction_id])}
+        return record
     ref = line.account_ref
     return RecordData(
         source=source,

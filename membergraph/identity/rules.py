@@ -327,6 +327,13 @@ class Rules(BaseModel):
             cashier's own card or the store's house card, scanned for guests who forgot
             theirs, each giving an address for the e-receipt. It links nothing, and the
             purchases on it are nobody's (a person gives the till one or two addresses).
+        till_busy_day: a purchase record (a card, an e-mail typed at the till) with more
+            purchases than this on one day, on at least ``till_busy_days`` days, is a till's
+            own value: a cashier's card scanned for every guest who has none, the store's
+            address typed for them. It links no one and its purchases are nobody's (a heavy
+            shopper buys a few times a day at most, and not week after week). Below
+            ``records.DAY_IDS_KEPT``.
+        till_busy_days: see ``till_busy_day``; 0 turns the rule off.
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
@@ -366,6 +373,8 @@ class Rules(BaseModel):
     hub_max_records: int = Field(default=200, ge=2)
     till_max_people: int = Field(default=2, ge=1)
     card_max_emails: int = Field(default=2, ge=1)
+    till_busy_day: int = Field(default=4, ge=1, lt=16)
+    till_busy_days: int = Field(default=3, ge=0)
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,

@@ -202,6 +202,7 @@ class IdentityService:
                     record.last_name,
                     record.birth_date,
                     record.address,
+                    None if record.days is None else dict(record.days),
                 )
         stored = await self.store.load_records({*folded, *(r.ref for r in older)})
         changed: dict[RecordKey, RecordData] = {}

@@ -16,6 +16,9 @@ __all__ = [
     "LINKING_KINDS",
     "SHARED_DEVICE",
     "ValueKey",
+    "bag_reason",
+    "busy_days",
+    "busy_till",
     "linking_values",
     "nobodys_reason",
     "own_values_disagree",
@@ -57,6 +60,8 @@ def status_of(
         return "blocked"
     if kind is IdentifierKind.LOYALTY_ID and any(scanned_for_many(r, rules) for r in carriers):
         return "hub"
+    if any(busy_till(r, rules) and _keyed_by(r, key) for r in carriers):
+        return "hub"
     if len(carriers) == 1:
         # One record carries it: it links nothing yet, and cannot be shared or a hub.
         return "hub" if key in hubs else "linkable"
@@ -92,6 +97,59 @@ def scanned_for_many(record: RecordData, rules: Rules) -> bool:
         if i.kind is IdentifierKind.EMAIL and i.via == "till" and not rules.is_junk(i.kind, i.key)
     }
     return len(typed) > rules.card_max_emails
+
+
+def busy_days(record: RecordData, rules: Rules) -> int:
+    """On how many days a purchase record had more purchases than ``rules.till_busy_day``."""
+    if not record.days:
+        return 0
+    most = rules.till_busy_day
+    return sum(1 for ids in record.days.values() if len(ids) > most)
+
+
+def busy_till(record: RecordData, rules: Rules) -> bool:
+    """Whether a purchase record shows more purchases a day than a shopper makes, on
+    enough days (``rules.till_busy_day``, ``rules.till_busy_days``): a till's own card or
+    address, scanned or typed for every guest who has none."""
+    return rules.till_busy_days > 0 and busy_days(record, rules) >= rules.till_busy_days
+
+
+def bag_reason(record: RecordData, rules: Rules) -> str | None:
+    """Why a purchase record holds many people's purchases, by what its own lines show
+    (None: they show no such thing): a card on which tills typed many guests' e-mails
+    (:func:`scanned_for_many`), or a card or address used many times a day on many days
+    (:func:`busy_till`)."""
+    if record.source != "transactions":
+        return None
+    if scanned_for_many(record, rules):
+        cards = [i.value for i in record.identifiers if i.kind is IdentifierKind.LOYALTY_ID]
+        return f"placeholder card {min(cards)}: carried by many different people"
+    if busy_till(record, rules):
+        label, value = _key_value(record)
+        days, most = busy_days(record, rules), rules.till_busy_day
+        return (
+            f"placeholder {label} {value}: more than {most} purchases a day on {days} days"
+            " (a till's own)"
+        )
+    return None
+
+
+def _key_value(record: RecordData) -> tuple[str, str]:
+    """What a purchase record is keyed by: its card, else its e-mail (label, value)."""
+    for kind in (IdentifierKind.LOYALTY_ID, IdentifierKind.EMAIL):
+        found = sorted(i.value for i in record.identifiers if i.kind is kind)
+        if found:
+            return _LABELS[kind], found[0]
+    return "record", record.key
+
+
+def _keyed_by(record: RecordData, key: ValueKey) -> bool:
+    """Whether ``key`` is the value a purchase record is keyed by (``loyalty:<card>``,
+    ``online:<e-mail>``), not one typed on it."""
+    if key[0] is IdentifierKind.LOYALTY_ID:
+        return record.key.startswith("loyalty:")
+    # An online customer's only e-mail is the one it is keyed by.
+    return key[0] is IdentifierKind.EMAIL and record.key.startswith("online:")
 
 
 def _typed_at_till(record: RecordData, key: ValueKey) -> bool:

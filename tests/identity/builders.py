@@ -40,14 +40,18 @@ def crm(
 
 
 def purchase(
-    card: str | None = None, email: str | None = None, channel: str = "store", tid: str = "T1"
+    card: str | None = None,
+    email: str | None = None,
+    channel: str = "store",
+    tid: str = "T1",
+    at: str = "2026-01-01T00:00:00Z",
 ) -> RecordData:
     line = Transaction(
         transaction_id=tid,
         loyalty_id=card,
         email=email,
         channel=channel,
-        occurred_at="2026-01-01T00:00:00Z",
+        occurred_at=at,
         amount_cents=100,
     )
     return _record(SourceName.TRANSACTIONS, line)

@@ -19,7 +19,10 @@ from membergraph.source_set import open_sources
 
 def _facts(records: dict[RecordKey, RecordData]) -> dict[RecordKey, tuple[object, ...]]:
     return {
-        ref: (r.role, sorted(r.identifiers), r.first_name, r.last_name, r.birth_date, r.address)
+        ref: (
+            (r.role, sorted(r.identifiers), r.first_name, r.last_name, r.birth_date, r.address),
+            r.days,
+        )
         for ref, r in records.items()
     }
 
@@ -292,3 +295,31 @@ async def test_resolve_answers_a_purchase_keyed_by_a_hub_as_nobodys(tmp_path: Pa
     assert result.unattributed == {why: 2}
     assert result.members == 3
     assert ("transactions", f"online:{store}") not in assigned
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_resolve_answers_a_tills_own_card_as_nobodys(tmp_path: Path, workers: int) -> None:
+    # Given a cashier's card scanned for guests six times a day on three days (each line
+    # sent twice), and the cashier's own contact with it
+    card, sale = "LD70000999", {"channel": "store", "amount_cents": 100}
+    lines = [
+        {**sale, "transaction_id": f"T{d}{n}", "loyalty_id": card,
+         "occurred_at": f"2026-02-0{d}T1{n}:00:00Z"}
+        for d in (1, 2, 3) for n in range(6) for _ in range(2)
+    ]  # fmt: skip
+    contact = {"contact_id": "C1", "first_name": "Cara", "last_name": "Lee", "loyalty_id": card}
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "transactions.jsonl").write_bytes(b"\n".join(map(orjson.dumps, lines)))
+    (folder / "crm.jsonl").write_bytes(orjson.dumps(contact))
+    out = tmp_path / "members.jsonl"
+    # When the folder is resolved
+    async with SqliteStore(tmp_path / "store.db") as identity:
+        result = await resolve_folder(folder, out, identity, workers=workers)
+        assigned = await identity.all_assignments()
+    # Then every purchase on the card is nobody's, with why; the cashier is a member alone
+    why = f"placeholder card {card}: more than 4 purchases a day on 3 days (a till's own)"
+    answers = [a for a in map(orjson.loads, out.read_bytes().splitlines())]
+    assert {a["unattributed"] for a in answers if a["source"] == "transactions"} == {why}
+    assert result.unattributed == {why: 36}
+    assert assigned == {("crm", "C1"): assigned[("crm", "C1")]}

@@ -122,11 +122,17 @@ def record_doc(record: RecordData, stored: Doc | None, member: str | None) -> Do
         "last_name": record.last_name,
         "birth_date": record.birth_date.isoformat() if record.birth_date else None,
         "address": record.address,
+        "days": _days(record.days),
         "identifiers": ordered,
         "match_keys": sorted({match_key(i["kind"], i["key"]) for i in ordered}),
     }
     doc.update(membership(stored, member))
     return doc
+
+
+def _days(days: dict[str, frozenset[str]] | None) -> Doc | None:
+    """A purchase record's purchases by day (``RecordData.days``): each day's line ids."""
+    return {day: sorted(ids) for day, ids in days.items()} if days else None
 
 
 def membership(stored: Doc | None, member: str | None) -> Doc:

@@ -71,6 +71,7 @@ def record_of(doc: Doc) -> RecordData:
         last_name=doc.get("last_name"),
         birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
         address=doc.get("address"),
+        days={d: frozenset(ids) for d, ids in doc["days"].items()} if doc.get("days") else None,
     )
 
 

@@ -130,6 +130,9 @@ class SqliteStore(IdentityStore):
             self._db.row_factory = sqlite3.Row
             await self._db.executescript(SCHEMA)
             await self._db.executescript(METRICS_SCHEMA)
+            columns = await self._db.execute_fetchall("PRAGMA table_info(records)")
+            if "days" not in {c[1] for c in columns}:  # a store written before purchase days
+                await self._db.execute("ALTER TABLE records ADD COLUMN days TEXT")
             await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     async def aclose(self) -> None:

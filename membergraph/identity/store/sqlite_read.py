@@ -30,7 +30,12 @@ from membergraph.identity.store.port import (
     contact_values,
     reached,
 )
-from membergraph.identity.store.sqlite_write import _RECORD_COLUMNS, chunks, member_versions
+from membergraph.identity.store.sqlite_write import (
+    _RECORD_COLUMNS,
+    chunks,
+    days_of,
+    member_versions,
+)
 
 T = TypeVar("T")
 
@@ -63,9 +68,12 @@ def rows(db: Conn, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
 
 def record_row(row: Sequence[Any]) -> RecordData:
     """A record from its row of ``_RECORD_COLUMNS`` (its identifiers are added after)."""
-    source, key, role, first_name, last_name, birth, address = row
+    source, key, role, first_name, last_name, birth, address, days = row
     birth_date = date.fromisoformat(birth) if birth else None
-    return RecordData(source, key, role, set(), first_name, last_name, birth_date, address)
+    record = RecordData(source, key, role, set(), first_name, last_name, birth_date, address)
+    if days:
+        record.days = days_of(days)
+    return record
 
 
 def plain(db: Conn, sql: str) -> sqlite3.Cursor:

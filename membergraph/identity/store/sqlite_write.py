@@ -42,7 +42,7 @@ PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS records (
     source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
     origin_member_id TEXT, previous_member_id TEXT,
-    first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT,
+    first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT, days TEXT,
     PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS identifiers (
@@ -343,18 +343,37 @@ def _write_identifiers(db: sqlite3.Connection, records: Sequence[RecordData], bu
     )
 
 
-_RECORD_COLUMNS = "source, key, role, first_name, last_name, birth_date, address"
+_RECORD_COLUMNS = "source, key, role, first_name, last_name, birth_date, address, days"
 _ref = attrgetter("ref")
+
+
+def days_text(days: Mapping[str, frozenset[str]] | None) -> str | None:
+    """A purchase record's purchases by day as the ``days`` column holds them (JSON)."""
+    if not days:
+        return None
+    return orjson.dumps({day: sorted(ids) for day, ids in days.items()}).decode()
+
+
+def days_of(text: str | None) -> dict[str, frozenset[str]] | None:
+    """:func:`days_text` read back."""
+    if not text:
+        return None
+    return {day: frozenset(ids) for day, ids in orjson.loads(text).items()}
 
 
 def _record_row(r: RecordData) -> tuple[str | None, ...]:
     """A record's ``_RECORD_COLUMNS``."""
     birth = r.birth_date.isoformat() if r.birth_date else None
-    return (r.source, r.key, r.role, r.first_name, r.last_name, birth, r.address)
+    return (r.source, r.key, r.role, r.first_name, r.last_name, birth, r.address, days_text(r.days))
 
 
-# The same, read in C, for a JSON array (orjson renders a birth date as isoformat does).
-_record_fields = attrgetter(*_RECORD_COLUMNS.split(", "))
+# The same, the person's fields read in C, for a JSON array (orjson renders a birth date as
+# isoformat does).
+_person_fields = attrgetter(*_RECORD_COLUMNS.split(", ")[:-1])
+
+
+def _record_fields(r: RecordData) -> tuple[Any, ...]:
+    return (*_person_fields(r), days_text(r.days) if r.days else None)
 
 
 def _write_records(
@@ -373,10 +392,10 @@ def _write_records(
     # A record's member rides along; origin_member_id is its first member, kept.
     db.executemany(
         f"INSERT INTO records ({_RECORD_COLUMNS}, member_id, origin_member_id)"
-        " VALUES (?,?,?,?,?,?,?,?,?)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT (source, key) DO UPDATE SET"
         " first_name=excluded.first_name, last_name=excluded.last_name,"
-        " birth_date=excluded.birth_date, address=excluded.address,"
+        " birth_date=excluded.birth_date, address=excluded.address, days=excluded.days,"
         " previous_member_id=CASE WHEN excluded.member_id IS NOT NULL AND"
         " excluded.member_id IS NOT member_id THEN member_id ELSE previous_member_id END,"
         " member_id=coalesce(excluded.member_id, member_id),"
