@@ -32,6 +32,7 @@ from membergraph.demo.lines import (
     calls_lines,
     crm_lines,
     shared_computer_lines,
+    shift_days,
     transactions_lines,
     web_lines,
 )
@@ -130,6 +131,9 @@ def write_demo_data(
         gen.friends = [p.email for p in people if p.email]
         if rates.cashier_card > 0 and cards:  # a cashier for every three stores, a customer
             gen.cashiers = gen.fifth.sample(cards, min(13, len(cards)))
+            for cashier in gen.cashiers:
+                if gen.sixth.random() < rates.cashier_shifts:
+                    gen.shifts[cashier] = shift_days(gen)
         for person in people:
             transactions_lines(gen, writer, person, family_email.get(person.household))
             web_lines(gen, writer, person, family_email.get(person.household))

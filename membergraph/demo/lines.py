@@ -109,6 +109,19 @@ def _logged_in_as(gen: Generator, contact: str) -> str:
     return "0" if _fifth(gen, gen.profile.script_user_id) else contact
 
 
+def shift_days(gen: Generator) -> list[str]:
+    """The days a cashier works a busy till (sixth round): about one day in a hundred over
+    the two years the data covers, so her guests' sales come several a day."""
+    days = sorted(gen.sixth.sample(range(730), 8))
+    return [(NOW - timedelta(days=d)).date().isoformat() for d in days]
+
+
+def _on_shift(gen: Generator, days: list[str]) -> str:
+    """A moment of one of a cashier's shift days (sixth round)."""
+    rng = gen.sixth
+    return f"{rng.choice(days)}T{rng.randrange(9, 20):02d}:{rng.randrange(60):02d}:00Z"
+
+
 def _fifth_when(gen: Generator) -> str:
     moment = NOW - timedelta(seconds=gen.fifth.randrange(730 * 86400))
     return moment.isoformat().replace("+00:00", "Z")
@@ -173,7 +186,10 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
                     # when the guest asks for an e-receipt.
                     receipt = p.email if gen.fifth.random() < 0.35 else None
                     cashier = gen.cashiers[store % len(gen.cashiers)]
-                    planned.append((_fifth_when(gen), False, cashier, receipt, store))
+                    when = _fifth_when(gen)
+                    if cashier in gen.shifts:  # on one of her shifts, and no e-receipt asked
+                        when, receipt = _on_shift(gen, gen.shifts[cashier]), None
+                    planned.append((when, False, cashier, receipt, store))
                 continue  # else no e-mail asked: a sale nobody can be told of, not written
             email = gen.messy_email(_till_email(gen, store))
         elif online:

@@ -67,6 +67,11 @@ class Generator:
         # ... and those of the fifth round from theirs (both profiles have them, at rates of
         # their own).
         self.fifth = random.Random(seed + 3)
+        # ... and those of the sixth round from theirs.
+        self.sixth = random.Random(seed + 4)
+        # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
+        # its card number, with the days of her shifts (sixth round).
+        self.shifts: dict[str, list[str]] = {}
         self.cashiers: list[str] = []  # the cards of the stores' cashiers, who shop too
         self.friends: list[str] = []  # e-mails a referral may be sent to
         self.members = members
