@@ -256,6 +256,19 @@ def web_event_problem(line: WebEvent) -> Refusal | None:
     return None
 
 
+LOGIN_MARK = "|login:"
+"""Between a device's anonymous id and a login's contact id in a visitor record's key."""
+
+
+def visitor_key(anonymous_id: str, user_id: str | None) -> str:
+    """The key of the identity record a web event belongs to: its device's
+    (``<anonymous_id>``) when no one is logged in, the device's under the login otherwise
+    (``<anonymous_id>|login:<user_id>``, the id as the CRM id is normalized: trimmed). A
+    device several people log in on is then one record per login, each its person's."""
+    login = user_id.strip() if user_id else ""
+    return f"{anonymous_id}{LOGIN_MARK}{login}" if login else anonymous_id
+
+
 class AccountRef(_Line):
     kind: Literal["crm_id", "loyalty_id", "email"]
     value: str

@@ -16,7 +16,7 @@ from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.values import ValueKey, linking_values
+from membergraph.identity.values import ValueKey, closure_values
 
 if TYPE_CHECKING:
     from membergraph.identity.store.port import ClosureStep
@@ -41,7 +41,7 @@ def closure_walk(
     hubs: set[ValueKey] = set()
     frontier = list(changed.values())
     while frontier:
-        values = set().union(*(linking_values(r) for r in frontier)) - seen_values
+        values = set().union(*(closure_values(r) for r in frontier)) - seen_values
         seen_values |= values
         # A blocked value links nothing whoever carries it: no need to visit its carriers.
         linkable = [v for v in values if not is_junk(*v)]

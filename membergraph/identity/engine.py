@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from membergraph._perf import gc_paused
+from membergraph.identity.devices import with_device_logins
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
@@ -102,7 +103,8 @@ class _Resolver:
         order: Sequence[RecordKey] | None = None,
         on_links: Callable[[list[Link], bool], object] | None = None,
     ) -> None:
-        self.records = records
+        # A device's own record is resolved as carrying its logins (devices.py).
+        self.records = records = with_device_logins(records, rules.is_junk)
         self.on_links, self.handed = on_links, 0
         self.rules = rules
         self.manual = _manual_pairs(manual_links, records)

@@ -15,6 +15,7 @@ from membergraph.connectors.models import (
     SourceName,
     Transaction,
     WebEvent,
+    visitor_key,
 )
 from membergraph.identity.records import (
     ANONYMISED,
@@ -60,7 +61,7 @@ def owner_key(source: SourceName, line: BaseModel, region: str = "US") -> str | 
     if isinstance(line, CrmContact):
         return line.contact_id
     if isinstance(line, WebEvent):
-        return line.anonymous_id
+        return visitor_key(line.anonymous_id, line.user_id)
     if isinstance(line, CallInteraction):
         return line.interaction_id
     raise TypeError(f"not a {source.value} line: {type(line).__name__}")

@@ -8,7 +8,8 @@ source line               record key                             role
 CRM contact               ``<contact_id>``                       profile
 transaction with a card   ``loyalty:<LOYALTY_ID>``               profile
 online order, no card     ``online:<email>``                     profile
-web event                 ``<anonymous_id>``                     leaf
+web event, no login       ``<anonymous_id>``                     leaf
+web event, logged in      ``<anonymous_id>|login:<contact_id>``  leaf
 call interaction          ``<interaction_id>``                   leaf
 ========================  =====================================  ======
 
@@ -32,6 +33,7 @@ from typing import Any, NamedTuple
 from membergraph.connectors.models import (
     SourceName,
     Transaction,
+    visitor_key,
 )
 from membergraph.identity.normalize import (
     BadIdentifier,
@@ -306,12 +308,17 @@ def visitor_record(
     name: str | None = None,
     region: str = "US",
 ) -> Described:
-    """The record of a web event with these fields: its visitor's. On an event sent to
-    someone else (``Referral Sent``: the rules' ``others_email_events``) the e-mail is the
-    friend's, not the visitor's."""
+    """The record of a web event with these fields: its device's (``<anonymous_id>``) for an
+    event of no one logged in, its device under that login's for an event of someone logged
+    in (``<anonymous_id>|login:<contact id>``). A device several people log in on (a family
+    computer, a library PC, a mail privacy proxy) is then several records, one per login,
+    each its person's; its anonymous events stay the device's (``engine.device_logins``).
+    A login that is a placeholder (``0``: a page script's bug) names no one: its record is
+    resolved as the device's own. On an event sent to someone else (``Referral Sent``: the rules'
+    ``others_email_events``) the e-mail is the friend's, not the visitor's."""
     if email is not None and name is not None and name.casefold() in _OTHERS_EMAIL:
         email = None
-    return anonymous_id, frozenset(
+    return visitor_key(anonymous_id, user_id), frozenset(
         _collect(
             [
                 _identifier(IdentifierKind.ANONYMOUS_ID, anonymous_id, "web", region),

@@ -87,7 +87,7 @@ class IdentityService:
         """
         key = identifier_key(kind, normalize(kind, raw_value, self.region))
         found = await self.store.find_members(kind, key)
-        return found[0] if found else None
+        return found[0] if found and not _shared_device(kind, found) else None
 
     async def find_member_parts(
         self, kind: IdentifierKind, raw_value: str
@@ -100,6 +100,10 @@ class IdentityService:
             BadIdentifier: the value cannot be an identifier of that kind.
         """
         key = identifier_key(kind, normalize(kind, raw_value, self.region))
+        if kind is IdentifierKind.ANONYMOUS_ID and _shared_device(
+            kind, await self.store.find_members(kind, key)
+        ):
+            return None
         rules = self.rules
         found = await self.store.find_member_carried(
             kind, key, carrier_floor(rules), rules.hub_max_records
@@ -259,6 +263,12 @@ class IdentityService:
         if not dry_run and self.on_written is not None:
             self.on_written()
         return result
+
+
+def _shared_device(kind: IdentifierKind, members: Sequence[str]) -> bool:
+    """Whether a lookup found a device several members log in on (each login's events are
+    a record of its member's, ``devices.py``): the device names none of them."""
+    return kind is IdentifierKind.ANONYMOUS_ID and len(members) > 1
 
 
 def _folded(

@@ -19,6 +19,7 @@ __all__ = [
     "bag_reason",
     "busy_days",
     "busy_till",
+    "closure_values",
     "linking_values",
     "nobodys_reason",
     "own_values_disagree",
@@ -46,6 +47,18 @@ LINKING_KINDS = (  # every kind but visitor ids
 def linking_values(record: RecordData) -> set[ValueKey]:
     """The values of a record that may link it (every kind but visitor ids)."""
     return {(i.kind, i.key) for i in record.identifiers if i.kind in LINKING_KINDS}
+
+
+def closure_values(record: RecordData) -> set[ValueKey]:
+    """The values through which a change to a record may move others: its linking values,
+    and a web visitor's device (its other logins' records decide whose the device's own
+    events are: ``devices.py``)."""
+    values = linking_values(record)
+    if record.source == "web_analytics":
+        values |= {
+            (i.kind, i.key) for i in record.identifiers if i.kind is IdentifierKind.ANONYMOUS_ID
+        }
+    return values
 
 
 def status_of(
@@ -232,11 +245,12 @@ def nobodys_reason(record: RecordData, status: Mapping[ValueKey, str]) -> str | 
 
 
 def stored_nobodys_reason(record: RecordData, rules: Rules) -> str:
-    """Why a stored record that has no member is nobody's: a visitor logged in as two
-    accounts is a shared device; a purchase's values are each a pattern placeholder
-    (``rules``) or, since the record was resolved without a member, a hub."""
-    logins = [i for i in record.identifiers if i.kind is IdentifierKind.CRM_ID and i.via == "login"]
-    if record.source == "web_analytics" and len(logins) > 1:
+    """Why a stored record that has no member is nobody's: a visitor (a device's events of no
+    one logged in, on a device logged in as two accounts) is a shared device; a purchase's
+    values are each a pattern placeholder (``rules``) or, since the record was resolved
+    without a member, a hub."""
+    if record.source == "web_analytics":
+        # A visitor is nobody's only as a device logged in as different members (devices.py).
         return SHARED_DEVICE
     status = {
         value: "blocked" if rules.is_junk(*value) else "hub" for value in linking_values(record)

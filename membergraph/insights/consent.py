@@ -31,7 +31,7 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import groupby
 
-from membergraph.connectors.models import CrmContact, WebEvent, consent_choice
+from membergraph.connectors.models import CrmContact, WebEvent, consent_choice, visitor_key
 
 __all__ = [
     "Channel",
@@ -111,7 +111,7 @@ def facts_of_event(event: WebEvent) -> Iterator[ConsentFact]:
         said[1],
         event.occurred_at,
         "web_analytics",
-        event.anonymous_id,
+        visitor_key(event.anonymous_id, event.user_id),  # the record it belongs to
         event.event_id,
     )
 

@@ -1,6 +1,7 @@
-"""A shared device (a web visitor logged in as two members) over GraphQL: nobody's until a
-steward gives it to one member with ``linkRecords`` and a reason; ``dryRun`` shows it first,
-``undo`` takes it back. (A purchase keyed by a placeholder is many people's: it is never
+"""A shared device (a web visitor logged in as two members) over GraphQL: each login's
+events are its member's; the device's anonymous events are nobody's until a steward gives
+them to one member with ``linkRecords`` and a reason; ``dryRun`` shows it first, ``undo``
+takes it back. (A purchase keyed by a placeholder is many people's: it is never
 given to anyone, ``tests/identity/test_nobodys.py``.)
 
 Ann and Bob, each with a contact and a card, and a family computer both logged in on.
@@ -83,26 +84,30 @@ def _has_device(member: dict[str, Any]) -> bool:
 def test_a_steward_gives_a_shared_device_to_one_member_and_takes_it_back(
     client: TestClient,
 ) -> None:
-    # Given a family computer logged in as Ann and as Bob: nobody's, in neither member
+    # Given a family computer logged in as Ann and as Bob: each login's event is its
+    # member's, the device's two anonymous page views nobody's, and the device names no one
     before = _world(client)
     assert before["device"] is None
     assert not _has_device(before["ann"]) and not _has_device(before["bob"])
-    assert before["ann"]["webActivity"] == []
+    assert {"source": "WEB_ANALYTICS", "key": "a-family|login:C-ANN"} in before["ann"]["records"]
+    assert before["ann"]["webActivity"] == [{"name": "Logged In"}]
+    assert before["bob"]["webActivity"] == [{"name": "Logged In"}]
     ann_contact = {"source": "CRM", "key": "C-ANN"}
 
     # When a steward tries giving it to Ann first (a dry run)
     preview = _data(gql(client, LINK, a=DEVICE, b=ann_contact, dry=True))["linkRecords"]
-    # Then the answer is Ann's member with the device and its four events, and nothing changed
+    # Then the answer is Ann's member with the device's events, and nothing changed
     [ann_after] = preview
     assert ann_after["id"] == before["ann"]["id"] and _has_device(ann_after)
     assert _world(client) == before
 
     # When the steward does it
     [linked] = _data(gql(client, LINK, a=DEVICE, b=ann_contact, dry=False))["linkRecords"]
-    # Then the device is Ann's: her records, her browsing; Bob is as he was
+    # Then the device's page views are Ann's: her records, her browsing (her login's event
+    # and the two page views); Bob is as he was, his login's event his
     world = _world(client)
-    assert world["device"] == {"id": before["ann"]["id"]} == {"id": linked["id"]}
-    assert _has_device(world["ann"]) and len(world["ann"]["webActivity"]) == 4
+    assert linked["id"] == before["ann"]["id"]
+    assert _has_device(world["ann"]) and len(world["ann"]["webActivity"]) == 3
     assert world["bob"] == before["bob"]
     # and her history holds the steward's change with the reason given
     history = _data(gql(client, HISTORY))["m"]["identityHistory"]

@@ -91,6 +91,22 @@ def visitor(anon: str, logins: tuple[str, ...] = (), emails: tuple[str, ...] = (
     return record
 
 
+def event(
+    anon: str, user: str | None = None, eid: str = "E", email: str | None = None
+) -> RecordData:
+    """The record of one web event as ingest makes it: the device's, or the device's under
+    the login it carries."""
+    line = WebEvent(
+        event_id=eid,
+        anonymous_id=anon,
+        user_id=user,
+        email=email,
+        type="identify" if user else "page",
+        occurred_at="2026-01-01T00:00:00Z",
+    )
+    return _record(SourceName.WEB_ANALYTICS, line)
+
+
 def call(key: str, phone: str | None = None, ref: tuple[str, str] | None = None) -> RecordData:
     account: dict[str, Any] | None = {"kind": ref[0], "value": ref[1]} if ref else None
     line = CallInteraction(
