@@ -31,6 +31,7 @@ from pathlib import Path
 from membergraph.demo.lines import (
     calls_lines,
     crm_lines,
+    proxy_lines,
     shared_computer_lines,
     shift_days,
     transactions_lines,
@@ -140,6 +141,7 @@ def write_demo_data(
             calls_lines(gen, writer, person, landline.get(person.household), cards)
         for members_ in households.values():
             shared_computer_lines(gen, writer, members_)
+        proxy_lines(gen, writer, people)
         showcase_lines(writer)
     finally:
         writer.close()

@@ -325,6 +325,35 @@ def shared_computer_lines(gen: Generator, w: Writer, household: list[Person]) ->
         )
 
 
+def proxy_lines(gen: Generator, w: Writer, people: list[Person]) -> None:
+    """E-mails opened through a mail privacy proxy (sixth round): the proxy fetches the open
+    pixel for every reader it serves, under a few device ids of its own; the tracking link
+    names the reader's contact, so each open carries her login. Opens of readers the link
+    does not name (forwarded e-mails) come through too, anonymous."""
+    rate = gen.profile.mail_proxy
+    if rate <= 0:
+        return
+    rng = gen.sixth
+    proxies = [f"a-mpp-{n:04d}" for n in range(4)]
+    for p in people:
+        if not p.contacts or rng.random() >= rate:
+            continue
+        for _ in range(rng.randrange(1, 4)):
+            name = rng.choice(("Email Opened", "Email Clicked"))
+            web_event(
+                gen,
+                w,
+                p.id,
+                rng.choice(proxies),
+                type="track",
+                name=name,
+                user_id=p.contacts[0],
+                properties={"campaign": f"cmp-{rng.randrange(20)}"},
+            )
+        if rng.random() < 0.2:  # a forwarded copy opened by someone the link does not name
+            web_event(gen, w, p.id, rng.choice(proxies), type="track", name="Email Opened")
+
+
 def _caller(gen: Generator, phone: str | None) -> str | None:
     if phone is None or phone in PHONE_PLACEHOLDERS:
         return phone
