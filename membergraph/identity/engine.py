@@ -112,8 +112,13 @@ class _Resolver:
         for a, b in cannot_links:
             self.cannot[a].add(b)
             self.cannot[b].add(a)
+        # A contact a till typed for whoever stood there (Walk-In Customer) signs as no one.
+        no_one = rules.near_duplicates.names_no_one
         self.signature = {
-            ref: record.signature for ref, record in records.items() if record.source == "crm"
+            ref: None if sig is None or no_one(sig[0]) else sig
+            for ref, record in records.items()
+            if record.source == "crm"
+            for sig in (record.signature,)
         }
         # Carriers and leaves in key order: a deterministic run.
         self.order = sorted(records) if order is None else order
@@ -219,6 +224,21 @@ class _Resolver:
         edges.sort()
         return edges
 
+    def _names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
+        """What two CRM contacts found one person's agreed on, for the link's evidence: each
+        name the same or ``close``, and the birth date only when both have one (a date left
+        out or a placeholder is ``left_out``: not compared; day and month ``swapped``)."""
+        said: dict[str, list[str]] = {"agreed": []}
+        sig_a, sig_b = self.signature.get(a), self.signature.get(b)
+        for n, name in enumerate(("first_name", "last_name")):
+            same = rule == "crm_duplicate" or bool(sig_a and sig_b and sig_a[n] == sig_b[n])
+            said.setdefault("agreed" if same else "close", []).append(name)
+        birth = self.rules.near_duplicates.birth_said(
+            sig_a[2] if sig_a else "", sig_b[2] if sig_b else ""
+        )
+        said.setdefault(birth, []).append("birth_date")
+        return said
+
     def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it
         (``rules.typed_by_staff``): the customer gave it."""
@@ -234,10 +254,8 @@ class _Resolver:
             self._try_link(a, b, "manual", evidence)
         for _, kind, value, a, b, rule in self._profile_edges():
             said: dict[str, Any] = {"kind": kind.value, "value": value}
-            if rule == "crm_duplicate":
-                said["agreed"] = ["first_name", "last_name", "birth_date"]
-            elif rule == "crm_near_duplicate":
-                said["agreed"], said["close"] = ["birth_date"], ["first_name", "last_name"]
+            if rule in _DUPLICATES:
+                said.update(self._names_and_birth(a, b, rule))
             self._try_link(a, b, rule, said)
         self._hand_over()  # the links among profiles: final, later steps only add links
         # Leaves join members regardless of limits: no need to keep the members' values.

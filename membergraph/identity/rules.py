@@ -140,7 +140,10 @@ class NearDuplicates(BaseModel):
     value of an ``own_values`` kind the other lacks says two people: twins on a family
     address (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address,
     her own phone (a duplicate entered after a move has a new landline at the new address;
-    a replaced card is listed with the new one).
+    a replaced card is listed with the new one). A contact whose first name is one of
+    ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
+    Customer``, ``Guest``, ``Cash Customer``, typed at a till for whoever stands there) names
+    no one: it is nobody's duplicate, and two of them are two people.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -168,7 +171,20 @@ class NearDuplicates(BaseModel):
         IdentifierKind.PHONE,
         IdentifierKind.LOYALTY_ID,
     )
+    placeholder_first_names: tuple[str, ...] = (
+        r"walk[- ]?in|guest|customer|cash|client|shopper|unknown|anonymous|n/?a|none|no ?name",
+        r"test|store|till|pos|counter|x+|-+|\.+|\?+",
+    )
     nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: NICKNAMES)
+
+    @cached_property
+    def _placeholder_first(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in self.placeholder_first_names), re.I)
+
+    def names_no_one(self, first_name: str) -> bool:
+        """Whether a contact's first name (as its signature holds it) is a placeholder a
+        till typed (``placeholder_first_names``)."""
+        return self._placeholder_first.fullmatch(first_name.strip()) is not None
 
     @cached_property
     def _nickname_of(self) -> dict[str, frozenset[str]]:
@@ -201,6 +217,16 @@ class NearDuplicates(BaseModel):
         if not self.same_birth(a[2], b[2]):
             return False
         return _same_names(self, a[0], a[1], b[0], b[1])
+
+    def birth_said(self, a: str, b: str) -> str:
+        """What two contacts' birth dates said when they were found one person's:
+        ``agreed`` (one date), ``swapped`` (day and month), ``left_out`` (one or both has
+        none, or a placeholder date: nothing was compared)."""
+        held = self.birth_date_placeholders
+        a, b = ("" if a in held else a), ("" if b in held else b)
+        if not a or not b:
+            return "left_out"
+        return "agreed" if a == b else "swapped"
 
     def same_birth(self, a: str, b: str) -> bool:
         """Whether two birth dates (ISO, ``""`` when left out) may be one person's. A

@@ -85,6 +85,56 @@ def test_duplicate_crm_contacts_of_one_person_merge() -> None:
     assert result.links[0].evidence["agreed"] == ["first_name", "last_name", "birth_date"]
 
 
+@pytest.mark.parametrize(
+    ("first", "birth_a", "birth_b", "said"),
+    [
+        pytest.param(
+            "Ann", "1980-01-01", "1980-01-01",
+            {"agreed": ["first_name", "last_name", "birth_date"]}, id="same-everything",
+        ),
+        pytest.param(
+            "Ann", "1980-01-01", None,
+            {"agreed": ["first_name", "last_name"], "left_out": ["birth_date"]},
+            id="same-names-one-birth-date-left-out",
+        ),
+        pytest.param(
+            "Anne", "1980-01-01", None,
+            {"agreed": ["last_name"], "close": ["first_name"], "left_out": ["birth_date"]},
+            id="close-names-one-birth-date-left-out",
+        ),
+        pytest.param(
+            "Anne", "1980-01-01", "1900-01-01",
+            {"agreed": ["last_name"], "close": ["first_name"], "left_out": ["birth_date"]},
+            id="close-names-a-placeholder-birth-date",
+        ),
+        pytest.param(
+            "Anne", "1980-03-04", "1980-04-03",
+            {"agreed": ["last_name"], "close": ["first_name"], "swapped": ["birth_date"]},
+            id="close-names-day-and-month-swapped",
+        ),
+        pytest.param(
+            "Anne", "1980-01-01", "1980-01-01",
+            {"agreed": ["last_name", "birth_date"], "close": ["first_name"]},
+            id="close-names-same-birth-date",
+        ),
+    ],
+)  # fmt: skip
+def test_a_duplicates_link_says_what_was_compared(
+    first: str, birth_a: str, birth_b: str | None, said: dict[str, list[str]]
+) -> None:
+    # Given one person entered twice with one e-mail, the second time perhaps without a
+    # birth date
+    result = resolve(
+        world(
+            crm("C1", birth=birth_a, emails=["ann@x.org"]),
+            crm("C2", first=first, birth=birth_b, emails=["ann@x.org"]),
+        )
+    )
+    # Then the link's evidence says a birth date was agreed on only when both had one
+    [link] = result.links
+    assert {k: v for k, v in link.evidence.items() if k not in ("kind", "value")} == said
+
+
 def test_spouses_sharing_a_family_email_stay_apart() -> None:
     family = "the.lees@mail.com"
     result = resolve(
@@ -631,3 +681,30 @@ def test_an_events_email_is_the_visitors_unless_sent_to_someone_else(
     # Then it identifies the visitor unless the event was sent to that address
     emails = {i.key for i in found[1] if i.kind is IdentifierKind.EMAIL}
     assert (emails == {"friend@mail.org"}) is identifies
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "merged"),
+    [
+        pytest.param("Walk-In", "Customer", False, id="walk-in-customer"),
+        pytest.param("WALK IN", "Customer", False, id="walk-in-any-case"),
+        pytest.param("Guest", "Guest", False, id="guest-guest"),
+        pytest.param("Cash", "Customer", False, id="cash-customer"),
+        pytest.param("x", "x", False, id="x-x"),
+        pytest.param("Christian", "Gast", True, id="a-real-name-like-one"),
+        pytest.param("Tess", "Store", True, id="a-real-family-name-store"),
+    ],
+)
+def test_contacts_a_till_typed_for_whoever_stood_there_are_no_ones_duplicates(
+    first: str, last: str, merged: bool
+) -> None:
+    # Given two contacts of one name with no birth date, on the store's e-mail, typed at tills
+    store = "store12@shopmail.com"
+    result = resolve(
+        world(
+            crm("C1", first=first, last=last, birth=None, emails=[store]),
+            crm("C2", first=first, last=last, birth=None, emails=[store]),
+        )
+    )
+    # Then a placeholder name makes them no one's duplicates: two people
+    assert (len(result.components) == 1) is merged
