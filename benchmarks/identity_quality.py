@@ -12,7 +12,9 @@ are a false pair whatever a resolver does: no resolver cuts a record) and the pr
 the engine's merges alone (``merge P``: pairs of units in two different records), achievable
 recall (of
 the pairs of one person's units connected through identifier values no other person
-carries, the share the engine put together), the largest member's number of people, the
+carries, the share the engine put together; ``recall+`` the same with the lines of records
+the engine finds nobody's counted, each record's lines of one person alone: lines a
+resolver left to no one though values only their person carries name her), the largest member's number of people, the
 members holding two people's CRM contacts, and the lines no member holds (a purchase whose
 only identifier is a placeholder, or keyed by a value the data shows to be one; a family
 computer logged in as two members). Last, what ``matchSuggestions`` lists at the rules'
@@ -85,6 +87,7 @@ class Run:
     everything: Scores
     crm_mix: int
     suggested: Suggested
+    recall_all: float  # recall with the lines of nobody's records counted, each unit alone
 
 
 def pairs(count: int) -> int:
@@ -123,6 +126,9 @@ def measure(people: int, seed: int, profile: str) -> Run:
     # Records the engine finds to be nobody's (a hub-keyed purchase, a shared device).
     nobodys = set(result.unattributed)
     unattributed += sum(n for (ref, _), n in units.items() if ref in nobodys)
+    # Recall over every line a record holds: a nobody's record's lines of one person that
+    # values only she carries join to her other lines are missed pairs too.
+    recall_all = score(result, said, list(units), lambda ref: True, alone=nobodys).recall
     units = Counter({u: n for u, n in units.items() if u[0] not in nobodys})
     profile_records = {ref for ref, r in records.items() if r.role == "profile"}
     scores = [
@@ -149,6 +155,7 @@ def measure(people: int, seed: int, profile: str) -> Run:
         scores[1],
         crm_mix,
         suggestions(result, records, people_of),
+        recall_all,
     )
 
 
@@ -189,10 +196,14 @@ def score(
     records: dict[RecordKey, RecordData],
     units: list[Unit],
     keep: Callable[[RecordKey], bool],
+    alone: set[RecordKey] | frozenset[RecordKey] = frozenset(),
 ) -> Scores:
-    member_of = {ref: i for i, comp in enumerate(result.components) for ref in comp}
+    member_of: dict[RecordKey, object] = {
+        ref: i for i, comp in enumerate(result.components) for ref in comp
+    }
+    member_of.update({ref: ("nobody's", ref) for ref in alone})
     kept = [u for u in units if keep(u[0])]
-    in_member: dict[int, Counter[str]] = defaultdict(Counter)
+    in_member: dict[object, Counter[str]] = defaultdict(Counter)
     for ref, person in kept:
         in_member[member_of[ref]][person] += 1
     together = sum(pairs(n) for people in in_member.values() for n in people.values())
@@ -254,7 +265,8 @@ def main() -> int:
     print(f"{platform.python_implementation()} {platform.python_version()}, seed {args.seed}")
     head = (
         f"{'profile':<8} {'people':>6} {'lines':>7} {'members':>7} {'prof P':>7} {'(max)':>7}"
-        f" {'merge P':>7} {'all P':>7} {'(max)':>7} {'merge P':>7} {'recall':>7} {'largest':>7}"
+        f" {'merge P':>7} {'all P':>7} {'(max)':>7} {'merge P':>7} {'recall':>7} {'recall+':>7}"
+        f" {'largest':>7}"
         f" {'crm mix':>7} {'unattr':>6} {'resolve':>7} {'sugg':>5} {'sugg P':>6} {'sugg R':>6}"
     )
     print(head)
@@ -266,7 +278,8 @@ def main() -> int:
                 f" {r.profiles.precision:>7.4f} {r.profiles.ceiling:>7.4f}"
                 f" {r.profiles.merges:>7.4f} {r.everything.precision:>7.4f}"
                 f" {r.everything.ceiling:>7.4f} {r.everything.merges:>7.4f}"
-                f" {r.everything.recall:>7.4f} {r.everything.largest:>7} {r.crm_mix:>7}"
+                f" {r.everything.recall:>7.4f} {r.recall_all:>7.4f}"
+                f" {r.everything.largest:>7} {r.crm_mix:>7}"
                 f" {r.unattributed:>6} {r.seconds:>6.2f}s {r.suggested.count:>5}"
                 f" {r.suggested.precision:>6.3f} {r.suggested.recall:>6.3f}",
                 flush=True,
