@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.base import Connector
 from membergraph.connectors.files import FileConnector, folder_lock
-from membergraph.connectors.models import SourceName, Transaction
+from membergraph.connectors.models import LOGIN_MARK, SourceName, Transaction
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
 from membergraph.identity.records import transaction_record
@@ -229,10 +229,13 @@ async def erase_lines(
 
 def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:
     """A cheap test that a raw line may belong to one of ``owners`` (no false negative): a
-    contact, visitor or call names its owner verbatim; a purchase's owner is its card or
-    e-mail normalized, worked out from the decoded fields alone."""
+    contact, visitor or call names its owner verbatim (a visitor its device's part); a
+    purchase's owner is its card or e-mail normalized, worked out from the decoded fields
+    alone."""
     if source is not SourceName.TRANSACTIONS:
-        needles = [orjson.dumps(owner) for owner in owners]
+        # A login's record on a device is keyed by both: the line names the device.
+        named = {owner.partition(LOGIN_MARK)[0] for owner in owners}
+        needles = [orjson.dumps(owner) for owner in named]
         return lambda raw: any(needle in raw for needle in needles)
 
     def purchase(raw: bytes) -> bool:

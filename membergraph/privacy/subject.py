@@ -129,6 +129,8 @@ async def _hers_elsewhere(
     candidates = sorted({r for rs in carried.values() for r in rs if r not in held})
     loaded = await store.load_records(candidates)
     verdicts = {ref: _hers(record, theirs) for ref, record in loaded.items()}
+    verdicts.update(await _devices(store, [*refs, *(r for r, v in verdicts.items() if v)], theirs))
+    verdicts = {ref: hers for ref, hers in verdicts.items() if ref not in held}
     found = sorted(ref for ref, hers in verdicts.items() if hers)
     shared = sorted(ref for ref, hers in verdicts.items() if hers is None)
     where = await store.assignments(found)
@@ -138,6 +140,36 @@ async def _hers_elsewhere(
         remaining = set((await store.member_records([other]))[0]) - set(found)
         (touched if remaining else emptied).add(other)
     return found, emptied, touched, shared
+
+
+async def _devices(
+    store: IdentityStore, refs: list[RecordKey], theirs: Theirs
+) -> dict[RecordKey, bool | None]:
+    """The records of the devices she logged in on (each login's events are a record of
+    their own; the device's events of no one logged in another, ``identity/devices.py``),
+    with whether each is hers: a device only she logged in on is hers, with its anonymous
+    browsing; one someone else logged in on too is shared."""
+    web = [r for r in refs if r[0] == SourceName.WEB_ANALYTICS.value]
+    if not web:
+        return {}
+    devices = {
+        (i.kind, i.key)
+        for record in (await store.load_records(web)).values()
+        for i in record.identifiers
+        if i.kind is IdentifierKind.ANONYMOUS_ID
+    }
+    on_devices = await store.carriers(devices)
+    found: dict[RecordKey, bool | None] = {}
+    for refs_of_device in on_devices.values():
+        records = await store.load_records(refs_of_device)
+        logins = set().union(*(identifying(r.identifiers) for r in records.values()))
+        mine = logins <= theirs
+        for ref, record in records.items():
+            if mine:
+                found[ref] = True
+            else:  # the device's own events are shared: those naming her go
+                found[ref] = _hers(record, theirs) if identifying(record.identifiers) else None
+    return found
 
 
 def _traces(refs: Iterable[RecordKey], records: Iterable[RecordData]) -> tuple[str, ...]:

@@ -172,7 +172,11 @@ async def test_a_wrong_link_is_undone_exactly_and_subscribers_hear_it(server: st
             "loyalty:LD11110001",
             "I-ANN-1",
         }
-        assert {r["key"] for r in bob_after["records"]} == {"C-BOB", "loyalty:LD22220002", "a-bob"}
+        assert {r["key"] for r in bob_after["records"]} == {
+            "C-BOB",
+            "loyalty:LD22220002",
+            "a-bob|login:C-BOB",
+        }
         assert {e["node"]["transactionId"] for e in ann_after["transactions"]["edges"]} == {
             "T-A0",
             "T-A1",

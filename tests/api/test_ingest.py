@@ -396,28 +396,38 @@ def test_a_line_nested_too_deep_is_refused_alone(
             assert deep["error"] == "nested deeper than the 100 levels a line may have"
 
 
-def test_a_visitor_logged_in_as_two_members_becomes_nobodys_with_why(
+def test_a_device_logged_in_as_two_members_keeps_each_login_and_nobodys_browsing(
     client: TestClient,
 ) -> None:
-    # Given Nia and her partner Leo in the CRM, and a family computer Nia logged in on
+    # Given Nia and her partner Leo in the CRM, and a family computer Nia logged in on and
+    # browsed
     leo = {**NEW_CONTACT, "contact_id": "C-LEO", "first_name": "Leo", "emails": [],
            "loyalty_id": None, "birth_date": "1988-03-03"}  # fmt: skip
     assert client.post("/ingest/crm", json=[NEW_CONTACT, leo]).status_code == 200
     login = {**EVENT, "event_id": "E-FAM-1", "anonymous_id": "a-family", "type": "identify",
              "name": "Logged In", "user_id": "C-NEW"}  # fmt: skip
+    page = {**login, "event_id": "E-FAM-0", "type": "page", "name": None, "user_id": None}
     assert _status(client, "web_analytics", login) == "created"
-    records = '{ memberByIdentifier(kind: CRM_ID, value: "C-NEW") { records { key } } }'
-    held = gql(client, records)["data"]["memberByIdentifier"]["records"]
-    assert {"key": "a-family"} in held
+    assert _status(client, "web_analytics", page) == "created"
+    records = '{ m: memberByIdentifier(kind: CRM_ID, value: "%s") { records { key } } }'
+    held = gql(client, records % "C-NEW")["data"]["m"]["records"]
+    assert {"key": "a-family|login:C-NEW"} in held and {"key": "a-family"} in held
     # When Leo logs in on it too
     body = client.post("/ingest/web_analytics", json=[{**login, "event_id": "E-FAM-2",
                                                         "user_id": "C-LEO"}]).json()  # fmt: skip
-    # Then the device is nobody's, said with why, and Nia's member no longer holds it
+    # Then his login is his, hers still hers, and the device's browsing of no one logged
+    # in leaves her: nobody's
     [line] = body["lines"]
+    assert line["status"] == "created", line
+    assert {"key": "a-family|login:C-LEO"} in gql(client, records % "C-LEO")["data"]["m"]["records"]
+    held = gql(client, records % "C-NEW")["data"]["m"]["records"]
+    assert {"key": "a-family|login:C-NEW"} in held and {"key": "a-family"} not in held
+    # and a page viewed there by no one logged in is nobody's, said with why
+    [line] = client.post("/ingest/web_analytics", json=[{**page, "event_id": "E-FAM-3"}]).json()[
+        "lines"
+    ]
     assert line["status"] == "unattributed" and line["kept"] is True, line
     assert line["reason"] == "a shared device: logged in as different members"
-    held = gql(client, records)["data"]["memberByIdentifier"]["records"]
-    assert {"key": "a-family"} not in held
 
 
 POS_KEY = "pos-till-key-0000000001"

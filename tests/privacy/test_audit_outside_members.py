@@ -33,7 +33,8 @@ def keyed(tmp_path: Path) -> Iterator[TestClient]:
     (data / "crm.jsonl").write_bytes(
         b"".join(orjson.dumps(c) + b"\n" for c in (SOPHIE, SOPHI, BOB))
     )
-    # A shared device: one visitor logged in as two contacts, a conflict the rules leave.
+    # A shared device: one visitor logged in as two contacts, a conflict the rules leave
+    # for its events of no one logged in (one gave Sophie's e-mail: a sign-up form).
     events = [
         {
             "event_id": f"E-{n}",
@@ -44,7 +45,8 @@ def keyed(tmp_path: Path) -> Iterator[TestClient]:
             "occurred_at": f"2026-10-0{n}T00:00:00Z",
         }
         for n, (contact, email) in enumerate(
-            [("C-1", "sophie.m@mail.org"), ("C-3", "bob@kim.org")], 1
+            [("C-1", "sophie.m@mail.org"), ("C-3", "bob@kim.org"), (None, "sophie.m@mail.org")],
+            1,
         )
     ]
     (data / "web_analytics.jsonl").write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
