@@ -73,7 +73,7 @@ def status_of(
         return "blocked"
     if kind is IdentifierKind.LOYALTY_ID and any(scanned_for_many(r, rules) for r in carriers):
         return "hub"
-    if any(busy_till(r, rules) and _keyed_by(r, key) for r in carriers):
+    if kind in _KEYS and any(_keyed_by(r, key) and busy_till(r, rules) for r in carriers):
         return "hub"
     if len(carriers) == 1:
         # One record carries it: it links nothing yet, and cannot be shared or a hub.
@@ -124,7 +124,11 @@ def busy_till(record: RecordData, rules: Rules) -> bool:
     """Whether a purchase record shows more purchases a day than a shopper makes, on
     enough days (``rules.till_busy_day``, ``rules.till_busy_days``): a till's own card or
     address, scanned or typed for every guest who has none."""
-    return rules.till_busy_days > 0 and busy_days(record, rules) >= rules.till_busy_days
+    least = rules.till_busy_days
+    days = record.days
+    return (
+        least > 0 and days is not None and len(days) >= least and busy_days(record, rules) >= least
+    )
 
 
 def bag_reason(record: RecordData, rules: Rules) -> str | None:
@@ -156,9 +160,14 @@ def _key_value(record: RecordData) -> tuple[str, str]:
     return "record", record.key
 
 
+_KEYS = (IdentifierKind.LOYALTY_ID, IdentifierKind.EMAIL)  # what purchase records are keyed by
+
+
 def _keyed_by(record: RecordData, key: ValueKey) -> bool:
     """Whether ``key`` is the value a purchase record is keyed by (``loyalty:<card>``,
     ``online:<e-mail>``), not one typed on it."""
+    if record.source != "transactions":
+        return False
     if key[0] is IdentifierKind.LOYALTY_ID:
         return record.key.startswith("loyalty:")
     # An online customer's only e-mail is the one it is keyed by.
