@@ -68,7 +68,9 @@ class Record:
     key: str = strawberry.field(
         extensions=[MaskPII("key")],
         description="The record's key in its source: a contact_id, `loyalty:<card>`, "
-        "`online:<email>`, an anonymous_id or an interaction_id.",
+        "`online:<email>`, an anonymous_id (a device's events of no one logged in), "
+        "`<anonymous_id>|login:<contact_id>` (a login's events on that device) or an "
+        "interaction_id.",
     )
 
 
