@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from membergraph._perf import gc_paused
 from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import CrmContact, SourceName
+from membergraph.connectors.sources import outranked_version
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
 from membergraph.identity.feed import ChangeKind, FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records, count_nobodys
@@ -26,9 +27,8 @@ from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService, Refuse
 from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store import store_from_url
-from membergraph.insights.consent import facts_of_lines
-from membergraph.privacy import Privacy, open_privacy
-from membergraph.privacy.gate import Keep, refusing, unsuppressed
+from membergraph.privacy import open_privacy
+from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, refusing, unsuppressed
 from membergraph.resolvers.context import Gateway
 from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
@@ -106,18 +106,6 @@ async def load_folder_into(
     return result
 
 
-KeepConsents = Callable[[Sequence[BaseModel]], Awaitable[None]]
-"""Keeps the consent facts of CRM versions a load outranks."""
-
-
-def _consent_keeper(privacy: Privacy) -> KeepConsents:
-    async def keep(versions: Sequence[BaseModel]) -> None:
-        contacts = [v for v in versions if isinstance(v, CrmContact)]
-        await privacy.store.record_consents(list(facts_of_lines(contacts, ())))
-
-    return keep
-
-
 async def _appended(
     target: SqliteSource, lines: list[BaseModel]
 ) -> tuple[list[BaseModel], list[BaseModel]]:
@@ -133,8 +121,7 @@ async def _appended(
         for line, said in zip(chunk, verdicts, strict=True):
             if said not in _SAYS_NOTHING:
                 took.append(line)
-            version = said.previous if said == "updated" else line if said == "stale" else None
-            if isinstance(version, CrmContact):
+            if isinstance(version := outranked_version(line, said), CrmContact):
                 outranked.append(version)
     return took, outranked
 
@@ -208,7 +195,7 @@ async def open_gateway(
             settings.default_region,
             rules_id,
             unsuppressed(privacy),
-            _consent_keeper(privacy),
+            consent_keeper(privacy),
         )
         resolved = result is not None
         await _take_stock(sources, lines)

@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from membergraph.connectors.files import FileConnector
+from membergraph.connectors.sources import outranked_version
 from membergraph.identity.store import StoreError, store_from_url
-from membergraph.privacy.gate import Keep, suppressing, unsuppressed
+from membergraph.privacy import open_privacy
+from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, unsuppressed
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_sources, mongo_timeouts, open_sources
 
@@ -24,7 +26,8 @@ async def load_screened(
     data: Path, url: str, settings: Settings, store_url: str, client: object = None
 ) -> dict[str, dict[str, int]]:
     """:func:`load_folder` leaving out the lines the identity store at ``store_url``
-    suppresses (an erased person's lines in an old folder)."""
+    suppresses (an erased person's lines in an old folder), and keeping in it the consent
+    facts of the CRM versions the load outranks, as a load into SQLite does."""
     identity = store_from_url(store_url, client, mongo_timeouts=mongo_timeouts(settings))
     try:
         await identity.open()
@@ -36,9 +39,15 @@ async def load_screened(
             f"MEMBERGRAPH_STORE, by default the --to database) could not be opened: {exc}"
         ) from None
     try:
-        privacy = await suppressing(identity, settings)
-        keep = None if privacy is None else unsuppressed(privacy)
-        return await load_folder(data, url, settings.default_region, client, keep=keep)
+        privacy = await open_privacy(identity, settings)
+        return await load_folder(
+            data,
+            url,
+            settings.default_region,
+            client,
+            keep=unsuppressed(privacy),
+            keep_consents=consent_keeper(privacy),
+        )
     finally:
         await identity.aclose()
 
@@ -50,10 +59,13 @@ async def load_folder(
     client: object = None,
     batch: int = 1000,
     keep: Keep | None = None,
+    keep_consents: KeepConsents | None = None,
 ) -> dict[str, dict[str, int]]:
     """Copy every valid line of a folder's files into the collections; count the outcomes.
 
     ``keep``: the lines of a source to copy (those carrying no suppressed identifier).
+    ``keep_consents``: given the CRM versions outranked (an older version in the folder, one
+    older than the version held, the one held that a line replaced).
     """
     files = await asyncio.to_thread(open_sources, data, region)
     target = await mongo_sources(url, region, client)
@@ -64,14 +76,22 @@ async def load_folder(
                 assert isinstance(source, FileConnector)
                 read = list(source.lines())
                 lines = read if keep is None else await keep(name, read)
+                older = list(source.superseded_contacts)
+                if keep is not None and older:
+                    older = await keep(name, older)
                 task = progress.add_task(f"loading {name.value}", total=len(lines))
                 outcome = dict.fromkeys(("created", "updated", "unchanged", "stale", "rejected"), 0)
                 outcome["suppressed"] = len(read) - len(lines)
                 for start in range(0, len(lines), batch):
                     chunk = lines[start : start + batch]
-                    for result in await target.connectors[name].append(chunk):
+                    results = await target.connectors[name].append(chunk)
+                    for line, result in zip(chunk, results, strict=True):
                         outcome[result] += 1
+                        if (version := outranked_version(line, result)) is not None:
+                            older.append(version)
                     progress.advance(task, len(chunk))
+                if keep_consents is not None and older:
+                    await keep_consents(older)
                 outcome["malformed"] = source.report.malformed
                 counts[name.value] = outcome
     finally:

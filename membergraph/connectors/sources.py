@@ -36,7 +36,15 @@ from membergraph.connectors.models import (
     web_event_problem,
 )
 
-__all__ = ["SOURCES", "Ordering", "SourceSpec", "Taken", "Verdict", "version_digest"]
+__all__ = [
+    "SOURCES",
+    "Ordering",
+    "SourceSpec",
+    "Taken",
+    "Verdict",
+    "outranked_version",
+    "version_digest",
+]
 
 Verdict = Literal["created", "updated", "unchanged", "stale", "rejected", "suppressed"]
 """``suppressed``: the line carries a suppressed identifier and was not taken (privacy)."""
@@ -59,6 +67,14 @@ class Taken(str):
         taken.error = error
         taken.mark = None
         return taken
+
+
+def outranked_version(line: Any, taken: Taken) -> Any | None:
+    """The version that taking ``line`` outranked: the one held that it replaced
+    (``updated``), or the line itself when the one held is newer (``stale``); else None."""
+    if taken == "updated":
+        return taken.previous
+    return line if taken == "stale" else None
 
 
 def version_digest(line: Any) -> int:

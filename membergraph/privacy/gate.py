@@ -14,17 +14,20 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from membergraph.connectors.base import Guard, Mark, SourceConnector
-from membergraph.connectors.models import SourceName
+from membergraph.connectors.models import CrmContact, SourceName
 from membergraph.connectors.sources import Taken
 from membergraph.identity.records import RecordData, record_of_line
 from membergraph.identity.service import Refuse
 from membergraph.identity.store.port import IdentityStore
+from membergraph.insights.consent import facts_of_lines
 from membergraph.privacy import Privacy, open_privacy
 from membergraph.settings import Settings
 
 __all__ = [
     "SUPPRESSED_ERROR",
     "Keep",
+    "KeepConsents",
+    "consent_keeper",
     "guard_of",
     "guarded",
     "refusing",
@@ -103,6 +106,24 @@ def unsuppressed(privacy: Privacy) -> Keep:
         if not await privacy.store.any_suppressed():
             return lines
         return await without_suppressed(privacy, source, lines, privacy.suppressor.region)
+
+    return keep
+
+
+KeepConsents = Callable[[Sequence[BaseModel]], Awaitable[None]]
+"""Keeps the consent facts of CRM versions a load outranks."""
+
+
+def consent_keeper(privacy: Privacy) -> KeepConsents:
+    """What a folder load (into SQLite at start or by ``membergraph load``, into MongoDB by
+    ``membergraph load --to mongodb://``) does with the CRM versions it outranks (an older
+    version in the folder, one older than the version held, or the one held that a line
+    replaced): their consent facts are kept, so what a contact chose then still counts."""
+
+    async def keep(versions: Sequence[BaseModel]) -> None:
+        contacts = [v for v in versions if isinstance(v, CrmContact)]
+        if contacts:
+            await privacy.store.record_consents(list(facts_of_lines(contacts, ())))
 
     return keep
 
