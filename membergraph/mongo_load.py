@@ -12,6 +12,7 @@ from rich.progress import Progress
 from membergraph.connectors.files import FileConnector
 from membergraph.connectors.sources import outranked_version
 from membergraph.identity.store import StoreError, store_from_url
+from membergraph.identity.store.mongodb_client import MongoTimeouts
 from membergraph.privacy import open_privacy
 from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, unsuppressed
 from membergraph.settings import Settings
@@ -28,7 +29,9 @@ async def load_screened(
     """:func:`load_folder` leaving out the lines the identity store at ``store_url``
     suppresses (an erased person's lines in an old folder), and keeping in it the consent
     facts of the CRM versions the load outranks, as a load into SQLite does."""
-    identity = store_from_url(store_url, client, mongo_timeouts=mongo_timeouts(settings))
+    # The time limits the gateway uses, for the identity store and the sources alike.
+    timeouts = mongo_timeouts(settings)
+    identity = store_from_url(store_url, client, mongo_timeouts=timeouts)
     try:
         await identity.open()
     except StoreError as exc:
@@ -47,6 +50,7 @@ async def load_screened(
             client,
             keep=unsuppressed(privacy),
             keep_consents=consent_keeper(privacy),
+            timeouts=timeouts,
         )
     finally:
         await identity.aclose()
@@ -60,15 +64,18 @@ async def load_folder(
     batch: int = 1000,
     keep: Keep | None = None,
     keep_consents: KeepConsents | None = None,
+    timeouts: MongoTimeouts | None = None,
 ) -> dict[str, dict[str, int]]:
     """Copy every valid line of a folder's files into the collections; count the outcomes.
 
     ``keep``: the lines of a source to copy (those carrying no suppressed identifier).
     ``keep_consents``: given the CRM versions outranked (an older version in the folder, one
-    older than the version held, the one held that a line replaced).
+    older than the version held, the one held that a line replaced). ``timeouts``: the
+    MongoDB time limits (:func:`~membergraph.source_set.mongo_timeouts` of the settings;
+    the defaults when None).
     """
     files = await asyncio.to_thread(open_sources, data, region)
-    target = await mongo_sources(url, region, client)
+    target = await mongo_sources(url, region, client, timeouts=timeouts)
     counts: dict[str, dict[str, int]] = {}
     try:
         with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:

@@ -281,6 +281,29 @@ def test_load_into_mongodb_says_when_the_suppressions_cannot_be_read(tmp_path: P
     gc.collect()  # PyMongo's monitor socket to the closed port is reclaimed here, not later
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_load_into_mongodb_waits_as_long_as_the_settings_say(tmp_path: Path) -> None:
+    # Given the MongoDB time limits set as the gateway reads them (the shortest allowed: an
+    # election's), and sources on a server that does not answer (the identity store a SQLite
+    # file, which does)
+    env = {
+        "MEMBERGRAPH_MONGODB_TIMEOUT_MS": "12000",
+        "MEMBERGRAPH_MONGODB_SERVER_SELECTION_MS": "12000",
+    }
+    store = f"sqlite:///{tmp_path / 'identity.db'}"
+    url = "mongodb://127.0.0.1:1/x"
+    # When a folder is loaded into it
+    result = runner.invoke(
+        app, ["load", "--data", str(tmp_path), "--to", url, "--store", store], env=env
+    )
+    # Then it gives up after the settings' time, and says how long it waited
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, text
+    assert "no server answered in 12.0 s" in text, text
+    del result  # its exception info holds PyMongo's failed socket: let it go now
+    gc.collect()
+
+
 def test_load_to_an_unknown_kind_of_url_names_the_flag(tmp_path: Path) -> None:
     # Adversarial pass: `--to mysql://x` said "invalid setting MEMBERGRAPH_SOURCES".
     result = runner.invoke(app, ["load", "--data", str(tmp_path), "--to", "mysql://x"])

@@ -88,11 +88,18 @@ def _first_part(exc: PyMongoError) -> str:
     return str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0]
 
 
+def _waited(exc: PyMongoError) -> str:
+    """How long the driver waited for a server, as it says it (`` in 12.0 s``), so a
+    message shows which time limit was in force; empty when it does not say."""
+    found = re.search(r", Timeout: ([0-9.]+)s", str(exc))
+    return f" in {float(found.group(1)):.1f} s" if found else ""
+
+
 def store_error(url: str, what: str, exc: PyMongoError) -> StoreError:
     """Ours for a PyMongo error (see the module's docstring), naming the server."""
     where = f"MongoDB {redact(url)}: {what} failed"
     if isinstance(exc, ServerSelectionTimeoutError):
-        return StoreError(f"{where}: no server answered ({_first_part(exc)})")
+        return StoreError(f"{where}: no server answered{_waited(exc)} ({_first_part(exc)})")
     if exc.timeout:
         return StoreError(f"{where}: timed out ({_first_part(exc)})")
     if isinstance(exc, OperationFailure) and exc.code == 112:
@@ -133,7 +140,8 @@ async def connect(url: str, client: Any = None, timeouts: MongoTimeouts | None =
         await client.close()
         if isinstance(exc, ServerSelectionTimeoutError) and await standalone_behind(url):
             raise StoreError(f"MongoDB {redact(url)}: {STANDALONE}") from exc
-        raise StoreError(f"MongoDB {redact(url)}: no server answered ({_first_part(exc)})") from exc
+        answered = f"no server answered{_waited(exc)} ({_first_part(exc)})"
+        raise StoreError(f"MongoDB {redact(url)}: {answered}") from exc
     return client
 
 
