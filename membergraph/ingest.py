@@ -405,20 +405,21 @@ class IngestService:
         stored them decided; a line a crash left new gets one only if none names it yet.
         ``members``: of their records."""
         store = self.gateway.identity.store
-        facts = [f for f in facts if f.record is not None and f.kind is not None]
+        facts = [f for f in facts if f.record is not None and f.kinds]
         once = [connector.line_id(f.line) for f in facts if f.once]
         if once:
             fed = await store.fed_lines(source.value, once)
             facts = [f for f in facts if not f.once or connector.line_id(f.line) not in fed]
         entries = [
             FeedEntry(
-                f.kind,
+                kind,
                 (members[f.record.ref],) if f.record.ref in members else (),
                 source=source.value,
                 line_id=connector.line_id(f.line),
             )
             for f in facts
-            if f.record is not None and f.kind is not None
+            if f.record is not None
+            for kind in f.kinds
         ]
         if entries:
             await retrying(lambda: store.append_feed(entries))

@@ -156,10 +156,13 @@ class MemberChangeKind(Enum):
     WEB_EVENT = strawberry.enum_value("web_event", description="Another web analytics event.")
     CALL = strawberry.enum_value("call", description="A call-center interaction.")
     PROFILE_UPDATED = strawberry.enum_value(
-        "profile_updated", description="A CRM contact was created or changed."
+        "profile_updated",
+        description="A CRM contact was created, or a version changed more than its consents.",
     )
     CONSENT_CHANGED = strawberry.enum_value(
-        "consent_changed", description="A CRM contact's consents changed (e.g. unsubscribed)."
+        "consent_changed",
+        description="A CRM contact's consents changed (e.g. unsubscribed); a version that also "
+        "changed a profile field is announced as PROFILE_UPDATED too.",
     )
     ERASED = strawberry.enum_value(
         "erased", description="The member was erased (a privacy request): forget them."

@@ -75,6 +75,36 @@ def test_each_fact_a_member_cares_about_is_one_entry_of_its_kind(client: TestCli
     assert all(member in e["memberIds"] for e in _since(client, before) if e["source"])  # type: ignore[operator]
 
 
+def test_a_crm_line_changing_a_profile_field_and_a_consent_announces_both(
+    client: TestClient,
+) -> None:
+    # Given a contact on the feed
+    client.post("/ingest/crm", json=[CONTACT])
+    member = gql(
+        client, '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { id } }'
+    )["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    before = _head(client)
+    # When one CRM line moves her and withdraws her e-mail consent, then one only renames her
+    moved = {
+        **CONTACT,
+        "address": {"line1": "2 New St", "city": "Austin"},
+        "consents": {"email": False, "sms": True},
+        "updated_at": "2026-11-02T00:00:00Z",
+    }
+    renamed = {**moved, "last_name": "Dentz", "updated_at": "2026-11-03T00:00:00Z"}
+    for line in (moved, renamed):
+        assert client.post("/ingest/crm", json=[line]).json()["lines"][0]["status"] == "updated"
+    # Then the first is announced as a profile change and as a consent change, the second
+    # as a profile change only: a subscriber that acts on either kind hears of it
+    facts = [(e["kind"], e["lineId"]) for e in _since(client, before) if e["source"]]
+    assert facts == [
+        ("PROFILE_UPDATED", "C-FEED"),
+        ("CONSENT_CHANGED", "C-FEED"),
+        ("PROFILE_UPDATED", "C-FEED"),
+    ]
+    assert all(member in e["memberIds"] for e in _since(client, before))  # type: ignore[operator]
+
+
 def test_changes_pages_on_without_repeating_or_skipping(client: TestClient) -> None:
     before = _head(client)
     client.post("/ingest/crm", json=[CONTACT])
