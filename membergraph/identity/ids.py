@@ -9,6 +9,7 @@ record key, so the same data resolved twice gives the same IDs.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from itertools import chain
 
 from membergraph.identity.records import RecordKey
 
-__all__ = ["IdAssignment", "assign_member_ids", "new_member_id"]
+__all__ = ["IdAssignment", "assign_member_ids", "is_member_id", "new_member_id"]
 
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648, lower-cased
@@ -39,6 +40,15 @@ def new_member_id(seed: RecordKey, attempt: int = 0) -> str:
         f"{pair[high & 1023]}{pair[low >> 30]}{pair[low >> 20 & 1023]}"
         f"{pair[low >> 10 & 1023]}{pair[low & 1023]}"
     )
+
+
+_MEMBER_ID = re.compile(r"m_[a-z2-7]{16}")
+
+
+def is_member_id(value: str) -> bool:
+    """Whether ``value`` is shaped as :func:`new_member_id` makes every member ID (live,
+    merged away or erased alike): what a client may hand back inside a cursor."""
+    return _MEMBER_ID.fullmatch(value) is not None
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from membergraph.connectors.models import (
     Transaction,
     WebEvent,
 )
+from membergraph.identity.ids import is_member_id
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
 from membergraph.identity.records import Identifier, RecordKey
@@ -123,12 +124,24 @@ async def page_members(
     check_first(first, ctx.gateway.settings.max_page_size)
     ctx.reads.nobody()  # which members a page holds changes with members no entry names
     store = ctx.gateway.identity.store
-    start = decode_cursor("member", after) if after else None
+    start = _member_after(after)
     source_name = source.value if source else None
     ids = await store.page_members(start, first + 1, source_name)
     total = await store.count_members(source_name)
     items = [(encode_cursor("member", m), MemberView(m, m)) for m in ids[:first]]
     return Page(items, total, len(ids) > first, start is not None)
+
+
+def _member_after(after: str | None) -> str | None:
+    """The member ID inside a ``members`` cursor. Only an ID as the gateway makes them is
+    taken (one merged away or erased since still pages on from its place): a cursor built
+    by hand around anything else is BAD_USER_INPUT, as a foreign or broken one is."""
+    if not after:
+        return None
+    start = decode_cursor("member", after)
+    if not is_member_id(start):
+        raise bad_input(f"invalid cursor {after!r}", argument="after")
+    return start
 
 
 async def records(ctx: RequestContext, member: MemberView) -> list[RecordKey]:
@@ -284,7 +297,7 @@ async def page_ids(
             for m, parts in zip(ids, parts_of, strict=True)
             if any(s == source.value for s, _ in parts.records)
         ]
-    start = decode_cursor("member", after) if after else None
+    start = _member_after(after)
     chosen = [m for m in ids if start is None or m > start]
     items = [(encode_cursor("member", m), MemberView(m, m)) for m in chosen[:first]]
     return Page(items, len(ids), len(chosen) > first, start is not None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from graphql import GraphQLError
 from hypothesis import given
 from hypothesis import strategies as st
@@ -106,3 +107,49 @@ def test_purchases_arriving_between_pages_repeat_none_over_http(client: TestClie
             break
         cursor = page["edges"][-1]["cursor"]  # type: ignore[index]
     assert ids == ["T-PAGE-5", "T-PAGE-4", "T-PAGE-3", "T-PAGE-2", "T-PAGE-1", "T-PAGE-0"]
+
+
+MEMBERS = """query($after: String) { members(first: 2, after: $after) {
+  edges { cursor node { id } } } }"""
+
+
+def _cursor_of(text: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        pytest.param("member:1", id="a-number"),
+        pytest.param("member:zzzz", id="a-word"),
+        pytest.param("member:m_LRQBGTUNIPFLSR2T", id="an-id-in-capitals"),
+        pytest.param("member:m_lrqbgtunipflsr2t\n", id="an-id-and-a-newline"),
+        pytest.param("member:m_lrqbgtunipflsr2t:0", id="an-id-and-more"),
+        pytest.param("member:" + "m_" + "a" * 400, id="a-long-one"),
+    ],
+)
+def test_a_hand_made_members_cursor_is_refused_with_a_code(client: TestClient, made: str) -> None:
+    # Given a cursor made by hand: base64 of our prefix and something that no member id is
+    answer = client.post(
+        "/graphql", json={"query": MEMBERS, "variables": {"after": _cursor_of(made)}}
+    ).json()
+    # Then the page is refused as other bad cursors are, naming the argument
+    assert answer["data"] is None, answer
+    error = answer["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "cursor" in error["message"]
+
+
+def test_a_members_cursor_of_ours_still_pages_even_when_its_member_is_gone(
+    client: TestClient,
+) -> None:
+    first = gql(client, MEMBERS)["data"]["members"]["edges"]  # type: ignore[index]
+    second = gql(client, MEMBERS, after=first[-1]["cursor"])["data"]["members"]["edges"]  # type: ignore[index]
+    assert second and second[0]["node"]["id"] > first[-1]["node"]["id"]
+    # A well-formed id no member holds (merged away or erased since the page was read)
+    # pages on from where it would be, as keyset paging does.
+    gone = first[-1]["node"]["id"][:-1] + ("a" if first[-1]["node"]["id"][-1] != "a" else "b")
+    page = gql(client, MEMBERS, after=_cursor_of(f"member:{gone}"))["data"]["members"]["edges"]  # type: ignore[index]
+    assert all(edge["node"]["id"] > gone for edge in page)
