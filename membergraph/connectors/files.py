@@ -15,6 +15,13 @@ a rewrite (an erasure: read, filter, write a new file, rename it over the old on
 overlap, so no line appended meanwhile lands in a replaced file, and a line of a person
 being erased is refused or erased. A process reading what others appended
 (:meth:`FileConnector.refresh`) sees a file rewritten by another one and reads it again whole.
+
+A push's marks (:meth:`SourceConnector.append`: lines stored, their identity and feed entries
+still on their way) are kept beside the file, in ``.<source>.marks``, written under the same
+lock as the lines they mark: an erasure in any process sees the pushes of every process still
+on their way, and waits for them. Pushes are one at a time across the processes
+(:meth:`FileConnector.pushing`, an ``flock`` on ``.push.lock`` in the folder), as over a
+SQLite store: a mark found by a push holding it is one a stopped push left, finished then.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from pydantic import BaseModel
 from membergraph.connectors.base import Guard, Mark, SourceConnector
 from membergraph.connectors.lines import NOBODY, LineError, LoadReport, Owner, parse_line
 from membergraph.connectors.models import CrmContact
+from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.sources import SourceSpec, Taken
 
 __all__ = ["FileConnector", "LineError", "LoadReport", "folder_lock", "parse_line"]
@@ -97,7 +105,9 @@ class FileConnector(SourceConnector):
         # (SourceSpec.keeps_history): read by identity, never served.
         self._older: list[BaseModel] = []
         self._lock = asyncio.Lock()
-        self._pending: dict[str, str] = {}  # line id: the mark of the push not done with it
+        # Line id: the mark of the push not done with it, for every process (module doc).
+        self._marks = folder / f".{spec.name.value}.marks"
+        self._push_lock = PushLock(str(folder / ".push.lock"))
         self.order: list[tuple[str, str | None] | LineError] = []
         # Versions of a line that another version of the file outranked: what a CRM
         # contact chose then still counts as a consent fact (``superseded_contacts``).
@@ -234,8 +244,7 @@ class FileConnector(SourceConnector):
     ) -> list[Taken]:
         """Append lines; answer per line what :meth:`sort_out` decided; a line ``guard`` says
         carries a suppressed identifier is ``suppressed``, checked under the append's lock.
-        Marks are kept in memory (this process's pushes; every start reads and resolves the
-        whole folder).
+        Marks are kept beside the file, for every process (module doc).
 
         Raises:
             ValueError: a line names no owner (``parse_line`` refuses those first).
@@ -258,17 +267,61 @@ class FileConnector(SourceConnector):
                 await asyncio.to_thread(self._write, fresh)
             for line, owner in changed:
                 self._index(line, owner)
-            self._pending.update(self.marks(kept, outcomes))
+            if marks := self.marks(kept, outcomes):
+                await asyncio.to_thread(self._change_marks, marks, ())
         verdicts = iter(outcomes)
         return [Taken("suppressed") if n in refused else next(verdicts) for n in range(len(lines))]
 
+    @contextlib.asynccontextmanager
+    async def pushing(self) -> AsyncIterator[None]:
+        """One push at a time across the processes pushing to the folder (module doc).
+
+        Raises:
+            TimeoutError: another process held it for 30 s.
+        """
+        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
+        async with self._push_lock.held():
+            yield
+
+    async def abandoned(self) -> list[tuple[BaseModel, str]]:
+        # Under the push lock no other process is pushing: any mark is a push's left over.
+        return await self.unsettled()
+
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
-        return [(self._by_id[i], m) for i, m in self._pending.items() if i in self._by_id]
+        """The lines any process's push marked and has not settled, as stored now. Read
+        under the folder's lock: a push that checked her suppression before it came has
+        marked her line by then, and one that checks it after refuses the line."""
+        async with self._lock, _holding(self.path.parent):
+            marks = await asyncio.to_thread(self._read_marks)
+            if any(line_id not in self._by_id for line_id in marks):
+                await asyncio.to_thread(self.refresh)  # another process's lines
+        return [(self._by_id[i], m) for i, m in marks.items() if i in self._by_id]
 
     async def settle(self, marks: Sequence[tuple[str, str]]) -> None:
-        for line_id, mark in marks:
-            if self._pending.get(line_id) == mark:
-                del self._pending[line_id]
+        if marks:
+            async with self._lock, _holding(self.path.parent):
+                await asyncio.to_thread(self._change_marks, {}, marks)
+
+    def _read_marks(self) -> dict[str, str]:
+        try:
+            return dict(orjson.loads(self._marks.read_bytes()))
+        except FileNotFoundError:
+            return {}
+
+    def _change_marks(self, added: dict[str, str], dropped: Sequence[tuple[str, str]]) -> None:
+        """Mark lines (``added``) and drop marks ``(line id, mark)`` (a line marked again
+        since keeps its new mark). The caller holds the folder's lock; the file is replaced
+        whole, so a reader never meets half of it, and goes once no line is marked."""
+        marks = self._read_marks() | added
+        for line_id, mark in dropped:
+            if marks.get(line_id) == mark:
+                del marks[line_id]
+        if not marks:
+            self._marks.unlink(missing_ok=True)
+            return
+        fresh = self._marks.with_name(self._marks.name + ".new")
+        fresh.write_bytes(orjson.dumps(marks))
+        os.replace(fresh, self._marks)
 
     def _write(self, fresh: list[bytes]) -> None:
         # The caller holds the folder's lock (append).

@@ -205,3 +205,58 @@ def test_her_line_pushed_by_another_process_during_her_erasure_does_not_stay(
     assert worker.exitcode == 0
     # Then none of her lines is in the file
     assert b"anon-H" not in path.read_bytes()
+
+
+def _push_held(folder: str, written: Any, go: Any, log: str) -> None:
+    """A push of her line, as a gateway's: stored with its mark inside ``pushing()``, then
+    held (its identity and feed entries on their way) until ``go``, then settled."""
+
+    async def push() -> None:
+        spec = SOURCES[SourceName.WEB_ANALYTICS]
+        source = FileConnector(spec, Path(folder), ownership(SourceName.WEB_ANALYTICS))
+        source.load()
+        async with source.pushing():
+            said = await source.append([_event("H", 0)], mark=lambda line, verdict: "push-1")
+            assert said == ["created"]
+            written.set()
+            # (its identity, feed entries and consents take a while)
+            assert await asyncio.to_thread(go.wait, 60)
+            with Path(log).open("a") as handle:  # noqa: ASYNC230
+                handle.write("settled\n")
+            await source.settle([("E-H-0", "push-1")])
+
+    asyncio.run(push())
+
+
+def test_an_erasure_waits_for_her_push_still_on_its_way_in_another_process(
+    tmp_path: Path,
+) -> None:
+    from membergraph.privacy.in_flight import wait_for_pushes
+
+    # Given another process whose push stored her line and is still completing it
+    spec = SOURCES[SourceName.WEB_ANALYTICS]
+    spawn = multiprocessing.get_context("spawn")
+    written, go = spawn.Event(), spawn.Event()
+    log = tmp_path / "log.txt"
+    worker = spawn.Process(target=_push_held, args=(str(tmp_path), written, go, str(log)))
+    worker.start()
+    try:
+        assert written.wait(60)
+        source = FileConnector(spec, tmp_path, ownership(SourceName.WEB_ANALYTICS))
+        source.load()
+
+        def hers(name: SourceName, line: Any) -> bool:
+            go.set()  # seen: the other push may go on now
+            return bool(line.anonymous_id == "anon-H")
+
+        # When this process, erasing her, waits for the pushes of her lines
+        waited = asyncio.run(wait_for_pushes([{SourceName.WEB_ANALYTICS: source}], hers))
+        with log.open("a") as handle:
+            handle.write("erasure goes on\n")
+    finally:
+        go.set()
+        worker.join(60)
+    # Then it saw that push, and went on only once the push was done with her line
+    assert worker.exitcode == 0
+    assert waited == 1
+    assert log.read_text().splitlines() == ["settled", "erasure goes on"]
