@@ -84,8 +84,17 @@ def _struct(model: type[BaseModel]) -> type[msgspec.Struct]:
         fields.append(field)
         checks += field_checks
     namespace = {"__post_init__": _after(tuple(checks))} if checks else {}
-    # Unknown fields are ignored, as ``extra="allow"`` keeps them unread.
-    return msgspec.defstruct(f"Fast{model.__name__}", fields, kw_only=True, namespace=namespace)
+    # Unknown fields are ignored, as ``extra="allow"`` keeps them unread; a model whose
+    # unknown fields get its line refused (``unknown_refused``) has them refused here, so
+    # the model, which keeps them, says why.
+    refused = bool(getattr(model, "unknown_refused", False))
+    return msgspec.defstruct(
+        f"Fast{model.__name__}",
+        fields,
+        kw_only=True,
+        namespace=namespace,
+        forbid_unknown_fields=refused,
+    )
 
 
 def _field(name: str, info: FieldInfo, where: str) -> tuple[tuple[str, Any, Any], list[Check]]:

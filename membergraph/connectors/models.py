@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -27,6 +27,7 @@ __all__ = [
     "Refusal",
     "WebEvent",
     "consent_choice",
+    "crm_problem",
     "transaction_problem",
     "web_event_problem",
 ]
@@ -114,6 +115,11 @@ class Consents(_Line):
     sms: bool | None = None
     push: bool | None = None
     phone: bool | None = None
+
+    unknown_refused: ClassVar[bool] = True
+    """An unknown field here is a channel nobody can read (``"e-mial": false``): the contact
+    is refused (:func:`crm_problem`), and the fast reader refuses it first, so the model
+    says why."""
 
 
 class CrmContact(_Line):
@@ -245,6 +251,20 @@ def consent_choice(event: WebEvent) -> tuple[str, bool] | None:
             " 'Consent Updated' event says true or false"
         )
     return channel, granted
+
+
+def crm_problem(line: CrmContact) -> Refusal | None:
+    """A contact whose ``consents`` name a channel that cannot be read (``"e-mial"``,
+    ``"whatsapp"``): taken, its choice would be lost without anyone knowing."""
+    unknown = getattr(line.consents, "model_extra", None)
+    if not unknown:
+        return None
+    names = ", ".join(repr(name) for name in unknown)
+    return Refusal(
+        f"consents: {names} is no channel a consent is given on; consents name email, sms,"
+        " push, phone",
+        UNREADABLE_CONSENT,
+    )
 
 
 def web_event_problem(line: WebEvent) -> Refusal | None:

@@ -32,6 +32,7 @@ from membergraph.connectors.models import (
     SourceName,
     Transaction,
     WebEvent,
+    crm_problem,
     transaction_problem,
     web_event_problem,
 )
@@ -185,7 +186,8 @@ SOURCES: dict[SourceName, SourceSpec] = {
             SourceName.CRM,
             CrmContact,
             "contact_id",
-            order=Ordering(_updated_at),
+            crm_problem,
+            Ordering(_updated_at),
             keeps_history=True,
         ),
         SourceSpec(

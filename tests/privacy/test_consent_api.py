@@ -229,3 +229,59 @@ def test_load_refuses_an_opt_out_whose_channel_cannot_be_read(tmp_path: Path) ->
     with sqlite3.connect(tmp_path / "loaded.db") as db:
         kept = {row[0] for row in db.execute("SELECT line_id FROM source_lines")}
     assert {"C-ADA", "E-ADA-1"} <= kept and "E-ADA-BAD" not in kept
+
+
+@pytest.mark.parametrize(
+    "consents",
+    [
+        pytest.param({"email": True, "e-mial": False}, id="misspelt-channel"),
+        pytest.param({"whatsapp": False}, id="unknown-channel"),
+    ],
+)
+def test_a_crm_contact_whose_consent_channel_cannot_be_read_is_refused_alone(
+    client: TestClient, consents: dict[str, object]
+) -> None:
+    # Given her contact with e-mail consent
+    assert client.post("/ingest/crm", json=[CONTACT]).status_code == 200
+    # When the CRM sends her next version with a consent on a channel nobody can read,
+    # beside another contact
+    other = {**CONTACT, "contact_id": "C-OTHER", "emails": ["other.one@mail.com"]}
+    withdrawn = {**MOVED, "consents": consents}
+    answer = client.post("/ingest/crm", json=[other, withdrawn])
+    # Then that line alone is refused, with a code and the channel it named
+    assert answer.status_code == 207, answer.text
+    taken, refused = answer.json()["lines"]
+    assert taken["status"] == "created"
+    assert (refused["status"], refused["code"]) == ("rejected", "UNREADABLE_CONSENT")
+    unknown = next(name for name in consents if name != "email")
+    assert f"consents: {unknown!r}" in refused["error"], refused["error"]
+    # and her consent is what it was
+    email, _ = _email(client)
+    assert (email["granted"], email["at"]) == (True, "2026-10-01T00:00:00+00:00")
+
+
+def test_load_and_a_start_refuse_a_crm_contact_whose_consent_channel_cannot_be_read(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from membergraph.cli import app
+
+    bad = {**MOVED, "contact_id": "C-BAD", "consents": {"e-mial": False}}
+    data = tmp_path / "only"
+    data.mkdir()
+    (data / "crm.jsonl").write_bytes(orjson.dumps(CONTACT) + b"\n" + orjson.dumps(bad) + b"\n")
+    url = f"sqlite:///{tmp_path / 'loaded.db'}"
+    result = CliRunner().invoke(app, ["load", "--data", str(data), "--to", url])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "loaded.db") as db:
+        kept = {row[0] for row in db.execute("SELECT line_id FROM source_lines")}
+    assert "C-ADA" in kept and "C-BAD" not in kept
+    assert settings.data is not None
+    crm = settings.data / "crm.jsonl"
+    good = len(crm.read_bytes().splitlines())
+    with _serve_with(settings, [bad]) as client:
+        ready = client.get("/readyz").json()["sources"]["crm"]
+    assert ready["errors"][-1].startswith(f"crm.jsonl:{good + 1}: consents: 'e-mial'"), ready
