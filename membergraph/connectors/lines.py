@@ -6,6 +6,8 @@ line is reported with where it came from and skipped, never fatal, never silentl
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +25,13 @@ __all__ = [
     "LineError",
     "LoadReport",
     "Owner",
+    "TOO_BIG",
     "TOO_DEEP",
     "Ownership",
+    "beyond_64_bits",
     "deeper_than",
     "parse_line",
+    "too_big",
     "too_deep",
 ]
 
@@ -44,6 +49,9 @@ backend, so a folder, a push and a collection refuse the same lines."""
 INVALID_LINE = "INVALID_LINE"
 """The code of a line refused for what it says (a field missing, a value out of range)."""
 TOO_DEEP = f"nested deeper than the {MAX_LINE_DEPTH} levels a line may have"
+TOO_BIG = "holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
+_INT64 = range(-(1 << 63), 1 << 63)
+_LONG_DIGITS = re.compile(rb"\d{19,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +129,33 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def beyond_64_bits(value: Any) -> bool:
+    """Whether an integer anywhere in a decoded line lies outside 64 bits (a walk)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, int) and not isinstance(node, bool) and node not in _INT64:
+            return True
+    return False
+
+
+def too_big(raw: bytes | str) -> bool:
+    """Whether a line of JSON text holds an integer beyond 64 bits: anywhere, an unknown
+    field or an event's properties too (a CRM exporting 128-bit ids as numbers). Kept, it
+    would make every answer that carries the line fail to encode: the member unreadable."""
+    # Such a number has 19 digits at least: most lines are spared the decoding.
+    if not _LONG_DIGITS.search(raw.encode() if isinstance(raw, str) else raw):
+        return False
+    try:
+        return beyond_64_bits(json.loads(raw))  # the standard parser keeps every digit
+    except ValueError:
+        return False
+
+
 def _may_be_too_deep(raw: bytes | str) -> bool:
     # A line cannot nest deeper than it has brackets: counting them (in C) spares the walk
     # for nearly every line.
@@ -144,9 +179,12 @@ def parse_line(
     spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner
 ) -> tuple[BaseModel, str] | LineError:
     """Validate one line (JSON text or an already decoded object) of a source; one nested
-    deeper than :data:`MAX_LINE_DEPTH` is refused (no backend could store it)."""
+    deeper than :data:`MAX_LINE_DEPTH` is refused (no backend could store it), and so is
+    one holding an integer beyond 64 bits (no answer could carry it)."""
     if isinstance(raw, bytes | str) and too_deep(raw):
         return LineError(where, TOO_DEEP)
+    if isinstance(raw, bytes | str) and too_big(raw):
+        return LineError(where, TOO_BIG)
     if isinstance(raw, bytes | str):
         try:
             # Straight from JSON text: a third faster than decoding to a dict first.
@@ -163,6 +201,8 @@ def parse_line(
         return LineError(where, f"expected a JSON object, got {type(raw).__name__}")
     if deeper_than(raw, MAX_LINE_DEPTH):
         return LineError(where, TOO_DEEP)
+    if beyond_64_bits(raw):
+        return LineError(where, TOO_BIG)
     try:
         line = spec.model.model_validate(raw)
     except ValidationError as exc:

@@ -27,7 +27,15 @@ from pydantic import ValidationError
 
 from membergraph._perf import gc_paused
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
-from membergraph.connectors.lines import NO_OWNER, TOO_DEEP, LineError, parse_line, too_deep
+from membergraph.connectors.lines import (
+    NO_OWNER,
+    TOO_BIG,
+    TOO_DEEP,
+    LineError,
+    parse_line,
+    too_big,
+    too_deep,
+)
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, version_digest
 from membergraph.identity.load import owner_key
@@ -138,6 +146,11 @@ def read_piece(
                 continue
             if too_deep(raw):  # refused as parse_line refuses it (msgspec would take it)
                 errors.append((len(ids), number, TOO_DEEP, None))
+                continue
+            if too_big(raw):  # the same
+                if (readable := _readable_id(raw, spec.id_field)) is not None:
+                    piece.error_ids[len(errors)] = readable  # the answer names the line
+                errors.append((len(ids), number, TOO_BIG, None))
                 continue
             try:
                 line = fast(raw)

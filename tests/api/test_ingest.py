@@ -547,3 +547,47 @@ def test_a_late_older_version_of_a_contact_still_names_her_old_email(
     assert member["profile"] == {"firstName": "Nia"}
     keys = {(r["source"], r["key"]) for r in member["records"]}
     assert keys == {("CRM", "C-NEW"), ("TRANSACTIONS", "online:nia.old@mail.org")}
+
+
+BIG_EVENT = {
+    "event_id": "E-BIG",
+    "anonymous_id": "anon-big",
+    "type": "page",
+    "name": "Home",
+    "occurred_at": "2026-11-20T10:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "status"),
+    [
+        pytest.param("web_analytics", {**BIG_EVENT, "properties": {"n": 1 << 64}}, "rejected",
+                     id="event-property-2^64"),
+        pytest.param("crm", {**NEW_CONTACT, "crm_row_id": 10**29}, "rejected",
+                     id="unknown-crm-field"),
+        pytest.param("transactions", {**PURCHASE, "till": [-(1 << 63) - 1]}, "rejected",
+                     id="below-int64"),
+        pytest.param("web_analytics", {**BIG_EVENT, "properties": {"n": (1 << 63) - 1}},
+                     "created", id="event-property-2^63-1"),
+    ],
+)  # fmt: skip
+def test_a_number_beyond_64_bits_anywhere_is_refused_so_no_member_is_unreadable(
+    client: TestClient, source: str, line: dict[str, object], status: str
+) -> None:
+    # Adversarial pass (adv6): a CRM exporting a 128-bit row id as a number, or an event
+    # property of 2^64, was taken; from then on the member's webActivity and exportMember
+    # answered a plain-text 500 (orjson cannot write it), after every restart too.
+    answer = client.post(f"/ingest/{source}", content=json.dumps(line).encode()).json()
+    [said] = answer["lines"]
+    assert said["status"] == status, said
+    if status == "rejected":
+        assert said["error"] == (
+            "holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
+        )
+        return
+    read = """{ memberByIdentifier(kind: ANONYMOUS_ID, value: "anon-big") {
+      id webActivity(first: 5) { properties } } }"""
+    member = gql(client, read)["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert member["webActivity"] == [{"properties": {"n": (1 << 63) - 1}}]
+    export = gql(client, "query($id: ID!) { exportMember(id: $id) }", id=member["id"])
+    assert "errors" not in export, export

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -323,3 +324,27 @@ async def test_resolve_answers_a_tills_own_card_as_nobodys(tmp_path: Path, worke
     assert {a["unattributed"] for a in answers if a["source"] == "transactions"} == {why}
     assert result.unattributed == {why: 36}
     assert assigned == {("crm", "C1"): assigned[("crm", "C1")]}
+
+
+@pytest.mark.parametrize("piece_bytes", [256, 1 << 20])
+def test_a_number_beyond_64_bits_is_refused_as_the_loader_refuses_it(
+    tmp_path: Path, piece_bytes: int
+) -> None:
+    # Adversarial pass (adv6): such a line was taken by every reader, and every answer
+    # carrying it failed to encode (a plain-text 500 for the member's webActivity).
+    def event(i: int, **more: object) -> bytes:
+        line = {"event_id": f"E{i}", "anonymous_id": "a1", "type": "page",
+                "occurred_at": "2026-01-01T00:00:00Z", **more}  # fmt: skip
+        return json.dumps(line).encode()  # the standard library writes any integer
+
+    lines = [event(i) for i in range(10)]
+    lines[5] = event(5, properties={"n": 1 << 64})
+    lines[7] = event(7, properties={"n": (1 << 63) - 1})  # the largest carried: taken
+    (tmp_path / "web_analytics.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    scan = scan_folder(tmp_path, workers=2, piece_bytes=piece_bytes)
+    answers = [orjson.loads(line) for line in b"".join(scan.answers({})).splitlines()]
+    errors = [(n, a["id"], a["error"]) for n, a in enumerate(answers) if "error" in a]
+    loaded = open_sources(tmp_path, "US").reports()[SourceName.WEB_ANALYTICS]
+    said = "holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
+    assert errors == [(5, "E5", f"web_analytics.jsonl:6: {said}")]
+    assert [str(e) for e in loaded.errors] == [f"web_analytics.jsonl:6: {said}"]
