@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.base import Connector
 from membergraph.connectors.files import FileConnector, folder_lock
+from membergraph.connectors.lines import NOBODY
 from membergraph.connectors.models import LOGIN_MARK, SourceName, Transaction
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
@@ -42,10 +43,6 @@ _BOOKS = ("channel", "store_id", "occurred_at", "amount_cents", "currency", "sta
 _ITEM = ("sku", "category", "quantity", "unit_price_cents")
 
 Pseudonym = Callable[[str], str]
-
-NOBODY = ""
-"""The owner of a line kept for no one: a cash sale, a purchase keyed by a placeholder, a
-purchase's copy kept for the books."""
 
 
 @dataclass(slots=True)
