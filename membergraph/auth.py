@@ -175,10 +175,9 @@ class TokenVerifier:
             except jwt.PyJWTError:
                 continue
             self._check_lifetime(claims)
-            scopes = claims.get("scopes") or str(claims.get("scope", "")).split()
             return Caller(
-                str(claims["sub"]),
-                frozenset(s for s in scopes if s in ALL_SCOPES),
+                _subject(claims),
+                frozenset(s for s in _scopes(claims) if s in ALL_SCOPES),
                 _bound_member(claims),
                 float(claims["exp"]),
             )
@@ -219,6 +218,31 @@ def _unsigned(token: str) -> bool:
         return str(jwt.get_unverified_header(token).get("alg", "")).lower() == "none"
     except jwt.PyJWTError:
         return False
+
+
+def _subject(claims: dict[str, Any]) -> str:
+    """Who a token names: the actor every change and every read of personal data it makes
+    is recorded as, so an empty one is refused rather than audited as nobody."""
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub.strip():
+        raise InvalidToken("the token's sub claim must name who it is (a non-empty string)")
+    return sub
+
+
+def _scopes(claims: dict[str, Any]) -> list[str]:
+    """The scopes a token grants: ``scope`` or ``scopes``, each either a space-separated
+    string (RFC 8693's ``scope``) or a list of strings, as identity providers write them
+    (a list read as one string, or a string read letter by letter, granted nothing)."""
+    said = claims.get("scopes") if claims.get("scopes") is not None else claims.get("scope")
+    if isinstance(said, str):
+        return said.split()
+    if isinstance(said, list) and all(isinstance(s, str) for s in said):
+        return [w for s in said for w in s.split()]
+    if said is None:
+        return []
+    raise InvalidToken(
+        "the token's scope claim must be a space-separated string or a list of strings"
+    )
 
 
 def _bound_member(claims: dict[str, Any]) -> str | None:

@@ -519,3 +519,44 @@ def test_a_refused_links_record_keys_are_masked_as_fields_are(
     assert f"transactions:{shown}" in error["message"]
     if shown.startswith("online:j***"):
         assert "jane.doe" not in str(answer)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"scope": ["profile:read", "pii:read"]}, id="scope-a-list"),
+        pytest.param({"scopes": "profile:read pii:read"}, id="scopes-a-string"),
+        pytest.param({"scopes": ["profile:read pii:read"]}, id="scopes-one-spaced-string"),
+    ],
+)
+def test_scopes_are_read_as_identity_providers_write_them(
+    jwt_client: TestClient, claims: dict[str, object]
+) -> None:
+    # Adversarial pass (adv6): a scope list was read as one string and a scopes string
+    # letter by letter: the token was granted nothing and told it lacked profile:read.
+    viewer = _with(jwt_client, _token(**claims), "{ viewer { scopes } }")
+    assert viewer["data"]["viewer"]["scopes"] == ["pii:read", "profile:read"], viewer  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("claims", "said"),
+    [
+        pytest.param({"sub": ""}, "sub claim must name who it is", id="sub-empty"),
+        pytest.param({"sub": "  "}, "sub claim must name who it is", id="sub-blank"),
+        pytest.param({"scope": {"a": 1}}, "scope claim must be", id="scope-an-object"),
+        pytest.param({"scopes": [1, 2]}, "scope claim must be", id="scopes-numbers"),
+    ],
+)
+def test_a_token_naming_nobody_or_unreadable_scopes_is_refused_saying_why(
+    jwt_client: TestClient, claims: dict[str, object], said: str
+) -> None:
+    # Adversarial pass (adv6): sub "" was accepted, so its reads of personal data were
+    # audited (piiAccessLog) and its changes recorded under an empty actor.
+    response = jwt_client.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={"authorization": f"Bearer {_token(**claims)}"},
+    )
+    assert response.status_code == 401
+    [error] = response.json()["errors"]
+    assert said in error["message"], error
