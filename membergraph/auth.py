@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import ipaddress
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -324,6 +325,9 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         auth = self.authenticator
+        if not auth.required and not _addressed_to_loopback(scope):
+            await _foreign_host(scope, send)
+            return
         basic = auth.keys != []
         headers = named_headers(scope, _CREDENTIALS)
         try:
@@ -347,6 +351,49 @@ class ApiKeyMiddleware:
             return
         scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
+
+
+def _addressed_to_loopback(scope: Scope) -> bool:
+    """Whether a request names this machine's loopback as its host, or a WebSocket comes
+    from a page of this machine (a browser always sends a socket's Origin, and a page's
+    host is what a rebinding changes; other clients send none)."""
+    headers = dict(scope["headers"])
+    if scope["type"] == "websocket":
+        origin = headers.get(b"origin")
+        return origin is None or _loopback(origin.decode("latin-1").partition("://")[2])
+    host = headers.get(b"host")
+    return host is None or _loopback(host.decode("latin-1"))
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (``name[:port]``) names this machine's loopback."""
+    name = host.strip().lower().rstrip("/")
+    name = name[1:].partition("]")[0] if name.startswith("[") else name.rpartition(":")[0] or name
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+async def _foreign_host(scope: Scope, send: Send) -> None:
+    """Demo mode lets every caller do everything, which is safe only on this machine: a
+    page of another site whose DNS name is pointed at 127.0.0.1 (DNS rebinding) is "same
+    origin" with the gateway in the browser's eyes, and would read every member's personal
+    data. So without credentials a request must name a loopback host."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    message = (
+        "no credentials are configured (demo mode), so the gateway answers only requests "
+        "addressed to 127.0.0.1, [::1] or localhost; configure MEMBERGRAPH_API_KEYS or a JWT "
+        "key to serve other host names"
+    )
+    body = orjson.dumps({"error": message})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _refuse(

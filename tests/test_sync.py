@@ -109,7 +109,9 @@ def test_a_first_sync_takes_every_contact_and_the_next_only_what_changed(
     feed = _crm_feed(settings.store)
     assert sum(feed.values()) == len(contacts) + 3  # each line once, each update once more
     api.requests.clear()
-    with TestClient(create_app(settings.model_copy(update=_http(env))), base_url="http://t") as c:
+    with TestClient(
+        create_app(settings.model_copy(update=_http(env))), base_url="http://127.0.0.1"
+    ) as c:
         assert not _listing(api), "serve listed the CRM API at its start"
         found = gql(c, '{ memberByIdentifier(kind: EMAIL, value: "ann.new@example.org") { id } }')
         assert found["data"]["memberByIdentifier"] is not None  # type: ignore[index]
@@ -176,7 +178,9 @@ def test_an_erasure_deletes_the_synced_copy_of_a_contact(
     erase = (
         """mutation($id: ID!) { eraseMember(id: $id, reason: "ticket DPO-7") { state counts } }"""
     )
-    with TestClient(create_app(settings.model_copy(update=_http(env))), base_url="http://t") as c:
+    with TestClient(
+        create_app(settings.model_copy(update=_http(env))), base_url="http://127.0.0.1"
+    ) as c:
         found = gql(c, f'{{ memberByIdentifier(kind: CRM_ID, value: "{contact}") {{ id }} }}')
         member = found["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
         request = gql(c, erase, id=member)["data"]["eraseMember"]  # type: ignore[index]
@@ -240,7 +244,7 @@ def test_a_sync_cut_short_mid_page_is_finished_by_the_next_start_and_resumed(
     first_page = [str(c["contact_id"]) for c in api.lines[:PAGE]]
     assert not _crm_feed(settings.store)
     # When the gateway starts (no sync runs)
-    with TestClient(create_app(http), base_url="http://t") as client:
+    with TestClient(create_app(http), base_url="http://127.0.0.1") as client:
         # then the page is whole before it answers: each contact is a member, announced once
         for contact in first_page:
             found = gql(
