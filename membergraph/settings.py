@@ -9,6 +9,7 @@ A bad value stops start-up with the name of the setting, e.g.::
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as UnreadableSetting
 
 from membergraph.connectors.http import HttpSourceConfig
 from membergraph.connectors.models import SourceName
@@ -305,8 +307,19 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            name = "MEMBERGRAPH_" + "_".join(str(part) for part in error["loc"]).upper()
-            problems.append(f"{name}: {error['msg']}")
+        problems = [f"{_variable(error['loc'])}: {error['msg']}" for error in exc.errors()]
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
+    except UnreadableSetting as exc:  # a JSON setting whose value is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"MEMBERGRAPH_{field.group(1).upper()}" if field else "a MEMBERGRAPH_ variable"
+        raise SettingsError(f"invalid setting {name}: its value is not valid JSON") from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The variable a validation error is about, as the operator sets it. An API key's own
+    text is never part of it: it is a secret, and this line goes to the log."""
+    parts = [str(part) for part in loc]
+    if parts[:1] == ["api_keys"] and len(parts) > 1:
+        rest = ".".join(p for p in parts[2:] if p != "[key]")
+        return "MEMBERGRAPH_API_KEYS (" + (f"a key's {rest}" if rest else "a key") + ")"
+    return "MEMBERGRAPH_" + "_".join(parts).upper()

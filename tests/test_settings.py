@@ -33,3 +33,52 @@ def test_a_bad_value_stops_start_up_naming_the_setting(
 def test_environment_sets_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEMBERGRAPH_DEFAULT_REGION", "gb")
     assert load_settings().default_region == "GB"
+
+
+SECRET_KEY = "a-real-secret-key-of-the-pos-0001"
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        pytest.param(
+            f'{{"{SECRET_KEY}": {{"name": "pos", "scopes": ["ingest:wirte"]}}}}',
+            "MEMBERGRAPH_API_KEYS (a key's scopes.0): Input should be",
+            id="a-scope-mistyped",
+        ),
+        pytest.param(
+            f'{{"{SECRET_KEY}": {{"scopes": ["ingest:write"]}}}}',
+            "MEMBERGRAPH_API_KEYS (a key's name): Field required",
+            id="no-name",
+        ),
+        pytest.param(
+            '{"short-secret-15": {"name": "pos", "scopes": []}}',
+            "MEMBERGRAPH_API_KEYS (a key): String should have at least 16 characters",
+            id="too-short",
+        ),
+    ],
+)
+def test_a_bad_api_key_setting_is_named_without_the_key(
+    monkeypatch: pytest.MonkeyPatch, value: str, said: str
+) -> None:
+    # Adversarial pass (adv6): the error named the variable as MEMBERGRAPH_API_KEYS_<the
+    # key itself>_SCOPES_0, so a typo in a scope printed the secret to the log.
+    monkeypatch.setenv("MEMBERGRAPH_API_KEYS", value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert said in str(refused.value)
+    assert SECRET_KEY.upper() not in str(refused.value).upper()
+    assert "short-secret-15".upper() not in str(refused.value).upper()
+
+
+@pytest.mark.parametrize(
+    "variable", ["MEMBERGRAPH_API_KEYS", "MEMBERGRAPH_TIERS", "MEMBERGRAPH_CORS_ORIGINS"]
+)
+def test_a_json_setting_that_is_no_json_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # Adversarial pass (adv6): a missing brace was a 150-line traceback from pydantic-settings.
+    monkeypatch.setenv(variable, '{"a-real-secret-key-of-the-pos-0001": {"name": "pos"}')
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value) == f"invalid setting {variable}: its value is not valid JSON"
