@@ -250,6 +250,7 @@ class Settings(BaseSettings):
             "GOLD": 200_000,
             "PLATINUM": 500_000,
         },
+        min_length=1,  # every member has a tier: with none, every loyalty answer failed
         description="Loyalty tiers by lifetime spend in cents (or by the spend of the tier"
         " qualification window, when set), as JSON.",
     )

@@ -82,3 +82,11 @@ def test_a_json_setting_that_is_no_json_is_named_in_one_line(
     with pytest.raises(SettingsError) as refused:
         load_settings()
     assert str(refused.value) == f"invalid setting {variable}: its value is not valid JSON"
+
+
+def test_no_tier_at_all_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Adversarial pass (adv6): MEMBERGRAPH_TIERS={} started, then every member's loyalty
+    # answered "Unexpected error." (an IndexError choosing the tier).
+    monkeypatch.setenv("MEMBERGRAPH_TIERS", "{}")
+    with pytest.raises(SettingsError, match="MEMBERGRAPH_TIERS: Dictionary should have at least"):
+        load_settings()
