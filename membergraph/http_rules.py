@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -245,13 +246,22 @@ def wrong_shape(request: Mapping[str, Any]) -> str | None:
     return None
 
 
+# graphql-core's messages for a variable's value that cannot be bound; its validation rules
+# messages about variables ("Variable '$v' is never used.", "... is not defined.", "... used
+# in position expecting ...") also start with "Variable '$", and are validation failures.
+_BINDING = re.compile(
+    r"Variable '\$\w+' (has invalid value|of required type .* was not provided"
+    r"|of non-null type .* must not be null)"
+)
+
+
 def request_error_code(error: Mapping[str, Any]) -> str:
     """Codes for the errors graphql-core raises before execution (ours carry their own)."""
     message = str(error.get("message", ""))
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if message.startswith("Variable '$"):
-        return "BAD_USER_INPUT"
+    if _BINDING.match(message):
+        return "BAD_USER_INPUT"  # the document is valid; a variable's value is not
     if error.get("path"):
         return "INTERNAL_SERVER_ERROR"  # a masked unexpected error
     return "GRAPHQL_VALIDATION_FAILED"

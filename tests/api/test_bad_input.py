@@ -667,3 +667,30 @@ def test_a_subscribe_payload_that_is_no_object_closes_the_socket_cleanly(
         ws.receive_json()
     assert closed.value.code == 4400  # graphql-transport-ws: an invalid message
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        pytest.param("query ($v: String) { __typename }", {}, "GRAPHQL_VALIDATION_FAILED",
+                     id="never-used"),
+        pytest.param("{ members(first: $n) { totalCount } }", {}, "GRAPHQL_VALIDATION_FAILED",
+                     id="not-defined"),
+        pytest.param("query ($n: String) { members(first: $n) { totalCount } }", {"n": "2"},
+                     "GRAPHQL_VALIDATION_FAILED", id="wrong-position"),
+        pytest.param("query ($n: Int) { members(first: $n) { totalCount } }", {"n": "two"},
+                     "BAD_USER_INPUT", id="invalid-value"),
+        pytest.param("query ($n: Int!) { members(first: $n) { totalCount } }", {},
+                     "BAD_USER_INPUT", id="not-provided"),
+        pytest.param("query ($n: Int!) { members(first: $n) { totalCount } }", {"n": None},
+                     "BAD_USER_INPUT", id="null"),
+    ],
+)  # fmt: skip
+def test_a_variable_the_document_misuses_is_a_validation_failure_not_bad_input(
+    client: TestClient, query: str, variables: dict[str, object], code: str
+) -> None:
+    # Adversarial pass (adv6): every message starting "Variable '$" was BAD_USER_INPUT,
+    # the validation rules' too (an unused or undefined variable is the document's fault).
+    response = client.post("/graphql", content=_q(query, **variables), headers=GQL_RESPONSE)
+    assert response.status_code == 400
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == [code]
