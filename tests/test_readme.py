@@ -64,3 +64,24 @@ def test_the_readme_lookups_find_jane_by_each_spelling(client: TestClient) -> No
         assert member is not None, (kind, value)
         assert member["profile"] == {"firstName": "Jane", "lastName": "Doe"}
         assert {"kind": kind, "value": normalized} in member["identifiers"]
+
+
+def test_the_readme_suppression_example_is_taken(client: TestClient) -> None:
+    # Adversarial pass (adv6): the README's example suppressed ann@example.com, a reserved
+    # domain the identity rules' blocklist names: refused as a placeholder "typed for many
+    # people" (it was neither typed nor anyone's).
+    examples = re.findall(r"`(mutation \{ suppress\(kind: \w+, value: \"[^\"]+\"\) \})`", README)
+    assert examples
+    for example in examples:
+        answer = gql(client, example)
+        assert answer.get("errors") is None, (example, answer)
+        assert answer["data"]["suppress"] is True  # type: ignore[index]
+
+
+def test_a_blocklisted_value_is_refused_saying_the_blocklist_names_it(
+    client: TestClient,
+) -> None:
+    answer = gql(client, 'mutation { suppress(kind: EMAIL, value: "ann@example.com") }')
+    [error] = answer["errors"]  # type: ignore[misc]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "blocklist" in error["message"] and "typed for many people" not in error["message"]

@@ -76,10 +76,11 @@ async def suppress(
         raise bad_input(str(exc), argument="value") from None
     actor = actor_of(ctx)
     identity = ctx.gateway.identity
-    if not lift and await _identifies_no_one(identity.store, identity.rules, kind, key):
+    why = None if lift else await _identifies_no_one(identity.store, identity.rules, kind, key)
+    if why is not None:
         # Suppressed, it would refuse every customer's line a till typed it on.
         raise bad_input(
-            f"{value!r} is a placeholder that identifies no one (typed for many people):"
+            f"{value!r} is a placeholder that identifies no one ({why}):"
             " it is nobody's to suppress",
             argument="value",
         )
@@ -98,10 +99,13 @@ async def suppress(
 
 async def _identifies_no_one(
     store: IdentityStore, rules: Rules, kind: IdentifierKind, key: str
-) -> bool:
+) -> str | None:
+    """Why a value identifies no one (None: it may identify someone)."""
     if rules.is_junk(kind, key):
-        return True
-    return bool(await revealed_placeholders(store, rules, [(kind, key)]))
+        return "the identity rules' blocklist names it, as it does reserved domains"
+    if await revealed_placeholders(store, rules, [(kind, key)]):
+        return "typed for many people"
+    return None
 
 
 async def requests(
