@@ -27,6 +27,7 @@ from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService, Refuse
 from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store import store_from_url
+from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.privacy import open_privacy
 from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, refusing, unsuppressed
 from membergraph.resolvers.context import Gateway
@@ -207,6 +208,7 @@ async def open_gateway(
                     "run `membergraph resolve` to apply them to the data already held"
                 )
         sources.where = f"{path} (loaded from {folder})" + sources.where.removeprefix(path)
+        _read_lines_beside_lookups(store, sources, lines)
         gateway = _assembled(settings, identity, sources)
         gateway.folder, gateway.privacy = folder, privacy
         await _measure_if_resolved(gateway, resolved)
@@ -215,6 +217,17 @@ async def open_gateway(
         await sources.aclose()
         raise
     return gateway, sources, result
+
+
+def _read_lines_beside_lookups(store: object, sources: SourceSet, lines: SqliteLines) -> None:
+    """The sources in the store's own file (those no HTTP API replaced) are read in the
+    trip of the lookup that finds a member: a profile by e-mail makes one trip to a
+    thread, not two."""
+    if not isinstance(store, SqliteStore) or store.path != lines.path:
+        return
+    held = [n.value for n, c in sources.connectors.items() if isinstance(c, SqliteSource)]
+    if held:
+        store.beside_lookup = lines.beside_lookup(held)
 
 
 async def _take_stock(sources: SourceSet, lines: SqliteLines) -> None:

@@ -162,6 +162,12 @@ class Connector(abc.ABC, Generic[Line]):
         :func:`~membergraph.connectors.fastlines.fast_decoder` reads) instead of the model."""
         return await self._guarded(self._load_light, keys)
 
+    def held_lines(self, held: object, keys: Sequence[str]) -> list[list[Line]] | None:
+        """The lines of each key from what was read beside the member's lookup (``held``:
+        :meth:`~membergraph.connectors.sqlite.SqliteLines.beside_lookup`), when it has
+        them all; None: ask the source (:meth:`load_many`)."""
+        return None
+
     async def _guarded(
         self, load: Callable[[Sequence[str]], Awaitable[Sequence[Any]]], keys: Sequence[str]
     ) -> list[Any]:

@@ -7,6 +7,7 @@ calls it: one hop to the thread, any number of statements.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Sequence
 
 from membergraph.connectors.base import SourceUnavailable
 from membergraph.sqlite_tx import immediate
@@ -61,6 +62,21 @@ def by_owner(db: sqlite3.Connection, source: str, keys: list[str]) -> list[tuple
     # the bodies, to the owner index: it then reads every line of the source per lookup.
     table = "source_lines INDEXED BY source_lines_owner"
     return _where_in(db, "owner, body", "owner", source, keys, " ORDER BY owner, line_id", table)
+
+
+def owned_by(
+    db: sqlite3.Connection, sources: Sequence[str], records: Iterable[tuple[str, str]]
+) -> dict[str, tuple[frozenset[str], list[tuple[str, bytes]]]]:
+    """For each of ``sources``, the keys of ``records`` (``(source, key)`` pairs) it holds
+    and the rows ``(owner, body)`` of their lines (:func:`by_owner`)."""
+    keys: dict[str, list[str]] = {source: [] for source in sources}
+    for source, key in records:
+        if source in keys:
+            keys[source].append(key)
+    return {
+        source: (frozenset(asked), by_owner(db, source, asked) if asked else [])
+        for source, asked in keys.items()
+    }
 
 
 def by_id(db: sqlite3.Connection, source: str, ids: list[str]) -> list[tuple[str, bytes]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from membergraph._perf import gc_paused
 from membergraph.identity.closure import Closure, closure_walk
@@ -36,13 +36,32 @@ from membergraph.identity.store.port import (
     contact_values,
 )
 
-__all__ = ["Adjustments", "ApplyResult", "IdentityService", "MemberChange", "Refuse", "retrying"]
+__all__ = [
+    "Adjustments",
+    "ApplyResult",
+    "FoundMember",
+    "IdentityService",
+    "MemberChange",
+    "Refuse",
+    "retrying",
+]
 
 _ATTEMPTS = 5
 _BACKOFF_S = 0.2  # the first wait after a transient store failure; doubled each time
 T = TypeVar("T")
 Refuse = Callable[[Sequence[RecordData]], Awaitable[list[bool]]]
 """Which of some records carry an identifier that is suppressed now (one answer each)."""
+
+
+class FoundMember(NamedTuple):
+    """A member found by an identifier (:meth:`IdentityService.find_member_parts`)."""
+
+    member: str
+    parts: MemberParts
+    placeholders: dict[ValueKey, bool]
+    """Whether each of its e-mails and phones is a placeholder."""
+    beside: object = None
+    """What the store read beside the lookup (``MemberCarried.beside``)."""
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -89,12 +108,10 @@ class IdentityService:
         found = await self.store.find_members(kind, key)
         return found[0] if found and not _shared_device(kind, found) else None
 
-    async def find_member_parts(
-        self, kind: IdentifierKind, raw_value: str
-    ) -> tuple[str, MemberParts, dict[ValueKey, bool]] | None:
-        """:meth:`find_member` with the member's records and identifiers, and whether each
-        of its e-mails and phones is a placeholder (``placeholders.placeholder_flags``),
-        read together.
+    async def find_member_parts(self, kind: IdentifierKind, raw_value: str) -> FoundMember | None:
+        """:meth:`find_member` with the member's records and identifiers, whether each of
+        its e-mails and phones is a placeholder (``placeholders.placeholder_flags``), and
+        what the store reads beside the lookup, read together.
 
         Raises:
             BadIdentifier: the value cannot be an identifier of that kind.
@@ -112,7 +129,7 @@ class IdentityService:
             return None
         values = contact_values(found.parts)
         flags = placeholder_flags(rules, values, found.carried, found.records)
-        return found.member, found.parts, flags
+        return FoundMember(found.member, found.parts, flags, found.beside)
 
     # -- writing ---------------------------------------------------------------------
 

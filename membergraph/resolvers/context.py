@@ -88,9 +88,32 @@ class Loaders:
         self.scored: DataLoader[str, ScoredRow | None] | None = (
             DataLoader(gateway.scores.scored_rows) if gateway.scores else None
         )
+        # (The lines loaders share a holder, not the loaders: no cycle for the collector.)
+        self._beside = beside = _Beside()
         self.lines: dict[SourceName, DataLoader[str, list[BaseModel]]] = {
-            name: DataLoader(connector.load_many) for name, connector in gateway.sources.items()
+            name: DataLoader(partial(_lines, beside, connector))
+            for name, connector in gateway.sources.items()
         }
+
+    def hold_beside_lookup(self, found: object) -> None:
+        """What the store read beside a member's lookup (its lines, where the sources share
+        the store's file): the lines loaders answer from it before asking a source."""
+        self._beside.found = found
+
+
+@dataclass(slots=True)
+class _Beside:
+    found: object = None
+
+
+async def _lines(
+    beside: _Beside, connector: Connector[Any], keys: Sequence[str]
+) -> Sequence[list[Any] | Exception]:
+    if beside.found is not None:
+        held = connector.held_lines(beside.found, keys)
+        if held is not None:
+            return held
+    return await connector.load_many(keys)
 
 
 @dataclass(slots=True)

@@ -107,11 +107,13 @@ async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> 
         # Another member's value answers as an unknown one: no oracle of who is a customer.
         ctx.reads.nobody()
         return None
-    member, parts, settled = found
-    # Read with the lookup, in the same trip: the member's parts, and for its e-mails and
-    # phones what the profile's placeholder check would read next (most are settled).
+    member, parts, settled, beside = found
+    # Read with the lookup, in the same trip: the member's parts, for its e-mails and
+    # phones what the profile's placeholder check would read next (most are settled), and
+    # where the sources share the store's file, the member's lines.
     ctx.loaders.member_parts.prime(member, parts)
     ctx.loaders.placeholder.prime_many(settled)
+    ctx.loaders.hold_beside_lookup(beside)
     ctx.reads.member(member)
     return MemberView(member, member)
 

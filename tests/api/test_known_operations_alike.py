@@ -189,6 +189,8 @@ def test_a_failing_source_is_asked_once_per_request(
     monkeypatch.setattr(connector, "_load_many", down)
     monkeypatch.setattr(connector, "_load_light", down)
     monkeypatch.setattr(connector, "failure_threshold", 1000)  # keep the circuit closed
+    # The source asked on its own, as one outside the store's file is (not with the lookup).
+    monkeypatch.setattr(_gateway(both).identity.store, "beside_lookup", None)
     calls = connector.calls
     usual = both.ask(MASKED, SOURCE_QUERY, {"value": EMAIL}, planned=False)
     by_usual = connector.calls - calls
@@ -509,6 +511,37 @@ def test_the_same_source_and_store_trips(both: Both, which: str) -> None:
     }
     assert planned.keys() == usual.keys()
     assert all(abs(planned[k] - usual[k]) <= 1 for k in planned.keys() - sources)
+
+
+# ---------------------------------------------------------------------------------------
+# The member's lines read in the lookup's trip (the sources live in the store's file) or
+# by the sources' own loaders: the same answers, and no source asked in the first case.
+
+
+@pytest.mark.parametrize("credential", [MASKED, UNMASKED], ids=["masked", "pii"])
+@pytest.mark.parametrize("which", ["profile", "wide"])
+def test_lines_read_beside_the_lookup_answer_as_the_sources_do(
+    both: Both, monkeypatch: pytest.MonkeyPatch, credential: str, which: str
+) -> None:
+    from tests.api.test_known_operations import PROFILE as PERSONALIZATION
+    from tests.api.test_known_operations import WIDE
+
+    query = PERSONALIZATION if which == "profile" else WIDE
+    gateway = _gateway(both)
+    assert gateway.identity.store.beside_lookup is not None
+
+    def answer(planned: bool) -> tuple[tuple[int, bytes], dict[str, int]]:
+        before = {s.value: c.calls for s, c in gateway.sources.items()}
+        said = both.ask(credential, query, {"value": EMAIL}, planned=planned)
+        return said, {s.value: c.calls - before[s.value] for s, c in gateway.sources.items()}
+
+    beside = [answer(planned) for planned in (True, False)]
+    monkeypatch.setattr(gateway.identity.store, "beside_lookup", None)
+    asked = [answer(planned) for planned in (True, False)]
+    assert b'"errors"' not in asked[0][0][1]
+    assert [a for a, _ in beside] == [a for a, _ in asked]
+    assert all(not any(calls.values()) for _, calls in beside), "no source asked"
+    assert all(any(calls.values()) for _, calls in asked)
 
 
 # ---------------------------------------------------------------------------------------

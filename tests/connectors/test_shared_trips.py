@@ -127,3 +127,44 @@ async def test_a_closed_table_fails_every_read_of_the_trip(
     )
     for answer in answers:
         assert isinstance(answer[0], SourceUnavailable)
+
+
+# ---------------------------------------------------------------------------------------
+# A member's lines read beside its lookup (``SqliteLines.beside_lookup``): the identity
+# store of the same file runs the read in its own trip; a loader batch of those keys is
+# then answered without a trip to the source table's thread.
+
+MEMBER = [(name.value, owner) for name, (_, owner, _) in LINES.items()]
+
+
+async def test_lines_read_beside_a_lookup_answer_as_the_source_does(
+    table: tuple[SqliteLines, dict[SourceName, SqliteSource]],
+) -> None:
+    # Given each source's line of one member, read beside a lookup on another connection,
+    # then each source answers its keys from them exactly as its own read does, with no
+    # trip and no source call; a key it was not asked about sends the batch to the source.
+    lines, sources = table
+    read = lines.beside_lookup([name.value for name in LINES])
+    with sqlite3.connect(lines.path) as db:
+        held = read(db, [*MEMBER, ("crm", "C-nobody")])
+    assert held is not None
+    trips, calls = lines.shared.trips, {n: s.calls for n, s in sources.items()}
+    for name, (_, owner, _) in LINES.items():
+        keys = [owner, "C-nobody"] if name is SourceName.CRM else [owner]
+        found = sources[name].held_lines(held, keys)
+        assert found == await sources[name].load_many(keys), name
+        assert found is not None and len(found[0]) == 1, name
+        assert sources[name].held_lines(held, [owner, "someone-else"]) is None, name
+    assert lines.shared.trips == trips + len(LINES)  # the source's own reads only
+    assert {n: s.calls - calls[n] for n, s in sources.items()} == dict.fromkeys(LINES, 1)
+
+
+async def test_a_read_beside_a_lookup_that_fails_holds_nothing(
+    table: tuple[SqliteLines, dict[SourceName, SqliteSource]], tmp_path: Path
+) -> None:
+    # Given a file without the source table (the read fails), then it holds nothing: the
+    # loaders ask the sources, which say what fails (the lookup itself is not failed).
+    lines, _ = table
+    read = lines.beside_lookup([name.value for name in LINES])
+    with sqlite3.connect(tmp_path / "other.db") as db:
+        assert read(db, MEMBER) is None

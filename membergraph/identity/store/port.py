@@ -348,3 +348,6 @@ class MemberCarried(NamedTuple):
     parts: MemberParts
     carried: dict[ValueKey, list[RecordKey]]
     records: dict[RecordKey, RecordData]
+    beside: object = None
+    """What the adapter's read beside the lookup found (``SqliteStore.beside_lookup``: the
+    member's source lines in the same file), for the caller that asked it; None: nothing."""

@@ -102,6 +102,10 @@ class SqliteStore(IdentityStore):
         self._db: aiosqlite.Connection | None = None
         # A first load's open transaction (see stage), in the connection's thread.
         self._load: _FirstLoad | None = None
+        self.beside_lookup: Callable[[sqlite3.Connection, list[RecordKey]], object] | None = None
+        """A read of a found member's records run in the lookup's own trip
+        (:meth:`find_member_carried`), its answer in ``MemberCarried.beside``: the gateway
+        sets it to read the member's lines when the sources live in this file."""
 
     @classmethod
     def from_url(cls, url: str, durable: bool = True) -> SqliteStore:
@@ -335,7 +339,7 @@ class SqliteStore(IdentityStore):
         self, kind: IdentifierKind, key: str, floor: int, max_records: int
     ) -> MemberCarried | None:
         return await self._read(
-            sqlite_read.find_member_carried, kind.value, key, floor, max_records
+            sqlite_read.find_member_carried, kind.value, key, floor, max_records, self.beside_lookup
         )
 
     async def page_members(

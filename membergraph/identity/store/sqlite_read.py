@@ -322,9 +322,15 @@ def find_member_parts(db: Conn, kind: str, key: str) -> tuple[str, MemberParts] 
 
 
 def find_member_carried(
-    db: Conn, kind: str, key: str, floor: int, max_records: int
+    db: Conn,
+    kind: str,
+    key: str,
+    floor: int,
+    max_records: int,
+    beside: Callable[[Conn, list[RecordKey]], object] | None = None,
 ) -> MemberCarried | None:
-    """:meth:`IdentityStore.find_member_carried` in one trip."""
+    """:meth:`IdentityStore.find_member_carried` in one trip, with what ``beside`` reads
+    of the member's records in it."""
     found = find_member_parts(db, kind, key)
     if found is None:
         return None
@@ -332,7 +338,8 @@ def find_member_carried(
     carried = carriers(db, contact_values(parts), max_records + 1)
     weighed = {r for refs in carried.values() if floor < len(refs) <= max_records for r in refs}
     records = load_records(db, weighed) if weighed else {}
-    return MemberCarried(member, parts, carried, records)
+    held = None if beside is None else beside(db, parts.records)
+    return MemberCarried(member, parts, carried, records, held)
 
 
 def member_parts(db: Conn, member_ids: Sequence[str]) -> list[MemberParts]:
