@@ -461,9 +461,45 @@ def evaluate(data: Path, answer: Path) -> dict:
         "crm_mix_members": len(crm_mix), "members_over_4_people": len(over4),
         "members_with_2plus_people": sum(1 for s in people_in.values() if len(s) > 1),
     }
+    result["phenomena"] = phenomena(valid, profs, line_groups)
     result["causes"] = causes(valid, owners, by_member, profs, exact, fuzzy_edges)
     result["personal_emails_called_placeholders"] = flagged_breakdown(valid, owners)
     return result
+
+
+# ----------------------------------------------------------------- phenomena
+
+
+def phenomena(valid: dict, profs: list, line_groups: dict) -> dict:
+    """What became of the lines each phenomenon touched: unattributed, in their person's home
+    member (the member holding most of her profile records, else most of her lines), in a
+    member led by another person, or in another member of her own."""
+    home: dict[str, str] = {}
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for p in profs:
+        if p["member"]:
+            votes[p["person"]][p["member"]] += 1
+    for r in valid.values():
+        if r["member"] and r["person"] not in votes:
+            votes.setdefault("~" + r["person"], Counter())[r["member"]] += 1
+    for key, c in votes.items():
+        home[key.lstrip("~")] = home.get(key.lstrip("~")) or c.most_common(1)[0][0]
+    leader = {m: Counter(ps).most_common(1)[0][0] for m, ps in line_groups.items()}
+    out: dict[str, Counter] = defaultdict(Counter)
+    for r in valid.values():
+        tags = {t.split(":")[0] for t in r["tags"]} | {f"source:{r['source']}"}
+        if not r["member"]:
+            fate = "unattributed"
+        elif r["member"] == home.get(r["person"]):
+            fate = "home"
+        elif leader[r["member"]] != r["person"]:
+            fate = "with another person"
+        else:
+            fate = "another member of hers"
+        for t in tags:
+            out[t][fate] += 1
+            out[t]["lines"] += 1
+    return {t: dict(c) for t, c in sorted(out.items())}
 
 
 # ----------------------------------------------------------------- causes
@@ -850,6 +886,14 @@ def markdown(res: dict) -> str:
             "| --- | ---: | ---: | ---: | ---: |"]
     out += [f"| {c['cause']} | {c['profile_pairs']:,} | {c['line_pairs']:,} | {c['members']:,} | {c['crm_mix_members']:,} |"
             for c in res["causes"]["wrong_merges"]]
+    out += ["", "## What became of the lines each phenomenon touched", "",
+            "| tag | line keys | in her home member | another member of hers | led by another person | unattributed |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for t, c in res["phenomena"].items():
+        n = c["lines"]
+        out.append(f"| {t} | {n:,} | " + " | ".join(
+            f"{100 * c.get(k, 0) / n:.1f}%" for k in ("home", "another member of hers",
+                                                        "with another person", "unattributed")) + " |")
     out += ["", "E-mails the engine called placeholders, by what makes them look shared:", ""]
     out += [f"- {k}: {v.get('emails', 0):,} e-mails, {v.get('lines', 0):,} lines unattributed"
             for k, v in res["personal_emails_called_placeholders"].items()]
@@ -893,6 +937,9 @@ def main() -> None:
         took = run_resolve(a.data, answer)
     elif not a.answer:
         raise SystemExit("give --answer or --run")
+    if took is None and a.out_json.exists():
+        # Re-evaluating an answer: keep the resolve time the run that made it measured.
+        took = json.loads(a.out_json.read_text()).get("resolve_seconds")
     res = evaluate(a.data, answer)
     res["resolve_seconds"] = took
     try:
