@@ -6,11 +6,12 @@ a purchase ingested a moment ago is in the next query.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from asyncio import Future
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 from strawberry.dataloader import DataLoader
@@ -18,7 +19,7 @@ from strawberry.dataloader import DataLoader
 from membergraph.connectors.base import Connector
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedFollower
-from membergraph.identity.placeholders import revealed_placeholders
+from membergraph.identity.placeholders import CONTACT_KINDS, revealed_placeholders
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward_suggestions import ScoredPairs
@@ -78,7 +79,10 @@ class Loaders:
     def __init__(self, gateway: Gateway) -> None:
         store = gateway.identity.store
         # Records and identifiers in one read: a member's fields ask for both at once.
-        self.member_parts: DataLoader[str, MemberParts] = DataLoader(store.member_parts)
+        self._unweighed = unweighed = _Unweighed()
+        self.member_parts: DataLoader[str, MemberParts] = DataLoader(
+            partial(_member_parts, unweighed, store.member_parts)
+        )
         self.member_events: DataLoader[str, list[IdentityEvent]] = DataLoader(store.member_events)
         self.consent_facts: DataLoader[RecordKey, list[ConsentFact]] = DataLoader(
             partial(_consent_facts, gateway)
@@ -95,10 +99,45 @@ class Loaders:
             for name, connector in gateway.sources.items()
         }
 
+    def placeholder_flags(self, values: Sequence[ValueKey]) -> Awaitable[list[bool]]:
+        """Whether each of ``values`` identifies no one. The first ask after a read of
+        members' parts asks for every contact value those parts hold: each member's fields
+        reach this a different number of turns after their parts arrive, and would otherwise
+        split the carriers' read into as many batches (seen 1 to 6 for 20 members)."""
+        parts, self._unweighed.parts = self._unweighed.parts, []
+        loader = self.placeholder
+        for part in parts:
+            for _, ident in part.identifiers:
+                if ident.kind in CONTACT_KINDS:
+                    # Asked ahead, answered to whoever asks; a failed read is raised to them.
+                    asked = cast("Future[bool]", loader.load((ident.kind, ident.key)))
+                    asked.add_done_callback(_retrieved)
+        return loader.load_many(values)
+
     def hold_beside_lookup(self, found: object) -> None:
         """What the store read beside a member's lookup (its lines, where the sources share
         the store's file): the lines loaders answer from it before asking a source."""
         self._beside.found = found
+
+
+@dataclass(slots=True)
+class _Unweighed:
+    parts: list[MemberParts] = field(default_factory=list)
+
+
+def _retrieved(future: Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved here: no "never retrieved" warning for a key asked ahead
+
+
+async def _member_parts(
+    unweighed: _Unweighed,
+    read: Callable[[Sequence[str]], Awaitable[list[MemberParts]]],
+    member_ids: Sequence[str],
+) -> list[MemberParts]:
+    parts = await read(member_ids)
+    unweighed.parts.extend(parts)
+    return parts
 
 
 @dataclass(slots=True)

@@ -162,7 +162,7 @@ async def placeholders(
     """Which of a member's identifiers identify no one: the rules' blocklist and the values
     the data reveals as placeholders (one read for a request's members)."""
     values = sorted({(i.kind, i.key) for _, i in idents if i.kind in CONTACT_KINDS})
-    flags = await ctx.loaders.placeholder.load_many(values)
+    flags = await ctx.loaders.placeholder_flags(values)
     revealed = {v for v, flag in zip(values, flags, strict=True) if flag}
     return lambda kind, key: (kind, key) in revealed
 
