@@ -35,6 +35,7 @@ from membergraph.gateway import follow_feed, open_gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
 from membergraph.http_rules import GraphQLHttpRules
+from membergraph.identity.reresolve import rules_notice
 from membergraph.identity.store import StoreError
 from membergraph.ingest import IngestService
 from membergraph.ingest_http import ingest_endpoint
@@ -142,7 +143,10 @@ async def readyz(request: Request) -> Response:
             },
             status_code=503,
         )
-    return JSONResponse({"status": "ready", "store": counts, "sources": sources})
+    answer: dict[str, Any] = {"status": "ready", "store": counts, "sources": sources}
+    if gateway.stale_rules is not None:  # still ready: served as resolved, and said so
+        answer["warnings"] = [rules_notice(None)]
+    return JSONResponse(answer)
 
 
 Announce = Callable[[int, str, float], None]

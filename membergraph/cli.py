@@ -1,4 +1,5 @@
-"""``membergraph serve | demo-data | load | resolve | sync | schema``, and ``--version``."""
+"""``membergraph serve | demo-data | load | resolve | reresolve | sync | schema``, and
+``--version``."""
 
 from __future__ import annotations
 
@@ -19,13 +20,19 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from membergraph.cli_checks import require_out_folder, require_store
+from membergraph.cli_checks import require_out_folder, require_store, sqlite_file
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import ProfileName, write_demo_data
 from membergraph.export_cli import export_members
 from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
+from membergraph.identity.reresolve import (
+    Reresolved,
+    rekeyed_lines,
+    require_servable,
+)
+from membergraph.identity.reresolve import reresolve as reresolve_store
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.mongo_load import load_screened
@@ -173,6 +180,7 @@ def serve(
         )
         raise typer.Exit(2)
     _require_free_port(settings.host, settings.port)
+    _require_servable_store(settings)
     url = f"http://{settings.host}:{settings.port}/graphql"
     # As create_app decides: behind credentials /graphql serves no page unless asked to.
     graphiql = not settings.has_credentials if settings.graphiql is None else settings.graphiql
@@ -245,6 +253,26 @@ def _require_free_port(host: str, port: int) -> None:
                 "listens there; pick another port with --port or MEMBERGRAPH_PORT"
             )
             raise typer.Exit(2) from None
+
+
+def _require_servable_store(settings: Settings) -> None:
+    """Exit 1 with one line when the store is of a format this release does not serve (an
+    older release's, a newer one's), before anything loads: the line names the versions and
+    the command that brings the store up."""
+    path = sqlite_file(settings.store)
+    if path is not None and not path.exists():
+        return  # a new store: its first start makes it
+
+    async def examine() -> None:
+        store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
+        async with store:
+            await require_servable(store, load_rules(settings.rules), settings.store)
+
+    try:
+        asyncio.run(examine())
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 async def _prepare(settings: Settings) -> tuple[int, float]:
@@ -402,6 +430,60 @@ async def _resolve(
     if result.malformed:
         err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')
     return result.members, time.perf_counter() - started
+
+
+@app.command()
+def reresolve(
+    store: StoreOpt = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Say what would change (merges, splits, moves); write nothing."
+        ),
+    ] = False,
+) -> None:
+    """Resolve the whole store again under the rules in effect, in place, and mark it current.
+
+    For a store made by an older release, or resolved under other rules (MEMBERGRAPH_RULES,
+    or another release's built-in rules). Stewards' links and splits are kept, member IDs
+    stay while their records stay together, and every member merged or split gets its feed
+    entry. One transaction: stopped part-way, the store is as it was.
+    """
+    settings = _settings(existing_store=True, store=store)
+    try:
+        report = asyncio.run(_reresolve(settings, dry_run))
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    for line in report.lines():
+        typer.echo(line)
+
+
+async def _reresolve(settings: Settings, dry_run: bool) -> Reresolved:
+    from membergraph.identity.service import IdentityService
+
+    store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
+    async with store as identity_store:
+        identity = IdentityService(
+            identity_store, load_rules(settings.rules), settings.default_region
+        )
+        path = embedded_path(settings)
+        lines = None if path is None or path == ":memory:" else SqliteLines(path, settings.durable)
+        if lines is not None:
+            await lines.open()
+        try:
+            report = await reresolve_store(
+                identity,
+                settings.store,
+                dry_run,
+                None if lines is None else lambda: rekeyed_lines(lines, settings.default_region),
+            )
+        finally:
+            if lines is not None:
+                await lines.aclose()
+        if not dry_run:  # members changed: their metrics are measured again at the next start
+            await identity_store.metrics().set_position(None)
+    return report
 
 
 @contextlib.asynccontextmanager

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,10 +22,12 @@ from membergraph.connectors.sources import outranked_version
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
 from membergraph.identity.feed import ChangeKind, FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records, count_nobodys
+from membergraph.identity.reresolve import require_servable, rules_notice
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService, Refuse
 from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store import store_from_url
+from membergraph.identity.store.format import Verdict
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.privacy import open_privacy
 from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, refusing, unsuppressed
@@ -43,7 +44,7 @@ from membergraph.source_set import (
     sqlite_sources,
 )
 
-__all__ = ["follow_feed", "load_folder_into", "open_gateway", "rules_fingerprint"]
+__all__ = ["follow_feed", "load_folder_into", "open_gateway"]
 
 logger = logging.getLogger(__name__)
 _SAYS_NOTHING = frozenset(("stale", "rejected", "suppressed"))  # verdicts of unresolved lines
@@ -54,7 +55,6 @@ async def load_folder_into(
     lines: SqliteLines,
     identity: IdentityService,
     region: str,
-    rules_id: str = "",
     keep: Keep | None = None,
     keep_consents: KeepConsents | None = None,
 ) -> ApplyResult | None:
@@ -103,7 +103,6 @@ async def load_folder_into(
     for name, report in reports.items():
         await lines.keep_report(name.value, report)
     await lines.set_meta("folder", fingerprint)
-    await lines.set_meta("rules", rules_id)
     return result
 
 
@@ -187,30 +186,29 @@ async def open_gateway(
         folder = settings.data
         if folder is None:
             folder = await asyncio.to_thread(demo_folder, settings)
-        rules_id = rules_fingerprint(settings)
+        said = await require_servable(store, rules, settings.store)
         privacy = await open_privacy(store, settings)
         result = await load_folder_into(
             folder,
             lines,
             identity,
             settings.default_region,
-            rules_id,
             unsuppressed(privacy),
             consent_keeper(privacy),
         )
         resolved = result is not None
         await _take_stock(sources, lines)
+        stale_rules = None
         if result is None:
             result = ApplyResult(members=await store.count_members())
-            if await lines.meta("rules") != rules_id:
-                logger.warning(
-                    "the match rules differ from those the store was resolved with: "
-                    "run `membergraph resolve` to apply them to the data already held"
-                )
+            if said is Verdict.OTHER_RULES:
+                stale_rules = rules_notice(settings.store)
+                logger.warning(stale_rules)
         sources.where = f"{path} (loaded from {folder})" + sources.where.removeprefix(path)
         _read_lines_beside_lookups(store, sources, lines)
         gateway = _assembled(settings, identity, sources)
         gateway.folder, gateway.privacy = folder, privacy
+        gateway.stale_rules = stale_rules
         await _measure_if_resolved(gateway, resolved)
     except BaseException:
         await store.aclose()
@@ -288,13 +286,6 @@ def _rows(target: SqliteSource, lines: list[BaseModel]) -> list[tuple[str, str, 
     return [(target.line_id(line), target.owner(line) or "", render(line)) for line in lines]
 
 
-def rules_fingerprint(settings: Settings) -> str:
-    """Which rules file the store was resolved with (its bytes; the built-in ones: "")."""
-    if settings.rules is None:
-        return ""
-    return hashlib.sha256(Path(settings.rules).read_bytes()).hexdigest()
-
-
 async def _open_federated(
     settings: Settings, mongo_client: Any = None
 ) -> tuple[Gateway, SourceSet, ApplyResult]:
@@ -303,6 +294,9 @@ async def _open_federated(
     try:
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)
+        said = await require_servable(store, identity.rules, settings.store)
+        if said is Verdict.OTHER_RULES:  # a start resolves the whole store: applied now
+            logger.warning("the match rules changed since the store was resolved: applying them")
         privacy = await open_privacy(store, settings)
         result = await _resolve_listed(sources, identity, unsuppressed(privacy), refusing(privacy))
         gateway = _assembled(settings, identity, sources)

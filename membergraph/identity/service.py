@@ -27,6 +27,13 @@ from membergraph.identity.scope_change import (
     MembersUse,
     apply_scope,
 )
+from membergraph.identity.store.format import (
+    StoreFormatError,
+    Verdict,
+    current_mark,
+    refusal,
+    verdict,
+)
 from membergraph.identity.store.port import (
     ConcurrentChange,
     IdentityStore,
@@ -139,8 +146,11 @@ class IdentityService:
         actor: str = "batch",
         while_storing: MembersUse | None = None,
         refuse: Refuse | None = None,
+        upgrade: bool = False,
     ) -> ApplyResult:
-        """Resolve a whole data set (start-up, ``membergraph resolve``).
+        """Resolve a whole data set (start-up, ``membergraph resolve``), and mark the store
+        as resolved by this release under :attr:`rules` (:mod:`~membergraph.identity.store.
+        format`).
 
         Records already in the store and absent from ``records`` stay in scope: the result
         is the resolution of everything the store and the data set hold. A record in both is
@@ -159,7 +169,17 @@ class IdentityService:
         this write would otherwise see the person written back (by a gateway starting
         meanwhile); one after it moves the whole-store versions, and the attempt is made
         again, asking again.
+
+        A store of another format is refused (its records and these would be keyed two
+        ways), but by ``membergraph reresolve`` (``upgrade``), which checked them first.
+
+        Raises:
+            StoreFormatError: the store is of an older or a newer format.
         """
+        found = await self.store.mark()
+        said = verdict(found, await self.store.holds_records(), self.rules)
+        if said is Verdict.NEWER or (said is Verdict.OLDER and not upgrade):
+            raise StoreFormatError(refusal(found, self.store.url))
 
         async def attempt() -> ApplyResult:
             with gc_paused(freeze=False):  # a whole store read is millions of objects too
@@ -187,7 +207,11 @@ class IdentityService:
 
         # A start retries a conflict or a failover as an ingest does; not with
         # ``while_storing``, which has answered the attempt's result already.
-        return await (attempt() if while_storing is not None else self.retrying(attempt))
+        result = await (attempt() if while_storing is not None else self.retrying(attempt))
+        # Marked once the members are written: a run killed between the two leaves the
+        # store resolved and marked as before, and the next run finds nothing to change.
+        await self.store.set_mark(current_mark(self.rules))
+        return result
 
     async def ingest(
         self,

@@ -58,6 +58,9 @@ class Gateway:
     scored_pairs: ScoredPairs | None = None
     """The match suggestions' scored contact pairs, kept while the feed says the contacts
     are unchanged (``steward_suggestions.ScoredPairs``)."""
+    stale_rules: str | None = None
+    """What to say while the store holds members resolved under other rules than those in
+    effect, with the command that applies them (None: resolved under these)."""
     synced: Mapping[SourceName, Connector[Any]] = field(default_factory=dict)
     """For each source read over HTTP, the store's copy of the lines ``membergraph sync`` took
     from it (``SourceSet.held``): an erasure deletes from it too."""

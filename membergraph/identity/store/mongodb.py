@@ -26,6 +26,7 @@ from pymongo.errors import CollectionInvalid, OperationFailure
 
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.store import mongodb_feed, mongodb_large
+from membergraph.identity.store.format import STORE_FORMAT, StoreMark
 from membergraph.identity.store.mongodb_client import (
     STANDALONE,
     MongoTimeouts,
@@ -59,6 +60,7 @@ __all__ = ["TRANSACTION_LIMIT", "MongoStore"]
 logger = logging.getLogger(__name__)
 TRANSACTION_LIMIT = 20_000  # documents written in one transaction, at most
 _NAMESPACE_EXISTS = 48
+_MARK = "mark"  # the ``meta`` document saying what made the store (``format.StoreMark``)
 T = TypeVar("T")
 
 
@@ -120,6 +122,8 @@ class MongoStore(MongoReads, IdentityStore):
                 await self._create_collections()
                 for name, indexes in INDEXES.items():
                     await self.db[name].create_indexes(indexes)
+            async with self._mapped("mark a new store"):
+                await self._mark_if_new()
             async with self._mapped("finish a large change left part-way"):
                 if await mongodb_large.finish(self.db, self._in_transaction, lease=self._lease):
                     logger.warning("finished a large change an earlier run left part-way")
@@ -131,7 +135,9 @@ class MongoStore(MongoReads, IdentityStore):
         # They exist before the first transaction writes to them. Another gateway starting
         # at the same time may create one between our listing and our creating it.
         present = set(await self.db.list_collection_names())
-        for name in sorted({*INDEXES, "redirects", "counters", "journal", "values"} - present):
+        for name in sorted(
+            {*INDEXES, "redirects", "counters", "journal", "values", "meta"} - present
+        ):
             try:
                 await self.db.create_collection(name)
             except CollectionInvalid:
@@ -152,6 +158,33 @@ class MongoStore(MongoReads, IdentityStore):
                 "members": await self.db.members.count_documents({}),
                 "links": await self.db.links.count_documents({"retracted_at": None}),
             }
+
+    async def mark(self) -> StoreMark | None:
+        async with self._mapped("read"):
+            doc = await self.db.meta.find_one({"_id": _MARK})
+        return None if doc is None else StoreMark(int(doc["format"]), str(doc.get("rules", "")))
+
+    async def set_mark(self, mark: StoreMark) -> None:
+        async with self._mapped("write"):
+            await self.db.meta.replace_one(
+                {"_id": _MARK}, {"format": mark.format, "rules": mark.rules}, upsert=True
+            )
+
+    async def holds_records(self) -> bool:
+        async with self._mapped("read"):
+            return await self.db.records.find_one({}, {"_id": 1}) is not None
+
+    async def _mark_if_new(self) -> None:
+        # A new store is marked with this release's format from the start (what made a
+        # store holding records and no mark is unknown: format 0, ``format.verdict``).
+        if await self.db.meta.find_one({"_id": _MARK}) is not None:
+            return
+        if await self.db.records.find_one({}, {"_id": 1}) is None:
+            await self.db.meta.update_one(
+                {"_id": _MARK},
+                {"$setOnInsert": {"format": STORE_FORMAT, "rules": ""}},
+                upsert=True,
+            )
 
     # -- writes ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from membergraph.identity.engine import Link, ValueKey
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.format import StoreMark
 from membergraph.identity.store.metrics_port import MetricsStore
 from membergraph.identity.store.types import (
     Change,
@@ -60,6 +61,9 @@ class IdentityStore(abc.ABC):
     record (batch resolution reads whole tables instead of millions of keys).
     """
 
+    url: str
+    """The URL the store was opened from (what a message tells a user to pass)."""
+
     async def __aenter__(self) -> Self:
         await self.open()
         return self
@@ -82,6 +86,19 @@ class IdentityStore(abc.ABC):
     @abc.abstractmethod
     async def apply(self, change: Change) -> None:
         """Write a change atomically."""
+
+    @abc.abstractmethod
+    async def mark(self) -> StoreMark | None:
+        """What made the store (:mod:`.format`): None when no resolution has marked it (a
+        new store, or one from before marks)."""
+
+    @abc.abstractmethod
+    async def set_mark(self, mark: StoreMark) -> None:
+        """Record what made the store, after a whole-store resolution under it."""
+
+    async def holds_records(self) -> bool:
+        """Whether the store holds any record (one with none is new, whatever its mark)."""
+        return (await self.ping())["records"] > 0
 
     async def stage(self, records: Sequence[RecordData]) -> None:
         """Begin the change that will write ``records`` (all of a whole-store resolution)

@@ -24,6 +24,7 @@ from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store import sqlite_feed, sqlite_read
+from membergraph.identity.store.format import STORE_FORMAT, StoreMark
 from membergraph.identity.store.port import (
     Change,
     ClosureStep,
@@ -96,6 +97,7 @@ class SqliteStore(IdentityStore):
 
     def __init__(self, path: str | Path, durable: bool = True) -> None:
         self.path = str(path)
+        self.url = f"sqlite:///{self.path}"
         # FULL: a commit is on disk before it returns (a power loss keeps it); NORMAL in
         # WAL mode may lose the last commits, never corrupts the file.
         self.synchronous = "FULL" if durable else "NORMAL"
@@ -138,6 +140,13 @@ class SqliteStore(IdentityStore):
             if "days" not in {c[1] for c in columns}:  # a store written before purchase days
                 await self._db.execute("ALTER TABLE records ADD COLUMN days TEXT")
             await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            # A new store is marked with this release's format from the start (what made a
+            # store holding records and no mark is unknown: format 0, ``format.verdict``).
+            await self._db.execute(
+                "INSERT INTO meta (key, value) SELECT 'format', ? WHERE NOT EXISTS"
+                " (SELECT 1 FROM meta WHERE key = 'format') AND NOT EXISTS (SELECT 1 FROM records)",
+                (str(STORE_FORMAT),),
+            )
 
     async def aclose(self) -> None:
         if self._db is not None:
@@ -163,6 +172,27 @@ class SqliteStore(IdentityStore):
 
     def metrics(self) -> SqliteMetrics:
         return SqliteMetrics(self)
+
+    async def mark(self) -> StoreMark | None:
+        rows = await self._all("SELECT key, value FROM meta WHERE key IN ('format', 'rules')")
+        found = {row[0]: row[1] for row in rows}
+        if "format" not in found:
+            return None
+        return StoreMark(int(found["format"]), found.get("rules", ""))
+
+    async def set_mark(self, mark: StoreMark) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            with immediate(db):
+                db.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("format", str(mark.format)), ("rules", mark.rules)],
+                )
+
+        async with self._mapped("write"):
+            await self._in_thread(write)
+
+    async def holds_records(self) -> bool:
+        return bool(await self._all("SELECT 1 FROM records LIMIT 1"))
 
     async def append_feed(self, entries: Sequence[FeedEntry]) -> list[int]:
         if not entries:

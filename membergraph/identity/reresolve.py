@@ -1,0 +1,219 @@
+"""A store told what made it, and brought up to the current rules in place.
+
+A start asks :func:`require_servable`: a store of another format is refused with one line
+naming the versions and the command; one resolved under other rules is served and said to
+be (:func:`rules_notice`). ``membergraph reresolve`` runs :func:`reresolve`: the whole store
+resolved again under the current rules through the one resolver there is
+(:meth:`~membergraph.identity.service.IdentityService.resolve_all`, whose change keeps the
+stewards' links and cannot-links, keeps a member's ID while its records stay together, and
+writes a feed entry for each member merged or split), or, with ``dry_run``, what that would
+change, worked out the same way and written nowhere.
+
+A store of an older format is brought up only when its records are keyed as this release
+keys them (``keyed_alike``: the embedded store's lines are keyed again and compared with the
+owner each was stored under); re-keying records in place is not done here, and such a store
+is refused saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sqlite import SqliteLines
+from membergraph.identity.load import owner_key
+from membergraph.identity.rules import Rules
+from membergraph.identity.scope_change import ApplyResult, apply_scope
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store.format import (
+    STORE_FORMAT,
+    StoreFormatError,
+    StoreMark,
+    Verdict,
+    refusal,
+    reresolve_command,
+    verdict,
+)
+from membergraph.identity.store.port import IdentityStore
+
+__all__ = [
+    "KeyedAlike",
+    "Reresolved",
+    "rekeyed_lines",
+    "require_servable",
+    "reresolve",
+    "rules_notice",
+]
+
+logger = logging.getLogger(__name__)
+
+KeyedAlike = Callable[[], Awaitable[int]]
+"""How many of the store's lines this release would key to another record than the one
+they are stored under (0: the records are keyed alike)."""
+
+
+async def examine(store: IdentityStore, rules: Rules) -> tuple[Verdict, StoreMark | None]:
+    """What made ``store``, and what that is to this release under ``rules``."""
+    found = await store.mark()
+    return verdict(found, await store.holds_records(), rules), found
+
+
+async def require_servable(store: IdentityStore, rules: Rules, url: str) -> Verdict:
+    """The store's verdict, when this release may serve and resolve it.
+
+    Raises:
+        StoreFormatError: it is of an older or a newer format (the line says which, and
+            what to run).
+    """
+    said, found = await examine(store, rules)
+    if said in (Verdict.OLDER, Verdict.NEWER):
+        raise StoreFormatError(refusal(found, url))
+    return said
+
+
+def rules_notice(url: str | None) -> str:
+    """What a start, ``/readyz`` and the commands say of a store resolved under other rules
+    (``url`` None: an answer without credentials, which names no server)."""
+    command = "membergraph reresolve --store URL" if url is None else reresolve_command(url)
+    return (
+        "the store was resolved under other match rules than those in effect (another "
+        "release's built-in rules, or an edited rules file): members already held keep the "
+        f"old resolution until `{command}` applies the current rules"
+    )
+
+
+@dataclass(slots=True)
+class Reresolved:
+    """What a re-resolution changed (or, in a dry run, would change)."""
+
+    before: Verdict
+    found: StoreMark | None
+    records: int = 0
+    members: int = 0
+    """Members after."""
+    merged: int = 0
+    split: int = 0
+    moved: int = 0
+    """Records whose member changed."""
+    unattributed: int = 0
+    """Records that now identify no one (in no member)."""
+    dry_run: bool = False
+    examples: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The report, one fact a line."""
+        have = "none" if self.found is None else str(self.found.format)
+        would = "would be" if self.dry_run else "were"
+        said = [
+            f"store format {have} -> {STORE_FORMAT}; {self.before.value} before",
+            f"{self.records} records resolved again: {self.members} members",
+            f"{self.merged} merge(s), {self.split} split(s) {would} made; "
+            f"{self.moved} record(s) {would} moved to another member; "
+            f"{self.unattributed} record(s) identify no one",
+            *self.examples,
+        ]
+        if self.dry_run:
+            said.append("dry run: nothing was written")
+        return said
+
+
+async def reresolve(
+    identity: IdentityService,
+    url: str,
+    dry_run: bool = False,
+    keyed_alike: KeyedAlike | None = None,
+) -> Reresolved:
+    """Resolve the whole store again under ``identity.rules`` and mark it current.
+
+    Steward decisions are constraints the resolution keeps (manual links, cannot-links;
+    accepted and rejected suggestions are those; erasures and suppressions are the privacy
+    store's, untouched), member IDs are kept where their records stay together, and each
+    member merged or split gets its feed entry, so every process follows. The change is
+    one transaction (SQLite) or one journaled change (MongoDB, above 20,000 documents): a
+    kill leaves the store as it was or as it is after.
+
+    Raises:
+        StoreFormatError: a newer format, or an older one whose records are keyed otherwise.
+    """
+    store = identity.store
+    before, found = await examine(store, identity.rules)
+    if before is Verdict.NEWER:
+        raise StoreFormatError(refusal(found, url))
+    if before is Verdict.OLDER:
+        rekeyed = None if keyed_alike is None else await keyed_alike()
+        if rekeyed != 0:
+            raise StoreFormatError(_cannot_rekey(found, rekeyed))
+    report = Reresolved(before, found, dry_run=dry_run)
+    if dry_run:
+        async with identity.lock:
+            state = await store.scope_state(None)
+            stored = await store.load_records(None)
+            result = await apply_scope(
+                store, identity.rules, stored, set(), frozenset(), "reresolve",
+                state=state, dry_run=True,
+            )  # fmt: skip
+    else:
+        result = await identity.resolve_all({}, actor="reresolve", upgrade=True)
+    _count(report, result)
+    return report
+
+
+async def rekeyed_lines(lines: SqliteLines, region: str) -> int:
+    """How many lines of an embedded store's source table this release keys to another
+    record than the one they are stored under (read a page at a time)."""
+    rekeyed = 0
+    for name, spec in SOURCES.items():
+        after = ""
+        while True:
+            rows = await lines.run(_page, name.value, after)
+            for line_id, owner, body in rows:
+                try:
+                    line = spec.model.model_validate_json(body)
+                except ValueError:
+                    continue  # a line no longer valid is no record's either way
+                rekeyed += (owner_key(name, line, region) or "") != owner
+                after = line_id
+            if len(rows) < _PAGE:
+                break
+    return rekeyed
+
+
+_PAGE = 5000
+
+
+def _page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, str, bytes]]:
+    return db.execute(
+        "SELECT line_id, owner, body FROM source_lines WHERE source = ? AND line_id > ?"
+        " ORDER BY line_id LIMIT ?",
+        (source, after, _PAGE),
+    ).fetchall()
+
+
+def _count(report: Reresolved, result: ApplyResult) -> None:
+    report.records = len(result.scope)
+    report.members = result.members
+    report.merged = sum(1 for c in result.changes if c.kind == "merged")
+    report.split = sum(1 for c in result.changes if c.kind == "split")
+    report.moved = sum(1 for ref in result.assignments if ref in result.before)
+    report.unattributed = len(result.unattributed)
+    for change in result.changes[:5]:
+        report.examples.append(f"  {change.kind}: {', '.join(change.member_ids)}")
+
+
+def _cannot_rekey(found: StoreMark | None, rekeyed: int | None) -> str:
+    have = 0 if found is None else found.format
+    why = (
+        f"{rekeyed} of its lines are keyed to another record by this release"
+        if rekeyed
+        else "its lines are not held beside it (a MongoDB store, or sources elsewhere), so "
+        "how its records are keyed cannot be checked"
+    )
+    return (
+        f"store format {have} -> {STORE_FORMAT}: {why}; re-keying records in place is not "
+        "built yet: load the source files into a new store (`membergraph load --data DIR "
+        "--to sqlite:///NEW.db`), whose members are resolved afresh (stewards' links and "
+        "splits of the old store are not carried over)"
+    )

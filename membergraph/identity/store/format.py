@@ -1,0 +1,128 @@
+"""What made a store: its format, and the rules it was resolved under.
+
+Every store keeps a :class:`StoreMark`: the :data:`STORE_FORMAT` of the release that wrote
+its records, and :func:`rules_digest` of the match rules its members were resolved under.
+A new store is marked with the format when it is opened; whole-store resolutions write the
+whole mark (``load``, a first start, ``membergraph resolve``, ``membergraph reresolve``);
+a start reads it (:func:`verdict`):
+
+- an older format (a store written before a change of what a record is or how it is keyed)
+  is not served: its records and those a new ingest would make would be keyed two ways;
+- a newer format (a store written by a later release) is not served either: nothing here
+  knows what its records mean, and nothing downgrades it;
+- other rules: served as it is, said in the log, ``/readyz`` and the commands, until
+  ``membergraph reresolve`` applies them.
+
+A store holding records and no mark was made before marks existed: format 0, the oldest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+import orjson
+
+from membergraph.identity.rules import Rules
+from membergraph.identity.store.types import StoreError
+
+__all__ = [
+    "STORE_FORMAT",
+    "StoreFormatError",
+    "StoreMark",
+    "Verdict",
+    "current_mark",
+    "reresolve_command",
+    "rules_digest",
+    "verdict",
+]
+
+STORE_FORMAT = 1
+"""The format of the records this release writes.
+
+Bump it (by one, in the same commit) whenever a change alters what a record is or how it is
+keyed: a record key derived another way (web visitors became ``<anonymous_id>|login:<contact
+id>``), a record of a new kind, a field a record keeps that resolution reads (purchase
+``days``), an identifier's matching key normalized another way. A store of an older format
+then refuses to start until ``membergraph reresolve`` brings it up, rather than holding
+records keyed two ways. A change of thresholds or of what the rules compare is not a format
+change: :func:`rules_digest` tells it. Say in the commit and the README's "Upgrading and
+changing the rules" what the new format changes.
+
+Formats: 0, a store from before marks (the oldest); 1, web visitors keyed
+``<anonymous_id>|login:<contact id>`` per login, purchase records with ``days``.
+"""
+
+
+class Verdict(StrEnum):
+    """What a start makes of a store's mark."""
+
+    CURRENT = "current"
+    NEW = "new"  # holds nothing yet: its first resolution marks it
+    OTHER_RULES = "other rules"
+    OLDER = "older format"
+    NEWER = "newer format"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreMark:
+    """What made a store: its format and the digest of the rules it was resolved under."""
+
+    format: int
+    rules: str
+
+
+class StoreFormatError(StoreError):
+    """A store this release must not serve or resolve (older or newer format)."""
+
+
+def rules_digest(rules: Rules) -> str:
+    """A digest of the rules in effect (every value, defaults included, as validated): a
+    release whose built-in rules changed, or an edited rules file, gives another one; a
+    rules file that only moves comments or spells a default out does not."""
+    data = orjson.dumps(rules.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def current_mark(rules: Rules) -> StoreMark:
+    """The mark a resolution under ``rules`` by this release writes."""
+    return StoreMark(STORE_FORMAT, rules_digest(rules))
+
+
+def verdict(found: StoreMark | None, holds_records: bool, rules: Rules) -> Verdict:
+    """What a store marked ``found`` is to this release under ``rules`` (``holds_records``:
+    whether it holds any record; one with none is new, unless a newer release marked it)."""
+    if found is not None and found.format > STORE_FORMAT:
+        return Verdict.NEWER
+    if not holds_records:
+        return Verdict.NEW
+    found = found or StoreMark(0, "")
+    if found.format < STORE_FORMAT:
+        return Verdict.OLDER
+    if not found.rules:  # written by this release, never resolved whole: by ingests only
+        return Verdict.CURRENT
+    return Verdict.CURRENT if found.rules == rules_digest(rules) else Verdict.OTHER_RULES
+
+
+def reresolve_command(url: str) -> str:
+    """The command that brings the store at ``url`` up (its password left out)."""
+    from membergraph.identity.store.mongodb_client import redact
+
+    return f"membergraph reresolve --store '{redact(url)}'"
+
+
+def refusal(found: StoreMark | None, url: str) -> str:
+    """The one line a start refuses a store of another format with."""
+    have = 0 if found is None else found.format
+    where = reresolve_command(url)
+    if have > STORE_FORMAT:
+        return (
+            f"store format {have} was written by a newer membergraph release; this one reads "
+            f"format {STORE_FORMAT}: run that release (nothing here downgrades a store)"
+        )
+    return (
+        f"store format {have} is older than this release's format {STORE_FORMAT} (records "
+        f"keyed another way): not served; bring it up with `{where}` (--dry-run first shows "
+        "what changes)"
+    )
