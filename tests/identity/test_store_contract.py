@@ -11,6 +11,7 @@ import pytest
 from membergraph.identity.engine import Link
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store import Change, IdentityEvent, IdentityStore, StoreError
+from membergraph.identity.store.format import STORE_FORMAT, StoreMark
 from membergraph.identity.store.port import contact_values
 from tests.identity.builders import crm, purchase
 from tests.support.stores import ADAPTERS, open_store
@@ -172,3 +173,15 @@ async def test_a_change_too_large_for_one_transaction_is_written_whole_in_batche
         assert await store.member_records(["m_ann"]) == [
             [("crm", "C1"), ("transactions", "loyalty:LD11110000")]
         ]
+
+
+async def test_a_store_keeps_what_made_it(store: IdentityStore) -> None:
+    # Given a new store: marked with this release's format as it opens, no rules yet
+    assert await store.mark() == StoreMark(STORE_FORMAT, "")
+    assert not await store.holds_records()
+    # When a change writes records and a resolution marks its rules, both read back
+    await store.apply(_first_change())
+    assert await store.holds_records()
+    await store.set_mark(StoreMark(STORE_FORMAT, "rules-a"))
+    await store.set_mark(StoreMark(STORE_FORMAT + 1, "rules-b"))
+    assert await store.mark() == StoreMark(STORE_FORMAT + 1, "rules-b")
