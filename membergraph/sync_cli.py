@@ -14,6 +14,7 @@ from rich.progress import Progress, TaskID
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.identity.store import StoreError
+from membergraph.identity.store.format import StoreFormatError
 from membergraph.ingest import IngestRefused
 from membergraph.settings import Settings
 from membergraph.sync import OUTCOMES, PassDone, SourceSync, SyncRefused
@@ -52,6 +53,9 @@ def sync_sources(
     except SyncRefused as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    except StoreFormatError as exc:  # a store of another release's format: not synced into
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         failed = False  # between two pages: the checkpoint says where the next run starts
     if failed:

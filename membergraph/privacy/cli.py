@@ -51,9 +51,14 @@ def _officer() -> Caller:
 
 async def _with_gateway(settings: Settings, work: Any) -> Any:
     from membergraph.gateway import open_gateway
+    from membergraph.identity.store import StoreError
     from membergraph.resolvers.context import RequestContext
 
-    gateway, sources, _ = await open_gateway(settings)
+    try:
+        gateway, sources, _ = await open_gateway(settings)
+    except StoreError as exc:  # a store that does not answer, or one not served: said
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
     # The caller as the HTTP middleware would put it on a request (auth.caller_of reads it).
     request = SimpleNamespace(scope={"state": {"caller": _officer()}}, headers={})
     try:
