@@ -29,6 +29,7 @@ from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
 from membergraph.identity.reresolve import (
     Reresolved,
+    rekeyed_documents,
     rekeyed_lines,
     require_servable,
 )
@@ -435,6 +436,7 @@ async def _resolve(
 @app.command()
 def reresolve(
     store: StoreOpt = None,
+    sources: SourcesOpt = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -449,7 +451,7 @@ def reresolve(
     stay while their records stay together, and every member merged or split gets its feed
     entry. One transaction: stopped part-way, the store is as it was.
     """
-    settings = _settings(existing_store=True, store=store)
+    settings = _settings(existing_store=True, store=store, sources=sources)
     try:
         report = asyncio.run(_reresolve(settings, dry_run))
     except StoreError as exc:
@@ -467,23 +469,37 @@ async def _reresolve(settings: Settings, dry_run: bool) -> Reresolved:
         identity = IdentityService(
             identity_store, load_rules(settings.rules), settings.default_region
         )
-        path = embedded_path(settings)
-        lines = None if path is None or path == ":memory:" else SqliteLines(path, settings.durable)
-        if lines is not None:
-            await lines.open()
-        try:
-            report = await reresolve_store(
-                identity,
-                settings.store,
-                dry_run,
-                None if lines is None else lambda: rekeyed_lines(lines, settings.default_region),
-            )
-        finally:
-            if lines is not None:
-                await lines.aclose()
+        report = await reresolve_store(
+            identity, settings.store, dry_run, lambda: _rekeyed(settings)
+        )
         if not dry_run:  # members changed: their metrics are measured again at the next start
             await identity_store.metrics().set_position(None)
     return report
+
+
+async def _rekeyed(settings: Settings) -> int | None:
+    """How many lines where they are held (the store's file, or MongoDB collections) this
+    release keys otherwise (None: the sources are read from a folder or an API, which keep
+    no owner to compare with)."""
+    from membergraph.source_set import mongo_sources
+
+    path = embedded_path(settings)
+    if path is not None and path != ":memory:":
+        lines = SqliteLines(path, settings.durable)
+        await lines.open()
+        try:
+            return await rekeyed_lines(lines, settings.default_region)
+        finally:
+            await lines.aclose()
+    if not settings.sources:
+        return None
+    sources = await mongo_sources(
+        settings.sources, settings.default_region, timeouts=mongo_timeouts(settings)
+    )
+    try:
+        return await rekeyed_documents(sources.connectors)
+    finally:
+        await sources.aclose()
 
 
 @contextlib.asynccontextmanager

@@ -153,6 +153,18 @@ class MongoSource(SourceConnector):
         # the fast reader takes them with the model's values, as SQLite's table does.
         return await self._owned(keys, light=True)
 
+    async def stored_owners(self) -> AsyncIterator[tuple[str, str | None]]:
+        """Each stored line's owner as stored, and as its line is owned now (None: a line
+        that no longer validates), the cursor read in batches (``membergraph reresolve``
+        compares them)."""
+        try:
+            async for doc in self.collection.find({}):
+                parsed = self._parse(doc)
+                now = None if isinstance(parsed, LineError) else parsed[1]
+                yield str(doc.get("_owner", "")), now
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
+
     async def scan(self) -> AsyncIterator[BaseModel]:
         self.report = report = type(self.report)()
         try:

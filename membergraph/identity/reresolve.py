@@ -11,17 +11,19 @@ change, worked out the same way and written nowhere.
 
 A store of an older format is brought up only when its records are keyed as this release
 keys them (``keyed_alike``: the embedded store's lines are keyed again and compared with the
-owner each was stored under); re-keying records in place is not done here, and such a store
-is refused saying so.
+owner each was stored under; so are MongoDB source collections' documents); re-keying
+records in place is not done here, and such a store is refused saying so.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.identity.load import owner_key
@@ -42,6 +44,7 @@ from membergraph.identity.store.port import IdentityStore
 __all__ = [
     "KeyedAlike",
     "Reresolved",
+    "rekeyed_documents",
     "rekeyed_lines",
     "require_servable",
     "reresolve",
@@ -50,9 +53,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-KeyedAlike = Callable[[], Awaitable[int]]
+KeyedAlike = Callable[[], Awaitable[int | None]]
 """How many of the store's lines this release would key to another record than the one
-they are stored under (0: the records are keyed alike)."""
+they are stored under (0: the records are keyed alike; None: it cannot be told)."""
 
 
 async def examine(store: IdentityStore, rules: Rules) -> tuple[Verdict, StoreMark | None]:
@@ -161,6 +164,19 @@ async def reresolve(
     return report
 
 
+async def rekeyed_documents(sources: Mapping[SourceName, object]) -> int | None:
+    """How many lines of MongoDB source collections this release keys to another record
+    than the one they are stored under (None: some source is not a collection, so its
+    lines' owners are not stored and cannot be compared)."""
+    rekeyed = 0
+    for connector in sources.values():
+        if not isinstance(connector, MongoSource):
+            return None
+        async for stored, now in connector.stored_owners():
+            rekeyed += now is not None and (now or "") != stored
+    return rekeyed
+
+
 async def rekeyed_lines(lines: SqliteLines, region: str) -> int:
     """How many lines of an embedded store's source table this release keys to another
     record than the one they are stored under (read a page at a time)."""
@@ -208,8 +224,9 @@ def _cannot_rekey(found: StoreMark | None, rekeyed: int | None) -> str:
     why = (
         f"{rekeyed} of its lines are keyed to another record by this release"
         if rekeyed
-        else "its lines are not held beside it (a MongoDB store, or sources elsewhere), so "
-        "how its records are keyed cannot be checked"
+        else "its sources are read from a folder or an API, which keep no record key to "
+        "compare with, so how its records are keyed cannot be checked (with sources in "
+        "MongoDB, pass --sources)"
     )
     return (
         f"store format {have} -> {STORE_FORMAT}: {why}; re-keying records in place is not "

@@ -142,11 +142,16 @@ class SqliteStore(IdentityStore):
             await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
             # A new store is marked with this release's format from the start (what made a
             # store holding records and no mark is unknown: format 0, ``format.verdict``).
-            await self._db.execute(
-                "INSERT INTO meta (key, value) SELECT 'format', ? WHERE NOT EXISTS"
-                " (SELECT 1 FROM meta WHERE key = 'format') AND NOT EXISTS (SELECT 1 FROM records)",
-                (str(STORE_FORMAT),),
+            # Read first: a store marked already takes no write lock as it opens.
+            marked = await self._db.execute_fetchall(
+                "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'format')"
+                " OR EXISTS (SELECT 1 FROM records)"
             )
+            if not list(marked)[0][0]:
+                await self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)",
+                    (str(STORE_FORMAT),),
+                )
 
     async def aclose(self) -> None:
         if self._db is not None:
