@@ -139,6 +139,37 @@ def test_a_store_resolved_under_other_rules_is_served_and_says_so(
         assert "warnings" not in client.get("/readyz").json()
 
 
+def test_reresolve_brings_back_no_one_erased_and_lifts_no_suppression(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a store from which a member with a CRM contact was erased (identifiers suppressed)
+    store = _loaded(settings)
+    with sqlite3.connect(_db(store)) as db:
+        [(member, contact)] = db.execute(
+            "SELECT member_id, key FROM records WHERE source = 'crm' ORDER BY key LIMIT 1"
+        )
+    erased = CliRunner().invoke(
+        app,
+        ["privacy", "erase", member, "--reason", "ticket 1", "--store", store]
+        + ["--data", str(settings.data)],
+    )
+    assert erased.exit_code == 0, erased.output
+    with sqlite3.connect(_db(store)) as db:
+        suppressed = db.execute("SELECT count(*) FROM suppressions").fetchone()[0]
+    assert suppressed > 0 and ("crm", contact) not in _assignments(store)
+    # When the store is re-resolved under other rules
+    rules = tmp_path / "rules.toml"
+    rules.write_text(STRICT)
+    monkeypatch.setenv("MEMBERGRAPH_RULES", str(rules))
+    done = CliRunner().invoke(app, ["reresolve", "--store", store])
+    assert done.exit_code == 0, done.output
+    # Then she is still gone, and every suppression stands
+    assert ("crm", contact) not in _assignments(store)
+    with sqlite3.connect(_db(store)) as db:
+        assert db.execute("SELECT count(*) FROM suppressions").fetchone()[0] == suppressed
+        assert db.execute("SELECT count(*) FROM members WHERE id = ?", (member,)).fetchone()[0] == 0
+
+
 def _run_time(command: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True)
