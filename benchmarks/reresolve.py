@@ -102,7 +102,8 @@ def main() -> None:
             seconds, rss, out = timed(command, case_env)
             said = out.splitlines()
             records = re.search(r"(\d+) records", said[1])
-            summary = said[2].replace("(s)", "s").replace(" to another member", "")
+            facts = [line for line in said if "merge(s)" in line or "derived again" in line]
+            summary = "; ".join(facts).replace("(s)", "s").replace(" to another member", "")
             print(
                 f"| {people:,} | {int(records.group(1)) if records else 0:,} | {name} "
                 f"| {seconds:.2f} | {rss:.0f} | {summary} |"

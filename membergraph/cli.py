@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import webbrowser
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +21,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from membergraph.cli_checks import require_out_folder, require_store, sqlite_file
-from membergraph.connectors.base import ConnectorError
+from membergraph.connectors.base import ConnectorError, SourceConnector
+from membergraph.connectors.models import SourceName
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import ProfileName, write_demo_data
 from membergraph.export_cli import export_members
@@ -29,8 +30,8 @@ from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
 from membergraph.identity.reresolve import (
     Reresolved,
-    rekeyed_documents,
-    rekeyed_lines,
+    records_of,
+    rekeyed_in,
     require_servable,
 )
 from membergraph.identity.reresolve import reresolve as reresolve_store
@@ -463,24 +464,37 @@ def reresolve(
 
 async def _reresolve(settings: Settings, dry_run: bool) -> Reresolved:
     from membergraph.identity.service import IdentityService
+    from membergraph.privacy.gate import refusing
 
     store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
-    async with store as identity_store:
-        identity = IdentityService(
-            identity_store, load_rules(settings.rules), settings.default_region
-        )
+    async with store as identity_store, _lines_held(settings) as held:
+        rules = load_rules(settings.rules)
+        identity = IdentityService(identity_store, rules, settings.default_region)
+        privacy = await suppressing(identity_store, settings)
+
+        async def rekeyed() -> int | None:
+            return None if held is None else await rekeyed_in(held, settings.default_region)
+
         report = await reresolve_store(
-            identity, settings.store, dry_run, lambda: _rekeyed(settings)
+            identity,
+            settings.store,
+            dry_run,
+            rekeyed,
+            None if held is None else records_of(held, settings.default_region),
+            None if privacy is None else refusing(privacy),
         )
         if not dry_run:  # members changed: their metrics are measured again at the next start
             await identity_store.metrics().set_position(None)
     return report
 
 
-async def _rekeyed(settings: Settings) -> int | None:
-    """How many lines where they are held (the store's file, or MongoDB collections) this
-    release keys otherwise (None: the sources are read from a folder or an API, which keep
-    no owner to compare with)."""
+@contextlib.asynccontextmanager
+async def _lines_held(
+    settings: Settings,
+) -> AsyncIterator[Mapping[SourceName, SourceConnector] | None]:
+    """The sources where the lines are kept with the record each belongs to: the store
+    file's source table, or MongoDB collections (None: a folder or an API, which keep no
+    record key)."""
     from membergraph.source_set import mongo_sources
 
     path = embedded_path(settings)
@@ -488,18 +502,19 @@ async def _rekeyed(settings: Settings) -> int | None:
         lines = SqliteLines(path, settings.durable)
         await lines.open()
         try:
-            return await rekeyed_lines(lines, settings.default_region)
+            yield lines.sources(lambda spec: ownership(spec.name, settings.default_region))
         finally:
             await lines.aclose()
-    if not settings.sources:
-        return None
-    sources = await mongo_sources(
-        settings.sources, settings.default_region, timeouts=mongo_timeouts(settings)
-    )
-    try:
-        return await rekeyed_documents(sources.connectors)
-    finally:
-        await sources.aclose()
+    elif settings.sources:
+        sources = await mongo_sources(
+            settings.sources, settings.default_region, timeouts=mongo_timeouts(settings)
+        )
+        try:
+            yield sources.connectors
+        finally:
+            await sources.aclose()
+    else:
+        yield None
 
 
 @contextlib.asynccontextmanager

@@ -96,6 +96,33 @@ def test_a_store_from_an_older_release_is_refused_then_brought_up(settings: Sett
     assert _meta(store)["format"] == str(STORE_FORMAT)
 
 
+def _with_days(store: str) -> set[tuple[str, str]]:
+    with sqlite3.connect(_db(store)) as db:
+        return {
+            (s, k) for s, k in db.execute("SELECT source, key FROM records WHERE days NOT NULL")
+        }
+
+
+def test_an_older_stores_records_are_derived_again_from_its_lines(settings: Settings) -> None:
+    # Given a store from a release before purchase records kept their days, and marks
+    store = _loaded(settings)
+    dated = _with_days(store)
+    assert dated
+    with sqlite3.connect(_db(store)) as db:
+        db.execute("UPDATE records SET days = NULL")
+    _set_format(store, None)
+    # When the dry run is asked, then it counts the records the lines derive again
+    dry = CliRunner().invoke(app, ["reresolve", "--store", store, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"{len(dated)} record(s) would be derived again from the lines held" in dry.output
+    assert not _with_days(store)
+    # When it is brought up, then every purchase record has its days again
+    done = CliRunner().invoke(app, ["reresolve", "--store", store])
+    assert done.exit_code == 0, done.output
+    assert f"{len(dated)} record(s) were derived again" in done.output
+    assert _with_days(store) == dated
+
+
 def test_a_store_from_a_newer_release_is_refused_and_left_alone(settings: Settings) -> None:
     store = _loaded(settings)
     _set_format(store, str(STORE_FORMAT + 1))

@@ -22,14 +22,18 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel
+
+from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteLines
-from membergraph.identity.load import owner_key
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource
+from membergraph.identity.load import collect_records, fold_into, owner_key
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult, apply_scope
-from membergraph.identity.service import IdentityService
+from membergraph.identity.service import IdentityService, Refuse
 from membergraph.identity.store.format import (
     STORE_FORMAT,
     StoreFormatError,
@@ -44,7 +48,10 @@ from membergraph.identity.store.port import IdentityStore
 __all__ = [
     "KeyedAlike",
     "Reresolved",
+    "Rederive",
+    "records_of",
     "rekeyed_documents",
+    "rekeyed_in",
     "rekeyed_lines",
     "require_servable",
     "reresolve",
@@ -103,6 +110,8 @@ class Reresolved:
     """Records whose member changed."""
     unattributed: int = 0
     """Records that now identify no one (in no member)."""
+    rederived: int = 0
+    """Records an older format's lines, derived again, added to or changed."""
     dry_run: bool = False
     examples: list[str] = field(default_factory=list)
 
@@ -113,6 +122,11 @@ class Reresolved:
         said = [
             f"store format {have} -> {STORE_FORMAT}; {self.before.value} before",
             f"{self.records} records resolved again: {self.members} members",
+            *(
+                [f"{self.rederived} record(s) {would} derived again from the lines held"]
+                if self.before is Verdict.OLDER
+                else []
+            ),
             f"{self.merged} merge(s), {self.split} split(s) {would} made; "
             f"{self.moved} record(s) {would} moved to another member; "
             f"{self.unattributed} record(s) identify no one",
@@ -128,6 +142,8 @@ async def reresolve(
     url: str,
     dry_run: bool = False,
     keyed_alike: KeyedAlike | None = None,
+    rederive: Rederive | None = None,
+    refuse: Refuse | None = None,
 ) -> Reresolved:
     """Resolve the whole store again under ``identity.rules`` and mark it current.
 
@@ -137,6 +153,11 @@ async def reresolve(
     member merged or split gets its feed entry, so every process follows. The change is
     one transaction (SQLite) or one journaled change (MongoDB, above 20,000 documents): a
     kill leaves the store as it was or as it is after.
+
+    An older format's records are first derived again from the lines held (``rederive``),
+    each folded into the stored record of its key as a load folds it: what a record holds
+    that an older release did not derive (a purchase record's days) is there before the
+    rules read it. ``refuse`` leaves out those carrying a suppressed identifier.
 
     Raises:
         StoreFormatError: a newer format, or an older one whose records are keyed otherwise.
@@ -150,18 +171,84 @@ async def reresolve(
         if rekeyed != 0:
             raise StoreFormatError(_cannot_rekey(found, rekeyed))
     report = Reresolved(before, found, dry_run=dry_run)
+    lines: dict[RecordKey, RecordData] = {}
+    if before is Verdict.OLDER and rederive is not None:
+        lines = await rederive()
+        if refuse is not None and lines:  # a suppressed person's lines make no one again
+            refused = await refuse(list(lines.values()))
+            lines = {ref: r for (ref, r), no in zip(lines.items(), refused, strict=True) if not no}
     if dry_run:
         async with identity.lock:
             state = await store.scope_state(None)
             stored = await store.load_records(None)
+            changed = _folded(stored, lines)
+            report.rederived = len(changed)
             result = await apply_scope(
-                store, identity.rules, stored, set(), frozenset(), "reresolve",
+                store, identity.rules, stored, changed, frozenset(), "reresolve",
                 state=state, dry_run=True,
             )  # fmt: skip
     else:
-        result = await identity.resolve_all({}, actor="reresolve", upgrade=True)
+        if lines:  # (counted on a copy read for it: resolve_all folds them again)
+            report.rederived = len(_folded(await store.load_records(list(lines)), lines))
+        result = await identity.resolve_all(lines, actor="reresolve", refuse=refuse, upgrade=True)
     _count(report, result)
     return report
+
+
+Rederive = Callable[[], Awaitable[dict[RecordKey, RecordData]]]
+"""The records the lines held derive, as this release derives them."""
+
+
+def records_of(sources: Mapping[SourceName, SourceConnector], region: str) -> Rederive:
+    """A :data:`Rederive` reading ``sources`` (the store's source table, or MongoDB
+    collections), a page of lines at a time: only the records are kept, never the lines."""
+
+    async def derive() -> dict[RecordKey, RecordData]:
+        records: dict[RecordKey, RecordData] = {}
+        for name, connector in sources.items():
+            page: list[tuple[SourceName, BaseModel]] = []
+            async for line in connector.scan():
+                page.append((name, line))
+                if len(page) >= _PAGE:
+                    _fold_page(records, page, region)
+            _fold_page(records, page, region)
+        return records
+
+    return derive
+
+
+def _fold_page(
+    records: dict[RecordKey, RecordData], page: list[tuple[SourceName, BaseModel]], region: str
+) -> None:
+    for record in collect_records(page, region).values():
+        fold_into(records, record)
+    page.clear()
+
+
+def _folded(
+    stored: dict[RecordKey, RecordData], given: Mapping[RecordKey, RecordData]
+) -> set[RecordKey]:
+    """Fold ``given`` into ``stored`` (in place), as a whole-store resolution folds a data
+    set; the records that changed."""
+    changed: set[RecordKey] = set()
+    for ref, record in given.items():
+        held = stored.get(ref)
+        if held is None:
+            stored[ref] = record
+            changed.add(ref)
+        elif held.merge(record):
+            changed.add(ref)
+    return changed
+
+
+async def rekeyed_in(sources: Mapping[SourceName, SourceConnector], region: str) -> int | None:
+    """How many lines where ``sources`` keep them with their owner (the store file's
+    source table, MongoDB collections) this release keys to another record (None: a source
+    that keeps no owner)."""
+    tables = {c.lines for c in sources.values() if isinstance(c, SqliteSource)}
+    if len(tables) == 1 and len(sources) == len(SOURCES):
+        return await rekeyed_lines(tables.pop(), region)
+    return await rekeyed_documents(sources)
 
 
 async def rekeyed_documents(sources: Mapping[SourceName, object]) -> int | None:
