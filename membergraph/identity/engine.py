@@ -207,8 +207,10 @@ class _Resolver:
                 by_signature: dict[tuple[str, str, str], list[RecordKey]] = defaultdict(list)
                 for sig, ref in signed:
                     by_signature[sig].append(ref)
-                for same in by_signature.values():
+                for sig, same in by_signature.items():
                     for other in same[1:]:
+                        if self._namesakes(kind, sig, same[0], other):
+                            continue
                         edges.append((1, kind, value, same[0], other, "crm_duplicate"))
                 if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
                     edges += _near_duplicates(self.rules, kind, value, by_signature, self.records)
@@ -223,6 +225,17 @@ class _Resolver:
                 edges.append((order, kind, value, profiles[0], other, rule))
         edges.sort()
         return edges
+
+    def _namesakes(
+        self, kind: IdentifierKind, sig: tuple[str, str, str], a: RecordKey, b: RecordKey
+    ) -> bool:
+        """Whether two contacts of one name and no birth date to compare, sharing a value
+        a family shares (not a card), each have values of their own: a father and son of
+        one name on the household's landline, each with his own e-mail."""
+        held = self.rules.near_duplicates.birth_date_placeholders
+        if not own_values_part(kind) or (sig[2] and sig[2] not in held):
+            return False
+        return own_values_disagree(self.records[a], self.records[b], self.rules)
 
     def _names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
         """What two CRM contacts found one person's agreed on, for the link's evidence: each

@@ -145,9 +145,27 @@ class LeafChooser:
         self.found.append(("call_mismatch", refs, detail))
         return None
 
+    def _one_spelling(self, leaf: RecordData, targets: list[Target]) -> list[Target]:
+        """The targets, less a typed contact id whose spellings (``12345``: ``C0012345`` or
+        ``BSM-12345``) name two members: which one the agent meant, nothing says."""
+        spelt: dict[str, set[RecordKey]] = {}
+        for ident, _, root in targets:
+            if ident.kind is IdentifierKind.CRM_ID and ident.key != ident.value:
+                spelt.setdefault(ident.value, set()).add(root)
+        doubtful = {value for value, roots in spelt.items() if len(roots) > 1}
+        if not doubtful:
+            return targets
+        unsure = [
+            t for t in targets if t[0].kind is IdentifierKind.CRM_ID and t[0].value in doubtful
+        ]
+        refs, detail = conflict_of(leaf, unsure)
+        detail["decision"] = "none (a typed contact id that fits two)"
+        self.found.append(("ambiguous", refs, detail))
+        return [t for t in targets if t not in unsure]
+
     def choose(self, leaf: RecordData) -> Choice | None:
         """The member (a carrier record of it) a leaf joins, and on what; None: none."""
-        every = self._targets(leaf)
+        every = self._one_spelling(leaf, self._targets(leaf))
         if len(every) < 2 and self.forbidden is None:
             # Most leaves: one target or none, nothing to weigh and no steward's objection.
             return self._one(leaf, every[0], every) if every else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from enum import StrEnum
 from functools import lru_cache
 
@@ -22,6 +23,7 @@ __all__ = [
     "IdentifierKind",
     "card_match_key",
     "email_match_key",
+    "crm_id_spellings",
     "fold_name",
     "normalize",
     "normalize_email",
@@ -191,6 +193,44 @@ def card_match_key(loyalty: str) -> str:
     """
     branded = _BRAND_PREFIX.match(loyalty)
     return branded.group(1) if branded else loyalty
+
+
+_CRM_ID_SEPARATORS = re.compile(r"[\s._/-]+")
+_CRM_ID_PARTS = re.compile(r"^([A-Z]*)(\d+)$")
+
+
+def crm_id_spellings(value: str, formats: Iterable[tuple[str, int]]) -> tuple[str, ...]:
+    """The contact ids, in the forms the CRM gives them, that a typed id may be.
+
+    ``formats`` are the CRM's forms as ``(prefix, digits)``: a prefix (``C``, ``BSM-``) and
+    the number zero-padded to ``digits`` digits (0: written without leading zeros). An agent
+    types ``c0012345``, ``C-0012345`` or ``12345`` for ``C0012345``: case and separators are
+    folded and the zeros padded. Digits alone fit every form they can be, and are left for
+    the data to choose among (never guessed); a value that fits no form is its own only
+    spelling.
+
+    Example:
+        >>> forms = [("C", 7), ("BSM-", 0)]
+        >>> crm_id_spellings("c-0012345", forms), crm_id_spellings("12345", forms)
+        (('C0012345',), ('C0012345', 'BSM-12345'))
+        >>> crm_id_spellings("0012345", forms), crm_id_spellings("C-SHOWCASE", forms)
+        (('C0012345',), ('C-SHOWCASE',))
+    """
+    parts = _CRM_ID_PARTS.match(_CRM_ID_SEPARATORS.sub("", value.upper()))
+    if parts is None or not value[:1].isalnum() or not parts.group(2).strip("0"):
+        return (value,)  # "-1", "0": what a page's script sends for no one
+    letters, number = parts.groups()
+    found = []
+    for prefix, digits in formats:
+        if letters and _CRM_ID_SEPARATORS.sub("", prefix.upper()) != letters:
+            continue
+        if digits:
+            if len(number) > digits and number[: len(number) - digits].strip("0"):
+                continue
+            found.append(prefix + number.lstrip("0").zfill(digits))
+        elif not number.startswith("0") or letters:
+            found.append(prefix + (number.lstrip("0") or "0"))
+    return tuple(dict.fromkeys(found)) or (value,)
 
 
 def _normalize_plain(kind: IdentifierKind, value: str) -> str:

@@ -39,6 +39,7 @@ from membergraph.identity.normalize import (
     BadIdentifier,
     IdentifierKind,
     card_match_key,
+    crm_id_spellings,
     email_match_key,
     normalize,
 )
@@ -208,10 +209,32 @@ for each of the 712,000 values a 1 M-line batch normalizes)."""
 
 
 def identifier_key(kind: IdentifierKind, normalized: str) -> str:
-    """The matching key of an already normalized value."""
+    """The matching key of an already normalized value. A contact id is the CRM's own
+    spelling of it when it has one only (``c0012345`` is ``C0012345``)."""
     if kind is IdentifierKind.EMAIL:
         return email_match_key(normalized)
+    if kind is IdentifierKind.CRM_ID:
+        spellings = _crm_id_spellings(normalized)
+        return spellings[0] if len(spellings) == 1 else normalized
     return card_match_key(normalized) if kind is IdentifierKind.LOYALTY_ID else normalized
+
+
+@lru_cache(maxsize=1 << 16)
+def _crm_id_spellings(normalized: str) -> tuple[str, ...]:
+    return crm_id_spellings(normalized, _CRM_ID_FORMATS)
+
+
+def _typed_crm_ids(raw: str, via: str, region: str) -> list[Identifier | None]:
+    """A contact id as an agent typed it: one identifier per form of the CRM's it may be
+    (digits alone may fit two: ``12345`` is ``C0012345`` or ``BSM-12345``), each with the
+    value as typed, so the choice among them is left to which exist."""
+    typed = _identifier(IdentifierKind.CRM_ID, raw, via, region)
+    if typed is None:
+        return [None]
+    spellings = _crm_id_spellings(typed.value)
+    if len(spellings) < 2:
+        return [typed]
+    return [identifier_of((IdentifierKind.CRM_ID, key, typed.value, via)) for key in spellings]
 
 
 @lru_cache(maxsize=1 << 17)
@@ -226,6 +249,9 @@ def _identifier(kind: IdentifierKind, raw: str | None, via: str, region: str) ->
         return None
     return identifier_of((kind, identifier_key(kind, value), value, via))
 
+
+_CRM_ID_FORMATS = Rules().crm_id_formats
+"""The built-in rules' contact id forms (default_rules.toml), for the same reason as below."""
 
 _PLACEHOLDER = Rules().is_junk
 """The built-in rules' placeholders (default_rules.toml): a record is made from a line
@@ -433,7 +459,13 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
         identifiers=_collect(
             [
                 _identifier(IdentifierKind.PHONE, line.caller_phone, "switch", region),
-                _identifier(_ACCOUNT_KINDS[ref.kind], ref.value, "agent", region) if ref else None,
+                *(
+                    _typed_crm_ids(ref.value, "agent", region)
+                    if ref and ref.kind == "crm_id"
+                    else [_identifier(_ACCOUNT_KINDS[ref.kind], ref.value, "agent", region)]
+                    if ref
+                    else []
+                ),
             ]
         ),
     )

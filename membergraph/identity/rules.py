@@ -166,11 +166,8 @@ class NearDuplicates(BaseModel):
     )
     # On a shared e-mail, contacts each with a value of one of these kinds the other lacks
     # are two people (twins on a family address); phones count at one address only.
-    own_values: tuple[IdentifierKind, ...] = (
-        IdentifierKind.EMAIL,
-        IdentifierKind.PHONE,
-        IdentifierKind.LOYALTY_ID,
-    )
+    # Not cards: a re-enrolment (a forgotten account) always makes a new card.
+    own_values: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
     placeholder_first_names: tuple[str, ...] = (
         r"walk[- ]?in|guest|customer|cash|client|shopper|unknown|anonymous|n/?a|none|no ?name",
         r"test|store|till|pos|counter|x+|-+|\.+|\?+",
@@ -213,10 +210,15 @@ class NearDuplicates(BaseModel):
         return JaroWinkler.similarity(a, b) >= least
 
     def same_person(self, a: Signature, b: Signature) -> bool:
-        """Whether two contacts' signatures are one person's, names written differently."""
+        """Whether two contacts' signatures are one person's, names written differently.
+        A family name changed (``family_name_changes``) needs both birth dates, agreeing:
+        close first names and a shared value with no date to compare are a family's."""
         if not self.same_birth(a[2], b[2]):
             return False
-        return _same_names(self, a[0], a[1], b[0], b[1])
+        names = _same_names(self, a[0], a[1], b[0], b[1])
+        if names == "first_only":
+            return self.birth_said(a[2], b[2]) != "left_out"
+        return bool(names)
 
     def birth_said(self, a: str, b: str) -> str:
         """What two contacts' birth dates said when they were found one person's:
@@ -270,15 +272,27 @@ def _keyboard_slip(a: str, b: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 14)
-def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> bool:
+def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> str:
+    """``"both"`` (first and last names close, or swapped), ``"first_only"`` (close first
+    names, family names not: a marriage, when ``family_name_changes``), or ``""``."""
     af, al, bf, bl = fold_name(af), fold_name(al), fold_name(bf), fold_name(bl)
     first, last = rules.first_name_min, rules.last_name_min
-    if rules._close(af, bf, first, True) and (
-        rules.family_name_changes or rules._close(al, bl, last, False)
-    ):
-        return True
+    if rules._close(af, bf, first, True):
+        if rules._close(al, bl, last, False) or _surname_kept(al, bl):
+            return "both"
+        if rules.family_name_changes:
+            return "first_only"
     # First and last name swapped on one of them.
-    return rules._close(af, bl, last, False) and rules._close(al, bf, first, True)
+    if rules._close(af, bl, last, False) and rules._close(al, bf, first, True):
+        return "both"
+    return ""
+
+
+def _surname_kept(a: str, b: str) -> bool:
+    """Whether one folded family name begins or ends the other: a second surname added or
+    left out (``Díaz``/``Díaz Ramírez``), a hyphenated married name (``Dubois-Harris``)."""
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return len(short) >= 3 and (long.startswith(short) or long.endswith(short))
 
 
 class SuggestionRules(BaseModel):
@@ -380,6 +394,12 @@ class Rules(BaseModel):
             referred, a gift's recipient), not the visitor's: it identifies no one there.
             Read with the built-in rules (a record is made from a line before any
             configured rules are at hand).
+        crm_id_formats: the forms the CRM gives its contact ids, ``(prefix, digits)``: the
+            number zero-padded to ``digits`` (0: no leading zeros). A contact id typed by
+            an agent or sent by a page (``c0012345``, ``C-0012345``, ``12345``) is matched
+            in these forms (:func:`~membergraph.identity.normalize.crm_id_spellings`); digits
+            that fit two forms name a contact only when one of them exists, or both are one
+            member's. Read with the built-in rules, as ``others_email_events``.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         suggestions: how pairs the rules do not merge are scored for stewards.
@@ -422,6 +442,10 @@ class Rules(BaseModel):
         "Product Shared",
         "Cart Shared",
         "Gift Card Sent",
+    )
+    crm_id_formats: tuple[tuple[str, Annotated[int, Field(ge=0, le=32)]], ...] = (
+        ("C", 7),
+        ("BSM-", 0),
     )
     blocklist: Blocklist = Field(default_factory=Blocklist)
     near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)

@@ -411,7 +411,8 @@ MOVED = {"line1": "40 Pine Ave", "city": "Dayton", "postal_code": "45402", "coun
         pytest.param(
             {"phones": ["4155550172"], "emails": ["ann.lee@mail.org"]}, False, id="twin-own-both"
         ),
-        pytest.param({"card": "LD61000077"}, False, id="twin-with-her-own-card"),
+        # A card of her own alone is what every re-enrolment makes: Anne entered twice.
+        pytest.param({"card": "LD61000077"}, True, id="own-card-alone-is-a-re-enrolment"),
         # Anne entered twice: the same phone, or none on the second form.
         pytest.param({"phones": ["4155550171"]}, True, id="duplicate-same-phone"),
         pytest.param({}, True, id="duplicate-without-phone"),
