@@ -40,7 +40,7 @@ from membergraph.demo.lines import (
 from membergraph.demo.people import Generator, Person, Writer
 from membergraph.demo.profiles import PROFILES, ProfileName
 from membergraph.demo.showcase import showcase_lines
-from membergraph.demo.vocabulary import CITIES, DOMAINS, STREETS
+from membergraph.demo.vocabulary import CITIES, DOMAINS, NOW, STREETS
 
 __all__ = ["PROFILES", "DemoSummary", "ProfileName", "generator_version", "write_demo_data"]
 
@@ -77,6 +77,23 @@ def _twins_family_email(gen: Generator, people: list[Person], family_email: dict
                 twin.household, f"the.{first.last.lower()}.family{twin.household}@mail.com"
             )
             first.family = twin.family = shared
+
+
+def _elders_emails(gen: Generator, households: dict[int, list[Person]]) -> None:
+    """Young adults (25 or younger) whose first contact carried an elder's e-mail: the
+    oldest household member's, at least 18 years older (seventh round)."""
+    rate = gen.profile.elder_email
+    if rate <= 0:
+        return
+    for members_ in households.values():
+        elders = sorted((p for p in members_ if p.email), key=lambda p: p.birth)
+        if not elders:
+            continue
+        for person in members_:
+            young = person.birth.year >= NOW.year - 25 and person.in_crm
+            elder = elders[0].birth.year <= person.birth.year - 18
+            if young and elder and gen.seventh.random() < rate:
+                person.elder_email = elders[0].email
 
 
 def write_demo_data(
@@ -119,6 +136,7 @@ def write_demo_data(
             if shared and person.in_crm and (person.email is None or rng.random() < 0.5):
                 person.family = shared
         _twins_family_email(gen, people, family_email)
+        _elders_emails(gen, households)
         for person in people:
             crm_lines(
                 gen,

@@ -49,7 +49,9 @@ def crm_lines(
     variants = list(profile.name_variants)
     weights = list(profile.name_variants.values())
     for copy in range(2 if duplicate or moved else 1):
-        contact_id = gen.uid("C", 7)
+        gen.uid("C", 7)  # drawn as before: the rest of the data set stays what it was
+        # The CRM's own form, C and seven digits: what agents' other spellings are read to.
+        contact_id = f"C{gen.serial:07d}"
         p.contacts.append(contact_id)
         emails = [gen.messy_email(p.email)] if p.email else []
         if p.family:
@@ -75,6 +77,10 @@ def crm_lines(
         card = None
         if p.card and rng.random() < 0.9 and (copy == 0 or rng.random() < profile.duplicate_card):
             card = gen.messy_card(p.card)
+        birth = _birth_as_typed(gen, p, copy)
+        if copy == 1 and duplicate and _seventh(gen, profile.reenrolment):
+            # A re-enrolment: a new card of its own, on a form that skipped the birth date.
+            card, birth = f"LD{gen.seventh.randrange(10**7, 10**8)}", None
         line: dict[str, Any] = {
             "contact_id": contact_id,
             "first_name": first,
@@ -82,7 +88,7 @@ def crm_lines(
             "emails": emails,
             "phones": _crm_phones(gen, p, copy, landline),
             "loyalty_id": card,
-            "birth_date": _birth_as_typed(gen, p, copy),
+            "birth_date": birth,
             "address": {
                 "line1": home[0],
                 "city": home[1],
@@ -96,6 +102,33 @@ def crm_lines(
         w.write("crm", line, contact_id, p.id)
         if copy == 0 and p.email and _fifth(gen, profile.email_changed):
             _older_version(gen, w, p, line)
+        elif copy == 0 and p.elder_email and line["emails"]:
+            # Its first version carried an elder's e-mail (a parent's): hers replaced it.
+            before = datetime.fromisoformat(line["updated_at"]) - timedelta(
+                days=gen.seventh.randrange(30, 900)
+            )
+            older = {
+                **line,
+                "emails": [p.elder_email],
+                "updated_at": before.isoformat().replace("+00:00", "Z"),
+            }
+            w.write("crm", older, contact_id, p.id)
+
+
+def _seventh(gen: Generator, rate: float) -> bool:
+    """A seventh-round phenomenon, drawn from its own stream where it has a rate."""
+    return rate > 0 and gen.seventh.random() < rate
+
+
+def _as_agents_type(gen: Generator, contact_id: str) -> str:
+    """A contact id as an agent types it: as the CRM writes it, or lower case, with a dash
+    after the prefix, or the digits alone without their zeros (seventh round)."""
+    if not _seventh(gen, gen.profile.agent_id_spelling):
+        return contact_id
+    prefix, digits = contact_id[:1], contact_id[1:]
+    return gen.seventh.choice(
+        [contact_id.lower(), f"{prefix}-{digits}", digits.lstrip("0") or digits]
+    )
 
 
 def _fifth(gen: Generator, rate: float) -> bool:
@@ -387,7 +420,7 @@ def calls_lines(
         ref: dict[str, str] | None = None
         kind = rng.choices(["crm_id", "loyalty_id", "email", None], weights=[40, 30, 10, 20])[0]
         if kind == "crm_id" and p.contacts:
-            ref = {"kind": "crm_id", "value": rng.choice(p.contacts)}
+            ref = {"kind": "crm_id", "value": _as_agents_type(gen, rng.choice(p.contacts))}
         elif kind == "loyalty_id" and p.card:
             card = p.card
             if rng.random() < profile.agent_typo:

@@ -32,6 +32,7 @@ class Person:
     twin_of: str | None = None
     named_close: bool = False  # a twin named a letter from the other (Anne/Ann)
     old_email: str | None = None  # the e-mail this person used before the one on file
+    elder_email: str | None = None  # an older household member's, on an old contact version
 
 
 class Writer:
@@ -69,6 +70,8 @@ class Generator:
         self.fifth = random.Random(seed + 3)
         # ... and those of the sixth round from theirs.
         self.sixth = random.Random(seed + 4)
+        # ... and those of the seventh round from theirs.
+        self.seventh = random.Random(seed + 5)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}

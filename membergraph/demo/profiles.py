@@ -91,6 +91,17 @@ class Profile:
     # A reader whose mail app opens e-mails through a privacy proxy (Apple Mail's): her
     # opens and clicks come under one of the proxy's few device ids, each with her login.
     mail_proxy: float = 0.15
+    # Added in the seventh round (each profile its own rate, drawn from a seventh stream).
+    # Of the duplicates, those made at a re-enrolment (a forgotten account): a new card of
+    # their own, and the birth date left out on the new form.
+    reenrolment: float = 0.5
+    # Of the contact ids an agent types, those typed in another spelling: lower case, a
+    # dash after the prefix, or the digits alone without their zeros (c0012345, C-0012345,
+    # 12345).
+    agent_id_spelling: float = 0.4
+    # A young adult (25 or younger) whose contact's first version carried an older
+    # household member's e-mail (a parent's), replaced by her own since.
+    elder_email: float = 0.2
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -149,5 +160,9 @@ PROFILES: dict[str, Profile] = {
         # The sixth round's.
         cashier_shifts=0.35,
         mail_proxy=0.25,
+        # The seventh round's.
+        reenrolment=0.7,
+        agent_id_spelling=0.6,
+        elder_email=0.3,
     ),
 }
