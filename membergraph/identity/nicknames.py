@@ -6,7 +6,7 @@ Each group is one name's forms; a prefix (``Sam``/``Samantha``) needs no listing
 
 from __future__ import annotations
 
-__all__ = ["NICKNAMES"]
+__all__ = ["NICKNAMES", "OTHER_NAMES"]
 
 NICKNAMES: tuple[tuple[str, ...], ...] = (
     ("William", "Bill", "Billy", "Will", "Liam"),
@@ -86,4 +86,47 @@ NICKNAMES: tuple[tuple[str, ...], ...] = (
     ("Evelyn", "Evie"),
     ("Judith", "Judy"),
     ("Virginia", "Ginny"),
+)
+
+OTHER_NAMES: tuple[tuple[str, str], ...] = (
+    # Names a letter or two apart that are two people's, a man's and a woman's, often in one
+    # household (Michael on his mother Michelle's e-mail). Endings -o/-a (Mario/Maria) and a
+    # woman's name that is a man's plus -a (Paul/Paula) need no listing.
+    ("Michael", "Michelle"),
+    ("Michael", "Michaela"),
+    ("Daniel", "Danielle"),
+    ("Daniel", "Daniela"),
+    ("Patrick", "Patricia"),
+    ("Francis", "Frances"),
+    ("Andrew", "Andrea"),
+    ("Gabriel", "Gabrielle"),
+    ("Gabriel", "Gabriela"),
+    ("Jesse", "Jessie"),
+    ("Jesse", "Jessica"),
+    ("Jesus", "Jessica"),
+    ("John", "Joan"),
+    ("John", "Jean"),
+    ("John", "Jane"),
+    ("Christian", "Christina"),
+    ("Christian", "Christine"),
+    ("Christopher", "Christina"),
+    ("Christopher", "Christine"),
+    ("Louis", "Louise"),
+    ("Stephen", "Stephanie"),
+    ("Steven", "Stephanie"),
+    ("Brian", "Brianna"),
+    ("Brian", "Briana"),
+    ("Justin", "Justine"),
+    ("Simon", "Simone"),
+    ("Nicholas", "Nicole"),
+    ("Nicholas", "Nicola"),
+    ("Victor", "Victoria"),
+    ("Joseph", "Josephine"),
+    ("George", "Georgia"),
+    ("George", "Georgina"),
+    ("Charles", "Charlotte"),
+    ("Gerald", "Geraldine"),
+    ("Paul", "Pauline"),
+    ("Eric", "Erica"),
+    ("Eric", "Erika"),
 )

@@ -22,7 +22,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz.distance import JaroWinkler
 
-from membergraph.identity.nicknames import NICKNAMES
+from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 
 __all__ = [
@@ -173,6 +173,10 @@ class NearDuplicates(BaseModel):
         r"test|store|till|pos|counter|x+|-+|\.+|\?+",
     )
     nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: NICKNAMES)
+    # Names close by letters that are other people's (Michael/Michelle), never close; and,
+    # with gendered_endings, a name and its other gender's ending (Mario/Maria, Paul/Paula).
+    other_names: tuple[tuple[str, str], ...] = Field(default_factory=lambda: OTHER_NAMES)
+    gendered_endings: bool = True
 
     @cached_property
     def _placeholder_first(self) -> re.Pattern[str]:
@@ -192,6 +196,27 @@ class NearDuplicates(BaseModel):
                 forms.setdefault(name, set()).update(folded)
         return {name: frozenset(group) for name, group in forms.items()}
 
+    @cached_property
+    def _others_of(self) -> dict[str, frozenset[str]]:
+        others: dict[str, set[str]] = {}
+        for one, other in self.other_names:
+            a, b = fold_name(one), fold_name(other)
+            others.setdefault(a, set()).add(b)
+            others.setdefault(b, set()).add(a)
+        return {name: frozenset(group) for name, group in others.items()}
+
+    def _other_people(self, a: str, b: str) -> bool:
+        """Whether two different first names are two people's though close by letters."""
+        if b in self._others_of.get(a, ()):
+            return True
+        if not self.gendered_endings or min(len(a), len(b)) < 3:
+            return False
+        short, long = (a, b) if len(a) <= len(b) else (b, a)
+        if len(short) == len(long):  # Mario/Maria
+            return short[:-1] == long[:-1] and {short[-1], long[-1]} == {"o", "a"}
+        # Paul/Paula: a man's name, a consonant at its end, and the woman's with an -a.
+        return long == short + "a" and short[-1] not in "aeiouy"
+
     def _close(self, a: str, b: str, least: float, short_forms: bool) -> bool:
         if a == b:
             return True
@@ -200,6 +225,8 @@ class NearDuplicates(BaseModel):
         if short_forms:
             if b in self._nickname_of.get(a, ()):
                 return True
+            if self._other_people(a, b):
+                return False
             if self.initials and min(len(a), len(b)) == 1 and a[0] == b[0]:
                 return True  # "J." on a form with room for an initial only
             short, long = (a, b) if len(a) < len(b) else (b, a)

@@ -65,6 +65,13 @@ def first_contact(**fields: Any) -> RecordData:
             {"last": "Hill"}, {"last": "Jimenez", "birth": None}, False, None,
             id="other-family-name-no-birth",
         ),
+        # A son on his mother's e-mail: names close by letters, a man's and a woman's.
+        pytest.param(
+            {"first": "Michelle", "birth": None}, {"first": "Michael", "birth": "1994-05-02"},
+            False, None, id="michael-on-michelles-email",
+        ),
+        pytest.param({"first": "Paul"}, {"first": "Paula"}, False, None, id="paul-and-paula"),
+        pytest.param({"first": "Mario"}, {"first": "Maria"}, False, None, id="mario-and-maria"),
         # Each her own e-mail on the family's: two people, whatever the cards.
         pytest.param(
             {}, {"first": "Anne", "birth": None, "emails": [MAIL, "anne.l@work.org"]},
