@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from membergraph._perf import gc_paused
+from membergraph.identity.card_emails import a_strangers_email
 from membergraph.identity.devices import with_device_logins
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.normalize import IdentifierKind
@@ -199,9 +200,11 @@ class _Resolver:
             if status == "blocked" or status == "hub":
                 continue
             profiles = [r.ref for r in carriers if r.role == "profile"]
+            kind, value = key
+            if kind is IdentifierKind.EMAIL and len(profiles) > 1:
+                profiles = [ref for ref in profiles if not self._strangers_on_card(ref, value)]
             if len(profiles) < 2:
                 continue
-            kind, value = key
             signed = [(sig, ref) for ref in profiles if (sig := signature.get(ref))]
             if len(signed) > 1:  # most values are on one CRM contact at most
                 by_signature: dict[tuple[str, str, str], list[RecordKey]] = defaultdict(list)
@@ -251,6 +254,22 @@ class _Resolver:
         )
         said.setdefault(birth, []).append("birth_date")
         return said
+
+    def _strangers_on_card(self, ref: RecordKey, email: str) -> bool:
+        """Whether an e-mail on a card's purchases is someone else's than the card holder's
+        (:func:`~membergraph.identity.card_emails.a_strangers_email`): a guest's, given for
+        an online order a clerk put on her own card."""
+        record = self.records[ref]
+        if record.source != "transactions" or not record.key.startswith("loyalty:"):
+            return False
+        holders = [
+            carrier
+            for ident in record.identifiers
+            if ident.kind is IdentifierKind.LOYALTY_ID
+            for carrier in self.carriers.get((ident.kind, ident.key), ())
+            if carrier.source == "crm"
+        ]
+        return a_strangers_email(email, holders, self.rules.is_junk)
 
     def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it

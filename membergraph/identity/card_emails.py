@@ -1,0 +1,59 @@
+"""Whose an e-mail given with a card is: the card holder's, or a stranger's.
+
+A clerk who puts her own card on a guest's online order (the guest forgot hers, the points
+go to the clerk) gives the card's purchases the guest's e-mail. Linked as usual, the e-mail
+would join the guest's card-less orders to the clerk's member. A member's own second
+address (at work, a new one) is on the same kind of order; what tells them apart is the
+address itself: people's addresses name them (``kwilson@acme.com``), a guest's names the
+guest (``jennifer33@yahoo.com`` on Katherine Wilson's card).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from membergraph.identity.normalize import IdentifierKind, fold_name
+from membergraph.identity.records import RecordData
+
+__all__ = ["a_strangers_email", "names_in"]
+
+_WORDS = re.compile(r"[\s\-'.,]+")
+_LEAST = 3  # letters of a name to look for in an address: "Al" is in too many
+
+
+def names_in(record: RecordData) -> set[str]:
+    """A contact's name words, folded, of at least three letters (``María José
+    Díaz-Ramírez``: ``maria``, ``jose``, ``diaz``, ``ramirez``)."""
+    words = set()
+    for name in (record.first_name or "", record.last_name or ""):
+        for word in _WORDS.split(name):
+            folded = fold_name(word)
+            if len(folded) >= _LEAST:
+                words.add(folded)
+    return words
+
+
+def a_strangers_email(
+    email: str, holders: Iterable[RecordData], is_junk: Callable[[IdentifierKind, str], bool]
+) -> bool:
+    """Whether ``email``, given on a card's purchases, is a stranger's: the card's CRM
+    contacts (``holders``) have e-mails of their own, not this one, and their names are
+    nowhere in it. A card nobody holds in the CRM, or held by contacts without e-mails or
+    names, says nothing against it."""
+    holders = list(holders)
+    if not holders:
+        return False
+    theirs = {
+        i.key
+        for h in holders
+        for i in h.identifiers
+        if i.kind is IdentifierKind.EMAIL and not is_junk(i.kind, i.key)
+    }
+    if not theirs or email in theirs:
+        return False
+    words = set().union(*(names_in(h) for h in holders))
+    if not words:
+        return False
+    local = fold_name(email.partition("@")[0])
+    return not any(word in local for word in words)
