@@ -38,7 +38,7 @@ __all__ = [
     "verdict",
 ]
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 """The format of the records this release writes.
 
 Bump it (by one, in the same commit) whenever a change alters what a record is or how it is
@@ -51,7 +51,9 @@ change: :func:`rules_digest` tells it. Say in the commit and the README's "Upgra
 changing the rules" what the new format changes.
 
 Formats: 0, a store from before marks (the oldest); 1, web visitors keyed
-``<anonymous_id>|login:<contact id>`` per login, purchase records with ``days``.
+``<anonymous_id>|login:<contact id>`` per login, purchase records with ``days``; 2, contact
+ids matched in the CRM's own forms (``crm_id_formats``: ``c-0012345`` is ``C0012345``), a
+typed number that fits two forms carried as both.
 """
 
 
