@@ -15,7 +15,10 @@ twice. Since the fourth round (``default`` only: ``holdout`` stays byte for byte
 was): duplicates whose address was typed again without the house number and with a slip in
 the postcode, under a new family name (a marriage), or with the birth date left out or its
 day and month swapped; guests' purchases scanned with the till's house card; callers
-ringing from a number nobody has on file (work); an agent's slip in a typed e-mail.
+ringing from a number nobody has on file (work); an agent's slip in a typed e-mail. Since the
+seventh round (both profiles, a stream of its own): duplicates made at a re-enrolment (a new
+card, no birth date), contact ids agents type otherwise (``c0012345``, ``C-0012345``,
+``12345``), and an elder's e-mail on a young adult's first contact version.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.
