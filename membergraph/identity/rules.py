@@ -357,12 +357,23 @@ class SuggestionRules(BaseModel):
     # CRM holds many duplicates gets more suggestions, one with few gets fewer.
     estimate_prior_from: int = Field(default=1000, ge=2)
     estimate_prior_bits: float = Field(default=4.0, ge=0)
+    # Among estimate_prior_from contacts or more, the weights of first and last name, birth
+    # date and address are estimated from the data too (u on random pairs, m by
+    # expectation-maximisation on the candidate pairs, as Splink estimates them), each
+    # within estimate_weight_bits of the table below. 0: the table's weights as written.
+    estimate_weight_bits: float = Field(default=0.0, ge=0)
     weights: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
             # m: how often one person's two contacts agree so; u: how often two people
             # picked at random do. Weight = log2(m / u), rounded.
             "first_name": {"exact": 7.0, "close": 5.0, "differs": -3.0},
-            "last_name": {"exact": 8.0, "close": 5.0, "differs": -3.0, "household": 1.0},
+            "last_name": {
+                "exact": 8.0,
+                "close": 5.0,
+                "similar": 2.0,
+                "differs": -3.0,
+                "household": 1.0,
+            },
             "birth_date": {"exact": 13.0, "close": 6.0, "differs": -4.0, "household": 3.0},
             "address": {
                 "exact": 12.0,

@@ -14,23 +14,30 @@ household shares its name and landline, twins their birth date, so those agreeme
 independent evidence of one person there.
 
 Candidates are found by blocking (pairs sharing a birth date, a last name and first initial,
-an address, a street line, a postcode and birth year, or a phone), never by comparing every
-pair, and must agree on something of the person's own (the birth date or the first name,
-unless one is left out): a household shares the rest. How two contacts compare, field by
-field, is :mod:`~membergraph.identity.comparisons`.
+an address, a street line, a postcode with a birth year, a family name or a house number,
+or a phone), never by comparing every pair. Where addresses hold households, a candidate
+must agree on something of the person's own (the birth date or the first name, unless one
+is left out): a household shares the rest. How two contacts compare, field by field, is
+:mod:`~membergraph.identity.comparisons`.
 
 What the data says adjusts the table's weights and prior, as Splink estimates them from the
 data set: a postcode or an exact name weighs by how rare it is (term frequency), and the
-prior is the share of pairs the scores say are one person (:func:`estimated_prior`).
+prior is the share of pairs the scores say are one person (:func:`estimated_prior`). The
+rules may ask for the weights themselves to be estimated too (``estimate_weight_bits``:
+:mod:`~membergraph.identity.suggestion_weights`); each field's evidence then shows the
+estimated weight and the table's.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import combinations
+
+from rapidfuzz.distance import JaroWinkler
 
 from membergraph.identity.comparisons import (
     Junk,
@@ -46,6 +53,7 @@ from membergraph.identity.comparisons import (
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import NearDuplicates, SuggestionRules
+from membergraph.identity.suggestion_weights import Estimate, estimate, exact_chance
 
 __all__ = [
     "FieldEvidence",
@@ -62,13 +70,15 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class FieldEvidence:
     """How one field compares: ``level`` (exact, close, postcode, shared, differs) and the
-    weight it adds."""
+    weight it adds; ``rule_weight``: what the rules' table gave before the data's estimate
+    changed it (None: not estimated, ``weight`` is the table's)."""
 
     field: str
     level: str
     weight: float
     a: str | None
     b: str | None
+    rule_weight: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +197,8 @@ def score_pair(
     }
     names = name_levels(a, b, close)
     levels = [(f, level) for f, level, _ in names]
+    if levels[1][1] == "differs" and "similar" in rules.weights.get("last_name", {}):
+        levels[1] = ("last_name", _similar_family_name(a, b, names))
     levels += [("birth_date", birth_level(a, b)), ("address", address_level(a, b))]
     home = levels[-1][1] in ("exact", "close")
     if home and known.households:
@@ -217,6 +229,19 @@ def score_pair(
     return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
 
 
+def _similar_family_name(a: RecordData, b: RecordData, names: list[tuple[str, str, str]]) -> str:
+    """``similar`` when the family names compared (swapped if the first names were) are
+    alike below what ``close`` asks (Jaro-Winkler ``_SIMILAR`` or more: ``webl``/``webb``,
+    two slips in one name), else ``differs``."""
+    mine = names[1][2]
+    theirs = fold_name(
+        (b.last_name if mine == fold_name(a.last_name or "") else b.first_name) or ""
+    )
+    return "similar" if JaroWinkler.similarity(mine, theirs) >= _SIMILAR else "differs"
+
+
+_SIMILAR = 0.8  # Splink's name tiers are 0.92, 0.88 and 0.7; on febrl2 0.7 to 0.88 tie
+
 _HOUSEHOLD = {("last_name", "exact"): "household", ("birth_date", "exact"): "household"}
 
 
@@ -237,8 +262,8 @@ def _weight(
 
 def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKey, RecordKey]]:
     """Candidate pairs: contacts sharing a birth date, a last name with a first initial, an
-    address, a street line, a postcode and birth year, or a phone (a block bigger than
-    ``max_block`` is skipped: too common)."""
+    address, a street line, a postcode with a birth year, a family name or a house number,
+    or a phone (a block bigger than ``max_block`` is skipped: too common)."""
     by_key: dict[tuple[str, str], list[RecordKey]] = defaultdict(list)
     for r in records:
         first, last = fold_name(r.first_name or ""), fold_name(r.last_name or "")
@@ -254,6 +279,16 @@ def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKe
                 by_key[("street", street)].append(r.ref)
             if postcode and r.birth_date is not None:
                 by_key[("postcode", f"{postcode}|{r.birth_date.year}")].append(r.ref)
+            if postcode:
+                # One postcode and a family name or a house number: the first name, birth
+                # date and street line may all be retyped. (A first name with a postcode
+                # would be as useful on FEBRL, but on retail data a few big postcodes make
+                # it a block per common first name: twice the pairs to score.)
+                if last:
+                    by_key[("postcode", f"{postcode}|{last}")].append(r.ref)
+                number = "".join(c for c in street if c.isdigit())
+                if number:
+                    by_key[("postcode", f"{postcode}|#{number}")].append(r.ref)
         for phone in values_of(r, IdentifierKind.PHONE):
             by_key[("phone", phone)].append(r.ref)
     pairs: set[tuple[RecordKey, RecordKey]] = set()
@@ -275,12 +310,19 @@ def suggest(
     says which phones and e-mails are placeholders, which are no evidence either way."""
     contacts = [r for r in records.values() if r.source == "crm"]
     population = population_of(contacts, rules, close, junk)
+    # Without households (one address, one person entered several times: FEBRL), two
+    # contacts agreeing on neither birth date nor first name are still scored: the score,
+    # not a gate written for families, decides.
     candidates = [
         score_pair(records[a], records[b], rules, close, population)
         for a, b in sorted(_blocks(contacts, rules.max_block))
-        if agree_on_own(records[a], records[b], close)
+        if not population.households or agree_on_own(records[a], records[b], close)
     ]
     prior = estimated_prior(candidates, len(contacts), rules, population.prior)
+    if rules.estimate_weight_bits and len(contacts) >= rules.estimate_prior_from and candidates:
+        estimated = estimated_weights(contacts, candidates, rules, close, population)
+        candidates = [with_weights(s, estimated.weights, rules) for s in candidates]
+        prior = estimated.prior
     skip = {tuple(sorted(pair)) for pair in apart}
     found = [
         with_prior(s, prior)
@@ -323,3 +365,65 @@ def estimated_prior(
 
 
 _EM_STEPS = 8  # the prior settles within 0.01 bit in two or three on FEBRL and the demo
+
+
+def estimated_weights(
+    contacts: Sequence[RecordData],
+    candidates: Sequence[Suggestion],
+    rules: SuggestionRules,
+    close: NearDuplicates,
+    population: Population,
+) -> Estimate:
+    """The weights and prior the data says (:func:`~membergraph.identity.suggestion_weights.
+    estimate`): m by expectation-maximisation on ``candidates``, u on random pairs of
+    ``contacts`` (a fixed draw: the same contacts give the same weights)."""
+    table = rules.weights
+    pairs = len(contacts) * (len(contacts) - 1) // 2
+    draw = random.Random(len(contacts))
+    sample = []
+    for _ in range(min(_U_PAIRS, pairs)):
+        i, j = draw.sample(range(len(contacts)), 2)
+        scored = score_pair(contacts[i], contacts[j], rules, close, population)
+        sample.append([(e.field, e.level) for e in scored.evidence])
+    rows = [([(e.field, e.level) for e in s.evidence], _bits(s)) for s in candidates]
+    exact = {
+        "first_name": exact_chance([fold_name(r.first_name or "") for r in contacts]),
+        "last_name": exact_chance([fold_name(r.last_name or "") for r in contacts]),
+        "birth_date": exact_chance([str(r.birth_date or "") for r in contacts]),
+        "address": exact_chance(
+            [
+                f"{street_of(r.address)}|{r.address.partition('|')[2]}" if r.address else ""
+                for r in contacts
+            ]
+        ),
+    }
+    start = rules.prior if population.prior is None else population.prior
+    return estimate(
+        rows,
+        sample,
+        exact,
+        pairs,
+        table,
+        start,
+        rules.estimate_weight_bits,
+        rules.estimate_prior_bits,
+    )
+
+
+_U_PAIRS = 10_000  # random pairs on which u is counted
+
+
+def with_weights(
+    s: Suggestion, weights: Mapping[str, Mapping[str, float]], rules: SuggestionRules
+) -> Suggestion:
+    """``s`` with each field's weight moved as far as ``weights`` moves the table's (a term
+    frequency adjustment kept), the table's weight kept in ``rule_weight``."""
+    evidence = []
+    for e in s.evidence:
+        said = rules.weights.get(e.field, {}).get(e.level)
+        now = weights.get(e.field, {}).get(e.level)
+        if said is None or now is None or now == said:
+            evidence.append(e)
+        else:
+            evidence.append(replace(e, weight=e.weight + now - said, rule_weight=e.weight))
+    return replace(s, evidence=tuple(evidence))

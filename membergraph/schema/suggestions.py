@@ -26,7 +26,8 @@ class FieldAgreement:
     )
     level: str = strawberry.field(
         description="exact, close (a typo, a short form, swapped names; a birth date one part "
-        "off), postcode (same postcode, other street), street (the same street line and house "
+        "off or its day and month swapped), similar (family names alike, past a typo), postcode "
+        "(same postcode, other street), street (the same street line and house "
         "number under another postcode: a typed postcode), shared (a phone or e-mail both "
         "carry), household (a phone both carry at one address: the household's line, no "
         "news once the address agrees), differs, or missing (one of them has none)."
@@ -34,6 +35,12 @@ class FieldAgreement:
     weight: float = strawberry.field(
         description="What the agreement adds to the match weight, in bits (log2 of how much "
         "likelier it is for one person than for two): negative when it speaks against."
+    )
+    rule_weight: float | None = strawberry.field(
+        default=None,
+        description="The rules' weight for this level when the one above was estimated from "
+        "the data (`estimate_weight_bits` in the rules: expectation-maximisation, as Splink "
+        "does); null when the weight is the rules' own.",
     )
     a: str | None = strawberry.field(
         extensions=[MaskPII("text")], description="The first contact's value (pii:read)."
@@ -85,7 +92,14 @@ def _suggestion(found: MemberSuggestion, created: dict[str, datetime]) -> MatchS
         member_ids=[strawberry.ID(m) for m in found.members],
         score=round(s.score, 6),
         evidence=[
-            FieldAgreement(field=e.field, level=e.level, weight=e.weight, a=e.a, b=e.b)
+            FieldAgreement(
+                field=e.field,
+                level=e.level,
+                weight=e.weight,
+                rule_weight=e.rule_weight,
+                a=e.a,
+                b=e.b,
+            )
             for e in s.evidence
         ],
         since=max(created[m] for m in found.members),

@@ -7,8 +7,9 @@ import math
 import pytest
 
 from membergraph.identity.comparisons import address_level
-from membergraph.identity.records import RecordData
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
+from membergraph.identity.suggestion_weights import estimate
 from membergraph.identity.suggestions import (
     FieldEvidence,
     Population,
@@ -288,3 +289,151 @@ def test_the_prior_is_the_share_of_pairs_the_scores_say_are_one_person(
     assert estimated_prior(candidates, contacts, RULES.suggestions, -14.0) == pytest.approx(
         prior, abs=0.01
     )
+
+
+@pytest.mark.parametrize(
+    ("other", "field", "level"),
+    [
+        pytest.param(
+            crm("C2", first="Sophi", birth="1980-07-03", address=HOME),
+            "birth_date",
+            "close",
+            id="day-and-month-transposed",
+        ),
+        pytest.param(
+            crm("C2", first="Sophie", last="Webl", address=HOME), "last_name", "similar", id="webl"
+        ),
+        pytest.param(
+            crm("C2", first="Sophie", last="Lee", address={**HOME, "line1": "19 Birch Rd"}),
+            "address",
+            "close",
+            id="house-number-slip-one-postcode",
+        ),
+    ],
+)
+def test_a_pair_typed_apart_is_suggested_with_the_evidence_that_says_so(
+    other: RecordData, field: str, level: str
+) -> None:
+    # Given Sophie Webb, born on 3 July 1980, at home, and a contact written a little apart
+    sophie = crm("C1", first="Sophie", last="Webb", birth="1980-03-07", address=HOME)
+    if field != "last_name":
+        sophie = crm("C1", first="Sophie", last="Lee", birth="1980-03-07", address=HOME)
+    found = suggest(world(sophie, other), RULES.suggestions, RULES.near_duplicates)
+    # Then the pair is suggested, and the field says how it agrees
+    assert found, _score(sophie, other)
+    assert {(e.field, e.level) for e in found[0].evidence} >= {(field, level)}
+
+
+def _listed(records: dict[RecordKey, RecordData]) -> set[tuple[str, str]]:
+    every = RULES.suggestions.model_copy(update={"min_score": 0.0})
+    return {(s.a[1], s.b[1]) for s in suggest(records, every, RULES.near_duplicates)}
+
+
+@pytest.mark.parametrize(
+    ("other", "found"),
+    [
+        pytest.param(
+            crm(
+                "D2",
+                first="Tahni",
+                last="Noack",
+                birth="1987-08-13",
+                address={**HOME, "line1": "71 Mcmillan Ctescent"},
+            ),
+            True,
+            id="one-postcode-and-family-name",
+        ),  # fmt: skip
+        pytest.param(
+            crm(
+                "D2",
+                first="Tahni",
+                last="Nocak",
+                birth="1987-08-13",
+                address={**HOME, "line1": "71 Mcmillan Ctescent"},
+            ),
+            True,
+            id="one-postcode-and-house-number",
+        ),  # fmt: skip
+        pytest.param(
+            crm(
+                "D2",
+                first="Tahni",
+                last="Nocak",
+                birth="1987-08-13",
+                address={**HOME, "line1": "17 Mcmillan Ctescent", "postal_code": "73301"},
+            ),
+            False,
+            id="nothing-in-common",
+        ),  # fmt: skip
+    ],
+)
+def test_a_pair_retyped_everywhere_but_its_postcode_is_still_scored(
+    other: RecordData, found: bool
+) -> None:
+    # Given a contact, and another whose first name, birth date and street line were all
+    # retyped (FEBRL-like data: no households, so no gate on first name or birth date)
+    kyle = crm("D1", first="Kyle", last="Noack", birth="1929-09-03",
+               address={**HOME, "line1": "71 Mcmillan Crescent"})  # fmt: skip
+    # Then the pair is a candidate: a steward asking for every score sees it
+    assert (("D1", "D2") in _listed(world(kyle, other))) is found
+
+
+def test_the_own_evidence_gate_holds_only_where_addresses_hold_households() -> None:
+    # Given a parent and child at one address (one family name, nothing of their own shared)
+    parent = crm("P1", first="Kyle", birth="1960-01-01", address=HOME)
+    child = crm("P2", first="Tahni", birth="1990-09-09", address=HOME)
+    # Then among households they are never scored; among one person's duplicates they are
+    assert ("P1", "P2") not in _listed(world(*COUPLES, parent, child))
+    elsewhere = {**HOME, "line1": "4 Elm St"}
+    one_person = [crm(f"J{n}", first="James", address=elsewhere) for n in range(4)]
+    assert ("P1", "P2") in _listed(world(*one_person, parent, child))
+
+
+def _duplicates(people: int) -> dict[RecordKey, RecordData]:
+    """People each entered twice, the second with a slip in the first name and, for one in
+    three, a birth date one part off: FEBRL-like data, enough to estimate from."""
+    firsts = ["Sophie", "Mark", "Alice", "Kyle", "Grace", "Lucas", "Emily", "Conor", "Tia"]
+    lasts = ["Webb", "Noack", "Riding", "Green", "Hilton", "Moulton", "Gaskin", "Dudek"]
+    out = []
+    for n in range(people):
+        first, last = firsts[n % len(firsts)], f"{lasts[n % len(lasts)]}{n}"
+        birth = f"19{40 + n % 50}-0{1 + n % 9}-1{n % 10}"
+        home = {**ADDRESS, "line1": f"{n} Birch Rd", "postal_code": f"{10000 + n}"}
+        out.append(crm(f"O{n}", first=first, last=last, birth=birth, address=home))
+        other = f"19{40 + n % 50}-0{1 + n % 9}-2{n % 10}" if n % 3 == 0 else birth
+        out.append(crm(f"D{n}", first=first[:-1], last=last, birth=other, address=home))
+    return world(*out)
+
+
+@pytest.mark.parametrize("bits", [pytest.param(0.0, id="off"), pytest.param(2.0, id="on")])
+def test_estimated_weights_stay_within_the_rules_bound_and_are_shown(bits: float) -> None:
+    # Given duplicates enough to estimate from, and the rules asking for an estimate or not
+    rules = RULES.suggestions.model_copy(
+        update={"estimate_weight_bits": bits, "estimate_prior_from": 50}
+    )
+    found = suggest(_duplicates(60), rules, RULES.near_duplicates)
+    # Then every person's two contacts are suggested
+    assert {(s.a[1], s.b[1]) for s in found} >= {(f"D{n}", f"O{n}") for n in range(60)}
+    shown = [e for s in found for e in s.evidence if e.rule_weight is not None]
+    if not bits:  # the table's weights, as written
+        assert not shown
+        return
+    # and each estimated weight is shown beside the rules' and stays within the bound
+    assert shown
+    assert all(abs(e.weight - e.rule_weight) <= bits + 1e-9 for e in shown)  # type: ignore[operator]
+    assert {e.field for e in shown} <= {"first_name", "last_name", "birth_date", "address"}
+
+
+def test_an_estimate_learns_how_often_duplicates_agree() -> None:
+    # Given candidates that are all sure matches, where one in two mistypes the birth date
+    table = {"birth_date": {"exact": 13.0, "close": 6.0, "differs": -4.0}}
+    sure = [([("birth_date", "exact")], 30.0)] * 50 + [([("birth_date", "close")], 23.0)] * 50
+    random_pairs = [[("birth_date", "differs")]] * 99 + [[("birth_date", "close")]]
+    found = estimate(
+        sure, random_pairs, {"birth_date": 0.001}, 10_000, table, -10.0, bits=8.0, prior_bits=4.0
+    )
+    # Then a birth date one part off weighs what it says among these duplicates: log2(0.5 /
+    # 0.01), and an exact one log2(0.5 / 0.001), each within 8 bits of the table's
+    assert found.weights["birth_date"]["close"] == pytest.approx(math.log2(0.5 / 0.01), abs=0.05)
+    assert found.weights["birth_date"]["exact"] == pytest.approx(math.log2(0.5 / 0.001), abs=0.05)
+    assert found.weights["birth_date"]["differs"] == -12.0  # none of them: the bound
