@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["ESTIMATED_FIELDS", "Estimate", "estimate", "exact_chance"]
@@ -67,7 +67,6 @@ def estimate(
     prior: float,
     bits: float,
     prior_bits: float,
-    sigmoid: Callable[[float], float] = lambda x: 1.0 / (1.0 + 2.0 ** (-x)),
 ) -> Estimate:
     """Weights and prior estimated on ``candidates`` (each pair's levels and its bits under
     the table, term frequency and the fields not estimated included), with u counted on
@@ -93,7 +92,8 @@ def estimate(
         expected = 0.0
         weighted: dict[tuple[str, str], float] = defaultdict(float)
         for mine, other in rows:
-            p = sigmoid(guess + other + sum(weights[f][level] for f, level in mine))
+            bits_of_pair = guess + other + sum(weights[f][level] for f, level in mine)
+            p = 1.0 / (1.0 + 2.0 ** (-bits_of_pair))  # the match probability
             expected += p
             for pair in mine:
                 weighted[pair] += p
