@@ -6,6 +6,7 @@ and what identifies its owner; everything else may be missing or null in real ex
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -282,14 +283,39 @@ def web_event_problem(line: WebEvent) -> Refusal | None:
 LOGIN_MARK = "|login:"
 """Between a device's anonymous id and a login's contact id in a visitor record's key."""
 
+EMAIL_MARK = "|email:"
+"""Between a device's anonymous id and a digest of the e-mail an event names (an e-mail
+open, a newsletter sign-up) in a visitor record's key."""
 
-def visitor_key(anonymous_id: str, user_id: str | None) -> str:
-    """The key of the identity record a web event belongs to: its device's
-    (``<anonymous_id>``) when no one is logged in, the device's under the login otherwise
-    (``<anonymous_id>|login:<user_id>``, the id as the CRM id is normalized: trimmed). A
-    device several people log in on is then one record per login, each its person's."""
+
+def email_digest(email: str) -> str:
+    """A short digest of an e-mail as typed (trimmed, case folded): what a visitor record's
+    key says of the e-mail its events name, so the address itself is in no key (keys are
+    written to the change feed and the identity history)."""
+    folded = email.strip().casefold().encode()
+    return hashlib.blake2b(folded, digest_size=8, person=b"mg-visitor").hexdigest()
+
+
+def visitor_key(anonymous_id: str, user_id: str | None, email: str | None = None) -> str:
+    """The key of the identity record a web event belongs to: the device's under the login
+    (``<anonymous_id>|login:<user_id>``, the id as the CRM id is normalized: trimmed) for
+    an event of someone logged in; the device's under the e-mail the event names
+    (``<anonymous_id>|email:<digest>``, :func:`email_digest`) for an event of no one logged
+    in that names its own person (an e-mail open carries the recipient's address); the
+    device's own (``<anonymous_id>``) otherwise. A device several people use (a family
+    computer, a mail privacy proxy opening every reader's mail) is then one record per
+    person it names, each that person's. ``email`` is the event's own person's: leave out
+    the e-mail of an event sent to someone else (``Referral Sent``)."""
     login = user_id.strip() if user_id else ""
-    return f"{anonymous_id}{LOGIN_MARK}{login}" if login else anonymous_id
+    if login:
+        return f"{anonymous_id}{LOGIN_MARK}{login}"
+    named = email.strip() if email else ""
+    return f"{anonymous_id}{EMAIL_MARK}{email_digest(named)}" if named else anonymous_id
+
+
+def device_part(key: str) -> str:
+    """The device (anonymous id) a visitor record's key names (:func:`visitor_key`)."""
+    return key.partition(LOGIN_MARK)[0].partition(EMAIL_MARK)[0]
 
 
 class AccountRef(_Line):

@@ -1,13 +1,16 @@
-"""A device several people log in on: one record per login, and the device's own.
+"""A device several people use: one record per person it names, and the device's own.
 
-A web visitor's events are split by who was logged in (``records.visitor_record``): each
-login's events are a record of their own, ``<anonymous_id>|login:<contact id>``, which joins
-that login's member; the events of no one logged in stay the device's, ``<anonymous_id>``.
-Whose those are is what the device's logins say: the engine resolves the device's record as
-if it carried them (:func:`with_device_logins`), so on a device one person logs in on, they
-are hers; on one two people log in on (a family computer, a library PC, a mail privacy
-proxy opening links for many readers), nobody's (``shared_devices_identify_no_one``),
-while each login's own events are still its person's.
+A web visitor's events are split by whom they name (``records.visitor_record``): each
+login's events are a record of their own, ``<anonymous_id>|login:<contact id>``, which
+joins that login's member; so are the events of no one logged in that carry their own
+person's e-mail (an e-mail open names its recipient), ``<anonymous_id>|email:<digest>``;
+the events that name no one stay the device's, ``<anonymous_id>``. Whose those are is what
+the device's other records say: the engine resolves the device's record as if it carried
+their logins and e-mails (:func:`with_device_logins`), so on a device only one person is
+seen on, they are hers; on one several people are seen on (a family computer, a library
+PC, a mail privacy proxy opening every reader's mail), nobody's
+(``shared_devices_identify_no_one``, ``leaves.py``), while each person's own events are
+still that person's.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+from membergraph.connectors.models import EMAIL_MARK, LOGIN_MARK
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 
-__all__ = ["device_of", "with_device_logins"]
+__all__ = ["device_of", "devices_own", "with_device_logins"]
 
 
 def device_of(record: RecordData) -> str | None:
@@ -32,33 +36,53 @@ def device_of(record: RecordData) -> str | None:
     return None
 
 
+def devices_own(record: RecordData) -> bool:
+    """Whether a web visitor record holds a device's events that name no one (its key is
+    the anonymous id alone, :func:`~membergraph.connectors.models.visitor_key`)."""
+    key = record.key
+    return record.source == "web_analytics" and LOGIN_MARK not in key and EMAIL_MARK not in key
+
+
+def _names(record: RecordData, is_junk: Callable[[IdentifierKind, str], bool]) -> set[Identifier]:
+    """The people a device's record names: its real logins, else (an event of no one logged
+    in) its real e-mail; placeholders (``is_junk``: a login ``0``, ``na@na.com``) name no one."""
+    logins = {
+        i
+        for i in record.identifiers
+        if i.kind is IdentifierKind.CRM_ID and i.via == "login" and not is_junk(i.kind, i.key)
+    }
+    if logins or devices_own(record):
+        return logins
+    return {
+        i
+        for i in record.identifiers
+        if i.kind is IdentifierKind.EMAIL and i.via == "identify" and not is_junk(i.kind, i.key)
+    }
+
+
 def with_device_logins(
     records: Mapping[RecordKey, RecordData], is_junk: Callable[[IdentifierKind, str], bool]
 ) -> Mapping[RecordKey, RecordData]:
-    """``records``, where each device's own records (events of no one logged in, or of a
-    login that is a placeholder: ``is_junk``) also carry the logins of that device's login
-    records among ``records``: copies, never the records given (the store keeps what the
-    lines said)."""
-    logins: dict[str, set[Identifier]] = {}
+    """``records``, where each device's own records (events naming no one, or only a
+    placeholder: ``is_junk``) also carry the logins and e-mails of that device's records
+    naming someone among ``records``: copies, never the records given (the store keeps what
+    the lines said)."""
+    named: dict[str, set[Identifier]] = {}
     own: list[tuple[str, RecordData]] = []
     for record in records.values():
         device = device_of(record)
         if device is None:
             continue
-        real = {
-            i
-            for i in record.identifiers
-            if i.kind is IdentifierKind.CRM_ID and i.via == "login" and not is_junk(i.kind, i.key)
-        }
+        real = _names(record, is_junk)
         if real:
-            logins.setdefault(device, set()).update(real)
+            named.setdefault(device, set()).update(real)
         else:
             own.append((device, record))
-    if not logins:
+    if not named:
         return records
     given: dict[RecordKey, RecordData] | None = None
     for device, record in own:
-        theirs = logins.get(device)
+        theirs = named.get(device)
         if theirs:
             if given is None:
                 given = dict(records)

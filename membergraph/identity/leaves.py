@@ -7,8 +7,10 @@ stewards. A call whose evidence names one member but also carries a real e-mail 
 that member does not have (a household landline answered by someone the CRM does not know,
 an agent's typo of a card while the caller rings from an unknown number) joins no one:
 its evidence disagrees, and a misattributed call is worse than an unattributed one. A
-visitor logged in as two members (a family computer) joins no one and, by the rules
-(``shared_devices_identify_no_one``), belongs to no one: its browsing is two people's.
+visitor logged in as two members (a family computer), or a device's events that name no one
+on a device seen with two members' logins or e-mails (``devices.py``), join no one and, by
+the rules (``shared_devices_identify_no_one``), belong to no one: that browsing is two
+people's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 
 from rapidfuzz.distance import Levenshtein
 
+from membergraph.identity.devices import devices_own
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.records import Identifier, RecordData, RecordKey
@@ -169,8 +172,12 @@ class LeafChooser:
         if len(every) < 2 and self.forbidden is None:
             # Most leaves: one target or none, nothing to weigh and no steward's objection.
             return self._one(leaf, every[0], every) if every else None
-        if len({root for ident, _, root in every if ident.via == "login"}) > 1:
-            # Logged in as two members: a shared device, whatever stewards forbid since.
+        if len({root for ident, _, root in every if ident.via == "login"}) > 1 or (
+            devices_own(leaf) and len({root for _, _, root in every}) > 1
+        ):
+            # Logged in as two members, or a device's events naming no one on a device seen
+            # with two members' logins or e-mails (a family computer, a mail privacy proxy):
+            # a shared device, whatever stewards forbid since.
             refs, detail = conflict_of(leaf, every)
             self.found.append(("shared_device", refs, detail))
             if self.rules.shared_devices_identify_no_one:

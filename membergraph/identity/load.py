@@ -15,7 +15,6 @@ from membergraph.connectors.models import (
     SourceName,
     Transaction,
     WebEvent,
-    visitor_key,
 )
 from membergraph.identity.records import (
     ANONYMISED,
@@ -27,6 +26,7 @@ from membergraph.identity.records import (
     purchase_day,
     record_of_line,
     unattributed_reason,
+    web_event_key,
 )
 
 __all__ = [
@@ -61,7 +61,7 @@ def owner_key(source: SourceName, line: BaseModel, region: str = "US") -> str | 
     if isinstance(line, CrmContact):
         return line.contact_id
     if isinstance(line, WebEvent):
-        return visitor_key(line.anonymous_id, line.user_id)
+        return web_event_key(line)
     if isinstance(line, CallInteraction):
         return line.interaction_id
     raise TypeError(f"not a {source.value} line: {type(line).__name__}")

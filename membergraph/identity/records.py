@@ -9,6 +9,7 @@ CRM contact               ``<contact_id>``                       profile
 transaction with a card   ``loyalty:<LOYALTY_ID>``               profile
 online order, no card     ``online:<email>``                     profile
 web event, no login       ``<anonymous_id>``                     leaf
+web event naming e-mail   ``<anonymous_id>|email:<digest>``      leaf
 web event, logged in      ``<anonymous_id>|login:<contact_id>``  leaf
 call interaction          ``<interaction_id>``                   leaf
 ========================  =====================================  ======
@@ -33,6 +34,7 @@ from typing import Any, NamedTuple
 from membergraph.connectors.models import (
     SourceName,
     Transaction,
+    WebEvent,
     visitor_key,
 )
 from membergraph.identity.normalize import (
@@ -63,7 +65,9 @@ __all__ = [
     "sorted_refs",
     "transaction_record",
     "unattributed_reason",
+    "own_email",
     "visitor_record",
+    "web_event_key",
 ]
 
 RecordKey = tuple[str, str]
@@ -326,6 +330,19 @@ _OTHERS_EMAIL = frozenset(name.casefold() for name in Rules().others_email_event
 """The built-in rules' events whose e-mail is someone else's (default_rules.toml)."""
 
 
+def own_email(email: str | None, name: str | None) -> str | None:
+    """The e-mail of a web event's own person: None on an event sent to someone else
+    (``Referral Sent``: the rules' ``others_email_events``), whose e-mail is the friend's."""
+    if email is not None and name is not None and name.casefold() in _OTHERS_EMAIL:
+        return None
+    return email
+
+
+def web_event_key(event: WebEvent) -> str:
+    """The key of the visitor record a web event belongs to (:func:`visitor_record`)."""
+    return visitor_key(event.anonymous_id, event.user_id, own_email(event.email, event.name))
+
+
 @lru_cache(maxsize=1 << 16)
 def visitor_record(
     anonymous_id: str,
@@ -334,17 +351,18 @@ def visitor_record(
     name: str | None = None,
     region: str = "US",
 ) -> Described:
-    """The record of a web event with these fields: its device's (``<anonymous_id>``) for an
-    event of no one logged in, its device under that login's for an event of someone logged
-    in (``<anonymous_id>|login:<contact id>``). A device several people log in on (a family
+    """The record of a web event with these fields: its device under that login's for an
+    event of someone logged in (``<anonymous_id>|login:<contact id>``), its device under
+    the e-mail it names for an event of no one logged in that names its own person (an
+    e-mail open: ``<anonymous_id>|email:<digest>``), its device's (``<anonymous_id>``)
+    otherwise. A device several people log in on (a family
     computer, a library PC, a mail privacy proxy) is then several records, one per login,
     each its person's; its anonymous events stay the device's (``engine.device_logins``).
     A login that is a placeholder (``0``: a page script's bug) names no one: its record is
     resolved as the device's own. On an event sent to someone else (``Referral Sent``: the rules'
     ``others_email_events``) the e-mail is the friend's, not the visitor's."""
-    if email is not None and name is not None and name.casefold() in _OTHERS_EMAIL:
-        email = None
-    return visitor_key(anonymous_id, user_id), frozenset(
+    email = own_email(email, name)
+    return visitor_key(anonymous_id, user_id, email), frozenset(
         _collect(
             [
                 _identifier(IdentifierKind.ANONYMOUS_ID, anonymous_id, "web", region),

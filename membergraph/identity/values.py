@@ -83,7 +83,10 @@ def status_of(
     # Who the carriers are is asked only when the answer could matter: fewer carriers than
     # the cap cannot be too many people, one CRM contact cannot be two.
     if len(carriers) > rules.hub_max_people:
-        people = {person_of[record.ref] for record in carriers}
+        # A visitor that names no one (a device's e-mail opens) is no evidence of another
+        # person: one person's e-mail sits on all her phones' visitors (iOS renews the
+        # anonymous id every few weeks) and on a mail privacy proxy's.
+        people = {person_of[record.ref] for record in carriers} - {None}
         if len(people) > rules.hub_max_people:
             return "hub"
     if len(carriers) > rules.till_max_people:
@@ -272,8 +275,10 @@ def person_of(record: RecordData, signature: tuple[str, str, str] | None) -> obj
 
     A CRM contact is its name and birth date; a loyalty account its card; a visitor or a
     call the account it logged in as or the agent typed (one person's forty devices are
-    one person); anything else only itself (forty unidentified calls from one number
-    are forty people as far as anyone can tell: a hold line, not a person).
+    one person); a visitor that logged in as no one nobody (None: it is no evidence of a
+    person other than the values it carries name); anything else only itself (forty
+    unidentified calls from one number are forty people as far as anyone can tell: a hold
+    line, not a person).
     """
     if record.source == "crm":
         return signature or record.ref
@@ -283,4 +288,6 @@ def person_of(record: RecordData, signature: tuple[str, str, str] | None) -> obj
         if ident.kind is IdentifierKind.LOYALTY_ID
         or (record.role == "leaf" and ident.via in ("login", "agent"))
     ]
-    return ("claims", min(claimed)) if claimed else record.ref
+    if claimed:
+        return ("claims", min(claimed))
+    return None if record.source == "web_analytics" else record.ref

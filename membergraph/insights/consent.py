@@ -31,7 +31,8 @@ from datetime import datetime
 from enum import StrEnum
 from itertools import groupby
 
-from membergraph.connectors.models import CrmContact, WebEvent, consent_choice, visitor_key
+from membergraph.connectors.models import CrmContact, WebEvent, consent_choice
+from membergraph.identity.records import web_event_key
 
 __all__ = [
     "Channel",
@@ -111,7 +112,7 @@ def facts_of_event(event: WebEvent) -> Iterator[ConsentFact]:
         said[1],
         event.occurred_at,
         "web_analytics",
-        visitor_key(event.anonymous_id, event.user_id),  # the record it belongs to
+        web_event_key(event),  # the record it belongs to
         event.event_id,
     )
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from membergraph.connectors.base import Connector
 from membergraph.connectors.files import FileConnector, folder_lock
 from membergraph.connectors.lines import NOBODY
-from membergraph.connectors.models import LOGIN_MARK, SourceName, Transaction
+from membergraph.connectors.models import SourceName, Transaction, device_part
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
 from membergraph.identity.records import transaction_record
@@ -230,8 +230,9 @@ def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[b
     purchase's owner is its card or e-mail normalized, worked out from the decoded fields
     alone."""
     if source is not SourceName.TRANSACTIONS:
-        # A login's record on a device is keyed by both: the line names the device.
-        named = {owner.partition(LOGIN_MARK)[0] for owner in owners}
+        # A login's or an e-mail's record on a device is keyed by both: the line names the
+        # device.
+        named = {device_part(owner) for owner in owners}
         needles = [orjson.dumps(owner) for owner in named]
         return lambda raw: any(needle in raw for needle in needles)
 

@@ -48,7 +48,7 @@ from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.undo import undo_event
 from membergraph.identity.values import SHARED_DEVICE, stored_nobodys_reason
-from tests.identity.builders import call, crm, purchase, visitor, world
+from tests.identity.builders import call, crm, event, purchase, visitor, world
 from tests.support.mongo import EmulatedClient
 from tests.support.stores import ADAPTERS, open_store
 
@@ -93,6 +93,8 @@ visitors = st.builds(
     st.sampled_from(VISITORS),
     logins=_some(LOGINS).map(tuple),
     emails=_some(EMAILS).map(tuple),
+) | st.builds(  # an e-mail open: the device's record under its recipient's e-mail
+    event, st.sampled_from(VISITORS), eid=st.just("O"), email=st.sampled_from(EMAILS)
 )
 account_refs = (
     st.tuples(st.just("crm_id"), st.sampled_from(CONTACTS))
