@@ -34,6 +34,7 @@ from pathlib import Path
 from membergraph.demo.lines import (
     calls_lines,
     crm_lines,
+    opened_lines,
     proxy_lines,
     shared_computer_lines,
     shift_days,
@@ -163,6 +164,7 @@ def write_demo_data(
         for members_ in households.values():
             shared_computer_lines(gen, writer, members_)
         proxy_lines(gen, writer, people)
+        opened_lines(gen, writer, people)
         showcase_lines(writer)
     finally:
         writer.close()

@@ -387,6 +387,44 @@ def proxy_lines(gen: Generator, w: Writer, people: list[Person]) -> None:
             web_event(gen, w, p.id, rng.choice(proxies), type="track", name="Email Opened")
 
 
+def opened_lines(gen: Generator, w: Writer, people: list[Person]) -> None:
+    """E-mail opens that name their reader by her e-mail alone (seventh round): opens
+    fetched by a mail privacy proxy under one of its twelve device ids, shared by every
+    reader it serves; and a reader's own visitors, renewed every few weeks (iOS, cleared
+    cookies), each with an open and a few page views. Her e-mail sits on many visitors:
+    only hers."""
+    rates, rng = gen.profile, gen.web7
+    if rates.proxy_email_opens <= 0 and rates.renewed_visitor <= 0:
+        return
+    proxies = [f"a-mpp7-{n:04d}" for n in range(12)]
+    for p in people:
+        if not p.email:
+            continue
+        if rng.random() < rates.proxy_email_opens:
+            for _ in range(rng.randrange(1, 6)):
+                campaign = {"campaign": f"cmp-{rng.randrange(20)}"}
+                web_event(
+                    gen,
+                    w,
+                    p.id,
+                    rng.choice(proxies),
+                    type="track",
+                    name="Email Opened",
+                    email=p.email,
+                    properties=campaign,
+                )
+        if rng.random() < rates.renewed_visitor:
+            for _ in range(rng.randrange(2, 9)):
+                anonymous_id = gen.uid("a-", 12)
+                p.visitors.append(anonymous_id)
+                web_event(
+                    gen, w, p.id, anonymous_id, type="track", name="Email Opened", email=p.email
+                )
+                for _ in range(rng.randrange(0, 3)):
+                    page = {"path": rng.choice(PAGES)}
+                    web_event(gen, w, p.id, anonymous_id, name="Page Viewed", properties=page)
+
+
 def _caller(gen: Generator, phone: str | None) -> str | None:
     if phone is None or phone in PHONE_PLACEHOLDERS:
         return phone

@@ -72,6 +72,8 @@ class Generator:
         self.sixth = random.Random(seed + 4)
         # ... and those of the seventh round from theirs.
         self.seventh = random.Random(seed + 5)
+        # ... and the seventh round's web events from theirs (issue 19).
+        self.web7 = random.Random(seed + 7)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}

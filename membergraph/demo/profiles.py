@@ -102,6 +102,14 @@ class Profile:
     # A young adult (25 or younger) whose contact's first version carried an older
     # household member's e-mail (a parent's), replaced by her own since.
     elder_email: float = 0.2
+    # Also the seventh round's, on the web (drawn from a stream of their own, ``web7``). A
+    # reader whose mail app opens e-mails through a privacy proxy that names
+    # no login: each open carries only her e-mail, under one of the proxy's device ids that
+    # every such reader shares.
+    proxy_email_opens: float = 0.2
+    # A browser whose anonymous id is renewed (iOS every few weeks, cookies cleared): her
+    # e-mail opens and a few page views come under several visitors of hers.
+    renewed_visitor: float = 0.15
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -164,5 +172,7 @@ PROFILES: dict[str, Profile] = {
         reenrolment=0.7,
         agent_id_spelling=0.6,
         elder_email=0.3,
+        proxy_email_opens=0.3,
+        renewed_visitor=0.25,
     ),
 }

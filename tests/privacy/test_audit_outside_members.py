@@ -34,7 +34,8 @@ def keyed(tmp_path: Path) -> Iterator[TestClient]:
         b"".join(orjson.dumps(c) + b"\n" for c in (SOPHIE, SOPHI, BOB))
     )
     # A shared device: one visitor logged in as two contacts, a conflict the rules leave
-    # for its events of no one logged in (one gave Sophie's e-mail: a sign-up form).
+    # for its events that name no one (a page view), weighed with every person the device
+    # names (one event gave Sophie's e-mail: a sign-up form).
     events = [
         {
             "event_id": f"E-{n}",
@@ -45,7 +46,12 @@ def keyed(tmp_path: Path) -> Iterator[TestClient]:
             "occurred_at": f"2026-10-0{n}T00:00:00Z",
         }
         for n, (contact, email) in enumerate(
-            [("C-1", "sophie.m@mail.org"), ("C-3", "bob@kim.org"), (None, "sophie.m@mail.org")],
+            [
+                ("C-1", "sophie.m@mail.org"),
+                ("C-3", "bob@kim.org"),
+                (None, "sophie.m@mail.org"),
+                (None, None),
+            ],
             1,
         )
     ]

@@ -193,3 +193,51 @@ def test_a_device_she_shares_loses_her_lines_and_keeps_the_others(
             kept = {row[0] for row in db.execute(lines, ("anon-zq-5150%",))}
         assert "E-SHARED-OTHER" in kept and "E-ZQ-LOGIN" not in kept
         assert b"E-ZQ-LOGIN" not in (folder / "web_analytics.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(_sqlite, id="sqlite", marks=pytest.mark.sqlite),
+        pytest.param(_mongodb, id="mongodb-emulated", marks=pytest.mark.mongodb),
+    ],
+)
+def test_her_opens_through_a_mail_proxy_go_and_other_readers_stay(
+    tmp_path: Path, layout: Any
+) -> None:
+    folder = tmp_path / "data"
+    write_demo_data(folder, 40, seed=5)
+    add_to_folder(folder)
+    other = next(c for c in read_jsonl(folder / "crm.jsonl") if c.get("emails"))
+    # A mail privacy proxy's device opens her mail and another reader's, each open naming
+    # its recipient by e-mail alone
+    opens = [
+        {
+            "event_id": eid,
+            "anonymous_id": "a-mail-proxy-1",
+            "email": email,
+            "type": "track",
+            "name": "Email Opened",
+            "occurred_at": "2026-10-06T09:00:00Z",
+        }
+        for eid, email in (
+            ("E-PROXY-HERS", "Zephyrine.Quill@quillmail.org"),
+            ("E-PROXY-OTHER", other["emails"][0]),
+        )
+    ]
+    with layout(folder, tmp_path) as (settings, extra, stored):
+        with TestClient(create_app(settings, **extra), base_url="http://127.0.0.1") as client:
+            her = _member(client, "CRM_ID", "C-ZQ-77")
+            sent = client.post("/ingest/web_analytics", json=opens)
+            assert sent.status_code == 200, sent.text
+            # Given each open is with its reader, and the proxy's id identifies no one
+            assert _member(client, "CRM_ID", other["contact_id"])["id"] != her["id"]
+            assert _member(client, "ANONYMOUS_ID", "a-mail-proxy-1") is None
+            # When she is erased
+            erased = gql(client, ERASE, id=her["id"])["data"]["eraseMember"]  # type: ignore[index]
+            assert erased["state"] == "DONE", erased
+            assert _member(client, "CRM_ID", other["contact_id"]) is not None
+        # Then her open is gone, the other reader's stays
+        held = stored()
+        assert b"E-PROXY-HERS" not in held and b"quillmail" not in held.lower()
+        assert b"E-PROXY-OTHER" in held
