@@ -76,7 +76,9 @@ def with_device_logins(
         real = _names(record, is_junk)
         if real:
             named.setdefault(device, set()).update(real)
-        else:
+        elif devices_own(record) or LOGIN_MARK in record.key:
+            # (An event naming an e-mail that cannot be read, ``ann @x.org``, names someone
+            # all the same: never the device's others.)
             own.append((device, record))
     if not named:
         return records

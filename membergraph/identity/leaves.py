@@ -125,6 +125,24 @@ class LeafChooser:
             )
         ]
 
+    def _names_several(self, leaf: RecordData, every: list[Target]) -> bool:
+        """Whether a device's own record (its events naming no one, carrying the people its
+        other records name: ``devices.py``) names several people: its names lead to two
+        members, or it has two names or more and one of its e-mails leads to no member (a
+        mail privacy proxy's readers, most of whom the business knows by no profile). (A
+        login no contact has yet is a contact still to come, as a login is only ever one.)"""
+        if len({root for _, _, root in every}) > 1:
+            return True
+        names = {
+            (i.kind, i.key)
+            for i in leaf.identifiers
+            if i.kind in LINKING_KINDS and self.status.get((i.kind, i.key)) == "linkable"
+        }
+        if len(names) < 2:
+            return False
+        led = {(i.kind, i.key) for i, _, _ in every}
+        return any(kind is IdentifierKind.EMAIL for kind, _ in names - led)
+
     def _household(self, ra: RecordKey, rb: RecordKey) -> bool:
         def marks(root: RecordKey) -> tuple[set[str], set[str]]:
             crm = [self.records[m] for m in self.partition.groups[root].members]
@@ -169,12 +187,11 @@ class LeafChooser:
     def choose(self, leaf: RecordData) -> Choice | None:
         """The member (a carrier record of it) a leaf joins, and on what; None: none."""
         every = self._one_spelling(leaf, self._targets(leaf))
-        if len(every) < 2 and self.forbidden is None:
+        several = devices_own(leaf) and self._names_several(leaf, every)
+        if len(every) < 2 and self.forbidden is None and not several:
             # Most leaves: one target or none, nothing to weigh and no steward's objection.
             return self._one(leaf, every[0], every) if every else None
-        if len({root for ident, _, root in every if ident.via == "login"}) > 1 or (
-            devices_own(leaf) and len({root for _, _, root in every}) > 1
-        ):
+        if several or len({root for ident, _, root in every if ident.via == "login"}) > 1:
             # Logged in as two members, or a device's events naming no one on a device seen
             # with two members' logins or e-mails (a family computer, a mail privacy proxy):
             # a shared device, whatever stewards forbid since.

@@ -111,6 +111,29 @@ def test_a_mail_privacy_proxys_opens_go_to_their_recipients(recipients: list[str
     assert _people_in_members(result) == 1
 
 
+@pytest.mark.parametrize(
+    ("emails", "whose"),
+    [
+        pytest.param(["ann@x.org", "dan@y.org", "eve@y.org"], set(), id="readers-unknown"),
+        pytest.param(["ann@x.org", "ann.lee@work.org"], set(), id="her-work-address-unknown"),
+        pytest.param(["ann@x.org", "ANN@x.org "], {"ann"}, id="one-address-two-spellings"),
+        pytest.param(["dan@y.org", "eve@y.org"], set(), id="no-reader-known"),
+    ],
+)
+def test_a_devices_page_views_are_nobodys_when_it_names_an_unknown_reader_too(
+    emails: list[str], whose: set[str]
+) -> None:
+    # Given a device whose opens name these e-mails (only Ann's is on a profile) and a
+    # page view naming no one
+    opens = [opened("dev", e, f"O{n}") for n, e in enumerate(emails)]
+    view = opened("dev", None, "P1", "Page Viewed")
+    result = resolve(world(ANN, *opens, view))
+    # Then the page view is Ann's only when the device names her alone
+    assert _whose(result, view.ref) == whose
+    # and no reader's open is anyone else's
+    assert all(_whose(result, o.ref) <= {"ann"} for o in opens)
+
+
 @pytest.mark.parametrize("devices", [3, 8, 12], ids=lambda n: f"{n}-visitors")
 def test_her_e_mail_on_her_many_visitors_is_no_placeholder(devices: int) -> None:
     # Given Ann, her card-less online order, and her opens on many visitors of hers (iOS
