@@ -38,7 +38,7 @@ __all__ = [
     "verdict",
 ]
 
-STORE_FORMAT = 2
+STORE_FORMAT = 3
 """The format of the records this release writes.
 
 Bump it (by one, in the same commit) whenever a change alters what a record is or how it is
@@ -53,7 +53,8 @@ changing the rules" what the new format changes.
 Formats: 0, a store from before marks (the oldest); 1, web visitors keyed
 ``<anonymous_id>|login:<contact id>`` per login, purchase records with ``days``; 2, contact
 ids matched in the CRM's own forms (``crm_id_formats``: ``c-0012345`` is ``C0012345``), a
-typed number that fits two forms carried as both.
+typed number that fits two forms carried as both; 3, web events of no one logged in naming
+their own person's e-mail keyed ``<anonymous_id>|email:<digest>``.
 """
 
 
