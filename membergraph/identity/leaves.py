@@ -128,9 +128,11 @@ class LeafChooser:
     def _names_several(self, leaf: RecordData, every: list[Target]) -> bool:
         """Whether a device's own record (its events naming no one, carrying the people its
         other records name: ``devices.py``) names several people: its names lead to two
-        members, or it has two names or more and one of its e-mails leads to no member (a
-        mail privacy proxy's readers, most of whom the business knows by no profile). (A
-        login no contact has yet is a contact still to come, as a login is only ever one.)"""
+        members, or it has more names than one person has (``hub_max_people``, as for a
+        value) and one of its e-mails leads to no member (a mail privacy proxy's readers,
+        most of whom the business knows by no profile). A few names one of which leads
+        nowhere are one person's as often as not (her old or work e-mail beside her login),
+        and a login no contact has yet is a contact still to come."""
         if len({root for _, _, root in every}) > 1:
             return True
         names = {
@@ -138,7 +140,7 @@ class LeafChooser:
             for i in leaf.identifiers
             if i.kind in LINKING_KINDS and self.status.get((i.kind, i.key)) == "linkable"
         }
-        if len(names) < 2:
+        if len(names) <= self.rules.hub_max_people:
             return False
         led = {(i.kind, i.key) for i, _, _ in every}
         return any(kind is IdentifierKind.EMAIL for kind, _ in names - led)
