@@ -18,7 +18,9 @@ day and month swapped; guests' purchases scanned with the till's house card; cal
 ringing from a number nobody has on file (work); an agent's slip in a typed e-mail. Since the
 seventh round (both profiles, a stream of its own): duplicates made at a re-enrolment (a new
 card, no birth date), contact ids agents type otherwise (``c0012345``, ``C-0012345``,
-``12345``), and an elder's e-mail on a young adult's first contact version.
+``12345``), and an elder's e-mail on a young adult's first contact version; on the web (a
+stream of its own), Apple-Mail readers' opens through a privacy proxy's shared device ids
+naming only their e-mail, and browsers whose anonymous id is renewed every few weeks.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.
