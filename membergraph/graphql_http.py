@@ -9,7 +9,6 @@ import json
 import logging
 from typing import Any
 
-import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import ExecutionResult, GraphQLError
 from starlette.applications import Starlette
@@ -36,6 +35,7 @@ from membergraph.http_rules import (
     wants_graphql_response,
     wrong_shape,
 )
+from membergraph.json_out import dumps
 from membergraph.masking import mask_in_text
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.privacy.audit import record_reads
@@ -149,7 +149,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
 
     def encode_json(self, data: object) -> str:
         # A few times faster than json.dumps; text, as WebSocket messages must be.
-        return orjson.dumps(data).decode()
+        return dumps(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json(data)  # WebSocket messages too: a deep one closes with 4400

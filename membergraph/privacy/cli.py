@@ -17,6 +17,7 @@ from rich.console import Console
 
 from membergraph.auth import Caller
 from membergraph.cli_checks import require_out_folder
+from membergraph.json_out import dumps
 from membergraph.settings import Settings
 
 __all__ = ["privacy_app"]
@@ -92,7 +93,7 @@ def export(
     if document is None:
         err.print(f"[red]error:[/red] no member {member}")
         raise typer.Exit(1)
-    body = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    body = dumps(document, indent=True) + b"\n"
     if out is None:
         sys.stdout.buffer.write(body)
     else:

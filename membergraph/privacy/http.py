@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.auth import caller_of, scope_refusal
+from membergraph.json_out import dumps
 from membergraph.privacy.export import export_member
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError
@@ -28,7 +28,7 @@ async def export_endpoint(request: Request) -> Response:
     if document is None:
         return JSONResponse({"error": f"no member {member_id}"}, 404)
     return Response(
-        orjson.dumps(document, option=orjson.OPT_INDENT_2),
+        dumps(document, indent=True),
         media_type="application/json",
         headers={"content-disposition": f'attachment; filename="member-{member_id}.json"'},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -591,3 +592,33 @@ def test_a_number_beyond_64_bits_anywhere_is_refused_so_no_member_is_unreadable(
     assert member["webActivity"] == [{"properties": {"n": (1 << 63) - 1}}]
     export = gql(client, "query($id: ID!) { exportMember(id: $id) }", id=member["id"])
     assert "errors" not in export, export
+
+
+def test_a_stored_line_from_before_the_64_bit_rule_leaves_its_member_readable(
+    client: TestClient, settings: Settings
+) -> None:
+    # Adversarial pass (adv7): a store that took such a line before the rule above kept
+    # answering a plain-text 500 for its member's webActivity and export, every restart.
+    # Given a line of hers that the store holds with a 2^64 property (as written then)
+    line = {**BIG_EVENT, "properties": {"n": 1}}
+    assert client.post("/ingest/web_analytics", json=[line]).json()["lines"][0]["status"] == (
+        "created"
+    )
+    store = str(settings.store).removeprefix("sqlite:///")
+    with sqlite3.connect(store) as db:
+        changed = db.execute(
+            "UPDATE source_lines SET body = ? WHERE source = 'web_analytics' AND line_id = 'E-BIG'",
+            (json.dumps({**BIG_EVENT, "properties": {"n": 1 << 64}}).encode(),),
+        ).rowcount
+    assert changed == 1
+    # When her web activity and her export are asked for
+    read = """{ memberByIdentifier(kind: ANONYMOUS_ID, value: "anon-big") {
+      id webActivity(first: 5) { properties } } }"""
+    answer = client.post("/graphql", json={"query": read})
+    # Then they answer, the number written exactly as JSON allows
+    assert answer.status_code == 200, answer.text
+    member = answer.json()["data"]["memberByIdentifier"]
+    assert member["webActivity"] == [{"properties": {"n": 1 << 64}}]
+    export = client.get(f"/privacy/members/{member['id']}/export")
+    assert export.status_code == 200, export.text
+    assert str(1 << 64) in export.text
