@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from membergraph.identity.store.port import IdentityStore
 
-__all__ = ["ChangeKind", "FeedEntry", "FeedExpired", "FeedFollower", "FEED_PAGE"]
+__all__ = ["ChangeKind", "FeedEntry", "FeedExpired", "FeedFollower", "FEED_PAGE", "follows"]
 
 logger = logging.getLogger(__name__)
 FEED_PAGE = 500  # entries read per poll
@@ -168,7 +168,9 @@ class FeedFollower:
         self, member_id: str | None = None, after: int | None = None
     ) -> AsyncIterator[FeedEntry]:
         """Entries naming ``member_id`` (all if None) in cursor order: those after ``after``
-        from the store first (missed while away), then live ones, each exactly once.
+        from the store first (missed while away), then live ones, each exactly once. Once
+        the member is merged into another, the survivor's entries follow (it is the same
+        person under the ID the merged-away one redirects to).
 
         Raises:
             FeedExpired: ``after`` is older than what the feed keeps, or the subscriber fell
@@ -176,16 +178,25 @@ class FeedFollower:
         """
         queue: asyncio.Queue[FeedEntry | None] = asyncio.Queue(self.queue_size)
         self._queues.add(queue)  # before reading the store: nothing falls in between
+        following = None if member_id is None else {member_id}
         try:
             last = self.position if after is None else after
             if after is not None:
                 while True:
-                    missed = await self.store.feed_after(last, FEED_PAGE, member_id)
+                    # One ID is filtered by the store; after a merge, here.
+                    only = next(iter(following)) if following and len(following) == 1 else None
+                    missed = await self.store.feed_after(last, FEED_PAGE, only)
                     for entry in missed:
                         last = entry.cursor
-                        yield entry
-                    if len(missed) < FEED_PAGE:
-                        break
+                        if following is None or member_id is None:
+                            yield entry
+                        elif follows(entry, following, member_id):
+                            yield entry
+                            if only is not None and len(following) > 1:
+                                break  # merged: read on from here for the survivor too
+                    else:
+                        if len(missed) < FEED_PAGE:
+                            break
             while True:
                 live = await queue.get()
                 if live is None:
@@ -193,7 +204,22 @@ class FeedFollower:
                 if live.cursor <= last:
                     continue
                 last = live.cursor
-                if member_id is None or member_id in live.member_ids:
+                if following is None or member_id is None or follows(live, following, member_id):
                     yield live
         finally:
             self._queues.discard(queue)
+
+
+def follows(entry: FeedEntry, following: set[str], home: str) -> bool:
+    """Whether ``entry`` names a member in ``following``, the IDs a subscriber of ``home``
+    hears. A merge of one of them into another member adds the survivor (a MERGED entry
+    names the survivor, then the IDs merged away), so the subscriber keeps hearing its
+    person; a split that hands ``home`` back leaves it alone again (the survivor is
+    someone else from then on)."""
+    if not following.intersection(entry.member_ids):
+        return False
+    if entry.kind is ChangeKind.MERGED and following.intersection(entry.member_ids[1:]):
+        following.add(entry.member_ids[0])
+    elif entry.kind is ChangeKind.SPLIT and home in entry.member_ids:
+        following.intersection_update({home})
+    return True

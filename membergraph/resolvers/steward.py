@@ -214,7 +214,11 @@ async def member_changes(
     ctx: RequestContext, member_id: str | None, after: str | None = None
 ) -> AsyncIterator[FeedEntry]:
     cursor = await _known_cursor(ctx, after)
-    # A token bound to one member hears its member's changes naming no other member.
+    if member_id is not None and cursor is None:
+        # An ID merged away before the subscription: its person lives on as the survivor.
+        member_id = await ctx.gateway.identity.store.resolve_member_id(member_id) or member_id
+    # A token bound to one member hears its member's changes naming no other member (a
+    # survivor it was merged into included: a merge may be a mistake a steward undoes).
     own = caller_of(ctx.request).member_id
     try:
         async for change in _feed(ctx).subscribe(member_id, cursor):

@@ -175,3 +175,58 @@ def test_a_cursor_beyond_the_feeds_end_is_refused_not_waited_on(client: TestClie
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     # and the feed's own end is a cursor a client may hold: taken, nothing missed
     assert _since(client, str(head)) == []
+
+
+OTHER = {
+    "contact_id": "C-FEED-2",
+    "first_name": "Bo",
+    "last_name": "Lind",
+    "emails": ["bo.lind@example.net"],
+    "loyalty_id": "LD-5151-0002",
+    "birth_date": "1980-02-02",
+    "updated_at": "2026-11-01T00:00:00Z",
+}
+LINK = """mutation { linkRecords(a: {source: CRM, key: "C-FEED"}, b: {source: CRM, key: "C-FEED-2"},
+  reason: "same person, two accounts") { id } }"""
+
+
+def _member(client: TestClient, email: str) -> str:
+    query = "query ($v: String!) { memberByIdentifier(kind: EMAIL, value: $v) { id } }"
+    return gql(client, query, v=email)["data"]["memberByIdentifier"]["id"]  # type: ignore[index,no-any-return]
+
+
+def _hear(client: TestClient, member: str, after: str | None, until: str) -> list[tuple[str, ...]]:
+    """(kind, lineId) of each change a subscriber of ``member`` hears, up to the line ``until``."""
+    resume = f', after: "{after}"' if after else ""
+    query = f'subscription {{ memberChanged(id: "{member}"{resume}) {{ kind lineId memberIds }} }}'
+    heard: list[tuple[str, ...]] = []
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        if after is None:  # a live subscriber: the change comes once it listens
+            client.post("/ingest/transactions", json=[{**SALE, "transaction_id": until}])
+        while not heard or heard[-1][1] != until:
+            change = ws.receive_json()["payload"]["data"]["memberChanged"]
+            heard.append((change["kind"], change["lineId"]))
+    return heard
+
+
+def test_a_subscriber_of_a_member_merged_away_hears_the_survivor(client: TestClient) -> None:
+    # Adversarial pass (adv7): `memberChanged(id: B)` heard B's MERGED entry, then nothing
+    # of the person again, though `member(id: B)` answers the survivor.
+    # Given two members, each a contact with a card
+    client.post("/ingest/crm", json=[CONTACT, OTHER])
+    ids = {_member(client, "fea.dent@example.net"), _member(client, "bo.lind@example.net")}
+    before = _head(client)
+    # When a steward merges them
+    [survivor] = [m["id"] for m in gql(client, LINK)["data"]["linkRecords"]]  # type: ignore[index]
+    [merged_away] = ids - {survivor}
+    # Then a subscriber resuming with the merged-away ID hears the merge and the
+    # survivor's purchase after it
+    client.post("/ingest/transactions", json=[{**SALE, "transaction_id": "T-AFTER"}])
+    heard = _hear(client, merged_away, before, "T-AFTER")
+    assert heard[0][0] == "MERGED"
+    assert ("PURCHASE_RECORDED", "T-AFTER") in heard
+    # And one subscribing with it now hears the survivor's next purchase
+    assert _hear(client, merged_away, None, "T-LIVE")[-1] == ("PURCHASE_RECORDED", "T-LIVE")
