@@ -302,6 +302,7 @@ def demo_data(
     ] = ProfileName.DEFAULT,
 ) -> None:
     """Write a messy, deterministic demo data set and its ground truth (truth.jsonl)."""
+    require_out_folder("--out", out)  # the folder is made, not the folders above it
     try:
         summary = write_demo_data(out, members, seed, profile.value)
     except OSError as exc:  # a folder that cannot be made or written: said, not traced

@@ -356,8 +356,14 @@ def test_load_to_an_unknown_kind_of_url_names_the_flag(tmp_path: Path) -> None:
         pytest.param(
             ["demo-data", "--out", "{tmp}/a-file/x", "--members", "5"],
             "--out {tmp}/a-file/x",
-            1,
+            2,
             id="demo-data-under-a-file",
+        ),
+        pytest.param(  # adv7: it made every missing folder above it
+            ["demo-data", "--out", "{tmp}/missing/x", "--members", "5"],
+            "no folder {tmp}/missing",
+            2,
+            id="demo-data-into-a-missing-folder",
         ),
     ],
 )
