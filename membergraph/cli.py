@@ -45,6 +45,9 @@ from membergraph.settings import Settings, SettingsError, load_settings
 from membergraph.source_set import embedded_path, mongo_timeouts
 from membergraph.sync_cli import sync_sources
 
+# A WebSocket message is bounded as a POST to /graphql is (GraphQLHttpRules closes 1009).
+MAX_WS_MESSAGE = 1 << 20
+
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
@@ -220,6 +223,7 @@ def serve(
                     port=settings.port,
                     log_level="warning",
                     access_log=False,  # membergraph.access writes the line, with the request id
+                    ws_max_size=MAX_WS_MESSAGE,
                 )
             finally:
                 shutil.rmtree(figures, ignore_errors=True)
@@ -231,6 +235,7 @@ def serve(
             port=settings.port,
             log_level="warning",
             access_log=False,  # membergraph.access writes the line, with the request id
+            ws_max_size=MAX_WS_MESSAGE,
         )
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")

@@ -523,6 +523,26 @@ def test_a_websocket_message_nested_too_deep_closes_the_socket_cleanly(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
+def test_a_websocket_message_is_bounded_as_a_post_body_is(client: TestClient) -> None:
+    # Adversarial pass (adv7): a POST over 1 MiB is 413, but a socket took a 15 MiB query
+    # (a second of the event loop each, for every process's other clients).
+    query = "{ __typename }" + " " * (1 << 20)
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json()["type"] == "connection_ack"
+        # Under the bound, it is answered
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query[:-100]}})
+        assert ws.receive_json()["payload"]["data"] == {"__typename": "Query"}
+        assert ws.receive_json() == {"id": "1", "type": "complete"}
+        # Over it, the socket is closed as the protocol says: message too big
+        ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": query}})
+        ws.receive_json()
+    assert closed.value.code == 1009
+
+
 @pytest.mark.parametrize(
     "payload",
     [
