@@ -20,6 +20,7 @@ becomes one of our :class:`ConnectorError` types here, at the boundary.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections import defaultdict
@@ -46,6 +47,10 @@ Param = str | int | float | bool | None
 _RETRIED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 
 
+class _AnswerTooLarge(Exception):
+    """An answer longer than the source's ``max_answer_bytes``."""
+
+
 class HttpSourceConfig(BaseModel):
     """One source's API (``MEMBERGRAPH_HTTP_SOURCES='{"crm": {"base_url": ...}}'``)."""
 
@@ -67,6 +72,12 @@ class HttpSourceConfig(BaseModel):
     since_field: str = Field(
         default="updated_at",
         description="The lines' field the API compares with since_param (ISO 8601 times).",
+    )
+    max_answer_bytes: int = Field(
+        default=64 << 20,
+        ge=1024,
+        description="The largest answer read, decompressed: a bigger one (a gzip bomb, a"
+        " runaway listing) fails the request instead of the process's memory.",
     )
 
     def budget(self) -> float:
@@ -115,9 +126,13 @@ class HttpSource(SourceConnector):
                 await asyncio.sleep(random.uniform(0, config.backoff * 2 ** (attempt - 1)))
             self.requests += 1
             try:
-                response = await self.client.get(
-                    url, params=params, headers=self.headers, timeout=config.timeout
-                )
+                response, body = await self._fetch(url, params)
+            except _AnswerTooLarge:
+                logger.warning("source %s: %s: answer over %d bytes", self.source, url,
+                               config.max_answer_bytes)  # fmt: skip
+                raise SourceUnavailable(
+                    self.source, f"API answer over {config.max_answer_bytes} bytes"
+                ) from None
             except _RETRIED as exc:
                 logger.warning("source %s: %s: %r", self.source, url, exc)
                 failure = SourceUnavailable(self.source, "API connection failed")
@@ -133,21 +148,50 @@ class HttpSource(SourceConnector):
                     self.source, f"API request failed ({type(exc).__name__})"
                 ) from exc
             status = response.status_code
+            if 300 <= status < 400:
+                # Not followed (an API that moved is configured by its final address): said
+                # as what it is, not as malformed JSON.
+                logger.warning(
+                    "source %s: %s: HTTP %d to %s", self.source, url, status,
+                    response.headers.get("location"),
+                )  # fmt: skip
+                raise SourceUnavailable(
+                    self.source, f"API answered HTTP {status}, a redirect: configure its final URL"
+                )
             if status >= 400:
                 logger.warning(
-                    "source %s: %s: HTTP %d %s", self.source, url, status, response.text[:200]
-                )
+                    "source %s: %s: HTTP %d %s", self.source, url, status, body[:200].decode(
+                        errors="replace")
+                )  # fmt: skip
                 failure = SourceUnavailable(self.source, f"API answered HTTP {status}")
                 if status >= 500:
                     continue  # the API's trouble, maybe passing: try again
                 raise failure  # ours (a bad key, a bad path): trying again changes nothing
             try:
-                return response.json()
+                return json.loads(body)  # as httpx would: every digit, UTF-8/16/32
             except ValueError:
                 logger.warning("source %s: %s: malformed JSON", self.source, url)
                 raise SourceUnavailable(self.source, "API answered malformed JSON") from None
         logger.warning("source %s: giving up after %d attempts", self.source, config.retries + 1)
         raise failure
+
+    async def _fetch(
+        self, url: str, params: list[tuple[str, Param]]
+    ) -> tuple[httpx.Response, bytes]:
+        """One GET and its body, decompressed, read no further than ``max_answer_bytes``."""
+        limit, body = self.config.max_answer_bytes, bytearray()
+        request = self.client.build_request(
+            "GET", url, params=params, headers=self.headers, timeout=self.config.timeout
+        )
+        response = await self.client.send(request, stream=True)
+        try:
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise _AnswerTooLarge
+        finally:
+            await response.aclose()
+        return response, bytes(body)
 
     def _lines(self, answer: Any, where: str) -> list[tuple[BaseModel, str]]:
         if not isinstance(answer, list):

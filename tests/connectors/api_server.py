@@ -4,6 +4,7 @@ made slow, failing or malformed, and that records every request it gets."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ class SourceApi:
     status: int | None = None  # answer every request with this status
     delay: float = 0.0  # seconds before answering
     malformed: bool = False  # answer text that is not JSON
+    gzip_bomb_mib: int = 0  # answer this many MiB of JSON, gzipped to a few KiB
     stall_after: str | None = None  # a listing page from this cursor waits for ever
     lookups_left: int | None = None  # answer this many lookups, then go down (``down``)
     down: Callable[[], None] | None = None  # stops the server (``serving_server``)
@@ -56,6 +58,11 @@ class SourceApi:
             return PlainTextResponse("no such thing", status_code=self.status)
         if self.malformed:
             return PlainTextResponse("<html>not json</html>", media_type="application/json")
+        if self.gzip_bomb_mib:
+            body = gzip.compress(b"[" + b" " * (self.gzip_bomb_mib << 20) + b"]")
+            return Response(
+                body, media_type="application/json", headers={"content-encoding": "gzip"}
+            )
         return None
 
     async def _lookup(self, request: Request) -> Response:

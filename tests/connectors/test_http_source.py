@@ -121,3 +121,29 @@ async def test_a_listing_follows_pages_to_the_end(
     listed = [line async for line in crm.scan()]
     assert len(listed) == 250 and crm.report.accepted == 250
     assert [r["path"] for r in server.requests] == ["/transactions/all"] * 3
+
+
+async def test_an_answer_that_inflates_past_its_bound_fails_the_request_not_the_process(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    # Adversarial pass (adv7): a 400 KiB gzipped answer inflating to 400 MiB was read
+    # whole (868 MB resident); a bigger one would take the gateway's memory.
+    server, url = api
+    server.gzip_bomb_mib = 8
+    crm = source(client, url, max_answer_bytes=1 << 20)
+    [error] = await crm.load_many([f"loyalty:{CARDS[0]}"])
+    assert isinstance(error, SourceUnavailable)
+    assert str(error) == "source transactions: API answer over 1048576 bytes"
+    assert crm.requests == 1  # not retried: the same answer would come again
+
+
+async def test_a_redirect_is_said_as_one_not_as_malformed_json(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    server, url = api
+    server.status = 301
+    crm = source(client, url)
+    [error] = await crm.load_many([f"loyalty:{CARDS[0]}"])
+    assert isinstance(error, SourceUnavailable)
+    assert "HTTP 301, a redirect: configure its final URL" in str(error)
+    assert crm.requests == 1
