@@ -8,8 +8,11 @@ A bad value stops start-up with the name of the setting, e.g.::
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -305,6 +308,10 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning a validation failure into one line naming the variable."""
     given = {key: value for key, value in overrides.items() if value is not None}
+    if mistyped := _mistyped(os.environ):
+        raise SettingsError(
+            "unknown setting " + "; ".join(mistyped) + " (a mistyped variable is not read)"
+        )
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
@@ -314,6 +321,22 @@ def load_settings(**overrides: object) -> Settings:
         field = re.search(r'field "(\w+)"', str(exc))
         name = f"MEMBERGRAPH_{field.group(1).upper()}" if field else "a MEMBERGRAPH_ variable"
         raise SettingsError(f"invalid setting {name}: its value is not valid JSON") from None
+
+
+def _mistyped(environ: Mapping[str, str]) -> list[str]:
+    """``MEMBERGRAPH_`` variables that no setting reads but one is spelt nearly as: a
+    mistyped ``MEMBERGRAPH_API_KEY`` would otherwise start the gateway in demo mode, where
+    every caller may do everything. Others (a compose file's ``MEMBERGRAPH_DB_PASSWORD``)
+    are left alone. Only names are said, never a value."""
+    known = [name.upper() for name in Settings.model_fields]
+    said = []
+    for variable in sorted(environ):
+        name = variable.removeprefix("MEMBERGRAPH_")
+        if name == variable or name in known:
+            continue
+        if close := difflib.get_close_matches(name, known, n=1, cutoff=0.8):
+            said.append(f"{variable}: did you mean MEMBERGRAPH_{close[0]}?")
+    return said
 
 
 def _variable(loc: tuple[int | str, ...]) -> str:

@@ -90,3 +90,33 @@ def test_no_tier_at_all_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEMBERGRAPH_TIERS", "{}")
     with pytest.raises(SettingsError, match="MEMBERGRAPH_TIERS: Dictionary should have at least"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        pytest.param("MEMBERGRAPH_API_KEY", "MEMBERGRAPH_API_KEYS", id="api-key-singular"),
+        pytest.param("MEMBERGRAPH_JWT_SECRETS", "MEMBERGRAPH_JWT_SECRET", id="jwt-secrets"),
+        pytest.param("MEMBERGRAPH_CORS_ORIGIN", "MEMBERGRAPH_CORS_ORIGINS", id="cors-origin"),
+        pytest.param(
+            "MEMBERGRAPH_REQUEST_TIMEOUT_S", "MEMBERGRAPH_REQUEST_TIMEOUT", id="timeout-s"
+        ),
+    ],
+)
+def test_a_mistyped_setting_stops_start_up_naming_the_one_meant(
+    monkeypatch: pytest.MonkeyPatch, variable: str, meant: str
+) -> None:
+    # Adversarial pass (adv7): MEMBERGRAPH_API_KEY (one letter short) was ignored and the
+    # gateway started in demo mode, where every caller may do everything.
+    monkeypatch.setenv(variable, '{"a-real-secret-key-of-the-pos-0001": {"name": "pos"}}')
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert f"{variable}: did you mean {meant}?" in str(refused.value)
+    assert "a-real-secret" not in str(refused.value)
+
+
+def test_a_variable_of_another_tool_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # docker-compose.yml hands the seed job MEMBERGRAPH_DB_PASSWORD, which no setting reads.
+    monkeypatch.setenv("MEMBERGRAPH_DB_PASSWORD", "secret")
+    monkeypatch.setenv("MEMBERGRAPH_TEST_MONGODB_URL", "mongodb://x")
+    assert load_settings().host == "127.0.0.1"
