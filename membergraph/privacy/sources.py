@@ -308,7 +308,7 @@ async def compact_folder(  # noqa: PLR0917
     """Rewrite a data folder's files without the person's lines (those her records own,
     and ``ids``: hers in records she shares); how many lines went, and the folder's new
     fingerprint (kept as loaded, so the next start does not load it again)."""
-    removed = 0
+    removed, gone = 0, set[tuple[str, str]]()
     for name, spec in SOURCES.items():
         if owners.get(name) or (ids or {}).get(name):
 
@@ -324,5 +324,31 @@ async def compact_folder(  # noqa: PLR0917
                         (ids or {}).get(name, frozenset()),
                     )
 
-            removed += len((await asyncio.to_thread(compact)).lines)
+            erased = (await asyncio.to_thread(compact)).lines
+            removed += len(erased)
+            gone.update((name.value, line_id) for line_id in erased)
+    if gone:
+        await asyncio.to_thread(_forget_in_truth, folder / TRUTH_FILE, gone)
     return removed, await asyncio.to_thread(folder_fingerprint, folder)
+
+
+TRUTH_FILE = "truth.jsonl"  # the demo generator's answer key: which person each line is
+
+
+def _forget_in_truth(path: Path, gone: Set[tuple[str, str]]) -> None:
+    """Drop the erased lines from a demo folder's ``truth.jsonl`` (``{"source", "id",
+    "person"}`` per line): their ids, tied to one person, would outlive her."""
+    if not path.exists():
+        return
+    kept = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            entry = orjson.loads(raw)
+            said = (str(entry["source"]), str(entry["id"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            said = None
+        if said not in gone:
+            kept.append(raw)
+    fresh = path.with_name(path.name + ".erasing")
+    fresh.write_bytes(b"".join(line + b"\n" for line in kept))
+    os.replace(fresh, path)

@@ -229,3 +229,29 @@ def test_resolving_an_old_folder_after_erasure_leaves_her_lines_out(
     # and the gateway, started again over the store, finds nothing of hers.
     with TestClient(create_app(her_settings), base_url="http://127.0.0.1") as client:
         assert _find(client) == [None] * len(LOOKUPS)
+
+
+def test_a_demo_folders_answer_key_forgets_her_erased_lines(her_settings: Settings) -> None:
+    # Adversarial pass (adv6, fixed in adv7): truth.jsonl, the demo generator's answer key
+    # ({"source", "id", "person"} per line), kept an erased person's line ids, each tied to
+    # one person number, after her lines had left every source file.
+    # Given a demo folder whose answer key names her lines too
+    assert her_settings.data is not None
+    truth = her_settings.data / "truth.jsonl"
+    hers = [
+        (source, str(line[next(f for f in ID_OF if f in line)]))
+        for source, lines in LINES.items()
+        for line in lines
+    ]
+    with truth.open("ab") as handle:
+        for source, line_id in hers:
+            handle.write(orjson.dumps({"source": source, "id": line_id, "person": 9999}) + b"\n")
+    before = truth.read_bytes().splitlines()
+    # When she is erased
+    with TestClient(create_app(her_settings), base_url="http://127.0.0.1") as client:
+        member = _find(client)[0]["id"]  # type: ignore[index]
+        assert gql(client, ERASE, id=member)["data"]["eraseMember"]["state"] == "DONE"  # type: ignore[index]
+    # Then the key names none of her lines, and every other line's entry stays
+    after = [orjson.loads(raw) for raw in truth.read_bytes().splitlines()]
+    assert not [e for e in after if (e["source"], e["id"]) in set(hers)]
+    assert len(after) == len(before) - len(hers)
