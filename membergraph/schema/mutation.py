@@ -205,9 +205,9 @@ class Subscription:
         description="Every change as it happens, identity and facts (a purchase, a redeemed "
         "offer, a consent withdrawn), made through any gateway process over this store; only "
         "those naming `id` if given (once that member is merged into another, the survivor's "
-        "too, until a split gives `id` back). With `after` (a cursor), first every change since it, in "
-        "order, exactly once: reconnect with the last cursor you saw and miss nothing. A token "
-        "bound to one member must pass that member's ID.",
+        "too, until a split gives `id` back). With `after` (a cursor), first every change "
+        "since it, in order, exactly once: reconnect with the last cursor you saw and miss "
+        "nothing. A token bound to one member must pass that member's ID.",
         permission_classes=[requires("profile:read"), OwnMemberArgument],
     )
     async def member_changed(
