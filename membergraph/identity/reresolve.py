@@ -117,7 +117,7 @@ class Reresolved:
 
     def lines(self) -> list[str]:
         """The report, one fact a line."""
-        have = "none" if self.found is None else str(self.found.format)
+        have = "0 (made before marks)" if self.found is None else str(self.found.format)
         would = "would be" if self.dry_run else "were"
         said = [
             f"store format {have} -> {STORE_FORMAT}; {self.before.value} before",
