@@ -33,6 +33,7 @@ __all__ = [
     "collect_records",
     "count_nobodys",
     "fold_into",
+    "fold_records",
     "identity_fields",
     "owner_key",
     "ownership",
@@ -121,13 +122,22 @@ def collect_records(
     return records
 
 
-def fold_into(records: dict[RecordKey, RecordData], record: RecordData) -> None:
-    """Add a record, or fold it into the one of the same key already there."""
+def fold_into(records: dict[RecordKey, RecordData], record: RecordData) -> bool:
+    """Add a record, or fold it into the one of the same key already there; whether that
+    changed anything."""
     existing = records.get(record.ref)
     if existing is None:
         records[record.ref] = record
-    else:
-        existing.merge(record)
+        return True
+    return existing.merge(record)
+
+
+def fold_records(
+    stored: dict[RecordKey, RecordData], given: Mapping[RecordKey, RecordData]
+) -> set[RecordKey]:
+    """Fold ``given`` into ``stored`` (in place), as a whole-store resolution folds a data
+    set; the records that changed."""
+    return {ref for ref, record in given.items() if fold_into(stored, record)}
 
 
 def count_nobodys(

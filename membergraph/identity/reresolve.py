@@ -29,7 +29,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
-from membergraph.identity.load import collect_records, fold_into, owner_key
+from membergraph.identity.load import collect_records, fold_into, fold_records, owner_key
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult, apply_scope
@@ -181,7 +181,7 @@ async def reresolve(
         async with identity.lock:
             state = await store.scope_state(None)
             stored = await store.load_records(None)
-            changed = _folded(stored, lines)
+            changed = fold_records(stored, lines)
             report.rederived = len(changed)
             result = await apply_scope(
                 store, identity.rules, stored, changed, frozenset(), "reresolve",
@@ -189,7 +189,7 @@ async def reresolve(
             )  # fmt: skip
     else:
         if lines:  # (counted on a copy read for it: resolve_all folds them again)
-            report.rederived = len(_folded(await store.load_records(list(lines)), lines))
+            report.rederived = len(fold_records(await store.load_records(list(lines)), lines))
         result = await identity.resolve_all(lines, actor="reresolve", refuse=refuse, upgrade=True)
     _count(report, result)
     return report
@@ -223,22 +223,6 @@ def _fold_page(
     for record in collect_records(page, region).values():
         fold_into(records, record)
     page.clear()
-
-
-def _folded(
-    stored: dict[RecordKey, RecordData], given: Mapping[RecordKey, RecordData]
-) -> set[RecordKey]:
-    """Fold ``given`` into ``stored`` (in place), as a whole-store resolution folds a data
-    set; the records that changed."""
-    changed: set[RecordKey] = set()
-    for ref, record in given.items():
-        held = stored.get(ref)
-        if held is None:
-            stored[ref] = record
-            changed.add(ref)
-        elif held.merge(record):
-            changed.add(ref)
-    return changed
 
 
 async def rekeyed_in(sources: Mapping[SourceName, SourceConnector], region: str) -> int | None:

@@ -16,6 +16,7 @@ from membergraph._perf import gc_paused
 from membergraph.identity.closure import Closure, closure_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.events import MemberChange
+from membergraph.identity.load import fold_records
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.placeholders import carrier_floor, placeholder_flags
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
@@ -194,7 +195,7 @@ class IdentityService:
                         given = {ref: record for (ref, record), no in pairs if not no}
                 stored = await self.store.load_records(None)
                 if stored:
-                    changed, scope = _folded(stored, given), stored
+                    changed, scope = fold_records(stored, given), stored
                 else:  # a first load: every record is new (one C call each, not 293,000)
                     changed, scope = set(given), dict(given)
                 async with self.lock:
@@ -310,18 +311,3 @@ def _shared_device(kind: IdentifierKind, members: Sequence[str]) -> bool:
     """Whether a lookup found a device several members log in on (each login's events are
     a record of its member's, ``devices.py``): the device names none of them."""
     return kind is IdentifierKind.ANONYMOUS_ID and len(members) > 1
-
-
-def _folded(
-    stored: dict[RecordKey, RecordData], incoming: Mapping[RecordKey, RecordData]
-) -> set[RecordKey]:
-    """Fold ``incoming`` into ``stored`` (in place); return the records that changed."""
-    changed: set[RecordKey] = set()
-    for ref, record in incoming.items():
-        held = stored.get(ref)
-        if held is None:
-            stored[ref] = record
-            changed.add(ref)
-        elif held.merge(record):
-            changed.add(ref)
-    return changed
