@@ -19,6 +19,7 @@ from membergraph.connectors.sources import SourceSpec
 
 __all__ = [
     "INVALID_LINE",
+    "MAX_LINE_BYTES",
     "MAX_LINE_DEPTH",
     "NOBODY",
     "NO_OWNER",
@@ -27,12 +28,14 @@ __all__ = [
     "Owner",
     "TOO_BIG",
     "TOO_DEEP",
+    "TOO_LONG",
     "Ownership",
     "beyond_64_bits",
     "deeper_than",
     "parse_line",
     "too_big",
     "too_deep",
+    "too_long",
 ]
 
 Owner = Callable[[BaseModel], str | None]
@@ -46,9 +49,15 @@ MAX_LINE_DEPTH = 100
 """Levels of nesting a line may have (each object or array is one): what MongoDB stores at
 most, and well under the 254 that orjson writes into the SQLite store; one rule for every
 backend, so a folder, a push and a collection refuse the same lines."""
+MAX_LINE_BYTES = 64 * 1024
+"""The largest line a source may hold, as JSON text (Segment takes events up to 32 KB). A
+line of megabytes (a runaway ``properties``) would be read whole by every lookup of the
+store's keyed table that compares against it: one 7 MB event made 2,000 lookups of ids near
+it take 37 s, holding the push lock meanwhile (adv7, finding H)."""
 INVALID_LINE = "INVALID_LINE"
 """The code of a line refused for what it says (a field missing, a value out of range)."""
 TOO_DEEP = f"nested deeper than the {MAX_LINE_DEPTH} levels a line may have"
+TOO_LONG = f"longer than the {MAX_LINE_BYTES} bytes a line may have"
 TOO_BIG = "holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
 _INT64 = range(-(1 << 63), 1 << 63)
 _LONG_DIGITS = re.compile(rb"\d{19,}")
@@ -143,6 +152,13 @@ def beyond_64_bits(value: Any) -> bool:
     return False
 
 
+def too_long(raw: bytes | str) -> bool:
+    """Whether a line of JSON text is longer than :data:`MAX_LINE_BYTES`."""
+    if isinstance(raw, str) and len(raw) * 4 <= MAX_LINE_BYTES:
+        return False  # no character is more than four bytes in UTF-8
+    return len(raw if isinstance(raw, bytes) else raw.encode()) > MAX_LINE_BYTES
+
+
 def too_big(raw: bytes | str) -> bool:
     """Whether a line of JSON text holds an integer beyond 64 bits: anywhere, an unknown
     field or an event's properties too (a CRM exporting 128-bit ids as numbers). Kept, it
@@ -178,11 +194,14 @@ def too_deep(raw: bytes | str) -> bool:
 def parse_line(
     spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner
 ) -> tuple[BaseModel, str] | LineError:
-    """Validate one line (JSON text or an already decoded object) of a source; one nested
-    deeper than :data:`MAX_LINE_DEPTH` is refused (no backend could store it), and so is
-    one holding an integer beyond 64 bits (no answer could carry it)."""
+    """Validate one line (JSON text or an already decoded object) of a source; one longer
+    than :data:`MAX_LINE_BYTES` is refused (every lookup near it would read it whole), one
+    nested deeper than :data:`MAX_LINE_DEPTH` too (no backend could store it), and one
+    holding an integer beyond 64 bits (no answer could carry it)."""
     if isinstance(raw, bytes | str) and too_deep(raw):
         return LineError(where, TOO_DEEP)
+    if isinstance(raw, bytes | str) and too_long(raw):
+        return LineError(where, TOO_LONG)
     if isinstance(raw, bytes | str) and too_big(raw):
         return LineError(where, TOO_BIG)
     if isinstance(raw, bytes | str):
@@ -203,6 +222,8 @@ def parse_line(
         return LineError(where, TOO_DEEP)
     if beyond_64_bits(raw):
         return LineError(where, TOO_BIG)
+    if len(orjson.dumps(raw, default=str)) > MAX_LINE_BYTES:  # a JSON array item, a document
+        return LineError(where, TOO_LONG)
     try:
         line = spec.model.model_validate(raw)
     except ValidationError as exc:

@@ -31,10 +31,12 @@ from membergraph.connectors.lines import (
     NO_OWNER,
     TOO_BIG,
     TOO_DEEP,
+    TOO_LONG,
     LineError,
     parse_line,
     too_big,
     too_deep,
+    too_long,
 )
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, version_digest
@@ -147,10 +149,11 @@ def read_piece(
             if too_deep(raw):  # refused as parse_line refuses it (msgspec would take it)
                 errors.append((len(ids), number, TOO_DEEP, None))
                 continue
-            if too_big(raw):  # the same
+            refusal = TOO_LONG if too_long(raw) else TOO_BIG if too_big(raw) else None
+            if refusal is not None:  # the same
                 if (readable := _readable_id(raw, spec.id_field)) is not None:
                     piece.error_ids[len(errors)] = readable  # the answer names the line
-                errors.append((len(ids), number, TOO_BIG, None))
+                errors.append((len(ids), number, refusal, None))
                 continue
             try:
                 line = fast(raw)

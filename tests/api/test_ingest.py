@@ -594,6 +594,33 @@ def test_a_number_beyond_64_bits_anywhere_is_refused_so_no_member_is_unreadable(
     assert "errors" not in export, export
 
 
+@pytest.mark.parametrize("array", [False, True], ids=["json-lines", "json-array"])
+def test_a_line_of_megabytes_is_refused_and_its_neighbours_taken(
+    client: TestClient, array: bool
+) -> None:
+    # Adversarial pass (adv7, H): one 7 MB event was taken (the 8 MiB limit is per request);
+    # every later lookup of line ids near it read it whole, and a push of 60,000 events
+    # held the push lock for minutes. A line is at most 64 KiB of JSON text now.
+    huge = {**BIG_EVENT, "event_id": "E-HUGE", "properties": {"blob": "x" * 70_000}}
+    near = {**BIG_EVENT, "event_id": "E-NEAR", "properties": {"blob": "x" * 60_000}}
+    lines = [huge, near]
+    body = json.dumps(lines) if array else "\n".join(json.dumps(line) for line in lines)
+    answer = client.post("/ingest/web_analytics", content=body.encode())
+    assert answer.status_code == 207, answer.text
+    refused, taken = answer.json()["lines"]
+    assert refused == {
+        "line": 1,
+        "status": "rejected",
+        "error": "longer than the 65536 bytes a line may have",
+        "code": "INVALID_LINE",
+    }
+    assert taken["status"] == "created", taken
+    read = """{ memberByIdentifier(kind: ANONYMOUS_ID, value: "anon-big") {
+      webActivity(first: 5) { eventId } } }"""
+    member = gql(client, read)["data"]["memberByIdentifier"]  # type: ignore[index]
+    assert member == {"webActivity": [{"eventId": "E-NEAR"}]}
+
+
 def test_a_stored_line_from_before_the_64_bit_rule_leaves_its_member_readable(
     client: TestClient, settings: Settings
 ) -> None:

@@ -348,3 +348,27 @@ def test_a_number_beyond_64_bits_is_refused_as_the_loader_refuses_it(
     said = "holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
     assert errors == [(5, "E5", f"web_analytics.jsonl:6: {said}")]
     assert [str(e) for e in loaded.errors] == [f"web_analytics.jsonl:6: {said}"]
+
+
+@pytest.mark.parametrize("piece_bytes", [256, 1 << 20])
+def test_a_line_of_megabytes_is_refused_as_the_loader_refuses_it(
+    tmp_path: Path, piece_bytes: int
+) -> None:
+    # Adversarial pass (adv7, H): a line of megabytes in a source makes every lookup of the
+    # store's keyed table near it read it whole; resolve and load refuse it alike.
+    def event(i: int, **more: object) -> bytes:
+        line = {"event_id": f"E{i}", "anonymous_id": "a1", "type": "page",
+                "occurred_at": "2026-01-01T00:00:00Z", **more}  # fmt: skip
+        return json.dumps(line).encode()
+
+    lines = [event(i) for i in range(6)]
+    lines[2] = event(2, properties={"blob": "x" * 2_000_000})
+    (tmp_path / "web_analytics.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    scan = scan_folder(tmp_path, workers=2, piece_bytes=piece_bytes)
+    answers = [orjson.loads(line) for line in b"".join(scan.answers({})).splitlines()]
+    errors = [(n, a["error"]) for n, a in enumerate(answers) if "error" in a]
+    loaded = open_sources(tmp_path, "US").reports()[SourceName.WEB_ANALYTICS]
+    said = "web_analytics.jsonl:3: longer than the 65536 bytes a line may have"
+    assert errors == [(2, said)]
+    assert [str(e) for e in loaded.errors] == [said]
+    assert [a["id"] for a in answers] == [f"E{i}" for i in range(6)]  # every line answered
