@@ -68,7 +68,7 @@ CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@exam
         ),
         pytest.param(
             "crm",
-            {**CONTACT, "contact_id": "C" * 300_000},
+            {**CONTACT, "contact_id": "C" * 60_000},
             "contact_id",
             "longer than 200",
             id="huge-id",
