@@ -26,6 +26,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import ProfileName, write_demo_data
 from membergraph.export_cli import export_members
+from membergraph.http_rules import MAX_GRAPHQL_BYTES
 from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
 from membergraph.identity.reresolve import (
@@ -44,9 +45,6 @@ from membergraph.setting_values import STORE_SCHEMES
 from membergraph.settings import Settings, SettingsError, load_settings
 from membergraph.source_set import embedded_path, mongo_timeouts
 from membergraph.sync_cli import sync_sources
-
-# A WebSocket message is bounded as a POST to /graphql is (GraphQLHttpRules closes 1009).
-MAX_WS_MESSAGE = 1 << 20
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -223,7 +221,7 @@ def serve(
                     port=settings.port,
                     log_level="warning",
                     access_log=False,  # membergraph.access writes the line, with the request id
-                    ws_max_size=MAX_WS_MESSAGE,
+                    ws_max_size=MAX_GRAPHQL_BYTES,
                 )
             finally:
                 shutil.rmtree(figures, ignore_errors=True)
@@ -235,7 +233,7 @@ def serve(
             port=settings.port,
             log_level="warning",
             access_log=False,  # membergraph.access writes the line, with the request id
-            ws_max_size=MAX_WS_MESSAGE,
+            ws_max_size=MAX_GRAPHQL_BYTES,
         )
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}")

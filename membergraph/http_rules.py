@@ -25,6 +25,7 @@ from membergraph.connectors.lines import deeper_than
 
 __all__ = [
     "GRAPHQL_RESPONSE",
+    "MAX_GRAPHQL_BYTES",
     "MAX_JSON_DEPTH",
     "GraphQLHttpRules",
     "decode_json",
@@ -98,13 +99,18 @@ class _TooLarge(Exception):
 
 
 _MESSAGE_TOO_BIG = 1009  # RFC 6455: a message too big to process
+MAX_GRAPHQL_BYTES = 1 << 20
+"""The largest GraphQL request: a POST body, and a WebSocket message (uvicorn is told it too,
+``ws_max_size``, so a bigger one is refused before it is read whole)."""
 
 
 _READ = frozenset({b"accept", b"content-type", b"content-length"})
 
 
 class GraphQLHttpRules:
-    def __init__(self, app: ASGIApp, path: str = "/graphql", max_body: int = 1 << 20) -> None:
+    def __init__(
+        self, app: ASGIApp, path: str = "/graphql", max_body: int = MAX_GRAPHQL_BYTES
+    ) -> None:
         self.app = app
         self.path = path
         self.max_body = max_body
