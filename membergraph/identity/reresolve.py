@@ -29,7 +29,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
-from membergraph.identity.load import collect_records, fold_into, fold_records, owner_key
+from membergraph.identity.load import collect_records, fold_records, owner_key
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult, apply_scope
@@ -220,8 +220,7 @@ def records_of(sources: Mapping[SourceName, SourceConnector], region: str) -> Re
 def _fold_page(
     records: dict[RecordKey, RecordData], page: list[tuple[SourceName, BaseModel]], region: str
 ) -> None:
-    for record in collect_records(page, region).values():
-        fold_into(records, record)
+    fold_records(records, collect_records(page, region))
     page.clear()
 
 
