@@ -61,11 +61,11 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
 ) -> None:
     """Export the members a filter selects as CSV (masked unless --pii); the filters are
     GET /export/members.csv's, read by the same parser."""
-    from membergraph.cli import _settings
+    from membergraph.cli_options import command_settings
 
     require_out_folder("--out", out)
     given = {"data": data, "store": store, "sources": sources}
-    settings = _settings(existing_store=True, **{k: v for k, v in given.items() if v})
+    settings = command_settings(existing_store=True, **{k: v for k, v in given.items() if v})
     flags = {
         "--segment": segment,
         "--tier": tier,

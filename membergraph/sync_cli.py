@@ -44,10 +44,10 @@ def sync_sources(
     Their listings, page by page, through the same ingestion as POST /ingest, with a
     checkpoint in the store after each page: a killed sync resumes where it stopped.
     """
-    from membergraph.cli import _settings
+    from membergraph.cli_options import command_settings
 
     given: dict[str, object] = {"data": data, "store": store, "sources": sources}
-    settings = _settings(False, **{k: v for k, v in given.items() if v})
+    settings = command_settings(False, **{k: v for k, v in given.items() if v})
     try:
         failed = asyncio.run(_sync(settings, once, interval, source or []))
     except SyncRefused as exc:

@@ -38,7 +38,7 @@ Sources = Annotated[
 
 
 def _settings(**overrides: Any) -> Settings:
-    from membergraph.cli import _settings as load
+    from membergraph.cli_options import command_settings as load
 
     given = {k: v for k, v in overrides.items() if v is not None}
     return load(existing_store=True, **given)

@@ -1,0 +1,204 @@
+"""``membergraph resolve`` (a folder's lines to members, in one batch, each line's member
+written out) and ``membergraph reresolve`` (a whole store again, in place, under the rules
+in effect)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from membergraph.cli_checks import require_out_folder
+from membergraph.cli_options import SourcesOpt, StoreOpt, command_settings, require_folder
+from membergraph.connectors.base import SourceConnector
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sqlite import SqliteLines
+from membergraph.identity.batch import HeldLines, resolve_folder
+from membergraph.identity.load import ownership
+from membergraph.identity.reresolve import (
+    Reresolved,
+    records_of,
+    rekeyed_in,
+)
+from membergraph.identity.reresolve import reresolve as reresolve_store
+from membergraph.identity.rules import load_rules
+from membergraph.identity.store import StoreError, store_from_url
+from membergraph.privacy.gate import suppressing
+from membergraph.settings import Settings
+from membergraph.source_set import embedded_path, mongo_timeouts
+
+__all__ = ["reresolve", "resolve"]
+
+err = Console(stderr=True)
+
+
+def resolve(
+    data: Annotated[Path, typer.Option("--data", help="Folder of source files.")],
+    out: Annotated[Path, typer.Option("--out", help="JSON Lines file: one line per input line.")],
+    store: StoreOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Processes validating lines. Default: one per core."),
+    ] = None,
+) -> None:
+    """Resolve identities in one batch and write each input line's member."""
+    require_folder(data)
+    require_out_folder("--out", out)  # said now, not after the whole resolution
+    settings = command_settings(store=store)
+    try:
+        members, seconds = asyncio.run(_resolve(settings, data, out, workers))
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    err.print(f"resolved {members} members in {seconds:.1f} s; wrote {out}")
+
+
+async def _resolve(
+    settings: Settings, data: Path, out: Path, workers: int | None
+) -> tuple[int, float]:
+    started = time.perf_counter()
+    with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
+        task = progress.add_task("reading sources", total=None)
+        store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
+        async with store as identity_store, _held_lines(settings) as held:
+            privacy = await suppressing(identity_store, settings)
+            held_members = await identity_store.count_members()
+            result = await resolve_folder(
+                data,
+                out,
+                identity_store,
+                load_rules(settings.rules),
+                settings.default_region,
+                on_phase=lambda phase: progress.update(task, description=phase),
+                workers=workers,
+                refuse=None if privacy is None else privacy.suppressor.refused,
+                held=held,
+            )
+            # Members changed: their metrics are measured again whole at the next start.
+            await identity_store.metrics().set_position(None)
+    if held_members:  # another folder's members and these may now share members
+        err.print(
+            f"[yellow]note:[/yellow] the store ({settings.store}) already held {held_members}"
+            f" members: {data}'s lines were folded into them; for a store of its own, pass"
+            " --store"
+        )
+    if result.unattributed:
+        top = ", ".join(f"{reason} ({n})" for reason, n in list(result.unattributed.items())[:3])
+        err.print(
+            f"{sum(result.unattributed.values())} line(s) identify no one: {top}; "
+            f'see "unattributed" in {out}'
+        )
+    if result.suppressed:
+        err.print(
+            f"{result.suppressed} line(s) carry a suppressed identifier (an erased or "
+            f'suppressed person\'s): not resolved, "suppressed" in {out}'
+        )
+    if result.malformed:
+        err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')
+    return result.members, time.perf_counter() - started
+
+
+def reresolve(
+    store: StoreOpt = None,
+    sources: SourcesOpt = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Say what would change (merges, splits, moves); write nothing."
+        ),
+    ] = False,
+) -> None:
+    """Resolve the whole store again under the rules in effect, in place, and mark it current.
+
+    For a store made by an older release, or resolved under other rules (MEMBERGRAPH_RULES,
+    or another release's built-in rules). Stewards' links and splits are kept, member IDs
+    stay while their records stay together, and every member merged or split gets its feed
+    entry. One transaction: stopped part-way, the store is as it was.
+    """
+    settings = command_settings(existing_store=True, store=store, sources=sources)
+    try:
+        report = asyncio.run(_reresolve(settings, dry_run))
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    for line in report.lines():
+        typer.echo(line)
+
+
+async def _reresolve(settings: Settings, dry_run: bool) -> Reresolved:
+    from membergraph.identity.service import IdentityService
+    from membergraph.privacy.gate import refusing
+
+    store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
+    async with store as identity_store, _lines_held(settings) as held:
+        rules = load_rules(settings.rules)
+        identity = IdentityService(identity_store, rules, settings.default_region)
+        privacy = await suppressing(identity_store, settings)
+
+        async def rekeyed() -> int | None:
+            return None if held is None else await rekeyed_in(held, settings.default_region)
+
+        report = await reresolve_store(
+            identity,
+            settings.store,
+            dry_run,
+            rekeyed,
+            None if held is None else records_of(held, settings.default_region),
+            None if privacy is None else refusing(privacy),
+        )
+        if not dry_run:  # members changed: their metrics are measured again at the next start
+            await identity_store.metrics().set_position(None)
+    return report
+
+
+@contextlib.asynccontextmanager
+async def _lines_held(
+    settings: Settings,
+) -> AsyncIterator[Mapping[SourceName, SourceConnector] | None]:
+    """The sources where the lines are kept with the record each belongs to: the store
+    file's source table, or MongoDB collections (None: a folder or an API, which keep no
+    record key)."""
+    from membergraph.source_set import mongo_sources
+
+    path = embedded_path(settings)
+    if path is not None and path != ":memory:":
+        lines = SqliteLines(path, settings.durable)
+        await lines.open()
+        try:
+            yield lines.sources(lambda spec: ownership(spec.name, settings.default_region))
+        finally:
+            await lines.aclose()
+    elif settings.sources:
+        sources = await mongo_sources(
+            settings.sources, settings.default_region, timeouts=mongo_timeouts(settings)
+        )
+        try:
+            yield sources.connectors
+        finally:
+            await sources.aclose()
+    else:
+        yield None
+
+
+@contextlib.asynccontextmanager
+async def _held_lines(settings: Settings) -> AsyncIterator[HeldLines | None]:
+    """What the embedded store's source table holds now, by line id, for ``membergraph
+    resolve`` (None: no such table, as with a MongoDB store or a new file)."""
+    path = embedded_path(settings)
+    if path is None or path == ":memory:" or not await asyncio.to_thread(Path(path).exists):
+        yield None
+        return
+    lines = SqliteLines(path, settings.durable)
+    await lines.open()
+    try:
+        tables = lines.sources(lambda spec: ownership(spec.name, settings.default_region))
+        yield lambda source, ids: tables[source].by_id(ids)
+    finally:
+        await lines.aclose()
