@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from membergraph.auth import Caller, caller_of, mask_email, mask_phone, scope_refusal
+from membergraph.auth import Caller, caller_of, scope_refusal
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.export_filter import query_of
@@ -39,6 +39,7 @@ from membergraph.identity.placeholders import placeholder_rule, revealed_placeho
 from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
+from membergraph.masking import mask_email, mask_phone
 from membergraph.privacy import privacy_of
 from membergraph.privacy.audit import PiiReads
 from membergraph.privacy.port import AccessEntry

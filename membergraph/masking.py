@@ -7,9 +7,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from membergraph.auth import mask_email, mask_phone, mask_text
-
-__all__ = ["MASKS", "Meaning", "mask_as", "mask_in_text", "mask_record_key", "mask_value"]
+__all__ = [
+    "MASKS",
+    "Meaning",
+    "mask_as",
+    "mask_email",
+    "mask_in_text",
+    "mask_phone",
+    "mask_record_key",
+    "mask_text",
+    "mask_value",
+]
 
 _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 _EMAIL_IN = re.compile(r"[^\s:@]+@[^\s@]+")
@@ -18,6 +26,23 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Keys of JSON values (evidence, event properties) that hold a person's free text: a
 # steward's reason for a manual link can name anyone, so it is masked whole.
 _FREE_TEXT_KEYS = frozenset({"reason"})
+
+
+def mask_email(value: str) -> str:
+    """``jane.doe@example.com`` -> ``j***@example.com``."""
+    local, at, domain = value.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else mask_text(value)
+
+
+def mask_phone(value: str) -> str:
+    """``+14155550134`` -> ``***-0134``."""
+    digits = [c for c in value if c.isdigit()]
+    return "***-" + "".join(digits[-4:]) if len(digits) >= 4 else "***"
+
+
+def mask_text(value: str) -> str:
+    """Anything else personal: only that something is there."""
+    return "***" if value else value
 
 
 def mask_value(value: Any, text: bool = False) -> Any:

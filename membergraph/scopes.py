@@ -1,11 +1,13 @@
 """The scopes a key or token may carry: one list, read by the settings (to refuse an unknown
-scope at start) and by authentication (to drop one from a token)."""
+scope at start) and by authentication (to drop one from a token); and the caller that
+carries them."""
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, get_args
 
-__all__ = ["ScopeName"]
+__all__ = ["ALL_SCOPES", "Caller", "ScopeName"]
 
 ScopeName = Literal[
     "profile:read",  # read members, personal data masked
@@ -15,3 +17,19 @@ ScopeName = Literal[
     "ingest:write",  # POST /ingest/{source}
     "privacy:admin",  # export, erase, suppress, the PII access log
 ]
+
+ALL_SCOPES = frozenset(get_args(ScopeName))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated caller: a name for the history, its scopes, and for a frontend
+    app's member-scoped token the one member it may read."""
+
+    name: str
+    scopes: frozenset[str]
+    member_id: str | None = None
+    expires_at: float | None = None  # a JWT's ``exp`` (epoch seconds); keys do not expire
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
