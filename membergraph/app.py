@@ -42,10 +42,11 @@ from membergraph.ingest_http import ingest_endpoint
 from membergraph.jwks import RemoteJwks
 from membergraph.logs import configure_logging
 from membergraph.masking import MASKS, mask_value
-from membergraph.observability import RequestTelemetry, Telemetry, metrics_endpoint
+from membergraph.observability import Telemetry, metrics_endpoint
 from membergraph.persisted import PersistedQueries, load_manifest
 from membergraph.privacy.audit import upkeep as privacy_upkeep
 from membergraph.privacy.http import export_endpoint
+from membergraph.request_telemetry import RequestTelemetry
 from membergraph.resolvers.context import Gateway
 from membergraph.response_cache import (
     CacheFigures,

@@ -1,5 +1,5 @@
-"""What operators see: Prometheus metrics, and for every request its id and its access line
-(the log lines themselves: :mod:`membergraph.logs`).
+"""What operators see: Prometheus metrics (each request's id, latency and access line:
+:mod:`membergraph.request_telemetry`; the log lines themselves: :mod:`membergraph.logs`).
 
 Each app has its own :class:`Telemetry` (its own registry, so several apps in one process,
 as in the tests, never mix figures). Under ``serve --workers N`` the workers share their
@@ -14,10 +14,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
-import re
-import secrets
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,29 +31,12 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from membergraph.asgi_headers import header
-from membergraph.logs import REQUEST_ID, access_line
-from membergraph.tracing import server_span
 
 if TYPE_CHECKING:
     from membergraph.resolvers.context import Gateway
 
-__all__ = ["RequestTelemetry", "Telemetry", "metrics_endpoint"]
+__all__ = ["Telemetry", "metrics_endpoint"]
 
-_GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_ROUTES = (
-    "/graphql",
-    "/graphiql",
-    "/console",
-    "/ingest",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/privacy",
-    "/export",
-)
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _CIRCUIT = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -314,97 +293,3 @@ class _GatewayFigures(Collector):
         position.add_metric([], feed.position if feed else 0)
         dropped.add_metric([], feed.dropped if feed else 0)
         yield from (position, dropped)
-
-
-class RequestTelemetry:
-    """ASGI middleware: a request id for every HTTP request (the client's ``X-Request-ID``
-    when it is a plain token of at most 128 characters, else a new one), echoed in the
-    answer and set for the logs; the request's latency in the histogram; one access-log
-    line per request."""
-
-    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
-        self.app = app
-        self.telemetry = telemetry
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            await self._socket(scope, receive, send)
-            return
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _request_id(scope)
-        echoed = (b"x-request-id", request_id.encode("latin-1"))
-        token = REQUEST_ID.set(request_id)
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = message.get("headers", [])
-                if not isinstance(headers, list):  # ASGI allows any iterable
-                    headers = list(headers)
-                headers.append(echoed)
-                message["headers"] = headers
-            await send(message)
-
-        started = time.perf_counter()
-        method, path = scope["method"], scope["path"]
-        route = _route(path)
-        tracer = self.telemetry.tracer
-        try:
-            if tracer is None:
-                await self.app(scope, receive, send_with_id)
-            else:
-                with server_span(tracer, scope, f"{method} {route}", request_id) as span:
-                    await self.app(scope, receive, send_with_id)
-                    span.set_attribute("http.response.status_code", status)
-        finally:
-            seconds = time.perf_counter() - started
-            self.telemetry.request_seconds(route, method, status).observe(seconds)
-            access_line(method, path, status, seconds * 1000)
-            REQUEST_ID.reset(token)
-
-    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A WebSocket is one long request: every line logged while serving it names its id,
-        which its handshake's answer carries as ``X-Request-ID``."""
-        request_id = _request_id(scope)
-        token = REQUEST_ID.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "websocket.accept":
-                headers = list(message.get("headers") or [])
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            REQUEST_ID.reset(token)
-
-
-def _request_id(scope: Scope) -> str:
-    """The client's ``X-Request-ID`` when it is a plain token, else a new one."""
-    given = header(scope, b"x-request-id")
-    return given if given and _GOOD_ID.fullmatch(given) else _new_request_id()
-
-
-_IDS = random.Random(secrets.randbits(128))
-# A forked worker (a server preloading the app) must not repeat its parent's ids.
-os.register_at_fork(after_in_child=lambda: _IDS.seed(secrets.randbits(128)))
-
-
-def _new_request_id() -> str:
-    """32 random hex digits, as a uuid4's hex. An id tells requests apart in logs and
-    traces and guards nothing, so it comes from a generator seeded once per process from
-    the system's randomness, not from a system call per request."""
-    return f"{_IDS.getrandbits(128):032x}"
-
-
-def _route(path: str) -> str:
-    for route in _ROUTES:
-        if path.startswith(route):
-            return route
-    return "other"

@@ -14,7 +14,7 @@ import pytest
 import websockets
 
 from membergraph.app import create_app
-from membergraph.observability import REQUEST_ID
+from membergraph.logs import REQUEST_ID
 from membergraph.settings import Settings
 from tests.support.http import serving
 
