@@ -32,23 +32,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from membergraph.connectors.models import SourceName
-from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteSource
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import record_of_line
 from membergraph.privacy import Privacy, privacy_of
+from membergraph.privacy.erasure_sources import SourcesStep
 from membergraph.privacy.in_flight import wait_for_pushes
 from membergraph.privacy.lease import ErasureLease
 from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
-from membergraph.privacy.sources import (
-    NOBODY,
-    compact_folder,
-    erase_lines,
-    erase_source,
-    her_lines,
-)
-from membergraph.privacy.subject import Subject, identifying, read_subject
+from membergraph.privacy.subject import Subject, read_subject
 from membergraph.privacy.suppression import Suppressor
 from membergraph.resolvers.context import Gateway
 
@@ -172,7 +163,7 @@ class ErasureService:
         )
         steps: dict[str, Callable[[PrivacyRequest, Subject | None], Any]] = {
             "suppress": self._suppress,
-            "sources": self._sources,
+            "sources": SourcesStep(self.gateway, self.privacy, self.folder).run,
             "identity": self._identity,
             "feed": self._feed,
             "scrub": self._scrub,
@@ -260,133 +251,6 @@ class ErasureService:
                 subject.suppress, request.actor, f"erasure {request.id}"
             )
             request.counts["suppressed"] = request.counts.get("suppressed", 0) + added
-
-    async def _sources(self, request: PrivacyRequest, subject: Subject | None) -> None:
-        if subject is None:
-            return
-        owners = subject.owners()
-        pseudonym = self.privacy.suppressor.pseudonym
-        for name, connector in self.gateway.sources.items():
-            if not owners.get(name):
-                continue
-            erased = await erase_source(connector, owners[name], pseudonym)
-            if erased.forwarded and name.value not in request.forwarded:
-                request.forwarded.append(name.value)  # asked on the feed, after the identity
-            request.sources.setdefault(name.value, "requested" if erased.forwarded else "deleted")
-            request.counts["lines"] = request.counts.get("lines", 0) + len(erased.lines)
-            per_source = f"lines_{name.value}"  # what went where, for the report
-            request.counts[per_source] = request.counts.get(per_source, 0) + len(erased.lines)
-            request.counts["kept_for_books"] = (
-                request.counts.get("kept_for_books", 0) + erased.kept_for_books
-            )
-        for name, copy in self.gateway.synced.items():
-            # An HTTP source's lines that `membergraph sync` keeps in the store: ours to erase
-            # (the API itself was asked above, on the feed).
-            if owners.get(name):
-                erased = await erase_source(copy, owners[name], pseudonym)
-                request.counts["lines"] = request.counts.get("lines", 0) + len(erased.lines)
-                synced = f"lines_{name.value}_synced"
-                request.counts[synced] = request.counts.get(synced, 0) + len(erased.lines)
-        request.counts["forwarded"] = len(request.forwarded)
-        shared = await self._shared_lines(subject)
-        for name, ids in shared.items():
-            erased = await erase_lines(self.gateway.sources[name], ids)
-            request.counts["lines_shared"] = request.counts.get("lines_shared", 0) + len(
-                erased.lines
-            )
-            # Their feed entries name the device's member, not hers: they go now.
-            gone = tuple((name.value, line_id) for line_id in erased.lines)
-            await self.privacy.store.erase_identity(Erasure((), (), gone, ()), _now())
-        nobodys = await self._nobodys_lines(subject)
-        for name, ids in nobodys.items():
-            erased = await erase_lines(self.gateway.sources[name], ids, pseudonym)
-            request.counts["lines_nobodys"] = request.counts.get("lines_nobodys", 0) + len(
-                erased.lines
-            )
-            request.counts["kept_for_books"] = (
-                request.counts.get("kept_for_books", 0) + erased.kept_for_books
-            )
-        for name, ids in nobodys.items():
-            shared[name] = [*shared.get(name, []), *ids]
-        await self._compact_folder(owners, shared)
-
-    async def _shared_lines(self, subject: Subject) -> dict[SourceName, list[str]]:
-        """Her lines in the records she shares (a visitor that also logged in as someone
-        else): those whose identifying values are hers, and those whose text names one of
-        her e-mails or phones (an anonymous page event noting her address)."""
-        region = self.gateway.settings.default_region
-        keys: dict[SourceName, set[str]] = {}
-        for source, key in subject.shared:
-            keys.setdefault(SourceName(source), set()).add(key)
-        named = [
-            key.lower()
-            for kind, key in subject.theirs
-            if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
-        ]
-        found: dict[SourceName, list[str]] = {}
-        for name, wanted in keys.items():
-            connector = self.gateway.sources.get(name)
-            if connector is None:
-                continue
-
-            def hers(line: Any, name: SourceName = name) -> bool:
-                record = record_of_line(name, line, region)
-                if record is not None and identifying(record.identifiers) & subject.theirs:
-                    return True
-                text = line.model_dump_json().lower()
-                return any(value in text for value in named)
-
-            found[name] = await her_lines(connector, wanted, hers)
-        return found
-
-    async def _nobodys_lines(self, subject: Subject) -> dict[SourceName, list[str]]:
-        """The lines kept for no one (a cash sale, a purchase keyed by a placeholder) whose
-        text names one of her e-mails or phones: a till that typed her e-mail into the card
-        field made a line that is nobody's, and holds her address all the same."""
-        named = [
-            key.lower()
-            for kind, key in subject.theirs
-            if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
-        ]
-        from membergraph.connectors.mongodb import MongoSource
-
-        found: dict[SourceName, list[str]] = {}
-        for name, connector in self.gateway.sources.items():
-            # Only where nobody's lines are kept under no owner: the store's source table and
-            # MongoDB collections (a folder's are found by the folder's rewrite below).
-            if not named or not isinstance(connector, SqliteSource | MongoSource):
-                continue
-
-            def hers(line: Any) -> bool:
-                text = line.model_dump_json().lower()
-                return any(value in text for value in named)
-
-            ids = await her_lines(connector, {NOBODY}, hers)
-            if ids:
-                found[name] = ids
-        return found
-
-    async def _compact_folder(
-        self, owners: dict[SourceName, set[str]], shared: dict[SourceName, list[str]]
-    ) -> None:
-        folder = self.folder
-        if folder is None or not folder.is_dir():
-            return
-        owner_of: dict[SourceName, Callable[[BaseModel], str | None]] = {}
-        table = None
-        for name in SOURCES:
-            connector = self.gateway.sources.get(name)
-            if connector is not None and hasattr(connector, "owner"):
-                owner_of[name] = connector.owner
-            if isinstance(connector, SqliteSource):
-                table = connector.lines
-        suppressor = self.privacy.suppressor
-        ids = {name: set(found) for name, found in shared.items()}
-        _, fingerprint = await compact_folder(
-            folder, owners, owner_of, suppressor.pseudonym, suppressor.region, ids
-        )
-        if table is not None and await table.meta("folder") is not None:
-            await table.set_meta("folder", fingerprint)  # loaded as it is now: not again
 
     async def _identity(self, request: PrivacyRequest, subject: Subject | None) -> None:
         if subject is None:
