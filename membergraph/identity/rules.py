@@ -72,6 +72,7 @@ class Blocklist(BaseModel):
             "na@na.com",
             "no@email.com",
             "email@email.com",
+            "a@b.com",  # the first letters, as "abc" and "asdf" are the first keys
         ]
     )
     email_patterns: list[str] = Field(

@@ -39,13 +39,13 @@ def _tx(
 
 
 async def test_file_connector_answers_one_result_per_key_in_order(tmp_path: Path) -> None:
-    lines = [_tx("T1"), _tx("T2", card="ld-1111-2222"), _tx("T3", card=None, email="A@B.com")]
+    lines = [_tx("T1"), _tx("T2", card="ld-1111-2222"), _tx("T3", card=None, email="Ann@Lee.org")]
     (tmp_path / "transactions.jsonl").write_bytes(
         b"\n".join(orjson.dumps(x) for x in lines) + b"\n"
     )
     conn = _transactions(tmp_path)
     assert conn.load().accepted == 3
-    result = await conn.load_many(["online:a@b.com", "loyalty:NOPE0000", "loyalty:LD11112222"])
+    result = await conn.load_many(["online:ann@lee.org", "loyalty:NOPE0000", "loyalty:LD11112222"])
     assert [[t.transaction_id for t in r] for r in result] == [["T3"], [], ["T1", "T2"]]  # type: ignore[union-attr]
     assert conn.calls == 1
 

@@ -51,6 +51,7 @@ def test_a_bad_rules_file_is_refused_naming_the_key(
         pytest.param(IdentifierKind.EMAIL, "na@na.com", True, id="same-word-both-sides"),
         pytest.param(IdentifierKind.EMAIL, "x@x.com", True, id="one-letter-both-sides"),
         pytest.param(IdentifierKind.EMAIL, "test@test.com", True, id="listed"),
+        pytest.param(IdentifierKind.EMAIL, "a@b.com", True, id="listed-first-letters"),
         pytest.param(IdentifierKind.EMAIL, "nomail@gmail.com", True, id="local-nomail"),
         pytest.param(IdentifierKind.EMAIL, "n/a@shop.com", True, id="local-n/a"),
         pytest.param(IdentifierKind.EMAIL, "declined@yahoo.com", True, id="local-declined"),
