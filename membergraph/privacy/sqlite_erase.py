@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,6 +18,7 @@ import orjson
 from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
+from membergraph.privacy.file_scan import holds_any
 from membergraph.privacy.port import Erasure
 
 __all__ = [
@@ -183,24 +183,6 @@ def still_held(db: sqlite3.Connection, traces: Sequence[str]) -> set[str]:
                 held.add(trace)
                 break
     return held
-
-
-def holds_any(path: str | Path, traces: Sequence[str], block: int = 1 << 22) -> bool:
-    """Whether the file at ``path`` holds one of ``traces`` (UTF-8) anywhere in its bytes,
-    read a block at a time (blocks overlap by the longest trace). Each trace is looked for
-    on its own (``bytes.find``: a regular expression of alternatives is ten times slower)."""
-    wanted = sorted({t.encode() for t in traces if t}, key=len, reverse=True)
-    if not wanted or not Path(path).exists():
-        return False
-    overlap = max(len(w) for w in wanted) - 1
-    tail = b""
-    with open(path, "rb") as handle:
-        while chunk := handle.read(block):
-            window = tail + chunk
-            if any(window.find(w) >= 0 for w in wanted):
-                return True
-            tail = chunk[-overlap:] if overlap else b""
-    return False
 
 
 def checkpoint(db: sqlite3.Connection) -> tuple[int, int, int]:

@@ -21,6 +21,7 @@ import orjson
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.insights.consent import Channel, ConsentFact
+from membergraph.privacy.file_scan import file_holds_any
 from membergraph.privacy.port import (
     AccessEntry,
     Erasure,
@@ -32,7 +33,6 @@ from membergraph.privacy.sqlite_erase import (
     checkpoint,
     chunks,
     erase,
-    holds_any,
     secure_since_start,
     still_held,
     vacuum,
@@ -309,7 +309,7 @@ class SqlitePrivacyStore(PrivacyStore):
         if (
             said["checkpointed"]
             and not said.get("vacuumed")
-            and await asyncio.to_thread(holds_any, self.store.path, traces or ())
+            and await asyncio.to_thread(file_holds_any, self.store.path, traces or ())
         ):
             await self.store.run(vacuum)
             said["vacuumed"] = True

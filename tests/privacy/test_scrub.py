@@ -5,6 +5,8 @@ file still holds one of the person's values after the checkpoint, it is rewritte
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from membergraph.identity.service import IdentityService
@@ -54,5 +56,44 @@ async def test_a_value_another_record_still_holds_does_not_rewrite_the_file(
     try:
         # When the scrub looks for it, then nothing is rewritten: it is not hers to erase
         assert await privacy.scrub([TRACE]) == {"checkpointed": True}
+    finally:
+        await store.aclose()
+
+
+def _count_records_in_another_process(path: Path) -> int:
+    """What another process (a second worker, ``membergraph export``, a backup) reads: it
+    opens the file, reads and closes its connection, as the last one if no lock says
+    otherwise."""
+    read = (
+        "import sqlite3, sys\n"
+        "db = sqlite3.connect(sys.argv[1])\n"
+        "print(db.execute('SELECT count(*) FROM records').fetchone()[0])\n"
+        "db.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", read, str(path)], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout)
+
+
+async def test_writes_after_a_scrub_stay_in_the_file_other_processes_read(tmp_path: Path) -> None:
+    # Given an open store whose file was just scrubbed (the last step of every erasure)
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    await store.open()
+    privacy = SqlitePrivacyStore(store)
+    await privacy.open()
+    identity = IdentityService(store)
+    await identity.ingest([crm("C-ANN", emails=["ann.first@mail.test.org"])])
+    try:
+        assert await privacy.scrub(["someone.else@mail.test.org"]) == {"checkpointed": True}
+        # When another process opens the store and closes its connection
+        assert _count_records_in_another_process(path) == 1
+        # and the gateway then takes a line
+        await identity.ingest([crm("C-BOB", emails=["bob.second@mail.test.org"])])
+        # Then other processes read it: it went to the write-ahead log they read, not to
+        # one the other process deleted as the last connection (the scrub's read of the
+        # file in this process would have dropped its SQLite locks), which a crash loses
+        assert _count_records_in_another_process(path) == 2
     finally:
         await store.aclose()
