@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import gc
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -416,3 +419,37 @@ def test_load_refuses_a_bad_to_naming_the_flag_typed(tmp_path: Path, to: str) ->
     said = " ".join(result.output.split())
     assert f"--to {to}" in said and "MEMBERGRAPH_" not in said, said
     assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["reresolve"], id="reresolve"),
+        pytest.param(["privacy", "export", "m_x"], id="privacy-export"),
+        pytest.param(["serve", "--no-open", "--port", "PORT"], id="serve"),
+    ],
+)
+def test_a_store_file_that_is_no_database_ends_the_command(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # Given a store path that holds something else (a mistyped name, a truncated copy)
+    store = tmp_path / "notes.db"
+    store.write_text("not a database\n")
+    command = [_free_port() if part == "PORT" else part for part in command]
+    # When a command is pointed at it (in a process of its own: the process must end)
+    done = subprocess.run(
+        [sys.executable, "-m", "membergraph.cli", *command, "--store", f"sqlite:///{store}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MEMBERGRAPH_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    # Then it says why and exits, rather than hanging after the message
+    assert done.returncode == 1, done.stderr
+    assert "file is not a database" in done.stderr

@@ -103,6 +103,7 @@ class SqliteLines:
             await self._db.execute("PRAGMA secure_delete = ON")
             await self._db.executescript(sql.SCHEMA)
         except sqlite3.Error as exc:
+            await self.aclose()  # its thread would keep the process alive
             raise SourceUnavailable("sqlite", f"{self.path}: {exc}") from exc
 
     async def aclose(self) -> None:

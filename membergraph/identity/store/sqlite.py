@@ -129,6 +129,15 @@ class SqliteStore(IdentityStore):
             raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
 
     async def open(self) -> None:
+        try:
+            await self._open()
+        except BaseException:
+            # The connection's thread keeps a process alive: a file that is no database
+            # must end the command that said so, not leave it hanging.
+            await self.aclose()
+            raise
+
+    async def _open(self) -> None:
         async with self._mapped("open"):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
