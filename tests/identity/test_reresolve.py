@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,7 @@ from membergraph.identity.store.format import (
     verdict,
 )
 from membergraph.identity.store.port import IdentityStore
+from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import crm, purchase
 from tests.support.stores import ADAPTERS, open_store
 
@@ -184,3 +187,37 @@ def test_what_a_mark_says_to_this_release(
 def test_the_rules_digest_follows_values_not_spelling() -> None:
     assert rules_digest(Rules()) == rules_digest(Rules(hub_max_people=6))  # a default spelt out
     assert rules_digest(Rules()) != rules_digest(STRICT)
+
+
+async def test_reresolve_takes_a_line_another_process_commits_while_it_reads(
+    tmp_path: Path,
+) -> None:
+    # Given a resolved SQLite store, and another gateway over the same file
+    path = tmp_path / "store.db"
+    async with SqliteStore(path) as store, SqliteStore(path) as elsewhere:
+        await _resolved_with_stewards(store)
+        other = IdentityService(elsewhere)
+        strict = IdentityService(store, STRICT)
+        loop = asyncio.get_running_loop()
+        pushed = []
+
+        def push_between_reads(sql: str) -> None:
+            # The other gateway takes a new contact just as the whole-store read turns
+            # from the records to their identifiers (in the reading connection's thread)
+            if "FROM identifiers" in sql and not pushed:
+                pushed.append(sql)
+                newcomer = crm("C9", first="Flo", last="Ng", emails=["flo@x.org"])
+                asyncio.run_coroutine_threadsafe(other.ingest([newcomer]), loop).result()
+
+        await store.run(lambda db: db.set_trace_callback(push_between_reads))
+        # When reresolve runs meanwhile
+        done = await reresolve(strict, store.url)
+        await store.run(lambda db: db.set_trace_callback(None))
+        # Then it completes, and the newcomer is a member as any line is
+        # Then it completes under the new rules, and the newcomer is a member as any line is
+        assigned = await store.all_assignments()
+        assert pushed and done.records >= 6
+        assert not _together(assigned, ANN, ANN_CARD) and _together(assigned, CY, DI)
+        assert assigned.get(("crm", "C9"))
+        again = await reresolve(strict, store.url, dry_run=True)
+        assert (again.split, again.merged, again.moved) == (0, 0, 0)

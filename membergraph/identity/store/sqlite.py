@@ -305,7 +305,11 @@ class SqliteStore(IdentityStore):
             return await self._in_thread(fn, *args)
 
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
-        return await self._read(sqlite_read.load_records, None if refs is None else list(refs))
+        # Records and their identifiers are two reads: one snapshot, or a line another
+        # process commits between them gives identifiers of a record not read (reresolve
+        # beside a gateway taking pushes failed with a KeyError).
+        refs = None if refs is None else list(refs)
+        return await self._read(sqlite_read.in_snapshot, sqlite_read.load_records, refs)
 
     async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
         return await self._read(sqlite_read.carriers, list(values))

@@ -249,7 +249,10 @@ def _scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
 
 
 def in_snapshot(db: Conn, read: Callable[..., T], *args: Any) -> T:
-    """``read(db, *args)`` inside one read transaction: one snapshot of the store."""
+    """``read(db, *args)`` inside one read transaction: one snapshot of the store (or
+    inside the transaction the connection is in: a first load's)."""
+    if db.in_transaction:
+        return read(db, *args)
     db.execute("BEGIN")
     try:
         return read(db, *args)
