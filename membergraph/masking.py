@@ -23,6 +23,12 @@ _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 _EMAIL_IN = re.compile(r"[^\s:@]+@[^\s@]+")
 _PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A visitor record's key names the e-mail its events carry by a digest of it
+# (``a-1|email:8fd157afe468f2d8``, connectors.models.EMAIL_MARK): anyone can check a guess
+# against a plain digest, and the masked e-mail beside it (c***@gmail.com) narrows the guess
+# to a dictionary's worth. Masked wherever an e-mail is.
+_EMAIL_DIGEST = re.compile(r"\|email:[0-9a-f]+")
+_DIGEST_MASKED = "|email:***"
 # Keys of JSON values (evidence, event properties) that hold a person's free text: a
 # steward's reason for a manual link can name anyone, so it is masked whole.
 _FREE_TEXT_KEYS = frozenset({"reason"})
@@ -56,6 +62,8 @@ def mask_value(value: Any, text: bool = False) -> Any:
     if isinstance(value, str):
         if text:
             return mask_text(value)
+        if "|email:" in value:
+            value = _EMAIL_DIGEST.sub(_DIGEST_MASKED, value)
         if "@" in value:
             return _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), value)
         if _PHONE.match(value):
@@ -83,13 +91,15 @@ def mask_in_text(text: str) -> str:
             return run
         return mask_phone(run)
 
+    text = _EMAIL_DIGEST.sub(_DIGEST_MASKED, text)
     return _PHONE_IN.sub(phone, _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), text))
 
 
 def mask_record_key(key: str) -> str:
     """A record key as a caller without ``pii:read`` sees it: an online customer's key is
-    their e-mail (``online:j***@example.com``); a card, contact, visitor or call id is not
-    personal by itself, but anything else that looks personal is masked as found."""
+    their e-mail (``online:j***@example.com``), a visitor's names one by its digest
+    (``a-1|email:***``); a card, contact, visitor or call id is not personal by itself, but
+    anything else that looks personal is masked as found."""
     prefix, colon, rest = key.partition(":")
     if prefix == "online" and colon:
         return f"online:{mask_email(rest)}"

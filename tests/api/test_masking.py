@@ -17,6 +17,7 @@ from graphql import GraphQLObjectType, get_named_type
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
+from membergraph.connectors.models import email_digest
 from membergraph.schema import build_schema
 from membergraph.schema.permissions import MaskPII
 from membergraph.settings import ApiKey, Settings
@@ -182,7 +183,15 @@ PERSON = {
             "type": "identify",
             "occurred_at": "2026-10-02T09:00:00Z",
             "properties": {"email": EMAIL, "phone": PHONE_AS_WRITTEN},
-        }
+        },
+        {  # an e-mail opened on a device nobody logged in on: keyed by the e-mail's digest
+            "event_id": "E-MASK-OPEN",
+            "anonymous_id": "anon-mail",
+            "email": EMAIL,
+            "type": "track",
+            "name": "Email Opened",
+            "occurred_at": "2026-10-01T09:00:00Z",
+        },
     ],
     "call_center": [
         {
@@ -196,7 +205,7 @@ PERSON = {
 }
 # What must never reach a caller without pii:read, in any spelling.
 TRACES = ["Wilhelmina", "Threepwood", "threepwood", "925-7392", "9257392", "Hidden", "60601"]
-TRACES += ["1980-02-03"]
+TRACES += ["1980-02-03", email_digest(EMAIL)]  # a digest anyone can check a guess against
 KEYS = {"masked-key-000000000001": ["profile:read"], "pii-key-0000000000000001": ["pii:read"]}
 KEYS["pii-key-0000000000000001"].append("profile:read")
 QUERY = """{ memberByIdentifier(kind: CRM_ID, value: "C-MASK") {
@@ -246,6 +255,10 @@ def _online(m: dict[str, Any]) -> Any:
     return next(r["key"] for r in m["records"] if r["key"].startswith("online:"))
 
 
+def _mail_visitor(m: dict[str, Any]) -> Any:
+    return next(r["key"] for r in m["records"] if r["key"].startswith("anon-mail|"))
+
+
 def _online_lineage(m: dict[str, Any]) -> Any:
     return next(x["record"] for x in m["profile"]["lineage"] if x["field"] == "email")
 
@@ -266,6 +279,7 @@ CASES = [
     ("Identifier.value", _identifier("EMAIL"), "w***@gmail.com"),
     ("Identifier.value", _identifier("PHONE"), "***-7392"),
     ("Record.key", _online, "online:w***@gmail.com"),
+    ("Record.key", _mail_visitor, "anon-mail|email:***"),
     ("Transaction.email", lambda m: m["transactions"]["edges"][0]["node"]["email"], None),
     ("CallInteraction.callerPhone", lambda m: m["callCenterInteractions"][0]["callerPhone"], None),
     ("AccountRef.value", lambda m: m["callCenterInteractions"][0]["accountRef"]["value"], None),
