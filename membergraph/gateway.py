@@ -68,7 +68,10 @@ async def load_folder_into(
     one held before): what a contact chose then still counts, though the line is replaced.
     """
     fingerprint = await asyncio.to_thread(folder_fingerprint, folder)
+    where = str(await asyncio.to_thread(folder.resolve))
     if await lines.meta("folder") == fingerprint:
+        if await lines.meta(_FOLDER_PATH) is None:  # a store loaded before the path was kept
+            await lines.set_meta(_FOLDER_PATH, where)
         return None
     files = await asyncio.to_thread(open_sources, folder, region)
     empty = await lines.empty()
@@ -102,8 +105,28 @@ async def load_folder_into(
     count_nobodys(taken, result.unattributed, reports, region)
     for name, report in reports.items():
         await lines.keep_report(name.value, report)
+    await lines.set_meta(_FOLDER_PATH, where)
     await lines.set_meta("folder", fingerprint)
     return result
+
+
+_FOLDER_PATH = "folder_path"
+"""The source table's meta key naming the folder last loaded into the store."""
+
+
+async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) -> Path | None:
+    """The folder a start names no folder for: the demo set, unless the store's lines were
+    loaded from a folder of the user's (``membergraph load``, an earlier ``serve --data``),
+    which is then served as it holds them (None: no folder is read). The demo's made-up
+    people are never mixed into someone's own data because ``--data`` was left out."""
+    loaded = await lines.meta(_FOLDER_PATH)
+    if loaded is not None and not _is_demo(Path(loaded), settings) and not await lines.empty():
+        return None
+    return await asyncio.to_thread(demo_folder, settings)
+
+
+def _is_demo(folder: Path, settings: Settings) -> bool:
+    return folder.parent == settings.cache_dir.resolve() and folder.name.startswith("demo-")
 
 
 async def _appended(
@@ -183,19 +206,19 @@ async def open_gateway(
     try:
         rules = load_rules(settings.rules)
         identity = IdentityService(store, rules, settings.default_region)
-        folder = settings.data
-        if folder is None:
-            folder = await asyncio.to_thread(demo_folder, settings)
+        folder = settings.data or await _demo_unless_loaded_otherwise(settings, lines)
         said = await require_servable(store, rules, settings.store)
         privacy = await open_privacy(store, settings)
-        result = await load_folder_into(
-            folder,
-            lines,
-            identity,
-            settings.default_region,
-            unsuppressed(privacy),
-            consent_keeper(privacy),
-        )
+        result = None
+        if folder is not None:
+            result = await load_folder_into(
+                folder,
+                lines,
+                identity,
+                settings.default_region,
+                unsuppressed(privacy),
+                consent_keeper(privacy),
+            )
         resolved = result is not None
         await _take_stock(sources, lines)
         stale_rules = None
@@ -204,7 +227,8 @@ async def open_gateway(
             if said is Verdict.OTHER_RULES:
                 stale_rules = rules_notice(settings.store)
                 logger.warning(stale_rules)
-        sources.where = f"{path} (loaded from {folder})" + sources.where.removeprefix(path)
+        loaded_from = folder or await lines.meta(_FOLDER_PATH)
+        sources.where = f"{path} (loaded from {loaded_from})" + sources.where.removeprefix(path)
         _read_lines_beside_lookups(store, sources, lines)
         gateway = _assembled(settings, identity, sources)
         gateway.folder, gateway.privacy = folder, privacy

@@ -96,3 +96,36 @@ async def test_of_two_lines_with_one_id_a_first_load_keeps_the_later(tmp_path: P
 def test_a_line_is_stored_as_its_json_dump(source: SourceName, line: dict[str, object]) -> None:
     model = SOURCES[source].model.model_validate(line)
     assert render(model) == orjson.dumps(model.model_dump(mode="json", exclude_unset=True))
+
+
+async def _start(settings: Settings) -> tuple[int, str]:
+    """Members a start serves, and where it says its lines came from."""
+    gateway, sources, result = await open_gateway(settings)
+    await gateway.identity.store.aclose()
+    await sources.aclose()
+    return result.members, sources.where
+
+
+async def test_a_start_naming_no_folder_serves_a_store_loaded_from_ones_own(
+    tmp_path: Path,
+) -> None:
+    # Given a store loaded from a folder of one's own (`membergraph load --data mine`)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    ada = {"contact_id": "C-ADA", "first_name": "Ada", "emails": ["ada.byron@mail.test.org"]}
+    (mine / "crm.jsonl").write_bytes(orjson.dumps(ada) + b"\n")
+    store = f"sqlite:///{tmp_path / 'mine.db'}"
+    cache = tmp_path / "cache"
+    assert (await _start(Settings(data=mine, store=store, cache_dir=cache)))[0] == 1
+    # When it is served with --store and no --data (what the demo's first command looks like)
+    members, where = await _start(Settings(store=store, cache_dir=cache, demo_members=20))
+    # Then it serves her alone, saying where from: no made-up demo person joins the data
+    assert members == 1 and str(mine) in where
+    with sqlite3.connect(tmp_path / "mine.db") as db:
+        assert db.execute("SELECT line_id FROM source_lines").fetchall() == [("C-ADA",)]
+    assert not cache.exists()
+    # And a new store named without a folder is the demo, as before
+    demo, _ = await _start(
+        Settings(store=f"sqlite:///{tmp_path / 'demo.db'}", cache_dir=cache, demo_members=20)
+    )
+    assert demo > 1
