@@ -439,6 +439,17 @@ async def as_is(service: IdentityService, ids: Sequence[str]) -> ApplyResult:
     return ApplyResult(members=len(ids), member_of=member_of, before=member_of, scope=scope)
 
 
+MAX_REASON_CHARS = 2000
+"""The longest reason a steward may give: it is kept in the member's history, every link's
+evidence and the change feed, and sent to every subscriber (a page pasted by mistake was
+taken whole: 500,000 characters)."""
+
+
 def require_reason(reason: str) -> None:
     if not reason.strip():
         raise StewardError("a reason is required: it goes into the member's history")
+    if len(reason) > MAX_REASON_CHARS:
+        raise StewardError(
+            f"a reason is at most {MAX_REASON_CHARS:,} characters (it is kept in the member's"
+            f" history and sent to every subscriber); this one has {len(reason):,}"
+        )

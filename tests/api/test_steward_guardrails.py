@@ -124,7 +124,7 @@ def test_linking_a_card_to_another_contact_is_refused_naming_the_member_it_would
     answer = gql(client, _link_card(move=False, dry_run=dry_run), a=_card_of(ann))
 
     # Then it is refused with a code naming Ann's member and her card, and nothing changed
-    [error] = answer["errors"]  # type: ignore[misc]
+    [error] = answer["errors"]
     assert error["extensions"]["code"] == "WOULD_MOVE_RECORDS"
     assert error["extensions"]["members"] == [ann["id"]]
     card = _card_of(ann)
@@ -240,3 +240,22 @@ def test_a_dry_run_changes_nothing_and_answers_what_the_real_run_does(
     shown = {m["id"]: m for m in done}
     assert after["ann"] == shown[after["ann"]["id"]]
     assert after["bob"] == shown[after["bob"]["id"]]
+
+
+def test_a_reason_longer_than_the_bound_is_refused_and_changes_nothing(
+    client: TestClient,
+) -> None:
+    # Given the two customers apart
+    before = _world(client)
+    link = """mutation ($r: String!) { linkRecords(a: {source: CRM, key: "C-ANN"},
+      b: {source: CRM, key: "C-BOB"}, reason: $r) { id } }"""
+    # When a steward pastes a page as the reason (it goes to the history, every link's
+    # evidence, the feed and every subscriber)
+    answer = gql(client, link, r="x" * 2001)
+    # Then it is refused saying the bound, and nothing changes
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "at most 2,000 characters" in error["message"] and "2,001" in error["message"]
+    assert _world(client) == before
+    # And a reason of the bound is taken
+    assert "errors" not in gql(client, link, r="y" * 2000)
