@@ -30,7 +30,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+
+from membergraph.auth import caller_of
 
 if TYPE_CHECKING:
     from membergraph.resolvers.context import Gateway
@@ -248,7 +250,15 @@ class _Mirror:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """``/metrics``: the Prometheus text of the app's :class:`Telemetry`."""
+    """``/metrics``: the Prometheus text of the app's :class:`Telemetry`; not for a token
+    bound to a member (a frontend app's, held by every customer's browser): the figures
+    span every member (how many there are, every route's traffic and errors)."""
+    if caller_of(request).member_id is not None:
+        refused = (
+            "the metrics are refused to a token bound to a member (its member_id claim): they"
+            " span every member; scrape them with an operator's key or on the metrics port"
+        )
+        return JSONResponse({"error": refused}, 403)
     telemetry: Telemetry = request.app.state.telemetry
     return Response(await telemetry.scrape(), media_type=CONTENT_TYPE_LATEST)
 

@@ -381,3 +381,15 @@ def _cache_hits(world: World) -> int:
         x for x in metrics.text.splitlines() if x.startswith("membergraph_response_cache_hits")
     ]
     return int(float(line.split()[-1]))
+
+
+def test_a_member_bound_token_reads_no_metrics(world: World) -> None:
+    # When Jane's app (a token every customer's browser holds) asks for the metrics
+    said = world.client.get("/metrics", headers={"authorization": f"Bearer {world.jane_app}"})
+    # Then it is refused, saying why: they count every member and every route's traffic
+    assert said.status_code == 403
+    assert "bound to a member" in said.json()["error"]
+    assert "membergraph_" not in said.text
+    # And an operator's credential reads them
+    scraped = world.client.get("/metrics", headers={"authorization": f"Bearer {world.steward}"})
+    assert scraped.status_code == 200 and "membergraph_identity" in scraped.text
