@@ -75,6 +75,37 @@ async def test_member_parts_are_the_records_and_identifiers_read_alone(
     assert await store.find_member_carried(IdentifierKind.EMAIL, "nobody@x.org", 0, 5) is None
 
 
+async def test_a_lookup_weighs_its_own_records_and_others_as_they_are_stored(
+    store: IdentityStore,
+) -> None:
+    # Given ann's e-mail on her contact and her online orders, and on another member's
+    # contact (a shared address), when her lookup reads what weighs it, then the carriers'
+    # records are those load_records reads, hers and the other member's alike.
+    ann = crm("C1", emails=["ann@x.org"], phones=["+14155550134"], card="LD11110000")
+    card, online = purchase(card="LD11110000"), purchase(email="ann@x.org", channel="online")
+    bob = crm("C2", first="Bob", emails=["ann@x.org"])
+    await store.apply(
+        Change(
+            records=[ann, card, online, bob],
+            assignments={
+                ann.ref: "m_ann",
+                card.ref: "m_ann",
+                online.ref: "m_ann",
+                bob.ref: "m_bob",
+            },
+            new_members=["m_ann", "m_bob"],
+            actor="test",
+            reason="first load",
+            at=NOW,
+        )
+    )
+    [parts] = await store.member_parts(["m_ann"])
+    found = await store.find_member_carried(IdentifierKind.PHONE, "+14155550134", 0, 5)
+    assert found is not None and (found.member, found.parts) == ("m_ann", parts)
+    assert set(found.records) == {ann.ref, online.ref, bob.ref}
+    assert found.records == await store.load_records([ann.ref, online.ref, bob.ref])
+
+
 async def test_a_change_reads_back_through_every_lookup(store: IdentityStore) -> None:
     await store.apply(_first_change())
     loaded = await store.load_records([("crm", "C1"), ("crm", "nope")])

@@ -334,13 +334,31 @@ def find_member_carried(
 ) -> MemberCarried | None:
     """:meth:`IdentityStore.find_member_carried` in one trip, with what ``beside`` reads
     of the member's records in it."""
-    found = find_member_parts(db, kind, key)
-    if found is None:
+    found = find_members(db, kind, key)
+    if not found:
         return None
-    member, parts = found
+    member = found[0]
+    # The member's records whole (by its index, as member_records reads their keys): most
+    # values weighed are carried by the member's own records (a contact, its card's orders,
+    # its visitors), whose identifiers the parts hold already.
+    own = {
+        (row[0], row[1]): row
+        for row in db.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE member_id = ? ORDER BY source, key",
+            (member,),
+        )
+    }
+    parts = MemberParts(list(own), member_identifiers(db, [member])[0])
     carried = carriers(db, contact_values(parts), max_records + 1)
     weighed = {r for refs in carried.values() if floor < len(refs) <= max_records for r in refs}
-    records = load_records(db, weighed) if weighed else {}
+    others = weighed.difference(own)
+    records = load_records(db, others) if others else {}
+    if len(others) < len(weighed):
+        mine = {ref: record_row(own[ref]) for ref in weighed.intersection(own)}
+        for ref, identifier in parts.identifiers:
+            if ref in mine:
+                mine[ref].identifiers.add(identifier)
+        records.update(mine)
     held = None if beside is None else beside(db, parts.records)
     return MemberCarried(member, parts, carried, records, held)
 
