@@ -38,6 +38,7 @@ from membergraph.identity.store.format import (
 from membergraph.identity.store.port import (
     ConcurrentChange,
     IdentityStore,
+    MemberCarried,
     MemberParts,
     ScopeState,
     TransientStoreError,
@@ -133,10 +134,20 @@ class IdentityService:
         found = await self.store.find_member_carried(
             kind, key, carrier_floor(rules), rules.hub_max_records
         )
-        if found is None:
-            return None
+        return None if found is None else self._weighed(found)
+
+    async def member_parts_by_id(self, member_id: str) -> FoundMember | None:
+        """The live member an ID names (following redirects; None: unknown), read as
+        :meth:`find_member_parts` reads a member found by an identifier."""
+        rules = self.rules
+        found = await self.store.member_carried(
+            member_id, carrier_floor(rules), rules.hub_max_records
+        )
+        return None if found is None else self._weighed(found)
+
+    def _weighed(self, found: MemberCarried) -> FoundMember:
         values = contact_values(found.parts)
-        flags = placeholder_flags(rules, values, found.carried, found.records)
+        flags = placeholder_flags(self.rules, values, found.carried, found.records)
         return FoundMember(found.member, found.parts, flags, found.beside)
 
     # -- writing ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from membergraph.identity.ids import is_member_id
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
 from membergraph.identity.records import Identifier, RecordKey
+from membergraph.identity.service import FoundMember
 from membergraph.identity.steward_record import parted_merges, undone_events
 from membergraph.identity.store.port import IdentityEvent, StoredLink
 from membergraph.resolvers.context import RequestContext
@@ -86,14 +87,17 @@ def _no_lists_for_one_member(ctx: RequestContext) -> None:
 
 
 async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
-    """``member(id:)``: follows the redirect of a merged-away ID; unknown is None."""
-    live = await ctx.gateway.identity.store.resolve_member_id(member_id)
+    """``member(id:)``: follows the redirect of a merged-away ID; unknown is None. Read as
+    a lookup by identifier reads its member (:func:`find_member`): in one trip."""
+    found = await ctx.gateway.identity.member_parts_by_id(member_id)
+    live = found.member if found else None
     await _own_member_only(ctx, live or member_id)
-    if not live:
+    if not found:
         ctx.reads.nobody()
         return None
-    ctx.reads.member(live, member_id)
-    return MemberView(live, member_id)
+    _hold(ctx, found)
+    ctx.reads.member(found.member, member_id)
+    return MemberView(found.member, member_id)
 
 
 async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> MemberView | None:
@@ -107,15 +111,18 @@ async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> 
         # Another member's value answers as an unknown one: no oracle of who is a customer.
         ctx.reads.nobody()
         return None
-    member, parts, settled, beside = found
-    # Read with the lookup, in the same trip: the member's parts, for its e-mails and
-    # phones what the profile's placeholder check would read next (most are settled), and
-    # where the sources share the store's file, the member's lines.
-    ctx.loaders.member_parts.prime(member, parts)
-    ctx.loaders.placeholder.prime_many(settled)
-    ctx.loaders.hold_beside_lookup(beside)
-    ctx.reads.member(member)
-    return MemberView(member, member)
+    _hold(ctx, found)
+    ctx.reads.member(found.member)
+    return MemberView(found.member, found.member)
+
+
+def _hold(ctx: RequestContext, found: FoundMember) -> None:
+    """What was read with a member's lookup, in the same trip, for the request's loaders:
+    its parts, whether each of its e-mails and phones is a placeholder (what the profile's
+    check would read next), and where the sources share the store's file, its lines."""
+    ctx.loaders.member_parts.prime(found.member, found.parts)
+    ctx.loaders.placeholder.prime_many(found.placeholders)
+    ctx.loaders.hold_beside_lookup(found.beside)
 
 
 async def page_members(

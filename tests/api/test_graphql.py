@@ -270,6 +270,41 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     assert member["profile"]["firstName"] and member["transactions"]["edges"]
 
 
+def test_a_profile_by_member_id_is_read_in_one_trip_as_by_e_mail(
+    jane_client: TestClient,
+) -> None:
+    # Given Jane's member ID, when the personalization query asks her by it, then the store
+    # is read once as for a lookup by e-mail (the ID followed, her parts, her e-mails' and
+    # phones' carriers, her lines): no other read, no source asked, no trip to the source
+    # table's thread; and the answer is the one her e-mail gives.
+    gateway = jane_client.app.state.gateway  # type: ignore[attr-defined]
+    by_email = gql(jane_client, PROFILE, kind="EMAIL", value="jane.doe@example.com")
+    member = by_email["data"]["memberByIdentifier"]  # type: ignore[index]
+    names = (
+        "member_carried",
+        "resolve_member_id",
+        "find_member_carried",
+        "member_parts",
+        "member_records",
+        "member_identifiers",
+        "carriers",
+        "load_records",
+    )
+    calls = _count_store_reads(gateway.identity.store, *names)
+    before = {name: conn.calls for name, conn in gateway.sources.items()}
+    trips = gateway.sources[SourceName.CRM].lines.shared
+    trips_before = trips.trips
+    query = PROFILE.replace("$kind: IdentifierKind!, $value: String!", "$id: ID!").replace(
+        "memberByIdentifier(kind: $kind, value: $value)", "member(id: $id)"
+    )
+    answer = gql(jane_client, query, id=member["id"])
+    assert answer["data"] == {"member": member}
+    assert calls == dict.fromkeys(names, 0) | {"member_carried": 1}
+    made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
+    assert made == {"crm": 0, "transactions": 0, "web_analytics": 0, "call_center": 0}
+    assert trips.trips == trips_before
+
+
 def test_member_fields_resolve_for_every_source(client: TestClient) -> None:
     answer = gql(
         client,

@@ -534,21 +534,32 @@ def test_the_same_source_and_store_trips(both: Both, which: str) -> None:
 # by the sources' own loaders: the same answers, and no source asked in the first case.
 
 
+def _by_id(document: str) -> str:
+    """The same document asking the member by its ID (``member(id:)``)."""
+    return document.replace("$value: String!", "$id: ID!").replace(
+        "memberByIdentifier(kind: EMAIL, value: $value)", "member(id: $id)"
+    )
+
+
 @pytest.mark.parametrize("credential", [MASKED, UNMASKED], ids=["masked", "pii"])
-@pytest.mark.parametrize("which", ["profile", "wide"])
+@pytest.mark.parametrize("which", ["profile", "wide", "profile-by-id", "wide-by-id"])
 def test_lines_read_beside_the_lookup_answer_as_the_sources_do(
     both: Both, monkeypatch: pytest.MonkeyPatch, credential: str, which: str
 ) -> None:
     from tests.api.test_known_operations import PROFILE as PERSONALIZATION
     from tests.api.test_known_operations import WIDE
 
-    query = PERSONALIZATION if which == "profile" else WIDE
+    query = PERSONALIZATION if which.startswith("profile") else WIDE
+    variables: dict[str, Any] = {"value": EMAIL}
+    if which.endswith("by-id"):
+        query, variables = _by_id(query), {"id": both.member}
+        assert "member(id: $id)" in query
     gateway = _gateway(both)
     assert gateway.identity.store.beside_lookup is not None
 
     def answer(planned: bool) -> tuple[tuple[int, bytes], dict[str, int]]:
         before = {s.value: c.calls for s, c in gateway.sources.items()}
-        said = both.ask(credential, query, {"value": EMAIL}, planned=planned)
+        said = both.ask(credential, query, variables, planned=planned)
         return said, {s.value: c.calls - before[s.value] for s, c in gateway.sources.items()}
 
     beside = [answer(planned) for planned in (True, False)]

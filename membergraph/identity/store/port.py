@@ -265,6 +265,23 @@ class IdentityStore(abc.ABC):
         if found is None:
             return None
         member, parts = found
+        return await self._carried(member, parts, floor, max_records)
+
+    async def member_carried(
+        self, member_id: str, floor: int, max_records: int
+    ) -> MemberCarried | None:
+        """What :meth:`find_member_carried` reads, for the live member an ID names
+        (:meth:`resolve_member_id`; None: unknown): ``member(id:)``'s lookup, in one read
+        where the adapter can."""
+        member = await self.resolve_member_id(member_id)
+        if member is None:
+            return None
+        [parts] = await self.member_parts([member])
+        return await self._carried(member, parts, floor, max_records)
+
+    async def _carried(
+        self, member: str, parts: MemberParts, floor: int, max_records: int
+    ) -> MemberCarried:
         carried = {
             v: refs[: max_records + 1]
             for v, refs in (await self.carriers(contact_values(parts))).items()

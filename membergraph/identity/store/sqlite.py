@@ -106,8 +106,9 @@ class SqliteStore(IdentityStore):
         self._load: _FirstLoad | None = None
         self.beside_lookup: Callable[[sqlite3.Connection, list[RecordKey]], object] | None = None
         """A read of a found member's records run in the lookup's own trip
-        (:meth:`find_member_carried`), its answer in ``MemberCarried.beside``: the gateway
-        sets it to read the member's lines when the sources live in this file."""
+        (:meth:`find_member_carried`, :meth:`member_carried`), its answer in
+        ``MemberCarried.beside``: the gateway sets it to read the member's lines when the
+        sources live in this file."""
 
     @classmethod
     def from_url(cls, url: str, durable: bool = True) -> SqliteStore:
@@ -336,15 +337,7 @@ class SqliteStore(IdentityStore):
         return await self._read(sqlite_read.scope_state, None if refs is None else list(refs))
 
     async def resolve_member_id(self, member_id: str) -> str | None:
-        current = member_id
-        for _ in range(64):  # redirect chains are short; the bound stops a corrupt cycle
-            if await self._all("SELECT 1 FROM members WHERE id=?", (current,)):
-                return current
-            rows = await self._all("SELECT new_id FROM redirects WHERE old_id=?", (current,))
-            if not rows:
-                return None
-            current = rows[0][0]
-        raise StoreError(f"redirect cycle at member {member_id}")
+        return await self._read(sqlite_read.live_member_id, member_id)
 
     async def _grouped(self, sql: str, member_ids: Sequence[str]) -> dict[str, list[sqlite3.Row]]:
         return await self._read(sqlite_read.grouped, sql, list(member_ids))
@@ -388,6 +381,13 @@ class SqliteStore(IdentityStore):
     ) -> MemberCarried | None:
         return await self._read(
             sqlite_read.find_member_carried, kind.value, key, floor, max_records, self.beside_lookup
+        )
+
+    async def member_carried(
+        self, member_id: str, floor: int, max_records: int
+    ) -> MemberCarried | None:
+        return await self._read(
+            sqlite_read.member_carried, member_id, floor, max_records, self.beside_lookup
         )
 
     async def page_members(

@@ -36,6 +36,7 @@ from membergraph.identity.store.sqlite_write import (
     days_of,
     member_versions,
 )
+from membergraph.identity.store.types import StoreError
 
 T = TypeVar("T")
 
@@ -335,9 +336,42 @@ def find_member_carried(
     """:meth:`IdentityStore.find_member_carried` in one trip, with what ``beside`` reads
     of the member's records in it."""
     found = find_members(db, kind, key)
-    if not found:
-        return None
-    member = found[0]
+    return _carried(db, found[0], floor, max_records, beside) if found else None
+
+
+def member_carried(
+    db: Conn,
+    member_id: str,
+    floor: int,
+    max_records: int,
+    beside: Callable[[Conn, list[RecordKey]], object] | None = None,
+) -> MemberCarried | None:
+    """:meth:`IdentityStore.member_carried` in one trip: the live member ``member_id`` names
+    (following redirects), then what :func:`find_member_carried` reads of it."""
+    live = live_member_id(db, member_id)
+    return None if live is None else _carried(db, live, floor, max_records, beside)
+
+
+def live_member_id(db: Conn, member_id: str) -> str | None:
+    """The live member an ID names, following redirects; None if unknown."""
+    current = member_id
+    for _ in range(64):  # redirect chains are short; the bound stops a corrupt cycle
+        if db.execute("SELECT 1 FROM members WHERE id=?", (current,)).fetchone():
+            return current
+        row = db.execute("SELECT new_id FROM redirects WHERE old_id=?", (current,)).fetchone()
+        if row is None:
+            return None
+        current = row[0]
+    raise StoreError(f"redirect cycle at member {member_id}")
+
+
+def _carried(
+    db: Conn,
+    member: str,
+    floor: int,
+    max_records: int,
+    beside: Callable[[Conn, list[RecordKey]], object] | None,
+) -> MemberCarried:
     # The member's records whole (by its index, as member_records reads their keys): most
     # values weighed are carried by the member's own records (a contact, its card's orders,
     # its visitors), whose identifiers the parts hold already.
