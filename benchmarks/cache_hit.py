@@ -1,7 +1,7 @@
 """CPU time of one response-cache hit (or miss) through the whole app, in-process.
 
     python benchmarks/cache_hit.py [--members 2000] [--requests 20000] [--misses] [--calls]
-        [--gc] [--dir DIR]
+        [--gc] [--dir DIR] [--by-id]
 
 Builds the app over a generated demo set (API key ``profile:read``, as the personalization
 service), fills the cache with 50 members' profiles, then calls the ASGI app directly
@@ -19,8 +19,10 @@ Python and C function calls per request on the event loop's thread (``sys.setpro
 which the machine's load does not move at all (not aiosqlite's thread). With ``--gc`` it
 also prints the cyclic collector's collections by generation during the measured requests
 and the time they took (``gc.callbacks``): the pauses every request in flight waits out.
-``--dir`` keeps the data and the store there and reuses them: a run then does the same work
-every time, which instruction counts need (``valgrind --tool=cachegrind --cache-sim=no``
+``--by-id`` asks the same profile by member ID (``member(id:)``) instead of by e-mail,
+the members being those of the first 300 e-mails (found before measuring). ``--dir``
+keeps the data and the store there and reuses them: a run then does the same work every
+time, which instruction counts need (``valgrind --tool=cachegrind --cache-sim=no``
 over two runs of different ``--requests``: the difference over the difference of requests
 is the instructions of one request, of every thread, the same within 0.2 % run to run)."""
 
@@ -42,17 +44,23 @@ from typing import Any, TextIO
 import orjson
 from profile_query import KEY, KEYS, QUERY, unique_emails
 
+QUERY_BY_ID = QUERY.replace("$value: String!", "$value: ID!").replace(
+    "memberByIdentifier(kind: EMAIL, value: $value)", "member(id: $value)"
+)
+"""The same profile asked by member ID (``--by-id``; the variable keeps its name)."""
 
-def _bodies(folder: Path, requests: int, misses: bool) -> tuple[list[bytes], list[bytes]]:
+
+def _bodies(
+    emails: list[str], requests: int, misses: bool, query: str = QUERY
+) -> tuple[list[bytes], list[bytes]]:
     """The bodies that warm up, and those measured: 50 hot members' bodies both times, or
     with ``misses`` one body of its own per request."""
-    emails = unique_emails(folder / "data")
     if not misses:
-        hot = [orjson.dumps({"query": QUERY, "variables": {"value": e}}) for e in emails[:50]]
+        hot = [orjson.dumps({"query": query, "variables": {"value": e}}) for e in emails[:50]]
         return hot * 2, hot
     bodies = [
         orjson.dumps(
-            {"query": QUERY, "variables": {"value": emails[n % len(emails)], "n": f"r{n}"}}
+            {"query": query, "variables": {"value": emails[n % len(emails)], "n": f"r{n}"}}
         )
         for n in range(requests + 50)
     ]
@@ -117,6 +125,7 @@ async def measure(
     logs: TextIO,
     calls: list[int] | None = None,
     collections: _Collections | None = None,
+    by_id: bool = False,
 ) -> float:
     os.environ["MEMBERGRAPH_API_KEYS"] = orjson.dumps(KEYS).decode()
     from membergraph.app import create_app
@@ -129,10 +138,10 @@ async def measure(
     with contextlib.redirect_stderr(logs):
         configure_logging(settings.log_format, access=settings.access_log)  # binds stderr
     app = create_app(settings)
-    warm, bodies = _bodies(folder, requests, misses)
+    emails = unique_emails(folder / "data")
     headers = [(b"content-type", b"application/json"), (b"authorization", f"Bearer {KEY}".encode())]
 
-    async def call(body: bytes) -> None:
+    async def call(body: bytes) -> bytes:
         scope: dict[str, Any] = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -153,9 +162,11 @@ async def measure(
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def send(message: Any) -> None:
-            pass
+            answer.append(message.get("body", b""))
 
+        answer: list[bytes] = []
         await app(scope, receive, send)
+        return b"".join(answer)
 
     startup: asyncio.Queue[dict[str, str]] = asyncio.Queue()
     said: asyncio.Queue[dict[str, str]] = asyncio.Queue()
@@ -164,6 +175,18 @@ async def measure(
     running = asyncio.create_task(app(lifespan, startup.get, said.put))  # type: ignore[arg-type]
     assert (await said.get())["type"] == "lifespan.startup.complete"
     await _settle()
+    query = QUERY
+    if by_id:
+        # The members of the first 300 e-mails, asked by their IDs: as many lookups whatever
+        # ``--requests`` (instructions per miss are the difference of two runs).
+        used = emails[:300] if misses else emails[:50]
+        found = [
+            orjson.loads(await call(orjson.dumps({"query": QUERY, "variables": {"value": e}})))
+            for e in used
+        ]
+        emails = [f["data"]["memberByIdentifier"]["id"] for f in found]
+        query = QUERY_BY_ID
+    warm, bodies = _bodies(emails, requests, misses, query)
     for body in warm:  # hits: the first round fills the cache
         await call(body)
     began = time.process_time()
@@ -216,6 +239,7 @@ def main() -> int:
     )
     parser.add_argument("--gc", action="store_true", help="also count the collector's pauses")
     parser.add_argument("--dir", help="keep the data and the store here, and reuse them")
+    parser.add_argument("--by-id", action="store_true", help="ask member(id:), not by e-mail")
     args = parser.parse_args()
     calls = [0] if args.calls else None
     collections = _Collections() if args.gc else None
@@ -232,7 +256,7 @@ def main() -> int:
             open(os.devnull, "w") as logs,
         ):
             per_request = runner.run(
-                measure(folder, args.requests, args.misses, logs, calls, collections)
+                measure(folder, args.requests, args.misses, logs, calls, collections, args.by_id)
             )
     what = "miss" if args.misses else "hit"
     print(f"one response-cache {what} through the app: {per_request * 1e6:.1f} us of CPU")
