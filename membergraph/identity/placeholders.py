@@ -86,7 +86,7 @@ def weigh_placeholders(
     weighed = {v: refs for v, refs in over.items() if v not in revealed}
     if not weighed:
         return revealed
-    people = {ref: person_of(records[ref], records[ref].signature) for ref in records}
+    people = _People(records)
     for value, refs in weighed.items():
         carriers = [records[r] for r in refs if r in records]
         if status_of(carriers, value, rules, frozenset(), people) == "hub":
@@ -104,8 +104,27 @@ def placeholder_flags(
     :func:`weigh_placeholders`), from reads made with its lookup: what the request's
     placeholder loader answers, without its read."""
     values = [v for v in values if v[0] in CONTACT_KINDS]
-    revealed = weigh_placeholders(rules, _wanted(rules, values), carried, records)
-    return {v: v in revealed or rules.is_junk(*v) for v in values}
+    wanted = _wanted(rules, values)  # the contact values the blocklist leaves
+    revealed = weigh_placeholders(rules, wanted, carried, records)
+    return {v: v in revealed or v not in wanted for v in values}
+
+
+class _People(dict[RecordKey, object]):
+    """Who each record stands for (:func:`~membergraph.identity.values.person_of`), found
+    when first asked: ``status_of`` asks it of the carriers of a value only when their
+    number could make it a placeholder (a value on 3 to ``hub_max_people`` records, the
+    most common, asks it only of those typed at a till)."""
+
+    __slots__ = ("records",)
+
+    def __init__(self, records: Mapping[RecordKey, RecordData]) -> None:
+        super().__init__()
+        self.records = records
+
+    def __missing__(self, ref: RecordKey) -> object:
+        record = self.records[ref]
+        found = self[ref] = person_of(record, record.signature)
+        return found
 
 
 def placeholder_rule(rules: Rules, revealed: set[ValueKey]) -> Placeholders:
