@@ -104,7 +104,7 @@ MAX_GRAPHQL_BYTES = 1 << 20
 ``ws_max_size``, so a bigger one is refused before it is read whole)."""
 
 
-_READ = frozenset({b"accept", b"content-type", b"content-length"})
+_READ = frozenset({b"accept", b"content-type", b"content-length", b"content-encoding"})
 
 
 class GraphQLHttpRules:
@@ -170,6 +170,15 @@ class GraphQLHttpRules:
                     send,
                     415,
                     f"send GraphQL requests as application/json, not {content_type or 'nothing'}",
+                )
+                return
+            encoding = headers.get("content-encoding", "").strip().lower()
+            if encoding not in ("", "identity"):
+                # Read as it came, a compressed body was refused as "not a JSON object".
+                await send_error(
+                    send,
+                    415,
+                    f"send the body uncompressed: Content-Encoding {encoding} is not taken",
                 )
                 return
             length = headers.get("content-length")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 
 import orjson
@@ -121,6 +122,15 @@ CASES = [
         "/graphql",
         {"content-type": "text/plain"},
         _q("{ __typename }"),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "gzip-body",
+        "POST",
+        "/graphql",
+        {**JSON, "content-encoding": "gzip"},
+        gzip.compress(_q("{ __typename }")),
         415,
         "UNSUPPORTED_MEDIA_TYPE",
     ),
