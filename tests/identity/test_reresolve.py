@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -221,3 +222,16 @@ async def test_reresolve_takes_a_line_another_process_commits_while_it_reads(
         assert assigned.get(("crm", "C9"))
         again = await reresolve(strict, store.url, dry_run=True)
         assert (again.split, again.merged, again.moved) == (0, 0, 0)
+
+
+async def test_a_format_mark_that_is_no_number_is_refused_in_one_line(tmp_path: Path) -> None:
+    # Given a store whose format mark was edited by hand (or damaged)
+    path = tmp_path / "store.db"
+    async with SqliteStore(path) as store:
+        await _resolved_with_stewards(store)
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE meta SET value = 'three' WHERE key = 'format'")
+    async with SqliteStore(path) as store:
+        # When a start or a command reads it, then it is refused saying what it read
+        with pytest.raises(StoreFormatError, match="format mark reads 'three', not a format"):
+            await require_servable(store, Rules(), store.url)

@@ -33,6 +33,7 @@ __all__ = [
     "StoreMark",
     "Verdict",
     "current_mark",
+    "read_mark",
     "reresolve_command",
     "rules_digest",
     "verdict",
@@ -78,6 +79,24 @@ class StoreMark:
 
 class StoreFormatError(StoreError):
     """A store this release must not serve or resolve (older or newer format)."""
+
+
+def read_mark(format_held: object, rules: str) -> StoreMark:
+    """The mark a store holds, its format as stored (a number, or its text).
+
+    Raises:
+        StoreFormatError: the format is no number (the store's meta was edited or damaged):
+            nothing can tell what its records mean.
+    """
+    try:
+        held = int(str(format_held))
+    except ValueError:
+        raise StoreFormatError(
+            f"the store's format mark reads {str(format_held)[:40]!r}, not a format number:"
+            " it was edited or damaged, so what its records mean cannot be told; restore the"
+            " store from a backup, or load the source files into a new store"
+        ) from None
+    return StoreMark(held, rules)
 
 
 def rules_digest(rules: Rules) -> str:

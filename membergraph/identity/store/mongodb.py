@@ -26,7 +26,7 @@ from pymongo.errors import CollectionInvalid, OperationFailure
 
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.store import mongodb_feed, mongodb_large
-from membergraph.identity.store.format import STORE_FORMAT, StoreMark
+from membergraph.identity.store.format import STORE_FORMAT, StoreMark, read_mark
 from membergraph.identity.store.mongodb_client import (
     STANDALONE,
     MongoTimeouts,
@@ -162,7 +162,7 @@ class MongoStore(MongoReads, IdentityStore):
     async def mark(self) -> StoreMark | None:
         async with self._mapped("read"):
             doc = await self.db.meta.find_one({"_id": _MARK})
-        return None if doc is None else StoreMark(int(doc["format"]), str(doc.get("rules", "")))
+        return None if doc is None else read_mark(doc["format"], str(doc.get("rules", "")))
 
     async def set_mark(self, mark: StoreMark) -> None:
         async with self._mapped("write"):

@@ -24,7 +24,7 @@ from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store import sqlite_feed, sqlite_read
-from membergraph.identity.store.format import STORE_FORMAT, StoreMark
+from membergraph.identity.store.format import STORE_FORMAT, StoreMark, read_mark
 from membergraph.identity.store.port import (
     Change,
     ClosureStep,
@@ -193,7 +193,7 @@ class SqliteStore(IdentityStore):
         found = {row[0]: row[1] for row in rows}
         if "format" not in found:
             return None
-        return StoreMark(int(found["format"]), found.get("rules", ""))
+        return read_mark(found["format"], found.get("rules", ""))
 
     async def set_mark(self, mark: StoreMark) -> None:
         def write(db: sqlite3.Connection) -> None:
