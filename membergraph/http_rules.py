@@ -104,7 +104,17 @@ MAX_GRAPHQL_BYTES = 1 << 20
 ``ws_max_size``, so a bigger one is refused before it is read whole)."""
 
 
-_READ = frozenset({b"accept", b"content-type", b"content-length", b"content-encoding"})
+_READ = frozenset(
+    {
+        b"accept",
+        b"content-type",
+        b"content-length",
+        b"content-encoding",
+        b"sec-fetch-mode",
+        b"sec-fetch-site",
+    }
+)
+_OTHER_SITES = frozenset({"cross-site", "same-site"})
 
 
 class GraphQLHttpRules:
@@ -145,6 +155,20 @@ class GraphQLHttpRules:
             # (ETag, Content-Length, a 304 too). Strawberry's view knows GET and POST only.
             scope, send = {**scope, "method": "GET"}, _headers_only(send)
         headers = named_headers(scope, _READ)
+        if headers.get("sec-fetch-mode") == "no-cors" and headers.get("sec-fetch-site") in (
+            _OTHER_SITES
+        ):
+            # An <img> or <script> of another site's page: the browser would send the HTTP
+            # credentials it holds for us (GraphiQL's and the console's Basic login) and run
+            # the query in that user's name, the PII audit recording reads they never made.
+            # No client of ours asks without CORS from another site (Fetch Metadata).
+            await send_error(
+                send,
+                403,
+                "a page of another site may not send GraphQL requests without CORS"
+                " (Sec-Fetch-Mode: no-cors); call from a listed origin (MEMBERGRAPH_CORS_ORIGINS)",
+            )
+            return
         accept = headers.get("accept", "")
         if accept.strip() and not _answerable(accept, scope["method"]):
             await send_error(
@@ -249,6 +273,7 @@ def decode_json(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 _CODES = {
     400: "BAD_REQUEST",
+    403: "FORBIDDEN",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",

@@ -126,6 +126,19 @@ CASES = [
         "UNSUPPORTED_MEDIA_TYPE",
     ),
     (
+        "another-sites-image",  # an <img> on another site's page, the user's Basic login sent
+        "GET",
+        "/graphql?query=%7B__typename%7D",
+        {
+            "accept": "image/*,*/*;q=0.8",
+            "sec-fetch-mode": "no-cors",
+            "sec-fetch-site": "cross-site",
+        },
+        b"",
+        403,
+        "FORBIDDEN",
+    ),
+    (
         "gzip-body",
         "POST",
         "/graphql",
