@@ -31,6 +31,7 @@ from membergraph.auth import ApiKeyMiddleware, Authenticator, Caller, TokenVerif
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.http import HttpSource
 from membergraph.export import export_members_endpoint
+from membergraph.fetch_metadata import OtherSitesPages
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
@@ -261,6 +262,7 @@ def create_app(
             # Outermost: every answer, a refused one too, has its request id and is counted.
             Middleware(RequestTelemetry, telemetry=telemetry),
             *(cors if settings.cors_origins else []),
+            Middleware(OtherSitesPages),
             Middleware(ApiKeyMiddleware, authenticator=authenticator),
             Middleware(GraphQLHttpRules),
             # Innermost: a cached answer crosses no router and no view, checked all the same.

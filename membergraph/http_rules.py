@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from membergraph.asgi_headers import named_headers
 from membergraph.connectors.lines import deeper_than
+from membergraph.fetch_metadata import REFUSAL, from_another_sites_page
 
 __all__ = [
     "GRAPHQL_RESPONSE",
@@ -104,17 +105,7 @@ MAX_GRAPHQL_BYTES = 1 << 20
 ``ws_max_size``, so a bigger one is refused before it is read whole)."""
 
 
-_READ = frozenset(
-    {
-        b"accept",
-        b"content-type",
-        b"content-length",
-        b"content-encoding",
-        b"sec-fetch-mode",
-        b"sec-fetch-site",
-    }
-)
-_OTHER_SITES = frozenset({"cross-site", "same-site"})
+_READ = frozenset({b"accept", b"content-type", b"content-length", b"content-encoding"})
 
 
 class GraphQLHttpRules:
@@ -155,19 +146,8 @@ class GraphQLHttpRules:
             # (ETag, Content-Length, a 304 too). Strawberry's view knows GET and POST only.
             scope, send = {**scope, "method": "GET"}, _headers_only(send)
         headers = named_headers(scope, _READ)
-        if headers.get("sec-fetch-mode") == "no-cors" and headers.get("sec-fetch-site") in (
-            _OTHER_SITES
-        ):
-            # An <img> or <script> of another site's page: the browser would send the HTTP
-            # credentials it holds for us (GraphiQL's and the console's Basic login) and run
-            # the query in that user's name, the PII audit recording reads they never made.
-            # No client of ours asks without CORS from another site (Fetch Metadata).
-            await send_error(
-                send,
-                403,
-                "a page of another site may not send GraphQL requests without CORS"
-                " (Sec-Fetch-Mode: no-cors); call from a listed origin (MEMBERGRAPH_CORS_ORIGINS)",
-            )
+        if from_another_sites_page(scope):  # an <img> of another site (fetch_metadata.py)
+            await send_error(send, 403, REFUSAL)
             return
         accept = headers.get("accept", "")
         if accept.strip() and not _answerable(accept, scope["method"]):

@@ -139,6 +139,15 @@ CASES = [
         "FORBIDDEN",
     ),
     (
+        "another-sites-image-of-the-export",  # every member read, audited in the user's name
+        "GET",
+        "/export/members.csv",
+        {"accept": "image/*,*/*;q=0.8", "sec-fetch-mode": "no-cors", "sec-fetch-site": "same-site"},
+        b"",
+        403,
+        None,
+    ),
+    (
         "gzip-body",
         "POST",
         "/graphql",
