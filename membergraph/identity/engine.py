@@ -35,6 +35,8 @@ from membergraph.identity.devices import with_device_logins
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
+from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
+from membergraph.identity.phone_duplicates import phone_duplicates
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import (
@@ -53,7 +55,7 @@ __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 _PAUSE_GC_FROM = 20_000  # records from which a resolution pauses the garbage collector
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
-_DUPLICATES = ("crm_duplicate", "crm_near_duplicate")  # one person entered twice
+_DUPLICATES = ("crm_duplicate", "crm_near_duplicate", PHONE_RULE)  # one person entered twice
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,8 @@ class _Resolver:
                         edges.append((1, kind, value, same[0], other, "crm_duplicate"))
                 if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
                     edges += _near_duplicates(self.rules, kind, value, by_signature, self.records)
+                elif len(by_signature) > 1 and kind is IdentifierKind.PHONE:
+                    edges += self._phone_duplicates(value, by_signature)
             if status != "linkable" or kind is IdentifierKind.PHONE:
                 # A phone alone never merges: households share landlines.
                 continue
@@ -228,6 +232,21 @@ class _Resolver:
                 edges.append((order, kind, value, profiles[0], other, rule))
         edges.sort()
         return edges
+
+    def _phone_duplicates(
+        self, value: str, by_signature: Mapping[tuple[str, str, str], list[RecordKey]]
+    ) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
+        """Edges between CRM contacts on one phone that are one person entered twice
+        (:mod:`~membergraph.identity.phone_duplicates`: a re-enrolment at a till)."""
+        rules = self.rules
+        pairs = phone_duplicates(
+            rules.phone_duplicates,
+            rules.near_duplicates,
+            by_signature,
+            self.records,
+            lambda a, b: own_values_disagree(a, b, rules),
+        )
+        return [(1, IdentifierKind.PHONE, value, a, b, PHONE_RULE) for a, b in pairs]
 
     def _namesakes(
         self, kind: IdentifierKind, sig: tuple[str, str, str], a: RecordKey, b: RecordKey

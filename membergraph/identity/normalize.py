@@ -60,12 +60,18 @@ class BadIdentifier(ValueError):
 # A domain is dot-separated labels, none empty: `a@b..c` and `a@.b.c` name no mailbox.
 _EMAIL = re.compile(r"^[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+$")
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+# Characters no one types and no mail server reads: a zero-width space or joiner, a byte
+# order mark, a soft hyphen, carried along when an address is copied from a page or a PDF.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Spaces beside the @ (a no-break space a form put there): never part of an address.
+_AROUND_AT = re.compile(r"\s*@\s*")
 _LOYALTY_STRIP = re.compile(r"[\s\-_./]")
 _LOYALTY = re.compile(r"^[A-Z0-9]{4,32}$")
 
 
 def normalize_email(value: str) -> str:
-    """Trim and lower-case an e-mail address, in Unicode NFC, without a trailing dot.
+    """Trim and lower-case an e-mail address, in Unicode NFC, without a trailing dot,
+    invisible characters (a zero-width space copied along) or spaces beside the ``@``.
 
     NFC, not NFKC: canonically equivalent spellings (``é`` as one code point or as ``e`` and
     a combining accent) are the same text typed on two keyboards, and RFC 5198 asks for NFC;
@@ -79,9 +85,11 @@ def normalize_email(value: str) -> str:
         'jane.doe@example.com'
         >>> normalize_email("MAILTO:jane.doe@example.com")
         'jane.doe@example.com'
+        >>> normalize_email("jane.doe\u00a0@example.com\u200b")
+        'jane.doe@example.com'
     """
-    email = unicodedata.normalize("NFC", value.strip().lower())
-    email = email.removeprefix("mailto:").strip()
+    email = unicodedata.normalize("NFC", _INVISIBLE.sub("", value).strip().lower())
+    email = _AROUND_AT.sub("@", email.removeprefix("mailto:").strip())
     email = email.removesuffix(".")
     if not _EMAIL.match(email) or email.endswith("."):
         raise BadIdentifier(f"{_shown(value)} is not an e-mail address")

@@ -24,6 +24,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
+from membergraph.identity.phone_duplicates import PhoneDuplicates
 
 __all__ = [
     "DEFAULT_RULES_FILE",
@@ -441,6 +442,7 @@ class Rules(BaseModel):
             member's. Read with the built-in rules, as ``others_email_events``.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
+        phone_duplicates: when two CRM contacts sharing only a phone are one person.
         suggestions: how pairs the rules do not merge are scored for stewards.
     """
 
@@ -488,6 +490,7 @@ class Rules(BaseModel):
     )
     blocklist: Blocklist = Field(default_factory=Blocklist)
     near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)
+    phone_duplicates: PhoneDuplicates = Field(default_factory=PhoneDuplicates)
     suggestions: SuggestionRules = Field(default_factory=SuggestionRules)
 
     @cached_property

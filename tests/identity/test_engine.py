@@ -345,7 +345,8 @@ CARD, MAIL = "LD61000001", "sophie.martin@mail.org"
         pytest.param("Sophié", "Martin", {"card": CARD}, True, id="accent"),
         pytest.param("Martin", "Sophie", {"card": CARD}, True, id="swapped"),
         pytest.param("Soph", "Martin", {"emails": [MAIL]}, True, id="short-form"),
-        pytest.param("Sophi", "Martin", {"phones": [LANDLINE]}, False, id="phone-is-weak"),
+        # A phone with close names, the birth date and the postcode (phone_duplicates.py).
+        pytest.param("Sophi", "Martin", {"phones": [LANDLINE]}, True, id="phone-birth-postcode"),
         pytest.param("Sophi", "Martin", {}, False, id="names-and-birth-alone"),
         pytest.param("Sandra", "Martin", {"card": CARD}, False, id="other-first-name"),
     ],
@@ -362,7 +363,8 @@ def test_near_duplicate_contacts(
     assert together(result, ("crm", "C1"), ("crm", "C2")) is merged
     if merged:  # and the card's purchases with them: no "second CRM id" refused
         assert together(result, ("crm", "C1"), ("transactions", f"loyalty:{CARD}"))
-        assert {link.rule for link in result.links} & {"crm_duplicate", "crm_near_duplicate"}
+        duplicates = {"crm_duplicate", "crm_near_duplicate", "crm_phone_duplicate"}
+        assert {link.rule for link in result.links} & duplicates
         assert conflicts(result, "limit") == 0
 
 

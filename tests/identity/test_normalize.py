@@ -29,6 +29,30 @@ from membergraph.identity.records import identifier_key
         pytest.param(
             IdentifierKind.EMAIL, "JANE@Example.Org", "jane@example.org", id="email-upper"
         ),
+        pytest.param(
+            IdentifierKind.EMAIL,
+            "jane@example.org\u200b",
+            "jane@example.org",
+            id="email-zero-width-space-copied-along",
+        ),
+        pytest.param(
+            IdentifierKind.EMAIL, "\ufeffjane@example.org", "jane@example.org", id="email-bom"
+        ),
+        pytest.param(
+            IdentifierKind.EMAIL,
+            "ja\u00adne@example.org",
+            "jane@example.org",
+            id="email-soft-hyphen",
+        ),
+        pytest.param(
+            IdentifierKind.EMAIL,
+            "jane\u00a0@example.org",
+            "jane@example.org",
+            id="email-no-break-space-before-at",
+        ),
+        pytest.param(
+            IdentifierKind.EMAIL, "jane @ example.org", "jane@example.org", id="email-spaces-at"
+        ),
         pytest.param(IdentifierKind.PHONE, "(415) 555-0134", "+14155550134", id="phone-us-parens"),
         pytest.param(IdentifierKind.PHONE, "415.555.0134", "+14155550134", id="phone-dots"),
         pytest.param(

@@ -117,9 +117,13 @@ def test_a_father_and_son_of_one_name_on_the_landline_stay_apart() -> None:
 
 
 def test_a_shared_phone_alone_is_a_suggestion_not_a_merge() -> None:
-    # Given one person's two contacts sharing only a mobile (each its own card, one birth)
-    a = crm("C0000001", phones=[MOBILE], card="LD61000001", address=HOME)
-    b = crm("C0000002", birth=None, phones=[MOBILE], card="LD61000002", address=HOME)
+    # Given one person's two contacts sharing only a mobile (each its own card and e-mail,
+    # one birth date: as like a father and son of one name; test_phone_duplicates.py)
+    a = crm("C0000001", emails=["ann@own.org"], phones=[MOBILE], card="LD61000001", address=HOME)
+    b = crm(
+        "C0000002", birth=None, emails=["a.lee@own.org"], phones=[MOBILE], card="LD61000002",
+        address=HOME,
+    )  # fmt: skip
     records = world(a, b)
     # Then the rules leave them apart, and stewards are offered the pair
     assert not together(resolve(records), a.ref, b.ref)

@@ -39,7 +39,7 @@ __all__ = [
     "verdict",
 ]
 
-STORE_FORMAT = 3
+STORE_FORMAT = 4
 """The format of the records this release writes.
 
 Bump it (by one, in the same commit) whenever a change alters what a record is or how it is
@@ -55,7 +55,8 @@ Formats: 0, a store from before marks (the oldest); 1, web visitors keyed
 ``<anonymous_id>|login:<contact id>`` per login, purchase records with ``days``; 2, contact
 ids matched in the CRM's own forms (``crm_id_formats``: ``c-0012345`` is ``C0012345``), a
 typed number that fits two forms carried as both; 3, web events of no one logged in naming
-their own person's e-mail keyed ``<anonymous_id>|email:<digest>``.
+their own person's e-mail keyed ``<anonymous_id>|email:<digest>``; 4, e-mails read without
+invisible characters or spaces beside the ``@`` (``ann@mail.org\u200b`` is ``ann@mail.org``).
 """
 
 

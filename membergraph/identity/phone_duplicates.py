@@ -1,0 +1,110 @@
+"""One person's CRM contacts that share a phone and little else: a re-enrolment at a till.
+
+A customer who forgot she had an account is enrolled again: a new card, her e-mail left
+out or a clerk's placeholder typed (``nothanks@yahoo.com``), the birth date skipped, the
+phone and address given again. The two contacts share no e-mail and no card, only the
+phone; a phone alone never merges (a household shares its landline), but a phone with the
+same person's name, no birth date against it, at one postcode is one person entered
+twice. What still says two people, each a rule (:class:`PhoneDuplicates`):
+
+- another postcode on each (a relative's mobile on an elderly namesake's contact across
+  town);
+- each contact with values of its own (an e-mail, or at one address a phone: the
+  ``near_duplicates.own_values``), unless both birth dates are given and agree and the
+  postcode is one: a father and son of one name at one address, on the landline, each his
+  own e-mail, with a birth date left out, are two people.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from membergraph.identity.records import RecordData, RecordKey
+    from membergraph.identity.rules import NearDuplicates, Signature
+
+__all__ = ["RULE", "PhoneDuplicates", "phone_duplicates", "postcode_of"]
+
+_NOT_IN_POSTCODE = re.compile(r"[^0-9a-z]")
+RULE = "crm_phone_duplicate"
+
+
+class PhoneDuplicates(BaseModel):
+    """When two CRM contacts sharing a phone (not a hub) are one person entered twice.
+
+    Their names are close and their birth dates do not disagree, as
+    ``near_duplicates.same_person`` says, and nothing tells two people apart.
+
+    Attributes:
+        enabled: False: a shared phone never merges contacts whose signatures differ
+            (a match suggestion, as before).
+        other_postcodes_say_two: two postcodes, one on each contact, are two people.
+        own_values_need_birth: contacts that each have values of their own
+            (``near_duplicates.own_values``) are one person only when both birth dates
+            are given and agree and the postcode is one (else: a father and son of one
+            name on the household's landline).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    other_postcodes_say_two: bool = True
+    own_values_need_birth: bool = True
+
+    def same_person(
+        self,
+        near: NearDuplicates,
+        a: tuple[Signature, str],
+        b: tuple[Signature, str],
+        own_values_disagree: Callable[[], bool],
+    ) -> bool:
+        """Whether two contacts sharing a phone, each ``(signature, postcode)``, are one
+        person (``own_values_disagree`` asked only when it matters)."""
+        (sig_a, post_a), (sig_b, post_b) = a, b
+        if not self.enabled or not near.same_person(sig_a, sig_b):
+            return False
+        if self.other_postcodes_say_two and post_a and post_b and post_a != post_b:
+            return False
+        if not self.own_values_need_birth or not own_values_disagree():
+            return True
+        one_postcode = bool(post_a) and post_a == post_b
+        return one_postcode and near.birth_said(sig_a[2], sig_b[2]) != "left_out"
+
+
+def postcode_of(record: RecordData) -> str:
+    """A contact's postcode as two forms are compared: letters and digits, lower case
+    (``L0M 6C5`` is ``l0m6c5``); ``""`` when its address has none."""
+    if not record.address:
+        return ""
+    return _NOT_IN_POSTCODE.sub("", record.address.rpartition("|")[2].casefold())
+
+
+def phone_duplicates(
+    rules: PhoneDuplicates,
+    near: NearDuplicates,
+    by_signature: Mapping[Signature, list[RecordKey]],
+    records: Mapping[RecordKey, RecordData],
+    disagree: Callable[[RecordData, RecordData], bool],
+) -> Iterable[tuple[RecordKey, RecordKey]]:
+    """The pairs of contacts on one phone (by signature, the first of each) that are one
+    person by ``rules``; ``disagree`` says whether two contacts each have values of their
+    own."""
+    if not rules.enabled:
+        return []
+    firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
+    posts = {ref: postcode_of(records[ref]) for ref, _ in firsts}
+    return [
+        (a, b)
+        for i, (a, sig_a) in enumerate(firsts)
+        for b, sig_b in firsts[i + 1 :]
+        if rules.same_person(
+            near,
+            (sig_a, posts[a]),
+            (sig_b, posts[b]),
+            lambda a=a, b=b: disagree(records[a], records[b]),  # type: ignore[misc]
+        )
+    ]

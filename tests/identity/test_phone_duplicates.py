@@ -1,0 +1,109 @@
+"""One person's two CRM contacts sharing only a phone: a re-enrolment at a till (issue 19,
+eighth round). Which pairs merge, which stay apart (a suggestion), and what the link says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.phone_duplicates import PhoneDuplicates
+from membergraph.identity.records import RecordKey
+from membergraph.identity.rules import Rules
+from membergraph.identity.suggestions import suggest
+from tests.identity.builders import crm, world
+
+RULES = Rules()
+HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
+HOME_CA = {
+    "line1": "496 Franklin Road",
+    "city": "Orillia",
+    "postal_code": "L0M 6C5",
+    "country": "CA",
+}
+ACROSS_TOWN = {
+    "line1": "8585 Valley St",
+    "city": "Springfield",
+    "postal_code": "62704",
+    "country": "US",
+}
+MOBILE = "4155550171"
+
+
+def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
+    return any(a in c and b in c for c in result.components)
+
+
+# The first contact: Ann Lee, born 1980-01-01, her mobile and card at HOME, no e-mail.
+# The second: enrolled again at a till with a card of its own, sharing only the mobile.
+@pytest.mark.parametrize(
+    ("first", "second", "merged"),
+    [
+        pytest.param({}, {"birth": None}, True, id="same-names-birth-on-one"),
+        pytest.param({}, {"birth": None, "emails": ["nothanks@yahoo.com"]}, True,
+                     id="a-till-email-on-the-second-only"),
+        pytest.param({"first": "José"}, {"first": "JOSE"}, True, id="accents-births-agree"),
+        pytest.param({"first": "William"}, {"first": "Bill", "birth": None}, True,
+                     id="nickname-birth-on-one"),
+        pytest.param({"first": "Karen"}, {"first": "Kqren", "birth": None}, True, id="typo"),
+        pytest.param({}, {"first": "Lee", "last": "Ann"}, True, id="swapped-names"),
+        pytest.param({"address": HOME_CA}, {"birth": None, "address": {**HOME_CA, "postal_code": "l0m6c5"}},
+                     True, id="postcode-written-otherwise"),
+        pytest.param({"birth": None}, {"birth": None}, True, id="no-birth-dates-nothing-against"),
+        pytest.param({"first": "Karen", "emails": ["karen@own.org"]},
+                     {"first": "Kqren", "emails": ["k.lee@own.org"]}, True,
+                     id="own-emails-births-agree-one-postcode"),
+        # A relative's mobile on an elderly namesake's contact, across town.
+        pytest.param({}, {"birth": None, "address": ACROSS_TOWN}, False, id="other-postcodes"),
+        # Father and son of one name on the household's landline, each his own e-mail.
+        pytest.param({"first": "Robert", "last": "Smith", "emails": ["rsmith57@mail.org"]},
+                     {"first": "Robert", "last": "Smith", "birth": None,
+                      "emails": ["robsmith97@mail.org"]}, False, id="namesakes-each-own-email"),
+        pytest.param({"first": "Karen", "emails": ["karen@own.org"]},
+                     {"first": "Kqren", "emails": ["k.lee@own.org"], "address": ACROSS_TOWN},
+                     False, id="own-emails-births-agree-other-postcodes"),
+        pytest.param({}, {"birth": "1982-03-04"}, False, id="births-differ"),
+        pytest.param({}, {"first": "Bob"}, False, id="other-first-name"),
+        pytest.param({"first": "Paul"}, {"first": "Paula", "birth": None}, False,
+                     id="paul-and-paula"),
+        # A family name changed needs both birth dates agreeing, as on an e-mail.
+        pytest.param({}, {"last": "Jimenez", "birth": None}, False, id="other-family-name-no-birth"),
+        pytest.param({}, {"last": "Jimenez"}, True, id="other-family-name-births-agree"),
+    ],
+)  # fmt: skip
+def test_two_contacts_on_one_phone(
+    first: dict[str, Any], second: dict[str, Any], merged: bool
+) -> None:
+    # Given a contact, and a second made when she enrolled again, sharing only the phone
+    a = crm("C0000001", **{"phones": [MOBILE], "card": "LD61000001", "address": HOME, **first})
+    b = crm("C0000002", **{"phones": [MOBILE], "card": "LD61000002", "address": HOME, **second})
+    records = world(a, b)
+    result = resolve(records)
+    # Then they are one member exactly when nothing tells two people apart
+    assert together(result, a.ref, b.ref) is merged
+    if merged:  # and the link says which rule, on which phone
+        [link] = [x for x in result.links if {x.a, x.b} == {a.ref, b.ref}]
+        assert link.rule in ("crm_duplicate", "crm_phone_duplicate")
+        assert link.evidence["kind"] == "PHONE"
+    else:  # and a pair with their names and birth dates agreeing goes to stewards
+        found = {(s.a, s.b) for s in suggest(records, RULES.suggestions, RULES.near_duplicates)}
+        if second.get("birth", "x") is None and "first" not in second and "last" not in second:
+            assert (a.ref, b.ref) in found
+
+
+def test_the_rule_turned_off_leaves_a_shared_phone_to_stewards() -> None:
+    # Given one person's two contacts sharing only a mobile, and the rule off
+    rules = Rules(phone_duplicates=PhoneDuplicates(enabled=False))
+    a = crm("C0000001", phones=[MOBILE], card="LD61000001", address=HOME)
+    b = crm("C0000002", birth=None, phones=[MOBILE], card="LD61000002", address=HOME)
+    records = world(a, b)
+    # Then they stay apart, and stewards are offered the pair
+    assert not together(resolve(records, rules), a.ref, b.ref)
+    found = suggest(records, rules.suggestions, rules.near_duplicates)
+    assert [(s.a, s.b) for s in found] == [(a.ref, b.ref)]
+
+
+def test_the_rule_is_read_from_a_rules_file() -> None:
+    rules = Rules.model_validate({"phone_duplicates": {"own_values_need_birth": False}})
+    assert rules.phone_duplicates == PhoneDuplicates(own_values_need_birth=False)
