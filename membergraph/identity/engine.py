@@ -55,6 +55,7 @@ __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 _PAUSE_GC_FROM = 20_000  # records from which a resolution pauses the garbage collector
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
+_NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
 _DUPLICATES = ("crm_duplicate", "crm_near_duplicate", PHONE_RULE)  # one person entered twice
 
 
@@ -238,13 +239,19 @@ class _Resolver:
     ) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
         """Edges between CRM contacts on one phone that are one person entered twice
         (:mod:`~membergraph.identity.phone_duplicates`: a re-enrolment at a till)."""
-        rules = self.rules
+        rules, status = self.rules, self.status
+
+        def own_values(a: RecordData, b: RecordData) -> str:
+            # A value the data shows to be no one's (a till's placeholder) is not her own.
+            if not own_values_disagree(a, b, rules):
+                return ""
+            theirs = own_values_disagree(
+                a, b, rules, lambda kind, key: status.get((kind, key)) not in _NO_ONES
+            )
+            return "own" if theirs else "placeholders"
+
         pairs = phone_duplicates(
-            rules.phone_duplicates,
-            rules.near_duplicates,
-            by_signature,
-            self.records,
-            lambda a, b: own_values_disagree(a, b, rules),
+            rules.phone_duplicates, rules.near_duplicates, by_signature, self.records, own_values
         )
         return [(1, IdentifierKind.PHONE, value, a, b, PHONE_RULE) for a, b in pairs]
 

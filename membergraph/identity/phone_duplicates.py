@@ -12,7 +12,9 @@ twice. What still says two people, each a rule (:class:`PhoneDuplicates`):
 - each contact with values of its own (an e-mail, or at one address a phone: the
   ``near_duplicates.own_values``), unless both birth dates are given and agree and the
   postcode is one: a father and son of one name at one address, on the landline, each his
-  own e-mail, with a birth date left out, are two people.
+  own e-mail, with a birth date left out, are two people. A value the data shows to be
+  no one's (a hub: the store's address a clerk typed for every customer who gave none) is
+  not one's own; differing only by such values, the contacts need one postcode.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class PhoneDuplicates(BaseModel):
         own_values_need_birth: contacts that each have values of their own
             (``near_duplicates.own_values``) are one person only when both birth dates
             are given and agree and the postcode is one (else: a father and son of one
-            name on the household's landline).
+            name on the household's landline); differing only by values that are no
+            one's (hubs), when the postcode is one.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,19 +63,25 @@ class PhoneDuplicates(BaseModel):
         near: NearDuplicates,
         a: tuple[Signature, str],
         b: tuple[Signature, str],
-        own_values_disagree: Callable[[], bool],
+        own_values: Callable[[], str],
     ) -> bool:
         """Whether two contacts sharing a phone, each ``(signature, postcode)``, are one
-        person (``own_values_disagree`` asked only when it matters)."""
+        person. ``own_values`` (asked only when it matters) says whether each has values of
+        its own: ``"own"``, ``"placeholders"`` (only values the data shows to be no one's
+        differ: a till's ``store53001@...`` typed on one), or ``""``."""
         (sig_a, post_a), (sig_b, post_b) = a, b
         if not self.enabled or not near.same_person(sig_a, sig_b):
             return False
         if self.other_postcodes_say_two and post_a and post_b and post_a != post_b:
             return False
-        if not self.own_values_need_birth or not own_values_disagree():
+        if not self.own_values_need_birth:
             return True
+        own = own_values()
         one_postcode = bool(post_a) and post_a == post_b
-        return one_postcode and near.birth_said(sig_a[2], sig_b[2]) != "left_out"
+        if own == "own":
+            return one_postcode and near.birth_said(sig_a[2], sig_b[2]) != "left_out"
+        # A placeholder on one and nothing else of its own: at one postcode, one person.
+        return one_postcode or not own
 
 
 def postcode_of(record: RecordData) -> str:
@@ -88,11 +97,11 @@ def phone_duplicates(
     near: NearDuplicates,
     by_signature: Mapping[Signature, list[RecordKey]],
     records: Mapping[RecordKey, RecordData],
-    disagree: Callable[[RecordData, RecordData], bool],
+    own_values: Callable[[RecordData, RecordData], str],
 ) -> Iterable[tuple[RecordKey, RecordKey]]:
     """The pairs of contacts on one phone (by signature, the first of each) that are one
-    person by ``rules``; ``disagree`` says whether two contacts each have values of their
-    own."""
+    person by ``rules``; ``own_values`` says whether two contacts each have values of their
+    own (:meth:`PhoneDuplicates.same_person`)."""
     if not rules.enabled:
         return []
     firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
@@ -105,6 +114,6 @@ def phone_duplicates(
             near,
             (sig_a, posts[a]),
             (sig_b, posts[b]),
-            lambda a=a, b=b: disagree(records[a], records[b]),  # type: ignore[misc]
+            lambda a=a, b=b: own_values(records[a], records[b]),  # type: ignore[misc]
         )
     ]

@@ -22,6 +22,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz.distance import JaroWinkler
 
+from membergraph.identity.name_forms import first_name_core, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.phone_duplicates import PhoneDuplicates
@@ -229,6 +230,8 @@ class NearDuplicates(BaseModel):
                 return True
             if self._other_people(a, b):
                 return False
+            if slipped_short_form(a, b, self._nickname_of, self._other_people):
+                return True  # Greg/Grefory: a short form, then a slip
             if self.initials and min(len(a), len(b)) == 1 and a[0] == b[0]:
                 return True  # "J." on a form with room for an initial only
             short, long = (a, b) if len(a) < len(b) else (b, a)
@@ -304,7 +307,8 @@ def _keyboard_slip(a: str, b: str) -> bool:
 def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> str:
     """``"both"`` (first and last names close, or swapped), ``"first_only"`` (close first
     names, family names not: a marriage, when ``family_name_changes``), or ``""``."""
-    af, al, bf, bl = fold_name(af), fold_name(al), fold_name(bf), fold_name(bl)
+    af, bf = fold_name(first_name_core(af)), fold_name(first_name_core(bf))  # Ken A./Ken
+    al, bl = fold_name(al), fold_name(bl)
     first, last = rules.first_name_min, rules.last_name_min
     if rules._close(af, bf, first, True):
         if rules._close(al, bl, last, False) or _surname_kept(al, bl):

@@ -6,7 +6,7 @@ incremental resolution agree on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
@@ -208,23 +208,40 @@ def own_values_part(kind: IdentifierKind) -> bool:
     return kind is not IdentifierKind.LOYALTY_ID
 
 
-def own_values_disagree(a: RecordData, b: RecordData, rules: Rules) -> bool:
+def own_values_disagree(
+    a: RecordData,
+    b: RecordData,
+    rules: Rules,
+    counts: Callable[[IdentifierKind, str], bool] | None = None,
+) -> bool:
     """Whether two CRM contacts each have a real value the other lacks, of a kind the rules
     name (``near_duplicates.own_values``): twins who share a family address but each have
     their own e-mail, or, living at one address, each their own phone; not one person
     entered twice (whose second contact repeats the first one's values, or has none, or
-    after a move has a new landline at a new address)."""
+    after a move has a new landline at a new address). ``counts``: which values count
+    (default: every value not a placeholder)."""
     for kind in rules.near_duplicates.own_values:
         if kind is IdentifierKind.PHONE and not (a.address and a.address == b.address):
             continue
-        mine, theirs = _own(a, kind, rules), _own(b, kind, rules)
+        mine, theirs = _own(a, kind, rules, counts), _own(b, kind, rules, counts)
         if mine - theirs and theirs - mine:
             return True
     return False
 
 
-def _own(record: RecordData, kind: IdentifierKind, rules: Rules) -> set[str]:
-    return {i.key for i in record.identifiers if i.kind is kind and not rules.is_junk(kind, i.key)}
+def _own(
+    record: RecordData,
+    kind: IdentifierKind,
+    rules: Rules,
+    counts: Callable[[IdentifierKind, str], bool] | None,
+) -> set[str]:
+    return {
+        i.key
+        for i in record.identifiers
+        if i.kind is kind
+        and not rules.is_junk(kind, i.key)
+        and (counts is None or counts(kind, i.key))
+    }
 
 
 _LABELS = {

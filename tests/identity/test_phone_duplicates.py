@@ -107,3 +107,30 @@ def test_the_rule_turned_off_leaves_a_shared_phone_to_stewards() -> None:
 def test_the_rule_is_read_from_a_rules_file() -> None:
     rules = Rules.model_validate({"phone_duplicates": {"own_values_need_birth": False}})
     assert rules.phone_duplicates == PhoneDuplicates(own_values_need_birth=False)
+
+
+@pytest.mark.parametrize(
+    ("second_address", "merged"),
+    [
+        pytest.param(HOME, True, id="one-postcode"),
+        pytest.param({**HOME, "postal_code": ""}, False, id="no-postcode-to-compare"),
+    ],
+)
+def test_a_tills_address_on_each_is_no_value_of_their_own(
+    second_address: dict[str, str], merged: bool
+) -> None:
+    # Given her contact with her own e-mail, and one made at a till where the clerk typed
+    # the store's address, as for every customer who gives none (a hub: many people's)
+    store = "store53001@northfield.example.com"
+    a = crm("C0000001", emails=["ann@own.org"], phones=[MOBILE], card="LD61000001", address=HOME)
+    b = crm(
+        "C0000002", birth=None, emails=[store], phones=[MOBILE], card="LD61000002",
+        address=second_address,
+    )  # fmt: skip
+    guests = [
+        crm(f"C00001{n:02}", first=f"Guest{n}", last=f"Other{n}", emails=[store])
+        for n in range(RULES.hub_max_people + 1)
+    ]
+    result = resolve(world(a, b, *guests))
+    # Then the store's address is not hers: at one postcode, one person
+    assert together(result, a.ref, b.ref) is merged

@@ -110,6 +110,17 @@ def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: boo
         pytest.param(("John", "Lee"), ("Joan", "Lee"), False, id="twins-john-joan"),
         pytest.param(("Ann", "Lee"), ("Bob", "Lee"), False, id="other-name"),
         pytest.param(("Amy", "Lee"), ("Amanda", "Lee"), False, id="two-letters-no-prefix"),
+        # A middle initial after the first name, and a short form typed with a slip.
+        pytest.param(("Ken A.", "Lee"), ("Kenneth", "Lee"), True, id="middle-initial"),
+        pytest.param(("Luis G", "Lee"), ("Lus", "Lee"), True, id="initial-no-dot-and-typo"),
+        pytest.param(("Ann B.", "Lee"), ("Bob", "Lee"), False, id="initial-then-other-name"),
+        pytest.param(("Greg", "Lee"), ("Grefory", "Lee"), True, id="short-form-of-a-slip"),
+        pytest.param(("Jhnny", "Lee"), ("John", "Lee"), True, id="slipped-short-form"),
+        pytest.param(("Keenny", "Lee"), ("Kenneth", "Lee"), True, id="slipped-kenny"),
+        pytest.param(("Abby", "Lee"), ("Abgail", "Lee"), True, id="abby-abgail"),
+        # Tina is Christina's, a slip from Christian: another person's name.
+        pytest.param(("Tina", "Lee"), ("Christian", "Lee"), False, id="slip-to-other-person"),
+        pytest.param(("Greg", "Lee"), ("Gary", "Lee"), False, id="greg-gary"),
         # A family name changed (a marriage, a second name added): the first name, the birth
         # date and the shared strong value say one person (twins have other first names).
         pytest.param(("Ann", "Lee"), ("Ann", "Kim"), True, id="family-name-changed"),

@@ -1,0 +1,54 @@
+"""First names as two forms write one person's: a middle initial added, a short form typed
+with a slip.
+
+``Ken A.`` on a web form with a middle-name box is ``Ken``; ``Greg`` on one contact and
+``Grefory`` (a slip of ``Gregory``) on the other are one name, as ``Keenny`` (``Kenny``) is
+``Kenneth``'s: a listed short form, then a typo, is still close. A slip that lands on
+another person's name (``Tina`` is a form of ``Christina``, a slip away from ``Christian``)
+is not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from rapidfuzz.distance import Levenshtein
+
+__all__ = ["first_name_core", "slipped_short_form"]
+
+_INITIAL_AT_END = re.compile(r"\s+\w\.?$")
+_SLIP_FROM = 4  # letters: in a shorter name one edit makes another name (Ann/Jan)
+
+
+def first_name_core(name: str) -> str:
+    """A first name without a middle initial after it (``Ken A.`` is ``Ken``, ``Luis G``
+    is ``Luis``); a name that is only an initial stays as it is.
+
+    Example:
+        >>> first_name_core("anthony m.")
+        'anthony'
+    """
+    core = _INITIAL_AT_END.sub("", name.strip())
+    return core or name
+
+
+def slipped_short_form(
+    a: str,
+    b: str,
+    forms: Mapping[str, frozenset[str]],
+    other_people: Callable[[str, str], bool],
+) -> bool:
+    """Whether one folded first name is a listed form of the other (``forms``: each name's
+    nickname group) typed with one slip (a letter left out, added or another: one edit, in
+    a name of four letters or more), and not another person's name (``other_people``).
+    One edit, not a similarity: ``Chris`` is as like ``Christian`` as ``Christopher``."""
+    for one, other in ((a, b), (b, a)):
+        if len(other) < _SLIP_FROM:
+            continue
+        for form in forms.get(one, ()):
+            if form == one or len(form) < _SLIP_FROM or other_people(form, other):
+                continue
+            if Levenshtein.distance(form, other, score_cutoff=1) <= 1:
+                return True
+    return False
