@@ -295,7 +295,13 @@ class _Resolver:
             for carrier in self.carriers.get((ident.kind, ident.key), ())
             if carrier.source == "crm"
         ]
-        return a_strangers_email(email, holders, self.rules.is_junk)
+        # A till's address a clerk typed for her (a hub: everyone's) is no e-mail of hers.
+        status, is_junk = self.status, self.rules.is_junk
+        return a_strangers_email(
+            email,
+            holders,
+            lambda kind, key: is_junk(kind, key) or status.get((kind, key)) in _NO_ONES,
+        )
 
     def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it

@@ -97,15 +97,21 @@ def normalize_email(value: str) -> str:
 
 
 def email_match_key(email: str) -> str:
-    """The key two e-mails are matched on: Gmail ignores dots and ``+tags`` in the local part.
+    """The key two e-mails are matched on: a ``+tag`` after the local part is left out
+    (sub-addressing, RFC 5233: Gmail, Outlook.com, iCloud, Proton, Fastmail and Exchange
+    deliver ``ann+shop@`` to ``ann@``; a person tags the address she gives a shop), and
+    Gmail ignores dots in the local part too.
 
     Example:
         >>> email_match_key("jane.doe+shop@googlemail.com")
         'janedoe@gmail.com'
+        >>> email_match_key("jane.doe+deals@icloud.com")
+        'jane.doe@icloud.com'
     """
     local, _, domain = email.rpartition("@")
+    local = local.split("+", 1)[0] or local
     if domain in _GMAIL_DOMAINS:
-        local = local.split("+", 1)[0].replace(".", "")
+        local = local.replace(".", "")
         domain = "gmail.com"
     return f"{local}@{domain}"
 

@@ -110,10 +110,14 @@ def test_a_local_number_without_its_area_code_identifies_no_one() -> None:
         pytest.param("jane.doe@gmail.com", "janedoe@gmail.com", id="gmail-dots"),
         pytest.param("jane.doe+shop@gmail.com", "janedoe@gmail.com", id="gmail-plus-tag"),
         pytest.param("jane.doe@googlemail.com", "janedoe@gmail.com", id="googlemail"),
-        pytest.param("jane.doe+x@example.com", "jane.doe+x@example.com", id="other-domain-kept"),
+        # Sub-addressing (RFC 5233) everywhere; dots are Gmail's alone.
+        pytest.param("jane.doe+x@icloud.com", "jane.doe@icloud.com", id="plus-tag-any-domain"),
+        pytest.param("jane.doe@icloud.com", "jane.doe@icloud.com", id="other-domain-dots-kept"),
+        pytest.param("+x@example.com", "+x@example.com", id="nothing-before-the-plus"),
+        pytest.param("a+b+c@outlook.com", "a@outlook.com", id="first-plus"),
     ],
 )
-def test_email_match_key_folds_gmail_only(email: str, key: str) -> None:
+def test_email_match_key(email: str, key: str) -> None:
     assert email_match_key(email) == key
 
 

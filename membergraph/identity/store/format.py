@@ -56,7 +56,8 @@ Formats: 0, a store from before marks (the oldest); 1, web visitors keyed
 ids matched in the CRM's own forms (``crm_id_formats``: ``c-0012345`` is ``C0012345``), a
 typed number that fits two forms carried as both; 3, web events of no one logged in naming
 their own person's e-mail keyed ``<anonymous_id>|email:<digest>``; 4, e-mails read without
-invisible characters or spaces beside the ``@`` (``ann@mail.org\u200b`` is ``ann@mail.org``).
+invisible characters or spaces beside the ``@`` (``ann@mail.org\u200b`` is ``ann@mail.org``),
+matched without a ``+tag`` on every domain (``ann+shop@mail.org`` is ``ann@mail.org``).
 """
 
 
