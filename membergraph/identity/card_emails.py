@@ -40,8 +40,7 @@ def a_strangers_email(
     """Whether ``email``, given on a card's purchases, is a stranger's: the card's CRM
     contacts (``holders``) have e-mails of their own, not this one, and their names are
     nowhere in it. A card nobody holds in the CRM, or held by contacts without e-mails or
-    names, says nothing against it; nor does a value ``is_junk`` says is no one's (a
-    placeholder, or a till's address typed for every customer who gave none)."""
+    names, says nothing against it."""
     holders = list(holders)
     if not holders:
         return False

@@ -243,10 +243,14 @@ class _Resolver:
 
         def own_values(a: RecordData, b: RecordData) -> str:
             # A value the data shows to be no one's (a till's placeholder) is not her own.
-            if not own_values_disagree(a, b, rules):
+            if not own_values_disagree(a, b, rules, across_kinds=True):
                 return ""
             theirs = own_values_disagree(
-                a, b, rules, lambda kind, key: status.get((kind, key)) not in _NO_ONES
+                a,
+                b,
+                rules,
+                lambda kind, key: status.get((kind, key)) not in _NO_ONES,
+                across_kinds=True,
             )
             return "own" if theirs else "placeholders"
 
@@ -295,13 +299,7 @@ class _Resolver:
             for carrier in self.carriers.get((ident.kind, ident.key), ())
             if carrier.source == "crm"
         ]
-        # A till's address a clerk typed for her (a hub: everyone's) is no e-mail of hers.
-        status, is_junk = self.status, self.rules.is_junk
-        return a_strangers_email(
-            email,
-            holders,
-            lambda kind, key: is_junk(kind, key) or status.get((kind, key)) in _NO_ONES,
-        )
+        return a_strangers_email(email, holders, self.rules.is_junk)
 
     def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it

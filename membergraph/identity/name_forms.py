@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 __all__ = ["first_name_core", "slipped_short_form"]
 
@@ -40,8 +40,9 @@ def slipped_short_form(
     other_people: Callable[[str, str], bool],
 ) -> bool:
     """Whether one folded first name is a listed form of the other (``forms``: each name's
-    nickname group) typed with one slip (a letter left out, added or another: one edit, in
-    a name of four letters or more), and not another person's name (``other_people``).
+    nickname group) typed with one slip (a letter left out, added, another, or two swapped:
+    one edit, in a name of four letters or more), and not another person's name
+    (``other_people``).
     One edit, not a similarity: ``Chris`` is as like ``Christian`` as ``Christopher``."""
     for one, other in ((a, b), (b, a)):
         if len(other) < _SLIP_FROM:
@@ -49,6 +50,6 @@ def slipped_short_form(
         for form in forms.get(one, ()):
             if form == one or len(form) < _SLIP_FROM or other_people(form, other):
                 continue
-            if Levenshtein.distance(form, other, score_cutoff=1) <= 1:
+            if OSA.distance(form, other, score_cutoff=1) <= 1:
                 return True
     return False

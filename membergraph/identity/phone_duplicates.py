@@ -10,11 +10,11 @@ twice. What still says two people, each a rule (:class:`PhoneDuplicates`):
 - another postcode on each (a relative's mobile on an elderly namesake's contact across
   town);
 - each contact with values of its own (an e-mail, or at one address a phone: the
-  ``near_duplicates.own_values``), unless both birth dates are given and agree and the
-  postcode is one: a father and son of one name at one address, on the landline, each his
-  own e-mail, with a birth date left out, are two people. A value the data shows to be
-  no one's (a hub: the store's address a clerk typed for every customer who gave none) is
-  not one's own; differing only by such values, the contacts need one postcode.
+  ``near_duplicates.own_values``), as on a family e-mail: twins named a letter apart
+  (``Anne``/``Ann``) share a birth date, an address and the landline; a father and son of
+  one name share all but the birth date, often left out. A value the data shows to be no
+  one's (a hub: the store's address a clerk typed for every customer who gave none) is not
+  one's own; differing only by such values, the contacts need one postcode.
 """
 
 from __future__ import annotations
@@ -45,18 +45,17 @@ class PhoneDuplicates(BaseModel):
         enabled: False: a shared phone never merges contacts whose signatures differ
             (a match suggestion, as before).
         other_postcodes_say_two: two postcodes, one on each contact, are two people.
-        own_values_need_birth: contacts that each have values of their own
-            (``near_duplicates.own_values``) are one person only when both birth dates
-            are given and agree and the postcode is one (else: a father and son of one
-            name on the household's landline); differing only by values that are no
-            one's (hubs), when the postcode is one.
+        own_values_say_two: contacts that each have values of their own
+            (``near_duplicates.own_values``) are two people (twins, a father and son of
+            one name); differing only by values that are no one's (hubs), they are one
+            person at one postcode.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     other_postcodes_say_two: bool = True
-    own_values_need_birth: bool = True
+    own_values_say_two: bool = True
 
     def same_person(
         self,
@@ -74,14 +73,13 @@ class PhoneDuplicates(BaseModel):
             return False
         if self.other_postcodes_say_two and post_a and post_b and post_a != post_b:
             return False
-        if not self.own_values_need_birth:
+        if not self.own_values_say_two:
             return True
         own = own_values()
-        one_postcode = bool(post_a) and post_a == post_b
-        if own == "own":
-            return one_postcode and near.birth_said(sig_a[2], sig_b[2]) != "left_out"
+        if own == "own":  # twins a letter apart (Anne/Ann), a father and son of one name
+            return False
         # A placeholder on one and nothing else of its own: at one postcode, one person.
-        return one_postcode or not own
+        return not own or (bool(post_a) and post_a == post_b)
 
 
 def postcode_of(record: RecordData) -> str:

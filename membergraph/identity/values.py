@@ -213,20 +213,26 @@ def own_values_disagree(
     b: RecordData,
     rules: Rules,
     counts: Callable[[IdentifierKind, str], bool] | None = None,
+    across_kinds: bool = False,
 ) -> bool:
     """Whether two CRM contacts each have a real value the other lacks, of a kind the rules
     name (``near_duplicates.own_values``): twins who share a family address but each have
     their own e-mail, or, living at one address, each their own phone; not one person
     entered twice (whose second contact repeats the first one's values, or has none, or
     after a move has a new landline at a new address). ``counts``: which values count
-    (default: every value not a placeholder)."""
+    (default: every value not a placeholder). ``across_kinds``: one's own e-mail and the
+    other's own phone will do (twins on the landline, one with an e-mail, one a mobile)."""
+    all_mine: set[tuple[IdentifierKind, str]] = set()
+    all_theirs: set[tuple[IdentifierKind, str]] = set()
     for kind in rules.near_duplicates.own_values:
         if kind is IdentifierKind.PHONE and not (a.address and a.address == b.address):
             continue
         mine, theirs = _own(a, kind, rules, counts), _own(b, kind, rules, counts)
         if mine - theirs and theirs - mine:
             return True
-    return False
+        all_mine |= {(kind, value) for value in mine - theirs}
+        all_theirs |= {(kind, value) for value in theirs - mine}
+    return across_kinds and bool(all_mine) and bool(all_theirs)
 
 
 def _own(

@@ -47,19 +47,3 @@ def test_a_card_nobody_holds_in_the_crm_joins_its_emails_orders() -> None:
     result = resolve(world(on_card, orders))
     # Then they are one member: nothing says the address is not the card holder's
     assert [sorted([on_card.ref, orders.ref])] == [sorted(c) for c in result.components]
-
-
-def test_a_tills_address_on_the_holders_contact_is_not_an_email_of_hers() -> None:
-    # Given Andrés's contact made at a till, where the clerk typed the store's address (as
-    # for every customer who gives none: a hub), and his card's online order giving his own
-    store = "store69005@northfield.example.com"
-    andres = crm("C0000001", first="Andrés", last="Díaz Ramírez", emails=[store], card=CARD)
-    others = [
-        crm(f"C00001{n:02}", first=f"Guest{n}", last=f"Other{n}", emails=[store]) for n in range(7)
-    ]
-    on_card = purchase(card=CARD, email="sunshine25@hotmail.com", channel="online", tid="T1")
-    orders = purchase(email="sunshine25@hotmail.com", channel="online", tid="T2")
-    result = resolve(world(andres, *others, on_card, orders))
-    member = next(c for c in result.components if andres.ref in c)
-    # Then his card-less orders under his address are his: the store's address is no one's
-    assert on_card.ref in member and orders.ref in member

@@ -51,9 +51,14 @@ def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
         pytest.param({"address": HOME_CA}, {"birth": None, "address": {**HOME_CA, "postal_code": "l0m6c5"}},
                      True, id="postcode-written-otherwise"),
         pytest.param({"birth": None}, {"birth": None}, True, id="no-birth-dates-nothing-against"),
-        pytest.param({"first": "Karen", "emails": ["karen@own.org"]},
-                     {"first": "Kqren", "emails": ["k.lee@own.org"]}, True,
-                     id="own-emails-births-agree-one-postcode"),
+        # Twins a letter apart: one birth date, address and landline, each her own e-mail.
+        pytest.param({"first": "Anne", "emails": ["anne@own.org"]},
+                     {"first": "Ann", "emails": ["ann.lee@own.org"]}, False,
+                     id="twins-each-own-email"),
+        # Twins on the landline: one with her own mobile, the other her own e-mail.
+        pytest.param({"first": "Sean", "phones": [MOBILE, "3125550111"]},
+                     {"first": "Sea", "emails": ["sea.lee@own.org"]}, False,
+                     id="twins-own-mobile-and-own-email"),
         # A relative's mobile on an elderly namesake's contact, across town.
         pytest.param({}, {"birth": None, "address": ACROSS_TOWN}, False, id="other-postcodes"),
         # Father and son of one name on the household's landline, each his own e-mail.
@@ -105,8 +110,8 @@ def test_the_rule_turned_off_leaves_a_shared_phone_to_stewards() -> None:
 
 
 def test_the_rule_is_read_from_a_rules_file() -> None:
-    rules = Rules.model_validate({"phone_duplicates": {"own_values_need_birth": False}})
-    assert rules.phone_duplicates == PhoneDuplicates(own_values_need_birth=False)
+    rules = Rules.model_validate({"phone_duplicates": {"own_values_say_two": False}})
+    assert rules.phone_duplicates == PhoneDuplicates(own_values_say_two=False)
 
 
 @pytest.mark.parametrize(

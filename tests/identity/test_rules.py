@@ -117,6 +117,7 @@ def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: boo
         pytest.param(("Greg", "Lee"), ("Grefory", "Lee"), True, id="short-form-of-a-slip"),
         pytest.param(("Jhnny", "Lee"), ("John", "Lee"), True, id="slipped-short-form"),
         pytest.param(("Keenny", "Lee"), ("Kenneth", "Lee"), True, id="slipped-kenny"),
+        pytest.param(("Jhonny", "Lee"), ("John", "Lee"), True, id="two-letters-swapped"),
         pytest.param(("Abby", "Lee"), ("Abgail", "Lee"), True, id="abby-abgail"),
         # Tina is Christina's, a slip from Christian: another person's name.
         pytest.param(("Tina", "Lee"), ("Christian", "Lee"), False, id="slip-to-other-person"),
