@@ -7,6 +7,7 @@ from typing import Any
 
 from membergraph.demo.names import mistyped, name_variant, retyped_address
 from membergraph.demo.people import Generator, Person, Writer
+from membergraph.demo.slips import as_given, duplicate_first_name, till_reenrolment_emails
 from membergraph.demo.vocabulary import (
     CATEGORIES,
     CITIES,
@@ -53,7 +54,7 @@ def crm_lines(
         # The CRM's own form, C and seven digits: what agents' other spellings are read to.
         contact_id = f"C{gen.serial:07d}"
         p.contacts.append(contact_id)
-        emails = [gen.messy_email(p.email)] if p.email else []
+        emails = [as_given(gen, gen.messy_email(p.email))] if p.email else []
         if p.family:
             emails.append(p.family)
         # The form wanted an e-mail: most often from people who have none.
@@ -62,7 +63,9 @@ def crm_lines(
         first, last = p.first, p.last
         home = address
         if copy == 1:
-            first, last = name_variant(rng, rng.choices(variants, weights)[0], first, last)
+            variant = rng.choices(variants, weights)[0]
+            first, last = name_variant(rng, variant, first, last)
+            first = duplicate_first_name(gen, first, variant)
             if rng.random() < profile.last_name_typo:
                 last = mistyped(rng, last)
             if _fifth(gen, profile.name_in_one_field):  # "SMITH, Linda", no last name
@@ -81,6 +84,7 @@ def crm_lines(
         if copy == 1 and duplicate and _seventh(gen, profile.reenrolment):
             # A re-enrolment: a new card of its own, on a form that skipped the birth date.
             card, birth = f"LD{gen.seventh.randrange(10**7, 10**8)}", None
+            emails = till_reenrolment_emails(gen, emails)
         line: dict[str, Any] = {
             "contact_id": contact_id,
             "first_name": first,
@@ -231,7 +235,7 @@ def transactions_lines(gen: Generator, w: Writer, p: Person, family: str | None)
                 continue
             if chosen == p.email and p.old_email and gen.fifth.random() < 0.5:
                 chosen = p.old_email  # ordered before the e-mail changed
-            email = gen.messy_email(gen.gmail_variant(chosen))
+            email = as_given(gen, gen.messy_email(gen.gmail_variant(chosen)), tagged=True)
         elif rng.random() < profile.till_placeholder + profile.store_email:
             email = _till_email(gen, store)  # typed at the till to get past the form
         if card is None and email is None:

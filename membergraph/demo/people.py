@@ -74,6 +74,8 @@ class Generator:
         self.seventh = random.Random(seed + 5)
         # ... and the seventh round's web events from theirs (issue 19).
         self.web7 = random.Random(seed + 7)
+        # ... and the eighth round's from theirs (demo/slips.py).
+        self.eighth = random.Random(seed + 8)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}

@@ -1,0 +1,59 @@
+"""The eighth round's phenomena (issue 19), each drawn from its own random stream
+(``Generator.eighth``) so that the rest of a data set stays what it was for a seed.
+
+- A re-enrolment at a till that took no e-mail: the duplicate shares only the phone and
+  address with the first contact (``till_reenrolment``).
+- An e-mail given with a ``+tag`` on any domain, not only Gmail's (``email_tagged``), or
+  copied from a page with a zero-width space along (``email_invisible``).
+- A duplicate's first name with a middle initial (``Ken A.``, ``middle_initial``), and a
+  short form typed with a slip (``Jhonny`` for John's ``Johnny``, ``slipped_short_name``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from membergraph.demo.names import mistyped
+from membergraph.demo.vocabulary import STORE_EMAIL
+
+if TYPE_CHECKING:
+    from membergraph.demo.people import Generator
+
+__all__ = ["as_given", "duplicate_first_name", "till_reenrolment_emails"]
+
+_ZWSP = "\u200b"
+
+
+def _eighth(gen: Generator, rate: float) -> bool:
+    return rate > 0 and gen.eighth.random() < rate
+
+
+def till_reenrolment_emails(gen: Generator, emails: list[str]) -> list[str]:
+    """A re-enrolment's e-mails: as the first contact's, or, made at a till that took no
+    e-mail, none or the store's own address."""
+    if not _eighth(gen, gen.profile.till_reenrolment):
+        return emails
+    rng = gen.eighth
+    return [STORE_EMAIL.format(store=rng.randrange(1, 40))] if rng.random() < 0.5 else []
+
+
+def as_given(gen: Generator, email: str, tagged: bool = False) -> str:
+    """An e-mail as a person gives it: with a ``+tag`` on any domain (when ``tagged`` is
+    allowed: an online order), or with a zero-width space copied along."""
+    if tagged and "+" not in email and _eighth(gen, gen.profile.email_tagged):
+        local, at, domain = email.rpartition("@")
+        email = f"{local}+{gen.eighth.choice(['shop', 'deals', 'nf'])}{at}{domain}"
+    if _eighth(gen, gen.profile.email_invisible):
+        email += _ZWSP
+    return email
+
+
+def duplicate_first_name(gen: Generator, first: str, variant: str) -> str:
+    """A duplicate's first name as written (``variant``: the name variant drawn): a middle
+    initial after it, or a short form typed with a slip."""
+    profile = gen.profile
+    if variant == "short" and _eighth(gen, profile.slipped_short_name):
+        first = mistyped(gen.eighth, first)
+    if _eighth(gen, profile.middle_initial):
+        first = f"{first} {gen.eighth.choice('ABCDEFGHJKLMNPRSTW')}."
+    return first
