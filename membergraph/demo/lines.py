@@ -84,7 +84,7 @@ def crm_lines(
         if copy == 1 and duplicate and _seventh(gen, profile.reenrolment):
             # A re-enrolment: a new card of its own, on a form that skipped the birth date.
             card, birth = f"LD{gen.seventh.randrange(10**7, 10**8)}", None
-            emails = till_reenrolment_emails(gen, emails)
+            emails = till_reenrolment_emails(gen, p, emails, card)
         line: dict[str, Any] = {
             "contact_id": contact_id,
             "first_name": first,

@@ -114,6 +114,7 @@ class Profile:
     # demo/slips.py). Of the re-enrolments, those at a till that took no e-mail (none, or
     # the store's own address): the duplicate shares only the phone and the address.
     till_reenrolment: float = 0.4
+    reenrolled_card_used: float = 0.5  # of those, people who shop with the new card since
     email_tagged: float = 0.05  # an online order's e-mail with a +tag, on any domain
     email_invisible: float = 0.02  # an e-mail copied with a zero-width space along
     middle_initial: float = 0.05  # a duplicate's first name with a middle initial (Ken A.)
@@ -184,6 +185,7 @@ PROFILES: dict[str, Profile] = {
         renewed_visitor=0.25,
         # The eighth round's.
         till_reenrolment=0.6,
+        reenrolled_card_used=0.7,
         email_tagged=0.08,
         email_invisible=0.03,
         middle_initial=0.08,

@@ -2,7 +2,8 @@
 (``Generator.eighth``) so that the rest of a data set stays what it was for a seed.
 
 - A re-enrolment at a till that took no e-mail: the duplicate shares only the phone and
-  address with the first contact (``till_reenrolment``).
+  address with the first contact (``till_reenrolment``); of those, people who shop with the
+  new card since, its online orders giving their e-mail (``reenrolled_card_used``).
 - An e-mail given with a ``+tag`` on any domain, not only Gmail's (``email_tagged``), or
   copied from a page with a zero-width space along (``email_invisible``).
 - A duplicate's first name with a middle initial (``Ken A.``, ``middle_initial``), and a
@@ -17,7 +18,7 @@ from membergraph.demo.names import mistyped
 from membergraph.demo.vocabulary import STORE_EMAIL
 
 if TYPE_CHECKING:
-    from membergraph.demo.people import Generator
+    from membergraph.demo.people import Generator, Person
 
 __all__ = ["as_given", "duplicate_first_name", "till_reenrolment_emails"]
 
@@ -28,12 +29,15 @@ def _eighth(gen: Generator, rate: float) -> bool:
     return rate > 0 and gen.eighth.random() < rate
 
 
-def till_reenrolment_emails(gen: Generator, emails: list[str]) -> list[str]:
+def till_reenrolment_emails(gen: Generator, p: Person, emails: list[str], card: str) -> list[str]:
     """A re-enrolment's e-mails: as the first contact's, or, made at a till that took no
-    e-mail, none or the store's own address."""
+    e-mail, none or the store's own address; she may shop with the new ``card`` since
+    (her online orders on it give her e-mail)."""
     if not _eighth(gen, gen.profile.till_reenrolment):
         return emails
     rng = gen.eighth
+    if p.card and _eighth(gen, gen.profile.reenrolled_card_used):
+        p.card = card
     return [STORE_EMAIL.format(store=rng.randrange(1, 40))] if rng.random() < 0.5 else []
 
 

@@ -35,9 +35,8 @@ from membergraph.identity.devices import with_device_logins
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
-from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
-from membergraph.identity.phone_duplicates import phone_duplicates
 from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.reenrolments import CARD_ORDER_RULE, PHONE_RULE, Reenrolments
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import (
     LINKING_KINDS,
@@ -55,8 +54,12 @@ __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 _PAUSE_GC_FROM = 20_000  # records from which a resolution pauses the garbage collector
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
-_NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
-_DUPLICATES = ("crm_duplicate", "crm_near_duplicate", PHONE_RULE)  # one person entered twice
+_DUPLICATES = (
+    "crm_duplicate",
+    "crm_near_duplicate",
+    PHONE_RULE,
+    CARD_ORDER_RULE,
+)  # one person entered twice
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,7 @@ class _Resolver:
         people = _People(records, self.signature)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.bags = self._set_bags_aside()
+        self.reenrolments = Reenrolments(rules, records, self.status, self.signature)
         self.partition = Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
@@ -221,7 +225,10 @@ class _Resolver:
                 if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
                     edges += _near_duplicates(self.rules, kind, value, by_signature, self.records)
                 elif len(by_signature) > 1 and kind is IdentifierKind.PHONE:
-                    edges += self._phone_duplicates(value, by_signature)
+                    edges += self.reenrolments.on_phone(value, by_signature)
+            if signed and kind is IdentifierKind.EMAIL:
+                holders = {ref: self._holders(ref) for ref in profiles}
+                edges += self.reenrolments.on_card_orders(value, profiles, signed, holders)
             if status != "linkable" or kind is IdentifierKind.PHONE:
                 # A phone alone never merges: households share landlines.
                 continue
@@ -233,31 +240,6 @@ class _Resolver:
                 edges.append((order, kind, value, profiles[0], other, rule))
         edges.sort()
         return edges
-
-    def _phone_duplicates(
-        self, value: str, by_signature: Mapping[tuple[str, str, str], list[RecordKey]]
-    ) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
-        """Edges between CRM contacts on one phone that are one person entered twice
-        (:mod:`~membergraph.identity.phone_duplicates`: a re-enrolment at a till)."""
-        rules, status = self.rules, self.status
-
-        def own_values(a: RecordData, b: RecordData) -> str:
-            # A value the data shows to be no one's (a till's placeholder) is not her own.
-            if not own_values_disagree(a, b, rules, across_kinds=True):
-                return ""
-            theirs = own_values_disagree(
-                a,
-                b,
-                rules,
-                lambda kind, key: status.get((kind, key)) not in _NO_ONES,
-                across_kinds=True,
-            )
-            return "own" if theirs else "placeholders"
-
-        pairs = phone_duplicates(
-            rules.phone_duplicates, rules.near_duplicates, by_signature, self.records, own_values
-        )
-        return [(1, IdentifierKind.PHONE, value, a, b, PHONE_RULE) for a, b in pairs]
 
     def _namesakes(
         self, kind: IdentifierKind, sig: tuple[str, str, str], a: RecordKey, b: RecordKey
@@ -285,21 +267,25 @@ class _Resolver:
         said.setdefault(birth, []).append("birth_date")
         return said
 
-    def _strangers_on_card(self, ref: RecordKey, email: str) -> bool:
-        """Whether an e-mail on a card's purchases is someone else's than the card holder's
-        (:func:`~membergraph.identity.card_emails.a_strangers_email`): a guest's, given for
-        an online order a clerk put on her own card."""
+    def _holders(self, ref: RecordKey) -> list[RecordData]:
+        """A card's purchase record's CRM contacts (none for any other record)."""
         record = self.records[ref]
         if record.source != "transactions" or not record.key.startswith("loyalty:"):
-            return False
-        holders = [
+            return []
+        return [
             carrier
             for ident in record.identifiers
             if ident.kind is IdentifierKind.LOYALTY_ID
             for carrier in self.carriers.get((ident.kind, ident.key), ())
             if carrier.source == "crm"
         ]
-        return a_strangers_email(email, holders, self.rules.is_junk)
+
+    def _strangers_on_card(self, ref: RecordKey, email: str) -> bool:
+        """Whether an e-mail on a card's purchases is someone else's than the card holder's
+        (:func:`~membergraph.identity.card_emails.a_strangers_email`): a guest's, given for
+        an online order a clerk put on her own card."""
+        holders = self._holders(ref)
+        return bool(holders) and a_strangers_email(email, holders, self.rules.is_junk)
 
     def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it

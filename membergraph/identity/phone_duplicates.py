@@ -5,7 +5,7 @@ out or a clerk's placeholder typed (``nothanks@yahoo.com``), the birth date skip
 phone and address given again. The two contacts share no e-mail and no card, only the
 phone; a phone alone never merges (a household shares its landline), but a phone with the
 same person's name, no birth date against it, at one postcode is one person entered
-twice. What still says two people, each a rule (:class:`PhoneDuplicates`):
+twice. What still says two people, each a rule (:class:`ReenrolmentRules`):
 
 - another postcode on each (a relative's mobile on an elderly namesake's contact across
   town);
@@ -29,14 +29,16 @@ if TYPE_CHECKING:
     from membergraph.identity.records import RecordData, RecordKey
     from membergraph.identity.rules import NearDuplicates, Signature
 
-__all__ = ["RULE", "PhoneDuplicates", "phone_duplicates", "postcode_of"]
+__all__ = ["RULE", "ReenrolmentRules", "phone_duplicates", "postcode_of"]
 
 _NOT_IN_POSTCODE = re.compile(r"[^0-9a-z]")
 RULE = "crm_phone_duplicate"
 
 
-class PhoneDuplicates(BaseModel):
-    """When two CRM contacts sharing a phone (not a hub) are one person entered twice.
+class ReenrolmentRules(BaseModel):
+    """When two CRM contacts sharing a phone (not a hub), or a card and the e-mail its
+    online orders give (:mod:`~membergraph.identity.reenrolments`), are one person entered
+    twice.
 
     Their names are close and their birth dates do not disagree, as
     ``near_duplicates.same_person`` says, and nothing tells two people apart.
@@ -44,6 +46,9 @@ class PhoneDuplicates(BaseModel):
     Attributes:
         enabled: False: a shared phone never merges contacts whose signatures differ
             (a match suggestion, as before).
+        card_orders: a card's online orders giving another contact's e-mail (the card
+            holder's contact and that one: close names, births not disagreeing, no values
+            of their own on each) are one person's. False: such orders join neither.
         other_postcodes_say_two: two postcodes, one on each contact, are two people.
         own_values_say_two: contacts that each have values of their own
             (``near_duplicates.own_values``) are two people (twins, a father and son of
@@ -54,6 +59,7 @@ class PhoneDuplicates(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
+    card_orders: bool = True
     other_postcodes_say_two: bool = True
     own_values_say_two: bool = True
 
@@ -91,7 +97,7 @@ def postcode_of(record: RecordData) -> str:
 
 
 def phone_duplicates(
-    rules: PhoneDuplicates,
+    rules: ReenrolmentRules,
     near: NearDuplicates,
     by_signature: Mapping[Signature, list[RecordKey]],
     records: Mapping[RecordKey, RecordData],
@@ -99,7 +105,7 @@ def phone_duplicates(
 ) -> Iterable[tuple[RecordKey, RecordKey]]:
     """The pairs of contacts on one phone (by signature, the first of each) that are one
     person by ``rules``; ``own_values`` says whether two contacts each have values of their
-    own (:meth:`PhoneDuplicates.same_person`)."""
+    own (:meth:`ReenrolmentRules.same_person`)."""
     if not rules.enabled:
         return []
     firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())

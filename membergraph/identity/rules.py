@@ -25,7 +25,7 @@ from rapidfuzz.distance import JaroWinkler
 from membergraph.identity.name_forms import first_name_core, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
-from membergraph.identity.phone_duplicates import PhoneDuplicates
+from membergraph.identity.phone_duplicates import ReenrolmentRules
 
 __all__ = [
     "DEFAULT_RULES_FILE",
@@ -446,7 +446,8 @@ class Rules(BaseModel):
             member's. Read with the built-in rules, as ``others_email_events``.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
-        phone_duplicates: when two CRM contacts sharing only a phone are one person.
+        reenrolments: when two CRM contacts sharing only a phone, or a card and the
+            e-mail its online orders give, are one person entered twice.
         suggestions: how pairs the rules do not merge are scored for stewards.
     """
 
@@ -494,7 +495,7 @@ class Rules(BaseModel):
     )
     blocklist: Blocklist = Field(default_factory=Blocklist)
     near_duplicates: NearDuplicates = Field(default_factory=NearDuplicates)
-    phone_duplicates: PhoneDuplicates = Field(default_factory=PhoneDuplicates)
+    reenrolments: ReenrolmentRules = Field(default_factory=ReenrolmentRules)
     suggestions: SuggestionRules = Field(default_factory=SuggestionRules)
 
     @cached_property

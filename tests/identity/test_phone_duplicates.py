@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from membergraph.identity.engine import Resolution, resolve
-from membergraph.identity.phone_duplicates import PhoneDuplicates
+from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.suggestions import suggest
-from tests.identity.builders import crm, world
+from tests.identity.builders import crm, purchase, world
 
 RULES = Rules()
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
@@ -99,7 +99,7 @@ def test_two_contacts_on_one_phone(
 
 def test_the_rule_turned_off_leaves_a_shared_phone_to_stewards() -> None:
     # Given one person's two contacts sharing only a mobile, and the rule off
-    rules = Rules(phone_duplicates=PhoneDuplicates(enabled=False))
+    rules = Rules(reenrolments=ReenrolmentRules(enabled=False))
     a = crm("C0000001", phones=[MOBILE], card="LD61000001", address=HOME)
     b = crm("C0000002", birth=None, phones=[MOBILE], card="LD61000002", address=HOME)
     records = world(a, b)
@@ -110,8 +110,8 @@ def test_the_rule_turned_off_leaves_a_shared_phone_to_stewards() -> None:
 
 
 def test_the_rule_is_read_from_a_rules_file() -> None:
-    rules = Rules.model_validate({"phone_duplicates": {"own_values_say_two": False}})
-    assert rules.phone_duplicates == PhoneDuplicates(own_values_say_two=False)
+    rules = Rules.model_validate({"reenrolments": {"own_values_say_two": False}})
+    assert rules.reenrolments == ReenrolmentRules(own_values_say_two=False)
 
 
 @pytest.mark.parametrize(
@@ -139,3 +139,39 @@ def test_a_tills_address_on_each_is_no_value_of_their_own(
     result = resolve(world(a, b, *guests))
     # Then the store's address is not hers: at one postcode, one person
     assert together(result, a.ref, b.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("second", "merged"),
+    [
+        pytest.param({"birth": None}, True, id="re-enrolled-birth-left-out"),
+        pytest.param({"first": "Annie", "birth": None}, True, id="a-short-form"),
+        pytest.param({"first": "Bob"}, False, id="another-first-name-a-lent-card"),
+        pytest.param({"birth": "1990-06-01"}, False, id="births-differ"),
+        # Each with values of her own: a family member's card lent for an order.
+        pytest.param({"phones": ["3125550111"]}, False, id="each-own-values"),
+    ],
+)
+def test_a_cards_online_order_giving_another_contacts_email(
+    second: dict[str, Any], merged: bool
+) -> None:
+    # Given Ann's contact with her e-mail, a contact made when she enrolled again at a till
+    # (a new card, no e-mail), and an online order on the new card giving her e-mail
+    first = crm("C0000001", emails=["ann.lee@own.org"], card="LD61000001", address=HOME)
+    again = crm("C0000002", **{"card": "LD61000002", "address": HOME, **second})
+    order = purchase(card="LD61000002", email="ann.lee@own.org", channel="online", tid="T1")
+    result = resolve(world(first, again, order))
+    # Then her two contacts and the card's orders are one member exactly when nothing
+    # tells two people apart
+    assert together(result, first.ref, again.ref) is merged
+    if merged:
+        [link] = [x for x in result.links if {x.a, x.b} == {first.ref, again.ref}]
+        assert link.rule == "crm_card_order_duplicate"
+
+
+def test_the_card_order_rule_turned_off() -> None:
+    rules = Rules(reenrolments=ReenrolmentRules(card_orders=False))
+    first = crm("C0000001", emails=["ann.lee@own.org"], card="LD61000001", address=HOME)
+    again = crm("C0000002", birth=None, card="LD61000002", address=HOME)
+    order = purchase(card="LD61000002", email="ann.lee@own.org", channel="online", tid="T1")
+    assert not together(resolve(world(first, again, order), rules), first.ref, again.ref)

@@ -1,0 +1,101 @@
+"""One person's CRM contacts made at a re-enrolment, found by evidence weaker than a shared
+e-mail or card: a shared phone (:mod:`~membergraph.identity.phone_duplicates`), or a card's
+online order giving the other contact's e-mail.
+
+A customer who forgot her account is enrolled again at a till: a new card, the e-mail left
+out or a clerk's placeholder typed. Her two contacts share no e-mail; but when she orders
+online with the new card, the order gives her e-mail, the old contact's: the card's
+purchases name both. With close names, birth dates not disagreeing and no values of their
+own on each, the two contacts are one person entered twice. (A household's card lent for
+an order gives the lender's family member's e-mail: other first names, or values of their
+own, keep them apart.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
+from membergraph.identity.phone_duplicates import phone_duplicates
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.rules import Rules, Signature
+from membergraph.identity.values import own_values_disagree
+
+__all__ = ["CARD_ORDER_RULE", "PHONE_RULE", "Reenrolments"]
+
+CARD_ORDER_RULE = "crm_card_order_duplicate"
+_NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
+Edge = tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]
+
+
+class Reenrolments:
+    """The edges between re-enrolled contacts, for one resolution's values."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        records: Mapping[RecordKey, RecordData],
+        status: Mapping[tuple[IdentifierKind, str], str],
+        signature: Mapping[RecordKey, Signature | None],
+    ) -> None:
+        self.rules, self.records, self.status, self.signature = rules, records, status, signature
+
+    def own_values(self, a: RecordData, b: RecordData) -> str:
+        """``"own"`` when each contact has values of its own (any ``own_values`` kind),
+        ``"placeholders"`` when only values the data shows to be no one's (hubs: a till's
+        address) differ, else ``""``."""
+        rules, status = self.rules, self.status
+        if not own_values_disagree(a, b, rules, across_kinds=True):
+            return ""
+        theirs = own_values_disagree(
+            a, b, rules, lambda kind, key: status.get((kind, key)) not in _NO_ONES, True
+        )
+        return "own" if theirs else "placeholders"
+
+    def on_phone(self, value: str, by_signature: Mapping[Signature, list[RecordKey]]) -> list[Edge]:
+        """Edges between contacts on one phone that are one person entered twice."""
+        rules, records = self.rules, self.records
+        pairs = phone_duplicates(
+            rules.reenrolments, rules.near_duplicates, by_signature, records, self.own_values
+        )
+        return [(1, IdentifierKind.PHONE, value, a, b, PHONE_RULE) for a, b in pairs]
+
+    def on_card_orders(
+        self,
+        email: str,
+        profiles: Iterable[RecordKey],
+        signed: list[tuple[Signature, RecordKey]],
+        holders_of: Mapping[RecordKey, list[RecordData]],
+    ) -> list[Edge]:
+        """Edges between a card holder's contact and a contact carrying ``email``, which the
+        card's online orders give (``holders_of``: each card record's CRM contacts)."""
+        if not self.rules.reenrolments.card_orders:
+            return []
+        same_person = self.rules.near_duplicates.same_person
+        carrying = {ref for _, ref in signed}
+        edges: list[Edge] = []
+        for ref in profiles:
+            if not _given_online(self.records[ref], email):
+                continue
+            for holder in holders_of.get(ref, ()):
+                held = self.signature.get(holder.ref)
+                if held is None or holder.ref in carrying:
+                    continue
+                for sig, contact in signed:
+                    if same_person(held, sig) and not self._own(holder, contact):
+                        a, b = sorted((holder.ref, contact))
+                        edges.append((1, IdentifierKind.EMAIL, email, a, b, CARD_ORDER_RULE))
+        return edges
+
+    def _own(self, holder: RecordData, contact: RecordKey) -> bool:
+        return self.own_values(holder, self.records[contact]) == "own"
+
+
+def _given_online(record: RecordData, email: str) -> bool:
+    """Whether a card's purchase record carries ``email`` from an online order (the
+    customer typed it, not a clerk at a till)."""
+    return record.key.startswith("loyalty:") and any(
+        i.kind is IdentifierKind.EMAIL and i.key == email and i.via == "online"
+        for i in record.identifiers
+    )
