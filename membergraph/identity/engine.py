@@ -136,7 +136,7 @@ class _Resolver:
             for ident in record.identifiers:
                 if ident.kind in linking:
                     carriers_of[(ident.kind, ident.key)].append(record)
-        people = _People(records, self.signature)
+        people = _People(records, self.signature, self.carriers)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.bags = self._set_bags_aside()
         self.reenrolments = Reenrolments(rules, records, self.status, self.signature)
@@ -410,18 +410,30 @@ def _evidence_key(evidence: Mapping[str, Any]) -> str:
 
 class _People(dict[RecordKey, object]):
     """Who each record stands for (:func:`person_of`), worked out when first asked: only
-    values on two records or more ask."""
+    values on two records or more ask. A record that claims a card or a contact (a card's
+    purchases, a login) stands for the CRM contact holding it, when one person's contacts
+    do: her card and her login are not two more people on her e-mail."""
 
     def __init__(
         self,
         records: Mapping[RecordKey, RecordData],
         signature: Mapping[RecordKey, tuple[str, str, str] | None],
+        carriers: Mapping[ValueKey, list[RecordData]],
     ) -> None:
         super().__init__()
-        self.records, self.signature = records, signature
+        self.records, self.signature, self.carriers = records, signature, carriers
 
     def __missing__(self, ref: RecordKey) -> object:
-        person = self[ref] = person_of(self.records[ref], self.signature.get(ref))
+        person = person_of(self.records[ref], self.signature.get(ref))
+        if isinstance(person, tuple) and len(person) == 2 and person[0] == "claims":
+            holders = {
+                self.signature.get(holder.ref) or holder.ref
+                for holder in self.carriers.get(person[1], ())
+                if holder.source == "crm"
+            }
+            if len(holders) == 1:
+                person = holders.pop()
+        self[ref] = person
         return person
 
 
