@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
-from membergraph.identity.phone_duplicates import phone_duplicates
+from membergraph.identity.phone_duplicates import phone_duplicates, postcode_of
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules, Signature
 from membergraph.identity.values import own_values_disagree
@@ -46,10 +46,15 @@ class Reenrolments:
         ``"placeholders"`` when only values the data shows to be no one's (hubs: a till's
         address) differ, else ``""``."""
         rules, status = self.rules, self.status
-        if not own_values_disagree(a, b, rules, across_kinds=True):
+        if not own_values_disagree(a, b, rules, None, True, _one_postcode):
             return ""
         theirs = own_values_disagree(
-            a, b, rules, lambda kind, key: status.get((kind, key)) not in _NO_ONES, True
+            a,
+            b,
+            rules,
+            lambda kind, key: status.get((kind, key)) not in _NO_ONES,
+            True,
+            _one_postcode,
         )
         return "own" if theirs else "placeholders"
 
@@ -90,6 +95,14 @@ class Reenrolments:
 
     def _own(self, holder: RecordData, contact: RecordKey) -> bool:
         return self.own_values(holder, self.records[contact]) == "own"
+
+
+def _one_postcode(a: RecordData, b: RecordData) -> bool:
+    """Whether two contacts live at one address, however its line is written (``Apt 26``,
+    ``#26``): one postcode. Each with a phone of its own there, they are two people: a
+    father and a son of one name, the son's contact carrying his father's e-mail."""
+    post = postcode_of(a)
+    return bool(post) and post == postcode_of(b)
 
 
 def _given_online(record: RecordData, email: str) -> bool:

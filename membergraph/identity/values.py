@@ -214,6 +214,7 @@ def own_values_disagree(
     rules: Rules,
     counts: Callable[[IdentifierKind, str], bool] | None = None,
     across_kinds: bool = False,
+    one_place: Callable[[RecordData, RecordData], bool] | None = None,
 ) -> bool:
     """Whether two CRM contacts each have a real value the other lacks, of a kind the rules
     name (``near_duplicates.own_values``): twins who share a family address but each have
@@ -221,11 +222,14 @@ def own_values_disagree(
     entered twice (whose second contact repeats the first one's values, or has none, or
     after a move has a new landline at a new address). ``counts``: which values count
     (default: every value not a placeholder). ``across_kinds``: one's own e-mail and the
-    other's own phone will do (twins on the landline, one with an e-mail, one a mobile)."""
+    other's own phone will do (twins on the landline, one with an e-mail, one a mobile).
+    ``one_place``: whether two contacts live at one address, where their phones are
+    compared (default: the same address, as written)."""
     all_mine: set[tuple[IdentifierKind, str]] = set()
     all_theirs: set[tuple[IdentifierKind, str]] = set()
     for kind in rules.near_duplicates.own_values:
-        if kind is IdentifierKind.PHONE and not (a.address and a.address == b.address):
+        at_one = one_place(a, b) if one_place else bool(a.address and a.address == b.address)
+        if kind is IdentifierKind.PHONE and not at_one:
             continue
         mine, theirs = _own(a, kind, rules, counts), _own(b, kind, rules, counts)
         if mine - theirs and theirs - mine:

@@ -175,3 +175,21 @@ def test_the_card_order_rule_turned_off() -> None:
     again = crm("C0000002", birth=None, card="LD61000002", address=HOME)
     order = purchase(card="LD61000002", email="ann.lee@own.org", channel="online", tid="T1")
     assert not together(resolve(world(first, again, order), rules), first.ref, again.ref)
+
+
+def test_a_son_carrying_his_fathers_email_is_not_his_fathers_re_enrolment() -> None:
+    # Given John Johnson senior (a birth date, his phone, his card, no e-mail on file) and
+    # junior (no birth date, his own phone, his father's e-mail on his contact), the address
+    # line written two ways, and the father's online order on his card giving his e-mail
+    senior = crm(
+        "C0000001", first="John", last="Johnson", phones=["4165550100"], card="LD61000001",
+        address={**HOME, "line1": "4393 Adams Ave Apt 26"},
+    )  # fmt: skip
+    junior = crm(
+        "C0000002", first="John", last="Johnson", birth=None, emails=["john.johnson@mail.org"],
+        phones=["6475550111"], card="LD61000002", address={**HOME, "line1": "4393 Adams Avenue #26"},
+    )  # fmt: skip
+    order = purchase(card="LD61000001", email="john.johnson@mail.org", channel="online", tid="T1")
+    result = resolve(world(senior, junior, order))
+    # Then each his own phone at one postcode says two people
+    assert not together(result, senior.ref, junior.ref)
