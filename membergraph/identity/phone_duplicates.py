@@ -105,12 +105,18 @@ def phone_duplicates(
 ) -> Iterable[tuple[RecordKey, RecordKey]]:
     """The pairs of contacts on one phone (by signature, the first of each) that are one
     person by ``rules``; ``own_values`` says whether two contacts each have values of their
-    own (:meth:`ReenrolmentRules.same_person`)."""
+    own (:meth:`ReenrolmentRules.same_person`).
+
+    The pairs are taken together: contacts the pairs would make one member, two of which
+    have values of their own, are none of them joined (Jennifer Allen and her daughter
+    Jennifer on the landline, the daughter entered twice: mother and daughter each pair
+    with the daughter's first contact, and the mother and the daughter's second contact
+    each have a mobile of their own)."""
     if not rules.enabled:
         return []
     firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
     posts = {ref: postcode_of(records[ref]) for ref, _ in firsts}
-    return [
+    pairs = [
         (a, b)
         for i, (a, sig_a) in enumerate(firsts)
         for b, sig_b in firsts[i + 1 :]
@@ -121,3 +127,20 @@ def phone_duplicates(
             lambda a=a, b=b: own_values(records[a], records[b]),  # type: ignore[misc]
         )
     ]
+    if len(pairs) < 2:
+        return pairs
+    group: dict[RecordKey, set[RecordKey]] = {}
+    for a, b in pairs:
+        joined = group.get(a, {a}) | group.get(b, {b})
+        for ref in joined:
+            group[ref] = joined
+    two = {
+        ref
+        for members in {frozenset(g) for g in group.values()}
+        if len(members) > 2
+        and any(
+            own_values(records[x], records[y]) == "own" for x in members for y in members if x < y
+        )
+        for ref in members
+    }
+    return [(a, b) for a, b in pairs if a not in two]

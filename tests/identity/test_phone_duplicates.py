@@ -193,3 +193,25 @@ def test_a_son_carrying_his_fathers_email_is_not_his_fathers_re_enrolment() -> N
     result = resolve(world(senior, junior, order))
     # Then each his own phone at one postcode says two people
     assert not together(result, senior.ref, junior.ref)
+
+
+def test_a_mother_and_daughter_of_one_name_on_the_landline_stay_apart() -> None:
+    # Given Jennifer Allen (no birth date, her e-mail and mobile) and her daughter Jennifer
+    # (born 2004), entered twice, once as Jenny with her own mobile: all on the landline
+    landline, home = "3172108615", {**HOME, "line1": "5438 Granville Ln"}
+    mother = crm(
+        "C0000001", first="Jennifer", last="Allen", birth=None, emails=["allenj@mail.org"],
+        phones=["3179442061", landline], card="LD61000001", address=home,
+    )  # fmt: skip
+    daughter = crm(
+        "C0000002", first="Jennifer", last="Allen", birth="2004-10-15", phones=[landline],
+        address={**home, "line1": "5438 Granville LN"},
+    )  # fmt: skip
+    again = crm(
+        "C0000003", first="Jenny", last="Allen", birth=None, phones=["3173174597", landline],
+        card="LD61000003", address={**home, "line1": "5438 Granville Lane"},
+    )  # fmt: skip
+    result = resolve(world(mother, daughter, again))
+    # Then the mother is not with her daughter: the three would hold two own mobiles
+    assert not together(result, mother.ref, daughter.ref)
+    assert not together(result, mother.ref, again.ref)
