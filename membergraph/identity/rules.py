@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rapidfuzz.distance import JaroWinkler
 
-from membergraph.identity.name_forms import first_name_core, slipped_short_form
-from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
-from membergraph.identity.normalize import IdentifierKind, fold_name
+from membergraph.identity.near_duplicates import NearDuplicates, Signature
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 
 __all__ = [
@@ -37,9 +35,6 @@ __all__ = [
     "SuggestionRules",
     "load_rules",
 ]
-
-Signature = tuple[str, str, str]
-"""Who a CRM contact says it is: first name, last name, birth date (ISO, or ``""``)."""
 
 
 class Blocklist(BaseModel):
@@ -116,216 +111,6 @@ class Blocklist(BaseModel):
         # What a web page's script sends as the user id when it has none.
         default_factory=lambda: [r"(?i)^(0+|-1|undefined|null|none|nil|nan|\[object object\])$"]
     )
-
-
-class NearDuplicates(BaseModel):
-    """When two CRM contacts whose names differ are one person entered twice.
-
-    They must have the same birth date, share a strong identifier (``kinds``), and have close
-    names: first and last name each close, or each close to the other's swapped. Two names
-    are close when they fold to the same letters (case, accents), one is a short form of the
-    other (a listed nickname, or a prefix of at least ``prefix_min`` letters), their
-    Jaro-Winkler similarity is at least ``first_name_min`` (first names) or
-    ``last_name_min`` (last names): a typo, a dropped or doubled letter; or, with
-    ``keyboard_slips``, they differ in one letter only, typed with a key next to the right
-    one on a QWERTY keyboard (``Gary``/``Gqry``, which Jaro-Winkler finds far apart in so
-    short a name; ``Mary``/``Mark`` differ by keys far apart, and stay two people); or, with
-    ``initials``, one first name is an initial the other starts with (``J.``/``John``).
-    With ``family_name_changes``, close first names alone will do, whatever the family
-    names (``Jennifer Hill``/``Jennifer Jiménez`` after a marriage, ``Dubois``/
-    ``Dubois-Harris``): the birth date and a strong identifier already say one person, and
-    twins, who share both, have other first names. With ``birth_date_left_out_agrees``, a
-    contact without a birth date agrees with any (the form made it optional: nobody
-    else's; so is one of ``birth_date_placeholders``, what a form puts when it gets none);
-    with ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date
-    written day first on one form, month first on the other). On a shared e-mail (not a
-    card: a card is one account, and people change e-mail and phone), each contact having a
-    value of an ``own_values`` kind the other lacks says two people: twins on a family
-    address (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address,
-    her own phone (a duplicate entered after a move has a new landline at the new address;
-    a replaced card is listed with the new one). A contact whose first name is one of
-    ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
-    Customer``, ``Guest``, ``Cash Customer``, typed at a till for whoever stands there) names
-    no one: it is nobody's duplicate, and two of them are two people.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kinds: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL, IdentifierKind.LOYALTY_ID)
-    first_name_min: float = Field(default=0.9, ge=0, le=1)
-    last_name_min: float = Field(default=0.9, ge=0, le=1)
-    prefix_min: int = Field(default=3, ge=1)
-    keyboard_slips: bool = True
-    initials: bool = True
-    family_name_changes: bool = True
-    birth_date_left_out_agrees: bool = True
-    day_month_swaps: bool = True
-    # What forms put when they want a birth date and get none: the date is left out.
-    birth_date_placeholders: tuple[str, ...] = (
-        "1900-01-01",
-        "1970-01-01",
-        "1111-11-11",
-        "0001-01-01",
-    )
-    # On a shared e-mail, contacts each with a value of one of these kinds the other lacks
-    # are two people (twins on a family address); phones count at one address only.
-    # Not cards: a re-enrolment (a forgotten account) always makes a new card.
-    own_values: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
-    placeholder_first_names: tuple[str, ...] = (
-        r"walk[- ]?in|guest|customer|cash|client|shopper|unknown|anonymous|n/?a|none|no ?name",
-        r"test|store|till|pos|counter|x+|-+|\.+|\?+",
-    )
-    nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: NICKNAMES)
-    # Names close by letters that are other people's (Michael/Michelle), never close; and,
-    # with gendered_endings, a name and its other gender's ending (Mario/Maria, Paul/Paula).
-    other_names: tuple[tuple[str, str], ...] = Field(default_factory=lambda: OTHER_NAMES)
-    gendered_endings: bool = True
-
-    @cached_property
-    def _placeholder_first(self) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{p})" for p in self.placeholder_first_names), re.I)
-
-    def names_no_one(self, first_name: str) -> bool:
-        """Whether a contact's first name (as its signature holds it) is a placeholder a
-        till typed (``placeholder_first_names``)."""
-        return self._placeholder_first.fullmatch(first_name.strip()) is not None
-
-    @cached_property
-    def _nickname_of(self) -> dict[str, frozenset[str]]:
-        forms: dict[str, set[str]] = {}
-        for group in self.nicknames:
-            folded = {fold_name(name) for name in group}
-            for name in folded:
-                forms.setdefault(name, set()).update(folded)
-        return {name: frozenset(group) for name, group in forms.items()}
-
-    @cached_property
-    def _others_of(self) -> dict[str, frozenset[str]]:
-        others: dict[str, set[str]] = {}
-        for one, other in self.other_names:
-            a, b = fold_name(one), fold_name(other)
-            others.setdefault(a, set()).add(b)
-            others.setdefault(b, set()).add(a)
-        return {name: frozenset(group) for name, group in others.items()}
-
-    def _other_people(self, a: str, b: str) -> bool:
-        """Whether two different first names are two people's though close by letters."""
-        if b in self._others_of.get(a, ()):
-            return True
-        if not self.gendered_endings or min(len(a), len(b)) < 3:
-            return False
-        short, long = (a, b) if len(a) <= len(b) else (b, a)
-        if len(short) == len(long):  # Mario/Maria
-            return short[:-1] == long[:-1] and {short[-1], long[-1]} == {"o", "a"}
-        # Paul/Paula: a man's name, a consonant at its end, and the woman's with an -a.
-        return long == short + "a" and short[-1] not in "aeiouy"
-
-    def _close(self, a: str, b: str, least: float, short_forms: bool) -> bool:
-        if a == b:
-            return True
-        if not a or not b:
-            return False
-        if short_forms:
-            if b in self._nickname_of.get(a, ()):
-                return True
-            if self._other_people(a, b):
-                return False
-            if slipped_short_form(a, b, self._nickname_of, self._other_people):
-                return True  # Greg/Grefory: a short form, then a slip
-            if self.initials and min(len(a), len(b)) == 1 and a[0] == b[0]:
-                return True  # "J." on a form with room for an initial only
-            short, long = (a, b) if len(a) < len(b) else (b, a)
-            if len(short) >= self.prefix_min and long.startswith(short):
-                return True
-        if self.keyboard_slips and _keyboard_slip(a, b):
-            return True
-        return JaroWinkler.similarity(a, b) >= least
-
-    def same_person(self, a: Signature, b: Signature) -> bool:
-        """Whether two contacts' signatures are one person's, names written differently.
-        A family name changed (``family_name_changes``) needs both birth dates, agreeing:
-        close first names and a shared value with no date to compare are a family's."""
-        if not self.same_birth(a[2], b[2]):
-            return False
-        names = _same_names(self, a[0], a[1], b[0], b[1])
-        if names == "first_only":
-            return self.birth_said(a[2], b[2]) != "left_out"
-        return bool(names)
-
-    def birth_said(self, a: str, b: str) -> str:
-        """What two contacts' birth dates said when they were found one person's:
-        ``agreed`` (one date), ``swapped`` (day and month), ``left_out`` (one or both has
-        none, or a placeholder date: nothing was compared)."""
-        held = self.birth_date_placeholders
-        a, b = ("" if a in held else a), ("" if b in held else b)
-        if not a or not b:
-            return "left_out"
-        return "agreed" if a == b else "swapped"
-
-    def same_birth(self, a: str, b: str) -> bool:
-        """Whether two birth dates (ISO, ``""`` when left out) may be one person's. A
-        placeholder date (``1900-01-01``) is one left out."""
-        if a == b:
-            return True
-        held = self.birth_date_placeholders
-        a, b = ("" if a in held else a), ("" if b in held else b)
-        if a == b:
-            return True
-        if not a or not b:
-            return self.birth_date_left_out_agrees
-        # 1970-01-02 and 1970-02-01: one form wrote the day first.
-        return self.day_month_swaps and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
-
-
-def _qwerty_neighbours() -> dict[str, frozenset[str]]:
-    # Each row is offset by about half a key from the one above: the key in row r, column c
-    # touches columns c and c + 1 of the row above and c - 1 and c of the row below.
-    rows = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-    near: dict[str, set[str]] = {}
-    for r, row in enumerate(rows):
-        for c, key in enumerate(row):
-            spots = [(r, c - 1), (r, c + 1), (r - 1, c), (r - 1, c + 1), (r + 1, c - 1), (r + 1, c)]
-            near[key] = {
-                rows[rr][cc] for rr, cc in spots if 0 <= rr < len(rows) and 0 <= cc < len(rows[rr])
-            }
-    return {key: frozenset(keys) for key, keys in near.items()}
-
-
-_NEAR_KEYS = _qwerty_neighbours()
-
-
-def _keyboard_slip(a: str, b: str) -> bool:
-    """Whether two names of four letters or more differ in one letter, typed with a key
-    next to the right one."""
-    if len(a) != len(b) or len(a) < 4:
-        return False
-    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
-    return len(differ) == 1 and differ[0][1] in _NEAR_KEYS.get(differ[0][0], ())
-
-
-@lru_cache(maxsize=1 << 14)
-def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> str:
-    """``"both"`` (first and last names close, or swapped), ``"first_only"`` (close first
-    names, family names not: a marriage, when ``family_name_changes``), or ``""``."""
-    af, bf = fold_name(first_name_core(af)), fold_name(first_name_core(bf))  # Ken A./Ken
-    al, bl = fold_name(al), fold_name(bl)
-    first, last = rules.first_name_min, rules.last_name_min
-    if rules._close(af, bf, first, True):
-        if rules._close(al, bl, last, False) or _surname_kept(al, bl):
-            return "both"
-        if rules.family_name_changes:
-            return "first_only"
-    # First and last name swapped on one of them.
-    if rules._close(af, bl, last, False) and rules._close(al, bf, first, True):
-        return "both"
-    return ""
-
-
-def _surname_kept(a: str, b: str) -> bool:
-    """Whether one folded family name begins or ends the other: a second surname added or
-    left out (``Díaz``/``Díaz Ramírez``), a hyphenated married name (``Dubois-Harris``)."""
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return len(short) >= 3 and (long.startswith(short) or long.endswith(short))
 
 
 class SuggestionRules(BaseModel):
