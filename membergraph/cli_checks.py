@@ -12,7 +12,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-__all__ = ["require_out_folder", "require_store", "sqlite_file"]
+from membergraph.connectors.sources import SOURCES
+
+__all__ = ["require_out_apart", "require_out_folder", "require_store", "sqlite_file"]
 
 err = Console(stderr=True)
 
@@ -34,6 +36,29 @@ def require_out_folder(option: str, path: Path) -> None:
     """Refuse an output file whose folder does not exist."""
     if not path.parent.is_dir():
         _refuse(f"{option} {path}: no folder {path.parent}")
+
+
+def require_out_apart(option: str, out: Path, store_url: str, data: Path | None) -> None:
+    """Refuse an output file that is the SQLite store itself (or its journal) or a file of
+    the ``data`` folder: the answer, written in place when done, would replace every member,
+    steward decision and suppression, or a source file (a typo, and exit 0)."""
+    target = out.resolve()
+    store = sqlite_file(store_url)
+    if store is not None:
+        held = store.resolve()
+        if target in {held, *(held.with_name(held.name + end) for end in _BESIDE)}:
+            _refuse(
+                f"{option} {out} is the store itself ({store_url}): the answer would replace"
+                " every member, steward decision and suppression it holds; name another file"
+            )
+    if data is not None and target.parent == data.resolve() and target.name in _FOLDER_FILES:
+        _refuse(f"{option} {out} is a file of the data folder {data}: it would be replaced")
+
+
+_FOLDER_FILES = frozenset({*(spec.file_name for spec in SOURCES.values()), "truth.jsonl"})
+
+
+_BESIDE = ("-wal", "-shm", "-journal", "-push.lock")
 
 
 def require_store(url: str, existing: bool = False, option: str = "--store") -> None:

@@ -453,3 +453,42 @@ def test_a_store_file_that_is_no_database_ends_the_command(
     # Then it says why and exits, rather than hanging after the message
     assert done.returncode == 1, done.stderr
     assert "file is not a database" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "target", "said"),
+    [
+        pytest.param(
+            ["resolve", "--data", "DATA"], "store.db", "is the store itself", id="resolve-store"
+        ),
+        pytest.param(
+            ["resolve", "--data", "DATA"], "store.db-wal", "is the store itself", id="resolve-wal"
+        ),
+        pytest.param(
+            ["resolve", "--data", "DATA"],
+            "data/crm.jsonl",
+            "a file of the data folder",
+            id="resolve-source",
+        ),
+        pytest.param(["export"], "store.db", "is the store itself", id="export-store"),
+        pytest.param(["privacy", "export", "m_x"], "store.db", "is the store itself", id="privacy"),
+    ],
+)
+def test_an_answer_file_that_would_replace_the_store_or_a_source_is_refused(
+    tmp_path: Path, command: list[str], target: str, said: str
+) -> None:
+    # Given a store and a data folder (what they hold is kept byte for byte)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_text('{"contact_id": "C-1"}\n')
+    store = tmp_path / "store.db"
+    store.write_bytes(b"the store's bytes")
+    before = {p: p.read_bytes() for p in (store, data / "crm.jsonl")}
+    # When --out names the store (a typo: members.db for members.jsonl) or a source file
+    args = [str(data) if part == "DATA" else part for part in command]
+    out = tmp_path / target
+    result = runner.invoke(app, [*args, "--out", str(out), "--store", f"sqlite:///{store}"])
+    # Then it is refused before anything is read or written, naming what it would replace
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split())
+    assert {p: p.read_bytes() for p in before} == before

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from membergraph.auth import Caller
-from membergraph.cli_checks import require_out_folder
+from membergraph.cli_checks import require_out_apart, require_out_folder
 from membergraph.json_out import dumps
 from membergraph.settings import Settings
 
@@ -85,6 +85,8 @@ def export(
     if out is not None:
         require_out_folder("--out", out)  # said before the member's data is read
     settings = _settings(data=data, store=store, sources=sources)
+    if out is not None:
+        require_out_apart("--out", out, settings.store, settings.data)
 
     async def work(ctx: Any) -> Any:
         return await export_member(ctx, member)
