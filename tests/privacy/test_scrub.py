@@ -17,13 +17,19 @@ from tests.identity.builders import crm
 TRACE = "ottoline.stalecopy@example.org"
 
 
-async def test_a_value_left_in_free_space_is_rewritten_away(tmp_path: Path) -> None:
-    # Given a store whose file holds her value in free space, as a stale copy would
-    path = tmp_path / "store.db"
+async def _opened(path: Path) -> tuple[SqliteStore, SqlitePrivacyStore]:
+    """An embedded store at ``path`` and its privacy tables, open."""
     store = SqliteStore(path)
     await store.open()
     privacy = SqlitePrivacyStore(store)
     await privacy.open()
+    return store, privacy
+
+
+async def test_a_value_left_in_free_space_is_rewritten_away(tmp_path: Path) -> None:
+    # Given a store whose file holds her value in free space, as a stale copy would
+    path = tmp_path / "store.db"
+    store, privacy = await _opened(path)
     with sqlite3.connect(path, isolation_level=None) as raw:
         raw.execute("PRAGMA secure_delete = OFF")  # what a page split's copy amounts to
         raw.execute("CREATE TABLE scratch (v TEXT)")
@@ -48,10 +54,7 @@ async def test_a_value_another_record_still_holds_does_not_rewrite_the_file(
 ) -> None:
     # Given a store whose live rows hold the value (another person's shared e-mail)
     path = tmp_path / "store.db"
-    store = SqliteStore(path)
-    await store.open()
-    privacy = SqlitePrivacyStore(store)
-    await privacy.open()
+    store, privacy = await _opened(path)
     await IdentityService(store).ingest([crm("C-OTHER", emails=[TRACE])])
     try:
         # When the scrub looks for it, then nothing is rewritten: it is not hers to erase
@@ -79,10 +82,7 @@ def _count_records_in_another_process(path: Path) -> int:
 async def test_writes_after_a_scrub_stay_in_the_file_other_processes_read(tmp_path: Path) -> None:
     # Given an open store whose file was just scrubbed (the last step of every erasure)
     path = tmp_path / "store.db"
-    store = SqliteStore(path)
-    await store.open()
-    privacy = SqlitePrivacyStore(store)
-    await privacy.open()
+    store, privacy = await _opened(path)
     identity = IdentityService(store)
     await identity.ingest([crm("C-ANN", emails=["ann.first@mail.test.org"])])
     try:
