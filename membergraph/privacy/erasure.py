@@ -84,7 +84,6 @@ class ErasureService:
     ) -> None:
         self.gateway = gateway
         self.privacy = privacy
-        self.folder = folder  # the folder the embedded store was loaded from, if any
         self.push_wait = push_wait
         """Seconds to wait for the pushes of the person's lines still on their way in (then
         the request is ``partial``, and retried)."""
@@ -95,6 +94,7 @@ class ErasureService:
         out."""
         self._lock = asyncio.Lock()
         self._lease = ErasureLease(privacy.store)
+        self._sources = SourcesStep(gateway, privacy, folder)
 
     async def erase(
         self, member_id: str, reason: str, actor: str, suppress: bool = True
@@ -163,7 +163,7 @@ class ErasureService:
         )
         steps: dict[str, Callable[[PrivacyRequest, Subject | None], Any]] = {
             "suppress": self._suppress,
-            "sources": SourcesStep(self.gateway, self.privacy, self.folder).run,
+            "sources": self._sources.run,
             "identity": self._identity,
             "feed": self._feed,
             "scrub": self._scrub,

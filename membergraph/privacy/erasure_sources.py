@@ -72,7 +72,8 @@ class SourcesStep:
                 synced = f"lines_{name.value}_synced"
                 request.counts[synced] = request.counts.get(synced, 0) + len(erased.lines)
         request.counts["forwarded"] = len(request.forwarded)
-        shared = await self._shared_lines(subject)
+        named = _named(subject)
+        shared = await self._shared_lines(subject, named)
         for name, ids in shared.items():
             erased = await erase_lines(self.gateway.sources[name], ids)
             request.counts["lines_shared"] = request.counts.get("lines_shared", 0) + len(
@@ -81,7 +82,7 @@ class SourcesStep:
             # Their feed entries name the device's member, not hers: they go now.
             gone = tuple((name.value, line_id) for line_id in erased.lines)
             await self.privacy.store.erase_identity(Erasure((), (), gone, ()), datetime.now(UTC))
-        nobodys = await self._nobodys_lines(subject)
+        nobodys = await self._nobodys_lines(named)
         for name, ids in nobodys.items():
             erased = await erase_lines(self.gateway.sources[name], ids, pseudonym)
             request.counts["lines_nobodys"] = request.counts.get("lines_nobodys", 0) + len(
@@ -94,7 +95,9 @@ class SourcesStep:
             shared[name] = [*shared.get(name, []), *ids]
         await self._compact_folder(owners, shared)
 
-    async def _shared_lines(self, subject: Subject) -> dict[SourceName, list[str]]:
+    async def _shared_lines(
+        self, subject: Subject, named: list[str]
+    ) -> dict[SourceName, list[str]]:
         """Her lines in the records she shares (a visitor that also logged in as someone
         else): those whose identifying values are hers, and those whose text names one of
         her e-mails or phones (an anonymous page event noting her address)."""
@@ -102,11 +105,6 @@ class SourcesStep:
         keys: dict[SourceName, set[str]] = {}
         for source, key in subject.shared:
             keys.setdefault(SourceName(source), set()).add(key)
-        named = [
-            key.lower()
-            for kind, key in subject.theirs
-            if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
-        ]
         found: dict[SourceName, list[str]] = {}
         for name, wanted in keys.items():
             connector = self.gateway.sources.get(name)
@@ -123,15 +121,10 @@ class SourcesStep:
             found[name] = await her_lines(connector, wanted, hers)
         return found
 
-    async def _nobodys_lines(self, subject: Subject) -> dict[SourceName, list[str]]:
+    async def _nobodys_lines(self, named: list[str]) -> dict[SourceName, list[str]]:
         """The lines kept for no one (a cash sale, a purchase keyed by a placeholder) whose
         text names one of her e-mails or phones: a till that typed her e-mail into the card
         field made a line that is nobody's, and holds her address all the same."""
-        named = [
-            key.lower()
-            for kind, key in subject.theirs
-            if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
-        ]
         from membergraph.connectors.mongodb import MongoSource
 
         found: dict[SourceName, list[str]] = {}
@@ -171,3 +164,12 @@ class SourcesStep:
         )
         if table is not None and await table.meta("folder") is not None:
             await table.set_meta("folder", fingerprint)  # loaded as it is now: not again
+
+
+def _named(subject: Subject) -> list[str]:
+    """Her e-mails and phones as a line's text would hold them (lower case)."""
+    return [
+        key.lower()
+        for kind, key in subject.theirs
+        if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+    ]
