@@ -19,7 +19,7 @@ from membergraph.cli_checks import require_out_apart, require_out_folder
 from membergraph.cli_options import SourcesOpt, StoreOpt, command_settings, require_folder
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
-from membergraph.connectors.sqlite import SqliteLines
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
 from membergraph.identity.reresolve import (
@@ -170,12 +170,8 @@ async def _lines_held(
 
     path = embedded_path(settings)
     if path is not None and path != ":memory:":
-        lines = SqliteLines(path, settings.durable)
-        await lines.open()
-        try:
-            yield lines.sources(lambda spec: ownership(spec.name, settings.default_region))
-        finally:
-            await lines.aclose()
+        async with _source_tables(path, settings) as tables:
+            yield tables
     elif settings.sources:
         sources = await mongo_sources(
             settings.sources, settings.default_region, timeouts=mongo_timeouts(settings)
@@ -196,10 +192,18 @@ async def _held_lines(settings: Settings) -> AsyncIterator[HeldLines | None]:
     if path is None or path == ":memory:" or not await asyncio.to_thread(Path(path).exists):
         yield None
         return
+    async with _source_tables(path, settings) as tables:
+        yield lambda source, ids: tables[source].by_id(ids)
+
+
+@contextlib.asynccontextmanager
+async def _source_tables(
+    path: str, settings: Settings
+) -> AsyncIterator[Mapping[SourceName, SqliteSource]]:
+    """The store file's source table at ``path``, open, as one source per name."""
     lines = SqliteLines(path, settings.durable)
     await lines.open()
     try:
-        tables = lines.sources(lambda spec: ownership(spec.name, settings.default_region))
-        yield lambda source, ids: tables[source].by_id(ids)
+        yield lines.sources(lambda spec: ownership(spec.name, settings.default_region))
     finally:
         await lines.aclose()
