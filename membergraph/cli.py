@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from membergraph.cli_checks import require_out_folder, require_store, sqlite_file
+from membergraph.cli_checks import refuse, require_out_folder, require_store, sqlite_file
 from membergraph.cli_options import (
     DataOpt,
     SourcesOpt,
@@ -304,11 +304,9 @@ def _require_target(to: str) -> None:
     """Refuse a ``--to`` that names no database ``load`` writes, naming ``--to`` (the URL
     becomes a setting, whose own message would blame its environment variable)."""
     if to == "sqlite:///":
-        err.print("[red]error:[/red] --to sqlite:/// names no file; use sqlite:///PATH")
-        raise typer.Exit(2)
+        refuse("--to sqlite:/// names no file; use sqlite:///PATH")
     if not to.startswith(STORE_SCHEMES):
-        err.print(f"[red]error:[/red] --to {to}: expected sqlite:///PATH or mongodb://HOST/DB")
-        raise typer.Exit(2)
+        refuse(f"--to {to}: expected sqlite:///PATH or mongodb://HOST/DB")
     require_store(to, option="--to")
 
 

@@ -8,18 +8,20 @@ no command creates a folder it was not asked for, and none that reads a store (`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 
 from membergraph.connectors.sources import SOURCES
 
-__all__ = ["require_out_apart", "require_out_folder", "require_store", "sqlite_file"]
+__all__ = ["refuse", "require_out_apart", "require_out_folder", "require_store", "sqlite_file"]
 
 err = Console(stderr=True)
 
 
-def _refuse(message: str) -> None:
+def refuse(message: str) -> NoReturn:
+    """Say what is wrong with the command line and stop with exit code 2."""
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
 
@@ -35,7 +37,7 @@ def sqlite_file(url: str) -> Path | None:
 def require_out_folder(option: str, path: Path) -> None:
     """Refuse an output file whose folder does not exist."""
     if not path.parent.is_dir():
-        _refuse(f"{option} {path}: no folder {path.parent}")
+        refuse(f"{option} {path}: no folder {path.parent}")
 
 
 def require_out_apart(option: str, out: Path, store_url: str, data: Path | None) -> None:
@@ -47,12 +49,12 @@ def require_out_apart(option: str, out: Path, store_url: str, data: Path | None)
     if store is not None:
         held = store.resolve()
         if target in {held, *(held.with_name(held.name + end) for end in _BESIDE)}:
-            _refuse(
+            refuse(
                 f"{option} {out} is the store itself ({store_url}): the answer would replace"
                 " every member, steward decision and suppression it holds; name another file"
             )
     if data is not None and target.parent == data.resolve() and target.name in _FOLDER_FILES:
-        _refuse(f"{option} {out} is a file of the data folder {data}: it would be replaced")
+        refuse(f"{option} {out} is a file of the data folder {data}: it would be replaced")
 
 
 _FOLDER_FILES = frozenset({*(spec.file_name for spec in SOURCES.values()), "truth.jsonl"})
@@ -68,6 +70,6 @@ def require_store(url: str, existing: bool = False, option: str = "--store") -> 
     if path is None:
         return
     if not path.parent.is_dir():
-        _refuse(f"{option} {url}: no folder {path.parent}")
+        refuse(f"{option} {url}: no folder {path.parent}")
     if existing and not path.is_file():
-        _refuse(f"{option} {url}: no store at {path}; `membergraph load` or `serve` creates one")
+        refuse(f"{option} {url}: no store at {path}; `membergraph load` or `serve` creates one")

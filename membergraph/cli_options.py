@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from membergraph.cli_checks import require_store
+from membergraph.cli_checks import refuse, require_store
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.settings import Settings, SettingsError, load_settings
 
@@ -24,24 +23,24 @@ __all__ = [
     "setting_help",
 ]
 
-err = Console(stderr=True)
-
 
 def setting_help(name: str, text: str) -> str:
     """``text`` with the setting's environment variable and default, for ``--help``."""
-    field = Settings.model_fields[name]
-    default = "unset" if field.default is None else field.default
-    return f"{text} Env MEMBERGRAPH_{name.upper()}, default {default}."
+    return f"{text} Env MEMBERGRAPH_{name.upper()}, default {_default(name)}."
 
 
 def environment_only(*names: str) -> str:
     """Settings without a flag, each with its variable, default and description (an epilog)."""
     lines = []
     for name in names:
-        field = Settings.model_fields[name]
-        default = "unset" if field.default is None else field.default
-        lines.append(f"MEMBERGRAPH_{name.upper()} (default {default}): {field.description}")
+        described = Settings.model_fields[name].description
+        lines.append(f"MEMBERGRAPH_{name.upper()} (default {_default(name)}): {described}")
     return "\n\n".join(lines)
+
+
+def _default(name: str) -> object:
+    default = Settings.model_fields[name].default
+    return "unset" if default is None else default
 
 
 def command_settings(existing_store: bool = False, **overrides: object) -> Settings:
@@ -51,16 +50,14 @@ def command_settings(existing_store: bool = False, **overrides: object) -> Setti
         settings = load_settings(**overrides)
         load_rules(settings.rules)  # a bad rules file stops start-up, naming the key
     except (SettingsError, RulesError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        refuse(str(exc))
     require_store(settings.store, existing_store)
     return settings
 
 
 def require_folder(data: Path) -> None:
     if not data.is_dir():
-        err.print(f"[red]error:[/red] --data {data}: not a folder")
-        raise typer.Exit(2)
+        refuse(f"--data {data}: not a folder")
 
 
 DataOpt = Annotated[
