@@ -202,7 +202,7 @@ class MetricsKeeper:
         page.revealed = await revealed_placeholders(self.store, self.gateway.identity.rules, values)
         if await privacy.store.any_suppressed():  # most stores suppress nobody: no digests
             page.digests = [
-                {privacy.suppressor.digest(i.kind, i.key) for _, i in f} for f in idents
+                {d for _, i in f for d in privacy.suppressor.digests_of(i)} for f in idents
             ]
             page.suppressed = await privacy.store.suppressed(set().union(*page.digests))
         return page

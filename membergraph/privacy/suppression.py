@@ -5,6 +5,11 @@ trimmed, lower-cased and with Gmail's dots folded, a phone in E.164, a card uppe
 every way of writing it is suppressed at once. The store keeps
 ``HMAC-SHA256(secret, kind + key)`` and nothing else: a suppression list stolen without
 the secret names no one, and the gateway can still tell a new line carrying the value.
+
+A hash cannot be keyed again when a release changes matching keys, so a value is checked
+under the keys of earlier releases too: before store format 4 an e-mail kept its ``+tag``
+outside Gmail (``tess+shop@fastmail.com`` was its own key, now ``tess@fastmail.com``), and
+an erased person's tagged address, suppressed then, must stay refused after the upgrade.
 """
 
 from __future__ import annotations
@@ -63,21 +68,45 @@ class Suppressor:
         }
         return await self.store.suppress(list(entries.values()))
 
-    async def unsuppress(self, kind: IdentifierKind, key: str) -> bool:
-        return await self.store.unsuppress(self.digest(kind, key))
+    async def unsuppress(self, kind: IdentifierKind, key: str, value: str | None = None) -> bool:
+        """Lift a suppression of ``key``; with the normalized ``value`` as typed, one an
+        earlier release made of it under its own key too."""
+        lifted = await self.store.unsuppress(self.digest(kind, key))
+        legacy = None if value is None else _legacy_key(kind, key, value)
+        if legacy is not None:
+            lifted = await self.store.unsuppress(self.digest(kind, legacy)) or lifted
+        return lifted
 
     async def any_suppressed(self, identifiers: Iterable[Identifier]) -> bool:
-        digests = {self.digest(i.kind, i.key) for i in identifiers}
+        digests = {d for i in identifiers for d in self.digests_of(i)}
         return bool(await self.store.suppressed(digests))
+
+    def digests_of(self, identifier: Identifier) -> tuple[str, ...]:
+        """The digests an identifier is suppressed under: its key's, and the key an earlier
+        release matched it on when that differs (a tagged e-mail's)."""
+        legacy = _legacy_key(identifier.kind, identifier.key, identifier.value)
+        own = self.digest(identifier.kind, identifier.key)
+        return (own,) if legacy is None else (own, self.digest(identifier.kind, legacy))
 
     def digests(self, record: RecordData | None) -> frozenset[str]:
         """The digests of what a record (of a line) carries: what to check it against."""
         if record is None:
             return frozenset()
-        return frozenset(self.digest(i.kind, i.key) for i in record.identifiers)
+        return frozenset(d for i in record.identifiers for d in self.digests_of(i))
 
     async def refused(self, records: Sequence[RecordData | None]) -> list[bool]:
         """For each record (of a line), whether it carries a suppressed identifier."""
         digests = [self.digests(r) for r in records]
         found = await self.store.suppressed(set().union(*digests)) if digests else set()
         return [bool(d & found) for d in digests]
+
+
+_GMAIL = ("@gmail.com", "@googlemail.com")
+
+
+def _legacy_key(kind: IdentifierKind, key: str, value: str) -> str | None:
+    """The key a release before store format 4 matched a normalized value on, when it is
+    not ``key``: an e-mail's ``+tag`` was left out on Gmail only."""
+    if kind is not IdentifierKind.EMAIL or value == key or value.endswith(_GMAIL):
+        return None
+    return value

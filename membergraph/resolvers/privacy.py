@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.normalize import BadIdentifier, IdentifierKind
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.placeholders import revealed_placeholders
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
@@ -85,7 +85,9 @@ async def suppress(
             argument="value",
         )
     if lift:
-        changed = await privacy.suppressor.unsuppress(kind, key)
+        changed = await privacy.suppressor.unsuppress(
+            kind, key, normalize(kind, value, privacy.suppressor.region)
+        )
     else:
         changed = bool(await privacy.suppressor.suppress([(kind, key)], actor))
     members = await ctx.gateway.identity.store.find_members(kind, key)

@@ -3,9 +3,13 @@ read, a masked one writes none; a suppressed identifier reaches no one and is re
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -242,3 +246,51 @@ def test_after_an_erasure_a_member_sharing_her_phone_is_no_longer_listed_reachab
     assert him["id"] not in reachable_by_email()
     export = keyed.get("/export/members.csv?reachable=SMS", headers={"x-api-key": analyst})
     assert him["id"] not in export.text
+
+
+def _suppress_as_an_older_release(store: Path, secret: str, value: str) -> None:
+    """A suppression written by a release before store format 4, whose e-mail key kept a
+    ``+tag`` outside Gmail: HMAC-SHA256(secret, kind NUL key), the key the tagged value."""
+    digest = hmac.new(secret.encode(), f"EMAIL\x00{value}".encode(), hashlib.sha256).hexdigest()
+    with closing(sqlite3.connect(store)) as db, db:
+        db.execute(
+            "INSERT INTO suppressions VALUES (?, 'EMAIL', 'dpo', '2026-11-01T00:00:00+00:00', ?)",
+            (digest, "erased before the upgrade"),
+        )
+
+
+def test_a_tagged_email_suppressed_before_format_4_stays_refused(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # Given a store whose erasure, made by a release before store format 4, suppressed
+    # her only e-mail, tagged on a domain other than Gmail's
+    secret = "a-privacy-secret-of-32-bytes-or-more"
+    settings = Settings(
+        data=data_dir,
+        store=f"sqlite:///{tmp_path / 'store.db'}",
+        cache_dir=tmp_path / "cache",
+        privacy_secret=secret,
+        api_keys={k: ApiKey(name=k[:3], scopes=s) for k, s in KEYS.items()},
+    )
+    tagged = {
+        "contact_id": "C-TT-1",
+        "first_name": "Tess",
+        "last_name": "Tagger",
+        "emails": ["Tess.Tagger+Shop@Fastmail.com"],
+        "updated_at": "2026-12-01T00:00:00Z",
+    }
+    ingest = {"x-api-key": "ingest-key-0123456789abc"}
+    dpo = "dpo-key-0123456789abcdef"
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        _suppress_as_an_older_release(
+            tmp_path / "store.db", secret, "tess.tagger+shop@fastmail.com"
+        )
+        # When her CRM system sends her contact again, as she typed it
+        sent = client.post("/ingest/crm", json=[tagged], headers=ingest)
+        # Then it is refused as suppressed, as it was before the upgrade
+        assert sent.json()["lines"][0]["status"] == "suppressed"
+        # And the DPO lifts that suppression by the address as typed
+        lifted = _as(client, dpo, UNSUPPRESS, v="tess.tagger+shop@fastmail.com")
+        assert lifted["data"] == {"unsuppress": True}
+        again = client.post("/ingest/crm", json=[tagged], headers=ingest)
+        assert again.json()["lines"][0]["status"] == "created"
