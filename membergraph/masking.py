@@ -23,6 +23,15 @@ _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 _EMAIL_IN = re.compile(r"[^\s:@]+@[^\s@]+")
 _PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# What hides an e-mail or a phone from a look but not from a reader: characters no one sees
+# (a zero-width space, a bidi mark or isolate, a soft hyphen, a tag character), which
+# identity strips from an e-mail too, and an @ written full-width or with spaces around it
+# (``ann @ mail.org``, which identity reads as ``ann@mail.org``). Read away before looking.
+_UNSEEN = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+    "\u3164\ufeff\uffa0\U000e0000-\U000e007f]"
+)
+_LOOSE_AT = re.compile(r"\s*[@\uff20\ufe6b]\s*(?=[^\s@]+\.[^\s@]+)")
 # A visitor record's key names the e-mail its events carry by a digest of it
 # (``a-1|email:8fd157afe468f2d8``, connectors.models.EMAIL_MARK): anyone can check a guess
 # against a plain digest, and the masked e-mail beside it (c***@gmail.com) narrows the guess
@@ -62,6 +71,7 @@ def mask_value(value: Any, text: bool = False) -> Any:
     if isinstance(value, str):
         if text:
             return mask_text(value)
+        value = _plain(value)
         if "|email:" in value:
             value = _EMAIL_DIGEST.sub(_DIGEST_MASKED, value)
         if "@" in value:
@@ -91,8 +101,15 @@ def mask_in_text(text: str) -> str:
             return run
         return mask_phone(run)
 
-    text = _EMAIL_DIGEST.sub(_DIGEST_MASKED, text)
+    text = _EMAIL_DIGEST.sub(_DIGEST_MASKED, _plain(text))
     return _PHONE_IN.sub(phone, _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), text))
+
+
+def _plain(value: str) -> str:
+    """``value`` as a reader sees it: unseen characters gone, a loose ``@`` joined."""
+    if value.isascii() and "@" not in value:
+        return value
+    return _LOOSE_AT.sub("@", _UNSEEN.sub("", value))
 
 
 def mask_record_key(key: str) -> str:

@@ -150,6 +150,15 @@ def test_every_text_field_of_the_schema_is_classified_and_personal_ones_are_mask
 
 
 EMAIL, PHONE_AS_WRITTEN = "wil.threepwood@gmail.com", "(312) 925-7392"
+# Her e-mail and phone as a form or a copy from a page leaves them: identity reads each
+# spelling as her address (spaces beside the @, a zero-width space), and so does a reader.
+HIDDEN_SPELLINGS = {
+    "spaced": "wil.threepwood @ gmail.com",
+    "zero-width": "wil.threepwood\u200b@gmail.com",
+    "full-width-at": "wil.threepwood\uff20gmail.com",
+    "bidi-isolated": "\u2066wil.threepwood@gmail.com\u2069",
+    "phone-zero-width": "(312)\u200b 925-7392",
+}
 ONLINE_EMAIL = "wilthreepwood@gmail.com"  # her Gmail without the dot: newer, so it survives
 PERSON = {
     "crm": [
@@ -182,7 +191,7 @@ PERSON = {
             "email": EMAIL,
             "type": "identify",
             "occurred_at": "2026-10-02T09:00:00Z",
-            "properties": {"email": EMAIL, "phone": PHONE_AS_WRITTEN},
+            "properties": {"email": EMAIL, "phone": PHONE_AS_WRITTEN, **HIDDEN_SPELLINGS},
         },
         {  # an e-mail opened on a device nobody logged in on: keyed by the e-mail's digest
             "event_id": "E-MASK-OPEN",
@@ -289,7 +298,12 @@ SHOWN_MASKED = {
     "Transaction.email": "w***@gmail.com",
     "CallInteraction.callerPhone": "***-7392",
     "AccountRef.value": "w***@gmail.com",
-    "WebEvent.properties": {"email": "w***@gmail.com", "phone": "***-7392"},
+    "WebEvent.properties": {
+        "email": "w***@gmail.com",
+        "phone": "***-7392",
+        **dict.fromkeys(HIDDEN_SPELLINGS, "w***@gmail.com"),
+        "phone-zero-width": "***-7392",
+    },
 }
 
 
