@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from membergraph.cli_checks import refuse, require_store
+from membergraph.connectors.models import SourceName
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.settings import Settings, SettingsError, load_settings
 
@@ -56,8 +57,27 @@ def command_settings(existing_store: bool = False, **overrides: object) -> Setti
 
 
 def require_folder(data: Path) -> None:
+    """Refuse a ``--data`` that is no folder, or whose source files would not be read: a
+    folder where a source's file should be, or a source's file named otherwise (``CRM.jsonl``,
+    ``crm.json``, ``crm.jsonl.gz``) and none named right, which a run would take for a
+    source holding no line and load, resolve or serve without a word."""
     if not data.is_dir():
         refuse(f"--data {data}: not a folder")
+    names = [f"{source.value}.jsonl" for source in SourceName]
+    for name in names:
+        if (data / name).exists() and not (data / name).is_file():
+            refuse(f"--data {data}: {name} is not a file")
+    missing = {
+        source.value for source in SourceName if not (data / f"{source.value}.jsonl").exists()
+    }
+    misnamed = sorted(
+        entry.name for entry in data.iterdir() if entry.name.lower().split(".", 1)[0] in missing
+    )
+    if misnamed:
+        refuse(
+            f"--data {data}: {', '.join(misnamed)} would not be read: source files are named"
+            f" {', '.join(names)} (lower-case JSON Lines, uncompressed)"
+        )
 
 
 DataOpt = Annotated[

@@ -492,3 +492,38 @@ def test_an_answer_file_that_would_replace_the_store_or_a_source_is_refused(
     assert result.exit_code == 2, result.output
     assert said in " ".join(result.output.split())
     assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        pytest.param(["CRM.jsonl"], "CRM.jsonl would not be read", id="upper-case"),
+        pytest.param(["crm.jsonl.gz"], "crm.jsonl.gz would not be read", id="compressed"),
+        pytest.param(["crm.jsonl", "Transactions.json"], "Transactions.json would", id="one-of"),
+        pytest.param(["crm.jsonl/"], "crm.jsonl is not a file", id="a-folder"),
+    ],
+)
+@pytest.mark.parametrize("command", ["load", "resolve"])  # serve: the same check
+def test_a_source_file_named_otherwise_is_refused_not_read_as_empty(
+    tmp_path: Path, files: list[str], said: str, command: str
+) -> None:
+    # Given a folder whose CRM export was saved under another name (or compressed)
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in files:
+        if name.endswith("/"):
+            (data / name).mkdir()
+        else:
+            (data / name).write_text('{"contact_id": "C-1", "emails": ["ann@mail.org"]}\n')
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    args = {
+        "load": ["load", "--data", str(data), "--to", store],
+        "resolve": ["resolve", "--data", str(data), "--out", str(tmp_path / "a.jsonl")],
+    }[command]
+    # When it is loaded or resolved
+    result = runner.invoke(app, args)
+    # Then the command stops naming the file and the names it reads, instead of saying
+    # it loaded 0 members; nothing is made
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split())
+    assert not (tmp_path / "store.db").exists() and not (tmp_path / "a.jsonl").exists()
