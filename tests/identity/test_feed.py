@@ -315,3 +315,34 @@ def test_a_subscriber_that_drops_and_resumes_from_its_cursor_gets_exactly_what_i
             assert cursors == sorted(set(cursors))
 
     asyncio.run(run())
+
+
+async def test_a_tail_read_while_another_process_prunes_is_whole_or_expired(
+    tmp_path: Path,
+) -> None:
+    # Given a feed of an old entry and a new one, and another process over the same file
+    path = str(tmp_path / "store.db")
+    async with SqliteStore(path) as store, SqliteStore(path) as elsewhere:
+        old, new = await store.append_feed(
+            [fact("m_ann", at=NOW - timedelta(days=40)), fact("m_ann")]
+        )
+        loop = asyncio.get_running_loop()
+        pruned: list[int] = []
+
+        def prune_between_reads(sql: str) -> None:
+            # The other process's hourly pruning commits just as the reader, past its
+            # retention check, reads the entries (in the reading connection's thread)
+            if "FROM feed AS f" in sql and not pruned:
+                future = asyncio.run_coroutine_threadsafe(elsewhere.prune_feed(NOW), loop)
+                pruned.append(future.result())
+
+        await store.run(lambda db: db.set_trace_callback(prune_between_reads))
+        # When a subscriber that lagged resumes from before the old entry
+        try:
+            tail = await store.feed_after(0, 10)
+        except FeedExpired:
+            tail = None
+        await store.run(lambda db: db.set_trace_callback(None))
+        # Then it reads both entries, or is told its cursor expired: never a tail with a hole
+        assert pruned == [1]
+        assert tail is None or [e.cursor for e in tail] == [old, new]

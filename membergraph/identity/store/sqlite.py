@@ -218,7 +218,11 @@ class SqliteStore(IdentityStore):
     async def feed_after(
         self, cursor: int, limit: int, member_id: str | None = None
     ) -> list[FeedEntry]:
-        return await self._read(sqlite_feed.after, cursor, limit, member_id)
+        # The retention check and the entries are two reads: one snapshot, or another
+        # process's pruning between them leaves a hole in the tail instead of FEED_EXPIRED.
+        return await self._read(
+            sqlite_read.in_snapshot, sqlite_feed.after, cursor, limit, member_id
+        )
 
     async def feed_head(self) -> int:
         return await self._read(sqlite_feed.head)
