@@ -15,7 +15,14 @@ from rich.console import Console
 
 from membergraph.connectors.sources import SOURCES
 
-__all__ = ["refuse", "require_out_apart", "require_out_folder", "require_store", "sqlite_file"]
+__all__ = [
+    "refuse",
+    "require_out_apart",
+    "require_out_file",
+    "require_out_folder",
+    "require_store",
+    "sqlite_file",
+]
 
 err = Console(stderr=True)
 
@@ -38,6 +45,19 @@ def require_out_folder(option: str, path: Path) -> None:
     """Refuse an output file whose folder does not exist."""
     if not path.parent.is_dir():
         refuse(f"{option} {path}: no folder {path.parent}")
+
+
+def require_out_file(option: str, out: Path) -> None:
+    """Refuse an output that exists and is no regular file: the answer is written beside it
+    and renamed over it, so a folder stops the command after the whole run, and a device or
+    a pipe (``/dev/stdout``, ``/dev/null``) would be replaced by a file where the folder lets
+    the user write (``/dev`` for root)."""
+    if out.exists() and not out.is_file():
+        kind = "a folder" if out.is_dir() else "a device, a pipe or a socket"
+        refuse(
+            f"{option} {out} is {kind}, not a file: the answer is written beside it and renamed"
+            " over it; name a file"
+        )
 
 
 def require_out_apart(option: str, out: Path, store_url: str, data: Path | None) -> None:

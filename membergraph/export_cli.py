@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from membergraph.auth import Caller
-from membergraph.cli_checks import require_out_apart, require_out_folder
+from membergraph.cli_checks import require_out_apart, require_out_file, require_out_folder
 from membergraph.export import ExportFailed, csv_chunks, member_pages
 from membergraph.export_filter import PARAMETERS, flag_of, query_of
 from membergraph.identity.store import StoreError
@@ -64,6 +64,7 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
     from membergraph.cli_options import command_settings
 
     require_out_folder("--out", out)
+    require_out_file("--out", out)
     given = {"data": data, "store": store, "sources": sources}
     settings = command_settings(existing_store=True, **{k: v for k, v in given.items() if v})
     require_out_apart("--out", out, settings.store, settings.data)

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from membergraph.cli_checks import require_out_apart, require_out_folder
+from membergraph.cli_checks import require_out_apart, require_out_file, require_out_folder
 from membergraph.cli_options import SourcesOpt, StoreOpt, command_settings, require_folder
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
@@ -51,6 +51,7 @@ def resolve(
     """Resolve identities in one batch and write each input line's member."""
     require_folder(data)
     require_out_folder("--out", out)  # said now, not after the whole resolution
+    require_out_file("--out", out)
     settings = command_settings(store=store)
     require_out_apart("--out", out, settings.store, data)
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import gc
 import os
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -527,3 +528,32 @@ def test_a_source_file_named_otherwise_is_refused_not_read_as_empty(
     assert result.exit_code == 2, result.output
     assert said in " ".join(result.output.split())
     assert not (tmp_path / "store.db").exists() and not (tmp_path / "a.jsonl").exists()
+
+
+@pytest.mark.parametrize("target", ["fifo", "folder"])
+@pytest.mark.parametrize("command", ["resolve", "export"])
+def test_an_answer_named_over_a_pipe_or_a_folder_is_refused_and_leaves_it_be(
+    tmp_path: Path, command: str, target: str
+) -> None:
+    # Given a small store, and an --out that is a named pipe (as /dev/stdout may be, or a
+    # device under /dev for root) or a folder
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_text('{"contact_id": "C-1", "emails": ["ann@mail.org"]}\n')
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert runner.invoke(app, ["load", "--data", str(data), "--to", store]).exit_code == 0
+    out = tmp_path / "out"
+    if target == "fifo":
+        os.mkfifo(out)
+    else:
+        out.mkdir()
+    args = {
+        "resolve": ["resolve", "--data", str(data), "--store", store],
+        "export": ["export", "--store", store],
+    }[command]
+    # When the answer is written there
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    # Then the command is refused before it runs, and the pipe or folder is still one
+    assert result.exit_code == 2, result.output
+    assert "not a file" in " ".join(result.output.split())
+    assert stat.S_ISFIFO(out.stat().st_mode) if target == "fifo" else out.is_dir()
