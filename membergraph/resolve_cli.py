@@ -22,6 +22,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
+from membergraph.identity.rekey import held_lines
 from membergraph.identity.reresolve import (
     Reresolved,
     records_of,
@@ -122,7 +123,9 @@ def reresolve(
     For a store made by an older release, or resolved under other rules (MEMBERGRAPH_RULES,
     or another release's built-in rules). Stewards' links and splits are kept, member IDs
     stay while their records stay together, and every member merged or split gets its feed
-    entry. One transaction: stopped part-way, the store is as it was.
+    entry. Lines an older release keyed to another record move to the one this release keys
+    them to first, with their records' stewards' decisions. Stopped part-way, a run again
+    finishes it.
     """
     settings = command_settings(existing_store=True, store=store, sources=sources)
     try:
@@ -154,6 +157,7 @@ async def _reresolve(settings: Settings, dry_run: bool) -> Reresolved:
             rekeyed,
             None if held is None else records_of(held, settings.default_region),
             None if privacy is None else refusing(privacy),
+            None if held is None else held_lines(held, settings.default_region),
         )
         if not dry_run:  # members changed: their metrics are measured again at the next start
             await identity_store.metrics().set_position(None)

@@ -153,17 +153,28 @@ class MongoSource(SourceConnector):
         # the fast reader takes them with the model's values, as SQLite's table does.
         return await self._owned(keys, light=True)
 
-    async def stored_owners(self) -> AsyncIterator[tuple[str, str | None]]:
-        """Each stored line's owner as stored, and as its line is owned now (None: a line
-        that no longer validates), the cursor read in batches (``membergraph reresolve``
-        compares them)."""
+    async def stored_owners(self) -> AsyncIterator[tuple[str, str, str | None]]:
+        """Each stored line's id, its owner as stored, and as its line is owned now (None: a
+        line that no longer validates), the cursor read in batches (``membergraph
+        reresolve`` compares them)."""
         try:
             async for doc in self.collection.find({}):
                 parsed = self._parse(doc)
                 now = None if isinstance(parsed, LineError) else parsed[1]
-                yield str(doc.get("_owner", "")), now
+                yield str(doc["_id"]), str(doc.get("_owner", "")), now
         except PyMongoError as exc:
             raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
+
+    async def set_owners(self, owners: Sequence[tuple[str, str]]) -> None:
+        """File lines (by id) under other owners: lines ``membergraph reresolve`` keyed
+        anew. Idempotent, so a run stopped part-way is finished by the next."""
+        try:
+            for start in range(0, len(owners), 1000):
+                chunk = owners[start : start + 1000]
+                ops = [UpdateOne({"_id": i}, {"$set": {"_owner": o}}) for i, o in chunk]
+                await self.collection.bulk_write(ops, ordered=False)
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"writing owners failed: {exc}") from exc
 
     async def scan(self) -> AsyncIterator[BaseModel]:
         self.report = report = type(self.report)()

@@ -57,6 +57,7 @@ __all__ = [
     "RecordKey",
     "identifier_key",
     "identifier_of",
+    "identifiers_again",
     "identity_of",
     "merged_days",
     "purchase_day",
@@ -252,6 +253,21 @@ def _identifier(kind: IdentifierKind, raw: str | None, via: str, region: str) ->
         # A bad identifier on a line is not a bad line: the line's facts still count.
         return None
     return identifier_of((kind, identifier_key(kind, value), value, via))
+
+
+def identifiers_again(identifiers: Iterable[Identifier], region: str = "US") -> set[Identifier]:
+    """Identifiers a store of an older format holds, as this release derives them from their
+    values (``membergraph reresolve``): the value normalized again, its matching key made
+    again (``ann+shop@mail.org`` is matched as ``ann@mail.org`` since format 4), a contact id
+    an agent typed carried in each form it fits. A value this release refuses is left out."""
+    again: set[Identifier] = set()
+    for ident in identifiers:
+        if ident.kind is IdentifierKind.CRM_ID and ident.via == "agent":
+            made = _typed_crm_ids(ident.value, ident.via, region)
+        else:
+            made = [_identifier(ident.kind, ident.value, ident.via, region)]
+        again.update(i for i in made if i is not None)
+    return again
 
 
 _CRM_ID_FORMATS = Rules().crm_id_formats

@@ -9,10 +9,12 @@ stewards' links and cannot-links, keeps a member's ID while its records stay tog
 writes a feed entry for each member merged or split), or, with ``dry_run``, what that would
 change, worked out the same way and written nowhere.
 
-A store of an older format is brought up only when its records are keyed as this release
-keys them (``keyed_alike``: the embedded store's lines are keyed again and compared with the
-owner each was stored under; so are MongoDB source collections' documents); re-keying
-records in place is not done here, and such a store is refused saying so.
+A store of an older format whose lines are held with the record each belongs to (the
+embedded store's source table, MongoDB source collections) is keyed anew first
+(:mod:`~membergraph.identity.rekey`): each line this release keys to another record moves
+there, with its record's stewards' decisions. One whose lines are elsewhere (a folder, an
+API) is brought up only when its records are keyed alike (``keyed_alike``), and refused
+otherwise, saying so.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.load import collect_records, fold_records, owner_key
 from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.rekey import OwnedLines, Rekeyed, rekey
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult, apply_scope
 from membergraph.identity.service import IdentityService, Refuse
@@ -46,6 +49,7 @@ from membergraph.identity.store.format import (
 from membergraph.identity.store.port import IdentityStore
 
 __all__ = [
+    "OwnedLines",
     "KeyedAlike",
     "Reresolved",
     "Rederive",
@@ -114,6 +118,11 @@ class Reresolved:
     """Records an older format's lines, derived again, added to or changed."""
     dry_run: bool = False
     examples: list[str] = field(default_factory=list)
+    rekeyed: Rekeyed | None = None
+    """What keying the records anew changed (an older store whose lines are held)."""
+    resolved: bool = True
+    """Whether the members were worked out (a dry run that would re-key records does not:
+    the members are resolved once the records are keyed anew)."""
 
     def lines(self) -> list[str]:
         """The report, one fact a line."""
@@ -127,6 +136,16 @@ class Reresolved:
                 if self.before is Verdict.OLDER
                 else []
             ),
+            *([] if self.rekeyed is None else self.rekeyed.lines_said(self.dry_run)),
+        ]
+        if not self.resolved:
+            said[1] = f"{self.records} records held"
+            said.append(
+                "members: resolved again once the records are keyed anew (run without --dry-run)"
+            )
+            said.append("dry run: nothing was written")
+            return said
+        said += [
             f"{self.merged} merge(s), {self.split} split(s) {would} made; "
             f"{self.moved} record(s) {would} moved to another member; "
             f"{self.unattributed} record(s) identify no one",
@@ -144,6 +163,7 @@ async def reresolve(
     keyed_alike: KeyedAlike | None = None,
     rederive: Rederive | None = None,
     refuse: Refuse | None = None,
+    held: OwnedLines | None = None,
 ) -> Reresolved:
     """Resolve the whole store again under ``identity.rules`` and mark it current.
 
@@ -154,19 +174,25 @@ async def reresolve(
     one transaction (SQLite) or one journaled change (MongoDB, above 20,000 documents): a
     kill leaves the store as it was or as it is after.
 
-    An older format's records are first derived again from the lines held (``rederive``),
-    each folded into the stored record of its key as a load folds it: what a record holds
-    that an older release did not derive (a purchase record's days) is there before the
-    rules read it. ``refuse`` leaves out those carrying a suppressed identifier.
+    An older format's records are first keyed as this release keys their lines, when the
+    lines are ``held`` with their owner (:func:`~membergraph.identity.rekey.rekey`: records
+    re-keyed, their stewards' decisions following or reported, identifiers keyed anew;
+    a run stopped part-way is finished by the next), then derived again from the lines
+    (``rederive``), each folded into the stored record of its key as a load folds it: what
+    a record holds that an older release did not derive (a purchase record's days) is there
+    before the rules read it. ``refuse`` leaves out those carrying a suppressed identifier.
+    Without ``held``, an older store is brought up only when ``keyed_alike`` says its lines
+    are keyed alike.
 
     Raises:
-        StoreFormatError: a newer format, or an older one whose records are keyed otherwise.
+        StoreFormatError: a newer format, or an older one whose lines are not held with
+            their owner and are keyed otherwise (or cannot be compared).
     """
     store = identity.store
     before, found = await examine(store, identity.rules)
     if before is Verdict.NEWER:
         raise StoreFormatError(refusal(found, url))
-    if before is Verdict.OLDER:
+    if before is Verdict.OLDER and (held is None or rederive is None):
         rekeyed = None if keyed_alike is None else await keyed_alike()
         if rekeyed != 0:
             raise StoreFormatError(_cannot_rekey(found, rekeyed))
@@ -177,6 +203,13 @@ async def reresolve(
         if refuse is not None and lines:  # a suppressed person's lines make no one again
             refused = await refuse(list(lines.values()))
             lines = {ref: r for (ref, r), no in zip(lines.items(), refused, strict=True) if not no}
+        if held is not None:
+            have = 0 if found is None else found.format
+            report.rekeyed = await rekey(identity, held, lines, have, dry_run)
+    if dry_run and report.rekeyed is not None and report.rekeyed.lines:
+        report.records = len(await store.load_records(None))
+        report.resolved = False
+        return report
     if dry_run:
         async with identity.lock:
             state = await store.scope_state(None)
@@ -242,7 +275,7 @@ async def rekeyed_documents(sources: Mapping[SourceName, object]) -> int | None:
     for connector in sources.values():
         if not isinstance(connector, MongoSource):
             return None
-        async for stored, now in connector.stored_owners():
+        async for _, stored, now in connector.stored_owners():
             rekeyed += now is not None and (now or "") != stored
     return rekeyed
 
@@ -292,15 +325,18 @@ def _count(report: Reresolved, result: ApplyResult) -> None:
 def _cannot_rekey(found: StoreMark | None, rekeyed: int | None) -> str:
     have = 0 if found is None else found.format
     why = (
-        f"{rekeyed} of its lines are keyed to another record by this release"
+        f"{rekeyed} of its lines are keyed to another record by this release, and they are "
+        "not held with their record's key where they could be moved (the store file's "
+        "source table, or MongoDB source collections passed with --sources)"
         if rekeyed
         else "its sources are read from a folder or an API, which keep no record key to "
         "compare with, so how its records are keyed cannot be checked (with sources in "
         "MongoDB, pass --sources)"
     )
     return (
-        f"store format {have} -> {STORE_FORMAT}: {why}; re-keying records in place is not "
-        "built yet: load the source files into a new store (`membergraph load --data DIR "
+        f"store format {have} -> {STORE_FORMAT}: {why}; bring the lines where the store "
+        "keeps them (`membergraph load --data DIR --to URL` loads a folder into a store's "
+        "sources) and run again, or load them into a new store (`membergraph load --data DIR "
         "--to sqlite:///NEW.db`), whose members are resolved afresh (stewards' links and "
         "splits of the old store are not carried over)"
     )

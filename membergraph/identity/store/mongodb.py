@@ -68,6 +68,7 @@ def change_size(change: Change) -> int:
     """How many documents a change writes, about (versions included)."""
     size = len(change.records) + len(change.assignments) + len(change.links_added)
     size += len(change.link_members) + len(change.events) + len(change.feed)
+    size += 6 * len(change.renamed) + len(change.gone)  # (links, cannot-links, facts named)
     return size + len(version_reads(change))
 
 

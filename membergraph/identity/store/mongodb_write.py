@@ -21,6 +21,7 @@ from bson import ObjectId
 from pymongo import DeleteMany, InsertOne, ReplaceOne, ReturnDocument, UpdateMany, UpdateOne
 
 from membergraph.identity.feed import FeedEntry
+from membergraph.identity.records import RecordKey
 from membergraph.identity.store.mongodb_docs import (
     GUARD,
     Doc,
@@ -106,6 +107,7 @@ def writes_anything(change: Change) -> bool:
         change.records or change.assignments or change.redirects or change.new_members
         or change.unassigned or change.retired or change.links_added or change.links_retracted
         or change.events or change.cannot_added or change.cannot_lifted or change.feed
+        or change.renamed or change.gone
     )  # fmt: skip
 
 
@@ -168,7 +170,15 @@ def plan_change(
         )
     writes.add("links", _link_ops(change, link_ids, at))
     writes.add("cannot_links", _cannot_ops(change, at))
+    for collection in ("links", "cannot_links"):  # after the retractions, which name old keys
+        writes.add(collection, _renames(change.renamed, ("a_ref", "b_ref")))
+    writes.add("consent_facts", _renames(change.renamed, ("record",)))
     writes.add("events", _event_ops(change, event_ids, at))
+    dropped = [record_id(ref) for ref in (*change.renamed, *change.gone)]
+    if dropped:
+        writes.add("records", [Op("delete_many", {"_id": {"$in": dropped}})])
+    if change.replace_identifiers:
+        stored = {k: {**d, "identifiers": []} for k, d in stored.items()}
     writes.add("records", _record_ops(change, stored))
     if change.retired:
         writes.add("members", [Op("delete_many", {"_id": {"$in": list(change.retired)}})])
@@ -268,6 +278,20 @@ def _cannot_ops(change: Change, at: str) -> list[Op]:
         for a, b in change.cannot_lifted
         for x, y in ((a, b), (b, a))
     ]
+
+
+def _renames(renamed: Mapping[RecordKey, RecordKey], fields: Sequence[str]) -> list[Op]:
+    """Documents naming a re-keyed record name its new key, in place (who decided, when and
+    why stay); a consent fact's ``rkey`` too (its ``_id`` keeps the old key: it only keeps
+    a fact from being stored twice)."""
+    ops = []
+    for old, new in renamed.items():
+        for name in fields:
+            given: Doc = {name: record_id(new)}
+            if name == "record":
+                given["rkey"] = new[1]
+            ops.append(Op("update_many", {name: record_id(old)}, {"$set": given}))
+    return ops
 
 
 def _event_ops(change: Change, event_ids: Iterable[int], at: str) -> list[Op]:

@@ -128,6 +128,12 @@ def write_change(
         if moved:
             raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
     assigned = change.assignments
+    if change.renamed or change.gone:
+        _drop_records(db, [*change.renamed, *change.gone])
+    if change.replace_identifiers and change.records:
+        db.executemany(
+            "DELETE FROM identifiers WHERE source=? AND rkey=?", [r.ref for r in change.records]
+        )
     bulk = bool(staged) or len(change.records) >= BULK_RECORDS and not _has_records(db)
     if bulk and not staged:
         _drop_indexes(db)
@@ -192,6 +198,8 @@ def write_change(
             " a_source=? AND a_key=? AND b_source=? AND b_key=?",
             pairs,
         )
+    if change.renamed:
+        _rename(db, change.renamed)
     if linked_members(change):
         # Each added link is also a "linked" event: made from the link rows, not rendered
         # again in Python. They are the transaction's last links (here or staged), in order.
@@ -218,6 +226,32 @@ def write_change(
     if bulk:
         for name, on in INDEXES.items():
             db.execute(f"CREATE INDEX IF NOT EXISTS {name} {on}")
+
+
+def _drop_records(db: sqlite3.Connection, refs: Sequence[RecordKey]) -> None:
+    """Delete records and their identifiers (their links are renamed or retracted)."""
+    db.executemany("DELETE FROM identifiers WHERE source=? AND rkey=?", refs)
+    db.executemany("DELETE FROM records WHERE source=? AND key=?", refs)
+
+
+def _rename(db: sqlite3.Connection, renamed: Mapping[RecordKey, RecordKey]) -> None:
+    """Links, cannot-links and consent facts naming a re-keyed record name its new key, in
+    place: who decided, when and why stay as they were."""
+    rows = [(*new, *old) for old, new in renamed.items()]
+    for table, (source, key) in (
+        ("links", ("a_source", "a_key")),
+        ("links", ("b_source", "b_key")),
+        ("cannot_links", ("a_source", "a_key")),
+        ("cannot_links", ("b_source", "b_key")),
+    ):
+        db.executemany(f"UPDATE {table} SET {source}=?, {key}=? WHERE {source}=? AND {key}=?", rows)
+    known = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consent_facts'"
+    if db.execute(known).fetchone() is not None:  # (the privacy store's, in the same file)
+        moves = [(new[1], *old) for old, new in renamed.items() if old[0] == new[0]]
+        db.executemany("UPDATE OR IGNORE consent_facts SET rkey=? WHERE source=? AND rkey=?", moves)
+        # (A fact the new record held already stays once.)
+        left = [m[1:] for m in moves]
+        db.executemany("DELETE FROM consent_facts WHERE source=? AND rkey=?", left)
 
 
 def write_feed(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int]:

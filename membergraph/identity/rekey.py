@@ -1,0 +1,407 @@
+"""An older store's records keyed anew, in place (``membergraph reresolve``).
+
+A release may key a line to another record than the one an older release filed it under
+(format 4: ``online:ann@mail.org\u200b`` is ``online:ann@mail.org``), and match identifiers
+on other keys (``ann+shop@mail.org`` is matched as ``ann@mail.org``). The lines are where
+the store keeps them with their owner (:class:`OwnedLines`: the embedded store's source
+table, MongoDB source collections), lines that arrived by ``POST /ingest`` or ``sync``
+included, so nothing needs a folder: :func:`rekey` reads which lines this release keys
+otherwise, and writes one change (:class:`~membergraph.identity.store.types.Change`'s
+``renamed`` and ``gone``) that
+
+- deletes each record whose lines all went elsewhere and writes the record(s) they go to,
+  derived again from every line now theirs, in the old record's member;
+- renames, in place, the links, cannot-links and consent facts naming a record whose lines
+  all went to one record: a steward's link, split or rejected suggestion follows it, with
+  its actor, time and reason;
+- retracts (links) or lifts (cannot-links) a decision that cannot follow: its record's lines
+  went to several records or to none, or both its records are one now; each is reported,
+  in the run's output and in the member's identity history, never dropped in silence;
+- derives every stored identifier again from its value (:func:`identifiers_again`);
+- writes a ``rekeyed`` event in each member's identity history and a ``linked`` feed entry.
+
+Then the source's owners are written (:meth:`OwnedLines.set_owners`). A run stopped between
+the two is finished by the next: the change is computed from the lines and what the store
+holds, so a record already re-keyed is not re-keyed again, and its event is not written
+twice. The members are then resolved again as any older store is (``reresolve``).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from membergraph.connectors.base import SourceConnector
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.mongodb import MongoSource
+from membergraph.connectors.sources import SOURCES
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.load import owner_key
+from membergraph.identity.records import Identifier, RecordData, RecordKey, identifiers_again
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store.format import STORE_FORMAT
+from membergraph.identity.store.types import Change, IdentityEvent, StoredLink
+from membergraph.sqlite_tx import immediate
+
+__all__ = ["OwnedLines", "Moved", "Rekeyed", "held_lines", "rekey"]
+
+ACTOR = "reresolve"
+Targets = set[RecordKey | None]
+"""The records a record's lines go to (None: a line that identifies no one now)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A line this release keys to another record than the one it is stored under."""
+
+    source: str
+    line_id: str
+    old: str
+    """The owner stored (``""``: none)."""
+    new: str
+    """The owner now (``""``: the line identifies no one now)."""
+
+
+class OwnedLines(abc.ABC):
+    """Lines kept with the key of the record each belongs to."""
+
+    @abc.abstractmethod
+    def moved(self) -> AsyncIterator[Moved]:
+        """The lines this release keys otherwise, read a page at a time."""
+
+    @abc.abstractmethod
+    async def set_owners(self, moved: Sequence[Moved]) -> None:
+        """File each line under its new owner (idempotent)."""
+
+
+def held_lines(sources: Mapping[SourceName, SourceConnector], region: str) -> OwnedLines | None:
+    """Where ``sources`` keep their lines with their owner: the store file's source table,
+    or MongoDB collections (None: a folder or an API, which keep no owner)."""
+    tables = {c.lines for c in sources.values() if isinstance(c, SqliteSource)}
+    if len(tables) == 1 and len(sources) == len(SOURCES):
+        return _TableLines(tables.pop(), region)
+    if sources and all(isinstance(c, MongoSource) for c in sources.values()):
+        return _Collections({n: c for n, c in sources.items() if isinstance(c, MongoSource)})
+    return None
+
+
+_PAGE = 5000
+
+
+class _TableLines(OwnedLines):
+    def __init__(self, lines: SqliteLines, region: str) -> None:
+        self.lines, self.region = lines, region
+
+    async def moved(self) -> AsyncIterator[Moved]:
+        for name, spec in SOURCES.items():
+            after = ""
+            while True:
+                rows = await self.lines.run(_page, name.value, after)
+                for line_id, owner, body in rows:
+                    after = line_id
+                    try:
+                        line = spec.model.model_validate_json(body)
+                    except ValueError:
+                        continue  # a line no longer valid is no record's either way
+                    now = owner_key(name, line, self.region) or ""
+                    if now != owner:
+                        yield Moved(name.value, line_id, owner, now)
+                if len(rows) < _PAGE:
+                    break
+
+    async def set_owners(self, moved: Sequence[Moved]) -> None:
+        await self.lines.run(_set_owners, [(m.new, m.source, m.line_id) for m in moved])
+
+
+def _page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, str, bytes]]:
+    return db.execute(
+        "SELECT line_id, owner, body FROM source_lines WHERE source = ? AND line_id > ?"
+        " ORDER BY line_id LIMIT ?",
+        (source, after, _PAGE),
+    ).fetchall()
+
+
+def _set_owners(db: sqlite3.Connection, rows: list[tuple[str, str, str]]) -> None:
+    with immediate(db):
+        db.executemany("UPDATE source_lines SET owner=? WHERE source=? AND line_id=?", rows)
+
+
+class _Collections(OwnedLines):
+    def __init__(self, sources: Mapping[SourceName, MongoSource]) -> None:
+        self.sources = sources
+
+    async def moved(self) -> AsyncIterator[Moved]:
+        for name, connector in self.sources.items():
+            async for line_id, stored, now in connector.stored_owners():
+                if now is not None and now != stored:
+                    yield Moved(name.value, line_id, stored, now)
+
+    async def set_owners(self, moved: Sequence[Moved]) -> None:
+        for name, connector in self.sources.items():
+            mine = [(m.line_id, m.new) for m in moved if m.source == name.value]
+            if mine:
+                await connector.set_owners(mine)
+
+
+@dataclass(slots=True)
+class Rekeyed:
+    """What keying the store anew changed (or, in a dry run, would change)."""
+
+    lines: int = 0
+    """Lines filed under another record."""
+    renamed: int = 0
+    """Records whose lines all went to one record (their decisions follow)."""
+    gone: int = 0
+    """Records whose lines went to several records, or to none."""
+    identifiers: int = 0
+    """Records whose identifiers this release derives otherwise from their values."""
+    followed: int = 0
+    """Stewards' decisions (links, splits, rejected suggestions) that follow their record."""
+    reported: list[str] = field(default_factory=list)
+    """Stewards' decisions that could not follow, one line each."""
+    examples: list[str] = field(default_factory=list)
+
+    def lines_said(self, dry_run: bool) -> list[str]:
+        would = "would be" if dry_run else "were"
+        said = [
+            f"{self.lines} line(s) {would} keyed to another record: {self.renamed} record(s) "
+            f"{would} re-keyed, {self.gone} split into several or left to no one; "
+            f"{self.identifiers} record(s)' identifiers {would} keyed anew; {self.followed} "
+            f"steward decision(s) {would} kept on the re-keyed records",
+            *self.examples,
+        ]
+        if self.reported:
+            said.append(f"{len(self.reported)} steward decision(s) cannot follow their record:")
+            said.extend(f"  {line}" for line in self.reported)
+        return said
+
+
+async def rekey(
+    identity: IdentityService,
+    held: OwnedLines,
+    derived: Mapping[RecordKey, RecordData],
+    have: int,
+    dry_run: bool = False,
+) -> Rekeyed:
+    """Key the store's records as this release keys their lines (see the module), from
+    ``derived``: the records the lines held derive, as this release derives them.
+    ``have``: the store's format."""
+    moved = [m async for m in held.moved()]
+    report = Rekeyed(lines=len(moved))
+    store = identity.store
+    async with identity.lock:
+        stored = await store.load_records(None)
+        assigned = await store.all_assignments()
+        plan = _Plan(stored, assigned, derived, moved, identity.region)
+        olds = sorted({*plan.renamed, *plan.gone})
+        links = await store.active_links(olds) if olds else []
+        cannot = await store.cannot_links(olds) if olds else []
+        change = plan.change(links, cannot, have, report)
+        if not dry_run:
+            await store.apply(change)
+    if not dry_run and moved:
+        await held.set_owners(moved)
+    return report
+
+
+class _Plan:
+    """What keying anew writes, from the lines moved and what the store holds."""
+
+    def __init__(
+        self,
+        stored: Mapping[RecordKey, RecordData],
+        assigned: Mapping[RecordKey, str],
+        derived: Mapping[RecordKey, RecordData],
+        moved: Sequence[Moved],
+        region: str,
+    ) -> None:
+        self.stored, self.assigned, self.region = stored, assigned, region
+        goes: dict[RecordKey, Targets] = {}
+        for m in moved:
+            if m.old:
+                goes.setdefault((m.source, m.old), set()).add((m.source, m.new) if m.new else None)
+        self.lines = {old: sum(1 for m in moved if (m.source, m.old) == old) for old in goes}
+        # A record still holding lines of its own keeps its key; one already gone from the
+        # store was re-keyed by a run stopped before the source's owners were written.
+        leaving = {old: to for old, to in goes.items() if old not in derived and old in stored}
+        self.renamed: dict[RecordKey, RecordKey] = {}
+        self.gone: dict[RecordKey, list[RecordKey]] = {}
+        for old, to in sorted(leaving.items()):
+            # (A record of lines a suppressed identifier refuses is derived no more.)
+            targets = sorted(t for t in to if t is not None and t in derived)
+            if len(targets) == 1 and len(to) == 1:
+                self.renamed[old] = targets[0]
+            else:
+                self.gone[old] = targets
+        self.records = self._records(derived, goes)
+
+    def _again(self, record: RecordData) -> set[Identifier]:
+        return identifiers_again(record.identifiers, self.region)
+
+    def _records(
+        self, derived: Mapping[RecordKey, RecordData], goes: Mapping[RecordKey, Targets]
+    ) -> dict[RecordKey, RecordData]:
+        """Every record whose stored form changes: the records lines went to or left (as
+        the lines derive them, with the values the old record held), and those whose
+        identifiers this release derives otherwise."""
+        dropped = {*self.renamed, *self.gone}
+        out: dict[RecordKey, RecordData] = {}
+        touched = {t for to in goes.values() for t in to if t is not None}
+        touched |= {old for old in goes if old in derived}
+        for ref in sorted(touched):
+            if ref not in derived:
+                continue
+            record = dataclasses.replace(derived[ref], identifiers=set(derived[ref].identifiers))
+            held = self.stored.get(ref)
+            if held is not None and ref not in goes:  # (values only an older version held)
+                record.identifiers |= self._again(held)
+            for old, new in self.renamed.items():
+                if new == ref:
+                    record.identifiers |= self._again(self.stored[old])
+            if held is None or _differs(record, held):
+                out[ref] = record
+        for ref, held in self.stored.items():
+            if ref in dropped or ref in out or ref in touched:
+                continue
+            again = self._again(held)
+            if again != held.identifiers:
+                out[ref] = dataclasses.replace(held, identifiers=again)
+        return out
+
+    def change(
+        self,
+        links: Sequence[StoredLink],
+        cannot: Sequence[tuple[RecordKey, RecordKey]],
+        have: int,
+        report: Rekeyed,
+    ) -> Change:
+        at = datetime.now(UTC)
+        why = f"store format {have} -> {STORE_FORMAT}: its lines are keyed anew"
+        change = Change(
+            records=list(self.records.values()),
+            renamed=dict(self.renamed),
+            gone=sorted(self.gone),
+            replace_identifiers=True,
+            actor=ACTOR,
+            reason=why,
+            at=at,
+        )
+        report.renamed, report.gone = len(self.renamed), len(self.gone)
+        report.identifiers = sum(
+            1 for ref in self.records if ref in self.stored and ref not in self.renamed.values()
+        )
+        # A new record joins the member of the (first) record its lines came from.
+        for old, new in sorted(self.renamed.items()) + [
+            (old, new) for old, to in sorted(self.gone.items()) for new in to
+        ]:
+            member = self.assigned.get(old)
+            if member is not None and new not in self.stored:
+                change.assignments.setdefault(new, member)
+        decisions = self._decisions(change, links, cannot, report)
+        # A member left with no record (its records' lines identify no one now) is retired.
+        dropped = {*change.renamed, *change.gone}
+        left = {m for ref, m in self.assigned.items() if ref not in dropped}
+        left |= set(change.assignments.values())
+        emptied = {self.assigned[r] for r in dropped if r in self.assigned}
+        change.retired = sorted(emptied - left)
+        self._history(change, decisions, why, at)
+        report.examples = [
+            f"  re-keyed: {old[0]} {old[1]!r} -> {new[1]!r}"
+            for old, new in list(self.renamed.items())[:5]
+        ]
+        return change
+
+    def _decisions(
+        self,
+        change: Change,
+        links: Sequence[StoredLink],
+        cannot: Sequence[tuple[RecordKey, RecordKey]],
+        report: Rekeyed,
+    ) -> dict[str, list[str]]:
+        """Retract the links and lift the cannot-links that cannot follow their records;
+        the stewards' among them reported, by member."""
+
+        def now(ref: RecordKey) -> RecordKey | None:
+            if ref in self.gone:
+                return None
+            return self.renamed.get(ref, ref)
+
+        def why_not(a: RecordKey, b: RecordKey) -> str | None:
+            for ref in (a, b):
+                if ref in self.gone:
+                    to = self.gone[ref]
+                    where = f"{len(to)} records" if to else "no record (they identify no one)"
+                    return f"the lines of {ref[0]} {ref[1]!r} are now keyed to {where}"
+            if now(a) == now(b):
+                return f"{a[1]!r} and {b[1]!r} are one record now ({now(a)[1]!r})"  # type: ignore[index]
+            return None
+
+        by_member: dict[str, list[str]] = {}
+        for link in links:
+            why = why_not(link.a, link.b)
+            steward = link.rule == "manual"
+            if why is None:
+                report.followed += steward
+                continue
+            change.links_retracted.append((link.a, link.b, link.rule))
+            if steward:
+                said = f"steward's link ({link.actor}) retracted: {why}"
+                report.reported.append(said)
+                member = self.assigned.get(link.a) or self.assigned.get(link.b)
+                if member is not None:
+                    by_member.setdefault(member, []).append(said)
+        for a, b in cannot:
+            why = why_not(a, b)
+            if why is None:
+                report.followed += 1
+                continue
+            change.cannot_lifted.append((a, b))
+            said = f"steward's cannot-link (a split or a rejected suggestion) lifted: {why}"
+            report.reported.append(said)
+            member = self.assigned.get(a) or self.assigned.get(b)
+            if member is not None:
+                by_member.setdefault(member, []).append(said)
+        return by_member
+
+    def _history(
+        self, change: Change, decisions: Mapping[str, list[str]], why: str, at: datetime
+    ) -> None:
+        """A ``rekeyed`` event for each member whose records were keyed anew (what went
+        where, how many lines, the decisions that could not follow), and a feed entry."""
+        moves: dict[str, list[tuple[RecordKey, RecordKey | None]]] = {}
+        for old, to in [*((o, [n]) for o, n in self.renamed.items()), *self.gone.items()]:
+            goes_to: list[RecordKey | None] = [*to] or [None]
+            for went in goes_to:
+                moves.setdefault(self.assigned.get(old, ""), []).append((old, went))
+        for member in sorted(set(moves) | set(decisions)):
+            if not member:
+                continue  # records in no member (nobody's purchases): no one's history
+            pairs = moves.get(member, [])
+            records = {ref for pair in pairs for ref in pair if ref is not None}
+            evidence = {
+                "records": [
+                    [old[0], old[1], None if new is None else new[1]] for old, new in pairs
+                ],
+                "lines": sum(self.lines.get(old, 0) for old, _ in pairs),
+                "decisions": decisions.get(member, []),
+            }
+            change.events.append(
+                IdentityEvent(
+                    member, "rekeyed", at, ACTOR, None, why, evidence, tuple(sorted(records))
+                )
+            )
+            change.feed.append(FeedEntry(ChangeKind.LINKED, (member,), at, ACTOR, why))
+
+
+def _differs(record: RecordData, held: RecordData) -> bool:
+    return (
+        record.identifiers != held.identifiers
+        or record.days != held.days
+        or (record.first_name, record.last_name, record.birth_date, record.address)
+        != (held.first_name, held.last_name, held.birth_date, held.address)
+    )

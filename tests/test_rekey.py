@@ -1,0 +1,243 @@
+"""An older store whose lines this release keys to other records, keyed anew in place by
+``membergraph reresolve``: lines pushed by ``POST /ingest`` kept, stewards' decisions
+followed or reported, members as a fresh load of the same lines resolves them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from membergraph.app import create_app
+from membergraph.cli import app
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import SOURCES
+from membergraph.identity.load import owner_key
+from membergraph.identity.reresolve import reresolve
+from membergraph.identity.service import IdentityService
+from membergraph.identity.steward import link_records, split_member
+from membergraph.identity.store.format import STORE_FORMAT, StoreMark, current_mark
+from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.settings import Settings
+
+pytestmark = pytest.mark.sqlite
+
+ANN = ("crm", "C-ANN")
+TAGGED = ("transactions", "online:ann+shop@mail.org")  # keyed alike by formats 3 and 4
+HIDDEN = "ann+shop@mail.org\u200b"  # a zero-width space copied along: format 3 kept it
+OLD_KEY = ("transactions", f"online:{HIDDEN}")  # format 3's record of T-P2, format 4's TAGGED
+BO, BO_TAGGED = ("crm", "C-BO"), ("transactions", "online:bo+deals@shop.net")
+CY = ("crm", "C-CY")
+
+
+def _purchase(tid: str, email: str, day: str = "2026-11-02") -> dict[str, Any]:
+    return {
+        "transaction_id": tid, "loyalty_id": None, "email": email, "store_id": "WEB",
+        "channel": "online", "occurred_at": f"{day}T10:00:00Z", "amount_cents": 1200,
+        "currency": "EUR", "points_earned": 0, "points_redeemed": 0, "status": "completed",
+        "items": [],
+    }  # fmt: skip
+
+
+def _contact(cid: str, first: str, email: str) -> dict[str, Any]:
+    return {
+        "contact_id": cid, "first_name": first, "last_name": "Lee", "emails": [email],
+        "phones": [], "updated_at": "2026-11-01T00:00:00Z",
+    }  # fmt: skip
+
+
+def _push(client: TestClient, source: str, lines: list[dict[str, Any]]) -> None:
+    body = "\n".join(json.dumps(line) for line in lines)
+    answer = client.post(
+        f"/ingest/{source}", content=body, headers={"content-type": "application/x-ndjson"}
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def _format_3_key(value: str) -> str:
+    """An e-mail's matching key as format 3 made it: a +tag and dots folded on Gmail only."""
+    local, _, domain = value.rpartition("@")
+    if domain in ("gmail.com", "googlemail.com"):
+        return f"{local.split('+', 1)[0].replace('.', '')}@gmail.com"
+    return value
+
+
+def _as_format_3(db: sqlite3.Connection) -> None:
+    """The rows format 3 wrote for these lines: e-mails matched with their +tag, T-P2's
+    invisible character kept in its record's key, T-P3 (a space before the @) nobody's."""
+    values = db.execute("SELECT DISTINCT value FROM identifiers WHERE kind = 'EMAIL'").fetchall()
+    for (value,) in values:
+        db.execute(
+            "UPDATE OR IGNORE identifiers SET key = ? WHERE kind = 'EMAIL' AND value = ?",
+            (_format_3_key(value), value),
+        )
+    db.execute(
+        "INSERT INTO records (source, key, role, member_id, origin_member_id, days)"
+        " SELECT source, ?, role, member_id, origin_member_id, ? FROM records"
+        " WHERE source = ? AND key = ?",
+        (OLD_KEY[1], '{"2026-11-03": ["T-P2"]}', *TAGGED),
+    )
+    db.execute(
+        "INSERT INTO identifiers VALUES ('EMAIL', ?, ?, 'online', ?, ?)", (HIDDEN, HIDDEN, *OLD_KEY)
+    )
+    db.execute("UPDATE source_lines SET owner = ? WHERE line_id = 'T-P2'", (OLD_KEY[1],))
+    db.execute("UPDATE source_lines SET owner = '' WHERE line_id = 'T-P3'")
+
+
+def _partition(path: Path) -> set[frozenset[tuple[str, str]]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT source, key, member_id FROM records WHERE member_id IS NOT NULL")
+        members: dict[str, set[tuple[str, str]]] = {}
+        for source, key, member in rows:
+            members.setdefault(member, set()).add((source, key))
+    return {frozenset(refs) for refs in members.values()}
+
+
+def _lines(path: Path) -> dict[tuple[str, str], tuple[str, bytes]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT source, line_id, owner, body FROM source_lines")
+        return {(s, i): (o, bytes(b)) for s, i, o, b in rows}
+
+
+def _fresh_load(lines: dict[tuple[str, str], tuple[str, bytes]], folder: Path) -> Path:
+    """The same lines, written to a folder and loaded into a new store by this release."""
+    folder.mkdir()
+    for name in SOURCES:
+        with (folder / f"{name.value}.jsonl").open("wb") as out:
+            for (source, _), (_, body) in sorted(lines.items()):
+                if source == name.value:
+                    out.write(body + b"\n")
+    fresh = folder.parent / "fresh.db"
+    loaded = CliRunner().invoke(app, ["load", "--data", str(folder), "--to", f"sqlite:///{fresh}"])
+    assert loaded.exit_code == 0, loaded.output
+    return fresh
+
+
+def _older_store(tmp_path: Path) -> Path:
+    """A format-3 store of a demo folder and lines pushed by ``POST /ingest`` only, with a
+    steward's link on a record format 4 keys otherwise and a rejected suggestion between
+    two records format 4 keys as one."""
+    data = tmp_path / "data"
+    made = CliRunner().invoke(app, ["demo-data", "--out", str(data), "--members", "30"])
+    assert made.exit_code == 0, made.output
+    path = tmp_path / "store.db"
+    loaded = CliRunner().invoke(app, ["load", "--data", str(data), "--to", f"sqlite:///{path}"])
+    assert loaded.exit_code == 0, loaded.output
+    shutil.rmtree(data)  # from now on the lines are the store's only
+    settings = Settings(store=f"sqlite:///{path}", cache_dir=tmp_path / "cache")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
+        contacts = [("C-ANN", "Ann", "ann@mail.org"), ("C-BO", "Bo", "bo@shop.net")]
+        _push(c, "crm", [_contact(*c) for c in [*contacts, ("C-CY", "Cy", "cy@else.org")]])
+        _push(
+            c,
+            "transactions",
+            [
+                _purchase("T-P1", "ann+shop@mail.org"),
+                _purchase("T-P2", HIDDEN, "2026-11-03"),
+                _purchase("T-P3", "Ann+Shop @mail.org"),
+                _purchase("T-B1", "bo+deals@shop.net"),
+            ],
+        )
+    with sqlite3.connect(path) as db:
+        _as_format_3(db)
+    assigned = asyncio.run(_resolved_as_format_3(path))
+    assert assigned[BO] != assigned[BO_TAGGED]  # format 3 matched bo+deals@ with no one
+    return path
+
+
+async def _resolved_as_format_3(path: Path) -> dict[tuple[str, str], str]:
+    """Resolved as format 3 resolved it (by its matching keys), then a steward's
+    decisions, and marked format 3."""
+    async with SqliteStore(path) as store:
+        service = IdentityService(store)
+        await store.set_mark(StoreMark(STORE_FORMAT, ""))
+        await service.resolve_all({})
+        await link_records(service, ANN, OLD_KEY, "she showed her receipt", "steward-1")
+        await link_records(service, TAGGED, OLD_KEY, "one shopper", "steward-2")
+        # (A link made and split again: a cannot-link between Cy and the records of Ann's.)
+        await link_records(service, OLD_KEY, CY, "same surname", "steward-3")
+        member = (await store.all_assignments())[CY]
+        await split_member(service, member, [CY], "not her after all", "steward-3")
+        await store.set_mark(StoreMark(3, "old rules"))
+        return await store.all_assignments()
+
+
+def test_reresolve_keys_an_older_stores_lines_anew_in_place(tmp_path: Path) -> None:
+    # Given a format-3 store holding lines pushed by POST /ingest only (no folder)
+    path = _older_store(tmp_path)
+    url = f"sqlite:///{path}"
+    lines_before = _lines(path)
+    head = _feed_head(path)
+
+    # When the dry run is asked, then it says what would be re-keyed and writes nothing
+    dry = CliRunner().invoke(app, ["reresolve", "--store", url, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "2 line(s) would be keyed to another record: 1 record(s) would be re-keyed" in dry.output
+    assert "steward's link (steward-2) retracted" in dry.output and "one record now" in dry.output
+    assert _lines(path) == lines_before and _feed_head(path) == head
+
+    # When it runs
+    done = CliRunner().invoke(app, ["reresolve", "--store", url])
+    assert done.exit_code == 0, done.output
+    assert "2 line(s) were keyed to another record: 1 record(s) were re-keyed" in done.output
+
+    # Then every line is still there, each under the record this release keys it to
+    after = _lines(path)
+    assert {k: b for k, (_, b) in after.items()} == {k: b for k, (_, b) in lines_before.items()}
+    for (source, _), (owner, body) in after.items():
+        name = SourceName(source)
+        assert owner == (owner_key(name, SOURCES[name].model.model_validate_json(body)) or "")
+    with sqlite3.connect(path) as db:
+        assert db.execute(
+            "SELECT count(*) FROM records WHERE key = ?", (OLD_KEY[1],)
+        ).fetchone() == (0,)
+        assert db.execute(
+            "SELECT count(*) FROM identifiers WHERE value = ?", (HIDDEN,)
+        ).fetchone() == (0,)
+        # The steward's link follows the record, with who made it; the rejected
+        # suggestion between two records now one is lifted, and said so
+        links = db.execute(
+            "SELECT a_key, b_key, actor FROM links WHERE rule = 'manual' AND retracted_at IS NULL"
+        ).fetchall()
+        assert links == [(ANN[1], TAGGED[1], "steward-1")]
+        apart = db.execute(
+            "SELECT a_key, b_key, actor FROM cannot_links WHERE lifted_at IS NULL"
+        ).fetchall()
+        assert apart and all(OLD_KEY[1] not in pair for pair in apart)
+        assert any(TAGGED[1] in pair and CY[1] in pair for pair in apart)
+        # The members' history and the feed say what moved
+        events = db.execute(
+            "SELECT member_id, evidence FROM events WHERE kind = 'rekeyed'"
+        ).fetchall()
+        fed = db.execute(
+            "SELECT member_ids FROM feed WHERE cursor > ? AND kind = 'linked' AND actor = 'reresolve'",
+            (head,),
+        ).fetchall()
+    assert len(events) == 1 and orjson.loads(events[0][1])["records"] == [[*OLD_KEY, TAGGED[1]]]
+    assert "one record now" in orjson.loads(events[0][1])["decisions"][0]
+    assert [json.loads(f[0]) for f in fed] == [[events[0][0]]]
+    # And the members are those a fresh load of the same lines resolves
+    members = _partition(path)
+    assert members == _partition(_fresh_load(after, tmp_path / "lines"))
+    assert any({ANN, TAGGED} <= m for m in members) and any({BO, BO_TAGGED} <= m for m in members)
+    assert asyncio.run(_run_again(path)) == (0, 0, 0, 0)
+
+
+async def _run_again(path: Path) -> tuple[int, int, int, int]:
+    async with SqliteStore(path) as store:
+        assert await store.mark() == current_mark(IdentityService(store).rules)
+        again = await reresolve(IdentityService(store), store.url)
+        return again.merged, again.split, again.moved, again.rederived
+
+
+def _feed_head(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT coalesce(max(cursor), 0) FROM feed").fetchone()[0])
