@@ -12,7 +12,11 @@ wall seconds and peak RSS (``ru_maxrss`` from ``wait4``):
 - ``other rules``: ``reresolve`` under those rules (what changes is written, feed entries too);
 - ``nothing to do``: ``reresolve`` again under the same rules (every record read, no change);
 - ``older format``: a store with no mark (from before marks), brought up under the built-in
-  rules (its lines are keyed again and compared first).
+  rules (its lines are keyed again and compared first);
+- ``re-keyed``: a format-3 store whose every online customer's record (``online:<email>``)
+  and lines are filed under the key an older release gave it, a zero-width space after the
+  address (format 4 drops it): ``reresolve --dry-run``, then ``reresolve``, which moves the
+  lines and records to the keys of this release, then ``reresolve`` again.
 
 Also the bare interpreter and imports (``python -c "import membergraph.cli"``), which every
 case includes. Prints one row per size and case.
@@ -91,23 +95,58 @@ def main() -> None:
         old = copy_of(store, "old")
         with sqlite3.connect(old) as db:
             db.execute("DELETE FROM meta WHERE key IN ('format', 'rules')")
+        rekeyed = copy_of(store, "rekeyed")
+        with sqlite3.connect(rekeyed) as db:
+            keyed_as_format_3(db)
         cases = [
             ("dry run", strict, changed, ["--dry-run"]),
             ("other rules", strict, changed, []),
             ("nothing to do", strict, changed, []),
             ("older format", env, old, []),
+            ("re-keyed, dry run", env, rekeyed, ["--dry-run"]),
+            ("re-keyed", env, rekeyed, []),
+            ("re-keyed, again", env, rekeyed, []),
         ]
         for name, case_env, path, flags in cases:
             command = [*CLI, "reresolve", "--store", f"sqlite:///{path}", *flags]
             seconds, rss, out = timed(command, case_env)
             said = out.splitlines()
             records = re.search(r"(\d+) records", said[1])
-            facts = [line for line in said if "merge(s)" in line or "derived again" in line]
+            facts = [
+                line
+                for line in said
+                if "merge(s)" in line or "derived again" in line or "another record" in line
+            ]
             summary = "; ".join(facts).replace("(s)", "s").replace(" to another member", "")
             print(
                 f"| {people:,} | {int(records.group(1)) if records else 0:,} | {name} "
                 f"| {seconds:.2f} | {rss:.0f} | {summary} |"
             )
+
+
+def keyed_as_format_3(db: sqlite3.Connection) -> None:
+    """Every online customer's record and lines under the key an older release gave them
+    (the address with a zero-width space after it), the store marked format 3."""
+    hidden = "\u200b"
+    db.execute(
+        "UPDATE source_lines SET owner = owner || ? WHERE source = 'transactions'"
+        " AND owner LIKE 'online:%'",
+        (hidden,),
+    )
+    for table, source, key in (
+        ("records", "source", "key"),
+        ("identifiers", "source", "rkey"),
+        ("links", "a_source", "a_key"),
+        ("links", "b_source", "b_key"),
+        ("cannot_links", "a_source", "a_key"),
+        ("cannot_links", "b_source", "b_key"),
+    ):
+        db.execute(
+            f"UPDATE {table} SET {key} = {key} || ? WHERE {source} = 'transactions'"
+            f" AND {key} LIKE 'online:%'",
+            (hidden,),
+        )
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('format', '3')")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records, split_member
 from membergraph.identity.store.format import STORE_FORMAT, StoreMark, current_mark
 from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.identity.undo import undo_event
 from membergraph.settings import Settings
 
 pytestmark = pytest.mark.sqlite
@@ -229,6 +230,13 @@ def test_reresolve_keys_an_older_stores_lines_anew_in_place(tmp_path: Path) -> N
     assert members == _partition(_fresh_load(after, tmp_path / "lines"))
     assert any({ANN, TAGGED} <= m for m in members) and any({BO, BO_TAGGED} <= m for m in members)
     assert asyncio.run(_run_again(path)) == (0, 0, 0, 0)
+    # And the stewards' history follows the records: the split undone lifts its
+    # cannot-link, which names the re-keyed record now
+    asyncio.run(_undo_the_split(path))
+    with sqlite3.connect(path) as db:
+        assert db.execute(
+            "SELECT count(*) FROM cannot_links WHERE lifted_at IS NULL"
+        ).fetchone() == (0,)
 
 
 async def _run_again(path: Path) -> tuple[int, int, int, int]:
@@ -236,6 +244,18 @@ async def _run_again(path: Path) -> tuple[int, int, int, int]:
         assert await store.mark() == current_mark(IdentityService(store).rules)
         again = await reresolve(IdentityService(store), store.url)
         return again.merged, again.split, again.moved, again.rederived
+
+
+async def _undo_the_split(path: Path) -> None:
+    async with SqliteStore(path) as store:
+        service = IdentityService(store)
+        ids = await store.run(
+            lambda db: db.execute("SELECT max(id) FROM events WHERE kind = 'steward'").fetchone()
+        )
+        split = await store.event(ids[0])
+        assert split is not None and split.id is not None and split.actor == "steward-3"
+        assert OLD_KEY not in split.records and TAGGED in split.records
+        await undo_event(service, split.id, "a mistake", "steward-3")
 
 
 def _feed_head(path: Path) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import sqlite3
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -165,6 +166,8 @@ class Rekeyed:
     reported: list[str] = field(default_factory=list)
     """Stewards' decisions that could not follow, one line each."""
     examples: list[str] = field(default_factory=list)
+    written: dict[RecordKey, RecordData] = field(default_factory=dict, repr=False)
+    """The records the change writes (a dry run resolves them in place of those stored)."""
 
     def lines_said(self, dry_run: bool) -> list[str]:
         would = "would be" if dry_run else "were"
@@ -202,6 +205,7 @@ async def rekey(
         links = await store.active_links(olds) if olds else []
         cannot = await store.cannot_links(olds) if olds else []
         change = plan.change(links, cannot, have, report)
+        report.written = plan.records
         if not dry_run:
             await store.apply(change)
     if not dry_run and moved:
@@ -222,10 +226,11 @@ class _Plan:
     ) -> None:
         self.stored, self.assigned, self.region = stored, assigned, region
         goes: dict[RecordKey, Targets] = {}
+        self.lines: Counter[RecordKey] = Counter()
         for m in moved:
             if m.old:
                 goes.setdefault((m.source, m.old), set()).add((m.source, m.new) if m.new else None)
-        self.lines = {old: sum(1 for m in moved if (m.source, m.old) == old) for old in goes}
+                self.lines[m.source, m.old] += 1
         # A record still holding lines of its own keeps its key; one already gone from the
         # store was re-keyed by a run stopped before the source's owners were written.
         leaving = {old: to for old, to in goes.items() if old not in derived and old in stored}
@@ -253,6 +258,9 @@ class _Plan:
         out: dict[RecordKey, RecordData] = {}
         touched = {t for to in goes.values() for t in to if t is not None}
         touched |= {old for old in goes if old in derived}
+        into: dict[RecordKey, list[RecordKey]] = {}
+        for old, new in self.renamed.items():
+            into.setdefault(new, []).append(old)
         for ref in sorted(touched):
             if ref not in derived:
                 continue
@@ -260,9 +268,8 @@ class _Plan:
             held = self.stored.get(ref)
             if held is not None and ref not in goes:  # (values only an older version held)
                 record.identifiers |= self._again(held)
-            for old, new in self.renamed.items():
-                if new == ref:
-                    record.identifiers |= self._again(self.stored[old])
+            for old in into.get(ref, ()):
+                record.identifiers |= self._again(self.stored[old])
             if held is None or _differs(record, held):
                 out[ref] = record
         for ref, held in self.stored.items():

@@ -214,6 +214,8 @@ async def reresolve(
         async with identity.lock:
             state = await store.scope_state(None)
             stored = await store.load_records(None)
+            if report.rekeyed is not None:  # (identifiers keyed anew, as the run writes them)
+                stored.update(report.rekeyed.written)
             changed = fold_records(stored, lines)
             report.rederived = len(changed)
             result = await apply_scope(

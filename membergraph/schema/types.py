@@ -161,7 +161,8 @@ class IdentityEvent:
     kind: str = strawberry.field(
         description="The rules': linked, unlinked, merged, conflict, value_blocked, "
         "unattributed; a steward's: steward (a change, with its rule), unmerged, "
-        "suggestion_rejected."
+        "suggestion_rejected; an upgrade's: rekeyed (records keyed anew by `membergraph "
+        "reresolve`: what went where, and any steward's decision that could not follow)."
     )
     at: datetime = strawberry.field(description="When.")
     actor: str = strawberry.field(description="Rule engine run or person that made the change.")

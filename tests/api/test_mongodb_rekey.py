@@ -143,11 +143,15 @@ async def _outcome(client: EmulatedClient) -> dict[str, Any]:
             async for d in db.links.find({"rule": "manual"})
         }
         events = [d["evidence"] async for d in db.events.find({"kind": "rekeyed"})]
+        decided = {
+            (r[0], r[1]) async for d in db.events.find({"kind": "steward"}) for r in d["records"]
+        }
         return {
             "members": {frozenset(m) for m in members.values()},
             "owners": owners,
             "links": links,
             "events": events,
+            "decided": decided,
             "format": (await store.mark() or StoreMark(0, "")).format,
         }
 
@@ -172,6 +176,8 @@ async def test_an_older_mongodb_stores_lines_are_keyed_anew_in_place(tmp_path: P
     assert any({ANN, TAGGED} <= m for m in done["members"])
     assert any({BO, BO_TAGGED} <= m for m in done["members"])
     assert not any(OLD_KEY in m for m in done["members"])
+    # And the stewards' history names the records where they are now (undo finds them)
+    assert TAGGED in done["decided"] and OLD_KEY not in done["decided"]
 
 
 async def test_a_rekeying_interrupted_at_any_write_is_finished_by_the_next_run(

@@ -49,6 +49,7 @@ from membergraph.identity.store.mongodb_write import (
     guard_reads,
     next_ids,
     plan_change,
+    renamed_events,
     touched_ids,
     version_reads,
     writes_anything,
@@ -245,7 +246,12 @@ class MongoStore(MongoReads, IdentityStore):
         # Last: the feed counter is where concurrent changes serialize (mongodb_feed), so
         # taking it late keeps the stretch they cannot share short.
         feed = await next_ids(db, "feed", len(change.feed), session)
-        return plan_change(change, stored, read, links, events, feed, at, guards)
+        writes = plan_change(change, stored, read, links, events, feed, at, guards)
+        if change.renamed:  # a steward's event follows the records it decided on (undo)
+            old = [[s, k] for s, k in change.renamed]
+            cursor = db.events.find({"kind": "steward", "records": {"$in": old}}, session=session)
+            writes.add("events", renamed_events(await cursor.to_list(), change.renamed))
+        return writes
 
     async def _write(self, change: Change, at: str, session: Any) -> None:
         # A WriteConflict here is retried by with_transaction: the run again checks, from

@@ -38,6 +38,7 @@ from membergraph.identity.store.port import (
     IdentityEvent,
     linked_members,
 )
+from membergraph.identity.store.types import renamed_refs
 
 __all__ = [
     "Op",
@@ -46,6 +47,7 @@ __all__ = [
     "guard_reads",
     "next_ids",
     "plan_change",
+    "renamed_events",
     "touched_ids",
     "version_reads",
     "writes_anything",
@@ -291,6 +293,18 @@ def _renames(renamed: Mapping[RecordKey, RecordKey], fields: Sequence[str]) -> l
             if name == "record":
                 given["rkey"] = new[1]
             ops.append(Op("update_many", {name: record_id(old)}, {"$set": given}))
+    return ops
+
+
+def renamed_events(docs: Sequence[Doc], renamed: Mapping[RecordKey, RecordKey]) -> list[Op]:
+    """Stewards' events naming records keyed anew, naming their new keys (``undo`` finds
+    the decision where it now is)."""
+    ops = []
+    for doc in docs:
+        records, hit = renamed_refs(doc.get("records", []), renamed)
+        if hit:
+            evidence, _ = renamed_refs(doc.get("evidence", {}), renamed)
+            ops.append(_put({**doc, "records": records, "evidence": evidence}))
     return ops
 
 

@@ -21,6 +21,7 @@ from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store.port import Change, ConcurrentChange, linked_members
+from membergraph.identity.store.types import renamed_refs
 
 __all__ = [
     "INDEXES",
@@ -245,6 +246,17 @@ def _rename(db: sqlite3.Connection, renamed: Mapping[RecordKey, RecordKey]) -> N
         ("cannot_links", ("b_source", "b_key")),
     ):
         db.executemany(f"UPDATE {table} SET {source}=?, {key}=? WHERE {source}=? AND {key}=?", rows)
+    # A steward's event names the records it decided on: it follows them, so that
+    # ``undo`` finds the decision where it now is (stewards' events are few).
+    rewritten = []
+    for event_id, evidence, records in db.execute(
+        "SELECT id, evidence, records FROM events WHERE kind = 'steward'"
+    ).fetchall():
+        named, hit = renamed_refs(orjson.loads(records), renamed)
+        if hit:
+            said, _ = renamed_refs(orjson.loads(evidence), renamed)
+            rewritten.append((orjson.dumps(said).decode(), orjson.dumps(named).decode(), event_id))
+    db.executemany("UPDATE events SET evidence=?, records=? WHERE id=?", rewritten)
     known = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consent_facts'"
     if db.execute(known).fetchone() is not None:  # (the privacy store's, in the same file)
         moves = [(new[1], *old) for old, new in renamed.items() if old[0] == new[0]]

@@ -29,6 +29,7 @@ __all__ = [
     "event_from",
     "linked_members",
     "reached",
+    "renamed_refs",
 ]
 
 
@@ -198,3 +199,20 @@ class TransientStoreError(StoreError):
 
 class ConcurrentChange(TransientStoreError):
     """A member changed between reading it and writing a change computed from it."""
+
+
+def renamed_refs(value: Any, renamed: Mapping[RecordKey, RecordKey]) -> tuple[Any, bool]:
+    """``value`` (a steward event's evidence or records, as JSON) with every record it names
+    that was keyed anew (``Change.renamed``) named by its new key, and whether any was: the
+    decision follows its record, and ``undo`` finds it."""
+    if isinstance(value, list | tuple):
+        if len(value) == 2 and all(isinstance(v, str) for v in value):
+            new = renamed.get((value[0], value[1]))
+            if new is not None:
+                return [new[0], new[1]], True
+        items = [renamed_refs(v, renamed) for v in value]
+        return [v for v, _ in items], any(hit for _, hit in items)
+    if isinstance(value, dict):
+        pairs = {k: renamed_refs(v, renamed) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(hit for _, hit in pairs.values())
+    return value, False
