@@ -261,3 +261,61 @@ async def _undo_the_split(path: Path) -> None:
 def _feed_head(path: Path) -> int:
     with sqlite3.connect(path) as db:
         return int(db.execute("SELECT coalesce(max(cursor), 0) FROM feed").fetchone()[0])
+
+
+def _outcome(path: Path) -> dict[str, Any]:
+    """What a user sees: who is one member, each line's record, the stewards' decisions in
+    force, the re-keying in the history, the store's format."""
+    with sqlite3.connect(path) as db:
+        return {
+            "members": _partition(path),
+            "owners": {k: o for k, (o, _) in _lines(path).items()},
+            "links": set(
+                db.execute(
+                    "SELECT a_key, b_key, actor FROM links"
+                    " WHERE rule = 'manual' AND retracted_at IS NULL"
+                )
+            ),
+            "apart": set(
+                db.execute("SELECT a_key, b_key FROM cannot_links WHERE lifted_at IS NULL")
+            ),
+            "rekeyed": db.execute("SELECT count(*) FROM events WHERE kind = 'rekeyed'").fetchone(),
+            "format": db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone(),
+        }
+
+
+STOPS = {  # where a run stops (a write refused there), and whether the records were re-keyed
+    "re-keying the records": ("BEFORE DELETE ON records", False),
+    "writing the lines' owners": ("BEFORE UPDATE ON source_lines", True),
+    "resolving the members": ("BEFORE INSERT ON events WHEN NEW.kind = 'merged'", True),
+    "marking the store": ("BEFORE INSERT ON meta WHEN NEW.key = 'rules'", True),
+}
+
+
+@pytest.mark.parametrize(
+    ("stop", "rekeyed"), [pytest.param(*on, id=name) for name, on in STOPS.items()]
+)
+def test_a_rekeying_stopped_part_way_is_finished_by_the_next_run(
+    tmp_path: Path, stop: str, rekeyed: bool
+) -> None:
+    # Given a format-3 store, and what an uninterrupted reresolve makes of it
+    older = _older_store(tmp_path)
+    whole = tmp_path / "whole.db"
+    with sqlite3.connect(older) as source, sqlite3.connect(whole) as copy:
+        source.backup(copy)  # (with what the write-ahead log holds)
+    assert CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{whole}"]).exit_code == 0
+    # When a run fails at one of its steps (a write there refused)
+    with sqlite3.connect(older) as db:
+        db.execute(f"CREATE TRIGGER stop {stop} BEGIN SELECT RAISE(ABORT, 'stopped here'); END")
+    failed = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{older}"])
+    assert failed.exit_code != 0
+    # Then no line is lost, and the store is still refused as an older one
+    assert _lines(older).keys() == _lines(whole).keys()
+    assert _outcome(older)["format"] == ("3",)
+    assert _outcome(older)["rekeyed"] == (int(rekeyed),)
+    # And a run again ends where the uninterrupted run ended
+    with sqlite3.connect(older) as db:
+        db.execute("DROP TRIGGER stop")
+    again = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{older}"])
+    assert again.exit_code == 0, again.output
+    assert _outcome(older) == _outcome(whole)
