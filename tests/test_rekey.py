@@ -319,3 +319,47 @@ def test_a_rekeying_stopped_part_way_is_finished_by_the_next_run(
     again = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{older}"])
     assert again.exit_code == 0, again.output
     assert _outcome(older) == _outcome(whole)
+
+
+def test_a_decision_on_a_record_whose_lines_go_to_several_is_reported(tmp_path: Path) -> None:
+    # Given an older store that filed Ann's and Bo's tagged orders under one record, which
+    # a steward linked to Bo
+    path = _older_store(tmp_path)
+    shared = "online:shared@old"
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE source_lines SET owner = ? WHERE line_id IN ('T-P1', 'T-B1')", (shared,))
+        db.execute(
+            "INSERT INTO records (source, key, role, member_id, origin_member_id)"
+            " SELECT source, ?, role, member_id, origin_member_id FROM records WHERE key = ?",
+            (shared, BO_TAGGED[1]),
+        )
+        db.execute(
+            "INSERT INTO links (a_source, a_key, b_source, b_key, rule, evidence, actor,"
+            " created_at) VALUES ('crm', 'C-BO', 'transactions', ?, 'manual', '{}',"
+            " 'steward-9', '2026-11-05T00:00:00+00:00')",
+            (shared,),
+        )
+    # When reresolve runs
+    done = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{path}"])
+    assert done.exit_code == 0, done.output
+    # Then the record is gone, each line under its own record, and the steward's link,
+    # which cannot follow two records, is retracted and said so
+    assert "1 split into several or left to no one" in done.output
+    assert (
+        "steward's link (steward-9) retracted: the lines of transactions 'online:shared@old'"
+        " are now keyed to 2 records" in done.output
+    )
+    owners = {k[1]: o for k, (o, _) in _lines(path).items()}
+    assert (owners["T-P1"], owners["T-B1"]) == (TAGGED[1], BO_TAGGED[1])
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM records WHERE key = ?", (shared,)).fetchone() == (
+            0,
+        )
+        said = [
+            orjson.loads(row[0])
+            for row in db.execute("SELECT evidence FROM events WHERE kind = 'rekeyed'")
+        ]
+    # (In the history of the member the link was in, and of the one the record was in.)
+    assert any("steward-9" in line for e in said for line in e["decisions"])
+    assert any(["transactions", shared, TAGGED[1]] in e["records"] for e in said)
+    assert _partition(path) == _partition(_fresh_load(_lines(path), tmp_path / "lines"))
