@@ -179,8 +179,9 @@ def plan_change(
     dropped = [record_id(ref) for ref in (*change.renamed, *change.gone)]
     if dropped:
         writes.add("records", [Op("delete_many", {"_id": {"$in": dropped}})])
-    if change.replace_identifiers:
-        stored = {k: {**d, "identifiers": []} for k, d in stored.items()}
+    if change.replace_identifiers:  # (the change's records' own, not those only assigned)
+        written = {record_id(r.ref) for r in change.records}
+        stored = {k: {**d, "identifiers": []} if k in written else d for k, d in stored.items()}
     writes.add("records", _record_ops(change, stored))
     if change.retired:
         writes.add("members", [Op("delete_many", {"_id": {"$in": list(change.retired)}})])
