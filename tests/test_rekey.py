@@ -37,6 +37,13 @@ HIDDEN = "ann+shop@mail.org\u200b"  # a zero-width space copied along: format 3 
 OLD_KEY = ("transactions", f"online:{HIDDEN}")  # format 3's record of T-P2, format 4's TAGGED
 BO, BO_TAGGED = ("crm", "C-BO"), ("transactions", "online:bo+deals@shop.net")
 CY = ("crm", "C-CY")
+# An e-mail's unsubscribe link opened on a device no one is logged in on: format 3 keys its
+# visitor record by the e-mail's digest, format 2 keyed it by the device alone.
+UNSUBSCRIBED = {
+    "event_id": "E-UNSUB", "anonymous_id": "anon-9", "user_id": None, "email": "ann@mail.org",
+    "type": "track", "name": "Unsubscribed", "occurred_at": "2026-11-04T08:00:00Z",
+    "properties": {"channel": "email"},
+}  # fmt: skip
 
 
 def _purchase(tid: str, email: str, day: str = "2026-11-02") -> dict[str, Any]:
@@ -147,6 +154,7 @@ def _older_store(tmp_path: Path) -> Path:
                 _purchase("T-B1", "bo+deals@shop.net"),
             ],
         )
+        _push(c, "web_analytics", [UNSUBSCRIBED])
     with sqlite3.connect(path) as db:
         _as_format_3(db)
     assigned = asyncio.run(_resolved_as_format_3(path))
@@ -363,3 +371,25 @@ def test_a_decision_on_a_record_whose_lines_go_to_several_is_reported(tmp_path: 
     assert any("steward-9" in line for e in said for line in e["decisions"])
     assert any(["transactions", shared, TAGGED[1]] in e["records"] for e in said)
     assert _partition(path) == _partition(_fresh_load(_lines(path), tmp_path / "lines"))
+
+
+def test_a_moved_web_events_consent_follows_it(tmp_path: Path) -> None:
+    # Given an older store that filed Ann's unsubscribe under the device's own record (as
+    # format 2 keyed it), its consent fact with it
+    path = _older_store(tmp_path)
+    with sqlite3.connect(path) as db:
+        [(now,)] = db.execute("SELECT owner FROM source_lines WHERE line_id = 'E-UNSUB'")
+        assert now.startswith("anon-9|email:")
+        db.execute("UPDATE source_lines SET owner = 'anon-9' WHERE line_id = 'E-UNSUB'")
+        for table, key in (("records", "key"), ("identifiers", "rkey"), ("consent_facts", "rkey")):
+            db.execute(f"UPDATE {table} SET {key} = 'anon-9' WHERE {key} = ?", (now,))
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'format'")
+    # When reresolve runs
+    done = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{path}"])
+    assert done.exit_code == 0, done.output
+    # Then the event is under its visitor record again, and so is its opt-out
+    with sqlite3.connect(path) as db:
+        facts = db.execute("SELECT rkey, granted FROM consent_facts WHERE line = 'E-UNSUB'")
+        assert facts.fetchall() == [(now, 0)]
+        assert db.execute("SELECT count(*) FROM records WHERE key = 'anon-9'").fetchone() == (0,)
+    assert _lines(path)["web_analytics", "E-UNSUB"][0] == now

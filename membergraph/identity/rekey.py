@@ -1,7 +1,7 @@
 """An older store's records keyed anew, in place (``membergraph reresolve``).
 
 A release may key a line to another record than the one an older release filed it under
-(format 4: ``online:ann@mail.org\u200b`` is ``online:ann@mail.org``), and match identifiers
+(format 4: ``online:ann@mail.org\\u200b`` is ``online:ann@mail.org``), and match identifiers
 on other keys (``ann+shop@mail.org`` is matched as ``ann@mail.org``). The lines are where
 the store keeps them with their owner (:class:`OwnedLines`: the embedded store's source
 table, MongoDB source collections), lines that arrived by ``POST /ingest`` or ``sync``
@@ -11,9 +11,10 @@ otherwise, and writes one change (:class:`~membergraph.identity.store.types.Chan
 
 - deletes each record whose lines all went elsewhere and writes the record(s) they go to,
   derived again from every line now theirs, in the old record's member;
-- renames, in place, the links, cannot-links and consent facts naming a record whose lines
-  all went to one record: a steward's link, split or rejected suggestion follows it, with
-  its actor, time and reason;
+- renames, in place, the links, cannot-links and stewards' events naming a record whose
+  lines all went to one record: a steward's link, split or rejected suggestion follows it,
+  with its actor, time and reason, and ``undo`` finds it; a moved web event's consent fact
+  follows its line;
 - retracts (links) or lifts (cannot-links) a decision that cannot follow: its record's lines
   went to several records or to none, or both its records are one now; each is reported,
   in the run's output and in the member's identity history, never dropped in silence;
@@ -52,6 +53,7 @@ from membergraph.sqlite_tx import immediate
 __all__ = ["OwnedLines", "Moved", "Rekeyed", "held_lines", "rekey"]
 
 ACTOR = "reresolve"
+_FACT_SOURCES = frozenset({SourceName.WEB_ANALYTICS.value})
 Targets = set[RecordKey | None]
 """The records a record's lines go to (None: a line that identifies no one now)."""
 
@@ -244,6 +246,13 @@ class _Plan:
             else:
                 self.gone[old] = targets
         self.records = self._records(derived, goes)
+        # A web event's consent fact is filed under its visitor record; a CRM contact's under
+        # the contact, which never moves (insights/consent.py).
+        self.facts = [
+            (m.source, m.line_id, m.old, m.new)
+            for m in moved
+            if m.old and m.new and m.source in _FACT_SOURCES
+        ]
 
     def _again(self, record: RecordData) -> set[Identifier]:
         return identifiers_again(record.identifiers, self.region)
@@ -294,6 +303,7 @@ class _Plan:
             renamed=dict(self.renamed),
             gone=sorted(self.gone),
             replace_identifiers=True,
+            facts_moved=self.facts,
             actor=ACTOR,
             reason=why,
             at=at,

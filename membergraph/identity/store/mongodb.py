@@ -69,7 +69,7 @@ def change_size(change: Change) -> int:
     """How many documents a change writes, about (versions included)."""
     size = len(change.records) + len(change.assignments) + len(change.links_added)
     size += len(change.link_members) + len(change.events) + len(change.feed)
-    size += 6 * len(change.renamed) + len(change.gone)  # (links, cannot-links, facts named)
+    size += 5 * len(change.renamed) + len(change.gone) + len(change.facts_moved)
     return size + len(version_reads(change))
 
 

@@ -109,7 +109,7 @@ def writes_anything(change: Change) -> bool:
         change.records or change.assignments or change.redirects or change.new_members
         or change.unassigned or change.retired or change.links_added or change.links_retracted
         or change.events or change.cannot_added or change.cannot_lifted or change.feed
-        or change.renamed or change.gone
+        or change.renamed or change.gone or change.facts_moved
     )  # fmt: skip
 
 
@@ -174,7 +174,7 @@ def plan_change(
     writes.add("cannot_links", _cannot_ops(change, at))
     for collection in ("links", "cannot_links"):  # after the retractions, which name old keys
         writes.add(collection, _renames(change.renamed, ("a_ref", "b_ref")))
-    writes.add("consent_facts", _renames(change.renamed, ("record",)))
+    writes.add("consent_facts", _moved_facts(change.facts_moved))
     writes.add("events", _event_ops(change, event_ids, at))
     dropped = [record_id(ref) for ref in (*change.renamed, *change.gone)]
     if dropped:
@@ -285,16 +285,25 @@ def _cannot_ops(change: Change, at: str) -> list[Op]:
 
 def _renames(renamed: Mapping[RecordKey, RecordKey], fields: Sequence[str]) -> list[Op]:
     """Documents naming a re-keyed record name its new key, in place (who decided, when and
-    why stay); a consent fact's ``rkey`` too (its ``_id`` keeps the old key: it only keeps
-    a fact from being stored twice)."""
-    ops = []
-    for old, new in renamed.items():
-        for name in fields:
-            given: Doc = {name: record_id(new)}
-            if name == "record":
-                given["rkey"] = new[1]
-            ops.append(Op("update_many", {name: record_id(old)}, {"$set": given}))
-    return ops
+    why stay)."""
+    return [
+        Op("update_many", {name: record_id(old)}, {"$set": {name: record_id(new)}})
+        for old, new in renamed.items()
+        for name in fields
+    ]
+
+
+def _moved_facts(moved: Sequence[tuple[str, str, str, str]]) -> list[Op]:
+    """Consent facts of lines keyed anew, under their new record (a fact's ``_id`` keeps the
+    old key: it only keeps one fact from being stored twice)."""
+    return [
+        Op(
+            "update_many",
+            {"source": source, "line": line, "rkey": old},
+            {"$set": {"rkey": new, "record": record_id((source, new))}},
+        )
+        for source, line, old, new in moved
+    ]
 
 
 def renamed_events(docs: Sequence[Doc], renamed: Mapping[RecordKey, RecordKey]) -> list[Op]:

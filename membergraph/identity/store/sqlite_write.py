@@ -201,6 +201,8 @@ def write_change(
         )
     if change.renamed:
         _rename(db, change.renamed)
+    if change.facts_moved:
+        _move_facts(db, change.facts_moved)
     if linked_members(change):
         # Each added link is also a "linked" event: made from the link rows, not rendered
         # again in Python. They are the transaction's last links (here or staged), in order.
@@ -236,8 +238,8 @@ def _drop_records(db: sqlite3.Connection, refs: Sequence[RecordKey]) -> None:
 
 
 def _rename(db: sqlite3.Connection, renamed: Mapping[RecordKey, RecordKey]) -> None:
-    """Links, cannot-links and consent facts naming a re-keyed record name its new key, in
-    place: who decided, when and why stay as they were."""
+    """Links, cannot-links and stewards' events naming a re-keyed record name its new key,
+    in place: who decided, when and why stay as they were."""
     rows = [(*new, *old) for old, new in renamed.items()]
     for table, (source, key) in (
         ("links", ("a_source", "a_key")),
@@ -257,13 +259,22 @@ def _rename(db: sqlite3.Connection, renamed: Mapping[RecordKey, RecordKey]) -> N
             said, _ = renamed_refs(orjson.loads(evidence), renamed)
             rewritten.append((orjson.dumps(said).decode(), orjson.dumps(named).decode(), event_id))
     db.executemany("UPDATE events SET evidence=?, records=? WHERE id=?", rewritten)
+
+
+def _move_facts(db: sqlite3.Connection, moved: Sequence[tuple[str, str, str, str]]) -> None:
+    """Consent facts of lines keyed anew, under their new record (the privacy store's table,
+    in the same file: none before it exists)."""
     known = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consent_facts'"
-    if db.execute(known).fetchone() is not None:  # (the privacy store's, in the same file)
-        moves = [(new[1], *old) for old, new in renamed.items() if old[0] == new[0]]
-        db.executemany("UPDATE OR IGNORE consent_facts SET rkey=? WHERE source=? AND rkey=?", moves)
-        # (A fact the new record held already stays once.)
-        left = [m[1:] for m in moves]
-        db.executemany("DELETE FROM consent_facts WHERE source=? AND rkey=?", left)
+    if db.execute(known).fetchone() is None:
+        return
+    rows = [(new, source, line, old) for source, line, old, new in moved]
+    db.executemany(
+        "UPDATE OR IGNORE consent_facts SET rkey=? WHERE source=? AND line=? AND rkey=?", rows
+    )
+    # (A fact the new record held already stays once.)
+    db.executemany(
+        "DELETE FROM consent_facts WHERE source=? AND line=? AND rkey=?", [r[1:] for r in rows]
+    )
 
 
 def write_feed(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int]:

@@ -126,14 +126,17 @@ class Change:
     # What the change says to the feed's followers, written in the same transaction.
     feed: list[FeedEntry] = field(default_factory=list)
     # Records keyed anew by this release (``membergraph reresolve``, identity/rekey.py):
-    # each old record is deleted, and the links, cannot-links and consent facts naming it
-    # name its new key instead (the new record is among ``records``). ``gone``: records
+    # each old record is deleted, and the links, cannot-links and stewards' events naming
+    # it name its new key instead (the new record is among ``records``). ``gone``: records
     # deleted outright (the change's own lists retract their links and lift their
     # cannot-links first). With ``replace_identifiers`` the identifiers of ``records``
     # replace those stored (otherwise identifiers are only ever added).
     renamed: dict[RecordKey, RecordKey] = field(default_factory=dict)
     gone: list[RecordKey] = field(default_factory=list)
     replace_identifiers: bool = False
+    # Lines keyed anew whose consent facts (the privacy store's, by record and line) follow
+    # them: ``(source, line id, old record key, new record key)``.
+    facts_moved: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def linked_members(change: Change) -> list[tuple[Link, str]]:
