@@ -2,6 +2,7 @@
 
     python benchmarks/reresolve.py                       # 1,000 and 20,000 demo people
     python benchmarks/reresolve.py --members 1000 --cache /tmp/mg-reresolve
+    python benchmarks/reresolve.py --cases re-keyed    # only the cases named so
 
 For each size the demo data set is generated and loaded once (``membergraph load --to
 sqlite:///X.db``, kept in ``--cache``, by default a temporary folder). Each case runs on a
@@ -77,6 +78,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", default="1000,20000")
     parser.add_argument("--cache", type=Path)
+    parser.add_argument(
+        "--cases", default="", help="only the cases whose name starts so (comma-separated)"
+    )
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp(prefix="mg-reresolve-"))
     cache.mkdir(parents=True, exist_ok=True)
@@ -107,7 +111,10 @@ def main() -> None:
             ("re-keyed", env, rekeyed, []),
             ("re-keyed, again", env, rekeyed, []),
         ]
+        wanted = tuple(c.strip() for c in args.cases.split(",") if c.strip())
         for name, case_env, path, flags in cases:
+            if wanted and not name.startswith(wanted):
+                continue
             command = [*CLI, "reresolve", "--store", f"sqlite:///{path}", *flags]
             seconds, rss, out = timed(command, case_env)
             said = out.splitlines()

@@ -165,6 +165,18 @@ class MongoSource(SourceConnector):
         except PyMongoError as exc:
             raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
 
+    async def owned_lines(self) -> AsyncIterator[tuple[str, str, str, BaseModel]]:
+        """Each stored line that validates: its id, its owner as stored and as it is owned
+        now (``""``: none), and the line, the cursor read in batches (``membergraph
+        reresolve`` keys the lines anew and derives their records in one pass)."""
+        try:
+            async for doc in self.collection.find({}):
+                parsed = self._parse(doc)
+                if not isinstance(parsed, LineError):
+                    yield str(doc["_id"]), str(doc.get("_owner", "")), parsed[1] or "", parsed[0]
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
+
     async def set_owners(self, owners: Sequence[tuple[str, str]]) -> None:
         """File lines (by id) under other owners: lines ``membergraph reresolve`` keyed
         anew. Idempotent, so a run stopped part-way is finished by the next."""

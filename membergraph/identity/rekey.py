@@ -37,13 +37,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pydantic import BaseModel
+
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.load import owner_key
+from membergraph.identity.load import collect_records, fold_records, owner_key
 from membergraph.identity.records import Identifier, RecordData, RecordKey, identifiers_again
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.format import STORE_FORMAT
@@ -74,12 +76,29 @@ class OwnedLines(abc.ABC):
     """Lines kept with the key of the record each belongs to."""
 
     @abc.abstractmethod
-    def moved(self) -> AsyncIterator[Moved]:
-        """The lines this release keys otherwise, read a page at a time."""
+    def owned(self) -> AsyncIterator[tuple[SourceName, str, str, str, BaseModel]]:
+        """Every valid line, a page at a time: its source, id, owner as stored and as this
+        release keys it (``""``: none), and the line."""
 
     @abc.abstractmethod
     async def set_owners(self, moved: Sequence[Moved]) -> None:
         """File each line under its new owner (idempotent)."""
+
+    async def read(self, region: str) -> tuple[dict[RecordKey, RecordData], list[Moved]]:
+        """In one pass: the records the lines derive, as this release derives them (only the
+        records kept, never the lines), and the lines it keys otherwise."""
+        records: dict[RecordKey, RecordData] = {}
+        moved: list[Moved] = []
+        page: list[tuple[SourceName, BaseModel]] = []
+        async for source, line_id, stored, now, line in self.owned():
+            if now != stored:
+                moved.append(Moved(source.value, line_id, stored, now))
+            page.append((source, line))
+            if len(page) >= _PAGE:
+                fold_records(records, collect_records(page, region))
+                page.clear()
+        fold_records(records, collect_records(page, region))
+        return records, moved
 
 
 def held_lines(sources: Mapping[SourceName, SourceConnector], region: str) -> OwnedLines | None:
@@ -100,7 +119,7 @@ class _TableLines(OwnedLines):
     def __init__(self, lines: SqliteLines, region: str) -> None:
         self.lines, self.region = lines, region
 
-    async def moved(self) -> AsyncIterator[Moved]:
+    async def owned(self) -> AsyncIterator[tuple[SourceName, str, str, str, BaseModel]]:
         for name, spec in SOURCES.items():
             after = ""
             while True:
@@ -111,9 +130,7 @@ class _TableLines(OwnedLines):
                         line = spec.model.model_validate_json(body)
                     except ValueError:
                         continue  # a line no longer valid is no record's either way
-                    now = owner_key(name, line, self.region) or ""
-                    if now != owner:
-                        yield Moved(name.value, line_id, owner, now)
+                    yield name, line_id, owner, owner_key(name, line, self.region) or "", line
                 if len(rows) < _PAGE:
                     break
 
@@ -138,11 +155,10 @@ class _Collections(OwnedLines):
     def __init__(self, sources: Mapping[SourceName, MongoSource]) -> None:
         self.sources = sources
 
-    async def moved(self) -> AsyncIterator[Moved]:
+    async def owned(self) -> AsyncIterator[tuple[SourceName, str, str, str, BaseModel]]:
         for name, connector in self.sources.items():
-            async for line_id, stored, now in connector.stored_owners():
-                if now is not None and now != stored:
-                    yield Moved(name.value, line_id, stored, now)
+            async for line_id, stored, now, line in connector.owned_lines():
+                yield name, line_id, stored, now, line
 
     async def set_owners(self, moved: Sequence[Moved]) -> None:
         for name, connector in self.sources.items():
@@ -190,13 +206,13 @@ async def rekey(
     identity: IdentityService,
     held: OwnedLines,
     derived: Mapping[RecordKey, RecordData],
+    moved: Sequence[Moved],
     have: int,
     dry_run: bool = False,
 ) -> Rekeyed:
-    """Key the store's records as this release keys their lines (see the module), from
-    ``derived``: the records the lines held derive, as this release derives them.
-    ``have``: the store's format."""
-    moved = [m async for m in held.moved()]
+    """Key the store's records as this release keys their lines (see the module): ``moved``
+    and ``derived`` as :meth:`OwnedLines.read` found them (``derived`` perhaps without
+    those of suppressed people). ``have``: the store's format."""
     report = Rekeyed(lines=len(moved))
     store = identity.store
     async with identity.lock:

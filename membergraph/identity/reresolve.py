@@ -33,7 +33,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.load import collect_records, fold_records, owner_key
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.rekey import OwnedLines, Rekeyed, rekey
+from membergraph.identity.rekey import Moved, OwnedLines, Rekeyed, rekey
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult, apply_scope
 from membergraph.identity.service import IdentityService, Refuse
@@ -198,14 +198,16 @@ async def reresolve(
             raise StoreFormatError(_cannot_rekey(found, rekeyed))
     report = Reresolved(before, found, dry_run=dry_run)
     lines: dict[RecordKey, RecordData] = {}
+    moved: list[Moved] = []
     if before is Verdict.OLDER and rederive is not None:
-        lines = await rederive()
+        # (Held with their owners, the lines are read once for both.)
+        lines, moved = await held.read(identity.region) if held else (await rederive(), [])
         if refuse is not None and lines:  # a suppressed person's lines make no one again
             refused = await refuse(list(lines.values()))
             lines = {ref: r for (ref, r), no in zip(lines.items(), refused, strict=True) if not no}
         if held is not None:
             have = 0 if found is None else found.format
-            report.rekeyed = await rekey(identity, held, lines, have, dry_run)
+            report.rekeyed = await rekey(identity, held, lines, moved, have, dry_run)
     if dry_run and report.rekeyed is not None and report.rekeyed.lines:
         report.records = len(await store.load_records(None))
         report.resolved = False

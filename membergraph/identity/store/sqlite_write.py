@@ -240,14 +240,18 @@ def _drop_records(db: sqlite3.Connection, refs: Sequence[RecordKey]) -> None:
 def _rename(db: sqlite3.Connection, renamed: Mapping[RecordKey, RecordKey]) -> None:
     """Links, cannot-links and stewards' events naming a re-keyed record name its new key,
     in place: who decided, when and why stay as they were."""
-    rows = [(*new, *old) for old, new in renamed.items()]
-    for table, (source, key) in (
-        ("links", ("a_source", "a_key")),
-        ("links", ("b_source", "b_key")),
-        ("cannot_links", ("a_source", "a_key")),
-        ("cannot_links", ("b_source", "b_key")),
-    ):
-        db.executemany(f"UPDATE {table} SET {source}=?, {key}=? WHERE {source}=? AND {key}=?", rows)
+    # One pass over each table, not a statement a record: the links' indexes hold active
+    # links only, and retracted ones follow too (14,000 records re-keyed at 20,000 people
+    # scanned the links table 28,000 times).
+    for table, rowid in (("links", "id"), ("cannot_links", "rowid")):
+        moved = []
+        for row in db.execute(f"SELECT {rowid}, a_source, a_key, b_source, b_key FROM {table}"):
+            a, b = renamed.get((row[1], row[2])), renamed.get((row[3], row[4]))
+            if a is not None or b is not None:
+                moved.append((*(a or row[1:3]), *(b or row[3:5]), row[0]))
+        db.executemany(
+            f"UPDATE {table} SET a_source=?, a_key=?, b_source=?, b_key=? WHERE {rowid}=?", moved
+        )
     # A steward's event names the records it decided on: it follows them, so that
     # ``undo`` finds the decision where it now is (stewards' events are few).
     rewritten = []
