@@ -108,7 +108,7 @@ def _in_flags(message: str) -> str:
 async def _export(settings: Settings, query: MemberQuery, out: Path, pii: bool) -> int:
     from membergraph.gateway import open_gateway
 
-    gateway, sources, _ = await open_gateway(settings)
+    gateway, sources, _ = await open_gateway(settings, demo=False)
     try:
         keeper = gateway.scores
         assert keeper is not None

@@ -180,7 +180,7 @@ async def follow_feed(gateway: Gateway) -> FeedFollower:
 
 
 async def open_gateway(
-    settings: Settings, mongo_client: Any = None
+    settings: Settings, mongo_client: Any = None, *, demo: bool = True
 ) -> tuple[Gateway, SourceSet, ApplyResult]:
     """Open the sources and the store; identities are resolved where they need to be.
 
@@ -191,7 +191,10 @@ async def open_gateway(
     sources are read and resolved at start, as they always were.
 
     ``mongo_client`` (an ``AsyncMongoClient``) serves every ``mongodb://`` URL of the
-    settings instead of one client per URL.
+    settings instead of one client per URL. ``demo``: a start naming no folder may load the
+    demo set (``serve``'s quick start); the commands that read or feed a store of one's own
+    (``sync``, ``export``, ``privacy``) pass False, and so does any start whose sources are
+    read over HTTP: a store they open holding no line is someone's, still empty.
     """
     path = embedded_path(settings)
     if path is None:
@@ -206,7 +209,9 @@ async def open_gateway(
     try:
         rules = load_rules(settings.rules)
         identity = IdentityService(store, rules, settings.default_region)
-        folder = settings.data or await _demo_unless_loaded_otherwise(settings, lines)
+        folder = settings.data
+        if folder is None and demo and not settings.http_sources:
+            folder = await _demo_unless_loaded_otherwise(settings, lines)
         said = await require_servable(store, rules, settings.store)
         privacy = await open_privacy(store, settings)
         result = None

@@ -66,7 +66,7 @@ async def _sync(settings: Settings, once: bool, interval: float, only: list[Sour
     """Passes until ``once`` is done (or for ever); answers whether a pass failed."""
     from membergraph.gateway import open_gateway
 
-    gateway, sources, _ = await open_gateway(settings)
+    gateway, sources, _ = await open_gateway(settings, demo=False)
     try:
         job = SourceSync(gateway)
         names = [name for name in job.sources if not only or name in only]

@@ -129,3 +129,44 @@ async def test_a_start_naming_no_folder_serves_a_store_loaded_from_ones_own(
         Settings(store=f"sqlite:///{tmp_path / 'demo.db'}", cache_dir=cache, demo_members=20)
     )
     assert demo > 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["export", "--out", "{tmp}/members.csv"], id="export"),
+        pytest.param(["privacy", "export", "m_nobody"], id="privacy-export"),
+        pytest.param(["sync", "--once"], id="sync-of-an-http-crm"),
+    ],
+)
+def test_a_command_over_a_store_holding_no_line_never_loads_the_demo(
+    tmp_path: Path, command: list[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from membergraph.cli import app
+    from tests.connectors.api_server import SourceApi
+    from tests.support.http import serving
+
+    # Given a store of one's own that holds no line yet (loaded from an empty folder: the
+    # pushes and the CRM's API are to fill it), and a CRM behind an HTTP API
+    (tmp_path / "empty").mkdir()
+    store = f"sqlite:///{tmp_path / 'own.db'}"
+    cache = tmp_path / "cache"
+    env = {"MEMBERGRAPH_CACHE_DIR": str(cache), "MEMBERGRAPH_DEMO_MEMBERS": "20"}
+    loaded = CliRunner().invoke(app, ["load", "--data", str(tmp_path / "empty"), "--to", store])
+    assert loaded.exit_code == 0, loaded.output
+    hugo = {"contact_id": "H-1", "first_name": "Hugo", "emails": ["hugo@api-crm.test.org"]}
+    api = SourceApi("crm", [hugo], lambda line: str(line.get("contact_id")))
+    with serving(api.app) as address:
+        env["MEMBERGRAPH_HTTP_SOURCES"] = orjson.dumps(
+            {"crm": {"base_url": f"http://{address}"}}
+        ).decode()
+        # When a command names the store and no folder (a scheduled sync, an export, a DPO's)
+        args = [part.format(tmp=tmp_path) for part in command]
+        CliRunner().invoke(app, [*args, "--store", store], env=env)
+    # Then no made-up demo person was loaded into it: it holds what its sources gave
+    with sqlite3.connect(tmp_path / "own.db") as db:
+        held = {line for (line,) in db.execute("SELECT line_id FROM source_lines")}
+    assert held == ({"H-1"} if command[0] == "sync" else set())
+    assert not cache.exists()

@@ -56,7 +56,7 @@ async def _with_gateway(settings: Settings, work: Any) -> Any:
     from membergraph.resolvers.context import RequestContext
 
     try:
-        gateway, sources, _ = await open_gateway(settings)
+        gateway, sources, _ = await open_gateway(settings, demo=False)
     except StoreError as exc:  # a store that does not answer, or one not served: said
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
