@@ -48,6 +48,9 @@ def sync_sources(
 
     given: dict[str, object] = {"data": data, "store": store, "sources": sources}
     settings = command_settings(False, **{k: v for k, v in given.items() if v})
+    if not settings.http_sources:  # said before the store is opened (and made)
+        err.print("[red]error:[/red] no source is read over HTTP: set MEMBERGRAPH_HTTP_SOURCES")
+        raise typer.Exit(2)
     try:
         failed = asyncio.run(_sync(settings, once, interval, source or []))
     except SyncRefused as exc:

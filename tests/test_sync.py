@@ -154,6 +154,8 @@ def test_sync_without_an_http_source_says_so(settings: Settings) -> None:
         app, ["sync", "--once", "--data", str(settings.data), "--store", settings.store]
     )
     assert result.exit_code == 2 and "MEMBERGRAPH_HTTP_SOURCES" in result.output
+    # and nothing is made: no store file where none was
+    assert not Path(settings.store.removeprefix("sqlite:///")).exists()
 
 
 def _http(env: dict[str, str]) -> dict[str, object]:
