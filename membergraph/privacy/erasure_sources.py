@@ -9,7 +9,9 @@ the embedded store was loaded from, rewritten without them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,13 @@ from pydantic import BaseModel
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.normalize import (
+    BadIdentifier,
+    IdentifierKind,
+    email_match_key,
+    normalize_email,
+    normalize_phone,
+)
 from membergraph.identity.records import record_of_line
 from membergraph.privacy import Privacy
 from membergraph.privacy.port import Erasure, PrivacyRequest
@@ -72,7 +80,7 @@ class SourcesStep:
                 synced = f"lines_{name.value}_synced"
                 request.counts[synced] = request.counts.get(synced, 0) + len(erased.lines)
         request.counts["forwarded"] = len(request.forwarded)
-        named = _named(subject)
+        named = _named(subject, self.gateway.settings.default_region)
         shared = await self._shared_lines(subject, named)
         for name, ids in shared.items():
             erased = await erase_lines(self.gateway.sources[name], ids)
@@ -95,9 +103,7 @@ class SourcesStep:
             shared[name] = [*shared.get(name, []), *ids]
         await self._compact_folder(owners, shared)
 
-    async def _shared_lines(
-        self, subject: Subject, named: list[str]
-    ) -> dict[SourceName, list[str]]:
+    async def _shared_lines(self, subject: Subject, named: _Named) -> dict[SourceName, list[str]]:
         """Her lines in the records she shares (a visitor that also logged in as someone
         else): those whose identifying values are hers, and those whose text names one of
         her e-mails or phones (an anonymous page event noting her address)."""
@@ -115,13 +121,12 @@ class SourcesStep:
                 record = record_of_line(name, line, region)
                 if record is not None and identifying(record.identifiers) & subject.theirs:
                     return True
-                text = line.model_dump_json().lower()
-                return any(value in text for value in named)
+                return named.in_text(line.model_dump_json())
 
             found[name] = await her_lines(connector, wanted, hers)
         return found
 
-    async def _nobodys_lines(self, named: list[str]) -> dict[SourceName, list[str]]:
+    async def _nobodys_lines(self, named: _Named) -> dict[SourceName, list[str]]:
         """The lines kept for no one (a cash sale, a purchase keyed by a placeholder) whose
         text names one of her e-mails or phones: a till that typed her e-mail into the card
         field made a line that is nobody's, and holds her address all the same."""
@@ -135,8 +140,7 @@ class SourcesStep:
                 continue
 
             def hers(line: Any) -> bool:
-                text = line.model_dump_json().lower()
-                return any(value in text for value in named)
+                return named.in_text(line.model_dump_json())
 
             ids = await her_lines(connector, {NOBODY}, hers)
             if ids:
@@ -166,10 +170,44 @@ class SourcesStep:
             await table.set_meta("folder", fingerprint)  # loaded as it is now: not again
 
 
-def _named(subject: Subject) -> list[str]:
-    """Her e-mails and phones as a line's text would hold them (lower case)."""
-    return [
-        key.lower()
-        for kind, key in subject.theirs
-        if kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
-    ]
+# An e-mail or a phone as a line's text may hold it (in a JSON string: no quotes in it).
+_EMAIL_IN = re.compile(r"[^\s\"'<>(),;:\[\]{}@]+@[^\s\"'<>(),;:\[\]{}@]+")
+_PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """Her e-mails and phones by their matching keys, found in a line's text however it
+    spells them: ``tess.tagger+shop@fastmail.com`` is her ``tess.tagger@fastmail.com``,
+    ``Jane.Doe@gmail.com`` her ``janedoe@gmail.com``, ``(415) 555-0199`` her
+    ``+14155550199`` (a text holding only the keys' spelling would miss them all)."""
+
+    emails: frozenset[str]
+    phones: frozenset[str]
+    region: str
+
+    def __bool__(self) -> bool:
+        return bool(self.emails or self.phones)
+
+    def in_text(self, text: str) -> bool:
+        if self.emails and "@" in text:
+            for found in _EMAIL_IN.findall(text):
+                try:
+                    if email_match_key(normalize_email(found)) in self.emails:
+                        return True
+                except BadIdentifier:
+                    continue
+        if self.phones:
+            for found in _PHONE_IN.findall(text):
+                try:
+                    if normalize_phone(found, self.region) in self.phones:
+                        return True
+                except BadIdentifier:
+                    continue
+        return False
+
+
+def _named(subject: Subject, region: str) -> _Named:
+    """Her e-mails and phones, to find in a line's text."""
+    keys = {kind: frozenset(k for c, k in subject.theirs if c is kind) for kind in IdentifierKind}
+    return _Named(keys[IdentifierKind.EMAIL], keys[IdentifierKind.PHONE], region)

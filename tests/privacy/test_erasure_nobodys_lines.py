@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import orjson
+import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
@@ -58,3 +59,34 @@ def test_erasure_takes_her_address_out_of_a_line_kept_for_no_one(
     # Then no line of the store names her, and the books still count every purchase
     assert _books(db) == (total, count, False)
     assert HER.encode() not in db.read_bytes().lower()
+
+
+@pytest.mark.parametrize(
+    ("card_field", "note", "trace"),
+    [
+        pytest.param("Zephyrine.Quill+till@quillmail.org", "", "+till@", id="tagged-email"),
+        pytest.param("", "call her on (415) 555-0177", "555-0177", id="phone-as-typed"),
+        pytest.param("", "or +1 415 555 0177", "555 0177", id="phone-spaced"),
+    ],
+)
+def test_erasure_finds_her_in_a_line_kept_for_no_one_however_it_spells_her(
+    data_dir: Path, tmp_path: Path, card_field: str, note: str, trace: str
+) -> None:
+    add_to_folder(data_dir)
+    db = tmp_path / "store.db"
+    settings = Settings(data=data_dir, store=f"sqlite:///{db}", cache_dir=tmp_path / "cache")
+    sale = {**TYPED_IN_THE_CARD_FIELD, "loyalty_id": card_field or None}
+    sale["items"] = [{"sku": "GIFT", "quantity": 1, "unit_price_cents": 777, "note": note}]
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        # Given a cash sale naming her e-mail with a +tag, or her phone as a clerk typed it
+        [line] = client.post("/ingest/transactions", json=[sale]).json()["lines"]
+        assert line["status"] == "unattributed", line
+        member = gql(client, FIND, value=HER)["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+        # When she is erased
+        erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-3") { state } }'
+        assert gql(client, erase, id=member)["data"]["eraseMember"]["state"] == "DONE"  # type: ignore[index]
+    # Then the sale is kept for the books, and no line of the store holds her value
+    with sqlite3.connect(db) as conn:
+        bodies = [bytes(r[0]).decode() for r in conn.execute("SELECT body FROM source_lines")]
+    assert sum(orjson.loads(b).get("amount_cents") == 777 for b in bodies) == 1
+    assert [b for b in bodies if trace in b] == []
