@@ -8,8 +8,10 @@ that a CDN can cache.
 
 Registered operations come from a manifest file (Apollo's persisted query manifest:
 ``{"format": "apollo-persisted-query-manifest", "version": 1, "operations": [{"id": <sha256
-of body>, "name", "type", "body"}]}``) and from clients (at most ``KEPT`` of them, least
-recently used first out). In allow-list mode only the manifest's operations run, over HTTP
+of body>, "name", "type", "body"}]}``) and from clients (at most ``KEPT`` of them and
+``KEPT_CHARACTERS`` of their text, least recently used first out: any caller may register,
+a frontend's token in every customer's browser too, and a text may be a megabyte of
+comment). In allow-list mode only the manifest's operations run, over HTTP
 and WebSocket alike: any other text or hash answers ``PERSISTED_QUERY_NOT_IN_LIST`` (a hash
 cannot be registered there, so ``PERSISTED_QUERY_NOT_FOUND`` would only make an Apollo
 client send the text in vain) and clients register nothing.
@@ -26,9 +28,10 @@ from typing import Any
 
 import orjson
 
-__all__ = ["KEPT", "PersistedQueries", "PersistedQueryError", "load_manifest"]
+__all__ = ["KEPT", "KEPT_CHARACTERS", "PersistedQueries", "PersistedQueryError", "load_manifest"]
 
 KEPT = 10_000
+KEPT_CHARACTERS = 32 * 1024 * 1024
 _HASH = re.compile(r"[0-9a-f]{64}")
 
 
@@ -67,6 +70,7 @@ class PersistedQueries:
         self.manifest = dict(manifest or {})
         self.only = only
         self.learned: OrderedDict[str, str] = OrderedDict()
+        self._characters = 0  # of the texts learned
 
     def query_for(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
         """The text to run, or :class:`PersistedQueryError`. ``None``: no query at all."""
@@ -106,10 +110,13 @@ class PersistedQueries:
         raise PersistedQueryError("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
 
     def _learn(self, hash_: str, query: str) -> None:
-        self.learned[hash_] = query
+        if hash_ not in self.learned:
+            self.learned[hash_] = query
+            self._characters += len(query)
         self.learned.move_to_end(hash_)
-        while len(self.learned) > KEPT:
-            self.learned.popitem(last=False)
+        while len(self.learned) > KEPT or self._characters > KEPT_CHARACTERS:
+            _, dropped = self.learned.popitem(last=False)
+            self._characters -= len(dropped)
 
 
 def _hash_of(asked: object) -> str:

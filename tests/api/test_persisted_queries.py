@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
+from membergraph.persisted import PersistedQueries, PersistedQueryError, sha256
 from membergraph.settings import Settings, SettingsError, load_settings
 
 QUERY = "{ members(first: 2) { totalCount edges { node { id } } } }"
@@ -116,3 +117,18 @@ def test_a_broken_manifest_or_allow_list_without_one_stops_start_up(tmp_path: Pa
         load_settings(persisted_queries=bad)
     with pytest.raises(SettingsError, match="MEMBERGRAPH_PERSISTED_QUERIES"):
         load_settings(persisted_queries_only=True)
+
+
+def test_what_callers_register_is_bounded_by_its_text_not_only_by_count() -> None:
+    # Given a process's registry, and a caller (any key, or a frontend's token) registering
+    # queries padded with a megabyte of comment each: 10,000 of them were 10 GB of memory
+    queries = PersistedQueries()
+    padded = ["#" + "x" * 1024 * 1024 + "\n{ __typename } # " + str(i) for i in range(40)]
+    for text in padded:
+        assert queries.query_for(text, _pq(sha256(text))) == text
+    # When the first is asked by its hash alone, then it was let go: its client sends the
+    # text again, as Apollo's protocol has it; the latest are kept
+    with pytest.raises(PersistedQueryError) as refused:
+        queries.query_for(None, _pq(sha256(padded[0])))
+    assert refused.value.code == "PERSISTED_QUERY_NOT_FOUND"
+    assert queries.query_for(None, _pq(sha256(padded[-1]))) == padded[-1]
