@@ -64,7 +64,7 @@ _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 # order mark, a soft hyphen, carried along when an address is copied from a page or a PDF.
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 # Spaces beside the @ (a no-break space a form put there): never part of an address.
-_AROUND_AT = re.compile(r"\s*@\s*")
+_AROUND_AT = re.compile(r"(?<!\s)\s*@\s*")  # tried once per run of spaces: linear
 _LOYALTY_STRIP = re.compile(r"[\s\-_./]")
 _LOYALTY = re.compile(r"^[A-Z0-9]{4,32}$")
 

@@ -746,3 +746,24 @@ def test_a_variable_the_document_misuses_is_a_validation_failure_not_bad_input(
     response = client.post("/graphql", content=_q(query, **variables), headers=GQL_RESPONSE)
     assert response.status_code == 400
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == [code]
+
+
+def test_a_lookup_of_a_megabyte_of_spaces_is_answered_not_left_running(
+    client: TestClient,
+) -> None:
+    # Adversarial pass (adv9): the spaces beside an e-mail's @ were found by a pattern tried
+    # at every position of a run of spaces, in time quadratic in its length, on the event
+    # loop: one lookup of 900,000 spaces (any reader, a frontend's token) held the gateway
+    # for about an hour. No clock here: before the fix this test does not end.
+    value = "a" + " " * 900_000 + "b@mail.org"
+    answer = client.post(
+        "/graphql",
+        content=_q(
+            "query ($v: String!) { memberByIdentifier(kind: EMAIL, value: $v) { id } }", v=value
+        ),
+        headers=JSON,
+    ).json()
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "(900011 characters)" in error["message"]
+    assert client.get("/healthz").status_code == 200
