@@ -171,7 +171,10 @@ class SourcesStep:
 
 
 # An e-mail or a phone as a line's text may hold it (in a JSON string: no quotes in it).
-_EMAIL_IN = re.compile(r"[^\s\"'<>(),;:\[\]{}@]+@[^\s\"'<>(),;:\[\]{}@]+")
+# Tried only where a run starts (the lookbehind), else quadratic in a long run's length.
+_EMAIL_IN = re.compile(
+    r"(?<![^\s\"'<>(),;:\[\]{}@])[^\s\"'<>(),;:\[\]{}@]+@[^\s\"'<>(),;:\[\]{}@]+"
+)
 _PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 
 

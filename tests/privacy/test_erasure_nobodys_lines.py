@@ -67,6 +67,9 @@ def test_erasure_takes_her_address_out_of_a_line_kept_for_no_one(
         pytest.param("Zephyrine.Quill+till@quillmail.org", "", "+till@", id="tagged-email"),
         pytest.param("", "call her on (415) 555-0177", "555-0177", id="phone-as-typed"),
         pytest.param("", "or +1 415 555 0177", "555 0177", id="phone-spaced"),
+        # 30,000 letters before an @ (60 KB of JSON): the search for e-mails in a line's
+        # text was quadratic in such a run, minutes of an erasure holding the push lock
+        pytest.param("", "é" * 30_000 + "@ or (415) 555-0177", "555-0177", id="long-run"),
     ],
 )
 def test_erasure_finds_her_in_a_line_kept_for_no_one_however_it_spells_her(
