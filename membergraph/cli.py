@@ -28,6 +28,7 @@ from membergraph.cli_options import (
     setting_help,
 )
 from membergraph.connectors.base import ConnectorError
+from membergraph.connectors.models import SourceName
 from membergraph.demo import ProfileName, write_demo_data
 from membergraph.export_cli import export_members
 from membergraph.http_rules import MAX_GRAPHQL_BYTES
@@ -247,6 +248,7 @@ def demo_data(
 ) -> None:
     """Write a messy, deterministic demo data set and its ground truth (truth.jsonl)."""
     require_out_folder("--out", out)  # the folder is made, not the folders above it
+    _require_no_data_of_ones_own(out)
     try:
         summary = write_demo_data(out, members, seed, profile.value)
     except OSError as exc:  # a folder that cannot be made or written: said, not traced
@@ -254,6 +256,19 @@ def demo_data(
         raise typer.Exit(1) from None
     lines = ", ".join(f"{k}: {v}" for k, v in summary.lines.items())
     err.print(f"wrote {summary.people} people to {out} ({lines}; truth in truth.jsonl)")
+
+
+def _require_no_data_of_ones_own(out: Path) -> None:
+    """Refuse a folder holding source files that no demo wrote (no ``truth.jsonl`` beside
+    them): the made-up people would replace them, a typo away from one's own exports."""
+    if not out.is_dir() or (out / "truth.jsonl").exists():
+        return
+    held = sorted(f"{s.value}.jsonl" for s in SourceName if (out / f"{s.value}.jsonl").exists())
+    if held:
+        refuse(
+            f"--out {out} holds {', '.join(held)} and no truth.jsonl: source files of your"
+            " own, which the demo's would replace; name another folder"
+        )
 
 
 @app.command()

@@ -557,3 +557,20 @@ def test_an_answer_named_over_a_pipe_or_a_folder_is_refused_and_leaves_it_be(
     assert result.exit_code == 2, result.output
     assert "not a file" in " ".join(result.output.split())
     assert stat.S_ISFIFO(out.stat().st_mode) if target == "fifo" else out.is_dir()
+
+
+def test_demo_data_refuses_a_folder_of_ones_own_source_files(tmp_path: Path) -> None:
+    # Given a folder of one's own exports (no truth.jsonl: no demo wrote it)
+    mine = tmp_path / "exports"
+    mine.mkdir()
+    (mine / "crm.jsonl").write_text('{"contact_id": "REAL-1", "first_name": "Real"}\n')
+    # When demo data is written there (a typo of the demo's folder)
+    result = runner.invoke(app, ["demo-data", "--out", str(mine), "--members", "5"])
+    # Then it is refused, naming the file, and the exports are as they were
+    assert result.exit_code == 2, result.output
+    assert "holds crm.jsonl and no truth.jsonl" in " ".join(result.output.split())
+    assert "REAL-1" in (mine / "crm.jsonl").read_text()
+    # And a demo folder is written again as before
+    demo = tmp_path / "demo"
+    assert runner.invoke(app, ["demo-data", "--out", str(demo), "--members", "5"]).exit_code == 0
+    assert runner.invoke(app, ["demo-data", "--out", str(demo), "--members", "6"]).exit_code == 0
