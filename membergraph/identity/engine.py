@@ -32,6 +32,7 @@ from typing import Any
 from membergraph._perf import gc_paused
 from membergraph.identity.card_emails import a_strangers_email
 from membergraph.identity.devices import with_device_logins
+from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
@@ -139,6 +140,7 @@ class _Resolver:
         people = _People(records, self.signature, self.carriers)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.bags = self._set_bags_aside()
+        self._set_relatives_emails_aside()
         self.reenrolments = Reenrolments(rules, records, self.status, self.signature)
         self.partition = Partition(records, rules)
         self.links: list[Link] = []
@@ -162,6 +164,27 @@ class _Resolver:
                 if key in self.carriers:
                     self.carriers[key] = [r for r in self.carriers[key] if r.ref not in bags]
         return bags
+
+    def _set_relatives_emails_aside(self) -> None:
+        """A CRM contact leaves the carriers of an e-mail that names another person of her
+        family (``rules.relatives_emails``: a parent's address given for a student): it
+        links her to no one, and no one to her (the value's status was weighed with her,
+        as for a bag)."""
+        if not self.rules.relatives_emails:
+            return
+        names = self.rules.near_duplicates
+        for ref in self.order:
+            record = self.records[ref]
+            if record.source != "crm" or not record.first_name or not record.last_name:
+                continue
+            for ident in record.identifiers:
+                if ident.kind is not IdentifierKind.EMAIL:
+                    continue
+                key = (ident.kind, ident.key)
+                if key in self.carriers and a_relatives_email(
+                    ident.value, record.first_name, record.last_name, names
+                ):
+                    self.carriers[key] = [r for r in self.carriers[key] if r.ref != ref]
 
     # -- profile links ---------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import re
 from functools import cached_property, lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from membergraph.identity.name_forms import first_name_core, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
@@ -121,6 +121,52 @@ class NearDuplicates(BaseModel):
             return short[:-1] == long[:-1] and {short[-1], long[-1]} == {"o", "a"}
         # Paul/Paula: a man's name, a consonant at its end, and the woman's with an -a.
         return long == short + "a" and short[-1] not in "aeiouy"
+
+    @staticmethod
+    def one_slip(a: str, b: str) -> bool:
+        """Whether two folded names are at most one slip apart (a letter left out, added,
+        another, or two swapped)."""
+        return OSA.distance(a, b, score_cutoff=1) <= 1
+
+    def listed_first_name(self, name: str) -> bool:
+        """Whether a folded word is a first name of ``nicknames`` (any of its forms)."""
+        return name in self._nickname_of
+
+    def first_name_forms(self, name: str) -> frozenset[str]:
+        """A folded first name with its listed forms (``nicknames``), and those of a listed
+        name it is one slip from (``Peeggy``: Peggy's, Margaret's): how an address may
+        write it."""
+        forms = self._forms_of.get(name)
+        if forms is None:
+            found = {name, *self._nickname_of.get(name, ())}
+            if len(name) >= 3:
+                for listed, group in self._nickname_of.items():
+                    if len(listed) >= 3 and self.one_slip(listed, name):
+                        found |= group
+            forms = self._forms_of[name] = frozenset(found)
+        return forms
+
+    @cached_property
+    def _forms_of(self) -> dict[str, frozenset[str]]:
+        return {}
+
+    def first_names_close(self, a: str, b: str) -> bool:
+        """Whether two folded first names are close (the near-duplicate rule's test)."""
+        return self._close(a, b, self.first_name_min, True)
+
+    def first_name_in(self, word: str, form: str) -> bool:
+        """Whether a word of an address (folded, no digits) may be a first name's ``form``
+        written as people write their own in addresses: the same or close
+        (:meth:`_close`), the name's end (``xander``: Alexander), or the name with a slip
+        and something after it (``jessca`` for Jessica, ``stephanie`` for Steph)."""
+        if word == form or self._close(form, word, self.first_name_min, True):
+            return True
+        if len(form) >= 4 and (word.endswith(form) or (len(word) >= 4 and form.endswith(word))):
+            return True
+        return any(
+            size >= 3 and self.one_slip(word[:size], form)
+            for size in (len(form), len(form) - 1, len(form) + 1)
+        )
 
     def _close(self, a: str, b: str, least: float, short_forms: bool) -> bool:
         if a == b:

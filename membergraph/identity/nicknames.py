@@ -86,6 +86,23 @@ NICKNAMES: tuple[tuple[str, ...], ...] = (
     ("Evelyn", "Evie"),
     ("Judith", "Judy"),
     ("Virginia", "Ginny"),
+    # Spanish short forms, and a few English ones an address writes.
+    ("José", "Pepe", "Chepe"),
+    ("Jesús", "Chuy", "Chucho"),
+    ("Francisco", "Pancho", "Paco", "Cisco"),
+    ("Guadalupe", "Lupe", "Lupita"),
+    ("Ignacio", "Nacho"),
+    ("Eduardo", "Lalo"),
+    ("Guillermo", "Memo"),
+    ("Alberto", "Beto"),
+    ("Roberto", "Beto"),
+    ("Manuel", "Manolo", "Manny"),
+    ("Dolores", "Lola"),
+    ("Rosario", "Charo"),
+    ("Concepción", "Concha", "Conchita"),
+    ("Michelle", "Shelly"),
+    ("Alexander", "Xander"),
+    ("Alexandra", "Sandra"),
 )
 
 OTHER_NAMES: tuple[tuple[str, str], ...] = (

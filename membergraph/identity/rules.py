@@ -229,6 +229,12 @@ class Rules(BaseModel):
             in these forms (:func:`~membergraph.identity.normalize.crm_id_spellings`); digits
             that fit two forms name a contact only when one of them exists, or both are one
             member's. Read with the built-in rules, as ``others_email_events``.
+        relatives_emails: an e-mail on a CRM contact that names another person of her
+            family (her family name with another first name or initial, or another listed
+            first name alone: ``benjaminjohnson@`` on David Johnson's contact,
+            :func:`~membergraph.identity.email_names.a_relatives_email`) is a relative's,
+            given for her (a parent enrolling a student's card): it links her contact to
+            nothing (the relative's online orders, opens and clicks stay the relative's).
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         reenrolments: when two CRM contacts sharing only a phone, or a card and the
@@ -264,6 +270,7 @@ class Rules(BaseModel):
         }
     )
     shared_devices_identify_no_one: bool = True
+    relatives_emails: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")

@@ -1,0 +1,130 @@
+"""Whose name an e-mail address carries: a CRM contact's own, or a relative's.
+
+A parent who enrols a student's card gives the parent's own address; a spouse gives the
+couple's shop account. Linked as usual, that address joins the parent's card-less online
+orders, opens and clicks to the young adult's contact. Nothing else in the data tells the
+two apart (the orders carry no name), but the address itself often does: people's
+addresses name them, and a relative's names the family with another first name:
+``benjaminjohnson@`` or ``dbrown@`` on David Johnson's and Joseph Brown's contacts. A form
+of her own name (``kenneth.johnson``, ``kjohnson`` and ``ken_johnson`` on Ken Johnson's), a
+maiden name (``sarah_belanger`` on Sarah Gutierrez's) or no name at all
+(``coffeelover113``) says nothing against her.
+"""
+
+from __future__ import annotations
+
+import re
+
+from membergraph.identity.name_forms import first_name_core
+from membergraph.identity.near_duplicates import NearDuplicates
+from membergraph.identity.normalize import fold_name
+
+__all__ = ["a_relatives_email"]
+
+_WORDS = re.compile(r"[\s\-'.,]+")
+_NOT_LETTERS = re.compile(r"[^a-z]")
+_FAMILY_LEAST = 3  # letters of a family name to look for: "Li" is in too many addresses
+_FAMILY_SLIP_FROM = 5  # letters from which a family name typed with one slip is looked for
+# Words beside a family name that name the household, not another person of it.
+_HOUSEHOLD = frozenset({"the", "family", "fam", "home", "house", "mr", "mrs", "ms", "dr"})
+
+
+def _words(name: str | None) -> list[str]:
+    return [w for w in (fold_name(part) for part in _WORDS.split(name or "")) if w]
+
+
+def _around(local: str, family: str | None) -> list[tuple[str, str]]:
+    """Each ``(before, after)`` the local part leaves around the family name (whole, or a
+    word of it), or, when it is nowhere, around the name typed with one slip on the
+    contact (``Gacria``: ``seangarcia66``); those with nothing on one side, if any (a
+    name and a family name, either way round: ``Howad`` is ``howard`` in
+    ``jameshoward``, not ``howar`` and a ``d``)."""
+    found = _all_around(local, family)
+    clean = [(before, after) for before, after in found if not (before and after)]
+    return clean or found
+
+
+def _all_around(local: str, family: str | None) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    names = sorted({fold_name(family or ""), *_words(family)}, key=len, reverse=True)
+    for name in names:
+        if len(name) < _FAMILY_LEAST:
+            continue
+        at = local.find(name)
+        while at >= 0:
+            found.append((local[:at], local[at + len(name) :]))
+            at = local.find(name, at + 1)
+    if found:
+        return found
+    for name in names:
+        if len(name) < _FAMILY_SLIP_FROM:
+            continue
+        for size in (len(name), len(name) - 1, len(name) + 1):
+            for at in range(len(local) - size + 1):
+                if NearDuplicates.one_slip(local[at : at + size], name):
+                    found.append((local[:at], local[at + size :]))
+    return found
+
+
+def _hers(rest: str, given: str | None, family: str | None, names: NearDuplicates) -> bool:
+    """Whether what an address has beside the family name can stand for the contact: an
+    initial or a form of her first name (a short form, a slip), or another of her names."""
+    firsts = _words(first_name_core(given or ""))
+    lasts = [*_words(family), fold_name(family or "")]
+    if rest in _HOUSEHOLD:  # johnsonfamily: the household's address, hers too
+        return True
+    if len(rest) == 1:  # jdoe: an initial
+        return any(form[:1] == rest for w in firsts + lasts for form in names.first_name_forms(w))
+    if rest in lasts:
+        return True
+    for word in firsts:
+        if len(word) <= 2:  # an initial, a clipped name: its first letter is all it says
+            if rest[0] == word[0]:
+                return True
+            continue
+        if any(names.first_name_in(rest, form) for form in names.first_name_forms(word)):
+            return True
+    return False
+
+
+def a_relatives_email(
+    email: str, first_name: str | None, last_name: str | None, names: NearDuplicates
+) -> bool:
+    """Whether an e-mail on a CRM contact names another person of her family: the part
+    before ``@`` (digits and separators aside) is her family name with a first name or an
+    initial that is not a form of hers (``benjaminjohnson``, ``dbrown``), or, with no family
+    name in it, a listed first name alone that is not hers (``michael397`` on Joseph
+    Smith's). Names written the other way round (``Johnson Ken``) are read both ways: an
+    address that fits her either way is hers.
+
+    Example:
+        >>> names = NearDuplicates()
+        >>> a_relatives_email("benjaminjohnson@outlook.com", "David", "Johnson", names)
+        True
+        >>> a_relatives_email("kjohnson@outlook.com", "Ken", "Johnson", names)
+        False
+    """
+    if not first_name or not last_name or not first_name.strip() or not last_name.strip():
+        return False
+    local = email.rpartition("@")[0].split("+", 1)[0]
+    letters = _NOT_LETTERS.sub("", fold_name(local))
+    if not letters:
+        return False
+    for before, after in _around(letters, first_name):  # names swapped: Johnson Ken
+        rest = before or after
+        if rest and not (before and after) and _hers(rest, last_name, first_name, names):
+            return False
+    said = [
+        bool(before or after)
+        and not (before and after)
+        and not _hers(before or after, first_name, last_name, names)
+        for before, after in _around(letters, last_name)
+    ]
+    if said:
+        return all(said)
+    return names.listed_first_name(letters) and not any(
+        names.first_names_close(form, letters)
+        for field in (first_name, last_name)  # either way round: Patel Steph, stephanie23
+        for word in _words(first_name_core(field))
+        for form in names.first_name_forms(word)
+    )

@@ -1,0 +1,85 @@
+"""An e-mail on a CRM contact that names another person of her family: a parent's address
+given for a student, which must not join the parent's orders and opens to her."""
+
+from __future__ import annotations
+
+import pytest
+
+from membergraph.identity.engine import resolve
+from membergraph.identity.rules import Rules
+from tests.identity.builders import crm, event, purchase, world
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "email", "joined"),
+    [
+        # The family name with another first name or initial: a parent's, a spouse's.
+        pytest.param("David", "Johnson", "benjaminjohnson@outlook.com", False, id="father"),
+        pytest.param("Joseph", "Brown", "dbrown@gmail.com", False, id="initial-and-family"),
+        pytest.param("Jessica", "Zhang", "patrick.zhang@icloud.com", False, id="dotted"),
+        pytest.param("Mary", "Lee", "matthewlee47@outlook.com", False, id="digits-after"),
+        pytest.param("Zachary", "Gacria", "seangarcia66@hotmail.com", False, id="family-typo"),
+        pytest.param("Joseph", "Smith", "michael397@gmail.com", False, id="listed-name-alone"),
+        # Her own name, in the forms people write it in their addresses.
+        pytest.param("Ken", "Johnson", "kenneth.johnson82@icloud.com", True, id="long-form"),
+        pytest.param("Kenneth", "Johnson", "kjohnson@gmail.com", True, id="her-initial"),
+        pytest.param("Karen", "Taylor", "taylork@icloud.com", True, id="family-first"),
+        pytest.param("Bobby", "Cote", "rcote@gmail.com", True, id="nickname-initial"),
+        pytest.param("Pepe", "González", "jose_gonzalez@yahoo.com", True, id="spanish-short-form"),
+        pytest.param("Xander", "Collins", "alexander747@gmail.com", True, id="name-end"),
+        pytest.param("Jessca", "Zhang", "jessica.zhang@gmail.com", True, id="her-name-typo"),
+        pytest.param("Johnson", "Ken", "kenneth.johnson@icloud.com", True, id="names-swapped"),
+        pytest.param("Samantha", "O'Connor", "soconnor@gmail.com", True, id="apostrophe"),
+        pytest.param("Andrés", "Díaz Ramírez", "diazr@gmail.com", True, id="second-surname"),
+        # Nothing in it to read: a maiden name, a hobby, the family alone.
+        pytest.param("Sarah", "Gutierrez", "sarah_belanger@icloud.com", True, id="maiden-name"),
+        pytest.param("Rosa", "Diaz", "coffeelover113@icloud.com", True, id="no-name"),
+        pytest.param("Rosa", "Diaz", "thediazs34@yahoo.com", True, id="the-family"),
+        pytest.param("Rosa", "Diaz", "diaz@yahoo.com", True, id="family-alone"),
+        pytest.param("Rosa", "Diaz", "diazfamily@yahoo.com", True, id="the-household"),
+    ],
+)
+def test_online_orders_join_a_contact_only_under_an_email_that_may_be_hers(
+    first: str, last: str, email: str, joined: bool
+) -> None:
+    # Given a contact carrying an e-mail, and card-less online orders under that e-mail
+    contact = crm("C0000001", first=first, last=last, birth=None, emails=[email])
+    orders = purchase(email=email, channel="online", tid="T1")
+    result = resolve(world(contact, orders))
+    # Then the orders are in her member only when the address may be hers
+    together = any(contact.ref in c and orders.ref in c for c in result.components)
+    assert together is joined
+
+
+def test_the_relatives_orders_and_opens_stay_together_without_her() -> None:
+    # Given David Johnson's contact carrying his father's address, the father's orders and
+    # an open of a marketing e-mail naming that address
+    david = crm("C0000001", first="David", last="Johnson", emails=["benjaminjohnson@outlook.com"])
+    orders = purchase(email="benjaminjohnson@outlook.com", channel="online", tid="T1")
+    opened = event("a-1", email="benjaminjohnson@outlook.com")
+    result = resolve(world(david, orders, opened))
+    # Then the father's orders and open are one member, and David is alone
+    assert sorted(sorted(c) for c in result.components) == [
+        [david.ref],
+        sorted([orders.ref, opened.ref]),
+    ]
+
+
+def test_the_parents_orders_join_neither_of_her_two_contacts_on_his_address() -> None:
+    # Given two contacts of Alexander Howard (one with a slip in the family name), each
+    # carrying his father's address and one birth date
+    one = crm("C0000001", first="Alexander", last="Howard", emails=["james.howard@icloud.com"])
+    two = crm("C0000002", first="Alexander", last="Howad", emails=["james.howard@icloud.com"])
+    orders = purchase(email="james.howard@icloud.com", channel="online", tid="T1")
+    result = resolve(world(one, two, orders))
+    # Then the orders are his father's alone
+    assert [orders.ref] in result.components
+
+
+def test_the_rule_can_be_turned_off() -> None:
+    # Given the rules without it, a contact on her father's address and his orders
+    david = crm("C0000001", first="David", last="Johnson", emails=["benjaminjohnson@outlook.com"])
+    orders = purchase(email="benjaminjohnson@outlook.com", channel="online", tid="T1")
+    result = resolve(world(david, orders), Rules(relatives_emails=False))
+    # Then the address links them, as before the rule
+    assert [sorted([david.ref, orders.ref])] == [sorted(c) for c in result.components]
