@@ -35,14 +35,22 @@ def names_in(record: RecordData) -> set[str]:
 
 
 def a_strangers_email(
-    email: str, holders: Iterable[RecordData], is_junk: Callable[[IdentifierKind, str], bool]
+    email: str,
+    holders: Iterable[RecordData],
+    is_junk: Callable[[IdentifierKind, str], bool],
+    given: Iterable[str] = (),
 ) -> bool:
     """Whether ``email``, given on a card's purchases, is a stranger's: the card's CRM
     contacts (``holders``) have e-mails of their own, not this one, and their names are
-    nowhere in it. A card nobody holds in the CRM, or held by contacts without e-mails or
-    names, says nothing against it."""
+    nowhere in it. A holder with none on file has, as her own, those of the card's other
+    purchases (``given``) that name her (``richard.brown77@`` on Richard Brown's card
+    beside a guest's ``kinge@``). A card nobody holds in the CRM, or held by contacts
+    without names, or with no e-mail of theirs anywhere, says nothing against it."""
     holders = list(holders)
     if not holders:
+        return False
+    words = set().union(*(names_in(h) for h in holders))
+    if not words:
         return False
     theirs = {
         i.key
@@ -50,10 +58,15 @@ def a_strangers_email(
         for i in h.identifiers
         if i.kind is IdentifierKind.EMAIL and not is_junk(i.kind, i.key)
     }
+    if not theirs:
+        theirs = {
+            e for e in given if _names_one_of(e, words) and not is_junk(IdentifierKind.EMAIL, e)
+        }
     if not theirs or email in theirs:
         return False
-    words = set().union(*(names_in(h) for h in holders))
-    if not words:
-        return False
+    return not _names_one_of(email, words)
+
+
+def _names_one_of(email: str, words: set[str]) -> bool:
     local = fold_name(email.partition("@")[0])
-    return not any(word in local for word in words)
+    return any(word in local for word in words)

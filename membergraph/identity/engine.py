@@ -308,7 +308,10 @@ class _Resolver:
         (:func:`~membergraph.identity.card_emails.a_strangers_email`): a guest's, given for
         an online order a clerk put on her own card."""
         holders = self._holders(ref)
-        return bool(holders) and a_strangers_email(email, holders, self.rules.is_junk)
+        if not holders:
+            return False
+        given = [i.key for i in self.records[ref].identifiers if i.kind is IdentifierKind.EMAIL]
+        return a_strangers_email(email, holders, self.rules.is_junk, given)
 
     def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it

@@ -47,3 +47,30 @@ def test_a_card_nobody_holds_in_the_crm_joins_its_emails_orders() -> None:
     result = resolve(world(on_card, orders))
     # Then they are one member: nothing says the address is not the card holder's
     assert [sorted([on_card.ref, orders.ref])] == [sorted(c) for c in result.components]
+
+
+@pytest.mark.parametrize(
+    ("on_card", "joined"),
+    [
+        # Her own address on one of the card's orders says which are hers: not the guest's.
+        pytest.param(["kwilson@acme.com", "jennifer33@yahoo.com"], False, id="hers-and-a-guests"),
+        # Nothing names her: the address may be hers, as before.
+        pytest.param(["jennifer33@yahoo.com"], True, id="only-one-naming-no-one"),
+        pytest.param(["sunshine9@mail.org", "jennifer33@yahoo.com"], True, id="none-naming-her"),
+    ],
+)
+def test_a_holder_without_email_on_file_is_known_by_the_one_naming_her(
+    on_card: list[str], joined: bool
+) -> None:
+    # Given Katherine Wilson's contact with no e-mail, her card's online orders giving
+    # addresses, and card-less online orders under jennifer33@yahoo.com
+    katherine = crm("C0000001", first="Katherine", last="Wilson", emails=[], card=CARD)
+    orders = [
+        purchase(card=CARD, email=email, channel="online", tid=f"T{n}")
+        for n, email in enumerate(on_card)
+    ]
+    guests = purchase(email="jennifer33@yahoo.com", channel="online", tid="G1")
+    result = resolve(world(katherine, *orders, guests))
+    member = next(c for c in result.components if katherine.ref in c)
+    # Then the guest's card-less orders are in her member only when nothing says whose
+    assert (guests.ref in member) is joined
