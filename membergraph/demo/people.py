@@ -35,6 +35,17 @@ class Person:
     elder_email: str | None = None  # an older household member's, on an old contact version
 
 
+def _renamed(email: str | None, was: str, now: str) -> str | None:
+    """A person's e-mail made before she was renamed, naming her as she is now: it starts
+    with her first name or its initial (no draw: the rest of a seed's data stays as it
+    was)."""
+    if email is None:
+        return None
+    if email.startswith(was.lower()):
+        return now.lower() + email[len(was) :]
+    return now[:1].lower() + email[1:]
+
+
 class Writer:
     def __init__(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -176,4 +187,5 @@ class Generator:
                     if self.fifth.random() < self.profile.twin_close_name:
                         people[-1].first = close_name(self.fifth, twin.first)
                         people[-1].named_close = True
+                        people[-1].email = _renamed(email, first, people[-1].first)
         return people[: self.members]
