@@ -106,6 +106,8 @@ def a_relatives_email(
     """
     if not first_name or not last_name or not first_name.strip() or not last_name.strip():
         return False
+    if any(names.names_no_one(n) for n in (first_name, last_name, f"{first_name} {last_name}")):
+        return False  # Walk-In Customer: the address is whoever stood at the till's
     local = email.rpartition("@")[0].split("+", 1)[0]
     letters = _NOT_LETTERS.sub("", fold_name(local))
     if not letters:
@@ -122,9 +124,26 @@ def a_relatives_email(
     ]
     if said:
         return all(said)
-    return names.listed_first_name(letters) and not any(
-        names.first_names_close(form, letters)
+    # No family name of hers in it: another person's first name, alone or with another
+    # family name (michael397, richard_harris on Patricia Williams's contact).
+    named = _listed_first_name_at_start(letters, names)
+    if named is None:
+        return False
+    rest = letters[len(named) :]
+    if rest and _hers(rest, first_name, last_name, names):
+        return False  # thomasj on Jess Collins's: a family name (a maiden name) and her initial
+    return not any(
+        names.first_names_close(form, named)
         for field in (first_name, last_name)  # either way round: Patel Steph, stephanie23
         for word in _words(first_name_core(field))
         for form in names.first_name_forms(word)
     )
+
+
+def _listed_first_name_at_start(letters: str, names: NearDuplicates) -> str | None:
+    """The longest listed first name (``nicknames``) the letters begin with, of three
+    letters or more, or None."""
+    for end in range(len(letters), 2, -1):
+        if names.listed_first_name(letters[:end]):
+            return letters[:end]
+    return None

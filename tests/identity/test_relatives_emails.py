@@ -20,6 +20,8 @@ from tests.identity.builders import crm, event, purchase, world
         pytest.param("Mary", "Lee", "matthewlee47@outlook.com", False, id="digits-after"),
         pytest.param("Zachary", "Gacria", "seangarcia66@hotmail.com", False, id="family-typo"),
         pytest.param("Joseph", "Smith", "michael397@gmail.com", False, id="listed-name-alone"),
+        # Another person's whole name: a relative's of another family name, a clerk's.
+        pytest.param("Patricia", "Williams", "richard_harris@gmail.com", False, id="whole-name"),
         # Her own name, in the forms people write it in their addresses.
         pytest.param("Ken", "Johnson", "kenneth.johnson82@icloud.com", True, id="long-form"),
         pytest.param("Kenneth", "Johnson", "kjohnson@gmail.com", True, id="her-initial"),
@@ -31,6 +33,9 @@ from tests.identity.builders import crm, event, purchase, world
         pytest.param("Johnson", "Ken", "kenneth.johnson@icloud.com", True, id="names-swapped"),
         pytest.param("Samantha", "O'Connor", "soconnor@gmail.com", True, id="apostrophe"),
         pytest.param("Andrés", "Díaz Ramírez", "diazr@gmail.com", True, id="second-surname"),
+        pytest.param("Jess", "Collins", "thomasj@comcast.net", True, id="maiden-name-initial"),
+        # A contact a till made for whoever stood there: the address is that person's.
+        pytest.param("Walk", "In", "samuel.morales@yahoo.com", True, id="walk-in"),
         # Nothing in it to read: a maiden name, a hobby, the family alone.
         pytest.param("Sarah", "Gutierrez", "sarah_belanger@icloud.com", True, id="maiden-name"),
         pytest.param("Rosa", "Diaz", "coffeelover113@icloud.com", True, id="no-name"),
