@@ -23,6 +23,7 @@ __all__ = ["a_relatives_email"]
 
 _WORDS = re.compile(r"[\s\-'.,]+")
 _NOT_LETTERS = re.compile(r"[^a-z]")
+_SEPARATORS = re.compile(r"[._\-]+")
 _FAMILY_LEAST = 3  # letters of a family name to look for: "Li" is in too many addresses
 _FAMILY_SLIP_FROM = 5  # letters from which a family name typed with one slip is looked for
 # Words beside a family name that name the household, not another person of it.
@@ -93,8 +94,9 @@ def a_relatives_email(
     """Whether an e-mail on a CRM contact names another person of her family: the part
     before ``@`` (digits and separators aside) is her family name with a first name or an
     initial that is not a form of hers (``benjaminjohnson``, ``dbrown``), or, with no family
-    name in it, a listed first name alone that is not hers (``michael397`` on Joseph
-    Smith's). Names written the other way round (``Johnson Ken``) are read both ways: an
+    name of hers in it, begins with a listed first name, a whole word, that is not hers
+    (``michael397`` on Joseph Smith's, ``richard_harris`` on Patricia Williams's). Names
+    written the other way round (``Johnson Ken``) are read both ways: an
     address that fits her either way is hers.
 
     Example:
@@ -124,26 +126,17 @@ def a_relatives_email(
     ]
     if said:
         return all(said)
-    # No family name of hers in it: another person's first name, alone or with another
-    # family name (michael397, richard_harris on Patricia Williams's contact).
-    named = _listed_first_name_at_start(letters, names)
-    if named is None:
+    # No family name of hers in it: another person's first name, alone or before another
+    # family name (michael397, richard_harris on Patricia Williams's contact). Only whole
+    # words: "jonesm" begins with Jon, "donna" with Don.
+    words = [w for w in (_NOT_LETTERS.sub("", fold_name(t)) for t in _SEPARATORS.split(local)) if w]
+    if not words or not names.listed_first_name(words[0]):
         return False
-    rest = letters[len(named) :]
-    if rest and _hers(rest, first_name, last_name, names):
-        return False  # thomasj on Jess Collins's: a family name (a maiden name) and her initial
+    if any(_hers(word, first_name, last_name, names) for word in words[1:]):
+        return False  # thomas.j on Jess Collins's: a family name (a maiden name), her initial
     return not any(
-        names.first_names_close(form, named)
+        names.first_names_close(form, words[0])
         for field in (first_name, last_name)  # either way round: Patel Steph, stephanie23
         for word in _words(first_name_core(field))
         for form in names.first_name_forms(word)
     )
-
-
-def _listed_first_name_at_start(letters: str, names: NearDuplicates) -> str | None:
-    """The longest listed first name (``nicknames``) the letters begin with, of three
-    letters or more, or None."""
-    for end in range(len(letters), 2, -1):
-        if names.listed_first_name(letters[:end]):
-            return letters[:end]
-    return None

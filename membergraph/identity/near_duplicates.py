@@ -163,9 +163,10 @@ class NearDuplicates(BaseModel):
             return True
         if len(form) >= 4 and (word.endswith(form) or (len(word) >= 4 and form.endswith(word))):
             return True
+        if len(form) <= 3:  # Zie for Zoe, not Steven for Sue: short names only whole
+            return len(word) == len(form) and self.one_slip(word, form)
         return any(
-            size >= 3 and self.one_slip(word[:size], form)
-            for size in (len(form), len(form) - 1, len(form) + 1)
+            self.one_slip(word[:size], form) for size in (len(form), len(form) - 1, len(form) + 1)
         )
 
     def _close(self, a: str, b: str, least: float, short_forms: bool) -> bool:

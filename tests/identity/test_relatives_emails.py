@@ -20,6 +20,7 @@ from tests.identity.builders import crm, event, purchase, world
         pytest.param("Mary", "Lee", "matthewlee47@outlook.com", False, id="digits-after"),
         pytest.param("Zachary", "Gacria", "seangarcia66@hotmail.com", False, id="family-typo"),
         pytest.param("Joseph", "Smith", "michael397@gmail.com", False, id="listed-name-alone"),
+        pytest.param("Susan", "Scott", "stevenscott61@aol.com", False, id="not-a-slip-of-sue"),
         # Another person's whole name: a relative's of another family name, a clerk's.
         pytest.param("Patricia", "Williams", "richard_harris@gmail.com", False, id="whole-name"),
         # Her own name, in the forms people write it in their addresses.
@@ -34,6 +35,8 @@ from tests.identity.builders import crm, event, purchase, world
         pytest.param("Samantha", "O'Connor", "soconnor@gmail.com", True, id="apostrophe"),
         pytest.param("Andrés", "Díaz Ramírez", "diazr@gmail.com", True, id="second-surname"),
         pytest.param("Jess", "Collins", "thomasj@comcast.net", True, id="maiden-name-initial"),
+        pytest.param("Mary", "Cheen", "jonesm@gmail.com", True, id="a-name-begins-it"),
+        pytest.param("Dnna", "Tremblay", "donna369@icloud.com", True, id="her-name-typed-short"),
         # A contact a till made for whoever stood there: the address is that person's.
         pytest.param("Walk", "In", "samuel.morales@yahoo.com", True, id="walk-in"),
         # Nothing in it to read: a maiden name, a hobby, the family alone.
