@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from membergraph.demo import write_demo_data
 from membergraph.demo.people import Generator
 from membergraph.demo.profiles import PROFILES
 
@@ -18,3 +24,38 @@ def test_everyones_own_email_names_her_as_she_is_called(profile: str) -> None:
         if person.email is not None:
             local = person.email.partition("@")[0]
             assert local.startswith((person.first.lower(), person.first[:1].lower())), person
+
+
+def _shared_by_two(folder: Path) -> int:
+    """E-mails on the newest contacts of exactly two people (households' own addresses
+    aside; placeholders and tills' addresses are on many)."""
+    person = {}
+    for row in (folder / "truth.jsonl").read_text().splitlines():
+        line = json.loads(row)
+        if line["source"] == "crm":
+            person[line["id"]] = line["person"]
+    newest: dict[str, dict[str, Any]] = {}
+    for row in (folder / "crm.jsonl").read_text().splitlines():
+        line = json.loads(row)
+        held = newest.get(line["contact_id"])
+        if held is None or line["updated_at"] > held["updated_at"]:
+            newest[line["contact_id"]] = line
+    people_on: dict[str, set[str]] = {}
+    for contact, line in newest.items():
+        for email in line["emails"]:
+            if not email.startswith("the."):
+                people_on.setdefault(email.strip().lower(), set()).add(person[contact])
+    return sum(1 for people in people_on.values() if len(people) == 2)
+
+
+@pytest.mark.parametrize("profile", ["default", "holdout"])
+def test_some_young_adults_contacts_still_carry_an_elders_email(
+    profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the demo's data, and the same data with no elder's e-mail kept
+    write_demo_data(tmp_path / "kept", 2000, 7, profile)
+    never = dataclasses.replace(PROFILES[profile], elder_email_kept=0.0)
+    monkeypatch.setitem(PROFILES, profile, never)
+    write_demo_data(tmp_path / "never", 2000, 7, profile)
+    # Then the demo has young adults' newest contacts carrying an elder's personal e-mail
+    assert _shared_by_two(tmp_path / "kept") > _shared_by_two(tmp_path / "never")

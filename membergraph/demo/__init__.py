@@ -20,7 +20,9 @@ seventh round (both profiles, a stream of its own): duplicates made at a re-enro
 card, no birth date), contact ids agents type otherwise (``c0012345``, ``C-0012345``,
 ``12345``), and an elder's e-mail on a young adult's first contact version; on the web (a
 stream of its own), Apple-Mail readers' opens through a privacy proxy's shared device ids
-naming only their e-mail, and browsers whose anonymous id is renewed every few weeks.
+naming only their e-mail, and browsers whose anonymous id is renewed every few weeks. Since
+the ninth round (a stream of its own): a young adult's contact that still carries the
+elder's e-mail the parent enrolled it with.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.

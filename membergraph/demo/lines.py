@@ -85,6 +85,9 @@ def crm_lines(
             # A re-enrolment: a new card of its own, on a form that skipped the birth date.
             card, birth = f"LD{gen.seventh.randrange(10**7, 10**8)}", None
             emails = till_reenrolment_emails(gen, p, emails, card)
+        elder = p.elder_email if copy == 0 and p.email and emails else None
+        if elder is not None and _ninth(gen, profile.elder_email_kept):
+            emails = [elder, *emails[1:]]  # never replaced by hers
         line: dict[str, Any] = {
             "contact_id": contact_id,
             "first_name": first,
@@ -117,6 +120,11 @@ def crm_lines(
                 "updated_at": before.isoformat().replace("+00:00", "Z"),
             }
             w.write("crm", older, contact_id, p.id)
+
+
+def _ninth(gen: Generator, rate: float) -> bool:
+    """A ninth-round phenomenon, drawn from its own stream where it has a rate."""
+    return rate > 0 and gen.ninth.random() < rate
 
 
 def _seventh(gen: Generator, rate: float) -> bool:

@@ -87,6 +87,8 @@ class Generator:
         self.web7 = random.Random(seed + 7)
         # ... and the eighth round's from theirs (demo/slips.py).
         self.eighth = random.Random(seed + 8)
+        # ... and the ninth round's from theirs.
+        self.ninth = random.Random(seed + 9)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}
