@@ -102,7 +102,6 @@ NICKNAMES: tuple[tuple[str, ...], ...] = (
     ("Concepción", "Concha", "Conchita"),
     ("Michelle", "Shelly"),
     ("Alexander", "Xander"),
-    ("Alexandra", "Sandra"),
 )
 
 OTHER_NAMES: tuple[tuple[str, str], ...] = (
