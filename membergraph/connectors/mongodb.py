@@ -153,18 +153,6 @@ class MongoSource(SourceConnector):
         # the fast reader takes them with the model's values, as SQLite's table does.
         return await self._owned(keys, light=True)
 
-    async def stored_owners(self) -> AsyncIterator[tuple[str, str, str | None]]:
-        """Each stored line's id, its owner as stored, and as its line is owned now (None: a
-        line that no longer validates), the cursor read in batches (``membergraph
-        reresolve`` compares them)."""
-        try:
-            async for doc in self.collection.find({}):
-                parsed = self._parse(doc)
-                now = None if isinstance(parsed, LineError) else parsed[1]
-                yield str(doc["_id"]), str(doc.get("_owner", "")), now
-        except PyMongoError as exc:
-            raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
-
     async def owned_lines(self) -> AsyncIterator[tuple[str, str, str, BaseModel]]:
         """Each stored line that validates: its id, its owner as stored and as it is owned
         now (``""``: none), and the line, the cursor read in batches (``membergraph

@@ -20,7 +20,6 @@ otherwise, saying so.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -29,11 +28,9 @@ from pydantic import BaseModel
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
-from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource
-from membergraph.identity.load import collect_records, fold_records, owner_key
+from membergraph.identity.load import collect_records, fold_records
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.rekey import Moved, OwnedLines, Rekeyed, rekey
+from membergraph.identity.rekey import Moved, OwnedLines, Rekeyed, held_lines, rekey
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult, apply_scope
 from membergraph.identity.service import IdentityService, Refuse
@@ -56,7 +53,6 @@ __all__ = [
     "records_of",
     "rekeyed_documents",
     "rekeyed_in",
-    "rekeyed_lines",
     "require_servable",
     "reresolve",
     "rules_notice",
@@ -265,54 +261,22 @@ async def rekeyed_in(sources: Mapping[SourceName, SourceConnector], region: str)
     """How many lines where ``sources`` keep them with their owner (the store file's
     source table, MongoDB collections) this release keys to another record (None: a source
     that keeps no owner)."""
-    tables = {c.lines for c in sources.values() if isinstance(c, SqliteSource)}
-    if len(tables) == 1 and len(sources) == len(SOURCES):
-        return await rekeyed_lines(tables.pop(), region)
-    return await rekeyed_documents(sources)
+    held = held_lines(sources, region)
+    if held is None:
+        return None
+    return sum([1 async for _, _, stored, now, _ in held.owned() if now != stored])
 
 
-async def rekeyed_documents(sources: Mapping[SourceName, object]) -> int | None:
+async def rekeyed_documents(sources: Mapping[SourceName, SourceConnector]) -> int | None:
     """How many lines of MongoDB source collections this release keys to another record
     than the one they are stored under (None: some source is not a collection, so its
     lines' owners are not stored and cannot be compared)."""
-    rekeyed = 0
-    for connector in sources.values():
-        if not isinstance(connector, MongoSource):
-            return None
-        async for _, stored, now in connector.stored_owners():
-            rekeyed += now is not None and (now or "") != stored
-    return rekeyed
-
-
-async def rekeyed_lines(lines: SqliteLines, region: str) -> int:
-    """How many lines of an embedded store's source table this release keys to another
-    record than the one they are stored under (read a page at a time)."""
-    rekeyed = 0
-    for name, spec in SOURCES.items():
-        after = ""
-        while True:
-            rows = await lines.run(_page, name.value, after)
-            for line_id, owner, body in rows:
-                try:
-                    line = spec.model.model_validate_json(body)
-                except ValueError:
-                    continue  # a line no longer valid is no record's either way
-                rekeyed += (owner_key(name, line, region) or "") != owner
-                after = line_id
-            if len(rows) < _PAGE:
-                break
-    return rekeyed
+    if not all(isinstance(c, MongoSource) for c in sources.values()):
+        return None
+    return await rekeyed_in(sources, "US")  # (a collection keys lines with its own region)
 
 
 _PAGE = 5000
-
-
-def _page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, str, bytes]]:
-    return db.execute(
-        "SELECT line_id, owner, body FROM source_lines WHERE source = ? AND line_id > ?"
-        " ORDER BY line_id LIMIT ?",
-        (source, after, _PAGE),
-    ).fetchall()
 
 
 def _count(report: Reresolved, result: ApplyResult) -> None:
