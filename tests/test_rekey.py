@@ -384,6 +384,9 @@ def test_a_moved_web_events_consent_follows_it(tmp_path: Path) -> None:
         for table, key in (("records", "key"), ("identifiers", "rkey"), ("consent_facts", "rkey")):
             db.execute(f"UPDATE {table} SET {key} = 'anon-9' WHERE {key} = ?", (now,))
         db.execute("UPDATE meta SET value = '2' WHERE key = 'format'")
+        # (first in a member of its own, since merged: its first member's ID is another's)
+        db.execute("UPDATE records SET origin_member_id = 'm_first' WHERE key = 'anon-9'")
+        first = ("m_first",)
     # When reresolve runs
     done = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{path}"])
     assert done.exit_code == 0, done.output
@@ -392,4 +395,7 @@ def test_a_moved_web_events_consent_follows_it(tmp_path: Path) -> None:
         facts = db.execute("SELECT rkey, granted FROM consent_facts WHERE line = 'E-UNSUB'")
         assert facts.fetchall() == [(now, 0)]
         assert db.execute("SELECT count(*) FROM records WHERE key = 'anon-9'").fetchone() == (0,)
+        # (its first member's ID goes with it: a split would hand it back)
+        origin = db.execute("SELECT origin_member_id FROM records WHERE key = ?", (now,))
+        assert origin.fetchone() == first
     assert _lines(path)["web_analytics", "E-UNSUB"][0] == now

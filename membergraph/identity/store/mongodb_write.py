@@ -209,8 +209,18 @@ def _guard_op(key: str, version: int) -> Op:
 def _record_ops(change: Change, stored: Mapping[str, Doc]) -> list[Op]:
     assigned = change.assignments
     written = {r.ref for r in change.records}
+    # A record re-keyed to a new one hands it its first and previous members (a split gives
+    # the first one's ID back); one that was there keeps its own.
+    handed: dict[str, Doc] = {}
+    for old, new in sorted(change.renamed.items()):
+        was = stored.get(record_id(old))
+        if was is not None and record_id(new) not in stored:
+            handed.setdefault(record_id(new), {k: was.get(k) for k in _MEMBERS})
     docs = [
-        record_doc(r, stored.get(record_id(r.ref)), assigned.get(r.ref)) for r in change.records
+        record_doc(
+            r, stored.get(record_id(r.ref)) or handed.get(record_id(r.ref)), assigned.get(r.ref)
+        )
+        for r in change.records
     ]
     for ref, member in assigned.items():
         if ref in written:
@@ -228,6 +238,9 @@ def _record_ops(change: Change, stored: Mapping[str, Doc]) -> list[Op]:
         if doc is not None and doc.get("member_id") is not None:
             docs.append({**doc, "member_id": None, "previous_member_id": doc["member_id"]})
     return [_put(d) for d in docs]
+
+
+_MEMBERS = ("member_id", "origin_member_id", "previous_member_id")
 
 
 def _link_ops(change: Change, link_ids: Iterable[int], at: str) -> list[Op]:
@@ -366,4 +379,5 @@ def feed_inserts(cursors: Iterable[int], entries: Sequence[FeedEntry]) -> list[I
 def touched_ids(change: Change) -> list[str]:
     """The ``_id`` of every record a change writes."""
     refs = {r.ref for r in change.records} | set(change.assignments) | set(change.unassigned)
+    refs |= set(change.renamed)  # (their members pass to the records they become)
     return sorted(record_id(ref) for ref in refs)

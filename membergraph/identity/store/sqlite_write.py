@@ -129,6 +129,7 @@ def write_change(
         if moved:
             raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
     assigned = change.assignments
+    carried = _first_members(db, change.renamed) if change.renamed else []
     if change.renamed or change.gone:
         _drop_records(db, [*change.renamed, *change.gone])
     if change.replace_identifiers and change.records:
@@ -142,6 +143,11 @@ def write_change(
         _write_identifiers(db, change.records, bulk)
     if change.records and "members" not in staged:
         _write_records(db, change.records, assigned, bulk)
+    if carried:  # (a split hands a record its first member's ID back: kept across keys)
+        db.executemany(
+            "UPDATE records SET origin_member_id=?, previous_member_id=? WHERE source=? AND key=?",
+            carried,
+        )
     if change.redirects:
         retired = list(change.redirects)
         for chunk in chunks(retired):
@@ -229,6 +235,25 @@ def write_change(
     if bulk:
         for name, on in INDEXES.items():
             db.execute(f"CREATE INDEX IF NOT EXISTS {name} {on}")
+
+
+def _first_members(
+    db: sqlite3.Connection, renamed: Mapping[RecordKey, RecordKey]
+) -> list[tuple[str | None, str | None, str, str]]:
+    """The first and previous members of each re-keyed record, for the record its lines go
+    to when that one is new (one that was there keeps its own)."""
+    found: dict[RecordKey, tuple[str | None, str | None, str, str]] = {}
+    for old, new in sorted(renamed.items()):
+        if new in found:
+            continue
+        there = db.execute("SELECT 1 FROM records WHERE source=? AND key=?", new).fetchone()
+        row = db.execute(
+            "SELECT origin_member_id, previous_member_id FROM records WHERE source=? AND key=?",
+            old,
+        ).fetchone()
+        if there is None and row is not None:
+            found[new] = (row[0], row[1], *new)
+    return list(found.values())
 
 
 def _drop_records(db: sqlite3.Connection, refs: Sequence[RecordKey]) -> None:
