@@ -129,6 +129,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             # The usual way reads through the same loaders: what the plan read (a source's
             # failure too) is not asked of the sources again.
             request.state.plan_loaders = context.loaders
+            context.loaders.drop_cancelled_batches()
             return None
         except TimeoutError:
             result = OperationResult(data=None, errors=[over_time_budget(self.timeout)])

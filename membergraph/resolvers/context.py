@@ -117,6 +117,19 @@ class Loaders:
                     asked.add_done_callback(_retrieved)
         return loader.load_many(values)
 
+    def drop_cancelled_batches(self) -> None:
+        """Let the next load of each loader start a batch of its own where an abandoned
+        attempt (a plan that stopped, its tasks cancelled) left one whose every future was
+        cancelled before its dispatch began: Strawberry's DataLoader then cancels the batch's
+        dispatch but keeps handing the batch out, not dispatched, to later loads, whose
+        futures would never be answered."""
+        for loader in (*vars(self).values(), *self.lines.values()):
+            batch = getattr(loader, "batch", None) if isinstance(loader, DataLoader) else None
+            if batch is None or batch.dispatched:
+                continue
+            if all(task.future.cancelled() for task in batch.tasks):
+                loader.batch = None
+
     def hold_beside_lookup(self, found: object) -> None:
         """What the store read beside a member's lookup (its lines, where the sources share
         the store's file): the lines loaders answer from it before asking a source."""
