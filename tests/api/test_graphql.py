@@ -251,6 +251,8 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     before = {name: conn.calls for name, conn in gateway.sources.items()}
     trips = gateway.sources[SourceName.CRM].lines.shared
     trips_before = trips.trips
+    store = gateway.identity.store
+    here_reads = store.here.reads
     query = PROFILE.replace("records {", "identifiers { kind value } records {")
     answer = gql(jane_client, query, kind="EMAIL", value="jane.doe@example.com")
     assert "errors" not in answer and answer["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
@@ -266,6 +268,9 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
     assert made == {"crm": 0, "transactions": 0, "web_analytics": 0, "call_center": 0}
     assert trips.trips == trips_before
+    # That read was made on the event loop's own thread: no trip to the store's thread
+    # either (the gateway's background work makes its own trips meanwhile).
+    assert store.here.reads == here_reads + 1
     member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
     assert member["profile"]["firstName"] and member["transactions"]["edges"]
 
@@ -294,6 +299,8 @@ def test_a_profile_by_member_id_is_read_in_one_trip_as_by_e_mail(
     before = {name: conn.calls for name, conn in gateway.sources.items()}
     trips = gateway.sources[SourceName.CRM].lines.shared
     trips_before = trips.trips
+    store = gateway.identity.store
+    here_reads = store.here.reads
     query = PROFILE.replace("$kind: IdentifierKind!, $value: String!", "$id: ID!").replace(
         "memberByIdentifier(kind: $kind, value: $value)", "member(id: $id)"
     )
@@ -303,6 +310,7 @@ def test_a_profile_by_member_id_is_read_in_one_trip_as_by_e_mail(
     made = {name.value: conn.calls - before[name] for name, conn in gateway.sources.items()}
     assert made == {"crm": 0, "transactions": 0, "web_analytics": 0, "call_center": 0}
     assert trips.trips == trips_before
+    assert store.here.reads == here_reads + 1  # on the event loop's thread
 
 
 def test_member_fields_resolve_for_every_source(client: TestClient) -> None:

@@ -2,7 +2,8 @@
 
 Every :meth:`SqliteStore.apply` is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), so a
 crash leaves the state before or after a change, never between. WAL mode lets readers go
-on while a change is written.
+on while a change is written: a lookup's point reads run on the event loop's thread
+(:mod:`.sqlite_here`), everything else in the connection's thread.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from membergraph.identity.store.sqlite_first_load import (
     stage_members,
     stage_records,
 )
+from membergraph.identity.store.sqlite_here import BUSY, LoopReader
 from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetrics
 from membergraph.identity.store.sqlite_write import (
     SCHEMA,
@@ -104,6 +106,11 @@ class SqliteStore(IdentityStore):
         self._db: aiosqlite.Connection | None = None
         # A first load's open transaction (see stage), in the connection's thread.
         self._load: _FirstLoad | None = None
+        self._staging = False  # from a first load's first stage to its apply or unstage
+        self.here: LoopReader | None = None if self.path == ":memory:" else LoopReader(self.path)
+        """The lookups' reads on the event loop's thread (None: an in-memory store)."""
+        self.trips = 0
+        """Trips made to the connection's thread."""
         self.beside_lookup: Callable[[sqlite3.Connection, list[RecordKey]], object] | None = None
         """A read of a found member's records run in the lookup's own trip
         (:meth:`find_member_carried`, :meth:`member_carried`), its answer in
@@ -164,6 +171,8 @@ class SqliteStore(IdentityStore):
                 )
 
     async def aclose(self) -> None:
+        if self.here is not None:
+            self.here.close()
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -182,8 +191,11 @@ class SqliteStore(IdentityStore):
 
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()
-        async with self._mapped("write"):
-            await self._in_thread(self._finish, change, at)
+        try:
+            async with self._mapped("write"):
+                await self._in_thread(self._finish, change, at)
+        finally:
+            self._staging = False  # a first load's transaction, if any, is over
 
     def metrics(self) -> SqliteMetrics:
         return SqliteMetrics(self)
@@ -239,6 +251,7 @@ class SqliteStore(IdentityStore):
     # before those are done (the engine's first links arrive while the records are written).
 
     async def stage(self, records: Sequence[RecordData]) -> None:
+        self._staging = True
         async with self._mapped("write"):
             await self._in_thread(self._begin, records)
 
@@ -257,8 +270,11 @@ class SqliteStore(IdentityStore):
     async def unstage(self) -> None:
         if self._db is None:  # closed: nothing can be open on it
             return
-        async with self._mapped("rollback"):
-            await self._in_thread(self._abandon)
+        try:
+            async with self._mapped("rollback"):
+                await self._in_thread(self._abandon)
+        finally:
+            self._staging = False
 
     def _begin(self, db: sqlite3.Connection, records: Sequence[RecordData]) -> None:
         ordered = stage_records(db, records)
@@ -297,11 +313,22 @@ class SqliteStore(IdentityStore):
         aiosqlite's ``_execute`` is the queue its own methods use.
         """
         db = self.db
+        self.trips += 1
         return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         async with self._mapped("read"):
             return await self._in_thread(fn, *args)
+
+    async def _point_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A lookup's read: on the event loop's thread when it can be, else in the trip."""
+        here = self.here
+        if here is not None and not self._staging and self._db is not None:
+            async with self._mapped("read"):
+                found = here.read(fn, *args)
+            if found is not BUSY:
+                return found  # type: ignore[return-value]
+        return await self._read(fn, *args)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(connection, *args)`` in the connection's thread, driver errors mapped: for
@@ -383,14 +410,14 @@ class SqliteStore(IdentityStore):
     async def find_member_carried(
         self, kind: IdentifierKind, key: str, floor: int, max_records: int
     ) -> MemberCarried | None:
-        return await self._read(
+        return await self._point_read(
             sqlite_read.find_member_carried, kind.value, key, floor, max_records, self.beside_lookup
         )
 
     async def member_carried(
         self, member_id: str, floor: int, max_records: int
     ) -> MemberCarried | None:
-        return await self._read(
+        return await self._point_read(
             sqlite_read.member_carried, member_id, floor, max_records, self.beside_lookup
         )
 
