@@ -54,6 +54,29 @@ async def test_a_lookup_reads_on_the_loop_without_a_trip(tmp_path: Path) -> None
         )
 
 
+async def test_a_lookup_reads_one_snapshot(tmp_path: Path) -> None:
+    # Given a lookup on the loop, when another connection commits a change while the
+    # lookup is half-way (here: in the read made beside it), then the lookup does not see
+    # it: its statements read one snapshot, as reads and writes taking turns in the store's
+    # thread did.
+    path = tmp_path / "store.db"
+    async with SqliteStore(path) as store:
+        await _ann(store)
+        other = sqlite3.connect(path, isolation_level=None)
+
+        def beside(db: sqlite3.Connection, records: object) -> str:
+            other.execute("UPDATE records SET first_name = 'Changed' WHERE key = 'C1'")
+            return str(db.execute("SELECT first_name FROM records WHERE key = 'C1'").fetchone()[0])
+
+        store.beside_lookup = beside
+        try:
+            found = await _lookup(store)
+        finally:
+            other.close()
+        assert store.here is not None and store.here.reads == 1
+        assert found is not None and found.beside == "Ann"
+
+
 async def test_a_lookup_the_file_would_make_wait_goes_through_the_thread(
     tmp_path: Path,
 ) -> None:

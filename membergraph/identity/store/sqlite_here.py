@@ -12,7 +12,9 @@ loop's thread, and says when it cannot:
   exclusive locking mode, a first load's rollback journal, a WAL being recovered) the
   read fails at once with ``SQLITE_BUSY`` and the caller makes it through the thread,
   which waits as every read does;
-- it is read-only (``query_only``) and holds no transaction between reads;
+- it is read-only (``query_only``); each read is one read transaction (one snapshot, as
+  the store's thread never interleaved a write of this process with a read), and it holds
+  none between reads (a checkpoint that truncates the WAL waits for no one);
 - an in-memory store (one connection's private database) and a store staging a first
   load (its rows visible to its own connection only) are never read here, nor a call from
   another thread than the one that opened it.
@@ -58,7 +60,13 @@ class LoopReader:
             db = self._connection()
             if db is None:
                 return BUSY
-            found = fn(db, *args)
+            # One snapshot: the store's thread may commit between two statements of the read
+            # (in its thread a read and the writes of this process took turns).
+            db.execute("BEGIN")
+            try:
+                found = fn(db, *args)
+            finally:
+                db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF in _WAITING:
                 return BUSY
