@@ -202,7 +202,13 @@ async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) ->
     if loader is None or not keys:
         return []
     try:
-        groups: Sequence[list[BaseModel]] = await loader.load_many(keys)
+        # A member's records of one source are mostly one (a contact, a card, a visitor):
+        # its future alone, not asyncio's gather around it (a future, a task-like
+        # callback per key and a result list, on every read of the profile's four sources).
+        if len(keys) == 1:
+            groups: Sequence[list[BaseModel]] = [await loader.load(keys[0])]
+        else:
+            groups = await loader.load_many(keys)
     except ConnectorError as exc:
         raise source_failed(exc) from None
     return [line for group in groups for line in group]
