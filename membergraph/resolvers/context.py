@@ -97,6 +97,7 @@ class Loaders:
         )
         # (The lines loaders share a holder, not the loaders: no cycle for the collector.)
         self._beside = beside = _Beside()
+        self._sources = gateway.sources
         self.lines: dict[SourceName, DataLoader[str, list[BaseModel]]] = {
             name: DataLoader(partial(_lines, beside, connector))
             for name, connector in gateway.sources.items()
@@ -129,6 +130,22 @@ class Loaders:
                 continue
             if all(task.future.cancelled() for task in batch.tasks):
                 loader.batch = None
+
+    def held_lines(self, source: SourceName, keys: Sequence[str]) -> list[list[Any]] | None:
+        """The lines of ``keys`` from what the store read beside the lookup, without a loader
+        batch (a future, a task and a turn of the event loop per source and ask): parsed
+        here once, and kept in the source's loader for every later ask of the request.
+        None: not all held, or a key asked of the loader already (the loader answers it)."""
+        found, loader = self._beside.found, self.lines.get(source)
+        if found is None or loader is None:
+            return None
+        asked = loader.cache_map
+        if any(asked.get(key) is not None for key in keys):
+            return None
+        held = self._sources[source].held_lines(found, keys)
+        if held is not None:
+            loader.prime_many(dict(zip(keys, held, strict=True)))
+        return held
 
     def hold_beside_lookup(self, found: object) -> None:
         """What the store read beside a member's lookup (its lines, where the sources share

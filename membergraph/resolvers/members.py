@@ -201,6 +201,9 @@ async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) ->
     loader = ctx.loaders.lines.get(source)
     if loader is None or not keys:
         return []
+    held = ctx.loaders.held_lines(source, keys)
+    if held is not None:
+        return [line for group in held for line in group]
     try:
         # A member's records of one source are mostly one (a contact, a card, a visitor):
         # its future alone, not asyncio's gather around it (a future, a task-like

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +214,23 @@ def _count_store_reads(store: object, *names: str) -> dict[str, int]:
     return calls
 
 
+def _count_held_lines(sources: Mapping[SourceName, Any]) -> dict[str, int]:
+    """Counts each source's answers from lines held beside a lookup, from now on."""
+    taken = {name.value: 0 for name in sources}
+    for name, connector in sources.items():
+        original = connector.held_lines
+
+        def counting(
+            held: object, keys: Any, _name: str = name.value, _held: Any = original
+        ) -> Any:
+            found = _held(held, keys)
+            taken[_name] += found is not None
+            return found
+
+        connector.held_lines = counting
+    return taken
+
+
 def test_a_page_of_members_costs_one_connector_call_per_source_level(client: TestClient) -> None:
     gateway = client.app.state.gateway  # type: ignore[attr-defined]
     calls = _count_store_reads(gateway.identity.store, "member_parts")
@@ -253,6 +270,7 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     trips_before = trips.trips
     store = gateway.identity.store
     here_reads = store.here.reads
+    taken = _count_held_lines(gateway.sources)
     query = PROFILE.replace("records {", "identifiers { kind value } records {")
     answer = gql(jane_client, query, kind="EMAIL", value="jane.doe@example.com")
     assert "errors" not in answer and answer["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
@@ -271,6 +289,10 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     # That read was made on the event loop's own thread: no trip to the store's thread
     # either (the gateway's background work makes its own trips meanwhile).
     assert store.here.reads == here_reads + 1
+    # Each source's held lines were taken (and parsed) once, though the profile, the
+    # loyalty and the transactions each ask hers of the transactions: later asks are
+    # answered by the source's loader (she has no web visitor and no call).
+    assert taken == {"crm": 1, "transactions": 1, "web_analytics": 0, "call_center": 0}
     member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
     assert member["profile"]["firstName"] and member["transactions"]["edges"]
 
