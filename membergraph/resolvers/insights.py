@@ -27,7 +27,14 @@ from membergraph.insights.offers import OfferStatus, offer_ledger
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.insights.rfm import Scores, Segment
 from membergraph.resolvers.context import RequestContext
-from membergraph.resolvers.members import MemberView, _lines, identifiers, placeholders
+from membergraph.resolvers.members import (
+    MemberView,
+    _lines,
+    identifiers,
+    lines_held,
+    placeholders,
+    records,
+)
 from membergraph.resolvers.paging import Page, check_first, page_by_key
 
 __all__ = ["RfmView", "rfm", "scored", "segment_counts", "segments"]
@@ -78,19 +85,27 @@ async def segment_counts(ctx: RequestContext) -> list[tuple[Segment, int]]:
     return [(s, counts.get(s.value, 0)) for s in sorted(Segment)]
 
 
+_PROFILE_SOURCES = (
+    SourceName.CRM,
+    SourceName.TRANSACTIONS,
+    SourceName.WEB_ANALYTICS,
+    SourceName.CALL_CENTER,
+)
+
+
 async def profile(ctx: RequestContext, member: MemberView) -> Profile:
     """The profile with lineage: e-mail and phone are the ones seen most recently."""
     gateway = ctx.gateway
-    # Asked together, so every member's profile lands in the same batch per source. Only
-    # the CRM is needed: the others only date the e-mails and phones, so a failing one
-    # leaves those undated rather than the profile missing.
-    found: list[Any] = await asyncio.gather(
-        _lines(ctx, member, SourceName.CRM),
-        _lines(ctx, member, SourceName.TRANSACTIONS),
-        _lines(ctx, member, SourceName.WEB_ANALYTICS),
-        _lines(ctx, member, SourceName.CALL_CENTER),
-        return_exceptions=True,
-    )
+    refs = await records(ctx, member)
+    found: list[Any] = [lines_held(ctx, refs, source) for source in _PROFILE_SOURCES]
+    if any(lines is None for lines in found):
+        # Asked together, so every member's profile lands in the same batch per source.
+        # Only the CRM is needed: the others only date the e-mails and phones, so a
+        # failing one leaves those undated rather than the profile missing.
+        found = await asyncio.gather(
+            *(_lines(ctx, member, source) for source in _PROFILE_SOURCES),
+            return_exceptions=True,
+        )
     if isinstance(found[0], BaseException):
         raise found[0]
     contacts: list[CrmContact] = found[0]

@@ -194,16 +194,29 @@ async def taken_back(
     return {**parted, **undone_events(events)}
 
 
-async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) -> list[Any]:
-    """The lines of one source that belong to the member's records."""
+def lines_held(
+    ctx: RequestContext, refs: Sequence[RecordKey], source: SourceName
+) -> list[Any] | None:
+    """:func:`_lines` without a wait: the lines of one source that belong to ``refs`` (a
+    member's records) when the store read them beside the member's lookup, or when none
+    are asked; None: they are to be loaded."""
     wanted = source.value
-    keys = [key for src, key in await records(ctx, member) if src == wanted]
-    loader = ctx.loaders.lines.get(source)
-    if loader is None or not keys:
+    keys = [key for src, key in refs if src == wanted]
+    if not keys or source not in ctx.loaders.lines:
         return []
     held = ctx.loaders.held_lines(source, keys)
+    return None if held is None else [line for group in held for line in group]
+
+
+async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) -> list[Any]:
+    """The lines of one source that belong to the member's records."""
+    refs = await records(ctx, member)
+    held = lines_held(ctx, refs, source)
     if held is not None:
-        return [line for group in held for line in group]
+        return held
+    wanted = source.value
+    keys = [key for src, key in refs if src == wanted]
+    loader = ctx.loaders.lines[source]
     try:
         # A member's records of one source are mostly one (a contact, a card, a visitor):
         # its future alone, not asyncio's gather around it (a future, a task-like
