@@ -7,7 +7,6 @@ Used by the Starlette lifespan (``app.py``) and by the CLI's batch commands.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,11 +16,11 @@ from pydantic import BaseModel
 
 from membergraph._perf import gc_paused
 from membergraph.connectors.files import FileConnector
-from membergraph.connectors.models import CrmContact, SourceName
-from membergraph.connectors.sources import outranked_version
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource
+from membergraph.folder_load import FOLDER_PATH, load_folder_into
 from membergraph.identity.feed import ChangeKind, FeedEntry, FeedFollower
-from membergraph.identity.load import collect_records, count_nobodys
+from membergraph.identity.load import collect_records
 from membergraph.identity.reresolve import require_servable, rules_notice
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService, Refuse
@@ -30,7 +29,7 @@ from membergraph.identity.store import store_from_url
 from membergraph.identity.store.format import Verdict
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.privacy import open_privacy
-from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, refusing, unsuppressed
+from membergraph.privacy.gate import Keep, consent_keeper, refusing, unsuppressed
 from membergraph.resolvers.context import Gateway
 from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
@@ -40,78 +39,12 @@ from membergraph.source_set import (
     embedded_path,
     mongo_timeouts,
     open_source_set,
-    open_sources,
     sqlite_sources,
 )
 
-__all__ = ["follow_feed", "load_folder_into", "open_gateway"]
+__all__ = ["follow_feed", "open_gateway"]
 
 logger = logging.getLogger(__name__)
-_SAYS_NOTHING = frozenset(("stale", "rejected", "suppressed"))  # verdicts of unresolved lines
-
-
-async def load_folder_into(
-    folder: Path,
-    lines: SqliteLines,
-    identity: IdentityService,
-    region: str,
-    keep: Keep | None = None,
-    keep_consents: KeepConsents | None = None,
-) -> ApplyResult | None:
-    """Load a folder into the source table and resolve what it changed, once: a folder
-    whose fingerprint was loaded before is not read at all (None).
-
-    A line already stored is ordered against it (a stale one changes nothing); the whole
-    folder is then resolved with what the store holds, and the fingerprint recorded last,
-    so an interrupted load is done again at the next start. ``keep_consents`` keeps the
-    consent facts of the CRM versions the load outranks (an older version in the folder, or
-    one held before): what a contact chose then still counts, though the line is replaced.
-    """
-    fingerprint = await asyncio.to_thread(folder_fingerprint, folder)
-    where = str(await asyncio.to_thread(folder.resolve))
-    if await lines.meta("folder") == fingerprint:
-        if await lines.meta(_FOLDER_PATH) is None:  # a store loaded before the path was kept
-            await lines.set_meta(_FOLDER_PATH, where)
-        return None
-    files = await asyncio.to_thread(open_sources, folder, region)
-    empty = await lines.empty()
-    taken: list[tuple[SourceName, BaseModel]] = []
-    older: list[tuple[SourceName, BaseModel]] = []  # superseded versions: their values count
-    async with lines.first_load() if empty else contextlib.nullcontext():
-        for name, conn in files.connectors.items():
-            assert isinstance(conn, FileConnector)
-            target = SqliteSource(conn.spec, lines, conn.owner)
-            current = list(conn.lines())
-            outranked = conn.superseded_contacts
-            history = list(conn.older_lines())
-            if keep is not None:  # an erased or suppressed person's lines are not loaded again
-                current = await keep(name, current)
-                outranked = await keep(name, outranked) if outranked else outranked
-                history = await keep(name, history) if history else history
-            older += ((name, line) for line in history)
-            if empty:  # a first load: the file's current lines, as they are
-                taken += ((name, line) for line in current)
-                await target.put(await asyncio.to_thread(_rows, target, current))
-            else:
-                took, replaced = await _appended(target, current)
-                taken += ((name, line) for line in took)
-                outranked = [*outranked, *replaced]
-            if keep_consents is not None and outranked:
-                await keep_consents(outranked)
-    with gc_paused():
-        records = collect_records(taken, region, older)
-    result = await identity.resolve_all(records)
-    reports = files.reports()
-    count_nobodys(taken, result.unattributed, reports, region)
-    for name, report in reports.items():
-        await lines.keep_report(name.value, report)
-    await lines.set_meta(_FOLDER_PATH, where)
-    await lines.set_meta("folder", fingerprint)
-    return result
-
-
-_FOLDER_PATH = "folder_path"
-"""The source table's meta key naming the folder last loaded into the store."""
 
 
 async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) -> Path | None:
@@ -119,7 +52,7 @@ async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) 
     loaded from a folder of the user's (``membergraph load``, an earlier ``serve --data``),
     which is then served as it holds them (None: no folder is read). The demo's made-up
     people are never mixed into someone's own data because ``--data`` was left out."""
-    loaded = await lines.meta(_FOLDER_PATH)
+    loaded = await lines.meta(FOLDER_PATH)
     if loaded is not None and not _is_demo(Path(loaded), settings) and not await lines.empty():
         return None
     return await asyncio.to_thread(demo_folder, settings)
@@ -127,26 +60,6 @@ async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) 
 
 def _is_demo(folder: Path, settings: Settings) -> bool:
     return folder.parent == settings.cache_dir.resolve() and folder.name.startswith("demo-")
-
-
-async def _appended(
-    target: SqliteSource, lines: list[BaseModel]
-) -> tuple[list[BaseModel], list[BaseModel]]:
-    """Append ``lines`` to a source table; return those it took, and the CRM versions
-    outranked (a version held that one replaced, a line older than the one held). A line
-    older than the one held (pushed since) says nothing, here as at ``/ingest``: resolving
-    it would undo the newer line (a contact renamed back)."""
-    took: list[BaseModel] = []
-    outranked: list[BaseModel] = []
-    for start in range(0, len(lines), 1000):
-        chunk = lines[start : start + 1000]
-        verdicts = await target.append(chunk)
-        for line, said in zip(chunk, verdicts, strict=True):
-            if said not in _SAYS_NOTHING:
-                took.append(line)
-            if isinstance(version := outranked_version(line, said), CrmContact):
-                outranked.append(version)
-    return took, outranked
 
 
 async def follow_feed(gateway: Gateway) -> FeedFollower:
@@ -232,7 +145,7 @@ async def open_gateway(
             if said is Verdict.OTHER_RULES:
                 stale_rules = rules_notice(settings.store)
                 logger.warning(stale_rules)
-        loaded_from = folder or await lines.meta(_FOLDER_PATH)
+        loaded_from = folder or await lines.meta(FOLDER_PATH)
         sources.where = f"{path} (loaded from {loaded_from})" + sources.where.removeprefix(path)
         _read_lines_beside_lookups(store, sources, lines)
         gateway = _assembled(settings, identity, sources)
@@ -309,10 +222,6 @@ async def _measure_if_resolved(gateway: Gateway, resolved: bool) -> None:
         # would walk each page's short-lived objects for nothing, ~a fifth of the time).
         with gc_paused(freeze=False):
             await gateway.scores.rebuild()
-
-
-def _rows(target: SqliteSource, lines: list[BaseModel]) -> list[tuple[str, str, bytes]]:
-    return [(target.line_id(line), target.owner(line) or "", render(line)) for line in lines]
 
 
 async def _open_federated(

@@ -38,12 +38,11 @@ from membergraph.connectors.base import (
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
-from membergraph.identity.feed import FeedEntry
 from membergraph.identity.records import RecordData, RecordKey, record_of_line
-from membergraph.identity.service import ApplyResult, retrying
+from membergraph.identity.service import ApplyResult
 from membergraph.identity.store.port import StoreError
 from membergraph.identity.values import stored_nobodys_reason
-from membergraph.ingest_facts import Fact, marker
+from membergraph.ingest_facts import Fact, announce, marker
 from membergraph.privacy import privacy_of
 from membergraph.privacy.gate import SUPPRESSED_ERROR, guard_of, guarded, screen
 from membergraph.resolvers.consent import record_line_consents
@@ -387,42 +386,12 @@ class IngestService:
         else:
             applied = await gateway.identity.ingest(records)
         members = await gateway.identity.store.assignments([r.ref for r in records])
-        await self._announce(source, connector, facts, members)
+        await announce(gateway.identity.store, source, connector, facts, members)
         await record_line_consents(gateway, source, stored)
         await connector.settle(
             [(connector.line_id(f.line), f.mark) for f in facts if f.mark is not None]
         )
         return applied, members
-
-    async def _announce(
-        self,
-        source: SourceName,
-        connector: SourceConnector,
-        facts: Sequence[Fact],
-        members: Mapping[RecordKey, str],
-    ) -> None:
-        """The change feed's entries for the lines stored, of the kinds the writes that
-        stored them decided; a line a crash left new gets one only if none names it yet.
-        ``members``: of their records."""
-        store = self.gateway.identity.store
-        facts = [f for f in facts if f.record is not None and f.kinds]
-        once = [connector.line_id(f.line) for f in facts if f.once]
-        if once:
-            fed = await store.fed_lines(source.value, once)
-            facts = [f for f in facts if not f.once or connector.line_id(f.line) not in fed]
-        entries = [
-            FeedEntry(
-                kind,
-                (members[f.record.ref],) if f.record.ref in members else (),
-                source=source.value,
-                line_id=connector.line_id(f.line),
-            )
-            for f in facts
-            if f.record is not None
-            for kind in f.kinds
-        ]
-        if entries:
-            await retrying(lambda: store.append_feed(entries))
 
 
 def _entry(

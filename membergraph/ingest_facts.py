@@ -9,19 +9,22 @@ announced as when new if no entry names it yet, which only a push a crash stoppe
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from membergraph.connectors.base import Mark
+from membergraph.connectors.base import Mark, SourceConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import Taken
-from membergraph.identity.feed import ChangeKind
-from membergraph.identity.records import RecordData, record_of_line
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.records import RecordData, RecordKey, record_of_line
+from membergraph.identity.service import retrying
+from membergraph.identity.store.port import IdentityStore
 from membergraph.insights.offers import line_offer_code
 
-__all__ = ["Fact", "fact_kinds", "marker"]
+__all__ = ["Fact", "announce", "fact_kinds", "marker"]
 
 Kinds = tuple[ChangeKind, ...]
 
@@ -99,11 +102,46 @@ def _mark_text(token: str, kinds: Kinds, outcome: Taken) -> str:
     return f"{token}:{said}:{_AGES.get(outcome, 'newer')}"
 
 
-def marker(source: SourceName, token: str) -> Mark:
+def marker(source: SourceName, token: str, again: bool = True) -> Mark:
     """The marks one push writes with its lines (see :meth:`SourceConnector.append`); a line
-    sent again is marked with the kind it was announced as when new."""
-    return lambda line, outcome: _mark_text(
-        token,
-        fact_kinds(source, line, None if outcome == "unchanged" else outcome.previous),
-        outcome,
-    )
+    sent again is marked with the kind it was announced as when new, unless ``again`` is
+    False (a folder's load: a line it holds already says nothing and is not applied again).
+    """
+
+    def mark(line: BaseModel, outcome: Taken) -> str | None:
+        if outcome == "unchanged" and not again:
+            return None
+        previous = None if outcome == "unchanged" else outcome.previous
+        return _mark_text(token, fact_kinds(source, line, previous), outcome)
+
+    return mark
+
+
+async def announce(
+    store: IdentityStore,
+    source: SourceName,
+    connector: SourceConnector,
+    facts: Sequence[Fact],
+    members: Mapping[RecordKey, str],
+) -> None:
+    """The change feed's entries for the lines stored, of the kinds the writes that stored
+    them decided; a line a crash left new gets one only if none names it yet.
+    ``members``: of their records."""
+    facts = [f for f in facts if f.record is not None and f.kinds]
+    once = [connector.line_id(f.line) for f in facts if f.once]
+    if once:
+        fed = await store.fed_lines(source.value, once)
+        facts = [f for f in facts if not f.once or connector.line_id(f.line) not in fed]
+    entries = [
+        FeedEntry(
+            kind,
+            (members[f.record.ref],) if f.record.ref in members else (),
+            source=source.value,
+            line_id=connector.line_id(f.line),
+        )
+        for f in facts
+        if f.record is not None
+        for kind in f.kinds
+    ]
+    if entries:
+        await retrying(lambda: store.append_feed(entries))

@@ -33,7 +33,7 @@ from membergraph.connectors.sources import Taken
 if TYPE_CHECKING:
     from membergraph.connectors.sources import SourceSpec
 
-Mark = Callable[[BaseModel, Taken], str]
+Mark = Callable[[BaseModel, Taken], str | None]
 """What :meth:`SourceConnector.append` keeps beside a stored line until the push settles it."""
 
 

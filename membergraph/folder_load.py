@@ -1,0 +1,190 @@
+"""A folder of source files loaded into the store file's source table (``membergraph load``,
+a ``serve --data`` start): once per version of the folder, identities resolved as it loads.
+
+A first load (no line held) writes the files' lines as they are and resolves them. A load
+of a changed folder (a nightly CRM export dropped in) is a push of what changed: each line
+is ordered against the version held, the lines it takes are written with a mark, and once
+identity is resolved they are announced on the change feed as a push announces its lines
+(a consent withdrawn in the export reaches subscribers and every process's caches), then
+their marks are dropped; all of it under the push lock, so no push finishes the load's
+lines as its own. A load killed in between leaves marked lines, which the next start
+finishes (:meth:`IngestService.heal <membergraph.ingest.IngestService.heal>`), and loads
+the folder again: its fingerprint is recorded last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from membergraph._perf import gc_paused
+from membergraph.connectors.files import FileConnector
+from membergraph.connectors.models import CrmContact, SourceName
+from membergraph.connectors.push_lock import PushLock
+from membergraph.connectors.sources import outranked_version
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
+from membergraph.identity.load import collect_records, count_nobodys
+from membergraph.identity.records import record_of_line
+from membergraph.identity.service import ApplyResult, IdentityService
+from membergraph.ingest_facts import Fact, announce, marker
+from membergraph.privacy.gate import Keep, KeepConsents
+from membergraph.source_set import open_sources
+
+__all__ = ["FOLDER_PATH", "load_folder_into"]
+
+FOLDER_PATH = "folder_path"
+"""The source table's meta key naming the folder last loaded into the store."""
+
+_SAYS_NOTHING = frozenset(("stale", "rejected", "suppressed"))  # verdicts of unresolved lines
+
+
+@dataclass
+class _Taken:
+    """What a load took: lines to resolve, superseded versions whose values still count,
+    and per source the facts to announce (a load of a changed folder)."""
+
+    lines: list[tuple[SourceName, BaseModel]] = field(default_factory=list)
+    older: list[tuple[SourceName, BaseModel]] = field(default_factory=list)
+    facts: list[tuple[SourceName, SqliteSource, list[Fact]]] = field(default_factory=list)
+
+
+async def load_folder_into(
+    folder: Path,
+    lines: SqliteLines,
+    identity: IdentityService,
+    region: str,
+    keep: Keep | None = None,
+    keep_consents: KeepConsents | None = None,
+) -> ApplyResult | None:
+    """Load a folder into the source table and resolve what it changed, once: a folder
+    whose fingerprint was loaded before is not read at all (None).
+
+    A line already stored is ordered against it (a stale one changes nothing); the whole
+    folder is then resolved with what the store holds, the lines that changed announced,
+    and the fingerprint recorded last, so an interrupted load is done again at the next
+    start. ``keep`` leaves out lines (an erased person's); ``keep_consents`` keeps the
+    consent facts of the CRM versions the load outranks (an older version in the folder, or
+    one held before): what a contact chose then still counts, though the line is replaced.
+    """
+    fingerprint = await asyncio.to_thread(folder_fingerprint, folder)
+    where = str(await asyncio.to_thread(folder.resolve))
+    if await lines.meta("folder") == fingerprint:
+        if await lines.meta(FOLDER_PATH) is None:  # a store loaded before the path was kept
+            await lines.set_meta(FOLDER_PATH, where)
+        return None
+    files = await asyncio.to_thread(open_sources, folder, region)
+    if await lines.empty():
+        async with lines.first_load():
+            taken = await _take(files.connectors, lines, region, keep, keep_consents, None)
+        result = await _resolve(identity, taken, region)
+    else:
+        async with _pushing(lines):
+            if await lines.meta("folder") == fingerprint:  # another process loaded it meanwhile
+                return None
+            token = uuid.uuid4().hex
+            taken = await _take(files.connectors, lines, region, keep, keep_consents, token)
+            result = await _resolve(identity, taken, region)
+            for name, target, facts in taken.facts:
+                await _announce(identity, name, target, facts)
+    reports = files.reports()
+    count_nobodys(taken.lines, result.unattributed, reports, region)
+    for name, report in reports.items():
+        await lines.keep_report(name.value, report)
+    await lines.set_meta(FOLDER_PATH, where)
+    await lines.set_meta("folder", fingerprint)
+    return result
+
+
+_LOAD_WAIT = 600.0
+"""Seconds a load waits for the push lock: another process may be loading the same folder."""
+
+
+def _pushing(lines: SqliteLines) -> contextlib.AbstractAsyncContextManager[None]:
+    lock = lines.push_lock
+    return PushLock(lock.path, _LOAD_WAIT).held() if lock is not None else contextlib.nullcontext()
+
+
+async def _take(
+    connectors: Mapping[SourceName, object],
+    lines: SqliteLines,
+    region: str,
+    keep: Keep | None,
+    keep_consents: KeepConsents | None,
+    token: str | None,
+) -> _Taken:
+    """Each file's lines into the table: as they are (a first load, ``token`` None), or
+    ordered against those held, the ones taken marked with ``token``."""
+    taken = _Taken()
+    for name, conn in connectors.items():
+        assert isinstance(conn, FileConnector)
+        target = SqliteSource(conn.spec, lines, conn.owner)
+        current = list(conn.lines())
+        outranked = conn.superseded_contacts
+        history = list(conn.older_lines())
+        if keep is not None:  # an erased or suppressed person's lines are not loaded again
+            current = await keep(name, current)
+            outranked = await keep(name, outranked) if outranked else outranked
+            history = await keep(name, history) if history else history
+        taken.older += ((name, line) for line in history)
+        if token is None:
+            taken.lines += ((name, line) for line in current)
+            await target.put(await asyncio.to_thread(_rows, target, current))
+        else:
+            took, replaced, facts = await _appended(target, current, token, region)
+            taken.lines += ((name, line) for line in took)
+            taken.facts.append((name, target, facts))
+            outranked = [*outranked, *replaced]
+        if keep_consents is not None and outranked:
+            await keep_consents(outranked)
+    return taken
+
+
+async def _resolve(identity: IdentityService, taken: _Taken, region: str) -> ApplyResult:
+    with gc_paused():
+        records = collect_records(taken.lines, region, taken.older)
+    return await identity.resolve_all(records)
+
+
+async def _appended(
+    target: SqliteSource, lines: list[BaseModel], token: str, region: str
+) -> tuple[list[BaseModel], list[BaseModel], list[Fact]]:
+    """Append ``lines`` to a source table; return those it took, the CRM versions outranked
+    (a version held that one replaced, a line older than the one held), and the facts of
+    those it stored (created or updated, each marked). A line older than the one held
+    (pushed since) says nothing, here as at ``/ingest``: resolving it would undo the newer
+    line (a contact renamed back)."""
+    took: list[BaseModel] = []
+    outranked: list[BaseModel] = []
+    facts: list[Fact] = []
+    mark = marker(target.source, token, again=False)
+    for start in range(0, len(lines), 1000):
+        chunk = lines[start : start + 1000]
+        verdicts = await target.append(chunk, mark)
+        for line, said in zip(chunk, verdicts, strict=True):
+            if said not in _SAYS_NOTHING:
+                took.append(line)
+            if said.mark is not None:
+                facts.append(Fact.taken(line, said, record_of_line(target.source, line, region)))
+            if isinstance(version := outranked_version(line, said), CrmContact):
+                outranked.append(version)
+    return took, outranked, facts
+
+
+async def _announce(
+    identity: IdentityService, name: SourceName, target: SqliteSource, facts: Sequence[Fact]
+) -> None:
+    """The feed's entries for the lines a load stored, then their marks dropped."""
+    refs = [f.record.ref for f in facts if f.record is not None]
+    members = await identity.store.assignments(refs) if refs else {}
+    await announce(identity.store, name, target, facts, members)
+    await target.settle([(target.line_id(f.line), f.mark) for f in facts if f.mark is not None])
+
+
+def _rows(target: SqliteSource, lines: list[BaseModel]) -> list[tuple[str, str, bytes]]:
+    return [(target.line_id(line), target.owner(line) or "", render(line)) for line in lines]
