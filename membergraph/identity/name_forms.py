@@ -17,7 +17,9 @@ from rapidfuzz.distance import OSA
 
 __all__ = ["first_name_core", "slipped_short_form"]
 
-_INITIAL_AT_END = re.compile(r"\s+\w\.?$")
+# Started only where a run of spaces starts: Python's ``re`` tries a pattern at every
+# position, and from each space of a long run it would read the rest of the run again.
+_INITIAL_AT_END = re.compile(r"(?<!\s)\s+\w\.?$")
 _SLIP_FROM = 4  # letters: in a shorter name one edit makes another name (Ann/Jan)
 
 
