@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 
 from membergraph.auth import caller_of
+from membergraph.connectors.lines import bom_length
 from membergraph.connectors.models import SourceName
 from membergraph.ingest import IngestRefused, IngestService
 
@@ -35,7 +36,9 @@ def _problem(status: int, message: str, code: str | None = None) -> JSONResponse
 
 
 def _split_body(body: bytes) -> list[Any] | None:
-    """A JSON array of objects, or JSON Lines (each line decoded later, on its own)."""
+    """A JSON array of objects, or JSON Lines (each line decoded later, on its own), after
+    the byte order mark a body read from a file saved on Windows may start with."""
+    body = body[bom_length(body) :]
     stripped = body.lstrip()
     if stripped.startswith(b"["):
         try:

@@ -39,7 +39,14 @@ import orjson
 from pydantic import BaseModel
 
 from membergraph.connectors.base import Guard, Mark, SourceConnector
-from membergraph.connectors.lines import NOBODY, LineError, LoadReport, Owner, parse_line
+from membergraph.connectors.lines import (
+    NOBODY,
+    LineError,
+    LoadReport,
+    Owner,
+    bom_length,
+    parse_line,
+)
 from membergraph.connectors.models import CrmContact
 from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.sources import SourceSpec, Taken
@@ -165,6 +172,8 @@ class FileConnector(SourceConnector):
             if self._file is None:
                 found = os.fstat(handle.fileno())
                 self._file = (found.st_dev, found.st_ino)
+            if self._offset == 0:  # a byte order mark before the first line is no part of it
+                self._offset = bom_length(handle.read(3))
             handle.seek(self._offset)
             for raw in handle:
                 if not whole and not raw.endswith(b"\n"):

@@ -6,6 +6,7 @@ line is reported with where it came from and skipped, never fatal, never silentl
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Callable
@@ -31,6 +32,7 @@ __all__ = [
     "TOO_LONG",
     "Ownership",
     "beyond_64_bits",
+    "bom_length",
     "deeper_than",
     "parse_line",
     "too_big",
@@ -61,6 +63,7 @@ TOO_LONG = f"longer than the {MAX_LINE_BYTES} bytes a line may have"
 TOO_BIG = "holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
 _INT64 = range(-(1 << 63), 1 << 63)
 _LONG_DIGITS = re.compile(rb"\d{19,}")
+_BOM = codecs.BOM_UTF8
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,23 @@ def beyond_64_bits(value: Any) -> bool:
         elif isinstance(node, int) and not isinstance(node, bool) and node not in _INT64:
             return True
     return False
+
+
+def bom_length(head: bytes) -> int:
+    """How many bytes of UTF-8 byte order mark a source text starts with (0 or 3): where its
+    first line begins.
+
+    Windows tools write one at the start of a UTF-8 file (PowerShell 5's ``Out-File -Encoding
+    utf8``, Excel's "CSV UTF-8" habit carried to JSON Lines), and RFC 8259 lets a reader
+    ignore it; read as part of the first line, it made that line a bad one. Every reader of a
+    source file or a pushed body skips it here, at the very start only: a mark inside the
+    text (two files glued together) is still a bad line, said where it is.
+
+    Example:
+        >>> bom_length(b'\\xef\\xbb\\xbf{"contact_id": "C1"}')
+        3
+    """
+    return len(_BOM) if head.startswith(_BOM) else 0
 
 
 def too_long(raw: bytes | str) -> bool:

@@ -33,6 +33,7 @@ from membergraph.connectors.lines import (
     TOO_DEEP,
     TOO_LONG,
     LineError,
+    bom_length,
     parse_line,
     too_big,
     too_deep,
@@ -234,7 +235,7 @@ def cut(path: Path, size: int) -> list[tuple[int, int]]:
     total = path.stat().st_size
     ranges: list[tuple[int, int]] = []
     with path.open("rb") as handle:
-        start = 0
+        start = bom_length(handle.read(3))  # a byte order mark is no part of the first line
         while start < total:
             handle.seek(min(start + size, total))
             handle.readline()  # to the end of the line the cut fell in

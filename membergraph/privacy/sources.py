@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.base import Connector
 from membergraph.connectors.files import FileConnector, folder_lock
-from membergraph.connectors.lines import NOBODY
+from membergraph.connectors.lines import NOBODY, bom_length
 from membergraph.connectors.models import SourceName, Transaction, device_part
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
@@ -268,7 +268,8 @@ def _compact_file(
     owned = _candidate(source, owners, region)
     needles = [orjson.dumps(i) for i in ids]
     kept: list[bytes] = []
-    for raw in path.read_bytes().splitlines():
+    text = path.read_bytes()
+    for raw in text[bom_length(text) :].splitlines():  # the mark is not kept: it says nothing
         if not (owned(raw) or any(needle in raw for needle in needles)):
             kept.append(raw)  # most lines: not theirs, seen without validating them
             continue
