@@ -256,6 +256,9 @@ def _keyboard_slip(a: str, b: str) -> bool:
 def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> str:
     """``"both"`` (first and last names close, or swapped), ``"first_only"`` (close first
     names, family names not: a marriage, when ``family_name_changes``), or ``""``."""
+    (al, a_generation), (bl, b_generation) = _generation(al), _generation(bl)
+    if a_generation != b_generation:  # a father and his son of one name: Jr. on one only
+        return ""
     af, bf = fold_name(first_name_core(af)), fold_name(first_name_core(bf))  # Ken A./Ken
     al, bl = fold_name(al), fold_name(bl)
     first, last = rules.first_name_min, rules.last_name_min
@@ -268,6 +271,29 @@ def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> st
     if rules._close(af, bl, last, False) and rules._close(al, bf, first, True):
         return "both"
     return ""
+
+
+_GENERATIONS = {
+    "jr": "jr",
+    "junior": "jr",
+    "sr": "sr",
+    "senior": "sr",
+    "ii": "ii",
+    "2nd": "ii",
+    "iii": "iii",
+    "3rd": "iii",
+    "iv": "iv",
+}
+
+
+def _generation(family_name: str) -> tuple[str, str]:
+    """A family name without its generational suffix, and the suffix (``""``: none):
+    ``Bennett Jr.`` is ``("Bennett", "jr")``. Folded, the suffix would read as a second
+    surname kept (``Bennett``/``BennettJr``): a father and his son named alike are two."""
+    words = family_name.replace(",", " ").replace(".", " ").split()
+    if len(words) > 1 and (generation := _GENERATIONS.get(words[-1].casefold())):
+        return " ".join(words[:-1]), generation
+    return family_name, ""
 
 
 def _surname_kept(a: str, b: str) -> bool:

@@ -128,6 +128,12 @@ def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: boo
         pytest.param(("Ann", "Dubois"), ("Ann", "Dubois-Harris"), True, id="name-added"),
         pytest.param(("Jennifer", "Hill"), ("Jenifer", "Jimenez"), True, id="changed-and-typo"),
         pytest.param(("Ann", "Lee"), ("Bob", "Kim"), False, id="other-first-and-family-name"),
+        # A generational suffix: a son named after his father is another person.
+        pytest.param(("Joshua N.", "Bennett"), ("Joshua", "Bennett Jr."), False, id="junior"),
+        pytest.param(("John", "Lee Jr."), ("John", "Lee Sr."), False, id="junior-senior"),
+        pytest.param(("Henry", "Ford III"), ("Henry", "Ford II"), False, id="third-second"),
+        pytest.param(("John", "Lee Jr."), ("Jon", "Lee, Jr"), True, id="junior-twice-typo"),
+        pytest.param(("John", "Lee Junior"), ("John", "LEE JR"), True, id="junior-spelled"),
     ],
 )
 def test_near_duplicate_names(a: tuple[str, str], b: tuple[str, str], same: bool) -> None:
