@@ -304,7 +304,8 @@ def _cannot_rekey(found: StoreMark | None, rekeyed: int | None) -> str:
     return (
         f"store format {have} -> {STORE_FORMAT}: {why}; bring the lines where the store "
         "keeps them (`membergraph load --data DIR --to URL` loads a folder into a store's "
-        "sources) and run again, or load them into a new store (`membergraph load --data DIR "
-        "--to sqlite:///NEW.db`), whose members are resolved afresh (stewards' links and "
-        "splits of the old store are not carried over)"
+        "sources) and run again. Loading them into a new store instead (`membergraph load "
+        "--data DIR --to sqlite:///NEW.db`) resolves its members afresh and carries nothing "
+        "of this store over: not the stewards' links and splits, and not its suppressions "
+        "(an erased person's lines still in DIR would be loaded again)"
     )

@@ -154,6 +154,9 @@ async def test_an_older_store_is_brought_up_only_when_its_records_are_keyed_alik
     # Lines this release keys otherwise, or lines that cannot be read: refused, unchanged
     with pytest.raises(StoreFormatError, match="3 of its lines are keyed to another record"):
         await reresolve(service, store.url, keyed_alike=_three_rekeyed)
+    # and the way out through a new store says what it loses: an erased person comes back
+    with pytest.raises(StoreFormatError, match="not its suppressions"):
+        await reresolve(service, store.url, keyed_alike=_three_rekeyed)
     with pytest.raises(StoreFormatError, match="cannot be checked"):
         await reresolve(service, store.url)
     assert await store.mark() == StoreMark(0, "")
