@@ -32,7 +32,7 @@ from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fing
 from membergraph.identity.load import collect_records, count_nobodys
 from membergraph.identity.records import record_of_line
 from membergraph.identity.service import ApplyResult, IdentityService
-from membergraph.ingest_facts import Fact, announce, marker
+from membergraph.ingest_facts import Fact, announce, marker, settle
 from membergraph.privacy.gate import Keep, KeepConsents
 from membergraph.source_set import open_sources
 
@@ -183,7 +183,7 @@ async def _announce(
     refs = [f.record.ref for f in facts if f.record is not None]
     members = await identity.store.assignments(refs) if refs else {}
     await announce(identity.store, name, target, facts, members)
-    await target.settle([(target.line_id(f.line), f.mark) for f in facts if f.mark is not None])
+    await settle(target, facts)
 
 
 def _rows(target: SqliteSource, lines: list[BaseModel]) -> list[tuple[str, str, bytes]]:

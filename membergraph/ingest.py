@@ -42,7 +42,7 @@ from membergraph.identity.records import RecordData, RecordKey, record_of_line
 from membergraph.identity.service import ApplyResult
 from membergraph.identity.store.port import StoreError
 from membergraph.identity.values import stored_nobodys_reason
-from membergraph.ingest_facts import Fact, announce, marker
+from membergraph.ingest_facts import Fact, announce, marker, settle
 from membergraph.privacy import privacy_of
 from membergraph.privacy.gate import SUPPRESSED_ERROR, guard_of, guarded, screen
 from membergraph.resolvers.consent import record_line_consents
@@ -388,9 +388,7 @@ class IngestService:
         members = await gateway.identity.store.assignments([r.ref for r in records])
         await announce(gateway.identity.store, source, connector, facts, members)
         await record_line_consents(gateway, source, stored)
-        await connector.settle(
-            [(connector.line_id(f.line), f.mark) for f in facts if f.mark is not None]
-        )
+        await settle(connector, facts)
         return applied, members
 
 

@@ -24,7 +24,7 @@ from membergraph.identity.service import retrying
 from membergraph.identity.store.port import IdentityStore
 from membergraph.insights.offers import line_offer_code
 
-__all__ = ["Fact", "announce", "fact_kinds", "marker"]
+__all__ = ["Fact", "announce", "fact_kinds", "marker", "settle"]
 
 Kinds = tuple[ChangeKind, ...]
 
@@ -145,3 +145,10 @@ async def announce(
     ]
     if entries:
         await retrying(lambda: store.append_feed(entries))
+
+
+async def settle(connector: SourceConnector, facts: Sequence[Fact]) -> None:
+    """Drop the marks of the lines ``facts`` are about: the push (or load) is done with them."""
+    await connector.settle(
+        [(connector.line_id(f.line), f.mark) for f in facts if f.mark is not None]
+    )
