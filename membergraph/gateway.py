@@ -101,7 +101,9 @@ async def open_gateway(
     source table. The data folder (or the demo set) is loaded into it on the first start and
     whenever it changed; a start over the same folder reads none of its lines and resolves
     nothing, so it takes the same time whatever the data size. Otherwise (MongoDB), the
-    sources are read and resolved at start, as they always were.
+    sources are listed and resolved when they changed since the store was resolved from
+    them (a ``membergraph load``: :attr:`SourceSet.version`), or the match rules did; a
+    start over the collections as resolved lists none of their lines.
 
     ``mongo_client`` (an ``AsyncMongoClient``) serves every ``mongodb://`` URL of the
     settings instead of one client per URL. ``demo``: a start naming no folder may load the
@@ -236,10 +238,20 @@ async def _open_federated(
         if said is Verdict.OTHER_RULES:  # a start resolves the whole store: applied now
             logger.warning("the match rules changed since the store was resolved: applying them")
         privacy = await open_privacy(store, settings)
-        result = await _resolve_listed(sources, identity, unsuppressed(privacy), refusing(privacy))
+        version = None if sources.version is None else await sources.version()
+        resolved = said is Verdict.OTHER_RULES or version is None
+        resolved = resolved or version != await store.sources_resolved()
+        if resolved:
+            keep = unsuppressed(privacy)
+            result = await _resolve_listed(sources, identity, keep, refusing(privacy))
+            if version is not None:  # read before the lines: a load since is resolved next
+                await store.set_sources_resolved(version)
+        else:
+            result = ApplyResult(members=await store.count_members())
+            logger.info("the sources hold what the store was resolved from: nothing to resolve")
         gateway = _assembled(settings, identity, sources)
         gateway.privacy = privacy
-        await _measure_if_resolved(gateway, True)
+        await _measure_if_resolved(gateway, resolved)
     except BaseException:
         await store.aclose()
         await sources.aclose()

@@ -1,5 +1,9 @@
 """``membergraph load --to mongodb://``: a folder's lines copied into the source collections,
-idempotent (each line ordered against the version held), leaving out suppressed people's."""
+idempotent (each line ordered against the version held), leaving out suppressed people's.
+
+A load that changes a line gives the collections a new version (:mod:`~membergraph.
+connectors.mongodb_loads`): the next start resolves them; a load that changes none (the
+same folder again) leaves the next start nothing to resolve."""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from membergraph.connectors.files import FileConnector
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.mongodb import MongoSource
+from membergraph.connectors.mongodb_loads import Load
 from membergraph.connectors.sources import outranked_version
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.identity.store.mongodb_client import MongoTimeouts
@@ -78,6 +85,10 @@ async def load_folder(
     target = await mongo_sources(url, region, client, timeouts=timeouts)
     counts: dict[str, dict[str, int]] = {}
     try:
+        crm = target.connectors[SourceName.CRM]
+        assert isinstance(crm, MongoSource)
+        load = Load(crm.collection.database)
+        await load.begin()  # a load stopped half-way leaves the collections a new version
         with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
             for name, source in files.connectors.items():
                 assert isinstance(source, FileConnector)
@@ -101,6 +112,7 @@ async def load_folder(
                     await keep_consents(older)
                 outcome["malformed"] = source.report.malformed
                 counts[name.value] = outcome
+        await load.end(changed=any(o["created"] or o["updated"] for o in counts.values()))
     finally:
         await target.aclose()
     return counts

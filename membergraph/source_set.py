@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from membergraph.connectors.files import FileConnector, LoadReport
 from membergraph.connectors.http import HttpSource
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint
 from membergraph.demo import generator_version, write_demo_data
 from membergraph.identity.load import ownership
 from membergraph.settings import Settings
@@ -49,6 +50,10 @@ class SourceSet:
     """For each source read over HTTP, the backend it replaced (the store's source table, a
     MongoDB collection): where ``membergraph sync`` keeps the lines it took from the API, each
     ordered against the version taken before, as ``POST /ingest`` keeps pushed lines."""
+    version: Callable[[], Awaitable[str]] | None = None
+    """What says the listed sources (:meth:`all_lines`) hold the lines they held when the
+    identity store last resolved them: a folder's fingerprint, the MongoDB collections' load
+    version (:mod:`~membergraph.connectors.mongodb_loads`); None: it cannot be told."""
 
     def reports(self) -> dict[SourceName, LoadReport]:
         return {name: conn.report for name, conn in self.connectors.items()}
@@ -116,7 +121,11 @@ def open_sources(
         with gc_paused():
             _log_report(name, conn.load(keep_order))
         connectors[name] = conn
-    return SourceSet(str(folder), connectors, folder)
+    return SourceSet(str(folder), connectors, folder, version=partial(_fingerprint, folder))
+
+
+async def _fingerprint(folder: Path) -> str:
+    return folder_fingerprint(folder)
 
 
 def mongo_timeouts(settings: Settings) -> Any:
@@ -135,6 +144,7 @@ async def mongo_sources(
 ) -> SourceSet:
     """The four sources as collections of the database a ``mongodb://`` URL names."""
     from membergraph.connectors.mongodb import MongoSource
+    from membergraph.connectors.mongodb_loads import load_version
     from membergraph.identity.store.mongodb_client import connect, database_of, redact
 
     owned = client is None
@@ -147,7 +157,9 @@ async def mongo_sources(
     for collection in collections.values():
         await collection.ensure_indexes()
     closers: list[Callable[[], Awaitable[object]]] = [client.close] if owned else []
-    return SourceSet(redact(url), dict(collections), closers=closers)
+    return SourceSet(
+        redact(url), dict(collections), closers=closers, version=partial(load_version, database)
+    )
 
 
 async def open_source_set(settings: Settings, mongo_client: Any = None) -> SourceSet:

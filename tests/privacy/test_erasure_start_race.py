@@ -1,5 +1,5 @@
 """A gateway starting over MongoDB while another erases a person: the start resolves the
-lines it listed, which still held hers. Whenever the erasure falls (emulated, the start held
+lines it listed (a load changed the collections since they were resolved), which still held hers. Whenever the erasure falls (emulated, the start held
 at a step), the start must not write her back: nothing of hers is stored after both."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from membergraph.connectors.models import SourceName
+from membergraph.connectors.mongodb_loads import Load
 from membergraph.gateway import open_gateway
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.ingest import IngestService
@@ -39,6 +40,8 @@ async def test_a_gateway_starting_while_she_is_erased_does_not_write_her_back(
         pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
         [member] = pushed.members_changed
         client = one.identity.store.client  # type: ignore[attr-defined]
+        # And a load that changed the collections since, so that a start resolves them
+        await Load(one.identity.store.db).begin()  # type: ignore[attr-defined]
         # When a third gateway starts, and is held once it has listed her line
         hold = client.faults.hold_read(held_at)
         starting = asyncio.create_task(open_gateway(one.settings, client))

@@ -62,6 +62,7 @@ logger = logging.getLogger(__name__)
 TRANSACTION_LIMIT = 20_000  # documents written in one transaction, at most
 _NAMESPACE_EXISTS = 48
 _MARK = "mark"  # the ``meta`` document saying what made the store (``format.StoreMark``)
+_SOURCES = "sources"  # the ``meta`` document: the sources' version a start resolved
 T = TypeVar("T")
 
 
@@ -171,6 +172,15 @@ class MongoStore(MongoReads, IdentityStore):
             await self.db.meta.replace_one(
                 {"_id": _MARK}, {"format": mark.format, "rules": mark.rules}, upsert=True
             )
+
+    async def sources_resolved(self) -> str | None:
+        async with self._mapped("read"):
+            doc = await self.db.meta.find_one({"_id": _SOURCES})
+        return None if doc is None else str(doc["version"])
+
+    async def set_sources_resolved(self, version: str) -> None:
+        async with self._mapped("write"):
+            await self.db.meta.replace_one({"_id": _SOURCES}, {"version": version}, upsert=True)
 
     async def holds_records(self) -> bool:
         async with self._mapped("read"):

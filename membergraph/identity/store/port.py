@@ -96,6 +96,16 @@ class IdentityStore(abc.ABC):
     async def set_mark(self, mark: StoreMark) -> None:
         """Record what made the store, after a whole-store resolution under it."""
 
+    @abc.abstractmethod
+    async def sources_resolved(self) -> str | None:
+        """The version of the listed sources the store was last resolved from at a start
+        (:attr:`SourceSet.version <membergraph.source_set.SourceSet.version>`); None when
+        no start recorded one."""
+
+    @abc.abstractmethod
+    async def set_sources_resolved(self, version: str) -> None:
+        """Record that a start resolved the listed sources at ``version``."""
+
     async def holds_records(self) -> bool:
         """Whether the store holds any record (one with none is new, whatever its mark)."""
         return (await self.ping())["records"] > 0

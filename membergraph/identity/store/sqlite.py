@@ -218,6 +218,21 @@ class SqliteStore(IdentityStore):
         async with self._mapped("write"):
             await self._in_thread(write)
 
+    async def sources_resolved(self) -> str | None:
+        rows = await self._all("SELECT value FROM meta WHERE key = 'sources_resolved'")
+        return str(rows[0][0]) if rows else None
+
+    async def set_sources_resolved(self, version: str) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            with immediate(db):
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('sources_resolved', ?)",
+                    (version,),
+                )
+
+        async with self._mapped("write"):
+            await self._in_thread(write)
+
     async def holds_records(self) -> bool:
         return bool(await self._all("SELECT 1 FROM records LIMIT 1"))
 
