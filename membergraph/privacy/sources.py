@@ -226,15 +226,14 @@ async def erase_lines(
 
 def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:
     """A cheap test that a raw line may belong to one of ``owners`` (no false negative): a
-    contact, visitor or call names its owner verbatim (a visitor its device's part); a
+    contact, visitor or call names its owner (a visitor its device's part), perhaps escaped; a
     purchase's owner is its card or e-mail normalized, worked out from the decoded fields
     alone."""
     if source is not SourceName.TRANSACTIONS:
         # A login's or an e-mail's record on a device is keyed by both: the line names the
         # device.
         named = {device_part(owner) for owner in owners}
-        needles = [orjson.dumps(owner) for owner in named]
-        return lambda raw: any(needle in raw for needle in needles)
+        return _names_any(named)
 
     def purchase(raw: bytes) -> bool:
         try:
@@ -247,6 +246,16 @@ def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[b
         return found is not None and found[0] in owners
 
     return purchase
+
+
+def _names_any(values: Set[str]) -> Callable[[bytes], bool]:
+    """A cheap test that a raw line may hold one of ``values`` as a JSON string (no false
+    negative): written as this module writes it, or with any escape at all (Python's
+    ``json.dumps`` writes ``Zo\\u00eb``, PHP's ``C\\/1``), which the model then decides."""
+    needles = [orjson.dumps(value) for value in values]
+    if not needles:
+        return lambda raw: False
+    return lambda raw: b"\\" in raw or any(needle in raw for needle in needles)
 
 
 def _compact_file(
@@ -266,11 +275,11 @@ def _compact_file(
         return erased
     spec = SOURCES[source]
     owned = _candidate(source, owners, region)
-    needles = [orjson.dumps(i) for i in ids]
+    named = _names_any(ids)
     kept: list[bytes] = []
     text = path.read_bytes()
     for raw in text[bom_length(text) :].splitlines():  # the mark is not kept: it says nothing
-        if not (owned(raw) or any(needle in raw for needle in needles)):
+        if not (owned(raw) or named(raw)):
             kept.append(raw)  # most lines: not theirs, seen without validating them
             continue
         try:
