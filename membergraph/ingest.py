@@ -162,8 +162,13 @@ class IngestService:
                 good.append((number, parsed[0]))
         if not good and not results:
             raise IngestRefused(400, "no lines in the body")
-        privacy = await privacy_of(gateway)
-        good, refused = await screen(privacy, source, good, region)
+        try:
+            privacy = await privacy_of(gateway)
+            good, refused = await screen(privacy, source, good, region)
+        except StoreError as exc:  # the suppressions unread: nothing was taken yet
+            raise IngestRefused(
+                503, f"{exc}; nothing was taken: send the lines again", "STORE_UNAVAILABLE"
+            ) from exc
         results += [{"line": n, "status": "suppressed", "error": SUPPRESSED_ERROR} for n in refused]
         records = [
             None if n in nobodys else record_of_line(source, line, region) for n, line in good

@@ -8,12 +8,13 @@ writes in between, and no upgrade from a read lock can fail half-way with ``SQLI
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-__all__ = ["immediate", "in_transaction"]
+__all__ = ["FileMoved", "OpenedFile", "immediate", "in_transaction"]
 
 T = TypeVar("T")
 
@@ -37,3 +38,40 @@ def in_transaction(db: sqlite3.Connection, write: Callable[..., T], *args: Any) 
     """``write(db, *args)`` in one write transaction (for a connection's thread: ``run``)."""
     with immediate(db):
         return write(db, *args)
+
+
+class FileMoved(sqlite3.OperationalError):
+    """The path a connection opened names another file now, or none."""
+
+
+class OpenedFile:
+    """The file at ``path`` when a connection opened it, to tell when the path is replaced
+    or deleted under the running process (a backup restored with ``mv``, a clean-up that
+    removed it): SQLite in WAL mode goes on writing to the old file, whose inode nothing
+    names any more, so every change acknowledged since would vanish at the next start."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._id = None if path == ":memory:" else _identity(path)
+
+    def check(self) -> None:
+        """Raises:
+        FileMoved: ``path`` was replaced or deleted since (the process must open it again).
+        """
+        if self._id is None:
+            return
+        try:
+            now = _identity(self.path)
+        except FileNotFoundError:
+            now = None
+        if now != self._id:
+            done = "deleted" if now is None else "replaced by another file"
+            raise FileMoved(
+                f"{self.path} was {done} since this process opened it: nothing more is "
+                "written to the file it still holds (it would be lost); restart the process"
+            )
+
+
+def _identity(path: str) -> tuple[int, int]:
+    found = os.stat(path)
+    return found.st_dev, found.st_ino

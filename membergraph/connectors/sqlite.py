@@ -38,7 +38,7 @@ from membergraph.connectors.lines import LineError, LoadReport, Owner
 from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec, Taken
-from membergraph.sqlite_tx import immediate
+from membergraph.sqlite_tx import OpenedFile, immediate
 
 __all__ = ["HeldLines", "SqliteLines", "SqliteSource", "folder_fingerprint"]
 
@@ -86,6 +86,7 @@ class SqliteLines:
         self.path = str(path)
         self.durable = durable
         self._db: aiosqlite.Connection | None = None
+        self._file: OpenedFile | None = None
         # Processes over one file push one at a time (none share an in-memory database).
         self.push_lock = PushLock(f"{self.path}-push.lock") if self.path != ":memory:" else None
         self.shared = SharedTrips(self.run, sql.unavailable)
@@ -96,6 +97,7 @@ class SqliteLines:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+            self._file = OpenedFile(self.path)
             await self._db.execute("PRAGMA journal_mode = WAL")
             sync = "FULL" if self.durable else "NORMAL"
             await self._db.execute(f"PRAGMA synchronous = {sync}")
@@ -125,6 +127,8 @@ class SqliteLines:
             raise SourceUnavailable("sqlite", "the source table is closed")
         db = self._db
         try:
+            if self._file is not None:
+                self._file.check()
             return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
         except sqlite3.Error as exc:
             raise sql.unavailable(exc) from exc

@@ -54,7 +54,7 @@ from membergraph.identity.store.sqlite_write import (
     member_versions,
     write_change,
 )
-from membergraph.sqlite_tx import immediate
+from membergraph.sqlite_tx import OpenedFile, immediate
 
 __all__ = ["SqliteStore"]
 
@@ -104,6 +104,7 @@ class SqliteStore(IdentityStore):
         # WAL mode may lose the last commits, never corrupts the file.
         self.synchronous = "FULL" if durable else "NORMAL"
         self._db: aiosqlite.Connection | None = None
+        self._file: OpenedFile | None = None
         # A first load's open transaction (see stage), in the connection's thread.
         self._load: _FirstLoad | None = None
         self._staging = False  # from a first load's first stage to its apply or unstage
@@ -150,6 +151,7 @@ class SqliteStore(IdentityStore):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+            self._file = OpenedFile(self.path)
             self._db.row_factory = sqlite3.Row
             await self._db.executescript(SCHEMA)
             await self._db.executescript(METRICS_SCHEMA)
@@ -182,6 +184,8 @@ class SqliteStore(IdentityStore):
             return list(await self.db.execute_fetchall(sql, params))
 
     async def ping(self) -> dict[str, int]:
+        async with self._mapped("read"):
+            self._same_file()  # (readiness: a process writing to a deleted file is not ready)
         rows = await self._all(
             "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM members),"
             " (SELECT count(*) FROM links WHERE retracted_at IS NULL)"
@@ -287,7 +291,7 @@ class SqliteStore(IdentityStore):
             return
         try:
             async with self._mapped("rollback"):
-                await self._in_thread(self._abandon)
+                await self._trip(self._abandon)  # (a rollback, whatever the file is now)
         finally:
             self._staging = False
 
@@ -323,13 +327,22 @@ class SqliteStore(IdentityStore):
             _unstage(db, self.synchronous)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(connection, *args)`` in the connection's thread: one hop, many statements.
+        """Run ``fn(connection, *args)`` in the connection's thread: one hop, many statements,
+        while the path still names the file opened (:class:`~membergraph.sqlite_tx.OpenedFile`).
 
         aiosqlite's ``_execute`` is the queue its own methods use.
         """
+        self._same_file()
+        return await self._trip(fn, *args)
+
+    async def _trip(self, fn: Callable[..., T], *args: Any) -> T:
         db = self.db
         self.trips += 1
         return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
+
+    def _same_file(self) -> None:
+        if self._file is not None:
+            self._file.check()
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         async with self._mapped("read"):

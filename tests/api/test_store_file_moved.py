@@ -1,0 +1,75 @@
+"""A store file deleted or replaced under a running gateway: SQLite would go on writing to
+the file the process still holds, which nothing names any more, so every line acknowledged
+since would be gone at the next start. The gateway refuses to write instead (the client is
+told to send again), and is not ready, so an orchestrator restarts it on the file there now.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+
+pytestmark = pytest.mark.sqlite
+
+
+def _contact(cid: str) -> bytes:
+    return orjson.dumps(
+        {
+            "contact_id": cid,
+            "first_name": "Mo",
+            "last_name": "Ved",
+            "emails": [f"{cid.lower()}@example.org"],
+            "updated_at": "2026-11-01T00:00:00Z",
+        }
+    )
+
+
+def _delete(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _replace(path: Path) -> None:
+    backup = path.with_name("backup.db")
+    with sqlite3.connect(path) as db:  # a copy of the store as it is, restored with mv
+        db.execute("VACUUM INTO ?", (str(backup),))
+    os.replace(backup, path)
+    for suffix in ("-wal", "-shm"):  # the old file's log is not the backup's
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize(
+    "move", [pytest.param(_delete, id="deleted"), pytest.param(_replace, id="replaced")]
+)
+def test_a_gateway_whose_store_file_went_away_acknowledges_no_line(
+    tmp_path: Path, move: object
+) -> None:
+    path = tmp_path / "store.db"
+    settings = Settings(store=f"sqlite:///{path}", cache_dir=tmp_path / "cache")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        # Given a gateway taking pushes
+        assert http.post("/ingest/crm", content=_contact("C-1")).status_code == 200
+        assert http.get("/readyz").status_code == 200
+        # When its store file is deleted, or replaced by another file
+        move(path)  # type: ignore[operator]
+        # Then a push is refused, told to send the lines again, and the gateway is not ready
+        pushed = http.post("/ingest/crm", content=_contact("C-2"))
+        assert pushed.status_code == 503, pushed.text
+        assert "restart the process" in pushed.json()["error"]
+        assert http.get("/readyz").status_code == 503
+    # and once started again over the file there now, the line sent again is kept
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        assert http.post("/ingest/crm", content=_contact("C-2")).status_code == 200
+    with sqlite3.connect(path) as db:
+        held = {cid for (cid,) in db.execute("SELECT line_id FROM source_lines")}
+    assert "C-2" in held
+    shutil.rmtree(tmp_path / "cache", ignore_errors=True)
