@@ -81,14 +81,15 @@ async def load_folder_into(
     files = await asyncio.to_thread(open_sources, folder, region)
     if await lines.empty():
         async with lines.first_load():
-            taken = await _take(files.connectors, lines, region, keep, keep_consents, None)
+            taken = await _take(files.connectors, lines, region, keep, keep_consents, None, 0)
         result = await _resolve(identity, taken, region)
     else:
         async with _pushing(lines):
             if await lines.meta("folder") == fingerprint:  # another process loaded it meanwhile
                 return None
             token = uuid.uuid4().hex
-            taken = await _take(files.connectors, lines, region, keep, keep_consents, token)
+            head = await identity.store.feed_head()
+            taken = await _take(files.connectors, lines, region, keep, keep_consents, token, head)
             result = await _resolve(identity, taken, region)
             for name, target, facts in taken.facts:
                 await _announce(identity, name, target, facts)
@@ -117,9 +118,11 @@ async def _take(
     keep: Keep | None,
     keep_consents: KeepConsents | None,
     token: str | None,
+    head: int,
 ) -> _Taken:
     """Each file's lines into the table: as they are (a first load, ``token`` None), or
-    ordered against those held, the ones taken marked with ``token``."""
+    ordered against those held, the ones taken marked with ``token`` and the feed's
+    ``head``."""
     taken = _Taken()
     for name, conn in connectors.items():
         assert isinstance(conn, FileConnector)
@@ -136,7 +139,7 @@ async def _take(
             taken.lines += ((name, line) for line in current)
             await target.put(await asyncio.to_thread(_rows, target, current))
         else:
-            took, replaced, facts = await _appended(target, current, token, region)
+            took, replaced, facts = await _appended(target, current, token, head, region)
             taken.lines += ((name, line) for line in took)
             taken.facts.append((name, target, facts))
             outranked = [*outranked, *replaced]
@@ -152,7 +155,7 @@ async def _resolve(identity: IdentityService, taken: _Taken, region: str) -> App
 
 
 async def _appended(
-    target: SqliteSource, lines: list[BaseModel], token: str, region: str
+    target: SqliteSource, lines: list[BaseModel], token: str, head: int, region: str
 ) -> tuple[list[BaseModel], list[BaseModel], list[Fact]]:
     """Append ``lines`` to a source table; return those it took, the CRM versions outranked
     (a version held that one replaced, a line older than the one held), and the facts of
@@ -162,7 +165,7 @@ async def _appended(
     took: list[BaseModel] = []
     outranked: list[BaseModel] = []
     facts: list[Fact] = []
-    mark = marker(target.source, token, again=False)
+    mark = marker(target.source, token, head, again=False)
     for start in range(0, len(lines), 1000):
         chunk = lines[start : start + 1000]
         verdicts = await target.append(chunk, mark)

@@ -221,7 +221,9 @@ class IngestService:
         privacy = await privacy_of(self.gateway)
         guard = guard_of(privacy, records)
         try:
-            outcomes = await self._append(source, connector, lines, marker(source, token), guard)
+            head = await self.gateway.identity.store.feed_head()
+            mark = marker(source, token, head)
+            outcomes = await self._append(source, connector, lines, mark, guard)
         except (ConnectorError, OSError) as exc:
             # Nothing was taken (written before indexed); appends are idempotent on the
             # line's id, so the client sends the same lines again.

@@ -1,10 +1,14 @@
 """What a push says of each line it took: the change-feed kind the write decided, and the
 mark it keeps beside the line until the push is done with it (:class:`Fact`).
 
-A mark reads ``<push token>:<feed kinds>:<age>``, the kinds joined by ``+`` (a CRM line that
-changes a profile field and a consent is announced as both), the age ``new`` (created),
-``newer`` (updated) or ``again`` (held already and sent again: applied to identity again,
-announced as when new if no entry names it yet, which only a push a crash stopped can leave).
+A mark reads ``<push token>:<feed kinds>:<age>@<feed head>``, the kinds joined by ``+`` (a CRM
+line that changes a profile field and a consent is announced as both), the age ``new``
+(created), ``newer`` (updated) or ``again`` (held already and sent again: applied to identity
+again, announced as when new if no entry names it yet, which only a push a crash stopped can
+leave), and the feed's newest cursor when the line was marked: an entry naming the line
+after it is the push's own, so a push stopped between its entries and dropping its marks is
+not announced twice by the one that finishes it, an updated line included. (A mark without
+the head, written before it was kept, is announced again if updated.)
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ class Fact:
 
     ``kinds``: what the feed says of it, as the write that stored it decided (none: the line
     was held already, ``unchanged``, and says nothing new); ``once``: a line a crash may have
-    left unannounced (new, or sent again), announced only if no entry names it yet;
+    left unannounced, announced only if no entry after cursor ``after`` names it yet;
     ``mark``: what the append marked it with, dropped once it is done.
     """
 
@@ -73,6 +77,7 @@ class Fact:
     kinds: Kinds
     once: bool
     mark: str | None
+    after: int = 0
 
     @classmethod
     def taken(cls, line: BaseModel, outcome: Taken, record: RecordData | None) -> Fact:
@@ -84,10 +89,13 @@ class Fact:
 
     @classmethod
     def left(cls, source: SourceName, line: BaseModel, mark: str, region: str) -> Fact:
-        """A line a stopped push marked: its kind and whether it may be unannounced (new, or
-        sent again over a push that may have stopped), as the mark says."""
-        once = mark.rsplit(":", 1)[1] in ("new", "again")
-        return cls(line, record_of_line(source, line, region), _kinds_of(mark), once, mark)
+        """A line a stopped push marked: its kind and whether it may be announced already
+        (by the push that stopped, after the feed head its mark names; a line new or sent
+        again by any push), as the mark says."""
+        age, _, head = mark.rsplit(":", 1)[1].partition("@")
+        once = bool(head) or age in ("new", "again")
+        record = record_of_line(source, line, region)
+        return cls(line, record, _kinds_of(mark), once, mark, int(head) if head else 0)
 
 
 def _kinds_of(mark: str) -> Kinds:
@@ -97,22 +105,23 @@ def _kinds_of(mark: str) -> Kinds:
 _AGES = {"created": "new", "unchanged": "again"}
 
 
-def _mark_text(token: str, kinds: Kinds, outcome: Taken) -> str:
+def _mark_text(token: str, kinds: Kinds, outcome: Taken, head: int) -> str:
     said = "+".join(kind.value for kind in kinds)
-    return f"{token}:{said}:{_AGES.get(outcome, 'newer')}"
+    return f"{token}:{said}:{_AGES.get(outcome, 'newer')}@{head}"
 
 
-def marker(source: SourceName, token: str, again: bool = True) -> Mark:
-    """The marks one push writes with its lines (see :meth:`SourceConnector.append`); a line
-    sent again is marked with the kind it was announced as when new, unless ``again`` is
-    False (a folder's load: a line it holds already says nothing and is not applied again).
+def marker(source: SourceName, token: str, head: int, again: bool = True) -> Mark:
+    """The marks one push writes with its lines (see :meth:`SourceConnector.append`), ``head``
+    the feed's newest cursor before them; a line sent again is marked with the kind it was
+    announced as when new, unless ``again`` is False (a folder's load: a line it holds
+    already says nothing and is not applied again).
     """
 
     def mark(line: BaseModel, outcome: Taken) -> str | None:
         if outcome == "unchanged" and not again:
             return None
         previous = None if outcome == "unchanged" else outcome.previous
-        return _mark_text(token, fact_kinds(source, line, previous), outcome)
+        return _mark_text(token, fact_kinds(source, line, previous), outcome, head)
 
     return mark
 
@@ -125,13 +134,15 @@ async def announce(
     members: Mapping[RecordKey, str],
 ) -> None:
     """The change feed's entries for the lines stored, of the kinds the writes that stored
-    them decided; a line a crash left new gets one only if none names it yet.
-    ``members``: of their records."""
+    them decided; a line a crash may have left announced gets one only if none names it
+    since it was marked. ``members``: of their records."""
     facts = [f for f in facts if f.record is not None and f.kinds]
-    once = [connector.line_id(f.line) for f in facts if f.once]
-    if once:
-        fed = await store.fed_lines(source.value, once)
-        facts = [f for f in facts if not f.once or connector.line_id(f.line) not in fed]
+    fed: set[tuple[int, str]] = set()
+    for after in sorted({f.after for f in facts if f.once}):
+        ids = [connector.line_id(f.line) for f in facts if f.once and f.after == after]
+        fed.update((after, i) for i in await store.fed_lines(source.value, ids, after))
+    if fed:
+        facts = [f for f in facts if not f.once or (f.after, connector.line_id(f.line)) not in fed]
     entries = [
         FeedEntry(
             kind,

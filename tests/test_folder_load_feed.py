@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from membergraph.app import create_app
 from membergraph.cli import app
+from membergraph.connectors.sqlite import SqliteSource
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.store.types import StoreError
 from membergraph.settings import Settings
@@ -132,3 +133,33 @@ def test_a_load_cut_short_after_storing_its_lines_is_announced_by_the_next_start
                 ("PURCHASE_RECORDED", "T-LOAD-2", [member["id"]]),
             ]
             assert {"channel": "EMAIL", "granted": False} in member["consents"]
+
+
+def test_a_load_stopped_after_announcing_is_not_announced_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert _load(_folder(tmp_path / "night1", [CONTACT], [BOUGHT]), store) == 0
+    tonight = _folder(tmp_path / "night2", [WITHDRAWN], [BOUGHT, BOUGHT_AGAIN])
+    with TestClient(
+        create_app(Settings(store=store, cache_dir=tmp_path / "cache")),
+        base_url="http://127.0.0.1",
+    ) as http:
+        head = _head(http)
+
+    # Given a load that wrote its feed entries and stopped before dropping its lines' marks
+    def fail(*_: object, **__: object) -> None:
+        raise StoreError("the process stopped here")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SqliteSource, "settle", fail)
+        assert _load(tonight, store) == 1
+    # When the gateway starts over the folder and finishes the marked lines
+    served = Settings(data=tonight, store=store, cache_dir=tmp_path / "cache")
+    with TestClient(create_app(served), base_url="http://127.0.0.1") as http:
+        member = gql(http, MEMBER)["data"]["memberByIdentifier"]  # type: ignore[index]
+        # Then each changed line was announced once, the updated contact included
+        assert sorted(_announced(http, head)) == [
+            ("CONSENT_CHANGED", "C-LOAD", [member["id"]]),
+            ("PURCHASE_RECORDED", "T-LOAD-2", [member["id"]]),
+        ]

@@ -301,9 +301,9 @@ class MongoStore(MongoReads, IdentityStore):
         async with self._mapped("read"):
             return await mongodb_feed.after(self.db, cursor, limit, member_id)
 
-    async def fed_lines(self, source: str, line_ids: Sequence[str]) -> set[str]:
+    async def fed_lines(self, source: str, line_ids: Sequence[str], after: int = 0) -> set[str]:
         async with self._mapped("read"):
-            return await mongodb_feed.fed(self.db, source, line_ids)
+            return await mongodb_feed.fed(self.db, source, line_ids, after)
 
     async def feed_head(self) -> int:
         async with self._mapped("read"):

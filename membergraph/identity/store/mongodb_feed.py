@@ -75,11 +75,11 @@ async def after(db: Any, cursor: int, limit: int, member_id: str | None) -> list
     return [feed_entry_of(d) for d in docs]
 
 
-async def fed(db: Any, source: str, line_ids: Sequence[str]) -> set[str]:
+async def fed(db: Any, source: str, line_ids: Sequence[str], after: int = 0) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(line_ids), _CHUNK):
         chunk = list(line_ids[start : start + _CHUNK])
-        query = {"source": source, "line_id": {"$in": chunk}}
+        query = {"source": source, "line_id": {"$in": chunk}, "_id": {"$gt": after}}
         found.update(d["line_id"] for d in await db.feed.find(query, ["line_id"]).to_list())
     return found
 

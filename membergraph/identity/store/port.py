@@ -365,9 +365,10 @@ class IdentityStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def fed_lines(self, source: str, line_ids: Sequence[str]) -> set[str]:
-        """Which of a source's ``line_ids`` have a fact entry in the feed (a line sent again
-        after a failure half-way gets its entry then, and only then)."""
+    async def fed_lines(self, source: str, line_ids: Sequence[str], after: int = 0) -> set[str]:
+        """Which of a source's ``line_ids`` have a fact entry in the feed after cursor
+        ``after`` (a line sent again after a failure half-way gets its entry then, and only
+        then)."""
 
     @abc.abstractmethod
     async def feed_head(self) -> int:

@@ -258,8 +258,8 @@ class SqliteStore(IdentityStore):
     async def feed_head(self) -> int:
         return await self._read(sqlite_feed.head)
 
-    async def fed_lines(self, source: str, line_ids: Sequence[str]) -> set[str]:
-        return await self._read(sqlite_feed.fed, source, list(line_ids))
+    async def fed_lines(self, source: str, line_ids: Sequence[str], after: int = 0) -> set[str]:
+        return await self._read(sqlite_feed.fed, source, list(line_ids), after)
 
     async def prune_feed(self, before: datetime) -> int:
         async with self._mapped("write"):

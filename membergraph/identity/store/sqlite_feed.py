@@ -58,7 +58,7 @@ def after(
     ]
 
 
-def fed(db: sqlite3.Connection, source: str, line_ids: list[str]) -> set[str]:
+def fed(db: sqlite3.Connection, source: str, line_ids: list[str], after: int = 0) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(line_ids), 500):
         chunk = line_ids[start : start + 500]
@@ -66,8 +66,9 @@ def fed(db: sqlite3.Connection, source: str, line_ids: list[str]) -> set[str]:
         found.update(
             row[0]
             for row in db.execute(
-                f"SELECT line_id FROM feed WHERE source = ? AND line_id IN ({marks})",
-                (source, *chunk),
+                f"SELECT line_id FROM feed WHERE source = ? AND line_id IN ({marks})"
+                " AND cursor > ?",
+                (source, *chunk, after),
             )
         )
     return found
