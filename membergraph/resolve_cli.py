@@ -30,7 +30,7 @@ from membergraph.identity.reresolve import (
 )
 from membergraph.identity.reresolve import reresolve as reresolve_store
 from membergraph.identity.rules import load_rules
-from membergraph.identity.store import StoreError, store_from_url
+from membergraph.identity.store import ConcurrentChange, StoreError, store_from_url
 from membergraph.privacy.gate import suppressing
 from membergraph.settings import Settings
 from membergraph.source_set import embedded_path, mongo_timeouts
@@ -130,6 +130,17 @@ def reresolve(
     settings = command_settings(existing_store=True, store=store, sources=sources)
     try:
         report = asyncio.run(_reresolve(settings, dry_run))
+    except ConcurrentChange as exc:
+        # Each attempt reads the whole store; a steward or a push in another process that
+        # changes a member before it is written makes it start over, a few times at most.
+        err.print(
+            f"[red]error:[/red] other processes changed members while the store was resolved"
+            f" again, at every attempt ({exc}); the members were not written (records keyed"
+            " anew are kept): run it again when fewer changes arrive, or with the gateways"
+            " stopped",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     except StoreError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None

@@ -8,12 +8,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from membergraph.cli import app
 from membergraph.identity.records import RecordKey
 from membergraph.identity.reresolve import require_servable, reresolve
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records, split_member
+from membergraph.identity.store import ConcurrentChange
 from membergraph.identity.store.format import (
     STORE_FORMAT,
     StoreFormatError,
@@ -238,3 +241,32 @@ async def test_a_format_mark_that_is_no_number_is_refused_in_one_line(tmp_path: 
         # When a start or a command reads it, then it is refused saying what it read
         with pytest.raises(StoreFormatError, match="format mark reads 'three', not a format"):
             await require_servable(store, Rules(), store.url)
+
+
+def test_reresolve_overtaken_at_every_attempt_says_to_run_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a store resolved under other rules than those in effect
+    path = tmp_path / "store.db"
+
+    async def made() -> None:
+        async with SqliteStore(path) as store:
+            await _resolved_with_stewards(store)
+            await store.set_mark(StoreMark(STORE_FORMAT, "other rules"))
+
+    asyncio.run(made())
+
+    # When stewards in another process change a member before each attempt is written
+    def overtaken(*_: object, **__: object) -> None:
+        raise ConcurrentChange("members changed meanwhile: m_x")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SqliteStore, "apply", overtaken)
+        said = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{path}"])
+    # Then it says so, that nothing of the members was written, and to run it again
+    assert said.exit_code == 1
+    assert "other processes changed members" in said.output
+    assert "run it again" in said.output
+    # and run again, it completes
+    again = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{path}"])
+    assert again.exit_code == 0, again.output
