@@ -5,6 +5,7 @@ that keeps a client's mistakes to one line."""
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import logging
 from typing import Any
@@ -166,7 +167,12 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         # Strawberry reads any JSON value as a request and fails on null, a string or a number.
-        if request.method == "POST" and (await request.get_body()).lstrip()[:1] != b"{":
+        if request.method == "POST" and (body := await request.get_body()).lstrip()[:1] != b"{":
+            if body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                # (A text editor's or PowerShell's save: the object is there, the encoding is not.)
+                raise HTTPException(
+                    400, "a GraphQL request is JSON in UTF-8 without a byte order mark (BOM)"
+                )
             raise HTTPException(400, 'a GraphQL request is a JSON object: {"query": "..."}')
         return await super().parse_http_body(request)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import logging
 
@@ -767,3 +768,19 @@ def test_a_lookup_of_a_megabyte_of_spaces_is_answered_not_left_running(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "(900011 characters)" in error["message"]
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(codecs.BOM_UTF8 + b'{"query": "{ __typename }"}', id="utf8-bom"),
+        pytest.param('{"query": "{ __typename }"}'.encode("utf-16"), id="utf16"),
+    ],
+)
+def test_a_request_saved_with_a_byte_order_mark_is_told_so(client: TestClient, body: bytes) -> None:
+    # (Notepad and PowerShell save a file so; the object is there, the encoding is not.)
+    answer = client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    [error] = answer.json()["errors"]
+    assert "UTF-8 without a byte order mark" in error["message"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
