@@ -235,7 +235,7 @@ def parse_line(
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            return LineError(where, f"not JSON: {exc}")
+            return LineError(where, _not_utf8(raw) or f"not JSON: {exc}")
     if not isinstance(raw, dict):
         return LineError(where, f"expected a JSON object, got {type(raw).__name__}")
     if deeper_than(raw, MAX_LINE_DEPTH):
@@ -249,6 +249,20 @@ def parse_line(
     except ValidationError as exc:
         return LineError(where, _validation_message(exc))
     return _owned(spec, line, where, owner)
+
+
+def _not_utf8(raw: bytes | str) -> str | None:
+    """Where bytes are not UTF-8 (orjson says only "surrogates not allowed", at column 1)."""
+    if isinstance(raw, str):
+        return None
+    try:
+        raw.decode()
+    except UnicodeDecodeError as exc:
+        return (
+            f"not UTF-8: byte 0x{raw[exc.start]:02X} at byte {exc.start + 1} (a line is JSON in"
+            " UTF-8: convert a file saved as Latin-1, Windows-1252 or UTF-16)"
+        )
+    return None
 
 
 def _owned(

@@ -140,3 +140,28 @@ def test_her_first_line_of_a_file_with_a_byte_order_mark_goes_when_she_is_erased
     kept = (folder / "crm.jsonl").read_bytes()
     assert b"Wilhelmina" not in kept
     assert b"Octavian" in kept and b"Perpetua" in kept
+
+
+@pytest.mark.parametrize(
+    ("encoding", "byte", "at"),
+    [
+        pytest.param("latin-1", "0xE9", 41, id="latin-1"),
+        pytest.param("utf-16", "0xFF", 1, id="utf-16"),
+    ],
+)
+def test_a_line_in_another_encoding_is_refused_naming_the_byte(
+    tmp_path: Path, encoding: str, byte: str, at: int
+) -> None:
+    # Given a contact saved as Latin-1 (Excel's "CSV" habit) or UTF-16 (PowerShell 5)
+    contact = {**CONTACTS[0], "contact_id": "C-BOM-9", "first_name": "Zoé"}
+    body = orjson.dumps(contact).decode().encode(encoding)
+    settings = Settings(store=f"sqlite:///{tmp_path / 's.db'}", cache_dir=tmp_path / "c")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        # When it is pushed
+        answer = client.post(
+            "/ingest/crm", content=body, headers={"content-type": "application/x-ndjson"}
+        )
+    # Then it is refused saying which byte is not UTF-8, and where
+    assert answer.status_code == 422
+    [line] = answer.json()["lines"]
+    assert line["error"].startswith(f"not UTF-8: byte {byte} at byte {at} ")
