@@ -17,7 +17,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from membergraph.cli_checks import refuse, require_out_folder, require_store, sqlite_file
+from membergraph.cli_checks import (
+    refuse,
+    require_out_folder,
+    require_store,
+    require_writable_store,
+    sqlite_file,
+)
 from membergraph.cli_options import (
     DataOpt,
     SourcesOpt,
@@ -209,6 +215,8 @@ def _require_servable_store(settings: Settings) -> None:
     path = sqlite_file(settings.store)
     if path is not None and not path.exists():
         return  # a new store: its first start makes it
+    if path is not None:
+        require_writable_store(path)
 
     async def examine() -> None:
         store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))

@@ -7,6 +7,8 @@ no command creates a folder it was not asked for, and none that reads a store (`
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,6 +23,7 @@ __all__ = [
     "require_out_file",
     "require_out_folder",
     "require_store",
+    "require_writable_store",
     "sqlite_file",
 ]
 
@@ -93,3 +96,30 @@ def require_store(url: str, existing: bool = False, option: str = "--store") -> 
         refuse(f"{option} {url}: no folder {path.parent}")
     if existing and not path.is_file():
         refuse(f"{option} {url}: no store at {path}; `membergraph load` or `serve` creates one")
+
+
+_CANNOT_WRITE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM}
+
+
+def require_writable_store(path: Path) -> None:
+    """Exit 1 with one line when an existing store file cannot be written (a read-only file
+    system or file, a folder where SQLite cannot add its ``-wal`` and ``-shm`` files): a
+    gateway writes there from its first moment, and would fail within its server's start
+    with a stack trace. A store busy with another writer is not refused here."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=1, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:  # a write SQLite refuses at once when it cannot make it; never committed
+                db.execute("CREATE TABLE membergraph_write_probe (x)")
+            finally:
+                db.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _CANNOT_WRITE:
+            return
+        err.print(
+            f"[red]error:[/red] the store {path} cannot be written ({exc}): a gateway writes "
+            "every push, steward change and erasure there; give it a writable file in a "
+            "writable folder (SQLite adds -wal and -shm files beside it)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None

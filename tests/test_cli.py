@@ -196,6 +196,33 @@ def test_serve_names_a_port_in_use_before_loading_or_announcing_anything(
     assert "GraphiQL" not in result.output and not store.exists()
 
 
+def test_serve_says_in_one_line_that_a_read_only_store_cannot_be_written(
+    tmp_path: Path,
+) -> None:
+    # Given a store SQLite opens read-only (as on a read-only file system: here its header's
+    # write version says so, which holds for root too)
+    store = tmp_path / "store.db"
+    data = tmp_path / "data"
+    assert runner.invoke(app, ["demo-data", "--out", str(data), "--members", "5"]).exit_code == 0
+    loaded = runner.invoke(app, ["load", "--data", str(data), "--to", f"sqlite:///{store}"])
+    assert loaded.exit_code == 0, loaded.output
+    with store.open("r+b") as header:
+        header.seek(18)
+        header.write(b"\x03")
+    # When the gateway is started over it
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = runner.invoke(
+        app,
+        ["serve", "--port", str(port), "--store", f"sqlite:///{store}", "--no-open"],
+        env={"MEMBERGRAPH_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    # Then it stops before serving, saying so in one line, without a stack trace
+    assert result.exit_code == 1, result.output
+    assert "cannot be written" in result.output and "Traceback" not in result.output
+
+
 def test_a_bad_rules_file_stops_start_up(tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text("[limits]\nEMAIL = -1\n")
