@@ -168,7 +168,11 @@ class CallInteraction:
     agent_id: str | None = strawberry.field(description="Agent.")
     started_at: datetime = strawberry.field(description="When the call started.")
     duration_s: int = strawberry.field(description="Duration in seconds.")
-    reason: str | None = strawberry.field(description="Reason for the call.")
+    reason: str | None = strawberry.field(
+        # A reason code, or whatever the agent typed there: an e-mail in it is masked.
+        extensions=[MaskPII()],
+        description="Reason for the call.",
+    )
     sentiment: float | None = strawberry.field(description="Sentiment from -1 to 1.")
     resolved: bool | None = strawberry.field(description="Whether the issue was resolved.")
 

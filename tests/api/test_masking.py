@@ -30,6 +30,7 @@ PERSONAL = {
     "Address.line1": "text",
     "Address.postalCode": "text",
     "CallInteraction.callerPhone": "phone",
+    "CallInteraction.reason": "found",
     "Consent.record": "key",
     "ConsentChange.record": "key",
     "ContactPoint.value": "contact",
@@ -56,7 +57,6 @@ NOT_PERSONAL = {
     "Address.country": "a country",
     "CallInteraction.agentId": "the company's agent",
     "CallInteraction.interactionId": "a line id",
-    "CallInteraction.reason": "a reason code; the agent's free-text notes are never served",
     "ChangeEdge.cursor": "a cursor",
     "Consent.line": "a line id",
     "ConsentChange.line": "a line id",
@@ -210,7 +210,14 @@ PERSON = {
             "account_ref": {"kind": "email", "value": EMAIL},
             "started_at": "2026-10-05T12:00:00Z",
             "reason": "points",
-        }
+        },
+        {  # the agent typed her address where the tool asks for a reason code
+            "interaction_id": "I-MASK-2",
+            "caller_phone": PHONE_AS_WRITTEN,
+            "account_ref": {"kind": "email", "value": EMAIL},
+            "started_at": "2026-10-06T12:00:00Z",
+            "reason": f"refund to {EMAIL}",
+        },
     ],
 }
 # What must never reach a caller without pii:read, in any spelling.
@@ -225,7 +232,7 @@ QUERY = """{ memberByIdentifier(kind: CRM_ID, value: "C-MASK") {
   identifiers { kind value }
   records { key }
   transactions { edges { node { email } } }
-  callCenterInteractions { callerPhone accountRef { kind value } }
+  callCenterInteractions { callerPhone accountRef { kind value } reason }
   webActivity { properties }
   consents { record history { record } }
   identityHistory { evidence records { key } } } }"""
