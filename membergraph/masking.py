@@ -25,6 +25,8 @@ _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 _EMAIL_IN = re.compile(r"(?<![^\s:@])[^\s:@]+@[^\s@]+")
 _PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DECIMAL = re.compile(r"\d+\.\d+")
+_PHONE_AMONG_WORDS = re.compile(r"(?<![\w+(\-.])\+?\(?\d[\d\s().\-]{5,}\d(?![\w\-.])")
 # What hides an e-mail or a phone from a look but not from a reader: characters no one sees
 # (a zero-width space, a bidi mark or isolate, a soft hyphen, a tag character), which
 # identity strips from an e-mail too, and an @ written full-width or with spaces around it
@@ -77,10 +79,11 @@ def mask_value(value: Any, text: bool = False) -> Any:
         if "|email:" in value:
             value = _EMAIL_DIGEST.sub(_DIGEST_MASKED, value)
         if "@" in value:
-            return _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), value)
-        if _PHONE.match(value):
+            value = _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), value)
+        elif _PHONE.match(value):
             return mask_phone(value)
-        return value
+        # A phone among words ("call me at 415-555-0199"), not a card's or an id's digits.
+        return _PHONE_AMONG_WORDS.sub(_phone_or_as_is, value) if _has_digits(value) else value
     if isinstance(value, list | tuple):
         return [mask_value(v, text) for v in value]
     if isinstance(value, dict):
@@ -88,6 +91,20 @@ def mask_value(value: Any, text: bool = False) -> Any:
     return (
         None if text and value is not None and not isinstance(value, bool | int | float) else value
     )
+
+
+def _has_digits(value: str) -> bool:
+    return sum(c.isdigit() for c in value) >= 7
+
+
+def _phone_or_as_is(match: re.Match[str]) -> str:
+    """A run of digits masked when it may be a phone: 7 to 15 digits (E.164's longest), no
+    date, no decimal number."""
+    run = match.group(0)
+    digits = sum(c.isdigit() for c in run)
+    if not 7 <= digits <= 15 or _DATE.fullmatch(run.strip()) or _DECIMAL.fullmatch(run):
+        return run
+    return mask_phone(run)
 
 
 def mask_in_text(text: str) -> str:

@@ -192,7 +192,12 @@ PERSON = {
             "email": EMAIL,
             "type": "identify",
             "occurred_at": "2026-10-02T09:00:00Z",
-            "properties": {"email": EMAIL, "phone": PHONE_AS_WRITTEN, **HIDDEN_SPELLINGS},
+            "properties": {
+                "email": EMAIL,
+                "phone": PHONE_AS_WRITTEN,
+                "note": f"call me back on {PHONE_AS_WRITTEN} after six",  # a form's free text
+                **HIDDEN_SPELLINGS,
+            },
         },
         {  # an e-mail opened on a device nobody logged in on: keyed by the e-mail's digest
             "event_id": "E-MASK-OPEN",
@@ -309,6 +314,7 @@ SHOWN_MASKED = {
     "WebEvent.properties": {
         "email": "w***@gmail.com",
         "phone": "***-7392",
+        "note": "call me back on ***-7392 after six",
         **dict.fromkeys(HIDDEN_SPELLINGS, "w***@gmail.com"),
         "phone-zero-width": "***-7392",
     },
