@@ -22,7 +22,8 @@ __all__ = [
 _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 # Each tried where a run starts only (the lookbehinds): tried at every position of a run,
 # a 64 KiB run of letters before an @, or of spaces, took quadratic time (40 s for one value).
-_EMAIL_IN = re.compile(r"(?<![^\s:@])[^\s:@]+@[^\s@]+")
+# (A link's query, ``?e=ann@mail.org&x=1``, holds it between an = and an &.)
+_EMAIL_IN = re.compile(r"(?<![^\s:@=])[^\s:@=]+@[^\s@&]+")
 _PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"\d+\.\d+")
@@ -30,12 +31,13 @@ _PHONE_AMONG_WORDS = re.compile(r"(?<![\w+(\-.])\+?\(?\d[\d\s().\-]{5,}\d(?![\w\
 # What hides an e-mail or a phone from a look but not from a reader: characters no one sees
 # (a zero-width space, a bidi mark or isolate, a soft hyphen, a tag character), which
 # identity strips from an e-mail too, and an @ written full-width or with spaces around it
-# (``ann @ mail.org``, which identity reads as ``ann@mail.org``). Read away before looking.
+# (``ann @ mail.org``, which identity reads as ``ann@mail.org``), or percent-encoded in a
+# link (``?email=ann%40mail.org``, as tracking links carry it). Read away before looking.
 _UNSEEN = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
     "\u3164\ufeff\uffa0\U000e0000-\U000e007f]"
 )
-_LOOSE_AT = re.compile(r"(?<!\s)\s*[@\uff20\ufe6b]\s*(?=[^\s@]+\.[^\s@]+)")
+_LOOSE_AT = re.compile(r"(?<!\s)\s*(?:[@\uff20\ufe6b]|%40)\s*(?=[^\s@]+\.[^\s@]+)")
 # A visitor record's key names the e-mail its events carry by a digest of it
 # (``a-1|email:8fd157afe468f2d8``, connectors.models.EMAIL_MARK): anyone can check a guess
 # against a plain digest, and the masked e-mail beside it (c***@gmail.com) narrows the guess
@@ -126,7 +128,7 @@ def mask_in_text(text: str) -> str:
 
 def _plain(value: str) -> str:
     """``value`` as a reader sees it: unseen characters gone, a loose ``@`` joined."""
-    if value.isascii() and "@" not in value:
+    if value.isascii() and "@" not in value and "%40" not in value:
         return value
     return _LOOSE_AT.sub("@", _UNSEEN.sub("", value))
 

@@ -196,6 +196,7 @@ PERSON = {
                 "email": EMAIL,
                 "phone": PHONE_AS_WRITTEN,
                 "note": f"call me back on {PHONE_AS_WRITTEN} after six",  # a form's free text
+                "url": "https://shop.example/unsub?e=" + EMAIL.replace("@", "%40"),  # a link's
                 **HIDDEN_SPELLINGS,
             },
         },
@@ -315,6 +316,7 @@ SHOWN_MASKED = {
         "email": "w***@gmail.com",
         "phone": "***-7392",
         "note": "call me back on ***-7392 after six",
+        "url": "https://shop.example/unsub?e=w***@gmail.com",
         **dict.fromkeys(HIDDEN_SPELLINGS, "w***@gmail.com"),
         "phone-zero-width": "***-7392",
     },
