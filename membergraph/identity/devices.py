@@ -15,14 +15,14 @@ still that person's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from membergraph.connectors.models import EMAIL_MARK, LOGIN_MARK
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 
-__all__ = ["device_of", "devices_own", "with_device_logins"]
+__all__ = ["confirmed_by_device", "device_of", "devices_own", "with_device_logins"]
 
 
 def device_of(record: RecordData) -> str | None:
@@ -90,3 +90,46 @@ def with_device_logins(
                 given = dict(records)
             given[record.ref] = replace(record, identifiers=record.identifiers | theirs)
     return records if given is None else given
+
+
+def confirmed_by_device(
+    unplaced: Iterable[RecordData],
+    placed: Mapping[RecordKey, RecordKey],
+    carriers: Mapping[tuple[IdentifierKind, str], list[RecordData]],
+    usable: Callable[[tuple[IdentifierKind, str]], bool],
+    root_of: Callable[[RecordKey], RecordKey],
+) -> list[tuple[RecordData, Identifier, RecordKey]]:
+    """The events naming an e-mail that led to no member by itself (carried by two CRM
+    people's contacts, or by no profile) whose device confirms one: the device's logins
+    lead to one member, and that member carries the e-mail too (on a contact, or on the
+    events of a login). Each as ``(record, its e-mail, the login's record to join)``.
+
+    ``unplaced``: web records that joined no member; ``placed``: each leaf that joined a
+    member, with that member's root; ``usable``: whether a value may say who someone is
+    (not a placeholder or a hub); ``root_of``: a profile record's member root. An e-mail
+    typed on a family computer by someone who never logs in, and known to no one's member,
+    says nothing: it stays apart."""
+    logins: dict[str, dict[RecordKey, RecordKey]] = {}  # device -> {root: a login's record}
+    for ref, root in placed.items():
+        if ref[0] == "web_analytics" and LOGIN_MARK in ref[1]:
+            device = ref[1].partition(LOGIN_MARK)[0]
+            logins.setdefault(device, {}).setdefault(root, ref)
+    found = []
+    for record in unplaced:
+        if EMAIL_MARK not in record.key:
+            continue
+        seen = logins.get(record.key.partition(EMAIL_MARK)[0])
+        if seen is None or len(seen) != 1:
+            continue  # no login on the device, or two members' (a family computer)
+        ((root, login),) = seen.items()
+        for ident in sorted(record.identifiers):
+            key = (ident.kind, ident.key)
+            if ident.kind is not IdentifierKind.EMAIL or not usable(key):
+                continue
+            if any(
+                (root_of(c.ref) if c.role == "profile" else placed.get(c.ref)) == root
+                for c in carriers.get(key, ())
+            ):
+                found.append((record, ident, login))
+                break
+    return found

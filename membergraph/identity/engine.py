@@ -31,7 +31,7 @@ from typing import Any
 
 from membergraph._perf import gc_paused
 from membergraph.identity.card_emails import a_strangers_email
-from membergraph.identity.devices import with_device_logins
+from membergraph.identity.devices import confirmed_by_device, with_device_logins
 from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.normalize import IdentifierKind
@@ -54,6 +54,7 @@ __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 
 _PAUSE_GC_FROM = 20_000  # records from which a resolution pauses the garbage collector
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
+_DEVICE_EMAIL = "device_email"  # an event's e-mail its device's login confirms
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
 _DUPLICATES = (
     "crm_duplicate",
@@ -140,7 +141,10 @@ class _Resolver:
         people = _People(records, self.signature, self.carriers)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.bags = self._set_bags_aside()
-        self._set_relatives_emails_aside()
+        for key in self._set_relatives_emails_aside():
+            # Shared only by a contact that carries it as a relative's: the others' own.
+            if self.status[key] == "shared" and rules.relatives_emails_share_nothing:
+                self.status[key] = status_of(self.carriers[key], key, rules, hubs, people)
         self.reenrolments = Reenrolments(rules, records, self.status, self.signature)
         self.partition = Partition(records, rules)
         self.links: list[Link] = []
@@ -165,13 +169,14 @@ class _Resolver:
                     self.carriers[key] = [r for r in self.carriers[key] if r.ref not in bags]
         return bags
 
-    def _set_relatives_emails_aside(self) -> None:
+    def _set_relatives_emails_aside(self) -> set[ValueKey]:
         """A CRM contact leaves the carriers of an e-mail that names another person of her
         family (``rules.relatives_emails``: a parent's address given for a student): it
         links her to no one, and no one to her (the value's status was weighed with her,
-        as for a bag)."""
+        as for a bag). Answers the e-mails some contact left."""
+        left: set[ValueKey] = set()
         if not self.rules.relatives_emails:
-            return
+            return left
         names = self.rules.near_duplicates
         for ref in self.order:
             record = self.records[ref]
@@ -185,6 +190,8 @@ class _Resolver:
                     ident.value, record.first_name, record.last_name, names
                 ):
                     self.carriers[key] = [r for r in self.carriers[key] if r.ref != ref]
+                    left.add(key)
+        return left
 
     # -- profile links ---------------------------------------------------------------
 
@@ -207,7 +214,7 @@ class _Resolver:
             return False
         # Stewards and duplicates are exempt from limits; so is a leaf joining the member it
         # was chosen for, whose losing evidence (an agent's typo) must not count against it.
-        if rule not in ("manual", "attach") and rule not in _DUPLICATES:
+        if rule not in ("manual", "attach", _DEVICE_EMAIL) and rule not in _DUPLICATES:
             broken = p.over_limit(ra, rb)
             if broken is not None:
                 kind, values = broken
@@ -353,9 +360,12 @@ class _Resolver:
                     self._try_link(leaf.ref, carrier, "attach", evidence)
             self._hand_over()
         self.leaf_nobodys = chooser.nobodys
-        self._group_unattached(
+        unplaced = [
             leaf for leaf, choice in choices if choice is None and leaf.ref not in chooser.nobodys
-        )
+        ]
+        if self.rules.devices_confirm_emails:
+            unplaced = self._confirmed_by_device(unplaced, choices)
+        self._group_unattached(unplaced)
         self._hand_over(last=True)
         unattributed = self._unattributed()
         groups = self.partition.groups.values()
@@ -372,6 +382,28 @@ class _Resolver:
         return Resolution(
             components, self.links, self.conflicts, self.status, stopped_on, unattributed
         )
+
+    def _confirmed_by_device(
+        self, unplaced: list[RecordData], choices: list[tuple[RecordData, Any]]
+    ) -> list[RecordData]:
+        """Join each event whose e-mail the device's logins confirm
+        (:func:`~membergraph.identity.devices.confirmed_by_device`) to the login's member;
+        answers the events still unplaced."""
+        find = self.partition.find
+        placed = {leaf.ref: find(choice[1]) for leaf, choice in choices if choice is not None}
+        status = self.status
+        joined = set()
+        for record, ident, login in confirmed_by_device(
+            (r for r in unplaced if r.source == "web_analytics"),
+            placed,
+            self.carriers,
+            lambda key: status.get(key) in ("linkable", "shared"),
+            find,
+        ):
+            evidence = {"kind": ident.kind.value, "value": ident.value, "via": "device"}
+            if self._try_link(record.ref, login, _DEVICE_EMAIL, evidence):
+                joined.add(record.ref)
+        return [r for r in unplaced if r.ref not in joined]
 
     def _unattributed(self) -> dict[RecordKey, str]:
         """The records that identify no one and that nothing linked (a steward may link

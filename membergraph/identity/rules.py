@@ -235,6 +235,16 @@ class Rules(BaseModel):
             :func:`~membergraph.identity.email_names.a_relatives_email`) is a relative's,
             given for her (a parent enrolling a student's card): it links her contact to
             nothing (the relative's online orders, opens and clicks stay the relative's).
+        relatives_emails_share_nothing: an e-mail on two CRM people's contacts is shared
+            (a family's: it links no one); when every contact but one person's carries it
+            as a relative's (``relatives_emails``: the parent's address on a student's
+            contact), it is weighed again without them: the parent's own, which links his
+            contact, orders, opens and clicks.
+        devices_confirm_emails: an event of no one logged in naming an e-mail that leads
+            to no member by itself (on two CRM people's contacts: a family's; or on no
+            profile) joins the member the device's logins lead to, when that member carries
+            the e-mail too (on a contact, or on a logged-in event): her e-mail opens on her
+            own phone. A device logged in as two members confirms nothing.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         reenrolments: when two CRM contacts sharing only a phone, or a card and the
@@ -271,6 +281,8 @@ class Rules(BaseModel):
     )
     shared_devices_identify_no_one: bool = True
     relatives_emails: bool = True
+    relatives_emails_share_nothing: bool = True
+    devices_confirm_emails: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")

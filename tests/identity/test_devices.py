@@ -9,6 +9,7 @@ import pytest
 
 from membergraph.identity.engine import Resolution, resolve
 from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.values import SHARED_DEVICE
 from tests.identity.builders import crm, event, world
@@ -94,3 +95,65 @@ async def test_a_second_login_on_her_device_makes_its_anonymous_events_nobodys(
     # And a whole resolution (a restart) agrees with the ingests
     await service.resolve_all(await service.store.load_records(None))
     assert await service.store.all_assignments() == assigned
+
+
+# An e-mail open (no one logged in) naming an address that leads to no member by itself.
+_FAMILY = "sunflower77@fastmail.fm"  # on Ann's and her husband Tom's contacts: a family's
+_OWN = "ann.lee@fastmail.fm"  # on no contact: given only on her logged-in events
+
+
+@pytest.mark.parametrize(
+    ("lines", "opened", "whose"),
+    [
+        pytest.param(
+            [("a-1", "C-ANN", None)], ("a-1", _FAMILY), "ann", id="family-email-on-her-phone"
+        ),
+        pytest.param(
+            [("a-1", "C-ANN", _OWN)], ("a-1", _OWN), "ann", id="her-email-on-her-login-events"
+        ),
+        pytest.param(
+            [("a-9", "C-ANN", _OWN)], ("a-1", _OWN), None, id="her-login-on-another-device"
+        ),
+        pytest.param([], ("a-1", _FAMILY), None, id="no-login-on-the-device"),
+        pytest.param(
+            [("a-1", "C-ANN", None)],
+            ("a-1", "kay.ross@fastmail.fm"),
+            None,
+            id="her-member-lacks-it",
+        ),
+        pytest.param(
+            [("a-1", "C-ANN", None), ("a-1", "C-BOB", None)],
+            ("a-1", _FAMILY),
+            None,
+            id="a-family-computer",
+        ),
+    ],
+)
+def test_a_devices_login_confirms_an_email_that_names_no_member_alone(
+    lines: list[tuple[str, str, str | None]], opened: tuple[str, str], whose: str | None
+) -> None:
+    # Given Ann and her husband Tom on one family address, Bob, logged-in events (some
+    # giving an address), and an e-mail open on a device naming an address
+    tom = crm("C-TOM", first="Tom", emails=[_FAMILY])
+    ann = crm("C-ANN", first="Ann", emails=[_FAMILY])
+    logged = [
+        event(anon, user, eid=f"L{n}", email=email) for n, (anon, user, email) in enumerate(lines)
+    ]
+    open_ = event(opened[0], eid="O1", email=opened[1])
+    result = resolve(world(ann, tom, BOB, *logged, open_))
+    # Then the open is Ann's when the device's login leads to her and her member carries
+    # the address, and no one's otherwise
+    assert _whose(result, open_.ref) == whose
+    assert tom.ref not in (_member_of(result, open_.ref) or ())
+
+
+def test_without_the_rule_a_family_emails_open_stays_apart() -> None:
+    # Given the rules without it, Ann's login and an open of the family's address on her phone
+    tom = crm("C-TOM", first="Tom", emails=[_FAMILY])
+    ann = crm("C-ANN", first="Ann", emails=[_FAMILY])
+    open_ = event("a-1", eid="O1", email=_FAMILY)
+    records = world(ann, tom, event("a-1", "C-ANN", eid="L1"), open_)
+    result = resolve(records, Rules(devices_confirm_emails=False))
+    # Then the open is with no contact
+    assert _whose(result, open_.ref) is None
+    assert ann.ref not in (_member_of(result, open_.ref) or ())

@@ -91,3 +91,42 @@ def test_the_rule_can_be_turned_off() -> None:
     result = resolve(world(david, orders), Rules(relatives_emails=False))
     # Then the address links them, as before the rule
     assert [sorted([david.ref, orders.ref])] == [sorted(c) for c in result.components]
+
+
+@pytest.mark.parametrize(
+    ("son", "address", "joined"),
+    [
+        # His son's contact carries the father's address as a relative's: the father's own.
+        pytest.param(("Jim", "Morris"), "joshua843@gmail.com", True, id="sons-contact"),
+        pytest.param(("Dana", "Reyes"), "joshua843@gmail.com", True, id="names-joshua-alone"),
+        # Another contact on it that may be its owner too: a family's, linking no one.
+        pytest.param(("Josh", "Morris"), "joshua843@gmail.com", False, id="a-short-form-of-his"),
+        pytest.param(("Jim", "Morris"), "coffeelover113@gmail.com", False, id="names-no-one"),
+    ],
+)
+def test_an_email_shared_only_with_a_relatives_contact_links_its_owner(
+    son: tuple[str, str], address: str, joined: bool
+) -> None:
+    # Given Joshua Morris's contact on an address, another contact carrying it too, and the
+    # address's online orders and e-mail open
+    joshua = crm("C0000001", first="Joshua", last="Morris", birth="1960-02-03", emails=[address])
+    other = crm("C0000002", first=son[0], last=son[1], birth="1990-05-06", emails=[address])
+    orders = purchase(email=address, channel="online", tid="T1")
+    opened = event("a-1", email=address)
+    result = resolve(world(joshua, other, orders, opened))
+    # Then Joshua's orders and open are his when the other contact carries it as a
+    # relative's, and nobody's contact's while it may be the other's
+    member = next(c for c in result.components if joshua.ref in c)
+    assert (orders.ref in member and opened.ref in member) is joined
+    assert other.ref not in member
+
+
+def test_without_reweighing_a_relatives_email_stays_shared() -> None:
+    # Given the rules that weigh the address with every contact carrying it
+    address = "joshua843@gmail.com"
+    joshua = crm("C0000001", first="Joshua", last="Morris", emails=[address])
+    jim = crm("C0000002", first="Jim", last="Morris", birth="1990-05-06", emails=[address])
+    orders = purchase(email=address, channel="online", tid="T1")
+    result = resolve(world(joshua, jim, orders), Rules(relatives_emails_share_nothing=False))
+    # Then it links no one: Joshua's orders stay apart
+    assert [orders.ref] in result.components
