@@ -245,6 +245,14 @@ class Rules(BaseModel):
             profile) joins the member the device's logins lead to, when that member carries
             the e-mail too (on a contact, or on a logged-in event): her e-mail opens on her
             own phone. A device logged in as two members confirms nothing.
+        logins_claim_online_orders: an online customer (card-less orders under an e-mail)
+            that no CRM contact's member holds joins the member whose logged-in events give
+            that e-mail, when the logins giving it lead to one member (her guest checkouts
+            under the address she types when logged in).
+        shared_emails_of_one_member: an e-mail on two CRM people's contacts (``shared``:
+            by their names and birth dates two people) whose contacts all end in one member
+            (her duplicates, merged on other evidence) is that member's: it links the
+            records no contact's member holds (her card-less orders, her opens).
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         reenrolments: when two CRM contacts sharing only a phone, or a card and the
@@ -283,6 +291,8 @@ class Rules(BaseModel):
     relatives_emails: bool = True
     relatives_emails_share_nothing: bool = True
     devices_confirm_emails: bool = True
+    logins_claim_online_orders: bool = True
+    shared_emails_of_one_member: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")

@@ -122,11 +122,13 @@ def test_an_email_shared_only_with_a_relatives_contact_links_its_owner(
 
 
 def test_without_reweighing_a_relatives_email_stays_shared() -> None:
-    # Given the rules that weigh the address with every contact carrying it
+    # Given the rules that weigh the address with every contact carrying it (and that read
+    # no shared address as the one member's its contacts are left in)
     address = "joshua843@gmail.com"
     joshua = crm("C0000001", first="Joshua", last="Morris", emails=[address])
     jim = crm("C0000002", first="Jim", last="Morris", birth="1990-05-06", emails=[address])
     orders = purchase(email=address, channel="online", tid="T1")
-    result = resolve(world(joshua, jim, orders), Rules(relatives_emails_share_nothing=False))
+    rules = Rules(relatives_emails_share_nothing=False, shared_emails_of_one_member=False)
+    result = resolve(world(joshua, jim, orders), rules)
     # Then it links no one: Joshua's orders stay apart
     assert [orders.ref] in result.components
