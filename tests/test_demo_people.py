@@ -59,3 +59,30 @@ def test_some_young_adults_contacts_still_carry_an_elders_email(
     write_demo_data(tmp_path / "never", 2000, 7, profile)
     # Then the demo has young adults' newest contacts carrying an elder's personal e-mail
     assert _shared_by_two(tmp_path / "kept") > _shared_by_two(tmp_path / "never")
+
+
+@pytest.mark.parametrize("profile", ["default", "holdout"])
+def test_some_sons_are_named_after_their_fathers_and_are_two_people(
+    profile: str, tmp_path: Path
+) -> None:
+    # Given the demo's data
+    write_demo_data(tmp_path, 2000, 7, profile)
+    person = {}
+    for row in (tmp_path / "truth.jsonl").read_text().splitlines():
+        line = json.loads(row)
+        if line["source"] == "crm":
+            person[line["id"]] = line["person"]
+    names: dict[tuple[str, str], set[str]] = {}
+    suffixed = 0
+    for row in (tmp_path / "crm.jsonl").read_text().splitlines():
+        line = json.loads(row)
+        last = line["last_name"]
+        for suffix in (" Jr.", " Sr."):
+            if last.endswith(suffix):
+                suffixed += 1
+                last = last.removesuffix(suffix)
+        names.setdefault((line["first_name"], last), set()).add(person[line["contact_id"]])
+    # Then some contacts write a generational suffix, and some names are a father's and a
+    # son's: one name, two people of one household
+    assert suffixed > 0
+    assert any(len(people) == 2 for people in names.values())

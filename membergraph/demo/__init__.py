@@ -22,7 +22,9 @@ card, no birth date), contact ids agents type otherwise (``c0012345``, ``C-00123
 stream of its own), Apple-Mail readers' opens through a privacy proxy's shared device ids
 naming only their e-mail, and browsers whose anonymous id is renewed every few weeks. Since
 the ninth round (a stream of its own): a young adult's contact that still carries the
-elder's e-mail the parent enrolled it with.
+elder's e-mail the parent enrolled it with. Since the tenth round (a stream of its own): a
+son named after his father, his contacts written with ``Jr.`` and his father's with ``Sr.``
+only as often as the form has room for it.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from membergraph.demo.generations import name_sons_after_fathers
 from membergraph.demo.lines import (
     calls_lines,
     crm_lines,
@@ -145,6 +148,7 @@ def write_demo_data(
                 person.family = shared
         _twins_family_email(gen, people, family_email)
         _elders_emails(gen, households)
+        name_sons_after_fathers(gen, households)
         for person in people:
             crm_lines(
                 gen,

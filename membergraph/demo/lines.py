@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from membergraph.demo.generations import written_family_name
 from membergraph.demo.names import mistyped, name_variant, retyped_address
 from membergraph.demo.people import Generator, Person, Writer
 from membergraph.demo.slips import as_given, duplicate_first_name, till_reenrolment_emails
@@ -91,7 +92,7 @@ def crm_lines(
         line: dict[str, Any] = {
             "contact_id": contact_id,
             "first_name": first,
-            "last_name": last,
+            "last_name": written_family_name(gen, p, last),
             "emails": emails,
             "phones": _crm_phones(gen, p, copy, landline),
             "loyalty_id": card,

@@ -33,6 +33,7 @@ class Person:
     named_close: bool = False  # a twin named a letter from the other (Anne/Ann)
     old_email: str | None = None  # the e-mail this person used before the one on file
     elder_email: str | None = None  # an older household member's, on an old contact version
+    generation: str | None = None  # "Jr." for a son named after his father, "Sr." for him
 
 
 def _renamed(email: str | None, was: str, now: str) -> str | None:
@@ -89,6 +90,8 @@ class Generator:
         self.eighth = random.Random(seed + 8)
         # ... and the ninth round's from theirs.
         self.ninth = random.Random(seed + 9)
+        # ... and the tenth round's from theirs (demo/generations.py).
+        self.tenth = random.Random(seed + 10)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}

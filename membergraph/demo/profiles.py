@@ -123,6 +123,12 @@ class Profile:
     # contact version carried an elder's e-mail, those whose contact carries it still: the
     # parent enrolled the card and the address was never changed.
     elder_email_kept: float = 0.5
+    # Added in the tenth round (drawn from a tenth stream; demo/generations.py). Of the
+    # households with a member 18 years or more younger than the eldest, those whose
+    # youngest is named after the eldest (a son after his father), and of their contacts,
+    # those whose form wrote the suffix (Jr., Sr.) after the family name.
+    junior: float = 0.04
+    generation_written: float = 0.7
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -196,5 +202,8 @@ PROFILES: dict[str, Profile] = {
         slipped_short_name=0.25,
         # The ninth round's.
         elder_email_kept=0.4,
+        # The tenth round's.
+        junior=0.07,
+        generation_written=0.5,
     ),
 }
