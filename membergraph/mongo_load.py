@@ -1,13 +1,21 @@
 """``membergraph load --to mongodb://``: a folder's lines copied into the source collections,
 idempotent (each line ordered against the version held), leaving out suppressed people's.
 
-A load that changes a line gives the collections a new version (:mod:`~membergraph.
-connectors.mongodb_loads`): the next start resolves them; a load that changes none (the
-same folder again) leaves the next start nothing to resolve."""
+A first load (the collections hold no line) copies the lines in bulk and gives the
+collections a new version (:mod:`~membergraph.connectors.mongodb_loads`): the next start
+resolves them whole. A load into collections that hold lines (a nightly export dropped in)
+is a push of the folder's lines (:func:`push_folder`), page by page through
+:meth:`IngestService.push <membergraph.ingest.IngestService.push>`, as ``POST /ingest``
+takes them: each line ordered against the version held, what changed resolved at once and
+announced on the change feed, so running gateways see it within the feed's lag (a consent
+withdrawn in the export reaches their subscribers and caches) and no start has anything
+to resolve; a load stopped half-way leaves marked lines that the next start or load
+finishes."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
@@ -18,6 +26,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.mongodb_loads import Load
 from membergraph.connectors.sources import outranked_version
+from membergraph.connectors.sqlite import render
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.identity.store.mongodb_client import MongoTimeouts
 from membergraph.privacy import open_privacy
@@ -25,7 +34,7 @@ from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, unsuppr
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_sources, mongo_timeouts, open_sources
 
-__all__ = ["load_folder", "load_screened"]
+__all__ = ["load_folder", "load_screened", "push_folder"]
 
 err = Console(stderr=True)
 
@@ -38,6 +47,9 @@ async def load_screened(
     facts of the CRM versions the load outranks, as a load into SQLite does."""
     # The time limits the gateway uses, for the identity store and the sources alike.
     timeouts = mongo_timeouts(settings)
+    if await _holds_lines(url, settings.default_region, client, timeouts):
+        pushing = settings.model_copy(update={"store": store_url, "sources": url})
+        return await push_folder(data, pushing, client)
     identity = store_from_url(store_url, client, mongo_timeouts=timeouts)
     try:
         await identity.open()
@@ -61,6 +73,60 @@ async def load_screened(
         )
     finally:
         await identity.aclose()
+
+
+async def _holds_lines(url: str, region: str, client: object, timeouts: MongoTimeouts) -> bool:
+    target = await mongo_sources(url, region, client, timeouts=timeouts)
+    try:
+        for connector in target.connectors.values():
+            assert isinstance(connector, MongoSource)
+            if await connector.holds_any():
+                return True
+        return False
+    finally:
+        await target.aclose()
+
+
+async def push_folder(
+    data: Path, settings: Settings, client: object = None, page: int = 1000
+) -> dict[str, dict[str, int]]:
+    """Push every valid line of a folder into the store and the source collections that
+    ``settings`` name (a gateway's own pushes: ordered, resolved, announced); count the
+    outcomes. A contact's older versions in the folder go first, so the newest is held
+    last and each version's consent choices are kept as it is taken."""
+    from membergraph.gateway import open_gateway
+    from membergraph.ingest import IngestRefused, IngestService
+
+    files = await asyncio.to_thread(open_sources, data, settings.default_region)
+    gateway, sources, _ = await open_gateway(settings, client, demo=False)
+    counts: dict[str, dict[str, int]] = {}
+    try:
+        ingest = IngestService(gateway)
+        await ingest.heal()  # lines a stopped load or push stored and did not finish
+        with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
+            for name, source in files.connectors.items():
+                assert isinstance(source, FileConnector)
+                lines = [render(line) for line in (*source.superseded_contacts, *source.lines())]
+                task = progress.add_task(f"loading {name.value}", total=len(lines))
+                outcome = Counter(dict.fromkeys(_OUTCOMES, 0))
+                for start in range(0, len(lines), page):
+                    try:
+                        pushed = await ingest.push(name, lines[start : start + page])
+                    except IngestRefused as exc:
+                        raise StoreError(f"loading {name.value}: {exc}") from None
+                    outcome.update(line["status"] for line in pushed.lines)
+                    progress.advance(task, len(lines[start : start + page]))
+                outcome["malformed"] = source.report.malformed
+                counts[name.value] = dict(outcome)
+    finally:
+        if gateway.scores is not None:
+            await gateway.scores.aclose()
+        await gateway.identity.store.aclose()
+        await sources.aclose()
+    return counts
+
+
+_OUTCOMES = ("created", "updated", "unchanged", "stale", "rejected", "suppressed", "unattributed")
 
 
 async def load_folder(

@@ -352,3 +352,10 @@ class MongoSource(SourceConnector):
 
     def size(self) -> int | None:
         return self.count
+
+    async def holds_any(self) -> bool:
+        """Whether the collection holds a line (a load into it is a first load if none)."""
+        try:
+            return await self.collection.find_one({}, {"_id": 1}) is not None
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"reading failed: {exc}") from exc

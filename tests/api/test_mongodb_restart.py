@@ -1,8 +1,9 @@
-"""A start over MongoDB source collections resolves them only when a load changed them since
-the store was resolved from them: a restart, a second worker or replica, a load of the same
-folder again list none of their lines; a load that changed a line, even one stopped
-half-way, has the next start resolve them (emulated; real with ``MEMBERGRAPH_TEST_MONGODB_URL``
-through the suites that run both)."""
+"""Loads into MongoDB source collections and the starts after them. A first load is copied in
+bulk and resolved by the next start; a start over the collections as resolved (a restart, a
+second worker or replica) lists none of their lines; a load into collections that hold
+lines is a push: resolved and announced on the change feed as it goes, so a running gateway
+sees it and no start has anything to resolve (emulated; real with
+``MEMBERGRAPH_TEST_MONGODB_URL`` through the suites that run both)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from membergraph.connectors.base import ConnectorError
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.mongo_load import load_folder
+from membergraph.identity.feed import ChangeKind
+from membergraph.mongo_load import load_folder, load_screened
 from membergraph.resolvers.context import Gateway
 from membergraph.settings import Settings
 from tests.support.mongo import EmulatedClient
@@ -29,7 +31,7 @@ pytestmark = pytest.mark.mongodb
 
 URL = "mongodb://mongo.example:27017/restart?replicaSet=rs0"
 BOUND = 30.0  # seconds; a start held at a read of its sources never gets there
-NEW_EMAIL = "nora.newcomer@example.org"
+NEW_EMAIL = "nora.newcomer@fastmail.com"
 NEW_CONTACT = {
     "contact_id": "C-NEW-1",
     "first_name": "Nora",
@@ -109,34 +111,78 @@ async def test_a_restart_over_collections_as_resolved_lists_none_of_their_lines(
         assert not listed
 
 
-async def test_a_load_that_changed_lines_has_the_next_start_resolve_them(
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
+
+
+async def _load(folder: Path, client: EmulatedClient, tmp_path: Path) -> dict[str, dict[str, int]]:
+    """``membergraph load --data folder --to URL`` (the store: the same database)."""
+    return await load_screened(folder, URL, _settings(tmp_path), URL, client)
+
+
+def _consent_withdrawn(folder: Path) -> tuple[str, str]:
+    """The folder's first contact, exported again later with e-mail consent withdrawn:
+    her contact id and e-mail."""
+    crm = folder / "crm.jsonl"
+    lines = crm.read_bytes().splitlines()
+    contact = orjson.loads(lines[0])
+    contact["consents"] = {**contact.get("consents", {}), "email": False}
+    contact["updated_at"] = "2026-12-01T08:00:00Z"
+    crm.write_bytes(b"\n".join([*lines, orjson.dumps(contact)]) + b"\n")
+    return str(contact["contact_id"]), str(contact["emails"][0]).strip().lower()
+
+
+async def test_a_load_into_held_collections_is_resolved_and_announced_as_it_goes(
     folder: Path, tmp_path: Path
 ) -> None:
     client = EmulatedClient()
-    await load_folder(folder, URL, "US", client)
-    async with started(client, tmp_path) as (first, _):
-        assert not await _finds(first, NEW_EMAIL)
-    await load_folder(_with_newcomer(folder, tmp_path), URL, "US", client)
-    async with started(client, tmp_path) as (later, listed):
-        assert listed
-        assert await _finds(later, NEW_EMAIL)
-    async with started(client, tmp_path) as (_, listed):
-        assert not listed  # resolved once
+    first = await _load(folder, client, tmp_path)  # a first load: copied in bulk
+    assert first["crm"]["created"] > 0
+    later = _with_newcomer(folder, tmp_path)
+    withdrawn, _ = _consent_withdrawn(later)
+    async with started(client, tmp_path) as (running, listed):
+        assert listed and not await _finds(running, NEW_EMAIL)
+        store = running.identity.store
+        before = (await store.feed_after(0, 1_000_000) or [None])[-1]
+        cursor = 0 if before is None else before.cursor
+        # When the later export is loaded while the gateway runs
+        counts = await _load(later, client, tmp_path)
+        # Then what changed is taken as pushes are, and nothing else
+        assert counts["crm"]["created"] == 1 and counts["crm"]["updated"] == 1
+        assert counts["transactions"]["created"] == 1
+        # (her earlier version is still in the export, pushed first: unchanged)
+        assert counts["crm"]["unchanged"] == first["crm"]["created"]
+        # the running gateway's store holds her at once, and the feed says what changed
+        assert await _finds(running, NEW_EMAIL)
+        said = {(e.line_id, e.kind) for e in await store.feed_after(cursor, 1_000_000)}
+        assert ("C-NEW-1", ChangeKind.PROFILE_UPDATED) in said
+        assert ("T-NEW-1", ChangeKind.PURCHASE_RECORDED) in said
+        assert (withdrawn, ChangeKind.CONSENT_CHANGED) in said
+        assert {line for line, _ in said} <= {"C-NEW-1", "T-NEW-1", withdrawn, None}
+    # No start has anything to resolve after it, and loading it again announces nothing
+    async with started(client, tmp_path) as (again, listed):
+        assert not listed
+        end = (await again.identity.store.feed_after(0, 1_000_000))[-1].cursor
+    repeat = await _load(later, client, tmp_path)
+    assert all(c["created"] == c["updated"] == 0 for c in repeat.values())
+    async with started(client, tmp_path) as (after, listed):
+        assert not listed
+        assert await after.identity.store.feed_after(end, 100) == []
 
 
-async def test_a_load_stopped_half_way_has_the_next_start_resolve_what_it_wrote(
+async def test_a_first_load_stopped_half_way_has_the_next_start_resolve_what_it_wrote(
     folder: Path, tmp_path: Path
 ) -> None:
     client = EmulatedClient()
-    await load_folder(folder, URL, "US", client)
-    async with started(client, tmp_path):
-        pass
-    # The later export's load stops after her contact, at her purchase (the third write:
-    # the load's version, her contact, her purchase)
-    client.faults.fail_write(3, OperationFailure("stopped here (injected)", 1))
+    # A first load into empty collections stops after the CRM's lines, at the purchases'
+    # (its writes: the load's version, one a contact, then the first purchase)
+    crm = [orjson.loads(line) for line in (folder / "crm.jsonl").read_bytes().splitlines()]
+    contacts = len({line["contact_id"] for line in crm})
+    client.faults.fail_write(contacts + 2, OperationFailure("stopped here (injected)", 1))
     with pytest.raises(ConnectorError, match="transactions: append failed"):
-        await load_folder(_with_newcomer(folder, tmp_path), URL, "US", client)
+        await load_folder(folder, URL, "US", client)
     assert client.faults.pending == 0
+    email = str(crm[0]["emails"][0]).strip().lower()
     async with started(client, tmp_path) as (gateway, listed):
         assert listed
-        assert await _finds(gateway, NEW_EMAIL)
+        assert await _finds(gateway, email)
