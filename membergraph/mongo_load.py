@@ -42,14 +42,12 @@ err = Console(stderr=True)
 async def load_screened(
     data: Path, url: str, settings: Settings, store_url: str, client: object = None
 ) -> dict[str, dict[str, int]]:
-    """:func:`load_folder` leaving out the lines the identity store at ``store_url``
-    suppresses (an erased person's lines in an old folder), and keeping in it the consent
-    facts of the CRM versions the load outranks, as a load into SQLite does."""
+    """Into collections that hold no line, :func:`load_folder` leaving out the lines the
+    identity store at ``store_url`` suppresses (an erased person's lines in an old folder),
+    and keeping in it the consent facts of the CRM versions the load outranks, as a load
+    into SQLite does; into collections that hold lines, :func:`push_folder`."""
     # The time limits the gateway uses, for the identity store and the sources alike.
     timeouts = mongo_timeouts(settings)
-    if await _holds_lines(url, settings.default_region, client, timeouts):
-        pushing = settings.model_copy(update={"store": store_url, "sources": url})
-        return await push_folder(data, pushing, client)
     identity = store_from_url(store_url, client, mongo_timeouts=timeouts)
     try:
         await identity.open()
@@ -61,6 +59,9 @@ async def load_screened(
             f"MEMBERGRAPH_STORE, by default the --to database) could not be opened: {exc}"
         ) from None
     try:
+        if await _holds_lines(url, settings.default_region, client, timeouts):
+            pushing = settings.model_copy(update={"store": store_url, "sources": url})
+            return await push_folder(data, pushing, client)
         privacy = await open_privacy(identity, settings)
         return await load_folder(
             data,
@@ -106,16 +107,19 @@ async def push_folder(
         with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
             for name, source in files.connectors.items():
                 assert isinstance(source, FileConnector)
-                lines = [render(line) for line in (*source.superseded_contacts, *source.lines())]
-                task = progress.add_task(f"loading {name.value}", total=len(lines))
+                models = [*source.superseded_contacts, *source.lines()]
+                task = progress.add_task(f"loading {name.value}", total=len(models))
                 outcome = Counter(dict.fromkeys(_OUTCOMES, 0))
-                for start in range(0, len(lines), page):
+                for start in range(0, len(models), page):
+                    chunk = models[start : start + page]
                     try:
-                        pushed = await ingest.push(name, lines[start : start + page])
+                        pushed = await ingest.push(name, [render(line) for line in chunk])
                     except IngestRefused as exc:
                         raise StoreError(f"loading {name.value}: {exc}") from None
+                    # (a stale version's consent choices are kept by the push, as by a
+                    # bulk load: what she chose then still counts)
                     outcome.update(line["status"] for line in pushed.lines)
-                    progress.advance(task, len(lines[start : start + page]))
+                    progress.advance(task, len(chunk))
                 outcome["malformed"] = source.report.malformed
                 counts[name.value] = dict(outcome)
     finally:

@@ -20,8 +20,8 @@ from pymongo.errors import OperationFailure
 from membergraph.connectors.base import ConnectorError
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
-from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.feed import ChangeKind
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.mongo_load import load_folder, load_screened
 from membergraph.resolvers.context import Gateway
 from membergraph.settings import Settings
