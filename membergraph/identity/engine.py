@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from membergraph._perf import gc_paused
-from membergraph.connectors.models import LOGIN_MARK
 from membergraph.identity.card_emails import a_strangers_email
 from membergraph.identity.devices import confirmed_by_device, with_device_logins
 from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.leaves import LeafChooser, in_order
+from membergraph.identity.member_emails import online_orders_of_logins, shared_emails_of_one_member
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.records import RecordData, RecordKey
@@ -341,9 +341,16 @@ class _Resolver:
                 said.update(self._names_and_birth(a, b, rule))
             self._try_link(a, b, rule, said)
         if self.rules.shared_emails_of_one_member:
-            self._shared_emails_of_one_member()
+            for ref, contact, (kind, value) in shared_emails_of_one_member(
+                self.carriers, self.status, self.partition, self._given, self._strangers_on_card
+            ):
+                self._try_link(ref, contact, "email", {"kind": kind.value, "value": value})
         if self.rules.logins_claim_online_orders:
-            self._online_orders_of_logins()
+            for ref, contact, (kind, value) in online_orders_of_logins(
+                self.carriers, self.status, self.partition, self.records, self.given, self.rules
+            ):
+                evidence = {"kind": kind.value, "value": value, "via": "login"}
+                self._try_link(ref, contact, "login_email", evidence)
         self._hand_over()  # the links among profiles: final, later steps only add links
         # Leaves join members regardless of limits: no need to keep the members' values.
         self.partition.forget_values()
@@ -410,76 +417,6 @@ class _Resolver:
             if self._try_link(record.ref, login, _DEVICE_EMAIL, evidence):
                 joined.add(record.ref)
         return [r for r in unplaced if r.ref not in joined]
-
-    def _shared_emails_of_one_member(self) -> None:
-        """An e-mail on two CRM people's contacts (``shared``) whose contacts all ended in
-        one member (her duplicates, merged on other evidence: ``Jhnny``/``John``/``Jihn``
-        Moore) is that member's: it links the records no CRM contact's member holds (her
-        card-less orders, her opens), as a linkable e-mail does
-        (``rules.shared_emails_of_one_member``)."""
-        find, groups = self.partition.find, self.partition.groups
-        for key, carriers in self.carriers.items():
-            if key[0] is not IdentifierKind.EMAIL or self.status[key] != "shared":
-                continue
-            contacts = [r.ref for r in carriers if r.source == "crm"]
-            if len({find(ref) for ref in contacts}) != 1 or not self._given(key, carriers):
-                continue
-            self.status[key] = "linkable"
-            root = find(contacts[0])
-            for record in carriers:
-                if record.role != "profile" or find(record.ref) == root:
-                    continue
-                own = groups[find(record.ref)].members
-                if any(m[0] == "crm" for m in own) or self._strangers_on_card(record.ref, key[1]):
-                    continue
-                evidence = {"kind": key[0].value, "value": key[1]}
-                self._try_link(record.ref, contacts[0], "email", evidence)
-
-    def _online_orders_of_logins(self) -> None:
-        """Join an online customer (card-less orders under an e-mail) that no CRM contact's
-        member holds to the member whose logins' events give that e-mail, when they lead
-        to one member (``rules.logins_claim_online_orders``)."""
-        find, groups = self.partition.find, self.partition.groups
-        for key, carriers in self.carriers.items():
-            if key[0] is not IdentifierKind.EMAIL or self.status[key] != "linkable":
-                continue
-            online = [
-                r.ref for r in carriers if r.role == "profile" and r.key.startswith("online:")
-            ]
-            if not online:
-                continue
-            # Logged-in events that give it themselves (not a device's events naming no one,
-            # which the engine reads as carrying the device's logins and e-mails).
-            logins = {
-                i.key
-                for r in carriers
-                if r.source == "web_analytics" and LOGIN_MARK in r.key
-                for i in self.given[r.ref].identifiers
-                if i.kind is IdentifierKind.CRM_ID and i.via == "login"
-            }
-            holders = {
-                find(c.ref): c.ref
-                for login in sorted(logins)
-                if self.status.get((IdentifierKind.CRM_ID, login)) == "linkable"
-                for c in self.carriers.get((IdentifierKind.CRM_ID, login), ())
-                if c.source == "crm"
-            }
-            if len(holders) != 1:
-                continue  # no contact logged in with it, or two members' (a family's)
-            ((root, holder),) = holders.items()
-            contact = self.records[holder]
-            if self.rules.relatives_emails and a_relatives_email(
-                key[1],
-                contact.first_name or "",
-                contact.last_name or "",
-                self.rules.near_duplicates,
-            ):
-                continue  # a relative's address she typed for him (his orders, not hers)
-            for ref in online:
-                own = find(ref)
-                if own != root and not any(m[0] == "crm" for m in groups[own].members):
-                    evidence = {"kind": key[0].value, "value": key[1], "via": "login"}
-                    self._try_link(ref, holder, "login_email", evidence)
 
     def _unattributed(self) -> dict[RecordKey, str]:
         """The records that identify no one and that nothing linked (a steward may link
