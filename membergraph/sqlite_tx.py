@@ -8,15 +8,17 @@ writes in between, and no upgrade from a read lock can fail half-way with ``SQLI
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 __all__ = ["FileMoved", "OpenedFile", "immediate", "in_transaction"]
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -53,6 +55,8 @@ class OpenedFile:
     def __init__(self, path: str) -> None:
         self.path = path
         self._id = None if path == ":memory:" else _identity(path)
+        self._real = os.path.realpath(path)
+        self._told = False
 
     def check(self) -> None:
         """Raises:
@@ -64,12 +68,41 @@ class OpenedFile:
             now = _identity(self.path)
         except FileNotFoundError:
             now = None
-        if now != self._id:
-            done = "deleted" if now is None else "replaced by another file"
-            raise FileMoved(
-                f"{self.path} was {done} since this process opened it: nothing more is "
-                "written to the file it still holds (it would be lost); restart the process"
+        if now == self._id:
+            return
+        done = "deleted" if now is None else "replaced by another file"
+        if not self._told:  # the operator's account, once, with where the data still is
+            self._told = True
+            copies = self._copies() if now is None else ""
+            keep = f"; copy its data back before this process ends: {copies}" if copies else ""
+            logger.error(
+                "%s was %s since this process opened it: its writes are refused from now on"
+                "%s; then restart the process",
+                self.path,
+                done,
+                keep,
             )
+        raise FileMoved(
+            f"the store file was {done} since this process opened it: nothing more is written"
+            " to the file it still holds (it would be lost); restart the process"
+        )
+
+    def _copies(self) -> str:
+        """Where this process still reads the deleted file and its log (Linux): until it
+        ends, the data is there to copy back (a store deleted by mistake lives only there)."""
+        held = {f"{self._real} (deleted)": "", f"{self._real}-wal (deleted)": "-wal"}
+        found: dict[str, str] = {}
+        try:
+            for fd in os.listdir("/proc/self/fd"):
+                with suppress(OSError):
+                    suffix = held.get(os.readlink(f"/proc/self/fd/{fd}"))
+                    if suffix is not None:
+                        found.setdefault(suffix, f"/proc/{os.getpid()}/fd/{fd}")
+        except OSError:
+            return ""
+        if "" not in found:
+            return ""
+        return " and ".join(f"cp {found[s]} {self.path}{s}" for s in ("", "-wal") if s in found)
 
 
 def _identity(path: str) -> tuple[int, int]:
