@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from membergraph import console
+from membergraph._perf import frozen_while_serving
 from membergraph.auth import ApiKeyMiddleware, Authenticator, Caller, TokenVerifier
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.http import HttpSource
@@ -193,7 +194,8 @@ def create_app(
         app.state.example_query = example_query(sample)
         try:
             async with telemetry.own_port(settings.host, settings.metrics_port):
-                yield
+                with frozen_while_serving():
+                    yield
         finally:
             pruning.cancel()
             privacy.cancel()
