@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["frozen_while_serving", "gc_paused"]
+__all__ = ["SERVING_YOUNG_THRESHOLD", "gc_paused", "serving_collector"]
 
 
 @contextmanager
@@ -35,22 +35,38 @@ def gc_paused(freeze: bool = True) -> Iterator[None]:
             gc.enable()
 
 
-@contextmanager
-def frozen_while_serving() -> Iterator[None]:
-    """Keep what a start built out of the cyclic collector's walks while the app serves.
+SERVING_YOUNG_THRESHOLD = 20_000
+"""Net allocations of tracked objects between two young collections while the app serves
+(the interpreter's default is 700)."""
 
-    A start leaves ~100,000 tracked objects (modules, the schema, the plans, the connectors)
-    that live until shutdown. Every full collection walked them all again, a pause of every
-    request in flight; a stream of misses (each keeps a response-cache entry) brings one
-    every few thousand requests. Frozen (``gc.freeze``), a full collection walks only what
-    was made since. Reference counting still frees whatever is dropped; a cycle among the
-    frozen objects waits for the shutdown's ``gc.unfreeze`` (nothing is frozen for good,
-    so a process that starts app after app, as the tests do, keeps no cycle of them).
+
+@contextmanager
+def serving_collector() -> Iterator[None]:
+    """The cyclic collector set for serving requests, as it was again at shutdown.
+
+    What a start built (~100,000 tracked objects: modules, the schema, plans, connectors)
+    lives until shutdown; every full collection walked it all again (60-120 ms here, a pause
+    of every request in flight). It is frozen (``gc.freeze``): a full collection walks only
+    what was made since. Reference counting still frees whatever is dropped; a cycle among
+    the frozen objects waits for the shutdown's ``gc.unfreeze`` (nothing stays frozen, so a
+    process that starts app after app, as the tests do, keeps no cycle of them).
+
+    A young collection came every 700 net allocations: a profile miss holds more objects
+    than that at once (its lines, models, futures), so under load one ran every second or
+    third request, promoting the requests in flight to be walked again by the middle
+    generation's collections. :data:`SERVING_YOUNG_THRESHOLD` is above what the requests in
+    flight hold: a young collection then comes when objects truly accumulate, not each time a
+    request peaks. Reference counting frees a request's objects either way; only garbage
+    cycles wait longer (at most that many objects).
+
     Once per start, never per request: a freeze per request would keep every request's
     cycles (see :func:`gc_paused`).
     """
+    thresholds = gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(SERVING_YOUNG_THRESHOLD, *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()

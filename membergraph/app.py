@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from membergraph import console
-from membergraph._perf import frozen_while_serving
+from membergraph._perf import serving_collector
 from membergraph.auth import ApiKeyMiddleware, Authenticator, Caller, TokenVerifier
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.http import HttpSource
@@ -194,7 +194,7 @@ def create_app(
         app.state.example_query = example_query(sample)
         try:
             async with telemetry.own_port(settings.host, settings.metrics_port):
-                with frozen_while_serving():
+                with serving_collector():
                     yield
         finally:
             pruning.cancel()
