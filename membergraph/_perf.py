@@ -44,20 +44,20 @@ SERVING_YOUNG_THRESHOLD = 20_000
 def serving_collector() -> Iterator[None]:
     """The cyclic collector set for serving requests, as it was again at shutdown.
 
-    What a start built (~100,000 tracked objects: modules, the schema, plans, connectors)
-    lives until shutdown; every full collection walked it all again (60-120 ms here, a pause
-    of every request in flight). It is frozen (``gc.freeze``): a full collection walks only
-    what was made since. Reference counting still frees whatever is dropped; a cycle among
-    the frozen objects waits for the shutdown's ``gc.unfreeze`` (nothing stays frozen, so a
-    process that starts app after app, as the tests do, keeps no cycle of them).
+    What a start built (modules, the schema, plans, connectors: most of the tracked objects)
+    lives until shutdown, yet every full collection walked it all again, a pause of every
+    request in flight. It is frozen (``gc.freeze``): a full collection walks only what was
+    made since. Reference counting still frees whatever is dropped; a cycle among the frozen
+    objects waits for the shutdown's ``gc.unfreeze`` (nothing stays frozen, so a process
+    that starts app after app, as the tests do, keeps no cycle of them).
 
-    A young collection came every 700 net allocations: a profile miss holds more objects
-    than that at once (its lines, models, futures), so under load one ran every second or
-    third request, promoting the requests in flight to be walked again by the middle
-    generation's collections. :data:`SERVING_YOUNG_THRESHOLD` is above what the requests in
-    flight hold: a young collection then comes when objects truly accumulate, not each time a
-    request peaks. Reference counting frees a request's objects either way; only garbage
-    cycles wait longer (at most that many objects).
+    A young collection came every 700 net allocations, fewer than one profile miss holds at
+    once (its lines, models, futures): under load it ran every few requests, and promoted
+    what the requests in flight held for the middle generation to walk again.
+    :data:`SERVING_YOUNG_THRESHOLD` is above what the requests in flight hold, so a young
+    collection comes when objects truly accumulate. Reference counting frees a request's
+    objects either way; only garbage cycles wait longer (a request makes none).
+    ``docs/benchmarks.md`` (issue 22, ninth round) has the pauses measured.
 
     Once per start, never per request: a freeze per request would keep every request's
     cycles (see :func:`gc_paused`).

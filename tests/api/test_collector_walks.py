@@ -2,7 +2,7 @@
 start built nor, at every request, the objects of the requests in flight.
 
 A collection pauses every request in flight for as long as it walks the tracked objects. The
-start's (~100,000: modules, the schema, plans, connectors) live until shutdown and are frozen
+start's (modules, the schema, plans, connectors) live until shutdown and are frozen
 out of the walks while the app serves; young collections come when objects accumulate, not
 each time a request holds a few hundred at once. Both are as they were after shutdown."""
 
