@@ -137,7 +137,7 @@ async def measure(
     )
     with contextlib.redirect_stderr(logs):
         configure_logging(settings.log_format, access=settings.access_log)  # binds stderr
-    app = create_app(settings)
+    app = create_app(settings, serving=True)  # as `membergraph serve` makes it
     emails = unique_emails(folder / "data")
     headers = [(b"content-type", b"application/json"), (b"authorization", f"Bearer {KEY}".encode())]
 

@@ -161,9 +161,12 @@ def create_app(
     announce: Announce | None = None,
     mongo_client: Any = None,
     tracer_provider: Any = None,
+    serving: bool = False,
 ) -> Starlette:
     """The ASGI app. With ``gateway`` given (tests), the lifespan does not build one;
     ``announce(members, where, seconds)`` is called once the gateway is ready;
+    ``serving`` (``membergraph serve``: a process that serves this app) sets the cyclic
+    collector for serving while it runs (:func:`~membergraph._perf.serving_collector`);
     ``mongo_client`` serves the settings' ``mongodb://`` URLs (see :func:`open_gateway`);
     ``tracer_provider`` (tests) traces instead of the settings' OTLP endpoint."""
 
@@ -194,7 +197,7 @@ def create_app(
         app.state.example_query = example_query(sample)
         try:
             async with telemetry.own_port(settings.host, settings.metrics_port):
-                with serving_collector():
+                with serving_collector() if serving else contextlib.nullcontext():
                     yield
         finally:
             pruning.cancel()
@@ -333,7 +336,7 @@ def app_from_environment() -> Starlette:
         end_with_parent(int(supervisor), signal.SIGTERM)
     settings = load_settings()
     configure_logging(settings.log_format, access=settings.access_log)
-    return create_app(settings)
+    return create_app(settings, serving=True)
 
 
 def _token_verifier(settings: Settings) -> TokenVerifier:

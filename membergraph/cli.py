@@ -174,7 +174,7 @@ def serve(
             finally:
                 shutil.rmtree(figures, ignore_errors=True)
             return
-        application = create_app(settings, announce=announce)
+        application = create_app(settings, announce=announce, serving=True)
         uvicorn.run(
             application,
             host=settings.host,

@@ -62,7 +62,7 @@ def _collections() -> Iterator[Counter[int]]:
 
 
 def test_a_serving_app_keeps_its_start_out_of_the_collectors_walks(settings: Settings) -> None:
-    app = create_app(settings)
+    app = create_app(settings, serving=True)
     before = gc.get_threshold()
     with TestClient(app, base_url="http://127.0.0.1") as client:
         gateway = app.state.gateway
@@ -81,7 +81,7 @@ def test_a_stream_of_profile_misses_makes_next_to_no_collection(
 ) -> None:
     # Given a served gateway, and 40 members' profiles none of which it answered yet
     emails = _emails(data_dir, 40)
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+    with TestClient(create_app(settings, serving=True), base_url="http://127.0.0.1") as client:
         gql(client, PROFILE, e=emails[0])  # the first answer builds what later ones reuse
         gc.collect()
         # When each is asked (a miss: lines read and parsed, the profile worked out)

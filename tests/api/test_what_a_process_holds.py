@@ -24,9 +24,6 @@ PROFILE = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
 
 
 def _held() -> Counter[str]:
-    # A serving app keeps what its start built out of the collector's walks (gc.freeze):
-    # held all the same, so counted all the same.
-    gc.unfreeze()
     gc.collect()
     kinds = (*WHOLE, MemberFacts)
     return Counter(type(o).__name__ for o in gc.get_objects() if isinstance(o, kinds))
