@@ -71,6 +71,23 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
+def contact_emails(data: Path, count: int) -> list[str]:
+    """The first e-mail of the first ``count`` contacts of a folder that have one (the
+    demo's broken lines skipped)."""
+    emails: list[str] = []
+    with (data / "crm.jsonl").open("rb") as lines:
+        for line in lines:
+            try:
+                contact = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(contact, dict) and contact.get("emails"):
+                emails.append(str(contact["emails"][0]))
+            if len(emails) == count:
+                break
+    return emails
+
+
 def current_contacts(path: Path) -> list[dict[str, object]]:
     """A CRM file's contacts as its API lists them: each contact's newest version once (the
     demo exports some contacts' older version too)."""

@@ -103,8 +103,17 @@ def test_a_changed_folder_loaded_beside_a_running_gateway_is_announced(tmp_path:
         assert _announced(http, after) == []
 
 
-def test_a_load_cut_short_after_storing_its_lines_is_announced_by_the_next_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("stopped_at", "method"),
+    [
+        # its feed entries could not be written: the next start announces its lines
+        pytest.param(SqliteStore, "append_feed", id="before-announcing"),
+        # it wrote them and stopped before dropping its lines' marks: none is announced again
+        pytest.param(SqliteSource, "settle", id="after-announcing"),
+    ],
+)
+def test_a_load_cut_short_is_announced_once_by_the_next_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped_at: type, method: str
 ) -> None:
     store = f"sqlite:///{tmp_path / 'store.db'}"
     assert _load(_folder(tmp_path / "night1", [CONTACT], [BOUGHT]), store) == 0
@@ -115,12 +124,12 @@ def test_a_load_cut_short_after_storing_its_lines_is_announced_by_the_next_start
     ) as http:
         head = _head(http)
 
-    # Given a load whose feed entries cannot be written (the process stops there)
+    # Given a load that stops there (the process dies)
     def fail(*_: object, **__: object) -> None:
-        raise StoreError("the store went away")
+        raise StoreError("the process stopped here")
 
     with monkeypatch.context() as patch:
-        patch.setattr(SqliteStore, "append_feed", fail)
+        patch.setattr(stopped_at, method, fail)
         assert _load(tonight, store) == 1
     # When the gateway starts over the folder (the load done again, the marked lines finished)
     served = Settings(data=tonight, store=store, cache_dir=tmp_path / "cache")
@@ -133,33 +142,3 @@ def test_a_load_cut_short_after_storing_its_lines_is_announced_by_the_next_start
                 ("PURCHASE_RECORDED", "T-LOAD-2", [member["id"]]),
             ]
             assert {"channel": "EMAIL", "granted": False} in member["consents"]
-
-
-def test_a_load_stopped_after_announcing_is_not_announced_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = f"sqlite:///{tmp_path / 'store.db'}"
-    assert _load(_folder(tmp_path / "night1", [CONTACT], [BOUGHT]), store) == 0
-    tonight = _folder(tmp_path / "night2", [WITHDRAWN], [BOUGHT, BOUGHT_AGAIN])
-    with TestClient(
-        create_app(Settings(store=store, cache_dir=tmp_path / "cache")),
-        base_url="http://127.0.0.1",
-    ) as http:
-        head = _head(http)
-
-    # Given a load that wrote its feed entries and stopped before dropping its lines' marks
-    def fail(*_: object, **__: object) -> None:
-        raise StoreError("the process stopped here")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(SqliteSource, "settle", fail)
-        assert _load(tonight, store) == 1
-    # When the gateway starts over the folder and finishes the marked lines
-    served = Settings(data=tonight, store=store, cache_dir=tmp_path / "cache")
-    with TestClient(create_app(served), base_url="http://127.0.0.1") as http:
-        member = gql(http, MEMBER)["data"]["memberByIdentifier"]  # type: ignore[index]
-        # Then each changed line was announced once, the updated contact included
-        assert sorted(_announced(http, head)) == [
-            ("CONSENT_CHANGED", "C-LOAD", [member["id"]]),
-            ("PURCHASE_RECORDED", "T-LOAD-2", [member["id"]]),
-        ]

@@ -9,7 +9,6 @@ each time a request holds a few hundred at once. Both are as they were after shu
 from __future__ import annotations
 
 import gc
-import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,24 +20,11 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.settings import Settings
-from tests.conftest import gql
+from tests.conftest import contact_emails, gql
 
 PROFILE = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
   id profile { firstName emails { value } } loyalty { pointsBalance tier }
   transactions(first: 5) { edges { node { amountCents status } } } } }"""
-
-
-def _emails(data: Path, count: int) -> list[str]:
-    """The first e-mail of the first ``count`` contacts that have one."""
-    emails: list[str] = []
-    for line in (data / "crm.jsonl").read_text().splitlines():
-        try:
-            contact = json.loads(line)
-        except ValueError:
-            continue  # the demo's broken lines
-        if isinstance(contact, dict) and contact.get("emails"):
-            emails.append(str(contact["emails"][0]))
-    return emails[:count]
 
 
 # A full collection here also frees what earlier tests left in cycles: a PyMongo test leaves
@@ -90,7 +76,7 @@ def test_a_stream_of_profile_misses_makes_next_to_no_collection(
     settings: Settings, data_dir: Path
 ) -> None:
     # Given a served gateway, and 40 members' profiles none of which it answered yet
-    emails = _emails(data_dir, 40)
+    emails = contact_emails(data_dir, 40)
     with TestClient(create_app(settings, serving=True), base_url="http://127.0.0.1") as client:
         gql(client, PROFILE, e=emails[0])  # the first answer builds what later ones reuse
         gc.collect()

@@ -5,7 +5,6 @@ Counted over the objects the interpreter tracks, so what the test sees is what i
 from __future__ import annotations
 
 import gc
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from membergraph.connectors.models import CallInteraction, CrmContact, Transacti
 from membergraph.identity.records import RecordData
 from membergraph.insights.metrics import MemberFacts, MemberMetrics, Sale
 from membergraph.settings import Settings
+from tests.conftest import contact_emails
 
 WHOLE = (CrmContact, Transaction, WebEvent, CallInteraction, RecordData, MemberMetrics, Sale)
 PROFILE = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
@@ -29,21 +29,6 @@ def _held() -> Counter[str]:
     return Counter(type(o).__name__ for o in gc.get_objects() if isinstance(o, kinds))
 
 
-def _emails(data: Path, count: int) -> list[str]:
-    emails: list[str] = []
-    with (data / "crm.jsonl").open() as lines:
-        for line in lines:
-            try:
-                contact = json.loads(line)
-            except ValueError:
-                continue  # the demo's broken lines
-            if isinstance(contact, dict) and contact.get("emails"):
-                emails.append(str(contact["emails"][0]))
-            if len(emails) == count:
-                break
-    return emails
-
-
 def test_a_restart_over_a_resolved_store_holds_no_line_record_or_figure(
     settings: Settings, data_dir: Path
 ) -> None:
@@ -54,7 +39,7 @@ def test_a_restart_over_a_resolved_store_holds_no_line_record_or_figure(
         members = client.get("/readyz").json()["store"]["members"]
         assert members > 200
         assert _held() - baseline == Counter(), "the start read lines, records or figures"
-        emails = _emails(data_dir, 60)
+        emails = contact_emails(data_dir, 60)
         for email in emails:
             answer = client.post("/graphql", json={"query": PROFILE, "variables": {"e": email}})
             assert answer.status_code == 200
