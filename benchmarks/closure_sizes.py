@@ -1,0 +1,131 @@
+"""How far a change's closure reaches on the demo data, and what reading it costs.
+
+    python benchmarks/closure_sizes.py [--members 1000 3000] [--samples 40] [--seed 5]
+
+For each size: the demo set loaded into a SQLite store (as ``membergraph load`` does), then
+the largest connected part of the store as a change's closure walks it (records joined by a
+linkable value on at most ``hub_max_records`` records, and by their members), and the same
+with web devices on more than 20 records left out (the mail-privacy proxies, a kiosk); last,
+the closure read (``scope_of``: the walk and the scope's state, in the store's thread) of
+``--samples`` purchase records drawn at random, split by whether the closure is large.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from membergraph.demo import write_demo_data
+from membergraph.gateway import open_gateway
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.rules import load_rules
+from membergraph.identity.service import IdentityService
+from membergraph.identity.steward import scope_of
+from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.settings import Settings
+
+DEVICE_CAP = 20  # a web device on more records than this is left out of the second figure
+LARGE = 1000  # records: a closure at least this large is counted as "large"
+
+
+def largest_part(db: sqlite3.Connection, device_cap: int | None) -> tuple[int, int]:
+    """(records in the largest part, records in all)."""
+    rules = load_rules(None)
+    carriers: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for kind, key, source, rkey in db.execute("SELECT kind, key, source, rkey FROM identifiers"):
+        carriers[(kind, key)].add((source, rkey))
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(x: tuple[str, str]) -> tuple[str, str]:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def join(group: list[tuple[str, str]]) -> None:
+        for other in group[1:]:
+            a, b = find(group[0]), find(other)
+            if a != b:
+                parent[a] = b
+
+    for (kind, key), refs in carriers.items():
+        if len(refs) > rules.hub_max_records or rules.is_junk(IdentifierKind(kind), key):
+            continue
+        if device_cap is not None and kind == "ANONYMOUS_ID" and len(refs) > device_cap:
+            continue
+        join(sorted(refs))
+    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    records = db.execute("SELECT source, key, member_id FROM records").fetchall()
+    for source, key, member in records:
+        if member:
+            members[member].append((source, key))
+    for group in members.values():
+        join(group)
+    parts = Counter(find((source, key)) for source, key, _ in records)
+    return parts.most_common(1)[0][1], len(records)
+
+
+async def read_times(path: Path, samples: int, seed: int) -> dict[bool, list[float]]:
+    with sqlite3.connect(path) as db:
+        keys = [
+            key
+            for (key,) in db.execute(
+                "SELECT key FROM records WHERE source = 'transactions' AND member_id IS NOT NULL"
+                " ORDER BY key"
+            )
+        ]
+    times: dict[bool, list[float]] = {True: [], False: []}
+    async with SqliteStore(path) as store:
+        service = IdentityService(store)
+        for key in random.Random(seed).sample(keys, min(samples, len(keys))):
+            started = time.perf_counter()
+            (scope, _), _ = await scope_of(service, [("transactions", key)])
+            times[len(scope) >= LARGE].append(time.perf_counter() - started)
+    return times
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--members", type=int, nargs="+", default=[1000, 3000])
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+    print(
+        "| people | records | largest closure | without devices on > 20 records |"
+        " closure read, median ms (small / large closures, how many) |"
+    )
+    print("| ---: | ---: | ---: | ---: | --- |")
+    for people in args.members:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder, path = Path(tmp) / "data", Path(tmp) / "store.db"
+            write_demo_data(folder, people, seed=7)
+            settings = Settings(data=folder, store=f"sqlite:///{path}", cache_dir=Path(tmp))
+            gateway, sources, _ = await open_gateway(settings)
+            await gateway.identity.store.aclose()
+            await sources.aclose()
+            with sqlite3.connect(path) as db:
+                largest, records = largest_part(db, None)
+                without, _ = largest_part(db, DEVICE_CAP)
+            times = await read_times(path, args.samples, args.seed)
+
+        def median(values: list[float]) -> str:
+            return "-" if not values else f"{1000 * statistics.median(values):.1f}"
+
+        print(
+            f"| {people:,} | {records:,} | {largest:,} | {without:,} | "
+            f"{median(times[False])} / {median(times[True])} "
+            f"({len(times[False])} / {len(times[True])}) |"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
