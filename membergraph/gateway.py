@@ -239,8 +239,11 @@ async def _open_federated(
             logger.warning("the match rules changed since the store was resolved: applying them")
         privacy = await open_privacy(store, settings)
         version = None if sources.version is None else await sources.version()
-        resolved = said is Verdict.OTHER_RULES or version is None
-        resolved = resolved or version != await store.sources_resolved()
+        resolved = (
+            said is Verdict.OTHER_RULES
+            or version is None
+            or version != await store.sources_resolved()
+        )
         if resolved:
             keep = unsuppressed(privacy)
             result = await _resolve_listed(sources, identity, keep, refusing(privacy))

@@ -212,27 +212,19 @@ class SqliteStore(IdentityStore):
         return read_mark(found["format"], found.get("rules", ""))
 
     async def set_mark(self, mark: StoreMark) -> None:
-        def write(db: sqlite3.Connection) -> None:
-            with immediate(db):
-                db.executemany(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [("format", str(mark.format)), ("rules", mark.rules)],
-                )
-
-        async with self._mapped("write"):
-            await self._in_thread(write)
+        await self._set_meta([("format", str(mark.format)), ("rules", mark.rules)])
 
     async def sources_resolved(self) -> str | None:
         rows = await self._all("SELECT value FROM meta WHERE key = 'sources_resolved'")
         return str(rows[0][0]) if rows else None
 
     async def set_sources_resolved(self, version: str) -> None:
+        await self._set_meta([("sources_resolved", version)])
+
+    async def _set_meta(self, pairs: list[tuple[str, str]]) -> None:
         def write(db: sqlite3.Connection) -> None:
             with immediate(db):
-                db.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('sources_resolved', ?)",
-                    (version,),
-                )
+                db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", pairs)
 
         async with self._mapped("write"):
             await self._in_thread(write)
