@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
+    "PHONE_IN_TEXT",
     "MASKS",
     "Meaning",
     "mask_as",
@@ -24,7 +25,8 @@ _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 # a 64 KiB run of letters before an @, or of spaces, took quadratic time (40 s for one value).
 # (A link's query, ``?e=ann@mail.org&x=1``, holds it between an = and an &.)
 _EMAIL_IN = re.compile(r"(?<![^\s:@=])[^\s:@=]+@[^\s@&]+")
-_PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
+PHONE_IN_TEXT = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
+"""A run of digits a phone may be written as, within a text (seven digits or more)."""
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"\d+\.\d+")
 _PHONE_AMONG_WORDS = re.compile(r"(?<![\w+(\-.])\+?\(?\d[\d\s().\-]{5,}\d(?![\w\-.])")
@@ -123,7 +125,7 @@ def mask_in_text(text: str) -> str:
         return mask_phone(run)
 
     text = _EMAIL_DIGEST.sub(_DIGEST_MASKED, _plain(text))
-    return _PHONE_IN.sub(phone, _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), text))
+    return PHONE_IN_TEXT.sub(phone, _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), text))
 
 
 def _plain(value: str) -> str:

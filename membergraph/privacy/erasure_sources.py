@@ -29,6 +29,7 @@ from membergraph.identity.normalize import (
     normalize_phone,
 )
 from membergraph.identity.records import record_of_line
+from membergraph.masking import PHONE_IN_TEXT
 from membergraph.privacy import Privacy
 from membergraph.privacy.port import Erasure, PrivacyRequest
 from membergraph.privacy.sources import (
@@ -175,7 +176,6 @@ class SourcesStep:
 _EMAIL_IN = re.compile(
     r"(?<![^\s\"'<>(),;:\[\]{}@])[^\s\"'<>(),;:\[\]{}@]+@[^\s\"'<>(),;:\[\]{}@]+"
 )
-_PHONE_IN = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,7 @@ class _Named:
                 except BadIdentifier:
                     continue
         if self.phones:
-            for found in _PHONE_IN.findall(text):
+            for found in PHONE_IN_TEXT.findall(text):
                 try:
                     if normalize_phone(found, self.region) in self.phones:
                         return True
