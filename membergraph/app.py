@@ -38,7 +38,7 @@ from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
 from membergraph.http_rules import GraphQLHttpRules
 from membergraph.identity.reresolve import rules_notice
-from membergraph.identity.store import StoreError
+from membergraph.identity.store import StoreError, StoreUnwritable
 from membergraph.ingest import IngestService
 from membergraph.ingest_http import ingest_endpoint
 from membergraph.jwks import RemoteJwks
@@ -117,6 +117,13 @@ def _public_reasons(counts: dict[str, int]) -> dict[str, int]:
     return public
 
 
+UNANSWERED = "the identity store does not answer"
+UNWRITABLE = (
+    "the identity store cannot be written (its disk is full or failing): reads answer, pushes"
+    " and steward changes are refused until room is made"
+)
+
+
 async def readyz(request: Request) -> Response:
     gateway: Gateway | None = getattr(request.app.state, "gateway", None)
     if gateway is None:
@@ -138,12 +145,9 @@ async def readyz(request: Request) -> Response:
     except StoreError as exc:
         # /readyz answers without credentials: which server failed and how goes to the log.
         logger.warning("readiness: %s", exc)
+        said = UNWRITABLE if isinstance(exc, StoreUnwritable) else UNANSWERED
         return JSONResponse(
-            {
-                "status": "unavailable",
-                "store": {"error": "the identity store does not answer"},
-                "sources": sources,
-            },
+            {"status": "unavailable", "store": {"error": said}, "sources": sources},
             status_code=503,
         )
     answer: dict[str, Any] = {"status": "ready", "store": counts, "sources": sources}

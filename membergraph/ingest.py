@@ -47,6 +47,7 @@ from membergraph.privacy import privacy_of
 from membergraph.privacy.gate import SUPPRESSED_ERROR, guard_of, guarded, screen
 from membergraph.resolvers.consent import record_line_consents
 from membergraph.resolvers.context import Gateway
+from membergraph.sqlite_tx import out_of_room
 
 __all__ = ["IngestRefused", "IngestService", "Pushed"]
 
@@ -103,6 +104,27 @@ STORE_UNAVAILABLE = (
 )
 
 
+STORE_FULL = (
+    "the store's disk is full (or failing): {what}; make room on it, then send the same"
+    " lines again (an ingest is idempotent)"
+)
+
+
+def _for_want_of_room(refused: IngestRefused) -> IngestRefused:
+    """A 503 whose cause is a disk that takes no more bytes as 507 ``STORE_FULL``: sending
+    again does not help until an operator makes room, and a client (or its operator) is
+    told so rather than "the store did not answer"."""
+    if refused.status != 503 or out_of_room(refused.__cause__) is None:
+        return refused
+    taken = refused.code != "SOURCE_UNAVAILABLE" and "nothing was taken" not in str(refused)
+    what = (
+        "lines already stored are finished once it can be written again"
+        if taken
+        else "nothing was taken"
+    )
+    return IngestRefused(507, STORE_FULL.format(what=what), "STORE_FULL")
+
+
 class IngestService:
     """Takes pushed source lines: each validated on its own, the good ones stored (durable
     before answered), applied to identity, and announced on the change feed."""
@@ -128,8 +150,17 @@ class IngestService:
 
         Raises:
             IngestRefused: the source takes no pushes (409), there is no line (400), or it
-                could not store them (503: nothing was taken, send them again).
+                could not store them (503: nothing was taken, send them again; 507
+                ``STORE_FULL``: the same, for want of room on the store's disk).
         """
+        try:
+            return await self._push(source, items, into)
+        except IngestRefused as exc:
+            raise _for_want_of_room(exc) from exc.__cause__
+
+    async def _push(
+        self, source: SourceName, items: Sequence[Any], into: SourceConnector | None
+    ) -> Pushed:
         gateway = self.gateway
         connector = into or gateway.sources.get(source)
         if not isinstance(connector, SourceConnector) or not connector.takes_pushes:

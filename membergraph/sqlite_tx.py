@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-__all__ = ["FileMoved", "OpenedFile", "immediate", "in_transaction"]
+__all__ = ["FileMoved", "OpenedFile", "immediate", "in_transaction", "out_of_room"]
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -42,6 +42,22 @@ def in_transaction(db: sqlite3.Connection, write: Callable[..., T], *args: Any) 
         return write(db, *args)
 
 
+def out_of_room(exc: BaseException | None) -> str | None:
+    """What a storage failure anywhere in ``exc``'s chain says (a full disk, a file over
+    the size limit, an I/O error), else None: the file cannot be written until an operator
+    acts, so a caller is told so rather than "try again", and readiness says so."""
+    seen = 0
+    while exc is not None and seen < 8:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(code, int) and (code == sqlite3.SQLITE_FULL or code & 0xFF == _IOERR):
+            return str(exc)
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+_IOERR = sqlite3.SQLITE_IOERR
+
+
 class FileMoved(sqlite3.OperationalError):
     """The path a connection opened names another file now, or none."""
 
@@ -52,11 +68,41 @@ class OpenedFile:
     removed it): SQLite in WAL mode goes on writing to the old file, whose inode nothing
     names any more, so every change acknowledged since would vanish at the next start."""
 
+    _unwritable: dict[str, str] = {}
+    """Per file (its real path), what the last write's storage failure said: every
+    connection of the process to that file shares it (the store's, the source table's)."""
+
     def __init__(self, path: str) -> None:
         self.path = path
         self._id = None if path == ":memory:" else _identity(path)
         self._real = os.path.realpath(path)
         self._told = False
+
+    def failed(self, exc: BaseException) -> None:
+        """Note ``exc`` when it says the file cannot be written (:func:`out_of_room`)."""
+        said = out_of_room(exc)
+        if said is not None and self._id is not None:
+            self._unwritable[self._real] = said
+
+    def wrote(self) -> None:
+        """A write to the file was committed: it can be written again."""
+        if self._unwritable:
+            self._unwritable.pop(self._real, None)
+
+    @property
+    def unwritable(self) -> str | None:
+        """What the last failed write said, while no write has succeeded since."""
+        return self._unwritable.get(self._real) if self._unwritable else None
+
+    def full(self) -> bool:
+        """The file system holding the file has no byte free (for an unprivileged user)."""
+        if self._id is None:
+            return False
+        try:
+            found = os.statvfs(os.path.dirname(self._real) or ".")
+        except OSError:
+            return False
+        return found.f_bavail == 0
 
     def check(self) -> None:
         """Raises:

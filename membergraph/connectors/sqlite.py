@@ -131,6 +131,8 @@ class SqliteLines:
                 self._file.check()
             return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
         except sqlite3.Error as exc:
+            if self._file is not None:
+                self._file.failed(exc)  # (a full disk: readiness says so)
             raise sql.unavailable(exc) from exc
 
     def beside_lookup(self, sources: Collection[str]) -> Beside:

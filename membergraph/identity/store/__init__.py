@@ -11,6 +11,7 @@ from membergraph.identity.store.port import (
     IdentityStore,
     StoredLink,
     StoreError,
+    StoreUnwritable,
     TransientStoreError,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "IdentityEvent",
     "IdentityStore",
     "StoreError",
+    "StoreUnwritable",
     "StoredLink",
     "TransientStoreError",
     "store_from_url",

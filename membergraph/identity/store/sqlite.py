@@ -37,6 +37,7 @@ from membergraph.identity.store.port import (
     ScopeState,
     StoredLink,
     StoreError,
+    StoreUnwritable,
     event_from,
 )
 from membergraph.identity.store.sqlite_first_load import (
@@ -94,6 +95,10 @@ def _unstage(db: sqlite3.Connection, sync: str) -> None:
         end_first_load(db, sync)
 
 
+ROOM_PROBE = 1 << 20
+"""Bytes readiness writes to tell that a store which ran out of room takes writes again."""
+
+
 class SqliteStore(IdentityStore):
     """Identity store on a SQLite file (``sqlite:///./membergraph.db``)."""
 
@@ -135,7 +140,11 @@ class SqliteStore(IdentityStore):
         try:
             yield
         except sqlite3.Error as exc:
+            if self._file is not None:
+                self._file.failed(exc)
             raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
+        if what == "write" and self._file is not None:
+            self._file.wrote()
 
     async def open(self) -> None:
         try:
@@ -186,12 +195,46 @@ class SqliteStore(IdentityStore):
     async def ping(self) -> dict[str, int]:
         async with self._mapped("read"):
             self._same_file()  # (readiness: a process writing to a deleted file is not ready)
+        await self._writable()
         rows = await self._all(
             "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM members),"
             " (SELECT count(*) FROM links WHERE retracted_at IS NULL)"
         )
         records, members, links = rows[0]
         return {"records": records, "members": members, "links": links}
+
+    async def _writable(self) -> None:
+        """Readiness of a file whose last write failed for want of room (or whose file
+        system has no byte free): a write of a push's size (:data:`ROOM_PROBE`, written
+        and deleted) tells whether it takes writes again. A gateway that cannot write
+        answers reads but refuses every push and steward change, so it is not ready; the
+        write is tried only then, never on a healthy store's probe. (A small write is no
+        proof: SQLite reuses the room its log already holds.)
+
+        Raises:
+            StoreUnwritable: the write failed for want of room (or an I/O error).
+        """
+        file = self._file
+        if file is None or (file.unwritable is None and not file.full()):
+            return
+
+        def probe(db: sqlite3.Connection) -> None:
+            with immediate(db):
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('room_probe', zeroblob(?))",
+                    (ROOM_PROBE,),
+                )
+            with immediate(db):
+                db.execute("DELETE FROM meta WHERE key = 'room_probe'")
+
+        try:
+            async with self._mapped("write"):
+                await self._in_thread(probe)
+        except StoreError as exc:
+            said = file.unwritable
+            if said is None:
+                raise
+            raise StoreUnwritable(f"SQLite store {self.path} cannot be written: {said}") from exc
 
     async def apply(self, change: Change) -> None:
         at = (change.at or datetime.now(UTC)).isoformat()

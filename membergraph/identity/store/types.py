@@ -24,6 +24,7 @@ __all__ = [
     "MemberParts",
     "ScopeState",
     "StoreError",
+    "StoreUnwritable",
     "StoredLink",
     "TransientStoreError",
     "event_from",
@@ -46,6 +47,11 @@ class MemberParts(NamedTuple):
 
 class StoreError(RuntimeError):
     """The identity store could not be reached or refused an operation."""
+
+
+class StoreUnwritable(StoreError):
+    """The store's file cannot be written (its disk is full, or failing): reads still
+    answer, every write fails until an operator frees room; readiness says so."""
 
 
 @dataclass(frozen=True, slots=True)
