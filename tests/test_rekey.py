@@ -129,10 +129,10 @@ def _fresh_load(lines: dict[tuple[str, str], tuple[str, bytes]], folder: Path) -
     return fresh
 
 
-def _older_store(tmp_path: Path) -> Path:
+def _older_store(tmp_path: Path, suppressed: str | None = None) -> Path:
     """A format-3 store of a demo folder and lines pushed by ``POST /ingest`` only, with a
     steward's link on a record format 4 keys otherwise and a rejected suggestion between
-    two records format 4 keys as one."""
+    two records format 4 keys as one; ``suppressed``: an e-mail suppressed after the pushes."""
     data = tmp_path / "data"
     made = CliRunner().invoke(app, ["demo-data", "--out", str(data), "--members", "30"])
     assert made.exit_code == 0, made.output
@@ -155,6 +155,12 @@ def _older_store(tmp_path: Path) -> Path:
             ],
         )
         _push(c, "web_analytics", [UNSUBSCRIBED])
+        if suppressed is not None:
+            done = c.post(
+                "/graphql",
+                json={"query": f'mutation {{ suppress(kind: EMAIL, value: "{suppressed}") }}'},
+            )
+            assert done.status_code == 200 and "errors" not in done.json(), done.text
     with sqlite3.connect(path) as db:
         _as_format_3(db)
     assigned = asyncio.run(_resolved_as_format_3(path))
@@ -371,6 +377,29 @@ def test_a_decision_on_a_record_whose_lines_go_to_several_is_reported(tmp_path: 
     assert any("steward-9" in line for e in said for line in e["decisions"])
     assert any(["transactions", shared, TAGGED[1]] in e["records"] for e in said)
     assert _partition(path) == _partition(_fresh_load(_lines(path), tmp_path / "lines"))
+
+
+def test_a_record_whose_lines_go_to_a_suppressed_record_is_counted_as_such(
+    tmp_path: Path,
+) -> None:
+    # Given an older store whose hidden-space order record's lines go, in this release, to
+    # the record of an e-mail suppressed meanwhile (a person who asked to be forgotten)
+    path = _older_store(tmp_path, suppressed="ann+shop@mail.org")
+    # When reresolve runs
+    done = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{path}"])
+    assert done.exit_code == 0, done.output
+    # Then the record left out for its suppressed identifier is counted as such, not as
+    # one whose lines identify no one, and so is the steward's link that cannot follow it
+    assert "0 split into several or left to no one" in done.output, done.output
+    assert "1 left out: their lines carry a suppressed identifier" in done.output
+    assert "(they identify no one)" not in done.output
+    assert f"the lines of transactions {OLD_KEY[1]!r} carry a suppressed identifier" in (
+        done.output
+    )
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM records WHERE key = ?", OLD_KEY[1:]).fetchone() == (
+            0,
+        )
 
 
 def test_a_moved_web_events_consent_follows_it(tmp_path: Path) -> None:

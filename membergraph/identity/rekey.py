@@ -33,7 +33,7 @@ import abc
 import dataclasses
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -177,6 +177,9 @@ class Rekeyed:
     """Records whose lines all went to one record (their decisions follow)."""
     gone: int = 0
     """Records whose lines went to several records, or to none."""
+    suppressed: int = 0
+    """Records dropped as their lines now go only to records carrying a suppressed
+    identifier (an erased or suppressed person's: kept in the source, refused, no one's)."""
     identifiers: int = 0
     """Records whose identifiers this release derives otherwise from their values."""
     followed: int = 0
@@ -191,7 +194,8 @@ class Rekeyed:
         would = "would be" if dry_run else "were"
         said = [
             f"{self.lines} line(s) {would} keyed to another record: {self.renamed} record(s) "
-            f"{would} re-keyed, {self.gone} split into several or left to no one; "
+            f"{would} re-keyed, {self.gone} split into several or left to no one, "
+            f"{self.suppressed} left out: their lines carry a suppressed identifier; "
             f"{self.identifiers} record(s)' identifiers {would} keyed anew; {self.followed} "
             f"steward decision(s) {would} kept on the re-keyed records",
             *self.examples,
@@ -209,16 +213,18 @@ async def rekey(
     moved: Sequence[Moved],
     have: int,
     dry_run: bool = False,
+    suppressed: Set[RecordKey] = frozenset(),
 ) -> Rekeyed:
     """Key the store's records as this release keys their lines (see the module): ``moved``
-    and ``derived`` as :meth:`OwnedLines.read` found them (``derived`` perhaps without
-    those of suppressed people). ``have``: the store's format."""
+    and ``derived`` as :meth:`OwnedLines.read` found them (``derived`` without
+    ``suppressed``: those the lines derive that carry a suppressed identifier). ``have``:
+    the store's format."""
     report = Rekeyed(lines=len(moved))
     store = identity.store
     async with identity.lock:
         stored = await store.load_records(None)
         assigned = await store.all_assignments()
-        plan = _Plan(stored, assigned, derived, moved, identity.region)
+        plan = _Plan(stored, assigned, derived, moved, identity.region, suppressed)
         olds = sorted({*plan.renamed, *plan.gone})
         links = await store.active_links(olds) if olds else []
         cannot = await store.cannot_links(olds) if olds else []
@@ -241,6 +247,7 @@ class _Plan:
         derived: Mapping[RecordKey, RecordData],
         moved: Sequence[Moved],
         region: str,
+        suppressed: Set[RecordKey] = frozenset(),
     ) -> None:
         self.stored, self.assigned, self.region = stored, assigned, region
         goes: dict[RecordKey, Targets] = {}
@@ -254,6 +261,8 @@ class _Plan:
         leaving = {old: to for old, to in goes.items() if old not in derived and old in stored}
         self.renamed: dict[RecordKey, RecordKey] = {}
         self.gone: dict[RecordKey, list[RecordKey]] = {}
+        self.refused: set[RecordKey] = set()
+        """Those of :attr:`gone` whose lines go only to records a suppression refuses."""
         for old, to in sorted(leaving.items()):
             # (A record of lines a suppressed identifier refuses is derived no more.)
             targets = sorted(t for t in to if t is not None and t in derived)
@@ -261,6 +270,8 @@ class _Plan:
                 self.renamed[old] = targets[0]
             else:
                 self.gone[old] = targets
+                if not targets and to and all(t in suppressed for t in to):
+                    self.refused.add(old)
         self.records = self._records(derived, goes)
         # A web event's consent fact is filed under its visitor record; a CRM contact's under
         # the contact, which never moves (insights/consent.py).
@@ -324,7 +335,8 @@ class _Plan:
             reason=why,
             at=at,
         )
-        report.renamed, report.gone = len(self.renamed), len(self.gone)
+        report.renamed, report.gone = len(self.renamed), len(self.gone) - len(self.refused)
+        report.suppressed = len(self.refused)
         report.identifiers = sum(
             1 for ref in self.records if ref in self.stored and ref not in self.renamed.values()
         )
@@ -366,6 +378,8 @@ class _Plan:
 
         def why_not(a: RecordKey, b: RecordKey) -> str | None:
             for ref in (a, b):
+                if ref in self.refused:
+                    return f"the lines of {ref[0]} {ref[1]!r} carry a suppressed identifier"
                 if ref in self.gone:
                     to = self.gone[ref]
                     where = f"{len(to)} records" if to else "no record (they identify no one)"

@@ -195,15 +195,17 @@ async def reresolve(
     report = Reresolved(before, found, dry_run=dry_run)
     lines: dict[RecordKey, RecordData] = {}
     moved: list[Moved] = []
+    refused: set[RecordKey] = set()
     if before is Verdict.OLDER and rederive is not None:
         # (Held with their owners, the lines are read once for both.)
         lines, moved = await held.read(identity.region) if held else (await rederive(), [])
         if refuse is not None and lines:  # a suppressed person's lines make no one again
-            refused = await refuse(list(lines.values()))
-            lines = {ref: r for (ref, r), no in zip(lines.items(), refused, strict=True) if not no}
+            said = await refuse(list(lines.values()))
+            refused = {ref for ref, no in zip(lines, said, strict=True) if no}
+            lines = {ref: r for ref, r in lines.items() if ref not in refused}
         if held is not None:
             have = 0 if found is None else found.format
-            report.rekeyed = await rekey(identity, held, lines, moved, have, dry_run)
+            report.rekeyed = await rekey(identity, held, lines, moved, have, dry_run, refused)
     if dry_run and report.rekeyed is not None and report.rekeyed.lines:
         report.records = len(await store.load_records(None))
         report.resolved = False
