@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from membergraph.backup_cli import backup, restore
 from membergraph.cli_checks import (
     refuse,
     require_out_folder,
@@ -346,6 +347,8 @@ def schema() -> None:
 
 
 app.command("export")(export_members)
+app.command()(backup)
+app.command()(restore)
 app.command("sync")(sync_sources)
 app.add_typer(privacy_app, name="privacy")
 

@@ -1,0 +1,186 @@
+"""``membergraph backup`` and ``membergraph restore``: copies of a SQLite store that are
+whole, and a restore that cannot be mixed with the log of the file it replaces.
+
+A SQLite store in WAL mode is two files: the store and its ``-wal``, which holds every change
+since the last checkpoint. A ``cp`` of the store alone while a gateway runs misses them (and
+may catch a checkpoint half-written); a backup copied over a store whose ``-wal`` is still
+beside it (a gateway killed, then the backup put in place) is read *with that log*: SQLite
+applies the other file's pages to it, and the store is malformed, while the gateway started
+over it answers ready. So a backup is taken through SQLite (its backup API: one consistent
+snapshot, the log's changes included, while gateways go on writing), and a restore refuses
+while any process holds the store, checks the copy, sets the replaced store aside with its
+log (the changes made since the backup are there), and puts the copy in place alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from membergraph.cli_checks import refuse, require_out_apart, require_out_folder, sqlite_file
+from membergraph.cli_options import command_settings
+
+__all__ = ["backup", "restore"]
+
+err = Console(stderr=True)
+
+_LOG = ("-wal", "-shm")
+_DMS = 128
+"""The byte of a store's ``-shm`` every SQLite connection to it holds a shared lock on
+(WALINDEX_LOCK_OFFSET 120 + SQLITE_SHM_NLOCK 8, sqlite3's os_unix.c)."""
+
+
+def backup(
+    out: Annotated[Path, typer.Option("--out", help="The file to write (a new SQLite file).")],
+    store: Annotated[
+        str | None, typer.Option("--store", help="The store to copy, as for serve.")
+    ] = None,
+) -> None:
+    """Copy a SQLite store into one file, consistent, while gateways serve it.
+
+    Everything the store holds is copied as one snapshot, the changes its -wal file holds
+    included: a `cp` of the store file alone misses those. Restore it with `restore`.
+    """
+    url = command_settings(existing_store=True, **({"store": store} if store else {})).store
+    path = _store_path(url)
+    require_out_folder("--out", out)
+    require_out_apart("--out", out, url, None)
+    if out.exists() and not out.is_file():
+        refuse(f"--out {out} is not a file")
+    partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        with (
+            contextlib.closing(sqlite3.connect(path, timeout=30)) as source,
+            contextlib.closing(sqlite3.connect(partial)) as copy,
+        ):
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # one file, no log beside it
+            counts = _counts(copy)
+        os.replace(partial, out)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        err.print(f"[red]error:[/red] could not copy {path}: {exc}")
+        raise typer.Exit(1) from None
+    err.print(f"wrote {out}: a whole copy of {path} ({counts})")
+
+
+def restore(
+    source: Annotated[Path, typer.Option("--from", help="A copy `backup` wrote.")],
+    store: Annotated[
+        str | None, typer.Option("--store", help="The store to replace, as for serve.")
+    ] = None,
+) -> None:
+    """Put a backup in place of a SQLite store, with every gateway over it stopped.
+
+    Refused while any process holds the store. The copy is checked whole first; the store
+    it replaces is kept beside it, with its -wal file (`PATH.before-restore-TIME`): the
+    changes made since the backup are there.
+    """
+    path = _store_path(command_settings(False, **({"store": store} if store else {})).store)
+    if not source.is_file():
+        refuse(f"--from {source}: no such file")
+    if source.resolve() == path.resolve():
+        refuse(f"--from {source} is the store itself")
+    if _held(path):
+        refuse(
+            f"{path} is open in another process (a gateway, a worker, a command): stop every"
+            " process over it, then restore (SQLite would mix the copy with their log)"
+        )
+    counts = _checked(source)
+    partial = path.with_name(path.name + ".restoring")
+    partial.unlink(missing_ok=True)
+    try:
+        with (
+            contextlib.closing(sqlite3.connect(source)) as copy,
+            contextlib.closing(sqlite3.connect(partial)) as into,
+        ):
+            copy.backup(into)
+            into.execute("PRAGMA journal_mode = WAL")
+        kept = _set_aside(path)
+        os.replace(partial, path)
+    except (sqlite3.Error, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        err.print(f"[red]error:[/red] could not restore {path}: {exc}")
+        raise typer.Exit(1) from None
+    aside = f"; the store it replaced is kept as {kept} (with its log)" if kept else ""
+    err.print(f"restored {path} from {source} ({counts}){aside}")
+
+
+def _store_path(url: str) -> Path:
+    path = sqlite_file(url)
+    if path is None:
+        refuse(f"--store {url}: backup and restore take a SQLite store, sqlite:///PATH")
+    return path
+
+
+def _held(path: Path) -> bool:
+    """Whether a process holds the store open: a SQLite connection to a store in WAL mode
+    keeps a shared lock on a byte of its ``-shm`` file for as long as it is open."""
+    shm = Path(f"{path}-shm")
+    try:
+        fd = os.open(shm, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _DMS, os.SEEK_SET)
+    except OSError:
+        return True
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, _DMS, os.SEEK_SET)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _checked(source: Path) -> str:
+    """What the copy holds, once SQLite finds it whole and a membergraph store (exit 1)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
+            found = [row[0] for row in db.execute("PRAGMA integrity_check")]
+            if found != ["ok"]:
+                err.print(
+                    f"[red]error:[/red] {source} is damaged ({'; '.join(found[:3])}): not"
+                    " restored; take another backup"
+                )
+                raise typer.Exit(1)
+            mark = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if mark is None:
+                raise sqlite3.DatabaseError("no membergraph store format mark")
+            return _counts(db)
+    except sqlite3.Error as exc:
+        err.print(f"[red]error:[/red] {source} is no membergraph store ({exc}): not restored")
+        raise typer.Exit(1) from None
+
+
+def _counts(db: sqlite3.Connection) -> str:
+    members = db.execute("SELECT count(*) FROM members").fetchone()[0]
+    tables = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'source_lines'"
+    if db.execute(tables).fetchone() is None:  # (sources read elsewhere: an API)
+        return f"{members} members"
+    lines = db.execute("SELECT count(*) FROM source_lines").fetchone()[0]
+    return f"{members} members, {lines} source lines"
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Rename the store and its log out of the way, together (None: there was none)."""
+    if not path.exists():
+        for end in _LOG:
+            Path(f"{path}{end}").unlink(missing_ok=True)
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = path.with_name(f"{path.name}.before-restore-{stamp}")
+    for end in _LOG:
+        log = Path(f"{path}{end}")
+        if log.exists():
+            os.replace(log, f"{kept}{end}")
+    os.replace(path, kept)
+    return kept
