@@ -4,8 +4,9 @@ mark it keeps beside the line until the push is done with it (:class:`Fact`).
 A mark reads ``<push token>:<feed kinds>:<age>@<feed head>``, the kinds joined by ``+`` (a CRM
 line that changes a profile field and a consent is announced as both), the age ``new``
 (created), ``newer`` (updated) or ``again`` (held already and sent again: applied to identity
-again, announced as when new if no entry names it yet, which only a push a crash stopped can
-leave), and the feed's newest cursor when the line was marked: an entry naming the line
+again, and announced by no one, as when its push is not stopped: the push that stored it
+announced it, or left its own mark, which a push finishes before it writes the line again),
+and the feed's newest cursor when the line was marked: an entry naming the line
 after it is the push's own, so a push stopped between its entries and dropping its marks is
 not announced twice by the one that finishes it, an updated line included. (A mark without
 the head, written before it was kept, is announced again if updated.)
@@ -93,9 +94,12 @@ class Fact:
         (by the push that stopped, after the feed head its mark names; a line new or sent
         again by any push), as the mark says."""
         age, _, head = mark.rsplit(":", 1)[1].partition("@")
-        once = bool(head) or age in ("new", "again")
+        once = bool(head) or age == "new"
         record = record_of_line(source, line, region)
-        return cls(line, record, _kinds_of(mark), once, mark, int(head) if head else 0)
+        # A line sent again changed nothing: announced, it would tell every subscriber of a
+        # change that never was (a stopped load of a nightly export: a page of them).
+        kinds = () if age == "again" else _kinds_of(mark)
+        return cls(line, record, kinds, once, mark, int(head) if head else 0)
 
 
 def _kinds_of(mark: str) -> Kinds:

@@ -97,6 +97,24 @@ def test_a_restart_finishes_a_push_cut_short_after_its_lines_were_stored(
         _finished(third, "T-CUT-1", "cut.short@mailbox.org")  # finished once, not twice
 
 
+def test_a_line_sent_again_in_a_push_cut_short_is_not_announced_again(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a purchase taken and announced, then sent again (a load of a later export that
+    # still holds it) in a push cut short after its lines were stored
+    with start(raise_server_exceptions=False) as client:
+        assert client.post("/ingest/transactions", json=[PURCHASE]).status_code == 200
+        source = client.app.state.gateway.sources[SourceName.TRANSACTIONS]  # type: ignore[attr-defined]
+        with monkeypatch.context() as patch:
+            patch.setattr(source, "settle", _fail)  # stopped before its marks are dropped
+            answer = client.post("/ingest/transactions", json=[PURCHASE])
+        assert answer.status_code == 503, answer.text
+    # When the next start finishes that push
+    with start() as again:
+        # Then the purchase is still announced once: nothing changed when it was sent again
+        _finished(again, "T-CUT-1", "cut.short@mailbox.org")
+
+
 def test_the_next_push_of_the_same_process_finishes_one_cut_short(
     start: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
