@@ -29,7 +29,10 @@ PHONE_IN_TEXT = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 """A run of digits a phone may be written as, within a text (seven digits or more)."""
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"\d+\.\d+")
-_PHONE_AMONG_WORDS = re.compile(r"(?<![\w+(\-.])\+?\(?\d[\d\s().\-]{5,}\d(?![\w\-.])")
+# (A phone's extension may follow it: ``(415) 555-0199x12``, ``... ext. 12``.)
+_PHONE_AMONG_WORDS = re.compile(
+    r"(?<![\w+(\-.])\+?\(?\d[\d\s().\-]{5,}\d(?:(?![\w\-.])|(?=\s?(?:x|ext\.?)\s?\d))"
+)
 # What hides an e-mail or a phone from a look but not from a reader: characters no one sees
 # (a zero-width space, a bidi mark or isolate, a soft hyphen, a tag character), which
 # identity strips from an e-mail too, and an @ written full-width or with spaces around it
@@ -103,12 +106,29 @@ def _has_digits(value: str) -> bool:
 
 def _phone_or_as_is(match: re.Match[str]) -> str:
     """A run of digits masked when it may be a phone: 7 to 15 digits (E.164's longest), no
-    date, no decimal number."""
+    date, no decimal number; or a payment card's number (:func:`_card`)."""
     run = match.group(0)
     digits = sum(c.isdigit() for c in run)
+    if _card(run, digits):
+        return mask_phone(run)
     if not 7 <= digits <= 15 or _DATE.fullmatch(run.strip()) or _DECIMAL.fullmatch(run):
         return run
     return mask_phone(run)
+
+
+def _card(run: str, digits: int) -> bool:
+    """A payment card's number (13 to 19 digits whose Luhn check holds) as an agent or a
+    form types it (``4111 1111 1111 1111``): shown by its last four, as a receipt shows it."""
+    if not 13 <= digits <= 19 or not set(run) <= _CARD_CHARACTERS:
+        return False
+    total = 0
+    for i, c in enumerate(reversed([c for c in run if c.isdigit()])):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+_CARD_CHARACTERS = frozenset("0123456789 -")
 
 
 def mask_in_text(text: str) -> str:
@@ -120,6 +140,8 @@ def mask_in_text(text: str) -> str:
     def phone(match: re.Match[str]) -> str:
         run = match.group(0)
         digits = sum(c.isdigit() for c in run)
+        if _card(run, digits):
+            return mask_phone(run)
         if not 7 <= digits <= 15 or _DATE.fullmatch(run.strip()):
             return run
         return mask_phone(run)

@@ -160,6 +160,7 @@ HIDDEN_SPELLINGS = {
     "bidi-isolated": "\u2066wil.threepwood@gmail.com\u2069",
     "phone-zero-width": "(312)\u200b 925-7392",
 }
+CARD = "4111 1111 1111 1111"  # a payment card's number (its Luhn check holds)
 ONLINE_EMAIL = "wilthreepwood@gmail.com"  # her Gmail without the dot: newer, so it survives
 PERSON = {
     "crm": [
@@ -197,6 +198,8 @@ PERSON = {
                 "phone": PHONE_AS_WRITTEN,
                 "note": f"call me back on {PHONE_AS_WRITTEN} after six",  # a form's free text
                 "url": "https://shop.example/unsub?e=" + EMAIL.replace("@", "%40"),  # a link's
+                "card": f"paid with {CARD} exp 12/28",  # a checkout form's, as tracked
+                "extension": f"{PHONE_AS_WRITTEN}x12",  # her phone with its extension
                 **HIDDEN_SPELLINGS,
             },
         },
@@ -228,7 +231,11 @@ PERSON = {
 }
 # What must never reach a caller without pii:read, in any spelling.
 TRACES = ["Wilhelmina", "Threepwood", "threepwood", "925-7392", "9257392", "Hidden", "60601"]
-TRACES += ["1980-02-03", email_digest(EMAIL)]  # a digest anyone can check a guess against
+TRACES += [
+    "1980-02-03",
+    email_digest(EMAIL),
+    "1111 1111 1111",
+]  # a digest anyone can check a guess against
 KEYS = {"masked-key-000000000001": ["profile:read"], "pii-key-0000000000000001": ["pii:read"]}
 KEYS["pii-key-0000000000000001"].append("profile:read")
 QUERY = """{ memberByIdentifier(kind: CRM_ID, value: "C-MASK") {
@@ -317,6 +324,8 @@ SHOWN_MASKED = {
         "phone": "***-7392",
         "note": "call me back on ***-7392 after six",
         "url": "https://shop.example/unsub?e=w***@gmail.com",
+        "card": "paid with ***-1111 exp 12/28",
+        "extension": "***-7392x12",
         **dict.fromkeys(HIDDEN_SPELLINGS, "w***@gmail.com"),
         "phone-zero-width": "***-7392",
     },
