@@ -27,7 +27,9 @@ _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 _EMAIL_IN = re.compile(r"(?<![^\s:@=])[^\s:@=]+@[^\s@&]+")
 PHONE_IN_TEXT = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 """A run of digits a phone may be written as, within a text (seven digits or more)."""
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A date, perhaps with its time's hour after a space (``2026-11-02 10:00``: the run of
+# digits stops at the colon), is no phone.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:\s\d{1,2})?")
 _DECIMAL = re.compile(r"\d+\.\d+")
 # (A phone's extension may follow it: ``(415) 555-0199x12``, ``... ext. 12``.)
 _PHONE_AMONG_WORDS = re.compile(

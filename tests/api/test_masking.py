@@ -200,6 +200,7 @@ PERSON = {
                 "url": "https://shop.example/unsub?e=" + EMAIL.replace("@", "%40"),  # a link's
                 "card": f"paid with {CARD} exp 12/28",  # a checkout form's, as tracked
                 "extension": f"{PHONE_AS_WRITTEN}x12",  # her phone with its extension
+                "delivered": "2026-10-04 10:30:00",  # a time as SQL writes it: no phone
                 **HIDDEN_SPELLINGS,
             },
         },
@@ -326,6 +327,7 @@ SHOWN_MASKED = {
         "url": "https://shop.example/unsub?e=w***@gmail.com",
         "card": "paid with ***-1111 exp 12/28",
         "extension": "***-7392x12",
+        "delivered": "2026-10-04 10:30:00",
         **dict.fromkeys(HIDDEN_SPELLINGS, "w***@gmail.com"),
         "phone-zero-width": "***-7392",
     },
