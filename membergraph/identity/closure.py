@@ -6,16 +6,25 @@ The walk is written once, as a generator that asks for one step at a time (a
 :class:`~membergraph.identity.store.port.ClosureStep`). The store port's default answers
 each step with a round trip (:func:`run_walk_async`); SQLite runs the whole walk in its own
 thread (:func:`run_walk`), in one hop and one snapshot.
+
+The walk does not go through values many people carry (``hub_stops.py``): a store's e-mail
+typed by clerks for every guest, a mail privacy proxy's device. Where such a value may be a
+hub, it peeks at the CRM contacts holding its carriers' cards and logins (a step that
+follows nothing) to count its people as the engine does.
 """
 
 from __future__ import annotations
 
 import typing
+from collections import ChainMap
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
+from membergraph.identity.hub_stops import HubStops
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.rules import Rules
 from membergraph.identity.values import ValueKey, closure_values
 
 if TYPE_CHECKING:
@@ -23,33 +32,59 @@ if TYPE_CHECKING:
 
 __all__ = ["Closure", "Step", "Walk", "closure_walk", "run_walk", "run_walk_async"]
 
-Step = tuple[list[ValueKey], list[RecordKey], set[str], AbstractSet[RecordKey], int]
+Step = tuple[list[ValueKey], list[RecordKey], set[str], AbstractSet[RecordKey], int, list[ValueKey]]
 """What the walk asks of a store: ``closure_step``'s arguments."""
 Closure = tuple[dict[RecordKey, RecordData], frozenset[ValueKey]]
-"""The records in scope, and the values found to be hubs on the way."""
+"""The records in scope, and the values found to be hubs on the way (and crowded devices)."""
 Walk = Generator[Step, "ClosureStep", Closure]
 
 
-def closure_walk(
-    changed: Mapping[RecordKey, RecordData], is_junk: Callable[..., bool], limit: int
-) -> Walk:
-    """The closure of ``changed``, one step at a time (``is_junk(kind, key)``: the rules'
-    blocklist; ``limit``: on more records than this, a value is a hub, not followed)."""
+def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
+    """The closure of ``changed``, one step at a time. A value on more records than
+    ``rules.hub_max_records`` is a hub, not followed; so is one the engine holds to be a hub
+    by its people whatever the change does, and a crowded device (``hub_stops.py``)."""
     scope: dict[RecordKey, RecordData] = dict(changed)
     seen_values: set[ValueKey] = set()
     seen_members: set[str] = set()
     hubs: set[ValueKey] = set()
+    stops = HubStops(changed, rules)
+    limit = rules.hub_max_records
     frontier = list(changed.values())
     while frontier:
         values = set().union(*(closure_values(r) for r in frontier)) - seen_values
         seen_values |= values
         # A blocked value links nothing whoever carries it: no need to visit its carriers.
-        linkable = [v for v in values if not is_junk(*v)]
-        step = yield (linkable, [r.ref for r in frontier], seen_members, scope.keys(), limit)
+        linkable = [v for v in values if not rules.is_junk(*v)]
+        step = yield (linkable, [r.ref for r in frontier], seen_members, scope.keys(), limit, [])
         hubs |= step.hubs
         seen_members |= step.members
-        scope.update(step.records)
-        frontier = list(step.records.values())
+        loaded = ChainMap(step.records, scope)
+        stopped = {
+            v
+            for v, refs in step.carried.items()
+            if v[0] is IdentifierKind.ANONYMOUS_ID and stops.crowded(v, stops.steady(refs, loaded))
+        }
+        wide = {
+            v: claims
+            for v, refs in step.carried.items()
+            if v not in stopped and (claims := stops.candidate(v, refs, loaded)) is not None
+        }
+        if wide:
+            peek = sorted({claim for claims in wide.values() for claim in claims})
+            peeked = {}
+            if peek:
+                answer = yield ([], [], seen_members, scope.keys(), limit, peek)
+                peeked = answer.peeked
+            stopped |= {v for v in wide if stops.hub(v, step.carried[v], loaded, peeked)}
+        found = step.records
+        if stopped:
+            hubs |= stopped
+            kept = set(step.joined).union(
+                *(refs for v, refs in step.carried.items() if v not in stopped)
+            )
+            found = {ref: record for ref, record in found.items() if ref in kept}
+        scope.update(found)
+        frontier = list(found.values())
     return scope, frozenset(hubs)
 
 

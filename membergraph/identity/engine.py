@@ -31,12 +31,17 @@ from typing import Any
 
 from membergraph._perf import gc_paused
 from membergraph.identity.card_emails import a_strangers_email
-from membergraph.identity.devices import confirmed_by_device, with_device_logins
+from membergraph.identity.devices import (
+    confirmed_by_device,
+    crowded_devices,
+    with_device_logins,
+)
 from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.member_emails import online_orders_of_logins, shared_emails_of_one_member
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
+from membergraph.identity.people import People, crm_signatures
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.reenrolments import CARD_ORDER_RULE, PHONE_RULE, Reenrolments
 from membergraph.identity.rules import Rules
@@ -47,7 +52,6 @@ from membergraph.identity.values import (
     nobodys_reason,
     own_values_disagree,
     own_values_part,
-    person_of,
     status_of,
 )
 
@@ -115,7 +119,8 @@ class _Resolver:
     ) -> None:
         # A device's own record is resolved as carrying its logins (devices.py).
         self.given = records  # as the lines said: a device's own records name no one
-        self.records = records = with_device_logins(records, rules.is_junk)
+        self.crowded = crowded_devices(records.values(), rules, hubs)
+        self.records = records = with_device_logins(records, rules.is_junk, self.crowded)
         self.on_links, self.handed = on_links, 0
         self.rules = rules
         self.manual = _manual_pairs(manual_links, records)
@@ -124,13 +129,7 @@ class _Resolver:
             self.cannot[a].add(b)
             self.cannot[b].add(a)
         # A contact a till typed for whoever stood there (Walk-In Customer) signs as no one.
-        no_one = rules.near_duplicates.names_no_one
-        self.signature = {
-            ref: None if sig is None or no_one(sig[0]) else sig
-            for ref, record in records.items()
-            if record.source == "crm"
-            for sig in (record.signature,)
-        }
+        self.signature = crm_signatures(records.values(), rules)
         # Carriers and leaves in key order: a deterministic run.
         self.order = sorted(records) if order is None else order
         self.carriers: dict[ValueKey, list[RecordData]] = defaultdict(list)
@@ -140,7 +139,7 @@ class _Resolver:
             for ident in record.identifiers:
                 if ident.kind in linking:
                     carriers_of[(ident.kind, ident.key)].append(record)
-        people = _People(records, self.signature, self.carriers)
+        people = People(records, self.signature, self.carriers)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.bags = self._set_bags_aside()
         for key in self._set_relatives_emails_aside():
@@ -362,6 +361,7 @@ class _Resolver:
             self.status,
             self.carriers,
             self._forbidden if self.cannot else None,
+            self.crowded,
         )
         choices = [(leaf, chooser.choose(leaf)) for leaf in leaves]
         self.conflicts += [Conflict(*found) for found in chooser.found]
@@ -412,6 +412,7 @@ class _Resolver:
             self.carriers,
             lambda key: status.get(key) in ("linkable", "shared"),
             find,
+            self.crowded,
         ):
             evidence = {"kind": ident.kind.value, "value": ident.value, "via": "device"}
             if self._try_link(record.ref, login, _DEVICE_EMAIL, evidence):
@@ -477,35 +478,6 @@ def _manual_pairs(
 
 def _evidence_key(evidence: Mapping[str, Any]) -> str:
     return json.dumps(evidence, sort_keys=True, default=str)
-
-
-class _People(dict[RecordKey, object]):
-    """Who each record stands for (:func:`person_of`), worked out when first asked: only
-    values on two records or more ask. A record that claims a card or a contact (a card's
-    purchases, a login) stands for the CRM contact holding it, when one person's contacts
-    do: her card and her login are not two more people on her e-mail."""
-
-    def __init__(
-        self,
-        records: Mapping[RecordKey, RecordData],
-        signature: Mapping[RecordKey, tuple[str, str, str] | None],
-        carriers: Mapping[ValueKey, list[RecordData]],
-    ) -> None:
-        super().__init__()
-        self.records, self.signature, self.carriers = records, signature, carriers
-
-    def __missing__(self, ref: RecordKey) -> object:
-        person = person_of(self.records[ref], self.signature.get(ref))
-        if isinstance(person, tuple) and len(person) == 2 and person[0] == "claims":
-            holders = {
-                self.signature.get(holder.ref) or holder.ref
-                for holder in self.carriers.get(person[1], ())
-                if holder.source == "crm"
-            }
-            if len(holders) == 1:
-                person = holders.pop()
-        self[ref] = person
-        return person
 
 
 def _near_duplicates(

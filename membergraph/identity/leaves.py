@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from rapidfuzz.distance import Levenshtein
 
-from membergraph.identity.devices import devices_own
+from membergraph.identity.devices import borrows, device_of, devices_own
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.records import Identifier, RecordData, RecordKey
@@ -57,8 +57,10 @@ class LeafChooser:
         status: Mapping[ValueKey, str],
         carriers: Mapping[ValueKey, list[RecordData]],
         forbidden: Callable[[RecordKey, RecordKey], bool] | None,
+        crowded: Collection[str] = frozenset(),
     ) -> None:
         self.records, self.rules, self.partition = records, rules, partition
+        self.crowded = crowded  # devices many people use (``devices.crowded_devices``)
         self.status, self.carriers = status, carriers
         # (root, root) -> whether a cannot-link keeps them apart; None: no cannot-links.
         self.forbidden = forbidden
@@ -189,7 +191,11 @@ class LeafChooser:
     def choose(self, leaf: RecordData) -> Choice | None:
         """The member (a carrier record of it) a leaf joins, and on what; None: none."""
         every = self._one_spelling(leaf, self._targets(leaf))
-        several = devices_own(leaf) and self._names_several(leaf, every)
+        several = (devices_own(leaf) and self._names_several(leaf, every)) or (
+            bool(self.crowded)
+            and device_of(leaf) in self.crowded
+            and borrows(leaf, self.rules.is_junk)
+        )
         if len(every) < 2 and self.forbidden is None and not several:
             # Most leaves: one target or none, nothing to weigh and no steward's objection.
             return self._one(leaf, every[0], every) if every else None

@@ -188,6 +188,10 @@ class Rules(BaseModel):
         hub_max_people: a value carried by more distinct people (CRM people, loyalty cards,
             accounts) than this stops being a linking key.
         hub_max_records: a value on more records than this is a hub whatever they are.
+        device_max_names: a web device whose records name more people's logins and
+            e-mails than this is crowded (a mail privacy proxy opening every reader's mail):
+            its events that name no one are no one's, and it confirms no e-mail
+            (``identity/devices.py``).
         till_max_people: a value typed at tills (an e-mail asked at the checkout) for more
             distinct people than this is a hub: a store's own address, typed for everyone
             who gives none. A person's own e-mail is typed for one card, a family's for a few.
@@ -272,6 +276,7 @@ class Rules(BaseModel):
     )
     hub_max_people: int = Field(default=6, ge=1)
     hub_max_records: int = Field(default=200, ge=2)
+    device_max_names: int = Field(default=20, ge=1)
     till_max_people: int = Field(default=2, ge=1)
     card_max_emails: int = Field(default=2, ge=1)
     till_busy_day: int = Field(default=4, ge=1, lt=16)

@@ -281,7 +281,7 @@ class IdentityService:
     async def closure(self, changed: Mapping[RecordKey, RecordData]) -> tuple[Closure, ScopeState]:
         """The records a change to ``changed`` may move, the hubs met on the way, and what the
         store holds about those records."""
-        walk = closure_walk(changed, self.rules.is_junk, self.rules.hub_max_records)
+        walk = closure_walk(changed, self.rules)
         return await self.store.closure_state(walk)
 
     async def apply_scope(

@@ -155,6 +155,7 @@ class MongoReads:
             seen_members: set[str],
             known: Set[RecordKey],
             limit: int,
+            peek: Sequence[ValueKey] = (),
         ) -> ClosureStep: ...
 
         async def scope_state(self, refs: Iterable[RecordKey] | None) -> ScopeState: ...
@@ -177,7 +178,9 @@ class MongoReads:
 
         async def step(values: Iterable[ValueKey], *rest: Any) -> ClosureStep:
             values = list(values)
-            keys = [guard_key(kind.value, key) for kind, key in values]
+            # (What the walk peeks at, the last argument, decides where it stops: guarded too.)
+            peek = list(rest[-1]) if len(rest) > 4 else []
+            keys = [guard_key(kind.value, key) for kind, key in [*values, *peek]]
             async with self._mapped("read"):
                 for key, version in (await guard_versions(self.db, keys)).items():
                     guards.setdefault(key, version)

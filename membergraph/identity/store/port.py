@@ -32,7 +32,7 @@ from membergraph.identity.store.types import (
     TransientStoreError,
     event_from,
     linked_members,
-    reached,
+    plan_step,
 )
 
 __all__ = [
@@ -52,7 +52,7 @@ __all__ = [
     "contact_values",
     "event_from",
     "linked_members",
-    "reached",
+    "plan_step",
 ]
 
 
@@ -149,14 +149,17 @@ class IdentityStore(abc.ABC):
         seen_members: set[str],
         known: Set[RecordKey],
         limit: int,
+        peek: Sequence[ValueKey] = (),
     ) -> ClosureStep:
         """From a frontier: the carriers of ``values`` (a value on more than ``limit``
         records is a hub, not followed), the frontier's members not in ``seen_members``,
-        their records, and every record so reached not in ``known``, loaded."""
-        found = await self.carriers(values)
+        their records, and every record so reached not in ``known``, loaded; and the CRM
+        contacts carrying each of ``peek``, loaded (not followed)."""
+        values, peek = list(values), list(peek)
+        found = await self.carriers([*values, *peek])
         members = set((await self.assignments(frontier)).values()) - seen_members
-        refs, hubs = reached(found, limit, await self.member_records(sorted(members)))
-        return ClosureStep(hubs, members, await self.load_records(refs - known))
+        plan = plan_step(found, values, limit, await self.member_records(sorted(members)), peek)
+        return plan.step(members, await self.load_records(plan.to_load(known)), known)
 
     async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:
         """Run an ingest's closure walk (:func:`~membergraph.identity.closure.closure_walk`)

@@ -446,10 +446,11 @@ class SqliteStore(IdentityStore):
         seen_members: set[str],
         known: Set[RecordKey],
         limit: int,
+        peek: Sequence[ValueKey] = (),
     ) -> ClosureStep:
         step, values, frontier = sqlite_read.closure_step, list(values), list(frontier)
-        read = sqlite_read.in_snapshot
-        return await self._read(read, step, values, frontier, seen_members, known, limit)
+        read, peek = sqlite_read.in_snapshot, list(peek)
+        return await self._read(read, step, values, frontier, seen_members, known, limit, peek)
 
     async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:
         return await self._read(sqlite_read.closure_state, walk)

@@ -28,7 +28,7 @@ from membergraph.identity.store.port import (
     ScopeState,
     StoredLink,
     contact_values,
-    reached,
+    plan_step,
 )
 from membergraph.identity.store.sqlite_write import (
     _RECORD_COLUMNS,
@@ -422,12 +422,13 @@ def closure_step(
     seen_members: set[str],
     known: Set[RecordKey],
     limit: int,
+    peek: Sequence[ValueKey] = (),
 ) -> ClosureStep:
     """:meth:`IdentityStore.closure_step`, inside the caller's snapshot."""
-    found = carriers(db, values, cap=limit + 1)
+    found = carriers(db, [*values, *peek], cap=limit + 1)
     members = set(record_column(db, "member_id", frontier).values()) - seen_members
-    refs, hubs = reached(found, limit, member_records(db, sorted(members)))
-    return ClosureStep(hubs, members, load_records(db, refs - known))
+    plan = plan_step(found, values, limit, member_records(db, sorted(members)), peek)
+    return plan.step(members, load_records(db, plan.to_load(known)), known)
 
 
 def taken_member_ids(db: Conn, ids: Iterable[str]) -> set[str]:

@@ -7,6 +7,7 @@ Errors a driver raises are converted at the adapter's boundary into :class:`Stor
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
@@ -23,13 +24,14 @@ __all__ = [
     "MemberColumn",
     "MemberParts",
     "ScopeState",
+    "StepPlan",
     "StoreError",
     "StoreUnwritable",
     "StoredLink",
     "TransientStoreError",
     "event_from",
     "linked_members",
-    "reached",
+    "plan_step",
     "renamed_refs",
 ]
 
@@ -180,25 +182,71 @@ class ClosureStep:
     hubs: set[ValueKey]  # values on more records than the cap: their carriers not visited
     members: set[str]  # members of the frontier not seen before
     records: dict[RecordKey, RecordData]  # the records reached, not known before
+    carried: dict[ValueKey, list[RecordKey]] = field(default_factory=dict)
+    """Who carries each value that is not a hub (the walk may yet find it one by people)."""
+    joined: set[RecordKey] = field(default_factory=set)  # the records of the new members
+    peeked: dict[ValueKey, dict[RecordKey, RecordData] | None] = field(default_factory=dict)
+    """The CRM contacts carrying each value the walk asked to peek at (None: the value is
+    on more records than the cap), loaded; never visited."""
 
 
-def reached(
+@dataclass(slots=True)
+class StepPlan:
+    """What a closure step reaches before any record is loaded (:func:`plan_step`)."""
+
+    hubs: set[ValueKey]
+    carried: dict[ValueKey, list[RecordKey]]
+    joined: set[RecordKey]
+    peek: dict[ValueKey, list[RecordKey] | None]  # each peeked value's CRM carriers
+
+    def to_load(self, known: AbstractSet[RecordKey]) -> set[RecordKey]:
+        """The records to load: those reached not in ``known``, and the peeked ones."""
+        reached = {ref for refs in self.carried.values() for ref in refs} | self.joined
+        return (reached - known) | {ref for refs in self.peek.values() if refs for ref in refs}
+
+    def step(
+        self,
+        members: set[str],
+        loaded: Mapping[RecordKey, RecordData],
+        known: AbstractSet[RecordKey],
+    ) -> ClosureStep:
+        """The step, from the records :meth:`to_load` named, loaded."""
+        reached = {ref for refs in self.carried.values() for ref in refs} | self.joined
+        records = {ref: loaded[ref] for ref in reached - known if ref in loaded}
+        peeked = {
+            value: None if refs is None else {ref: loaded[ref] for ref in refs if ref in loaded}
+            for value, refs in self.peek.items()
+        }
+        return ClosureStep(self.hubs, members, records, self.carried, self.joined, peeked)
+
+
+def plan_step(
     found: Mapping[ValueKey, list[RecordKey]],
+    values: Iterable[ValueKey],
     limit: int,
     member_refs: Iterable[list[RecordKey]],
-) -> tuple[set[RecordKey], set[ValueKey]]:
-    """The records a closure step reaches (carriers of values that are no hub, and the
-    records of new members), and the values found to be hubs."""
-    refs: set[RecordKey] = set()
+    peek: Iterable[ValueKey],
+) -> StepPlan:
+    """What a closure step reaches, from who carries each of ``values`` and ``peek``
+    (``found``): the values on more than ``limit`` records are hubs, the others' carriers
+    are reached, and so are the records of the new members; of each value peeked at, the
+    CRM contacts (None: on more than ``limit`` records)."""
     hubs: set[ValueKey] = set()
-    for value, carriers in found.items():
+    carried: dict[ValueKey, list[RecordKey]] = {}
+    for value in values:
+        carriers = found.get(value)
+        if carriers is None:
+            continue
         if len(set(carriers)) > limit:
             hubs.add(value)
         else:
-            refs.update(carriers)
-    for member in member_refs:
-        refs.update(member)
-    return refs, hubs
+            carried[value] = carriers
+    joined = {ref for member in member_refs for ref in member}
+    crm: dict[ValueKey, list[RecordKey] | None] = {}
+    for value in peek:
+        carriers = found.get(value, [])
+        crm[value] = None if len(set(carriers)) > limit else [r for r in carriers if r[0] == "crm"]
+    return StepPlan(hubs, carried, joined, crm)
 
 
 class TransientStoreError(StoreError):
