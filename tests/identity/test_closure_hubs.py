@@ -1,0 +1,225 @@
+"""A change's closure stops at values many people carry, and resolves as the whole store does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import random
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.rules import Rules
+from membergraph.identity.service import IdentityService
+from membergraph.identity.steward import StewardError, link_records, split_member
+from membergraph.identity.store.port import ClosureStep, IdentityStore
+from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.identity.values import ValueKey
+from tests.identity.builders import call, crm, event, purchase
+
+# Thresholds low enough that a handful of records make hubs by people and crowded devices.
+TIGHT = Rules(hub_max_people=2, till_max_people=1, device_max_names=2)
+
+EMAILS = ["a@x.org", "b@x.org", "shop@store.org"]
+CARDS = ["LD80000001", "LD80000002", "LD80000003", "LD80000004"]
+FIRSTS = ["Ann", "Bob", "Cy", "Ann"]
+DEVICES = ["d-1", "d-2"]
+
+
+async def partition(store: IdentityStore) -> set[frozenset[RecordKey]]:
+    groups: dict[str, set[RecordKey]] = {}
+    for ref, member in (await store.all_assignments()).items():
+        groups.setdefault(member, set()).add(ref)
+    return {frozenset(g) for g in groups.values()}
+
+
+async def resolves_as_a_whole(store: IdentityStore, rules: Rules) -> None:
+    """Resolving everything the store holds at once moves no record."""
+    before = await partition(store)
+    await IdentityService(store, rules).resolve_all({})
+    assert await partition(store) == before
+
+
+@st.composite
+def crowds(draw: st.DrawFn) -> list[RecordData]:
+    """Contacts, cards' purchases with e-mails typed at the till, logins and e-mail opens
+    on two devices, calls: few values, so that many people carry each."""
+    out: list[RecordData] = []
+    for n in range(draw(st.integers(1, 5))):
+        out.append(
+            crm(
+                f"C{n}",
+                first=draw(st.sampled_from(FIRSTS)),
+                emails=draw(st.lists(st.sampled_from(EMAILS), max_size=2)),
+                card=draw(st.none() | st.sampled_from(CARDS)),
+            )
+        )
+    for n in range(draw(st.integers(0, 6))):
+        out.append(
+            purchase(
+                card=draw(st.sampled_from(CARDS)),
+                email=draw(st.sampled_from(EMAILS)),
+                channel=draw(st.sampled_from(["store", "online"])),
+                tid=f"T{n}",
+            )
+        )
+    for n in range(draw(st.integers(0, 6))):
+        out.append(
+            event(
+                draw(st.sampled_from(DEVICES)),
+                user=draw(st.none() | st.sampled_from(["C0", "C1", "C2", "C3"])),
+                eid=f"E{n}",
+                email=draw(st.none() | st.sampled_from(EMAILS)),
+            )
+        )
+    for n in range(draw(st.integers(0, 2))):
+        ref = draw(st.none() | st.tuples(st.just("loyalty_id"), st.sampled_from(CARDS)))
+        out.append(call(f"I{n}", ref=ref))
+    return out
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crowds(), st.randoms(use_true_random=False), st.integers(0, 2))
+def test_changes_next_to_values_many_people_carry_resolve_as_the_whole_store(
+    batch: list[RecordData], rng: random.Random, links: int
+) -> None:
+    # Given lines on values many people carry, ingested one by one in any order, with
+    # stewards' links and splits among them, then resolved all at once from nothing:
+    # the same members, and resolving the store as a whole afterwards moves nothing.
+    async def run() -> None:
+        async with SqliteStore(":memory:") as step_store, SqliteStore(":memory:") as whole:
+            steps = IdentityService(step_store, TIGHT)
+            shuffled = list(batch)
+            rng.shuffle(shuffled)
+            for record in shuffled:
+                await steps.ingest([copy.deepcopy(record)])
+            crm_refs = sorted({r.ref for r in batch if r.source == "crm"})
+            for _ in range(links if len(crm_refs) > 1 else 0):
+                a, b = rng.sample(crm_refs, 2)
+                # (A link the rules refuse, a cannot-link, changes nothing.)
+                with contextlib.suppress(StewardError):
+                    await link_records(steps, a, b, "one person", "steward", move=True)
+            held = await step_store.assignments(crm_refs)
+            if links and crm_refs and crm_refs[0] in held:
+                member = held[crm_refs[0]]
+                [records] = await step_store.member_records([member])
+                if len(records) > 1:
+                    await split_member(steps, member, [crm_refs[0]], "two people", "steward")
+            await resolves_as_a_whole(step_store, TIGHT)
+            if not links:
+                by_ref: dict[RecordKey, RecordData] = {}
+                for record in copy.deepcopy(batch):
+                    if record.ref in by_ref:
+                        by_ref[record.ref].merge(record)
+                    else:
+                        by_ref[record.ref] = record
+                await IdentityService(whole, TIGHT).resolve_all(by_ref)
+                assert await partition(step_store) == await partition(whole)
+
+    asyncio.run(run())
+
+
+class CountingStore(SqliteStore):
+    """A SQLite store walking a closure step by step (the port's walk), counting the
+    records each step reads."""
+
+    read: int = 0
+
+    async def closure_state(self, walk):  # type: ignore[no-untyped-def]
+        return await IdentityStore.closure_state(self, walk)
+
+    async def closure_step(
+        self,
+        values: Sequence[ValueKey],
+        frontier: Sequence[RecordKey],
+        seen_members: set[str],
+        known: object,
+        limit: int,
+        peek: Sequence[ValueKey] = (),
+    ) -> ClosureStep:
+        step = await super().closure_step(values, frontier, seen_members, known, limit, peek)  # type: ignore[arg-type]
+        self.read += len(step.records) + sum(len(p or ()) for p in step.peeked.values())
+        return step
+
+
+def shop_world(guests: int) -> list[RecordData]:
+    """Guests, each a contact with a card, four visits on her own device, and purchases on
+    her card for which a clerk typed the store's own e-mail."""
+    world = []
+    for n in range(guests):
+        card = f"LD9{n:07d}"
+        world.append(crm(f"C{n}", first=f"Guest{n}", emails=[f"g{n}@x.org"], card=card))
+        world.append(purchase(card=card, email="shop@store.org", tid=f"T{n}"))
+        for v in range(4):
+            world.append(event(f"g{n}-{v}", user=f"C{n}", eid=f"E{n}-{v}"))
+    return world
+
+
+def proxy_world(readers: int) -> list[RecordData]:
+    """Readers whose opens a mail privacy proxy fetches under one device id, naming each by
+    her login; each reader a contact with a card, its purchases, and devices of her own."""
+    world = []
+    for n in range(readers):
+        card = f"LD7{n:07d}"
+        world.append(crm(f"C{n}", first=f"Reader{n}", emails=[f"r{n}@x.org"], card=card))
+        world.append(purchase(card=card, tid=f"T{n}"))
+        world.append(event("a-mpp-0001", user=f"C{n}", eid=f"P{n}"))
+        for v in range(3):
+            world.append(event(f"r{n}-{v}", user=f"C{n}", eid=f"E{n}-{v}"))
+    world.append(event("a-mpp-0001", eid="forwarded"))  # an open that names no one
+    return world
+
+
+@pytest.mark.parametrize(
+    ("world", "line"),
+    [
+        pytest.param(
+            shop_world(40),
+            purchase(card="LD90000007", email="shop@store.org", tid="T-new"),
+            id="store-email-typed-for-guests",
+        ),
+        pytest.param(
+            proxy_world(40), event("a-mpp-0001", user="C7", eid="P-new"), id="mail-proxy-device"
+        ),
+    ],
+)
+async def test_a_push_next_to_a_value_many_people_carry_reads_its_own_member_only(
+    world: list[RecordData], line: RecordData
+) -> None:
+    # Given forty people each with a member of six records or more, all on one value that
+    # many people carry (a store's e-mail typed by clerks, a mail privacy proxy's device),
+    async with CountingStore(":memory:") as store:
+        service = IdentityService(store)
+        await service.resolve_all({r.ref: copy.deepcopy(r) for r in world})
+        before = await partition(store)
+        # when a line of one of them comes in,
+        (scope, _), _ = await service.closure({line.ref: copy.deepcopy(line)})
+        store.read = 0
+        await service.ingest([copy.deepcopy(line)])
+        # then its closure is her member, not the forty: the value's carriers (and their
+        # cards' contacts) are read to count its people, the members beyond it are not.
+        assert len(scope) <= 8
+        assert store.read <= 2 * 40 + 8 < len(world)
+        after = await partition(store)
+        assert {g for g in after if not g & set(scope)} == {g for g in before if not g & set(scope)}
+        await resolves_as_a_whole(store, service.rules)
+
+
+async def test_a_value_few_people_carry_is_still_followed() -> None:
+    # Given a family e-mail typed at the till for two cards of one holder's member (one
+    # person, on many records), a new contact giving that e-mail joins the member.
+    world = [
+        crm("C1", first="Ann", card="LD60000001"),
+        *[purchase(card="LD60000001", email="fam@x.org", tid=f"T{n}") for n in range(10)],
+    ]
+    async with SqliteStore(":memory:") as store:
+        service = IdentityService(store)
+        await service.resolve_all({r.ref: copy.deepcopy(r) for r in world})
+        await service.ingest([crm("C2", first="Ann", emails=["fam@x.org"], card="LD60000001")])
+        held = await store.all_assignments()
+        assert held[("crm", "C1")] == held[("crm", "C2")]
+        await resolves_as_a_whole(store, service.rules)
