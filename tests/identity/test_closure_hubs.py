@@ -7,11 +7,15 @@ import contextlib
 import copy
 import random
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from membergraph.demo import write_demo_data
+from membergraph.gateway import open_gateway
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
@@ -19,6 +23,7 @@ from membergraph.identity.steward import StewardError, link_records, split_membe
 from membergraph.identity.store.port import ClosureStep, IdentityStore
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.values import ValueKey
+from membergraph.settings import Settings
 from tests.identity.builders import call, crm, event, purchase
 
 # Thresholds low enough that a handful of records make hubs by people and crowded devices.
@@ -223,3 +228,54 @@ async def test_a_value_few_people_carry_is_still_followed() -> None:
         held = await store.all_assignments()
         assert held[("crm", "C1")] == held[("crm", "C2")]
         await resolves_as_a_whole(store, service.rules)
+
+
+async def test_lines_pushed_next_to_the_demo_mail_proxies_give_what_resolving_all_gives(
+    tmp_path: Path,
+) -> None:
+    # Given the demo's thousand people loaded (the mail privacy proxies' devices each name
+    # forty to sixty readers: their closures once joined a third of the store),
+    folder, path = tmp_path / "data", tmp_path / "store.db"
+    write_demo_data(folder, 1000, seed=7)
+    settings = Settings(data=folder, store=f"sqlite:///{path}", cache_dir=tmp_path)
+    gateway, sources, _ = await open_gateway(settings)
+    await sources.aclose()
+    service, store = gateway.identity, gateway.identity.store
+    try:
+        proxies = [(IdentifierKind.ANONYMOUS_ID, f"a-mpp-000{n}") for n in range(2)]
+        carried = await store.carriers(proxies)
+        readers = sorted(key.partition("|login:")[2] for _, key in carried[proxies[0]])
+        readers = [r for r in readers if r][:6]
+        contacts = await store.load_records([("crm", r) for r in readers])
+        cards = [
+            i.value
+            for ref in sorted(contacts)
+            for i in contacts[ref].identifiers
+            if i.kind is IdentifierKind.LOYALTY_ID
+        ]
+        emails = [
+            i.value
+            for ref in sorted(contacts)
+            for i in contacts[ref].identifiers
+            if i.kind is IdentifierKind.EMAIL
+        ]
+        lines = [
+            purchase(card=cards[0], email=emails[1], tid="push-1"),
+            event("a-mpp-0001", user=readers[2], eid="push-2"),
+            event("a-mpp-0001", eid="push-3"),
+            event("a-mpp7-0000", eid="push-4", email=emails[3]),
+            call("push-5", phone="+18884107700", ref=("loyalty_id", cards[1])),
+            crm("push-6", first="Nadia", emails=[emails[0]], card="LD99999999"),
+        ]
+        # when lines come in next to them, and a steward links two of their readers,
+        for line in lines:
+            (scope, _), _ = await service.closure({line.ref: copy.deepcopy(line)})
+            assert len(scope) < 300  # her member and what it touches, not the proxies' readers
+            await service.ingest([line])
+        await link_records(
+            service, ("crm", readers[3]), ("crm", readers[4]), "one person", "steward", move=True
+        )
+        # then the members are those resolving everything the store holds gives.
+        await resolves_as_a_whole(store, service.rules)
+    finally:
+        await store.aclose()
