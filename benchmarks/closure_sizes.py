@@ -10,7 +10,9 @@ web devices on more than 20 records left out (the mail-privacy proxies, a kiosk)
 closure (``scope_of``: the walk and the scope's state, in the store's thread) of
 ``--samples`` purchase records drawn at random: how many records it holds (median and
 largest), how long reading it takes (median and slowest), and how many hold 1,000 records
-or more.
+or more. With ``--links N``: then N stewards' links of two readers of the mail proxies
+(contacts logged in on an ``a-mpp-*`` device: the large part before the walk stopped at
+crowded devices), random pairs (seed 3), each the whole operation, timed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from membergraph.gateway import open_gateway
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import IdentityService
-from membergraph.identity.steward import scope_of
+from membergraph.identity.steward import link_records, scope_of
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.settings import Settings
 
@@ -95,6 +97,26 @@ async def closures(path: Path, samples: int, seed: int) -> list[tuple[int, float
     return found
 
 
+async def link_times(path: Path, links: int) -> list[float]:
+    """Seconds each steward's link of two of the mail proxies' readers takes."""
+    with sqlite3.connect(path) as db:
+        logins = db.execute(
+            "SELECT rkey FROM identifiers WHERE kind = 'ANONYMOUS_ID' AND key LIKE 'a-mpp-%'"
+            " AND rkey LIKE '%|login:%'"
+        ).fetchall()
+        contacts = {k for (k,) in db.execute("SELECT key FROM records WHERE source = 'crm'")}
+    readers = sorted({rkey.partition("|login:")[2] for (rkey,) in logins} & contacts)
+    rng, times = random.Random(3), []
+    async with SqliteStore(path) as store:
+        service = IdentityService(store)
+        for _ in range(links):
+            a, b = rng.sample(readers, 2)
+            started = time.perf_counter()
+            await link_records(service, ("crm", a), ("crm", b), "one person", "bench", move=True)
+            times.append(time.perf_counter() - started)
+    return times
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -102,6 +124,7 @@ async def main() -> None:
     parser.add_argument("--members", type=int, nargs="+", default=[1000, 3000])
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--links", type=int, default=0)
     args = parser.parse_args()
     print(
         "| people | records | largest part, every value on <= 200 records followed |"
@@ -121,6 +144,7 @@ async def main() -> None:
                 largest, records = largest_part(db, None)
                 without, _ = largest_part(db, DEVICE_CAP)
             found = await closures(path, args.samples, args.seed)
+            links = await link_times(path, args.links) if args.links else []
         sizes, times = [n for n, _ in found], [1000 * t for _, t in found]
         print(
             f"| {people:,} | {records:,} | {largest:,} | {without:,} | "
@@ -128,6 +152,12 @@ async def main() -> None:
             f"{statistics.median(times):.1f} / {max(times):.1f} | "
             f"{sum(n >= LARGE for n in sizes)} of {len(sizes)} |"
         )
+        if links:
+            ms = [1000 * t for t in links]
+            print(
+                f"  {len(ms)} links of two proxies' readers: median {statistics.median(ms):,.0f} ms,"
+                f" slowest {max(ms):,.0f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import copy
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,13 @@ from hypothesis import strategies as st
 
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
+from membergraph.identity.closure import Closure, Walk
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import StewardError, link_records, split_member
-from membergraph.identity.store.port import ClosureStep, IdentityStore
+from membergraph.identity.store.port import ClosureStep, IdentityStore, ScopeState
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.values import ValueKey
 from membergraph.settings import Settings
@@ -134,19 +136,19 @@ class CountingStore(SqliteStore):
 
     read: int = 0
 
-    async def closure_state(self, walk):  # type: ignore[no-untyped-def]
+    async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:
         return await IdentityStore.closure_state(self, walk)
 
     async def closure_step(
         self,
-        values: Sequence[ValueKey],
+        values: Iterable[ValueKey],
         frontier: Sequence[RecordKey],
         seen_members: set[str],
-        known: object,
+        known: AbstractSet[RecordKey],
         limit: int,
         peek: Sequence[ValueKey] = (),
     ) -> ClosureStep:
-        step = await super().closure_step(values, frontier, seen_members, known, limit, peek)  # type: ignore[arg-type]
+        step = await super().closure_step(values, frontier, seen_members, known, limit, peek)
         self.read += len(step.records) + sum(len(p or ()) for p in step.peeked.values())
         return step
 
