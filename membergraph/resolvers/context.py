@@ -6,12 +6,12 @@ a purchase ingested a moment ago is in the next query.
 
 from __future__ import annotations
 
-from asyncio import Future
+from asyncio import Future, gather
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel
 from strawberry.dataloader import DataLoader
@@ -35,7 +35,10 @@ if TYPE_CHECKING:
     from membergraph.privacy import Privacy
     from membergraph.scores import MetricsKeeper
 
-__all__ = ["Gateway", "Loaders", "Reads", "RequestContext"]
+__all__ = ["Gateway", "Loaders", "Reads", "RequestContext", "load_many"]
+
+K = TypeVar("K")
+T = TypeVar("T")
 
 
 @dataclass
@@ -116,7 +119,7 @@ class Loaders:
                     # Asked ahead, answered to whoever asks; a failed read is raised to them.
                     asked = cast("Future[bool]", loader.load((ident.kind, ident.key)))
                     asked.add_done_callback(_retrieved)
-        return loader.load_many(values)
+        return load_many(loader, values)
 
     def drop_cancelled_batches(self) -> None:
         """Let the next load of each loader start a batch of its own where an abandoned
@@ -156,6 +159,24 @@ class Loaders:
 @dataclass(slots=True)
 class _Unweighed:
     parts: list[MemberParts] = field(default_factory=list)
+
+
+def load_many(loader: DataLoader[K, T], keys: Sequence[K]) -> Awaitable[list[T]]:
+    """``loader.load_many(keys)`` without a turn of the event loop when every key is
+    answered already (primed, or loaded earlier in the request): asyncio's gather waits
+    a turn for done futures too. Fails as the gather would: with the first key's failure."""
+    futures = [cast("Future[T]", loader.load(key)) for key in keys]
+    if all(f.done() and not f.cancelled() for f in futures):
+        return _answers(futures)
+    return gather(*futures)
+
+
+async def _answers(futures: list[Future[T]]) -> list[T]:
+    failures = [f.exception() for f in futures]  # each retrieved, as a gather retrieves them
+    for failure in failures:
+        if failure is not None:
+            raise failure
+    return [f.result() for f in futures]
 
 
 def _retrieved(future: Future[Any]) -> None:

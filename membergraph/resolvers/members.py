@@ -24,7 +24,7 @@ from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.service import FoundMember
 from membergraph.identity.steward_record import parted_merges, undone_events
 from membergraph.identity.store.port import IdentityEvent, StoredLink
-from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
 from membergraph.resolvers.own_member import own_history
 from membergraph.resolvers.paging import (
@@ -224,7 +224,7 @@ async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) ->
         if len(keys) == 1:
             groups: Sequence[list[BaseModel]] = [await loader.load(keys[0])]
         else:
-            groups = await loader.load_many(keys)
+            groups = await load_many(loader, keys)
     except ConnectorError as exc:
         raise source_failed(exc) from None
     return [line for group in groups for line in group]

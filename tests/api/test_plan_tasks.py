@@ -1,0 +1,163 @@
+"""A planned document (``schema/compiled.py``) starts a task only for a resolver that waits:
+a profile whose lines were read beside its lookup is answered in the request's own task,
+without a task, a future and a turn of the event loop per field (issue 22's miss path).
+
+Tasks are counted through the app's public door: an ASGI wrapper sets a task factory on the
+loop for the request and counts the tasks the request's task and its descendants start (the
+gateway's background work, which runs meanwhile, is not the request's)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from membergraph.app import create_app
+from membergraph.schema.eager import started
+from membergraph.settings import Settings
+from tests.conftest import contact_emails, gql
+
+# The personalization service's profile (benchmarks/profile_query.py).
+PROFILE = """query Profile($value: String!) {
+  memberByIdentifier(kind: EMAIL, value: $value) {
+    id
+    profile { firstName lastName emails { value } phones { value } }
+    loyalty { pointsBalance tier lifetimeSpendCents }
+    transactions(first: 5) { edges { node { occurredAt amountCents status } } }
+  }
+}"""
+
+
+class TasksOfRequests:
+    """Counts the tasks each HTTP request's task, and the tasks it starts, start."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.started = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        family = {asyncio.current_task()}
+        previous = loop.get_task_factory()
+
+        def factory(
+            loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
+        ) -> asyncio.Future[Any]:
+            task = (
+                asyncio.Task(coro, loop=loop, **kwargs)
+                if previous is None
+                else previous(loop, coro, **kwargs)
+            )
+            if asyncio.current_task() in family:
+                family.add(task)  # type: ignore[arg-type]
+                self.started += 1
+            return task
+
+        loop.set_task_factory(factory)  # type: ignore[arg-type]
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            loop.set_task_factory(previous)
+
+
+@pytest.fixture
+def counted(settings: Settings) -> Iterator[tuple[TestClient, TasksOfRequests]]:
+    counting = TasksOfRequests(create_app(settings))
+    with TestClient(counting, base_url="http://127.0.0.1") as client:
+        yield client, counting
+
+
+def test_a_planned_profile_whose_lines_are_held_starts_no_task(
+    counted: tuple[TestClient, TasksOfRequests], data_dir: Any
+) -> None:
+    # Given a served gateway whose sources live in the store's file (the lookup reads the
+    # member's lines beside it), and members it has not answered yet
+    client, tasks = counted
+    emails = contact_emails(data_dir, 6)
+    gql(client, PROFILE, value=emails[0])  # the first answer plans the document
+    for email in emails[1:]:
+        tasks.started = 0
+        # When the personalization profile is asked (a response-cache miss)
+        answer = gql(client, PROFILE, value=email)
+        # Then it is answered without starting a single task (four before)
+        assert answer["data"]["memberByIdentifier"] is not None  # type: ignore[index]
+        assert tasks.started == 0
+
+
+def test_a_planned_field_that_waits_goes_on_as_a_task(
+    counted: tuple[TestClient, TasksOfRequests], data_dir: Any
+) -> None:
+    # Given a document whose identity history waits on its loader's batch (a read of its own)
+    client, tasks = counted
+    email = contact_emails(data_dir, 1)[0]
+    query = PROFILE.replace("    id\n", "    id identityHistory { kind }\n")
+    usual = query.replace("$value)", "$value) @skip(if: false)")  # not planned: the executor
+    expected = gql(client, usual, value=email)
+    tasks.started = 0
+    # When it is asked planned
+    answer = gql(client, query, value=email)
+    # Then the field that waits went on as a task, and the member above it, which waits
+    # for it (the rest is answered in the request's task: five tasks in all before), and
+    # the answer is the executor's
+    assert answer == expected
+    assert tasks.started == 2
+
+
+async def test_a_started_coroutine_that_waits_is_cancelled_where_it_waits() -> None:
+    # Given two coroutines started in this task: one waiting on a future, one done at once
+    gate: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    seen: list[str] = []
+
+    async def waits() -> str:
+        try:
+            return await gate
+        except asyncio.CancelledError:
+            seen.append("cancelled where it waited")
+            raise
+
+    async def done() -> str:
+        return "at once"
+
+    waiting = started([waits(), done()])
+    # Then only the one that waits went on as a task; cancelling it reaches it where it waits
+    assert len(waiting) == 1
+    waiting[0].cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting[0]
+    assert seen == ["cancelled where it waited"]
+
+
+async def test_two_started_coroutines_may_wait_on_one_future() -> None:
+    # Given two coroutines that wait on the same future (a key two fields load)
+    shared: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def twice(n: int) -> int:
+        return await shared * n
+
+    waiting = started([twice(1), twice(2)])
+    # When the future is answered, then both go on with its value
+    shared.set_result(21)
+    assert await asyncio.gather(*waiting) == [21, 42]
+
+
+async def test_the_first_failure_closes_the_coroutines_not_started() -> None:
+    # Given a coroutine that fails at once, before two that were made but never run
+    async def fails() -> None:
+        raise ValueError("no")
+
+    async def never() -> None:
+        raise AssertionError("not run")
+
+    later, inner = never(), never()
+    # When they are started, then the failure is raised and the others are closed (no
+    # "never awaited" warning, which this suite turns into an error)
+    with pytest.raises(ValueError, match="no"):
+        started([fails(), later], [None, inner])
+    assert later.cr_frame is None and inner.cr_frame is None
