@@ -69,6 +69,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from membergraph.schema.cost import request_cost
+from membergraph.schema.direct import direct_resolver
 from membergraph.schema.eager import started
 from membergraph.schema.guard import validated
 from membergraph.schema.operation import parse_document, refuse_unnamed_choice
@@ -424,6 +425,11 @@ def _field(parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQL
         # A read that writes (an export is audited): a plan that falls back would run it
         # twice, or run it where the executor would have cancelled it.
         raise _Unplanned
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if isinstance(field, StrawberryField) and strawberry_schema is not None:
+        direct = direct_resolver(field, strawberry_schema.schema_converter, args)
+        if direct is not None:  # Strawberry's resolver, its per-call work done once
+            planned.resolve = direct
     if (
         isinstance(field, StrawberryField)
         and field.base_resolver is None

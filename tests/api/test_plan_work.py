@@ -1,6 +1,7 @@
 """A planned document (``schema/compiled.py``) starts a task only for a resolver that waits:
 a profile whose lines were read beside its lookup is answered in the request's own task,
-without a task, a future and a turn of the event loop per field (issue 22's miss path).
+without a task, a future and a turn of the event loop per field (issue 22's miss path); and
+it calls Strawberry's resolvers and their extensions without Strawberry's per-call wrapping.
 
 Tasks are counted through the app's public door: an ASGI wrapper sets a task factory on the
 loop for the request and counts the tasks the request's task and its descendants start (the
@@ -9,7 +10,11 @@ gateway's background work, which runs meanwhile, is not the request's)."""
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections import Counter
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -108,6 +113,58 @@ def test_a_planned_field_that_waits_goes_on_as_a_task(
     # the answer is the executor's
     assert answer == expected
     assert tasks.started == 2
+
+
+class CallsOfRequests:
+    """Counts the calls of Python functions, by module and name, while requests run (on
+    the app's event loop thread)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.calls: Counter[tuple[str, str]] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        def count(frame: FrameType, event: str, arg: object) -> None:
+            if event == "call":
+                code = frame.f_code
+                self.calls[(Path(code.co_filename).name, code.co_name)] += 1
+
+        sys.setprofile(count)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            sys.setprofile(None)
+
+
+def test_a_planned_profile_calls_its_resolvers_without_strawberrys_wrapping(
+    settings: Settings, data_dir: Any
+) -> None:
+    # Given a served gateway, and members it has not answered yet
+    counting = CallsOfRequests(create_app(settings))
+    emails = contact_emails(data_dir, 3)
+    with TestClient(counting, base_url="http://127.0.0.1") as client:
+        gql(client, PROFILE, value=emails[0])  # the first answer plans the document
+        counting.calls.clear()
+        # When the personalization profile is asked twice more
+        for email in emails[1:]:
+            assert gql(client, PROFILE, value=email)["data"]["memberByIdentifier"]  # type: ignore[index]
+    calls = counting.calls
+    # Then each of its four resolvers ran once a request, with its extensions (the
+    # permission on the lookup, the member scope on the member's fields) ...
+    assert calls[("query.py", "member_by_identifier")] == 2
+    assert calls[("member.py", "profile")] == calls[("member.py", "loyalty")] == 2
+    assert calls[("member.py", "transactions")] == 2
+    assert calls[("permission.py", "resolve_async")] == 2
+    assert calls[("privacy.py", "resolve_async")] == 3 * 2
+    # ... but none through Strawberry's per-call wrapping, and only the lookup's arguments
+    # (a variable) were converted per request: `first: 5` was converted once, when planned
+    assert calls[("schema_converter.py", "_async_resolver")] == 0
+    assert calls[("schema_converter.py", "extension_resolver")] == 0
+    assert calls[("arguments.py", "convert_arguments")] == 2
 
 
 async def test_a_started_coroutine_that_waits_is_cancelled_where_it_waits() -> None:
