@@ -63,7 +63,7 @@ from graphql import (
     is_leaf_type,
     specified_rules,
 )
-from graphql.execution.values import VariableValues, get_variable_values
+from graphql.execution.values import VariableValues
 from graphql.pyutils import Path, gather_with_cancel, is_awaitable
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
@@ -73,6 +73,7 @@ from membergraph.schema.direct import direct_resolver
 from membergraph.schema.eager import started
 from membergraph.schema.guard import validated
 from membergraph.schema.operation import parse_document, refuse_unnamed_choice
+from membergraph.schema.plan_variables import PlainVariables
 from membergraph.schema.spread import oversized
 
 __all__ = ["WRITES", "KnownOperations", "NotFollowed", "Plan"]
@@ -138,12 +139,11 @@ class Plan:
     fields: tuple[_Field, ...]
     cost: int
     budget: int
+    variables: PlainVariables
 
     async def run(self, variables: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
         """The operation's ``data``, or :class:`NotFollowed`."""
-        coerced = get_variable_values(
-            self.schema, self.operation.variable_definitions or (), dict(variables or {})
-        )
+        coerced = self.variables.coerced(variables)
         if isinstance(coerced, list):
             raise NotFollowed  # the variables' errors, said by graphql-core
         run = _Run(self.schema, self.operation, coerced, context)
@@ -519,7 +519,8 @@ class KnownOperations:
             fields = _fields_of(root, [node], schema)
         except _Unplanned:
             return None
-        return Plan(schema, operation, fields, cost, self.max_cost)
+        variables = PlainVariables(schema, operation.variable_definitions or ())
+        return Plan(schema, operation, fields, cost, self.max_cost, variables)
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

@@ -18,11 +18,15 @@ from types import FrameType
 from typing import Any
 
 import pytest
+from graphql import OperationDefinitionNode, parse
+from graphql.execution.values import VariableValues, get_variable_values
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from membergraph.app import create_app
+from membergraph.schema import build_schema
 from membergraph.schema.eager import started
+from membergraph.schema.plan_variables import PlainVariables
 from membergraph.settings import Settings
 from tests.conftest import contact_emails, gql
 
@@ -218,3 +222,54 @@ async def test_the_first_failure_closes_the_coroutines_not_started() -> None:
     with pytest.raises(ValueError, match="no"):
         started([fails(), later], [None, inner])
     assert later.cr_frame is None and inner.cr_frame is None
+
+
+VARIABLES = """query ($s: String!, $i: ID, $b: Boolean = true) {
+  member(id: $i) { id } memberByIdentifier(kind: EMAIL, value: $s) { id } }"""
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        pytest.param({"s": "a@b.c", "i": "m_1", "b": False}, id="all-as-they-are"),
+        pytest.param({"s": "a@b.c", "i": "m_1", "b": False, "n": "r1"}, id="one-not-defined"),
+        pytest.param({"s": "a@b.c", "i": 7, "b": False}, id="a-number-for-an-id"),
+        pytest.param({"s": "a@b.c", "i": None, "b": False}, id="a-null"),
+        pytest.param({"s": "a@b.c"}, id="missing-and-defaulted"),
+        pytest.param({"s": 5, "i": "m_1", "b": False}, id="a-number-for-a-string"),
+        pytest.param({"s": None, "i": "m_1", "b": False}, id="null-for-non-null"),
+        pytest.param({"s": "a@b.c", "i": "m_1", "b": "yes"}, id="a-string-for-a-boolean"),
+        pytest.param(None, id="none-at-all"),
+    ],
+)
+def test_a_plans_variables_are_graphql_cores(variables: dict[str, Any] | None) -> None:
+    # Given an operation's variable definitions, taken once
+    schema = build_schema()._schema
+    operation = parse(VARIABLES).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    nodes = operation.variable_definitions
+    # When a request's variables are coerced, then they are exactly what graphql-core
+    # makes of them: the same values and sources, or the same errors
+    mine = PlainVariables(schema, nodes).coerced(variables)
+    theirs = get_variable_values(schema, nodes, dict(variables or {}))
+    if isinstance(theirs, list):
+        assert isinstance(mine, list)
+        assert [e.formatted for e in mine] == [e.formatted for e in theirs]
+    else:
+        assert isinstance(mine, VariableValues)
+        assert mine.coerced == theirs.coerced
+        assert _sources(mine) == _sources(theirs)
+
+
+def _sources(values: VariableValues) -> dict[str, tuple[object, ...]]:
+    """Each variable's source, its signature's type by name and default by the literal
+    it holds (graphql-core wraps a type and a default in new objects on every call)."""
+    return {
+        name: (
+            s.signature.name,
+            str(s.signature.type),
+            getattr(s.signature.default, "literal", None),
+            s.value,
+        )
+        for name, s in values.sources.items()
+    }
