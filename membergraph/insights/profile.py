@@ -230,13 +230,22 @@ def last_seen_of(
     """When each e-mail and phone (kind, normalized value) was last given by a member's
     lines: a CRM contact's update, a purchase, a web event, a call."""
     seen: dict[tuple[IdentifierKind, str], datetime] = {}
+    # A member's lines give the same few values again and again (its e-mail on every
+    # online order and web event): each is normalized once.
+    keys: dict[tuple[IdentifierKind, str], tuple[IdentifierKind, str] | None] = {}
 
     def saw(kind: IdentifierKind, raw: str | None, at: datetime | None) -> None:
         if raw is None or at is None:
             return
         try:
-            key = (kind, normalize(kind, raw, region))
-        except BadIdentifier:
+            key = keys[(kind, raw)]
+        except KeyError:
+            try:
+                key = (kind, normalize(kind, raw, region))
+            except BadIdentifier:
+                key = None
+            keys[(kind, raw)] = key
+        if key is None:
             return
         if key not in seen or seen[key] < at:
             seen[key] = at

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from membergraph.insights.consent import Channel, consents_of, reachable_channel
 from membergraph.insights.loyalty import Program, Tier, loyalty_of
 from membergraph.insights.metrics import MemberFacts, measure
 from membergraph.insights.offers import OfferState, offer_ledger
-from membergraph.insights.profile import profile_of
+from membergraph.insights.profile import last_seen_of, profile_of
 from membergraph.insights.rfm import Segment, population_of, quintile
 
 REF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -556,3 +558,42 @@ def test_the_offer_ledger(
     assert offer.offer == "B" and offer.state is state and offer.redeemed_via == via
     sent = [e.properties["channel"].lower() for e in events if e.name == "Offer Sent"]
     assert offer.sent_on == sent
+
+
+def test_last_seen_normalizes_each_value_of_a_members_lines_once() -> None:
+    # Given a member's lines that give one e-mail in two spellings on ten web events, one
+    # e-mail that is no e-mail, and a phone on two calls
+    events = [
+        web(days, "Product Viewed").model_copy(
+            update={"email": " Ann@Example.com " if days % 2 else "ann@example.com"}
+        )
+        for days in range(1, 11)
+    ]
+    events.append(web(20, "Email Opened").model_copy(update={"email": "not an e-mail"}))
+    calls = [
+        CallInteraction(
+            interaction_id=f"I{n}",
+            caller_phone="+1 415 555 0100",
+            started_at=REF - timedelta(days=n),
+        )
+        for n in (3, 5)
+    ]
+    normalized: list[str] = []
+
+    def count(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_name in ("normalize_email", "normalize_phone"):
+            normalized.append(frame.f_code.co_name)
+
+    # When they are dated
+    sys.setprofile(count)
+    try:
+        seen = last_seen_of([], [], events, calls, "US")
+    finally:
+        sys.setprofile(None)
+    # Then each value is dated by its newest line, the one that is no e-mail by none, and
+    # each distinct spelling was normalized once (thirteen before)
+    assert seen == {
+        (IdentifierKind.EMAIL, "ann@example.com"): REF - timedelta(days=1),
+        (IdentifierKind.PHONE, "+14155550100"): REF - timedelta(days=3),
+    }
+    assert sorted(normalized) == ["normalize_email"] * 3 + ["normalize_phone"]
