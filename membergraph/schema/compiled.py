@@ -14,9 +14,10 @@ literals. Running the plan calls those resolvers in graphql-core's order with
 graphql-core's own ``GraphQLResolveInfo`` (same path, nodes, types, variables and context:
 masking and the audit read them as they do) and completes values as graphql-core does
 (``serialize`` for a leaf, ``is_type_of`` for an object, each item of a list); the
-resolvers that answer awaitables are started in field order, as ``gather_with_cancel``
-starts them, but in the request's own task: only one that waits goes on as a task
-(``eager.py``), and DataLoaders batch the same keys.
+resolvers that answer awaitables run as tasks started in field order, as
+``gather_with_cancel`` runs them, so DataLoaders batch the same keys in the same turns.
+(Run in the request's own task instead, each until it waits, they cost less CPU alone
+but lengthened the tail under concurrent load: ``docs/benchmarks.md``, tenth round.)
 
 The plan follows only answers without errors. The moment anything would make one (a
 resolver raising, a permission refused, a null where the type says non-null, a value that
@@ -29,7 +30,6 @@ guard reports in ``extensions.cost``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -70,7 +70,6 @@ from strawberry.types.field import StrawberryField
 
 from membergraph.schema.cost import request_cost
 from membergraph.schema.direct import direct_resolver
-from membergraph.schema.eager import started
 from membergraph.schema.guard import validated
 from membergraph.schema.operation import parse_document, refuse_unnamed_choice
 from membergraph.schema.plan_variables import PlainVariables
@@ -249,22 +248,13 @@ def _info(
     )
 
 
-def _gathered(
+async def _gathered(
     results: dict[str, Any], pending: list[tuple[_Field, Any, Path | None, bool]], run: _Run
-) -> dict[str, Any] | Awaitable[dict[str, Any]]:
-    finishing = [_finish(results, f, value, path, run, done) for f, value, path, done in pending]
+) -> dict[str, Any]:
     try:
-        waiting = started(finishing, [value for _, value, _, _ in pending])
-    except Exception as exc:  # the others were closed or cancelled, as the executor does
-        raise NotFollowed from exc
-    if not waiting:
-        return results
-    return _all_done(results, waiting)
-
-
-async def _all_done(results: dict[str, Any], waiting: list[asyncio.Future[Any]]) -> dict[str, Any]:
-    try:
-        await gather_with_cancel(*waiting)
+        await gather_with_cancel(
+            *(_finish(results, f, value, path, run, done) for f, value, path, done in pending)
+        )
     except Exception as exc:  # the others were cancelled, as the executor cancels them
         raise NotFollowed from exc
     return results
