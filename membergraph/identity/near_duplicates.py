@@ -40,7 +40,9 @@ class NearDuplicates(BaseModel):
     contact without a birth date agrees with any (the form made it optional: nobody
     else's; so is one of ``birth_date_placeholders``, what a form puts when it gets none);
     with ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date
-    written day first on one form, month first on the other). On a shared e-mail (not a
+    written day first on one form, month first on the other); with ``birth_year_slips``,
+    ``1983-03-28`` agrees with ``1982-03-28`` or ``1993-03-28`` (one digit of the year
+    mistyped: the day and month, which relatives seldom share, still agree). On a shared e-mail (not a
     card: a card is one account, and people change e-mail and phone), each contact having a
     value of an ``own_values`` kind the other lacks says two people: twins on a family
     address (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address,
@@ -62,6 +64,7 @@ class NearDuplicates(BaseModel):
     family_name_changes: bool = True
     birth_date_left_out_agrees: bool = True
     day_month_swaps: bool = True
+    birth_year_slips: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (
         "1900-01-01",
@@ -127,6 +130,10 @@ class NearDuplicates(BaseModel):
         """Whether two folded names are at most one slip apart (a letter left out, added,
         another, or two swapped)."""
         return OSA.distance(a, b, score_cutoff=1) <= 1
+
+    def nickname_forms(self, name: str) -> frozenset[str]:
+        """A folded first name's listed forms (``nicknames``: Bill, Will for William)."""
+        return self._nickname_of.get(name, frozenset())
 
     def listed_first_name(self, name: str) -> bool:
         """Whether a folded word is a first name of ``nicknames`` (any of its forms)."""
@@ -197,19 +204,22 @@ class NearDuplicates(BaseModel):
         if not self.same_birth(a[2], b[2]):
             return False
         names = _same_names(self, a[0], a[1], b[0], b[1])
-        if names == "first_only":
-            return self.birth_said(a[2], b[2]) != "left_out"
+        if names == "first_only":  # a marriage: the birth date must say it, unslipped
+            return self.birth_said(a[2], b[2]) in ("agreed", "swapped")
         return bool(names)
 
     def birth_said(self, a: str, b: str) -> str:
         """What two contacts' birth dates said when they were found one person's:
-        ``agreed`` (one date), ``swapped`` (day and month), ``left_out`` (one or both has
-        none, or a placeholder date: nothing was compared)."""
+        ``agreed`` (one date), ``swapped`` (day and month), ``slipped`` (one digit of the
+        year), ``left_out`` (one or both has none, or a placeholder date: nothing was
+        compared)."""
         held = self.birth_date_placeholders
         a, b = ("" if a in held else a), ("" if b in held else b)
         if not a or not b:
             return "left_out"
-        return "agreed" if a == b else "swapped"
+        if a == b:
+            return "agreed"
+        return "slipped" if _year_slip(a, b) else "swapped"
 
     def same_birth(self, a: str, b: str) -> bool:
         """Whether two birth dates (ISO, ``""`` when left out) may be one person's. A
@@ -222,8 +232,15 @@ class NearDuplicates(BaseModel):
             return True
         if not a or not b:
             return self.birth_date_left_out_agrees
+        if self.birth_year_slips and _year_slip(a, b):
+            return True  # 1983-03-28 and 1982-03-28: a digit of the year mistyped
         # 1970-01-02 and 1970-02-01: one form wrote the day first.
         return self.day_month_swaps and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+
+
+def _year_slip(a: str, b: str) -> bool:
+    """Whether two ISO dates differ in one digit of the year only."""
+    return a[4:] == b[4:] and sum(x != y for x, y in zip(a[:4], b[:4], strict=True)) == 1
 
 
 def _qwerty_neighbours() -> dict[str, frozenset[str]]:

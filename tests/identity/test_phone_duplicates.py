@@ -148,8 +148,15 @@ def test_a_tills_address_on_each_is_no_value_of_their_own(
         pytest.param({"first": "Annie", "birth": None}, True, id="a-short-form"),
         pytest.param({"first": "Bob"}, False, id="another-first-name-a-lent-card"),
         pytest.param({"birth": "1990-06-01"}, False, id="births-differ"),
-        # Each with values of her own: a family member's card lent for an order.
-        pytest.param({"phones": ["3125550111"]}, False, id="each-own-values"),
+        # Each with values of her own, no birth date to compare: a relative of one name
+        # (a father's card, his son's contact carrying the father's e-mail).
+        pytest.param({"phones": ["3125550111"], "birth": None}, False, id="each-own-values"),
+        # Each with values of her own, both birth dates given and one: her new phone.
+        pytest.param({"phones": ["3125550111"]}, True, id="own-values-births-agree"),
+        pytest.param({"first": "ANN", "phones": ["3125550111"], "birth": "1980-01-01"}, True,
+                     id="own-values-births-agree-caps"),
+        # Twins a letter apart share the birth date: their values of their own say two.
+        pytest.param({"first": "Anne", "phones": ["3125550111"]}, False, id="twins-own-values"),
     ],
 )
 def test_a_cards_online_order_giving_another_contacts_email(
@@ -167,6 +174,23 @@ def test_a_cards_online_order_giving_another_contacts_email(
     if merged:
         [link] = [x for x in result.links if {x.a, x.b} == {first.ref, again.ref}]
         assert link.rule == "crm_card_order_duplicate"
+
+
+def test_births_agreeing_outweigh_own_values_is_a_rule() -> None:
+    # Given Ann's contact and her re-enrolment with a new phone, both born on one day, and
+    # the new card's online order giving her e-mail
+    first = crm("C0000001", emails=["ann.lee@own.org"], card="LD61000001", address=HOME)
+    again = crm("C0000002", phones=["3125550111"], card="LD61000002", address=HOME)
+    order = purchase(card="LD61000002", email="ann.lee@own.org", channel="online", tid="T1")
+    records = world(first, again, order)
+    # When the rule is off, values of their own keep them apart as before
+    off = Rules(reenrolments=ReenrolmentRules(card_orders_births_agree=False))
+    assert not together(resolve(records, off), first.ref, again.ref)
+    # Then on (the default) her two contacts are one member, the link saying what agreed
+    result = resolve(records)
+    [link] = [x for x in result.links if {x.a, x.b} == {first.ref, again.ref}]
+    assert link.rule == "crm_card_order_duplicate"
+    assert link.evidence["agreed"] == ["first_name", "last_name", "birth_date"]
 
 
 def test_the_card_order_rule_turned_off() -> None:

@@ -139,7 +139,7 @@ def test_placeholder_patterns(kind: IdentifierKind, value: str, placeholder: boo
 def test_near_duplicate_names(a: tuple[str, str], b: tuple[str, str], same: bool) -> None:
     rule = Rules().near_duplicates
     assert rule.same_person((*a, "1980-01-01"), (*b, "1980-01-01")) is same
-    assert not rule.same_person((*a, "1980-01-01"), (*b, "1981-01-01")), "birth dates differ"
+    assert not rule.same_person((*a, "1980-01-01"), (*b, "1991-01-01")), "birth dates differ"
 
 
 @pytest.mark.parametrize(
@@ -154,6 +154,11 @@ def test_near_duplicate_names(a: tuple[str, str], b: tuple[str, str], same: bool
         pytest.param("1900-01-01", "1980-01-02", True, id="placeholder-1900"),
         pytest.param("1980-01-02", "1970-01-01", True, id="placeholder-epoch"),
         pytest.param("1111-11-11", "", True, id="placeholder-and-left-out"),
+        # One digit of the year mistyped, the day and month the same: one person's date.
+        pytest.param("1983-03-28", "1982-03-28", True, id="year-last-digit-slipped"),
+        pytest.param("1981-02-02", "1991-02-02", True, id="year-decade-slipped"),
+        pytest.param("1983-03-28", "1993-04-28", False, id="year-and-month-differ"),
+        pytest.param("1983-03-28", "1972-03-28", False, id="two-digits-of-the-year"),
     ],
 )
 def test_near_duplicate_birth_dates(a: str, b: str, same: bool) -> None:
@@ -175,6 +180,9 @@ def test_near_duplicate_birth_dates(a: str, b: str, same: bool) -> None:
         ),
         pytest.param(
             "day_month_swaps", ("Ann", "Lee", "1980-01-02"), ("Ann", "Leo", "1980-02-01"), id="swap"
+        ),
+        pytest.param(
+            "birth_year_slips", ("Ann", "Lee", "1980-01-02"), ("Anne", "Lee", "1981-01-02"), id="yr"
         ),
     ],
 )
