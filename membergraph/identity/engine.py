@@ -490,14 +490,18 @@ def _near_duplicates(
     """Edges between CRM contacts on a strong value whose names differ but are close, with
     one birth date (``rules.near_duplicates``), and, on an e-mail, no values of their own
     that disagree: one person entered twice, not twins sharing a family address."""
-    same_person = rules.near_duplicates.same_person
+    near = rules.near_duplicates
     firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
     return [
         (1, kind, value, a, b, "crm_near_duplicate")
         for i, (a, sig_a) in enumerate(firsts)
         for b, sig_b in firsts[i + 1 :]
-        if same_person(sig_a, sig_b)
-        and not (own_values_part(kind) and own_values_disagree(records[a], records[b], rules))
+        if near.same_person(sig_a, sig_b)
+        and not (
+            own_values_part(kind)
+            and not near.born_one(sig_a, sig_b)
+            and own_values_disagree(records[a], records[b], rules)
+        )
     ]
 
 

@@ -47,7 +47,10 @@ class NearDuplicates(BaseModel):
     value of an ``own_values`` kind the other lacks says two people: twins on a family
     address (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address,
     her own phone (a duplicate entered after a move has a new landline at the new address;
-    a replaced card is listed with the new one). A contact whose first name is one of
+    a replaced card is listed with the new one); with ``births_outweigh_own_values``, not
+    when both birth dates are given and agree and the first names are one (the same
+    letters or a listed short form): no two relatives are born on one day under one first
+    name (twins have two), so her values of her own are her old and new ones. A contact whose first name is one of
     ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
     Customer``, ``Guest``, ``Cash Customer``, typed at a till for whoever stands there) names
     no one: it is nobody's duplicate, and two of them are two people.
@@ -65,6 +68,7 @@ class NearDuplicates(BaseModel):
     birth_date_left_out_agrees: bool = True
     day_month_swaps: bool = True
     birth_year_slips: bool = True
+    births_outweigh_own_values: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (
         "1900-01-01",
@@ -207,6 +211,18 @@ class NearDuplicates(BaseModel):
         if names == "first_only":  # a marriage: the birth date must say it, unslipped
             return self.birth_said(a[2], b[2]) in ("agreed", "swapped")
         return bool(names)
+
+    def born_one(self, a: Signature | None, b: Signature | None) -> bool:
+        """Whether two contacts give birth dates that agree (both given: one date, day and
+        month swapped, a year slipped) under one first name (the same letters, or a listed
+        short form: Nick/Nicholas), so that values of their own on each do not say two
+        people (``births_outweigh_own_values``): twins have two first names."""
+        if not self.births_outweigh_own_values or a is None or b is None:
+            return False
+        if self.birth_said(a[2], b[2]) == "left_out" or not self.same_birth(a[2], b[2]):
+            return False
+        first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
+        return bool(first_a) and (first_a == first_b or first_b in self.nickname_forms(first_a))
 
     def birth_said(self, a: str, b: str) -> str:
         """What two contacts' birth dates said when they were found one person's:

@@ -49,10 +49,6 @@ class ReenrolmentRules(BaseModel):
         card_orders: a card's online orders giving another contact's e-mail (the card
             holder's contact and that one: close names, births not disagreeing, no values
             of their own on each) are one person's. False: such orders join neither.
-        card_orders_births_agree: values of their own on each do not keep such contacts
-            apart when both birth dates are given and agree (twins' first names differ)
-            and the e-mail is on no other person's contact: the card's order is the
-            holder's word that the address is hers, her values her old and new ones.
         other_postcodes_say_two: two postcodes, one on each contact, are two people.
         own_values_say_two: contacts that each have values of their own
             (``near_duplicates.own_values``) are two people (twins, a father and son of
@@ -64,7 +60,6 @@ class ReenrolmentRules(BaseModel):
 
     enabled: bool = True
     card_orders: bool = True
-    card_orders_births_agree: bool = True
     other_postcodes_say_two: bool = True
     own_values_say_two: bool = True
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from membergraph.identity.name_forms import first_name_core
-from membergraph.identity.normalize import IdentifierKind, fold_name
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
 from membergraph.identity.phone_duplicates import phone_duplicates, postcode_of
 from membergraph.identity.records import RecordData, RecordKey
@@ -45,8 +44,11 @@ class Reenrolments:
     def own_values(self, a: RecordData, b: RecordData) -> str:
         """``"own"`` when each contact has values of its own (any ``own_values`` kind),
         ``"placeholders"`` when only values the data shows to be no one's (hubs: a till's
-        address) differ, else ``""``."""
+        address) differ, else ``""`` (as when both were born on one day under one first name:
+        ``near_duplicates.births_outweigh_own_values``)."""
         rules, status = self.rules, self.status
+        if rules.near_duplicates.born_one(a.signature, b.signature):
+            return ""
         if not own_values_disagree(a, b, rules, None, True, _one_postcode):
             return ""
         theirs = own_values_disagree(
@@ -89,35 +91,13 @@ class Reenrolments:
                 if held is None or holder.ref in carrying:
                     continue
                 for sig, contact in signed:
-                    if same_person(held, sig) and not self._two(holder, contact, email):
+                    if same_person(held, sig) and not self._own(holder, contact):
                         a, b = sorted((holder.ref, contact))
                         edges.append((1, IdentifierKind.EMAIL, email, a, b, CARD_ORDER_RULE))
         return edges
 
-    def _two(self, holder: RecordData, contact: RecordKey, email: str) -> bool:
-        """Whether values of their own on each say two people. Not when both birth dates
-        are given and agree, the first names are one (the same letters, or a listed short
-        form) and the e-mail is on no other person's contact (``card_orders_births_agree``):
-        the card's own order says the address is the holder's, and a relative born the
-        same day is a twin, with another first name (Anne/Ann); her values of her own are
-        her old and new phone or e-mail."""
-        record = self.records[contact]
-        if self.own_values(holder, record) != "own":
-            return False
-        rules = self.rules
-        if not rules.reenrolments.card_orders_births_agree:
-            return True
-        if self.status.get((IdentifierKind.EMAIL, email)) != "linkable":
-            return True
-        names = rules.near_duplicates
-        if names.birth_said(_birth(holder), _birth(record)) not in ("agreed", "swapped"):
-            return True
-        a, b = (fold_name(first_name_core(r.first_name or "")) for r in (holder, record))
-        return not a or not b or (a != b and b not in names.nickname_forms(a))
-
-
-def _birth(record: RecordData) -> str:
-    return record.birth_date.isoformat() if record.birth_date else ""
+    def _own(self, holder: RecordData, contact: RecordKey) -> bool:
+        return self.own_values(holder, self.records[contact]) == "own"
 
 
 def _one_postcode(a: RecordData, b: RecordData) -> bool:

@@ -195,8 +195,11 @@ def _one_person(
         return False
     if not own_values_part(kind):
         return True
+    born_one = rules.near_duplicates.born_one  # one birthday, one first name: one person
     return not any(
-        own_values_disagree(a, b, rules) for i, a in enumerate(crm) for b in crm[i + 1 :]
+        own_values_disagree(a, b, rules) and not born_one(a.signature, b.signature)
+        for i, a in enumerate(crm)
+        for b in crm[i + 1 :]
     )
 
 

@@ -448,6 +448,36 @@ def test_twins_with_near_identical_names_and_duplicates(
 
 
 @pytest.mark.parametrize(
+    ("first", "birth", "merged"),
+    [
+        # One birth date and one first name: no two relatives are both; her new mobile.
+        pytest.param("Anne", "1980-01-01", True, id="one-birthday-one-first-name"),
+        pytest.param("ANNE", "1980-01-01", True, id="one-first-name-in-capitals"),
+        pytest.param("Anne", "1981-01-01", True, id="a-year-slipped"),
+        # Twins named a letter apart, or no birth date to compare: her own mobile says two.
+        pytest.param("Ann", "1980-01-01", False, id="twins-a-letter-apart"),
+        pytest.param("Anne", None, False, id="birth-left-out"),
+    ],
+)
+def test_own_values_on_a_family_email_give_way_to_one_birthday_and_first_name(
+    first: str, birth: str | None, merged: bool
+) -> None:
+    # Given Anne's contact on the family e-mail, and a second on it with a mobile of its own
+    family = "the.lees@mail.com"
+    anne = crm("C1", first="Anne", emails=[family], phones=["4155550171"], address=HOME)
+    again = crm("C2", first=first, birth=birth, emails=[family], phones=["4155550172"],
+                address=HOME)  # fmt: skip
+    result = resolve(world(anne, again))
+    # Then they are one member exactly when the birth date and first name say one person,
+    # and the link says what agreed
+    assert together(result, ("crm", "C1"), ("crm", "C2")) is merged
+    if merged:
+        [link] = [x for x in result.links if {x.a, x.b} == {anne.ref, again.ref}]
+        said = link.evidence.get("agreed", []) + link.evidence.get("slipped", [])
+        assert "birth_date" in said
+
+
+@pytest.mark.parametrize(
     ("call_", "attached"),
     [
         pytest.param(

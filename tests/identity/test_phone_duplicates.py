@@ -10,7 +10,7 @@ import pytest
 from membergraph.identity.engine import Resolution, resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.records import RecordKey
-from membergraph.identity.rules import Rules
+from membergraph.identity.rules import NearDuplicates, Rules
 from membergraph.identity.suggestions import suggest
 from tests.identity.builders import crm, purchase, world
 
@@ -184,7 +184,7 @@ def test_births_agreeing_outweigh_own_values_is_a_rule() -> None:
     order = purchase(card="LD61000002", email="ann.lee@own.org", channel="online", tid="T1")
     records = world(first, again, order)
     # When the rule is off, values of their own keep them apart as before
-    off = Rules(reenrolments=ReenrolmentRules(card_orders_births_agree=False))
+    off = Rules(near_duplicates=NearDuplicates(births_outweigh_own_values=False))
     assert not together(resolve(records, off), first.ref, again.ref)
     # Then on (the default) her two contacts are one member, the link saying what agreed
     result = resolve(records)
