@@ -40,6 +40,8 @@ from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.member_emails import online_orders_of_logins, shared_emails_of_one_member
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.partial_names import RULE as PARTIAL_RULE
+from membergraph.identity.partial_names import partial_duplicates, partial_signature
 from membergraph.identity.partition import Partition
 from membergraph.identity.people import People, crm_signatures
 from membergraph.identity.records import RecordData, RecordKey
@@ -66,6 +68,7 @@ _DUPLICATES = (
     "crm_near_duplicate",
     PHONE_RULE,
     CARD_ORDER_RULE,
+    PARTIAL_RULE,
 )  # one person entered twice
 
 
@@ -257,6 +260,8 @@ class _Resolver:
                     edges += _near_duplicates(self.rules, kind, value, by_signature, self.records)
                 elif len(by_signature) > 1 and kind is IdentifierKind.PHONE:
                     edges += self.reenrolments.on_phone(value, by_signature)
+            if signed and len(signed) < len(profiles):  # a contact with a name left empty
+                edges += partial_duplicates(self.rules, kind, value, profiles, signed, self.records)
             if signed and kind is IdentifierKind.EMAIL:
                 holders = {ref: self._holders(ref) for ref in profiles}
                 edges += self.reenrolments.on_card_orders(value, profiles, signed, holders)
@@ -288,8 +293,12 @@ class _Resolver:
         name the same or ``close``, and the birth date only when both have one (a date left
         out or a placeholder is ``left_out``: not compared; day and month ``swapped``)."""
         said: dict[str, list[str]] = {"agreed": []}
-        sig_a, sig_b = self.signature.get(a), self.signature.get(b)
+        sig_a = self.signature.get(a) or partial_signature(self.records[a])
+        sig_b = self.signature.get(b) or partial_signature(self.records[b])
         for n, name in enumerate(("first_name", "last_name")):
+            if sig_a and sig_b and not (sig_a[n] and sig_b[n]):
+                said.setdefault("left_out", []).append(name)  # a field left empty
+                continue
             same = rule == "crm_duplicate" or bool(sig_a and sig_b and sig_a[n] == sig_b[n])
             said.setdefault("agreed" if same else "close", []).append(name)
         birth = self.rules.near_duplicates.birth_said(

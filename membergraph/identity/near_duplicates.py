@@ -37,23 +37,26 @@ class NearDuplicates(BaseModel):
     names (``Jennifer Hill``/``Jennifer Jiménez`` after a marriage, ``Dubois``/
     ``Dubois-Harris``): the birth date and a strong identifier already say one person, and
     twins, who share both, have other first names. With ``birth_date_left_out_agrees``, a
-    contact without a birth date agrees with any (the form made it optional: nobody
-    else's; so is one of ``birth_date_placeholders``, what a form puts when it gets none);
-    with ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date
-    written day first on one form, month first on the other); with ``birth_year_slips``,
-    ``1983-03-28`` agrees with ``1982-03-28`` or ``1993-03-28`` (one digit of the year
-    mistyped: the day and month, which relatives seldom share, still agree). On a shared e-mail (not a
-    card: a card is one account, and people change e-mail and phone), each contact having a
-    value of an ``own_values`` kind the other lacks says two people: twins on a family
-    address (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address,
-    her own phone (a duplicate entered after a move has a new landline at the new address;
-    a replaced card is listed with the new one); with ``births_outweigh_own_values``, not
-    when both birth dates are given and agree and the first names are one (the same
-    letters or a listed short form): no two relatives are born on one day under one first
-    name (twins have two), so her values of her own are her old and new ones. A contact whose first name is one of
-    ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
-    Customer``, ``Guest``, ``Cash Customer``, typed at a till for whoever stands there) names
-    no one: it is nobody's duplicate, and two of them are two people.
+    contact without a birth date agrees with any (the form made it optional: nobody else's;
+    so is one of ``birth_date_placeholders``, what a form puts when it gets none); with
+    ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date written day first
+    on one form, month first on the other); with ``birth_year_slips``, ``1983-03-28`` agrees
+    with ``1982-03-28`` or ``1993-03-28`` (one digit of the year mistyped: the day and
+    month, which relatives seldom share, still agree). On a shared e-mail (not a card: a
+    card is one account, and people change e-mail and phone), each contact having a value of
+    an ``own_values`` kind the other lacks says two people: twins on a family address
+    (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address, her own
+    phone (a duplicate entered after a move has a new landline at the new address; a
+    replaced card is listed with the new one); with ``births_outweigh_own_values``, not when
+    both birth dates are given and agree and the first names are one (the same letters or a
+    listed short form): no two relatives are born on one day under one first name (twins
+    have two), so her values of her own are her old and new ones. With ``partial_names``, a
+    contact that left its first or family name empty joins the one person's contacts on a
+    shared ``kinds`` value whose same name field is close and whose birth date (given on
+    both) agrees (:mod:`~membergraph.identity.partial_names`). A contact whose first name is
+    one of ``placeholder_first_names`` (regular expressions matched whole, any case:
+    ``Walk-In Customer``, ``Guest``, ``Cash Customer``, typed at a till for whoever stands
+    there) names no one: it is nobody's duplicate, and two of them are two people.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -69,6 +72,7 @@ class NearDuplicates(BaseModel):
     day_month_swaps: bool = True
     birth_year_slips: bool = True
     births_outweigh_own_values: bool = True
+    partial_names: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (
         "1900-01-01",
@@ -223,6 +227,11 @@ class NearDuplicates(BaseModel):
             return False
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
         return bool(first_a) and (first_a == first_b or first_b in self.nickname_forms(first_a))
+
+    def names_close(self, a_first: str, a_last: str, b_first: str, b_last: str) -> bool:
+        """Whether two contacts' first and family names are each close (or swapped), as
+        :meth:`same_person` reads them; a family name changed is not."""
+        return _same_names(self, a_first, a_last, b_first, b_last) == "both"
 
     def birth_said(self, a: str, b: str) -> str:
         """What two contacts' birth dates said when they were found one person's:

@@ -1,0 +1,78 @@
+"""A CRM contact that left its first or family name empty, sharing an e-mail or a card with
+the person's full contact (issue 19, eleventh round): when it joins her, when it does not,
+and what the link tells a steward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.records import RecordKey
+from membergraph.identity.rules import NearDuplicates, Rules
+from tests.identity.builders import crm, purchase, world
+
+FAMILY = "the.millers@mail.org"
+HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
+
+
+def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
+    return any(a in c and b in c for c in result.components)
+
+
+# Elizabeth Miller, born 1973-06-05, on the family e-mail; a second contact on it.
+@pytest.mark.parametrize(
+    ("second", "merged"),
+    [
+        pytest.param({"first": "", "last": "Miller"}, True, id="first-name-left-empty"),
+        pytest.param({"first": "Liz", "last": ""}, True, id="family-name-left-empty-short-form"),
+        pytest.param({"first": "", "last": "MILLER", "birth": "1973-05-06"}, True,
+                     id="day-and-month-swapped"),
+        pytest.param({"first": "", "last": "Miller", "birth": None}, False,
+                     id="no-birth-date-to-compare"),
+        pytest.param({"first": "", "last": "Miller", "birth": "1999-02-14"}, False,
+                     id="another-birth-date-a-daughter"),
+        pytest.param({"first": "", "last": "Garcia"}, False, id="another-family-name"),
+        pytest.param({"first": "Guest", "last": ""}, False, id="a-tills-placeholder-name"),
+        pytest.param({"first": "", "last": "Miller", "phones": ["3125550111"],
+                      "emails": [FAMILY, "liz.m@own.org"]}, False, id="each-own-values"),
+    ],
+)  # fmt: skip
+def test_a_contact_with_a_name_left_empty(second: dict[str, Any], merged: bool) -> None:
+    # Given Elizabeth's contact and her online order on the family e-mail, and a second
+    # contact on that e-mail with a name field left empty
+    liz = crm("C1", first="Elizabeth", last="Miller", birth="1973-06-05", emails=[FAMILY],
+              phones=["4155550171"], address=HOME)  # fmt: skip
+    fields = {"birth": "1973-06-05", "emails": [FAMILY], "address": HOME, **second}
+    other = crm("C2", **fields)
+    order = purchase(email=FAMILY, channel="online", tid="T1")
+    result = resolve(world(liz, other, order))
+    # Then it is hers exactly when its name and birth date fit her and nothing says two
+    assert together(result, liz.ref, other.ref) is merged
+    if merged:  # and her order on the e-mail is hers too; the link says what was compared
+        assert together(result, liz.ref, order.ref)
+        [link] = [x for x in result.links if {x.a, x.b} == {liz.ref, other.ref}]
+        assert link.rule == "crm_partial_duplicate"
+        assert "birth_date" in link.evidence["agreed"] + link.evidence.get("swapped", [])
+        assert link.evidence["left_out"] in (["first_name"], ["last_name"])
+
+
+def test_twins_leave_a_contact_without_a_first_name_to_no_one() -> None:
+    # Given twins Anne and Mark Lee (one birth date) on the family e-mail, each her own
+    # contact, and a third contact on it giving only the family name and that birth date
+    anne = crm("C1", first="Anne", emails=[FAMILY], address=HOME)
+    mark = crm("C2", first="Mark", emails=[FAMILY], address=HOME)
+    lee = crm("C3", first="", emails=[FAMILY], address=HOME)
+    result = resolve(world(anne, mark, lee))
+    # Then it joins neither: the empty field cannot say which twin it is
+    assert not together(result, lee.ref, anne.ref)
+    assert not together(result, lee.ref, mark.ref)
+
+
+def test_partial_names_is_a_rule() -> None:
+    liz = crm("C1", first="Elizabeth", last="Miller", emails=[FAMILY], address=HOME)
+    other = crm("C2", first="", last="Miller", emails=[FAMILY], address=HOME)
+    off = Rules(near_duplicates=NearDuplicates(partial_names=False))
+    assert not together(resolve(world(liz, other), off), liz.ref, other.ref)
+    assert together(resolve(world(liz, other)), liz.ref, other.ref)
