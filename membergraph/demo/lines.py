@@ -8,6 +8,7 @@ from typing import Any
 from membergraph.demo.generations import written_family_name
 from membergraph.demo.names import mistyped, name_variant, retyped_address
 from membergraph.demo.people import Generator, Person, Writer
+from membergraph.demo.renewals import renewed_phones, slipped_birth
 from membergraph.demo.slips import as_given, duplicate_first_name, till_reenrolment_emails
 from membergraph.demo.vocabulary import (
     CATEGORIES,
@@ -82,10 +83,14 @@ def crm_lines(
         if p.card and rng.random() < 0.9 and (copy == 0 or rng.random() < profile.duplicate_card):
             card = gen.messy_card(p.card)
         birth = _birth_as_typed(gen, p, copy)
+        phones = _crm_phones(gen, p, copy, landline)
         if copy == 1 and duplicate and _seventh(gen, profile.reenrolment):
             # A re-enrolment: a new card of its own, on a form that skipped the birth date.
             card, birth = f"LD{gen.seventh.randrange(10**7, 10**8)}", None
             emails = till_reenrolment_emails(gen, p, emails, card)
+        if copy == 1 and duplicate:  # the eleventh round's: a year slipped, a new mobile
+            birth = slipped_birth(gen, birth)
+            phones = renewed_phones(gen, p, phones, birth)
         elder = p.elder_email if copy == 0 and p.email and emails else None
         if elder is not None and _ninth(gen, profile.elder_email_kept):
             emails = [elder, *emails[1:]]  # never replaced by hers
@@ -94,7 +99,7 @@ def crm_lines(
             "first_name": first,
             "last_name": written_family_name(gen, p, last),
             "emails": emails,
-            "phones": _crm_phones(gen, p, copy, landline),
+            "phones": phones,
             "loyalty_id": card,
             "birth_date": birth,
             "address": {

@@ -92,6 +92,8 @@ class Generator:
         self.ninth = random.Random(seed + 9)
         # ... and the tenth round's from theirs (demo/generations.py).
         self.tenth = random.Random(seed + 10)
+        # ... and the eleventh round's from theirs (demo/renewals.py).
+        self.eleventh = random.Random(seed + 11)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}

@@ -129,6 +129,11 @@ class Profile:
     # those whose form wrote the suffix (Jr., Sr.) after the family name.
     junior: float = 0.04
     generation_written: float = 0.7
+    # Added in the eleventh round (drawn from an eleventh stream; demo/renewals.py). Of the
+    # duplicates, those whose birth date's year was typed with one digit wrong, and those
+    # made after a new mobile number (the form took the birth date).
+    birth_year_slipped: float = 0.05
+    new_mobile: float = 0.2
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -205,5 +210,8 @@ PROFILES: dict[str, Profile] = {
         # The tenth round's.
         junior=0.07,
         generation_written=0.5,
+        # The eleventh round's.
+        birth_year_slipped=0.08,
+        new_mobile=0.3,
     ),
 }
