@@ -19,7 +19,7 @@ from membergraph.identity.name_forms import first_name_core
 from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import fold_name
 
-__all__ = ["a_relatives_email"]
+__all__ = ["a_relatives_email", "names_her"]
 
 _WORDS = re.compile(r"[\s\-'.,]+")
 _NOT_LETTERS = re.compile(r"[^a-z]")
@@ -138,5 +138,39 @@ def a_relatives_email(
         names.first_names_close(form, words[0])
         for field in (first_name, last_name)  # either way round: Patel Steph, stephanie23
         for word in _words(first_name_core(field))
+        for form in names.first_name_forms(word)
+    )
+
+
+def names_her(
+    email: str, first_name: str | None, last_name: str | None, names: NearDuplicates
+) -> bool:
+    """Whether an e-mail's part before ``@`` names the contact: her family name alone or
+    with a form of her first name or an initial beside it (``kjohnson``,
+    ``johnson.ken``), or a form of her first name first (``joshua843``). A relative's
+    address on a young adult's contact (``hgray53213`` on David Phillips's, his mother's)
+    names someone else; ``coffeelover113`` names no one.
+
+    Example:
+        >>> names_her("joshua843@mail.com", "Joshua", "Morris", NearDuplicates())
+        True
+        >>> names_her("hgray53213@gmail.com", "David", "Phillips", NearDuplicates())
+        False
+    """
+    if not first_name or not last_name or not first_name.strip() or not last_name.strip():
+        return False
+    local = email.rpartition("@")[0].split("+", 1)[0]
+    letters = _NOT_LETTERS.sub("", fold_name(local))
+    if not letters:
+        return False
+    for before, after in _around(letters, last_name):
+        rest = before or after
+        if not (before and after) and (not rest or _hers(rest, first_name, last_name, names)):
+            return True
+    words = [w for w in (_NOT_LETTERS.sub("", fold_name(t)) for t in _SEPARATORS.split(local)) if w]
+    return bool(words) and any(
+        names.first_name_in(words[0], form)
+        for word in _words(first_name_core(first_name))
+        if len(word) > 2
         for form in names.first_name_forms(word)
     )

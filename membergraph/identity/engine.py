@@ -36,7 +36,7 @@ from membergraph.identity.devices import (
     crowded_devices,
     with_device_logins,
 )
-from membergraph.identity.email_names import a_relatives_email
+from membergraph.identity.email_names import a_relatives_email, names_her
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.member_emails import online_orders_of_logins, shared_emails_of_one_member
 from membergraph.identity.normalize import IdentifierKind
@@ -146,8 +146,13 @@ class _Resolver:
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.bags = self._set_bags_aside()
         for key in self._set_relatives_emails_aside():
-            # Shared only by a contact that carries it as a relative's: the others' own.
-            if self.status[key] == "shared" and rules.relatives_emails_share_nothing:
+            # Shared only by a contact that carries it as a relative's: the others' own,
+            # when it names them (not another young adult's of the household).
+            if (
+                self.status[key] == "shared"
+                and rules.relatives_emails_share_nothing
+                and self._names_its_contacts(key)
+            ):
                 self.status[key] = status_of(self.carriers[key], key, rules, hubs, people)
         self.reenrolments = Reenrolments(rules, records, self.status, self.signature)
         self.partition = Partition(records, rules)
@@ -196,6 +201,16 @@ class _Resolver:
                     self.carriers[key] = [r for r in self.carriers[key] if r.ref != ref]
                     left.add(key)
         return left
+
+    def _names_its_contacts(self, key: ValueKey) -> bool:
+        """Whether an e-mail names every CRM contact still carrying it
+        (:func:`~membergraph.identity.email_names.names_her`)."""
+        near = self.rules.near_duplicates
+        return all(
+            names_her(key[1], r.first_name, r.last_name, near)
+            for r in self.carriers[key]
+            if r.source == "crm"
+        )
 
     # -- profile links ---------------------------------------------------------------
 

@@ -54,7 +54,11 @@ def shared_emails_of_one_member(
         if key[0] is not IdentifierKind.EMAIL or status[key] != "shared":
             continue
         contacts = [r.ref for r in carried if r.source == "crm"]
-        if len({find(ref) for ref in contacts}) != 1 or not given(key, carried):
+        # One contact left (the others carry it as a relative's) is the engine's to weigh:
+        # its own only when the address names it (relatives_emails_share_nothing).
+        if len(contacts) < 2 or len({find(ref) for ref in contacts}) != 1:
+            continue
+        if not given(key, carried):
             continue
         status[key] = "linkable"
         root = find(contacts[0])

@@ -48,15 +48,16 @@ class NearDuplicates(BaseModel):
     (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address, her own
     phone (a duplicate entered after a move has a new landline at the new address; a
     replaced card is listed with the new one); with ``births_outweigh_own_values``, not when
-    both birth dates are given and agree and the first names are one (the same letters or a
-    listed short form): no two relatives are born on one day under one first name (twins
-    have two), so her values of her own are her old and new ones. With ``partial_names``, a
-    contact that left its first or family name empty joins the one person's contacts on a
-    shared ``kinds`` value whose same name field is close and whose birth date (given on
-    both) agrees (:mod:`~membergraph.identity.partial_names`). A contact whose first name is
-    one of ``placeholder_first_names`` (regular expressions matched whole, any case:
-    ``Walk-In Customer``, ``Guest``, ``Cash Customer``, typed at a till for whoever stands
-    there) names no one: it is nobody's duplicate, and two of them are two people.
+    both birth dates are given and agree and the first names are one (the same letters): no
+    two relatives are born on one day under one first name (twins have two, if only a letter
+    or a short form apart), so her values of her own are her old and new ones. With
+    ``partial_names``, a contact that left its first or family name empty joins the one
+    person's contacts on a shared ``kinds`` value whose same name field is close and whose
+    birth date (given on both) agrees (:mod:`~membergraph.identity.partial_names`). A
+    contact whose first name is one of ``placeholder_first_names`` (regular expressions
+    matched whole, any case: ``Walk-In Customer``, ``Guest``, ``Cash Customer``, typed at a
+    till for whoever stands there) names no one: it is nobody's duplicate, and two of them
+    are two people.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -139,10 +140,6 @@ class NearDuplicates(BaseModel):
         another, or two swapped)."""
         return OSA.distance(a, b, score_cutoff=1) <= 1
 
-    def nickname_forms(self, name: str) -> frozenset[str]:
-        """A folded first name's listed forms (``nicknames``: Bill, Will for William)."""
-        return self._nickname_of.get(name, frozenset())
-
     def listed_first_name(self, name: str) -> bool:
         """Whether a folded word is a first name of ``nicknames`` (any of its forms)."""
         return name in self._nickname_of
@@ -218,15 +215,16 @@ class NearDuplicates(BaseModel):
 
     def born_one(self, a: Signature | None, b: Signature | None) -> bool:
         """Whether two contacts give birth dates that agree (both given: one date, day and
-        month swapped, a year slipped) under one first name (the same letters, or a listed
-        short form: Nick/Nicholas), so that values of their own on each do not say two
-        people (``births_outweigh_own_values``): twins have two first names."""
+        month swapped, a year slipped) under one first name (the same letters once case,
+        accents and a middle initial are aside), so that values of their own on each do not
+        say two people (``births_outweigh_own_values``): twins have two first names, if
+        only a letter or a short form apart (Anne/Ann, Steven/Steve)."""
         if not self.births_outweigh_own_values or a is None or b is None:
             return False
         if self.birth_said(a[2], b[2]) == "left_out" or not self.same_birth(a[2], b[2]):
             return False
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
-        return bool(first_a) and (first_a == first_b or first_b in self.nickname_forms(first_a))
+        return bool(first_a) and first_a == first_b
 
     def names_close(self, a_first: str, a_last: str, b_first: str, b_last: str) -> bool:
         """Whether two contacts' first and family names are each close (or swapped), as

@@ -456,6 +456,7 @@ def test_twins_with_near_identical_names_and_duplicates(
         pytest.param("Anne", "1981-01-01", True, id="a-year-slipped"),
         # Twins named a letter apart, or no birth date to compare: her own mobile says two.
         pytest.param("Ann", "1980-01-01", False, id="twins-a-letter-apart"),
+        pytest.param("Annie", "1980-01-01", False, id="twins-a-short-form-apart"),
         pytest.param("Anne", None, False, id="birth-left-out"),
     ],
 )

@@ -132,3 +132,30 @@ def test_without_reweighing_a_relatives_email_stays_shared() -> None:
     result = resolve(world(joshua, jim, orders), rules)
     # Then it links no one: Joshua's orders stay apart
     assert [orders.ref] in result.components
+
+
+@pytest.mark.parametrize(
+    ("holder", "joined"),
+    [
+        # Her mother's address (H. Gray) on Andrew Gray's contact, as a relative's, and on
+        # his half-brother David Phillips's: it names neither, the mother has no contact.
+        pytest.param(("David", "Phillips"), False, id="names-another-young-adult-not"),
+        # Helen Gray's own contact: the address names her.
+        pytest.param(("Helen", "Gray"), True, id="names-its-owner"),
+    ],
+)
+def test_a_relatives_email_is_weighed_again_only_for_a_contact_it_names(
+    holder: tuple[str, str], joined: bool
+) -> None:
+    # Given a household address carried by Andrew Gray's contact (a relative's: his family
+    # name, another initial) and by one other contact, with the address's online orders
+    address = "hgray53213@gmail.com"
+    andrew = crm("C0000001", first="Andrew", last="Gray", birth="2008-01-06", emails=[address])
+    other = crm("C0000002", first=holder[0], last=holder[1], birth="2005-01-13",
+                emails=[address])  # fmt: skip
+    orders = purchase(email=address, channel="online", tid="T1")
+    result = resolve(world(andrew, other, orders))
+    # Then the orders join the other contact only when the address names its holder
+    member = next(c for c in result.components if other.ref in c)
+    assert (orders.ref in member) is joined
+    assert andrew.ref not in member
