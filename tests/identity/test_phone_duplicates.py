@@ -153,8 +153,11 @@ def test_a_tills_address_on_each_is_no_value_of_their_own(
         pytest.param({"phones": ["3125550111"], "birth": None}, False, id="each-own-values"),
         # Each with values of her own, both birth dates given and one: her new phone.
         pytest.param({"phones": ["3125550111"]}, True, id="own-values-births-agree"),
-        pytest.param({"first": "ANN", "phones": ["3125550111"], "birth": "1980-01-01"}, True,
-                     id="own-values-births-agree-caps"),
+        pytest.param(
+            {"first": "ANN", "phones": ["3125550111"], "birth": "1980-01-01"},
+            True,
+            id="own-values-births-agree-caps",
+        ),
         # Twins a letter apart share the birth date: their values of their own say two.
         pytest.param({"first": "Anne", "phones": ["3125550111"]}, False, id="twins-own-values"),
     ],
