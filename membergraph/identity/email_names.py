@@ -156,16 +156,19 @@ def names_her(
         True
         >>> names_her("hgray53213@gmail.com", "David", "Phillips", NearDuplicates())
         False
+        >>> names_her("andrewhill@icloud.com", None, "Hill", NearDuplicates())  # no first name
+        True
     """
-    if not first_name or not last_name or not first_name.strip() or not last_name.strip():
-        return False
+    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
     local = email.rpartition("@")[0].split("+", 1)[0]
     letters = _NOT_LETTERS.sub("", fold_name(local))
-    if not letters:
+    if not letters or not (first_name or last_name):
         return False
-    for before, after in _around(letters, last_name):
+    for before, after in _around(letters, last_name) if last_name else ():
         rest = before or after
-        if not (before and after) and (not rest or _hers(rest, first_name, last_name, names)):
+        if not first_name or not rest:  # a contact without a first name: nothing against
+            return True
+        if not (before and after) and _hers(rest, first_name, last_name, names):
             return True
     words = [w for w in (_NOT_LETTERS.sub("", fold_name(t)) for t in _SEPARATORS.split(local)) if w]
     return bool(words) and any(

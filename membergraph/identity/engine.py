@@ -145,14 +145,12 @@ class _Resolver:
         people = People(records, self.signature, self.carriers)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.bags = self._set_bags_aside()
-        for key in self._set_relatives_emails_aside():
-            # Shared only by a contact that carries it as a relative's: the others' own,
-            # when it names them (not another young adult's of the household).
-            if (
-                self.status[key] == "shared"
-                and rules.relatives_emails_share_nothing
-                and self._names_its_contacts(key)
-            ):
+        # Shared only by a contact that carries it as a relative's: the others' own, when it
+        # names them (not another young adult's of the household).
+        left = self._set_relatives_emails_aside()
+        self.unnamed = {key for key in left if not self._names_its_contacts(key)}
+        for key in left - self.unnamed:
+            if self.status[key] == "shared" and rules.relatives_emails_share_nothing:
                 self.status[key] = status_of(self.carriers[key], key, rules, hubs, people)
         self.reenrolments = Reenrolments(rules, records, self.status, self.signature)
         self.partition = Partition(records, rules)
@@ -365,7 +363,12 @@ class _Resolver:
             self._try_link(a, b, rule, said)
         if self.rules.shared_emails_of_one_member:
             for ref, contact, (kind, value) in shared_emails_of_one_member(
-                self.carriers, self.status, self.partition, self._given, self._strangers_on_card
+                self.carriers,
+                self.status,
+                self.partition,
+                self._given,
+                self._strangers_on_card,
+                self.unnamed,
             ):
                 self._try_link(ref, contact, "email", {"kind": kind.value, "value": value})
         if self.rules.logins_claim_online_orders:

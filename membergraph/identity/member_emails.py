@@ -15,7 +15,7 @@ caller asks for the next: a link the caller made moves what the next one sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from membergraph.connectors.models import LOGIN_MARK
@@ -43,22 +43,23 @@ def shared_emails_of_one_member(
     partition: Partition,
     given: Callable[[ValueKey, list[RecordData]], bool],
     strangers: Callable[[RecordKey, str], bool],
+    unnamed: Container[ValueKey] = (),
 ) -> Iterator[tuple[RecordKey, RecordKey, ValueKey]]:
     """``(record, contact, e-mail)`` for each profile record no contact's member holds that
     carries a shared e-mail whose contacts are all in one member, which the e-mail then
     links (its ``status`` becomes ``linkable``). ``given``: whether the customer gave the
     value (not staff typing it each time); ``strangers``: whether an e-mail on a card's
-    purchases is someone else's than the holder's (a guest's)."""
+    purchases is someone else's than the holder's (a guest's); ``unnamed``: e-mails some
+    contact carries as a relative's that name none of the others (another young adult of
+    the household's): no one's to take."""
     find = partition.find
     for key, carried in carriers.items():
         if key[0] is not IdentifierKind.EMAIL or status[key] != "shared":
             continue
-        contacts = [r.ref for r in carried if r.source == "crm"]
-        # One contact left (the others carry it as a relative's) is the engine's to weigh:
-        # its own only when the address names it (relatives_emails_share_nothing).
-        if len(contacts) < 2 or len({find(ref) for ref in contacts}) != 1:
+        if key in unnamed:
             continue
-        if not given(key, carried):
+        contacts = [r.ref for r in carried if r.source == "crm"]
+        if len({find(ref) for ref in contacts}) != 1 or not given(key, carried):
             continue
         status[key] = "linkable"
         root = find(contacts[0])
