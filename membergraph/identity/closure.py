@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
-from membergraph.identity.hub_stops import HubStops
+from membergraph.identity.hub_stops import HubStops, claims_of
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
@@ -38,6 +38,8 @@ Closure = tuple[dict[RecordKey, RecordData], frozenset[ValueKey]]
 """The records in scope, and the values found to be hubs on the way (and crowded devices)."""
 Walk = Generator[Step, "ClosureStep", Closure]
 
+_EVERY = 1 << 62  # a step's cap that no value reaches: every carrier of its values
+
 
 def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
     """The closure of ``changed``, one step at a time. A value on more records than
@@ -47,7 +49,15 @@ def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
     seen_values: set[ValueKey] = set()
     seen_members: set[str] = set()
     hubs: set[ValueKey] = set()
+    held: set[ValueKey] = set()  # the hubs claimed, whose CRM contacts were read
     stops = HubStops(changed, rules)
+    held_by_changed = {
+        (i.kind, i.key)
+        for r in changed.values()
+        if r.source == "crm"
+        for i in r.identifiers
+        if i.kind is not IdentifierKind.PHONE
+    }
     limit = rules.hub_max_records
     frontier = list(changed.values())
     while frontier:
@@ -58,6 +68,14 @@ def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
         step = yield (linkable, [r.ref for r in frontier], seen_members, scope.keys(), limit, [])
         hubs |= step.hubs
         seen_members |= step.members
+        # A changed contact's value that is a hub by its records, a card or a login, may
+        # be claimed by records beyond it (a card's purchases, calls that typed it): who
+        # they are is who its contacts are, which the change may alter. They are followed.
+        holding = sorted(step.hubs & held_by_changed)
+        if holding:
+            every = yield (holding, [], seen_members, scope.keys(), _EVERY, [])
+            step.records.update(every.records)
+            step.joined.update(*every.carried.values())
         loaded = ChainMap(step.records, scope)
         stopped = {
             v
@@ -83,6 +101,15 @@ def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
                 *(refs for v, refs in step.carried.items() if v not in stopped)
             )
             found = {ref: record for ref, record in found.items() if ref in kept}
+        # A hub a record claims (a card on more records than the cap, a login on hundreds
+        # of devices): whose that record is, and whose a card's purchases are, depends on
+        # every CRM contact holding it, which the engine reads. They join the closure.
+        claimed = {v for r in frontier if r.source != "crm" for v in claims_of(r)} & hubs - held
+        if claimed:
+            held |= claimed
+            answer = yield ([], [], seen_members, scope.keys(), limit, sorted(claimed))
+            for holders in answer.peeked.values():
+                found = {**found, **{r: c for r, c in (holders or {}).items() if r not in scope}}
         scope.update(found)
         frontier = list(found.values())
     return scope, frozenset(hubs)

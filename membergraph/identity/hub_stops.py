@@ -31,7 +31,7 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import ValueKey, person_of
 
-__all__ = ["HubStops"]
+__all__ = ["HubStops", "claims_of"]
 
 Peeked = Mapping[ValueKey, Mapping[RecordKey, RecordData] | None]
 
@@ -76,7 +76,7 @@ class HubStops:
             return None
         carriers = [loaded[r] for r in dict.fromkeys(refs) if r in loaded]
         carriers += [r for r in self.changed.values() if _carries(r, value)]
-        if any(value in _claimed(r) for r in carriers if r.source != "crm"):
+        if any(value in claims_of(r) for r in carriers if r.source != "crm"):
             return None
         steady = self.steady(refs, loaded)
         # At most one person per claim, per contact, per record: too few, and it is no hub.
@@ -119,8 +119,8 @@ def _carries(record: RecordData, value: ValueKey) -> bool:
     return any((i.kind, i.key) == value for i in record.identifiers)
 
 
-def _claimed(record: RecordData) -> set[ValueKey]:
-    """The values a record claims (:func:`~membergraph.identity.values.person_of`)."""
+def claims_of(record: RecordData) -> set[ValueKey]:
+    """The values a non-CRM record claims (:func:`~membergraph.identity.values.person_of`)."""
     return {
         (i.kind, i.key)
         for i in record.identifiers
@@ -133,7 +133,7 @@ def _claim(record: RecordData) -> ValueKey | None:
     """The value whose CRM contacts say who a record is, if any."""
     if record.source == "crm":
         return None
-    claimed = _claimed(record)
+    claimed = claims_of(record)
     return min(claimed) if claimed else None
 
 

@@ -164,6 +164,21 @@ def carriers(
     return dict(result)
 
 
+def crm_carriers(db: Conn, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+    """The CRM contacts carrying each value, every one (a card's holders: however many
+    purchases and calls carry the card, its contacts are few)."""
+    found: dict[ValueKey, list[RecordKey]] = {}
+    for kind, key in sorted(set(values)):
+        rows_of = db.execute(
+            "SELECT DISTINCT source, rkey FROM identifiers"
+            " WHERE kind = ? AND key = ? AND source = 'crm'",
+            (kind.value, key),
+        ).fetchall()
+        if rows_of:
+            found[(kind, key)] = [(row[0], row[1]) for row in rows_of]
+    return found
+
+
 def record_column(db: Conn, column: str, refs: Iterable[RecordKey] | None) -> dict[RecordKey, str]:
     found = of_records(db, f"source, key, {column}", "records", refs)
     return {(r[0], r[1]): r[2] for r in found if r[2]}
@@ -425,7 +440,8 @@ def closure_step(
     peek: Sequence[ValueKey] = (),
 ) -> ClosureStep:
     """:meth:`IdentityStore.closure_step`, inside the caller's snapshot."""
-    found = carriers(db, [*values, *peek], cap=limit + 1)
+    found = carriers(db, values, cap=limit + 1)
+    found.update(crm_carriers(db, peek))
     members = set(record_column(db, "member_id", frontier).values()) - seen_members
     plan = plan_step(found, values, limit, member_records(db, sorted(members)), peek)
     return plan.step(members, load_records(db, plan.to_load(known)), known)

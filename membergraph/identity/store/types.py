@@ -186,8 +186,8 @@ class ClosureStep:
     """Who carries each value that is not a hub (the walk may yet find it one by people)."""
     joined: set[RecordKey] = field(default_factory=set)  # the records of the new members
     peeked: dict[ValueKey, dict[RecordKey, RecordData] | None] = field(default_factory=dict)
-    """The CRM contacts carrying each value the walk asked to peek at (None: the value is
-    on more records than the cap), loaded; never visited."""
+    """The CRM contacts carrying each value the walk asked to peek at, every one, loaded;
+    never visited."""
 
 
 @dataclass(slots=True)
@@ -229,8 +229,8 @@ def plan_step(
 ) -> StepPlan:
     """What a closure step reaches, from who carries each of ``values`` and ``peek``
     (``found``): the values on more than ``limit`` records are hubs, the others' carriers
-    are reached, and so are the records of the new members; of each value peeked at, the
-    CRM contacts (None: on more than ``limit`` records)."""
+    are reached, and so are the records of the new members; of each value peeked at, every
+    CRM contact (``found`` names them all, however many records carry the value)."""
     hubs: set[ValueKey] = set()
     carried: dict[ValueKey, list[RecordKey]] = {}
     for value in values:
@@ -244,8 +244,9 @@ def plan_step(
     joined = {ref for member in member_refs for ref in member}
     crm: dict[ValueKey, list[RecordKey] | None] = {}
     for value in peek:
-        carriers = found.get(value, [])
-        crm[value] = None if len(set(carriers)) > limit else [r for r in carriers if r[0] == "crm"]
+        # Every one, however many records carry the value: whose a card's purchases are
+        # depends on all of its contacts (a card on more than ``limit`` records too).
+        crm[value] = [r for r in found.get(value, []) if r[0] == "crm"]
     return StepPlan(hubs, carried, joined, crm)
 
 
