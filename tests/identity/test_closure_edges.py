@@ -10,7 +10,9 @@ varied thresholds, on SQLite (its walk in one thread) and on the MongoDB adapter
 a round trip). After every step the store's members are those resolving everything it
 holds, with its stewards' links and cannot-links, gives.
 
-Sequences: 60 per adapter by default; HYPOTHESIS_PROFILE=thorough runs 2,000.
+Sequences of 4 to 24 steps (lines ingested one to three at a time, links, splits, undos):
+40 per adapter by default (a few seconds); HYPOTHESIS_PROFILE=thorough runs the profile's
+2,000 per adapter.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import copy
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from membergraph.identity.engine import resolve
@@ -35,7 +37,7 @@ from tests.identity.builders import call, crm, event, purchase
 from tests.support.stores import ADAPTERS, open_store
 
 # Few values, so that each is carried by several people and crosses thresholds often.
-CONTACTS = ["C0", "C1", "C2", "C3"]
+CONTACTS = ["C0", "C1", "C2", "C3", "C4"]
 NAMES = [("Ann", "Lee"), ("Bob", "Ray"), ("Ann", "Ray"), ("Walk-In", "Customer")]
 BIRTHS = ["1980-01-01", "1990-02-02", None]
 EMAILS = ["a@x.org", "b@x.org", "shop@store.org", "test@test.com"]
@@ -43,12 +45,13 @@ CARDS = ["LD80000001", "LD80000002", "LD80000003"]
 PHONES = ["+1 202 555 0101", "+1 202 555 0102"]
 DEVICES = ["d-1", "d-2", "d-3"]
 LOGINS = [*CONTACTS, "C9", "0"]  # C9: a login no contact has; 0: a placeholder
+_DEFAULT_RUNS = 40  # sequences per adapter under the default profile
 DAYS = ["2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z"]
 
 
 @dataclass(frozen=True)
-class Line:
-    record: RecordData
+class Lines:
+    records: tuple[RecordData, ...]  # ingested together
 
 
 @dataclass(frozen=True)
@@ -112,25 +115,25 @@ calls = st.builds(
     | st.tuples(st.just("loyalty_id"), st.sampled_from(CARDS))
     | st.tuples(st.just("email"), st.sampled_from(EMAILS)),
 )
-lines = st.one_of(contacts, purchases, events, calls).map(Line)
+lines = st.lists(st.one_of(contacts, purchases, events, calls), min_size=1, max_size=3).map(
+    lambda batch: Lines(tuple(batch))
+)
 steps = st.lists(
     st.one_of(
-        lines,
-        lines,
         lines,
         st.builds(Link, st.integers(0, 99), st.integers(0, 99)),
         st.builds(Split, st.integers(0, 99), st.integers(1, 99)),
         st.builds(Undo, st.integers(0, 99)),
     ),
-    min_size=1,
-    max_size=16,
+    min_size=4,
+    max_size=24,
 )
 rules = st.builds(
     Rules,
     hub_max_people=st.integers(1, 3),
     till_max_people=st.integers(1, 2),
     device_max_names=st.integers(1, 3),
-    hub_max_records=st.integers(3, 9),
+    hub_max_records=st.integers(2, 9),
     card_max_emails=st.integers(1, 2),
     till_busy_day=st.integers(1, 2),
     till_busy_days=st.integers(0, 2),
@@ -165,8 +168,8 @@ async def play(adapter: str, rules: Rules, sequence: list[object]) -> None:
         for n, step in enumerate(sequence):
             refs = sorted(await store.all_assignments())
             with contextlib.suppress(StewardError):
-                if isinstance(step, Line):
-                    await service.ingest([copy.deepcopy(step.record)])
+                if isinstance(step, Lines):
+                    await service.ingest(copy.deepcopy(list(step.records)))
                 elif isinstance(step, Link) and len(refs) > 1:
                     a, b = refs[step.a % len(refs)], refs[step.b % len(refs)]
                     if a != b:
@@ -189,6 +192,9 @@ async def play(adapter: str, rules: Rules, sequence: list[object]) -> None:
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
 def test_changes_at_the_walks_stops_resolve_as_the_whole_store(adapter: str) -> None:
+    runs = settings.default.max_examples  # the profile's: 2,000 when thorough
+
+    @settings(max_examples=runs if runs > 100 else min(runs, _DEFAULT_RUNS))
     @given(rules, steps)
     def check(rules: Rules, sequence: list[object]) -> None:
         asyncio.run(play(adapter, rules, sequence))
