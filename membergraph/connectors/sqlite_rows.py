@@ -134,11 +134,14 @@ def any_pending(db: sqlite3.Connection, source: str) -> bool:
 
 
 def settle(db: sqlite3.Connection, source: str, marks: list[tuple[str, str]]) -> None:
-    """Drop the marks of pushes that are done (a mark rewritten since by a newer push stays)."""
-    db.executemany(
-        "DELETE FROM source_pending WHERE source = ? AND line_id = ? AND mark = ?",
-        [(source, i, m) for i, m in marks],
-    )
+    """Drop the marks of pushes that are done (a mark rewritten since by a newer push stays),
+    in one transaction: on its own, each row's delete commits, and syncs, alone, while the
+    push lock is held."""
+    with immediate(db):
+        db.executemany(
+            "DELETE FROM source_pending WHERE source = ? AND line_id = ? AND mark = ?",
+            [(source, i, m) for i, m in marks],
+        )
 
 
 def put(db: sqlite3.Connection, source: str, rows: list[tuple[str, str, bytes]]) -> None:

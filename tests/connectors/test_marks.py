@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -139,3 +140,19 @@ async def test_marks_are_taken_in_line_id_order_so_two_pushes_never_wait_on_each
 
 def _marked(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(doc["_id"], doc["_pending"]) for doc in docs if "_pending" in doc]
+
+
+async def test_a_push_drops_its_marks_in_one_commit(tmp_path: Path) -> None:
+    # Given 400 lines a push stored with its marks, the store file's log emptied
+    async with _source("sqlite", tmp_path) as source:
+        lines = [_tx(f"T{i}") for i in range(400)]
+        assert set(await source.append(lines, _by("a"))) == {"created"}
+        with contextlib.closing(sqlite3.connect(tmp_path / "s.db")) as other:
+            other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # When the push is done with them
+            await source.settle([(source.line_id(line), "a:created") for line in lines])
+            # Then they are dropped together: a few pages written once, not one commit (and
+            # one sync of the disk, the push lock held) per line
+            _, frames, _ = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert await source.unsettled() == []
+    assert frames < 50, f"{frames} pages written to the log for 400 marks"
