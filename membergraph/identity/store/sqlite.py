@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,6 +98,10 @@ def _unstage(db: sqlite3.Connection, sync: str) -> None:
 
 ROOM_PROBE = 1 << 20
 """Bytes readiness writes to tell that a store which ran out of room takes writes again."""
+ROOM_PROBE_EVERY = 5.0
+"""Seconds a probe that found room stands for a file system reporting no byte free (whose
+reserve a privileged process writes): readiness asked many times a second (it asks no
+credentials) does not write a MiB each time."""
 
 
 class SqliteStore(IdentityStore):
@@ -117,6 +122,7 @@ class SqliteStore(IdentityStore):
         """The lookups' reads on the event loop's thread (None: an in-memory store)."""
         self.trips = 0
         """Trips made to the connection's thread."""
+        self._room_seen = -ROOM_PROBE_EVERY  # (monotonic time of the last probe finding room)
         self.beside_lookup: Callable[[sqlite3.Connection, list[RecordKey]], object] | None = None
         """A read of a found member's records run in the lookup's own trip
         (:meth:`find_member_carried`, :meth:`member_carried`), its answer in
@@ -217,6 +223,8 @@ class SqliteStore(IdentityStore):
         file = self._file
         if file is None or (file.unwritable is None and not file.full()):
             return
+        if file.unwritable is None and time.monotonic() - self._room_seen < ROOM_PROBE_EVERY:
+            return  # (a full file system whose reserve this process may write: probed lately)
 
         def probe(db: sqlite3.Connection) -> None:
             with immediate(db):
@@ -230,6 +238,7 @@ class SqliteStore(IdentityStore):
         try:
             async with self._mapped("write"):
                 await self._in_thread(probe)
+            self._room_seen = time.monotonic()
         except StoreError as exc:
             said = file.unwritable
             if said is None:
