@@ -12,10 +12,10 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 
-from membergraph.schema.compiled import KnownOperations
 from membergraph.schema.entities import FederatedSchema
 from membergraph.schema.facts import BIG_INT, BigInt
 from membergraph.schema.guard import Limits, OperationGuard
+from membergraph.schema.known import KnownOperations
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import MemberChanged, Mutation, Subscription
 from membergraph.schema.operation import MAX_TOKENS

@@ -22,10 +22,8 @@ but lengthened the tail under concurrent load: ``docs/benchmarks.md``, tenth rou
 The plan follows only answers without errors. The moment anything would make one (a
 resolver raising, a permission refused, a null where the type says non-null, a value that
 does not serialize), it stops with :class:`NotFollowed` and the request is executed the
-usual way: every error answer is graphql-core's and Strawberry's own. A document is
-planned only if the schema's guard accepts it (token limit, single operation, spread size,
-validation with the depth and alias rules, cost within the budget), with the cost the
-guard reports in ``extensions.cost``.
+usual way: every error answer is graphql-core's and Strawberry's own. Which documents are
+planned, and the plans kept by document text: :mod:`~membergraph.schema.known`.
 """
 
 from __future__ import annotations
@@ -35,10 +33,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from graphql import (
-    DocumentNode,
     FieldNode,
     GraphQLEnumType,
-    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -49,39 +45,27 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
-    ListTypeNode,
-    NamedTypeNode,
     NameNode,
-    NonNullTypeNode,
     OperationDefinitionNode,
-    OperationType,
-    TypeNode,
     Undefined,
     default_field_resolver,
     get_argument_values,
     get_named_type,
     is_leaf_type,
-    specified_rules,
 )
 from graphql.execution.values import VariableValues
 from graphql.pyutils import Path, gather_with_cancel, is_awaitable
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from membergraph.schema.cost import request_cost
 from membergraph.schema.direct import direct_resolver
-from membergraph.schema.guard import validated
-from membergraph.schema.operation import parse_document, refuse_unnamed_choice
 from membergraph.schema.plan_variables import PlainVariables
-from membergraph.schema.spread import oversized
 
-__all__ = ["WRITES", "KnownOperations", "NotFollowed", "Plan"]
+__all__ = ["WRITES", "NotFollowed", "Plan", "plan_of"]
 
 _ROOT_VALUE = None  # what the HTTP view passes as the root value
 # Values that are never awaitable, told apart without graphql-core's is_awaitable.
 _PLAIN = frozenset({str, int, float, bool, type(None), list, dict})
-# Variables of these types leave the cost as it is (it depends on integers and lists only).
-_PLAIN_VARIABLES = frozenset({"String", "ID", "Boolean"})
 
 
 WRITES = "membergraph.writes"
@@ -445,86 +429,18 @@ def _has_variable(value: Any) -> bool:
     )
 
 
-class KnownOperations:
-    """Plans by document text and operation name, made once (None: executed the usual way).
-
-    Args:
-        schema: Strawberry's schema.
-        rules: the validation rules the guard adds (depth, aliases, introspection).
-        max_tokens: the guard's token limit on parsing.
-        max_cost: the guard's cost budget.
-    """
-
-    def __init__(
-        self, schema: Any, rules: tuple[Any, ...], max_tokens: int, max_cost: int, size: int = 256
-    ) -> None:
-        self.schema = schema
-        self.rules = tuple(specified_rules) + rules
-        self.max_tokens = max_tokens
-        self.max_cost = max_cost
-        self.size = size
-        self._plans: dict[tuple[str, str | None], Plan | None] = {}
-
-    def plan(self, query: str, operation_name: str | None) -> Plan | None:
-        key = (query, operation_name)
-        try:
-            return self._plans[key]
-        except KeyError:
-            pass
-        try:
-            found = self._plan(query, operation_name)
-        except Exception:  # a rule failing on a document it did not expect (the depth
-            found = None  # rule on an unknown fragment): the usual way says what is wrong
-        if len(self._plans) >= self.size:
-            self._plans.pop(next(iter(self._plans)))
-        self._plans[key] = found
-        return found
-
-    def _plan(self, query: str, operation_name: str | None) -> Plan | None:
-        schema = self.schema._schema
-        try:
-            document = parse_document(query, max_tokens=self.max_tokens)
-            refuse_unnamed_choice(document, operation_name)
-        except GraphQLError:
-            return None
-        operation = _operation(document, operation_name)
-        if (
-            operation is None
-            or operation.operation is not OperationType.QUERY
-            or operation.directives
-            or not all(_plain_variable(v.type) for v in operation.variable_definitions or ())
-            or oversized(query, document) is not None
-            or validated(schema, document, self.rules)
-        ):
-            return None
-        try:
-            cost = request_cost(self.schema, query, document, operation_name, {})
-        except GraphQLError:
-            return None
-        root = schema.query_type
-        if cost > self.max_cost or root is None:
-            return None
-        node = FieldNode(name=NameNode(value=""), selection_set=operation.selection_set)
-        try:
-            fields = _fields_of(root, [node], schema)
-        except _Unplanned:
-            return None
-        variables = PlainVariables(schema, operation.variable_definitions or ())
-        return Plan(schema, operation, fields, cost, self.max_cost, variables)
-
-
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    if any(not isinstance(d, OperationDefinitionNode) for d in document.definitions):
-        return None  # fragments
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((o for o in operations if o.name and o.name.value == name), None)
-
-
-def _plain_variable(type_: TypeNode) -> bool:
-    if isinstance(type_, NonNullTypeNode):
-        type_ = type_.type
-    if isinstance(type_, ListTypeNode) or not isinstance(type_, NamedTypeNode):
-        return False
-    return type_.name.value in _PLAIN_VARIABLES
+def plan_of(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, cost: int, budget: int
+) -> Plan | None:
+    """The plan of a query ``operation`` the guard accepted (None: its shape is not planned:
+    fragments, directives, merged fields, introspection, abstract types)."""
+    root = schema.query_type
+    if root is None:
+        return None
+    node = FieldNode(name=NameNode(value=""), selection_set=operation.selection_set)
+    try:
+        fields = _fields_of(root, [node], schema)
+    except _Unplanned:
+        return None
+    variables = PlainVariables(schema, operation.variable_definitions or ())
+    return Plan(schema, operation, fields, cost, budget, variables)

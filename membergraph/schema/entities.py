@@ -20,7 +20,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.types.info import Info
 
 if TYPE_CHECKING:
-    from membergraph.schema.compiled import KnownOperations
+    from membergraph.schema.known import KnownOperations
 
 __all__ = ["FederatedSchema"]
 
