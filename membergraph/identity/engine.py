@@ -142,7 +142,7 @@ class _Resolver:
             for ident in record.identifiers:
                 if ident.kind in linking:
                     carriers_of[(ident.kind, ident.key)].append(record)
-        people = People(records, self.signature, self.carriers)
+        people = People(records, self.signature, self.carriers, rules.is_junk)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
         self.bags = self._set_bags_aside()
         # Shared only by a contact that carries it as a relative's: the others' own, when it

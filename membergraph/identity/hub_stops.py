@@ -109,7 +109,9 @@ class HubStops:
         every = {r.ref: r for r in steady}
         for found in holders.values():
             every.update({r.ref: r for r in found})
-        people = People(every, crm_signatures(every.values(), self.rules), holders)
+        people = People(
+            every, crm_signatures(every.values(), self.rules), holders, self.rules.is_junk
+        )
         persons = {people[r.ref] for r in steady} - {None}
         typed = {people[r.ref] for r in steady if _typed_at_till(r, value)}
         return len(persons) > self.rules.hub_max_people or len(typed) > self.rules.till_max_people

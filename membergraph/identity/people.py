@@ -7,8 +7,9 @@ the walk stops only at values the engine holds to be hubs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import ValueKey, person_of
@@ -43,13 +44,22 @@ class People(dict[RecordKey, object]):
         records: Mapping[RecordKey, RecordData],
         signature: Mapping[RecordKey, Signature | None],
         carriers: Mapping[ValueKey, list[RecordData]],
+        is_junk: Callable[[IdentifierKind, str], bool] | None = None,
     ) -> None:
         super().__init__()
         self.records, self.signature, self.carriers = records, signature, carriers
+        self.is_junk = is_junk
 
     def __missing__(self, ref: RecordKey) -> object:
         person = person_of(self.records[ref], self.signature.get(ref))
-        if isinstance(person, tuple) and len(person) == 2 and person[0] == "claims":
+        if (
+            isinstance(person, tuple)
+            and len(person) == 2
+            and person[0] == "claims"
+            # A placeholder an agent typed (``test@test.com``) is no one's contact, whoever
+            # gave it too: its holders are not read (a change's closure never reaches them).
+            and not (self.is_junk is not None and self.is_junk(*person[1]))
+        ):
             holders = {
                 self.signature.get(holder.ref) or holder.ref
                 for holder in self.carriers.get(person[1], ())

@@ -250,3 +250,31 @@ async def test_a_contact_renamed_on_a_card_many_records_carry_moves_the_cards_pu
         # then the purchases are someone's, as resolving everything says.
         assert ("transactions", "loyalty:LD80000003") in await store.all_assignments()
         assert await partition(store) == await as_a_whole(store, tight)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+async def test_a_call_that_typed_a_placeholder_is_no_ones_by_that_placeholder(
+    adapter: str,
+) -> None:
+    # Given a call from a contact's phone on which the agent typed a placeholder e-mail
+    # that another contact of the same name also gave (a placeholder names no one: the
+    # walk never follows it to that contact),
+    tight = Rules(hub_max_people=1)
+    async with open_store(adapter) as store:
+        service = IdentityService(store, tight)
+        await service.ingest([crm("C0", "Ann", "Lee", birth="1990-02-02", phones=[PHONES[1]])])
+        await service.ingest(
+            [
+                call("I0", phone=PHONES[1], ref=("email", "test@test.com")),
+                crm("C1", "Ann", "Lee", emails=["a@x.org", "test@test.com"]),
+            ]
+        )
+        # when the phone's contact is given that other contact's birth date,
+        await service.ingest([crm("C0", "Ann", "Lee", birth="1980-01-01")])
+        # then the call stays apart, as resolving everything says: the placeholder makes
+        # it no one's contact's (before, the whole store read the placeholder's contact,
+        # took the call for her, one person on the phone, and joined it to C0; ingestion
+        # did not).
+        held = await store.all_assignments()
+        assert held[("call_center", "I0")] != held[("crm", "C0")]
+        assert await partition(store) == await as_a_whole(store, tight)
