@@ -346,17 +346,29 @@ _OTHERS_EMAIL = frozenset(name.casefold() for name in Rules().others_email_event
 """The built-in rules' events whose e-mail is someone else's (default_rules.toml)."""
 
 
-def own_email(email: str | None, name: str | None) -> str | None:
+def own_email(
+    email: str | None, name: str | None, kind: str | None = None, login: str | None = None
+) -> str | None:
     """The e-mail of a web event's own person: None on an event sent to someone else
-    (``Referral Sent``: the rules' ``others_email_events``), whose e-mail is the friend's."""
-    if email is not None and name is not None and name.casefold() in _OTHERS_EMAIL:
+    (``Referral Sent``: the rules' ``others_email_events``), whose e-mail is the friend's,
+    and on an event of someone logged in (``login``) other than an ``identify`` (``kind``):
+    a form filled in while logged in (a newsletter sign-up for a friend, a gift) may carry
+    anyone's address, and a login's e-mails claim guest orders
+    (``logins_claim_online_orders``): one such event would hand a stranger's orders to the
+    session's member, and its member-bound token would read them."""
+    if email is None:
+        return None
+    if name is not None and name.casefold() in _OTHERS_EMAIL:
+        return None
+    if kind is not None and kind != "identify" and login is not None and login.strip():
         return None
     return email
 
 
 def web_event_key(event: WebEvent) -> str:
     """The key of the visitor record a web event belongs to (:func:`visitor_record`)."""
-    return visitor_key(event.anonymous_id, event.user_id, own_email(event.email, event.name))
+    email = own_email(event.email, event.name, event.type, event.user_id)
+    return visitor_key(event.anonymous_id, event.user_id, email)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -365,6 +377,7 @@ def visitor_record(
     user_id: str | None,
     email: str | None,
     name: str | None = None,
+    kind: str | None = None,
     region: str = "US",
 ) -> Described:
     """The record of a web event with these fields: its device under that login's for an
@@ -376,8 +389,9 @@ def visitor_record(
     each its person's; its anonymous events stay the device's (``engine.device_logins``).
     A login that is a placeholder (``0``: a page script's bug) names no one: its record is
     resolved as the device's own. On an event sent to someone else (``Referral Sent``: the rules'
-    ``others_email_events``) the e-mail is the friend's, not the visitor's."""
-    email = own_email(email, name)
+    ``others_email_events``) the e-mail is the friend's, not the visitor's; on an event of
+    someone logged in only an ``identify`` (``kind``) gives hers (:func:`own_email`)."""
+    email = own_email(email, name, kind, user_id)
     return visitor_key(anonymous_id, user_id, email), frozenset(
         _collect(
             [
@@ -424,7 +438,7 @@ _IDENTITIES: dict[str, Identity] = {
         _unowned_transaction,
     ),
     SourceName.WEB_ANALYTICS: Identity(
-        attrgetter("anonymous_id", "user_id", "email", "name"), visitor_record, "leaf"
+        attrgetter("anonymous_id", "user_id", "email", "name", "type"), visitor_record, "leaf"
     ),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from membergraph.connectors.models import (
     CallInteraction,
@@ -92,16 +92,22 @@ def visitor(anon: str, logins: tuple[str, ...] = (), emails: tuple[str, ...] = (
 
 
 def event(
-    anon: str, user: str | None = None, eid: str = "E", email: str | None = None
+    anon: str,
+    user: str | None = None,
+    eid: str = "E",
+    email: str | None = None,
+    kind: Literal["page", "track", "identify"] | None = None,
+    name: str | None = None,
 ) -> RecordData:
     """The record of one web event as ingest makes it: the device's, or the device's under
-    the login it carries."""
+    the login it carries (``kind``: an ``identify`` with a login, a ``page`` without)."""
     line = WebEvent(
         event_id=eid,
         anonymous_id=anon,
         user_id=user,
         email=email,
-        type="identify" if user else "page",
+        type=kind or ("identify" if user else "page"),
+        name=name,
         occurred_at="2026-01-01T00:00:00Z",
     )
     return _record(SourceName.WEB_ANALYTICS, line)

@@ -3,6 +3,8 @@ contact's member holds them and her logins alone give it (rules.logins_claim_onl
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from membergraph.identity.engine import Resolution, resolve
@@ -49,6 +51,27 @@ def test_orders_a_contact_holds_stay_with_that_contact() -> None:
     # Then they are Mark's, and Tiffany's member does not take them
     assert _together(result, MARK.ref, orders.ref)
     assert not _together(result, TIFFANY.ref, orders.ref)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        pytest.param("track", "Newsletter Signup", id="a-newsletter-form-for-a-friend"),
+        pytest.param("page", None, id="a-page-view-naming-an-address"),
+    ],
+)
+def test_a_form_filled_in_while_logged_in_claims_no_ones_orders(
+    kind: Literal["page", "track"], name: str | None
+) -> None:
+    # Given a guest shopper's orders, and Tiffany, logged in, typing that shopper's address
+    # into a form (not her login: an event other than an identify)
+    orders = purchase(email=ADDRESS, channel="online", tid="T1")
+    typed = event("a-1", "C0000001", eid="L1", email=ADDRESS, kind=kind, name=name)
+    result = resolve(world(TIFFANY, orders, typed))
+    # Then the orders stay the shopper's: Tiffany's member (and a token bound to it) does
+    # not take a stranger's purchases by typing her address
+    assert not _together(result, TIFFANY.ref, orders.ref)
+    assert _together(result, TIFFANY.ref, typed.ref)  # the event itself is still Tiffany's
 
 
 def test_the_rule_can_be_turned_off() -> None:
