@@ -252,7 +252,8 @@ class Rules(BaseModel):
         logins_claim_online_orders: an online customer (card-less orders under an e-mail)
             that no CRM contact's member holds joins the member whose logged-in events give
             that e-mail, when the logins giving it lead to one member (her guest checkouts
-            under the address she types when logged in).
+            under the address she logs in with). Only an ``identify`` gives a login's
+            e-mail: a form's (a newsletter sign-up for a friend) is anyone's.
         shared_emails_of_one_member: an e-mail on two CRM people's contacts (``shared``:
             by their names and birth dates two people) whose contacts all end in one member
             (her duplicates, merged on other evidence) is that member's: it links the
