@@ -60,6 +60,17 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+# The personalization service's profile (benchmarks/profile_query.py).
+PROFILE = """query Profile($value: String!) {
+  memberByIdentifier(kind: EMAIL, value: $value) {
+    id
+    profile { firstName lastName emails { value } phones { value } }
+    loyalty { pointsBalance tier lifetimeSpendCents }
+    transactions(first: 5) { edges { node { occurredAt amountCents status } } }
+  }
+}"""
+
+
 def gql(client: TestClient, query: str, **variables: object) -> dict[str, object]:
     """POST a GraphQL query; return the decoded JSON answer."""
     response = client.post("/graphql", json={"query": query, "variables": variables})

@@ -26,6 +26,7 @@ from membergraph.app import create_app
 from membergraph.schema import build_schema
 from membergraph.settings import ApiKey, Settings
 from tests.api.test_masking import EMAIL, PERSON
+from tests.conftest import PROFILE
 
 SECRET = "jwt-test-secret-of-32-bytes-long!!"
 KEYS = {
@@ -36,15 +37,6 @@ KEYS = {
 }
 MASKED, UNMASKED, REFUSED, DPO = KEYS
 
-# The personalization service's profile (benchmarks/profile_query.py).
-PROFILE = """query Profile($value: String!) {
-  memberByIdentifier(kind: EMAIL, value: $value) {
-    id
-    profile { firstName lastName emails { value } phones { value } }
-    loyalty { pointsBalance tier lifetimeSpendCents }
-    transactions(first: 5) { edges { node { occurredAt amountCents status } } }
-  }
-}"""
 # Every kind of personal field, lists of objects, JSON, enums, dates, aliases, __typename.
 WIDE = """query ($value: String!) {
   memberByIdentifier(kind: EMAIL, value: $value) {

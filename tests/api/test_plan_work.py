@@ -23,17 +23,7 @@ from membergraph.resolvers.context import load_many
 from membergraph.schema import build_schema
 from membergraph.schema.plan_variables import PlainVariables
 from membergraph.settings import Settings
-from tests.conftest import contact_emails, gql
-
-# The personalization service's profile (benchmarks/profile_query.py).
-PROFILE = """query Profile($value: String!) {
-  memberByIdentifier(kind: EMAIL, value: $value) {
-    id
-    profile { firstName lastName emails { value } phones { value } }
-    loyalty { pointsBalance tier lifetimeSpendCents }
-    transactions(first: 5) { edges { node { occurredAt amountCents status } } }
-  }
-}"""
+from tests.conftest import PROFILE, contact_emails, gql
 
 
 class CallsOfRequests:
