@@ -39,17 +39,10 @@ from pathlib import Path
 import httpx
 import orjson
 from mixed_load import machine
+from profile_query import QUERY as READ
 from profile_query import free_port
 from soak import rss_mb
 
-READ = """query Profile($value: String!) {
-  memberByIdentifier(kind: EMAIL, value: $value) {
-    id
-    profile { firstName lastName emails { value } phones { value } }
-    loyalty { pointsBalance tier lifetimeSpendCents }
-    transactions(first: 5) { edges { node { occurredAt amountCents status } } }
-  }
-}"""
 SCORES = """query Scores($value: String!) {
   memberByIdentifier(kind: EMAIL, value: $value) {
     id rfm { recency frequency monetary engagement } segments
