@@ -7,7 +7,7 @@ the walk stops only at values the engine holds to be hubs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
@@ -43,7 +43,7 @@ class People(dict[RecordKey, object]):
         self,
         records: Mapping[RecordKey, RecordData],
         signature: Mapping[RecordKey, Signature | None],
-        carriers: Mapping[ValueKey, list[RecordData]],
+        carriers: Mapping[ValueKey, Sequence[RecordData]],
         is_junk: Callable[[IdentifierKind, str], bool] | None = None,
     ) -> None:
         super().__init__()

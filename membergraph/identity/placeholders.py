@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.people import People, crm_signatures
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
@@ -20,11 +21,13 @@ from membergraph.identity.values import ValueKey, person_of, status_of
 
 __all__ = [
     "CONTACT_KINDS",
+    "Holders",
     "Placeholders",
     "carrier_floor",
     "placeholder_flags",
     "placeholder_rule",
     "revealed_placeholders",
+    "unsure_claims",
     "weigh_placeholders",
     "weighed_refs",
 ]
@@ -34,6 +37,9 @@ CONTACT_KINDS = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
 
 Placeholders = Callable[[IdentifierKind, str], bool]
 """Whether a value (kind, match key) identifies no one."""
+
+Holders = Mapping[ValueKey, Sequence[RecordData]]
+"""The CRM contacts holding each card or login that a carrier claims."""
 
 
 async def revealed_placeholders(
@@ -48,7 +54,50 @@ async def revealed_placeholders(
     carried = await store.carriers(wanted)
     refs = weighed_refs(rules, carried)
     records = await store.load_records(refs) if refs else {}
-    return weigh_placeholders(rules, wanted, carried, records)
+    return await _weighed_with_holders(store, rules, wanted, carried, records)
+
+
+async def _weighed_with_holders(
+    store: IdentityStore,
+    rules: Rules,
+    wanted: Iterable[ValueKey],
+    carried: Mapping[ValueKey, Sequence[RecordKey]],
+    records: Mapping[RecordKey, RecordData],
+) -> set[ValueKey]:
+    """:func:`weigh_placeholders`, reading the CRM contacts of the cards and logins that
+    decide the values it finds placeholders only while they are unknown (rare: two more
+    queries then)."""
+    revealed = weigh_placeholders(rules, wanted, carried, records)
+    claims = unsure_claims(rules, revealed, carried, records)
+    if not claims:
+        return revealed
+    holding = await store.carriers(claims)
+    crm = await store.load_records({r for refs in holding.values() for r in refs if r[0] == "crm"})
+    holders = {claim: [crm[r] for r in refs if r in crm] for claim, refs in holding.items()}
+    return weigh_placeholders(rules, revealed, carried, records, holders)
+
+
+def unsure_claims(
+    rules: Rules,
+    revealed: Iterable[ValueKey],
+    carried: Mapping[ValueKey, Sequence[RecordKey]],
+    records: Mapping[RecordKey, RecordData],
+) -> set[ValueKey]:
+    """The cards and logins that carriers of weighed placeholders among ``revealed`` claim
+    (not the blocklist's): a placeholder found without their CRM contacts may be one
+    person's value (her card's purchases and her contact are one person, not two)."""
+    floor = carrier_floor(rules)
+    claims = set()
+    for value in revealed:
+        refs = carried.get(value, ())
+        if not floor < len(refs) <= rules.hub_max_records:
+            continue  # not weighed: who its carriers are decides nothing
+        for ref in refs:
+            if ref in records and ref[0] != "crm":
+                person = person_of(records[ref], None)
+                if isinstance(person, tuple) and person[0] == "claims":
+                    claims.add(person[1])
+    return {claim for claim in claims if not rules.is_junk(*claim)}
 
 
 def _wanted(rules: Rules, values: Iterable[ValueKey]) -> set[ValueKey]:
@@ -75,10 +124,17 @@ def weigh_placeholders(
     wanted: Iterable[ValueKey],
     carried: Mapping[ValueKey, Sequence[RecordKey]],
     records: Mapping[RecordKey, RecordData],
+    holders: Holders | None = None,
 ) -> set[ValueKey]:
     """Which of ``wanted`` (e-mails and phones not on the blocklist) are placeholders, given
-    their carriers (all of them, or at least one more than ``hub_max_records``) and the
-    records of :func:`weighed_refs`: by the very function resolution weighs them by."""
+    their carriers (all of them, or at least one more than ``hub_max_records``), the
+    records of :func:`weighed_refs` and the CRM contacts of the cards and logins those
+    claim: by the very function resolution weighs them by
+    (:class:`~membergraph.identity.people.People`).
+
+    Without ``holders`` a record claiming a card stands for the card, never for fewer
+    people: a value found no placeholder is none, one found a placeholder may not be
+    (:func:`unsure_claims` names the claims to read)."""
     floor = carrier_floor(rules)
     wanted = set(wanted)
     over = {v: refs for v, refs in carried.items() if v in wanted and len(refs) > floor}
@@ -86,7 +142,9 @@ def weigh_placeholders(
     weighed = {v: refs for v, refs in over.items() if v not in revealed}
     if not weighed:
         return revealed
-    people = _People(records)
+    holders = holders or {}
+    every = [*records.values(), *(r for found in holders.values() for r in found)]
+    people = People(records, crm_signatures(every, rules), holders, rules.is_junk)
     for value, refs in weighed.items():
         carriers = [records[r] for r in refs if r in records]
         if status_of(carriers, value, rules, frozenset(), people) == "hub":
@@ -94,7 +152,8 @@ def weigh_placeholders(
     return revealed
 
 
-def placeholder_flags(
+async def placeholder_flags(
+    store: IdentityStore,
     rules: Rules,
     values: Iterable[ValueKey],
     carried: Mapping[ValueKey, Sequence[RecordKey]],
@@ -102,29 +161,12 @@ def placeholder_flags(
 ) -> dict[ValueKey, bool]:
     """Whether each of a member's e-mails and phones is a placeholder (the blocklist, or
     :func:`weigh_placeholders`), from reads made with its lookup: what the request's
-    placeholder loader answers, without its read."""
+    placeholder loader answers, without its read (but for the rare claims that decide a
+    value, :func:`unsure_claims`)."""
     values = [v for v in values if v[0] in CONTACT_KINDS]
     wanted = _wanted(rules, values)  # the contact values the blocklist leaves
-    revealed = weigh_placeholders(rules, wanted, carried, records)
+    revealed = await _weighed_with_holders(store, rules, wanted, carried, records)
     return {v: v in revealed or v not in wanted for v in values}
-
-
-class _People(dict[RecordKey, object]):
-    """Who each record stands for (:func:`~membergraph.identity.values.person_of`), found
-    when first asked: ``status_of`` asks it of the carriers of a value only when their
-    number could make it a placeholder (a value on 3 to ``hub_max_people`` records, the
-    most common, asks it only of those typed at a till)."""
-
-    __slots__ = ("records",)
-
-    def __init__(self, records: Mapping[RecordKey, RecordData]) -> None:
-        super().__init__()
-        self.records = records
-
-    def __missing__(self, ref: RecordKey) -> object:
-        record = self.records[ref]
-        found = self[ref] = person_of(record, record.signature)
-        return found
 
 
 def placeholder_rule(rules: Rules, revealed: set[ValueKey]) -> Placeholders:

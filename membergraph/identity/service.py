@@ -134,7 +134,7 @@ class IdentityService:
         found = await self.store.find_member_carried(
             kind, key, carrier_floor(rules), rules.hub_max_records
         )
-        return None if found is None else self._weighed(found)
+        return None if found is None else await self._weighed(found)
 
     async def member_parts_by_id(self, member_id: str) -> FoundMember | None:
         """The live member an ID names (following redirects; None: unknown), read as
@@ -143,11 +143,13 @@ class IdentityService:
         found = await self.store.member_carried(
             member_id, carrier_floor(rules), rules.hub_max_records
         )
-        return None if found is None else self._weighed(found)
+        return None if found is None else await self._weighed(found)
 
-    def _weighed(self, found: MemberCarried) -> FoundMember:
+    async def _weighed(self, found: MemberCarried) -> FoundMember:
         values = contact_values(found.parts)
-        flags = placeholder_flags(self.rules, values, found.carried, found.records)
+        flags = await placeholder_flags(
+            self.store, self.rules, values, found.carried, found.records
+        )
         return FoundMember(found.member, found.parts, flags, found.beside)
 
     # -- writing ---------------------------------------------------------------------

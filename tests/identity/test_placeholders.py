@@ -6,12 +6,26 @@ import pytest
 
 from membergraph.identity.engine import resolve
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.placeholders import placeholder_flags, weigh_placeholders
+from membergraph.identity.placeholders import (
+    placeholder_flags,
+    revealed_placeholders,
+    weigh_placeholders,
+)
 from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
+from membergraph.identity.service import IdentityService
 from tests.identity.builders import crm, purchase, visitor, world
+from tests.support.stores import ADAPTERS, open_store
 
 EMAIL = (IdentifierKind.EMAIL, "ann@x.org")
+
+
+def _others(n: int) -> list[RecordData]:
+    """``n`` other people's contacts giving her e-mail (a family's, a typo's)."""
+    return [
+        crm(f"O{k}", first=f"P{k}", last="Ray", birth=f"19{50 + k}-01-01", emails=["ann@x.org"])
+        for k in range(n)
+    ]
 
 
 def _till(n: int) -> RecordData:
@@ -40,22 +54,62 @@ SCENARIOS = {
         crm(f"C{n}", first=f"P{n}", last="Lee", birth=f"19{50 + n}-01-01", emails=["ann@x.org"])
         for n in range(7)
     ],
+    # five others' contacts, and her card's online orders: six people, her card is her
+    "five-others-and-her-card": [
+        *_others(5),
+        crm("C1", emails=["ann@x.org"], card="604800000001"),
+        purchase(card="604800000001", email="ann@x.org", channel="online"),
+    ],
+    # five others, her card's orders and her logged-in visitor, her contact saying another
+    # e-mail: six people (her card and her login are her, read beside the e-mail's carriers)
+    "five-others-her-card-and-login": [
+        *_others(5),
+        crm("C1", emails=["ann.lee@y.org"], card="604800000001"),
+        purchase(card="604800000001", email="ann@x.org", channel="online"),
+        visitor("d1", logins=("C1",), emails=("ann@x.org",)),
+    ],
+    # six others and her card's orders: seven people, a placeholder
+    "six-others-and-her-card": [
+        *_others(6),
+        crm("C1", emails=["ann.lee@y.org"], card="604800000001"),
+        purchase(card="604800000001", email="ann@x.org", channel="online"),
+    ],
 }
 
 
+@pytest.mark.parametrize("adapter", ADAPTERS)
 @pytest.mark.parametrize("records", SCENARIOS.values(), ids=SCENARIOS.keys())
-def test_a_value_is_weighed_as_resolution_weighs_it(records: list[RecordData]) -> None:
-    # Given the records carrying an e-mail, when the placeholder check weighs it, then it
-    # is a placeholder exactly when resolution calls it a hub
+async def test_a_value_is_weighed_as_resolution_weighs_it(
+    records: list[RecordData], adapter: str
+) -> None:
+    # Given the records carrying an e-mail, resolved into a store, when the placeholder
+    # check weighs it, then it is a placeholder exactly when resolution calls it a hub
     rules = Rules()
-    status = resolve(world(*records), rules).value_status[EMAIL]  # type: ignore[index]
-    carried = {EMAIL: [r.ref for r in records]}
-    weighed = weigh_placeholders(rules, [EMAIL], carried, {r.ref: r for r in records})
-    assert (EMAIL in weighed) == (status == "hub")
-    # and a member's flags say the same, the blocklist's placeholders flagged without weighing
-    junk = (IdentifierKind.EMAIL, "none@none.com")
-    flags = placeholder_flags(rules, [EMAIL, junk], carried, {r.ref: r for r in records})
-    assert flags == {EMAIL: status == "hub", junk: True}
+    every = world(*records)
+    status = resolve(every, rules).value_status[EMAIL]  # type: ignore[index]
+    async with open_store(adapter) as store:
+        await IdentityService(store, rules=rules).resolve_all(every)
+        assert (EMAIL in await revealed_placeholders(store, rules, [EMAIL])) == (status == "hub")
+        # and a member's flags say the same, the blocklist's placeholders flagged unweighed
+        carried = await store.carriers([EMAIL])
+        loaded = await store.load_records(carried[EMAIL])
+        junk = (IdentifierKind.EMAIL, "none@none.com")
+        flags = await placeholder_flags(store, rules, [EMAIL, junk], carried, loaded)
+        assert flags == {EMAIL: status == "hub", junk: True}
+
+
+def test_without_the_contacts_of_claimed_cards_a_placeholder_is_only_a_suspect() -> None:
+    # Given her card's orders and her visitor counted as the card and the login (their
+    # holder unread), then the e-mail is weighed a placeholder (no fewer people than
+    # resolution counts), and given her contact as their holder, it is hers
+    records = SCENARIOS["five-others-her-card-and-login"]
+    her = next(r for r in records if r.key == "C1")
+    carriers = {r.ref: r for r in records if r is not her}
+    carried = {EMAIL: list(carriers)}
+    assert weigh_placeholders(Rules(), [EMAIL], carried, carriers) == {EMAIL}
+    card, login = (IdentifierKind.LOYALTY_ID, "604800000001"), (IdentifierKind.CRM_ID, "C0000001")
+    holders = {card: [her], login: [her]}
+    assert weigh_placeholders(Rules(), [EMAIL], carried, carriers, holders) == set()
 
 
 def test_the_scenarios_cover_both_answers() -> None:
