@@ -29,7 +29,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.people import People, crm_signatures
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
-from membergraph.identity.values import ValueKey, person_of
+from membergraph.identity.values import ValueKey, person_of, typed_at_till
 
 __all__ = ["HubStops", "claims_of"]
 
@@ -81,7 +81,7 @@ class HubStops:
         steady = self.steady(refs, loaded)
         # At most one person per claim, per contact, per record: too few, and it is no hub.
         classes = {_class(r, self.rules) for r in steady}
-        typed = {_class(r, self.rules) for r in steady if _typed_at_till(r, value)}
+        typed = {_class(r, self.rules) for r in steady if typed_at_till(r, value)}
         if len(classes - {None}) <= self.rules.hub_max_people and len(typed) <= (
             self.rules.till_max_people
         ):
@@ -113,7 +113,7 @@ class HubStops:
             every, crm_signatures(every.values(), self.rules), holders, self.rules.is_junk
         )
         persons = {people[r.ref] for r in steady} - {None}
-        typed = {people[r.ref] for r in steady if _typed_at_till(r, value)}
+        typed = {people[r.ref] for r in steady if typed_at_till(r, value)}
         return len(persons) > self.rules.hub_max_people or len(typed) > self.rules.till_max_people
 
 
@@ -145,7 +145,3 @@ def _class(record: RecordData, rules: Rules) -> object:
     if claim is not None:
         return ("claims", claim)
     return person_of(record, crm_signatures([record], rules).get(record.ref))
-
-
-def _typed_at_till(record: RecordData, value: ValueKey) -> bool:
-    return any(i.via == "till" and (i.kind, i.key) == value for i in record.identifiers)

@@ -17,7 +17,7 @@ from membergraph.identity.people import People, crm_signatures
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
-from membergraph.identity.values import ValueKey, person_of, status_of
+from membergraph.identity.values import ValueKey, status_of, typed_at_till
 
 __all__ = [
     "CONTACT_KINDS",
@@ -83,21 +83,33 @@ def unsure_claims(
     carried: Mapping[ValueKey, Sequence[RecordKey]],
     records: Mapping[RecordKey, RecordData],
 ) -> set[ValueKey]:
-    """The cards and logins that carriers of weighed placeholders among ``revealed`` claim
-    (not the blocklist's): a placeholder found without their CRM contacts may be one
-    person's value (her card's purchases and her contact are one person, not two)."""
+    """The cards and logins (not the blocklist's) whose CRM contacts could make a weighed
+    placeholder among ``revealed`` one person's value after all: her card's purchases and
+    her contact are one person, not two. None for a value whose other carriers are too
+    many people whoever holds the claims."""
     floor = carrier_floor(rules)
-    claims = set()
+    claims: set[ValueKey] = set()
+    # A claim stands for itself here (its holders unread), the others as resolution has them.
+    people = People(records, crm_signatures(records.values(), rules), {}, rules.is_junk)
     for value in revealed:
         refs = carried.get(value, ())
         if not floor < len(refs) <= rules.hub_max_records:
             continue  # not weighed: who its carriers are decides nothing
-        for ref in refs:
-            if ref in records and ref[0] != "crm":
-                person = person_of(records[ref], None)
-                if isinstance(person, tuple) and person[0] == "claims":
-                    claims.add(person[1])
+        carriers = [records[r] for r in refs if r in records]
+        claimed = {c for r in carriers if (c := _claim(people[r.ref])) is not None}
+        others = [r for r in carriers if _claim(people[r.ref]) is None]
+        persons = {people[r.ref] for r in others} - {None}
+        typed = {people[r.ref] for r in others if typed_at_till(r, value)}
+        if len(persons) <= rules.hub_max_people and len(typed) <= rules.till_max_people:
+            claims |= claimed
     return {claim for claim in claims if not rules.is_junk(*claim)}
+
+
+def _claim(person: object) -> ValueKey | None:
+    """The card or login a person stands for (``("claims", value)``), if that is what it is."""
+    if isinstance(person, tuple) and len(person) == 2 and person[0] == "claims":
+        return person[1]  # type: ignore[no-any-return]
+    return None
 
 
 def _wanted(rules: Rules, values: Iterable[ValueKey]) -> set[ValueKey]:

@@ -28,6 +28,7 @@ __all__ = [
     "person_of",
     "scanned_for_many",
     "status_of",
+    "typed_at_till",
 ]
 
 ValueKey = tuple[IdentifierKind, str]
@@ -90,7 +91,7 @@ def status_of(
         if len(people) > rules.hub_max_people:
             return "hub"
     if len(carriers) > rules.till_max_people:
-        typed = {person_of[r.ref] for r in carriers if _typed_at_till(r, key)}
+        typed = {person_of[r.ref] for r in carriers if typed_at_till(r, key)}
         if len(typed) > rules.till_max_people:
             return "hub"
     crm = [r for r in carriers if r.source == "crm"]
@@ -177,7 +178,8 @@ def _keyed_by(record: RecordData, key: ValueKey) -> bool:
     return key[0] is IdentifierKind.EMAIL and record.key.startswith("online:")
 
 
-def _typed_at_till(record: RecordData, key: ValueKey) -> bool:
+def typed_at_till(record: RecordData, key: ValueKey) -> bool:
+    """Whether a record's value was typed at a till (an e-mail asked at the checkout)."""
     return any(i.via == "till" and (i.kind, i.key) == key for i in record.identifiers)
 
 

@@ -9,6 +9,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import (
     placeholder_flags,
     revealed_placeholders,
+    unsure_claims,
     weigh_placeholders,
 )
 from membergraph.identity.records import RecordData
@@ -110,6 +111,17 @@ def test_without_the_contacts_of_claimed_cards_a_placeholder_is_only_a_suspect()
     card, login = (IdentifierKind.LOYALTY_ID, "604800000001"), (IdentifierKind.CRM_ID, "C0000001")
     holders = {card: [her], login: [her]}
     assert weigh_placeholders(Rules(), [EMAIL], carried, carriers, holders) == set()
+
+
+def test_only_claims_that_could_make_it_one_persons_are_read() -> None:
+    # Given a value weighed a placeholder, then the cards and logins of its carriers are
+    # read only when the other carriers alone are not too many people already
+    card, login = (IdentifierKind.LOYALTY_ID, "604800000001"), (IdentifierKind.CRM_ID, "C0000001")
+    few = [r for r in SCENARIOS["five-others-her-card-and-login"] if r.key != "C1"]
+    many = [*SCENARIOS["seven-people"], *few[-2:]]
+    for records, read in ((few, {card, login}), (many, set())):
+        carried = {EMAIL: [r.ref for r in records]}
+        assert unsure_claims(Rules(), [EMAIL], carried, {r.ref: r for r in records}) == read
 
 
 def test_the_scenarios_cover_both_answers() -> None:
