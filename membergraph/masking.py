@@ -44,7 +44,25 @@ _UNSEEN = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f"
     "\u3164\ufeff\uffa0\U000e0000-\U000e007f]"
 )
-_LOOSE_AT = re.compile(r"(?<!\s)\s*(?:[@\uff20\ufe6b]|%40)\s*(?=[^\s@]+\.[^\s@]+)")
+# Also an @ a page's source or a link wrote for a reader (``&#64;``, ``&commat;``, a link
+# encoded twice: ``%2540``), and an address spelled out against harvesters
+# (``jane (at) doe-family [dot] net``), which a reader reads as one.
+_LOOSE_AT = re.compile(
+    r"(?<!\s)\s*(?:[@\uff20\ufe6b]|%(?:25)*40|&#0*64;|&#[xX]0*40;|&commat;)\s*"
+    r"(?=[^\s@]+\.[^\s@]+)"
+)
+_BRACKETED = r"\s*[(\[{<]\s*WORD\s*[)\]}>]\s*"
+_SPELLED_EMAIL = re.compile(
+    r"(?<![^\s:=<(\[])([\w.+\-]+)"
+    + _BRACKETED.replace("WORD", "at")
+    + r"((?:[\w\-]+(?:\.|"
+    + _BRACKETED.replace("WORD", "dot")
+    + r"))+[a-z]{2,})\b",
+    re.IGNORECASE,
+)
+_SPELLED_DOT = re.compile(_BRACKETED.replace("WORD", "dot"), re.IGNORECASE)
+# Whether a text may hold any of these: the look most texts are let go at.
+_HIDDEN_AT = re.compile(r"%25|%40|&#|&commat;|at\s*[)\]}>]", re.IGNORECASE)
 # A visitor record's key names the e-mail its events carry by a digest of it
 # (``a-1|email:8fd157afe468f2d8``, connectors.models.EMAIL_MARK): anyone can check a guess
 # against a plain digest, and the masked e-mail beside it (c***@gmail.com) narrows the guess
@@ -154,9 +172,14 @@ def mask_in_text(text: str) -> str:
 
 def _plain(value: str) -> str:
     """``value`` as a reader sees it: unseen characters gone, a loose ``@`` joined."""
-    if value.isascii() and "@" not in value and "%40" not in value:
+    if value.isascii() and "@" not in value and not _HIDDEN_AT.search(value):
         return value
-    return _LOOSE_AT.sub("@", _UNSEEN.sub("", value))
+    value = _LOOSE_AT.sub("@", _UNSEEN.sub("", value))
+    return _SPELLED_EMAIL.sub(_spelled, value)
+
+
+def _spelled(match: re.Match[str]) -> str:
+    return f"{match.group(1)}@{_SPELLED_DOT.sub('.', match.group(2))}"
 
 
 def mask_record_key(key: str) -> str:

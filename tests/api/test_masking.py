@@ -151,13 +151,16 @@ def test_every_text_field_of_the_schema_is_classified_and_personal_ones_are_mask
 
 
 EMAIL, PHONE_AS_WRITTEN = "wil.threepwood@gmail.com", "(312) 925-7392"
-# Her e-mail and phone as a form or a copy from a page leaves them: identity reads each
-# spelling as her address (spaces beside the @, a zero-width space), and so does a reader.
+# Her e-mail and phone as a form, a copy from a page or a link leaves them: a reader reads
+# each spelling as her address (identity too, the spaces beside the @, a zero-width space).
 HIDDEN_SPELLINGS = {
     "spaced": "wil.threepwood @ gmail.com",
     "zero-width": "wil.threepwood\u200b@gmail.com",
     "full-width-at": "wil.threepwood\uff20gmail.com",
     "bidi-isolated": "\u2066wil.threepwood@gmail.com\u2069",
+    "html-entity": "wil.threepwood&#64;gmail.com",
+    "link-encoded-twice": "wil.threepwood%2540gmail.com",
+    "spelled-out": "wil.threepwood (at) gmail [dot] com",
     "phone-zero-width": "(312)\u200b 925-7392",
 }
 CARD = "4111 1111 1111 1111"  # a payment card's number (its Luhn check holds)
@@ -364,6 +367,8 @@ def test_no_trace_of_the_person_reaches_a_caller_without_pii_read(
         pytest.param("a" * 65_000 + "@", id="letters-then-an-at"),
         pytest.param("7" * 65_000 + "@", id="digits-then-an-at"),
         pytest.param("@" + " " * 65_000 + "x", id="an-at-then-spaces"),
+        pytest.param("a (at) " * 10_000, id="spelled-ats-without-a-domain"),
+        pytest.param("a(at)" + "b-" * 30_000 + "c", id="a-spelled-at-then-a-long-word"),
     ],
 )
 def test_a_long_value_is_masked_in_one_pass(value: str) -> None:
