@@ -8,6 +8,7 @@ writes in between, and no upgrade from a read lock can fail half-way with ``SQLI
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
@@ -15,7 +16,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-__all__ = ["FileMoved", "OpenedFile", "immediate", "in_transaction", "out_of_room"]
+import aiosqlite
+
+__all__ = [
+    "FileMoved",
+    "OpenedFile",
+    "close_connection",
+    "immediate",
+    "in_transaction",
+    "out_of_room",
+]
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -56,6 +66,30 @@ def out_of_room(exc: BaseException | None) -> str | None:
 
 
 _IOERR = sqlite3.SQLITE_IOERR
+
+
+async def close_connection(db: aiosqlite.Connection) -> None:
+    """Close an aiosqlite connection, also when its thread dies meanwhile.
+
+    aiosqlite's thread hands each answer to the event loop that asked; when that loop has
+    closed meanwhile (a server stopped with a read in flight, its loop closed, the store
+    closed from another), handing it over raises in the thread, twice, and the thread
+    ends with the close still queued: ``close()`` alone would wait forever. So the thread's
+    end is awaited instead: it ends once it stopped as asked (the close's answer then on
+    its way), or died; then the connection is let go (its file closed when it is
+    collected: a sqlite3 connection is closed only in its own thread).
+    """
+    thread = db._thread  # noqa: SLF001 (aiosqlite tells no other way)
+    if not thread.is_alive():
+        db._connection = None  # noqa: SLF001
+        return
+    closing = asyncio.ensure_future(db.close())
+    await asyncio.to_thread(thread.join)
+    if db._tx.empty():  # noqa: SLF001 (it took the stop it was sent: it stopped as asked)
+        await closing
+    else:
+        closing.cancel()
+        db._connection = None  # noqa: SLF001
 
 
 class FileMoved(sqlite3.OperationalError):

@@ -38,7 +38,7 @@ from membergraph.connectors.lines import LineError, LoadReport, Owner
 from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec, Taken
-from membergraph.sqlite_tx import OpenedFile, immediate
+from membergraph.sqlite_tx import OpenedFile, close_connection, immediate
 
 __all__ = ["HeldLines", "SqliteLines", "SqliteSource", "folder_fingerprint"]
 
@@ -110,7 +110,7 @@ class SqliteLines:
 
     async def aclose(self) -> None:
         if self._db is not None:
-            await self._db.close()
+            await close_connection(self._db)
             self._db = None
 
     def sources(

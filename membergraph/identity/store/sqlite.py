@@ -56,7 +56,7 @@ from membergraph.identity.store.sqlite_write import (
     member_versions,
     write_change,
 )
-from membergraph.sqlite_tx import OpenedFile, immediate
+from membergraph.sqlite_tx import OpenedFile, close_connection, immediate
 
 __all__ = ["SqliteStore"]
 
@@ -191,7 +191,7 @@ class SqliteStore(IdentityStore):
         if self.here is not None:
             self.here.close()
         if self._db is not None:
-            await self._db.close()
+            await close_connection(self._db)
             self._db = None
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
