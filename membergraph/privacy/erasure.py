@@ -15,9 +15,15 @@ the same member, or at the next start) until the request is ``done``:
    (``awaiting_sources``) until its deletion is confirmed (:meth:`ErasureService.confirm`);
 3. ``identity``: their records, identifiers, links, history, consent facts, member IDs and
    feed entries leave the identity store, in one transaction, only once every source step
-   succeeded (until then the store still says what to erase, so a retry can);
-4. ``feed``: an ``erased`` entry tells every process to drop what it caches of them;
-5. ``scrub``: no byte of it stays in the store's files (SQLite: the WAL checkpointed).
+   succeeded (until then the store still says what to erase, so a retry can); the other
+   people's records her presence may have resolved otherwise are read first and kept with
+   the request (:mod:`.beside`);
+4. ``reresolve``: those records are resolved again without her, as an ingest resolves a
+   change's closure, so the store ends as a whole resolution of what remains would (a
+   family e-mail she made a hub links her relatives' duplicate contacts again); members
+   that change get their history and feed entries;
+5. ``feed``: an ``erased`` entry tells every process to drop what it caches of them;
+6. ``scrub``: no byte of it stays in the store's files (SQLite: the WAL checkpointed).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import record_of_line
 from membergraph.privacy import Privacy, privacy_of
+from membergraph.privacy.beside import records_beside, resolve_beside
 from membergraph.privacy.erasure_sources import SourcesStep
 from membergraph.privacy.in_flight import wait_for_pushes
 from membergraph.privacy.lease import ErasureLease
@@ -73,7 +80,7 @@ def _now() -> datetime:
 class ErasureService:
     """Runs erasure requests (one at a time per process: steps touch the same rows)."""
 
-    STEPS = ("suppress", "sources", "identity", "feed", "scrub")
+    STEPS = ("suppress", "sources", "identity", "reresolve", "feed", "scrub")
 
     def __init__(
         self,
@@ -165,6 +172,7 @@ class ErasureService:
             "suppress": self._suppress,
             "sources": self._sources.run,
             "identity": self._identity,
+            "reresolve": self._reresolve,
             "feed": self._feed,
             "scrub": self._scrub,
         }
@@ -263,9 +271,24 @@ class ErasureService:
             (ref, kind.value, key) for ref in subject.shared for kind, key in sorted(subject.theirs)
         )
         erasure = Erasure(subject.member_ids, subject.refs, (), subject.words, stripped)
+        # Once she is gone nothing says which records stood beside hers: kept first.
+        cap = self.gateway.identity.rules.hub_max_records
+        request.resolve_again = await records_beside(self.gateway.identity.store, subject, cap)
+        await self.privacy.store.save_request(request)
         removed = await self.privacy.store.erase_identity(erasure, _now())
         for kind, n in removed.items():
             request.counts[kind] = request.counts.get(kind, 0) + n
+
+    async def _reresolve(self, request: PrivacyRequest, subject: Subject | None) -> None:
+        if not request.resolve_again:
+            return
+        said = f"privacy request {request.id}"
+        result = await resolve_beside(
+            self.gateway.identity, request.resolve_again, request.actor, said
+        )
+        request.counts["resolved_again"] = len(result.scope)
+        request.counts["members_changed"] = len({m for c in result.changes for m in c.member_ids})
+        request.resolve_again = []  # other people's records: kept no longer than needed
 
     async def _feed(self, request: PrivacyRequest, subject: Subject | None) -> None:
         ids = subject.member_ids if subject is not None else (request.member_id,)

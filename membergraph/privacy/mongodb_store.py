@@ -205,6 +205,7 @@ class MongoPrivacyStore(PrivacyStore):
             "counts": request.counts,
             "forwarded": request.forwarded,
             "sources": request.sources,
+            "resolve_again": [list(ref) for ref in request.resolve_again],
         }
         await self._guarded(
             "write", self.db.privacy_requests.replace_one({"_id": request.id}, doc, upsert=True)
@@ -234,6 +235,7 @@ class MongoPrivacyStore(PrivacyStore):
                 counts=dict(d["counts"]),
                 forwarded=list(d.get("forwarded", [])),
                 sources=dict(d.get("sources", {})),
+                resolve_again=[(s, k) for s, k in d.get("resolve_again", [])],
             )
             for d in await self._guarded("read", cursor.to_list())
         ]

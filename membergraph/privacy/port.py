@@ -59,6 +59,10 @@ class PrivacyRequest:
     forwarded: list[str] = field(default_factory=list)  # sources asked on the feed to erase
     sources: dict[str, SourceDeletion] = field(default_factory=dict)
     """Each source that held the person's lines, and what became of them there."""
+    resolve_again: list[RecordKey] = field(default_factory=list)
+    """Other people's records her presence may have resolved otherwise, read before her
+    identity goes and resolved again after it (:mod:`~membergraph.privacy.beside`); empty
+    once they are."""
 
 
 @dataclass(frozen=True, slots=True)

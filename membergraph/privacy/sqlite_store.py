@@ -87,6 +87,7 @@ def _request_body(request: PrivacyRequest) -> str:
         "counts": request.counts,
         "forwarded": request.forwarded,
         "sources": request.sources,
+        "resolve_again": request.resolve_again,
     }
     return orjson.dumps(body).decode()
 
@@ -106,6 +107,7 @@ def _request_of(row: sqlite3.Row | tuple[Any, ...]) -> PrivacyRequest:
         counts=body["counts"],
         forwarded=body.get("forwarded", []),
         sources=body.get("sources", {}),
+        resolve_again=[(s, k) for s, k in body.get("resolve_again", [])],
     )
 
 

@@ -66,7 +66,12 @@ async def test_a_killed_erasure_keeps_what_its_finished_steps_did(
     # Then the request says so: the steps that ended, and what they took
     [request] = await _requests(settings, retry=False)
     assert request.member_id == member and request.state == "pending"
-    assert request.steps == {"suppress": "done", "sources": "done", "identity": "done"}
+    assert request.steps == {
+        "suppress": "done",
+        "sources": "done",
+        "identity": "done",
+        "reresolve": "done",
+    }
     assert request.counts["records"] >= 4 and request.counts["lines_crm"] == 1
     # When another process retries it (as its minute's upkeep does once the lease is free)
     [request] = await _requests(settings, retry=True)
