@@ -5,7 +5,9 @@ data folder rewritten, identity store, feed, WAL checkpoint).
 
 Loads a generated demo set of ``--people`` into a fresh SQLite store (as ``serve`` does on its
 first start), then erases ``--erase`` members that have a CRM contact, one after the other,
-and prints the first start's time, each erasure's median and worst time, and the file sizes.
+and prints the first start's time, each erasure's median and worst time, the file sizes, how
+many records were resolved again beside the erased, and how many members a whole resolution
+of what remains would not give (0: the store is as resolving everything says).
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ import orjson
 
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
+from membergraph.identity.engine import resolve
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import RecordKey
+from membergraph.identity.rules import Rules
+from membergraph.identity.store.port import IdentityStore
 from membergraph.privacy.erasure import erasure_of
 from membergraph.settings import Settings
 
@@ -48,7 +54,7 @@ async def main() -> int:
         first_start = time.perf_counter() - started
         size_before = db.stat().st_size
         service = await erasure_of(gateway)
-        timings, rewritten = [], 0
+        timings, rewritten, again, changed = [], 0, 0, 0
         for contact in contacts[: args.erase]:
             found = await gateway.identity.store.find_members(IdentifierKind.CRM_ID, contact)
             if not found:
@@ -58,6 +64,9 @@ async def main() -> int:
             timings.append(time.perf_counter() - started)
             assert request.state == "done", request
             rewritten += request.counts.get("rewritten", 0)
+            again += request.counts.get("resolved_again", 0)
+            changed += request.counts.get("members_changed", 0)
+        unlike = await _unlike_a_whole(gateway.identity.store, gateway.identity.rules)
         await gateway.identity.store.aclose()
         await sources.aclose()
         print(f"machine: {machine()} (shared with other work)")
@@ -70,7 +79,23 @@ async def main() -> int:
         print(
             f"store file {size_before / 1e6:.1f} MB before, {db.stat().st_size / 1e6:.1f} MB after"
         )
+        print(
+            f"records resolved again beside them {again}, members changed {changed}; "
+            f"members unlike a whole resolution of what remains: {unlike}"
+        )
     return 0
+
+
+async def _unlike_a_whole(store: IdentityStore, rules: Rules) -> int:
+    """How many of the store's members a whole resolution of its records (with the stewards'
+    links and cannot-links) does not give."""
+    held: dict[str, set[RecordKey]] = {}
+    for ref, member in (await store.all_assignments()).items():
+        held.setdefault(member, set()).add(ref)
+    state = await store.scope_state(None)
+    manual = [(x.a, x.b, x.evidence) for x in state.active if x.rule == "manual"]
+    whole = resolve(await store.load_records(None), rules, manual, state.cannot)
+    return len({frozenset(g) for g in held.values()} - {frozenset(c) for c in whole.components})
 
 
 if __name__ == "__main__":

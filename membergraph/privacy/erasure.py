@@ -272,8 +272,9 @@ class ErasureService:
         )
         erasure = Erasure(subject.member_ids, subject.refs, (), subject.words, stripped)
         # Once she is gone nothing says which records stood beside hers: kept first.
-        cap = self.gateway.identity.rules.hub_max_records
-        request.resolve_again = await records_beside(self.gateway.identity.store, subject, cap)
+        identity = self.gateway.identity
+        request.resolve_again = await records_beside(identity.store, subject, identity.rules)
+        request.erased_ids = list(subject.member_ids)
         await self.privacy.store.save_request(request)
         removed = await self.privacy.store.erase_identity(erasure, _now())
         for kind, n in removed.items():
@@ -284,11 +285,12 @@ class ErasureService:
             return
         said = f"privacy request {request.id}"
         result = await resolve_beside(
-            self.gateway.identity, request.resolve_again, request.actor, said
+            self.gateway.identity, request.resolve_again, request.actor, said, request.erased_ids
         )
         request.counts["resolved_again"] = len(result.scope)
         request.counts["members_changed"] = len({m for c in result.changes for m in c.member_ids})
-        request.resolve_again = []  # other people's records: kept no longer than needed
+        # Other people's records, and IDs of hers: kept no longer than needed.
+        request.resolve_again, request.erased_ids = [], []
 
     async def _feed(self, request: PrivacyRequest, subject: Subject | None) -> None:
         ids = subject.member_ids if subject is not None else (request.member_id,)

@@ -206,6 +206,7 @@ class MongoPrivacyStore(PrivacyStore):
             "forwarded": request.forwarded,
             "sources": request.sources,
             "resolve_again": [list(ref) for ref in request.resolve_again],
+            "erased_ids": request.erased_ids,
         }
         await self._guarded(
             "write", self.db.privacy_requests.replace_one({"_id": request.id}, doc, upsert=True)
@@ -236,6 +237,7 @@ class MongoPrivacyStore(PrivacyStore):
                 forwarded=list(d.get("forwarded", [])),
                 sources=dict(d.get("sources", {})),
                 resolve_again=[(s, k) for s, k in d.get("resolve_again", [])],
+                erased_ids=list(d.get("erased_ids", [])),
             )
             for d in await self._guarded("read", cursor.to_list())
         ]

@@ -63,6 +63,10 @@ class PrivacyRequest:
     """Other people's records her presence may have resolved otherwise, read before her
     identity goes and resolved again after it (:mod:`~membergraph.privacy.beside`); empty
     once they are."""
+    erased_ids: list[str] = field(default_factory=list)
+    """Her member IDs, which that resolution gives no one (a new member's ID is derived from
+    its first record's key, and hers may have been derived from another person's); emptied
+    with :attr:`resolve_again`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,7 @@ def _request_body(request: PrivacyRequest) -> str:
         "forwarded": request.forwarded,
         "sources": request.sources,
         "resolve_again": request.resolve_again,
+        "erased_ids": request.erased_ids,
     }
     return orjson.dumps(body).decode()
 
@@ -108,6 +109,7 @@ def _request_of(row: sqlite3.Row | tuple[Any, ...]) -> PrivacyRequest:
         forwarded=body.get("forwarded", []),
         sources=body.get("sources", {}),
         resolve_again=[(s, k) for s, k in body.get("resolve_again", [])],
+        erased_ids=list(body.get("erased_ids", [])),
     )
 
 
