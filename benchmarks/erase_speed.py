@@ -1,7 +1,7 @@
 """Erasure latency on the embedded store: eraseMember end to end (suppress, source table,
 data folder rewritten, identity store, feed, WAL checkpoint).
 
-    python benchmarks/erase_speed.py [--people 5000] [--erase 20]
+    python benchmarks/erase_speed.py [--people 5000] [--erase 20] [--rules RULES.toml]
 
 Loads a generated demo set of ``--people`` into a fresh SQLite store (as ``serve`` does on its
 first start), then erases ``--erase`` members that have a CRM contact, one after the other,
@@ -42,13 +42,16 @@ async def main() -> int:
     )
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--erase", type=int, default=20)
+    parser.add_argument("--rules", type=Path, default=None, help="a match rules TOML file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
         write_demo_data(folder, args.people, seed=7)
         contacts = [orjson.loads(line)["contact_id"] for line in (folder / "crm.jsonl").open("rb")]
         db = Path(tmp) / "store.db"
-        settings = Settings(data=folder, store=f"sqlite:///{db}", cache_dir=Path(tmp) / "c")
+        settings = Settings(
+            data=folder, store=f"sqlite:///{db}", cache_dir=Path(tmp) / "c", rules=args.rules
+        )
         started = time.perf_counter()
         gateway, sources, result = await open_gateway(settings)
         first_start = time.perf_counter() - started
