@@ -282,6 +282,7 @@ class ErasureService:
 
     async def _reresolve(self, request: PrivacyRequest, subject: Subject | None) -> None:
         if not request.resolve_again:
+            request.erased_ids = []
             return
         said = f"privacy request {request.id}"
         result = await resolve_beside(
