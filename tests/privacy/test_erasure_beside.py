@@ -294,7 +294,7 @@ async def _erase_one(adapter: str, rules: Rules, sequence: list[object], pick: i
             assert repr((source, key)) not in text and repr([source, key]) not in text
         for _, key in only_hers:
             assert repr(key) not in text, key
-        assert request.resolve_again == []
+        assert request.resolve_again == [] and request.erased_ids == []
 
 
 # Found by the property: the erased member, a card's purchases, holds the ID first made for
