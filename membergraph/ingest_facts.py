@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from membergraph.connectors.base import Mark, SourceConnector
-from membergraph.connectors.models import SourceName
+from membergraph.connectors.models import CONSENT_EVENTS, SourceName
 from membergraph.connectors.sources import Taken
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordData, RecordKey, record_of_line
@@ -57,6 +57,11 @@ def fact_kinds(source: SourceName, line: Any, previous: Any) -> Kinds:
             return (ChangeKind.PROFILE_UPDATED, ChangeKind.CONSENT_CHANGED)
         return (ChangeKind.CONSENT_CHANGED,)
     if source is SourceName.WEB_ANALYTICS:
+        if line.name in CONSENT_EVENTS:
+            # An opt-out on the site (the commonest): a web event, and a consent choice that
+            # a subscriber acting on consents must hear of (the member's consents are read
+            # again: ``consents`` orders every source's choices).
+            return (ChangeKind.WEB_EVENT, ChangeKind.CONSENT_CHANGED)
         return (
             ChangeKind.OFFER_REDEEMED if line.name == "Offer Redeemed" else ChangeKind.WEB_EVENT,
         )

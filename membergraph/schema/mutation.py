@@ -161,8 +161,10 @@ class MemberChangeKind(Enum):
     )
     CONSENT_CHANGED = strawberry.enum_value(
         "consent_changed",
-        description="A CRM contact's consents changed (e.g. unsubscribed); a version that also "
-        "changed a profile field is announced as PROFILE_UPDATED too.",
+        description="A CRM contact's consents changed (e.g. unsubscribed), or a web event "
+        "stated a consent choice (Unsubscribed, Subscribed, Consent Updated: announced as "
+        "WEB_EVENT too); a CRM version that also changed a profile field is announced as "
+        "PROFILE_UPDATED too.",
     )
     ERASED = strawberry.enum_value(
         "erased", description="The member was erased (a privacy request): forget them."

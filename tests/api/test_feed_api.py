@@ -105,6 +105,30 @@ def test_a_crm_line_changing_a_profile_field_and_a_consent_announces_both(
     assert all(member in e["memberIds"] for e in _since(client, before))  # type: ignore[operator]
 
 
+def test_an_opt_out_on_the_site_is_announced_as_a_consent_change(client: TestClient) -> None:
+    # Given a contact who consented to e-mail, logged in on the site
+    client.post("/ingest/crm", json=[CONTACT])
+    before = _head(client)
+    # When the site says she unsubscribed, and she then reads a page
+    opt_out = {**OFFER, "event_id": "E-FEED-OUT", "name": "Unsubscribed", "properties": {}}
+    page = {**OFFER, "event_id": "E-FEED-PAGE", "type": "page", "name": None}
+    assert client.post("/ingest/web_analytics", json=[opt_out, page]).status_code == 200
+    # Then a subscriber acting on consents hears of the opt-out (one acting on web events
+    # too), and not of the page read; and her e-mail consent reads withdrawn
+    facts = [(e["kind"], e["lineId"]) for e in _since(client, before) if e["source"]]
+    assert facts == [
+        ("WEB_EVENT", "E-FEED-OUT"),
+        ("CONSENT_CHANGED", "E-FEED-OUT"),
+        ("WEB_EVENT", "E-FEED-PAGE"),
+    ]
+    member = gql(
+        client,
+        '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net")'
+        " { consents { channel granted } } }",
+    )["data"]["memberByIdentifier"]
+    assert {"channel": "EMAIL", "granted": False} in member["consents"]  # type: ignore[index]
+
+
 def test_changes_pages_on_without_repeating_or_skipping(client: TestClient) -> None:
     before = _head(client)
     client.post("/ingest/crm", json=[CONTACT])
