@@ -27,7 +27,7 @@ source line (an identifier in a line links whoever carries it to the pusher's me
 A browser cannot set headers on a WebSocket, so a socket without a credential in its headers
 is let through as :data:`ANONYMOUS` (no scopes) and authenticated by the GraphQL view from its
 graphql-transport-ws ``connection_init`` payload, ``{"Authorization": "Bearer KEY-OR-JWT"}``
-(see :meth:`Authenticator.caller`); without one there it is closed with 4401.
+(see :meth:`Authenticator.caller`); without one there it is closed with 4403.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ class ApiKeyMiddleware:
             caller = None  # a socket may still authenticate in connection_init
         if caller is None and scope["type"] == "websocket":
             # A browser cannot set a WebSocket's headers: its credential comes in
-            # connection_init, which the GraphQL view checks (4401 without one).
+            # connection_init, which the GraphQL view checks (4403 without one).
             caller = ANONYMOUS
         if caller is None:
             await _refuse(scope, receive, send, basic)

@@ -1,8 +1,10 @@
 """graphql-transport-ws for browsers and long-lived sockets.
 
 A browser cannot set a WebSocket's headers, so the credential may come in ``connection_init``
-(``{"Authorization": "Bearer ..."}``); a socket without one is closed with 4401. A socket
-authenticated by a JWT lives no longer than the token: at its ``exp`` it closes with 4401.
+(``{"Authorization": "Bearer ..."}``); a socket without a valid one is closed with 4403
+(Forbidden: the protocol's close for a refused ``connection_init``; one that subscribes before
+it, 4401). A socket authenticated by a JWT lives no longer than the token: at its ``exp`` it
+closes with 4401.
 Persisted queries hold here as over HTTP: in allow-list mode an operation the manifest does
 not list is answered with an ``error`` message, and a hash alone runs its registered text.
 A query or mutation sent over the socket has the time budget it has over HTTP.
@@ -57,14 +59,14 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             try:
                 caller = await self.view.authenticator.caller(given)
             except InvalidToken as refused:
-                await self.websocket.close(code=4401, reason=str(refused)[:120])
+                await self.websocket.close(code=4403, reason=str(refused)[:120])
                 return
             except KeysUnavailable as down:
                 # 1013 Try Again Later: the token may be valid, its keys could not be read.
                 await self.websocket.close(code=1013, reason=str(down)[:120])
                 return
             if caller is None:
-                await self.websocket.close(code=4401, reason="Unauthorized")
+                await self.websocket.close(code=4403, reason="Forbidden")
                 return
             state["caller"] = caller
         await super().handle_connection_init(message)

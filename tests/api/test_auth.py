@@ -250,7 +250,7 @@ def test_a_websocket_without_a_key_is_closed(secured: TestClient) -> None:
     ):
         ws.send_json({"type": "connection_init"})
         ws.receive_json()
-    assert closed.value.code == 4401
+    assert closed.value.code == 4403
 
 
 def test_settings_refuse_short_keys_and_unknown_scopes() -> None:

@@ -187,16 +187,17 @@ EXPIRED = jwt.encode({"sub": "x", "exp": 1}, SECRET, algorithm="HS256")
         ),
     ],
 )
-async def test_an_unauthenticated_socket_is_closed_with_4401(
+async def test_an_unauthenticated_socket_is_closed_with_4403(
     server: str, init: dict[str, Any]
 ) -> None:
-    # The handshake is accepted (not refused with HTTP 403): the browser sees the close code.
+    # The handshake is accepted (not refused with HTTP 403): the browser sees the close code,
+    # 4403 Forbidden, as graphql-transport-ws asks for a refused connection_init.
     async with await _open(server) as ws:
         await ws.send(json.dumps(init))
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
 
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
 async def test_a_socket_that_subscribes_before_connection_init_is_closed(server: str) -> None:
