@@ -162,30 +162,36 @@ async def steward_events(store: IdentityStore) -> list[int]:
     return sorted({e.id for h in histories for e in h if e.kind == "steward" and e.id})
 
 
+async def take_step(service: IdentityService, step: object) -> None:
+    """One step as a user makes it: lines ingested, or a steward's link, split or undo of
+    records the store holds (refused ones skipped, as a steward would be told)."""
+    store = service.store
+    refs = sorted(await store.all_assignments())
+    with contextlib.suppress(StewardError):
+        if isinstance(step, Lines):
+            await service.ingest(copy.deepcopy(list(step.records)))
+        elif isinstance(step, Link) and len(refs) > 1:
+            a, b = refs[step.a % len(refs)], refs[step.b % len(refs)]
+            if a != b:
+                await link_records(service, a, b, "one person", "steward", move=True)
+        elif isinstance(step, Split):
+            groups = sorted(sorted(g) for g in await partition(store) if len(g) > 1)
+            if groups:
+                group = groups[step.member % len(groups)]
+                leaving = group[: 1 + step.leaving % (len(group) - 1)]
+                member = (await store.assignments(group[:1]))[group[0]]
+                await split_member(service, member, leaving, "two people", "steward")
+        elif isinstance(step, Undo):
+            found = await steward_events(store)
+            if found:
+                await undo_event(service, found[step.which % len(found)], "undo", "steward")
+
+
 async def play(adapter: str, rules: Rules, sequence: list[object]) -> None:
     async with open_store(adapter) as store:
         service = IdentityService(store, rules)
         for n, step in enumerate(sequence):
-            refs = sorted(await store.all_assignments())
-            with contextlib.suppress(StewardError):
-                if isinstance(step, Lines):
-                    await service.ingest(copy.deepcopy(list(step.records)))
-                elif isinstance(step, Link) and len(refs) > 1:
-                    a, b = refs[step.a % len(refs)], refs[step.b % len(refs)]
-                    if a != b:
-                        await link_records(service, a, b, "one person", "steward", move=True)
-                elif isinstance(step, Split):
-                    groups = sorted(sorted(g) for g in await partition(store) if len(g) > 1)
-                    if groups:
-                        group = groups[step.member % len(groups)]
-                        leaving = group[: 1 + step.leaving % (len(group) - 1)]
-                        member = (await store.assignments(group[:1]))[group[0]]
-                        await split_member(service, member, leaving, "two people", "steward")
-                elif isinstance(step, Undo):
-                    found = await steward_events(store)
-                    if found:
-                        event_id = found[step.which % len(found)]
-                        await undo_event(service, event_id, "undo", "steward")
+            await take_step(service, step)
             held = await partition(store)
             assert held == await as_a_whole(store, rules), f"after step {n}: {step}"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,11 +28,9 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
-from membergraph.identity.steward import StewardError, link_records, split_member
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.store.sqlite import SqliteStore
-from membergraph.identity.undo import undo_event
 from membergraph.mongo_load import load_folder
 from membergraph.privacy import open_privacy, privacy_of
 from membergraph.privacy.erasure import ErasureService, erasure_of
@@ -43,14 +40,13 @@ from tests.conftest import gql
 from tests.identity.builders import call, crm, event, purchase
 from tests.identity.test_closure_edges import (
     Lines,
-    Link,
     Split,
     Undo,
     as_a_whole,
     partition,
     rules,
     steps,
-    steward_events,
+    take_step,
 )
 from tests.support.mongo import EmulatedClient
 from tests.support.stores import ADAPTERS, open_store
@@ -236,27 +232,8 @@ async def _named(store: IdentityStore) -> str:
 async def _replay(service: IdentityService, sequence: list[object]) -> None:
     """Lines ingested, stewards' links, splits and undos, as the closure's property plays
     them (``tests/identity/test_closure_edges.py``)."""
-    store = service.store
     for step in sequence:
-        refs = sorted(await store.all_assignments())
-        with contextlib.suppress(StewardError):
-            if isinstance(step, Lines):
-                await service.ingest(copy.deepcopy(list(step.records)))
-            elif isinstance(step, Link) and len(refs) > 1:
-                a, b = refs[step.a % len(refs)], refs[step.b % len(refs)]
-                if a != b:
-                    await link_records(service, a, b, "one person", "steward", move=True)
-            elif isinstance(step, Split):
-                groups = sorted(sorted(g) for g in await partition(store) if len(g) > 1)
-                if groups:
-                    group = groups[step.member % len(groups)]
-                    leaving = group[: 1 + step.leaving % (len(group) - 1)]
-                    member = (await store.assignments(group[:1]))[group[0]]
-                    await split_member(service, member, leaving, "two people", "steward")
-            elif isinstance(step, Undo):
-                found = await steward_events(store)
-                if found:
-                    await undo_event(service, found[step.which % len(found)], "undo", "steward")
+        await take_step(service, step)
 
 
 async def _erase_one(adapter: str, rules: Rules, sequence: list[object], pick: int) -> None:
