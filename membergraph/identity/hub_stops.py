@@ -42,8 +42,14 @@ class HubStops:
 
     def __init__(self, changed: Mapping[RecordKey, RecordData], rules: Rules) -> None:
         self.changed, self.rules = changed, rules
-        # The values the change's records carry: a claim on one of them may change holders.
-        self.touched = {(i.kind, i.key) for r in changed.values() for i in r.identifiers}
+        # The change's records by the values they carry (a claim on one of them may change
+        # holders): looked up per value met, not scanned, or a push of thousands of records
+        # meeting thousands of values took minutes on the store's thread.
+        self._carrying: dict[ValueKey, list[RecordData]] = {}
+        for record in changed.values():
+            for value in dict.fromkeys((i.kind, i.key) for i in record.identifiers):
+                self._carrying.setdefault(value, []).append(record)
+        self.touched = set(self._carrying)
 
     def steady(
         self, refs: list[RecordKey], loaded: Mapping[RecordKey, RecordData]
@@ -75,7 +81,7 @@ class HubStops:
         ):
             return None
         carriers = [loaded[r] for r in dict.fromkeys(refs) if r in loaded]
-        carriers += [r for r in self.changed.values() if _carries(r, value)]
+        carriers += self._carrying.get(value, ())
         if any(value in claims_of(r) for r in carriers if r.source != "crm"):
             return None
         steady = self.steady(refs, loaded)
@@ -115,10 +121,6 @@ class HubStops:
         persons = {people[r.ref] for r in steady} - {None}
         typed = {people[r.ref] for r in steady if typed_at_till(r, value)}
         return len(persons) > self.rules.hub_max_people or len(typed) > self.rules.till_max_people
-
-
-def _carries(record: RecordData, value: ValueKey) -> bool:
-    return any((i.kind, i.key) == value for i in record.identifiers)
 
 
 def claims_of(record: RecordData) -> set[ValueKey]:
