@@ -1,7 +1,7 @@
 """How long one large push holds every other request, over real HTTP.
 
     python benchmarks/push_stall.py [--members 2000] [--sources transactions,web_analytics]
-        [--mb 8] [--interval 0.01] [--seed 7]
+        [--mb 8] [--interval 0.01] [--seed 7] [--dir DIR] [--spy DIR]
 
 Starts ``membergraph serve`` (one uvicorn worker, on 127.0.0.1) over a temporary SQLite store
 and generated demo data (``mixed_load.served``), then for each source in ``--sources``
@@ -19,14 +19,20 @@ the push and in the 2 s after its answer (what it left to the feed followers and
 keeper): how many answered, p50 and p99 latency, the longest latency, and the longest gap
 between two answers (what a probe with that timeout would have missed). The same figures for
 one idle second before the pushes are the floor.
+
+``--dir`` keeps the data, the store and ``server.log`` there (run with
+``PYTHONASYNCIODEBUG=1`` to have the server log each step of its event loop over 100 ms);
+``--spy`` records the server with ``py-spy`` (speedscope, every thread, idle samples too) during each push.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,7 +90,10 @@ def _lines(source: str, demo: Demo, rng: random.Random) -> Iterator[dict[str, An
             }
         else:
             contact = dict(rng.choice(demo.contacts))
-            contact["phones"] = [*contact["phones"][:2], f"+1312{rng.randrange(2_000_000, 9_999_999)}"]
+            contact["phones"] = [
+                *contact["phones"][:2],
+                f"+1312{rng.randrange(2_000_000, 9_999_999)}",
+            ]
             contact["updated_at"] = now
             yield contact
 
@@ -159,10 +168,15 @@ async def main() -> int:
     parser.add_argument("--interval", type=float, default=0.01, help="seconds between probes")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--spy", type=Path, help="py-spy record the server during each push, here")
+    parser.add_argument("--dir", type=Path, help="keep the data, store and server.log here")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     limit = min(LIMIT, int(args.mb * 1024 * 1024))
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.dir or stack.enter_context(tempfile.TemporaryDirectory())
+        if args.dir is not None:
+            shutil.rmtree(args.dir, ignore_errors=True)
+            args.dir.mkdir(parents=True)
         demo = demo_data(Path(tmp) / "data", args.members, args.seed)
         async with served(demo, Path(tmp)) as (base, pid):
             email = demo.emails[0]
@@ -196,10 +210,10 @@ async def main() -> int:
                     spy = None
                     if args.spy is not None:
                         args.spy.mkdir(parents=True, exist_ok=True)
-                        out = args.spy / f"{source}.txt"
+                        out = args.spy / f"{source}.json"
                         spy = subprocess.Popen(
-                            ["py-spy", "record", "--pid", str(pid), "--rate", "200",
-                             "--format", "raw", "--threads", "--output", str(out)],
+                            ["py-spy", "record", "--pid", str(pid), "--rate", "200", "--idle",
+                             "--format", "speedscope", "--threads", "--output", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                         )  # fmt: skip
                         await asyncio.sleep(1.0)
@@ -213,6 +227,10 @@ async def main() -> int:
                     if spy is not None:
                         spy.send_signal(2)  # SIGINT: py-spy writes what it sampled
                         spy.wait()
+                    # What the push leaves for after its answer (the feed followers, the
+                    # scores keeper) holds requests too. Its answer is read after that: the
+                    # probes' client must not be held by decoding it.
+                    await asyncio.sleep(2.0)
                     took = ended - began
                     said = response.json()
                     counts = {k: said.get(k) for k in ("accepted", "rejected", "unattributed")}
@@ -223,9 +241,6 @@ async def main() -> int:
                     )
                     for probe in probes:
                         print(probe.figures(began, ended))
-                    # What the push leaves for after its answer (the feed followers, the
-                    # scores keeper) holds requests too.
-                    await asyncio.sleep(2.0)
                     print(f"the 2 s after it\n{HEADER}")
                     for probe in probes:
                         print(probe.figures(ended, ended + 2.0))

@@ -21,6 +21,7 @@ from membergraph.auth import caller_of
 from membergraph.connectors.lines import bom_length
 from membergraph.connectors.models import SourceName
 from membergraph.ingest import IngestRefused, IngestService
+from membergraph.json_out import dumps
 
 __all__ = ["INGEST_MEDIA_TYPES", "MAX_INGEST_BYTES", "ingest_endpoint"]
 
@@ -37,7 +38,12 @@ def _problem(status: int, message: str, code: str | None = None) -> JSONResponse
 
 def _split_body(body: bytes) -> list[Any] | None:
     """A JSON array of objects, or JSON Lines (each line decoded later, on its own), after
-    the byte order mark a body read from a file saved on Windows may start with."""
+    the byte order mark a body read from a file saved on Windows may start with.
+
+    Lines end at ``\n``, ``\r\n`` or a lone ``\r`` (a file saved on an old Mac, or by a
+    tool that writes ``\r``), as a source file's lines do
+    (:class:`~membergraph.connectors.files.FileConnector`): JSON has no raw ``\r`` inside a
+    string, so no line is cut in two. Before, a body of ``\r`` lines was one bad line."""
     body = body[bom_length(body) :]
     stripped = body.lstrip()
     if stripped.startswith(b"["):
@@ -46,7 +52,7 @@ def _split_body(body: bytes) -> list[Any] | None:
         except orjson.JSONDecodeError:
             return None
         return list(items) if isinstance(items, list) else None
-    return [line for line in body.split(b"\n")]
+    return body.splitlines()
 
 
 BOUND_INGEST = (
@@ -119,4 +125,6 @@ async def ingest_endpoint(request: Request) -> Response:
     }
     # Only the sender's errors make a 4xx: a suppressed line was refused as asked.
     others = accepted or unattributed or suppressed
-    return JSONResponse(answer, status_code=200 if not rejected else 207 if others else 422)
+    status = 200 if not rejected else 207 if others else 422
+    # orjson: an answer of 30,000 lines took the standard encoder 0.2 s on the event loop.
+    return Response(dumps(answer), status_code=status, media_type="application/json")

@@ -29,7 +29,11 @@ from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedExpired
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.placeholders import placeholder_rule, revealed_placeholders
+from membergraph.identity.placeholders import (
+    Placeholders,
+    placeholder_rule,
+    revealed_placeholders,
+)
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.metrics_port import (
     MemberQuery,
@@ -54,6 +58,9 @@ logger = logging.getLogger(__name__)
 
 PAGE = 500
 """Members measured per batch (one read per source per batch)."""
+
+TURN_MEMBERS = 10
+"""Members measured between two turns given to the event loop (a few ms of work each)."""
 
 BULK_PAGE = 2000
 """Members measured per batch of a rebuild (one read per source, one write per batch;
@@ -207,52 +214,72 @@ class MetricsKeeper:
             page.suppressed = await privacy.store.suppressed(set().union(*page.digests))
         return page
 
-    def _measured(self, page: _Page) -> tuple[list[MetricsRow], list[str]]:
-        """The rows of the live members of ``page``, and the members that are no more."""
+    async def _measured(self, page: _Page) -> tuple[list[MetricsRow], list[str]]:
+        """The rows of the live members of ``page``, and the members that are no more;
+        :data:`TURN_MEMBERS` at a time, the event loop given a turn between two (a page of
+        members a large push had touched held every request for half a second)."""
+        placeholder = placeholder_rule(self.gateway.identity.rules, page.revealed)
+        rows: list[MetricsRow] = []
+        gone: list[str] = []
+        for start in range(0, len(page.ids), TURN_MEMBERS):
+            if start:
+                await asyncio.sleep(0)
+            with gc_paused(freeze=False):  # a turn's figures: many small objects, no cycle
+                turn = range(start, min(start + TURN_MEMBERS, len(page.ids)))
+                self._measure_turn(page, turn, placeholder, rows, gone)
+        self.measured += len(rows)
+        return rows, gone
+
+    def _measure_turn(
+        self,
+        page: _Page,
+        turn: range,
+        placeholder: Placeholders,
+        rows: list[MetricsRow],
+        gone: list[str],
+    ) -> None:
         settings = self.gateway.settings
         reference = self.reference()
         engagement_days = settings.segments.engagement_days
         program = settings.loyalty_program
         lines = page.lines
-        placeholder = placeholder_rule(self.gateway.identity.rules, page.revealed)
-        rows, gone = [], []
-        with gc_paused(freeze=False):  # a page's figures: many small objects, no cycle
-            for n, (member, refs) in enumerate(zip(page.ids, page.records, strict=True)):
-                if not refs:
-                    gone.append(member)
-                    continue
-                found = page.idents[n]
-                # A member carrying a suppressed identifier is reached on no channel.
-                digest = page.digests[n] if page.digests else set()
-                kinds = set() if digest & page.suppressed else contact_kinds(found, placeholder)
-                of: dict[str, list[Any]] = {s: [] for s in _MEASURED}
-                for source, key in refs:
-                    if source in of:
-                        of[source] += lines[source].get(key, ())
-                facts = MemberFacts(
-                    member_id=member,
-                    transactions=of["transactions"],
-                    events=of["web_analytics"],
-                    contacts=of["crm"],
-                    recorded=[f for ref in refs for f in page.recorded.get(ref, ())],
-                    sources=frozenset(s for s, _ in refs),
-                    has_email=IdentifierKind.EMAIL in kinds,
-                    has_phone=IdentifierKind.PHONE in kinds,
-                    has_visitor=IdentifierKind.ANONYMOUS_ID in kinds,
-                )
-                rows.append(row_of(measure(facts, reference, engagement_days, program)))
-        self.measured += len(rows)
-        return rows, gone
+        for n in turn:
+            member, refs = page.ids[n], page.records[n]
+            if not refs:
+                gone.append(member)
+                continue
+            found = page.idents[n]
+            # A member carrying a suppressed identifier is reached on no channel.
+            digest = page.digests[n] if page.digests else set()
+            kinds = set() if digest & page.suppressed else contact_kinds(found, placeholder)
+            of: dict[str, list[Any]] = {s: [] for s in _MEASURED}
+            for source, key in refs:
+                if source in of:
+                    of[source] += lines[source].get(key, ())
+            facts = MemberFacts(
+                member_id=member,
+                transactions=of["transactions"],
+                events=of["web_analytics"],
+                contacts=of["crm"],
+                recorded=[f for ref in refs for f in page.recorded.get(ref, ())],
+                sources=frozenset(s for s, _ in refs),
+                has_email=IdentifierKind.EMAIL in kinds,
+                has_phone=IdentifierKind.PHONE in kinds,
+                has_visitor=IdentifierKind.ANONYMOUS_ID in kinds,
+            )
+            rows.append(row_of(measure(facts, reference, engagement_days, program)))
 
     async def measure(
         self, member_ids: Sequence[str], light: bool = False
     ) -> tuple[list[MetricsRow], list[str]]:
         """The rows of the live members among ``member_ids``, and those that are no more."""
-        return self._measured(await self._read(member_ids, light))
+        return await self._measured(await self._read(member_ids, light))
 
     async def refresh(self, member_ids: Sequence[str], cursor: int) -> None:
+        # Light lines, as a rebuild reads them (the same rows: tests/test_scores.py): the
+        # models took five times the event loop's time after a push of thousands of lines.
         for start in range(0, len(member_ids), PAGE):
-            rows, gone = await self.measure(member_ids[start : start + PAGE])
+            rows, gone = await self.measure(member_ids[start : start + PAGE], light=True)
             await self.metrics.put(rows, gone, cursor)
 
     # -- following the feed ---------------------------------------------------------------
@@ -277,7 +304,7 @@ class MetricsKeeper:
         try:
             async with contextlib.aclosing(self._pages()) as pages:
                 async for page in pages:
-                    rows, gone = self._measured(page)
+                    rows, gone = await self._measured(page)
                     if writing is not None:
                         await writing
                     writing = asyncio.create_task(self.metrics.put(rows, gone, cursor))
