@@ -33,7 +33,7 @@ import os
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import orjson
 from pydantic import BaseModel
@@ -89,6 +89,23 @@ async def _holding(folder: Path) -> AsyncIterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _lines_of(handle: BinaryIO, whole: bool) -> Iterator[bytes]:
+    """The lines of a file from where ``handle`` stands, each with its line end: ``\n``,
+    ``\r\n`` or a lone ``\r`` (a file saved on an old Mac, or by a tool writing ``\r``), as
+    a pushed body's (:func:`~membergraph.ingest_http.ingest_endpoint`), ``membergraph
+    resolve`` (:mod:`~membergraph.identity.file_pieces`) and an erasure's rewrite read them.
+    JSON has no raw ``\r`` in a string: no good line is cut in two. Unless ``whole``, the
+    last line is left when it may not be complete (no line end yet, or a ``\r`` its
+    ``\n`` may follow): its writer is not done with it."""
+    for block in handle:  # up to and including each \n
+        ends = block.endswith(b"\n")
+        pieces = block.splitlines(keepends=True) if b"\r" in block else [block]
+        for n, raw in enumerate(pieces):
+            if not whole and not ends and n == len(pieces) - 1:
+                return
+            yield raw
 
 
 class FileConnector(SourceConnector):
@@ -175,9 +192,7 @@ class FileConnector(SourceConnector):
             if self._offset == 0:  # a byte order mark before the first line is no part of it
                 self._offset = bom_length(handle.read(3))
             handle.seek(self._offset)
-            for raw in handle:
-                if not whole and not raw.endswith(b"\n"):
-                    break  # its writer is not done with it
+            for raw in _lines_of(handle, whole):
                 self._offset += len(raw)
                 self._number += 1
                 number = self._number
@@ -335,11 +350,12 @@ class FileConnector(SourceConnector):
     def _write(self, fresh: list[bytes]) -> None:
         # The caller holds the folder's lock (append).
         with self.path.open("a+b") as handle:
-            # A file whose last line lacks its newline must not glue our first line to it.
+            # A file whose last line lacks its line end must not glue our first line to it
+            # (a lone \r ends a line: with a \n after it, the two are one line end).
             handle.seek(0, 2)
             if handle.tell():
                 handle.seek(-1, 2)
-                if handle.read(1) != b"\n":
+                if handle.read(1) not in (b"\n", b"\r"):
                     handle.write(b"\n")
             handle.write(b"\n".join(fresh) + b"\n")
             if self.durable:

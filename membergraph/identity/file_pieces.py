@@ -140,9 +140,9 @@ def read_piece(
     owner = partial(owner_key, source, region=region)
     with open(path, "rb") as handle, gc_paused():
         handle.seek(start)
-        raws = handle.read(end - start).split(b"\n")
-        if raws and not raws[-1]:
-            raws.pop()
+        # Lines end at \n, \r\n or a lone \r, as the gateway reads them (files.py); a
+        # piece ends at a \n (``cut``), so no \r\n is cut in two.
+        raws = handle.read(end - start).splitlines()
         piece.lines = len(raws)
         for number, raw in enumerate(raws, start=1):
             if not raw or raw.isspace():
