@@ -188,7 +188,12 @@ async def _change(
     change.cannot_added = adjust.cannot_add
     change.cannot_lifted = [tuple(sorted(pair)) for pair in adjust.cannot_lift]  # type: ignore[misc]
     change.records = records
-    diff_links(change, resolution, state.active)
+    if len(state.active) > _INLINE_SCOPE:
+        # Tens of thousands of links (a push's closure) take the event loop a second to
+        # compare: on a thread, as a large resolution is (the lock keeps writers in order).
+        await asyncio.to_thread(diff_links, change, resolution, state.active)
+    else:
+        diff_links(change, resolution, state.active)
     staging: list[asyncio.Task[None]] = []
 
     async def stage(step: Coroutine[Any, Any, None]) -> None:
