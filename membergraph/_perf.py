@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["SERVING_YOUNG_THRESHOLD", "gc_paused", "serving_collector"]
+__all__ = ["SERVING_YOUNG_THRESHOLD", "gc_paused", "gc_paused_while", "serving_collector"]
 
 
 @contextmanager
@@ -32,6 +32,35 @@ def gc_paused(freeze: bool = True) -> Iterator[None]:
         if freeze:
             gc.freeze()
         if enabled:
+            gc.enable()
+
+
+_pausing = [0, False]  # requests pausing the collector, and whether it was enabled before
+
+
+@contextmanager
+def gc_paused_while() -> Iterator[None]:
+    """Pause the cyclic collector while one long piece of work runs beside the requests
+    served (a large push: its lines, records and closure, made on the event loop and the
+    store's threads), whatever else pauses it meanwhile.
+
+    A collection stops every thread, the event loop's included. A push of 20,000 lines
+    keeps hundreds of thousands of objects alive until it answers: the collections its
+    allocations triggered walked them all, again and again, for nothing (a full one took
+    0.5-0.8 s, young ones 0.1-0.2 s, each collecting nothing; ``docs/benchmarks.md``).
+    Reference counting still frees whatever is dropped; only garbage cycles wait for the
+    end. Counted, on the event loop's thread: the last one out enables the collector again
+    (if it was enabled when the first came in), so two pushes at once pause it once.
+    """
+    if _pausing[0] == 0:
+        _pausing[1] = gc.isenabled()
+        gc.disable()
+    _pausing[0] += 1
+    try:
+        yield
+    finally:
+        _pausing[0] -= 1
+        if _pausing[0] == 0 and _pausing[1]:
             gc.enable()
 
 

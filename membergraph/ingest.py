@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from membergraph._perf import gc_paused_while
 from membergraph.connectors.base import (
     ConnectorError,
     Guard,
@@ -164,7 +165,8 @@ class IngestService:
                 ``STORE_FULL``: the same, for want of room on the store's disk).
         """
         try:
-            return await self._push(source, items, into)
+            with gc_paused_while():  # (its objects live until it answers: _perf.py)
+                return await self._push(source, items, into)
         except IngestRefused as exc:
             raise _for_want_of_room(exc) from exc.__cause__
 

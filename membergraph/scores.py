@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from membergraph._perf import gc_paused
+from membergraph._perf import gc_paused, gc_paused_while
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.identity.feed import FeedExpired
@@ -351,7 +351,10 @@ class MetricsKeeper:
             if position is None:
                 await self._rebuild()
             else:
-                await self._follow(position)
+                # What a large push changed is thousands of members' lines held at once: no
+                # collection walks them meanwhile (_perf.gc_paused_while).
+                with gc_paused_while():
+                    await self._follow(position)
             await self.metrics.score(self.scoring)
 
     async def _follow(self, position: int) -> None:
