@@ -58,7 +58,7 @@ from membergraph.response_cache import (
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
 from membergraph.subscriptions import OriginRefusalNamesTheSetting
-from membergraph.tracing import graphql_extension
+from membergraph.tracing import graphql_extension, trace_backends
 from membergraph.tracing import tracer_provider as tracing_provider
 
 __all__ = ["create_app", "example_query"]
@@ -189,6 +189,8 @@ def create_app(
         else:
             app.state.gateway = gateway
         telemetry.watch(app.state.gateway)
+        if telemetry.tracer is not None:
+            trace_backends(app.state.gateway, telemetry.tracer)
         follower = await follow_feed(app.state.gateway)
         app.state.response_cache.follow(follower)
         app.state.ingest = IngestService(app.state.gateway)

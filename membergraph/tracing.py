@@ -2,7 +2,11 @@
 
 Each HTTP request is a server span (``POST /graphql``, continuing a caller's ``traceparent``),
 with the request id; inside it Strawberry's extension adds the GraphQL operation, its parsing,
-validation and one span per resolver. Spans go to the collector in batches (OTLP over HTTP).
+validation and one span per resolver, and the backends a client span per round trip
+(:func:`trace_backends`): ``store.<operation>`` for the identity store, ``sources.<read>``
+for the source table or collections, ``GET`` for an HTTP source, which receives the trace
+context (W3C ``traceparent``) and so joins its own spans to ours.
+Spans go to the collector in batches (OTLP over HTTP).
 The libraries are an extra (``pip install "membergraph[otel]"``): without a configured
 endpoint nothing is imported and nothing is traced.
 """
@@ -14,7 +18,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["graphql_extension", "server_span", "tracer_provider"]
+__all__ = ["graphql_extension", "server_span", "trace_backends", "tracer_provider"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +74,18 @@ def server_span(tracer: Any, scope: Any, name: str, request_id: str) -> Iterator
         name, context=extract(headers), kind=SpanKind.SERVER, attributes=attributes
     ) as span:
         yield span
+
+
+def trace_backends(gateway: Any, tracer: Any) -> None:
+    """Gives ``tracer`` to what makes the gateway's round trips: the identity store, the
+    SQLite source table, each MongoDB or HTTP source. Each checks its ``tracer`` before a
+    trip; left None (traces off), nothing of tracing runs."""
+    targets = [gateway.identity.store]
+    for connector in [*gateway.sources.values(), *gateway.synced.values()]:
+        targets.append(connector)
+        lines = getattr(connector, "lines", None)  # a SqliteSource's shared source table
+        if lines is not None:
+            targets.append(lines)
+    for target in targets:
+        if hasattr(target, "tracer"):
+            target.tracer = tracer

@@ -39,6 +39,7 @@ from membergraph.connectors.lines import (
     parse_line,
 )
 from membergraph.connectors.sources import SourceSpec, Taken
+from membergraph.trace_spans import backend_span
 
 __all__ = ["MongoSource"]
 
@@ -102,6 +103,8 @@ class MongoSource(SourceConnector):
         super().__init__(spec, owner, timeout)
         self.collection = collection
         self.count: int | None = None  # lines held, once listed (size())
+        self.tracer: Any = None
+        """An OpenTelemetry tracer while traces are on: a span per lookup's round trip."""
 
     async def ensure_indexes(self) -> None:
         try:
@@ -137,7 +140,11 @@ class MongoSource(SourceConnector):
         wanted = sorted(set(keys))
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            docs = await self.collection.find({"_owner": {"$in": chunk}}).to_list()
+            if self.tracer is None:
+                docs = await self.collection.find({"_owner": {"$in": chunk}}).to_list()
+            else:
+                with backend_span(self.tracer, "sources.lines", "mongodb"):
+                    docs = await self.collection.find({"_owner": {"$in": chunk}}).to_list()
             with gc_paused(freeze=False):  # many small objects, no cycle among them
                 for doc in docs:
                     line = self.read_doc(doc, light)

@@ -40,6 +40,7 @@ from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec, Taken
 from membergraph.sqlite_tx import OpenedFile, close_connection, immediate
+from membergraph.trace_spans import backend_span, operation
 
 __all__ = ["HeldLines", "SqliteLines", "SqliteSource", "folder_fingerprint"]
 
@@ -92,6 +93,8 @@ class SqliteLines:
         self.push_lock = PushLock(f"{self.path}-push.lock") if self.path != ":memory:" else None
         self.shared = SharedTrips(self.run, sql.unavailable)
         """A request's lookups of the four sources, in one trip to the thread."""
+        self.tracer: Any = None
+        """An OpenTelemetry tracer while traces are on: a span per trip."""
 
     async def open(self) -> None:
         try:
@@ -130,6 +133,10 @@ class SqliteLines:
         try:
             if self._file is not None:
                 self._file.check()
+            if self.tracer is not None:
+                name = "sources." + operation(fn, args)
+                with backend_span(self.tracer, name, "sqlite"):
+                    return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
             return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
         except sqlite3.Error as exc:
             if self._file is not None:

@@ -3,6 +3,8 @@ operation and its resolvers inside it (an in-memory exporter stands in for the c
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -52,3 +54,55 @@ def test_a_bad_collector_url_stops_start_up() -> None:
 
     with pytest.raises(SettingsError, match="OTLP collector"):
         load_settings(otlp_endpoint="collector:4318")
+
+
+def _spans_under(spans: list[Any], root: Any) -> list[Any]:
+    """The spans whose chain of parents reaches ``root``."""
+    by_id = {s.context.span_id: s for s in spans}
+    found = []
+    for span in spans:
+        parent = span.parent
+        while parent is not None and parent.span_id != root.context.span_id:
+            above = by_id.get(parent.span_id)
+            parent = above.parent if above is not None else None
+        if parent is not None:
+            found.append(span)
+    return found
+
+
+def test_a_profile_traces_each_store_round_trip_it_made(settings: Settings) -> None:
+    from membergraph.connectors.models import SourceName
+    from tests.conftest import PROFILE, contact_emails
+
+    exporter = InMemorySpanExporter()
+    provider = sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    (email,) = contact_emails(settings.data, 1)  # type: ignore[arg-type]
+    with TestClient(
+        create_app(settings, tracer_provider=provider), base_url="http://127.0.0.1"
+    ) as client:
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        store, shared = gateway.identity.store, gateway.sources[SourceName.CRM].lines.shared
+        here_reads, source_trips = store.here.reads, shared.trips
+        exporter.clear()
+        response = client.post("/graphql", json={"query": PROFILE, "variables": {"value": email}})
+        assert response.status_code == 200 and response.json()["data"]["memberByIdentifier"]
+        # (the gateway's background work makes its own trips meanwhile: not this request's)
+        made = (store.here.reads - here_reads) + (shared.trips - source_trips)
+    spans = list(exporter.get_finished_spans())
+    (server,) = [s for s in spans if s.name == "POST /graphql"]
+    backend = [s for s in _spans_under(spans, server) if s.name.startswith(("store.", "sources."))]
+    # The PII access log's write (store.record_access) may end after the answer: its span
+    # then comes later; the reads that answered are all there, one span per round trip.
+    reads = [s for s in backend if s.name != "store.record_access"]
+    assert made >= 1
+    assert len(reads) == made
+    assert "store.find_member_carried" in {s.name for s in backend}
+    assert all(s.attributes["db.system.name"] == "sqlite" for s in backend)
+
+
+def test_traces_off_gives_no_backend_a_tracer(client: TestClient) -> None:
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    assert gateway.identity.store.tracer is None
+    assert all(getattr(c, "tracer", None) is None for c in gateway.sources.values())
+    assert all(getattr(c.lines, "tracer", None) is None for c in gateway.sources.values())

@@ -45,6 +45,7 @@ class SourceApi:
                 "path": request.url.path,
                 "keys": request.query_params.getlist("key"),
                 "authorization": request.headers.get("authorization"),
+                "traceparent": request.headers.get("traceparent"),
                 "after": request.query_params.get("after"),
                 "since": request.query_params.get("updated_since"),
             }

@@ -147,3 +147,47 @@ async def test_a_redirect_is_said_as_one_not_as_malformed_json(
     assert isinstance(error, SourceUnavailable)
     assert "HTTP 301, a redirect: configure its final URL" in str(error)
     assert crm.requests == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "failed"), [pytest.param(None, False, id="ok"), pytest.param(404, True, id="404")]
+)
+async def test_a_traced_lookup_sends_its_trace_and_records_the_answer(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient, status: int | None, failed: bool
+) -> None:
+    sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import StatusCode
+
+    # Given a source whose requests are traced, inside a request's span
+    exporter = InMemorySpanExporter()
+    provider = sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    server, url = api
+    server.status = status
+    transactions = source(client, url)
+    transactions.tracer = tracer
+    # When it looks up a card (an identifier a collector must not hold)
+    with tracer.start_as_current_span("POST /graphql") as request_span:
+        answer = await transactions.load_many([f"loyalty:{CARDS[0]}"])
+    # Then the API received the request's trace, and the client span says what came back
+    trace_id = format(request_span.get_span_context().trace_id, "032x")
+    assert [r["traceparent"].split("-")[1] for r in server.requests] == [trace_id]
+    (call,) = [s for s in exporter.get_finished_spans() if s.name == "GET"]
+    assert call.parent is not None
+    assert call.parent.span_id == request_span.get_span_context().span_id
+    assert call.attributes is not None
+    assert call.attributes["http.response.status_code"] == (status or 200)
+    assert call.attributes["url.full"] == f"{url}/transactions/lines"  # no keys in it
+    assert (call.status.status_code == StatusCode.ERROR) is failed
+    assert isinstance(answer[0], Exception) is failed
+
+
+async def test_an_untraced_lookup_sends_no_trace(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    server, url = api
+    await source(client, url).load_many([f"loyalty:{CARDS[0]}"])
+    assert [r["traceparent"] for r in server.requests] == [None]

@@ -36,6 +36,7 @@ from membergraph.identity.store.port import (
     StoreError,
     event_from,
 )
+from membergraph.trace_spans import caller_operation, mapped_span
 
 __all__ = [
     "MongoReads",
@@ -138,13 +139,20 @@ class MongoReads:
     """The read methods of the identity store port, over ``self.db``."""
 
     url: str
+    tracer: Any = None
+    """An OpenTelemetry tracer while traces are on: a span per round trip, named after the
+    port's operation that made it."""
 
     @property
     def db(self) -> Any:
         raise NotImplementedError
 
     def _mapped(self, what: str) -> contextlib.AbstractAsyncContextManager[None]:
-        return mapped(self.url, what)
+        # Every round trip passes here: the one place a span is begun (traces on only).
+        if self.tracer is None:
+            return mapped(self.url, what)
+        name = "store." + caller_operation()
+        return mapped_span(mapped(self.url, what), self.tracer, name, "mongodb")
 
     if TYPE_CHECKING:  # the port's (IdentityStore), which MongoStore also is
 

@@ -57,6 +57,7 @@ from membergraph.identity.store.sqlite_write import (
     write_change,
 )
 from membergraph.sqlite_tx import OpenedFile, close_connection, immediate
+from membergraph.trace_spans import backend_span, operation
 
 __all__ = ["SqliteStore"]
 
@@ -128,6 +129,8 @@ class SqliteStore(IdentityStore):
         (:meth:`find_member_carried`, :meth:`member_carried`), its answer in
         ``MemberCarried.beside``: the gateway sets it to read the member's lines when the
         sources live in this file."""
+        self.tracer: Any = None
+        """An OpenTelemetry tracer while traces are on: a span per read or write."""
 
     @classmethod
     def from_url(cls, url: str, durable: bool = True) -> SqliteStore:
@@ -382,6 +385,9 @@ class SqliteStore(IdentityStore):
     async def _trip(self, fn: Callable[..., T], *args: Any) -> T:
         db = self.db
         self.trips += 1
+        if self.tracer is not None:
+            with backend_span(self.tracer, "store." + operation(fn, args), "sqlite"):
+                return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
         return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
 
     def _same_file(self) -> None:
@@ -397,10 +403,22 @@ class SqliteStore(IdentityStore):
         here = self.here
         if here is not None and not self._staging and self._db is not None:
             async with self._mapped("read"):
-                found = here.read(fn, *args)
+                if self.tracer is None:
+                    found = here.read(fn, *args)
+                else:
+                    found = self._traced_here(here, fn, args)
             if found is not BUSY:
                 return found  # type: ignore[return-value]
         return await self._read(fn, *args)
+
+    def _traced_here(self, here: LoopReader, fn: Callable[..., T], args: tuple[Any, ...]) -> object:
+        with backend_span(
+            self.tracer, "store." + operation(fn, args), "sqlite", **{"membergraph.thread": "loop"}
+        ) as span:
+            found = here.read(fn, *args)
+            if found is BUSY:  # (the thread's trip that follows is a span of its own)
+                span.set_attribute("membergraph.busy", True)
+            return found
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(connection, *args)`` in the connection's thread, driver errors mapped: for
