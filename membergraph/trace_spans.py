@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-__all__ = ["backend_span", "caller_operation", "mapped_span", "operation"]
+__all__ = ["backend_span", "caller_operation", "in_trace", "mapped_span", "operation"]
 
 
 def operation(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
@@ -35,22 +35,41 @@ def operation(fn: Callable[..., Any], args: tuple[Any, ...]) -> str:
 def backend_span(tracer: Any, name: str, system: str, **attributes: Any) -> Iterator[Any]:
     """A client span ``name`` (``store.find_member_carried``) under the current one, with
     the backend's ``db.system.name``; an exception escaping it is recorded and marks it
-    failed (OpenTelemetry's default)."""
+    failed (OpenTelemetry's default). None, and no span, outside a trace (:func:`in_trace`)."""
     from opentelemetry.trace import SpanKind
 
+    if not in_trace():
+        yield None
+        return
     with tracer.start_as_current_span(
         name, kind=SpanKind.CLIENT, attributes={"db.system.name": system, **attributes}
     ) as span:
         yield span
 
 
+def in_trace() -> bool:
+    """Whether a span is current (a request's, or one of its children): a round trip of the
+    gateway's own background work (the feed's tail, pruning, metrics) makes no span, or
+    each poll would be a trace of its own flooding the collector."""
+    from opentelemetry.trace import get_current_span
+
+    return bool(get_current_span().get_span_context().is_valid)
+
+
+_PASSING = frozenset({"run"})
+"""Public methods that only pass a trip on (the SQLite store's ``run`` for the privacy
+store sharing its connection): the method that called them names the trip."""
+
+
 def caller_operation(depth: int = 2) -> str:
     """The public method that called (``depth`` frames up, through private helpers such as
-    ``_find``): a store whose every round trip passes one context manager names its spans
-    after the port's operation without each method saying it. Called only with traces on."""
+    ``_find`` or ``_in_thread``): a store whose every round trip passes one place names its
+    spans after the port's operation (the same name on every adapter) without each method
+    saying it. Called only with traces on."""
     frame = sys._getframe(depth)
     for _ in range(4):
-        if frame.f_back is None or not frame.f_code.co_name.startswith("_"):
+        name = frame.f_code.co_name
+        if frame.f_back is None or not (name.startswith("_") or name in _PASSING):
             break
         frame = frame.f_back
     return frame.f_code.co_name.lstrip("_")

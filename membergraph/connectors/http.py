@@ -39,6 +39,7 @@ from membergraph.connectors.base import (
 )
 from membergraph.connectors.lines import LineError, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec
+from membergraph.trace_spans import in_trace
 
 __all__ = ["HttpSource", "HttpSourceConfig", "ListingPage"]
 
@@ -129,7 +130,7 @@ class HttpSource(SourceConnector):
                 await asyncio.sleep(random.uniform(0, config.backoff * 2 ** (attempt - 1)))
             self.requests += 1
             try:
-                if self.tracer is None:
+                if self.tracer is None or not in_trace():
                     response, body = await self._fetch(url, params)
                 else:
                     response, body = await self._traced_fetch(url, params, attempt)

@@ -161,3 +161,32 @@ async def test_a_line_sent_twice_in_one_batch_is_compared_with_its_first_copy(
         assert await source.append([changed, changed]) == ["updated", "unchanged"]
         [lines] = await source.load_many(["loyalty:LD11112222"])
         assert sorted(str(x.transaction_id) for x in lines) == ["T1", "T2"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("kind", "span"),
+    [
+        pytest.param("mongodb-emulated", "sources.lines", marks=pytest.mark.mongodb, id="mongodb"),
+        pytest.param("http", "GET", id="http"),
+    ],
+)
+async def test_a_traced_lookup_is_one_client_span_under_the_request(
+    kind: str, span: str, tmp_path: Path
+) -> None:
+    sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    async with backend(kind, tmp_path) as source:
+        source.tracer = tracer  # type: ignore[attr-defined]
+        await source.load_many(["loyalty:LD99990000"])  # outside a request: no span
+        with tracer.start_as_current_span("POST /graphql") as request:
+            answer = await source.load_many(["loyalty:LD11112222"])
+    assert len(answer[0]) == 2  # type: ignore[arg-type]
+    (call,) = [s for s in exporter.get_finished_spans() if s.name != "POST /graphql"]
+    assert call.name == span
+    assert call.parent is not None and call.parent.span_id == request.get_span_context().span_id

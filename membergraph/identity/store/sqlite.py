@@ -57,7 +57,7 @@ from membergraph.identity.store.sqlite_write import (
     write_change,
 )
 from membergraph.sqlite_tx import OpenedFile, close_connection, immediate
-from membergraph.trace_spans import backend_span, operation
+from membergraph.trace_spans import backend_span, caller_operation
 
 __all__ = ["SqliteStore"]
 
@@ -386,7 +386,7 @@ class SqliteStore(IdentityStore):
         db = self.db
         self.trips += 1
         if self.tracer is not None:
-            with backend_span(self.tracer, "store." + operation(fn, args), "sqlite"):
+            with backend_span(self.tracer, "store." + caller_operation(), "sqlite"):
                 return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
         return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
 
@@ -413,10 +413,10 @@ class SqliteStore(IdentityStore):
 
     def _traced_here(self, here: LoopReader, fn: Callable[..., T], args: tuple[Any, ...]) -> object:
         with backend_span(
-            self.tracer, "store." + operation(fn, args), "sqlite", **{"membergraph.thread": "loop"}
+            self.tracer, "store." + caller_operation(), "sqlite", **{"membergraph.thread": "loop"}
         ) as span:
             found = here.read(fn, *args)
-            if found is BUSY:  # (the thread's trip that follows is a span of its own)
+            if span is not None and found is BUSY:  # (the thread's trip: a span of its own)
                 span.set_attribute("membergraph.busy", True)
             return found
 
