@@ -73,6 +73,7 @@ class Chain:
     xk: RecordKey
     yc: RecordKey
     yk: RecordKey
+    xv: RecordKey | None = None  # a web visitor of the first member's, if it has one
     acknowledged: list[tuple[str, Pairs, int, str]] = field(default_factory=list)
     in_flight: Pairs | None = None  # the change sent when the process died, maybe made
     refused: list[str] = field(default_factory=list)
@@ -106,7 +107,9 @@ def _cycle(chain: Chain, state: dict[str, str]) -> list[Step]:
     """One round of changes on ``chain``'s two members; ``state`` holds the last steward
     event, the last merge and the member to split, as the answers name them."""
     link = {"a": _ref(chain.xc), "b": _ref(chain.yc), "move": False}
-    again = {"a": _ref(chain.yc), "b": _ref(chain.xc), "move": False}
+    # Issue 17: a split, then a link of one member's visitor to another's contact, left a
+    # store that no start could read (KeyError in the engine).
+    again = {"a": _ref(chain.xv or chain.xc), "b": _ref(chain.yc), "move": False}
     move = {"a": _ref(chain.xk), "b": _ref(chain.yc), "move": True}
     split = lambda: {"m": state["member"], "r": [_ref(chain.yc)]}  # noqa: E731
     undo = lambda: {"e": state["event"]}  # noqa: E731
@@ -171,8 +174,9 @@ def _changes(address: str, chain: Chain, tag: str, stop: threading.Event) -> Non
 
 
 def _chains(address: str) -> list[Chain]:
-    """Pairs of demo members with exactly one contact and one card each, in a fixed order."""
-    found: list[tuple[RecordKey, RecordKey]] = []
+    """Pairs of demo members with exactly one contact and one card each (the first one's
+    web visitor too, where it has one), in a fixed order."""
+    found: list[tuple[RecordKey, RecordKey, RecordKey | None]] = []
     after = None
     while True:
         page = httpx.post(
@@ -184,18 +188,19 @@ def _chains(address: str) -> list[Chain]:
             refs = [(r["source"].lower(), r["key"]) for r in edge["node"]["records"]]
             contacts = [r for r in refs if r[0] == "crm"]
             cards = [r for r in refs if r[1].startswith("loyalty:")]
+            visitors = [r for r in refs if r[0] == "web_analytics"] + [None]
             if len(contacts) == len(cards) == 1:
-                found.append((contacts[0], cards[0]))
+                found.append((contacts[0], cards[0], visitors[0]))
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    found.sort()
+    found.sort(key=lambda f: (f[2] is None, f))  # those with a visitor first
     # Two members a link merges whole (relatives of the demo data may hold records that a
     # link would move instead): asked with a dry run, which changes nothing.
     chains: list[Chain] = []
     while len(chains) < CLIENTS * ROUNDS and len(found) >= 2:
         x, y = found.pop(0), found.pop(len(found) // 2)
-        chain = Chain(*x, *y)
+        chain = Chain(*x[:2], *y[:2], xv=x[2])
         answer = httpx.post(
             f"http://{address}/graphql",
             json={"query": DRY_LINK, "variables": {"a": _ref(chain.xc), "b": _ref(chain.yc)}},
