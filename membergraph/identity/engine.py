@@ -43,6 +43,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partial_names import RULE as PARTIAL_RULE
 from membergraph.identity.partial_names import partial_duplicates, partial_signature
 from membergraph.identity.partition import Partition
+from membergraph.identity.phone_duplicates import postcode_of
 from membergraph.identity.people import People, crm_signatures
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.reenrolments import CARD_ORDER_RULE, PHONE_RULE, Reenrolments
@@ -62,6 +63,7 @@ __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 _PAUSE_GC_FROM = 20_000  # records from which a resolution pauses the garbage collector
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _DEVICE_EMAIL = "device_email"  # an event's e-mail its device's login confirms
+_NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
 _DUPLICATES = (
     "crm_duplicate",
@@ -295,11 +297,25 @@ class _Resolver:
     ) -> bool:
         """Whether two contacts of one name and no birth date to compare, sharing a value
         a family shares (not a card), each have values of their own: a father and son of
-        one name on the household's landline, each with his own e-mail."""
+        one name on the household's landline, each with his own e-mail
+        (``reenrolments.namesakes_need_own_values``: values that identify her)."""
         held = self.rules.near_duplicates.birth_date_placeholders
         if not own_values_part(kind) or (sig[2] and sig[2] not in held):
             return False
-        return own_values_disagree(self.records[a], self.records[b], self.rules)
+        one, other = self.records[a], self.records[b]
+        if not own_values_disagree(one, other, self.rules):
+            return False
+        if not self.rules.reenrolments.namesakes_need_own_values:
+            return True
+        # A value that identifies no one (the store's address a clerk typed when she gave
+        # none) is no value of her own: differing only by such, one person at one postcode.
+        status = self.status
+        if own_values_disagree(
+            one, other, self.rules, lambda k, key: status.get((k, key)) not in _NO_ONES
+        ):
+            return True
+        post = postcode_of(one)
+        return not post or post != postcode_of(other)
 
     def _names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
         """What two CRM contacts found one person's agreed on, for the link's evidence: each

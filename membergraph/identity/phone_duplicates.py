@@ -54,6 +54,12 @@ class ReenrolmentRules(BaseModel):
             (``near_duplicates.own_values``) are two people (twins, a father and son of
             one name); differing only by values that are no one's (hubs), they are one
             person at one postcode.
+        namesakes_need_own_values: two contacts of one name and no birth date to
+            compare, on a shared phone or e-mail, are namesakes (a father and son) only
+            when each has values of its own that are someone's: differing only by
+            values that identify no one (the store's address a clerk typed on one, a
+            placeholder), they are one person at one postcode, as contacts with close
+            names are. False: any value on each says namesakes.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,6 +68,7 @@ class ReenrolmentRules(BaseModel):
     card_orders: bool = True
     other_postcodes_say_two: bool = True
     own_values_say_two: bool = True
+    namesakes_need_own_values: bool = True
 
     def same_person(
         self,

@@ -242,3 +242,47 @@ def test_a_mother_and_daughter_of_one_name_on_the_landline_stay_apart() -> None:
     # Then the mother is not with her daughter: the three would hold two own mobiles
     assert not together(result, mother.ref, daughter.ref)
     assert not together(result, mother.ref, again.ref)
+
+
+@pytest.mark.parametrize(
+    ("second", "rules", "merged"),
+    [
+        pytest.param({}, RULES, True, id="the-stores-address-one-postcode"),
+        pytest.param({"address": ACROSS_TOWN}, RULES, False, id="another-postcode"),
+        pytest.param({"address": {**HOME, "postal_code": ""}}, RULES, False,
+                     id="no-postcode-to-compare"),
+        # A father and son of one name: each his own e-mail, whatever else the son carries.
+        pytest.param({"emails": ["STORE"], "extra": ["robsmith97@mail.org"]}, RULES, False,
+                     id="each-own-email"),
+        pytest.param({}, Rules(reenrolments=ReenrolmentRules(namesakes_need_own_values=False)),
+                     False, id="rule-off"),
+    ],
+)  # fmt: skip
+def test_one_name_no_births_and_a_tills_address_on_one(
+    second: dict[str, Any], rules: Rules, merged: bool
+) -> None:
+    # Given Robert Smith's contact with his own e-mail, and one of the same name made at a
+    # till where the clerk typed the store's address (a hub: every guest's), neither with a
+    # birth date, both on his mobile
+    store = "store53001@northfield.example.com"
+    emails = [store if e == "STORE" else e for e in second.get("emails", ["STORE"])]
+    own = crm(
+        "C0000001", first="Robert", last="Smith", birth=None, emails=["rsmith57@mail.org"],
+        phones=[MOBILE], card="LD61000001", address=HOME,
+    )  # fmt: skip
+    again = crm(
+        "C0000002", first="Robert", last="Smith", birth=None,
+        emails=emails + second.get("extra", []), phones=[MOBILE], card="LD61000002",
+        address=second.get("address", HOME),
+    )  # fmt: skip
+    guests = [
+        crm(f"C00001{n:02}", first=f"Guest{n}", last=f"Other{n}", emails=[store])
+        for n in range(rules.hub_max_people + 1)
+    ]
+    result = resolve(world(own, again, *guests), rules)
+    # Then the store's address is not his: at one postcode, one person entered twice
+    assert together(result, own.ref, again.ref) is merged
+    if merged:
+        [link] = [x for x in result.links if {x.a, x.b} == {own.ref, again.ref}]
+        assert link.rule == "crm_duplicate"
+        assert link.evidence["kind"] == "PHONE"
