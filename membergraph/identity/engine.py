@@ -43,8 +43,8 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partial_names import RULE as PARTIAL_RULE
 from membergraph.identity.partial_names import partial_duplicates, partial_signature
 from membergraph.identity.partition import Partition
-from membergraph.identity.phone_duplicates import postcode_of
 from membergraph.identity.people import People, crm_signatures
+from membergraph.identity.phone_duplicates import postcode_of
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.reenrolments import CARD_ORDER_RULE, PHONE_RULE, Reenrolments
 from membergraph.identity.rules import Rules

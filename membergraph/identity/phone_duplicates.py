@@ -60,6 +60,11 @@ class ReenrolmentRules(BaseModel):
             values that identify no one (the store's address a clerk typed on one, a
             placeholder), they are one person at one postcode, as contacts with close
             names are. False: any value on each says namesakes.
+        own_phones_without_postcode: a contact that gave nothing but a name and phones
+            (no postcode, no birth date, no e-mail but a clerk's placeholder) is compared
+            by its phones as at one postcode: a phone of its own besides the shared one
+            says another person (a namesake whose contact lists a relative's phone
+            besides his own mobile). False: phones are compared at one postcode only.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -69,6 +74,7 @@ class ReenrolmentRules(BaseModel):
     other_postcodes_say_two: bool = True
     own_values_say_two: bool = True
     namesakes_need_own_values: bool = True
+    own_phones_without_postcode: bool = True
 
     def same_person(
         self,

@@ -14,6 +14,7 @@ own, keep them apart.)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
@@ -49,7 +50,9 @@ class Reenrolments:
         rules, status = self.rules, self.status
         if rules.near_duplicates.born_one(a.signature, b.signature):
             return ""
-        if not own_values_disagree(a, b, rules, None, True, _one_postcode):
+        anywhere = rules.reenrolments.own_phones_without_postcode
+        place = partial(_maybe_one_place, rules) if anywhere else _one_postcode
+        if not own_values_disagree(a, b, rules, None, True, place):
             return ""
         theirs = own_values_disagree(
             a,
@@ -57,7 +60,7 @@ class Reenrolments:
             rules,
             lambda kind, key: status.get((kind, key)) not in _NO_ONES,
             True,
-            _one_postcode,
+            place,
         )
         return "own" if theirs else "placeholders"
 
@@ -106,6 +109,31 @@ def _one_postcode(a: RecordData, b: RecordData) -> bool:
     father and a son of one name, the son's contact carrying his father's e-mail."""
     post = postcode_of(a)
     return bool(post) and post == postcode_of(b)
+
+
+def _maybe_one_place(rules: Rules, a: RecordData, b: RecordData) -> bool:
+    """Whether two contacts' phones are compared: at one postcode, or when one left out its
+    postcode and everything else that says who she is (no birth date, no e-mail: a till's
+    contact of a name and phones), both giving phones. Such a contact with a phone of its
+    own besides the shared one may be a namesake whose contact lists a relative's."""
+    post_a, post_b = postcode_of(a), postcode_of(b)
+    if post_a and post_b:
+        return post_a == post_b
+    bare = [r for r, post in ((a, post_a), (b, post_b)) if not post]
+    return all(_only_name_and_phones(r, rules) for r in bare) and _has(a) and _has(b)
+
+
+def _has(record: RecordData, kind: IdentifierKind = IdentifierKind.PHONE) -> bool:
+    return any(i.kind is kind for i in record.identifiers)
+
+
+def _only_name_and_phones(record: RecordData, rules: Rules) -> bool:
+    """Whether a contact gave no birth date and no e-mail (placeholders aside)."""
+    held = rules.near_duplicates.birth_date_placeholders
+    born = record.birth_date is not None and record.birth_date.isoformat() not in held
+    return not born and all(
+        rules.is_junk(i.kind, i.key) for i in record.identifiers if i.kind is IdentifierKind.EMAIL
+    )
 
 
 def _given_online(record: RecordData, email: str) -> bool:

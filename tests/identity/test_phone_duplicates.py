@@ -29,6 +29,7 @@ ACROSS_TOWN = {
     "country": "US",
 }
 MOBILE = "4155550171"
+NO_POSTCODE = {"line1": "", "city": "", "postal_code": "", "country": "US"}
 
 
 def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
@@ -286,3 +287,35 @@ def test_one_name_no_births_and_a_tills_address_on_one(
         [link] = [x for x in result.links if {x.a, x.b} == {own.ref, again.ref}]
         assert link.rule == "crm_duplicate"
         assert link.evidence["kind"] == "PHONE"
+
+
+@pytest.mark.parametrize(
+    ("first_at", "second_at", "rules", "merged"),
+    [
+        pytest.param(HOME, NO_POSTCODE, RULES, False, id="own-phones-compared"),
+        pytest.param(HOME, NO_POSTCODE,
+                     Rules(reenrolments=ReenrolmentRules(own_phones_without_postcode=False)),
+                     True, id="rule-off"),
+        # The contact without a postcode is the one with a birth date and an e-mail: he said
+        # who he is, and the other's second phone is his new mobile.
+        pytest.param(NO_POSTCODE, HOME, RULES, True, id="the-bare-contact-has-a-postcode"),
+    ],
+)  # fmt: skip
+def test_a_namesake_with_a_relatives_phone_and_no_address(
+    first_at: dict[str, str], second_at: dict[str, str], rules: Rules, merged: bool
+) -> None:
+    # Given David Jones (born 1987, his e-mail, his mobile), and a David Jones contact a
+    # till made with no birth date and no e-mail (the clerk typed noemailgiven@), carrying
+    # a mobile of its own and the first one's
+    first = crm(
+        "C0000001", first="David", last="Jones", birth="1987-07-05",
+        emails=["davidjones87@mail.org"], phones=[MOBILE], card="LD61000001", address=first_at,
+    )  # fmt: skip
+    second = crm(
+        "C0000002", first="David", last="Jones", birth=None, emails=["noemailgiven@outlook.com"],
+        phones=["3805550118", MOBILE], card="LD61000002", address=second_at,
+    )  # fmt: skip
+    result = resolve(world(first, second), rules)
+    # Then, when the contact that gave only a name and phones has no postcode either, its
+    # phone of its own says another person (a namesake listing a relative's phone)
+    assert together(result, first.ref, second.ref) is merged
