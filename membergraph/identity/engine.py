@@ -40,8 +40,12 @@ from membergraph.identity.email_names import a_relatives_email, names_her
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.member_emails import online_orders_of_logins, shared_emails_of_one_member
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.partial_names import (
+    PLACEHOLDER_NAME_RULE,
+    partial_duplicates,
+    partial_signature,
+)
 from membergraph.identity.partial_names import RULE as PARTIAL_RULE
-from membergraph.identity.partial_names import partial_duplicates, partial_signature
 from membergraph.identity.partition import Partition
 from membergraph.identity.people import People, crm_signatures
 from membergraph.identity.phone_duplicates import postcode_of
@@ -71,6 +75,7 @@ _DUPLICATES = (
     PHONE_RULE,
     CARD_ORDER_RULE,
     PARTIAL_RULE,
+    PLACEHOLDER_NAME_RULE,
 )  # one person entered twice
 
 
@@ -314,13 +319,15 @@ class _Resolver:
             one, other, self.rules, lambda k, key: status.get((k, key)) not in _NO_ONES
         ):
             return True
-        post = postcode_of(one)
-        return not post or post != postcode_of(other)
+        reenrolments = self.rules.reenrolments
+        return not reenrolments.placeholders_one_person(postcode_of(one), postcode_of(other))
 
     def _names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
         """What two CRM contacts found one person's agreed on, for the link's evidence: each
         name the same or ``close``, and the birth date only when both have one (a date left
         out or a placeholder is ``left_out``: not compared; day and month ``swapped``)."""
+        if rule == PLACEHOLDER_NAME_RULE:  # a till's word for a name: the date agreed
+            return {"agreed": ["birth_date"], "names_no_one": ["first_name", "last_name"]}
         said: dict[str, list[str]] = {"agreed": []}
         sig_a = self.signature.get(a) or partial_signature(self.records[a])
         sig_b = self.signature.get(b) or partial_signature(self.records[b])

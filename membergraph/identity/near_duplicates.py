@@ -57,7 +57,10 @@ class NearDuplicates(BaseModel):
     contact whose first name is one of ``placeholder_first_names`` (regular expressions
     matched whole, any case: ``Walk-In Customer``, ``Guest``, ``Cash Customer``, typed at a
     till for whoever stands there) names no one: it is nobody's duplicate, and two of them
-    are two people.
+    are two people; with ``placeholder_names_by_birth``, one that gives a birth date joins
+    the one person's contacts on a shared ``kinds`` value that give the same date, as a
+    contact with a name left empty does (the clerk typed a word for the name, not for the
+    e-mail and the birth date).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -74,6 +77,7 @@ class NearDuplicates(BaseModel):
     birth_year_slips: bool = True
     births_outweigh_own_values: bool = True
     partial_names: bool = True
+    placeholder_names_by_birth: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (
         "1900-01-01",
@@ -87,7 +91,7 @@ class NearDuplicates(BaseModel):
     own_values: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
     placeholder_first_names: tuple[str, ...] = (
         r"walk[- ]?in|guest|customer|cash|client|shopper|unknown|anonymous|n/?a|none|no ?name",
-        r"test|store|till|pos|counter|x+|-+|\.+|\?+",
+        r"test|store|till|pos|counter|x+|-+|\.+|\?+|valued",
     )
     nicknames: tuple[tuple[str, ...], ...] = Field(default_factory=lambda: NICKNAMES)
     # Names close by letters that are other people's (Michael/Michelle), never close; and,

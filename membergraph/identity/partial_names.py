@@ -9,6 +9,11 @@ field of the contacts sharing the value, and its birth date (given) agrees with 
 is that person's contact, provided those contacts are one person by the rules: twins share a
 family name and a birth date, and a contact without the first name cannot say which twin it
 is. Values of their own on each still say two people, as on any shared e-mail.
+
+A contact whose name names no one (``Walk-In Customer``, ``Valued Customer``: a clerk's
+word for whoever stood at the till) but gives a birth date is, likewise, the person's whose
+contacts share its e-mail or card and give that same date: the clerk typed a word for the
+name, not for the e-mail and the birth date.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules, Signature
 from membergraph.identity.values import own_values_disagree, own_values_part
 
-__all__ = ["RULE", "partial_duplicates", "partial_signature"]
+__all__ = ["PLACEHOLDER_NAME_RULE", "RULE", "partial_duplicates", "partial_signature"]
 
 RULE = "crm_partial_duplicate"
+PLACEHOLDER_NAME_RULE = "crm_placeholder_name_duplicate"
 Edge = tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]
 
 
@@ -45,24 +51,38 @@ def partial_duplicates(
     records: Mapping[RecordKey, RecordData],
 ) -> list[Edge]:
     """Edges joining each contact on ``value`` that left a name field empty to the one
-    person's contacts (``signed``: the whole signatures on the value) it fits."""
-    if not rules.near_duplicates.partial_names or kind not in rules.near_duplicates.kinds:
+    person's contacts (``signed``: the whole signatures on the value) it fits; and, with
+    ``placeholder_names_by_birth``, each contact whose name names no one (a till's
+    ``Walk-In Customer``) to those whose birth date agrees with its own."""
+    near = rules.near_duplicates
+    if kind not in near.kinds or not (near.partial_names or near.placeholder_names_by_birth):
         return []
-    near, edges = rules.near_duplicates, []
+    edges = []
     held = near.birth_date_placeholders
     for ref in profiles:
         record = records[ref]
-        part = partial_signature(record) if record.source == "crm" else None
-        if part is None or not part[2] or part[2] in held:
+        if record.source != "crm":
             continue
-        if near.names_no_one(part[0] or part[1]):
+        part, rule = partial_signature(record), RULE
+        if part is None:
+            whole = record.signature
+            if not (near.placeholder_names_by_birth and whole and near.names_no_one(whole[0])):
+                continue
+            # The clerk typed a word for the name; the e-mail and the birth date are hers.
+            part, rule = ("", "", whole[2]), PLACEHOLDER_NAME_RULE
+        elif not near.partial_names or near.names_no_one(part[0] or part[1]):
             continue  # "Guest": a till's word for whoever stood there
-        fits = [
-            (sig, other)
-            for sig, other in signed
-            if sig[2] and sig[2] not in held and near.same_birth(part[2], sig[2])
-            and near.names_close(part[0] or sig[0], part[1] or sig[1], sig[0], sig[1])
-        ]  # fmt: skip
+        if not part[2] or part[2] in held:
+            continue
+        if rule == PLACEHOLDER_NAME_RULE:  # no name to help: one date, as written
+            fits = [(sig, other) for sig, other in signed if sig[2] == part[2]]
+        else:
+            fits = [
+                (sig, other)
+                for sig, other in signed
+                if sig[2] and sig[2] not in held and near.same_birth(part[2], sig[2])
+                and near.names_close(part[0] or sig[0], part[1] or sig[1], sig[0], sig[1])
+            ]  # fmt: skip
         if not fits or not all(
             near.same_person(a, b) for i, (a, _) in enumerate(fits) for b, _ in fits[i + 1 :]
         ):
@@ -72,5 +92,5 @@ def partial_duplicates(
         ):
             continue
         a, b = sorted((ref, fits[0][1]))
-        edges.append((1, kind, value, a, b, RULE))
+        edges.append((1, kind, value, a, b, rule))
     return edges

@@ -65,6 +65,10 @@ class ReenrolmentRules(BaseModel):
             by its phones as at one postcode: a phone of its own besides the shared one
             says another person (a namesake whose contact lists a relative's phone
             besides his own mobile). False: phones are compared at one postcode only.
+        placeholders_without_postcode: contacts differing only by values that identify no
+            one (above) are one person when a postcode is left out on one (a till that took
+            no address), as at one postcode; two postcodes still say two. False: they need
+            one postcode.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -75,6 +79,7 @@ class ReenrolmentRules(BaseModel):
     own_values_say_two: bool = True
     namesakes_need_own_values: bool = True
     own_phones_without_postcode: bool = True
+    placeholders_without_postcode: bool = True
 
     def same_person(
         self,
@@ -98,7 +103,15 @@ class ReenrolmentRules(BaseModel):
         if own == "own":  # twins a letter apart (Anne/Ann), a father and son of one name
             return False
         # A placeholder on one and nothing else of its own: at one postcode, one person.
-        return not own or (bool(post_a) and post_a == post_b)
+        return not own or self.placeholders_one_person(post_a, post_b)
+
+    def placeholders_one_person(self, post_a: str, post_b: str) -> bool:
+        """Whether two contacts differing only by values that identify no one are one
+        person, by their postcodes: one, or with ``placeholders_without_postcode`` a
+        postcode left out on one (two postcodes say two people)."""
+        if post_a and post_b:
+            return post_a == post_b
+        return self.placeholders_without_postcode
 
 
 def postcode_of(record: RecordData) -> str:

@@ -76,3 +76,48 @@ def test_partial_names_is_a_rule() -> None:
     off = Rules(near_duplicates=NearDuplicates(partial_names=False))
     assert not together(resolve(world(liz, other), off), liz.ref, other.ref)
     assert together(resolve(world(liz, other)), liz.ref, other.ref)
+
+
+# Margaret Thomas, born 1974-05-02, her e-mail; a till's contact on it named by a word.
+@pytest.mark.parametrize(
+    ("second", "rules", "merged"),
+    [
+        pytest.param({"first": "Valued", "last": "Customer"}, Rules(), True,
+                     id="valued-customer-same-birth-date"),
+        pytest.param({"first": "Walk-In", "last": "Customer"}, Rules(), True,
+                     id="walk-in-same-birth-date"),
+        pytest.param({"first": "X", "last": "X"}, Rules(), True, id="x-x-same-birth-date"),
+        pytest.param({"first": "Guest", "last": "Customer", "birth": None}, Rules(), False,
+                     id="no-birth-date-to-compare"),
+        # A guest a clerk put on a regular's e-mail: another birth date, another person.
+        pytest.param({"first": "Guest", "last": "Customer", "birth": "1990-08-17"}, Rules(),
+                     False, id="another-birth-date"),
+        pytest.param({"first": "Walk-In", "last": "Customer", "birth": "1974-02-05"}, Rules(),
+                     False, id="a-swapped-date-is-not-enough-without-a-name"),
+        pytest.param({"first": "Walk-In", "last": "Customer", "phones": ["3125550111"],
+                      "emails": ["margaret.thomas82@mail.org", "guest@own.org"]}, Rules(), False,
+                     id="each-own-values"),
+        pytest.param({"first": "Valued", "last": "Customer"},
+                     Rules(near_duplicates=NearDuplicates(placeholder_names_by_birth=False)),
+                     False, id="rule-off"),
+    ],
+)  # fmt: skip
+def test_a_contact_named_by_a_tills_word(
+    second: dict[str, Any], rules: Rules, merged: bool
+) -> None:
+    # Given Margaret's contact and her online order under her e-mail, and a contact a till
+    # made on that e-mail with a word for the name (Valued Customer) and a birth date
+    email = "margaret.thomas82@mail.org"
+    margaret = crm("C1", first="Margaret", last="Thomas", birth="1974-05-02", emails=[email],
+                   phones=["4155550171"], address=HOME)  # fmt: skip
+    till = crm("C2", **{"birth": "1974-05-02", "emails": [email], "address": HOME, **second})
+    order = purchase(email=email, channel="online", tid="T1")
+    result = resolve(world(margaret, till, order), rules)
+    # Then it is hers exactly when it gives her birth date and nothing says two people
+    assert together(result, margaret.ref, till.ref) is merged
+    if merged:  # and her order is hers; the link says the date agreed, the name named no one
+        assert together(result, margaret.ref, order.ref)
+        [link] = [x for x in result.links if {x.a, x.b} == {margaret.ref, till.ref}]
+        assert link.rule == "crm_placeholder_name_duplicate"
+        assert link.evidence["agreed"] == ["birth_date"]
+        assert link.evidence["names_no_one"] == ["first_name", "last_name"]

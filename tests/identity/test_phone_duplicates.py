@@ -116,14 +116,18 @@ def test_the_rule_is_read_from_a_rules_file() -> None:
 
 
 @pytest.mark.parametrize(
-    ("second_address", "merged"),
+    ("second_address", "rules", "merged"),
     [
-        pytest.param(HOME, True, id="one-postcode"),
-        pytest.param({**HOME, "postal_code": ""}, False, id="no-postcode-to-compare"),
+        pytest.param(HOME, RULES, True, id="one-postcode"),
+        pytest.param(NO_POSTCODE, RULES, True, id="a-postcode-left-out"),
+        pytest.param(ACROSS_TOWN, RULES, False, id="two-postcodes"),
+        pytest.param(NO_POSTCODE,
+                     Rules(reenrolments=ReenrolmentRules(placeholders_without_postcode=False)),
+                     False, id="a-postcode-left-out-rule-off"),
     ],
-)
+)  # fmt: skip
 def test_a_tills_address_on_each_is_no_value_of_their_own(
-    second_address: dict[str, str], merged: bool
+    second_address: dict[str, str], rules: Rules, merged: bool
 ) -> None:
     # Given her contact with her own e-mail, and one made at a till where the clerk typed
     # the store's address, as for every customer who gives none (a hub: many people's)
@@ -137,8 +141,8 @@ def test_a_tills_address_on_each_is_no_value_of_their_own(
         crm(f"C00001{n:02}", first=f"Guest{n}", last=f"Other{n}", emails=[store])
         for n in range(RULES.hub_max_people + 1)
     ]
-    result = resolve(world(a, b, *guests))
-    # Then the store's address is not hers: at one postcode, one person
+    result = resolve(world(a, b, *guests), rules)
+    # Then the store's address is not hers: at one postcode (or one left out), one person
     assert together(result, a.ref, b.ref) is merged
 
 
@@ -250,8 +254,10 @@ def test_a_mother_and_daughter_of_one_name_on_the_landline_stay_apart() -> None:
     [
         pytest.param({}, RULES, True, id="the-stores-address-one-postcode"),
         pytest.param({"address": ACROSS_TOWN}, RULES, False, id="another-postcode"),
-        pytest.param({"address": {**HOME, "postal_code": ""}}, RULES, False,
-                     id="no-postcode-to-compare"),
+        pytest.param({"address": NO_POSTCODE}, RULES, True, id="a-postcode-left-out"),
+        pytest.param({"address": NO_POSTCODE},
+                     Rules(reenrolments=ReenrolmentRules(placeholders_without_postcode=False)),
+                     False, id="a-postcode-left-out-rule-off"),
         # A father and son of one name: each his own e-mail, whatever else the son carries.
         pytest.param({"emails": ["STORE"], "extra": ["robsmith97@mail.org"]}, RULES, False,
                      id="each-own-email"),
