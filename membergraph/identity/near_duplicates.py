@@ -108,6 +108,12 @@ class NearDuplicates(BaseModel):
         till typed (``placeholder_first_names``)."""
         return self._placeholder_first.fullmatch(first_name.strip()) is not None
 
+    def signs_as_no_one(self, signature: Signature) -> bool:
+        """Whether a contact's name is a placeholder a till typed: its first name, or its
+        first and family names read together (``Walk`` / ``In``)."""
+        first, last = signature[0], signature[1]
+        return self.names_no_one(first) or self.names_no_one(f"{first} {last}")
+
     @cached_property
     def _nickname_of(self) -> dict[str, frozenset[str]]:
         forms: dict[str, set[str]] = {}

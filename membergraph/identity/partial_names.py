@@ -55,7 +55,10 @@ def partial_duplicates(
     ``placeholder_names_by_birth``, each contact whose name names no one (a till's
     ``Walk-In Customer``) to those whose birth date agrees with its own."""
     near = rules.near_duplicates
-    if kind not in near.kinds or not (near.partial_names or near.placeholder_names_by_birth):
+    # A till's contact gives the customer's phone as it gives her e-mail: a landline is a
+    # family's, but one birth date on it is one person's.
+    kinds = (*near.kinds, IdentifierKind.PHONE) if near.placeholder_names_by_birth else near.kinds
+    if kind not in kinds or not (near.partial_names or near.placeholder_names_by_birth):
         return []
     edges = []
     held = near.birth_date_placeholders
@@ -66,11 +69,15 @@ def partial_duplicates(
         part, rule = partial_signature(record), RULE
         if part is None:
             whole = record.signature
-            if not (near.placeholder_names_by_birth and whole and near.names_no_one(whole[0])):
+            if not (near.placeholder_names_by_birth and whole and near.signs_as_no_one(whole)):
                 continue
             # The clerk typed a word for the name; the e-mail and the birth date are hers.
             part, rule = ("", "", whole[2]), PLACEHOLDER_NAME_RULE
-        elif not near.partial_names or near.names_no_one(part[0] or part[1]):
+        elif (
+            not near.partial_names
+            or kind not in near.kinds
+            or near.names_no_one(part[0] or part[1])
+        ):
             continue  # "Guest": a till's word for whoever stood there
         if not part[2] or part[2] in held:
             continue

@@ -24,9 +24,9 @@ def crm_signatures(
 ) -> dict[RecordKey, Signature | None]:
     """Each CRM contact's signature (name and birth date), None for a contact a till typed
     for whoever stood there (``Walk-In Customer``: it signs as no one)."""
-    no_one = rules.near_duplicates.names_no_one
+    no_one = rules.near_duplicates.signs_as_no_one
     return {
-        record.ref: None if sig is None or no_one(sig[0]) else sig
+        record.ref: None if sig is None or no_one(sig) else sig
         for record in records
         if record.source == "crm"
         for sig in (record.signature,)

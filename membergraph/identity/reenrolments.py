@@ -13,7 +13,7 @@ own, keep them apart.)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
 from membergraph.identity.normalize import IdentifierKind
@@ -51,7 +51,11 @@ class Reenrolments:
         if rules.near_duplicates.born_one(a.signature, b.signature):
             return ""
         anywhere = rules.reenrolments.own_phones_without_postcode
-        place = partial(_maybe_one_place, rules) if anywhere else _one_postcode
+
+        def no_ones(kind: IdentifierKind, key: str) -> bool:
+            return rules.is_junk(kind, key) or status.get((kind, key)) in _NO_ONES
+
+        place = partial(_maybe_one_place, rules, no_ones) if anywhere else _one_postcode
         if not own_values_disagree(a, b, rules, None, True, place):
             return ""
         theirs = own_values_disagree(
@@ -111,7 +115,9 @@ def _one_postcode(a: RecordData, b: RecordData) -> bool:
     return bool(post) and post == postcode_of(b)
 
 
-def _maybe_one_place(rules: Rules, a: RecordData, b: RecordData) -> bool:
+def _maybe_one_place(
+    rules: Rules, no_ones: Callable[[IdentifierKind, str], bool], a: RecordData, b: RecordData
+) -> bool:
     """Whether two contacts' phones are compared: at one postcode, or when one left out its
     postcode and everything else that says who she is (no birth date, no e-mail: a till's
     contact of a name and phones), both giving phones. Such a contact with a phone of its
@@ -120,19 +126,22 @@ def _maybe_one_place(rules: Rules, a: RecordData, b: RecordData) -> bool:
     if post_a and post_b:
         return post_a == post_b
     bare = [r for r, post in ((a, post_a), (b, post_b)) if not post]
-    return all(_only_name_and_phones(r, rules) for r in bare) and _has(a) and _has(b)
+    return all(_only_name_and_phones(r, rules, no_ones) for r in bare) and _has(a) and _has(b)
 
 
 def _has(record: RecordData, kind: IdentifierKind = IdentifierKind.PHONE) -> bool:
     return any(i.kind is kind for i in record.identifiers)
 
 
-def _only_name_and_phones(record: RecordData, rules: Rules) -> bool:
-    """Whether a contact gave no birth date and no e-mail (placeholders aside)."""
+def _only_name_and_phones(
+    record: RecordData, rules: Rules, no_ones: Callable[[IdentifierKind, str], bool]
+) -> bool:
+    """Whether a contact gave no birth date and no e-mail (values that identify no one, a
+    clerk's placeholder or the store's address, aside)."""
     held = rules.near_duplicates.birth_date_placeholders
     born = record.birth_date is not None and record.birth_date.isoformat() not in held
     return not born and all(
-        rules.is_junk(i.kind, i.key) for i in record.identifiers if i.kind is IdentifierKind.EMAIL
+        no_ones(i.kind, i.key) for i in record.identifiers if i.kind is IdentifierKind.EMAIL
     )
 
 

@@ -121,3 +121,23 @@ def test_a_contact_named_by_a_tills_word(
         assert link.rule == "crm_placeholder_name_duplicate"
         assert link.evidence["agreed"] == ["birth_date"]
         assert link.evidence["names_no_one"] == ["first_name", "last_name"]
+
+
+@pytest.mark.parametrize(
+    ("birth", "merged"),
+    [
+        pytest.param("1966-11-18", True, id="his-birth-date"),
+        pytest.param("1992-03-01", False, id="another-birth-date-a-son"),
+        pytest.param(None, False, id="no-birth-date"),
+    ],
+)
+def test_a_contact_named_by_a_tills_word_on_a_phone(birth: str | None, merged: bool) -> None:
+    # Given Nicholas Roberts's contact with his e-mail and mobile, and a Walk-In contact a
+    # till made with only that mobile, a card of its own and a birth date
+    nick = crm("C1", first="Nicholas", last="Roberts", birth="1966-11-18",
+               emails=["nicholasroberts@mail.org"], phones=["3177462372"], address=HOME)  # fmt: skip
+    till = crm("C2", first="Walk", last="In", birth=birth, phones=["3177462372"],
+               card="LD61000002", address=HOME)  # fmt: skip
+    result = resolve(world(nick, till))
+    # Then it is his exactly when it gives his birth date (a landline is a family's)
+    assert together(result, nick.ref, till.ref) is merged
