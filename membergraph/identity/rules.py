@@ -83,11 +83,6 @@ class Blocklist(BaseModel):
             r"no|none|nomail|noemail|no[._-]?e?mail|noreply|no-reply|donotreply|do-not-reply",
             r"n[./]?a|null|nil|void|unknown|dummy|fake|declined|refused|customer|guest",
             r"test|testing|asdf|qwerty|abc|xyz",
-            # What a clerk types when the customer says no: in words, in French and Spanish
-            # (tills in Quebec and in Spanish-speaking neighbourhoods), or the home row.
-            r"no[._-]?thanks?|no[._-]?e?mail[._-]?(given|provided|on[._-]?file)",
-            r"(customer|client)[._-]?(declined|refused)|pas[._-]?de[._-]?(courriel|e?mail)",
-            r"sin[._-]?(e?mail|correo)|asdfg?h?j?k?l?|qwertyu?i?o?p?",
             # A business's own role addresses, typed for a customer's receipt.
             r"(no[._-]?)?e?receipts?|sales|info|admin|webmaster",
         ]

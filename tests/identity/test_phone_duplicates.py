@@ -311,14 +311,14 @@ def test_a_namesake_with_a_relatives_phone_and_no_address(
     first_at: dict[str, str], second_at: dict[str, str], rules: Rules, merged: bool
 ) -> None:
     # Given David Jones (born 1987, his e-mail, his mobile), and a David Jones contact a
-    # till made with no birth date and no e-mail (the clerk typed noemailgiven@), carrying
+    # till made with no birth date and no e-mail (a placeholder typed), carrying
     # a mobile of its own and the first one's
     first = crm(
         "C0000001", first="David", last="Jones", birth="1987-07-05",
         emails=["davidjones87@mail.org"], phones=[MOBILE], card="LD61000001", address=first_at,
     )  # fmt: skip
     second = crm(
-        "C0000002", first="David", last="Jones", birth=None, emails=["noemailgiven@outlook.com"],
+        "C0000002", first="David", last="Jones", birth=None, emails=["noemail@noemail.com"],
         phones=["3805550118", MOBILE], card="LD61000002", address=second_at,
     )  # fmt: skip
     result = resolve(world(first, second), rules)

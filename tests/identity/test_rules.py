@@ -55,26 +55,6 @@ def test_a_bad_rules_file_is_refused_naming_the_key(
         pytest.param(IdentifierKind.EMAIL, "nomail@gmail.com", True, id="local-nomail"),
         pytest.param(IdentifierKind.EMAIL, "n/a@shop.com", True, id="local-n/a"),
         pytest.param(IdentifierKind.EMAIL, "declined@yahoo.com", True, id="local-declined"),
-        pytest.param(IdentifierKind.EMAIL, "nothanks@yahoo.com", True, id="local-nothanks"),
-        pytest.param(
-            IdentifierKind.EMAIL, "noemailgiven@outlook.com", True, id="local-noemailgiven"
-        ),
-        pytest.param(
-            IdentifierKind.EMAIL,
-            "customer.declined@videotron.ca",
-            True,
-            id="local-customer-declined",
-        ),
-        pytest.param(
-            IdentifierKind.EMAIL, "pasdecourriel@videotron.ca", True, id="local-pas-de-courriel"
-        ),
-        pytest.param(IdentifierKind.EMAIL, "sinemail@gmail.com", True, id="local-sin-email"),
-        pytest.param(IdentifierKind.EMAIL, "sincorreo@hotmail.com", True, id="local-sin-correo"),
-        pytest.param(IdentifierKind.EMAIL, "asdfgh@gmail.com", True, id="local-home-row"),
-        pytest.param(
-            IdentifierKind.EMAIL, "nothanksgiving@mail.org", False, id="starts-like-nothanks"
-        ),
-        pytest.param(IdentifierKind.EMAIL, "sinead@mail.org", False, id="starts-like-sin"),
         pytest.param(IdentifierKind.EMAIL, "ann@none.com", True, id="domain-none"),
         pytest.param(IdentifierKind.EMAIL, "ann.lee@gmail.com", False, id="a-person"),
         pytest.param(IdentifierKind.EMAIL, "nancy@mail.org", False, id="starts-like-na"),
