@@ -54,11 +54,12 @@ class NearDuplicates(BaseModel):
     ``partial_names``, a contact that left its first or family name empty joins the one
     person's contacts on a shared ``kinds`` value whose same name field is close and whose
     birth date (given on both) agrees (:mod:`~membergraph.identity.partial_names`). A
-    contact whose first name is one of ``placeholder_first_names`` (regular expressions
-    matched whole, any case: ``Walk-In Customer``, ``Guest``, ``Cash Customer``, typed at a
-    till for whoever stands there) names no one: it is nobody's duplicate, and two of them
-    are two people; with ``placeholder_names_by_birth``, one that gives a birth date joins
-    the one person's contacts on a shared ``kinds`` value that give the same date, as a
+    contact whose first name, or first and family names read together, is one of
+    ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
+    Customer``, ``Walk`` / ``In``, ``Guest``, ``Valued Customer``, typed at a till for
+    whoever stands there) names no one: it is nobody's duplicate, and two of them are two
+    people; with ``placeholder_names_by_birth``, one that gives a birth date joins the one
+    person's contacts on a shared ``kinds`` value or phone that give the same date, as a
     contact with a name left empty does (the clerk typed a word for the name, not for the
     e-mail and the birth date).
     """

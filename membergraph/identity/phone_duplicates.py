@@ -61,7 +61,7 @@ class ReenrolmentRules(BaseModel):
             placeholder), they are one person at one postcode, as contacts with close
             names are. False: any value on each says namesakes.
         own_phones_without_postcode: a contact that gave nothing but a name and phones
-            (no postcode, no birth date, no e-mail but a clerk's placeholder) is compared
+            (no postcode, no birth date, no e-mail but a placeholder or a hub) is compared
             by its phones as at one postcode: a phone of its own besides the shared one
             says another person (a namesake whose contact lists a relative's phone
             besides his own mobile). False: phones are compared at one postcode only.
