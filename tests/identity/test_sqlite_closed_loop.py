@@ -7,8 +7,6 @@ import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
-
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.identity.store.sqlite import SqliteStore
 
@@ -31,9 +29,6 @@ def _closes(close: Callable[[], Awaitable[None]]) -> bool:
     thread.join(60)
     return not thread.is_alive()
 
-
-# aiosqlite's thread dies handing the read's answer to the closed loop: what is tested.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 
 
 def test_a_store_closes_after_the_loop_of_a_read_in_flight_closed(tmp_path: Path) -> None:
