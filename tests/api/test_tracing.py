@@ -10,20 +10,13 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.settings import Settings
-
-sdk = pytest.importorskip("opentelemetry.sdk.trace")
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
-    InMemorySpanExporter,
-)
+from tests.support.spans import recording_provider
 
 CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 
 def test_a_request_is_one_trace_from_http_to_resolvers(settings: Settings) -> None:
-    exporter = InMemorySpanExporter()
-    provider = sdk.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = recording_provider()
     with TestClient(
         create_app(settings, tracer_provider=provider), base_url="http://127.0.0.1"
     ) as client:
@@ -74,9 +67,7 @@ def test_a_profile_traces_each_store_round_trip_it_made(settings: Settings) -> N
     from membergraph.connectors.models import SourceName
     from tests.conftest import PROFILE, contact_emails
 
-    exporter = InMemorySpanExporter()
-    provider = sdk.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = recording_provider()
     (email,) = contact_emails(settings.data, 1)  # type: ignore[arg-type]
     with TestClient(
         create_app(settings, tracer_provider=provider), base_url="http://127.0.0.1"

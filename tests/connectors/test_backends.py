@@ -24,6 +24,7 @@ from membergraph.identity.load import owner_key
 from tests.connectors.api_server import SourceApi
 from tests.support.http import serving
 from tests.support.mongo import ON_REAL_SERVER, REAL_URL, EmulatedClient
+from tests.support.spans import recording_provider
 
 SPEC = SOURCES[SourceName.TRANSACTIONS]
 
@@ -173,13 +174,8 @@ async def test_a_line_sent_twice_in_one_batch_is_compared_with_its_first_copy(
 async def test_a_traced_lookup_is_one_client_span_under_the_request(
     kind: str, span: str, tmp_path: Path
 ) -> None:
-    sdk = pytest.importorskip("opentelemetry.sdk.trace")
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    exporter = InMemorySpanExporter()
-    provider = sdk.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = recording_provider()
     tracer = provider.get_tracer("test")
     async with backend(kind, tmp_path) as source:
         source.tracer = tracer  # type: ignore[attr-defined]

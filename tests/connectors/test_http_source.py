@@ -14,6 +14,7 @@ from membergraph.connectors.http import HttpSource, HttpSourceConfig
 from tests.connectors.api_server import SourceApi
 from tests.connectors.test_backends import SPEC, owner, owner_key_of, tx
 from tests.support.http import free_port, serving
+from tests.support.spans import recording_provider
 
 # (from 1: LD00000000, one digit repeated, is a till's house card, which identifies no one)
 CARDS = [f"LD{n:08d}" for n in range(1, 251)]
@@ -155,15 +156,10 @@ async def test_a_redirect_is_said_as_one_not_as_malformed_json(
 async def test_a_traced_lookup_sends_its_trace_and_records_the_answer(
     api: tuple[SourceApi, str], client: httpx.AsyncClient, status: int | None, failed: bool
 ) -> None:
-    sdk = pytest.importorskip("opentelemetry.sdk.trace")
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from opentelemetry.trace import StatusCode
 
     # Given a source whose requests are traced, inside a request's span
-    exporter = InMemorySpanExporter()
-    provider = sdk.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = recording_provider()
     tracer = provider.get_tracer("test")
     server, url = api
     server.status = status

@@ -30,7 +30,6 @@ def _closes(close: Callable[[], Awaitable[None]]) -> bool:
     return not thread.is_alive()
 
 
-
 def test_a_store_closes_after_the_loop_of_a_read_in_flight_closed(tmp_path: Path) -> None:
     # Given a store opened in one loop, a read left in flight by a second loop that closed,
     # when a third loop closes the store, then it closes (before: it waited forever, the

@@ -11,13 +11,8 @@ import pytest
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store import IdentityStore
 from tests.identity.test_store_contract import _first_change
+from tests.support.spans import recording_provider
 from tests.support.stores import ADAPTERS, open_store
-
-sdk = pytest.importorskip("opentelemetry.sdk.trace")
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
-    InMemorySpanExporter,
-)
 
 
 @pytest.fixture(params=ADAPTERS)
@@ -28,9 +23,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 async def test_each_store_operation_is_a_span_named_after_it(store: IdentityStore) -> None:
     # Given a traced store holding a member
-    exporter = InMemorySpanExporter()
-    provider = sdk.TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider, exporter = recording_provider()
     tracer = provider.get_tracer("test")
     await store.apply(_first_change())
     store.tracer = tracer  # type: ignore[attr-defined]
