@@ -38,6 +38,7 @@ from membergraph.export_parquet import parquet_chunks, pyarrow_missing
 from membergraph.identity.placeholders import placeholder_rule, revealed_placeholders
 from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
+from membergraph.insights.former import former_values
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.masking import mask_email, mask_phone
 from membergraph.privacy import privacy_of
@@ -207,7 +208,8 @@ async def _contacts(gateway: Gateway, ids: list[str]) -> list[Profile]:
             [line for src, k in refs if src == s for line in lines[s].get(k, ())] for s in _DATED_BY
         )
         seen = last_seen_of(crm, txs, events, calls, region)
-        profiles.append(profile_of(crm, pairs, seen, placeholder))
+        former = former_values(crm, pairs, region, seen)
+        profiles.append(profile_of(crm, pairs, seen, placeholder, former))
     return profiles
 
 

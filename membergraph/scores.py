@@ -47,8 +47,9 @@ from membergraph.identity.store.metrics_port import (
 )
 from membergraph.identity.values import ValueKey
 from membergraph.insights.consent import ConsentFact
+from membergraph.insights.former import former_values
 from membergraph.insights.metrics import MemberFacts, MemberMetrics, measure
-from membergraph.insights.profile import contact_kinds
+from membergraph.insights.profile import contact_kinds, last_seen_of
 from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import Gateway
 
@@ -243,6 +244,7 @@ class MetricsKeeper:
         engagement_days = settings.segments.engagement_days
         program = settings.loyalty_program
         lines = page.lines
+        region = settings.default_region
         for n in turn:
             member, refs = page.ids[n], page.records[n]
             if not refs:
@@ -251,11 +253,20 @@ class MetricsKeeper:
             found = page.idents[n]
             # A member carrying a suppressed identifier is reached on no channel.
             digest = page.digests[n] if page.digests else set()
-            kinds = set() if digest & page.suppressed else contact_kinds(found, placeholder)
             of: dict[str, list[Any]] = {s: [] for s in _MEASURED}
             for source, key in refs:
                 if source in of:
                     of[source] += lines[source].get(key, ())
+            if digest & page.suppressed:
+                kinds: set[IdentifierKind] = set()
+            else:
+                former = former_values(of["crm"], found, region)
+                if former:  # a value the CRM dropped: was it given again since?
+                    seen = last_seen_of(
+                        of["crm"], of["transactions"], of["web_analytics"], (), region
+                    )
+                    former = former_values(of["crm"], found, region, seen)
+                kinds = contact_kinds(found, placeholder, former)
             facts = MemberFacts(
                 member_id=member,
                 transactions=of["transactions"],

@@ -22,6 +22,7 @@ from membergraph.connectors.models import (
 )
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.records import Identifier, RecordKey
+from membergraph.insights.former import Former
 
 __all__ = [
     "SURVIVORSHIP",
@@ -50,22 +51,37 @@ def is_own_contact(ident: Identifier, placeholder: Placeholder) -> bool:
 
 
 def contact_kinds(
-    identifiers: Iterable[tuple[RecordKey, Identifier]], placeholder: Placeholder
+    identifiers: Iterable[tuple[RecordKey, Identifier]],
+    placeholder: Placeholder,
+    former: Former | None = None,
 ) -> set[IdentifierKind]:
-    """The kinds of identifier a member can be reached by (e-mail, phone, visitor id)."""
-    return {i.kind for _, i in identifiers if is_own_contact(i, placeholder)}
+    """The kinds of identifier a member can be reached by (e-mail, phone, visitor id): a
+    former value (``insights.former``) reaches no one."""
+    former = former or {}
+    return {
+        i.kind
+        for _, i in identifiers
+        if is_own_contact(i, placeholder) and (i.kind, i.key) not in former
+    }
 
 
 @dataclass(frozen=True, slots=True)
 class ContactPoint:
     """An e-mail or phone with the records it was seen on; a ``placeholder`` is listed (a
-    source gave it) but is never the member's contact."""
+    source gave it) but is never the member's contact, nor is a ``former`` one (its CRM
+    contact dropped it, ``dropped_at``: ``insights.former``)."""
 
     value: str
     sources: tuple[str, ...]
     records: tuple[RecordKey, ...]
     last_seen: datetime | None = None
     placeholder: bool = False
+    former: bool = False
+    dropped_at: datetime | None = None
+
+    @property
+    def current(self) -> bool:
+        return not self.former
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,31 +137,38 @@ def _points(
     kind: IdentifierKind,
     last_seen: Mapping[tuple[IdentifierKind, str], datetime],
     placeholder: Placeholder,
+    former: Former,
 ) -> tuple[ContactPoint, ...]:
     seen: dict[str, list[RecordKey]] = defaultdict(list)
     junk: set[str] = set()
+    keys: dict[str, str] = {}
     for ref, ident in identifiers:
         # What an agent typed is a claim about an account, not the member's own contact.
         if ident.kind is kind and ident.via != "agent" and ref not in seen[ident.value]:
             seen[ident.value].append(ref)
+            keys[ident.value] = ident.key
             if not is_own_contact(ident, placeholder):
                 junk.add(ident.value)
-    return tuple(
+    points = [
         ContactPoint(
             value,
             tuple(sorted({r[0] for r in refs})),
             tuple(sorted(refs)),
             last_seen.get((kind, value)),
             value in junk,
+            (kind, keys[value]) in former,
+            former.get((kind, keys[value])),
         )
         for value, refs in sorted(seen.items())
-    )
+    ]
+    # The current values first: a client showing the first one shows a current one.
+    return tuple(sorted(points, key=lambda p: p.former))
 
 
 def _most_recent(points: tuple[ContactPoint, ...]) -> ContactPoint | None:
     """The contact point seen last (undated ones only when none is dated), never a
-    placeholder."""
-    usable = [p for p in points if not p.placeholder]
+    placeholder nor a former one."""
+    usable = [p for p in points if not (p.placeholder or p.former)]
     dated = [p for p in usable if p.last_seen is not None]
     if dated:
         return max(dated, key=lambda p: (p.last_seen, p.value))
@@ -157,14 +180,17 @@ def profile_of(
     identifiers: Iterable[tuple[RecordKey, Identifier]],
     last_seen: Mapping[tuple[IdentifierKind, str], datetime] | None = None,
     placeholder: Placeholder = _no_placeholder,
+    former: Former | None = None,
 ) -> Profile:
     """Build a member's profile from its CRM contacts and all its identifiers.
 
     ``last_seen`` gives when each (kind, normalized value) was last seen in any source
     (:func:`last_seen_of`); ``placeholder`` says which values identify no one: they are
-    never a contact point.
+    never a contact point; ``former`` the values the CRM dropped
+    (``insights.former.former_values``): listed last, marked, never the e-mail or phone.
     """
     last_seen = last_seen or {}
+    former = former or {}
     newest = sorted(
         contacts,
         key=lambda c: (c.updated_at is not None, c.updated_at or datetime.min, c.contact_id),
@@ -176,8 +202,8 @@ def profile_of(
     birth_date, _ = _first(newest, "birth_date")
     address, _ = _first(newest, "address")
     language, _ = _first(newest, "preferred_language")
-    emails = _points(identifiers, IdentifierKind.EMAIL, last_seen, placeholder)
-    phones = _points(identifiers, IdentifierKind.PHONE, last_seen, placeholder)
+    emails = _points(identifiers, IdentifierKind.EMAIL, last_seen, placeholder, former)
+    phones = _points(identifiers, IdentifierKind.PHONE, last_seen, placeholder, former)
     email, phone = _most_recent(emails), _most_recent(phones)
     lineage = [
         _crm_lineage(newest, name) for name, rule in SURVIVORSHIP.items() if rule == "crm_newest"

@@ -25,6 +25,7 @@ from membergraph.insights.consent import (
 from membergraph.insights.profile import contact_kinds
 from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import Gateway, RequestContext
+from membergraph.resolvers.insights import former
 from membergraph.resolvers.members import (
     MemberView,
     _lines,
@@ -52,7 +53,7 @@ async def reachable(ctx: RequestContext, member: MemberView) -> list[Channel]:
     # A member carrying a suppressed identifier is reached on no channel.
     if await privacy.suppressor.any_suppressed(i for _, i in idents):
         return []
-    kinds = contact_kinds(idents, await placeholders(ctx, idents))
+    kinds = contact_kinds(idents, await placeholders(ctx, idents), await former(ctx, member))
     return reachable_channels(
         await consents(ctx, member),
         has_email=IdentifierKind.EMAIL in kinds,

@@ -8,12 +8,14 @@ them): no process holds the population.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from membergraph.connectors.models import CrmContact, SourceName, Transaction
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.metrics_port import ScoredRow
 from membergraph.insights.activity import (
     Activity,
@@ -22,6 +24,7 @@ from membergraph.insights.activity import (
     call_summary,
     timeline,
 )
+from membergraph.insights.former import Former, former_values
 from membergraph.insights.loyalty import Loyalty, loyalty_of
 from membergraph.insights.offers import OfferStatus, offer_ledger
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
@@ -37,7 +40,7 @@ from membergraph.resolvers.members import (
 )
 from membergraph.resolvers.paging import Page, check_first, page_by_key
 
-__all__ = ["RfmView", "rfm", "scored", "segment_counts", "segments"]
+__all__ = ["RfmView", "former", "rfm", "scored", "segment_counts", "segments"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +96,11 @@ _PROFILE_SOURCES = (
 )
 
 
-async def profile(ctx: RequestContext, member: MemberView) -> Profile:
-    """The profile with lineage: e-mail and phone are the ones seen most recently."""
-    gateway = ctx.gateway
+async def _profile_lines(
+    ctx: RequestContext, member: MemberView
+) -> tuple[list[CrmContact], dict[tuple[IdentifierKind, str], datetime]]:
+    """The member's CRM contacts, and when each of its e-mails and phones was last given
+    (:func:`last_seen_of`) by its lines of every source."""
     refs = await records(ctx, member)
     found: list[Any] = [lines_held(ctx, refs, source) for source in _PROFILE_SOURCES]
     if any(lines is None for lines in found):
@@ -110,9 +115,34 @@ async def profile(ctx: RequestContext, member: MemberView) -> Profile:
         raise found[0]
     contacts: list[CrmContact] = found[0]
     txs, events, calls = ([] if isinstance(x, BaseException) else x for x in found[1:])
-    seen = last_seen_of(contacts, txs, events, calls, gateway.settings.default_region)
+    region = ctx.gateway.settings.default_region
+    return contacts, last_seen_of(contacts, txs, events, calls, region)
+
+
+async def profile(ctx: RequestContext, member: MemberView) -> Profile:
+    """The profile with lineage: e-mail and phone are the current ones seen most recently."""
+    contacts, seen = await _profile_lines(ctx, member)
     idents = await identifiers(ctx, member)
-    return profile_of(contacts, idents, seen, await placeholders(ctx, idents))
+    former = former_values(contacts, idents, ctx.gateway.settings.default_region, seen)
+    return profile_of(contacts, idents, seen, await placeholders(ctx, idents), former)
+
+
+async def former(
+    ctx: RequestContext,
+    member: MemberView,
+    idents: Sequence[tuple[RecordKey, Identifier]] | None = None,
+) -> Former:
+    """The member's former e-mails and phones (``insights.former``), among ``idents`` (all
+    of its identifiers by default). The CRM's lines settle most members: only a value no
+    current contact carries needs the other sources' lines, to date its last use."""
+    region = ctx.gateway.settings.default_region
+    if idents is None:
+        idents = await identifiers(ctx, member)
+    contacts = await _lines(ctx, member, SourceName.CRM)
+    if not former_values(contacts, idents, region):
+        return {}
+    contacts, seen = await _profile_lines(ctx, member)
+    return former_values(contacts, idents, region, seen)
 
 
 async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:

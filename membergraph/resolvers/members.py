@@ -18,12 +18,13 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.identity.ids import is_member_id
-from membergraph.identity.normalize import BadIdentifier, IdentifierKind
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
-from membergraph.identity.records import Identifier, RecordKey
+from membergraph.identity.records import Identifier, RecordKey, identifier_key
 from membergraph.identity.service import FoundMember
 from membergraph.identity.steward_record import parted_merges, undone_events
 from membergraph.identity.store.port import IdentityEvent, StoredLink
+from membergraph.insights.former import FORMER_KINDS
 from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
 from membergraph.resolvers.own_member import own_history
@@ -100,8 +101,11 @@ async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
     return MemberView(found.member, member_id)
 
 
-async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> MemberView | None:
-    """``memberByIdentifier``: the value is normalized exactly as at ingestion."""
+async def find_member(
+    ctx: RequestContext, kind: IdentifierKind, value: str, include_former: bool = False
+) -> MemberView | None:
+    """``memberByIdentifier``: the value is normalized exactly as at ingestion. A former
+    e-mail or phone (``insights.former``) finds no one unless ``include_former``."""
     try:
         found = await ctx.gateway.identity.find_member_parts(kind, value)
     except BadIdentifier as exc:
@@ -113,7 +117,28 @@ async def find_member(ctx: RequestContext, kind: IdentifierKind, value: str) -> 
         return None
     _hold(ctx, found)
     ctx.reads.member(found.member)
+    if kind in FORMER_KINDS and not include_former and await _former(ctx, found, kind, value):
+        # Answered as an unknown value; it changes with her (the CRM may give it back).
+        return None
     return MemberView(found.member, found.member)
+
+
+async def _former(
+    ctx: RequestContext, found: FoundMember, kind: IdentifierKind, value: str
+) -> bool:
+    """Whether the value a member was found by is former for her (``insights.former``).
+    A value no CRM contact of hers held ends here; the others read her contacts' lines as
+    her profile reads them next: beside the lookup, or through the request's loader."""
+    from membergraph.resolvers.insights import former  # reads lines as the profile does
+
+    key = identifier_key(kind, normalize(kind, value, ctx.gateway.settings.default_region))
+    held = [(ref, i) for ref, i in found.parts.identifiers if i.kind is kind and i.key == key]
+    if not any(ref[0] == SourceName.CRM for ref, _ in held):
+        return False
+    try:
+        return bool(await former(ctx, MemberView(found.member, found.member), held))
+    except CodedError:
+        return False  # the CRM cannot say now: the store says she holds it
 
 
 def _hold(ctx: RequestContext, found: FoundMember) -> None:

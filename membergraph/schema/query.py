@@ -60,8 +60,19 @@ class Query:
         info: Ctx,
         kind: Annotated[IdentifierKind, strawberry.argument(description="Identifier kind.")],
         value: Annotated[str, strawberry.argument(description="The value, as typed anywhere.")],
+        include_former: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also find the member by an e-mail or phone its CRM contact "
+                "dropped (a former value, `ContactPoint.current`: false), for a steward "
+                "tracing an old address. False by default: a dropped address may be someone "
+                "else's now, so it finds no one (null, as an unknown value)."
+            ),
+        ] = False,
     ) -> Member | None:
-        return await R.find_member(info.context, kind.domain(), value)  # type: ignore[return-value]
+        return await R.find_member(  # type: ignore[return-value]
+            info.context, kind.domain(), value, include_former
+        )
 
     @strawberry.field(
         description="Members, paged (Relay connection): filtered by segment, tier, source, "

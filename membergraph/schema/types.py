@@ -107,6 +107,19 @@ class ContactPoint:
     )
     sources: list[Source] = strawberry.field(description="Sources that gave this value.")
     last_seen: datetime | None = strawberry.field(description="When a source last gave it.")
+    current: bool = strawberry.field(
+        description="False: former. The CRM is the system of record of contact data, and "
+        "the current version of every CRM contact that gave this value no longer carries "
+        "it (withdrawn, or now someone else's), nor does any other record of the member. A "
+        "former value still links the member's older facts, but it is listed after the "
+        "current ones, is never `Profile.email` or `Profile.phone`, reaches no channel, and "
+        "finds no one in `memberByIdentifier` unless `includeFormer` is true."
+    )
+    dropped_at: datetime | None = strawberry.field(
+        description="When a former value stopped being current: the update time of the CRM "
+        "contact's current version, which no longer carries it (null: current, or the "
+        "contact is undated)."
+    )
 
 
 @strawberry.type(description="Where a surviving profile field came from.")
@@ -139,17 +152,23 @@ class Profile:
     address: Address | None = strawberry.field(description="Postal address (CRM).")
     preferred_language: str | None = strawberry.field(description="Preferred language (CRM).")
     emails: list[ContactPoint] = strawberry.field(
-        description="Every known e-mail, with its sources."
+        description="Every known e-mail, with its sources: the current ones first, then the "
+        "former ones (`current: false`)."
     )
     phones: list[ContactPoint] = strawberry.field(
-        description="Every known phone (E.164), with its sources."
+        description="Every known phone (E.164), with its sources: the current ones first, "
+        "then the former ones (`current: false`)."
     )
     source_record: str | None = strawberry.field(
         description="The CRM contact_id the names came from (null: no CRM contact)."
     )
     updated_at: datetime | None = strawberry.field(description="When that CRM contact was updated.")
-    email: ContactPoint | None = strawberry.field(description="The e-mail seen most recently.")
-    phone: ContactPoint | None = strawberry.field(description="The phone seen most recently.")
+    email: ContactPoint | None = strawberry.field(
+        description="The current e-mail seen most recently."
+    )
+    phone: ContactPoint | None = strawberry.field(
+        description="The current phone seen most recently."
+    )
     lineage: list[FieldLineage] = strawberry.field(
         description="Where each surviving field came from."
     )

@@ -1,0 +1,205 @@
+"""An e-mail or phone a CRM contact drops is *former*: listed as such after the current
+ones, never the profile's e-mail or phone, no channel, not exported, and a lookup by it
+finds no one unless ``includeFormer``; her purchases under it stay hers. The same after a
+restart, on the embedded store and on an emulated MongoDB, masked or not."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.masking import mask_email, mask_phone
+from membergraph.mongo_load import load_folder
+from membergraph.settings import ApiKey, Settings
+from tests.support.export import whole_export
+from tests.support.mongo import EmulatedClient
+
+URL = "mongodb://app:s3cret@mongo.example:27017/membergraph?replicaSet=rs0"
+ADMIN = "admin-key-0001-former"  # every scope, personal data unmasked
+MASKED = "masked-key-0002-former"  # profile:read only: personal data masked
+KEYS = {
+    ADMIN: ["profile:read", "pii:read", "analytics:read", "ingest:write"],
+    MASKED: ["profile:read"],
+}
+
+OLD_MAIL, NEW_MAIL = "ada.former@x.org", "ada.current@x.org"
+OLD_PHONE, NEW_PHONE = "+14155550111", "+14155550122"
+CONTACT = {
+    "contact_id": "C-FORMER-1",
+    "first_name": "Ada",
+    "last_name": "Formerly",
+    "emails": [OLD_MAIL],
+    "phones": [OLD_PHONE],
+    "consents": {"email": True, "sms": True},
+    "updated_at": "2026-11-01T10:00:00Z",
+}
+MOVED = {
+    **CONTACT,
+    "emails": [NEW_MAIL],
+    "phones": [NEW_PHONE],
+    "updated_at": "2026-11-20T10:00:00Z",
+}
+# Bought online under the old address before she changed it: still hers afterwards.
+PURCHASE = {
+    "transaction_id": "T-FORMER-1",
+    "email": OLD_MAIL,
+    "channel": "online",
+    "occurred_at": "2026-10-15T10:00:00Z",
+    "amount_cents": 4200,
+    "status": "completed",
+}
+
+MEMBER = """query ($kind: IdentifierKind!, $value: String!, $former: Boolean! = false) {
+  memberByIdentifier(kind: $kind, value: $value, includeFormer: $former) {
+    id reachableChannels
+    transactions(first: 5) { totalCount }
+    profile {
+      email { value current }
+      phone { value current }
+      emails { value current droppedAt }
+      phones { value current droppedAt }
+    } } }"""
+
+Start = Callable[[], contextlib.AbstractContextManager[TestClient]]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
+def start(request: pytest.FixtureRequest, data_dir: Path, tmp_path: Path) -> Start:
+    """Starts the gateway over the demo set, on the embedded store or an emulated MongoDB
+    (store and sources), each start over what the previous ones left: a restart."""
+    keys = {k: ApiKey(name=k[:6], scopes=s) for k, s in KEYS.items()}
+    settings = Settings(
+        data=data_dir, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path, api_keys=keys
+    )
+    mongo = None
+    if request.param == "mongodb":
+        mongo = EmulatedClient()
+        asyncio.run(load_folder(data_dir, URL, "US", mongo))
+        settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache", api_keys=keys)
+
+    @contextlib.contextmanager
+    def started() -> Iterator[TestClient]:
+        app = create_app(settings, mongo_client=mongo)
+        with TestClient(app, base_url="http://127.0.0.1", headers={"x-api-key": ADMIN}) as http:
+            yield http
+
+    return started
+
+
+def _member(client: TestClient, kind: str, value: str, key: str = ADMIN, **more: Any) -> Any:
+    variables = {"kind": kind, "value": value, **more}
+    answer = client.post(
+        "/graphql", json={"query": MEMBER, "variables": variables}, headers={"x-api-key": key}
+    )
+    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    return answer.json()["data"]["memberByIdentifier"]
+
+
+def _push(client: TestClient, source: str, line: dict[str, object]) -> str:
+    answer = client.post(f"/ingest/{source}", json=[line])
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["lines"][0]["status"])
+
+
+def _moved(client: TestClient) -> None:
+    """Given her contact with the old e-mail and phone, and a purchase under the old
+    e-mail; when the CRM sends a newer version with a new e-mail and phone."""
+    assert _push(client, "crm", CONTACT) == "created"
+    assert _push(client, "transactions", PURCHASE) == "created"
+    assert _member(client, "EMAIL", OLD_MAIL)["profile"]["email"]["value"] == OLD_MAIL
+    assert _push(client, "crm", MOVED) == "updated"
+
+
+def _says_moved(client: TestClient) -> None:
+    member = _member(client, "CRM_ID", "C-FORMER-1")
+    profile = member["profile"]
+    # The profile lists the current value first, the dropped one after it, dated.
+    assert profile["emails"] == [
+        {"value": NEW_MAIL, "current": True, "droppedAt": None},
+        {"value": OLD_MAIL, "current": False, "droppedAt": "2026-11-20T10:00:00+00:00"},
+    ]
+    assert profile["phones"] == [
+        {"value": NEW_PHONE, "current": True, "droppedAt": None},
+        {"value": OLD_PHONE, "current": False, "droppedAt": "2026-11-20T10:00:00+00:00"},
+    ]
+    assert profile["email"] == {"value": NEW_MAIL, "current": True}
+    assert profile["phone"] == {"value": NEW_PHONE, "current": True}
+    # Her purchase under the old address is still hers: no split on an address change.
+    assert member["transactions"]["totalCount"] == 1
+    # Found by the new values; by the old ones only when asked to.
+    assert _member(client, "EMAIL", NEW_MAIL)["id"] == member["id"]
+    assert _member(client, "PHONE", NEW_PHONE)["id"] == member["id"]
+    assert _member(client, "EMAIL", OLD_MAIL) is None
+    assert _member(client, "PHONE", OLD_PHONE) is None
+    assert _member(client, "EMAIL", OLD_MAIL, former=True)["id"] == member["id"]
+    assert _member(client, "PHONE", OLD_PHONE, former=True)["id"] == member["id"]
+
+
+def test_a_dropped_email_and_phone_are_former_and_find_no_one(start: Start) -> None:
+    with start() as client:
+        _moved(client)
+        _says_moved(client)
+    # A restart reads the same: nothing of it lived in the process.
+    with start() as client:
+        _says_moved(client)
+
+
+def test_a_dropped_email_is_no_channel_and_is_not_exported(start: Start) -> None:
+    with start() as client:
+        # Given she changed her e-mail and phone, keeping her consents
+        _moved(client)
+        member = _member(client, "CRM_ID", "C-FORMER-1")
+        # then she is reachable, on her new values: the export names those alone
+        assert {"EMAIL", "SMS"} <= set(member["reachableChannels"])
+        exported = {r["member_id"]: r for r in whole_export(client.get("/export/members.csv").text)}
+        row = exported[member["id"]]
+        assert (row["email"], row["phone"]) == (NEW_MAIL, NEW_PHONE)
+        assert OLD_MAIL not in {r["email"] for r in exported.values()}
+        # When the CRM then drops every e-mail she had
+        quiet = {**MOVED, "emails": [], "updated_at": "2026-11-25T10:00:00Z"}
+        assert _push(client, "crm", quiet) == "updated"
+        member = _member(client, "CRM_ID", "C-FORMER-1")
+        # then no e-mail is hers to be written to: none is current, e-mail reaches her not
+        assert [p["current"] for p in member["profile"]["emails"]] == [False, False]
+        assert member["profile"]["email"] is None
+        assert "EMAIL" not in member["reachableChannels"]
+        assert "SMS" in member["reachableChannels"]
+        row = {r["member_id"]: r for r in whole_export(client.get("/export/members.csv").text)}[
+            member["id"]
+        ]
+        assert row["email"] == "" and "EMAIL" not in row["reachable"].split()
+
+
+def test_a_masked_caller_sees_the_same_markers(start: Start) -> None:
+    with start() as client:
+        _moved(client)
+        shown = _member(client, "CRM_ID", "C-FORMER-1", key=MASKED)["profile"]
+    emails = shown["emails"]
+    assert [(p["current"], p["droppedAt"] is None) for p in emails] == [
+        (True, True),
+        (False, False),
+    ]
+    assert NEW_MAIL not in str(shown) and OLD_MAIL not in str(shown)
+    assert [p["value"] for p in emails] == [mask_email(NEW_MAIL), mask_email(OLD_MAIL)]
+    assert [p["current"] for p in shown["phones"]] == [True, False]
+    assert [p["value"] for p in shown["phones"]] == [mask_phone(NEW_PHONE), mask_phone(OLD_PHONE)]
+    assert shown["email"] == {"value": mask_email(NEW_MAIL), "current": True}
+
+
+def test_a_value_another_record_still_gives_stays_current(start: Start) -> None:
+    with start() as client:
+        # Given she moved her contact e-mail, then bought online under the old one again
+        _moved(client)
+        again = {**PURCHASE, "transaction_id": "T-FORMER-2", "occurred_at": "2026-11-22T10:00:00Z"}
+        assert _push(client, "transactions", again) == "created"
+        member = _member(client, "EMAIL", OLD_MAIL)
+    # then the online account keyed by it still holds it: current, and found by it.
+    assert member is not None
+    assert {"value": OLD_MAIL, "current": True, "droppedAt": None} in member["profile"]["emails"]
