@@ -71,6 +71,8 @@ class FoundMember(NamedTuple):
     """Whether each of its e-mails and phones is a placeholder."""
     beside: object = None
     """What the store read beside the lookup (``MemberCarried.beside``)."""
+    key: str | None = None
+    """The match key of the value the member was found by (None: found by ID)."""
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -134,7 +136,7 @@ class IdentityService:
         found = await self.store.find_member_carried(
             kind, key, carrier_floor(rules), rules.hub_max_records
         )
-        return None if found is None else await self._weighed(found)
+        return None if found is None else await self._weighed(found, key)
 
     async def member_parts_by_id(self, member_id: str) -> FoundMember | None:
         """The live member an ID names (following redirects; None: unknown), read as
@@ -145,12 +147,12 @@ class IdentityService:
         )
         return None if found is None else await self._weighed(found)
 
-    async def _weighed(self, found: MemberCarried) -> FoundMember:
+    async def _weighed(self, found: MemberCarried, key: str | None = None) -> FoundMember:
         values = contact_values(found.parts)
         flags = await placeholder_flags(
             self.store, self.rules, values, found.carried, found.records
         )
-        return FoundMember(found.member, found.parts, flags, found.beside)
+        return FoundMember(found.member, found.parts, flags, found.beside, key)
 
     # -- writing ---------------------------------------------------------------------
 

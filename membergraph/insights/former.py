@@ -26,7 +26,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.records import Identifier, RecordKey, identifier_key
 
-__all__ = ["FORMER_KINDS", "Former", "carried_keys", "former_values"]
+__all__ = ["FORMER_KINDS", "Former", "carried_keys", "carries", "former_values"]
 
 FORMER_KINDS = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
 """The kinds a CRM contact's newer version can drop: its contact data."""
@@ -54,6 +54,19 @@ def carried_keys(contacts: Iterable[Any], region: str) -> set[tuple[IdentifierKi
     return carried
 
 
+def carries(contacts: Iterable[Any], kind: IdentifierKind, key: str, region: str) -> bool:
+    """Whether one of the contacts' lines carries the value of match key ``key``: a
+    lookup's check, which most often ends at the first value it reads."""
+    for contact in contacts:
+        for raw in contact.emails if kind is IdentifierKind.EMAIL else contact.phones:
+            try:
+                if identifier_key(kind, normalize(kind, raw, region)) == key:
+                    return True
+            except BadIdentifier:
+                continue
+    return False
+
+
 def former_values(
     contacts: Iterable[Any],
     identifiers: Iterable[tuple[RecordKey, Identifier]],
@@ -70,28 +83,49 @@ def former_values(
             member (``profile.last_seen_of``); a value given after its drop is current.
     """
     dropping: dict[tuple[IdentifierKind, str], list[str]] = {}
-    values: dict[tuple[IdentifierKind, str], set[str]] = {}
+    values: dict[tuple[IdentifierKind, str], list[str]] = {}
     for (source, key), ident in identifiers:
         if ident.kind in FORMER_KINDS and ident.via != "agent":
             value = (ident.kind, ident.key)
-            values.setdefault(value, set()).add(ident.value)
+            if value in values:
+                values[value].append(ident.value)
+            else:
+                values[value] = [ident.value]
             if source == _CRM:
                 dropping.setdefault(value, []).append(key)
     if not dropping:
         return {}
     contacts = list(contacts)
     dated: dict[str, datetime | None] = {c.contact_id: c.updated_at for c in contacts}
-    carried = carried_keys(contacts, region)
     last_seen = last_seen or {}
+    carried: set[tuple[IdentifierKind, str]] | None = None
     former: dict[tuple[IdentifierKind, str], datetime | None] = {}
     for value, keys in dropping.items():
-        # A contact whose line cannot be read (none held) says nothing: the value stays.
-        if value in carried or not all(k in dated for k in keys):
+        # Plain loops: this runs for every profile read, on the personalization path.
+        dropped: datetime | None = None
+        readable = True
+        for k in keys:
+            if k not in dated:
+                # A contact whose line cannot be read (none held) says nothing: it stays.
+                readable = False
+                break
+            at = dated[k]
+            if at is not None and (dropped is None or at > dropped):
+                dropped = at
+        if not readable:
             continue
-        times = [t for t in (dated[k] for k in keys) if t is not None]
-        dropped = max(times) if times else None
-        seen = [last_seen.get((value[0], v)) for v in values[value]]
-        if any(t is not None and (dropped is None or t > dropped) for t in seen):
-            continue  # given again since: she still uses it
-        former[value] = dropped
+        # Given since the contact's current version (by that version itself, most often:
+        # no value to normalize then), or by another source after it: current.
+        given = False
+        for v in values[value]:
+            at = last_seen.get((value[0], v))
+            if at is not None and (dropped is None or at >= dropped):
+                given = True
+                break
+        if given:
+            continue
+        if carried is None:
+            carried = carried_keys(contacts, region)
+        if value not in carried:
+            former[value] = dropped
     return former

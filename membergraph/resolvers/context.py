@@ -138,12 +138,20 @@ class Loaders:
         """The lines of ``keys`` from what the store read beside the lookup, without a loader
         batch (a future, a task and a turn of the event loop per source and ask): parsed
         here once, and kept in the source's loader for every later ask of the request.
-        None: not all held, or a key asked of the loader already (the loader answers it)."""
+        None: not all held, or a key asked of the loader and not answered yet (the loader
+        answers it). Keys answered already (held here by an earlier ask: a lookup's check)
+        are answered from the loader's futures, without a turn of the event loop."""
         found, loader = self._beside.found, self.lines.get(source)
         if found is None or loader is None:
             return None
         asked = loader.cache_map
         if any(asked.get(key) is not None for key in keys):
+            futures = [asked.get(key) for key in keys]
+            if all(
+                f is not None and f.done() and not f.cancelled() and f.exception() is None
+                for f in futures
+            ):
+                return [f.result() for f in futures]  # type: ignore[union-attr]
             return None
         held = self._sources[source].held_lines(found, keys)
         if held is not None:

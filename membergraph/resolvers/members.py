@@ -18,13 +18,13 @@ from membergraph.connectors.models import (
     WebEvent,
 )
 from membergraph.identity.ids import is_member_id
-from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
-from membergraph.identity.records import Identifier, RecordKey, identifier_key
+from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.service import FoundMember
 from membergraph.identity.steward_record import parted_merges, undone_events
 from membergraph.identity.store.port import IdentityEvent, StoredLink
-from membergraph.insights.former import FORMER_KINDS
+from membergraph.insights.former import FORMER_KINDS, carries
 from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
 from membergraph.resolvers.own_member import own_history
@@ -117,23 +117,27 @@ async def find_member(
         return None
     _hold(ctx, found)
     ctx.reads.member(found.member)
-    if kind in FORMER_KINDS and not include_former and await _former(ctx, found, kind, value):
+    if kind in FORMER_KINDS and not include_former and await _former(ctx, found, kind):
         # Answered as an unknown value; it changes with her (the CRM may give it back).
         return None
     return MemberView(found.member, found.member)
 
 
-async def _former(
-    ctx: RequestContext, found: FoundMember, kind: IdentifierKind, value: str
-) -> bool:
+async def _former(ctx: RequestContext, found: FoundMember, kind: IdentifierKind) -> bool:
     """Whether the value a member was found by is former for her (``insights.former``).
-    A value no CRM contact of hers held ends here; the others read her contacts' lines as
-    her profile reads them next: beside the lookup, or through the request's loader."""
+    Most lookups end without a wait: no CRM contact of hers holds the value, or one of
+    them carries it, read beside the lookup; else her lines are read as her profile reads
+    them next (through the request's loaders)."""
     from membergraph.resolvers.insights import former  # reads lines as the profile does
 
-    key = identifier_key(kind, normalize(kind, value, ctx.gateway.settings.default_region))
-    held = [(ref, i) for ref, i in found.parts.identifiers if i.kind is kind and i.key == key]
-    if not any(ref[0] == SourceName.CRM for ref, _ in held):
+    key = found.key
+    held = [(ref, i) for ref, i in found.parts.identifiers if i.key == key and i.kind is kind]
+    crm = [ref for ref, _ in held if ref[0] == SourceName.CRM]
+    if not crm or key is None:
+        return False
+    # All her contacts, as her profile asks them next: it finds them held then.
+    contacts = lines_held(ctx, found.parts.records, SourceName.CRM)
+    if contacts and carries(contacts, kind, key, ctx.gateway.settings.default_region):
         return False
     try:
         return bool(await former(ctx, MemberView(found.member, found.member), held))
