@@ -83,20 +83,23 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
 
 
 def contact_emails(data: Path, count: int) -> list[str]:
-    """The first e-mail of the first ``count`` contacts of a folder that have one (the
-    demo's broken lines skipped)."""
-    emails: list[str] = []
+    """The first e-mail of the first ``count`` contacts of a folder that have one, each
+    contact's newest version read (the demo exports some contacts' older version too, and an
+    e-mail a newer version dropped finds no one; its broken lines skipped)."""
+    newest: dict[object, dict[str, object]] = {}
     with (data / "crm.jsonl").open("rb") as lines:
         for line in lines:
             try:
                 contact = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            if isinstance(contact, dict) and contact.get("emails"):
-                emails.append(str(contact["emails"][0]))
-            if len(emails) == count:
-                break
-    return emails
+            if not isinstance(contact, dict):
+                continue
+            held = newest.get(contact.get("contact_id"))
+            if held is None or str(contact.get("updated_at")) > str(held.get("updated_at")):
+                newest[contact.get("contact_id")] = contact
+    emails = [str(c["emails"][0]) for c in newest.values() if c.get("emails")]  # type: ignore[index]
+    return emails[:count]
 
 
 def current_contacts(path: Path) -> list[dict[str, object]]:
