@@ -43,6 +43,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -181,10 +182,18 @@ def prepare(folder: Path, members: int) -> tuple[Path, str]:
 
 
 def unique_emails(data: Path) -> list[str]:
-    """E-mails typed on exactly one CRM contact (a shared placeholder keys nobody)."""
-    typed: dict[str, int] = {}
+    """E-mails typed on exactly one CRM contact (a shared placeholder keys nobody), in each
+    contact's newest version: one an older version gave and a newer one dropped is former
+    and finds no one (the demo exports some contacts' older version too)."""
+    newest: dict[str, dict[str, Any]] = {}
     for line in (data / "crm.jsonl").read_bytes().splitlines():
-        for email in {e.strip().lower() for e in orjson.loads(line)["emails"]}:
+        contact = orjson.loads(line)
+        held = newest.get(contact["contact_id"])
+        if held is None or str(contact.get("updated_at")) > str(held.get("updated_at")):
+            newest[contact["contact_id"]] = contact
+    typed: dict[str, int] = {}
+    for contact in newest.values():
+        for email in {e.strip().lower() for e in contact["emails"]}:
             typed[email] = typed.get(email, 0) + 1
     emails = sorted(e for e, n in typed.items() if n == 1)
     random.Random(7).shuffle(emails)
