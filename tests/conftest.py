@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,8 +84,8 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
 
 
 def contact_emails(data: Path, count: int) -> list[str]:
-    """The first e-mail of the first ``count`` contacts of a folder that have one, each
-    contact's newest version read (the demo exports some contacts' older version too, and an
+    """The first e-mail of the first ``count`` contacts of a folder that have one no other
+    contact gives, each contact's newest version read (the demo exports some contacts' older version too, and an
     e-mail a newer version dropped finds no one; its broken lines skipped)."""
     newest: dict[object, dict[str, object]] = {}
     with (data / "crm.jsonl").open("rb") as lines:
@@ -99,7 +100,9 @@ def contact_emails(data: Path, count: int) -> list[str]:
             if held is None or str(contact.get("updated_at")) > str(held.get("updated_at")):
                 newest[contact.get("contact_id")] = contact
     emails = [str(c["emails"][0]) for c in newest.values() if c.get("emails")]  # type: ignore[index]
-    return emails[:count]
+    # One typed on two contacts (a household's, a shared placeholder) may find no one.
+    typed = Counter(e.strip().lower() for c in newest.values() for e in c.get("emails") or ())  # type: ignore[attr-defined]
+    return [e for e in emails if typed[e.strip().lower()] == 1][:count]
 
 
 def current_contacts(path: Path) -> list[dict[str, object]]:
