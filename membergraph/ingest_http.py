@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 
 from membergraph.auth import caller_of
-from membergraph.connectors.lines import bom_length
+from membergraph.connectors.lines import bom_length, exact_json
 from membergraph.connectors.models import SourceName
 from membergraph.ingest import IngestRefused, IngestService
 from membergraph.json_out import dumps
@@ -48,7 +48,7 @@ def _split_body(body: bytes) -> list[Any] | None:
     stripped = body.lstrip()
     if stripped.startswith(b"["):
         try:
-            items = orjson.loads(stripped)
+            items = exact_json(stripped)  # an integer beyond 64 bits stays one: refused
         except orjson.JSONDecodeError:
             return None
         return list(items) if isinstance(items, list) else None

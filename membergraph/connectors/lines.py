@@ -34,6 +34,8 @@ __all__ = [
     "beyond_64_bits",
     "bom_length",
     "deeper_than",
+    "exact_json",
+    "number_too_big",
     "parse_line",
     "too_big",
     "too_deep",
@@ -141,18 +143,40 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def beyond_64_bits(value: Any) -> bool:
-    """Whether an integer anywhere in a decoded line lies outside 64 bits (a walk)."""
-    stack = [value]
+def beyond_64_bits(value: Any) -> str | None:
+    """Where an integer of a decoded line lies outside 64 bits, as a dotted path
+    (``amount_cents``, ``properties.ids.2``); None if none does (a walk, in field order)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
-        node = stack.pop()
+        node, path = stack.pop()
         if isinstance(node, dict):
-            stack.extend(node.values())
+            children = [(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()]
         elif isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, int) and not isinstance(node, bool) and node not in _INT64:
-            return True
-    return False
+            children = [(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(node)]
+        else:
+            if isinstance(node, int) and not isinstance(node, bool) and node not in _INT64:
+                return path or "line"
+            continue
+        stack.extend(reversed(children))  # the first field is looked at first
+    return None
+
+
+def number_too_big(path: str) -> str:
+    """The refusal of a line holding an integer beyond 64 bits at ``path``, as every reader
+    and both bodies of ``POST /ingest`` (JSON Lines, a JSON array) say it."""
+    return f"{path}: {TOO_BIG}"
+
+
+def exact_json(text: bytes) -> Any:
+    """JSON text decoded with every integer exact: orjson reads one beyond 64 bits as a
+    float (2^70 became 1.18e21: a JSON array of lines took an unknown field's 128-bit id
+    as a rounded float, and refused an amount with pydantic's words), the standard parser
+    keeps every digit. Only text with a run of 19 digits or more can hold one; other text
+    is decoded by orjson alone. Raises ``orjson.JSONDecodeError`` as orjson does."""
+    decoded = orjson.loads(text)  # validates: UTF-8, no NaN, no lone surrogate
+    if not _LONG_DIGITS.search(text):
+        return decoded
+    return json.loads(text)
 
 
 def bom_length(head: bytes) -> int:
@@ -179,17 +203,19 @@ def too_long(raw: bytes | str) -> bool:
     return len(raw if isinstance(raw, bytes) else raw.encode()) > MAX_LINE_BYTES
 
 
-def too_big(raw: bytes | str) -> bool:
-    """Whether a line of JSON text holds an integer beyond 64 bits: anywhere, an unknown
-    field or an event's properties too (a CRM exporting 128-bit ids as numbers). Kept, it
-    would make every answer that carries the line fail to encode: the member unreadable."""
+def too_big(raw: bytes | str) -> str | None:
+    """The refusal (:func:`number_too_big`, naming the field) of a line of JSON text holding
+    an integer beyond 64 bits: anywhere, an unknown field or an event's properties too (a CRM
+    exporting 128-bit ids as numbers); None if it holds none. Kept, such a line would make
+    every answer that carries it fail to encode: the member unreadable."""
     # Such a number has 19 digits at least: most lines are spared the decoding.
     if not _LONG_DIGITS.search(raw.encode() if isinstance(raw, str) else raw):
-        return False
+        return None
     try:
-        return beyond_64_bits(json.loads(raw))  # the standard parser keeps every digit
+        where = beyond_64_bits(json.loads(raw))  # the standard parser keeps every digit
     except ValueError:
-        return False
+        return None
+    return None if where is None else number_too_big(where)
 
 
 def _may_be_too_deep(raw: bytes | str) -> bool:
@@ -222,8 +248,8 @@ def parse_line(
         return LineError(where, TOO_DEEP)
     if isinstance(raw, bytes | str) and too_long(raw):
         return LineError(where, TOO_LONG)
-    if isinstance(raw, bytes | str) and too_big(raw):
-        return LineError(where, TOO_BIG)
+    if isinstance(raw, bytes | str) and (big := too_big(raw)) is not None:
+        return LineError(where, big)
     if isinstance(raw, bytes | str):
         try:
             # Straight from JSON text: a third faster than decoding to a dict first.
@@ -240,8 +266,8 @@ def parse_line(
         return LineError(where, f"expected a JSON object, got {type(raw).__name__}")
     if deeper_than(raw, MAX_LINE_DEPTH):
         return LineError(where, TOO_DEEP)
-    if beyond_64_bits(raw):
-        return LineError(where, TOO_BIG)
+    if (path := beyond_64_bits(raw)) is not None:
+        return LineError(where, number_too_big(path))
     if len(orjson.dumps(raw, default=str)) > MAX_LINE_BYTES:  # a JSON array item, a document
         return LineError(where, TOO_LONG)
     try:

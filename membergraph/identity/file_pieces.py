@@ -29,7 +29,6 @@ from membergraph._perf import gc_paused
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import (
     NO_OWNER,
-    TOO_BIG,
     TOO_DEEP,
     TOO_LONG,
     LineError,
@@ -150,7 +149,7 @@ def read_piece(
             if too_deep(raw):  # refused as parse_line refuses it (msgspec would take it)
                 errors.append((len(ids), number, TOO_DEEP, None))
                 continue
-            refusal = TOO_LONG if too_long(raw) else TOO_BIG if too_big(raw) else None
+            refusal = TOO_LONG if too_long(raw) else too_big(raw)
             if refusal is not None:  # the same
                 if (readable := _readable_id(raw, spec.id_field)) is not None:
                     piece.error_ids[len(errors)] = readable  # the answer names the line

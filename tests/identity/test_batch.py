@@ -345,7 +345,7 @@ def test_a_number_beyond_64_bits_is_refused_as_the_loader_refuses_it(
     answers = [orjson.loads(line) for line in b"".join(scan.answers({})).splitlines()]
     errors = [(n, a["id"], a["error"]) for n, a in enumerate(answers) if "error" in a]
     loaded = open_sources(tmp_path, "US").reports()[SourceName.WEB_ANALYTICS]
-    said = "holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
+    said = "properties.n: holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
     assert errors == [(5, "E5", f"web_analytics.jsonl:6: {said}")]
     assert [str(e) for e in loaded.errors] == [f"web_analytics.jsonl:6: {said}"]
 
