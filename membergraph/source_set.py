@@ -112,12 +112,17 @@ def _owner(source: SourceName, region: str) -> Callable[[BaseModel], str | None]
 
 
 def open_sources(
-    folder: Path, region: str, timeout: float = 5.0, keep_order: bool = False
+    folder: Path,
+    region: str,
+    timeout: float = 5.0,
+    keep_order: bool = False,
+    durable: bool = True,
 ) -> SourceSet:
-    """Read every source file of a folder; malformed lines are reported, never fatal."""
+    """Read every source file of a folder; malformed lines are reported, never fatal.
+    ``durable``: a pushed line is fsynced before it is answered (``MEMBERGRAPH_DURABLE``)."""
     connectors: dict[SourceName, SourceConnector] = {}
     for name, spec in SOURCES.items():
-        conn = FileConnector(spec, folder, _owner(name, region), timeout)
+        conn = FileConnector(spec, folder, _owner(name, region), timeout, durable)
         with gc_paused():
             _log_report(name, conn.load(keep_order))
         connectors[name] = conn
@@ -173,7 +178,9 @@ async def open_source_set(settings: Settings, mongo_client: Any = None) -> Sourc
         where = settings.data
         if where is None:
             where = await asyncio.to_thread(demo_folder, settings)
-        sources = await asyncio.to_thread(open_sources, where, region)
+        sources = await asyncio.to_thread(
+            open_sources, where, region, durable=settings.durable
+        )
     _http_overrides(settings, sources)
     return sources
 
