@@ -1,6 +1,7 @@
 """Access: everything held about a member, as one JSON document (the GDPR's right of access).
 
-Records with their identifiers and every source line they own, the identity history with
+Records with their identifiers (a former e-mail or phone marked ``current: false`` with its
+``dropped_at``, as the profile shows it) and every source line they own, the identity history with
 its evidence, active links, consents with their history, scores and segments, privacy
 requests and the audit of who read the member's personal data. Built through the request's
 loaders, exactly as the graph answers, unmasked: only ``privacy:admin`` may ask.
@@ -16,6 +17,7 @@ from typing import Any
 from membergraph.auth import caller_of
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
+from membergraph.insights.former import Former
 from membergraph.privacy import privacy_of
 from membergraph.privacy.port import AccessEntry
 from membergraph.resolvers import consent as C
@@ -52,13 +54,14 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
     refs = await R.records(ctx, member)
     records = await store.load_records(refs)
     pairs = await R.identifiers(ctx, member)
+    dropped = await I.former(ctx, member, pairs)
     privacy = await privacy_of(ctx.gateway)
     rfm = await I.rfm(ctx, member)
     document = {
         "member_id": member.id,
         "asked_as": member.requested_id,
         "exported_at": datetime.now(UTC).isoformat(),
-        "records": [_record(records.get(ref), ref, pairs) for ref in refs],
+        "records": [_record(records.get(ref), ref, pairs, dropped) for ref in refs],
         "source_lines": await _lines(ctx, member),
         "identity_history": _plain(await R.identity_history(ctx, member)),
         "links": _plain(await store.active_links(refs)),
@@ -76,13 +79,17 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
     return document
 
 
-def _record(record: Any, ref: tuple[str, str], pairs: list[Any]) -> dict[str, Any]:
+def _record(
+    record: Any, ref: tuple[str, str], pairs: list[Any], dropped: Former
+) -> dict[str, Any]:
+    """A record with its identifiers, each ``current`` or not: an e-mail or phone the CRM
+    dropped (``insights.former``) is listed with ``current: false`` and ``dropped_at`` (the
+    update time of the contact's version that no longer carries it), as the profile lists
+    it, so the person reads which of their addresses the company still uses."""
     found = {
         "source": ref[0],
         "key": ref[1],
-        "identifiers": [
-            {"kind": i.kind.value, "value": i.value, "via": i.via} for r, i in pairs if r == ref
-        ],
+        "identifiers": [_identifier(i, dropped) for r, i in pairs if r == ref],
     }
     if record is not None:
         found.update(
@@ -93,6 +100,18 @@ def _record(record: Any, ref: tuple[str, str], pairs: list[Any]) -> dict[str, An
             address=record.address,
         )
     return found
+
+
+def _identifier(ident: Any, dropped: Former) -> dict[str, Any]:
+    former = (ident.kind, ident.key) in dropped
+    when = dropped.get((ident.kind, ident.key)) if former else None
+    return {
+        "kind": ident.kind.value,
+        "value": ident.value,
+        "via": ident.via,
+        "current": not former,
+        "dropped_at": None if when is None else when.isoformat(),
+    }
 
 
 async def _lines(ctx: RequestContext, member: R.MemberView) -> dict[str, Any]:

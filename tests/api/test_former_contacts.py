@@ -11,10 +11,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from membergraph.app import create_app
+from membergraph.cli import app as cli
 from membergraph.masking import mask_email, mask_phone
 from membergraph.mongo_load import load_folder
 from membergraph.settings import ApiKey, Settings
@@ -24,9 +27,11 @@ from tests.support.mongo import EmulatedClient
 URL = "mongodb://app:s3cret@mongo.example:27017/membergraph?replicaSet=rs0"
 ADMIN = "admin-key-0001-former"  # every scope, personal data unmasked
 MASKED = "masked-key-0002-former"  # profile:read only: personal data masked
+OFFICER = "officer-key-0003-former"  # the data-protection officer's: exports
 KEYS = {
     ADMIN: ["profile:read", "pii:read", "analytics:read", "ingest:write"],
     MASKED: ["profile:read"],
+    OFFICER: ["profile:read", "pii:read", "privacy:admin"],
 }
 
 OLD_MAIL, NEW_MAIL = "ada.former@x.org", "ada.current@x.org"
@@ -90,6 +95,7 @@ def start(request: pytest.FixtureRequest, data_dir: Path, tmp_path: Path) -> Sta
         with TestClient(app, base_url="http://127.0.0.1", headers={"x-api-key": ADMIN}) as http:
             yield http
 
+    started.settings = settings  # type: ignore[attr-defined]
     return started
 
 
@@ -203,3 +209,46 @@ def test_a_value_another_record_still_gives_stays_current(start: Start) -> None:
     # then the online account keyed by it still holds it: current, and found by it.
     assert member is not None
     assert {"value": OLD_MAIL, "current": True, "droppedAt": None} in member["profile"]["emails"]
+
+
+def _exported_contacts(document: dict[str, Any]) -> list[tuple[str, str, bool, str | None]]:
+    """Every e-mail and phone of an export, by record: (record, value, current, dropped)."""
+    return sorted(
+        (f"{r['source']}:{r['key']}", i["value"], i["current"], i["dropped_at"])
+        for r in document["records"]
+        for i in r["identifiers"]
+        if i["kind"] in ("EMAIL", "PHONE")
+    )
+
+
+def test_the_privacy_export_marks_dropped_values_former(start: Start) -> None:
+    # gaps13: exportMember listed the e-mail and phone the CRM dropped like current ones.
+    dropped = "2026-11-20T10:00:00+00:00"
+    with start() as client:
+        # Given she changed her e-mail and phone after buying under the old e-mail
+        _moved(client)
+        member = _member(client, "CRM_ID", "C-FORMER-1")["id"]
+        # When the data-protection officer exports her, by GraphQL and as a download
+        officer = {"x-api-key": OFFICER}
+        query = {"query": "query($id: ID!) { exportMember(id: $id) }", "variables": {"id": member}}
+        answer = client.post("/graphql", json=query, headers=officer).json()
+        assert "errors" not in answer, answer
+        download = client.get(f"/privacy/members/{member}/export", headers=officer)
+        assert download.status_code == 200, download.text
+    # Then the old values are former, dated when the CRM dropped them; the new ones current
+    # (the old e-mail on her contact and on the online account she bought with alike)
+    expected = [
+        ("crm:C-FORMER-1", "+14155550111", False, dropped),
+        ("crm:C-FORMER-1", "+14155550122", True, None),
+        ("crm:C-FORMER-1", NEW_MAIL, True, None),
+        ("crm:C-FORMER-1", OLD_MAIL, False, dropped),
+        (f"transactions:online:{OLD_MAIL}", OLD_MAIL, False, dropped),
+    ]
+    assert _exported_contacts(answer["data"]["exportMember"]) == expected
+    assert _exported_contacts(download.json()) == expected
+    settings: Settings = start.settings  # type: ignore[attr-defined]
+    if settings.store.startswith("sqlite:///"):  # the command line: the same document
+        where = ["--data", str(settings.data), "--store", settings.store]
+        shell = CliRunner().invoke(cli, ["privacy", "export", member, *where])
+        assert shell.exit_code == 0, shell.output
+        assert _exported_contacts(orjson.loads(shell.stdout)) == expected
