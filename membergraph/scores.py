@@ -8,7 +8,8 @@ What keeps them true is the feed, never a call someone must remember: the store 
 the feed cursor the figures follow, and :meth:`MetricsKeeper.catch_up` measures again the
 members every later entry names (a merged-away or emptied member loses its row), then has
 the database score everyone again. Any process may catch up; a row measured from newer
-facts is never replaced by one measured from older ones. A resolution of the whole store
+facts is never replaced by one measured from older ones. A row that moves its member's tier
+is written with a ``TIER_CHANGED`` feed entry, in one transaction. A resolution of the whole store
 (``load``, a changed folder, ``resolve``) rebuilds the figures whole, a page of members
 at a time. Without a reference date, figures are measured as of now and measured again
 once older than :data:`MAX_AGE`, a page at a time in the background.
@@ -27,7 +28,7 @@ from typing import Any
 from membergraph._perf import gc_paused, gc_paused_while
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
-from membergraph.identity.feed import FeedExpired
+from membergraph.identity.feed import ChangeKind, FeedExpired
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import (
     Placeholders,
@@ -287,11 +288,19 @@ class MetricsKeeper:
         return await self._measured(await self._read(member_ids, light))
 
     async def refresh(self, member_ids: Sequence[str], cursor: int) -> None:
+        """Measure ``member_ids`` again; a member whose tier moved is announced on the feed
+        (``TIER_CHANGED``, with its row), and this process's follower told at once. A
+        rebuild announces nothing: it measures everyone, as of rules or tiers that may
+        have changed, and is no one's purchase."""
         # Light lines, as a rebuild reads them (the same rows: tests/test_scores.py): the
         # models took five times the event loop's time after a push of thousands of lines.
+        said = 0
         for start in range(0, len(member_ids), PAGE):
             rows, gone = await self.measure(member_ids[start : start + PAGE], light=True)
-            await self.metrics.put(rows, gone, cursor)
+            said += await self.metrics.put(rows, gone, cursor, announce=True)
+        on_written = self.gateway.identity.on_written
+        if said and on_written is not None:
+            on_written()
 
     # -- following the feed ---------------------------------------------------------------
 
@@ -311,7 +320,7 @@ class MetricsKeeper:
     async def _measure_all(self, cursor: int) -> None:
         """Every member measured and kept, a page at a time: each page is written (in the
         store's thread, one transaction) while the next one is measured."""
-        writing: asyncio.Task[None] | None = None
+        writing: asyncio.Task[int] | None = None
         try:
             async with contextlib.aclosing(self._pages()) as pages:
                 async for page in pages:
@@ -377,7 +386,10 @@ class MetricsKeeper:
                 return
             if not entries:
                 return
-            members = sorted({m for e in entries for m in e.member_ids})
+            # A tier change is announced by the keeper that measured its member: measured.
+            members = sorted(
+                {m for e in entries if e.kind is not ChangeKind.TIER_CHANGED for m in e.member_ids}
+            )
             position = entries[-1].cursor
             await self.refresh(members, position)
             await self.metrics.set_position(position)

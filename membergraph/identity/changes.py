@@ -4,7 +4,7 @@ events of a change, and what subscribers are told."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter
 
@@ -13,7 +13,7 @@ from membergraph.identity.events import MemberChange
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.port import Change, IdentityEvent, StoredLink
 
-__all__ = ["diff_links", "member_changes", "record_events"]
+__all__ = ["diff_links", "member_changes", "record_events", "undone_change"]
 
 _link_a, _ref = attrgetter("a"), attrgetter("ref")
 
@@ -140,5 +140,28 @@ def member_changes(
             ids = {m for m in now_in if m is not None} | ({old} if None in now_in else set())
             out.append(MemberChange("split", tuple(sorted(ids)), actor, reason, at))
     touched = {m for m in change.assignments.values()} - {m for c in out for m in c.member_ids}
-    out.extend(MemberChange("linked", (m,), actor, reason, at) for m in sorted(touched))
+    # A member that was not live before (a new contact, a first purchase on a new card) is
+    # created, not linked: a subscriber tells a new person from one whose records moved.
+    new = set(change.new_members)
+    out.extend(
+        MemberChange("member_created" if m in new else "linked", (m,), actor, reason, at)
+        for m in sorted(touched)
+    )
     return out
+
+
+def undone_change(
+    changes: Sequence[MemberChange],
+    refs: Iterable[RecordKey],
+    member_of: Mapping[RecordKey, str],
+    actor: str,
+    reason: str | None,
+    at: datetime,
+) -> MemberChange:
+    """What a steward's undo tells subscribers beside the merges, splits and links it made
+    (those alone read as any steward's change): the members those name, else (an undo that
+    moved no record, such as lifting a rejection) the members of the records it touched."""
+    members = {m for c in changes for m in c.member_ids}
+    if not members:
+        members = {member_of[r] for r in refs if r in member_of}
+    return MemberChange("undone", tuple(sorted(members)), actor, reason, at)

@@ -18,7 +18,7 @@ __all__ = ["MemberChange"]
 class MemberChange:
     """What one identity change did to members."""
 
-    kind: str  # merged | split | linked
+    kind: str  # merged | split | linked | member_created | undone
     member_ids: tuple[str, ...]
     actor: str
     reason: str | None = None

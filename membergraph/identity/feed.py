@@ -1,9 +1,10 @@
 """The change feed: one ordered truth that every process and subscriber follows.
 
-Every accepted change, identity (a merge, a split, a link, an undo) or fact (a purchase, a
-consent, an offer, a web event, a call), is appended to the store's feed with a monotonic
-``cursor``: identity entries in the same store transaction as the change itself, fact
-entries once the line is durable in its source. Processes never tell each other anything:
+Every accepted change, identity (a merge, a split, a link, an undo, a new member) or fact (a
+purchase, a consent, an offer, a web event, a call), is appended to the store's feed with a
+monotonic ``cursor``: identity entries in the same store transaction as the change itself,
+fact entries once the line is durable in its source, and a member's tier change in the same
+transaction as the figures that moved it (``scores.py``). Processes never tell each other anything:
 each runs a :class:`FeedFollower` that tails the feed (SQLite: the feed table; MongoDB: the
 feed collection) and hands every entry, in cursor order, to its subscribers (GraphQL
 ``memberChanged``) and to whatever keeps a cache (scores, file sources' tails). A process
@@ -37,6 +38,8 @@ class ChangeKind(StrEnum):
     MERGED = "merged"
     SPLIT = "split"
     LINKED = "linked"
+    MEMBER_CREATED = "member_created"  # a member that did not exist (said instead of LINKED)
+    UNDONE = "undone"  # a steward's undo, beside the merge, split or link it made
     PURCHASE_RECORDED = "purchase_recorded"
     PURCHASE_STATUS_CHANGED = "purchase_status_changed"
     PURCHASE_UPDATED = "purchase_updated"
@@ -48,9 +51,18 @@ class ChangeKind(StrEnum):
     ERASED = "erased"  # a person was erased (privacy): caches drop what they held of them
     SUPPRESSED = "suppressed"  # identifiers of a member were suppressed or unsuppressed
     DELETION_REQUESTED = "deletion_requested"  # a source not owned here must erase lines
+    TIER_CHANGED = "tier_changed"  # the member's loyalty tier moved (the scores' keeper)
 
 
-IDENTITY_KINDS = frozenset({ChangeKind.MERGED, ChangeKind.SPLIT, ChangeKind.LINKED})
+IDENTITY_KINDS = frozenset(
+    {
+        ChangeKind.MERGED,
+        ChangeKind.SPLIT,
+        ChangeKind.LINKED,
+        ChangeKind.MEMBER_CREATED,
+        ChangeKind.UNDONE,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from itertools import chain, repeat
 from typing import Any
 
-from membergraph.identity.changes import diff_links, member_changes, record_events
+from membergraph.identity.changes import diff_links, member_changes, record_events, undone_change
 from membergraph.identity.early_links import EarlyLinks, settle
 from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.events import MemberChange
@@ -30,6 +30,7 @@ from membergraph.identity.store.port import Change, IdentityEvent, IdentityStore
 __all__ = ["Adjustments", "ApplyResult", "Guard", "MembersUse", "apply_scope"]
 
 _INLINE_SCOPE = 64  # records a resolution runs on the event loop's thread, at most
+_UNDOES = frozenset(("undo", "undo_merge"))  # the steward actions that are an undo (undo.py)
 
 
 @dataclass(slots=True)
@@ -254,6 +255,16 @@ async def _change(
         result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
         result.unattributed = unattributed
         result.changes = member_changes(change, current, member_of, actor, adjust.reason)
+        if adjust.action in _UNDOES:
+            touched = chain(
+                chain.from_iterable((a, b) for a, b, _ in adjust.manual_add),
+                chain.from_iterable(adjust.manual_drop),
+                chain.from_iterable(adjust.cannot_add),
+                chain.from_iterable(adjust.cannot_lift),
+            )
+            at = change.at or now
+            undone = undone_change(result.changes, touched, member_of, actor, adjust.reason, at)
+            result.changes.append(undone)
         result.member_of = member_of
         change.feed = [
             FeedEntry(ChangeKind(c.kind), c.member_ids, c.at, c.actor, c.reason)

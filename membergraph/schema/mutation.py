@@ -140,7 +140,20 @@ class MemberChangeKind(Enum):
         "merged", description="Two members became one (the first ID survives)."
     )
     SPLIT = strawberry.enum_value("split", description="A member became several.")
-    LINKED = strawberry.enum_value("linked", description="Records joined or left a member.")
+    LINKED = strawberry.enum_value(
+        "linked", description="Records joined or left a member that was live before."
+    )
+    MEMBER_CREATED = strawberry.enum_value(
+        "member_created",
+        description="A member that did not exist: a new person's first line (a new contact, "
+        "a first purchase on a new card). A split announces its new members as SPLIT.",
+    )
+    UNDONE = strawberry.enum_value(
+        "undone",
+        description="A steward's `undo` or `undoMerge`, announced after the MERGED, SPLIT or "
+        "LINKED entries it made (those alone read as any steward change), naming the members "
+        "they name.",
+    )
     PURCHASE_RECORDED = strawberry.enum_value(
         "purchase_recorded", description="A new purchase, refund or cancellation line."
     )
@@ -175,6 +188,14 @@ class MemberChangeKind(Enum):
     DELETION_REQUESTED = strawberry.enum_value(
         "deletion_requested",
         description="A source the gateway does not own (`source`) must erase the member's lines.",
+    )
+    TIER_CHANGED = strawberry.enum_value(
+        "tier_changed",
+        description="The member's loyalty tier (`loyalty { tier }`, reached by spend) moved, up "
+        "or down: a purchase, a refund, a merge or a split moved their spend, or the "
+        "qualification window passed. Announced once the member's figures are measured again "
+        "(in the same store transaction), after the entries that moved it; read the new tier "
+        "from `loyalty`. A member measured for the first time has no tier to change from.",
     )
 
 

@@ -321,3 +321,38 @@ def test_mongodb_ranks_in_the_server_where_it_can(kind: str, in_server: bool) ->
     for found in scored:
         s = expected.scores[found.row.member_id]
         assert found.scores == (s.recency, s.frequency, s.monetary, s.engagement, s.prior_monetary)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_row_that_moves_a_tier_is_announced_with_it_once(kind: str) -> None:
+    # gaps13 (issue 18): a tier change pushed nothing; the service that sends SMS must hear it.
+    def row(tier: str, spend: int) -> Any:
+        return row_of(MemberMetrics("m001", REF, lifetime_spend_cents=spend, tier=tier))
+
+    async def go() -> list[tuple[int, list[str]]]:
+        async with open_store(kind) as store:
+            metrics_store = store.metrics()
+            said = []
+            steps = [
+                (row("BRONZE", 100), 1, True),  # measured for the first time: no change
+                (row("BRONZE", 900), 2, True),  # spend moved, the tier did not
+                (row("SILVER", 60_000), 3, True),  # the tier moved: announced
+                (row("SILVER", 60_000), 3, True),  # measured again by another process
+                (row("BRONZE", 100), 2, True),  # measured from older facts: not kept
+                (row("GOLD", 250_000), 4, False),  # a rebuild's write: no announcement
+            ]
+            for measured, cursor, announce in steps:
+                head = await store.feed_head()
+                count = await metrics_store.put([measured], (), cursor, announce=announce)
+                entries = await store.feed_after(head, 10)
+                said.append((count, [f"{e.kind.value} {' '.join(e.member_ids)}" for e in entries]))
+            return said
+
+    assert asyncio.run(go()) == [
+        (0, []),
+        (0, []),
+        (1, ["tier_changed m001"]),
+        (0, []),
+        (0, []),
+        (0, []),
+    ]

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal, NamedTuple
+
+from membergraph.identity.feed import ChangeKind, FeedEntry
 
 if TYPE_CHECKING:
     from membergraph.identity.store.port import IdentityEvent
@@ -38,6 +40,7 @@ __all__ = [
     "ScoredRow",
     "StatsRow",
     "segment_rules",
+    "tier_changes",
 ]
 
 FIGURES = (
@@ -207,17 +210,38 @@ class Scoring:
         return f"2:{r.new_days}:{r.at_risk_days}:{r.dormant_days}"
 
 
+def tier_changes(rows: Sequence[MetricsRow], tiers: Mapping[str, str]) -> list[FeedEntry]:
+    """The ``TIER_CHANGED`` entries of ``rows`` that replace a kept row of another tier
+    (``tiers``: the kept rows' tiers by member); a member measured for the first time has no
+    tier to change from. One list for every adapter to write (:meth:`MetricsStore.put`)."""
+    at = datetime.now(UTC)
+    return [
+        FeedEntry(ChangeKind.TIER_CHANGED, (row.member_id,), at)
+        for row in rows
+        if tiers.get(row.member_id, row.tier) != row.tier
+    ]
+
+
 class MetricsStore(abc.ABC):
     """Per-member figures in the store, and the questions the database answers over them
     for analysts (members, their aggregates, and the identity conflicts)."""
 
     @abc.abstractmethod
     async def put(
-        self, rows: Sequence[MetricsRow], gone: Sequence[str] = (), cursor: int = 0
-    ) -> None:
+        self,
+        rows: Sequence[MetricsRow],
+        gone: Sequence[str] = (),
+        cursor: int = 0,
+        announce: bool = False,
+    ) -> int:
         """Keep ``rows`` (replacing each member's) and drop the ``gone`` members' rows, in one
         transaction. ``cursor``: the feed position the rows were measured after; a row kept
-        with a later one is not replaced (a slower process measured older facts)."""
+        with a later one is not replaced (a slower process measured older facts).
+
+        ``announce``: a row that replaces one of another ``tier`` appends a ``TIER_CHANGED``
+        entry naming its member to the change feed, in the same transaction (a crash keeps
+        both or neither; of two processes measuring one member, one announces). Returns how
+        many it appended."""
 
     def rebuilding(self) -> AbstractAsyncContextManager[None]:
         """Around the :meth:`put` calls of a rebuild (every member measured again): an

@@ -34,6 +34,7 @@ from membergraph.identity.store.metrics_port import (
     ScoredRow,
     Scoring,
     StatsRow,
+    tier_changes,
 )
 from membergraph.identity.store.mongodb_query import member_filter, rank_pipeline, segment_filters
 from membergraph.identity.store.mongodb_read import event_of
@@ -136,22 +137,29 @@ class MongoMetrics(MetricsStore):
             )
 
     async def put(
-        self, rows: Sequence[MetricsRow], gone: Sequence[str] = (), cursor: int = 0
-    ) -> None:
+        self,
+        rows: Sequence[MetricsRow],
+        gone: Sequence[str] = (),
+        cursor: int = 0,
+        announce: bool = False,
+    ) -> int:
         if not rows and not gone:
-            return
+            return 0
         collection = await self._collection()
-        ids = [r.member_id for r in rows]
-        async with self.store._mapped("metrics write"):
-            newer = {
-                d["_id"]
+
+        async def write(session: Any) -> int:
+            ids = [r.member_id for r in rows]
+            held = {  # each member's kept row: its cursor and tier
+                d["_id"]: (d["cursor"], d["tier"])
                 for d in await collection.find(
-                    {"_id": {"$in": ids}, "cursor": {"$gt": cursor}}, projection=["_id"]
+                    {"_id": {"$in": ids}}, projection=["cursor", "tier"], session=session
                 ).to_list()
             }
-            kept = [r for r in rows if r.member_id not in newer]
+            kept = [r for r in rows if held.get(r.member_id, (cursor, ""))[0] <= cursor]
             members = await self.store.db.members.find(
-                {"_id": {"$in": [r.member_id for r in kept]}}, projection=["created_at"]
+                {"_id": {"$in": [r.member_id for r in kept]}},
+                projection=["created_at"],
+                session=session,
             ).to_list()
             since = {m["_id"]: str(m.get("created_at", "")) for m in members}
             # One round trip for the page (a rebuild's page is 2,000 members), not one a row.
@@ -165,8 +173,18 @@ class MongoMetrics(MetricsStore):
                 for row in kept
             ]
             if operations:
-                await collection.bulk_write(operations, ordered=True)
+                await collection.bulk_write(operations, ordered=True, session=session)
+            if not announce:
+                return 0
+            entries = tier_changes(kept, {m: t for m, (_, t) in held.items()})
+            return len(await self.store._append(entries, session)) if entries else 0
+
+        async with self.store._mapped("metrics write"):
+            # Announcing, the rows and their feed entries are one transaction (two processes
+            # measuring one member: the second reads the first's tier, and says nothing).
+            said = await (self.store._in_transaction(write) if announce else write(None))
         await self._bump()
+        return said
 
     async def position(self) -> int | None:
         found = await self._meta("position")

@@ -27,6 +27,7 @@ from membergraph.identity.store.metrics_port import (
     Scoring,
     StatsRow,
     segment_rules,
+    tier_changes,
 )
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.store.sqlite_query import (
@@ -37,6 +38,7 @@ from membergraph.identity.store.sqlite_query import (
     member_stats,
     segment_counts,
 )
+from membergraph.identity.store.sqlite_write import write_feed
 from membergraph.sqlite_tx import in_transaction
 
 if TYPE_CHECKING:
@@ -100,20 +102,24 @@ def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def _put(
-    db: sqlite3.Connection, rows: Sequence[MetricsRow], gone: Sequence[str], cursor: int
-) -> None:
-    def write(db: sqlite3.Connection) -> None:
+    db: sqlite3.Connection,
+    rows: Sequence[MetricsRow],
+    gone: Sequence[str],
+    cursor: int,
+    announce: bool = False,
+) -> int:
+    def write(db: sqlite3.Connection) -> int:
         ids = [r.member_id for r in rows]
-        newer = {
-            m
+        held: dict[str, tuple[int, str]] = {  # each member's kept row: its cursor and tier
+            m: (c, t)
             for start in range(0, len(ids), 500)
-            for (m,) in db.execute(
-                "SELECT member_id FROM member_metrics WHERE cursor > ? AND member_id IN"
+            for m, c, t in db.execute(
+                "SELECT member_id, cursor, tier FROM member_metrics WHERE member_id IN"
                 f" ({','.join('?' * len(ids[start : start + 500]))})",
-                (cursor, *ids[start : start + 500]),
+                ids[start : start + 500],
             )
         }
-        kept = [r for r in rows if r.member_id not in newer]
+        kept = [r for r in rows if held.get(r.member_id, (cursor, ""))[0] <= cursor]
         dropped = [*gone, *(r.member_id for r in kept)]
         for table in ("member_metrics", "member_sales", "member_segments"):
             db.executemany(f"DELETE FROM {table} WHERE member_id = ?", [(m,) for m in dropped])
@@ -130,8 +136,11 @@ def _put(
         if kept or gone:
             version = int(_meta(db, "metrics_version") or 0) + 1
             _set_meta(db, "metrics_version", str(version))
+        if not announce:
+            return 0
+        return len(write_feed(db, tier_changes(kept, {m: t for m, (_, t) in held.items()})))
 
-    in_transaction(db, write)
+    return in_transaction(db, write)
 
 
 def _set_indexes_aside(db: sqlite3.Connection) -> bool:
@@ -262,10 +271,15 @@ class SqliteMetrics(MetricsStore):
             return await self.store._in_thread(fn, *args)
 
     async def put(
-        self, rows: Sequence[MetricsRow], gone: Sequence[str] = (), cursor: int = 0
-    ) -> None:
-        if rows or gone:
-            await self._write(_put, list(rows), list(gone), cursor)
+        self,
+        rows: Sequence[MetricsRow],
+        gone: Sequence[str] = (),
+        cursor: int = 0,
+        announce: bool = False,
+    ) -> int:
+        if not rows and not gone:
+            return 0
+        return await self._write(_put, list(rows), list(gone), cursor, announce)
 
     @contextlib.asynccontextmanager
     async def rebuilding(self) -> AsyncIterator[None]:
