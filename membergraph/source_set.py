@@ -178,9 +178,7 @@ async def open_source_set(settings: Settings, mongo_client: Any = None) -> Sourc
         where = settings.data
         if where is None:
             where = await asyncio.to_thread(demo_folder, settings)
-        sources = await asyncio.to_thread(
-            open_sources, where, region, durable=settings.durable
-        )
+        sources = await asyncio.to_thread(open_sources, where, region, durable=settings.durable)
     _http_overrides(settings, sources)
     return sources
 

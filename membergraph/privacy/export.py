@@ -79,9 +79,7 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
     return document
 
 
-def _record(
-    record: Any, ref: tuple[str, str], pairs: list[Any], dropped: Former
-) -> dict[str, Any]:
+def _record(record: Any, ref: tuple[str, str], pairs: list[Any], dropped: Former) -> dict[str, Any]:
     """A record with its identifiers, each ``current`` or not: an e-mail or phone the CRM
     dropped (``insights.former``) is listed with ``current: false`` and ``dropped_at`` (the
     update time of the contact's version that no longer carries it), as the profile lists
