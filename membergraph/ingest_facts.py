@@ -40,7 +40,9 @@ _NOT_PROFILE = frozenset(("consents", "updated_at"))
 def fact_kinds(source: SourceName, line: Any, previous: Any) -> Kinds:
     """What a taken line says to the change feed (``previous``: the version it replaced):
     one kind, or for a CRM version that changes a profile field and a consent, both (a
-    subscriber that acts on profile changes and one that acts on consents each hear it)."""
+    subscriber that acts on profile changes and one that acts on consents each hear it).
+    No line says ``TIER_CHANGED``: a tier is reached by spend, and the scores' keeper
+    announces it when a member's figures move it (``scores.py``)."""
     offered = line_offer_code(line) is not None
     if source is SourceName.TRANSACTIONS:
         if previous is None:
