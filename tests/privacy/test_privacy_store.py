@@ -116,6 +116,27 @@ async def test_a_record_that_stays_names_no_erased_member(
     assert bob not in (await store.previous([("crm", "C2")])).values()
 
 
+async def test_an_erased_member_id_is_never_given_again(
+    stores: tuple[IdentityService, PrivacyStore],
+) -> None:
+    # Given a member erased with her record
+    service, privacy = stores
+    store = service.store
+    await service.ingest([crm("C1", emails=["ann@x.org"])])
+    [ann] = await store.find_members(IdentifierKind.EMAIL, "ann@x.org")
+    refs = tuple((await store.member_records([ann]))[0])
+    await privacy.erase_identity(Erasure((ann,), refs, (), ("C1", "ann@x.org")), AT)
+    assert await store.taken_member_ids([ann, "m_aaaaaaaaaaaaaaaa"]) == {ann}
+    # When another person's record comes with her key, and then the whole store is resolved
+    await service.ingest([crm("C1", emails=["nan@z.org"])])
+    [nan] = await store.find_members(IdentifierKind.EMAIL, "nan@z.org")
+    await service.resolve_all(await store.load_records(None))
+    # Then neither gives the new person her ID, and her ID names no one
+    assert nan != ann
+    assert await store.find_members(IdentifierKind.EMAIL, "nan@z.org") == [nan]
+    assert await store.resolve_member_id(ann) is None
+
+
 async def test_an_erasure_lease_is_held_by_one_holder_until_it_runs_out(
     stores: tuple[IdentityService, PrivacyStore],
 ) -> None:
