@@ -3,7 +3,9 @@
 A component keeps the ID most of its records had; an ID no component keeps redirects to
 the component holding most of its records (merged); a component split off gets back the ID
 its records were first given, if that ID is not live. New IDs are derived from the smallest
-record key, so the same data resolved twice gives the same IDs.
+record key, so the same data resolved twice gives the same IDs; an ID ever used (a member
+merged away, or erased: its tombstone, ``store/tombstones.py``) is never given again, and
+the key derives the next one instead.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ the same member, or at the next start) until the request is ``done``:
    (``awaiting_sources``) until its deletion is confirmed (:meth:`ErasureService.confirm`);
 3. ``identity``: their records, identifiers, links, history, consent facts, member IDs and
    feed entries leave the identity store, in one transaction, only once every source step
-   succeeded (until then the store still says what to erase, so a retry can); the other
+   succeeded (until then the store still says what to erase, so a retry can); the same
+   transaction leaves a tombstone of each member ID (a keyed hash:
+   ``identity/store/tombstones.py``), so no one is given one again; the other
    people's records her presence may have resolved otherwise are read first and kept with
    the request (:mod:`.beside`);
 4. ``reresolve``: those records are resolved again without her, as an ingest resolves a

@@ -3,7 +3,8 @@
 Collections ``consent_facts``, ``suppressions`` (``_id``: the keyed hash), ``privacy_requests``
 and ``pii_access`` (append-only: the adapter only inserts, and deletes by age). An erasure
 deletes the person's records, links, cannot-links, events, members, redirects, consent facts
-and feed entries in one multi-document transaction. What MongoDB keeps of deleted documents
+and feed entries, and tombstones her member IDs (:mod:`~membergraph.identity.store.
+tombstones`), in one multi-document transaction. What MongoDB keeps of deleted documents
 in its files (WiredTiger reuses the space; the oplog keeps the operations for its window) is
 beyond a client's reach: the README says so.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -24,13 +25,16 @@ from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.mongodb_client import store_error
 from membergraph.identity.store.mongodb_docs import WHOLE_STORE
 from membergraph.identity.store.port import IdentityStore, StoreError
+from membergraph.identity.store.tombstones import bury_mongo, mongo_key
 from membergraph.insights.consent import Channel, ConsentFact
 from membergraph.privacy.port import (
+    EARLIER_ERASURES,
     AccessEntry,
     Erasure,
     PrivacyRequest,
     PrivacyStore,
     Suppression,
+    erased_by,
 )
 
 __all__ = ["MongoPrivacyStore"]
@@ -105,6 +109,24 @@ class MongoPrivacyStore(PrivacyStore):
                 await self.db[name].create_indexes(indexes)
 
         await self._guarded("open", create())
+        await self._guarded("open", self._bury_earlier(datetime.now(UTC)))
+
+    async def _bury_earlier(self, at: datetime) -> None:
+        """Tombstone the member IDs of the erasures done before erasures kept tombstones (a
+        store an earlier release wrote), read from their requests; once per store."""
+        db = self.db
+        if await db.meta.find_one({"_id": EARLIER_ERASURES}) is not None:
+            return
+        ids: list[str] = []
+        async for d in db.privacy_requests.find({"kind": "erase"}):
+            ids += erased_by(d["kind"], d["steps"], d["member_id"], d.get("erased_ids", []))
+        if ids:
+            secret = await mongo_key(db, make=True)
+            assert secret is not None  # (made just above)
+            await bury_mongo(db, secret, ids, at, None)
+        await db.meta.update_one(
+            {"_id": EARLIER_ERASURES}, {"$setOnInsert": {"at": at.isoformat()}}, upsert=True
+        )
 
     async def kept_secret(self) -> bytes:
         async def read() -> str:
@@ -290,10 +312,12 @@ class MongoPrivacyStore(PrivacyStore):
         return int(result.deleted_count)
 
     async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
-        return dict(await self._guarded("erase", self._erase(erasure)))
+        return dict(await self._guarded("erase", self._erase(erasure, at)))
 
-    async def _erase(self, erasure: Erasure) -> dict[str, int]:
+    async def _erase(self, erasure: Erasure, at: datetime) -> dict[str, int]:
         db, words = self.db, set(erasure.words)
+        secret = await mongo_key(db, make=True)
+        assert secret is not None  # (made just above)
         refs = [_ref(r) for r in erasure.refs]
         members = list(erasure.member_ids)
         pairs = [list(r) for r in erasure.refs]
@@ -337,6 +361,9 @@ class MongoPrivacyStore(PrivacyStore):
                 await db.records.update_many(
                     {column: {"$in": members}}, {"$set": {column: None}}, session=session
                 )
+            # Her IDs are never given again (a new record on her key would derive one): kept
+            # as keyed hashes, which are no data of hers, so not counted with what went.
+            await bury_mongo(db, secret, members, at, session)
             # A whole-store resolution computed before this (a gateway starting from lines
             # it read before her suppression) conflicts, and screens its lines again.
             await db["values"].update_one(

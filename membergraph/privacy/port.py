@@ -19,12 +19,14 @@ from membergraph.identity.records import RecordKey
 from membergraph.insights.consent import ConsentFact
 
 __all__ = [
+    "EARLIER_ERASURES",
     "AccessEntry",
     "Erasure",
     "PrivacyRequest",
     "PrivacyStore",
     "RequestState",
     "Suppression",
+    "erased_by",
 ]
 
 RequestState = Literal["pending", "done", "partial", "awaiting_sources"]
@@ -67,6 +69,19 @@ class PrivacyRequest:
     """Her member IDs, which that resolution gives no one (a new member's ID is derived from
     its first record's key, and hers may have been derived from another person's); emptied
     with :attr:`resolve_again`."""
+
+
+EARLIER_ERASURES = "tombstones_from_requests"
+"""The store's mark (SQLite: a ``meta`` row; MongoDB: a ``meta`` document) that the erasures
+done before erasures kept tombstones were tombstoned from their requests: once per store."""
+
+
+def erased_by(kind: str, steps: dict[str, str], member_id: str, erased: list[str]) -> list[str]:
+    """The member IDs an earlier erase request removed from the identity store (none if its
+    ``identity`` step did not run): the member it named, and those it still noted."""
+    if kind != "erase" or steps.get("identity") != "done":
+        return []
+    return [member_id, *erased]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Erasure on the embedded SQLite file: one transaction deletes a person's records,
 identifiers, links, consents, identity events and feed entries (and every event or feed
-entry whose payload or reason names one of their identifiers); then the file is scrubbed:
+entry whose payload or reason names one of their identifiers), and tombstones her member
+IDs (:mod:`~membergraph.identity.store.tombstones`); then the file is scrubbed:
 vacuumed once if secure delete was not on from the start, the WAL checkpointed and
 truncated, so no copy of an erased page is left.
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,10 +20,12 @@ import orjson
 from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
+from membergraph.identity.store.tombstones import bury_sqlite
 from membergraph.privacy.file_scan import holds_any
-from membergraph.privacy.port import Erasure
+from membergraph.privacy.port import EARLIER_ERASURES, Erasure, erased_by
 
 __all__ = [
+    "bury_earlier",
     "checkpoint",
     "chunks",
     "erase",
@@ -74,7 +78,7 @@ def _mentioning(db: sqlite3.Connection, table: str, id_col: str, words: Sequence
     return sorted(int(r[0]) for r in rows)
 
 
-def erase(db: sqlite3.Connection, erasure: Erasure) -> dict[str, int]:
+def erase(db: sqlite3.Connection, erasure: Erasure, at: datetime) -> dict[str, int]:
     refs, members = list(erasure.refs), list(erasure.member_ids)
     counts: dict[str, int] = {}
     pair = "(source, key) IN (VALUES {pairs})"
@@ -127,7 +131,24 @@ def erase(db: sqlite3.Connection, erasure: Erasure) -> dict[str, int]:
         db, "DELETE FROM redirects WHERE old_id IN ({marks}) OR new_id IN ({marks})", members
     )
     counts["feed"] = _erase_feed(db, erasure)
+    # Her IDs are never given again (a new record on her key would derive one): kept as
+    # keyed hashes, which are no data of hers, so not counted with what was removed.
+    bury_sqlite(db, members, at)
     return counts
+
+
+def bury_earlier(db: sqlite3.Connection, at: datetime) -> int:
+    """Tombstone the member IDs of the erasures done before erasures kept tombstones (a store
+    an earlier release wrote), read from their requests; once per store. How many."""
+    if db.execute("SELECT 1 FROM meta WHERE key = ?", (EARLIER_ERASURES,)).fetchone():
+        return 0
+    ids: list[str] = []
+    for member_id, body in db.execute("SELECT member_id, body FROM privacy_requests"):
+        said = orjson.loads(body)
+        ids += erased_by(said["kind"], said["steps"], member_id, said.get("erased_ids", []))
+    bury_sqlite(db, ids, at)
+    db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (EARLIER_ERASURES, at.isoformat()))
+    return len(set(ids))
 
 
 def _erase_feed(db: sqlite3.Connection, erasure: Erasure) -> int:

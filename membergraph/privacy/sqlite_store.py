@@ -13,7 +13,7 @@ import asyncio
 import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.insights.consent import Channel, ConsentFact
 from membergraph.privacy.file_scan import file_holds_any
 from membergraph.privacy.port import (
+    EARLIER_ERASURES,
     AccessEntry,
     Erasure,
     PrivacyRequest,
@@ -30,6 +31,7 @@ from membergraph.privacy.port import (
     Suppression,
 )
 from membergraph.privacy.sqlite_erase import (
+    bury_earlier,
     checkpoint,
     chunks,
     erase,
@@ -130,6 +132,13 @@ class SqlitePrivacyStore(PrivacyStore):
                 )
 
         await self.store.run(create)
+
+        def earlier(db: sqlite3.Connection) -> bool:
+            row = db.execute("SELECT 1 FROM meta WHERE key = ?", (EARLIER_ERASURES,)).fetchone()
+            return row is not None
+
+        if not await self.store.run(earlier):  # (read first: no write lock at every open)
+            await self.store.run(in_transaction, bury_earlier, datetime.now(UTC))
 
     async def kept_secret(self) -> bytes:
         def read(db: sqlite3.Connection) -> str:
@@ -278,7 +287,7 @@ class SqlitePrivacyStore(PrivacyStore):
         return int(await self.store.run(in_transaction, write))
 
     async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
-        return dict(await self.store.run(in_transaction, erase, erasure))
+        return dict(await self.store.run(in_transaction, erase, erasure, at))
 
     async def lease(self, key: str, holder: str, until: datetime, now: datetime) -> bool:
         def take(db: sqlite3.Connection) -> bool:

@@ -139,7 +139,8 @@ class MongoStore(MongoReads, IdentityStore):
         # at the same time may create one between our listing and our creating it.
         present = set(await self.db.list_collection_names())
         for name in sorted(
-            {*INDEXES, "redirects", "counters", "journal", "values", "meta"} - present
+            {*INDEXES, "redirects", "counters", "journal", "values", "meta", "erased_members"}
+            - present
         ):
             try:
                 await self.db.create_collection(name)

@@ -36,6 +36,7 @@ from membergraph.identity.store.port import (
     StoreError,
     event_from,
 )
+from membergraph.identity.store.tombstones import buried_mongo
 from membergraph.trace_spans import caller_operation, mapped_span
 
 __all__ = [
@@ -370,7 +371,9 @@ class MongoReads:
         ids = list(ids)
         live = await self._find_in("members", "_id", ids, projection=["_id"])
         retired = await self._find_in("redirects", "_id", ids, projection=["_id"])
-        return {d["_id"] for d in live} | {d["_id"] for d in retired}
+        async with self._mapped("read"):
+            erased = await buried_mongo(self.db, ids)  # (tombstones.py)
+        return {d["_id"] for d in live} | {d["_id"] for d in retired} | erased
 
 
 def _parts(docs: list[Doc]) -> MemberParts:

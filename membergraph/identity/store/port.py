@@ -345,7 +345,8 @@ class IdentityStore(abc.ABC):
 
     @abc.abstractmethod
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
-        """Which of ``ids`` were ever used (live or redirected)."""
+        """Which of ``ids`` were ever used (live, redirected, or erased: an erasure leaves
+        a tombstone of each ID it removes, :mod:`.tombstones`)."""
 
     def metrics(self) -> MetricsStore:
         """The per-member metrics this store keeps (``metrics_port``)."""

@@ -56,6 +56,7 @@ from membergraph.identity.store.sqlite_write import (
     member_versions,
     write_change,
 )
+from membergraph.identity.store.tombstones import any_buried_sqlite
 from membergraph.sqlite_tx import OpenedFile, close_connection, immediate
 from membergraph.trace_spans import backend_span, caller_operation
 
@@ -76,6 +77,8 @@ class _FirstLoad:
 
     records: Sequence[RecordData]
     staged: Staged = frozenset({"identifiers"})
+    erased: bool = False
+    """Whether the store had tombstones when the load began (IDs used, with no record)."""
 
 
 def _apply(
@@ -344,7 +347,8 @@ class SqliteStore(IdentityStore):
 
     def _begin(self, db: sqlite3.Connection, records: Sequence[RecordData]) -> None:
         ordered = stage_records(db, records)
-        self._load = None if ordered is None else _FirstLoad(ordered)
+        # Read in the load's transaction: an erasure cannot add one before it commits.
+        self._load = None if ordered is None else _FirstLoad(ordered, erased=any_buried_sqlite(db))
 
     def _links(
         self, db: sqlite3.Connection, links: Sequence[Link], actor: str, at: str, more: bool
@@ -571,9 +575,10 @@ class SqliteStore(IdentityStore):
 
     async def taken_member_ids(self, ids: Iterable[str]) -> set[str]:
         load = self._load  # set by stage, which the caller awaited
-        if load is not None and "members" not in load.staged:
-            # A first load, which found no record under its write lock: no member ever
-            # existed here (records are never deleted), so no ID was ever used. No read,
-            # which would wait behind the staged writes.
+        if load is not None and "members" not in load.staged and not load.erased:
+            # A first load, which found no record and no tombstone under its write lock: no
+            # member ever existed here (records are deleted only by an erasure, which leaves
+            # its members' tombstones), so no ID was ever used. No read, which would wait
+            # behind the staged writes.
             return set()
         return await self._read(sqlite_read.taken_member_ids, list(ids))

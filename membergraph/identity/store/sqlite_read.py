@@ -36,6 +36,7 @@ from membergraph.identity.store.sqlite_write import (
     days_of,
     member_versions,
 )
+from membergraph.identity.store.tombstones import buried_sqlite
 from membergraph.identity.store.types import StoreError
 
 T = TypeVar("T")
@@ -448,9 +449,11 @@ def closure_step(
 
 
 def taken_member_ids(db: Conn, ids: Iterable[str]) -> set[str]:
-    """The IDs among ``ids`` ever used: live members and IDs merged away."""
-    taken: set[str] = set()
-    for chunk in chunks(sorted(set(ids))):
+    """The IDs among ``ids`` ever used: live members, IDs merged away, and IDs erased
+    (:mod:`.tombstones`)."""
+    ids = sorted(set(ids))
+    taken = buried_sqlite(db, ids)
+    for chunk in chunks(ids):
         marks = ",".join("?" * len(chunk))
         taken.update(
             row[0]

@@ -20,6 +20,7 @@ from membergraph.identity.engine import Link
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.store import tombstones
 from membergraph.identity.store.port import Change, ConcurrentChange, linked_members
 from membergraph.identity.store.types import renamed_refs
 
@@ -98,6 +99,7 @@ INDEXES: dict[str, str] = {
     "feed_at": "ON feed (at)",  # pruning by age reads only what it drops
 }
 SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {n} {on};\n" for n, on in INDEXES.items())
+SCHEMA += tombstones.SCHEMA  # erased members' IDs (a store made before gets it as it opens)
 
 Staged = frozenset[str]
 
