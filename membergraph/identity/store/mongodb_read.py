@@ -36,7 +36,7 @@ from membergraph.identity.store.port import (
     StoreError,
     event_from,
 )
-from membergraph.identity.store.tombstones import buried_mongo
+from membergraph.identity.store.tombstones import buried_mongo, mongo_key
 from membergraph.trace_spans import caller_operation, mapped_span
 
 __all__ = [
@@ -143,6 +143,9 @@ class MongoReads:
     tracer: Any = None
     """An OpenTelemetry tracer while traces are on: a span per round trip, named after the
     port's operation that made it."""
+    _tombstone_key: bytes | None = None
+    """The erased IDs' tombstones' key once read (:mod:`.tombstones`: made once, never
+    changed), so a new member's ID costs no read of it again."""
 
     @property
     def db(self) -> Any:
@@ -371,8 +374,12 @@ class MongoReads:
         ids = list(ids)
         live = await self._find_in("members", "_id", ids, projection=["_id"])
         retired = await self._find_in("redirects", "_id", ids, projection=["_id"])
-        async with self._mapped("read"):
-            erased = await buried_mongo(self.db, ids)  # (tombstones.py)
+        erased: set[str] = set()
+        if ids:
+            async with self._mapped("read"):
+                if self._tombstone_key is None:  # (none yet: another process may make it)
+                    self._tombstone_key = await mongo_key(self.db)
+                erased = await buried_mongo(self.db, ids, self._tombstone_key)
         return {d["_id"] for d in live} | {d["_id"] for d in retired} | erased
 
 

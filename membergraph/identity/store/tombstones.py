@@ -137,10 +137,9 @@ async def bury_mongo(
         )
 
 
-async def buried_mongo(db: Any, member_ids: Iterable[str]) -> set[str]:
-    """Those of ``member_ids`` an erasure tombstoned."""
-    member_ids = list(member_ids)
-    key = await mongo_key(db) if member_ids else None  # (an ingest asks of no ID, mostly)
+async def buried_mongo(db: Any, member_ids: Iterable[str], key: bytes | None) -> set[str]:
+    """Those of ``member_ids`` an erasure tombstoned (``key``: :func:`mongo_key`'s; None:
+    no erasure made one, so none)."""
     if key is None:
         return set()
     wanted = _digests(key, member_ids)
