@@ -2,11 +2,13 @@
 
 A new member's ID is derived from its smallest record's key, and an erasure deletes the
 member with its records: without a tombstone, the next person whose record gets that key (a
-CRM reusing a contact id, the same online e-mail ordering again) would get her ID, and
-every system that kept "member X erased" (a suppression list, the feed's ``ERASED`` entry,
-a cache) would take the new person for her. Checked through the API on both adapters, across
-a restart; through ``membergraph resolve`` over the store, and its first-load path into a
-store every record of which was erased; and on a store made before the tombstones.
+CRM reusing a contact id, a call-center tool numbering calls again, her own line sent again
+after an erasure that did not suppress it) would get her ID, and every system that kept
+"member X erased" (a suppression list, the feed's ``ERASED`` entry, a cache) would take the
+new person for her. Checked through the API on both adapters, across a restart; through
+``membergraph resolve`` over the store, and its first-load path into a store every record of
+which was erased; on a store made before the tombstones, and one where an earlier release
+erased someone.
 """
 
 from __future__ import annotations
