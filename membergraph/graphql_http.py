@@ -44,6 +44,7 @@ from membergraph.resolvers.context import Gateway, RequestContext
 from membergraph.resolvers.errors import over_time_budget
 from membergraph.response_cache import HttpResponseCache
 from membergraph.schema.compiled import NotFollowed
+from membergraph.sqlite_tx import READS_ASIDE
 from membergraph.subscriptions import TransportWS
 
 __all__ = ["ClientErrorsInOneLine", "GraphQLEndpoint"]
@@ -72,6 +73,14 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         self.responses: HttpResponseCache | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A request's reads go to the stores' read connections, behind no push's trips.
+        aside = READS_ASIDE.set(True)
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            READS_ASIDE.reset(aside)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return

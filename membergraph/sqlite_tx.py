@@ -9,10 +9,11 @@ writes in between, and no upgrade from a read lock can fail half-way with ``SQLI
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
@@ -20,7 +21,9 @@ import aiosqlite
 
 __all__ = [
     "FileMoved",
+    "READS_ASIDE",
     "OpenedFile",
+    "ReadConnection",
     "close_connection",
     "immediate",
     "in_transaction",
@@ -90,6 +93,100 @@ async def close_connection(db: aiosqlite.Connection) -> None:
     else:
         closing.cancel()
         db._connection = None  # noqa: SLF001
+
+
+def in_snapshot(db: sqlite3.Connection, read: Callable[..., T], *args: Any) -> T:
+    """``read(db, *args)`` inside one read transaction: one snapshot of the file (or inside
+    the transaction the connection is in already)."""
+    if db.in_transaction:
+        return read(db, *args)
+    db.execute("BEGIN")
+    try:
+        return read(db, *args)
+    finally:
+        db.execute("COMMIT")
+
+
+READS_ASIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("reads_aside", default=False)
+"""True in a task whose store reads go to the stores' :class:`ReadConnection`: a GraphQL
+request's. The reads of pushes, steward changes and the gateway's own followers stay in the
+writer's thread, in order with its writes, so that a request's reads queue behind no
+push's reads either."""
+
+
+class ReadConnection:
+    """A second, read-only connection to a store's WAL file, with a thread of its own.
+
+    A store's reads and writes took turns in its one connection's thread (aiosqlite's
+    queue): during a large push, each read of a profile waited behind the push's write
+    trips (profile p99 1.6-2.1 s while the push ran, ``benchmarks/push_stall.py``). A WAL
+    reader never waits on the writer, so the reads of requests go here and wait for
+    nothing but each other. Each read is one snapshot (``BEGIN`` ... ``COMMIT``): a write
+    of this process may commit between two statements of a read, as another process's
+    always could. What a write committed before the read began, the read sees. Which
+    reads come here, each store decides (:data:`READS_ASIDE`).
+
+    Opened at the first read, not with the store: a first load switches an empty file to a
+    rollback journal only while it holds the file alone, so the store closes this one
+    (:meth:`aclose`) before it begins one, and reads meanwhile go through the writer.
+    """
+
+    def __init__(
+        self, path: str, row_factory: Any = None, writes: bool = False, setup: Sequence[str] = ()
+    ) -> None:
+        self.path = path
+        self.setup = tuple(setup)
+        """Statements run as it opens (a writer's ``synchronous``, ``secure_delete``)."""
+        self.row_factory = row_factory
+        self.writes = writes
+        """A writer of its own (the audit of reads: see ``SqliteStore.run_aside``): its
+        functions begin their own write transactions; it waits for the file's write lock,
+        not behind the trips queued for the store's writer."""
+        self._db: aiosqlite.Connection | None = None
+        self._opening: asyncio.Future[aiosqlite.Connection] | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` in this connection's thread, in one read transaction
+        (for a writer, as ``fn`` transacts)."""
+        db = self._db if self._db is not None else await self._open()
+        if self.writes:
+            return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]  # noqa: SLF001
+        return await db._execute(in_snapshot, db._conn, fn, *args)  # type: ignore[no-untyped-call,no-any-return]  # noqa: SLF001
+
+    async def _open(self) -> aiosqlite.Connection:
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(self._connect())
+        opening = self._opening
+        try:
+            return await asyncio.shield(opening)
+        finally:
+            if opening.done() and self._opening is opening:
+                self._opening = None  # (failed: tried again at the next read)
+
+    async def _connect(self) -> aiosqlite.Connection:
+        db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            if not self.writes:
+                await db.execute("PRAGMA query_only = ON")
+            await db.execute("PRAGMA cache_size = -65536")  # as the stores' own connections
+            for statement in self.setup:
+                await db.execute(statement)
+        except BaseException:
+            await close_connection(db)
+            raise
+        db.row_factory = self.row_factory
+        self._db = db
+        return db
+
+    async def aclose(self) -> None:
+        """Close it (a later read opens it again)."""
+        opening, self._opening = self._opening, None
+        if opening is not None and not opening.done():
+            with suppress(BaseException):
+                await opening
+        db, self._db = self._db, None
+        if db is not None:
+            await close_connection(db)
 
 
 class FileMoved(sqlite3.OperationalError):

@@ -56,7 +56,7 @@ def in_trace() -> bool:
     return bool(get_current_span().get_span_context().is_valid)
 
 
-_PASSING = frozenset({"run"})
+_PASSING = frozenset({"run", "run_aside", "run_read"})
 """Public methods that only pass a trip on (the SQLite store's ``run`` for the privacy
 store sharing its connection): the method that called them names the trip."""
 

@@ -39,7 +39,13 @@ from membergraph.connectors.lines import LineError, LoadReport, Owner
 from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec, Taken
-from membergraph.sqlite_tx import OpenedFile, close_connection, immediate
+from membergraph.sqlite_tx import (
+    READS_ASIDE,
+    OpenedFile,
+    ReadConnection,
+    close_connection,
+    immediate,
+)
 from membergraph.trace_spans import backend_span, operation
 
 __all__ = ["HeldLines", "SqliteLines", "SqliteSource", "folder_fingerprint"]
@@ -91,7 +97,10 @@ class SqliteLines:
         self._file: OpenedFile | None = None
         # Processes over one file push one at a time (none share an in-memory database).
         self.push_lock = PushLock(f"{self.path}-push.lock") if self.path != ":memory:" else None
-        self.shared = SharedTrips(self.run, sql.unavailable)
+        self.reader = None if self.path == ":memory:" else ReadConnection(self.path)
+        """The lookups' reads, on a connection whose thread no push holds (None: in memory,
+        one connection's private database)."""
+        self.shared = SharedTrips(self.read, sql.unavailable)
         """A request's lookups of the four sources, in one trip to the thread."""
         self.tracer: Any = None
         """An OpenTelemetry tracer while traces are on: a span per trip."""
@@ -113,6 +122,8 @@ class SqliteLines:
             raise SourceUnavailable("sqlite", f"{self.path}: {exc}") from exc
 
     async def aclose(self) -> None:
+        if self.reader is not None:
+            await self.reader.aclose()
         if self._db is not None:
             await close_connection(self._db)
             self._db = None
@@ -127,17 +138,27 @@ class SqliteLines:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(connection, *args)`` in the connection's thread: one hop, many statements."""
+        return await self._trip(False, fn, *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A read: a request's on :attr:`reader`, behind no push's writes
+        (:data:`~membergraph.sqlite_tx.READS_ASIDE`), any other in the writer's thread."""
+        return await self._trip(True, fn, *args)
+
+    async def _trip(self, read: bool, fn: Callable[..., T], *args: Any) -> T:
         if self._db is None:
             raise SourceUnavailable("sqlite", "the source table is closed")
-        db = self._db
+        db, reader = self._db, self.reader if read and READS_ASIDE.get() else None
         try:
             if self._file is not None:
                 self._file.check()
+            trip = (
+                reader.run(fn, *args) if reader is not None else db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
+            )
             if self.tracer is not None:
-                name = "sources." + operation(fn, args)
-                with backend_span(self.tracer, name, "sqlite"):
-                    return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
-            return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
+                with backend_span(self.tracer, "sources." + operation(fn, args), "sqlite"):
+                    return await trip
+            return await trip
         except sqlite3.Error as exc:
             if self._file is not None:
                 self._file.failed(exc)  # (a full disk: readiness says so)
@@ -289,7 +310,7 @@ class SqliteSource(SourceConnector):
         # Stored lines were validated and rendered by their model on the way in, so the fast
         # reader accepts them with the model's values (timestamps carry at most microseconds:
         # nothing to round); the model still answers for any it refuses.
-        rows = await self.lines.run(sql.by_owner, self.source.value, list(keys))
+        rows = await self.lines.read(sql.by_owner, self.source.value, list(keys))
         fast = fast_decoder(self.spec.model)
         found: dict[str, list[Any]] = {}
         for start in range(0, len(rows), TURN_ROWS * 4):  # the fast reader: 4 times as many

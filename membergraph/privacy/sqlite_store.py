@@ -175,7 +175,7 @@ class SqlitePrivacyStore(PrivacyStore):
             return rows
 
         found: dict[RecordKey, list[ConsentFact]] = {}
-        for source, rkey, channel, line, at, granted in await self.store.run(read):
+        for source, rkey, channel, line, at, granted in await self.store.run_read(read):
             when = datetime.fromisoformat(at) if at else None
             fact = ConsentFact(Channel(channel), bool(granted), when, source, rkey, line)
             found.setdefault((source, rkey), []).append(fact)
@@ -201,7 +201,7 @@ class SqlitePrivacyStore(PrivacyStore):
         def read(db: sqlite3.Connection) -> bool:
             return db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
 
-        return bool(await self.store.run(read))
+        return bool(await self.store.run_read(read))
 
     async def suppressed(self, digests: Iterable[str]) -> set[str]:
         wanted = sorted(set(digests))
@@ -214,7 +214,7 @@ class SqlitePrivacyStore(PrivacyStore):
                 found.update(r[0] for r in db.execute(sql, chunk))
             return found
 
-        return await self.store.run(read) if wanted else set()
+        return await self.store.run_read(read) if wanted else set()
 
     async def save_request(self, request: PrivacyRequest) -> None:
         row = (
@@ -241,7 +241,7 @@ class SqlitePrivacyStore(PrivacyStore):
                 [*params, limit, offset],
             ).fetchall()
 
-        return [_request_of(r) for r in await self.store.run(read)]
+        return [_request_of(r) for r in await self.store.run_read(read)]
 
     async def record_access(self, entries: Sequence[AccessEntry]) -> None:
         rows = [
@@ -258,7 +258,8 @@ class SqlitePrivacyStore(PrivacyStore):
                 rows,
             )
 
-        await self.store.run(in_transaction, write)
+        # (a request waits for its audit: on a writer of its own, not behind a push)
+        await self.store.run_aside(in_transaction, write)
 
     async def access_log(self, member_id: str, limit: int) -> list[AccessEntry]:
         def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
@@ -277,7 +278,7 @@ class SqlitePrivacyStore(PrivacyStore):
                 fields=tuple(orjson.loads(row[4])),
                 request_id=row[5],
             )
-            for row in await self.store.run(read)
+            for row in await self.store.run_read(read)
         ]
 
     async def prune_access(self, before: datetime) -> int:

@@ -336,13 +336,13 @@ async def test_a_tail_read_while_another_process_prunes_is_whole_or_expired(
                 future = asyncio.run_coroutine_threadsafe(elsewhere.prune_feed(NOW), loop)
                 pruned.append(future.result())
 
-        await store.run(lambda db: db.set_trace_callback(prune_between_reads))
+        await store.run_read(lambda db: db.set_trace_callback(prune_between_reads))
         # When a subscriber that lagged resumes from before the old entry
         try:
             tail = await store.feed_after(0, 10)
         except FeedExpired:
             tail = None
-        await store.run(lambda db: db.set_trace_callback(None))
+        await store.run_read(lambda db: db.set_trace_callback(None))
         # Then it reads both entries, or is told its cursor expired: never a tail with a hole
         assert pruned == [1]
         assert tail is None or [e.cursor for e in tail] == [old, new]

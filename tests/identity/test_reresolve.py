@@ -216,10 +216,10 @@ async def test_reresolve_takes_a_line_another_process_commits_while_it_reads(
                 newcomer = crm("C9", first="Flo", last="Ng", emails=["flo@x.org"])
                 asyncio.run_coroutine_threadsafe(other.ingest([newcomer]), loop).result()
 
-        await store.run(lambda db: db.set_trace_callback(push_between_reads))
+        await store.run_read(lambda db: db.set_trace_callback(push_between_reads))
         # When reresolve runs meanwhile
         done = await reresolve(strict, store.url)
-        await store.run(lambda db: db.set_trace_callback(None))
+        await store.run_read(lambda db: db.set_trace_callback(None))
         # Then it completes, and the newcomer is a member as any line is
         # Then it completes under the new rules, and the newcomer is a member as any line is
         assigned = await store.all_assignments()

@@ -57,12 +57,22 @@ from membergraph.identity.store.sqlite_write import (
     write_change,
 )
 from membergraph.identity.store.tombstones import any_buried_sqlite
-from membergraph.sqlite_tx import OpenedFile, close_connection, immediate
+from membergraph.sqlite_tx import (
+    READS_ASIDE,
+    OpenedFile,
+    ReadConnection,
+    close_connection,
+    immediate,
+)
 from membergraph.trace_spans import backend_span, caller_operation
 
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
+
+
+def _fetch_all(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+    return db.execute(sql, params).fetchall()
 
 
 def _event_row(row: sqlite3.Row) -> IdentityEvent:
@@ -124,6 +134,21 @@ class SqliteStore(IdentityStore):
         self._staging = False  # from a first load's first stage to its apply or unstage
         self.here: LoopReader | None = None if self.path == ":memory:" else LoopReader(self.path)
         """The lookups' reads on the event loop's thread (None: an in-memory store)."""
+        self.reader: ReadConnection | None = (
+            None if self.path == ":memory:" else ReadConnection(self.path, sqlite3.Row)
+        )
+        """The other reads, on a connection whose thread no write holds (None: in memory,
+        one connection's private database)."""
+        self.aside: ReadConnection | None = (
+            None
+            if self.path == ":memory:"
+            else ReadConnection(
+                self.path,
+                writes=True,
+                setup=(f"PRAGMA synchronous = {self.synchronous}", "PRAGMA secure_delete = ON"),
+            )
+        )
+        """A writer of its own for the audit of a request's reads (:meth:`run_aside`)."""
         self.trips = 0
         """Trips made to the connection's thread."""
         self._room_seen = -ROOM_PROBE_EVERY  # (monotonic time of the last probe finding room)
@@ -196,13 +221,15 @@ class SqliteStore(IdentityStore):
     async def aclose(self) -> None:
         if self.here is not None:
             self.here.close()
+        for other in (self.reader, self.aside):
+            if other is not None:
+                await other.aclose()
         if self._db is not None:
             await close_connection(self._db)
             self._db = None
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._mapped("read"):
-            return list(await self.db.execute_fetchall(sql, params))
+        return await self._read(_fetch_all, sql, params)
 
     async def ping(self) -> dict[str, int]:
         async with self._mapped("read"):
@@ -320,7 +347,10 @@ class SqliteStore(IdentityStore):
     # before those are done (the engine's first links arrive while the records are written).
 
     async def stage(self, records: Sequence[RecordData]) -> None:
-        self._staging = True
+        self._staging = True  # (reads now go through the writer: they see what it stages)
+        for other in (self.reader, self.aside):
+            if other is not None:
+                await other.aclose()  # (the file held alone: see ReadConnection)
         async with self._mapped("write"):
             await self._in_thread(self._begin, records)
 
@@ -386,21 +416,30 @@ class SqliteStore(IdentityStore):
         self._same_file()
         return await self._trip(fn, *args)
 
-    async def _trip(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _trip(self, fn: Callable[..., T], *args: Any, read: bool = False) -> T:
         db = self.db
         self.trips += 1
+        trip = (
+            self.reader.run(fn, *args)
+            if read and self.reader is not None and not self._staging and READS_ASIDE.get()
+            else db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
+        )
         if self.tracer is not None:
             with backend_span(self.tracer, "store." + caller_operation(), "sqlite"):
-                return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
-        return await db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call,no-any-return]
+                return await trip
+        return await trip
 
     def _same_file(self) -> None:
         if self._file is not None:
             self._file.check()
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A read: a request's on :attr:`reader` (:data:`~membergraph.sqlite_tx.READS_ASIDE`;
+        through the writer while a first load stages: only its connection sees what it
+        staged), any other in the writer's thread."""
         async with self._mapped("read"):
-            return await self._in_thread(fn, *args)
+            self._same_file()
+            return await self._trip(fn, *args, read=True)
 
     async def _point_read(self, fn: Callable[..., T], *args: Any) -> T:
         """A lookup's read: on the event loop's thread when it can be, else in the trip."""
@@ -429,6 +468,29 @@ class SqliteStore(IdentityStore):
         stores that share this file's connection (the privacy store)."""
         async with self._mapped("privacy"):
             return await self._in_thread(fn, *args)
+
+    async def run_aside(self, fn: Callable[..., T], *args: Any) -> T:
+        """:meth:`run` for a request's small write (the audit of what it read) on
+        :attr:`aside`: it waits for the file's write lock, not behind every trip queued
+        for the writer (a push's reads, parsing and writes). ``fn`` begins its own write
+        transaction. Elsewhere (in memory, while a first load stages, outside a request)
+        in the writer's thread, as :meth:`run`."""
+        aside = self.aside if READS_ASIDE.get() and not self._staging else None
+        if aside is None:
+            return await self.run(fn, *args)
+        async with self._mapped("privacy"):
+            self._same_file()
+            self.trips += 1
+            if self.tracer is not None:
+                with backend_span(self.tracer, "store." + caller_operation(), "sqlite"):
+                    return await aside.run(fn, *args)
+            return await aside.run(fn, *args)
+
+    async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """:meth:`run` for a read: a request's on :attr:`reader`, behind no write."""
+        async with self._mapped("privacy"):
+            self._same_file()
+            return await self._trip(fn, *args, read=True)
 
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
         # Records and their identifiers are two reads: one snapshot, or a line another

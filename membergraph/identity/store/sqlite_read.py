@@ -38,6 +38,7 @@ from membergraph.identity.store.sqlite_write import (
 )
 from membergraph.identity.store.tombstones import buried_sqlite
 from membergraph.identity.store.types import StoreError
+from membergraph.sqlite_tx import in_snapshot
 
 T = TypeVar("T")
 
@@ -45,6 +46,7 @@ __all__ = [
     "by_refs",
     "cannot_links",
     "carriers",
+    "in_snapshot",
     "links",
     "load_records",
     "of_records",
@@ -263,18 +265,6 @@ def _scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
     # A live member is one in the members table (an ID merged away is in redirects).
     state.live_elsewhere = set(member_versions(db, state.taken))
     return state
-
-
-def in_snapshot(db: Conn, read: Callable[..., T], *args: Any) -> T:
-    """``read(db, *args)`` inside one read transaction: one snapshot of the store (or
-    inside the transaction the connection is in: a first load's)."""
-    if db.in_transaction:
-        return read(db, *args)
-    db.execute("BEGIN")
-    try:
-        return read(db, *args)
-    finally:
-        db.execute("COMMIT")
 
 
 def grouped(db: Conn, sql: str, member_ids: Iterable[str]) -> dict[str, list[sqlite3.Row]]:
