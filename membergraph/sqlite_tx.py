@@ -166,9 +166,9 @@ class ReadConnection:
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
         try:
-            if not self.writes:
+            if not self.writes:  # (a writer of a few rows keeps SQLite's default cache)
                 await db.execute("PRAGMA query_only = ON")
-            await db.execute("PRAGMA cache_size = -65536")  # as the stores' own connections
+                await db.execute("PRAGMA cache_size = -65536")  # as the stores' own connections
             for statement in self.setup:
                 await db.execute(statement)
         except BaseException:
