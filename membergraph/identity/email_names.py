@@ -130,8 +130,10 @@ def a_relatives_email(
     # family name (michael397, richard_harris on Patricia Williams's contact). Only whole
     # words: "jonesm" begins with Jon, "donna" with Don.
     words = [w for w in (_NOT_LETTERS.sub("", fold_name(t)) for t in _SEPARATORS.split(local)) if w]
-    if not words or not names.listed_first_name(words[0]):
+    if not words:
         return False
+    if not names.listed_first_name(words[0]):
+        return _names_another(letters, words, first_name, last_name, names)
     if any(_hers(word, first_name, last_name, names) for word in words[1:]):
         return False  # thomas.j on Jess Collins's: a family name (a maiden name), her initial
     return not any(
@@ -140,6 +142,54 @@ def a_relatives_email(
         for word in _words(first_name_core(field))
         for form in names.first_name_forms(word)
     )
+
+
+def _names_another(
+    letters: str, words: list[str], first_name: str, last_name: str, names: NearDuplicates
+) -> bool:
+    """Whether an address with no name of the contact's in it names another person by
+    common names (``first_names``, ``family_names``): a first name alone (``priya401``), a
+    first and family name (``miguelsanchez``), or an initial and a family name
+    (``nhernandez``), none of them hers. A first name or initial that begins as hers does
+    not (``srah``, ``jn``: her own name typed short or with a slip), nor does a word that is
+    both a first and a family name (``carter``)."""
+    forms = {
+        form
+        for field in (first_name, last_name)  # either way round, as above
+        for word in _words(first_name_core(field))
+        for form in names.first_name_forms(word)
+    }
+    initials = {form[:1] for form in forms}
+    family = {*_words(last_name), fold_name(last_name)}
+
+    def another_first(word: str) -> bool:
+        return (
+            len(word) >= _FAMILY_LEAST
+            and names.common_first_name(word)
+            and not names.common_family_name(word)
+            and word[:1] not in initials
+            and not any(names.first_names_close(form, word) for form in forms)
+        )
+
+    def another_family(word: str) -> bool:
+        return (
+            names.common_family_name(word)
+            and word not in forms
+            and not any(names.last_names_close(word, hers) for hers in family)
+        )
+
+    if another_first(words[0]):  # priya401, priya.k: nothing of hers after it
+        return not any(_hers(word, first_name, last_name, names) for word in words[1:])
+    for cut in range(_FAMILY_LEAST, len(letters) - _FAMILY_LEAST + 1):
+        if another_first(letters[:cut]) and another_family(letters[cut:]):
+            return True  # miguelsanchez
+    rest = letters[1:]
+    return (
+        len(rest) >= _FAMILY_SLIP_FROM
+        and letters[0] not in initials
+        and another_family(rest)
+        and not names.common_first_name(rest)
+    )  # nhernandez
 
 
 def names_her(

@@ -10,6 +10,7 @@ from functools import cached_property, lru_cache
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from membergraph.identity.common_names import FAMILY_NAMES, FIRST_NAMES
 from membergraph.identity.name_forms import first_name_core, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
@@ -61,7 +62,11 @@ class NearDuplicates(BaseModel):
     people; with ``placeholder_names_by_birth``, one that gives a birth date joins the one
     person's contacts on a shared ``kinds`` value or phone that give the same date, as a
     contact with a name left empty does (the clerk typed a word for the name, not for the
-    e-mail and the birth date).
+    e-mail and the birth date). ``first_names`` and ``family_names`` are common names (any
+    case and accents), besides the nicknames' first names: an e-mail on a contact that
+    names another person with them is a relative's
+    (:func:`~membergraph.identity.email_names.a_relatives_email`); empty lists read
+    addresses by the contact's own names and the nicknames only.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -99,6 +104,8 @@ class NearDuplicates(BaseModel):
     # with gendered_endings, a name and its other gender's ending (Mario/Maria, Paul/Paula).
     other_names: tuple[tuple[str, str], ...] = Field(default_factory=lambda: OTHER_NAMES)
     gendered_endings: bool = True
+    first_names: tuple[str, ...] = FIRST_NAMES
+    family_names: tuple[str, ...] = FAMILY_NAMES
 
     @cached_property
     def _placeholder_first(self) -> re.Pattern[str]:
@@ -155,6 +162,22 @@ class NearDuplicates(BaseModel):
         """Whether a folded word is a first name of ``nicknames`` (any of its forms)."""
         return name in self._nickname_of
 
+    @cached_property
+    def _common_first(self) -> frozenset[str]:
+        return frozenset(fold_name(n) for n in self.first_names) | frozenset(self._nickname_of)
+
+    @cached_property
+    def _common_family(self) -> frozenset[str]:
+        return frozenset(fold_name(n) for n in self.family_names)
+
+    def common_first_name(self, name: str) -> bool:
+        """Whether a folded word is a common first name (``first_names`` or ``nicknames``)."""
+        return name in self._common_first
+
+    def common_family_name(self, name: str) -> bool:
+        """Whether a folded word is a common family name (``family_names``)."""
+        return name in self._common_family
+
     def first_name_forms(self, name: str) -> frozenset[str]:
         """A folded first name with its listed forms (``nicknames``), and those of a listed
         name it is one slip from (``Peeggy``: Peggy's, Margaret's): how an address may
@@ -176,6 +199,10 @@ class NearDuplicates(BaseModel):
     def first_names_close(self, a: str, b: str) -> bool:
         """Whether two folded first names are close (the near-duplicate rule's test)."""
         return self._close(a, b, self.first_name_min, True)
+
+    def last_names_close(self, a: str, b: str) -> bool:
+        """Whether two folded family names are close (a typo: ``smth``/``smith``)."""
+        return self._close(a, b, self.last_name_min, False)
 
     def first_name_in(self, word: str, form: str) -> bool:
         """Whether a word of an address (folded, no digits) may be a first name's ``form``
