@@ -13,6 +13,8 @@ from __future__ import annotations
 
 __all__ = ["FAMILY_NAMES", "FIRST_NAMES"]
 
+# fmt: off
+
 FIRST_NAMES: tuple[str, ...] = (
     "aaron", "adam", "adrian", "adriana", "aiden", "alain", "alan", "albert", "alberto",
     "alejandra", "alejandro", "alex", "alexandra", "alexis", "alice", "alicia", "allison",
@@ -90,3 +92,4 @@ FAMILY_NAMES: tuple[str, ...] = (
     "wang", "ward", "watson", "west", "white", "williams", "wilson", "wood", "wright",
     "wu", "xu", "young", "zhang", "zhao", "zhou", "zhu",
 )
+# fmt: on

@@ -235,7 +235,9 @@ class Rules(BaseModel):
             member's. Read with the built-in rules, as ``others_email_events``.
         relatives_emails: an e-mail on a CRM contact that names another person of her
             family (her family name with another first name or initial, or another listed
-            first name alone: ``benjaminjohnson@`` on David Johnson's contact,
+            first name alone: ``benjaminjohnson@`` on David Johnson's contact; or common
+            names not hers, ``near_duplicates.first_names`` and ``family_names``:
+            ``priya401@``, ``nhernandez@``;
             :func:`~membergraph.identity.email_names.a_relatives_email`) is a relative's,
             given for her (a parent enrolling a student's card): it links her contact to
             nothing (the relative's online orders, opens and clicks stay the relative's).

@@ -23,6 +23,27 @@ from tests.identity.builders import crm, event, purchase, world
         pytest.param("Susan", "Scott", "stevenscott61@aol.com", False, id="not-a-slip-of-sue"),
         # Another person's whole name: a relative's of another family name, a clerk's.
         pytest.param("Patricia", "Williams", "richard_harris@gmail.com", False, id="whole-name"),
+        # Another person by common names (near_duplicates.first_names, family_names): a
+        # parent who signs with a first name alone, a mother of another family name.
+        pytest.param("Jessica", "Zhang", "priya401@hotmail.com", False, id="common-first-alone"),
+        pytest.param("Emily", "Walker", "miguelsanchez@icloud.com", False, id="common-whole-name"),
+        pytest.param(
+            "Barbara", "Bennett", "nhernandez@hotmail.com", False, id="initial-other-family"
+        ),
+        # ... but not her own first name typed short or with a slip, nor a word that is a
+        # first and a family name both, nor her initial before another family name (a maiden
+        # name).
+        pytest.param(
+            "Srah", "Williams", "sarah564@gmail.com", True, id="common-first-hers-slipped"
+        ),
+        pytest.param(
+            "Jn", "Moore", "jennifermoore83@yahoo.com", True, id="common-first-hers-short"
+        ),
+        pytest.param("Emily", "Jones", "carter77@gmail.com", True, id="first-or-family-name"),
+        pytest.param(
+            "Barbara", "Bennett", "bhernandez@hotmail.com", True, id="her-initial-other-family"
+        ),
+        pytest.param("Rosa", "Diaz", "sunshine5290@gmail.com", True, id="a-word-no-name"),
         # Her own name, in the forms people write it in their addresses.
         pytest.param("Ken", "Johnson", "kenneth.johnson82@icloud.com", True, id="long-form"),
         pytest.param("Kenneth", "Johnson", "kjohnson@gmail.com", True, id="her-initial"),
@@ -82,6 +103,20 @@ def test_the_parents_orders_join_neither_of_her_two_contacts_on_his_address() ->
     result = resolve(world(one, two, orders))
     # Then the orders are his father's alone
     assert [orders.ref] in result.components
+
+
+def test_without_common_names_only_her_names_and_the_nicknames_are_read() -> None:
+    # Given Jessica Zhang's contact carrying her mother's priya401@ address, and the mother's
+    # card-less orders under it, with rules that list no common names
+    rules = Rules.model_validate({"near_duplicates": {"first_names": [], "family_names": []}})
+    contact = crm("C0000001", first="Jessica", last="Zhang", emails=["priya401@hotmail.com"])
+    orders = purchase(email="priya401@hotmail.com", channel="online", tid="T1")
+    # Then the address reads as hers again: the orders join her contact
+    result = resolve(world(contact, orders), rules)
+    assert any(contact.ref in c and orders.ref in c for c in result.components)
+    # ... and with the built-in lists they stay the mother's
+    result = resolve(world(contact, orders))
+    assert not any(contact.ref in c and orders.ref in c for c in result.components)
 
 
 def test_the_rule_can_be_turned_off() -> None:
