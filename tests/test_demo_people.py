@@ -86,3 +86,43 @@ def test_some_sons_are_named_after_their_fathers_and_are_two_people(
     # son's: one name, two people of one household
     assert suffixed > 0
     assert any(len(people) == 2 for people in names.values())
+
+
+def _named_by_another_first_name(folder: Path) -> int:
+    """Contacts carrying another person's address made of a first name that is not theirs
+    and digits (``priya401@`` on Jessica's: her mother's)."""
+    person = {}
+    for row in (folder / "truth.jsonl").read_text().splitlines():
+        line = json.loads(row)
+        if line["source"] == "crm":
+            person[line["id"]] = line["person"]
+    firsts: dict[str, str] = {}  # an address's first-name-and-digits local part -> its owner
+    lines = [json.loads(row) for row in (folder / "crm.jsonl").read_text().splitlines()]
+    for line in lines:
+        for email in line["emails"]:
+            local = email.strip().lower().partition("@")[0]
+            if local.rstrip("0123456789") == line["first_name"].lower():
+                firsts.setdefault(email.strip().lower(), person[line["contact_id"]])
+    return sum(
+        1
+        for line in lines
+        for email in line["emails"]
+        if (owner := firsts.get(email.strip().lower())) is not None
+        and owner != person[line["contact_id"]]
+        and not email.strip().lower().startswith(line["first_name"].lower())
+    )
+
+
+@pytest.mark.parametrize("profile", ["default", "holdout"])
+def test_some_young_adults_carry_a_parents_address_of_a_first_name_and_digits(
+    profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the demo's data, and the same data with no elder's address of that form
+    write_demo_data(tmp_path / "named", 2000, 7, profile)
+    never = dataclasses.replace(PROFILES[profile], elder_email_first_name=0.0)
+    monkeypatch.setitem(PROFILES, profile, never)
+    write_demo_data(tmp_path / "never", 2000, 7, profile)
+    # Then some contacts carry a relative's address naming the relative by a first name
+    # alone (priya401@ on Jessica's), which the data without the phenomenon lacks
+    assert _named_by_another_first_name(tmp_path / "named") > 0
+    assert _named_by_another_first_name(tmp_path / "never") == 0

@@ -24,7 +24,9 @@ naming only their e-mail, and browsers whose anonymous id is renewed every few w
 the ninth round (a stream of its own): a young adult's contact that still carries the
 elder's e-mail the parent enrolled it with. Since the tenth round (a stream of its own): a
 son named after his father, his contacts written with ``Jr.`` and his father's with ``Sr.``
-only as often as the form has room for it.
+only as often as the form has room for it. Since the thirteenth round (a stream of its
+own): an elder whose address, on a young adult's contact, is a first name and digits
+(``priya401@``), naming the parent by a first name alone.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.
@@ -92,7 +94,9 @@ def _twins_family_email(gen: Generator, people: list[Person], family_email: dict
 
 def _elders_emails(gen: Generator, households: dict[int, list[Person]]) -> None:
     """Young adults (25 or younger) whose first contact carried an elder's e-mail: the
-    oldest household member's, at least 18 years older (seventh round)."""
+    oldest household member's, at least 18 years older (seventh round). Some elders'
+    addresses are their first name and digits (``priya401@``, thirteenth round): the
+    address then names the parent by a first name alone."""
     rate = gen.profile.elder_email
     if rate <= 0:
         return
@@ -100,11 +104,18 @@ def _elders_emails(gen: Generator, households: dict[int, list[Person]]) -> None:
         elders = sorted((p for p in members_ if p.email), key=lambda p: p.birth)
         if not elders:
             continue
+        eldest, renamed = elders[0], False
         for person in members_:
             young = person.birth.year >= NOW.year - 25 and person.in_crm
-            elder = elders[0].birth.year <= person.birth.year - 18
+            elder = eldest.birth.year <= person.birth.year - 18
             if young and elder and gen.seventh.random() < rate:
-                person.elder_email = elders[0].email
+                if not renamed and eldest.email and eldest.first != person.first:
+                    renamed = True
+                    if gen.thirteenth.random() < gen.profile.elder_email_first_name:
+                        number = gen.thirteenth.randrange(10, 1000)
+                        domain = gen.thirteenth.choice(DOMAINS)
+                        eldest.email = f"{eldest.first.lower()}{number}@{domain}"
+                person.elder_email = eldest.email
 
 
 def write_demo_data(

@@ -94,6 +94,8 @@ class Generator:
         self.tenth = random.Random(seed + 10)
         # ... and the eleventh round's from theirs (demo/renewals.py).
         self.eleventh = random.Random(seed + 11)
+        # ... and the thirteenth round's from theirs.
+        self.thirteenth = random.Random(seed + 13)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}

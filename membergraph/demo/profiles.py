@@ -134,6 +134,11 @@ class Profile:
     # made after a new mobile number (the form took the birth date).
     birth_year_slipped: float = 0.05
     new_mobile: float = 0.2
+    # Added in the thirteenth round (drawn from a stream of its own). Of the elders whose
+    # e-mail a young adult's contact carries, those whose address is their first name and
+    # digits (priya401@), with no family name in it: it names the parent only by a first
+    # name that is not the young adult's.
+    elder_email_first_name: float = 0.3
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -213,5 +218,7 @@ PROFILES: dict[str, Profile] = {
         # The eleventh round's.
         birth_year_slipped=0.08,
         new_mobile=0.3,
+        # The thirteenth round's.
+        elder_email_first_name=0.5,
     ),
 }
