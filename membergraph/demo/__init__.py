@@ -112,8 +112,9 @@ def _elders_emails(gen: Generator, households: dict[int, list[Person]]) -> None:
                 if not renamed and eldest.email and eldest.first != person.first:
                     renamed = True
                     if gen.thirteenth.random() < gen.profile.elder_email_first_name:
+                        # The same domain: the rest of the data set stays what it was.
                         number = gen.thirteenth.randrange(10, 1000)
-                        domain = gen.thirteenth.choice(DOMAINS)
+                        domain = eldest.email.partition("@")[2]
                         eldest.email = f"{eldest.first.lower()}{number}@{domain}"
                 person.elder_email = eldest.email
 

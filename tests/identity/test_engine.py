@@ -629,7 +629,7 @@ STORE_MAIL = "store004@shopmail.com"
         ),
         # Her own address: in her contact, or on an online order she placed
         pytest.param(
-            [crm("C1", emails=[MAIL]), purchase(card=CARD, email=MAIL)],
+            [crm("C1", "Sophie", "Martin", emails=[MAIL]), purchase(card=CARD, email=MAIL)],
             True,
             id="typed-at-the-till-given-in-the-crm",
         ),
