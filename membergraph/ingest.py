@@ -59,6 +59,7 @@ __all__ = ["IngestRefused", "IngestService", "Pushed"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+U = TypeVar("U")
 
 TURN_LINES = 200
 """Lines a push reads (or screens, or answers) between two turns it gives the event loop:
@@ -222,12 +223,12 @@ class IngestService:
                 503, f"{exc}; nothing was taken: send the lines again", "STORE_UNAVAILABLE"
             ) from exc
         results += [{"line": n, "status": "suppressed", "error": SUPPRESSED_ERROR} for n in refused]
-        records: list[RecordData | None] = []
-        for chunk in _turns(good):
-            records += [
+        records = await _in_turns(
+            good,
+            lambda chunk: [
                 None if n in nobodys else record_of_line(source, line, region) for n, line in chunk
-            ]
-            await asyncio.sleep(0)
+            ],
+        )
         await self._step("screened")
         async with self._lock:
             await self._heal_if_left()
@@ -300,15 +301,14 @@ class IngestService:
                 "STORE_UNAVAILABLE",
             ) from exc
         await self._step("checked")
-        taken: list[Fact] = []
-        verdicts = list(zip(good, outcomes, records, strict=True))
-        for chunk in _turns(verdicts):
-            taken += [
+        taken = await _in_turns(
+            list(zip(good, outcomes, records, strict=True)),
+            lambda chunk: [
                 Fact.taken(line, outcome, record)
                 for (_, line), outcome, record in chunk
                 if outcome in _TAKEN
-            ]
-            await asyncio.sleep(0)
+            ],
+        )
         stored = [line for (_, line), o in zip(good, outcomes, strict=True) if o in _STORED]
         # A late older version of a contact changes nothing of it but still names its values
         # (the e-mail she had before: the purchases under it are hers).
@@ -467,6 +467,16 @@ def _turns(items: Sequence[T]) -> Iterator[Sequence[T]]:
         yield items[start : start + TURN_LINES]
 
 
+async def _in_turns(items: Sequence[T], each: Callable[[Sequence[T]], Sequence[U]]) -> list[U]:
+    """``each`` of ``items`` :data:`TURN_LINES` at a time, their answers joined in order; the
+    event loop's turn after each share (the module doc)."""
+    found: list[U] = []
+    for chunk in _turns(items):
+        found += each(chunk)
+        await asyncio.sleep(0)
+    return found
+
+
 async def _record_consents(
     gateway: Gateway, source: SourceName, lines: Sequence[BaseModel]
 ) -> None:
@@ -479,10 +489,7 @@ async def _record_consents(
 
 async def _guard_of(privacy: Privacy, records: Sequence[RecordData | None]) -> Guard:
     """:func:`~membergraph.privacy.gate.guard_of`, its digests made a chunk a turn."""
-    digests: list[frozenset[str]] = []
-    for chunk in _turns(records):
-        digests += guard_of(privacy, chunk).digests
-        await asyncio.sleep(0)
+    digests = await _in_turns(records, lambda chunk: guard_of(privacy, chunk).digests)
     return Guard(digests, privacy.store.suppressed)
 
 

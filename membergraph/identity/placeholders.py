@@ -72,7 +72,8 @@ async def _weighed_with_holders(
     if not claims:
         return revealed
     holding = await store.carriers(claims)
-    crm = await store.load_records({r for refs in holding.values() for r in refs if r[0] == "crm"})
+    contacts = {r for refs in holding.values() for r in refs if r[0] == "crm"}
+    crm = await store.load_records(contacts) if contacts else {}
     holders = {claim: [crm[r] for r in refs if r in crm] for claim, refs in holding.items()}
     return weigh_placeholders(rules, revealed, carried, records, holders)
 
