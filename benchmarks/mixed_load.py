@@ -69,7 +69,14 @@ def demo_data(folder: Path, members: int, seed: int) -> Demo:
     def lines(name: str) -> list[dict[str, Any]]:
         return [orjson.loads(line) for line in (folder / name).read_bytes().splitlines()]
 
-    contacts = lines("crm.jsonl")
+    # Each contact's newest version: the demo exports some contacts' older versions too, and
+    # one sent again as news would drop her current e-mail (former: it then finds no one).
+    newest: dict[str, dict[str, Any]] = {}
+    for contact in lines("crm.jsonl"):
+        held = newest.get(contact["contact_id"])
+        if held is None or str(contact.get("updated_at")) > str(held.get("updated_at")):
+            newest[contact["contact_id"]] = contact
+    contacts = list(newest.values())
     # An e-mail typed on several contacts may be a placeholder ("none@none.com"), which
     # keys nobody: reads and guest purchases use the e-mails of one contact only.
     typed = Counter(e.strip().lower() for c in contacts for e in set(c["emails"]))

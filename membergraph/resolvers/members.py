@@ -117,32 +117,72 @@ async def find_member(
         return None
     _hold(ctx, found)
     ctx.reads.member(found.member)
-    if kind in FORMER_KINDS and not include_former and await _former(ctx, found, kind):
-        # Answered as an unknown value; it changes with her (the CRM may give it back).
-        return None
+    if kind in FORMER_KINDS and await _contact_holds(ctx, found, kind) is False:
+        # Hers no more: the value finds whom it is current for (a family e-mail her contact
+        # dropped is still her mother's), else no one; it changes with them (the CRM may
+        # give it back).
+        holder = None if own is not None else await _current_holder(ctx, found, kind)
+        if holder is not None:
+            found = holder
+        elif not include_former:
+            return None
     return MemberView(found.member, found.member)
 
 
-async def _former(ctx: RequestContext, found: FoundMember, kind: IdentifierKind) -> bool:
-    """Whether the value a member was found by is former for her (``insights.former``).
-    Most lookups end without a wait: no CRM contact of hers holds the value, or one of
-    them carries it, read beside the lookup; else her lines are read as her profile reads
-    them next (through the request's loaders)."""
+async def _current_holder(
+    ctx: RequestContext, found: FoundMember, kind: IdentifierKind
+) -> FoundMember | None:
+    """Another member carrying the value ``found`` was found by, for whom it is current:
+    the first whose CRM contact holds it now, else the first whose records carry it with no
+    contact of theirs (her guest purchases under it), in the store's order of the lookup;
+    None when it is former for each. Read only when it was former for ``found``: rare."""
+    identity = ctx.gateway.identity
+    if found.key is None:
+        return None
+    uncontacted = None
+    for member in (await identity.store.find_members(kind, found.key))[1:_HOLDERS_ASKED]:
+        other = await identity.member_parts_by_id(member)
+        if other is None or other.member == found.member:
+            continue
+        other = other._replace(key=found.key)
+        _hold(ctx, other)
+        ctx.reads.member(other.member)
+        holds = await _contact_holds(ctx, other, kind)
+        if holds:
+            return other
+        if holds is None and uncontacted is None:
+            uncontacted = other
+    return uncontacted
+
+
+_HOLDERS_ASKED = 8
+"""At most this many members carrying one value are weighed by a lookup that found it former
+for the first (more carry a hub, which links no one)."""
+
+
+async def _contact_holds(
+    ctx: RequestContext, found: FoundMember, kind: IdentifierKind
+) -> bool | None:
+    """Whether a CRM contact of the member holds the value she was found by now (True), or
+    gave it only in an older version (False: former for her, ``insights.former``); None
+    when no contact of hers carries it. Most lookups end without a wait: no contact of hers
+    carries the value, or one holds it, read beside the lookup; else her lines are read as
+    her profile reads them next (through the request's loaders)."""
     from membergraph.resolvers.insights import former  # reads lines as the profile does
 
     key = found.key
     held = [(ref, i) for ref, i in found.parts.identifiers if i.key == key and i.kind is kind]
     crm = [ref for ref, _ in held if ref[0] == SourceName.CRM]
     if not crm or key is None:
-        return False
+        return None
     # All her contacts, as her profile asks them next: it finds them held then.
     contacts = lines_held(ctx, found.parts.records, SourceName.CRM)
     if contacts and carries(contacts, kind, key, ctx.gateway.settings.default_region):
-        return False
+        return True
     try:
-        return bool(await former(ctx, MemberView(found.member, found.member), held))
+        return not await former(ctx, MemberView(found.member, found.member), held)
     except CodedError:
-        return False  # the CRM cannot say now: the store says she holds it
+        return True  # the CRM cannot say now: the store says she holds it
 
 
 def _hold(ctx: RequestContext, found: FoundMember) -> None:

@@ -211,6 +211,54 @@ def test_a_value_another_record_still_gives_stays_current(start: Start) -> None:
     assert {"value": OLD_MAIL, "current": True, "droppedAt": None} in member["profile"]["emails"]
 
 
+MOTHER = {
+    "contact_id": "C-FORMER-MOTHER",
+    "first_name": "Grace",
+    "last_name": "Hopper",
+    "emails": ["grace.family@x.org"],
+    "phones": ["+14155550133"],
+    "birth_date": "1966-12-09",
+    "updated_at": "2026-11-01T10:00:00Z",
+}
+# Her son's contact first carried the family e-mail (typed at his enrolment), then his own.
+SON = {
+    "contact_id": "C-FORMER-SON",
+    "first_name": "Ben",
+    "last_name": "Hopper",
+    "emails": ["grace.family@x.org"],
+    "phones": ["+14155550144"],
+    "birth_date": "2001-03-02",
+    "updated_at": "2026-10-01T10:00:00Z",
+}
+SON_OWN = {**SON, "emails": ["ben.own@x.org"], "updated_at": "2026-11-10T10:00:00Z"}
+
+
+def test_a_value_former_for_one_member_finds_whom_it_is_current_for(start: Start) -> None:
+    # mixed_load: a lookup by a mother's e-mail found her son's member first (his older
+    # contact version gave it), judged it former for him, and answered null: she was lost.
+    with start() as client:
+        # Given the son's contact with the family e-mail, then his own, and his mother's
+        assert _push(client, "crm", SON) == "created"
+        assert _push(client, "crm", SON_OWN) == "updated"
+        assert _push(client, "crm", MOTHER) == "created"
+        mother = _member(client, "CRM_ID", "C-FORMER-MOTHER")
+        son = _member(client, "CRM_ID", "C-FORMER-SON")
+        assert mother["id"] != son["id"]
+        # When the e-mail is looked up, with former values or without
+        found = _member(client, "EMAIL", "grace.family@x.org")
+        with_former = _member(client, "EMAIL", "grace.family@x.org", former=True)
+        # Then it finds the mother, whose contact holds it now, either way
+        assert found is not None and found["id"] == mother["id"]
+        assert with_former["id"] == mother["id"]
+        # and her son, as before, by his own
+        assert _member(client, "EMAIL", "ben.own@x.org")["id"] == son["id"]
+        # When the mother's contact drops it too, nobody holds it: it finds no one
+        gone = {**MOTHER, "emails": ["grace.new@x.org"], "updated_at": "2026-11-20T10:00:00Z"}
+        assert _push(client, "crm", gone) == "updated"
+        assert _member(client, "EMAIL", "grace.family@x.org") is None
+        assert _member(client, "EMAIL", "grace.family@x.org", former=True) is not None
+
+
 def _exported_contacts(document: dict[str, Any]) -> list[tuple[str, str, bool, str | None]]:
     """Every e-mail and phone of an export, by record: (record, value, current, dropped)."""
     return sorted(
