@@ -30,6 +30,7 @@ from itertools import product
 from typing import Any
 
 from membergraph.identity.closure import Closure
+from membergraph.identity.history import merge_twins, with_twins
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
 from membergraph.identity.steward_record import merge_sides, undone_events
@@ -344,7 +345,9 @@ async def undo_merge(
         if event is None or event.kind != "merged":
             raise StewardError(f"event {event_id} is not a merge", "NOT_FOUND")
         [history] = await service.store.member_events([event.member_id])
-        undone_by = undone_events(history).get(event_id)
+        # Its other row (under the other side's ID, merged in since) may be the one undone.
+        undone: dict[int, int | None] = dict(undone_events(history))
+        undone_by = with_twins(undone, merge_twins(history, event.member_id)).get(event_id)
         if undone_by is not None:
             raise already_undone(event, undone_by)
         merged, into = merge_sides(event)

@@ -17,6 +17,7 @@ from membergraph.connectors.models import (
     Transaction,
     WebEvent,
 )
+from membergraph.identity.history import merge_twins, one_per_merge, with_twins
 from membergraph.identity.ids import is_member_id
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
@@ -244,23 +245,33 @@ async def placeholders(
 
 
 async def identity_history(ctx: RequestContext, member: MemberView) -> list[IdentityEvent]:
-    events = await ctx.loaders.member_events.load(member.id)
+    """The member's identity history, oldest first: the events of its ID and of every ID
+    merged into it since (through any chain of redirects), each merge once."""
+    history = await ctx.loaders.member_events.load(member.id)
+    events = one_per_merge(history, merge_twins(history, member.id))
     if caller_of(ctx.request).member_id is None:
         return events
-    # A member-bound token reads its member's history without other members' records.
+    # A member-bound token reads its member's history without other members' records; the
+    # IDs merged into its member are its member's own.
     refs, pairs = await records(ctx, member), await identifiers(ctx, member)
-    return own_history(events, refs, pairs, {member.id, member.requested_id})
+    own_ids = {member.id, member.requested_id, *(e.member_id for e in history)}
+    return own_history(events, refs, pairs, own_ids)
 
 
 async def taken_back(
     ctx: RequestContext, member: MemberView, events: Sequence[IdentityEvent]
 ) -> dict[int, int | None]:
-    """The events of the member's history that ``undo`` no longer takes: each undone one
-    with the undo that took it back, and the merges whose sides it no longer joins (None:
-    parted since by a split or an undo of the change that caused them)."""
+    """The events of the member's history (``events``, as :func:`identity_history` shows
+    them) that ``undo`` no longer takes: each undone one with the undo that took it back,
+    and the merges whose sides it no longer joins (None: parted since by a split or an undo
+    of the change that caused them). Read from the whole history (the loader holds it), so
+    an undo of a merge's row left out counts for the row shown."""
+    history = await ctx.loaders.member_events.load(member.id)
     held = await records(ctx, member)
-    parted: dict[int, int | None] = dict.fromkeys(parted_merges(events, held))
-    return {**parted, **undone_events(events)}
+    parted: dict[int, int | None] = dict.fromkeys(parted_merges(history, held))
+    taken = with_twins({**parted, **undone_events(history)}, merge_twins(history, member.id))
+    shown = {e.id for e in events}
+    return {event_id: by for event_id, by in taken.items() if event_id in shown}
 
 
 def lines_held(

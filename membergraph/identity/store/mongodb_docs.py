@@ -52,6 +52,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "cannot_links": [IndexModel([("a_ref", ASCENDING)]), IndexModel([("b_ref", ASCENDING)])],
     "events": [IndexModel([("member_id", ASCENDING)]), IndexModel([("kind", ASCENDING)])],
+    "redirects": [IndexModel([("new_id", ASCENDING)])],  # the IDs merged into a member
     # A member's tail (multikey on member_ids, in cursor order); pruning by age; whether a
     # source's line has its entry.
     "feed": [

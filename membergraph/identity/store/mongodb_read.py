@@ -343,12 +343,41 @@ class MongoReads:
             return int(found[0]["n"]) if found else 0
 
     async def member_events(self, member_ids: Sequence[str]) -> list[list[IdentityEvent]]:
+        owners = await self._merged_into(member_ids)
         grouped: dict[str, list[IdentityEvent]] = defaultdict(list)
         for doc in sorted(
-            await self._find_in("events", "member_id", member_ids), key=lambda d: d["_id"]
+            await self._find_in("events", "member_id", owners), key=lambda d: d["_id"]
         ):
-            grouped[doc["member_id"]].append(event_of(doc))
+            event = event_of(doc)
+            for member_id in owners[doc["member_id"]]:
+                grouped[member_id].append(event)
         return [grouped.get(m, []) for m in member_ids]
+
+    async def _merged_into(self, member_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Each ID whose events are history of one of ``member_ids``: that ID itself and every
+        ID that redirects to it through a chain, each with the asked IDs it is history of. One
+        aggregation over the redirects' ``new_id`` index; $graphLookup keeps each ID once, so
+        even a corrupt cycle ends."""
+        asked = sorted(set(member_ids))
+        owners: dict[str, set[str]] = {m: {m} for m in asked}
+        pipeline: list[Doc] = [
+            {"$match": {"new_id": {"$in": asked}}},
+            {
+                "$graphLookup": {
+                    "from": "redirects",
+                    "startWith": "$_id",
+                    "connectFromField": "_id",
+                    "connectToField": "new_id",
+                    "as": "above",
+                }
+            },
+        ]
+        async with self._mapped("read"):
+            docs = await (await self.db.redirects.aggregate(pipeline)).to_list()
+        for doc in docs:
+            for old in [doc["_id"], *(above["_id"] for above in doc["above"])]:
+                owners.setdefault(old, set()).add(doc["new_id"])
+        return owners
 
     async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
         async with self._mapped("read"):

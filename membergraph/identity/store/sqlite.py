@@ -526,9 +526,6 @@ class SqliteStore(IdentityStore):
     async def resolve_member_id(self, member_id: str) -> str | None:
         return await self._read(sqlite_read.live_member_id, member_id)
 
-    async def _grouped(self, sql: str, member_ids: Sequence[str]) -> dict[str, list[sqlite3.Row]]:
-        return await self._read(sqlite_read.grouped, sql, list(member_ids))
-
     async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
         return await self._read(sqlite_read.member_records, list(member_ids))
 
@@ -604,9 +601,7 @@ class SqliteStore(IdentityStore):
         return int(rows[0][0])
 
     async def member_events(self, member_ids: Sequence[str]) -> list[list[IdentityEvent]]:
-        grouped = await self._grouped(
-            "SELECT * FROM events WHERE member_id IN ({marks}) ORDER BY id", member_ids
-        )
+        grouped = await self._read(sqlite_read.member_histories, list(member_ids))
         return [[_event_row(r) for r in grouped.get(m, [])] for m in member_ids]
 
     async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:

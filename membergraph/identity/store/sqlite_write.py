@@ -95,6 +95,7 @@ INDEXES: dict[str, str] = {
     "cannot_b": "ON cannot_links (b_source, b_key)",
     "events_member": "ON events (member_id)",
     "events_kind": "ON events (kind)",
+    "redirects_new": "ON redirects (new_id)",  # the IDs merged into a member (its history)
     "feed_line": "ON feed (source, line_id) WHERE line_id IS NOT NULL",
     "feed_at": "ON feed (at)",  # pruning by age reads only what it drops
 }
