@@ -243,7 +243,11 @@ class Member:
             for k in path
         ]
 
-    @strawberry.field(description="Every identity change of this member: links, merges, conflicts.")
+    @strawberry.field(
+        description="Every identity change of this member: links, merges, conflicts, steward "
+        "changes, oldest first. It follows merges: the changes written under an ID merged "
+        "into this member (through any chain of merges) are its history too, each merge once."
+    )
     async def identity_history(
         self, root: strawberry.Parent[R.MemberView], info: Ctx
     ) -> list[IdentityEvent]:

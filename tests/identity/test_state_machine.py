@@ -224,7 +224,8 @@ class IdentityMachine(RuleBasedStateMachine):
         event_id = data.draw(st.sampled_from(merges) if merges else st.just(10**6), label="event")
         after = self._steward(undo_merge(self.service, event_id, "wrong merge", "steward"))
         if after is not None:
-            [merge] = [e for h in histories for e in h if e.id == event_id]
+            # (in the history of its ID and of each ID it was merged into since)
+            merge = next(e for h in histories for e in h if e.id == event_id)
             sides = [
                 self._profiles(merge.evidence["merged_records"]),
                 self._profiles(merge.evidence["into_records"]),

@@ -317,7 +317,9 @@ class IdentityStore(abc.ABC):
 
     @abc.abstractmethod
     async def member_events(self, member_ids: Sequence[str]) -> list[list[IdentityEvent]]:
-        """Each member's identity history, oldest first."""
+        """Each member's identity history, oldest first: the events written under its ID and
+        under every ID that redirects to it (through chains of redirects), each once. An ID
+        given back by a split redirects no more, so its events are its own again."""
 
     @abc.abstractmethod
     async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
