@@ -19,6 +19,7 @@ from membergraph.identity.steward_record import STEWARD, undone_events
 from membergraph.identity.store import Change, IdentityEvent, IdentityStore
 from membergraph.identity.undo import undo_event
 from tests.identity.builders import crm, purchase
+from tests.support.spans import recording_provider
 from tests.support.stores import ADAPTERS, open_store
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -131,3 +132,40 @@ async def test_events_follow_a_chain_of_redirects_and_stop_at_a_revived_id(
     cid, bob = await store.member_events(["m_cid", "m_bob"])
     assert [e.rule for e in cid] == ["m_ann", "m_cid"]
     assert [e.rule for e in bob] == ["m_bob"]
+
+
+async def test_a_history_is_read_in_the_same_round_trips_however_long_the_chain(
+    store: IdentityStore,
+) -> None:
+    # Given members merged in chains of one and of three redirects
+    members = [f"m_{n}" for n in range(6)]
+    records = [crm(f"C{n}") for n in range(6)]
+    await store.apply(
+        Change(
+            records=records,
+            assignments={r.ref: m for r, m in zip(records, members, strict=True)},
+            new_members=members,
+            events=[IdentityEvent(m, "conflict", NOW, "test", rule=m) for m in members],
+            at=NOW,
+        )
+    )
+    for old, new in [("m_1", "m_0"), ("m_5", "m_4"), ("m_4", "m_3"), ("m_3", "m_2")]:
+        held = await store.member_records([old])
+        await store.apply(Change(redirects={old: new}, assignments=dict.fromkeys(held[0], new)))
+    provider, exporter = recording_provider()
+    tracer = provider.get_tracer("test")
+    store.tracer = tracer  # type: ignore[attr-defined]
+    # When each history is read alone, then both together (a span per round trip)
+    trips = []
+    for asked in (["m_0"], ["m_2"], ["m_0", "m_2"]):
+        exporter.clear()
+        with tracer.start_as_current_span("POST /graphql"):
+            histories = await store.member_events(asked)
+        trips.append(len([s for s in exporter.get_finished_spans() if s.name != "POST /graphql"]))
+    # Then each read is the same round trips (SQLite one statement; MongoDB the redirects,
+    # then the events), and finds every event of its chain
+    assert trips[0] == trips[1] == trips[2] == (1 if type(store).__name__ == "SqliteStore" else 2)
+    assert [[e.rule for e in h] for h in histories] == [
+        ["m_0", "m_1"],
+        ["m_2", "m_3", "m_4", "m_5"],
+    ]
