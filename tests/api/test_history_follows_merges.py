@@ -13,20 +13,15 @@ from typing import Any
 
 import orjson
 import pytest
-from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.api.test_member_bound import (
     BOB,
-    BOB_CARD,
     BOBS,
-    EVERY_SCOPE,
     JANE,
-    SECRET,
     World,
-    _token,
+    served_world,
 )
 from tests.conftest import gql
 
@@ -119,18 +114,7 @@ JANE_AT_WORK = {"contact_id": "C-JANE2", "first_name": "Jane", "emails": ["jane@
 @pytest.fixture
 def jane_twice(settings: Settings, data_dir: Path) -> Iterator[World]:
     """``test_member_bound``'s Jane and Bob, Jane with a second contact."""
-    lines = [JANE, BOB, JANE_AT_WORK]
-    with (data_dir / "crm.jsonl").open("ab") as handle:
-        handle.write(b"".join(orjson.dumps(line) + b"\n" for line in lines))
-    with (data_dir / "transactions.jsonl").open("ab") as handle:
-        handle.write(orjson.dumps(BOB_CARD) + b"\n")
-    secured = settings.model_copy(update={"jwt_secret": SecretStr(SECRET)})
-    with TestClient(create_app(secured), base_url="http://127.0.0.1") as client:
-        steward = _token(sub="steward-sue", scope=EVERY_SCOPE)
-        world = World(client, "", "", steward, "")
-        world.jane, world.bob = world.member_of("C-JANE")["id"], world.member_of("C-BOB")["id"]
-        world.jane_app = _token(sub="jane-app", scope=EVERY_SCOPE, member_id=world.jane)
-        yield world
+    yield from served_world(settings, data_dir, [JANE, BOB, JANE_AT_WORK])
 
 
 def _steward(world: World, query: str) -> Any:

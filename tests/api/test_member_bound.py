@@ -75,8 +75,15 @@ class World:
 
 @pytest.fixture
 def world(settings: Settings, data_dir: Path) -> Iterator[World]:
+    yield from served_world(settings, data_dir, [JANE, BOB])
+
+
+def served_world(
+    settings: Settings, data_dir: Path, contacts: list[dict[str, object]]
+) -> Iterator[World]:
+    """Jane and Bob (``contacts``, and Bob's card) served with JWTs: a steward's, Jane's app's."""
     with (data_dir / "crm.jsonl").open("ab") as handle:
-        handle.write(orjson.dumps(JANE) + b"\n" + orjson.dumps(BOB) + b"\n")
+        handle.write(b"".join(orjson.dumps(line) + b"\n" for line in contacts))
     with (data_dir / "transactions.jsonl").open("ab") as handle:
         handle.write(orjson.dumps(BOB_CARD) + b"\n")
     secured = settings.model_copy(update={"jwt_secret": SecretStr(SECRET)})
