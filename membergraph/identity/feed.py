@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from membergraph.identity.store.port import IdentityStore
 
-__all__ = ["ChangeKind", "FeedEntry", "FeedExpired", "FeedFollower", "FEED_PAGE", "follows"]
+__all__ = [
+    "FEED_PAGE",
+    "ChangeKind",
+    "FeedEntry",
+    "FeedExpired",
+    "FeedFollower",
+    "follows",
+    "kind_of",
+]
 
 logger = logging.getLogger(__name__)
 FEED_PAGE = 500  # entries read per poll
@@ -52,6 +60,18 @@ class ChangeKind(StrEnum):
     SUPPRESSED = "suppressed"  # identifiers of a member were suppressed or unsuppressed
     DELETION_REQUESTED = "deletion_requested"  # a source not owned here must erase lines
     TIER_CHANGED = "tier_changed"  # the member's loyalty tier moved (the scores' keeper)
+    OTHER = "other"  # read only: a kind a newer release wrote (:func:`kind_of`)
+
+
+def kind_of(stored: str) -> ChangeKind:
+    """The kind of a stored entry. One a newer release wrote, over the same store during a
+    rolling upgrade, is :attr:`ChangeKind.OTHER`: this process still follows the feed past
+    it (and drops what its caches held of the members it names), where refusing it would
+    stop every follower and subscriber here at that entry."""
+    try:
+        return ChangeKind(stored)
+    except ValueError:
+        return ChangeKind.OTHER
 
 
 IDENTITY_KINDS = frozenset(

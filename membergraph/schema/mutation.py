@@ -197,6 +197,12 @@ class MemberChangeKind(Enum):
         "(in the same store transaction), after the entries that moved it; read the new tier "
         "from `loyalty`. A member measured for the first time has no tier to change from.",
     )
+    OTHER = strawberry.enum_value(
+        "other",
+        description="A change of a kind this gateway's release does not name, written by a "
+        "newer release over the same store (a rolling upgrade): read the members it names "
+        "again. Never written.",
+    )
 
 
 @strawberry.type(description="One entry of the change feed: an identity change or a fact.")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from starlette.testclient import TestClient
 
+from membergraph.identity.feed import FeedEntry
 from tests.conftest import gql
 
 CONTACT = {
@@ -254,3 +257,41 @@ def test_a_subscriber_of_a_member_merged_away_hears_the_survivor(client: TestCli
     assert ("PURCHASE_RECORDED", "T-AFTER") in heard
     # And one subscribing with it now hears the survivor's next purchase
     assert _hear(client, merged_away, None, "T-LIVE")[-1] == ("PURCHASE_RECORDED", "T-LIVE")
+
+
+def test_an_entry_a_newer_release_wrote_is_other_and_the_feed_goes_on(
+    client: TestClient,
+) -> None:
+    # Given a newer release over the same store (a rolling upgrade) writing a kind this
+    # release does not name, between two purchases of a member
+    client.post("/ingest/crm", json=[CONTACT])
+    member = gql(
+        client, '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { id } }'
+    )["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    before = _head(client)
+    store = client.app.state.gateway.identity.store  # type: ignore[attr-defined]
+    newer = FeedEntry(SimpleNamespace(value="points_expired"), (member,))  # type: ignore[arg-type]
+    client.post("/ingest/transactions", json=[SALE])
+    assert client.portal is not None
+    client.portal.call(store.append_feed, [newer])
+    client.post("/ingest/transactions", json=[{**SALE, "transaction_id": "T-FEED-2"}])
+    # When `changes` is read, and a subscriber resumes from before them
+    kinds = [(n["kind"], n["lineId"]) for n in _since(client, before) if member in n["memberIds"]]
+    query = f'subscription {{ memberChanged(id: "{member}", after: "{before}") {{ kind lineId }} }}'
+    heard: list[dict[str, str]] = []
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        while not any(m["lineId"] == "T-FEED-2" for m in heard):
+            heard.append(ws.receive_json()["payload"]["data"]["memberChanged"])
+    # Then both read it as OTHER, in its place, and go on to the purchase after it
+    expected = [
+        ("PURCHASE_RECORDED", "T-FEED-1"),
+        ("OTHER", None),
+        ("PURCHASE_RECORDED", "T-FEED-2"),
+    ]
+    assert [k for k in kinds if k[0] in ("PURCHASE_RECORDED", "OTHER")] == expected
+    assert [
+        (m["kind"], m["lineId"]) for m in heard if m["kind"] in ("PURCHASE_RECORDED", "OTHER")
+    ] == expected

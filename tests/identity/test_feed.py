@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -205,6 +206,32 @@ async def test_a_change_too_large_for_one_transaction_still_writes_its_entries(
         await store.apply(Change(new_members=["m_ann", "m_bob"], feed=entries))
         read = await store.feed_after(0, 10)
         assert [dataclasses.replace(e, cursor=0) for e in read] == entries
+
+
+async def test_an_entry_of_a_kind_a_newer_release_wrote_reads_as_other(
+    store: IdentityStore,
+) -> None:
+    # Given a feed where a newer release, over the same store, wrote a kind this one lacks
+    newer = SimpleNamespace(value="points_expired")  # (what a newer ChangeKind would store)
+    entries = [
+        fact("m_ann", line_id="T1"),
+        FeedEntry(newer, ("m_ann", "m_bob"), NOW, source="transactions"),  # type: ignore[arg-type]
+        fact("m_bob", line_id="T2"),
+    ]
+    cursors = await store.append_feed(entries)
+    # When this release reads it, whole or by member
+    whole = await store.feed_after(0, 10)
+    bobs = await store.feed_after(0, 10, "m_bob")
+    # Then the entry is there, in its place, as OTHER with everything else it said, and the
+    # entries after it follow: nothing stops at it
+    assert [e.cursor for e in whole] == cursors
+    assert [e.kind for e in whole] == [
+        ChangeKind.PURCHASE_RECORDED,
+        ChangeKind.OTHER,
+        ChangeKind.PURCHASE_RECORDED,
+    ]
+    assert (whole[1].member_ids, whole[1].source) == (("m_ann", "m_bob"), "transactions")
+    assert [e.kind for e in bobs] == [ChangeKind.OTHER, ChangeKind.PURCHASE_RECORDED]
 
 
 # -- subscribers --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import ValueKey
-from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.feed import FeedEntry, kind_of
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.mongodb_client import mapped
@@ -88,7 +88,7 @@ def event_of(doc: Doc) -> IdentityEvent:
 def feed_entry_of(doc: Doc) -> FeedEntry:
     return FeedEntry(
         cursor=doc["_id"],
-        kind=ChangeKind(doc["kind"]),
+        kind=kind_of(doc["kind"]),
         member_ids=tuple(doc["member_ids"]),
         at=datetime.fromisoformat(doc["at"]),
         actor=doc.get("actor"),

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import orjson
 
-from membergraph.identity.feed import ChangeKind, FeedEntry, FeedExpired
+from membergraph.identity.feed import FeedEntry, FeedExpired, kind_of
 from membergraph.identity.store.sqlite_write import write_feed
 from membergraph.sqlite_tx import immediate, in_transaction
 
@@ -46,7 +46,7 @@ def after(
     return [
         FeedEntry(
             cursor=row[0],
-            kind=ChangeKind(row[1]),
+            kind=kind_of(row[1]),
             member_ids=tuple(orjson.loads(row[2])),
             at=datetime.fromisoformat(row[3]),
             actor=row[4],
