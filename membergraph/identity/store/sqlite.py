@@ -221,9 +221,7 @@ class SqliteStore(IdentityStore):
     async def aclose(self) -> None:
         if self.here is not None:
             self.here.close()
-        for other in (self.reader, self.aside):
-            if other is not None:
-                await other.aclose()
+        await self._close_beside()
         if self._db is not None:
             await close_connection(self._db)
             self._db = None
@@ -348,9 +346,7 @@ class SqliteStore(IdentityStore):
 
     async def stage(self, records: Sequence[RecordData]) -> None:
         self._staging = True  # (reads now go through the writer: they see what it stages)
-        for other in (self.reader, self.aside):
-            if other is not None:
-                await other.aclose()  # (the file held alone: see ReadConnection)
+        await self._close_beside()  # (the file held alone: see ReadConnection)
         async with self._mapped("write"):
             await self._in_thread(self._begin, records)
 
@@ -416,13 +412,23 @@ class SqliteStore(IdentityStore):
         self._same_file()
         return await self._trip(fn, *args)
 
-    async def _trip(self, fn: Callable[..., T], *args: Any, read: bool = False) -> T:
+    async def _close_beside(self) -> None:
+        for other in (self.reader, self.aside):
+            if other is not None:
+                await other.aclose()
+
+    def _beside(self, connection: ReadConnection | None) -> ReadConnection | None:
+        """``connection`` (:attr:`reader` or :attr:`aside`) for a request
+        (:data:`~membergraph.sqlite_tx.READS_ASIDE`) while no first load stages; else None:
+        the writer's thread."""
+        return connection if READS_ASIDE.get() and not self._staging else None
+
+    async def _trip(self, fn: Callable[..., T], *args: Any, on: ReadConnection | None = None) -> T:
+        """``fn(connection, *args)`` in the writer's thread, or ``on`` another connection."""
         db = self.db
         self.trips += 1
         trip = (
-            self.reader.run(fn, *args)
-            if read and self.reader is not None and not self._staging and READS_ASIDE.get()
-            else db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
+            on.run(fn, *args) if on is not None else db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
         )
         if self.tracer is not None:
             with backend_span(self.tracer, "store." + caller_operation(), "sqlite"):
@@ -439,7 +445,7 @@ class SqliteStore(IdentityStore):
         staged), any other in the writer's thread."""
         async with self._mapped("read"):
             self._same_file()
-            return await self._trip(fn, *args, read=True)
+            return await self._trip(fn, *args, on=self._beside(self.reader))
 
     async def _point_read(self, fn: Callable[..., T], *args: Any) -> T:
         """A lookup's read: on the event loop's thread when it can be, else in the trip."""
@@ -475,22 +481,15 @@ class SqliteStore(IdentityStore):
         for the writer (a push's reads, parsing and writes). ``fn`` begins its own write
         transaction. Elsewhere (in memory, while a first load stages, outside a request)
         in the writer's thread, as :meth:`run`."""
-        aside = self.aside if READS_ASIDE.get() and not self._staging else None
-        if aside is None:
-            return await self.run(fn, *args)
         async with self._mapped("privacy"):
             self._same_file()
-            self.trips += 1
-            if self.tracer is not None:
-                with backend_span(self.tracer, "store." + caller_operation(), "sqlite"):
-                    return await aside.run(fn, *args)
-            return await aside.run(fn, *args)
+            return await self._trip(fn, *args, on=self._beside(self.aside))
 
     async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
         """:meth:`run` for a read: a request's on :attr:`reader`, behind no write."""
         async with self._mapped("privacy"):
             self._same_file()
-            return await self._trip(fn, *args, read=True)
+            return await self._trip(fn, *args, on=self._beside(self.reader))
 
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
         # Records and their identifiers are two reads: one snapshot, or a line another
