@@ -72,9 +72,7 @@ def test_each_fact_a_member_cares_about_is_one_entry_of_its_kind(client: TestCli
         ("PURCHASE_STATUS_CHANGED", "T-FEED-1"),
         ("CONSENT_CHANGED", "C-FEED"),
     ]
-    member = gql(
-        client, '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { id } }'
-    )["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    member = _member(client, "fea.dent@example.net")
     assert all(member in e["memberIds"] for e in _since(client, before) if e["source"])  # type: ignore[operator]
 
 
@@ -83,9 +81,7 @@ def test_a_crm_line_changing_a_profile_field_and_a_consent_announces_both(
 ) -> None:
     # Given a contact on the feed
     client.post("/ingest/crm", json=[CONTACT])
-    member = gql(
-        client, '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { id } }'
-    )["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    member = _member(client, "fea.dent@example.net")
     before = _head(client)
     # When one CRM line moves her and withdraws her e-mail consent, then one only renames her
     moved = {
@@ -151,9 +147,7 @@ def test_a_subscriber_that_resumes_after_its_cursor_gets_what_it_missed(
     client: TestClient,
 ) -> None:
     client.post("/ingest/crm", json=[CONTACT])
-    member = gql(
-        client, '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { id } }'
-    )["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    member = _member(client, "fea.dent@example.net")
     last_seen = _head(client)
     # While the subscriber is away: a purchase and an offer.
     client.post("/ingest/transactions", json=[SALE])
@@ -265,9 +259,7 @@ def test_an_entry_a_newer_release_wrote_is_other_and_the_feed_goes_on(
     # Given a newer release over the same store (a rolling upgrade) writing a kind this
     # release does not name, between two purchases of a member
     client.post("/ingest/crm", json=[CONTACT])
-    member = gql(
-        client, '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { id } }'
-    )["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+    member = _member(client, "fea.dent@example.net")
     before = _head(client)
     store = client.app.state.gateway.identity.store  # type: ignore[attr-defined]
     newer = FeedEntry(SimpleNamespace(value="points_expired"), (member,))  # type: ignore[arg-type]
