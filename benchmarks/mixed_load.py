@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 import orjson
-from profile_query import QUERY, free_port, wait_ready
+from profile_query import QUERY, free_port, newest_contacts, wait_ready
 
 RECORDS = "query Records($value: String!) { memberByIdentifier(kind: EMAIL, value: $value) { id records { source key } } }"
 SPLIT = 'mutation Split($id: ID!, $r: RecordRefInput!) { splitMember(memberId: $id, records: [$r], reason: "benchmark") { id } }'
@@ -69,14 +69,8 @@ def demo_data(folder: Path, members: int, seed: int) -> Demo:
     def lines(name: str) -> list[dict[str, Any]]:
         return [orjson.loads(line) for line in (folder / name).read_bytes().splitlines()]
 
-    # Each contact's newest version: the demo exports some contacts' older versions too, and
-    # one sent again as news would drop her current e-mail (former: it then finds no one).
-    newest: dict[str, dict[str, Any]] = {}
-    for contact in lines("crm.jsonl"):
-        held = newest.get(contact["contact_id"])
-        if held is None or str(contact.get("updated_at")) > str(held.get("updated_at")):
-            newest[contact["contact_id"]] = contact
-    contacts = list(newest.values())
+    # Sent again as news, an older version would drop her current e-mail (then former).
+    contacts = newest_contacts(folder)
     # An e-mail typed on several contacts may be a placeholder ("none@none.com"), which
     # keys nobody: reads and guest purchases use the e-mails of one contact only.
     typed = Counter(e.strip().lower() for c in contacts for e in set(c["emails"]))

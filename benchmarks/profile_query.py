@@ -181,18 +181,24 @@ def prepare(folder: Path, members: int) -> tuple[Path, str]:
     return data, store
 
 
-def unique_emails(data: Path) -> list[str]:
-    """E-mails typed on exactly one CRM contact (a shared placeholder keys nobody), in each
-    contact's newest version: one an older version gave and a newer one dropped is former
-    and finds no one (the demo exports some contacts' older version too)."""
+def newest_contacts(data: Path) -> list[dict[str, Any]]:
+    """Each CRM contact's newest version (the demo exports some contacts' older versions
+    too: one sent again as news, or asked by an e-mail only it gave, meets a former value)."""
     newest: dict[str, dict[str, Any]] = {}
     for line in (data / "crm.jsonl").read_bytes().splitlines():
         contact = orjson.loads(line)
         held = newest.get(contact["contact_id"])
         if held is None or str(contact.get("updated_at")) > str(held.get("updated_at")):
             newest[contact["contact_id"]] = contact
+    return list(newest.values())
+
+
+def unique_emails(data: Path) -> list[str]:
+    """E-mails typed on exactly one CRM contact (a shared placeholder keys nobody), in each
+    contact's newest version: one an older version gave and a newer one dropped is former
+    and finds no one."""
     typed: dict[str, int] = {}
-    for contact in newest.values():
+    for contact in newest_contacts(data):
         for email in {e.strip().lower() for e in contact["emails"]}:
             typed[email] = typed.get(email, 0) + 1
     emails = sorted(e for e, n in typed.items() if n == 1)
