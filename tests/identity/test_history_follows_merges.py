@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records, split_member, undo_merge
 from membergraph.identity.steward_record import STEWARD, undone_events
@@ -52,6 +53,22 @@ async def _history(store: IdentityStore, member_id: str) -> list[IdentityEvent]:
 
 def _steward(history: list[IdentityEvent], rule: str) -> list[IdentityEvent]:
     return [e for e in history if e.kind == STEWARD and e.rule == rule]
+
+
+async def _members_each_with_an_event(store: IdentityStore, members: list[str]) -> list[RecordData]:
+    """One CRM contact per member (``C1``, ``C2``...), each member with a conflict event of
+    its own (its rule: the member's ID); the records."""
+    records = [crm(f"C{n}") for n in range(1, len(members) + 1)]
+    await store.apply(
+        Change(
+            records=records,
+            assignments={r.ref: m for r, m in zip(records, members, strict=True)},
+            new_members=members,
+            events=[IdentityEvent(m, "conflict", NOW, "test", rule=m) for m in members],
+            at=NOW,
+        )
+    )
+    return records
 
 
 async def test_a_split_undone_shows_on_the_member_joined_again(store: IdentityStore) -> None:
@@ -105,17 +122,7 @@ async def test_events_follow_a_chain_of_redirects_and_stop_at_a_revived_id(
     store: IdentityStore,
 ) -> None:
     # Given three members, each with an event of its own
-    records = [crm(c) for c in ("C1", "C2", "C3")]
-    members = ["m_ann", "m_bob", "m_cid"]
-    await store.apply(
-        Change(
-            records=records,
-            assignments={r.ref: m for r, m in zip(records, members, strict=True)},
-            new_members=members,
-            events=[IdentityEvent(m, "conflict", NOW, "test", rule=m) for m in members],
-            at=NOW,
-        )
-    )
+    records = await _members_each_with_an_event(store, ["m_ann", "m_bob", "m_cid"])
     # When Bob merges into Ann, then Ann into Cid (a chain: m_bob -> m_ann -> m_cid)
     every = {r.ref: "m_ann" for r in records[:2]}
     await store.apply(Change(redirects={"m_bob": "m_ann"}, assignments=every, at=NOW))
@@ -139,16 +146,7 @@ async def test_a_history_is_read_in_the_same_round_trips_however_long_the_chain(
 ) -> None:
     # Given members merged in chains of one and of three redirects
     members = [f"m_{n}" for n in range(6)]
-    records = [crm(f"C{n}") for n in range(6)]
-    await store.apply(
-        Change(
-            records=records,
-            assignments={r.ref: m for r, m in zip(records, members, strict=True)},
-            new_members=members,
-            events=[IdentityEvent(m, "conflict", NOW, "test", rule=m) for m in members],
-            at=NOW,
-        )
-    )
+    await _members_each_with_an_event(store, members)
     for old, new in [("m_1", "m_0"), ("m_5", "m_4"), ("m_4", "m_3"), ("m_3", "m_2")]:
         held = await store.member_records([old])
         await store.apply(Change(redirects={old: new}, assignments=dict.fromkeys(held[0], new)))
