@@ -39,21 +39,20 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from membergraph.demo.call_center import calls_lines
+from membergraph.demo.crm import crm_lines
 from membergraph.demo.generations import name_sons_after_fathers
-from membergraph.demo.lines import (
-    calls_lines,
-    crm_lines,
-    opened_lines,
-    proxy_lines,
-    shared_computer_lines,
-    shift_days,
-    transactions_lines,
-    web_lines,
-)
 from membergraph.demo.people import Generator, Person, Writer
 from membergraph.demo.profiles import PROFILES, ProfileName
 from membergraph.demo.showcase import showcase_lines
+from membergraph.demo.transactions import shift_days, transactions_lines
 from membergraph.demo.vocabulary import CITIES, DOMAINS, NOW, STREETS
+from membergraph.demo.web_analytics import (
+    opened_lines,
+    proxy_lines,
+    shared_computer_lines,
+    web_lines,
+)
 
 __all__ = ["PROFILES", "DemoSummary", "ProfileName", "generator_version", "write_demo_data"]
 

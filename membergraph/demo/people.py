@@ -36,6 +36,12 @@ class Person:
     generation: str | None = None  # "Jr." for a son named after his father, "Sr." for him
 
 
+def happens(stream: random.Random, rate: float) -> bool:
+    """A phenomenon of a later round, drawn from that round's own stream and only where it
+    has a rate: a profile without it draws nothing, and its data stays as it was."""
+    return rate > 0 and stream.random() < rate
+
+
 def _renamed(email: str | None, was: str, now: str) -> str | None:
     """A person's e-mail made before she was renamed, naming her as she is now: it starts
     with her first name or its initial (no draw: the rest of a seed's data stays as it

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from membergraph.demo.people import happens
+
 if TYPE_CHECKING:
     from membergraph.demo.people import Generator, Person
 
 __all__ = ["renewed_phones", "slipped_birth"]
 
 
-def _eleventh(gen: Generator, rate: float) -> bool:
-    return rate > 0 and gen.eleventh.random() < rate
-
-
 def slipped_birth(gen: Generator, birth: str | None) -> str | None:
     """A duplicate's birth date (ISO) as typed: one digit of its year mistyped, at the
     profile's ``birth_year_slipped`` rate."""
-    if birth is None or not _eleventh(gen, gen.profile.birth_year_slipped):
+    if birth is None or not happens(gen.eleventh, gen.profile.birth_year_slipped):
         return birth
     rng = gen.eleventh
     at = rng.choice([2, 3])  # the decade or the year: the digits people slip on
@@ -37,7 +35,7 @@ def slipped_birth(gen: Generator, birth: str | None) -> str | None:
 def renewed_phones(gen: Generator, p: Person, phones: list[str], birth: str | None) -> list[str]:
     """A duplicate's phones, its mobile a new number at the profile's ``new_mobile`` rate
     when its form took the birth date (her old number gone with her old contract)."""
-    if birth is None or not p.mobile or not _eleventh(gen, gen.profile.new_mobile):
+    if birth is None or not p.mobile or not happens(gen.eleventh, gen.profile.new_mobile):
         return phones
     kept = [phone for phone in phones if _digits(phone)[-10:] != p.mobile[-10:]]
     return [gen.phone(gen.eleventh), *kept]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from membergraph.demo.names import mistyped
+from membergraph.demo.people import happens
 from membergraph.demo.vocabulary import STORE_EMAIL
 
 if TYPE_CHECKING:
@@ -25,18 +26,14 @@ __all__ = ["as_given", "duplicate_first_name", "till_reenrolment_emails"]
 _ZWSP = "\u200b"
 
 
-def _eighth(gen: Generator, rate: float) -> bool:
-    return rate > 0 and gen.eighth.random() < rate
-
-
 def till_reenrolment_emails(gen: Generator, p: Person, emails: list[str], card: str) -> list[str]:
     """A re-enrolment's e-mails: as the first contact's, or, made at a till that took no
     e-mail, none or the store's own address; she may shop with the new ``card`` since
     (her online orders on it give her e-mail)."""
-    if not _eighth(gen, gen.profile.till_reenrolment):
+    if not happens(gen.eighth, gen.profile.till_reenrolment):
         return emails
     rng = gen.eighth
-    if p.card and _eighth(gen, gen.profile.reenrolled_card_used):
+    if p.card and happens(gen.eighth, gen.profile.reenrolled_card_used):
         p.card = card
     return [STORE_EMAIL.format(store=rng.randrange(1, 40))] if rng.random() < 0.5 else []
 
@@ -44,10 +41,10 @@ def till_reenrolment_emails(gen: Generator, p: Person, emails: list[str], card: 
 def as_given(gen: Generator, email: str, tagged: bool = False) -> str:
     """An e-mail as a person gives it: with a ``+tag`` on any domain (when ``tagged`` is
     allowed: an online order), or with a zero-width space copied along."""
-    if tagged and "+" not in email and _eighth(gen, gen.profile.email_tagged):
+    if tagged and "+" not in email and happens(gen.eighth, gen.profile.email_tagged):
         local, at, domain = email.rpartition("@")
         email = f"{local}+{gen.eighth.choice(['shop', 'deals', 'nf'])}{at}{domain}"
-    if _eighth(gen, gen.profile.email_invisible):
+    if happens(gen.eighth, gen.profile.email_invisible):
         email += _ZWSP
     return email
 
@@ -56,8 +53,8 @@ def duplicate_first_name(gen: Generator, first: str, variant: str) -> str:
     """A duplicate's first name as written (``variant``: the name variant drawn): a middle
     initial after it, or a short form typed with a slip."""
     profile = gen.profile
-    if variant == "short" and _eighth(gen, profile.slipped_short_name):
+    if variant == "short" and happens(gen.eighth, profile.slipped_short_name):
         first = mistyped(gen.eighth, first)
-    if _eighth(gen, profile.middle_initial):
+    if happens(gen.eighth, profile.middle_initial):
         first = f"{first} {gen.eighth.choice('ABCDEFGHJKLMNPRSTW')}."
     return first

@@ -1,0 +1,83 @@
+"""The call center's lines a person leaves: her calls, with the caller numbers a switch
+shows and the account references agents type, slips included."""
+
+from __future__ import annotations
+
+from membergraph.demo.people import Generator, Person, Writer, happens
+from membergraph.demo.vocabulary import HOLD_LINE, PHONE_PLACEHOLDERS, REASONS
+
+__all__ = ["calls_lines"]
+
+
+def _as_agents_type(gen: Generator, contact_id: str) -> str:
+    """A contact id as an agent types it: as the CRM writes it, or lower case, with a dash
+    after the prefix, or the digits alone without their zeros (seventh round)."""
+    if not happens(gen.seventh, gen.profile.agent_id_spelling):
+        return contact_id
+    prefix, digits = contact_id[:1], contact_id[1:]
+    return gen.seventh.choice(
+        [contact_id.lower(), f"{prefix}-{digits}", digits.lstrip("0") or digits]
+    )
+
+
+def _caller(gen: Generator, phone: str | None) -> str | None:
+    if phone is None or phone in PHONE_PLACEHOLDERS:
+        return phone
+    return gen.messy_phone(
+        phone.replace(" ", "").replace("(", "").replace(")", "").replace("-", "")
+    )
+
+
+def _digit_slip(gen: Generator, card: str) -> str:
+    at = gen.later.randrange(2, len(card))
+    wrong = str((int(card[at]) + gen.later.randrange(1, 10)) % 10)
+    return card[:at] + wrong + card[at + 1 :]
+
+
+def calls_lines(
+    gen: Generator, w: Writer, p: Person, landline: str | None, cards: list[str]
+) -> None:
+    rng, profile = gen.rng, gen.profile
+    for _ in range(rng.choices([0, 1, 2], weights=[60, 30, 10])[0]):
+        roll = rng.random()
+        if roll < profile.hold_line:
+            phone: str | None = HOLD_LINE  # transferred calls show the hold line
+        elif roll < profile.hold_line + profile.call_placeholder_phone:
+            phone = rng.choice(PHONE_PLACEHOLDERS)  # a withheld number, as the switch shows it
+        elif roll < 0.3 and landline:
+            phone = landline
+        else:
+            phone = p.mobile or landline
+        if phone not in (HOLD_LINE, None) and happens(gen.added, profile.work_phone):
+            phone = gen.phone(gen.added)  # from work: a number nobody has on file
+        ref: dict[str, str] | None = None
+        kind = rng.choices(["crm_id", "loyalty_id", "email", None], weights=[40, 30, 10, 20])[0]
+        if kind == "crm_id" and p.contacts:
+            ref = {"kind": "crm_id", "value": _as_agents_type(gen, rng.choice(p.contacts))}
+        elif kind == "loyalty_id" and p.card:
+            card = p.card
+            if rng.random() < profile.agent_typo:
+                card = rng.choice(cards)  # the agent typed another member's card
+            elif gen.later.random() < profile.agent_digit_slip:
+                card = _digit_slip(gen, card)  # one digit wrong: a card nobody holds
+            ref = {"kind": "loyalty_id", "value": gen.messy_card(card)}
+        elif kind == "email" and p.email:
+            typed = p.email
+            if typed.index("@") > 3 and happens(gen.added, profile.agent_email_slip):
+                at = gen.added.randrange(1, typed.index("@") - 1)  # two letters swapped
+                typed = typed[:at] + typed[at + 1] + typed[at] + typed[at + 2 :]
+            ref = {"kind": "email", "value": typed}
+        iid = gen.uid("I", 9)
+        line = {
+            "interaction_id": iid,
+            "caller_phone": _caller(gen, phone),
+            "account_ref": ref,
+            "agent_id": f"agent-{rng.randrange(1, 30)}",
+            "started_at": gen.when(),
+            "duration_s": rng.randrange(30, 1800),
+            "reason": rng.choice(REASONS),
+            "sentiment": round(rng.uniform(-1, 1), 2),
+            "resolved": rng.random() < 0.8,
+            "notes": None,
+        }
+        w.write("call_center", line, iid, p.id)
