@@ -32,7 +32,8 @@ from membergraph.gateway import open_gateway
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import IdentityService
-from membergraph.identity.steward import link_records, scope_of
+from membergraph.identity.steward_link import link_records
+from membergraph.identity.steward_request import scope_of
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.settings import Settings
 

@@ -21,15 +21,15 @@ from typing import Any
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
-from membergraph.identity.steward import (
+from membergraph.identity.steward_record import STEWARD, records_of, undone_events
+from membergraph.identity.steward_request import (
     Preview,
     StewardError,
     already_undone,
     require_reason,
     scope_of,
-    undo_merge,
 )
-from membergraph.identity.steward_record import STEWARD, records_of, undone_events
+from membergraph.identity.steward_split import undo_merge
 from membergraph.identity.store.port import IdentityEvent
 
 __all__ = ["undo_event", "undoable"]

@@ -1,0 +1,134 @@
+"""A steward's link: two records' members become one.
+
+A steward's link merges. It may give a shared device (a web visitor logged in as two
+members, in no member: :data:`~membergraph.identity.values.SHARED_DEVICE`) to the member of
+the other record it names; a purchase record that identifies no one (keyed by a placeholder:
+many people's) is refused. It never takes a profile record (a card, a CRM contact, an online
+account) away from another member silently. When the resolution it causes would part the
+profile records of a member, the link is refused with ``WOULD_MOVE_RECORDS`` naming that
+member and the records that would leave it, unless the steward says ``move``.
+
+A later manual link between the two sides of a split lifts the split's cannot-links.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import product
+
+from membergraph.identity.records import RecordKey
+from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
+from membergraph.identity.steward_request import (
+    Preview,
+    StewardError,
+    members_of,
+    pair,
+    require_reason,
+    scope_of,
+)
+
+__all__ = ["link_records", "stripped"]
+
+
+def stripped(result: ApplyResult) -> dict[str, list[RecordKey]]:
+    """Members whose profile records the change would part, with the records that leave.
+
+    A merge only joins: every two profile records that share a member before still share
+    one after. A member whose profile records would end up in two or more members is being
+    stripped; the records that leave are those no longer in the member holding its ID
+    (all of them when its ID would be retired).
+    """
+    groups: dict[str, list[RecordKey]] = defaultdict(list)
+    for ref, member in result.before.items():
+        record = result.scope.get(ref)
+        if record is not None and record.role == "profile" and ref in result.member_of:
+            groups[member].append(ref)
+    found: dict[str, list[RecordKey]] = {}
+    for member, refs in sorted(groups.items()):
+        if len({result.member_of[r] for r in refs}) > 1:
+            found[member] = sorted(r for r in refs if result.member_of[r] != member)
+    return found
+
+
+def _refuse_strip(result: ApplyResult) -> None:
+    found = stripped(result)
+    if found:
+        parts = [
+            f"{member} would lose {', '.join(f'{s}:{k}' for s, k in refs)}"
+            for member, refs in found.items()
+        ]
+        raise StewardError(
+            f"the link would move records away from another member ({'; '.join(parts)}); "
+            "pass move: true to move them",
+            "WOULD_MOVE_RECORDS",
+            members=sorted(found),
+            records=[f"{s}:{k}" for refs in found.values() for s, k in refs],
+        )
+
+
+async def link_records(
+    service: IdentityService,
+    a: RecordKey,
+    b: RecordKey,
+    reason: str,
+    actor: str,
+    move: bool = False,
+    preview: Preview | None = None,
+    action: str = "link",
+) -> list[str]:
+    """A steward's merge: the members of ``a`` and ``b`` become one. Returns its ID.
+
+    When the rules cannot hold the two together (a card linked to a second CRM contact),
+    the link moves records instead and the answer has both members: refused with
+    ``WOULD_MOVE_RECORDS`` unless ``move``. With ``preview``, nothing is written.
+    """
+    if a == b:
+        raise StewardError("a record cannot be linked to itself")
+    require_reason(reason)
+    async with service.lock:
+
+        async def attempt() -> ApplyResult:
+            # A shared device (in no member) may be given to the other record's member.
+            members = await members_of(service, [a, b], devices=True)
+            held = iter(
+                await service.store.member_records([members[r] for r in (a, b) if r in members])
+            )
+            # A shared device (in no member) is a side of its own: a split may have kept it
+            # apart from the other member's records, which the link lifts as any other.
+            sides = [next(held) if r in members else [r] for r in (a, b)]
+            lift = {pair(x, y) for x, y in product(*sides) if x != y}
+            (scope, hubs), state = await scope_of(service, [a, b])
+            # A pair a steward linked already keeps its link (and its reason): linking it
+            # again answers the member as it is, as a retried split does.
+            linked = any(
+                link.rule == "manual" and pair(link.a, link.b) == pair(a, b)
+                for link in state.active
+            )
+            adjust = Adjustments(
+                manual_add=[] if linked else [(a, b, {"reason": reason})],
+                cannot_lift=lift,
+                reason=reason,
+                action=action,
+                anchor=a,
+            )
+            return await service.apply_scope(
+                scope,
+                set(),
+                hubs,
+                actor,
+                adjust=adjust,
+                state=state,
+                guard=None if move else _refuse_strip,
+                dry_run=preview is not None,
+            )
+
+        result = await service.retrying(attempt)
+    # Every member the two members' records end up in: one after a merge, two after a move.
+    was = {result.before.get(a), result.before.get(b)} - {None}
+    ids = sorted(
+        {result.member_of[a], result.member_of[b]}
+        | {m for r, m in result.member_of.items() if result.before.get(r) in was}
+    )
+    if preview is not None:
+        preview.fill(result, ids)
+    return ids

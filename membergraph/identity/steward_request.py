@@ -1,0 +1,147 @@
+"""What every steward's request shares: its reason, its refusals and its dry run.
+
+A steward names records and gives a reason; a request that cannot be carried out is
+refused with a :class:`StewardError` whose ``code`` says why. Each operation takes a
+:class:`Preview`: given one, the change is worked out exactly as it would be made (the same
+member IDs, the same moves) and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from membergraph.identity.closure import Closure
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.service import ApplyResult, IdentityService
+from membergraph.identity.store.port import IdentityEvent, ScopeState
+from membergraph.identity.values import SHARED_DEVICE, stored_nobodys_reason
+
+__all__ = [
+    "MAX_REASON_CHARS",
+    "Preview",
+    "StewardError",
+    "already_undone",
+    "as_is",
+    "members_of",
+    "pair",
+    "require_reason",
+    "scope_of",
+]
+
+
+class StewardError(ValueError):
+    """A steward's request that cannot be carried out; ``code`` says why."""
+
+    def __init__(
+        self,
+        message: str,
+        code: str = "BAD_USER_INPUT",
+        members: Sequence[str] = (),
+        records: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.members = list(members)  # the members concerned (e.g. the one a link would strip)
+        self.records = list(records)  # ``source:key`` of the records concerned
+
+
+def already_undone(event: IdentityEvent, by: int) -> StewardError:
+    """The refusal of an undo of an event undone since (by event ``by``)."""
+    return StewardError(
+        f"event {event.id} ({event.kind} by {event.actor}) was undone by event {by}; "
+        f"to make the change again, undo event {by}",
+        "ALREADY_UNDONE",
+    )
+
+
+@dataclass(slots=True)
+class Preview:
+    """What a steward's change would do, filled in by a dry run (nothing is written).
+
+    ``members`` are the members the change answers, as they would be: each ID with its
+    records. ``moved`` lists every record whose member would change: its member now (None: a
+    record new to the store) and its member after.
+    """
+
+    members: dict[str, list[RecordData]] = field(default_factory=dict)
+    moved: list[tuple[RecordKey, str | None, str]] = field(default_factory=list)
+
+    def fill(self, result: ApplyResult, ids: Sequence[str]) -> None:
+        held: dict[str, list[RecordData]] = defaultdict(list)
+        for ref, member in sorted(result.member_of.items()):
+            if member in ids:
+                held[member].append(result.scope[ref])
+        self.members = {m: held[m] for m in ids}
+        self.moved = [
+            (ref, result.before.get(ref), member)
+            for ref, member in sorted(result.member_of.items())
+            if result.before.get(ref) != member
+        ]
+
+
+MAX_REASON_CHARS = 2000
+"""The longest reason a steward may give: it is kept in the member's history, every link's
+evidence and the change feed, and sent to every subscriber (a page pasted by mistake was
+taken whole: 500,000 characters)."""
+
+
+def require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise StewardError("a reason is required: it goes into the member's history")
+    if len(reason) > MAX_REASON_CHARS:
+        raise StewardError(
+            f"a reason is at most {MAX_REASON_CHARS:,} characters (it is kept in the member's"
+            f" history and sent to every subscriber); this one has {len(reason):,}"
+        )
+
+
+def pair(a: RecordKey, b: RecordKey) -> frozenset[RecordKey]:
+    return frozenset((a, b))
+
+
+async def members_of(
+    service: IdentityService, refs: Sequence[RecordKey], devices: bool = False
+) -> dict[RecordKey, str]:
+    """Each record's member. With ``devices``, a shared device (in no member) may be one of
+    them, left out of the answer, when another record has a member: a steward's link gives
+    it to that member."""
+    found = await service.store.assignments(refs)
+    missing = [(s, k) for s, k in refs if (s, k) not in found]
+    if not missing:
+        return found
+    nobodys = await service.store.load_records(missing)
+    if devices and found and all(_shared_device(service, nobodys.get(r)) for r in missing):
+        return found
+    # A stored record with no member identifies no one (a purchase keyed by a value the
+    # data shows to be a placeholder, a shared device): say so rather than "unknown".
+    said = [f"{s}:{k}" + _why_in_no_member(service, nobodys.get((s, k))) for s, k in missing]
+    raise StewardError(f"unknown record(s): {', '.join(said)}", "NOT_FOUND")
+
+
+def _shared_device(service: IdentityService, record: RecordData | None) -> bool:
+    return record is not None and stored_nobodys_reason(record, service.rules) == SHARED_DEVICE
+
+
+def _why_in_no_member(service: IdentityService, record: RecordData | None) -> str:
+    if record is None:
+        return ""
+    if _shared_device(service, record):
+        return " (in no member: a shared device; link it to a record of the member it is given to)"
+    return " (in no member: it identifies no one)"
+
+
+async def scope_of(
+    service: IdentityService, refs: Sequence[RecordKey]
+) -> tuple[Closure, ScopeState]:
+    records = await service.store.load_records(refs)
+    return await service.closure(records)
+
+
+async def as_is(service: IdentityService, ids: Sequence[str]) -> ApplyResult:
+    """Members as they are, for the preview of a change already made (nothing moves)."""
+    held = await service.store.member_records(ids)
+    member_of = {ref: m for m, refs in zip(ids, held, strict=True) for ref in refs}
+    scope = await service.store.load_records(list(member_of))
+    return ApplyResult(members=len(ids), member_of=member_of, before=member_of, scope=scope)

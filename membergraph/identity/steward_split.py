@@ -1,0 +1,224 @@
+"""A steward's cut: split a member, or undo a merge.
+
+A split retracts every steward's link crossing the cut and adds a cannot-link between every
+record on one side and every record on the other, so no rule joins them again, whatever data
+arrives later; a later manual link between the two sides lifts those cannot-links. An undo
+of a merge cuts the same way between the merge's two sides. Each can be retried: a split
+already made, or a merge already undone, answers the members as they are instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from itertools import product
+from typing import Any
+
+from membergraph.identity.history import merge_twins, with_twins
+from membergraph.identity.records import RecordKey
+from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
+from membergraph.identity.steward_record import merge_sides, undone_events
+from membergraph.identity.steward_request import (
+    Preview,
+    StewardError,
+    already_undone,
+    as_is,
+    members_of,
+    pair,
+    require_reason,
+    scope_of,
+)
+from membergraph.identity.store.port import IdentityEvent
+
+__all__ = ["MAX_SPLIT_RECORDS", "split_member", "undo_merge"]
+
+MAX_SPLIT_RECORDS = 1000
+
+
+async def split_member(
+    service: IdentityService,
+    member_id: str,
+    refs: Sequence[RecordKey],
+    reason: str,
+    actor: str,
+    preview: Preview | None = None,
+) -> list[str]:
+    """The listed records leave the member and form their own. Returns both members' IDs.
+
+    With ``preview``, nothing is written."""
+    require_reason(reason)
+    leaving = sorted(set(refs))
+    if not leaving:
+        raise StewardError("name at least one record to split off")
+    if len(leaving) > MAX_SPLIT_RECORDS:
+        raise StewardError(f"at most {MAX_SPLIT_RECORDS} records per split")
+    async with service.lock:
+        live = await service.store.resolve_member_id(member_id)
+        if live is None:
+            raise StewardError(f"unknown member {member_id}", "NOT_FOUND")
+        [records] = await service.store.member_records([live])
+        members = await members_of(service, leaving)
+        outside = [r for r in leaving if members[r] != live]
+        if outside:
+            held = {members[r] for r in outside}
+            already = await service.store.cannot_links(leaving)
+            if len(held) == 1 and already and all(members[r] in held for r in leaving):
+                ids = sorted({live, *held})  # a retry of a split already made
+                if preview is not None:
+                    preview.fill(await as_is(service, ids), ids)
+                return ids
+            names = ", ".join(f"{s}:{k}" for s, k in outside)
+            raise StewardError(f"record(s) not in member {live}: {names}")
+        staying = [r for r in records if r not in set(leaving)]
+        if not staying:
+            raise StewardError("a split must leave at least one record in the member")
+        followers = await _followers(service, leaving, staying)
+        leaving = sorted({*leaving, *followers})
+        staying = [r for r in staying if r not in followers]
+        return await _cut(service, leaving, staying, reason, actor, [], preview=preview)
+
+
+async def _followers(
+    service: IdentityService, leaving: Sequence[RecordKey], staying: Sequence[RecordKey]
+) -> set[RecordKey]:
+    """Staying records that hang only on the leaving side: they go with it.
+
+    A split cuts the member's link graph; what is left may fall apart. A piece with no CRM
+    contact held to the leaving records by the rules' own links (the loyalty card or online
+    account of the contact being split off) goes with them instead of being stranded alone.
+    Pieces with a CRM contact stay; if every piece would go, all stay.
+    """
+    kept = set(staying)
+    adjacent: dict[RecordKey, set[RecordKey]] = {r: set() for r in staying}
+    attached: set[RecordKey] = set()
+    for link in await service.store.active_links(staying):
+        if link.a in kept and link.b in kept:
+            adjacent[link.a].add(link.b)
+            adjacent[link.b].add(link.a)
+        elif link.rule != "manual" and (link.a in kept or link.b in kept):
+            # A steward's link across the cut is what the split undoes: it holds nothing.
+            attached.add(link.a if link.a in kept else link.b)
+    pieces: list[set[RecordKey]] = []
+    seen: set[RecordKey] = set()
+    for start in staying:
+        if start in seen:
+            continue
+        piece, todo = {start}, [start]
+        while todo:
+            for there in adjacent[todo.pop()] - piece:
+                piece.add(there)
+                todo.append(there)
+        seen |= piece
+        pieces.append(piece)
+    going = [p for p in pieces if p & attached and not any(source == "crm" for source, _ in p)]
+    if not going or len(going) == len(pieces):
+        return set()
+    # Only profile records need taking along: the cut forbids them the other side. Leaves
+    # (visitors, calls) are forbidden nothing and follow their own evidence afterwards.
+    candidates = await service.store.load_records(set().union(*going))
+    return {ref for ref, record in candidates.items() if record.role == "profile"}
+
+
+async def undo_merge(
+    service: IdentityService,
+    event_id: int,
+    reason: str,
+    actor: str,
+    preview: Preview | None = None,
+) -> list[str]:
+    """Undo one merge of ``identityHistory``: both sides get their records back.
+
+    With ``preview``, nothing is written."""
+    require_reason(reason)
+    async with service.lock:
+        event = await service.store.event(event_id)
+        if event is None or event.kind != "merged":
+            raise StewardError(f"event {event_id} is not a merge", "NOT_FOUND")
+        [history] = await service.store.member_events([event.member_id])
+        # Its other row (under the other side's ID, merged in since) may be the one undone.
+        undone: dict[int, int | None] = dict(undone_events(history))
+        undone_by = with_twins(undone, merge_twins(history, event.member_id)).get(event_id)
+        if undone_by is not None:
+            raise already_undone(event, undone_by)
+        merged, into = merge_sides(event)
+        members = await service.store.assignments([*merged, *into])
+        merged = [r for r in merged if r in members]
+        into = [r for r in into if r in members]
+        now_together = {members[r] for r in merged} & {members[r] for r in into}
+        if not merged or not into or not now_together:
+            raise StewardError(
+                f"event {event_id} (merged by {event.actor}): its two sides are apart already "
+                "(split or undone since), so there is nothing to undo",
+                "ALREADY_UNDONE",
+            )
+        marker = IdentityEvent(
+            event.member_id,
+            "unmerged",
+            datetime.now(UTC),
+            actor,
+            rule=str(event_id),
+            reason=reason,
+            evidence={"event_id": event_id, "merged_id": event.evidence.get("merged_id")},
+        )
+        return await _cut(
+            service,
+            merged,
+            into,
+            reason,
+            actor,
+            [marker],
+            free_leaves=True,
+            preview=preview,
+            action="undo_merge",
+            said={"undoes": event_id},
+        )
+
+
+async def _cut(
+    service: IdentityService,
+    side: Sequence[RecordKey],
+    other: Sequence[RecordKey],
+    reason: str,
+    actor: str,
+    events: list[IdentityEvent],
+    free_leaves: bool = False,
+    preview: Preview | None = None,
+    action: str = "split",
+    said: dict[str, Any] | None = None,
+) -> list[str]:
+    """Keep ``side`` and ``other`` apart: drop the stewards' links between them and forbid
+    every pair that could join them again.
+
+    Leaves (visitors, calls) never join two members, so a pair needs a profile record on
+    the ``other`` side; with ``free_leaves`` (undo) the ``side``'s leaves are free too and
+    follow their evidence, exactly as before the merge.
+    """
+    crossing = {pair(x, y) for x, y in product(side, other)}
+
+    async def attempt() -> ApplyResult:
+        (scope, hubs), state = await scope_of(service, [*side, *other])
+        profile = {ref for ref, record in scope.items() if record.role == "profile"}
+        cannot = [
+            (x, y)
+            for x, y in product(side, other)
+            if y in profile and (x in profile or not free_leaves)
+        ]
+        adjust = Adjustments(
+            manual_drop=crossing,
+            cannot_add=cannot,
+            reason=reason,
+            events=list(events),
+            action=action,
+            said=said or {},
+            anchor=other[0] if other else None,
+        )
+        return await service.apply_scope(
+            scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
+        )
+
+    result = await service.retrying(attempt)
+    # A record alone that identifies no one (a placeholder) is in no member.
+    ids = sorted({result.member_of[r] for r in [*side, *other] if r in result.member_of})
+    if preview is not None:
+        preview.fill(result, ids)
+    return ids
