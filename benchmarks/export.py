@@ -38,7 +38,7 @@ from membergraph.identity.store.port import Change
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.insights.metrics import MemberMetrics
 from membergraph.insights.window import reference_of
-from membergraph.scores import row_of
+from membergraph.measuring import row_of
 
 KEY = "export-benchmark-key-0001"
 REF = reference_of(date(2026, 11, 1))  # the server's reference: no row is outdated

@@ -41,12 +41,12 @@ from membergraph.identity.store.metrics_port import MemberQuery, OrderField
 from membergraph.insights.former import former_values
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.masking import mask_email, mask_phone
+from membergraph.measuring import from_micros
 from membergraph.privacy import privacy_of
 from membergraph.privacy.audit import PiiReads
 from membergraph.privacy.port import AccessEntry
 from membergraph.resolvers.context import Gateway
 from membergraph.resolvers.errors import CodedError
-from membergraph.scores import from_micros
 
 __all__ = [
     "COLUMNS",

@@ -24,7 +24,7 @@ from membergraph.identity.store.metrics_port import (
 from membergraph.insights.consent import Channel
 from membergraph.insights.metrics import MemberMetrics, Sale
 from membergraph.insights.rfm import population_of
-from membergraph.scores import micros, row_of
+from membergraph.measuring import micros, row_of
 from tests.support.mongo import ON_REAL_SERVER
 from tests.support.stores import open_store
 
