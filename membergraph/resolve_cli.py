@@ -22,7 +22,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
-from membergraph.identity.rekey import held_lines
+from membergraph.identity.owned_lines import held_lines
 from membergraph.identity.reresolve import (
     Reresolved,
     records_of,

@@ -127,6 +127,23 @@ def page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, byt
     ).fetchall()
 
 
+def owned_page(
+    db: sqlite3.Connection, source: str, after: str, limit: int
+) -> list[tuple[str, str, bytes]]:
+    """A page of a source's lines after line id ``after``: id, owner and JSON."""
+    return db.execute(
+        "SELECT line_id, owner, body FROM source_lines WHERE source = ? AND line_id > ?"
+        " ORDER BY line_id LIMIT ?",
+        (source, after, limit),
+    ).fetchall()
+
+
+def set_owners(db: sqlite3.Connection, rows: list[tuple[str, str, str]]) -> None:
+    """File lines under new owners: ``(owner, source, line id)`` rows."""
+    with immediate(db):
+        db.executemany("UPDATE source_lines SET owner=? WHERE source=? AND line_id=?", rows)
+
+
 def any_pending(db: sqlite3.Connection, source: str) -> bool:
     """Whether a push of ``source`` left a mark (one row read)."""
     row = db.execute("SELECT 1 FROM source_pending WHERE source = ? LIMIT 1", (source,)).fetchone()

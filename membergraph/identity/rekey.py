@@ -3,9 +3,10 @@
 A release may key a line to another record than the one an older release filed it under
 (format 4: ``online:ann@mail.org\\u200b`` is ``online:ann@mail.org``), and match identifiers
 on other keys (``ann+shop@mail.org`` is matched as ``ann@mail.org``). The lines are where
-the store keeps them with their owner (:class:`OwnedLines`: the embedded store's source
-table, MongoDB source collections), lines that arrived by ``POST /ingest`` or ``sync``
-included, so nothing needs a folder: :func:`rekey` reads which lines this release keys
+the store keeps them with their owner
+(:class:`~membergraph.identity.owned_lines.OwnedLines`: the embedded store's source table,
+MongoDB source collections), lines that arrived by ``POST /ingest`` or ``sync`` included,
+so nothing needs a folder: :func:`rekey` reads which lines this release keys
 otherwise, and writes one change (:class:`~membergraph.identity.store.types.Change`'s
 ``renamed`` and ``gone``) that
 
@@ -21,150 +22,35 @@ otherwise, and writes one change (:class:`~membergraph.identity.store.types.Chan
 - derives every stored identifier again from its value (:func:`identifiers_again`);
 - writes a ``rekeyed`` event in each member's identity history and a ``linked`` feed entry.
 
-Then the source's owners are written (:meth:`OwnedLines.set_owners`). A run stopped between
-the two is finished by the next: the change is computed from the lines and what the store
+Then the source's owners are written
+(:meth:`~membergraph.identity.owned_lines.OwnedLines.set_owners`). A run stopped between the
+two is finished by the next: the change is computed from the lines and what the store
 holds, so a record already re-keyed is not re-keyed again, and its event is not written
 twice. The members are then resolved again as any older store is (``reresolve``).
 """
 
 from __future__ import annotations
 
-import abc
 import dataclasses
-import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-
-from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
-from membergraph.connectors.mongodb import MongoSource
-from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.load import collect_records, fold_records, owner_key
+from membergraph.identity.owned_lines import Moved, OwnedLines
 from membergraph.identity.records import Identifier, RecordData, RecordKey, identifiers_again
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.format import STORE_FORMAT
 from membergraph.identity.store.types import Change, IdentityEvent, StoredLink
-from membergraph.sqlite_tx import immediate
 
-__all__ = ["OwnedLines", "Moved", "Rekeyed", "held_lines", "rekey"]
+__all__ = ["Rekeyed", "rekey"]
 
 ACTOR = "reresolve"
 _FACT_SOURCES = frozenset({SourceName.WEB_ANALYTICS.value})
 Targets = set[RecordKey | None]
 """The records a record's lines go to (None: a line that identifies no one now)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Moved:
-    """A line this release keys to another record than the one it is stored under."""
-
-    source: str
-    line_id: str
-    old: str
-    """The owner stored (``""``: none)."""
-    new: str
-    """The owner now (``""``: the line identifies no one now)."""
-
-
-class OwnedLines(abc.ABC):
-    """Lines kept with the key of the record each belongs to."""
-
-    @abc.abstractmethod
-    def owned(self) -> AsyncIterator[tuple[SourceName, str, str, str, BaseModel]]:
-        """Every valid line, a page at a time: its source, id, owner as stored and as this
-        release keys it (``""``: none), and the line."""
-
-    @abc.abstractmethod
-    async def set_owners(self, moved: Sequence[Moved]) -> None:
-        """File each line under its new owner (idempotent)."""
-
-    async def read(self, region: str) -> tuple[dict[RecordKey, RecordData], list[Moved]]:
-        """In one pass: the records the lines derive, as this release derives them (only the
-        records kept, never the lines), and the lines it keys otherwise."""
-        records: dict[RecordKey, RecordData] = {}
-        moved: list[Moved] = []
-        page: list[tuple[SourceName, BaseModel]] = []
-        async for source, line_id, stored, now, line in self.owned():
-            if now != stored:
-                moved.append(Moved(source.value, line_id, stored, now))
-            page.append((source, line))
-            if len(page) >= _PAGE:
-                fold_records(records, collect_records(page, region))
-                page.clear()
-        fold_records(records, collect_records(page, region))
-        return records, moved
-
-
-def held_lines(sources: Mapping[SourceName, SourceConnector], region: str) -> OwnedLines | None:
-    """Where ``sources`` keep their lines with their owner: the store file's source table,
-    or MongoDB collections (None: a folder or an API, which keep no owner)."""
-    tables = {c.lines for c in sources.values() if isinstance(c, SqliteSource)}
-    if len(tables) == 1 and len(sources) == len(SOURCES):
-        return _TableLines(tables.pop(), region)
-    if sources and all(isinstance(c, MongoSource) for c in sources.values()):
-        return _Collections({n: c for n, c in sources.items() if isinstance(c, MongoSource)})
-    return None
-
-
-_PAGE = 5000
-
-
-class _TableLines(OwnedLines):
-    def __init__(self, lines: SqliteLines, region: str) -> None:
-        self.lines, self.region = lines, region
-
-    async def owned(self) -> AsyncIterator[tuple[SourceName, str, str, str, BaseModel]]:
-        for name, spec in SOURCES.items():
-            after = ""
-            while True:
-                rows = await self.lines.run(_page, name.value, after)
-                for line_id, owner, body in rows:
-                    after = line_id
-                    try:
-                        line = spec.model.model_validate_json(body)
-                    except ValueError:
-                        continue  # a line no longer valid is no record's either way
-                    yield name, line_id, owner, owner_key(name, line, self.region) or "", line
-                if len(rows) < _PAGE:
-                    break
-
-    async def set_owners(self, moved: Sequence[Moved]) -> None:
-        await self.lines.run(_set_owners, [(m.new, m.source, m.line_id) for m in moved])
-
-
-def _page(db: sqlite3.Connection, source: str, after: str) -> list[tuple[str, str, bytes]]:
-    return db.execute(
-        "SELECT line_id, owner, body FROM source_lines WHERE source = ? AND line_id > ?"
-        " ORDER BY line_id LIMIT ?",
-        (source, after, _PAGE),
-    ).fetchall()
-
-
-def _set_owners(db: sqlite3.Connection, rows: list[tuple[str, str, str]]) -> None:
-    with immediate(db):
-        db.executemany("UPDATE source_lines SET owner=? WHERE source=? AND line_id=?", rows)
-
-
-class _Collections(OwnedLines):
-    def __init__(self, sources: Mapping[SourceName, MongoSource]) -> None:
-        self.sources = sources
-
-    async def owned(self) -> AsyncIterator[tuple[SourceName, str, str, str, BaseModel]]:
-        for name, connector in self.sources.items():
-            async for line_id, stored, now, line in connector.owned_lines():
-                yield name, line_id, stored, now, line
-
-    async def set_owners(self, moved: Sequence[Moved]) -> None:
-        for name, connector in self.sources.items():
-            mine = [(m.line_id, m.new) for m in moved if m.source == name.value]
-            if mine:
-                await connector.set_owners(mine)
 
 
 @dataclass(slots=True)

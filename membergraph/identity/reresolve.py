@@ -29,8 +29,9 @@ from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.identity.load import collect_records, fold_records
+from membergraph.identity.owned_lines import Moved, OwnedLines, held_lines
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.rekey import Moved, OwnedLines, Rekeyed, held_lines, rekey
+from membergraph.identity.rekey import Rekeyed, rekey
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult, apply_scope
 from membergraph.identity.service import IdentityService, Refuse

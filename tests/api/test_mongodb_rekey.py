@@ -14,7 +14,7 @@ from pymongo.errors import OperationFailure
 
 from membergraph.connectors.base import SourceUnavailable
 from membergraph.gateway import open_gateway
-from membergraph.identity.rekey import held_lines
+from membergraph.identity.owned_lines import held_lines
 from membergraph.identity.reresolve import records_of, reresolve
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records
