@@ -28,7 +28,8 @@ from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import CrmContact, SourceName
 from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.sources import outranked_version
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint, render
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint
+from membergraph.connectors.sqlite_rows import render
 from membergraph.identity.load import collect_records, count_nobodys
 from membergraph.identity.records import record_of_line
 from membergraph.identity.service import ApplyResult, IdentityService

@@ -26,7 +26,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.mongodb_loads import Load
 from membergraph.connectors.sources import outranked_version
-from membergraph.connectors.sqlite import render
+from membergraph.connectors.sqlite_rows import render
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.identity.store.mongodb_client import MongoTimeouts
 from membergraph.privacy import open_privacy

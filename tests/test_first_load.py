@@ -11,7 +11,8 @@ import pytest
 
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource, render
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource
+from membergraph.connectors.sqlite_rows import render
 from membergraph.gateway import open_gateway
 from membergraph.identity.store.metrics_port import MemberQuery
 from membergraph.identity.store.sqlite import SqliteStore

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from pydantic import BaseModel
+
 from membergraph.connectors.base import SourceUnavailable
 from membergraph.sqlite_tx import immediate
 
@@ -35,6 +37,13 @@ MARK = (
     "INSERT INTO source_pending (source, line_id, mark) VALUES (?,?,?)"
     " ON CONFLICT (source, line_id) DO UPDATE SET mark = excluded.mark"
 )
+
+
+def render(line: BaseModel) -> bytes:
+    """A line as stored: its JSON as given (unset fields left out, unknown ones kept), by
+    pydantic's serializer in one call (the bytes ``orjson`` makes of ``model_dump(mode=
+    "json")``, sooner: a first load renders every line)."""
+    return line.model_dump_json(exclude_unset=True).encode()
 
 
 def unavailable(exc: Exception) -> Exception:

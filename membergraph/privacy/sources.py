@@ -25,7 +25,8 @@ from membergraph.connectors.files import FileConnector, folder_lock
 from membergraph.connectors.lines import NOBODY, bom_length
 from membergraph.connectors.models import SourceName, Transaction, device_part
 from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint, render
+from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint
+from membergraph.connectors.sqlite_rows import render
 from membergraph.identity.records import transaction_record
 from membergraph.sqlite_tx import immediate
 
