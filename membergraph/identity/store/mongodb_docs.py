@@ -4,34 +4,42 @@ A record is one document holding its identifiers (``identifiers``, and ``match_k
 multikey index for carrier lookups), so reading a record is one document. Members,
 redirects, links, cannot-links, events and the feed are collections of their own; a value
 guard (``values``) is a bucket of identifier values that changes write to conflict
-(:mod:`mongodb_write`). :mod:`mongodb_read` turns documents back into the domain.
+(:mod:`mongodb_write`). The documents are read back into the domain here too
+(:func:`record_of`, :func:`event_of`, :func:`link_of`, :func:`feed_entry_of`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from pymongo import ASCENDING, IndexModel
 
-from membergraph.identity.feed import FeedEntry
+from membergraph.identity.feed import FeedEntry, kind_of
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.types import IdentityEvent, MemberParts, StoredLink, event_from
 
 __all__ = [
     "GUARD",
     "WHOLE_STORE",
     "INDEXES",
     "Doc",
+    "event_of",
     "feed_doc",
+    "feed_entry_of",
     "feed_time",
     "guard_key",
     "json_value",
+    "link_of",
     "match_key",
     "membership",
+    "parts_of",
     "record_doc",
     "record_id",
+    "record_of",
     "split_id",
 ]
 
@@ -167,3 +175,67 @@ def feed_doc(cursor: int, entry: FeedEntry) -> Doc:
         "source": entry.source,
         "line_id": entry.line_id,
     }
+
+
+# -- documents back into the domain ----------------------------------------------------
+
+
+def record_of(doc: Doc) -> RecordData:
+    source, key = split_id(doc["_id"])
+    return RecordData(
+        source=source,
+        key=key,
+        role=doc["role"],
+        identifiers={
+            Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"])
+            for i in doc.get("identifiers", [])
+        },
+        first_name=doc.get("first_name"),
+        last_name=doc.get("last_name"),
+        birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
+        address=doc.get("address"),
+        days={d: frozenset(ids) for d, ids in doc["days"].items()} if doc.get("days") else None,
+    )
+
+
+def event_of(doc: Doc) -> IdentityEvent:
+    return event_from(
+        {"id": doc["_id"], "rule": None, "reason": None, **doc},
+        doc.get("evidence"),
+        doc.get("records"),
+    )
+
+
+def feed_entry_of(doc: Doc) -> FeedEntry:
+    return FeedEntry(
+        cursor=doc["_id"],
+        kind=kind_of(doc["kind"]),
+        member_ids=tuple(doc["member_ids"]),
+        at=datetime.fromisoformat(doc["at"]),
+        actor=doc.get("actor"),
+        reason=doc.get("reason"),
+        source=doc.get("source"),
+        line_id=doc.get("line_id"),
+    )
+
+
+def link_of(doc: Doc) -> StoredLink:
+    return StoredLink(
+        id=doc["_id"],
+        a=split_id(doc["a_ref"]),
+        b=split_id(doc["b_ref"]),
+        rule=doc["rule"],
+        evidence=doc.get("evidence") or {},
+        actor=doc["actor"],
+        created_at=datetime.fromisoformat(doc["created_at"]),
+    )
+
+
+def parts_of(docs: list[Doc]) -> MemberParts:
+    pairs = [
+        (split_id(d["_id"]), Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"]))
+        for d in docs
+        for i in d["identifiers"]
+    ]
+    pairs.sort(key=lambda p: (p[1].kind.value, p[1].value, p[0]))
+    return MemberParts(sorted(split_id(d["_id"]) for d in docs), pairs)

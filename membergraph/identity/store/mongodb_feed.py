@@ -46,8 +46,7 @@ from datetime import datetime
 from typing import Any
 
 from membergraph.identity.feed import FeedEntry, FeedExpired
-from membergraph.identity.store.mongodb_docs import Doc, feed_time
-from membergraph.identity.store.mongodb_read import feed_entry_of
+from membergraph.identity.store.mongodb_docs import Doc, feed_entry_of, feed_time
 
 __all__ = ["PRUNED", "after", "fed", "head", "prune"]
 

@@ -36,8 +36,8 @@ from membergraph.identity.store.metrics_port import (
     StatsRow,
     tier_changes,
 )
+from membergraph.identity.store.mongodb_docs import event_of
 from membergraph.identity.store.mongodb_query import member_filter, rank_pipeline, segment_filters
-from membergraph.identity.store.mongodb_read import event_of
 from membergraph.identity.store.port import IdentityEvent
 
 if TYPE_CHECKING:

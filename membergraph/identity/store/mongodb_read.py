@@ -1,5 +1,6 @@
-"""The MongoDB store's reads: documents back into the domain, and the port's read methods
-(:class:`MongoReads`, which :class:`~membergraph.identity.store.mongodb.MongoStore` is).
+"""The MongoDB store's reads: the port's read methods (:class:`MongoReads`, which
+:class:`~membergraph.identity.store.mongodb.MongoStore` is), over the documents
+:mod:`.mongodb_docs` reads back into the domain.
 
 Reads run outside transactions with the client's read concern; each maps PyMongo's errors
 at this boundary (:func:`~membergraph.identity.store.mongodb_client.mapped`).
@@ -10,20 +11,23 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence, Set
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import ValueKey
-from membergraph.identity.feed import FeedEntry, kind_of
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.mongodb_client import mapped
 from membergraph.identity.store.mongodb_docs import (
     Doc,
+    event_of,
     guard_key,
+    link_of,
     match_key,
+    parts_of,
     record_id,
+    record_of,
     split_id,
 )
 from membergraph.identity.store.port import (
@@ -34,22 +38,11 @@ from membergraph.identity.store.port import (
     ScopeState,
     StoredLink,
     StoreError,
-    event_from,
 )
 from membergraph.identity.store.tombstones import buried_mongo, mongo_key
 from membergraph.trace_spans import caller_operation, mapped_span
 
-__all__ = [
-    "MongoReads",
-    "chunks",
-    "event_of",
-    "feed_entry_of",
-    "find_in",
-    "guard_versions",
-    "link_of",
-    "record_of",
-    "versions",
-]
+__all__ = ["MongoReads", "chunks", "find_in", "guard_versions", "versions"]
 
 CHUNK = 1000  # values in one $in
 
@@ -57,57 +50,6 @@ CHUNK = 1000  # values in one $in
 def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
-
-
-def record_of(doc: Doc) -> RecordData:
-    source, key = split_id(doc["_id"])
-    return RecordData(
-        source=source,
-        key=key,
-        role=doc["role"],
-        identifiers={
-            Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"])
-            for i in doc.get("identifiers", [])
-        },
-        first_name=doc.get("first_name"),
-        last_name=doc.get("last_name"),
-        birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
-        address=doc.get("address"),
-        days={d: frozenset(ids) for d, ids in doc["days"].items()} if doc.get("days") else None,
-    )
-
-
-def event_of(doc: Doc) -> IdentityEvent:
-    return event_from(
-        {"id": doc["_id"], "rule": None, "reason": None, **doc},
-        doc.get("evidence"),
-        doc.get("records"),
-    )
-
-
-def feed_entry_of(doc: Doc) -> FeedEntry:
-    return FeedEntry(
-        cursor=doc["_id"],
-        kind=kind_of(doc["kind"]),
-        member_ids=tuple(doc["member_ids"]),
-        at=datetime.fromisoformat(doc["at"]),
-        actor=doc.get("actor"),
-        reason=doc.get("reason"),
-        source=doc.get("source"),
-        line_id=doc.get("line_id"),
-    )
-
-
-def link_of(doc: Doc) -> StoredLink:
-    return StoredLink(
-        id=doc["_id"],
-        a=split_id(doc["a_ref"]),
-        b=split_id(doc["b_ref"]),
-        rule=doc["rule"],
-        evidence=doc.get("evidence") or {},
-        actor=doc["actor"],
-        created_at=datetime.fromisoformat(doc["created_at"]),
-    )
 
 
 async def find_in(
@@ -284,7 +226,7 @@ class MongoReads:
     async def member_parts(self, member_ids: Sequence[str]) -> list[MemberParts]:
         # A record's document holds its identifiers: one query answers both.
         grouped = await self._by_member(member_ids, projection=["member_id", "identifiers"])
-        return [_parts(grouped.get(member, [])) for member in member_ids]
+        return [parts_of(grouped.get(member, [])) for member in member_ids]
 
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
         docs = await self._find(
@@ -410,13 +352,3 @@ class MongoReads:
                     self._tombstone_key = await mongo_key(self.db)
                 erased = await buried_mongo(self.db, ids, self._tombstone_key)
         return {d["_id"] for d in live} | {d["_id"] for d in retired} | erased
-
-
-def _parts(docs: list[Doc]) -> MemberParts:
-    pairs = [
-        (split_id(d["_id"]), Identifier(IdentifierKind(i["kind"]), i["key"], i["value"], i["via"]))
-        for d in docs
-        for i in d["identifiers"]
-    ]
-    pairs.sort(key=lambda p: (p[1].kind.value, p[1].value, p[0]))
-    return MemberParts(sorted(split_id(d["_id"]) for d in docs), pairs)
