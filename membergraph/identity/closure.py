@@ -3,7 +3,7 @@ in (an ingest's, a steward's link or split). Those sharing a linking value with 
 records of their members, and so on from each record reached, until nothing new is reached.
 
 The walk is written once, as a generator that asks for one step at a time (a
-:class:`~membergraph.identity.store.port.ClosureStep`). The store port's default answers
+:class:`~membergraph.identity.store.types.ClosureStep`). The store port's default answers
 each step with a round trip (:func:`run_walk_async`); SQLite runs the whole walk in its own
 thread (:func:`run_walk`), in one hop and one snapshot.
 
@@ -28,7 +28,7 @@ from membergraph.identity.rules import Rules
 from membergraph.identity.values import ValueKey, closure_values
 
 if TYPE_CHECKING:
-    from membergraph.identity.store.port import ClosureStep
+    from membergraph.identity.store.types import ClosureStep
 
 __all__ = ["Closure", "Step", "Walk", "closure_walk", "run_walk", "run_walk_async"]
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 from membergraph.identity.feed import ChangeKind, FeedEntry
 
 if TYPE_CHECKING:
-    from membergraph.identity.store.port import IdentityEvent
+    from membergraph.identity.store.types import IdentityEvent
 
 __all__ = [
     "DAYS",

@@ -1,0 +1,153 @@
+"""The identity store port as a request reads it: members, their records and identifiers,
+their history, and the lookups by identifier (what loaders and services ask).
+
+Part of :class:`~membergraph.identity.store.port.IdentityStore`, which every adapter is.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from membergraph.identity.engine import ValueKey
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import Identifier, RecordData, RecordKey
+from membergraph.identity.store.types import IdentityEvent, MemberParts
+
+__all__ = ["MemberCarried", "MemberReads", "contact_values"]
+
+
+class MemberReads(abc.ABC):
+    """What a request reads about members. Methods taking ``refs`` read only what touches
+    those records; ``refs=None`` means every record."""
+
+    @abc.abstractmethod
+    async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
+        """The stored records among ``refs``."""
+
+    @abc.abstractmethod
+    async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+        """Which records carry each value (for incremental resolution)."""
+
+    @abc.abstractmethod
+    async def resolve_member_id(self, member_id: str) -> str | None:
+        """The live member an ID names, following redirects; None if unknown."""
+
+    @abc.abstractmethod
+    async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
+        """Each member's records, in the order of ``member_ids``."""
+
+    @abc.abstractmethod
+    async def member_identifiers(
+        self, member_ids: Sequence[str]
+    ) -> list[list[tuple[RecordKey, Identifier]]]:
+        """Each member's identifiers with the record carrying them."""
+
+    async def member_parts(self, member_ids: Sequence[str]) -> list[MemberParts]:
+        """Each member's records and identifiers: what a query's member fields read first,
+        in one read where the adapter can (a request's loaders ask this, not the two)."""
+        records = await self.member_records(member_ids)
+        identifiers = await self.member_identifiers(member_ids)
+        return [MemberParts(r, i) for r, i in zip(records, identifiers, strict=True)]
+
+    @abc.abstractmethod
+    async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
+        """Members carrying an identifier (by matching key), oldest first."""
+
+    async def find_member_parts(
+        self, kind: IdentifierKind, key: str
+    ) -> tuple[str, MemberParts] | None:
+        """The first of :meth:`find_members` with its :meth:`member_parts` (None: nobody),
+        in one read where the adapter can: a lookup by e-mail reads both at once."""
+        found = await self.find_members(kind, key)
+        if not found:
+            return None
+        [parts] = await self.member_parts(found[:1])
+        return found[0], parts
+
+    async def find_member_carried(
+        self, kind: IdentifierKind, key: str, floor: int, max_records: int
+    ) -> MemberCarried | None:
+        """:meth:`find_member_parts` with what tells whether the member's e-mails and phones
+        are placeholders (``placeholders.weigh_placeholders``): the records carrying each
+        (at most ``max_records`` + 1), and the records of the values carried more than
+        ``floor`` times and no more than ``max_records``; in one read where the adapter
+        can. A profile weighs those values: read with the lookup, they cost no read of
+        their own."""
+        found = await self.find_member_parts(kind, key)
+        if found is None:
+            return None
+        member, parts = found
+        return await self._carried(member, parts, floor, max_records)
+
+    async def member_carried(
+        self, member_id: str, floor: int, max_records: int
+    ) -> MemberCarried | None:
+        """What :meth:`find_member_carried` reads, for the live member an ID names
+        (:meth:`resolve_member_id`; None: unknown): ``member(id:)``'s lookup, in one read
+        where the adapter can."""
+        member = await self.resolve_member_id(member_id)
+        if member is None:
+            return None
+        [parts] = await self.member_parts([member])
+        return await self._carried(member, parts, floor, max_records)
+
+    async def _carried(
+        self, member: str, parts: MemberParts, floor: int, max_records: int
+    ) -> MemberCarried:
+        carried = {
+            v: refs[: max_records + 1]
+            for v, refs in (await self.carriers(contact_values(parts))).items()
+        }
+        weighed = {r for refs in carried.values() if floor < len(refs) <= max_records for r in refs}
+        records = await self.load_records(weighed) if weighed else {}
+        return MemberCarried(member, parts, carried, records)
+
+    @abc.abstractmethod
+    async def page_members(
+        self, after: str | None, limit: int, source: str | None = None
+    ) -> list[str]:
+        """Member IDs in ID order after ``after``, optionally only those with a source."""
+
+    @abc.abstractmethod
+    async def count_members(self, source: str | None = None) -> int:
+        """How many live members (with a record from ``source``, if given)."""
+
+    @abc.abstractmethod
+    async def member_events(self, member_ids: Sequence[str]) -> list[list[IdentityEvent]]:
+        """Each member's identity history, oldest first: the events written under its ID and
+        under every ID that redirects to it (through chains of redirects), each once. An ID
+        given back by a split redirects no more, so its events are its own again."""
+
+    @abc.abstractmethod
+    async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:
+        """Conflicts recorded for stewards, newest first."""
+
+    @abc.abstractmethod
+    async def member_created(self, member_ids: Iterable[str]) -> dict[str, datetime]:
+        """When each live member was created (as its ID; a merge keeps the survivor's)."""
+
+    @abc.abstractmethod
+    async def event(self, event_id: int) -> IdentityEvent | None:
+        """One identity event by its id."""
+
+
+def contact_values(parts: MemberParts) -> list[ValueKey]:
+    """A member's e-mails and phones, by matching key (the values a placeholder can be)."""
+    kinds = (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+    return sorted({(i.kind, i.key) for _, i in parts.identifiers if i.kind in kinds})
+
+
+class MemberCarried(NamedTuple):
+    """A member found by an identifier, with what weighs its e-mails and phones
+    (:meth:`IdentityStore.find_member_carried`)."""
+
+    member: str
+    parts: MemberParts
+    carried: dict[ValueKey, list[RecordKey]]
+    records: dict[RecordKey, RecordData]
+    beside: object = None
+    """What the adapter's read beside the lookup found (``SqliteStore.beside_lookup``: the
+    member's source lines in the same file), for the caller that asked it; None: nothing."""
