@@ -1,6 +1,6 @@
 """``/console``: the steward console, a small single-page app served by the gateway itself.
 
-Its three files live in ``static/console/`` (no build step, no framework, nothing fetched from
+Its files live in ``static/console/`` (no build step, no framework, nothing fetched from
 another host: a Content-Security-Policy of ``'self'`` makes the browser refuse anything
 else). It is a client of the public GraphQL API like any other; the gateway's scopes decide
 what it may see and do (``profile:read`` to look, ``identity:write`` to act), and the
@@ -20,6 +20,9 @@ __all__ = ["asset", "page"]
 _FOLDER = Path(__file__).parent / "static" / "console"
 _FILES = {
     "console.js": "text/javascript; charset=utf-8",
+    "lib.js": "text/javascript; charset=utf-8",
+    "graph.js": "text/javascript; charset=utf-8",
+    "queues.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
 }
 _POLICY = (
@@ -41,7 +44,7 @@ async def page(request: Request) -> Response:
 
 
 async def asset(request: Request) -> Response:
-    """``GET /console/{name}``: its script and style sheet."""
+    """``GET /console/{name}``: its scripts (ES modules) and style sheet."""
     name = request.path_params["name"]
     if name not in _FILES:
         return JSONResponse({"error": "no such console file"}, status_code=404)

@@ -1,73 +1,16 @@
-// The steward console: a client of the public GraphQL API, like any other. Nothing here is
-// trusted: the gateway checks scopes and masks personal data; the page only hides buttons a
-// caller could not use. No request leaves for another host.
+// The steward console: a client of the public GraphQL API, like any other. This module is the
+// member view (a member whole, changes previewed then made, followed live) and the start;
+// lib.js the shared helpers, graph.js the link graph, queues.js the review queues. No request
+// leaves for another host.
 
-const $ = (selector) => document.querySelector(selector);
-const state = { viewer: null, member: null, pending: null, undo: null, socket: null };
-
-// ---------------------------------------------------------------- GraphQL over HTTP
-
-async function gql(query, variables = {}) {
-  const key = sessionStorage.getItem("membergraph-key");
-  const headers = { "content-type": "application/json", accept: "application/json" };
-  if (key) headers["x-api-key"] = key;
-  const response = await fetch("/graphql", {
-    method: "POST", headers, body: JSON.stringify({ query, variables }),
-  });
-  if (response.status === 401) {
-    const given = prompt("API key for membergraph (kept for this tab only):");
-    if (given) { sessionStorage.setItem("membergraph-key", given); return gql(query, variables); }
-  }
-  const body = await response.json();
-  return body;
-}
-
-function firstError(body) {
-  const error = (body.errors || [])[0];
-  if (!error) return null;
-  const code = (error.extensions || {}).code;
-  return code ? `${error.message} (${code})` : error.message;
-}
-
-function show(message) {
-  const box = $("#message");
-  box.textContent = message || "";
-  box.hidden = !message;
-}
-
-const text = (value) => (value === null || value === undefined ? "—" : String(value));
-
-function cell(row, content, className) {
-  const td = document.createElement("td");
-  if (content instanceof Node) td.append(content); else td.textContent = text(content);
-  if (className) td.className = className;
-  row.append(td);
-  return td;
-}
-
-// Each cell names its column (data-label): a phone shows a table's rows stacked, a cell a line.
-function labelCells(table) {
-  const labels = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
-  for (const row of table.tBodies[0].rows) {
-    [...row.cells].forEach((td, i) => { td.dataset.label = labels[i] || ""; });
-  }
-}
-
-function button(label, onClick, attributes = {}) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = label;
-  for (const [k, v] of Object.entries(attributes)) b.setAttribute(k, v);
-  b.addEventListener("click", onClick);
-  return b;
-}
-
-const evidence = (value) => {
-  const code = document.createElement("code");
-  code.className = "evidence";
-  code.textContent = value && Object.keys(value).length ? JSON.stringify(value) : "";
-  return code;
-};
+import {
+  $, button, canWrite, cell, evidence, firstError, gql, labelCells, show, state, text, undoable,
+  when,
+} from "./lib.js";
+import { drawGraph } from "./graph.js";
+import {
+  loadConflicts, loadSuggestions, renderConflicts, renderSuggestions, useHooks,
+} from "./queues.js";
 
 // ---------------------------------------------------------------- who is asking
 
@@ -83,19 +26,17 @@ async function loadViewer() {
     !(can.includes("identity:write") || can.includes("analytics:read"));
 }
 
-const canWrite = () => !!state.viewer && state.viewer.scopes.includes("identity:write");
-// The API says which events undo takes (a steward's change, a merge); the rules' own are not.
-const undoable = (event) => !!event && canWrite() && event.undoable;
-
 // ---------------------------------------------------------------- a member, whole
 
+const LOADED = 100;  // purchases, visit events and calls loaded with a member
 const MEMBER = `id redirectedFrom
   profile { firstName lastName }
   loyalty { pointsBalance tier }
   records { source key }
-  transactions(first: 100) { totalCount edges { node { transactionId loyaltyId email pointsEarned pointsRedeemed status occurredAt } } }
-  webActivity(first: 100) { eventId anonymousId }
-  callCenterInteractions(first: 100) { interactionId startedAt reason }
+  identifiers { kind value records { source key } }
+  transactions(first: ${LOADED}) { totalCount edges { node { transactionId loyaltyId email pointsEarned pointsRedeemed status occurredAt } } }
+  webActivity(first: ${LOADED}) { eventId anonymousId userId }
+  callCenterInteractions(first: ${LOADED}) { interactionId startedAt reason }
   identityHistory { id kind at actor rule reason evidence undoable undoneBy records { source key } }`;
 
 async function findMember(kind, value) {
@@ -114,20 +55,30 @@ async function openMember(id) {
   if (member) { renderMember(member); follow(member.id); } else if (member === null) show(`No member ${id}.`);
 }
 
+const sameKey = (a, b) => a.replace(/[-\s]/g, "").toUpperCase() === b.replace(/[-\s]/g, "").toUpperCase();
+
 function factsOf(member, record) {
-  const txs = member.transactions.edges.map((e) => e.node);
   if (record.source === "TRANSACTIONS") {
+    const txs = member.transactions.edges.map((e) => e.node);
     const [how, value] = record.key.split(/:(.*)/s);
-    const mine = txs.filter((t) => (how === "loyalty" ? t.loyaltyId : t.email) &&
-      String(how === "loyalty" ? t.loyaltyId : t.email).replace(/[-\s]/g, "").toUpperCase() ===
-      value.replace(/[-\s]/g, "").toUpperCase());
+    const mine = txs.filter((t) => {
+      const held = how === "loyalty" ? t.loyaltyId : t.email;
+      return held && sameKey(String(held), value);
+    });
     const points = mine.reduce((sum, t) => sum + (t.status === "COMPLETED" ? t.pointsEarned - t.pointsRedeemed : 0), 0);
     // Counted over the purchases loaded: say so when the member has more than that.
     const over = member.transactions.totalCount > txs.length ? ` (among the latest ${txs.length})` : "";
     return `${mine.length} purchase(s), ${points} points${over}`;
   }
   if (record.source === "WEB_ANALYTICS") {
-    return `${member.webActivity.filter((e) => e.anonymousId === record.key).length} visit event(s)`;
+    // A visitor record is a device's events under a login (``device|login:contact``), under
+    // an e-mail they name (``device|email:digest``) or of no one logged in (``device``).
+    const [device, login] = record.key.split("|login:");
+    const mine = member.webActivity.filter((e) => (login
+      ? e.anonymousId === device && (e.userId || "").trim() === login
+      : e.anonymousId === device.split("|")[0] && !(e.userId || "").trim()));
+    const over = member.webActivity.length >= LOADED ? ` (among the latest ${LOADED})` : "";
+    return `${mine.length} visit event(s)${over}`;
   }
   if (record.source === "CALL_CENTER") {
     const call = member.callCenterInteractions.find((c) => c.interactionId === record.key);
@@ -137,10 +88,10 @@ function factsOf(member, record) {
 }
 
 function renderMember(member) {
+  if (state.member?.id !== member.id) { $("#preview").hidden = true; state.pending = null; }
   state.member = member;
   $("#member-empty").hidden = true;
   $("#member").hidden = false;
-  $("#preview").hidden = true;
   const name = [member.profile?.firstName, member.profile?.lastName].filter(Boolean).join(" ");
   $("#member-title").textContent = `${name || "Member"} · ${member.id}`;
   const summary = $("#summary");
@@ -170,9 +121,24 @@ function renderMember(member) {
   }
   document.querySelectorAll(".pick").forEach((c) => { c.hidden = !canWrite(); });
   labelCells($("#records"));
+  renderIdentifiers(member);
   $("#actions").hidden = !canWrite();
   renderHistory(member);
   renderLinks(member);
+}
+
+// The member's identifiers exactly as the API answers them for this key (masked without
+// pii:read), each with the records that carry it.
+function renderIdentifiers(member) {
+  const rows = $("#identifiers tbody");
+  rows.replaceChildren();
+  for (const id of member.identifiers) {
+    const row = document.createElement("tr");
+    cell(row, id.kind); cell(row, id.value);
+    cell(row, id.records.map((r) => `${r.source} ${r.key}`).join(", "));
+    rows.append(row);
+  }
+  labelCells($("#identifiers"));
 }
 
 function clearMember() {
@@ -189,7 +155,7 @@ function renderHistory(member) {
     const row = document.createElement("tr");
     row.dataset.event = event.id;
     row.dataset.kind = event.kind;
-    cell(row, event.at.replace("T", " ").slice(0, 16)); cell(row, event.kind); cell(row, event.rule);
+    cell(row, when(event.at)); cell(row, event.kind); cell(row, event.rule);
     cell(row, event.actor); cell(row, event.reason); cell(row, evidence(event.evidence));
     const undone = event.undoneBy ? `undone by event ${event.undoneBy}` : "";
     cell(row, undoable(event) ? button("Undo", () => previewUndo(event), { "aria-label": `Undo event ${event.id}` }) : undone,
@@ -216,69 +182,11 @@ async function renderLinks(member) {
     const row = document.createElement("tr");
     cell(row, `${link.a.source} ${link.a.key}`); cell(row, `${link.b.source} ${link.b.key}`);
     cell(row, link.rule); cell(row, evidence(link.evidence)); cell(row, link.actor);
-    cell(row, link.createdAt.replace("T", " ").slice(0, 16));
+    cell(row, when(link.createdAt));
     rows.append(row);
   }
   labelCells($("#links"));
   drawGraph(member.records, links);
-}
-
-function drawGraph(records, links) {
-  const svg = $("#graph");
-  const ns = "http://www.w3.org/2000/svg";
-  svg.querySelectorAll("g").forEach((g) => g.remove());
-  const group = document.createElementNS(ns, "g");
-  const place = new Map();
-  // A ring, narrower where the screen is (labels take ~110 px on each side).
-  const across = Math.min(150, Math.max(60, ($("#graph-box").clientWidth - 240) / 2));
-  records.forEach((r, i) => {
-    const angle = (2 * Math.PI * i) / Math.max(records.length, 1) - Math.PI / 2;
-    place.set(`${r.source}|${r.key}`, [400 + across * Math.cos(angle), 180 + 130 * Math.sin(angle)]);
-  });
-  for (const link of links) {
-    const a = place.get(`${link.a.source}|${link.a.key}`), b = place.get(`${link.b.source}|${link.b.key}`);
-    if (!a || !b) continue;
-    const line = document.createElementNS(ns, "line");
-    line.setAttribute("x1", a[0]); line.setAttribute("y1", a[1]);
-    line.setAttribute("x2", b[0]); line.setAttribute("y2", b[1]);
-    if (link.rule === "manual") line.classList.add("manual");
-    const title = document.createElementNS(ns, "title");
-    title.textContent = `${link.rule} by ${link.actor} at ${link.createdAt}: ${JSON.stringify(link.evidence)}`;
-    line.append(title);
-    group.append(line);
-  }
-  for (const [id, [x, y]] of place) {
-    const circle = document.createElementNS(ns, "circle");
-    circle.setAttribute("cx", x); circle.setAttribute("cy", y); circle.setAttribute("r", 7);
-    const label = document.createElementNS(ns, "text");
-    const left = x < 400;  // labels point outward, away from the edges
-    label.setAttribute("text-anchor", left ? "end" : "start");
-    // Two lines, the source above its key: half as wide, so a phone scrolls less.
-    const cut = id.indexOf("|");
-    [[id.slice(0, cut), y - 2, "source"], [id.slice(cut + 1), y + 10, "key"]].forEach(([words, at, kind]) => {
-      const line = document.createElementNS(ns, "tspan");
-      line.setAttribute("x", left ? x - 10 : x + 10); line.setAttribute("y", at);
-      line.setAttribute("class", kind);
-      line.textContent = words;
-      label.append(line);
-    });
-    group.append(circle, label);
-  }
-  svg.append(group);
-  fitGraph(svg, group);
-}
-
-// The drawing's own size (labels included) is the SVG's: a box narrower than it scales it
-// down on a wide screen, or scrolls it on a phone, where it opens on its middle.
-function fitGraph(svg, group) {
-  const box = group.getBBox();
-  if (!box.width || !box.height) return;  // not laid out (hidden): the default view stays
-  const margin = 12;
-  const [x, y, w, h] = [box.x - margin, box.y - margin, box.width + 2 * margin, box.height + 2 * margin];
-  svg.setAttribute("viewBox", `${x} ${y} ${w} ${h}`);
-  svg.setAttribute("width", Math.ceil(w)); svg.setAttribute("height", Math.ceil(h));
-  const scroller = $("#graph-box");
-  scroller.scrollLeft = (scroller.scrollWidth - scroller.clientWidth) / 2;
 }
 
 // ---------------------------------------------------------------- changes: preview first
@@ -315,30 +223,40 @@ function memberCard(member, current) {
   return card;
 }
 
-async function preview(kind, describe, mutation, variables) {
-  show("");
-  $("#result").hidden = true;
+// The dry run, shown; nothing changes until Confirm. ``again``: the member changed while the
+// preview was open (live): the dry run is made again, the reason typed so far kept.
+async function preview(kind, describe, mutation, variables, again = false) {
+  if (!again) { show(""); $("#result").hidden = true; }
+  const pending = again ? state.pending : { kind, describe, mutation, variables, opener: document.activeElement };
+  state.pending = pending;
   const body = await gql(mutation(true, CHANGED), { ...variables, reason: "preview" });
+  if (state.pending !== pending) return;  // confirmed or cancelled meanwhile
   const error = firstError(body);
   if (error) { show(error); return; }
   const after = Object.values(body.data)[0];
-  state.pending = { kind, mutation, variables };
   $("#preview-title").textContent = `Preview: ${kind}`;
   $("#preview-what").textContent = `${describe}. Nothing has changed yet: the members below are as the change would leave them.`;
-  const cards = $("#preview-members");
-  cards.replaceChildren(...after.map((m) => memberCard(m, state.member)));
+  $("#preview-members").replaceChildren(...after.map((m) => memberCard(m, state.member)));
   $("#preview").hidden = false;
-  $("#reason").value = "";
-  $("#reason").focus();
+  if (!again) { $("#reason").value = ""; $("#reason").focus(); }
+}
+
+function closePreview() {
+  const { opener } = state.pending || {};
+  $("#preview").hidden = true;
+  state.pending = null;
+  if (opener && opener.isConnected && !opener.hidden) opener.focus();
 }
 
 async function confirmChange() {
   const reason = $("#reason").value.trim();
   if (!reason) { show("Say why: the reason is kept in the members' history."); $("#reason").focus(); return; }
-  const { kind, mutation, variables } = state.pending;
+  const pending = state.pending;
+  const { kind, mutation, variables } = pending;
   const body = await gql(mutation(false, CHANGED), { ...variables, reason });
   const error = firstError(body);
   if (error) { show(error); return; }
+  if (state.pending === pending) state.pending = null;
   const after = Object.values(body.data)[0];
   $("#preview").hidden = true;
   const mine = after.flatMap((m) => m.identityHistory).filter((e) => e.actor === state.viewer.name);
@@ -347,10 +265,11 @@ async function confirmChange() {
   $("#result-what").textContent = `${kind} done` + (event ? `: event ${event.id} (${event.kind})` : "") + ".";
   $("#result-members").replaceChildren(...after.map((m) => memberCard(m, null)));
   $("#undo").hidden = !undoable(event);
-  $("#result").hidden = false;
   const stay = after.find((m) => m.id === state.member.id) || after[0];
   await openMember(stay.id);
+  // The keyboard follows the eye: to the result, whose Undo is the next stop.
   $("#result").hidden = false;
+  $("#result").focus();
 }
 
 const SPLIT = (dry, fields) => `mutation($id: ID!, $records: [RecordRefInput!]!, $reason: String!) {
@@ -387,146 +306,38 @@ function previewUndo(event) {
 
 function undoLast() {
   const { event } = state.undo || {};
-  if (!event) return;
-  previewUndo(event);
-}
-
-// ---------------------------------------------------------------- review queues
-
-let conflicts = [];
-
-async function loadConflicts() {
-  const body = await gql(`{ identityConflicts(first: 100) { totalCount edges { node {
-    id kind rule at actor evidence records { source key } } } } }`);
-  const error = firstError(body);
-  if (error) { show(error); return; }
-  const found = body.data.identityConflicts;
-  conflicts = found.edges.map((e) => e.node);
-  $("#conflict-count").textContent = `${found.totalCount} conflict(s)`;
-  renderConflicts();
-}
-
-const LOOKUP = { CRM: "CRM_ID", WEB_ANALYTICS: "ANONYMOUS_ID" };
-
-function lookupOf(record) {
-  if (LOOKUP[record.source]) return [LOOKUP[record.source], record.key];
-  if (record.source === "TRANSACTIONS") {
-    const [how, value] = record.key.split(/:(.*)/s);
-    return [how === "loyalty" ? "LOYALTY_ID" : "EMAIL", value];
-  }
-  return null;
-}
-
-async function openRecord(records) {
-  const found = records.map(lookupOf).find(Boolean);
-  if (!found) { show("None of these records can be looked up by an identifier."); return; }
-  select("member");
-  const member = await findMember(...found);
-  if (member) { renderMember(member); follow(member.id); }
-}
-
-function renderConflicts() {
-  const order = $("#conflict-sort").value;
-  const sorted = [...conflicts].sort((a, b) =>
-    order === "kind" ? (a.rule || a.kind).localeCompare(b.rule || b.kind) :
-    order === "old" ? a.at.localeCompare(b.at) : b.at.localeCompare(a.at));
-  const rows = $("#conflicts tbody");
-  rows.replaceChildren();
-  for (const c of sorted) {
-    const row = document.createElement("tr");
-    cell(row, c.at.replace("T", " ").slice(0, 16)); cell(row, c.rule || c.kind);
-    cell(row, c.records.map((r) => `${r.source} ${r.key}`).join(", "));
-    cell(row, evidence(c.evidence));
-    cell(row, button("Open", () => openRecord(c.records), { "aria-label": `Open conflict ${c.id}` }));
-    rows.append(row);
-  }
-  labelCells($("#conflicts"));
-}
-
-let suggestions = [];
-const pairOf = (s) => [s.a.source, s.a.key, s.b.source, s.b.key].join("|");
-
-async function loadSuggestions() {
-  const body = await gql(`{ matchSuggestions(first: 50) { totalCount edges { node {
-    a { source key } b { source key } memberIds score since
-    evidence { field level weight a b } } } } }`);
-  if (firstError(body)) { show(firstError(body)); return; }
-  suggestions = body.data.matchSuggestions.edges.map((e) => e.node);
-  renderSuggestions();
-}
-
-function renderSuggestions() {
-  const order = $("#suggestion-sort").value;
-  const by = {
-    score: (a, b) => b.score - a.score,
-    low: (a, b) => a.score - b.score,
-    old: (a, b) => a.since.localeCompare(b.since) || b.score - a.score,
-    new: (a, b) => b.since.localeCompare(a.since) || b.score - a.score,
-  };
-  const sorted = [...suggestions].sort(by[order] || by.score);
-  const box = $("#suggestions");
-  box.replaceChildren();
-  if (!sorted.length) box.textContent = "No suggestions to review.";
-  for (const s of sorted) {
-    const card = document.createElement("article");
-    card.className = "suggestion";
-    card.dataset.pair = pairOf(s);
-    const title = document.createElement("h3");
-    title.textContent = `${s.a.source} ${s.a.key} ↔ ${s.b.source} ${s.b.key} · score ${s.score.toFixed(2)}`
-      + ` · waiting since ${s.since.replace("T", " ").slice(0, 16)}`;
-    const table = document.createElement("table");
-    table.className = "side-by-side";
-    const head = document.createElement("tr");
-    for (const label of ["Field", s.a.key, s.b.key, "Agreement", "Weight"]) {
-      const th = document.createElement("th"); th.scope = "col"; th.textContent = label; head.append(th);
-    }
-    table.append(head);
-    for (const f of s.evidence) {
-      const row = document.createElement("tr");
-      cell(row, f.field); cell(row, f.a); cell(row, f.b); cell(row, f.level);
-      cell(row, f.weight.toFixed(1));
-      table.append(row);
-    }
-    card.append(title, table);
-    if (canWrite()) {
-      const buttons = document.createElement("div");
-      buttons.className = "buttons";
-      const name = `${s.a.key} and ${s.b.key}`;
-      buttons.append(
-        button("Accept", () => acceptSuggestion(s), { "aria-label": `Accept: ${name} are one person` }),
-        button("Reject", () => rejectSuggestion(s), { "aria-label": `Reject: ${name} are two people` }),
-        button("Skip", () => card.remove(), { "aria-label": `Skip ${name}` }));
-      card.append(buttons);
-    }
-    box.append(card);
-  }
-}
-
-const ACCEPT = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!) {
-  acceptSuggestion(a: $a, b: $b, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
-
-async function acceptSuggestion(suggestion) {
-  // The dry run first, on the member view: the members as the merge would leave them.
-  select("member");
-  await openMember(suggestion.memberIds[0]);
-  preview("accept suggestion", `${suggestion.a.source} ${suggestion.a.key} and ${suggestion.b.source} ${suggestion.b.key} become one member`,
-    ACCEPT, { a: suggestion.a, b: suggestion.b });
-}
-
-async function rejectSuggestion(suggestion) {
-  const reason = prompt("Why are they two people? (kept in the history)");
-  if (!reason) return;
-  const body = await gql(`mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!) {
-    rejectSuggestion(a: $a, b: $b, reason: $reason) { id } }`, { a: suggestion.a, b: suggestion.b, reason });
-  const error = firstError(body);
-  if (error) { show(error); return; }
-  suggestions = suggestions.filter((s) => pairOf(s) !== pairOf(suggestion));
-  renderSuggestions();
+  if (event) previewUndo(event);
 }
 
 // ---------------------------------------------------------------- live: memberChanged
 
-function follow(memberId) {
+// What a change was, in words: an identity change names who made it, a fact its source line.
+const said = (change) => `${change.kind} ` +
+  (change.actor ? `by ${change.actor}` : `from ${text(change.source)} ${text(change.lineId)}`);
+
+// The member on screen as it is now: the records picked stay picked, and an open preview is
+// made again, so that what Confirm does is what the preview shows.
+async function refresh(news) {
+  const live = $("#live");
+  live.textContent = `${news} Showing it as it is now.`;
+  live.hidden = false;
+  const picks = new Set(picked().map((r) => `${r.source}|${r.key}`));
+  const current = await findMember("MEMBER", state.member.id);
+  if (!current) return;
+  renderMember(current);
+  for (const row of document.querySelectorAll("#records tbody tr")) {
+    row.querySelector(".pick-record").checked = picks.has(`${row.dataset.source}|${row.dataset.key}`);
+  }
+  const pending = state.pending;
+  if (pending && !$("#preview").hidden) {
+    preview(pending.kind, pending.describe, pending.mutation, pending.variables, true);
+  }
+}
+
+// The socket that follows the member on screen. Lost (the gateway restarted, a proxy timed it
+// out), it comes back by itself, sooner first, and the member is read anew once it does:
+// what changed meanwhile shows. Refused (4401, 4403: the key), it says so and stays down.
+function follow(memberId, tries = 0) {
   if (state.socket) state.socket.close(1000);
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
   const socket = new WebSocket(url, "graphql-transport-ws");
@@ -539,17 +350,28 @@ function follow(memberId) {
     const data = JSON.parse(message.data);
     if (data.type === "connection_ack") {
       socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: {
-        query: `subscription($id: ID!) { memberChanged(id: $id) { kind actor at memberIds } }`,
+        query: `subscription($id: ID!) { memberChanged(id: $id) { kind actor source lineId at memberIds } }`,
         variables: { id: memberId } } }));
+      if (tries > 0 && state.member && state.socket === socket) await refresh("Following live again.");
+      tries = 0;
     } else if (data.type === "next" && data.payload.data) {
-      const change = data.payload.data.memberChanged;
       if (!state.member || state.socket !== socket) return;
-      const live = $("#live");
-      live.textContent = `Changed just now: ${change.kind} by ${change.actor}. Showing it as it is now.`;
-      live.hidden = false;
-      const current = await findMember("MEMBER", state.member.id);
-      if (current) renderMember(current);
+      await refresh(`Changed just now: ${said(data.payload.data.memberChanged)}.`);
     }
+  };
+  socket.onclose = (event) => {
+    if (state.socket !== socket) return;  // another member followed, or none
+    state.socket = null;
+    const live = $("#live");
+    live.hidden = false;
+    if (event.code === 4401 || event.code === 4403) {
+      live.textContent = `Live updates refused (${event.reason || event.code}): reload the page to follow again.`;
+      return;
+    }
+    live.textContent = "Live updates lost: reconnecting…";
+    setTimeout(() => {
+      if (state.member && !state.socket) follow(state.member.id, tries + 1);
+    }, Math.min(10_000, 1000 * 2 ** tries));
   };
 }
 
@@ -565,11 +387,11 @@ function select(view) {
 }
 
 async function start() {
+  useHooks({ select, open: openMember, preview });
   await loadViewer();
-  // Suggestions exist when the gateway serves them: ask once.
+  // The queue of suggestions is there when the gateway serves it to this key: ask once.
   const probe = await gql("{ matchSuggestions(first: 1) { totalCount } }");
-  $("#tab-suggestions").hidden = !!firstError(probe) && (probe.errors || []).some(
-    (e) => (e.extensions || {}).code === "GRAPHQL_VALIDATION_FAILED");
+  $("#tab-suggestions").hidden = !!firstError(probe);
   $("#find").addEventListener("submit", async (event) => {
     event.preventDefault();
     select("member");
@@ -582,7 +404,7 @@ async function start() {
   $("#preview-split").addEventListener("click", previewSplit);
   $("#link").addEventListener("submit", previewLink);
   $("#confirm").addEventListener("click", confirmChange);
-  $("#cancel").addEventListener("click", () => { $("#preview").hidden = true; state.pending = null; });
+  $("#cancel").addEventListener("click", closePreview);
   $("#undo").addEventListener("click", undoLast);
   $("#conflict-sort").addEventListener("change", renderConflicts);
   $("#suggestion-sort").addEventListener("change", renderSuggestions);

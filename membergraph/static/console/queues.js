@@ -1,0 +1,227 @@
+// The review queues: identity conflicts and match suggestions, each with its evidence side by
+// side per field. The member view acts on them: ``hooks`` are its select (a view), open (a
+// member, by ID) and preview (a dry run, then confirm).
+
+import {
+  $, button, canWrite, cell, firstError, gql, lookupOf, show, text, when,
+} from "./lib.js";
+
+let hooks = null;
+export const useHooks = (given) => { hooks = given; };
+
+const sameRecord = (a, b) => a.source === b.source && a.key === b.key;
+const recordName = (r) => `${r.source} ${r.key}`;
+
+function sideBySide(headings, rows) {
+  const table = document.createElement("table");
+  table.className = "side-by-side";
+  const head = document.createElement("tr");
+  for (const label of headings) {
+    const th = document.createElement("th"); th.scope = "col"; th.textContent = label; head.append(th);
+  }
+  const thead = document.createElement("thead");
+  thead.append(head);
+  const tbody = document.createElement("tbody");
+  for (const values of rows) {
+    const row = document.createElement("tr");
+    const th = document.createElement("th"); th.scope = "row"; th.textContent = values[0];
+    row.append(th);
+    values.slice(1).forEach((value) => cell(row, value));
+    tbody.append(row);
+  }
+  table.append(thead, tbody);
+  return table;
+}
+
+// After a card leaves the queue (skipped, rejected), the keyboard goes on with the next one.
+function focusAfter(card, queue) {
+  const next = card.nextElementSibling || card.previousElementSibling;
+  card.remove();
+  const target = next?.querySelector("button") || queue;
+  target.focus();
+}
+
+// ---------------------------------------------------------------- identity conflicts
+
+let conflicts = [];
+let sides = new Map();  // "KIND|value" of a record's identifier: the member it finds
+
+const SIDE = `id profile { firstName lastName } records { source key }
+  identifiers { kind value records { source key } }`;
+
+export async function loadConflicts() {
+  const body = await gql(`{ identityConflicts(first: 100) { totalCount edges { node {
+    id kind rule at actor evidence records { source key } } } } }`);
+  const error = firstError(body);
+  if (error) { show(error); return; }
+  const found = body.data.identityConflicts;
+  conflicts = found.edges.map((e) => e.node);
+  $("#conflict-count").textContent = `${found.totalCount} conflict(s)`;
+  sides = await membersOf(conflicts.flatMap((c) => c.records));
+  renderConflicts();
+}
+
+// The members the conflicts' records are on now, in one request: a look-up the API refuses
+// (a masked e-mail) finds nobody, and the others still answer.
+async function membersOf(records) {
+  const asks = new Map(records.map(lookupOf).filter(Boolean).map((l) => [l.join("|"), l]));
+  if (!asks.size) return new Map();
+  const ids = [...asks.keys()];
+  const params = ids.map((_, i) => `$v${i}: String!`).join(", ");
+  const fields = ids.map((id, i) =>
+    `m${i}: memberByIdentifier(kind: ${asks.get(id)[0]}, value: $v${i}) { ${SIDE} }`).join("\n");
+  const variables = Object.fromEntries(ids.map((id, i) => [`v${i}`, asks.get(id)[1]]));
+  const body = await gql(`query(${params}) { ${fields} }`, variables);
+  const data = body.data || {};
+  return new Map(ids.map((id, i) => [id, data[`m${i}`] || null]));
+}
+
+// The member a record is on: the one its identifier finds, if that member holds it (a login
+// record may be apart from its contact), else any member found that holds it (a call).
+function memberOf(record) {
+  const lookup = lookupOf(record);
+  const first = lookup && sides.get(lookup.join("|"));
+  const holds = (m) => m && m.records.some((r) => sameRecord(r, record));
+  return holds(first) ? first : [...sides.values()].find(holds) || null;
+}
+
+const KINDS = ["CRM_ID", "LOYALTY_ID", "EMAIL", "PHONE", "ANONYMOUS_ID"];
+const VIA = { agent: "typed by the agent", switch: "the caller's phone", login: "logged in as" };
+
+// Side by side, a column per record of the conflict: the member it is on now, then per kind
+// of identifier the values it carries. The record the evidence is about (a call, a visitor)
+// shows what it says and who said it; a value elsewhere that agrees with it is marked.
+function conflictTable(conflict) {
+  const said = Array.isArray(conflict.evidence?.evidence) ? conflict.evidence.evidence : [];
+  const leaf = said.length
+    ? conflict.records.find((r) => r.source === "CALL_CENTER" || r.source === "WEB_ANALYTICS") : null;
+  const columns = conflict.records.map((record) => {
+    const member = memberOf(record);
+    const values = {};
+    for (const id of member?.identifiers || []) {
+      if (id.records.some((r) => sameRecord(r, record))) (values[id.kind] ||= new Set()).add(id.value);
+    }
+    if (leaf && sameRecord(record, leaf)) {
+      for (const s of said) {
+        const held = (values[s.kind] ||= new Set());
+        held.delete(s.value);  // said by someone: shown with who said it
+        held.add(`${s.value} (${VIA[s.via] || s.via})`);
+      }
+    }
+    return { record, member, values };
+  });
+  const agrees = (kind, value) => said.some((s) => s.kind === kind && s.value === value);
+  const rows = KINDS.filter((kind) => columns.some((c) => c.values[kind])).map((kind) => [kind,
+    ...columns.map((c) => [...(c.values[kind] || [])].map((v) =>
+      (c.record !== leaf && agrees(kind, v) ? `${v} ✓ as the evidence says` : v)).join(", ") || "—")]);
+  const table = sideBySide(["Field", ...conflict.records.map(recordName)], rows);
+  const memberRow = document.createElement("tr");
+  const th = document.createElement("th"); th.scope = "row"; th.textContent = "Member now";
+  memberRow.append(th);
+  for (const { member } of columns) {
+    if (!member) { cell(memberRow, "—"); continue; }
+    const name = [member.profile?.firstName, member.profile?.lastName].filter(Boolean).join(" ");
+    const box = document.createElement("span");
+    box.append(`${name ? `${name} · ` : ""}${member.id} `,
+      button("Open", () => { hooks.select("member"); hooks.open(member.id); },
+        { "aria-label": `Open member ${member.id}` }));
+    cell(memberRow, box);
+  }
+  table.tBodies[0].prepend(memberRow);
+  return table;
+}
+
+export function renderConflicts() {
+  const order = $("#conflict-sort").value;
+  const sorted = [...conflicts].sort((a, b) =>
+    order === "kind" ? (a.rule || a.kind).localeCompare(b.rule || b.kind) :
+    order === "old" ? a.at.localeCompare(b.at) : b.at.localeCompare(a.at));
+  const box = $("#conflicts");
+  box.replaceChildren();
+  if (!sorted.length) box.textContent = "No conflicts to review.";
+  for (const c of sorted) {
+    const card = document.createElement("article");
+    card.className = "conflict";
+    card.dataset.conflict = c.id;
+    const title = document.createElement("h3");
+    title.textContent = `${c.rule || c.kind} · ${when(c.at)} · by ${c.actor}`;
+    const { evidence: said, decision, ...rest } = c.evidence || {};
+    const detail = document.createElement("p");
+    detail.textContent = `Decision: ${text(decision)}` +
+      (Object.keys(rest).length ? ` · ${JSON.stringify(rest)}` : "");
+    card.append(title, conflictTable(c), detail);
+    box.append(card);
+  }
+}
+
+// ---------------------------------------------------------------- match suggestions
+
+let suggestions = [];
+const pairOf = (s) => [s.a.source, s.a.key, s.b.source, s.b.key].join("|");
+
+export async function loadSuggestions() {
+  const body = await gql(`{ matchSuggestions(first: 50) { totalCount edges { node {
+    a { source key } b { source key } memberIds score since
+    evidence { field level weight a b } } } } }`);
+  if (firstError(body)) { show(firstError(body)); return; }
+  suggestions = body.data.matchSuggestions.edges.map((e) => e.node);
+  renderSuggestions();
+}
+
+export function renderSuggestions() {
+  const order = $("#suggestion-sort").value;
+  const by = {
+    score: (a, b) => b.score - a.score,
+    low: (a, b) => a.score - b.score,
+    old: (a, b) => a.since.localeCompare(b.since) || b.score - a.score,
+    new: (a, b) => b.since.localeCompare(a.since) || b.score - a.score,
+  };
+  const sorted = [...suggestions].sort(by[order] || by.score);
+  const box = $("#suggestions");
+  box.replaceChildren();
+  if (!sorted.length) box.textContent = "No suggestions to review.";
+  for (const s of sorted) {
+    const card = document.createElement("article");
+    card.className = "suggestion";
+    card.dataset.pair = pairOf(s);
+    const title = document.createElement("h3");
+    title.textContent = `${recordName(s.a)} ↔ ${recordName(s.b)} · score ${s.score.toFixed(2)}`
+      + ` · waiting since ${when(s.since)}`;
+    const rows = s.evidence.map((f) => [f.field, f.a, f.b, f.level, f.weight.toFixed(1)]);
+    card.append(title, sideBySide(["Field", s.a.key, s.b.key, "Agreement", "Weight"], rows));
+    if (canWrite()) {
+      const buttons = document.createElement("div");
+      buttons.className = "buttons";
+      const name = `${s.a.key} and ${s.b.key}`;
+      buttons.append(
+        button("Accept", () => acceptSuggestion(s), { "aria-label": `Accept: ${name} are one person` }),
+        button("Reject", () => rejectSuggestion(s, card), { "aria-label": `Reject: ${name} are two people` }),
+        button("Skip", () => focusAfter(card, box), { "aria-label": `Skip ${name}` }));
+      card.append(buttons);
+    }
+    box.append(card);
+  }
+}
+
+const ACCEPT = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!) {
+  acceptSuggestion(a: $a, b: $b, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
+
+async function acceptSuggestion(suggestion) {
+  // The dry run first, on the member view: the members as the merge would leave them.
+  hooks.select("member");
+  await hooks.open(suggestion.memberIds[0]);
+  hooks.preview("accept suggestion",
+    `${recordName(suggestion.a)} and ${recordName(suggestion.b)} become one member`,
+    ACCEPT, { a: suggestion.a, b: suggestion.b });
+}
+
+async function rejectSuggestion(suggestion, card) {
+  const reason = prompt("Why are they two people? (kept in the history)");
+  if (!reason) return;
+  const body = await gql(`mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!) {
+    rejectSuggestion(a: $a, b: $b, reason: $reason) { id } }`, { a: suggestion.a, b: suggestion.b, reason });
+  const error = firstError(body);
+  if (error) { show(error); return; }
+  suggestions = suggestions.filter((s) => pairOf(s) !== pairOf(suggestion));
+  focusAfter(card, $("#suggestions"));
+}

@@ -1,0 +1,83 @@
+"""The member on screen follows ``memberChanged`` (in a real headless Chromium): a fact that
+arrives while a steward prepares a split shows at once, and the work in hand survives it; a
+gateway restarted under the page is followed again, without a reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from membergraph.app import create_app
+from tests.api.test_call_center_story import ANN, _tx
+from tests.console.support import STEWARD, Api, find, settings_for
+from tests.support.browser import NEEDS_CHROMIUM
+from tests.support.http import free_port, serving
+
+pytestmark = NEEDS_CHROMIUM
+ANNS = ("C-ANN", "loyalty:LD11110001", "I-ANN-1")
+
+
+def test_a_purchase_arriving_keeps_the_stewards_picks_and_preview(
+    server: str, api: Api, console: Any
+) -> None:
+    # Given a steward who picked Ann's records on the crossed member, previewed the split and
+    # started to say why
+    crossed = api.cross()
+    page = console(server, STEWARD)
+    find(page, "MEMBER", crossed)
+    for key in ANNS:
+        page.check(f"#records tbody tr[data-key='{key}'] .pick-record")
+    page.click("#preview-split")
+    page.wait_for_selector("#preview:not([hidden]) .member-card")
+    page.fill("#reason", "two people")
+
+    # When a purchase on Ann's card arrives from the till
+    api.ingest("transactions", _tx("T-A1", "LD11110001"))
+
+    # Then the page says what happened, from where, and shows it without a reload
+    page.wait_for_selector("#live:not([hidden])")
+    assert "PURCHASE_RECORDED from TRANSACTIONS T-A1" in page.inner_text("#live")
+    card = "#records tbody tr[data-key='loyalty:LD11110001']"
+    page.wait_for_selector(f"{card} >> text=2 purchase(s), 20 points")
+    # and keeps the steward's work: the picks, the preview (made again: Ann's side now holds
+    # both purchases) and the reason typed so far
+    picked = page.locator(".pick-record:checked").evaluate_all(
+        "boxes => boxes.map((b) => b.closest('tr').dataset.key)"
+    )
+    assert sorted(picked) == sorted(ANNS)
+    page.wait_for_selector("#preview-members >> text=2 purchase(s)")
+    assert page.locator("#preview").is_visible()
+    assert page.input_value("#reason") == "two people"
+
+    # And Confirm does what the preview shows
+    page.click("#confirm")
+    page.wait_for_selector("#result:not([hidden])")
+    ann = api.member_of("C-ANN")
+    assert {r["key"] for r in ann["records"]} == set(ANNS)
+    assert ann["id"] != api.member_of("C-BOB")["id"]
+    page.watch.only_here(page)
+
+
+def test_the_page_follows_the_member_again_after_the_gateway_restarts(
+    tmp_path: Path, console: Any
+) -> None:
+    # Given Ann on screen, followed live
+    settings, port = (
+        settings_for(tmp_path, crm=[ANN], transactions=[_tx("T-A0", "LD11110001")]),
+        free_port(),
+    )
+    with serving(create_app(settings), port) as address:
+        page = console(address, STEWARD)
+        find(page, "CRM_ID", "C-ANN")
+        page.wait_for_function("() => document.querySelector('#records tbody tr')")
+    # When the gateway stops under the page, and starts again over the same store
+    page.wait_for_selector("#live >> text=Live updates lost")
+    with serving(create_app(settings), port) as again:
+        page.wait_for_selector("#live >> text=Following live again")
+        # Then a purchase made now shows on the page, not reloaded
+        Api(again).ingest("transactions", _tx("T-A1", "LD11110001"))
+        card = "#records tbody tr[data-key='loyalty:LD11110001']"
+        page.wait_for_selector(f"{card} >> text=2 purchase(s), 20 points")
+        assert "PURCHASE_RECORDED" in page.inner_text("#live")
+        assert len(page.watch.sockets) >= 2
+        page.watch.only_here(page)

@@ -1,0 +1,153 @@
+"""The steward console's review queues in a real headless Chromium: a suggestion accepted
+after its preview then undone, a rejection undone from the history, the queue sorted by age,
+an identity conflict's evidence side by side per record, and both queues on a phone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.api.test_suggestions_api import BOB as OTHER
+from tests.api.test_suggestions_api import SOPHI, SOPHIE
+from tests.console.support import (
+    CY,
+    DI,
+    MIXED_CALL,
+    STEWARD,
+    Api,
+    find,
+    fits_the_screen,
+    on_screen,
+    served,
+    shot,
+    undo_offered,
+)
+from tests.support.browser import NEEDS_CHROMIUM
+
+pytestmark = NEEDS_CHROMIUM
+
+
+def test_a_suggestion_is_accepted_with_a_preview_then_undone(tmp_path: Path, console: Any) -> None:
+    with served(tmp_path, crm=[SOPHIE, SOPHI, OTHER]) as address:
+        api = Api(address)
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        card = page.locator("article.suggestion").first
+        card.wait_for()
+        assert "first_name" in card.inner_text() and "close" in card.inner_text()
+        shot(page, "console-suggestions")
+        card.get_by_role("button", name="Accept").click()
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        assert api.member_of("C-1")["id"] != api.member_of("C-2")["id"], "a preview merged"
+        page.fill("#reason", "same person: typo in the first name")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden]) #undo:not([hidden])")
+        assert api.member_of("C-1")["id"] == api.member_of("C-2")["id"]
+
+        page.click("#undo")
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        page.fill("#reason", "accepted by mistake")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden])")
+        assert api.member_of("C-1")["id"] != api.member_of("C-2")["id"]
+
+        # Back in the queue; rejected this time, then the rejection undone from the history.
+        page.click("#tab-suggestions")
+        page.once("dialog", lambda dialog: dialog.accept("two people after all"))
+        page.locator("article.suggestion").first.get_by_role("button", name="Reject").click()
+        page.wait_for_selector("article.suggestion", state="detached")
+        page.click("#tab-member")
+        find(page, "CRM_ID", "C-1")
+        page.wait_for_selector("#history tbody tr >> text=suggestion_rejected")
+        offered = undo_offered(page)
+        assert offered["suggestion_rejected"] == {False}, "undone through its steward event"
+        page.locator("#history tbody tr", has_text="reject").filter(
+            has=page.get_by_role("button", name="Undo")
+        ).get_by_role("button", name="Undo").click()
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        page.fill("#reason", "rejected by mistake")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.locator("#message").is_hidden()
+        listed = api("{ matchSuggestions(first: 5) { totalCount } }")
+        assert listed["matchSuggestions"]["totalCount"] == 1, "the pair is back in the queue"
+        page.watch.only_here(page)
+        api.client.close()
+
+
+def test_the_suggestion_queue_sorts_by_age(tmp_path: Path, console: Any) -> None:
+    with served(tmp_path, crm=[SOPHIE, SOPHI, OTHER]) as address:
+        # Given a pair waiting since the load, and one that arrives later
+        late = {**SOPHIE, "contact_id": "C-4", "first_name": "Marianne", "last_name": "Dupont",
+                "emails": ["md@mail.org"], "birth_date": "1979-09-19"}  # fmt: skip
+        typo = {**late, "contact_id": "C-5", "first_name": "Mariane", "emails": ["mdu@mail.org"]}
+        Api(address).ingest("crm", late, typo)
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        page.locator("article.suggestion").nth(1).wait_for()
+
+        def queue() -> list[str]:
+            return [
+                t.split(" · ")[0] for t in page.locator("article.suggestion h3").all_inner_texts()
+            ]
+
+        # When the steward sorts by age, then the longest waiting comes first, or last
+        page.select_option("#suggestion-sort", "old")
+        assert "C-1" in queue()[0] and "C-2" in queue()[0], queue()
+        assert "waiting since" in page.locator("article.suggestion h3").first.inner_text()
+        page.select_option("#suggestion-sort", "new")
+        assert "C-4" in queue()[0] and "C-5" in queue()[0], queue()
+
+
+def test_a_conflicts_evidence_is_side_by_side_per_record(
+    server: str, api: Api, console: Any
+) -> None:
+    # Given a call whose caller's phone is Cy's while the agent typed Di's account
+    cy, di = api.member_of("C-CY")["id"], api.member_of("C-DI")["id"]
+    page = console(server, STEWARD)
+    page.click("#tab-conflicts")
+    card = page.locator("article.conflict", has_text="call_mismatch")
+    table = card.locator("table.side-by-side")
+    table.locator("tbody tr").first.wait_for()
+
+    # Then each record of the conflict is a column, each field a row: what the call says and
+    # who said it, the member each record is on, and which record agrees with which claim
+    assert table.locator("thead th").all_inner_texts() == [
+        "Field", "CALL_CENTER I-CY-1", "CRM C-CY", "CRM C-DI"
+    ]  # fmt: skip
+    rows = {
+        row.locator("th").inner_text(): row.locator("td").all_inner_texts()
+        for row in table.locator("tbody tr").all()
+    }
+    on = rows["Member now"]
+    assert cy in on[0] and cy in on[1] and di in on[2], on  # the call went with the phone
+    assert rows["CRM_ID"] == ["C-DI (typed by the agent)", "C-CY", "C-DI ✓ as the evidence says"]
+    assert rows["PHONE"] == [
+        "+14155550333 (the caller's phone)", "+14155550333 ✓ as the evidence says", "+14155550444"
+    ]  # fmt: skip
+    assert "Decision: caller phone" in card.inner_text()
+    shot(page, "console-conflicts")
+
+    # And the member the agent typed opens from there
+    card.get_by_role("button", name=f"Open member {di}").click()
+    page.wait_for_selector(f"#member-title >> text={di}")
+    assert page.locator("#member-view").is_visible()
+    page.watch.only_here(page)
+
+
+def test_both_queues_fit_a_laptop_and_a_phone(tmp_path: Path, console: Any) -> None:
+    # Given a suggestion and a conflict waiting, with long values side by side (unmasked)
+    with served(tmp_path, crm=[SOPHIE, SOPHI, CY, DI], call_center=[MIXED_CALL]) as address:
+        page = console(address, STEWARD)  # unmasked: the longest values
+        for tab, card in (("#tab-suggestions", "article.suggestion"),
+                          ("#tab-conflicts", "article.conflict")):  # fmt: skip
+            page.set_viewport_size({"width": 1280, "height": 800})
+            page.click(tab)
+            page.locator(f"{card} table tr").first.wait_for()
+            for width, height in ((1280, 800), (375, 667)):
+                page.set_viewport_size({"width": width, "height": height})
+                # Then the page never scrolls sideways, and every button is on the screen
+                fits_the_screen(page, width)
+                for button in page.locator(f"{card} button").all():
+                    on_screen(button, width)
+        page.watch.only_here(page)
