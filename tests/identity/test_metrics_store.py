@@ -173,6 +173,65 @@ def test_scores_and_segments_are_the_definitions(kind: str, population: dict[str
     assert counts == {s.value: n for s, n in expected.counts().items() if n}
 
 
+def _idle(member_id: str) -> MemberMetrics:
+    """Nothing ranked (every score 1) yet in a segment: a pass must find its segments even
+    though none of its scores moved."""
+    return MemberMetrics(member_id=member_id, reference=REF, last_activity_at=_moment(500))
+
+
+@st.composite
+def changes(draw: st.DrawFn) -> list[tuple[dict[str, MemberMetrics], list[str]]]:
+    """Steps of what the feed brings: members measured again or new (ids among the first
+    40), members gone."""
+    steps = []
+    for _ in range(draw(st.integers(1, 4))):
+        ids = draw(st.sets(st.integers(0, 40), max_size=6))
+        measured = {f"m{i:03}": draw(metrics(f"m{i:03}") | st.just(_idle(f"m{i:03}"))) for i in ids}
+        gone = [f"m{i:03}" for i in draw(st.sets(st.integers(0, 40), max_size=3)) if i not in ids]
+        steps.append((measured, gone))
+    return steps
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SLOW
+@given(population=populations(), steps=changes())
+def test_scores_and_segments_stay_the_definitions_as_members_change(
+    kind: str, population: dict[str, Any], steps: list[Any]
+) -> None:
+    """A pass after a few members moved writes only what moved (sqlite_scoring): every
+    member's scores and segments must still be what ranking everyone again gives."""
+
+    async def body(store: Any) -> list[Any]:
+        held = dict(population)
+        await _stored(store, population)
+        seen = []
+        for cursor, (measured, gone) in enumerate(steps, start=2):
+            held.update(measured)
+            for m in gone:
+                held.pop(m, None)
+            await store.put([row_of(m) for m in measured.values()], gone, cursor)
+            await store.score(Scoring())
+            seen.append(
+                (dict(held), await store.scored(sorted(held)), await store.segment_counts())
+            )
+        return seen
+
+    for held, scored, counts in run(kind, body):
+        expected = population_of(held, REF)
+        for found in scored:
+            member = found.row.member_id
+            s = expected.scores[member]
+            assert found.scores == (
+                s.recency,
+                s.frequency,
+                s.monetary,
+                s.engagement,
+                s.prior_monetary,
+            )
+            assert set(found.segments) == {x.value for x in expected.segments[member]}
+        assert counts == {s.value: n for s, n in expected.counts().items() if n}
+
+
 ORDERS = st.sampled_from(list(OrderField))
 
 

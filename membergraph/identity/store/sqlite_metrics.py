@@ -1,5 +1,6 @@
-"""The SQLite store's per-member metrics: kept in tables beside the identity graph, ranked
-with window functions (``NTILE(5)``), filtered, ordered and aggregated by SQL over indexes.
+"""The SQLite store's per-member metrics: kept in tables beside the identity graph, scored
+from cut points found through indexes (``sqlite_scoring``), filtered, ordered and aggregated
+by SQL over indexes.
 
 Plain ``sqlite3`` functions run in the store connection's thread (one hop, many
 statements); :class:`SqliteMetrics` is the port over them.
@@ -11,6 +12,8 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
 
 from membergraph.identity.store.metrics_port import (
     DAYS,
@@ -26,7 +29,6 @@ from membergraph.identity.store.metrics_port import (
     ScoredRow,
     Scoring,
     StatsRow,
-    segment_rules,
     tier_changes,
 )
 from membergraph.identity.store.port import IdentityEvent
@@ -37,6 +39,12 @@ from membergraph.identity.store.sqlite_query import (
     member_page,
     member_stats,
     segment_counts,
+)
+from membergraph.identity.store.sqlite_scoring import (
+    RANK_INDEXES,
+    SCORING_SCHEMA,
+    mark_unscored,
+    score_pass,
 )
 from membergraph.identity.store.sqlite_write import write_feed
 from membergraph.sqlite_tx import in_transaction
@@ -52,7 +60,7 @@ _ORDERED = ("lifetime_spend_cents", "monetary_cents", "points_balance", "last_pu
 _INDEXES = {
     f"member_metrics_{c}": f"ON member_metrics ({c}, member_id)"
     for c in (*_ORDERED, "member_since", "tier", "measured_at")
-}
+} | RANK_INDEXES
 """The rows' secondary indexes, by name: set aside while a rebuild fills an empty table."""
 METRICS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS member_metrics (member_id TEXT PRIMARY KEY,"
@@ -73,6 +81,7 @@ METRICS_SCHEMA = (
     " WITHOUT ROWID;\n"
     + "".join(f"CREATE INDEX IF NOT EXISTS {n} {on};\n" for n, on in _INDEXES.items())
     + "CREATE INDEX IF NOT EXISTS events_kind_id ON events (kind, id);\n"
+    + SCORING_SCHEMA
 )
 
 _COLUMNS = ("measured_at", "cursor", *FIGURES, *DAYS, "tier", "sources", "consented", "reachable")
@@ -133,6 +142,7 @@ def _put(
             "INSERT INTO member_sales VALUES (?,?,?,?,?,?,?,?)",
             [(r.member_id, *s) for r in kept for s in r.sales],
         )
+        mark_unscored(db, (r.member_id for r in kept))
         if kept or gone:
             version = int(_meta(db, "metrics_version") or 0) + 1
             _set_meta(db, "metrics_version", str(version))
@@ -194,22 +204,13 @@ def _score(db: sqlite3.Connection, scoring: Scoring) -> bool:
         wanted, done = _scored_as(db, scoring)  # again, under the write lock
         if done:
             return False
-        db.execute("UPDATE member_metrics SET r = 1, f = 1, m = 1, e = 1, p = 1")
-        for column, (ranked, order) in RANKS.items():
-            best_first = ", ".join(f"{c} DESC" for c in (*order, "member_id"))
-            db.execute(  # insights.rfm.quintile: 5 - 5 * (rank from the best) // ranked
-                f"UPDATE member_metrics SET {column} = x.score FROM (SELECT member_id,"
-                f" 5 - 5 * (ROW_NUMBER() OVER (ORDER BY {best_first}) - 1) / COUNT(*) OVER ()"
-                f" AS score FROM member_metrics WHERE {ranked} > 0) AS x"
-                " WHERE member_metrics.member_id = x.member_id"
-            )
-        db.execute("DELETE FROM member_segments")
-        for segment, condition in segment_rules(scoring.rules).items():
-            db.execute(
-                "INSERT INTO member_segments (segment, member_id)"
-                f" SELECT ?, member_id FROM member_metrics WHERE {condition}",
-                (segment,),
-            )
+        scored_by = (_meta(db, "metrics_scored") or "").partition("|")[2]
+        held = _meta(db, "metrics_cuts")
+        since = (
+            None if not held else {c: list(map(tuple, k)) for c, k in orjson.loads(held).items()}
+        )
+        cuts = score_pass(db, scoring.rules, scored_by == scoring.name, since)
+        _set_meta(db, "metrics_cuts", orjson.dumps(cuts).decode())
         _set_meta(db, "metrics_scored", wanted)
         return True
 
