@@ -118,6 +118,13 @@ class RecordData:
 
     def merge(self, other: RecordData) -> bool:
         """Fold a newer line of the same record in; return whether anything changed."""
+        person = self.fold(other)
+        days = self.fold_days(other)
+        return person or days
+
+    def fold(self, other: RecordData) -> bool:
+        """Fold in a newer line's identifiers and (a CRM contact's) person; whether that
+        changed anything."""
         before = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
         was_at = self.address
         self.identifiers |= other.identifiers
@@ -125,12 +132,17 @@ class RecordData:
             self.first_name, self.last_name = other.first_name, other.last_name
             self.birth_date, self.address = other.birth_date, other.address
         after = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
-        changed = before != after or was_at != self.address
-        if other.days:
-            days = merged_days(self.days, other.days)
-            if days != self.days:
-                self.days, changed = days, True
-        return changed
+        return before != after or was_at != self.address
+
+    def fold_days(self, other: RecordData) -> bool:
+        """Fold in a newer line's purchases by day; whether they moved."""
+        if not other.days:
+            return False
+        days = merged_days(self.days, other.days)
+        if days == self.days:
+            return False
+        self.days = days
+        return True
 
     def remember(self, older: RecordData) -> bool:
         """Keep the identifier values of an older version of this record (a CRM contact's

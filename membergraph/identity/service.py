@@ -36,6 +36,7 @@ from membergraph.identity.store.format import (
     verdict,
 )
 from membergraph.identity.store.port import (
+    Change,
     ConcurrentChange,
     IdentityStore,
     MemberCarried,
@@ -44,6 +45,7 @@ from membergraph.identity.store.port import (
     TransientStoreError,
     contact_values,
 )
+from membergraph.identity.values import day_evidence
 
 __all__ = [
     "Adjustments",
@@ -267,18 +269,37 @@ class IdentityService:
                 )
         stored = await self.store.load_records({*folded, *(r.ref for r in older)})
         changed: dict[RecordKey, RecordData] = {}
+        counted: dict[RecordKey, RecordData] = {}  # only their purchases by day moved
         for ref, record in folded.items():
-            if ref in stored:
-                if stored[ref].merge(record):
-                    changed[ref] = stored[ref]
-            else:
+            held = stored.get(ref)
+            if held is None:
                 changed[ref] = record
+                continue
+            was = day_evidence(held, self.rules)
+            if held.fold(record):
+                held.fold_days(record)
+                changed[ref] = held
+            elif held.fold_days(record):
+                if day_evidence(held, self.rules) == was:
+                    counted[ref] = held
+                else:
+                    changed[ref] = held
         for record in older:
-            held = changed.get(record.ref) or stored.get(record.ref)
+            ref = record.ref
+            held = changed.get(ref) or counted.get(ref) or stored.get(ref)
             if held is not None and held.remember(record):
-                changed[record.ref] = held
+                changed[ref] = held
+                counted.pop(ref, None)
         if not changed:
+            if counted:
+                # A known card's purchase on a new day: the days are kept, and nothing the
+                # engine weighs moved (day_evidence), so no member can: no closure to walk
+                # (an ingest of 5 purchases walked 64 records on average, two thirds of
+                # its time).
+                kept = [counted[ref] for ref in sorted(counted)]
+                await self.store.apply(Change(actor=actor, records=kept))
             return ApplyResult(members=0)
+        changed |= counted
         (scope, hubs), state = await self.closure(changed)
         return await self.apply_scope(scope, set(changed), hubs, actor, state=state)
 

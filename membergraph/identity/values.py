@@ -20,6 +20,7 @@ __all__ = [
     "busy_days",
     "busy_till",
     "closure_values",
+    "day_evidence",
     "linking_values",
     "nobodys_reason",
     "own_values_disagree",
@@ -153,6 +154,14 @@ def bag_reason(record: RecordData, rules: Rules) -> str | None:
             " (a till's own)"
         )
     return None
+
+
+def day_evidence(record: RecordData, rules: Rules) -> str | None:
+    """All the engine reads of a record's purchases by day (``RecordData.days``): a line
+    that moves only the days and leaves this the same can move no member, so an ingest
+    keeps the days without walking the record's closure (``IdentityService.ingest``).
+    A rule that comes to read ``days`` must be read here too."""
+    return bag_reason(record, rules)
 
 
 def _key_value(record: RecordData) -> tuple[str, str]:

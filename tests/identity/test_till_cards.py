@@ -155,3 +155,35 @@ async def test_a_store_written_before_purchase_days_opens_and_keeps_them(tmp_pat
         # Then they are counted by day as in a new store
         assert BAG not in await store.all_assignments()
         assert len((await store.load_records([BAG]))[BAG].days or {}) == 3
+
+
+async def test_a_purchase_on_a_new_day_walks_no_closure_until_it_matters(
+    service: IdentityService,
+) -> None:
+    # Given a shopper's contact and her card, used on a day
+    store = service.store
+    await service.ingest([crm("C1", first="Cara", card=CASHIER_CARD), *_sales([1])])
+    walked: list[object] = []
+    walk = store.closure_state
+
+    async def counted(*args: object) -> object:
+        walked.append(args)
+        return await walk(*args)  # type: ignore[arg-type]
+
+    store.closure_state = counted  # type: ignore[method-assign]
+    # When she buys again on other days
+    for day in (2, 3, 4):
+        await service.ingest(
+            [purchase(card=CASHIER_CARD, tid=f"D{day}", at=f"2026-03-{day:02d}T10:00:00Z")]
+        )
+    # Then no closure is walked: only the card's days moved, and the store keeps them
+    assert walked == []
+    stored = (await store.load_records([BAG]))[BAG]
+    assert sorted(stored.days or {}) == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    assert (await store.all_assignments())[BAG] == (await store.all_assignments())[("crm", "C1")]
+    # But a purchase that brings the card a new e-mail walks it
+    await service.ingest([purchase(card=CASHIER_CARD, email="cara@example.org", tid="D5")])
+    assert len(walked) == 1
+    # and so does the day the card turns out to be the till's (its member changes)
+    await service.ingest(_sales([0, 0, 0, 0, 0, 6, 6, 6]))
+    assert len(walked) == 2 and BAG not in await store.all_assignments()
