@@ -342,46 +342,6 @@ def test_stats_are_brute_force_sums(
     assert found == expected
 
 
-def _plain(n: int) -> MemberMetrics:
-    days = n * 37 % 400  # ties and gaps alike
-    return MemberMetrics(
-        member_id=f"m_{n:03d}",
-        reference=REF,
-        last_purchase_at=_moment(days),
-        first_purchase_at=_moment(days + 30),
-        frequency=n % 4,
-        monetary_cents=(n % 4) * 500 + n % 3,
-        engagement=n % 5,
-        last_engaged_at=_moment(n % 80),
-        prior_monetary_cents=(n % 6) * 700,
-        prior_frequency=n % 2,
-    )
-
-
-@pytest.mark.parametrize(
-    ("kind", "in_server"),
-    [
-        pytest.param("mongodb-emulated", False, id="mongomock-pages"),
-        pytest.param("mongodb-real", True, id="mongodb-window-functions", marks=ON_REAL_SERVER),
-    ],
-)
-def test_mongodb_ranks_in_the_server_where_it_can(kind: str, in_server: bool) -> None:
-    # The emulation has neither $setWindowFields nor $merge: it ranks a page at a time, and
-    # a real server (5.0+) in one pipeline per axis; both give the definitions' scores.
-    population = {m.member_id: m for m in map(_plain, range(47))}
-    expected = population_of(population, REF)
-
-    async def body(store: Any) -> Any:
-        await _stored(store, population)
-        return store.ranks_in_server, await store.scored(sorted(population))
-
-    ranked_in_server, scored = run(kind, body)
-    assert ranked_in_server is in_server
-    for found in scored:
-        s = expected.scores[found.row.member_id]
-        assert found.scores == (s.recency, s.frequency, s.monetary, s.engagement, s.prior_monetary)
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_row_that_moves_a_tier_is_announced_with_it_once(kind: str) -> None:
     # gaps13 (issue 18): a tier change pushed nothing; the service that sends SMS must hear it.

@@ -16,7 +16,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+import orjson
 
 from membergraph.identity.feed import ChangeKind, FeedEntry
 
@@ -39,6 +41,9 @@ __all__ = [
     "SalesRow",
     "ScoredRow",
     "StatsRow",
+    "Cuts",
+    "cuts_of",
+    "cuts_text",
     "segment_rules",
     "tier_changes",
 ]
@@ -179,6 +184,22 @@ class SegmentRules:
     new_days: int = 90
     at_risk_days: int = 90
     dormant_days: int = 180
+
+
+Cuts = dict[str, list[tuple[Any, ...]]]
+"""Each score's quintile cut rows, as its ranking key (the stores' scoring passes: the rows
+they last scored by, kept beside the scores)."""
+
+
+def cuts_text(cuts: Cuts) -> str:
+    return orjson.dumps(cuts).decode()
+
+
+def cuts_of(text: str | None) -> Cuts | None:
+    """:func:`cuts_text` read back (None: no pass kept its cuts)."""
+    if not text:
+        return None
+    return {column: [tuple(cut) for cut in cuts] for column, cuts in orjson.loads(text).items()}
 
 
 def segment_rules(rules: SegmentRules) -> dict[str, str]:

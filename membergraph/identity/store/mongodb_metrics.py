@@ -2,14 +2,9 @@
 ranked by sorted, indexed reads (a page of IDs at a time, never the population), filtered,
 ordered and aggregated by the server.
 
-Scores follow :func:`membergraph.insights.rfm.quintile`, computed by the server: one
-``$setWindowFields`` + ``$merge`` pipeline per axis numbers the ranked members best first and
-writes each its score (MongoDB 5.0+). A server without them (before 5.0; mongomock, the
-emulation the tests run on here) gets the same scores another way, found out once per
-process: the ranked members read best first by a sorted, indexed query, a page of IDs at a
-time, and each page's scores set with one ``update_many`` per score. The tests hold both to
-``insights.rfm.population_of``: the pipeline on a real server
-(``MEMBERGRAPH_TEST_MONGODB_URL``), the pages on the emulation.
+Scores follow :func:`membergraph.insights.rfm.quintile`: each score's quintile cut documents
+are found by the server down an index, and only the documents that can have moved are scored
+again (``mongodb_scoring``), the same way on every server and on the tests' emulation.
 """
 
 from __future__ import annotations
@@ -18,7 +13,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, DeleteMany, IndexModel, ReplaceOne
-from pymongo.errors import OperationFailure
 
 from membergraph.identity.store.metrics_port import (
     DAYS,
@@ -34,10 +28,13 @@ from membergraph.identity.store.metrics_port import (
     ScoredRow,
     Scoring,
     StatsRow,
+    cuts_of,
+    cuts_text,
     tier_changes,
 )
 from membergraph.identity.store.mongodb_docs import event_of
-from membergraph.identity.store.mongodb_query import member_filter, rank_pipeline, segment_filters
+from membergraph.identity.store.mongodb_query import member_filter
+from membergraph.identity.store.mongodb_scoring import RANK_INDEXES, score_pass
 from membergraph.identity.store.port import IdentityEvent
 
 if TYPE_CHECKING:
@@ -46,15 +43,14 @@ if TYPE_CHECKING:
 __all__ = ["MongoMetrics"]
 
 Doc = dict[str, Any]
-_PAGE = 5000
 _SCORES = tuple(RANKS)  # r f m e p
-_UNKNOWN_STAGE = frozenset({40324, 168, 31325})  # unrecognized stage, operator, or field
 _ORDERED = ("lifetime_spend_cents", "monetary_cents", "points_balance", "last_purchase_at")
 INDEXES = [
     *(IndexModel([(c, ASCENDING), ("_id", ASCENDING)]) for c in (*_ORDERED, "member_since")),
     IndexModel([("segments", ASCENDING), ("_id", ASCENDING)]),
     IndexModel([("tier", ASCENDING)]),
     IndexModel([("measured_at", ASCENDING)]),
+    *RANK_INDEXES,
 ]
 
 
@@ -84,6 +80,7 @@ def _doc(row: MetricsRow, cursor: int, since: str) -> Doc:
         ],
         **dict.fromkeys(_SCORES, 1),
         "segments": [],
+        "unscored": True,  # its scores and segments are the next pass's to find
     }
 
 
@@ -109,7 +106,6 @@ class MongoMetrics(MetricsStore):
     def __init__(self, store: MongoStore) -> None:
         self.store = store
         self._indexed = False
-        self.ranks_in_server: bool | None = None  # None: not tried yet
 
     async def _collection(self) -> Any:
         collection = self.store.db.member_metrics
@@ -212,59 +208,17 @@ class MongoMetrics(MetricsStore):
 
     async def score(self, scoring: Scoring) -> bool:
         wanted = f"{await self._version()}|{scoring.name}"
-        if await self._meta("scored") == wanted:
+        scored = await self._meta("scored")
+        if scored == wanted:
             return False
         collection = await self._collection()
+        since = cuts_of(await self._meta("cuts"))
         async with self.store._mapped("metrics scoring"):
-            await collection.update_many({}, {"$set": {**dict.fromkeys(_SCORES, 1)}})
-            for column, (ranked, order) in RANKS.items():
-                await self._rank(collection, column, {ranked: {"$gt": 0}}, order)
-            await collection.update_many({}, {"$set": {"segments": []}})
-            for segment, condition in segment_filters(scoring.rules).items():
-                await collection.update_many(condition, {"$push": {"segments": segment}})
+            same_rules = (scored or "").partition("|")[2] == scoring.name
+            cuts = await score_pass(collection, scoring.rules, same_rules, since)
+        await self._set_meta("cuts", cuts_text(cuts))
         await self._set_meta("scored", wanted)
         return True
-
-    async def _rank(
-        self, collection: Any, column: str, ranked: Doc, order: tuple[str, ...]
-    ) -> None:
-        count = await collection.count_documents(ranked)
-        if count and self.ranks_in_server is not False:
-            pipeline = rank_pipeline(collection.name, column, ranked, order, count)
-            try:
-                await (await collection.aggregate(pipeline)).to_list()
-            except (OperationFailure, NotImplementedError) as exc:
-                unknown = getattr(exc, "code", None) in _UNKNOWN_STAGE
-                if self.ranks_in_server or not (unknown or isinstance(exc, NotImplementedError)):
-                    raise  # it worked before, or it is no question of support: a failure
-                self.ranks_in_server = False
-            else:
-                self.ranks_in_server = True
-                return
-        await self._rank_in_pages(collection, column, ranked, order, count)
-
-    async def _rank_in_pages(
-        self, collection: Any, column: str, ranked: Doc, order: tuple[str, ...], count: int
-    ) -> None:
-        best_first = [(f, DESCENDING) for f in (*order, "_id")]
-        done = 0
-        while done < count:
-            page = await (
-                collection.find(ranked, projection=["_id"])
-                .sort(best_first)
-                .skip(done)
-                .limit(_PAGE)
-                .to_list()
-            )
-            if not page:
-                break
-            by_score: dict[int, list[str]] = {}
-            for offset, doc in enumerate(page):
-                score = 5 - (5 * (done + offset)) // count
-                by_score.setdefault(score, []).append(doc["_id"])
-            for score, ids in by_score.items():
-                await collection.update_many({"_id": {"$in": ids}}, {"$set": {column: score}})
-            done += len(page)
 
     async def scored(self, member_ids: Sequence[str]) -> list[ScoredRow | None]:
         collection = await self._collection()

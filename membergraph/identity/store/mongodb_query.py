@@ -1,6 +1,5 @@
 """A :class:`MemberQuery` and the segments' conditions as MongoDB filters over the
-``member_metrics`` documents (the same conditions as ``metrics_port.segment_rules``), and
-the pipeline that scores one axis in the database."""
+``member_metrics`` documents (the same conditions as ``metrics_port.segment_rules``)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from typing import Any
 
 from membergraph.identity.store.metrics_port import MemberQuery, Range, SegmentRules
 
-__all__ = ["member_filter", "rank_pipeline", "segment_filters"]
+__all__ = ["member_filter", "segment_filters"]
 
 Doc = dict[str, Any]
 
@@ -60,31 +59,3 @@ def segment_filters(rules: SegmentRules) -> dict[str, Doc]:
         "ZOMBIE": {"last_activity_days": {"$ne": None, "$gte": rules.dormant_days}},
         "FADING_STAR": {"p": {"$gte": 5}, "declining": 1},
     }
-
-
-def rank_pipeline(
-    into: str, column: str, ranked: Doc, order: tuple[str, ...], count: int
-) -> list[Doc]:
-    """Score ``column`` of the ``count`` documents matching ``ranked`` in the server
-    (MongoDB 5.0+): number them best first by ``order`` then ``_id``
-    (``$setWindowFields``), take ``5 - 5 * (number - 1) // count``
-    (:func:`membergraph.insights.rfm.quintile`) and merge it back into ``into``."""
-    share = {"$divide": [{"$multiply": [5, {"$subtract": ["$_number", 1]}]}, count]}
-    return [
-        {"$match": ranked},
-        {
-            "$setWindowFields": {
-                "sortBy": {field: -1 for field in (*order, "_id")},
-                "output": {"_number": {"$documentNumber": {}}},
-            }
-        },
-        {"$project": {column: {"$toInt": {"$subtract": [5, {"$floor": share}]}}}},
-        {
-            "$merge": {
-                "into": into,
-                "on": "_id",
-                "whenMatched": "merge",
-                "whenNotMatched": "discard",
-            }
-        },
-    ]

@@ -13,8 +13,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
-
 from membergraph.identity.store.metrics_port import (
     DAYS,
     FIGURES,
@@ -29,6 +27,8 @@ from membergraph.identity.store.metrics_port import (
     ScoredRow,
     Scoring,
     StatsRow,
+    cuts_of,
+    cuts_text,
     tier_changes,
 )
 from membergraph.identity.store.port import IdentityEvent
@@ -205,12 +205,9 @@ def _score(db: sqlite3.Connection, scoring: Scoring) -> bool:
         if done:
             return False
         scored_by = (_meta(db, "metrics_scored") or "").partition("|")[2]
-        held = _meta(db, "metrics_cuts")
-        since = (
-            None if not held else {c: list(map(tuple, k)) for c, k in orjson.loads(held).items()}
-        )
+        since = cuts_of(_meta(db, "metrics_cuts"))
         cuts = score_pass(db, scoring.rules, scored_by == scoring.name, since)
-        _set_meta(db, "metrics_cuts", orjson.dumps(cuts).decode())
+        _set_meta(db, "metrics_cuts", cuts_text(cuts))
         _set_meta(db, "metrics_scored", wanted)
         return True
 

@@ -16,9 +16,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from membergraph.identity.store.metrics_port import RANKS, SegmentRules, segment_rules
+from membergraph.identity.store.metrics_port import RANKS, Cuts, SegmentRules, segment_rules
 
-__all__ = ["RANK_INDEXES", "SCORING_SCHEMA", "Cuts", "mark_unscored", "score_pass"]
+__all__ = ["RANK_INDEXES", "SCORING_SCHEMA", "mark_unscored", "score_pass"]
 
 _KEYS = {column: (*order, "member_id") for column, (_, order) in RANKS.items()}
 RANK_INDEXES = {
@@ -72,10 +72,6 @@ def _cuts(db: sqlite3.Connection, column: str) -> list[tuple[Any, ...]]:
         cuts.append(tuple(row))
         done = offset + 1
     return cuts
-
-
-Cuts = dict[str, list[tuple[Any, ...]]]
-"""Each score column's cut rows (:func:`_cuts`)."""
 
 
 def score_pass(
