@@ -210,7 +210,6 @@ def _assembled(settings: Settings, identity: IdentityService, sources: SourceSet
     gateway = Gateway(settings=settings, identity=identity, sources=sources.connectors)
     gateway.synced = sources.held
     gateway.scores = MetricsKeeper(gateway)
-    gateway.extras["source_set"] = sources
     return gateway
 
 

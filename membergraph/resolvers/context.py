@@ -48,7 +48,6 @@ class Gateway:
     settings: Settings
     identity: IdentityService
     sources: Mapping[SourceName, Connector[Any]]
-    extras: dict[str, Any] = field(default_factory=dict)
     feed: FeedFollower | None = None
     """Follows the store's change feed (started by the app's lifespan): subscriptions and
     caches hear every change made through any process."""
