@@ -33,7 +33,7 @@ from membergraph.insights.profile import contact_kinds, last_seen_of
 from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import Gateway
 
-__all__ = ["Measurer", "Page", "from_micros", "metrics_of_row", "micros", "row_of"]
+__all__ = ["Measurer", "Page", "from_micros", "micros", "row_of"]
 
 TURN_MEMBERS = 10
 """Members measured between two turns given to the event loop (a few ms of work each)."""
@@ -97,15 +97,6 @@ def row_of(m: MemberMetrics) -> MetricsRow:
             for s in m.sales
         ),
     )
-
-
-def metrics_of_row(row: MetricsRow) -> dict[str, Any]:
-    """A kept row's figures with timestamps as datetimes (for the schema)."""
-    shown: dict[str, Any] = dict(row.figures)
-    for name in ("last_purchase_at", "first_purchase_at", "last_engaged_at", "last_activity_at"):
-        shown[name] = from_micros(row.figures[name])
-    shown.update(row.days)
-    return shown
 
 
 @dataclass(slots=True)
