@@ -3,6 +3,7 @@ reresolve`` brings it up in place, all or nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -13,13 +14,16 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from membergraph.app import create_app
 from membergraph.cli import app
-from membergraph.identity.store.format import STORE_FORMAT
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store.format import STORE_FORMAT, StoreMark
+from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.settings import Settings
 
 STRICT = "hub_max_people = 1\n"  # an e-mail on two people's records links nothing
@@ -241,3 +245,52 @@ def test_a_killed_reresolve_leaves_the_store_as_it_was_or_as_it_is_after(tmp_pat
         assert _assignments(f"sqlite:///{copy}") == after
         assert _meta(f"sqlite:///{copy}") == _meta(f"sqlite:///{finished}")
     print("killed runs left the store:", outcomes)  # which ones depends on the machine
+
+
+async def _resolved_without_email_days(path: Path) -> dict[tuple[str, str], str]:
+    """The store resolved as format 4 resolved it (its cards keep no e-mails' days), and
+    marked format 4."""
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE records SET email_days = NULL")
+    async with SqliteStore(path) as identity:
+        await IdentityService(identity).resolve_all({})
+        await identity.set_mark(StoreMark(4, ""))
+        return await identity.all_assignments()
+
+
+def test_reresolve_gives_a_format_4_stores_cards_the_days_of_their_emails(
+    tmp_path: Path,
+) -> None:
+    # Given a format-4 store of Katherine's contact (her own e-mail on file), her card's
+    # online orders giving her second address on three days, and a card-less order under
+    # it: apart, as format 4 kept no days per e-mail
+    card, second = "LD70000001", "tigerlily4788@mail.org"
+    sale = {"channel": "online", "amount_cents": 100, "email": second}
+    lines = [
+        {**sale, "transaction_id": f"T{d}", "loyalty_id": card, "occurred_at": f"2026-02-0{d}T10:00:00Z"}
+        for d in (1, 2, 3)
+    ] + [{**sale, "transaction_id": "G1", "occurred_at": "2026-02-04T10:00:00Z"}]  # fmt: skip
+    contact = {
+        "contact_id": "C0000001", "first_name": "Katherine", "last_name": "Wilson",
+        "emails": ["kathy.g@mail.org"], "loyalty_id": card,
+    }  # fmt: skip
+    data, path = tmp_path / "data", tmp_path / "store.db"
+    data.mkdir()
+    (data / "transactions.jsonl").write_bytes(b"\n".join(map(orjson.dumps, lines)))
+    (data / "crm.jsonl").write_bytes(orjson.dumps(contact))
+    store = f"sqlite:///{path}"
+    loaded = CliRunner().invoke(app, ["load", "--data", str(data), "--to", store])
+    assert loaded.exit_code == 0, loaded.output
+    shutil.rmtree(data)  # the lines are the store's only
+    her, orders = ("crm", "C0000001"), ("transactions", f"online:{second}")
+    before = asyncio.run(_resolved_without_email_days(path))
+    assert before[her] != before[orders]
+    # When it is brought up
+    done = CliRunner().invoke(app, ["reresolve", "--store", store])
+    assert done.exit_code == 0, done.output
+    # Then her card holds the address's three days again, and her card-less order is hers
+    with sqlite3.connect(path) as db:
+        [(held,)] = db.execute("SELECT email_days FROM records WHERE key = ?", (f"loyalty:{card}",))
+    assert orjson.loads(held) == {second: ["2026-02-01", "2026-02-02", "2026-02-03"]}
+    after = _assignments(store)
+    assert after[her] == after[orders] == after[("transactions", f"loyalty:{card}")]

@@ -5,7 +5,9 @@ go to the clerk) gives the card's purchases the guest's e-mail. Linked as usual,
 would join the guest's card-less orders to the clerk's member. A member's own second
 address (at work, a new one) is on the same kind of order; what tells them apart is the
 address itself: people's addresses name them (``kwilson@acme.com``), a guest's names the
-guest (``jennifer33@yahoo.com`` on Katherine Wilson's card).
+guest (``jennifer33@yahoo.com`` on Katherine Wilson's card), and how often it comes: a clerk
+puts her card on a guest's order once or twice, a holder gives her own second address
+(``tigerlily4788@``, naming no one) with her card day after day.
 """
 
 from __future__ import annotations
@@ -39,13 +41,19 @@ def a_strangers_email(
     holders: Iterable[RecordData],
     is_junk: Callable[[IdentifierKind, str], bool],
     given: Iterable[str] = (),
+    days: int = 0,
+    holder_days: int = 0,
 ) -> bool:
     """Whether ``email``, given on a card's purchases, is a stranger's: the card's CRM
     contacts (``holders``) have e-mails of their own, not this one, and their names are
     nowhere in it. A holder with none on file has, as her own, those of the card's other
     purchases (``given``) that name her (``richard.brown77@`` on Richard Brown's card
     beside a guest's ``kinge@``). A card nobody holds in the CRM, or held by contacts
-    without names, or with no e-mail of theirs anywhere, says nothing against it."""
+    without names, or with no e-mail of theirs anywhere, says nothing against it; nor
+    does an address given with the card on ``days`` distinct days, at least ``holder_days``
+    (``Rules.card_email_days``; 0: not read): the holder's own."""
+    if holder_days and days >= holder_days:
+        return False
     holders = list(holders)
     if not holders:
         return False

@@ -363,8 +363,11 @@ class _Resolver:
         holders = self._holders(ref)
         if not holders:
             return False
-        given = [i.key for i in self.records[ref].identifiers if i.kind is IdentifierKind.EMAIL]
-        return a_strangers_email(email, holders, self.rules.is_junk, given)
+        record = self.records[ref]
+        given = [i.key for i in record.identifiers if i.kind is IdentifierKind.EMAIL]
+        days = len((record.email_days or {}).get(email, ()))
+        rules = self.rules
+        return a_strangers_email(email, holders, rules.is_junk, given, days, rules.card_email_days)
 
     def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it

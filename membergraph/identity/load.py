@@ -21,6 +21,7 @@ from membergraph.identity.records import (
     RecordData,
     RecordKey,
     add_purchase,
+    card_email,
     identity_of,
     owner_of_transaction,
     purchase_day,
@@ -96,22 +97,25 @@ def collect_records(
     their records, which keep everything else of the newest version
     (:meth:`~membergraph.identity.records.RecordData.remember`)."""
     records: dict[RecordKey, RecordData] = {}
-    seen: dict[tuple[object, ...], RecordKey | None] = {}
+    # Per identity: its record, and the e-mail given with it on a card (card_email).
+    seen: dict[tuple[object, ...], tuple[RecordKey, str | None] | None] = {}
     for source, line in lines:
         # Most lines repeat what an earlier line of their record said (a visitor's page
         # views, a card's purchases): the identity fields decide the record, so skip those,
         # but for the day of a purchase.
         identity = identity_fields(source, line)
         if identity is not None and identity in seen:
-            ref = seen[identity]
-            if ref is not None and source is SourceName.TRANSACTIONS:
-                add_purchase(
-                    records[ref], purchase_day(line), cast(Transaction, line).transaction_id
-                )
+            known = seen[identity]
+            if known is not None and source is SourceName.TRANSACTIONS:
+                ref, email = known
+                line_id = cast(Transaction, line).transaction_id
+                add_purchase(records[ref], purchase_day(line), line_id, email)
             continue
         record = record_of_line(source, line, region)
         if identity is not None:
-            seen[identity] = None if record is None else record.ref
+            seen[identity] = (
+                None if record is None else (record.ref, card_email(record.key, record.identifiers))
+            )
         if record is not None:
             fold_into(records, record)
     for source, line in older:

@@ -50,7 +50,9 @@ from membergraph.identity.rules import Rules
 __all__ = [
     "ANONYMISED",
     "DAY_IDS_KEPT",
+    "EMAIL_DAYS_KEPT",
     "add_purchase",
+    "card_email",
     "Identifier",
     "Identity",
     "RecordData",
@@ -109,6 +111,12 @@ class RecordData:
     at most ``DAY_IDS_KEPT``): how the rules tell a till's own card, scanned for guests
     many times a day, from a shopper's (``Rules.till_busy_days``). Sets of line ids, not
     counts: a line sent twice or read again at a restart counts once."""
+    email_days: dict[str, frozenset[str]] | None = None
+    """A card's purchases' e-mails by day: each e-mail's matching key, the days it was
+    given with the card (the earliest ``EMAIL_DAYS_KEPT``): how the rules tell the
+    holder's own second address, given with her card day after day, from a guest's, given
+    once with a clerk's (``Rules.card_email_days``). Days, not counts, for the same reason
+    as ``days``."""
 
     ref: RecordKey = field(init=False, repr=False, compare=False)
     """``(source, key)``, kept: the engine asks for it millions of times a batch."""
@@ -135,14 +143,18 @@ class RecordData:
         return before != after or was_at != self.address
 
     def fold_days(self, other: RecordData) -> bool:
-        """Fold in a newer line's purchases by day; whether they moved."""
-        if not other.days:
-            return False
-        days = merged_days(self.days, other.days)
-        if days == self.days:
-            return False
-        self.days = days
-        return True
+        """Fold in a newer line's purchases by day, and a card's e-mails by day; whether
+        they moved."""
+        moved = False
+        if other.days:
+            days = merged_days(self.days, other.days)
+            if days != self.days:
+                self.days, moved = days, True
+        if other.email_days:
+            emails = merged_days(self.email_days, other.email_days, EMAIL_DAYS_KEPT)
+            if emails != self.email_days:
+                self.email_days, moved = emails, True
+        return moved
 
     def remember(self, older: RecordData) -> bool:
         """Keep the identifier values of an older version of this record (a CRM contact's
@@ -177,33 +189,63 @@ than ``Rules.till_busy_day`` purchases, which must be below this."""
 
 
 def merged_days(
-    held: dict[str, frozenset[str]] | None, given: dict[str, frozenset[str]]
+    held: dict[str, frozenset[str]] | None,
+    given: dict[str, frozenset[str]],
+    kept: int = DAY_IDS_KEPT,
 ) -> dict[str, frozenset[str]]:
-    """Two records' purchases by day, together: each day's line ids, the smallest
-    ``DAY_IDS_KEPT`` kept (whatever the order they came in, the same ones)."""
+    """Two records' purchases by day, together: each day's line ids, the smallest ``kept``
+    kept (whatever the order they came in, the same ones). Also a card's e-mails by day
+    (``RecordData.email_days``, ``kept``: ``EMAIL_DAYS_KEPT``), each e-mail's days."""
     days = dict(held or {})
     for day, ids in given.items():
         had = days.get(day)
         if had is None or not ids <= had:
-            both = ids if had is None else had | ids
-            if len(both) > DAY_IDS_KEPT:
-                both = frozenset(sorted(both)[:DAY_IDS_KEPT])
-            days[day] = both
+            days[day] = _kept(ids if had is None else had | ids, kept)
     return days
 
 
-def add_purchase(record: RecordData, day: str, line_id: str) -> None:
-    """Count one purchase line of ``record`` on ``day`` (as :func:`merged_days` would)."""
-    days = record.days
-    if days is None:
-        record.days = {day: frozenset([line_id])}
-        return
-    had = days.get(day)
+def _kept(items: frozenset[str], kept: int) -> frozenset[str]:
+    return items if len(items) <= kept else frozenset(sorted(items)[:kept])
+
+
+EMAIL_DAYS_KEPT = 8
+"""The days a card keeps per e-mail given with it: the rules ask whether an e-mail came on
+at least ``Rules.card_email_days`` days, which must not be above this."""
+
+
+def card_email(key: str, identifiers: Iterable[Identifier]) -> str | None:
+    """The e-mail (its matching key) given with a card's purchase, from the record key and
+    identifiers :func:`transaction_record` describes it by (None: no e-mail, or no card: an
+    online customer's record is its e-mail)."""
+    if not key.startswith("loyalty:"):
+        return None
+    for ident in identifiers:
+        if ident.kind is IdentifierKind.EMAIL:
+            return ident.key
+    return None
+
+
+def add_purchase(record: RecordData, day: str, line_id: str, email: str | None = None) -> None:
+    """Count one purchase line of ``record`` on ``day`` (as :func:`merged_days` would), and
+    the day of the e-mail given with it on a card (``email``: :func:`card_email`)."""
+    record.days = _added(record.days, day, line_id, DAY_IDS_KEPT)
+    if email is not None:
+        record.email_days = _added(record.email_days, email, day, EMAIL_DAYS_KEPT)
+
+
+def _added(
+    sets: dict[str, frozenset[str]] | None, key: str, item: str, kept: int
+) -> dict[str, frozenset[str]]:
+    """``merged_days(sets, {key: {item}}, kept)``, in place: a card's purchases come one line
+    at a time, a million a batch."""
+    if sets is None:
+        return {key: frozenset([item])}
+    had = sets.get(key)
     if had is None:
-        days[day] = frozenset([line_id])
-    elif line_id not in had:
-        both = had | {line_id}
-        days[day] = both if len(both) <= DAY_IDS_KEPT else frozenset(sorted(both)[:DAY_IDS_KEPT])
+        sets[key] = frozenset([item])
+    elif item not in had:
+        sets[key] = _kept(had | {item}, kept)
+    return sets
 
 
 def purchase_day(line: Any) -> str:
@@ -509,7 +551,7 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
             return None
         record = RecordData(source, found[0], identity.role, set(found[1]))
         if source == SourceName.TRANSACTIONS:
-            record.days = {purchase_day(line): frozenset([line.transaction_id])}
+            add_purchase(record, purchase_day(line), line.transaction_id, card_email(*found))
         return record
     ref = line.account_ref
     return RecordData(

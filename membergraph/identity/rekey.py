@@ -335,6 +335,7 @@ def _differs(record: RecordData, held: RecordData) -> bool:
     return (
         record.identifiers != held.identifiers
         or record.days != held.days
+        or record.email_days != held.email_days
         or (record.first_name, record.last_name, record.birth_date, record.address)
         != (held.first_name, held.last_name, held.birth_date, held.address)
     )

@@ -207,6 +207,13 @@ class Rules(BaseModel):
             shopper buys a few times a day at most, and not week after week). Below
             ``records.DAY_IDS_KEPT``.
         till_busy_days: see ``till_busy_day``; 0 turns the rule off.
+        card_email_days: an e-mail given with a card's purchases on at least this many
+            distinct days is the card holder's, though it names none of her names and she
+            has others on file (a second address she shops under): it links her card to
+            the online orders under it. A clerk puts her card on a guest's order once or
+            twice; the guest's e-mail is a stranger's
+            (:func:`~membergraph.identity.card_emails.a_strangers_email`). At most
+            ``records.EMAIL_DAYS_KEPT`` (the days a card keeps per e-mail); 0 turns it off.
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
@@ -284,6 +291,7 @@ class Rules(BaseModel):
     card_max_emails: int = Field(default=2, ge=1)
     till_busy_day: int = Field(default=4, ge=1, lt=16)
     till_busy_days: int = Field(default=3, ge=0)
+    card_email_days: int = Field(default=3, ge=0, le=8)
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,

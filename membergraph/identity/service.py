@@ -266,6 +266,7 @@ class IdentityService:
                     record.birth_date,
                     record.address,
                     None if record.days is None else dict(record.days),
+                    None if record.email_days is None else dict(record.email_days),
                 )
         stored = await self.store.load_records({*folded, *(r.ref for r in older)})
         changed: dict[RecordKey, RecordData] = {}

@@ -156,12 +156,18 @@ def bag_reason(record: RecordData, rules: Rules) -> str | None:
     return None
 
 
-def day_evidence(record: RecordData, rules: Rules) -> str | None:
-    """All the engine reads of a record's purchases by day (``RecordData.days``): a line
-    that moves only the days and leaves this the same can move no member, so an ingest
-    keeps the days without walking the record's closure (``IdentityService.ingest``).
-    A rule that comes to read ``days`` must be read here too."""
-    return bag_reason(record, rules)
+def day_evidence(record: RecordData, rules: Rules) -> tuple[str | None, frozenset[str]]:
+    """All the engine reads of a record's purchases by day (``RecordData.days``) and of a
+    card's e-mails by day (``email_days``): whether it is a till's own (:func:`bag_reason`),
+    and the e-mails given with the card on enough days to be the holder's
+    (``rules.card_email_days``, :func:`~membergraph.identity.card_emails.a_strangers_email`).
+    A line that moves only the days and leaves this the same can move no member, so an
+    ingest keeps the days without walking the record's closure
+    (``IdentityService.ingest``). A rule that comes to read the days must be read here too."""
+    least = rules.card_email_days
+    held = record.email_days or {}
+    regular = frozenset(e for e, days in held.items() if least and len(days) >= least)
+    return bag_reason(record, rules), regular
 
 
 def _key_value(record: RecordData) -> tuple[str, str]:

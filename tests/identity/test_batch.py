@@ -23,6 +23,7 @@ def _facts(records: dict[RecordKey, RecordData]) -> dict[RecordKey, tuple[object
         ref: (
             (r.role, sorted(r.identifiers), r.first_name, r.last_name, r.birth_date, r.address),
             r.days,
+            r.email_days,
         )
         for ref, r in records.items()
     }

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from membergraph.identity.batch import resolve_folder
 from membergraph.identity.engine import resolve
+from membergraph.identity.records import EMAIL_DAYS_KEPT, RecordData
+from membergraph.identity.rules import Rules
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import crm, purchase, world
+from tests.support.stores import ADAPTERS, open_store
 
 CARD = "LD70000001"
 
@@ -74,3 +85,117 @@ def test_a_holder_without_email_on_file_is_known_by_the_one_naming_her(
     member = next(c for c in result.components if katherine.ref in c)
     # Then the guest's card-less orders are in her member only when nothing says whose
     assert (guests.ref in member) is joined
+
+
+SECOND = "tigerlily4788@mail.org"  # names no one: her second address, or a guest's
+
+
+def _on_card(days: list[int], email: str = SECOND) -> list[RecordData]:
+    """Online orders on Katherine's card giving ``email``, one on each of ``days`` (a day
+    listed twice: two orders that day)."""
+    return [
+        purchase(card=CARD, email=email, channel="online", tid=f"T{n}", at=f"2026-03-{d:02d}T10:{n:02d}:00Z")
+        for n, d in enumerate(days)
+    ]  # fmt: skip
+
+
+def _katherine() -> RecordData:
+    return crm("C0000001", first="Katherine", last="Wilson", emails=["kathy.g@mail.org"], card=CARD)
+
+
+@pytest.mark.parametrize(
+    ("days", "rules", "joined"),
+    [
+        pytest.param([1], Rules(), False, id="once-a-guest-on-a-clerks-card"),
+        pytest.param([1, 2], Rules(), False, id="two-days-a-relative-using-it"),
+        pytest.param([4, 4, 4, 4], Rules(), False, id="four-orders-one-day-are-one-day"),
+        pytest.param([1, 2, 2, 3], Rules(), True, id="three-days-her-own"),
+        pytest.param([1, 5, 9, 12, 20, 28], Rules(), True, id="month-after-month"),
+        pytest.param([1, 2, 3], Rules(card_email_days=0), False, id="rule-off"),
+        pytest.param([1, 2], Rules(card_email_days=2), True, id="two-days-asked"),
+        pytest.param([1, 2, 3], Rules(card_email_days=4), False, id="four-days-asked"),
+    ],
+)
+def test_an_email_given_with_her_card_day_after_day_is_hers(
+    days: list[int], rules: Rules, joined: bool
+) -> None:
+    # Given Katherine Wilson's contact (her own e-mail on file) and card, online orders on
+    # the card giving an address that names no one, on some days, and card-less online
+    # orders under that address
+    orders = purchase(email=SECOND, channel="online", tid="G1")
+    result = resolve(world(_katherine(), *_on_card(days), orders), rules)
+    member = next(c for c in result.components if ("crm", "C0000001") in c)
+    # Then the card-less orders are hers when the address came with her card on enough
+    # distinct days (a clerk puts her card on a guest's order once or twice)
+    assert (orders.ref in member) is joined
+
+
+def test_the_days_asked_are_at_most_the_days_a_card_keeps() -> None:
+    # A rules file asking more days than a card keeps per e-mail could never be met
+    assert Rules(card_email_days=EMAIL_DAYS_KEPT).card_email_days == EMAIL_DAYS_KEPT
+    with pytest.raises(ValidationError, match="card_email_days"):
+        Rules(card_email_days=EMAIL_DAYS_KEPT + 1)
+
+
+@pytest.fixture(params=ADAPTERS)
+async def service(request: pytest.FixtureRequest) -> AsyncIterator[IdentityService]:
+    async with open_store(request.param) as store:
+        yield IdentityService(store)
+
+
+async def test_her_second_address_joins_her_once_a_third_day_comes_in(
+    service: IdentityService,
+) -> None:
+    # Given Katherine's contact and her card-less orders under her second address: apart
+    orders = purchase(email=SECOND, channel="online", tid="G1")
+    await service.ingest([_katherine(), orders])
+    contact = ("crm", "C0000001")
+
+    async def together() -> bool:
+        assigned = await service.store.all_assignments()
+        return assigned[contact] == assigned[orders.ref]
+
+    # When her card's orders giving that address come in one at a time, on two days (one
+    # sent twice), then on a third
+    for sale in _on_card([1, 2, 2]) + _on_card([2]):
+        await service.ingest([sale])
+        assert not await together()
+    [third] = _on_card([3] * 4)[3:]
+    await service.ingest([third])
+    # Then the third day makes the address hers: her card-less orders join her member
+    assert await together()
+    # and the store kept the address's days with the card, each once
+    card = (await service.store.load_records([third.ref]))[third.ref]
+    assert card.email_days == {SECOND: frozenset({"2026-03-01", "2026-03-02", "2026-03-03"})}
+    # And a whole resolution of the store (a restart) agrees with the ingests
+    assigned = await service.store.all_assignments()
+    await service.resolve_all(await service.store.load_records(None))
+    assert await service.store.all_assignments() == assigned
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_resolve_answers_her_second_addresss_orders_as_hers(
+    tmp_path: Path, workers: int
+) -> None:
+    # Given a folder: Katherine's contact, her card's online orders giving her second
+    # address on three days, and her card-less orders under it
+    sale = {"channel": "online", "amount_cents": 100, "email": SECOND}
+    lines = [
+        {**sale, "transaction_id": f"T{d}", "loyalty_id": CARD, "occurred_at": f"2026-02-0{d}T10:00:00Z"}
+        for d in (1, 2, 3)
+    ] + [{**sale, "transaction_id": "G1", "occurred_at": "2026-02-04T10:00:00Z"}]  # fmt: skip
+    contact = {
+        "contact_id": "C0000001", "first_name": "Katherine", "last_name": "Wilson",
+        "emails": ["kathy.g@mail.org"], "loyalty_id": CARD,
+    }  # fmt: skip
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "transactions.jsonl").write_bytes(b"\n".join(map(orjson.dumps, lines)))
+    (folder / "crm.jsonl").write_bytes(orjson.dumps(contact))
+    out = tmp_path / "members.jsonl"
+    # When the folder is resolved
+    async with SqliteStore(tmp_path / "store.db") as identity:
+        await resolve_folder(folder, out, identity, workers=workers)
+    # Then her contact, her card's orders and her card-less order are one member
+    answers = {a["id"]: a["member_id"] for a in map(orjson.loads, out.read_bytes().splitlines())}
+    assert len(set(answers.values())) == 1 and set(answers) == {"C0000001", "T1", "T2", "T3", "G1"}

@@ -39,7 +39,7 @@ __all__ = [
     "verdict",
 ]
 
-STORE_FORMAT = 4
+STORE_FORMAT = 5
 """The format of the records this release writes.
 
 Bump it (by one, in the same commit) whenever a change alters what a record is or how it is
@@ -57,7 +57,9 @@ ids matched in the CRM's own forms (``crm_id_formats``: ``c-0012345`` is ``C0012
 typed number that fits two forms carried as both; 3, web events of no one logged in naming
 their own person's e-mail keyed ``<anonymous_id>|email:<digest>``; 4, e-mails read without
 invisible characters or spaces beside the ``@`` (``ann@mail.org\u200b`` is ``ann@mail.org``),
-matched without a ``+tag`` on every domain (``ann+shop@mail.org`` is ``ann@mail.org``).
+matched without a ``+tag`` on every domain (``ann+shop@mail.org`` is ``ann@mail.org``); 5,
+a card's purchase records with the days each e-mail was given with the card
+(``email_days``: ``Rules.card_email_days`` reads them).
 """
 
 

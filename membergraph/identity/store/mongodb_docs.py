@@ -132,6 +132,7 @@ def record_doc(record: RecordData, stored: Doc | None, member: str | None) -> Do
         "birth_date": record.birth_date.isoformat() if record.birth_date else None,
         "address": record.address,
         "days": _days(record.days),
+        "email_days": _email_days(record.email_days),
         "identifiers": ordered,
         "match_keys": sorted({match_key(i["kind"], i["key"]) for i in ordered}),
     }
@@ -142,6 +143,14 @@ def record_doc(record: RecordData, stored: Doc | None, member: str | None) -> Do
 def _days(days: dict[str, frozenset[str]] | None) -> Doc | None:
     """A purchase record's purchases by day (``RecordData.days``): each day's line ids."""
     return {day: sorted(ids) for day, ids in days.items()} if days else None
+
+
+def _email_days(emails: dict[str, frozenset[str]] | None) -> list[Doc] | None:
+    """A card's e-mails by day (``RecordData.email_days``): a list, not a document keyed by
+    address, as a field name holding dots is refused by update paths."""
+    if not emails:
+        return None
+    return [{"email": email, "days": sorted(days)} for email, days in sorted(emails.items())]
 
 
 def membership(stored: Doc | None, member: str | None) -> Doc:
@@ -195,6 +204,9 @@ def record_of(doc: Doc) -> RecordData:
         birth_date=date.fromisoformat(doc["birth_date"]) if doc.get("birth_date") else None,
         address=doc.get("address"),
         days={d: frozenset(ids) for d, ids in doc["days"].items()} if doc.get("days") else None,
+        email_days={e["email"]: frozenset(e["days"]) for e in doc["email_days"]}
+        if doc.get("email_days")
+        else None,
     )
 
 

@@ -202,8 +202,10 @@ class SqliteStore(IdentityStore):
             await self._db.executescript(SCHEMA)
             await self._db.executescript(METRICS_SCHEMA)
             columns = await self._db.execute_fetchall("PRAGMA table_info(records)")
-            if "days" not in {c[1] for c in columns}:  # a store written before purchase days
-                await self._db.execute("ALTER TABLE records ADD COLUMN days TEXT")
+            held = {c[1] for c in columns}
+            for column in ("days", "email_days"):  # a store written before purchase days,
+                if column not in held:  # before a card's e-mails by day
+                    await self._db.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
             await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
             # A new store is marked with this release's format from the start (what made a
             # store holding records and no mark is unknown: format 0, ``format.verdict``).

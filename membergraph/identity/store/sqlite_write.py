@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS records (
     source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
     origin_member_id TEXT, previous_member_id TEXT,
     first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT, days TEXT,
+    email_days TEXT,
     PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS identifiers (
@@ -432,12 +433,13 @@ def _write_identifiers(db: sqlite3.Connection, records: Sequence[RecordData], bu
     )
 
 
-_RECORD_COLUMNS = "source, key, role, first_name, last_name, birth_date, address, days"
+_RECORD_COLUMNS = "source, key, role, first_name, last_name, birth_date, address, days, email_days"
 _ref = attrgetter("ref")
 
 
 def days_text(days: Mapping[str, frozenset[str]] | None) -> str | None:
-    """A purchase record's purchases by day as the ``days`` column holds them (JSON)."""
+    """A purchase record's purchases by day as the ``days`` column holds them (JSON); a
+    card's e-mails by day (``email_days``) likewise."""
     if not days:
         return None
     return orjson.dumps({day: sorted(ids) for day, ids in days.items()}).decode()
@@ -453,16 +455,18 @@ def days_of(text: str | None) -> dict[str, frozenset[str]] | None:
 def _record_row(r: RecordData) -> tuple[str | None, ...]:
     """A record's ``_RECORD_COLUMNS``."""
     birth = r.birth_date.isoformat() if r.birth_date else None
-    return (r.source, r.key, r.role, r.first_name, r.last_name, birth, r.address, days_text(r.days))
+    person = (r.source, r.key, r.role, r.first_name, r.last_name, birth, r.address)
+    return (*person, days_text(r.days), days_text(r.email_days))
 
 
 # The same, the person's fields read in C, for a JSON array (orjson renders a birth date as
 # isoformat does).
-_person_fields = attrgetter(*_RECORD_COLUMNS.split(", ")[:-1])
+_person_fields = attrgetter(*_RECORD_COLUMNS.split(", ")[:-2])
 
 
 def _record_fields(r: RecordData) -> tuple[Any, ...]:
-    return (*_person_fields(r), days_text(r.days) if r.days else None)
+    emails = days_text(r.email_days) if r.email_days else None
+    return (*_person_fields(r), days_text(r.days) if r.days else None, emails)
 
 
 def _write_records(
@@ -481,10 +485,11 @@ def _write_records(
     # A record's member rides along; origin_member_id is its first member, kept.
     db.executemany(
         f"INSERT INTO records ({_RECORD_COLUMNS}, member_id, origin_member_id)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT (source, key) DO UPDATE SET"
         " first_name=excluded.first_name, last_name=excluded.last_name,"
         " birth_date=excluded.birth_date, address=excluded.address, days=excluded.days,"
+        " email_days=excluded.email_days,"
         " previous_member_id=CASE WHEN excluded.member_id IS NOT NULL AND"
         " excluded.member_id IS NOT member_id THEN member_id ELSE previous_member_id END,"
         " member_id=coalesce(excluded.member_id, member_id),"
