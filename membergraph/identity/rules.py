@@ -248,6 +248,11 @@ class Rules(BaseModel):
             :func:`~membergraph.identity.email_names.a_relatives_email`) is a relative's,
             given for her (a parent enrolling a student's card): it links her contact to
             nothing (the relative's online orders, opens and clicks stay the relative's).
+        relatives_emails_not_her_own: a relative's e-mail on a CRM contact
+            (``relatives_emails``) is no value of her own: two contacts with close names,
+            each with values of their own (twins on a family address), are not two people
+            for her parent's address on one (the student enrolled twice, once with her
+            parent's address and once with her own).
         relatives_emails_share_nothing: an e-mail on two CRM people's contacts is shared
             (a family's: it links no one); when every contact but one person's carries it
             as a relative's (``relatives_emails``: the parent's address on a student's
@@ -306,6 +311,7 @@ class Rules(BaseModel):
     shared_devices_identify_no_one: bool = True
     relatives_emails: bool = True
     relatives_emails_share_nothing: bool = True
+    relatives_emails_not_her_own: bool = True
     devices_confirm_emails: bool = True
     logins_claim_online_orders: bool = True
     shared_emails_of_one_member: bool = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
@@ -265,12 +266,25 @@ def _own(
     rules: Rules,
     counts: Callable[[IdentifierKind, str], bool] | None,
 ) -> set[str]:
+    relatives = (
+        kind is IdentifierKind.EMAIL
+        and rules.relatives_emails
+        and rules.relatives_emails_not_her_own
+        and record.first_name
+        and record.last_name
+    )
     return {
         i.key
         for i in record.identifiers
         if i.kind is kind
         and not rules.is_junk(kind, i.key)
         and (counts is None or counts(kind, i.key))
+        and not (
+            relatives
+            and a_relatives_email(
+                i.value, record.first_name, record.last_name, rules.near_duplicates
+            )
+        )
     }
 
 

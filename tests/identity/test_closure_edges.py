@@ -137,6 +137,7 @@ rules = st.builds(
     card_max_emails=st.integers(1, 2),
     till_busy_day=st.integers(1, 2),
     till_busy_days=st.integers(0, 2),
+    card_email_days=st.integers(0, 2),
 )
 
 

@@ -194,3 +194,44 @@ def test_a_relatives_email_is_weighed_again_only_for_a_contact_it_names(
     member = next(c for c in result.components if other.ref in c)
     assert (orders.ref in member) is joined
     assert andrew.ref not in member
+
+
+KING = {"line1": "12 Oak St", "city": "Columbus", "postal_code": "43215", "country": "US"}
+
+
+@pytest.mark.parametrize(
+    ("first_emails", "second_emails", "rules", "merged"),
+    [
+        # Her parent's address on one contact, her own on the other: one person enrolled
+        # twice (the parent's address is no value of hers that another contact lacks).
+        pytest.param(["john.king81@gmail.com"], ["sking@icloud.com"], Rules(), True,
+                     id="parents-address-on-one"),
+        pytest.param(["john.king81@gmail.com"], ["sking@icloud.com"],
+                     Rules(relatives_emails_not_her_own=False), False, id="rule-off"),
+        pytest.param(["john.king81@gmail.com"], ["sking@icloud.com"],
+                     Rules(relatives_emails=False), False, id="relatives-not-read"),
+        # Each an address of her own: two people of one name (a father and son, twins).
+        pytest.param(["sarah.k@mail.org"], ["sking@icloud.com"], Rules(), False,
+                     id="each-her-own"),
+        pytest.param(["sarahking@gmail.com"], ["sking@icloud.com"], Rules(), False,
+                     id="an-address-naming-her-is-hers"),
+    ],
+)  # fmt: skip
+def test_a_relatives_address_is_no_value_of_her_own(
+    first_emails: list[str], second_emails: list[str], rules: Rules, merged: bool
+) -> None:
+    # Given Sarah King's two contacts on one mobile at one postcode, a birth date on one
+    first = crm(
+        "C1",
+        first="Sarah",
+        last="King",
+        birth="2006-10-14",
+        emails=first_emails,
+        phones=["3179942740"],
+        address=KING,
+    )
+    second = crm("C2", first="Ssrah", last="King", birth=None, emails=second_emails,
+                 phones=["3179942740"], address=KING)  # fmt: skip
+    result = resolve(world(first, second), rules)
+    # Then they are one member exactly when only a relative's address told them apart
+    assert any(first.ref in c and second.ref in c for c in result.components) is merged
