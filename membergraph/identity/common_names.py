@@ -19,7 +19,7 @@ FIRST_NAMES: tuple[str, ...] = (
     "aaron", "adam", "adrian", "adriana", "aiden", "alain", "alan", "albert", "alberto",
     "alejandra", "alejandro", "alex", "alexandra", "alexis", "alice", "alicia", "allison",
     "alyssa", "amanda", "amelia", "amit", "amy", "ana", "andre", "andrea", "andres",
-    "angela", "angelica", "anh", "anil", "anita", "anjali", "ann", "anna", "anne", "annie",
+    "angela", "angelica", "anh", "anil", "anita", "anjali", "anna", "anne", "annie",
     "antonio", "arjun", "arthur", "arturo", "ashley", "austin", "ava", "barbara",
     "beatriz", "benjamin", "beth", "betty", "beverly", "bianca", "blake", "bonnie", "brad",
     "bradley", "brandon", "brenda", "brian", "brittany", "brooke", "bruce", "bryan",

@@ -51,10 +51,7 @@ class NearDuplicates(BaseModel):
     replaced card is listed with the new one); with ``births_outweigh_own_values``, not when
     both birth dates are given and agree and the first names are one (the same letters): no
     two relatives are born on one day under one first name (twins have two, if only a letter
-    or a short form apart), so her values of her own are her old and new ones; with
-    ``slips_are_one_first_name``, nor when one first name is common (``first_names``,
-    ``nicknames``) and the other, one slip from it, is no name (``Ssrah``/``Sarah``), the
-    birth dates written alike: a misspelling, not a twin. With
+    or a short form apart), so her values of her own are her old and new ones. With
     ``partial_names``, a contact that left its first or family name empty joins the one
     person's contacts on a shared ``kinds`` value whose same name field is close and whose
     birth date (given on both) agrees (:mod:`~membergraph.identity.partial_names`). A
@@ -85,7 +82,6 @@ class NearDuplicates(BaseModel):
     day_month_swaps: bool = True
     birth_year_slips: bool = True
     births_outweigh_own_values: bool = True
-    slips_are_one_first_name: bool = True
     partial_names: bool = True
     placeholder_names_by_birth: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
@@ -266,20 +262,7 @@ class NearDuplicates(BaseModel):
         if self.birth_said(a[2], b[2]) == "left_out" or not self.same_birth(a[2], b[2]):
             return False
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
-        if not first_a or first_a == first_b:
-            return bool(first_a)
-        return self.born_one_slipped(first_a, first_b, self.birth_said(a[2], b[2]))
-
-    def born_one_slipped(self, a: str, b: str, birth: str) -> bool:
-        """Whether two folded first names on one birth date (``agreed``: written alike) are
-        one name, one of them slipped (``slips_are_one_first_name``): a common first name
-        (``first_names``, ``nicknames``) and a word that is none, one slip from it
-        (``Ssrah``/``Sarah``, ``Nany``/``Nancy``). Twins have two names (``Anne``/``Ann``,
-        ``Sean``/``Shane``), never a name and a misspelling of it."""
-        if not self.slips_are_one_first_name or birth != "agreed" or len(a) < 3 or len(b) < 3:
-            return False
-        known = self.common_first_name
-        return known(a) != known(b) and self.one_slip(a, b)
+        return bool(first_a) and first_a == first_b
 
     def names_close(self, a_first: str, a_last: str, b_first: str, b_last: str) -> bool:
         """Whether two contacts' first and family names are each close (or swapped), as

@@ -20,7 +20,7 @@ from membergraph.identity.records import (
     record_of_line,
     visitor_record,
 )
-from membergraph.identity.rules import NearDuplicates, Rules
+from membergraph.identity.rules import Rules
 from tests.identity.builders import ADDRESS, call, crm, purchase, visitor, world
 
 LANDLINE = "(312) 555-0100"
@@ -458,12 +458,6 @@ def test_twins_with_near_identical_names_and_duplicates(
         pytest.param("Ann", "1980-01-01", False, id="twins-a-letter-apart"),
         pytest.param("Annie", "1980-01-01", False, id="twins-a-short-form-apart"),
         pytest.param("Anne", None, False, id="birth-left-out"),
-        # Her name mistyped (a word that is no name, a slip from hers), one birth date.
-        pytest.param("Anme", "1980-01-01", True, id="a-slip-that-is-no-name"),
-        pytest.param("Anen", "1980-01-01", True, id="two-letters-swapped"),
-        pytest.param("Anme", "1981-01-01", False, id="a-slip-and-a-year-slipped"),
-        pytest.param("Anme", None, False, id="a-slip-birth-left-out"),
-        pytest.param("Amber", "1980-01-01", False, id="another-name"),
     ],
 )
 def test_own_values_on_a_family_email_give_way_to_one_birthday_and_first_name(
@@ -482,18 +476,6 @@ def test_own_values_on_a_family_email_give_way_to_one_birthday_and_first_name(
         [link] = [x for x in result.links if {x.a, x.b} == {anne.ref, again.ref}]
         said = link.evidence.get("agreed", []) + link.evidence.get("slipped", [])
         assert "birth_date" in said
-
-
-def test_a_slip_of_her_name_is_read_as_hers_as_the_rules_say() -> None:
-    # Given Anne's contact on the family e-mail, and "Anme" on it, one birth date, each
-    # with a mobile of her own
-    family = "the.lees@mail.com"
-    anne = crm("C1", first="Anne", emails=[family], phones=["4155550171"], address=HOME)
-    anme = crm("C2", first="Anme", emails=[family], phones=["4155550172"], address=HOME)
-    off = Rules(near_duplicates=NearDuplicates(slips_are_one_first_name=False))
-    # Then they are one person by the default rules, and two with the slips not read
-    assert together(resolve(world(anne, anme)), anne.ref, anme.ref)
-    assert not together(resolve(world(anne, anme), off), anne.ref, anme.ref)
 
 
 @pytest.mark.parametrize(
