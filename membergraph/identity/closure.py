@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import typing
 from collections import ChainMap
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping, MutableMapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
+from membergraph.identity.devices import device_names
 from membergraph.identity.hub_stops import HubStops, claims_of
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
@@ -30,10 +31,25 @@ from membergraph.identity.values import ValueKey, closure_values
 if TYPE_CHECKING:
     from membergraph.identity.store.types import ClosureStep
 
-__all__ = ["Closure", "Step", "Walk", "closure_walk", "run_walk", "run_walk_async"]
+__all__ = ["Closure", "Crowded", "Step", "Walk", "closure_walk", "run_walk", "run_walk_async"]
 
-Step = tuple[list[ValueKey], list[RecordKey], set[str], AbstractSet[RecordKey], int, list[ValueKey]]
+Step = tuple[
+    list[ValueKey],
+    list[RecordKey],
+    set[str],
+    AbstractSet[RecordKey],
+    int,
+    list[ValueKey],
+    dict[ValueKey, frozenset[RecordKey]],
+]
 """What the walk asks of a store: ``closure_step``'s arguments."""
+Crowded = MutableMapping[ValueKey, frozenset[RecordKey]]
+"""Devices found crowded by earlier walks, each with its witnesses: steady carriers, one a
+name, just enough names to be crowded. While they all still carry the device and none is
+the change's, the store loads only them, not the device's every carrier (a mail privacy
+proxy's hundred), and the walk judges the device on them as read now: still crowded, it
+stops there; not (an erasure took a name), its carriers are read after all."""
+CROWDED_KEPT = 10_000  # devices remembered, at most (then forgotten, all at once)
 Closure = tuple[dict[RecordKey, RecordData], frozenset[ValueKey]]
 """The records in scope, and the values found to be hubs on the way (and crowded devices)."""
 Walk = Generator[Step, "ClosureStep", Closure]
@@ -41,10 +57,14 @@ Walk = Generator[Step, "ClosureStep", Closure]
 _EVERY = 1 << 62  # a step's cap that no value reaches: every carrier of its values
 
 
-def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
+def closure_walk(
+    changed: Mapping[RecordKey, RecordData], rules: Rules, crowded: Crowded | None = None
+) -> Walk:
     """The closure of ``changed``, one step at a time. A value on more records than
     ``rules.hub_max_records`` is a hub, not followed; so is one the engine holds to be a hub
-    by its people whatever the change does, and a crowded device (``hub_stops.py``)."""
+    by its people whatever the change does, and a crowded device (``hub_stops.py``; those
+    found are remembered in ``crowded``, see :data:`Crowded`)."""
+    known_crowded: Crowded = {} if crowded is None else crowded
     scope: dict[RecordKey, RecordData] = dict(changed)
     seen_values: set[ValueKey] = set()
     seen_members: set[str] = set()
@@ -65,7 +85,13 @@ def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
         seen_values |= values
         # A blocked value links nothing whoever carries it: no need to visit its carriers.
         linkable = [v for v in values if not rules.is_junk(*v)]
-        step = yield (linkable, [r.ref for r in frontier], seen_members, scope.keys(), limit, [])
+        witnessed = {
+            v: witnesses
+            for v in linkable
+            if (witnesses := known_crowded.get(v)) is not None and witnesses.isdisjoint(changed)
+        }
+        refs = [r.ref for r in frontier]
+        step = yield (linkable, refs, seen_members, scope.keys(), limit, [], witnessed)
         hubs |= step.hubs
         seen_members |= step.members
         # A changed contact's value that is a hub by its records, a card or a login, may
@@ -73,15 +99,30 @@ def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
         # they are is who its contacts are, which the change may alter. They are followed.
         holding = sorted(step.hubs & held_by_changed)
         if holding:
-            every = yield (holding, [], seen_members, scope.keys(), _EVERY, [])
+            every = yield (holding, [], seen_members, scope.keys(), _EVERY, [], {})
             step.records.update(every.records)
             step.joined.update(*every.carried.values())
+        stopped: set[ValueKey] = set()
+        recheck = []
+        for v, read in step.crowded.items():
+            held_now = ChainMap(read, scope)
+            if stops.crowded(v, stops.steady(list(witnessed[v]), held_now)):
+                stopped.add(v)
+            else:
+                recheck.append(v)
+                known_crowded.pop(v, None)
+        if recheck:  # no longer crowded by its witnesses: every carrier, as for any device
+            again = yield (recheck, [], seen_members, scope.keys(), limit, [], {})
+            hubs |= again.hubs
+            step.records.update(again.records)
+            step.carried.update(again.carried)
         loaded = ChainMap(step.records, scope)
-        stopped = {
-            v
-            for v, refs in step.carried.items()
-            if v[0] is IdentifierKind.ANONYMOUS_ID and stops.crowded(v, stops.steady(refs, loaded))
-        }
+        for v, carriers in step.carried.items():
+            if v[0] is IdentifierKind.ANONYMOUS_ID:
+                steady = stops.steady(carriers, loaded)
+                if stops.crowded(v, steady):
+                    stopped.add(v)
+                    _remember(known_crowded, v, steady, rules)
         wide = {
             v: claims
             for v, refs in step.carried.items()
@@ -91,7 +132,7 @@ def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
             peek = sorted({claim for claims in wide.values() for claim in claims})
             peeked = {}
             if peek:
-                answer = yield ([], [], seen_members, scope.keys(), limit, peek)
+                answer = yield ([], [], seen_members, scope.keys(), limit, peek, {})
                 peeked = answer.peeked
             stopped |= {v for v in wide if stops.hub(v, step.carried[v], loaded, peeked)}
         found = step.records
@@ -107,12 +148,29 @@ def closure_walk(changed: Mapping[RecordKey, RecordData], rules: Rules) -> Walk:
         claimed = {v for r in frontier if r.source != "crm" for v in claims_of(r)} & hubs - held
         if claimed:
             held |= claimed
-            answer = yield ([], [], seen_members, scope.keys(), limit, sorted(claimed))
+            answer = yield ([], [], seen_members, scope.keys(), limit, sorted(claimed), {})
             for holders in answer.peeked.values():
                 found = {**found, **{r: c for r, c in (holders or {}).items() if r not in scope}}
         scope.update(found)
         frontier = list(found.values())
     return scope, frozenset(hubs)
+
+
+def _remember(crowded: Crowded, device: ValueKey, steady: list[RecordData], rules: Rules) -> None:
+    """Keep a crowded device's witnesses: steady carriers, each naming someone the ones
+    before did not, until there are more names than a crowded device has."""
+    names: set[tuple[IdentifierKind, str]] = set()
+    witnesses = []
+    for record in steady:
+        named = device_names((record,), rules.is_junk) - names
+        if named:
+            names |= named
+            witnesses.append(record.ref)
+            if len(names) > rules.device_max_names:
+                break
+    if len(crowded) >= CROWDED_KEPT:
+        crowded.clear()
+    crowded[device] = frozenset(witnesses)
 
 
 def run_walk(walk: Walk, step: Callable[..., ClosureStep]) -> Closure:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import NamedTuple, TypeVar
 
 from membergraph._perf import gc_paused
-from membergraph.identity.closure import Closure, closure_walk
+from membergraph.identity.closure import Closure, Crowded, closure_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.events import MemberChange
 from membergraph.identity.load import fold_records
@@ -108,6 +108,8 @@ class IdentityService:
         self.on_written = on_written
         # One writer at a time in this process; across processes, member versions decide.
         self.lock = asyncio.Lock()
+        # Devices closure walks found crowded, and the rules they were judged by.
+        self._crowded: tuple[Rules, Crowded] = (self.rules, {})
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -307,7 +309,10 @@ class IdentityService:
     async def closure(self, changed: Mapping[RecordKey, RecordData]) -> tuple[Closure, ScopeState]:
         """The records a change to ``changed`` may move, the hubs met on the way, and what the
         store holds about those records."""
-        walk = closure_walk(changed, self.rules)
+        rules, crowded = self._crowded
+        if rules is not self.rules:  # judged by other thresholds: judged again
+            self._crowded = rules, crowded = self.rules, {}
+        walk = closure_walk(changed, rules, crowded)
         return await self.store.closure_state(walk)
 
     async def apply_scope(

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import copy
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import StewardError, link_records, split_member
-from membergraph.identity.store.port import ClosureStep, IdentityStore, ScopeState
+from membergraph.identity.store.port import Change, ClosureStep, IdentityStore, ScopeState
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.values import ValueKey
 from membergraph.settings import Settings
@@ -147,9 +147,13 @@ class CountingStore(SqliteStore):
         known: AbstractSet[RecordKey],
         limit: int,
         peek: Sequence[ValueKey] = (),
+        crowded: Mapping[ValueKey, AbstractSet[RecordKey]] | None = None,
     ) -> ClosureStep:
-        step = await super().closure_step(values, frontier, seen_members, known, limit, peek)
+        step = await super().closure_step(
+            values, frontier, seen_members, known, limit, peek, crowded
+        )
         self.read += len(step.records) + sum(len(p or ()) for p in step.peeked.values())
+        self.read += sum(len(w) for w in step.crowded.values())
         return step
 
 
@@ -213,6 +217,56 @@ async def test_a_push_next_to_a_value_many_people_carry_reads_its_own_member_onl
         assert store.read <= 2 * 40 + 8 < len(world)
         after = await partition(store)
         assert {g for g in after if not g & set(scope)} == {g for g in before if not g & set(scope)}
+        await resolves_as_a_whole(store, service.rules)
+
+
+async def test_a_crowded_device_is_judged_again_on_its_witnesses_not_every_reader() -> None:
+    # Given forty readers on a mail privacy proxy, and a new reader's first open pushed:
+    # its walk reads the proxy's carriers to find it crowded
+    world = proxy_world(40)
+    async with CountingStore(":memory:") as store:
+        service = IdentityService(store)
+        await service.resolve_all({r.ref: copy.deepcopy(r) for r in world})
+        await service.ingest([event("a-mpp-0001", user="C70", eid="P-new")])
+        assert store.read > 40
+        # When another new reader's open comes in
+        store.read = 0
+        await service.ingest([event("a-mpp-0001", user="C71", eid="P-new-2")])
+        # Then the walk reads only the proxy's witnesses, one per name until it is crowded
+        # (device_max_names + 1), and the new record's own: not the forty readers
+        assert store.read <= service.rules.device_max_names + 1 + 2 < 40
+        await resolves_as_a_whole(store, service.rules)
+        # And under other thresholds (a crowd of more than the readers) nothing judged
+        # before is taken for granted: the proxy's readers are read and counted again
+        service.rules = service.rules.model_copy(update={"device_max_names": 45})
+        store.read = 0
+        await service.ingest([event("a-mpp-0001", user="C72", eid="P-new-3")])
+        assert store.read > 40
+        await resolves_as_a_whole(store, service.rules)
+
+
+async def test_witnesses_that_lost_their_names_send_the_walk_to_every_carrier() -> None:
+    # Given a proxy known crowded from an earlier walk
+    world = proxy_world(40)
+    async with CountingStore(":memory:") as store:
+        service = IdentityService(store)
+        await service.resolve_all({r.ref: copy.deepcopy(r) for r in world})
+        await service.ingest([event("a-mpp-0001", user="C70", eid="P-new")])
+        [(device, witnesses)] = service._crowded[1].items()
+        assert device == (IdentifierKind.ANONYMOUS_ID, "a-mpp-0001")
+        # when an erasure strips the names off its witnesses (their records stay), so
+        # that the proxy names no more than device_max_names people,
+        loaded = await store.load_records(witnesses)
+        for record in loaded.values():
+            record.identifiers = {
+                i for i in record.identifiers if i.kind is IdentifierKind.ANONYMOUS_ID
+            }
+        await store.apply(Change(records=list(loaded.values()), replace_identifiers=True))
+        # then the next walk beside it judges it on what its witnesses name now, reads
+        # every carrier, forgets it was crowded, and gives what the whole store gives
+        store.read = 0
+        await service.ingest([event("a-mpp-0001", user="C71", eid="P-new-2")])
+        assert store.read > 40 and device not in service._crowded[1]
         await resolves_as_a_whole(store, service.rules)
 
 

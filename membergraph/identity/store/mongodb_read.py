@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +110,7 @@ class MongoReads:
             known: Set[RecordKey],
             limit: int,
             peek: Sequence[ValueKey] = (),
+            crowded: Mapping[ValueKey, Set[RecordKey]] | None = None,
         ) -> ClosureStep: ...
 
         async def scope_state(self, refs: Iterable[RecordKey] | None) -> ScopeState: ...

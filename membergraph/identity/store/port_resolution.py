@@ -8,7 +8,7 @@ Part of :class:`~membergraph.identity.store.port.IdentityStore`, which every ada
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 
 from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import ValueKey
@@ -41,15 +41,18 @@ class ResolutionStore(MemberReads):
         known: Set[RecordKey],
         limit: int,
         peek: Sequence[ValueKey] = (),
+        crowded: Mapping[ValueKey, Set[RecordKey]] | None = None,
     ) -> ClosureStep:
         """From a frontier: the carriers of ``values`` (a value on more than ``limit``
-        records is a hub, not followed), the frontier's members not in ``seen_members``,
-        their records, and every record so reached not in ``known``, loaded; and the CRM
+        records is a hub, not followed; a device ``crowded`` names is not either while its
+        witnesses carry it), the frontier's members not in ``seen_members``, their
+        records, and every record so reached not in ``known``, loaded; and the CRM
         contacts carrying each of ``peek``, loaded (not followed)."""
         values, peek = list(values), list(peek)
         found = await self.carriers([*values, *peek])
         members = set((await self.assignments(frontier)).values()) - seen_members
-        plan = plan_step(found, values, limit, await self.member_records(sorted(members)), peek)
+        refs = await self.member_records(sorted(members))
+        plan = plan_step(found, values, limit, refs, peek, crowded)
         return plan.step(members, await self.load_records(plan.to_load(known)), known)
 
     async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:

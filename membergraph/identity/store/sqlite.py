@@ -538,10 +538,12 @@ class SqliteStore(IdentityStore):
         known: Set[RecordKey],
         limit: int,
         peek: Sequence[ValueKey] = (),
+        crowded: Mapping[ValueKey, Set[RecordKey]] | None = None,
     ) -> ClosureStep:
         step, values, frontier = sqlite_read.closure_step, list(values), list(frontier)
         read, peek = sqlite_read.in_snapshot, list(peek)
-        return await self._read(read, step, values, frontier, seen_members, known, limit, peek)
+        asked = (values, frontier, seen_members, known, limit, peek, crowded)
+        return await self._read(read, step, *asked)
 
     async def closure_state(self, walk: Walk) -> tuple[Closure, ScopeState]:
         return await self._read(sqlite_read.closure_state, walk)

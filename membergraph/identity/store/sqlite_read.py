@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import date, datetime
 from functools import partial
 from operator import itemgetter
@@ -452,12 +452,14 @@ def closure_step(
     known: Set[RecordKey],
     limit: int,
     peek: Sequence[ValueKey] = (),
+    crowded: Mapping[ValueKey, Set[RecordKey]] | None = None,
 ) -> ClosureStep:
     """:meth:`IdentityStore.closure_step`, inside the caller's snapshot."""
     found = carriers(db, values, cap=limit + 1)
     found.update(crm_carriers(db, peek))
     members = set(record_column(db, "member_id", frontier).values()) - seen_members
-    plan = plan_step(found, values, limit, member_records(db, sorted(members)), peek)
+    refs = member_records(db, sorted(members))
+    plan = plan_step(found, values, limit, refs, peek, crowded)
     return plan.step(members, load_records(db, plan.to_load(known)), known)
 
 

@@ -188,6 +188,10 @@ class ClosureStep:
     peeked: dict[ValueKey, dict[RecordKey, RecordData] | None] = field(default_factory=dict)
     """The CRM contacts carrying each value the walk asked to peek at, every one, loaded;
     never visited."""
+    crowded: dict[ValueKey, dict[RecordKey, RecordData]] = field(default_factory=dict)
+    """Devices the walk knew crowded whose witnesses all still carry them, each with those
+    witnesses loaded (those not known already): their other carriers are not visited, the
+    walk judges the device again on its witnesses (``closure_walk``'s ``crowded``)."""
 
 
 @dataclass(slots=True)
@@ -198,11 +202,14 @@ class StepPlan:
     carried: dict[ValueKey, list[RecordKey]]
     joined: set[RecordKey]
     peek: dict[ValueKey, list[RecordKey] | None]  # each peeked value's CRM carriers
+    crowded: dict[ValueKey, AbstractSet[RecordKey]] = field(default_factory=dict)
 
     def to_load(self, known: AbstractSet[RecordKey]) -> set[RecordKey]:
         """The records to load: those reached not in ``known``, and the peeked ones."""
         reached = {ref for refs in self.carried.values() for ref in refs} | self.joined
-        return (reached - known) | {ref for refs in self.peek.values() if refs for ref in refs}
+        peeked = {ref for refs in self.peek.values() if refs for ref in refs}
+        witnesses = {ref for refs in self.crowded.values() for ref in refs}
+        return (reached - known) | peeked | (witnesses - known)
 
     def step(
         self,
@@ -217,7 +224,11 @@ class StepPlan:
             value: None if refs is None else {ref: loaded[ref] for ref in refs if ref in loaded}
             for value, refs in self.peek.items()
         }
-        return ClosureStep(self.hubs, members, records, self.carried, self.joined, peeked)
+        crowded = {
+            value: {ref: loaded[ref] for ref in refs if ref in loaded}
+            for value, refs in self.crowded.items()
+        }
+        return ClosureStep(self.hubs, members, records, self.carried, self.joined, peeked, crowded)
 
 
 def plan_step(
@@ -226,19 +237,25 @@ def plan_step(
     limit: int,
     member_refs: Iterable[list[RecordKey]],
     peek: Iterable[ValueKey],
+    crowded: Mapping[ValueKey, AbstractSet[RecordKey]] | None = None,
 ) -> StepPlan:
     """What a closure step reaches, from who carries each of ``values`` and ``peek``
     (``found``): the values on more than ``limit`` records are hubs, the others' carriers
     are reached, and so are the records of the new members; of each value peeked at, every
-    CRM contact (``found`` names them all, however many records carry the value)."""
+    CRM contact (``found`` names them all, however many records carry the value). Of a
+    device ``crowded`` names with witnesses that all still carry it, only the witnesses
+    are loaded (the walk judges it on them), its carriers not reached."""
     hubs: set[ValueKey] = set()
     carried: dict[ValueKey, list[RecordKey]] = {}
+    still: dict[ValueKey, AbstractSet[RecordKey]] = {}
     for value in values:
         carriers = found.get(value)
         if carriers is None:
             continue
         if len(set(carriers)) > limit:
             hubs.add(value)
+        elif crowded and value in crowded and crowded[value] <= set(carriers):
+            still[value] = crowded[value]
         else:
             carried[value] = carriers
     joined = {ref for member in member_refs for ref in member}
@@ -247,7 +264,7 @@ def plan_step(
         # Every one, however many records carry the value: whose a card's purchases are
         # depends on all of its contacts (a card on more than ``limit`` records too).
         crm[value] = [r for r in found.get(value, []) if r[0] == "crm"]
-    return StepPlan(hubs, carried, joined, crm)
+    return StepPlan(hubs, carried, joined, crm, still)
 
 
 class TransientStoreError(StoreError):
