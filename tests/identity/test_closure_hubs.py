@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import copy
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
@@ -220,14 +220,22 @@ async def test_a_push_next_to_a_value_many_people_carry_reads_its_own_member_onl
         await resolves_as_a_whole(store, service.rules)
 
 
-async def test_a_crowded_device_is_judged_again_on_its_witnesses_not_every_reader() -> None:
-    # Given forty readers on a mail privacy proxy, and a new reader's first open pushed:
-    # its walk reads the proxy's carriers to find it crowded
+@contextlib.asynccontextmanager
+async def crowded_proxy() -> AsyncIterator[tuple[CountingStore, IdentityService]]:
+    """Forty readers on a mail privacy proxy, and a new reader's first open pushed: its
+    walk reads the proxy's carriers (counted from here) to find it crowded."""
     world = proxy_world(40)
     async with CountingStore(":memory:") as store:
         service = IdentityService(store)
         await service.resolve_all({r.ref: copy.deepcopy(r) for r in world})
+        store.read = 0
         await service.ingest([event("a-mpp-0001", user="C70", eid="P-new")])
+        yield store, service
+
+
+async def test_a_crowded_device_is_judged_again_on_its_witnesses_not_every_reader() -> None:
+    # Given a proxy found crowded by a walk that read its carriers
+    async with crowded_proxy() as (store, service):
         assert store.read > 40
         # When another new reader's open comes in
         store.read = 0
@@ -247,11 +255,7 @@ async def test_a_crowded_device_is_judged_again_on_its_witnesses_not_every_reade
 
 async def test_witnesses_that_lost_their_names_send_the_walk_to_every_carrier() -> None:
     # Given a proxy known crowded from an earlier walk
-    world = proxy_world(40)
-    async with CountingStore(":memory:") as store:
-        service = IdentityService(store)
-        await service.resolve_all({r.ref: copy.deepcopy(r) for r in world})
-        await service.ingest([event("a-mpp-0001", user="C70", eid="P-new")])
+    async with crowded_proxy() as (store, service):
         [(device, witnesses)] = service._crowded[1].items()
         assert device == (IdentifierKind.ANONYMOUS_ID, "a-mpp-0001")
         # when an erasure strips the names off its witnesses (their records stay), so
