@@ -278,11 +278,12 @@ class IdentityService:
             if held is None:
                 changed[ref] = record
                 continue
-            was = day_evidence(held, self.rules)
             if held.fold(record):
                 held.fold_days(record)
                 changed[ref] = held
-            elif held.fold_days(record):
+                continue
+            was = day_evidence(held, self.rules)
+            if held.fold_days(record):
                 if day_evidence(held, self.rules) == was:
                     counted[ref] = held
                 else:

@@ -11,13 +11,14 @@ the feed brought.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from membergraph.identity.store.metrics_port import RANKS, Cuts, SegmentRules
 from membergraph.identity.store.mongodb_query import segment_filters
+from membergraph.identity.store.mongodb_read import chunks
 
 __all__ = ["RANK_INDEXES", "score_pass"]
 
@@ -31,7 +32,6 @@ RANK_INDEXES = [
 ]
 """An index per score in its ranking order (a cut is a step down it), and the documents
 measured since the last pass."""
-_CHUNK = 1000
 
 
 def _key(doc: Doc, column: str) -> tuple[Any, ...]:
@@ -110,7 +110,7 @@ async def score_pass(
     if scope is not None:
         async for doc in collection.find(scope, projection=[*_FIELDS, *RANKS]):
             wanted[doc["_id"]] = doc
-    for chunk in _chunks(sorted(unscored - wanted.keys())):
+    for chunk in chunks(sorted(unscored - wanted.keys())):
         async for doc in collection.find({"_id": {"$in": chunk}}, projection=[*_FIELDS, *RANKS]):
             wanted[doc["_id"]] = doc
     moved: set[str] = set()
@@ -121,8 +121,8 @@ async def score_pass(
         if changed:
             moved.add(member)
             writes.append(UpdateOne({"_id": member}, {"$set": changed}))
-    for start in range(0, len(writes), _CHUNK):
-        await collection.bulk_write(writes[start : start + _CHUNK], ordered=False)
+    for page in chunks(writes):
+        await collection.bulk_write(page, ordered=False)
     everyone = not same_rules or scope == {}
     await _resegment(collection, rules, None if everyone else moved | unscored)
     if unscored:
@@ -130,16 +130,11 @@ async def score_pass(
     return cuts
 
 
-def _chunks(ids: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
 async def _resegment(collection: Any, rules: SegmentRules, members: set[str] | None) -> None:
     """Segments found again for ``members`` (None: everyone), writing only differences."""
     conditions = segment_filters(rules)
     scopes: list[Doc] = (
-        [{}] if members is None else [{"_id": {"$in": c}} for c in _chunks(sorted(members))]
+        [{}] if members is None else [{"_id": {"$in": list(c)}} for c in chunks(sorted(members))]
     )
     if members is None:  # segments the rules no longer have
         await collection.update_many({}, {"$pull": {"segments": {"$nin": list(conditions)}}})

@@ -17,26 +17,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from membergraph.identity.store.metrics_port import RANKS, Cuts, SegmentRules, segment_rules
+from membergraph.identity.store.sqlite_write import chunks
 
 __all__ = ["RANK_INDEXES", "SCORING_SCHEMA", "mark_unscored", "score_pass"]
 
 _KEYS = {column: (*order, "member_id") for column, (_, order) in RANKS.items()}
-RANK_INDEXES = {
-    f"member_metrics_rank_{c}": f"ON member_metrics ({', '.join(k)})" for c, k in _KEYS.items()
-}
+_KEY = {column: ", ".join(key) for column, key in _KEYS.items()}  # as SQL: "a, b, member_id"
+_MARKS = {column: ", ".join("?" * len(key)) for column, key in _KEYS.items()}  # "?, ?, ?"
+RANK_INDEXES = {f"member_metrics_rank_{c}": f"ON member_metrics ({k})" for c, k in _KEY.items()}
 """An index per score in its ranking order: a cut point is a step down it."""
 
 SCORING_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS member_unscored (member_id TEXT PRIMARY KEY) WITHOUT ROWID;\n"
 )
 """The members measured since the last pass: their segments are to be found again."""
-
-_CHUNK = 500
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
 
 
 def mark_unscored(db: sqlite3.Connection, member_ids: Iterable[str]) -> None:
@@ -49,10 +43,8 @@ def _cuts(db: sqlite3.Connection, column: str) -> list[tuple[Any, ...]]:
     """The rows ranked first below each quintile (``insights.rfm.quintile``: the row at
     offset o from the best scores 5 - 5 * o // ranked, so it loses a point at each offset
     ceil(j * ranked / 5))."""
-    ranked = RANKS[column][0]
-    key = ", ".join(_KEYS[column])
+    ranked, key, marks = RANKS[column][0], _KEY[column], _MARKS[column]
     best_first = ", ".join(f"{c} DESC" for c in _KEYS[column])
-    marks = ", ".join("?" * len(_KEYS[column]))
     (count,) = db.execute(f"SELECT COUNT(*) FROM member_metrics WHERE {ranked} > 0").fetchone()
     cuts: list[tuple[Any, ...]] = []
     done = 0  # each cut found below the last one: the index is walked once, not four times
@@ -97,8 +89,7 @@ def _rescore(
     now: Cuts = {}
     for column, (ranked, _) in RANKS.items():
         now[column] = cuts = _cuts(db, column)
-        key = ", ".join(_KEYS[column])
-        marks = ", ".join("?" * len(_KEYS[column]))
+        key, marks = _KEY[column], _MARKS[column]
         below = "".join(f" - (({key}) <= ({marks}))" for _ in cuts)
         score = f"(CASE WHEN {ranked} > 0 THEN 5{below} ELSE 1 END)"
         update = f"UPDATE member_metrics SET {column} = {score} WHERE {column} != {score}"
@@ -107,7 +98,7 @@ def _rescore(
         if then is None or len(then) != len(cuts):
             moved.update(_updated(db, update, args))
             continue
-        for chunk in _chunks(unscored):
+        for chunk in chunks(unscored):
             where = f" AND member_id IN ({','.join('?' * len(chunk))})"
             moved.update(_updated(db, update + where, [*args, *chunk]))
         for was, cut in zip(then, cuts, strict=True):
@@ -133,7 +124,7 @@ def _resegment(db: sqlite3.Connection, rules: SegmentRules, members: set[str] | 
     if members is None:
         _resegment_all(db, conditions)
         return
-    for chunk in _chunks(sorted(members)):
+    for chunk in chunks(sorted(members)):
         marks = ",".join("?" * len(chunk))
         db.execute(f"DELETE FROM member_segments WHERE member_id IN ({marks})", chunk)
         for segment, condition in conditions.items():

@@ -252,9 +252,10 @@ def plan_step(
         carriers = found.get(value)
         if carriers is None:
             continue
-        if len(set(carriers)) > limit:
+        carrying = set(carriers)
+        if len(carrying) > limit:
             hubs.add(value)
-        elif crowded and value in crowded and crowded[value] <= set(carriers):
+        elif crowded and value in crowded and crowded[value] <= carrying:
             still[value] = crowded[value]
         else:
             carried[value] = carriers
