@@ -25,6 +25,7 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.store.format import STORE_FORMAT, StoreMark
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.settings import Settings
+from tests.identity.test_card_emails import CARD, SECOND, second_address_folder
 
 STRICT = "hub_max_people = 1\n"  # an e-mail on two people's records links nothing
 
@@ -264,20 +265,9 @@ def test_reresolve_gives_a_format_4_stores_cards_the_days_of_their_emails(
     # Given a format-4 store of Katherine's contact (her own e-mail on file), her card's
     # online orders giving her second address on three days, and a card-less order under
     # it: apart, as format 4 kept no days per e-mail
-    card, second = "LD70000001", "tigerlily4788@mail.org"
-    sale = {"channel": "online", "amount_cents": 100, "email": second}
-    lines = [
-        {**sale, "transaction_id": f"T{d}", "loyalty_id": card, "occurred_at": f"2026-02-0{d}T10:00:00Z"}
-        for d in (1, 2, 3)
-    ] + [{**sale, "transaction_id": "G1", "occurred_at": "2026-02-04T10:00:00Z"}]  # fmt: skip
-    contact = {
-        "contact_id": "C0000001", "first_name": "Katherine", "last_name": "Wilson",
-        "emails": ["kathy.g@mail.org"], "loyalty_id": card,
-    }  # fmt: skip
+    card, second = CARD, SECOND
     data, path = tmp_path / "data", tmp_path / "store.db"
-    data.mkdir()
-    (data / "transactions.jsonl").write_bytes(b"\n".join(map(orjson.dumps, lines)))
-    (data / "crm.jsonl").write_bytes(orjson.dumps(contact))
+    second_address_folder(data)
     store = f"sqlite:///{path}"
     loaded = CliRunner().invoke(app, ["load", "--data", str(data), "--to", store])
     assert loaded.exit_code == 0, loaded.output

@@ -173,12 +173,9 @@ async def test_her_second_address_joins_her_once_a_third_day_comes_in(
     assert await service.store.all_assignments() == assigned
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-async def test_resolve_answers_her_second_addresss_orders_as_hers(
-    tmp_path: Path, workers: int
-) -> None:
-    # Given a folder: Katherine's contact, her card's online orders giving her second
-    # address on three days, and her card-less orders under it
+def second_address_folder(folder: Path) -> None:
+    """A folder of Katherine's contact (her own e-mail on file), her card's online orders
+    giving her second address on three days, and a card-less order under it (G1)."""
     sale = {"channel": "online", "amount_cents": 100, "email": SECOND}
     lines = [
         {**sale, "transaction_id": f"T{d}", "loyalty_id": CARD, "occurred_at": f"2026-02-0{d}T10:00:00Z"}
@@ -188,10 +185,19 @@ async def test_resolve_answers_her_second_addresss_orders_as_hers(
         "contact_id": "C0000001", "first_name": "Katherine", "last_name": "Wilson",
         "emails": ["kathy.g@mail.org"], "loyalty_id": CARD,
     }  # fmt: skip
-    folder = tmp_path / "data"
     folder.mkdir()
     (folder / "transactions.jsonl").write_bytes(b"\n".join(map(orjson.dumps, lines)))
     (folder / "crm.jsonl").write_bytes(orjson.dumps(contact))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_resolve_answers_her_second_addresss_orders_as_hers(
+    tmp_path: Path, workers: int
+) -> None:
+    # Given a folder: Katherine's contact, her card's online orders giving her second
+    # address on three days, and her card-less orders under it
+    folder = tmp_path / "data"
+    second_address_folder(folder)
     out = tmp_path / "members.jsonl"
     # When the folder is resolved
     async with SqliteStore(tmp_path / "store.db") as identity:
