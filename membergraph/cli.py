@@ -212,7 +212,8 @@ def _require_free_port(host: str, port: int) -> None:
 def _require_servable_store(settings: Settings) -> None:
     """Exit 1 with one line when the store is of a format this release does not serve (an
     older release's, a newer one's), before anything loads: the line names the versions and
-    the command that brings the store up."""
+    the command that brings the store up; or when it holds suppressions made under another
+    privacy key (the line names ``MEMBERGRAPH_PRIVACY_SECRET``)."""
     path = sqlite_file(settings.store)
     if path is not None and not path.exists():
         return  # a new store: its first start makes it
@@ -220,9 +221,12 @@ def _require_servable_store(settings: Settings) -> None:
         require_writable_store(path)
 
     async def examine() -> None:
+        from membergraph.privacy import open_privacy
+
         store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
         async with store:
             await require_servable(store, load_rules(settings.rules), settings.store)
+            await open_privacy(store, settings)
 
     try:
         asyncio.run(examine())

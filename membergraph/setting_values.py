@@ -27,6 +27,7 @@ __all__ = [
     "Manifest",
     "Origins",
     "OtlpEndpoint",
+    "PreviousSecret",
     "Region",
     "SegmentThresholds",
     "SourcesUrl",
@@ -105,6 +106,11 @@ def _long_secret(value: SecretStr) -> SecretStr:
     return value
 
 
+def _previous_secret(value: SecretStr) -> SecretStr:
+    # "store": the store's own random key, which a secret set later replaced.
+    return value if value.get_secret_value() == "store" else _long_secret(value)
+
+
 def _trusted_jwks_url(value: str) -> str:
     # Whoever can alter this answer can sign tokens: plain http only to this machine.
     parts = urlsplit(value)
@@ -150,6 +156,7 @@ StoreUrl = Annotated[str, AfterValidator(_known_store)]
 SourcesUrl = Annotated[str, AfterValidator(_known_sources)]
 Origins = Annotated[list[str], AfterValidator(_exact_origins)]
 HmacSecret = Annotated[SecretStr, AfterValidator(_long_secret)]
+PreviousSecret = Annotated[SecretStr, AfterValidator(_previous_secret)]
 JwksUrl = Annotated[str, AfterValidator(_trusted_jwks_url)]
 OtlpEndpoint = Annotated[str, AfterValidator(_tracing_installed)]
 Manifest = Annotated[Path, AfterValidator(_readable_manifest)]

@@ -36,6 +36,7 @@ from membergraph.setting_values import (
     Manifest,
     Origins,
     OtlpEndpoint,
+    PreviousSecret,
     Region,
     SegmentThresholds,
     SourcesUrl,
@@ -183,6 +184,11 @@ class Settings(BaseSettings):
         default=None,
         description="Key of the hashes suppressed identifiers are kept as (at least 32 bytes)."
         " Unset: a random key made once and kept in the store, beside the hashes.",
+    )
+    privacy_previous_secrets: list[PreviousSecret] = Field(
+        default_factory=list,
+        description="Former privacy secrets whose suppressions still hold, as a JSON list"
+        ' ("store": the store\'s own key); new suppressions use MEMBERGRAPH_PRIVACY_SECRET.',
     )
     pii_access_retention_days: Annotated[int, Field(ge=1)] = Field(
         default=365,

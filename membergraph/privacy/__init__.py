@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from membergraph.identity.store.port import IdentityStore
+from membergraph.privacy.keys import privacy_keys
 from membergraph.privacy.port import PrivacyStore
 from membergraph.privacy.suppression import Suppressor
 from membergraph.settings import Settings
@@ -47,14 +48,13 @@ def privacy_store_for(store: IdentityStore) -> PrivacyStore:
 
 
 async def open_privacy(store: IdentityStore, settings: Settings) -> Privacy:
-    """Open the privacy store beside ``store`` and key its suppressor."""
+    """Open the privacy store beside ``store`` and key its suppressor (raises
+    :class:`~membergraph.privacy.keys.PrivacyKeyChanged` while it holds suppressions made
+    under a key the settings no longer give)."""
     privacy_store = privacy_store_for(store)
     await privacy_store.open()
-    if settings.privacy_secret is not None:
-        secret = settings.privacy_secret.get_secret_value().encode()
-    else:
-        secret = await privacy_store.kept_secret()
-    return Privacy(privacy_store, Suppressor(privacy_store, secret, settings.default_region))
+    keys = await privacy_keys(privacy_store, settings)
+    return Privacy(privacy_store, Suppressor(privacy_store, keys, settings.default_region))
 
 
 _opening = asyncio.Lock()

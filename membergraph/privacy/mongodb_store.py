@@ -39,6 +39,8 @@ from membergraph.privacy.port import (
 
 __all__ = ["MongoPrivacyStore"]
 
+_SECRET = {"_id": "privacy_secret"}  # in ``counters``: the store's own key, in hex
+
 INDEXES = {
     "consent_facts": [IndexModel([("record", ASCENDING)])],
     "privacy_requests": [
@@ -129,16 +131,15 @@ class MongoPrivacyStore(PrivacyStore):
         )
 
     async def kept_secret(self) -> bytes:
-        async def read() -> str:
-            await self.db.counters.update_one(
-                {"_id": "privacy_secret"},
-                {"$setOnInsert": {"value": secrets.token_hex(32)}},
-                upsert=True,
-            )
-            doc = await self.db.counters.find_one({"_id": "privacy_secret"})
-            return str(doc["value"])
+        made = {"$setOnInsert": {"value": secrets.token_hex(32)}}
+        await self._guarded("write", self.db.counters.update_one(_SECRET, made, upsert=True))
+        found = await self.own_secret()
+        assert found is not None  # (made just above)
+        return found
 
-        return bytes.fromhex(await self._guarded("read", read()))
+    async def own_secret(self) -> bytes | None:
+        doc = await self._guarded("read", self.db.counters.find_one(_SECRET))
+        return None if doc is None else bytes.fromhex(str(doc["value"]))
 
     async def record_consents(self, facts: Sequence[ConsentFact]) -> None:
         from pymongo import ReplaceOne
@@ -174,6 +175,7 @@ class MongoPrivacyStore(PrivacyStore):
                             "actor": s.actor,
                             "at": s.at.isoformat(),
                             "reason": s.reason,
+                            "key": s.key,
                         }
                     },
                     upsert=True,
@@ -185,6 +187,11 @@ class MongoPrivacyStore(PrivacyStore):
     async def unsuppress(self, digest: str) -> bool:
         result = await self._guarded("write", self.db.suppressions.delete_one({"_id": digest}))
         return bool(result.deleted_count)
+
+    async def suppression_keys(self) -> dict[str | None, int]:
+        by_key = [{"$group": {"_id": "$key", "n": {"$sum": 1}}}]
+        cursor = await self._guarded("read", self.db.suppressions.aggregate(by_key))
+        return {d["_id"]: int(d["n"]) for d in await self._guarded("read", cursor.to_list())}
 
     async def any_suppressed(self) -> bool:
         return await self._guarded("read", self.db.suppressions.find_one({})) is not None

@@ -86,13 +86,16 @@ def erased_by(kind: str, steps: dict[str, str], member_id: str, erased: list[str
 
 @dataclass(frozen=True, slots=True)
 class Suppression:
-    """A suppressed identifier: its kind and keyed hash (never the value itself)."""
+    """A suppressed identifier: its kind and keyed hash (never the value itself), and the
+    check of the key it was hashed under (:mod:`~membergraph.privacy.keys`; None: made by a
+    release before suppressions named their key)."""
 
     digest: str
     kind: str
     actor: str
     at: datetime
     reason: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,10 @@ class PrivacyStore(abc.ABC):
         """A random secret made once and kept in the store: the suppression hashes' key when
         the settings name none (``MEMBERGRAPH_PRIVACY_SECRET`` should, in production)."""
 
+    @abc.abstractmethod
+    async def own_secret(self) -> bytes | None:
+        """The secret :meth:`kept_secret` made, if it made one (None: never asked)."""
+
     # -- consent -------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -157,6 +164,10 @@ class PrivacyStore(abc.ABC):
     @abc.abstractmethod
     async def unsuppress(self, digest: str) -> bool:
         """Lift a suppression; whether there was one."""
+
+    @abc.abstractmethod
+    async def suppression_keys(self) -> dict[str | None, int]:
+        """How many suppressions each key check names (None: those that name none)."""
 
     @abc.abstractmethod
     async def any_suppressed(self) -> bool:

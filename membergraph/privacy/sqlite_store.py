@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS consent_facts (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS suppressions (
     digest TEXT PRIMARY KEY, kind TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL,
-    reason TEXT
+    reason TEXT, key TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS privacy_requests (
     id TEXT PRIMARY KEY, member_id TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL
@@ -124,6 +124,9 @@ class SqlitePrivacyStore(PrivacyStore):
     async def open(self) -> None:
         def create(db: sqlite3.Connection) -> None:
             db.executescript(SCHEMA)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(suppressions)")}
+            if "key" not in columns:  # a store an earlier release made: its rows name no key
+                db.execute("ALTER TABLE suppressions ADD COLUMN key TEXT")
             # A store whose identity tables are still empty never freed a page before secure
             # delete was on: nothing to rewrite at its first erasure.
             if db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:
@@ -151,6 +154,14 @@ class SqlitePrivacyStore(PrivacyStore):
             )
 
         return bytes.fromhex(await self.store.run(in_transaction, read))
+
+    async def own_secret(self) -> bytes | None:
+        def read(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT value FROM meta WHERE key = 'privacy_secret'").fetchone()
+            return None if row is None else str(row[0])
+
+        found = await self.store.run_read(read)
+        return None if found is None else bytes.fromhex(found)
 
     async def record_consents(self, facts: Sequence[ConsentFact]) -> None:
         if not facts:
@@ -182,11 +193,15 @@ class SqlitePrivacyStore(PrivacyStore):
         return [found.get(ref, []) for ref in refs]
 
     async def suppress(self, entries: Sequence[Suppression]) -> int:
-        rows = [(s.digest, s.kind, s.actor, s.at.isoformat(), s.reason) for s in entries]
+        rows = [(s.digest, s.kind, s.actor, s.at.isoformat(), s.reason, s.key) for s in entries]
 
         def write(db: sqlite3.Connection) -> int:
             before = db.total_changes
-            db.executemany("INSERT OR IGNORE INTO suppressions VALUES (?,?,?,?,?)", rows)
+            db.executemany(
+                "INSERT OR IGNORE INTO suppressions (digest, kind, actor, at, reason, key)"
+                " VALUES (?,?,?,?,?,?)",
+                rows,
+            )
             return db.total_changes - before
 
         return int(await self.store.run(in_transaction, write))
@@ -196,6 +211,13 @@ class SqlitePrivacyStore(PrivacyStore):
             return db.execute("DELETE FROM suppressions WHERE digest = ?", (digest,)).rowcount
 
         return bool(await self.store.run(in_transaction, write))
+
+    async def suppression_keys(self) -> dict[str | None, int]:
+        def read(db: sqlite3.Connection) -> dict[str | None, int]:
+            rows = db.execute("SELECT key, count(*) FROM suppressions GROUP BY key")
+            return {key: int(n) for key, n in rows}
+
+        return await self.store.run_read(read)
 
     async def any_suppressed(self) -> bool:
         def read(db: sqlite3.Connection) -> bool:

@@ -6,6 +6,10 @@ every way of writing it is suppressed at once. The store keeps
 ``HMAC-SHA256(secret, kind + key)`` and nothing else: a suppression list stolen without
 the secret names no one, and the gateway can still tell a new line carrying the value.
 
+Under the key the settings give (:mod:`~membergraph.privacy.keys`): new suppressions are
+made under the current key, each naming the key's check; a line is checked under former keys
+too (a rotated secret's), and ``unsuppress`` lifts a suppression under any of them.
+
 A hash cannot be keyed again when a release changes matching keys, so a value is checked
 under the keys of earlier releases too: before store format 4 an e-mail kept its ``+tag``
 outside Gmail (``tess+shop@fastmail.com`` was its own key, now ``tess@fastmail.com``), and
@@ -21,6 +25,7 @@ from datetime import UTC, datetime
 
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import Identifier, RecordData, identifier_key
+from membergraph.privacy.keys import PrivacyKeys
 from membergraph.privacy.port import PrivacyStore, Suppression
 
 __all__ = ["SUPPRESSIBLE", "Suppressor"]
@@ -32,15 +37,21 @@ SUPPRESSIBLE = frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE, Identifier
 class Suppressor:
     """Suppresses identifiers and tells which records carry a suppressed one."""
 
-    def __init__(self, store: PrivacyStore, secret: bytes, region: str = "US") -> None:
+    def __init__(self, store: PrivacyStore, keys: PrivacyKeys, region: str = "US") -> None:
         self.store = store
-        self._secret = secret
+        self.keys = keys
+        self._secret = keys.current
         self.region = region
 
-    def digest(self, kind: IdentifierKind, key: str) -> str:
-        """The keyed hash an identifier (by its matching key) is kept as."""
+    def digest(self, kind: IdentifierKind, key: str, secret: bytes | None = None) -> str:
+        """The keyed hash an identifier (by its matching key) is kept as (under the current
+        key, or ``secret``)."""
         message = f"{kind.value}\x00{key}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+        return hmac.new(secret or self._secret, message, hashlib.sha256).hexdigest()
+
+    def _every_digest(self, kind: IdentifierKind, key: str) -> tuple[str, ...]:
+        """Its digests under the current key and every former one still checked."""
+        return tuple(self.digest(kind, key, secret) for secret in self.keys.every)
 
     def pseudonym(self, line_id: str) -> str:
         """A stable stand-in for a line id that must not lead back to its line (a purchase
@@ -60,21 +71,25 @@ class Suppressor:
     ) -> int:
         """Suppress ``(kind, matching key)`` pairs; how many were new."""
         at = datetime.now(UTC)
+        check = self.keys.check
         entries = {
             self.digest(kind, key): Suppression(
-                self.digest(kind, key), kind.value, actor, at, reason
+                self.digest(kind, key), kind.value, actor, at, reason, check
             )
             for kind, key in identifiers
         }
         return await self.store.suppress(list(entries.values()))
 
     async def unsuppress(self, kind: IdentifierKind, key: str, value: str | None = None) -> bool:
-        """Lift a suppression of ``key``; with the normalized ``value`` as typed, one an
-        earlier release made of it under its own key too."""
-        lifted = await self.store.unsuppress(self.digest(kind, key))
+        """Lift a suppression of ``key``, under any key still checked; with the normalized
+        ``value`` as typed, one an earlier release made of it under its own key too."""
         legacy = None if value is None else _legacy_key(kind, key, value)
+        digests = self._every_digest(kind, key)
         if legacy is not None:
-            lifted = await self.store.unsuppress(self.digest(kind, legacy)) or lifted
+            digests += self._every_digest(kind, legacy)
+        lifted = False
+        for digest in digests:
+            lifted = await self.store.unsuppress(digest) or lifted
         return lifted
 
     async def any_suppressed(self, identifiers: Iterable[Identifier]) -> bool:
@@ -85,8 +100,8 @@ class Suppressor:
         """The digests an identifier is suppressed under: its key's, and the key an earlier
         release matched it on when that differs (a tagged e-mail's)."""
         legacy = _legacy_key(identifier.kind, identifier.key, identifier.value)
-        own = self.digest(identifier.kind, identifier.key)
-        return (own,) if legacy is None else (own, self.digest(identifier.kind, legacy))
+        own = self._every_digest(identifier.kind, identifier.key)
+        return own if legacy is None else own + self._every_digest(identifier.kind, legacy)
 
     def digests(self, record: RecordData | None) -> frozenset[str]:
         """The digests of what a record (of a line) carries: what to check it against."""

@@ -254,7 +254,8 @@ def _suppress_as_an_older_release(store: Path, secret: str, value: str) -> None:
     digest = hmac.new(secret.encode(), f"EMAIL\x00{value}".encode(), hashlib.sha256).hexdigest()
     with closing(sqlite3.connect(store)) as db, db:
         db.execute(
-            "INSERT INTO suppressions VALUES (?, 'EMAIL', 'dpo', '2026-11-01T00:00:00+00:00', ?)",
+            "INSERT INTO suppressions (digest, kind, actor, at, reason)"
+            " VALUES (?, 'EMAIL', 'dpo', '2026-11-01T00:00:00+00:00', ?)",
             (digest, "erased before the upgrade"),
         )
 
