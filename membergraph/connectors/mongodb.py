@@ -131,6 +131,8 @@ class MongoSource(SourceConnector):
                 pass
         parsed = self._parse(doc)
         if isinstance(parsed, LineError):
+            if parsed.unattributed and parsed.line is not None:
+                return parsed.line  # kept for no one (a cash sale): a good line all the same
             self.report.refuse(parsed)
             return None
         return parsed[0]

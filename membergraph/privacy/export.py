@@ -5,6 +5,12 @@ Records with their identifiers (a former e-mail or phone marked ``current: false
 its evidence, active links, consents with their history, scores and segments, privacy
 requests and the audit of who read the member's personal data. Built through the request's
 loaders, exactly as the graph answers, unmasked: only ``privacy:admin`` may ask.
+
+Her lines outside her member's records come too, found by the search her erasure removes
+them by (:mod:`~membergraph.privacy.naming`): her records another member holds, her lines on
+a device she shares, lines kept for no one that name her e-mail or phone. Every privacy
+request is listed; the audit's newest :data:`AUDIT_ROWS` entries are, and ``cut`` says so
+when there are more.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.insights.former import Former
 from membergraph.privacy import privacy_of
-from membergraph.privacy.port import AccessEntry
+from membergraph.privacy.naming import lines_beyond
+from membergraph.privacy.port import AccessEntry, PrivacyRequest, PrivacyStore
+from membergraph.privacy.subject import read_subject
 from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
@@ -28,6 +36,7 @@ from membergraph.resolvers.context import RequestContext
 __all__ = ["export_member"]
 
 AUDIT_ROWS = 1000  # the newest reads of the member's data in one export
+_REQUESTS_PAGE = 100
 
 
 def _plain(value: Any) -> Any:
@@ -57,20 +66,27 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
     dropped = await I.former(ctx, member, pairs)
     privacy = await privacy_of(ctx.gateway)
     rfm = await I.rfm(ctx, member)
+    audit = await privacy.store.access_log(member.id, AUDIT_ROWS + 1)
+    cut: dict[str, Any] = {}  # a section holding less than there is, said so
+    if len(audit) > AUDIT_ROWS:
+        audit = audit[:AUDIT_ROWS]
+        cut["pii_access_log"] = {"shown": AUDIT_ROWS, "more": True}
     document = {
         "member_id": member.id,
         "asked_as": member.requested_id,
         "exported_at": datetime.now(UTC).isoformat(),
         "records": [_record(records.get(ref), ref, pairs, dropped) for ref in refs],
         "source_lines": await _lines(ctx, member),
+        "lines_outside_records": await _beyond(ctx, member.id),
         "identity_history": _plain(await R.identity_history(ctx, member)),
         "links": _plain(await store.active_links(refs)),
         "consents": _plain(await C.consents(ctx, member)),
         "reachable_channels": _plain(await C.reachable(ctx, member)),
         "rfm": None if rfm is None else _plain(rfm),
         "segments": _plain(await I.segments(ctx, member)),
-        "privacy_requests": _plain(await privacy.store.requests(100, 0, member.id)),
-        "pii_access_log": _plain(await privacy.store.access_log(member.id, AUDIT_ROWS)),
+        "privacy_requests": _plain(await _requests(privacy.store, member.id)),
+        "pii_access_log": _plain(audit),
+        "cut": cut,
     }
     # An export shows all of it unmasked: it is a read like any other, and is audited.
     actor = caller_of(ctx.request).name
@@ -123,3 +139,32 @@ async def _lines(ctx: RequestContext, member: R.MemberView) -> dict[str, Any]:
             continue
         lines[source.value] = [line.model_dump(mode="json") for line in found]
     return lines
+
+
+async def _beyond(ctx: RequestContext, member_id: str) -> dict[str, Any]:
+    """Her lines outside the member's records, as her erasure finds them."""
+    gateway = ctx.gateway
+    subject = await read_subject(gateway.identity.store, member_id, gateway.identity.rules)
+    try:
+        found = await lines_beyond(gateway, subject)
+    except ConnectorError as exc:
+        return {"error": str(exc)}
+
+    def by_source(lines: dict[SourceName, list[Any]]) -> dict[str, Any]:
+        return {n.value: [line.model_dump(mode="json") for line in ls] for n, ls in lines.items()}
+
+    return {
+        "records_elsewhere": by_source(found.elsewhere),
+        "shared_devices": by_source(found.shared),
+        "kept_for_no_one": by_source(found.nobodys),
+    }
+
+
+async def _requests(store: PrivacyStore, member_id: str) -> list[PrivacyRequest]:
+    """Every privacy request of the member, newest first, page by page."""
+    found: list[PrivacyRequest] = []
+    while page := await store.requests(_REQUESTS_PAGE, len(found), member_id):
+        found += page
+        if len(page) < _REQUESTS_PAGE:
+            break
+    return found

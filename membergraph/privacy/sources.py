@@ -37,7 +37,6 @@ __all__ = [
     "compact_folder",
     "erase_lines",
     "erase_source",
-    "her_lines",
 ]
 
 _BOOKS = ("channel", "store_id", "occurred_at", "amount_cents", "currency", "status")
@@ -176,19 +175,6 @@ def _erase_ids(
                     )
                     kept += 1
     return kept
-
-
-async def her_lines(
-    connector: Connector[Any], keys: Set[str], hers: Callable[[Any], bool]
-) -> list[str]:
-    """The ids of the lines of records ``keys`` (shared with another person) that are hers."""
-    found: list[str] = []
-    for lines in await connector.load_many(sorted(keys)):
-        if isinstance(lines, Exception):
-            raise lines
-        id_field = SOURCES[SourceName(connector.source)].id_field
-        found += [str(getattr(line, id_field)) for line in lines if hers(line)]
-    return sorted(found)
 
 
 async def erase_lines(

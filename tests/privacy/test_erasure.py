@@ -107,6 +107,16 @@ def test_export_then_erase_leaves_nothing_that_finds_her(her_settings: Settings)
         email = next(c for c in export["consents"] if c["channel"] == "EMAIL")
         assert email["granted"] is False and len(email["history"]) == 2
         assert export["identity_history"], "how she was merged, with evidence"
+        # her scores, segments, the links that merged her, and who read her data
+        assert export["rfm"]["spend_12m_cents"] == 4200 + 1300  # her two purchases
+        assert export["segments"] == segments
+        assert export["links"] and all(link["evidence"] for link in export["links"])
+        assert isinstance(export["pii_access_log"], list) and export["cut"] == {}
+        assert export["lines_outside_records"] == {
+            "records_elsewhere": {},
+            "shared_devices": {},
+            "kept_for_no_one": {},
+        }
         assert (
             gql(client, "query($id: ID!) { exportMember(id: $id) }", id=member)["data"][
                 "exportMember"
@@ -116,6 +126,8 @@ def test_export_then_erase_leaves_nothing_that_finds_her(her_settings: Settings)
 
         audit = gql(client, "query($id: ID!) { piiAccessLog(memberId: $id) { fields } }", id=member)
         assert {"fields": ["export"]} in audit["data"]["piiAccessLog"]  # type: ignore[index]
+        again = client.get(f"/privacy/members/{member}/export").json()
+        assert {"export"} <= {e for entry in again["pii_access_log"] for e in entry["fields"]}
         before = traces_in(_files(her_settings))
         assert len(before) >= 5, before
         assert "Zephyrine" in before.get(str(db), []) + before.get(f"{db}-wal", [])

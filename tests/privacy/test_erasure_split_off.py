@@ -23,6 +23,7 @@ from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
 from tests.privacy.people import add_to_folder
 from tests.privacy.test_erasure import FIND
+from tests.privacy.test_erasure_nobodys_lines import TYPED_IN_THE_CARD_FIELD
 from tests.support.mongo import EmulatedClient
 
 # Her call, whose notes name her e-mail (the agent wrote it down).
@@ -112,6 +113,11 @@ def test_her_split_off_call_and_visitor_go_with_her(tmp_path: Path, layout: Any)
             his = linked["data"]["linkRecords"][0]["id"]  # type: ignore[index]
             history = gql(client, HISTORY, id=his)["data"]["member"]["identityHistory"]  # type: ignore[index]
             link_event = max(int(e["id"]) for e in history if e["kind"] == "steward")
+            # (her export still shows them: her records another member holds)
+            export = client.get(f"/privacy/members/{her['id']}/export").json()
+            elsewhere = export["lines_outside_records"]["records_elsewhere"]
+            assert [c["interaction_id"] for c in elsewhere["call_center"]] == ["I-ZQ-ADV"]
+            assert "E-ZQ-PAGE" in {e["event_id"] for e in elsewhere["web_analytics"]}
             erased = gql(client, ERASE, id=her["id"])["data"]["eraseMember"]  # type: ignore[index]
             assert erased["state"] == "DONE", erased
             # Then none of her identifiers finds anyone, and the other person keeps his
@@ -172,10 +178,22 @@ def test_a_device_she_shares_loses_her_lines_and_keeps_the_others(
     lines = "SELECT line_id FROM source_lines WHERE source = 'web_analytics' AND owner LIKE ?"
     with layout(folder, tmp_path) as (settings, extra, stored):
         with TestClient(create_app(settings, **extra), base_url="http://127.0.0.1") as client:
-            # Given her visitor, on which another person logged in too (a shared device)
+            # Given her visitor, on which another person logged in too (a shared device),
+            # and a cash sale whose card field a till typed her e-mail into (nobody's line)
             her = _member(client, "CRM_ID", "C-ZQ-77")
             sent = client.post("/ingest/web_analytics", json=[theirs, noted])
             assert sent.status_code == 200, sent.text
+            till = client.post("/ingest/transactions", json=[TYPED_IN_THE_CARD_FIELD]).json()
+            assert till["lines"][0]["status"] == "unattributed", till
+            # Her export shows what her erasure will take beyond her records, nothing else
+            export = client.get(f"/privacy/members/{her['id']}/export").json()
+            outside = export["lines_outside_records"]
+            assert [e["event_id"] for e in outside["shared_devices"]["web_analytics"]] == [
+                "E-SHARED-NOTE"
+            ]
+            nobodys = outside["kept_for_no_one"]["transactions"]
+            assert [t["transaction_id"] for t in nobodys] == ["T-ZQ-TILL"]
+            assert outside["records_elsewhere"] == {}
             # When she is erased
             erased = gql(client, ERASE, id=her["id"])["data"]["eraseMember"]  # type: ignore[index]
             assert erased["state"] == "DONE", erased
@@ -187,6 +205,7 @@ def test_a_device_she_shares_loses_her_lines_and_keeps_the_others(
         held = stored()
         assert b"C-ZQ-77" not in held and b"E-ZQ-LOGIN" not in held
         assert b"E-SHARED-NOTE" not in held and b"quillmail" not in held.lower()
+        assert b"T-ZQ-TILL" not in held  # kept for the books under another id
         assert b"E-SHARED-OTHER" in held
     if layout is _sqlite:
         with sqlite3.connect(tmp_path / "store.db") as db:
