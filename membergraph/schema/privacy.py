@@ -193,8 +193,10 @@ def _first(first: int) -> int:
 class PrivacyQuery:
     @strawberry.field(
         description="Everything held about a member, unmasked: records and their source lines, "
-        "identifiers, identity history with evidence, consents with their history, scores, "
-        "segments, privacy requests and who read their data. Null for an unknown member.",
+        "the lines of theirs outside them that an erasure would take too "
+        "(`lines_outside_records`), identifiers, identity history with evidence, consents "
+        "with their history, scores, segments, privacy requests and who read their data "
+        "(`cut` says what was left out). Null for an unknown member.",
         permission_classes=_ADMIN,
         metadata={WRITES: True},  # the export is audited
     )

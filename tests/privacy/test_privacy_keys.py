@@ -5,6 +5,7 @@ open under a key its suppressions were not made under, and a rotation named in
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,12 @@ NEW = "the-privacy-secret-of-2026-and-32-bytes"
 HER = "zephyrine.quill@quillmail.org"
 FIND = "query($v: String!) { memberByIdentifier(kind: EMAIL, value: $v) { id } }"
 ERASE = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-9") { state } }'
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _adapter(kind: str, folder: Path) -> Callable[[], IdentityStore]:
@@ -143,7 +150,7 @@ def test_an_erased_person_stays_out_when_the_secret_is_set_after_her_erasure(
         TestClient(create_app(keyed), base_url="http://127.0.0.1"),
     ):
         pass
-    # nor does a command over the store: one line, exit 1
+    # nor does `serve`, nor a command over the store: one line, exit 1
     env = {"MEMBERGRAPH_PRIVACY_SECRET": NEW}
     for command in (
         ["privacy", "export", member, "--store", f"sqlite:///{db}"],
@@ -156,6 +163,7 @@ def test_an_erased_person_stays_out_when_the_secret_is_set_after_her_erasure(
             "--store",
             f"sqlite:///{db}",
         ],
+        ["serve", "--store", f"sqlite:///{db}", "--port", str(_free_port()), "--no-open"],
     ):
         result = CliRunner().invoke(app, command, env=env)
         assert result.exit_code == 1, result.output
