@@ -74,11 +74,15 @@ async def privacy_keys(store: PrivacyStore, settings: Settings) -> PrivacyKeys:
     secret = settings.privacy_secret
     current = secret.get_secret_value().encode() if secret else await store.kept_secret()
     previous: list[bytes] = []
-    for given in settings.privacy_previous_secrets:
+    named: list[str] = []  # how the log names each former key (never by its value)
+    for n, given in enumerate(settings.privacy_previous_secrets):
         value = given.get_secret_value()
         key = await store.kept_secret() if value == STORE_KEY else value.encode()
         if key != current and key not in previous:
             previous.append(key)
+            named.append(
+                f"MEMBERGRAPH_PRIVACY_PREVIOUS_SECRETS[{n}]" + f" ({value})" * (value == STORE_KEY)
+            )
     held = await store.suppression_keys()
     keys = PrivacyKeys(current, tuple(previous))
     known = {key_check(k) for k in keys.every}
@@ -94,6 +98,15 @@ async def privacy_keys(store: PrivacyStore, settings: Settings) -> PrivacyKeys:
             "%d suppression(s) made before suppressions named their key: checked under"
             " every key given and the store's own",
             held[None],
+        )
+    for name, key in zip(named, previous, strict=True):
+        # What tells an operator that a former secret may leave the list: none under it.
+        under = held.get(key_check(key), 0)
+        logger.info(
+            "%s still checks %d suppression(s)%s",
+            name,
+            under,
+            "" if under else ": it may leave the list",
         )
     return keys
 

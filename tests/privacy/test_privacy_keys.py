@@ -90,6 +90,7 @@ async def test_a_new_key_is_refused_until_the_former_one_is_listed(
     first: dict[str, str],
     then: dict[str, str],
     rotated: list[str] | None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     store = _adapter(kind, tmp_path)
     # Given her e-mail suppressed under the first key
@@ -110,13 +111,20 @@ async def test_a_new_key_is_refused_until_the_former_one_is_listed(
         assert '["store"]' in said
     # And once the former key is listed, she stays refused, and a new suppression is made
     # under the new key (it holds with the new key alone)
+    caplog.set_level("INFO", logger="membergraph.privacy.keys")
     async with _opened(store, **then, privacy_previous_secrets=rotated) as privacy:
+        assert "PREVIOUS_SECRETS[0]" in caplog.text
+        assert "still checks 1 suppression(s)" in caplog.text
         assert await _refused(privacy)
         assert await privacy.suppressor.unsuppress(
             IdentifierKind.EMAIL, privacy.suppressor.key_of(IdentifierKind.EMAIL, HER)
         )
         assert not await _refused(privacy)
         await _suppress_her(privacy)
+    # (the log says when the former key checks nothing any more)
+    caplog.clear()
+    async with _opened(store, **then, privacy_previous_secrets=rotated):
+        assert "still checks 0 suppression(s): it may leave the list" in caplog.text
     async with _opened(store, **then) as privacy:
         assert await _refused(privacy)
 
