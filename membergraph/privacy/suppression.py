@@ -97,8 +97,9 @@ class Suppressor:
         return bool(await self.store.suppressed(digests))
 
     def digests_of(self, identifier: Identifier) -> tuple[str, ...]:
-        """The digests an identifier is suppressed under: its key's, and the key an earlier
-        release matched it on when that differs (a tagged e-mail's)."""
+        """The digests an identifier is suppressed under, under every key still checked: its
+        key's, and the key an earlier release matched it on when that differs (a tagged
+        e-mail's)."""
         legacy = _legacy_key(identifier.kind, identifier.key, identifier.value)
         own = self._every_digest(identifier.kind, identifier.key)
         return own if legacy is None else own + self._every_digest(identifier.kind, legacy)
