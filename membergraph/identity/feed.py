@@ -60,6 +60,7 @@ class ChangeKind(StrEnum):
     SUPPRESSED = "suppressed"  # identifiers of a member were suppressed or unsuppressed
     DELETION_REQUESTED = "deletion_requested"  # a source not owned here must erase lines
     TIER_CHANGED = "tier_changed"  # the member's loyalty tier moved (the scores' keeper)
+    CONFLICT_DECIDED = "conflict_decided"  # a steward dismissed a conflict, or opened it again
     OTHER = "other"  # read only: a kind a newer release wrote (:func:`kind_of`)
 
 

@@ -14,7 +14,9 @@ A later manual link between the two sides of a split lifts the split's cannot-li
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from itertools import product
+from typing import Any
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
@@ -26,6 +28,7 @@ from membergraph.identity.steward_request import (
     require_reason,
     scope_of,
 )
+from membergraph.identity.store.port import IdentityEvent
 
 __all__ = ["link_records", "stripped"]
 
@@ -75,12 +78,20 @@ async def link_records(
     move: bool = False,
     preview: Preview | None = None,
     action: str = "link",
+    detach: Sequence[RecordKey] = (),
+    said: dict[str, Any] | None = None,
+    events: Sequence[IdentityEvent] = (),
 ) -> list[str]:
     """A steward's merge: the members of ``a`` and ``b`` become one. Returns its ID.
 
     When the rules cannot hold the two together (a card linked to a second CRM contact),
     the link moves records instead and the answer has both members: refused with
     ``WOULD_MOVE_RECORDS`` unless ``move``. With ``preview``, nothing is written.
+
+    With ``detach``, ``a`` (a call or a web visitor the rules put on another member) joins
+    ``b``'s member alone instead, kept apart from the ``detach`` records by cannot-links: its
+    member and ``b``'s stay two. ``said`` goes into the steward event's evidence and
+    ``events`` are written with it (a conflict's decision).
     """
     if a == b:
         raise StewardError("a record cannot be linked to itself")
@@ -96,19 +107,25 @@ async def link_records(
             # A shared device (in no member) is a side of its own: a split may have kept it
             # apart from the other member's records, which the link lifts as any other.
             sides = [next(held) if r in members else [r] for r in (a, b)]
+            if detach:  # it leaves its member alone: nothing of that member is linked
+                sides[0] = [a]
             lift = {pair(x, y) for x, y in product(*sides) if x != y}
-            (scope, hubs), state = await scope_of(service, [a, b])
+            (scope, hubs), state = await scope_of(service, [a, b, *detach])
             # A pair a steward linked already keeps its link (and its reason): linking it
             # again answers the member as it is, as a retried split does.
+            kept_apart = {pair(x, y) for x, y in state.cannot}
             linked = any(
                 link.rule == "manual" and pair(link.a, link.b) == pair(a, b)
                 for link in state.active
             )
             adjust = Adjustments(
                 manual_add=[] if linked else [(a, b, {"reason": reason})],
+                cannot_add=[(a, r) for r in detach if pair(a, r) not in kept_apart],
                 cannot_lift=lift,
                 reason=reason,
+                events=list(events),
                 action=action,
+                said=dict(said or {}),
                 anchor=a,
             )
             return await service.apply_scope(

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from membergraph.identity.records import RecordKey
+from membergraph.identity.store.conflict_state import DECISIONS
 from membergraph.identity.store.port import IdentityEvent, ScopeState
 
 __all__ = [
@@ -106,7 +107,9 @@ def undone_events(events: Iterable[IdentityEvent]) -> dict[int, int]:
     undoes: dict[int, int] = {}  # an undo → the event it took back
     marked: dict[int, int] = {}  # a merge → its unmerged marker
     for event in events:
-        target = event.evidence.get("undoes") if event.kind == STEWARD else None
+        # A steward's change, or a decision on a conflict undone without one (a dismissal).
+        taking = event.kind == STEWARD or event.kind in DECISIONS
+        target = event.evidence.get("undoes") if taking else None
         if event.kind == "unmerged":
             target = event.evidence.get("event_id")
             if isinstance(target, int) and event.id is not None:

@@ -9,7 +9,8 @@ refused with ``LATER_CHANGES_DEPEND`` naming those events (undo them first, newe
 An event undone stays undone (:func:`undone_events`): undoing it again is refused with
 ``ALREADY_UNDONE`` naming the undo, which is itself a change that can be undone (a redo).
 
-Only those two kinds are changes a person can take back (:func:`undoable`). The rules' own
+Only those two kinds are changes a person can take back (:func:`undoable`), and a
+steward's dismissal of a conflict (:mod:`~membergraph.identity.steward_conflicts`). The rules' own
 decisions (``linked``, ``unlinked``, ``conflict``, ...) are not: a split parts what the rules
 joined. A steward's decision recorded beside its change (``suggestion_rejected``,
 ``unmerged``) is undone through that change's ``steward`` event, which the refusal names.
@@ -21,6 +22,7 @@ from typing import Any
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
+from membergraph.identity.steward_conflicts import undo_decision
 from membergraph.identity.steward_record import STEWARD, records_of, undone_events
 from membergraph.identity.steward_request import (
     Preview,
@@ -30,6 +32,7 @@ from membergraph.identity.steward_request import (
     scope_of,
 )
 from membergraph.identity.steward_split import undo_merge
+from membergraph.identity.store.conflict_state import DECISIONS
 from membergraph.identity.store.port import IdentityEvent
 
 __all__ = ["undo_event", "undoable"]
@@ -39,9 +42,12 @@ UNDOABLE = frozenset({STEWARD, "merged"})
 _BESIDE = {"suggestion_rejected": "reject", "unmerged": "undo_merge"}
 
 
-def undoable(kind: str) -> bool:
-    """Whether ``undo`` takes an event of this kind: a steward's change or a merge."""
-    return kind in UNDOABLE
+def undoable(event: IdentityEvent) -> bool:
+    """Whether ``undo`` takes this event: a steward's change, a merge, or a steward's
+    decision on a conflict that made no change of its own (a dismissal, its undo)."""
+    if event.kind in DECISIONS:
+        return not event.evidence.get("beside")
+    return event.kind in UNDOABLE
 
 
 def _refusal(event_id: int, event: IdentityEvent | None) -> StewardError:
@@ -122,6 +128,8 @@ async def undo_event(
     event = await service.store.event(event_id)
     if event is not None and event.kind == "merged":
         return await undo_merge(service, event_id, reason, actor, preview=preview)
+    if event is not None and event.kind in DECISIONS:
+        return await undo_decision(service, event, reason, actor, preview=preview)
     if event is None or event.kind != STEWARD:
         raise _refusal(event_id, event)
     refs = records_of(event.evidence)

@@ -16,6 +16,7 @@ from membergraph.identity.steward import (
     split_member,
     undo_merge,
 )
+from membergraph.identity.steward_conflicts import Decision, resolve_conflict
 from membergraph.identity.steward_suggestions import (
     MemberSuggestion,
     accept_suggestion,
@@ -38,6 +39,7 @@ __all__ = [
     "link",
     "member_changes",
     "reject",
+    "resolve",
     "split",
     "suggestions",
     "undo",
@@ -128,14 +130,35 @@ async def undo(
 ) -> list[MemberView]:
     """``undoMerge`` (a ``merged`` event), or with ``any_change`` ``undo`` (any steward
     change's ``steward`` event, or a merge)."""
+    reverse = undo_event if any_change else undo_merge
+    event = _event_id(event_id)
+    return await _steward(ctx, dry_run, lambda s, actor, p: reverse(s, event, reason, actor, p))
+
+
+def _event_id(event_id: str) -> int:
     # ASCII digits within the stores' 64-bit integers: str.isdigit() also takes "²", which
     # int() refuses, and a longer number overflows SQLite's INTEGER.
     digits = event_id.isascii() and event_id.isdigit() and len(event_id) <= 19
     if not (digits and int(event_id) < 1 << 63):
         raise bad_input(f"{event_id!r} is not an event id", argument="eventId")
-    reverse = undo_event if any_change else undo_merge
+    return int(event_id)
+
+
+async def resolve(
+    ctx: RequestContext,
+    event_id: str,
+    decision: Decision,
+    reason: str,
+    target: RecordKey | None = None,
+    move: bool = False,
+    dry_run: bool = False,
+) -> list[MemberView]:
+    """``resolveConflict``: a steward's decision on an identity conflict."""
+    conflict = _event_id(event_id)
     return await _steward(
-        ctx, dry_run, lambda s, actor, p: reverse(s, int(event_id), reason, actor, p)
+        ctx,
+        dry_run,
+        lambda s, actor, p: resolve_conflict(s, conflict, decision, reason, actor, target, move, p),
     )
 
 

@@ -12,6 +12,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 
+from membergraph.schema.conflicts import ConflictMutation
 from membergraph.schema.entities import FederatedSchema
 from membergraph.schema.facts import BIG_INT, BigInt
 from membergraph.schema.guard import Limits, OperationGuard
@@ -46,7 +47,7 @@ class _Query(Query, PrivacyQuery, SuggestionQuery):
     description="Stewards' identity changes (each answers the members as they are after it) "
     "and privacy requests.",
 )
-class _Mutation(Mutation, PrivacyMutation, SuggestionMutation):
+class _Mutation(Mutation, PrivacyMutation, SuggestionMutation, ConflictMutation):
     pass
 
 

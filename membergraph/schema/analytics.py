@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import strawberry
 
+from membergraph.identity.store.conflict_state import ConflictState as ConflictStateName
 from membergraph.identity.store.metrics_port import (
     ConflictQuery,
     GroupKey,
@@ -29,6 +30,7 @@ __all__ = [
     "AmountRange",
     "ConflictFilter",
     "ConflictKind",
+    "ConflictState",
     "IdentityConflictConnection",
     "MemberFilter",
     "MemberOrder",
@@ -227,6 +229,19 @@ class ConflictKind(Enum):
     )
 
 
+@strawberry.enum(description="Where a conflict stands with the stewards (`resolveConflict`).")
+class ConflictState(Enum):
+    OPEN = strawberry.enum_value(
+        "open", description="Not decided, or opened again by an undo of its decision."
+    )
+    RESOLVED = strawberry.enum_value(
+        "resolved",
+        description="A steward linked its records or dismissed it (its `conflict_resolved` "
+        "event is in the member's `identityHistory`).",
+    )
+    ALL = strawberry.enum_value("all", description="Both.")
+
+
 @strawberry.input(description="Which identity conflicts: every condition given must hold.")
 class ConflictFilter:
     kind: ConflictKind | None = strawberry.field(
@@ -239,11 +254,16 @@ class ConflictFilter:
     member_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only this member's conflicts."
     )
+    state: ConflictState = strawberry.field(
+        default=ConflictState.OPEN,
+        description="Open ones (the default: the stewards' queue), resolved ones, or all. "
+        "Evidence that comes back after a decision is a new conflict, open.",
+    )
 
 
 def conflict_query(found: ConflictFilter | None) -> ConflictQuery:
     if found is None:
-        return ConflictQuery()
+        return ConflictQuery(state="open")
 
     def utc(moment: datetime | None) -> datetime | None:
         if moment is None or moment.tzinfo is not None:
@@ -252,7 +272,8 @@ def conflict_query(found: ConflictFilter | None) -> ConflictQuery:
 
     member = str(found.member_id) if found.member_id is not None else None
     kind = str(found.kind.value) if found.kind is not None else None
-    return ConflictQuery(kind, utc(found.since), utc(found.until), member)
+    state = cast(ConflictStateName, str(found.state.value))
+    return ConflictQuery(kind, utc(found.since), utc(found.until), member, state)
 
 
 @strawberry.type(description="A conflict and its cursor.")

@@ -197,6 +197,13 @@ class MemberChangeKind(Enum):
         "(in the same store transaction), after the entries that moved it; read the new tier "
         "from `loyalty`. A member measured for the first time has no tier to change from.",
     )
+    CONFLICT_DECIDED = strawberry.enum_value(
+        "conflict_decided",
+        description="A steward dismissed an identity conflict of the member's, or opened one "
+        "again (an undo): its `identityHistory` and the open `identityConflicts` changed, no "
+        "record moved. A conflict resolved by a link is announced as the MERGED or LINKED "
+        "entries the link made.",
+    )
     OTHER = strawberry.enum_value(
         "other",
         description="A change of a kind this gateway's release does not name, written by a "

@@ -199,7 +199,9 @@ class IdentityEvent:
         description="Whether `undo(eventId:)` takes this event: a steward's change (`steward`) "
         "or a merge (`merged`), unless it was undone since (see `undoneBy`). The rules' own "
         "decisions are not undone (split the member instead); a `suggestion_rejected` or "
-        "`unmerged` decision is undone through the `steward` event written with it. A later "
+        "`unmerged` decision is undone through the `steward` event written with it, and so is "
+        "a conflict resolved by a link; a dismissed conflict (`conflict_resolved`, rule "
+        "`dismiss`) is undone by its own event, and opens again. A later "
         "change resting on it is checked when undoing (LATER_CHANGES_DEPEND)."
     )
     undone_by: strawberry.ID | None = strawberry.field(
@@ -227,7 +229,7 @@ def identity_event(event: Any, taken_back: Mapping[int, int | None] | None = Non
         reason=event.reason,
         evidence=event.evidence,
         records=[as_record(r) for r in event.records],
-        undoable=undoable(event.kind) and event.id not in taken_back,
+        undoable=undoable(event) and event.id not in taken_back,
         undone_by=strawberry.ID(str(undone_by)) if undone_by is not None else None,
     )
 

@@ -23,6 +23,11 @@ class Viewer:
         description="The member ID the token names (its member_id claim), as it was issued;"
         " it differs from memberId once that member was merged away (null: not bound)."
     )
+    feed_cursor: str | None = strawberry.field(
+        description="The change feed's newest cursor as this answer is made (null without "
+        "profile:read): pass it as `memberChanged`'s `after` to hear every change from now "
+        "on, including those made while a connection is down."
+    )
 
 
 async def viewer_of(info: Ctx) -> Viewer:
@@ -30,6 +35,13 @@ async def viewer_of(info: Ctx) -> Viewer:
     claim = strawberry.ID(caller.member_id) if caller.member_id else None
     reads = await bound_member(info.context)
     member = strawberry.ID(reads) if reads else None
+    head = None
+    if caller.can("profile:read"):
+        head = str(await info.context.gateway.identity.store.feed_head())
     return Viewer(
-        name=caller.name, scopes=sorted(caller.scopes), member_id=member, token_member_id=claim
+        name=caller.name,
+        scopes=sorted(caller.scopes),
+        member_id=member,
+        token_member_id=claim,
+        feed_cursor=head,
     )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import orjson
 
 from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.store.conflict_state import ConflictState
 
 if TYPE_CHECKING:
     from membergraph.identity.store.types import IdentityEvent
@@ -149,6 +150,7 @@ class ConflictQuery:
     since: datetime | None = None  # at or after
     until: datetime | None = None  # before
     member_id: str | None = None
+    state: ConflictState = "all"  # open, resolved by a steward (conflict_state.py), or both
 
 
 class OrderField(StrEnum):
@@ -326,3 +328,8 @@ class MetricsStore(abc.ABC):
     @abc.abstractmethod
     async def count_conflicts(self, query: ConflictQuery) -> int:
         """How many conflict events match ``query``."""
+
+    @abc.abstractmethod
+    async def conflict_decisions(self) -> list[IdentityEvent]:
+        """Every steward's decision about a conflict (``conflict_state.DECISIONS``), oldest
+        first."""

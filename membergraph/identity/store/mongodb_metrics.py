@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, DeleteMany, IndexModel, ReplaceOne
 
+from membergraph.identity.store.conflict_state import DECISIONS, resolved
 from membergraph.identity.store.metrics_port import (
     DAYS,
     FIGURES,
@@ -319,16 +320,30 @@ class MongoMetrics(MetricsStore):
     async def conflicts(
         self, query: ConflictQuery, before: int | None, limit: int
     ) -> list[IdentityEvent]:
-        found = _conflict_filter(query)
+        found = await self._conflict_filter(query)
         if before is not None:
-            found["_id"] = {"$lt": before}
+            found["_id"] = {**found.get("_id", {}), "$lt": before}
         async with self.store._mapped("read"):
             docs = await self.store.db.events.find(found).sort("_id", -1).limit(limit).to_list()
         return [event_of(d) for d in docs]
 
     async def count_conflicts(self, query: ConflictQuery) -> int:
+        found = await self._conflict_filter(query)
         async with self.store._mapped("read"):
-            return int(await self.store.db.events.count_documents(_conflict_filter(query)))
+            return int(await self.store.db.events.count_documents(found))
+
+    async def conflict_decisions(self) -> list[IdentityEvent]:
+        async with self.store._mapped("read"):
+            found = self.store.db.events.find({"kind": {"$in": list(DECISIONS)}})
+            docs = await found.sort("_id", 1).to_list()
+        return [event_of(d) for d in docs]
+
+    async def _conflict_filter(self, query: ConflictQuery) -> Doc:
+        found = _conflict_filter(query)
+        if query.state != "all":
+            closed = resolved(await self.conflict_decisions())
+            found["_id"] = {"$nin" if query.state == "open" else "$in": closed}
+        return found
 
 
 def _conflict_filter(query: ConflictQuery) -> Doc:

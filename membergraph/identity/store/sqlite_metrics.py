@@ -34,6 +34,7 @@ from membergraph.identity.store.metrics_port import (
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.store.sqlite_query import (
     conflict_count,
+    conflict_decisions,
     conflicts_page,
     member_count,
     member_page,
@@ -338,3 +339,6 @@ class SqliteMetrics(MetricsStore):
 
     async def count_conflicts(self, query: ConflictQuery) -> int:
         return await self.store._read(conflict_count, query)
+
+    async def conflict_decisions(self) -> list[IdentityEvent]:
+        return await self.store._read(conflict_decisions)

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from membergraph.identity.store.conflict_state import DECISIONS, resolved
 from membergraph.identity.store.metrics_port import (
     ConflictQuery,
     GroupKey,
@@ -22,6 +23,7 @@ from membergraph.identity.store.types import IdentityEvent, event_from
 
 __all__ = [
     "conflict_count",
+    "conflict_decisions",
     "conflicts_page",
     "member_count",
     "member_page",
@@ -78,8 +80,20 @@ def order_sql(order: OrderField, descending: bool) -> tuple[str, str]:
     return order.value, "DESC" if descending else "ASC"
 
 
-def _conflict_where(query: ConflictQuery) -> tuple[str, list[Any]]:
+def conflict_decisions(db: sqlite3.Connection) -> list[IdentityEvent]:
+    """Every steward's decision about a conflict, oldest first (``events_kind`` finds them)."""
+    marks = ", ".join("?" for _ in DECISIONS)
+    rows = db.execute(f"SELECT * FROM events WHERE kind IN ({marks}) ORDER BY id", DECISIONS)
+    return [event_from(r, orjson.loads(r["evidence"]), orjson.loads(r["records"])) for r in rows]
+
+
+def _conflict_where(db: sqlite3.Connection, query: ConflictQuery) -> tuple[str, list[Any]]:
     where, params = ["kind = 'conflict'"], []
+    if query.state != "all":
+        closed = orjson.dumps(resolved(conflict_decisions(db))).decode()
+        negate = "NOT " if query.state == "open" else ""
+        where.append(f"id {negate}IN (SELECT value FROM json_each(?))")
+        params.append(closed)
     for condition, value in (
         ("rule = ?", query.kind),
         ("at >= ?", query.since.isoformat() if query.since else None),
@@ -95,7 +109,7 @@ def _conflict_where(query: ConflictQuery) -> tuple[str, list[Any]]:
 def conflicts_page(
     db: sqlite3.Connection, query: ConflictQuery, before: int | None, limit: int
 ) -> list[IdentityEvent]:
-    where, params = _conflict_where(query)
+    where, params = _conflict_where(db, query)
     if before is not None:
         where += " AND id < ?"
         params.append(before)
@@ -106,7 +120,7 @@ def conflicts_page(
 
 
 def conflict_count(db: sqlite3.Connection, query: ConflictQuery) -> int:
-    where, params = _conflict_where(query)
+    where, params = _conflict_where(db, query)
     return int(db.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchone()[0])
 
 

@@ -1,0 +1,112 @@
+"""``resolveConflict`` over GraphQL: a call the agent typed on the wrong account, linked to
+that account after a dry run, or dismissed (it leaves the open queue, stays in the resolved
+one); unknown, already decided and forbidden requests refused with a code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from tests.conftest import gql
+from tests.console.support import AGENT, CY, DI, MIXED_CALL, READER, settings_for
+
+QUEUE = """query ($state: ConflictState!) { identityConflicts(filter: {state: $state}) {
+  totalCount edges { node { id rule } } } }"""
+RESOLVE = """mutation ($id: ID!, $decision: ConflictDecision!, $dry: Boolean!) {
+  resolveConflict(eventId: $id, decision: $decision, reason: "checked", dryRun: $dry) {
+    id records { key } identityHistory { id kind rule undoable } } }"""
+WHO = """query ($v: String!) { memberByIdentifier(kind: CRM_ID, value: $v) {
+  id records { key } } }"""
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = settings_for(tmp_path, crm=[CY, DI], call_center=[MIXED_CALL])
+    with TestClient(create_app(settings), headers={"x-api-key": AGENT}) as client:
+        yield client
+
+
+def _ok(body: dict[str, Any]) -> dict[str, Any]:
+    assert "errors" not in body, body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+def _queue(client: TestClient, state: str = "OPEN") -> list[str]:
+    found = _ok(gql(client, QUEUE, state=state))["identityConflicts"]
+    return [edge["node"]["id"] for edge in found["edges"]]
+
+
+def _calls_of(client: TestClient, contact: str) -> list[str]:
+    member = _ok(gql(client, WHO, v=contact))["memberByIdentifier"]
+    return [r["key"] for r in member["records"] if r["key"].startswith("I-")]
+
+
+def test_a_link_gives_the_call_to_the_typed_account_after_a_dry_run(client: TestClient) -> None:
+    # Given a call from Cy's phone on which the agent typed Di's account: on Cy, in conflict
+    [conflict] = _queue(client)
+    assert _calls_of(client, "C-CY") == ["I-CY-1"] and _calls_of(client, "C-DI") == []
+
+    # When the steward previews the link: the answer shows the call on Di, nothing changed
+    preview = _ok(gql(client, RESOLVE, id=conflict, decision="LINK", dry=True))
+    assert sorted(len(m["records"]) for m in preview["resolveConflict"]) == [1, 2]
+    assert _calls_of(client, "C-CY") == ["I-CY-1"] and _queue(client) == [conflict]
+
+    # When it is confirmed: the call is Di's, Cy and Di stay two, the queue is empty
+    done = _ok(gql(client, RESOLVE, id=conflict, decision="LINK", dry=False))["resolveConflict"]
+    assert _calls_of(client, "C-DI") == ["I-CY-1"] and _calls_of(client, "C-CY") == []
+    assert len(done) == 2
+    assert _queue(client) == [] and _queue(client, "RESOLVED") == [conflict]
+    # and its steward event is the one undo takes (the decision beside it is not)
+    events = [e for m in done for e in m["identityHistory"]]
+    [change] = [e for e in events if e["kind"] == "steward"]
+    [decision] = [e for e in events if e["kind"] == "conflict_resolved"]
+    assert (change["rule"], change["undoable"]) == ("resolve_conflict", True)
+    assert (decision["rule"], decision["undoable"]) == ("link", False)
+
+
+def test_a_dismissal_leaves_the_queue_and_a_second_decision_is_refused(
+    client: TestClient,
+) -> None:
+    [conflict] = _queue(client)
+    done = _ok(gql(client, RESOLVE, id=conflict, decision="DISMISS", dry=False))
+    assert _calls_of(client, "C-CY") == ["I-CY-1"]  # nothing moved
+    [decision] = [
+        e for m in done["resolveConflict"] for e in m["identityHistory"]
+        if e["kind"] == "conflict_resolved"
+    ]  # fmt: skip
+    assert (decision["rule"], decision["undoable"]) == ("dismiss", True)
+    assert _queue(client) == [] and _queue(client, "ALL") == [conflict]
+
+    again = gql(client, RESOLVE, id=conflict, decision="LINK", dry=False)
+    assert again["errors"][0]["extensions"]["code"] == "ALREADY_RESOLVED"
+    assert f"event {decision['id']}" in again["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("event_id", "code"),
+    [
+        pytest.param("999999", "NOT_FOUND", id="unknown"),
+        pytest.param("1", "NOT_FOUND", id="not-a-conflict"),
+        pytest.param("x1", "BAD_USER_INPUT", id="not-an-id"),
+    ],
+)
+def test_what_is_no_open_conflict_is_refused_with_a_code(
+    client: TestClient, event_id: str, code: str
+) -> None:
+    refused = gql(client, RESOLVE, id=event_id, decision="DISMISS", dry=False)
+    assert refused["errors"][0]["extensions"]["code"] == code, refused
+
+
+def test_a_reviewer_without_identity_write_cannot_decide(client: TestClient) -> None:
+    [conflict] = _queue(client)
+    asked = {"id": conflict, "decision": "DISMISS", "dry": False}
+    refused = client.post(
+        "/graphql", json={"query": RESOLVE, "variables": asked}, headers={"x-api-key": READER}
+    ).json()
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", refused
+    assert _queue(client) == [conflict]

@@ -1,0 +1,131 @@
+"""A steward's decision on an identity conflict, on every store adapter: a link gives the
+call to the member the agent typed (undone, the conflict is back), a dismissal closes the
+conflict and survives reopening the store, and decided conflicts are refused a second time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from membergraph.identity.service import IdentityService
+from membergraph.identity.steward_conflicts import Decision, resolve_conflict
+from membergraph.identity.steward_request import Preview, StewardError
+from membergraph.identity.store.metrics_port import ConflictQuery
+from membergraph.identity.store.port import IdentityEvent
+from membergraph.identity.undo import undo_event
+from tests.identity.builders import call, crm
+from tests.support.stores import ADAPTERS, open_store
+
+CY, DI, CALL = ("crm", "C-CY"), ("crm", "C-DI"), ("call_center", "I-1")
+
+
+@pytest.fixture(params=ADAPTERS)
+async def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+async def _crossed(service: IdentityService) -> IdentityEvent:
+    """Cy and Di, and a call from Cy's phone on which the agent typed Di's account."""
+    await service.ingest(
+        [
+            crm("C-CY", first="Cy", last="Young", phones=["+14155550333"], birth="1970-01-01"),
+            crm("C-DI", first="Di", last="Ross", phones=["+14155550444"], birth="1980-02-02"),
+            call("I-1", phone="+14155550333", ref=("crm_id", "C-DI")),
+        ]
+    )
+    [conflict] = await _open(service)
+    return conflict
+
+
+async def _open(service: IdentityService, state: str = "open") -> list[IdentityEvent]:
+    query = ConflictQuery(state=state)  # type: ignore[arg-type]
+    return await service.store.metrics().conflicts(query, None, 10)
+
+
+async def _stewards(service: IdentityService, member: str) -> list[IdentityEvent]:
+    [history] = await service.store.member_events([member])
+    return [e for e in history if e.actor == "steward-1"]
+
+
+async def test_a_link_gives_the_call_to_the_typed_account_and_undo_reopens_it(kind: str) -> None:
+    async with open_store(kind) as store:
+        service = IdentityService(store)
+        conflict = await _crossed(service)
+        before = await store.assignments([CY, DI, CALL])
+        assert before[CALL] == before[CY] != before[DI]  # the rules went with the phone
+        assert conflict.id is not None
+
+        # A dry run first: nothing moves
+        preview = Preview()
+        args = (service, conflict.id, Decision.LINK, "Di called from Cy's phone", "steward-1")
+        await resolve_conflict(*args, preview=preview)
+        assert [(ref, after) for ref, _, after in preview.moved] == [(CALL, before[DI])]
+        assert await store.assignments([CY, DI, CALL]) == before
+
+        # When the steward links it: the call joins Di, and Cy and Di stay two people
+        ids = await resolve_conflict(*args)
+        after = await store.assignments([CY, DI, CALL])
+        assert after[CALL] == after[DI] != after[CY] and sorted(ids) == sorted(set(before.values()))
+        assert await _open(service) == [] and len(await _open(service, "resolved")) == 1
+        [change] = [e for e in await _stewards(service, after[DI]) if e.kind == "steward"]
+        assert change.rule == "resolve_conflict"
+
+        # When that link is undone: the call is back on Cy's member, and the rules' refusal is
+        # recorded again: an open conflict over the same records
+        assert change.id is not None
+        await undo_event(service, change.id, "linked the wrong call", "steward-1")
+        assert await store.assignments([CY, DI, CALL]) == before
+        [again] = await _open(service)
+        assert (again.rule, again.records) == (conflict.rule, conflict.records)
+
+
+async def test_a_dismissal_closes_the_conflict_for_good_and_its_undo_reopens_it(
+    kind: str, tmp_path: Path
+) -> None:
+    async with open_store(kind, tmp_path) as store:
+        service = IdentityService(store)
+        conflict = await _crossed(service)
+        assert conflict.id is not None
+        before = await store.assignments([CY, DI, CALL])
+        await resolve_conflict(
+            service, conflict.id, Decision.DISMISS, "the phone is right", "steward-1"
+        )
+        assert await store.assignments([CY, DI, CALL]) == before
+        assert await _open(service) == []
+        assert await store.metrics().count_conflicts(ConflictQuery(state="resolved")) == 1
+        assert await store.metrics().count_conflicts(ConflictQuery()) == 1  # still in history
+        # Refused a second time, with the decision named
+        with pytest.raises(StewardError) as refused:
+            await resolve_conflict(service, conflict.id, Decision.LINK, "again", "steward-1")
+        assert refused.value.code == "ALREADY_RESOLVED"
+        [dismissal] = await _stewards(service, before[CY])
+        assert (dismissal.kind, dismissal.rule) == ("conflict_resolved", "dismiss")
+        feed = await store.feed_after(0, 1000)
+        assert feed[-1].kind.value == "conflict_decided" and before[CY] in feed[-1].member_ids
+        if kind != "sqlite":
+            await _undo_reopens(service, dismissal, conflict)
+    if kind == "sqlite":  # the decision is in the file: the store opened again keeps it
+        async with open_store(kind, tmp_path) as store:
+            service = IdentityService(store)
+            assert await _open(service) == []
+            await _undo_reopens(service, dismissal, conflict)
+
+
+async def _undo_reopens(
+    service: IdentityService, dismissal: IdentityEvent, conflict: IdentityEvent
+) -> None:
+    assert dismissal.id is not None
+    await undo_event(service, dismissal.id, "dismissed too soon", "steward-1")
+    assert [c.id for c in await _open(service)] == [conflict.id]
+
+
+async def test_unknown_and_non_conflict_events_are_refused(kind: str) -> None:
+    async with open_store(kind) as store:
+        service = IdentityService(store)
+        conflict = await _crossed(service)
+        assert conflict.id is not None
+        for event_id in (conflict.id + 1000, 1):
+            with pytest.raises(StewardError) as refused:
+                await resolve_conflict(service, event_id, Decision.DISMISS, "x", "steward-1")
+            assert refused.value.code == "NOT_FOUND"
