@@ -23,6 +23,7 @@ _FILES = {
     "lib.js": "text/javascript; charset=utf-8",
     "graph.js": "text/javascript; charset=utf-8",
     "queues.js": "text/javascript; charset=utf-8",
+    "live.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
 }
 _POLICY = (

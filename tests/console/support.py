@@ -24,11 +24,13 @@ READER = "reviewer-key-00000001"
 STEWARD = "steward-key-000000001"
 AGENT = "agent-nine-key-000001"
 TILL = "crm-feed-key-00000001"
+ANALYST = "analyst-key-000000001"
 KEYS = {
     AGENT: {"name": "agent-9", "scopes": ["profile:read", "identity:write"]},
     READER: {"name": "reviewer", "scopes": ["profile:read"]},
     STEWARD: {"name": "steward", "scopes": ["profile:read", "pii:read", "identity:write"]},
     TILL: {"name": "crm-feed", "scopes": ["ingest:write"]},
+    ANALYST: {"name": "analyst", "scopes": ["profile:read", "analytics:read"]},
 }
 WHO = (
     """query ($v: String!) { memberByIdentifier(kind: CRM_ID, value: $v) { id records { key } } }"""

@@ -1,6 +1,7 @@
 """The member on screen follows ``memberChanged`` (in a real headless Chromium): a fact that
 arrives while a steward prepares a split shows at once, and the work in hand survives it; a
-gateway restarted under the page is followed again, without a reload."""
+gateway restarted under the page is followed again, without a reload, from the last change
+the page saw: the changes missed meanwhile are named and shown."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_a_purchase_arriving_keeps_the_stewards_picks_and_preview(
     page.watch.only_here(page)
 
 
-def test_the_page_follows_the_member_again_after_the_gateway_restarts(
+def test_the_page_resumes_after_a_restart_and_shows_what_it_missed(
     tmp_path: Path, console: Any
 ) -> None:
     # Given Ann on screen, followed live
@@ -66,18 +67,31 @@ def test_the_page_follows_the_member_again_after_the_gateway_restarts(
         settings_for(tmp_path, crm=[ANN], transactions=[_tx("T-A0", "LD11110001")]),
         free_port(),
     )
+    card = "#records tbody tr[data-key='loyalty:LD11110001']"
     with serving(create_app(settings), port) as address:
         page = console(address, STEWARD)
         find(page, "CRM_ID", "C-ANN")
-        page.wait_for_function("() => document.querySelector('#records tbody tr')")
-    # When the gateway stops under the page, and starts again over the same store
+        page.wait_for_selector(f"{card} >> text=1 purchase(s), 10 points")
+    # When the gateway stops under the page, and a purchase arrives meanwhile (through
+    # another gateway process over the same store)
     page.wait_for_selector("#live >> text=Live updates lost")
+    with serving(create_app(settings)) as other:
+        api = Api(other)
+        api.ingest("transactions", _tx("T-A1", "LD11110001"))
+        api.client.close()
+    # Then the page, back on its gateway, resumes from the last change it saw: it names the
+    # purchase it missed and shows it, not reloaded
     with serving(create_app(settings), port) as again:
-        page.wait_for_selector("#live >> text=Following live again")
-        # Then a purchase made now shows on the page, not reloaded
-        Api(again).ingest("transactions", _tx("T-A1", "LD11110001"))
-        card = "#records tbody tr[data-key='loyalty:LD11110001']"
+        page.wait_for_selector("#live >> text=Missed while down")
+        assert "PURCHASE_RECORDED from TRANSACTIONS T-A1" in page.inner_text("#live")
         page.wait_for_selector(f"{card} >> text=2 purchase(s), 20 points")
-        assert "PURCHASE_RECORDED" in page.inner_text("#live")
+        # and goes on following live: a purchase made now shows too
+        api = Api(again)
+        api.ingest("transactions", _tx("T-A2", "LD11110001"))
+        api.client.close()
+        page.wait_for_selector(f"{card} >> text=3 purchase(s), 30 points")
+        assert "Changed just now: PURCHASE_RECORDED from TRANSACTIONS T-A2" in page.inner_text(
+            "#live"
+        )
         assert len(page.watch.sockets) >= 2
         page.watch.only_here(page)

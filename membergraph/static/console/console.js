@@ -1,13 +1,14 @@
 // The steward console: a client of the public GraphQL API, like any other. This module is the
-// member view (a member whole, changes previewed then made, followed live) and the start;
-// lib.js the shared helpers, graph.js the link graph, queues.js the review queues. No request
-// leaves for another host.
+// member view (a member whole, changes previewed then made) and the start; lib.js the shared
+// helpers, graph.js the link graph, queues.js the review queues, live.js the member followed
+// live. No request leaves for another host.
 
 import {
   $, button, canWrite, cell, evidence, firstError, gql, labelCells, show, state, text, undoable,
   when,
 } from "./lib.js";
 import { drawGraph } from "./graph.js";
+import { feedHead, follow, stopFollowing, useRefresh } from "./live.js";
 import {
   loadConflicts, loadSuggestions, renderConflicts, renderSuggestions, useHooks,
 } from "./queues.js";
@@ -51,8 +52,9 @@ async function findMember(kind, value) {
 
 async function openMember(id) {
   show("");
+  const cursor = await feedHead();  // before the read: following from it misses nothing
   const member = await findMember("MEMBER", id);
-  if (member) { renderMember(member); follow(member.id); } else if (member === null) show(`No member ${id}.`);
+  if (member) { renderMember(member); follow(member.id, cursor); } else if (member === null) show(`No member ${id}.`);
 }
 
 const sameKey = (a, b) => a.replace(/[-\s]/g, "").toUpperCase() === b.replace(/[-\s]/g, "").toUpperCase();
@@ -143,7 +145,7 @@ function renderIdentifiers(member) {
 
 function clearMember() {
   state.member = null;
-  if (state.socket) { state.socket.close(1000); state.socket = null; }
+  stopFollowing();
   $("#member").hidden = true;
   $("#member-empty").hidden = false;
 }
@@ -311,10 +313,6 @@ function undoLast() {
 
 // ---------------------------------------------------------------- live: memberChanged
 
-// What a change was, in words: an identity change names who made it, a fact its source line.
-const said = (change) => `${change.kind} ` +
-  (change.actor ? `by ${change.actor}` : `from ${text(change.source)} ${text(change.lineId)}`);
-
 // The member on screen as it is now: the records picked stay picked, and an open preview is
 // made again, so that what Confirm does is what the preview shows.
 async function refresh(news) {
@@ -334,47 +332,6 @@ async function refresh(news) {
   }
 }
 
-// The socket that follows the member on screen. Lost (the gateway restarted, a proxy timed it
-// out), it comes back by itself, sooner first, and the member is read anew once it does:
-// what changed meanwhile shows. Refused (4401, 4403: the key), it says so and stays down.
-function follow(memberId, tries = 0) {
-  if (state.socket) state.socket.close(1000);
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
-  const socket = new WebSocket(url, "graphql-transport-ws");
-  state.socket = socket;
-  socket.onopen = () => {
-    const key = sessionStorage.getItem("membergraph-key");
-    socket.send(JSON.stringify({ type: "connection_init", payload: key ? { Authorization: `Bearer ${key}` } : {} }));
-  };
-  socket.onmessage = async (message) => {
-    const data = JSON.parse(message.data);
-    if (data.type === "connection_ack") {
-      socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: {
-        query: `subscription($id: ID!) { memberChanged(id: $id) { kind actor source lineId at memberIds } }`,
-        variables: { id: memberId } } }));
-      if (tries > 0 && state.member && state.socket === socket) await refresh("Following live again.");
-      tries = 0;
-    } else if (data.type === "next" && data.payload.data) {
-      if (!state.member || state.socket !== socket) return;
-      await refresh(`Changed just now: ${said(data.payload.data.memberChanged)}.`);
-    }
-  };
-  socket.onclose = (event) => {
-    if (state.socket !== socket) return;  // another member followed, or none
-    state.socket = null;
-    const live = $("#live");
-    live.hidden = false;
-    if (event.code === 4401 || event.code === 4403) {
-      live.textContent = `Live updates refused (${event.reason || event.code}): reload the page to follow again.`;
-      return;
-    }
-    live.textContent = "Live updates lost: reconnecting…";
-    setTimeout(() => {
-      if (state.member && !state.socket) follow(state.member.id, tries + 1);
-    }, Math.min(10_000, 1000 * 2 ** tries));
-  };
-}
-
 // ---------------------------------------------------------------- views and start
 
 function select(view) {
@@ -388,6 +345,7 @@ function select(view) {
 
 async function start() {
   useHooks({ select, open: openMember, preview });
+  useRefresh(refresh);
   await loadViewer();
   // The queue of suggestions is there when the gateway serves it to this key: ask once.
   const probe = await gql("{ matchSuggestions(first: 1) { totalCount } }");
@@ -396,8 +354,9 @@ async function start() {
     event.preventDefault();
     select("member");
     show("");
+    const cursor = await feedHead();
     const member = await findMember($("#kind").value, $("#value").value);
-    if (member) { renderMember(member); follow(member.id); return; }
+    if (member) { renderMember(member); follow(member.id, cursor); return; }
     clearMember();  // the member found before must not pass for this search's answer
     if (member === null && !$("#message").textContent) show("No member has this identifier.");
   });

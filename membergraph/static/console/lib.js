@@ -3,7 +3,9 @@
 // personal data; the page only hides buttons a caller could not use.
 
 export const $ = (selector) => document.querySelector(selector);
-export const state = { viewer: null, member: null, pending: null, undo: null, socket: null };
+export const state = {
+  viewer: null, member: null, pending: null, undo: null, socket: null, cursor: null,
+};
 
 export async function gql(query, variables = {}) {
   const key = sessionStorage.getItem("membergraph-key");

@@ -1,6 +1,7 @@
 // The review queues: identity conflicts and match suggestions, each with its evidence side by
-// side per field. The member view acts on them: ``hooks`` are its select (a view), open (a
-// member, by ID) and preview (a dry run, then confirm).
+// side per field, accepted, rejected or skipped. The member view acts on them: ``hooks`` are
+// its select (a view), open (a member, by ID) and preview (a dry run, then confirm: the
+// result, its event id and its Undo show there).
 
 import {
   $, button, canWrite, cell, firstError, gql, lookupOf, show, text, when,
@@ -150,8 +151,44 @@ export function renderConflicts() {
     detail.textContent = `Decision: ${text(decision)}` +
       (Object.keys(rest).length ? ` · ${JSON.stringify(rest)}` : "");
     card.append(title, conflictTable(c), detail);
+    if (canWrite()) {
+      const buttons = document.createElement("div");
+      buttons.className = "buttons";
+      buttons.append(
+        button("Accept", () => decide(c, "LINK"), { "aria-label": `Accept conflict ${c.id}: make the link` }),
+        button("Reject", () => decide(c, "DISMISS"), { "aria-label": `Reject conflict ${c.id}: the rules were right` }),
+        button("Skip", () => focusAfter(card, box), { "aria-label": `Skip conflict ${c.id}` }));
+      card.append(buttons);
+    }
     box.append(card);
   }
+}
+
+const LEAVES = ["CALL_CENTER", "WEB_ANALYTICS"];
+const RESOLVE = (decision) => (dry, fields) => `mutation($id: ID!, $reason: String!) {
+  resolveConflict(eventId: $id, decision: ${decision}, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
+
+// What accepting a conflict does, in words: a call or a visitor goes to the member of the one
+// record it is not on now (as the API decides), two profile records become one member.
+function linkWords(conflict) {
+  const leaf = conflict.records.find((r) => LEAVES.includes(r.source));
+  if (!leaf) return `${conflict.records.map(recordName).join(" and ")} become one member`;
+  const here = memberOf(leaf)?.id;
+  const there = conflict.records.filter((r) => r !== leaf && memberOf(r)?.id !== here);
+  const to = there.length === 1 ? `the member of ${recordName(there[0])}` : "the record you name";
+  return `${recordName(leaf)} leaves its member alone and joins ${to}`;
+}
+
+async function decide(conflict, decision) {
+  // The dry run first, on the member view: the members as the decision would leave them.
+  const leaf = conflict.records.find((r) => LEAVES.includes(r.source)) || conflict.records[0];
+  const member = memberOf(leaf) || conflict.records.map(memberOf).find(Boolean);
+  hooks.select("member");
+  if (member) await hooks.open(member.id);
+  const kind = `${decision === "LINK" ? "accept" : "reject"} conflict ${conflict.id}`;
+  const describe = decision === "LINK" ? linkWords(conflict)
+    : "Nothing moves: the rules' decision stands and the conflict leaves the queue";
+  hooks.preview(kind, describe, RESOLVE(decision), { id: conflict.id });
 }
 
 // ---------------------------------------------------------------- match suggestions
