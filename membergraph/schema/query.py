@@ -136,8 +136,9 @@ class Query:
 
     @strawberry.field(
         description="Identity conflicts the engine did not resolve by merging, newest first "
-        "(Relay connection), filtered by kind, date and member: the stewards' review queue "
-        "and the analysts' count (scope identity:write or analytics:read).",
+        "(Relay connection), filtered by kind, date, member and state (open by default: no "
+        "steward decided them, see `resolveConflict`): the stewards' review queue and the "
+        "analysts' count (scope identity:write or analytics:read).",
         permission_classes=[requires("identity:write", "analytics:read"), AcrossMembers],
     )
     async def identity_conflicts(
