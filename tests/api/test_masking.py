@@ -107,6 +107,7 @@ NOT_PERSONAL = {
     "TransactionEdge.cursor": "a cursor",
     "Viewer.name": "the caller's own key name",
     "Viewer.scopes": "scopes",
+    "Viewer.feedCursor": "a position in the change feed",
     "WebEvent.anonymousId": "a device id",
     "WebEvent.eventId": "a line id",
     "WebEvent.name": "an event name",
