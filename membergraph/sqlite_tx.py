@@ -266,8 +266,15 @@ class OpenedFile:
 
     def _copies(self) -> str:
         """Where this process still reads the deleted file and its log (Linux): until it
-        ends, the data is there to copy back (a store deleted by mistake lives only there)."""
-        held = {f"{self._real} (deleted)": "", f"{self._real}-wal (deleted)": "-wal"}
+        ends, the data is there to copy back (a store deleted by mistake lives only there).
+        The log is named whether it is gone yet or not: ``rm store.db store.db-wal`` is
+        seen between its two unlinks as often as after them, and the log holds every
+        change since the last checkpoint."""
+        held = {
+            f"{self._real} (deleted)": "",
+            f"{self._real}-wal (deleted)": "-wal",
+            f"{self._real}-wal": "-wal",
+        }
         found: dict[str, str] = {}
         try:
             for fd in os.listdir("/proc/self/fd"):

@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.settings import Settings
+from membergraph.sqlite_tx import FileMoved, OpenedFile
 
 pytestmark = pytest.mark.sqlite
 
@@ -88,3 +89,33 @@ def test_a_gateway_whose_store_file_went_away_acknowledges_no_line(
         held = {cid for (cid,) in db.execute("SELECT line_id FROM source_lines")}
     assert "C-2" in held
     shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc/self/fd names the held files")
+def test_the_log_is_named_when_the_file_is_seen_gone_before_its_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a store whose last change is only in its log (no checkpoint yet)
+    path = tmp_path / "store.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    db.execute("CREATE TABLE lines (id TEXT)")
+    db.execute("INSERT INTO lines VALUES ('C-1')")
+    db.commit()
+    opened = OpenedFile(str(path))
+    # When the file is deleted and the process looks before its log is deleted too
+    path.unlink()
+    with pytest.raises(FileMoved):
+        opened.check()
+    Path(f"{path}-wal").unlink()
+    Path(f"{path}-shm").unlink(missing_ok=True)
+    # Then the operator is told to copy back the log as well, and doing so keeps the line
+    told = " ".join(r.getMessage() for r in caplog.records if "copy its data" in r.getMessage())
+    copies = re.findall(r"cp (\S+) (\S+?)(?= and |;|$)", told)
+    assert [to for _, to in copies] == [str(path), f"{path}-wal"]
+    for held, to in copies:
+        shutil.copy(held, to)
+    db.close()
+    with sqlite3.connect(path) as again:
+        assert again.execute("SELECT id FROM lines").fetchall() == [("C-1",)]
