@@ -189,7 +189,7 @@ def _is_list(definition: GraphQLField) -> bool:
 
 def too_costly(cost: int, budget: int) -> GraphQLError:
     return GraphQLError(
-        f"the query costs {cost}, over the budget of {budget}: ask for fewer items "
+        f"the query costs {cost:,}, over the budget of {budget:,}: ask for fewer items "
         "(smaller `first`, fewer aliases) or split it",
         extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "budget": budget},
     )

@@ -3,6 +3,9 @@ its cost and the budget; one under it runs and says what it cost."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
@@ -32,8 +35,22 @@ def test_thirty_heavy_aliases_are_refused_before_any_source_is_read(client: Test
     assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
     assert error["extensions"]["budget"] == 50_000
     assert error["extensions"]["cost"] > 1_000_000
-    assert str(error["extensions"]["cost"]) in error["message"]
+    assert f"{error['extensions']['cost']:,}" in error["message"]
     assert _calls(client) == before
+
+
+def test_the_log_line_of_a_refused_query_keeps_its_figures(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The log masks what may be a phone number; a cost of seven digits is none
+    query = "{" + " ".join(HEAVY.format(i=i) for i in range(30)) + "}"
+    with caplog.at_level(logging.INFO):
+        error = client.post("/graphql", json={"query": query}).json()["errors"][0]
+    said = [r.getMessage() for r in caplog.records if "QUERY_TOO_COSTLY" in r.getMessage()]
+    assert said, "the refusal is logged"
+    assert f"{error['extensions']['cost']:,}" in said[0]
+    assert "50,000" in said[0]
+    assert "***" not in said[0]
 
 
 def test_a_query_under_the_budget_runs_and_reports_its_cost(client: TestClient) -> None:
