@@ -26,7 +26,7 @@ import typer
 from rich.console import Console
 
 from membergraph.cli_checks import refuse, require_out_apart, require_out_folder, sqlite_file
-from membergraph.cli_options import command_settings
+from membergraph.cli_options import command_settings, setting_help
 
 __all__ = ["backup", "restore"]
 
@@ -41,7 +41,7 @@ _DMS = 128
 def backup(
     out: Annotated[Path, typer.Option("--out", help="The file to write (a new SQLite file).")],
     store: Annotated[
-        str | None, typer.Option("--store", help="The store to copy, as for serve.")
+        str | None, typer.Option("--store", help=setting_help("store", "The store to copy."))
     ] = None,
 ) -> None:
     """Copy a SQLite store into one file, consistent, while gateways serve it.
@@ -76,7 +76,7 @@ def backup(
 def restore(
     source: Annotated[Path, typer.Option("--from", help="A copy `backup` wrote.")],
     store: Annotated[
-        str | None, typer.Option("--store", help="The store to replace, as for serve.")
+        str | None, typer.Option("--store", help=setting_help("store", "The store to replace."))
     ] = None,
 ) -> None:
     """Put a backup in place of a SQLite store, with every gateway over it stopped.

@@ -4,13 +4,13 @@ once (``--once``, for a scheduled job) or in a loop, a pass every ``--interval``
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
+from membergraph.cli_options import DataOpt, SourcesOpt, StoreOpt
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.identity.store import StoreError
@@ -35,9 +35,9 @@ def sync_sources(
         list[SourceName] | None,
         typer.Option("--source", help="Only this source (repeat for more); default: every one."),
     ] = None,
-    data: Annotated[Path | None, typer.Option("--data", help="Folder, as for serve.")] = None,
-    store: Annotated[str | None, typer.Option("--store", help="Store URL, as for serve.")] = None,
-    sources: Annotated[str | None, typer.Option("--sources", help="mongodb:// sources.")] = None,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    sources: SourcesOpt = None,
 ) -> None:
     """Bring the customers of the sources read over HTTP (MEMBERGRAPH_HTTP_SOURCES) to identity.
 

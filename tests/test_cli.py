@@ -601,3 +601,32 @@ def test_demo_data_refuses_a_folder_of_ones_own_source_files(tmp_path: Path) -> 
     demo = tmp_path / "demo"
     assert runner.invoke(app, ["demo-data", "--out", str(demo), "--members", "5"]).exit_code == 0
     assert runner.invoke(app, ["demo-data", "--out", str(demo), "--members", "6"]).exit_code == 0
+
+
+def _commands(group: object, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command's path (``privacy export``, ...), from the Click tree Typer builds."""
+    found: list[tuple[str, ...]] = []
+    for name, command in getattr(group, "commands", {}).items():
+        if hasattr(command, "commands"):  # a group
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+def test_every_commands_store_option_names_its_variable_and_default() -> None:
+    import typer.main
+
+    commands = _commands(typer.main.get_command(app))
+    with_store = []
+    for command in commands:
+        result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+        text = " ".join(result.output.split())
+        if "--store" in text:
+            with_store.append(command)
+            # (load's default is the database it loads into, and says so)
+            assert "Env MEMBERGRAPH_STORE" in text, command
+            assert "default sqlite:///./membergraph.db." in text or command == ("load",)
+            assert "as for serve" not in text, command
+    # (the commands an operator runs beside serve all take a store)
+    assert {("sync",), ("export",), ("privacy", "export"), ("backup",)} <= set(with_store)

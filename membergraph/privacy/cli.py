@@ -17,6 +17,7 @@ from rich.console import Console
 
 from membergraph.auth import Caller
 from membergraph.cli_checks import require_out_apart, require_out_folder
+from membergraph.cli_options import DataOpt, SourcesOpt, StoreOpt
 from membergraph.json_out import dumps
 from membergraph.settings import Settings
 
@@ -30,11 +31,6 @@ privacy_app = typer.Typer(
 err = Console(stderr=True)
 
 Member = Annotated[str, typer.Argument(help="The member's ID (m_...).")]
-Data = Annotated[Path | None, typer.Option("--data", help="Folder of source files, as for serve.")]
-Store = Annotated[str | None, typer.Option("--store", help="Store URL, as for serve.")]
-Sources = Annotated[
-    str | None, typer.Option("--sources", help="mongodb://: sources, as for serve.")
-]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -75,9 +71,9 @@ def export(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON here (default: stdout).")
     ] = None,
-    data: Data = None,
-    store: Store = None,
-    sources: Sources = None,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    sources: SourcesOpt = None,
 ) -> None:
     """Everything held about a member, as one JSON document."""
     from membergraph.privacy.export import export_member
@@ -110,9 +106,9 @@ def erase(
     keep_unsuppressed: Annotated[
         bool, typer.Option("--no-suppress", help="Do not suppress their identifiers.")
     ] = False,
-    data: Data = None,
-    store: Store = None,
-    sources: Sources = None,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    sources: SourcesOpt = None,
 ) -> None:
     """Erase a member (as the eraseMember mutation); prints the request."""
     from membergraph.privacy.erasure import ErasureBusy, NothingToErase, erasure_of
@@ -142,9 +138,9 @@ def confirm_deletion(
     source: Annotated[
         str, typer.Option("--source", help="The source its operator says deleted them (crm, ...).")
     ],
-    data: Data = None,
-    store: Store = None,
-    sources: Sources = None,
+    data: DataOpt = None,
+    store: StoreOpt = None,
+    sources: SourcesOpt = None,
 ) -> None:
     """Record that a source the gateway does not own deleted the member's lines (as the
     confirmSourceDeletion mutation); prints the request."""
