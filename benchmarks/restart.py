@@ -31,16 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import orjson
 from mixed_load import machine
 from profile_query import QUERY as READ
-from profile_query import free_port
+from profile_query import free_port, unique_emails
 from soak import rss_mb
 
 SCORES = """query Scores($value: String!) {
@@ -87,12 +85,10 @@ def demo_folder(cache: Path, people: int, seed: int) -> Path:
 
 
 def emails_of(folder: Path, count: int) -> list[str]:
-    """E-mails of real CRM contacts, each typed on one contact only (not a placeholder)."""
-    contacts = [orjson.loads(raw) for raw in (folder / "crm.jsonl").read_bytes().splitlines()]
-    typed = Counter(e.strip().lower() for c in contacts for e in set(c["emails"]))
-    emails = [c["emails"][0].strip() for c in contacts if c["emails"]]
-    emails = [e for e in emails if typed[e.lower()] == 1]
-    step = max(1, len(emails) // count)  # spread over the file, the same ones every run
+    """E-mails of real CRM contacts, each typed on one contact only (not a placeholder), in
+    the contacts' newest versions, spread over the file: the same ones every run."""
+    emails = unique_emails(folder)
+    step = max(1, len(emails) // count)
     return emails[::step][:count]
 
 
