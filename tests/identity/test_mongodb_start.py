@@ -50,3 +50,25 @@ def test_waiting_for_a_primary_shorter_than_an_election_is_refused(name: str) ->
     with pytest.raises(ValidationError, match=name):
         Settings(**{name: 5000})
     assert getattr(Settings(), name) >= 12_000
+
+
+async def test_the_health_check_walks_no_collection_to_count_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = EmulatedClient()
+    async with MongoStore(URL, client=client) as store:
+        await store.db.records.insert_one({"_id": "crm|C1", "member_id": "m_1"})
+        await store.db.members.insert_one({"_id": "m_1", "version": 1})
+        kind = type(store.db.records)  # (a wrapper made anew on each access)
+        counting = kind.count_documents
+        counted: list[tuple[str, object]] = []
+
+        async def count(self: object, filter: object, *args: object, **kwargs: object) -> int:
+            counted.append((self.name, filter))  # type: ignore[attr-defined]
+            return int(await counting(self, filter, *args, **kwargs))
+
+        monkeypatch.setattr(kind, "count_documents", count)
+        # An orchestrator's probe every few seconds reads the collections' metadata
+        assert await store.ping() == {"records": 1, "members": 1, "links": 0}
+        # and counts by a filter only active links, which an index serves
+        assert counted == [("links", {"retracted_at": None})]
