@@ -29,6 +29,7 @@ from starlette.routing import Route, WebSocketRoute
 from membergraph import console
 from membergraph._perf import serving_collector
 from membergraph.auth import ApiKeyMiddleware, Authenticator, Caller, TokenVerifier
+from membergraph.body_limit import BodyLimit, BodyRule
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.http import HttpSource
 from membergraph.export import export_members_endpoint
@@ -36,11 +37,11 @@ from membergraph.fetch_metadata import OtherSitesPages
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
-from membergraph.http_rules import GraphQLHttpRules
+from membergraph.http_rules import MAX_GRAPHQL_BYTES, GraphQLHttpRules, graphql_too_large
 from membergraph.identity.reresolve import rules_notice
 from membergraph.identity.store import StoreError, StoreUnwritable
 from membergraph.ingest import IngestService
-from membergraph.ingest_http import ingest_endpoint
+from membergraph.ingest_http import MAX_INGEST_BYTES, ingest_endpoint, ingest_too_large
 from membergraph.jwks import RemoteJwks
 from membergraph.logs import configure_logging
 from membergraph.masking import MASKS, mask_value
@@ -276,6 +277,13 @@ def create_app(
             Middleware(OtherSitesPages),
             Middleware(ApiKeyMiddleware, authenticator=authenticator),
             Middleware(GraphQLHttpRules),
+            Middleware(
+                BodyLimit,
+                rules=[
+                    BodyRule("/graphql", MAX_GRAPHQL_BYTES, graphql_too_large),
+                    BodyRule("/ingest/", MAX_INGEST_BYTES, ingest_too_large),
+                ],
+            ),
             # Innermost: a cached answer crosses no router and no view, checked all the same.
             Middleware(ResponseCacheMiddleware, responses=responses),
         ],

@@ -1,6 +1,7 @@
 """GraphQL-over-HTTP rules Strawberry's view leaves to us, as pure ASGI middleware.
 
-On ``/graphql``: a body over the limit is 413, a POST that is not JSON is 415 (Strawberry
+On ``/graphql``: a body over the limit is 413 (:mod:`membergraph.body_limit` counts it), a
+POST that is not JSON is 415 (Strawberry
 says 400), an ``Accept`` header that admits no media type we can answer is 406, a HEAD is
 answered as its GET would be, without the body.
 Every refusal is JSON with ``errors[].extensions.code`` (:func:`send_error`, which the
@@ -21,6 +22,7 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from membergraph.asgi_headers import named_headers
+from membergraph.body_limit import send_json
 from membergraph.connectors.lines import deeper_than
 from membergraph.fetch_metadata import REFUSAL, from_another_sites_page
 
@@ -30,6 +32,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "GraphQLHttpRules",
     "decode_json",
+    "graphql_too_large",
     "is_request_error",
     "request_error_code",
     "send_error",
@@ -93,10 +96,6 @@ def _quality(ranges: dict[str, float], kind: str) -> float:
         if candidate in ranges:
             return ranges[candidate]
     return 0.0
-
-
-class _TooLarge(Exception):
-    pass
 
 
 _MESSAGE_TOO_BIG = 1009  # RFC 6455: a message too big to process
@@ -185,33 +184,8 @@ class GraphQLHttpRules:
                     f"send the body uncompressed: Content-Encoding {encoding} is not taken",
                 )
                 return
-            length = headers.get("content-length")
-            if length and length.isdigit() and int(length) > self.max_body:
-                await send_error(send, 413, f"request body over {self.max_body} bytes")
-                return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _TooLarge
-            return message
-
-        started = False
-
-        async def tracking(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, tracking)
-        except _TooLarge:
-            if not started:
-                await send_error(send, 413, f"request body over {self.max_body} bytes")
+        # (The body's size: :mod:`membergraph.body_limit`, for every route that reads one.)
+        await self.app(scope, receive, send)
 
 
 def _headers_only(send: Send) -> Send:
@@ -269,12 +243,13 @@ async def send_error(
     not ours: no traceback)."""
     code = code or _CODES.get(status, "BAD_REQUEST")
     logger.info("refused a GraphQL request: %s %s (%s)", status, code, message)
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if allow:
-        headers.append((b"allow", allow))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    payload = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    await send_json(send, status, payload, [(b"allow", allow)] if allow else [])
+
+
+async def graphql_too_large(send: Send, limit: int) -> None:
+    """A GraphQL request's body over ``limit`` (:mod:`membergraph.body_limit`)."""
+    await send_error(send, 413, f"request body over {limit} bytes")
 
 
 _SHAPES = (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict))

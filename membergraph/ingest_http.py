@@ -15,15 +15,17 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Send
 from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 
 from membergraph.auth import caller_of
+from membergraph.body_limit import send_json
 from membergraph.connectors.lines import bom_length, exact_json
 from membergraph.connectors.models import SourceName
 from membergraph.ingest import IngestRefused, IngestService
 from membergraph.json_out import dumps
 
-__all__ = ["INGEST_MEDIA_TYPES", "MAX_INGEST_BYTES", "ingest_endpoint"]
+__all__ = ["INGEST_MEDIA_TYPES", "MAX_INGEST_BYTES", "ingest_endpoint", "ingest_too_large"]
 
 MAX_INGEST_BYTES = 8 * 1024 * 1024
 INGEST_MEDIA_TYPES = ("application/json", "application/x-ndjson", "application/jsonl")
@@ -34,6 +36,11 @@ no type at all is read too (no browser sends a body cross-origin without ``Origi
 def _problem(status: int, message: str, code: str | None = None) -> JSONResponse:
     said = {"error": message} if code is None else {"error": message, "code": code}
     return JSONResponse(said, status_code=status)
+
+
+async def ingest_too_large(send: Send, limit: int) -> None:
+    """A push's body over ``limit`` (:mod:`membergraph.body_limit`)."""
+    await send_json(send, 413, {"error": f"body over {limit} bytes; send smaller batches"})
 
 
 def _split_body(body: bytes) -> list[Any] | None:
@@ -100,12 +107,7 @@ async def ingest_endpoint(request: Request) -> Response:
     except ValueError:
         known = ", ".join(s.value for s in SourceName)
         return _problem(404, f"unknown source {name!r}; use one of {known}")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_INGEST_BYTES:
-        return _problem(413, f"body over {MAX_INGEST_BYTES} bytes; send smaller batches")
-    body = await request.body()
-    if len(body) > MAX_INGEST_BYTES:
-        return _problem(413, f"body over {MAX_INGEST_BYTES} bytes; send smaller batches")
+    body = await request.body()  # (its size: membergraph.body_limit, as it arrives)
     items = _split_body(body)
     if items is None:
         return _problem(400, "body is neither a JSON array nor JSON Lines")
