@@ -198,6 +198,8 @@ def create_app(
         # Lines a killed process stored but did not apply are finished before any answer.
         await app.state.ingest.heal()
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
+        # and those a push failed to complete later, its own or a dead process's, in seconds
+        healing = asyncio.create_task(app.state.ingest.keep_healing(), name="push-healing")
         privacy = asyncio.create_task(privacy_upkeep(app.state.gateway), name="privacy-upkeep")
         # A real member's e-mail only in demo mode: behind credentials the page holds no data.
         sample = None if settings.has_credentials else await _sample_email(app.state.gateway)
@@ -208,6 +210,7 @@ def create_app(
                     yield
         finally:
             pruning.cancel()
+            healing.cancel()
             privacy.cancel()
             if identity_provider is not None:
                 await identity_provider.aclose()

@@ -7,9 +7,12 @@ incrementally, and announced on the change feed. A bad line is answered with its
 error and never stops the others.
 
 The lines are stored with a mark in the same write (:meth:`SourceConnector.append`), and the
-marks are dropped once identity, feed and consents are done: a process killed in between
-leaves marked lines, which :meth:`IngestService.heal` finishes at the next start. So a line
-acknowledged is complete, and one never acknowledged is absent or, after a restart, complete.
+marks are dropped once identity, feed and consents are done: a push that fails in between
+(the store stalls at its feed entry) leaves marked lines, which its process finishes within
+:data:`HEAL_SECONDS` (:meth:`IngestService.keep_healing`); a process killed in between leaves
+them to the next start (:meth:`IngestService.heal`) or, over SQLite, to any live process over
+the same store, within the same seconds. So a line acknowledged is complete, and one never
+acknowledged is absent or, seconds later, complete.
 
 Suppressions are checked as the lines are written (:func:`~membergraph.privacy.gate.guarded`):
 in the write's own transaction where the backend can, else right after it, undoing the write.
@@ -64,6 +67,9 @@ U = TypeVar("U")
 TURN_LINES = 200
 """Lines a push reads (or screens, or answers) between two turns it gives the event loop:
 about 10 ms of work on a shared core, so other requests wait no longer than that."""
+HEAL_SECONDS = 2.0
+"""How often a process looks for lines a failed push left (:meth:`IngestService.keep_healing`):
+one indexed read of a row per source when there are none."""
 _TAKEN = ("created", "updated", "unchanged")  # the line is in the source
 _STORED = (*_TAKEN, "stale")  # a version of the line is in the source
 
@@ -395,6 +401,46 @@ class IngestService:
             await self.gateway.feed.catch_up()
         return healed
 
+    async def keep_healing(self) -> None:
+        """For as long as the process serves, every :data:`HEAL_SECONDS`: finish what failed
+        pushes left (:meth:`heal_left`). Without it a line stored by a push that failed at
+        its feed entry is read by every process yet told to no subscriber until the next
+        push of its source or the next start: the SMS service never hears of the redeemed
+        bonus."""
+        while True:
+            await asyncio.sleep(HEAL_SECONDS)
+            try:
+                await self.heal_left()
+            except (ConnectorError, StoreError, TimeoutError) as exc:  # the next turn
+                logger.warning("could not finish an earlier push yet: %s", exc)
+
+    async def heal_left(self) -> int:
+        """Finish the lines a failed push of this process stored and did not complete, and
+        (where the backend tells them apart from a push in flight) those a push of any
+        process left: one that died. Answers how many lines it finished."""
+        healed = 0
+        if self._left:
+            async with self._lock:
+                if self._left:  # (a push may have finished them while we waited)
+                    healed += await self._heal()
+                    self._left = False
+        for source, connector in self._pushable():
+            if not await connector.may_be_abandoned():  # nothing marked: no lock taken
+                continue
+            async with self._lock, connector.pushing():
+                healed += await self._finish(source, connector, await connector.abandoned())
+        if healed and self.gateway.feed is not None:
+            await self.gateway.feed.catch_up()
+        return healed
+
+    def _pushable(self) -> list[tuple[SourceName, SourceConnector]]:
+        every = [*self.gateway.sources.items(), *self.gateway.synced.items()]
+        return [
+            (source, connector)
+            for source, connector in every
+            if isinstance(connector, SourceConnector) and connector.takes_pushes
+        ]
+
     async def _heal_if_left(self) -> None:
         if self._left:
             try:
@@ -405,8 +451,7 @@ class IngestService:
 
     async def _heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         healed = 0
-        every = [*self.gateway.sources.items(), *self.gateway.synced.items()]
-        for source, connector in held.items() if held else every:
+        for source, connector in held.items() if held else self._pushable():
             if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
                 continue
             async with connector.pushing():  # no push in flight in another process

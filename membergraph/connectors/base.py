@@ -295,6 +295,11 @@ class SourceConnector(Connector[BaseModel]):
         """The lines still marked (see :meth:`append`), each as stored now, with its mark."""
         return []
 
+    async def may_be_abandoned(self) -> bool:
+        """Whether :meth:`abandoned` may find a line, read without :meth:`pushing` (cheap: a
+        process asks every second). None can where :meth:`abandoned` finds none."""
+        return False
+
     async def settle(self, marks: Sequence[tuple[str, str]]) -> None:
         """Drop the marks ``(line id, mark)``; a line marked again since keeps its new mark."""
 

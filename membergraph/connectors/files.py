@@ -308,6 +308,9 @@ class FileConnector(SourceConnector):
         # Under the push lock no other process is pushing: any mark is a push's left over.
         return await self.unsettled()
 
+    async def may_be_abandoned(self) -> bool:
+        return self._marks.exists()  # (gone once no line is marked)
+
     async def unsettled(self) -> list[tuple[BaseModel, str]]:
         """The lines any process's push marked and has not settled, as stored now. Read
         under the folder's lock: a push that checked her suppression before it came has

@@ -188,6 +188,11 @@ class SqliteSource(SourceConnector):
         # Under the push lock no other process is pushing: any mark is a push's left over.
         return await self.unsettled() if marked else []
 
+    async def may_be_abandoned(self) -> bool:
+        if self.lines.push_lock is None:
+            return False
+        return bool(await self.lines.run(sql.any_pending, self.source.value))
+
     async def by_id(self, ids: Sequence[str]) -> dict[str, BaseModel]:
         """The stored version of each line id held (ids not held are left out)."""
         rows = await self.lines.run(sql.by_id, self.source.value, sorted(set(ids)))
