@@ -2,9 +2,12 @@
 a ``serve --data`` start): once per version of the folder, identities resolved as it loads.
 
 A first load (no line held) writes the files' lines as they are and resolves them. A load
-of a changed folder (a nightly CRM export dropped in) is a push of what changed: each line
-is ordered against the version held, the lines it takes are written with a mark, and once
-identity is resolved they are announced on the change feed as a push announces its lines
+of a changed folder (a nightly CRM export dropped in) is a push of what changed: only the
+files that changed since the last load are read (each file's size and modification time
+are kept), each line is ordered against the version held, the lines it takes are written
+with a mark, identity is applied to the lines created or updated as a push applies them
+(their closure, not the whole store: a line held already changes nothing), and they are
+announced on the change feed as a push announces its lines
 (a consent withdrawn in the export reaches subscribers and every process's caches), then
 their marks are dropped; all of it under the push lock, so no push finishes the load's
 lines as its own. A load killed in between leaves marked lines, which the next start
@@ -21,38 +24,64 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 from pydantic import BaseModel
 
 from membergraph._perf import gc_paused
 from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import CrmContact, SourceName
 from membergraph.connectors.push_lock import PushLock
-from membergraph.connectors.sources import outranked_version
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint
+from membergraph.connectors.sources import SOURCES, outranked_version
+from membergraph.connectors.sqlite import (
+    SqliteLines,
+    SqliteSource,
+    file_fingerprints,
+    folder_fingerprint,
+)
 from membergraph.connectors.sqlite_rows import render
-from membergraph.identity.load import collect_records, count_nobodys
-from membergraph.identity.records import record_of_line
+from membergraph.identity.load import collect_records, count_nobodys, owner_key
+from membergraph.identity.records import RecordKey, record_of_line
 from membergraph.identity.service import ApplyResult, IdentityService
+from membergraph.identity.values import stored_nobodys_reason
 from membergraph.ingest_facts import Fact, announce, marker, settle
 from membergraph.privacy.gate import Keep, KeepConsents
 from membergraph.source_set import open_sources
 
-__all__ = ["FOLDER_PATH", "load_folder_into"]
+__all__ = ["FOLDER_PATH", "FolderLoad", "load_folder_into"]
 
 FOLDER_PATH = "folder_path"
 """The source table's meta key naming the folder last loaded into the store."""
 
 _SAYS_NOTHING = frozenset(("stale", "rejected", "suppressed"))  # verdicts of unresolved lines
+_CHANGES = frozenset(("created", "updated"))  # verdicts of lines identity is applied to
 
 
 @dataclass
 class _Taken:
-    """What a load took: lines to resolve, superseded versions whose values still count,
-    and per source the facts to announce (a load of a changed folder)."""
+    """What a load took: lines held after it (to resolve, in a first load; to count), the
+    lines it created or updated (a load of a changed folder applies those), superseded
+    versions whose values still count, and per source the facts to announce."""
 
     lines: list[tuple[SourceName, BaseModel]] = field(default_factory=list)
+    changed: list[tuple[SourceName, BaseModel]] = field(default_factory=list)
     older: list[tuple[SourceName, BaseModel]] = field(default_factory=list)
     facts: list[tuple[SourceName, SqliteSource, list[Fact]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderLoad:
+    """What a load did: identity's answer, and whether it resolved the whole store (a first
+    load: every member's figures are to be measured again) or applied what changed (the
+    change feed says whose)."""
+
+    result: ApplyResult
+    whole: bool
+
+
+FILES = "folder_files"
+"""The source table's meta key keeping each file's fingerprint as last loaded (JSON)."""
+INGEST_RECORDS = 5000
+"""Records a load of a changed folder applies at a time (a push's worth each)."""
 
 
 async def load_folder_into(
@@ -62,16 +91,20 @@ async def load_folder_into(
     region: str,
     keep: Keep | None = None,
     keep_consents: KeepConsents | None = None,
-) -> ApplyResult | None:
+    whole: bool = False,
+) -> FolderLoad | None:
     """Load a folder into the source table and resolve what it changed, once: a folder
     whose fingerprint was loaded before is not read at all (None).
 
-    A line already stored is ordered against it (a stale one changes nothing); the whole
-    folder is then resolved with what the store holds, the lines that changed announced,
-    and the fingerprint recorded last, so an interrupted load is done again at the next
-    start. ``keep`` leaves out lines (an erased person's); ``keep_consents`` keeps the
+    Of a folder loaded before, only the files that changed are read. A line already stored
+    is ordered against it (a stale one changes nothing); identity is applied to the lines
+    created or updated, they are announced, and the fingerprints recorded last, so an
+    interrupted load is done again at the next start. ``keep`` leaves out lines (an erased
+    person's); ``keep_consents`` keeps the
     consent facts of the CRM versions the load outranks (an older version in the folder, or
     one held before): what a contact chose then still counts, though the line is replaced.
+    ``whole``: a changed folder is resolved whole with the store (every file read), as a
+    store resolved under other rules needs.
     """
     fingerprint = await asyncio.to_thread(folder_fingerprint, folder)
     where = str(await asyncio.to_thread(folder.resolve))
@@ -79,28 +112,53 @@ async def load_folder_into(
         if await lines.meta(FOLDER_PATH) is None:  # a store loaded before the path was kept
             await lines.set_meta(FOLDER_PATH, where)
         return None
-    files = await asyncio.to_thread(open_sources, folder, region)
+    prints = await asyncio.to_thread(file_fingerprints, folder)
     if await lines.empty():
+        files = await asyncio.to_thread(open_sources, folder, region)
         async with lines.first_load():
             taken = await _take(files.connectors, lines, region, keep, keep_consents, None, 0)
         result = await _resolve(identity, taken, region)
+        nobodys, whole = result.unattributed, True
     else:
         async with _pushing(lines):
             if await lines.meta("folder") == fingerprint:  # another process loaded it meanwhile
                 return None
+            only = None if whole else await _changed_files(lines, where, prints)
+            files = await asyncio.to_thread(open_sources, folder, region, only=only)
             token = uuid.uuid4().hex
             head = await identity.store.feed_head()
             taken = await _take(files.connectors, lines, region, keep, keep_consents, token, head)
-            result = await _resolve(identity, taken, region)
+            result = await (_resolve if whole else _apply)(identity, taken, region)
             for name, target, facts in taken.facts:
                 await _announce(identity, name, target, facts)
+        if whole:
+            nobodys = result.unattributed
+        else:
+            nobodys = await _nobodys(identity, taken.lines, result.unattributed, region)
     reports = files.reports()
-    count_nobodys(taken.lines, result.unattributed, reports, region)
+    count_nobodys(taken.lines, nobodys, reports, region)
     for name, report in reports.items():
         await lines.keep_report(name.value, report)
     await lines.set_meta(FOLDER_PATH, where)
+    await lines.set_meta(FILES, orjson.dumps(prints).decode())
     await lines.set_meta("folder", fingerprint)
-    return result
+    return FolderLoad(result, whole)
+
+
+async def _changed_files(
+    lines: SqliteLines, where: str, prints: Mapping[str, str]
+) -> list[SourceName]:
+    """The sources whose file differs from the one last loaded from this folder (every one,
+    if another folder, or a release that kept no file's fingerprint, loaded it)."""
+    held = await lines.meta(FILES)
+    before: dict[str, str] = {}
+    if held is not None and await lines.meta(FOLDER_PATH) == where:
+        before = orjson.loads(held)
+    return [
+        name
+        for name, spec in SOURCES.items()
+        if spec.file_name in prints and before.get(spec.file_name) != prints[spec.file_name]
+    ]
 
 
 _LOAD_WAIT = 600.0
@@ -140,8 +198,9 @@ async def _take(
             taken.lines += ((name, line) for line in current)
             await target.put(await asyncio.to_thread(_rows, target, current))
         else:
-            took, replaced, facts = await _appended(target, current, token, head, region)
+            took, changed, replaced, facts = await _appended(target, current, token, head, region)
             taken.lines += ((name, line) for line in took)
+            taken.changed += ((name, line) for line in changed)
             taken.facts.append((name, target, facts))
             outranked = [*outranked, *replaced]
         if keep_consents is not None and outranked:
@@ -155,15 +214,54 @@ async def _resolve(identity: IdentityService, taken: _Taken, region: str) -> App
     return await identity.resolve_all(records)
 
 
+async def _apply(identity: IdentityService, taken: _Taken, region: str) -> ApplyResult:
+    """Identity applied to the lines a load of a changed folder created or updated, as a
+    push applies them (:data:`INGEST_RECORDS` records at a time): their closures resolved
+    again, the rest of the store untouched. Their files' older versions still count."""
+    with gc_paused():
+        records = list(collect_records(taken.changed, region, taken.older).values())
+    unattributed: dict[RecordKey, str] = {}
+    changes = []
+    for start in range(0, len(records), INGEST_RECORDS):
+        applied = await identity.ingest(records[start : start + INGEST_RECORDS], actor="load")
+        unattributed.update(applied.unattributed)
+        changes += applied.changes
+    return ApplyResult(
+        members=await identity.store.count_members(), changes=changes, unattributed=unattributed
+    )
+
+
+async def _nobodys(
+    identity: IdentityService,
+    lines: Sequence[tuple[SourceName, BaseModel]],
+    applied: Mapping[RecordKey, str],
+    region: str,
+) -> dict[RecordKey, str]:
+    """Why each record of ``lines``' purchases that is in no member is nobody's: as the
+    load's identity said, or, for one it did not touch, as its stored values say (what a
+    push answers of such a line: ``stored_nobodys_reason``)."""
+    refs = {
+        (source.value, key)
+        for source, line in lines
+        if source is SourceName.TRANSACTIONS and (key := owner_key(source, line, region))
+    }
+    held = await identity.store.assignments(refs)
+    alone = sorted(ref for ref in refs if ref not in held and ref not in applied)
+    stored = await identity.store.load_records(alone) if alone else {}
+    rules = identity.rules
+    return {**{ref: stored_nobodys_reason(r, rules) for ref, r in stored.items()}, **applied}
+
+
 async def _appended(
     target: SqliteSource, lines: list[BaseModel], token: str, head: int, region: str
-) -> tuple[list[BaseModel], list[BaseModel], list[Fact]]:
-    """Append ``lines`` to a source table; return those it took, the CRM versions outranked
-    (a version held that one replaced, a line older than the one held), and the facts of
-    those it stored (created or updated, each marked). A line older than the one held
-    (pushed since) says nothing, here as at ``/ingest``: resolving it would undo the newer
-    line (a contact renamed back)."""
+) -> tuple[list[BaseModel], list[BaseModel], list[BaseModel], list[Fact]]:
+    """Append ``lines`` to a source table; return those it took, those of them it created or
+    updated, the CRM versions outranked (a version held that one replaced, a line older
+    than the one held), and the facts of those it stored (created or updated, each marked).
+    A line older than the one held (pushed since) says nothing, here as at ``/ingest``:
+    resolving it would undo the newer line (a contact renamed back)."""
     took: list[BaseModel] = []
+    changed: list[BaseModel] = []
     outranked: list[BaseModel] = []
     facts: list[Fact] = []
     mark = marker(target.source, token, head, again=False)
@@ -173,11 +271,13 @@ async def _appended(
         for line, said in zip(chunk, verdicts, strict=True):
             if said not in _SAYS_NOTHING:
                 took.append(line)
+            if said in _CHANGES:
+                changed.append(line)
             if said.mark is not None:
                 facts.append(Fact.taken(line, said, record_of_line(target.source, line, region)))
             if isinstance(version := outranked_version(line, said), CrmContact):
                 outranked.append(version)
-    return took, outranked, facts
+    return took, changed, outranked, facts
 
 
 async def _announce(

@@ -129,24 +129,29 @@ async def open_gateway(
             folder = await _demo_unless_loaded_otherwise(settings, lines)
         said = await require_servable(store, rules, settings.store)
         privacy = await open_privacy(store, settings)
-        result = None
+        loaded = None
         if folder is not None:
-            result = await load_folder_into(
+            loaded = await load_folder_into(
                 folder,
                 lines,
                 identity,
                 settings.default_region,
                 unsuppressed(privacy),
                 consent_keeper(privacy),
+                whole=said is Verdict.OTHER_RULES,  # (the new rules applied to every member)
             )
-        resolved = result is not None
+        # A changed folder's lines were applied as pushes are: the feed says whose figures
+        # to measure again. A first load resolved everyone.
+        resolved = loaded is not None and loaded.whole
         await _take_stock(sources, lines)
         stale_rules = None
-        if result is None:
+        if loaded is not None:
+            result = loaded.result
+        else:
             result = ApplyResult(members=await store.count_members())
-            if said is Verdict.OTHER_RULES:
-                stale_rules = rules_notice(settings.store)
-                logger.warning(stale_rules)
+        if not resolved and said is Verdict.OTHER_RULES:
+            stale_rules = rules_notice(settings.store)
+            logger.warning(stale_rules)
         loaded_from = folder or await lines.meta(FOLDER_PATH)
         sources.where = f"{path} (loaded from {loaded_from})" + sources.where.removeprefix(path)
         _read_lines_beside_lookups(store, sources, lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -117,11 +117,15 @@ def open_sources(
     timeout: float = 5.0,
     keep_order: bool = False,
     durable: bool = True,
+    only: Collection[SourceName] | None = None,
 ) -> SourceSet:
-    """Read every source file of a folder; malformed lines are reported, never fatal.
-    ``durable``: a pushed line is fsynced before it is answered (``MEMBERGRAPH_DURABLE``)."""
+    """Read every source file of a folder (``only``: those of these sources); malformed
+    lines are reported, never fatal. ``durable``: a pushed line is fsynced before it is
+    answered (``MEMBERGRAPH_DURABLE``)."""
     connectors: dict[SourceName, SourceConnector] = {}
     for name, spec in SOURCES.items():
+        if only is not None and name not in only:
+            continue
         conn = FileConnector(spec, folder, _owner(name, region), timeout, durable)
         with gc_paused():
             _log_report(name, conn.load(keep_order))

@@ -38,7 +38,13 @@ from membergraph.sqlite_tx import (
 )
 from membergraph.trace_spans import backend_span, operation
 
-__all__ = ["HeldLines", "SqliteLines", "SqliteSource", "folder_fingerprint"]
+__all__ = [
+    "HeldLines",
+    "SqliteLines",
+    "SqliteSource",
+    "file_fingerprints",
+    "folder_fingerprint",
+]
 
 T = TypeVar("T")
 
@@ -46,13 +52,20 @@ T = TypeVar("T")
 def folder_fingerprint(folder: Path) -> str:
     """What says a folder is the one loaded before, without reading its lines: each source
     file's name, size and modification time."""
-    parts = []
+    parts = [f"{name}:{found}" for name, found in file_fingerprints(folder).items()]
+    return hashlib.sha256(f"{folder.resolve()}|{'|'.join(parts)}".encode()).hexdigest()
+
+
+def file_fingerprints(folder: Path) -> dict[str, str]:
+    """Each source file's size and modification time, by file name: which files of a changed
+    folder changed (the others are not read again)."""
+    found = {}
     for spec in SOURCES.values():
         path = folder / spec.file_name
         if path.exists():
             stat = path.stat()
-            parts.append(f"{spec.file_name}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256(f"{folder.resolve()}|{'|'.join(parts)}".encode()).hexdigest()
+            found[spec.file_name] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    return found
 
 
 Beside = Callable[[sqlite3.Connection, Sequence[tuple[str, str]]], HeldLines | None]
