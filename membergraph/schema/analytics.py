@@ -266,9 +266,10 @@ def conflict_query(found: ConflictFilter | None) -> ConflictQuery:
         return ConflictQuery(state="open")
 
     def utc(moment: datetime | None) -> datetime | None:
-        if moment is None or moment.tzinfo is not None:
-            return moment
-        return moment.replace(tzinfo=UTC)
+        # In UTC, as events are kept: compared as text, 11:34+02:00 came after 10:00+00:00.
+        if moment is None:
+            return None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
     member = str(found.member_id) if found.member_id is not None else None
     kind = str(found.kind.value) if found.kind is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -432,7 +433,25 @@ def test_identity_conflicts_page_and_filter_by_kind_date_and_member(client: Test
     assert _conflicts(client, filter={"until": "2999-01-01T00:00:00Z"}) == every
     member = _a_member_with_a_conflict(client)
     mine = _conflicts(client, filter={"memberId": member})
-    assert mine and len(mine) == sum(1 for c in every if c in mine)
+    history = gql(
+        client, "query ($id: ID!) { member(id: $id) { identityHistory { id kind } } }", id=member
+    )["data"]["member"]["identityHistory"]  # type: ignore[index]
+    assert {c["id"] for c in mine} == {h["id"] for h in history if h["kind"] == "conflict"}
+    assert mine == [c for c in every if c in mine]  # (the same nodes, in the same order)
+
+
+def test_identity_conflicts_by_date_are_the_same_moment_in_any_offset(client: TestClient) -> None:
+    every = _conflicts(client, filter=None)
+    moments = sorted({datetime.fromisoformat(str(c["at"])) for c in every})
+    middle = moments[len(moments) // 2]
+    later = [c for c in every if datetime.fromisoformat(str(c["at"])) >= middle]
+    earlier = [c for c in every if c not in later]
+    assert later
+    for offset in (0, 2, -5):  # UTC, a Paris summer, a New York winter
+        zone = timezone(timedelta(hours=offset))
+        said = middle.astimezone(zone).isoformat()
+        assert _conflicts(client, filter={"since": said}) == later, said
+        assert _conflicts(client, filter={"until": said}) == earlier, said
 
 
 def test_an_unknown_conflict_kind_is_refused_not_answered_empty(client: TestClient) -> None:
