@@ -214,6 +214,8 @@ class MongoMetrics(MetricsStore):
             return False
         collection = await self._collection()
         since = cuts_of(await self._meta("cuts"))
+        if since is not None:  # a pass stopped part-way leaves none: the next scores all
+            await self._set_meta("cuts", "")
         async with self.store._mapped("metrics scoring"):
             same_rules = (scored or "").partition("|")[2] == scoring.name
             cuts = await score_pass(collection, scoring.rules, same_rules, since)

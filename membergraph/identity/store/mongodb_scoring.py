@@ -93,9 +93,17 @@ async def score_pass(
 ) -> Cuts:
     """Scores and segments brought up to date with the documents (``since``: the cuts they
     were last scored with; ``same_rules``: whether the segments were found by ``rules``);
-    the cuts they are scored with now."""
+    the cuts they are scored with now. No transaction holds it: the caller forgets the
+    cuts before a pass and keeps the new ones after it, so a pass that fails part-way
+    (its documents' marks cleared, some scores written, their segments not) is followed by
+    one over every document."""
     cuts = {column: await _cuts(collection, column) for column in RANKS}
     unscored = {d["_id"] async for d in collection.find({"unscored": True}, projection=["_id"])}
+    # Their marks go before they are read: a document another process measures meanwhile
+    # is read as measured, or keeps its new mark for the next pass (a mark cleared after
+    # the reads was lost with it: the document kept the scores of no one).
+    for chunk in chunks(sorted(unscored)):
+        await collection.update_many({"_id": {"$in": chunk}}, {"$unset": {"unscored": ""}})
     wanted: dict[str, Doc] = {}
     if since is None or any(len(since.get(c, ())) != len(cuts[c]) for c in cuts):
         scope: Doc | None = {}  # every document
@@ -125,8 +133,6 @@ async def score_pass(
         await collection.bulk_write(page, ordered=False)
     everyone = not same_rules or scope == {}
     await _resegment(collection, rules, None if everyone else moved | unscored)
-    if unscored:
-        await collection.update_many({"unscored": True}, {"$unset": {"unscored": ""}})
     return cuts
 
 
