@@ -38,6 +38,7 @@ from membergraph.identity.store.format import (
 from membergraph.identity.store.port import (
     Change,
     ConcurrentChange,
+    DaysRead,
     IdentityStore,
     MemberCarried,
     MemberParts,
@@ -273,6 +274,7 @@ class IdentityService:
         stored = await self.store.load_records({*folded, *(r.ref for r in older)})
         changed: dict[RecordKey, RecordData] = {}
         counted: dict[RecordKey, RecordData] = {}  # only their purchases by day moved
+        read: dict[RecordKey, DaysRead] = {}  # their days as read (fold_days replaces them)
         for ref, record in folded.items():
             held = stored.get(ref)
             if held is None:
@@ -282,7 +284,7 @@ class IdentityService:
                 held.fold_days(record)
                 changed[ref] = held
                 continue
-            was = day_evidence(held, self.rules)
+            was, read[ref] = day_evidence(held, self.rules), (held.days, held.email_days)
             if held.fold_days(record):
                 if day_evidence(held, self.rules) == was:
                     counted[ref] = held
@@ -300,8 +302,11 @@ class IdentityService:
                 # engine weighs moved (day_evidence), so no member can: no closure to walk
                 # (an ingest of 5 purchases walked 64 records on average, two thirds of
                 # its time).
+                # Another process may keep other days of these records meanwhile: the
+                # write checks they are still as read (no member version guards them).
                 kept = [counted[ref] for ref in sorted(counted)]
-                await self.store.apply(Change(actor=actor, records=kept))
+                days_read = {ref: read[ref] for ref in counted}
+                await self.store.apply(Change(actor=actor, records=kept, days_read=days_read))
             return ApplyResult(members=0)
         changed |= counted
         (scope, hubs), state = await self.closure(changed)

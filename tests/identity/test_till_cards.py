@@ -4,6 +4,7 @@ ingest alike."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +15,14 @@ from membergraph.identity.engine import resolve
 from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
+from membergraph.identity.store import IdentityStore
+from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import crm, purchase, world
+from tests.support.mongo import EmulatedClient
 from tests.support.stores import ADAPTERS, open_store
+
+MONGODB = pytest.mark.mongodb
 
 CASHIER_CARD = "LD70000456"
 BAG = ("transactions", f"loyalty:{CASHIER_CARD}")
@@ -187,3 +193,33 @@ async def test_a_purchase_on_a_new_day_walks_no_closure_until_it_matters(
     # and so does the day the card turns out to be the till's (its member changes)
     await service.ingest(_sales([0, 0, 0, 0, 0, 6, 6, 6]))
     assert len(walked) == 2 and BAG not in await store.all_assignments()
+
+
+def _two_stores(kind: str, folder: Path) -> tuple[IdentityStore, IdentityStore]:
+    """Two processes' stores over one database."""
+    if kind == "sqlite":
+        return SqliteStore(str(folder / "store.db")), SqliteStore(str(folder / "store.db"))
+    client = EmulatedClient()
+    url = "mongodb://emulated/membergraph"
+    return MongoStore(url, client=client), MongoStore(url, client=client)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("mongodb-emulated", marks=MONGODB)])
+async def test_two_processes_keeping_one_cards_new_days_at_once_keep_both(
+    kind: str, tmp_path: Path
+) -> None:
+    # Given a card known to the store, and two gateways (workers) over it
+    one, two = _two_stores(kind, tmp_path)
+    async with one, two:
+        await IdentityService(one).ingest(
+            [crm("C1", first="Cara", card=CASHIER_CARD), *_sales([1])]
+        )
+        first, second = IdentityService(one), IdentityService(two)
+        # When each takes a purchase of the card on a new day at the same time
+        await asyncio.gather(
+            first.ingest([purchase(card=CASHIER_CARD, tid="A", at="2026-03-02T10:00:00Z")]),
+            second.ingest([purchase(card=CASHIER_CARD, tid="B", at="2026-03-03T10:00:00Z")]),
+        )
+        # Then the card keeps both days (neither write undoes the other's)
+        stored = (await one.load_records([BAG]))[BAG]
+    assert sorted(stored.days or {}) == ["2026-03-01", "2026-03-02", "2026-03-03"]

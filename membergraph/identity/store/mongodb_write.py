@@ -31,6 +31,7 @@ from membergraph.identity.store.mongodb_docs import (
     membership,
     record_doc,
     record_id,
+    record_of,
 )
 from membergraph.identity.store.port import (
     Change,
@@ -154,6 +155,11 @@ def plan_change(
     }
     if moved:
         raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
+    for ref, (days, emails) in change.days_read.items():
+        held = stored.get(record_id(ref))
+        now = (None, None) if held is None else (record_of(held).days, record_of(held).email_days)
+        if now != (days or None, emails or None):
+            raise ConcurrentChange(f"a record's days changed meanwhile: {ref[0]}:{ref[1]}")
     writes = Writes()
     if not writes_anything(change):
         return writes

@@ -22,7 +22,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import tombstones
 from membergraph.identity.store.port import Change, ConcurrentChange, linked_members
-from membergraph.identity.store.types import renamed_refs
+from membergraph.identity.store.types import DaysRead, renamed_refs
 
 __all__ = [
     "INDEXES",
@@ -132,6 +132,8 @@ def write_change(
         moved = {m for m, v in change.expected_versions.items() if now.get(m) != v}
         if moved:
             raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
+    if change.days_read:
+        _check_days(db, change.days_read)
     assigned = change.assignments
     carried = _first_members(db, change.renamed) if change.renamed else []
     if change.renamed or change.gone:
@@ -496,6 +498,15 @@ def _write_records(
         " origin_member_id=coalesce(origin_member_id, excluded.member_id)",
         sorted(rows),
     )
+
+
+def _check_days(db: sqlite3.Connection, read: Mapping[RecordKey, DaysRead]) -> None:
+    """Raise ConcurrentChange if a record's days are no longer those ``read``."""
+    for ref, (days, emails) in read.items():
+        row = db.execute("SELECT days, email_days FROM records WHERE source=? AND key=?", ref)
+        now = row.fetchone() or (None, None)
+        if (days_of(now[0]), days_of(now[1])) != (days or None, emails or None):
+            raise ConcurrentChange(f"a record's days changed meanwhile: {ref[0]}:{ref[1]}")
 
 
 def member_versions(db: sqlite3.Connection, ids: Iterable[str]) -> dict[str, int]:

@@ -20,6 +20,7 @@ __all__ = [
     "Change",
     "ClosureStep",
     "ConcurrentChange",
+    "DaysRead",
     "IdentityEvent",
     "MemberColumn",
     "MemberParts",
@@ -37,6 +38,8 @@ __all__ = [
 
 
 MemberColumn = Literal["member_id", "origin_member_id", "previous_member_id"]
+DaysRead = tuple[dict[str, frozenset[str]] | None, dict[str, frozenset[str]] | None]
+"""A record's ``days`` and ``email_days`` as read (``Change.days_read``)."""
 
 
 class MemberParts(NamedTuple):
@@ -142,6 +145,11 @@ class Change:
     renamed: dict[RecordKey, RecordKey] = field(default_factory=dict)
     gone: list[RecordKey] = field(default_factory=list)
     replace_identifiers: bool = False
+    # Records of ``records`` whose purchases by day, and a card's e-mails by day, the change
+    # was computed from (:data:`DaysRead`), where no member version guards them (an ingest
+    # keeping a card's new day, ``IdentityService``): another writer kept other days in
+    # them since, and writing these would lose those (ConcurrentChange: computed again).
+    days_read: dict[RecordKey, DaysRead] = field(default_factory=dict)
     # Lines keyed anew whose consent facts (the privacy store's, by record and line) follow
     # them: ``(source, line id, old record key, new record key)``.
     facts_moved: list[tuple[str, str, str, str]] = field(default_factory=list)
