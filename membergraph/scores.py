@@ -62,6 +62,14 @@ class MetricsKeeper(Measurer):
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.bulk_page = BULK_PAGE
+        self._basis_checked = False
+
+    @property
+    def basis(self) -> str:
+        """The settings measuring reads (the loyalty program, the engagement window, the
+        region): the kept figures built on others are built again."""
+        s = self.gateway.settings
+        return f"{s.loyalty_program!r}|{s.segments.engagement_days}|{s.default_region}"
 
     @property
     def scoring(self) -> Scoring:
@@ -99,6 +107,7 @@ class MetricsKeeper(Measurer):
             await self._measure_all(head)
         await self._drop_leftovers(head)
         await self.metrics.set_position(head)
+        await self.metrics.set_basis(self.basis)
 
     async def _measure_all(self, cursor: int) -> None:
         """Every member measured and kept, a page at a time: each page is written (in the
@@ -151,6 +160,16 @@ class MetricsKeeper(Measurer):
         the database score again if anything moved (read-your-writes for analysts)."""
         async with self._lock:
             position = await self.metrics.position()
+            # Once a process: the operator changed the loyalty program (or another setting
+            # measuring reads) since the figures were built; rows are measured one member
+            # at a time afterwards, so nothing else would ever bring them all to it.
+            if (
+                position is not None
+                and not self._basis_checked
+                and await self.metrics.basis() != self.basis
+            ):
+                logger.info("metrics: built on other settings, measuring everyone again")
+                position = None
             if position is None:
                 await self._rebuild()
             else:
@@ -158,6 +177,7 @@ class MetricsKeeper(Measurer):
                 # collection walks them meanwhile (_perf.gc_paused_while).
                 with gc_paused_while():
                     await self._follow(position)
+            self._basis_checked = True
             await self.metrics.score(self.scoring)
 
     async def _follow(self, position: int) -> None:

@@ -214,3 +214,23 @@ def test_a_contact_whose_card_changes_keeps_its_points_over_ingestion(
     assert after["owner"]["id"] == after["ola"]["id"] == before["id"]
     assert after["ola"]["loyalty"]["pointsBalance"] == 6_150
     assert after["ola"]["loyalty"]["loyaltyIds"] == ["LD70000001", "LD70000002"]
+
+
+def test_a_program_changed_between_restarts_is_what_the_lists_follow(
+    empty_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a member measured under the default program (PLATINUM, 6,100 points)
+    with _serve(empty_folder, tmp_path, "changed") as client:
+        _ingest(client, "crm", OLA)
+        _ingest(client, "transactions", BIG_OLD_SALE, RECENT_SALE)
+        assert gql(client, LISTS)["data"]["platinum"]["totalCount"] == 1  # type: ignore[index]
+    # When the operator restarts the gateway with points that expire and a tier window
+    monkeypatch.setenv("MEMBERGRAPH_POINTS_EXPIRY_DAYS", "365")
+    monkeypatch.setenv("MEMBERGRAPH_TIER_QUALIFICATION_DAYS", "365")
+    with _serve(empty_folder, tmp_path, "changed") as client:
+        loyalty = gql(client, LOYALTY)["data"]["memberByIdentifier"]["loyalty"]  # type: ignore[index]
+        lists = gql(client, LISTS)["data"]
+    # Then the analyst's lists say what her loyalty says: BRONZE with 100 points
+    assert (loyalty["tier"], loyalty["pointsBalance"]) == ("BRONZE", 100)
+    assert lists["bronze"]["totalCount"] == 1  # type: ignore[index]
+    assert lists["platinum"]["totalCount"] == 0  # type: ignore[index]

@@ -281,6 +281,15 @@ class MetricsStore(abc.ABC):
         """Record that the figures follow the feed up to ``cursor`` (None: rebuild them)."""
 
     @abc.abstractmethod
+    async def basis(self) -> str | None:
+        """What the kept figures were last built on (``MetricsKeeper.basis``: the settings
+        measuring reads); None: never said."""
+
+    @abc.abstractmethod
+    async def set_basis(self, basis: str) -> None:
+        """Record what the figures were just built on."""
+
+    @abc.abstractmethod
     async def outdated(self, reference: int, max_age: int, limit: int) -> list[str]:
         """Members whose row was measured after ``reference`` or more than ``max_age``
         before it (microseconds): their figures are to be measured again."""

@@ -190,6 +190,12 @@ class MongoMetrics(MetricsStore):
     async def set_position(self, cursor: int | None) -> None:
         await self._set_meta("position", "" if cursor is None else str(cursor))
 
+    async def basis(self) -> str | None:
+        return await self._meta("basis")
+
+    async def set_basis(self, basis: str) -> None:
+        await self._set_meta("basis", basis)
+
     async def outdated(self, reference: int, max_age: int, limit: int) -> list[str]:
         collection = await self._collection()
         query = {

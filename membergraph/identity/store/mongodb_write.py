@@ -156,8 +156,9 @@ def plan_change(
     if moved:
         raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
     for ref, (days, emails) in change.days_read.items():
-        held = stored.get(record_id(ref))
-        now = (None, None) if held is None else (record_of(held).days, record_of(held).email_days)
+        doc = stored.get(record_id(ref))
+        record = None if doc is None else record_of(doc)
+        now = (None, None) if record is None else (record.days, record.email_days)
         if now != (days or None, emails or None):
             raise ConcurrentChange(f"a record's days changed meanwhile: {ref[0]}:{ref[1]}")
     writes = Writes()

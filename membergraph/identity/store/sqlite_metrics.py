@@ -296,6 +296,12 @@ class SqliteMetrics(MetricsStore):
     async def set_position(self, cursor: int | None) -> None:
         await self._write(_set_meta, "metrics_position", "" if cursor is None else str(cursor))
 
+    async def basis(self) -> str | None:
+        return await self.store._read(_meta, "metrics_basis")
+
+    async def set_basis(self, basis: str) -> None:
+        await self._write(_set_meta, "metrics_basis", basis)
+
     async def outdated(self, reference: int, max_age: int, limit: int) -> list[str]:
         def find(db: sqlite3.Connection) -> list[str]:
             rows = db.execute(
