@@ -111,12 +111,23 @@ def test_a_pass_the_server_fails_part_way_is_made_whole_by_the_next() -> None:
     assert asyncio.run(every_write()) == {}
 
 
-def test_a_member_measured_while_another_process_scores_is_scored_by_the_next_pass() -> None:
+@pytest.mark.parametrize(
+    "gone",
+    [
+        pytest.param((), id="measuring-one"),
+        pytest.param(tuple(f"m{i:03}" for i in range(0, 40, 3)), id="and-merging-many-away"),
+    ],
+)
+def test_a_member_measured_while_another_process_scores_is_scored_by_the_next_pass(
+    gone: tuple[str, ...],
+) -> None:
     """Given members scored, and members measured again, when another process (a second
-    worker's metrics keeper) measures a member while the pass reads the collection, at any
-    of its reads, then the next pass scores that member too: a member is never left
-    with the scores of no one (all 1) and no segments."""
+    worker's metrics keeper) measures a member, and maybe drops the rows of members merged
+    away, while the pass reads the collection, at any of its reads, then the pass ends
+    without an error and the next one scores that member too: a member is never left with
+    the scores of no one (all 1) and no segments."""
     late = _member(41, 95_000)  # ranks near the top of every score
+    held = {m: v for m, v in (POPULATION | CHANGED | {"m041": late}).items() if m not in gone}
 
     async def measured_at(nth: int) -> tuple[bool, list[str]]:
         client = EmulatedClient()
@@ -133,11 +144,11 @@ def test_a_member_measured_while_another_process_scores_is_scored_by_the_next_pa
             reached = await _reached(hold, scoring)
             if not reached:
                 hold.go.set()  # (the hold is still set: the next read passes it)
-            await metrics.put([row_of(late)], (), 3)  # the other process, meanwhile
+            await metrics.put([row_of(late)], gone, 3)  # the other process, meanwhile
             hold.go.set()
             await scoring
             await metrics.score(Scoring())
-            return reached, await _as_defined(metrics, POPULATION | CHANGED | {"m041": late})
+            return reached, await _as_defined(metrics, held)
         finally:
             await store.aclose()
 

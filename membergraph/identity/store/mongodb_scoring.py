@@ -50,14 +50,16 @@ async def _cuts(collection: Any, column: str) -> list[tuple[Any, ...]]:
         offset = (j * count + 4) // 5
         if offset >= count:
             break
-        [doc] = await (
+        found = await (
             collection.find(ranked, projection=list(_KEYS[column]))
             .sort(best_first)
             .skip(offset)
             .limit(1)
             .to_list()
         )
-        cuts.append(_key(doc, column))
+        if not found:  # another process removed members since the count: fewer cuts, and
+            break  # the next pass, finding another number of them, scores everyone
+        cuts.append(_key(found[0], column))
     return cuts
 
 
