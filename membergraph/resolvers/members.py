@@ -121,7 +121,9 @@ async def find_member(
     if kind in FORMER_KINDS and await _contact_holds(ctx, found, kind) is False:
         # Hers no more: the value finds whom it is current for (a family e-mail her contact
         # dropped is still her mother's), else no one; it changes with them (the CRM may
-        # give it back).
+        # give it back). Which member it finds now turns on the other members carrying it,
+        # and one who takes it later is a member no cached answer names: not kept.
+        ctx.reads.nobody()
         holder = None if own is not None else await _current_holder(ctx, found, kind)
         if holder is not None:
             found = holder

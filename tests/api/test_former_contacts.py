@@ -300,3 +300,29 @@ def test_the_privacy_export_marks_dropped_values_former(start: Start) -> None:
         shell = CliRunner().invoke(cli, ["privacy", "export", member, *where])
         assert shell.exit_code == 0, shell.output
         assert _exported_contacts(orjson.loads(shell.stdout)) == expected
+
+
+def test_a_dropped_email_another_contact_takes_finds_her_for_every_caller_at_once(
+    start: Start,
+) -> None:
+    # audit22: the null a masked caller was answered for a dropped e-mail was kept tagged
+    # with the member who dropped it, so after another contact took it a pii:read caller
+    # (never cached) found the new holder and a masked one kept getting null for 60 s.
+    with start() as client:
+        # Given her contact dropped the old e-mail, and a masked caller looked it up twice
+        assert _push(client, "crm", CONTACT) == "created"
+        assert _push(client, "crm", MOVED) == "updated"
+        ada = _member(client, "CRM_ID", "C-FORMER-1")["id"]
+        for _ in range(2):  # the second answer is the one a cache would keep
+            assert _member(client, "EMAIL", OLD_MAIL, key=MASKED) is None
+            assert _member(client, "EMAIL", OLD_MAIL, key=MASKED, former=True)["id"] == ada
+        # When another person's contact gives that e-mail as hers
+        zoe = {"contact_id": "C-FORMER-2", "first_name": "Zoe", "last_name": "Other"}
+        zoe |= {"emails": [OLD_MAIL], "updated_at": "2026-11-21T10:00:00Z"}
+        assert _push(client, "crm", zoe) == "created"
+        # Then every caller finds the new holder by it on the very next request
+        holder = _member(client, "CRM_ID", "C-FORMER-2")["id"]
+        assert holder != ada
+        assert _member(client, "EMAIL", OLD_MAIL)["id"] == holder
+        assert _member(client, "EMAIL", OLD_MAIL, key=MASKED)["id"] == holder
+        assert _member(client, "EMAIL", OLD_MAIL, key=MASKED, former=True)["id"] == holder
