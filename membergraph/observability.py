@@ -300,6 +300,11 @@ class _GatewayFigures(Collector):
         dropped = CounterMetricFamily(
             "membergraph_member_changes_dropped", "Changes a slow subscriber missed."
         )
+        reads = CounterMetricFamily(
+            "membergraph_feed_reads",
+            "Reads of the change feed (each poll and each catch-up after a local change).",
+        )
         position.add_metric([], feed.position if feed else 0)
         dropped.add_metric([], feed.dropped if feed else 0)
-        yield from (position, dropped)
+        reads.add_metric([], feed.reads if feed else 0)
+        yield from (position, dropped, reads)

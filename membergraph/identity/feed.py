@@ -126,6 +126,7 @@ class FeedFollower:
         self._reading = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0  # subscribers cut off for not reading
+        self.reads = 0  # reads of the feed answered: a stalled follower's count stands still
         self._read_at = float("-inf")  # when the feed last answered (monotonic)
 
     async def start(self) -> None:
@@ -175,6 +176,7 @@ class FeedFollower:
     async def _deliver(self) -> bool:
         entries = await self.store.feed_after(self.position, FEED_PAGE)
         self._read_at = time.monotonic()
+        self.reads += 1
         if not entries:
             return False
         self.position = entries[-1].cursor
