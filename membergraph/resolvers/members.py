@@ -394,23 +394,3 @@ async def explain(
         path.append(back)
         step = back.b if back.a == step else back.a
     return list(reversed(path))
-
-
-async def page_ids(
-    ctx: RequestContext, ids: list[str], first: int, after: str | None, source: SourceName | None
-) -> Page[MemberView]:
-    """Page an ordered list of member IDs (a segment) with the same cursors as ``members``."""
-    _no_lists_for_one_member(ctx)
-    check_first(first, ctx.gateway.settings.max_page_size)
-    ctx.reads.nobody()
-    if source is not None:
-        parts_of = await ctx.loaders.member_parts.load_many(ids)
-        ids = [
-            m
-            for m, parts in zip(ids, parts_of, strict=True)
-            if any(s == source.value for s, _ in parts.records)
-        ]
-    start = _member_after(after)
-    chosen = [m for m in ids if start is None or m > start]
-    items = [(encode_cursor("member", m), MemberView(m, m)) for m in chosen[:first]]
-    return Page(items, len(ids), len(chosen) > first, start is not None)

@@ -95,9 +95,15 @@ class MemberOrderField(Enum):
     SPEND_12M = strawberry.enum_value("monetary_cents", description="Spend, last 12 months.")
     POINTS_BALANCE = strawberry.enum_value("points_balance", description="Points balance.")
     LAST_PURCHASE = strawberry.enum_value(
-        "last_purchase_at", description="Last purchase (members who never bought come first)."
+        "last_purchase_at",
+        description="Last purchase (members who never bought rank lowest: first ascending, "
+        "last descending).",
     )
-    MEMBER_SINCE = strawberry.enum_value("member_since", description="When the member began.")
+    MEMBER_SINCE = strawberry.enum_value(
+        "member_since",
+        description="When the member began (the members of one load began together: among "
+        "them, by ID).",
+    )
 
 
 @strawberry.enum(description="Order direction.")
@@ -118,9 +124,19 @@ class MemberOrder:
 class StatsDimension(Enum):
     SEGMENT = strawberry.enum_value("segment", description="Segment (a member may be in several).")
     TIER = strawberry.enum_value("tier", description="Loyalty tier.")
-    CHANNEL = strawberry.enum_value("channel", description="Purchase channel: store or online.")
-    MONTH = strawberry.enum_value("month", description="Month of the purchase, YYYY-MM.")
-    STORE = strawberry.enum_value("store", description="Store of the purchase (null: online).")
+    CHANNEL = strawberry.enum_value(
+        "channel",
+        description="Purchase channel: store or online (null: the members with no purchase).",
+    )
+    MONTH = strawberry.enum_value(
+        "month",
+        description="Month of the purchase, YYYY-MM (null: the members with no purchase).",
+    )
+    STORE = strawberry.enum_value(
+        "store",
+        description="Store of the purchase (null: online purchases, and the members with no "
+        "purchase).",
+    )
 
 
 @strawberry.type(description="One group of `memberStats`: its key and its sums.")
@@ -132,7 +148,10 @@ class MemberStatsGroup:
     )
     month: str | None = strawberry.field(description="The group's month, if grouped.")
     store: str | None = strawberry.field(description="The group's store, if grouped.")
-    members: int = strawberry.field(description="Members in the group.")
+    members: int = strawberry.field(
+        description="Members in the group (by channel, month or store: those with a purchase "
+        "in it; a member who bought in two months is in both)."
+    )
     purchases: int = strawberry.field(description="Purchases (completed, by the reference).")
     spend_cents: BigInt = strawberry.field(description="Spend, refund lines taken off.")
     points_issued: BigInt = strawberry.field(description="Points earned on purchases.")

@@ -262,7 +262,10 @@ class MemberEdge:
     node: Member = strawberry.field(description="The member.")
 
 
-@strawberry.type(description="A page of members, in ID order.")
+@strawberry.type(
+    description="A page of members, in the order `members` was asked for (`orderBy`; ID by "
+    "default), ties by member ID."
+)
 class MemberConnection:
     edges: list[MemberEdge] = strawberry.field(description="This page.")
     page_info: PageInfo = strawberry.field(description="Paging information.")
