@@ -118,6 +118,10 @@ async def find_member(
         return None
     _hold(ctx, found)
     ctx.reads.member(found.member)
+    if kind in FORMER_KINDS and not _on_a_profile(found, kind):
+        # Only a web login or a call of hers gives it: a contact, card or online account that
+        # takes it later answers first, a member no cached answer names: not kept.
+        ctx.reads.nobody()
     if kind in FORMER_KINDS and await _contact_holds(ctx, found, kind) is False:
         # Hers no more: the value finds whom it is current for (a family e-mail her contact
         # dropped is still her mother's), else no one; it changes with them (the CRM may
@@ -158,6 +162,16 @@ async def _current_holder(
     return uncontacted
 
 
+def _on_a_profile(found: FoundMember, kind: IdentifierKind) -> bool:
+    """Whether a CRM contact, card or online account of hers carries the value she was found
+    by (the lookup answers those members before the ones whose web logins or calls do)."""
+    return any(
+        ref[0] in _PROFILES and i.kind is kind and i.key == found.key
+        for ref, i in found.parts.identifiers
+    )
+
+
+_PROFILES = frozenset({SourceName.CRM.value, SourceName.TRANSACTIONS.value})
 _HOLDERS_ASKED = 8
 """At most this many members carrying one value are weighed by a lookup that found it former
 for the first (more carry a hub, which links no one)."""

@@ -350,3 +350,27 @@ def test_a_cached_answer_goes_only_to_a_request_the_gateway_would_answer(
     as_text = client.http.post("/graphql", content=body, headers={"content-type": "text/plain"})
     assert as_text.status_code == 415
     assert client.cache("hits") == hits + 1
+
+
+def test_an_email_only_a_web_login_gave_finds_the_contact_who_takes_it_at_once(
+    address: str, connect: Callable[..., Client]
+) -> None:
+    # A lookup answers a member whose contact, card or online account carries the value
+    # before one whose web login alone does: it was kept tagged with the login's member, so
+    # once a contact took the e-mail a masked caller kept getting the login's member.
+    masked, unmasked = connect(address, MASKED), connect(address, UNMASKED)
+    shared = "family.inbox@cheshire-cats.net"
+    login = {"event_id": "E-CACHE-1", "anonymous_id": "anon-cache-1", "user_id": "C-CACHE"}
+    login |= {"email": shared, "type": "identify", "occurred_at": "2026-11-02T10:00:00Z"}
+    masked.ingest("web_analytics", login)
+    cas = masked.profile()
+    assert cas is not None
+    # Given a masked caller looked the e-mail only her web login gave up twice
+    assert masked.profile(shared)["id"] == masked.profile(shared)["id"] == cas["id"]  # type: ignore[index]
+    # When another person's contact gives it as hers
+    other = {"contact_id": "C-CACHE-2", "first_name": "Ora", "last_name": "Other"}
+    masked.ingest("crm", other | {"emails": [shared], "birth_date": "1990-01-01"})
+    # Then every caller finds that contact's member by it on the very next request
+    holder = unmasked.profile(shared)
+    assert holder is not None and holder["id"] != cas["id"]
+    assert masked.profile(shared)["id"] == holder["id"]  # type: ignore[index]
