@@ -20,13 +20,11 @@ from membergraph.identity.store.metrics_port import MetricsRow, ScoredRow
 from membergraph.measuring import from_micros
 from membergraph.settings import Settings
 from tests.conftest import gql
+from tests.support.members_pages import ranked
 
 PEOPLE = 300
 LATE = ("C-LATE-1", "C-LATE-2", "C-LATE-3")  # members who began after the demo's load
 
-RANKED = """query ($filter: MemberFilter, $order: MemberOrder, $after: String) {
-  members(first: 37, after: $after, filter: $filter, orderBy: $order) {
-    totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
 STATS = """query ($filter: MemberFilter, $by: [StatsDimension!]) {
   memberStats(filter: $filter, groupBy: $by) {
     segment tier channel month store members purchases spendCents pointsIssued pointsRedeemed
@@ -81,27 +79,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             line["emails"] = [f"late.comer{n}@example.org"]  # type: ignore[assignment]
             answer = client.post("/ingest/crm", json=[line])
             assert answer.status_code == 200, answer.text
-        _ranked(client, order={"field": "MEMBER_SINCE"})  # the figures caught up
-        ids = _ranked(client)[0]
+        ranked(client, order={"field": "MEMBER_SINCE"})  # the figures caught up
+        ids = ranked(client)[0]
         gateway = client.app.state.gateway  # type: ignore[attr-defined]
         rows = client.portal.call(gateway.identity.store.metrics().scored, ids)  # type: ignore[union-attr]
         began = client.portal.call(gateway.identity.store.member_created, ids)  # type: ignore[union-attr]
         assert all(rows), "every member has figures"
         yield Demo(client, {m: Figures(r, began[m]) for m, r in zip(ids, rows, strict=True)})
-
-
-def _ranked(client: TestClient, **variables: Any) -> tuple[list[str], int]:
-    """Every member ``members`` lists for the filter and order, page after page."""
-    seen: list[str] = []
-    after = None
-    while True:
-        answer = gql(client, RANKED, after=after, **variables)
-        assert "errors" not in answer, answer
-        page = answer["data"]["members"]  # type: ignore[index]
-        seen += [e["node"]["id"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return seen, page["totalCount"]
-        after = page["pageInfo"]["endCursor"]
 
 
 def _at(moment: datetime) -> str:
@@ -200,7 +184,7 @@ def _expected(demo: Demo, keep: Keep, field: str, descending: bool) -> list[str]
 def test_every_order_lists_every_member_as_their_figures_sort(
     demo: Demo, field: str, direction: str
 ) -> None:
-    seen, total = _ranked(demo.client, order={"field": field, "direction": direction})
+    seen, total = ranked(demo.client, order={"field": field, "direction": direction})
     assert seen == _expected(demo, lambda m: True, field, direction == "DESC")
     assert total == len(demo.members)
 
@@ -209,7 +193,7 @@ BY_CONTACT = "query ($key: String!) { memberByIdentifier(kind: CRM_ID, value: $k
 
 
 def test_members_who_began_later_come_last_by_member_since(demo: Demo) -> None:
-    seen, _ = _ranked(demo.client, order={"field": "MEMBER_SINCE"})
+    seen, _ = ranked(demo.client, order={"field": "MEMBER_SINCE"})
     late = [gql(demo.client, BY_CONTACT, key=c)["data"] for c in LATE]
     assert seen[-3:] == [m["memberByIdentifier"]["id"] for m in late]  # type: ignore[index]
 
@@ -241,7 +225,7 @@ def test_every_filter_chooses_the_members_whose_figures_meet_it(demo: Demo, name
     field = list(ORDERS)[FILTERS.index(name) % len(ORDERS)]
     descending = FILTERS.index(name) % 2 == 1
     order = {"field": field, "direction": "DESC" if descending else "ASC"}
-    seen, total = _ranked(demo.client, filter=member_filter, order=order)
+    seen, total = ranked(demo.client, filter=member_filter, order=order)
     expected = _expected(demo, keep, field, descending)
     assert 0 < len(expected) < len(demo.members), "the filter should choose, and leave, some"
     assert seen == expected

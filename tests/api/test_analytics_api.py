@@ -13,16 +13,13 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.conftest import gql
+from tests.support.members_pages import RANKED, ranked
 
 EVERYONE = """query ($after: String) { members(first: 100, after: $after) {
   pageInfo { hasNextPage endCursor }
   edges { node { id segments records { source }
     loyalty { tier lifetimeSpendCents pointsBalance rolling12mSpendCents }
     rfm { spend12mCents } } } } }"""
-
-RANKED = """query ($filter: MemberFilter, $order: MemberOrder, $after: String) {
-  members(first: 37, after: $after, filter: $filter, orderBy: $order) {
-    totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +46,6 @@ def everyone(analyst: TestClient) -> dict[str, dict[str, Any]]:
         found |= {e["node"]["id"]: e["node"] for e in page["edges"]}
         if not page["pageInfo"]["hasNextPage"]:
             return found
-        after = page["pageInfo"]["endCursor"]
-
-
-def _ranked(client: TestClient, **variables: Any) -> tuple[list[str], int]:
-    seen: list[str] = []
-    after = None
-    while True:
-        answer = gql(client, RANKED, after=after, **variables)
-        assert "errors" not in answer, answer
-        page = answer["data"]["members"]  # type: ignore[index]
-        seen += [e["node"]["id"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return seen, page["totalCount"]
         after = page["pageInfo"]["endCursor"]
 
 
@@ -101,7 +85,7 @@ def test_members_filter_and_order_as_each_member_says(
     direction: str,
 ) -> None:
     order = {"field": "LIFETIME_SPEND", "direction": direction}
-    seen, total = _ranked(analyst, filter=member_filter, order=order)
+    seen, total = ranked(analyst, filter=member_filter, order=order)
     chosen = [m for m in everyone.values() if keep(m)]
     expected = [
         m["id"]
@@ -189,7 +173,7 @@ def test_negative_balances_are_flagged_and_listed(client: TestClient) -> None:
     }
     assert client.post("/ingest/transactions", json=[spent]).status_code == 200
     # then the loyalty team finds it flagged, and listed with every other negative balance.
-    listed, total = _ranked(
+    listed, total = ranked(
         client,
         filter={"pointsBalance": {"max": -1}},
         order={"field": "POINTS_BALANCE", "direction": "ASC"},
