@@ -326,8 +326,10 @@ class _Resolver:
         """What two CRM contacts found one person's agreed on, for the link's evidence: each
         name the same or ``close``, and the birth date only when both have one (a date left
         out or a placeholder is ``left_out``: not compared; day and month ``swapped``)."""
-        if rule == PLACEHOLDER_NAME_RULE:  # a till's word for a name: the date agreed
-            return {"agreed": ["birth_date"], "names_no_one": ["first_name", "last_name"]}
+        if rule == PLACEHOLDER_NAME_RULE:  # a till's word for a name: the date agreed or
+            births = [(self.records[r].signature or ("", "", ""))[2] for r in (a, b)]
+            said_birth = self.rules.near_duplicates.birth_said(*births)  # none to compare
+            return {said_birth: ["birth_date"], "names_no_one": ["first_name", "last_name"]}
         said: dict[str, list[str]] = {"agreed": []}
         sig_a = self.signature.get(a) or partial_signature(self.records[a])
         sig_b = self.signature.get(b) or partial_signature(self.records[b])

@@ -54,7 +54,9 @@ class NearDuplicates(BaseModel):
     or a short form apart), so her values of her own are her old and new ones. With
     ``partial_names``, a contact that left its first or family name empty joins the one
     person's contacts on a shared ``kinds`` value whose same name field is close and whose
-    birth date (given on both) agrees (:mod:`~membergraph.identity.partial_names`). A
+    birth date (given on both) agrees (:mod:`~membergraph.identity.partial_names`); with
+    ``partial_names_by_email``, with no birth date to compare, on an e-mail that names that
+    person (``barbara.harris@``: her own address, not a family's). A
     contact whose first name, or first and family names read together, is one of
     ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
     Customer``, ``Walk`` / ``In``, ``Guest``, ``Valued Customer``, typed at a till for
@@ -62,7 +64,8 @@ class NearDuplicates(BaseModel):
     people; with ``placeholder_names_by_birth``, one that gives a birth date joins the one
     person's contacts on a shared ``kinds`` value or phone that give the same date, as a
     contact with a name left empty does (the clerk typed a word for the name, not for the
-    e-mail and the birth date). ``first_names`` and ``family_names`` are common names (any
+    e-mail and the birth date), and with ``partial_names_by_email`` one with no date to
+    compare joins them on an e-mail that names them. ``first_names`` and ``family_names`` are common names (any
     case and accents), besides the nicknames' first names: an e-mail on a contact that
     names another person with them is a relative's
     (:func:`~membergraph.identity.email_names.a_relatives_email`); empty lists read
@@ -83,6 +86,7 @@ class NearDuplicates(BaseModel):
     birth_year_slips: bool = True
     births_outweigh_own_values: bool = True
     partial_names: bool = True
+    partial_names_by_email: bool = True
     placeholder_names_by_birth: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (

@@ -14,15 +14,21 @@ A contact whose name names no one (``Walk-In Customer``, ``Valued Customer``: a 
 word for whoever stood at the till) but gives a birth date is, likewise, the person's whose
 contacts share its e-mail or card and give that same date: the clerk typed a word for the
 name, not for the e-mail and the birth date.
+
+With no birth date to compare (left out on either), an e-mail that names the person
+(``barbara.harris@``, ``rjohnson@``) says whose contact it is: her own address, typed for
+her, where a family's (``the.millers@``) or a nickname's (``coffeelover113@``) could be
+anyone's of the household.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from membergraph.identity.email_names import names_her
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.rules import Rules, Signature
+from membergraph.identity.rules import NearDuplicates, Rules, Signature
 from membergraph.identity.values import own_values_disagree, own_values_part
 
 __all__ = ["PLACEHOLDER_NAME_RULE", "RULE", "partial_duplicates", "partial_signature"]
@@ -40,6 +46,27 @@ def partial_signature(record: RecordData) -> Signature | None:
         return None
     birth = record.birth_date.isoformat() if record.birth_date else ""
     return (first.casefold(), last.casefold(), birth)
+
+
+def _named_by_email(
+    near: NearDuplicates,
+    value: str,
+    part: Signature,
+    signed: list[tuple[Signature, RecordKey]],
+    no_name: bool,
+) -> list[tuple[Signature, RecordKey]]:
+    """The contacts on an e-mail that names them (``names_her``: her family name with a
+    form of her first name, ``barbara.harris@``) whose birth dates leave nothing to compare
+    with ``part``, and whose names fit the field it gives (any, for a till's word): with no
+    birth date, her own address, named for her, says whose contact it is
+    (``near_duplicates.partial_names_by_email``)."""
+    return [
+        (sig, other)
+        for sig, other in signed
+        if near.birth_said(part[2], sig[2]) == "left_out"
+        and names_her(value, sig[0], sig[1], near)
+        and (no_name or near.names_close(part[0] or sig[0], part[1] or sig[1], sig[0], sig[1]))
+    ]
 
 
 def partial_duplicates(
@@ -79,9 +106,10 @@ def partial_duplicates(
             or near.names_no_one(part[0] or part[1])
         ):
             continue  # "Guest": a till's word for whoever stood there
-        if not part[2] or part[2] in held:
-            continue
-        if rule == PLACEHOLDER_NAME_RULE:  # no name to help: one date, as written
+        dated = bool(part[2]) and part[2] not in held
+        if not dated:
+            fits = []
+        elif rule == PLACEHOLDER_NAME_RULE:  # no name to help: one date, as written
             fits = [(sig, other) for sig, other in signed if sig[2] == part[2]]
         else:
             fits = [
@@ -90,6 +118,8 @@ def partial_duplicates(
                 if sig[2] and sig[2] not in held and near.same_birth(part[2], sig[2])
                 and near.names_close(part[0] or sig[0], part[1] or sig[1], sig[0], sig[1])
             ]  # fmt: skip
+        if not fits and kind is IdentifierKind.EMAIL and near.partial_names_by_email:
+            fits = _named_by_email(near, value, part, signed, rule == PLACEHOLDER_NAME_RULE)
         if not fits or not all(
             near.same_person(a, b) for i, (a, _) in enumerate(fits) for b, _ in fits[i + 1 :]
         ):

@@ -87,8 +87,11 @@ def test_partial_names_is_a_rule() -> None:
         pytest.param({"first": "Walk-In", "last": "Customer"}, Rules(), True,
                      id="walk-in-same-birth-date"),
         pytest.param({"first": "X", "last": "X"}, Rules(), True, id="x-x-same-birth-date"),
-        pytest.param({"first": "Guest", "last": "Customer", "birth": None}, Rules(), False,
-                     id="no-birth-date-to-compare"),
+        pytest.param({"first": "Guest", "last": "Customer", "birth": None}, Rules(), True,
+                     id="no-birth-date-on-an-e-mail-naming-her"),
+        pytest.param({"first": "Guest", "last": "Customer", "birth": None},
+                     Rules(near_duplicates=NearDuplicates(partial_names_by_email=False)), False,
+                     id="no-birth-date-rule-off"),
         # A guest a clerk put on a regular's e-mail: another birth date, another person.
         pytest.param({"first": "Guest", "last": "Customer", "birth": "1990-08-17"}, Rules(),
                      False, id="another-birth-date"),
@@ -119,7 +122,8 @@ def test_a_contact_named_by_a_tills_word(
         assert together(result, margaret.ref, order.ref)
         [link] = [x for x in result.links if {x.a, x.b} == {margaret.ref, till.ref}]
         assert link.rule == "crm_placeholder_name_duplicate"
-        assert link.evidence["agreed"] == ["birth_date"]
+        said = "agreed" if till.birth_date else "left_out"
+        assert link.evidence[said] == ["birth_date"]
         assert link.evidence["names_no_one"] == ["first_name", "last_name"]
 
 
@@ -141,3 +145,58 @@ def test_a_contact_named_by_a_tills_word_on_a_phone(birth: str | None, merged: b
     result = resolve(world(nick, till))
     # Then it is his exactly when it gives his birth date (a landline is a family's)
     assert together(result, nick.ref, till.ref) is merged
+
+
+# Barbara Harris (no birth date on file), her card; a second contact on an e-mail they share,
+# giving no birth date either, with a name field left empty or a till's word for a name.
+@pytest.mark.parametrize(
+    ("second", "email", "merged"),
+    [
+        pytest.param({"first": "Barbara", "last": ""}, "barbara.harris@mail.org", True,
+                     id="family-name-left-empty-her-named-e-mail"),
+        pytest.param({"first": "", "last": "Harris"}, "bharris@mail.org", True,
+                     id="first-name-left-empty-initial-and-family-name"),
+        pytest.param({"first": "Walk", "last": "In"}, "barbara.harris@mail.org", True,
+                     id="walk-in-her-named-e-mail"),
+        pytest.param({"first": "Barbara", "last": ""}, "coffeelover113@mail.org", False,
+                     id="an-e-mail-naming-no-one"),
+        pytest.param({"first": "", "last": "Harris"}, "the.harrises@mail.org", False,
+                     id="a-familys-e-mail"),
+        pytest.param({"first": "Linda", "last": ""}, "barbara.harris@mail.org", False,
+                     id="another-first-name"),
+        pytest.param({"first": "Barbara", "last": "", "birth": "1961-04-09"},
+                     "barbara.harris@mail.org", True, id="a-date-on-one-side-only"),
+        pytest.param({"first": "Barbara", "last": "", "phones": ["3125550111"],
+                      "emails": ["barbara.harris@mail.org", "bh.work@own.org"]},
+                     "barbara.harris@mail.org", False, id="each-own-values"),
+    ],
+)  # fmt: skip
+def test_no_birth_date_to_compare_an_e_mail_naming_her_says_whose(
+    second: dict[str, Any], email: str, merged: bool
+) -> None:
+    # Given Barbara's contact with her card and phone, her online order, and a second
+    # contact on the e-mail with a card of its own, a name field empty or a till's word
+    barbara = crm("C1", first="Barbara", last="Harris", birth=None, emails=[email],
+                  phones=["4155550171"], card="LD1", address=HOME)  # fmt: skip
+    other = crm("C2", **{"birth": None, "emails": [email], "card": "LD2", "address": HOME,
+                         **second})  # fmt: skip
+    order = purchase(email=email, channel="online", tid="T1")
+    result = resolve(world(barbara, other, order))
+    # Then it is hers exactly when the e-mail names her and nothing says two people
+    assert together(result, barbara.ref, other.ref) is merged
+    if merged:  # her order too; the link says no birth date was compared
+        assert together(result, barbara.ref, order.ref)
+        [link] = [x for x in result.links if {x.a, x.b} == {barbara.ref, other.ref}]
+        assert link.evidence["left_out"][-1] == "birth_date"
+
+
+def test_twins_on_an_e_mail_naming_them_leave_an_undated_contact_to_no_one() -> None:
+    # Given twins Anne and Mark Lee (one birth date) on an e-mail naming either (lee1980@),
+    # and a third contact on it with the family name only and no birth date
+    anne = crm("C1", first="Anne", emails=["lee1980@mail.org"], address=HOME)
+    mark = crm("C2", first="Mark", emails=["lee1980@mail.org"], address=HOME)
+    lee = crm("C3", first="", birth=None, emails=["lee1980@mail.org"], address=HOME)
+    result = resolve(world(anne, mark, lee))
+    # Then it joins neither: the empty field cannot say which twin it is
+    assert not together(result, lee.ref, anne.ref)
+    assert not together(result, lee.ref, mark.ref)
