@@ -65,9 +65,9 @@ class NearDuplicates(BaseModel):
     person's contacts on a shared ``kinds`` value or phone that give the same date, as a
     contact with a name left empty does (the clerk typed a word for the name, not for the
     e-mail and the birth date), and with ``partial_names_by_email`` one with no date to
-    compare joins them on an e-mail that names them. ``first_names`` and ``family_names`` are common names (any
-    case and accents), besides the nicknames' first names: an e-mail on a contact that
-    names another person with them is a relative's
+    compare joins them on an e-mail that names them. ``first_names`` and ``family_names``
+    are common names (any case and accents), besides the nicknames' first names: an e-mail
+    on a contact that names another person with them is a relative's
     (:func:`~membergraph.identity.email_names.a_relatives_email`); empty lists read
     addresses by the contact's own names and the nicknames only.
     """

@@ -7,11 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from membergraph.identity.email_names import names_her
 from membergraph.identity.engine import Resolution, resolve
 from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import NearDuplicates, Rules
 from tests.identity.builders import crm, purchase, world
+
+NEAR = NearDuplicates()
 
 FAMILY = "the.millers@mail.org"
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
@@ -200,3 +205,59 @@ def test_twins_on_an_e_mail_naming_them_leave_an_undated_contact_to_no_one() -> 
     # Then it joins neither: the empty field cannot say which twin it is
     assert not together(result, lee.ref, anne.ref)
     assert not together(result, lee.ref, mark.ref)
+
+
+_FIRSTS = ["Barbara", "Barb", "Linda", "Barbra"]
+_BIRTHS = [None, "1961-04-09", "1990-02-14"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    people=st.lists(st.tuples(st.sampled_from(_FIRSTS), st.sampled_from(_BIRTHS)),
+                    min_size=1, max_size=4),
+    undated=st.sampled_from([("Barbara", ""), ("", "Harris"), ("Walk", "In")]),
+    reverse=st.booleans(),
+)  # fmt: skip
+def test_an_undated_contact_never_joins_two_peoples_contacts(
+    people: list[tuple[str, str | None]], undated: tuple[str, str], reverse: bool
+) -> None:
+    # Given Harris contacts of any first names and birth dates on barbara.harris@, and an
+    # undated contact on it with a name field left empty or a till's word for a name
+    email = "barbara.harris@mail.org"
+    contacts = [
+        crm(
+            f"C{n}",
+            first=first,
+            last="Harris",
+            birth=birth,
+            emails=[email],
+            card=f"LD{n}",
+            address=HOME,
+        )  # fmt: skip
+        for n, (first, birth) in enumerate(people, 1)
+    ]
+    other = crm("C9", first=undated[0], last=undated[1], birth=None, emails=[email],
+                card="LD9", address=HOME)  # fmt: skip
+    records = world(*contacts, other)
+    order = sorted(records, reverse=reverse)
+    result = resolve(records, order=order)
+    # Then the contacts it joins are one person by the near-duplicate rules, and which it
+    # joins does not depend on the order the records come in
+    [mine] = [c for c in result.components if other.ref in c]
+    joined = [r for r in contacts if r.ref in mine]
+    signatures = [r.signature for r in joined if r.signature]
+    assert all(
+        NEAR.same_person(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :]
+    )
+    # and when the contacts its name fits are one person, it is theirs (the e-mail names her)
+    fits = [
+        r for r in contacts
+        if r.signature and names_her(email, r.first_name, r.last_name, NEAR)
+        and (undated[0] in ("", "Walk")
+             or NEAR.names_close(undated[0], "harris", r.signature[0], r.signature[1]))
+    ]  # fmt: skip
+    sigs = [r.signature for r in fits]
+    if fits and all(NEAR.same_person(a, b) for i, a in enumerate(sigs) for b in sigs[i + 1 :]):  # type: ignore[arg-type]
+        assert all(r.ref in mine for r in fits)
+    again = resolve(records, order=sorted(records, reverse=not reverse))
+    assert sorted(mine) == next(sorted(c) for c in again.components if other.ref in c)
