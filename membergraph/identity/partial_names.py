@@ -48,6 +48,10 @@ def partial_signature(record: RecordData) -> Signature | None:
     return (first.casefold(), last.casefold(), birth)
 
 
+def _anywhere(a: RecordData, b: RecordData) -> bool:
+    return True
+
+
 def _named_by_email(
     near: NearDuplicates,
     value: str,
@@ -118,14 +122,19 @@ def partial_duplicates(
                 if sig[2] and sig[2] not in held and near.same_birth(part[2], sig[2])
                 and near.names_close(part[0] or sig[0], part[1] or sig[1], sig[0], sig[1])
             ]  # fmt: skip
-        if not fits and kind is IdentifierKind.EMAIL and near.partial_names_by_email:
+        undated = not fits and kind is IdentifierKind.EMAIL and near.partial_names_by_email
+        if undated:
             fits = _named_by_email(near, value, part, signed, rule == PLACEHOLDER_NAME_RULE)
         if not fits or not all(
             near.same_person(a, b) for i, (a, _) in enumerate(fits) for b, _ in fits[i + 1 :]
         ):
             continue  # no one, or two people (twins): the empty field cannot say which
+        # With no date to compare, a phone of its own on each says two people wherever they
+        # live, as does her own e-mail against the other's own phone (a guest a clerk put
+        # on her address, who gave the till his own mobile).
+        anywhere = _anywhere if undated else None
         if own_values_part(kind) and any(
-            own_values_disagree(record, records[other], rules) for _, other in fits
+            own_values_disagree(record, records[o], rules, None, undated, anywhere) for _, o in fits
         ):
             continue
         a, b = sorted((ref, fits[0][1]))

@@ -174,6 +174,10 @@ def test_a_contact_named_by_a_tills_word_on_a_phone(birth: str | None, merged: b
         pytest.param({"first": "Barbara", "last": "", "phones": ["3125550111"],
                       "emails": ["barbara.harris@mail.org", "bh.work@own.org"]},
                      "barbara.harris@mail.org", False, id="each-own-values"),
+        pytest.param({"first": "Guest", "last": "Customer", "phones": ["3125550111"],
+                      "address": {**HOME, "line1": "4 Pine Ave", "postal_code": "62704"}},
+                     "barbara.harris+shop@mail.org", False,
+                     id="a-guest-elsewhere-with-a-phone-of-his-own"),
     ],
 )  # fmt: skip
 def test_no_birth_date_to_compare_an_e_mail_naming_her_says_whose(
