@@ -94,6 +94,8 @@ class NearDuplicates(BaseModel):
         "1970-01-01",
         "1111-11-11",
         "0001-01-01",
+        "1901-01-01",
+        "1911-11-11",
     )
     # On a shared e-mail, contacts each with a value of one of these kinds the other lacks
     # are two people (twins on a family address); phones count at one address only.

@@ -154,6 +154,8 @@ def test_near_duplicate_names(a: tuple[str, str], b: tuple[str, str], same: bool
         pytest.param("1900-01-01", "1980-01-02", True, id="placeholder-1900"),
         pytest.param("1980-01-02", "1970-01-01", True, id="placeholder-epoch"),
         pytest.param("1111-11-11", "", True, id="placeholder-and-left-out"),
+        pytest.param("1901-01-01", "1980-01-02", True, id="placeholder-1901"),
+        pytest.param("1964-07-30", "1911-11-11", True, id="placeholder-11-11-1911"),
         # One digit of the year mistyped, the day and month the same: one person's date.
         pytest.param("1983-03-28", "1982-03-28", True, id="year-last-digit-slipped"),
         pytest.param("1981-02-02", "1991-02-02", True, id="year-decade-slipped"),
