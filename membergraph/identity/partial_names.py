@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from membergraph.identity.email_names import names_her
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.rules import NearDuplicates, Rules, Signature
+from membergraph.identity.rules import Rules, Signature
 from membergraph.identity.values import own_values_disagree, own_values_part
 
 __all__ = ["PLACEHOLDER_NAME_RULE", "RULE", "partial_duplicates", "partial_signature"]
@@ -53,23 +53,43 @@ def _anywhere(a: RecordData, b: RecordData) -> bool:
 
 
 def _named_by_email(
-    near: NearDuplicates,
+    rules: Rules,
     value: str,
+    record: RecordData,
     part: Signature,
     signed: list[tuple[Signature, RecordKey]],
-    no_name: bool,
+    records: Mapping[RecordKey, RecordData],
 ) -> list[tuple[Signature, RecordKey]]:
     """The contacts on an e-mail that names them (``names_her``: her family name with a
     form of her first name, ``barbara.harris@``) whose birth dates leave nothing to compare
-    with ``part``, and whose names fit the field it gives (any, for a till's word): with no
-    birth date, her own address, named for her, says whose contact it is
-    (``near_duplicates.partial_names_by_email``)."""
+    with ``part``, and whose names fit the first name it gives: with no birth date, her own
+    address, named for her, says whose contact it is
+    (``near_duplicates.partial_names_by_email``). A family name alone or a till's word says
+    no more than the address does (a parent's, given for a student enrolled with the family
+    name only): such a contact must share her phone too. A date it gives that one of the
+    contacts on the address contradicts says another person (her son, born 2007)."""
+    near, held = rules.near_duplicates, rules.near_duplicates.birth_date_placeholders
+    dated = part[2] and part[2] not in held
+    if dated and any(sig[2] and not near.same_birth(part[2], sig[2]) for sig, _ in signed):
+        return []
+    phones = {i.key for i in record.identifiers if i.kind is IdentifierKind.PHONE}
+    phones = {p for p in phones if not rules.is_junk(IdentifierKind.PHONE, p)}
+
+    def shares_a_phone(other: RecordKey) -> bool:
+        return any(
+            i.kind is IdentifierKind.PHONE and i.key in phones for i in records[other].identifiers
+        )
+
     return [
         (sig, other)
         for sig, other in signed
         if near.birth_said(part[2], sig[2]) == "left_out"
         and names_her(value, sig[0], sig[1], near)
-        and (no_name or near.names_close(part[0] or sig[0], part[1] or sig[1], sig[0], sig[1]))
+        and (
+            near.names_close(part[0], part[1] or sig[1], sig[0], sig[1])
+            if part[0]
+            else shares_a_phone(other)
+        )
     ]
 
 
@@ -124,7 +144,7 @@ def partial_duplicates(
             ]  # fmt: skip
         undated = not fits and kind is IdentifierKind.EMAIL and near.partial_names_by_email
         if undated:
-            fits = _named_by_email(near, value, part, signed, rule == PLACEHOLDER_NAME_RULE)
+            fits = _named_by_email(rules, value, record, part, signed, records)
         if not fits or not all(
             near.same_person(a, b) for i, (a, _) in enumerate(fits) for b, _ in fits[i + 1 :]
         ):
