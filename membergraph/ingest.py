@@ -30,8 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -51,12 +50,21 @@ from membergraph.identity.records import RecordData, RecordKey, record_of_line
 from membergraph.identity.service import ApplyResult
 from membergraph.identity.store.port import StoreError
 from membergraph.identity.values import stored_nobodys_reason
+from membergraph.ingest_answers import (
+    STORE_UNAVAILABLE,
+    TURN_LINES,
+    IngestRefused,
+    Pushed,
+    entry_of,
+    for_want_of_room,
+    in_turns,
+    turns,
+)
 from membergraph.ingest_facts import Fact, announce, marker, settle
 from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.gate import SUPPRESSED_ERROR, guard_of, guarded, screen
 from membergraph.resolvers.consent import record_line_consents
 from membergraph.resolvers.context import Gateway
-from membergraph.sqlite_tx import out_of_room
 
 __all__ = ["IngestRefused", "IngestService", "Pushed"]
 
@@ -64,83 +72,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 U = TypeVar("U")
 
-TURN_LINES = 200
-"""Lines a push reads (or screens, or answers) between two turns it gives the event loop:
-about 10 ms of work on a shared core, so other requests wait no longer than that."""
 HEAL_SECONDS = 2.0
 """How often a process looks for lines a failed push left (:meth:`IngestService.keep_healing`):
 one indexed read of a row per source when there are none."""
 _TAKEN = ("created", "updated", "unchanged")  # the line is in the source
 _STORED = (*_TAKEN, "stale")  # a version of the line is in the source
-
-
-@dataclass(slots=True)
-class Pushed:
-    """What :meth:`IngestService.push` did: one entry per non-blank line, in order."""
-
-    lines: list[dict[str, Any]]
-    members_changed: list[str]
-
-    @property
-    def rejected(self) -> int:
-        return sum(1 for line in self.lines if line["status"] == "rejected")
-
-    @property
-    def suppressed(self) -> int:
-        """Good lines refused for carrying a suppressed identifier: what was asked (an
-        erasure, a suppression), not an error of the sender's."""
-        return sum(1 for line in self.lines if line["status"] == "suppressed")
-
-    @property
-    def unattributed(self) -> int:
-        """Good lines that identify no one, no error of the sender's: a placeholder their
-        only identifier (not stored), or their record keyed by a value the data shows to be
-        a placeholder (stored: ``kept``)."""
-        return sum(1 for line in self.lines if line["status"] == "unattributed")
-
-
-class IngestRefused(Exception):
-    """The whole push was refused; ``status`` is its HTTP status, ``code`` what a client
-    may branch on (``STORE_UNAVAILABLE``: send the same lines again)."""
-
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-OLDER = "older than the version held: nothing changed"
-TIED = (
-    "ordered as the version held (same updated_at, or status without one) with other content:"
-    " the version whose content digest is greater is kept, whatever arrives first; nothing"
-    " changed (to correct a line, send it with a newer updated_at)"
-)
-STORE_UNAVAILABLE = (
-    "the store did not answer while completing the lines: they are stored and will be"
-    " finished before the next push; send the same lines again (an ingest is idempotent:"
-    " they answer unchanged)"
-)
-
-
-STORE_FULL = (
-    "the store's disk is full (or failing): {what}; make room on it, then send the same"
-    " lines again (an ingest is idempotent)"
-)
-
-
-def _for_want_of_room(refused: IngestRefused) -> IngestRefused:
-    """A 503 whose cause is a disk that takes no more bytes as 507 ``STORE_FULL``: sending
-    again does not help until an operator makes room, and a client (or its operator) is
-    told so rather than "the store did not answer"."""
-    if refused.status != 503 or out_of_room(refused.__cause__) is None:
-        return refused
-    taken = refused.code != "SOURCE_UNAVAILABLE" and "nothing was taken" not in str(refused)
-    what = (
-        "lines already stored are finished once it can be written again"
-        if taken
-        else "nothing was taken"
-    )
-    return IngestRefused(507, STORE_FULL.format(what=what), "STORE_FULL")
 
 
 class IngestService:
@@ -175,7 +111,7 @@ class IngestService:
             with gc_paused_while():  # (its objects live until it answers: _perf.py)
                 return await self._push(source, items, into)
         except IngestRefused as exc:
-            raise _for_want_of_room(exc) from exc.__cause__
+            raise for_want_of_room(exc) from exc.__cause__
 
     async def _push(
         self, source: SourceName, items: Sequence[Any], into: SourceConnector | None
@@ -218,7 +154,7 @@ class IngestService:
             privacy = await privacy_of(gateway)
             kept: list[tuple[int, BaseModel]] = []
             refused: list[int] = []
-            for chunk in _turns(good):  # a screen per chunk: the loop's turn between two
+            for chunk in turns(good):  # a screen per chunk: the loop's turn between two
                 taken, no = await screen(privacy, source, chunk, region)
                 kept += taken
                 refused += no
@@ -229,7 +165,7 @@ class IngestService:
                 503, f"{exc}; nothing was taken: send the lines again", "STORE_UNAVAILABLE"
             ) from exc
         results += [{"line": n, "status": "suppressed", "error": SUPPRESSED_ERROR} for n in refused]
-        records = await _in_turns(
+        records = await in_turns(
             good,
             lambda chunk: [
                 None if n in nobodys else record_of_line(source, line, region) for n, line in chunk
@@ -253,7 +189,7 @@ class IngestService:
         for n, ((number, line), outcome, record) in enumerate(answered, start=1):
             if n % TURN_LINES == 0:
                 await asyncio.sleep(0)
-            entry = _entry(spec.id_field, source, number, line, outcome, record)
+            entry = entry_of(spec.id_field, source, number, line, outcome, record)
             if number in nobodys and outcome in _STORED:
                 entry.update(status="unattributed", reason=nobodys[number], kept=True)
             elif record is not None and outcome in _TAKEN and record.ref not in members:
@@ -307,7 +243,7 @@ class IngestService:
                 "STORE_UNAVAILABLE",
             ) from exc
         await self._step("checked")
-        taken = await _in_turns(
+        taken = await in_turns(
             list(zip(good, outcomes, records, strict=True)),
             lambda chunk: [
                 Fact.taken(line, outcome, record)
@@ -506,57 +442,17 @@ class IngestService:
         return applied, members
 
 
-def _turns(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    """``items`` :data:`TURN_LINES` at a time: the caller gives the loop a turn between two."""
-    for start in range(0, len(items), TURN_LINES):
-        yield items[start : start + TURN_LINES]
-
-
-async def _in_turns(items: Sequence[T], each: Callable[[Sequence[T]], Sequence[U]]) -> list[U]:
-    """``each`` of ``items`` :data:`TURN_LINES` at a time, their answers joined in order; the
-    event loop's turn after each share (the module doc)."""
-    found: list[U] = []
-    for chunk in _turns(items):
-        found += each(chunk)
-        await asyncio.sleep(0)
-    return found
-
-
 async def _record_consents(
     gateway: Gateway, source: SourceName, lines: Sequence[BaseModel]
 ) -> None:
     """:func:`~membergraph.resolvers.consent.record_line_consents`, a chunk of lines a write:
     the facts of 20,000 contacts took the event loop a second to render in one. Keeping a
     fact twice changes nothing, so a push stopped between two chunks is finished whole."""
-    for chunk in _turns(lines):
+    for chunk in turns(lines):
         await record_line_consents(gateway, source, chunk)
 
 
 async def _guard_of(privacy: Privacy, records: Sequence[RecordData | None]) -> Guard:
     """:func:`~membergraph.privacy.gate.guard_of`, its digests made a chunk a turn."""
-    digests = await _in_turns(records, lambda chunk: guard_of(privacy, chunk).digests)
+    digests = await in_turns(records, lambda chunk: guard_of(privacy, chunk).digests)
     return Guard(digests, privacy.store.suppressed)
-
-
-def _entry(
-    id_field: str,
-    source: SourceName,
-    number: int,
-    line: BaseModel,
-    outcome: Taken,
-    record: RecordData | None,
-) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "line": number,
-        "status": str(outcome),
-        "id": str(getattr(line, id_field)),
-    }
-    if outcome == "suppressed":
-        entry["error"] = SUPPRESSED_ERROR
-    if outcome == "rejected":
-        entry["error"] = outcome.error or SOURCES[source].taken_elsewhere(entry["id"])
-    if outcome == "stale":
-        entry["reason"] = TIED if SOURCES[source].order.tie(outcome.previous, line) else OLDER
-    if record is not None:
-        entry["record"] = {"source": record.source, "key": record.key}
-    return entry
