@@ -35,6 +35,7 @@ from membergraph.connectors.http import HttpSource
 from membergraph.export import export_members_endpoint
 from membergraph.fetch_metadata import OtherSitesPages
 from membergraph.gateway import follow_feed, open_gateway
+from membergraph.gateway_parts import Gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
 from membergraph.http_rules import MAX_GRAPHQL_BYTES, GraphQLHttpRules, graphql_too_large
@@ -50,7 +51,6 @@ from membergraph.persisted import PersistedQueries, load_manifest
 from membergraph.privacy.audit import upkeep as privacy_upkeep
 from membergraph.privacy.http import export_endpoint
 from membergraph.request_telemetry import RequestTelemetry
-from membergraph.resolvers.context import Gateway
 from membergraph.response_cache import (
     CacheFigures,
     ResponseCacheMiddleware,

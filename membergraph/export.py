@@ -35,6 +35,7 @@ from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.export_filter import query_of
 from membergraph.export_parquet import parquet_chunks, pyarrow_missing
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.placeholders import placeholder_rule, revealed_placeholders
 from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
@@ -45,7 +46,6 @@ from membergraph.measuring import from_micros
 from membergraph.privacy import privacy_of
 from membergraph.privacy.audit import PiiReads
 from membergraph.privacy.port import AccessEntry
-from membergraph.resolvers.context import Gateway
 from membergraph.resolvers.errors import CodedError
 
 __all__ = [

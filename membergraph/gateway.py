@@ -19,6 +19,7 @@ from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.folder_load import FOLDER_PATH, load_folder_into
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind, FeedEntry, FeedFollower
 from membergraph.identity.load import collect_records
 from membergraph.identity.reresolve import require_servable, rules_notice
@@ -30,7 +31,6 @@ from membergraph.identity.store.format import Verdict
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.privacy import open_privacy
 from membergraph.privacy.gate import Keep, consent_keeper, refusing, unsuppressed
-from membergraph.resolvers.context import Gateway
 from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
 from membergraph.source_set import (

@@ -26,6 +26,7 @@ from strawberry.types.execution import ExecutionResult as OperationResult
 from strawberry.types.graphql import OperationType
 
 from membergraph.auth import Authenticator
+from membergraph.gateway_parts import Gateway
 from membergraph.graphiql import page as graphiql_page
 from membergraph.http_rules import (
     GRAPHQL_RESPONSE,
@@ -40,7 +41,7 @@ from membergraph.json_out import dumps
 from membergraph.masking import mask_in_text
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.privacy.audit import record_reads
-from membergraph.resolvers.context import Gateway, RequestContext
+from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
 from membergraph.response_cache import HttpResponseCache
 from membergraph.schema.compiled import NotFollowed

@@ -46,6 +46,7 @@ from membergraph.connectors.base import (
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.records import RecordData, RecordKey, record_of_line
 from membergraph.identity.service import ApplyResult
 from membergraph.identity.store.port import StoreError
@@ -64,7 +65,6 @@ from membergraph.ingest_facts import Fact, announce, marker, settle
 from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.gate import SUPPRESSED_ERROR, guard_of, guarded, screen
 from membergraph.resolvers.consent import record_line_consents
-from membergraph.resolvers.context import Gateway
 
 __all__ = ["IngestRefused", "IngestService", "Pushed"]
 
@@ -100,7 +100,7 @@ class IngestService:
     ) -> Pushed:
         """Take ``items`` (JSON Lines as bytes, or decoded objects) for ``source``, kept by
         its connector or by ``into``: where ``membergraph sync`` keeps an HTTP source's lines
-        (:attr:`Gateway.synced <membergraph.resolvers.context.Gateway.synced>`).
+        (:attr:`Gateway.synced <membergraph.gateway_parts.Gateway.synced>`).
 
         Raises:
             IngestRefused: the source takes no pushes (409), there is no line (400), or it

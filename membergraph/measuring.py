@@ -17,6 +17,7 @@ from typing import Any
 from membergraph._perf import gc_paused
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import (
     Placeholders,
@@ -31,7 +32,6 @@ from membergraph.insights.former import former_values
 from membergraph.insights.metrics import MemberFacts, MemberMetrics, measure
 from membergraph.insights.profile import contact_kinds, last_seen_of
 from membergraph.privacy import privacy_of
-from membergraph.resolvers.context import Gateway
 
 __all__ = ["Measurer", "Page", "from_micros", "micros", "row_of"]
 

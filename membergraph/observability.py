@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, Response
 from membergraph.auth import caller_of
 
 if TYPE_CHECKING:
-    from membergraph.resolvers.context import Gateway
+    from membergraph.gateway_parts import Gateway
 
 __all__ = ["Telemetry", "metrics_endpoint"]
 

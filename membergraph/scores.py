@@ -25,6 +25,7 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import timedelta
 
 from membergraph._perf import gc_paused_while
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind, FeedExpired
 from membergraph.identity.store.metrics_port import (
     MemberQuery,
@@ -35,7 +36,6 @@ from membergraph.identity.store.metrics_port import (
     SegmentRules,
 )
 from membergraph.measuring import Measurer, Page, micros
-from membergraph.resolvers.context import Gateway
 
 __all__ = ["MAX_AGE", "MetricsKeeper"]
 

@@ -38,8 +38,8 @@ from membergraph.connectors.http import HttpSource, ListingPage
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.sqlite import SqliteSource
+from membergraph.gateway_parts import Gateway
 from membergraph.ingest import IngestService
-from membergraph.resolvers.context import Gateway
 
 __all__ = ["Checkpoint", "PassDone", "SourceSync", "SyncRefused", "synced_sources"]
 

@@ -18,8 +18,8 @@ from membergraph.privacy.suppression import Suppressor
 from membergraph.settings import Settings
 
 if TYPE_CHECKING:
+    from membergraph.gateway_parts import Gateway
     from membergraph.privacy.erasure import ErasureService
-    from membergraph.resolvers.context import Gateway
 
 __all__ = ["Privacy", "open_privacy", "privacy_of", "privacy_store_for"]
 

@@ -40,6 +40,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from membergraph.connectors.models import SourceName
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import record_of_line
 from membergraph.privacy import Privacy, privacy_of
@@ -50,7 +51,6 @@ from membergraph.privacy.lease import ErasureLease
 from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
 from membergraph.privacy.subject import Subject, read_subject
 from membergraph.privacy.suppression import Suppressor
-from membergraph.resolvers.context import Gateway
 
 __all__ = [
     "ErasureBusy",

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
+from membergraph.gateway_parts import Gateway
 from membergraph.privacy import Privacy
 from membergraph.privacy.naming import line_ids, lines_beyond
 from membergraph.privacy.port import Erasure, PrivacyRequest
@@ -27,7 +28,6 @@ from membergraph.privacy.sources import (
     erase_source,
 )
 from membergraph.privacy.subject import Subject
-from membergraph.resolvers.context import Gateway
 
 __all__ = ["SourcesStep"]
 

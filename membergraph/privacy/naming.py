@@ -22,6 +22,7 @@ from membergraph.connectors.lines import NOBODY
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.normalize import (
     BadIdentifier,
     IdentifierKind,
@@ -32,7 +33,6 @@ from membergraph.identity.normalize import (
 from membergraph.identity.records import RecordKey, record_of_line
 from membergraph.masking import PHONE_IN_TEXT
 from membergraph.privacy.subject import Subject, identifying
-from membergraph.resolvers.context import Gateway
 
 __all__ = ["Beyond", "lines_beyond", "line_ids"]
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from membergraph.connectors.models import CrmContact, SourceName, WebEvent
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.insights.consent import (
     Channel,
@@ -24,7 +25,7 @@ from membergraph.insights.consent import (
 )
 from membergraph.insights.profile import contact_kinds
 from membergraph.privacy import privacy_of
-from membergraph.resolvers.context import Gateway, RequestContext
+from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.insights import former
 from membergraph.resolvers.members import (
     MemberView,

@@ -7,10 +7,9 @@ a purchase ingested a moment ago is in the next query.
 from __future__ import annotations
 
 from asyncio import Future, gather
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -18,54 +17,22 @@ from strawberry.dataloader import DataLoader
 
 from membergraph.connectors.base import Connector
 from membergraph.connectors.models import SourceName
-from membergraph.identity.feed import FeedFollower
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.placeholders import CONTACT_KINDS, revealed_placeholders
 from membergraph.identity.records import RecordKey
-from membergraph.identity.service import IdentityService
-from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store.port import IdentityEvent, MemberParts
 from membergraph.identity.values import ValueKey
 from membergraph.insights.consent import ConsentFact
 from membergraph.privacy import privacy_of
 from membergraph.privacy.audit import PiiReads
-from membergraph.settings import Settings
 
 if TYPE_CHECKING:
     from membergraph.identity.store.metrics_port import ScoredRow
-    from membergraph.privacy import Privacy
-    from membergraph.scores import MetricsKeeper
 
-__all__ = ["Gateway", "Loaders", "Reads", "RequestContext", "load_many"]
+__all__ = ["Loaders", "Reads", "RequestContext", "load_many"]
 
 K = TypeVar("K")
 T = TypeVar("T")
-
-
-@dataclass
-class Gateway:
-    """What every request shares: settings, the identity service and the sources."""
-
-    settings: Settings
-    identity: IdentityService
-    sources: Mapping[SourceName, Connector[Any]]
-    feed: FeedFollower | None = None
-    """Follows the store's change feed (started by the app's lifespan): subscriptions and
-    caches hear every change made through any process."""
-    privacy: Privacy | None = None
-    """Consent facts, suppressions, privacy requests and the audit (``privacy_of``)."""
-    folder: Path | None = None
-    """The data folder the embedded store was loaded from (an erasure compacts it too)."""
-    scores: MetricsKeeper | None = None
-    """Keeps the members' metrics in the store, following the feed (``scores.py``)."""
-    scored_pairs: ScoredPairs | None = None
-    """The match suggestions' scored contact pairs, kept while the feed says the contacts
-    are unchanged (``steward_suggestions.ScoredPairs``)."""
-    stale_rules: str | None = None
-    """What to say while the store holds members resolved under other rules than those in
-    effect, with the command that applies them (None: resolved under these)."""
-    synced: Mapping[SourceName, Connector[Any]] = field(default_factory=dict)
-    """For each source read over HTTP, the store's copy of the lines ``membergraph sync`` took
-    from it (``SourceSet.held``): an erasure deletes from it too."""
 
 
 async def _consent_facts(gateway: Gateway, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:

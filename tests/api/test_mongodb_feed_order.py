@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from membergraph.connectors.models import SourceName
+from membergraph.gateway_parts import Gateway
 from membergraph.ingest import IngestService
-from membergraph.resolvers.context import Gateway
 from tests.support.gateways import two_gateways
 
 pytestmark = pytest.mark.mongodb

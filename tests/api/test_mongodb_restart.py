@@ -20,10 +20,10 @@ from pymongo.errors import OperationFailure
 from membergraph.connectors.base import ConnectorError
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.mongo_load import load_folder, load_screened
-from membergraph.resolvers.context import Gateway
 from membergraph.settings import Settings
 from tests.support.mongo import EmulatedClient
 

@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.gateway import open_gateway
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
@@ -34,7 +35,6 @@ from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.mongo_load import load_folder
 from membergraph.privacy import open_privacy, privacy_of
 from membergraph.privacy.erasure import ErasureService, erasure_of
-from membergraph.resolvers.context import Gateway
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.identity.builders import call, crm, event, purchase

@@ -15,12 +15,12 @@ import orjson
 import pytest
 
 from membergraph.connectors.models import SourceName
+from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind
 from membergraph.ingest import IngestService
 from membergraph.privacy import privacy_of
 from membergraph.privacy.erasure import ErasureService, erasure_of
 from membergraph.privacy.lease import LEASE
-from membergraph.resolvers.context import Gateway
 from tests.support.gateways import two_gateways
 
 EMAIL = "rosalind.racewell@racemail.org"

@@ -10,8 +10,8 @@ from typing import Any
 
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
+from membergraph.gateway_parts import Gateway
 from membergraph.mongo_load import load_folder
-from membergraph.resolvers.context import Gateway
 from membergraph.settings import Settings
 from tests.support.mongo import EmulatedClient
 

@@ -1,0 +1,50 @@
+"""What every request, push and background task of a gateway shares: :class:`Gateway`,
+assembled by :mod:`membergraph.gateway` (from settings) and read by the resolvers, the
+ingestion service, the metrics keeper and the privacy services alike."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from membergraph.connectors.base import Connector
+from membergraph.connectors.models import SourceName
+from membergraph.identity.feed import FeedFollower
+from membergraph.identity.service import IdentityService
+from membergraph.identity.steward_suggestions import ScoredPairs
+from membergraph.settings import Settings
+
+if TYPE_CHECKING:
+    from membergraph.privacy import Privacy
+    from membergraph.scores import MetricsKeeper
+
+__all__ = ["Gateway"]
+
+
+@dataclass
+class Gateway:
+    """What every request shares: settings, the identity service and the sources."""
+
+    settings: Settings
+    identity: IdentityService
+    sources: Mapping[SourceName, Connector[Any]]
+    feed: FeedFollower | None = None
+    """Follows the store's change feed (started by the app's lifespan): subscriptions and
+    caches hear every change made through any process."""
+    privacy: Privacy | None = None
+    """Consent facts, suppressions, privacy requests and the audit (``privacy_of``)."""
+    folder: Path | None = None
+    """The data folder the embedded store was loaded from (an erasure compacts it too)."""
+    scores: MetricsKeeper | None = None
+    """Keeps the members' metrics in the store, following the feed (``scores.py``)."""
+    scored_pairs: ScoredPairs | None = None
+    """The match suggestions' scored contact pairs, kept while the feed says the contacts
+    are unchanged (``steward_suggestions.ScoredPairs``)."""
+    stale_rules: str | None = None
+    """What to say while the store holds members resolved under other rules than those in
+    effect, with the command that applies them (None: resolved under these)."""
+    synced: Mapping[SourceName, Connector[Any]] = field(default_factory=dict)
+    """For each source read over HTTP, the store's copy of the lines ``membergraph sync`` took
+    from it (``SourceSet.held``): an erasure deletes from it too."""
