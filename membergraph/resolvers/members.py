@@ -124,15 +124,16 @@ async def find_member(
         ctx.reads.nobody()
     if kind in FORMER_KINDS and await _contact_holds(ctx, found, kind) is False:
         # Hers no more: the value finds whom it is current for (a family e-mail her contact
-        # dropped is still her mother's), else no one; it changes with them (the CRM may
-        # give it back). Which member it finds now turns on the other members carrying it,
-        # and one who takes it later is a member no cached answer names: not kept.
-        ctx.reads.nobody()
+        # dropped is still her mother's), kept as any lookup is, tagged with both members;
+        # else no one, or her as a former holder: an answer naming no one who holds it, which
+        # a contact taking the value later would change, a member no entry names: not kept.
         holder = None if own is not None else await _current_holder(ctx, found, kind)
         if holder is not None:
             found = holder
-        elif not include_former:
-            return None
+        else:
+            ctx.reads.nobody()
+            if not include_former:
+                return None
     return MemberView(found.member, found.member)
 
 
