@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from membergraph.asgi_headers import named_headers
+
 __all__ = ["BodyLimit", "BodyRule", "send_json"]
 
 
@@ -78,10 +80,11 @@ class BodyLimit:
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+    declared = named_headers(scope, _LENGTH).get("content-length", "")
+    return int(declared) if declared.isdigit() else None
+
+
+_LENGTH = frozenset({b"content-length"})
 
 
 async def send_json(

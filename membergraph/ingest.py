@@ -31,7 +31,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -69,9 +69,6 @@ from membergraph.resolvers.consent import record_line_consents
 __all__ = ["IngestRefused", "IngestService", "Pushed"]
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-U = TypeVar("U")
-
 HEAL_SECONDS = 2.0
 """How often a process looks for lines a failed push left (:meth:`IngestService.keep_healing`):
 one indexed read of a row per source when there are none."""
@@ -356,10 +353,8 @@ class IngestService:
         process left: one that died. Answers how many lines it finished."""
         healed = 0
         if self._left:
-            async with self._lock:
-                if self._left:  # (a push may have finished them while we waited)
-                    healed += await self._heal()
-                    self._left = False
+            async with self._lock:  # (a push may have finished them while we waited)
+                healed += await self._heal_if_left()
         for source, connector in self._pushable():
             if not await connector.may_be_abandoned():  # nothing marked: no lock taken
                 continue
@@ -369,27 +364,33 @@ class IngestService:
             await self.gateway.feed.catch_up()
         return healed
 
-    def _pushable(self) -> list[tuple[SourceName, SourceConnector]]:
-        every = [*self.gateway.sources.items(), *self.gateway.synced.items()]
+    def _pushable(
+        self, held: Mapping[SourceName, SourceConnector] | None = None
+    ) -> list[tuple[SourceName, SourceConnector]]:
+        """The sources (of ``held``, else every source and sync copy) that take pushes."""
+        gateway = self.gateway
+        every = held.items() if held else [*gateway.sources.items(), *gateway.synced.items()]
         return [
             (source, connector)
             for source, connector in every
             if isinstance(connector, SourceConnector) and connector.takes_pushes
         ]
 
-    async def _heal_if_left(self) -> None:
-        if self._left:
-            try:
-                await self._heal()
-                self._left = False
-            except (ConnectorError, StoreError) as exc:  # still failing: this push tries anyway
-                logger.warning("could not finish an earlier push yet: %s", exc)
+    async def _heal_if_left(self) -> int:
+        """Finish what a failed push of this process left, if one did; how many lines."""
+        if not self._left:
+            return 0
+        try:
+            healed = await self._heal()
+        except (ConnectorError, StoreError) as exc:  # still failing: this push tries anyway
+            logger.warning("could not finish an earlier push yet: %s", exc)
+            return 0
+        self._left = False
+        return healed
 
     async def _heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         healed = 0
-        for source, connector in held.items() if held else self._pushable():
-            if not isinstance(connector, SourceConnector) or not connector.takes_pushes:
-                continue
+        for source, connector in self._pushable(held):
             async with connector.pushing():  # no push in flight in another process
                 healed += await self._finish(source, connector, await connector.unsettled())
         return healed

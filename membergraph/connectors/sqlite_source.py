@@ -181,12 +181,8 @@ class SqliteSource(SourceConnector):
         return outcomes
 
     async def abandoned(self) -> list[tuple[BaseModel, str]]:
-        if self.lines.push_lock is None:
-            return []
-        source = self.source.value
-        marked = await self.lines.run(sql.any_pending, source)
         # Under the push lock no other process is pushing: any mark is a push's left over.
-        return await self.unsettled() if marked else []
+        return await self.unsettled() if await self.may_be_abandoned() else []
 
     async def may_be_abandoned(self) -> bool:
         if self.lines.push_lock is None:
