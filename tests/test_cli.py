@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import socket
 import stat
@@ -127,6 +128,34 @@ def test_resolve_reports_malformed_lines_in_place(tmp_path: Path) -> None:
     first, second = read_jsonl(out)
     assert first["id"] == "C1" and first["member_id"]
     assert second["member_id"] is None and str(second["error"]).startswith("crm.jsonl:2: not JSON")
+
+
+@pytest.mark.parametrize("command", ["load", "resolve"])
+def test_a_contact_born_in_2999_is_reported_and_the_rest_loads(
+    tmp_path: Path, command: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a CRM export where one contact's birth date is in the year 2999
+    data = tmp_path / "data"
+    data.mkdir()
+    contacts = [
+        {"contact_id": "C1", "first_name": "Ann", "emails": ["ann@example.org"]},
+        {"contact_id": "C2", "first_name": "Bo", "birth_date": "2999-01-01", "emails": ["b@x.io"]},
+        {"contact_id": "C3", "first_name": "Cy", "birth_date": "1980-02-03", "emails": ["c@x.io"]},
+    ]
+    (data / "crm.jsonl").write_text("".join(json.dumps(c) + "\n" for c in contacts))
+    store, out = f"sqlite:///{tmp_path / 'x.db'}", tmp_path / "out.jsonl"
+    args = ["--to", store] if command == "load" else ["--out", str(out), "--store", store]
+    # When the folder is loaded in one batch
+    result = runner.invoke(app, [command, "--data", str(data), *args])
+    # Then the line is reported with its place and why, and the others are members
+    assert result.exit_code == 0, result.output
+    said = "crm.jsonl:2: birth_date: Value error, 2999-01-01 is in the future"
+    if command == "resolve":
+        answers = read_jsonl(out)
+        assert [bool(a["member_id"]) for a in answers] == [True, False, True]
+        assert str(answers[1]["error"]).startswith(said)
+    else:
+        assert said in caplog.text and "2 members" in " ".join(result.output.split())
 
 
 def test_resolve_names_a_missing_answer_folder_before_it_works(tmp_path: Path) -> None:

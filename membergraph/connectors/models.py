@@ -73,8 +73,32 @@ def _line_id(value: str) -> str:
     return stripped
 
 
+PLACEHOLDER_BIRTH_DATES = frozenset({date(1, 1, 1), date(1111, 11, 11)})
+"""The dummy dates before 1900 that forms put when they want a birth date and get none: taken
+as written (the match rules' ``birth_date_placeholders`` read them as left out), never as a
+person's."""
+
+
+def _birth_date(value: date) -> date:
+    # A date nobody alive has (a century and more ago, or after today) is a typo or a dummy
+    # one: taken, it would weigh as a person's in every comparison and show in her profile.
+    if value in PLACEHOLDER_BIRTH_DATES:
+        return value
+    if value > (datetime.now(UTC) + AHEAD).date():
+        raise ValueError(f"{value.isoformat()} is in the future: no one is born after today")
+    if value < EARLIEST.date():
+        raise ValueError(
+            f"{value.isoformat()} is before {EARLIEST.date().isoformat()} (the dummy dates"
+            " forms put for none, 0001-01-01 and 1111-11-11, are taken)"
+        )
+    return value
+
+
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
 """A time between :data:`EARLIEST` and :data:`AHEAD` of now, in UTC when written naive."""
+BirthDate = Annotated[date, AfterValidator(_birth_date)]
+"""A birth date between :data:`EARLIEST` and today (a day ahead for time zones), or one of
+:data:`PLACEHOLDER_BIRTH_DATES`."""
 LineId = Annotated[str, AfterValidator(_line_id)]
 """A line's id: printable, at most :data:`MAX_ID_LENGTH` characters, surrounding spaces
 dropped."""
@@ -138,7 +162,7 @@ class CrmContact(_Line):
     previous_loyalty_ids: list[str] = Field(default_factory=list)
     """Cards this contact held before ``loyalty_id`` replaced them (lost, renewed): their
     loyalty accounts stay the contact's, so the member keeps their points."""
-    birth_date: date | None = None
+    birth_date: BirthDate | None = None
     address: Address | None = None
     preferred_language: str | None = None
     consents: Consents | None = None

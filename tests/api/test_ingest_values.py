@@ -1,7 +1,8 @@
 """Questionable values a line may carry are refused alone, saying which field and why.
 
 A boolean is not a number; a time of year 1 or 9999 is a placeholder (and one in 9999 would
-make every later version of its line stale); an id with a NUL or 300,000 characters is no
+make every later version of its line stale); nobody is born after today, or before 1900 but
+on a dummy date forms put for none; an id with a NUL or 300,000 characters is no
 id; a ``mailto:`` link is the address it opens, suppressed or not.
 """
 
@@ -64,6 +65,20 @@ CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@exam
             id="updated-9999",
         ),
         pytest.param(
+            "crm",
+            {**CONTACT, "birth_date": "2999-01-01"},
+            "birth_date",
+            "2999-01-01 is in the future",
+            id="born-2999",
+        ),
+        pytest.param(
+            "crm",
+            {**CONTACT, "birth_date": "1850-03-04"},
+            "birth_date",
+            "1850-03-04 is before 1900-01-01",
+            id="born-1850",
+        ),
+        pytest.param(
             "crm", {**CONTACT, "contact_id": "C-\u0000-1"}, "contact_id", "control", id="nul-in-id"
         ),
         pytest.param(
@@ -98,6 +113,26 @@ def test_a_questionable_value_is_refused_alone_naming_the_field(
     assert field in refused["error"] and why in refused["error"], refused["error"]
     if good is not None:
         assert answer.status_code == 207 and answer.json()["lines"][0]["status"] == "created"
+
+
+def test_only_birth_dates_nobody_has_are_refused_not_today_nor_the_dummy_ones(
+    client: TestClient,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    # Given contacts born today, on the dummy dates forms put for none (the match rules read
+    # them as left out), in 2999 and the day after tomorrow
+    now = datetime.now(UTC)
+    born = [now.date(), "1900-01-01", "0001-01-01", "1111-11-11", "2999-01-01", now + timedelta(2)]
+    contacts = [
+        {**CONTACT, "contact_id": f"C-VAL-B{n}", "birth_date": str(day)[:10]}
+        for n, day in enumerate(born)
+    ]
+    # When they are pushed together
+    answer = client.post("/ingest/crm", json=contacts)
+    # Then only the last two are refused, each alone
+    statuses = [line["status"] for line in answer.json()["lines"]]
+    assert statuses == ["created"] * 4 + ["rejected"] * 2
 
 
 def test_a_time_within_a_day_ahead_is_taken(client: TestClient) -> None:
