@@ -189,6 +189,7 @@ async def _change(
     change.cannot_added = adjust.cannot_add
     change.cannot_lifted = [tuple(sorted(pair)) for pair in adjust.cannot_lift]  # type: ignore[misc]
     change.records = records
+    change.days_read = state.days_read
     if len(state.active) > _INLINE_SCOPE:
         # Tens of thousands of links (a push's closure) take the event loop a second to
         # compare: on a thread, as a large resolution is (the lock keeps writers in order).

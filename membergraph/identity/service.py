@@ -214,13 +214,23 @@ class IdentityService:
                         pairs = zip(records.items(), refused, strict=True)
                         given = {ref: record for (ref, record), no in pairs if not no}
                 stored = await self.store.load_records(None)
+                read: dict[RecordKey, DaysRead] = {}
                 if stored:
+                    held = (stored.get(ref) for ref in given)
+                    read = {h.ref: (h.days, h.email_days) for h in held if h is not None}
                     changed, scope = fold_records(stored, given), stored
                 else:  # a first load: every record is new (one C call each, not 293,000)
                     changed, scope = set(given), dict(given)
                 async with self.lock:
                     state = await self.store.scope_state(None)
                     state.versions.update(seen)
+                    # A card this writes was read above: a day another process keeps in it
+                    # since moves no member version, so the write checks its days instead.
+                    state.days_read = {
+                        ref: read[ref]
+                        for ref in changed
+                        if ref in read and (scope[ref].days or scope[ref].email_days)
+                    }
                     return await self.apply_scope(
                         scope, changed, frozenset(), actor, whole=True,
                         while_storing=while_storing, state=state,

@@ -15,14 +15,9 @@ from membergraph.identity.engine import resolve
 from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
-from membergraph.identity.store import IdentityStore
-from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import crm, purchase, world
-from tests.support.mongo import EmulatedClient
-from tests.support.stores import ADAPTERS, open_store
-
-MONGODB = pytest.mark.mongodb
+from tests.support.stores import ADAPTERS, open_store, two_processes
 
 CASHIER_CARD = "LD70000456"
 BAG = ("transactions", f"loyalty:{CASHIER_CARD}")
@@ -195,22 +190,12 @@ async def test_a_purchase_on_a_new_day_walks_no_closure_until_it_matters(
     assert len(walked) == 2 and BAG not in await store.all_assignments()
 
 
-def _two_stores(kind: str, folder: Path) -> tuple[IdentityStore, IdentityStore]:
-    """Two processes' stores over one database."""
-    if kind == "sqlite":
-        return SqliteStore(str(folder / "store.db")), SqliteStore(str(folder / "store.db"))
-    client = EmulatedClient()
-    url = "mongodb://emulated/membergraph"
-    return MongoStore(url, client=client), MongoStore(url, client=client)
-
-
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("mongodb-emulated", marks=MONGODB)])
+@pytest.mark.parametrize("kind", ADAPTERS)
 async def test_two_processes_keeping_one_cards_new_days_at_once_keep_both(
     kind: str, tmp_path: Path
 ) -> None:
     # Given a card known to the store, and two gateways (workers) over it
-    one, two = _two_stores(kind, tmp_path)
-    async with one, two:
+    async with two_processes(kind, tmp_path) as (one, two):
         await IdentityService(one).ingest(
             [crm("C1", first="Cara", card=CASHIER_CARD), *_sales([1])]
         )
@@ -223,3 +208,39 @@ async def test_two_processes_keeping_one_cards_new_days_at_once_keep_both(
         # Then the card keeps both days (neither write undoes the other's)
         stored = (await one.load_records([BAG]))[BAG]
     assert sorted(stored.days or {}) == ["2026-03-01", "2026-03-02", "2026-03-03"]
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+async def test_a_whole_resolution_beside_a_process_keeping_a_cards_new_day_keeps_it(
+    kind: str, tmp_path: Path
+) -> None:
+    # Given a card known to the store, a gateway serving over it, and another starting: its
+    # folder brings the card a purchase on a new day, so its resolution rewrites the card
+    async with two_processes(kind, tmp_path) as (starting, serving):
+        await IdentityService(serving).ingest(
+            [crm("C1", first="Cara", card=CASHIER_CARD), *_sales([1])]
+        )
+        folder = world(
+            crm("C1", first="Cara", card=CASHIER_CARD),
+            *_sales([1]),
+            purchase(card=CASHIER_CARD, tid="A", at="2026-03-02T10:00:00Z"),
+        )
+        kept: list[object] = []
+        read_store = starting.load_records
+
+        async def then_a_purchase(refs: object) -> dict[tuple[str, str], RecordData]:
+            found = await read_store(refs)  # type: ignore[arg-type]
+            if refs is None and not kept:  # the serving one keeps a new day meanwhile
+                kept.append(
+                    await IdentityService(serving).ingest(
+                        [purchase(card=CASHIER_CARD, tid="B", at="2026-03-03T10:00:00Z")]
+                    )
+                )
+            return found
+
+        starting.load_records = then_a_purchase  # type: ignore[method-assign]
+        # When the starting one resolves the whole store after it read the store
+        await IdentityService(starting).resolve_all(folder)
+        stored = (await serving.load_records([BAG]))[BAG]
+    # Then the card keeps the day the serving one kept meanwhile, and the folder's
+    assert kept and sorted(stored.days or {}) == ["2026-03-01", "2026-03-02", "2026-03-03"]

@@ -44,3 +44,26 @@ async def open_store(kind: str, folder: Path | None = None) -> AsyncIterator[Ide
                 yield mongo
             finally:
                 await mongo.client.drop_database(name)
+
+
+@contextlib.asynccontextmanager
+async def two_processes(
+    kind: str, folder: Path
+) -> AsyncIterator[tuple[IdentityStore, IdentityStore]]:
+    """Two processes' stores over one database (two gateways, or a gateway and a command):
+    two connections to one SQLite file, two MongoDB stores over one server."""
+    if kind == "sqlite":
+        one, two = SqliteStore(str(folder / "store.db")), SqliteStore(str(folder / "store.db"))
+    elif kind == "mongodb-emulated":
+        client, url = EmulatedClient(), "mongodb://emulated/membergraph"
+        one, two = MongoStore(url, client=client), MongoStore(url, client=client)
+    else:
+        assert REAL_URL is not None
+        name = f"membergraph_test_{uuid.uuid4().hex[:12]}"
+        one, two = MongoStore(REAL_URL, database=name), MongoStore(REAL_URL, database=name)
+    async with one, two:
+        try:
+            yield one, two
+        finally:
+            if isinstance(one, MongoStore) and kind == "mongodb":
+                await one.client.drop_database(one.database_name)

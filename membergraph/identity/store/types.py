@@ -176,6 +176,10 @@ class ScopeState:
     # (never given to a new member), and which are live members elsewhere (never revived).
     taken: set[str] = field(default_factory=set)
     live_elsewhere: set[str] = field(default_factory=set)
+    # The days of the scope's stored purchase records as the resolution read them, where no
+    # member version guards them (``Change.days_read``): a whole-store resolution writing a
+    # card the data set gave a day must not drop one another process kept since it read.
+    days_read: dict[RecordKey, DaysRead] = field(default_factory=dict)
 
     def foreign_ids(self) -> set[str]:
         """IDs the records had first or before, that none of them holds now."""
