@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from membergraph.insights.metrics import MemberMetrics, Sale
 from membergraph.insights.rfm import population_of
 from membergraph.measuring import micros, row_of
 from tests.support.mongo import ON_REAL_SERVER
-from tests.support.stores import open_store
+from tests.support.stores import open_store, two_processes
 
 REF = datetime(2026, 11, 21, 23, 59, tzinfo=UTC)
 KINDS = [
@@ -411,3 +412,49 @@ def test_a_row_that_moves_a_tier_is_announced_with_it_once(kind: str) -> None:
         (0, []),
         (0, []),
     ]
+
+
+def _spread(i: int) -> MemberMetrics:
+    """Members spread over every score, a few ties, one in seven never bought."""
+    bought = i % 7 != 0
+    return MemberMetrics(
+        member_id=f"m{i:03}",
+        reference=REF,
+        last_purchase_at=_moment((i * 37) % 300) if bought else None,
+        first_purchase_at=_moment(400) if bought else None,
+        frequency=(i * 5) % 9 if bought else 0,
+        monetary_cents=(i * 1_337) % 20_000 if bought else 0,
+        prior_frequency=i % 4,
+        prior_monetary_cents=(i % 5) * 700,
+        engagement=i % 6,
+        last_engaged_at=_moment(i % 80),
+        last_activity_at=_moment((i * 11) % 400),
+        lifetime_spend_cents=(i * 2_674) % 40_000,
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_processes_scoring_at_once_run_one_pass(kind: str, tmp_path: Path) -> None:
+    """Two gateways' keepers over one store score at once (or a gateway and ``resolve``):
+    one pass runs; the other waits for it (SQLite: its write lock; MongoDB: a lease), then
+    finds the rows scored. Two passes interleaving their writes would leave members scored
+    by one pass's cuts and kept as the other's."""
+    population = {m.member_id: m for m in map(_spread, range(40))}
+
+    async def go() -> tuple[list[bool], list[Any]]:
+        async with two_processes(kind, tmp_path) as (one, two):
+            first, second = one.metrics(), two.metrics()
+            # Given rows measured and not yet scored
+            await first.put([row_of(m) for m in population.values()], (), 1)
+            # When both processes score them at once
+            ran = await asyncio.gather(first.score(Scoring()), second.score(Scoring()))
+            return list(ran), await second.scored(sorted(population))
+
+    ran, scored = asyncio.run(go())
+    # Then one pass ran, and the rows are as ranking everyone gives
+    assert sorted(ran) == [False, True]
+    expected = population_of(population, REF)
+    for found in scored:
+        s = expected.scores[found.row.member_id]
+        assert found.scores == (s.recency, s.frequency, s.monetary, s.engagement, s.prior_monetary)
+        assert set(found.segments) == {x.value for x in expected.segments[found.row.member_id]}

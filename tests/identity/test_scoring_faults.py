@@ -1,7 +1,8 @@
 """The MongoDB scoring pass (``mongodb_scoring``) has no transaction around it: a pass the
 server fails part-way (a failover), and a member measured by another process while a pass
 runs, must still leave every member scored and segmented as ranking everyone again gives,
-once the next pass has run. The SQLite pass is one transaction, and cannot stop half-way."""
+once the next pass has run; two processes' passes never run at once (a lease). The SQLite
+pass is one transaction, and cannot stop half-way."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from membergraph.identity.store.metrics_port import MetricsStore, Scoring
 from membergraph.identity.store.mongodb import MongoStore
+from membergraph.identity.store.mongodb_metrics import SCORING_LEASE
 from membergraph.identity.store.types import StoreError
 from membergraph.insights.metrics import MemberMetrics
 from membergraph.insights.rfm import population_of
@@ -173,3 +175,76 @@ async def _reached(hold: Any, scoring: asyncio.Task[bool]) -> bool:
         reached.cancel()
         return False
     return True
+
+
+def _rows(client: EmulatedClient) -> list[dict[str, Any]]:
+    """The metrics documents as stored (scores, segments, marks)."""
+    return list(client._client["membergraph"]["member_metrics"].find({}, sort=[("_id", 1)]))
+
+
+async def _turns(n: int = 2_000) -> None:
+    """Give the other tasks ``n`` turns of the event loop (every emulated operation takes
+    one or two): a pass that may run does all of its work in far fewer."""
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+def test_a_second_process_writes_nothing_while_the_first_one_scores() -> None:
+    """Given members scored, and members measured again, when one process's pass is under
+    way (held at its first read of the documents) and another process's keeper scores too,
+    then the second writes nothing until the first is done (one lease for the pass), and
+    then finds nothing left to do: the documents are the first pass's alone."""
+
+    async def go() -> tuple[bool, bool, bool, list[str]]:
+        client = EmulatedClient()
+        store, metrics = await _scored_store(client)
+        other = MongoStore("mongodb://emulated/membergraph", client=client)
+        await other.open()
+        try:
+            await metrics.put([row_of(m) for m in CHANGED.values()], (), 2)
+            hold = client.faults.hold_read("member_metrics")
+            first = asyncio.create_task(metrics.score(Scoring()))
+            await hold.reached.wait()
+            before = _rows(client)
+            second = asyncio.create_task(other.metrics().score(Scoring()))
+            await _turns()
+            untouched = _rows(client) == before
+            hold.go.set()
+            ran = await first, await second
+            return untouched, *ran, await _as_defined(metrics, POPULATION | CHANGED)
+        finally:
+            await other.aclose()
+            await store.aclose()
+
+    untouched, first_ran, second_ran, wrong = asyncio.run(go())
+    assert untouched, "the second process wrote while the first one's pass ran"
+    assert (first_ran, second_ran, wrong) == (True, False, [])
+
+
+def test_a_pass_waits_for_a_live_holder_and_takes_over_a_killed_ones_lease() -> None:
+    """Given another process holding the scoring lease (renewed just now), when this one
+    scores, then it waits, writing nothing; once that lease is past its length (its holder
+    was killed and renews no more), this one takes it over and scores."""
+
+    async def go() -> tuple[bool, bool, list[str]]:
+        client = EmulatedClient()
+        store, metrics = await _scored_store(client)
+        leases = client._client["membergraph"]["leases"]
+        try:
+            await metrics.put([row_of(m) for m in CHANGED.values()], (), 2)
+            now = datetime.now(UTC)
+            leases.insert_one({"_id": SCORING_LEASE, "owner": "killed-worker", "at": now})
+            before = _rows(client)
+            scoring = asyncio.create_task(metrics.score(Scoring()))
+            await _turns()
+            waited = _rows(client) == before and not scoring.done()
+            gone = now - store.lease - timedelta(seconds=1)  # as if its length had passed
+            leases.update_one({"_id": SCORING_LEASE}, {"$set": {"at": gone}})
+            ran = await scoring
+            return waited, ran, await _as_defined(metrics, POPULATION | CHANGED)
+        finally:
+            await store.aclose()
+
+    waited, ran, wrong = asyncio.run(go())
+    assert waited, "the pass ran while another process held the lease"
+    assert (ran, wrong) == (True, [])

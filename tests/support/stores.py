@@ -52,18 +52,22 @@ async def two_processes(
 ) -> AsyncIterator[tuple[IdentityStore, IdentityStore]]:
     """Two processes' stores over one database (two gateways, or a gateway and a command):
     two connections to one SQLite file, two MongoDB stores over one server."""
+    one: IdentityStore
+    two: IdentityStore
+    real: MongoStore | None = None
     if kind == "sqlite":
         one, two = SqliteStore(str(folder / "store.db")), SqliteStore(str(folder / "store.db"))
     elif kind == "mongodb-emulated":
         client, url = EmulatedClient(), "mongodb://emulated/membergraph"
         one, two = MongoStore(url, client=client), MongoStore(url, client=client)
-    else:
+    else:  # a real server (either name the suites give it)
         assert REAL_URL is not None
         name = f"membergraph_test_{uuid.uuid4().hex[:12]}"
-        one, two = MongoStore(REAL_URL, database=name), MongoStore(REAL_URL, database=name)
+        one = real = MongoStore(REAL_URL, database=name)
+        two = MongoStore(REAL_URL, database=name)
     async with one, two:
         try:
             yield one, two
         finally:
-            if isinstance(one, MongoStore) and kind == "mongodb":
-                await one.client.drop_database(one.database_name)
+            if real is not None:
+                await real.client.drop_database(real.database_name)

@@ -297,7 +297,12 @@ class MetricsStore(abc.ABC):
     @abc.abstractmethod
     async def score(self, scoring: Scoring) -> bool:
         """Rank every row on each axis and place it in its segments, with the database, if a
-        row changed since the last pass (or the thresholds did); whether it ran."""
+        row changed since the last pass (or the thresholds did); whether it ran.
+
+        One pass at a time among every process over the store (SQLite: its write lock;
+        MongoDB: a lease, ``mongodb_lease``): a call while another process's pass runs waits
+        for it to end, then runs only if a row changed since. It waits as long as a lock or
+        a lease lasts, then fails with a :class:`~.types.StoreError`."""
 
     @abc.abstractmethod
     async def scored(self, member_ids: Sequence[str]) -> list[ScoredRow | None]:

@@ -128,7 +128,7 @@ class MongoStore(MongoReads, IdentityStore):
             async with self._mapped("mark a new store"):
                 await self._mark_if_new()
             async with self._mapped("finish a large change left part-way"):
-                if await mongodb_large.finish(self.db, self._in_transaction, lease=self._lease):
+                if await mongodb_large.finish(self.db, self._in_transaction, lease=self.lease):
                     logger.warning("finished a large change an earlier run left part-way")
         except BaseException:
             await self.aclose()
@@ -215,7 +215,7 @@ class MongoStore(MongoReads, IdentityStore):
                 try:
                     await self._in_transaction(lambda session: self._write(change, at, session))
                 except _LeftBehind:
-                    async with mongodb_large.locked(self.db, self._lease) as lock:
+                    async with mongodb_large.locked(self.db, self.lease) as lock:
                         await mongodb_large.finish(self.db, self._in_transaction, lock)
                     raise ConcurrentChange(_LEFT_BEHIND) from None
             else:
@@ -223,16 +223,18 @@ class MongoStore(MongoReads, IdentityStore):
                 writes = await self._plan(dataclasses.replace(change, feed=[]), at, None)
                 chunks = mongodb_large.journal_chunks(writes, change.feed)
                 guards = {k: v for k, v in change.expected_versions.items() if k.startswith(GUARD)}
-                async with mongodb_large.locked(self.db, self._lease) as lock:
+                async with mongodb_large.locked(self.db, self.lease) as lock:
                     if await mongodb_large.finish(self.db, self._in_transaction, lock):
                         raise ConcurrentChange(_LEFT_BEHIND)
                     await mongodb_large.claim(self.db, guards)
                     await mongodb_large.write(self.db, chunks, self._in_transaction, lock)
 
     @property
-    def _lease(self) -> timedelta:
-        # A journal's writer renews its lock at every chunk, each bounded by the operation
-        # timeout: a lock older than a transaction's time is a dead writer's.
+    def lease(self) -> timedelta:
+        """How long a lease (``mongodb_lease``) lasts unrenewed: a transaction's time. A
+        journal's writer renews its lock at every chunk, a scoring pass before a write once
+        a quarter of it has passed, each step bounded by the operation timeout: a lease
+        older than that is a dead holder's."""
         return timedelta(milliseconds=self.timeouts.transaction_ms)
 
     async def _in_transaction(self, write: Callable[[Any], Awaitable[T]]) -> T:
@@ -272,7 +274,7 @@ class MongoStore(MongoReads, IdentityStore):
         # A WriteConflict here is retried by with_transaction: the run again checks, from
         # its new snapshot, every member version and value guard the change was computed
         # from, so a change made stale by the other writer raises ConcurrentChange then.
-        if await mongodb_large.left_behind(self.db, self._lease, session):
+        if await mongodb_large.left_behind(self.db, self.lease, session):
             raise _LeftBehind
         writes = await self._plan(change, at, session)
         for collection, ops in writes.ops:

@@ -23,11 +23,11 @@ its writes are idempotent), then steps 3 and 4; with none, it deletes stray chun
 a restart a large change is either all there or was never there.
 
 There is one journal per database, so one large change at a time: a writer first takes
-the journal's lock (``{_id: "lock"}``, inserted: the database lets one insert win), renewed
-at every chunk; another process's large change meanwhile fails with a transient error (the
-service tries again, then a start fails saying so), never writing into the first one's
-journal. A lock not renewed for the lease (the transaction time, 60 s by default) is a dead
-writer's and is taken over, and a start finishes a journal with a head whoever holds it, but
+the journal's lock (``{_id: "lock"}``, a :mod:`mongodb_lease` lease), renewed at every
+chunk; another process's large change meanwhile fails with a transient error (the service
+tries again, then a start fails saying so), never writing into the first one's journal. A
+lock not renewed for the lease (the transaction time, 60 s by default) is a dead writer's
+and is taken over, and a start finishes a journal with a head whoever holds it, but
 never undoes the chunks of a journal whose lock is alive: its writer is still writing them.
 Before its journal, the change claims (compare and set) the value guards it was computed
 from, the whole store's among them (``WHOLE_STORE``), so two whole-store resolutions at once
@@ -46,7 +46,6 @@ them close.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -57,6 +56,7 @@ from pymongo.errors import DuplicateKeyError
 
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.store.mongodb_docs import Doc, feed_doc
+from membergraph.identity.store.mongodb_lease import Lease
 from membergraph.identity.store.mongodb_write import Op, Writes, next_ids
 from membergraph.identity.store.port import ConcurrentChange, TransientStoreError
 
@@ -118,40 +118,28 @@ def _parts(blobs: list[bytes]) -> Iterator[list[bytes]]:
 
 
 class Lock:
-    """The journal's lock as one writer holds it; :meth:`renew` at every step."""
+    """The journal's lock as one writer holds it (a :class:`~mongodb_lease.Lease`);
+    :meth:`renew` at every step."""
 
     def __init__(self, db: Any, lease: timedelta) -> None:
-        self.db, self.lease, self.owner = db, lease, uuid.uuid4().hex
+        self.db, self._lease = db, Lease(db.journal, LOCK, lease)
 
     async def take(self) -> None:
-        now = datetime.now(UTC)
-        try:
-            await self.db.journal.insert_one({"_id": LOCK, "owner": self.owner, "at": now})
-            return
-        except DuplicateKeyError:
-            pass
-        dead = {"_id": LOCK, "at": {"$lt": now - self.lease}}
-        taken = await self.db.journal.find_one_and_update(
-            dead, {"$set": {"owner": self.owner, "at": now}}
-        )
-        if taken is None:
+        if not await self._lease.take():
             raise TransientStoreError(
                 "another process is writing a change too large for one transaction (the "
                 "journal's lock is held): this one is written once it is done"
             )
 
     async def renew(self) -> None:
-        renewed = await self.db.journal.update_one(
-            {"_id": LOCK, "owner": self.owner}, {"$set": {"at": datetime.now(UTC)}}
-        )
-        if not renewed.matched_count:  # held past its lease, and taken over
+        if not await self._lease.renew():  # held past its lease, and taken over
             raise TransientStoreError(
                 "the journal's lock was lost (not renewed within its lease): the change is "
                 "finished by the start that took it over, or by the next start"
             )
 
     async def release(self) -> None:
-        await self.db.journal.delete_one({"_id": LOCK, "owner": self.owner})
+        await self._lease.release()
 
 
 @contextlib.asynccontextmanager

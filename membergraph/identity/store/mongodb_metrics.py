@@ -34,6 +34,7 @@ from membergraph.identity.store.metrics_port import (
     tier_changes,
 )
 from membergraph.identity.store.mongodb_docs import event_of
+from membergraph.identity.store.mongodb_lease import Lease, waiting_for
 from membergraph.identity.store.mongodb_query import member_filter
 from membergraph.identity.store.mongodb_scoring import RANK_INDEXES, score_pass
 from membergraph.identity.store.port import IdentityEvent
@@ -53,6 +54,8 @@ INDEXES = [
     IndexModel([("measured_at", ASCENDING)]),
     *RANK_INDEXES,
 ]
+SCORING_LEASE = "metrics-scoring"
+"""The lease (in ``leases``) a scoring pass holds: one pass at a time among the processes."""
 
 
 def _doc(row: MetricsRow, cursor: int, since: str) -> Doc:
@@ -213,20 +216,31 @@ class MongoMetrics(MetricsStore):
             doc = await self.store.db.metrics_meta.find_one({"_id": "version"})
         return str(doc["n"] if doc else 0)
 
+    async def _scored_as(self, scoring: Scoring) -> tuple[str, str | None]:
+        """What a pass now would be scored as, and what the last one was."""
+        return f"{await self._version()}|{scoring.name}", await self._meta("scored")
+
     async def score(self, scoring: Scoring) -> bool:
-        wanted = f"{await self._version()}|{scoring.name}"
-        scored = await self._meta("scored")
-        if scored == wanted:
+        wanted, scored = await self._scored_as(scoring)
+        if scored == wanted:  # read first: most questions find nothing to do
             return False
-        collection = await self._collection()
-        since = cuts_of(await self._meta("cuts"))
-        if since is not None:  # a pass stopped part-way leaves none: the next scores all
-            await self._set_meta("cuts", "")
-        async with self.store._mapped("metrics scoring"):
+        # One pass at a time among the processes, as SQLite's write lock gives: two passes'
+        # writes interleaved would leave members scored by one pass's cuts and kept as the
+        # other's. The second waits, then finds the rows scored (or scores what moved since).
+        lease = Lease(self.store.db.leases, SCORING_LEASE, self.store.lease)
+        async with self.store._mapped("metrics scoring"), waiting_for(lease, "scoring members"):
+            wanted, scored = await self._scored_as(scoring)  # again, holding the lease
+            if scored == wanted:
+                return False
+            collection = await self._collection()
+            since = cuts_of(await self._meta("cuts"))
+            if since is not None:  # a pass stopped part-way leaves none: the next scores all
+                await self._set_meta("cuts", "")
             same_rules = (scored or "").partition("|")[2] == scoring.name
-            cuts = await score_pass(collection, scoring.rules, same_rules, since)
-        await self._set_meta("cuts", cuts_text(cuts))
-        await self._set_meta("scored", wanted)
+            cuts = await score_pass(collection, scoring.rules, same_rules, since, lease.keep)
+            await lease.keep()
+            await self._set_meta("cuts", cuts_text(cuts))
+            await self._set_meta("scored", wanted)
         return True
 
     async def scored(self, member_ids: Sequence[str]) -> list[ScoredRow | None]:

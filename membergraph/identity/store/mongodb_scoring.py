@@ -11,7 +11,7 @@ the feed brought.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
@@ -32,6 +32,10 @@ RANK_INDEXES = [
 ]
 """An index per score in its ranking order (a cut is a step down it), and the documents
 measured since the last pass."""
+
+
+Keep = Callable[[], Awaitable[None]]
+"""What a pass awaits before each of its writes (``mongodb_lease.Lease.keep``)."""
 
 
 def _key(doc: Doc, column: str) -> tuple[Any, ...]:
@@ -91,20 +95,26 @@ def _between(column: str, low: tuple[Any, ...], high: tuple[Any, ...]) -> Doc:
 
 
 async def score_pass(
-    collection: Any, rules: SegmentRules, same_rules: bool, since: Cuts | None
+    collection: Any,
+    rules: SegmentRules,
+    same_rules: bool,
+    since: Cuts | None,
+    keep: Keep,
 ) -> Cuts:
     """Scores and segments brought up to date with the documents (``since``: the cuts they
     were last scored with; ``same_rules``: whether the segments were found by ``rules``);
     the cuts they are scored with now. No transaction holds it: the caller forgets the
     cuts before a pass and keeps the new ones after it, so a pass that fails part-way
     (its documents' marks cleared, some scores written, their segments not) is followed by
-    one over every document."""
+    one over every document. ``keep`` is awaited before each write (the caller's lease
+    renewed, or the pass ended if another process took it over)."""
     cuts = {column: await _cuts(collection, column) for column in RANKS}
     unscored = {d["_id"] async for d in collection.find({"unscored": True}, projection=["_id"])}
     # Their marks go before they are read: a document another process measures meanwhile
     # is read as measured, or keeps its new mark for the next pass (a mark cleared after
     # the reads was lost with it: the document kept the scores of no one).
     for chunk in chunks(sorted(unscored)):
+        await keep()
         await collection.update_many({"_id": {"$in": chunk}}, {"$unset": {"unscored": ""}})
     wanted: dict[str, Doc] = {}
     if since is None or any(len(since.get(c, ())) != len(cuts[c]) for c in cuts):
@@ -132,22 +142,27 @@ async def score_pass(
             moved.add(member)
             writes.append(UpdateOne({"_id": member}, {"$set": changed}))
     for page in chunks(writes):
+        await keep()
         await collection.bulk_write(page, ordered=False)
     everyone = not same_rules or scope == {}
-    await _resegment(collection, rules, None if everyone else moved | unscored)
+    await _resegment(collection, rules, None if everyone else moved | unscored, keep)
     return cuts
 
 
-async def _resegment(collection: Any, rules: SegmentRules, members: set[str] | None) -> None:
+async def _resegment(
+    collection: Any, rules: SegmentRules, members: set[str] | None, keep: Keep
+) -> None:
     """Segments found again for ``members`` (None: everyone), writing only differences."""
     conditions = segment_filters(rules)
     scopes: list[Doc] = (
         [{}] if members is None else [{"_id": {"$in": list(c)}} for c in chunks(sorted(members))]
     )
     if members is None:  # segments the rules no longer have
+        await keep()
         await collection.update_many({}, {"$pull": {"segments": {"$nin": list(conditions)}}})
     for scope in scopes:
         for segment, condition in conditions.items():
+            await keep()
             await collection.update_many(
                 {"$and": [scope, condition, {"segments": {"$ne": segment}}]},
                 {"$addToSet": {"segments": segment}},
