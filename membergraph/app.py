@@ -39,7 +39,7 @@ from membergraph.gateway_parts import Gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
 from membergraph.http_rules import MAX_GRAPHQL_BYTES, GraphQLHttpRules, graphql_too_large
-from membergraph.identity.reresolve import rules_notice
+from membergraph.identity.reresolve import rules_notice, sources_notice
 from membergraph.identity.store import StoreError, StoreUnwritable
 from membergraph.ingest import IngestService
 from membergraph.ingest_http import MAX_INGEST_BYTES, ingest_endpoint, ingest_too_large
@@ -152,8 +152,12 @@ async def readyz(request: Request) -> Response:
             status_code=503,
         )
     answer: dict[str, Any] = {"status": "ready", "store": counts, "sources": sources}
-    if gateway.stale_rules is not None:  # still ready: served as resolved, and said so
-        answer["warnings"] = [rules_notice(None)]
+    # Still ready: served as resolved, and said so (without credentials: no server named).
+    warnings = [rules_notice(None)] if gateway.stale_rules is not None else []
+    if gateway.stale_sources is not None:
+        warnings.append(sources_notice(gateway.stale_sources, None, None))
+    if warnings:
+        answer["warnings"] = warnings
     return JSONResponse(answer)
 
 

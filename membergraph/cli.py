@@ -47,7 +47,7 @@ from membergraph.privacy.cli import privacy_app
 from membergraph.resolve_cli import reresolve, resolve
 from membergraph.setting_values import STORE_SCHEMES
 from membergraph.settings import Settings
-from membergraph.source_set import mongo_timeouts
+from membergraph.source_set import mongo_timeouts, require_sources_in_a_database
 from membergraph.sync_cli import sync_sources
 
 app = typer.Typer(
@@ -131,6 +131,10 @@ def serve(
             "Set MEMBERGRAPH_API_KEYS or a MEMBERGRAPH_JWT_* key to serve beyond this machine."
         )
         raise typer.Exit(2)
+    try:
+        require_sources_in_a_database(settings)  # before a port is taken or a server asked
+    except StoreError as exc:
+        refuse(str(exc))
     _require_free_port(settings.host, settings.port)
     _require_servable_store(settings)
     url = f"http://{settings.host}:{settings.port}/graphql"

@@ -47,7 +47,7 @@ from membergraph.ingest_facts import Fact, announce, marker, settle
 from membergraph.privacy.gate import Keep, KeepConsents
 from membergraph.source_set import open_sources
 
-__all__ = ["FOLDER_PATH", "FolderLoad", "load_folder_into"]
+__all__ = ["FOLDER_PATH", "FolderLoad", "load_folder_into", "resolve_lines"]
 
 FOLDER_PATH = "folder_path"
 """The source table's meta key naming the folder last loaded into the store."""
@@ -209,8 +209,19 @@ async def _take(
 
 
 async def _resolve(identity: IdentityService, taken: _Taken, region: str) -> ApplyResult:
+    return await resolve_lines(identity, taken.lines, taken.older, region)
+
+
+async def resolve_lines(
+    identity: IdentityService,
+    lines: Sequence[tuple[SourceName, BaseModel]],
+    older: Sequence[tuple[SourceName, BaseModel]],
+    region: str,
+) -> ApplyResult:
+    """A first load's lines resolved with the store, whole (the SQLite store's, MongoDB's
+    collections'): their records, with the values their ``older`` versions gave."""
     with gc_paused():
-        records = collect_records(taken.lines, region, taken.older)
+        records = collect_records(lines, region, older)
     return await identity.resolve_all(records)
 
 

@@ -1,5 +1,5 @@
-"""Assembling a gateway from settings: sources (:mod:`.source_set`), identity store, first
-resolution.
+"""Assembling a gateway from settings: sources (:mod:`.source_set`), identity store, and
+the embedded store's folder loaded.
 
 Used by the Starlette lifespan (``app.py``) and by the CLI's batch commands.
 """
@@ -12,25 +12,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from membergraph._perf import gc_paused
 from membergraph.connectors.files import FileConnector
-from membergraph.connectors.models import SourceName
+from membergraph.connectors.mongodb import MongoSource
+from membergraph.connectors.mongodb_loads import sources_behind
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.folder_load import FOLDER_PATH, load_folder_into
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind, FeedEntry, FeedFollower
-from membergraph.identity.load import collect_records
-from membergraph.identity.reresolve import require_servable, rules_notice
+from membergraph.identity.reresolve import require_servable, rules_notice, sources_notice
 from membergraph.identity.rules import load_rules
-from membergraph.identity.service import ApplyResult, IdentityService, Refuse
+from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store import store_from_url
 from membergraph.identity.store.format import Verdict
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.privacy import open_privacy
-from membergraph.privacy.gate import Keep, consent_keeper, refusing, unsuppressed
+from membergraph.privacy.gate import consent_keeper, unsuppressed
 from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
 from membergraph.source_set import (
@@ -39,10 +37,11 @@ from membergraph.source_set import (
     embedded_path,
     mongo_timeouts,
     open_source_set,
+    require_sources_in_a_database,
     sqlite_sources,
 )
 
-__all__ = ["follow_feed", "open_gateway"]
+__all__ = ["follow_feed", "measure_whole", "open_gateway"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +100,9 @@ async def open_gateway(
     source table. The data folder (or the demo set) is loaded into it on the first start and
     whenever it changed; a start over the same folder reads none of its lines and resolves
     nothing, so it takes the same time whatever the data size. Otherwise (MongoDB), the
-    sources are listed and resolved when they changed since the store was resolved from
-    them (a ``membergraph load``: :attr:`SourceSet.version`), or the match rules did; a
-    start over the collections as resolved lists none of their lines.
+    sources are the collections ``membergraph load`` fills and resolves, and a start lists
+    and resolves none of their lines: a store behind them or behind the match rules is
+    served as it is and said to be (``stale_rules``, ``stale_sources``).
 
     ``mongo_client`` (an ``AsyncMongoClient``) serves every ``mongodb://`` URL of the
     settings instead of one client per URL. ``demo``: a start naming no folder may load the
@@ -187,30 +186,6 @@ async def _take_stock(sources: SourceSet, lines: SqliteLines) -> None:
             connector.report = await lines.report(name.value)
 
 
-async def _resolve_listed(
-    sources: SourceSet,
-    identity: IdentityService,
-    keep: Keep | None = None,
-    refuse: Refuse | None = None,
-) -> ApplyResult:
-    """Resolve what the sources list (files in memory, remote ones asked) with the store;
-    ``keep`` picks the lines of a source to resolve (those carrying no suppressed identifier:
-    an erased person's lines written back into a collection do not make them a member), and
-    ``refuse`` leaves out the records of a person suppressed since (an erasure meanwhile)."""
-    listed = await sources.all_lines()
-    if keep is not None:
-        by_source: dict[SourceName, list[BaseModel]] = {}
-        for name, line in listed:
-            by_source.setdefault(name, []).append(line)
-        listed = [
-            (name, line) for name, lines in by_source.items() for line in await keep(name, lines)
-        ]
-    with gc_paused():
-        records = collect_records(listed, identity.region, sources.older_lines())
-    del listed
-    return await identity.resolve_all(records, refuse=refuse)
-
-
 def _assembled(settings: Settings, identity: IdentityService, sources: SourceSet) -> Gateway:
     gateway = Gateway(settings=settings, identity=identity, sources=sources.connectors)
     gateway.synced = sources.held
@@ -222,7 +197,14 @@ async def _measure_if_resolved(gateway: Gateway, resolved: bool) -> None:
     """Identities were just resolved: the members' metrics are measured again whole before
     the gateway serves (a start that resolved nothing measures nothing: the store keeps
     them, and the feed says what changed since)."""
-    if resolved and gateway.scores is not None:
+    if resolved:
+        await measure_whole(gateway)
+
+
+async def measure_whole(gateway: Gateway) -> None:
+    """Measure every member's metrics again, whole, into the store (after a whole-store
+    resolution: a first load), before anything is served."""
+    if gateway.scores is not None:
         await gateway.scores.metrics.set_position(None)  # a crash before the end: again
         # Nothing is served yet: the collector waits until every page is measured (it
         # would walk each page's short-lived objects for nothing, ~a fifth of the time).
@@ -233,32 +215,32 @@ async def _measure_if_resolved(gateway: Gateway, resolved: bool) -> None:
 async def _open_federated(
     settings: Settings, mongo_client: Any = None
 ) -> tuple[Gateway, SourceSet, ApplyResult]:
+    """Open the sources where they are kept (MongoDB collections, HTTP APIs) and the store
+    as it is: nothing is listed or resolved at a start. A store behind them (resolved under
+    other rules, or from other lines than the collections hold) is served as it is and
+    said to be, in the log and ``/readyz``, until ``membergraph reresolve`` brings it up."""
+    require_sources_in_a_database(settings)
     sources = await open_source_set(settings, mongo_client)
     store = store_from_url(settings.store, mongo_client, settings.durable, mongo_timeouts(settings))
     try:
         await store.open()
         identity = IdentityService(store, load_rules(settings.rules), settings.default_region)
         said = await require_servable(store, identity.rules, settings.store)
-        if said is Verdict.OTHER_RULES:  # a start resolves the whole store: applied now
-            logger.warning("the match rules changed since the store was resolved: applying them")
         privacy = await open_privacy(store, settings)
-        version = None if sources.version is None else await sources.version()
-        resolved = (
-            said is Verdict.OTHER_RULES
-            or version is None
-            or version != await store.sources_resolved()
-        )
-        if resolved:
-            keep = unsuppressed(privacy)
-            result = await _resolve_listed(sources, identity, keep, refusing(privacy))
-            if version is not None:  # read before the lines: a load since is resolved next
-                await store.set_sources_resolved(version)
-        else:
-            result = ApplyResult(members=await store.count_members())
-            logger.info("the sources hold what the store was resolved from: nothing to resolve")
+        collections = {**sources.held, **sources.connectors}
+        behind = await sources_behind(collections, await store.sources_resolved())
+        for source in collections.values():
+            if isinstance(source, MongoSource):
+                await source.take_count()
         gateway = _assembled(settings, identity, sources)
         gateway.privacy = privacy
-        await _measure_if_resolved(gateway, resolved)
+        if said is Verdict.OTHER_RULES:
+            gateway.stale_rules = rules_notice(settings.store)
+            logger.warning(gateway.stale_rules)
+        if behind is not None:
+            gateway.stale_sources = behind.why
+            logger.warning(sources_notice(behind.why, settings.store, settings.sources))
+        result = ApplyResult(members=await store.count_members())
     except BaseException:
         await store.aclose()
         await sources.aclose()

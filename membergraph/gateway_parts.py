@@ -45,6 +45,10 @@ class Gateway:
     stale_rules: str | None = None
     """What to say while the store holds members resolved under other rules than those in
     effect, with the command that applies them (None: resolved under these)."""
+    stale_sources: str | None = None
+    """Why MongoDB source collections hold lines the store was not resolved from, while
+    they do (``reresolve.sources_notice`` says it with the command that resolves them;
+    None: the store was resolved from all they hold)."""
     synced: Mapping[SourceName, Connector[Any]] = field(default_factory=dict)
     """For each source read over HTTP, the store's copy of the lines ``membergraph sync`` took
     from it (``SourceSet.held``): an erasure deletes from it too."""

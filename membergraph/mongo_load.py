@@ -1,9 +1,14 @@
 """``membergraph load --to mongodb://``: a folder's lines copied into the source collections,
 idempotent (each line ordered against the version held), leaving out suppressed people's.
 
-A first load (the collections hold no line) copies the lines in bulk and gives the
-collections a new version (:mod:`~membergraph.connectors.mongodb_loads`): the next start
-resolves them whole. A load into collections that hold lines (a nightly export dropped in)
+A first load (the collections hold no line) copies the lines in bulk, gives the collections
+a new version (:mod:`~membergraph.connectors.mongodb_loads`), resolves the lines it copied
+with the identity store as the embedded store's first load does
+(:func:`~membergraph.folder_load.resolve_lines`), records the version it resolved in the
+store, and measures every member's figures: the next start lists, resolves and measures
+nothing. Stopped before it recorded the version, it leaves the store behind the
+collections, which a start says and ``membergraph reresolve`` resolves. A load into
+collections that hold lines (a nightly export dropped in)
 is a push of the folder's lines (:func:`push_folder`), page by page through
 :meth:`IngestService.push <membergraph.ingest.IngestService.push>`, as ``POST /ingest``
 takes them: each line ordered against the version held, what changed resolved at once and
@@ -16,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import Progress
 
@@ -27,7 +34,10 @@ from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.mongodb_loads import Load
 from membergraph.connectors.sources import outranked_version
 from membergraph.connectors.sqlite_rows import render
-from membergraph.identity.store import StoreError, store_from_url
+from membergraph.folder_load import resolve_lines
+from membergraph.identity.rules import load_rules
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store import IdentityStore, StoreError, store_from_url
 from membergraph.identity.store.mongodb_client import MongoTimeouts
 from membergraph.privacy import open_privacy
 from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, unsuppressed
@@ -63,7 +73,8 @@ async def load_screened(
             pushing = settings.model_copy(update={"store": store_url, "sources": url})
             return await push_folder(data, pushing, client)
         privacy = await open_privacy(identity, settings)
-        return await load_folder(
+        copied = Copied()
+        counts = await load_folder(
             data,
             url,
             settings.default_region,
@@ -71,9 +82,49 @@ async def load_screened(
             keep=unsuppressed(privacy),
             keep_consents=consent_keeper(privacy),
             timeouts=timeouts,
+            copied=copied,
         )
+        if copied.version is not None:
+            serving = settings.model_copy(update={"store": store_url, "sources": url})
+            await _resolve_first_load(identity, copied, serving, client)
+        return counts
     finally:
         await identity.aclose()
+
+
+@dataclass
+class Copied:
+    """What a first load copied: the lines taken (to resolve), the older versions whose
+    values identity keeps, and the collections' version once it changed a line."""
+
+    lines: list[tuple[SourceName, BaseModel]] = field(default_factory=list)
+    older: list[tuple[SourceName, BaseModel]] = field(default_factory=list)
+    version: str | None = None
+
+
+async def _resolve_first_load(
+    store: IdentityStore, copied: Copied, settings: Settings, client: object
+) -> None:
+    """Resolve what a first load copied with ``store``, record the collections' version
+    it resolved, then measure every member's figures in a gateway over them (as a first
+    start over the embedded store does), so no start has anything to do."""
+    from membergraph.gateway import measure_whole, open_gateway
+
+    region = settings.default_region
+    identity = IdentityService(store, load_rules(settings.rules), region)
+    with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
+        progress.add_task("resolving identities", total=None)
+        await resolve_lines(identity, copied.lines, copied.older, region)
+        copied.lines.clear()
+        assert copied.version is not None
+        await store.set_sources_resolved(copied.version)
+        progress.add_task("measuring members", total=None)
+        gateway, sources, _ = await open_gateway(settings, client, demo=False)
+        try:
+            await measure_whole(gateway)
+        finally:
+            await gateway.identity.store.aclose()
+            await sources.aclose()
 
 
 async def _holds_lines(url: str, region: str, client: object, timeouts: MongoTimeouts) -> bool:
@@ -130,6 +181,7 @@ async def push_folder(
     return counts
 
 
+_SAYS_NOTHING = frozenset(("stale", "rejected"))  # verdicts of lines not held as sent
 _OUTCOMES = ("created", "updated", "unchanged", "stale", "rejected", "suppressed", "unattributed")
 
 
@@ -142,14 +194,17 @@ async def load_folder(
     keep: Keep | None = None,
     keep_consents: KeepConsents | None = None,
     timeouts: MongoTimeouts | None = None,
+    copied: Copied | None = None,
 ) -> dict[str, dict[str, int]]:
     """Copy every valid line of a folder's files into the collections; count the outcomes.
+    Nothing is resolved here: :func:`load_screened` resolves a first load's lines.
 
     ``keep``: the lines of a source to copy (those carrying no suppressed identifier).
     ``keep_consents``: given the CRM versions outranked (an older version in the folder, one
     older than the version held, the one held that a line replaced). ``timeouts``: the
     MongoDB time limits (:func:`~membergraph.source_set.mongo_timeouts` of the settings;
-    the defaults when None).
+    the defaults when None). ``copied``: given the lines taken, their older versions and
+    the collections' new version (set once the load changed a line).
     """
     files = await asyncio.to_thread(open_sources, data, region)
     target = await mongo_sources(url, region, client, timeouts=timeouts)
@@ -175,6 +230,8 @@ async def load_folder(
                     results = await target.connectors[name].append(chunk)
                     for line, result in zip(chunk, results, strict=True):
                         outcome[result] += 1
+                        if copied is not None and result not in _SAYS_NOTHING:
+                            copied.lines.append((name, line))
                         if (version := outranked_version(line, result)) is not None:
                             older.append(version)
                     progress.advance(task, len(chunk))
@@ -182,7 +239,15 @@ async def load_folder(
                     await keep_consents(older)
                 outcome["malformed"] = source.report.malformed
                 counts[name.value] = outcome
-        await load.end(changed=any(o["created"] or o["updated"] for o in counts.values()))
+                if copied is not None:
+                    history = list(source.older_lines())
+                    if keep is not None and history:
+                        history = await keep(name, history)
+                    copied.older += ((name, line) for line in history)
+        changed = any(o["created"] or o["updated"] for o in counts.values())
+        await load.end(changed=changed)
+        if copied is not None and changed:
+            copied.version = load.mine
     finally:
         await target.aclose()
     return counts

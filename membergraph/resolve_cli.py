@@ -19,6 +19,8 @@ from membergraph.cli_checks import require_out_apart, require_out_file, require_
 from membergraph.cli_options import SourcesOpt, StoreOpt, command_settings, require_folder
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
+from membergraph.connectors.mongodb import MongoSource
+from membergraph.connectors.mongodb_loads import sources_behind
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
@@ -35,7 +37,7 @@ from membergraph.privacy.gate import suppressing
 from membergraph.settings import Settings
 from membergraph.source_set import embedded_path, mongo_timeouts
 
-__all__ = ["reresolve", "resolve"]
+__all__ = ["bring_up", "reresolve", "resolve"]
 
 err = Console(stderr=True)
 
@@ -129,7 +131,7 @@ def reresolve(
     """
     settings = command_settings(existing_store=True, store=store, sources=sources)
     try:
-        report = asyncio.run(_reresolve(settings, dry_run))
+        report = asyncio.run(bring_up(settings, dry_run))
     except ConcurrentChange as exc:
         # Each attempt reads the whole store; a steward or a push in another process that
         # changes a member before it is written makes it start over, a few times at most.
@@ -148,12 +150,16 @@ def reresolve(
         typer.echo(line)
 
 
-async def _reresolve(settings: Settings, dry_run: bool) -> Reresolved:
+async def bring_up(settings: Settings, dry_run: bool = False, client: object = None) -> Reresolved:
+    """``membergraph reresolve``: the store of ``settings`` resolved again, whole, under
+    its rules, with the lines its sources hold that it was not resolved from (MongoDB
+    collections loaded or written since), and marked current. ``client``: an
+    ``AsyncMongoClient`` serving every ``mongodb://`` URL (one per URL when None)."""
     from membergraph.identity.service import IdentityService
     from membergraph.privacy.gate import refusing
 
-    store = store_from_url(settings.store, mongo_timeouts=mongo_timeouts(settings))
-    async with store as identity_store, _lines_held(settings) as held:
+    store = store_from_url(settings.store, client, mongo_timeouts=mongo_timeouts(settings))
+    async with store as identity_store, _lines_held(settings, client) as held:
         rules = load_rules(settings.rules)
         identity = IdentityService(identity_store, rules, settings.default_region)
         privacy = await suppressing(identity_store, settings)
@@ -161,6 +167,9 @@ async def _reresolve(settings: Settings, dry_run: bool) -> Reresolved:
         async def rekeyed() -> int | None:
             return None if held is None else await rekeyed_in(held, settings.default_region)
 
+        # Read before the lines: what a load writes meanwhile is behind again, and said.
+        resolved = await identity_store.sources_resolved()
+        behind = None if held is None else await sources_behind(held, resolved)
         report = await reresolve_store(
             identity,
             settings.store,
@@ -169,28 +178,35 @@ async def _reresolve(settings: Settings, dry_run: bool) -> Reresolved:
             None if held is None else records_of(held, settings.default_region),
             None if privacy is None else refusing(privacy),
             None if held is None else held_lines(held, settings.default_region),
+            behind=behind is not None,
         )
         if not dry_run:  # members changed: their metrics are measured again at the next start
             await identity_store.metrics().set_position(None)
+        if not dry_run and behind is not None and held is not None:
+            for source in held.values():  # another tool's lines, filed as a load files them
+                if isinstance(source, MongoSource):
+                    await source.file_unowned()
+            await identity_store.set_sources_resolved(behind.version)
     return report
 
 
 @contextlib.asynccontextmanager
 async def _lines_held(
-    settings: Settings,
+    settings: Settings, client: object = None
 ) -> AsyncIterator[Mapping[SourceName, SourceConnector] | None]:
     """The sources where the lines are kept with the record each belongs to: the store
-    file's source table, or MongoDB collections (None: a folder or an API, which keep no
-    record key)."""
-    from membergraph.source_set import mongo_sources
+    file's source table, or MongoDB collections (``--sources``, by default a MongoDB
+    store's own database); None: an in-memory store, which keeps none."""
+    from membergraph.source_set import collections_url, mongo_sources
 
     path = embedded_path(settings)
+    url = collections_url(settings)
     if path is not None and path != ":memory:":
         async with _source_tables(path, settings) as tables:
             yield tables
-    elif settings.sources:
+    elif url is not None:
         sources = await mongo_sources(
-            settings.sources, settings.default_region, timeouts=mongo_timeouts(settings)
+            url, settings.default_region, client, timeouts=mongo_timeouts(settings)
         )
         try:
             yield sources.connectors

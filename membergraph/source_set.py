@@ -3,11 +3,9 @@ source table of the embedded store's SQLite file, MongoDB collections, HTTP over
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from membergraph.connectors.files import FileConnector, LoadReport
 from membergraph.connectors.http import HttpSource
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint
+from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import generator_version, write_demo_data
 from membergraph.identity.load import ownership
 from membergraph.settings import Settings
@@ -32,6 +30,8 @@ __all__ = [
     "mongo_timeouts",
     "open_source_set",
     "open_sources",
+    "collections_url",
+    "require_sources_in_a_database",
     "sqlite_sources",
 ]
 
@@ -50,10 +50,6 @@ class SourceSet:
     """For each source read over HTTP, the backend it replaced (the store's source table, a
     MongoDB collection): where ``membergraph sync`` keeps the lines it took from the API, each
     ordered against the version taken before, as ``POST /ingest`` keeps pushed lines."""
-    version: Callable[[], Awaitable[str]] | None = None
-    """What says the listed sources (:meth:`all_lines`) hold the lines they held when the
-    identity store last resolved them: a folder's fingerprint, the MongoDB collections' load
-    version (:mod:`~membergraph.connectors.mongodb_loads`); None: it cannot be told."""
 
     def reports(self) -> dict[SourceName, LoadReport]:
         return {name: conn.report for name, conn in self.connectors.items()}
@@ -72,18 +68,6 @@ class SourceSet:
             if isinstance(conn, FileConnector):
                 for line in conn.older_lines():
                     yield name, line
-
-    async def all_lines(self) -> list[tuple[SourceName, BaseModel]]:
-        """Every line of the file sources and the MongoDB ones (file sources reported theirs
-        when they were read; a SQLite source table is not listed: it was resolved as it was
-        loaded; nor is an HTTP API: its customers arrive by ``/ingest`` or ``membergraph
-        sync``, never by a listing at every start)."""
-        found = list(self.lines())
-        for name, conn in self.connectors.items():
-            if not isinstance(conn, FileConnector | SqliteSource | HttpSource):
-                found += [(name, line) async for line in conn.scan()]
-                _log_report(name, conn.report)
-        return found
 
     async def aclose(self) -> None:
         for close in self.closers:
@@ -130,11 +114,7 @@ def open_sources(
         with gc_paused():
             _log_report(name, conn.load(keep_order))
         connectors[name] = conn
-    return SourceSet(str(folder), connectors, folder, version=partial(_fingerprint, folder))
-
-
-async def _fingerprint(folder: Path) -> str:
-    return folder_fingerprint(folder)
+    return SourceSet(str(folder), connectors, folder)
 
 
 def mongo_timeouts(settings: Settings) -> Any:
@@ -153,7 +133,6 @@ async def mongo_sources(
 ) -> SourceSet:
     """The four sources as collections of the database a ``mongodb://`` URL names."""
     from membergraph.connectors.mongodb import MongoSource
-    from membergraph.connectors.mongodb_loads import load_version
     from membergraph.identity.store.mongodb_client import connect, database_of, redact
 
     owned = client is None
@@ -166,25 +145,55 @@ async def mongo_sources(
     for collection in collections.values():
         await collection.ensure_indexes()
     closers: list[Callable[[], Awaitable[object]]] = [client.close] if owned else []
-    return SourceSet(
-        redact(url), dict(collections), closers=closers, version=partial(load_version, database)
-    )
+    return SourceSet(redact(url), dict(collections), closers=closers)
 
 
 async def open_source_set(settings: Settings, mongo_client: Any = None) -> SourceSet:
-    """The sources as settings place them: MongoDB or a folder, then HTTP overrides."""
-    region = settings.default_region
-    if settings.sources:
-        sources = await mongo_sources(
-            settings.sources, region, mongo_client, timeouts=mongo_timeouts(settings)
-        )
-    else:
-        where = settings.data
-        if where is None:
-            where = await asyncio.to_thread(demo_folder, settings)
-        sources = await asyncio.to_thread(open_sources, where, region, durable=settings.durable)
+    """The sources of a gateway whose store is not the embedded one: the MongoDB
+    collections (:func:`collections_url`), then HTTP overrides."""
+    require_sources_in_a_database(settings)
+    url = collections_url(settings)
+    assert url is not None  # (a store of neither kind is refused by the settings)
+    sources = await mongo_sources(
+        url, settings.default_region, mongo_client, timeouts=mongo_timeouts(settings)
+    )
     _http_overrides(settings, sources)
     return sources
+
+
+def collections_url(settings: Settings) -> str | None:
+    """The MongoDB database whose collections hold the sources: ``--sources``, or by
+    default a MongoDB store's own database (where ``membergraph load --to`` the store's URL
+    puts them); None: the embedded store's file holds them."""
+    if settings.sources:
+        return settings.sources
+    return None if settings.store.startswith("sqlite:///") else settings.store
+
+
+def require_sources_in_a_database(settings: Settings) -> None:
+    """Refuse a data folder beside a MongoDB store, naming the command that loads it.
+
+    Its sources are MongoDB collections, shared by every process and host over the store;
+    a folder is one host's files, so each process would hold its lines apart (and each
+    host its own version of them). Loading is a step of its own, as for the collections
+    of any deployment: once per export, its counts and malformed lines reported.
+
+    Raises:
+        StoreError: ``data`` is set and the sources are not the embedded store's.
+    """
+    if settings.data is None or embedded_path(settings) is not None:
+        return
+    from membergraph.identity.store import StoreError
+    from membergraph.identity.store.mongodb_client import redact
+
+    target = redact(collections_url(settings) or settings.store)
+    raise StoreError(
+        f"--data {settings.data} (MEMBERGRAPH_DATA) with a MongoDB store: its sources are "
+        "MongoDB collections, which every gateway over the store shares, not one host's "
+        f"folder. Load the folder into them (`membergraph load --data {settings.data} --to "
+        f"'{target}'`: identities are resolved as it loads, and loading a later export "
+        "applies only what changed), then serve without --data"
+    )
 
 
 def _http_overrides(settings: Settings, sources: SourceSet) -> None:

@@ -659,3 +659,16 @@ def test_every_commands_store_option_names_its_variable_and_default() -> None:
             assert "as for serve" not in text, command
     # (the commands an operator runs beside serve all take a store)
     assert {("sync",), ("export",), ("privacy", "export"), ("backup",)} <= set(with_store)
+
+
+def test_serve_refuses_a_folder_beside_a_mongodb_store_naming_the_load(tmp_path: Path) -> None:
+    # A MongoDB deployment's sources are its collections, shared by every gateway: a folder
+    # is loaded into them once, by `membergraph load`, never held by each serving process.
+    url = "mongodb://app:s3cret@127.0.0.1:1/crm?replicaSet=rs0"
+    result = runner.invoke(
+        app, ["serve", "--data", str(tmp_path), "--store", url, "--no-open"], env={"COLUMNS": "300"}
+    )
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert f"membergraph load --data {tmp_path} --to 'mongodb://app:***@127.0.0.1:1/crm" in text
+    assert "s3cret" not in text

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.connectors.models import SourceName
 from membergraph.settings import Settings
-from membergraph.source_set import open_source_set
+from membergraph.source_set import open_sources
 
 CONTACT = {
     "contact_id": "C-1",
@@ -83,12 +83,9 @@ def test_the_embedded_store_commits_as_durable_says(
 async def test_a_file_source_fsyncs_a_push_only_when_durable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durable: bool, fsyncs: int
 ) -> None:
-    # Given file sources opened as a gateway opens them (a folder beside a MongoDB store)
+    # Given a folder's file sources opened as the setting says
     # gaps13: MEMBERGRAPH_DURABLE=false did not reach them, every push was fsynced.
-    settings = Settings(
-        data=_folder(tmp_path), store="mongodb://localhost/membergraph", durable=durable
-    )
-    sources = await open_source_set(settings)
+    sources = open_sources(_folder(tmp_path), "US", durable=Settings(durable=durable).durable)
     connector = sources.connectors[SourceName.CRM]
     files: list[int] = []
     real = os.fsync

@@ -15,10 +15,9 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.connectors.models import SourceName
 from membergraph.identity.store.metrics_port import MetricsRow
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import read_jsonl
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 URL = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0"
 
@@ -31,8 +30,8 @@ def gateway_app(request: pytest.FixtureRequest, settings: Settings, data_dir: Pa
     if request.param == "sqlite":
         return create_app(settings.model_copy(update=reference))
     client = EmulatedClient()
-    asyncio.run(load_folder(data_dir, URL, "US", client))
     on_mongo = Settings(store=URL, sources=URL, cache_dir=settings.cache_dir, **reference)  # type: ignore[arg-type]
+    asyncio.run(load(data_dir, URL, client, on_mongo))
     return create_app(on_mongo, mongo_client=client)
 
 

@@ -26,13 +26,12 @@ from membergraph.connectors.models import SourceName
 from membergraph.gateway import open_gateway
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.ingest import IngestRefused
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from membergraph.sync import SourceSync
 from tests.conftest import current_contacts, gql
 from tests.connectors.api_server import SourceApi
 from tests.support.http import serving
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 from tests.support.serve import until
 
 PAGE = 20
@@ -197,7 +196,7 @@ async def test_on_mongodb_the_synced_lines_and_checkpoint_live_in_the_sources_da
     api, env = crm_api
     url = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0"
     client = EmulatedClient()
-    await load_folder(data_dir, url, "US", client)  # the CRM file is gone: its API only
+    await load(data_dir, url, client)  # the CRM file is gone: its API only
     settings = Settings(store=url, sources=url, cache_dir=tmp_path / "c", **_http(env))  # type: ignore[arg-type]
     gateway, sources, _ = await open_gateway(settings, client)
     try:

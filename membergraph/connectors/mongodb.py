@@ -102,7 +102,7 @@ class MongoSource(SourceConnector):
     ) -> None:
         super().__init__(spec, owner, timeout)
         self.collection = collection
-        self.count: int | None = None  # lines held, once listed (size())
+        self.count: int | None = None  # lines held, once counted (size(), take_count())
         self.tracer: Any = None
         """An OpenTelemetry tracer while traces are on: a span per lookup's round trip."""
 
@@ -368,3 +368,35 @@ class MongoSource(SourceConnector):
             return await self.collection.find_one({}, {"_id": 1}) is not None
         except PyMongoError as exc:
             raise SourceUnavailable(self.source, f"reading failed: {exc}") from exc
+
+    async def holds_unowned(self) -> bool:
+        """Whether the collection holds a line filed under no owner: one no load, push or
+        sync wrote (those file each line, a nobody's under ``""``), so no resolution
+        saw it and no lookup finds it. The ``_owner`` index answers (missing is null)."""
+        try:
+            return await self.collection.find_one({"_owner": None}, {"_id": 1}) is not None
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"reading failed: {exc}") from exc
+
+    async def file_unowned(self) -> int:
+        """File each line filed under no owner (:meth:`holds_unowned`) as a load files it:
+        under its record's key, a line that identifies no one under ``""``; how many."""
+        try:
+            docs = await self.collection.find({"_owner": None}).to_list()
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"listing failed: {exc}") from exc
+        owners = []
+        for doc in docs:
+            parsed = self._parse(doc)
+            owner = NOBODY if isinstance(parsed, LineError) else parsed[1] or NOBODY
+            owners.append((str(doc["_id"]), owner))
+        await self.set_owners(owners)
+        return len(owners)
+
+    async def take_count(self) -> None:
+        """Count the lines held from the collection's metadata (what ``/readyz`` shows; kept
+        up to date by this connector's appends and withdrawals since), reading none."""
+        try:
+            self.count = int(await self.collection.estimated_document_count())
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"counting failed: {exc}") from exc

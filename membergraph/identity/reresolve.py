@@ -57,6 +57,7 @@ __all__ = [
     "require_servable",
     "reresolve",
     "rules_notice",
+    "sources_notice",
 ]
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,24 @@ def rules_notice(url: str | None) -> str:
     )
 
 
+def sources_notice(why: str, url: str | None, sources: str | None) -> str:
+    """What a start and ``/readyz`` say while source collections hold lines the store was
+    not resolved from (:class:`~membergraph.connectors.mongodb_loads.Behind`'s ``why``;
+    ``url`` None: an answer without credentials, which names no server; ``sources``: the
+    collections' URL when it is not the store's)."""
+    if url is None:
+        command = "membergraph reresolve --store URL --sources URL"
+    else:
+        from membergraph.identity.store.mongodb_client import redact
+
+        command = reresolve_command(url)
+        command += f" --sources '{redact(sources)}'" if sources and sources != url else ""
+    return (
+        f"{why}: they are served, but members hold what the store resolved, without those "
+        f"lines, until `{command}` resolves them"
+    )
+
+
 @dataclass(slots=True)
 class Reresolved:
     """What a re-resolution changed (or, in a dry run, would change)."""
@@ -117,6 +136,9 @@ class Reresolved:
     examples: list[str] = field(default_factory=list)
     rekeyed: Rekeyed | None = None
     """What keying the records anew changed (an older store whose lines are held)."""
+    behind: bool = False
+    """Whether the lines held were read and resolved with the store's records (source
+    collections holding lines it was not resolved from)."""
     resolved: bool = True
     """Whether the members were worked out (a dry run that would re-key records does not:
     the members are resolved once the records are keyed anew)."""
@@ -130,7 +152,7 @@ class Reresolved:
             f"{self.records} records resolved again: {self.members} members",
             *(
                 [f"{self.rederived} record(s) {would} derived again from the lines held"]
-                if self.before is Verdict.OLDER
+                if self.before is Verdict.OLDER or self.behind
                 else []
             ),
             *([] if self.rekeyed is None else self.rekeyed.lines_said(self.dry_run)),
@@ -161,6 +183,7 @@ async def reresolve(
     rederive: Rederive | None = None,
     refuse: Refuse | None = None,
     held: OwnedLines | None = None,
+    behind: bool = False,
 ) -> Reresolved:
     """Resolve the whole store again under ``identity.rules`` and mark it current.
 
@@ -179,7 +202,9 @@ async def reresolve(
     a record holds that an older release did not derive (a purchase record's days) is there
     before the rules read it. ``refuse`` leaves out those carrying a suppressed identifier.
     Without ``held``, an older store is brought up only when ``keyed_alike`` says its lines
-    are keyed alike.
+    are keyed alike. ``behind``: the lines held include some the store was not resolved
+    from (source collections loaded, or written by another tool, since): their records are
+    derived (``rederive``) and resolved with the store's, whatever its format.
 
     Raises:
         StoreFormatError: a newer format, or an older one whose lines are not held with
@@ -193,18 +218,24 @@ async def reresolve(
         rekeyed = None if keyed_alike is None else await keyed_alike()
         if rekeyed != 0:
             raise StoreFormatError(_cannot_rekey(found, rekeyed))
-    report = Reresolved(before, found, dry_run=dry_run)
+    report = Reresolved(before, found, dry_run=dry_run, behind=behind)
     lines: dict[RecordKey, RecordData] = {}
     moved: list[Moved] = []
     refused: set[RecordKey] = set()
-    if before is Verdict.OLDER and rederive is not None:
-        # (Held with their owners, the lines are read once for both.)
-        lines, moved = await held.read(identity.region) if held else (await rederive(), [])
+    if rederive is not None and (before is Verdict.OLDER or behind):
+        # (Held with their owners, an older store's lines are read once for both.)
+        older = before is Verdict.OLDER and held is not None
+        if older:
+            assert held is not None
+            lines, moved = await held.read(identity.region)
+        else:
+            lines = await rederive()
         if refuse is not None and lines:  # a suppressed person's lines make no one again
             said = await refuse(list(lines.values()))
             refused = {ref for ref, no in zip(lines, said, strict=True) if no}
             lines = {ref: r for ref, r in lines.items() if ref not in refused}
-        if held is not None:
+        if older:
+            assert held is not None
             have = 0 if found is None else found.format
             report.rekeyed = await rekey(identity, held, lines, moved, have, dry_run, refused)
     if dry_run and report.rekeyed is not None and report.rekeyed.lines:

@@ -11,11 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.support.export import whole_export
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 URL = "mongodb://app:s3cret@mongo.example:27017/membergraph?replicaSet=rs0"
 
@@ -28,7 +27,7 @@ def client(request: pytest.FixtureRequest, data_dir: Path, tmp_path: Path) -> It
     mongo = None
     if request.param == "mongodb":
         mongo = EmulatedClient()
-        asyncio.run(load_folder(data_dir, URL, "US", mongo))
+        asyncio.run(load(data_dir, URL, mongo))
         settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
     with TestClient(create_app(settings, mongo_client=mongo), base_url="http://127.0.0.1") as http:
         yield http

@@ -21,10 +21,9 @@ from typer.testing import CliRunner
 from membergraph.app import create_app
 from membergraph.cli import app as cli
 from membergraph.masking import mask_email, mask_phone
-from membergraph.mongo_load import load_folder
 from membergraph.settings import ApiKey, Settings
 from tests.support.export import whole_export
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 URL = "mongodb://app:s3cret@mongo.example:27017/membergraph?replicaSet=rs0"
 ADMIN = "admin-key-0001-former"  # every scope, personal data unmasked
@@ -88,7 +87,7 @@ def start(request: pytest.FixtureRequest, data_dir: Path, tmp_path: Path) -> Sta
     mongo = None
     if request.param == "mongodb":
         mongo = EmulatedClient()
-        asyncio.run(load_folder(data_dir, URL, "US", mongo))
+        asyncio.run(load(data_dir, URL, mongo))
         settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache", api_keys=keys)
 
     @contextlib.contextmanager

@@ -19,10 +19,9 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.connectors.models import SourceName
 from membergraph.identity.store.types import StoreError
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 PURCHASE = {
     "transaction_id": "T-CUT-1",
@@ -50,7 +49,7 @@ def start(request: pytest.FixtureRequest, settings: Settings, data_dir: Path) ->
             create_app(settings), base_url="http://127.0.0.1", **options
         )
     client = EmulatedClient()
-    asyncio.run(load_folder(data_dir, MONGO_URL, "US", client))
+    asyncio.run(load(data_dir, MONGO_URL, client))
     on_mongo = Settings(store=MONGO_URL, sources=MONGO_URL, cache_dir=settings.cache_dir)
     return lambda **options: TestClient(
         create_app(on_mongo, mongo_client=client), base_url="http://127.0.0.1", **options

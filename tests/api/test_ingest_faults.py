@@ -18,10 +18,9 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.demo import write_demo_data
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 pytestmark = pytest.mark.mongodb
 
@@ -45,7 +44,7 @@ def gateway(tmp_path: Path) -> Iterator[tuple[TestClient, EmulatedClient]]:
     folder = tmp_path / "small"
     write_demo_data(folder, 30, seed=3)
     client = EmulatedClient()
-    asyncio.run(load_folder(folder, URL, "US", client))
+    asyncio.run(load(folder, URL, client))
     settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
     app = create_app(settings, mongo_client=client)
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as http:

@@ -21,7 +21,7 @@ from membergraph.identity.store import StoreError
 from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
-from tests.support.mongo import ON_REAL_SERVER, EmulatedClient, real_url_for
+from tests.support.mongo import ON_REAL_SERVER, EmulatedClient, load, real_url_for
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_the_gateway_serves_and_ingests_on_mongodb(
     data_dir: Path, mongo: tuple[str, Any], tmp_path: Path
 ) -> None:
     url, client = mongo
-    asyncio.run(load_folder(data_dir, url, "US", client))
+    asyncio.run(load(data_dir, url, client))
     settings = Settings(store=url, sources=url, cache_dir=tmp_path / "cache")
     contact = read_jsonl(data_dir / "crm.jsonl")[0]
     email = str(contact["emails"][0]).lower()  # type: ignore[index]
@@ -103,7 +103,7 @@ def test_the_gateway_serves_and_ingests_on_mongodb(
 def emulated(data_dir: Path, tmp_path: Path) -> Iterator[TestClient]:
     """The gateway on an emulated MongoDB (store and sources) loaded with the small set."""
     client = EmulatedClient()
-    asyncio.run(load_folder(data_dir, URL, "US", client))
+    asyncio.run(load(data_dir, URL, client))
     settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
     with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
         yield http
@@ -136,7 +136,7 @@ def test_a_store_failure_while_running_is_a_coded_error_without_detail(
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_start_up_names_the_server_without_its_password(tmp_path: Path) -> None:
     url = "mongodb://app:s3cret@127.0.0.1:1/membergraph?timeoutMS=200"
-    settings = Settings(store=url, data=tmp_path, cache_dir=tmp_path / "cache")
+    settings = Settings(store=url, cache_dir=tmp_path / "cache")
     with pytest.raises(StoreError) as failure:
         asyncio.run(open_gateway(settings))
     message = str(failure.value)
@@ -148,7 +148,7 @@ def test_start_up_names_the_server_without_its_password(tmp_path: Path) -> None:
 
 def test_a_standalone_server_is_refused_with_what_to_do(tmp_path: Path) -> None:
     client = EmulatedClient(replica_set=False)
-    settings = Settings(store=URL, data=tmp_path, cache_dir=tmp_path / "cache")
+    settings = Settings(store=URL, cache_dir=tmp_path / "cache")
     with pytest.raises(StoreError, match="replica set"):
         asyncio.run(open_gateway(settings, client))
 

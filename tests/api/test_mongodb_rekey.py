@@ -20,10 +20,9 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records
 from membergraph.identity.store.format import STORE_FORMAT, StoreError, StoreMark
 from membergraph.identity.store.mongodb import MongoStore
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_sources
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 pytestmark = pytest.mark.mongodb
 
@@ -98,7 +97,7 @@ async def _as_format_3(store: MongoStore, client: EmulatedClient) -> None:
 
 async def _older_store(tmp_path: Path) -> EmulatedClient:
     client = EmulatedClient()
-    await load_folder(_folder(tmp_path), URL, "US", client)
+    await load(_folder(tmp_path), URL, client)
     settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
     gateway, sources, _ = await open_gateway(settings, client)
     await sources.aclose()

@@ -1,8 +1,9 @@
-"""Loads into MongoDB source collections and the starts after them. A first load is copied in
-bulk and resolved by the next start; a start over the collections as resolved (a restart, a
-second worker or replica) lists none of their lines; a load into collections that hold
-lines is a push: resolved and announced on the change feed as it goes, so a running gateway
-sees it and no start has anything to resolve (emulated; real with
+"""Loads into MongoDB source collections and the starts after them. No start lists or
+resolves the collections: a first load is copied in bulk and resolved by the load itself; a
+load into collections that hold lines is a push, resolved and announced on the change feed
+as it goes, so a running gateway sees it. A store behind its collections (a load stopped
+before it resolved, lines another tool wrote) or behind the match rules is served as it is
+and said to be, until ``membergraph reresolve`` brings it up (emulated; real with
 ``MEMBERGRAPH_TEST_MONGODB_URL`` through the suites that run both)."""
 
 from __future__ import annotations
@@ -12,25 +13,35 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import orjson
 import pytest
+from pydantic import BaseModel
 from pymongo.errors import OperationFailure
+from starlette.testclient import TestClient
 
+from membergraph.app import create_app
 from membergraph.connectors.base import ConnectorError
+from membergraph.connectors.mongodb import MongoSource
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.mongo_load import load_folder, load_screened
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store import StoreError
+from membergraph.mongo_load import load_folder
+from membergraph.resolve_cli import bring_up
 from membergraph.settings import Settings
-from tests.support.mongo import EmulatedClient
+from tests.conftest import gql
+from tests.support.mongo import EmulatedClient, load
 
 pytestmark = pytest.mark.mongodb
 
 URL = "mongodb://mongo.example:27017/restart?replicaSet=rs0"
-BOUND = 30.0  # seconds; a start held at a read of its sources never gets there
+BOUND = 30.0  # seconds
 NEW_EMAIL = "nora.newcomer@fastmail.com"
 NEW_CONTACT = {
     "contact_id": "C-NEW-1",
@@ -67,23 +78,23 @@ def _with_newcomer(folder: Path, tmp_path: Path) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def started(client: EmulatedClient, tmp_path: Path) -> AsyncIterator[tuple[Gateway, bool]]:
-    """A gateway's start over the collections; yields it and whether it read the CRM
-    collection's lines (it is held at that read: a start that lists them fails here)."""
-    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
-    hold = client.faults.hold_read("crm")
-    starting = asyncio.create_task(open_gateway(settings, client))
-    done, _ = await asyncio.wait(
-        [starting, asyncio.create_task(hold.reached.wait())],
-        timeout=BOUND,
-        return_when=asyncio.FIRST_COMPLETED,
-    )
-    listed = hold.reached.is_set()
-    hold.go.set()
-    gateway, sources, _ = await asyncio.wait_for(starting, BOUND)
-    client.faults._holds.pop("crm", None)  # a hold not reached is not left for later reads
+async def started(
+    client: EmulatedClient, tmp_path: Path, rules: Path | None = None
+) -> AsyncIterator[tuple[Gateway, bool]]:
+    """A gateway's start over the collections (under ``rules``, if given); yields it and
+    whether it listed a collection's lines (``MongoSource.scan``, as a start once did)."""
+    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache", rules=rules)
+    listed: list[object] = []
+    scan = MongoSource.scan
+
+    def listing(self: MongoSource) -> AsyncIterator[BaseModel]:
+        listed.append(self.source)
+        return scan(self)
+
+    with mock.patch.object(MongoSource, "scan", listing):
+        gateway, sources, _ = await asyncio.wait_for(open_gateway(settings, client), BOUND)
     try:
-        yield gateway, listed
+        yield gateway, bool(listed)
     finally:
         await gateway.identity.store.aclose()
         await sources.aclose()
@@ -93,22 +104,37 @@ async def _finds(gateway: Gateway, email: str) -> bool:
     return bool(await gateway.identity.store.find_members(IdentifierKind.EMAIL, email))
 
 
-async def test_a_restart_over_collections_as_resolved_lists_none_of_their_lines(
-    folder: Path, tmp_path: Path
+@pytest.fixture
+def resolutions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each whole-store resolution from now on: the records it was handed, counted."""
+    calls: list[int] = []
+    resolve_all = IdentityService.resolve_all
+
+    async def counted(self: IdentityService, records: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(len(records))
+        return await resolve_all(self, records, *args, **kwargs)
+
+    monkeypatch.setattr(IdentityService, "resolve_all", counted)
+    return calls
+
+
+async def test_a_start_after_a_first_load_resolves_nothing_and_serves_its_members(
+    folder: Path, tmp_path: Path, resolutions: list[int]
 ) -> None:
     client = EmulatedClient()
-    await load_folder(folder, URL, "US", client)
-    async with started(client, tmp_path) as (first, listed):
-        assert listed  # a new store: the collections are resolved
-        members = await first.identity.store.count_members()
-        assert members > 0
-    # A restart, and a start after loading the same folder again (it changes no line)
-    async with started(client, tmp_path) as (again, listed):
-        assert not listed
-        assert await again.identity.store.count_members() == members
-    await load_folder(folder, URL, "US", client)
-    async with started(client, tmp_path) as (_, listed):
-        assert not listed
+    # Given a first `membergraph load --to mongodb://` (the identity store: that database)
+    await _load(folder, client, tmp_path)
+    # it resolved the lines it copied itself, once, and measured every member
+    assert len(resolutions) == 1 and resolutions[0] > 0
+    email = str(orjson.loads((folder / "crm.jsonl").read_bytes().splitlines()[0])["emails"][0])
+    # When a gateway starts over it, and again (a restart, a second replica)
+    for _ in range(2):
+        async with started(client, tmp_path) as (gateway, listed):
+            # Then it lists no line, resolves nothing, and serves the loaded members
+            assert not listed and len(resolutions) == 1
+            assert gateway.stale_sources is None and gateway.stale_rules is None
+            assert await _finds(gateway, email.strip().lower())
+            assert await gateway.identity.store.metrics().position() is not None
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -117,7 +143,7 @@ def _settings(tmp_path: Path) -> Settings:
 
 async def _load(folder: Path, client: EmulatedClient, tmp_path: Path) -> dict[str, dict[str, int]]:
     """``membergraph load --data folder --to URL`` (the store: the same database)."""
-    return await load_screened(folder, URL, _settings(tmp_path), URL, client)
+    return await load(folder, URL, client, _settings(tmp_path))
 
 
 def _consent_withdrawn(folder: Path) -> tuple[str, str]:
@@ -141,7 +167,7 @@ async def test_a_load_into_held_collections_is_resolved_and_announced_as_it_goes
     later = _with_newcomer(folder, tmp_path)
     withdrawn, _ = _consent_withdrawn(later)
     async with started(client, tmp_path) as (running, listed):
-        assert listed and not await _finds(running, NEW_EMAIL)
+        assert not listed and not await _finds(running, NEW_EMAIL)
         store = running.identity.store
         before = (await store.feed_after(0, 1_000_000) or [None])[-1]
         cursor = 0 if before is None else before.cursor
@@ -170,12 +196,13 @@ async def test_a_load_into_held_collections_is_resolved_and_announced_as_it_goes
         assert await after.identity.store.feed_after(end, 100) == []
 
 
-async def test_a_first_load_stopped_half_way_has_the_next_start_resolve_what_it_wrote(
-    folder: Path, tmp_path: Path
+async def test_a_first_load_stopped_before_it_resolved_is_said_and_resolved_by_reresolve(
+    folder: Path, tmp_path: Path, resolutions: list[int]
 ) -> None:
     client = EmulatedClient()
-    # A first load into empty collections stops after the CRM's lines, at the purchases'
-    # (its writes: the load's version, one a contact, then the first purchase)
+    # Given a first load into empty collections that stopped after the CRM's lines, at the
+    # purchases' (its writes: the load's version, one a contact, then the first purchase),
+    # before it resolved anything
     crm = [orjson.loads(line) for line in (folder / "crm.jsonl").read_bytes().splitlines()]
     contacts = len({line["contact_id"] for line in crm})
     client.faults.fail_write(contacts + 2, OperationFailure("stopped here (injected)", 1))
@@ -183,6 +210,82 @@ async def test_a_first_load_stopped_half_way_has_the_next_start_resolve_what_it_
         await load_folder(folder, URL, "US", client)
     assert client.faults.pending == 0
     email = str(crm[0]["emails"][0]).strip().lower()
+    # When a gateway starts over them
     async with started(client, tmp_path) as (gateway, listed):
-        assert listed
+        # Then it serves the store as it is, resolving nothing, and says why and what to run
+        assert not listed and resolutions == []
+        assert not await _finds(gateway, email)
+        assert gateway.stale_sources is not None and "loaded since" in gateway.stale_sources
+    # and `membergraph reresolve` resolves what the collections hold, once
+    report = await bring_up(_settings(tmp_path), client=client)
+    assert report.behind and report.records > 0 and len(resolutions) == 1
+    async with started(client, tmp_path) as (gateway, listed):
+        assert not listed and len(resolutions) == 1
+        assert gateway.stale_sources is None
         assert await _finds(gateway, email)
+
+
+def test_lines_another_tool_wrote_are_said_until_reresolve_files_and_resolves_them(
+    folder: Path, tmp_path: Path
+) -> None:
+    client = EmulatedClient()
+    asyncio.run(_load(folder, client, tmp_path))
+    # Given a contact written into the CRM collection by another tool (mongoimport)
+    asyncio.run(client["restart"]["crm"].insert_one({"_id": "C-NEW-1", **NEW_CONTACT}))
+    settings = _settings(tmp_path)
+    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
+        # Then a start serves, says so in /readyz (naming no server), and finds no one
+        ready = http.get("/readyz").json()
+        assert ready["status"] == "ready"
+        [warning] = ready["warnings"]
+        assert "another tool" in warning and "membergraph reresolve" in warning
+        assert "mongo.example" not in warning
+        assert gql(http, FIND, v=NEW_EMAIL)["data"]["memberByIdentifier"] is None  # type: ignore[index]
+    # When `membergraph reresolve` runs
+    report = asyncio.run(bring_up(settings, client=client))
+    assert report.behind
+    # Then she is a member with her lines, and no start says anything any more
+    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
+        assert "warnings" not in http.get("/readyz").json()
+        member = gql(http, FIND, v=NEW_EMAIL)["data"]["memberByIdentifier"]  # type: ignore[index]
+        assert member["profile"]["firstName"] == "Nora"
+
+
+async def test_a_rules_change_is_said_at_start_and_applied_by_reresolve_only(
+    folder: Path, tmp_path: Path, resolutions: list[int]
+) -> None:
+    client = EmulatedClient()
+    await _load(folder, client, tmp_path)
+    loaded = await _members(client, tmp_path)
+    # Given the match rules edited since (no value links more than one person)
+    rules = tmp_path / "rules.toml"
+    rules.write_text("hub_max_people = 1\n")
+    # When a gateway starts under them
+    async with started(client, tmp_path, rules) as (gateway, listed):
+        # Then it resolves nothing: the members are those of the old rules, and it says so
+        assert not listed and len(resolutions) == 1
+        assert gateway.stale_rules is not None and "reresolve" in gateway.stale_rules
+        assert await gateway.identity.store.all_assignments() == loaded
+    # and `membergraph reresolve` applies them, after which no start says anything
+    await bring_up(_settings(tmp_path).model_copy(update={"rules": rules}), client=client)
+    assert len(resolutions) == 2
+    async with started(client, tmp_path, rules) as (gateway, _):
+        assert gateway.stale_rules is None
+        assert await gateway.identity.store.all_assignments() != loaded
+
+
+async def _members(client: EmulatedClient, tmp_path: Path) -> dict[Any, str]:
+    async with started(client, tmp_path) as (gateway, _):
+        return dict(await gateway.identity.store.all_assignments())
+
+
+FIND = """query ($v: String!) { memberByIdentifier(kind: EMAIL, value: $v) {
+  id profile { firstName } } }"""
+
+
+async def test_a_folder_beside_a_mongodb_store_is_refused_naming_the_load(
+    folder: Path, tmp_path: Path
+) -> None:
+    settings = Settings(store=URL, data=folder, cache_dir=tmp_path / "cache")
+    with pytest.raises(StoreError, match="membergraph load --data .* --to 'mongodb://"):
+        await open_gateway(settings, EmulatedClient())

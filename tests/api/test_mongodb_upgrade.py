@@ -16,10 +16,9 @@ from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.format import STORE_FORMAT, StoreFormatError, StoreMark
 from membergraph.identity.store.mongodb import MongoStore
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_sources
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 pytestmark = pytest.mark.mongodb
 
@@ -28,7 +27,7 @@ URL = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0"
 
 async def _scenario(data: Path, tmp_path: Path) -> None:
     client = EmulatedClient()
-    await load_folder(data, URL, "US", client)
+    await load(data, URL, client)
     settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
     gateway, sources, _ = await open_gateway(settings, client)  # resolves, marks
     await sources.aclose()

@@ -32,7 +32,6 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.store.sqlite import SqliteStore
-from membergraph.mongo_load import load_folder
 from membergraph.privacy import open_privacy, privacy_of
 from membergraph.privacy.erasure import ErasureService, erasure_of
 from membergraph.settings import Settings
@@ -48,7 +47,7 @@ from tests.identity.test_closure_edges import (
     steps,
     take_step,
 )
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 from tests.support.stores import ADAPTERS, open_store
 
 FAMILY = "fam@x.org"
@@ -89,8 +88,8 @@ def _sqlite(folder: Path, tmp: Path) -> Iterator[tuple[Settings, dict[str, Any],
 @contextlib.contextmanager
 def _mongodb(folder: Path, tmp: Path) -> Iterator[tuple[Settings, dict[str, Any], Any]]:
     url, client = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0", EmulatedClient()
-    asyncio.run(load_folder(folder, url, "US", client))
     settings = Settings(store=url, sources=url, cache_dir=tmp / "c", rules=tmp / "rules.toml")
+    asyncio.run(load(folder, url, client, settings))
     yield settings, {"mongo_client": client}, lambda: MongoStore(url, client=client)
 
 

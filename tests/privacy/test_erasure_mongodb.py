@@ -15,12 +15,12 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.demo import write_demo_data
-from membergraph.mongo_load import load_folder, load_screened
+from membergraph.mongo_load import load_screened
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.privacy.people import LINES, TRACES, add_to_folder
 from tests.privacy.test_erasure import ERASE, LOOKUPS
-from tests.support.mongo import ON_REAL_SERVER, EmulatedClient, real_url_for
+from tests.support.mongo import ON_REAL_SERVER, EmulatedClient, load, real_url_for
 
 pytestmark = pytest.mark.mongodb
 
@@ -66,7 +66,7 @@ def test_erasure_on_mongodb(tmp_path: Path, mongo: tuple[str, Any]) -> None:
     folder = tmp_path / "small"
     write_demo_data(folder, 40, seed=5)
     add_to_folder(folder)
-    asyncio.run(load_folder(folder, url, "US", client))
+    asyncio.run(load(folder, url, client))
     settings = Settings(store=url, sources=url, cache_dir=tmp_path / "cache")
     with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
         found = [gql(http, FIND, kind=k, value=v)["data"]["memberByIdentifier"] for k, v in LOOKUPS]  # type: ignore[index]

@@ -18,13 +18,12 @@ from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.demo import write_demo_data
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
 from tests.privacy.people import add_to_folder
 from tests.privacy.test_erasure import FIND
 from tests.privacy.test_erasure_nobodys_lines import TYPED_IN_THE_CARD_FIELD
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 # Her call, whose notes name her e-mail (the agent wrote it down).
 CALL = {
@@ -65,7 +64,7 @@ def _sqlite(folder: Path, tmp: Path) -> Iterator[tuple[Settings, dict[str, Any],
 @contextmanager
 def _mongodb(folder: Path, tmp: Path) -> Iterator[tuple[Settings, dict[str, Any], Any]]:
     url, client = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0", EmulatedClient()
-    asyncio.run(load_folder(folder, url, "US", client))
+    asyncio.run(load(folder, url, client))
     settings = Settings(store=url, sources=url, cache_dir=tmp / "c")
     yield settings, {"mongo_client": client}, lambda: asyncio.run(_documents(client))
 

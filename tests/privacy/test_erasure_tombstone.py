@@ -33,13 +33,12 @@ from membergraph.identity.ids import new_member_id
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
-from membergraph.mongo_load import load_folder
 from membergraph.privacy import privacy_store_for
 from membergraph.privacy.port import Erasure
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
 from tests.identity.builders import crm
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 # The erased person's contact, and later a new person the CRM gave the same contact id (her
 # erasure did not suppress her identifiers: `suppress: false`, or lifted since).
@@ -132,7 +131,7 @@ def _sqlite(folder: Path, tmp: Path) -> Iterator[tuple[Settings, dict[str, Any]]
 @contextmanager
 def _mongodb(folder: Path, tmp: Path) -> Iterator[tuple[Settings, dict[str, Any]]]:
     url, client = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0", EmulatedClient()
-    asyncio.run(load_folder(folder, url, "US", client))
+    asyncio.run(load(folder, url, client))
     yield Settings(store=url, sources=url, cache_dir=tmp / "c"), {"mongo_client": client}
 
 

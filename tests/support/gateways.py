@@ -11,9 +11,8 @@ from typing import Any
 from membergraph.demo import write_demo_data
 from membergraph.gateway import open_gateway
 from membergraph.gateway_parts import Gateway
-from membergraph.mongo_load import load_folder
 from membergraph.settings import Settings
-from tests.support.mongo import EmulatedClient
+from tests.support.mongo import EmulatedClient, load
 
 
 @contextlib.asynccontextmanager
@@ -30,7 +29,7 @@ async def two_gateways(backend: str, tmp_path: Path) -> AsyncIterator[tuple[Gate
     else:
         client = EmulatedClient()
         url = "mongodb://mongo.example:27017/race?replicaSet=rs0"
-        await load_folder(folder, url, "US", client)
+        await load(folder, url, client)
         settings = Settings(store=url, sources=url, cache_dir=tmp_path / "c")
     opened = [await open_gateway(settings, client) for _ in range(2)]
     try:

@@ -24,6 +24,7 @@ import asyncio
 import os
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import mongomock
@@ -32,6 +33,7 @@ from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.results import BulkWriteResult
 
+from membergraph.settings import Settings
 from tests.support.mongo_server import CURRENT, EmulatedSession, Faults, Server, Transaction
 
 REAL_URL = os.environ.get("MEMBERGRAPH_TEST_MONGODB_URL")
@@ -373,3 +375,16 @@ class EmulatedClient:
 
     async def close(self) -> None:
         self.closed = True
+
+
+async def load(
+    folder: Path, url: str, client: Any, settings: Settings | None = None
+) -> dict[str, dict[str, int]]:
+    """``membergraph load --data folder --to url`` (the identity store: the same database):
+    a first load copied and resolved, a later one pushed. ``settings``: those the gateway
+    will serve with (its rules), by default the defaults over ``url``."""
+    from membergraph.mongo_load import load_screened
+
+    if settings is None:
+        settings = Settings(store=url, sources=url, cache_dir=folder.parent / "load-cache")
+    return await load_screened(folder, url, settings, url, client)

@@ -34,13 +34,13 @@ class BulkLoad(abc.ABC):
 
     @abc.abstractmethod
     async def sources_resolved(self) -> str | None:
-        """The version of the listed sources the store was last resolved from at a start
-        (:attr:`SourceSet.version <membergraph.source_set.SourceSet.version>`); None when
-        no start recorded one."""
+        """The version of the MongoDB source collections the store was last resolved from
+        (:mod:`~membergraph.connectors.mongodb_loads`); None when none was recorded."""
 
     @abc.abstractmethod
     async def set_sources_resolved(self, version: str) -> None:
-        """Record that a start resolved the listed sources at ``version``."""
+        """Record that the store resolved the source collections at ``version`` (a first
+        ``membergraph load``, ``membergraph reresolve``)."""
 
     async def stage(self, records: Sequence[RecordData]) -> None:
         """Begin the change that will write ``records`` (all of a whole-store resolution)
