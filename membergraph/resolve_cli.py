@@ -156,13 +156,16 @@ async def bring_up(settings: Settings, dry_run: bool = False, client: object = N
     collections loaded or written since), and marked current. ``client``: an
     ``AsyncMongoClient`` serving every ``mongodb://`` URL (one per URL when None)."""
     from membergraph.identity.service import IdentityService
+    from membergraph.privacy import open_privacy
     from membergraph.privacy.gate import refusing
 
     store = store_from_url(settings.store, client, mongo_timeouts=mongo_timeouts(settings))
     async with store as identity_store, _lines_held(settings, client) as held:
         rules = load_rules(settings.rules)
         identity = IdentityService(identity_store, rules, settings.default_region)
-        privacy = await suppressing(identity_store, settings)
+        # Asked again just before the write (reading nothing while nothing is suppressed):
+        # a person erased by a gateway while this runs is not written back.
+        refuse = refusing(await open_privacy(identity_store, settings))
 
         async def rekeyed() -> int | None:
             return None if held is None else await rekeyed_in(held, settings.default_region)
@@ -176,7 +179,7 @@ async def bring_up(settings: Settings, dry_run: bool = False, client: object = N
             dry_run,
             rekeyed,
             None if held is None else records_of(held, settings.default_region),
-            None if privacy is None else refusing(privacy),
+            refuse,
             None if held is None else held_lines(held, settings.default_region),
             behind=behind is not None,
         )
@@ -196,7 +199,8 @@ async def _lines_held(
 ) -> AsyncIterator[Mapping[SourceName, SourceConnector] | None]:
     """The sources where the lines are kept with the record each belongs to: the store
     file's source table, or MongoDB collections (``--sources``, by default a MongoDB
-    store's own database); None: an in-memory store, which keeps none."""
+    store's own database when it holds lines); None: none kept (an in-memory store, a
+    store whose sources were never loaded into its database)."""
     from membergraph.source_set import collections_url, mongo_sources
 
     path = embedded_path(settings)
@@ -209,11 +213,18 @@ async def _lines_held(
             url, settings.default_region, client, timeouts=mongo_timeouts(settings)
         )
         try:
-            yield sources.connectors
+            if settings.sources or await _hold_any(sources.connectors):
+                yield sources.connectors
+            else:  # a store's own database holding no line: its lines were never there
+                yield None
         finally:
             await sources.aclose()
     else:
         yield None
+
+
+async def _hold_any(sources: Mapping[SourceName, SourceConnector]) -> bool:
+    return any([await c.holds_any() for c in sources.values() if isinstance(c, MongoSource)])
 
 
 @contextlib.asynccontextmanager

@@ -1,6 +1,8 @@
-"""A gateway starting over MongoDB while another erases a person: the start resolves the
-lines it listed (a load changed the collections since they were resolved), which still held hers. Whenever the erasure falls (emulated, the start held
-at a step), the start must not write her back: nothing of hers is stored after both."""
+"""`membergraph reresolve` over MongoDB while a gateway erases a person: it resolves the
+collections' lines (a load changed them since the store was resolved from them), which
+still held hers. Whenever the erasure falls (emulated, the resolution held at a step), it
+must not write her back: nothing of hers is stored after both. (A start resolved them once;
+no start resolves anything now, ``tests/api/test_mongodb_restart.py``.)"""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from membergraph.gateway import open_gateway
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.ingest import IngestService
 from membergraph.privacy.erasure import erasure_of
+from membergraph.resolve_cli import bring_up
 from tests.privacy.test_erasure_race import BOUND, CONTACT, EMAIL
 from tests.support.gateways import two_gateways
 
@@ -26,13 +29,13 @@ TRACES = ("rosalind", "Rosalind", "Racewell", "C-RACE-1")  # her contact's (no p
 @pytest.mark.parametrize(
     "held_at",
     [
-        # The start listed and screened the sources, and has read nothing of the store yet.
-        pytest.param("values", id="erased-after-the-start-listed-her-lines"),
-        # The start also read what is suppressed (nothing yet), not yet the store.
-        pytest.param("records", id="erased-after-the-start-screened-her-lines"),
+        # It listed and screened the sources, and has read nothing of the store yet.
+        pytest.param("values", id="erased-after-it-listed-her-lines"),
+        # It also read what is suppressed (nothing yet), not yet the store.
+        pytest.param("records", id="erased-after-it-screened-her-lines"),
     ],
 )
-async def test_a_gateway_starting_while_she_is_erased_does_not_write_her_back(
+async def test_a_reresolve_running_while_she_is_erased_does_not_write_her_back(
     tmp_path: Path, held_at: str
 ) -> None:
     async with two_gateways("mongodb", tmp_path) as (one, _):
@@ -40,11 +43,11 @@ async def test_a_gateway_starting_while_she_is_erased_does_not_write_her_back(
         pushed = await IngestService(one).push(SourceName.CRM, [CONTACT])
         [member] = pushed.members_changed
         client = one.identity.store.client  # type: ignore[attr-defined]
-        # And a load that changed the collections since, so that a start resolves them
+        # And a load that changed the collections since, so that reresolve resolves them
         await Load(one.identity.store.db).begin()  # type: ignore[attr-defined]
-        # When a third gateway starts, and is held once it has listed her line
+        # When `membergraph reresolve` runs, and is held once it has listed her line
         hold = client.faults.hold_read(held_at)
-        starting = asyncio.create_task(open_gateway(one.settings, client))
+        starting = asyncio.create_task(bring_up(one.settings, client=client))
         await asyncio.wait_for(hold.reached.wait(), BOUND)
         # ... while the first erases her, then lets it go on
         request = await asyncio.wait_for(
@@ -52,9 +55,11 @@ async def test_a_gateway_starting_while_she_is_erased_does_not_write_her_back(
         )
         assert request.state == "done", request.steps
         hold.go.set()
-        gateway, sources, _ = await asyncio.wait_for(starting, BOUND)
+        report = await asyncio.wait_for(starting, BOUND)
+        assert report.behind
+        gateway, sources, _ = await open_gateway(one.settings, client)
         try:
-            # Then the start did not bring her back: no gateway finds her, nothing of hers
+            # Then it did not bring her back: no gateway finds her, nothing of hers
             for each in (one, gateway):
                 found = await each.identity.store.find_members(IdentifierKind.EMAIL, EMAIL)
                 assert found == []
