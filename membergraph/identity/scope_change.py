@@ -69,6 +69,10 @@ class Adjustments:
     event (:mod:`~membergraph.identity.steward_record`), which ``undo`` reverses."""
     said: dict[str, Any] = field(default_factory=dict)  # more for that event's evidence
     anchor: RecordKey | None = None  # the event goes to this record's member's history
+    versions: dict[str, int] = field(default_factory=dict)
+    """Versions read before the steward's change was decided on (a conflict's owner, read
+    before its decisions: :mod:`~membergraph.identity.steward_conflicts`): checked, and
+    moved on, with the change."""
     home: str | None = None
     """The member whose history gets the event when the change leaves it live, before the
     anchor's: an undo goes beside the change it undoes."""
@@ -185,7 +189,10 @@ async def _change(
     records with their members once the IDs are known.
     """
     current = state.assignments
-    change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=state.versions)
+    # (A version read before the state wins: moved since means the decision is stale.)
+    expected = {**state.versions, **adjust.versions}
+    change = Change(actor=actor, at=now, reason=adjust.reason, expected_versions=expected)
+    change.touched = list(adjust.versions)
     change.cannot_added = adjust.cannot_add
     change.cannot_lifted = [tuple(sorted(pair)) for pair in adjust.cannot_lift]  # type: ignore[misc]
     change.records = records

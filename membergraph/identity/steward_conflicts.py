@@ -27,7 +27,7 @@ from typing import Any
 
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordKey
-from membergraph.identity.service import IdentityService
+from membergraph.identity.service import IdentityService, retrying
 from membergraph.identity.steward_link import link_records
 from membergraph.identity.steward_record import STEWARD
 from membergraph.identity.steward_request import (
@@ -74,22 +74,38 @@ async def resolve_conflict(
     conflict = await service.store.event(event_id)
     if conflict is None or conflict.kind != "conflict":
         raise StewardError(f"event {event_id} is not an identity conflict", "NOT_FOUND")
-    latest = latest_decisions(await service.store.metrics().conflict_decisions()).get(event_id)
-    if latest is not None and latest.kind == RESOLVED:
-        raise StewardError(
-            f"conflict {event_id} was resolved by event {latest.id} ({latest.rule} by "
-            f"{latest.actor}); undo that decision to decide again",
-            "ALREADY_RESOLVED",
-        )
-    owner = await service.store.resolve_member_id(conflict.member_id)
+
+    async def undecided() -> tuple[str | None, dict[str, int]]:
+        # Read in each attempt: a decision another steward writes meanwhile is seen, or
+        # moves the version read first and makes this one's write conflict (then seen).
+        owner, versions = await _owner_version(service, conflict.member_id)
+        latest = latest_decisions(await service.store.metrics().conflict_decisions()).get(event_id)
+        if latest is not None and latest.kind == RESOLVED:
+            raise StewardError(
+                f"conflict {event_id} was resolved by event {latest.id} ({latest.rule} by "
+                f"{latest.actor}); undo that decision to decide again",
+                "ALREADY_RESOLVED",
+            )
+        return owner, versions
+
     said: dict[str, Any] = {"conflict_id": event_id, "conflict_kind": conflict.rule}
     if decision is Decision.DISMISS:
-        dismissal = _marker(owner or conflict.member_id, RESOLVED, "dismiss", actor, reason, said)
-        return await _write(service, _held(dismissal, conflict.records), owner, preview)
+
+        async def dismiss() -> list[str]:
+            owner, versions = await undecided()
+            marker = _marker(owner or conflict.member_id, RESOLVED, "dismiss", actor, reason, said)
+            return await _write(service, _held(marker, conflict.records), owner, preview, versions)
+
+        return await retrying(dismiss)
+    owner, _ = await undecided()
     a, b, detach = await _link_pair(service, conflict, target)
     said["beside"] = STEWARD
     marker = _held(_marker(owner or conflict.member_id, RESOLVED, "link", actor, reason, said),
                    conflict.records)  # fmt: skip
+
+    async def still_undecided() -> dict[str, int]:
+        return (await undecided())[1]
+
     return await link_records(
         service,
         a,
@@ -102,7 +118,17 @@ async def resolve_conflict(
         detach=detach,
         said={"conflict_id": event_id},
         events=[marker],
+        before=still_undecided,
     )
+
+
+async def _owner_version(
+    service: IdentityService, member_id: str
+) -> tuple[str | None, dict[str, int]]:
+    """The live member ``member_id`` names now, and its version: a decision about its
+    conflict moves it (``Change.touched``), so two decisions computed at once conflict."""
+    owner = await service.store.resolve_member_id(member_id)
+    return owner, ({} if owner is None else await service.store.member_versions([owner]))
 
 
 async def _link_pair(
@@ -160,21 +186,26 @@ async def undo_decision(
             "NOT_UNDOABLE",
         )
     conflict = event.evidence["conflict_id"]
-    latest = latest_decisions(await service.store.metrics().conflict_decisions())[conflict]
-    if latest.id != event.id:
-        if latest.evidence.get("undoes") == event.id and latest.id is not None:
-            raise already_undone(event, latest.id)
-        raise StewardError(
-            f"conflict {conflict} was decided again since, by event {latest.id}: undo that first",
-            "LATER_CHANGES_DEPEND",
+
+    async def undo() -> list[str]:
+        owner, versions = await _owner_version(service, event.member_id)
+        latest = latest_decisions(await service.store.metrics().conflict_decisions())[conflict]
+        if latest.id != event.id:
+            if latest.evidence.get("undoes") == event.id and latest.id is not None:
+                raise already_undone(event, latest.id)
+            raise StewardError(
+                f"conflict {conflict} was decided again since, by event {latest.id}: undo "
+                "that first",
+                "LATER_CHANGES_DEPEND",
+            )
+        kind, rule = (REOPENED, "undo") if event.kind == RESOLVED else (RESOLVED, "dismiss")
+        said = {**event.evidence, "undoes": event.id}
+        marker = _held(
+            _marker(owner or event.member_id, kind, rule, actor, reason, said), event.records
         )
-    owner = await service.store.resolve_member_id(event.member_id)
-    kind, rule = (REOPENED, "undo") if event.kind == RESOLVED else (RESOLVED, "dismiss")
-    said = {**event.evidence, "undoes": event.id}
-    marker = _held(
-        _marker(owner or event.member_id, kind, rule, actor, reason, said), event.records
-    )
-    return await _write(service, marker, owner, preview)
+        return await _write(service, marker, owner, preview, versions)
+
+    return await retrying(undo)
 
 
 def _marker(
@@ -194,8 +225,10 @@ async def _write(
     marker: IdentityEvent,
     owner: str | None,
     preview: Preview | None,
+    versions: dict[str, int],
 ) -> list[str]:
-    """Write a decision that moves no record: the event and a feed entry, in one change."""
+    """Write a decision that moves no record: the event and a feed entry, in one change,
+    checked against the owner's ``versions`` read before the decisions, and moving them."""
     members = await service.store.assignments(marker.records)
     ids = sorted(set(members.values()) | ({owner} if owner else set()))
     if preview is not None:
@@ -205,8 +238,9 @@ async def _write(
         ChangeKind.CONFLICT_DECIDED, tuple(ids), marker.at, marker.actor, marker.reason
     )
     change = Change(
-        events=[marker], actor=marker.actor, reason=marker.reason, at=marker.at, feed=[entry]
-    )
+        events=[marker], actor=marker.actor, reason=marker.reason, at=marker.at, feed=[entry],
+        expected_versions=versions, touched=list(versions),
+    )  # fmt: skip
     async with service.lock:
         await service.store.apply(change)
     if service.on_written is not None:

@@ -14,7 +14,7 @@ A later manual link between the two sides of a split lifts the split's cannot-li
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from itertools import product
 from typing import Any
 
@@ -81,6 +81,7 @@ async def link_records(
     detach: Sequence[RecordKey] = (),
     said: dict[str, Any] | None = None,
     events: Sequence[IdentityEvent] = (),
+    before: Callable[[], Awaitable[dict[str, int]]] | None = None,
 ) -> list[str]:
     """A steward's merge: the members of ``a`` and ``b`` become one. Returns its ID.
 
@@ -91,7 +92,9 @@ async def link_records(
     With ``detach``, ``a`` (a call or a web visitor the rules put on another member) joins
     ``b``'s member alone instead, kept apart from the ``detach`` records by cannot-links: its
     member and ``b``'s stay two. ``said`` goes into the steward event's evidence and
-    ``events`` are written with it (a conflict's decision).
+    ``events`` are written with it (a conflict's decision); ``before`` runs first in each
+    attempt (it may refuse) and answers versions the link is checked against and moves on
+    (:attr:`Adjustments.versions`).
     """
     if a == b:
         raise StewardError("a record cannot be linked to itself")
@@ -99,6 +102,7 @@ async def link_records(
     async with service.lock:
 
         async def attempt() -> ApplyResult:
+            versions = {} if before is None else await before()
             # A shared device (in no member) may be given to the other record's member.
             members = await members_of(service, [a, b], devices=True)
             held = iter(
@@ -127,6 +131,7 @@ async def link_records(
                 action=action,
                 said=dict(said or {}),
                 anchor=a,
+                versions=versions,
             )
             return await service.apply_scope(
                 scope,

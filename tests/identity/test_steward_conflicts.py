@@ -4,18 +4,21 @@ conflict and survives reopening the store, and decided conflicts are refused a s
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward_conflicts import Decision, resolve_conflict
 from membergraph.identity.steward_request import Preview, StewardError
+from membergraph.identity.store import IdentityStore
 from membergraph.identity.store.metrics_port import ConflictQuery
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.undo import undo_event
 from tests.identity.builders import call, crm
-from tests.support.stores import ADAPTERS, open_store
+from tests.support.stores import ADAPTERS, open_store, two_processes
 
 CY, DI, CALL = ("crm", "C-CY"), ("crm", "C-DI"), ("call_center", "I-1")
 
@@ -129,3 +132,55 @@ async def test_unknown_and_non_conflict_events_are_refused(kind: str) -> None:
             with pytest.raises(StewardError) as refused:
                 await resolve_conflict(service, event_id, Decision.DISMISS, "x", "steward-1")
             assert refused.value.code == "NOT_FOUND"
+
+
+def _both_read_before_either_writes(store: IdentityStore, barrier: asyncio.Barrier) -> None:
+    """The store's first read of the conflicts' decisions waits until the other steward's
+    process has read them too: both see the conflict open (two clicks at one instant)."""
+    metrics, waited = store.metrics, []
+
+    def held() -> Any:
+        found = metrics()
+        read = found.conflict_decisions
+
+        async def decisions() -> Any:
+            answer = await read()
+            if not waited:
+                waited.append(True)
+                await barrier.wait()
+            return answer
+
+        found.conflict_decisions = decisions
+        return found
+
+    store.metrics = held  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(
+    "decisions", [(Decision.DISMISS, Decision.DISMISS), (Decision.LINK, Decision.DISMISS)]
+)
+async def test_two_stewards_deciding_one_conflict_at_once_one_is_refused(
+    kind: str, tmp_path: Path, decisions: tuple[Decision, Decision]
+) -> None:
+    async with two_processes(kind, tmp_path) as (one, two):
+        conflict = await _crossed(IdentityService(one))
+        assert conflict.id is not None
+        barrier = asyncio.Barrier(2)
+        for store in (one, two):
+            _both_read_before_either_writes(store, barrier)
+        answers = await asyncio.gather(
+            *(
+                resolve_conflict(IdentityService(store), conflict.id, d, f"steward {n}", "s")
+                for n, (store, d) in enumerate(zip((one, two), decisions, strict=True))
+            ),
+            return_exceptions=True,
+        )
+
+        # One decision is taken; the other steward is told the conflict was resolved
+        refused = [a for a in answers if isinstance(a, BaseException)]
+        assert len(refused) == 1, answers
+        assert isinstance(refused[0], StewardError) and refused[0].code == "ALREADY_RESOLVED"
+        decided = await one.metrics().conflict_decisions()
+        assert [e.kind for e in decided if e.evidence.get("conflict_id") == conflict.id] == [
+            "conflict_resolved"
+        ]

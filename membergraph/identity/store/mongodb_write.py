@@ -118,7 +118,8 @@ def version_reads(change: Change) -> set[str]:
     """The members whose versions a change checks and writes: every member it read, and
     every member it gives records to (new ones aside)."""
     members = {key for key in change.expected_versions if not key.startswith(GUARD)}
-    return (members | set(change.assignments.values())) - set(change.new_members)
+    given = set(change.assignments.values()) | set(change.touched)
+    return (members | given) - set(change.new_members)
 
 
 def plan_change(

@@ -134,6 +134,10 @@ def write_change(
             raise ConcurrentChange(f"members changed meanwhile: {', '.join(sorted(moved))}")
     if change.days_read:
         _check_days(db, change.days_read)
+    if change.touched:
+        db.executemany(
+            "UPDATE members SET version = version + 1 WHERE id=?", [(m,) for m in change.touched]
+        )
     assigned = change.assignments
     carried = _first_members(db, change.renamed) if change.renamed else []
     if change.renamed or change.gone:

@@ -150,6 +150,10 @@ class Change:
     # keeping a card's new day, ``IdentityService``): another writer kept other days in
     # them since, and writing these would lose those (ConcurrentChange: computed again).
     days_read: dict[RecordKey, DaysRead] = field(default_factory=dict)
+    # Members whose version moves though no record of theirs does (a steward's decision about
+    # a conflict of theirs): another decision computed from them before conflicts with this
+    # one. Each is also in ``expected_versions``.
+    touched: list[str] = field(default_factory=list)
     # Lines keyed anew whose consent facts (the privacy store's, by record and line) follow
     # them: ``(source, line id, old record key, new record key)``.
     facts_moved: list[tuple[str, str, str, str]] = field(default_factory=list)
