@@ -173,7 +173,16 @@ class IngestService:
             await self._heal_if_left()
             try:
                 async with connector.pushing():
-                    await self._finish_abandoned(source, connector)
+                    left = await self._finish_abandoned(source, connector)
+                    if again := sorted(left.intersection(connector.line_id(g) for _, g in good)):
+                        # Taken now, a line sent again would replace the mark that still
+                        # has it announced: it never would be.
+                        raise IngestRefused(
+                            503,
+                            f"an earlier push of {', '.join(again[:5])} is not finished (the "
+                            "store did not answer): send the lines again",
+                            "STORE_UNAVAILABLE",
+                        )
                     outcomes, applied, members = await self._take(source, connector, good, records)
             except TimeoutError as exc:  # the push lock: nothing was taken yet
                 raise IngestRefused(
@@ -395,13 +404,18 @@ class IngestService:
                 healed += await self._finish(source, connector, await connector.unsettled())
         return healed
 
-    async def _finish_abandoned(self, source: SourceName, connector: SourceConnector) -> None:
+    async def _finish_abandoned(self, source: SourceName, connector: SourceConnector) -> set[str]:
         """Finish what a failed push (of any process) left, before a push of the same source:
-        a client told to send its lines again may send them to another process."""
+        a client told to send its lines again may send them to another process. Answers the
+        ids of the lines it could not finish (the store still failing)."""
+        pending: list[tuple[BaseModel, str]] = []
         try:
-            await self._finish(source, connector, await connector.abandoned())
+            pending = await connector.abandoned()
+            await self._finish(source, connector, pending)
         except (ConnectorError, StoreError) as exc:  # still failing: this push tries anyway
             logger.warning("could not finish an earlier push yet: %s", exc)
+            return {connector.line_id(line) for line, _ in pending}
+        return set()
 
     async def _finish(
         self, source: SourceName, connector: SourceConnector, pending: list[tuple[BaseModel, str]]

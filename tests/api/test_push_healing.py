@@ -98,3 +98,30 @@ def test_a_dead_processs_push_is_finished_by_a_live_one(
         asyncio.run(dies_after_storing())
         # Then the live process, pushed nothing, announces the purchase the dead one stored
         assert _told_within(live) == ["PURCHASE_RECORDED"]
+
+
+def test_a_line_sent_again_while_its_first_push_cannot_be_finished_is_refused_and_told_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(membergraph.ingest, "HEAL_SECONDS", 3600)  # the retry comes first
+    # The store stalls for the push's own feed write, then the retry's two tries to finish it
+    stalls, real = [1, 2, 3], membergraph.ingest.announce
+
+    async def announce(*args: Any) -> None:
+        if stalls:
+            stalls.pop()
+            raise StoreError("the store did not answer (injected)")
+        await real(*args)
+
+    monkeypatch.setattr(membergraph.ingest, "announce", announce)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        # Given a push stored and not announced, sent again while the store still stalls
+        assert http.post("/ingest/transactions", json=[PURCHASE]).status_code == 503
+        again = http.post("/ingest/transactions", json=[PURCHASE])
+        # Then the retry is refused (taking it would drop the mark that has it announced)
+        assert again.status_code == 503 and again.json()["code"] == "STORE_UNAVAILABLE"
+        assert PURCHASE["transaction_id"] in again.json()["error"]
+        # And once the store answers, the next send is taken and the purchase told once
+        third = http.post("/ingest/transactions", json=[PURCHASE])
+        assert third.status_code == 200, third.text
+        assert _told_within(http) == ["PURCHASE_RECORDED"]
