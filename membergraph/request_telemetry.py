@@ -3,12 +3,14 @@ logs), its latency in the metrics, its span when tracing is on, and its access l
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import re
 import secrets
 import time
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from membergraph.asgi_headers import header
@@ -16,7 +18,12 @@ from membergraph.logs import REQUEST_ID, access_line
 from membergraph.observability import Telemetry
 from membergraph.tracing import server_span
 
-__all__ = ["RequestTelemetry"]
+__all__ = ["CLIENT_CLOSED", "RequestTelemetry"]
+
+logger = logging.getLogger(__name__)
+# What the access log and the metrics say of a request its client hung up on before its body
+# was all sent (nginx's "client closed request"): not a server error, no alert.
+CLIENT_CLOSED = 499
 
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ROUTES = (
@@ -76,6 +83,12 @@ class RequestTelemetry:
                 with server_span(tracer, scope, f"{method} {route}", request_id) as span:
                     await self.app(scope, receive, send_with_id)
                     span.set_attribute("http.response.status_code", status)
+        except ClientDisconnect:
+            # The client hung up before its body was all sent (a phone losing signal, a load
+            # balancer cutting an upload): nobody to answer, and no fault of the server's.
+            status = CLIENT_CLOSED
+            logger.info("%s %s: the client closed the connection before its body was sent",
+                        method, path)  # fmt: skip
         finally:
             seconds = time.perf_counter() - started
             self.telemetry.request_seconds(route, method, status).observe(seconds)

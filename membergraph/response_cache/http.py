@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLSchema
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -194,8 +194,8 @@ class ResponseCacheMiddleware:
         body = b""
         if scope["method"] == "POST":
             read = await _body(receive)
-            if read is None:
-                return  # the client left before sending its request: nobody to answer
+            if read is None:  # the client left before sending its request: nobody to answer
+                raise ClientDisconnect  # (as Starlette's Request says it: request_telemetry)
             body = read
         hit = self.responses.look_up(scope, body)
         if hit is not None:

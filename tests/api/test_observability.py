@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +25,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.logs import JsonFormatter
 from membergraph.observability import Telemetry
 from membergraph.settings import Settings
-from tests.support.http import free_port
+from tests.support.http import free_port, serving
 
 PROFILE = "{ members(first: 3) { edges { node { id loyalty { pointsBalance } } } } }"
 
@@ -149,3 +151,31 @@ def test_a_half_open_circuit_lets_one_trial_call_through() -> None:
         assert conn.circuit == "closed" and conn.calls == 4
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/ingest/transactions"])
+def test_a_client_hanging_up_mid_body_is_no_server_error(
+    settings: Settings, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a client that sends half its body and closes the connection (a phone losing
+    # signal), over a real socket
+    with serving(create_app(settings)) as address, caplog.at_level(logging.INFO):
+        host, port = address.split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1000\r\n\r\n{".encode()
+            )
+        metrics = ""
+        for _ in range(100):  # until the server has read the hang-up
+            metrics = httpx.get(f"http://{address}/metrics").text
+            if 'status="499"' in metrics:
+                break
+            time.sleep(0.05)
+    # Then it is counted as the client's (499), never as a 500, and no traceback is logged
+    samples = _samples(metrics)
+    route = path if path == "/graphql" else "/ingest"
+    count = "membergraph_http_request_seconds_count"
+    assert _value(samples, count, route=route, method="POST", status="499") == 1
+    assert 'status="500"' not in metrics
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
