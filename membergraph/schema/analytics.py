@@ -288,7 +288,12 @@ def conflict_query(found: ConflictFilter | None) -> ConflictQuery:
         # In UTC, as events are kept: compared as text, 11:34+02:00 came after 10:00+00:00.
         if moment is None:
             return None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # before year 1 or after 9999 in UTC: before or after all
+            return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
     member = str(found.member_id) if found.member_id is not None else None
     kind = str(found.kind.value) if found.kind is not None else None

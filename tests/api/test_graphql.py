@@ -454,6 +454,16 @@ def test_identity_conflicts_by_date_are_the_same_moment_in_any_offset(client: Te
         assert _conflicts(client, filter={"until": said}) == earlier, said
 
 
+def test_conflicts_by_dates_at_the_ends_of_the_calendar_are_answered(client: TestClient) -> None:
+    # Adversarial pass: a moment that is past year 9999 or before year 1 once in UTC
+    # answered INTERNAL_SERVER_ERROR (an overflow), where `members` filters take it.
+    every = _conflicts(client, filter=None)
+    assert _conflicts(client, filter={"since": "0001-01-01T00:00:00+14:00"}) == every
+    assert _conflicts(client, filter={"until": "9999-12-31T23:59:59-14:00"}) == every
+    assert _conflicts(client, filter={"since": "9999-12-31T23:59:59-14:00"}) == []
+    assert _conflicts(client, filter={"until": "0001-01-01T00:00:00+14:00"}) == []
+
+
 def test_an_unknown_conflict_kind_is_refused_not_answered_empty(client: TestClient) -> None:
     # Adversarial pass: `kind: "conflict"` (what every event's kind says) quietly gave 0.
     response = client.post(
