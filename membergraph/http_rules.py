@@ -31,6 +31,7 @@ __all__ = [
     "MAX_GRAPHQL_BYTES",
     "MAX_JSON_DEPTH",
     "GraphQLHttpRules",
+    "compressed",
     "decode_json",
     "graphql_too_large",
     "is_request_error",
@@ -175,17 +176,21 @@ class GraphQLHttpRules:
                     f"send GraphQL requests as application/json, not {content_type or 'nothing'}",
                 )
                 return
-            encoding = headers.get("content-encoding", "").strip().lower()
-            if encoding not in ("", "identity"):
-                # Read as it came, a compressed body was refused as "not a JSON object".
-                await send_error(
-                    send,
-                    415,
-                    f"send the body uncompressed: Content-Encoding {encoding} is not taken",
-                )
+            if (refused := compressed(headers.get("content-encoding"))) is not None:
+                await send_error(send, 415, refused)
                 return
         # (The body's size: :mod:`membergraph.body_limit`, for every route that reads one.)
         await self.app(scope, receive, send)
+
+
+def compressed(encoding: str | None) -> str | None:
+    """Why a body sent with this ``Content-Encoding`` is refused (415), or None: bodies are
+    read as they came, and a compressed one would be refused as "not a JSON object", or its
+    bytes blamed on a file's encoding."""
+    said = (encoding or "").strip().lower()
+    if said in ("", "identity"):
+        return None
+    return f"send the body uncompressed: Content-Encoding {said} is not taken"
 
 
 def _headers_only(send: Send) -> Send:

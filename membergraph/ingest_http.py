@@ -22,6 +22,7 @@ from membergraph.auth import caller_of
 from membergraph.body_limit import send_json
 from membergraph.connectors.lines import bom_length, exact_json
 from membergraph.connectors.models import SourceName
+from membergraph.http_rules import compressed
 from membergraph.ingest import IngestRefused, IngestService
 from membergraph.json_out import dumps
 
@@ -93,6 +94,8 @@ async def ingest_endpoint(request: Request) -> Response:
     if (kind := _foreign_type(request)) is not None:
         types = ", ".join(INGEST_MEDIA_TYPES)
         return _problem(415, f"send source lines as one of {types}, not {kind}")
+    if (refused := compressed(request.headers.get("content-encoding"))) is not None:
+        return _problem(415, refused)
     caller = caller_of(request)
     if not caller.can("ingest:write"):
         return _problem(403, "pushing source lines needs the ingest:write scope")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -485,6 +486,21 @@ def test_a_cross_site_or_non_json_push_is_refused_and_nothing_is_taken(
     refused = _push(till, headers)
     assert refused.status_code == status, refused.text
     assert "error" in refused.json()
+    member = httpx.post(
+        f"http://{till}/graphql",
+        json={"query": '{ memberByIdentifier(kind: CRM_ID, value: "C-NEW") { id } }'},
+        headers={"x-api-key": POS_KEY},
+    )
+    assert member.json()["data"] == {"memberByIdentifier": None}
+
+
+def test_a_compressed_push_is_refused_as_compressed_and_nothing_is_taken(till: str) -> None:
+    # Adversarial pass: a gzip body was read as lines, every one "not UTF-8: convert a file
+    # saved as Latin-1" (422), where /graphql answers 415 "send the body uncompressed".
+    headers = {"content-type": "application/x-ndjson", "content-encoding": "gzip"}
+    refused = _push(till, headers, gzip.compress(_lines(NEW_CONTACT)))
+    assert refused.status_code == 415, refused.text
+    assert "uncompressed" in refused.json()["error"] and "gzip" in refused.json()["error"]
     member = httpx.post(
         f"http://{till}/graphql",
         json={"query": '{ memberByIdentifier(kind: CRM_ID, value: "C-NEW") { id } }'},
