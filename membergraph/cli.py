@@ -220,7 +220,8 @@ def _require_servable_store(settings: Settings) -> None:
     privacy key (the line names ``MEMBERGRAPH_PRIVACY_SECRET``)."""
     path = sqlite_file(settings.store)
     if path is not None and not path.exists():
-        return  # a new store: its first start makes it
+        require_store(settings.store)  # a new store: its first start makes it, if it can
+        return
     if path is not None:
         require_writable_store(path)
 

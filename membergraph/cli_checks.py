@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -94,8 +95,19 @@ def require_store(url: str, existing: bool = False, option: str = "--store") -> 
         return
     if not path.parent.is_dir():
         refuse(f"{option} {url}: no folder {path.parent}")
+    if path.is_dir():
+        refuse(f"{option} {url}: {path} is a folder; name a file in it ({path / 'membergraph.db'})")
     if existing and not path.is_file():
         refuse(f"{option} {url}: no store at {path}; `membergraph load` or `serve` creates one")
+    if not path.exists():
+        try:  # the store is made there, with its -wal and -shm files beside it
+            with tempfile.TemporaryFile(dir=path.parent, prefix=".membergraph-probe-"):
+                pass
+        except OSError as exc:
+            refuse(
+                f"{option} {url}: a new store cannot be made in {path.parent} ({exc.strerror}); "
+                "give a file in a writable folder"
+            )
 
 
 _CANNOT_WRITE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -7,6 +8,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -440,6 +442,31 @@ def test_a_mistyped_path_is_refused_by_name_and_nothing_is_made(
     assert said.format(tmp=tmp_path) in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert sorted(tmp_path.rglob("*")) == before, "no store, folder or file was made"
+
+
+@pytest.mark.parametrize("command", ["serve", "load"])
+def test_a_store_that_cannot_be_made_is_refused_in_one_line(
+    tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Adversarial pass: a new store in a read-only folder (a read-only mount, a folder
+    # without write permission) failed inside the server's start with a 41-line traceback,
+    # exit 3; `load --to sqlite:///DIR` (a folder) said only "unable to open database file".
+    (tmp_path / "a-dir").mkdir()
+    data = ["--data", str(tmp_path / "a-dir")]
+    args = [command, *data, *(["--no-open", "--store"] if command == "serve" else ["--to"])]
+    folder = runner.invoke(app, [*args, f"sqlite:///{tmp_path / 'a-dir'}"])
+    assert folder.exit_code == 2 and "Traceback" not in folder.output, folder.output
+    assert "is a folder" in " ".join(folder.output.split())
+
+    def read_only(*_: object, **__: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    refused = runner.invoke(app, [*args, f"sqlite:///{tmp_path / 'a-dir' / 'x.db'}"])
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and "Traceback" not in refused.output, refused.output
+    assert "cannot be made" in said and "Read-only file system" in said
+    assert not (tmp_path / "a-dir" / "x.db").exists()
 
 
 def test_a_demo_set_an_older_generator_cached_is_written_again(tmp_path: Path) -> None:
