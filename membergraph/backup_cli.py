@@ -27,6 +27,8 @@ from rich.console import Console
 
 from membergraph.cli_checks import refuse, require_out_apart, require_out_folder, sqlite_file
 from membergraph.cli_options import command_settings, setting_help
+from membergraph.identity.store.sqlite_feed import carry_feed_on
+from membergraph.identity.store.sqlite_feed import head as feed_head
 
 __all__ = ["backup", "restore"]
 
@@ -99,11 +101,14 @@ def restore(
     partial = path.with_name(path.name + ".restoring")
     partial.unlink(missing_ok=True)
     try:
+        handed_out = _feed_head(path)
         with (
             contextlib.closing(sqlite3.connect(source)) as copy,
             contextlib.closing(sqlite3.connect(partial)) as into,
         ):
             copy.backup(into)
+            with into:
+                carry_feed_on(into, handed_out)
             into.execute("PRAGMA journal_mode = WAL")
         kept = _set_aside(path)
         os.replace(partial, path)
@@ -113,6 +118,17 @@ def restore(
         raise typer.Exit(1) from None
     aside = f"; the store it replaced is kept as {kept} (with its log)" if kept else ""
     err.print(f"restored {path} from {source} ({counts}){aside}")
+
+
+def _feed_head(path: Path) -> int:
+    """The last change-feed cursor the store at ``path`` handed out (0: none, or no store)."""
+    if not path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+        try:
+            return feed_head(db)
+        except sqlite3.OperationalError:  # a store from before the feed
+            return 0
 
 
 def _store_path(url: str) -> Path:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from membergraph.app import create_app
 from membergraph.cli import app
 from membergraph.settings import Settings
+from tests.conftest import gql
 
 pytestmark = pytest.mark.sqlite
 
@@ -146,3 +147,41 @@ def test_a_restore_refuses_a_copy_that_is_no_store(tmp_path: Path) -> None:
     assert done.exit_code == 1, done.output
     assert "not restored" in done.output
     assert not path.exists()
+
+
+CHANGES = "query ($after: String) { changes(after: $after, first: 1000) { edges { cursor } } }"
+
+
+def _cursors(http: TestClient, after: str | None = None) -> list[int]:
+    answer = gql(http, CHANGES, after=after)
+    return [int(e["cursor"]) for e in answer["data"]["changes"]["edges"]]  # type: ignore[index]
+
+
+def test_after_a_restore_no_cursor_names_two_changes(tmp_path: Path) -> None:
+    # Adversarial pass: a subscriber had heard up to cursor 568; after a restore (the copy's
+    # feed ending at 562) and 7 pushes, changes(after: "568") answered 8 entries with no
+    # error: the restore had handed out 563-568 again, and those 6 changes went unheard.
+    path, backup = tmp_path / "store.db", tmp_path / "backup.db"
+    url = f"sqlite:///{path}"
+    settings = Settings(store=url, cache_dir=tmp_path / "cache", demo_members=20)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        assert http.post("/ingest/transactions", content=_purchases("A", 5)).status_code == 200
+        in_backup = max(_cursors(http))
+        took = CliRunner().invoke(app, ["backup", "--store", url, "--out", str(backup)])
+        assert took.exit_code == 0, took.output
+        assert http.post("/ingest/transactions", content=_purchases("B", 5)).status_code == 200
+        heard = max(_cursors(http))  # a subscriber heard the changes the restore takes back
+    assert heard > in_backup
+    done = CliRunner().invoke(app, ["restore", "--from", str(backup), "--store", url])
+    assert done.exit_code == 0, done.output
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        assert http.post("/ingest/transactions", content=_purchases("C", 5)).status_code == 200
+        new = [c for c in _cursors(http) if c > in_backup]
+        # Then the changes made since follow every cursor handed out before the restore
+        assert new and min(new) > heard
+        # and the subscriber's cursor is refused (its changes are not in this store)
+        answer = http.post("/graphql", json={"query": CHANGES, "variables": {"after": str(heard)}})
+        [error] = answer.json()["errors"]
+        assert error["extensions"]["code"] == "FEED_EXPIRED" and "restore" in error["message"]
+        # while a cursor of the copy's reads on, with the changes made since only
+        assert _cursors(http, str(in_backup)) == new

@@ -15,7 +15,7 @@ from membergraph.identity.feed import FeedEntry, FeedExpired, kind_of
 from membergraph.identity.store.sqlite_write import write_feed
 from membergraph.sqlite_tx import immediate, in_transaction
 
-__all__ = ["after", "append", "fed", "head", "prune"]
+__all__ = ["after", "append", "carry_feed_on", "fed", "head", "prune"]
 
 _COLUMNS = "f.cursor, f.kind, f.member_ids, f.at, f.actor, f.reason, f.source, f.line_id"
 
@@ -27,11 +27,22 @@ def append(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int]:
 def after(
     db: sqlite3.Connection, cursor: int, limit: int, member_id: str | None
 ) -> list[FeedEntry]:
-    pruned = db.execute("SELECT value FROM meta WHERE key = 'feed_pruned_through'").fetchone()
-    if pruned is not None and cursor < int(pruned[0]):
+    said = dict(
+        db.execute(
+            "SELECT key, value FROM meta WHERE key IN ('feed_pruned_through', ?)", (_RESTORED,)
+        ).fetchall()
+    )
+    pruned = said.get("feed_pruned_through")
+    if pruned is not None and cursor < int(pruned):
         raise FeedExpired(
-            f"cursor {cursor} is older than the feed keeps (entries up to {pruned[0]} pruned)"
+            f"cursor {cursor} is older than the feed keeps (entries up to {pruned} pruned)"
         )
+    for kept, replaced in orjson.loads(said.get(_RESTORED, "[]")):
+        if kept < cursor <= replaced:
+            raise FeedExpired(
+                f"cursor {cursor} was handed out by the store a restore replaced: this one "
+                f"holds its changes up to {kept} only; start again without `after`"
+            )
     if member_id is None:
         rows = db.execute(
             f"SELECT {_COLUMNS} FROM feed AS f WHERE f.cursor > ? ORDER BY f.cursor LIMIT ?",
@@ -72,6 +83,28 @@ def fed(db: sqlite3.Connection, source: str, line_ids: list[str], after: int = 0
             )
         )
     return found
+
+
+_RESTORED = "feed_restored"  # [[the copy's last cursor, the replaced store's last], ...]
+
+
+def carry_feed_on(db: sqlite3.Connection, handed_out: int) -> None:
+    """In a backup put in place of a store whose feed handed out cursors up to
+    ``handed_out``: new cursors follow those (a subscriber's cursor never names two
+    changes), and one of the replaced store's that this copy lacks is refused (its changes
+    are not here) rather than read as a place in this feed."""
+    kept = head(db)
+    if handed_out <= kept:
+        return
+    db.execute("DELETE FROM sqlite_sequence WHERE name = 'feed'")
+    db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('feed', ?)", (handed_out,))
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (_RESTORED,)).fetchone()
+    gaps = [*orjson.loads(row[0] if row else "[]"), [kept, handed_out]]
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (_RESTORED, orjson.dumps(gaps).decode()),
+    )
 
 
 def head(db: sqlite3.Connection) -> int:
