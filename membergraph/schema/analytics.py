@@ -126,16 +126,18 @@ class StatsDimension(Enum):
     TIER = strawberry.enum_value("tier", description="Loyalty tier.")
     CHANNEL = strawberry.enum_value(
         "channel",
-        description="Purchase channel: store or online (null: the members with no purchase).",
+        description="Purchase channel: store or online (the members with no purchase are "
+        "their own group, `noPurchase`).",
     )
     MONTH = strawberry.enum_value(
         "month",
-        description="Month of the purchase, YYYY-MM (null: the members with no purchase).",
+        description="Month of the purchase, YYYY-MM (the members with no purchase are their "
+        "own group, `noPurchase`).",
     )
     STORE = strawberry.enum_value(
         "store",
-        description="Store of the purchase (null: online purchases, and the members with no "
-        "purchase).",
+        description="Store of the purchase (null: a purchase of no store, an online order; "
+        "the members with no purchase are their own group, `noPurchase`).",
     )
 
 
@@ -147,7 +149,15 @@ class MemberStatsGroup:
         description="The group's channel, if grouped."
     )
     month: str | None = strawberry.field(description="The group's month, if grouped.")
-    store: str | None = strawberry.field(description="The group's store, if grouped.")
+    store: str | None = strawberry.field(
+        description="The group's store, if grouped (null in a group of buyers: purchases of "
+        "no store, online orders)."
+    )
+    no_purchase: bool = strawberry.field(
+        description="True for the group of the members without any purchase or refund line "
+        "(by the reference), when grouped by CHANNEL, MONTH or STORE: its channel, month and "
+        "store are null. Online buyers are never in it. False for every other group."
+    )
     members: int = strawberry.field(
         description="Members in the group (by channel, month or store: those with a purchase "
         "in it; a member who bought in two months is in both)."
@@ -166,6 +176,7 @@ def stats_group(row: StatsRow) -> MemberStatsGroup:
         channel=PurchaseChannel(row.key["channel"]) if row.key.get("channel") else None,
         month=row.key.get("month"),
         store=row.key.get("store"),
+        no_purchase=row.no_purchase,
         members=row.members,
         purchases=row.purchases,
         spend_cents=BigInt(row.spend_cents),

@@ -27,7 +27,8 @@ LATE = ("C-LATE-1", "C-LATE-2", "C-LATE-3")  # members who began after the demo'
 
 STATS = """query ($filter: MemberFilter, $by: [StatsDimension!]) {
   memberStats(filter: $filter, groupBy: $by) {
-    segment tier channel month store members purchases spendCents pointsIssued pointsRedeemed
+    segment tier channel month store noPurchase members purchases spendCents pointsIssued
+    pointsRedeemed
   } }"""
 
 
@@ -249,8 +250,9 @@ _SALES = {"CHANNEL", "MONTH", "STORE"}
 
 def _sums(demo: Demo, by: list[str], keep: Keep) -> list[dict[str, Any]]:
     """``memberStats`` by hand: each chosen member in each of its groups (a segment each;
-    a purchase line's channel, month and store each, or one group of none without any),
-    its purchase lines' figures summed, groups in key order (none first)."""
+    a purchase line's channel, month and store each, or, without any, the group of the
+    members with no purchase), its purchase lines' figures summed, groups in key order
+    (none first; a buyer of no store before the members with no purchase)."""
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [set(), 0, 0, 0, 0])
     for member, m in demo.members.items():
         if not keep(m):
@@ -267,7 +269,7 @@ def _sums(demo: Demo, by: list[str], keep: Keep) -> list[dict[str, Any]]:
                     "MONTH": sale.month if sale else None,
                     "STORE": (sale.store or None) if sale else None,
                 }
-                sums = groups[tuple(keys[d] for d in by)]
+                sums = groups[(*(keys[d] for d in by), by_sale and sale is None)]
                 sums[0].add(member)
                 # a sale's group sums that sale; without a sale dimension, every sale
                 lines = m.row.row.sales if not by_sale else [sale] if sale else []
@@ -278,10 +280,11 @@ def _sums(demo: Demo, by: list[str], keep: Keep) -> list[dict[str, Any]]:
                     sums[4] += line.points_redeemed
     found = []
     for key, (members, purchases, spend, issued, redeemed) in sorted(
-        groups.items(), key=lambda g: tuple((v is not None, v or "") for v in g[0])
+        groups.items(), key=lambda g: (*((v is not None, v or "") for v in g[0][:-1]), g[0][-1])
     ):
         group: dict[str, Any] = dict.fromkeys(("segment", "tier", "channel", "month", "store"))
-        group |= {d.lower(): v for d, v in zip(by, key, strict=True)}
+        group |= {d.lower(): v for d, v in zip(by, key[:-1], strict=True)}
+        group["noPurchase"] = key[-1]
         group |= {"members": len(members), "purchases": purchases, "spendCents": spend}
         found.append(group | {"pointsIssued": issued, "pointsRedeemed": redeemed})
     return found

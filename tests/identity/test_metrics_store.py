@@ -333,12 +333,13 @@ def test_stats_are_brute_force_sums(
 ) -> None:
     segments = population_of(population, REF).segments
     sums: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [set(), 0, 0, 0, 0])
+    by_sale = bool({"channel", "month", "store"} & set(group_by))
     for m in population.values():
         found = frozenset(s.value for s in segments[m.member_id])
         if not _matches(query, m, frozenset(segments[m.member_id])):
             continue
         for segment in sorted(found) if "segment" in group_by else [None]:
-            sales = m.sales or (None,) if {"channel", "month", "store"} & set(group_by) else (None,)
+            sales = m.sales or (None,) if by_sale else (None,)
             for sale in sales:
                 key_of = {
                     "segment": segment,
@@ -347,7 +348,8 @@ def test_stats_are_brute_force_sums(
                     "month": sale.month if sale else None,
                     "store": (sale.store or None) if sale else None,
                 }
-                row = sums[tuple(key_of[g] for g in group_by)]
+                # a member without a sale is a group of its own, apart from online buyers
+                row = sums[(*(key_of[g] for g in group_by), by_sale and sale is None)]
                 row[0].add(m.member_id)
                 counted = (
                     [sale]
@@ -363,10 +365,10 @@ def test_stats_are_brute_force_sums(
                     row[4] += s.points_redeemed
     expected = sorted(
         (
-            StatsRow(dict(zip(group_by, key, strict=True)), len(r[0]), r[1], r[2], r[3], r[4])
+            StatsRow(dict(zip(group_by, key[:-1], strict=True)), len(r[0]), *r[1:], key[-1])
             for key, r in sums.items()
         ),
-        key=lambda r: tuple((v is not None, v or "") for v in r.key.values()),
+        key=lambda r: (*((v is not None, v or "") for v in r.key.values()), r.no_purchase),
     )
 
     async def body(store: Any) -> list[StatsRow]:
@@ -377,6 +379,29 @@ def test_stats_are_brute_force_sums(
     if not group_by and not expected:  # no member chosen: one group of nothing
         expected = [StatsRow({}, 0, 0, 0, 0, 0)]
     assert found == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("by", ["channel", "month", "store"])
+def test_an_online_buyer_and_a_member_without_a_purchase_are_different_groups(
+    kind: str, by: Any
+) -> None:
+    # Given a member who bought online only (no store) and one who never bought
+    online = replace(_idle("m_online"), sales=(Sale("online", "", "2026-10", 1, 4200, 42, 0),))
+    population = {"m_online": online, "m_never": _idle("m_never")}
+
+    async def body(store: Any) -> list[StatsRow]:
+        await _stored(store, population)
+        return await store.stats(MemberQuery(), [by])  # type: ignore[no-any-return]
+
+    # When the analyst groups by a sale's dimension
+    groups = run(kind, body)
+    # Then the buyer's group holds her purchase, and the one without a purchase says so
+    value = {"channel": "online", "month": "2026-10", "store": None}[by]
+    buyer = StatsRow({by: value}, 1, 1, 4200, 42, 0, no_purchase=False)
+    never = StatsRow({by: None}, 1, 0, 0, 0, 0, no_purchase=True)
+    # (none first; by store both are none, the buyers first)
+    assert groups == ([buyer, never] if by == "store" else [never, buyer])
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -41,6 +41,7 @@ __all__ = [
     "SegmentRules",
     "SalesRow",
     "ScoredRow",
+    "SALE_KEYS",
     "StatsRow",
     "Cuts",
     "cuts_of",
@@ -169,7 +170,13 @@ GroupKey = Literal["segment", "tier", "channel", "month", "store"]
 
 @dataclass(frozen=True, slots=True)
 class StatsRow:
-    """One group of ``memberStats``: its key per dimension, and its sums."""
+    """One group of ``memberStats``: its key per dimension, and its sums.
+
+    Grouped by a sale's dimension (channel, month, store), the members without any sale
+    (no purchase or refund line by the reference) are one group of their own,
+    ``no_purchase``, whose sale keys are None; a sale without a store (an online order)
+    has the store None too, in a group of buyers.
+    """
 
     key: dict[str, str | None]
     members: int
@@ -177,6 +184,16 @@ class StatsRow:
     spend_cents: int
     points_earned: int
     points_redeemed: int
+    no_purchase: bool = False
+
+    def order(self) -> tuple[object, ...]:
+        """Where the group comes in the answer: by its keys in order, none first, then the
+        buyers of no store before the members without a purchase (both stores alike)."""
+        return (*((v is not None, v or "") for v in self.key.values()), self.no_purchase)
+
+
+SALE_KEYS = frozenset({"channel", "month", "store"})
+"""The group keys a member has one of per sale (:class:`StatsRow`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from membergraph.identity.store.metrics_port import (
     DAYS,
     FIGURES,
     RANKS,
+    SALE_KEYS,
     ConflictQuery,
     GroupKey,
     MemberQuery,
@@ -287,7 +288,7 @@ class MongoMetrics(MetricsStore):
         pipeline: list[Doc] = [{"$match": member_filter(query)}]
         if "segment" in group_by:
             pipeline.append({"$unwind": "$segments"})
-        unwound = bool({"channel", "month", "store"} & set(group_by))
+        unwound = bool(SALE_KEYS & set(group_by))
         if unwound:
             pipeline.append({"$unwind": {"path": "$sales", "preserveNullAndEmptyArrays": True}})
 
@@ -316,21 +317,25 @@ class MongoMetrics(MetricsStore):
         )
         async with self.store._mapped("read"):
             docs = await (await collection.aggregate(pipeline)).to_list()
-        # '' (online: no store) and no sale at all are one group, as in SQL: merged here.
+        # A sale of no store has the store '' (None in the answer); a member without a sale
+        # has no sale key at all: a group of its own (StatsRow). Its keys are merged here.
         merged: dict[tuple[Any, ...], list[Any]] = {}
         for d in docs:
             key = tuple(d["_id"].get(g) or None for g in group_by)
-            into = merged.setdefault(key, [set(), 0, 0, 0, 0])
+            none = unwound and all(d["_id"].get(g) is None for g in SALE_KEYS & set(group_by))
+            into = merged.setdefault((*key, none), [set(), 0, 0, 0, 0])
             into[0].update(d["members"])
             for i, name in enumerate(("purchases", "spend", "earned", "redeemed"), start=1):
                 into[i] += int(d[name])
         found = [
-            StatsRow(dict(zip(group_by, key, strict=True)), len(v[0]), v[1], v[2], v[3], v[4])
+            StatsRow(
+                dict(zip(group_by, key, strict=False)), len(v[0]), v[1], v[2], v[3], v[4], key[-1]
+            )
             for key, v in merged.items()
         ]
         if not group_by and not found:  # no member: one group of nothing, as SQL answers
             found = [StatsRow({}, 0, 0, 0, 0, 0)]
-        return sorted(found, key=lambda r: tuple((v is not None, v or "") for v in r.key.values()))
+        return sorted(found, key=StatsRow.order)
 
     async def segment_counts(self) -> dict[str, int]:
         collection = await self._collection()

@@ -12,6 +12,7 @@ import orjson
 
 from membergraph.identity.store.conflict_state import DECISIONS, resolved
 from membergraph.identity.store.metrics_port import (
+    SALE_KEYS,
     ConflictQuery,
     GroupKey,
     MemberQuery,
@@ -164,6 +165,9 @@ def member_stats(
 ) -> list[StatsRow]:
     where, params = member_where(query)
     keys = [_GROUPS[g] for g in group_by]
+    by_sale = bool(SALE_KEYS & set(group_by))
+    if by_sale:  # the members without a sale: a group of their own (StatsRow)
+        keys.append("s.member_id IS NULL")
     joins = ""
     if "segment" in group_by:
         joins += " JOIN member_segments AS g ON g.member_id = member_metrics.member_id"
@@ -178,8 +182,10 @@ def member_stats(
     )
     found = []
     for row in db.execute(sql, params):
-        key = dict(zip(group_by, row[: len(keys)], strict=True))
-        found.append(StatsRow(key, *row[len(keys) :]))
+        key = dict(zip(group_by, row[: len(group_by)], strict=True))
+        members, purchases, spend, earned, redeemed = row[len(keys) :]
+        none = by_sale and bool(row[len(keys) - 1])
+        found.append(StatsRow(key, members, purchases, spend, earned, redeemed, none))
     return found
 
 
