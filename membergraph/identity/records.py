@@ -285,9 +285,10 @@ def unattributed_reason(
     loyalty_id: str | None, email: str | None, region: str = "US"
 ) -> str | None:
     """Why a transaction with these fields belongs to no one: its e-mail is a placeholder
-    and it has no usable card, or it carries neither a card nor an e-mail address (a cash
-    sale; a till's ``refused`` typed for the e-mail). Kept for the books, no member's.
-    None: it is someone's."""
+    and it has no usable card, its e-mail is written as an address but is none (``a@-b.com``:
+    the reason says what is wrong), or it carries neither a card nor an e-mail address (a
+    cash sale; a till's ``refused`` typed for the e-mail). Kept for the books, no member's:
+    a till's typo is no error of the sender's. None: it is someone's."""
     card = _card(loyalty_id, region)
     if card is not None:
         return None
@@ -297,6 +298,11 @@ def unattributed_reason(
     house = _identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region)
     if online is None and house is not None:
         return f"placeholder card {house.value}"
+    if online is None and email is not None and "@" in email:
+        try:
+            normalize(IdentifierKind.EMAIL, email, region)
+        except BadIdentifier as exc:
+            return str(exc)
     return NO_CUSTOMER if online is None else None
 
 
