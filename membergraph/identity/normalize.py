@@ -202,9 +202,13 @@ def _nanp_fast(text: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=65536)
 def normalize_phone(value: str, region: str = "US") -> str:
     """Format a phone number as E.164, reading numbers without ``+`` in ``region``.
+
+    Kept when phonenumbers finds it *possible* (its length fits its country), not only
+    *valid* (assigned in today's numbering plan): a valid-number check would drop the
+    fictional 555 numbers every demo and test uses, and identity needs one stable
+    spelling of a number more than today's plan.
 
     Example:
         >>> normalize_phone("(415) 555-0134")
@@ -213,18 +217,26 @@ def normalize_phone(value: str, region: str = "US") -> str:
     text = value.strip()
     if region in _NANP_REGIONS and (fast := _nanp_fast(text)) is not None:
         return fast
+    return _parsed_phone(text, region)
+
+
+@lru_cache(maxsize=65536)
+def _parsed_phone(text: str, region: str) -> str:
+    """A phone as phonenumbers reads it (slow, hence cached; the quick North American
+    shapes need no cache: a scan, an export, meets each number once, and a cache of them
+    would grow with the data until full)."""
     if not any(ch.isdigit() for ch in text):
-        raise BadIdentifier(f"{_shown(value)} is not a phone number")
+        raise BadIdentifier(f"{_shown(text)} is not a phone number")
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise BadIdentifier(f"{_shown(value)} is not a phone number: {exc._msg}") from None
+        raise BadIdentifier(f"{_shown(text)} is not a phone number: {exc._msg}") from None
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
         # "555-0134" dials within one area; as E.164 (+15550134) it names no one.
-        raise BadIdentifier(f"{_shown(value)} is a local number: give it with its area code")
+        raise BadIdentifier(f"{_shown(text)} is a local number: give it with its area code")
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        raise BadIdentifier(f"{_shown(value)} is not a possible phone number in {region}")
+        raise BadIdentifier(f"{_shown(text)} is not a possible phone number in {region}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
