@@ -352,4 +352,8 @@ def _variable(loc: tuple[int | str, ...]) -> str:
     if parts[:1] == ["api_keys"] and len(parts) > 1:
         rest = ".".join(p for p in parts[2:] if p != "[key]")
         return "MEMBERGRAPH_API_KEYS (" + (f"a key's {rest}" if rest else "a key") + ")"
-    return "MEMBERGRAPH_" + "_".join(parts).upper()
+    name = "MEMBERGRAPH_" + parts[0].upper()
+    # Past the field: a list's entry (counted from 1) or a mapping's key, not a variable's
+    # name (MEMBERGRAPH_PRIVACY_PREVIOUS_SECRETS_0 is set nowhere).
+    said = [f"entry {p + 1}" if isinstance(p, int) else str(p) for p in loc[1:]]
+    return f"{name} ({', '.join(said)})" if said else name

@@ -120,3 +120,16 @@ def test_a_variable_of_another_tool_is_left_alone(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MEMBERGRAPH_DB_PASSWORD", "secret")
     monkeypatch.setenv("MEMBERGRAPH_TEST_MONGODB_URL", "mongodb://x")
     assert load_settings().host == "127.0.0.1"
+
+
+def test_a_bad_entry_of_a_list_setting_is_named_by_its_variable_and_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Adversarial pass: a short former secret was reported under
+    # MEMBERGRAPH_PRIVACY_PREVIOUS_SECRETS_0, a variable nobody sets.
+    monkeypatch.setenv("MEMBERGRAPH_PRIVACY_PREVIOUS_SECRETS", '["' + "k" * 40 + '", "short"]')
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    said = str(refused.value)
+    assert said.startswith("invalid setting MEMBERGRAPH_PRIVACY_PREVIOUS_SECRETS (entry 2): ")
+    assert "32 bytes" in said and "short" not in said
