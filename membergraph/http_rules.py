@@ -72,7 +72,15 @@ def _answerable(accept: str, method: str) -> bool:
 
 
 def _ranges(accept: str) -> dict[str, float]:
-    """``Accept`` as media range → quality (RFC 9110 12.5.1); a malformed q counts as 0."""
+    """``Accept`` as media range → quality (RFC 9110 12.5.1); a malformed q counts as 0.
+
+    Written here rather than taken from python-mimeparse or Werkzeug: the gateway asks two
+    questions only (is one of three types acceptable; is the GraphQL type preferred at
+    least as much as JSON, named, not through ``*/*``), which are the lines below and
+    :func:`_quality`; a library's "best match" answers neither directly, and Werkzeug
+    would be a web framework installed for twenty lines. The audit in ``scripts/`` and
+    the bad-input table hold them to the spec.
+    """
     ranges: dict[str, float] = {}
     for part in accept.split(","):
         kind, *params = (piece.strip() for piece in part.split(";"))

@@ -122,6 +122,10 @@ class Connector(abc.ABC, Generic[Line]):
         self.calls = 0  # batch calls made, for tests and /metrics
         # Circuit breaker: after this many failed batches in a row, answer at once for
         # ``cooldown`` seconds instead of adding a dead source's timeout to every request.
+        # Ours, not pybreaker (synchronous; its async support is Tornado's), aiobreaker (no
+        # release since 2021) or purgatory (state in its own store, apart from what /readyz
+        # and /metrics read): a few lines around the batch call this class already times,
+        # counts and reports, with the half-open state's single trial call.
         self.failure_threshold = failure_threshold
         self.cooldown = cooldown
         self.failures = 0
