@@ -177,7 +177,9 @@ class IdentityService:
         is the resolution of everything the store and the data set hold. A record in both is
         folded into the stored one as an ingest folds it (:meth:`RecordData.merge`): lines
         pushed to the store and absent from ``records`` (a folder) still count, so a restart
-        or ``membergraph resolve`` gives the members live ingestion gave.
+        or ``membergraph resolve`` gives the members live ingestion gave. An attempt made
+        again (another process wrote meanwhile) folds in only the records the store did not
+        hold as ``records`` has them.
 
         ``while_storing`` is given the result (each record's member, the records in none) as
         soon as it is known, and runs while the store writes it (``membergraph resolve``
@@ -202,16 +204,21 @@ class IdentityService:
         if said is Verdict.NEWER or (said is Verdict.OLDER and not upgrade):
             raise StoreFormatError(refusal(found, self.store.url))
 
+        folder = records  # what of the data set the next attempt folds in
+
         async def attempt() -> ApplyResult:
+            nonlocal folder
             with gc_paused(freeze=False):  # a whole store read is millions of objects too
                 # Read first: a whole-store resolution another process writes after this
-                # read makes ours conflict (ConcurrentChange), and it is computed again.
+                # read makes ours conflict (ConcurrentChange), and it is computed again; so
+                # does any write moving a member (its version) after this read, and before
+                # the state read below (which would find the version moved already).
                 seen = await self.store.whole_store_versions()
-                given = records
+                given = folder
                 if refuse is not None:
-                    refused = await refuse(list(records.values()))
+                    refused = await refuse(list(folder.values()))
                     if any(refused):
-                        pairs = zip(records.items(), refused, strict=True)
+                        pairs = zip(folder.items(), refused, strict=True)
                         given = {ref: record for (ref, record), no in pairs if not no}
                 stored = await self.store.load_records(None)
                 read: dict[RecordKey, DaysRead] = {}
@@ -219,6 +226,11 @@ class IdentityService:
                     held = (stored.get(ref) for ref in given)
                     read = {h.ref: (h.days, h.email_days) for h in held if h is not None}
                     changed, scope = fold_records(stored, given), stored
+                    # A record the store held as the data set has it adds nothing: folded
+                    # again in a later attempt, it would write back over what another
+                    # process kept in it since (a contact's new name: the data set's
+                    # line is older than the store's, which cannot tell).
+                    folder = {r: v for r, v in folder.items() if r in changed or r not in given}
                 else:  # a first load: every record is new (one C call each, not 293,000)
                     changed, scope = set(given), dict(given)
                 async with self.lock:

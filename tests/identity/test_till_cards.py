@@ -17,7 +17,7 @@ from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import crm, purchase, world
-from tests.support.stores import ADAPTERS, open_store, two_processes
+from tests.support.stores import ADAPTERS, after_whole_read, open_store, two_processes
 
 CASHIER_CARD = "LD70000456"
 BAG = ("transactions", f"loyalty:{CASHIER_CARD}")
@@ -225,20 +225,12 @@ async def test_a_whole_resolution_beside_a_process_keeping_a_cards_new_day_keeps
             *_sales([1]),
             purchase(card=CASHIER_CARD, tid="A", at="2026-03-02T10:00:00Z"),
         )
-        kept: list[object] = []
-        read_store = starting.load_records
-
-        async def then_a_purchase(refs: object) -> dict[tuple[str, str], RecordData]:
-            found = await read_store(refs)  # type: ignore[arg-type]
-            if refs is None and not kept:  # the serving one keeps a new day meanwhile
-                kept.append(
-                    await IdentityService(serving).ingest(
-                        [purchase(card=CASHIER_CARD, tid="B", at="2026-03-03T10:00:00Z")]
-                    )
-                )
-            return found
-
-        starting.load_records = then_a_purchase  # type: ignore[method-assign]
+        kept = after_whole_read(  # the serving one keeps a new day meanwhile
+            starting,
+            lambda: IdentityService(serving).ingest(
+                [purchase(card=CASHIER_CARD, tid="B", at="2026-03-03T10:00:00Z")]
+            ),
+        )
         # When the starting one resolves the whole store after it read the store
         await IdentityService(starting).resolve_all(folder)
         stored = (await serving.load_records([BAG]))[BAG]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import IdentityStore
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
@@ -71,3 +73,23 @@ async def two_processes(
         finally:
             if real is not None:
                 await real.client.drop_database(real.database_name)
+
+
+def after_whole_read(
+    store: IdentityStore, meanwhile: Callable[[], Awaitable[object]]
+) -> list[object]:
+    """Have ``meanwhile`` (another process's write) run once, right after ``store`` read the
+    whole store's records (a whole resolution's read, ``load_records(None)``): the
+    interleaving a start or ``membergraph resolve`` beside a serving gateway meets. Returns
+    what ``meanwhile`` answered, once it ran."""
+    done: list[object] = []
+    read = store.load_records
+
+    async def then_meanwhile(refs: Any) -> dict[RecordKey, RecordData]:
+        found = await read(refs)
+        if refs is None and not done:
+            done.append(await meanwhile())
+        return found
+
+    store.load_records = then_meanwhile  # type: ignore[method-assign]
+    return done

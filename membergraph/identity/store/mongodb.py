@@ -284,7 +284,7 @@ class MongoStore(MongoReads, IdentityStore):
 
     async def whole_store_versions(self) -> dict[str, int]:
         async with self._mapped("read"):
-            return await guard_versions(self.db, [WHOLE_STORE])
+            return {**await versions(self.db, None), **await guard_versions(self.db, [WHOLE_STORE])}
 
     def metrics(self) -> MongoMetrics:
         return MongoMetrics(self)

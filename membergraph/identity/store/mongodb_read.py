@@ -64,9 +64,14 @@ async def find_in(
     return found
 
 
-async def versions(db: Any, member_ids: Iterable[str], session: Any = None) -> dict[str, int]:
-    """Each live member's version, PyMongo's errors unmapped."""
-    docs = await find_in(db, "members", "_id", member_ids, session, projection=["version"])
+async def versions(
+    db: Any, member_ids: Iterable[str] | None, session: Any = None
+) -> dict[str, int]:
+    """Each live member's version (None: every member's), PyMongo's errors unmapped."""
+    if member_ids is None:
+        docs = await db.members.find({}, {"version": 1}, session=session).to_list()
+    else:
+        docs = await find_in(db, "members", "_id", member_ids, session, projection=["version"])
     return {d["_id"]: d["version"] for d in docs}
 
 

@@ -73,9 +73,11 @@ class BulkLoad(abc.ABC):
         return None
 
     async def whole_store_versions(self) -> dict[str, int]:
-        """What a whole-store resolution reads before it reads the store, and must find
-        unchanged when it writes (in ``Change.expected_versions``): another process's
-        whole-store resolution written meanwhile moves it, so the second one conflicts and
-        computes again instead of writing over the first. None by default (a store whose
-        writers exclude each other)."""
+        """What a whole-store resolution reads before it reads the store's records, and
+        must find unchanged when it writes (in ``Change.expected_versions``): every member's
+        version, so another process's write meanwhile (an ingest's merge, a record it
+        rewrote) makes it conflict and compute again from the store as it is, instead of
+        writing what it computed from the records as they were (the merge undone); and
+        whatever a store's whole-store resolutions order themselves by (MongoDB's
+        ``WHOLE_STORE`` guard). None by default (a store whose writers exclude each other)."""
         return {}

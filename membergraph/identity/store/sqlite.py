@@ -617,6 +617,9 @@ class SqliteStore(IdentityStore):
     async def member_versions(self, member_ids: Iterable[str]) -> dict[str, int]:
         return await self._read(member_versions, list(member_ids))
 
+    async def whole_store_versions(self) -> dict[str, int]:
+        return await self._read(member_versions, None)
+
     async def member_created(self, member_ids: Iterable[str]) -> dict[str, datetime]:
         def read(db: sqlite3.Connection, ids: list[str]) -> dict[str, datetime]:
             found: dict[str, datetime] = {}

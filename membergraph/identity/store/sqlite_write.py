@@ -138,6 +138,8 @@ def write_change(
         db.executemany(
             "UPDATE members SET version = version + 1 WHERE id=?", [(m,) for m in change.touched]
         )
+    if not staged:  # (a staged change is a first load's: no record had a member)
+        _move_holders(db, change)
     assigned = change.assignments
     carried = _first_members(db, change.renamed) if change.renamed else []
     if change.renamed or change.gone:
@@ -504,6 +506,24 @@ def _write_records(
     )
 
 
+def _move_holders(db: sqlite3.Connection, change: Change) -> None:
+    """Move the version of each member holding a record the change rewrites, moves to
+    another member or drops, as MongoDB moves every member a change read: another
+    process's change computed from that record as it was (a whole resolution reading the
+    store while an ingest adds a contact's e-mail) then conflicts, even where no record
+    changes member. One statement: the records looked up by key, in C."""
+    refs = [r.ref for r in change.records]
+    refs += [*change.assignments, *change.unassigned, *change.renamed, *change.gone]
+    if not refs:
+        return
+    db.execute(
+        "UPDATE members SET version = version + 1 WHERE id IN (SELECT r.member_id"
+        " FROM json_each(?) AS j JOIN records AS r ON r.source = json_extract(j.value, '$[0]')"
+        " AND r.key = json_extract(j.value, '$[1]'))",
+        (orjson.dumps(refs),),
+    )
+
+
 def _check_days(db: sqlite3.Connection, read: Mapping[RecordKey, DaysRead]) -> None:
     """Raise ConcurrentChange if a record's days are no longer those ``read``."""
     for ref, (days, emails) in read.items():
@@ -513,8 +533,11 @@ def _check_days(db: sqlite3.Connection, read: Mapping[RecordKey, DaysRead]) -> N
             raise ConcurrentChange(f"a record's days changed meanwhile: {ref[0]}:{ref[1]}")
 
 
-def member_versions(db: sqlite3.Connection, ids: Iterable[str]) -> dict[str, int]:
-    """Each live member's version, read inside the writer's transaction."""
+def member_versions(db: sqlite3.Connection, ids: Iterable[str] | None) -> dict[str, int]:
+    """Each live member's version, read inside the writer's transaction (None: every
+    member's, for a whole-store resolution)."""
+    if ids is None:
+        return dict(db.execute("SELECT id, version FROM members"))
     found: dict[str, int] = {}
     for chunk in chunks(sorted(set(ids))):
         marks = ",".join("?" * len(chunk))
