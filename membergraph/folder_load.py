@@ -1,18 +1,22 @@
 """A folder of source files loaded into the store file's source table (``membergraph load``,
 a ``serve --data`` start): once per version of the folder, identities resolved as it loads.
 
-A first load (no line held) writes the files' lines as they are and resolves them. A load
-of a changed folder (a nightly CRM export dropped in) is a push of what changed: only the
-files that changed since the last load are read (each file's size and modification time
-are kept), each line is ordered against the version held, the lines it takes are written
-with a mark, identity is applied to the lines created or updated as a push applies them
-(their closure, not the whole store: a line held already changes nothing), and they are
-announced on the change feed as a push announces its lines
-(a consent withdrawn in the export reaches subscribers and every process's caches), then
-their marks are dropped; all of it under the push lock, so no push finishes the load's
-lines as its own. A load killed in between leaves marked lines, which the next start
-finishes (:meth:`IngestService.heal <membergraph.ingest.IngestService.heal>`), and loads
-the folder again: its fingerprint is recorded last.
+A first load (no line held) writes the files' lines as they are and resolves them; a meta
+key says it is under way until they are resolved, so a first load killed in between is done
+again, whole, by the next start or load. A load of a changed folder (a nightly CRM export
+dropped in) is a push of what changed: only the files that changed since the last load are
+read (each file's size and modification time are kept), each line is ordered against the
+version held, the lines it takes are written with a mark, identity is applied to the lines
+created or updated as a push applies them (their closure, not the whole store: a line held
+already changes nothing; a contact's older version still names her), and they are
+announced on the change feed as a push announces its lines (a consent withdrawn in the
+export reaches subscribers and every process's caches), then their marks are dropped.
+
+Every load runs under the push lock, so no push finishes the load's lines as its own and two
+processes making one new store load it once. A load killed in between leaves marked lines:
+the next load of the folder (its fingerprint is recorded last) applies them with its own,
+the file's older versions of a contact with them, and the start finishes the rest
+(:meth:`IngestService.heal <membergraph.ingest.IngestService.heal>`).
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ class FolderLoad:
 
 FILES = "folder_files"
 """The source table's meta key keeping each file's fingerprint as last loaded (JSON)."""
+FIRST_LOAD = "first_load"
+"""The source table's meta key held while a first load's lines wait for their resolution."""
 INGEST_RECORDS = 5000
 """Records a load of a changed folder applies at a time (a push's worth each)."""
 
@@ -113,16 +119,22 @@ async def load_folder_into(
             await lines.set_meta(FOLDER_PATH, where)
         return None
     prints = await asyncio.to_thread(file_fingerprints, folder)
-    if await lines.empty():
-        files = await asyncio.to_thread(open_sources, folder, region)
-        async with lines.first_load():
-            taken = await _take(files.connectors, lines, region, keep, keep_consents, None, 0)
-        result = await _resolve(identity, taken, region)
-        nobodys, whole = result.unattributed, True
-    else:
-        async with _pushing(lines):
-            if await lines.meta("folder") == fingerprint:  # another process loaded it meanwhile
-                return None
+    # Under the push lock, a first load too: two processes making one new store (two
+    # replicas started together) would each resolve every line, every member twice.
+    async with _pushing(lines):
+        if await lines.meta("folder") == fingerprint:  # another process loaded it meanwhile
+            return None
+        if await lines.empty() or await lines.meta(FIRST_LOAD) is not None:
+            # Kept until the lines are resolved: a first load killed after writing them is
+            # done again whole, where a changed folder's load would find every line held.
+            await lines.set_meta(FIRST_LOAD, fingerprint)
+            files = await asyncio.to_thread(open_sources, folder, region)
+            async with lines.first_load():
+                taken = await _take(files.connectors, lines, region, keep, keep_consents, None, 0)
+            result = await _resolve(identity, taken, region)
+            await lines.drop_meta(FIRST_LOAD)
+            nobodys, whole = result.unattributed, True
+        else:
             only = None if whole else await _changed_files(lines, where, prints)
             files = await asyncio.to_thread(open_sources, folder, region, only=only)
             token = uuid.uuid4().hex
@@ -131,17 +143,17 @@ async def load_folder_into(
             result = await (_resolve if whole else _apply)(identity, taken, region)
             for name, target, facts in taken.facts:
                 await _announce(identity, name, target, facts)
-        if whole:
-            nobodys = result.unattributed
-        else:
-            nobodys = await _nobodys(identity, taken.lines, result.unattributed, region)
-    reports = files.reports()
-    count_nobodys(taken.lines, nobodys, reports, region)
-    for name, report in reports.items():
-        await lines.keep_report(name.value, report)
-    await lines.set_meta(FOLDER_PATH, where)
-    await lines.set_meta(FILES, orjson.dumps(prints).decode())
-    await lines.set_meta("folder", fingerprint)
+            if whole:
+                nobodys = result.unattributed
+            else:
+                nobodys = await _nobodys(identity, taken.lines, result.unattributed, region)
+        reports = files.reports()
+        count_nobodys(taken.lines, nobodys, reports, region)
+        for name, report in reports.items():
+            await lines.keep_report(name.value, report)
+        await lines.set_meta(FOLDER_PATH, where)
+        await lines.set_meta(FILES, orjson.dumps(prints).decode())
+        await lines.set_meta("folder", fingerprint)
     return FolderLoad(result, whole)
 
 
@@ -198,9 +210,15 @@ async def _take(
             taken.lines += ((name, line) for line in current)
             await target.put(await asyncio.to_thread(_rows, target, current))
         else:
-            took, changed, replaced, facts = await _appended(target, current, token, head, region)
+            # Lines a stopped load (or push) stored and never applied: applied with this
+            # load's, its file's older versions with them; their marks stay for the heal.
+            left = [line for line, _ in await target.abandoned()]
+            took, changed, replaced, stale, facts = await _appended(
+                target, current, token, head, region
+            )
             taken.lines += ((name, line) for line in took)
-            taken.changed += ((name, line) for line in changed)
+            taken.changed += ((name, line) for line in [*left, *changed])
+            taken.older += ((name, line) for line in stale)
             taken.facts.append((name, target, facts))
             outranked = [*outranked, *replaced]
         if keep_consents is not None and outranked:
@@ -228,13 +246,23 @@ async def resolve_lines(
 async def _apply(identity: IdentityService, taken: _Taken, region: str) -> ApplyResult:
     """Identity applied to the lines a load of a changed folder created or updated, as a
     push applies them (:data:`INGEST_RECORDS` records at a time): their closures resolved
-    again, the rest of the store untouched. Their files' older versions still count."""
+    again, the rest of the store untouched. Their files' older versions still count, and
+    so do those of a record held already (an export's version of 2025 of a contact it did
+    not change, a line older than the one held), as a push keeps a late older version."""
     with gc_paused():
         records = list(collect_records(taken.changed, region, taken.older).values())
+    applying = {record.ref for record in records}
+    older = [
+        record
+        for source, line in taken.older
+        if (record := record_of_line(source, line, region)) is not None
+        and record.ref not in applying
+    ]
     unattributed: dict[RecordKey, str] = {}
     changes = []
-    for start in range(0, len(records), INGEST_RECORDS):
-        applied = await identity.ingest(records[start : start + INGEST_RECORDS], actor="load")
+    for start in range(0, max(len(records), 1 if older else 0), INGEST_RECORDS):
+        chunk = records[start : start + INGEST_RECORDS]
+        applied = await identity.ingest(chunk, actor="load", older=() if start else older)
         unattributed.update(applied.unattributed)
         changes += applied.changes
     return ApplyResult(
@@ -265,15 +293,17 @@ async def _nobodys(
 
 async def _appended(
     target: SqliteSource, lines: list[BaseModel], token: str, head: int, region: str
-) -> tuple[list[BaseModel], list[BaseModel], list[BaseModel], list[Fact]]:
+) -> tuple[list[BaseModel], list[BaseModel], list[BaseModel], list[BaseModel], list[Fact]]:
     """Append ``lines`` to a source table; return those it took, those of them it created or
     updated, the CRM versions outranked (a version held that one replaced, a line older
-    than the one held), and the facts of those it stored (created or updated, each marked).
-    A line older than the one held (pushed since) says nothing, here as at ``/ingest``:
-    resolving it would undo the newer line (a contact renamed back)."""
+    than the one held), the lines older than the one held whose values still count (a
+    source that keeps history), and the facts of those it stored (created or updated, each
+    marked). A line older than the one held (pushed since) says nothing else, here as at
+    ``/ingest``: resolving it would undo the newer line (a contact renamed back)."""
     took: list[BaseModel] = []
     changed: list[BaseModel] = []
     outranked: list[BaseModel] = []
+    stale: list[BaseModel] = []
     facts: list[Fact] = []
     mark = marker(target.source, token, head, again=False)
     for start in range(0, len(lines), 1000):
@@ -288,7 +318,9 @@ async def _appended(
                 facts.append(Fact.taken(line, said, record_of_line(target.source, line, region)))
             if isinstance(version := outranked_version(line, said), CrmContact):
                 outranked.append(version)
-    return took, changed, outranked, facts
+            if said == "stale" and target.spec.keeps_history:
+                stale.append(line)
+    return took, changed, outranked, stale, facts
 
 
 async def _announce(

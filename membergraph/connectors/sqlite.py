@@ -179,6 +179,9 @@ class SqliteLines:
             )
         )
 
+    async def drop_meta(self, key: str) -> None:
+        await self.run(lambda db: db.execute("DELETE FROM source_meta WHERE key = ?", (key,)))
+
     @contextlib.asynccontextmanager
     async def first_load(self) -> AsyncIterator[None]:
         """Around the :meth:`SqliteSource.put` calls of a first load: the owner index is set
