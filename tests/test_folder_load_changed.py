@@ -6,8 +6,6 @@ of the same folder gives."""
 from __future__ import annotations
 
 import random
-import sqlite3
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from membergraph.cli import app
 from membergraph.connectors.files import FileConnector
 from membergraph.demo import write_demo_data
 from membergraph.identity.service import IdentityService
+from tests.support.stores import partition
 
 pytestmark = pytest.mark.sqlite
 runner = CliRunner()
@@ -71,16 +70,6 @@ def _nightly_export(folder: Path) -> int:
     return len(changed) + len(bought)
 
 
-def _partition(store: Path) -> set[frozenset[tuple[str, str]]]:
-    """The store's members, each as the set of its records (IDs aside)."""
-    members: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    with sqlite3.connect(store) as db:
-        for source, key, member in db.execute("SELECT source, key, member_id FROM records"):
-            if member is not None:
-                members[member].add((source, key))
-    return {frozenset(records) for records in members.values()}
-
-
 def test_a_changed_folder_is_applied_as_pushes_and_gives_the_whole_resolutions_members(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,7 +111,7 @@ def test_a_changed_folder_is_applied_as_pushes_and_gives_the_whole_resolutions_m
     monkeypatch.undo()
     fresh = tmp_path / "fresh.db"
     _load(folder, fresh)
-    assert _partition(store) == _partition(fresh)
+    assert partition(store) == partition(fresh)
     # and loading the same folder again reads nothing
     monkeypatch.setattr(FileConnector, "load", load)
     read.clear()

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import shutil
 import sqlite3
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.store.types import StoreError
 from membergraph.settings import Settings
+from tests.support.stores import partition
 
 pytestmark = pytest.mark.sqlite
 runner = CliRunner()
@@ -45,16 +45,6 @@ def _append(path: Path, lines: list[dict[str, Any]]) -> None:
 def _first_contact(folder: Path) -> dict[str, Any]:
     contact: dict[str, Any] = orjson.loads((folder / "crm.jsonl").read_bytes().splitlines()[0])
     return contact
-
-
-def _partition(store: Path) -> set[frozenset[tuple[str, str]]]:
-    """The store's members, each as the set of its records (IDs aside)."""
-    members: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    with sqlite3.connect(store) as db:
-        for source, key, member in db.execute("SELECT source, key, member_id FROM records"):
-            if member is not None:
-                members[member].add((source, key))
-    return {frozenset(records) for records in members.values()}
 
 
 def _members(store: Path) -> tuple[int, int]:
@@ -105,7 +95,7 @@ def test_a_first_load_stopped_before_resolving_is_resolved_by_the_next_load(
     fresh = tmp_path / "fresh.db"
     assert _load(folder, fresh) == 0
     assert _members(store)[0] > 0
-    assert _partition(store) == _partition(fresh)
+    assert partition(store) == partition(fresh)
 
 
 async def test_two_first_loads_at_once_make_each_member_once(
@@ -150,7 +140,7 @@ async def test_two_first_loads_at_once_make_each_member_once(
     held, empty_members = _members(store)
     assert empty_members == 0
     assert held == _members(fresh)[0] == started[0] == started[1]
-    assert _partition(store) == _partition(fresh)
+    assert partition(store) == partition(fresh)
 
 
 @pytest.mark.parametrize(
@@ -225,6 +215,6 @@ def test_a_changed_folder_stopped_before_identity_keeps_its_older_versions(
     assert _together(store, "C-OLGA", "online:olga.old@mailbox.org")
     fresh = tmp_path / "fresh.db"
     assert _load(folder, fresh) == 0
-    assert _partition(store) == _partition(fresh)
+    assert partition(store) == partition(fresh)
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM source_pending").fetchone() == (0,)

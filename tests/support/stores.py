@@ -8,7 +8,9 @@ database of its own that is dropped afterwards.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -93,3 +95,14 @@ def after_whole_read(
 
     store.load_records = then_meanwhile  # type: ignore[method-assign]
     return done
+
+
+def partition(store: Path) -> set[frozenset[tuple[str, str]]]:
+    """A SQLite store's members, each as the set of its records (IDs aside): what two
+    stores must agree on when they were loaded differently."""
+    members: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    with sqlite3.connect(store) as db:
+        for source, key, member in db.execute("SELECT source, key, member_id FROM records"):
+            if member is not None:
+                members[member].add((source, key))
+    return {frozenset(records) for records in members.values()}
