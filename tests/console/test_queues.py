@@ -4,6 +4,7 @@ an identity conflict's evidence side by side per record, and both queues on a ph
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -150,4 +151,45 @@ def test_both_queues_fit_a_laptop_and_a_phone(tmp_path: Path, console: Any) -> N
                 fits_the_screen(page, width)
                 for button in page.locator(f"{card} button").all():
                     on_screen(button, width)
+        page.watch.only_here(page)
+
+
+def test_a_rejected_pair_stays_gone_when_a_list_read_before_it_answers_after(
+    tmp_path: Path, console: Any
+) -> None:
+    # Seen under load: the steward opens the queue again and rejects the pair still shown
+    # while the queue's read is on its way; that read, answered after the rejection, put
+    # the rejected pair back on the page.
+    with served(tmp_path, crm=[SOPHIE, SOPHI, OTHER]) as address:
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        page.locator("article.suggestion").first.wait_for()
+        held: list[Any] = []
+
+        def hold_the_queue(route: Any) -> None:
+            if "matchSuggestions" in (route.request.post_data or ""):
+                # Read now, before the rejection; handed to the page once it is made
+                basic = base64.b64encode(f"steward:{STEWARD}".encode()).decode()
+                headers = {**route.request.headers, "authorization": f"Basic {basic}"}
+                held.append((route, route.fetch(headers=headers)))
+            else:
+                route.continue_()
+
+        page.route("**/graphql", hold_the_queue)
+        page.click("#tab-member")
+        page.click("#tab-suggestions")  # the queue is read again, and held on its way
+        for _ in range(200):  # (the page's events reach the handler while the test waits)
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the queue was read again"
+        page.once("dialog", lambda dialog: dialog.accept("two people"))
+        page.locator("article.suggestion").first.get_by_role("button", name="Reject").click()
+        page.wait_for_selector("article.suggestion", state="detached")
+
+        route, answer = held[0]
+        with page.expect_response(lambda r: r.request.post_data == route.request.post_data):
+            route.fulfill(response=answer)
+        page.evaluate("new Promise((done) => setTimeout(done, 200))")
+        assert page.locator("article.suggestion").count() == 0, "the rejected pair came back"
         page.watch.only_here(page)

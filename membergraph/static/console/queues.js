@@ -194,12 +194,17 @@ async function decide(conflict, decision) {
 // ---------------------------------------------------------------- match suggestions
 
 let suggestions = [];
+let suggestionLoads = 0;  // loads started: only the latest one's answer is shown
 const pairOf = (s) => [s.a.source, s.a.key, s.b.source, s.b.key].join("|");
 
 export async function loadSuggestions() {
+  const load = ++suggestionLoads;
   const body = await gql(`{ matchSuggestions(first: 50) { totalCount edges { node {
     a { source key } b { source key } memberIds score since
     evidence { field level weight a b } } } } }`);
+  // A newer load, or a decision made while this one was on its way, has the list: this
+  // answer would bring back a pair the steward just rejected.
+  if (load !== suggestionLoads) return;
   if (firstError(body)) { show(firstError(body)); return; }
   suggestions = body.data.matchSuggestions.edges.map((e) => e.node);
   renderSuggestions();
@@ -259,6 +264,7 @@ async function rejectSuggestion(suggestion, card) {
     rejectSuggestion(a: $a, b: $b, reason: $reason) { id } }`, { a: suggestion.a, b: suggestion.b, reason });
   const error = firstError(body);
   if (error) { show(error); return; }
+  suggestionLoads++;  // a load on its way read the queue before this rejection
   suggestions = suggestions.filter((s) => pairOf(s) !== pairOf(suggestion));
   focusAfter(card, $("#suggestions"));
 }
