@@ -39,6 +39,8 @@ from membergraph.identity.devices import (
 from membergraph.identity.email_names import a_relatives_email, names_her
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.member_emails import online_orders_of_logins, shared_emails_of_one_member
+from membergraph.identity.near_edges import RULE as NEAR_RULE
+from membergraph.identity.near_edges import near_duplicates
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partial_names import (
     PLACEHOLDER_NAME_RULE,
@@ -71,7 +73,7 @@ _NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
 _DUPLICATES = (
     "crm_duplicate",
-    "crm_near_duplicate",
+    NEAR_RULE,
     PHONE_RULE,
     CARD_ORDER_RULE,
     PARTIAL_RULE,
@@ -245,6 +247,9 @@ class _Resolver:
                 detail = {"rule": rule, "limit": kind.value, "values": values, **evidence}
                 self.conflicts.append(Conflict("limit", (a, b), detail))
                 return False
+        if rule in _DUPLICATES and p.births_apart(ra, rb):  # namesakes through a third
+            self.conflicts.append(Conflict("births_apart", (a, b), {"rule": rule, **evidence}))
+            return False
         p.union(ra, rb)
         self.links.append(Link(a, b, rule, evidence))
         return True
@@ -277,7 +282,9 @@ class _Resolver:
                             continue
                         edges.append((1, kind, value, same[0], other, "crm_duplicate"))
                 if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
-                    edges += _near_duplicates(self.rules, kind, value, by_signature, self.records)
+                    edges += near_duplicates(
+                        self.rules, kind, value, by_signature, self.records, self.status
+                    )
                 elif len(by_signature) > 1 and kind is IdentifierKind.PHONE:
                     edges += self.reenrolments.on_phone(value, by_signature)
             if signed and len(signed) < len(profiles):  # a contact with a name left empty
@@ -533,31 +540,6 @@ def _manual_pairs(
 
 def _evidence_key(evidence: Mapping[str, Any]) -> str:
     return json.dumps(evidence, sort_keys=True, default=str)
-
-
-def _near_duplicates(
-    rules: Rules,
-    kind: IdentifierKind,
-    value: str,
-    by_signature: Mapping[tuple[str, str, str], list[RecordKey]],
-    records: Mapping[RecordKey, RecordData],
-) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
-    """Edges between CRM contacts on a strong value whose names differ but are close, with
-    one birth date (``rules.near_duplicates``), and, on an e-mail, no values of their own
-    that disagree: one person entered twice, not twins sharing a family address."""
-    near = rules.near_duplicates
-    firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
-    return [
-        (1, kind, value, a, b, "crm_near_duplicate")
-        for i, (a, sig_a) in enumerate(firsts)
-        for b, sig_b in firsts[i + 1 :]
-        if near.same_person(sig_a, sig_b)
-        and not (
-            own_values_part(kind)
-            and not near.born_one(sig_a, sig_b)
-            and own_values_disagree(records[a], records[b], rules)
-        )
-    ]
 
 
 def resolve(

@@ -31,6 +31,7 @@ class Partition:
         self.parent: dict[RecordKey, RecordKey] = {ref: ref for ref in records}
         self.groups: dict[RecordKey, Group] = {ref: Group([ref]) for ref in records}
         self.limits = rules.limits
+        self.near = rules.near_duplicates
 
     def _values(self, root: RecordKey) -> dict[IdentifierKind, set[str]]:
         group = self.groups[root]
@@ -66,6 +67,26 @@ class Partition:
             if joined > limit and joined > max(len(va), len(vb)):
                 return kind, sorted(va | vb)
         return None
+
+    def births_apart(self, a: RecordKey, b: RecordKey) -> bool:
+        """Whether joining the groups of roots a and b would make a member holding two CRM
+        contacts whose birth dates disagree (``near_duplicates.member_births_agree``): two
+        namesakes born years apart, each joined to a third contact that gave no date."""
+        if not self.near.member_births_agree:
+            return False
+        births_a, births_b = self._births(a), self._births(b)
+        same = self.near.same_birth
+        return any(not same(x, y) for x in births_a for y in births_b)
+
+    def _births(self, root: RecordKey) -> set[str]:
+        records, held = self.records, self.near.birth_date_placeholders
+        return {
+            born
+            for ref in self.groups[root].members
+            if ref[0] == "crm"
+            and (day := records[ref].birth_date) is not None
+            and (born := day.isoformat()) not in held
+        }
 
     def forget_values(self) -> None:
         """Drop the groups' limited values: kept up to date, they cost a set update at each

@@ -257,6 +257,11 @@ class ConflictKind(Enum):
     AMBIGUOUS = strawberry.enum_value(
         "ambiguous", description="A call whose evidence names several members equally."
     )
+    BIRTHS_APART = strawberry.enum_value(
+        "births_apart",
+        description="A duplicate link that would put two CRM contacts whose birth dates "
+        "disagree in one member, through a contact that gave no date (two namesakes).",
+    )
 
 
 @strawberry.enum(description="Where a conflict stands with the stewards (`resolveConflict`).")

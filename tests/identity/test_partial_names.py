@@ -220,9 +220,9 @@ def test_twins_on_an_e_mail_naming_them_leave_an_undated_contact_to_no_one() -> 
 
 
 _FIRSTS = ["Barbara", "Barb", "Linda", "Barbra"]
-# Two dates would let an undated contact bridge two people of one name before any of this
-# rule (a near duplicate of each): one date, or none, keeps the people apart by name alone.
-_BIRTHS = [None, "1961-04-09"]
+# Two dates: an undated contact near each of two people of one name must not bridge them
+# (``near_duplicates.member_births_agree``).
+_BIRTHS = [None, "1961-04-09", "1990-07-21"]
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,0 +1,97 @@
+"""Which CRM contacts on one shared card or e-mail are one person entered twice under names
+written differently: the edges of the near-duplicate rule (``rules.near_duplicates``).
+
+Close names and one birth date (or a date left out on one) on a shared value say one person;
+on an e-mail (a family may share one, a card it may not) values of their own on each say two:
+twins, each with her own address, or a father and son of one name on the son's contact given
+the father's address. A value the data shows to be no one's (a store's e-mail or phone a till
+types for every guest: a hub) is no value of hers. With no birth date to compare, the phones
+speak wherever the two live: a parent and a child of one name on the parent's address, each
+with a mobile of his own, are two people; a household's line, on two people's contacts, is
+nobody's own, so a contact giving the landline and her duplicate her mobile still join. The
+contacts left apart meet again as a match suggestion, for a steward to weigh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from membergraph.identity.near_duplicates import Signature
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.rules import Rules
+from membergraph.identity.values import ValueKey, own_values_disagree, own_values_part
+
+__all__ = ["RULE", "near_duplicates"]
+
+RULE = "crm_near_duplicate"
+_NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
+
+Edge = tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]
+
+
+def near_duplicates(
+    rules: Rules,
+    kind: IdentifierKind,
+    value: str,
+    by_signature: Mapping[Signature, list[RecordKey]],
+    records: Mapping[RecordKey, RecordData],
+    status: Mapping[ValueKey, str],
+) -> list[Edge]:
+    """Edges between CRM contacts on a strong value whose names differ but are close, with
+    one birth date (``rules.near_duplicates``), and, on an e-mail, no values of their own
+    that disagree: one person entered twice, not twins sharing a family address.
+
+    Example:
+        >>> near_duplicates(Rules(), IdentifierKind.EMAIL, "a@b.c", {}, {}, {})
+        []
+    """
+    near = rules.near_duplicates
+    firsts = sorted((refs[0], sig) for sig, refs in by_signature.items())
+    return [
+        (1, kind, value, a, b, RULE)
+        for i, (a, sig_a) in enumerate(firsts)
+        for b, sig_b in firsts[i + 1 :]
+        if near.same_person(sig_a, sig_b)
+        and not (
+            own_values_part(kind)
+            and not near.born_one(sig_a, sig_b)
+            and _two_people(records[a], records[b], sig_a, sig_b, rules, status)
+        )
+    ]
+
+
+def _two_people(
+    a: RecordData,
+    b: RecordData,
+    sig_a: Signature,
+    sig_b: Signature,
+    rules: Rules,
+    status: Mapping[ValueKey, str],
+) -> bool:
+    """Whether values of their own on each say two contacts on a shared e-mail are two
+    people (``near_duplicates.own_values``; ``own_values_identify_someone``,
+    ``undated_own_phones_anywhere``)."""
+    near = rules.near_duplicates
+    counts = None
+    if near.own_values_identify_someone:
+
+        def counts(kind: IdentifierKind, key: str) -> bool:
+            return status.get((kind, key)) not in _NO_ONES
+
+    if own_values_disagree(a, b, rules, counts):
+        return True
+    if not near.undated_own_phones_anywhere or near.birth_said(sig_a[2], sig_b[2]) != "left_out":
+        return False
+    mine, theirs = _own_phones(a, status), _own_phones(b, status)
+    return bool(mine - theirs and theirs - mine)
+
+
+def _own_phones(record: RecordData, status: Mapping[ValueKey, str]) -> set[str]:
+    """A contact's phones that are one person's: linkable (not a placeholder, not a value
+    many people carry, not a household's line on two people's contacts)."""
+    return {
+        i.key
+        for i in record.identifiers
+        if i.kind is IdentifierKind.PHONE and status.get((i.kind, i.key)) == "linkable"
+    }
