@@ -72,11 +72,13 @@ class NearDuplicates(BaseModel):
     addresses by the contact's own names and the nicknames only. With
     ``own_values_identify_someone``, a value the data shows to be no one's (a store's
     e-mail or phone a till typed for every guest: a hub) is no value of her own. With
-    ``undated_own_phones_anywhere``, two contacts on a shared e-mail with no birth date to
-    compare are two people when each has a phone of its own, wherever they live: a parent
-    and a child of one name on the parent's address, each with a mobile (a household's
-    line, on two people's contacts, is no one's own). With ``member_births_agree``, a
-    duplicate link never makes a member holding two contacts whose birth dates disagree
+    ``undated_own_phones``, two contacts on a shared e-mail with no birth date to
+    compare are two people when each has a phone of its own and they share none, at one
+    home however written or with an address left out: a parent and a child of one name on
+    the parent's address, each with a mobile (a household's line, on two people's
+    contacts, is no one's own; at two homes, a new phone is what a move brings). With
+    ``member_births_agree``, a duplicate link never makes a member holding two contacts
+    whose birth dates disagree
     (:meth:`same_birth`), joined through a third that gave none: two namesakes born years
     apart are two people, whoever left the date out
     (:meth:`~membergraph.identity.partition.Partition.births_apart`).
@@ -99,7 +101,7 @@ class NearDuplicates(BaseModel):
     partial_names_by_email: bool = True
     placeholder_names_by_birth: bool = True
     own_values_identify_someone: bool = True
-    undated_own_phones_anywhere: bool = True
+    undated_own_phones: bool = True
     member_births_agree: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (

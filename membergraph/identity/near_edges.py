@@ -6,9 +6,11 @@ on an e-mail (a family may share one, a card it may not) values of their own on 
 twins, each with her own address, or a father and son of one name on the son's contact given
 the father's address. A value the data shows to be no one's (a store's e-mail or phone a till
 types for every guest: a hub) is no value of hers. With no birth date to compare, the phones
-speak wherever the two live: a parent and a child of one name on the parent's address, each
-with a mobile of his own, are two people; a household's line, on two people's contacts, is
-nobody's own, so a contact giving the landline and her duplicate her mobile still join. The
+speak at one home however written, or where an address is left out: a parent and a child of
+one name on the parent's address, each with a mobile of his own and none shared, are two
+people; a household's line, on two people's contacts, is nobody's own, so a contact giving
+the landline and her duplicate her mobile still join; at two homes, a new phone is what a
+move brings. The
 contacts left apart meet again as a match suggestion, for a steward to weigh.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from membergraph.identity.comparisons import address_level
 from membergraph.identity.near_duplicates import Signature
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
@@ -71,7 +74,7 @@ def _two_people(
 ) -> bool:
     """Whether values of their own on each say two contacts on a shared e-mail are two
     people (``near_duplicates.own_values``; ``own_values_identify_someone``,
-    ``undated_own_phones_anywhere``)."""
+    ``undated_own_phones``)."""
     near = rules.near_duplicates
     counts = None
     if near.own_values_identify_someone:
@@ -81,10 +84,12 @@ def _two_people(
 
     if own_values_disagree(a, b, rules, counts):
         return True
-    if not near.undated_own_phones_anywhere or near.birth_said(sig_a[2], sig_b[2]) != "left_out":
+    if not near.undated_own_phones or near.birth_said(sig_a[2], sig_b[2]) != "left_out":
         return False
+    if address_level(a, b) in ("postcode", "differs"):
+        return False  # two homes: a move, and a new phone at the new one
     mine, theirs = _own_phones(a, status), _own_phones(b, status)
-    return bool(mine - theirs and theirs - mine)
+    return bool(mine and theirs and not mine & theirs)  # one phone shared: hers
 
 
 def _own_phones(record: RecordData, status: Mapping[ValueKey, str]) -> set[str]:

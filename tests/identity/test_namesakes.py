@@ -14,6 +14,8 @@ from membergraph.identity.suggestions import suggest
 from tests.identity.builders import crm, world
 
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
+HOME_AS_TYPED = {**HOME, "line1": "9 Birch Road"}  # one home, written another way
+NO_ADDRESS = {"country": "US"}  # left out on the form
 AWAY = {"line1": "40 Pine Ave", "city": "Dayton", "postal_code": "45402", "country": "US"}
 EMAIL = "wjohnson@mail.org"  # names either William Johnson
 FATHER_MOBILE, SON_MOBILE, LANDLINE = "4155550171", "4155550172", "4155550100"
@@ -37,17 +39,24 @@ def guests(phone: str | None = None, email: str | None = None) -> list[RecordDat
     ("son", "others", "merged"),
     [
         # A father's contact (born 1975, his mobile) and his son's of one name, no birth date,
-        # the father's address given for the student: each a mobile of his own, wherever.
-        pytest.param({"phones": [SON_MOBILE], "address": AWAY}, [], False, id="own-mobiles-apart"),
-        pytest.param({"phones": [SON_MOBILE], "address": None}, [], False,
+        # the father's address given for the student: each a mobile of his own at one home,
+        # however it is written, or where an address is left out.
+        pytest.param({"phones": [SON_MOBILE], "address": HOME_AS_TYPED}, [], False,
+                     id="own-mobiles-one-home"),
+        pytest.param({"phones": [SON_MOBILE], "address": NO_ADDRESS}, [], False,
                      id="own-mobiles-one-address-left-out"),
-        pytest.param({"phones": [SON_MOBILE], "first": "Will", "address": AWAY}, [], False,
+        pytest.param({"phones": [SON_MOBILE], "first": "Will", "address": NO_ADDRESS}, [], False,
                      id="own-mobiles-a-short-form"),
+        # Two homes: after a move, a new phone at the new one is his.
+        pytest.param({"phones": [SON_MOBILE], "address": AWAY}, [], True, id="a-move"),
+        # One mobile on both, and one more on one: his.
+        pytest.param({"phones": [FATHER_MOBILE, SON_MOBILE], "address": NO_ADDRESS}, [], True,
+                     id="one-mobile-shared"),
         # One person entered twice: no phone, or his own again, on the second form.
         pytest.param({"address": AWAY}, [], True, id="no-phone-on-the-second"),
         pytest.param({"phones": [FATHER_MOBILE], "address": AWAY}, [], True, id="the-same-mobile"),
         # The household's line (on his wife's contact too) is no one's own.
-        pytest.param({"phones": [LANDLINE], "address": None},
+        pytest.param({"phones": [LANDLINE], "address": NO_ADDRESS},
                      [crm("W1", first="Mary", birth="1977-05-06", phones=[LANDLINE],
                           address=HOME)],
                      True, id="the-households-line"),
@@ -73,13 +82,13 @@ def test_a_father_and_son_of_one_name_on_one_email(
 
 
 def test_without_the_rule_a_father_and_son_on_one_email_are_one_member() -> None:
-    # Given the father and the son with a mobile each, at two addresses
+    # Given the father and the son with a mobile each, at one home written two ways
     father = crm("C1", first="William", last="Johnson", birth="1975-03-04", emails=[EMAIL],
                  phones=[FATHER_MOBILE], address=HOME)  # fmt: skip
     son = crm("C2", first="William", last="Johnson", birth=None, emails=[EMAIL],
-              phones=[SON_MOBILE], address=AWAY)  # fmt: skip
-    rules = Rules.model_validate({"near_duplicates": {"undated_own_phones_anywhere": False}})
-    # Then the rule is what keeps them apart (phones compared at one address only)
+              phones=[SON_MOBILE], address=HOME_AS_TYPED)  # fmt: skip
+    rules = Rules.model_validate({"near_duplicates": {"undated_own_phones": False}})
+    # Then the rule is what keeps them apart (phones compared at one address as written)
     assert together(resolve(world(father, son), rules), father.ref, son.ref)
     assert not together(resolve(world(father, son)), father.ref, son.ref)
 
@@ -89,7 +98,7 @@ def test_a_father_and_son_left_apart_are_a_match_suggestion() -> None:
     father = crm("C1", first="William", last="Johnson", birth="1975-03-04", emails=[EMAIL],
                  phones=[FATHER_MOBILE], address=HOME)  # fmt: skip
     son = crm("C2", first="William", last="Johnson", birth=None, emails=[EMAIL],
-              phones=[SON_MOBILE], address=AWAY)  # fmt: skip
+              phones=[SON_MOBILE], address=NO_ADDRESS)  # fmt: skip
     records = world(father, son)
     rules = Rules()
     assert not together(resolve(records, rules), father.ref, son.ref)
