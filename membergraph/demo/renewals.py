@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from membergraph.demo.people import happens
+from membergraph.demo.vocabulary import NOW
 
 if TYPE_CHECKING:
     from membergraph.demo.people import Generator, Person
@@ -29,7 +30,10 @@ def slipped_birth(gen: Generator, birth: str | None) -> str | None:
     rng = gen.eleventh
     at = rng.choice([2, 3])  # the decade or the year: the digits people slip on
     digit = rng.choice([d for d in "0123456789" if d != birth[at]])
-    return birth[:at] + digit + birth[at + 1 :]
+    slipped = birth[:at] + digit + birth[at + 1 :]
+    # A form refuses a date after today (so does ingestion: no one is born after it): the
+    # slip into the future (2004 typed 2044) was caught there and the date typed right.
+    return birth if slipped > NOW.date().isoformat() else slipped
 
 
 def renewed_phones(gen: Generator, p: Person, phones: list[str], birth: str | None) -> list[str]:
