@@ -321,7 +321,10 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [f"{_variable(error['loc'])}: {error['msg']}" for error in exc.errors()]
+        problems = [
+            (f"{name}: " if (name := _variable(error["loc"])) else "") + error["msg"]
+            for error in exc.errors()
+        ]
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
     except UnreadableSetting as exc:  # a JSON setting whose value is not JSON
         field = re.search(r'field "(\w+)"', str(exc))
@@ -349,6 +352,8 @@ def _variable(loc: tuple[int | str, ...]) -> str:
     """The variable a validation error is about, as the operator sets it. An API key's own
     text is never part of it: it is a secret, and this line goes to the log."""
     parts = [str(part) for part in loc]
+    if not parts:  # a check of several settings together: its message names them
+        return ""
     if parts[:1] == ["api_keys"] and len(parts) > 1:
         rest = ".".join(p for p in parts[2:] if p != "[key]")
         return "MEMBERGRAPH_API_KEYS (" + (f"a key's {rest}" if rest else "a key") + ")"
