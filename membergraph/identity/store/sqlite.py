@@ -25,7 +25,7 @@ from membergraph.identity.engine import Link, ValueKey
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
-from membergraph.identity.store import sqlite_feed, sqlite_read
+from membergraph.identity.store import sqlite_feed, sqlite_lookup, sqlite_read
 from membergraph.identity.store.format import STORE_FORMAT, StoreMark, read_mark
 from membergraph.identity.store.port import (
     Change,
@@ -525,7 +525,7 @@ class SqliteStore(IdentityStore):
         return await self._read(sqlite_read.scope_state, None if refs is None else list(refs))
 
     async def resolve_member_id(self, member_id: str) -> str | None:
-        return await self._read(sqlite_read.live_member_id, member_id)
+        return await self._read(sqlite_lookup.live_member_id, member_id)
 
     async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
         return await self._read(sqlite_read.member_records, list(member_ids))
@@ -557,25 +557,30 @@ class SqliteStore(IdentityStore):
         return await self._read(sqlite_read.member_parts, list(member_ids))
 
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
-        return await self._read(sqlite_read.find_members, kind.value, key)
+        return await self._read(sqlite_lookup.find_members, kind.value, key)
 
     async def find_member_parts(
         self, kind: IdentifierKind, key: str
     ) -> tuple[str, MemberParts] | None:
-        return await self._read(sqlite_read.find_member_parts, kind.value, key)
+        return await self._read(sqlite_lookup.find_member_parts, kind.value, key)
 
     async def find_member_carried(
         self, kind: IdentifierKind, key: str, floor: int, max_records: int
     ) -> MemberCarried | None:
         return await self._point_read(
-            sqlite_read.find_member_carried, kind.value, key, floor, max_records, self.beside_lookup
+            sqlite_lookup.find_member_carried,
+            kind.value,
+            key,
+            floor,
+            max_records,
+            self.beside_lookup,
         )
 
     async def member_carried(
         self, member_id: str, floor: int, max_records: int
     ) -> MemberCarried | None:
         return await self._point_read(
-            sqlite_read.member_carried, member_id, floor, max_records, self.beside_lookup
+            sqlite_lookup.member_carried, member_id, floor, max_records, self.beside_lookup
         )
 
     async def page_members(

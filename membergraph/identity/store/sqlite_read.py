@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import date, datetime
 from functools import partial
 from operator import itemgetter
@@ -23,11 +23,9 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_of
 from membergraph.identity.store.port import (
     ClosureStep,
-    MemberCarried,
     MemberParts,
     ScopeState,
     StoredLink,
-    contact_values,
     plan_step,
 )
 from membergraph.identity.store.sqlite_write import (
@@ -37,7 +35,6 @@ from membergraph.identity.store.sqlite_write import (
     member_versions,
 )
 from membergraph.identity.store.tombstones import buried_sqlite
-from membergraph.identity.store.types import StoreError
 from membergraph.sqlite_tx import in_snapshot
 
 T = TypeVar("T")
@@ -129,14 +126,52 @@ def of_records(
     )
 
 
-def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
-    records = of_records(db, _RECORD_COLUMNS, "records", refs)
-    found = {(row[0], row[1]): record_row(row) for row in records}
-    identifiers = of_records(
-        db, _IDENTIFIER_COLUMNS, "identifiers", None if refs is None else found, key="rkey"
-    )
+# Records whole: each record's row with its identifiers as one JSON array, read by the
+# primary key in the same statement (a join would repeat the record's columns on each
+# identifier's row; a second statement costs its own trip through SQLite's machinery).
+_WHOLE = (
+    f"SELECT {', '.join('r.' + column for column in _RECORD_COLUMNS.split(', '))},"
+    " (SELECT json_group_array(json_array(i.kind, i.key, i.value, i.via))"
+    " FROM identifiers AS i WHERE i.source = r.source AND i.rkey = r.key)"
+)
+_WHOLE_BY_REFS = (
+    f"{_WHOLE} FROM json_each(?) AS v JOIN records AS r"
+    " ON r.source = json_extract(v.value, '$[0]') AND r.key = json_extract(v.value, '$[1]')"
+)
+WHOLE_OF_MEMBER = f"{_WHOLE} FROM records AS r WHERE r.member_id = ? ORDER BY r.source, r.key"
+"""A member's records whole, in key order (:func:`whole_rows`)."""
+
+
+def whole_rows(db: Conn, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a ``_WHOLE`` statement, as plain tuples: the record's columns, then its
+    identifiers (:func:`identifiers_of`)."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params).fetchall()
+
+
+def identifiers_of(text: str) -> list[Identifier]:
+    """A whole row's identifiers, from their JSON array."""
     kinds = _KINDS  # a dict, not IdentifierKind(...): an enum's call is Python
-    for source, rkey, kind, key, value, via in identifiers:
+    return [identifier_of((kinds[k], key, value, via)) for k, key, value, via in orjson.loads(text)]
+
+
+def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
+    found: dict[RecordKey, RecordData] = {}
+    if refs is not None:
+        for row in whole_rows(db, _WHOLE_BY_REFS, (orjson.dumps(sorted(set(refs))).decode(),)):
+            record = record_row(row[:9])
+            record.identifiers.update(identifiers_of(row[9]))
+            found[record.ref] = record
+        return found
+    found = {
+        (row[0], row[1]): record_row(row)
+        for row in plain(db, f"SELECT {_RECORD_COLUMNS} FROM records")
+    }
+    kinds = _KINDS
+    for source, rkey, kind, key, value, via in plain(
+        db, f"SELECT {_IDENTIFIER_COLUMNS} FROM identifiers"
+    ):
         found[(source, rkey)].identifiers.add(identifier_of((kinds[kind], key, value, via)))
     return found
 
@@ -330,100 +365,6 @@ def member_identifiers(
         for member, source, rkey, kind, key, value, via in cursor.execute(sql, chunk):
             found[member].append(((source, rkey), Identifier(kinds[kind], key, value, via)))
     return [found.get(m, []) for m in member_ids]
-
-
-def find_members(db: Conn, kind: str, key: str) -> list[str]:
-    """The members carrying an identifier: those holding it on a profile record (its
-    owner's) before those holding it on a leaf only (a shared device a steward gave to one
-    of its two logins), then oldest first."""
-    found = db.execute(
-        "SELECT r.member_id FROM identifiers i JOIN records r"
-        " ON r.source = i.source AND r.key = i.rkey"
-        " JOIN members m ON m.id = r.member_id"
-        # What an agent typed is evidence, not an identity: it never answers a lookup.
-        " WHERE i.kind=? AND i.key=? AND i.via != 'agent' GROUP BY r.member_id"
-        " ORDER BY MIN(r.role != 'profile'), m.created_at, m.id",
-        (kind, key),
-    ).fetchall()
-    return [row[0] for row in found]
-
-
-def find_member_parts(db: Conn, kind: str, key: str) -> tuple[str, MemberParts] | None:
-    """The first member carrying an identifier and its parts (one trip, two statements)."""
-    found = find_members(db, kind, key)
-    return (found[0], member_parts(db, found[:1])[0]) if found else None
-
-
-def find_member_carried(
-    db: Conn,
-    kind: str,
-    key: str,
-    floor: int,
-    max_records: int,
-    beside: Callable[[Conn, list[RecordKey]], object] | None = None,
-) -> MemberCarried | None:
-    """:meth:`IdentityStore.find_member_carried` in one trip, with what ``beside`` reads
-    of the member's records in it."""
-    found = find_members(db, kind, key)
-    return _carried(db, found[0], floor, max_records, beside) if found else None
-
-
-def member_carried(
-    db: Conn,
-    member_id: str,
-    floor: int,
-    max_records: int,
-    beside: Callable[[Conn, list[RecordKey]], object] | None = None,
-) -> MemberCarried | None:
-    """:meth:`IdentityStore.member_carried` in one trip: the live member ``member_id`` names
-    (following redirects), then what :func:`find_member_carried` reads of it."""
-    live = live_member_id(db, member_id)
-    return None if live is None else _carried(db, live, floor, max_records, beside)
-
-
-def live_member_id(db: Conn, member_id: str) -> str | None:
-    """The live member an ID names, following redirects; None if unknown."""
-    current = member_id
-    for _ in range(64):  # redirect chains are short; the bound stops a corrupt cycle
-        if db.execute("SELECT 1 FROM members WHERE id=?", (current,)).fetchone():
-            return current
-        row = db.execute("SELECT new_id FROM redirects WHERE old_id=?", (current,)).fetchone()
-        if row is None:
-            return None
-        current = row[0]
-    raise StoreError(f"redirect cycle at member {member_id}")
-
-
-def _carried(
-    db: Conn,
-    member: str,
-    floor: int,
-    max_records: int,
-    beside: Callable[[Conn, list[RecordKey]], object] | None,
-) -> MemberCarried:
-    # The member's records whole (by its index, as member_records reads their keys): most
-    # values weighed are carried by the member's own records (a contact, its card's orders,
-    # its visitors), whose identifiers the parts hold already.
-    own = {
-        (row[0], row[1]): row
-        for row in db.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE member_id = ? ORDER BY source, key",
-            (member,),
-        )
-    }
-    parts = MemberParts(list(own), member_identifiers(db, [member])[0])
-    carried = carriers(db, contact_values(parts), max_records + 1)
-    weighed = {r for refs in carried.values() if floor < len(refs) <= max_records for r in refs}
-    others = weighed.difference(own)
-    records = load_records(db, others) if others else {}
-    if len(others) < len(weighed):
-        mine = {ref: record_row(own[ref]) for ref in weighed.intersection(own)}
-        for ref, identifier in parts.identifiers:
-            if ref in mine:
-                mine[ref].identifiers.add(identifier)
-        records.update(mine)
-    held = None if beside is None else beside(db, parts.records)
-    return MemberCarried(member, parts, carried, records, held)
 
 
 def member_parts(db: Conn, member_ids: Sequence[str]) -> list[MemberParts]:
