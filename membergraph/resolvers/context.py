@@ -9,7 +9,7 @@ from __future__ import annotations
 from asyncio import Future, gather
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -49,21 +49,15 @@ class Loaders:
     """One DataLoader per backend lookup, batched per request."""
 
     def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
         store = gateway.identity.store
         # Records and identifiers in one read: a member's fields ask for both at once.
         self._unweighed = unweighed = _Unweighed()
         self.member_parts: DataLoader[str, MemberParts] = DataLoader(
             partial(_member_parts, unweighed, store.member_parts)
         )
-        self.member_events: DataLoader[str, list[IdentityEvent]] = DataLoader(store.member_events)
-        self.consent_facts: DataLoader[RecordKey, list[ConsentFact]] = DataLoader(
-            partial(_consent_facts, gateway)
-        )
         # Whether an e-mail or phone identifies no one (listed, or revealed by the data).
         self.placeholder: DataLoader[ValueKey, bool] = DataLoader(partial(_placeholders, gateway))
-        self.scored: DataLoader[str, ScoredRow | None] | None = (
-            DataLoader(gateway.scores.scored_rows) if gateway.scores else None
-        )
         # (The lines loaders share a holder, not the loaders: no cycle for the collector.)
         self._beside = beside = _Beside()
         self._sources = gateway.sources
@@ -71,6 +65,21 @@ class Loaders:
             name: DataLoader(partial(_lines, beside, connector))
             for name, connector in gateway.sources.items()
         }
+
+    # Made at their first use (then a plain attribute): a profile, the most asked document,
+    # reads neither history, consents nor scores.
+    @cached_property
+    def member_events(self) -> DataLoader[str, list[IdentityEvent]]:
+        return DataLoader(self._gateway.identity.store.member_events)
+
+    @cached_property
+    def consent_facts(self) -> DataLoader[RecordKey, list[ConsentFact]]:
+        return DataLoader(partial(_consent_facts, self._gateway))
+
+    @cached_property
+    def scored(self) -> DataLoader[str, ScoredRow | None] | None:
+        scores = self._gateway.scores
+        return DataLoader(scores.scored_rows) if scores else None
 
     def placeholder_flags(self, values: Sequence[ValueKey]) -> Awaitable[list[bool]]:
         """Whether each of ``values`` identifies no one. The first ask after a read of
