@@ -8,6 +8,7 @@ import asyncio
 import codecs
 import json
 import logging
+from functools import lru_cache
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -106,7 +107,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         known = getattr(self.schema, "known", None)
         if known is None or request.method != "POST":
             return None
-        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        content_type = _media_type(request.headers.get("content-type", ""))
         if (
             "application/json" not in content_type
             # a streaming transport (incremental delivery, subscriptions over HTTP)
@@ -309,3 +310,10 @@ class ClientErrorsInOneLine(logging.Filter):
         record.msg, record.args = "GraphQL error %s: %s", (code, mask_in_text(error.message))
         record.exc_info, record.exc_text = None, None
         return True
+
+
+@lru_cache(maxsize=64)
+def _media_type(content_type: str) -> str:
+    """A Content-Type header's media type, as Strawberry parses it (with the standard
+    library's e-mail header parser, microseconds a call): clients send a few values."""
+    return parse_content_type(content_type)[0]
