@@ -25,63 +25,64 @@ class NearDuplicates(BaseModel):
     """When two CRM contacts whose names differ are one person entered twice.
 
     They must have the same birth date, share a strong identifier (``kinds``), and have close
-    names: first and last name each close, or each close to the other's swapped. Two names
-    are close when they fold to the same letters (case, accents), one is a short form of the
-    other (a listed nickname, or a prefix of at least ``prefix_min`` letters), their
-    Jaro-Winkler similarity is at least ``first_name_min`` (first names) or
-    ``last_name_min`` (last names): a typo, a dropped or doubled letter; or, with
-    ``keyboard_slips``, they differ in one letter only, typed with a key next to the right
-    one on a QWERTY keyboard (``Gary``/``Gqry``, which Jaro-Winkler finds far apart in so
-    short a name; ``Mary``/``Mark`` differ by keys far apart, and stay two people); or, with
-    ``initials``, one first name is an initial the other starts with (``J.``/``John``).
-    With ``family_name_changes``, close first names alone will do, whatever the family
-    names (``Jennifer Hill``/``Jennifer Jiménez`` after a marriage, ``Dubois``/
-    ``Dubois-Harris``): the birth date and a strong identifier already say one person, and
-    twins, who share both, have other first names. With ``birth_date_left_out_agrees``, a
-    contact without a birth date agrees with any (the form made it optional: nobody else's;
-    so is one of ``birth_date_placeholders``, what a form puts when it gets none); with
-    ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a date written day first
-    on one form, month first on the other); with ``birth_year_slips``, ``1983-03-28`` agrees
-    with ``1982-03-28`` or ``1993-03-28`` (one digit of the year mistyped: the day and
-    month, which relatives seldom share, still agree). On a shared e-mail (not a card: a
-    card is one account, and people change e-mail and phone), each contact having a value of
-    an ``own_values`` kind the other lacks says two people: twins on a family address
-    (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address, her own
-    phone (a duplicate entered after a move has a new landline at the new address; a
-    replaced card is listed with the new one); with ``births_outweigh_own_values``, not when
-    both birth dates are given and agree and the first names are one (the same letters): no
-    two relatives are born on one day under one first name (twins have two, if only a letter
-    or a short form apart), so her values of her own are her old and new ones. With
-    ``partial_names``, a contact that left its first or family name empty joins the one
-    person's contacts on a shared ``kinds`` value whose same name field is close and whose
-    birth date (given on both) agrees (:mod:`~membergraph.identity.partial_names`); with
-    ``partial_names_by_email``, with no birth date to compare, on an e-mail that names that
-    person (``barbara.harris@``: her own address, not a family's). A
-    contact whose first name, or first and family names read together, is one of
-    ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
-    Customer``, ``Walk`` / ``In``, ``Guest``, ``Valued Customer``, typed at a till for
-    whoever stands there) names no one: it is nobody's duplicate, and two of them are two
-    people; with ``placeholder_names_by_birth``, one that gives a birth date joins the one
-    person's contacts on a shared ``kinds`` value or phone that give the same date, as a
-    contact with a name left empty does (the clerk typed a word for the name, not for the
-    e-mail and the birth date), and with ``partial_names_by_email`` one with no date to
-    compare joins them on an e-mail that names them. ``first_names`` and ``family_names``
-    are common names (any case and accents), besides the nicknames' first names: an e-mail
-    on a contact that names another person with them is a relative's
-    (:func:`~membergraph.identity.email_names.a_relatives_email`); empty lists read
-    addresses by the contact's own names and the nicknames only. With
-    ``own_values_identify_someone``, a value the data shows to be no one's (a store's
-    e-mail or phone a till typed for every guest: a hub) is no value of her own. With
-    ``undated_own_phones``, two contacts on a shared e-mail with no birth date to
-    compare are two people when each has a phone of its own and they share none, at one
-    home however written or with an address left out: a parent and a child of one name on
-    the parent's address, each with a mobile (a household's line, on two people's
-    contacts, is no one's own; at two homes, a new phone is what a move brings). With
-    ``member_births_agree``, a duplicate link never makes a member holding two contacts
-    whose birth dates disagree
-    (:meth:`same_birth`), joined through a third that gave none: two namesakes born years
-    apart are two people, whoever left the date out
-    (:meth:`~membergraph.identity.partition.Partition.births_apart`).
+    names: first and last name each close, or each close to the other's swapped. Two names are
+    close when they fold to the same letters (case, accents), one is a short form of the other
+    (a listed nickname, or a prefix of at least ``prefix_min`` letters), their Jaro-Winkler
+    similarity is at least ``first_name_min`` (first names) or ``last_name_min`` (last names): a
+    typo, a dropped or doubled letter; or, with ``keyboard_slips``, they differ in one letter
+    only, typed with a key next to the right one on a QWERTY keyboard (``Gary``/``Gqry``, which
+    Jaro-Winkler finds far apart in so short a name; ``Mary``/``Mark`` differ by keys far apart,
+    and stay two people); or, with ``initials``, one first name is an initial the other starts
+    with (``J.``/``John``). With ``family_name_changes``, close first names alone will do,
+    whatever the family names (``Jennifer Hill``/``Jennifer Jiménez`` after a marriage,
+    ``Dubois``/ ``Dubois-Harris``): the birth date and a strong identifier already say one
+    person, and twins, who share both, have other first names; with
+    ``family_name_changes_on_email_and_phone``, with no birth date to compare too, when the two
+    share a phone besides the e-mail (a marriage: her address and her number; the e-mail alone
+    is a family's). With ``garbled_first_names``, first names far apart will do when one is no
+    common first name (``Tmi``/``Timothy``), the family names are close, both birth dates are
+    given and one, and the two share a phone besides the e-mail
+    (:func:`~membergraph.identity.near_edges.one_if_email_and_phone`). With
+    ``birth_date_left_out_agrees``, a contact without a birth date agrees with any (the form
+    made it optional: nobody else's; so is one of ``birth_date_placeholders``, what a form puts
+    when it gets none); with ``day_month_swaps``, ``1970-01-02`` agrees with ``1970-02-01`` (a
+    date written day first on one form, month first on the other); with ``birth_year_slips``,
+    ``1983-03-28`` agrees with ``1982-03-28`` or ``1993-03-28`` (one digit of the year mistyped:
+    the day and month, which relatives seldom share, still agree). On a shared e-mail (not a
+    card: a card is one account, and people change e-mail and phone), each contact having a
+    value of an ``own_values`` kind the other lacks says two people: twins on a family address
+    (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address, her own phone
+    (a duplicate entered after a move has a new landline at the new address; a replaced card is
+    listed with the new one); with ``births_outweigh_own_values``, not when both birth dates are
+    given and agree and the first names are one (the same letters): no two relatives are born on
+    one day under one first name (twins have two, if only a letter or a short form apart), so
+    her values of her own are her old and new ones. With ``partial_names``, a contact that left
+    its first or family name empty joins the one person's contacts on a shared ``kinds`` value
+    whose same name field is close and whose birth date (given on both) agrees
+    (:mod:`~membergraph.identity.partial_names`); with ``partial_names_by_email``, with no birth
+    date to compare, on an e-mail that names that person (``barbara.harris@``: her own address,
+    not a family's). A contact whose first name, or first and family names read together, is one
+    of ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
+    Customer``, ``Walk`` / ``In``, ``Guest``, ``Valued Customer``, typed at a till for whoever
+    stands there) names no one: it is nobody's duplicate, and two of them are two people; with
+    ``placeholder_names_by_birth``, one that gives a birth date joins the one person's contacts
+    on a shared ``kinds`` value or phone that give the same date, as a contact with a name left
+    empty does (the clerk typed a word for the name, not for the e-mail and the birth date), and
+    with ``partial_names_by_email`` one with no date to compare joins them on an e-mail that
+    names them. ``first_names`` and ``family_names`` are common names (any case and accents),
+    besides the nicknames' first names: an e-mail on a contact that names another person with
+    them is a relative's (:func:`~membergraph.identity.email_names.a_relatives_email`); empty
+    lists read addresses by the contact's own names and the nicknames only. With
+    ``own_values_identify_someone``, a value the data shows to be no one's (a store's e-mail or
+    phone a till typed for every guest: a hub) is no value of her own. With
+    ``undated_own_phones``, two contacts on a shared e-mail with no birth date to compare are
+    two people when each has a phone of its own and they share none, at one home however written
+    or with an address left out: a parent and a child of one name on the parent's address, each
+    with a mobile (a household's line, on two people's contacts, is no one's own; at two homes,
+    a new phone is what a move brings). With ``member_births_agree``, a duplicate link never
+    makes a member holding two contacts whose birth dates disagree (:meth:`same_birth`), joined
+    through a third that gave none: two namesakes born years apart are two people, whoever left
+    the date out (:meth:`~membergraph.identity.partition.Partition.births_apart`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -93,6 +94,8 @@ class NearDuplicates(BaseModel):
     keyboard_slips: bool = True
     initials: bool = True
     family_name_changes: bool = True
+    family_name_changes_on_email_and_phone: bool = True
+    garbled_first_names: bool = True
     birth_date_left_out_agrees: bool = True
     day_month_swaps: bool = True
     birth_year_slips: bool = True
@@ -271,6 +274,17 @@ class NearDuplicates(BaseModel):
         if names == "first_only":  # a marriage: the birth date must say it, unslipped
             return self.birth_said(a[2], b[2]) in ("agreed", "swapped")
         return bool(names)
+
+    def names_said(self, a: Signature, b: Signature) -> str:
+        """What two contacts' names say, as :meth:`same_person` reads them: ``"both"``
+        close (or swapped), ``"first_only"`` (a family name changed), or ``""``."""
+        return _same_names(self, a[0], a[1], b[0], b[1])
+
+    def family_names_close(self, a: str, b: str) -> bool:
+        """Whether two family names are close, a generational suffix on one only aside:
+        ``Murphey``/``Murphy``, not ``Murphy Jr.``/``Murphy``."""
+        (a, gen_a), (b, gen_b) = _generation(a), _generation(b)
+        return gen_a == gen_b and self.last_names_close(fold_name(a), fold_name(b))
 
     def born_one(self, a: Signature | None, b: Signature | None) -> bool:
         """Whether two contacts give birth dates that agree (both given: one date, day and

@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from membergraph.identity.comparisons import address_level
-from membergraph.identity.near_duplicates import Signature
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.name_forms import first_name_core
+from membergraph.identity.near_duplicates import NearDuplicates, Signature
+from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import ValueKey, own_values_disagree, own_values_part
 
-__all__ = ["RULE", "near_duplicates"]
+__all__ = ["RULE", "near_duplicates", "one_if_email_and_phone"]
 
 RULE = "crm_near_duplicate"
 _NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
@@ -55,13 +56,49 @@ def near_duplicates(
         (1, kind, value, a, b, RULE)
         for i, (a, sig_a) in enumerate(firsts)
         for b, sig_b in firsts[i + 1 :]
-        if near.same_person(sig_a, sig_b)
+        if (
+            near.same_person(sig_a, sig_b)
+            or (
+                kind is IdentifierKind.EMAIL
+                and one_if_email_and_phone(near, sig_a, sig_b)
+                and _a_phone_shared(records[a], records[b], status)
+            )
+        )
         and not (
             own_values_part(kind)
             and not near.born_one(sig_a, sig_b)
             and _two_people(records[a], records[b], sig_a, sig_b, rules, status)
         )
     ]
+
+
+def one_if_email_and_phone(near: NearDuplicates, a: Signature, b: Signature) -> bool:
+    """Whether two contacts that ``same_person`` leaves apart are one person if they share
+    an e-mail and a phone: one first name under two family names with no birth date to
+    compare (``family_name_changes_on_email_and_phone``: a marriage, not a family), or one
+    family name and one birth date under first names far apart, one of them no common
+    first name (``garbled_first_names``: ``Tmi``/``Timothy``, ``JF``/``Jean-François``;
+    ``Mary``/``Mark`` are twins).
+
+    Example:
+        >>> near = NearDuplicates()
+        >>> one_if_email_and_phone(near, ("Tmi", "Murphy", "1945-07-24"),
+        ...                        ("Timothy", "Murphy", "1945-07-24"))
+        True
+    """
+    said = near.birth_said(a[2], b[2])
+    if said == "left_out":
+        return (
+            near.family_name_changes
+            and near.family_name_changes_on_email_and_phone
+            and near.names_said(a, b) == "first_only"
+        )
+    if said != "agreed" or not near.garbled_first_names:
+        return False
+    first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
+    if near.common_first_name(first_a) and near.common_first_name(first_b):
+        return False  # Mary and Mark: twins on the family's address and line
+    return near.family_names_close(a[1], b[1])
 
 
 def _two_people(
@@ -90,6 +127,18 @@ def _two_people(
         return False  # two homes: a move, and a new phone at the new one
     mine, theirs = _own_phones(a, status), _own_phones(b, status)
     return bool(mine and theirs and not mine & theirs)  # one phone shared: hers
+
+
+def _a_phone_shared(a: RecordData, b: RecordData, status: Mapping[ValueKey, str]) -> bool:
+    """Whether two contacts share a phone that identifies someone (not a placeholder, not
+    a hub such as a store's number typed for every guest)."""
+    phones = {i.key for i in a.identifiers if i.kind is IdentifierKind.PHONE}
+    return any(
+        i.kind is IdentifierKind.PHONE
+        and i.key in phones
+        and status.get((i.kind, i.key)) not in _NO_ONES
+        for i in b.identifiers
+    )
 
 
 def _own_phones(record: RecordData, status: Mapping[ValueKey, str]) -> set[str]:

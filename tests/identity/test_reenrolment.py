@@ -62,10 +62,15 @@ def first_contact(**fields: Any) -> RecordData:
         pytest.param(
             {"last": "Hill"}, {"last": "Jimenez"}, True, "agreed", id="maiden-name-births-agree"
         ),
-        # A family name changed and nothing to compare the dates with: a family's e-mail.
+        # A family name changed and nothing to compare the dates with: a family's e-mail,
+        # unless her phone is the other's too (a marriage: her address and her number).
         pytest.param(
-            {"last": "Hill"}, {"last": "Jimenez", "birth": None}, False, None,
+            {"last": "Hill"}, {"last": "Jimenez", "birth": None, "phones": []}, False, None,
             id="other-family-name-no-birth",
+        ),
+        pytest.param(
+            {"last": "Hill"}, {"last": "Jimenez", "birth": None}, True, "left_out",
+            id="other-family-name-no-birth-her-phone-too",
         ),
         # A son on his mother's e-mail: names close by letters, a man's and a woman's.
         pytest.param(
