@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from membergraph.identity.email_names import names_anyone
+from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData
 
-__all__ = ["a_strangers_email", "names_in"]
+__all__ = ["a_strangers_email", "holders_by_days", "names_in"]
 
 _WORDS = re.compile(r"[\s\-'.,]+")
 _LEAST = 3  # letters of a name to look for in an address: "Al" is in too many
@@ -43,6 +45,8 @@ def a_strangers_email(
     given: Iterable[str] = (),
     days: int = 0,
     holder_days: int = 0,
+    handle_days: int = 0,
+    names: NearDuplicates | None = None,
 ) -> bool:
     """Whether ``email``, given on a card's purchases, is a stranger's: the card's CRM
     contacts (``holders``) have e-mails of their own, not this one, and their names are
@@ -51,8 +55,11 @@ def a_strangers_email(
     beside a guest's ``kinge@``). A card nobody holds in the CRM, or held by contacts
     without names, or with no e-mail of theirs anywhere, says nothing against it; nor
     does an address given with the card on ``days`` distinct days, at least ``holder_days``
-    (``Rules.card_email_days``; 0: not read): the holder's own."""
-    if holder_days and days >= holder_days:
+    (``Rules.card_email_days``; 0: not read): the holder's own; nor, with ``names``, an
+    address that names no one (:func:`~membergraph.identity.email_names.names_anyone`:
+    ``bluejay3322@``) given on at least ``handle_days`` (``Rules.card_handle_email_days``):
+    a guest's names the guest, a handle given again is the holder's."""
+    if holders_by_days(email, days, holder_days, handle_days, names):
         return False
     holders = list(holders)
     if not holders:
@@ -73,6 +80,23 @@ def a_strangers_email(
     if not theirs or email in theirs:
         return False
     return not _names_one_of(email, words)
+
+
+def holders_by_days(
+    email: str,
+    days: int,
+    holder_days: int,
+    handle_days: int = 0,
+    names: NearDuplicates | None = None,
+) -> bool:
+    """Whether the days an e-mail was given with a card say it is the holder's, whatever
+    it names: ``holder_days`` days or more, or, naming no one, ``handle_days`` or more
+    (0: not read)."""
+    if holder_days and days >= holder_days:
+        return True
+    return bool(
+        handle_days and names is not None and days >= handle_days and not names_anyone(email, names)
+    )
 
 
 def _names_one_of(email: str, words: set[str]) -> bool:

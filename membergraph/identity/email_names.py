@@ -14,12 +14,13 @@ maiden name (``sarah_belanger`` on Sarah Gutierrez's) or no name at all
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from membergraph.identity.name_forms import first_name_core
 from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import fold_name
 
-__all__ = ["a_relatives_email", "names_her"]
+__all__ = ["a_relatives_email", "names_anyone", "names_her"]
 
 _WORDS = re.compile(r"[\s\-'.,]+")
 _NOT_LETTERS = re.compile(r"[^a-z]")
@@ -227,3 +228,37 @@ def names_her(
         if len(word) > 2
         for form in names.first_name_forms(word)
     )
+
+
+def names_anyone(email: str, names: NearDuplicates) -> bool:
+    """Whether an e-mail's part before ``@`` holds a common name of three letters or more
+    (``first_names``, ``family_names``, the nicknames' names): ``thomas_johnson``,
+    ``sstpierre`` and ``jgreen`` name someone; a handle such as ``coffeelover113`` or
+    ``bluejay3322`` names no one, and says nothing of whose it is.
+
+    Example:
+        >>> names_anyone("coffeelover113@gmail.com", NearDuplicates())
+        False
+        >>> names_anyone("thomas_johnson@yahoo.com", NearDuplicates())
+        True
+    """
+    local = email.rpartition("@")[0].split("+", 1)[0]
+    letters = _NOT_LETTERS.sub("", fold_name(local))
+    return (
+        _any_name(names.first_names, names.family_names, names.nicknames).search(letters)
+        is not None
+    )
+
+
+@lru_cache(maxsize=4)
+def _any_name(
+    first_names: tuple[str, ...],
+    family_names: tuple[str, ...],
+    nicknames: tuple[tuple[str, ...], ...],
+) -> re.Pattern[str]:
+    words = {
+        fold_name(n) for n in (*first_names, *family_names, *(n for g in nicknames for n in g))
+    }
+    words = {_NOT_LETTERS.sub("", w) for w in words}
+    kept = sorted((w for w in words if len(w) >= _FAMILY_LEAST), key=len, reverse=True)
+    return re.compile("|".join(kept))

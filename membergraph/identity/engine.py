@@ -376,7 +376,16 @@ class _Resolver:
         given = [i.key for i in record.identifiers if i.kind is IdentifierKind.EMAIL]
         days = len((record.email_days or {}).get(email, ()))
         rules = self.rules
-        return a_strangers_email(email, holders, rules.is_junk, given, days, rules.card_email_days)
+        return a_strangers_email(
+            email,
+            holders,
+            rules.is_junk,
+            given,
+            days,
+            rules.card_email_days,
+            rules.card_handle_email_days,
+            rules.near_duplicates,
+        )
 
     def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it

@@ -214,6 +214,10 @@ class Rules(BaseModel):
             twice; the guest's e-mail is a stranger's
             (:func:`~membergraph.identity.card_emails.a_strangers_email`). At most
             ``records.EMAIL_DAYS_KEPT`` (the days a card keeps per e-mail); 0 turns it off.
+        card_handle_email_days: the same for an address that names no one (no common
+            first or family name in it: ``bluejay3322@``, a handle), from this many days: a
+            guest's address on a clerk's card names the guest; a handle given with the card
+            again is the holder's. 0 turns it off.
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
@@ -297,6 +301,7 @@ class Rules(BaseModel):
     till_busy_day: int = Field(default=4, ge=1, lt=16)
     till_busy_days: int = Field(default=3, ge=0)
     card_email_days: int = Field(default=3, ge=0, le=8)
+    card_handle_email_days: int = Field(default=2, ge=0, le=8)
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,

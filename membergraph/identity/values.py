@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from membergraph.identity.card_emails import holders_by_days
 from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
@@ -161,13 +162,20 @@ def day_evidence(record: RecordData, rules: Rules) -> tuple[str | None, frozense
     """All the engine reads of a record's purchases by day (``RecordData.days``) and of a
     card's e-mails by day (``email_days``): whether it is a till's own (:func:`bag_reason`),
     and the e-mails given with the card on enough days to be the holder's
-    (``rules.card_email_days``, :func:`~membergraph.identity.card_emails.a_strangers_email`).
+    (``rules.card_email_days``, ``card_handle_email_days``,
+    :func:`~membergraph.identity.card_emails.holders_by_days`).
     A line that moves only the days and leaves this the same can move no member, so an
     ingest keeps the days without walking the record's closure
     (``IdentityService.ingest``). A rule that comes to read the days must be read here too."""
-    least = rules.card_email_days
+    least, handle, names = (
+        rules.card_email_days,
+        rules.card_handle_email_days,
+        rules.near_duplicates,
+    )
     held = record.email_days or {}
-    regular = frozenset(e for e, days in held.items() if least and len(days) >= least)
+    regular = frozenset(
+        e for e, days in held.items() if holders_by_days(e, len(days), least, handle, names)
+    )
     return bag_reason(record, rules), regular
 
 

@@ -10,7 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from membergraph.identity.batch import resolve_folder
+from membergraph.identity.email_names import names_anyone
 from membergraph.identity.engine import resolve
+from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.records import EMAIL_DAYS_KEPT, RecordData
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
@@ -130,11 +132,46 @@ def test_an_email_given_with_her_card_day_after_day_is_hers(
     assert (orders.ref in member) is joined
 
 
+@pytest.mark.parametrize(
+    ("email", "days", "rules", "joined"),
+    [
+        # A handle (no name in it) given with her card on two days: hers.
+        pytest.param("bluejay3322@mail.org", [1, 2], Rules(), True, id="a-handle-two-days"),
+        pytest.param("coffeelover113@mail.org", [3, 9], Rules(), True, id="another-handle"),
+        # Once only: a guest's as well as hers; a clerk puts her card on a guest's order once.
+        pytest.param("bluejay3322@mail.org", [1], Rules(), False, id="a-handle-once"),
+        pytest.param("bluejay3322@mail.org", [4, 4], Rules(), False, id="a-handle-one-day"),
+        # An address naming someone (not her) names the guest: three days, as before.
+        pytest.param("thomas_johnson@mail.org", [1, 2], Rules(), False, id="names-a-guest"),
+        pytest.param("sstpierre@mail.org", [1, 2], Rules(), False, id="a-family-name"),
+        pytest.param("tigerlily4788@mail.org", [1, 2], Rules(), False, id="a-first-name-in-it"),
+        pytest.param("thomas_johnson@mail.org", [1, 2, 3], Rules(), True, id="names-three-days"),
+        pytest.param("bluejay3322@mail.org", [1, 2], Rules(card_handle_email_days=0), False,
+                     id="rule-off"),
+        pytest.param("bluejay3322@mail.org", [1], Rules(card_handle_email_days=1), True,
+                     id="one-day-asked"),
+    ],
+)  # fmt: skip
+def test_a_handle_given_with_her_card_on_two_days_is_hers(
+    email: str, days: list[int], rules: Rules, joined: bool
+) -> None:
+    # Given Katherine Wilson's contact (her own e-mail on file) and card, online orders on
+    # the card giving an address, on some days, and card-less online orders under it
+    orders = purchase(email=email, channel="online", tid="G1")
+    result = resolve(world(_katherine(), *_on_card(days, email), orders), rules)
+    member = next(c for c in result.components if ("crm", "C0000001") in c)
+    # Then the card-less orders are hers when the address names no one and came with her
+    # card on two days (a guest's address names the guest), or on three whatever it names
+    assert (orders.ref in member) is joined
+
+
 def test_the_days_asked_are_at_most_the_days_a_card_keeps() -> None:
     # A rules file asking more days than a card keeps per e-mail could never be met
     assert Rules(card_email_days=EMAIL_DAYS_KEPT).card_email_days == EMAIL_DAYS_KEPT
     with pytest.raises(ValidationError, match="card_email_days"):
         Rules(card_email_days=EMAIL_DAYS_KEPT + 1)
+    with pytest.raises(ValidationError, match="card_handle_email_days"):
+        Rules(card_handle_email_days=EMAIL_DAYS_KEPT + 1)
 
 
 @pytest.fixture(params=ADAPTERS)
@@ -173,6 +210,30 @@ async def test_her_second_address_joins_her_once_a_third_day_comes_in(
     assert await service.store.all_assignments() == assigned
 
 
+async def test_a_handle_joins_her_once_a_second_day_comes_in(service: IdentityService) -> None:
+    # Given Katherine's contact and her card-less orders under a handle of hers: apart
+    handle = "bluejay3322@mail.org"
+    orders = purchase(email=handle, channel="online", tid="G1")
+    await service.ingest([_katherine(), orders])
+    contact = ("crm", "C0000001")
+
+    async def together() -> bool:
+        assigned = await service.store.all_assignments()
+        return assigned[contact] == assigned[orders.ref]
+
+    # When her card's orders giving it come in: twice on one day, then on a second day
+    for sale in _on_card([1, 1], handle):
+        await service.ingest([sale])
+        assert not await together()
+    [second] = _on_card([1, 1, 2], handle)[2:]
+    await service.ingest([second])
+    # Then the second day makes the handle hers, as a whole resolution of the store says
+    assert await together()
+    assigned = await service.store.all_assignments()
+    await service.resolve_all(await service.store.load_records(None))
+    assert await service.store.all_assignments() == assigned
+
+
 def second_address_folder(folder: Path) -> None:
     """A folder of Katherine's contact (her own e-mail on file), her card's online orders
     giving her second address on three days, and a card-less order under it (G1)."""
@@ -205,3 +266,21 @@ async def test_resolve_answers_her_second_addresss_orders_as_hers(
     # Then her contact, her card's orders and her card-less order are one member
     answers = {a["id"]: a["member_id"] for a in map(orjson.loads, out.read_bytes().splitlines())}
     assert len(set(answers.values())) == 1 and set(answers) == {"C0000001", "T1", "T2", "T3", "G1"}
+
+
+@pytest.mark.parametrize(
+    ("email", "named"),
+    [
+        pytest.param("bluejay3322@gmail.com", False, id="a-handle"),
+        pytest.param("coffeelover5876+shop@gmail.com", False, id="a-handle-tagged"),
+        pytest.param("thomas_johnson@yahoo.com", True, id="first-and-family-name"),
+        pytest.param("sstpierre@gmail.com", True, id="initial-and-family-name"),
+        pytest.param("steven257@aol.com", True, id="first-name-and-digits"),
+        pytest.param("GARCIAM@hotmail.com", True, id="caps"),
+        pytest.param("jo42@mail.org", False, id="two-letters-are-no-name"),
+    ],
+)
+def test_an_address_names_anyone_when_a_common_name_is_in_it(email: str, named: bool) -> None:
+    # An address's part before the @, with a common first or family name in it, names
+    # someone; a handle names no one, and says nothing of whose it is
+    assert names_anyone(email, NearDuplicates()) is named
