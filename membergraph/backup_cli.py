@@ -51,7 +51,7 @@ def backup(
     Everything the store holds is copied as one snapshot, the changes its -wal file holds
     included: a `cp` of the store file alone misses those. Restore it with `restore`.
     """
-    url = command_settings(existing_store=True, **({"store": store} if store else {})).store
+    url = command_settings(existing_store=True, store=store).store
     path = _store_path(url)
     require_out_folder("--out", out)
     require_out_apart("--out", out, url, None)
@@ -87,7 +87,7 @@ def restore(
     it replaces is kept beside it, with its -wal file (`PATH.before-restore-TIME`): the
     changes made since the backup are there.
     """
-    path = _store_path(command_settings(False, **({"store": store} if store else {})).store)
+    path = _store_path(command_settings(False, store=store).store)
     if not source.is_file():
         refuse(f"--from {source}: no such file")
     if source.resolve() == path.resolve():

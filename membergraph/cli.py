@@ -121,9 +121,9 @@ def serve(
     from membergraph.logs import configure_logging
     from membergraph.observability import MULTIPROCESS_DIR
 
-    settings = command_settings(data=data, store=store, sources=sources, host=host, port=port)
-    if data is not None:
-        require_folder(data)
+    settings = command_settings(
+        reads_data=True, data=data, store=store, sources=sources, host=host, port=port
+    )
     if not settings.is_loopback and not settings.has_credentials:
         err.print(
             f"[red]error:[/red] refusing to listen on {settings.host}: no credentials are "

@@ -44,29 +44,37 @@ def _default(name: str) -> object:
     return "unset" if default is None else default
 
 
-def command_settings(existing_store: bool = False, **overrides: object) -> Settings:
+def command_settings(
+    existing_store: bool = False, *, reads_data: bool = False, **overrides: object
+) -> Settings:
     """The settings (flags over environment), refused with exit code 2 when bad, or when a
-    SQLite store's folder (``existing_store``: its file) does not exist."""
+    SQLite store's folder (``existing_store``: its file) does not exist, or, for a command
+    that reads the data folder (``reads_data``), when ``--data`` or ``MEMBERGRAPH_DATA``
+    names no folder whose source files would be read: the command would go on over the
+    store as it is and say it loaded that folder."""
     try:
         settings = load_settings(**overrides)
         load_rules(settings.rules)  # a bad rules file stops start-up, naming the key
     except (SettingsError, RulesError) as exc:
         refuse(str(exc))
     require_store(settings.store, existing_store)
+    if reads_data and settings.data is not None:
+        given = overrides.get("data") is not None
+        require_folder(settings.data, "--data" if given else "MEMBERGRAPH_DATA")
     return settings
 
 
-def require_folder(data: Path) -> None:
+def require_folder(data: Path, named: str = "--data") -> None:
     """Refuse a ``--data`` that is no folder, or whose source files would not be read: a
     folder where a source's file should be, or a source's file named otherwise (``CRM.jsonl``,
     ``crm.json``, ``crm.jsonl.gz``) and none named right, which a run would take for a
     source holding no line and load, resolve or serve without a word."""
     if not data.is_dir():
-        refuse(f"--data {data}: not a folder")
+        refuse(f"{named} {data}: not a folder")
     names = [f"{source.value}.jsonl" for source in SourceName]
     for name in names:
         if (data / name).exists() and not (data / name).is_file():
-            refuse(f"--data {data}: {name} is not a file")
+            refuse(f"{named} {data}: {name} is not a file")
     missing = {
         source.value for source in SourceName if not (data / f"{source.value}.jsonl").exists()
     }
@@ -75,7 +83,7 @@ def require_folder(data: Path) -> None:
     )
     if misnamed:
         refuse(
-            f"--data {data}: {', '.join(misnamed)} would not be read: source files are named"
+            f"{named} {data}: {', '.join(misnamed)} would not be read: source files are named"
             f" {', '.join(names)} (lower-case JSON Lines, uncompressed)"
         )
 

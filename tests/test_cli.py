@@ -699,3 +699,45 @@ def test_serve_refuses_a_folder_beside_a_mongodb_store_naming_the_load(tmp_path:
     assert result.exit_code == 2, text
     assert f"membergraph load --data {tmp_path} --to 'mongodb://app:***@127.0.0.1:1/crm" in text
     assert "s3cret" not in text
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        pytest.param(
+            ["serve", "--no-open", "--store", "sqlite:///{tmp}/s.db", "--port", "{port}"],
+            "MEMBERGRAPH_DATA {tmp}/typo: not a folder",
+            id="serve-from-the-environment",
+        ),
+        pytest.param(
+            ["export", "--out", "{tmp}/x.csv", "--store", "sqlite:///{tmp}/s.db"]
+            + ["--data", "{tmp}/typo"],
+            "--data {tmp}/typo: not a folder",
+            id="export",
+        ),
+        pytest.param(
+            ["privacy", "export", "m_x", "--store", "sqlite:///{tmp}/s.db"]
+            + ["--data", "{tmp}/typo"],
+            "--data {tmp}/typo: not a folder",
+            id="privacy-export",
+        ),
+    ],
+)
+def test_a_data_folder_that_is_not_there_is_refused_by_every_command_reading_it(
+    tmp_path: Path, command: list[str], said: str
+) -> None:
+    # Adversarial pass: `serve` with MEMBERGRAPH_DATA mistyped started, saying "loaded from"
+    # the folder that is not there (and the store kept that name), and `export --data` or
+    # `privacy export --data` answered from the store as it was: the old data, exit 0.
+    (tmp_path / "s.db").touch()
+    with socket.socket() as taken:  # (were it not refused, serve would stop here, not serve)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        args = [part.format(tmp=tmp_path, port=port) for part in command]
+        env = {"MEMBERGRAPH_DATA": str(tmp_path / "typo")} if "--data" not in args else {}
+        result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert said.format(tmp=tmp_path) in " ".join(result.output.split())
+    assert not (tmp_path / "x.csv").exists()
+    assert (tmp_path / "s.db").stat().st_size == 0, "the store was not opened"
