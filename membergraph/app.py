@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -59,6 +58,7 @@ from membergraph.response_cache import (
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
 from membergraph.subscriptions import OriginRefusalNamesTheSetting
+from membergraph.tokens import read_jwks, read_public_key
 from membergraph.tracing import graphql_extension, trace_backends
 from membergraph.tracing import tracer_provider as tracing_provider
 
@@ -362,11 +362,11 @@ def app_from_environment() -> Starlette:
 
 def _token_verifier(settings: Settings) -> TokenVerifier:
     """JWT keys from settings (read once at start: a missing file stops start-up)."""
-    jwks = orjson.loads(settings.jwt_jwks.read_bytes()) if settings.jwt_jwks else None
+    public_key = read_public_key(settings.jwt_public_key) if settings.jwt_public_key else None
     return TokenVerifier(
         secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
-        public_key=settings.jwt_public_key.read_text() if settings.jwt_public_key else None,
-        jwks=jwks,
+        public_key=public_key,
+        jwks=read_jwks(settings.jwt_jwks) if settings.jwt_jwks else None,
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         max_lifetime_s=settings.jwt_max_lifetime_s,

@@ -17,17 +17,20 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from membergraph.persisted import load_manifest
 from membergraph.scopes import ScopeName
+from membergraph.tokens import read_jwks, read_public_key
 
 __all__ = [
     "LOOPBACK_NAMES",
     "ApiKey",
     "HmacSecret",
     "HostAddress",
+    "JwksFile",
     "JwksUrl",
     "Manifest",
     "Origins",
     "OtlpEndpoint",
     "PreviousSecret",
+    "PublicKeyFile",
     "Region",
     "SegmentThresholds",
     "SourcesUrl",
@@ -142,6 +145,16 @@ def _readable_manifest(value: Path) -> Path:
     return value
 
 
+def _readable_public_key(value: Path) -> Path:
+    read_public_key(value)  # a file that is not there, or no key, is said at start
+    return value
+
+
+def _readable_jwks(value: Path) -> Path:
+    read_jwks(value)
+    return value
+
+
 def _valid_host(value: str) -> str:
     if value != "localhost":
         try:
@@ -161,3 +174,5 @@ JwksUrl = Annotated[str, AfterValidator(_trusted_jwks_url)]
 OtlpEndpoint = Annotated[str, AfterValidator(_tracing_installed)]
 Manifest = Annotated[Path, AfterValidator(_readable_manifest)]
 HostAddress = Annotated[str, AfterValidator(_valid_host)]
+PublicKeyFile = Annotated[Path, AfterValidator(_readable_public_key)]
+JwksFile = Annotated[Path, AfterValidator(_readable_jwks)]

@@ -32,11 +32,13 @@ from membergraph.setting_values import (
     ApiKey,
     HmacSecret,
     HostAddress,
+    JwksFile,
     JwksUrl,
     Manifest,
     Origins,
     OtlpEndpoint,
     PreviousSecret,
+    PublicKeyFile,
     Region,
     SegmentThresholds,
     SourcesUrl,
@@ -198,10 +200,10 @@ class Settings(BaseSettings):
         default=86_400,
         description="Longest JWT lifetime accepted, in seconds: exp - iat (exp - now without iat).",
     )
-    jwt_public_key: Path | None = Field(
+    jwt_public_key: PublicKeyFile | None = Field(
         default=None, description="PEM file: RS256 public key of JWTs."
     )
-    jwt_jwks: Path | None = Field(default=None, description="JWKS file: RS256 keys of JWTs.")
+    jwt_jwks: JwksFile | None = Field(default=None, description="JWKS file: RS256 keys of JWTs.")
     jwt_jwks_url: JwksUrl | None = Field(
         default=None,
         description="JWKS URL of the identity provider that signs JWTs"

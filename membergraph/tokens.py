@@ -4,16 +4,59 @@ caller it names (:class:`TokenVerifier`)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
+import orjson
+from jwt.algorithms import RSAAlgorithm
 
 from membergraph.jwks import ASYMMETRIC_ALGORITHMS, RemoteJwks
 from membergraph.scopes import ALL_SCOPES, Caller
 
-__all__ = ["InvalidToken", "TokenVerifier"]
+__all__ = ["InvalidToken", "TokenVerifier", "read_jwks", "read_public_key"]
 
 MIN_HS256_SECRET_BYTES = 32  # RFC 7518 3.2: a key at least as long as the hash output
+
+
+def read_public_key(path: Path) -> str:
+    """The PEM text of an RS256 key file (``MEMBERGRAPH_JWT_PUBLIC_KEY``).
+
+    Raises:
+        ValueError: the file cannot be read, or holds no key PyJWT can verify with (every
+            token would be refused).
+    """
+    try:
+        text = path.read_text()
+        RSAAlgorithm(RSAAlgorithm.SHA256).prepare_key(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from None
+    except jwt.InvalidKeyError as exc:
+        raise ValueError(f"{path} holds no PEM RSA key ({exc})") from None
+    return text
+
+
+def read_jwks(path: Path) -> dict[str, Any]:
+    """The key set of a JWKS file (``MEMBERGRAPH_JWT_JWKS``): ``{"keys": [JWK, ...]}``.
+
+    Raises:
+        ValueError: the file cannot be read, is not JSON, or holds a key PyJWT cannot read.
+    """
+    try:
+        found = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError:
+        raise ValueError(f'{path} is not JSON (a JWKS file: {{"keys": [...]}})') from None
+    keys = found.get("keys") if isinstance(found, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
+        raise ValueError(f'{path} is no JWKS: no "keys" list of keys')
+    for index, key in enumerate(keys, start=1):
+        try:
+            jwt.PyJWK(key)
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: key {index} cannot be read ({exc})") from None
+    return {"keys": keys}
 
 
 class InvalidToken(Exception):  # noqa: N818 - reads as what the caller sent

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from membergraph.settings import SettingsError, load_settings
@@ -133,3 +135,48 @@ def test_a_bad_entry_of_a_list_setting_is_named_by_its_variable_and_place(
     said = str(refused.value)
     assert said.startswith("invalid setting MEMBERGRAPH_PRIVACY_PREVIOUS_SECRETS (entry 2): ")
     assert "32 bytes" in said and "short" not in said
+
+
+@pytest.mark.parametrize(
+    ("variable", "content", "said"),
+    [
+        pytest.param("MEMBERGRAPH_JWT_PUBLIC_KEY", None, "No such file", id="public-key-missing"),
+        pytest.param("MEMBERGRAPH_JWT_PUBLIC_KEY", "not a key", "holds no PEM", id="public-no-key"),
+        pytest.param("MEMBERGRAPH_JWT_JWKS", None, "No such file", id="jwks-missing"),
+        pytest.param("MEMBERGRAPH_JWT_JWKS", "not a key", "is not JSON", id="jwks-not-json"),
+        pytest.param("MEMBERGRAPH_JWT_JWKS", '{"keys": [{"kty": "RSA"}]}', "key 1", id="jwks-bad"),
+    ],
+)
+def test_a_jwt_key_file_that_holds_no_key_stops_start_up_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, content: str | None, said: str
+) -> None:
+    # Adversarial pass: a key file not there, or not JSON, stopped `serve` with a Python
+    # traceback (FileNotFoundError, JSONDecodeError); a public key file holding no key
+    # started the gateway, which then refused every token.
+    path = tmp_path / "key"
+    if content is not None:
+        path.write_text(content)
+    monkeypatch.setenv(variable, str(path))
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert f"invalid setting {variable}" in str(refused.value)
+    assert said in str(refused.value)
+
+
+def test_jwt_key_files_that_hold_keys_are_taken(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    pem = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (tmp_path / "key.pem").write_bytes(pem)
+    (tmp_path / "jwks.json").write_text('{"keys": [' + RSAAlgorithm.to_jwk(public) + "]}")
+    monkeypatch.setenv("MEMBERGRAPH_JWT_PUBLIC_KEY", str(tmp_path / "key.pem"))
+    monkeypatch.setenv("MEMBERGRAPH_JWT_JWKS", str(tmp_path / "jwks.json"))
+    settings = load_settings()
+    assert settings.jwt_public_key == tmp_path / "key.pem" and settings.has_credentials
