@@ -4,6 +4,7 @@ import errno
 import gc
 import json
 import os
+import resource
 import socket
 import stat
 import subprocess
@@ -484,6 +485,49 @@ def test_a_demo_set_an_older_generator_cached_is_written_again(tmp_path: Path) -
     written = (folder / "truth.jsonl").stat().st_mtime_ns
     assert demo_folder(settings) == folder
     assert (folder / "truth.jsonl").stat().st_mtime_ns == written
+
+
+_CUT_SHORT = """
+import resource, sys
+from pathlib import Path
+from membergraph.settings import Settings
+from membergraph.source_set import demo_folder
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))  # a full disk, soon
+try:
+    demo_folder(Settings(cache_dir=Path(sys.argv[1]), demo_members=2000))
+except OSError as exc:
+    print(exc)
+"""
+
+
+def test_a_demo_set_cut_short_leaves_nothing_named_as_a_whole_one(tmp_path: Path) -> None:
+    # Adversarial pass: a demo set whose writing stopped (Ctrl-C, a kill, a full disk) was
+    # left cut under the source files' names, with its truth.jsonl: `serve` took the cached
+    # one as written at every later start and served the cut set (crm.jsonl half-written,
+    # no purchase, no web event), without a word.
+    # Given the demo cache written on a disk that fills up part-way
+    cache = tmp_path / "cache"
+    cut = subprocess.run(
+        [sys.executable, "-c", _CUT_SHORT, str(cache)], capture_output=True, text=True, check=True
+    )
+    assert "File too large" in cut.stdout, cut
+    # Then nothing there passes for a demo set, and the next start writes it whole
+    assert not [p for p in cache.rglob("*") if p.is_file()], list(cache.rglob("*"))
+    folder = demo_folder(Settings(cache_dir=cache, demo_members=2000))
+    assert (folder / "truth.jsonl").exists()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "call_center.jsonl", "crm.jsonl", "transactions.jsonl", "truth.jsonl", "web_analytics.jsonl"
+    ]  # fmt: skip
+    # And `demo-data` cut alike leaves the folder it was given without a source file
+    out = tmp_path / "demo"
+    cli = [sys.executable, "-m", "membergraph.cli", "demo-data", "--out", str(out)]
+    subprocess.run(
+        [*cli, "--members", "2000"],
+        capture_output=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000)),
+        check=False,
+    )
+    assert out.is_dir() and list(out.iterdir()) == []
 
 
 @pytest.mark.parametrize(

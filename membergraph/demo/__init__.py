@@ -185,6 +185,7 @@ def write_demo_data(
         proxy_lines(gen, writer, people)
         opened_lines(gen, writer, people)
         showcase_lines(writer)
+        writer.finish()
     finally:
         writer.close()
     counts = {k: v for k, v in writer.counts.items() if k != "truth"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -54,13 +55,21 @@ def _renamed(email: str | None, was: str, now: str) -> str | None:
 
 
 class Writer:
+    """The demo's files, written as ``.NAME.jsonl.part`` and given their names only once all
+    are whole (:meth:`finish`), ``truth.jsonl`` last: a run stopped part-way (Ctrl-C, a kill,
+    a full disk) leaves no cut file under a source's name, and no ``truth.jsonl``, which
+    marks a whole set (the demo cached for ``serve`` is taken as written when it is there)."""
+
+    NAMES = ("crm", "transactions", "web_analytics", "call_center", "truth")
+
     def __init__(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        self.files = {
-            name: (out / f"{name}.jsonl").open("wb")
-            for name in ("crm", "transactions", "web_analytics", "call_center", "truth")
-        }
+        self.out = out
+        self.files = {name: self._part(name).open("wb") for name in self.NAMES}
         self.counts = dict.fromkeys(self.files, 0)
+
+    def _part(self, name: str) -> Path:
+        return self.out / f".{name}.jsonl.part"
 
     def write(self, source: str, line: dict[str, Any], line_id: str, person: str) -> None:
         self.files[source].write(orjson.dumps(line) + b"\n")
@@ -70,8 +79,21 @@ class Writer:
         self.counts[source] += 1
 
     def close(self) -> None:
+        """Close the files; those not finished are deleted."""
+        for handle in self.files.values():
+            with contextlib.suppress(OSError):  # a full disk fails the last flush too
+                handle.close()
+        for name in self.NAMES:
+            self._part(name).unlink(missing_ok=True)
+
+    def finish(self) -> None:
+        """Give each whole file its name (a set written before is replaced: its truth goes
+        first, so the names never mark a mix of two sets as whole)."""
         for handle in self.files.values():
             handle.close()
+        (self.out / "truth.jsonl").unlink(missing_ok=True)
+        for name in self.NAMES:
+            self._part(name).replace(self.out / f"{name}.jsonl")
 
 
 class Generator:
