@@ -57,6 +57,7 @@ from membergraph.response_cache import (
 )
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
+from membergraph.startup_signals import interruptible
 from membergraph.subscriptions import OriginRefusalNamesTheSetting
 from membergraph.tokens import read_jwks, read_public_key
 from membergraph.tracing import graphql_extension, trace_backends
@@ -187,7 +188,9 @@ def create_app(
             identity_provider.warm()  # the first token need not wait for the provider's keys
         if owned:
             started = time.perf_counter()
-            built, sources, result = await open_gateway(settings, mongo_client)
+            # A worker of `serve --workers` starts over a store loaded already.
+            with interruptible(serving and SUPERVISOR_PID not in os.environ):
+                built, sources, result = await open_gateway(settings, mongo_client)
             app.state.gateway = built
             if announce is not None:
                 announce(result.members, sources.where, time.perf_counter() - started)

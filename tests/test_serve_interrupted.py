@@ -1,0 +1,49 @@
+"""Ctrl-C while ``membergraph serve`` starts: it stops there, as ``membergraph load`` does
+(an adversarial pass found it loading a large folder to its end, announcing the GraphiQL
+URL, and only then stopping, exit 0)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from membergraph.demo import write_demo_data
+from tests.support.http import free_port
+from tests.support.serve import until
+
+
+@pytest.mark.parametrize(
+    ("sig", "code"),
+    [pytest.param(signal.SIGINT, 130, id="ctrl-c"), pytest.param(signal.SIGTERM, 143, id="term")],
+)
+def test_a_signal_during_the_first_load_stops_serve_at_once(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    # Given a folder whose first load takes a while, being loaded by `serve`
+    data = tmp_path / "data"
+    write_demo_data(data, 3000)
+    store = tmp_path / "s.db"
+    command = [sys.executable, "-m", "membergraph.cli", "serve", "--no-open"]
+    command += ["--port", str(free_port()), "--data", str(data), "--store", f"sqlite:///{store}"]
+    process = subprocess.Popen(
+        command, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        loading = until(lambda: Path(f"{store}-wal").exists() or process.poll() is not None, 60)
+        assert loading and process.poll() is None, "the load did not start"
+        # When the signal comes in the middle of it
+        process.send_signal(sig)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    # Then it stops there, says so, and never announced itself as up
+    assert process.returncode == code, out
+    assert "stopped while starting" in out
+    assert "GraphiQL" not in out and "Traceback" not in out, out
