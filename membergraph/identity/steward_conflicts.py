@@ -81,9 +81,10 @@ async def resolve_conflict(
         owner, versions = await _owner_version(service, conflict.member_id)
         latest = latest_decisions(await service.store.metrics().conflict_decisions()).get(event_id)
         if latest is not None and latest.kind == RESOLVED:
+            undone = await _undone_by(service, conflict, latest)
             raise StewardError(
                 f"conflict {event_id} was resolved by event {latest.id} ({latest.rule} by "
-                f"{latest.actor}); undo that decision to decide again",
+                f"{latest.actor}); {undone} to decide again",
                 "ALREADY_RESOLVED",
             )
         return owner, versions
@@ -120,6 +121,28 @@ async def resolve_conflict(
         events=[marker],
         before=still_undecided,
     )
+
+
+async def _undone_by(
+    service: IdentityService, conflict: IdentityEvent, decision: IdentityEvent
+) -> str:
+    """How a steward takes ``decision`` back: itself (a dismissal), or the ``steward`` event
+    of the link written with it, which ``undo`` takes (the decision is refused there)."""
+    if not decision.evidence.get("beside"):
+        return f"undo event {decision.id}"
+    held = set((await service.store.assignments(conflict.records)).values())
+    found = [
+        event.id
+        for history in await service.store.member_events(sorted(held | {decision.member_id}))
+        for event in history
+        if event.kind == STEWARD
+        and event.rule == ACTION
+        and event.evidence.get("conflict_id") == conflict.id
+        and event.id is not None
+    ]
+    if not found:  # (its members erased since)
+        return f"undo the `steward` event (rule {ACTION}) written with it"
+    return f"undo event {max(found)} (the link it made)"
 
 
 async def _owner_version(

@@ -87,6 +87,30 @@ def test_a_dismissal_leaves_the_queue_and_a_second_decision_is_refused(
     assert f"event {decision['id']}" in again["errors"][0]["message"]
 
 
+UNDO = """mutation ($id: ID!) { undo(eventId: $id, reason: "decide again") { id } }"""
+
+
+def test_a_link_decided_already_is_refused_naming_the_event_undo_takes(
+    client: TestClient,
+) -> None:
+    # Adversarial pass: a second steward was told "resolved by event N ...; undo that
+    # decision to decide again", and undo of event N (the decision written beside the
+    # link) is refused NOT_UNDOABLE: the message named no event that undo takes.
+    # Given a conflict a steward decided LINK
+    [conflict] = _queue(client)
+    done = _ok(gql(client, RESOLVE, id=conflict, decision="LINK", dry=False))["resolveConflict"]
+    [change] = [e for m in done for e in m["identityHistory"] if e["kind"] == "steward"]
+    # When another steward decides it again, the refusal names the link's steward event
+    again = gql(client, RESOLVE, id=conflict, decision="DISMISS", dry=False)
+    refusal = again["errors"][0]
+    assert refusal["extensions"]["code"] == "ALREADY_RESOLVED"
+    assert f"undo event {change['id']} " in refusal["message"], refusal
+    # and undoing that one opens the conflict to a decision again
+    _ok(gql(client, UNDO, id=change["id"]))
+    dismissed = gql(client, RESOLVE, id=_queue(client)[0], decision="DISMISS", dry=False)
+    assert "errors" not in dismissed, dismissed
+
+
 @pytest.mark.parametrize(
     ("event_id", "code"),
     [
