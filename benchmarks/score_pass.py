@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from membergraph.identity.store.metrics_port import Scoring  # noqa: E402
 from membergraph.identity.store.sqlite import SqliteStore  # noqa: E402
 from membergraph.insights.metrics import MemberMetrics  # noqa: E402
-from membergraph.scores import row_of  # noqa: E402
+from membergraph.measuring import row_of  # noqa: E402
 
 REF = datetime(2026, 11, 21, tzinfo=UTC)
 
