@@ -32,7 +32,7 @@ from membergraph.identity.store.sqlite_feed import head as feed_head
 
 __all__ = ["backup", "restore"]
 
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
 _LOG = ("-wal", "-shm")
 _DMS = 128
@@ -70,7 +70,7 @@ def backup(
         os.replace(partial, out)
     except sqlite3.Error as exc:
         partial.unlink(missing_ok=True)
-        err.print(f"[red]error:[/red] could not copy {path}: {exc}")
+        err.print(f"error: could not copy {path}: {exc}")
         raise typer.Exit(1) from None
     err.print(f"wrote {out}: a whole copy of {path} ({counts})")
 
@@ -114,7 +114,7 @@ def restore(
         os.replace(partial, path)
     except (sqlite3.Error, OSError) as exc:
         partial.unlink(missing_ok=True)
-        err.print(f"[red]error:[/red] could not restore {path}: {exc}")
+        err.print(f"error: could not restore {path}: {exc}")
         raise typer.Exit(1) from None
     aside = f"; the store it replaced is kept as {kept} (with its log)" if kept else ""
     err.print(f"restored {path} from {source} ({counts}){aside}")
@@ -164,7 +164,7 @@ def _checked(source: Path) -> str:
             found = [row[0] for row in db.execute("PRAGMA integrity_check")]
             if found != ["ok"]:
                 err.print(
-                    f"[red]error:[/red] {source} is damaged ({'; '.join(found[:3])}): not"
+                    f"error: {source} is damaged ({'; '.join(found[:3])}): not"
                     " restored; take another backup"
                 )
                 raise typer.Exit(1)
@@ -173,7 +173,7 @@ def _checked(source: Path) -> str:
                 raise sqlite3.DatabaseError("no membergraph store format mark")
             return _counts(db)
     except sqlite3.Error as exc:
-        err.print(f"[red]error:[/red] {source} is no membergraph store ({exc}): not restored")
+        err.print(f"error: {source} is no membergraph store ({exc}): not restored")
         raise typer.Exit(1) from None
 
 

@@ -57,7 +57,7 @@ app = typer.Typer(
     # break, so help wrapped where the docstring did, not at the terminal's width.
     rich_markup_mode="markdown",
 )
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
 
 def _show_version(asked: bool) -> None:
@@ -126,7 +126,7 @@ def serve(
     )
     if not settings.is_loopback and not settings.has_credentials:
         err.print(
-            f"[red]error:[/red] refusing to listen on {settings.host}: no credentials are "
+            f"error: refusing to listen on {settings.host}: no credentials are "
             "configured, so the gateway serves only on a loopback address (127.0.0.1, ::1). "
             "Set MEMBERGRAPH_API_KEYS or a MEMBERGRAPH_JWT_* key to serve beyond this machine."
         )
@@ -144,7 +144,7 @@ def serve(
     def announce(members: int, where: str, seconds: float) -> None:
         err.print(
             f"membergraph: {members} members from {where} (ready in {seconds:.1f} s)\n"
-            + (f"GraphiQL: [bold]{url}[/bold]" if graphiql else f"GraphQL endpoint: {url}")
+            + (f"GraphiQL: {url}" if graphiql else f"GraphQL endpoint: {url}")
         )
         has_screen = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY")
         if open_browser and graphiql and has_screen:
@@ -189,7 +189,7 @@ def serve(
             ws_max_size=MAX_GRAPHQL_BYTES,
         )
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"error: {exc}")
         raise typer.Exit(1) from None
 
 
@@ -207,7 +207,7 @@ def _require_free_port(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as exc:
             err.print(
-                f"[red]error:[/red] {host}:{port} is in use ({exc.strerror}): another server "
+                f"error: {host}:{port} is in use ({exc.strerror}): another server "
                 "listens there; pick another port with --port or MEMBERGRAPH_PORT"
             )
             raise typer.Exit(2) from None
@@ -236,7 +236,7 @@ def _require_servable_store(settings: Settings) -> None:
     try:
         asyncio.run(examine())
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        err.print(f"error: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -270,7 +270,7 @@ def demo_data(
     try:
         summary = write_demo_data(out, members, seed, profile.value)
     except OSError as exc:  # a folder that cannot be made or written: said, not traced
-        err.print(f"[red]error:[/red] --out {out}: {exc.strerror or exc}")
+        err.print(f"error: --out {out}: {exc.strerror or exc}")
         raise typer.Exit(1) from None
     lines = ", ".join(f"{k}: {v}" for k, v in summary.lines.items())
     err.print(f"wrote {summary.people} people to {out} ({lines}; truth in truth.jsonl)")
@@ -318,7 +318,7 @@ def load(
         try:
             members, seconds = asyncio.run(_prepare(settings))
         except (StoreError, ConnectorError) as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"error: {exc}")
             raise typer.Exit(1) from None
         err.print(f"loaded {data} into {to}: {members} members ({seconds:.1f} s)")
         return
@@ -327,7 +327,7 @@ def load(
     try:
         counts = asyncio.run(load_screened(data, to, settings, store_url))
     except (StoreError, ConnectorError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"error: {exc}")
         raise typer.Exit(1) from None
     for name, outcome in counts.items():
         err.print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))

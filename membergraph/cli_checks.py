@@ -28,12 +28,12 @@ __all__ = [
     "sqlite_file",
 ]
 
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
 
 def refuse(message: str) -> NoReturn:
     """Say what is wrong with the command line and stop with exit code 2."""
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"error: {message}")
     raise typer.Exit(2)
 
 
@@ -129,7 +129,7 @@ def require_writable_store(path: Path) -> None:
         if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _CANNOT_WRITE:
             return
         err.print(
-            f"[red]error:[/red] the store {path} cannot be written ({exc}): a gateway writes "
+            f"error: the store {path} cannot be written ({exc}): a gateway writes "
             "every push, steward change and erasure there; give it a writable file in a "
             "writable folder (SQLite adds -wal and -shm files beside it)",
             soft_wrap=True,

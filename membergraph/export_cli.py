@@ -32,7 +32,7 @@ from membergraph.settings import Settings
 
 __all__ = ["export_members"]
 
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 Filter = Annotated[str | None, typer.Option(help="As in members(filter:).")]
 Amount = Annotated[str | None, typer.Option(help="Inclusive bound, in cents or points.")]
 Moment = Annotated[str | None, typer.Option(help="ISO 8601, e.g. 2026-06-01T00:00:00Z.")]
@@ -91,12 +91,12 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
     try:
         query = query_of(pairs, settings)  # a bad filter is said before anything opens
     except CodedError as exc:
-        err.print(f"[red]error:[/red] {_in_flags(exc.message)}")
+        err.print(f"error: {_in_flags(exc.message)}")
         raise typer.Exit(2) from None
     try:
         written = asyncio.run(_export(settings, query, out, pii))
     except (StoreError, ExportFailed) as exc:
-        err.print(f"[red]error:[/red] {exc}; {out} was not written")
+        err.print(f"error: {exc}; {out} was not written")
         raise typer.Exit(1) from None
     err.print(f"wrote {written} members to {out}")
 

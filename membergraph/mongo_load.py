@@ -46,7 +46,7 @@ from membergraph.source_set import mongo_sources, mongo_timeouts, open_sources
 
 __all__ = ["load_folder", "load_screened", "push_folder"]
 
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
 
 async def load_screened(

@@ -39,7 +39,7 @@ from membergraph.source_set import embedded_path, mongo_timeouts
 
 __all__ = ["bring_up", "reresolve", "resolve"]
 
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
 
 def resolve(
@@ -60,7 +60,7 @@ def resolve(
     try:
         members, seconds = asyncio.run(_resolve(settings, data, out, workers))
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"error: {exc}")
         raise typer.Exit(1) from None
     err.print(f"resolved {members} members in {seconds:.1f} s; wrote {out}")
 
@@ -90,7 +90,7 @@ async def _resolve(
             await identity_store.metrics().set_position(None)
     if held_members:  # another folder's members and these may now share members
         err.print(
-            f"[yellow]note:[/yellow] the store ({settings.store}) already held {held_members}"
+            f"note: the store ({settings.store}) already held {held_members}"
             f" members: {data}'s lines were folded into them; for a store of its own, pass"
             " --store"
         )
@@ -106,7 +106,7 @@ async def _resolve(
             f'suppressed person\'s): not resolved, "suppressed" in {out}'
         )
     if result.malformed:
-        err.print(f'[yellow]{result.malformed} malformed line(s)[/yellow]: see "error" in {out}')
+        err.print(f'{result.malformed} malformed line(s): see "error" in {out}')
     return result.members, time.perf_counter() - started
 
 
@@ -136,7 +136,7 @@ def reresolve(
         # Each attempt reads the whole store; a steward or a push in another process that
         # changes a member before it is written makes it start over, a few times at most.
         err.print(
-            f"[red]error:[/red] other processes changed members while the store was resolved"
+            f"error: other processes changed members while the store was resolved"
             f" again, at every attempt ({exc}); the members were not written (records keyed"
             " anew are kept): run it again when fewer changes arrive, or with the gateways"
             " stopped",
@@ -144,7 +144,7 @@ def reresolve(
         )
         raise typer.Exit(1) from None
     except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        err.print(f"error: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     for line in report.lines():
         typer.echo(line)

@@ -362,5 +362,5 @@ def _variable(loc: tuple[int | str, ...]) -> str:
     name = "MEMBERGRAPH_" + parts[0].upper()
     # Past the field: a list's entry (counted from 1) or a mapping's key, not a variable's
     # name (MEMBERGRAPH_PRIVACY_PREVIOUS_SECRETS_0 is set nowhere).
-    said = [f"entry {p + 1}" if isinstance(p, int) else str(p) for p in loc[1:]]
+    said = [f"entry {p + 1}" if isinstance(p, int) else str(p) for p in loc[1:] if p != "[key]"]
     return f"{name} ({', '.join(said)})" if said else name

@@ -21,7 +21,7 @@ from membergraph.sync import OUTCOMES, PassDone, SourceSync, SyncRefused
 
 __all__ = ["sync_sources"]
 
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
 
 def sync_sources(
@@ -49,15 +49,15 @@ def sync_sources(
     given: dict[str, object] = {"data": data, "store": store, "sources": sources}
     settings = command_settings(False, reads_data=True, **{k: v for k, v in given.items() if v})
     if not settings.http_sources:  # said before the store is opened (and made)
-        err.print("[red]error:[/red] no source is read over HTTP: set MEMBERGRAPH_HTTP_SOURCES")
+        err.print("error: no source is read over HTTP: set MEMBERGRAPH_HTTP_SOURCES")
         raise typer.Exit(2)
     try:
         failed = asyncio.run(_sync(settings, once, interval, source or []))
     except SyncRefused as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"error: {exc}")
         raise typer.Exit(2) from None
     except StoreFormatError as exc:  # a store of another release's format: not synced into
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        err.print(f"error: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         failed = False  # between two pages: the checkpoint says where the next run starts
@@ -100,7 +100,7 @@ async def _one_pass(job: SourceSync, name: SourceName) -> bool:
             done = await job.run_pass(name, lambda now: _show(progress, task, now))
         except (ConnectorError, IngestRefused, StoreError) as exc:
             err.print(
-                f"[red]sync {name.value} stopped:[/red] {exc} "
+                f"sync {name.value} stopped: {exc} "
                 "(the checkpoint keeps the last page taken; the next pass resumes there)"
             )
             return False

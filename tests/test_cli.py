@@ -785,3 +785,29 @@ def test_a_data_folder_that_is_not_there_is_refused_by_every_command_reading_it(
     assert said.format(tmp=tmp_path) in " ".join(result.output.split())
     assert not (tmp_path / "x.csv").exists()
     assert (tmp_path / "s.db").stat().st_size == 0, "the store was not opened"
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        pytest.param(
+            ["serve", "--no-open", "--data", "{tmp}/exports[old]"],
+            "--data {tmp}/exports[old]: not a folder",
+            id="serve-data",
+        ),
+        pytest.param(
+            ["export", "--out", "{tmp}/nope[bold]/x.csv"],
+            "no folder {tmp}/nope[bold]",
+            id="export-out",
+        ),
+    ],
+)
+def test_a_path_holding_brackets_is_named_as_typed(
+    tmp_path: Path, command: list[str], said: str
+) -> None:
+    # Adversarial pass: the messages went through rich's markup, which took "[old]" for a
+    # style tag and dropped it: "--data /tmp/exports: not a folder" named another folder.
+    (tmp_path / "exports").mkdir()  # (the folder the message named instead)
+    result = runner.invoke(app, [p.format(tmp=tmp_path) for p in command], env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    assert said.format(tmp=tmp_path) in result.output

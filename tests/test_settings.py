@@ -180,3 +180,16 @@ def test_jwt_key_files_that_hold_keys_are_taken(
     monkeypatch.setenv("MEMBERGRAPH_JWT_JWKS", str(tmp_path / "jwks.json"))
     settings = load_settings()
     assert settings.jwt_public_key == tmp_path / "key.pem" and settings.has_credentials
+
+
+def test_an_unknown_name_in_a_mapping_setting_is_named_plainly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Adversarial pass: it read "MEMBERGRAPH_HTTP_SOURCES (nope, [key])" (and on a terminal,
+    # where "[key]" was taken for markup, "(nope, )").
+    monkeypatch.setenv("MEMBERGRAPH_HTTP_SOURCES", '{"nope": {"base_url": "http://x"}}')
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert "invalid setting MEMBERGRAPH_HTTP_SOURCES (nope): Input should be 'crm'" in str(
+        refused.value
+    )

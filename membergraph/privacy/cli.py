@@ -28,7 +28,7 @@ privacy_app = typer.Typer(
     "deletion a source the gateway does not own made.",
     no_args_is_help=True,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
 Member = Annotated[str, typer.Argument(help="The member's ID (m_...).")]
 
@@ -54,7 +54,7 @@ async def _with_gateway(settings: Settings, work: Any) -> Any:
     try:
         gateway, sources, _ = await open_gateway(settings, demo=False)
     except StoreError as exc:  # a store that does not answer, or one not served: said
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        err.print(f"error: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     # The caller as the HTTP middleware would put it on a request (auth.caller_of reads it).
     request = SimpleNamespace(scope={"state": {"caller": _officer()}}, headers={})
@@ -89,7 +89,7 @@ def export(
 
     document = asyncio.run(_with_gateway(settings, work))
     if document is None:
-        err.print(f"[red]error:[/red] no member {member}")
+        err.print(f"error: no member {member}")
         raise typer.Exit(1)
     body = dumps(document, indent=True) + b"\n"
     if out is None:
@@ -122,10 +122,10 @@ def erase(
     try:
         request = asyncio.run(_with_gateway(settings, work))
     except NothingToErase:
-        err.print(f"[red]error:[/red] no member {member} and no request for it")
+        err.print(f"error: no member {member} and no request for it")
         raise typer.Exit(1) from None
     except ErasureBusy:
-        err.print(f"[red]error:[/red] {member} is being erased by another process: ask again")
+        err.print(f"error: {member} is being erased by another process: ask again")
         raise typer.Exit(1) from None
     _print(request)
     if request.state in ("pending", "partial"):  # awaiting a source's operator is not a failure
@@ -154,10 +154,10 @@ def confirm_deletion(
     try:
         request = asyncio.run(_with_gateway(settings, work))
     except NothingToErase:
-        err.print(f"[red]error:[/red] no privacy request for member {member}")
+        err.print(f"error: no privacy request for member {member}")
         raise typer.Exit(1) from None
     except NothingToConfirm as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"error: {exc}")
         raise typer.Exit(1) from None
     _print(request)
 
