@@ -154,9 +154,10 @@ async def readyz(request: Request) -> Response:
         )
     answer: dict[str, Any] = {"status": "ready", "store": counts, "sources": sources}
     # Still ready: served as resolved, and said so (without credentials: no server named).
-    warnings = [rules_notice(None)] if gateway.stale_rules is not None else []
+    rules = gateway.settings.rules
+    warnings = [rules_notice(None, rules)] if gateway.stale_rules is not None else []
     if gateway.stale_sources is not None:
-        warnings.append(sources_notice(gateway.stale_sources, None, None))
+        warnings.append(sources_notice(gateway.stale_sources, None, None, rules))
     if warnings:
         answer["warnings"] = warnings
     return JSONResponse(answer)

@@ -149,7 +149,7 @@ async def open_gateway(
         else:
             result = ApplyResult(members=await store.count_members())
         if not resolved and said is Verdict.OTHER_RULES:
-            stale_rules = rules_notice(settings.store)
+            stale_rules = rules_notice(settings.store, settings.rules)
             logger.warning(stale_rules)
         loaded_from = folder or await lines.meta(FOLDER_PATH)
         sources.where = f"{path} (loaded from {loaded_from})" + sources.where.removeprefix(path)
@@ -235,11 +235,13 @@ async def _open_federated(
         gateway = _assembled(settings, identity, sources)
         gateway.privacy = privacy
         if said is Verdict.OTHER_RULES:
-            gateway.stale_rules = rules_notice(settings.store)
+            gateway.stale_rules = rules_notice(settings.store, settings.rules)
             logger.warning(gateway.stale_rules)
         if behind is not None:
             gateway.stale_sources = behind.why
-            logger.warning(sources_notice(behind.why, settings.store, settings.sources))
+            logger.warning(
+                sources_notice(behind.why, settings.store, settings.sources, settings.rules)
+            )
         result = ApplyResult(members=await store.count_members())
     except BaseException:
         await store.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -167,6 +168,40 @@ def test_a_store_resolved_under_other_rules_is_served_and_says_so(
     done = CliRunner().invoke(app, ["reresolve", "--store", store])
     assert done.exit_code == 0, done.output
     assert "other rules before" in done.output and " 0 split(s)" not in done.output
+    with TestClient(create_app(strict), base_url="http://127.0.0.1") as client:
+        assert "warnings" not in client.get("/readyz").json()
+
+
+def test_the_command_a_start_names_applies_the_rules_it_runs_under(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Adversarial pass: a gateway run with MEMBERGRAPH_RULES warned "... until `membergraph
+    # reresolve --store '...'` applies the current rules"; run as written, in a shell
+    # without the gateway's variable, it applied the built-in rules, found the store current
+    # and changed nothing, and the gateway warned again at every start.
+    _loaded(settings)
+    rules = tmp_path / "rules.toml"
+    rules.write_text(STRICT)
+    strict = settings.model_copy(update={"rules": rules})
+    monkeypatch.delenv("MEMBERGRAPH_RULES", raising=False)
+    # Given the warning of a start under the edited rules
+    with (
+        caplog.at_level("WARNING", "membergraph.gateway"),
+        TestClient(create_app(strict), base_url="http://127.0.0.1") as client,
+    ):
+        [ready] = client.get("/readyz").json()["warnings"]
+    [said] = [r.getMessage() for r in caplog.records if "other match rules" in r.getMessage()]
+    assert "MEMBERGRAPH_RULES=FILE membergraph reresolve --store URL" in ready
+    # When the command it names is run as written (its variable set as the shell sets it)
+    words = shlex.split(said.split("`")[1])
+    env = dict(w.split("=", 1) for w in words[: words.index("membergraph")])
+    done = CliRunner().invoke(app, words[words.index("membergraph") + 1 :], env=env)
+    # Then it applies those rules, and the next start says nothing
+    assert done.exit_code == 0, done.output
+    assert env == {"MEMBERGRAPH_RULES": str(rules)} and "other rules before" in done.output
     with TestClient(create_app(strict), base_url="http://127.0.0.1") as client:
         assert "warnings" not in client.get("/readyz").json()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -86,10 +87,11 @@ async def require_servable(store: IdentityStore, rules: Rules, url: str) -> Verd
     return said
 
 
-def rules_notice(url: str | None) -> str:
+def rules_notice(url: str | None, rules: Path | None = None) -> str:
     """What a start, ``/readyz`` and the commands say of a store resolved under other rules
-    (``url`` None: an answer without credentials, which names no server)."""
-    command = "membergraph reresolve --store URL" if url is None else reresolve_command(url)
+    (``url`` None: an answer without credentials, which names no server; ``rules``: the
+    rules file in effect, which the command must run with)."""
+    command = reresolve_command(url, rules)
     return (
         "the store was resolved under other match rules than those in effect (another "
         "release's built-in rules, or an edited rules file): members already held keep the "
@@ -97,17 +99,19 @@ def rules_notice(url: str | None) -> str:
     )
 
 
-def sources_notice(why: str, url: str | None, sources: str | None) -> str:
+def sources_notice(
+    why: str, url: str | None, sources: str | None, rules: Path | None = None
+) -> str:
     """What a start and ``/readyz`` say while source collections hold lines the store was
     not resolved from (:class:`~membergraph.connectors.mongodb_loads.Behind`'s ``why``;
     ``url`` None: an answer without credentials, which names no server; ``sources``: the
     collections' URL when it is not the store's)."""
+    command = reresolve_command(url, rules)
     if url is None:
-        command = "membergraph reresolve --store URL --sources URL"
+        command += " --sources URL"
     else:
         from membergraph.identity.store.mongodb_client import redact
 
-        command = reresolve_command(url)
         command += f" --sources '{redact(sources)}'" if sources and sources != url else ""
     return (
         f"{why}: they are served, but members hold what the store resolved, without those "

@@ -19,8 +19,10 @@ A store holding records and no mark was made before marks existed: format 0, the
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import orjson
 
@@ -131,11 +133,21 @@ def verdict(found: StoreMark | None, holds_records: bool, rules: Rules) -> Verdi
     return Verdict.CURRENT if found.rules == rules_digest(rules) else Verdict.OTHER_RULES
 
 
-def reresolve_command(url: str) -> str:
-    """The command that brings the store at ``url`` up (its password left out)."""
+def reresolve_command(url: str | None, rules: Path | None = None) -> str:
+    """The command that brings the store at ``url`` up (its password left out; None: an
+    answer without credentials, which names no server), under the rules file the gateway
+    runs with (``rules``: ``MEMBERGRAPH_RULES``): run without it, ``reresolve`` applies the
+    built-in rules, finds the store current under them and changes nothing."""
     from membergraph.identity.store.mongodb_client import redact
 
-    return f"membergraph reresolve --store '{redact(url)}'"
+    store = "--store URL" if url is None else f"--store '{redact(url)}'"
+    if rules is None:
+        said = ""
+    elif url is None:
+        said = "MEMBERGRAPH_RULES=FILE "  # (the gateway's; no path said without credentials)
+    else:
+        said = f"MEMBERGRAPH_RULES={shlex.quote(str(rules))} "
+    return f"{said}membergraph reresolve {store}"
 
 
 def refusal(found: StoreMark | None, url: str) -> str:
