@@ -124,11 +124,17 @@ def _feed_head(path: Path) -> int:
     """The last change-feed cursor the store at ``path`` handed out (0: none, or no store)."""
     if not path.exists():
         return 0
-    with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+    with contextlib.closing(sqlite3.connect(_read_only(path), uri=True)) as db:
         try:
             return feed_head(db)
         except sqlite3.OperationalError:  # a store from before the feed
             return 0
+
+
+def _read_only(path: Path) -> str:
+    """A SQLite URI opening ``path`` read-only: absolute (a relative path has no ``file:``
+    URI; the default store is ``./membergraph.db``), its ``?`` and ``#`` escaped."""
+    return f"{path.resolve().as_uri()}?mode=ro"
 
 
 def _store_path(url: str) -> Path:
@@ -160,7 +166,7 @@ def _held(path: Path) -> bool:
 def _checked(source: Path) -> str:
     """What the copy holds, once SQLite finds it whole and a membergraph store (exit 1)."""
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(_read_only(source), uri=True)) as db:
             found = [row[0] for row in db.execute("PRAGMA integrity_check")]
             if found != ["ok"]:
                 err.print(

@@ -185,3 +185,25 @@ def test_after_a_restore_no_cursor_names_two_changes(tmp_path: Path) -> None:
         assert error["extensions"]["code"] == "FEED_EXPIRED" and "restore" in error["message"]
         # while a cursor of the copy's reads on, with the changes made since only
         assert _cursors(http, str(in_backup)) == new
+
+
+def test_the_default_store_is_backed_up_and_restored_by_the_commands_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Adversarial pass: `membergraph restore --from FILE` over the default store,
+    # sqlite:///./membergraph.db (any relative path), stopped with a traceback, "relative
+    # path can't be expressed as a file URI", and restored nothing.
+    from membergraph.demo import write_demo_data
+
+    monkeypatch.chdir(tmp_path)
+    write_demo_data(tmp_path / "data", 10)
+    loaded = CliRunner().invoke(
+        app, ["load", "--data", "data", "--to", "sqlite:///./membergraph.db"]
+    )
+    assert loaded.exit_code == 0, loaded.output
+    took = CliRunner().invoke(app, ["backup", "--out", "copy?1.db"])  # (a "?" in its name)
+    assert took.exit_code == 0, took.output
+    done = CliRunner().invoke(app, ["restore", "--from", "copy?1.db"])
+    assert done.exit_code == 0, done.output
+    assert "restored membergraph.db from copy?1.db" in " ".join(done.output.split())
+    assert list(tmp_path.glob("membergraph.db.before-restore-*"))
