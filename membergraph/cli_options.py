@@ -4,6 +4,8 @@ name them, each with its environment variable and default in ``--help``."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +18,7 @@ from membergraph.settings import Settings, SettingsError, load_settings
 
 __all__ = [
     "DataOpt",
+    "shell_user",
     "SourcesOpt",
     "StoreOpt",
     "command_settings",
@@ -23,6 +26,16 @@ __all__ = [
     "require_folder",
     "setting_help",
 ]
+
+
+def shell_user() -> str:
+    """Who runs the command, as the PII audit and a privacy request name them (``cli:<user>``):
+    the login name, or ``uid <n>`` where the system names none (a container run as a user id
+    its image does not list: no ``USER`` variable, no passwd entry), rather than a traceback."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid {os.getuid()}"
 
 
 def setting_help(name: str, text: str) -> str:

@@ -10,7 +10,6 @@ operator's name (``$USER``).
 from __future__ import annotations
 
 import asyncio
-import getpass
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from rich.progress import Progress
 
 from membergraph.auth import Caller
 from membergraph.cli_checks import require_out_apart, require_out_file, require_out_folder
-from membergraph.cli_options import DataOpt, SourcesOpt, StoreOpt
+from membergraph.cli_options import DataOpt, SourcesOpt, StoreOpt, shell_user
 from membergraph.export import ExportFailed, csv_chunks, member_pages
 from membergraph.export_filter import PARAMETERS, flag_of, query_of
 from membergraph.identity.store import StoreError
@@ -118,7 +117,7 @@ async def _export(settings: Settings, query: MemberQuery, out: Path, pii: bool) 
         await keeper.catch_up()
         total = await keeper.metrics.count(query)
         scopes = {"analytics:read", "pii:read"} if pii else {"analytics:read"}
-        caller = Caller(name=f"cli:{getpass.getuser()}", scopes=frozenset(scopes))
+        caller = Caller(name=shell_user(), scopes=frozenset(scopes))
         written = 0
 
         async def counted() -> AsyncIterator[list[list[object]]]:

@@ -811,3 +811,32 @@ def test_a_path_holding_brackets_is_named_as_typed(
     result = runner.invoke(app, [p.format(tmp=tmp_path) for p in command], env={"COLUMNS": "300"})
     assert result.exit_code == 2, result.output
     assert said.format(tmp=tmp_path) in result.output
+
+
+def test_commands_run_by_a_user_id_the_system_does_not_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Adversarial pass: in a container run as a user id its image does not list (no USER
+    # variable, no passwd entry), `export` and `privacy export` stopped with a KeyError
+    # traceback from getpass.getuser(); `privacy export` then never exited (its store open).
+    import pwd
+
+    from membergraph.demo import write_demo_data
+
+    write_demo_data(tmp_path / "data", 10)
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    assert (
+        runner.invoke(app, ["load", "--data", str(tmp_path / "data"), "--to", store]).exit_code == 0
+    )
+    for name in ("USER", "LOGNAME", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def unnamed(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", unnamed)
+    exported = runner.invoke(app, ["export", "--store", store, "--out", str(tmp_path / "x.csv")])
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "x.csv").read_text().startswith("member_id,")
+    asked = runner.invoke(app, ["privacy", "export", "m_nobody", "--store", store])
+    assert asked.exit_code == 1 and "no member m_nobody" in asked.output, asked.output

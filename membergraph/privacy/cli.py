@@ -5,7 +5,6 @@ flags)."""
 from __future__ import annotations
 
 import asyncio
-import getpass
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,7 +42,9 @@ def _settings(**overrides: Any) -> Settings:
 def _officer() -> Caller:
     """Who runs the command, as the audit and the request name them: ``cli:$USER``, as
     ``membergraph export --pii`` does (the one at the shell holds the store's file)."""
-    return Caller(f"cli:{getpass.getuser()}", frozenset({"privacy:admin", "pii:read"}))
+    from membergraph.cli_options import shell_user
+
+    return Caller(shell_user(), frozenset({"privacy:admin", "pii:read"}))
 
 
 async def _with_gateway(settings: Settings, work: Any) -> Any:
@@ -56,9 +57,9 @@ async def _with_gateway(settings: Settings, work: Any) -> Any:
     except StoreError as exc:  # a store that does not answer, or one not served: said
         err.print(f"error: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
-    # The caller as the HTTP middleware would put it on a request (auth.caller_of reads it).
-    request = SimpleNamespace(scope={"state": {"caller": _officer()}}, headers={})
     try:
+        # The caller as the HTTP middleware would put it on a request (auth.caller_of reads it).
+        request = SimpleNamespace(scope={"state": {"caller": _officer()}}, headers={})
         return await work(RequestContext.for_request(gateway, request))
     finally:
         await gateway.identity.store.aclose()
