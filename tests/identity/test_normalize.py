@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import membergraph.identity.normalize as normalize_module
 from membergraph.identity.normalize import (
     BadIdentifier,
     IdentifierKind,
@@ -179,6 +180,30 @@ def test_an_email_is_one_identifier_in_any_unicode_composition(
 )
 def test_a_trailing_dot_is_the_same_mailbox(raw: str, expected: str) -> None:
     assert normalize(IdentifierKind.EMAIL, raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("a" * 1_000_000 + "@example.com", id="a-megabyte-local-part"),
+        pytest.param("ann@" + "b" * 1_000_000 + ".com", id="a-megabyte-domain"),
+        pytest.param(" " * 1_000_000 + "ann@example.com", id="a-megabyte-of-spaces"),
+    ],
+)
+def test_an_overlong_address_is_refused_by_its_length_alone(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cleaning and validating a megabyte took 0.3 s of CPU a try; its length says enough."""
+    asked: list[str] = []
+    monkeypatch.setattr(normalize_module, "_not_an_address", asked.append)
+    with pytest.raises(BadIdentifier, match=r"\(10000\d\d characters\).*at most 254"):
+        normalize(IdentifierKind.EMAIL, raw)
+    assert asked == []
+
+
+def test_an_address_padded_within_reason_is_still_read() -> None:
+    typed = "mailto:" + " " * 200 + "Ann@Example.com" + "\u200b" * 100
+    assert normalize(IdentifierKind.EMAIL, typed) == "ann@example.com"
 
 
 def test_two_trailing_dots_are_no_address() -> None:
