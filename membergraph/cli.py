@@ -110,6 +110,7 @@ def serve(
             "--workers",
             min=1,
             max=64,
+            metavar="N",  # the type's own "<int range>" left no room for the store's default
             help="Processes serving over the one store (one port). No environment variable.",
         ),
     ] = 1,

@@ -78,3 +78,20 @@ def test_help_wraps_its_text_at_the_terminal_width(command: tuple[str, ...]) -> 
     assert _early_breaks(_prose(lines)) == []
     rows = _command_rows(lines)
     assert rows == [] or _early_breaks(rows) == []
+
+
+def _every_command() -> list[tuple[str, ...]]:
+    import typer.main
+
+    def walk(command: object, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        subcommands = getattr(command, "commands", {})
+        return [path] + [p for name, sub in subcommands.items() for p in walk(sub, (*path, name))]
+
+    return walk(typer.main.get_command(app), ())
+
+
+@pytest.mark.parametrize("command", _every_command(), ids=lambda c: " ".join(c) or "membergraph")
+def test_help_shows_every_default_whole_at_80_columns(command: tuple[str, ...]) -> None:
+    """`serve --help` once cut the store's default to `sqlite:///./membergraph.d…`."""
+    lines = _help(*command)
+    assert [line for line in lines if "…" in line] == []
