@@ -3,7 +3,8 @@ a ``serve --data`` start): once per version of the folder, identities resolved a
 
 A first load (no line held) writes the files' lines as they are and resolves them; a meta
 key says it is under way until they are resolved, so a first load killed in between is done
-again, whole, by the next start or load. A load of a changed folder (a nightly CRM export
+again, whole, by the next start or load (one killed under a release without the key is
+known by the store holding nothing but lines). A load of a changed folder (a nightly CRM export
 dropped in) is a push of what changed: only the files that changed since the last load are
 read (each file's size and modification time are kept), each line is ordered against the
 version held, the lines it takes are written with a mark, identity is applied to the lines
@@ -124,7 +125,7 @@ async def load_folder_into(
     async with _pushing(lines):
         if await lines.meta("folder") == fingerprint:  # another process loaded it meanwhile
             return None
-        if await lines.empty() or await lines.meta(FIRST_LOAD) is not None:
+        if await lines.empty() or await _first_load_unfinished(lines, identity):
             # Kept until the lines are resolved: a first load killed after writing them is
             # done again whole, where a changed folder's load would find every line held.
             await lines.set_meta(FIRST_LOAD, fingerprint)
@@ -155,6 +156,20 @@ async def load_folder_into(
         await lines.set_meta(FILES, orjson.dumps(prints).decode())
         await lines.set_meta("folder", fingerprint)
     return FolderLoad(result, whole)
+
+
+async def _first_load_unfinished(lines: SqliteLines, identity: IdentityService) -> bool:
+    """Whether the lines held wait for a first load's resolution: its key says so, or, for
+    a first load killed under a release that kept no such key, nothing but lines was ever
+    written: no load finished (no folder's fingerprint), no member was made (the resolution
+    is one transaction: a killed one leaves none), nothing was announced (a push's lines
+    are, so a store pushed to is never loaded over as if it were new)."""
+    if await lines.meta(FIRST_LOAD) is not None:
+        return True
+    if await lines.meta("folder") is not None:
+        return False
+    store = identity.store
+    return await store.count_members() == 0 and await store.feed_head() == 0
 
 
 async def _changed_files(

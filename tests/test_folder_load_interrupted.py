@@ -218,3 +218,24 @@ def test_a_changed_folder_stopped_before_identity_keeps_its_older_versions(
     assert partition(store) == partition(fresh)
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT count(*) FROM source_pending").fetchone() == (0,)
+
+
+def test_a_first_load_killed_under_an_earlier_release_is_resolved_by_the_next_load(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a first load that stopped once it wrote the lines, under a release that kept
+    # no `first_load` key to say so
+    store = tmp_path / "store.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(IdentityService, "resolve_all", _fail)
+        assert _load(folder, store) == 1
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM source_meta WHERE key = 'first_load'")
+    assert _members(store) == (0, 0)
+    # When the load is run again (as a start with --data runs it)
+    assert _load(folder, store) == 0
+    # Then the store holds the members a load that was never stopped gives, not none
+    fresh = tmp_path / "fresh.db"
+    assert _load(folder, fresh) == 0
+    assert _members(store)[0] > 0
+    assert partition(store) == partition(fresh)
