@@ -47,11 +47,13 @@ async def revealed_placeholders(
 ) -> set[ValueKey]:
     """The e-mails and phones among ``values`` that the data shows to be placeholders (hubs:
     on more people than the rules allow), read from the store in two queries at most: the
-    carriers of every value, then the records of the few carried often enough to be one."""
+    carriers of every value (no more than tell a hub: a store's e-mail typed at the tills
+    has more carriers the more people there are, and a page of an export holding one would
+    read them all), then the records of the few carried often enough to be one."""
     wanted = _wanted(rules, values)
     if not wanted:
         return set()
-    carried = await store.carriers(wanted)
+    carried = await store.carriers(wanted, rules.hub_max_records + 1)
     refs = weighed_refs(rules, carried)
     records = await store.load_records(refs) if refs else {}
     return await _weighed_with_holders(store, rules, wanted, carried, records)

@@ -130,3 +130,29 @@ def test_the_scenarios_cover_both_answers() -> None:
         for records in SCENARIOS.values()
     }
     assert "hub" in statuses and statuses - {"hub"}
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+async def test_a_hub_is_told_from_no_more_carriers_than_make_it_one(adapter: str) -> None:
+    # Given an e-mail typed at the till on many cards: more carriers the more people there
+    # are, which every page of an export holding one of them read whole
+    rules = Rules(hub_max_records=5)
+    async with open_store(adapter) as store:
+        await IdentityService(store, rules=rules).resolve_all(world(*map(_till, range(20))))
+        handed: list[int] = []
+        carriers = store.carriers
+
+        async def counted(*args: object, **kwargs: object) -> object:
+            found = await carriers(*args, **kwargs)  # type: ignore[arg-type]
+            handed.extend(map(len, found.values()))
+            return found
+
+        store.carriers = counted  # type: ignore[method-assign]
+        # When the placeholder check weighs it
+        revealed = await revealed_placeholders(store, rules, [EMAIL])
+        # Then it is a placeholder, told from one more carrier than a value may have
+        assert revealed == {EMAIL}
+        assert handed == [rules.hub_max_records + 1]
+        # and the store hands over at most as many of a value's carriers as asked for
+        assert len((await carriers([EMAIL]))[EMAIL]) == 20
+        assert len((await carriers([EMAIL], 3))[EMAIL]) == 3

@@ -8,6 +8,7 @@ at this boundary (:func:`~membergraph.identity.store.mongodb_client.mapped`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -45,6 +46,7 @@ from membergraph.trace_spans import caller_operation, mapped_span
 __all__ = ["MongoReads", "chunks", "find_in", "guard_versions", "versions"]
 
 CHUNK = 1000  # values in one $in
+_CAPPED_AT_ONCE = 32  # capped carrier queries in flight at once (the client pools connections)
 
 
 def chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -159,8 +161,12 @@ class MongoReads:
     async def load_records(self, refs: Iterable[RecordKey] | None) -> dict[RecordKey, RecordData]:
         return {split_id(d["_id"]): record_of(d) for d in await self._records(refs)}
 
-    async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+    async def carriers(
+        self, values: Iterable[ValueKey], cap: int | None = None
+    ) -> dict[ValueKey, list[RecordKey]]:
         wanted = {match_key(k.value, v): (k, v) for k, v in values}
+        if cap is not None:
+            return await self._capped_carriers(wanted, cap)
         result: dict[ValueKey, set[RecordKey]] = defaultdict(set)
         for doc in await self._find_in("records", "match_keys", wanted, projection=["identifiers"]):
             for ident in doc["identifiers"]:
@@ -168,6 +174,25 @@ class MongoReads:
                 if value is not None:
                     result[value].add(split_id(doc["_id"]))
         return {value: sorted(refs) for value, refs in result.items()}
+
+    async def _capped_carriers(
+        self, wanted: Mapping[str, ValueKey], cap: int
+    ) -> dict[ValueKey, list[RecordKey]]:
+        """At most ``cap`` carriers of each value: one query per value, by the records'
+        ``match_keys`` index, a few at once (one ``$in`` for all would read every carrier
+        of a hub)."""
+        gate = asyncio.Semaphore(_CAPPED_AT_ONCE)
+
+        async def some(key: str) -> list[RecordKey]:
+            async with gate:
+                cursor = self.db.records.find({"match_keys": key}, projection=["_id"])
+                docs = await cursor.limit(cap).to_list()
+            return sorted(split_id(d["_id"]) for d in docs)
+
+        keys = sorted(wanted)
+        async with self._mapped("read"):
+            found = await asyncio.gather(*map(some, keys))
+        return {wanted[key]: refs for key, refs in zip(keys, found, strict=True) if refs}
 
     async def record_members(
         self, column: MemberColumn, refs: Iterable[RecordKey] | None

@@ -28,8 +28,13 @@ class MemberReads(abc.ABC):
         """The stored records among ``refs``."""
 
     @abc.abstractmethod
-    async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
-        """Which records carry each value (for incremental resolution)."""
+    async def carriers(
+        self, values: Iterable[ValueKey], cap: int | None = None
+    ) -> dict[ValueKey, list[RecordKey]]:
+        """Which records carry each value (for incremental resolution); with ``cap``, at
+        most that many of each (enough to tell a hub: a store's e-mail typed at the tills
+        is on more records the more people there are, and a reader that only asks whether
+        a value is on more than ``hub_max_records`` records need not read them all)."""
 
     @abc.abstractmethod
     async def resolve_member_id(self, member_id: str) -> str | None:
@@ -97,10 +102,7 @@ class MemberReads(abc.ABC):
     async def _carried(
         self, member: str, parts: MemberParts, floor: int, max_records: int
     ) -> MemberCarried:
-        carried = {
-            v: refs[: max_records + 1]
-            for v, refs in (await self.carriers(contact_values(parts))).items()
-        }
+        carried = await self.carriers(contact_values(parts), max_records + 1)
         weighed = {r for refs in carried.values() if floor < len(refs) <= max_records for r in refs}
         records = await self.load_records(weighed) if weighed else {}
         return MemberCarried(member, parts, carried, records)

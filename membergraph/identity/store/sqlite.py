@@ -500,8 +500,10 @@ class SqliteStore(IdentityStore):
         refs = None if refs is None else list(refs)
         return await self._read(sqlite_read.in_snapshot, sqlite_read.load_records, refs)
 
-    async def carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
-        return await self._read(sqlite_read.carriers, list(values))
+    async def carriers(
+        self, values: Iterable[ValueKey], cap: int | None = None
+    ) -> dict[ValueKey, list[RecordKey]]:
+        return await self._read(sqlite_read.carriers, list(values), cap)
 
     async def record_members(
         self, column: MemberColumn, refs: Iterable[RecordKey] | None
