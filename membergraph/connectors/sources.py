@@ -8,15 +8,22 @@ so the same id with other content is refused. A version older than the one held 
 ``stale`` and changes nothing, in ``POST /ingest`` and in a batch load alike.
 
 Two versions with one ordering key and other content (a contact sent twice with one
-``updated_at``; a completed purchase sent again with another amount and no ``updated_at``)
-are ordered by their content's digest (:func:`version_digest`): an arbitrary order, but one
-that does not depend on which version arrives first, so every process, every restart and the
-batch load keep the same version. A source that corrects a line sends a newer key.
+``updated_at``, or both without one; a completed purchase sent again with another amount
+and no ``updated_at``) are ordered by their content's digest (:func:`version_digest`): an
+arbitrary order, but one that does not depend on which version arrives first, so every
+process, every restart and the batch load keep the same version. A source that corrects a
+line sends a newer key. A CRM line without ``updated_at`` is older than any line with one.
+
+The same order is kept as text (:meth:`Ordering.version`) beside what is built from a line:
+a CRM contact's identity record keeps its line's, so a writer holding an older line than the
+one its record was built from (a whole resolution of a folder racing a push) keeps the
+record's name and address (:meth:`~membergraph.identity.records.RecordData.fold`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,9 +135,24 @@ class Ordering:
                 return "unchanged"  # the same values (an unknown field aside)
         return "updated" if ours > theirs else "stale"
 
+    def version(self, line: object) -> str | None:
+        """``line``'s place in this order as text: of two lines' texts the greater is the
+        version :meth:`verdict` keeps, equal texts are equal versions (None: an immutable
+        line's, or a source without an ordering key). The key, then the digest, each as
+        16 hexadecimal digits that sort as the numbers do."""
+        if self.key is None:
+            return None
+        return f"{_sortable_float(self.key(line)):016x}{version_digest(line) + (1 << 63):016x}"
+
     def tie(self, held: object | None, line: object) -> bool:
         """Whether ``line`` and ``held`` have one ordering key (what a ``stale`` answer says)."""
         return held is not None and self.key is not None and self.key(line) == self.key(held)
+
+
+def _sortable_float(number: float) -> int:
+    """A float's bits as an unsigned integer in the float's order (-inf first)."""
+    bits: int = struct.unpack(">Q", struct.pack(">d", number))[0]
+    return bits ^ 0xFFFF_FFFF_FFFF_FFFF if bits >> 63 else bits | 1 << 63
 
 
 def _seconds(at: datetime | None) -> float:

@@ -37,6 +37,7 @@ from membergraph.connectors.models import (
     WebEvent,
     visitor_key,
 )
+from membergraph.connectors.sources import SOURCES
 from membergraph.identity.normalize import (
     BadIdentifier,
     IdentifierKind,
@@ -125,6 +126,12 @@ class RecordData:
     holder's own second address, given with her card day after day, from a guest's, given
     once with a clerk's (``Rules.card_email_days``). Days, not counts, for the same reason
     as ``days``."""
+    version: str | None = None
+    """A CRM contact's: the place of the line it was built from in the source's order
+    (:meth:`~membergraph.connectors.sources.Ordering.version`: ``updated_at``, then the
+    content's digest). Of two versions of a contact, the record keeps the newer one's name,
+    birth date and address whichever writer brings the older (:meth:`fold`). None: unknown
+    (a record stored by an earlier release): the version folded in is taken, as it was."""
 
     ref: RecordKey = field(init=False, repr=False, compare=False)
     """``(source, key)``, kept: the engine asks for it millions of times a batch."""
@@ -133,20 +140,25 @@ class RecordData:
         self.ref = (self.source, self.key)
 
     def merge(self, other: RecordData) -> bool:
-        """Fold a newer line of the same record in; return whether anything changed."""
+        """Fold another line of the same record in; return whether anything changed (its
+        version too: a whole resolution writes a record whose line is newer, though it
+        says the same)."""
+        was = self.version
         person = self.fold(other)
         days = self.fold_days(other)
-        return person or days
+        return person or days or was != self.version
 
     def fold(self, other: RecordData) -> bool:
-        """Fold in a newer line's identifiers and (a CRM contact's) person; whether that
-        changed anything."""
+        """Fold in another line's identifiers and, if it is no older than the one this was
+        built from (a CRM contact's :attr:`version`), its person; whether the identifiers or
+        the person changed (not the version alone)."""
         before = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
         was_at = self.address
         self.identifiers |= other.identifiers
-        if other.source == SourceName.CRM:
+        if other.source == SourceName.CRM and not _older(other.version, self.version):
             self.first_name, self.last_name = other.first_name, other.last_name
             self.birth_date, self.address = other.birth_date, other.address
+            self.version = other.version or self.version
         after = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
         return before != after or was_at != self.address
 
@@ -189,6 +201,14 @@ class RecordData:
                 self.birth_date.isoformat() if self.birth_date else "",
             )
         return None
+
+
+def _older(version: str | None, than: str | None) -> bool:
+    """Whether a line's version is known to be older than another's."""
+    return version is not None and than is not None and version < than
+
+
+_CRM_VERSION = SOURCES[SourceName.CRM].order.version
 
 
 def sorted_refs(refs: Iterable[RecordKey]) -> list[RecordKey]:
@@ -487,6 +507,7 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
             last_name=line.last_name,
             birth_date=line.birth_date,
             address=address,
+            version=_CRM_VERSION(line),
         )
     identity = _IDENTITIES.get(source)
     if identity is not None:  # a purchase's card or e-mail, a visit's visitor

@@ -292,16 +292,18 @@ class IdentityService:
                     record.address,
                     None if record.days is None else dict(record.days),
                     None if record.email_days is None else dict(record.email_days),
+                    record.version,
                 )
         stored = await self.store.load_records({*folded, *(r.ref for r in older)})
         changed: dict[RecordKey, RecordData] = {}
-        counted: dict[RecordKey, RecordData] = {}  # only their purchases by day moved
+        counted: dict[RecordKey, RecordData] = {}  # only their purchases by day, or version, moved
         read: dict[RecordKey, DaysRead] = {}  # their days as read (fold_days replaces them)
         for ref, record in folded.items():
             held = stored.get(ref)
             if held is None:
                 changed[ref] = record
                 continue
+            version = held.version
             if held.fold(record):
                 held.fold_days(record)
                 changed[ref] = held
@@ -312,6 +314,11 @@ class IdentityService:
                     counted[ref] = held
                 else:
                     changed[ref] = held
+            elif held.version != version:
+                # A contact's newer line saying what the record says (a consent changed):
+                # its version is kept, without a closure, so that an older line a whole
+                # resolution brings later is known to be older.
+                counted[ref] = held
         for record in older:
             ref = record.ref
             held = changed.get(ref) or counted.get(ref) or stored.get(ref)

@@ -111,3 +111,26 @@ def test_a_tills_original_line_sent_again_after_a_correction_never_reverts_it() 
     forth = asyncio.run(_pushed(SourceName.TRANSACTIONS, [original, corrected, original]))
     back = asyncio.run(_pushed(SourceName.TRANSACTIONS, [corrected, original]))
     assert forth == back
+
+
+undated_or_not = st.fixed_dictionaries(
+    {"first_name": st.sampled_from(["Alpha", "Beta", "Gamma"])},
+    optional={
+        "updated_at": st.sampled_from(
+            ["1950-01-01T00:00:00Z", "2026-11-01T00:00:00Z", "2026-11-01T00:00:00.000001Z"]
+        )
+    },
+).map(lambda fields: {**CONTACT, **fields})
+
+
+@given(st.one_of(st.tuples(undated_or_not, undated_or_not), st.tuples(sales, sales)))
+def test_a_lines_version_text_orders_as_the_source_does(pair: tuple[dict[str, Any], ...]) -> None:
+    """What a contact's record keeps of its line (``RecordData.version``) says which of two
+    versions the source keeps: the greater text is the newer line, equal texts are one."""
+    source = SourceName.CRM if "contact_id" in pair[0] else SourceName.TRANSACTIONS
+    spec = SOURCES[source]
+    held, line = (spec.model.model_validate(version) for version in pair)
+    said = spec.order.verdict(held, line)
+    ours, theirs = spec.order.version(line), spec.order.version(held)
+    assert ours is not None and theirs is not None
+    assert said == ("updated" if ours > theirs else "stale" if ours < theirs else "unchanged")

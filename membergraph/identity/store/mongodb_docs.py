@@ -133,6 +133,7 @@ def record_doc(record: RecordData, stored: Doc | None, member: str | None) -> Do
         "address": record.address,
         "days": _days(record.days),
         "email_days": _email_days(record.email_days),
+        "version": record.version,
         "identifiers": ordered,
         "match_keys": sorted({match_key(i["kind"], i["key"]) for i in ordered}),
     }
@@ -207,6 +208,7 @@ def record_of(doc: Doc) -> RecordData:
         email_days={e["email"]: frozenset(e["days"]) for e in doc["email_days"]}
         if doc.get("email_days")
         else None,
+        version=doc.get("version"),
     )
 
 

@@ -203,8 +203,9 @@ class SqliteStore(IdentityStore):
             await self._db.executescript(METRICS_SCHEMA)
             columns = await self._db.execute_fetchall("PRAGMA table_info(records)")
             held = {c[1] for c in columns}
-            for column in ("days", "email_days"):  # a store written before purchase days,
-                if column not in held:  # before a card's e-mails by day
+            # A store written before purchase days, a card's e-mails by day, line versions.
+            for column in ("days", "email_days", "version"):
+                if column not in held:
                     await self._db.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
             await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
             # A new store is marked with this release's format from the start (what made a

@@ -69,9 +69,10 @@ def rows(db: Conn, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
 
 def record_row(row: Sequence[Any]) -> RecordData:
     """A record from its row of ``_RECORD_COLUMNS`` (its identifiers are added after)."""
-    source, key, role, first_name, last_name, birth, address, days, emails = row
+    source, key, role, first_name, last_name, birth, address, version, days, emails = row
     birth_date = date.fromisoformat(birth) if birth else None
     record = RecordData(source, key, role, set(), first_name, last_name, birth_date, address)
+    record.version = version
     if days:
         record.days = days_of(days)
     if emails:

@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS records (
     source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
     origin_member_id TEXT, previous_member_id TEXT,
     first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT, days TEXT,
-    email_days TEXT,
+    email_days TEXT, version TEXT,
     PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS identifiers (
@@ -441,7 +441,9 @@ def _write_identifiers(db: sqlite3.Connection, records: Sequence[RecordData], bu
     )
 
 
-_RECORD_COLUMNS = "source, key, role, first_name, last_name, birth_date, address, days, email_days"
+_RECORD_COLUMNS = (
+    "source, key, role, first_name, last_name, birth_date, address, version, days, email_days"
+)
 _ref = attrgetter("ref")
 
 
@@ -463,7 +465,7 @@ def days_of(text: str | None) -> dict[str, frozenset[str]] | None:
 def _record_row(r: RecordData) -> tuple[str | None, ...]:
     """A record's ``_RECORD_COLUMNS``."""
     birth = r.birth_date.isoformat() if r.birth_date else None
-    person = (r.source, r.key, r.role, r.first_name, r.last_name, birth, r.address)
+    person = (r.source, r.key, r.role, r.first_name, r.last_name, birth, r.address, r.version)
     return (*person, days_text(r.days), days_text(r.email_days))
 
 
@@ -493,11 +495,11 @@ def _write_records(
     # A record's member rides along; origin_member_id is its first member, kept.
     db.executemany(
         f"INSERT INTO records ({_RECORD_COLUMNS}, member_id, origin_member_id)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT (source, key) DO UPDATE SET"
         " first_name=excluded.first_name, last_name=excluded.last_name,"
         " birth_date=excluded.birth_date, address=excluded.address, days=excluded.days,"
-        " email_days=excluded.email_days,"
+        " email_days=excluded.email_days, version=excluded.version,"
         " previous_member_id=CASE WHEN excluded.member_id IS NOT NULL AND"
         " excluded.member_id IS NOT member_id THEN member_id ELSE previous_member_id END,"
         " member_id=coalesce(excluded.member_id, member_id),"
