@@ -39,6 +39,7 @@ from membergraph.gateway_parts import Gateway
 from membergraph.identity.placeholders import placeholder_rule, revealed_placeholders
 from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery, OrderField
+from membergraph.identity.values import ValueKey
 from membergraph.insights.former import former_values
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.masking import mask_email, mask_phone
@@ -117,13 +118,14 @@ async def _pages(
     assert keeper is not None
     unmasked = caller.can("pii:read")
     after: tuple[int | str, str] | None = None
+    weighed: dict[ValueKey, bool] = {}  # shared values' placeholder verdicts, this export's
     while True:
         page = await keeper.metrics.page(query, OrderField.MEMBER_ID, False, after, page_size)
         if not page:
             return
         ids = [m for m, _ in page]
         scored = await keeper.metrics.scored(ids)
-        contacts = await _contacts(gateway, ids)
+        contacts = await _contacts(gateway, ids, weighed)
         if unmasked:
             await _audit(gateway, ids, caller, request_id)
         yield [
@@ -188,10 +190,13 @@ async def _source_lines(gateway: Gateway, source: SourceName, keys: list[str]) -
     return found
 
 
-async def _contacts(gateway: Gateway, ids: list[str]) -> list[Profile]:
+async def _contacts(
+    gateway: Gateway, ids: list[str], weighed: dict[ValueKey, bool]
+) -> list[Profile]:
     """Each member's profile, for its e-mail and phone: chosen by :func:`profile_of`, as
     ``Member.profile`` chooses them, from the page's lines (one read per source), with the
-    placeholders the data reveals left out as the profile leaves them out."""
+    placeholders the data reveals left out as the profile leaves them out (a value shared
+    by many members weighed once an export: ``weighed``)."""
     store = gateway.identity.store
     records, idents = await asyncio.gather(store.member_records(ids), store.member_identifiers(ids))
     keys = {s: sorted({k for refs in records for src, k in refs if src == s}) for s in _DATED_BY}
@@ -200,7 +205,7 @@ async def _contacts(gateway: Gateway, ids: list[str]) -> list[Profile]:
     region, rules = gateway.settings.default_region, gateway.identity.rules
     values = {(i.kind, i.key) for pairs in idents for _, i in pairs}
     placeholder = placeholder_rule(
-        rules, await revealed_placeholders(gateway.identity.store, rules, values)
+        rules, await revealed_placeholders(gateway.identity.store, rules, values, weighed)
     )
     profiles = []
     for refs, pairs in zip(records, idents, strict=True):

@@ -43,20 +43,37 @@ Holders = Mapping[ValueKey, Sequence[RecordData]]
 
 
 async def revealed_placeholders(
-    store: IdentityStore, rules: Rules, values: Iterable[ValueKey]
+    store: IdentityStore,
+    rules: Rules,
+    values: Iterable[ValueKey],
+    weighed: dict[ValueKey, bool] | None = None,
 ) -> set[ValueKey]:
     """The e-mails and phones among ``values`` that the data shows to be placeholders (hubs:
     on more people than the rules allow), read from the store in two queries at most: the
     carriers of every value (no more than tell a hub: a store's e-mail typed at the tills
-    has more carriers the more people there are, and a page of an export holding one would
-    read them all), then the records of the few carried often enough to be one."""
+    has more carriers the more people there are), then the records of the few carried
+    often enough to be one.
+
+    ``weighed``: the verdicts of a run over many pages (an export), kept for the values
+    carried by more records than :func:`carrier_floor` and asked again by them: such a
+    value (a store's e-mail, a household's phone) is on many members' pages, and weighing
+    it reads and compares its carriers' records every time, more of them the more people
+    there are. Those values are few (each is on several records), so the verdicts are.
+    """
     wanted = _wanted(rules, values)
+    known = set() if weighed is None else wanted.intersection(weighed)
+    revealed = {v for v in known if weighed is not None and weighed[v]}
+    wanted -= known
     if not wanted:
-        return set()
+        return revealed
     carried = await store.carriers(wanted, rules.hub_max_records + 1)
     refs = weighed_refs(rules, carried)
     records = await store.load_records(refs) if refs else {}
-    return await _weighed_with_holders(store, rules, wanted, carried, records)
+    found = await _weighed_with_holders(store, rules, wanted, carried, records)
+    if weighed is not None:
+        floor = carrier_floor(rules)
+        weighed.update((v, v in found) for v, refs in carried.items() if len(refs) > floor)
+    return revealed | found
 
 
 async def _weighed_with_holders(

@@ -4,13 +4,19 @@ channels a member is reachable on; a placeholder is never one of them."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
+from membergraph.auth import DEMO_CALLER
+from membergraph.export import member_pages
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.store.metrics_port import MemberQuery
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.support.export import whole_export
@@ -175,3 +181,35 @@ def test_a_store_address_the_data_reveals_is_no_ones_contact(
         assert ("EMAIL" in member["reachableChannels"]) is not placeholder
         assert ("EMAIL" in exported[member_id]["reachable"].split()) is not placeholder
     # (two people may share an address, a couple: the data says nothing yet)
+
+
+def test_an_export_weighs_a_value_many_members_share_once(client: TestClient) -> None:
+    # Given the store's address typed at the till for three cards: a value weighed for
+    # every member holding it (its carriers' records read and compared), more of them the
+    # more people the store holds
+    email = "frontdesk@acme-outlet.com"
+    cards = [f"LD7700000{n}" for n in range(3)]
+    lines = [_till_purchase(n, card, email) for n, card in enumerate(cards)]
+    assert client.post("/ingest/transactions", json=lines).status_code == 200
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    store = gateway.identity.store
+    asked: Counter[tuple[IdentifierKind, str]] = Counter()
+    carriers = store.carriers
+
+    async def counted(values: Any, *args: Any) -> Any:
+        values = list(values)
+        asked.update(values)
+        return await carriers(values, *args)
+
+    async def export(page_size: int) -> list[list[object]]:
+        pages = member_pages(gateway, MemberQuery(), DEMO_CALLER, "test", page_size)
+        return [row async for rows in pages for row in rows]
+
+    client.portal.call(gateway.scores.catch_up)  # type: ignore[union-attr]  # (measured)
+    whole = client.portal.call(export, 1000)  # type: ignore[union-attr]
+    store.carriers = counted
+    # When the export is read a member a page, each of them a page of its own
+    by_member = client.portal.call(export, 1)  # type: ignore[union-attr]
+    # Then its rows are the export's, and the shared e-mail was weighed once, not per page
+    assert by_member == whole
+    assert asked[(IdentifierKind.EMAIL, email)] == 1
