@@ -228,8 +228,8 @@ class IdentityService:
                     changed, scope = fold_records(stored, given), stored
                     # A record the store held as the data set has it adds nothing: folded
                     # again in a later attempt, it would write back over what another
-                    # process kept in it since (a contact's new name: the data set's
-                    # line is older than the store's, which cannot tell).
+                    # process kept in it since (a contact's new name, where the record
+                    # was stored without its line's version: RecordData.fold).
                     folder = {r: v for r, v in folder.items() if r in changed or r not in given}
                 else:  # a first load: every record is new (one C call each, not 293,000)
                     changed, scope = set(given), dict(given)
