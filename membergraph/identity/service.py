@@ -296,7 +296,8 @@ class IdentityService:
                 )
         stored = await self.store.load_records({*folded, *(r.ref for r in older)})
         changed: dict[RecordKey, RecordData] = {}
-        counted: dict[RecordKey, RecordData] = {}  # only their purchases by day, or version, moved
+        counted: dict[RecordKey, RecordData] = {}  # only their purchases by day moved
+        versioned: dict[RecordKey, RecordData] = {}  # only their line's version moved
         read: dict[RecordKey, DaysRead] = {}  # their days as read (fold_days replaces them)
         for ref, record in folded.items():
             held = stored.get(ref)
@@ -316,16 +317,20 @@ class IdentityService:
                     changed[ref] = held
             elif held.version != version:
                 # A contact's newer line saying what the record says (a consent changed):
-                # its version is kept, without a closure, so that an older line a whole
-                # resolution brings later is known to be older.
-                counted[ref] = held
+                # its version is kept, without a closure (no member can move), so that an
+                # older line a whole resolution brings later is known to be older.
+                versioned[ref] = held
         for record in older:
             ref = record.ref
-            held = changed.get(ref) or counted.get(ref) or stored.get(ref)
+            held = changed.get(ref) or counted.get(ref) or versioned.get(ref) or stored.get(ref)
             if held is not None and held.remember(record):
                 changed[ref] = held
                 counted.pop(ref, None)
+                versioned.pop(ref, None)
+        if versioned and changed:
+            await self.store.apply(Change(actor=actor, records=_in_order(versioned)))
         if not changed:
+            counted |= versioned
             if counted:
                 # A known card's purchase on a new day: the days are kept, and nothing the
                 # engine weighs moved (day_evidence), so no member can: no closure to walk
@@ -333,8 +338,8 @@ class IdentityService:
                 # its time).
                 # Another process may keep other days of these records meanwhile: the
                 # write checks they are still as read (no member version guards them).
-                kept = [counted[ref] for ref in sorted(counted)]
-                days_read = {ref: read[ref] for ref in counted}
+                kept = _in_order(counted)
+                days_read = {ref: read[ref] for ref in counted if ref not in versioned}
                 await self.store.apply(Change(actor=actor, records=kept, days_read=days_read))
             return ApplyResult(members=0)
         changed |= counted
@@ -382,6 +387,10 @@ class IdentityService:
         if not dry_run and self.on_written is not None:
             self.on_written()
         return result
+
+
+def _in_order(records: Mapping[RecordKey, RecordData]) -> list[RecordData]:
+    return [records[ref] for ref in sorted(records)]
 
 
 def _shared_device(kind: IdentifierKind, members: Sequence[str]) -> bool:
