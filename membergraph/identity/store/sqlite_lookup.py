@@ -12,6 +12,7 @@ from collections.abc import Callable
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.port import MemberCarried, MemberParts, contact_values
 from membergraph.identity.store.sqlite_read import (
+    WHOLE_IDENTIFIERS,
     WHOLE_OF_MEMBER,
     carriers,
     identifiers_of,
@@ -106,7 +107,9 @@ def _carried(
     # weighed are carried by the member's own records (a contact, its card's orders, its
     # visitors), which are then read already.
     own = {(row[0], row[1]): row for row in whole_rows(db, WHOLE_OF_MEMBER, (member,))}
-    identifiers = [(ref, i) for ref, row in own.items() for i in identifiers_of(row[9])]
+    identifiers = [
+        (ref, i) for ref, row in own.items() for i in identifiers_of(row[WHOLE_IDENTIFIERS])
+    ]
     identifiers.sort(key=_by_kind_and_value)  # as member_identifiers orders them
     parts = MemberParts(list(own), identifiers)
     carried = carriers(db, contact_values(parts), max_records + 1)
@@ -114,7 +117,7 @@ def _carried(
     others = weighed.difference(own)
     records = load_records(db, others) if others else {}
     if len(others) < len(weighed):
-        mine = {ref: record_row(own[ref][:9]) for ref in weighed.intersection(own)}
+        mine = {ref: record_row(own[ref][:WHOLE_IDENTIFIERS]) for ref in weighed.intersection(own)}
         for ref, identifier in identifiers:
             if ref in mine:
                 mine[ref].identifiers.add(identifier)

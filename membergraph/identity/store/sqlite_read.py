@@ -135,6 +135,8 @@ _WHOLE = (
     " (SELECT json_group_array(json_array(i.kind, i.key, i.value, i.via))"
     " FROM identifiers AS i WHERE i.source = r.source AND i.rkey = r.key)"
 )
+WHOLE_IDENTIFIERS = len(_RECORD_COLUMNS.split(", "))
+"""Where a whole row's identifiers are: after the record's columns (``row[:WHOLE_IDENTIFIERS]``)."""
 _WHOLE_BY_REFS = (
     f"{_WHOLE} FROM json_each(?) AS v JOIN records AS r"
     " ON r.source = json_extract(v.value, '$[0]') AND r.key = json_extract(v.value, '$[1]')"
@@ -161,8 +163,8 @@ def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, 
     found: dict[RecordKey, RecordData] = {}
     if refs is not None:
         for row in whole_rows(db, _WHOLE_BY_REFS, (orjson.dumps(sorted(set(refs))).decode(),)):
-            record = record_row(row[:9])
-            record.identifiers.update(identifiers_of(row[9]))
+            record = record_row(row[:WHOLE_IDENTIFIERS])
+            record.identifiers.update(identifiers_of(row[WHOLE_IDENTIFIERS]))
             found[record.ref] = record
         return found
     found = {
