@@ -21,9 +21,13 @@ starts once the server is idle after start (it scores the population then).
 
 Prints req/s, p50, p99, the ratio to the floor's req/s, the server's CPU time per request
 (its processes' user + system time over the run, divided by the requests: the figure other
-load on the machine moves least), and the response cache's hits and
-misses (from ``/metrics``; with several workers, those of the worker that answered the
-scrape) during each run. ``--dir`` keeps the data and the store there and reuses them
+load on the machine moves least), and the response cache's hits, misses and answers
+dropped (invalidated by the change feed, evicted by the bounds) during each run, from
+``/metrics``. With several workers a scrape reads the sum of every worker's figures, each
+as that worker last wrote them (at a scrape through it, else every 10 s): each count is
+read once every worker has written its own after the traffic stopped (``MIRROR_S``,
+outside the measured seconds). Read at once, a run was handed the other worker's last
+seconds of the run before. ``--dir`` keeps the data and the store there and reuses them
 (generating and loading 100,000 people takes minutes).
 """
 
@@ -245,15 +249,25 @@ def settle(pid: int, limit: float = 300) -> None:
         before = now
 
 
-def cache_counts(base: str) -> tuple[int, int]:
-    """The response cache's hits and misses so far (0, 0 when /metrics has none)."""
+# How long until every worker of ``serve --workers N`` has written its figures where a
+# scrape through any of them reads them (each writes them every 10 s, and at a scrape
+# through it), with a margin for a busy loop.
+MIRROR_S = 12.0
+_COUNTS = ("hits", "misses", "invalidations", "evictions")
+
+
+def cache_counts(base: str, workers: int = 1) -> tuple[int, ...]:
+    """The response cache's hits, misses, invalidations and evictions so far (0 when
+    /metrics has none), every worker's included (with several, once each has written its
+    own: ``MIRROR_S``)."""
+    if workers > 1:
+        time.sleep(MIRROR_S)
     text = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {KEY}"}, timeout=30).text
     found = [
         re.search(rf"^membergraph_response_cache_{name}_total ([\d.]+)", text, re.M)
-        for name in ("hits", "misses")
+        for name in _COUNTS
     ]
-    hits, misses = (int(float(f.group(1))) if f else 0 for f in found)
-    return hits, misses
+    return tuple(int(float(f.group(1))) if f else 0 for f in found)
 
 
 async def measure(
@@ -295,16 +309,19 @@ async def measure(
             floor_rate = run_wrk(floor + "/graphql", emails, args.clients, args.seconds, tmp, False)
             floor_cpu = _cpu_seconds(floor_server.pid) - cpu
         run_wrk(base + "/graphql", emails, args.clients, 2, tmp, True)  # warm-up
-        rows.append(_row("floor", workers, floor_rate, floor_rate[0], (0, 0), floor_cpu, args))
+        rows.append(
+            _row("floor", workers, floor_rate, floor_rate[0], (0, 0, 0, 0), floor_cpu, args)
+        )
         hot = emails[: args.hot]
         for name, pool, unique in (("distinct", emails, True), (f"hot {args.hot}", hot, False)):
             if not unique:
                 run_wrk(base + "/graphql", pool, args.clients, 1, tmp, unique)  # fill the cache
-            before, cpu = cache_counts(base), _cpu_seconds(server.pid)
+            before = await asyncio.to_thread(cache_counts, base, workers)
+            cpu = _cpu_seconds(server.pid)
             figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
             cpu = _cpu_seconds(server.pid) - cpu
-            after = cache_counts(base)
-            counts = (after[0] - before[0], after[1] - before[1])
+            after = await asyncio.to_thread(cache_counts, base, workers)
+            counts = tuple(a - b for a, b in zip(after, before, strict=True))
             rows.append(_row(name, workers, figures, floor_rate[0], counts, cpu, args))
     return rows
 
@@ -314,16 +331,16 @@ def _row(
     workers: int,
     figures: tuple[float, float, float, int],
     floor: float,
-    counts: tuple[int, int],
+    counts: tuple[int, ...],
     cpu: float,
     args: argparse.Namespace,
 ) -> str:
     rate, p50, p99, errors = figures
-    hits, misses = counts
+    hits, misses, invalidated, evicted = counts
     cpu_ms = cpu * 1000 / max(rate * args.seconds, 1)
     return (
         f"{name:<9} {workers:>7} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f} {rate / floor:>6.3f}"
-        f" {cpu_ms:>7.3f} {hits:>7} {misses:>7} {errors:>6}"
+        f" {cpu_ms:>7.3f} {hits:>7} {misses:>7} {invalidated:>7} {evicted:>7} {errors:>6}"
     )
 
 
@@ -355,7 +372,8 @@ async def main() -> int:
         )
         print(
             f"{'lookup':<9} {'workers':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
-            f" {'floor':>6} {'cpu ms':>7} {'hits':>7} {'misses':>7} {'errors':>6}"
+            f" {'floor':>6} {'cpu ms':>7} {'hits':>7} {'misses':>7} {'invalid':>7}"
+            f" {'evicted':>7} {'errors':>6}"
         )
         for workers in (int(w) for w in args.workers.split(",")):
             for row in await measure(args, workers, data, store, emails, tmp):
