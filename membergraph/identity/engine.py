@@ -13,7 +13,9 @@ Phases, in priority order:
    links; CRM duplicates (same first name, last name and birth date sharing a value, or close
    names and the birth date sharing a card or e-mail: ``rules.near_duplicates``); shared
    loyalty number; shared e-mail. Each union respects cannot-links and per-kind limits; a
-   refused union is a conflict for stewards.
+   refused union is a conflict for stewards. Which pairs a shared value links, and under
+   which rule, is :mod:`~membergraph.identity.profile_edges`; bags and relatives' e-mails
+   link no one (:mod:`~membergraph.identity.set_aside`).
 3. **Leaf attachment**: a web visitor or a call joins at most one member, chosen by the
    strongest evidence; disagreements are conflicts, never merges.
 4. Visitors that attached nowhere but share a login or e-mail form members of their own;
@@ -30,55 +32,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from membergraph._perf import gc_paused
-from membergraph.identity.card_emails import a_strangers_email
 from membergraph.identity.devices import (
     confirmed_by_device,
     crowded_devices,
     with_device_logins,
 )
-from membergraph.identity.email_names import a_relatives_email, names_her
 from membergraph.identity.leaves import LeafChooser, in_order
 from membergraph.identity.member_emails import online_orders_of_logins, shared_emails_of_one_member
-from membergraph.identity.near_edges import RULE as NEAR_RULE
-from membergraph.identity.near_edges import near_duplicates
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.partial_names import (
-    PLACEHOLDER_NAME_RULE,
-    partial_duplicates,
-    partial_signature,
-)
-from membergraph.identity.partial_names import RULE as PARTIAL_RULE
 from membergraph.identity.partition import Partition
 from membergraph.identity.people import People, crm_signatures
-from membergraph.identity.phone_duplicates import postcode_of
+from membergraph.identity.profile_edges import DUPLICATES, ProfileEvidence
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.reenrolments import CARD_ORDER_RULE, PHONE_RULE, Reenrolments
 from membergraph.identity.rules import Rules
-from membergraph.identity.values import (
-    LINKING_KINDS,
-    ValueKey,
-    bag_reason,
-    nobodys_reason,
-    own_values_disagree,
-    own_values_part,
-    status_of,
+from membergraph.identity.set_aside import (
+    names_its_contacts,
+    set_bags_aside,
+    set_relatives_emails_aside,
 )
+from membergraph.identity.values import LINKING_KINDS, ValueKey, nobodys_reason, status_of
 
 __all__ = ["Conflict", "Link", "Resolution", "ValueKey", "resolve"]
 
 _PAUSE_GC_FROM = 20_000  # records from which a resolution pauses the garbage collector
 _HAND_OVER_EVERY = 16384  # leaves attached between two runs of links given to on_links
 _DEVICE_EMAIL = "device_email"  # an event's e-mail its device's login confirms
-_NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
-_RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
-_DUPLICATES = (
-    "crm_duplicate",
-    NEAR_RULE,
-    PHONE_RULE,
-    CARD_ORDER_RULE,
-    PARTIAL_RULE,
-    PLACEHOLDER_NAME_RULE,
-)  # one person entered twice
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,71 +131,19 @@ class _Resolver:
                     carriers_of[(ident.kind, ident.key)].append(record)
         people = People(records, self.signature, self.carriers, rules.is_junk)
         self.status = {k: status_of(c, k, rules, hubs, people) for k, c in self.carriers.items()}
-        self.bags = self._set_bags_aside()
+        self.bags = set_bags_aside(records, self.order, self.carriers, rules)
         # Shared only by a contact that carries it as a relative's: the others' own, when it
         # names them (not another young adult's of the household).
-        left = self._set_relatives_emails_aside()
-        self.unnamed = {key for key in left if not self._names_its_contacts(key)}
+        left = set_relatives_emails_aside(records, self.order, self.carriers, rules)
+        self.unnamed = {key for key in left if not names_its_contacts(key, self.carriers, rules)}
         for key in left - self.unnamed:
             if self.status[key] == "shared" and rules.relatives_emails_share_nothing:
                 self.status[key] = status_of(self.carriers[key], key, rules, hubs, people)
-        self.reenrolments = Reenrolments(rules, records, self.status, self.signature)
+        self.profiles = ProfileEvidence(records, rules, self.carriers, self.status, self.signature)
         self.partition = Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
         self.leaf_nobodys: dict[RecordKey, str] = {}
-
-    def _set_bags_aside(self) -> dict[RecordKey, str]:
-        """The purchase records whose own lines show many people's purchases
-        (:func:`~membergraph.identity.values.bag_reason`: a card scanned for many guests, a
-        till's own card or address used many times a day), each with why. Such a record is
-        nobody's and links nothing: it leaves the carriers the engine links through (the
-        values' status was weighed with it, as one more person who typed them at a till)."""
-        rules, bags = self.rules, {}
-        for ref in self.order:
-            record = self.records[ref]
-            if record.source == "transactions" and (why := bag_reason(record, rules)):
-                bags[ref] = why
-        for ref in bags:
-            for ident in self.records[ref].identifiers:
-                key = (ident.kind, ident.key)
-                if key in self.carriers:
-                    self.carriers[key] = [r for r in self.carriers[key] if r.ref not in bags]
-        return bags
-
-    def _set_relatives_emails_aside(self) -> set[ValueKey]:
-        """A CRM contact leaves the carriers of an e-mail that names another person of her
-        family (``rules.relatives_emails``: a parent's address given for a student): it
-        links her to no one, and no one to her (the value's status was weighed with her,
-        as for a bag). Answers the e-mails some contact left."""
-        left: set[ValueKey] = set()
-        if not self.rules.relatives_emails:
-            return left
-        names = self.rules.near_duplicates
-        for ref in self.order:
-            record = self.records[ref]
-            if record.source != "crm" or not record.first_name or not record.last_name:
-                continue
-            for ident in record.identifiers:
-                if ident.kind is not IdentifierKind.EMAIL:
-                    continue
-                key = (ident.kind, ident.key)
-                if key in self.carriers and a_relatives_email(
-                    ident.value, record.first_name, record.last_name, names
-                ):
-                    self.carriers[key] = [r for r in self.carriers[key] if r.ref != ref]
-                    left.add(key)
-        return left
-
-    def _names_its_contacts(self, key: ValueKey) -> bool:
-        """Whether an e-mail names every CRM contact still carrying it
-        (:func:`~membergraph.identity.email_names.names_her`)."""
-        near = self.rules.near_duplicates
-        return all(
-            names_her(key[1], r.first_name, r.last_name, near)
-            for r in self.carriers[key]
-            if r.source == "crm"
-        )
 
     # -- profile links ---------------------------------------------------------------
 
@@ -240,178 +166,36 @@ class _Resolver:
             return False
         # Stewards and duplicates are exempt from limits; so is a leaf joining the member it
         # was chosen for, whose losing evidence (an agent's typo) must not count against it.
-        if rule not in ("manual", "attach", _DEVICE_EMAIL) and rule not in _DUPLICATES:
+        if rule not in ("manual", "attach", _DEVICE_EMAIL) and rule not in DUPLICATES:
             broken = p.over_limit(ra, rb)
             if broken is not None:
                 kind, values = broken
                 detail = {"rule": rule, "limit": kind.value, "values": values, **evidence}
                 self.conflicts.append(Conflict("limit", (a, b), detail))
                 return False
-        if rule in _DUPLICATES and p.births_apart(ra, rb):  # namesakes through a third
+        if rule in DUPLICATES and p.births_apart(ra, rb):  # namesakes through a third
             self.conflicts.append(Conflict("births_apart", (a, b), {"rule": rule, **evidence}))
             return False
         p.union(ra, rb)
         self.links.append(Link(a, b, rule, evidence))
         return True
 
-    def _profile_edges(
-        self,
-    ) -> list[tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]]:
-        edges = []
-        signature, status_of_value = self.signature, self.status
-        for key, carriers in self.carriers.items():
-            if len(carriers) < 2:
-                continue
-            status = status_of_value[key]
-            if status == "blocked" or status == "hub":
-                continue
-            profiles = [r.ref for r in carriers if r.role == "profile"]
-            kind, value = key
-            if kind is IdentifierKind.EMAIL and len(profiles) > 1:
-                profiles = [ref for ref in profiles if not self._strangers_on_card(ref, value)]
-            if len(profiles) < 2:
-                continue
-            signed = [(sig, ref) for ref in profiles if (sig := signature.get(ref))]
-            if len(signed) > 1:  # most values are on one CRM contact at most
-                by_signature: dict[tuple[str, str, str], list[RecordKey]] = defaultdict(list)
-                for sig, ref in signed:
-                    by_signature[sig].append(ref)
-                for sig, same in by_signature.items():
-                    for other in same[1:]:
-                        if self._namesakes(kind, sig, same[0], other):
-                            continue
-                        edges.append((1, kind, value, same[0], other, "crm_duplicate"))
-                if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
-                    edges += near_duplicates(
-                        self.rules, kind, value, by_signature, self.records, self.status
-                    )
-                elif len(by_signature) > 1 and kind is IdentifierKind.PHONE:
-                    edges += self.reenrolments.on_phone(value, by_signature)
-            if signed and len(signed) < len(profiles):  # a contact with a name left empty
-                edges += partial_duplicates(self.rules, kind, value, profiles, signed, self.records)
-            if signed and kind is IdentifierKind.EMAIL:
-                holders = {ref: self._holders(ref) for ref in profiles}
-                edges += self.reenrolments.on_card_orders(value, profiles, signed, holders)
-            if status != "linkable" or kind is IdentifierKind.PHONE:
-                # A phone alone never merges: households share landlines.
-                continue
-            if not self._given(key, carriers):
-                continue  # staff typed it each time: for whom, the value cannot say
-            rule = "email" if kind is IdentifierKind.EMAIL else kind.value.lower()
-            order = _RULE_ORDER[rule]
-            for other in profiles[1:]:
-                edges.append((order, kind, value, profiles[0], other, rule))
-        edges.sort()
-        return edges
-
-    def _namesakes(
-        self, kind: IdentifierKind, sig: tuple[str, str, str], a: RecordKey, b: RecordKey
-    ) -> bool:
-        """Whether two contacts of one name and no birth date to compare, sharing a value
-        a family shares (not a card), each have values of their own: a father and son of
-        one name on the household's landline, each with his own e-mail
-        (``reenrolments.namesakes_need_own_values``: values that identify her)."""
-        held = self.rules.near_duplicates.birth_date_placeholders
-        if not own_values_part(kind) or (sig[2] and sig[2] not in held):
-            return False
-        one, other = self.records[a], self.records[b]
-        if not own_values_disagree(one, other, self.rules):
-            return False
-        if not self.rules.reenrolments.namesakes_need_own_values:
-            return True
-        # A value that identifies no one (the store's address a clerk typed when she gave
-        # none) is no value of her own: differing only by such, one person at one postcode.
-        status = self.status
-        if own_values_disagree(
-            one, other, self.rules, lambda k, key: status.get((k, key)) not in _NO_ONES
-        ):
-            return True
-        reenrolments = self.rules.reenrolments
-        return not reenrolments.placeholders_one_person(postcode_of(one), postcode_of(other))
-
-    def _names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
-        """What two CRM contacts found one person's agreed on, for the link's evidence: each
-        name the same or ``close``, and the birth date only when both have one (a date left
-        out or a placeholder is ``left_out``: not compared; day and month ``swapped``)."""
-        if rule == PLACEHOLDER_NAME_RULE:  # a till's word for a name: the date agreed or
-            births = [(self.records[r].signature or ("", "", ""))[2] for r in (a, b)]
-            said_birth = self.rules.near_duplicates.birth_said(*births)  # none to compare
-            return {said_birth: ["birth_date"], "names_no_one": ["first_name", "last_name"]}
-        said: dict[str, list[str]] = {"agreed": []}
-        sig_a = self.signature.get(a) or partial_signature(self.records[a])
-        sig_b = self.signature.get(b) or partial_signature(self.records[b])
-        for n, name in enumerate(("first_name", "last_name")):
-            if sig_a and sig_b and not (sig_a[n] and sig_b[n]):
-                said.setdefault("left_out", []).append(name)  # a field left empty
-                continue
-            same = rule == "crm_duplicate" or bool(sig_a and sig_b and sig_a[n] == sig_b[n])
-            said.setdefault("agreed" if same else "close", []).append(name)
-        birth = self.rules.near_duplicates.birth_said(
-            sig_a[2] if sig_a else "", sig_b[2] if sig_b else ""
-        )
-        said.setdefault(birth, []).append("birth_date")
-        return said
-
-    def _holders(self, ref: RecordKey) -> list[RecordData]:
-        """A card's purchase record's CRM contacts (none for any other record)."""
-        record = self.records[ref]
-        if record.source != "transactions" or not record.key.startswith("loyalty:"):
-            return []
-        return [
-            carrier
-            for ident in record.identifiers
-            if ident.kind is IdentifierKind.LOYALTY_ID
-            for carrier in self.carriers.get((ident.kind, ident.key), ())
-            if carrier.source == "crm"
-        ]
-
-    def _strangers_on_card(self, ref: RecordKey, email: str) -> bool:
-        """Whether an e-mail on a card's purchases is someone else's than the card holder's
-        (:func:`~membergraph.identity.card_emails.a_strangers_email`): a guest's, given for
-        an online order a clerk put on her own card."""
-        holders = self._holders(ref)
-        if not holders:
-            return False
-        record = self.records[ref]
-        given = [i.key for i in record.identifiers if i.kind is IdentifierKind.EMAIL]
-        days = len((record.email_days or {}).get(email, ()))
-        rules = self.rules
-        return a_strangers_email(
-            email,
-            holders,
-            rules.is_junk,
-            given,
-            days,
-            rules.card_email_days,
-            rules.card_handle_email_days,
-            rules.near_duplicates,
-        )
-
-    def _given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
-        """Whether a record carries the value by a channel other than staff typing it
-        (``rules.typed_by_staff``): the customer gave it."""
-        staff, (kind, value) = self.rules.typed_by_staff, key
-        return not staff or any(
-            i.kind is kind and i.key == value and i.via not in staff
-            for record in carriers
-            for i in record.identifiers
-        )
-
     def run(self) -> Resolution:
         for a, b, evidence in self.manual:
             self._try_link(a, b, "manual", evidence)
-        for _, kind, value, a, b, rule in self._profile_edges():
+        profiles = self.profiles
+        for _, kind, value, a, b, rule in profiles.edges():
             said: dict[str, Any] = {"kind": kind.value, "value": value}
-            if rule in _DUPLICATES:
-                said.update(self._names_and_birth(a, b, rule))
+            if rule in DUPLICATES:
+                said.update(profiles.names_and_birth(a, b, rule))
             self._try_link(a, b, rule, said)
         if self.rules.shared_emails_of_one_member:
             for ref, contact, (kind, value) in shared_emails_of_one_member(
                 self.carriers,
                 self.status,
                 self.partition,
-                self._given,
-                self._strangers_on_card,
+                profiles.given,
+                profiles.strangers_on_card,
                 self.unnamed,
             ):
                 self._try_link(ref, contact, "email", {"kind": kind.value, "value": value})

@@ -1,0 +1,211 @@
+"""The evidence among profiles (CRM contacts, loyalty accounts, online customers): which
+pairs a shared value links and under which rule, the engine's second phase.
+
+A value carried by two profiles links them by the strongest rule that holds, in priority
+order: one person entered twice in the CRM (same name and birth date, or close names:
+``rules.near_duplicates``, a re-enrolment, a name left empty or a till's placeholder), a
+shared loyalty number, a shared e-mail. A phone alone never links (households share
+landlines); a value staff typed for whoever stood there says nothing; an e-mail on a card's
+purchases that is a stranger's (a guest's online order) is not the holder's. The engine
+takes the edges in order and unites what limits and cannot-links allow.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+
+from membergraph.identity.card_emails import a_strangers_email
+from membergraph.identity.near_duplicates import Signature
+from membergraph.identity.near_edges import RULE as NEAR_RULE
+from membergraph.identity.near_edges import near_duplicates
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.partial_names import (
+    PLACEHOLDER_NAME_RULE,
+    partial_duplicates,
+    partial_signature,
+)
+from membergraph.identity.partial_names import RULE as PARTIAL_RULE
+from membergraph.identity.phone_duplicates import postcode_of
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.reenrolments import CARD_ORDER_RULE, PHONE_RULE, Reenrolments
+from membergraph.identity.rules import Rules
+from membergraph.identity.values import ValueKey, own_values_disagree, own_values_part
+
+__all__ = ["DUPLICATES", "Edge", "ProfileEvidence"]
+
+_NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
+_RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
+DUPLICATES = (
+    "crm_duplicate",
+    NEAR_RULE,
+    PHONE_RULE,
+    CARD_ORDER_RULE,
+    PARTIAL_RULE,
+    PLACEHOLDER_NAME_RULE,
+)  # rules that find one person entered twice
+
+Edge = tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]
+"""``(priority, kind, value, a, b, rule)``: edges sort into the order they are tried."""
+
+
+class ProfileEvidence:
+    """The edges among one resolution's profiles, and what each link's evidence says.
+
+    ``carriers`` and ``status`` are the engine's: each linking value's records (in key
+    order, bags and relatives' e-mails set aside) and its status.
+    """
+
+    def __init__(
+        self,
+        records: Mapping[RecordKey, RecordData],
+        rules: Rules,
+        carriers: Mapping[ValueKey, list[RecordData]],
+        status: Mapping[ValueKey, str],
+        signature: Mapping[RecordKey, Signature | None],
+    ) -> None:
+        self.records, self.rules, self.carriers = records, rules, carriers
+        self.status, self.signature = status, signature
+        self.reenrolments = Reenrolments(rules, records, status, signature)
+
+    def edges(self) -> list[Edge]:
+        """Every edge a shared value makes among profiles, sorted: the order to try them."""
+        edges: list[Edge] = []
+        signature, status_of_value = self.signature, self.status
+        for key, carriers in self.carriers.items():
+            if len(carriers) < 2:
+                continue
+            status = status_of_value[key]
+            if status == "blocked" or status == "hub":
+                continue
+            profiles = [r.ref for r in carriers if r.role == "profile"]
+            kind, value = key
+            if kind is IdentifierKind.EMAIL and len(profiles) > 1:
+                profiles = [ref for ref in profiles if not self.strangers_on_card(ref, value)]
+            if len(profiles) < 2:
+                continue
+            signed = [(sig, ref) for ref in profiles if (sig := signature.get(ref))]
+            if len(signed) > 1:  # most values are on one CRM contact at most
+                by_signature: dict[tuple[str, str, str], list[RecordKey]] = defaultdict(list)
+                for sig, ref in signed:
+                    by_signature[sig].append(ref)
+                for sig, same in by_signature.items():
+                    for other in same[1:]:
+                        if self._namesakes(kind, sig, same[0], other):
+                            continue
+                        edges.append((1, kind, value, same[0], other, "crm_duplicate"))
+                if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
+                    edges += near_duplicates(
+                        self.rules, kind, value, by_signature, self.records, self.status
+                    )
+                elif len(by_signature) > 1 and kind is IdentifierKind.PHONE:
+                    edges += self.reenrolments.on_phone(value, by_signature)
+            if signed and len(signed) < len(profiles):  # a contact with a name left empty
+                edges += partial_duplicates(self.rules, kind, value, profiles, signed, self.records)
+            if signed and kind is IdentifierKind.EMAIL:
+                holders = {ref: self._holders(ref) for ref in profiles}
+                edges += self.reenrolments.on_card_orders(value, profiles, signed, holders)
+            if status != "linkable" or kind is IdentifierKind.PHONE:
+                # A phone alone never merges: households share landlines.
+                continue
+            if not self.given(key, carriers):
+                continue  # staff typed it each time: for whom, the value cannot say
+            rule = "email" if kind is IdentifierKind.EMAIL else kind.value.lower()
+            order = _RULE_ORDER[rule]
+            for other in profiles[1:]:
+                edges.append((order, kind, value, profiles[0], other, rule))
+        edges.sort()
+        return edges
+
+    def _namesakes(
+        self, kind: IdentifierKind, sig: tuple[str, str, str], a: RecordKey, b: RecordKey
+    ) -> bool:
+        """Whether two contacts of one name and no birth date to compare, sharing a value
+        a family shares (not a card), each have values of their own: a father and son of
+        one name on the household's landline, each with his own e-mail
+        (``reenrolments.namesakes_need_own_values``: values that identify her)."""
+        held = self.rules.near_duplicates.birth_date_placeholders
+        if not own_values_part(kind) or (sig[2] and sig[2] not in held):
+            return False
+        one, other = self.records[a], self.records[b]
+        if not own_values_disagree(one, other, self.rules):
+            return False
+        if not self.rules.reenrolments.namesakes_need_own_values:
+            return True
+        # A value that identifies no one (the store's address a clerk typed when she gave
+        # none) is no value of her own: differing only by such, one person at one postcode.
+        status = self.status
+        if own_values_disagree(
+            one, other, self.rules, lambda k, key: status.get((k, key)) not in _NO_ONES
+        ):
+            return True
+        reenrolments = self.rules.reenrolments
+        return not reenrolments.placeholders_one_person(postcode_of(one), postcode_of(other))
+
+    def names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
+        """What two CRM contacts found one person's agreed on, for the link's evidence: each
+        name the same or ``close``, and the birth date only when both have one (a date left
+        out or a placeholder is ``left_out``: not compared; day and month ``swapped``)."""
+        if rule == PLACEHOLDER_NAME_RULE:  # a till's word for a name: the date agreed or
+            births = [(self.records[r].signature or ("", "", ""))[2] for r in (a, b)]
+            said_birth = self.rules.near_duplicates.birth_said(*births)  # none to compare
+            return {said_birth: ["birth_date"], "names_no_one": ["first_name", "last_name"]}
+        said: dict[str, list[str]] = {"agreed": []}
+        sig_a = self.signature.get(a) or partial_signature(self.records[a])
+        sig_b = self.signature.get(b) or partial_signature(self.records[b])
+        for n, name in enumerate(("first_name", "last_name")):
+            if sig_a and sig_b and not (sig_a[n] and sig_b[n]):
+                said.setdefault("left_out", []).append(name)  # a field left empty
+                continue
+            same = rule == "crm_duplicate" or bool(sig_a and sig_b and sig_a[n] == sig_b[n])
+            said.setdefault("agreed" if same else "close", []).append(name)
+        birth = self.rules.near_duplicates.birth_said(
+            sig_a[2] if sig_a else "", sig_b[2] if sig_b else ""
+        )
+        said.setdefault(birth, []).append("birth_date")
+        return said
+
+    def _holders(self, ref: RecordKey) -> list[RecordData]:
+        """A card's purchase record's CRM contacts (none for any other record)."""
+        record = self.records[ref]
+        if record.source != "transactions" or not record.key.startswith("loyalty:"):
+            return []
+        return [
+            carrier
+            for ident in record.identifiers
+            if ident.kind is IdentifierKind.LOYALTY_ID
+            for carrier in self.carriers.get((ident.kind, ident.key), ())
+            if carrier.source == "crm"
+        ]
+
+    def strangers_on_card(self, ref: RecordKey, email: str) -> bool:
+        """Whether an e-mail on a card's purchases is someone else's than the card holder's
+        (:func:`~membergraph.identity.card_emails.a_strangers_email`): a guest's, given for
+        an online order a clerk put on her own card."""
+        holders = self._holders(ref)
+        if not holders:
+            return False
+        record = self.records[ref]
+        given = [i.key for i in record.identifiers if i.kind is IdentifierKind.EMAIL]
+        days = len((record.email_days or {}).get(email, ()))
+        rules = self.rules
+        return a_strangers_email(
+            email,
+            holders,
+            rules.is_junk,
+            given,
+            days,
+            rules.card_email_days,
+            rules.card_handle_email_days,
+            rules.near_duplicates,
+        )
+
+    def given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
+        """Whether a record carries the value by a channel other than staff typing it
+        (``rules.typed_by_staff``): the customer gave it."""
+        staff, (kind, value) = self.rules.typed_by_staff, key
+        return not staff or any(
+            i.kind is kind and i.key == value and i.via not in staff
+            for record in carriers
+            for i in record.identifiers
+        )
