@@ -45,7 +45,7 @@ from membergraph.privacy.audit import record_reads
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
 from membergraph.response_cache import HttpResponseCache
-from membergraph.schema.compiled import NotFollowed
+from membergraph.schema.plan_run import NotFollowed
 from membergraph.sqlite_tx import READS_ASIDE
 from membergraph.subscriptions import TransportWS
 

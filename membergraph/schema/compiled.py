@@ -21,14 +21,16 @@ but lengthened the tail under concurrent load: ``docs/benchmarks.md``, tenth rou
 
 The plan follows only answers without errors. The moment anything would make one (a
 resolver raising, a permission refused, a null where the type says non-null, a value that
-does not serialize), it stops with :class:`NotFollowed` and the request is executed the
-usual way: every error answer is graphql-core's and Strawberry's own. Which documents are
-planned, and the plans kept by document text: :mod:`~membergraph.schema.known`.
+does not serialize), it stops with :class:`~membergraph.schema.plan_run.NotFollowed` and
+the request is executed the usual way: every error answer is graphql-core's and
+Strawberry's own. This module makes plans; running one is
+:mod:`~membergraph.schema.plan_run`. Which documents are planned, and the plans kept by
+document text: :mod:`~membergraph.schema.known`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -40,8 +42,6 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLResolveInfo,
-    GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
@@ -53,64 +53,29 @@ from graphql import (
     get_named_type,
     is_leaf_type,
 )
-from graphql.execution.values import VariableValues
 from graphql.pyutils import Path, gather_with_cancel, is_awaitable
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from membergraph.schema.direct import direct_resolver
+from membergraph.schema.plan_run import (
+    PLAIN,
+    ROOT_VALUE,
+    Complete,
+    NotFollowed,
+    PlannedField,
+    Run,
+    execute,
+    info_of,
+)
 from membergraph.schema.plan_variables import PlainVariables
 
-__all__ = ["WRITES", "NotFollowed", "Plan", "plan_of"]
-
-_ROOT_VALUE = None  # what the HTTP view passes as the root value
-# Values that are never awaitable, told apart without graphql-core's is_awaitable.
-_PLAIN = frozenset({str, int, float, bool, type(None), list, dict})
+__all__ = ["WRITES", "Plan", "plan_of"]
 
 
 WRITES = "membergraph.writes"
 """A field's metadata key (``strawberry.field(metadata={WRITES: True})``): its resolver
 writes (an audit entry, ...), so no plan runs it; the executor runs it once."""
-
-
-class NotFollowed(Exception):
-    """The plan stopped where graphql-core would have made an error (or done something
-    the plan does not do): execute the request the usual way."""
-
-
-def _not_planned(values: Any) -> Any:
-    raise NotFollowed  # a resolver handing work to graphql-core's executor: not planned
-
-
-_HELPERS = GraphQLResolveInfoHelpers(_not_planned, _not_planned)
-
-
-Complete = Callable[[Any, "Path | None", "_Run"], Any]
-
-
-@dataclass(slots=True)
-class _Field:
-    key: str
-    name: str
-    nodes: list[FieldNode]
-    definition: GraphQLField
-    parent: GraphQLObjectType
-    resolve: Callable[..., Any]
-    args: dict[str, Any] | None  # literal arguments, coerced once; None: read per request
-    complete: Complete
-    attribute: str | None = None  # a plain attribute, read with ``read``
-    read: Callable[[Any, str], Any] = getattr
-    leaf: bool = False
-
-
-@dataclass(slots=True)
-class _Run:
-    """One execution of a plan: what every field's info shares."""
-
-    schema: GraphQLSchema
-    operation: OperationDefinitionNode
-    variables: VariableValues
-    context: Any
 
 
 @dataclass(slots=True)
@@ -119,7 +84,7 @@ class Plan:
 
     schema: GraphQLSchema
     operation: OperationDefinitionNode
-    fields: tuple[_Field, ...]
+    fields: tuple[PlannedField, ...]
     cost: int
     budget: int
     variables: PlainVariables
@@ -129,135 +94,14 @@ class Plan:
         coerced = self.variables.coerced(variables)
         if isinstance(coerced, list):
             raise NotFollowed  # the variables' errors, said by graphql-core
-        run = _Run(self.schema, self.operation, coerced, context)
-        data = _execute(self.fields, _ROOT_VALUE, None, run)
+        run = Run(self.schema, self.operation, coerced, context)
+        data = execute(self.fields, ROOT_VALUE, None, run)
         return await data if is_awaitable(data) else cast(dict[str, Any], data)
 
     @property
     def extensions(self) -> dict[str, Any]:
         """What the schema's guard reports of a request it let through."""
         return {"cost": {"requested": self.cost, "budget": self.budget}}
-
-
-def _execute(
-    fields: tuple[_Field, ...], source: Any, path: Path | None, run: _Run
-) -> dict[str, Any] | Awaitable[dict[str, Any]]:
-    """The fields of one object, in order; a resolver's awaitable becomes a task, started
-    in field order (as graphql-core's ``gather_with_cancel``), its value completed when it
-    is done."""
-    results: dict[str, Any] = {}
-    pending: list[tuple[_Field, Any, Path | None, bool]] = []
-    try:
-        _resolve_all(fields, source, path, run, results, pending)
-    except BaseException:
-        for _, awaitable, _, _ in pending:
-            close = getattr(awaitable, "close", None)
-            if close is not None:  # a coroutine never awaited: no warning, no leak
-                close()
-        raise
-    if not pending:
-        return results
-    return _gathered(results, pending, run)
-
-
-def _resolve_all(
-    fields: tuple[_Field, ...],
-    source: Any,
-    path: Path | None,
-    run: _Run,
-    results: dict[str, Any],
-    pending: list[tuple[_Field, Any, Path | None, bool]],
-) -> None:
-    for field in fields:
-        if field.attribute is not None:
-            # A plain attribute (no resolver, argument or extension): graphql-core's info
-            # would reach no one; its path only the fields below it.
-            field_path = None if field.leaf else Path(path, field.key, field.parent.name)
-            try:
-                value = field.read(source, field.attribute)
-            except Exception as exc:
-                raise NotFollowed from exc
-            results[field.key] = None
-            completed = field.complete(value, field_path, run)
-            if completed.__class__ in _PLAIN or not is_awaitable(completed):
-                results[field.key] = completed
-            else:
-                pending.append((field, completed, field_path, True))
-            continue
-        field_path = Path(path, field.key, field.parent.name)
-        info = _info(field.name, field.nodes, field.definition.type, field.parent, field_path, run)
-        args = field.args
-        try:
-            if args is None:  # a null over a defaulted variable: the executor says why
-                args = get_argument_values(field.definition, field.nodes[0], run.variables)
-            value = field.resolve(source, info, **args)
-        except Exception as exc:
-            raise NotFollowed from exc
-        results[field.key] = None
-        if value.__class__ not in _PLAIN and is_awaitable(value):
-            pending.append((field, value, field_path, False))
-            continue
-        completed = field.complete(value, field_path, run)
-        if completed.__class__ not in _PLAIN and is_awaitable(completed):
-            pending.append((field, completed, field_path, True))
-        else:
-            results[field.key] = completed
-
-
-def _info(
-    name: str,
-    nodes: list[FieldNode],
-    type_: GraphQLOutputType,
-    parent: GraphQLObjectType,
-    path: Path | None,
-    run: _Run,
-) -> GraphQLResolveInfo[Any]:
-    """graphql-core's own resolve info for a field of the run (what masking, the audit and
-    the permission classes read)."""
-    return GraphQLResolveInfo(
-        name,
-        nodes,
-        type_,
-        parent,
-        path,  # type: ignore[arg-type]
-        run.schema,
-        {},
-        _ROOT_VALUE,
-        run.operation,
-        run.variables,
-        run.context,
-        is_awaitable,
-        None,
-        _HELPERS,
-    )
-
-
-async def _gathered(
-    results: dict[str, Any], pending: list[tuple[_Field, Any, Path | None, bool]], run: _Run
-) -> dict[str, Any]:
-    try:
-        await gather_with_cancel(
-            *(_finish(results, f, value, path, run, done) for f, value, path, done in pending)
-        )
-    except Exception as exc:  # the others were cancelled, as the executor cancels them
-        raise NotFollowed from exc
-    return results
-
-
-async def _finish(
-    results: dict[str, Any],
-    field: _Field,
-    value: Awaitable[Any],
-    path: Path | None,
-    run: _Run,
-    done: bool,
-) -> None:
-    resolved = await value
-    if done:
-        results[field.key] = resolved
-        return
-    completed = field.complete(resolved, path, run)
-    results[field.key] = await completed if is_awaitable(completed) else completed
 
 
 def _completer(
@@ -268,11 +112,11 @@ def _completer(
     if isinstance(type_, GraphQLNonNull):
         inner = _completer(type_.of_type, nodes, schema, name)
 
-        def non_null(value: Any, path: Path | None, run: _Run) -> Any:
+        def non_null(value: Any, path: Path | None, run: Run) -> Any:
             completed = inner(value, path, run)
             if completed is None:
                 raise NotFollowed  # graphql-core: an error, null propagated to the parent
-            if completed.__class__ not in _PLAIN and is_awaitable(completed):
+            if completed.__class__ not in PLAIN and is_awaitable(completed):
                 return _non_null_later(completed)
             return completed
 
@@ -281,7 +125,7 @@ def _completer(
         item = _completer(type_.of_type, nodes, schema, name)
         leaves = is_leaf_type(get_named_type(type_))
 
-        def each(value: Any, path: Path | None, run: _Run) -> Any:
+        def each(value: Any, path: Path | None, run: Run) -> Any:
             if value is None or value is Undefined:
                 return None
             if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
@@ -291,7 +135,7 @@ def _completer(
             else:
                 assert path is not None
                 items = [item(v, path.add_key(i, None), run) for i, v in enumerate(value)]
-            if any(i.__class__ not in _PLAIN and is_awaitable(i) for i in items):
+            if any(i.__class__ not in PLAIN and is_awaitable(i) for i in items):
                 return _all_of(items)
             return items
 
@@ -299,7 +143,7 @@ def _completer(
     if isinstance(type_, (GraphQLScalarType, GraphQLEnumType)):
         serialize = type_.serialize
 
-        def leaf(value: Any, path: Path | None, run: _Run) -> Any:
+        def leaf(value: Any, path: Path | None, run: Run) -> Any:
             if value is None or value is Undefined:
                 return None
             try:
@@ -315,15 +159,15 @@ def _completer(
         fields = _fields_of(type_, nodes, schema)
         is_type_of = type_.is_type_of
 
-        def object_(value: Any, path: Path | None, run: _Run) -> Any:
+        def object_(value: Any, path: Path | None, run: Run) -> Any:
             if value is None or value is Undefined:
                 return None
             assert path is not None  # an object's fields have paths below it
             if is_type_of is not None:
-                info = _info(name, nodes, type_, type_, path, run)
+                info = info_of(name, nodes, type_, type_, path, run)
                 if is_type_of(value, info) is not True:
                     raise NotFollowed
-            return _execute(fields, value, path, run)
+            return execute(fields, value, path, run)
 
         return object_
     raise _Unplanned  # an interface or a union: resolving the type is not planned
@@ -352,11 +196,11 @@ class _Unplanned(Exception):
 
 def _fields_of(
     parent: GraphQLObjectType, nodes: list[FieldNode], schema: GraphQLSchema
-) -> tuple[_Field, ...]:
+) -> tuple[PlannedField, ...]:
     """The fields selected on ``parent`` by ``nodes`` (one node: merging is not planned)."""
     if len(nodes) != 1 or nodes[0].selection_set is None:
         raise _Unplanned
-    planned: list[_Field] = []
+    planned: list[PlannedField] = []
     keys: set[str] = set()
     for selection in nodes[0].selection_set.selections:
         if not isinstance(selection, FieldNode) or selection.directives:
@@ -370,7 +214,9 @@ def _fields_of(
     return tuple(planned)
 
 
-def _field(parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQLSchema) -> _Field:
+def _field(
+    parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQLSchema
+) -> PlannedField:
     name = node.name.value
     if name == "__typename":
         typename = parent.name
@@ -379,11 +225,13 @@ def _field(parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQL
             return typename
 
         definition = GraphQLField(GraphQLNonNull(GraphQLString))
-        return _Field(key, name, [node], definition, parent, resolve_typename, {}, _leaf_as_is)
+        return PlannedField(
+            key, name, [node], definition, parent, resolve_typename, {}, _leaf_as_is
+        )
     definition = parent.fields[name]
     literal = not any(_has_variable(a.value) for a in node.arguments or ())
     args = get_argument_values(definition, node) if literal else None
-    planned = _Field(
+    planned = PlannedField(
         key,
         name,
         [node],
@@ -417,7 +265,7 @@ def _field(parent: GraphQLObjectType, node: FieldNode, key: str, schema: GraphQL
     return planned
 
 
-def _leaf_as_is(value: Any, path: Path | None, run: _Run) -> Any:
+def _leaf_as_is(value: Any, path: Path | None, run: Run) -> Any:
     return value
 
 
