@@ -1,4 +1,6 @@
-"""Member resolvers: they return domain objects and reach backends only through loaders."""
+"""Member resolvers: a member by ID, pages of members, and a member's records, identifiers,
+lines and identity history. They return domain objects and reach backends only through
+loaders; a member by identifier is :mod:`~membergraph.resolvers.member_lookup`."""
 
 from __future__ import annotations
 
@@ -19,13 +21,12 @@ from membergraph.connectors.models import (
 )
 from membergraph.identity.history import merge_twins, one_per_merge, with_twins
 from membergraph.identity.ids import is_member_id
-from membergraph.identity.normalize import BadIdentifier, IdentifierKind
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.service import FoundMember
 from membergraph.identity.steward_record import parted_merges, undone_events
 from membergraph.identity.store.port import IdentityEvent, StoredLink
-from membergraph.insights.former import FORMER_KINDS, carries
 from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
 from membergraph.resolvers.own_member import own_history
@@ -41,8 +42,8 @@ __all__ = [
     "MemberView",
     "bound_member",
     "call_interactions",
-    "find_member",
     "get_member",
+    "hold_parts",
     "identifiers",
     "placeholders",
     "identity_history",
@@ -90,120 +91,20 @@ def _no_lists_for_one_member(ctx: RequestContext) -> None:
 
 async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
     """``member(id:)``: follows the redirect of a merged-away ID; unknown is None. Read as
-    a lookup by identifier reads its member (:func:`find_member`): in one trip."""
+    a lookup by identifier reads its member
+    (:func:`~membergraph.resolvers.member_lookup.find_member`): in one trip."""
     found = await ctx.gateway.identity.member_parts_by_id(member_id)
     live = found.member if found else None
     await _own_member_only(ctx, live or member_id)
     if not found:
         ctx.reads.nobody()
         return None
-    _hold(ctx, found)
+    hold_parts(ctx, found)
     ctx.reads.member(found.member, member_id)
     return MemberView(found.member, member_id)
 
 
-async def find_member(
-    ctx: RequestContext, kind: IdentifierKind, value: str, include_former: bool = False
-) -> MemberView | None:
-    """``memberByIdentifier``: the value is normalized exactly as at ingestion. A former
-    e-mail or phone (``insights.former``) finds no one unless ``include_former``."""
-    try:
-        found = await ctx.gateway.identity.find_member_parts(kind, value)
-    except BadIdentifier as exc:
-        raise bad_input(str(exc), argument="value") from None
-    own = await bound_member(ctx)
-    if not found or (own is not None and found[0] != own):
-        # Another member's value answers as an unknown one: no oracle of who is a customer.
-        ctx.reads.nobody()
-        return None
-    _hold(ctx, found)
-    ctx.reads.member(found.member)
-    if kind in FORMER_KINDS and not _on_a_profile(found, kind):
-        # Only a web login or a call of hers gives it: a contact, card or online account that
-        # takes it later answers first, a member no cached answer names: not kept.
-        ctx.reads.nobody()
-    if kind in FORMER_KINDS and await _contact_holds(ctx, found, kind) is False:
-        # Hers no more: the value finds whom it is current for (a family e-mail her contact
-        # dropped is still her mother's), kept as any lookup is, tagged with both members;
-        # else no one, or her as a former holder: an answer naming no one who holds it, which
-        # a contact taking the value later would change, a member no entry names: not kept.
-        holder = None if own is not None else await _current_holder(ctx, found, kind)
-        if holder is not None:
-            found = holder
-        else:
-            ctx.reads.nobody()
-            if not include_former:
-                return None
-    return MemberView(found.member, found.member)
-
-
-async def _current_holder(
-    ctx: RequestContext, found: FoundMember, kind: IdentifierKind
-) -> FoundMember | None:
-    """Another member carrying the value ``found`` was found by, for whom it is current:
-    the first whose CRM contact holds it now, else the first whose records carry it with no
-    contact of theirs (her guest purchases under it), in the store's order of the lookup;
-    None when it is former for each. Read only when it was former for ``found``: rare."""
-    identity = ctx.gateway.identity
-    if found.key is None:
-        return None
-    uncontacted = None
-    for member in (await identity.store.find_members(kind, found.key))[1:_HOLDERS_ASKED]:
-        other = await identity.member_parts_by_id(member)
-        if other is None or other.member == found.member:
-            continue
-        other = other._replace(key=found.key)
-        _hold(ctx, other)
-        ctx.reads.member(other.member)
-        holds = await _contact_holds(ctx, other, kind)
-        if holds:
-            return other
-        if holds is None and uncontacted is None:
-            uncontacted = other
-    return uncontacted
-
-
-def _on_a_profile(found: FoundMember, kind: IdentifierKind) -> bool:
-    """Whether a CRM contact, card or online account of hers carries the value she was found
-    by (the lookup answers those members before the ones whose web logins or calls do)."""
-    return any(
-        ref[0] in _PROFILES and i.kind is kind and i.key == found.key
-        for ref, i in found.parts.identifiers
-    )
-
-
-_PROFILES = frozenset({SourceName.CRM.value, SourceName.TRANSACTIONS.value})
-_HOLDERS_ASKED = 8
-"""At most this many members carrying one value are weighed by a lookup that found it former
-for the first (more carry a hub, which links no one)."""
-
-
-async def _contact_holds(
-    ctx: RequestContext, found: FoundMember, kind: IdentifierKind
-) -> bool | None:
-    """Whether a CRM contact of the member holds the value she was found by now (True), or
-    gave it only in an older version (False: former for her, ``insights.former``); None
-    when no contact of hers carries it. Most lookups end without a wait: no contact of hers
-    carries the value, or one holds it, read beside the lookup; else her lines are read as
-    her profile reads them next (through the request's loaders)."""
-    from membergraph.resolvers.insights import former  # reads lines as the profile does
-
-    key = found.key
-    held = [(ref, i) for ref, i in found.parts.identifiers if i.key == key and i.kind is kind]
-    crm = [ref for ref, _ in held if ref[0] == SourceName.CRM]
-    if not crm or key is None:
-        return None
-    # All her contacts, as her profile asks them next: it finds them held then.
-    contacts = lines_held(ctx, found.parts.records, SourceName.CRM)
-    if contacts and carries(contacts, kind, key, ctx.gateway.settings.default_region):
-        return True
-    try:
-        return not await former(ctx, MemberView(found.member, found.member), held)
-    except CodedError:
-        return True  # the CRM cannot say now: the store says she holds it
-
-
-def _hold(ctx: RequestContext, found: FoundMember) -> None:
+def hold_parts(ctx: RequestContext, found: FoundMember) -> None:
     """What was read with a member's lookup, in the same trip, for the request's loaders:
     its parts, whether each of its e-mails and phones is a placeholder (what the profile's
     check would read next), and where the sources share the store's file, its lines."""

@@ -12,6 +12,7 @@ from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
 from membergraph.resolvers import steward as S
 from membergraph.resolvers.errors import bad_input
+from membergraph.resolvers.member_lookup import find_member
 from membergraph.schema.analytics import (
     ConflictFilter,
     IdentityConflictConnection,
@@ -70,7 +71,7 @@ class Query:
             ),
         ] = False,
     ) -> Member | None:
-        return await R.find_member(  # type: ignore[return-value]
+        return await find_member(  # type: ignore[return-value]
             info.context, kind.domain(), value, include_former
         )
 
