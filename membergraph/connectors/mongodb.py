@@ -3,7 +3,8 @@
 A document is the line in the DESIGN file format, plus ``_id`` (the line's own id, so a line
 is stored once however often it is loaded) and ``_owner`` (the key of the record it belongs
 to, indexed: a lookup of many records is one ``$in`` query). ``membergraph load`` fills the
-collections; ``POST /ingest/{source}`` appends to them while the gateway runs.
+collections; ``POST /ingest/{source}`` appends to them while the gateway runs. How a line
+is stored as a document: :mod:`~membergraph.connectors.mongodb_docs`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import bson
-from bson.errors import InvalidDocument
 from pydantic import BaseModel
 from pymongo import ASCENDING, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
@@ -31,13 +30,12 @@ from membergraph.connectors.base import (
 )
 from membergraph.connectors.fastlines import FastLineError, fast_converter
 from membergraph.connectors.lines import (
-    MAX_LINE_DEPTH,
     NOBODY,
     LineError,
     Owner,
-    deeper_than,
     parse_line,
 )
+from membergraph.connectors.mongodb_docs import STORED_FIELDS, line_doc, unstorable
 from membergraph.connectors.sources import SourceSpec, Taken
 from membergraph.trace_spans import backend_span
 
@@ -46,32 +44,9 @@ __all__ = ["MongoSource"]
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1000
-_PRIVATE = ("_id", "_owner", "_pending", "_rev")
 _DECIDE_ATTEMPTS = 5  # a line decided again when another push changed it meanwhile
 _FIRST_PAUSE, _LAST_PAUSE = 0.01, 0.2  # seconds between looks at a line another push marked
 _DUPLICATE_KEY = 11000
-MAX_DEPTH = MAX_LINE_DEPTH
-"""Levels of nesting MongoDB stores in a document, at most (each object or array is one)."""
-
-
-def unstorable(doc: dict[str, Any]) -> str | None:
-    """Why MongoDB cannot hold a line's document, or None: a field of its own named as one
-    the collection keeps (``_owner`` would file the line under another record, ``_id``
-    under another line) or starting with ``$`` (a replacement may not hold one), nested
-    past :data:`MAX_DEPTH` (the server refuses it, and would again however often it is
-    sent) or a value BSON cannot encode (a number beyond 64 bits)."""
-    taken = sorted(k for k in doc if k in _PRIVATE or k.startswith("$"))
-    if taken:
-        return f"has a field named {taken[0]!r}: MongoDB sources keep _-fields and $-fields"
-    if deeper_than(doc, MAX_DEPTH):
-        return f"nested deeper than the {MAX_DEPTH} levels MongoDB stores"
-    try:
-        bson.encode(doc)
-    except OverflowError:
-        return "holds a number beyond the 64 bits MongoDB stores (-2^63 to 2^63-1)"
-    except InvalidDocument as exc:
-        return f"cannot be stored in MongoDB: {exc}"
-    return None
 
 
 def _replaced_nothing(
@@ -82,13 +57,6 @@ def _replaced_nothing(
     for line, taken in zip(lines, outcomes, strict=True):
         if line_id(line) in ids:
             taken.previous = None
-
-
-def _line_doc(spec: SourceSpec, line: BaseModel, owner: str) -> dict[str, Any]:
-    doc = line.model_dump(mode="json", exclude_unset=True)
-    # The collection's own fields last: a line's field of that name (refused by
-    # ``unstorable`` before) could never file it under another record or line.
-    return {**doc, "_id": str(getattr(line, spec.id_field)), "_owner": owner}
 
 
 class MongoSource(SourceConnector):
@@ -116,7 +84,7 @@ class MongoSource(SourceConnector):
 
     def _parse(self, doc: dict[str, Any]) -> tuple[BaseModel, str] | LineError:
         where = f"{self.collection.name}/{doc.get('_id')}"
-        fields = {k: v for k, v in doc.items() if k not in _PRIVATE}
+        fields = {k: v for k, v in doc.items() if k not in STORED_FIELDS}
         return parse_line(self.spec, fields, where, self.owner)
 
     def read_doc(self, doc: dict[str, Any], light: bool = False) -> Any:
@@ -204,10 +172,11 @@ class MongoSource(SourceConnector):
         self, lines: Sequence[BaseModel], mark: Mark | None = None, guard: Guard | None = None
     ) -> list[Taken]:
         """Upsert lines by their id; a line equal to the stored one is ``unchanged``; a line
-        MongoDB cannot hold (:func:`unstorable`) is ``rejected``, saying why. A mark is a
-        field of the line's own document (``_pending``): written with it, atomically. The
-        ``guard`` is not checked here: the suppressions are another collection's documents,
-        which no write of these reads (the push checks right after, and withdraws)."""
+        MongoDB cannot hold (:func:`~membergraph.connectors.mongodb_docs.unstorable`) is
+        ``rejected``, saying why. A mark is a field of the line's own document
+        (``_pending``): written with it, atomically. The ``guard`` is not checked here: the
+        suppressions are another collection's documents, which no write of these reads (the
+        push checks right after, and withdraws)."""
         refused = {i: unstorable(line.model_dump(mode="json")) for i, line in enumerate(lines)}
         storable = [line for i, line in enumerate(lines) if refused[i] is None]
         outcomes = iter(await self._append(storable, mark))
@@ -270,7 +239,7 @@ class MongoSource(SourceConnector):
         # A stored document that no longer validates equals no line: it is replaced.
         stored = {doc["_id"]: self._stored_line(doc) for doc in found}
         outcomes, changed = self.sort_out(lines, stored, mark)
-        writes = {self.line_id(line): _line_doc(self.spec, line, o) for line, o in changed}
+        writes = {self.line_id(line): line_doc(self.spec, line, o) for line, o in changed}
         held = {doc["_id"]: doc for doc in found}
         busy = {i for i in writes if "_pending" in held.get(i, {})}
         for line_id, pending in self.marks(lines, outcomes).items():
@@ -320,7 +289,7 @@ class MongoSource(SourceConnector):
                 operations.append(DeleteOne(mine))
                 continue
             owner = self.owner(verdict.previous) or NOBODY
-            back = _line_doc(self.spec, verdict.previous, owner)
+            back = line_doc(self.spec, verdict.previous, owner)
             back["_rev"] = uuid.uuid4().int >> 65  # any new revision: a reader's read moved on
             operations.append(ReplaceOne(mine, back))
         if operations:

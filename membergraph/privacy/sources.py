@@ -110,7 +110,7 @@ def _erase_rows(
 async def _erase_mongo(
     connector: Any, which: dict[str, Any], pseudonym: Pseudonym | None
 ) -> Erased:
-    from membergraph.connectors.mongodb import _PRIVATE, _line_doc
+    from membergraph.connectors.mongodb_docs import STORED_FIELDS, line_doc
 
     erased = Erased()
     source = connector.source
@@ -118,10 +118,10 @@ async def _erase_mongo(
     copies = []
     for doc in docs:
         erased.lines.append(str(doc["_id"]))
-        body = orjson.dumps({k: v for k, v in doc.items() if k not in _PRIVATE})
+        body = orjson.dumps({k: v for k, v in doc.items() if k not in STORED_FIELDS})
         kept = _kept(source, body, pseudonym) if pseudonym is not None else None
         if kept is not None:
-            copies.append(_line_doc(connector.spec, kept, NOBODY))
+            copies.append(line_doc(connector.spec, kept, NOBODY))
     for copy in copies:  # the copy first: the books never miss a purchase
         await connector.collection.replace_one({"_id": copy["_id"]}, copy, upsert=True)
     await connector.collection.delete_many(which)
