@@ -21,162 +21,20 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from membergraph.identity.blocklist import Blocklist
 from membergraph.identity.near_duplicates import NearDuplicates, Signature
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.phone_duplicates import ReenrolmentRules
+from membergraph.identity.suggestion_rules import SuggestionRules
 
 __all__ = [
     "DEFAULT_RULES_FILE",
-    "Blocklist",
     "NearDuplicates",
     "Rules",
     "RulesError",
     "Signature",
-    "SuggestionRules",
     "load_rules",
 ]
-
-
-class Blocklist(BaseModel):
-    """Placeholders: values typed to get past a form, which identify no one.
-
-    A value is a placeholder when it is listed here exactly or matches a pattern. (The data
-    shows the rest: a value carried by more than ``hub_max_people`` people is a hub.) A
-    placeholder never links, and never keys a record of its own: a purchase whose only
-    identifier is one has no owner.
-
-    Attributes:
-        emails: exact addresses.
-        email_patterns: regular expressions searched in the whole address.
-        email_local_parts: regular expressions the part before ``@`` matches whole.
-        email_domains: regular expressions the part after ``@`` matches whole.
-        phones: exact numbers, in E.164.
-        phone_patterns: regular expressions searched in the E.164 number.
-        cards: exact loyalty numbers (normalized: upper case, no separators).
-        card_patterns: regular expressions searched in the normalized loyalty number.
-        crm_ids: exact contact ids (a login's user id included).
-        crm_id_patterns: regular expressions searched in a contact id: what a script sends
-            when it has none (``0``, ``undefined``, ``[object Object]``).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    emails: list[str] = Field(
-        default_factory=lambda: [
-            "test@test.com",
-            "none@none.com",
-            "noemail@noemail.com",
-            "na@na.com",
-            "no@email.com",
-            "email@email.com",
-            "a@b.com",  # the first letters, as "abc" and "asdf" are the first keys
-        ]
-    )
-    email_patterns: list[str] = Field(
-        default_factory=lambda: [
-            # The same word on both sides: na@na.com, x@x.com, asdf@asdf.com.
-            r"^([^@]+)@\1\.[a-z]+$",
-        ]
-    )
-    email_local_parts: list[str] = Field(
-        default_factory=lambda: [
-            r"no|none|nomail|noemail|no[._-]?e?mail|noreply|no-reply|donotreply|do-not-reply",
-            r"n[./]?a|null|nil|void|unknown|dummy|fake|declined|refused|customer|guest",
-            r"test|testing|asdf|qwerty|abc|xyz",
-            # A business's own role addresses, typed for a customer's receipt.
-            r"(no[._-]?)?e?receipts?|sales|info|admin|webmaster",
-        ]
-    )
-    email_domains: list[str] = Field(
-        default_factory=lambda: [
-            r"(example|test|invalid)\.(com|org|net)|invalid|localhost",
-            r"(none|noemail|nomail|no-?email|email)\.(com|org|net)",
-        ]
-    )
-    phones: list[str] = Field(default_factory=list)
-    phone_patterns: list[str] = Field(
-        # One repeated digit (0000000000) and digit runs are what a till gets when a
-        # customer will not give a number.
-        default_factory=lambda: [r"^\+\d?(\d)\1{6,}$", r"1234567", r"9876543", r"0123456"]
-    )
-    cards: list[str] = Field(default_factory=list)
-    card_patterns: list[str] = Field(
-        # A house card a till keeps for customers without one: one digit repeated
-        # (HP9999999999, 0000000000), or a long number ending in six zeros, the first of a
-        # store's range (2900045000000).
-        default_factory=lambda: [r"^[A-Z]*(\d)\1{5,}$", r"^[A-Z]*\d{6,}0{6}$"]
-    )
-    crm_ids: list[str] = Field(default_factory=list)
-    crm_id_patterns: list[str] = Field(
-        # What a web page's script sends as the user id when it has none.
-        default_factory=lambda: [r"(?i)^(0+|-1|undefined|null|none|nil|nan|\[object object\])$"]
-    )
-
-
-class SuggestionRules(BaseModel):
-    """Agreement weights (bits) per field and level, the prior, and the default threshold.
-
-    The defaults were set by hand from what each agreement means in a retail CRM (a birth
-    date is shared by few, a last name by a family, an address by a household), then checked
-    on the FEBRL data sets (``benchmarks/suggestions_quality.py``).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    prior: float = -14.0  # log2 odds that two contacts picked at random are one person
-    # ... among this many contacts. Among more, the odds fall as the count grows: a person's
-    # duplicates are a few whatever the count, the pairs grow with its square.
-    prior_contacts: int = Field(default=5000, ge=2)
-    min_score: float = Field(default=0.5, ge=0, le=1)
-    max_block: int = Field(default=50, ge=2)  # a bigger block is too common a value to block on
-    # Agreeing on the postcode alone says less where few postcodes serve many people: its
-    # weight is log2(postcode_m / the postcode's share of contacts), at most the table's.
-    postcode_m: float = Field(default=0.1, gt=0, le=1)
-    # Contacts at one address are households (retail data) rather than one person entered
-    # twice (FEBRL) when this share of their pairs are plainly two people (first names and
-    # birth dates both differ): then the ``household`` levels weigh a family name and a
-    # birth date agreed on at one address.
-    households_from: float = Field(default=0.25, ge=0, le=1)
-    # An exact first or last name weighs its table weight plus log2(the chance two contacts
-    # agree on that field / this name's share), at most this many bits either way: a rare
-    # family name agreed on says more than a common one (Splink's term frequency
-    # adjustment). 0: every name weighs the table's.
-    name_frequency_bits: float = Field(default=2.0, ge=0)
-    # The prior is estimated from the data among this many contacts or more (the share of
-    # pairs the scores say are one person: expectation-maximisation of the prior alone, as
-    # Splink estimates it), within estimate_prior_bits of the one above. A retailer whose
-    # CRM holds many duplicates gets more suggestions, one with few gets fewer.
-    estimate_prior_from: int = Field(default=1000, ge=2)
-    estimate_prior_bits: float = Field(default=4.0, ge=0)
-    # Among estimate_prior_from contacts or more, the weights of first and last name, birth
-    # date and address are estimated from the data too (u on random pairs, m by
-    # expectation-maximisation on the candidate pairs, as Splink estimates them), each
-    # within estimate_weight_bits of the table below. 0: the table's weights as written.
-    estimate_weight_bits: float = Field(default=0.0, ge=0)
-    weights: dict[str, dict[str, float]] = Field(
-        default_factory=lambda: {
-            # m: how often one person's two contacts agree so; u: how often two people
-            # picked at random do. Weight = log2(m / u), rounded.
-            "first_name": {"exact": 7.0, "close": 5.0, "differs": -3.0},
-            "last_name": {
-                "exact": 8.0,
-                "close": 5.0,
-                "similar": 2.0,
-                "differs": -3.0,
-                "household": 1.0,
-            },
-            "birth_date": {"exact": 13.0, "close": 6.0, "differs": -4.0, "household": 3.0},
-            "address": {
-                "exact": 12.0,
-                "close": 10.0,
-                "street": 9.0,
-                "postcode": 6.0,
-                "differs": -2.0,
-            },
-            "phone": {"shared": 8.0, "differs": -4.0},
-            "email": {"shared": 10.0, "differs": -4.0},
-        }
-    )
 
 
 class Rules(BaseModel):

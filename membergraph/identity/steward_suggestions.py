@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordKey
-from membergraph.identity.rules import SuggestionRules
 from membergraph.identity.service import Adjustments, IdentityService
 from membergraph.identity.steward_link import link_records
 from membergraph.identity.steward_request import Preview, StewardError, require_reason, scope_of
 from membergraph.identity.store.port import IdentityEvent
+from membergraph.identity.suggestion_rules import SuggestionRules
 from membergraph.identity.suggestions import Suggestion, suggest
 
 __all__ = [

@@ -50,9 +50,10 @@ from membergraph.identity.comparisons import (
     street_of,
     values_of,
 )
+from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.rules import NearDuplicates, SuggestionRules
+from membergraph.identity.suggestion_rules import SuggestionRules
 from membergraph.identity.suggestion_weights import Estimate, estimate, exact_chance
 
 __all__ = [
