@@ -14,6 +14,8 @@ from membergraph.identity.common_names import FAMILY_NAMES, FIRST_NAMES
 from membergraph.identity.name_forms import first_name_core, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
+from membergraph.identity.surname_forms import generation, surname_kept
+from membergraph.identity.typing_slips import keyboard_slip, year_slip
 
 __all__ = ["NearDuplicates", "Signature"]
 
@@ -260,7 +262,7 @@ class NearDuplicates(BaseModel):
             short, long = (a, b) if len(a) < len(b) else (b, a)
             if len(short) >= self.prefix_min and long.startswith(short):
                 return True
-        if self.keyboard_slips and _keyboard_slip(a, b):
+        if self.keyboard_slips and keyboard_slip(a, b):
             return True
         return JaroWinkler.similarity(a, b) >= least
 
@@ -283,7 +285,7 @@ class NearDuplicates(BaseModel):
     def family_names_close(self, a: str, b: str) -> bool:
         """Whether two family names are close, a generational suffix on one only aside:
         ``Murphey``/``Murphy``, not ``Murphy Jr.``/``Murphy``."""
-        (a, gen_a), (b, gen_b) = _generation(a), _generation(b)
+        (a, gen_a), (b, gen_b) = generation(a), generation(b)
         return gen_a == gen_b and self.last_names_close(fold_name(a), fold_name(b))
 
     def born_one(self, a: Signature | None, b: Signature | None) -> bool:
@@ -315,7 +317,7 @@ class NearDuplicates(BaseModel):
             return "left_out"
         if a == b:
             return "agreed"
-        return "slipped" if _year_slip(a, b) else "swapped"
+        return "slipped" if year_slip(a, b) else "swapped"
 
     def same_birth(self, a: str, b: str) -> bool:
         """Whether two birth dates (ISO, ``""`` when left out) may be one person's. A
@@ -328,55 +330,24 @@ class NearDuplicates(BaseModel):
             return True
         if not a or not b:
             return self.birth_date_left_out_agrees
-        if self.birth_year_slips and _year_slip(a, b):
+        if self.birth_year_slips and year_slip(a, b):
             return True  # 1983-03-28 and 1982-03-28: a digit of the year mistyped
         # 1970-01-02 and 1970-02-01: one form wrote the day first.
         return self.day_month_swaps and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
-
-
-def _year_slip(a: str, b: str) -> bool:
-    """Whether two ISO dates differ in one digit of the year only."""
-    return a[4:] == b[4:] and sum(x != y for x, y in zip(a[:4], b[:4], strict=True)) == 1
-
-
-def _qwerty_neighbours() -> dict[str, frozenset[str]]:
-    # Each row is offset by about half a key from the one above: the key in row r, column c
-    # touches columns c and c + 1 of the row above and c - 1 and c of the row below.
-    rows = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-    near: dict[str, set[str]] = {}
-    for r, row in enumerate(rows):
-        for c, key in enumerate(row):
-            spots = [(r, c - 1), (r, c + 1), (r - 1, c), (r - 1, c + 1), (r + 1, c - 1), (r + 1, c)]
-            near[key] = {
-                rows[rr][cc] for rr, cc in spots if 0 <= rr < len(rows) and 0 <= cc < len(rows[rr])
-            }
-    return {key: frozenset(keys) for key, keys in near.items()}
-
-
-_NEAR_KEYS = _qwerty_neighbours()
-
-
-def _keyboard_slip(a: str, b: str) -> bool:
-    """Whether two names of four letters or more differ in one letter, typed with a key
-    next to the right one."""
-    if len(a) != len(b) or len(a) < 4:
-        return False
-    differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
-    return len(differ) == 1 and differ[0][1] in _NEAR_KEYS.get(differ[0][0], ())
 
 
 @lru_cache(maxsize=1 << 14)
 def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> str:
     """``"both"`` (first and last names close, or swapped), ``"first_only"`` (close first
     names, family names not: a marriage, when ``family_name_changes``), or ``""``."""
-    (al, a_generation), (bl, b_generation) = _generation(al), _generation(bl)
+    (al, a_generation), (bl, b_generation) = generation(al), generation(bl)
     if a_generation != b_generation:  # a father and his son of one name: Jr. on one only
         return ""
     af, bf = fold_name(first_name_core(af)), fold_name(first_name_core(bf))  # Ken A./Ken
     al, bl = fold_name(al), fold_name(bl)
     first, last = rules.first_name_min, rules.last_name_min
     if rules._close(af, bf, first, True):
-        if rules._close(al, bl, last, False) or _surname_kept(al, bl):
+        if rules._close(al, bl, last, False) or surname_kept(al, bl):
             return "both"
         if rules.family_name_changes:
             return "first_only"
@@ -384,33 +355,3 @@ def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> st
     if rules._close(af, bl, last, False) and rules._close(al, bf, first, True):
         return "both"
     return ""
-
-
-_GENERATIONS = {
-    "jr": "jr",
-    "junior": "jr",
-    "sr": "sr",
-    "senior": "sr",
-    "ii": "ii",
-    "2nd": "ii",
-    "iii": "iii",
-    "3rd": "iii",
-    "iv": "iv",
-}
-
-
-def _generation(family_name: str) -> tuple[str, str]:
-    """A family name without its generational suffix, and the suffix (``""``: none):
-    ``Bennett Jr.`` is ``("Bennett", "jr")``. Folded, the suffix would read as a second
-    surname kept (``Bennett``/``BennettJr``): a father and his son named alike are two."""
-    words = family_name.replace(",", " ").replace(".", " ").split()
-    if len(words) > 1 and (generation := _GENERATIONS.get(words[-1].casefold())):
-        return " ".join(words[:-1]), generation
-    return family_name, ""
-
-
-def _surname_kept(a: str, b: str) -> bool:
-    """Whether one folded family name begins or ends the other: a second surname added or
-    left out (``Díaz``/``Díaz Ramírez``), a hyphenated married name (``Dubois-Harris``)."""
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return len(short) >= 3 and (long.startswith(short) or long.endswith(short))
