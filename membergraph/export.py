@@ -22,11 +22,11 @@ import asyncio
 import csv
 import io
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -307,7 +307,12 @@ async def _starting_with(
 class _AbortableStream(Response):
     """A chunked answer that a failure part-way cuts off without its last chunk, so the
     client sees an incomplete body, not a short file that looks whole (Starlette's
-    ``StreamingResponse`` would end it normally or raise a traceback into the log)."""
+    ``StreamingResponse`` would end it normally or raise a traceback into the log).
+
+    A client that hangs up (a tab closed, a script's timeout) stops the export at its next
+    page: uvicorn drops what is sent after that without a word, so the rest of the store
+    would be read for no one, and a script retrying would pile whole exports up. It is
+    logged and counted as the client's (499), not as a whole export."""
 
     def __init__(self, body: AsyncIterator[bytes], **kwargs: Any) -> None:
         super().__init__(None, **kwargs)
@@ -319,10 +324,30 @@ class _AbortableStream(Response):
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
+        gone = asyncio.Event()
+        watching = asyncio.create_task(_until_disconnect(receive, gone))
         try:
             async for chunk in self._chunks:
+                if gone.is_set():
+                    break
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except ExportFailed as exc:
             logger.warning("export cut off: %s", exc)
             return  # no closing message: the server drops the connection mid-body
+        finally:
+            watching.cancel()
+            await _close(self._chunks)  # the pages' reads end now, not when collected
+        if gone.is_set():
+            raise ClientDisconnect
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _until_disconnect(receive: Receive, gone: asyncio.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+
+
+async def _close(chunks: AsyncIterator[bytes]) -> None:
+    if isinstance(chunks, AsyncGenerator):
+        await chunks.aclose()

@@ -84,10 +84,11 @@ class RequestTelemetry:
                     await self.app(scope, receive, send_with_id)
                     span.set_attribute("http.response.status_code", status)
         except ClientDisconnect:
-            # The client hung up before its body was all sent (a phone losing signal, a load
-            # balancer cutting an upload): nobody to answer, and no fault of the server's.
+            # The client hung up before the exchange ended (a phone losing signal, a load
+            # balancer cutting an upload, a tab closed on an export): nobody to answer, and
+            # no fault of the server's.
             status = CLIENT_CLOSED
-            logger.info("%s %s: the client closed the connection before its body was sent",
+            logger.info("%s %s: the client closed the connection before the answer ended",
                         method, path)  # fmt: skip
         finally:
             seconds = time.perf_counter() - started

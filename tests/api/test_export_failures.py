@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from membergraph import export
 from membergraph.app import create_app
 from membergraph.cli import app
 from membergraph.demo import write_demo_data
@@ -151,3 +154,39 @@ def test_the_cli_exits_1_and_leaves_no_file_when_the_crm_goes_down(
     assert f"stopped after {PAGE} members: source crm" in said and "was not written" in said
     assert not out.exists()
     assert list(tmp_path.glob("*.part")) == list(tmp_path.glob(".*.part")) == []
+
+
+def test_a_client_hanging_up_stops_the_export_at_its_next_page(
+    crm: Crm, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn drops what is sent after a client left without a word: the export read every
+    member to the end for no one, counted as a whole 200 export."""
+    monkeypatch.setattr(export.member_pages, "__defaults__", (100,))  # a dozen pages
+    with serving(create_app(crm.settings)) as address:
+        _quiet(crm.api)
+        whole = httpx.get(f"http://{address}/export/members.csv", timeout=60)
+        assert whole.status_code == 200
+        pages = len(crm.api.requests)  # the CRM is asked once a page
+        _quiet(crm.api)
+        host, port = address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=60) as conn:
+            conn.sendall(f"GET /export/members.csv HTTP/1.1\r\nHost: {address}\r\n\r\n".encode())
+            assert conn.recv(12) == b"HTTP/1.1 200"  # the first page was read: hang up
+        ended: list[str] = []
+        for _ in range(600):  # until the export has ended, one way or the other
+            metrics = httpx.get(f"http://{address}/metrics").text
+            ended = [
+                status
+                for line in metrics.splitlines()
+                if line.startswith("membergraph_http_request_seconds_count")
+                and 'route="/export"' in line
+                for status in re.findall(r'status="(\d+)"', line)
+            ]
+            if len(ended) > 1:
+                break
+            time.sleep(0.1)
+    # The export ended as the client's (499), not as a whole one, a page or two after the
+    # client left (the one read while the hang-up travelled), not at the end of the store
+    assert sorted(ended) == ["200", "499"], ended
+    assert pages >= 10 and len(crm.api.requests) <= 3, (pages, crm.api.requests)
+    assert not [r for r in caplog.records if r.exc_info]
