@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -94,7 +95,10 @@ async def test_a_slow_api_times_out_per_request_without_retrying(
     server.delay = 1.0
     crm = source(client, url, timeout=0.2)
     [error] = await crm.load_many(["loyalty:X"])
-    assert isinstance(error, SourceTimeout) and "0.2 s" in str(error)
+    # The request's own 0.2 s; on a loop starved past it (a loaded machine), the whole
+    # lookup's deadline (three tries and their waits: 0.63 s) says so in its stead
+    assert isinstance(error, SourceTimeout), error
+    assert re.search(r"no answer within 0\.(2|63) s", str(error)), error
     assert crm.requests == 1
 
 
