@@ -85,13 +85,24 @@ def test_a_first_load_stopped_before_resolving_is_resolved_by_the_next_load(
     folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a first load that stops once it wrote the lines, before resolving them
+    store = _stopped_before_resolving(folder, tmp_path, monkeypatch)
+    # When the load is run again
+    assert _load(folder, store) == 0
+    # Then the store holds the members a load that was never stopped gives
+    _as_a_whole_load(folder, store, tmp_path)
+
+
+def _stopped_before_resolving(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     store = tmp_path / "store.db"
     with monkeypatch.context() as patch:
         patch.setattr(IdentityService, "resolve_all", _fail)
         assert _load(folder, store) == 1
-    # When the load is run again
-    assert _load(folder, store) == 0
-    # Then the store holds the members a load that was never stopped gives
+    return store
+
+
+def _as_a_whole_load(folder: Path, store: Path, tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.db"
     assert _load(folder, fresh) == 0
     assert _members(store)[0] > 0
@@ -225,17 +236,11 @@ def test_a_first_load_killed_under_an_earlier_release_is_resolved_by_the_next_lo
 ) -> None:
     # Given a first load that stopped once it wrote the lines, under a release that kept
     # no `first_load` key to say so
-    store = tmp_path / "store.db"
-    with monkeypatch.context() as patch:
-        patch.setattr(IdentityService, "resolve_all", _fail)
-        assert _load(folder, store) == 1
+    store = _stopped_before_resolving(folder, tmp_path, monkeypatch)
     with sqlite3.connect(store) as db:
         db.execute("DELETE FROM source_meta WHERE key = 'first_load'")
     assert _members(store) == (0, 0)
     # When the load is run again (as a start with --data runs it)
     assert _load(folder, store) == 0
     # Then the store holds the members a load that was never stopped gives, not none
-    fresh = tmp_path / "fresh.db"
-    assert _load(folder, fresh) == 0
-    assert _members(store)[0] > 0
-    assert partition(store) == partition(fresh)
+    _as_a_whole_load(folder, store, tmp_path)
