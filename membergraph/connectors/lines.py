@@ -238,19 +238,20 @@ def too_deep(raw: bytes | str) -> bool:
 
 
 def parse_line(
-    spec: SourceSpec, raw: bytes | str | Any, where: str, owner: Owner
+    spec: SourceSpec, raw: bytes | Any, where: str, owner: Owner
 ) -> tuple[BaseModel, str] | LineError:
-    """Validate one line (JSON text or an already decoded object) of a source; one longer
-    than :data:`MAX_LINE_BYTES` is refused (every lookup near it would read it whole), one
-    nested deeper than :data:`MAX_LINE_DEPTH` too (no backend could store it), and one
-    holding an integer beyond 64 bits (no answer could carry it)."""
-    if isinstance(raw, bytes | str) and too_deep(raw):
+    """Validate one line (JSON text as bytes, or an already decoded value) of a source; one
+    longer than :data:`MAX_LINE_BYTES` is refused (every lookup near it would read it whole),
+    one nested deeper than :data:`MAX_LINE_DEPTH` too (no backend could store it), and one
+    holding an integer beyond 64 bits (no answer could carry it). A ``str`` is a decoded
+    value (an item ``"x"`` of a JSON array), never text to parse: it is no object."""
+    if isinstance(raw, bytes) and too_deep(raw):
         return LineError(where, TOO_DEEP)
-    if isinstance(raw, bytes | str) and too_long(raw):
+    if isinstance(raw, bytes) and too_long(raw):
         return LineError(where, TOO_LONG)
-    if isinstance(raw, bytes | str) and (big := too_big(raw)) is not None:
+    if isinstance(raw, bytes) and (big := too_big(raw)) is not None:
         return LineError(where, big)
-    if isinstance(raw, bytes | str):
+    if isinstance(raw, bytes):
         try:
             # Straight from JSON text: a third faster than decoding to a dict first.
             line = spec.model.model_validate_json(raw)

@@ -83,6 +83,21 @@ def test_bad_lines_are_answered_precisely_and_good_ones_still_land(client: TestC
     assert gql(client, QUERY)["data"]["memberByIdentifier"] is not None  # type: ignore[index]
 
 
+def test_an_item_of_a_json_array_that_is_no_object_is_called_what_it_is(
+    client: TestClient,
+) -> None:
+    """A string in a JSON array is JSON: it was read as a line's text and called "not JSON"."""
+    answer = client.post("/ingest/crm", json=["x", '{"contact_id": "C-1"}', 7, NEW_CONTACT])
+    assert answer.status_code == 207
+    lines = answer.json()["lines"]
+    assert [line.get("error") for line in lines[:3]] == [
+        "expected a JSON object, got str",
+        "expected a JSON object, got str",
+        "expected a JSON object, got int",
+    ]
+    assert lines[3]["status"] == "created"
+
+
 def test_unknown_source_and_unreadable_bodies(client: TestClient) -> None:
     assert client.post("/ingest/erp", content=b"{}").status_code == 404
     assert client.post("/ingest/crm", content=b"[1, 2").status_code == 400
