@@ -96,9 +96,29 @@ def one_if_email_and_phone(near: NearDuplicates, a: Signature, b: Signature) -> 
     if said != "agreed" or not near.garbled_first_names:
         return False
     first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
-    if near.common_first_name(first_a) and near.common_first_name(first_b):
+    common_a, common_b = near.common_first_name(first_a), near.common_first_name(first_b)
+    if common_a and common_b:
         return False  # Mary and Mark: twins on the family's address and line
-    return near.family_names_close(a[1], b[1])
+    typed, meant = (first_b, first_a) if common_a else (first_a, first_b)
+    if not common_a and not common_b and len(typed) > len(meant):
+        typed, meant = meant, typed
+    return _typed_from(typed, meant) and near.family_names_close(a[1], b[1])
+
+
+def _typed_from(typed: str, meant: str) -> bool:
+    """Whether a first name could be another typed past recognition: its initial, and its
+    letters but one found in the other (``Tmi``/``Timothy``, ``dqn``/``Daniel``,
+    ``JF``/``Jean-François``), not a name of its own (``Zephyr``/``Timothy``,
+    ``Tobias``/``Timothy``: twins on the family's e-mail and line, one name uncommon).
+
+    Example:
+        >>> _typed_from("tmi", "timothy"), _typed_from("tobias", "timothy")
+        (True, False)
+    """
+    letters = [c for c in typed if c.isalpha()]
+    if not letters or not meant or letters[0] != meant[0]:
+        return False
+    return sum(c not in meant for c in letters) <= 1
 
 
 def _two_people(

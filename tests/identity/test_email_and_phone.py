@@ -109,6 +109,34 @@ def test_a_first_name_typed_past_recognition_is_one_person_on_one_date_email_and
         assert "birth_date" in link.evidence["agreed"]
 
 
+@pytest.mark.parametrize(
+    ("twin", "merged"),
+    [
+        # A name no list holds is a name of its own: another initial, or letters his
+        # brother's name lacks.
+        pytest.param("Zephyr", False, id="an-uncommon-name"),
+        pytest.param("Tobias", False, id="one-initial-an-uncommon-name"),
+        pytest.param("Aurelio", False, id="a-vowel-initial"),
+        # Typed past recognition, as before: his initial, his letters but one.
+        pytest.param("Tmi", True, id="garbled"),
+        pytest.param("TJ", True, id="initials"),
+    ],
+)
+def test_twins_on_the_familys_email_and_line_stay_two_whatever_their_names(
+    twin: str, merged: bool
+) -> None:
+    # Given twin brothers born one day, each with his card, on their parents' e-mail and
+    # home line (an address that names neither), one of them given a name no list holds
+    family, line, born = "murphyhome@mail.org", "4505550100", "2009-07-04"
+    first = crm("C0000001", first="Timothy", last="Murphy", birth=born, emails=[family],
+                phones=[line], card="LD1", address=HOME)  # fmt: skip
+    other = crm("C0000002", first=twin, last="Murphy", birth=born, emails=[family],
+                phones=[line], card="LD2", address=HOME)  # fmt: skip
+    result = resolve(world(first, other))
+    # Then they are two members: only a first name typed past recognition joins them
+    assert together(result, first.ref, other.ref) is merged
+
+
 def test_a_store_phone_a_till_typed_for_every_guest_is_not_her_phone() -> None:
     # Given the two contacts of the marriage case, whose only shared phone is the store's
     # own, typed at the till for eight other people too (a hub)
