@@ -28,7 +28,7 @@ from membergraph.identity.records import RecordData, record_of_line
 from membergraph.identity.service import IdentityService
 from membergraph.settings import Settings
 from tests.support.mongo import EmulatedClient, load
-from tests.support.stores import ADAPTERS, open_store
+from tests.support.stores import ADAPTERS, open_store, two_processes
 
 URL = "mongodb://emulated/membergraph"
 CONTACT = {
@@ -152,3 +152,40 @@ async def test_every_writer_keeps_the_newer_version_of_a_contact(adapter: str) -
         await identity.ingest([_record(JUNE)])
         [held] = (await store.load_records([("crm", "C-ADA")])).values()
         assert (held.first_name, held.address) == HERS
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+@pytest.mark.parametrize("meanwhile", ["load_records", "apply"])
+async def test_a_consent_pushed_beside_her_new_name_in_another_process_keeps_the_name(
+    adapter: str, meanwhile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with two_processes(adapter, tmp_path) as (ours, theirs):
+        identity, other = IdentityService(ours), IdentityService(theirs)
+        # Given her version of January, and her version of February, which changes a
+        # consent only (her record's version alone moves)
+        await identity.resolve_all({("crm", "C-ADA"): _record(CONTACT)})
+        consented = {**CONTACT, "consents": {"email": True}, "updated_at": "2026-02-01T00:00:00Z"}
+        real = getattr(ours, meanwhile)
+        pushed: list[str] = []
+
+        async def then_june_elsewhere(*args: Any) -> Any:
+            if not pushed:  # (before our read returns, or before our write)
+                pushed.append("June")
+                if meanwhile == "apply":
+                    await other.ingest([_record(JUNE)])
+                    return await real(*args)
+                found = await real(*args)
+                await other.ingest([_record(JUNE)])
+                return found
+            return await real(*args)
+
+        monkeypatch.setattr(ours, meanwhile, then_june_elsewhere)
+        # When February's is ingested here while another gateway process ingests her
+        # version of June, with her new name and address
+        await identity.ingest([_record(consented)])
+        monkeypatch.undo()
+        assert pushed
+        # Then her record says what June says, not January's name put back
+        [held] = (await ours.load_records([("crm", "C-ADA")])).values()
+        assert (held.first_name, held.address) == HERS
+        assert held.version == _record(JUNE).version

@@ -47,6 +47,7 @@ from membergraph.identity.store.port import (
     contact_values,
 )
 from membergraph.identity.values import day_evidence
+from membergraph.identity.version_guard import versions_expected
 
 __all__ = [
     "Adjustments",
@@ -298,6 +299,7 @@ class IdentityService:
         changed: dict[RecordKey, RecordData] = {}
         counted: dict[RecordKey, RecordData] = {}  # only their purchases by day moved
         versioned: dict[RecordKey, RecordData] = {}  # only their line's version moved
+        versions_read: dict[RecordKey, str | None] = {}
         read: dict[RecordKey, DaysRead] = {}  # their days as read (fold_days replaces them)
         for ref, record in folded.items():
             held = stored.get(ref)
@@ -319,7 +321,7 @@ class IdentityService:
                 # A contact's newer line saying what the record says (a consent changed):
                 # its version is kept, without a closure (no member can move), so that an
                 # older line a whole resolution brings later is known to be older.
-                versioned[ref] = held
+                versioned[ref], versions_read[ref] = held, version
         for record in older:
             ref = record.ref
             held = changed.get(ref) or counted.get(ref) or versioned.get(ref) or stored.get(ref)
@@ -327,8 +329,11 @@ class IdentityService:
                 changed[ref] = held
                 counted.pop(ref, None)
                 versioned.pop(ref, None)
+        expected = await versions_expected(self.store, versioned, versions_read)
         if versioned and changed:
-            await self.store.apply(Change(actor=actor, records=_in_order(versioned)))
+            await self.store.apply(
+                Change(actor=actor, records=_in_order(versioned), expected_versions=expected)
+            )
         if not changed:
             counted |= versioned
             if counted:
@@ -340,7 +345,9 @@ class IdentityService:
                 # write checks they are still as read (no member version guards them).
                 kept = _in_order(counted)
                 days_read = {ref: read[ref] for ref in counted if ref not in versioned}
-                await self.store.apply(Change(actor=actor, records=kept, days_read=days_read))
+                guarded = Change(actor=actor, records=kept, days_read=days_read)
+                guarded.expected_versions = expected
+                await self.store.apply(guarded)
             return ApplyResult(members=0)
         changed |= counted
         (scope, hubs), state = await self.closure(changed)
