@@ -79,6 +79,26 @@ def test_pii_read_unmasks_and_is_audited(secured: TestClient) -> None:
     assert {"actor": "analyst-pii", "fields": ["email", "phone"]} in log["data"]["piiAccessLog"]
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_head_request_reads_no_member_and_audits_none(secured: TestClient, suffix: str) -> None:
+    """Starlette answers HEAD through the GET route: every member was read and, for a caller
+    allowed to see them, written to the PII audit, for an answer without a body."""
+    head = secured.head(
+        f"/export/members.{suffix}", params={"segment": "ZOMBIE"}, headers={"authorization": PII}
+    )
+    assert head.status_code == 200 and head.content == b""
+    assert f'.{suffix}"' in head.headers["content-disposition"]
+    rows = _export(secured, ANALYST, segment="ZOMBIE")  # masked: audits nothing either
+    members = [r["member_id"] for r in rows]
+    assert members
+    log = secured.post(
+        "/graphql",
+        json={"query": f'{{ piiAccessLog(memberId: "{members[0]}") {{ actor }} }}'},
+        headers={"authorization": DPO},
+    ).json()
+    assert log["data"]["piiAccessLog"] == []
+
+
 @pytest.mark.parametrize(
     ("auth", "params", "status"),
     [
