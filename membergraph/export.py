@@ -152,7 +152,9 @@ def _as_text(cell: object) -> object:
     return "'" + cell
 
 
-async def csv_chunks(pages: AsyncIterator[list[list[object]]]) -> AsyncIterator[bytes]:
+async def csv_chunks(
+    pages: AsyncIterator[list[list[object]]],
+) -> AsyncGenerator[bytes, None]:
     """The rows as CSV with a header, one chunk per page, and :data:`TRAILER` once every
     page was written (a failure raises before it)."""
     buffer = io.StringIO()
@@ -318,7 +320,7 @@ class _AbortableStream(Response):
     would be read for no one, and a script retrying would pile whole exports up. It is
     logged and counted as the client's (499), not as a whole export."""
 
-    def __init__(self, body: AsyncIterator[bytes], **kwargs: Any) -> None:
+    def __init__(self, body: AsyncGenerator[bytes, None], **kwargs: Any) -> None:
         super().__init__(None, **kwargs)
         # Chunked: no length (the base class counts the empty body it was given).
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
@@ -340,7 +342,7 @@ class _AbortableStream(Response):
             return  # no closing message: the server drops the connection mid-body
         finally:
             watching.cancel()
-            await _close(self._chunks)  # the pages' reads end now, not when collected
+            await self._chunks.aclose()  # the pages' reads end now, not when collected
         if gone.is_set():
             raise ClientDisconnect
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -354,8 +356,3 @@ async def _until_disconnect(receive: Receive, gone: asyncio.Event) -> None:
         logger.debug("export: the request's body could not be read: %r", exc)
         return
     gone.set()
-
-
-async def _close(chunks: AsyncIterator[bytes]) -> None:
-    if isinstance(chunks, AsyncGenerator):
-        await chunks.aclose()

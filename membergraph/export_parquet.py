@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -93,7 +93,9 @@ def _columns(rows: list[list[object]]) -> list[list[object]]:
     return columns
 
 
-async def parquet_chunks(pages: AsyncIterator[list[list[object]]]) -> AsyncIterator[bytes]:
+async def parquet_chunks(
+    pages: AsyncIterator[list[list[object]]],
+) -> AsyncGenerator[bytes, None]:
     """The rows as one Parquet file: a row group per page, sent as written."""
     import pyarrow as pa
     import pyarrow.parquet as pq  # type: ignore[import-untyped]

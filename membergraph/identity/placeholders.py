@@ -61,9 +61,11 @@ async def revealed_placeholders(
     there are. Those values are few (each is on several records), so the verdicts are.
     """
     wanted = _wanted(rules, values)
-    known = set() if weighed is None else wanted.intersection(weighed)
-    revealed = {v for v in known if weighed is not None and weighed[v]}
-    wanted -= known
+    revealed: set[ValueKey] = set()
+    if weighed is not None:
+        known = wanted.intersection(weighed)
+        revealed = {v for v in known if weighed[v]}
+        wanted -= known
     if not wanted:
         return revealed
     carried = await store.carriers(wanted, rules.hub_max_records + 1)

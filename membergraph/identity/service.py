@@ -19,7 +19,7 @@ from membergraph.identity.events import MemberChange
 from membergraph.identity.load import fold_records
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.placeholders import carrier_floor, placeholder_flags
-from membergraph.identity.records import RecordData, RecordKey, identifier_key
+from membergraph.identity.records import RecordData, RecordKey, identifier_key, sorted_refs
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import (
     Adjustments,
@@ -345,9 +345,11 @@ class IdentityService:
                 # write checks they are still as read (no member version guards them).
                 kept = _in_order(counted)
                 days_read = {ref: read[ref] for ref in counted if ref not in versioned}
-                guarded = Change(actor=actor, records=kept, days_read=days_read)
-                guarded.expected_versions = expected
-                await self.store.apply(guarded)
+                await self.store.apply(
+                    Change(
+                        actor=actor, records=kept, days_read=days_read, expected_versions=expected
+                    )
+                )
             return ApplyResult(members=0)
         changed |= counted
         (scope, hubs), state = await self.closure(changed)
@@ -397,7 +399,7 @@ class IdentityService:
 
 
 def _in_order(records: Mapping[RecordKey, RecordData]) -> list[RecordData]:
-    return [records[ref] for ref in sorted(records)]
+    return [records[ref] for ref in sorted_refs(records)]
 
 
 def _shared_device(kind: IdentifierKind, members: Sequence[str]) -> bool:
