@@ -5,7 +5,7 @@ that says what was wrong, so a lookup with ``"abc"`` as a phone answers a clear 
 
 E-mail matching keys fold Gmail's dots and ``+tags`` (only for gmail.com and googlemail.com,
 where Google ignores them); the stored value keeps what the customer typed, lower-cased, in
-Unicode NFC and without the DNS root's trailing dot.
+Unicode NFC and without the DNS root's trailing dot, its domain in the one form IDNA gives it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from functools import lru_cache
 
+import idna
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -100,9 +101,37 @@ def normalize_email(value: str) -> str:
     email = unicodedata.normalize("NFC", _INVISIBLE.sub("", value).strip().lower())
     email = _AROUND_AT.sub("@", email.removeprefix("mailto:").strip())
     email = email.removesuffix(".")
+    if _PLAIN_EMAIL.match(email) is not None:
+        return email
+    email = _domain_as_shown(email, value)
     if _PLAIN_EMAIL.match(email) is None and (why := _not_an_address(email)) is not None:
         raise BadIdentifier(f"{_shown(value)} is not an e-mail address: {why}")
     return email
+
+
+def _domain_as_shown(email: str, value: str) -> str:
+    """``email`` with its domain in the one form IDNA (UTS 46, what mail servers and DNS
+    apply) gives every spelling of it: ``xn--exmple-cua.com`` (what a browser's e-mail
+    input sends), ``EXÄMPLE.COM``, a full-width ``ｘ.com`` or ``x。com`` from an input method
+    are one domain, so one mailbox is one identifier. The form kept is the Unicode one
+    (``exämple.com``): what the customer typed and a person reads in answers, exports and
+    the identity history, beside a local part that is Unicode too (``jöhn@``); mail
+    software encodes it again to send. An ASCII domain that is no punycode is left as it
+    is (IDNA would only lower-case it, done already): the plain address costs nothing more.
+
+    Raises:
+        BadIdentifier: the domain is no internationalized domain name (``xn--zz.com``,
+            ``☃.com``), with email-validator's words when it has some.
+    """
+    local, at, domain = email.rpartition("@")
+    if not at or (domain.isascii() and "xn--" not in domain):
+        return email
+    try:
+        shown = idna.decode(domain, uts46=True, std3_rules=True)
+    except (idna.IDNAError, UnicodeError) as exc:
+        why = _not_an_address(email) or f"its domain is no internationalized domain name: {exc}"
+        raise BadIdentifier(f"{_shown(value)} is not an e-mail address: {why}") from None
+    return f"{local}@{shown.removesuffix('.')}"
 
 
 # The plain ASCII shape nearly every address has, each of which email-validator accepts
@@ -130,8 +159,8 @@ def _not_an_address(email: str) -> str | None:
     special-use domain (RFC 6761: ``.test``, ``.local``, ``.localhost``, ``.invalid``,
     ``.onion``, ``.arpa``: nobody receives mail there). ``example.com`` and ``.example``
     are addresses (documentation's and tests' domains). The text kept is ours, not the
-    library's normalized form (which spells a punycode domain in Unicode), so identifiers
-    stored before stay the same. What identifies no one (``noemail@...``) is for the
+    library's normalized form: its domain already in IDNA's form (``_domain_as_shown``), its
+    local part as typed. What identifies no one (``noemail@...``) is for the
     placeholder rules (:mod:`membergraph.identity.rules`), not for this check.
     """
     try:

@@ -13,7 +13,9 @@ too (a rotated secret's), and ``unsuppress`` lifts a suppression under any of th
 A hash cannot be keyed again when a release changes matching keys, so a value is checked
 under the keys of earlier releases too: before store format 4 an e-mail kept its ``+tag``
 outside Gmail (``tess+shop@fastmail.com`` was its own key, now ``tess@fastmail.com``), and
-an erased person's tagged address, suppressed then, must stay refused after the upgrade.
+an erased person's tagged address, suppressed then, must stay refused after the upgrade;
+before format 6 an internationalized domain was kept as typed, and the punycode a browser
+sends (``jöhn@xn--exmple-cua.com``, now ``jöhn@exämple.com``) was a key of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+
+import idna
 
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import Identifier, RecordData, identifier_key
@@ -83,9 +87,8 @@ class Suppressor:
     async def unsuppress(self, kind: IdentifierKind, key: str, value: str | None = None) -> bool:
         """Lift a suppression of ``key``, under any key still checked; with the normalized
         ``value`` as typed, one an earlier release made of it under its own key too."""
-        legacy = None if value is None else _legacy_key(kind, key, value)
         digests = self._every_digest(kind, key)
-        if legacy is not None:
+        for legacy in () if value is None else _legacy_keys(kind, key, value):
             digests += self._every_digest(kind, legacy)
         lifted = False
         for digest in digests:
@@ -98,11 +101,12 @@ class Suppressor:
 
     def digests_of(self, identifier: Identifier) -> tuple[str, ...]:
         """The digests an identifier is suppressed under, under every key still checked: its
-        key's, and the key an earlier release matched it on when that differs (a tagged
-        e-mail's)."""
-        legacy = _legacy_key(identifier.kind, identifier.key, identifier.value)
-        own = self._every_digest(identifier.kind, identifier.key)
-        return own if legacy is None else own + self._every_digest(identifier.kind, legacy)
+        key's, and the keys earlier releases matched it on when they differ (a tagged
+        e-mail's, an internationalized domain's punycode)."""
+        digests = self._every_digest(identifier.kind, identifier.key)
+        for legacy in _legacy_keys(identifier.kind, identifier.key, identifier.value):
+            digests += self._every_digest(identifier.kind, legacy)
+        return digests
 
     def digests(self, record: RecordData | None) -> frozenset[str]:
         """The digests of what a record (of a line) carries: what to check it against."""
@@ -120,9 +124,28 @@ class Suppressor:
 _GMAIL = ("@gmail.com", "@googlemail.com")
 
 
-def _legacy_key(kind: IdentifierKind, key: str, value: str) -> str | None:
-    """The key a release before store format 4 matched a normalized value on, when it is
-    not ``key``: an e-mail's ``+tag`` was left out on Gmail only."""
-    if kind is not IdentifierKind.EMAIL or value == key or value.endswith(_GMAIL):
+def _legacy_keys(kind: IdentifierKind, key: str, value: str) -> tuple[str, ...]:
+    """The keys releases before store format 6 matched a normalized value on, other than
+    ``key``: before format 4 an e-mail's ``+tag`` was left out on Gmail only (the value was
+    its key); before format 6 a domain was kept as typed, so the punycode spelling of an
+    internationalized one (what a browser's e-mail input sends) was a key of its own."""
+    if kind is not IdentifierKind.EMAIL:
+        return ()
+    keys = {key}
+    if value != key and not value.endswith(_GMAIL):
+        keys.add(value)
+    if not key.isascii():
+        keys |= {spelled for k in keys if (spelled := _punycode_domain(k)) is not None}
+    keys.discard(key)
+    return tuple(sorted(keys))
+
+
+def _punycode_domain(email: str) -> str | None:
+    """``email`` with its domain in punycode (None: an ASCII domain, which has no other)."""
+    local, _, domain = email.rpartition("@")
+    if domain.isascii():
         return None
-    return value
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:  # (not a domain this release keeps: never a key of its)
+        return None

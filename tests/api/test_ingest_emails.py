@@ -92,3 +92,23 @@ def test_an_address_the_regex_took_is_still_taken_as_it_was(
     # Then its record is keyed by the address as before (identity keys stay stable)
     assert line["status"] == "created" and line["record"]["key"] == f"online:{stored}", line
     assert gql(client, LOOKUP, v=email)["data"]["memberByIdentifier"] is not None  # type: ignore[index]
+
+
+def test_a_browsers_punycode_and_the_crms_unicode_are_one_mailbox(client: TestClient) -> None:
+    # Given John's contact as the CRM holds it, and his order as his browser's e-mail input
+    # sent it (Chrome writes an internationalized domain in punycode)
+    contact = {"contact_id": "C-JO", "first_name": "Jöhn", "emails": ["Jöhn@Exämple.com"]}
+    assert client.post("/ingest/crm", json=[contact]).json()["lines"][0]["status"] == "created"
+    sent = client.post("/ingest/transactions", json=[{**ORDER, "email": "jöhn@xn--exmple-cua.com"}])
+    # Then the order is his: one record key, one member, found by any spelling
+    line = sent.json()["lines"][0]
+    assert line["record"]["key"] == "online:jöhn@exämple.com", line
+    found = {
+        gql(client, LOOKUP, v=v)["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+        for v in ("jöhn@exämple.com", "JÖHN@XN--EXMPLE-CUA.COM", "jöhn@ｅｘäｍｐｌｅ。ｃｏｍ")
+    }
+    card = """{ memberByIdentifier(kind: CRM_ID, value: "C-JO") { id } }"""
+    assert found == {gql(client, card)["data"]["memberByIdentifier"]["id"]}  # type: ignore[index]
+    # And a punycode that decodes to no domain is a bad identifier, as any non-address
+    error = gql(client, LOOKUP, v="jöhn@xn--zz.com")["errors"][0]  # type: ignore[index]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "IDNA" in error["message"], error

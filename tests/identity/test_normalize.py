@@ -3,6 +3,7 @@ from __future__ import annotations
 import unicodedata
 
 import email_validator
+import idna
 import phonenumbers
 import pytest
 from hypothesis import given
@@ -257,3 +258,47 @@ def test_an_address_is_what_email_validator_says_it_is(raw: str) -> None:
         assert not _validator_accepts(email), email
     else:
         assert _validator_accepts(email), email
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param("jöhn@exämple.com", id="unicode"),
+        pytest.param("jöhn@xn--exmple-cua.com", id="punycode-as-a-browser-sends-it"),
+        pytest.param("JÖHN@XN--EXMPLE-CUA.COM", id="punycode-upper-case"),
+        pytest.param("Jöhn@EXÄMPLE.COM", id="unicode-upper-case"),
+        pytest.param("jöhn@ｅｘäｍｐｌｅ.ｃｏｍ", id="full-width-from-an-input-method"),
+        pytest.param("jöhn@exämple。com", id="ideographic-full-stop"),
+        pytest.param("jöhn@exämple.com。", id="ideographic-root-dot"),
+    ],
+)
+def test_one_mailbox_is_one_identifier_in_every_spelling_of_its_domain(typed: str) -> None:
+    # IDNA (UTS 46) makes each of these one domain: one mailbox, shown as the customer reads it
+    assert normalize(IdentifierKind.EMAIL, typed) == "jöhn@exämple.com"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        pytest.param("ann@ｘ.com", "ann@x.com", id="full-width-ascii-letter"),
+        pytest.param("ann@x。com", "ann@x.com", id="ideographic-dot-ascii-domain"),
+        pytest.param("ann@xn--bcher-kva.de", "ann@bücher.de", id="ascii-local-punycode"),
+        pytest.param("Ann@XN--FA-HIA.DE", "ann@faß.de", id="eszett-kept"),
+    ],
+)
+def test_an_internationalized_domain_is_kept_in_unicode(typed: str, expected: str) -> None:
+    assert normalize(IdentifierKind.EMAIL, typed) == expected
+
+
+@given(_LOCAL, st.text("abcäöüß0-", min_size=1, max_size=20))
+def test_an_address_is_one_identifier_with_its_domain_in_punycode(local: str, label: str) -> None:
+    # Given an address, and the same address with its domain as IDNA writes it for DNS
+    address = f"{local}@{label}.com"
+    try:
+        expected = normalize(IdentifierKind.EMAIL, address)
+        ascii_domain = idna.encode(f"{label}.com", uts46=True).decode()
+    except (BadIdentifier, idna.IDNAError):
+        return
+    # Then both are one identifier, and normalizing it again changes nothing
+    assert normalize(IdentifierKind.EMAIL, f"{local}@{ascii_domain}") == expected
+    assert normalize(IdentifierKind.EMAIL, expected) == expected

@@ -249,8 +249,8 @@ def test_after_an_erasure_a_member_sharing_her_phone_is_no_longer_listed_reachab
 
 
 def _suppress_as_an_older_release(store: Path, secret: str, value: str) -> None:
-    """A suppression written by a release before store format 4, whose e-mail key kept a
-    ``+tag`` outside Gmail: HMAC-SHA256(secret, kind NUL key), the key the tagged value."""
+    """A suppression written by an older release, under the key it matched the e-mail on:
+    HMAC-SHA256(secret, kind NUL key)."""
     digest = hmac.new(secret.encode(), f"EMAIL\x00{value}".encode(), hashlib.sha256).hexdigest()
     with closing(sqlite3.connect(store)) as db, db:
         db.execute(
@@ -260,11 +260,36 @@ def _suppress_as_an_older_release(store: Path, secret: str, value: str) -> None:
         )
 
 
-def test_a_tagged_email_suppressed_before_format_4_stays_refused(
-    data_dir: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("typed", "older_key", "lifted_by"),
+    [
+        # Before format 4 an e-mail's +tag was its own key outside Gmail
+        pytest.param(
+            "Tess.Tagger+Shop@Fastmail.com",
+            "tess.tagger+shop@fastmail.com",
+            "tess.tagger+shop@fastmail.com",
+            id="tagged-before-format-4",
+        ),
+        # Before format 6 the punycode a browser sends was a key of its own
+        pytest.param(
+            "Tëss@Exämple.com",
+            "tëss@xn--exmple-cua.com",
+            "tëss@exämple.com",
+            id="punycode-before-format-6",
+        ),
+        pytest.param(
+            "tess+shop@xn--exmple-cua.com",
+            "tess+shop@xn--exmple-cua.com",
+            "tess+shop@xn--exmple-cua.com",
+            id="tagged-punycode-before-format-4",
+        ),
+    ],
+)
+def test_an_email_suppressed_by_an_older_release_stays_refused(
+    data_dir: Path, tmp_path: Path, typed: str, older_key: str, lifted_by: str
 ) -> None:
-    # Given a store whose erasure, made by a release before store format 4, suppressed
-    # her only e-mail, tagged on a domain other than Gmail's
+    # Given a store whose erasure, made by an older release, suppressed her only e-mail
+    # under the key that release matched it on
     secret = "a-privacy-secret-of-32-bytes-or-more"
     settings = Settings(
         data=data_dir,
@@ -273,25 +298,23 @@ def test_a_tagged_email_suppressed_before_format_4_stays_refused(
         privacy_secret=secret,
         api_keys={k: ApiKey(name=k[:3], scopes=s) for k, s in KEYS.items()},
     )
-    tagged = {
+    contact = {
         "contact_id": "C-TT-1",
         "first_name": "Tess",
         "last_name": "Tagger",
-        "emails": ["Tess.Tagger+Shop@Fastmail.com"],
+        "emails": [typed],
         "updated_at": "2026-12-01T00:00:00Z",
     }
     ingest = {"x-api-key": "ingest-key-0123456789abc"}
     dpo = "dpo-key-0123456789abcdef"
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
-        _suppress_as_an_older_release(
-            tmp_path / "store.db", secret, "tess.tagger+shop@fastmail.com"
-        )
+        _suppress_as_an_older_release(tmp_path / "store.db", secret, older_key)
         # When her CRM system sends her contact again, as she typed it
-        sent = client.post("/ingest/crm", json=[tagged], headers=ingest)
+        sent = client.post("/ingest/crm", json=[contact], headers=ingest)
         # Then it is refused as suppressed, as it was before the upgrade
         assert sent.json()["lines"][0]["status"] == "suppressed"
         # And the DPO lifts that suppression by the address as typed
-        lifted = _as(client, dpo, UNSUPPRESS, v="tess.tagger+shop@fastmail.com")
+        lifted = _as(client, dpo, UNSUPPRESS, v=lifted_by)
         assert lifted["data"] == {"unsuppress": True}
-        again = client.post("/ingest/crm", json=[tagged], headers=ingest)
+        again = client.post("/ingest/crm", json=[contact], headers=ingest)
         assert again.json()["lines"][0]["status"] == "created"

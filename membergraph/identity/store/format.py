@@ -41,7 +41,7 @@ __all__ = [
     "verdict",
 ]
 
-STORE_FORMAT = 5
+STORE_FORMAT = 6
 """The format of the records this release writes.
 
 Bump it (by one, in the same commit) whenever a change alters what a record is or how it is
@@ -61,7 +61,9 @@ their own person's e-mail keyed ``<anonymous_id>|email:<digest>``; 4, e-mails re
 invisible characters or spaces beside the ``@`` (``ann@mail.org\u200b`` is ``ann@mail.org``),
 matched without a ``+tag`` on every domain (``ann+shop@mail.org`` is ``ann@mail.org``); 5,
 a card's purchase records with the days each e-mail was given with the card
-(``email_days``: ``Rules.card_email_days`` reads them).
+(``email_days``: ``Rules.card_email_days`` reads them); 6, an e-mail's internationalized
+domain in the one Unicode form IDNA gives its every spelling (``jöhn@xn--exmple-cua.com``,
+a full-width ``ann@ｘ.com``, are ``jöhn@exämple.com`` and ``ann@x.com``).
 """
 
 
