@@ -18,6 +18,7 @@ from membergraph.settings import Settings
 
 if TYPE_CHECKING:
     from membergraph.privacy import Privacy
+    from membergraph.resolvers.member_cursors import CursorSeal
     from membergraph.scores import MetricsKeeper
 
 __all__ = ["Gateway"]
@@ -49,6 +50,9 @@ class Gateway:
     """Why MongoDB source collections hold lines the store was not resolved from, while
     they do (``reresolve.sources_notice`` says it with the command that resolves them;
     None: the store was resolved from all they hold)."""
+    cursor_seal: CursorSeal | None = None
+    """Seals the feed cursors of tokens bound to one member (``member_cursors``; made at
+    first use from the store's own secret)."""
     synced: Mapping[SourceName, Connector[Any]] = field(default_factory=dict)
     """For each source read over HTTP, the store's copy of the lines ``membergraph sync`` took
     from it (``SourceSet.held``): an erasure deletes from it too."""

@@ -28,6 +28,7 @@ from membergraph.identity.undo import undo_event
 from membergraph.masking import mask_record_key, mask_value
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
+from membergraph.resolvers.member_cursors import EXPIRED, Sealed, opened, seal_of
 from membergraph.resolvers.members import MemberView
 from membergraph.resolvers.own_member import own_change
 
@@ -38,6 +39,7 @@ __all__ = [
     "feed_cursor",
     "link",
     "member_changes",
+    "shown_cursor",
     "reject",
     "resolve",
     "split",
@@ -222,7 +224,11 @@ def _feed(ctx: RequestContext) -> FeedFollower:
 
 async def _known_cursor(ctx: RequestContext, after: str | None) -> int | None:
     """A feed cursor, refused when this store's feed never reached it: it came from another
-    store (or from this one before a restore), and waiting for it would hear nothing."""
+    store (or from this one before a restore), and waiting for it would hear nothing. A
+    caller bound to one member gives back a sealed cursor (:mod:`.member_cursors`)."""
+    sealed = await seal_of(ctx)
+    if sealed is not None:
+        return None if after is None else await _own_cursor(ctx, after, sealed)
     cursor = feed_cursor(after)
     if cursor is not None and cursor > (head := await ctx.gateway.identity.store.feed_head()):
         raise bad_input(
@@ -233,9 +239,32 @@ async def _known_cursor(ctx: RequestContext, after: str | None) -> int | None:
     return cursor
 
 
+async def _own_cursor(ctx: RequestContext, after: str, sealed: Sealed) -> int:
+    """A bound caller's cursor: sealed for its member, or digits (an earlier release's),
+    which resume from the feed's start whatever their value: every change of its member the
+    feed keeps, some heard before. (Resuming after the digits would answer whether the feed
+    had passed them: the whole store's volume.)"""
+    if after.isascii() and after.isdigit():
+        return 0
+    cursor = opened(after, sealed)
+    if cursor > await ctx.gateway.identity.store.feed_head():
+        raise bad_input(
+            "this store's feed never reached that cursor (it was given before a restore):"
+            " subscribe without `after` and read the member again",
+            argument="after",
+        )
+    return cursor
+
+
+def shown_cursor(position: int, sealed: Sealed | None) -> str:
+    """A feed position as the caller is shown it: digits, or sealed for a bound caller."""
+    return str(position) if sealed is None else sealed[0].seal(position, sealed[1])
+
+
 async def member_changes(
     ctx: RequestContext, member_id: str | None, after: str | None = None
-) -> AsyncIterator[FeedEntry]:
+) -> AsyncIterator[tuple[str, FeedEntry]]:
+    """The changes a subscription hears, each with its cursor as the caller is shown it."""
     cursor = await _known_cursor(ctx, after)
     if member_id is not None and cursor is None:
         # An ID merged away before the subscription: its person lives on as the survivor.
@@ -243,11 +272,15 @@ async def member_changes(
     # A token bound to one member hears its member's changes naming no other member (a
     # survivor it was merged into included: a merge may be a mistake a steward undoes).
     own = caller_of(ctx.request).member_id
+    sealed = await seal_of(ctx)
     try:
         async for change in _feed(ctx).subscribe(member_id, cursor):
-            yield change if own is None else own_change(change, {own, member_id or own})
+            shown = change if own is None else own_change(change, {own, member_id or own})
+            yield shown_cursor(change.cursor, sealed), shown
     except FeedExpired as exc:
-        raise CodedError(str(exc), "FEED_EXPIRED") from None
+        # (Its words name feed positions: not for a token bound to one member.)
+        said = str(exc) if sealed is None else EXPIRED
+        raise CodedError(said, "FEED_EXPIRED") from None
 
 
 async def changes(ctx: RequestContext, after: str | None, first: int) -> list[FeedEntry]:

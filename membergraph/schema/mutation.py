@@ -215,7 +215,8 @@ class MemberChangeKind(Enum):
 @strawberry.type(description="One entry of the change feed: an identity change or a fact.")
 class MemberChanged:
     cursor: str = strawberry.field(
-        description="Its place in the feed: pass it as `after` to resume right after it."
+        description="Its place in the feed: pass it as `after` to resume right after it. "
+        "Opaque: digits today, sealed for a token bound to one member (its member's only)."
     )
     kind: MemberChangeKind = strawberry.field(description="What happened.")
     member_ids: list[strawberry.ID] = strawberry.field(
@@ -257,8 +258,9 @@ class Subscription:
             strawberry.argument(description="Resume after this cursor (a `cursor` received)."),
         ] = None,
     ) -> AsyncGenerator[MemberChanged, None]:
-        async for change in S.member_changes(info.context, str(id) if id else None, after):
-            yield member_changed(change)
+        changes = S.member_changes(info.context, str(id) if id else None, after)
+        async for cursor, change in changes:
+            yield member_changed(change, cursor)
 
 
 @strawberry.type(description="One change of the feed, with its cursor.")
@@ -287,10 +289,11 @@ def change_connection(entries: list[FeedEntry], first: int) -> ChangeConnection:
     )
 
 
-def member_changed(change: FeedEntry) -> MemberChanged:
-    """A feed entry as the schema shows it."""
+def member_changed(change: FeedEntry, cursor: str | None = None) -> MemberChanged:
+    """A feed entry as the schema shows it (``cursor``: its cursor as the caller is shown
+    it, when not its position's digits)."""
     return MemberChanged(
-        cursor=str(change.cursor),
+        cursor=str(change.cursor) if cursor is None else cursor,
         kind=MemberChangeKind(change.kind.value),
         member_ids=[strawberry.ID(m) for m in change.member_ids],
         actor=change.actor,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from membergraph.auth import caller_of
+from membergraph.resolvers.member_cursors import seal_of
 from membergraph.resolvers.members import bound_member
+from membergraph.resolvers.steward import shown_cursor
 from membergraph.schema.types import Ctx
 
 __all__ = ["Viewer", "viewer_of"]
@@ -26,7 +28,9 @@ class Viewer:
     feed_cursor: str | None = strawberry.field(
         description="The change feed's newest cursor as this answer is made (null without "
         "profile:read): pass it as `memberChanged`'s `after` to hear every change from now "
-        "on, including those made while a connection is down."
+        "on, including those made while a connection is down. For a token bound to one "
+        "member it is sealed: it tells nothing of the store's other changes and resumes "
+        "that member's changes only."
     )
 
 
@@ -37,7 +41,8 @@ async def viewer_of(info: Ctx) -> Viewer:
     member = strawberry.ID(reads) if reads else None
     head = None
     if caller.can("profile:read"):
-        head = str(await info.context.gateway.identity.store.feed_head())
+        position = await info.context.gateway.identity.store.feed_head()
+        head = shown_cursor(position, await seal_of(info.context))
     return Viewer(
         name=caller.name,
         scopes=sorted(caller.scopes),
