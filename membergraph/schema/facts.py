@@ -24,17 +24,27 @@ from membergraph.schema.enums import (
 from membergraph.schema.permissions import MaskPII
 from membergraph.schema.types import value_of
 
+_LARGEST = 2**53 - 1  # what a JavaScript number holds exactly
 
-def _big_int(value: Any) -> int:
+
+def _big_int(value: Any, typed: str | None = None) -> int:
+    """``value`` as a whole number (``typed``: the literal as the query wrote it)."""
     whole = not isinstance(value, bool) and isinstance(value, int | str)
     try:
         number = int(value) if whole else None
     except ValueError:
         number = None
     if number is None:
-        raise ValueError(f"BigInt cannot represent {value!r}: not a whole number")
-    if abs(number) > 2**53 - 1:  # beyond what a JavaScript number holds exactly
-        raise ValueError(f"BigInt {number} is beyond 2^53-1 (9007199254740991)")
+        shown = typed or repr(value)
+        if isinstance(value, float) and value.is_integer() and abs(value) <= _LARGEST:
+            # 1e3 and 1000.0 are floats to GraphQL, which no whole-number type takes.
+            raise ValueError(
+                f"BigInt takes whole numbers only, and {shown} is a float to GraphQL: "
+                f"write {int(value)}, without a decimal point or an exponent"
+            )
+        raise ValueError(f"BigInt cannot represent {shown}: not a whole number")
+    if abs(number) > _LARGEST:
+        raise ValueError(f"BigInt {number} is beyond 2^53-1 ({_LARGEST})")
     return number
 
 
@@ -42,7 +52,7 @@ def _big_int_literal(node: ValueNode, variables: dict[str, Any] | None = None) -
     # Raised as a GraphQLError, validation says it as it is: any other exception would be
     # wrapped as an unexpected one, masked ("Unexpected error.") and logged as a failure.
     try:
-        return _big_int(value_from_ast_untyped(node, variables))
+        return _big_int(value_from_ast_untyped(node, variables), getattr(node, "value", None))
     except ValueError as exc:
         raise GraphQLError(str(exc), node) from None
 

@@ -784,3 +784,34 @@ def test_a_request_saved_with_a_byte_order_mark_is_told_so(client: TestClient, b
     [error] = answer.json()["errors"]
     assert "UTF-8 without a byte order mark" in error["message"]
     assert error["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "typed"),
+    [
+        pytest.param(
+            "{ members(filter: {pointsBalance: {min: 1e3}}) { totalCount } }",
+            {},
+            "1e3",
+            id="exponent-literal",
+        ),
+        pytest.param(
+            "{ members(filter: {pointsBalance: {min: 1000.0}}) { totalCount } }",
+            {},
+            "1000.0",
+            id="decimal-point-literal",
+        ),
+        pytest.param(
+            "query ($n: BigInt) { members(filter: {pointsBalance: {min: $n}}) { totalCount } }",
+            {"n": 1000.0},
+            "1000.0",
+            id="float-variable",
+        ),
+    ],
+)
+def test_a_whole_number_written_as_a_float_is_refused_saying_how_to_write_it(
+    client: TestClient, query: str, variables: dict[str, object], typed: str
+) -> None:
+    # Right to refuse (GraphQL reads 1e3 as a float), but the answer says why and what to write
+    [error] = client.post("/graphql", content=_q(query, **variables), headers=JSON).json()["errors"]
+    assert f"{typed} is a float to GraphQL: write 1000," in error["message"], error
