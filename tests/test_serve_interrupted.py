@@ -1,6 +1,6 @@
 """Ctrl-C while ``membergraph serve`` starts: it stops there, as ``membergraph load`` does
 (an adversarial pass found it loading a large folder to its end, announcing the GraphiQL
-URL, and only then stopping, exit 0)."""
+URL, and only then stopping, exit 0); and while the command itself is still importing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,39 @@ def test_a_signal_during_the_first_load_stops_serve_at_once(
     assert process.returncode == code, out
     assert "stopped while starting" in out
     assert "GraphiQL" not in out and "Traceback" not in out, out
+
+
+# The user's Ctrl-C, landing while the CLI imports Strawberry (a second or more on a loaded
+# machine), then the command the console script runs.
+CTRL_C_WHILE_IMPORTING = """
+import os, signal, sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "strawberry":
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["membergraph", "--help"]
+from {module} import {function}
+sys.exit({function}())
+"""
+
+
+def test_ctrl_c_while_the_command_is_importing_says_one_line_and_exits_130() -> None:
+    # Given the console script pyproject.toml installs as `membergraph`
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    module, function = scripts["project"]["scripts"]["membergraph"].split(":")
+    # When Ctrl-C comes while it is still importing the CLI
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_WHILE_IMPORTING.format(module=module, function=function)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        # (a shell's background job ignores SIGINT, and Python would keep it ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    # Then it stops as Ctrl-C stops any command: exit 130, one line, no traceback
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, done.stderr
+    assert done.stderr.splitlines() == [
+        "membergraph: interrupted before it started; nothing was done"
+    ]
