@@ -9,6 +9,7 @@ import random
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,11 +23,13 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import StewardError, link_records, split_member
+from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.port import Change, ClosureStep, IdentityStore, ScopeState
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.values import ValueKey
 from membergraph.settings import Settings
 from tests.identity.builders import call, crm, event, purchase
+from tests.support.mongo import EmulatedClient, EmulatedCollection
 
 # Thresholds low enough that a handful of records make hubs by people and crowded devices.
 TIGHT = Rules(hub_max_people=2, till_max_people=1, device_max_names=2)
@@ -339,3 +342,46 @@ async def test_lines_pushed_next_to_the_demo_mail_proxies_give_what_resolving_al
         await resolves_as_a_whole(store, service.rules)
     finally:
         await store.aclose()
+
+
+@pytest.mark.mongodb
+async def test_the_mongodb_closure_step_reads_no_more_of_a_hub_than_tell_it_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a store's e-mail typed at the till on twenty cards: a hub under these rules
+    rules = Rules(hub_max_records=5)
+    tills = [
+        purchase(card=f"LD7000{n:04d}", email="shop@store.org", tid=f"T{n}") for n in range(20)
+    ]
+    key = "EMAIL:shop@store.org"
+    read: list[int] = []  # documents the server sent back to queries for its carriers
+    find = EmulatedCollection.find
+
+    def counted(self: EmulatedCollection, query: dict[str, Any], *args: Any, **kw: Any) -> Any:
+        cursor = find(self, query, *args, **kw)
+        asked = query.get("match_keys")
+        if asked == key or (isinstance(asked, dict) and key in asked.get("$in", ())):
+            listed = cursor.to_list
+
+            async def to_list(length: int | None = None) -> list[Any]:
+                docs = await listed(length)
+                read.append(len(docs))
+                return docs
+
+            cursor.to_list = to_list
+        return cursor
+
+    async with MongoStore("mongodb://emulated/membergraph", client=EmulatedClient()) as store:
+        service = IdentityService(store, rules)
+        await service.resolve_all({r.ref: copy.deepcopy(r) for r in tills})
+        # When one more card's purchase with that e-mail comes in (its walk asks who
+        # carries the e-mail)
+        monkeypatch.setattr(EmulatedCollection, "find", counted)
+        new = purchase(card="LD70009999", email="shop@store.org", tid="T-NEW")
+        await service.ingest([copy.deepcopy(new)])
+        # Then one carrier more than a hub's limit is read, not all twenty
+        assert read and sum(read) <= rules.hub_max_records + 1, read
+        # And the card stays apart from the others, as the whole store resolves it
+        held = await store.all_assignments()
+        assert held[new.ref] not in {held[r.ref] for r in tills}
+        await resolves_as_a_whole(store, rules)

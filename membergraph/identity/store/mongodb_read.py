@@ -175,6 +175,19 @@ class MongoReads:
                     result[value].add(split_id(doc["_id"]))
         return {value: sorted(refs) for value, refs in result.items()}
 
+    async def crm_carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+        wanted = {match_key(k.value, v): (k, v) for k, v in values}
+        result: dict[ValueKey, set[RecordKey]] = defaultdict(set)
+        if wanted:
+            # (By the match_keys index; the server leaves out every carrier but the contacts.)
+            query = {"match_keys": {"$in": sorted(wanted)}, "source": "crm"}
+            for doc in await self._find("records", query, projection=["identifiers"]):
+                for ident in doc["identifiers"]:
+                    value = wanted.get(match_key(ident["kind"], ident["key"]))
+                    if value is not None:
+                        result[value].add(split_id(doc["_id"]))
+        return {value: sorted(refs) for value, refs in result.items()}
+
     async def _capped_carriers(
         self, wanted: Mapping[str, ValueKey], cap: int
     ) -> dict[ValueKey, list[RecordKey]]:

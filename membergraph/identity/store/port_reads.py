@@ -36,6 +36,13 @@ class MemberReads(abc.ABC):
         is on more records the more people there are, and a reader that only asks whether
         a value is on more than ``hub_max_records`` records need not read them all)."""
 
+    async def crm_carriers(self, values: Iterable[ValueKey]) -> dict[ValueKey, list[RecordKey]]:
+        """The CRM contacts carrying each value, every one (a card's holders: however many
+        purchases and calls carry the card, its contacts are few). By default picked out of
+        every carrier; a store that can ask for the contacts alone does."""
+        found = await self.carriers(values)
+        return {v: crm for v, refs in found.items() if (crm := [r for r in refs if r[0] == "crm"])}
+
     @abc.abstractmethod
     async def resolve_member_id(self, member_id: str) -> str | None:
         """The live member an ID names, following redirects; None if unknown."""

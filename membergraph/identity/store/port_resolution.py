@@ -49,7 +49,10 @@ class ResolutionStore(MemberReads):
         records, and every record so reached not in ``known``, loaded; and the CRM
         contacts carrying each of ``peek``, loaded (not followed)."""
         values, peek = list(values), list(peek)
-        found = await self.carriers([*values, *peek])
+        # One carrier more than ``limit`` tells a hub: a store's e-mail typed at the tills
+        # has more carriers the more people there are, and this step runs on every ingest.
+        found = await self.carriers(values, cap=limit + 1)
+        found.update(await self.crm_carriers(peek))
         members = set((await self.assignments(frontier)).values()) - seen_members
         refs = await self.member_records(sorted(members))
         plan = plan_step(found, values, limit, refs, peek, crowded)
