@@ -32,7 +32,8 @@ from membergraph.connectors.models import (
 )
 from membergraph.demo import write_demo_data
 from membergraph.identity.batch import BatchResult, resolve_folder
-from membergraph.identity.records import RecordData, record_of_line
+from membergraph.identity.line_records import record_of_line
+from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore
 

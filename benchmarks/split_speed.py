@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from membergraph.connectors.models import CrmContact, SourceName, WebEvent
-from membergraph.identity.records import RecordData, record_of_line
+from membergraph.identity.line_records import record_of_line
+from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records, split_member
 from membergraph.identity.store.sqlite import SqliteStore

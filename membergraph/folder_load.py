@@ -44,8 +44,9 @@ from membergraph.connectors.sqlite import (
     folder_fingerprint,
 )
 from membergraph.connectors.sqlite_rows import render
+from membergraph.identity.line_records import record_of_line
 from membergraph.identity.load import collect_records, count_nobodys, owner_key
-from membergraph.identity.records import RecordKey, record_of_line
+from membergraph.identity.records import RecordKey
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.values import stored_nobodys_reason
 from membergraph.ingest_facts import Fact, announce, marker, settle

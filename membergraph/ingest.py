@@ -47,7 +47,8 @@ from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.gateway_parts import Gateway
-from membergraph.identity.records import RecordData, RecordKey, record_of_line
+from membergraph.identity.line_records import record_of_line
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import ApplyResult
 from membergraph.identity.store.port import StoreError
 from membergraph.identity.values import stored_nobodys_reason

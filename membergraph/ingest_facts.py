@@ -24,7 +24,8 @@ from membergraph.connectors.base import Mark, SourceConnector
 from membergraph.connectors.models import CONSENT_EVENTS, SourceName
 from membergraph.connectors.sources import Taken
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.records import RecordData, RecordKey, record_of_line
+from membergraph.identity.line_records import record_of_line
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import retrying
 from membergraph.identity.store.port import IdentityStore
 from membergraph.insights.offers import line_offer_code

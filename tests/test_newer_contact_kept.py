@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 from membergraph.app import create_app
 from membergraph.cli import app
 from membergraph.connectors.models import CrmContact, SourceName
-from membergraph.identity.records import RecordData, record_of_line
+from membergraph.identity.line_records import record_of_line
+from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.settings import Settings
 from tests.support.mongo import EmulatedClient, load

@@ -18,8 +18,9 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.identity.answer_file import AnswerFile
 from membergraph.identity.folder_scan import FolderScan, Refuse, scan_folder
+from membergraph.identity.line_records import record_of_line
 from membergraph.identity.load import ownership
-from membergraph.identity.records import RecordData, RecordKey, record_of_line
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import ApplyResult
 from membergraph.identity.service import IdentityService

@@ -1,6 +1,6 @@
 """A device several people use: one record per person it names, and the device's own.
 
-A web visitor's events are split by whom they name (``records.visitor_record``): each
+A web visitor's events are split by whom they name (``line_records.visitor_record``): each
 login's events are a record of their own, ``<anonymous_id>|login:<contact id>``, which
 joins that login's member; so are the events of no one logged in that carry their own
 person's e-mail (an e-mail open names its recipient), ``<anonymous_id>|email:<digest>``;

@@ -40,18 +40,10 @@ from membergraph.connectors.lines import (
 )
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, version_digest
+from membergraph.identity.line_records import identity_of, record_of_line
 from membergraph.identity.load import owner_key
-from membergraph.identity.records import (
-    Identifier,
-    RecordData,
-    RecordKey,
-    add_purchase,
-    card_email,
-    identifier_of,
-    identity_of,
-    purchase_day,
-    record_of_line,
-)
+from membergraph.identity.purchase_days import add_purchase, card_email, purchase_day
+from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_of
 from membergraph.identity.workers import worker_pool
 
 __all__ = ["PIECE_BYTES", "Piece", "content_digest", "cut", "read_piece", "read_pieces"]

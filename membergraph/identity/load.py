@@ -16,19 +16,16 @@ from membergraph.connectors.models import (
     Transaction,
     WebEvent,
 )
-from membergraph.identity.records import (
+from membergraph.identity.line_records import (
     ANONYMISED,
-    RecordData,
-    RecordKey,
-    add_purchase,
-    card_email,
     identity_of,
     owner_of_transaction,
-    purchase_day,
     record_of_line,
     unattributed_reason,
     web_event_key,
 )
+from membergraph.identity.purchase_days import add_purchase, card_email, purchase_day
+from membergraph.identity.records import RecordData, RecordKey
 
 __all__ = [
     "collect_records",

@@ -61,7 +61,7 @@ at least ``Rules.card_email_days`` days, which must not be above this."""
 
 def card_email(key: str, identifiers: Iterable[Identifier]) -> str | None:
     """The e-mail (its matching key) given with a card's purchase, from the record key and
-    identifiers :func:`~membergraph.identity.records.transaction_record` describes it by
+    identifiers :func:`~membergraph.identity.line_records.transaction_record` describes it by
     (None: no e-mail, or no card: an online customer's record is its e-mail)."""
     if not key.startswith("loyalty:"):
         return None

@@ -32,7 +32,7 @@ from enum import StrEnum
 from itertools import groupby
 
 from membergraph.connectors.models import CrmContact, WebEvent, consent_choice
-from membergraph.identity.records import web_event_key
+from membergraph.identity.line_records import web_event_key
 
 __all__ = [
     "Channel",

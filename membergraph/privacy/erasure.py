@@ -42,7 +42,7 @@ from pydantic import BaseModel
 from membergraph.connectors.models import SourceName
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.records import record_of_line
+from membergraph.identity.line_records import record_of_line
 from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.beside import records_beside, resolve_beside
 from membergraph.privacy.erasure_sources import SourcesStep

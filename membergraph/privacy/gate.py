@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from membergraph.connectors.base import Guard, Mark, SourceConnector
 from membergraph.connectors.models import CrmContact, SourceName
 from membergraph.connectors.sources import Taken
-from membergraph.identity.records import RecordData, record_of_line
+from membergraph.identity.line_records import record_of_line
+from membergraph.identity.records import RecordData
 from membergraph.identity.service import Refuse
 from membergraph.identity.store.port import IdentityStore
 from membergraph.insights.consent import facts_of_lines

@@ -23,6 +23,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
 from membergraph.gateway_parts import Gateway
+from membergraph.identity.line_records import record_of_line
 from membergraph.identity.normalize import (
     BadIdentifier,
     IdentifierKind,
@@ -30,7 +31,7 @@ from membergraph.identity.normalize import (
     normalize_email,
     normalize_phone,
 )
-from membergraph.identity.records import RecordKey, record_of_line
+from membergraph.identity.records import RecordKey
 from membergraph.masking import PHONE_IN_TEXT
 from membergraph.privacy.subject import Subject, identifying
 

@@ -27,7 +27,7 @@ from membergraph.connectors.models import SourceName, Transaction, device_part
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint
 from membergraph.connectors.sqlite_rows import render
-from membergraph.identity.records import transaction_record
+from membergraph.identity.line_records import transaction_record
 from membergraph.sqlite_tx import immediate
 
 __all__ = [

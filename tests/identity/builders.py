@@ -11,7 +11,8 @@ from membergraph.connectors.models import (
     Transaction,
     WebEvent,
 )
-from membergraph.identity.records import RecordData, RecordKey, record_of_line
+from membergraph.identity.line_records import record_of_line
+from membergraph.identity.records import RecordData, RecordKey
 
 ADDRESS = {"line1": "1 Oak St", "city": "Springfield", "postal_code": "62701", "country": "US"}
 

@@ -13,7 +13,8 @@ from membergraph.identity.batch import resolve_folder
 from membergraph.identity.email_names import names_anyone
 from membergraph.identity.engine import resolve
 from membergraph.identity.near_duplicates import NearDuplicates
-from membergraph.identity.records import EMAIL_DAYS_KEPT, RecordData
+from membergraph.identity.purchase_days import EMAIL_DAYS_KEPT
+from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.sqlite import SqliteStore

@@ -11,15 +11,9 @@ from hypothesis import strategies as st
 
 from membergraph.connectors.models import SourceName, Transaction
 from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.line_records import record_of_line, visitor_record
 from membergraph.identity.normalize import IdentifierKind, normalize_phone
-from membergraph.identity.records import (
-    RecordData,
-    RecordKey,
-    identifier_key,
-    identifier_of,
-    record_of_line,
-    visitor_record,
-)
+from membergraph.identity.records import RecordData, RecordKey, identifier_key, identifier_of
 from membergraph.identity.rules import Rules
 from tests.identity.builders import ADDRESS, call, crm, purchase, visitor, world
 

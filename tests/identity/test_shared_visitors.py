@@ -11,7 +11,8 @@ import pytest
 
 from membergraph.connectors.models import WebEvent
 from membergraph.identity.engine import Resolution, resolve
-from membergraph.identity.records import RecordData, RecordKey, record_of_line, web_event_key
+from membergraph.identity.line_records import record_of_line, web_event_key
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.values import SHARED_DEVICE
 from tests.identity.builders import crm, event, purchase, world
