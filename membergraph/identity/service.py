@@ -16,10 +16,11 @@ from membergraph._perf import gc_paused
 from membergraph.identity.closure import Closure, Crowded, closure_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.events import MemberChange
+from membergraph.identity.incoming import ingest_records
 from membergraph.identity.load import fold_records
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.placeholders import carrier_floor, placeholder_flags
-from membergraph.identity.records import RecordData, RecordKey, identifier_key, sorted_refs
+from membergraph.identity.records import RecordData, RecordKey, identifier_key
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import (
     Adjustments,
@@ -36,7 +37,6 @@ from membergraph.identity.store.format import (
     verdict,
 )
 from membergraph.identity.store.port import (
-    Change,
     ConcurrentChange,
     DaysRead,
     IdentityStore,
@@ -46,8 +46,6 @@ from membergraph.identity.store.port import (
     TransientStoreError,
     contact_values,
 )
-from membergraph.identity.values import day_evidence
-from membergraph.identity.version_guard import versions_expected
 
 __all__ = [
     "Adjustments",
@@ -268,92 +266,11 @@ class IdentityService:
         whose values their records keep and nothing else
         (:meth:`~membergraph.identity.records.RecordData.remember`)."""
         async with self.lock:
-            return await self.retrying(lambda: self._ingest(incoming, actor, older))
+            return await self.retrying(lambda: ingest_records(self, incoming, actor, older))
 
     async def retrying(self, attempt: Callable[[], Awaitable[ApplyResult]]) -> ApplyResult:
         """A read-compute-write attempt, run again as :func:`retrying` says."""
         return await retrying(attempt)
-
-    async def _ingest(
-        self, incoming: Sequence[RecordData], actor: str, older: Sequence[RecordData] = ()
-    ) -> ApplyResult:
-        folded: dict[RecordKey, RecordData] = {}
-        for record in incoming:
-            if record.ref in folded:
-                folded[record.ref].merge(record)
-            else:
-                folded[record.ref] = RecordData(
-                    record.source,
-                    record.key,
-                    record.role,
-                    set(record.identifiers),
-                    record.first_name,
-                    record.last_name,
-                    record.birth_date,
-                    record.address,
-                    None if record.days is None else dict(record.days),
-                    None if record.email_days is None else dict(record.email_days),
-                    record.version,
-                )
-        stored = await self.store.load_records({*folded, *(r.ref for r in older)})
-        changed: dict[RecordKey, RecordData] = {}
-        counted: dict[RecordKey, RecordData] = {}  # only their purchases by day moved
-        versioned: dict[RecordKey, RecordData] = {}  # only their line's version moved
-        versions_read: dict[RecordKey, str | None] = {}
-        read: dict[RecordKey, DaysRead] = {}  # their days as read (fold_days replaces them)
-        for ref, record in folded.items():
-            held = stored.get(ref)
-            if held is None:
-                changed[ref] = record
-                continue
-            version = held.version
-            if held.fold(record):
-                held.fold_days(record)
-                changed[ref] = held
-                continue
-            was, read[ref] = day_evidence(held, self.rules), (held.days, held.email_days)
-            if held.fold_days(record):
-                if day_evidence(held, self.rules) == was:
-                    counted[ref] = held
-                else:
-                    changed[ref] = held
-            elif held.version != version:
-                # A contact's newer line saying what the record says (a consent changed):
-                # its version is kept, without a closure (no member can move), so that an
-                # older line a whole resolution brings later is known to be older.
-                versioned[ref], versions_read[ref] = held, version
-        for record in older:
-            ref = record.ref
-            held = changed.get(ref) or counted.get(ref) or versioned.get(ref) or stored.get(ref)
-            if held is not None and held.remember(record):
-                changed[ref] = held
-                counted.pop(ref, None)
-                versioned.pop(ref, None)
-        expected = await versions_expected(self.store, versioned, versions_read)
-        if versioned and changed:
-            await self.store.apply(
-                Change(actor=actor, records=_in_order(versioned), expected_versions=expected)
-            )
-        if not changed:
-            counted |= versioned
-            if counted:
-                # A known card's purchase on a new day: the days are kept, and nothing the
-                # engine weighs moved (day_evidence), so no member can: no closure to walk
-                # (an ingest of 5 purchases walked 64 records on average, two thirds of
-                # its time).
-                # Another process may keep other days of these records meanwhile: the
-                # write checks they are still as read (no member version guards them).
-                kept = _in_order(counted)
-                days_read = {ref: read[ref] for ref in counted if ref not in versioned}
-                await self.store.apply(
-                    Change(
-                        actor=actor, records=kept, days_read=days_read, expected_versions=expected
-                    )
-                )
-            return ApplyResult(members=0)
-        changed |= counted
-        (scope, hubs), state = await self.closure(changed)
-        return await self.apply_scope(scope, set(changed), hubs, actor, state=state)
 
     async def closure(self, changed: Mapping[RecordKey, RecordData]) -> tuple[Closure, ScopeState]:
         """The records a change to ``changed`` may move, the hubs met on the way, and what the
@@ -396,10 +313,6 @@ class IdentityService:
         if not dry_run and self.on_written is not None:
             self.on_written()
         return result
-
-
-def _in_order(records: Mapping[RecordKey, RecordData]) -> list[RecordData]:
-    return [records[ref] for ref in sorted_refs(records)]
 
 
 def _shared_device(kind: IdentifierKind, members: Sequence[str]) -> bool:
