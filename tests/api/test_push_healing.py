@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 import membergraph.ingest
+import membergraph.ingest_finish
 from membergraph.app import create_app
 from membergraph.gateway import open_gateway
 from membergraph.identity.store import StoreError
@@ -33,13 +34,13 @@ PURCHASE = {
 
 @pytest.fixture(autouse=True)
 def _heal_often(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(membergraph.ingest, "HEAL_SECONDS", 0.1)
+    monkeypatch.setattr(membergraph.ingest_finish, "HEAL_SECONDS", 0.1)
 
 
 def _announce_fails_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The feed write of the next push fails, as a store that stalls there would."""
     calls: list[int] = []
-    real: Callable[..., Any] = membergraph.ingest.announce
+    real: Callable[..., Any] = membergraph.ingest_finish.announce
 
     async def announce(*args: Any) -> None:
         calls.append(1)
@@ -47,7 +48,7 @@ def _announce_fails_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             raise StoreError("the store did not answer (injected)")
         await real(*args)
 
-    monkeypatch.setattr(membergraph.ingest, "announce", announce)
+    monkeypatch.setattr(membergraph.ingest_finish, "announce", announce)
     return calls
 
 
@@ -103,9 +104,9 @@ def test_a_dead_processs_push_is_finished_by_a_live_one(
 def test_a_line_sent_again_while_its_first_push_cannot_be_finished_is_refused_and_told_once(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(membergraph.ingest, "HEAL_SECONDS", 3600)  # the retry comes first
+    monkeypatch.setattr(membergraph.ingest_finish, "HEAL_SECONDS", 3600)  # the retry comes first
     # The store stalls for the push's own feed write, then the retry's two tries to finish it
-    stalls, real = [1, 2, 3], membergraph.ingest.announce
+    stalls, real = [1, 2, 3], membergraph.ingest_finish.announce
 
     async def announce(*args: Any) -> None:
         if stalls:
@@ -113,7 +114,7 @@ def test_a_line_sent_again_while_its_first_push_cannot_be_finished_is_refused_an
             raise StoreError("the store did not answer (injected)")
         await real(*args)
 
-    monkeypatch.setattr(membergraph.ingest, "announce", announce)
+    monkeypatch.setattr(membergraph.ingest_finish, "announce", announce)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
         # Given a push stored and not announced, sent again while the store still stalls
         assert http.post("/ingest/transactions", json=[PURCHASE]).status_code == 503
