@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
@@ -37,14 +36,12 @@ from membergraph.gateway import follow_feed, open_gateway
 from membergraph.gateway_parts import Gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
+from membergraph.health import healthz, readyz
 from membergraph.http_rules import MAX_GRAPHQL_BYTES, GraphQLHttpRules, graphql_too_large
-from membergraph.identity.reresolve import rules_notice, sources_notice
-from membergraph.identity.store import StoreError, StoreUnwritable
 from membergraph.ingest import IngestService
 from membergraph.ingest_http import MAX_INGEST_BYTES, ingest_endpoint, ingest_too_large
 from membergraph.jwks import RemoteJwks
 from membergraph.logs import configure_logging
-from membergraph.masking import MASKS, mask_value
 from membergraph.observability import Telemetry, metrics_endpoint
 from membergraph.persisted import PersistedQueries, load_manifest
 from membergraph.privacy.audit import upkeep as privacy_upkeep
@@ -95,72 +92,6 @@ async def _refusal_in_json(request: Request, exc: Exception) -> Response:
     if exc.status_code in (204, 304):  # no body allowed
         return Response(status_code=exc.status_code, headers=exc.headers)
     return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-_REVEALED = re.compile(r"^(placeholder (?:e-mail|phone) )(.+)(: carried by many different people)$")
-
-
-def _public_reasons(counts: dict[str, int]) -> dict[str, int]:
-    """Unattributed counts as anyone may read them (``/readyz`` asks no credentials): a
-    value the data revealed to be a placeholder may be a family's own address, so it is
-    masked as an answer without ``pii:read`` masks it; the rules' blocklist (``na@na.com``)
-    is nobody's and stays readable."""
-    public: dict[str, int] = {}
-    for reason, n in counts.items():
-        found = _REVEALED.match(reason)
-        if found is not None:
-            head, value, tail = found.groups()
-            reason = f"{head}{MASKS['contact'](value)}{tail}"
-        public[reason] = public.get(reason, 0) + n
-    return public
-
-
-UNANSWERED = "the identity store does not answer"
-UNWRITABLE = (
-    "the identity store cannot be written (its disk is full or failing): reads answer, pushes"
-    " and steward changes are refused until room is made"
-)
-
-
-async def readyz(request: Request) -> Response:
-    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
-    if gateway is None:
-        return JSONResponse({"status": "starting"}, status_code=503)
-    sources = {}
-    for name, conn in gateway.sources.items():
-        entry: dict[str, Any] = {"calls": conn.calls, "circuit": conn.circuit}
-        if isinstance(conn, SourceConnector):
-            report = conn.report
-            entry.update(
-                lines=conn.size(),
-                malformed=report.malformed,
-                errors=[mask_value(str(e)) for e in report.errors[:10]],
-                unattributed=_public_reasons(report.unattributed),
-            )
-        sources[name.value] = entry
-    try:
-        counts = await gateway.identity.store.ping()
-    except StoreError as exc:
-        # /readyz answers without credentials: which server failed and how goes to the log.
-        logger.warning("readiness: %s", exc)
-        said = UNWRITABLE if isinstance(exc, StoreUnwritable) else UNANSWERED
-        return JSONResponse(
-            {"status": "unavailable", "store": {"error": said}, "sources": sources},
-            status_code=503,
-        )
-    answer: dict[str, Any] = {"status": "ready", "store": counts, "sources": sources}
-    # Still ready: served as resolved, and said so (without credentials: no server named).
-    rules = gateway.settings.rules
-    warnings = [rules_notice(None, rules)] if gateway.stale_rules is not None else []
-    if gateway.stale_sources is not None:
-        warnings.append(sources_notice(gateway.stale_sources, None, None, rules))
-    if warnings:
-        answer["warnings"] = warnings
-    return JSONResponse(answer)
 
 
 Announce = Callable[[int, str, float], None]

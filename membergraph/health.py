@@ -1,0 +1,90 @@
+"""The probes: ``/healthz`` (the process answers) and ``/readyz`` (the store answers and
+takes writes; each source's lines, malformed lines and lines that identify no one).
+
+``/readyz`` asks no credentials: what it says names no server and reveals no member's value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from membergraph.connectors.base import SourceConnector
+from membergraph.gateway_parts import Gateway
+from membergraph.identity.reresolve import rules_notice, sources_notice
+from membergraph.identity.store import StoreError, StoreUnwritable
+from membergraph.masking import MASKS, mask_value
+
+__all__ = ["UNANSWERED", "UNWRITABLE", "healthz", "readyz"]
+
+logger = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+_REVEALED = re.compile(r"^(placeholder (?:e-mail|phone) )(.+)(: carried by many different people)$")
+
+
+def _public_reasons(counts: dict[str, int]) -> dict[str, int]:
+    """Unattributed counts as anyone may read them (``/readyz`` asks no credentials): a
+    value the data revealed to be a placeholder may be a family's own address, so it is
+    masked as an answer without ``pii:read`` masks it; the rules' blocklist (``na@na.com``)
+    is nobody's and stays readable."""
+    public: dict[str, int] = {}
+    for reason, n in counts.items():
+        found = _REVEALED.match(reason)
+        if found is not None:
+            head, value, tail = found.groups()
+            reason = f"{head}{MASKS['contact'](value)}{tail}"
+        public[reason] = public.get(reason, 0) + n
+    return public
+
+
+UNANSWERED = "the identity store does not answer"
+UNWRITABLE = (
+    "the identity store cannot be written (its disk is full or failing): reads answer, pushes"
+    " and steward changes are refused until room is made"
+)
+
+
+async def readyz(request: Request) -> Response:
+    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    sources = {}
+    for name, conn in gateway.sources.items():
+        entry: dict[str, Any] = {"calls": conn.calls, "circuit": conn.circuit}
+        if isinstance(conn, SourceConnector):
+            report = conn.report
+            entry.update(
+                lines=conn.size(),
+                malformed=report.malformed,
+                errors=[mask_value(str(e)) for e in report.errors[:10]],
+                unattributed=_public_reasons(report.unattributed),
+            )
+        sources[name.value] = entry
+    try:
+        counts = await gateway.identity.store.ping()
+    except StoreError as exc:
+        # /readyz answers without credentials: which server failed and how goes to the log.
+        logger.warning("readiness: %s", exc)
+        said = UNWRITABLE if isinstance(exc, StoreUnwritable) else UNANSWERED
+        return JSONResponse(
+            {"status": "unavailable", "store": {"error": said}, "sources": sources},
+            status_code=503,
+        )
+    answer: dict[str, Any] = {"status": "ready", "store": counts, "sources": sources}
+    # Still ready: served as resolved, and said so (without credentials: no server named).
+    rules = gateway.settings.rules
+    warnings = [rules_notice(None, rules)] if gateway.stale_rules is not None else []
+    if gateway.stale_sources is not None:
+        warnings.append(sources_notice(gateway.stale_sources, None, None, rules))
+    if warnings:
+        answer["warnings"] = warnings
+    return JSONResponse(answer)
