@@ -17,7 +17,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store import sqlite as sqlite_module
-from membergraph.identity.store import sqlite_write
+from membergraph.identity.store import sqlite_schema, sqlite_write
 from membergraph.identity.store.sqlite import SqliteStore
 
 
@@ -133,7 +133,7 @@ async def test_a_first_load_that_fails_while_writing_rolls_back(
             # As `membergraph resolve` runs it: its answers are written meanwhile.
             await resolve_folder(demo_source, out, store, workers=1)
         assert await store.ping() == {"records": 0, "members": 0, "links": 0}
-    assert _indexes(tmp_path / "store.db") >= set(sqlite_write.INDEXES)
+    assert _indexes(tmp_path / "store.db") >= set(sqlite_schema.INDEXES)
     assert _journal(tmp_path / "store.db") == "wal"
     assert _files(tmp_path, "members.jsonl*") == [], "no answers for members not stored"
 

@@ -49,8 +49,8 @@ from membergraph.identity.store.sqlite_first_load import (
 )
 from membergraph.identity.store.sqlite_here import BUSY, LoopReader
 from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetrics
+from membergraph.identity.store.sqlite_schema import SCHEMA
 from membergraph.identity.store.sqlite_write import (
-    SCHEMA,
     Staged,
     chunks,
     member_versions,

@@ -15,9 +15,9 @@ import orjson
 from membergraph.identity.engine import Link
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import sqlite_write
+from membergraph.identity.store.sqlite_schema import INDEXES
 from membergraph.identity.store.sqlite_write import (
     _RECORD_COLUMNS,
-    INDEXES,
     _drop_indexes,
     _has_records,
     _insert,

@@ -1,5 +1,7 @@
-"""The SQLite store's schema and its write path: one change, one transaction (a first
-load's stages are in :mod:`~membergraph.identity.store.sqlite_first_load`).
+"""The SQLite store's write path: one change, one transaction (its tables are in
+:mod:`~membergraph.identity.store.sqlite_schema`, a first load's stages in
+:mod:`~membergraph.identity.store.sqlite_first_load`, what follows re-keyed records in
+:mod:`~membergraph.identity.store.sqlite_rekey`).
 
 The write path is plain ``sqlite3``: :class:`SqliteStore` runs the whole of a change in the
 connection's thread in one hop (``BEGIN IMMEDIATE`` ... ``COMMIT``), instead of a dozen
@@ -20,88 +22,17 @@ from membergraph.identity.engine import Link
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.store import tombstones
 from membergraph.identity.store.port import Change, ConcurrentChange, linked_members
-from membergraph.identity.store.types import DaysRead, renamed_refs
+from membergraph.identity.store.sqlite_rekey import first_members, move_facts, rename
+from membergraph.identity.store.sqlite_schema import INDEXES
+from membergraph.identity.store.types import DaysRead
 
 __all__ = [
-    "INDEXES",
-    "SCHEMA",
     "chunks",
     "member_versions",
     "write_change",
     "write_feed",
 ]
-
-SCHEMA = """
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
--- 64 MiB of page cache: a batch write touches the identifier index all over.
-PRAGMA cache_size = -65536;
-PRAGMA temp_store = MEMORY;
--- Deleted content is overwritten with zeros: an erased person leaves no bytes behind.
-PRAGMA secure_delete = ON;
-CREATE TABLE IF NOT EXISTS records (
-    source TEXT NOT NULL, key TEXT NOT NULL, role TEXT NOT NULL, member_id TEXT,
-    origin_member_id TEXT, previous_member_id TEXT,
-    first_name TEXT, last_name TEXT, birth_date TEXT, address TEXT, days TEXT,
-    email_days TEXT, version TEXT,
-    PRIMARY KEY (source, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS identifiers (
-    kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, via TEXT NOT NULL,
-    source TEXT NOT NULL, rkey TEXT NOT NULL,
-    PRIMARY KEY (source, rkey, kind, key, value, via)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS members (
-    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS redirects (old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS links (
-    id INTEGER PRIMARY KEY, a_source TEXT, a_key TEXT, b_source TEXT, b_key TEXT,
-    rule TEXT NOT NULL, evidence TEXT NOT NULL, actor TEXT NOT NULL, created_at TEXT NOT NULL,
-    retracted_at TEXT
-);
-CREATE TABLE IF NOT EXISTS cannot_links (
-    a_source TEXT, a_key TEXT, b_source TEXT, b_key TEXT, actor TEXT, reason TEXT,
-    created_at TEXT, lifted_at TEXT
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY, member_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
-    actor TEXT NOT NULL, rule TEXT, reason TEXT, evidence TEXT NOT NULL, records TEXT NOT NULL
-);
--- The change feed (identity/feed.py): AUTOINCREMENT, so a cursor is never used twice, even
--- after the newest entries were pruned. Writers are serialized (BEGIN IMMEDIATE): cursor
--- order is commit order, and a tail never skips an entry committed late.
-CREATE TABLE IF NOT EXISTS feed (
-    cursor INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, member_ids TEXT NOT NULL,
-    at TEXT NOT NULL, actor TEXT, reason TEXT, source TEXT, line_id TEXT
-);
-CREATE TABLE IF NOT EXISTS feed_members (
-    member_id TEXT NOT NULL, cursor INTEGER NOT NULL, PRIMARY KEY (member_id, cursor)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-"""
-
-# Secondary indexes, by name. A first load drops and rebuilds them (BULK_RECORDS).
-INDEXES: dict[str, str] = {
-    "records_member": "ON records (member_id)",
-    # By value (the primary key is by record: a first load, written record by record in
-    # key order, appends to it). Stores made before kept their (kind, key) primary key and
-    # their identifiers_record index; this one is built there too, and both work.
-    "identifiers_value": "ON identifiers (kind, key)",
-    "links_a": "ON links (a_source, a_key) WHERE retracted_at IS NULL",
-    "links_b": "ON links (b_source, b_key) WHERE retracted_at IS NULL",
-    "cannot_a": "ON cannot_links (a_source, a_key)",
-    "cannot_b": "ON cannot_links (b_source, b_key)",
-    "events_member": "ON events (member_id)",
-    "events_kind": "ON events (kind)",
-    "redirects_new": "ON redirects (new_id)",  # the IDs merged into a member (its history)
-    "feed_line": "ON feed (source, line_id) WHERE line_id IS NOT NULL",
-    "feed_at": "ON feed (at)",  # pruning by age reads only what it drops
-}
-SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {n} {on};\n" for n, on in INDEXES.items())
-SCHEMA += tombstones.SCHEMA  # erased members' IDs (a store made before gets it as it opens)
 
 Staged = frozenset[str]
 
@@ -141,7 +72,7 @@ def write_change(
     if not staged:  # (a staged change is a first load's: no record had a member)
         _move_holders(db, change)
     assigned = change.assignments
-    carried = _first_members(db, change.renamed) if change.renamed else []
+    carried = first_members(db, change.renamed) if change.renamed else []
     if change.renamed or change.gone:
         _drop_records(db, [*change.renamed, *change.gone])
     if change.replace_identifiers and change.records:
@@ -218,9 +149,9 @@ def write_change(
             pairs,
         )
     if change.renamed:
-        _rename(db, change.renamed)
+        rename(db, change.renamed)
     if change.facts_moved:
-        _move_facts(db, change.facts_moved)
+        move_facts(db, change.facts_moved)
     if linked_members(change):
         # Each added link is also a "linked" event: made from the link rows, not rendered
         # again in Python. They are the transaction's last links (here or staged), in order.
@@ -249,73 +180,10 @@ def write_change(
             db.execute(f"CREATE INDEX IF NOT EXISTS {name} {on}")
 
 
-def _first_members(
-    db: sqlite3.Connection, renamed: Mapping[RecordKey, RecordKey]
-) -> list[tuple[str | None, str | None, str, str]]:
-    """The first and previous members of each re-keyed record, for the record its lines go
-    to when that one is new (one that was there keeps its own)."""
-    found: dict[RecordKey, tuple[str | None, str | None, str, str]] = {}
-    for old, new in sorted(renamed.items()):
-        if new in found:
-            continue
-        there = db.execute("SELECT 1 FROM records WHERE source=? AND key=?", new).fetchone()
-        row = db.execute(
-            "SELECT origin_member_id, previous_member_id FROM records WHERE source=? AND key=?",
-            old,
-        ).fetchone()
-        if there is None and row is not None:
-            found[new] = (row[0], row[1], *new)
-    return list(found.values())
-
-
 def _drop_records(db: sqlite3.Connection, refs: Sequence[RecordKey]) -> None:
     """Delete records and their identifiers (their links are renamed or retracted)."""
     db.executemany("DELETE FROM identifiers WHERE source=? AND rkey=?", refs)
     db.executemany("DELETE FROM records WHERE source=? AND key=?", refs)
-
-
-def _rename(db: sqlite3.Connection, renamed: Mapping[RecordKey, RecordKey]) -> None:
-    """Links, cannot-links and stewards' events naming a re-keyed record name its new key,
-    in place: who decided, when and why stay as they were."""
-    # One pass over each table, not a statement a record: the links' indexes hold active
-    # links only, and retracted ones follow too (14,000 records re-keyed at 20,000 people
-    # scanned the links table 28,000 times).
-    for table, rowid in (("links", "id"), ("cannot_links", "rowid")):
-        moved = []
-        for row in db.execute(f"SELECT {rowid}, a_source, a_key, b_source, b_key FROM {table}"):
-            a, b = renamed.get((row[1], row[2])), renamed.get((row[3], row[4]))
-            if a is not None or b is not None:
-                moved.append((*(a or row[1:3]), *(b or row[3:5]), row[0]))
-        db.executemany(
-            f"UPDATE {table} SET a_source=?, a_key=?, b_source=?, b_key=? WHERE {rowid}=?", moved
-        )
-    # A steward's event names the records it decided on: it follows them, so that
-    # ``undo`` finds the decision where it now is (stewards' events are few).
-    rewritten = []
-    for event_id, evidence, records in db.execute(
-        "SELECT id, evidence, records FROM events WHERE kind = 'steward'"
-    ).fetchall():
-        named, hit = renamed_refs(orjson.loads(records), renamed)
-        if hit:
-            said, _ = renamed_refs(orjson.loads(evidence), renamed)
-            rewritten.append((orjson.dumps(said).decode(), orjson.dumps(named).decode(), event_id))
-    db.executemany("UPDATE events SET evidence=?, records=? WHERE id=?", rewritten)
-
-
-def _move_facts(db: sqlite3.Connection, moved: Sequence[tuple[str, str, str, str]]) -> None:
-    """Consent facts of lines keyed anew, under their new record (the privacy store's table,
-    in the same file: none before it exists)."""
-    known = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'consent_facts'"
-    if db.execute(known).fetchone() is None:
-        return
-    rows = [(new, source, line, old) for source, line, old, new in moved]
-    db.executemany(
-        "UPDATE OR IGNORE consent_facts SET rkey=? WHERE source=? AND line=? AND rkey=?", rows
-    )
-    # (A fact the new record held already stays once.)
-    db.executemany(
-        "DELETE FROM consent_facts WHERE source=? AND line=? AND rkey=?", [r[1:] for r in rows]
-    )
 
 
 def write_feed(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int]:
