@@ -1,23 +1,27 @@
 """A first load into an empty SQLite store, in stages around the engine.
 
 One transaction, begun by :func:`stage_records` while the engine runs and committed by
-``write_change``: the identifiers and records first, then the links, then the members.
-Each stage is one statement over a JSON array, so SQLite works without Python's lock.
+:func:`apply_change` (or rolled back: :func:`roll_back_load`): the identifiers and records
+first, then the links, then the members. Each stage is one statement over a JSON array, so
+SQLite works without Python's lock.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import orjson
 
 from membergraph.identity.engine import Link
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import sqlite_write
+from membergraph.identity.store.port import Change
 from membergraph.identity.store.sqlite_schema import INDEXES
 from membergraph.identity.store.sqlite_write import (
     _RECORD_COLUMNS,
+    Staged,
     _drop_indexes,
     _has_records,
     _insert,
@@ -26,9 +30,19 @@ from membergraph.identity.store.sqlite_write import (
     _write_identifiers,
     _write_links,
     _write_new_members,
+    write_change,
 )
+from membergraph.sqlite_tx import immediate
 
-__all__ = ["end_first_load", "stage_links", "stage_members", "stage_records"]
+__all__ = [
+    "FirstLoad",
+    "apply_change",
+    "end_first_load",
+    "roll_back_load",
+    "stage_links",
+    "stage_members",
+    "stage_records",
+]
 
 
 def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> list[RecordData] | None:
@@ -122,3 +136,37 @@ def stage_members(
     db.execute("DROP TABLE temp.staged_records")
     db.execute(f"CREATE INDEX records_member {INDEXES['records_member']}")
     _write_new_members(db, new_members, at, bulk=True)
+
+
+@dataclass(slots=True)
+class FirstLoad:
+    """A first load :func:`stage_records` began: its records in the order it wrote them,
+    and what later stages wrote. Read and written in the connection's thread only, so each
+    stage finds what the ones queued before it did."""
+
+    records: Sequence[RecordData]
+    staged: Staged = frozenset({"identifiers"})
+    erased: bool = False
+    """Whether the store had tombstones when the load began (IDs used, with no record)."""
+
+
+def apply_change(
+    db: sqlite3.Connection, change: Change, at: str, load: FirstLoad | None, sync: str
+) -> None:
+    """Write a change in a transaction of its own or, with the stages of ``load`` written,
+    as the last write of the first load's transaction, which it ends."""
+    staged = load.staged if load is not None else frozenset()
+    try:
+        with immediate(db, begun=bool(staged)):
+            write_change(db, change, at, staged)
+    finally:
+        if staged:  # a first load's transaction (stage_records) is over
+            end_first_load(db, sync)
+
+
+def roll_back_load(db: sqlite3.Connection, sync: str) -> None:
+    """Abandon a first load: nothing it staged is kept."""
+    try:
+        db.execute("ROLLBACK")
+    finally:
+        end_first_load(db, sync)
