@@ -89,8 +89,7 @@ async def seal_of(ctx: RequestContext) -> Sealed | None:
 
 
 EXPIRED = (
-    "the feed no longer keeps changes that old: subscribe without `after` and read the member"
-    " again"
+    "the feed no longer keeps changes that old: subscribe without `after` and read the member again"
 )
 REFUSED = (
     "is not a cursor given to this token: a token bound to one member resumes after a cursor"
