@@ -35,26 +35,26 @@ def _words(name: str | None) -> list[str]:
     return [w for w in (fold_name(part) for part in _WORDS.split(name or "")) if w]
 
 
-def _around(local: str, family: str | None) -> list[tuple[str, str]]:
-    """Each ``(before, after)`` the local part leaves around the family name (whole, or a
-    word of it), or, when it is nowhere, around the name typed with one slip on the
-    contact (``Gacria``: ``seangarcia66``); those with nothing on one side, if any (a
+def _around(local: str, family: str | None) -> list[tuple[str, str, str]]:
+    """Each ``(before, after, word)`` the local part leaves around the family name (whole,
+    or a word of it: ``word``), or, when it is nowhere, around the name typed with one slip
+    on the contact (``Gacria``: ``seangarcia66``); those with nothing on one side, if any (a
     name and a family name, either way round: ``Howad`` is ``howard`` in
     ``jameshoward``, not ``howar`` and a ``d``)."""
     found = _all_around(local, family)
-    clean = [(before, after) for before, after in found if not (before and after)]
+    clean = [(before, after, word) for before, after, word in found if not (before and after)]
     return clean or found
 
 
-def _all_around(local: str, family: str | None) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def _all_around(local: str, family: str | None) -> list[tuple[str, str, str]]:
+    found: list[tuple[str, str, str]] = []
     names = sorted({fold_name(family or ""), *_words(family)}, key=len, reverse=True)
     for name in names:
         if len(name) < _FAMILY_LEAST:
             continue
         at = local.find(name)
         while at >= 0:
-            found.append((local[:at], local[at + len(name) :]))
+            found.append((local[:at], local[at + len(name) :], name))
             at = local.find(name, at + 1)
     if found:
         return found
@@ -64,19 +64,24 @@ def _all_around(local: str, family: str | None) -> list[tuple[str, str]]:
         for size in (len(name), len(name) - 1, len(name) + 1):
             for at in range(len(local) - size + 1):
                 if NearDuplicates.one_slip(local[at : at + size], name):
-                    found.append((local[:at], local[at + size :]))
+                    found.append((local[:at], local[at + size :], name))
     return found
 
 
-def _hers(rest: str, given: str | None, family: str | None, names: NearDuplicates) -> bool:
-    """Whether what an address has beside the family name can stand for the contact: an
-    initial or a form of her first name (a short form, a slip), or another of her names."""
+def _hers(
+    rest: str, given: str | None, family: str | None, names: NearDuplicates, beside: str = ""
+) -> bool:
+    """Whether what an address has beside the family name (``beside``, the word of it found)
+    can stand for the contact: an initial or a form of her first name (a short form, a
+    slip), or another of her names. The initial of the word it is beside is not one of hers
+    (``jjones`` on Nicholas Jones's contact: another J. Jones)."""
     firsts = _words(first_name_core(given or ""))
     lasts = [*_words(family), fold_name(family or "")]
     if rest in _HOUSEHOLD:  # johnsonfamily: the household's address, hers too
         return True
     if len(rest) == 1:  # jdoe: an initial
-        return any(form[:1] == rest for w in firsts + lasts for form in names.first_name_forms(w))
+        others = [w for w in lasts if w != beside] if beside else lasts
+        return any(form[:1] == rest for w in firsts + others for form in names.first_name_forms(w))
     if rest in lasts:
         return True
     for word in firsts:
@@ -115,15 +120,15 @@ def a_relatives_email(
     letters = _NOT_LETTERS.sub("", fold_name(local))
     if not letters:
         return False
-    for before, after in _around(letters, first_name):  # names swapped: Johnson Ken
+    for before, after, word in _around(letters, first_name):  # names swapped: Johnson Ken
         rest = before or after
-        if rest and not (before and after) and _hers(rest, last_name, first_name, names):
+        if rest and not (before and after) and _hers(rest, last_name, first_name, names, word):
             return False
     said = [
         bool(before or after)
         and not (before and after)
-        and not _hers(before or after, first_name, last_name, names)
-        for before, after in _around(letters, last_name)
+        and not _hers(before or after, first_name, last_name, names, word)
+        for before, after, word in _around(letters, last_name)
     ]
     if said:
         return all(said)
@@ -150,17 +155,26 @@ def _names_another(
 ) -> bool:
     """Whether an address with no name of the contact's in it names another person by
     common names (``first_names``, ``family_names``): a first name alone (``priya401``), a
-    first and family name (``miguelsanchez``), or an initial and a family name
-    (``nhernandez``), none of them hers. A first name or initial that begins as hers does
-    not (``srah``, ``jn``: her own name typed short or with a slip), nor does a word that is
-    both a first and a family name (``carter``)."""
+    first name and a family name (``miguelsanchez``, ``joshuavanderberg``: a listed first
+    name and a name that is none of hers), or an initial and a family name either way
+    round (``nhernandez``, ``andersonp``: a clerk's), none of them hers. A first name or
+    initial that begins as hers does not (``srah``, ``jn``: her own name typed short or with
+    a slip), nor does a word that is both a first and a family name (``carter``)."""
     forms = {
         form
         for field in (first_name, last_name)  # either way round, as above
         for word in _words(first_name_core(field))
         for form in names.first_name_forms(word)
     }
-    initials = {form[:1] for form in forms}
+    # Initials a first name may begin with: a common family name in the family field is
+    # one (donna169 on Christopher Davis's contact names another, not a D. Davis).
+    initials = {
+        form[:1]
+        for n, field in enumerate((first_name, last_name))
+        for word in _words(first_name_core(field))
+        if n == 0 or not names.common_family_name(word)
+        for form in names.first_name_forms(word)
+    }
     family = {*_words(last_name), fold_name(last_name)}
 
     def another_first(word: str) -> bool:
@@ -184,13 +198,22 @@ def _names_another(
     for cut in range(_FAMILY_LEAST, len(letters) - _FAMILY_LEAST + 1):
         if another_first(letters[:cut]) and another_family(letters[cut:]):
             return True  # miguelsanchez
-    rest = letters[1:]
-    return (
+        rest = letters[cut:]
+        if (
+            len(rest) >= _FAMILY_SLIP_FROM
+            and another_first(letters[:cut])
+            and not names.common_first_name(rest)
+            and not any(names.last_names_close(rest, hers) for hers in family)
+            and not _hers(rest, first_name, last_name, names)
+        ):
+            return True  # jamesvanderberg: another first name and a family name not hers
+    return any(
         len(rest) >= _FAMILY_SLIP_FROM
-        and letters[0] not in initials
+        and initial not in initials
         and another_family(rest)
         and not names.common_first_name(rest)
-    )  # nhernandez
+        for initial, rest in ((letters[0], letters[1:]), (letters[-1], letters[:-1]))
+    )  # nhernandez, andersonp
 
 
 def names_her(
@@ -215,11 +238,11 @@ def names_her(
     letters = _NOT_LETTERS.sub("", fold_name(local))
     if not letters or not (first_name or last_name):
         return False
-    for before, after in _around(letters, last_name) if last_name else ():
+    for before, after, word in _around(letters, last_name) if last_name else ():
         rest = before or after
         if not first_name or not rest:  # a contact without a first name: nothing against
             return True
-        if not (before and after) and _hers(rest, first_name, last_name, names):
+        if not (before and after) and _hers(rest, first_name, last_name, names, word):
             return True
     words = [w for w in (_NOT_LETTERS.sub("", fold_name(t)) for t in _SEPARATORS.split(local)) if w]
     return bool(words) and any(

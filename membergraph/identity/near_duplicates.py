@@ -205,13 +205,14 @@ class NearDuplicates(BaseModel):
         return name in self._common_family
 
     def first_name_forms(self, name: str) -> frozenset[str]:
-        """A folded first name with its listed forms (``nicknames``), and those of a listed
-        name it is one slip from (``Peeggy``: Peggy's, Margaret's): how an address may
-        write it."""
+        """A folded first name with its listed forms (``nicknames``), and, when it is no
+        common name itself (a typing: not ``Jen``, a name of its own one slip from ``Ben``),
+        those of a listed name it is one slip from (``Peeggy``: Peggy's, Margaret's): how
+        an address may write it."""
         forms = self._forms_of.get(name)
         if forms is None:
             found = {name, *self._nickname_of.get(name, ())}
-            if len(name) >= 3:
+            if len(name) >= 3 and not self.common_first_name(name):
                 for listed, group in self._nickname_of.items():
                     if len(listed) >= 3 and self.one_slip(listed, name):
                         found |= group

@@ -30,6 +30,22 @@ from tests.identity.builders import crm, event, purchase, world
         pytest.param(
             "Barbara", "Bennett", "nhernandez@hotmail.com", False, id="initial-other-family"
         ),
+        # The family name with its own initial beside it: another J. Jones, not Nicholas.
+        pytest.param("Nicholas", "Jones", "jjones@yahoo.com", False, id="family-own-initial"),
+        pytest.param("Elizabeth", "Clark", "clarkc@gmail.com", False, id="own-initial-after"),
+        # A name of her own is not a slip of another listed name (Jen is not Ben): bdavis@
+        # names a B. Davis, not Jen Davis.
+        pytest.param("Jen", "Davis", "bdavis@icloud.com", False, id="not-a-slip-of-ben"),
+        # Another family name with an initial after it, not hers: a clerk's andersonp@.
+        pytest.param("Rebecca", "Brown", "andersonp@gmail.com", False, id="other-family-initial"),
+        # A listed first name alone whose initial is only her family name's: not a D. Davis.
+        pytest.param(
+            "Christopher", "Davis", "donna169@hotmail.com", False, id="first-alone-family-initial"
+        ),
+        # Another listed first name and a family name that is no listed one, neither hers.
+        pytest.param(
+            "Kimberly", "Rodriguez", "joshuavanderberg@icloud.com", False, id="other-whole-name"
+        ),
         # ... but not her own first name typed short or with a slip, nor a word that is a
         # first and a family name both, nor her initial before another family name (a maiden
         # name).
@@ -44,6 +60,12 @@ from tests.identity.builders import crm, event, purchase, world
             "Barbara", "Bennett", "bhernandez@hotmail.com", True, id="her-initial-other-family"
         ),
         pytest.param("Rosa", "Diaz", "sunshine5290@gmail.com", True, id="a-word-no-name"),
+        pytest.param("Linda", "Jones", "cruzl@comcast.net", True, id="other-family-her-initial"),
+        pytest.param("Jessica", "James", "jamesj@live.ca", True, id="family-and-her-initial"),
+        pytest.param("Nicholas", "Jones", "njones@yahoo.com", True, id="her-initial-family"),
+        pytest.param("Tim", "Gray", "timgray@yahoo.com", True, id="short-form-of-her-own"),
+        pytest.param("Peeggy", "Moore", "margaret.moore@aol.com", True, id="slip-of-a-listed"),
+        pytest.param("Sarah", "Hill", "sarah.goldberg@aol.com", True, id="her-first-other-family"),
         # Her own name, in the forms people write it in their addresses.
         pytest.param("Ken", "Johnson", "kenneth.johnson82@icloud.com", True, id="long-form"),
         pytest.param("Kenneth", "Johnson", "kjohnson@gmail.com", True, id="her-initial"),
