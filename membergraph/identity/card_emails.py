@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from membergraph.identity.email_names import names_anyone
+from membergraph.identity.email_names import a_relatives_email, names_anyone
 from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData
@@ -47,18 +47,23 @@ def a_strangers_email(
     holder_days: int = 0,
     handle_days: int = 0,
     names: NearDuplicates | None = None,
+    naming_others: bool = False,
 ) -> bool:
     """Whether ``email``, given on a card's purchases, is a stranger's: the card's CRM
     contacts (``holders``) have e-mails of their own, not this one, and their names are
     nowhere in it. A holder with none on file has, as her own, those of the card's other
     purchases (``given``) that name her (``richard.brown77@`` on Richard Brown's card
     beside a guest's ``kinge@``). A card nobody holds in the CRM, or held by contacts
-    without names, or with no e-mail of theirs anywhere, says nothing against it; nor
-    does an address given with the card on ``days`` distinct days, at least ``holder_days``
-    (``Rules.card_email_days``; 0: not read): the holder's own; nor, with ``names``, an
-    address that names no one (:func:`~membergraph.identity.email_names.names_anyone`:
-    ``bluejay3322@``) given on at least ``handle_days`` (``Rules.card_handle_email_days``):
-    a guest's names the guest, a handle given again is the holder's."""
+    without names, says nothing against it; with no e-mail of theirs anywhere, only an
+    address naming another person than each holder does, read as a relative's address on
+    a contact is (``naming_others``, ``Rules.card_emails_naming_others``, with ``names``;
+    :func:`~membergraph.identity.email_names.a_relatives_email`: ``michellejones@`` or
+    ``andersonp@`` on Kim Williams's card). Nothing does against an address given with
+    the card on ``days`` distinct days, at least ``holder_days`` (``Rules.card_email_days``;
+    0: not read): the holder's own; nor, with ``names``, against one that names no one
+    (:func:`~membergraph.identity.email_names.names_anyone`: ``bluejay3322@``) given on at
+    least ``handle_days`` (``Rules.card_handle_email_days``): a guest's names the guest, a
+    handle given again is the holder's."""
     if holders_by_days(email, days, holder_days, handle_days, names):
         return False
     holders = list(holders)
@@ -77,7 +82,13 @@ def a_strangers_email(
         theirs = {
             e for e in given if _names_one_of(e, words) and not is_junk(IdentifierKind.EMAIL, e)
         }
-    if not theirs or email in theirs:
+    if not theirs:
+        return (
+            naming_others
+            and names is not None
+            and all(a_relatives_email(email, h.first_name, h.last_name, names) for h in holders)
+        )
+    if email in theirs:
         return False
     return not _names_one_of(email, words)
 
@@ -88,6 +99,7 @@ def holders_by_days(
     holder_days: int,
     handle_days: int = 0,
     names: NearDuplicates | None = None,
+    naming_others: bool = False,
 ) -> bool:
     """Whether the days an e-mail was given with a card say it is the holder's, whatever
     it names: ``holder_days`` days or more, or, naming no one, ``handle_days`` or more

@@ -198,6 +198,7 @@ class ProfileEvidence:
             rules.card_email_days,
             rules.card_handle_email_days,
             rules.near_duplicates,
+            rules.card_emails_naming_others,
         )
 
     def given(self, key: ValueKey, carriers: list[RecordData]) -> bool:

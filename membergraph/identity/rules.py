@@ -76,6 +76,11 @@ class Rules(BaseModel):
             first or family name in it: ``bluejay3322@``, a handle), from this many days: a
             guest's address on a clerk's card names the guest; a handle given with the card
             again is the holder's. 0 turns it off.
+        card_emails_naming_others: an e-mail given with a card whose holders have none on
+            file is a stranger's (a guest's on a clerk's card) when it names another person
+            than each of them, read as a relative's address on a contact is
+            (``michellejones@`` on Kim Williams's card); false: such a holder's card takes
+            any address given with it.
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
@@ -160,6 +165,7 @@ class Rules(BaseModel):
     till_busy_days: int = Field(default=3, ge=0)
     card_email_days: int = Field(default=3, ge=0, le=8)
     card_handle_email_days: int = Field(default=2, ge=0, le=8)
+    card_emails_naming_others: bool = True
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,

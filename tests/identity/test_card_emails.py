@@ -22,6 +22,7 @@ from tests.identity.builders import crm, purchase, world
 from tests.support.stores import ADAPTERS, open_store
 
 CARD = "LD70000001"
+GUEST = "coffeelover77@yahoo.com"  # names no one: the holder's, or a guest's
 
 
 @pytest.mark.parametrize(
@@ -35,8 +36,14 @@ CARD = "LD70000001"
         pytest.param(["kathy.g@mail.org"], "kwilson@acme.com", True, id="her-work-address"),
         pytest.param(["kathy.g@mail.org"], "katherine.w@acme.com", True, id="her-first-name"),
         pytest.param(["jennifer33@yahoo.com"], "jennifer33@yahoo.com", True, id="on-her-contact"),
-        # A holder with no e-mail on file: nothing to say the address is someone else's.
-        pytest.param([], "jennifer33@yahoo.com", True, id="holder-without-email"),
+        # A holder with no e-mail on file: an address naming no one may be hers ...
+        pytest.param([], "tigerlily4788@mail.org", True, id="holder-without-email"),
+        pytest.param([], "kbrooks@mail.org", True, id="holder-without-email-her-initial"),
+        # ... one naming another person (a relative's reading: another first name, another
+        # family name with an initial not hers) is a guest's all the same.
+        pytest.param([], "jennifer33@yahoo.com", False, id="holder-without-email-guest"),
+        pytest.param([], "michellejones@aol.com", False, id="holder-without-email-whole-name"),
+        pytest.param([], "andersonp@gmail.com", False, id="holder-without-email-clerks"),
     ],
 )
 def test_an_email_on_a_cards_order_joins_its_orders_when_it_is_the_holders(
@@ -54,6 +61,21 @@ def test_an_email_on_a_cards_order_joins_its_orders_when_it_is_the_holders(
     assert (guests.ref in member) is joined
 
 
+def test_a_holder_without_email_takes_any_address_with_the_rule_off() -> None:
+    # Given Kim Williams's contact with no e-mail, her card on an order giving
+    # michellejones@ (another person's name), and card-less orders under it
+    kim = crm("C0000001", first="Kim", last="Williams", emails=[], card=CARD)
+    on_card = purchase(card=CARD, email="michellejones@aol.com", channel="online", tid="T1")
+    guests = purchase(email="michellejones@aol.com", channel="online", tid="T2")
+    records = world(kim, on_card, guests)
+    # Then the guest's orders stay apart by default, and join her with the rule off
+    member = next(c for c in resolve(records).components if kim.ref in c)
+    assert guests.ref not in member
+    off = Rules(card_emails_naming_others=False)
+    member = next(c for c in resolve(records, off).components if kim.ref in c)
+    assert guests.ref in member
+
+
 def test_a_card_nobody_holds_in_the_crm_joins_its_emails_orders() -> None:
     # Given a card no contact holds, with an order giving an e-mail, and orders under it
     on_card = purchase(card=CARD, email="jennifer33@yahoo.com", channel="online", tid="T1")
@@ -67,23 +89,23 @@ def test_a_card_nobody_holds_in_the_crm_joins_its_emails_orders() -> None:
     ("on_card", "joined"),
     [
         # Her own address on one of the card's orders says which are hers: not the guest's.
-        pytest.param(["kwilson@acme.com", "jennifer33@yahoo.com"], False, id="hers-and-a-guests"),
-        # Nothing names her: the address may be hers, as before.
-        pytest.param(["jennifer33@yahoo.com"], True, id="only-one-naming-no-one"),
-        pytest.param(["sunshine9@mail.org", "jennifer33@yahoo.com"], True, id="none-naming-her"),
+        pytest.param(["kwilson@acme.com", GUEST], False, id="hers-and-a-guests"),
+        # Nothing names her, nor anyone: the address may be hers, as before.
+        pytest.param([GUEST], True, id="only-one-naming-no-one"),
+        pytest.param(["sunshine9@mail.org", GUEST], True, id="none-naming-her"),
     ],
 )
 def test_a_holder_without_email_on_file_is_known_by_the_one_naming_her(
     on_card: list[str], joined: bool
 ) -> None:
     # Given Katherine Wilson's contact with no e-mail, her card's online orders giving
-    # addresses, and card-less online orders under jennifer33@yahoo.com
+    # addresses, and card-less online orders under an address naming no one
     katherine = crm("C0000001", first="Katherine", last="Wilson", emails=[], card=CARD)
     orders = [
         purchase(card=CARD, email=email, channel="online", tid=f"T{n}")
         for n, email in enumerate(on_card)
     ]
-    guests = purchase(email="jennifer33@yahoo.com", channel="online", tid="G1")
+    guests = purchase(email=GUEST, channel="online", tid="G1")
     result = resolve(world(katherine, *orders, guests))
     member = next(c for c in result.components if katherine.ref in c)
     # Then the guest's card-less orders are in her member only when nothing says whose
