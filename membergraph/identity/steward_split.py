@@ -9,7 +9,7 @@ already made, or a merge already undone, answers the members as they are instead
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from itertools import product
 from typing import Any
@@ -134,23 +134,7 @@ async def undo_merge(
         event = await service.store.event(event_id)
         if event is None or event.kind != "merged":
             raise StewardError(f"event {event_id} is not a merge", "NOT_FOUND")
-        [history] = await service.store.member_events([event.member_id])
-        # Its other row (under the other side's ID, merged in since) may be the one undone.
-        undone: dict[int, int | None] = dict(undone_events(history))
-        undone_by = with_twins(undone, merge_twins(history, event.member_id)).get(event_id)
-        if undone_by is not None:
-            raise already_undone(event, undone_by)
-        merged, into = merge_sides(event)
-        members = await service.store.assignments([*merged, *into])
-        merged = [r for r in merged if r in members]
-        into = [r for r in into if r in members]
-        now_together = {members[r] for r in merged} & {members[r] for r in into}
-        if not merged or not into or not now_together:
-            raise StewardError(
-                f"event {event_id} (merged by {event.actor}): its two sides are apart already "
-                "(split or undone since), so there is nothing to undo",
-                "ALREADY_UNDONE",
-            )
+        merged, into = await _sides_together(service, event)
         marker = IdentityEvent(
             event.member_id,
             "unmerged",
@@ -160,6 +144,15 @@ async def undo_merge(
             reason=reason,
             evidence={"event_id": event_id, "merged_id": event.evidence.get("merged_id")},
         )
+
+        async def still_together() -> dict[str, int]:
+            # Checked again in each attempt, against versions read first: a steward who
+            # undid the merge meanwhile is seen, or moved them and this write conflicts.
+            members = await service.store.assignments([*merged, *into])
+            versions = await service.store.member_versions(sorted(set(members.values())))
+            await _sides_together(service, event)
+            return versions
+
         return await _cut(
             service,
             merged,
@@ -171,7 +164,34 @@ async def undo_merge(
             preview=preview,
             action="undo_merge",
             said={"undoes": event_id},
+            before=still_together,
         )
+
+
+async def _sides_together(
+    service: IdentityService, event: IdentityEvent
+) -> tuple[list[RecordKey], list[RecordKey]]:
+    """A merge's two sides as the store holds them, refused ``ALREADY_UNDONE`` when the
+    merge was undone or its sides are apart already."""
+    assert event.id is not None
+    [history] = await service.store.member_events([event.member_id])
+    # Its other row (under the other side's ID, merged in since) may be the one undone.
+    undone: dict[int, int | None] = dict(undone_events(history))
+    undone_by = with_twins(undone, merge_twins(history, event.member_id)).get(event.id)
+    if undone_by is not None:
+        raise already_undone(event, undone_by)
+    merged, into = merge_sides(event)
+    members = await service.store.assignments([*merged, *into])
+    merged = [r for r in merged if r in members]
+    into = [r for r in into if r in members]
+    now_together = {members[r] for r in merged} & {members[r] for r in into}
+    if not merged or not into or not now_together:
+        raise StewardError(
+            f"event {event.id} (merged by {event.actor}): its two sides are apart already "
+            "(split or undone since), so there is nothing to undo",
+            "ALREADY_UNDONE",
+        )
+    return merged, into
 
 
 async def _cut(
@@ -185,17 +205,20 @@ async def _cut(
     preview: Preview | None = None,
     action: str = "split",
     said: dict[str, Any] | None = None,
+    before: Callable[[], Awaitable[dict[str, int]]] | None = None,
 ) -> list[str]:
     """Keep ``side`` and ``other`` apart: drop the stewards' links between them and forbid
     every pair that could join them again.
 
     Leaves (visitors, calls) never join two members, so a pair needs a profile record on
     the ``other`` side; with ``free_leaves`` (undo) the ``side``'s leaves are free too and
-    follow their evidence, exactly as before the merge.
+    follow their evidence, exactly as before the merge. ``before`` runs first in each
+    attempt (it may refuse) and answers versions the cut is checked against and moves on.
     """
     crossing = {pair(x, y) for x, y in product(side, other)}
 
     async def attempt() -> ApplyResult:
+        versions = {} if before is None else await before()
         (scope, hubs), state = await scope_of(service, [*side, *other])
         profile = {ref for ref, record in scope.items() if record.role == "profile"}
         cannot = [
@@ -211,6 +234,7 @@ async def _cut(
             action=action,
             said=said or {},
             anchor=other[0] if other else None,
+            versions=versions,
         )
         return await service.apply_scope(
             scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None

@@ -109,6 +109,29 @@ async def _later(
     return [found[k] for k in sorted(found) if k not in cancelled]
 
 
+async def _versions(service: IdentityService, refs: list[RecordKey]) -> dict[str, int]:
+    """The versions of the members holding ``refs``: the undo moves them on."""
+    members = set((await service.store.assignments(refs)).values())
+    return await service.store.member_versions(sorted(members))
+
+
+async def _refuse_if_later(
+    service: IdentityService, event: IdentityEvent, refs: list[RecordKey]
+) -> None:
+    """``ALREADY_UNDONE`` or ``LATER_CHANGES_DEPEND`` when a later steward change says so."""
+    later = await _later(service, event, refs)
+    assert event.id is not None
+    undone_by = undone_events(later).get(event.id)
+    if undone_by is not None:
+        raise already_undone(event, undone_by)
+    if later:
+        names = ", ".join(f"{e.id} ({e.rule})" for e in later)
+        raise StewardError(
+            f"later steward changes touch the same records: {names}; undo them first",
+            "LATER_CHANGES_DEPEND",
+        )
+
+
 async def undo_event(
     service: IdentityService,
     event_id: int,
@@ -134,20 +157,16 @@ async def undo_event(
         raise _refusal(event_id, event)
     refs = records_of(event.evidence)
     async with service.lock:
-        later = await _later(service, event, refs)
-        undone_by = undone_events(later).get(event_id)
-        if undone_by is not None:
-            raise already_undone(event, undone_by)
-        if later:
-            names = ", ".join(f"{e.id} ({e.rule})" for e in later)
-            raise StewardError(
-                f"later steward changes touch the same records: {names}; undo them first",
-                "LATER_CHANGES_DEPEND",
-            )
 
         async def attempt() -> ApplyResult:
+            # Checked in each attempt, against versions read first: another steward's undo
+            # written meanwhile is seen, or moves them and makes this write conflict (then
+            # seen), so two undos at once are one undo and one ALREADY_UNDONE.
+            versions = await _versions(service, refs)
+            await _refuse_if_later(service, event, refs)
             (scope, hubs), state = await scope_of(service, refs)
             adjust = _inverse(event, reason)
+            adjust.versions = versions
             return await service.apply_scope(
                 scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
             )

@@ -1,0 +1,76 @@
+"""Two stewards undoing one change at the same instant, in two processes over one store (two
+gateways, `serve --workers 2`): one undoes it, the other is told ``ALREADY_UNDONE``, on every
+store adapter. Both were once told it worked, with one undo written."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from membergraph.identity.service import IdentityService
+from membergraph.identity.steward_link import link_records
+from membergraph.identity.steward_request import StewardError
+from membergraph.identity.store import IdentityStore
+from membergraph.identity.undo import undo_event
+from tests.identity.builders import crm
+from tests.support.stores import ADAPTERS, two_processes
+
+ANN, BO = ("crm", "C-ANN"), ("crm", "C-BO")
+
+
+def _both_read_before_either_writes(store: IdentityStore, barrier: asyncio.Barrier) -> None:
+    """The store's first read of histories (where undo looks for an undo already made) waits
+    until the other steward's process has read them too: two clicks at one instant."""
+    read, waited = store.member_events, []
+
+    async def member_events(ids: Sequence[str]) -> Any:
+        answer = await read(ids)
+        if not waited:
+            waited.append(True)
+            await barrier.wait()
+        return answer
+
+    store.member_events = member_events  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+@pytest.mark.parametrize("undone", ["steward", "merged"], ids=["the-link", "its-merge"])
+async def test_two_stewards_undoing_one_change_at_once_one_is_refused(
+    kind: str, undone: str, tmp_path: Path
+) -> None:
+    async with two_processes(kind, tmp_path) as (one, two):
+        service = IdentityService(one)
+        await service.ingest(
+            [crm("C-ANN", first="Ann", last="Lee"), crm("C-BO", first="Bo", birth="1990-02-02")]
+        )
+        [member] = await link_records(service, ANN, BO, "same person", "steward-1")
+        [history] = await one.member_events([member])
+        event = [e for e in history if e.kind == undone][-1]
+        assert event.id is not None
+        barrier = asyncio.Barrier(2)
+        for store in (one, two):
+            _both_read_before_either_writes(store, barrier)
+
+        answers = await asyncio.gather(
+            *(
+                undo_event(IdentityService(store), event.id, f"steward {n}", f"steward-{n}")
+                for n, store in enumerate((one, two))
+            ),
+            return_exceptions=True,
+        )
+
+        # One undo is made; the other steward is told it was undone already, by which event
+        refused = [a for a in answers if isinstance(a, BaseException)]
+        assert len(refused) == 1, answers
+        assert isinstance(refused[0], StewardError) and refused[0].code == "ALREADY_UNDONE"
+        after = await one.assignments([ANN, BO])
+        assert after[ANN] != after[BO]
+        histories = await one.member_events([after[ANN], after[BO]])
+        # (a merge's undo is its `unmerged` event, beside the steward event of the cut)
+        said = "event_id" if undone == "merged" else "undoes"
+        undos = {e.id for h in histories for e in h if e.evidence.get(said) == event.id}
+        assert len(undos) == 1 and f"undone by event {undos.pop()}" in str(refused[0])
