@@ -18,6 +18,7 @@ from membergraph.settings import Settings, SettingsError, load_settings
 
 __all__ = [
     "DataOpt",
+    "StoreDataOpt",
     "shell_user",
     "SourcesOpt",
     "StoreOpt",
@@ -105,9 +106,26 @@ DataOpt = Annotated[
     Path | None,
     typer.Option(
         "--data",
-        help=setting_help("data", "Folder of source files (crm.jsonl, ...); unset: demo data."),
+        help=setting_help(
+            "data",
+            "Folder of source files (crm.jsonl, ...), loaded into the store first; unset: the "
+            "store as it is (a new one: the demo).",
+        ),
     ),
 ]
+StoreDataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help=setting_help(
+            "data",
+            "Folder of source files (crm.jsonl, ...), loaded into the store first; unset: the "
+            "store as it is (never demo data).",
+        ),
+    ),
+]
+"""``--data`` of the commands that read or feed a store of one's own (export, privacy,
+sync): they never load the demo (:func:`~membergraph.gateway.open_gateway`'s ``demo``)."""
 StoreOpt = Annotated[
     str | None,
     typer.Option("--store", help=setting_help("store", "sqlite:///PATH or mongodb://HOST/DB.")),

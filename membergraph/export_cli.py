@@ -21,7 +21,7 @@ from rich.progress import Progress
 
 from membergraph.auth import Caller
 from membergraph.cli_checks import require_out_apart, require_out_file, require_out_folder
-from membergraph.cli_options import DataOpt, SourcesOpt, StoreOpt, shell_user
+from membergraph.cli_options import SourcesOpt, StoreDataOpt, StoreOpt, shell_user
 from membergraph.export import ExportFailed, csv_chunks, member_pages
 from membergraph.export_filter import PARAMETERS, flag_of, query_of
 from membergraph.identity.store import StoreError
@@ -39,7 +39,7 @@ Moment = Annotated[str | None, typer.Option(help="ISO 8601, e.g. 2026-06-01T00:0
 
 def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members(filter:))
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
-    data: DataOpt = None,
+    data: StoreDataOpt = None,
     store: StoreOpt = None,
     sources: SourcesOpt = None,
     segment: Filter = None,

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from membergraph.cli_options import DataOpt, SourcesOpt, StoreOpt
+from membergraph.cli_options import SourcesOpt, StoreDataOpt, StoreOpt
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.identity.store import StoreError
@@ -35,7 +35,7 @@ def sync_sources(
         list[SourceName] | None,
         typer.Option("--source", help="Only this source (repeat for more); default: every one."),
     ] = None,
-    data: DataOpt = None,
+    data: StoreDataOpt = None,
     store: StoreOpt = None,
     sources: SourcesOpt = None,
 ) -> None:

@@ -95,3 +95,32 @@ def test_help_shows_every_default_whole_at_80_columns(command: tuple[str, ...]) 
     """`serve --help` once cut the store's default to `sqlite:///./membergraph.d…`."""
     lines = _help(*command)
     assert [line for line in lines if "…" in line] == []
+
+
+def _option_text(lines: list[str], flag: str) -> str:
+    """An option's help, its wrapped lines joined: from its flag to the next flag."""
+    cells = [line.strip("│ ").strip() for line in lines if line.startswith("│")]
+    text = " ".join(" ".join(cells).split())
+    start = text.index(f"{flag} ")
+    following = text.find(" --", start + len(flag))
+    return text[start:following]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("export",), ("privacy", "export"), ("privacy", "erase"), ("sync",)],
+    ids=" ".join,
+)
+def test_data_help_says_what_commands_over_a_store_read_without_it(
+    command: tuple[str, ...],
+) -> None:
+    """These commands read the store as it is without --data, never the demo data (their
+    `--data` once said "unset: demo data"); given, the folder is loaded into the store."""
+    data = _option_text(_help(*command), "--data")
+    assert "unset: the store as it is (never demo data)" in data
+    assert "loaded into the store first" in data
+
+
+def test_serve_data_help_says_a_new_store_serves_the_demo() -> None:
+    data = _option_text(_help("serve"), "--data")
+    assert "unset: the store as it is (a new one: the demo)" in data

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from membergraph.auth import Caller
 from membergraph.cli_checks import require_out_apart, require_out_folder
-from membergraph.cli_options import DataOpt, SourcesOpt, StoreOpt
+from membergraph.cli_options import SourcesOpt, StoreDataOpt, StoreOpt
 from membergraph.json_out import dumps
 from membergraph.settings import Settings
 
@@ -72,7 +72,7 @@ def export(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON here (default: stdout).")
     ] = None,
-    data: DataOpt = None,
+    data: StoreDataOpt = None,
     store: StoreOpt = None,
     sources: SourcesOpt = None,
 ) -> None:
@@ -107,7 +107,7 @@ def erase(
     keep_unsuppressed: Annotated[
         bool, typer.Option("--no-suppress", help="Do not suppress their identifiers.")
     ] = False,
-    data: DataOpt = None,
+    data: StoreDataOpt = None,
     store: StoreOpt = None,
     sources: SourcesOpt = None,
 ) -> None:
@@ -139,7 +139,7 @@ def confirm_deletion(
     source: Annotated[
         str, typer.Option("--source", help="The source its operator says deleted them (crm, ...).")
     ],
-    data: DataOpt = None,
+    data: StoreDataOpt = None,
     store: StoreOpt = None,
     sources: SourcesOpt = None,
 ) -> None:
