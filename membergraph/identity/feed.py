@@ -215,6 +215,8 @@ class FeedFollower:
         self._queues.add(queue)  # before reading the store: nothing falls in between
         following = None if member_id is None else {member_id}
         try:
+            if member_id is not None and after is not None:
+                following = await self._followed_at(member_id, after)
             last = self.position if after is None else after
             if after is not None:
                 while True:
@@ -243,6 +245,30 @@ class FeedFollower:
                     yield live
         finally:
             self._queues.discard(queue)
+
+    async def _followed_at(self, member_id: str, after: int) -> set[str]:
+        """The IDs a subscriber of ``member_id`` heard at cursor ``after``: its own and each
+        member it had been merged into by then. A subscriber that heard a merge reconnects
+        with a later cursor and the ID it follows (the merged-away one): the survivor's
+        changes are its person's (a merge after the cursor is heard in order instead)."""
+        chain = await self.store.redirect_chain(member_id)
+        following = {member_id}
+        for merged, into in zip(chain, chain[1:], strict=False):
+            if await self._merged_after(merged, after):
+                break
+            following.add(into)
+        return following
+
+    async def _merged_after(self, member_id: str, after: int) -> bool:
+        """Whether ``member_id`` was merged into another after cursor ``after``."""
+        while True:
+            entries = await self.store.feed_after(after, FEED_PAGE, member_id)
+            for entry in entries:
+                if entry.kind is ChangeKind.MERGED and member_id in entry.member_ids[1:]:
+                    return True
+            if len(entries) < FEED_PAGE:
+                return False
+            after = entries[-1].cursor
 
 
 def follows(entry: FeedEntry, following: set[str], home: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from membergraph.identity.engine import Link
 from membergraph.identity.feed import FEED_PAGE, ChangeKind, FeedEntry, FeedExpired, FeedFollower
 from membergraph.identity.service import IdentityService
+from membergraph.identity.steward_link import link_records
 from membergraph.identity.store import Change, IdentityEvent, IdentityStore, StoreError
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import crm, purchase
@@ -373,3 +375,50 @@ async def test_a_tail_read_while_another_process_prunes_is_whole_or_expired(
         # Then it reads both entries, or is told its cursor expired: never a tail with a hole
         assert pruned == [1]
         assert tail is None or [e.cursor for e in tail] == [old, new]
+
+
+async def _heard(subscription: AsyncIterator[FeedEntry], follower: FeedFollower) -> list[int]:
+    """The cursors a subscription yields of what the feed holds now."""
+    await follower.catch_up()
+    heard = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            async with asyncio.timeout(0.5):
+                heard.append((await anext(subscription)).cursor)
+    return heard
+
+
+async def test_a_subscriber_of_a_merged_away_id_resumes_hearing_the_survivor(
+    store: IdentityStore,
+) -> None:
+    """It heard the merge, then the survivor's purchases; reconnected with its last cursor
+    and the ID it follows (as the schema says), it once heard nothing more of its person."""
+    service = IdentityService(store)
+    await service.ingest([crm("C-A", first="Ann", emails=["ann@x.org"])])
+    await service.ingest([crm("C-B", first="Bo", last="Ray", emails=["bo@x.org"])])
+    follower = FeedFollower(store)
+    await follower.catch_up()
+    before = await store.feed_head()
+    ids = await store.assignments([("crm", "C-A"), ("crm", "C-B")])
+    bought = await store.append_feed([fact(ids["crm", "C-A"]), fact(ids["crm", "C-B"])])
+    own_before = dict(zip((ids["crm", "C-A"], ids["crm", "C-B"]), bought, strict=True))
+    await link_records(service, ("crm", "C-A"), ("crm", "C-B"), "one person", "steward-1")
+    [merge] = [e for e in await store.feed_after(before, 100) if e.kind is ChangeKind.MERGED]
+    kept, gone = merge.member_ids[0], merge.member_ids[1]
+    [first] = await store.append_feed([fact(kept)])
+
+    # Reconnected after the survivor's purchase it heard: the survivor's next one is its too
+    resumed = follower.subscribe(gone, after=first)
+    [second, _] = await store.append_feed([fact(kept), fact("m_someone_else")])
+    try:
+        assert await _heard(resumed, follower) == [second]
+    finally:
+        await resumed.aclose()
+    # From before the merge: the merge, then the survivor's, not its own purchases before
+    replayed = follower.subscribe(gone, after=before)
+    try:
+        heard = await _heard(replayed, follower)
+    finally:
+        await replayed.aclose()
+    assert own_before[gone] in heard and own_before[kept] not in heard  # not the other's
+    assert heard[-2:] == [first, second] and merge.cursor in heard

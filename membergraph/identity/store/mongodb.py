@@ -316,6 +316,10 @@ class MongoStore(MongoReads, IdentityStore):
         async with self._mapped("read"):
             return await mongodb_feed.head(self.db)
 
+    async def redirect_chain(self, member_id: str) -> list[str]:
+        async with self._mapped("read"):
+            return await mongodb_feed.redirect_chain(self.db, member_id)
+
     async def prune_feed(self, before: datetime) -> int:
         # Not in a transaction: a prune of a long retention can outgrow one, and the marker
         # written first keeps readers right without one (mongodb_feed).

@@ -47,8 +47,9 @@ from typing import Any
 
 from membergraph.identity.feed import FeedEntry, FeedExpired
 from membergraph.identity.store.mongodb_docs import Doc, feed_entry_of, feed_time
+from membergraph.identity.store.types import StoreError
 
-__all__ = ["PRUNED", "after", "fed", "head", "prune"]
+__all__ = ["PRUNED", "after", "fed", "head", "prune", "redirect_chain"]
 
 PRUNED = "feed_pruned_through"  # the counters document naming the last cursor pruned
 _CHUNK = 1000
@@ -81,6 +82,19 @@ async def fed(db: Any, source: str, line_ids: Sequence[str], after: int = 0) -> 
         query = {"source": source, "line_id": {"$in": chunk}, "_id": {"$gt": after}}
         found.update(d["line_id"] for d in await db.feed.find(query, ["line_id"]).to_list())
     return found
+
+
+async def redirect_chain(db: Any, member_id: str) -> list[str]:
+    """``member_id`` through each redirect to the live member (the port's doc)."""
+    chain = [member_id]
+    for _ in range(64):  # redirect chains are short; the bound stops a corrupt cycle
+        if await db.members.find_one({"_id": chain[-1]}, projection=["_id"]):
+            return chain
+        redirect = await db.redirects.find_one({"_id": chain[-1]})
+        if redirect is None:
+            return []
+        chain.append(redirect["new_id"])
+    raise StoreError(f"redirect cycle at member {member_id}")
 
 
 async def head(db: Any) -> int:

@@ -24,6 +24,12 @@ class FeedStore(abc.ABC):
         cursors, in order."""
 
     @abc.abstractmethod
+    async def redirect_chain(self, member_id: str) -> list[str]:
+        """``member_id``, then each member it was merged into, in turn, through the live
+        one (``[member_id]`` when it lives; empty when unknown): whom a subscriber of an ID
+        merged away hears, and since which merge."""
+
+    @abc.abstractmethod
     async def feed_after(
         self, cursor: int, limit: int, member_id: str | None = None
     ) -> list[FeedEntry]:

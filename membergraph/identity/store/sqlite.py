@@ -184,6 +184,9 @@ class SqliteStore(SqliteConnections, IdentityStore):
     async def feed_head(self) -> int:
         return await self._read(sqlite_feed.head)
 
+    async def redirect_chain(self, member_id: str) -> list[str]:
+        return await self._read(sqlite_feed.redirect_chain, member_id)
+
     async def fed_lines(self, source: str, line_ids: Sequence[str], after: int = 0) -> set[str]:
         return await self._read(sqlite_feed.fed, source, list(line_ids), after)
 

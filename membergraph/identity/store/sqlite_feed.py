@@ -13,9 +13,10 @@ import orjson
 
 from membergraph.identity.feed import FeedEntry, FeedExpired, kind_of
 from membergraph.identity.store.sqlite_write import write_feed
+from membergraph.identity.store.types import StoreError
 from membergraph.sqlite_tx import immediate, in_transaction
 
-__all__ = ["after", "append", "carry_feed_on", "fed", "head", "prune"]
+__all__ = ["after", "append", "carry_feed_on", "fed", "head", "prune", "redirect_chain"]
 
 _COLUMNS = "f.cursor, f.kind, f.member_ids, f.at, f.actor, f.reason, f.source, f.line_id"
 
@@ -105,6 +106,19 @@ def carry_feed_on(db: sqlite3.Connection, handed_out: int) -> None:
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (_RESTORED, orjson.dumps(gaps).decode()),
     )
+
+
+def redirect_chain(db: sqlite3.Connection, member_id: str) -> list[str]:
+    """``member_id`` through each redirect to the live member (the port's doc)."""
+    chain = [member_id]
+    for _ in range(64):  # redirect chains are short; the bound stops a corrupt cycle
+        if db.execute("SELECT 1 FROM members WHERE id=?", (chain[-1],)).fetchone():
+            return chain
+        row = db.execute("SELECT new_id FROM redirects WHERE old_id=?", (chain[-1],)).fetchone()
+        if row is None:
+            return []
+        chain.append(row[0])
+    raise StoreError(f"redirect cycle at member {member_id}")
 
 
 def head(db: sqlite3.Connection) -> int:
