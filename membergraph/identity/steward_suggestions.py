@@ -149,7 +149,11 @@ async def reject_suggestion(
     async with service.lock:
 
         async def attempt():  # type: ignore[no-untyped-def]
-            members = await service.store.assignments([a, b])
+            # Whether they are one member is read with the versions the write is checked
+            # against: a steward's accept landing after it makes this write conflict (then
+            # seen), never a cannot-link written across a link just made.
+            (scope, hubs), state = await scope_of(service, [a, b])
+            members = state.assignments
             missing = [f"{s}:{k}" for s, k in (a, b) if (s, k) not in members]
             if missing:
                 raise StewardError(f"unknown record(s): {', '.join(missing)}", "NOT_FOUND")
@@ -159,7 +163,6 @@ async def reject_suggestion(
                     "part them",
                     "ALREADY_MERGED",
                 )
-            (scope, hubs), state = await scope_of(service, [a, b])
             event = IdentityEvent(
                 members[a],
                 "suggestion_rejected",
