@@ -349,11 +349,17 @@ class MongoPrivacyStore(PrivacyStore):
         counts: dict[str, int] = {}
 
         async def write(session: Any) -> None:
+            # Her records hold their identifiers: counted as they go, as SQLite counts its
+            # identifiers table's rows (`counts` are the same on both stores).
+            held = db.records.find({"_id": {"$in": refs}}, {"identifiers": 1}, session=session)
+            identifiers = sum(len(d.get("identifiers", [])) for d in await held.to_list())
             for name, query in plan:
                 result = await db[name].delete_many(query, session=session)
                 counts[name] = int(result.deleted_count)
+                if name == "records":
+                    counts["identifiers"] = identifiers
             for ref, kind, key in erasure.stripped:  # a record she shares loses her values
-                await db.records.update_one(
+                pulled = await db.records.update_one(
                     {"_id": _ref(ref)},
                     {
                         "$pull": {
@@ -363,6 +369,7 @@ class MongoPrivacyStore(PrivacyStore):
                     },
                     session=session,
                 )
+                counts["identifiers"] += int(pulled.modified_count)
             # A record that stays (another person's) must not hand an erased ID back.
             for column in ("origin_member_id", "previous_member_id"):
                 await db.records.update_many(

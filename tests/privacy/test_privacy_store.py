@@ -48,6 +48,7 @@ async def test_erasure_removes_the_person_and_keeps_the_others(
     )
     refs = (await store.member_records([ann]))[0]
     assert len(refs) == 3
+    [held] = await store.member_identifiers([ann])
     await privacy.record_consents([ConsentFact(Channel.EMAIL, True, AT, "crm", "C1", "C1")])
 
     removed = await privacy.erase_identity(
@@ -56,6 +57,7 @@ async def test_erasure_removes_the_person_and_keeps_the_others(
     )
 
     assert removed["records"] == 3 and removed["members"] == 1
+    assert removed["identifiers"] == len(held)  # the same count on every store
     assert await store.find_members(IdentifierKind.EMAIL, "ann@x.org") == []
     assert await store.find_members(IdentifierKind.LOYALTY_ID, "LD10000001") == []
     assert await store.resolve_member_id(ann) is None
