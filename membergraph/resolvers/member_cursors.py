@@ -10,8 +10,9 @@ privacy store's, the same in every process and across restarts), written ``m`` a
 base64url characters; 4 random bytes in the block make each reading of one position differ.
 Given back, a sealed cursor opens to its position for a token naming the same member only.
 A cursor of digits (one an earlier release gave it) resumes from the feed's start whatever
-its value: every change of its member the feed keeps, some heard before (resuming after the
-digits would answer whether the feed had passed them: the volume again). A refusal or an
+its value: every change of its member, some heard before, or FEED_EXPIRED once the feed has
+pruned any change (resuming after the digits, or from the oldest change kept when they are
+newer, would answer whether the feed had passed them: the volume again). A refusal or an
 expired cursor names no position. A client not bound to a member is given and takes the
 digits it always did.
 """

@@ -241,9 +241,9 @@ async def _known_cursor(ctx: RequestContext, after: str | None) -> int | None:
 
 async def _own_cursor(ctx: RequestContext, after: str, sealed: Sealed) -> int:
     """A bound caller's cursor: sealed for its member, or digits (an earlier release's),
-    which resume from the feed's start whatever their value: every change of its member the
-    feed keeps, some heard before. (Resuming after the digits would answer whether the feed
-    had passed them: the whole store's volume.)"""
+    which resume from the feed's start whatever their value: every change of its member,
+    some heard before, or FEED_EXPIRED once the feed has pruned any. (Resuming after the
+    digits would answer whether the feed had passed them: the whole store's volume.)"""
     if after.isascii() and after.isdigit():
         return 0
     cursor = opened(after, sealed)
