@@ -155,11 +155,13 @@ def _names_another(
 ) -> bool:
     """Whether an address with no name of the contact's in it names another person by
     common names (``first_names``, ``family_names``): a first name alone (``priya401``), a
-    first name and a family name (``miguelsanchez``, ``joshuavanderberg``: a listed first
-    name and a name that is none of hers), or an initial and a family name either way
+    first and family name (``miguelsanchez``), or an initial and a family name either way
     round (``nhernandez``, ``andersonp``: a clerk's), none of them hers. A first name or
     initial that begins as hers does not (``srah``, ``jn``: her own name typed short or with
-    a slip), nor does a word that is both a first and a family name (``carter``)."""
+    a slip), nor does a word that is both a first and a family name (``carter``), nor a
+    listed first name before letters that are no listed family name: a word of her own
+    choosing begins so as often as another's name does (``jackfruit``, ``robinhood``,
+    ``tomatoes``)."""
     forms = {
         form
         for field in (first_name, last_name)  # either way round, as above
@@ -198,15 +200,6 @@ def _names_another(
     for cut in range(_FAMILY_LEAST, len(letters) - _FAMILY_LEAST + 1):
         if another_first(letters[:cut]) and another_family(letters[cut:]):
             return True  # miguelsanchez
-        rest = letters[cut:]
-        if (
-            len(rest) >= _FAMILY_SLIP_FROM
-            and another_first(letters[:cut])
-            and not names.common_first_name(rest)
-            and not any(names.last_names_close(rest, hers) for hers in family)
-            and not _hers(rest, first_name, last_name, names)
-        ):
-            return True  # jamesvanderberg: another first name and a family name not hers
     return any(
         len(rest) >= _FAMILY_SLIP_FROM
         and initial not in initials
