@@ -99,7 +99,6 @@ def holders_by_days(
     holder_days: int,
     handle_days: int = 0,
     names: NearDuplicates | None = None,
-    naming_others: bool = False,
 ) -> bool:
     """Whether the days an e-mail was given with a card say it is the holder's, whatever
     it names: ``holder_days`` days or more, or, naming no one, ``handle_days`` or more
