@@ -209,7 +209,7 @@ def read_piece(
                     seen[identity] = slot
                     if counts_days:
                         emails[identity] = card_email(*described)
-            if counts_days:  # a purchase's day: how a till's own card is told (records.py)
+            if counts_days:  # a purchase's day: how a till's own card is told (purchase_days.py)
                 email = emails[identity] if identity is not None else None
                 add_purchase(parts[slot], purchase_day(line), line_id(line), email)
             ids.append(line_id(line))

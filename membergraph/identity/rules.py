@@ -63,7 +63,7 @@ class Rules(BaseModel):
             own value: a cashier's card scanned for every guest who has none, the store's
             address typed for them. It links no one and its purchases are nobody's (a heavy
             shopper buys a few times a day at most, and not week after week). Below
-            ``records.DAY_IDS_KEPT``.
+            ``purchase_days.DAY_IDS_KEPT``.
         till_busy_days: see ``till_busy_day``; 0 turns the rule off.
         card_email_days: an e-mail given with a card's purchases on at least this many
             distinct days is the card holder's, though it names none of her names and she
