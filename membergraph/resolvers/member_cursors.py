@@ -85,7 +85,9 @@ async def seal_of(ctx: RequestContext) -> Sealed | None:
     gateway = ctx.gateway
     if gateway.cursor_seal is None:
         privacy = await privacy_of(gateway)
-        gateway.cursor_seal = CursorSeal(await privacy.store.kept_secret())
+        # Read first: only the store's first sealed cursor ever writes the secret.
+        secret = await privacy.store.own_secret() or await privacy.store.kept_secret()
+        gateway.cursor_seal = CursorSeal(secret)
     return gateway.cursor_seal, member_id
 
 
