@@ -15,6 +15,14 @@ pruned any change (resuming after the digits, or from the oldest change kept whe
 newer, would answer whether the feed had passed them: the volume again). A refusal or an
 expired cursor names no position. A client not bound to a member is given and takes the
 digits it always did.
+
+The IDs of identity events (``identityHistory``'s ``id`` and ``undoneBy``, and the events an
+event's evidence names) are numbered across the whole store too, and are sealed for such a
+token by the same seal (:func:`event_ids`), with no random bytes: one event reads the same at
+every reading (an app keys its list by it; ``undoneBy`` is the ``id`` of the undo), and
+differently for every other member's token. A bound token passes them back nowhere: the
+mutations that take an event ID (``undo``, ``undoMerge``, ``resolveConflict``) span members
+and refuse it (``AcrossMembers``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -32,22 +41,25 @@ from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input
 
-__all__ = ["EXPIRED", "CursorSeal", "Sealed", "opened", "seal_of"]
+__all__ = ["EXPIRED", "CursorSeal", "Sealed", "event_ids", "opened", "seal_of"]
 
 _PREFIX = "m"
+_EVENT_PREFIX = "e"
+_EVENTS = b"event\0"  # an event ID's tag is not a cursor's: neither opens as the other
 _LABEL = b"membergraph: a member-bound token's feed cursors"
 
 
 class CursorSeal:
-    """Seals and opens the feed cursors of a token bound to one member."""
+    """Seals and opens the feed cursors of a token bound to one member; seals its identity
+    event IDs."""
 
     def __init__(self, secret: bytes) -> None:
         key = hmac.new(secret, _LABEL, hashlib.sha256).digest()
         self._cipher = Cipher(algorithms.AES(key[:16]), modes.ECB())
         self._tags = key[16:]
 
-    def _tag(self, member_id: str) -> bytes:
-        return hmac.new(self._tags, member_id.encode(), hashlib.sha256).digest()[:6]
+    def _tag(self, member_id: str, use: bytes = b"") -> bytes:
+        return hmac.new(self._tags, use + member_id.encode(), hashlib.sha256).digest()[:6]
 
     def seal(self, position: int, member_id: str) -> str:
         """``position`` as ``member_id``'s token is shown it: one cipher block of the
@@ -56,6 +68,14 @@ class CursorSeal:
         block = position.to_bytes(6, "big") + secrets.token_bytes(4) + self._tag(member_id)
         sealed = self._cipher.encryptor().update(block)
         return _PREFIX + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+    def seal_event(self, event_id: int, member_id: str) -> str:
+        """An identity event's ID as ``member_id``'s token is shown it: one cipher block of
+        the ID (the stores' 64-bit integer) and the member's tag for events, the same at
+        every reading."""
+        block = event_id.to_bytes(8, "big") + bytes(2) + self._tag(member_id, _EVENTS)
+        sealed = self._cipher.encryptor().update(block)
+        return _EVENT_PREFIX + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
     def open(self, cursor: str, member_id: str) -> int | None:
         """The position ``cursor`` holds, if this seal made it for ``member_id`` (else None;
@@ -89,6 +109,16 @@ async def seal_of(ctx: RequestContext) -> Sealed | None:
         secret = await privacy.store.own_secret() or await privacy.store.kept_secret()
         gateway.cursor_seal = CursorSeal(secret)
     return gateway.cursor_seal, member_id
+
+
+async def event_ids(ctx: RequestContext) -> Callable[[int], str]:
+    """How the caller is shown identity event IDs: digits, or sealed for the member its
+    token names."""
+    sealed = await seal_of(ctx)
+    if sealed is None:
+        return str
+    seal, member_id = sealed
+    return lambda event_id: seal.seal_event(event_id, member_id)
 
 
 EXPIRED = (

@@ -29,6 +29,7 @@ from membergraph.identity.steward_record import parted_merges, undone_events
 from membergraph.identity.store.port import IdentityEvent, StoredLink
 from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
+from membergraph.resolvers.member_cursors import event_ids
 from membergraph.resolvers.own_member import own_history
 from membergraph.resolvers.paging import (
     Page,
@@ -170,10 +171,11 @@ async def identity_history(ctx: RequestContext, member: MemberView) -> list[Iden
     if caller_of(ctx.request).member_id is None:
         return events
     # A member-bound token reads its member's history without other members' records; the
-    # IDs merged into its member are its member's own.
+    # IDs merged into its member are its member's own; the events its evidence names are
+    # sealed, as its events' own IDs (the store's numbering counts every member's changes).
     refs, pairs = await records(ctx, member), await identifiers(ctx, member)
     own_ids = {member.id, member.requested_id, *(e.member_id for e in history)}
-    return own_history(events, refs, pairs, own_ids)
+    return own_history(events, refs, pairs, own_ids, await event_ids(ctx))
 
 
 async def taken_back(

@@ -12,6 +12,7 @@ from membergraph.auth import caller_of
 from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
+from membergraph.resolvers.member_cursors import event_ids
 from membergraph.resolvers.paging import Page
 from membergraph.schema.enums import Source
 from membergraph.schema.facts import (
@@ -253,7 +254,8 @@ class Member:
     ) -> list[IdentityEvent]:
         events = await R.identity_history(info.context, root)
         taken_back = await R.taken_back(info.context, root, events)
-        return [identity_event(e, taken_back) for e in events]
+        shown = await event_ids(info.context)
+        return [identity_event(e, taken_back, shown) for e in events]
 
 
 @strawberry.type(description="A member and its cursor.")

@@ -5,7 +5,7 @@ Every type, field and argument has a description: GraphiQL shows them to analyst
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -176,7 +176,10 @@ class Profile:
 
 @strawberry.type(description="Something that happened to a member's identity, with provenance.")
 class IdentityEvent:
-    id: strawberry.ID = strawberry.field(description="Event id (for undo).")
+    id: strawberry.ID = strawberry.field(
+        description="Event id (for undo). Opaque: digits today; for a token bound to one "
+        "member sealed (the same at every reading, telling nothing of other members' changes)."
+    )
     kind: str = strawberry.field(
         description="The rules': linked, unlinked, merged, conflict, value_blocked, "
         "unattributed; a steward's: steward (a change, with its rule), unmerged, "
@@ -214,14 +217,19 @@ class IdentityEvent:
     member_id: strawberry.Private[str | None] = None  # whose values it shows (the audit)
 
 
-def identity_event(event: Any, taken_back: Mapping[int, int | None] | None = None) -> IdentityEvent:
+def identity_event(
+    event: Any,
+    taken_back: Mapping[int, int | None] | None = None,
+    shown: Callable[[int], str] = str,
+) -> IdentityEvent:
     """An event as the schema shows it; ``taken_back``: the events of its history that undo
-    no longer takes, each with the undo that took it back, if one did."""
+    no longer takes, each with the undo that took it back, if one did; ``shown``: an event
+    ID as the caller is shown it (sealed for a token bound to one member)."""
     taken_back = taken_back or {}
     undone_by = taken_back.get(event.id)
     return IdentityEvent(
         member_id=event.member_id,
-        id=strawberry.ID(str(event.id)),
+        id=strawberry.ID(shown(event.id)),
         kind=event.kind,
         at=event.at,
         actor=event.actor,
@@ -230,7 +238,7 @@ def identity_event(event: Any, taken_back: Mapping[int, int | None] | None = Non
         evidence=event.evidence,
         records=[as_record(r) for r in event.records],
         undoable=undoable(event) and event.id not in taken_back,
-        undone_by=strawberry.ID(str(undone_by)) if undone_by is not None else None,
+        undone_by=strawberry.ID(shown(undone_by)) if undone_by is not None else None,
     )
 
 

@@ -12,7 +12,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.settings import Settings
-from tests.api.test_member_bound import BOB, JANE, World, _subscribed, _token, served_world
+from tests.api.test_member_bound import (
+    BOB,
+    JANE,
+    World,
+    _merge_and_undo,
+    _subscribed,
+    _token,
+    served_world,
+)
 
 OTHERS = [
     {"contact_id": f"C-OTHER-{n}", "first_name": "Pat", "emails": [f"pat{n}@mail.org"]}
@@ -100,3 +108,38 @@ def test_a_member_bound_tokens_digits_resume_from_the_feeds_start_whatever_they_
     query = f'subscription {{ memberChanged(after: "{head + 1_000}") {{ kind }} }}'
     with _subscribed(world, world.steward, query) as session:
         assert f"ends at {head}" in _refusal(session)["message"]
+
+
+HISTORY = '{{ member(id: "{id}") {{ identityHistory {{ id kind undoneBy evidence }} }} }}'
+
+
+def test_a_member_bound_tokens_event_ids_tell_nothing_of_the_stores_volume(
+    world: World,
+) -> None:
+    # Given a steward's merge of Bob and Jane, undone: Bob's history has the merge, the undo
+    # (its undoneBy) and events whose evidence names the merge
+    _merge_and_undo(world)
+    bobs_app = _token(sub="bob-app", scope="profile:read", member_id=world.bob)
+    query = HISTORY.format(id=world.bob)
+    # When a steward and Bob's app read his history
+    steward = world.ask(world.steward, query)["data"]["member"]["identityHistory"]
+    app = world.ask(bobs_app, query)["data"]["member"]["identityHistory"]
+    # Then the steward reads the store's numbers, as before
+    assert all(e["id"].isdigit() for e in steward)
+    numbers = [int(e["id"]) for e in steward]
+    # And the app reads none of them: not its events' IDs, nor those their evidence names
+    ids = [e["id"] for e in app]
+    assert len(ids) == len(numbers) and not [i for i in ids if i.isdigit()], ids
+    named = [e["evidence"][k] for e in app for k in ("undoes", "event_id") if k in e["evidence"]]
+    assert len(named) == 2 and not [n for n in named if isinstance(n, int) or n.isdigit()]
+    # And they still say which event is which, as the steward's do: the same at every
+    # reading, the undo's ID is its merge's undoneBy, and the merge's the one evidence names
+    again = world.ask(bobs_app, query)["data"]["member"]["identityHistory"]
+    assert [e["id"] for e in again] == ids
+    for seen, sees in zip(steward, app, strict=True):
+        if seen["undoneBy"] is not None:
+            assert sees["undoneBy"] == ids[numbers.index(int(seen["undoneBy"]))]
+        for k in ("undoes", "event_id"):
+            if k in seen["evidence"]:
+                assert sees["evidence"][k] == ids[numbers.index(seen["evidence"][k])]
+    assert sum(e["undoneBy"] is not None for e in app) == 1
