@@ -12,8 +12,9 @@ transactions) from ``--clients`` connections for ``--seconds`` each:
 
 - ``distinct``: each request another e-mail, and each body unique (a request number among
   the variables, which GraphQL ignores): every request is a response-cache miss;
-- ``hot``: the same ``--hot`` e-mails again and again (the personalization pattern; the
-  first second, not measured, fills the cache).
+- ``hot``: the same ``--hot`` e-mails again and again (the personalization pattern). Before
+  it, not measured, a fill asks them until every worker holds its answer to each
+  (:func:`fill`): a miss in the hot run is the cache's, not a worker's first sight of one.
 
 Requests carry the personalization service's API key (``profile:read``: personal data
 masked; an answer unmasked with ``pii:read`` is never served from the cache). Measuring
@@ -84,8 +85,9 @@ async def wait_ready(client: httpx.AsyncClient, url: str, limit: float = 600) ->
     raise RuntimeError("server did not become ready")
 
 
-# Each wrk thread takes every other e-mail (no two threads ask the same one in a row);
-# ``unique`` adds a request number to the variables, which makes every body a new one.
+# Each of wrk's two threads takes every other e-mail (no two threads ask the same one in a
+# row; with one client, one thread takes them all); ``unique`` adds a request number to the
+# variables, which makes every body a new one.
 _WRK_SCRIPT = """
 local query = {QUERY}
 local emails = {EMAILS}
@@ -102,8 +104,9 @@ end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {KEY}"
+{CLOSE}
 request = function()
-  counter = counter + 2
+  counter = counter + {THREADS}
   local extra = unique and (',"request":"{RUN}-' .. counter .. '"') or ""
   local body = '{"query":' .. query .. ',"variables":{"value":' .. emails[(counter % #emails) + 1] .. extra .. '}}'
   return wrk.format(nil, nil, nil, body)
@@ -125,20 +128,30 @@ def _lua(value: object) -> str:
 
 
 def run_wrk(
-    url: str, emails: list[str], clients: int, seconds: float, folder: Path, unique: bool
+    url: str,
+    emails: list[str],
+    clients: int,
+    seconds: float,
+    folder: Path,
+    unique: bool,
+    close: bool = False,
 ) -> tuple[float, float, float, int]:
     """req/s, p50 ms, p99 ms and non-2xx answers of ``seconds`` of wrk (a C load generator,
-    in its own process: the client's cost stays off the server's interpreter)."""
-    script = folder / "bodies.lua"
+    in its own process: the client's cost stays off the server's interpreter). ``close``: a
+    new connection for every request (else each of ``clients`` is kept alive)."""
+    script, threads = folder / "bodies.lua", min(2, clients)
     script.write_text(
         _WRK_SCRIPT.replace("{QUERY}", _lua(QUERY))
         .replace("{EMAILS}", "{" + ",".join(_lua(e) for e in emails) + "}")
         .replace("{UNIQUE}", "true" if unique else "false")
+        .replace("{THREADS}", str(threads))
         .replace("{KEY}", KEY)
+        .replace("{CLOSE}", 'wrk.headers["Connection"] = "close"' if close else "")
         .replace("{RUN}", f"{time.time_ns()}")  # a body of no earlier run either
     )
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
+        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
+        + [url],
         check=True,
         capture_output=True,
         text=True,
@@ -253,21 +266,48 @@ def settle(pid: int, limit: float = 300) -> None:
 # scrape through any of them reads them (each writes them every 10 s, and at a scrape
 # through it), with a margin for a busy loop.
 MIRROR_S = 12.0
-_COUNTS = ("hits", "misses", "invalidations", "evictions")
+_COUNTS = ("hits_total", "misses_total", "invalidations_total", "evictions_total", "entries")
+ENTRIES = 4  # answers held (every worker's), the last of the counts
 
 
 def cache_counts(base: str, workers: int = 1) -> tuple[int, ...]:
-    """The response cache's hits, misses, invalidations and evictions so far (0 when
-    /metrics has none), every worker's included (with several, once each has written its
-    own: ``MIRROR_S``)."""
+    """The response cache's hits, misses, invalidations and evictions so far and the answers
+    it holds (0 when /metrics has none), every worker's included (with several, once each
+    has written its own: ``MIRROR_S``)."""
     if workers > 1:
         time.sleep(MIRROR_S)
     text = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {KEY}"}, timeout=30).text
     found = [
-        re.search(rf"^membergraph_response_cache_{name}_total ([\d.]+)", text, re.M)
-        for name in _COUNTS
+        re.search(rf"^membergraph_response_cache_{name} ([\d.e+]+)", text, re.M) for name in _COUNTS
     ]
     return tuple(int(float(f.group(1))) if f else 0 for f in found)
+
+
+FILL_ROUNDS = 5
+
+
+def fill(
+    base: str, pool: list[str], clients: int, workers: int, folder: Path, pid: int
+) -> tuple[int, ...]:
+    """Ask the e-mails of ``pool`` until every worker holds its answer to each (the answers
+    held grew by ``workers`` for each e-mail); the cache's counts then.
+
+    Each round asks them for a second on a new connection per request. A connection kept
+    alive stays with the worker that took it: a second over 32 of them left a worker that
+    took few without some of the e-mails, and its first answers to them were counted as the
+    hot run's misses. The e-mails must be new to the server and nothing else asked meanwhile
+    (what is counted is answers held).
+    """
+    settle(pid)  # the answers of the run before are made and kept
+    start = counts = cache_counts(base, workers)
+    for _ in range(FILL_ROUNDS):
+        run_wrk(base + "/graphql", pool, clients, 1, folder, unique=False, close=True)
+        counts = cache_counts(base, workers)
+        if counts[ENTRIES] - start[ENTRIES] >= workers * len(pool):
+            return counts
+    held = counts[ENTRIES] - start[ENTRIES]
+    print(f"the fill left answers out: {held} held of {workers * len(pool)}", file=sys.stderr)
+    return counts
 
 
 async def measure(
@@ -310,13 +350,16 @@ async def measure(
             floor_cpu = _cpu_seconds(floor_server.pid) - cpu
         run_wrk(base + "/graphql", emails, args.clients, 2, tmp, True)  # warm-up
         rows.append(
-            _row("floor", workers, floor_rate, floor_rate[0], (0, 0, 0, 0), floor_cpu, args)
+            _row("floor", workers, floor_rate, floor_rate[0], (0, 0, 0, 0, 0), floor_cpu, args)
         )
         hot = emails[: args.hot]
         for name, pool, unique in (("distinct", emails, True), (f"hot {args.hot}", hot, False)):
-            if not unique:
-                run_wrk(base + "/graphql", pool, args.clients, 1, tmp, unique)  # fill the cache
-            before = await asyncio.to_thread(cache_counts, base, workers)
+            if unique:
+                before = await asyncio.to_thread(cache_counts, base, workers)
+            else:
+                before = await asyncio.to_thread(
+                    fill, base, pool, args.clients, workers, tmp, server.pid
+                )
             cpu = _cpu_seconds(server.pid)
             figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
             cpu = _cpu_seconds(server.pid) - cpu
@@ -336,7 +379,7 @@ def _row(
     args: argparse.Namespace,
 ) -> str:
     rate, p50, p99, errors = figures
-    hits, misses, invalidated, evicted = counts
+    hits, misses, invalidated, evicted, _ = counts
     cpu_ms = cpu * 1000 / max(rate * args.seconds, 1)
     return (
         f"{name:<9} {workers:>7} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f} {rate / floor:>6.3f}"
