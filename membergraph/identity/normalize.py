@@ -113,10 +113,12 @@ def _domain_as_shown(email: str, value: str) -> str:
     """``email`` with its domain in the one form IDNA (UTS 46, what mail servers and DNS
     apply) gives every spelling of it: ``xn--exmple-cua.com`` (what a browser's e-mail
     input sends), ``EXÄMPLE.COM``, a full-width ``ｘ.com`` or ``x。com`` from an input method
-    are one domain, so one mailbox is one identifier. The form kept is the Unicode one
-    (``exämple.com``): what the customer typed and a person reads in answers, exports and
-    the identity history, beside a local part that is Unicode too (``jöhn@``); mail
-    software encodes it again to send. An ASCII domain that is no punycode is left as it
+    are one domain, so one mailbox is one identifier. A label in Latin letters is kept in
+    Unicode (``exämple.com``): what the customer typed and a person reads in answers,
+    exports and the identity history; mail software encodes it again to send. Any other
+    label is kept in punycode, as browsers show a domain they cannot vouch for: Cyrillic
+    ``аррӏе.com`` would read as ``apple.com`` to a steward comparing two members
+    (``xn--80ak6aa92e.com`` does not). An ASCII domain that is no punycode is left as it
     is (IDNA would only lower-case it, done already): the plain address costs nothing more.
 
     Raises:
@@ -131,7 +133,18 @@ def _domain_as_shown(email: str, value: str) -> str:
     except (idna.IDNAError, UnicodeError) as exc:
         why = _not_an_address(email) or f"its domain is no internationalized domain name: {exc}"
         raise BadIdentifier(f"{_shown(value)} is not an e-mail address: {why}") from None
-    return f"{local}@{shown.removesuffix('.')}"
+    labels = shown.removesuffix(".").split(".")
+    return f"{local}@{'.'.join(map(_label_as_shown, labels))}"
+
+
+def _label_as_shown(label: str) -> str:
+    """A domain label IDNA has mapped, as kept: in Unicode when it is ASCII or Latin letters
+    (``exämple``, ``bücher``), else its punycode (``xn--80ak6aa92e``)."""
+    if label.isascii() or all(
+        char.isascii() or unicodedata.name(char, "").startswith("LATIN ") for char in label
+    ):
+        return label
+    return idna.alabel(label).decode("ascii")
 
 
 # The plain ASCII shape nearly every address has, each of which email-validator accepts

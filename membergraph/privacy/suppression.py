@@ -134,18 +134,21 @@ def _legacy_keys(kind: IdentifierKind, key: str, value: str) -> tuple[str, ...]:
     keys = {key}
     if value != key and not value.endswith(_GMAIL):
         keys.add(value)
-    if not key.isascii():
-        keys |= {spelled for k in keys if (spelled := _punycode_domain(k)) is not None}
+    if not key.rpartition("@")[2].isascii() or "xn--" in key:
+        keys |= {spelled for k in keys for spelled in _domain_spellings(k)}
     keys.discard(key)
     return tuple(sorted(keys))
 
 
-def _punycode_domain(email: str) -> str | None:
-    """``email`` with its domain in punycode (None: an ASCII domain, which has no other)."""
+def _domain_spellings(email: str) -> tuple[str, ...]:
+    """``email`` with its internationalized domain all in punycode and all in Unicode: the
+    two ways a release before format 6 kept it as typed (format 6 keeps Latin labels in
+    Unicode, others in punycode)."""
     local, _, domain = email.rpartition("@")
-    if domain.isascii():
-        return None
     try:
-        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
-    except idna.IDNAError:  # (not a domain this release keeps: never a key of its)
-        return None
+        return (
+            f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}",
+            f"{local}@{idna.decode(domain, uts46=True)}",
+        )
+    except (idna.IDNAError, UnicodeError):  # (not a domain this release keeps: no key of its)
+        return ()

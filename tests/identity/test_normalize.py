@@ -290,6 +290,24 @@ def test_an_internationalized_domain_is_kept_in_unicode(typed: str, expected: st
     assert normalize(IdentifierKind.EMAIL, typed) == expected
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # Cyrillic that reads as apple.com: a steward comparing two members sees the difference
+        pytest.param("a@аррӏе.com", "a@xn--80ak6aa92e.com", id="cyrillic-look-alike"),
+        pytest.param("a@xn--80ak6aa92e.com", "a@xn--80ak6aa92e.com", id="look-alike-as-sent"),
+        # one Cyrillic letter in a Latin name: the mixed label is shown as DNS spells it
+        pytest.param("x@exаmple.com", "x@xn--exmple-4nf.com", id="mixed-script-label"),
+        pytest.param("x@пример.рф", "x@xn--e1afmkfd.xn--p1ai", id="cyrillic-domain"),
+        pytest.param("x@bücher.пример", "x@bücher.xn--e1afmkfd", id="latin-label-kept"),
+    ],
+)
+def test_a_label_in_another_script_than_latin_is_kept_in_punycode(
+    typed: str, expected: str
+) -> None:
+    assert normalize(IdentifierKind.EMAIL, typed) == expected
+
+
 @given(_LOCAL, st.text("abcäöüß0-", min_size=1, max_size=20))
 def test_an_address_is_one_identifier_with_its_domain_in_punycode(local: str, label: str) -> None:
     # Given an address, and the same address with its domain as IDNA writes it for DNS

@@ -283,6 +283,13 @@ def _suppress_as_an_older_release(store: Path, secret: str, value: str) -> None:
             "tess+shop@xn--exmple-cua.com",
             id="tagged-punycode-before-format-4",
         ),
+        # ... and a Cyrillic domain typed in Unicode, kept in punycode since format 6
+        pytest.param(
+            "tess@пример.рф",
+            "tess@пример.рф",
+            "tess@xn--e1afmkfd.xn--p1ai",
+            id="cyrillic-unicode-before-format-6",
+        ),
     ],
 )
 def test_an_email_suppressed_by_an_older_release_stays_refused(

@@ -62,8 +62,9 @@ invisible characters or spaces beside the ``@`` (``ann@mail.org\u200b`` is ``ann
 matched without a ``+tag`` on every domain (``ann+shop@mail.org`` is ``ann@mail.org``); 5,
 a card's purchase records with the days each e-mail was given with the card
 (``email_days``: ``Rules.card_email_days`` reads them); 6, an e-mail's internationalized
-domain in the one Unicode form IDNA gives its every spelling (``jöhn@xn--exmple-cua.com``,
-a full-width ``ann@ｘ.com``, are ``jöhn@exämple.com`` and ``ann@x.com``).
+domain in the one form IDNA gives its every spelling, Latin labels in Unicode and others in
+punycode (``jöhn@xn--exmple-cua.com`` and a full-width ``ann@ｘ.com`` are ``jöhn@exämple.com``
+and ``ann@x.com``; Cyrillic ``аррӏе.com`` is ``xn--80ak6aa92e.com``).
 """
 
 
