@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from rapidfuzz.distance import Levenshtein
 
 from membergraph.identity.devices import borrows, device_of, devices_own
+from membergraph.identity.email_names import names_anyone, names_her
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.records import Identifier, RecordData, RecordKey
@@ -134,7 +135,8 @@ class LeafChooser:
         value) and one of its e-mails leads to no member (a mail privacy proxy's readers,
         most of whom the business knows by no profile). A few names one of which leads
         nowhere are one person's as often as not (her old or work e-mail beside her login),
-        and a login no contact has yet is a contact still to come."""
+        unless that e-mail names another person (:meth:`_another_on_device`), and a login no
+        contact has yet is a contact still to come."""
         if len({root for _, _, root in every}) > 1:
             return True
         names = {
@@ -142,10 +144,36 @@ class LeafChooser:
             for i in leaf.identifiers
             if i.kind in LINKING_KINDS and self.status.get((i.kind, i.key)) == "linkable"
         }
+        led = {(i.kind, i.key) for i, _, _ in every}
+        others = self.rules.devices_naming_others
+        if every and others and self._another_on_device(leaf, led, every[0][2]):
+            return True
         if len(names) <= self.rules.hub_max_people:
             return False
-        led = {(i.kind, i.key) for i, _, _ in every}
         return any(kind is IdentifierKind.EMAIL for kind, _ in names - led)
+
+    def _another_on_device(self, leaf: RecordData, led: set[ValueKey], root: RecordKey) -> bool:
+        """Whether a device's own record, whose names lead to one member, also borrows an
+        e-mail that leads to no member and names another person than that member's contacts
+        do (``kedwards@`` beside John Edwards's login: his wife signing up on the family
+        computer). Her old or work address names her, and a handle names no one: hers."""
+        contacts = [
+            self.records[m]
+            for m in self.partition.groups[root].members
+            if self.records[m].source == "crm"
+            and (self.records[m].first_name or self.records[m].last_name)
+        ]
+        if not contacts:
+            return False
+        names = self.rules.near_duplicates
+        return any(
+            names_anyone(i.value, names)
+            and not any(names_her(i.value, c.first_name, c.last_name, names) for c in contacts)
+            for i in in_order(leaf.identifiers)
+            if i.kind is IdentifierKind.EMAIL
+            and (i.kind, i.key) not in led
+            and self.status.get((i.kind, i.key)) == "linkable"
+        )
 
     def _household(self, ra: RecordKey, rb: RecordKey) -> bool:
         def marks(root: RecordKey) -> tuple[set[str], set[str]]:

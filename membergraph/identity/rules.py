@@ -85,6 +85,10 @@ class Rules(BaseModel):
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
             a member of its own that mixes two people's browsing.
+        devices_naming_others: a device's events naming no one, on a device whose logins
+            and e-mails lead to one member but which also gives an e-mail leading to no
+            member that names another person than that member's contacts (a spouse's
+            signup on the family computer), are a shared device's: no one's.
         call_disagrees: the kinds of a call's values that, naming no one known while the
             member its other evidence names has others of that kind, say the call is someone
             else's: it then joins no one. An e-mail the caller gives is theirs; a phone that
@@ -178,6 +182,7 @@ class Rules(BaseModel):
         }
     )
     shared_devices_identify_no_one: bool = True
+    devices_naming_others: bool = True
     relatives_emails: bool = True
     relatives_emails_share_nothing: bool = True
     relatives_emails_not_her_own: bool = True

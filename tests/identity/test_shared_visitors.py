@@ -216,3 +216,39 @@ async def test_a_proxys_opens_ingested_one_by_one_agree_with_a_whole_resolution(
     # And a whole resolution (a restart) agrees
     await service.resolve_all(await service.store.load_records(None))
     assert await service.store.all_assignments() == assigned
+
+
+JOHN = crm("C-JOHN", first="John", last="Edwards", birth="1970-01-01", emails=["john@x.org"])
+
+
+@pytest.mark.parametrize(
+    ("email", "shared"),
+    [
+        pytest.param("kedwards@gmail.com", True, id="his-wifes-initial-and-family-name"),
+        pytest.param("mariagarcia@gmail.com", True, id="another-persons-name"),
+        pytest.param("jedwards@gmail.com", False, id="his-initial"),
+        pytest.param("john.edwards@work.com", False, id="his-work-address"),
+        pytest.param("bookworm14@gmail.com", False, id="a-handle-names-no-one"),
+    ],
+)
+def test_a_family_computers_page_views_with_another_persons_signup_are_nobodys(
+    email: str, shared: bool
+) -> None:
+    # Given John's login on a device, a newsletter signup there under an e-mail no
+    # profile holds, and the device's page views
+    records = [
+        event("fam", "C-JOHN", "L1"),
+        opened("fam", email, "S1", "Newsletter Signup"),
+        opened("fam", None, "P1", "Page Viewed"),
+    ]
+    result = resolve(world(JOHN, *records))
+    # Then his login is his
+    assert any(
+        ("web_analytics", "fam|login:C-JOHN") in c and JOHN.ref in c for c in result.components
+    )
+    # and the page views are nobody's when the signup names another person, his otherwise
+    view = ("web_analytics", "fam")
+    if shared:
+        assert result.unattributed.get(view) == SHARED_DEVICE
+    else:
+        assert any(view in c and JOHN.ref in c for c in result.components)
