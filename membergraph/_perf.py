@@ -47,7 +47,7 @@ def gc_paused_while() -> Iterator[None]:
     A collection stops every thread, the event loop's included. A push of 20,000 lines
     keeps hundreds of thousands of objects alive until it answers: the collections its
     allocations triggered walked them all, again and again, for nothing (a full one took
-    0.5-0.8 s, young ones 0.1-0.2 s, each collecting nothing; ``docs/benchmarks.md``).
+    0.5-0.8 s, young ones 0.1-0.2 s, each collecting nothing; ``docs/benchmarks-history.md``).
     Reference counting still frees whatever is dropped; only garbage cycles wait for the
     end. Counted, on the event loop's thread: the last one out enables the collector again
     (if it was enabled when the first came in), so two pushes at once pause it once.
@@ -86,7 +86,7 @@ def serving_collector() -> Iterator[None]:
     :data:`SERVING_YOUNG_THRESHOLD` is above what the requests in flight hold, so a young
     collection comes when objects truly accumulate. Reference counting frees a request's
     objects either way; only garbage cycles wait longer (a request makes none).
-    ``docs/benchmarks.md`` (issue 22, ninth round) has the pauses measured.
+    ``docs/benchmarks-history.md`` (issue 22, ninth round) has the pauses measured.
 
     Once per start, never per request: a freeze per request would keep every request's
     cycles (see :func:`gc_paused`).

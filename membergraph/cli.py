@@ -79,7 +79,7 @@ def main(
 
     Each setting flag of `serve` names its environment variable in its help (`--open` and
     `--workers` are flags only); a flag wins over the variable, the variable over the
-    default. All settings: the README's table.
+    default. All settings: docs/settings.md.
     """
 
 

@@ -1,5 +1,6 @@
-"""The benchmark scripts the README and docs/benchmarks.md cite load: a reader who runs the
-command beside a figure gets the figure, not an ImportError."""
+"""The benchmark scripts the documentation cites (README.md, docs/benchmarks.md and its
+history) load: a reader who runs the command beside a figure gets the figure, not an
+ImportError."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import docs
+
 ROOT = Path(__file__).resolve().parents[1]
-CITED = sorted(
-    set(re.findall(r"benchmarks/([a-z_]+)\.py", (ROOT / "README.md").read_text()))
-    | set(re.findall(r"benchmarks/([a-z_]+)\.py", (ROOT / "docs" / "benchmarks.md").read_text()))
-)
+CITED = sorted(set(re.findall(r"benchmarks/([a-z_]+)\.py", docs.text())))
 
 
 def test_every_cited_benchmark_is_there() -> None:

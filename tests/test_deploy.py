@@ -13,6 +13,7 @@ import pytest
 from compose_spec import PyCompose
 
 from membergraph.settings import Settings
+from tests.support import docs
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -95,9 +96,8 @@ def test_the_readmes_test_url_reaches_the_compose_database(compose: dict[str, An
     # Published on the host's loopback only, and reached directly: the replica set names its
     # member mongo:27017, which the host cannot resolve.
     assert compose["services"]["mongo"]["ports"] == ["127.0.0.1:27017:27017"]
-    readme = (ROOT / "README.md").read_text()
-    urls = re.findall(r'MEMBERGRAPH_TEST_MONGODB_URL="(mongodb://[^"]+)"', readme)
-    assert urls, "the README says how to run the real-server suites"
+    urls = re.findall(r'MEMBERGRAPH_TEST_MONGODB_URL="(mongodb://[^"]+)"', docs.text())
+    assert urls, "the documentation says how to run the real-server suites"
     for url in urls:
         assert "@localhost:27017/" in url and "directConnection=true" in url, url
         assert "authSource=admin" in url, url

@@ -1,6 +1,6 @@
 """``MEMBERGRAPH_DURABLE``: a pushed line is acknowledged only once it is on disk.
 
-What the setting promises (README "Durability", ``Settings.durable``): SQLite commits with
+What the setting promises (docs/change-feed.md "Durability", ``Settings.durable``): SQLite commits with
 ``synchronous=FULL`` (the store's identity tables and its source table alike) and file
 appends are fsynced; off, SQLite commits with ``NORMAL`` and no append is fsynced. Counted,
 never timed: the pragma each connection runs with, and the fsync calls of a push.

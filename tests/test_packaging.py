@@ -1,4 +1,4 @@
-"""What a new user meets first: the install command and the README's settings table."""
+"""What a new user meets first: the install command and the settings table (docs/settings.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 from membergraph.settings import Settings
+from tests.support import docs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,8 +35,7 @@ def test_the_build_backend_floor_reads_the_license_as_written() -> None:
 
 
 def _settings_table() -> str:
-    readme = (ROOT / "README.md").read_text()
-    return readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    return "\n".join(docs.sections("Settings"))
 
 
 def test_every_setting_is_a_row_of_the_readmes_table() -> None:

@@ -1,16 +1,17 @@
 """The README's queries answer data on the demo: the first query a new user copies finds a
-member (the demo always holds Jane Doe, `membergraph/demo/showcase.py`)."""
+member (the demo always holds Jane Doe, `membergraph/demo/showcase.py`). The README is read
+with the pages of docs/ after it (`tests/support/docs.py`): its first query is the README's."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from tests.conftest import gql
+from tests.support import docs
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+README = docs.text()
 
 
 def _queries() -> list[str]:

@@ -149,7 +149,7 @@ def _label_as_shown(label: str) -> str:
 
 # The plain ASCII shape nearly every address has, each of which email-validator accepts
 # (a property test holds the two together): taken without asking the library, whose check
-# costs ten times as much (docs/benchmarks.md). Anything else is the library's to judge:
+# costs ten times as much (docs/benchmarks-history.md). Anything else is the library's to judge:
 # this pattern never refuses. No cache instead: a scan (an export, a profile read) meets
 # each address once, and a cache of them would grow with the data until full.
 _PLAIN_EMAIL = re.compile(

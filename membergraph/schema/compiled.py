@@ -17,7 +17,7 @@ masking and the audit read them as they do) and completes values as graphql-core
 resolvers that answer awaitables run as tasks started in field order, as
 ``gather_with_cancel`` runs them, so DataLoaders batch the same keys in the same turns.
 (Run in the request's own task instead, each until it waits, they cost less CPU alone
-but lengthened the tail under concurrent load: ``docs/benchmarks.md``, tenth round.)
+but lengthened the tail under concurrent load: ``docs/benchmarks-history.md``, tenth round.)
 
 The plan follows only answers without errors. The moment anything would make one (a
 resolver raising, a permission refused, a null where the type says non-null, a value that

@@ -6,7 +6,7 @@ costed from its document and variables after validation, and one over the budget
 with ``QUERY_TOO_COSTLY`` naming both figures; nothing executes. A request under it reports
 its cost in ``extensions.cost``.
 
-The model (documented in the README, the same for every field):
+The model (documented in docs/bad-input.md, the same for every field):
 
 - each field returning an object costs 1 for every time it is resolved; scalars are free;
 - a field with a ``first`` argument is resolved for up to ``first`` items: its subtree is

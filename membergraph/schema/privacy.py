@@ -113,7 +113,7 @@ class SourceDeletion:
 @strawberry.type(description="One step of a privacy request and its outcome.")
 class PrivacyStep:
     name: str = strawberry.field(
-        description="suppress, sources, identity, feed or scrub (see the README's Privacy)."
+        description="suppress, sources, identity, feed or scrub (see docs/privacy.md)."
     )
     outcome: str = strawberry.field(description="`done`, `skipped`, or what failed.")
 

@@ -202,7 +202,7 @@ def test_a_get_has_an_etag_and_a_matching_one_answers_304_until_the_member_chang
     }
     first = client.http.get("/graphql", params=params)
     assert first.status_code == 200 and first.headers["etag"]
-    # behind credentials a shared cache (a CDN) must not keep it: README, HTTP caches
+    # behind credentials a shared cache (a CDN) must not keep it: docs/response-cache.md, HTTP caches
     assert first.headers["cache-control"] == "private, no-cache"
     assert "Authorization" in first.headers["vary"]
     tag = {"If-None-Match": first.headers["etag"]}

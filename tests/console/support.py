@@ -19,7 +19,7 @@ from membergraph.settings import Settings
 from tests.api.test_call_center_story import ANN, BOB, CALL
 from tests.support.http import serving
 
-SHOTS = os.environ.get("MEMBERGRAPH_SCREENSHOTS")  # a folder: the README's screenshots
+SHOTS = os.environ.get("MEMBERGRAPH_SCREENSHOTS")  # a folder: the console's screenshots
 READER = "reviewer-key-00000001"
 STEWARD = "steward-key-000000001"
 AGENT = "agent-nine-key-000001"

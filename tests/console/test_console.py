@@ -144,7 +144,7 @@ def test_a_split_is_previewed_then_made_from_picked_records(
 def test_a_steward_reviews_conflicts_then_links_and_undoes(
     server: str, api: Api, console: Any
 ) -> None:
-    page = console(server, AGENT)  # the README's steward: no analytics:read
+    page = console(server, AGENT)  # the steward of docs/security.md: no analytics:read
 
     # The review queue of identity conflicts is the steward's.
     page.click("#tab-conflicts")

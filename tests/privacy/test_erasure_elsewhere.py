@@ -97,7 +97,7 @@ def test_her_online_account_in_another_member_is_erased_with_her(
         # When her member is erased
         erased = gql(client, ERASE, id=her)["data"]["eraseMember"]  # type: ignore[index]
         # Then her e-mail finds none of her records or purchases (her husband's contact
-        # keeps the family e-mail he gave: it is his line, see the README)
+        # keeps the family e-mail he gave: it is his line, see docs/privacy.md)
         assert erased["state"] == "DONE", erased
         holder = _holder(client)
         assert holder is None or holder["records"] == [{"source": "CRM", "key": "C-ZQ-88"}]

@@ -50,8 +50,8 @@ id>``), a record of a new kind, a field a record keeps that resolution reads (pu
 ``days``), an identifier's matching key normalized another way. A store of an older format
 then refuses to start until ``membergraph reresolve`` brings it up, rather than holding
 records keyed two ways. A change of thresholds or of what the rules compare is not a format
-change: :func:`rules_digest` tells it. Say in the commit and the README's "Upgrading and
-changing the rules" what the new format changes.
+change: :func:`rules_digest` tells it. Say in the commit and docs/upgrading.md ("Upgrading and
+changing the rules") what the new format changes.
 
 Formats: 0, a store from before marks (the oldest); 1, web visitors keyed
 ``<anonymous_id>|login:<contact id>`` per login, purchase records with ``days``; 2, contact
