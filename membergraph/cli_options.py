@@ -7,7 +7,7 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -102,28 +102,14 @@ def require_folder(data: Path, named: str = "--data") -> None:
         )
 
 
-DataOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        help=setting_help(
-            "data",
-            "Folder of source files (crm.jsonl, ...), loaded into the store first; unset: the "
-            "store as it is (a new one: the demo).",
-        ),
-    ),
-]
-StoreDataOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        help=setting_help(
-            "data",
-            "Folder of source files (crm.jsonl, ...), loaded into the store first; unset: the "
-            "store as it is (never demo data).",
-        ),
-    ),
-]
+def _data_option(unset: str) -> Any:
+    """``--data``: a folder loaded into the store first; ``unset`` says what is read without."""
+    text = f"Folder of source files (crm.jsonl, ...), loaded into the store first; unset: {unset}"
+    return typer.Option("--data", help=setting_help("data", text))
+
+
+DataOpt = Annotated[Path | None, _data_option("the store as it is (a new one: the demo).")]
+StoreDataOpt = Annotated[Path | None, _data_option("the store as it is (never demo data).")]
 """``--data`` of the commands that read or feed a store of one's own (export, privacy,
 sync): they never load the demo (:func:`~membergraph.gateway.open_gateway`'s ``demo``)."""
 StoreOpt = Annotated[

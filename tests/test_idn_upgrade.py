@@ -9,7 +9,6 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -28,6 +27,7 @@ from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_sources
 from tests.conftest import gql
+from tests.support.lines import online_purchase
 from tests.support.mongo import EmulatedClient, load
 
 PUNYCODE, UNICODE = "jöhn@xn--exmple-cua.com", "jöhn@exämple.com"
@@ -37,15 +37,6 @@ OLD_ORDER, ORDER = ("transactions", f"online:{PUNYCODE}"), ("transactions", f"on
 ANN_ORDER = ("transactions", f"online:{NARROW}")
 LOOKUP = """query($v: String!) { memberByIdentifier(kind: EMAIL, value: $v) {
   id profile { emails { value } } records { source key } } }"""
-
-
-def purchase(tid: str, email: str) -> dict[str, Any]:
-    return {
-        "transaction_id": tid, "loyalty_id": None, "email": email, "store_id": "WEB",
-        "channel": "online", "occurred_at": "2026-11-02T10:00:00Z", "amount_cents": 1200,
-        "currency": "EUR", "points_earned": 0, "points_redeemed": 0, "status": "completed",
-        "items": [],
-    }  # fmt: skip
 
 
 def folder(tmp_path: Path) -> Path:
@@ -58,7 +49,7 @@ def folder(tmp_path: Path) -> Path:
             {"contact_id": "C-JO", "first_name": "Jöhn", "last_name": "Smed", "emails": [UNICODE]},
             {"contact_id": "C-AN", "first_name": "Ann", "last_name": "Lee", "emails": [WIDE]},
         ],
-        "transactions": [purchase("T-J1", PUNYCODE), purchase("T-A1", NARROW)],
+        "transactions": [online_purchase("T-J1", PUNYCODE), online_purchase("T-A1", NARROW)],
         "web_analytics": [],
         "call_center": [],
     }

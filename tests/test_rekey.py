@@ -28,6 +28,7 @@ from membergraph.identity.store.format import STORE_FORMAT, StoreMark, current_m
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.identity.undo import undo_event
 from membergraph.settings import Settings
+from tests.support.lines import online_purchase
 
 pytestmark = pytest.mark.sqlite
 
@@ -44,15 +45,6 @@ UNSUBSCRIBED = {
     "type": "track", "name": "Unsubscribed", "occurred_at": "2026-11-04T08:00:00Z",
     "properties": {"channel": "email"},
 }  # fmt: skip
-
-
-def _purchase(tid: str, email: str, day: str = "2026-11-02") -> dict[str, Any]:
-    return {
-        "transaction_id": tid, "loyalty_id": None, "email": email, "store_id": "WEB",
-        "channel": "online", "occurred_at": f"{day}T10:00:00Z", "amount_cents": 1200,
-        "currency": "EUR", "points_earned": 0, "points_redeemed": 0, "status": "completed",
-        "items": [],
-    }  # fmt: skip
 
 
 def _contact(cid: str, first: str, email: str) -> dict[str, Any]:
@@ -148,10 +140,10 @@ def _older_store(tmp_path: Path, suppressed: str | None = None) -> Path:
             c,
             "transactions",
             [
-                _purchase("T-P1", "ann+shop@mail.org"),
-                _purchase("T-P2", HIDDEN, "2026-11-03"),
-                _purchase("T-P3", "Ann+Shop @mail.org"),
-                _purchase("T-B1", "bo+deals@shop.net"),
+                online_purchase("T-P1", "ann+shop@mail.org"),
+                online_purchase("T-P2", HIDDEN, "2026-11-03"),
+                online_purchase("T-P3", "Ann+Shop @mail.org"),
+                online_purchase("T-B1", "bo+deals@shop.net"),
             ],
         )
         _push(c, "web_analytics", [UNSUBSCRIBED])

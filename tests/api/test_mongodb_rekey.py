@@ -22,6 +22,7 @@ from membergraph.identity.store.format import STORE_FORMAT, StoreError, StoreMar
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_sources
+from tests.support.lines import online_purchase
 from tests.support.mongo import EmulatedClient, load
 
 pytestmark = pytest.mark.mongodb
@@ -34,15 +35,6 @@ OLD_KEY = ("transactions", f"online:{HIDDEN}")
 BO, BO_TAGGED = ("crm", "C-BO"), ("transactions", "online:bo+deals@shop.net")
 
 
-def _purchase(tid: str, email: str) -> dict[str, Any]:
-    return {
-        "transaction_id": tid, "loyalty_id": None, "email": email, "store_id": "WEB",
-        "channel": "online", "occurred_at": "2026-11-02T10:00:00Z", "amount_cents": 1200,
-        "currency": "EUR", "points_earned": 0, "points_redeemed": 0, "status": "completed",
-        "items": [],
-    }  # fmt: skip
-
-
 def _folder(tmp_path: Path) -> Path:
     data = tmp_path / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -53,10 +45,10 @@ def _folder(tmp_path: Path) -> Path:
             for c, f, e in contacts
         ],
         "transactions": [
-            _purchase("T-P1", "ann+shop@mail.org"),
-            _purchase("T-P2", HIDDEN),
-            _purchase("T-P3", "Ann+Shop @mail.org"),
-            _purchase("T-B1", "bo+deals@shop.net"),
+            online_purchase("T-P1", "ann+shop@mail.org"),
+            online_purchase("T-P2", HIDDEN),
+            online_purchase("T-P3", "Ann+Shop @mail.org"),
+            online_purchase("T-B1", "bo+deals@shop.net"),
         ],
         "web_analytics": [],
         "call_center": [],
