@@ -16,19 +16,15 @@ from typer.testing import CliRunner
 
 from membergraph.app import create_app
 from membergraph.cli import app
-from membergraph.gateway import open_gateway
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.owned_lines import held_lines
-from membergraph.identity.reresolve import records_of, reresolve
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.format import STORE_FORMAT, StoreMark
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.settings import Settings
-from membergraph.source_set import mongo_sources
 from tests.conftest import gql
 from tests.support.lines import online_purchase
-from tests.support.mongo import EmulatedClient, load
+from tests.support.mongo import EmulatedClient, reresolve_store, served_store
 
 PUNYCODE, UNICODE = "jöhn@xn--exmple-cua.com", "jöhn@exämple.com"
 WIDE, NARROW = "ann@ｘ.com", "ann@x.com"
@@ -141,12 +137,7 @@ async def test_reresolve_makes_one_member_of_a_domains_two_spellings_on_mongodb(
 ) -> None:
     # Given a format-5 MongoDB store that kept each domain as typed
     client = EmulatedClient()
-    await load(folder(tmp_path), URL, client)
-    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
-    gateway, sources, _ = await open_gateway(settings, client)
-    await sources.aclose()
-    store = gateway.identity.store
-    assert isinstance(store, MongoStore)
+    store = await served_store(folder(tmp_path), URL, client, tmp_path / "cache")
     await _mongo_as_format_5(store, client)
     await IdentityService(store).resolve_all({})
     await store.set_mark(StoreMark(5, "old rules"))
@@ -154,14 +145,8 @@ async def test_reresolve_makes_one_member_of_a_domains_two_spellings_on_mongodb(
     assert before[JOHN] != before[OLD_ORDER] and before[ANN] != before[ANN_ORDER]
     await store.aclose()
     # When reresolve brings it up
+    await reresolve_store(URL, client)
     async with MongoStore(URL, client=client) as store:
-        collections = await mongo_sources(URL, "US", client)
-        try:
-            held = held_lines(collections.connectors, "US")
-            derive = records_of(collections.connectors, "US")
-            await reresolve(IdentityService(store), URL, rederive=derive, held=held)
-        finally:
-            await collections.aclose()
         # Then John and his order are one member, under his contact's spelling; so are Ann
         # and hers; and either spelling finds him
         member = await store.all_assignments()

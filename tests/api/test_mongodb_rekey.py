@@ -13,17 +13,12 @@ import pytest
 from pymongo.errors import OperationFailure
 
 from membergraph.connectors.base import SourceUnavailable
-from membergraph.gateway import open_gateway
-from membergraph.identity.owned_lines import held_lines
-from membergraph.identity.reresolve import records_of, reresolve
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records
 from membergraph.identity.store.format import STORE_FORMAT, StoreError, StoreMark
 from membergraph.identity.store.mongodb import MongoStore
-from membergraph.settings import Settings
-from membergraph.source_set import mongo_sources
 from tests.support.lines import online_purchase
-from tests.support.mongo import EmulatedClient, load
+from tests.support.mongo import EmulatedClient, reresolve_store, served_store
 
 pytestmark = pytest.mark.mongodb
 
@@ -89,12 +84,7 @@ async def _as_format_3(store: MongoStore, client: EmulatedClient) -> None:
 
 async def _older_store(tmp_path: Path) -> EmulatedClient:
     client = EmulatedClient()
-    await load(_folder(tmp_path), URL, client)
-    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
-    gateway, sources, _ = await open_gateway(settings, client)
-    await sources.aclose()
-    store = gateway.identity.store
-    assert isinstance(store, MongoStore)
+    store = await served_store(_folder(tmp_path), URL, client, tmp_path / "cache")
     await _as_format_3(store, client)
     service = IdentityService(store)
     await service.resolve_all({})  # as format 3 resolved it: by its matching keys
@@ -103,17 +93,6 @@ async def _older_store(tmp_path: Path) -> EmulatedClient:
     await store.set_mark(StoreMark(3, "old rules"))
     await store.aclose()
     return client
-
-
-async def _reresolve(client: EmulatedClient) -> None:
-    async with MongoStore(URL, client=client) as store:
-        collections = await mongo_sources(URL, "US", client)
-        try:
-            held = held_lines(collections.connectors, "US")
-            derive = records_of(collections.connectors, "US")
-            await reresolve(IdentityService(store), URL, rederive=derive, held=held)
-        finally:
-            await collections.aclose()
 
 
 async def _outcome(client: EmulatedClient) -> dict[str, Any]:
@@ -151,7 +130,7 @@ async def test_an_older_mongodb_stores_lines_are_keyed_anew_in_place(tmp_path: P
     # Given a format-3 MongoDB store whose source collections hold the lines
     client = await _older_store(tmp_path)
     # When reresolve runs
-    await _reresolve(client)
+    await reresolve_store(URL, client)
     # Then each line is under the record this release keys it to, the steward's link
     # follows its record, the one between two records now one is retracted, said so
     done = await _outcome(client)
@@ -182,16 +161,16 @@ async def test_a_rekeying_interrupted_at_any_write_is_finished_by_the_next_run(
         # Not a transient error, which would be retried: the process stops there
         client.faults.fail_write(fail_at, OperationFailure("stopped here (injected)", 1))
         with contextlib.suppress(StoreError, SourceUnavailable):
-            await _reresolve(client)
+            await reresolve_store(URL, client)
         if client.faults.pending:  # fewer writes than that: the run was never interrupted
             client.faults.clear()
             break
-        await _reresolve(client)
+        await reresolve_store(URL, client)
         assert await _outcome(client) == whole, f"after a failure at write {fail_at}"
     assert fail_at > 5  # the run had that many writes
 
 
 async def _reresolve_fresh(folder: Path) -> EmulatedClient:
     client = await _older_store(folder)
-    await _reresolve(client)
+    await reresolve_store(URL, client)
     return client

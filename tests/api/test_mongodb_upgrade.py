@@ -15,10 +15,9 @@ from membergraph.identity.reresolve import records_of, rekeyed_documents, rereso
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.store.format import STORE_FORMAT, StoreFormatError, StoreMark
-from membergraph.identity.store.mongodb import MongoStore
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_sources
-from tests.support.mongo import EmulatedClient, load
+from tests.support.mongo import EmulatedClient, served_store
 
 pytestmark = pytest.mark.mongodb
 
@@ -27,12 +26,8 @@ URL = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0"
 
 async def _scenario(data: Path, tmp_path: Path) -> None:
     client = EmulatedClient()
-    await load(data, URL, client)
+    store = await served_store(data, URL, client, tmp_path / "cache")  # resolved, marked
     settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
-    gateway, sources, _ = await open_gateway(settings, client)  # resolves, marks
-    await sources.aclose()
-    store = gateway.identity.store
-    assert isinstance(store, MongoStore)
     before = await store.all_assignments()
     # Given a store whose records were written before stores were marked
     await store.db.meta.delete_many({})

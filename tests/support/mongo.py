@@ -33,7 +33,13 @@ from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.results import BulkWriteResult
 
+from membergraph.gateway import open_gateway
+from membergraph.identity.owned_lines import held_lines
+from membergraph.identity.reresolve import records_of, reresolve
+from membergraph.identity.service import IdentityService
+from membergraph.identity.store.mongodb import MongoStore
 from membergraph.settings import Settings
+from membergraph.source_set import mongo_sources
 from tests.support.mongo_server import CURRENT, EmulatedSession, Faults, Server, Transaction
 
 REAL_URL = os.environ.get("MEMBERGRAPH_TEST_MONGODB_URL")
@@ -388,3 +394,28 @@ async def load(
     if settings is None:
         settings = Settings(store=url, sources=url, cache_dir=folder.parent / "load-cache")
     return await load_screened(folder, url, settings, url, client)
+
+
+async def served_store(folder: Path, url: str, client: Any, cache: Path) -> MongoStore:
+    """The identity store ``membergraph serve`` opens over ``url`` after ``membergraph load
+    --data folder``: loaded, resolved and marked (its sources closed)."""
+    await load(folder, url, client)
+    settings = Settings(store=url, sources=url, cache_dir=cache)
+    gateway, sources, _ = await open_gateway(settings, client)
+    await sources.aclose()
+    store = gateway.identity.store
+    assert isinstance(store, MongoStore)
+    return store
+
+
+async def reresolve_store(url: str, client: Any) -> None:
+    """``membergraph reresolve`` over the store at ``url``, its lines read from the same
+    database."""
+    async with MongoStore(url, client=client) as store:
+        collections = await mongo_sources(url, "US", client)
+        try:
+            held = held_lines(collections.connectors, "US")
+            derive = records_of(collections.connectors, "US")
+            await reresolve(IdentityService(store), url, rederive=derive, held=held)
+        finally:
+            await collections.aclose()
