@@ -7,18 +7,15 @@ accepted pair ended apart under a cannot-link."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward_request import StewardError
 from membergraph.identity.steward_suggestions import accept_suggestion, reject_suggestion
 from tests.identity.builders import crm
-from tests.support.stores import ADAPTERS, two_processes
+from tests.support.stores import ADAPTERS, after_first_read, two_processes
 
 SOPHIE, SOPHI = ("crm", "C-SOPHIE"), ("crm", "C-SOPHI")
 
@@ -32,17 +29,8 @@ async def test_an_accept_landing_during_a_reject_is_never_parted_by_it(
             [crm("C-SOPHIE", first="Sophie"), crm("C-SOPHI", first="Sophi")]
         )
         accepted = asyncio.Event()
-        read, held = two.assignments, []
-
-        async def assignments(refs: Sequence[RecordKey]) -> Any:
-            # The rejecting process's first read of the pair's members: the accept lands now
-            answer = await read(refs)
-            if not held:
-                held.append(True)
-                await accepted.wait()
-            return answer
-
-        two.assignments = assignments  # type: ignore[method-assign]
+        # The rejecting process's first read of the pair's members: the accept lands now
+        after_first_read(two, "assignments", accepted.wait)
 
         async def accept() -> list[str]:
             try:

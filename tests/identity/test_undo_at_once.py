@@ -5,36 +5,18 @@ store adapter. Both were once told it worked, with one undo written."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward_link import link_records
 from membergraph.identity.steward_request import StewardError
-from membergraph.identity.store import IdentityStore
 from membergraph.identity.undo import undo_event
 from tests.identity.builders import crm
-from tests.support.stores import ADAPTERS, two_processes
+from tests.support.stores import ADAPTERS, after_first_read, two_processes
 
 ANN, BO = ("crm", "C-ANN"), ("crm", "C-BO")
-
-
-def _both_read_before_either_writes(store: IdentityStore, barrier: asyncio.Barrier) -> None:
-    """The store's first read of histories (where undo looks for an undo already made) waits
-    until the other steward's process has read them too: two clicks at one instant."""
-    read, waited = store.member_events, []
-
-    async def member_events(ids: Sequence[str]) -> Any:
-        answer = await read(ids)
-        if not waited:
-            waited.append(True)
-            await barrier.wait()
-        return answer
-
-    store.member_events = member_events  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize("kind", ADAPTERS)
@@ -53,7 +35,9 @@ async def test_two_stewards_undoing_one_change_at_once_one_is_refused(
         assert event.id is not None
         barrier = asyncio.Barrier(2)
         for store in (one, two):
-            _both_read_before_either_writes(store, barrier)
+            # Each first read of histories (where undo looks for an undo already made) waits
+            # until the other steward's process has read them too: two clicks at one instant
+            after_first_read(store, "member_events", barrier.wait)
 
         answers = await asyncio.gather(
             *(

@@ -97,6 +97,24 @@ def after_whole_read(
     return done
 
 
+def after_first_read(
+    store: IdentityStore, method: str, meanwhile: Callable[[], Awaitable[object]]
+) -> None:
+    """Have the first call of ``store``'s read ``method`` await ``meanwhile`` once it has
+    read, before answering: another steward's click landing between this process's read and
+    its write."""
+    read, waited = getattr(store, method), []
+
+    async def then_meanwhile(*args: Any) -> Any:
+        answer = await read(*args)
+        if not waited:
+            waited.append(True)
+            await meanwhile()
+        return answer
+
+    setattr(store, method, then_meanwhile)
+
+
 def partition(store: Path) -> set[frozenset[tuple[str, str]]]:
     """A SQLite store's members, each as the set of its records (IDs aside): what two
     stores must agree on when they were loaded differently."""
