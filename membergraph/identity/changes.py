@@ -35,9 +35,17 @@ def record_events(
     change.link_members = list(map(member_of.__getitem__, map(_link_a, change.links_added)))
     for a, b, rule in change.links_retracted:
         # A record that left every member (it identifies no one) tells its old member.
-        member = member_of.get(a) or member_of.get(b) or current.get(a) or current.get(b)
+        now_a, now_b = member_of.get(a), member_of.get(b)
+        member = now_a or now_b or current.get(a) or current.get(b)
         if member is not None:
-            events.append(IdentityEvent(member, "unlinked", now, actor, rule=rule, records=(a, b)))
+            # Parted into two members: each record's, so the member that kept the ID names
+            # where the other went.
+            parted = {"member_ids": [now_a, now_b]} if now_a and now_b and now_a != now_b else {}
+            events.append(
+                IdentityEvent(
+                    member, "unlinked", now, actor, rule=rule, evidence=parted, records=(a, b)
+                )
+            )
     for ref in change.unassigned:
         why = resolution.unattributed[ref]
         events.append(

@@ -1,8 +1,12 @@
 """Stable, opaque member IDs.
 
-A component keeps the ID most of its records had; an ID no component keeps redirects to
-the component holding most of its records (merged); a component split off gets back the ID
-its records were first given, if that ID is not live. New IDs are derived from the smallest
+A member's ID follows the person's profile: her CRM contact, else a loyalty card or online
+account, before her web visitors and calls. A component whose records had several IDs (a
+merge) keeps the one her profile holds, then the one most of them had; an ID no component
+keeps redirects to the component holding most of its records. When a member comes apart,
+its ID stays with the piece holding the profile among those its records came from, so a
+frontend holding the ID keeps finding her; a component split off gets back the ID its
+records were first given, if that ID is not live. New IDs are derived from the smallest
 record key, so the same data resolved twice gives the same IDs; an ID ever used (a member
 merged away, or erased: its tombstone, ``store/tombstones.py``) is never given again, and
 the key derives the next one instead.
@@ -17,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
 
+from membergraph.connectors.models import SourceName
 from membergraph.identity.records import RecordKey
 
 __all__ = ["IdAssignment", "assign_member_ids", "is_member_id", "new_member_id"]
@@ -61,6 +66,15 @@ class IdAssignment:
 
 
 _NONE: Counter[str] = Counter()  # shared, never written
+
+# What a piece of a member holds of the person's profile, best first: a CRM contact (her
+# name, birth date and address come from it), a loyalty card or online account, nothing
+# but visitors and calls.
+_STANDING: dict[str, int] = {SourceName.CRM: 2, SourceName.TRANSACTIONS: 1}
+
+
+def _standing(component: list[RecordKey]) -> int:
+    return max((_STANDING.get(source, 0) for source, _ in component), default=0)
 
 
 def _counts(
@@ -133,24 +147,49 @@ def assign_member_ids(
     for index in order:
         for held in now[index]:
             holders_of.setdefault(held, []).append(index)
-    # 1. A live ID stays live. Held by several components (a split), it goes to the one its
-    #    records came from (first or previous member), then to the one holding most of it;
-    #    a component that wins several (a merge) keeps the one most of its records hold, so a
-    #    member keeps its ID as records join it. An ID won but not kept goes to the next
-    #    holder, until nothing changes.
+    standing: dict[int, int] = {}
+
+    def holder(index: int, live: str) -> tuple[bool, int, int, int]:
+        came = first[index][live] + before[index][live]
+        if index not in standing:
+            standing[index] = _standing(components[index])
+        return (came > 0, standing[index], came, now[index][live])
+
+    def kept(index: int, lives: list[str]) -> str:
+        if len(lives) == 1:
+            return lives[0]
+        held: dict[str, list[RecordKey]] = {m: [] for m in lives}
+        for ref in components[index]:
+            if (member := current.get(ref)) in held:
+                held[member].append(ref)
+        # Among equals the smallest ID, as ``lives`` is sorted.
+        return max(
+            lives,
+            key=lambda m: (_standing(held[m]), now[index][m], first[index][m] + before[index][m]),
+        )
+
+    # 1. A live ID stays live. Held by several components (a split), it goes to one its
+    #    records came from (first or previous member): the one holding the person's profile
+    #    (a CRM contact, else a card or account: not her visitor alone), then the one most
+    #    of its records came from, then the one holding most of it. A component that wins
+    #    several (a merge) keeps the one held by the person's profile, then the one most of
+    #    its records hold: a member keeps its ID as records join it, and a split undone
+    #    gives her the ID she kept. An ID won but not kept goes to the next holder, until
+    #    nothing changes.
     changed = True
     while changed:
         changed = False
         won: dict[int, list[str]] = {}
         for live in sorted(live_before - claimed.keys()):
             holding = [i for i in holders_of.get(live, ()) if ids[i] is None]
-            if holding:
+            if len(holding) == 1:
+                won.setdefault(holding[0], []).append(live)
+            elif holding:
                 # max keeps the first of equals: the largest component, in ``order``.
-                best = max(holding, key=lambda i: (first[i][live] + before[i][live], now[i][live]))
+                best = max(holding, key=lambda i: holder(i, live))
                 won.setdefault(best, []).append(live)
         for index, lives in won.items():
-            # Among equals the smallest ID, as ``lives`` is sorted.
-            keep = max(lives, key=lambda m: (now[index][m], first[index][m] + before[index][m]))
+            keep = kept(index, lives)
             claimed[keep] = index
             ids[index] = keep
             changed = True

@@ -75,7 +75,10 @@ class Mutation:
 
     @strawberry.mutation(
         description="Un-merge: the listed records leave the member and form their own. Links "
-        "crossing the cut are retracted and a cannot-link keeps rules from joining them again.",
+        "crossing the cut are retracted and a cannot-link keeps rules from joining them again. "
+        "The member ID stays with the side holding the person's CRM contact (else a loyalty "
+        "card or online account, never web visitors or calls alone) among those its records "
+        "came from; the other side gets back the ID it had before a merge, or a new one.",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def split_member(

@@ -195,7 +195,10 @@ class IdentityEvent:
         "token bound to one member.",
     )
     evidence: JSON = strawberry.field(
-        extensions=[MaskPII()], description="Identifier values and attributes compared."
+        extensions=[MaskPII()],
+        description="Identifier values and attributes compared. An `unlinked` event whose "
+        "two records were parted names each one's member now (`member_ids`, in `records` "
+        "order): the member that kept the ID names the one the other record went to.",
     )
     records: list[Record] = strawberry.field(description="The records concerned.")
     undoable: bool = strawberry.field(
@@ -248,7 +251,10 @@ class Link:
     b: Record = strawberry.field(description="The other record.")
     rule: str = strawberry.field(description="The rule that made it (manual: a steward).")
     evidence: JSON = strawberry.field(
-        extensions=[MaskPII()], description="Identifier values and attributes compared."
+        extensions=[MaskPII()],
+        description="Identifier values and attributes compared. An `unlinked` event whose "
+        "two records were parted names each one's member now (`member_ids`, in `records` "
+        "order): the member that kept the ID names the one the other record went to.",
     )
     actor: str = strawberry.field(description="Engine run or person.")
     created_at: datetime = strawberry.field(description="When.")

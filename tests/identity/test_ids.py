@@ -119,3 +119,36 @@ def test_components_decided_first_get_what_the_whole_rule_gives_them(
         patch.setattr(ids_module, "_settled", lambda c, _: ({}, [None] * len(c)))
         whole = assign_member_ids(*args)
     assert quick == whole
+
+
+CONTACT, VISITOR, DEVICE = ("crm", "C1"), ("web_analytics", "a-1"), ("web_analytics", "a-2")
+
+
+def test_a_member_coming_apart_leaves_its_id_with_the_contact_not_her_visitors() -> None:
+    # Her two visitors outnumber her contact, but a frontend holding her ID shows her profile.
+    together = {CONTACT: "m_her", VISITOR: "m_her", DEVICE: "m_her"}
+    ids = assign_member_ids([[CONTACT], [VISITOR, DEVICE]], together, together)
+    assert ids.ids[0] == "m_her" and ids.ids[1] != "m_her"
+    assert ids.new_members == [ids.ids[1]] and ids.redirects == {}
+    # Only an ID her records came from: her contact merged into a member of two cards
+    # (which kept its ID), split off, gets back her own, and the cards keep theirs.
+    cards = [("transactions", "loyalty:LD1"), ("transactions", "loyalty:LD2")]
+    merged = {CONTACT: "m_cards", cards[0]: "m_cards", cards[1]: "m_cards"}
+    origins = {CONTACT: "m_her", cards[0]: "m_cards", cards[1]: "m_cards"}
+    assert assign_member_ids([[CONTACT], cards], merged, origins).ids == ["m_her", "m_cards"]
+
+
+def test_a_card_keeps_the_id_over_a_visitor_when_no_contact_is_left() -> None:
+    card = ("transactions", "loyalty:LD1")
+    together = {card: "m_his", VISITOR: "m_his", DEVICE: "m_his"}
+    ids = assign_member_ids([[VISITOR, DEVICE], [card]], together, together)
+    assert ids.ids[1] == "m_his"
+
+
+def test_the_pieces_joined_again_keep_the_id_the_contact_kept() -> None:
+    # Her visitors got a new ID when they parted; joined again (a split undone), she keeps
+    # hers and theirs redirects to it, though they are more.
+    parted = {CONTACT: "m_her", VISITOR: "m_new", DEVICE: "m_new"}
+    origins = {CONTACT: "m_her", VISITOR: "m_her", DEVICE: "m_her"}
+    ids = assign_member_ids([[CONTACT, VISITOR, DEVICE]], parted, origins)
+    assert ids.ids == ["m_her"] and ids.redirects == {"m_new": "m_her"}
