@@ -72,21 +72,27 @@ async def split_member(
         staying = [r for r in records if r not in set(leaving)]
         if not staying:
             raise StewardError("a split must leave at least one record in the member")
-        followers = await _followers(service, leaving, staying)
+        followers = await _followers(service, live, leaving, staying)
         leaving = sorted({*leaving, *followers})
         staying = [r for r in staying if r not in followers]
         return await _cut(service, leaving, staying, reason, actor, [], preview=preview)
 
 
 async def _followers(
-    service: IdentityService, leaving: Sequence[RecordKey], staying: Sequence[RecordKey]
+    service: IdentityService,
+    member: str,
+    leaving: Sequence[RecordKey],
+    staying: Sequence[RecordKey],
 ) -> set[RecordKey]:
     """Staying records that hang only on the leaving side: they go with it.
 
     A split cuts the member's link graph; what is left may fall apart. A piece with no CRM
     contact held to the leaving records by the rules' own links (the loyalty card or online
     account of the contact being split off) goes with them instead of being stranded alone.
-    Pieces with a CRM contact stay; if every piece would go, all stay.
+    Pieces with a CRM contact stay. If every piece would go (the member's only contact is
+    leaving), all stay: as one member when one piece holds cards or accounts; when several
+    do, each would become a member of its own, so the split is refused
+    ``WOULD_STRAND_RECORDS`` naming them.
     """
     kept = set(staying)
     adjacent: dict[RecordKey, set[RecordKey]] = {r: set() for r in staying}
@@ -111,12 +117,27 @@ async def _followers(
         seen |= piece
         pieces.append(piece)
     going = [p for p in pieces if p & attached and not any(source == "crm" for source, _ in p)]
-    if not going or len(going) == len(pieces):
+    if not going:
         return set()
     # Only profile records need taking along: the cut forbids them the other side. Leaves
     # (visitors, calls) are forbidden nothing and follow their own evidence afterwards.
     candidates = await service.store.load_records(set().union(*going))
-    return {ref for ref, record in candidates.items() if record.role == "profile"}
+    profiles = {ref for ref, record in candidates.items() if record.role == "profile"}
+    if len(going) < len(pieces):
+        return profiles
+    stranded = [sorted(p & profiles) for p in going if p & profiles]
+    if len(stranded) > 1:
+        names = ", ".join(f"{s}:{k}" for piece in stranded for s, k in piece)
+        raise StewardError(
+            f"splitting off {', '.join(f'{s}:{k}' for s, k in leaving)} would leave {names} "
+            f"in {len(stranded)} members of their own: only the records leaving held them "
+            "together in the member. Split off the records that are not this person instead, "
+            "or link those that stay to each other first (linkRecords) to keep them one member",
+            "WOULD_STRAND_RECORDS",
+            members=[member],
+            records=[f"{s}:{k}" for piece in stranded for s, k in piece],
+        )
+    return set()
 
 
 async def undo_merge(

@@ -78,7 +78,13 @@ class Mutation:
         "crossing the cut are retracted and a cannot-link keeps rules from joining them again. "
         "The member ID stays with the side holding the person's CRM contact (else a loyalty "
         "card or online account, never web visitors or calls alone) among those its records "
-        "came from; the other side gets back the ID it had before a merge, or a new one.",
+        "came from; the other side gets back the ID it had before a merge, or a new one. "
+        "A card or online account only the rules tied to the leaving records leaves with "
+        "them. Splitting off a member's only CRM contact when it alone holds several cards "
+        "or accounts together is refused with `WOULD_STRAND_RECORDS` (`extensions.records`: "
+        "the records that would each become a member of its own; `dryRun` answers the same): "
+        "split off the records that are not this person instead, or link those that stay "
+        "to each other first.",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def split_member(

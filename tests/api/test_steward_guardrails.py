@@ -38,7 +38,7 @@ BOB = {
 }
 
 
-def _tx(tid: str, card: str, earned: int) -> dict[str, Any]:
+def _tx(tid: str, card: str | None, earned: int) -> dict[str, Any]:
     return {
         "transaction_id": tid,
         "loyalty_id": card,
@@ -259,3 +259,56 @@ def test_a_reason_longer_than_the_bound_is_refused_and_changes_nothing(
     assert _world(client) == before
     # And a reason of the bound is taken
     assert "errors" not in gql(client, link, r="y" * 2000)
+
+
+KAREN = {
+    "contact_id": "C-KAREN",
+    "first_name": "Karen",
+    "last_name": "Ramos",
+    "emails": ["karen.ramos@mailbox.org", "ramos.family@mailbox.org", "ramos.shop@mailbox.org"],
+    "birth_date": "1977-07-07",
+}
+
+
+@pytest.mark.parametrize("dry_run", [pytest.param(False, id="real"), pytest.param(True, id="dry")])
+def test_splitting_off_the_only_contact_that_holds_several_accounts_is_refused(
+    tmp_path: Path, dry_run: bool
+) -> None:
+    # Given Karen's contact and online accounts, each tied to her alone by one of her e-mails
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_bytes(orjson.dumps(KAREN) + b"\n")
+    orders = [
+        {**_tx(f"T-{n}", None, 0), "channel": "online", "email": email}
+        for n, email in enumerate(KAREN["emails"])
+    ]
+    (data / "transactions.jsonl").write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in orders))
+    settings = Settings(
+        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path / "cache"
+    )
+    karen = '{ memberByIdentifier(kind: CRM_ID, value: "C-KAREN") { id records { source key } } }'
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        before = _data(gql(client, karen))["memberByIdentifier"]
+        accounts = sorted(
+            f"transactions:{r['key']}" for r in before["records"] if r["source"] == "TRANSACTIONS"
+        )
+        assert len(accounts) >= 2, before
+
+        # When a steward splits off her contact (tried first, or at once)
+        answer = gql(
+            client,
+            f"""mutation ($m: ID!) {{ splitMember(memberId: $m,
+            records: [{{source: CRM, key: "C-KAREN"}}], reason: "not her",
+            dryRun: {str(dry_run).lower()}) {{ id }} }}""",
+            m=before["id"],
+        )
+
+        # Then it is refused, naming the accounts that would each be a member alone, and
+        # saying what to do instead; nothing changed
+        [error] = answer["errors"]
+        assert error["extensions"]["code"] == "WOULD_STRAND_RECORDS"
+        assert error["extensions"]["records"] == accounts
+        assert error["extensions"]["members"] == [before["id"]]
+        assert f"{len(accounts)} members of their own" in error["message"]
+        assert "linkRecords" in error["message"]
+        assert _data(gql(client, karen))["memberByIdentifier"] == before

@@ -16,6 +16,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
+from membergraph.identity.steward_request import Preview
 from membergraph.identity.steward_suggestions import accept_suggestion
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import call, crm, purchase, visitor
@@ -342,3 +343,30 @@ async def test_a_shared_device_given_to_one_login_leaves_the_other_found_by_his_
     found = await service.find_member(IdentifierKind.CRM_ID, "C2")
     assert found == (await service.store.all_assignments())[bob.ref] != ann
     assert await service.find_member(IdentifierKind.ANONYMOUS_ID, "a-1") == ann
+
+
+async def test_splitting_off_the_contact_that_alone_holds_her_accounts_is_refused(
+    service: IdentityService,
+) -> None:
+    emails = ["ann@x.org", "ann.home@x.org"]
+    await service.ingest(
+        [
+            crm("C1", emails=emails),
+            *(purchase(email=e, channel="online", tid=f"T{n}") for n, e in enumerate(emails)),
+        ]
+    )
+    before = await service.store.all_assignments()
+    [member] = set(before.values())
+    accounts = [("transactions", f"online:{e}") for e in emails]
+    # Each account would be a member alone: refused, tried first or at once, naming them.
+    for preview in (Preview(), None):
+        with pytest.raises(StewardError, match="2 members of their own") as refused:
+            await split_member(service, member, [("crm", "C1")], "not her", "s", preview)
+        assert refused.value.code == "WOULD_STRAND_RECORDS"
+        assert refused.value.records == sorted(f"{s}:{k}" for s, k in accounts)
+    assert await service.store.all_assignments() == before
+    # What the refusal offers: the accounts linked to each other stay one member without her.
+    await link_records(service, *accounts, "one household's accounts", "s")
+    await split_member(service, member, [("crm", "C1")], "not her", "s")
+    after = await service.store.all_assignments()
+    assert after[accounts[0]] == after[accounts[1]] != after[("crm", "C1")]
