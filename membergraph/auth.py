@@ -243,6 +243,18 @@ def caller_of(request: Any) -> Caller:
     return caller if isinstance(caller, Caller) else DEMO_CALLER
 
 
+def actor_name(request: Any) -> str:
+    """The one name a caller's actions are recorded and shown under, everywhere: identity
+    history, privacy requests, the PII audit, ``viewer { name }``. Its key's or token's
+    holder; in demo mode (no credentials) the ``X-Membergraph-Actor`` header, else
+    ``local``."""
+    caller = caller_of(request)
+    if caller is not DEMO_CALLER:
+        return caller.name
+    headers = getattr(request, "headers", None) or {}
+    return str(headers.get("x-membergraph-actor") or caller.name)
+
+
 def scope_refusal(caller: Caller, scope: str, doing: str) -> str | None:
     """Why ``caller`` may not do ``doing``, which needs ``scope`` and no member binding (None:
     it may). A token bound to a member is told so: its scope is not what is missing."""

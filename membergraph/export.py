@@ -23,6 +23,7 @@ import csv
 import io
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from membergraph.auth import Caller, caller_of, scope_refusal
+from membergraph.auth import Caller, actor_name, caller_of, scope_refusal
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.export_filter import query_of
@@ -276,7 +277,9 @@ async def export_members_endpoint(request: Request) -> Response:
         # What a GET would answer, without reading a member: nobody's data is sent, so
         # nothing is written to the PII audit (Starlette runs a GET route for a HEAD).
         return Response(None, media_type=media, headers=headers)
-    pages = member_pages(gateway, query, caller, PiiReads.for_request(request).request_id)
+    # The audit names the caller as everything else does (a demo caller by its header).
+    as_named = replace(caller, name=actor_name(request))
+    pages = member_pages(gateway, query, as_named, PiiReads.for_request(request).request_id)
     try:  # what fails before the first byte is answered as an error, not as a short file
         await gateway.scores.catch_up()
         first = await anext(pages, None)

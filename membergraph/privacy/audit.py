@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from membergraph.auth import caller_of
+from membergraph.auth import actor_name, caller_of
 from membergraph.logs import REQUEST_ID
 from membergraph.privacy import privacy_of
 from membergraph.privacy.port import AccessEntry
@@ -88,7 +88,7 @@ async def record_reads(context: Any) -> None:
     reads: PiiReads | None = getattr(context, "pii_reads", None)
     if reads is None or not reads.read:
         return
-    actor = caller_of(getattr(context, "request", None)).name
+    actor = actor_name(getattr(context, "request", None))
     privacy = await privacy_of(context.gateway)
     entries = reads.entries(actor)
     reads.read.clear()

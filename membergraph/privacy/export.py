@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from membergraph.auth import caller_of
+from membergraph.auth import actor_name
 from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.models import SourceName
 from membergraph.insights.former import Former
@@ -89,7 +89,7 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
         "cut": cut,
     }
     # An export shows all of it unmasked: it is a read like any other, and is audited.
-    actor = caller_of(ctx.request).name
+    actor = actor_name(ctx.request)
     read = AccessEntry(member.id, actor, ("export",), datetime.now(UTC), ctx.pii_reads.request_id)
     await privacy.store.record_access([read])
     return document

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 
-from membergraph.auth import DEMO_CALLER, caller_of
+from membergraph.auth import actor_name, caller_of
 from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
@@ -51,13 +51,9 @@ MAX_SUGGESTIONS_PAGE = 100
 
 
 def actor_of(ctx: RequestContext) -> str:
-    """Who goes into the history: the API key's holder; in demo mode (no keys) the caller
-    may name itself with ``X-Membergraph-Actor``."""
-    caller = caller_of(ctx.request)
-    if caller is not DEMO_CALLER:
-        return caller.name
-    headers = getattr(ctx.request, "headers", None) or {}
-    return str(headers.get("x-membergraph-actor") or "steward")
+    """Who goes into the history: the caller's one name (:func:`~membergraph.auth.
+    actor_name`)."""
+    return actor_name(ctx.request)
 
 
 def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview | None) -> list[MemberView]:

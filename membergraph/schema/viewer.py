@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from membergraph.auth import caller_of
+from membergraph.auth import actor_name, caller_of
 from membergraph.resolvers.member_cursors import seal_of
 from membergraph.resolvers.members import bound_member
 from membergraph.resolvers.steward import shown_cursor
@@ -15,7 +15,11 @@ __all__ = ["Viewer", "viewer_of"]
 
 @strawberry.type(description="The authenticated caller.")
 class Viewer:
-    name: str = strawberry.field(description="The key's or token's name: the actor it acts as.")
+    name: str = strawberry.field(
+        description="The key's or token's name: the actor it acts as, as the identity "
+        "history, privacy requests and the PII audit record it (in demo mode, without keys: "
+        "the `X-Membergraph-Actor` header, else `local`)."
+    )
     scopes: list[str] = strawberry.field(description="What it may do, e.g. identity:write.")
     member_id: strawberry.ID | None = strawberry.field(
         description="The one member a frontend token is bound to and reads (null: not bound):"
@@ -44,7 +48,7 @@ async def viewer_of(info: Ctx) -> Viewer:
         position = await info.context.gateway.identity.store.feed_head()
         head = shown_cursor(position, await seal_of(info.context))
     return Viewer(
-        name=caller.name,
+        name=actor_name(info.context.request),
         scopes=sorted(caller.scopes),
         member_id=member,
         token_member_id=claim,

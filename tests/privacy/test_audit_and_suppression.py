@@ -325,3 +325,39 @@ def test_an_email_suppressed_by_an_older_release_stays_refused(
         assert lifted["data"] == {"unsuppress": True}
         again = client.post("/ingest/crm", json=[contact], headers=ingest)
         assert again.json()["lines"][0]["status"] == "created"
+
+
+@pytest.mark.parametrize(
+    ("headers", "name"),
+    [
+        pytest.param({}, "local", id="unnamed"),
+        pytest.param({"x-membergraph-actor": "ann"}, "ann", id="named"),
+    ],
+)
+def test_a_demo_caller_is_one_actor_in_the_audit_its_requests_and_its_viewer(
+    client: TestClient, headers: dict[str, str], name: str
+) -> None:
+    # Given demo mode (no keys): one caller with every scope, named by its header if any
+    def ask(query: str, **variables: object) -> dict:  # type: ignore[type-arg]
+        answer = client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+        return answer.json()["data"]  # type: ignore[no-any-return]
+
+    # When it reads a member's e-mails unmasked, then has her erased
+    [edge] = ask("{ members(first: 1, filter: {source: CRM}) { edges { node { id } } } }")[
+        "members"
+    ]["edges"]
+    member = edge["node"]["id"]
+    ask("query($id: ID!) { member(id: $id) { profile { emails { value } } } }", id=member)
+    erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-1") { actor } }'
+    erased = ask(erase, id=member)["eraseMember"]
+
+    # Then the audit, the privacy request and the viewer all name it the same way
+    audit = ask(AUDIT, id=member)["piiAccessLog"]
+    [request] = ask("query($id: ID!) { privacyRequests(memberId: $id) { actor } }", id=member)[
+        "privacyRequests"
+    ]
+    assert audit and {e["actor"] for e in audit} == {name}
+    assert erased["actor"] == request["actor"] == name
+    assert ask("{ viewer { name } }")["viewer"]["name"] == name
