@@ -7,7 +7,9 @@ identity graph's types).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, NewType
 
 import strawberry
@@ -27,25 +29,45 @@ from membergraph.schema.types import value_of
 _LARGEST = 2**53 - 1  # what a JavaScript number holds exactly
 
 
+_WHOLE = re.compile(r"[-+]?[0-9]+")  # ASCII digits: int() would take "1_000" and "١٢٣" too
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
 def _big_int(value: Any, typed: str | None = None) -> int:
     """``value`` as a whole number (``typed``: the literal as the query wrote it)."""
-    whole = not isinstance(value, bool) and isinstance(value, int | str)
-    try:
-        number = int(value) if whole else None
-    except ValueError:
-        number = None
-    if number is None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _WHOLE.fullmatch(value):
+        number = int(value)
+    else:
         shown = typed or repr(value)
-        if isinstance(value, float) and value.is_integer() and abs(value) <= _LARGEST:
-            # 1e3 and 1000.0 are floats to GraphQL, which no whole-number type takes.
-            raise ValueError(
-                f"BigInt takes whole numbers only, and {shown} is a float to GraphQL: "
-                f"write {int(value)}, without a decimal point or an exponent"
-            )
-        raise ValueError(f"BigInt cannot represent {shown}: not a whole number")
+        written = _whole_as_written(value)
+        if written is None:
+            raise ValueError(f"BigInt cannot represent {shown}: not a whole number")
+        if written.copy_abs() > _LARGEST:  # copy_abs: no context, no overflow at 1e999999999
+            raise ValueError(f"BigInt {shown} is beyond 2^53-1 ({_LARGEST})")
+        # 1e3 and 1000.0 are floats to GraphQL, which no whole-number type takes; "1e3" in a
+        # string is the same number, refused the same way.
+        what = "a float to GraphQL" if isinstance(value, float) else "not written as one"
+        raise ValueError(
+            f"BigInt takes whole numbers only, and {shown} is {what}: "
+            f"write {int(written)}, without a decimal point or an exponent"
+        )
     if abs(number) > _LARGEST:
         raise ValueError(f"BigInt {number} is beyond 2^53-1 ({_LARGEST})")
     return number
+
+
+def _whole_as_written(value: Any) -> Decimal | None:
+    """A whole number written with a decimal point or an exponent (a float, or a string
+    such as ``"1e3"``); None for anything else (``1.5``, ``"abc"``, infinity)."""
+    if isinstance(value, float):
+        return Decimal(value) if value.is_integer() else None
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        number = Decimal(value)
+        if number.copy_abs() > _LARGEST or number == number.to_integral_value():
+            return number
+    return None
 
 
 def _big_int_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> int:
@@ -61,7 +83,9 @@ BigInt = NewType("BigInt", int)
 BIG_INT = strawberry.scalar(
     name="BigInt",
     description="A whole number up to 2^53-1 (exact in JavaScript), sent as a JSON number: "
-    "sums of amounts and points, which GraphQL's 32-bit Int cannot always carry.",
+    "sums of amounts and points, which GraphQL's 32-bit Int cannot always carry. Taken as a "
+    'whole number or a string of ASCII digits; `1e3`, `1000.0` and `"1e3"` are refused, '
+    "saying what to write.",
     serialize=_big_int,
     parse_value=_big_int,
     parse_literal=_big_int_literal,

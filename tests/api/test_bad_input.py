@@ -792,20 +792,32 @@ def test_a_request_saved_with_a_byte_order_mark_is_told_so(client: TestClient, b
         pytest.param(
             "{ members(filter: {pointsBalance: {min: 1e3}}) { totalCount } }",
             {},
-            "1e3",
+            "1e3 is a float to GraphQL",
             id="exponent-literal",
         ),
         pytest.param(
             "{ members(filter: {pointsBalance: {min: 1000.0}}) { totalCount } }",
             {},
-            "1000.0",
+            "1000.0 is a float to GraphQL",
             id="decimal-point-literal",
         ),
         pytest.param(
             "query ($n: BigInt) { members(filter: {pointsBalance: {min: $n}}) { totalCount } }",
             {"n": 1000.0},
-            "1000.0",
+            "1000.0 is a float to GraphQL",
             id="float-variable",
+        ),
+        pytest.param(
+            "query ($n: BigInt) { members(filter: {pointsBalance: {min: $n}}) { totalCount } }",
+            {"n": "1e3"},
+            "'1e3' is not written as one",
+            id="exponent-in-a-string-variable",
+        ),
+        pytest.param(
+            '{ members(filter: {pointsBalance: {min: "1000.0"}}) { totalCount } }',
+            {},
+            "1000.0 is not written as one",
+            id="decimal-point-in-a-string-literal",
         ),
     ],
 )
@@ -814,4 +826,15 @@ def test_a_whole_number_written_as_a_float_is_refused_saying_how_to_write_it(
 ) -> None:
     # Right to refuse (GraphQL reads 1e3 as a float), but the answer says why and what to write
     [error] = client.post("/graphql", content=_q(query, **variables), headers=JSON).json()["errors"]
-    assert f"{typed} is a float to GraphQL: write 1000," in error["message"], error
+    assert f"{typed}: write 1000, without a decimal point" in error["message"], error
+    if variables:
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+
+
+@pytest.mark.parametrize("typed", ["1_000", "١٢٣", " 1000"])
+def test_a_bigint_string_takes_plain_digits_only(client: TestClient, typed: str) -> None:
+    # Python's int() reads "1_000", Arabic-Indic digits and spaces; no JSON client means them
+    query = "query ($n: BigInt) { members(filter: {pointsBalance: {min: $n}}) { totalCount } }"
+    [error] = client.post("/graphql", content=_q(query, n=typed), headers=JSON).json()["errors"]
+    assert "not a whole number" in error["message"], error
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
