@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -166,10 +167,10 @@ class Telemetry:
 
     @contextlib.asynccontextmanager
     async def own_port(self, host: str, port: int | None) -> AsyncIterator[None]:
-        """Serve ``/metrics`` without credentials on ``port`` (none: nothing), its figures
-        refreshed every ``_REFRESH_S`` seconds, for as long as the block runs. Under ``serve
-        --workers N`` one worker serves the port, the figures of all; each worker writes its
-        own every ``_REFRESH_S`` seconds (and at a scrape through it)."""
+        """Serve ``/metrics`` without credentials on ``port`` (none: nothing), the store's
+        figures read every ``_STORE_EVERY`` seconds, for as long as the block runs. Under
+        ``serve --workers N`` one worker serves the port, the figures of all; each worker
+        writes its own every ``_MIRROR_S`` seconds (and at a scrape through it)."""
         server = thread = None
         if port is not None:
             try:
@@ -196,13 +197,19 @@ class Telemetry:
                 mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     async def _refreshing(self) -> None:
-        while True:
+        # A worker's own figures every second (a scrape through another worker is then no
+        # staler than the feed a cache follows); the store's counts, a query each, less often.
+        for turn in itertools.count():
             with contextlib.suppress(Exception):
-                await self.refresh()
-            await asyncio.sleep(_REFRESH_S)
+                if turn % _STORE_EVERY == 0:
+                    await self._read_store()
+                if self.shared is not None:
+                    self._mirror.write(self.live)
+            await asyncio.sleep(_MIRROR_S)
 
 
-_REFRESH_S = 10.0
+_MIRROR_S = 1.0  # a worker's own figures written every second, at most this stale
+_STORE_EVERY = 10  # the store's counts read every 10 seconds (and at each scrape)
 
 
 class _Mirror:

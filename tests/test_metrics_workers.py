@@ -9,7 +9,11 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 WORKER = textwrap.dedent(
     """
@@ -70,3 +74,58 @@ def test_a_scrape_through_any_worker_reads_every_workers_figures(tmp_path: Path)
     # and a gauge of live state is the live workers' (the first has ended: its counters
     # stay, its cache went with it)
     assert _value(scraped, "membergraph_response_cache_entries") == 6.0
+
+
+GROWING = textwrap.dedent(
+    """
+    import asyncio
+    from prometheus_client.core import CounterMetricFamily
+    from membergraph.observability import Telemetry
+
+    class Held:
+        calls = 1
+        def collect(self):
+            yield CounterMetricFamily("membergraph_test_calls", "calls", value=self.calls)
+
+    telemetry, held = Telemetry(), Held()
+    telemetry.add(held)
+
+    async def serve():  # a worker's lifespan, nobody scraping through it
+        async with telemetry.own_port("127.0.0.1", None):
+            await asyncio.sleep(0.5)
+            held.calls = 5  # its part counted 4 more calls
+            print("grown", flush=True)
+            await asyncio.sleep(60)
+
+    asyncio.run(serve())
+    """
+)
+
+
+def test_a_scrape_through_another_worker_sees_a_workers_figures_within_seconds(
+    tmp_path: Path,
+) -> None:
+    # Given a worker whose part counts 4 more calls while nobody scrapes through it
+    env = {
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+    }
+    with subprocess.Popen(
+        [sys.executable, "-c", GROWING], env=env, stdout=subprocess.PIPE, text=True
+    ) as worker:
+        try:
+            assert worker.stdout is not None and worker.stdout.readline().strip() == "grown"
+            # When another worker is scraped in the next 5 seconds (writes were 10 s apart)
+            shared = CollectorRegistry()
+            MultiProcessCollector(shared, path=str(tmp_path))  # type: ignore[no-untyped-call]
+            seen = []
+            for _ in range(50):
+                text = generate_latest(shared).decode()
+                seen.append(_value(text, "membergraph_test_calls_total"))
+                if seen[-1] == 5.0:
+                    break
+                time.sleep(0.1)
+            # Then it shows them: the worker wrote its figures within the feed's bound
+            assert seen[-1] == 5.0, seen
+        finally:
+            worker.kill()

@@ -77,7 +77,11 @@ class HttpResponseCache:
         caller = state.get("caller")
         scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
         # Unmasked answers are not kept: the audit of who read personal data sees each read.
-        if "pii:read" not in scopes and self.cache.max_entries > 0 and self._following():
+        kept = "pii:read" not in scopes and self.cache.max_entries > 0
+        if kept and self._following() is None:
+            self.cache.lagging += 1  # the feed not read lately: answered afresh, not kept
+            kept = False
+        if kept:
             key = (scopes, getattr(caller, "member_id", None), wants_spec, method, payload)
             entry = self.cache.get(key)
             if entry is not None and method == "POST":

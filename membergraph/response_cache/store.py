@@ -63,6 +63,7 @@ class ResponseCache:
         self.clock = clock
         self.bytes = 0
         self.hits = self.misses = self.evictions = self.invalidated = 0
+        self.lagging = 0  # requests answered around the cache: the feed was not read lately
         self.generation = 0  # one more at each invalidation
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self._by_member: dict[str, set[Key]] = {}
@@ -158,6 +159,12 @@ class CacheFigures(Collector):
             ("misses", "Requests the response cache did not hold.", cache.misses),
             ("evictions", "Answers dropped to stay within the bounds.", cache.evictions),
             ("invalidations", "Answers dropped: a member they read changed.", cache.invalidated),
+            (
+                "lagging",
+                "Requests answered without the response cache: the change feed was not read "
+                "within its lag bound (the store unreachable), so no kept answer was trusted.",
+                cache.lagging,
+            ),
         ):
             yield CounterMetricFamily(f"{name}_{what}", text, value=value)
         yield GaugeMetricFamily(f"{name}_entries", "Answers held.", value=len(cache))

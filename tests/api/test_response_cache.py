@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from starlette.testclient import TestClient
 
 from membergraph.app import create_app
 from membergraph.settings import Settings
@@ -374,3 +375,24 @@ def test_an_email_only_a_web_login_gave_finds_the_contact_who_takes_it_at_once(
     holder = unmasked.profile(shared)
     assert holder is not None and holder["id"] != cas["id"]
     assert masked.profile(shared)["id"] == holder["id"]  # type: ignore[index]
+
+
+def test_a_process_that_stopped_reading_the_feed_answers_afresh_and_counts_it(
+    keyed: Settings,
+) -> None:
+    # Given a gateway that answered a profile once (kept), then stopped following the feed
+    # (as when its store stops answering)
+    with TestClient(create_app(keyed), base_url="http://127.0.0.1") as http:
+        headers = {"Authorization": f"Bearer {MASKED}"}
+        ask = {"query": PROFILE, "variables": {"e": "cas.che@cheshire-cats.net"}}
+        assert http.post("/graphql", json=ask, headers=headers).status_code == 200
+        http.app.state.response_cache.follow(None)  # type: ignore[attr-defined]
+
+        # When the same question is asked twice
+        for _ in range(2):
+            assert http.post("/graphql", json=ask, headers=headers).status_code == 200
+
+        # Then neither was served from the cache, and /metrics counts both
+        text = http.get("/metrics", headers=headers).text
+        assert re.search(r"^membergraph_response_cache_hits_total 0\.0$", text, re.M), text
+        assert re.search(r"^membergraph_response_cache_lagging_total 2\.0$", text, re.M), text
