@@ -20,6 +20,7 @@ from membergraph.identity.near_duplicates import Signature
 from membergraph.identity.near_edges import RULE as NEAR_RULE
 from membergraph.identity.near_edges import near_duplicates
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.ordering_emails import never_orders_with
 from membergraph.identity.partial_names import (
     PLACEHOLDER_NAME_RULE,
     partial_duplicates,
@@ -35,6 +36,7 @@ from membergraph.identity.values import ValueKey, own_values_disagree, own_value
 __all__ = ["DUPLICATES", "Edge", "ProfileEvidence"]
 
 _NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
+_SOMEONES = ("linkable", "shared")  # statuses of values that identify someone
 _RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
 DUPLICATES = (
     "crm_duplicate",
@@ -112,10 +114,54 @@ class ProfileEvidence:
                 continue  # staff typed it each time: for whom, the value cannot say
             rule = "email" if kind is IdentifierKind.EMAIL else kind.value.lower()
             order = _RULE_ORDER[rule]
-            for other in profiles[1:]:
-                edges.append((order, kind, value, profiles[0], other, rule))
+            for a, b in self._pairs(kind, value, profiles):
+                edges.append((order, kind, value, a, b, rule))
         edges.sort()
         return edges
+
+    def _pairs(
+        self, kind: IdentifierKind, value: str, profiles: list[RecordKey]
+    ) -> list[tuple[RecordKey, RecordKey]]:
+        """The pairs a linkable value links among the profiles carrying it: a star from the
+        first. An e-mail on a contact that she never orders under
+        (``rules.emails_she_never_orders_with``) links her to no card-less online orders
+        under it: two stars, one without them, one without her (a card carrying it too
+        still joins both)."""
+        apart = self._never_orders_with(value, profiles) if kind is IdentifierKind.EMAIL else ()
+        if not apart:
+            return [(profiles[0], other) for other in profiles[1:]]
+        pairs = []
+        for group in (
+            [ref for ref in profiles if not ref[1].startswith("online:")],
+            [ref for ref in profiles if ref not in apart],
+        ):
+            pairs += [(group[0], other) for other in group[1:]]
+        return pairs
+
+    def _never_orders_with(self, email: str, profiles: list[RecordKey]) -> set[RecordKey]:
+        """The contacts among ``profiles`` that never order under ``email``
+        (:func:`~membergraph.identity.ordering_emails.never_orders_with`), when card-less
+        online orders carry it too."""
+        rules = self.rules
+        if not rules.emails_she_never_orders_with or not any(
+            ref[0] == "transactions" and ref[1].startswith("online:") for ref in profiles
+        ):
+            return set()
+        status = self.status
+        usable = lambda e: status.get((IdentifierKind.EMAIL, e)) in _SOMEONES  # noqa: E731
+        return {
+            ref
+            for ref in profiles
+            if ref[0] == "crm"
+            and never_orders_with(
+                self.records[ref],
+                email,
+                self.carriers,
+                usable,
+                rules.near_duplicates,
+                rules.call_value_slips,
+            )
+        }
 
     def _namesakes(
         self, kind: IdentifierKind, sig: tuple[str, str, str], a: RecordKey, b: RecordKey

@@ -143,6 +143,12 @@ class Rules(BaseModel):
             by their names and birth dates two people) whose contacts all end in one member
             (her duplicates, merged on other evidence) is that member's: it links the
             records no contact's member holds (her card-less orders, her opens).
+        emails_she_never_orders_with: an e-mail on a CRM contact that does not name her
+            (a handle, another person's name) links her to no card-less online orders
+            under it when the addresses she is seen using (given with her cards'
+            purchases, by her logged-in sessions) hold another one and neither it nor one
+            ``call_value_slips`` edits from it: a parent's address given at a student's
+            enrolment, whose orders are the parent's.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         reenrolments: when two CRM contacts sharing only a phone, or a card and the
@@ -189,6 +195,7 @@ class Rules(BaseModel):
     devices_confirm_emails: bool = True
     logins_claim_online_orders: bool = True
     shared_emails_of_one_member: bool = True
+    emails_she_never_orders_with: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")

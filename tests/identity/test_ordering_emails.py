@@ -1,0 +1,123 @@
+"""A parent's address on a student's contact: her card's purchases and logins say whose it is."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from membergraph.identity.engine import resolve
+from membergraph.identity.records import RecordData
+from membergraph.identity.rules import Rules
+from membergraph.identity.service import IdentityService
+from tests.identity.builders import crm, event, purchase, world
+from tests.support.stores import ADAPTERS, open_store
+
+CARD = "LD70000001"
+PARENTS = "bookworm8493@comcast.net"  # a handle: names no one
+
+
+def _jessica(email: str = PARENTS) -> RecordData:
+    return crm("C0000001", first="Jessica", last="Jones", birth=None, emails=[email], card=CARD)
+
+
+def _card_order(email: str, tid: str = "T1") -> RecordData:
+    return purchase(card=CARD, email=email, channel="online", tid=tid)
+
+
+def _login(email: str) -> RecordData:
+    return event("dev-1", user="C0000001", eid="L1", email=email, kind="identify")
+
+
+@pytest.mark.parametrize(
+    ("on_contact", "seen", "joined"),
+    [
+        # Her card's online orders give her own address, never the handle: the handle's
+        # card-less orders are someone else's (her parent's, given at her enrolment)
+        pytest.param(PARENTS, [_card_order("jessica.jones@outlook.com")], False, id="card-other"),
+        # ... and so do her logged-in sessions
+        pytest.param(PARENTS, [_login("jessica.jones@outlook.com")], False, id="login-other"),
+        # Another person's name, read as no name of hers, is no different
+        pytest.param("mmartin@gmail.com", [_login("jhernandez@gmail.com")], False, id="name"),
+        # She gives the handle with her card or when logged in: it is hers
+        pytest.param(PARENTS, [_card_order(PARENTS)], True, id="card-gives-it"),
+        pytest.param(
+            PARENTS,
+            [_card_order("jessica.jones@outlook.com"), _login(PARENTS)],
+            True,
+            id="login-gives-it",
+        ),
+        # A till's typo of it is it
+        pytest.param(PARENTS, [_card_order("bookworm8493@comcsat.net")], True, id="a-slip"),
+        # Seen using no address at all, or only a placeholder: nothing says it is not hers
+        pytest.param(PARENTS, [], True, id="seen-using-none"),
+        pytest.param(PARENTS, [_card_order("na@na.com")], True, id="placeholder-only"),
+        # An address naming her is hers, whatever else she uses
+        pytest.param(
+            "jessica_jones@comcast.net",
+            [_card_order("jjones@outlook.com")],
+            True,
+            id="names-her",
+        ),
+    ],
+)
+def test_a_contacts_email_joins_its_card_less_orders_unless_she_orders_under_another(
+    on_contact: str, seen: list[RecordData], joined: bool
+) -> None:
+    # Given Jessica Jones's contact with an address, what her card and logins give, and
+    # card-less online orders under the contact's address
+    jessica = _jessica(on_contact)
+    orders = purchase(email=on_contact, channel="online", tid="G1")
+    result = resolve(world(jessica, orders, *seen))
+    member = next(c for c in result.components if jessica.ref in c)
+    # Then the orders are hers only when nothing says she orders under another address
+    assert (orders.ref in member) is joined
+    # and her card's purchases are hers either way
+    assert all(r.ref in member for r in seen if r.source == "transactions")
+
+
+def test_she_orders_under_another_address_says_nothing_with_the_rule_off() -> None:
+    # Given the card-other case
+    jessica = _jessica()
+    orders = purchase(email=PARENTS, channel="online", tid="G1")
+    records = world(jessica, orders, _card_order("jessica.jones@outlook.com"))
+    # Then with the rule off the handle's orders join her, as before
+    off = Rules(emails_she_never_orders_with=False)
+    member = next(c for c in resolve(records, off).components if jessica.ref in c)
+    assert orders.ref in member
+
+
+def test_the_parents_orders_stay_together_apart_from_her() -> None:
+    # Given two spellings of the parent's handle on card-less orders (a tag on one)
+    jessica = _jessica()
+    first = purchase(email=PARENTS, channel="online", tid="G1")
+    tagged = purchase(email="bookworm8493+shop@comcast.net", channel="online", tid="G2")
+    result = resolve(world(jessica, first, tagged, _card_order("jessica.jones@outlook.com")))
+    # Then the parent's orders are one member, without her
+    [parents] = [c for c in result.components if first.ref in c]
+    assert tagged.ref in parents and jessica.ref not in parents
+
+
+@pytest.fixture(params=ADAPTERS)
+async def service(request: pytest.FixtureRequest) -> AsyncIterator[IdentityService]:
+    async with open_store(request.param) as store:
+        yield IdentityService(store)
+
+
+async def test_her_first_order_under_her_own_address_parts_the_parents_orders(
+    service: IdentityService,
+) -> None:
+    # Given Jessica's contact and the parent's card-less orders under the handle: together
+    orders = purchase(email=PARENTS, channel="online", tid="G1")
+    await service.ingest([_jessica(), orders])
+    contact = ("crm", "C0000001")
+    assigned = await service.store.all_assignments()
+    assert assigned[contact] == assigned[orders.ref]
+    # When her card's first online order comes in, giving her own address
+    await service.ingest([_card_order("jessica.jones@outlook.com")])
+    # Then the parent's orders leave her member
+    assigned = await service.store.all_assignments()
+    assert assigned[contact] != assigned[orders.ref]
+    # And a whole resolution of the store (a restart) agrees with the ingests
+    await service.resolve_all(await service.store.load_records(None))
+    assert await service.store.all_assignments() == assigned
