@@ -40,10 +40,16 @@ from membergraph.connectors.lines import (
 )
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, version_digest
-from membergraph.identity.line_records import identity_of, record_of_line
+from membergraph.identity.line_records import identity_of, record_of_line, typed_emails
 from membergraph.identity.load import owner_key
 from membergraph.identity.purchase_days import add_purchase, card_email, purchase_day
-from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_of
+from membergraph.identity.records import (
+    Identifier,
+    RecordData,
+    RecordKey,
+    identifier_of,
+    typed_email_keys,
+)
 from membergraph.identity.workers import worker_pool
 
 __all__ = ["PIECE_BYTES", "Piece", "content_digest", "cut", "read_piece", "read_pieces"]
@@ -64,7 +70,8 @@ def _row(r: RecordData) -> Row:
     person = (r.first_name, r.last_name, r.birth_date, r.address)
     days, emails = _plain(r.days), _plain(r.email_days)
     identifiers = tuple(map(tuple, r.identifiers))
-    return (r.source, r.key, r.role, identifiers, *person, days, emails, r.version)
+    typed = tuple(r.typed_keys)
+    return (r.source, r.key, r.role, identifiers, *person, days, emails, r.version, typed)
 
 
 def _plain(sets: dict[str, frozenset[str]] | None) -> tuple[tuple[str, Any], ...] | None:
@@ -72,9 +79,11 @@ def _plain(sets: dict[str, frozenset[str]] | None) -> tuple[tuple[str, Any], ...
 
 
 def _record(row: Row) -> RecordData:
-    source, key, role, identifiers, *person, days, emails, version = row
+    source, key, role, identifiers, *person, days, emails, version, typed = row
     record = RecordData(source, key, role, set(map(identifier_of, identifiers)), *person)
     record.version = version
+    if typed:
+        record.typed_keys = frozenset(typed)
     if days is not None:
         record.days = {day: frozenset(ids) for day, ids in days}
     if emails is not None:
@@ -206,6 +215,10 @@ def read_piece(
                 else:
                     parts[slot].identifiers |= described[1]  # what merge does for this source
                 if identity is not None:
+                    # What record_of_line keeps of the line (an older release's keys of the
+                    # e-mail as typed): its fields are the identity, so once per identity.
+                    if typed := typed_emails(source, line):
+                        parts[slot].typed_keys |= typed_email_keys(typed)
                     seen[identity] = slot
                     if counts_days:
                         emails[identity] = card_email(*described)

@@ -37,6 +37,7 @@ from membergraph.identity.records import (
     RecordData,
     make_identifier,
     typed_crm_ids,
+    typed_email_keys,
 )
 from membergraph.identity.rules import Rules
 
@@ -49,6 +50,7 @@ __all__ = [
     "own_email",
     "owner_of_transaction",
     "record_of_line",
+    "typed_emails",
     "transaction_record",
     "unattributed_reason",
     "visitor_record",
@@ -254,13 +256,14 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
     ``line`` is a line of ``source``: its model (:class:`CrmContact`, :class:`Transaction`,
     :class:`WebEvent`, :class:`CallInteraction`), or what
     :func:`~membergraph.connectors.fastlines.fast_decoder` read, with the same fields. So
-    this looks at ``source``, not at the line's class.
+    this looks at ``source``, not at the line's class. The record carries the keys older
+    releases matched the line's e-mails on as typed (:attr:`RecordData.typed_keys`).
     """
     if source == SourceName.CRM:
         address = None
         if line.address and line.address.line1 and line.address.postal_code:
             address = f"{line.address.line1.strip().casefold()}|{line.address.postal_code.strip()}"
-        return RecordData(
+        contact = RecordData(
             source=source,
             key=line.contact_id,
             role="profile",
@@ -283,6 +286,7 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
             address=address,
             version=_CRM_VERSION(line),
         )
+        return _with_typed_keys(contact, source, line)
     identity = _IDENTITIES.get(source)
     if identity is not None:  # a purchase's card or e-mail, a visit's visitor
         found = identity.describe(*identity.read(line), region)
@@ -291,9 +295,12 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
         record = RecordData(source, found[0], identity.role, set(found[1]))
         if source == SourceName.TRANSACTIONS:
             add_purchase(record, purchase_day(line), line.transaction_id, card_email(*found))
-        return record
+        email = line.email
+        if email is None or email.isascii():  # (typed_emails, without its cost: every line)
+            return record
+        return _with_typed_keys(record, source, line)
     ref = line.account_ref
-    return RecordData(
+    call = RecordData(
         source=source,
         key=line.interaction_id,
         role="leaf",
@@ -310,3 +317,24 @@ def record_of_line(source: SourceName, line: Any, region: str = "US") -> RecordD
             ]
         ),
     )
+    return _with_typed_keys(call, source, line)
+
+
+def _with_typed_keys(record: RecordData, source: SourceName, line: Any) -> RecordData:
+    if emails := typed_emails(source, line):
+        record.typed_keys = typed_email_keys(emails)
+    return record
+
+
+def typed_emails(source: SourceName, line: Any) -> list[str]:
+    """The e-mails a line of ``source`` gives as typed, when one is not plain ASCII (else
+    none: a release before format 6 kept those as this one does)."""
+    if source == SourceName.CRM:
+        emails: list[str] = line.emails
+    elif source == SourceName.CALL_CENTER:
+        ref = line.account_ref
+        emails = [ref.value] if ref is not None and ref.kind == "email" else []
+    else:
+        email = line.email
+        return [] if email is None or email.isascii() else [email]
+    return [e for e in emails if not e.isascii()]

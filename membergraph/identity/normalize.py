@@ -24,6 +24,7 @@ __all__ = [
     "BadIdentifier",
     "IdentifierKind",
     "card_match_key",
+    "email_as_typed",
     "email_match_key",
     "crm_id_spellings",
     "fold_name",
@@ -98,15 +99,22 @@ def normalize_email(value: str) -> str:
         raise BadIdentifier(
             f"{_shown(value)} is not an e-mail address: an address has at most 254 characters"
         )
-    email = unicodedata.normalize("NFC", _INVISIBLE.sub("", value).strip().lower())
-    email = _AROUND_AT.sub("@", email.removeprefix("mailto:").strip())
-    email = email.removesuffix(".")
+    email = email_as_typed(value)
     if _PLAIN_EMAIL.match(email) is not None:
         return email
     email = _domain_as_shown(email, value)
     if _PLAIN_EMAIL.match(email) is None and (why := _not_an_address(email)) is not None:
         raise BadIdentifier(f"{_shown(value)} is not an e-mail address: {why}")
     return email
+
+
+def email_as_typed(value: str) -> str:
+    """An e-mail trimmed, lower-cased, in NFC, without invisible characters, ``mailto:``,
+    spaces beside the ``@`` or the root's dot, its domain as typed: what releases before
+    store format 6 kept (since then the domain is in IDNA's one form, ``_domain_as_shown``)."""
+    email = unicodedata.normalize("NFC", _INVISIBLE.sub("", value).strip().lower())
+    email = _AROUND_AT.sub("@", email.removeprefix("mailto:").strip())
+    return email.removesuffix(".")
 
 
 def _domain_as_shown(email: str, value: str) -> str:

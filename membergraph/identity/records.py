@@ -20,6 +20,7 @@ from membergraph.identity.normalize import (
     IdentifierKind,
     card_match_key,
     crm_id_spellings,
+    email_as_typed,
     email_match_key,
     normalize,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "make_identifier",
     "sorted_refs",
     "typed_crm_ids",
+    "typed_email_keys",
 ]
 
 RecordKey = tuple[str, str]
@@ -89,6 +91,12 @@ class RecordData:
     birth date and address whichever writer brings the older (:meth:`fold`). None: unknown
     (a record stored by an earlier release): the version folded in is taken, as it was."""
 
+    typed_keys: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    """The keys releases before store format 6 matched its lines' e-mails on that their
+    values now no longer tell (:func:`typed_email_keys`): what a suppression such a release
+    made is checked under. Only a record made from lines carries them (the store keeps none):
+    what the suppression check of a line reads."""
+
     ref: RecordKey = field(init=False, repr=False, compare=False)
     """``(source, key)``, kept: the engine asks for it millions of times a batch."""
 
@@ -111,6 +119,8 @@ class RecordData:
         before = (len(self.identifiers), self.first_name, self.last_name, self.birth_date)
         was_at = self.address
         self.identifiers |= other.identifiers
+        if other.typed_keys:
+            self.typed_keys |= other.typed_keys
         if other.source == SourceName.CRM and not _older(other.version, self.version):
             self.first_name, self.last_name = other.first_name, other.last_name
             self.birth_date, self.address = other.birth_date, other.address
@@ -220,6 +230,33 @@ def make_identifier(
         # A bad identifier on a line is not a bad line: the line's facts still count.
         return None
     return identifier_of((kind, identifier_key(kind, value), value, via))
+
+
+def typed_email_keys(raw: Iterable[str | None]) -> frozenset[str]:
+    """The keys releases before store format 6 matched e-mails typed as ``raw`` on, where
+    this release's value of one no longer tells them: a domain IDNA maps to another (a
+    full-width ``ann@ｘ.com`` from an input method is ``ann@x.com`` now, and nothing in
+    ``ann@x.com`` says it was typed so). Empty for an ASCII address (nearly all), and for a
+    domain typed as it is kept (``jöhn@exämple.com``) or in punycode (both spellings of a
+    value are checked anyway: ``privacy/suppression.py``)."""
+    keys: set[str] = set()
+    for typed in raw:
+        if typed is None or typed.isascii():
+            continue  # nearly every address: nothing to add
+        before = email_as_typed(typed)
+        if before.rpartition("@")[2].isascii():
+            continue
+        try:
+            now = normalize(IdentifierKind.EMAIL, typed)
+        except BadIdentifier:
+            continue
+        if before != now:
+            # Formats 4 and 5 matched it without a +tag, earlier ones with it.
+            keys.update((email_match_key(before), before))
+    return frozenset(keys) if keys else _NO_KEYS
+
+
+_NO_KEYS: frozenset[str] = frozenset()
 
 
 def identifiers_again(identifiers: Iterable[Identifier], region: str = "US") -> set[Identifier]:

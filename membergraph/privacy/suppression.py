@@ -15,7 +15,10 @@ under the keys of earlier releases too: before store format 4 an e-mail kept its
 outside Gmail (``tess+shop@fastmail.com`` was its own key, now ``tess@fastmail.com``), and
 an erased person's tagged address, suppressed then, must stay refused after the upgrade;
 before format 6 an internationalized domain was kept as typed, and the punycode a browser
-sends (``jöhn@xn--exmple-cua.com``, now ``jöhn@exämple.com``) was a key of its own.
+sends (``jöhn@xn--exmple-cua.com``, now ``jöhn@exämple.com``) was a key of its own. A
+spelling today's value cannot tell (a full-width ``ann@ｘ.com`` from an input method, now
+``ann@x.com``) is checked from the line as typed: a record made from lines carries those keys
+(``RecordData.typed_keys``), and ``unsuppress`` of the value so typed lifts it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from datetime import UTC, datetime
 import idna
 
 from membergraph.identity.normalize import IdentifierKind, normalize
-from membergraph.identity.records import Identifier, RecordData, identifier_key
+from membergraph.identity.records import Identifier, RecordData, identifier_key, typed_email_keys
 from membergraph.privacy.keys import PrivacyKeys
 from membergraph.privacy.port import PrivacyStore, Suppression
 
@@ -84,12 +87,18 @@ class Suppressor:
         }
         return await self.store.suppress(list(entries.values()))
 
-    async def unsuppress(self, kind: IdentifierKind, key: str, value: str | None = None) -> bool:
+    async def unsuppress(
+        self, kind: IdentifierKind, key: str, value: str | None = None, typed: str | None = None
+    ) -> bool:
         """Lift a suppression of ``key``, under any key still checked; with the normalized
-        ``value`` as typed, one an earlier release made of it under its own key too."""
+        ``value`` (and the value as ``typed``), one an earlier release made of it under its
+        own key too."""
         digests = self._every_digest(kind, key)
         for legacy in () if value is None else _legacy_keys(kind, key, value):
             digests += self._every_digest(kind, legacy)
+        if kind is IdentifierKind.EMAIL:
+            for legacy in typed_email_keys([typed]):
+                digests += self._every_digest(kind, legacy)
         lifted = False
         for digest in digests:
             lifted = await self.store.unsuppress(digest) or lifted
@@ -109,10 +118,15 @@ class Suppressor:
         return digests
 
     def digests(self, record: RecordData | None) -> frozenset[str]:
-        """The digests of what a record (of a line) carries: what to check it against."""
+        """The digests of what a record (of a line) carries: what to check it against. With
+        the keys an older release matched its e-mails on as typed, which their values no
+        longer tell (a full-width ``ann@ｘ.com`` is ``ann@x.com`` since format 6)."""
         if record is None:
             return frozenset()
-        return frozenset(d for i in record.identifiers for d in self.digests_of(i))
+        found = {d for i in record.identifiers for d in self.digests_of(i)}
+        for typed in record.typed_keys:
+            found.update(self._every_digest(IdentifierKind.EMAIL, typed))
+        return frozenset(found)
 
     async def refused(self, records: Sequence[RecordData | None]) -> list[bool]:
         """For each record (of a line), whether it carries a suppressed identifier."""

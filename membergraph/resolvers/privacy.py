@@ -86,7 +86,7 @@ async def suppress(
         )
     if lift:
         changed = await privacy.suppressor.unsuppress(
-            kind, key, normalize(kind, value, privacy.suppressor.region)
+            kind, key, normalize(kind, value, privacy.suppressor.region), typed=value
         )
     else:
         changed = bool(await privacy.suppressor.suppress([(kind, key)], actor))
