@@ -20,7 +20,7 @@ from membergraph.identity.engine import Link, ValueKey
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
-from membergraph.identity.store import sqlite_feed, sqlite_lookup, sqlite_read
+from membergraph.identity.store import sqlite_feed, sqlite_lookup, sqlite_members, sqlite_read
 from membergraph.identity.store.format import STORE_FORMAT, StoreMark, read_mark
 from membergraph.identity.store.port import (
     Change,
@@ -294,7 +294,7 @@ class SqliteStore(SqliteConnections, IdentityStore):
         return await self._read(sqlite_lookup.live_member_id, member_id)
 
     async def member_records(self, member_ids: Sequence[str]) -> list[list[RecordKey]]:
-        return await self._read(sqlite_read.member_records, list(member_ids))
+        return await self._read(sqlite_members.member_records, list(member_ids))
 
     async def closure_step(
         self,
@@ -317,10 +317,10 @@ class SqliteStore(SqliteConnections, IdentityStore):
     async def member_identifiers(
         self, member_ids: Sequence[str]
     ) -> list[list[tuple[RecordKey, Identifier]]]:
-        return await self._read(sqlite_read.member_identifiers, list(member_ids))
+        return await self._read(sqlite_members.member_identifiers, list(member_ids))
 
     async def member_parts(self, member_ids: Sequence[str]) -> list[MemberParts]:
-        return await self._read(sqlite_read.member_parts, list(member_ids))
+        return await self._read(sqlite_members.member_parts, list(member_ids))
 
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
         return await self._read(sqlite_lookup.find_members, kind.value, key)
@@ -375,7 +375,7 @@ class SqliteStore(SqliteConnections, IdentityStore):
         return int(rows[0][0])
 
     async def member_events(self, member_ids: Sequence[str]) -> list[list[IdentityEvent]]:
-        grouped = await self._read(sqlite_read.member_histories, list(member_ids))
+        grouped = await self._read(sqlite_members.member_histories, list(member_ids))
         return [[_event_row(r) for r in grouped.get(m, [])] for m in member_ids]
 
     async def list_conflicts(self, limit: int, offset: int = 0) -> list[IdentityEvent]:

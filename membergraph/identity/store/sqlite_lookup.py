@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.port import MemberCarried, MemberParts, contact_values
+from membergraph.identity.store.sqlite_members import member_parts
 from membergraph.identity.store.sqlite_read import (
     WHOLE_IDENTIFIERS,
     WHOLE_OF_MEMBER,
     carriers,
     identifiers_of,
     load_records,
-    member_parts,
     record_row,
     whole_rows,
 )

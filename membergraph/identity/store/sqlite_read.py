@@ -2,7 +2,8 @@
 
 :class:`SqliteStore` runs each in the connection's thread, and :func:`scope_state` runs all
 that a resolution reads about its records in one hop and one read transaction (one snapshot),
-instead of one round trip through the event loop per query.
+instead of one round trip through the event loop per query. A member's own reads (its
+records, identifiers and history, for the loaders) are :mod:`.sqlite_members`'.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_of
 from membergraph.identity.store.port import (
     ClosureStep,
-    MemberParts,
     ScopeState,
     StoredLink,
     plan_step,
 )
+from membergraph.identity.store.sqlite_members import KINDS, member_records
 from membergraph.identity.store.sqlite_write import (
     _RECORD_COLUMNS,
     chunks,
@@ -57,7 +58,6 @@ __all__ = [
 Conn = sqlite3.Connection
 
 _IDENTIFIER_COLUMNS = "source, rkey, kind, key, value, via"
-_KINDS = {kind.value: kind for kind in IdentifierKind}
 _LINK_COLUMNS = (
     "l.id, l.a_source, l.a_key, l.b_source, l.b_key, l.rule, l.evidence, l.actor, l.created_at"
 )
@@ -155,7 +155,7 @@ def whole_rows(db: Conn, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...
 
 def identifiers_of(text: str) -> list[Identifier]:
     """A whole row's identifiers, from their JSON array."""
-    kinds = _KINDS  # a dict, not IdentifierKind(...): an enum's call is Python
+    kinds = KINDS  # a dict, not IdentifierKind(...): an enum's call is Python
     return [identifier_of((kinds[k], key, value, via)) for k, key, value, via in orjson.loads(text)]
 
 
@@ -171,7 +171,7 @@ def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, 
         (row[0], row[1]): record_row(row)
         for row in plain(db, f"SELECT {_RECORD_COLUMNS} FROM records")
     }
-    kinds = _KINDS
+    kinds = KINDS
     for source, rkey, kind, key, value, via in plain(
         db, f"SELECT {_IDENTIFIER_COLUMNS} FROM identifiers"
     ):
@@ -305,75 +305,6 @@ def _scope_state(db: Conn, refs: list[RecordKey] | None) -> ScopeState:
     # A live member is one in the members table (an ID merged away is in redirects).
     state.live_elsewhere = set(member_versions(db, state.taken))
     return state
-
-
-def grouped(db: Conn, sql: str, member_ids: Iterable[str]) -> dict[str, list[sqlite3.Row]]:
-    """Rows of ``sql`` (``... WHERE member_id IN ({marks})``, selecting ``member_id``) by
-    member, read in chunks of members."""
-    found: dict[str, list[sqlite3.Row]] = defaultdict(list)
-    for chunk in chunks(sorted(set(member_ids))):
-        marks = ",".join("?" * len(chunk))
-        for row in rows(db, sql.format(marks=marks), chunk):
-            found[row["member_id"]].append(row)
-    return found
-
-
-# Each asked ID with every ID merged into it, through chains of redirects (by their
-# ``redirects_new`` index); UNION keeps each pair once, so even a corrupt cycle ends. CROSS
-# JOIN makes SQLite read those few IDs first and their events by index: left to choose, it
-# scanned every event.
-_HISTORIES = """WITH RECURSIVE merged_into(root, id) AS (
-    SELECT value, value FROM json_each(?)
-    UNION SELECT m.root, r.old_id FROM merged_into AS m JOIN redirects AS r ON r.new_id = m.id
-)
-SELECT m.root, e.* FROM merged_into AS m CROSS JOIN events AS e ON e.member_id = m.id
-ORDER BY e.id"""
-
-
-def member_histories(db: Conn, member_ids: Sequence[str]) -> dict[str, list[sqlite3.Row]]:
-    """:meth:`IdentityStore.member_events`' rows by asked ID: the events written under it and
-    under every ID that redirects to it, each once, oldest first, in one statement."""
-    found: dict[str, list[sqlite3.Row]] = defaultdict(list)
-    for row in rows(db, _HISTORIES, (orjson.dumps(sorted(set(member_ids))).decode(),)):
-        found[row["root"]].append(row)
-    return found
-
-
-def member_records(db: Conn, member_ids: Sequence[str]) -> list[list[RecordKey]]:
-    """Each member's records, in key order."""
-    found = grouped(
-        db,
-        "SELECT member_id, source, key FROM records WHERE member_id IN ({marks})"
-        " ORDER BY source, key",
-        member_ids,
-    )
-    return [[(r["source"], r["key"]) for r in found.get(m, [])] for m in member_ids]
-
-
-def member_identifiers(
-    db: Conn, member_ids: Sequence[str]
-) -> list[list[tuple[RecordKey, Identifier]]]:
-    """Each member's identifiers with their records, ordered by kind, value and record."""
-    found: dict[str, list[tuple[RecordKey, Identifier]]] = defaultdict(list)
-    kinds = _KINDS  # plain tuples and a dict: a page of members holds 100,000 of them
-    cursor = db.cursor()
-    cursor.row_factory = None
-    for chunk in chunks(sorted(set(member_ids))):
-        sql = (
-            "SELECT r.member_id, i.source, i.rkey, i.kind, i.key, i.value, i.via"
-            " FROM records r JOIN identifiers i ON i.source = r.source AND i.rkey = r.key"
-            f" WHERE r.member_id IN ({','.join('?' * len(chunk))})"
-            " ORDER BY i.kind, i.value, i.source, i.rkey"
-        )
-        for member, source, rkey, kind, key, value, via in cursor.execute(sql, chunk):
-            found[member].append(((source, rkey), Identifier(kinds[kind], key, value, via)))
-    return [found.get(m, []) for m in member_ids]
-
-
-def member_parts(db: Conn, member_ids: Sequence[str]) -> list[MemberParts]:
-    """Each member's records and identifiers (in the caller's one trip to the thread)."""
-    records, identifiers = member_records(db, member_ids), member_identifiers(db, member_ids)
-    return [MemberParts(r, i) for r, i in zip(records, identifiers, strict=True)]
 
 
 def closure_state(db: Conn, walk: Walk) -> tuple[Closure, ScopeState]:
