@@ -58,9 +58,12 @@ class NearDuplicates(BaseModel):
     listed with the new one); with ``births_outweigh_own_values``, not when both birth dates are
     given and agree and the first names are one (the same letters): no two relatives are born on
     one day under one first name (twins have two, if only a letter or a short form apart), so
-    her values of her own are her old and new ones. With ``partial_names``, a contact that left
-    its first or family name empty joins the one person's contacts on a shared ``kinds`` value
-    whose same name field is close and whose birth date (given on both) agrees
+    her values of her own are her old and new ones; with ``short_forms_born_one``, a name and
+    its listed short form more than a letter apart are one first name (``Jennifer``/``Jen``;
+    not ``Ann``/``Anne``, nor ``Chris``, a short form of two names). With ``partial_names``, a
+    contact that left its first or family name empty joins the one person's contacts on a
+    shared ``kinds`` value whose same name field is close and whose birth date (given on both)
+    agrees
     (:mod:`~membergraph.identity.partial_names`); with ``partial_names_by_email``, with no birth
     date to compare, on an e-mail that names that person (``barbara.harris@``: her own address,
     not a family's). A contact whose first name, or first and family names read together, is one
@@ -102,6 +105,7 @@ class NearDuplicates(BaseModel):
     day_month_swaps: bool = True
     birth_year_slips: bool = True
     births_outweigh_own_values: bool = True
+    short_forms_born_one: bool = True
     partial_names: bool = True
     partial_names_by_email: bool = True
     placeholder_names_by_birth: bool = True
@@ -300,7 +304,23 @@ class NearDuplicates(BaseModel):
         if self.birth_said(a[2], b[2]) == "left_out" or not self.same_birth(a[2], b[2]):
             return False
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
-        return bool(first_a) and first_a == first_b
+        return bool(first_a) and (first_a == first_b or self._one_first_name(first_a, first_b))
+
+    def _one_first_name(self, a: str, b: str) -> bool:
+        """Whether two folded first names are one name written in full and as its listed
+        short form (``short_forms_born_one``: ``Jennifer``/``Jen``, ``William``/``Billy``),
+        more than a letter apart (``Ann``/``Anne``, ``Jon``/``John`` are twins' names), and
+        the short form is no other listed name's (``Chris``: Christopher's or Christine's)."""
+        if not self.short_forms_born_one or b not in self._nickname_of.get(a, ()):
+            return False
+        if self.one_slip(a, b):
+            return False
+        short, full = (a, b) if len(a) < len(b) else (b, a)
+        return all(full in group for group in self._nickname_groups if short in group)
+
+    @cached_property
+    def _nickname_groups(self) -> tuple[frozenset[str], ...]:
+        return tuple(frozenset(fold_name(name) for name in group) for group in self.nicknames)
 
     def names_close(self, a_first: str, a_last: str, b_first: str, b_last: str) -> bool:
         """Whether two contacts' first and family names are each close (or swapped), as
