@@ -48,6 +48,7 @@ def a_strangers_email(
     handle_days: int = 0,
     names: NearDuplicates | None = None,
     naming_others: bool = False,
+    no_ones: Callable[[IdentifierKind, str], bool] | None = None,
 ) -> bool:
     """Whether ``email``, given on a card's purchases, is a stranger's: the card's CRM
     contacts (``holders``) have e-mails of their own, not this one, and their names are
@@ -63,7 +64,10 @@ def a_strangers_email(
     0: not read): the holder's own; nor, with ``names``, against one that names no one
     (:func:`~membergraph.identity.email_names.names_anyone`: ``bluejay3322@``) given on at
     least ``handle_days`` (``Rules.card_handle_email_days``): a guest's names the guest, a
-    handle given again is the holder's."""
+    handle given again is the holder's. With ``no_ones`` (``Rules.card_emails_hubs_not_hers``:
+    values the data shows to be no one's), a holder whose only e-mails on file are such (the
+    store's address a till typed when she gave none) has none of her own: an address that
+    names her or names no one (a handle) is hers; one naming someone else is a guest's."""
     if holders_by_days(email, days, holder_days, handle_days, names):
         return False
     holders = list(holders)
@@ -78,6 +82,9 @@ def a_strangers_email(
         for i in h.identifiers
         if i.kind is IdentifierKind.EMAIL and not is_junk(i.kind, i.key)
     }
+    if theirs and no_ones is not None and all(no_ones(IdentifierKind.EMAIL, e) for e in theirs):
+        # Only a till's word for "none given" on file: hers names her or no one.
+        return names is not None and names_anyone(email, names) and not _names_one_of(email, words)
     if not theirs:
         theirs = {
             e for e in given if _names_one_of(e, words) and not is_junk(IdentifierKind.EMAIL, e)

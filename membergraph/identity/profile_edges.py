@@ -245,7 +245,13 @@ class ProfileEvidence:
             rules.card_handle_email_days,
             rules.near_duplicates,
             rules.card_emails_naming_others,
+            self._no_ones if rules.card_emails_hubs_not_hers else None,
         )
+
+    def _no_ones(self, kind: IdentifierKind, key: str) -> bool:
+        """Whether a value identifies no one: a hub (the store's address a till typed for
+        every guest who gave none)."""
+        return self.status.get((kind, key)) == "hub"
 
     def given(self, key: ValueKey, carriers: list[RecordData]) -> bool:
         """Whether a record carries the value by a channel other than staff typing it

@@ -81,6 +81,11 @@ class Rules(BaseModel):
             than each of them, read as a relative's address on a contact is
             (``michellejones@`` on Kim Williams's card); false: such a holder's card takes
             any address given with it.
+        card_emails_hubs_not_hers: a holder whose only e-mails on file are no one's (hubs:
+            the store's address a till typed when she gave none) has none of her own: an
+            address given with her card that names her, or names no one (a handle), is hers;
+            one that names someone else is a guest's. False: the store's address counts as
+            hers, and every other address given with the card is a stranger's.
         trust: how much each capture channel is trusted when two pieces of evidence disagree.
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
@@ -176,6 +181,7 @@ class Rules(BaseModel):
     card_email_days: int = Field(default=3, ge=0, le=8)
     card_handle_email_days: int = Field(default=2, ge=0, le=8)
     card_emails_naming_others: bool = True
+    card_emails_hubs_not_hers: bool = True
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,

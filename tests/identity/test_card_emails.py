@@ -76,6 +76,41 @@ def test_a_holder_without_email_takes_any_address_with_the_rule_off() -> None:
     assert guests.ref in member
 
 
+STORE = "store53001@northfieldmarket.com"  # what a till types for those who give none
+
+
+@pytest.mark.parametrize(
+    ("given", "joined", "joined_off"),
+    [
+        pytest.param(GUEST, True, False, id="a-handle"),
+        pytest.param("kwilson@acme.com", True, True, id="naming-her"),
+        # A guest's on a clerk's card names the guest.
+        pytest.param("jennifer33@yahoo.com", False, False, id="naming-another"),
+    ],
+)
+def test_a_holder_with_only_the_stores_address_has_none_of_her_own(
+    given: str, joined: bool, joined_off: bool
+) -> None:
+    # Given Katherine Wilson's contact carrying only the store's address (a till typed it
+    # for her and for many others who gave none: it identifies no one), her card on an
+    # online order giving an e-mail, and card-less online orders under that e-mail
+    katherine = crm("C0000001", first="Katherine", last="Wilson", emails=[STORE], card=CARD)
+    others = [
+        crm(f"C00001{n:02}", first=f"Guest{n}", last=f"Other{n}", emails=[STORE])
+        for n in range(Rules().hub_max_people + 1)
+    ]
+    on_card = purchase(card=CARD, email=given, channel="online", tid="T1")
+    orders = purchase(email=given, channel="online", tid="T2")
+    records = world(katherine, *others, on_card, orders)
+    # Then the orders are hers when the address names her or no one
+    member = next(c for c in resolve(records).components if katherine.ref in c)
+    assert (orders.ref in member) is joined
+    # and with the rule off the store's address is hers, a handle a stranger's
+    off = Rules(card_emails_hubs_not_hers=False)
+    member = next(c for c in resolve(records, off).components if katherine.ref in c)
+    assert (orders.ref in member) is joined_off
+
+
 def test_a_card_nobody_holds_in_the_crm_joins_its_emails_orders() -> None:
     # Given a card no contact holds, with an order giving an e-mail, and orders under it
     on_card = purchase(card=CARD, email="jennifer33@yahoo.com", channel="online", tid="T1")
