@@ -49,6 +49,12 @@ class ReenrolmentRules(BaseModel):
         card_orders: a card's online orders giving another contact's e-mail (the card
             holder's contact and that one: close names, births not disagreeing, no values
             of their own on each) are one person's. False: such orders join neither.
+        card_orders_email_hers: with ``card_orders``, a holder with no e-mail of her own
+            (none, a placeholder, a hub) holds the e-mail her card's orders give: with a
+            birth date left out, it is no value of the other contact's own against her
+            (Ethan O'Brien's card orders under ``ethanobrien75@``, on his other contact with
+            no phone: one person). A holder with an address of her own may be lending the
+            card. False: the e-mail counts as the other contact's own.
         other_postcodes_say_two: two postcodes, one on each contact, are two people.
         own_values_say_two: contacts that each have values of their own
             (``near_duplicates.own_values``) are two people (twins, a father and son of
@@ -75,6 +81,7 @@ class ReenrolmentRules(BaseModel):
 
     enabled: bool = True
     card_orders: bool = True
+    card_orders_email_hers: bool = True
     other_postcodes_say_two: bool = True
     own_values_say_two: bool = True
     namesakes_need_own_values: bool = True

@@ -42,11 +42,14 @@ class Reenrolments:
     ) -> None:
         self.rules, self.records, self.status, self.signature = rules, records, status, signature
 
-    def own_values(self, a: RecordData, b: RecordData) -> str:
+    def own_values(
+        self, a: RecordData, b: RecordData, besides: tuple[IdentifierKind, str] | None = None
+    ) -> str:
         """``"own"`` when each contact has values of its own (any ``own_values`` kind),
         ``"placeholders"`` when only values the data shows to be no one's (hubs: a till's
         address) differ, else ``""`` (as when both were born on one day under one first name:
-        ``near_duplicates.births_outweigh_own_values``)."""
+        ``near_duplicates.births_outweigh_own_values``). ``besides``: a value both hold,
+        though only one contact carries it (the e-mail the other's card orders give)."""
         rules, status = self.rules, self.status
         if rules.near_duplicates.born_one(a.signature, b.signature):
             return ""
@@ -55,14 +58,17 @@ class Reenrolments:
         def no_ones(kind: IdentifierKind, key: str) -> bool:
             return rules.is_junk(kind, key) or status.get((kind, key)) in _NO_ONES
 
+        def counts(kind: IdentifierKind, key: str) -> bool:
+            return (kind, key) != besides
+
         place = partial(_maybe_one_place, rules, no_ones) if anywhere else _one_postcode
-        if not own_values_disagree(a, b, rules, None, True, place):
+        if not own_values_disagree(a, b, rules, counts if besides else None, True, place):
             return ""
         theirs = own_values_disagree(
             a,
             b,
             rules,
-            lambda kind, key: status.get((kind, key)) not in _NO_ONES,
+            lambda kind, key: status.get((kind, key)) not in _NO_ONES and counts(kind, key),
             True,
             place,
         )
@@ -98,13 +104,38 @@ class Reenrolments:
                 if held is None or holder.ref in carrying:
                     continue
                 for sig, contact in signed:
-                    if same_person(held, sig) and not self._own(holder, contact):
+                    if same_person(held, sig) and not self._own(holder, contact, email):
                         a, b = sorted((holder.ref, contact))
                         edges.append((1, IdentifierKind.EMAIL, email, a, b, CARD_ORDER_RULE))
         return edges
 
-    def _own(self, holder: RecordData, contact: RecordKey) -> bool:
-        return self.own_values(holder, self.records[contact]) == "own"
+    def _own(self, holder: RecordData, contact: RecordKey, email: str) -> bool:
+        """Whether a card's holder and a contact carrying the e-mail the card's online orders
+        give each have values of their own. A holder with no e-mail of her own
+        (``reenrolments.card_orders_email_hers``) holds that one through her card: it is no
+        value of the contact's own against her, when a birth date is left out (a till's
+        re-enrolment skips it; twins a letter apart give theirs, one date)."""
+        other = self.records[contact]
+        if self.own_values(holder, other) != "own":
+            return False
+        near = self.rules.near_duplicates
+        births = [(r.signature or ("", "", ""))[2] for r in (holder, other)]
+        if (
+            not self.rules.reenrolments.card_orders_email_hers
+            or near.birth_said(*births) != "left_out"  # twins a letter apart share theirs
+            or self._an_email_of_her_own(holder)
+        ):
+            return True
+        return self.own_values(holder, other, (IdentifierKind.EMAIL, email)) == "own"
+
+    def _an_email_of_her_own(self, record: RecordData) -> bool:
+        rules, status = self.rules, self.status
+        return any(
+            i.kind is IdentifierKind.EMAIL
+            and not rules.is_junk(i.kind, i.key)
+            and status.get((i.kind, i.key)) not in _NO_ONES
+            for i in record.identifiers
+        )
 
 
 def _one_postcode(a: RecordData, b: RecordData) -> bool:

@@ -153,9 +153,19 @@ def test_a_tills_address_on_each_is_no_value_of_their_own(
         pytest.param({"first": "Annie", "birth": None}, True, id="a-short-form"),
         pytest.param({"first": "Bob"}, False, id="another-first-name-a-lent-card"),
         pytest.param({"birth": "1990-06-01"}, False, id="births-differ"),
-        # Each with values of her own, no birth date to compare: a relative of one name
-        # (a father's card, his son's contact carrying the father's e-mail).
-        pytest.param({"phones": ["3125550111"], "birth": None}, False, id="each-own-values"),
+        # A holder with no e-mail of her own holds the one her card's orders give: her phone
+        # alone is no value of her own against the contact carrying it (re-enrolled with
+        # her phone, the e-mail left out).
+        pytest.param({"phones": ["3125550111"], "birth": None}, True, id="holder-without-an-email"),
+        # A holder with an address of her own, ordering under another's: a lent card.
+        pytest.param(
+            {"phones": ["3125550111"], "emails": ["annie.l@work.org"], "birth": None},
+            False,
+            id="holder-with-an-address-of-her-own",
+        ),
+        pytest.param(
+            {"emails": ["annie.l@work.org"], "birth": None}, False, id="each-her-own-address"
+        ),
         # Each with values of her own, both birth dates given and one: her new phone.
         pytest.param({"phones": ["3125550111"]}, True, id="own-values-births-agree"),
         pytest.param(
@@ -207,6 +217,20 @@ def test_the_card_order_rule_turned_off() -> None:
     again = crm("C0000002", birth=None, card="LD61000002", address=HOME)
     order = purchase(card="LD61000002", email="ann.lee@own.org", channel="online", tid="T1")
     assert not together(resolve(world(first, again, order), rules), first.ref, again.ref)
+
+
+def test_the_email_a_holders_card_gives_is_hers_is_a_rule() -> None:
+    # Given Ann's contact with her e-mail, her re-enrolment with her phone and no e-mail, and
+    # the new card's online order giving her e-mail
+    first = crm("C0000001", emails=["ann.lee@own.org"], card="LD61000001", address=HOME)
+    again = crm("C0000002", birth=None, phones=["3125550111"], card="LD61000002", address=HOME)
+    order = purchase(card="LD61000002", email="ann.lee@own.org", channel="online", tid="T1")
+    records = world(first, again, order)
+    # Then they are one member, and with the rule off the e-mail is the contact's own
+    # against her phone: two people, as before
+    assert together(resolve(records), first.ref, again.ref)
+    off = Rules(reenrolments=ReenrolmentRules(card_orders_email_hers=False))
+    assert not together(resolve(records, off), first.ref, again.ref)
 
 
 def test_a_son_carrying_his_fathers_email_is_not_his_fathers_re_enrolment() -> None:
