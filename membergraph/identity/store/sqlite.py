@@ -44,11 +44,9 @@ from membergraph.identity.store.sqlite_first_load import (
     stage_records,
 )
 from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetrics
+from membergraph.identity.store.sqlite_rows import chunks
 from membergraph.identity.store.sqlite_schema import SCHEMA
-from membergraph.identity.store.sqlite_write import (
-    chunks,
-    member_versions,
-)
+from membergraph.identity.store.sqlite_write import member_versions
 from membergraph.identity.store.tombstones import any_buried_sqlite
 from membergraph.sqlite_tx import OpenedFile, immediate
 

@@ -18,18 +18,20 @@ from membergraph.identity.engine import Link
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import sqlite_write
 from membergraph.identity.store.port import Change
+from membergraph.identity.store.sqlite_rows import (
+    RECORD_COLUMNS,
+    insert_rows,
+    record_fields,
+    record_ref,
+    write_identifiers,
+    write_links,
+    write_new_members,
+)
 from membergraph.identity.store.sqlite_schema import INDEXES
 from membergraph.identity.store.sqlite_write import (
-    _RECORD_COLUMNS,
     Staged,
     _drop_indexes,
     _has_records,
-    _insert,
-    _record_fields,
-    _ref,
-    _write_identifiers,
-    _write_links,
-    _write_new_members,
     write_change,
 )
 from membergraph.sqlite_tx import immediate
@@ -63,17 +65,17 @@ def stage_records(db: sqlite3.Connection, records: Sequence[RecordData]) -> list
             end_first_load(db)
             return None
         _drop_indexes(db)
-        _write_identifiers(db, records, bulk=True)
+        write_identifiers(db, records, bulk=True)
         on = INDEXES["identifiers_value"]  # nothing else writes identifiers: build it now
         db.execute(f"CREATE INDEX identifiers_value {on}")
         # Rendered now, while the engine runs; stage_members adds the members. In key order,
         # so that each row then lands at the end of the table's B-tree (appending in
         # arrival order cost 3.9 s against 2.3 s for a 1 M-line first load's records). The
         # service hands them over sorted, which makes this sort a single pass (0.3 s, not 1).
-        ordered = sorted(records, key=_ref)
+        ordered = sorted(records, key=record_ref)
         db.execute("DROP TABLE IF EXISTS temp.staged_records")
-        db.execute(f"CREATE TEMP TABLE staged_records ({_RECORD_COLUMNS})")
-        _insert(db, "temp.staged_records", list(map(_record_fields, ordered)))
+        db.execute(f"CREATE TEMP TABLE staged_records ({RECORD_COLUMNS})")
+        insert_rows(db, "temp.staged_records", list(map(record_fields, ordered)))
     except BaseException:
         db.execute("ROLLBACK")
         end_first_load(db)
@@ -108,7 +110,7 @@ def stage_links(
     """Go on with a first load :func:`stage_records` began: links it adds, after those of
     earlier calls (in runs while the engine goes on, then the rest, perhaps none, while the
     members' IDs are worked out); with the last ones (not ``more``), their indexes."""
-    _write_links(db, links, actor, at)
+    write_links(db, links, actor, at)
     if not more:
         for name in ("links_a", "links_b"):  # nothing else in a first load writes links
             db.execute(f"CREATE INDEX {name} {INDEXES[name]}")
@@ -124,18 +126,18 @@ def stage_members(
     """Go on with a first load :func:`stage_records` began (``records`` in the order it
     returned): the records with their members, and the new members (the engine and IDs are
     done; the events are still being worked out)."""
-    members = orjson.dumps(list(map(assigned.get, map(_ref, records))))
+    members = orjson.dumps(list(map(assigned.get, map(record_ref, records))))
     # Row i of the array goes with row i + 1 of the staged table: the array drives the loop
     # (CROSS JOIN), each staged row is found by its rowid.
     db.execute(
-        f"INSERT INTO records ({_RECORD_COLUMNS}, member_id, origin_member_id)"
-        f" SELECT {', '.join('s.' + c for c in _RECORD_COLUMNS.split(', '))}, m.value, m.value"
+        f"INSERT INTO records ({RECORD_COLUMNS}, member_id, origin_member_id)"
+        f" SELECT {', '.join('s.' + c for c in RECORD_COLUMNS.split(', '))}, m.value, m.value"
         " FROM json_each(?) AS m CROSS JOIN temp.staged_records AS s ON s.rowid = m.key + 1",
         (members,),
     )
     db.execute("DROP TABLE temp.staged_records")
     db.execute(f"CREATE INDEX records_member {INDEXES['records_member']}")
-    _write_new_members(db, new_members, at, bulk=True)
+    write_new_members(db, new_members, at, bulk=True)
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ import orjson
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.port import MemberParts
-from membergraph.identity.store.sqlite_write import chunks
+from membergraph.identity.store.sqlite_rows import chunks
 
 __all__ = [
     "KINDS",

@@ -29,12 +29,8 @@ from membergraph.identity.store.port import (
     plan_step,
 )
 from membergraph.identity.store.sqlite_members import KINDS, member_records
-from membergraph.identity.store.sqlite_write import (
-    _RECORD_COLUMNS,
-    chunks,
-    days_of,
-    member_versions,
-)
+from membergraph.identity.store.sqlite_rows import RECORD_COLUMNS, chunks, days_of
+from membergraph.identity.store.sqlite_write import member_versions
 from membergraph.identity.store.tombstones import buried_sqlite
 from membergraph.sqlite_tx import in_snapshot
 
@@ -68,7 +64,7 @@ def rows(db: Conn, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
 
 
 def record_row(row: Sequence[Any]) -> RecordData:
-    """A record from its row of ``_RECORD_COLUMNS`` (its identifiers are added after)."""
+    """A record from its row of ``RECORD_COLUMNS`` (its identifiers are added after)."""
     source, key, role, first_name, last_name, birth, address, version, days, emails = row
     birth_date = date.fromisoformat(birth) if birth else None
     record = RecordData(source, key, role, set(), first_name, last_name, birth_date, address)
@@ -131,11 +127,11 @@ def of_records(
 # primary key in the same statement (a join would repeat the record's columns on each
 # identifier's row; a second statement costs its own trip through SQLite's machinery).
 _WHOLE = (
-    f"SELECT {', '.join('r.' + column for column in _RECORD_COLUMNS.split(', '))},"
+    f"SELECT {', '.join('r.' + column for column in RECORD_COLUMNS.split(', '))},"
     " (SELECT json_group_array(json_array(i.kind, i.key, i.value, i.via))"
     " FROM identifiers AS i WHERE i.source = r.source AND i.rkey = r.key)"
 )
-WHOLE_IDENTIFIERS = len(_RECORD_COLUMNS.split(", "))
+WHOLE_IDENTIFIERS = len(RECORD_COLUMNS.split(", "))
 """Where a whole row's identifiers are: after the record's columns (``row[:WHOLE_IDENTIFIERS]``)."""
 _WHOLE_BY_REFS = (
     f"{_WHOLE} FROM json_each(?) AS v JOIN records AS r"
@@ -169,7 +165,7 @@ def load_records(db: Conn, refs: Iterable[RecordKey] | None) -> dict[RecordKey, 
         return found
     found = {
         (row[0], row[1]): record_row(row)
-        for row in plain(db, f"SELECT {_RECORD_COLUMNS} FROM records")
+        for row in plain(db, f"SELECT {RECORD_COLUMNS} FROM records")
     }
     kinds = KINDS
     for source, rkey, kind, key, value, via in plain(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from membergraph.identity.store.metrics_port import RANKS, Cuts, SegmentRules, segment_rules
-from membergraph.identity.store.sqlite_write import chunks
+from membergraph.identity.store.sqlite_rows import chunks
 
 __all__ = ["RANK_INDEXES", "SCORING_SCHEMA", "mark_unscored", "score_pass"]
 
