@@ -2,26 +2,17 @@
 
 The rules merge only on strong evidence (a shared card or e-mail with the same person's
 name and birth date). Weaker evidence (close names and one birth date with nothing shared,
-or one address and phone) never merges on its own: it is scored here, Fellegi-Sunter style
-as Splink does, and offered to stewards. Each field compared adds its agreement weight (in
-bits: log2 of how much likelier the agreement is among matches than among non-matches) to
-the prior; the score is the match probability those odds give.
-
-Evidence of two people weighs against (``differs`` levels): a phone or e-mail each contact
-has and the other lacks. Where the data's addresses hold households (:func:`population_of`),
-a family name and a birth date agreed at one address weigh their ``household`` levels: a
-household shares its name and landline, twins their birth date, so those agreements are not
-independent evidence of one person there.
+or one address and phone) never merges on its own: it is scored, Fellegi-Sunter style as
+Splink does (:mod:`~membergraph.identity.suggestion_scores`: the evidence field by field and
+the match probability it gives), and offered to stewards.
 
 Candidates are found by blocking (pairs sharing a birth date, a last name and first initial,
 an address, a street line, a postcode with a birth year, a family name or a house number,
 or a phone), never by comparing every pair. Where addresses hold households, a candidate
 must agree on something of the person's own (the birth date or the first name, unless one
-is left out): a household shares the rest. How two contacts compare, field by field, is
-:mod:`~membergraph.identity.comparisons`.
+is left out): a household shares the rest.
 
-What the data says adjusts the table's weights and prior, as Splink estimates them from the
-data set: a postcode or an exact name weighs by how rare it is (term frequency), and the
+What the data says adjusts the table's prior, as Splink estimates it from the data set: the
 prior is the share of pairs the scores say are one person (:func:`estimated_prior`). The
 rules may ask for the weights themselves to be estimated too (``estimate_weight_bits``:
 :mod:`~membergraph.identity.suggestion_weights`); each field's evidence then shows the
@@ -32,30 +23,26 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import combinations
 
-from rapidfuzz.distance import JaroWinkler
-
-from membergraph.identity.comparisons import (
-    Junk,
-    address_level,
-    agree_on_own,
-    birth_level,
-    contact_levels,
-    name_agreement,
-    name_levels,
-    street_of,
-    values_of,
-)
+from membergraph.identity.comparisons import Junk, agree_on_own, street_of, values_of
 from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.suggestion_rules import SuggestionRules
+from membergraph.identity.suggestion_scores import (
+    FieldEvidence,
+    Population,
+    Suggestion,
+    population_of,
+    score_pair,
+)
 from membergraph.identity.suggestion_weights import Estimate, estimate, exact_chance
 
+# A pair's score and its types are suggestion_scores' own, offered here with the rest.
 __all__ = [
     "FieldEvidence",
     "Population",
@@ -66,199 +53,6 @@ __all__ = [
     "suggest",
     "with_prior",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class FieldEvidence:
-    """How one field compares: ``level`` (exact, close, postcode, shared, differs) and the
-    weight it adds; ``rule_weight``: what the rules' table gave before the data's estimate
-    changed it (None: not estimated, ``weight`` is the table's)."""
-
-    field: str
-    level: str
-    weight: float
-    a: str | None
-    b: str | None
-    rule_weight: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """Two records that may be one person: the match probability and the evidence."""
-
-    a: RecordKey
-    b: RecordKey
-    score: float
-    evidence: tuple[FieldEvidence, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Population:
-    """What all the contacts say that weighs the agreement of two of them.
-
-    Attributes:
-        postcode_share: each postcode's share of the contacts (a common one is little news).
-        households: whether contacts at one address are mostly households (retail data)
-            rather than one person entered twice (FEBRL): then, at one address, the family
-            name and a birth date weigh their ``household`` levels (a family shares the
-            name, twins the birth date).
-        junk: which phones and e-mails are placeholders: no evidence either way.
-        prior: the prior for this many contacts (None: the rules' own).
-        name_share: per name field, each folded name's share of the contacts that have
-            one (a rare family name agreed on is stronger evidence than a common one).
-        name_agree: per name field, the chance that two contacts picked at random agree
-            on it exactly (the sum of the squared shares): what the table's weight assumes.
-    """
-
-    postcode_share: Mapping[str, float] = field(default_factory=dict)
-    households: bool = False
-    junk: Junk | None = None
-    prior: float | None = None
-    name_share: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    name_agree: Mapping[str, float] = field(default_factory=dict)
-
-    def name_adjustment(self, field_: str, name: str, most: float) -> float:
-        """Bits to add to an exact agreement on ``name``: log2(the average chance of an
-        agreement / this name's share), at most ``most`` either way (Splink's term
-        frequency adjustment); 0 when the population says nothing of the name."""
-        share = self.name_share.get(field_, {}).get(name)
-        agree = self.name_agree.get(field_)
-        if not share or not agree:
-            return 0.0
-        return max(-most, min(most, math.log2(agree / share)))
-
-
-def population_of(
-    contacts: Sequence[RecordData],
-    rules: SuggestionRules,
-    close: NearDuplicates,
-    junk: Junk | None = None,
-) -> Population:
-    """What ``contacts`` say (:class:`Population`). Households: of the pairs of contacts at
-    one address, the share that are plainly two people (first names and birth dates both
-    differ) is ``rules.households_from`` or more. The prior falls by log2(contacts /
-    ``rules.prior_contacts``) bits when there are more contacts than that."""
-    postcodes = Counter(r.address.partition("|")[2] for r in contacts if r.address)
-    share = {code: n / len(contacts) for code, n in postcodes.items()}
-    at: dict[str, list[RecordData]] = defaultdict(list)
-    for r in contacts:
-        if r.address:
-            at[r.address].append(r)
-    pairs = two = 0
-    for group in at.values():
-        if len(group) > rules.max_block:
-            continue  # a care home, a store's address: no household
-        for a, b in combinations(group, 2):
-            pairs += 1
-            first = name_agreement(a, b, close)["first_name"]
-            two += first == "differs" and birth_level(a, b) == "differs"
-    households = bool(pairs) and two / pairs >= rules.households_from
-    prior = rules.prior + min(0.0, math.log2(rules.prior_contacts / max(1, len(contacts))))
-    name_share, name_agree = _name_frequencies(contacts)
-    return Population(share, households, junk, prior, name_share, name_agree)
-
-
-def _name_frequencies(
-    contacts: Sequence[RecordData],
-) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    """Per name field, each folded name's share of the contacts that have one, and the
-    chance two of them agree (:class:`Population`)."""
-    shares: dict[str, dict[str, float]] = {}
-    agree: dict[str, float] = {}
-    for field_, folded in (
-        ("first_name", [fold_name(r.first_name or "") for r in contacts]),
-        ("last_name", [fold_name(r.last_name or "") for r in contacts]),
-    ):
-        counts = Counter(n for n in folded if n)
-        total = sum(counts.values())
-        if total:
-            shares[field_] = {n: c / total for n, c in counts.items()}
-            agree[field_] = sum(share * share for share in shares[field_].values())
-    return shares, agree
-
-
-def score_pair(
-    a: RecordData,
-    b: RecordData,
-    rules: SuggestionRules,
-    close: NearDuplicates,
-    population: Population | None = None,
-) -> Suggestion:
-    """The match probability of two contacts, with the evidence per field (``population``:
-    what all the contacts say, when known)."""
-    known = population or Population()
-    said = {
-        "first_name": (a.first_name, b.first_name),
-        "last_name": (a.last_name, b.last_name),
-        "birth_date": (
-            a.birth_date.isoformat() if a.birth_date else None,
-            b.birth_date.isoformat() if b.birth_date else None,
-        ),
-        "address": (a.address, b.address),
-    }
-    names = name_levels(a, b, close)
-    levels = [(f, level) for f, level, _ in names]
-    if levels[1][1] == "differs" and "similar" in rules.weights.get("last_name", {}):
-        levels[1] = ("last_name", _similar_family_name(a, b, names))
-    levels += [("birth_date", birth_level(a, b)), ("address", address_level(a, b))]
-    home = levels[-1][1] in ("exact", "close")
-    if home and known.households:
-        # A household shares its name, and twins a birth date: at one address, agreeing on
-        # them is weak news (the fields are not independent there).
-        levels = [(f, _HOUSEHOLD.get((f, level), level)) for f, level in levels]
-    for field_, level, shown in contact_levels(a, b, home, known.junk):
-        levels.append((field_, level))
-        said[field_] = shown
-    share = known.postcode_share
-    evidence = tuple(
-        FieldEvidence(f, level, _weight(rules, f, level, a, share), *said[f]) for f, level in levels
-    )
-    if rules.name_frequency_bits:
-        # An exact name weighs by how rare it is (term frequency, as Splink adjusts).
-        most = rules.name_frequency_bits
-        tuned = {
-            f: known.name_adjustment(f, name, most) for f, level, name in names if level == "exact"
-        }
-        evidence = tuple(
-            replace(e, weight=e.weight + tuned[e.field])
-            if e.field in tuned and e.level == "exact"
-            else e
-            for e in evidence
-        )
-    prior = rules.prior if known.prior is None else known.prior
-    bits = prior + sum(e.weight for e in evidence)
-    return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
-
-
-def _similar_family_name(a: RecordData, b: RecordData, names: list[tuple[str, str, str]]) -> str:
-    """``similar`` when the family names compared (swapped if the first names were) are
-    alike below what ``close`` asks (Jaro-Winkler ``_SIMILAR`` or more: ``webl``/``webb``,
-    two slips in one name), else ``differs``."""
-    mine = names[1][2]
-    theirs = fold_name(
-        (b.last_name if mine == fold_name(a.last_name or "") else b.first_name) or ""
-    )
-    return "similar" if JaroWinkler.similarity(mine, theirs) >= _SIMILAR else "differs"
-
-
-_SIMILAR = 0.8  # Splink's name tiers are 0.92, 0.88 and 0.7; on febrl2 0.7 to 0.88 tie
-
-_HOUSEHOLD = {("last_name", "exact"): "household", ("birth_date", "exact"): "household"}
-
-
-def _weight(
-    rules: SuggestionRules,
-    field: str,
-    level: str,
-    a: RecordData,
-    postcode_share: Mapping[str, float] | None,
-) -> float:
-    weight = rules.weights.get(field, {}).get(level, 0.0)
-    if level == "postcode" and postcode_share and a.address:
-        share = postcode_share.get(a.address.partition("|")[2], 0.0)
-        if share > 0:  # a common postcode is little news (term frequency, as Splink)
-            weight = max(0.0, min(weight, math.log2(rules.postcode_m / share)))
-    return weight
 
 
 def _blocks(records: Iterable[RecordData], max_block: int) -> set[tuple[RecordKey, RecordKey]]:
