@@ -12,9 +12,9 @@ by ``membergraph sync`` (:mod:`membergraph.sync`), never at a start; with ``sinc
 API answers only lines whose ``since_field`` is at or after ``T``, so a sync reads only what
 changed since the one before. One request carries
 up to ``batch_size`` keys (1 for an API that only looks up one at a time). Each request has
-its own timeout; a 5xx answer or a connection error is retried ``retries`` times with
-exponential backoff; a 4xx, a read timeout or an unreadable answer is not. Every failure
-becomes one of our :class:`ConnectorError` types here, at the boundary.
+its own timeout, its whole answer read within it; a 5xx answer or a connection error is
+retried ``retries`` times with exponential backoff; a 4xx, a timeout or an unreadable
+answer is not. Every failure becomes one of our :class:`ConnectorError` types here, at the boundary.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class HttpSource(SourceConnector):
                 logger.warning("source %s: %s: %r", self.source, url, exc)
                 failure = SourceUnavailable(self.source, "API connection failed")
                 continue
-            except httpx.TimeoutException:
+            except (httpx.TimeoutException, TimeoutError):
                 logger.warning("source %s: %s: timed out", self.source, url)
                 raise SourceTimeout(
                     self.source, f"API gave no answer within {config.timeout:g} s"
@@ -185,7 +185,16 @@ class HttpSource(SourceConnector):
     async def _fetch(
         self, url: str, params: list[tuple[str, Param]], headers: dict[str, str] | None = None
     ) -> tuple[httpx.Response, bytes]:
-        """One GET and its body, decompressed, read no further than ``max_answer_bytes``."""
+        """One GET and its body, decompressed, read no further than ``max_answer_bytes``,
+        all within the source's ``timeout``: httpx's bounds each read alone, and an API
+        dripping its answer a byte at a time inside it would hold ``membergraph sync``
+        (which has no deadline of its own) for as long as it drips."""
+        async with asyncio.timeout(self.config.timeout):
+            return await self._read(url, params, headers)
+
+    async def _read(
+        self, url: str, params: list[tuple[str, Param]], headers: dict[str, str] | None
+    ) -> tuple[httpx.Response, bytes]:
         limit, body = self.config.max_answer_bytes, bytearray()
         request = self.client.build_request(
             "GET",

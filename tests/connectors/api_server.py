@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 
@@ -26,6 +27,7 @@ class SourceApi:
     malformed: bool = False  # answer text that is not JSON
     gzip_bomb_mib: int = 0  # answer this many MiB of JSON, gzipped to a few KiB
     stall_after: str | None = None  # a listing page from this cursor waits for ever
+    drip: float = 0.0  # seconds between the bytes of an answer (each read well in time)
     lookups_left: int | None = None  # answer this many lookups, then go down (``down``)
     down: Callable[[], None] | None = None  # stops the server (``serving_server``)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -93,4 +95,14 @@ class SourceApi:
             )
         page = lines[start : start + limit]
         following = start + limit if start + limit < len(lines) else None
+        if self.drip:
+            return StreamingResponse(
+                self._dripped(orjson.dumps({"lines": page, "next": following})),
+                media_type="application/json",
+            )
         return JSONResponse({"lines": page, "next": following})
+
+    async def _dripped(self, body: bytes) -> AsyncIterator[bytes]:
+        for n in range(len(body)):
+            yield body[n : n + 1]
+            await asyncio.sleep(self.drip)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -99,6 +100,21 @@ async def test_a_slow_api_times_out_per_request_without_retrying(
     # lookup's deadline (three tries and their waits: 0.63 s) says so in its stead
     assert isinstance(error, SourceTimeout), error
     assert re.search(r"no answer within 0\.(2|63) s", str(error)), error
+    assert crm.requests == 1
+
+
+async def test_an_answer_dripped_byte_by_byte_times_out_as_a_whole(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    # Adversarial pass (hostile19): each byte came within httpx's read timeout, so a
+    # listing page dripped for as long as the API liked and `membergraph sync --once` hung
+    # (over 40 s at 0.2 s a byte, timeout 2 s, no retries).
+    server, url = api
+    server.drip = 0.05  # 20 bytes a second: a page of 250 lines takes minutes
+    crm = source(client, url, timeout=0.5, retries=0)
+    with pytest.raises(SourceTimeout, match=r"no answer within 0\.5 s"):
+        async with asyncio.timeout(30):  # the old code: a TimeoutError here, not the source's
+            await crm.page()
     assert crm.requests == 1
 
 
