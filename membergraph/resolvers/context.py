@@ -236,6 +236,24 @@ class RequestContext:
     """Personal data answered unmasked, by member: written to the audit after the answer."""
     reads: Reads = field(default_factory=Reads)
     """The members the answer read, for the response cache to tag it with."""
+    line_records: dict[int, RecordKey] = field(default_factory=dict)
+    """The record each source line read belongs to (by the line object's id), filled only
+    when a line's ``record`` is asked (:meth:`record_of`)."""
+
+    def record_of(self, source: SourceName, line: object) -> RecordKey | None:
+        """The record a line this request read belongs to: the key its source's loader was
+        asked for it (the store's word, after every rule that moved a line: a card's e-mail
+        order is the card's). A client cannot tell it from the line's own fields, which hold
+        the values as the source wrote them. None: the line was not read for a record."""
+        found = self.line_records.get(id(line))
+        loader = self.loaders.lines.get(source)
+        if found is None and loader is not None:
+            for key, future in cast("dict[str, Future[list[Any]]]", loader.cache_map).items():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    for read in future.result():
+                        self.line_records[id(read)] = (source.value, key)
+            found = self.line_records.get(id(line))
+        return found
 
     @classmethod
     def for_request(

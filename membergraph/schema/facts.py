@@ -16,6 +16,7 @@ import strawberry
 from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 from strawberry.scalars import JSON
 
+from membergraph.connectors.models import SourceName
 from membergraph.resolvers.paging import Page
 from membergraph.schema.enums import (
     AccountKind,
@@ -24,7 +25,7 @@ from membergraph.schema.enums import (
     WebEventType,
 )
 from membergraph.schema.permissions import MaskPII
-from membergraph.schema.types import value_of
+from membergraph.schema.types import Ctx, Record, as_record, value_of
 
 _LARGEST = 2**53 - 1  # what a JavaScript number holds exactly
 
@@ -169,6 +170,14 @@ class Transaction:
     status: TransactionStatus = strawberry.field(description="Where it stands.")
     items: list[LineItem] = strawberry.field(description="What was bought.")
 
+    @strawberry.field(
+        description="The member's record it belongs to, as `records` lists it (its card, "
+        "or its online customer): the store's attribution, which the card or e-mail as "
+        "given may not show (`ld.1234.5678` is card `LD12345678`)."
+    )
+    def record(self, root: strawberry.Parent[Any], info: Ctx) -> Record | None:
+        return _record_of(info, SourceName.TRANSACTIONS, root)
+
 
 @strawberry.type(description="A web analytics event.")
 class WebEvent:
@@ -181,6 +190,18 @@ class WebEvent:
     properties: JSON = strawberry.field(
         extensions=[MaskPII()], description="Event properties as sent."
     )
+
+    @strawberry.field(
+        description="The member's visitor record it belongs to, as `records` lists it (the "
+        "device, or the device under a login)."
+    )
+    def record(self, root: strawberry.Parent[Any], info: Ctx) -> Record | None:
+        return _record_of(info, SourceName.WEB_ANALYTICS, root)
+
+
+def _record_of(info: Ctx, source: SourceName, line: Any) -> Record | None:
+    found = info.context.record_of(source, line)
+    return None if found is None else as_record(found)
 
 
 @strawberry.type(description="The account an agent typed.")

@@ -261,6 +261,22 @@ def test_a_cards_facts_say_when_they_count_only_the_latest_purchases(
         assert "101" in page.inner_text("#summary")
 
 
+def test_a_cards_facts_count_its_purchases_however_the_till_wrote_the_card(
+    tmp_path: Path, console: Any
+) -> None:
+    # Adversarial pass (hostile19): the page matched the card as written against the record
+    # key with a clean-up of its own (dashes and spaces): these two read "1 purchase(s), 10
+    # points". Given Ann's card LD11110001 scanned once as ld.1111.0001 and once spaced out
+    purchases = [_tx("T-1", "ld.1111.0001"), _tx("T-2", "LD 1111 0001")]
+    with served(tmp_path, crm=[ANN], transactions=purchases) as address:
+        page = console(address, READER)
+        find(page, "CRM_ID", "C-ANN")
+        card = page.locator("#records tbody tr[data-key='loyalty:LD11110001'] td").nth(3)
+        # Then the card's row counts both, as the API's totals do
+        assert card.inner_text() == "2 purchase(s), 20 points"
+        assert "20" in page.inner_text("#summary")
+
+
 def test_a_visitor_records_facts_count_the_visits_it_carries(tmp_path: Path, console: Any) -> None:
     # Given Ann, logged in twice on her laptop: her visits are the record laptop-1|login:C-ANN
     visits = [

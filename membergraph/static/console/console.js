@@ -35,8 +35,8 @@ const MEMBER = `id redirectedFrom
   loyalty { pointsBalance tier }
   records { source key }
   identifiers { kind value records { source key } }
-  transactions(first: ${LOADED}) { totalCount edges { node { transactionId loyaltyId email pointsEarned pointsRedeemed status occurredAt } } }
-  webActivity(first: ${LOADED}) { eventId anonymousId userId }
+  transactions(first: ${LOADED}) { totalCount edges { node { transactionId pointsEarned pointsRedeemed status occurredAt record { source key } } } }
+  webActivity(first: ${LOADED}) { eventId record { source key } }
   callCenterInteractions(first: ${LOADED}) { interactionId startedAt reason }
   identityHistory { id kind at actor rule reason evidence undoable undoneBy records { source key } }`;
 
@@ -57,28 +57,23 @@ async function openMember(id) {
   if (member) { renderMember(member); follow(member.id, cursor); } else if (member === null) show(`No member ${id}.`);
 }
 
-const sameKey = (a, b) => a.replace(/[-\s]/g, "").toUpperCase() === b.replace(/[-\s]/g, "").toUpperCase();
+// The facts that follow a record: the lines the API says are its own (a line's ``record``),
+// never matched here on the card or e-mail as the source wrote them (``ld.1234.5678`` is card
+// LD12345678, a card's e-mail orders are the card's).
+const ownedBy = (record) => (line) =>
+  !!line.record && line.record.source === record.source && line.record.key === record.key;
 
 function factsOf(member, record) {
   if (record.source === "TRANSACTIONS") {
     const txs = member.transactions.edges.map((e) => e.node);
-    const [how, value] = record.key.split(/:(.*)/s);
-    const mine = txs.filter((t) => {
-      const held = how === "loyalty" ? t.loyaltyId : t.email;
-      return held && sameKey(String(held), value);
-    });
+    const mine = txs.filter(ownedBy(record));
     const points = mine.reduce((sum, t) => sum + (t.status === "COMPLETED" ? t.pointsEarned - t.pointsRedeemed : 0), 0);
     // Counted over the purchases loaded: say so when the member has more than that.
     const over = member.transactions.totalCount > txs.length ? ` (among the latest ${txs.length})` : "";
     return `${mine.length} purchase(s), ${points} points${over}`;
   }
   if (record.source === "WEB_ANALYTICS") {
-    // A visitor record is a device's events under a login (``device|login:contact``), under
-    // an e-mail they name (``device|email:digest``) or of no one logged in (``device``).
-    const [device, login] = record.key.split("|login:");
-    const mine = member.webActivity.filter((e) => (login
-      ? e.anonymousId === device && (e.userId || "").trim() === login
-      : e.anonymousId === device.split("|")[0] && !(e.userId || "").trim()));
+    const mine = member.webActivity.filter(ownedBy(record));
     const over = member.webActivity.length >= LOADED ? ` (among the latest ${LOADED})` : "";
     return `${mine.length} visit event(s)${over}`;
   }
