@@ -87,9 +87,13 @@ async def member_stats(
 
 
 async def conflict_page(
-    ctx: RequestContext, query: ConflictQuery, first: int, after: str | None
+    ctx: RequestContext,
+    query: ConflictQuery,
+    first: int,
+    after: str | None,
+    oldest_first: bool = False,
 ) -> Page[IdentityEvent]:
-    """``identityConflicts``: newest first, by keyset on the event id."""
+    """``identityConflicts``: newest first (or oldest), by keyset on the event id."""
     check_first(first, ctx.gateway.settings.max_page_size)
     before = None
     if after is not None:
@@ -99,7 +103,7 @@ async def conflict_page(
         before = int(value)
     _no_lists_for_one_member(ctx)
     metrics = ctx.gateway.identity.store.metrics()
-    found = await metrics.conflicts(query, before, first + 1)
+    found = await metrics.conflicts(query, before, first + 1, oldest_first)
     total = await metrics.count_conflicts(query)
     items = [(encode_cursor("conflict", str(e.id)), e) for e in found[:first]]
     return Page(items, total, len(found) > first, before is not None)

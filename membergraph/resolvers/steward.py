@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Literal
 
 from membergraph.auth import actor_name, caller_of
 from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower
@@ -161,10 +162,15 @@ async def resolve(
 
 
 async def suggestions(
-    ctx: RequestContext, first: int, after: str | None, min_score: float | None
+    ctx: RequestContext,
+    first: int,
+    after: str | None,
+    min_score: float | None,
+    order: SuggestionOrder = "best",
 ) -> tuple[list[MemberSuggestion], int, int, dict[str, datetime]]:
-    """A page of match suggestions: the page, its offset, how many there are, and when each
-    of the page's members was created (a suggestion's age)."""
+    """A page of match suggestions in ``order`` (best, worst, oldest or newest first), the
+    whole queue ordered before it is paged: the page, its offset, how many there are, and
+    when each of the page's members was created (a suggestion's age)."""
     if not 0 < first <= MAX_SUGGESTIONS_PAGE:
         raise bad_input(f"first must be 1 to {MAX_SUGGESTIONS_PAGE}", argument="first")
     if min_score is not None and not 0.0 <= min_score <= 1.0:
@@ -174,9 +180,27 @@ async def suggestions(
     start = 0 if held is None else held + 1
     gateway = ctx.gateway
     found = await match_suggestions(gateway.identity, min_score, gateway.scored_pairs)
+    created: dict[str, datetime] = {}
+    if order in ("oldest", "newest"):
+        # By age: every member's creation, read in one pass (chunked by the store).
+        created = await gateway.identity.store.member_created(m for s in found for m in s.members)
+        # Sorting is stable: among pairs that waited as long, the better score stays first.
+        found = sorted(found, key=lambda s: _since(s, created), reverse=order == "newest")
+    elif order == "worst":
+        found = sorted(found, key=lambda s: s.suggestion.score)
     page = found[start : start + first]
-    created = await gateway.identity.store.member_created(m for s in page for m in s.members)
+    if not created:
+        created = await gateway.identity.store.member_created(m for s in page for m in s.members)
     return page, start, len(found), created
+
+
+SuggestionOrder = Literal["best", "worst", "oldest", "newest"]
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
+
+
+def _since(found: MemberSuggestion, created: dict[str, datetime]) -> datetime:
+    """Since when a pair can be reviewed: the newer of its members' creation."""
+    return max(created.get(m, _LONG_AGO) for m in found.members)
 
 
 async def accept(

@@ -277,6 +277,14 @@ class ConflictState(Enum):
     ALL = strawberry.enum_value("all", description="Both.")
 
 
+@strawberry.enum(description="The order of `identityConflicts`.")
+class ConflictOrder(Enum):
+    NEWEST = strawberry.enum_value("newest", description="Newest first (the default).")
+    OLDEST = strawberry.enum_value(
+        "oldest", description="Oldest first: those that have waited longest."
+    )
+
+
 @strawberry.input(description="Which identity conflicts: every condition given must hold.")
 class ConflictFilter:
     kind: ConflictKind | None = strawberry.field(

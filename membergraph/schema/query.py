@@ -15,6 +15,7 @@ from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.member_lookup import find_member
 from membergraph.schema.analytics import (
     ConflictFilter,
+    ConflictOrder,
     IdentityConflictConnection,
     MemberFilter,
     MemberOrder,
@@ -137,7 +138,8 @@ class Query:
 
     @strawberry.field(
         description="Identity conflicts the engine did not resolve by merging, newest first "
-        "(Relay connection), filtered by kind, date, member and state (open by default: no "
+        "(or oldest: `orderBy`) (Relay connection), filtered by kind, date, member and state "
+        "(open by default: no "
         "steward decided them, see `resolveConflict`): the stewards' review queue and the "
         "analysts' count (scope identity:write or analytics:read).",
         permission_classes=[requires("identity:write", "analytics:read"), AcrossMembers],
@@ -152,8 +154,16 @@ class Query:
         after: Annotated[
             str | None, strawberry.argument(description="Cursor to continue after.")
         ] = None,
+        order_by: Annotated[
+            ConflictOrder,
+            strawberry.argument(
+                description="Newest or oldest first, over every conflict the filter keeps "
+                "(a cursor reads on in the order it was given in)."
+            ),
+        ] = ConflictOrder.NEWEST,
     ) -> IdentityConflictConnection:
-        page = await A.conflict_page(info.context, conflict_query(filter), first, after)
+        oldest = order_by is ConflictOrder.OLDEST
+        page = await A.conflict_page(info.context, conflict_query(filter), first, after, oldest)
         return conflict_connection(page)
 
     @strawberry.field(

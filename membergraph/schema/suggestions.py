@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -77,7 +78,7 @@ class MatchSuggestionEdge:
     node: MatchSuggestion = strawberry.field(description="The suggestion.")
 
 
-@strawberry.type(description="A page of match suggestions, best first.")
+@strawberry.type(description="A page of match suggestions, in the order asked.")
 class MatchSuggestionConnection:
     edges: list[MatchSuggestionEdge] = strawberry.field(description="This page.")
     page_info: PageInfo = strawberry.field(description="Paging information.")
@@ -106,6 +107,24 @@ def _suggestion(found: MemberSuggestion, created: dict[str, datetime]) -> MatchS
     )
 
 
+@strawberry.enum(description="The order of `matchSuggestions`.")
+class SuggestionOrder(Enum):
+    BEST = strawberry.enum_value("best", description="Highest score first (the default).")
+    WORST = strawberry.enum_value("worst", description="Lowest score first.")
+    OLDEST = strawberry.enum_value(
+        "oldest", description="Waiting longest first (`since`); the better score first among ties."
+    )
+    NEWEST = strawberry.enum_value(
+        "newest", description="Newest first (`since`); the better score first among ties."
+    )
+
+
+_ORDERS: dict[SuggestionOrder, S.SuggestionOrder] = {
+    SuggestionOrder.BEST: "best",
+    SuggestionOrder.WORST: "worst",
+    SuggestionOrder.OLDEST: "oldest",
+    SuggestionOrder.NEWEST: "newest",
+}
 Contact = Annotated[RecordRefInput, strawberry.argument(description="A CRM contact.")]
 Permissions: list[type[BasePermission]] = [requires("identity:write"), AcrossMembers]
 
@@ -114,7 +133,8 @@ Permissions: list[type[BasePermission]] = [requires("identity:write"), AcrossMem
 class SuggestionQuery:
     @strawberry.field(
         description="Pairs of members the rules did not merge whose CRM contacts may be one "
-        "person (close names and one birth date, one address and phone, ...), best first, "
+        "person (close names and one birth date, one address and phone, ...), best first "
+        "(or as `orderBy` says), "
         "with the evidence per field. Rejected pairs never come back.",
         permission_classes=Permissions,
     )
@@ -129,8 +149,17 @@ class SuggestionQuery:
             float | None,
             strawberry.argument(description="Least score (0 to 1); the rules' default if null."),
         ] = None,
+        order_by: Annotated[
+            SuggestionOrder,
+            strawberry.argument(
+                description="Best, worst, oldest or newest first, over the whole queue (a "
+                "cursor reads on in the order it was given in)."
+            ),
+        ] = SuggestionOrder.BEST,
     ) -> MatchSuggestionConnection:
-        page, start, total, created = await S.suggestions(info.context, first, after, min_score)
+        page, start, total, created = await S.suggestions(
+            info.context, first, after, min_score, _ORDERS[order_by]
+        )
         edges = [
             MatchSuggestionEdge(cursor=str(start + n), node=_suggestion(found, created))
             for n, found in enumerate(page)

@@ -93,11 +93,55 @@ def test_the_suggestion_queue_sorts_by_age(tmp_path: Path, console: Any) -> None
             ]
 
         # When the steward sorts by age, then the longest waiting comes first, or last
-        page.select_option("#suggestion-sort", "old")
+        _sort(page, "old", "C-1")
         assert "C-1" in queue()[0] and "C-2" in queue()[0], queue()
         assert "waiting since" in page.locator("article.suggestion h3").first.inner_text()
-        page.select_option("#suggestion-sort", "new")
+        _sort(page, "new", "C-4")
         assert "C-4" in queue()[0] and "C-5" in queue()[0], queue()
+
+
+def _sort(page: Any, order: str, first: str) -> None:
+    """Picks a sort of the suggestions and waits for the queue the API answers in it."""
+    page.select_option("#suggestion-sort", order)
+    page.wait_for_function(
+        "k => (document.querySelector('article.suggestion h3') || {}).textContent"
+        "?.startsWith(`CRM ${k} `)",
+        arg=first,
+    )
+
+
+def _namesakes(n: int) -> list[dict[str, Any]]:
+    """A pair of contacts with close first names, one family name and one birth date."""
+    family = "Q" + "".join(chr(97 + int(d)) for d in f"{n:04d}")
+    birth = f"19{50 + n % 40}-0{1 + n % 9}-1{n % 9}"
+    return [
+        {"contact_id": f"C-{n}a", "first_name": "Katherine", "last_name": family,
+         "emails": [f"k{n}@mail{n}.org"], "birth_date": birth},
+        {"contact_id": f"C-{n}b", "first_name": "Kathrine", "last_name": family,
+         "emails": [f"{family}{n}@other{n}.net"], "birth_date": birth},
+    ]  # fmt: skip
+
+
+def test_the_suggestion_queue_sorts_all_of_it_not_the_page_shown(
+    tmp_path: Path, console: Any
+) -> None:
+    # Adversarial pass (hostile19): the page loaded the 50 best of the queue and sorted
+    # those: with 300 waiting, "lowest score first" showed a 0.99999 pair first while the
+    # queue held pairs at 0.94, and the page never said there were more than 50.
+    # Given 55 pairs alike, and one whose two phones differ (the weakest evidence)
+    pairs = [line for n in range(55) for line in _namesakes(n)]
+    weak = _namesakes(55)
+    weak[0]["phones"], weak[1]["phones"] = ["+14155550101"], ["+13125550101"]
+    with served(tmp_path, crm=pairs + weak) as address:
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        page.locator("article.suggestion").first.wait_for()
+        # Then the queue says how long it is, and how much of it is shown
+        assert page.inner_text("#suggestion-count") == "56 suggestion(s), the first 50 shown"
+        assert "C-55a" not in page.inner_text("#suggestions")  # the weakest: not in the 50 best
+        # When the steward asks for the lowest score first: the weakest of all comes first
+        _sort(page, "low", "C-55a")
+        page.watch.only_here(page)
 
 
 def test_a_conflicts_evidence_is_side_by_side_per_record(

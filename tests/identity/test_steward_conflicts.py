@@ -184,3 +184,26 @@ async def test_two_stewards_deciding_one_conflict_at_once_one_is_refused(
         assert [e.kind for e in decided if e.evidence.get("conflict_id") == conflict.id] == [
             "conflict_resolved"
         ]
+
+
+async def test_the_queue_reads_oldest_first_over_every_conflict(kind: str) -> None:
+    # Adversarial pass (hostile19): the console sorted "oldest first" over the newest 100 it
+    # had loaded; the store now pages the queue in either order.
+    async with open_store(kind) as store:
+        service = IdentityService(store)
+        for n in range(3):  # Given three crossed calls, one after the other
+            await service.ingest(
+                [
+                    crm(f"C-A{n}", first="Cy", last="Young", phones=[f"+1415555030{n}"]),
+                    crm(f"C-B{n}", first="Di", last="Ross", phones=[f"+1415555040{n}"]),
+                    call(f"I-{n}", phone=f"+1415555030{n}", ref=("crm_id", f"C-B{n}")),
+                ]
+            )
+        metrics, query = store.metrics(), ConflictQuery(state="open")
+        newest = [e.id for e in await metrics.conflicts(query, None, 10)]
+        assert len(newest) == 3 and newest == sorted(newest, key=lambda i: -(i or 0))
+        # When the queue is read oldest first, two at a time
+        first = await metrics.conflicts(query, None, 2, oldest_first=True)
+        rest = await metrics.conflicts(query, first[-1].id, 2, oldest_first=True)
+        # Then it starts at the oldest conflict of all and reads on to the newest
+        assert [e.id for e in first + rest] == newest[::-1]

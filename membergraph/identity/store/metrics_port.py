@@ -352,9 +352,10 @@ class MetricsStore(abc.ABC):
 
     @abc.abstractmethod
     async def conflicts(
-        self, query: ConflictQuery, before: int | None, limit: int
+        self, query: ConflictQuery, before: int | None, limit: int, oldest_first: bool = False
     ) -> list[IdentityEvent]:
-        """Conflict events matching ``query``, newest first, with an id below ``before``."""
+        """Conflict events matching ``query``, newest first, with an id below ``before``
+        (``oldest_first``: oldest first, with an id above it)."""
 
     @abc.abstractmethod
     async def count_conflicts(self, query: ConflictQuery) -> int:

@@ -345,13 +345,14 @@ class MongoMetrics(MetricsStore):
         return {d["_id"]: int(d["n"]) for d in docs}
 
     async def conflicts(
-        self, query: ConflictQuery, before: int | None, limit: int
+        self, query: ConflictQuery, before: int | None, limit: int, oldest_first: bool = False
     ) -> list[IdentityEvent]:
         found = await self._conflict_filter(query)
         if before is not None:
-            found["_id"] = {**found.get("_id", {}), "$lt": before}
+            found["_id"] = {**found.get("_id", {}), "$gt" if oldest_first else "$lt": before}
+        order = 1 if oldest_first else -1
         async with self.store._mapped("read"):
-            docs = await self.store.db.events.find(found).sort("_id", -1).limit(limit).to_list()
+            docs = await self.store.db.events.find(found).sort("_id", order).limit(limit).to_list()
         return [event_of(d) for d in docs]
 
     async def count_conflicts(self, query: ConflictQuery) -> int:

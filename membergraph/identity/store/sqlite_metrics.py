@@ -339,9 +339,9 @@ class SqliteMetrics(MetricsStore):
         return await self.store._read(segment_counts)
 
     async def conflicts(
-        self, query: ConflictQuery, before: int | None, limit: int
+        self, query: ConflictQuery, before: int | None, limit: int, oldest_first: bool = False
     ) -> list[IdentityEvent]:
-        return await self.store._read(conflicts_page, query, before, limit)
+        return await self.store._read(conflicts_page, query, before, limit, oldest_first)
 
     async def count_conflicts(self, query: ConflictQuery) -> int:
         return await self.store._read(conflict_count, query)

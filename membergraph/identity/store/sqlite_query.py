@@ -108,14 +108,19 @@ def _conflict_where(db: sqlite3.Connection, query: ConflictQuery) -> tuple[str, 
 
 
 def conflicts_page(
-    db: sqlite3.Connection, query: ConflictQuery, before: int | None, limit: int
+    db: sqlite3.Connection,
+    query: ConflictQuery,
+    before: int | None,
+    limit: int,
+    oldest_first: bool = False,
 ) -> list[IdentityEvent]:
     where, params = _conflict_where(db, query)
     if before is not None:
-        where += " AND id < ?"
+        where += " AND id > ?" if oldest_first else " AND id < ?"
         params.append(before)
+    order = "ASC" if oldest_first else "DESC"
     rows = db.execute(
-        f"SELECT * FROM events WHERE {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+        f"SELECT * FROM events WHERE {where} ORDER BY id {order} LIMIT ?", (*params, limit)
     ).fetchall()
     return [event_from(r, orjson.loads(r["evidence"]), orjson.loads(r["records"])) for r in rows]
 

@@ -10,7 +10,7 @@ import {
 import { drawGraph } from "./graph.js";
 import { feedHead, follow, stopFollowing, useRefresh } from "./live.js";
 import {
-  loadConflicts, loadSuggestions, renderConflicts, renderSuggestions, useHooks,
+  loadConflicts, loadSuggestions, useHooks,
 } from "./queues.js";
 
 // ---------------------------------------------------------------- who is asking
@@ -360,8 +360,9 @@ async function start() {
   $("#confirm").addEventListener("click", confirmChange);
   $("#cancel").addEventListener("click", closePreview);
   $("#undo").addEventListener("click", undoLast);
-  $("#conflict-sort").addEventListener("change", renderConflicts);
-  $("#suggestion-sort").addEventListener("change", renderSuggestions);
+  $("#conflict-sort").addEventListener("change", loadConflicts);
+  $("#conflict-kind").addEventListener("change", loadConflicts);
+  $("#suggestion-sort").addEventListener("change", loadSuggestions);
   for (const name of ["member", "conflicts", "suggestions"]) {
     $(`#tab-${name}`).addEventListener("click", () => select(name));
   }

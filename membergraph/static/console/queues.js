@@ -50,15 +50,35 @@ let sides = new Map();  // "KIND|value" of a record's identifier: the member it 
 const SIDE = `id profile { firstName lastName } records { source key }
   identifiers { kind value records { source key } }`;
 
+// The queues are ordered by the API over all their entries, then paged: an order applied
+// here would order only the page loaded (the newest 100 sorted "oldest first").
+const SHOWN = { conflicts: 100, suggestions: 50 };
+const ORDERS = {
+  conflicts: { new: "NEWEST", old: "OLDEST" },
+  suggestions: { score: "BEST", low: "WORST", old: "OLDEST", new: "NEWEST" },
+};
+const counted = (total, shown, what) =>
+  `${total} ${what}(s)` + (total > shown ? `, the first ${shown} shown` : "");
+let conflictLoads = 0;  // loads started: only the latest one's answer is shown
+
 export async function loadConflicts() {
-  const body = await gql(`{ identityConflicts(first: 100) { totalCount edges { node {
-    id kind rule at actor evidence records { source key } } } } }`);
+  const load = ++conflictLoads;
+  const kind = $("#conflict-kind").value;
+  const order = ORDERS.conflicts[$("#conflict-sort").value] || "NEWEST";
+  const body = await gql(`query($filter: ConflictFilter) {
+    identityConflicts(first: ${SHOWN.conflicts}, filter: $filter, orderBy: ${order}) {
+    totalCount edges { node { id kind rule at actor evidence records { source key } } } } }`,
+  { filter: kind ? { kind } : null });
+  if (load !== conflictLoads) return;
   const error = firstError(body);
   if (error) { show(error); return; }
   const found = body.data.identityConflicts;
-  conflicts = found.edges.map((e) => e.node);
-  $("#conflict-count").textContent = `${found.totalCount} conflict(s)`;
-  sides = await membersOf(conflicts.flatMap((c) => c.records));
+  const listed = found.edges.map((e) => e.node);
+  const members = await membersOf(listed.flatMap((c) => c.records));
+  if (load !== conflictLoads) return;
+  conflicts = listed;
+  sides = members;
+  $("#conflict-count").textContent = counted(found.totalCount, SHOWN.conflicts, "conflict");
   renderConflicts();
 }
 
@@ -132,15 +152,11 @@ function conflictTable(conflict) {
   return table;
 }
 
-export function renderConflicts() {
-  const order = $("#conflict-sort").value;
-  const sorted = [...conflicts].sort((a, b) =>
-    order === "kind" ? (a.rule || a.kind).localeCompare(b.rule || b.kind) :
-    order === "old" ? a.at.localeCompare(b.at) : b.at.localeCompare(a.at));
+function renderConflicts() {
   const box = $("#conflicts");
   box.replaceChildren();
-  if (!sorted.length) box.textContent = "No conflicts to review.";
-  for (const c of sorted) {
+  if (!conflicts.length) box.textContent = "No conflicts to review.";
+  for (const c of conflicts) {
     const card = document.createElement("article");
     card.className = "conflict";
     card.dataset.conflict = c.id;
@@ -195,34 +211,31 @@ async function decide(conflict, decision) {
 
 let suggestions = [];
 let suggestionLoads = 0;  // loads started: only the latest one's answer is shown
+let suggestionTotal = 0;  // the queue's whole length (totalCount)
 const pairOf = (s) => [s.a.source, s.a.key, s.b.source, s.b.key].join("|");
 
 export async function loadSuggestions() {
   const load = ++suggestionLoads;
-  const body = await gql(`{ matchSuggestions(first: 50) { totalCount edges { node {
-    a { source key } b { source key } memberIds score since
+  const order = ORDERS.suggestions[$("#suggestion-sort").value] || "BEST";
+  const body = await gql(`{ matchSuggestions(first: ${SHOWN.suggestions}, orderBy: ${order}) {
+    totalCount edges { node { a { source key } b { source key } memberIds score since
     evidence { field level weight a b } } } } }`);
   // A newer load, or a decision made while this one was on its way, has the list: this
   // answer would bring back a pair the steward just rejected.
   if (load !== suggestionLoads) return;
   if (firstError(body)) { show(firstError(body)); return; }
-  suggestions = body.data.matchSuggestions.edges.map((e) => e.node);
+  const found = body.data.matchSuggestions;
+  suggestions = found.edges.map((e) => e.node);
+  suggestionTotal = found.totalCount;
   renderSuggestions();
 }
 
-export function renderSuggestions() {
-  const order = $("#suggestion-sort").value;
-  const by = {
-    score: (a, b) => b.score - a.score,
-    low: (a, b) => a.score - b.score,
-    old: (a, b) => a.since.localeCompare(b.since) || b.score - a.score,
-    new: (a, b) => b.since.localeCompare(a.since) || b.score - a.score,
-  };
-  const sorted = [...suggestions].sort(by[order] || by.score);
+function renderSuggestions() {
+  $("#suggestion-count").textContent = counted(suggestionTotal, SHOWN.suggestions, "suggestion");
   const box = $("#suggestions");
   box.replaceChildren();
-  if (!sorted.length) box.textContent = "No suggestions to review.";
-  for (const s of sorted) {
+  if (!suggestions.length) box.textContent = "No suggestions to review.";
+  for (const s of suggestions) {
     const card = document.createElement("article");
     card.className = "suggestion";
     card.dataset.pair = pairOf(s);
@@ -266,5 +279,7 @@ async function rejectSuggestion(suggestion, card) {
   if (error) { show(error); return; }
   suggestionLoads++;  // a load on its way read the queue before this rejection
   suggestions = suggestions.filter((s) => pairOf(s) !== pairOf(suggestion));
+  suggestionTotal -= 1;
+  $("#suggestion-count").textContent = counted(suggestionTotal, SHOWN.suggestions, "suggestion");
   focusAfter(card, $("#suggestions"));
 }
