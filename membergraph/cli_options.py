@@ -80,15 +80,21 @@ def command_settings(
 
 def require_folder(data: Path, named: str = "--data") -> None:
     """Refuse a ``--data`` that is no folder, or whose source files would not be read: a
-    folder where a source's file should be, or a source's file named otherwise (``CRM.jsonl``,
-    ``crm.json``, ``crm.jsonl.gz``) and none named right, which a run would take for a
-    source holding no line and load, resolve or serve without a word."""
+    folder where a source's file should be, a link to a file that is gone, or a source's file
+    named otherwise (``CRM.jsonl``, ``crm.json``, ``crm.jsonl.gz``) and none named right,
+    which a run would take for a source holding no line and load, resolve or serve without a
+    word."""
     if not data.is_dir():
         refuse(f"{named} {data}: not a folder")
     names = [f"{source.value}.jsonl" for source in SourceName]
     for name in names:
         if (data / name).exists() and not (data / name).is_file():
             refuse(f"{named} {data}: {name} is not a file")
+        if (data / name).is_symlink() and not (data / name).exists():
+            # Named right: the file it links to is what is gone (an export rotated away).
+            refuse(
+                f"{named} {data}: {name} links to {(data / name).readlink()}, which is not there"
+            )
     missing = {
         source.value for source in SourceName if not (data / f"{source.value}.jsonl").exists()
     }

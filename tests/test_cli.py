@@ -629,6 +629,13 @@ def test_an_answer_file_that_would_replace_the_store_or_a_source_is_refused(
         pytest.param(["crm.jsonl.gz"], "crm.jsonl.gz would not be read", id="compressed"),
         pytest.param(["crm.jsonl", "Transactions.json"], "Transactions.json would", id="one-of"),
         pytest.param(["crm.jsonl/"], "crm.jsonl is not a file", id="a-folder"),
+        # Adversarial pass (hostile19): it said "crm.jsonl would not be read: source files
+        # are named crm.jsonl, ...", blaming the name of a link whose target was gone
+        pytest.param(
+            ["crm.jsonl@gone/crm-1204.jsonl"],
+            "crm.jsonl links to gone/crm-1204.jsonl, which is not there",
+            id="a-link-to-nothing",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["load", "resolve"])  # serve: the same check
@@ -641,6 +648,9 @@ def test_a_source_file_named_otherwise_is_refused_not_read_as_empty(
     for name in files:
         if name.endswith("/"):
             (data / name).mkdir()
+        elif "@" in name:  # a link, name@target
+            link, target = name.split("@")
+            (data / link).symlink_to(target)
         else:
             (data / name).write_text('{"contact_id": "C-1", "emails": ["ann@mail.org"]}\n')
     store = f"sqlite:///{tmp_path / 'store.db'}"
