@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from membergraph.cli_checks import refuse, require_store
+from membergraph.connectors.lines import utf16_refusal
 from membergraph.connectors.models import SourceName
 from membergraph.identity.rules import RulesError, load_rules
 from membergraph.settings import Settings, SettingsError, load_settings
@@ -80,7 +81,8 @@ def command_settings(
 
 def require_folder(data: Path, named: str = "--data") -> None:
     """Refuse a ``--data`` that is no folder, or whose source files would not be read: a
-    folder where a source's file should be, a link to a file that is gone, or a source's file
+    folder where a source's file should be, a link to a file that is gone, a file in UTF-16
+    (:func:`~membergraph.connectors.lines.utf16_refusal`), or a source's file
     named otherwise (``CRM.jsonl``, ``crm.json``, ``crm.jsonl.gz``) and none named right,
     which a run would take for a source holding no line and load, resolve or serve without a
     word."""
@@ -88,13 +90,16 @@ def require_folder(data: Path, named: str = "--data") -> None:
         refuse(f"{named} {data}: not a folder")
     names = [f"{source.value}.jsonl" for source in SourceName]
     for name in names:
-        if (data / name).exists() and not (data / name).is_file():
+        path = data / name
+        if path.exists() and not path.is_file():
             refuse(f"{named} {data}: {name} is not a file")
-        if (data / name).is_symlink() and not (data / name).exists():
+        if path.is_symlink() and not path.exists():
             # Named right: the file it links to is what is gone (an export rotated away).
-            refuse(
-                f"{named} {data}: {name} links to {(data / name).readlink()}, which is not there"
-            )
+            refuse(f"{named} {data}: {name} links to {path.readlink()}, which is not there")
+        if path.is_file():
+            with path.open("rb") as handle:
+                if (refused := utf16_refusal(handle.read(2), name)) is not None:
+                    refuse(f"{named} {data}: {refused}")
     missing = {
         source.value for source in SourceName if not (data / f"{source.value}.jsonl").exists()
     }

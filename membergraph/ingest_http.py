@@ -20,7 +20,7 @@ from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 
 from membergraph.auth import caller_of
 from membergraph.body_limit import send_json
-from membergraph.connectors.lines import bom_length, exact_json
+from membergraph.connectors.lines import bom_length, exact_json, utf16_refusal
 from membergraph.connectors.models import SourceName
 from membergraph.http_rules import compressed
 from membergraph.ingest import IngestRefused, IngestService
@@ -84,6 +84,17 @@ def _foreign_type(request: Request) -> str | None:
     return None if declared is None or kind in INGEST_MEDIA_TYPES else kind or "nothing"
 
 
+def _foreign_charset(request: Request) -> str | None:
+    """A ``charset`` declared other than UTF-8 (lines are JSON in UTF-8, RFC 8259): read as
+    UTF-8, a UTF-16 body was one more bad line than it held, each said to be no JSON."""
+    for part in (request.headers.get("content-type") or "").split(";")[1:]:
+        name, _, value = part.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            return charset
+    return None
+
+
 async def ingest_endpoint(request: Request) -> Response:
     """``POST /ingest/{source}``: checks, one call to :class:`IngestService`, the answer."""
     service: IngestService = request.app.state.ingest
@@ -96,6 +107,8 @@ async def ingest_endpoint(request: Request) -> Response:
         return _problem(415, f"send source lines as one of {types}, not {kind}")
     if (refused := compressed(request.headers.get("content-encoding"))) is not None:
         return _problem(415, refused)
+    if (charset := _foreign_charset(request)) is not None:
+        return _problem(415, f"send source lines in UTF-8, not charset={charset}")
     caller = caller_of(request)
     if not caller.can("ingest:write"):
         return _problem(403, "pushing source lines needs the ingest:write scope")
@@ -111,6 +124,8 @@ async def ingest_endpoint(request: Request) -> Response:
         known = ", ".join(s.value for s in SourceName)
         return _problem(404, f"unknown source {name!r}; use one of {known}")
     body = await request.body()  # (its size: membergraph.body_limit, as it arrives)
+    if (refused := utf16_refusal(body[:2], "the body")) is not None:
+        return _problem(415, refused)
     items = _split_body(body)
     if items is None:
         return _problem(400, "body is neither a JSON array nor JSON Lines")

@@ -631,6 +631,8 @@ def test_an_answer_file_that_would_replace_the_store_or_a_source_is_refused(
         pytest.param(["crm.jsonl/"], "crm.jsonl is not a file", id="a-folder"),
         # Adversarial pass (hostile19): it said "crm.jsonl would not be read: source files
         # are named crm.jsonl, ...", blaming the name of a link whose target was gone
+        # (hostile19) a file saved by Windows PowerShell: 2 contacts were 3 bad lines
+        pytest.param(["crm.jsonl#utf-16"], "crm.jsonl is UTF-16", id="utf-16"),
         pytest.param(
             ["crm.jsonl@gone/crm-1204.jsonl"],
             "crm.jsonl links to gone/crm-1204.jsonl, which is not there",
@@ -651,6 +653,9 @@ def test_a_source_file_named_otherwise_is_refused_not_read_as_empty(
         elif "@" in name:  # a link, name@target
             link, target = name.split("@")
             (data / link).symlink_to(target)
+        elif "#" in name:  # a file in another encoding, name#encoding (its byte order mark)
+            name, encoding = name.split("#")
+            (data / name).write_text('{"contact_id": "C-1"}\r\n' * 2, encoding=encoding)
         else:
             (data / name).write_text('{"contact_id": "C-1", "emails": ["ann@mail.org"]}\n')
     store = f"sqlite:///{tmp_path / 'store.db'}"

@@ -33,6 +33,7 @@ __all__ = [
     "Ownership",
     "beyond_64_bits",
     "bom_length",
+    "utf16_refusal",
     "deeper_than",
     "exact_json",
     "number_too_big",
@@ -66,6 +67,7 @@ TOO_BIG = "holds a number beyond the 64 bits a line may hold (-2^63 to 2^63-1)"
 _INT64 = range(-(1 << 63), 1 << 63)
 _LONG_DIGITS = re.compile(rb"\d{19,}")
 _BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,20 @@ def exact_json(text: bytes) -> Any:
     if not _LONG_DIGITS.search(text):
         return decoded
     return json.loads(text)
+
+
+def utf16_refusal(head: bytes, what: str) -> str | None:
+    """Why a text starting with ``head`` is not read, when it starts with a UTF-16 byte order
+    mark (Windows PowerShell 5's ``>`` and ``Out-File`` write UTF-16 by default): read as
+    UTF-8, its first line was "not UTF-8" and every other line "not JSON", one more bad line
+    than it holds (the last newline's second byte), whatever the lines said. ``what``: the
+    file or body, as the refusal names it. None: no such mark."""
+    if not head.startswith(_UTF16_BOMS):
+        return None
+    return (
+        f"{what} is UTF-16 (it starts with a UTF-16 byte order mark); lines are JSON in UTF-8:"
+        " convert it (iconv -f UTF-16 -t UTF-8, or PowerShell's Out-File -Encoding utf8)"
+    )
 
 
 def bom_length(head: bytes) -> int:

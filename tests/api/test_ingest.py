@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import gzip
 import json
 import sqlite3
@@ -516,6 +517,33 @@ def test_a_compressed_push_is_refused_as_compressed_and_nothing_is_taken(till: s
     refused = _push(till, headers, gzip.compress(_lines(NEW_CONTACT)))
     assert refused.status_code == 415, refused.text
     assert "uncompressed" in refused.json()["error"] and "gzip" in refused.json()["error"]
+    member = httpx.post(
+        f"http://{till}/graphql",
+        json={"query": '{ memberByIdentifier(kind: CRM_ID, value: "C-NEW") { id } }'},
+        headers={"x-api-key": POS_KEY},
+    )
+    assert member.json()["data"] == {"memberByIdentifier": None}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "said"),
+    [
+        pytest.param("application/x-ndjson", "the body is UTF-16", id="a-utf16-body"),
+        pytest.param(
+            "application/json; charset=utf-16", "in UTF-8, not charset=utf-16", id="declared"
+        ),
+    ],
+)
+def test_a_utf16_push_is_refused_as_utf16_not_as_one_bad_line_more(
+    till: str, content_type: str, said: str
+) -> None:
+    # Adversarial pass (hostile19): one contact saved by Windows PowerShell (UTF-16 with its
+    # byte order mark) was answered 422 with two rejected lines, "not UTF-8" and "not JSON",
+    # a declared charset=utf-16 ignored.
+    body = codecs.BOM_UTF16_LE + _lines(NEW_CONTACT).decode().encode("utf-16-le")
+    refused = _push(till, {"content-type": content_type}, body)
+    assert refused.status_code == 415, refused.text
+    assert said in refused.json()["error"] and "lines" not in refused.json()
     member = httpx.post(
         f"http://{till}/graphql",
         json={"query": '{ memberByIdentifier(kind: CRM_ID, value: "C-NEW") { id } }'},

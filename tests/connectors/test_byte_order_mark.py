@@ -144,15 +144,13 @@ def test_her_first_line_of_a_file_with_a_byte_order_mark_goes_when_she_is_erased
 
 @pytest.mark.parametrize(
     ("encoding", "byte", "at"),
-    [
-        pytest.param("latin-1", "0xE9", 41, id="latin-1"),
-        pytest.param("utf-16", "0xFF", 1, id="utf-16"),
-    ],
+    [pytest.param("latin-1", "0xE9", 41, id="latin-1")],
 )
 def test_a_line_in_another_encoding_is_refused_naming_the_byte(
     tmp_path: Path, encoding: str, byte: str, at: int
 ) -> None:
-    # Given a contact saved as Latin-1 (Excel's "CSV" habit) or UTF-16 (PowerShell 5)
+    # Given a contact saved as Latin-1 (Excel's "CSV" habit); UTF-16 (PowerShell 5), known
+    # by its byte order mark, is refused whole (tests/api/test_ingest.py)
     contact = {**CONTACTS[0], "contact_id": "C-BOM-9", "first_name": "Zoé"}
     body = orjson.dumps(contact).decode().encode(encoding)
     settings = Settings(store=f"sqlite:///{tmp_path / 's.db'}", cache_dir=tmp_path / "c")
