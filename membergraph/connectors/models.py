@@ -113,6 +113,10 @@ def _no_bool(value: object) -> object:
     # a till that sends a boolean for an amount sends something else than it means.
     if isinstance(value, bool):
         raise ValueError("must be a number, not true or false")
+    if isinstance(value, float) and value.is_integer() and abs(value) > MAX_INT:
+        # Written with an exponent (1e20): out of range, said as the range. Left to pydantic,
+        # it was "Unable to parse input string as an integer, exceeded maximum size".
+        return int(value)
     return value
 
 

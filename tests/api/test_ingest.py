@@ -230,6 +230,10 @@ def test_a_file_whose_older_version_comes_last_keeps_the_newer(
         pytest.param("amount_cents", -500, id="negative-amount-on-a-sale"),
         pytest.param("points_earned", -10, id="negative-points"),
         pytest.param("points_redeemed", 2**31, id="points-beyond-graphql-int"),
+        # (hostile19) written with an exponent, it was "Unable to parse input string as an
+        # integer, exceeded maximum size": said as the range now
+        pytest.param("amount_cents", 1e20, id="amount-with-an-exponent"),
+        pytest.param("points_earned", 1e308, id="points-of-the-largest-float"),
     ],
 )
 def test_a_number_out_of_range_is_refused_and_the_good_line_beside_it_is_kept(
@@ -242,6 +246,7 @@ def test_a_number_out_of_range_is_refused_and_the_good_line_beside_it_is_kept(
     good_line, bad_line = answer.json()["lines"]
     assert good_line["status"] == "created"
     assert bad_line["status"] == "rejected" and field in bad_line["error"]
+    assert "maximum size" not in bad_line["error"], bad_line["error"]
     member = gql(client, QUERY)["data"]["memberByIdentifier"]  # type: ignore[index]
     assert member["loyalty"]["pointsBalance"] == 25 and member["transactions"]["totalCount"] == 1
     # Durable: after a restart the good line is there, and only it.
