@@ -5,6 +5,7 @@ an identity conflict's evidence side by side per record, and both queues on a ph
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from typing import Any
 
@@ -236,4 +237,35 @@ def test_a_rejected_pair_stays_gone_when_a_list_read_before_it_answers_after(
             route.fulfill(response=answer)
         page.evaluate("new Promise((done) => setTimeout(done, 200))")
         assert page.locator("article.suggestion").count() == 0, "the rejected pair came back"
+        page.watch.only_here(page)
+
+
+def test_a_long_conflicts_queue_shows_the_member_of_every_record(
+    tmp_path: Path, console: Any
+) -> None:
+    # Adversarial pass (hostile19): the page asked for every record's member in one request,
+    # an alias each; past the gateway's 30 aliases it was refused whole and every card read
+    # "Member now: —", nothing to open. Given 20 calls each typed on another's account
+    contacts, calls = [], []
+    for n in range(20):
+        cy = {**CY, "contact_id": f"C-CY{n}", "phones": [f"+1415555{n:04d}"]}
+        di = {**DI, "contact_id": f"C-DI{n}", "phones": [f"+1312555{n:04d}"]}
+        contacts += [cy, di]
+        calls.append(
+            {**MIXED_CALL, "interaction_id": f"I-{n}", "caller_phone": f"415555{n:04d}",
+             "account_ref": {"kind": "crm_id", "value": f"C-DI{n}"}}
+        )  # fmt: skip
+    with served(tmp_path, crm=contacts, call_center=calls) as address:
+        page = console(address, STEWARD)
+        page.click("#tab-conflicts")
+        page.locator("article.conflict").nth(19).wait_for()
+        # Then each conflict shows the member each of its three records is on, to open
+        cards = page.locator("article.conflict")
+        page.wait_for_function(
+            "() => document.querySelectorAll('article.conflict button[aria-label^=\"Open\"]')"
+            ".length >= 60"
+        )
+        for n in range(cards.count()):
+            card = cards.nth(n)
+            assert card.get_by_role("button", name=re.compile("^Open member")).count() == 3
         page.watch.only_here(page)

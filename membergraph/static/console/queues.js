@@ -82,19 +82,28 @@ export async function loadConflicts() {
   renderConflicts();
 }
 
-// The members the conflicts' records are on now, in one request: a look-up the API refuses
-// (a masked e-mail) finds nobody, and the others still answer.
+// The members the conflicts' records are on now, a look-up an alias, in requests of at most
+// ALIASES (the gateway refuses a request of more than 30 aliases whole: past it, every
+// conflict showed no member). A look-up the API refuses (a masked e-mail) finds nobody, and
+// the others still answer.
+const ALIASES = 25;
+
 async function membersOf(records) {
   const asks = new Map(records.map(lookupOf).filter(Boolean).map((l) => [l.join("|"), l]));
-  if (!asks.size) return new Map();
   const ids = [...asks.keys()];
-  const params = ids.map((_, i) => `$v${i}: String!`).join(", ");
-  const fields = ids.map((id, i) =>
-    `m${i}: memberByIdentifier(kind: ${asks.get(id)[0]}, value: $v${i}) { ${SIDE} }`).join("\n");
-  const variables = Object.fromEntries(ids.map((id, i) => [`v${i}`, asks.get(id)[1]]));
-  const body = await gql(`query(${params}) { ${fields} }`, variables);
-  const data = body.data || {};
-  return new Map(ids.map((id, i) => [id, data[`m${i}`] || null]));
+  const batches = [];
+  for (let i = 0; i < ids.length; i += ALIASES) batches.push(ids.slice(i, i + ALIASES));
+  const found = await Promise.all(batches.map(async (batch) => {
+    const params = batch.map((_, i) => `$v${i}: String!`).join(", ");
+    const fields = batch.map((id, i) =>
+      `m${i}: memberByIdentifier(kind: ${asks.get(id)[0]}, value: $v${i}) { ${SIDE} }`).join("\n");
+    const variables = Object.fromEntries(batch.map((id, i) => [`v${i}`, asks.get(id)[1]]));
+    const body = await gql(`query(${params}) { ${fields} }`, variables);
+    if (!body.data) show(firstError(body));
+    const data = body.data || {};
+    return batch.map((id, i) => [id, data[`m${i}`] || null]);
+  }));
+  return new Map(found.flat());
 }
 
 // The member a record is on: the one its identifier finds, if that member holds it (a login
