@@ -131,8 +131,9 @@ class SourceSync:
         synced, done = self.sources[name], PassDone(name)
         key = f"sync:{name.value}:{synced.api.config.base_url}"
         point = Checkpoint.parse(await synced.checkpoints.meta(key))
+        seen = {point.after} if point.after is not None else set()
         while True:
-            page = await synced.api.page(point.after, point.since)
+            page = synced.api.unvisited(await synced.api.page(point.after, point.since), seen)
             if page.lines:
                 pushed = await self.ingest.push(name, page.lines, into=synced.held)
                 done.outcomes.update(line["status"] for line in pushed.lines)

@@ -216,6 +216,31 @@ async def test_on_mongodb_the_synced_lines_and_checkpoint_live_in_the_sources_da
     assert orjson.loads(point["value"]) == [None, newest, None]
 
 
+def test_a_sync_pass_ends_where_the_listings_cursors_come_round(
+    settings: Settings, crm_api: tuple[SourceApi, dict[str, str]]
+) -> None:
+    # Adversarial pass (hostile19): a listing whose last page named the second page's cursor
+    # again was read round and round: `membergraph sync --once` never ended.
+    api, env = crm_api
+    api.wrap_to = str(PAGE)
+    http = settings.model_copy(update=_http(env))
+
+    async def one_pass() -> tuple[int, int]:
+        gateway, sources, _ = await open_gateway(http)
+        try:
+            async with asyncio.timeout(120):  # the old code: round and round until this
+                done = await SourceSync(gateway).run_pass(SourceName.CRM)
+            return done.pages, done.outcomes["created"]
+        finally:
+            await gateway.identity.store.aclose()
+            await sources.aclose()
+
+    pages, created = asyncio.run(one_pass())
+    # Then the pass reads each page once and takes every contact
+    assert pages == -(-len(api.lines) // PAGE) == len(_listing(api))
+    assert created == len(api.lines)
+
+
 def _store_fails(*_: object, **__: object) -> None:
     raise StoreError("the store went away")
 

@@ -296,11 +296,28 @@ class HttpSource(SourceConnector):
         ended = following is None or str(following) == after
         return ListingPage(page["lines"], None if ended else str(following))
 
+    def unvisited(self, page: ListingPage, seen: set[str]) -> ListingPage:
+        """``page`` as a walk of the listing takes it: ended when its ``next`` is a cursor the
+        walk was given before (``seen``, the cursors it followed, to which this adds). An API
+        whose cursors come round (A, B, A: a listing that wraps at its end) held
+        ``membergraph sync --once`` for ever, reading the same pages again."""
+        if page.next is None:
+            return page
+        if page.next in seen:
+            logger.warning(
+                "source %s: the listing's next cursor %r was given before: its end", self.source,
+                page.next,
+            )  # fmt: skip
+            return ListingPage(page.lines, None)
+        seen.add(page.next)
+        return page
+
     async def scan(self) -> AsyncIterator[BaseModel]:
         self.report = report = type(self.report)()
         after: str | None = None
+        seen: set[str] = set()
         while True:
-            page = await self.page(after)
+            page = self.unvisited(await self.page(after), seen)
             report.lines += len(page.lines)
             for line, _ in self._lines(page.lines, "listing page"):
                 report.accepted += 1

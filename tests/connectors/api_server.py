@@ -28,6 +28,7 @@ class SourceApi:
     gzip_bomb_mib: int = 0  # answer this many MiB of JSON, gzipped to a few KiB
     stall_after: str | None = None  # a listing page from this cursor waits for ever
     drip: float = 0.0  # seconds between the bytes of an answer (each read well in time)
+    wrap_to: str | None = None  # the listing's last page names this cursor next, not null
     lookups_left: int | None = None  # answer this many lookups, then go down (``down``)
     down: Callable[[], None] | None = None  # stops the server (``serving_server``)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -94,7 +95,9 @@ class SourceApi:
                 key=lambda line: str(line.get("updated_at", "")),
             )
         page = lines[start : start + limit]
-        following = start + limit if start + limit < len(lines) else None
+        following: int | str | None = start + limit if start + limit < len(lines) else None
+        if following is None and self.wrap_to is not None:
+            following = self.wrap_to  # a listing that comes round at its end
         if self.drip:
             return StreamingResponse(
                 self._dripped(orjson.dumps({"lines": page, "next": following})),

@@ -144,6 +144,20 @@ async def test_a_listing_follows_pages_to_the_end(
     assert [r["path"] for r in server.requests] == ["/transactions/all"] * 3
 
 
+async def test_a_listing_whose_cursors_come_round_ends_where_they_repeat(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    # Adversarial pass (hostile19): a listing whose last page named an earlier cursor next
+    # (A, B, A) was read for ever: `membergraph sync --once` never ended, nor the
+    # example query's look for a contact at a start over an HTTP CRM.
+    server, url = api
+    server.wrap_to = "100"  # the last page (from 200) names the second page's cursor again
+    crm = source(client, url, page_size=100)
+    async with asyncio.timeout(60):  # the old code: read on until this stops it
+        listed = [line async for line in crm.scan()]
+    assert len(listed) == 250 and [r["after"] for r in server.requests] == [None, "100", "200"]
+
+
 async def test_an_answer_that_inflates_past_its_bound_fails_the_request_not_the_process(
     api: tuple[SourceApi, str], client: httpx.AsyncClient
 ) -> None:
