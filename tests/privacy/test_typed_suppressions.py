@@ -76,10 +76,17 @@ async def test_a_line_typed_as_an_older_release_suppressed_it_is_refused(
         assert (await screen(privacy, SourceName.CRM, [("his", other)], "US"))[1] == []
 
 
-async def _suppressed_by_an_older_release(store: Path) -> None:
-    async with SqliteStore(str(store)) as identity:
+async def _suppressed_and_given_again(tmp_path: Path, *others: Transaction) -> Path:
+    """A store whose older release suppressed her e-mail as typed, and a folder whose
+    online order gives it so again (then ``others``' orders); the folder."""
+    async with SqliteStore(str(tmp_path / "store.db")) as identity:
         privacy = await open_privacy(identity, Settings())
         await privacy.suppressor.suppress([(IdentifierKind.EMAIL, OLDER_KEY)], "dpo")
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = [orjson.dumps(o.model_dump(mode="json")) + b"\n" for o in (HERS[1][1], *others)]
+    (data / "transactions.jsonl").write_bytes(b"".join(lines))
+    return data
 
 
 async def test_a_folder_line_typed_as_an_older_release_suppressed_it_is_not_loaded(
@@ -87,11 +94,7 @@ async def test_a_folder_line_typed_as_an_older_release_suppressed_it_is_not_load
 ) -> None:
     # Given a store whose older release suppressed her e-mail as typed, and a folder whose
     # online order gives it so again
-    await _suppressed_by_an_older_release(tmp_path / "store.db")
-    data = tmp_path / "data"
-    data.mkdir()
-    _, order = HERS[1]
-    (data / "transactions.jsonl").write_bytes(orjson.dumps(order.model_dump(mode="json")) + b"\n")
+    data = await _suppressed_and_given_again(tmp_path)
     settings = Settings(
         data=data, store=f"sqlite:///{tmp_path / 'store.db'}", cache_dir=tmp_path / "cache"
     )
@@ -106,13 +109,10 @@ async def test_membergraph_resolve_leaves_out_a_line_typed_as_an_older_release_s
     tmp_path: Path,
 ) -> None:
     # Given the same store and folder (her order and a stranger's), read by the batch resolver
-    await _suppressed_by_an_older_release(tmp_path / "store.db")
-    data = tmp_path / "data"
-    data.mkdir()
-    _, order = HERS[1]
+    order = HERS[1][1]
+    assert isinstance(order, Transaction)
     other = order.model_copy(update={"transaction_id": "T-BO", "email": "bo@xmail.com"})
-    lines = [orjson.dumps(o.model_dump(mode="json")) + b"\n" for o in (order, other)]
-    (data / "transactions.jsonl").write_bytes(b"".join(lines))
+    data = await _suppressed_and_given_again(tmp_path, other)
     out = tmp_path / "members.jsonl"
     # When `membergraph resolve` runs over them
     store = f"sqlite:///{tmp_path / 'store.db'}"
