@@ -27,12 +27,14 @@ from membergraph.identity.load import ownership
 from membergraph.identity.owned_lines import held_lines
 from membergraph.identity.reresolve import (
     Reresolved,
+    examine,
     records_of,
     rekeyed_in,
 )
 from membergraph.identity.reresolve import reresolve as reresolve_store
 from membergraph.identity.rules import load_rules
 from membergraph.identity.store import ConcurrentChange, StoreError, store_from_url
+from membergraph.identity.store.format import Verdict
 from membergraph.privacy.gate import suppressing
 from membergraph.settings import Settings
 from membergraph.source_set import embedded_path, mongo_timeouts
@@ -162,6 +164,8 @@ async def bring_up(settings: Settings, dry_run: bool = False, client: object = N
     store = store_from_url(settings.store, client, mongo_timeouts=mongo_timeouts(settings))
     async with store as identity_store, _lines_held(settings, client) as held:
         rules = load_rules(settings.rules)
+        if (await examine(identity_store, rules))[0] is not Verdict.NEWER:  # (refused below)
+            await identity_store.write_schema()  # (an older format's store: opened as it is)
         identity = IdentityService(identity_store, rules, settings.default_region)
         # Asked again just before the write (reading nothing while nothing is suppressed):
         # a person erased by a gateway while this runs is not written back.

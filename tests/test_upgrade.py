@@ -129,6 +129,49 @@ def test_an_older_stores_records_are_derived_again_from_its_lines(settings: Sett
     assert _with_days(store) == dated
 
 
+def _schema(store: str) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(_db(store)) as db:
+        return list(db.execute("SELECT name, sql FROM sqlite_master ORDER BY rowid"))
+
+
+def _as_format_3_schema(store: str) -> None:
+    """The store as a format-3 release left it: without the columns, tables and index
+    added since (a card's e-mails by day, line versions, erasures, unscored members)."""
+    with sqlite3.connect(_db(store)) as db:
+        db.execute("DROP INDEX redirects_new")
+        db.execute("DROP TABLE erased_members")
+        db.execute("DROP TABLE member_unscored")
+        db.execute("ALTER TABLE records DROP COLUMN email_days")
+        db.execute("ALTER TABLE records DROP COLUMN version")
+    _set_format(store, "3")
+
+
+def test_a_refused_start_leaves_an_older_stores_schema_as_it_was(settings: Settings) -> None:
+    # Given a store of an older release's schema and format
+    store = _loaded(settings)
+    _as_format_3_schema(store)
+    schema = _schema(store)
+    # When a start and the commands that serve it are refused
+    refused = _serve(store, settings.data)  # type: ignore[arg-type]
+    assert refused.returncode == 1 and "store format 3 is older" in refused.stderr
+    for command in (
+        ["load", "--data", str(settings.data), "--to", store],
+        ["export", "--store", store, "--out", str(settings.data / "e.csv")],
+        ["privacy", "export", "--store", store, "someone"],
+    ):
+        said = CliRunner().invoke(app, command)
+        assert said.exit_code == 1 and "store format 3 is older" in said.output, command
+    # Then the file's schema is byte for byte what it was: nothing was added
+    assert _schema(store) == schema
+    # When it is brought up, then it holds this release's columns
+    done = CliRunner().invoke(app, ["reresolve", "--store", store])
+    assert done.exit_code == 0, done.output
+    with sqlite3.connect(_db(store)) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+    assert {"email_days", "version"} <= columns
+    assert _meta(store)["format"] == str(STORE_FORMAT)
+
+
 def test_a_store_from_a_newer_release_is_refused_and_left_alone(settings: Settings) -> None:
     store = _loaded(settings)
     _set_format(store, str(STORE_FORMAT + 1))

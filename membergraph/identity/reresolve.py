@@ -52,6 +52,7 @@ __all__ = [
     "KeyedAlike",
     "Reresolved",
     "Rederive",
+    "examine",
     "records_of",
     "rekeyed_documents",
     "rekeyed_in",
@@ -222,6 +223,7 @@ async def reresolve(
         rekeyed = None if keyed_alike is None else await keyed_alike()
         if rekeyed != 0:
             raise StoreFormatError(_cannot_rekey(found, rekeyed))
+    await store.write_schema()  # (a store of an older format is opened as it is)
     report = Reresolved(before, found, dry_run=dry_run, behind=behind)
     lines: dict[RecordKey, RecordData] = {}
     moved: list[Moved] = []

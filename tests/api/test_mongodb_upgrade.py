@@ -66,3 +66,30 @@ def test_an_older_mongodb_store_is_refused_then_brought_up_in_place(tmp_path: Pa
     data = tmp_path / "data"
     write_demo_data(data, 40, seed=5)
     asyncio.run(_scenario(data, tmp_path))
+
+
+async def _refused_start_writes_nothing(data: Path, tmp_path: Path) -> None:
+    client = EmulatedClient()
+    store = await served_store(data, URL, client, tmp_path / "cache")
+    settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
+    try:
+        # Given a store of an older release: a collection and an index it did not have
+        await store.db.meta.replace_one({"_id": "mark"}, {"format": 3, "rules": ""})
+        await store.db.erased_members.drop()
+        await store.db.links.drop_index("retracted_at_1")
+        collections = set(await store.db.list_collection_names())
+        indexes = await store.db.links.index_information()
+        # When a start refuses it
+        with pytest.raises(StoreFormatError, match="store format 3 is older"):
+            await open_gateway(settings, client)
+        # Then it created no collection and no index
+        assert set(await store.db.list_collection_names()) == collections
+        assert await store.db.links.index_information() == indexes
+    finally:
+        await store.aclose()
+
+
+def test_a_refused_start_creates_no_collection_or_index(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_demo_data(data, 40, seed=5)
+    asyncio.run(_refused_start_writes_nothing(data, tmp_path))

@@ -34,6 +34,7 @@ __all__ = [
     "StoreFormatError",
     "StoreMark",
     "Verdict",
+    "apart",
     "current_mark",
     "read_mark",
     "reresolve_command",
@@ -121,16 +122,26 @@ def current_mark(rules: Rules) -> StoreMark:
     return StoreMark(STORE_FORMAT, rules_digest(rules))
 
 
+def apart(found: StoreMark | None, holds_records: bool) -> Verdict | None:
+    """:attr:`Verdict.OLDER` or :attr:`Verdict.NEWER` when a store marked ``found`` is of
+    another format than this release's (``holds_records``: as :func:`verdict`), else None.
+    An adapter opens such a store without writing this release's schema into it (a refused
+    start writes nothing); ``membergraph reresolve`` writes it (``write_schema``)."""
+    if found is not None and found.format > STORE_FORMAT:
+        return Verdict.NEWER
+    if holds_records and (found is None or found.format < STORE_FORMAT):
+        return Verdict.OLDER
+    return None
+
+
 def verdict(found: StoreMark | None, holds_records: bool, rules: Rules) -> Verdict:
     """What a store marked ``found`` is to this release under ``rules`` (``holds_records``:
     whether it holds any record; one with none is new, unless a newer release marked it)."""
-    if found is not None and found.format > STORE_FORMAT:
-        return Verdict.NEWER
-    if not holds_records:
+    other = apart(found, holds_records)
+    if other is not None:
+        return other
+    if not holds_records or found is None:
         return Verdict.NEW
-    found = found or StoreMark(0, "")
-    if found.format < STORE_FORMAT:
-        return Verdict.OLDER
     if not found.rules:  # written by this release, never resolved whole: by ingests only
         return Verdict.CURRENT
     return Verdict.CURRENT if found.rules == rules_digest(rules) else Verdict.OTHER_RULES

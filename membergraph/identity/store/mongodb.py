@@ -26,7 +26,14 @@ from pymongo.errors import CollectionInvalid, OperationFailure
 
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.store import mongodb_feed, mongodb_large
-from membergraph.identity.store.format import STORE_FORMAT, StoreMark, read_mark
+from membergraph.identity.store.format import (
+    STORE_FORMAT,
+    StoreFormatError,
+    StoreMark,
+    Verdict,
+    apart,
+    read_mark,
+)
 from membergraph.identity.store.mongodb_client import (
     STANDALONE,
     MongoTimeouts,
@@ -121,18 +128,34 @@ class MongoStore(MongoReads, IdentityStore):
                 hello = await self.client.admin.command("hello")
             if not hello.get("setName") and hello.get("msg") != "isdbgrid":
                 raise StoreError(f"MongoDB {redact(self.url)} {STANDALONE}")
-            async with self._mapped("create collections and indexes"):
-                await self._create_collections()
-                for name, indexes in INDEXES.items():
-                    await self.db[name].create_indexes(indexes)
-            async with self._mapped("mark a new store"):
-                await self._mark_if_new()
-            async with self._mapped("finish a large change left part-way"):
-                if await mongodb_large.finish(self.db, self._in_transaction, lease=self.lease):
-                    logger.warning("finished a large change an earlier run left part-way")
+            # A store of another format is left as it is: a start refuses it, writing
+            # nothing; ``membergraph reresolve`` writes this release's schema into it.
+            if await self._apart() is None:
+                await self.write_schema()
         except BaseException:
             await self.aclose()
             raise
+
+    async def _apart(self) -> Verdict | None:
+        async with self._mapped("read"):
+            doc = await self.db.meta.find_one({"_id": _MARK})
+            held = await self.db.records.find_one({}, {"_id": 1}) is not None
+        try:
+            found = None if doc is None else read_mark(doc.get("format"), "")
+        except StoreFormatError:
+            return Verdict.OLDER  # (said by ``mark`` when a start asks)
+        return apart(found, held)
+
+    async def write_schema(self) -> None:
+        async with self._mapped("create collections and indexes"):
+            await self._create_collections()
+            for name, indexes in INDEXES.items():
+                await self.db[name].create_indexes(indexes)
+        async with self._mapped("mark a new store"):
+            await self._mark_if_new()
+        async with self._mapped("finish a large change left part-way"):
+            if await mongodb_large.finish(self.db, self._in_transaction, lease=self.lease):
+                logger.warning("finished a large change an earlier run left part-way")
 
     async def _create_collections(self) -> None:
         # They exist before the first transaction writes to them. Another gateway starting

@@ -85,7 +85,15 @@ class IdentityStore(ResolutionStore, BulkLoad, FeedStore):
 
     @abc.abstractmethod
     async def open(self) -> None:
-        """Connect and create what is missing (tables, indexes)."""
+        """Connect and create what is missing (tables, indexes), unless the store is of
+        another format (``format.apart``): that is opened as it is, so a start that
+        refuses it writes nothing."""
+
+    @abc.abstractmethod
+    async def write_schema(self) -> None:
+        """Create what this release's store holds and the store lacks (tables, columns,
+        indexes): :meth:`open` does for a store of this format; ``membergraph reresolve``
+        asks for it to bring one of an older format up."""
 
     @abc.abstractmethod
     async def aclose(self) -> None:

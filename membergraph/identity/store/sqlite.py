@@ -20,7 +20,14 @@ from membergraph.identity.engine import Link, ValueKey
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import sqlite_feed, sqlite_read
-from membergraph.identity.store.format import STORE_FORMAT, StoreMark, read_mark
+from membergraph.identity.store.format import (
+    STORE_FORMAT,
+    StoreFormatError,
+    StoreMark,
+    Verdict,
+    apart,
+    read_mark,
+)
 from membergraph.identity.store.port import (
     Change,
     ClosureStep,
@@ -77,24 +84,56 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
             self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
             self._file = OpenedFile(self.path)
             self._db.row_factory = sqlite3.Row
-            await self._db.executescript(SCHEMA)
-            await self._db.executescript(METRICS_SCHEMA)
-            columns = await self._db.execute_fetchall("PRAGMA table_info(records)")
+            await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            # A store of another format is left as it is: a start refuses it, writing
+            # nothing; ``membergraph reresolve`` writes this release's schema into it.
+            if await self._apart() is None:
+                await self.write_schema()
+
+    async def _apart(self) -> Verdict | None:
+        """Whether the file holds a store of another format (read before anything is
+        written: a new file holds no table)."""
+        tables = {
+            row[0]
+            for row in await self.db.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name IN ('records', 'meta')"
+            )
+        }
+        if "records" not in tables:
+            return None
+        held = await self.db.execute_fetchall("SELECT EXISTS (SELECT 1 FROM records)")
+        found = None
+        if "meta" in tables:
+            rows = list(
+                await self.db.execute_fetchall("SELECT value FROM meta WHERE key = 'format'")
+            )
+            try:
+                found = read_mark(rows[0][0], "") if rows else None
+            except StoreFormatError:
+                return Verdict.OLDER  # (said by ``mark`` when a start asks)
+        return apart(found, bool(list(held)[0][0]))
+
+    async def write_schema(self) -> None:
+        async with self._mapped("open"):
+            await self.db.executescript(SCHEMA)
+            await self.db.executescript(METRICS_SCHEMA)
+            await self.db.execute(f"PRAGMA synchronous = {self.synchronous}")  # (SCHEMA's)
+            columns = await self.db.execute_fetchall("PRAGMA table_info(records)")
             held = {c[1] for c in columns}
             # A store written before purchase days, a card's e-mails by day, line versions.
             for column in ("days", "email_days", "version"):
                 if column not in held:
-                    await self._db.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
-            await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
+                    await self.db.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
             # A new store is marked with this release's format from the start (what made a
             # store holding records and no mark is unknown: format 0, ``format.verdict``).
             # Read first: a store marked already takes no write lock as it opens.
-            marked = await self._db.execute_fetchall(
+            marked = await self.db.execute_fetchall(
                 "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'format')"
                 " OR EXISTS (SELECT 1 FROM records)"
             )
             if not list(marked)[0][0]:
-                await self._db.execute(
+                await self.db.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)",
                     (str(STORE_FORMAT),),
                 )
@@ -122,6 +161,8 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
         return SqliteMetrics(self)
 
     async def mark(self) -> StoreMark | None:
+        if not await self._all("SELECT 1 FROM sqlite_master WHERE name = 'meta'"):
+            return None  # (a store from before marks, opened as it is)
         rows = await self._all("SELECT key, value FROM meta WHERE key IN ('format', 'rules')")
         found = {row[0]: row[1] for row in rows}
         if "format" not in found:
