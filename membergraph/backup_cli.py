@@ -27,6 +27,7 @@ from rich.console import Console
 
 from membergraph.cli_checks import refuse, require_out_apart, require_out_folder, sqlite_file
 from membergraph.cli_options import command_settings, setting_help
+from membergraph.identity.store.format import StoreFormatError, StoreMark, apart, read_mark, refusal
 from membergraph.identity.store.sqlite_feed import carry_feed_on
 from membergraph.identity.store.sqlite_feed import head as feed_head
 
@@ -87,7 +88,8 @@ def restore(
     it replaces is kept beside it, with its -wal file (`PATH.before-restore-TIME`): the
     changes made since the backup are there.
     """
-    path = _store_path(command_settings(False, store=store).store)
+    url = command_settings(False, store=store).store
+    path = _store_path(url)
     if not source.is_file():
         refuse(f"--from {source}: no such file")
     if source.resolve() == path.resolve():
@@ -97,7 +99,7 @@ def restore(
             f"{path} is open in another process (a gateway, a worker, a command): stop every"
             " process over it, then restore (SQLite would mix the copy with their log)"
         )
-    counts = _checked(source)
+    counts, found = _checked(source)
     partial = path.with_name(path.name + ".restoring")
     partial.unlink(missing_ok=True)
     try:
@@ -118,6 +120,8 @@ def restore(
         raise typer.Exit(1) from None
     aside = f"; the store it replaced is kept as {kept} (with its log)" if kept else ""
     err.print(f"restored {path} from {source} ({counts}){aside}")
+    if found is not None:  # (a backup an older or newer release took: restored, not served)
+        err.print(f"note: the restored {refusal(found, url)}", soft_wrap=True)
 
 
 def _feed_head(path: Path) -> int:
@@ -163,8 +167,9 @@ def _held(path: Path) -> bool:
         os.close(fd)
 
 
-def _checked(source: Path) -> str:
-    """What the copy holds, once SQLite finds it whole and a membergraph store (exit 1)."""
+def _checked(source: Path) -> tuple[str, StoreMark | None]:
+    """What the copy holds, once SQLite finds it whole and a membergraph store (exit 1), and
+    its mark when it is of another format than this release's (None: this one's)."""
     try:
         with contextlib.closing(sqlite3.connect(_read_only(source), uri=True)) as db:
             found = [row[0] for row in db.execute("PRAGMA integrity_check")]
@@ -177,7 +182,12 @@ def _checked(source: Path) -> str:
             mark = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
             if mark is None:
                 raise sqlite3.DatabaseError("no membergraph store format mark")
-            return _counts(db)
+            made = read_mark(mark[0], "")
+            held = db.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0]
+            return _counts(db), made if apart(made, bool(held)) else None
+    except StoreFormatError as exc:
+        err.print(f"error: {source}: {exc}: not restored")
+        raise typer.Exit(1) from None
     except sqlite3.Error as exc:
         err.print(f"error: {source} is no membergraph store ({exc}): not restored")
         raise typer.Exit(1) from None

@@ -207,3 +207,26 @@ def test_the_default_store_is_backed_up_and_restored_by_the_commands_as_written(
     assert done.exit_code == 0, done.output
     assert "restored membergraph.db from copy?1.db" in " ".join(done.output.split())
     assert list(tmp_path.glob("membergraph.db.before-restore-*"))
+
+
+def test_a_restored_older_format_backup_is_said_to_need_reresolve(tmp_path: Path) -> None:
+    # Given a backup an older release took (its store marked format 3)
+    from membergraph.demo import write_demo_data
+    from membergraph.identity.store.format import STORE_FORMAT
+
+    write_demo_data(tmp_path / "data", 10)
+    old = tmp_path / "old.db"
+    loaded = CliRunner().invoke(
+        app, ["load", "--data", str(tmp_path / "data"), "--to", f"sqlite:///{old}"]
+    )
+    assert loaded.exit_code == 0, loaded.output
+    with closing(sqlite3.connect(old)) as db, db:
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'format'")
+    # When it is restored
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    done = CliRunner().invoke(app, ["restore", "--from", str(old), "--store", url])
+    # Then it is put in place, and the restore says the store's format and what brings it up
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert f"store format 3 is older than this release's format {STORE_FORMAT}" in said
+    assert f"membergraph reresolve --store '{url}'" in said
