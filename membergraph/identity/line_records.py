@@ -42,6 +42,7 @@ from membergraph.identity.records import (
 from membergraph.identity.rules import Rules
 
 __all__ = [
+    "typed_record_key",
     "ANONYMISED",
     "NO_CUSTOMER",
     "Described",
@@ -134,6 +135,24 @@ def transaction_record(
     return key, frozenset(
         _collect([card, make_identifier(IdentifierKind.EMAIL, email, via, region)])
     )
+
+
+def typed_record_key(source: str, key: str, region: str = "US") -> str:
+    """A purchase record's key as a person types it, in the form :func:`transaction_record`
+    keys it: the card normalized as a line's card is (``loyalty:ld-1111-0001`` is
+    ``loyalty:LD11110001``), the online customer's e-mail as a line's e-mail is
+    (``online: Ann@Mail.ORG``); any other key, and one naming no card or e-mail, as typed."""
+    if source != SourceName.TRANSACTIONS.value:
+        return key
+    how, _, value = key.partition(":")
+    how = how.strip().casefold()
+    if how == "loyalty":
+        card = make_identifier(IdentifierKind.LOYALTY_ID, value, "till", region)
+        return key if card is None else f"loyalty:{card.key}"
+    if how == "online":
+        online = make_identifier(IdentifierKind.EMAIL, value, "online", region)
+        return key if online is None else f"online:{online.value}"
+    return key
 
 
 _OTHERS_EMAIL = frozenset(name.casefold() for name in Rules().others_email_events)

@@ -14,6 +14,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from membergraph.identity.line_records import typed_record_key
 from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
 from membergraph.identity.undo import undoable
 from membergraph.resolvers.context import RequestContext
@@ -263,11 +264,16 @@ class Link:
 @strawberry.input(description="A record as `records { source key }` shows it.")
 class RecordRefInput:
     source: Source = strawberry.field(description="The source it comes from.")
-    key: str = strawberry.field(description="The record's key in its source.")
+    key: str = strawberry.field(
+        description="The record's key in its source. A purchase record's card or e-mail is "
+        "read as a line's is: `loyalty:ld-1111-0001` is `loyalty:LD11110001`."
+    )
 
     def ref(self) -> tuple[str, str]:
         """The record's key in the store (BAD_USER_INPUT if empty; the source is known: the
-        enum's validation refused any other)."""
+        enum's validation refused any other), a purchase record's card or e-mail normalized
+        as a line's is (``loyalty:ld-1111-0001`` is ``loyalty:LD11110001``)."""
         if not self.key.strip():
             raise bad_input("a record key must not be empty")
-        return (str(self.source.value), self.key)
+        source = str(self.source.value)
+        return (source, typed_record_key(source, self.key))

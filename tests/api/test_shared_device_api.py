@@ -135,6 +135,37 @@ def test_a_shared_device_given_to_the_other_login_goes_there(client: TestClient)
 
 
 @pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param("loyalty:ld-2222-0002", id="card-as-printed"),
+        pytest.param(" LOYALTY: ld 2222 0002 ", id="card-spaced-upper-prefix"),
+    ],
+)
+def test_a_card_typed_as_a_steward_types_it_names_its_record(
+    client: TestClient, typed: str
+) -> None:
+    # When the steward types Bob's card as it is printed, not as the store keys it
+    bob_card = {"source": "TRANSACTIONS", "key": typed}
+    _data(gql(client, LINK, a=bob_card, b=DEVICE, dry=False))
+    # Then it is Bob's card record: Bob's member holds the device
+    world = _world(client)
+    assert _has_device(world["bob"]) and not _has_device(world["ann"])
+
+
+def test_a_typed_card_that_is_no_record_is_named_in_a_coded_error(client: TestClient) -> None:
+    answer = gql(
+        client,
+        LINK,
+        a={"source": "TRANSACTIONS", "key": "loyalty:ld-9999-0009"},
+        b=DEVICE,
+        dry=True,
+    )
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert "transactions:loyalty:LD99990009" in error["message"]
+
+
+@pytest.mark.parametrize(
     ("other", "says"),
     [
         pytest.param(
