@@ -21,6 +21,10 @@ export async function gql(query, variables = {}) {
   return response.json();
 }
 
+// A score as a steward must read it: never rounded up to a certainty it is not (0.99999 is
+// "0.99", not "1.00"); floored to two decimals, a hair's float error aside.
+export const scoreText = (score) => (Math.floor(score * 100 + 1e-9) / 100).toFixed(2);
+
 export function firstError(body) {
   const error = (body.errors || [])[0];
   if (!error) return null;

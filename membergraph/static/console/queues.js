@@ -4,7 +4,7 @@
 // result, its event id and its Undo show there).
 
 import {
-  $, button, canWrite, cell, firstError, gql, lookupOf, show, text, when,
+  $, button, canWrite, cell, firstError, gql, lookupOf, scoreText, show, text, when,
 } from "./lib.js";
 
 let hooks = null;
@@ -249,7 +249,7 @@ function renderSuggestions() {
     card.className = "suggestion";
     card.dataset.pair = pairOf(s);
     const title = document.createElement("h3");
-    title.textContent = `${recordName(s.a)} ↔ ${recordName(s.b)} · score ${s.score.toFixed(2)}`
+    title.textContent = `${recordName(s.a)} ↔ ${recordName(s.b)} · score ${scoreText(s.score)}`
       + ` · waiting since ${when(s.since)}`;
     const rows = s.evidence.map((f) => [f.field, f.a, f.b, f.level, f.weight.toFixed(1)]);
     card.append(title, sideBySide(["Field", s.a.key, s.b.key, "Agreement", "Weight"], rows));

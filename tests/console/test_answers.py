@@ -1,0 +1,51 @@
+"""What the console tells a person as the API answers it: a score never rounded up to a
+certainty (in a real headless Chromium)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tests.console.support import STEWARD
+from tests.support.browser import NEEDS_CHROMIUM
+
+pytestmark = NEEDS_CHROMIUM
+
+
+def _answering(page: Any, asked: str, **reply: Any) -> None:
+    """The page's GraphQL requests that ask ``asked`` answered with ``reply`` (as
+    Playwright's ``route.fulfill`` takes it); the others go to the gateway."""
+
+    def handle(route: Any) -> None:
+        if asked in (route.request.post_data or ""):
+            route.fulfill(**reply)
+        else:
+            route.fallback()
+
+    page.route("**/graphql", handle)
+
+
+def test_a_near_certain_score_is_not_shown_as_certain(server: str, console: Any) -> None:
+    # Adversarial pass (hostile19): a 0.99999 suggestion read "score 1.00".
+    pair = {
+        "a": {"source": "CRM", "key": "C-CY"},
+        "b": {"source": "CRM", "key": "C-DI"},
+        "memberIds": ["m_a", "m_b"],
+        "score": 0.99999,
+        "since": "2026-12-01T10:00:00+00:00",
+        "evidence": [{"field": "PHONE", "level": "exact", "weight": 9.5, "a": "x", "b": "y"}],
+    }
+    answer = {"data": {"matchSuggestions": {"totalCount": 1, "edges": [{"node": pair}]}}}
+    page = console(server, STEWARD)
+    _answering(
+        page,
+        "edges { node { a {",
+        status=200,
+        content_type="application/json",
+        body=orjson.dumps(answer).decode(),
+    )
+    page.click("#tab-suggestions")
+    title = page.locator("article.suggestion h3").first
+    title.wait_for()
+    assert "score 0.99 " in title.inner_text(), title.inner_text()
