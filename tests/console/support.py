@@ -25,12 +25,14 @@ STEWARD = "steward-key-000000001"
 AGENT = "agent-nine-key-000001"
 TILL = "crm-feed-key-00000001"
 ANALYST = "analyst-key-000000001"
+COUNTER = "counter-key-000000001"  # lists and counts, no member's profile
 KEYS = {
     AGENT: {"name": "agent-9", "scopes": ["profile:read", "identity:write"]},
     READER: {"name": "reviewer", "scopes": ["profile:read"]},
     STEWARD: {"name": "steward", "scopes": ["profile:read", "pii:read", "identity:write"]},
     TILL: {"name": "crm-feed", "scopes": ["ingest:write"]},
     ANALYST: {"name": "analyst", "scopes": ["profile:read", "analytics:read"]},
+    COUNTER: {"name": "counter", "scopes": ["analytics:read"]},
 }
 WHO = (
     """query ($v: String!) { memberByIdentifier(kind: CRM_ID, value: $v) { id records { key } } }"""

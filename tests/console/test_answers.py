@@ -1,5 +1,6 @@
-"""What the console tells a person as the API answers it: a score never rounded up to a
-certainty (in a real headless Chromium)."""
+"""What the console tells a person as the API answers it: a key that may not read members
+told what it may do, and a score never rounded up to a certainty (in a real headless
+Chromium)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from tests.console.support import STEWARD
+from tests.console.support import COUNTER, STEWARD
 from tests.support.browser import NEEDS_CHROMIUM
 
 pytestmark = NEEDS_CHROMIUM
@@ -24,6 +25,17 @@ def _answering(page: Any, asked: str, **reply: Any) -> None:
             route.fallback()
 
     page.route("**/graphql", handle)
+
+
+def test_a_key_that_may_not_read_members_is_told_what_it_may_do(server: str, console: Any) -> None:
+    # Adversarial pass (hostile19): a key without profile:read read "may look, not change",
+    # though every search it made was refused.
+    page = console(server, COUNTER)
+    said = page.inner_text("#viewer")
+    assert "may not look members up (the key lacks profile:read)" in said, said
+    assert "may read the conflicts queue" in said and "may look" not in said, said
+    assert page.locator("#tab-conflicts").is_visible()
+    page.watch.only_here(page)
 
 
 def test_a_near_certain_score_is_not_shown_as_certain(server: str, console: Any) -> None:

@@ -19,9 +19,15 @@ async function loadViewer() {
   const body = await gql("{ viewer { name scopes memberId } }");
   state.viewer = (body.data || {}).viewer || { name: "?", scopes: [] };
   const can = state.viewer.scopes;
-  $("#viewer").textContent = `Signed in as ${state.viewer.name}: ` +
-    (can.includes("identity:write") ? "may review and fix identity" : "may look, not change") +
-    (can.includes("pii:read") ? "" : "; personal data masked");
+  const acts = can.includes("identity:write");
+  // Without profile:read every search is refused: the line says what the key can do instead.
+  const may = !can.includes("profile:read")
+    ? "may not look members up (the key lacks profile:read)" + (acts
+      ? "; may review the queues"
+      : can.includes("analytics:read") ? "; may read the conflicts queue" : "; nothing here is open to it")
+    : (acts ? "may review and fix identity" : "may look, not change") +
+      (can.includes("pii:read") ? "" : "; personal data masked");
+  $("#viewer").textContent = `Signed in as ${state.viewer.name}: ${may}`;
   // The conflicts queue is the stewards' and the analysts' (never a token bound to a member).
   $("#tab-conflicts").hidden = !!state.viewer.memberId ||
     !(can.includes("identity:write") || can.includes("analytics:read"));
