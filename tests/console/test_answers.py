@@ -1,6 +1,6 @@
-"""What the console tells a person as the API answers it: a key that may not read members
-told what it may do, and a score never rounded up to a certainty (in a real headless
-Chromium)."""
+"""What the console tells a person of what it cannot show: a key that may not read members,
+a gateway a proxy answers for, and a score never rounded up to a certainty (in a real
+headless Chromium)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from tests.console.support import COUNTER, STEWARD
 from tests.support.browser import NEEDS_CHROMIUM
 
 pytestmark = NEEDS_CHROMIUM
+
+PROXY_PAGE = "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
 
 
 def _answering(page: Any, asked: str, **reply: Any) -> None:
@@ -36,6 +38,20 @@ def test_a_key_that_may_not_read_members_is_told_what_it_may_do(server: str, con
     assert "may read the conflicts queue" in said and "may look" not in said, said
     assert page.locator("#tab-conflicts").is_visible()
     page.watch.only_here(page)
+
+
+def test_a_proxys_error_page_is_said_with_its_status(server: str, console: Any) -> None:
+    # Adversarial pass (hostile19): a proxy's HTML 502 made the page's request throw, and the
+    # search showed nothing at all.
+    page = console(server, STEWARD)
+    _answering(page, "memberByIdentifier", status=502, content_type="text/html", body=PROXY_PAGE)
+    page.select_option("#kind", "CRM_ID")
+    page.fill("#value", "C-ANN")
+    page.click("#find button[type=submit]")
+    page.wait_for_selector("#message:not([hidden])")
+    said = page.inner_text("#message")
+    assert "HTTP 502" in said and "did not answer" in said, said
+    assert page.watch.errors == []
 
 
 def test_a_near_certain_score_is_not_shown_as_certain(server: str, console: Any) -> None:

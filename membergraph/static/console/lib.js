@@ -11,15 +11,29 @@ export async function gql(query, variables = {}) {
   const key = sessionStorage.getItem("membergraph-key");
   const headers = { "content-type": "application/json", accept: "application/json" };
   if (key) headers["x-api-key"] = key;
-  const response = await fetch("/graphql", {
-    method: "POST", headers, body: JSON.stringify({ query, variables }),
-  });
+  let response;
+  try {
+    response = await fetch("/graphql", {
+      method: "POST", headers, body: JSON.stringify({ query, variables }),
+    });
+  } catch (error) {
+    return unanswered(`The gateway could not be reached (${error.message})`);
+  }
   if (response.status === 401) {
     const given = prompt("API key for membergraph (kept for this tab only):");
     if (given) { sessionStorage.setItem("membergraph-key", given); return gql(query, variables); }
   }
-  return response.json();
+  // A proxy in front of the gateway (a restart, a timeout) answers its own page, not GraphQL:
+  // said with its status, as an error every caller already shows.
+  try {
+    return await response.json();
+  } catch {
+    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+    return unanswered(`The gateway did not answer (${status}, not a GraphQL answer): try again`);
+  }
 }
+
+const unanswered = (message) => ({ errors: [{ message }] });
 
 // A score as a steward must read it: never rounded up to a certainty it is not (0.99999 is
 // "0.99", not "1.00"); floored to two decimals, a hair's float error aside.
