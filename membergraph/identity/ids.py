@@ -2,11 +2,13 @@
 
 A member's ID follows the person's profile: her CRM contact, else a loyalty card or online
 account, before her web visitors and calls. A component whose records had several IDs (a
-merge) keeps the one her profile holds, then the one most of them had; an ID no component
-keeps redirects to the component holding most of its records. When a member comes apart,
-its ID stays with the piece holding the profile among those its records came from, so a
-frontend holding the ID keeps finding her; a component split off gets back the ID its
-records were first given, if that ID is not live. New IDs are derived from the smallest
+merge) keeps one some of its records were first given, then the one her profile holds, then
+the one most of them had; an ID no component keeps redirects to the component holding most
+of its records. When a member comes apart, its ID stays with a piece holding a profile among
+those its records came from (if several do, the one holding the record the ID was made for,
+then her CRM contact), so a frontend holding the ID keeps finding her, not a person whose
+contact joined her member later; a component split off gets back the ID its records were
+first given, if that ID is not live. New IDs are derived from the smallest
 record key, so the same data resolved twice gives the same IDs; an ID ever used (a member
 merged away, or erased: its tombstone, ``store/tombstones.py``) is never given again, and
 the key derives the next one instead.
@@ -75,6 +77,20 @@ _STANDING: dict[str, int] = {SourceName.CRM: 2, SourceName.TRANSACTIONS: 1}
 
 def _standing(component: list[RecordKey]) -> int:
     return max((_STANDING.get(source, 0) for source, _ in component), default=0)
+
+
+# How many IDs one key may have derived (step 3 derives again past an ID used before).
+_DERIVATIONS = 4
+
+
+def _born_in(component: list[RecordKey], member: str) -> bool:
+    """Whether the component holds the record ``member`` was derived from: the member's
+    first record, there before any other profile joined it."""
+    return any(
+        new_member_id(ref, attempt) == member
+        for ref in component
+        for attempt in range(_DERIVATIONS)
+    )
 
 
 def _counts(
@@ -149,11 +165,16 @@ def assign_member_ids(
             holders_of.setdefault(held, []).append(index)
     standing: dict[int, int] = {}
 
-    def holder(index: int, live: str) -> tuple[bool, int, int, int]:
+    def holder(index: int, live: str) -> tuple[bool, bool, bool, int, int, int]:
         came = first[index][live] + before[index][live]
         if index not in standing:
             standing[index] = _standing(components[index])
-        return (came > 0, standing[index], came, now[index][live])
+        rank = standing[index]
+        # A profile before visitors and calls alone; between pieces that both hold one, the
+        # piece holding the ID's first record: a contact that joined her card's member
+        # later (a typo of its number) and is split off again does not take the ID along.
+        born = rank > 0 and _born_in(components[index], live)
+        return (came > 0, rank > 0, born, rank, came, now[index][live])
 
     def kept(index: int, lives: list[str]) -> str:
         if len(lives) == 1:
@@ -162,20 +183,28 @@ def assign_member_ids(
         for ref in components[index]:
             if (member := current.get(ref)) in held:
                 held[member].append(ref)
-        # Among equals the smallest ID, as ``lives`` is sorted.
+        # An ID none of its records was first given (one a split made) gives way to one
+        # that some were: a split undone gives every record its ID back. Among equals the
+        # smallest ID, as ``lives`` is sorted.
         return max(
             lives,
-            key=lambda m: (_standing(held[m]), now[index][m], first[index][m] + before[index][m]),
+            key=lambda m: (
+                first[index][m] > 0,
+                _standing(held[m]),
+                now[index][m],
+                first[index][m] + before[index][m],
+            ),
         )
 
     # 1. A live ID stays live. Held by several components (a split), it goes to one its
-    #    records came from (first or previous member): the one holding the person's profile
-    #    (a CRM contact, else a card or account: not her visitor alone), then the one most
-    #    of its records came from, then the one holding most of it. A component that wins
-    #    several (a merge) keeps the one held by the person's profile, then the one most of
-    #    its records hold: a member keeps its ID as records join it, and a split undone
-    #    gives her the ID she kept. An ID won but not kept goes to the next holder, until
-    #    nothing changes.
+    #    records came from (first or previous member): one holding a profile (a CRM
+    #    contact, card or account: not her visitors alone); among those, the one holding
+    #    the record the ID was made for, then a CRM contact before a card, then the one
+    #    most of its records came from, then the one holding most of it. A component that
+    #    wins several (a merge) keeps one some of its records were first given, then the
+    #    one held by the person's profile, then the one most of its records hold: a member
+    #    keeps its ID as records join it, and a split undone gives her the ID she kept. An
+    #    ID won but not kept goes to the next holder, until nothing changes.
     changed = True
     while changed:
         changed = False
