@@ -39,6 +39,9 @@ def _big_int(value: Any, typed: str | None = None) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif isinstance(value, str) and _WHOLE.fullmatch(value):
+        if len(value.lstrip("+-0")) > len(str(_LARGEST)):
+            # Before int(): past 4,300 digits it raises Python's own advice, not ours.
+            raise ValueError(f"BigInt {value} is beyond 2^53-1 ({_LARGEST})")
         number = int(value)
     else:
         shown = typed or repr(value)

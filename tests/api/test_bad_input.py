@@ -838,3 +838,15 @@ def test_a_bigint_string_takes_plain_digits_only(client: TestClient, typed: str)
     [error] = client.post("/graphql", content=_q(query, n=typed), headers=JSON).json()["errors"]
     assert "not a whole number" in error["message"], error
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+
+
+def test_a_bigint_string_of_thousands_of_digits_is_said_beyond_the_range(
+    client: TestClient,
+) -> None:
+    # A string of 5,000 digits made int() answer Python's own advice (sys.set_int_max_str_digits)
+    query = "query ($n: BigInt) { members(filter: {pointsBalance: {min: $n}}) { totalCount } }"
+    typed = "9" * 5000
+    [error] = client.post("/graphql", content=_q(query, n=typed), headers=JSON).json()["errors"]
+    assert f"BigInt {typed} is beyond 2^53-1" in error["message"], error
+    assert "sys." not in error["message"], error
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
