@@ -83,14 +83,18 @@ def _standing(component: list[RecordKey]) -> int:
 _DERIVATIONS = 4
 
 
-def _born_in(component: list[RecordKey], member: str) -> bool:
-    """Whether the component holds the record ``member`` was derived from: the member's
-    first record, there before any other profile joined it."""
-    return any(
-        new_member_id(ref, attempt) == member
-        for ref in component
-        for attempt in range(_DERIVATIONS)
-    )
+def _birth_piece(
+    member: str, holding: Iterable[int], components: list[list[RecordKey]]
+) -> int | None:
+    """Which of the components ``holding`` the member holds the record ``member`` was
+    derived from (its first record, there before any other profile joined it); None if none
+    does. One hash a record until it is found, in the usual case: the first derivation."""
+    holding = list(holding)
+    for attempt in range(_DERIVATIONS):
+        for index in holding:
+            if any(new_member_id(ref, attempt) == member for ref in components[index]):
+                return index
+    return None
 
 
 def _counts(
@@ -164,6 +168,7 @@ def assign_member_ids(
         for held in now[index]:
             holders_of.setdefault(held, []).append(index)
     standing: dict[int, int] = {}
+    births: dict[str, int | None] = {}
 
     def holder(index: int, live: str) -> tuple[bool, bool, bool, int, int, int]:
         came = first[index][live] + before[index][live]
@@ -173,7 +178,9 @@ def assign_member_ids(
         # A profile before visitors and calls alone; between pieces that both hold one, the
         # piece holding the ID's first record: a contact that joined her card's member
         # later (a typo of its number) and is split off again does not take the ID along.
-        born = rank > 0 and _born_in(components[index], live)
+        if rank and live not in births:
+            births[live] = _birth_piece(live, holders_of.get(live, ()), components)
+        born = rank > 0 and births[live] == index
         return (came > 0, rank > 0, born, rank, came, now[index][live])
 
     def kept(index: int, lives: list[str]) -> str:
