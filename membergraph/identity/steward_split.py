@@ -194,11 +194,7 @@ async def _sides_together(
 ) -> tuple[list[RecordKey], list[RecordKey]]:
     """A merge's two sides as the store holds them, refused ``ALREADY_UNDONE`` when the
     merge was undone or its sides are apart already."""
-    assert event.id is not None
-    [history] = await service.store.member_events([event.member_id])
-    # Its other row (under the other side's ID, merged in since) may be the one undone.
-    undone: dict[int, int | None] = dict(undone_events(history))
-    undone_by = with_twins(undone, merge_twins(history, event.member_id)).get(event.id)
+    undone_by = await _undone_by(service, event)
     if undone_by is not None:
         raise already_undone(event, undone_by)
     merged, into = merge_sides(event)
@@ -207,12 +203,26 @@ async def _sides_together(
     into = [r for r in into if r in members]
     now_together = {members[r] for r in merged} & {members[r] for r in into}
     if not merged or not into or not now_together:
+        # Apart: an undo committed between the two reads (another steward's, at the same
+        # instant) names itself on a second look
+        undone_by = await _undone_by(service, event)
+        if undone_by is not None:
+            raise already_undone(event, undone_by)
         raise StewardError(
             f"event {event.id} (merged by {event.actor}): its two sides are apart already "
             "(split or undone since), so there is nothing to undo",
             "ALREADY_UNDONE",
         )
     return merged, into
+
+
+async def _undone_by(service: IdentityService, event: IdentityEvent) -> int | None:
+    """The event that undid merge ``event``, as the store holds it now (None: not undone)."""
+    assert event.id is not None
+    [history] = await service.store.member_events([event.member_id])
+    # Its other row (under the other side's ID, merged in since) may be the one undone.
+    undone: dict[int, int | None] = dict(undone_events(history))
+    return with_twins(undone, merge_twins(history, event.member_id)).get(event.id)
 
 
 async def _cut(

@@ -58,3 +58,37 @@ async def test_two_stewards_undoing_one_change_at_once_one_is_refused(
         said = "event_id" if undone == "merged" else "undoes"
         undos = {e.id for h in histories for e in h if e.evidence.get(said) == event.id}
         assert len(undos) == 1 and f"undone by event {undos.pop()}" in str(refused[0])
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+async def test_an_undo_landing_between_a_merges_two_reads_is_named(
+    kind: str, tmp_path: Path
+) -> None:
+    # A full suite under load (the nineteenth round's CI): the other steward's undo was
+    # committed after this one read the merge's history and before it read where the
+    # records are, and the refusal said only "apart already", naming no undo.
+    async with two_processes(kind, tmp_path) as (one, two):
+        service = IdentityService(one)
+        await service.ingest(
+            [crm("C-ANN", first="Ann", last="Lee"), crm("C-BO", first="Bo", birth="1990-02-02")]
+        )
+        [member] = await link_records(service, ANN, BO, "same person", "steward-1")
+        [history] = await one.member_events([member])
+        merge = [e for e in history if e.kind == "merged"][-1]
+        assert merge.id is not None
+        made: list[str] = []
+
+        async def the_other_steward_undoes() -> None:
+            made.extend(await undo_event(service, merge.id, "not her", "steward-1"))
+
+        # Given the other steward's undo lands just after this process read the history
+        after_first_read(two, "member_events", the_other_steward_undoes)
+        # When this steward undoes the same merge
+        with pytest.raises(StewardError) as refused:
+            await undo_event(IdentityService(two), merge.id, "not her", "steward-2")
+        # Then it is told so, naming the undo that was made
+        assert made and refused.value.code == "ALREADY_UNDONE"
+        after = await one.assignments([ANN, BO])
+        histories = await one.member_events(sorted(set(after.values())))
+        [undo] = {e.id for h in histories for e in h if e.evidence.get("event_id") == merge.id}
+        assert f"was undone by event {undo}" in str(refused.value)
