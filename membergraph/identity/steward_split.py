@@ -131,8 +131,9 @@ async def _followers(
         raise StewardError(
             f"splitting off {', '.join(f'{s}:{k}' for s, k in leaving)} would leave {names} "
             f"in {len(stranded)} members of their own: only the records leaving held them "
-            "together in the member. Split off the records that are not this person instead, "
-            "or link those that stay to each other first (linkRecords) to keep them one member",
+            "together in the member. To keep them one member, link them to each other first "
+            "(linkRecords) and split again; picking them to leave instead makes each a member "
+            "of its own too",
             "WOULD_STRAND_RECORDS",
             members=[member],
             records=[f"{s}:{k}" for piece in stranded for s, k in piece],

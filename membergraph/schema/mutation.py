@@ -84,8 +84,8 @@ class Mutation:
         "them. Splitting off a member's only CRM contact when it alone holds several cards "
         "or accounts together is refused with `WOULD_STRAND_RECORDS` (`extensions.records`: "
         "the records that would each become a member of its own; `dryRun` answers the same): "
-        "split off the records that are not this person instead, or link those that stay "
-        "to each other first.",
+        "link those that stay to each other first (`linkRecords`), then split again "
+        "(picking them to leave instead makes each a member of its own too).",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def split_member(
