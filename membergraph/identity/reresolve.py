@@ -148,6 +148,17 @@ class Reresolved:
     """Whether the members were worked out (a dry run that would re-key records does not:
     the members are resolved once the records are keyed anew)."""
 
+    @property
+    def dry_run_said(self) -> str:
+        """What a dry run wrote: over an older format's store, this release's tables,
+        columns and indexes (empty, to read it as this release does); else nothing."""
+        if self.before is Verdict.OLDER:
+            return (
+                "dry run: no line, record or member was written (this release's tables, "
+                "columns and indexes were added where missing, empty, to read the store)"
+            )
+        return "dry run: nothing was written"
+
     def lines(self) -> list[str]:
         """The report, one fact a line."""
         have = "0 (made before marks)" if self.found is None else str(self.found.format)
@@ -167,7 +178,7 @@ class Reresolved:
             said.append(
                 "members: resolved again once the records are keyed anew (run without --dry-run)"
             )
-            said.append("dry run: nothing was written")
+            said.append(self.dry_run_said)
             return said
         said += [
             f"{self.merged} merge(s), {self.split} split(s) {would} made; "
@@ -176,7 +187,7 @@ class Reresolved:
             *self.examples,
         ]
         if self.dry_run:
-            said.append("dry run: nothing was written")
+            said.append(self.dry_run_said)
         return said
 
 
