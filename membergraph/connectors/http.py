@@ -74,6 +74,12 @@ class HttpSourceConfig(BaseModel):
         default="updated_at",
         description="The lines' field the API compares with since_param (ISO 8601 times).",
     )
+    list_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="The longest one listing page (sync, scan) may take to arrive whole; each"
+        " read within it is bounded by timeout. A lookup's whole answer is bounded by timeout.",
+    )
     max_answer_bytes: int = Field(
         default=64 << 20,
         ge=1024,
@@ -118,10 +124,14 @@ class HttpSource(SourceConnector):
     def _url(self, path: str) -> str:
         return self.config.base_url.rstrip("/") + path.format(source=self.source.value)
 
-    async def _get(self, path: str, params: list[tuple[str, Param]]) -> Any:
-        """One GET with its retries. Errors say what failed, never the API's address (they
-        reach GraphQL clients and ``/readyz``); the log has the address."""
+    async def _get(
+        self, path: str, params: list[tuple[str, Param]], within: float | None = None
+    ) -> Any:
+        """One GET with its retries, each answer whole ``within`` seconds (None: the
+        source's ``timeout``). Errors say what failed, never the API's address (they reach
+        GraphQL clients and ``/readyz``); the log has the address."""
         url, config = self._url(path), self.config
+        within = config.timeout if within is None else within
         failure: ConnectorError = SourceUnavailable(self.source, "no attempt made")
         for attempt in range(config.retries + 1):
             if attempt:
@@ -131,9 +141,9 @@ class HttpSource(SourceConnector):
             self.requests += 1
             try:
                 if self.tracer is None or not in_trace():
-                    response, body = await self._fetch(url, params)
+                    response, body = await self._fetch(url, params, within)
                 else:
-                    response, body = await self._traced_fetch(url, params, attempt)
+                    response, body = await self._traced_fetch(url, params, attempt, within)
             except _AnswerTooLarge:
                 logger.warning("source %s: %s: answer over %d bytes", self.source, url,
                                config.max_answer_bytes)  # fmt: skip
@@ -147,7 +157,7 @@ class HttpSource(SourceConnector):
             except (httpx.TimeoutException, TimeoutError):
                 logger.warning("source %s: %s: timed out", self.source, url)
                 raise SourceTimeout(
-                    self.source, f"API gave no answer within {config.timeout:g} s"
+                    self.source, f"API gave no answer within {within:g} s"
                 ) from None
             except httpx.HTTPError as exc:
                 logger.warning("source %s: %s: %r", self.source, url, exc)
@@ -183,13 +193,17 @@ class HttpSource(SourceConnector):
         raise failure
 
     async def _fetch(
-        self, url: str, params: list[tuple[str, Param]], headers: dict[str, str] | None = None
+        self,
+        url: str,
+        params: list[tuple[str, Param]],
+        within: float,
+        headers: dict[str, str] | None = None,
     ) -> tuple[httpx.Response, bytes]:
         """One GET and its body, decompressed, read no further than ``max_answer_bytes``,
-        all within the source's ``timeout``: httpx's bounds each read alone, and an API
+        all ``within`` seconds: httpx's ``timeout`` bounds each read alone, and an API
         dripping its answer a byte at a time inside it would hold ``membergraph sync``
         (which has no deadline of its own) for as long as it drips."""
-        async with asyncio.timeout(self.config.timeout):
+        async with asyncio.timeout(within):
             return await self._read(url, params, headers)
 
     async def _read(
@@ -214,7 +228,7 @@ class HttpSource(SourceConnector):
         return response, bytes(body)
 
     async def _traced_fetch(
-        self, url: str, params: list[tuple[str, Param]], attempt: int
+        self, url: str, params: list[tuple[str, Param]], attempt: int, within: float
     ) -> tuple[httpx.Response, bytes]:
         """:meth:`_fetch` in a client span, the trace context in the request's headers. The
         span's URL has no query: lookups ask by e-mail or phone, which a collector must not
@@ -236,7 +250,7 @@ class HttpSource(SourceConnector):
             headers = dict(self.headers)
             inject(headers)
             try:
-                response, body = await self._fetch(url, params, headers)
+                response, body = await self._fetch(url, params, within, headers)
             except Exception as exc:
                 span.set_attribute("error.type", type(exc).__name__.lstrip("_"))
                 raise
@@ -288,7 +302,7 @@ class HttpSource(SourceConnector):
             params.append((self.config.since_param, since))
         if after is not None:
             params.append(("after", after))
-        page = await self._get(self.config.list_path, params)
+        page = await self._get(self.config.list_path, params, self.config.list_timeout)
         if not isinstance(page, dict) or not isinstance(page.get("lines"), list):
             raise SourceUnavailable(self.source, 'listing: expected {"lines": [...]}')
         following = page.get("next")

@@ -111,11 +111,25 @@ async def test_an_answer_dripped_byte_by_byte_times_out_as_a_whole(
     # (over 40 s at 0.2 s a byte, timeout 2 s, no retries).
     server, url = api
     server.drip = 0.05  # 20 bytes a second: a page of 250 lines takes minutes
-    crm = source(client, url, timeout=0.5, retries=0)
-    with pytest.raises(SourceTimeout, match=r"no answer within 0\.5 s"):
+    crm = source(client, url, timeout=0.5, list_timeout=1.5, retries=0)
+    with pytest.raises(SourceTimeout, match=r"no answer within 1\.5 s"):
         async with asyncio.timeout(30):  # the old code: a TimeoutError here, not the source's
             await crm.page()
     assert crm.requests == 1
+
+
+async def test_a_listing_page_slower_than_a_lookup_arrives_whole(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    # review19: bounded by the lookups' timeout, a listing page that streams for longer
+    # than it (a slow API's 1,000 lines) failed every sync, and the sync never progressed.
+    server, url = api
+    server.drip = 0.002  # one line's page: a few hundred bytes, over half a second
+    crm = source(client, url, timeout=0.2, retries=0, page_size=1)
+    # When a page takes longer than the lookups' 0.2 s, each of its reads in time
+    page = await crm.page()
+    # Then it arrives whole, within the listing's own bound (60 s by default)
+    assert len(page.lines) == 1 and page.next is not None
 
 
 async def test_an_unreadable_answer_is_the_sources_error(
