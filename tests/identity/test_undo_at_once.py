@@ -12,6 +12,7 @@ import pytest
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward_link import link_records
 from membergraph.identity.steward_request import StewardError
+from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.undo import undo_event
 from tests.identity.builders import crm
 from tests.support.stores import ADAPTERS, after_first_read, two_processes
@@ -26,13 +27,7 @@ async def test_two_stewards_undoing_one_change_at_once_one_is_refused(
 ) -> None:
     async with two_processes(kind, tmp_path) as (one, two):
         service = IdentityService(one)
-        await service.ingest(
-            [crm("C-ANN", first="Ann", last="Lee"), crm("C-BO", first="Bo", birth="1990-02-02")]
-        )
-        [member] = await link_records(service, ANN, BO, "same person", "steward-1")
-        [history] = await one.member_events([member])
-        event = [e for e in history if e.kind == undone][-1]
-        assert event.id is not None
+        event = await _linked(service, undone)
         barrier = asyncio.Barrier(2)
         for store in (one, two):
             # Each first read of histories (where undo looks for an undo already made) waits
@@ -69,13 +64,7 @@ async def test_an_undo_landing_between_a_merges_two_reads_is_named(
     # records are, and the refusal said only "apart already", naming no undo.
     async with two_processes(kind, tmp_path) as (one, two):
         service = IdentityService(one)
-        await service.ingest(
-            [crm("C-ANN", first="Ann", last="Lee"), crm("C-BO", first="Bo", birth="1990-02-02")]
-        )
-        [member] = await link_records(service, ANN, BO, "same person", "steward-1")
-        [history] = await one.member_events([member])
-        merge = [e for e in history if e.kind == "merged"][-1]
-        assert merge.id is not None
+        merge = await _linked(service, "merged")
         made: list[str] = []
 
         async def the_other_steward_undoes() -> None:
@@ -92,3 +81,16 @@ async def test_an_undo_landing_between_a_merges_two_reads_is_named(
         histories = await one.member_events(sorted(set(after.values())))
         [undo] = {e.id for h in histories for e in h if e.evidence.get("event_id") == merge.id}
         assert f"was undone by event {undo}" in str(refused.value)
+
+
+async def _linked(service: IdentityService, kind: str) -> IdentityEvent:
+    """Ann's and Bo's contacts linked by a steward; the event of ``kind`` it recorded (the
+    steward's own, or the merge it made)."""
+    await service.ingest(
+        [crm("C-ANN", first="Ann", last="Lee"), crm("C-BO", first="Bo", birth="1990-02-02")]
+    )
+    [member] = await link_records(service, ANN, BO, "same person", "steward-1")
+    [history] = await service.store.member_events([member])
+    event = [e for e in history if e.kind == kind][-1]
+    assert event.id is not None
+    return event
