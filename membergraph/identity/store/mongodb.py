@@ -28,10 +28,7 @@ from membergraph.identity.feed import FeedEntry
 from membergraph.identity.store import mongodb_feed, mongodb_large
 from membergraph.identity.store.format import (
     STORE_FORMAT,
-    StoreFormatError,
     StoreMark,
-    Verdict,
-    apart,
     read_mark,
 )
 from membergraph.identity.store.mongodb_client import (
@@ -130,21 +127,11 @@ class MongoStore(MongoReads, IdentityStore):
                 raise StoreError(f"MongoDB {redact(self.url)} {STANDALONE}")
             # A store of another format is left as it is: a start refuses it, writing
             # nothing; ``membergraph reresolve`` writes this release's schema into it.
-            if await self._apart() is None:
+            if await self.apart() is None:
                 await self.write_schema()
         except BaseException:
             await self.aclose()
             raise
-
-    async def _apart(self) -> Verdict | None:
-        async with self._mapped("read"):
-            doc = await self.db.meta.find_one({"_id": _MARK})
-            held = await self.db.records.find_one({}, {"_id": 1}) is not None
-        try:
-            found = None if doc is None else read_mark(doc.get("format"), "")
-        except StoreFormatError:
-            return Verdict.OLDER  # (said by ``mark`` when a start asks)
-        return apart(found, held)
 
     async def write_schema(self) -> None:
         async with self._mapped("create collections and indexes"):
@@ -193,7 +180,7 @@ class MongoStore(MongoReads, IdentityStore):
     async def mark(self) -> StoreMark | None:
         async with self._mapped("read"):
             doc = await self.db.meta.find_one({"_id": _MARK})
-        return None if doc is None else read_mark(doc["format"], str(doc.get("rules", "")))
+        return None if doc is None else read_mark(doc.get("format"), str(doc.get("rules", "")))
 
     async def set_mark(self, mark: StoreMark) -> None:
         async with self._mapped("write"):

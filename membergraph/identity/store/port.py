@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 from typing import Self
 
+from membergraph.identity.store.format import StoreFormatError, Verdict, apart
 from membergraph.identity.store.metrics_port import MetricsStore
 from membergraph.identity.store.port_feed import FeedStore
 from membergraph.identity.store.port_load import BulkLoad
@@ -106,6 +107,16 @@ class IdentityStore(ResolutionStore, BulkLoad, FeedStore):
     async def holds_records(self) -> bool:
         """Whether the store holds any record (one with none is new, whatever its mark)."""
         return (await self.ping())["records"] > 0
+
+    async def apart(self) -> Verdict | None:
+        """Whether the store is of another format than this release's
+        (:func:`~.format.apart`), read as a start reads it (:meth:`mark`,
+        :meth:`holds_records`): :meth:`open` asks, before writing anything."""
+        try:
+            found = await self.mark()
+        except StoreFormatError:
+            return Verdict.OLDER  # (said by ``mark`` when a start asks)
+        return apart(found, await self.holds_records())
 
     def metrics(self) -> MetricsStore:
         """The per-member metrics this store keeps (``metrics_port``)."""

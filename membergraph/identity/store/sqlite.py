@@ -22,10 +22,8 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import sqlite_feed, sqlite_read
 from membergraph.identity.store.format import (
     STORE_FORMAT,
-    StoreFormatError,
     StoreMark,
     Verdict,
-    apart,
     read_mark,
 )
 from membergraph.identity.store.port import (
@@ -87,32 +85,14 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
             await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
             # A store of another format is left as it is: a start refuses it, writing
             # nothing; ``membergraph reresolve`` writes this release's schema into it.
-            if await self._apart() is None:
+            if await self.apart() is None:
                 await self.write_schema()
 
-    async def _apart(self) -> Verdict | None:
-        """Whether the file holds a store of another format (read before anything is
-        written: a new file holds no table)."""
-        tables = {
-            row[0]
-            for row in await self.db.execute_fetchall(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-                " AND name IN ('records', 'meta')"
-            )
-        }
-        if "records" not in tables:
+    async def apart(self) -> Verdict | None:
+        # A new file holds no table to read (records first, as every store made them).
+        if not await self._all("SELECT 1 FROM sqlite_master WHERE name = 'records'"):
             return None
-        held = await self.db.execute_fetchall("SELECT EXISTS (SELECT 1 FROM records)")
-        found = None
-        if "meta" in tables:
-            rows = list(
-                await self.db.execute_fetchall("SELECT value FROM meta WHERE key = 'format'")
-            )
-            try:
-                found = read_mark(rows[0][0], "") if rows else None
-            except StoreFormatError:
-                return Verdict.OLDER  # (said by ``mark`` when a start asks)
-        return apart(found, bool(list(held)[0][0]))
+        return await super().apart()
 
     async def write_schema(self) -> None:
         async with self._mapped("open"):
