@@ -61,10 +61,11 @@ def name_levels(a: RecordData, b: RecordData, close: NearDuplicates) -> list[tup
         level(af, bf, close.first_name_min, True),
         level(al, bl, close.last_name_min, False),
     )
-    swapped = (level(af, bl, close.last_name_min, False), level(al, bf, close.first_name_min, True))
+    # Swapped, a's family name is in its first name field: each field is b's, compared
+    # with what a wrote for it (a's last name with b's first, a's first with b's last).
+    swapped = (level(al, bf, close.first_name_min, True), level(af, bl, close.last_name_min, False))
     rank = {"exact": 3, "close": 2, "missing": 1, "differs": 0}
     best = max(straight, swapped, key=lambda p: rank[p[0]] + rank[p[1]])
-    # Swapped, a's first name is what agrees with b's family name (and the other way).
     compared = (af, al) if best is straight else (al, af)
     return [("first_name", best[0], compared[0]), ("last_name", best[1], compared[1])]
 
@@ -127,23 +128,36 @@ def values_of(record: RecordData, kind: IdentifierKind, junk: Junk | None = None
 
 
 def contact_levels(
-    a: RecordData, b: RecordData, home: bool, junk: Junk | None
+    a: RecordData,
+    b: RecordData,
+    home: bool,
+    junk: Junk | None,
+    crowded: Callable[[IdentifierKind, str], bool] | None = None,
 ) -> Iterator[tuple[str, str, tuple[str, str]]]:
     """(field, level, the values shown) for phones and e-mails: ``differs`` when each
-    contact has one the other lacks (two people, each with their own: twins, a couple),
+    contact has one the other lacks (two people, each with their own: twins, a couple; a
+    value ``crowded`` says many people carry is no one's own),
     else ``shared`` (``household`` for a phone shared at one address: the household's
-    line); nothing when neither applies."""
+    line; ``crowded`` when every value shared is one that ``crowded`` says many people
+    carry); nothing when neither applies."""
     for name, kind in (("phone", IdentifierKind.PHONE), ("email", IdentifierKind.EMAIL)):
         mine, theirs = values_of(a, kind, junk), values_of(b, kind, junk)
-        only_mine, only_theirs = sorted(mine - theirs), sorted(theirs - mine)
+        # A value many people carry (a store's e-mail typed for her) is no one's own.
+        only_mine = sorted(v for v in mine - theirs if not (crowded and crowded(kind, v)))
+        only_theirs = sorted(v for v in theirs - mine if not (crowded and crowded(kind, v)))
         shared = sorted(mine & theirs)
         if only_mine and only_theirs:
             yield name, "differs", (only_mine[0], only_theirs[0])
         elif shared:
+            own = [value for value in shared if not (crowded and crowded(kind, value))]
+            if not own:
+                # A family's e-mail, a store's line: sharing it says little of one person.
+                yield name, "crowded", (shared[0], shared[0])
+                continue
             # A phone shared at one address is the household's line: no news once the
             # address agrees (the fields are not independent there).
             level = "household" if name == "phone" and home else "shared"
-            yield name, level, (shared[0], shared[0])
+            yield name, level, (own[0], own[0])
 
 
 def agree_on_own(a: RecordData, b: RecordData, close: NearDuplicates) -> bool:

@@ -23,7 +23,7 @@ class SuggestionRules(BaseModel):
     # ... among this many contacts. Among more, the odds fall as the count grows: a person's
     # duplicates are a few whatever the count, the pairs grow with its square.
     prior_contacts: int = Field(default=5000, ge=2)
-    min_score: float = Field(default=0.5, ge=0, le=1)
+    min_score: float = Field(default=0.3, ge=0, le=1)
     max_block: int = Field(default=50, ge=2)  # a bigger block is too common a value to block on
     # Agreeing on the postcode alone says less where few postcodes serve many people: its
     # weight is log2(postcode_m / the postcode's share of contacts), at most the table's.
@@ -44,22 +44,27 @@ class SuggestionRules(BaseModel):
     # CRM holds many duplicates gets more suggestions, one with few gets fewer.
     estimate_prior_from: int = Field(default=1000, ge=2)
     estimate_prior_bits: float = Field(default=4.0, ge=0)
+    # A phone or e-mail on contacts of this many different first names or more (a family's,
+    # a store's) weighs its ``crowded`` level when shared, not ``shared``. 0: never.
+    crowded_names: int = Field(default=4, ge=0)
     # Among estimate_prior_from contacts or more, the weights of first and last name, birth
-    # date and address are estimated from the data too (u on random pairs, m by
-    # expectation-maximisation on the candidate pairs, as Splink estimates them), each
-    # within estimate_weight_bits of the table below. 0: the table's weights as written.
-    estimate_weight_bits: float = Field(default=0.0, ge=0)
+    # date, address and a phone or e-mail of each one's own are estimated from the data too
+    # (u on random pairs, m by expectation-maximisation on the candidate pairs, as Splink
+    # estimates them), each within estimate_weight_bits of the table below. 0: the table's
+    # weights as written.
+    estimate_weight_bits: float = Field(default=4.0, ge=0)
     weights: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
             # m: how often one person's two contacts agree so; u: how often two people
             # picked at random do. Weight = log2(m / u), rounded.
-            "first_name": {"exact": 7.0, "close": 5.0, "differs": -3.0},
+            "first_name": {"exact": 7.0, "close": 5.0, "differs": -4.0},
             "last_name": {
                 "exact": 8.0,
                 "close": 5.0,
                 "similar": 2.0,
                 "differs": -3.0,
                 "household": 1.0,
+                "generation": -8.0,
             },
             "birth_date": {"exact": 13.0, "close": 6.0, "differs": -4.0, "household": 3.0},
             "address": {
@@ -69,7 +74,7 @@ class SuggestionRules(BaseModel):
                 "postcode": 6.0,
                 "differs": -2.0,
             },
-            "phone": {"shared": 8.0, "differs": -4.0},
-            "email": {"shared": 10.0, "differs": -4.0},
+            "phone": {"shared": 8.0, "differs": -4.0, "crowded": 0.0},
+            "email": {"shared": 10.0, "differs": -4.0, "crowded": 0.0},
         }
     )

@@ -33,11 +33,13 @@ from membergraph.identity.comparisons import (
     contact_levels,
     name_agreement,
     name_levels,
+    values_of,
 )
 from membergraph.identity.near_duplicates import NearDuplicates
-from membergraph.identity.normalize import fold_name
+from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.suggestion_rules import SuggestionRules
+from membergraph.identity.surname_forms import generation
 
 __all__ = [
     "FieldEvidence",
@@ -88,6 +90,9 @@ class Population:
             one (a rare family name agreed on is stronger evidence than a common one).
         name_agree: per name field, the chance that two contacts picked at random agree
             on it exactly (the sum of the squared shares): what the table's weight assumes.
+        crowded: the phones and e-mails carried by contacts of many different first names
+            (``rules.crowded_names`` or more): a family's, a store's. Sharing one weighs
+            the ``crowded`` level.
     """
 
     postcode_share: Mapping[str, float] = field(default_factory=dict)
@@ -96,6 +101,10 @@ class Population:
     prior: float | None = None
     name_share: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     name_agree: Mapping[str, float] = field(default_factory=dict)
+    crowded: frozenset[tuple[IdentifierKind, str]] = frozenset()
+
+    def is_crowded(self, kind: IdentifierKind, value: str) -> bool:
+        return (kind, value) in self.crowded
 
     def name_adjustment(self, field_: str, name: str, most: float) -> float:
         """Bits to add to an exact agreement on ``name``: log2(the average chance of an
@@ -115,9 +124,9 @@ def population_of(
     junk: Junk | None = None,
 ) -> Population:
     """What ``contacts`` say (:class:`Population`). Households: of the pairs of contacts at
-    one address, the share that are plainly two people (first names and birth dates both
-    differ) is ``rules.households_from`` or more. The prior falls by log2(contacts /
-    ``rules.prior_contacts``) bits when there are more contacts than that."""
+    one address, the share that are plainly two people (first names differ, and birth dates
+    differ or one is left out) is ``rules.households_from`` or more. The prior falls by
+    log2(contacts / ``rules.prior_contacts``) bits when there are more contacts than that."""
     postcodes = Counter(r.address.partition("|")[2] for r in contacts if r.address)
     share = {code: n / len(contacts) for code, n in postcodes.items()}
     at: dict[str, list[RecordData]] = defaultdict(list)
@@ -131,11 +140,31 @@ def population_of(
         for a, b in combinations(group, 2):
             pairs += 1
             first = name_agreement(a, b, close)["first_name"]
-            two += first == "differs" and birth_level(a, b) == "differs"
+            # A birth date left out is no sign of one person: most retail contacts lack one.
+            two += first == "differs" and birth_level(a, b) in ("differs", "missing")
     households = bool(pairs) and two / pairs >= rules.households_from
     prior = rules.prior + min(0.0, math.log2(rules.prior_contacts / max(1, len(contacts))))
     name_share, name_agree = _name_frequencies(contacts)
-    return Population(share, households, junk, prior, name_share, name_agree)
+    crowded = _crowded_values(contacts, rules.crowded_names, junk)
+    return Population(share, households, junk, prior, name_share, name_agree, crowded)
+
+
+def _crowded_values(
+    contacts: Sequence[RecordData], least: int, junk: Junk | None
+) -> frozenset[tuple[IdentifierKind, str]]:
+    """The phones and e-mails on contacts of ``least`` different first names or more (one
+    person's duplicates mostly keep her first name; a family's line does not)."""
+    if not least:
+        return frozenset()
+    names: dict[tuple[IdentifierKind, str], set[str]] = defaultdict(set)
+    for r in contacts:
+        first = fold_name(r.first_name or "")
+        if not first:
+            continue
+        for kind in (IdentifierKind.PHONE, IdentifierKind.EMAIL):
+            for value in values_of(r, kind, junk):
+                names[(kind, value)].add(first)
+    return frozenset(key for key, firsts in names.items() if len(firsts) >= least)
 
 
 def _name_frequencies(
@@ -180,13 +209,20 @@ def score_pair(
     levels = [(f, level) for f, level, _ in names]
     if levels[1][1] == "differs" and "similar" in rules.weights.get("last_name", {}):
         levels[1] = ("last_name", _similar_family_name(a, b, names))
+    elif (
+        levels[1][1] not in ("differs", "missing")
+        and "generation" in rules.weights.get("last_name", {})
+        and _generations_differ(a, b, names)
+    ):
+        levels[1] = ("last_name", "generation")  # Johnson / Johnson Jr.: father and son
     levels += [("birth_date", birth_level(a, b)), ("address", address_level(a, b))]
     home = levels[-1][1] in ("exact", "close")
     if home and known.households:
         # A household shares its name, and twins a birth date: at one address, agreeing on
         # them is weak news (the fields are not independent there).
         levels = [(f, _HOUSEHOLD.get((f, level), level)) for f, level in levels]
-    for field_, level, shown in contact_levels(a, b, home, known.junk):
+    crowded = known.is_crowded if known.crowded else None
+    for field_, level, shown in contact_levels(a, b, home, known.junk, crowded):
         levels.append((field_, level))
         said[field_] = shown
     share = known.postcode_share
@@ -211,14 +247,18 @@ def score_pair(
 
 
 def _similar_family_name(a: RecordData, b: RecordData, names: list[tuple[str, str, str]]) -> str:
-    """``similar`` when the family names compared (swapped if the first names were) are
+    """``similar`` when the family names compared (a's first name, if a's were swapped) are
     alike below what ``close`` asks (Jaro-Winkler ``_SIMILAR`` or more: ``webl``/``webb``,
     two slips in one name), else ``differs``."""
-    mine = names[1][2]
-    theirs = fold_name(
-        (b.last_name if mine == fold_name(a.last_name or "") else b.first_name) or ""
-    )
+    mine, theirs = names[1][2], fold_name(b.last_name or "")
     return "similar" if JaroWinkler.similarity(mine, theirs) >= _SIMILAR else "differs"
+
+
+def _generations_differ(a: RecordData, b: RecordData, names: list[tuple[str, str, str]]) -> bool:
+    """Whether the family names compared carry different generational suffixes (``Jr.`` on
+    one only): a father and his son of one name."""
+    mine = a.last_name if names[1][2] == fold_name(a.last_name or "") else a.first_name
+    return generation(mine or "")[1] != generation(b.last_name or "")[1]
 
 
 _SIMILAR = 0.8  # Splink's name tiers are 0.92, 0.88 and 0.7; on febrl2 0.7 to 0.88 tie

@@ -17,8 +17,10 @@ expectation-maximisation on the candidate pairs; so does :func:`estimate`:
 Each weight stays within ``bits`` of the table's, so the table bounds what the data can say
 and stays what a steward reads first; a suggestion's evidence shows both. Levels the table
 does not weigh (``missing``), the ``household`` levels (agreements at one address that are
-not independent evidence, which the model EM fits assumes) and phones and e-mails (rare in
-random pairs, so no u to count) keep the table's weight.
+not independent evidence, which the model EM fits assumes), a phone or e-mail ``shared`` or
+``crowded`` and a family name's ``generation`` (too rare in random pairs for a u to count)
+keep the table's weight. A phone or e-mail each contact has of its own (``differs``) is
+estimated: how often one person's duplicates give another e-mail is the data's to say.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from dataclasses import dataclass
 
 __all__ = ["ESTIMATED_FIELDS", "Estimate", "estimate", "exact_chance"]
 
-ESTIMATED_FIELDS = ("first_name", "last_name", "birth_date", "address")
-_KEPT_LEVELS = {"missing", "household"}  # no weight to estimate, or not independent evidence
+ESTIMATED_FIELDS = ("first_name", "last_name", "birth_date", "address", "phone", "email")
+# No weight to estimate, not independent evidence, or too rare in random pairs for a u.
+_KEPT_LEVELS = {"missing", "household", "shared", "crowded", "generation"}
 _STEPS = 25
 _SETTLED = 0.005  # bits: a step that moves no weight more than this ends the estimation
 

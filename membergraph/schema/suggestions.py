@@ -31,7 +31,10 @@ class FieldAgreement:
         "(same postcode, other street), street (the same street line and house "
         "number under another postcode: a typed postcode), shared (a phone or e-mail both "
         "carry), household (a phone both carry at one address: the household's line, no "
-        "news once the address agrees), differs, or missing (one of them has none)."
+        "news once the address agrees; a family name or birth date agreed at one address), "
+        "crowded (a phone or e-mail both carry that contacts of many first names carry: a "
+        "family's, a store's), generation (one family name, a Jr. or Sr. on one only: father "
+        "and son), differs, or missing (one of them has none)."
     )
     weight: float = strawberry.field(
         description="What the agreement adds to the match weight, in bits (log2 of how much "
@@ -40,8 +43,9 @@ class FieldAgreement:
     rule_weight: float | None = strawberry.field(
         default=None,
         description="The rules' weight for this level when the one above was estimated from "
-        "the data (`estimate_weight_bits` in the rules: expectation-maximisation, as Splink "
-        "does); null when the weight is the rules' own.",
+        "the data (`estimate_weight_bits` in the rules, on by default among 1,000 contacts or "
+        "more: expectation-maximisation, as Splink does); null when the weight is the rules' "
+        "own.",
     )
     a: str | None = strawberry.field(
         extensions=[MaskPII("text")], description="The first contact's value (pii:read)."
