@@ -40,12 +40,14 @@ def fold_text(text: str | None) -> str:
 
 def name_agreement(a: RecordData, b: RecordData, close: NearDuplicates) -> dict[str, str]:
     """The level of first and last name, by field (:func:`name_levels`)."""
-    return {field_: level for field_, level, _ in name_levels(a, b, close)}
+    return {field_: level for field_, level, *_ in name_levels(a, b, close)}
 
 
-def name_levels(a: RecordData, b: RecordData, close: NearDuplicates) -> list[tuple[str, str, str]]:
-    """(field, level, ``a``'s name compared, folded) of first and last name, trying them
-    swapped too."""
+def name_levels(
+    a: RecordData, b: RecordData, close: NearDuplicates
+) -> list[tuple[str, str, str, str]]:
+    """(field, level, ``a``'s name compared folded, ``b``'s as written) of first and last
+    name, trying them swapped too."""
     af, al, bf, bl = (
         fold_name(n or "") for n in (a.first_name, a.last_name, b.first_name, b.last_name)
     )
@@ -57,17 +59,21 @@ def name_levels(a: RecordData, b: RecordData, close: NearDuplicates) -> list[tup
             return "exact"
         return "close" if close._close(x, y, least, short) else "differs"
 
-    straight = (
-        level(af, bf, close.first_name_min, True),
-        level(al, bl, close.last_name_min, False),
-    )
-    # Swapped, a's family name is in its first name field: each field is b's, compared
-    # with what a wrote for it (a's last name with b's first, a's first with b's last).
-    swapped = (level(al, bf, close.first_name_min, True), level(af, bl, close.last_name_min, False))
     rank = {"exact": 3, "close": 2, "missing": 1, "differs": 0}
-    best = max(straight, swapped, key=lambda p: rank[p[0]] + rank[p[1]])
-    compared = (af, al) if best is straight else (al, af)
-    return [("first_name", best[0], compared[0]), ("last_name", best[1], compared[1])]
+    straight = [
+        ("first_name", level(af, bf, close.first_name_min, True), af, b.first_name or ""),
+        ("last_name", level(al, bl, close.last_name_min, False), al, b.last_name or ""),
+    ]
+    one = ("", level(al, bf, close.first_name_min, True), al, b.first_name or "")
+    other = ("", level(af, bl, close.last_name_min, False), af, b.last_name or "")
+    if rank[one[1]] + rank[other[1]] <= rank[straight[0][1]] + rank[straight[1][1]]:
+        return straight
+    # Swapped: whose names were swapped is not known. Kin share a family name, not a first
+    # name, so the better agreement is read as the family name's (the reading that says
+    # less): Steven Jackson / Jackson, David is one family name and two first names.
+    if rank[one[1]] > rank[other[1]]:
+        one, other = other, one
+    return [("first_name", *one[1:]), ("last_name", *other[1:])]
 
 
 def birth_level(a: RecordData, b: RecordData) -> str:

@@ -206,7 +206,7 @@ def score_pair(
         "address": (a.address, b.address),
     }
     names = name_levels(a, b, close)
-    levels = [(f, level) for f, level, _ in names]
+    levels = [(f, level) for f, level, *_ in names]
     if levels[1][1] == "differs" and "similar" in rules.weights.get("last_name", {}):
         levels[1] = ("last_name", _similar_family_name(a, b, names))
     elif (
@@ -233,7 +233,9 @@ def score_pair(
         # An exact name weighs by how rare it is (term frequency, as Splink adjusts).
         most = rules.name_frequency_bits
         tuned = {
-            f: known.name_adjustment(f, name, most) for f, level, name in names if level == "exact"
+            f: known.name_adjustment(f, name, most)
+            for f, level, name, _ in names
+            if level == "exact"
         }
         evidence = tuple(
             replace(e, weight=e.weight + tuned[e.field])
@@ -246,19 +248,23 @@ def score_pair(
     return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
 
 
-def _similar_family_name(a: RecordData, b: RecordData, names: list[tuple[str, str, str]]) -> str:
+def _similar_family_name(
+    a: RecordData, b: RecordData, names: list[tuple[str, str, str, str]]
+) -> str:
     """``similar`` when the family names compared (a's first name, if a's were swapped) are
     alike below what ``close`` asks (Jaro-Winkler ``_SIMILAR`` or more: ``webl``/``webb``,
     two slips in one name), else ``differs``."""
-    mine, theirs = names[1][2], fold_name(b.last_name or "")
+    mine, theirs = names[1][2], fold_name(names[1][3])
     return "similar" if JaroWinkler.similarity(mine, theirs) >= _SIMILAR else "differs"
 
 
-def _generations_differ(a: RecordData, b: RecordData, names: list[tuple[str, str, str]]) -> bool:
+def _generations_differ(
+    a: RecordData, b: RecordData, names: list[tuple[str, str, str, str]]
+) -> bool:
     """Whether the family names compared carry different generational suffixes (``Jr.`` on
     one only): a father and his son of one name."""
     mine = a.last_name if names[1][2] == fold_name(a.last_name or "") else a.first_name
-    return generation(mine or "")[1] != generation(b.last_name or "")[1]
+    return generation(mine or "")[1] != generation(names[1][3])[1]
 
 
 _SIMILAR = 0.8  # Splink's name tiers are 0.92, 0.88 and 0.7; on febrl2 0.7 to 0.88 tie
