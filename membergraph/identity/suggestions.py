@@ -13,10 +13,10 @@ must agree on something of the person's own (the birth date or the first name, u
 is left out): a household shares the rest.
 
 What the data says adjusts the table's prior, as Splink estimates it from the data set: the
-prior is the share of pairs the scores say are one person (:func:`estimated_prior`). The
-rules may ask for the weights themselves to be estimated too (``estimate_weight_bits``:
-:mod:`~membergraph.identity.suggestion_weights`); each field's evidence then shows the
-estimated weight and the table's.
+prior is the share of pairs the scores say are one person (:func:`estimated_prior`). Among
+enough contacts the weights themselves are estimated too (``estimate_weight_bits``, on by
+default: :mod:`~membergraph.identity.suggestion_weights`); each field's evidence then shows
+the estimated weight and the table's.
 """
 
 from __future__ import annotations
