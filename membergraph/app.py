@@ -50,7 +50,9 @@ from membergraph.request_telemetry import RequestTelemetry
 from membergraph.response_cache import (
     CacheFigures,
     ResponseCacheMiddleware,
+    StoredFigures,
     http_response_cache,
+    stored_level,
 )
 from membergraph.schema import build_schema
 from membergraph.settings import Settings
@@ -132,6 +134,10 @@ def create_app(
         if telemetry.tracer is not None:
             trace_backends(app.state.gateway, telemetry.tracer)
         follower = await follow_feed(app.state.gateway)
+        stored = stored_level(settings, app.state.gateway.identity.store)
+        if stored is not None:
+            await stored.count()
+        app.state.response_cache.stored = stored
         app.state.response_cache.follow(follower)
         app.state.ingest = IngestService(app.state.gateway)
         # Lines a killed process stored but did not apply are finished before any answer.
@@ -154,6 +160,9 @@ def create_app(
             if identity_provider is not None:
                 await identity_provider.aclose()
             app.state.response_cache.follow(None)
+            if stored is not None:
+                app.state.response_cache.stored = None
+                await stored.aclose()
             await follower.aclose()
             if app.state.gateway.scores is not None:
                 await app.state.gateway.scores.aclose()
@@ -243,6 +252,7 @@ def create_app(
     graphql.persisted = persisted
     graphql.responses = app.state.response_cache = responses
     telemetry.add(CacheFigures(graphql.responses.cache))
+    telemetry.add(StoredFigures(graphql.responses))
     app.router.routes.extend(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),

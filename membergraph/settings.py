@@ -250,6 +250,26 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a cached answer lives at most (changes drop it at once).",
     )
+    response_cache_stored_entries: int = Field(
+        default=0,
+        ge=0,
+        description="Answers the response cache keeps in the store, shared by every process"
+        " (0: none; `membergraph warm` fills them ahead).",
+    )
+    response_cache_stored_bytes: int = Field(
+        default=1 << 30, ge=0, description="Bytes of answers the response cache keeps in the store."
+    )
+    response_cache_stored_ttl_s: float = Field(
+        default=3600.0,
+        gt=0,
+        le=86400,
+        description="Seconds an answer kept in the store lives at most (changes drop it at once).",
+    )
+    response_cache_warm: list[str] = Field(
+        default_factory=list,
+        description="Persisted queries (operation names in the manifest) `membergraph warm`"
+        " answers ahead for every member or identifier they look up.",
+    )
     reference_date: date | None = Field(
         default=None,
         description="Date RFM, segments and rolling spend are computed as of (default: today).",

@@ -22,15 +22,24 @@ for longer than its lag bound (the store is down), nothing is served from the ca
 
 Bounded by entries and bytes (least recently used out first) and by age (``loyalty``'s
 12-month window moves with the clock).
+
+A second level, off unless ``response_cache_stored_entries`` is set, keeps the same answers
+in the store, shared by every process and bounded on disk (:mod:`.stored`): all of the
+above holds for it too (it keeps only what the first may keep, under what the caller may
+see, and serves an answer only while no feed entry names a member it read, which the store
+checks at each read), and ``membergraph warm`` makes persisted queries' answers ahead
+(:mod:`.warm`).
 """
 
 from membergraph.response_cache.http import (
     HttpResponseCache,
     ResponseCacheMiddleware,
     http_response_cache,
+    stored_level,
 )
 from membergraph.response_cache.plan import plan
 from membergraph.response_cache.store import CacheFigures, Key, ResponseCache
+from membergraph.response_cache.stored import StoredFigures, StoredLevel
 
 __all__ = [
     "CacheFigures",
@@ -38,6 +47,9 @@ __all__ = [
     "Key",
     "ResponseCache",
     "ResponseCacheMiddleware",
+    "StoredFigures",
+    "StoredLevel",
     "http_response_cache",
     "plan",
+    "stored_level",
 ]

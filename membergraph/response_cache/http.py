@@ -12,15 +12,23 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from membergraph.asgi_headers import header
-from membergraph.http_rules import decode_json, wants_graphql_response
+from membergraph.http_rules import GRAPHQL_RESPONSE, decode_json, wants_graphql_response
 from membergraph.identity.feed import FeedFollower
+from membergraph.identity.store.answers import NOT_HERE, StoredAnswer, answers_of
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.resolvers.context import Reads
 from membergraph.response_cache.plan import NEITHER, Plan, plan
 from membergraph.response_cache.store import Entry, Key, ResponseCache, etag_of
+from membergraph.response_cache.stored import StoredLevel, stored_key
 from membergraph.settings import Settings
 
-__all__ = ["HttpResponseCache", "ResponseCacheMiddleware", "Ticket", "http_response_cache"]
+__all__ = [
+    "HttpResponseCache",
+    "ResponseCacheMiddleware",
+    "Ticket",
+    "http_response_cache",
+    "stored_level",
+]
 
 
 @dataclass(slots=True)
@@ -31,6 +39,8 @@ class Ticket:
     since: int
     plan: Plan
     reads: Reads = field(default_factory=Reads)
+    stored: bytes | None = None  # its key in the store's answers (None: not kept there)
+    cursor: int = 0  # the feed cursor its reads begin after
 
 
 class HttpResponseCache:
@@ -51,12 +61,16 @@ class HttpResponseCache:
         self.persisted = persisted or PersistedQueries()
         self.cache_control = "private, no-cache" if private else "no-cache"
         self.follower: FeedFollower | None = None
+        self.stored: StoredLevel | None = None
+        """The second level, in the store (None: off, or the store keeps none)."""
 
     def follow(self, follower: FeedFollower | None) -> None:
         """Keep answers true by ``follower``'s change feed from now on (None: the feed is
         closed; nothing is served from the cache until another follows it)."""
         if follower is not None:
             follower.listeners.append(self.cache.follow)
+            if self.stored is not None:
+                follower.listeners.append(self.stored.follow)
         self.follower = follower
 
     def _following(self) -> FeedFollower | None:
@@ -77,7 +91,9 @@ class HttpResponseCache:
         caller = state.get("caller")
         scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
         # Unmasked answers are not kept: the audit of who read personal data sees each read.
-        kept = "pii:read" not in scopes and self.cache.max_entries > 0
+        # Unmasked answers are not kept: the audit of who read personal data sees each read.
+        unmasked = "pii:read" in scopes
+        kept = not unmasked and self.cache.max_entries > 0
         if kept and self._following() is None:
             self.cache.lagging += 1  # the feed not read lately: answered afresh, not kept
             kept = False
@@ -88,28 +104,68 @@ class HttpResponseCache:
                 return _Kept(entry)  # the hot path: nothing built but two ASGI messages
             if entry is not None:
                 return self._answer(Request(scope), entry.body, entry.media_type, entry.etag)
-        state[self.STATE] = Ticket(key, self.cache.generation, self._plan(scope, payload))
+        ticket = Ticket(key, self.cache.generation, NEITHER)
+        ticket.cursor = self.follower.position if self.follower is not None else 0
+        self._plan(scope, payload, ticket, _NOBODY if unmasked else caller)
+        state[self.STATE] = ticket
         return None
 
-    def _plan(self, scope: Scope, payload: bytes) -> Plan:
-        """The request's plan; one the view will refuse is neither a change nor kept."""
+    def _plan(self, scope: Scope, payload: bytes, ticket: Ticket, caller: Any) -> None:
+        """The request's plan, and its key among the store's answers when they may keep it
+        (``caller``: :data:`_NOBODY` when they may not); one the view will refuse is neither
+        a change nor kept."""
         try:
             post = scope["method"] == "POST"
             data = decode_json(payload) if post else dict(Request(scope).query_params)
             if not isinstance(data, dict):
-                return NEITHER
+                return
             extensions = data.get("extensions")
             if isinstance(extensions, str):  # GET: JSON in the query string
                 extensions = decode_json(extensions)
             if not (extensions is None or isinstance(extensions, dict)):
-                return NEITHER
+                return
             query = self.persisted.query_for(data.get("query"), extensions)
+            variables = data.get("variables")
+            if isinstance(variables, str):  # GET
+                variables = decode_json(variables)
         except (ValueError, PersistedQueryError):
-            return NEITHER
+            return
         name = data.get("operationName")
         if not isinstance(query, str) or not (name is None or isinstance(name, str)):
-            return NEITHER
-        return plan(self.schema, query, name)
+            return
+        ticket.plan = found = plan(self.schema, query, name)
+        if (
+            found.cacheable
+            and self.stored is not None
+            and caller is not _NOBODY
+            and (variables is None or isinstance(variables, dict))
+        ):
+            scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
+            bound = getattr(caller, "member_id", None)
+            ticket.stored = stored_key(scopes, bound, query, name, variables, found.variables)
+
+    async def look_up_stored(self, scope: Scope) -> ASGIApp | None:
+        """The answer the store keeps for the request :meth:`look_up` missed, or None."""
+        ticket = scope.get("state", {}).get(self.STATE)
+        stored = self.stored
+        if stored is None or not isinstance(ticket, Ticket) or ticket.stored is None:
+            return None
+        found = stored.read_here(ticket.stored)
+        if found is NOT_HERE:
+            found = await stored.read(ticket.stored)
+        if not isinstance(found, StoredAnswer):
+            return None
+        wants_spec = wants_graphql_response(header(scope, b"accept") or "")
+        media_type = GRAPHQL_RESPONSE if wants_spec else "application/json"
+        entry = None
+        if ticket.key is not None:  # the first level keeps it too (the hot members)
+            entry = self.cache.put(ticket.key, found.body, media_type, found.members, ticket.since)
+        if entry is None:
+            etag = etag_of(found.body, media_type)
+            entry = Entry(found.body, media_type, etag, frozenset(found.members), 0, 0)
+        if scope["method"] == "POST":
+            return _Kept(entry)
+        return self._answer(Request(scope), entry.body, entry.media_type, entry.etag)
 
     @classmethod
     def reads_of(cls, request: Any) -> Reads | None:
@@ -138,6 +194,15 @@ class HttpResponseCache:
         ):
             kept = self.cache.put(ticket.key, body, media_type, ticket.reads.members, ticket.since)
             etag = kept.etag if kept else None
+        if (
+            ticket.stored is not None
+            and self.stored is not None
+            and ticket.plan.cacheable
+            and ticket.reads.members
+            and not ticket.reads.untagged
+            and b'"errors"' not in body
+        ):
+            self.stored.keep_later(ticket.stored, body, ticket.reads.members, ticket.cursor)
         if request.method != "GET":
             return response
         if etag is None:
@@ -162,6 +227,9 @@ class HttpResponseCache:
             return Response(body, media_type=media_type, headers=headers)
         response.headers.update(headers)
         return response
+
+
+_NOBODY: Any = object()  # (a caller whose answers the store's answers may not keep)
 
 
 class _Kept:
@@ -197,6 +265,8 @@ class ResponseCacheMiddleware:
             return
         body = await _body(receive) if scope["method"] == "POST" else b""
         hit = self.responses.look_up(scope, body)
+        if hit is None and self.responses.stored is not None:
+            hit = await self.responses.look_up_stored(scope)
         if hit is not None:
             await hit(scope, receive, send)
             return
@@ -254,3 +324,19 @@ def http_response_cache(
     cache = ResponseCache(entries, settings.response_cache_bytes, settings.response_cache_ttl_s)
     private = settings.has_credentials
     return HttpResponseCache(cache, schema._schema, private, persisted)
+
+
+def stored_level(settings: Settings, store: Any) -> StoredLevel | None:
+    """The second level over ``store`` as the settings size it; None when off (no entries,
+    a source read over HTTP, or a store that keeps no answers)."""
+    if settings.response_cache_stored_entries <= 0 or settings.http_sources:
+        return None
+    answers = answers_of(store)
+    if answers is None:
+        return None
+    return StoredLevel(
+        answers,
+        settings.response_cache_stored_entries,
+        settings.response_cache_stored_bytes,
+        settings.response_cache_stored_ttl_s,
+    )

@@ -9,12 +9,14 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    EnumValueNode,
     FieldNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     TypeInfo,
     TypeInfoVisitor,
+    VariableNode,
     Visitor,
     parse,
     visit,
@@ -56,6 +58,11 @@ class Plan:
 
     mutation: bool  # changes something: catch up with the feed before answering
     cacheable: bool
+    variables: tuple[str, ...] = ()  # the operation's, by name: what its answer depends on
+    looks_up: tuple[str, str | None, str] | None = None
+    """A cacheable query's root lookup: (``member`` or ``memberByIdentifier``, the kind
+    written in the document or None, the variable holding the ID or value), when it has
+    one such field and reads the lookup value from a variable (what warming enumerates)."""
 
 
 NEITHER = Plan(mutation=False, cacheable=False)
@@ -77,7 +84,24 @@ def plan(schema: GraphQLSchema, query: str, operation_name: str | None) -> Plan:
         return Plan(mutation=kind == "mutation", cacheable=False)
     fields = _FieldsRead(TypeInfo(schema))
     visit(document, TypeInfoVisitor(fields.type_info, fields))
-    return Plan(mutation=False, cacheable=fields.cacheable)
+    names = tuple(v.variable.name.value for v in operation.variable_definitions or ())
+    return Plan(False, fields.cacheable, names, _lookup(operation) if fields.cacheable else None)
+
+
+def _lookup(operation: OperationDefinitionNode) -> tuple[str, str | None, str] | None:
+    roots = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
+    roots = [r for r in roots if r.name.value != "__typename"]
+    if len(roots) != 1:
+        return None
+    arguments = {a.name.value: a.value for a in roots[0].arguments or ()}
+    held = arguments.get("id" if roots[0].name.value == "member" else "value")
+    if not isinstance(held, VariableNode):
+        return None
+    kind = arguments.get("kind")
+    written = kind.value if isinstance(kind, EnumValueNode) else None
+    if roots[0].name.value == "memberByIdentifier" and written is None:
+        return None
+    return roots[0].name.value, written, held.name.value
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

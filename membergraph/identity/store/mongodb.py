@@ -31,6 +31,7 @@ from membergraph.identity.store.format import (
     StoreMark,
     read_mark,
 )
+from membergraph.identity.store.mongodb_answers import MongoAnswers
 from membergraph.identity.store.mongodb_client import (
     STANDALONE,
     MongoTimeouts,
@@ -187,6 +188,8 @@ class MongoStore(MongoReads, IdentityStore):
             await self.db.meta.replace_one(
                 {"_id": _MARK}, {"format": mark.format, "rules": mark.rules}, upsert=True
             )
+        # A whole-store resolution: answers kept from the members before are no one's now.
+        await MongoAnswers(self).clear()
 
     async def sources_resolved(self) -> str | None:
         async with self._mapped("read"):

@@ -68,6 +68,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("at", ASCENDING)]),
         IndexModel([("source", ASCENDING), ("line_id", ASCENDING)]),
     ],
+    # The response cache's kept answers (mongodb_answers.py): by member read, oldest first.
+    "answers": [IndexModel([("members", ASCENDING)]), IndexModel([("at", ASCENDING)])],
 }
 
 

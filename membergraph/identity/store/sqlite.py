@@ -34,6 +34,7 @@ from membergraph.identity.store.port import (
     ScopeState,
     StoredLink,
 )
+from membergraph.identity.store.sqlite_answers import SqliteAnswers
 from membergraph.identity.store.sqlite_first_load import (
     FirstLoad,
     apply_change,
@@ -151,6 +152,8 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
 
     async def set_mark(self, mark: StoreMark) -> None:
         await self._set_meta([("format", str(mark.format)), ("rules", mark.rules)])
+        # A whole-store resolution: answers kept from the members before are no one's now.
+        await SqliteAnswers(self).clear()
 
     async def sources_resolved(self) -> str | None:
         rows = await self._all("SELECT value FROM meta WHERE key = 'sources_resolved'")

@@ -7,7 +7,7 @@ drops :data:`INDEXES` and builds them again once its rows are in
 
 from __future__ import annotations
 
-from membergraph.identity.store import tombstones
+from membergraph.identity.store import sqlite_answers, tombstones
 
 __all__ = ["INDEXES", "SCHEMA"]
 
@@ -80,3 +80,4 @@ INDEXES: dict[str, str] = {
 }
 SCHEMA += "".join(f"CREATE INDEX IF NOT EXISTS {n} {on};\n" for n, on in INDEXES.items())
 SCHEMA += tombstones.SCHEMA  # erased members' IDs (a store made before gets it as it opens)
+SCHEMA += sqlite_answers.SCHEMA  # the response cache's kept answers (the same)

@@ -1,0 +1,193 @@
+"""The SQLite store's kept answers (:mod:`.answers`): the ``answers`` table, and
+``answer_members`` naming the members each read (what a feed entry drops them by)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import orjson
+
+from membergraph.identity.store.answers import (
+    NOT_HERE,
+    AnswersStore,
+    AnswerToKeep,
+    Kept,
+    StoredAnswer,
+)
+from membergraph.identity.store.sqlite_here import BUSY
+from membergraph.sqlite_tx import immediate
+
+if TYPE_CHECKING:
+    from membergraph.identity.store.sqlite import SqliteStore
+
+__all__ = ["SCHEMA", "SqliteAnswers"]
+
+# Run as a store opens (sqlite_schema.SCHEMA): a store made before these tables gets them
+# then. They hold answers made from records, not records: no format step.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    seq INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, body BLOB NOT NULL,
+    members TEXT NOT NULL, since INTEGER NOT NULL, expires REAL NOT NULL, size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS answer_members (
+    seq INTEGER NOT NULL, member_id TEXT NOT NULL, PRIMARY KEY (seq, member_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS answer_members_member ON answer_members (member_id);
+CREATE INDEX IF NOT EXISTS answers_size ON answers (size);
+"""
+
+# Served only while no feed entry after the answer's reads began names a member it read.
+_READ = """
+SELECT a.body, a.members FROM answers AS a WHERE a.key = ? AND a.expires > ?
+  AND NOT EXISTS (
+    SELECT 1 FROM answer_members AS m JOIN feed_members AS f
+      ON f.member_id = m.member_id AND f.cursor > a.since
+    WHERE m.seq = a.seq
+  )
+"""
+_BOOKKEEPING = 120  # bytes a row and its members take beside the body, about
+
+
+def _read(db: sqlite3.Connection, key: bytes, now: float) -> StoredAnswer | None:
+    row = db.execute(_READ, (key, now)).fetchone()
+    if row is None:
+        return None
+    return StoredAnswer(bytes(row[0]), tuple(orjson.loads(row[1])))
+
+
+def _changed_since(db: sqlite3.Connection, members: Sequence[str], since: int) -> bool:
+    marks = ",".join("?" * len(members))
+    sql = f"SELECT 1 FROM feed_members WHERE member_id IN ({marks}) AND cursor > ? LIMIT 1"
+    return db.execute(sql, (*members, since)).fetchone() is not None
+
+
+def _drop_seqs(db: sqlite3.Connection, seqs: Sequence[int]) -> None:
+    for start in range(0, len(seqs), 500):
+        chunk = list(seqs[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM answer_members WHERE seq IN ({marks})", chunk)
+        db.execute(f"DELETE FROM answers WHERE seq IN ({marks})", chunk)
+
+
+def _keep(
+    db: sqlite3.Connection,
+    answers: Sequence[AnswerToKeep],
+    max_entries: int,
+    max_bytes: int,
+    now: float,
+) -> Kept:
+    kept = stale = evicted = 0
+    with immediate(db):
+        for answer in answers:
+            if not answer.members or _changed_since(db, answer.members, answer.since):
+                stale += 1
+                continue
+            old = db.execute("SELECT seq FROM answers WHERE key = ?", (answer.key,)).fetchone()
+            if old is not None:
+                _drop_seqs(db, [old[0]])
+            size = len(answer.body) + len(answer.key) + _BOOKKEEPING
+            seq = db.execute(
+                "INSERT INTO answers (key, body, members, since, expires, size)"
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    answer.key,
+                    answer.body,
+                    orjson.dumps(answer.members).decode(),
+                    answer.since,
+                    answer.expires,
+                    size,
+                ),
+            ).lastrowid
+            db.executemany(
+                "INSERT OR IGNORE INTO answer_members (seq, member_id) VALUES (?,?)",
+                [(seq, m) for m in answer.members],
+            )
+            kept += 1
+        entries, total = db.execute("SELECT count(*), total(size) FROM answers").fetchone()
+        total = int(total)
+        # Oldest first (they expire first): while over the bound or expired.
+        while entries:
+            oldest = db.execute(
+                "SELECT seq, size, expires FROM answers ORDER BY seq LIMIT 256"
+            ).fetchall()
+            out = []
+            for seq, size, expires in oldest:
+                if entries <= max_entries and total <= max_bytes and expires > now:
+                    break
+                out.append(seq)
+                entries, total = entries - 1, total - size
+            if not out:
+                break
+            _drop_seqs(db, out)
+            evicted += len(out)
+    return Kept(kept, stale, evicted, entries, total)
+
+
+def _drop(db: sqlite3.Connection, members: Sequence[str]) -> int:
+    seqs: set[int] = set()
+    for start in range(0, len(members), 500):
+        chunk = list(members[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT seq FROM answer_members WHERE member_id IN ({marks})"
+        seqs.update(row[0] for row in db.execute(sql, chunk))
+    if seqs:
+        with immediate(db):
+            _drop_seqs(db, sorted(seqs))
+    return len(seqs)
+
+
+def _clear(db: sqlite3.Connection) -> None:
+    if db.execute("SELECT 1 FROM answers LIMIT 1").fetchone() is None:
+        return
+    if db.in_transaction:  # (a first load's staging transaction marks the store: part of it)
+        db.execute("DELETE FROM answer_members")
+        db.execute("DELETE FROM answers")
+        return
+    with immediate(db):
+        db.execute("DELETE FROM answer_members")
+        db.execute("DELETE FROM answers")
+
+
+def _figures(db: sqlite3.Connection) -> tuple[int, int]:
+    entries, total = db.execute("SELECT count(*), total(size) FROM answers").fetchone()
+    return int(entries), int(total)
+
+
+class SqliteAnswers(AnswersStore):
+    """Kept answers in the store's file: read on the event loop's thread where the file's
+    lock lets it (:mod:`.sqlite_here`), written in the writer's thread."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    def read_here(self, key: bytes, now: float) -> StoredAnswer | None | object:
+        here = self.store.here
+        if here is None or self.store._staging or self.store._db is None:
+            return NOT_HERE
+        try:
+            found = here.read(_read, key, now)
+        except sqlite3.Error:
+            return NOT_HERE  # (the awaited read says what failed, mapped)
+        return NOT_HERE if found is BUSY else found
+
+    async def read(self, key: bytes, now: float) -> StoredAnswer | None:
+        return await self.store._read(_read, key, now)
+
+    async def keep(
+        self, answers: Sequence[AnswerToKeep], max_entries: int, max_bytes: int, now: float
+    ) -> Kept:
+        async with self.store._mapped("write"):
+            return await self.store._in_thread(_keep, answers, max_entries, max_bytes, now)
+
+    async def drop(self, members: Sequence[str]) -> int:
+        async with self.store._mapped("write"):
+            return await self.store._in_thread(_drop, list(members))
+
+    async def clear(self) -> None:
+        async with self.store._mapped("write"):
+            await self.store._in_thread(_clear)
+
+    async def figures(self) -> tuple[int, int]:
+        return await self.store._read(_figures)

@@ -1,0 +1,189 @@
+"""The response cache's second level: answers kept in the store, shared by every process.
+
+The first level (:mod:`.store`) is each process's memory, bounded; this one is the store's
+(:mod:`membergraph.identity.store.answers`), bounded on disk, so process memory does not grow
+with the members answered, and every worker and replica reads the same answers. An answer is
+kept here under what it depends on: the document, the variables its operation declares
+(others are ignored by GraphQL, and by the key), and what the caller may see (its scopes and
+the member a frontend token is bound to); not the media type asked for, which changes only
+the ``Content-Type`` of an answer without errors. What may be kept is what the first level
+may keep (:func:`.plan`); an answer is written after it is sent (write-behind, batched, off
+the request's path) and served while no change to a member it read is in the feed (the
+store checks at each read: :mod:`membergraph.identity.store.answers`).
+
+``membergraph warm`` (or the setting ``response_cache_warm``) makes the answers of persisted
+queries before they are asked (:mod:`.warm`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from membergraph.identity.feed import FeedEntry
+from membergraph.identity.store.answers import (
+    NOT_HERE,
+    AnswersStore,
+    AnswerToKeep,
+    StoredAnswer,
+)
+from membergraph.identity.store.types import StoreError
+
+__all__ = ["StoredFigures", "StoredLevel", "stored_key"]
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 200  # answers written in one transaction
+_PENDING = 2000  # answers waiting to be written at most (more are not kept: counted)
+
+
+def stored_key(
+    scopes: Iterable[str],
+    member_id: str | None,
+    query: str,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    declared: Sequence[str],
+) -> bytes:
+    """The key of an answer in the store: the caller's scopes and bound member, the document
+    and operation, and the declared variables' values."""
+    given = variables or {}
+    values = {name: given[name] for name in declared if name in given}
+    said = [sorted(scopes), member_id, operation_name, query, values]
+    return hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=20).digest()
+
+
+class StoredLevel:
+    """The store's answers as the HTTP edge uses them: read, kept later, dropped by the feed."""
+
+    def __init__(
+        self,
+        answers: AnswersStore,
+        max_entries: int,
+        max_bytes: int,
+        ttl_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.answers = answers
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.hits = self.misses = self.kept = self.stale = self.evicted = self.skipped = 0
+        self.warmed = 0  # answers a warm asked for
+        self.entries = self.bytes = 0  # held, as the last write or count found them
+        self._pending: list[AnswerToKeep] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def read_here(self, key: bytes) -> StoredAnswer | None | object:
+        """The answer under ``key`` read without waiting, or :data:`NOT_HERE`."""
+        found = self.answers.read_here(key, self.clock())
+        if found is not NOT_HERE:
+            self._count(found)
+        return found
+
+    async def read(self, key: bytes) -> StoredAnswer | None:
+        try:
+            found = await self.answers.read(key, self.clock())
+        except StoreError as exc:  # the store is down: answered afresh (which says so)
+            logger.warning("response cache: kept answers unread: %s", exc)
+            found = None
+        self._count(found)
+        return found
+
+    def _count(self, found: object) -> None:
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+
+    def keep_later(self, key: bytes, body: bytes, members: Iterable[str], since: int) -> None:
+        """Keep an answer whose reads began after feed cursor ``since``, once the request is
+        answered (a task of this loop writes what waits, in batches)."""
+        if len(self._pending) >= _PENDING:
+            self.skipped += 1
+            return
+        expires = self.clock() + self.ttl_s
+        self._pending.append(AnswerToKeep(key, body, tuple(sorted(members)), since, expires))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write(), name="answers")
+
+    async def flush(self) -> None:
+        """Until every answer waiting is written (a warm's end, tests)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
+            try:
+                done = await self.answers.keep(
+                    batch, self.max_entries, self.max_bytes, self.clock()
+                )
+            except StoreError as exc:
+                logger.warning("response cache: %d answers not kept: %s", len(batch), exc)
+                self.skipped += len(batch)
+                continue
+            self.kept += done.kept
+            self.stale += done.stale
+            self.evicted += done.evicted
+            self.entries, self.bytes = done.entries, done.bytes
+
+    async def follow(self, entries: Sequence[FeedEntry]) -> None:
+        """A change-feed listener: drop the answers of the members named (the reads check
+        the feed anyway; this keeps an erased person's bytes out of the store)."""
+        members = sorted({m for entry in entries for m in entry.member_ids})
+        if members:
+            await self.answers.drop(members)
+
+    async def count(self) -> None:
+        """Read what the store holds (at a start: the figures of ``/metrics``)."""
+        self.entries, self.bytes = await self.answers.figures()
+
+    async def aclose(self) -> None:
+        """Write what waits (a few seconds at most), then stop."""
+        writer = self._writer
+        if writer is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(writer), 5)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await writer
+
+
+class StoredFigures(Collector):
+    """The second level's figures for Prometheus (none while it is off)."""
+
+    def __init__(self, holder: Any) -> None:
+        self.holder = holder  # (its ``stored``: the level, set once the store is open)
+
+    def collect(self) -> Iterator[Metric]:
+        level, name = self.holder.stored, "membergraph_response_cache_stored"
+        if level is None:
+            return
+        for what, text, value in (
+            ("hits", "Answers served from the answers kept in the store.", level.hits),
+            ("misses", "Requests the answers kept in the store did not hold.", level.misses),
+            ("kept", "Answers written to the store.", level.kept),
+            ("stale", "Answers not kept: a member they read changed meanwhile.", level.stale),
+            ("evictions", "Kept answers dropped to stay within the bound.", level.evicted),
+            ("skipped", "Answers not kept: the writes fell behind or failed.", level.skipped),
+            ("warmed", "Answers asked for by a warm.", level.warmed),
+        ):
+            yield CounterMetricFamily(f"{name}_{what}", text, value=value)
+        yield GaugeMetricFamily(
+            f"{name}_entries", "Answers kept in the store (as last written).", value=level.entries
+        )
+        yield GaugeMetricFamily(
+            f"{name}_bytes", "Bytes of the answers kept in the store.", value=level.bytes
+        )

@@ -1,0 +1,116 @@
+"""The store's kept answers (the response cache's second level), on every adapter: an answer
+is served until a feed entry names a member it read, never kept when one did after its reads
+began, dropped by member and by a whole-store resolution, and within its bound."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.store import IdentityStore
+from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, answers_of
+from membergraph.identity.store.format import STORE_FORMAT, StoreMark
+from tests.support.stores import ADAPTERS, open_store, two_processes
+
+NOW = 1_000_000.0
+BOUND = (100, 1 << 20)
+
+
+@pytest.fixture(params=ADAPTERS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdentityStore]:
+    async with open_store(request.param, tmp_path) as opened:
+        yield opened
+
+
+def _answers(store: IdentityStore) -> AnswersStore:
+    found = answers_of(store)
+    assert found is not None
+    return found
+
+
+def _answer(key: bytes, *members: str, since: int = 0, expires: float = NOW + 60) -> AnswerToKeep:
+    return AnswerToKeep(key, b"{}", members, since, expires)
+
+
+async def test_an_answer_is_served_until_a_change_to_a_member_it_read(
+    store: IdentityStore,
+) -> None:
+    answers = _answers(store)
+    since = await store.feed_head()
+    done = await answers.keep([_answer(b"k1", "m_1", "m_2", since=since)], *BOUND, NOW)
+    assert (done.kept, done.entries) == (1, 1)
+    found = await answers.read(b"k1", NOW)
+    assert found is not None and found.body == b"{}" and set(found.members) == {"m_1", "m_2"}
+    # When a change to another member is appended, the answer still stands
+    await store.append_feed([FeedEntry(ChangeKind.PURCHASE_RECORDED, ("m_3",))])
+    assert await answers.read(b"k1", NOW) is not None
+    # and when one to a member it read is, it is not served (no follower needed)
+    await store.append_feed([FeedEntry(ChangeKind.PURCHASE_RECORDED, ("m_2",))])
+    assert await answers.read(b"k1", NOW) is None
+
+
+async def test_an_answer_whose_member_changed_after_its_reads_began_is_not_kept(
+    store: IdentityStore,
+) -> None:
+    answers = _answers(store)
+    since = await store.feed_head()
+    await store.append_feed([FeedEntry(ChangeKind.CONSENT_CHANGED, ("m_1",))])
+    done = await answers.keep(
+        [_answer(b"old", "m_1", since=since), _answer(b"other", "m_9", since=since)], *BOUND, NOW
+    )
+    assert (done.kept, done.stale) == (1, 1)
+    assert await answers.read(b"old", NOW) is None
+    assert await answers.read(b"other", NOW) is not None
+
+
+async def test_an_expired_answer_is_not_served_and_goes_first(store: IdentityStore) -> None:
+    answers = _answers(store)
+    await answers.keep([_answer(b"k", "m_1")], *BOUND, NOW)
+    assert await answers.read(b"k", NOW + 61) is None
+    done = await answers.keep([_answer(b"k2", "m_2", expires=NOW + 120)], *BOUND, NOW + 61)
+    assert (done.evicted, done.entries) == (1, 1)
+
+
+async def test_the_bound_holds_oldest_out_first(store: IdentityStore) -> None:
+    answers = _answers(store)
+    for n in range(5):
+        done = await answers.keep([_answer(b"k%d" % n, f"m_{n}")], 3, 1 << 20, NOW)
+    assert done.entries == 3 and await answers.figures() == (3, done.bytes)
+    assert [await answers.read(b"k%d" % n, NOW) is not None for n in range(5)] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
+    one = done.bytes // 3
+    done = await answers.keep([_answer(b"k9", "m_9")], 100, 2 * one, NOW)
+    assert done.entries == 2 and done.bytes <= 2 * one
+
+
+async def test_answers_are_dropped_by_member_and_by_a_whole_store_resolution(
+    store: IdentityStore,
+) -> None:
+    answers = _answers(store)
+    await answers.keep(
+        [_answer(b"a", "m_1"), _answer(b"b", "m_2"), _answer(b"c", "m_3")], *BOUND, NOW
+    )
+    assert await answers.drop(["m_1", "m_404"]) == 1
+    assert await answers.read(b"a", NOW) is None and await answers.read(b"b", NOW) is not None
+    await store.set_mark(StoreMark(STORE_FORMAT, "rules"))
+    assert await answers.figures() == (0, 0)
+
+
+@pytest.mark.parametrize("kind", [p.values[0] for p in ADAPTERS[:2]], ids=["sqlite", "mongo"])
+async def test_another_process_does_not_serve_an_answer_after_a_change_it_committed(
+    kind: str, tmp_path: Path
+) -> None:
+    async with two_processes(kind, tmp_path) as (one, two):
+        since = await one.feed_head()
+        await _answers(one).keep([_answer(b"k", "m_1", since=since)], *BOUND, NOW)
+        assert await _answers(two).read(b"k", NOW) is not None
+        await two.append_feed([FeedEntry(ChangeKind.MERGED, ("m_1", "m_2"))])
+        assert await _answers(one).read(b"k", NOW) is None
