@@ -1,7 +1,7 @@
 """The personalization hot path over real HTTP, against the floor, in one run.
 
     python benchmarks/profile_query.py [--members 10000] [--seconds 8] [--clients 32]
-        [--workers 1,2] [--hot 50] [--dir DIR]
+        [--workers 1,2] [--hot 50] [--dir DIR] [--warm]
 
 Generates ``--members`` demo people (``membergraph demo-data``), loads them into a SQLite
 store once (``membergraph load``), then for each worker count starts ``membergraph serve
@@ -16,14 +16,22 @@ transactions) from ``--clients`` connections for ``--seconds`` each:
   it, not measured, a fill asks them until every worker holds its answer to each
   (:func:`fill`): a miss in the hot run is the cache's, not a worker's first sight of one.
 
+With ``--warm`` the gateway keeps answers in the store too (the response cache's second
+level, ``MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES``, the query registered in a persisted query
+manifest), emptied before each worker count: ``distinct`` is then its *cold* run (nothing
+kept ahead; each answer kept after it is sent), then ``membergraph warm`` answers the query
+for every e-mail the store holds (its seconds and CPU printed, not measured as the server's)
+and ``distinct warm`` asks the same e-mails again, new bodies all, each answered from the
+store.
+
 Requests carry the personalization service's API key (``profile:read``: personal data
 masked; an answer unmasked with ``pii:read`` is never served from the cache). Measuring
 starts once the server is idle after start (it scores the population then).
 
 Prints req/s, p50, p99, the ratio to the floor's req/s, the server's CPU time per request
 (its processes' user + system time over the run, divided by the requests: the figure other
-load on the machine moves least), and the response cache's hits, misses and answers
-dropped (invalidated by the change feed, evicted by the bounds) during each run, from
+load on the machine moves least), and the response cache's hits, misses, answers served
+from the store (``stored``, with ``--warm``) and answers dropped (invalidated by the change feed, evicted by the bounds) during each run, from
 ``/metrics``. With several workers a scrape reads the sum of every worker's figures, each
 as that worker last wrote them (at a scrape through it, else every 10 s): each count is
 read once every worker has written its own after the traffic stopped (``MIRROR_S``,
@@ -36,11 +44,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -266,8 +276,15 @@ def settle(pid: int, limit: float = 300) -> None:
 # scrape through any of them reads them (each writes them every 10 s, and at a scrape
 # through it), with a margin for a busy loop.
 MIRROR_S = 12.0
-_COUNTS = ("hits_total", "misses_total", "invalidations_total", "evictions_total", "entries")
-ENTRIES = 4  # answers held (every worker's), the last of the counts
+_COUNTS = (
+    "hits_total",
+    "misses_total",
+    "invalidations_total",
+    "evictions_total",
+    "stored_hits_total",
+    "entries",
+)
+ENTRIES = 5  # answers held (every worker's), the last of the counts
 
 
 def cache_counts(base: str, workers: int = 1) -> tuple[int, ...]:
@@ -310,6 +327,42 @@ def fill(
     return counts
 
 
+def warm_env(store: str, tmp: Path) -> dict[str, str]:
+    """The settings of the second level, the query in a manifest; its answers emptied."""
+    from membergraph.persisted import sha256
+
+    manifest = tmp / "manifest.json"
+    operation = {"id": sha256(QUERY), "name": "Profile", "type": "query", "body": QUERY}
+    manifest.write_bytes(
+        orjson.dumps(
+            {"format": "apollo-persisted-query-manifest", "version": 1, "operations": [operation]}
+        )
+    )
+    path = store.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        for table in ("answer_members", "answers"):
+            with contextlib.suppress(sqlite3.OperationalError):  # a store made before them
+                db.execute(f"DELETE FROM {table}")
+    return {
+        "MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES": "1000000",
+        "MEMBERGRAPH_PERSISTED_QUERIES": str(manifest),
+    }
+
+
+def run_warm(data: Path, env: dict[str, str]) -> str:
+    """``membergraph warm`` over the served store: its wall seconds and CPU (its own)."""
+    began, cpu = time.monotonic(), os.times()
+    subprocess.run(
+        _cli("warm", "--data", str(data), "--query", "Profile", "--as", "personalization"),
+        env=env,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    after = os.times()
+    used = after.children_user + after.children_system - cpu.children_user - cpu.children_system
+    return f"warm: {time.monotonic() - began:.1f} s, {used:.1f} s CPU"
+
+
 async def measure(
     args: argparse.Namespace, workers: int, data: Path, store: str, emails: list[str], tmp: Path
 ) -> list[str]:
@@ -320,6 +373,8 @@ async def measure(
         "MEMBERGRAPH_STORE": store,
         "MEMBERGRAPH_API_KEYS": orjson.dumps(KEYS).decode(),
     }
+    if args.warm:
+        env |= warm_env(store, tmp)
     serve = _cli("serve", "--data", str(data), "--port", str(port), "--no-open")
     rows = []
     with running([*serve, "--workers", str(workers)], env) as server:
@@ -350,10 +405,15 @@ async def measure(
             floor_cpu = _cpu_seconds(floor_server.pid) - cpu
         run_wrk(base + "/graphql", emails, args.clients, 2, tmp, True)  # warm-up
         rows.append(
-            _row("floor", workers, floor_rate, floor_rate[0], (0, 0, 0, 0, 0), floor_cpu, args)
+            _row("floor", workers, floor_rate, floor_rate[0], (0,) * len(_COUNTS), floor_cpu, args)
         )
         hot = emails[: args.hot]
-        for name, pool, unique in (("distinct", emails, True), (f"hot {args.hot}", hot, False)):
+        runs = [("distinct", emails, True), (f"hot {args.hot}", hot, False)]
+        if args.warm:
+            runs.insert(1, ("distinct warm", emails, True))
+        for name, pool, unique in runs:
+            if name == "distinct warm":
+                rows.append(await asyncio.to_thread(run_warm, data, env))
             if unique:
                 before = await asyncio.to_thread(cache_counts, base, workers)
             else:
@@ -379,11 +439,12 @@ def _row(
     args: argparse.Namespace,
 ) -> str:
     rate, p50, p99, errors = figures
-    hits, misses, invalidated, evicted, _ = counts
+    hits, misses, invalidated, evicted, stored, _ = counts
     cpu_ms = cpu * 1000 / max(rate * args.seconds, 1)
     return (
-        f"{name:<9} {workers:>7} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f} {rate / floor:>6.3f}"
-        f" {cpu_ms:>7.3f} {hits:>7} {misses:>7} {invalidated:>7} {evicted:>7} {errors:>6}"
+        f"{name:<13} {workers:>7} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f} {rate / floor:>6.3f}"
+        f" {cpu_ms:>7.3f} {hits:>7} {misses:>7} {invalidated:>7} {evicted:>7} {stored:>7}"
+        f" {errors:>6}"
     )
 
 
@@ -397,6 +458,9 @@ async def main() -> int:
     parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
     parser.add_argument("--hot", type=int, default=50, help="members of the hot pool")
     parser.add_argument("--dir", type=Path, default=None, help="keep data and store here")
+    parser.add_argument(
+        "--warm", action="store_true", help="answers kept in the store: cold, then warmed"
+    )
     args = parser.parse_args()
     from mixed_load import machine  # here: mixed_load imports this module
 
@@ -414,9 +478,9 @@ async def main() -> int:
             f" {args.clients} connections (wrk), {args.seconds:g} s each"
         )
         print(
-            f"{'lookup':<9} {'workers':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+            f"{'lookup':<13} {'workers':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
             f" {'floor':>6} {'cpu ms':>7} {'hits':>7} {'misses':>7} {'invalid':>7}"
-            f" {'evicted':>7} {'errors':>6}"
+            f" {'evicted':>7} {'stored':>7} {'errors':>6}"
         )
         for workers in (int(w) for w in args.workers.split(",")):
             for row in await measure(args, workers, data, store, emails, tmp):

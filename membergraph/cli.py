@@ -49,6 +49,7 @@ from membergraph.setting_values import STORE_SCHEMES
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_timeouts, require_sources_in_a_database
 from membergraph.sync_cli import sync_sources
+from membergraph.warm_cli import warm
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -360,6 +361,7 @@ app.command("export")(export_members)
 app.command()(backup)
 app.command()(restore)
 app.command("sync")(sync_sources)
+app.command()(warm)
 app.add_typer(privacy_app, name="privacy")
 
 

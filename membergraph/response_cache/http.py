@@ -142,7 +142,7 @@ class HttpResponseCache:
         ):
             scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
             bound = getattr(caller, "member_id", None)
-            ticket.stored = stored_key(scopes, bound, query, name, variables, found.variables)
+            ticket.stored = stored_key(scopes, bound, query, found.name, variables, found.variables)
 
     async def look_up_stored(self, scope: Scope) -> ASGIApp | None:
         """The answer the store keeps for the request :meth:`look_up` missed, or None."""

@@ -59,6 +59,7 @@ class Plan:
     mutation: bool  # changes something: catch up with the feed before answering
     cacheable: bool
     variables: tuple[str, ...] = ()  # the operation's, by name: what its answer depends on
+    name: str | None = None  # the operation's (asked by name or not, it is the same one)
     looks_up: tuple[str, str | None, str] | None = None
     """A cacheable query's root lookup: (``member`` or ``memberByIdentifier``, the kind
     written in the document or None, the variable holding the ID or value), when it has
@@ -85,7 +86,9 @@ def plan(schema: GraphQLSchema, query: str, operation_name: str | None) -> Plan:
     fields = _FieldsRead(TypeInfo(schema))
     visit(document, TypeInfoVisitor(fields.type_info, fields))
     names = tuple(v.variable.name.value for v in operation.variable_definitions or ())
-    return Plan(False, fields.cacheable, names, _lookup(operation) if fields.cacheable else None)
+    looks_up = _lookup(operation) if fields.cacheable else None
+    named = operation.name.value if operation.name else None
+    return Plan(False, fields.cacheable, names, named, looks_up)
 
 
 def _lookup(operation: OperationDefinitionNode) -> tuple[str, str | None, str] | None:

@@ -1,0 +1,108 @@
+"""``membergraph warm``: a persisted query answered ahead for every identifier it looks up,
+kept in the store, served by a gateway that never computed it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from membergraph.app import create_app
+from membergraph.persisted import sha256
+from membergraph.response_cache.warm import WarmError, warm
+from membergraph.settings import Settings
+from tests.api.test_response_cache import CONTACT, KEYS, MASKED, PROFILE, Client
+from tests.support.http import serving
+
+NAMED = PROFILE.replace("query (", "query Profile (", 1)
+BY_ID = "query ById($id: ID!) { member(id: $id) { id loyalty { pointsBalance } } }"
+
+
+@pytest.fixture
+def connect() -> Iterator[Callable[..., Client]]:
+    made: list[Client] = []
+
+    def client(address: str, key: str | None = MASKED) -> Client:
+        made.append(Client(address, key))
+        return made[-1]
+
+    yield client
+    for each in made:
+        each.http.close()
+
+
+@pytest.fixture
+def warmable(settings: Settings, data_dir: Path, tmp_path: Path) -> Settings:
+    with (data_dir / "crm.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(CONTACT) + b"\n")
+    manifest = tmp_path / "manifest.json"
+    operations = [
+        {"id": sha256(q), "name": n, "body": q} for n, q in (("Profile", NAMED), ("ById", BY_ID))
+    ]
+    manifest.write_bytes(
+        orjson.dumps(
+            {"format": "apollo-persisted-query-manifest", "version": 1, "operations": operations}
+        )
+    )
+    return settings.model_copy(
+        update={
+            "api_keys": Settings(api_keys=KEYS).api_keys,
+            "persisted_queries": manifest,
+            "response_cache_entries": 0,
+            "response_cache_stored_entries": 100_000,
+        }
+    )
+
+
+async def _warm(
+    settings: Settings, *operations: str, caller: str | None = "personalization"
+) -> int:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        done = await warm(app, settings, operations, caller)
+    return sum(each.kept for each in done)
+
+
+async def test_a_warmed_profile_is_served_from_the_store_at_its_first_ask(
+    warmable: Settings, connect: Callable[..., Client]
+) -> None:
+    kept = await _warm(warmable, "Profile")
+    assert kept > 100  # every e-mail of the demo's 150 people but shared ones
+    with serving(create_app(warmable)) as address:
+        client = connect(address)
+        # the text as a client sends it, not the manifest's hash: the same key
+        answer = client.http.post(
+            "/graphql", json={"query": NAMED, "variables": {"e": CONTACT["emails"][0]}}
+        ).json()
+        assert (
+            answer["data"]["memberByIdentifier"]["profile"]["email"]["value"]
+            == "c***@cheshire-cats.net"
+        )
+        assert (client.cache("stored_hits"), client.cache("stored_misses")) == (1, 0)
+
+
+async def test_a_warm_by_member_id_keeps_one_answer_per_member(warmable: Settings) -> None:
+    assert await _warm(warmable, "ById") >= 150
+
+
+@pytest.mark.parametrize(
+    ("operations", "caller", "said"),
+    [
+        pytest.param(("Nope",), "personalization", "no operation 'Nope'", id="unknown-operation"),
+        pytest.param(("Profile",), "nobody", "no API key is named 'nobody'", id="unknown-caller"),
+        pytest.param(("Profile",), None, "name the API key", id="no-caller"),
+    ],
+)
+async def test_a_warm_that_cannot_run_says_why(
+    warmable: Settings, operations: tuple[str, ...], caller: str | None, said: str
+) -> None:
+    with pytest.raises(WarmError, match=said):
+        await _warm(warmable, *operations, caller=caller)
+
+
+async def test_a_warm_without_answers_in_the_store_says_which_setting(warmable: Settings) -> None:
+    off = warmable.model_copy(update={"response_cache_stored_entries": 0})
+    with pytest.raises(WarmError, match="MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES"):
+        await _warm(off, "Profile")
