@@ -63,6 +63,7 @@ class HttpResponseCache:
         self.follower: FeedFollower | None = None
         self.stored: StoredLevel | None = None
         """The second level, in the store (None: off, or the store keeps none)."""
+        self._stored_seen: dict[int, None] = {}  # requests the store answered lately
 
     def follow(self, follower: FeedFollower | None) -> None:
         """Keep answers true by ``follower``'s change feed from now on (None: the feed is
@@ -144,6 +145,18 @@ class HttpResponseCache:
             bound = getattr(caller, "member_id", None)
             ticket.stored = stored_key(scopes, bound, query, found.name, variables, found.variables)
 
+    def _again(self, key: Key) -> bool:
+        """Whether the store answered ``key`` lately (it is remembered now if not)."""
+        said = hash(key)
+        seen = self._stored_seen
+        if said in seen:
+            del seen[said]
+            return True
+        seen[said] = None
+        if len(seen) > _SEEN:
+            del seen[next(iter(seen))]
+        return False
+
     async def look_up_stored(self, scope: Scope) -> ASGIApp | None:
         """The answer the store keeps for the request :meth:`look_up` missed, or None."""
         ticket = scope.get("state", {}).get(self.STATE)
@@ -158,7 +171,9 @@ class HttpResponseCache:
         wants_spec = wants_graphql_response(header(scope, b"accept") or "")
         media_type = GRAPHQL_RESPONSE if wants_spec else "application/json"
         entry = None
-        if ticket.key is not None:  # the first level keeps it too (the hot members)
+        # The first level keeps a request the store answered twice lately (a hot member's):
+        # one asked once, as most are, would only push the hot ones out of it.
+        if ticket.key is not None and self._again(ticket.key):
             entry = self.cache.put(ticket.key, found.body, media_type, found.members, ticket.since)
         if entry is None:
             etag = etag_of(found.body, media_type)
@@ -229,6 +244,7 @@ class HttpResponseCache:
         return response
 
 
+_SEEN = 4096  # requests the store answered that the first level remembers
 _NOBODY: Any = object()  # (a caller whose answers the store's answers may not keep)
 
 
