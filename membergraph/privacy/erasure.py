@@ -13,10 +13,11 @@ the same member, or at the next start) until the request is ``done``:
    from); a purchase stays for the books without what identifies the buyer; a source read
    over HTTP gets a ``deletion_requested`` entry on the change feed, and the request waits
    (``awaiting_sources``) until its deletion is confirmed (:meth:`ErasureService.confirm`);
-3. ``identity``: their records, identifiers, links, history, consent facts, member IDs and
-   feed entries leave the identity store, in one transaction, only once every source step
-   succeeded (until then the store still says what to erase, so a retry can); the same
-   transaction leaves a tombstone of each member ID (a keyed hash:
+3. ``identity``: their records, identifiers, links, history, consent facts, member IDs,
+   feed entries and the response cache's answers kept in the store that read them (or read
+   a member those feed entries name) leave the identity store, in one transaction, only
+   once every source step succeeded (until then the store still says what to erase, so a
+   retry can); the same transaction leaves a tombstone of each member ID (a keyed hash:
    ``identity/store/tombstones.py``), so no one is given one again; the other
    people's records her presence may have resolved otherwise are read first and kept with
    the request (:mod:`.beside`);

@@ -335,6 +335,10 @@ class MongoPrivacyStore(PrivacyStore):
         feed = await self._matching(
             "feed", {"$or": [{"member_ids": {"$in": members}}, *lines]}, words
         )
+        # The response cache's answers kept in the store: hers, and those that read a member
+        # one of the feed entries going now names (the entry that told they are stale goes).
+        named = await db.feed.find({"_id": {"$in": feed}}, {"member_ids": 1}).to_list()
+        readers = sorted(set(members) | {m for d in named for m in d.get("member_ids", [])})
         ends = {"$or": [{"a_ref": {"$in": refs}}, {"b_ref": {"$in": refs}}]}
         plan = [
             ("records", {"_id": {"$in": refs}}),
@@ -358,6 +362,7 @@ class MongoPrivacyStore(PrivacyStore):
                 counts[name] = int(result.deleted_count)
                 if name == "records":
                     counts["identifiers"] = identifiers
+            await db.answers.delete_many({"members": {"$in": readers}}, session=session)
             for ref, kind, key in erasure.stripped:  # a record she shares loses her values
                 pulled = await db.records.update_one(
                     {"_id": _ref(ref)},

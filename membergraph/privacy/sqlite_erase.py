@@ -1,7 +1,9 @@
 """Erasure on the embedded SQLite file: one transaction deletes a person's records,
 identifiers, links, consents, identity events and feed entries (and every event or feed
-entry whose payload or reason names one of their identifiers), and tombstones her member
-IDs (:mod:`~membergraph.identity.store.tombstones`); then the file is scrubbed:
+entry whose payload or reason names one of their identifiers) and the response cache's
+answers kept in the store that read her (or read a member one of those feed entries names:
+the entry that made them unserved goes), and tombstones her member IDs
+(:mod:`~membergraph.identity.store.tombstones`); then the file is scrubbed:
 vacuumed once if secure delete was not on from the start, the WAL checkpointed and
 truncated, so no copy of an erased page is left.
 
@@ -20,6 +22,7 @@ import orjson
 from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
+from membergraph.identity.store.sqlite_answers import drop_in
 from membergraph.identity.store.tombstones import bury_sqlite
 from membergraph.privacy.file_scan import holds_any
 from membergraph.privacy.port import EARLIER_ERASURES, Erasure, erased_by
@@ -130,7 +133,11 @@ def erase(db: sqlite3.Connection, erasure: Erasure, at: datetime) -> dict[str, i
     counts["redirects"] = _where_in(
         db, "DELETE FROM redirects WHERE old_id IN ({marks}) OR new_id IN ({marks})", members
     )
-    counts["feed"] = _erase_feed(db, erasure)
+    counts["feed"], named = _erase_feed(db, erasure)
+    # The response cache's answers kept in the store: hers, and those that read a member one
+    # of the feed entries going now names (the entry that told they are stale goes with it).
+    # Here, not by the followers: an erasure from the command line has none.
+    drop_in(db, sorted(set(members) | named))
     # Her IDs are never given again (a new record on her key would derive one): kept as
     # keyed hashes, which are no data of hers, so not counted with what was removed.
     bury_sqlite(db, members, at)
@@ -151,7 +158,8 @@ def bury_earlier(db: sqlite3.Connection, at: datetime) -> int:
     return len(set(ids))
 
 
-def _erase_feed(db: sqlite3.Connection, erasure: Erasure) -> int:
+def _erase_feed(db: sqlite3.Connection, erasure: Erasure) -> tuple[int, set[str]]:
+    """Delete her feed entries; how many, and the members they named."""
     cursors: set[int] = set()
     for chunk in chunks(list(erasure.member_ids)):
         marks = ",".join("?" * len(chunk))
@@ -166,8 +174,13 @@ def _erase_feed(db: sqlite3.Connection, erasure: Erasure) -> int:
         cursors.update(int(r[0]) for r in rows)
     cursors.update(_mentioning(db, "feed", "cursor", erasure.words))
     ids = [str(c) for c in sorted(cursors)]
+    named: set[str] = set()
+    for chunk in chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(f"SELECT member_ids FROM feed WHERE cursor IN ({marks})", list(chunk))
+        named.update(m for row in rows for m in orjson.loads(row[0]))
     _where_in(db, "DELETE FROM feed_members WHERE cursor IN ({marks})", ids)
-    return _where_in(db, "DELETE FROM feed WHERE cursor IN ({marks})", ids)
+    return _where_in(db, "DELETE FROM feed WHERE cursor IN ({marks})", ids), named
 
 
 def secure_since_start(db: sqlite3.Connection) -> bool:

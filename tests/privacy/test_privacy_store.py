@@ -11,6 +11,7 @@ import pytest
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.service import IdentityService
+from membergraph.identity.store.answers import AnswerToKeep, answers_of
 from membergraph.insights.consent import Channel, ConsentFact
 from membergraph.privacy import privacy_store_for
 from membergraph.privacy.port import AccessEntry, Erasure, PrivacyRequest, PrivacyStore, Suppression
@@ -70,6 +71,39 @@ async def test_erasure_removes_the_person_and_keeps_the_others(
     bobs = await store.feed_after(0, 1000, bob)
     assert [e.line_id for e in bobs if e.source == "crm"] == ["C2"]
     assert (await store.ping())["members"] == 1
+
+
+async def test_erasure_takes_the_kept_answers_that_read_her_or_a_change_it_removes(
+    stores: tuple[IdentityService, PrivacyStore],
+) -> None:
+    # Given answers the response cache keeps in the store: Ann's, Bob's, and Carl's made
+    # before a change naming Carl and Ann (the feed entry that makes Carl's unserved)
+    service, privacy = stores
+    store = service.store
+    await service.ingest([crm("C1", emails=["ann@x.org"])])
+    ann = (await store.find_members(IdentifierKind.EMAIL, "ann@x.org"))[0]
+    answers = answers_of(store)
+    assert answers is not None
+    since, now = await store.feed_head(), AT.timestamp()
+    kept = [
+        AnswerToKeep(key, b'{"data":{}}', (member,), since, now + 3600)
+        for key, member in ((b"ann", ann), (b"bob", "m_bob"), (b"carl", "m_carl"))
+    ]
+    await answers.keep(kept, 100, 1 << 20, now)
+    await store.append_feed([FeedEntry(ChangeKind.LINKED, (ann, "m_carl"))])
+    assert await answers.read(b"carl", now) is None
+
+    # When Ann is erased (her feed entries go with her)
+    refs = (await store.member_records([ann]))[0]
+    await privacy.erase_identity(Erasure((ann,), tuple(refs), (), ("C1", "ann@x.org")), AT)
+
+    # Then her answers leave the store in the same step (no follower needed: an erasure
+    # run from the command line has none), Carl's stays unserved though the entry that
+    # said so is gone, and Bob's is untouched
+    assert await answers.read(b"ann", now) is None
+    assert await answers.read(b"carl", now) is None
+    assert await answers.read(b"bob", now) is not None
+    assert (await answers.figures())[0] == 1
 
 
 async def test_suppressions_requests_and_the_audit(

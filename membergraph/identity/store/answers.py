@@ -7,7 +7,8 @@ cursor its reads began after (``since``). It is served only while no feed entry 
 its own feed, so an answer is never served once a change to a member it read is committed
 (on any process, whatever its follower has read), and an answer made from the state before
 a change is not kept once the change is in the feed. Followers also drop the answers of the
-members each entry names (an erased person's bytes leave the store with her), and a
+members each entry names, an erasure deletes those that read her in its own transaction
+(:mod:`membergraph.privacy.sqlite_erase`: her bytes leave the store with her), and a
 whole-store resolution (``load``, ``reresolve``) drops them all.
 
 Two adapters, :class:`~.sqlite_answers.SqliteAnswers` (the ``answers`` and

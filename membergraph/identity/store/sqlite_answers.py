@@ -22,7 +22,7 @@ from membergraph.sqlite_tx import immediate
 if TYPE_CHECKING:
     from membergraph.identity.store.sqlite import SqliteStore
 
-__all__ = ["SCHEMA", "SqliteAnswers"]
+__all__ = ["SCHEMA", "SqliteAnswers", "drop_in"]
 
 # Run as a store opens (sqlite_schema.SCHEMA): a store made before these tables gets them
 # then. They hold answers made from records, not records: no format step.
@@ -125,16 +125,29 @@ def _keep(
     return Kept(kept, stale, evicted, entries, total)
 
 
-def _drop(db: sqlite3.Connection, members: Sequence[str]) -> int:
+def _seqs_of(db: sqlite3.Connection, members: Sequence[str]) -> list[int]:
     seqs: set[int] = set()
     for start in range(0, len(members), 500):
         chunk = list(members[start : start + 500])
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT seq FROM answer_members WHERE member_id IN ({marks})"
         seqs.update(row[0] for row in db.execute(sql, chunk))
+    return sorted(seqs)
+
+
+def drop_in(db: sqlite3.Connection, members: Sequence[str]) -> int:
+    """Drop every answer that read one of ``members``, in the caller's transaction (an
+    erasure's); how many."""
+    seqs = _seqs_of(db, members)
+    _drop_seqs(db, seqs)
+    return len(seqs)
+
+
+def _drop(db: sqlite3.Connection, members: Sequence[str]) -> int:
+    seqs = _seqs_of(db, members)
     if seqs:
         with immediate(db):
-            _drop_seqs(db, sorted(seqs))
+            _drop_seqs(db, seqs)
     return len(seqs)
 
 
