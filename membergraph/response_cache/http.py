@@ -48,6 +48,9 @@ class HttpResponseCache:
     answered before any GraphQL work, a miss kept once answered, ETag on GET."""
 
     STATE = "response_cache"  # the request's ticket, in the ASGI scope's state
+    REFRESH = "response_cache_refresh"
+    """Set true in the ASGI scope's state by a warm (:mod:`.warm`): the request is answered
+    afresh, never from either level, and kept as any miss is (a client cannot set it)."""
 
     def __init__(
         self,
@@ -92,7 +95,6 @@ class HttpResponseCache:
         caller = state.get("caller")
         scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
         # Unmasked answers are not kept: the audit of who read personal data sees each read.
-        # Unmasked answers are not kept: the audit of who read personal data sees each read.
         unmasked = "pii:read" in scopes
         kept = not unmasked and self.cache.max_entries > 0
         if kept and self._following() is None:
@@ -100,7 +102,7 @@ class HttpResponseCache:
             kept = False
         if kept:
             key = (scopes, getattr(caller, "member_id", None), wants_spec, method, payload)
-            entry = self.cache.get(key)
+            entry = None if state.get(self.REFRESH) else self.cache.get(key)
             if entry is not None and method == "POST":
                 return _Kept(entry)  # the hot path: nothing built but two ASGI messages
             if entry is not None:
@@ -159,10 +161,12 @@ class HttpResponseCache:
 
     async def look_up_stored(self, scope: Scope) -> ASGIApp | None:
         """The answer the store keeps for the request :meth:`look_up` missed, or None."""
-        ticket = scope.get("state", {}).get(self.STATE)
-        stored = self.stored
+        state = scope.get("state", {})
+        ticket, stored = state.get(self.STATE), self.stored
         if stored is None or not isinstance(ticket, Ticket) or ticket.stored is None:
             return None
+        if state.get(self.REFRESH):
+            return None  # a warm's: made again, so the answer kept lives a TTL from now
         found = stored.read_here(ticket.stored)
         if found is NOT_HERE:
             found = await stored.read(ticket.stored)

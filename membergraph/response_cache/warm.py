@@ -19,8 +19,10 @@ from dataclasses import dataclass
 import httpx
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.response_cache.http import HttpResponseCache
 from membergraph.response_cache.plan import plan
 from membergraph.settings import Settings
 
@@ -82,7 +84,7 @@ async def warm(
         field, kind, variable = found.looks_up
         began, kept = asyncio.get_running_loop().time(), level.kept
         asked = 0
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=_afresh(app))
         async with httpx.AsyncClient(
             transport=transport, base_url="http://127.0.0.1", headers=headers, timeout=60
         ) as client:
@@ -102,6 +104,20 @@ async def warm(
         seconds = asyncio.get_running_loop().time() - began
         done.append(Warmed(name, asked, level.kept - kept, seconds))
     return done
+
+
+def _afresh(app: ASGIApp) -> ASGIApp:
+    """``app`` answering each request afresh, never from a cache level, so each answer a
+    warm asks is written again and lives a TTL from this warm (one served from the store
+    would keep the expiry of the warm that made it: a warm run again renewed nothing)."""
+    refresh = HttpResponseCache.REFRESH
+
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "state": {**scope.get("state", {}), refresh: True}}
+        await app(scope, receive, send)
+
+    return asgi
 
 
 async def _ask(client: httpx.AsyncClient, body: Mapping[str, object]) -> None:

@@ -83,6 +83,16 @@ async def test_a_warmed_profile_is_served_from_the_store_at_its_first_ask(
         assert (client.cache("stored_hits"), client.cache("stored_misses")) == (1, 0)
 
 
+async def test_a_warm_run_again_makes_every_answer_again(warmable: Settings) -> None:
+    # Given the store's answers made by a warm
+    first = await _warm(warmable, "Profile")
+    # When a warm runs again before they expire (as often as their TTL asks)
+    again = await _warm(warmable, "Profile")
+    # Then it writes each again (each then lives a TTL from this warm), not one read back
+    # from the store with the first warm's expiry
+    assert again == first > 100
+
+
 async def test_a_warm_by_member_id_keeps_one_answer_per_member(warmable: Settings) -> None:
     assert await _warm(warmable, "ById") >= 150
 
