@@ -19,7 +19,7 @@ from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.resolvers.context import Reads
 from membergraph.response_cache.plan import NEITHER, Plan, plan
 from membergraph.response_cache.store import Entry, Key, ResponseCache, etag_of
-from membergraph.response_cache.stored import StoredLevel, stored_key
+from membergraph.response_cache.stored import StoredLevel, answers_fingerprint, stored_key
 from membergraph.settings import Settings
 
 __all__ = [
@@ -145,7 +145,9 @@ class HttpResponseCache:
         ):
             scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
             bound = getattr(caller, "member_id", None)
-            ticket.stored = stored_key(scopes, bound, query, found.name, variables, found.variables)
+            ticket.stored = stored_key(
+                scopes, bound, query, found.name, variables, found.variables, self.stored.made_by
+            )
 
     def _again(self, key: Key) -> bool:
         """Whether the store answered ``key`` lately (it is remembered now if not)."""
@@ -359,4 +361,5 @@ def stored_level(settings: Settings, store: Any) -> StoredLevel | None:
         settings.response_cache_stored_entries,
         settings.response_cache_stored_bytes,
         settings.response_cache_stored_ttl_s,
+        made_by=answers_fingerprint(settings),
     )

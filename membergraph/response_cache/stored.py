@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -37,8 +39,9 @@ from membergraph.identity.store.answers import (
     StoredAnswer,
 )
 from membergraph.identity.store.types import StoreError
+from membergraph.settings import Settings
 
-__all__ = ["StoredFigures", "StoredLevel", "stored_key"]
+__all__ = ["StoredFigures", "StoredLevel", "answers_fingerprint", "stored_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +56,55 @@ def stored_key(
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
     declared: Sequence[str],
+    made_by: bytes = b"",
 ) -> bytes:
     """The key of an answer in the store: the caller's scopes and bound member, the document
-    and operation, and the declared variables' values."""
+    and operation, the declared variables' values, and what made it (``made_by``: the
+    :func:`answers_fingerprint` of the processes that may share it)."""
     given = variables or {}
     values = {name: given[name] for name in declared if name in given}
-    said = [sorted(scopes), member_id, operation_name, query, values]
+    said = [made_by.hex(), sorted(scopes), member_id, operation_name, query, values]
     return hashlib.blake2b(orjson.dumps(said, option=orjson.OPT_SORT_KEYS), digest_size=20).digest()
+
+
+# The settings an answer's bytes depend on (besides the store, the request and its caller):
+# the loyalty program, the region values are read in, the page and cost bounds it states.
+_SHAPING = frozenset(
+    {
+        "default_region",
+        "max_page_size",
+        "max_query_cost",
+        "points_expiry_days",
+        "reference_date",
+        "segments",
+        "tier_qualification_days",
+        "tiers",
+    }
+)
+
+
+def answers_fingerprint(settings: Settings) -> bytes:
+    """What an answer depends on besides the store, the request and its caller: the code
+    (every module and rules file of the package), the settings that shape it, the rules file
+    and the privacy secret (their bytes, digested). Processes that differ in one (a deploy, a
+    restart under another loyalty program) never share an answer in the store; those that
+    agree (the workers and replicas of one deployment, its warm) do."""
+    digest = hashlib.blake2b(_code_digest(), digest_size=16)
+    digest.update(orjson.dumps(settings.model_dump(mode="json", include=set(_SHAPING))))
+    if settings.rules is not None:
+        digest.update(settings.rules.read_bytes())
+    if settings.privacy_secret is not None:
+        digest.update(hashlib.sha256(settings.privacy_secret.get_secret_value().encode()).digest())
+    return digest.digest()
+
+
+@functools.cache
+def _code_digest() -> bytes:
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".toml")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.digest()
 
 
 class StoredLevel:
@@ -72,8 +117,11 @@ class StoredLevel:
         max_bytes: int,
         ttl_s: float,
         clock: Callable[[], float] = time.time,
+        made_by: bytes = b"",
     ) -> None:
         self.answers = answers
+        self.made_by = made_by
+        """What made this process's answers (:func:`answers_fingerprint`): part of each key."""
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.ttl_s = ttl_s

@@ -100,6 +100,35 @@ def test_another_process_serves_the_kept_answer_and_not_once_a_change_is_committ
         assert read_on_b.cache("stored_hits") == 1
 
 
+TIER = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
+  id loyalty { tier } } }"""
+
+
+def _tier(client: Client) -> str:
+    answer = client.http.post(
+        "/graphql", json={"query": TIER, "variables": {"e": CONTACT["emails"][0]}}
+    )
+    return answer.json()["data"]["memberByIdentifier"]["loyalty"]["tier"]  # type: ignore[no-any-return]
+
+
+def test_a_gateway_under_another_loyalty_program_serves_none_of_the_old_answers(
+    keyed: Settings, connect: Callable[..., Client]
+) -> None:
+    # Given an answer kept by a gateway under the default tiers
+    with serving(create_app(keyed)) as address:
+        client = connect(address)
+        assert _tier(client) == "BRONZE"
+        _kept(client)
+        assert _tier(client) == "BRONZE" and client.cache("stored_hits") == 1
+    # When a gateway starts over the store with other tiers (a restart, a rolling deploy)
+    renamed = keyed.model_copy(update={"tiers": {"MEMBER": 0, "STAR": 100_000}})
+    with serving(create_app(renamed)) as address:
+        client = connect(address)
+        # Then it answers by its own program, never with the answer the other one made
+        assert _tier(client) == "MEMBER"
+        assert client.cache("stored_hits") == 0
+
+
 def test_callers_who_may_see_different_things_never_share_a_kept_answer(
     keyed: Settings, connect: Callable[..., Client]
 ) -> None:
