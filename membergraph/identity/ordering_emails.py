@@ -8,7 +8,9 @@ is: the parent's card-less online orders under it would join the student's membe
 does say something is what the student does: her card's purchases give her own address
 (``jessica.jones@``), her logged-in sessions give it, and neither ever gives this one. A
 person's own second address comes with her card or her logins now and then; a parent's,
-given once at enrolment, never does.
+given once at enrolment, never does. Nor does she when she is seen using no address at
+all, but another person is seen using this one: it comes with the purchases of his card
+(``sunshine2793@`` on Daniel Williams's contact, given with his father David's card).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from rapidfuzz.distance import Levenshtein
 
 from membergraph.connectors.models import LOGIN_MARK
 from membergraph.identity.email_names import names_her
+from membergraph.identity.name_forms import first_name_core
 from membergraph.identity.near_duplicates import NearDuplicates
-from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import RecordData
+from membergraph.identity.normalize import IdentifierKind, fold_name
+from membergraph.identity.records import RecordData, RecordKey
 
-__all__ = ["addresses_she_uses", "never_orders_with"]
+__all__ = ["addresses_she_uses", "another_uses", "never_orders_with"]
 
 _EMAIL, _CARD, _CRM_ID = IdentifierKind.EMAIL, IdentifierKind.LOYALTY_ID, IdentifierKind.CRM_ID
+_PHONE = IdentifierKind.PHONE
 
 Carriers = Mapping[tuple[IdentifierKind, str], list[RecordData]]
 
@@ -61,17 +65,73 @@ def never_orders_with(
     usable: Callable[[str], bool],
     names: NearDuplicates,
     slips: int,
+    others: Callable[[RecordData, str], bool] | None = None,
 ) -> bool:
     """Whether an e-mail on a contact (``email``, its matching key) is one she never orders
     under: it does not name her (:func:`~membergraph.identity.email_names.names_her`: a
     handle, another person's name), and the addresses she is seen using
     (:func:`addresses_she_uses`, those ``usable``: not placeholders, not a store's) hold
     another one and neither this one nor one within ``slips`` edits of it (a typo at the
-    till). A contact seen using no address at all says nothing: most never log in nor
-    order online with their card."""
+    till). A contact seen using no address at all says nothing (most never log in nor
+    order online with their card), unless ``others`` says another person is seen using
+    this one (:func:`another_uses`: ``Rules.emails_another_uses``)."""
     if contact.source != "crm" or names_her(email, contact.first_name, contact.last_name, names):
         return False
     used = [e for e in addresses_she_uses(contact, carriers) if usable(e)]
-    return bool(used) and not any(
-        Levenshtein.distance(email, e, score_cutoff=slips) <= slips for e in used
-    )
+    if any(Levenshtein.distance(email, e, score_cutoff=slips) <= slips for e in used):
+        return False
+    return bool(used) or (others is not None and others(contact, email))
+
+
+def another_uses(
+    contact: RecordData,
+    email: str,
+    carriers: Carriers,
+    names: NearDuplicates,
+    holders_own: Callable[[RecordKey, str], bool],
+) -> bool:
+    """Whether another person than a contact is seen using ``email``: it is given with the
+    purchases of a card that is not on her contact, as its holders' own
+    (``holders_own(card record, email)``: not a guest's on a clerk's card), and every CRM
+    contact holding that card is another person (:func:`_another_person`)."""
+    mine = {i.key for i in contact.identifiers if i.kind is _CARD}
+    for record in carriers.get((_EMAIL, email), ()):
+        if record.source != "transactions" or not record.key.startswith("loyalty:"):
+            continue
+        cards = {i.key for i in record.identifiers if i.kind is _CARD}
+        if cards & mine:
+            continue
+        holders = [
+            h
+            for card in sorted(cards)
+            for h in carriers.get((_CARD, card), ())
+            if h.source == "crm"
+        ]
+        if (
+            holders
+            and all(_another_person(contact, h, names) for h in holders)
+            and holders_own(record.ref, email)
+        ):
+            return True
+    return False
+
+
+def _another_person(one: RecordData, other: RecordData, names: NearDuplicates) -> bool:
+    """Whether two contacts are plainly two people by what they say: both named, first and
+    family names not close either way round, first names not forms of one name, and no
+    phone of one on the other (a nickname the lists lack, Sandra/Alexandra, on her phone)."""
+    given = (one.first_name, one.last_name, other.first_name, other.last_name)
+    if not all(n and n.strip() for n in given):
+        return False
+    first, last, other_first, other_last = (n or "" for n in given)
+    whole = (f"{first} {last}", f"{other_first} {other_last}")
+    if any(names.names_no_one(n) for n in (*given, *whole) if n):
+        return False  # Walk-In Customer: a till's word, whoever stood there
+    if names.names_close(first, last, other_first, other_last):
+        return False
+    if names.first_names_close(
+        fold_name(first_name_core(first)), fold_name(first_name_core(other_first))
+    ):
+        return False
+    phones = {i.key for i in one.identifiers if i.kind is _PHONE}
+    return not any(i.kind is _PHONE and i.key in phones for i in other.identifiers)

@@ -20,7 +20,7 @@ from membergraph.identity.near_duplicates import Signature
 from membergraph.identity.near_edges import RULE as NEAR_RULE
 from membergraph.identity.near_edges import near_duplicates
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.ordering_emails import never_orders_with
+from membergraph.identity.ordering_emails import another_uses, never_orders_with
 from membergraph.identity.partial_names import (
     PLACEHOLDER_NAME_RULE,
     partial_duplicates,
@@ -147,8 +147,14 @@ class ProfileEvidence:
             ref[0] == "transactions" and ref[1].startswith("online:") for ref in profiles
         ):
             return set()
-        status = self.status
+        status, near = self.status, rules.near_duplicates
         usable = lambda e: status.get((IdentifierKind.EMAIL, e)) in _SOMEONES  # noqa: E731
+        others = None
+        if rules.emails_another_uses:
+            holders_own = lambda ref, e: not self.strangers_on_card(ref, e)  # noqa: E731
+            others = lambda contact, e: another_uses(  # noqa: E731
+                contact, e, self.carriers, near, holders_own
+            )
         return {
             ref
             for ref in profiles
@@ -158,8 +164,9 @@ class ProfileEvidence:
                 email,
                 self.carriers,
                 usable,
-                rules.near_duplicates,
+                near,
                 rules.call_value_slips,
+                others,
             )
         }
 

@@ -154,6 +154,9 @@ class Rules(BaseModel):
             purchases, by her logged-in sessions) hold another one and neither it nor one
             ``call_value_slips`` edits from it: a parent's address given at a student's
             enrolment, whose orders are the parent's.
+        emails_another_uses: the same when she is seen using no address at all, but
+            another person is seen using this one: it comes with the purchases of his
+            card (other names, no phone of hers) as his own address.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         reenrolments: when two CRM contacts sharing only a phone, or a card and the
@@ -202,6 +205,7 @@ class Rules(BaseModel):
     logins_claim_online_orders: bool = True
     shared_emails_of_one_member: bool = True
     emails_she_never_orders_with: bool = True
+    emails_another_uses: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")

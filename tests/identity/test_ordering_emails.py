@@ -121,3 +121,148 @@ async def test_her_first_order_under_her_own_address_parts_the_parents_orders(
     # And a whole resolution of the store (a restart) agrees with the ingests
     await service.resolve_all(await service.store.load_records(None))
     assert await service.store.all_assignments() == assigned
+
+
+DANIELS_CARD, FATHERS_CARD = "LD70000002", "LD70000003"
+
+
+def _daniel(email: str = PARENTS) -> RecordData:
+    return crm(
+        "C0000002",
+        first="Daniel",
+        last="Williams",
+        birth=None,
+        emails=[email],
+        phones=["614-555-0102"],
+        card=DANIELS_CARD,
+    )
+
+
+@pytest.mark.parametrize(
+    ("holder", "joined"),
+    [
+        # His father's card gives the handle with its online orders: the father is seen
+        # using it, Daniel never is; the card-less orders under it are the father's
+        pytest.param(
+            crm("C0000003", first="David W.", last="Williams", birth=None, card=FATHERS_CARD),
+            False,
+            id="another-uses-it",
+        ),
+        # The card's holder is Daniel under his short name: no one else uses it
+        pytest.param(
+            crm("C0000003", first="Dan", last="Williams", birth=None, card=FATHERS_CARD),
+            True,
+            id="her-short-name",
+        ),
+        # ... or under a name the lists lack, on his phone
+        pytest.param(
+            crm(
+                "C0000003",
+                first="Zed",
+                last="Roe",
+                birth=None,
+                phones=["614-555-0102"],
+                card=FATHERS_CARD,
+            ),
+            True,
+            id="her-phone",
+        ),
+        # A holder who gave no first name, or a till's word for one, says nothing
+        pytest.param(
+            crm("C0000003", first="", last="Williams", birth=None, card=FATHERS_CARD),
+            True,
+            id="holder-unnamed",
+        ),
+        pytest.param(
+            crm("C0000003", first="Walk-In", last="Customer", birth=None, card=FATHERS_CARD),
+            True,
+            id="holder-a-tills-word",
+        ),
+        # A clerk's card, the clerk with an address of his own: the handle is a guest's
+        # on it (Daniel may be that guest), not the clerk's
+        pytest.param(
+            crm(
+                "C0000003",
+                first="Kevin",
+                last="Clark",
+                birth=None,
+                emails=["kevin.clark@outlook.com"],
+                card=FATHERS_CARD,
+            ),
+            True,
+            id="a-guest-on-a-clerks-card",
+        ),
+    ],
+)
+def test_an_address_another_is_seen_using_joins_her_to_none_of_its_orders(
+    holder: RecordData, joined: bool
+) -> None:
+    # Given Daniel's contact carrying a handle he is seen using nowhere, card-less orders
+    # under it, and another contact's card whose online orders give it
+    daniel = _daniel()
+    orders = purchase(email=PARENTS, channel="online", tid="G1")
+    on_card = purchase(card=FATHERS_CARD, email=PARENTS, channel="online", tid="T9")
+    result = resolve(world(daniel, orders, holder, on_card))
+    member = next(c for c in result.components if daniel.ref in c)
+    # Then the orders are his only when no one else is seen using the address
+    assert (orders.ref in member) is joined
+    if not joined:  # they are the card holder's
+        holders = next(c for c in result.components if holder.ref in c)
+        assert orders.ref in holders and on_card.ref in holders
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        pytest.param(Rules(emails_another_uses=False), id="rule-off"),
+        pytest.param(Rules(emails_she_never_orders_with=False), id="never-orders-off"),
+    ],
+)
+def test_another_using_the_address_says_nothing_with_the_rule_off(rules: Rules) -> None:
+    # Given the another-uses-it case
+    daniel = _daniel()
+    orders = purchase(email=PARENTS, channel="online", tid="G1")
+    father = crm("C0000003", first="David W.", last="Williams", birth=None, card=FATHERS_CARD)
+    on_card = purchase(card=FATHERS_CARD, email=PARENTS, channel="online", tid="T9")
+    # Then with the rule off the handle's orders join Daniel, as before
+    member = next(
+        c
+        for c in resolve(world(daniel, orders, father, on_card), rules).components
+        if daniel.ref in c
+    )
+    assert orders.ref in member
+
+
+def test_an_address_naming_her_is_hers_whoever_else_uses_it() -> None:
+    # Given Daniel's own address on his contact, given with another's card too
+    own = "daniel.williams@gmail.com"
+    daniel = _daniel(own)
+    orders = purchase(email=own, channel="online", tid="G1")
+    father = crm("C0000003", first="David W.", last="Williams", birth=None, card=FATHERS_CARD)
+    on_card = purchase(card=FATHERS_CARD, email=own, channel="online", tid="T9")
+    result = resolve(world(daniel, orders, father, on_card))
+    # Then its orders are his
+    member = next(c for c in result.components if daniel.ref in c)
+    assert orders.ref in member
+
+
+async def test_his_fathers_card_order_under_the_address_parts_its_orders(
+    service: IdentityService,
+) -> None:
+    # Given Daniel's contact and card-less orders under the handle on it: together
+    orders = purchase(email=PARENTS, channel="online", tid="G1")
+    await service.ingest([_daniel(), orders])
+    contact = ("crm", "C0000002")
+    assigned = await service.store.all_assignments()
+    assert assigned[contact] == assigned[orders.ref]
+    # When his father's contact comes in, then an online order on the father's card under it
+    father = crm("C0000003", first="David W.", last="Williams", birth=None, card=FATHERS_CARD)
+    await service.ingest([father])
+    await service.ingest([purchase(card=FATHERS_CARD, email=PARENTS, channel="online", tid="T9")])
+    # Then the orders leave Daniel's member for his father's
+    assigned = await service.store.all_assignments()
+    assert assigned[contact] != assigned[orders.ref]
+    assert assigned[father.ref] == assigned[orders.ref]
+    # And a whole resolution of the store (a restart) agrees with the ingests
+    await service.resolve_all(await service.store.load_records(None))
+    assert await service.store.all_assignments() == assigned
