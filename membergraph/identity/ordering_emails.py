@@ -10,7 +10,8 @@ does say something is what the student does: her card's purchases give her own a
 person's own second address comes with her card or her logins now and then; a parent's,
 given once at enrolment, never does. Nor does she when she is seen using no address at
 all, but another person is seen using this one: it comes with the purchases of his card
-(``sunshine2793@`` on Daniel Williams's contact, given with his father David's card).
+(``sunshine2793@`` on Daniel Williams's contact, given with his father David's card), or
+his logged-in sessions give it.
 """
 
 from __future__ import annotations
@@ -90,27 +91,30 @@ def another_uses(
     names: NearDuplicates,
     holders_own: Callable[[RecordKey, str], bool],
 ) -> bool:
-    """Whether another person than a contact is seen using ``email``: it is given with the
-    purchases of a card that is not on her contact, as its holders' own
-    (``holders_own(card record, email)``: not a guest's on a clerk's card), and every CRM
-    contact holding that card is another person (:func:`_another_person`)."""
-    mine = {i.key for i in contact.identifiers if i.kind is _CARD}
+    """Whether another person than a contact is seen using ``email``, as
+    :func:`addresses_she_uses` sees her: it is given with the purchases of a card that is
+    not on her contact, as its holders' own (``holders_own(card record, email)``: not a
+    guest's on a clerk's card), or by a logged-in session of another contact; and every
+    CRM contact holding that card, or logged in, is another person
+    (:func:`_another_person`)."""
+    mine = {i.key for i in contact.identifiers if i.kind in (_CARD, _CRM_ID)}
     for record in carriers.get((_EMAIL, email), ()):
-        if record.source != "transactions" or not record.key.startswith("loyalty:"):
+        if record.source == "transactions" and record.key.startswith("loyalty:"):
+            kind = _CARD
+        elif record.source == "web_analytics" and LOGIN_MARK in record.key:
+            kind = _CRM_ID
+        else:
             continue
-        cards = {i.key for i in record.identifiers if i.kind is _CARD}
-        if cards & mine:
+        held = {i.key for i in record.identifiers if i.kind is kind}
+        if held & mine:
             continue
         holders = [
-            h
-            for card in sorted(cards)
-            for h in carriers.get((_CARD, card), ())
-            if h.source == "crm"
+            h for key in sorted(held) for h in carriers.get((kind, key), ()) if h.source == "crm"
         ]
         if (
             holders
             and all(_another_person(contact, h, names) for h in holders)
-            and holders_own(record.ref, email)
+            and (kind is _CRM_ID or holders_own(record.ref, email))
         ):
             return True
     return False

@@ -156,7 +156,8 @@ class Rules(BaseModel):
             enrolment, whose orders are the parent's.
         emails_another_uses: the same when she is seen using no address at all, but
             another person is seen using this one: it comes with the purchases of his
-            card (other names, no phone of hers) as his own address.
+            card as his own address, or his logged-in sessions give it (other names, no
+            phone of hers).
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         reenrolments: when two CRM contacts sharing only a phone, or a card and the

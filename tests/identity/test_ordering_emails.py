@@ -266,3 +266,26 @@ async def test_his_fathers_card_order_under_the_address_parts_its_orders(
     # And a whole resolution of the store (a restart) agrees with the ingests
     await service.resolve_all(await service.store.load_records(None))
     assert await service.store.all_assignments() == assigned
+
+
+@pytest.mark.parametrize(
+    ("holder", "joined"),
+    [
+        # His father, logged in, gives the handle: the card-less orders are the father's
+        pytest.param(crm("C0000003", first="Jamie", last="Smith", birth=None), False, id="another"),
+        # Daniel's own other contact, under his short name, logged in: his
+        pytest.param(crm("C0000003", first="Dan", last="Williams", birth=None), True, id="his"),
+    ],
+)
+def test_an_address_another_gives_logged_in_joins_her_to_none_of_its_orders(
+    holder: RecordData, joined: bool
+) -> None:
+    # Given Daniel's contact with a handle he is seen using nowhere, card-less orders under
+    # it, and another contact's logged-in session giving it
+    daniel = _daniel()
+    orders = purchase(email=PARENTS, channel="online", tid="G1")
+    login = event("dev-9", user="C0000003", eid="L9", email=PARENTS, kind="identify")
+    result = resolve(world(daniel, orders, holder, login))
+    # Then the orders are Daniel's only when that contact may be his
+    member = next(c for c in result.components if daniel.ref in c)
+    assert (orders.ref in member) is joined
