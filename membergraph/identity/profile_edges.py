@@ -80,7 +80,9 @@ class ProfileEvidence:
             status = status_of_value[key]
             if status == "blocked" or status == "hub":
                 continue
-            profiles = [r.ref for r in carriers if r.role == "profile"]
+            # In key order whatever order the carriers came in: which pairs a value links
+            # (a star from the first) must not hang on the order a caller resolves in.
+            profiles = sorted(r.ref for r in carriers if r.role == "profile")
             kind, value = key
             if kind is IdentifierKind.EMAIL and len(profiles) > 1:
                 profiles = [ref for ref in profiles if not self.strangers_on_card(ref, value)]

@@ -298,3 +298,28 @@ def test_a_date_one_of_her_contacts_contradicts_says_another_person() -> None:
     # Then the son's contact joins neither: his date says another person
     assert together(result, dad.ref, dad_dated.ref)
     assert not together(result, son.ref, dad.ref)
+
+
+def test_which_namesakes_an_undated_contact_joins_does_not_hang_on_the_order() -> None:
+    # Given Barbara Harris (no date, the household's landline), two Barbs born 1990, a
+    # Barbara born 1961, all on barbara.harris@, and a contact with the family name only on
+    # the landline: the example the property above found
+    email = "barbara.harris@mail.org"
+    people = [("Barb", "1990-07-21"), ("Barbara", "1961-04-09"), ("Barb", "1990-07-21")]
+    contacts = [
+        crm("C1", first="Barbara", last="Harris", birth=None, emails=[email], card="LD1",
+            address=HOME, phones=["4155550171"]),
+        *(crm(f"C{n}", first=first, last="Harris", birth=birth, emails=[email], card=f"LD{n}",
+              address=HOME) for n, (first, birth) in enumerate(people, 2)),
+    ]  # fmt: skip
+    other = crm("C9", first="", last="Harris", birth=None, emails=[email], card="LD9",
+                address=HOME, phones=["4155550171"])  # fmt: skip
+    records = world(*contacts, other)
+    # When resolved in key order and in the reverse order
+    members = [
+        sorted(next(c for c in resolve(records, order=sorted(records, reverse=r)).components
+                    if other.ref in c))
+        for r in (False, True)
+    ]  # fmt: skip
+    # Then the undated contact joins the same namesakes either way
+    assert members[0] == members[1]
