@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
-from typing import Literal
 
 from membergraph.auth import actor_name, caller_of
 from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower
@@ -19,9 +17,7 @@ from membergraph.identity.steward import (
 )
 from membergraph.identity.steward_conflicts import Decision, resolve_conflict
 from membergraph.identity.steward_suggestions import (
-    MemberSuggestion,
     accept_suggestion,
-    match_suggestions,
     reject_suggestion,
 )
 from membergraph.identity.store.port import MemberParts
@@ -44,11 +40,8 @@ __all__ = [
     "reject",
     "resolve",
     "split",
-    "suggestions",
     "undo",
 ]
-
-MAX_SUGGESTIONS_PAGE = 100
 
 
 def actor_of(ctx: RequestContext) -> str:
@@ -161,48 +154,6 @@ async def resolve(
     )
 
 
-async def suggestions(
-    ctx: RequestContext,
-    first: int,
-    after: str | None,
-    min_score: float | None,
-    order: SuggestionOrder = "best",
-) -> tuple[list[MemberSuggestion], int, int, dict[str, datetime]]:
-    """A page of match suggestions in ``order`` (best, worst, oldest or newest first), the
-    whole queue ordered before it is paged: the page, its offset, how many there are, and
-    when each of the page's members was created (a suggestion's age)."""
-    if not 0 < first <= MAX_SUGGESTIONS_PAGE:
-        raise bad_input(f"first must be 1 to {MAX_SUGGESTIONS_PAGE}", argument="first")
-    if min_score is not None and not 0.0 <= min_score <= 1.0:
-        raise bad_input("minScore is a probability, 0 to 1", argument="minScore")
-    # The same opaque digits as the feed's: an item's place in the list.
-    held = feed_cursor(after, "an edge's `cursor` or the `endCursor` of `matchSuggestions`")
-    start = 0 if held is None else held + 1
-    gateway = ctx.gateway
-    found = await match_suggestions(gateway.identity, min_score, gateway.scored_pairs)
-    created: dict[str, datetime] = {}
-    if order in ("oldest", "newest"):
-        # By age: every member's creation, read in one pass (chunked by the store).
-        created = await gateway.identity.store.member_created(m for s in found for m in s.members)
-        # Sorting is stable: among pairs that waited as long, the better score stays first.
-        found = sorted(found, key=lambda s: _since(s, created), reverse=order == "newest")
-    elif order == "worst":
-        found = sorted(found, key=lambda s: s.suggestion.score)
-    page = found[start : start + first]
-    if not created:
-        created = await gateway.identity.store.member_created(m for s in page for m in s.members)
-    return page, start, len(found), created
-
-
-SuggestionOrder = Literal["best", "worst", "oldest", "newest"]
-_LONG_AGO = datetime.min.replace(tzinfo=UTC)
-
-
-def _since(found: MemberSuggestion, created: dict[str, datetime]) -> datetime:
-    """Since when a pair can be reviewed: the newer of its members' creation."""
-    return max(created.get(m, _LONG_AGO) for m in found.members)
-
-
 async def accept(
     ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str, dry_run: bool = False
 ) -> list[MemberView]:
@@ -222,14 +173,14 @@ async def reject(
 _FEED = "a change's `cursor` (from `changes`, or `memberChanged`) or `changes`' `endCursor`"
 
 
-def feed_cursor(after: str | None, given_by: str = _FEED) -> int | None:
-    """A cursor as clients send it back (the digits we gave them), or None; a refusal says
-    which cursor was expected (``given_by``: where the client finds one)."""
+def feed_cursor(after: str | None) -> int | None:
+    """A feed cursor as clients send it back (the digits we gave them), or None; a refusal
+    says where the client finds one."""
     if after is None:
         return None
     if not (after.isascii() and after.isdigit() and len(after) <= 18):
         raise bad_input(
-            f"{after!r} is not a cursor this list gave: pass back {given_by} as it came "
+            f"{after!r} is not a cursor this list gave: pass back {_FEED} as it came "
             '(digits, such as "42")',
             argument="after",
         )

@@ -11,7 +11,8 @@ from strawberry.permission import BasePermission
 
 from membergraph.identity.steward_suggestions import MemberSuggestion
 from membergraph.resolvers import steward as S
-from membergraph.schema.facts import PageInfo
+from membergraph.resolvers import suggestion_pages as P
+from membergraph.schema.facts import PageInfo, page_info
 from membergraph.schema.member import Member
 from membergraph.schema.mutation import DryRun, Reason
 from membergraph.schema.permissions import AcrossMembers, MaskPII, requires
@@ -78,7 +79,10 @@ class MatchSuggestion:
 
 @strawberry.type(description="One suggestion with its cursor.")
 class MatchSuggestionEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to read on from here.")
+    cursor: str = strawberry.field(
+        description="Pass as `after` to read on from here: it names this pair and its place "
+        "(opaque), so pairs decided or added meanwhile neither hide nor repeat others."
+    )
     node: MatchSuggestion = strawberry.field(description="The suggestion.")
 
 
@@ -123,7 +127,7 @@ class SuggestionOrder(Enum):
     )
 
 
-_ORDERS: dict[SuggestionOrder, S.SuggestionOrder] = {
+_ORDERS: dict[SuggestionOrder, P.SuggestionOrder] = {
     SuggestionOrder.BEST: "best",
     SuggestionOrder.WORST: "worst",
     SuggestionOrder.OLDEST: "oldest",
@@ -147,7 +151,12 @@ class SuggestionQuery:
         info: Ctx,
         first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
         after: Annotated[
-            str | None, strawberry.argument(description="Cursor to continue after.")
+            str | None,
+            strawberry.argument(
+                description="Continue after this pair (an edge's `cursor` or `endCursor`), "
+                "even once it is accepted or rejected; a cursor given under another "
+                "`orderBy` or `minScore` is refused (BAD_USER_INPUT)."
+            ),
         ] = None,
         min_score: Annotated[
             float | None,
@@ -161,22 +170,14 @@ class SuggestionQuery:
             ),
         ] = SuggestionOrder.BEST,
     ) -> MatchSuggestionConnection:
-        page, start, total, created = await S.suggestions(
-            info.context, first, after, min_score, _ORDERS[order_by]
-        )
+        found = await P.suggestion_page(info.context, first, after, min_score, _ORDERS[order_by])
+        page = found.page
         edges = [
-            MatchSuggestionEdge(cursor=str(start + n), node=_suggestion(found, created))
-            for n, found in enumerate(page)
+            MatchSuggestionEdge(cursor=cursor, node=_suggestion(pair, found.created))
+            for cursor, pair in page.items
         ]
         return MatchSuggestionConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=start + len(page) < total,
-                has_previous_page=start > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            total_count=total,
+            edges=edges, page_info=page_info(page), total_count=page.total
         )
 
 
