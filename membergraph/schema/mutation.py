@@ -76,10 +76,9 @@ class Mutation:
     @strawberry.mutation(
         description="Un-merge: the listed records leave the member and form their own. Links "
         "crossing the cut are retracted and a cannot-link keeps rules from joining them again. "
-        "The member ID stays with the side holding the person's CRM contact (else a loyalty "
-        "card or online account, never web visitors or calls alone) among those its records "
-        "came from; when both sides hold one, with the side holding the record the member "
-        "began with. The other side gets back the ID it had before a merge, or a new one. "
+        "The member ID stays with the records not listed (the side that stays), whatever "
+        "they hold; the other side gets back the ID it had before a merge, or a new one, "
+        "which the member's `identityHistory` names (`unlinked`, `evidence.member_ids`). "
         "A card or online account only the rules tied to the leaving records leaves with "
         "them. Splitting off a member's only CRM contact when it alone holds several cards "
         "or accounts together is refused with `WOULD_STRAND_RECORDS` (`extensions.records`: "
