@@ -50,6 +50,8 @@ __all__ = [
     "identity_of",
     "own_email",
     "owner_of_transaction",
+    "purchase_identifier",
+    "purchase_key",
     "record_of_line",
     "typed_emails",
     "transaction_record",
@@ -123,36 +125,53 @@ def transaction_record(
     """The record of a transaction with these fields: its card's, else its online e-mail's."""
     card = _card(loyalty_id, region)
     if card is not None:
-        key = f"loyalty:{card.key}"
+        key = purchase_key(card)
     else:
         online = make_identifier(IdentifierKind.EMAIL, email, "online", region)
         if online is None or _PLACEHOLDER(IdentifierKind.EMAIL, online.key):
             # A placeholder identifies no one: the purchase is nobody's (counted as such),
             # not an "online customer" holding every guest's purchases.
             return None
-        key = f"online:{online.value}"
+        key = purchase_key(online)
     via = "online" if channel == "online" else "till"
     return key, frozenset(
         _collect([card, make_identifier(IdentifierKind.EMAIL, email, via, region)])
     )
 
 
+# A purchase record is made of one identifier: a loyalty account of its card, an online
+# customer of its e-mail. Its key says which (the prefix) and names it (the card's matching
+# key, the e-mail as normalized); each is read as a till's or an online order's line gives it.
+_MADE_OF: dict[str, tuple[IdentifierKind, str]] = {
+    "loyalty": (IdentifierKind.LOYALTY_ID, "till"),
+    "online": (IdentifierKind.EMAIL, "online"),
+}
+
+
+def purchase_key(made_of: Identifier) -> str:
+    """The key of the purchase record made of a card (``loyalty:<card>``) or of an online
+    order's e-mail (``online:<email>``)."""
+    if made_of.kind is IdentifierKind.LOYALTY_ID:
+        return f"loyalty:{made_of.key}"
+    return f"online:{made_of.value}"
+
+
+def purchase_identifier(key: str, region: str = "US") -> Identifier | None:
+    """The identifier a purchase record's key names, read as a line's card or e-mail is
+    (``loyalty:ld-1111-0001`` names card ``LD11110001``); None for a key of no such form or
+    naming no valid card or e-mail."""
+    how, _, value = key.partition(":")
+    made = _MADE_OF.get(how.strip().casefold())
+    return None if made is None else make_identifier(made[0], value, made[1], region)
+
+
 def typed_record_key(source: str, key: str, region: str = "US") -> str:
     """A purchase record's key as a person types it, in the form :func:`transaction_record`
-    keys it: the card normalized as a line's card is (``loyalty:ld-1111-0001`` is
-    ``loyalty:LD11110001``), the online customer's e-mail as a line's e-mail is
-    (``online: Ann@Mail.ORG``); any other key, and one naming no card or e-mail, as typed."""
-    if source != SourceName.TRANSACTIONS.value:
-        return key
-    how, _, value = key.partition(":")
-    how = how.strip().casefold()
-    if how == "loyalty":
-        card = make_identifier(IdentifierKind.LOYALTY_ID, value, "till", region)
-        return key if card is None else f"loyalty:{card.key}"
-    if how == "online":
-        online = make_identifier(IdentifierKind.EMAIL, value, "online", region)
-        return key if online is None else f"online:{online.value}"
-    return key
+    keys it (:func:`purchase_key`): ``loyalty:ld-1111-0001`` is ``loyalty:LD11110001``,
+    ``online: Ann@Mail.ORG`` is ``online:ann@mail.org``; any other key, and one naming no
+    card or e-mail, as typed."""
+    made_of = purchase_identifier(key, region) if source == SourceName.TRANSACTIONS else None
+    return key if made_of is None else purchase_key(made_of)
 
 
 _OTHERS_EMAIL = frozenset(name.casefold() for name in Rules().others_email_events)

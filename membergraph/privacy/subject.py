@@ -25,9 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from membergraph.connectors.models import SourceName
-from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.identity.line_records import purchase_identifier
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import revealed_placeholders
-from membergraph.identity.records import Identifier, RecordData, RecordKey, identifier_key
+from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
 
@@ -70,22 +71,14 @@ class Subject:
         return found
 
 
-# A record made of one identifier: an online customer is its e-mail, a loyalty account its card.
-_MADE_OF = {"online": IdentifierKind.EMAIL, "loyalty": IdentifierKind.LOYALTY_ID}
 _LEAVES = frozenset({SourceName.WEB_ANALYTICS.value, SourceName.CALL_CENTER.value})
 
 
 def _made_of(ref: RecordKey, theirs: Theirs) -> bool:
     """Whether a record is an account made of one of the person's identifiers."""
     source, key = ref
-    prefix, _, value = key.partition(":")
-    kind = _MADE_OF.get(prefix)
-    if source != SourceName.TRANSACTIONS.value or kind is None:
-        return False
-    try:
-        return (kind, identifier_key(kind, normalize(kind, value))) in theirs
-    except BadIdentifier:
-        return False
+    made_of = purchase_identifier(key) if source == SourceName.TRANSACTIONS else None
+    return made_of is not None and (made_of.kind, made_of.key) in theirs
 
 
 def identifying(identifiers: Iterable[Identifier]) -> Theirs:
