@@ -150,25 +150,32 @@ class Telemetry:
         if self.shared is not None:
             self._mirror.write(self.live)
 
-    async def _read_store(self) -> None:
+    async def _read_store(self, seen: int | None = None) -> int | None:
+        """Read the feed's head (how far behind this process is) and, unless the head is
+        still ``seen``, the store's counts: every change to the store is on its feed, so
+        the counts move only with the head. Returns the head (None: not read)."""
         gateway = self.gateway
-        if gateway is not None:
-            from membergraph.identity.store import StoreError
+        if gateway is None:
+            return None
+        from membergraph.identity.store import StoreError
 
-            try:
-                counts = await gateway.identity.store.ping()
-                head = await gateway.identity.store.feed_head()
-            except StoreError:
-                counts, head = {}, None
-            for what, value in counts.items():
-                self.identity.labels(what).set(value)
-            if head is not None and gateway.feed is not None:
-                self.feed_behind.set(max(head - gateway.feed.position, 0))
+        store = gateway.identity.store
+        try:
+            head = await store.feed_head()
+            counts = await store.ping() if head != seen else {}
+        except StoreError:
+            return None
+        for what, value in counts.items():
+            self.identity.labels(what).set(value)
+        if gateway.feed is not None:
+            self.feed_behind.set(max(head - gateway.feed.position, 0))
+        return head
 
     @contextlib.asynccontextmanager
     async def own_port(self, host: str, port: int | None) -> AsyncIterator[None]:
         """Serve ``/metrics`` without credentials on ``port`` (none: nothing), the store's
-        figures read every ``_STORE_EVERY`` seconds, for as long as the block runs. Under
+        figures read every second (its counts when its feed moved), for as long as the
+        block runs. Under
         ``serve --workers N`` one worker serves the port, the figures of all; each worker
         writes its own every ``_MIRROR_S`` seconds (and at a scrape through it)."""
         server = thread = None
@@ -198,18 +205,20 @@ class Telemetry:
 
     async def _refreshing(self) -> None:
         # A worker's own figures every second (a scrape through another worker is then no
-        # staler than the feed a cache follows); the store's counts, a query each, less often.
+        # staler than the feed a cache follows), and the store's as fresh: the feed's head
+        # each second (an index read), the counts (a count of each table, linear in the
+        # store's size) only when it moved, and every _STORE_EVERY turns whatever it says.
+        seen: int | None = None
         for turn in itertools.count():
             with contextlib.suppress(Exception):
-                if turn % _STORE_EVERY == 0:
-                    await self._read_store()
+                seen = await self._read_store(None if turn % _STORE_EVERY == 0 else seen)
                 if self.shared is not None:
                     self._mirror.write(self.live)
             await asyncio.sleep(_MIRROR_S)
 
 
 _MIRROR_S = 1.0  # a worker's own figures written every second, at most this stale
-_STORE_EVERY = 10  # the store's counts read every 10 seconds (and at each scrape)
+_STORE_EVERY = 10  # the store's counts read every 10 s whatever the feed says
 
 
 class _Mirror:

@@ -129,3 +129,65 @@ def test_a_scrape_through_another_worker_sees_a_workers_figures_within_seconds(
             assert seen[-1] == 5.0, seen
         finally:
             worker.kill()
+
+
+COUNTING = textwrap.dedent(
+    """
+    import asyncio
+    from types import SimpleNamespace
+    from membergraph.observability import Telemetry
+
+    class Store:  # the store's counts and feed, as a worker's gateway reads them
+        members, head = 1, 10
+        async def ping(self):
+            return {"records": 2 * self.members, "members": self.members, "links": 0}
+        async def feed_head(self):
+            return self.head
+
+    store = Store()
+    gateway = SimpleNamespace(
+        identity=SimpleNamespace(store=store), feed=SimpleNamespace(position=10), sources={}
+    )
+    telemetry = Telemetry()
+    telemetry.watch(gateway)
+
+    async def serve():  # a worker's lifespan, nobody scraping through it
+        async with telemetry.own_port("127.0.0.1", None):
+            await asyncio.sleep(1.5)
+            store.members, store.head = 2, 11  # a member made: one change on the feed
+            print("changed", flush=True)
+            await asyncio.sleep(60)
+
+    asyncio.run(serve())
+    """
+)
+
+
+def test_the_stores_counts_are_as_fresh_as_a_workers_own_figures(tmp_path: Path) -> None:
+    # Given a worker whose store gains a member (its feed moves) while nobody scrapes it
+    env = {
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+    }
+    with subprocess.Popen(
+        [sys.executable, "-c", COUNTING], env=env, stdout=subprocess.PIPE, text=True
+    ) as worker:
+        try:
+            assert worker.stdout is not None and worker.stdout.readline().strip() == "changed"
+            # When the metrics port (another worker) is scraped in the next 5 seconds (the
+            # counts were read 10 s apart)
+            shared = CollectorRegistry()
+            MultiProcessCollector(shared, path=str(tmp_path))  # type: ignore[no-untyped-call]
+            members = 'membergraph_identity{what="members"}'
+            seen = []
+            for _ in range(50):
+                text = generate_latest(shared).decode()
+                seen.append(_value(text, members) if members in text else None)
+                if seen[-1] == 2.0:
+                    break
+                time.sleep(0.1)
+            # Then it shows the new count, within the feed's bound as the other figures
+            assert seen[-1] == 2.0, seen
+            assert _value(text, "membergraph_feed_behind_entries") == 1.0
+        finally:
+            worker.kill()
