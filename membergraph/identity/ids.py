@@ -5,7 +5,8 @@ account, before her web visitors and calls. A component whose records had severa
 merge) keeps one some of its records were first given, then the one her profile holds, then
 the one most of them had; an ID no component keeps redirects to the component holding most
 of its records. When a steward splits a member, its ID stays with the records she did not
-name. When a member comes apart otherwise, its ID stays with a piece holding a profile among
+name, unless they came with a merge (each side then gets back its own). When a member comes
+apart otherwise, its ID stays with a piece holding a profile among
 those its records came from (if several do, the one holding the record the ID was made for,
 then her CRM contact), so a frontend holding the ID keeps finding her, not a person whose
 contact joined her member later; a component split off gets back the ID its records were
