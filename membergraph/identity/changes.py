@@ -37,8 +37,6 @@ def record_events(
         # A record that left every member (it identifies no one) tells its old member.
         now_a, now_b = member_of.get(a), member_of.get(b)
         member = now_a or now_b or current.get(a) or current.get(b)
-        if now_b is not None and now_b != now_a and now_b == current.get(b):
-            member = now_b  # b's side kept the ID the two shared (a steward kept it there)
         if member is not None:
             # Parted into two members: each record's, so the member that kept the ID names
             # where the other went.

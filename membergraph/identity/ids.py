@@ -4,9 +4,7 @@ A member's ID follows the person's profile: her CRM contact, else a loyalty card
 account, before her web visitors and calls. A component whose records had several IDs (a
 merge) keeps one some of its records were first given, then the one her profile holds, then
 the one most of them had; an ID no component keeps redirects to the component holding most
-of its records. When a steward splits a member, its ID stays with the records she did not
-name, unless they came with a merge (each side then gets back its own). When a member comes
-apart otherwise, its ID stays with a piece holding a profile among
+of its records. When a member comes apart, its ID stays with a piece holding a profile among
 those its records came from (if several do, the one holding the record the ID was made for,
 then her CRM contact), so a frontend holding the ID keeps finding her, not a person whose
 contact joined her member later; a component split off gets back the ID its records were
@@ -21,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
 
@@ -142,7 +140,6 @@ def assign_member_ids(
     taken: Iterable[str] = (),
     live_elsewhere: Iterable[str] = (),
     previous: Mapping[RecordKey, str] | None = None,
-    staying: Collection[RecordKey] = (),
 ) -> IdAssignment:
     """Give each component an ID, keeping what can be kept.
 
@@ -153,10 +150,8 @@ def assign_member_ids(
         previous: each record's member before its current one.
         taken: IDs ever used (never reused for a new member).
         live_elsewhere: IDs of live members outside the scope (never revived here).
-        staying: the records a steward's split keeps in the member (those not listed):
-            the member's ID stays with their piece, wherever the rest of its records go.
     """
-    taken, staying = set(taken), frozenset(staying)
+    taken = set(taken)
     if not current and not origins and not previous:
         return _all_fresh(components, taken)
     blocked = set(live_elsewhere)
@@ -175,10 +170,8 @@ def assign_member_ids(
     standing: dict[int, int] = {}
     births: dict[str, int | None] = {}
 
-    def holder(index: int, live: str) -> tuple[bool, bool, bool, bool, int, int, int]:
+    def holder(index: int, live: str) -> tuple[bool, bool, bool, int, int, int]:
         came = first[index][live] + before[index][live]
-        # A steward named the records leaving: the ID stays with those she did not name.
-        stays = bool(staying) and not staying.isdisjoint(components[index])
         if index not in standing:
             standing[index] = _standing(components[index])
         rank = standing[index]
@@ -188,7 +181,7 @@ def assign_member_ids(
         if rank and live not in births:
             births[live] = _birth_piece(live, holders_of.get(live, ()), components)
         born = rank > 0 and births[live] == index
-        return (came > 0, stays, rank > 0, born, rank, came, now[index][live])
+        return (came > 0, rank > 0, born, rank, came, now[index][live])
 
     def kept(index: int, lives: list[str]) -> str:
         if len(lives) == 1:
@@ -211,8 +204,7 @@ def assign_member_ids(
         )
 
     # 1. A live ID stays live. Held by several components (a split), it goes to one its
-    #    records came from (first or previous member): in a steward's split, the one
-    #    holding the records she kept in the member; else one holding a profile (a CRM
+    #    records came from (first or previous member): one holding a profile (a CRM
     #    contact, card or account: not her visitors alone); among those, the one holding
     #    the record the ID was made for, then a CRM contact before a card, then the one
     #    most of its records came from, then the one holding most of it. A component that

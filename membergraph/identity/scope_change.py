@@ -69,9 +69,6 @@ class Adjustments:
     event (:mod:`~membergraph.identity.steward_record`), which ``undo`` reverses."""
     said: dict[str, Any] = field(default_factory=dict)  # more for that event's evidence
     anchor: RecordKey | None = None  # the event goes to this record's member's history
-    staying: frozenset[RecordKey] = frozenset()
-    """The records a steward's cut keeps in the member (a split: those not listed; an undone
-    merge: the side merged into): the member's ID stays with them."""
     versions: dict[str, int] = field(default_factory=dict)
     """Versions read before the steward's change was decided on (a conflict's owner, read
     before its decisions: :mod:`~membergraph.identity.steward_conflicts`): checked, and
@@ -221,7 +218,7 @@ async def _change(
             # links were active); the store got them before these, in order.
             later = change.links_added[early.count :] if early is not None else []
             await stage(store.stage_links(later, actor, now))
-        ids = await _ids(store, resolution, state, adjust.staying)
+        ids = await _ids(store, resolution, state)
         components = resolution.components  # each record with its component's ID, in C
         member_of = dict(
             zip(
@@ -287,14 +284,8 @@ async def _change(
     return change, result
 
 
-async def _ids(
-    store: IdentityStore,
-    resolution: Resolution,
-    state: ScopeState,
-    staying: frozenset[RecordKey] = frozenset(),
-) -> IdAssignment:
-    """The members' IDs: kept, retired, and fresh ones never used before (``staying``: the
-    records a steward's cut keeps in the member, with its ID)."""
+async def _ids(store: IdentityStore, resolution: Resolution, state: ScopeState) -> IdAssignment:
+    """The members' IDs: kept, retired, and fresh ones never used before."""
     origins, taken = state.origins, set(state.taken)
 
     def assign() -> IdAssignment:
@@ -305,7 +296,6 @@ async def _ids(
             taken,
             state.live_elsewhere,
             state.previous,
-            staying,
         )
 
     ids = assign()

@@ -266,7 +266,6 @@ async def _cut(
             action=action,
             said=said or {},
             anchor=other[0] if other else None,
-            staying=frozenset(other),
             versions=versions,
         )
         return await service.apply_scope(

@@ -13,7 +13,6 @@ import pytest
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import split_member
 from membergraph.identity.steward_record import STEWARD
-from membergraph.identity.steward_request import Preview
 from membergraph.identity.undo import undo_event
 from tests.identity.builders import crm, purchase, visitor
 from tests.support.stores import ADAPTERS, open_store
@@ -107,35 +106,3 @@ async def test_a_contact_joined_to_her_card_by_a_typo_leaves_without_her_member_
             await undo_event(service, split.id, "it was a family card", "steward")
             again = await store.assignments([*records, THEIRS])
             assert set(again.values()) == {pats}, kind
-
-
-ANN = ("crm", "C1")
-
-
-@pytest.mark.parametrize("kind", ADAPTERS)
-async def test_a_stewards_split_keeps_the_member_id_on_the_side_that_stays(
-    tmp_path: Path, kind: str
-) -> None:
-    async with open_store(kind, tmp_path) as store:
-        # Given a member of a CRM contact (the record its ID was made from) and her card
-        service = IdentityService(store)
-        await service.ingest([crm("C1", first="Ann", card="LD100"), purchase(card="LD100")])
-        member = (await store.assignments([ANN]))[ANN]
-        before = await store.assignments([ANN, CARD])
-        # When a steward splits the contact off (the card is not hers), previewed first
-        preview = Preview()
-        dry = await split_member(service, member, [ANN], "not her card", "steward", preview)
-        ids = await split_member(service, member, [ANN], "not her card", "steward")
-        after = await store.assignments([ANN, CARD])
-        # Then the card she did not name keeps the member ID, the contact leaves with a new
-        # one, the preview said so, and the member's history names where the contact went
-        assert after[CARD] == member and after[ANN] != member
-        assert dry == ids == sorted({member, after[ANN]})
-        [history] = await store.member_events([member])
-        told = [e.evidence.get("member_ids") for e in history if e.kind == "unlinked"]
-        assert told and all(set(ids) == {member, after[ANN]} for ids in told)
-        # And the split undone gives every record its ID back
-        split = next(e for e in history if e.kind == STEWARD and e.rule == "split")
-        assert split.id is not None
-        await undo_event(service, split.id, "her card after all", "steward")
-        assert await store.assignments([ANN, CARD]) == before

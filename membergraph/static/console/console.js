@@ -285,7 +285,7 @@ const UNDO_ANY = (dry, fields) => `mutation($event: ID!, $reason: String!) {
 function previewSplit() {
   const records = picked();
   if (!records.length) { show("Pick the records that leave this member first."); return; }
-  preview("split", `${records.length} picked record(s) and the rest of ${state.member.id} become two members (the ID stays with the records not picked, unless a merge brought them: then each side keeps the ID it had)`,
+  preview("split", `${records.length} picked record(s) and the rest of ${state.member.id} become two members (the ID stays with the side holding the person's contact)`,
     SPLIT, { id: state.member.id, records });
 }
 
