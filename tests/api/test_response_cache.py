@@ -80,23 +80,16 @@ class Client:
         return tuple(int(f.group(1)) for f in found if f)
 
 
-@pytest.fixture
-def connect() -> Iterator[Callable[..., Client]]:
-    """Clients of served gateways, closed when the test ends."""
-    made: list[Client] = []
-
-    def client(address: str, key: str | None = MASKED) -> Client:
-        made.append(Client(address, key))
-        return made[-1]
-
-    yield client
-    for each in made:
-        each.http.close()
-
-
 def _points(member: dict[str, object] | None) -> int:
     assert member is not None
     return member["loyalty"]["pointsBalance"]  # type: ignore[index, no-any-return]
+
+
+def demo_emails(source: Path, count: int) -> list[str]:
+    """The first ``count`` e-mails of the demo's CRM contacts, as lookups write them."""
+    lines = (source / "crm.jsonl").read_bytes().splitlines()
+    found = [orjson.loads(line)["emails"] for line in lines]
+    return [emails[0].strip().lower() for emails in found if emails][:count]
 
 
 @pytest.fixture
@@ -173,11 +166,7 @@ def test_callers_who_may_see_different_things_never_get_each_others_answer(
 def test_the_cache_keeps_within_its_bound(
     keyed: Settings, demo_source: Path, connect: Callable[..., Client]
 ) -> None:
-    emails = [
-        orjson.loads(line)["emails"][0].strip().lower()
-        for line in (demo_source / "crm.jsonl").read_bytes().splitlines()
-        if orjson.loads(line)["emails"]
-    ][:12]
+    emails = demo_emails(demo_source, 12)
     bounded = keyed.model_copy(update={"response_cache_entries": 3})
     with serving(create_app(bounded)) as served:
         client = connect(served)

@@ -6,7 +6,7 @@ an answer that found nobody, within their bound on disk, and made ahead by a war
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -23,25 +23,13 @@ from tests.api.test_response_cache import (
     Client,
     _points,
     _purchase,
+    demo_emails,
 )
 from tests.support.http import serving
 from tests.support.serve import serve_ready, until
 
 # The first level (each process's memory) off: every hit below is the store's.
 STORED = {"response_cache_entries": 0, "response_cache_stored_entries": 1000}
-
-
-@pytest.fixture
-def connect() -> Iterator[Callable[..., Client]]:
-    made: list[Client] = []
-
-    def client(address: str, key: str | None = MASKED) -> Client:
-        made.append(Client(address, key))
-        return made[-1]
-
-    yield client
-    for each in made:
-        each.http.close()
 
 
 @pytest.fixture
@@ -164,11 +152,7 @@ def test_a_lookup_that_found_nobody_is_not_kept_and_the_member_who_arrives_is_fo
 def test_the_kept_answers_stay_within_their_bound(
     keyed: Settings, demo_source: Path, connect: Callable[..., Client]
 ) -> None:
-    emails = [
-        orjson.loads(line)["emails"][0].strip().lower()
-        for line in (demo_source / "crm.jsonl").read_bytes().splitlines()
-        if orjson.loads(line)["emails"]
-    ][:12]
+    emails = demo_emails(demo_source, 12)
     bounded = keyed.model_copy(update={"response_cache_stored_entries": 3})
     with serving(create_app(bounded)) as address:
         client = connect(address)

@@ -3,7 +3,7 @@ kept in the store, served by a gateway that never computed it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -13,24 +13,11 @@ from membergraph.app import create_app
 from membergraph.persisted import sha256
 from membergraph.response_cache.warm import WarmError, warm
 from membergraph.settings import Settings
-from tests.api.test_response_cache import CONTACT, KEYS, MASKED, PROFILE, Client
+from tests.api.test_response_cache import CONTACT, KEYS, PROFILE, Client
 from tests.support.http import serving
 
 NAMED = PROFILE.replace("query (", "query Profile (", 1)
 BY_ID = "query ById($id: ID!) { member(id: $id) { id loyalty { pointsBalance } } }"
-
-
-@pytest.fixture
-def connect() -> Iterator[Callable[..., Client]]:
-    made: list[Client] = []
-
-    def client(address: str, key: str | None = MASKED) -> Client:
-        made.append(Client(address, key))
-        return made[-1]
-
-    yield client
-    for each in made:
-        each.http.close()
 
 
 @pytest.fixture
