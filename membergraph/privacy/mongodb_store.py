@@ -2,9 +2,8 @@
 
 Collections ``consent_facts``, ``suppressions`` (``_id``: the keyed hash), ``privacy_requests``
 and ``pii_access`` (append-only: the adapter only inserts, and deletes by age). An erasure
-deletes the person's records, links, cannot-links, events, members, redirects, consent facts
-and feed entries, and tombstones her member IDs (:mod:`~membergraph.identity.store.
-tombstones`), in one multi-document transaction. What MongoDB keeps of deleted documents
+(:mod:`.mongodb_erase`) deletes the person's records and what names her in one
+multi-document transaction. What MongoDB keeps of deleted documents
 in its files (WiredTiger reuses the space; the oplog keeps the operations for its window) is
 beyond a client's reach: the README says so.
 """
@@ -23,10 +22,10 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.mongodb_client import store_error
-from membergraph.identity.store.mongodb_docs import WHOLE_STORE
 from membergraph.identity.store.port import IdentityStore, StoreError
 from membergraph.identity.store.tombstones import bury_mongo, mongo_key
 from membergraph.insights.consent import Channel, ConsentFact
+from membergraph.privacy.mongodb_erase import erase, record_id
 from membergraph.privacy.port import (
     EARLIER_ERASURES,
     AccessEntry,
@@ -54,10 +53,6 @@ INDEXES = {
 }
 
 
-def _ref(ref: RecordKey) -> str:
-    return f"{ref[0]}/{ref[1]}"
-
-
 def _fact_doc(f: ConsentFact) -> dict[str, Any]:
     at = f.at.isoformat() if f.at is not None else ""
     key = [f.source, f.record, f.channel.value, f.line, at, int(f.granted)]
@@ -71,17 +66,6 @@ def _fact_doc(f: ConsentFact) -> dict[str, Any]:
         "at": at,
         "granted": f.granted,
     }
-
-
-def _mentions(doc: Any, words: set[str]) -> bool:
-    """Whether a document holds one of ``words`` as a whole value, or within free text."""
-    if isinstance(doc, str):
-        return doc in words or any(w in doc for w in words if len(w) >= 4 and " " in doc)
-    if isinstance(doc, dict):
-        return any(_mentions(v, words) for v in doc.values())
-    if isinstance(doc, list | tuple):
-        return any(_mentions(v, words) for v in doc)
-    return False
 
 
 class MongoPrivacyStore(PrivacyStore):
@@ -150,7 +134,7 @@ class MongoPrivacyStore(PrivacyStore):
             await self._guarded("write", self.db.consent_facts.bulk_write(ops, ordered=False))
 
     async def consent_facts(self, refs: Sequence[RecordKey]) -> list[list[ConsentFact]]:
-        wanted = [_ref(r) for r in refs]
+        wanted = [record_id(r) for r in refs]
         cursor = self.db.consent_facts.find({"record": {"$in": wanted}})
         docs = await self._guarded("read", cursor.to_list())
         found: dict[str, list[ConsentFact]] = {}
@@ -319,85 +303,4 @@ class MongoPrivacyStore(PrivacyStore):
         return int(result.deleted_count)
 
     async def erase_identity(self, erasure: Erasure, at: datetime) -> dict[str, int]:
-        return dict(await self._guarded("erase", self._erase(erasure, at)))
-
-    async def _erase(self, erasure: Erasure, at: datetime) -> dict[str, int]:
-        db, words = self.db, set(erasure.words)
-        secret = await mongo_key(db, make=True)
-        assert secret is not None  # (made just above)
-        refs = [_ref(r) for r in erasure.refs]
-        members = list(erasure.member_ids)
-        pairs = [list(r) for r in erasure.refs]
-        events = await self._matching(
-            "events", {"$or": [{"member_id": {"$in": members}}, {"records": {"$in": pairs}}]}, words
-        )
-        lines = [{"source": s, "line_id": i} for s, i in erasure.lines]
-        feed = await self._matching(
-            "feed", {"$or": [{"member_ids": {"$in": members}}, *lines]}, words
-        )
-        # The response cache's answers kept in the store: hers, and those that read a member
-        # one of the feed entries going now names (the entry that told they are stale goes).
-        named = await db.feed.find({"_id": {"$in": feed}}, {"member_ids": 1}).to_list()
-        readers = sorted(set(members) | {m for d in named for m in d.get("member_ids", [])})
-        ends = {"$or": [{"a_ref": {"$in": refs}}, {"b_ref": {"$in": refs}}]}
-        plan = [
-            ("records", {"_id": {"$in": refs}}),
-            ("links", ends),
-            ("cannot_links", ends),
-            ("consent_facts", {"record": {"$in": refs}}),
-            ("events", {"_id": {"$in": events}}),
-            ("members", {"_id": {"$in": members}}),
-            ("redirects", {"$or": [{"_id": {"$in": members}}, {"new_id": {"$in": members}}]}),
-            ("feed", {"_id": {"$in": feed}}),
-        ]
-        counts: dict[str, int] = {}
-
-        async def write(session: Any) -> None:
-            # Her records hold their identifiers: counted as they go, as SQLite counts its
-            # identifiers table's rows (`counts` are the same on both stores).
-            held = db.records.find({"_id": {"$in": refs}}, {"identifiers": 1}, session=session)
-            identifiers = sum(len(d.get("identifiers", [])) for d in await held.to_list())
-            for name, query in plan:
-                result = await db[name].delete_many(query, session=session)
-                counts[name] = int(result.deleted_count)
-                if name == "records":
-                    counts["identifiers"] = identifiers
-            await db.answers.delete_many({"members": {"$in": readers}}, session=session)
-            for ref, kind, key in erasure.stripped:  # a record she shares loses her values
-                pulled = await db.records.update_one(
-                    {"_id": _ref(ref)},
-                    {
-                        "$pull": {
-                            "identifiers": {"kind": kind, "key": key},
-                            "match_keys": f"{kind}:{key}",
-                        }
-                    },
-                    session=session,
-                )
-                counts["identifiers"] += int(pulled.modified_count)
-            # A record that stays (another person's) must not hand an erased ID back.
-            for column in ("origin_member_id", "previous_member_id"):
-                await db.records.update_many(
-                    {column: {"$in": members}}, {"$set": {column: None}}, session=session
-                )
-            # Her IDs are never given again (a new record on her key would derive one): kept
-            # as keyed hashes, which are no data of hers, so not counted with what went.
-            await bury_mongo(db, secret, members, at, session)
-            # A whole-store resolution computed before this (a gateway starting from lines
-            # it read before her suppression) conflicts, and screens its lines again.
-            await db["values"].update_one(
-                {"_id": WHOLE_STORE}, {"$inc": {"version": 1}}, upsert=True, session=session
-            )
-
-        async with self.store.client.start_session() as session:
-            await session.with_transaction(write)
-        return counts
-
-    async def _matching(self, name: str, query: dict[str, Any], words: set[str]) -> list[Any]:
-        """Ids of documents matching ``query``, and of any other that mentions a word (a
-        scan: an erasure is rare, and a person's values may sit in any event's evidence)."""
-        ids = {d["_id"] for d in await self.db[name].find(query, {"_id": 1}).to_list()}
-        async for doc in self.db[name].find({"_id": {"$nin": sorted(ids)}}):
-            if _mentions({k: v for k, v in doc.items() if k != "_id"}, words):
-                ids.add(doc["_id"])
-        return sorted(ids)
+        return dict(await self._guarded("erase", erase(self.store, erasure, at)))

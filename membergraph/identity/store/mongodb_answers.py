@@ -11,7 +11,7 @@ from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, Kept,
 if TYPE_CHECKING:
     from membergraph.identity.store.mongodb import MongoStore
 
-__all__ = ["MongoAnswers"]
+__all__ = ["MongoAnswers", "drop_in"]
 
 _BOOKKEEPING = 120  # bytes a document takes beside its body, about
 
@@ -82,8 +82,7 @@ class MongoAnswers(AnswersStore):
 
     async def drop(self, members: Sequence[str]) -> int:
         async with self.store._mapped("write"):
-            gone = await self._answers.delete_many({"members": {"$in": list(members)}})
-        return int(gone.deleted_count)
+            return await drop_in(self.store.db, members)
 
     async def clear(self) -> None:
         async with self.store._mapped("write"):
@@ -99,3 +98,10 @@ class MongoAnswers(AnswersStore):
         )
         rows = await cursor.to_list()
         return (int(rows[0]["n"]), int(rows[0]["bytes"])) if rows else (0, 0)
+
+
+async def drop_in(db: Any, members: Sequence[str], session: Any = None) -> int:
+    """Drop every answer that read one of ``members`` (in ``session``'s transaction: an
+    erasure's); how many."""
+    gone = await db.answers.delete_many({"members": {"$in": list(members)}}, session=session)
+    return int(gone.deleted_count)

@@ -22,7 +22,7 @@ The tombstones alone (a copied table, a log) name no one; a whole copy of the st
 the key too, as it holds the privacy requests, which keep the member ID they were asked for.
 
 Written in the erasure's own transaction (``privacy/sqlite_erase.py``,
-``privacy/mongodb_store.py``); never deleted.
+``privacy/mongodb_erase.py``); never deleted.
 """
 
 from __future__ import annotations
