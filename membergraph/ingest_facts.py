@@ -28,6 +28,7 @@ from membergraph.identity.line_records import record_of_line
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.service import retrying
 from membergraph.identity.store.port import IdentityStore
+from membergraph.identity.value_tags import record_tags
 from membergraph.insights.offers import line_offer_code
 
 __all__ = ["Fact", "announce", "fact_kinds", "marker", "settle"]
@@ -161,6 +162,9 @@ async def announce(
             (members[f.record.ref],) if f.record.ref in members else (),
             source=source.value,
             line_id=connector.line_id(f.line),
+            # The line's values may find its member now, not whom they found before (a
+            # contact taking a family e-mail): a cached lookup by one is dropped by these.
+            value_tags=record_tags([f.record]),
         )
         for f in facts
         if f.record is not None

@@ -10,10 +10,12 @@ from operator import attrgetter
 
 from membergraph.identity.engine import Resolution, ValueKey
 from membergraph.identity.events import MemberChange
-from membergraph.identity.records import RecordKey
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store.port import Change, IdentityEvent, StoredLink
+from membergraph.identity.value_tags import record_tags
 
-__all__ = ["diff_links", "member_changes", "record_events", "undone_change"]
+__all__ = ["diff_links", "feed_entries", "member_changes", "record_events", "undone_change"]
 
 _link_a, _ref = attrgetter("a"), attrgetter("ref")
 
@@ -173,3 +175,50 @@ def undone_change(
     if not members:
         members = {member_of[r] for r in refs if r in member_of}
     return MemberChange("undone", tuple(sorted(members)), actor, reason, at)
+
+
+def feed_entries(
+    change: Change,
+    changes: Sequence[MemberChange],
+    scope: Mapping[RecordKey, RecordData],
+    current: Mapping[RecordKey, str],
+    member_of: Mapping[RecordKey, str],
+) -> list[FeedEntry]:
+    """What a change tells the feed's followers: one entry per member change, each with the
+    value tags of the records it moved to or from the members it names (a lookup by one of
+    their values may find someone else now: :mod:`membergraph.identity.value_tags`); and
+    the members whose history the change writes that no entry names (a steward's rejection,
+    a link of records already one member) as :attr:`ChangeKind.HISTORY_WRITTEN`.
+
+    A first load (nothing stored before) tags nothing: no answer can have been made yet.
+    """
+    entries = [
+        FeedEntry(ChangeKind(c.kind), c.member_ids, c.at, c.actor, c.reason) for c in changes
+    ]
+    if not current:
+        return entries
+    moved: dict[str, list[RecordData]] = defaultdict(list)
+    for ref in (*change.assignments, *change.unassigned):
+        if ref in scope:
+            for member in {member_of.get(ref), current.get(ref)} - {None}:
+                moved[member].append(scope[ref])  # type: ignore[index]
+    if moved:
+        entries = [
+            _tagged(e, record_tags(r for m in e.member_ids for r in moved.get(m, ())))
+            for e in entries
+        ]
+    named = {m for e in entries for m in e.member_ids}
+    written = {e.member_id for e in change.events} | set(change.link_members)
+    if written - named:
+        at = change.at or datetime.now(UTC)
+        kind, members = ChangeKind.HISTORY_WRITTEN, tuple(sorted(written - named))
+        entries.append(FeedEntry(kind, members, at, change.actor, change.reason))
+    return entries
+
+
+def _tagged(entry: FeedEntry, tags: tuple[str, ...]) -> FeedEntry:
+    if not tags:
+        return entry
+    return FeedEntry(
+        entry.kind, entry.member_ids, entry.at, entry.actor, entry.reason, value_tags=tags
+    )

@@ -61,6 +61,9 @@ class ChangeKind(StrEnum):
     DELETION_REQUESTED = "deletion_requested"  # a source not owned here must erase lines
     TIER_CHANGED = "tier_changed"  # the member's loyalty tier moved (the scores' keeper)
     CONFLICT_DECIDED = "conflict_decided"  # a steward dismissed a conflict, or opened it again
+    # A decision written into members' history that moved no record (a rejected suggestion,
+    # a link of records already one member, a value that stopped linking).
+    HISTORY_WRITTEN = "history_written"
     OTHER = "other"  # read only: a kind a newer release wrote (:func:`kind_of`)
 
 
@@ -98,6 +101,10 @@ class FeedEntry:
     source: str | None = None
     line_id: str | None = None
     cursor: int = 0
+    value_tags: tuple[str, ...] = ()
+    """Digests of the identifier values whose owner the change may have moved
+    (:mod:`membergraph.identity.value_tags`): what a cached lookup by one of them is
+    dropped by. Never the values themselves; not shown to subscribers."""
 
 
 class FeedExpired(LookupError):

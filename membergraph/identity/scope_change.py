@@ -16,11 +16,16 @@ from datetime import UTC, datetime
 from itertools import chain, repeat
 from typing import Any
 
-from membergraph.identity.changes import diff_links, member_changes, record_events, undone_change
+from membergraph.identity.changes import (
+    diff_links,
+    feed_entries,
+    member_changes,
+    record_events,
+    undone_change,
+)
 from membergraph.identity.early_links import EarlyLinks, settle
 from membergraph.identity.engine import Resolution, ValueKey, resolve
 from membergraph.identity.events import MemberChange
-from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.ids import IdAssignment, assign_member_ids
 from membergraph.identity.records import RecordData, RecordKey, sorted_refs
 from membergraph.identity.rules import Rules
@@ -147,7 +152,7 @@ async def apply_scope(
         resolution = outcome[0]
         assert isinstance(resolution, Resolution)
         change, result = await _change(
-            store, changed, records, resolution, state, adjust, actor, now, early
+            store, scope, changed, records, resolution, state, adjust, actor, now, early
         )
         result.before, result.scope = state.assignments, scope
         if guard is not None:
@@ -173,6 +178,7 @@ async def apply_scope(
 
 async def _change(
     store: IdentityStore,
+    scope: Mapping[RecordKey, RecordData],
     changed: set[RecordKey],
     records: list[RecordData],
     resolution: Resolution,
@@ -274,10 +280,7 @@ async def _change(
             undone = undone_change(result.changes, touched, member_of, actor, adjust.reason, at)
             result.changes.append(undone)
         result.member_of = member_of
-        change.feed = [
-            FeedEntry(ChangeKind(c.kind), c.member_ids, c.at, c.actor, c.reason)
-            for c in result.changes
-        ]
+        change.feed = feed_entries(change, result.changes, scope, current, member_of)
     finally:
         # Each awaited, whatever happened, and the first failure raised.
         await settle([*(early.take() if early is not None else []), *staging])

@@ -18,9 +18,11 @@ from strawberry.dataloader import AbstractCache, DataLoader
 from membergraph.connectors.base import Connector
 from membergraph.connectors.models import SourceName
 from membergraph.gateway_parts import Gateway
+from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, revealed_placeholders
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.port import IdentityEvent, MemberParts
+from membergraph.identity.value_tags import value_tag
 from membergraph.identity.values import ValueKey
 from membergraph.insights.consent import ConsentFact
 from membergraph.privacy import privacy_of
@@ -210,7 +212,8 @@ async def _lines(
 
 @dataclass(slots=True)
 class Reads:
-    """Which members a request's answer read, for the response cache to tag it with; and
+    """Which members a request's answer read, and which lookup values it resolved
+    (:meth:`value`), for the response cache to tag it with; and
     whether it read something no member names (a lookup that found nobody: the member who
     later carries that e-mail is not one it read), which makes it not worth keeping."""
 
@@ -219,6 +222,12 @@ class Reads:
 
     def member(self, *member_ids: str) -> None:
         self.members.update(member_ids)
+
+    def value(self, kind: IdentifierKind, key: str) -> None:
+        """The answer found whom an identifier value finds: a change that moves the value's
+        owner drops it (:mod:`membergraph.identity.value_tags`), beside changes to whom it
+        found."""
+        self.members.add(value_tag(kind, key))
 
     def nobody(self) -> None:
         self.untagged = True

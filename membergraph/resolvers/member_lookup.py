@@ -33,6 +33,12 @@ async def find_member(
         return None
     hold_parts(ctx, found)
     ctx.reads.member(found.member)
+    # Whom the value finds may change with no change to her (another's contact takes it):
+    # the answer is dropped by a change to the value's owners too (identity/value_tags.py).
+    if found.key is None:
+        ctx.reads.nobody()
+    else:
+        ctx.reads.value(kind, found.key)
     if kind in FORMER_KINDS and not _on_a_profile(found, kind):
         # Only a web login or a call of hers gives it: a contact, card or online account that
         # takes it later answers first, a member no cached answer names: not kept.

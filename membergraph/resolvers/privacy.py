@@ -9,6 +9,7 @@ from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normal
 from membergraph.identity.placeholders import revealed_placeholders
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
+from membergraph.identity.value_tags import value_tag
 from membergraph.privacy import privacy_of
 from membergraph.privacy.erasure import ErasureBusy, NothingToConfirm, NothingToErase, erasure_of
 from membergraph.privacy.export import export_member
@@ -92,7 +93,9 @@ async def suppress(
         changed = bool(await privacy.suppressor.suppress([(kind, key)], actor))
     members = await ctx.gateway.identity.store.find_members(kind, key)
     if changed and members:  # reachability changed: caches of these members are stale
-        entry = FeedEntry(ChangeKind.SUPPRESSED, tuple(members), actor=actor)
+        # The value's tag too: lifted, it may find its members again before another.
+        tags = (value_tag(kind, key),)
+        entry = FeedEntry(ChangeKind.SUPPRESSED, tuple(members), actor=actor, value_tags=tags)
         await ctx.gateway.identity.store.append_feed([entry])
         if ctx.gateway.feed is not None:
             await ctx.gateway.feed.catch_up()

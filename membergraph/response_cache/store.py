@@ -110,7 +110,8 @@ class ResponseCache:
         return entry
 
     def invalidate(self, members: Iterable[str]) -> int:
-        """Drop every answer that read one of ``members``; how many were dropped."""
+        """Drop every answer that read one of ``members`` (member IDs, or the value tags of
+        :mod:`membergraph.identity.value_tags`); how many were dropped."""
         changed = frozenset(members)
         if not changed:
             return 0
@@ -126,7 +127,7 @@ class ResponseCache:
 
     def follow(self, entries: Sequence[FeedEntry]) -> None:
         """A change-feed listener (:attr:`FeedFollower.listeners`)."""
-        self.invalidate(m for entry in entries for m in entry.member_ids)
+        self.invalidate(t for entry in entries for t in (*entry.member_ids, *entry.value_tags))
 
     def _changed_since(self, since: int, tags: frozenset[str]) -> bool:
         if since == self.generation:

@@ -189,7 +189,7 @@ class StoredLevel:
     async def follow(self, entries: Sequence[FeedEntry]) -> None:
         """A change-feed listener: drop the answers of the members named (the reads check
         the feed anyway; this keeps an erased person's bytes out of the store)."""
-        members = sorted({m for entry in entries for m in entry.member_ids})
+        members = sorted({t for e in entries for t in (*e.member_ids, *e.value_tags)})
         if members:
             await self.answers.drop(members)
 

@@ -214,6 +214,12 @@ class MemberChangeKind(Enum):
         "record moved. A conflict resolved by a link is announced as the MERGED or LINKED "
         "entries the link made.",
     )
+    HISTORY_WRITTEN = strawberry.enum_value(
+        "history_written",
+        description="A decision was written into the members' `identityHistory` and no record "
+        "moved: a steward rejected a suggestion (`rejectSuggestion`), linked records that "
+        "were one member already, or a value stopped linking. Read `identityHistory` again.",
+    )
     OTHER = strawberry.enum_value(
         "other",
         description="A change of a kind this gateway's release does not name, written by a "

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, Kept, StoredAnswer
+from membergraph.identity.value_tags import TAG_PREFIX
 
 if TYPE_CHECKING:
     from membergraph.identity.store.mongodb import MongoStore
@@ -29,8 +30,15 @@ class MongoAnswers(AnswersStore):
     def _answers(self) -> Any:
         return self.store.db.answers
 
-    async def _changed_since(self, members: Sequence[str], since: int) -> bool:
-        query = {"member_ids": {"$in": list(members)}, "_id": {"$gt": since}}
+    async def _changed_since(self, tags: Sequence[str], since: int) -> bool:
+        # An answer's tags are members and value tags (identity/value_tags.py): an entry
+        # names the first in ``member_ids``, the second in ``value_tags``.
+        values = [t for t in tags if t.startswith(TAG_PREFIX)]
+        members = [t for t in tags if not t.startswith(TAG_PREFIX)]
+        named: list[dict[str, Any]] = [{"member_ids": {"$in": members}}]
+        if values:
+            named.append({"value_tags": {"$in": values}})
+        query = {"$or": named, "_id": {"$gt": since}}
         return await self.store.db.feed.find_one(query, projection=["_id"]) is not None
 
     async def read(self, key: bytes, now: float) -> StoredAnswer | None:

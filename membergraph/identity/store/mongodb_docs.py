@@ -65,6 +65,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     # source's line has its entry.
     "feed": [
         IndexModel([("member_ids", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("value_tags", ASCENDING), ("_id", ASCENDING)]),  # kept answers' check
         IndexModel([("at", ASCENDING)]),
         IndexModel([("source", ASCENDING), ("line_id", ASCENDING)]),
     ],
@@ -186,6 +187,9 @@ def feed_doc(cursor: int, entry: FeedEntry) -> Doc:
         "reason": entry.reason,
         "source": entry.source,
         "line_id": entry.line_id,
+        # Only when there are some: most fact entries' records are known by their tags
+        # already, and an absent field costs nothing (``feed_entry_of`` reads it as none).
+        **({"value_tags": list(entry.value_tags)} if entry.value_tags else {}),
     }
 
 
@@ -232,6 +236,7 @@ def feed_entry_of(doc: Doc) -> FeedEntry:
         reason=doc.get("reason"),
         source=doc.get("source"),
         line_id=doc.get("line_id"),
+        value_tags=tuple(doc.get("value_tags", ())),
     )
 
 

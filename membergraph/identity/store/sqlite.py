@@ -106,6 +106,10 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
             for column in ("days", "email_days", "version"):
                 if column not in held:
                     await self.db.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
+            # A feed written before value tags: its entries carry none (read as none).
+            feed = await self.db.execute_fetchall("PRAGMA table_info(feed)")
+            if "value_tags" not in {c[1] for c in feed}:
+                await self.db.execute("ALTER TABLE feed ADD COLUMN value_tags TEXT")
             # A new store is marked with this release's format from the start (what made a
             # store holding records and no mark is unknown: format 0, ``format.verdict``).
             # Read first: a store marked already takes no write lock as it opens.

@@ -18,7 +18,9 @@ from membergraph.sqlite_tx import immediate, in_transaction
 
 __all__ = ["after", "append", "carry_feed_on", "fed", "head", "prune", "redirect_chain"]
 
-_COLUMNS = "f.cursor, f.kind, f.member_ids, f.at, f.actor, f.reason, f.source, f.line_id"
+_COLUMNS = (
+    "f.cursor, f.kind, f.member_ids, f.at, f.actor, f.reason, f.source, f.line_id, f.value_tags"
+)
 
 
 def append(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int]:
@@ -65,6 +67,7 @@ def after(
             reason=row[5],
             source=row[6],
             line_id=row[7],
+            value_tags=tuple(orjson.loads(row[8])) if row[8] else (),
         )
         for row in rows
     ]

@@ -53,8 +53,10 @@ CREATE TABLE IF NOT EXISTS events (
 -- order is commit order, and a tail never skips an entry committed late.
 CREATE TABLE IF NOT EXISTS feed (
     cursor INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, member_ids TEXT NOT NULL,
-    at TEXT NOT NULL, actor TEXT, reason TEXT, source TEXT, line_id TEXT
+    at TEXT NOT NULL, actor TEXT, reason TEXT, source TEXT, line_id TEXT, value_tags TEXT
 );
+-- The members each entry names, and its value tags (identity/value_tags.py, "v:..."): what
+-- a subscriber's tail and a kept answer's check read by.
 CREATE TABLE IF NOT EXISTS feed_members (
     member_id TEXT NOT NULL, cursor INTEGER NOT NULL, PRIMARY KEY (member_id, cursor)
 ) WITHOUT ROWID;

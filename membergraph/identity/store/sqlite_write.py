@@ -193,8 +193,8 @@ def write_feed(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int
     if not entries:
         return []
     db.executemany(
-        "INSERT INTO feed (kind, member_ids, at, actor, reason, source, line_id)"
-        " VALUES (?,?,?,?,?,?,?)",
+        "INSERT INTO feed (kind, member_ids, at, actor, reason, source, line_id, value_tags)"
+        " VALUES (?,?,?,?,?,?,?,?)",
         [
             (
                 e.kind.value,
@@ -204,15 +204,21 @@ def write_feed(db: sqlite3.Connection, entries: Sequence[FeedEntry]) -> list[int
                 e.reason,
                 e.source,
                 e.line_id,
+                orjson.dumps(e.value_tags).decode() if e.value_tags else None,
             )
             for e in entries
         ],
     )
     last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'feed'").fetchone()[0]
     cursors = list(range(last - len(entries) + 1, last + 1))
+    # Value tags beside the members: a kept answer's check reads both in one index.
     db.executemany(
         "INSERT OR IGNORE INTO feed_members (member_id, cursor) VALUES (?,?)",
-        [(m, c) for e, c in zip(entries, cursors, strict=True) for m in e.member_ids],
+        [
+            (m, c)
+            for e, c in zip(entries, cursors, strict=True)
+            for m in (*e.member_ids, *e.value_tags)
+        ],
     )
     return cursors
 
