@@ -14,6 +14,7 @@ import orjson
 from membergraph.identity.feed import FeedEntry, FeedExpired, kind_of
 from membergraph.identity.store.sqlite_write import write_feed
 from membergraph.identity.store.types import StoreError
+from membergraph.identity.value_tags import TAG_PREFIX
 from membergraph.sqlite_tx import immediate, in_transaction
 
 __all__ = ["after", "append", "carry_feed_on", "fed", "head", "prune", "redirect_chain"]
@@ -46,7 +47,11 @@ def after(
                 f"cursor {cursor} was handed out by the store a restore replaced: this one "
                 f"holds its changes up to {kept} only; start again without `after`"
             )
-    if member_id is None:
+    if member_id is not None and member_id.startswith(TAG_PREFIX):
+        # feed_members holds value tags too: a tag is no member, and never a way to learn
+        # when a value someone can digest was written.
+        rows = []
+    elif member_id is None:
         rows = db.execute(
             f"SELECT {_COLUMNS} FROM feed AS f WHERE f.cursor > ? ORDER BY f.cursor LIMIT ?",
             (cursor, limit),
