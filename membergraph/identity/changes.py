@@ -183,12 +183,15 @@ def feed_entries(
     scope: Mapping[RecordKey, RecordData],
     current: Mapping[RecordKey, str],
     member_of: Mapping[RecordKey, str],
+    decided: bool = False,
 ) -> list[FeedEntry]:
     """What a change tells the feed's followers: one entry per member change, each with the
     value tags of the records it moved to or from the members it names (a lookup by one of
-    their values may find someone else now: :mod:`membergraph.identity.value_tags`); and
-    the members whose history the change writes that no entry names (a steward's rejection,
-    a link of records already one member) as :attr:`ChangeKind.HISTORY_WRITTEN`.
+    their values may find someone else now: :mod:`membergraph.identity.value_tags`); and,
+    for a steward's decision (``decided``), the members whose history it writes that no
+    entry names (a rejection, a link of records already one member) as
+    :attr:`ChangeKind.HISTORY_WRITTEN`. (An ingest's history is its lines' members', whom
+    their fact entries name: one more entry each would only be heard twice.)
 
     A first load (nothing stored before) tags nothing: no answer can have been made yet.
     """
@@ -207,6 +210,8 @@ def feed_entries(
             _tagged(e, record_tags(r for m in e.member_ids for r in moved.get(m, ())))
             for e in entries
         ]
+    if not decided:
+        return entries
     named = {m for e in entries for m in e.member_ids}
     written = {e.member_id for e in change.events} | set(change.link_members)
     if written - named:

@@ -280,7 +280,8 @@ async def _change(
             undone = undone_change(result.changes, touched, member_of, actor, adjust.reason, at)
             result.changes.append(undone)
         result.member_of = member_of
-        change.feed = feed_entries(change, result.changes, scope, current, member_of)
+        decided = adjust.action is not None
+        change.feed = feed_entries(change, result.changes, scope, current, member_of, decided)
     finally:
         # Each awaited, whatever happened, and the first failure raised.
         await settle([*(early.take() if early is not None else []), *staging])

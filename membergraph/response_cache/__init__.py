@@ -5,10 +5,11 @@ POST, the query string of a GET), the media type it was answered in, and what th
 may see (its scopes and the member a frontend token is bound to): two callers who may see
 different things never share an entry, so a masked answer never reaches a ``pii:read``
 caller, nor the reverse. It is tagged with the members its resolvers read
-(:class:`~membergraph.resolvers.context.Reads`), and every change-feed entry naming one of
-them drops it: on the process that made the change before that change is acknowledged
-(ingest and mutations catch up with the feed before they answer), on every other process
-when its follower next reads the feed.
+(:class:`~membergraph.resolvers.context.Reads`) and, for a lookup, with its value's tag
+(:mod:`membergraph.identity.value_tags`: whom the value finds may change with no change to
+the member found), and every change-feed entry naming one of them drops it: on the process
+that made the change before that change is acknowledged (ingest and mutations catch up with
+the feed before they answer), on every other process when its follower next reads the feed.
 
 Three parts: :mod:`.store` (the entries, their tags and bounds), :mod:`.plan` (which
 documents may be kept) and :mod:`.http` (the edge of ``/graphql``: keys, hits, ETags).
