@@ -61,8 +61,8 @@ class ChangeKind(StrEnum):
     DELETION_REQUESTED = "deletion_requested"  # a source not owned here must erase lines
     TIER_CHANGED = "tier_changed"  # the member's loyalty tier moved (the scores' keeper)
     CONFLICT_DECIDED = "conflict_decided"  # a steward dismissed a conflict, or opened it again
-    # A decision written into members' history that moved no record (a rejected suggestion,
-    # a link of records already one member, a value that stopped linking).
+    # A steward's decision written into members' history that moved no record (a rejected
+    # suggestion, a link of records already one member).
     HISTORY_WRITTEN = "history_written"
     OTHER = "other"  # read only: a kind a newer release wrote (:func:`kind_of`)
 

@@ -10,8 +10,10 @@ changed member, a suppression) carries the tags of the values it touched in its 
 cache drop an answer by either.
 
 A tag is a digest of the identifier's kind and match key, never the value: the feed and the
-kept answers hold no one's e-mail. Eight bytes: a collision drops an answer more, never one
-less, and a short digest says less about the value it was made from.
+kept answers hold no one's e-mail. It is not keyed: someone who reads the feed and guesses a
+value can tell a change touched it, as someone who reads the store's identifiers can tell it
+anyway; an erasure deletes the entries naming the erased member, their tags with them. Eight
+bytes: a collision drops an answer more, never one less.
 """
 
 from __future__ import annotations

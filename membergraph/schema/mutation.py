@@ -216,9 +216,9 @@ class MemberChangeKind(Enum):
     )
     HISTORY_WRITTEN = strawberry.enum_value(
         "history_written",
-        description="A decision was written into the members' `identityHistory` and no record "
-        "moved: a steward rejected a suggestion (`rejectSuggestion`), linked records that "
-        "were one member already, or a value stopped linking. Read `identityHistory` again.",
+        description="A steward's decision was written into the members' `identityHistory` "
+        "and no record moved: a rejected suggestion (`rejectSuggestion`), a link of records "
+        "that were one member already. Read `identityHistory` again.",
     )
     OTHER = strawberry.enum_value(
         "other",

@@ -187,8 +187,7 @@ def feed_doc(cursor: int, entry: FeedEntry) -> Doc:
         "reason": entry.reason,
         "source": entry.source,
         "line_id": entry.line_id,
-        # Only when there are some: most fact entries' records are known by their tags
-        # already, and an absent field costs nothing (``feed_entry_of`` reads it as none).
+        # Only when there are some (``feed_entry_of`` reads an absent field as none).
         **({"value_tags": list(entry.value_tags)} if entry.value_tags else {}),
     }
 
