@@ -30,6 +30,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
+from membergraph.sqlite_tx import READER_SETUP
+
 __all__ = ["BUSY", "LoopReader"]
 
 T = TypeVar("T")
@@ -82,8 +84,8 @@ class LoopReader:
                 self.path, timeout=0, isolation_level=None, check_same_thread=False
             )
             try:
-                db.execute("PRAGMA query_only = ON")
-                db.execute("PRAGMA cache_size = -65536")  # as the store's own connection
+                for statement in READER_SETUP:  # (query_only, the cache, the memory map)
+                    db.execute(statement)
             except sqlite3.Error:
                 db.close()  # (reading the schema may meet a lock too): opened again next time
                 raise
