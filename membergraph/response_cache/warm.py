@@ -8,28 +8,40 @@ looks a member up from a variable: ``member(id: $id)`` (every member's ID) or
 (every identifier of that kind, as the store holds it normalized). It is asked as the caller
 an API key names (what that caller may see is part of the key), or, without credentials, as
 the demo's caller.
+
+Each request is handed to the app as an ASGI call (no HTTP client between: its own work per
+request was an eighth of a warm's). ``share`` splits a warm between processes
+(``membergraph warm --jobs N``): each asks the values whose digest falls to it, so together
+they ask each once, whatever order the store lists them in; each writes its own answers
+(one per key: a key written twice is replaced, never doubled).
 """
 
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import httpx
+import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message
 
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.response_cache.http import HttpResponseCache
 from membergraph.response_cache.plan import plan
 from membergraph.settings import Settings
 
-__all__ = ["WarmError", "Warmed", "warm"]
+__all__ = ["Share", "WarmError", "Warmed", "warm"]
 
 _PAGE = 500  # members read at a time
 _AT_ONCE = 4  # requests in flight
+
+
+Share = tuple[int, int]
+"""``(k, n)``: the ``k``-th of ``n`` processes warming together (``k`` from 0)."""
 
 
 class WarmError(ValueError):
@@ -50,10 +62,12 @@ async def warm(
     operations: Sequence[str],
     caller: str | None = None,
     progress: Callable[[str, int], None] | None = None,
+    share: Share = (0, 1),
 ) -> list[Warmed]:
     """Ask each of ``operations`` (manifest operation names) for every value it looks up,
     through ``app`` (made from ``settings``, its lifespan entered), as the caller the API
-    key named ``caller`` is.
+    key named ``caller`` is; ``share``: only the values that fall to this process of those
+    warming together.
 
     Raises:
         WarmError: the answers are not kept in the store, an operation is not in the
@@ -84,46 +98,79 @@ async def warm(
         field, kind, variable = found.looks_up
         began, kept = asyncio.get_running_loop().time(), level.kept
         asked = 0
-        transport = httpx.ASGITransport(app=_afresh(app))
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://127.0.0.1", headers=headers, timeout=60
-        ) as client:
-            pending: set[asyncio.Task[None]] = set()
-            async for value in _values(app, field, kind):
-                body = {"query": query, "operationName": name, "variables": {variable: value}}
-                pending.add(asyncio.create_task(_ask(client, body)))
-                asked += 1
-                level.warmed += 1
-                if len(pending) >= _AT_ONCE:
-                    _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                if progress is not None and asked % 1000 == 0:
-                    progress(name, asked)
-            if pending:
-                await asyncio.wait(pending)
+        ask = _Asker(app, headers)
+        pending: set[asyncio.Task[None]] = set()
+        async for value in _values(app, field, kind, share):
+            body = {"query": query, "operationName": name, "variables": {variable: value}}
+            pending.add(asyncio.create_task(ask(orjson.dumps(body))))
+            asked += 1
+            level.warmed += 1
+            if len(pending) >= _AT_ONCE:
+                finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    task.result()  # (a refusal stops the warm)
+            if progress is not None and asked % 1000 == 0:
+                progress(name, asked)
+        if pending:
+            for task in (await asyncio.wait(pending))[0]:
+                task.result()
         await level.flush()
         seconds = asyncio.get_running_loop().time() - began
         done.append(Warmed(name, asked, level.kept - kept, seconds))
     return done
 
 
-def _afresh(app: ASGIApp) -> ASGIApp:
-    """``app`` answering each request afresh, never from a cache level, so each answer a
-    warm asks is written again and lives a TTL from this warm (one served from the store
-    would keep the expiry of the warm that made it: a warm run again renewed nothing)."""
-    refresh = HttpResponseCache.REFRESH
+class _Asker:
+    """POSTs a body to ``/graphql`` as one ASGI call into the app, answered afresh, never
+    from a cache level, so each answer a warm asks is written again and lives a TTL from
+    this warm (one served from the store would keep the expiry of the warm that made it: a
+    warm run again renewed nothing)."""
 
-    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope = {**scope, "state": {**scope.get("state", {}), refresh: True}}
-        await app(scope, receive, send)
+    def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
+        self.headers.append((b"content-type", b"application/json"))
 
-    return asgi
+    async def __call__(self, body: bytes) -> None:
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [*self.headers, (b"content-length", str(len(body)).encode())],
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 80),
+            "state": {HttpResponseCache.REFRESH: True},
+        }
+        status, said = 500, []
+        sent, answered = False, asyncio.Event()
 
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:  # after the body, a disconnect once the answer is sent (as a client's)
+                await answered.wait()
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-async def _ask(client: httpx.AsyncClient, body: Mapping[str, object]) -> None:
-    answer = await client.post("/graphql", json=body)
-    if answer.status_code != 200:
-        raise WarmError(f"the gateway answered {answer.status_code}: {answer.text[:300]}")
+        async def send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                said.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    answered.set()
+
+        await self.app(scope, receive, send)
+        if status != 200:
+            text = b"".join(said)[:300].decode("utf-8", "replace")
+            raise WarmError(f"the gateway answered {status}: {text}")
 
 
 def _credentials(settings: Settings, caller: str | None) -> dict[str, str]:
@@ -153,12 +200,16 @@ def _operations(manifest: dict[str, str]) -> dict[str, str]:
     return named
 
 
-async def _values(app: Starlette, field: str, kind: str | None) -> AsyncIterator[str]:
-    """Every member ID, or every value of identifiers of ``kind``, once each."""
+async def _values(
+    app: Starlette, field: str, kind: str | None, share: Share = (0, 1)
+) -> AsyncIterator[str]:
+    """Every member ID, or every value of identifiers of ``kind``, once each; of them, those
+    that fall to ``share``."""
     store = app.state.gateway.identity.store
     wanted = IdentifierKind(kind) if kind is not None else None
     seen: set[str] = set()
     after = None
+    mine, jobs = share
     while True:
         page = await store.page_members(after, _PAGE)
         if not page:
@@ -166,10 +217,18 @@ async def _values(app: Starlette, field: str, kind: str | None) -> AsyncIterator
         after = page[-1]
         if field == "member":
             for member_id in page:
-                yield member_id
+                if jobs == 1 or _falls_to(member_id, jobs) == mine:
+                    yield member_id
             continue
         for identifiers in await store.member_identifiers(page):
             for _, identifier in identifiers:
-                if identifier.kind == wanted and identifier.value not in seen:
-                    seen.add(identifier.value)
-                    yield identifier.value
+                value = identifier.value
+                if identifier.kind == wanted and value not in seen:
+                    seen.add(value)
+                    if jobs == 1 or _falls_to(value, jobs) == mine:
+                        yield value
+
+
+def _falls_to(value: str, jobs: int) -> int:
+    """Which of ``jobs`` processes asks ``value``: the same in every one of them."""
+    return zlib.crc32(value.encode()) % jobs

@@ -3,6 +3,12 @@ kept in the store, served by a gateway that never computed it."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,3 +109,62 @@ async def test_a_warm_without_answers_in_the_store_says_which_setting(warmable: 
     off = warmable.model_copy(update={"response_cache_stored_entries": 0})
     with pytest.raises(WarmError, match="MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES"):
         await _warm(off, "Profile")
+
+
+def _answers(settings: Settings) -> tuple[int, int]:
+    """The answers the store keeps, and their distinct keys."""
+    path = settings.store.removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return db.execute("SELECT count(*), count(DISTINCT key) FROM answers").fetchone()
+
+
+async def test_warms_sharing_the_values_ask_each_once_between_them(warmable: Settings) -> None:
+    # Given the answers one warm keeps
+    whole = await _warm(warmable, "Profile")
+    held = _answers(warmable)
+    # When two warms each take their share (as `membergraph warm --jobs 2` runs them)
+    app = create_app(warmable)
+    async with app.router.lifespan_context(app):
+        halves = [
+            (await warm(app, warmable, ["Profile"], "personalization", share=(k, 2)))[0]
+            for k in range(2)
+        ]
+    # Then each asked a part, together every value once, and the store keeps one answer
+    # per lookup, as many as the one warm kept
+    assert all(0 < half.asked < whole for half in halves)
+    assert sum(half.kept for half in halves) == whole
+    assert _answers(warmable) == held == (whole, whole)
+
+
+def test_warm_with_jobs_keeps_one_answer_per_lookup_and_they_are_served(
+    warmable: Settings, connect: Callable[..., Client]
+) -> None:
+    # Given the settings of a deployment keeping answers in the store
+    env = {
+        **os.environ,
+        "MEMBERGRAPH_API_KEYS": orjson.dumps(
+            {k: v.model_dump(mode="json") for k, v in warmable.api_keys.items()}
+        ).decode(),
+        "MEMBERGRAPH_PERSISTED_QUERIES": str(warmable.persisted_queries),
+        "MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES": "100000",
+        "MEMBERGRAPH_STORE": warmable.store,
+        "MEMBERGRAPH_CACHE_DIR": str(warmable.cache_dir),
+    }
+    # When `membergraph warm --jobs 2` runs (two processes, each its share)
+    command = [sys.executable, "-m", "membergraph.cli", "warm", "--data", str(warmable.data)]
+    command += ["--query", "Profile", "--as", "personalization", "--jobs", "2"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    said = re.search(r"Profile: (\d+) asked, (\d+) kept in the store", done.stderr)
+    assert said is not None, done.stderr
+    # Then the store keeps one answer per e-mail, all the processes' together
+    asked, kept = int(said.group(1)), int(said.group(2))
+    assert asked > 100 and _answers(warmable) == (kept, kept) and kept > 100
+    # and a gateway serves one from the store at its first ask
+    with serving(create_app(warmable)) as address:
+        client = connect(address)
+        answer = client.http.post(
+            "/graphql", json={"query": NAMED, "variables": {"e": CONTACT["emails"][0]}}
+        ).json()
+        assert answer["data"]["memberByIdentifier"]["id"]
+        assert (client.cache("stored_hits"), client.cache("stored_misses")) == (1, 0)
