@@ -1,7 +1,7 @@
 """The personalization hot path over real HTTP, against the floor, in one run.
 
     python benchmarks/profile_query.py [--members 10000] [--seconds 8] [--clients 32]
-        [--workers 1,2] [--hot 50] [--dir DIR] [--warm]
+        [--workers 1,2] [--hot 50] [--dir DIR] [--warm] [--warm-jobs 2]
 
 Generates ``--members`` demo people (``membergraph demo-data``), loads them into a SQLite
 store once (``membergraph load``), then for each worker count starts ``membergraph serve
@@ -18,11 +18,14 @@ transactions) from ``--clients`` connections for ``--seconds`` each:
 
 With ``--warm`` the gateway keeps answers in the store too (the response cache's second
 level, ``MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES``, the query registered in a persisted query
-manifest), emptied before each worker count: ``distinct`` is then its *cold* run (nothing
-kept ahead; each answer kept after it is sent), then ``membergraph warm`` answers the query
-for every e-mail the store holds (its seconds and CPU printed, not measured as the server's)
-and ``distinct warm`` asks the same e-mails again, new bodies all, each answered from the
-store.
+manifest). The kept answers are shared by every worker and every worker count, so the run
+goes: for each worker count its floor, ``distinct`` *cold* (the store's answers emptied
+before it: nothing kept ahead; each answer kept after it is sent) and ``hot``; then, once,
+``membergraph warm --jobs`` ``--warm-jobs`` answers the query for every e-mail the store
+holds (its seconds, CPU and the answers kept printed, not measured as the server's); then
+for each worker count ``distinct warm``, the same e-mails asked again, new bodies all, each
+answered from the store, its ratio against that worker count's floor. The load average is
+printed at the end (the machine may be shared).
 
 Requests carry the personalization service's API key (``profile:read``: personal data
 masked; an answer unmasked with ``pii:read`` is never served from the cache). Measuring
@@ -50,18 +53,18 @@ import random
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+from profile_warm import empty_answers, run_warm, warm_env
 
 QUERY = """query Profile($value: String!) {
   memberByIdentifier(kind: EMAIL, value: $value) {
@@ -327,65 +330,42 @@ def fill(
     return counts
 
 
-def warm_env(store: str, tmp: Path) -> dict[str, str]:
-    """The settings of the second level, the query in a manifest; its answers emptied."""
-    from membergraph.persisted import sha256
-
-    manifest = tmp / "manifest.json"
-    operation = {"id": sha256(QUERY), "name": "Profile", "type": "query", "body": QUERY}
-    manifest.write_bytes(
-        orjson.dumps(
-            {"format": "apollo-persisted-query-manifest", "version": 1, "operations": [operation]}
-        )
-    )
-    empty_answers(store)
-    return {
-        "MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES": "1000000",
-        "MEMBERGRAPH_PERSISTED_QUERIES": str(manifest),
-    }
+@contextlib.asynccontextmanager
+async def _serving(
+    workers: int, data: Path, env: dict[str, str]
+) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``membergraph serve --workers N`` over the store, ready and idle: its base URL."""
+    port = free_port()
+    serve = _cli("serve", "--data", str(data), "--port", str(port), "--no-open")
+    with running([*serve, "--workers", str(workers)], env) as server:
+        async with httpx.AsyncClient(timeout=60) as probe:
+            await wait_ready(probe, f"http://127.0.0.1:{port}/readyz")
+        await asyncio.to_thread(settle, server.pid)
+        yield f"http://127.0.0.1:{port}", server
 
 
-def empty_answers(store: str) -> None:
-    """No answer kept in the store (a ``distinct`` run is cold)."""
-    with contextlib.closing(sqlite3.connect(store.removeprefix("sqlite:///"), timeout=30)) as db:
-        for table in ("answer_members", "answers"):
-            with contextlib.suppress(sqlite3.OperationalError):  # a store made before them
-                db.execute(f"DELETE FROM {table}")
-        db.commit()
-
-
-def run_warm(data: Path, env: dict[str, str]) -> str:
-    """``membergraph warm`` over the served store: its wall seconds and CPU (its own)."""
-    began, cpu = time.monotonic(), os.times()
-    subprocess.run(
-        _cli("warm", "--data", str(data), "--query", "Profile", "--as", "personalization"),
-        env=env,
-        check=True,
-        stderr=subprocess.DEVNULL,
-    )
-    after = os.times()
-    used = after.children_user + after.children_system - cpu.children_user - cpu.children_system
-    return f"warm: {time.monotonic() - began:.1f} s, {used:.1f} s CPU"
-
-
-async def measure(
-    args: argparse.Namespace, workers: int, data: Path, store: str, emails: list[str], tmp: Path
-) -> list[str]:
-    port, floor_port = free_port(), free_port()
-    base, floor = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
+def _env(args: argparse.Namespace, store: str, tmp: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "MEMBERGRAPH_STORE": store,
         "MEMBERGRAPH_API_KEYS": orjson.dumps(KEYS).decode(),
     }
+    return env | warm_env(QUERY, tmp) if args.warm else env
+
+
+async def measure(
+    args: argparse.Namespace, workers: int, data: Path, store: str, emails: list[str], tmp: Path
+) -> tuple[list[str], float]:
+    """The floor, ``distinct`` (cold: no answer kept in the store) and ``hot``, served by
+    ``workers`` workers: their rows, and the floor's req/s."""
+    env = _env(args, store, tmp)
     if args.warm:
-        env |= warm_env(store, tmp)
-    serve = _cli("serve", "--data", str(data), "--port", str(port), "--no-open")
+        empty_answers(store)
+    floor_port = free_port()
+    floor = f"http://127.0.0.1:{floor_port}"
     rows = []
-    with running([*serve, "--workers", str(workers)], env) as server:
+    async with _serving(workers, data, env) as (base, server):
         async with httpx.AsyncClient(timeout=60) as probe:
-            await wait_ready(probe, base + "/readyz")
-            await asyncio.to_thread(settle, server.pid)
             answer = await probe.post(
                 base + "/graphql",
                 json={"query": QUERY, "variables": {"value": emails[0]}},
@@ -416,25 +396,51 @@ async def measure(
             _row("floor", workers, floor_rate, floor_rate[0], (0,) * len(_COUNTS), floor_cpu, args)
         )
         hot = emails[: args.hot]
-        runs = [("distinct", emails, True), (f"hot {args.hot}", hot, False)]
-        if args.warm:
-            runs.insert(1, ("distinct warm", emails, True))
-        for name, pool, unique in runs:
-            if name == "distinct warm":
-                rows.append(await asyncio.to_thread(run_warm, data, env))
-            if unique:
-                before = await asyncio.to_thread(cache_counts, base, workers)
-            else:
-                before = await asyncio.to_thread(
-                    fill, base, pool, args.clients, workers, tmp, server.pid
-                )
-            cpu = _cpu_seconds(server.pid)
-            figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
-            cpu = _cpu_seconds(server.pid) - cpu
-            after = await asyncio.to_thread(cache_counts, base, workers)
-            counts = tuple(a - b for a, b in zip(after, before, strict=True))
-            rows.append(_row(name, workers, figures, floor_rate[0], counts, cpu, args))
-    return rows
+        for name, pool, unique in [("distinct", emails, True), (f"hot {args.hot}", hot, False)]:
+            rows.append(
+                await _run(args, name, workers, base, server, pool, unique, floor_rate, tmp)
+            )
+    return rows, floor_rate[0]
+
+
+async def measure_warmed(
+    args: argparse.Namespace,
+    workers: int,
+    data: Path,
+    store: str,
+    emails: list[str],
+    tmp: Path,
+    floor: float,
+) -> str:
+    """``distinct warm``: every e-mail asked again (new bodies all) of ``workers`` workers
+    over the store a warm filled; its row against that worker count's floor."""
+    async with _serving(workers, data, _env(args, store, tmp)) as (base, server):
+        figures = (floor, 0.0, 0.0, 0)
+        return await _run(args, "distinct warm", workers, base, server, emails, True, figures, tmp)
+
+
+async def _run(
+    args: argparse.Namespace,
+    name: str,
+    workers: int,
+    base: str,
+    server: subprocess.Popen[bytes],
+    pool: list[str],
+    unique: bool,
+    floor: tuple[float, float, float, int],
+    tmp: Path,
+) -> str:
+    """One measured run of wrk over ``pool``: its row (a hot one after its fill)."""
+    if unique:
+        before = await asyncio.to_thread(cache_counts, base, workers)
+    else:
+        before = await asyncio.to_thread(fill, base, pool, args.clients, workers, tmp, server.pid)
+    cpu = _cpu_seconds(server.pid)
+    figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
+    cpu = _cpu_seconds(server.pid) - cpu
+    after = await asyncio.to_thread(cache_counts, base, workers)
+    counts = tuple(a - b for a, b in zip(after, before, strict=True))
+    return _row(name, workers, figures, floor[0], counts, cpu, args)
 
 
 def _row(
@@ -469,6 +475,9 @@ async def main() -> int:
     parser.add_argument(
         "--warm", action="store_true", help="answers kept in the store: cold, then warmed"
     )
+    parser.add_argument(
+        "--warm-jobs", type=int, default=2, help="processes of the warm (membergraph warm --jobs)"
+    )
     args = parser.parse_args()
     from mixed_load import machine  # here: mixed_load imports this module
 
@@ -490,9 +499,20 @@ async def main() -> int:
             f" {'floor':>6} {'cpu ms':>7} {'hits':>7} {'misses':>7} {'invalid':>7}"
             f" {'evicted':>7} {'stored':>7} {'errors':>6}"
         )
-        for workers in (int(w) for w in args.workers.split(",")):
-            for row in await measure(args, workers, data, store, emails, tmp):
+        counts = [int(w) for w in args.workers.split(",")]
+        floors = {}
+        for workers in counts:
+            rows, floors[workers] = await measure(args, workers, data, store, emails, tmp)
+            for row in rows:
                 print(row, flush=True)
+        if args.warm:
+            # Once for every worker count: the store's answers serve every worker alike.
+            empty_answers(store)
+            print(run_warm(data, _env(args, store, tmp), args.warm_jobs), flush=True)
+            for workers in counts:
+                row = await measure_warmed(args, workers, data, store, emails, tmp, floors[workers])
+                print(row, flush=True)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 
