@@ -6,12 +6,19 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import orjson
 import pytest
 
-from membergraph.logs import JsonFormatter, TurnFlushedHandler, access_line, access_log
+from membergraph.logs import (
+    REQUEST_ID,
+    JsonFormatter,
+    TurnFlushedHandler,
+    access_line,
+    access_log,
+    configure_logging,
+)
 
 
 class CountedWrites(io.StringIO):
@@ -103,3 +110,81 @@ def test_an_access_line_is_the_record_logger_info_would_make(
         "INFO",
         "/graphql",
     )
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], io.StringIO]]:
+    """configure_logging as ``membergraph serve`` calls it, onto a stream of the test's
+    (set in the test: pytest's capture puts its own back between a fixture and the test);
+    the loggers as they were afterwards."""
+    kept = {
+        name: (log.handlers[:], log.level, log.propagate)
+        for name in ("membergraph", "strawberry")
+        for log in [logging.getLogger(name)]
+    }
+
+    def configure(form: str) -> io.StringIO:
+        stream = io.StringIO()
+        monkeypatch.setattr("sys.stderr", stream)
+        configure_logging(form)
+        return stream
+
+    yield configure
+    for name, (handlers, level, propagate) in kept.items():
+        log = logging.getLogger(name)
+        log.handlers[:], log.level, log.propagate = handlers, level, propagate
+    access_log.disabled = False
+
+
+@pytest.mark.parametrize("form", ["text", "json"])
+async def test_an_access_line_as_serve_logs_it_is_the_line_its_record_makes(
+    configured: Callable[[str], io.StringIO], form: str
+) -> None:
+    # Given the logs configured as `membergraph serve` configures them
+    stream = configured(form)
+    handler = logging.getLogger("membergraph").handlers[0]
+    # When a request's access line is logged, and the record logging would make of it is
+    # formatted by the same handler
+    token = REQUEST_ID.set("r-1")
+    try:
+        access_line("POST", "/graphql", 200, 1.25)
+        record = access_log.makeRecord(
+            access_log.name, logging.INFO, "", 0, "%s %s %d %.1f ms",
+            ("POST", "/graphql", 200, 1.25), None,
+            extra={"method": "POST", "path": "/graphql", "status": 200, "ms": 1.25},
+        )  # fmt: skip
+        handler.filter(record)  # (the request id, as the handler's filter sets it)
+        usual = handler.format(record)
+    finally:
+        REQUEST_ID.reset(token)
+    await asyncio.sleep(0)  # (the turn's lines are written at its end)
+    # Then the line written is that line, but for the time (made a moment apart)
+    (line,) = stream.getvalue().splitlines()
+    if form == "json":
+        written, made = orjson.loads(line), orjson.loads(usual)
+        assert written.pop("time")[:16] == made.pop("time")[:16]
+        assert written == made and written["request_id"] == "r-1"
+    else:
+        assert line.split(" ", 2)[2] == usual.split(" ", 2)[2]
+        assert line.split(" ", 2)[2] == "INFO membergraph.access [r-1] POST /graphql 200 1.2 ms"
+        assert line.split(" ")[0] == usual.split(" ")[0]  # the date
+
+
+async def test_an_access_line_reaches_a_handler_added_after_the_configuration(
+    configured: Callable[[str], io.StringIO],
+) -> None:
+    # Given the logs configured as `membergraph serve` does, then a handler of someone's own
+    stream = configured("text")
+    records: list[logging.LogRecord] = []
+    added = logging.Handler()
+    added.emit = records.append  # type: ignore[method-assign]
+    access_log.addHandler(added)
+    try:
+        # When an access line is logged
+        access_line("GET", "/healthz", 200, 0.5)
+        await asyncio.sleep(0)
+    finally:
+        access_log.removeHandler(added)
+    # Then both see it: the configured stream and the added handler
+    assert [r.getMessage() for r in records] == ["GET /healthz 200 0.5 ms"]
+    assert stream.getvalue().endswith("INFO membergraph.access [None] GET /healthz 200 0.5 ms\n")
