@@ -97,7 +97,9 @@ async def _warm(
         )
 
 
-def _share(settings: Settings, operations: list[str], caller: str | None, share: Share) -> list[Warmed]:
+def _share(
+    settings: Settings, operations: list[str], caller: str | None, share: Share
+) -> list[Warmed]:
     """One process's warm (a process pool's task)."""
     return asyncio.run(_warm(settings, operations, caller, share))
 
