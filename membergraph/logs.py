@@ -71,7 +71,10 @@ def _alone() -> TurnFlushedHandler | None:
     handler, handlers = _CONFIGURED[0], _MEMBERGRAPH.handlers
     if len(handlers) != 1 or handlers[0] is not handler or not access_log.propagate:
         return None
-    if handler.level > logging.INFO or len(handler.filters) != 1:
+    if _MEMBERGRAPH.propagate or handler.level > logging.INFO:
+        return None
+    filters = handler.filters
+    if len(filters) != 1 or type(filters[0]) is not _WithRequestId:
         return None
     return handler if type(handler.formatter) in (TextFormatter, JsonFormatter) else None
 

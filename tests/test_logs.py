@@ -170,21 +170,25 @@ async def test_an_access_line_as_serve_logs_it_is_the_line_its_record_makes(
         assert line.split(" ")[0] == usual.split(" ")[0]  # the date
 
 
+@pytest.mark.parametrize("where", ["access-log", "root-propagated"])
 async def test_an_access_line_reaches_a_handler_added_after_the_configuration(
-    configured: Callable[[str], io.StringIO],
+    configured: Callable[[str], io.StringIO], where: str
 ) -> None:
     # Given the logs configured as `membergraph serve` does, then a handler of someone's own
+    # on the access log, or on the root logger with membergraph's lines propagated to it
     stream = configured("text")
     records: list[logging.LogRecord] = []
     added = logging.Handler()
     added.emit = records.append  # type: ignore[method-assign]
-    access_log.addHandler(added)
+    owner = access_log if where == "access-log" else logging.getLogger()
+    owner.addHandler(added)
+    logging.getLogger("membergraph").propagate = where != "access-log"
     try:
         # When an access line is logged
         access_line("GET", "/healthz", 200, 0.5)
         await asyncio.sleep(0)
     finally:
-        access_log.removeHandler(added)
+        owner.removeHandler(added)
     # Then both see it: the configured stream and the added handler
     assert [r.getMessage() for r in records] == ["GET /healthz 200 0.5 ms"]
     assert stream.getvalue().endswith("INFO membergraph.access [None] GET /healthz 200 0.5 ms\n")
