@@ -4,12 +4,17 @@ members into the process.
 
 Cursors are keysets: a page's cursor holds the order (field and direction) and the last
 member's value and ID, so the next page starts right after it whatever changed meanwhile,
-and a cursor of another order is refused.
+and a cursor of another order is refused. A conflict's cursor holds the last event's ID, the
+order and a digest of the filter it was given under: a conflict decided between pages leaves
+the open queue without moving the others, and the same ID means another place in another
+list, so a cursor of another order or filter is refused, saying which.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import orjson
 
@@ -95,15 +100,58 @@ async def conflict_page(
 ) -> Page[IdentityEvent]:
     """``identityConflicts``: newest first (or oldest), by keyset on the event id."""
     check_first(first, ctx.gateway.settings.max_page_size)
-    before = None
-    if after is not None:
-        value = decode_cursor("conflict", after)
-        if not (value.isascii() and value.isdigit() and len(value) <= 18):
-            raise bad_input(f"invalid cursor {after!r}", argument="after")
-        before = int(value)
+    order = "oldest" if oldest_first else "newest"
+    before = None if after is None else _conflict_after(after, order, query)
     _no_lists_for_one_member(ctx)
     metrics = ctx.gateway.identity.store.metrics()
     found = await metrics.conflicts(query, before, first + 1, oldest_first)
     total = await metrics.count_conflicts(query)
-    items = [(encode_cursor("conflict", str(e.id)), e) for e in found[:first]]
+    tag = _filter_tag(query)
+    items = [
+        (encode_cursor(_CONFLICT, orjson.dumps([order, tag, e.id]).decode()), e)
+        for e in found[:first]
+    ]
     return Page(items, total, len(found) > first, before is not None)
+
+
+_CONFLICT = "conflict"
+_AGAIN = "or start again without `after`"
+
+
+def _filter_tag(query: ConflictQuery) -> str:
+    """A digest of the filter a conflict cursor was given under (moments in UTC already)."""
+    return hashlib.blake2b(orjson.dumps(asdict(query)), digest_size=6).hexdigest()
+
+
+def _conflict_after(after: str, order: str, query: ConflictQuery) -> int:
+    """The event ID a conflict cursor reads on after, refused (saying why) when the cursor
+    was given under another order or filter: the same ID is another place there."""
+    try:
+        made_order, tag, event_id = orjson.loads(decode_cursor(_CONFLICT, after))
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        made_order = tag = event_id = None
+    if not (
+        made_order in ("newest", "oldest")
+        and isinstance(tag, str)
+        and isinstance(event_id, int)
+        and not isinstance(event_id, bool)
+        and 0 <= event_id < 1 << 63
+    ):
+        raise bad_input(
+            f"invalid cursor {after!r}: pass back an edge's `cursor` or the `endCursor` of "
+            "`identityConflicts` as it came",
+            argument="after",
+        )
+    if made_order != order:
+        raise bad_input(
+            f"this cursor reads on the list in orderBy: {made_order.upper()}, not "
+            f"{order.upper()}: ask with the orderBy it was given under, {_AGAIN}",
+            argument="after",
+        )
+    if tag != _filter_tag(query):
+        raise bad_input(
+            "this cursor reads on the list under another filter (kind, since, until, "
+            f"memberId or state): ask with the filter it was given under, {_AGAIN}",
+            argument="after",
+        )
+    return event_id

@@ -274,14 +274,6 @@ def group_identifiers(
     return [(kind, value, refs) for (kind, value), refs in sorted(grouped.items())]
 
 
-async def conflicts(ctx: RequestContext, first: int, offset: int) -> list[IdentityEvent]:
-    """Conflicts for stewards, newest first."""
-    check_first(first, ctx.gateway.settings.max_page_size)
-    if offset < 0:
-        raise bad_input("offset must not be negative", argument="offset")
-    return await ctx.gateway.identity.store.list_conflicts(first, offset)
-
-
 async def explain(
     ctx: RequestContext, member: MemberView, ref: RecordKey
 ) -> list[StoredLink] | None:

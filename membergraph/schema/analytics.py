@@ -331,7 +331,7 @@ class IdentityConflictEdge:
     node: IdentityEvent = strawberry.field(description="The conflict event.")
 
 
-@strawberry.type(description="Identity conflicts, newest first.")
+@strawberry.type(description="Identity conflicts, newest first (or oldest: `orderBy`).")
 class IdentityConflictConnection:
     edges: list[IdentityConflictEdge] = strawberry.field(description="This page.")
     page_info: PageInfo = strawberry.field(description="Paging information.")

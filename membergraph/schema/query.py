@@ -152,7 +152,12 @@ class Query:
         ] = None,
         first: Annotated[int, strawberry.argument(description="How many (at most 100).")] = 20,
         after: Annotated[
-            str | None, strawberry.argument(description="Cursor to continue after.")
+            str | None,
+            strawberry.argument(
+                description="Cursor to continue after: it names the last conflict read, so a "
+                "conflict decided between pages skips none; one given under another `orderBy` "
+                "or `filter` is refused (BAD_USER_INPUT, saying which)."
+            ),
         ] = None,
         order_by: Annotated[
             ConflictOrder,
