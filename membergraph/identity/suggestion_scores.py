@@ -90,9 +90,10 @@ class Population:
             one (a rare family name agreed on is stronger evidence than a common one).
         name_agree: per name field, the chance that two contacts picked at random agree
             on it exactly (the sum of the squared shares): what the table's weight assumes.
-        crowded: the phones and e-mails carried by contacts of many different first names
-            (``rules.crowded_names`` or more): a family's, a store's. Sharing one weighs
-            the ``crowded`` level.
+        crowded: the phones, e-mails and cards carried by contacts of many different first
+            names (``rules.crowded_names`` or more): a family's, a store's. Sharing such a
+            phone or e-mail weighs the ``crowded`` level; such an e-mail or card says
+            nothing of one person against a generational suffix.
     """
 
     postcode_share: Mapping[str, float] = field(default_factory=dict)
@@ -152,8 +153,8 @@ def population_of(
 def _crowded_values(
     contacts: Sequence[RecordData], least: int, junk: Junk | None
 ) -> frozenset[tuple[IdentifierKind, str]]:
-    """The phones and e-mails on contacts of ``least`` different first names or more (one
-    person's duplicates mostly keep her first name; a family's line does not)."""
+    """The phones, e-mails and cards on contacts of ``least`` different first names or more
+    (one person's duplicates mostly keep her first name; a family's line does not)."""
     if not least:
         return frozenset()
     names: dict[tuple[IdentifierKind, str], set[str]] = defaultdict(set)
@@ -161,10 +162,13 @@ def _crowded_values(
         first = fold_name(r.first_name or "")
         if not first:
             continue
-        for kind in (IdentifierKind.PHONE, IdentifierKind.EMAIL):
+        for kind in _CARRIED:
             for value in values_of(r, kind, junk):
                 names[(kind, value)].add(first)
     return frozenset(key for key, firsts in names.items() if len(firsts) >= least)
+
+
+_CARRIED = (IdentifierKind.PHONE, IdentifierKind.EMAIL, IdentifierKind.LOYALTY_ID)
 
 
 def _name_frequencies(
@@ -213,6 +217,7 @@ def score_pair(
         levels[1][1] not in ("differs", "missing")
         and "generation" in rules.weights.get("last_name", {})
         and _generations_differ(a, b, names)
+        and not (_share_their_own(a, b, known) and birth_level(a, b) != "differs")
     ):
         levels[1] = ("last_name", "generation")  # Johnson / Johnson Jr.: father and son
     levels += [("birth_date", birth_level(a, b)), ("address", address_level(a, b))]
@@ -265,6 +270,18 @@ def _generations_differ(
     one only): a father and his son of one name."""
     mine = a.last_name if names[1][2] == fold_name(a.last_name or "") else a.first_name
     return generation(mine or "")[1] != generation(names[1][3])[1]
+
+
+def _share_their_own(a: RecordData, b: RecordData, known: Population) -> bool:
+    """Whether two contacts share an e-mail or a card that is no family's or store's (not
+    a placeholder, not ``crowded``): one person's, so a suffix on one only is a form's, not
+    another generation's, unless their birth dates say two (a father who gave his e-mail
+    for his son)."""
+    for kind in (IdentifierKind.EMAIL, IdentifierKind.LOYALTY_ID):
+        shared = values_of(a, kind, known.junk) & values_of(b, kind, known.junk)
+        if any(not known.is_crowded(kind, value) for value in shared):
+            return True
+    return False
 
 
 _SIMILAR = 0.8  # Splink's name tiers are 0.92, 0.88 and 0.7; on febrl2 0.7 to 0.88 tie

@@ -35,7 +35,8 @@ class FieldAgreement:
         "news once the address agrees; a family name or birth date agreed at one address), "
         "crowded (a phone or e-mail both carry that contacts of many first names carry: a "
         "family's, a store's), generation (one family name, a Jr. or Sr. on one only: father "
-        "and son), differs, or missing (one of them has none)."
+        "and son; not when they share an e-mail or card of their own and no birth dates "
+        "that differ), differs, or missing (one of them has none)."
     )
     weight: float = strawberry.field(
         description="What the agreement adds to the match weight, in bits (log2 of how much "

@@ -3,6 +3,8 @@ a father and son's, or strangers sharing a family's e-mail. Table-driven."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from membergraph.identity.records import RecordData
@@ -133,6 +135,35 @@ def test_a_generational_suffix_on_one_only_says_father_and_son(a: str, b: str, l
     scored = score_pair(x, y, RULES.suggestions, RULES.near_duplicates)
     if level == "generation":
         assert scored.score < RULES.suggestions.min_score
+
+
+PERRY = {"emails": ["jacob.perry930@proton.me"]}
+ELSEWHERE = {**ADDRESS, "line1": "437 Cedar St", "postal_code": "73301"}
+
+
+@pytest.mark.parametrize(
+    ("shared", "together", "births", "offered"),
+    [
+        pytest.param(PERRY, False, ("1995-11-16", None), True, id="his-own-email"),
+        pytest.param({"card": "LD20657674"}, True, ("1995-11-16", None), True, id="one-card"),
+        pytest.param({"phones": ["+14155550100"]}, True, ("1995-11-16", None), False, id="line"),
+        pytest.param({}, True, ("1995-11-16", None), False, id="nothing-shared"),
+        # A father who gave his e-mail for his son: their birth dates say two generations.
+        pytest.param(PERRY, False, ("1957-02-13", "1986-03-09"), False, id="births-apart"),
+    ],
+)
+def test_a_suffix_on_one_only_is_a_forms_when_they_share_their_own_email_or_card(
+    shared: dict[str, Any], together: bool, births: tuple[str, str | None], offered: bool
+) -> None:
+    # Given a contact of Jacob Perry and one of Jacob Perry Jr. (at his address, or elsewhere)
+    there = _home(1) if together else ELSEWHERE
+    x = crm("C1", first="Jacob", last="Perry", birth=births[0], address=_home(1), **shared)
+    y = crm("C2", first="Jacob", last="Perry Jr.", birth=births[1], address=there, **shared)
+    # Then an e-mail or a card of their own says one person whatever the suffix says (unless
+    # their births say two): the pair is offered; a household's line is not enough
+    scored = score_pair(x, y, RULES.suggestions, RULES.near_duplicates)
+    assert (scored.score >= RULES.suggestions.min_score) is offered, scored
+    assert (_levels(x, y)["last_name"] == "generation") is not offered
 
 
 def _many(count: int) -> list[RecordData]:
