@@ -173,11 +173,13 @@ class Telemetry:
 
     @contextlib.asynccontextmanager
     async def own_port(self, host: str, port: int | None) -> AsyncIterator[None]:
-        """Serve ``/metrics`` without credentials on ``port`` (none: nothing), the store's
-        figures read every second (its counts when its feed moved), for as long as the
-        block runs. Under
-        ``serve --workers N`` one worker serves the port, the figures of all; each worker
-        writes its own every ``_MIRROR_S`` seconds (and at a scrape through it)."""
+        """Serve ``/metrics`` without credentials on ``port`` (None: no port) for as long
+        as the block runs. While it serves the port, or shares figures with other workers,
+        the store's figures are read again every ``_MIRROR_S`` seconds: the feed's head
+        each time, the counts when the head moved and every ``_STORE_EVERY`` turns whatever
+        it says. Under ``serve --workers N`` one worker serves the port with the figures of
+        all: each worker writes its own every ``_MIRROR_S`` seconds, and at a scrape
+        through it."""
         server = thread = None
         if port is not None:
             try:
