@@ -1,9 +1,9 @@
 """A cached answer is never served once what it shows changed, where no change to the member
 it names says so, over real HTTP, on both levels of the response cache (each process's
 memory, the store's kept answers), on the embedded store and an emulated MongoDB, on one
-process and across two: a lookup by a value another member's contact takes (no join), and a
+process and across two: a lookup by a value another member's contact takes (no join), a
 steward's decision written only into members' history (a rejected suggestion, a link of
-records already one member)."""
+records already one member), and a profile's e-mail that more people give than one can."""
 
 from __future__ import annotations
 
@@ -218,3 +218,41 @@ def test_a_cached_history_shows_a_stewards_decision_that_moved_no_record(
         assert after["id"] == before["id"]
         assert written in [e["kind"] for e in after["identityHistory"]]
         assert len(after["identityHistory"]) > len(before["identityHistory"])
+
+
+HUB = "orders@corner-shop.example"
+CHANNELS = """query C($v: String!) { memberByIdentifier(kind: CRM_ID, value: $v) {
+  id reachableChannels } }"""
+
+
+def _on_the_hub(n: int) -> dict[str, Any]:
+    """The n-th contact giving the shop's e-mail (the first gives no other)."""
+    first, last = f"Cy{'x' * n}", f"Hub{'y' * n}"
+    own = [] if n == 0 else [f"{first.lower()}.{last.lower()}@mail.example"]
+    return {
+        "contact_id": f"H-{n}",
+        "first_name": first,
+        "last_name": last,
+        "emails": [HUB, *own],
+        "birth_date": f"19{50 + n}-0{1 + n}-1{n}",
+        "consents": {"email": True},
+        "updated_at": "2024-01-01T00:00:00Z",
+    }
+
+
+@pytest.mark.parametrize("level", list(LEVELS))
+@pytest.mark.parametrize("store", STORES)
+def test_a_cached_profile_drops_an_email_that_more_people_give_than_one_can(
+    store: str, level: str, tmp_path: Path, connect: Callable[..., Client]
+) -> None:
+    hub_max_people = 6  # (default_rules.toml)
+    folder = _folder(tmp_path, *map(_on_the_hub, range(hub_max_people)))
+    with _gateway(tmp_path, folder, store, level) as address:
+        masked = connect(address, MASKED)
+        # Given the first contact reachable by the e-mail she shares with five others, served
+        # from the cache
+        assert _cached(masked, level, CHANNELS, v="H-0")["reachableChannels"] == ["EMAIL"]
+        # When a seventh person gives it: a placeholder now (a shop's), which reaches no one
+        masked.ingest("crm", _on_the_hub(hub_max_people))
+        # Then her next answer no longer calls her reachable by e-mail
+        assert _ask(masked, CHANNELS, v="H-0")["reachableChannels"] == []
