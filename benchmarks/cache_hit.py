@@ -130,6 +130,7 @@ async def measure(
     os.environ["MEMBERGRAPH_API_KEYS"] = orjson.dumps(KEYS).decode()
     from membergraph.app import create_app
     from membergraph.logs import configure_logging
+    from membergraph.response_cache.warm import graphql_post_scope
     from membergraph.settings import Settings
 
     settings = Settings(
@@ -142,21 +143,7 @@ async def measure(
     headers = [(b"content-type", b"application/json"), (b"authorization", f"Bearer {KEY}".encode())]
 
     async def call(body: bytes) -> bytes:
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 8000),
-            "state": {},
-        }
+        scope = graphql_post_scope(headers, body, {})
 
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}

@@ -34,7 +34,7 @@ from membergraph.response_cache.http import HttpResponseCache
 from membergraph.response_cache.plan import plan
 from membergraph.settings import Settings
 
-__all__ = ["Share", "WarmError", "Warmed", "warm"]
+__all__ = ["Share", "WarmError", "Warmed", "graphql_post_scope", "warm"]
 
 _PAGE = 500  # members read at a time
 _AT_ONCE = 4  # requests in flight
@@ -120,6 +120,28 @@ async def warm(
     return done
 
 
+def graphql_post_scope(
+    headers: Sequence[tuple[bytes, bytes]], body: bytes, state: dict[str, Any]
+) -> dict[str, Any]:
+    """The ASGI scope of a POST of ``body`` to ``/graphql`` from a loopback client, as a
+    server hands it to the app (``state`` the request's starting state)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 80),
+        "state": state,
+    }
+
+
 class _Asker:
     """POSTs a body to ``/graphql`` as one ASGI call into the app, answered afresh, never
     from a cache level, so each answer a warm asks is written again and lives a TTL from
@@ -132,21 +154,7 @@ class _Asker:
         self.headers.append((b"content-type", b"application/json"))
 
     async def __call__(self, body: bytes) -> None:
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [*self.headers, (b"content-length", str(len(body)).encode())],
-            "client": ("127.0.0.1", 0),
-            "server": ("127.0.0.1", 80),
-            "state": {HttpResponseCache.REFRESH: True},
-        }
+        scope = graphql_post_scope(self.headers, body, {HttpResponseCache.REFRESH: True})
         status, said = 500, []
         sent, answered = False, asyncio.Event()
 

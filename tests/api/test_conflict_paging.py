@@ -5,7 +5,6 @@ emulated MongoDB alike."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,8 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from membergraph.app import create_app
-from membergraph.settings import Settings
-from tests.support.mongo import EmulatedClient, load
+from tests.support.gateways import app_client
 
-URL = "mongodb://emulated/membergraph"
 PAGE = """query ($after: String, $order: ConflictOrder! = NEWEST, $filter: ConflictFilter) {
   identityConflicts(first: 2, after: $after, orderBy: $order, filter: $filter) {
     totalCount edges { node { id } } pageInfo { endCursor hasNextPage } } }"""
@@ -56,14 +52,8 @@ def started(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClie
     contacts = [orjson.dumps(c) + b"\n" for people, _ in made for c in people]
     (data / "crm.jsonl").write_bytes(b"".join(contacts))
     (data / "call_center.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for _, c in made))
-    settings = Settings(data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path)
-    mongo = None
-    if request.param == "mongodb":
-        mongo = EmulatedClient()
-        asyncio.run(load(data, URL, mongo))
-        settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
-    with TestClient(create_app(settings, mongo_client=mongo), base_url="http://127.0.0.1") as c:
-        yield c
+    with app_client(request.param, data, tmp_path) as client:
+        yield client
 
 
 def _ask(client: TestClient, **variables: Any) -> dict[str, Any]:

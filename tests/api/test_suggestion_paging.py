@@ -5,7 +5,6 @@ MongoDB alike."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,12 +14,9 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from membergraph.app import create_app
 from membergraph.identity.rules import Rules
-from membergraph.settings import Settings
-from tests.support.mongo import EmulatedClient, load
+from tests.support.gateways import app_client
 
-URL = "mongodb://emulated/membergraph"
 LEAST = Rules().suggestions.min_score  # the rules' least score: the default list's
 PEOPLE = [
     ("Sophie", "Martin", "1984-04-04", "9 Birch Rd"),
@@ -57,14 +53,7 @@ def started(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClie
     data.mkdir()
     lines = [orjson.dumps(c) + b"\n" for n in range(5) for c in _pair_of(n)]
     (data / "crm.jsonl").write_bytes(b"".join(lines))
-    settings = Settings(data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path)
-    mongo = None
-    if request.param == "mongodb":
-        mongo = EmulatedClient()
-        asyncio.run(load(data, URL, mongo))
-        settings = Settings(store=URL, sources=URL, cache_dir=tmp_path / "cache")
-    app = create_app(settings, mongo_client=mongo)
-    with TestClient(app, base_url="http://127.0.0.1") as client:
+    with app_client(request.param, data, tmp_path) as client:
         yield client
 
 

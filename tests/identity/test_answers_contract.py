@@ -11,9 +11,9 @@ import pytest
 
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.store import IdentityStore
-from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, answers_of
+from membergraph.identity.store.answers import AnswerToKeep
 from membergraph.identity.store.format import STORE_FORMAT, StoreMark
-from tests.support.stores import ADAPTERS, open_store, two_processes
+from tests.support.stores import ADAPTERS, kept_answers, open_store, two_processes
 
 NOW = 1_000_000.0
 BOUND = (100, 1 << 20)
@@ -25,12 +25,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield opened
 
 
-def _answers(store: IdentityStore) -> AnswersStore:
-    found = answers_of(store)
-    assert found is not None
-    return found
-
-
 def _answer(key: bytes, *members: str, since: int = 0, expires: float = NOW + 60) -> AnswerToKeep:
     return AnswerToKeep(key, b"{}", members, since, expires)
 
@@ -38,7 +32,7 @@ def _answer(key: bytes, *members: str, since: int = 0, expires: float = NOW + 60
 async def test_an_answer_is_served_until_a_change_to_a_member_it_read(
     store: IdentityStore,
 ) -> None:
-    answers = _answers(store)
+    answers = kept_answers(store)
     since = await store.feed_head()
     done = await answers.keep([_answer(b"k1", "m_1", "m_2", since=since)], *BOUND, NOW)
     assert (done.kept, done.entries) == (1, 1)
@@ -55,7 +49,7 @@ async def test_an_answer_is_served_until_a_change_to_a_member_it_read(
 async def test_an_answer_whose_member_changed_after_its_reads_began_is_not_kept(
     store: IdentityStore,
 ) -> None:
-    answers = _answers(store)
+    answers = kept_answers(store)
     since = await store.feed_head()
     await store.append_feed([FeedEntry(ChangeKind.CONSENT_CHANGED, ("m_1",))])
     done = await answers.keep(
@@ -67,7 +61,7 @@ async def test_an_answer_whose_member_changed_after_its_reads_began_is_not_kept(
 
 
 async def test_an_expired_answer_is_not_served_and_goes_first(store: IdentityStore) -> None:
-    answers = _answers(store)
+    answers = kept_answers(store)
     await answers.keep([_answer(b"k", "m_1")], *BOUND, NOW)
     assert await answers.read(b"k", NOW + 61) is None
     done = await answers.keep([_answer(b"k2", "m_2", expires=NOW + 120)], *BOUND, NOW + 61)
@@ -75,7 +69,7 @@ async def test_an_expired_answer_is_not_served_and_goes_first(store: IdentitySto
 
 
 async def test_the_bound_holds_oldest_out_first(store: IdentityStore) -> None:
-    answers = _answers(store)
+    answers = kept_answers(store)
     for n in range(5):
         done = await answers.keep([_answer(b"k%d" % n, f"m_{n}")], 3, 1 << 20, NOW)
     assert done.entries == 3 and await answers.figures() == (3, done.bytes)
@@ -94,7 +88,7 @@ async def test_the_bound_holds_oldest_out_first(store: IdentityStore) -> None:
 async def test_answers_are_dropped_by_member_and_by_a_whole_store_resolution(
     store: IdentityStore,
 ) -> None:
-    answers = _answers(store)
+    answers = kept_answers(store)
     await answers.keep(
         [_answer(b"a", "m_1"), _answer(b"b", "m_2"), _answer(b"c", "m_3")], *BOUND, NOW
     )
@@ -110,7 +104,7 @@ async def test_another_process_does_not_serve_an_answer_after_a_change_it_commit
 ) -> None:
     async with two_processes(kind, tmp_path) as (one, two):
         since = await one.feed_head()
-        await _answers(one).keep([_answer(b"k", "m_1", since=since)], *BOUND, NOW)
-        assert await _answers(two).read(b"k", NOW) is not None
+        await kept_answers(one).keep([_answer(b"k", "m_1", since=since)], *BOUND, NOW)
+        assert await kept_answers(two).read(b"k", NOW) is not None
         await two.append_feed([FeedEntry(ChangeKind.MERGED, ("m_1", "m_2"))])
-        assert await _answers(one).read(b"k", NOW) is None
+        assert await kept_answers(one).read(b"k", NOW) is None

@@ -16,10 +16,10 @@ from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records
 from membergraph.identity.steward_suggestions import reject_suggestion
 from membergraph.identity.store import IdentityStore
-from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, answers_of
+from membergraph.identity.store.answers import AnswerToKeep
 from membergraph.identity.value_tags import value_tag
 from tests.identity.builders import crm, purchase
-from tests.support.stores import ADAPTERS, open_store
+from tests.support.stores import ADAPTERS, kept_answers, open_store
 
 NOW = 1_000_000.0
 BOUND = (100, 1 << 20)
@@ -31,12 +31,6 @@ OTHER = value_tag(IdentifierKind.EMAIL, "other@x.org")
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdentityStore]:
     async with open_store(request.param, tmp_path) as opened:
         yield opened
-
-
-def _answers(store: IdentityStore) -> AnswersStore:
-    found = answers_of(store)
-    assert found is not None
-    return found
 
 
 def test_a_tag_says_nothing_of_the_value_and_tells_values_and_kinds_apart() -> None:
@@ -62,7 +56,7 @@ async def test_an_entrys_value_tags_read_back_and_a_members_tail_holds_it(
 async def test_a_kept_lookup_is_not_served_after_an_entry_carrying_its_values_tag(
     store: IdentityStore,
 ) -> None:
-    answers = _answers(store)
+    answers = kept_answers(store)
     since = await store.feed_head()
     kept = AnswerToKeep(b"lookup", b"{}", ("m_ann", FAMILY), since, NOW + 60)
     assert (await answers.keep([kept], *BOUND, NOW)).kept == 1

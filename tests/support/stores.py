@@ -19,6 +19,7 @@ import pytest
 
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.store import IdentityStore
+from membergraph.identity.store.answers import AnswersStore, answers_of
 from membergraph.identity.store.mongodb import MongoStore
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.support.mongo import ON_REAL_SERVER, REAL_URL, EmulatedClient
@@ -124,3 +125,10 @@ def partition(store: Path) -> set[frozenset[tuple[str, str]]]:
             if member is not None:
                 members[member].add((source, key))
     return {frozenset(records) for records in members.values()}
+
+
+def kept_answers(store: IdentityStore) -> AnswersStore:
+    """The store's level of kept answers (both adapters have one)."""
+    found = answers_of(store)
+    assert found is not None
+    return found
