@@ -49,11 +49,44 @@ def _value(text: str, name: str) -> float:
     return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name)))
 
 
+def _env(figures: Path) -> dict[str, str]:
+    """A worker's environment: the figures' directory ``serve`` sets for its workers."""
+    return {
+        "PROMETHEUS_MULTIPROC_DIR": str(figures),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+    }
+
+
+def _scraped_elsewhere(
+    figures: Path, script: str, ready: str, name: str, want: float
+) -> tuple[list[float | None], str]:
+    """Runs ``script`` as a worker nobody scrapes through; once it prints ``ready``, reads
+    every worker's figures as another worker's scrape would, every 0.1 s for 5 s at most,
+    until ``name`` reads ``want``. Returns what each scrape read of ``name`` (None while it
+    was absent) and the last scrape's text."""
+    with subprocess.Popen(
+        [sys.executable, "-c", script], env=_env(figures), stdout=subprocess.PIPE, text=True
+    ) as worker:
+        try:
+            assert worker.stdout is not None and worker.stdout.readline().strip() == ready
+            shared = CollectorRegistry()
+            MultiProcessCollector(shared, path=str(figures))  # type: ignore[no-untyped-call]
+            seen: list[float | None] = []
+            for _ in range(50):
+                text = generate_latest(shared).decode()
+                seen.append(_value(text, name) if name in text else None)
+                if seen[-1] == want:
+                    break
+                time.sleep(0.1)
+            return seen, text
+        finally:
+            worker.kill()
+
+
 def _worker(figures: Path, calls: int, entries: int) -> str:
-    env = {"PROMETHEUS_MULTIPROC_DIR": str(figures), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     done = subprocess.run(
         [sys.executable, "-c", WORKER, str(calls), str(entries)],
-        env=env,
+        env=_env(figures),
         capture_output=True,
         text=True,
         timeout=60,
@@ -106,29 +139,10 @@ def test_a_scrape_through_another_worker_sees_a_workers_figures_within_seconds(
     tmp_path: Path,
 ) -> None:
     # Given a worker whose part counts 4 more calls while nobody scrapes through it
-    env = {
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-    }
-    with subprocess.Popen(
-        [sys.executable, "-c", GROWING], env=env, stdout=subprocess.PIPE, text=True
-    ) as worker:
-        try:
-            assert worker.stdout is not None and worker.stdout.readline().strip() == "grown"
-            # When another worker is scraped in the next 5 seconds (writes were 10 s apart)
-            shared = CollectorRegistry()
-            MultiProcessCollector(shared, path=str(tmp_path))  # type: ignore[no-untyped-call]
-            seen = []
-            for _ in range(50):
-                text = generate_latest(shared).decode()
-                seen.append(_value(text, "membergraph_test_calls_total"))
-                if seen[-1] == 5.0:
-                    break
-                time.sleep(0.1)
-            # Then it shows them: the worker wrote its figures within the feed's bound
-            assert seen[-1] == 5.0, seen
-        finally:
-            worker.kill()
+    # When another worker is scraped in the next 5 seconds (writes were 10 s apart)
+    seen, _ = _scraped_elsewhere(tmp_path, GROWING, "grown", "membergraph_test_calls_total", 5.0)
+    # Then it shows them: the worker wrote its figures within the feed's bound
+    assert seen[-1] == 5.0, seen
 
 
 COUNTING = textwrap.dedent(
@@ -165,29 +179,10 @@ COUNTING = textwrap.dedent(
 
 def test_the_stores_counts_are_as_fresh_as_a_workers_own_figures(tmp_path: Path) -> None:
     # Given a worker whose store gains a member (its feed moves) while nobody scrapes it
-    env = {
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-    }
-    with subprocess.Popen(
-        [sys.executable, "-c", COUNTING], env=env, stdout=subprocess.PIPE, text=True
-    ) as worker:
-        try:
-            assert worker.stdout is not None and worker.stdout.readline().strip() == "changed"
-            # When the metrics port (another worker) is scraped in the next 5 seconds (the
-            # counts were read 10 s apart)
-            shared = CollectorRegistry()
-            MultiProcessCollector(shared, path=str(tmp_path))  # type: ignore[no-untyped-call]
-            members = 'membergraph_identity{what="members"}'
-            seen = []
-            for _ in range(50):
-                text = generate_latest(shared).decode()
-                seen.append(_value(text, members) if members in text else None)
-                if seen[-1] == 2.0:
-                    break
-                time.sleep(0.1)
-            # Then it shows the new count, within the feed's bound as the other figures
-            assert seen[-1] == 2.0, seen
-            assert _value(text, "membergraph_feed_behind_entries") == 1.0
-        finally:
-            worker.kill()
+    # When the metrics port (another worker) is scraped in the next 5 seconds (the counts
+    # were read 10 s apart)
+    members = 'membergraph_identity{what="members"}'
+    seen, text = _scraped_elsewhere(tmp_path, COUNTING, "changed", members, 2.0)
+    # Then it shows the new count, within the feed's bound as the other figures
+    assert seen[-1] == 2.0, seen
+    assert _value(text, "membergraph_feed_behind_entries") == 1.0
