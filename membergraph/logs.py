@@ -48,14 +48,12 @@ def access_line(method: str, path: str, status: int, ms: float) -> None:
     # The line the handler would format from the record, made without the record and
     # logging's steps around it (a quarter of a cached answer's CPU went to its line).
     now, message, said = time.time(), f"{method} {path} {status} {ms:.1f} ms", REQUEST_ID.get()
-    formatter = handler.formatter
+    formatter, name = handler.formatter, access_log.name
     if isinstance(formatter, TextFormatter):
-        handler.emit_line(f"{formatter.time_of(now)} INFO {access_log.name} [{said}] {message}")
+        handler.emit_line(TextFormatter.line(formatter.time_of(now), "INFO", name, said, message))
         return
-    entry: dict[str, Any] = {"time": _iso(now), "level": "INFO", "logger": access_log.name}
-    entry["message"] = message
-    entry |= {"request_id": said, "method": method, "path": path, "status": status, "ms": ms}
-    handler.emit_line(orjson.dumps(entry, default=str).decode())
+    fields = {"method": method, "path": path, "status": status, "ms": ms}
+    handler.emit_line(_json_line(now, "INFO", name, message, said, fields))
 
 
 _CONFIGURED: list[TurnFlushedHandler] = []  # the handler configure_logging set, if it ran
@@ -79,8 +77,15 @@ def _alone() -> TurnFlushedHandler | None:
     return handler if type(handler.formatter) in (TextFormatter, JsonFormatter) else None
 
 
-def _iso(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+def _json_line(
+    created: float, level: str, name: str, message: str, said: str | None, fields: dict[str, Any]
+) -> str:
+    """A JSON log line: time, level, logger, message, request_id, then ``fields``."""
+    time_ = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    entry: dict[str, Any] = {"time": time_, "level": level, "logger": name, "message": message}
+    entry["request_id"] = said
+    entry |= fields
+    return orjson.dumps(entry, default=str).decode()
 
 
 class _AccessRecord(logging.LogRecord):
@@ -187,10 +192,13 @@ class TextFormatter(logging.Formatter):
         # steps for what a plain line has none of: a tenth of a cached answer's CPU.
         record.message = record.getMessage()
         record.asctime = self.formatTime(record)
-        return (
-            f"{record.asctime} {record.levelname} {record.name}"
-            f" [{record.__dict__['request_id']}] {record.message}"
-        )
+        said = record.__dict__["request_id"]
+        return self.line(record.asctime, record.levelname, record.name, said, record.message)
+
+    @staticmethod
+    def line(asctime: str, level: str, name: str, said: str | None, message: str) -> str:
+        """A plain line (no traceback nor stack) of the format above."""
+        return f"{asctime} {level} {name} [{said}] {message}"
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         return self.time_of(record.created, record.msecs)
@@ -214,17 +222,13 @@ class JsonFormatter(logging.Formatter):
     log's method, path, status and ms; a traceback (server errors only) as ``error``."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": _iso(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
-        }
-        entry.update({k: getattr(record, k) for k in _EXTRA if hasattr(record, k)})
+        fields = {k: getattr(record, k) for k in _EXTRA if hasattr(record, k)}
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+            fields["error"] = self.formatException(record.exc_info)
+        said = getattr(record, "request_id", None)
+        return _json_line(
+            record.created, record.levelname, record.name, record.getMessage(), said, fields
+        )
 
 
 class _WithRequestId(logging.Filter):
