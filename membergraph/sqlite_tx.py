@@ -306,3 +306,21 @@ class OpenedFile:
 def _identity(path: str) -> tuple[int, int]:
     found = os.stat(path)
     return found.st_dev, found.st_ino
+
+
+def add_columns(db: sqlite3.Connection, table: str, columns: Sequence[str]) -> None:
+    """Add the TEXT ``columns`` that ``table`` lacks (a file an earlier release made).
+
+    A file that has them takes no write lock. Otherwise the look and the change are one
+    write transaction: two processes opening such a file at once (``serve --workers 2``
+    after an upgrade) add each column once, the second finding it added, instead of the
+    second failing on "duplicate column name"."""
+
+    def missing() -> list[str]:
+        held = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        return [column for column in columns if column not in held]
+
+    if missing():
+        with immediate(db):
+            for column in missing():
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")

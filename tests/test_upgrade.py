@@ -363,3 +363,34 @@ def test_reresolve_gives_a_format_4_stores_cards_the_days_of_their_emails(
     assert orjson.loads(held) == {second: ["2026-02-01", "2026-02-02", "2026-02-03"]}
     after = _assignments(store)
     assert after[her] == after[orders] == after[("transactions", f"loyalty:{card}")]
+
+
+async def test_two_processes_opening_an_earlier_releases_file_at_once_both_open(
+    tmp_path: Path,
+) -> None:
+    # Given files as the release before left them: no feed value tags, no suppression keys
+    # (``serve --workers 2`` opens the file in each worker at the same moment)
+    from membergraph.privacy.sqlite_store import SqlitePrivacyStore
+
+    async def opened(path: Path) -> SqliteStore:
+        store = SqliteStore(path)
+        await store.open()
+        await SqlitePrivacyStore(store).open()
+        return store
+
+    for attempt in range(5):  # (each open's look and change interleave at every await)
+        path = tmp_path / f"earlier{attempt}.db"
+        await (await opened(path)).aclose()
+        with sqlite3.connect(path) as db:
+            db.execute("ALTER TABLE feed DROP COLUMN value_tags")
+            db.execute("ALTER TABLE suppressions DROP COLUMN key")
+        # When two open it at once, then both open, and each column is there once
+        both = await asyncio.gather(opened(path), opened(path), return_exceptions=True)
+        failed = [repr(store) for store in both if isinstance(store, BaseException)]
+        for store in both:
+            if isinstance(store, SqliteStore):
+                await store.aclose()
+        assert failed == []
+        with sqlite3.connect(path) as db:
+            assert "value_tags" in {row[1] for row in db.execute("PRAGMA table_info(feed)")}
+            assert "key" in {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}

@@ -39,7 +39,7 @@ from membergraph.privacy.sqlite_erase import (
     still_held,
     vacuum,
 )
-from membergraph.sqlite_tx import in_transaction
+from membergraph.sqlite_tx import add_columns, in_transaction
 
 __all__ = ["SqlitePrivacyStore"]
 
@@ -124,9 +124,7 @@ class SqlitePrivacyStore(PrivacyStore):
     async def open(self) -> None:
         def create(db: sqlite3.Connection) -> None:
             db.executescript(SCHEMA)
-            columns = {r[1] for r in db.execute("PRAGMA table_info(suppressions)")}
-            if "key" not in columns:  # a store an earlier release made: its rows name no key
-                db.execute("ALTER TABLE suppressions ADD COLUMN key TEXT")
+            add_columns(db, "suppressions", ("key",))  # an earlier release's rows name no key
             # A store whose identity tables are still empty never freed a page before secure
             # delete was on: nothing to rewrite at its first erasure.
             if db.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None:

@@ -48,7 +48,7 @@ from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetr
 from membergraph.identity.store.sqlite_schema import SCHEMA
 from membergraph.identity.store.sqlite_write import member_versions
 from membergraph.identity.store.tombstones import any_buried_sqlite
-from membergraph.sqlite_tx import OpenedFile, immediate
+from membergraph.sqlite_tx import OpenedFile, add_columns, immediate
 
 __all__ = ["SqliteStore"]
 
@@ -100,16 +100,10 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
             await self.db.executescript(SCHEMA)
             await self.db.executescript(METRICS_SCHEMA)
             await self.db.execute(f"PRAGMA synchronous = {self.synchronous}")  # (SCHEMA's)
-            columns = await self.db.execute_fetchall("PRAGMA table_info(records)")
-            held = {c[1] for c in columns}
-            # A store written before purchase days, a card's e-mails by day, line versions.
-            for column in ("days", "email_days", "version"):
-                if column not in held:
-                    await self.db.execute(f"ALTER TABLE records ADD COLUMN {column} TEXT")
-            # A feed written before value tags: its entries carry none (read as none).
-            feed = await self.db.execute_fetchall("PRAGMA table_info(feed)")
-            if "value_tags" not in {c[1] for c in feed}:
-                await self.db.execute("ALTER TABLE feed ADD COLUMN value_tags TEXT")
+            # A store written before purchase days, a card's e-mails by day, line versions;
+            # a feed written before value tags (its entries carry none: read as none).
+            await self._in_thread(add_columns, "records", ("days", "email_days", "version"))
+            await self._in_thread(add_columns, "feed", ("value_tags",))
             # A new store is marked with this release's format from the start (what made a
             # store holding records and no mark is unknown: format 0, ``format.verdict``).
             # Read first: a store marked already takes no write lock as it opens.
