@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -15,7 +16,12 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from membergraph.cli_checks import require_out_apart, require_out_file, require_out_folder
+from membergraph.cli_checks import (
+    refuse,
+    require_out_apart,
+    require_out_file,
+    require_out_folder,
+)
 from membergraph.cli_options import SourcesOpt, StoreOpt, command_settings, require_folder
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
@@ -59,8 +65,10 @@ def resolve(
     require_out_file("--out", out)
     settings = command_settings(store=store)
     require_out_apart("--out", out, settings.store, data)
+    # Folding a folder into a store that holds members is asked for by naming the store.
+    folding = store is not None or "MEMBERGRAPH_STORE" in os.environ
     try:
-        members, seconds = asyncio.run(_resolve(settings, data, out, workers))
+        members, seconds = asyncio.run(_resolve(settings, data, out, workers, folding))
     except StoreError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
@@ -68,7 +76,7 @@ def resolve(
 
 
 async def _resolve(
-    settings: Settings, data: Path, out: Path, workers: int | None
+    settings: Settings, data: Path, out: Path, workers: int | None, folding: bool
 ) -> tuple[int, float]:
     started = time.perf_counter()
     with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
@@ -77,6 +85,15 @@ async def _resolve(
         async with store as identity_store, _held_lines(settings) as held:
             privacy = await suppressing(identity_store, settings)
             held_members = await identity_store.count_members()
+            if held_members and not folding:
+                # The default store is the gateway's (./membergraph.db where it was started):
+                # another folder's lines would be folded into its members, live.
+                refuse(
+                    f"the default store {settings.store} already holds {held_members} members"
+                    f" (a gateway's, or another folder's): resolving {data} would fold its"
+                    " lines into them. Pass --store with a new file for a store of its own,"
+                    " or name this store with --store to fold into it"
+                )
             result = await resolve_folder(
                 data,
                 out,

@@ -110,6 +110,34 @@ def test_resolve_writes_one_line_per_input_line(demo_source: Path, tmp_path: Pat
     assert "already held" in rerun.output and "--store" in rerun.output
 
 
+def test_resolve_never_folds_into_the_default_store_unasked(
+    demo_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a gateway's store where it was started (the default ./membergraph.db) holding
+    # another folder's members
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MEMBERGRAPH_STORE", raising=False)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "crm.jsonl").write_text('{"contact_id": "C1", "emails": ["ann@mail.org"]}\n')
+    loaded = runner.invoke(app, ["load", "--data", str(other), "--to", "sqlite:///membergraph.db"])
+    assert loaded.exit_code == 0, loaded.output
+    before = (tmp_path / "membergraph.db").stat().st_mtime_ns
+    # When a folder is resolved there without --store
+    out = tmp_path / "a.jsonl"
+    refused = runner.invoke(app, ["resolve", "--data", str(demo_source), "--out", str(out)])
+    # Then it is refused, saying how to ask for either, and nothing is written
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert "already holds 1 members" in said and "--store" in said
+    assert not out.exists()
+    assert (tmp_path / "membergraph.db").stat().st_mtime_ns == before
+    # and naming the store folds into it, as asked
+    asked = ["resolve", "--data", str(demo_source), "--out", str(out)]
+    folded = runner.invoke(app, [*asked, "--store", "sqlite:///membergraph.db"])
+    assert folded.exit_code == 0 and "already held 1 members" in folded.output
+
+
 def test_resolve_reports_malformed_lines_in_place(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
