@@ -156,6 +156,14 @@ def purchase_key(made_of: Identifier) -> str:
     return f"online:{made_of.value}"
 
 
+def card_record(kind: str, key: str) -> str | None:
+    """The key of the purchase record a loyalty card's match key ``key`` is the key of
+    (``loyalty:<card>``: its account and balance), None for another kind. A lookup by the
+    card answers the member holding it first, before a contact that only names the card
+    (a steward may have split the card off her)."""
+    return f"loyalty:{key}" if kind == IdentifierKind.LOYALTY_ID.value else None
+
+
 def purchase_identifier(key: str, region: str = "US") -> Identifier | None:
     """The identifier a purchase record's key names, read as a line's card or e-mail is
     (``loyalty:ld-1111-0001`` names card ``LD11110001``); None for a key of no such form or

@@ -312,3 +312,32 @@ def test_splitting_off_the_only_contact_that_holds_several_accounts_is_refused(
         assert f"{len(accounts)} members of their own" in error["message"]
         assert "linkRecords" in error["message"]
         assert _data(gql(client, karen))["memberByIdentifier"] == before
+
+
+def test_a_card_split_off_its_contact_is_found_by_its_number_with_its_points(
+    client: TestClient,
+) -> None:
+    # Given Ann's card (150 points) split off her contact, which still names the card
+    ann = _world(client)["ann"]
+    split = gql(
+        client,
+        "mutation ($r: RecordRefInput!, $m: ID!) { splitMember(memberId: $m, records: [$r],"
+        f' reason: "her son\'s card") {{ {MEMBER_FIELDS} }} }}',
+        r=_card_of(ann),
+        m=ann["id"],
+    )
+    [contact] = [
+        m for m in _data(split)["splitMember"] if {"source": "CRM", "key": "C-ANN"} in m["records"]
+    ]
+    # When a till looks the card's number up
+    found = _data(
+        gql(
+            client,
+            f'{{ m: memberByIdentifier(kind: LOYALTY_ID, value: "LD11110001") '
+            f"{{ {MEMBER_FIELDS} }} }}",
+        )
+    )["m"]
+    # Then it answers the card's own member and its balance, not her contact's 0 points
+    assert found["id"] != contact["id"]
+    assert {"source": "TRANSACTIONS", "key": "loyalty:LD11110001"} in found["records"]
+    assert found["loyalty"]["pointsBalance"] == 150

@@ -216,3 +216,38 @@ async def test_a_store_keeps_what_made_it(store: IdentityStore) -> None:
     await store.set_mark(StoreMark(STORE_FORMAT, "rules-a"))
     await store.set_mark(StoreMark(STORE_FORMAT + 1, "rules-b"))
     assert await store.mark() == StoreMark(STORE_FORMAT + 1, "rules-b")
+
+
+async def test_a_cards_number_finds_the_member_holding_the_card_first(
+    store: IdentityStore,
+) -> None:
+    # Given a card a steward split off the contact that names it: the contact's member is
+    # the older, and both hold the number (the contact's line still names it)
+    ann, card = crm("C1", emails=["ann@x.org"], card="LD11110000"), purchase(card="LD11110000")
+    await store.apply(
+        Change(
+            records=[ann],
+            assignments={ann.ref: "m_ann"},
+            new_members=["m_ann"],
+            actor="test",
+            reason="first load",
+            at=NOW,
+        )
+    )
+    await store.apply(
+        Change(
+            records=[card],
+            assignments={card.ref: "m_card"},
+            new_members=["m_card"],
+            actor="test",
+            reason="split",
+            at=datetime(2026, 11, 2, tzinfo=UTC),
+        )
+    )
+    # When the till looks the number up, then the card's member (its balance) answers
+    # first; by the contact's e-mail, hers
+    assert await store.find_members(IdentifierKind.LOYALTY_ID, "LD11110000") == [
+        "m_card",
+        "m_ann",
+    ]
+    assert await store.find_members(IdentifierKind.EMAIL, "ann@x.org") == ["m_ann"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import ValueKey
+from membergraph.identity.line_records import card_record
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.mongodb_client import mapped
@@ -276,21 +277,21 @@ class MongoReads:
         docs = await self._find(
             "records",
             {"match_keys": match_key(kind.value, key)},
-            projection=["member_id", "identifiers", "role"],
+            projection=["member_id", "identifiers", "role", "source", "key"],
         )
-        # What an agent typed is evidence, not an identity: it never answers a lookup. A
-        # member holding it on a profile record (its owner's) answers before one holding it
-        # on a leaf only (a shared device a steward gave to one of its two logins).
-        leaf_only: dict[str, bool] = {}
+        # (the order: the port's) Per member: holds no card's own record, only leaves.
+        own = card_record(kind.value, key)
+        rank: dict[str, tuple[bool, bool]] = {}
         for d in docs:
             if d.get("member_id") and any(
                 i["kind"] == kind.value and i["key"] == key and i["via"] != "agent"
                 for i in d["identifiers"]
             ):
-                held = leaf_only.get(d["member_id"], True)
-                leaf_only[d["member_id"]] = held and d["role"] != "profile"
-        members = await self._find_in("members", "_id", set(leaf_only))
-        order = sorted(members, key=lambda m: (leaf_only[m["_id"]], m["created_at"], m["_id"]))
+                card, leaf = rank.get(d["member_id"], (True, True))
+                is_card = d["source"] == "transactions" and d["key"] == own
+                rank[d["member_id"]] = (card and not is_card, leaf and d["role"] != "profile")
+        members = await self._find_in("members", "_id", set(rank))
+        order = sorted(members, key=lambda m: (*rank[m["_id"]], m["created_at"], m["_id"]))
         return [m["_id"] for m in order]
 
     async def page_members(

@@ -66,7 +66,11 @@ class MemberReads(abc.ABC):
 
     @abc.abstractmethod
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
-        """Members carrying an identifier (by matching key), oldest first."""
+        """Members carrying an identifier (by matching key): the one holding a card's own
+        record (:func:`~membergraph.identity.line_records.card_record`) first, then those
+        holding it on a profile record (its owner's) before those holding it on a leaf only
+        (a shared device a steward gave to one of its two logins), then oldest first. What
+        an agent typed is evidence, not an identity: it never answers a lookup."""
 
     async def find_member_parts(
         self, kind: IdentifierKind, key: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from membergraph.identity.line_records import card_record
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.store.port import MemberCarried, MemberParts, contact_values
 from membergraph.identity.store.sqlite_members import member_parts
@@ -35,17 +36,17 @@ Conn = sqlite3.Connection
 
 
 def find_members(db: Conn, kind: str, key: str) -> list[str]:
-    """The members carrying an identifier: those holding it on a profile record (its
-    owner's) before those holding it on a leaf only (a shared device a steward gave to one
-    of its two logins), then oldest first."""
+    """:meth:`~membergraph.identity.store.port_reads.StoreReads.find_members` in one
+    statement."""
     found = db.execute(
         "SELECT r.member_id FROM identifiers i JOIN records r"
         " ON r.source = i.source AND r.key = i.rkey"
         " JOIN members m ON m.id = r.member_id"
         # What an agent typed is evidence, not an identity: it never answers a lookup.
         " WHERE i.kind=? AND i.key=? AND i.via != 'agent' GROUP BY r.member_id"
-        " ORDER BY MIN(r.role != 'profile'), m.created_at, m.id",
-        (kind, key),
+        " ORDER BY MIN(r.source IS NOT 'transactions' OR r.key IS NOT ?),"
+        " MIN(r.role != 'profile'), m.created_at, m.id",
+        (kind, key, card_record(kind, key)),
     ).fetchall()
     return [row[0] for row in found]
 
