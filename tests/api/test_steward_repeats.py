@@ -94,3 +94,80 @@ def test_a_contact_changing_again_and_again_keeps_one_open_conflict(started: Tes
         _ingest(started, "crm", {**SAM, "first_name": name, "updated_at": f"2026-12-0{day}T00:00Z"})
     # Then the queue still holds that one conflict, not one per version
     assert _sams_conflicts(started) == first
+
+
+def _members(client: TestClient) -> list[str]:
+    """Ada's and Bob's members now (one while linked)."""
+    found = (_data(client, LOOKUP, v=c)["memberByIdentifier"]["id"] for c in ("C-ADA", "C-BOB"))
+    return sorted(set(found))
+
+
+def test_a_conflict_dismissed_opens_anew_when_its_evidence_comes_back(
+    started: TestClient,
+) -> None:
+    # Given the conflict of Sam's split card, dismissed by a steward
+    member = _data(started, LOOKUP, v="C-SAM")["memberByIdentifier"]["id"]
+    _data(started, SPLIT_CARD, m=member)
+    [dismissed] = _sams_conflicts(started)
+    _data(started, DISMISS, id=dismissed)
+    assert _sams_conflicts(started) == []
+    # When her contact changes twice, still naming the card
+    for day, name in ((2, "Samantha"), (3, "Sammy")):
+        _ingest(started, "crm", {**SAM, "first_name": name, "updated_at": f"2026-12-0{day}T00:00Z"})
+    # Then one new conflict is open (the evidence came back), not the dismissed one, not two
+    [opened] = _sams_conflicts(started)
+    assert int(opened) > int(dismissed)
+
+
+def _steps(client: TestClient, order: list[str]) -> dict[str, str]:
+    """Take the four steps in ``order`` (link, split, undo_split, undo_link); the events."""
+    done: dict[str, str] = {}
+    for step in order:
+        member = _data(client, LOOKUP, v="C-ADA")["memberByIdentifier"]["id"]
+        if step == "link":
+            _data(client, LINK)
+        elif step == "split":
+            _data(client, SPLIT, m=member)
+        else:
+            _data(client, UNDO, e=done[step.removeprefix("undo_")])
+        made = {
+            int(e["id"])
+            for m in _members(client)
+            for e in _data(client, HISTORY, id=m)["member"]["identityHistory"]
+            if e["kind"] == "steward" and e["id"] not in done.values()
+        }
+        done[step] = str(max(made))
+    return done
+
+
+# Every order a steward can take them in: a split needs the link, an undo its change, and
+# undoing the link while the split holds undoes nothing the split did not (refused: later
+# changes depend), so it comes after the split's undo or before the split.
+ORDERS = [
+    pytest.param(["link", "split", "undo_split", "undo_link"], id="split-undone-then-link"),
+    pytest.param(["link", "undo_link"], id="link-undone"),
+    pytest.param(["link", "split", "undo_split"], id="split-undone"),
+    pytest.param(["link", "split"], id="split-holds"),
+]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_every_member_shows_each_undone_change_undone(
+    started: TestClient, order: list[str]
+) -> None:
+    # Given the steps taken in this order
+    done = _steps(started, order)
+    undone = {done[s]: done[f"undo_{s}"] for s in ("link", "split") if f"undo_{s}" in done}
+    # Then every member that tells a change says whether it is undone, and by which event,
+    # as undo itself answers
+    for member in _members(started):
+        for event in _data(started, HISTORY, id=member)["member"]["identityHistory"]:
+            if event["id"] not in done.values():
+                continue
+            assert event["undoneBy"] == undone.get(event["id"]), (member, event)
+            assert event["undoable"] is (event["id"] not in undone), (member, event)
+            again = started.post(
+                "/graphql", json={"query": UNDO, "variables": {"e": event["id"], "dry": True}}
+            ).json()
+            refused = [e["extensions"]["code"] for e in again.get("errors", [])]
+            assert (refused == ["ALREADY_UNDONE"]) is (event["id"] in undone), (event, again)
