@@ -4,20 +4,70 @@ events of a change, and what subscribers are told."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import attrgetter
 
-from membergraph.identity.engine import Resolution, ValueKey
+from membergraph.identity.engine import Conflict, Resolution, ValueKey
 from membergraph.identity.events import MemberChange
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.store.port import Change, IdentityEvent, StoredLink
+from membergraph.identity.store.conflict_state import resolved
+from membergraph.identity.store.port import Change, IdentityEvent, IdentityStore, StoredLink
 from membergraph.identity.value_tags import record_tags
 
-__all__ = ["diff_links", "feed_entries", "member_changes", "record_events", "undone_change"]
+__all__ = [
+    "diff_links",
+    "feed_entries",
+    "member_changes",
+    "open_conflicts",
+    "record_events",
+    "undone_change",
+]
 
 _link_a, _ref = attrgetter("a"), attrgetter("ref")
+# A conflict as the stewards' queue tells one from another: its kind and its records.
+ConflictKey = tuple[str, frozenset[RecordKey]]
+
+
+def _written(
+    resolution: Resolution, member_of: Mapping[RecordKey, str], moved: set[RecordKey]
+) -> list[tuple[str, Conflict]]:
+    """The conflicts a change records, each with its member: those touching moved records."""
+    found = []
+    for conflict in resolution.conflicts:
+        owner = next((member_of[r] for r in conflict.records if r in member_of), None)
+        if owner is not None and moved.intersection(conflict.records):
+            found.append((owner, conflict))
+    return found
+
+
+async def open_conflicts(
+    store: IdentityStore,
+    resolution: Resolution,
+    member_of: Mapping[RecordKey, str],
+    current: Mapping[RecordKey, str],
+    moved: set[RecordKey],
+) -> set[ConflictKey]:
+    """Which of the conflicts this change would record are open already (no steward decided
+    them): :func:`record_events` leaves them out, so a contact's every new version does not
+    add the same conflict to the queue again. Read from the histories of the members that
+    hold their records now and before the change (none: no read)."""
+    written = _written(resolution, member_of, moved)
+    if not written or not current:  # a first load: no conflict was recorded before
+        return set()
+    members = {owner for owner, _ in written}
+    members.update(current[r] for _, c in written for r in c.records if r in current)
+    wanted = {(c.kind, frozenset(c.records)) for _, c in written}
+    closed = set(resolved(await store.metrics().conflict_decisions()))
+    return {
+        key
+        for history in await store.member_events(sorted(members))
+        for event in history
+        if event.kind == "conflict"
+        and event.id not in closed
+        and (key := (event.rule or "", frozenset(event.records))) in wanted
+    }
 
 
 def record_events(
@@ -28,9 +78,11 @@ def record_events(
     moved: set[RecordKey],
     now: datetime,
     actor: str,
+    open_already: Collection[ConflictKey] = (),
 ) -> None:
     """The events a change writes: links made (as ``link_members``, see :class:`Change`) and
-    retracted, merges, conflicts that touch moved records, values that stopped linking."""
+    retracted, merges, conflicts that touch moved records (but those ``open_already``: see
+    :func:`open_conflicts`), values that stopped linking."""
     events = change.events
     reason = change.reason
     # "linked": each added link's member, looked up in C (168,000 for a first load).
@@ -69,9 +121,8 @@ def record_events(
                 events.append(
                     IdentityEvent(member, "merged", now, actor, reason=reason, evidence=evidence)
                 )
-    for conflict in resolution.conflicts:
-        owner = next((member_of[r] for r in conflict.records if r in member_of), None)
-        if owner is not None and moved.intersection(conflict.records):
+    for owner, conflict in _written(resolution, member_of, moved):
+        if (conflict.kind, frozenset(conflict.records)) not in open_already:
             events.append(
                 IdentityEvent(
                     owner,

@@ -20,6 +20,7 @@ from membergraph.identity.changes import (
     diff_links,
     feed_entries,
     member_changes,
+    open_conflicts,
     record_events,
     undone_change,
 )
@@ -247,7 +248,8 @@ async def _change(
             change.retired = sorted({current[ref] for ref in change.unassigned} - kept)
         await stage(store.stage_members(change.assignments, ids.new_members, now))
         moved = changed | change.assignments.keys() | set(change.unassigned)
-        record_events(change, resolution, member_of, current, moved, now, actor)
+        still_open = await open_conflicts(store, resolution, member_of, current, moved)
+        record_events(change, resolution, member_of, current, moved, now, actor, still_open)
         change.events.extend(adjust.events)
         if adjust.action is not None:
             marker = steward_event(

@@ -15,11 +15,12 @@ from typing import Any
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.conflict_state import DECISIONS
-from membergraph.identity.store.port import IdentityEvent, ScopeState
+from membergraph.identity.store.port import IdentityEvent, IdentityStore, ScopeState
 
 __all__ = [
     "STEWARD",
     "Constraints",
+    "deciding_members",
     "merge_sides",
     "parted_merges",
     "records_of",
@@ -124,6 +125,20 @@ def undone_events(events: Iterable[IdentityEvent]) -> dict[int, int]:
     taken_back = set(undoes.values())
     undone.update({m: u for m, u in marked.items() if m not in taken_back})
     return undone
+
+
+async def deciding_members(store: IdentityStore, events: Iterable[IdentityEvent]) -> list[str]:
+    """The members whose histories hold the later steward changes of ``events``' records,
+    their undos among them: the members holding those records now, and the ones each event
+    named. An undo goes beside its change only while that change's member lives: undone
+    while merged away, it is written under the member it was merged into, which a split
+    may part from it since (``undo`` and ``identityHistory`` both read these)."""
+    events = list(events)
+    refs = sorted({ref for event in events for ref in records_of(event.evidence)})
+    members = set((await store.assignments(refs)).values()) if refs else set()
+    for event in events:
+        members.update(event.evidence.get("members", []))
+    return sorted(members)
 
 
 def merge_sides(event: IdentityEvent) -> tuple[list[RecordKey], list[RecordKey]]:

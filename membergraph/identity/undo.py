@@ -23,7 +23,12 @@ from typing import Any
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
 from membergraph.identity.steward_conflicts import undo_decision
-from membergraph.identity.steward_record import STEWARD, records_of, undone_events
+from membergraph.identity.steward_record import (
+    STEWARD,
+    deciding_members,
+    records_of,
+    undone_events,
+)
 from membergraph.identity.steward_request import (
     Preview,
     StewardError,
@@ -92,8 +97,7 @@ async def _later(
 ) -> list[IdentityEvent]:
     """Steward events after ``event`` touching any of its records, from the histories of
     the members those records and the event named."""
-    members = set((await service.store.assignments(refs)).values())
-    members.update(event.evidence.get("members", []))
+    members = await deciding_members(service.store, [event])
     touched = set(refs)
     found: dict[int, IdentityEvent] = {}
     for history in await service.store.member_events(sorted(members)):

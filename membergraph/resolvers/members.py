@@ -25,7 +25,12 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.service import FoundMember
-from membergraph.identity.steward_record import parted_merges, undone_events
+from membergraph.identity.steward_record import (
+    STEWARD,
+    deciding_members,
+    parted_merges,
+    undone_events,
+)
 from membergraph.identity.store.port import IdentityEvent, StoredLink
 from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
@@ -194,7 +199,19 @@ async def taken_back(
     history = await ctx.loaders.member_events.load(member.id)
     held = await records(ctx, member)
     parted: dict[int, int | None] = dict.fromkeys(parted_merges(history, held))
-    taken = with_twins({**parted, **undone_events(history)}, merge_twins(history, member.id))
+    undone = undone_events(history)
+    standing = [e for e in history if e.kind == STEWARD and e.id not in undone]
+    if standing:
+        # Their undos may be written elsewhere (undone while merged away): read where
+        # ``undo`` looks, so the two agree.
+        asked = await deciding_members(ctx.gateway.identity.store, standing)
+        seen = {
+            e.id: e
+            for found in [history, *await load_many(ctx.loaders.member_events, asked)]
+            for e in found
+        }
+        undone = undone_events(seen[k] for k in sorted(k for k in seen if k is not None))
+    taken = with_twins({**parted, **undone}, merge_twins(history, member.id))
     shown = {e.id for e in events}
     return {event_id: by for event_id, by in taken.items() if event_id in shown}
 
