@@ -115,9 +115,22 @@ def _field(name: str, info: FieldInfo, where: str) -> tuple[tuple[str, Any, Any]
         return (name, kind, msgspec.field(default_factory=made)), checks
     if info.default is PydanticUndefined:
         return (name, kind, msgspec.NODEFAULT), checks
-    if outer or (inner and info.default is not None):
+    if (outer or (inner and info.default is not None)) and not _kept(checks, info.default):
         raise NotImplementedError(f"{where}: a validated default has no fast copy")
     return (name, kind, info.default), checks
+
+
+def _kept(checks: list[Check], default: Any) -> bool:
+    """The checks take the default as it is (``"USD"`` for a currency): running them on it,
+    as the struct will, gives what pydantic gives by leaving it unvalidated."""
+    value = default
+    try:
+        for _, check, on_none in checks:
+            if value is not None or on_none:
+                value = check(value)
+    except (ValueError, TypeError):
+        return False
+    return bool(value == default and type(value) is type(default))
 
 
 def _after(checks: tuple[Check, ...]) -> Callable[[Any], None]:

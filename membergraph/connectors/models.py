@@ -103,6 +103,18 @@ LineId = Annotated[str, AfterValidator(_line_id)]
 """A line's id: printable, at most :data:`MAX_ID_LENGTH` characters, surrounding spaces
 dropped."""
 
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not (code.isascii() and code.isalpha()):
+        raise ValueError(f"{value!r} is no ISO 4217 currency code (three letters, such as USD)")
+    return code
+
+
+Currency = Annotated[str, AfterValidator(_currency)]
+"""An ISO 4217 code's form (three letters), read in any case and spacing: ``" usd"`` is USD.
+Amounts are summed as they are, whatever their currency (no conversion: docs/bad-input.md)."""
+
 MAX_INT = 2**31 - 1
 """The largest number one line may carry: GraphQL's ``Int`` is 32-bit, and a line must never
 make its member unreadable (sums are ``BigInt`` in the schema)."""
@@ -190,7 +202,7 @@ class Transaction(_Line):
     channel: Literal["store", "online"]
     occurred_at: Timestamp
     amount_cents: SignedCents
-    currency: str = "USD"
+    currency: Currency = "USD"
     points_earned: Count = 0
     points_redeemed: Count = 0
     status: Literal["completed", "refunded", "cancelled"] = "completed"

@@ -65,6 +65,20 @@ CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@exam
             id="updated-9999",
         ),
         pytest.param(
+            "transactions",
+            {**PURCHASE, "currency": "Monopoly money"},
+            "currency",
+            "no ISO 4217 currency code",
+            id="currency-words",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "currency": "€"},
+            "currency",
+            "no ISO 4217 currency code",
+            id="currency-sign",
+        ),
+        pytest.param(
             "crm",
             {**CONTACT, "birth_date": "2999-01-01"},
             "birth_date",
@@ -133,6 +147,19 @@ def test_only_birth_dates_nobody_has_are_refused_not_today_nor_the_dummy_ones(
     # Then only the last two are refused, each alone
     statuses = [line["status"] for line in answer.json()["lines"]]
     assert statuses == ["created"] * 4 + ["rejected"] * 2
+
+
+def test_a_currency_code_is_read_in_any_case_and_spacing(client: TestClient) -> None:
+    # Given a till that writes its currency in lower case with a space
+    line = {**PURCHASE, "transaction_id": "T-VAL-CUR", "currency": " cad"}
+    # When it is pushed, then it is taken and shown as the code it is
+    assert client.post("/ingest/transactions", json=[line]).json()["lines"][0]["status"] == (
+        "created"
+    )
+    query = '{ memberByIdentifier(kind: LOYALTY_ID, value: "LD-5150-2026") {'
+    query += " transactions(first: 5) { edges { node { transactionId currency } } } } }"
+    found = gql(client, query)["data"]["memberByIdentifier"]["transactions"]["edges"]
+    assert {"transactionId": "T-VAL-CUR", "currency": "CAD"} in [e["node"] for e in found]
 
 
 def test_a_time_within_a_day_ahead_is_taken(client: TestClient) -> None:
