@@ -269,16 +269,22 @@ class _Mirror:
 
 async def metrics_endpoint(request: Request) -> Response:
     """``/metrics``: the Prometheus text of the app's :class:`Telemetry`; not for a token
-    bound to a member (a frontend app's, held by every customer's browser): the figures
-    span every member (how many there are, every route's traffic and errors)."""
-    if caller_of(request).member_id is not None:
-        refused = (
-            "the metrics are refused to a token bound to a member (its member_id claim): they"
-            " span every member; scrape them with an operator's key or on the metrics port"
-        )
-        return JSONResponse({"error": refused}, 403)
-    telemetry: Telemetry = request.app.state.telemetry
-    return Response(await telemetry.scrape(), media_type=CONTENT_TYPE_LATEST)
+    bound to a member (a frontend app's, held by every customer's browser), nor for a push
+    source's key (``ingest:write`` alone, on every till): the figures span every member (how
+    many there are, every route's traffic and errors)."""
+    caller = caller_of(request)
+    if caller.member_id is not None:
+        whose = "a token bound to a member (its member_id claim)"
+    elif caller.scopes == {"ingest:write"}:
+        whose = "a push source's key (ingest:write alone: it pushes lines)"
+    else:
+        telemetry: Telemetry = request.app.state.telemetry
+        return Response(await telemetry.scrape(), media_type=CONTENT_TYPE_LATEST)
+    refused = (
+        f"the metrics are refused to {whose}: they span every member; scrape them with an"
+        " operator's key or on the metrics port"
+    )
+    return JSONResponse({"error": refused}, 403)
 
 
 class _GatewayFigures(Collector):

@@ -212,6 +212,17 @@ def test_nothing_but_health_answers_without_a_key(
     assert secured.get("/readyz").status_code == 200
 
 
+def test_a_push_sources_key_pushes_lines_and_reads_no_metrics(secured: TestClient) -> None:
+    # Given the key every till holds (ingest:write alone), when it asks for the metrics
+    pos = {"x-api-key": ROLE_KEY["pos"]}
+    said = secured.get("/metrics", headers=pos)
+    # Then it is refused, saying why, and an operator's key reads them
+    assert said.status_code == 403 and "push source" in said.json()["error"]
+    assert "membergraph_" not in said.text
+    steward = {"x-api-key": ROLE_KEY["steward-sue"]}
+    assert "membergraph_http_request" in secured.get("/metrics", headers=steward).text
+
+
 def test_a_browser_opens_graphiql_with_the_key_as_basic_password(
     settings: Settings, data_dir: Path
 ) -> None:
