@@ -19,7 +19,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -30,6 +29,7 @@ from membergraph.auth import ApiKeyMiddleware, Authenticator, Caller, TokenVerif
 from membergraph.body_limit import BodyLimit, BodyRule
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.http import HttpSource
+from membergraph.cors import JsonCORSMiddleware
 from membergraph.export import export_members_endpoint
 from membergraph.fetch_metadata import OtherSitesPages
 from membergraph.gateway import follow_feed, open_gateway
@@ -184,7 +184,7 @@ def create_app(
     # CORS first: a preflight carries no credentials and is answered before auth.
     cors = [
         Middleware(
-            CORSMiddleware,
+            JsonCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             # A page may send its own request id and trace context, and read the id back.

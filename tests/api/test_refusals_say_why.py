@@ -99,3 +99,19 @@ def test_a_refused_websocket_origin_names_the_setting(
         asyncio.run(handshake())
     (line,) = [r.getMessage() for r in caplog.records if "evil.example.net" in r.getMessage()]
     assert "MEMBERGRAPH_CORS_ORIGINS" in line and "allowed_origins" not in line
+
+
+def test_a_preflight_from_an_unlisted_origin_is_refused_in_json_naming_the_setting(
+    server: str,
+) -> None:
+    # When a page of another origin asks whether it may POST to /graphql
+    asked = {"origin": "https://evil.example", "access-control-request-method": "POST"}
+    said = httpx.options(f"http://{server}/graphql", headers=asked)
+    # Then the refusal is JSON as every refusal is, naming the origin and the setting
+    assert said.status_code == 400 and said.headers["content-type"] == "application/json"
+    error = said.json()["error"]
+    assert "https://evil.example" in error and "MEMBERGRAPH_CORS_ORIGINS" in error
+    assert "access-control-allow-origin" not in said.headers
+    # and the listed origin's preflight is allowed as before
+    listed = httpx.options(f"http://{server}/graphql", headers={**asked, "origin": APP})
+    assert listed.status_code == 200 and listed.headers["access-control-allow-origin"] == APP
