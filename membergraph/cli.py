@@ -12,7 +12,7 @@ import tempfile
 import time
 import webbrowser
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -48,6 +48,7 @@ from membergraph.resolve_cli import reresolve, resolve
 from membergraph.setting_values import STORE_SCHEMES
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_timeouts, require_sources_in_a_database
+from membergraph.startup_signals import INTERRUPTED
 from membergraph.sync_cli import sync_sources
 from membergraph.warm_cli import warm
 
@@ -322,7 +323,13 @@ def load(
         except (StoreError, ConnectorError) as exc:
             err.print(f"error: {exc}")
             raise typer.Exit(1) from None
-        err.print(f"loaded {data} into {to}: {members} members ({seconds:.1f} s)")
+        except KeyboardInterrupt:
+            _interrupted("load")
+        none = not any((data / f"{s.value}.jsonl").exists() for s in SourceName)
+        empty = " (the folder holds no source file: a store for pushes and APIs to fill)"
+        err.print(
+            f"loaded {data} into {to}: {members} members{empty if none else ''} ({seconds:.1f} s)"
+        )
         return
     settings = command_settings(sources=to, store=store)
     store_url = settings.store if "store" in settings.model_fields_set else to
@@ -331,8 +338,16 @@ def load(
     except (StoreError, ConnectorError) as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        _interrupted("load")
     for name, outcome in counts.items():
         err.print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in outcome.items()))
+
+
+def _interrupted(command: str) -> NoReturn:
+    """A Ctrl-C during a load: every write is a transaction, and the next run finishes it."""
+    err.print(f"interrupted: run the same {command} again to finish it")
+    raise typer.Exit(INTERRUPTED)
 
 
 def _require_target(to: str) -> None:

@@ -157,6 +157,7 @@ def test_a_command_over_a_store_holding_no_line_never_loads_the_demo(
     env = {"MEMBERGRAPH_CACHE_DIR": str(cache), "MEMBERGRAPH_DEMO_MEMBERS": "20"}
     loaded = CliRunner().invoke(app, ["load", "--data", str(tmp_path / "empty"), "--to", store])
     assert loaded.exit_code == 0, loaded.output
+    assert "holds no source file" in " ".join(loaded.output.split())  # (not a silent "0")
     hugo = {"contact_id": "H-1", "first_name": "Hugo", "emails": ["hugo@api-crm.test.org"]}
     api = SourceApi("crm", [hugo], lambda line: str(line.get("contact_id")))
     with serving(api.app) as address:

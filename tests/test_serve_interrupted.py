@@ -84,3 +84,39 @@ def test_ctrl_c_while_the_command_is_importing_says_one_line_and_exits_130() -> 
     assert done.stderr.splitlines() == [
         "membergraph: interrupted before it started; nothing was done"
     ]
+
+
+def test_ctrl_c_during_a_load_says_how_to_finish_it_and_the_next_load_does(
+    tmp_path: Path,
+) -> None:
+    # Given `membergraph load` of a folder whose load takes a while, under way
+    data = tmp_path / "data"
+    write_demo_data(data, 3000)
+    store = tmp_path / "s.db"
+    command = [sys.executable, "-m", "membergraph.cli", "load", "--data", str(data)]
+    command += ["--to", f"sqlite:///{store}"]
+    process = subprocess.Popen(
+        command,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        loading = until(lambda: Path(f"{store}-wal").exists() or process.poll() is not None, 60)
+        assert loading and process.poll() is None, "the load did not start"
+        # When Ctrl-C comes in the middle of it
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    # Then it exits 130 saying how to finish, without a traceback
+    assert process.returncode == 130, out
+    assert "interrupted: run the same load again to finish it" in out
+    assert "Traceback" not in out, out
+    # and the same load again finishes it
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and " members (" in again.stderr, again.stderr
