@@ -38,7 +38,11 @@ from membergraph.identity.devices import (
     with_device_logins,
 )
 from membergraph.identity.leaves import LeafChooser, in_order
-from membergraph.identity.member_emails import online_orders_of_logins, shared_emails_of_one_member
+from membergraph.identity.member_emails import (
+    online_orders_of_logins,
+    shared_emails_of_one_member,
+    shared_emails_of_users,
+)
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.people import People, crm_signatures
@@ -199,6 +203,17 @@ class _Resolver:
                 self.unnamed,
             ):
                 self._try_link(ref, contact, "email", {"kind": kind.value, "value": value})
+        if self.rules.shared_emails_of_users:
+            for ref, contact, (kind, value) in shared_emails_of_users(
+                self.carriers,
+                self.status,
+                self.partition,
+                self.records,
+                profiles.strangers_on_card,
+                self.rules.near_duplicates,
+            ):
+                evidence = {"kind": kind.value, "value": value, "via": "used"}
+                self._try_link(ref, contact, "email", evidence)
         if self.rules.logins_claim_online_orders:
             for ref, contact, (kind, value) in online_orders_of_logins(
                 self.carriers, self.status, self.partition, self.records, self.given, self.rules

@@ -4,6 +4,11 @@ phase, after its duplicates and shared values; ``rules``' two keys below).
 - A ``shared`` e-mail (on contacts that read as two people: ``Jhnny``, ``John`` and ``Jihn
   Moore``, Jhnny and Jihn no pair, each close to John) whose contacts all ended in one
   member is that member's (``shared_emails_of_one_member``).
+- A ``shared`` e-mail whose contacts are seen using it (given with their cards' purchases,
+  by their logged-in sessions) only in one member, as their only address, naming them or no
+  one, is that member's for the card-less online orders under it
+  (``shared_emails_of_users``): a parent's handle on a student's contact, given with the
+  parent's card only.
 - An online customer (card-less orders under an e-mail) that no contact's member holds is
   the member's whose logged-in events give that e-mail, when those logins lead to one
   member and the address names no relative of its holder (``logins_claim_online_orders``:
@@ -19,16 +24,18 @@ from collections.abc import Callable, Container, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from membergraph.connectors.models import LOGIN_MARK
-from membergraph.identity.email_names import a_relatives_email
+from membergraph.identity.email_names import a_relatives_email, names_anyone, names_her
 from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.ordering_emails import seen_using
 
 if TYPE_CHECKING:
+    from membergraph.identity.near_duplicates import NearDuplicates
     from membergraph.identity.partition import Partition
     from membergraph.identity.records import RecordData, RecordKey
     from membergraph.identity.rules import Rules
     from membergraph.identity.values import ValueKey
 
-__all__ = ["online_orders_of_logins", "shared_emails_of_one_member"]
+__all__ = ["online_orders_of_logins", "shared_emails_of_one_member", "shared_emails_of_users"]
 
 Carriers = Mapping["ValueKey", list["RecordData"]]
 
@@ -69,6 +76,63 @@ def shared_emails_of_one_member(
             if _held_by_a_contact(partition, record.ref) or strangers(record.ref, key[1]):
                 continue
             yield record.ref, contacts[0], key
+
+
+def shared_emails_of_users(
+    carriers: Carriers,
+    status: Mapping[ValueKey, str],
+    partition: Partition,
+    records: Mapping[RecordKey, RecordData],
+    strangers: Callable[[RecordKey, str], bool],
+    names: NearDuplicates,
+) -> Iterator[tuple[RecordKey, RecordKey, ValueKey]]:
+    """``(online customer, contact, e-mail)`` for each online customer no contact's member
+    holds under a shared e-mail whose contacts seen using it
+    (:func:`~membergraph.identity.ordering_emails.seen_using`: given with their cards'
+    purchases as the holders' own, not a guest's on a clerk's card, or by their logged-in
+    sessions) are all in one member, when it is the only address of each of them
+    (``records``) and names them or no one (``names``): a family's (``thejordanfamily@``,
+    or beside her own address), which any of the household orders under, links nothing; so
+    does one each uses (several members) or no contact is seen using."""
+    find = partition.find
+    for key, carried in carriers.items():
+        if key[0] is not IdentifierKind.EMAIL or status[key] != "shared":
+            continue
+        online = [r.ref for r in carried if r.role == "profile" and r.key.startswith("online:")]
+        if not online:
+            continue
+        users = [
+            r.ref
+            for r in carried
+            if r.source == "crm" and seen_using(r, key[1], carriers, _holders_own(strangers))
+        ]
+        if any(_another_email(records[ref], key, status) for ref in users):
+            continue  # her own address beside it: the shared one is the family's
+        if names_anyone(key[1], names) and not all(
+            names_her(key[1], records[ref].first_name, records[ref].last_name, names)
+            for ref in users
+        ):
+            continue  # a family's name (thejordanfamily@), or another person's
+        if len({find(ref) for ref in users}) != 1:
+            continue
+        root = find(users[0])
+        for ref in online:
+            if find(ref) != root and not _held_by_a_contact(partition, ref):
+                yield ref, users[0], key
+
+
+def _another_email(contact: RecordData, key: ValueKey, status: Mapping[ValueKey, str]) -> bool:
+    """Whether a contact has an e-mail on file besides ``key`` that identifies someone."""
+    return any(
+        i.kind is IdentifierKind.EMAIL
+        and (i.kind, i.key) != key
+        and status.get((i.kind, i.key)) in ("linkable", "shared")
+        for i in contact.identifiers
+    )
+
+
+def _holders_own(strangers: Callable[[RecordKey, str], bool]) -> Callable[[RecordKey, str], bool]:
+    return lambda ref, email: not strangers(ref, email)
 
 
 def online_orders_of_logins(

@@ -27,7 +27,7 @@ from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 
-__all__ = ["addresses_she_uses", "another_uses", "never_orders_with"]
+__all__ = ["addresses_she_uses", "another_uses", "never_orders_with", "seen_using"]
 
 _EMAIL, _CARD, _CRM_ID = IdentifierKind.EMAIL, IdentifierKind.LOYALTY_ID, IdentifierKind.CRM_ID
 _PHONE = IdentifierKind.PHONE
@@ -57,6 +57,35 @@ def addresses_she_uses(contact: RecordData, carriers: Carriers) -> set[str]:
         for record in mine:
             found.update(i.key for i in record.identifiers if i.kind is _EMAIL)
     return found
+
+
+def seen_using(
+    contact: RecordData,
+    email: str,
+    carriers: Carriers,
+    holders_own: Callable[[RecordKey, str], bool],
+) -> bool:
+    """Whether a contact is seen using ``email`` (its matching key), as
+    :func:`addresses_she_uses` sees her, as her own: given with the purchases of a card on
+    her contact (``holders_own(card record, email)``: not a guest's on a clerk's card), or
+    by her logged-in sessions."""
+    mine = {
+        (i.kind, i.key)
+        for i in contact.identifiers
+        if i.kind is _CARD or (i.kind is _CRM_ID and i.via == "crm")
+    }
+    for record in carriers.get((_EMAIL, email), ()):
+        if record.source == "transactions" and record.key.startswith("loyalty:"):
+            kind = _CARD
+        elif record.source == "web_analytics" and LOGIN_MARK in record.key:
+            kind = _CRM_ID
+        else:
+            continue
+        if not any((kind, i.key) in mine for i in record.identifiers if i.kind is kind):
+            continue
+        if kind is _CRM_ID or holders_own(record.ref, email):
+            return True
+    return False
 
 
 def never_orders_with(

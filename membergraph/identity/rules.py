@@ -148,6 +148,12 @@ class Rules(BaseModel):
             by their names and birth dates two people) whose contacts all end in one member
             (her duplicates, merged on other evidence) is that member's: it links the
             records no contact's member holds (her card-less orders, her opens).
+        shared_emails_of_users: an online customer that no CRM contact's member holds,
+            under an e-mail on two CRM people's contacts (``shared``), joins the member
+            whose contacts are seen using it (given with their cards' purchases as their
+            own, or by their logged-in sessions), when only one member's are, the address
+            is their only one and names them or no one: a parent's handle on a student's
+            contact, given with the parent's card.
         emails_she_never_orders_with: an e-mail on a CRM contact that does not name her
             (a handle, another person's name) links her to no card-less online orders
             under it when the addresses she is seen using (given with her cards'
@@ -205,6 +211,7 @@ class Rules(BaseModel):
     devices_confirm_emails: bool = True
     logins_claim_online_orders: bool = True
     shared_emails_of_one_member: bool = True
+    shared_emails_of_users: bool = True
     emails_she_never_orders_with: bool = True
     emails_another_uses: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
