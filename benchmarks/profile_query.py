@@ -1,7 +1,7 @@
 """The personalization hot path over real HTTP, against the floor, in one run.
 
     python benchmarks/profile_query.py [--members 10000] [--seconds 8] [--clients 32]
-        [--workers 1,2] [--hot 50] [--dir DIR] [--warm] [--warm-jobs 2]
+        [--workers 1,2] [--hot 50] [--dir DIR] [--warm | --kept] [--warm-jobs 2]
 
 Generates ``--members`` demo people (``membergraph demo-data``), loads them into a SQLite
 store once (``membergraph load``), then for each worker count starts ``membergraph serve
@@ -26,6 +26,11 @@ holds (its seconds, CPU and the answers kept printed, not measured as the server
 for each worker count ``distinct warm``, the same e-mails asked again, new bodies all, each
 answered from the store, its ratio against that worker count's floor. The load average is
 printed at the end (the machine may be shared).
+
+``--kept`` measures a ``--dir`` whose store a warm of the code served filled (a ``--warm``
+run's, or ``membergraph warm``'s): for each worker count its floor, ``distinct warm`` and
+``hot``, nothing emptied or warmed (minutes instead of a warm's ten at 100,000 people: runs
+of two versions can take turns, each over its own copy of the store).
 
 Requests carry the personalization service's API key (``profile:read``: personal data
 masked; an answer unmasked with ``pii:read`` is never served from the cache). Measuring
@@ -65,6 +70,7 @@ from typing import Any
 import httpx
 import orjson
 from profile_warm import empty_answers, run_warm, warm_env
+from profile_wrk import run_wrk as wrk_lookups
 
 QUERY = """query Profile($value: String!) {
   memberByIdentifier(kind: EMAIL, value: $value) {
@@ -98,48 +104,6 @@ async def wait_ready(client: httpx.AsyncClient, url: str, limit: float = 600) ->
     raise RuntimeError("server did not become ready")
 
 
-# Each of wrk's two threads takes every other e-mail (no two threads ask the same one in a
-# row; with one client, one thread takes them all); ``unique`` adds a request number to the
-# variables, which makes every body a new one.
-_WRK_SCRIPT = """
-local query = {QUERY}
-local emails = {EMAILS}
-local unique = {UNIQUE}
-local threads = 0
-local counter = 0
-function setup(thread)
-  thread:set("first", threads)
-  threads = threads + 1
-end
-function init(args)
-  counter = first
-end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer {KEY}"
-{CLOSE}
-request = function()
-  counter = counter + {THREADS}
-  local extra = unique and (',"request":"{RUN}-' .. counter .. '"') or ""
-  local body = '{"query":' .. query .. ',"variables":{"value":' .. emails[(counter % #emails) + 1] .. extra .. '}}'
-  return wrk.format(nil, nil, nil, body)
-end
-"""
-
-
-def _ms(text: str) -> float:
-    number = float(text.rstrip("usm"))
-    if text.endswith("us"):
-        return number / 1000
-    if text.endswith("ms"):
-        return number
-    return number * 1000 if text.endswith("s") else number
-
-
-def _lua(value: object) -> str:
-    return orjson.dumps(orjson.dumps(value).decode()).decode()
-
-
 def run_wrk(
     url: str,
     emails: list[str],
@@ -149,32 +113,9 @@ def run_wrk(
     unique: bool,
     close: bool = False,
 ) -> tuple[float, float, float, int]:
-    """req/s, p50 ms, p99 ms and non-2xx answers of ``seconds`` of wrk (a C load generator,
-    in its own process: the client's cost stays off the server's interpreter). ``close``: a
-    new connection for every request (else each of ``clients`` is kept alive)."""
-    script, threads = folder / "bodies.lua", min(2, clients)
-    script.write_text(
-        _WRK_SCRIPT.replace("{QUERY}", _lua(QUERY))
-        .replace("{EMAILS}", "{" + ",".join(_lua(e) for e in emails) + "}")
-        .replace("{UNIQUE}", "true" if unique else "false")
-        .replace("{THREADS}", str(threads))
-        .replace("{KEY}", KEY)
-        .replace("{CLOSE}", 'wrk.headers["Connection"] = "close"' if close else "")
-        .replace("{RUN}", f"{time.time_ns()}")  # a body of no earlier run either
-    )
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
-        + [url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    found = [re.search(rf"^\s*{w}\s+(\S+)", out, re.M) for w in ("Requests/sec:", "50%", "99%")]
-    if not all(found):
-        raise RuntimeError(f"wrk said:\n{out}")
-    rate, p50, p99 = float(found[0].group(1)), _ms(found[1].group(1)), _ms(found[2].group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rate, p50, p99, int(errors.group(1)) if errors else 0
+    """req/s, p50 ms, p99 ms and non-2xx answers of ``seconds`` of wrk asking the profile of
+    each of ``emails`` in turn (:func:`profile_wrk.run_wrk`)."""
+    return wrk_lookups(url, QUERY, KEY, emails, clients, seconds, folder, unique, close)
 
 
 def floor_app() -> object:
@@ -359,7 +300,7 @@ async def measure(
     """The floor, ``distinct`` (cold: no answer kept in the store) and ``hot``, served by
     ``workers`` workers: their rows, and the floor's req/s."""
     env = _env(args, store, tmp)
-    if args.warm:
+    if args.warm and not args.kept:
         empty_answers(store)
     floor_port = free_port()
     floor = f"http://127.0.0.1:{floor_port}"
@@ -388,15 +329,17 @@ async def measure(
             cpu = _cpu_seconds(floor_server.pid)
             floor_rate = run_wrk(floor + "/graphql", emails, args.clients, args.seconds, tmp, False)
             floor_cpu = _cpu_seconds(floor_server.pid) - cpu
-        run_wrk(base + "/graphql", emails, args.clients, 2, tmp, True)  # warm-up
-        if args.warm:  # the warm-up's answers, kept in the store, are not the cold run's
+        if not args.kept:  # (distinct warm is measured from a server's start, as with --warm)
+            run_wrk(base + "/graphql", emails, args.clients, 2, tmp, True)  # warm-up
+        if args.warm and not args.kept:  # the warm-up's answers are not the cold run's
             await asyncio.to_thread(settle, server.pid)
             empty_answers(store)
         rows.append(
             _row("floor", workers, floor_rate, floor_rate[0], (0,) * len(_COUNTS), floor_cpu, args)
         )
         hot = emails[: args.hot]
-        for name, pool, unique in [("distinct", emails, True), (f"hot {args.hot}", hot, False)]:
+        distinct = "distinct warm" if args.kept else "distinct"
+        for name, pool, unique in [(distinct, emails, True), (f"hot {args.hot}", hot, False)]:
             rows.append(
                 await _run(args, name, workers, base, server, pool, unique, floor_rate, tmp)
             )
@@ -476,9 +419,16 @@ async def main() -> int:
         "--warm", action="store_true", help="answers kept in the store: cold, then warmed"
     )
     parser.add_argument(
+        "--kept",
+        action="store_true",
+        help="answers kept in the store by a warm of the code served (--dir of a --warm run):"
+        " the floor, distinct warm and hot only",
+    )
+    parser.add_argument(
         "--warm-jobs", type=int, default=2, help="processes of the warm (membergraph warm --jobs)"
     )
     args = parser.parse_args()
+    args.warm = args.warm or args.kept
     from mixed_load import machine  # here: mixed_load imports this module
 
     if shutil.which("wrk") is None:
@@ -505,7 +455,7 @@ async def main() -> int:
             rows, floors[workers] = await measure(args, workers, data, store, emails, tmp)
             for row in rows:
                 print(row, flush=True)
-        if args.warm:
+        if args.warm and not args.kept:
             # Once for every worker count: the store's answers serve every worker alike.
             empty_answers(store)
             print(run_warm(data, _env(args, store, tmp), args.warm_jobs), flush=True)

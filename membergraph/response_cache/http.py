@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from membergraph.asgi_headers import header
 from membergraph.http_rules import GRAPHQL_RESPONSE, decode_json, wants_graphql_response
 from membergraph.identity.feed import FeedFollower
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.identity.records import identifier_key
 from membergraph.identity.store.answers import NOT_HERE, StoredAnswer, answers_of
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.resolvers.context import Reads
@@ -58,8 +60,11 @@ class HttpResponseCache:
         schema: GraphQLSchema,
         private: bool,
         persisted: PersistedQueries | None = None,
+        region: str = "US",
     ) -> None:
         self.cache = cache
+        self.region = region
+        """Where phone numbers without a country code are read (as the lookups read them)."""
         self.schema = schema
         self.persisted = persisted or PersistedQueries()
         self.cache_control = "private, no-cache" if private else "no-cache"
@@ -143,11 +148,31 @@ class HttpResponseCache:
             and caller is not _NOBODY
             and (variables is None or isinstance(variables, dict))
         ):
+            if found.by_match_key and found.looks_up is not None and variables:
+                variables = self._by_match_key(variables, found.looks_up)
             scopes: frozenset[str] = getattr(caller, "scopes", frozenset())
             bound = getattr(caller, "member_id", None)
             ticket.stored = stored_key(
                 scopes, bound, query, found.name, variables, found.variables, self.stored.made_by
             )
+
+    def _by_match_key(
+        self, variables: dict[str, Any], looks_up: tuple[str, str | None, str]
+    ) -> dict[str, Any]:
+        """``variables`` with the lookup's value as the lookup matches it (normalized as at
+        ingestion, then its match key): the store keeps one answer for every spelling of an
+        identifier, and a warm's (made from the values as the store holds them) answers a
+        client that sends ``" Jane@X.org"``. A value that is no identifier stays as sent
+        (its answer is an error: not kept)."""
+        _, kind, variable = looks_up
+        value = variables.get(variable)
+        if not isinstance(value, str) or kind not in _KINDS:
+            return variables
+        try:
+            key = identifier_key(_KINDS[kind], normalize(_KINDS[kind], value, self.region))
+        except BadIdentifier:
+            return variables
+        return {**variables, variable: key}
 
     def _again(self, key: Key) -> bool:
         """Whether the store answered ``key`` lately (it is remembered now if not)."""
@@ -251,6 +276,7 @@ class HttpResponseCache:
 
 
 _SEEN = 4096  # requests the store answered that the first level remembers
+_KINDS = {kind.name: kind for kind in IdentifierKind}  # (as the document writes them)
 _NOBODY: Any = object()  # (a caller whose answers the store's answers may not keep)
 
 
@@ -345,7 +371,7 @@ def http_response_cache(
     entries = 0 if settings.http_sources else settings.response_cache_entries
     cache = ResponseCache(entries, settings.response_cache_bytes, settings.response_cache_ttl_s)
     private = settings.has_credentials
-    return HttpResponseCache(cache, schema._schema, private, persisted)
+    return HttpResponseCache(cache, schema._schema, private, persisted, settings.default_region)
 
 
 def stored_level(settings: Settings, store: Any) -> StoredLevel | None:

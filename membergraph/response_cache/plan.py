@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    SKIP,
     DocumentNode,
     EnumValueNode,
     FieldNode,
@@ -64,6 +65,10 @@ class Plan:
     """A cacheable query's root lookup: (``member`` or ``memberByIdentifier``, the kind
     written in the document or None, the variable holding the ID or value), when it has
     one such field and reads the lookup value from a variable (what warming enumerates)."""
+    by_match_key: bool = False
+    """The answer depends on the lookup's variable only through the identifier's match key
+    (``memberByIdentifier`` with its kind written, the variable used nowhere else): two
+    values with one key (``A@x.org`` and ``a@x.org ``) have one answer."""
 
 
 NEITHER = Plan(mutation=False, cacheable=False)
@@ -88,7 +93,28 @@ def plan(schema: GraphQLSchema, query: str, operation_name: str | None) -> Plan:
     names = tuple(v.variable.name.value for v in operation.variable_definitions or ())
     looks_up = _lookup(operation) if fields.cacheable else None
     named = operation.name.value if operation.name else None
-    return Plan(False, fields.cacheable, names, named, looks_up)
+    keyed = (
+        looks_up is not None
+        and looks_up[0] == "memberByIdentifier"
+        and _uses(document, looks_up[2]) == 1
+    )
+    return Plan(False, fields.cacheable, names, named, looks_up, keyed)
+
+
+def _uses(document: DocumentNode, variable: str) -> int:
+    """How many times the document reads ``variable`` (its definitions aside)."""
+    uses = 0
+
+    class Uses(Visitor):
+        def enter_variable_definition(self, *_: Any) -> Any:
+            return SKIP
+
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            nonlocal uses
+            uses += node.name.value == variable
+
+    visit(document, Uses())
+    return uses
 
 
 def _lookup(operation: OperationDefinitionNode) -> tuple[str, str | None, str] | None:

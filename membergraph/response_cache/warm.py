@@ -100,7 +100,7 @@ async def warm(
         asked = 0
         ask = _Asker(app, headers)
         pending: set[asyncio.Task[None]] = set()
-        async for value in _values(app, field, kind, share):
+        async for value in _values(app, field, kind, share, found.by_match_key):
             body = {"query": query, "operationName": name, "variables": {variable: value}}
             pending.add(asyncio.create_task(ask(orjson.dumps(body))))
             asked += 1
@@ -209,10 +209,11 @@ def _operations(manifest: dict[str, str]) -> dict[str, str]:
 
 
 async def _values(
-    app: Starlette, field: str, kind: str | None, share: Share = (0, 1)
+    app: Starlette, field: str, kind: str | None, share: Share = (0, 1), by_key: bool = False
 ) -> AsyncIterator[str]:
-    """Every member ID, or every value of identifiers of ``kind``, once each; of them, those
-    that fall to ``share``."""
+    """Every member ID, or every value of identifiers of ``kind``, once each (``by_key``:
+    one value of each match key, the answers being kept by it: ``Jo.E@x.org`` and
+    ``joe@x.org`` found by one key are one answer); of them, those that fall to ``share``."""
     store = app.state.gateway.identity.store
     wanted = IdentifierKind(kind) if kind is not None else None
     seen: set[str] = set()
@@ -231,9 +232,10 @@ async def _values(
         for identifiers in await store.member_identifiers(page):
             for _, identifier in identifiers:
                 value = identifier.value
-                if identifier.kind == wanted and value not in seen:
-                    seen.add(value)
-                    if jobs == 1 or _falls_to(value, jobs) == mine:
+                once = identifier.key if by_key else value
+                if identifier.kind == wanted and once not in seen:
+                    seen.add(once)
+                    if jobs == 1 or _falls_to(once, jobs) == mine:
                         yield value
 
 

@@ -88,6 +88,35 @@ def test_another_process_serves_the_kept_answer_and_not_once_a_change_is_committ
         assert read_on_b.cache("stored_hits") == 1
 
 
+def test_another_spelling_of_the_value_is_served_the_answer_kept(
+    keyed: Settings, connect: Callable[..., Client]
+) -> None:
+    # Given the answer to a lookup by the e-mail as the store holds it, kept
+    with serving(create_app(keyed)) as address:
+        client = connect(address)
+        kept = client.http.post(
+            "/graphql", json={"query": PROFILE, "variables": {"e": CONTACT["emails"][0]}}
+        )
+        _kept(client)
+        # When a client sends it as typed somewhere else (a capital, a space, a zero-width
+        # space that a form pasted), which the lookup normalizes as at ingestion
+        typed = " Cas.Che@Cheshire-Cats.NET\u200b"
+        answer = client.http.post("/graphql", json={"query": PROFILE, "variables": {"e": typed}})
+        # Then the store serves the same answer, not one made again
+        assert answer.content == kept.content
+        assert client.cache("stored_hits") == 1
+        # while a query that reads the variable beside the lookup (its answer may depend on
+        # the value as sent) keeps an answer for each spelling
+        twice = PROFILE.replace(
+            "records { source key }", "explain(record: {source: CRM, key: $e}) { __typename }"
+        )
+        for n, value in enumerate((CONTACT["emails"][0], typed)):
+            sent = client.http.post("/graphql", json={"query": twice, "variables": {"e": value}})
+            assert "errors" not in sent.json()
+            _kept(client, 2 + n)
+        assert client.cache("stored_hits") == 1
+
+
 TIER = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
   id loyalty { tier } } }"""
 

@@ -136,6 +136,24 @@ async def test_warms_sharing_the_values_ask_each_once_between_them(warmable: Set
     assert _answers(warmable) == held == (whole, whole)
 
 
+async def test_a_warm_asks_each_e_mail_once_whatever_its_spellings(warmable: Settings) -> None:
+    # Given a store whose e-mails are held in several spellings a lookup finds alike
+    # (the demo's ``Jo.E@x.org`` beside ``joe@x.org``: one match key)
+    app = create_app(warmable)
+    async with app.router.lifespan_context(app):
+        # When a warm answers the profile for every e-mail
+        done = (await warm(app, warmable, ["Profile"], "personalization"))[0]
+    path = warmable.store.removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        values, keys = db.execute(
+            "SELECT count(DISTINCT value), count(DISTINCT key) FROM identifiers"
+            " WHERE kind = 'EMAIL'"
+        ).fetchone()
+    # Then it asked each match key once (its answer serves every spelling), not each value
+    assert values > keys
+    assert done.asked == keys
+
+
 def test_warm_with_jobs_keeps_one_answer_per_lookup_and_they_are_served(
     warmable: Settings, connect: Callable[..., Client]
 ) -> None:

@@ -4,6 +4,8 @@ began, dropped by member and by a whole-store resolution, and within its bound."
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.store import IdentityStore
 from membergraph.identity.store.answers import AnswerToKeep
 from membergraph.identity.store.format import STORE_FORMAT, StoreMark
+from membergraph.identity.store.mongodb import MongoStore
+from membergraph.identity.store.sqlite import SqliteStore
 from tests.support.stores import ADAPTERS, kept_answers, open_store, two_processes
 
 NOW = 1_000_000.0
@@ -108,3 +112,71 @@ async def test_another_process_does_not_serve_an_answer_after_a_change_it_commit
         assert await kept_answers(two).read(b"k", NOW) is not None
         await two.append_feed([FeedEntry(ChangeKind.MERGED, ("m_1", "m_2"))])
         assert await kept_answers(one).read(b"k", NOW) is None
+
+
+async def test_the_figures_follow_every_write(store: IdentityStore) -> None:
+    # Given three answers kept
+    answers = kept_answers(store)
+    since = await store.feed_head()
+    three = [_answer(b"a", "m_1"), _answer(b"b", "m_2"), _answer(b"c", "m_3")]
+    done = await answers.keep(three, *BOUND, NOW)
+    one = done.bytes // 3
+    assert (done.entries, done.bytes) == (3, 3 * one) == await answers.figures()
+    # When one is kept again with a longer body, the total grows by the bytes only
+    longer = AnswerToKeep(b"b", b'{"a":1}', ("m_2",), since, NOW + 60)
+    done = await answers.keep([longer], *BOUND, NOW)
+    assert (done.entries, done.bytes) == (3, 3 * one + 5) == await answers.figures()
+    # and one whose member changed after its reads began adds nothing
+    await store.append_feed([FeedEntry(ChangeKind.CONSENT_CHANGED, ("m_4",))])
+    done = await answers.keep([_answer(b"d", "m_4", since=since)], *BOUND, NOW)
+    assert (done.stale, done.entries) == (1, 3) and await answers.figures() == (3, 3 * one + 5)
+    # Then a drop by member, an expiry and the bound each take theirs out
+    assert await answers.drop(["m_1"]) == 1
+    assert await answers.figures() == (2, 2 * one + 5)
+    done = await answers.keep([_answer(b"e", "m_5", expires=NOW + 120)], *BOUND, NOW + 61)
+    assert (done.evicted, done.entries, done.bytes) == (2, 1, one)
+    assert await answers.figures() == (1, one)
+    done = await answers.keep([_answer(b"f", "m_6")], 1, 1 << 20, NOW)
+    assert (done.evicted, done.entries, done.bytes) == (1, 1, one) == (1, *await answers.figures())
+
+
+async def _forget_the_total(kind: str, store: IdentityStore, folder: Path) -> None:
+    """The store as a release before the running total left it: answers, no total."""
+    if kind == "sqlite":
+        with contextlib.closing(sqlite3.connect(folder / "store.db")) as db:
+            db.executescript(
+                "DROP TRIGGER answers_in; DROP TRIGGER answers_out; DROP TABLE answer_figures;"
+            )
+    else:
+        assert isinstance(store, MongoStore)
+        await store.db.meta.delete_one({"_id": "answers"})
+
+
+@contextlib.asynccontextmanager
+async def _opened_again(
+    kind: str, other: IdentityStore, folder: Path
+) -> AsyncIterator[IdentityStore]:
+    """Another process's store over the same data, opened now (a SQLite file's schema is
+    written as it opens; a MongoDB store writes none)."""
+    if kind == "sqlite":
+        async with SqliteStore(str(folder / "store.db")) as store:
+            yield store
+    else:
+        yield other
+
+
+@pytest.mark.parametrize("kind", [p.values[0] for p in ADAPTERS[:2]], ids=["sqlite", "mongo"])
+async def test_answers_kept_before_the_running_total_are_counted(kind: str, tmp_path: Path) -> None:
+    async with two_processes(kind, tmp_path) as (one, two):
+        # Given a store whose two answers were kept before the running total
+        two_kept = [_answer(b"a", "m_1"), _answer(b"b", "m_2")]
+        done = await kept_answers(one).keep(two_kept, *BOUND, NOW)
+        await _forget_the_total(kind, one, tmp_path)
+        # When a release with it opens the store
+        async with _opened_again(kind, two, tmp_path) as opened:
+            answers = kept_answers(opened)
+            # Then its figures count them, and a write adds to that count
+            assert await answers.figures() == (2, done.bytes)
+            kept = await answers.keep([_answer(b"c", "m_3")], *BOUND, NOW)
+            assert (kept.entries, kept.bytes) == (3, done.bytes * 3 // 2)
+            assert await answers.figures() == (3, kept.bytes)

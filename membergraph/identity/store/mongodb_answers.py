@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pymongo import ReturnDocument
+
 from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, Kept, StoredAnswer
 from membergraph.identity.value_tags import TAG_PREFIX
 
@@ -15,6 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["MongoAnswers", "drop_in"]
 
 _BOOKKEEPING = 120  # bytes a document takes beside its body, about
+# The answers held and their bytes, a running total in ``meta`` that each write adds its
+# own change to (a count of the collection after each write read every document). A store
+# whose answers were kept before it is counted at its first write.
+_FIGURES = {"_id": "answers"}
 
 
 class MongoAnswers(AnswersStore):
@@ -51,7 +57,7 @@ class MongoAnswers(AnswersStore):
     async def keep(
         self, answers: Sequence[AnswerToKeep], max_entries: int, max_bytes: int, now: float
     ) -> Kept:
-        kept = stale = evicted = 0
+        kept = stale = evicted = added = grown = 0
         async with self.store._mapped("write"):
             for answer in answers:
                 if not answer.members:
@@ -66,25 +72,34 @@ class MongoAnswers(AnswersStore):
                     "size": size,
                     "at": now,
                 }
-                await self._answers.replace_one({"_id": answer.key}, doc, upsert=True)
+                old = await self._answers.find_one_and_update(
+                    {"_id": answer.key}, {"$set": doc}, upsert=True, projection=["size"]
+                )
+                added, grown = added + (old is None), grown + size - (old or {"size": 0})["size"]
                 if await self._changed_since(answer.members, answer.since):
-                    await self._answers.delete_one({"_id": answer.key, "since": answer.since})
+                    gone = await self._answers.delete_one(
+                        {"_id": answer.key, "since": answer.since}
+                    )
+                    added, grown = added - gone.deleted_count, grown - size * gone.deleted_count
                     stale += 1
                     continue
                 kept += 1
-            entries, total = await self._figures()
+            # The batch's change at once (a total made meanwhile by others included).
+            entries, total = await _add(self.store.db, added, grown)
             while entries:
                 found = self._answers.find({}, projection=["size", "expires"])
                 oldest = await found.sort("at", 1).limit(256).to_list()
-                out = []
+                out, sizes = [], 0
                 for doc in oldest:
                     if entries <= max_entries and total <= max_bytes and doc["expires"] > now:
                         break
+                    size = int(doc["size"])
                     out.append(doc["_id"])
-                    entries, total = entries - 1, total - int(doc["size"])
+                    entries, total, sizes = entries - 1, total - size, sizes + size
                 if not out:
                     break
-                await self._answers.delete_many({"_id": {"$in": out}})
+                gone = await self._answers.delete_many({"_id": {"$in": out}})
+                entries, total = await _taken(self.store.db, gone.deleted_count, len(out), sizes)
                 evicted += len(out)
         return Kept(kept, stale, evicted, entries, total)
 
@@ -95,21 +110,68 @@ class MongoAnswers(AnswersStore):
     async def clear(self) -> None:
         async with self.store._mapped("write"):
             await self._answers.delete_many({})
+            await _recount(self.store.db)
 
     async def figures(self) -> tuple[int, int]:
         async with self.store._mapped("read"):
-            return await self._figures()
+            doc = await self.store.db.meta.find_one(_FIGURES)
+            if doc is not None:
+                return int(doc["entries"]), int(doc["bytes"])
+            return await _count(self.store.db)
 
-    async def _figures(self) -> tuple[int, int]:
-        cursor = await self._answers.aggregate(
-            [{"$group": {"_id": None, "n": {"$sum": 1}, "bytes": {"$sum": "$size"}}}]
-        )
-        rows = await cursor.to_list()
-        return (int(rows[0]["n"]), int(rows[0]["bytes"])) if rows else (0, 0)
+
+async def _count(db: Any, session: Any = None) -> tuple[int, int]:
+    """The answers held and their bytes, counted (every document read)."""
+    cursor = await db.answers.aggregate(
+        [{"$group": {"_id": None, "n": {"$sum": 1}, "bytes": {"$sum": "$size"}}}],
+        session=session,
+    )
+    rows = await cursor.to_list()
+    return (int(rows[0]["n"]), int(rows[0]["bytes"])) if rows else (0, 0)
+
+
+async def _recount(db: Any, session: Any = None) -> tuple[int, int]:
+    """Count the answers and make that the running total."""
+    entries, total = await _count(db, session)
+    await db.meta.replace_one(
+        _FIGURES, {"entries": entries, "bytes": total}, upsert=True, session=session
+    )
+    return entries, total
+
+
+async def _add(db: Any, entries: int, size: int, session: Any = None) -> tuple[int, int]:
+    """Add one write's change to the running total (counted first if there is none); the
+    total then."""
+    doc = await db.meta.find_one_and_update(
+        _FIGURES,
+        {"$inc": {"entries": entries, "bytes": size}},
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    if doc is None:  # (a store whose answers were kept before it: this write counted too)
+        return await _recount(db, session)
+    return int(doc["entries"]), int(doc["bytes"])
+
+
+async def _taken(
+    db: Any, deleted: int, meant: int, size: int, session: Any = None
+) -> tuple[int, int]:
+    """The running total after deleting ``meant`` answers of ``size`` bytes, of which
+    ``deleted`` were there: counted again when another process deleted some first (which
+    of them, and their bytes, only a count tells)."""
+    if deleted == meant:
+        return await _add(db, -deleted, -size, session)
+    return await _recount(db, session)
 
 
 async def drop_in(db: Any, members: Sequence[str], session: Any = None) -> int:
     """Drop every answer that read one of ``members`` (in ``session``'s transaction: an
     erasure's); how many."""
-    gone = await db.answers.delete_many({"members": {"$in": list(members)}}, session=session)
+    found = db.answers.find({"members": {"$in": list(members)}}, ["size"], session=session)
+    docs = await found.to_list()
+    if not docs:
+        return 0
+    ids = [d["_id"] for d in docs]
+    gone = await db.answers.delete_many({"_id": {"$in": ids}}, session=session)
+    await _taken(db, gone.deleted_count, len(ids), sum(int(d["size"]) for d in docs), session)
     return int(gone.deleted_count)

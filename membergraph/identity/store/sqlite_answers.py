@@ -36,7 +36,22 @@ CREATE TABLE IF NOT EXISTS answer_members (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS answer_members_member ON answer_members (member_id);
 CREATE INDEX IF NOT EXISTS answers_size ON answers (size);
+CREATE TABLE IF NOT EXISTS answer_figures (
+    one INTEGER PRIMARY KEY CHECK (one = 1), entries INTEGER NOT NULL, bytes INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS answers_in AFTER INSERT ON answers BEGIN
+    UPDATE answer_figures SET entries = entries + 1, bytes = bytes + NEW.size;
+END;
+CREATE TRIGGER IF NOT EXISTS answers_out AFTER DELETE ON answers BEGIN
+    UPDATE answer_figures SET entries = entries - 1, bytes = bytes - OLD.size;
+END;
 """
+# The answers held and their bytes are a running total (``answer_figures``) kept by the
+# file's own triggers, in the transaction of every insert and delete whatever code makes it
+# (a write and its bound, a drop by member, an erasure, a clear, a process of the release
+# before): a write reads one row where a count read every answer's size. The row is
+# written at the first write after the triggers exist, from a count then (a store whose
+# answers were kept before them). A delete of every answer goes row by row because of them.
 
 # Served only while no feed entry after the answer's reads began names a member it read.
 _READ = """
@@ -80,6 +95,7 @@ def _keep(
 ) -> Kept:
     kept = stale = evicted = 0
     with immediate(db):
+        _count_once(db)
         for answer in answers:
             if not answer.members or _changed_since(db, answer.members, answer.since):
                 stale += 1
@@ -105,8 +121,7 @@ def _keep(
                 [(seq, m) for m in answer.members],
             )
             kept += 1
-        entries, total = db.execute("SELECT count(*), total(size) FROM answers").fetchone()
-        total = int(total)
+        entries, total = _held(db)
         # Oldest first (they expire first): while over the bound or expired.
         while entries:
             oldest = db.execute(
@@ -163,9 +178,22 @@ def _clear(db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM answers")
 
 
-def _figures(db: sqlite3.Connection) -> tuple[int, int]:
-    entries, total = db.execute("SELECT count(*), total(size) FROM answers").fetchone()
-    return int(entries), int(total)
+def _count_once(db: sqlite3.Connection) -> None:
+    """The running total's row, counted from the table if it has none yet (in the caller's
+    write transaction: no write comes between the count and the row)."""
+    if db.execute("SELECT 1 FROM answer_figures").fetchone() is None:
+        db.execute(
+            "INSERT INTO answer_figures (one, entries, bytes)"
+            " SELECT 1, count(*), total(size) FROM answers"
+        )
+
+
+def _held(db: sqlite3.Connection) -> tuple[int, int]:
+    """The answers held and their bytes: the running total (a count before its first write)."""
+    row = db.execute("SELECT entries, bytes FROM answer_figures").fetchone()
+    if row is None:
+        row = db.execute("SELECT count(*), total(size) FROM answers").fetchone()
+    return int(row[0]), int(row[1])
 
 
 class SqliteAnswers(AnswersStore):
@@ -203,4 +231,4 @@ class SqliteAnswers(AnswersStore):
             await self.store._in_thread(_clear)
 
     async def figures(self) -> tuple[int, int]:
-        return await self.store._read(_figures)
+        return await self.store._read(_held)
