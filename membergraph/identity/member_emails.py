@@ -95,12 +95,7 @@ def shared_emails_of_users(
     or beside her own address), which any of the household orders under, links nothing; so
     does one each uses (several members) or no contact is seen using."""
     find = partition.find
-    for key, carried in carriers.items():
-        if key[0] is not IdentifierKind.EMAIL or status[key] != "shared":
-            continue
-        online = [r.ref for r in carried if r.role == "profile" and r.key.startswith("online:")]
-        if not online:
-            continue
+    for key, carried, online in _online_customers(carriers, status, "shared"):
         users = [
             r.ref
             for r in carried
@@ -119,6 +114,19 @@ def shared_emails_of_users(
         for ref in online:
             if find(ref) != root and not _held_by_a_contact(partition, ref):
                 yield ref, users[0], key
+
+
+def _online_customers(
+    carriers: Carriers, status: Mapping[ValueKey, str], wanted: str
+) -> Iterator[tuple[ValueKey, list[RecordData], list[RecordKey]]]:
+    """Each e-mail of status ``wanted`` with its carriers and the online customers (card-less
+    orders' records) among them, for e-mails that have some."""
+    for key, carried in carriers.items():
+        if key[0] is not IdentifierKind.EMAIL or status[key] != wanted:
+            continue
+        online = [r.ref for r in carried if r.role == "profile" and r.key.startswith("online:")]
+        if online:
+            yield key, carried, online
 
 
 def _another_email(contact: RecordData, key: ValueKey, status: Mapping[ValueKey, str]) -> bool:
@@ -149,12 +157,7 @@ def online_orders_of_logins(
     ``lines_records``: the records as the lines said (a device's own record names no one:
     the engine reads it as carrying the device's logins and e-mails, ``records``)."""
     find = partition.find
-    for key, carried in carriers.items():
-        if key[0] is not IdentifierKind.EMAIL or status[key] != "linkable":
-            continue
-        online = [r.ref for r in carried if r.role == "profile" and r.key.startswith("online:")]
-        if not online:
-            continue
+    for key, carried, online in _online_customers(carriers, status, "linkable"):
         # Logged-in events that give it themselves.
         logins = {
             i.key

@@ -16,7 +16,7 @@ his logged-in sessions give it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from rapidfuzz.distance import Levenshtein
 
@@ -74,13 +74,7 @@ def seen_using(
         for i in contact.identifiers
         if i.kind is _CARD or (i.kind is _CRM_ID and i.via == "crm")
     }
-    for record in carriers.get((_EMAIL, email), ()):
-        if record.source == "transactions" and record.key.startswith("loyalty:"):
-            kind = _CARD
-        elif record.source == "web_analytics" and LOGIN_MARK in record.key:
-            kind = _CRM_ID
-        else:
-            continue
+    for record, kind in _using(carriers, email):
         if not any((kind, i.key) in mine for i in record.identifiers if i.kind is kind):
             continue
         if kind is _CRM_ID or holders_own(record.ref, email):
@@ -127,13 +121,7 @@ def another_uses(
     CRM contact holding that card, or logged in, is another person
     (:func:`_another_person`)."""
     mine = {i.key for i in contact.identifiers if i.kind in (_CARD, _CRM_ID)}
-    for record in carriers.get((_EMAIL, email), ()):
-        if record.source == "transactions" and record.key.startswith("loyalty:"):
-            kind = _CARD
-        elif record.source == "web_analytics" and LOGIN_MARK in record.key:
-            kind = _CRM_ID
-        else:
-            continue
+    for record, kind in _using(carriers, email):
         held = {i.key for i in record.identifiers if i.kind is kind}
         if held & mine:
             continue
@@ -147,6 +135,17 @@ def another_uses(
         ):
             return True
     return False
+
+
+def _using(carriers: Carriers, email: str) -> Iterator[tuple[RecordData, IdentifierKind]]:
+    """The records showing someone using ``email`` (its matching key), each with the kind
+    of identifier that says who: a card's purchases (the card), a logged-in session (the
+    CRM id it logs in as)."""
+    for record in carriers.get((_EMAIL, email), ()):
+        if record.source == "transactions" and record.key.startswith("loyalty:"):
+            yield record, _CARD
+        elif record.source == "web_analytics" and LOGIN_MARK in record.key:
+            yield record, _CRM_ID
 
 
 def _another_person(one: RecordData, other: RecordData, names: NearDuplicates) -> bool:
