@@ -57,6 +57,15 @@ async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) 
     return await asyncio.to_thread(demo_folder, settings)
 
 
+async def _folder_loaded(lines: SqliteLines) -> Path | None:
+    """The folder the store's lines were last loaded from, while it is there."""
+    where = await lines.meta(FOLDER_PATH)
+    if where is None:
+        return None
+    folder = Path(where)
+    return folder if await asyncio.to_thread(folder.is_dir) else None
+
+
 def _is_demo(folder: Path, settings: Settings) -> bool:
     return folder.parent == settings.cache_dir.resolve() and folder.name.startswith("demo-")
 
@@ -155,7 +164,10 @@ async def open_gateway(
         sources.where = f"{path} (loaded from {loaded_from})" + sources.where.removeprefix(path)
         _read_lines_beside_lookups(store, sources, lines)
         gateway = _assembled(settings, identity, sources)
-        gateway.folder, gateway.privacy = folder, privacy
+        # An erasure rewrites the folder the store's lines came from, whichever start or
+        # `load` read it: served later with `--store` alone, her lines left it all the same.
+        gateway.folder = folder or await _folder_loaded(lines)
+        gateway.privacy = privacy
         gateway.stale_rules = stale_rules
         await _measure_if_resolved(gateway, resolved)
     except BaseException:

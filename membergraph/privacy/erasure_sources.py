@@ -9,6 +9,7 @@ the embedded store was loaded from, rewritten without them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteSource
+from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint
 from membergraph.gateway_parts import Gateway
 from membergraph.privacy import Privacy
 from membergraph.privacy.naming import line_ids, lines_beyond
@@ -90,10 +91,13 @@ class SourcesStep:
             )
         for name, ids in nobodys.items():
             shared[name] = [*shared.get(name, []), *ids]
-        await self._compact_folder(owners, shared)
+        await self._compact_folder(request, owners, shared)
 
     async def _compact_folder(
-        self, owners: dict[SourceName, set[str]], shared: dict[SourceName, list[str]]
+        self,
+        request: PrivacyRequest,
+        owners: dict[SourceName, set[str]],
+        shared: dict[SourceName, list[str]],
     ) -> None:
         folder = self.folder
         if folder is None or not folder.is_dir():
@@ -108,8 +112,15 @@ class SourcesStep:
                 table = connector.lines
         suppressor = self.privacy.suppressor
         ids = {name: set(found) for name, found in shared.items()}
-        _, fingerprint = await compact_folder(
+        # Loaded as it is now (this start's folder, or one unchanged since its load): kept as
+        # loaded once rewritten, so the next start does not read it again. A folder changed
+        # since (lines appended, not loaded yet) keeps its fingerprint: the next start loads
+        # what changed, her lines gone.
+        held = await table.meta("folder") if table is not None else None
+        loaded = held is not None and held == await asyncio.to_thread(folder_fingerprint, folder)
+        removed, fingerprint = await compact_folder(
             folder, owners, owner_of, suppressor.pseudonym, suppressor.region, ids
         )
-        if table is not None and await table.meta("folder") is not None:
-            await table.set_meta("folder", fingerprint)  # loaded as it is now: not again
+        request.counts["lines_folder"] = request.counts.get("lines_folder", 0) + removed
+        if table is not None and loaded:
+            await table.set_meta("folder", fingerprint)
