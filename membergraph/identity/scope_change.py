@@ -82,6 +82,9 @@ class Adjustments:
     home: str | None = None
     """The member whose history gets the event when the change leaves it live, before the
     anchor's: an undo goes beside the change it undoes."""
+    closes: list[IdentityEvent] = field(default_factory=list)
+    """Open conflicts this change closes (an undo, those its change raised; their decisions
+    are in ``events``): recorded afresh if the resolution still refuses the same link."""
 
 
 async def apply_scope(
@@ -249,6 +252,7 @@ async def _change(
         await stage(store.stage_members(change.assignments, ids.new_members, now))
         moved = changed | change.assignments.keys() | set(change.unassigned)
         still_open = await open_conflicts(store, resolution, member_of, current, moved)
+        still_open -= {(c.rule or "", frozenset(c.records)) for c in adjust.closes}
         record_events(change, resolution, member_of, current, moved, now, actor, still_open)
         change.events.extend(adjust.events)
         if adjust.action is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -37,13 +37,20 @@ from membergraph.identity.steward_request import (
     as_is,
     require_reason,
 )
-from membergraph.identity.store.conflict_state import REOPENED, RESOLVED, latest_decisions
+from membergraph.identity.store.conflict_state import (
+    REOPENED,
+    RESOLVED,
+    latest_decisions,
+)
+from membergraph.identity.store.metrics_port import ConflictQuery
 from membergraph.identity.store.port import Change, IdentityEvent
 
-__all__ = ["Decision", "resolve_conflict", "undo_decision"]
+__all__ = ["Decision", "raised_by", "resolve_conflict", "undo_decision"]
 
 LEAVES = frozenset({"call_center", "web_analytics"})  # records that join a member, never two
 ACTION = "resolve_conflict"  # the rule of the ``steward`` event of a link decided so
+UNDONE = "undone"  # the rule of a decision closing a conflict whose change was undone
+_RAISED_AT_ONCE = 10_000  # conflicts one change may raise, read at most
 
 
 class Decision(StrEnum):
@@ -123,11 +130,50 @@ async def resolve_conflict(
     )
 
 
+async def raised_by(
+    service: IdentityService, change: IdentityEvent, actor: str, reason: str
+) -> tuple[list[IdentityEvent], list[IdentityEvent]]:
+    """The conflicts a steward's ``change`` raised that are still open, and the decisions
+    (rule ``undone``) that close them beside its undo: the state they describe goes with the
+    change (a card moved to another contact refused its links to her old records). Raised
+    by it: written in its change, at its time by its actor, under whichever member.
+    Recorded afresh if the rules still refuse the same link once it is undone."""
+    at = change.at
+    query = ConflictQuery(since=at, until=at + timedelta(microseconds=1), state="open")
+    found = await service.store.metrics().conflicts(query, None, _RAISED_AT_ONCE, True)
+    conflicts = [event for event in found if event.actor == change.actor]
+    decisions = [
+        _held(
+            _marker(
+                conflict.member_id,
+                RESOLVED,
+                UNDONE,
+                actor,
+                reason,
+                {
+                    "conflict_id": conflict.id,
+                    "conflict_kind": conflict.rule,
+                    "beside": STEWARD,
+                    "raised_by": change.id,
+                },
+            ),
+            conflict.records,
+        )
+        for conflict in conflicts
+    ]
+    return conflicts, decisions
+
+
 async def _undone_by(
     service: IdentityService, conflict: IdentityEvent, decision: IdentityEvent
 ) -> str:
     """How a steward takes ``decision`` back: itself (a dismissal), or the ``steward`` event
     of the link written with it, which ``undo`` takes (the decision is refused there)."""
+    if decision.rule == UNDONE:
+        return (
+            f"it closed when the change that raised it (event "
+            f"{decision.evidence.get('raised_by')}) was undone: undo that undo"
+        )
     if not decision.evidence.get("beside"):
         return f"undo event {decision.id}"
     held = set((await service.store.assignments(conflict.records)).values())

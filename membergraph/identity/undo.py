@@ -22,7 +22,7 @@ from typing import Any
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
-from membergraph.identity.steward_conflicts import undo_decision
+from membergraph.identity.steward_conflicts import raised_by, undo_decision
 from membergraph.identity.steward_record import (
     STEWARD,
     deciding_members,
@@ -171,6 +171,7 @@ async def undo_event(
             (scope, hubs), state = await scope_of(service, refs)
             adjust = _inverse(event, reason)
             adjust.versions = versions
+            adjust.closes, adjust.events = await raised_by(service, event, actor, reason)
             return await service.apply_scope(
                 scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
             )

@@ -205,3 +205,33 @@ def test_an_undone_merge_is_no_longer_undoable(tmp_path: Path) -> None:
             [error] = _undo_over(http, merge["id"], mutation)["errors"]
             assert error["extensions"]["code"] == "ALREADY_UNDONE"
             assert f"undone by event {shown['undoneBy']}" in error["message"]
+
+
+OPEN = "{ identityConflicts { totalCount edges { node { id } } } }"
+
+
+def _open_conflicts(client: TestClient) -> list[str]:
+    return [e["node"]["id"] for e in _data(gql(client, OPEN))["identityConflicts"]["edges"]]
+
+
+def test_undo_closes_the_conflicts_its_change_raised_and_a_redo_raises_them_again(
+    client: TestClient,
+) -> None:
+    # Given Ann's card moved to Bob, which raised conflicts (the card's own records now
+    # refused to Ann's member)
+    before = _open_conflicts(client)
+    _data(gql(client, _link_card(move=True, dry_run=False), a=_card_of(_world(client)["ann"])))
+    raised = [c for c in _open_conflicts(client) if c not in before]
+    assert raised
+    [event] = _steward_events(client, "C-BOB")
+
+    # When the move is undone
+    _data(_undo(client, event))
+
+    # Then the queue is as before: what the raised conflicts described is gone with it
+    assert _open_conflicts(client) == before
+    # and undoing the undo raises them again, as new conflicts
+    undo = max(_steward_events(client, "C-BOB"), key=int)
+    _data(_undo(client, undo))
+    again = [c for c in _open_conflicts(client) if c not in before]
+    assert len(again) == len(raised) and not set(again) & set(raised)

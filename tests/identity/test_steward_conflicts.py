@@ -12,12 +12,13 @@ import pytest
 
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward_conflicts import Decision, resolve_conflict
+from membergraph.identity.steward_link import link_records
 from membergraph.identity.steward_request import Preview, StewardError
 from membergraph.identity.store import IdentityStore
 from membergraph.identity.store.metrics_port import ConflictQuery
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.undo import undo_event
-from tests.identity.builders import call, crm
+from tests.identity.builders import call, crm, purchase
 from tests.support.stores import ADAPTERS, open_store, two_processes
 
 CY, DI, CALL = ("crm", "C-CY"), ("crm", "C-DI"), ("call_center", "I-1")
@@ -207,3 +208,32 @@ async def test_the_queue_reads_oldest_first_over_every_conflict(kind: str) -> No
         rest = await metrics.conflicts(query, first[-1].id, 2, oldest_first=True)
         # Then it starts at the oldest conflict of all and reads on to the newest
         assert [e.id for e in first + rest] == newest[::-1]
+
+
+async def test_an_undone_move_closes_the_conflicts_it_raised_on_every_store(kind: str) -> None:
+    async with open_store(kind) as store:
+        # Given Ann and Bob with a card each, and Ann's card moved to Bob by a steward, which
+        # raises a conflict (the card's link to Ann's contact now refused: a second CRM id)
+        service = IdentityService(store)
+        await service.ingest(
+            [
+                crm("C-ANN", first="Ann", last="Lee", card="LD11110001"),
+                crm("C-BOB", first="Bob", last="Ray", birth="1970-05-05", card="LD22220002"),
+                purchase(card="LD11110001"),
+            ]
+        )
+        card = ("transactions", "loyalty:LD11110001")
+        await link_records(service, ("crm", "C-BOB"), card, "his card", "steward-1", move=True)
+        raised = await _open(service)
+        assert [c.rule for c in raised] == ["limit"]
+        [bob] = (await store.assignments([("crm", "C-BOB")])).values()
+        [move] = [e for e in await _stewards(service, bob) if e.kind == "steward"]
+
+        # When the move is undone
+        assert move.id is not None
+        await undo_event(service, move.id, "moved the wrong card", "steward-2")
+
+        # Then no conflict is open, and the raised one is closed by a decision saying why
+        assert await _open(service) == []
+        [closed] = await _open(service, "resolved")
+        assert closed.id == raised[0].id
