@@ -140,7 +140,7 @@ def serve(
         refuse(str(exc))
     _require_free_port(settings.host, settings.port)
     _require_servable_store(settings)
-    url = f"http://{settings.host}:{settings.port}/graphql"
+    url, every = _local_url(settings.host, settings.port)
     # As create_app decides: behind credentials /graphql serves no page unless asked to.
     graphiql = not settings.has_credentials if settings.graphiql is None else settings.graphiql
 
@@ -148,6 +148,11 @@ def serve(
         err.print(
             f"membergraph: {members} members from {where} (ready in {seconds:.1f} s)\n"
             + (f"GraphiQL: {url}" if graphiql else f"GraphQL endpoint: {url}")
+            + (
+                f" (listening on every address of this machine, port {settings.port})"
+                if every
+                else ""
+            )
         )
         has_screen = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY")
         if open_browser and graphiql and has_screen:
@@ -194,6 +199,16 @@ def serve(
     except StoreError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
+
+
+def _local_url(host: str, port: int) -> tuple[str, bool]:
+    """The GraphQL URL a browser on this machine opens, and whether the gateway listens on
+    every address (``0.0.0.0``, ``::``: no browser opens those)."""
+    every = host in ("0.0.0.0", "::", "")
+    if every:
+        host = "127.0.0.1" if host != "::" else "::1"
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/graphql", every
 
 
 def _require_free_port(host: str, port: int) -> None:
