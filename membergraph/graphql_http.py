@@ -38,6 +38,7 @@ from membergraph.http_rules import (
     wants_graphql_response,
     wrong_shape,
 )
+from membergraph.identity.store import StoreError
 from membergraph.json_out import dumps
 from membergraph.masking import mask_in_text
 from membergraph.persisted import PersistedQueries, PersistedQueryError
@@ -299,6 +300,8 @@ class ClientErrorsInOneLine(logging.Filter):
         if not isinstance(error, GraphQLError):
             return True
         cause = error.original_error
+        if isinstance(cause, StoreError):
+            return False  # (its one WARNING line is the masking's: resolvers.errors)
         if cause is not None and not isinstance(cause, GraphQLError):
             return True
         # The code the client is answered with (a parse or validation error gets it later).

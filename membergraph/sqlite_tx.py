@@ -13,6 +13,7 @@ import contextvars
 import logging
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ __all__ = [
     "OpenedFile",
     "ReadConnection",
     "close_connection",
+    "existing_file",
     "immediate",
     "in_transaction",
     "out_of_room",
@@ -46,6 +48,17 @@ READER_SETUP = (
 )
 """What a read-only connection to a store's file runs as it opens (:class:`ReadConnection`
 and the lookups' reader on the event loop's thread)."""
+
+
+def existing_file(path: str) -> str:
+    """The URI (``uri=True``) that opens the file at ``path`` only while it exists.
+
+    Every connection but a store's first opens it so: a plain ``connect`` of a path no
+    file names creates an empty one there, and a store file deleted under the running
+    process would be replaced by an empty store (its reads failing on "no such table",
+    the next start building a store anew in it) where the operator copies the data back.
+    """
+    return f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
 
 
 @contextmanager
@@ -178,7 +191,9 @@ class ReadConnection:
                 self._opening = None  # (failed: tried again at the next read)
 
     async def _connect(self) -> aiosqlite.Connection:
-        db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+        db = await aiosqlite.connect(
+            existing_file(self.path), uri=True, isolation_level=None, timeout=30
+        )
         try:
             if not self.writes:  # (a writer of a few rows keeps SQLite's default cache)
                 for statement in READER_SETUP:
@@ -300,7 +315,8 @@ class OpenedFile:
             return ""
         if "" not in found:
             return ""
-        return " and ".join(f"cp {found[s]} {self.path}{s}" for s in ("", "-wal") if s in found)
+        # One line to paste into a shell: the file, then its log.
+        return " && ".join(f"cp {found[s]} {self.path}{s}" for s in ("", "-wal") if s in found)
 
 
 def _identity(path: str) -> tuple[int, int]:

@@ -187,6 +187,33 @@ def test_after_a_restore_no_cursor_names_two_changes(tmp_path: Path) -> None:
         assert _cursors(http, str(in_backup)) == new
 
 
+def test_right_after_a_restore_the_replaced_stores_cursor_has_expired(tmp_path: Path) -> None:
+    # user23: with the replaced store's head cursor, changes(after:) answered BAD_USER_INPUT
+    # ("not one of its cursors") from the restore until the first new change.
+    path, backup = tmp_path / "store.db", tmp_path / "backup.db"
+    url = f"sqlite:///{path}"
+    settings = Settings(store=url, cache_dir=tmp_path / "cache", demo_members=20)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        assert http.post("/ingest/transactions", content=_purchases("A", 3)).status_code == 200
+        took = CliRunner().invoke(app, ["backup", "--store", url, "--out", str(backup)])
+        assert took.exit_code == 0, took.output
+        assert http.post("/ingest/transactions", content=_purchases("B", 3)).status_code == 200
+        heard = max(_cursors(http))
+    done = CliRunner().invoke(app, ["restore", "--from", str(backup), "--store", url])
+    assert done.exit_code == 0, done.output
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        # When a subscriber of the replaced store comes back before any change is made
+        answer = http.post("/graphql", json={"query": CHANGES, "variables": {"after": str(heard)}})
+        # Then its cursor has expired (its changes are not here), as after a change
+        [error] = answer.json()["errors"]
+        assert error["extensions"]["code"] == "FEED_EXPIRED", error
+        # and the feed's place read now is none of the replaced store's: it hears what follows
+        now = gql(http, "{ viewer { feedCursor } }")["data"]["viewer"]["feedCursor"]  # type: ignore[index]
+        assert int(now) > heard and _cursors(http, now) == []
+        assert http.post("/ingest/transactions", content=_purchases("C", 2)).status_code == 200
+        assert len(_cursors(http, now)) >= 2
+
+
 def test_the_default_store_is_backed_up_and_restored_by_the_commands_as_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

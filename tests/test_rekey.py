@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -243,6 +244,44 @@ def test_reresolve_keys_an_older_stores_lines_anew_in_place(tmp_path: Path) -> N
         assert db.execute(
             "SELECT count(*) FROM cannot_links WHERE lifted_at IS NULL"
         ).fetchone() == (0,)
+
+
+def _counts(output: str) -> tuple[int, int]:
+    """What a report says was (or would be) derived again, and keyed anew."""
+    derived = re.search(r"(\d+) record\(s\) (?:were|would be) derived again", output)
+    anew = re.search(r"(\d+) record\(s\)' identifiers (?:were|would be) keyed anew", output)
+    assert derived and anew, output
+    return int(derived[1]), int(anew[1])
+
+
+def _keys(path: Path) -> dict[tuple[str, str, str, str], str]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT kind, value, source, rkey, key FROM identifiers")
+        return {(k, v, s, r): key for k, v, s, r, key in rows}
+
+
+def test_the_dry_run_and_the_run_report_the_same_true_counts(tmp_path: Path) -> None:
+    # user23: the dry run said "0 record(s) would be derived again", the run "121 ... were";
+    # both "0 record(s)' identifiers ... keyed anew" while ann+shop@'s key became ann@.
+    path = _older_store(tmp_path)
+    with sqlite3.connect(path) as db:  # (as before format 5: no card's e-mail days)
+        cleared = db.execute("UPDATE records SET email_days = NULL WHERE email_days IS NOT NULL")
+        assert cleared.rowcount > 0
+    url = f"sqlite:///{path}"
+    before = _keys(path)
+    dry = CliRunner().invoke(app, ["reresolve", "--store", url, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    done = CliRunner().invoke(app, ["reresolve", "--store", url])
+    assert done.exit_code == 0, done.output
+    # Then both say the same
+    assert _counts(dry.output) == _counts(done.output)
+    # and what they say is what the run did: the records whose identifiers' keys changed
+    after = _keys(path)
+    rekeyed = {(s, r) for ident, key in after.items() if before.get(ident, key) != key
+               for s, r in [ident[2:]]}  # fmt: skip
+    assert ("transactions", TAGGED[1]) in rekeyed
+    assert _counts(done.output)[1] == len(rekeyed)
+    assert _counts(done.output)[0] >= cleared.rowcount
 
 
 async def _run_again(path: Path) -> tuple[int, int, int, int]:

@@ -223,8 +223,14 @@ class _Plan:
         )
         report.renamed, report.gone = len(self.renamed), len(self.gone) - len(self.refused)
         report.suppressed = len(self.refused)
+        # A record kept whose stored identifiers this release keys otherwise, a record that
+        # lines moved into included (its own identifiers are keyed anew as well).
         report.identifiers = sum(
-            1 for ref in self.records if ref in self.stored and ref not in self.renamed.values()
+            1
+            for ref, held in self.stored.items()
+            if ref not in self.renamed
+            and ref not in self.gone
+            and self._again(held) != held.identifiers
         )
         # A new record joins the member of the (first) record its lines came from.
         for old, new in sorted(self.renamed.items()) + [

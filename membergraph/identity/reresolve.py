@@ -19,6 +19,7 @@ otherwise, saying so.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -257,6 +258,7 @@ async def reresolve(
             report.rekeyed = await rekey(identity, held, lines, moved, have, dry_run, refused)
     if dry_run and report.rekeyed is not None and report.rekeyed.lines:
         report.records = len(await store.load_records(None))
+        report.rederived = await _rederived(store, lines, report.rekeyed.written)
         report.resolved = False
         return report
     if dry_run:
@@ -272,11 +274,25 @@ async def reresolve(
                 state=state, dry_run=True,
             )  # fmt: skip
     else:
-        if lines:  # (counted on a copy read for it: resolve_all folds them again)
-            report.rederived = len(fold_records(await store.load_records(list(lines)), lines))
+        report.rederived = await _rederived(store, lines)
         result = await identity.resolve_all(lines, actor="reresolve", refuse=refuse, upgrade=True)
     _count(report, result)
     return report
+
+
+async def _rederived(
+    store: IdentityStore,
+    lines: Mapping[RecordKey, RecordData],
+    written: Mapping[RecordKey, RecordData] | None = None,
+) -> int:
+    """How many records ``lines`` add or change, folded into those stored (counted on a
+    copy read for it: ``resolve_all`` folds them again); ``written``: the records a dry
+    run's re-keying would write first, as the run's would have."""
+    if not lines:
+        return 0
+    stored = await store.load_records(list(lines))
+    stored.update({ref: copy.deepcopy(r) for ref, r in (written or {}).items() if ref in lines})
+    return len(fold_records(stored, dict(lines)))
 
 
 Rederive = Callable[[], Awaitable[dict[RecordKey, RecordData]]]

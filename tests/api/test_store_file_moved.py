@@ -75,7 +75,7 @@ def test_a_gateway_whose_store_file_went_away_acknowledges_no_line(
             told = " ".join(
                 r.getMessage() for r in caplog.records if "copy its data" in r.getMessage()
             )
-            copies = re.findall(r"cp (\S+) (\S+?)(?= and |;|$)", told)
+            copies = re.findall(r"cp (\S+) (\S+?)(?= && |;|$)", told)
             assert [to for _, to in copies][:1] == [str(path)]
             for held, to in copies:
                 shutil.copy(held, to)
@@ -112,10 +112,38 @@ def test_the_log_is_named_when_the_file_is_seen_gone_before_its_log(
     Path(f"{path}-shm").unlink(missing_ok=True)
     # Then the operator is told to copy back the log as well, and doing so keeps the line
     told = " ".join(r.getMessage() for r in caplog.records if "copy its data" in r.getMessage())
-    copies = re.findall(r"cp (\S+) (\S+?)(?= and |;|$)", told)
+    copies = re.findall(r"cp (\S+) (\S+?)(?= && |;|$)", told)
     assert [to for _, to in copies] == [str(path), f"{path}-wal"]
     for held, to in copies:
         shutil.copy(held, to)
     db.close()
     with sqlite3.connect(path) as again:
         assert again.execute("SELECT id FROM lines").fetchall() == [("C-1",)]
+
+
+def test_a_deleted_store_file_is_not_made_again_and_reads_answer_store_unavailable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "store.db"
+    settings = Settings(store=f"sqlite:///{path}", cache_dir=tmp_path / "cache")
+    query = '{ memberByIdentifier(kind: EMAIL, value: "c-1@example.org") { id } }'
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        # Given a gateway that took a push (no lookup yet: its readers open at the first)
+        assert http.post("/ingest/crm", content=_contact("C-1")).status_code == 200
+        # When the store file alone is deleted (its log and shared memory stay)
+        path.unlink()
+        caplog.clear()
+        answered = [http.post("/graphql", json={"query": query}).json() for _ in range(2)]
+        # Then no connection of the gateway makes an empty file in its place
+        assert not path.exists()
+        # and a lookup answers as a store failure, logged as one WARNING line each
+        for one in answered:
+            assert [e["extensions"]["code"] for e in one["errors"]] == ["STORE_UNAVAILABLE"]
+        graphql = [
+            r
+            for r in caplog.records
+            if r.name in ("strawberry.execution", "membergraph.resolvers.errors")
+        ]
+        assert [r.levelname for r in graphql] == ["WARNING", "WARNING"]
+        assert all("was deleted" in r.getMessage() for r in graphql)
+    shutil.rmtree(tmp_path / "cache", ignore_errors=True)

@@ -16,6 +16,8 @@ from tests.console.support import (
     MIXED_CALL,
     STEWARD,
     Api,
+    fits_the_screen,
+    on_screen,
     settings_for,
     shot,
 )
@@ -127,3 +129,27 @@ def test_only_a_steward_is_offered_to_decide_a_conflict(server: str, console: An
         names = set(card.get_by_role("button").all_inner_texts())
         assert names & {"Accept", "Reject", "Skip"} == offered, (key, names)
         assert any(n.startswith("Open") for n in names)
+
+
+def test_a_limit_conflict_reads_on_a_phone(server: str, api: Api, console: Any) -> None:
+    # user23: a limit conflict's evidence, one unbroken line of JSON, made the Conflicts
+    # view 620-651 px wide at 375 px.
+    # Given Bob linked to Ann's card: the rules would link her contact to it, its CRM_ID
+    # limit stops them, and the conflict says so
+    api(
+        """mutation { linkRecords(a: {source: CRM, key: "C-BOB"},
+        b: {source: TRANSACTIONS, key: "loyalty:LD11110001"}, reason: "card given",
+        move: true) { id } }"""
+    )
+    page = console(server, STEWARD, 375, 667)
+    # When a steward opens the conflicts on a phone
+    page.click("#tab-conflicts")
+    card = page.locator("article.conflict", has_text="limit")
+    card.first.wait_for()
+    # Then the page is no wider than the screen, and the evidence reads as words
+    fits_the_screen(page, 375)
+    said = card.first.locator("p.decision").inner_text()
+    assert "limit CRM_ID" in said and "values C-ANN, C-BOB" in said, said
+    assert "{" not in said, said
+    on_screen(card.first.get_by_role("button", name="Accept"), 375)
+    shot(page, "conflicts-limit-phone", full_page=False)

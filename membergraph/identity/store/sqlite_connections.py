@@ -195,6 +195,7 @@ class SqliteConnections:
         here = self.here
         if here is not None and not self._staging and self._db is not None:
             async with self._mapped("read"):
+                self._same_file()  # (a file gone answers as one: not "no such table")
                 if self.tracer is None:
                     found = here.read(fn, *args)
                 else:

@@ -105,8 +105,12 @@ def carry_feed_on(db: sqlite3.Connection, handed_out: int) -> None:
     kept = head(db)
     if handed_out <= kept:
         return
+    # The copy's own place is one past the replaced store's last cursor: a cursor read from
+    # it right after the restore (`viewer { feedCursor }`) is not one the replaced store
+    # handed out, so that one answers FEED_EXPIRED from the restore on, not only once a
+    # change is made, and this one waits for the changes to come.
     db.execute("DELETE FROM sqlite_sequence WHERE name = 'feed'")
-    db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('feed', ?)", (handed_out,))
+    db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('feed', ?)", (handed_out + 1,))
     row = db.execute("SELECT value FROM meta WHERE key = ?", (_RESTORED,)).fetchone()
     gaps = [*orjson.loads(row[0] if row else "[]"), [kept, handed_out]]
     db.execute(
@@ -130,12 +134,13 @@ def redirect_chain(db: sqlite3.Connection, member_id: str) -> list[str]:
 
 
 def head(db: sqlite3.Connection) -> int:
-    row = db.execute("SELECT max(cursor) FROM feed").fetchone()
-    if row[0] is not None:
-        return int(row[0])
-    # An empty table after pruning everything: the counter still knows the last cursor.
-    seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'feed'").fetchone()
-    return int(seq[0]) if seq else 0
+    """The last cursor the feed reached: its last entry's, or the counter's when that is
+    further (a table pruned empty, a restore's place past the store it replaced)."""
+    row = db.execute(
+        "SELECT max(coalesce((SELECT max(cursor) FROM feed), 0),"
+        " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'feed'), 0))"
+    ).fetchone()
+    return int(row[0])
 
 
 def prune(db: sqlite3.Connection, before: datetime) -> int:

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-from membergraph.sqlite_tx import READER_SETUP
+from membergraph.sqlite_tx import READER_SETUP, existing_file
 
 __all__ = ["BUSY", "LoopReader"]
 
@@ -81,7 +81,11 @@ class LoopReader:
             # Opened at the first read, not with the store: a first load switches an empty
             # file to a rollback journal only while it holds the file alone.
             db = sqlite3.connect(
-                self.path, timeout=0, isolation_level=None, check_same_thread=False
+                existing_file(self.path),
+                uri=True,
+                timeout=0,
+                isolation_level=None,
+                check_same_thread=False,
             )
             try:
                 for statement in READER_SETUP:  # (query_only, the cache, the memory map)

@@ -161,6 +161,14 @@ function conflictTable(conflict) {
   return table;
 }
 
+// One fact of a conflict's evidence as words ("values C-ANN, C-BOB"), not as JSON: read on a
+// phone, and wrapped there like any other line.
+function fact([name, value]) {
+  const shown = Array.isArray(value) ? value.map(text).join(", ")
+    : value !== null && typeof value === "object" ? JSON.stringify(value) : text(value);
+  return `${name} ${shown}`;
+}
+
 function renderConflicts() {
   const box = $("#conflicts");
   box.replaceChildren();
@@ -173,8 +181,8 @@ function renderConflicts() {
     title.textContent = `${c.rule || c.kind} · ${when(c.at)} · by ${c.actor}`;
     const { evidence: said, decision, ...rest } = c.evidence || {};
     const detail = document.createElement("p");
-    detail.textContent = `Decision: ${text(decision)}` +
-      (Object.keys(rest).length ? ` · ${JSON.stringify(rest)}` : "");
+    detail.className = "decision";
+    detail.textContent = [`Decision: ${text(decision)}`, ...Object.entries(rest).map(fact)].join(" · ");
     card.append(title, conflictTable(c), detail);
     if (canWrite()) {
       const buttons = document.createElement("div");
