@@ -11,7 +11,11 @@ person's own second address comes with her card or her logins now and then; a pa
 given once at enrolment, never does. Nor does she when she is seen using no address at
 all, but another person is seen using this one: it comes with the purchases of his card
 (``sunshine2793@`` on Daniel Williams's contact, given with his father David's card), or
-his logged-in sessions give it.
+his logged-in sessions give it. An address naming her says nothing against her, unless it
+names the person seen using it as well and she is seen using it nowhere: ``jamesj@`` on
+Jessica James's contact, given by her father John James's logged-in sessions (a family
+initial), or ``jacksonr@`` on a young Robert Jackson's, given with his namesake
+father's card.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def never_orders_with(
     names: NearDuplicates,
     slips: int,
     others: Callable[[RecordData, str], bool] | None = None,
+    named_users: Callable[[RecordData, str], bool] | None = None,
 ) -> bool:
     """Whether an e-mail on a contact (``email``, its matching key) is one she never orders
     under: it does not name her (:func:`~membergraph.identity.email_names.names_her`: a
@@ -98,12 +103,20 @@ def never_orders_with(
     another one and neither this one nor one within ``slips`` edits of it (a typo at the
     till). A contact seen using no address at all says nothing (most never log in nor
     order online with their card), unless ``others`` says another person is seen using
-    this one (:func:`another_uses`: ``Rules.emails_another_uses``)."""
-    if contact.source != "crm" or names_her(email, contact.first_name, contact.last_name, names):
+    this one (:func:`another_uses`: ``Rules.emails_another_uses``). An address naming her
+    is one she orders under, unless ``named_users`` says another person it names too is
+    seen using it (:func:`another_uses` with ``named``:
+    ``Rules.emails_naming_another_user``) and she is not."""
+    if contact.source != "crm":
+        return False
+    naming = names_her(email, contact.first_name, contact.last_name, names)
+    if naming and named_users is None:
         return False
     used = [e for e in addresses_she_uses(contact, carriers) if usable(e)]
     if any(Levenshtein.distance(email, e, score_cutoff=slips) <= slips for e in used):
         return False
+    if naming:
+        return named_users is not None and named_users(contact, email)
     return bool(used) or (others is not None and others(contact, email))
 
 
@@ -113,13 +126,18 @@ def another_uses(
     carriers: Carriers,
     names: NearDuplicates,
     holders_own: Callable[[RecordKey, str], bool],
+    named: bool = False,
 ) -> bool:
     """Whether another person than a contact is seen using ``email``, as
     :func:`addresses_she_uses` sees her: it is given with the purchases of a card that is
     not on her contact, as its holders' own (``holders_own(card record, email)``: not a
     guest's on a clerk's card), or by a logged-in session of another contact; and every
     CRM contact holding that card, or logged in, is another person
-    (:func:`_another_person`)."""
+    (:func:`_another_person`). With ``named``, for an address naming her: every such
+    contact is one the address names too, whatever the names and phones say (a namesake
+    father, a family initial on the household's landline: people the names cannot part,
+    whom the address names alike); her own other contact, which it names as well, takes
+    the orders into her own member."""
     mine = {i.key for i in contact.identifiers if i.kind in (_CARD, _CRM_ID)}
     for record, kind in _using(carriers, email):
         held = {i.key for i in record.identifiers if i.kind is kind}
@@ -128,11 +146,11 @@ def another_uses(
         holders = [
             h for key in sorted(held) for h in carriers.get((kind, key), ()) if h.source == "crm"
         ]
-        if (
-            holders
-            and all(_another_person(contact, h, names) for h in holders)
-            and (kind is _CRM_ID or holders_own(record.ref, email))
-        ):
+        if named:
+            users = all(names_her(email, h.first_name, h.last_name, names) for h in holders)
+        else:
+            users = all(_another_person(contact, h, names) for h in holders)
+        if holders and users and (kind is _CRM_ID or holders_own(record.ref, email)):
             return True
     return False
 

@@ -151,11 +151,15 @@ class ProfileEvidence:
             return set()
         status, near = self.status, rules.near_duplicates
         usable = lambda e: status.get((IdentifierKind.EMAIL, e)) in _SOMEONES  # noqa: E731
-        others = None
+        holders_own = lambda ref, e: not self.strangers_on_card(ref, e)  # noqa: E731
+        others = named_users = None
         if rules.emails_another_uses:
-            holders_own = lambda ref, e: not self.strangers_on_card(ref, e)  # noqa: E731
             others = lambda contact, e: another_uses(  # noqa: E731
                 contact, e, self.carriers, near, holders_own
+            )
+        if rules.emails_naming_another_user:
+            named_users = lambda contact, e: another_uses(  # noqa: E731
+                contact, e, self.carriers, near, holders_own, named=True
             )
         return {
             ref
@@ -169,6 +173,7 @@ class ProfileEvidence:
                 near,
                 rules.call_value_slips,
                 others,
+                named_users,
             )
         }
 

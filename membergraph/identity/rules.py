@@ -164,6 +164,10 @@ class Rules(BaseModel):
             another person is seen using this one: it comes with the purchases of his
             card as his own address, or his logged-in sessions give it (other names, no
             phone of hers).
+        emails_naming_another_user: the same for an e-mail naming her when it names
+            that other person too, whatever else their names and phones say (``jamesj@``
+            on Jessica James's contact, given by her father John's logged-in sessions):
+            its card-less online orders join him.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         reenrolments: when two CRM contacts sharing only a phone, or a card and the
@@ -214,6 +218,7 @@ class Rules(BaseModel):
     shared_emails_of_users: bool = True
     emails_she_never_orders_with: bool = True
     emails_another_uses: bool = True
+    emails_naming_another_user: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")

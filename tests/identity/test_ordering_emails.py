@@ -289,3 +289,103 @@ def test_an_address_another_gives_logged_in_joins_her_to_none_of_its_orders(
     # Then the orders are Daniel's only when that contact may be his
     member = next(c for c in result.components if daniel.ref in c)
     assert (orders.ref in member) is joined
+
+
+JESSICAS_CARD, JOHNS_CARD = "LD70000004", "LD70000005"
+FAMILYS = "jamesj@live.ca"  # names Jessica James and John James alike
+
+
+def _jessica_james(*, card_gives: str | None = None) -> list[RecordData]:
+    jessica = crm(
+        "C0000004",
+        first="Jessica",
+        last="James",
+        birth="2001-11-04",
+        emails=[FAMILYS],
+        phones=["313-477-2963"],
+        card=JESSICAS_CARD,
+    )
+    own = [purchase(card=JESSICAS_CARD, email=card_gives, channel="online", tid="T4")]
+    return [jessica, *(own if card_gives else [])]
+
+
+def _john(*, card: str | None = JOHNS_CARD, first: str = "John") -> RecordData:
+    # The household's landline on both: a phone says nothing of who is who
+    return crm(
+        "C0000005", first=first, last="James", birth=None, phones=["+13134772963"], card=card
+    )
+
+
+def _johns_card_order(tid: str = "T5") -> RecordData:
+    return purchase(card=JOHNS_CARD, email=FAMILYS, channel="online", tid=tid)
+
+
+def _johns_login() -> RecordData:
+    return event("dev-5", user="C0000005", eid="L5", email=FAMILYS, kind="identify")
+
+
+@pytest.mark.parametrize(
+    ("others", "card_gives", "his"),
+    [
+        # John's card's online orders give the address that names them both; Jessica is
+        # seen using it nowhere: its card-less orders are his
+        pytest.param([_john(), _johns_card_order()], None, True, id="his-card-gives-it"),
+        # ... or his logged-in sessions give it
+        pytest.param([_john(card=None), _johns_login()], None, True, id="his-login-gives-it"),
+        # ... though her card gives an address of her own
+        pytest.param(
+            [_john(), _johns_card_order()], "jessica.james@gmail.com", True, id="she-uses-another"
+        ),
+        # She gives it with her card too: both use it, the contact carrying it keeps them
+        pytest.param([_john(), _johns_card_order()], FAMILYS, False, id="she-uses-it-too"),
+        # No one else is seen using it: hers, as before
+        pytest.param([_john()], None, False, id="no-one-else-uses-it"),
+        # The user's name is not one the address names (Kevin James, a brother): hers
+        pytest.param([_john(first="Kevin"), _johns_card_order()], None, False, id="names-her-only"),
+    ],
+)
+def test_an_address_naming_her_and_its_user_joins_him_its_orders(
+    others: list[RecordData], card_gives: str | None, his: bool
+) -> None:
+    # Given Jessica James's contact with jamesj@ (her father John's), card-less online
+    # orders under it, and what John's card and logins give
+    jessica, *hers = _jessica_james(card_gives=card_gives)
+    orders = purchase(email=FAMILYS, channel="online", tid="G5")
+    result = resolve(world(jessica, orders, *hers, *others))
+    member = next(c for c in result.components if jessica.ref in c)
+    # Then the orders are John's when he alone is seen using it, hers otherwise
+    assert (orders.ref not in member) is his
+    if his:
+        john = next(c for c in result.components if ("crm", "C0000005") in c)
+        assert orders.ref in john
+
+
+def test_an_address_naming_her_and_its_user_is_hers_with_the_rule_off() -> None:
+    # Given the his-card-gives-it case
+    jessica, *_ = _jessica_james()
+    orders = purchase(email=FAMILYS, channel="online", tid="G5")
+    records = world(jessica, orders, _john(), _johns_card_order())
+    # Then with the rule off the orders join her, as before
+    off = Rules(emails_naming_another_user=False)
+    member = next(c for c in resolve(records, off).components if jessica.ref in c)
+    assert orders.ref in member
+
+
+async def test_his_login_under_the_address_naming_them_both_parts_its_orders(
+    service: IdentityService,
+) -> None:
+    # Given Jessica's contact, John's, and card-less orders under jamesj@: hers
+    jessica, *_ = _jessica_james()
+    orders = purchase(email=FAMILYS, channel="online", tid="G5")
+    await service.ingest([jessica, _john(card=None), orders])
+    assigned = await service.store.all_assignments()
+    assert assigned[jessica.ref] == assigned[orders.ref]
+    # When John logs in and the session gives the address
+    await service.ingest([_johns_login()])
+    # Then the orders leave her member for his
+    assigned = await service.store.all_assignments()
+    assert assigned[jessica.ref] != assigned[orders.ref]
+    assert assigned[("crm", "C0000005")] == assigned[orders.ref]
+    # And a whole resolution of the store (a restart) agrees with the ingests
+    await service.resolve_all(await service.store.load_records(None))
+    assert await service.store.all_assignments() == assigned
