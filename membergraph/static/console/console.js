@@ -8,7 +8,7 @@ import {
   when,
 } from "./lib.js";
 import { drawGraph } from "./graph.js";
-import { feedHead, follow, stopFollowing, useRefresh } from "./live.js";
+import { feedHead, follow, news, stopFollowing, useRefresh } from "./live.js";
 import {
   loadConflicts, loadSuggestions, useHooks,
 } from "./queues.js";
@@ -315,15 +315,19 @@ function undoLast() {
 // ---------------------------------------------------------------- live: memberChanged
 
 // The member on screen as it is now: the records picked stay picked, and an open preview is
-// made again, so that what Confirm does is what the preview shows.
-async function refresh(news) {
+// made again, so that what Confirm does is what the preview shows. The banner names every
+// change heard (``news``), again once the member is read (a tier's name is in it then).
+let refreshes = 0;  // only the latest refresh rewrites the banner
+async function refresh(lead, changes) {
+  const mine = ++refreshes;
   const live = $("#live");
-  live.textContent = `${news} Showing it as it is now.`;
+  live.textContent = `${news(lead, changes, null)} Showing it as it is now.`;
   live.hidden = false;
   const picks = new Set(picked().map((r) => `${r.source}|${r.key}`));
   const current = await findMember("MEMBER", state.member.id);
   if (!current) return;
   renderMember(current);
+  if (mine === refreshes) live.textContent = `${news(lead, changes, current)} Showing it as it is now.`;
   for (const row of document.querySelectorAll("#records tbody tr")) {
     row.querySelector(".pick-record").checked = picks.has(`${row.dataset.source}|${row.dataset.key}`);
   }
