@@ -186,6 +186,42 @@ def test_a_steward_reviews_conflicts_then_links_and_undoes(
     assert merges.count() >= 1 and merges.get_by_role("button").count() == 0
 
 
+def test_a_link_that_moves_another_members_card_says_so_in_the_preview(
+    server: str, api: Api, console: Any
+) -> None:
+    # Given Bob on screen, and Ann's card (one purchase, 10 points) that a steward links to him
+    page = console(server, STEWARD)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    find(page, "CRM_ID", "C-BOB")
+    ann = api.member_of("C-ANN")["id"]
+    page.select_option("#link-source", "TRANSACTIONS")
+    page.fill("#link-key", "loyalty:LD11110001")
+
+    # When the steward previews the link
+    page.click("#link button[type=submit]")
+
+    # Then the preview itself, no browser dialog, says in words which record leaves whom,
+    # with its purchases and points, and nothing has moved yet
+    page.wait_for_selector("#preview:not([hidden]) .member-card")
+    what = page.inner_text("#preview-what")
+    assert (
+        f"Ann Lee ({ann}) loses TRANSACTIONS loyalty:LD11110001 (1 purchase(s), 10 points)" in what
+    )
+    assert "move: true" not in what and dialogs == []
+    assert api.member_of("C-ANN")["id"] == ann
+    page.set_viewport_size({"width": 375, "height": 667})
+    fits_the_screen(page, 375)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # And Confirm moves the card to Bob
+    page.fill("#reason", "Bob's card, registered under Ann by mistake")
+    page.click("#confirm")
+    page.wait_for_selector("#result:not([hidden])")
+    assert "loyalty:LD11110001" in {r["key"] for r in api.member_of("C-BOB")["records"]}
+    page.watch.only_here(page)
+
+
 def test_a_reviewer_without_identity_write_is_offered_no_action(
     server: str, api: Api, console: Any
 ) -> None:

@@ -95,3 +95,24 @@ def test_the_page_resumes_after_a_restart_and_shows_what_it_missed(
         )
         assert len(page.watch.sockets) >= 2
         page.watch.only_here(page)
+
+
+def test_a_purchase_that_moves_the_tier_is_named_with_the_tier_it_reached(
+    server: str, api: Api, console: Any
+) -> None:
+    # Given Ann on screen, followed live (BRONZE: one purchase of 10.00)
+    page = console(server, STEWARD)
+    find(page, "CRM_ID", "C-ANN")
+
+    # When a purchase from the till lifts her spend past SILVER's 500.00: one update, two
+    # changes (the purchase, then the tier it moved)
+    api.ingest("transactions", {**_tx("T-A1", "LD11110001"), "amount_cents": 60_000})
+
+    # Then the banner names both, readably: the purchase with its source line, the tier with
+    # the tier reached, no empty "from — —"
+    page.wait_for_selector("#summary >> text=SILVER")
+    page.wait_for_selector("#live >> text=TIER_CHANGED")
+    live = page.inner_text("#live")
+    assert "PURCHASE_RECORDED from TRANSACTIONS T-A1" in live
+    assert "TIER_CHANGED: now SILVER" in live and "—" not in live
+    page.watch.only_here(page)

@@ -8,7 +8,7 @@ import {
   when,
 } from "./lib.js";
 import { drawGraph } from "./graph.js";
-import { feedHead, follow, stopFollowing, useRefresh } from "./live.js";
+import { feedHead, follow, news, stopFollowing, useRefresh } from "./live.js";
 import {
   loadConflicts, loadSuggestions, useHooks,
 } from "./queues.js";
@@ -289,17 +289,33 @@ function previewSplit() {
     SPLIT, { id: state.member.id, records });
 }
 
+// A link that takes records from another member (WOULD_MOVE_RECORDS) is previewed moving
+// them, saying which leave whom, with their purchases and points: Confirm moves them.
 async function previewLink(event) {
   event.preventDefault();
   const other = { source: $("#link-source").value, key: $("#link-key").value.trim() };
   const mine = state.member.records[0];
   const variables = { a: mine, b: other, move: false };
   const body = await gql(LINK(true, "id"), { ...variables, reason: "preview" });
-  if ((body.errors || []).some((e) => (e.extensions || {}).code === "WOULD_MOVE_RECORDS")) {
-    if (!confirm(`${firstError(body)}\n\nPreview moving the record anyway?`)) return;
-    variables.move = true;
-  }
-  preview("link", `${other.source} ${other.key} joins ${state.member.id}`, LINK, variables);
+  const moving = (body.errors || []).find((e) => (e.extensions || {}).code === "WOULD_MOVE_RECORDS");
+  variables.move = !!moving;
+  const moves = moving ? `, and records move: ${await movesFrom(moving.extensions)}` : "";
+  preview("link", `${other.source} ${other.key} joins ${state.member.id}${moves}`, LINK, variables);
+}
+
+// "Ann Lee (M-1) loses TRANSACTIONS loyalty:LD1 (1 purchase(s), 10 points)" for each member
+// the refusal names; its ``records`` read ``source:key``, the source in lower case.
+async function movesFrom({ members = [], records = [] }) {
+  const leaving = records.map((ref) => ref.split(/:(.*)/s)).map(([source, key]) => ({ source: source.toUpperCase(), key }));
+  const parts = await Promise.all(members.map(async (id) => {
+    const member = await findMember("MEMBER", id);
+    if (!member) return `member ${id} loses ${leaving.map((r) => `${r.source} ${r.key}`).join(", ")}`;
+    const name = [member.profile?.firstName, member.profile?.lastName].filter(Boolean).join(" ");
+    const lines = leaving.filter((r) => member.records.some((m) => m.source === r.source && m.key === r.key))
+      .map((r) => `${r.source} ${r.key} (${factsOf(member, r)})`);
+    return `${name ? `${name} (${id})` : `member ${id}`} loses ${lines.join(", ")}`;
+  }));
+  return parts.join("; ");
 }
 
 function previewUndo(event) {
@@ -315,15 +331,19 @@ function undoLast() {
 // ---------------------------------------------------------------- live: memberChanged
 
 // The member on screen as it is now: the records picked stay picked, and an open preview is
-// made again, so that what Confirm does is what the preview shows.
-async function refresh(news) {
+// made again, so that what Confirm does is what the preview shows. The banner names every
+// change heard (``news``), again once the member is read (a tier's name is in it then).
+let refreshes = 0;  // only the latest refresh rewrites the banner
+async function refresh(lead, changes) {
+  const mine = ++refreshes;
   const live = $("#live");
-  live.textContent = `${news} Showing it as it is now.`;
+  live.textContent = `${news(lead, changes, null)} Showing it as it is now.`;
   live.hidden = false;
   const picks = new Set(picked().map((r) => `${r.source}|${r.key}`));
   const current = await findMember("MEMBER", state.member.id);
   if (!current) return;
   renderMember(current);
+  if (mine === refreshes) live.textContent = `${news(lead, changes, current)} Showing it as it is now.`;
   for (const row of document.querySelectorAll("#records tbody tr")) {
     row.querySelector(".pick-record").checked = picks.has(`${row.dataset.source}|${row.dataset.key}`);
   }

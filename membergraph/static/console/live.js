@@ -5,7 +5,9 @@
 
 import { $, gql, state, text } from "./lib.js";
 
-let onChange = null;  // (news) => the member read again and shown, the work in hand kept
+// (lead, changes) => the member read again and shown, the work in hand kept, and the banner
+// saying ``lead`` and the changes (see ``said``)
+let onChange = null;
 export const useRefresh = (given) => { onChange = given; };
 
 // The feed's newest cursor now: following from it misses nothing from this moment on.
@@ -14,14 +16,32 @@ export async function feedHead() {
   return ((body.data || {}).viewer || {}).feedCursor ?? null;
 }
 
-// What a change was, in words: an identity change names who made it, a fact its source line.
-const said = (change) => `${change.kind} ` +
-  (change.actor ? `by ${change.actor}` : `from ${text(change.source)} ${text(change.lineId)}`);
+// What a change was, in words: an identity change names who made it, a fact its source line,
+// a tier moved the tier it reached (``member``: as read after it; none yet: not named).
+function said(change, member) {
+  if (change.actor) return `${change.kind} by ${change.actor}`;
+  if (change.source) return `${change.kind} from ${change.source} ${text(change.lineId)}`;
+  const tier = member?.loyalty?.tier;
+  return change.kind === "TIER_CHANGED" && tier ? `${change.kind}: now ${tier}` : change.kind;
+}
+
+// The banner's words: ``lead`` and every change of ``changes`` (the latest SHOWN of them).
+const SHOWN = 10;
+export function news(lead, changes, member) {
+  const named = changes.slice(-SHOWN).map((change) => said(change, member));
+  const earlier = changes.length > SHOWN ? ` (and ${changes.length - SHOWN} earlier)` : "";
+  return changes.length ? `${lead} ${named.join("; ")}${earlier}.` : lead;
+}
 
 const SUBSCRIBE = `subscription($id: ID!, $after: String) { memberChanged(id: $id, after: $after) {
   cursor kind actor source lineId at memberIds } }`;
 const FIRST_WAIT = 1000;  // ms after subscribing again for the first missed change
 const CAUGHT_UP = 300;  // ms without another: the replay is over, shown once
+// One update pushes several changes at once (a purchase, then the tier it moved): those heard
+// within GATHER ms are shown together, and the banner keeps naming every change heard until
+// QUIET ms pass without one, so a later one of the same update never hides the first.
+const GATHER = 150;
+const QUIET = 5000;
 
 function tell(news) {
   const live = $("#live");
@@ -43,6 +63,16 @@ export function follow(memberId, cursor, tries = 0) {
   let head = null;  // back after a loss: the feed's head then; changes up to it were missed
   const missed = [];
   let settle = null;
+  const heard = [];  // the changes the banner names now
+  let last = 0;  // when the last change was heard (ms)
+  let waiting = null;  // the changes heard are about to be shown
+  const showHeard = () => {
+    if (waiting) return;
+    waiting = setTimeout(async () => {
+      waiting = null;
+      if (current()) await onChange("Changed just now:", [...heard]);
+    }, GATHER);
+  };
   const current = () => state.member && state.socket === socket;
   // The missed changes come first, at once: shown together once they stop coming.
   const caughtUp = (wait) => {
@@ -50,7 +80,7 @@ export function follow(memberId, cursor, tries = 0) {
     settle = setTimeout(() => {
       if (!current()) return;
       if (!missed.length) tell("Following live again: nothing changed meanwhile.");
-      else onChange(`Following live again. Missed while down: ${missed.join("; ")}.`);
+      else onChange("Following live again. Missed while down:", missed);
     }, wait);
   };
   socket.onopen = () => {
@@ -68,17 +98,20 @@ export function follow(memberId, cursor, tries = 0) {
       if (back) caughtUp(FIRST_WAIT);
     } else if (data.type === "next" && data.payload.errors) {
       // Too long away (the feed no longer keeps the changes missed): read the member anew.
-      if (current()) await onChange("Following live again; the changes missed are no longer kept.");
+      if (current()) await onChange("Following live again; the changes missed are no longer kept.", []);
     } else if (data.type === "next" && data.payload.data) {
       if (!current()) return;
       const change = data.payload.data.memberChanged;
       state.cursor = change.cursor;
       if (head !== null && Number(change.cursor) <= Number(head)) {
-        missed.push(said(change));
+        missed.push(change);
         caughtUp(CAUGHT_UP);
         return;
       }
-      await onChange(`Changed just now: ${said(change)}.`);
+      if (Date.now() - last > QUIET) heard.length = 0;
+      last = Date.now();
+      heard.push(change);
+      showHeard();
     }
   };
   socket.onclose = (event) => {
