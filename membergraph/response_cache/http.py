@@ -72,6 +72,8 @@ class HttpResponseCache:
         self.stored: StoredLevel | None = None
         """The second level, in the store (None: off, or the store keeps none)."""
         self._stored_seen: dict[int, None] = {}  # requests the store answered lately
+        self.remaker: Any = None
+        """What makes again the warm queries' answers a change dropped (:mod:`.remake`)."""
 
     def follow(self, follower: FeedFollower | None) -> None:
         """Keep answers true by ``follower``'s change feed from now on (None: the feed is
@@ -105,9 +107,11 @@ class HttpResponseCache:
         if kept and self._following() is None:
             self.cache.lagging += 1  # the feed not read lately: answered afresh, not kept
             kept = False
+        if kept and state.get(self.REFRESH):
+            kept = False  # a warm's: for the store's answers (a client never sends its bytes)
         if kept:
             key = (scopes, getattr(caller, "member_id", None), wants_spec, method, payload)
-            entry = None if state.get(self.REFRESH) else self.cache.get(key)
+            entry = self.cache.get(key)
             if entry is not None and method == "POST":
                 return _Kept(entry)  # the hot path: nothing built but two ASGI messages
             if entry is not None:
