@@ -43,6 +43,7 @@ class Ticket:
     reads: Reads = field(default_factory=Reads)
     stored: bytes | None = None  # its key in the store's answers (None: not kept there)
     cursor: int = 0  # the feed cursor its reads begin after
+    began: float = 0.0  # when its reads began (the store's answers' clock)
 
 
 class HttpResponseCache:
@@ -159,6 +160,7 @@ class HttpResponseCache:
             ticket.stored = stored_key(
                 scopes, bound, query, found.name, variables, found.variables, self.stored.made_by
             )
+            ticket.began = self.stored.clock()
 
     def _by_match_key(
         self, variables: dict[str, Any], looks_up: tuple[str, str | None, str]
@@ -252,7 +254,9 @@ class HttpResponseCache:
             and not ticket.reads.untagged
             and b'"errors"' not in body
         ):
-            self.stored.keep_later(ticket.stored, body, ticket.reads.members, ticket.cursor)
+            self.stored.keep_later(
+                ticket.stored, body, ticket.reads.members, ticket.cursor, ticket.began
+            )
         if request.method != "GET":
             return response
         if etag is None:
@@ -392,4 +396,5 @@ def stored_level(settings: Settings, store: Any) -> StoredLevel | None:
         settings.response_cache_stored_bytes,
         settings.response_cache_stored_ttl_s,
         made_by=answers_fingerprint(settings),
+        by_day=settings.reference_date is None,
     )
