@@ -38,7 +38,8 @@ of two versions can take turns, each over its own copy of the store).
 turn (each asked again every second or so) while purchases on those members' cards are
 pushed to ``POST /ingest/transactions`` at N lines a second (:mod:`profile_changes`). Each
 change drops the member's kept answers; her next request is a miss unless the gateway made
-it again before (``MEMBERGRAPH_RESPONSE_CACHE_WARM``, set here). Its row counts the store's
+it again before (``MEMBERGRAPH_RESPONSE_CACHE_WARM``, set here for a release that has
+``MEMBERGRAPH_RESPONSE_CACHE_WARM_AS``). Its row counts the store's
 misses (``s.miss``) and the answers made again (``remade``); the pushes' own latency is
 printed below it.
 
@@ -310,11 +311,12 @@ def _env(args: argparse.Namespace, store: str, tmp: Path) -> dict[str, str]:
     }
     if not args.warm:
         return env
-    remake = {
-        "MEMBERGRAPH_RESPONSE_CACHE_WARM": '["Profile"]',
-        "MEMBERGRAPH_RESPONSE_CACHE_WARM_AS": "personalization",
-    }
-    return env | warm_env(QUERY, tmp) | remake
+    from membergraph.settings import Settings
+
+    if "response_cache_warm_as" in Settings.model_fields:  # (a release that re-makes)
+        env["MEMBERGRAPH_RESPONSE_CACHE_WARM"] = '["Profile"]'
+        env["MEMBERGRAPH_RESPONSE_CACHE_WARM_AS"] = "personalization"
+    return env | warm_env(QUERY, tmp)
 
 
 async def measure(
