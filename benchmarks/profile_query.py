@@ -388,8 +388,8 @@ async def _changing(
     pool = emails[: args.changes_pool]
     cards = cards_of(newest_contacts(data), pool)
     name = f"changes {args.changes_per_s:g}/s"
-    with Changes(base, FEEDER, cards, args.changes_per_s, f"{time.time_ns()}") as changes:
-        row = await _run(args, name, workers, base, server, pool, True, floor, tmp)
+    changes = Changes(base, FEEDER, cards, args.changes_per_s, f"{time.time_ns()}")
+    row = await _run(args, name, workers, base, server, pool, True, floor, tmp, changes)
     return [row, f"  {changes.said()}"]
 
 
@@ -423,14 +423,17 @@ async def _run(
     unique: bool,
     floor: tuple[float, float, float, int],
     tmp: Path,
+    during: contextlib.AbstractContextManager[object] | None = None,
 ) -> str:
-    """One measured run of wrk over ``pool``: its row (a hot one after its fill)."""
+    """One measured run of wrk over ``pool``: its row (a hot one after its fill);
+    ``during``: entered for wrk's seconds only (the changes' pushes)."""
     if unique:
         before = await asyncio.to_thread(cache_counts, base, workers)
     else:
         before = await asyncio.to_thread(fill, base, pool, args.clients, workers, tmp, server.pid)
     cpu = _cpu_seconds(server.pid)
-    figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
+    with during or contextlib.nullcontext():
+        figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
     cpu = _cpu_seconds(server.pid) - cpu
     after = await asyncio.to_thread(cache_counts, base, workers)
     counts = tuple(a - b for a, b in zip(after, before, strict=True))
