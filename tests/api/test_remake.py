@@ -5,18 +5,20 @@ never the old ones; the queue of members waiting is bounded."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from membergraph.app import create_app
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.response_cache.remake import Remaker
 from membergraph.settings import Settings
-from tests.api.test_response_cache import CONTACT, Client, _points, _purchase
+from tests.api.test_response_cache import CONTACT, KEYS, Client, _points, _purchase
 from tests.api.test_warm import NAMED, _warm, warmable  # noqa: F401 (a fixture)
 from tests.support.http import serving
-from tests.support.serve import until
+from tests.support.serve import serve_ready, until
 
 
 @pytest.fixture
@@ -100,3 +102,38 @@ def test_a_process_without_the_lease_queues_nothing() -> None:
     made = Remaker(None, [], {}, _NoStore())  # type: ignore[arg-type]
     made.follow([_entry("m_1")])
     assert (made.waiting, made.queued) == (0, 0)
+
+
+async def test_of_two_processes_over_one_store_one_makes_again_what_the_other_was_told(
+    remaking: Settings, connect: Callable[..., Client], tmp_path: Path
+) -> None:
+    # Given the profile answered ahead, and two gateways over the store
+    assert await _warm(remaking, "Profile") > 100
+    assert remaking.data is not None and remaking.persisted_queries is not None
+    settings = {
+        "api_keys": orjson.dumps(KEYS).decode(),
+        "persisted_queries": str(remaking.persisted_queries),
+        "response_cache_entries": "0",
+        "response_cache_stored_entries": "100000",
+        "response_cache_warm": '["Profile"]',
+        "response_cache_warm_as": "personalization",
+    }
+    store = Path(remaking.store.removeprefix("sqlite:///"))
+    with (
+        serve_ready(remaking.data, store, **settings) as (a, _),
+        serve_ready(remaking.data, store, **settings) as (b, _),
+    ):
+        one, two = connect(a), connect(b)
+        # Then exactly one of them holds the re-make lease
+        leading = [c.figures("response_cache_remake_leading")[0] for c in (one, two)]
+        assert sorted(leading) == [0, 1]
+        holder, other = (one, two) if leading[0] else (two, one)
+        before = _points(_profile(other))
+        # When a purchase is acknowledged by the other one
+        other.ingest("transactions", _purchase(2, 30))
+        # Then the holder makes her answer again (it reads the change from the feed), and
+        # the other serves it from the store with the purchase in it
+        assert until(lambda: _remade(holder))
+        assert _points(_profile(other)) == before + 30
+        assert other.cache("stored_misses") == 0
+        assert other.figures("response_cache_remake_queued")[0] == 0
