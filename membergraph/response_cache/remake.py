@@ -19,12 +19,10 @@ the changes meanwhile are left to their next request, as without this.
 Bounded: members waiting at most :data:`QUEUE` (a member named again while she waits is
 asked once; one more is counted in ``overflow`` and left to her next request), and
 :data:`AT_ONCE` requests in flight: whatever the burst of changes, re-making weighs on its
-process as that many more clients asking without pause, never as many as the changes. (A
-rest after each request, four times its duration, kept re-making to a fifth of an idle
-process's time, but under load a request's duration is mostly its wait for the others: at
-10,000 people and 32 clients it let through 4 a second. One at a time without rest, 68
-answers were made again for 288 purchases in 8 s: each of a request's awaits waits behind
-32 clients' work.)
+process as that many more clients asking without pause, never as many as the changes. No
+rest between requests: under load a request's duration is mostly its wait behind the other
+clients, and a rest in proportion to it let re-making fall behind a stream of changes (the
+figures: docs/benchmarks-history.md, issue 22, twenty-third round).
 """
 
 from __future__ import annotations
