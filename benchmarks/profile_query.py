@@ -2,6 +2,7 @@
 
     python benchmarks/profile_query.py [--members 10000] [--seconds 8] [--clients 32]
         [--workers 1,2] [--hot 50] [--dir DIR] [--warm | --kept] [--warm-jobs 2]
+        [--changes-per-s N] [--changes-pool 5000]
 
 Generates ``--members`` demo people (``membergraph demo-data``), loads them into a SQLite
 store once (``membergraph load``), then for each worker count starts ``membergraph serve
@@ -31,6 +32,16 @@ printed at the end (the machine may be shared).
 run's, or ``membergraph warm``'s): for each worker count its floor, ``distinct warm`` and
 ``hot``, nothing emptied or warmed (minutes instead of a warm's ten at 100,000 people: runs
 of two versions can take turns, each over its own copy of the store).
+
+``--changes-per-s N`` (with ``--warm`` or ``--kept``) adds a run after each worker count's
+``distinct warm``: *changes*, distinct bodies asking the first ``--changes-pool`` e-mails in
+turn (each asked again every second or so) while purchases on those members' cards are
+pushed to ``POST /ingest/transactions`` at N lines a second (:mod:`profile_changes`). Each
+change drops the member's kept answers; her next request is a miss unless the gateway made
+it again before (``MEMBERGRAPH_RESPONSE_CACHE_WARM``, set here for a release that has
+``MEMBERGRAPH_RESPONSE_CACHE_WARM_AS``). Its row counts the store's
+misses (``s.miss``) and the answers made again (``remade``); the pushes' own latency is
+printed below it.
 
 Requests carry the personalization service's API key (``profile:read``: personal data
 masked; an answer unmasked with ``pii:read`` is never served from the cache). Measuring
@@ -69,6 +80,7 @@ from typing import Any
 
 import httpx
 import orjson
+from profile_changes import Changes, cards_of
 from profile_warm import empty_answers, run_warm, warm_env
 from profile_wrk import run_wrk as wrk_lookups
 
@@ -83,7 +95,11 @@ QUERY = """query Profile($value: String!) {
 
 # The personalization service's credential: profile:read, personal data masked.
 KEY = "personalization-benchmark-key"
-KEYS = {KEY: {"name": "personalization", "scopes": ["profile:read"]}}
+FEEDER = "feeder-benchmark-key-0001"  # --changes-per-s: the pushes' credential
+KEYS = {
+    KEY: {"name": "personalization", "scopes": ["profile:read"]},
+    FEEDER: {"name": "feeder", "scopes": ["ingest:write"]},
+}
 
 
 def free_port() -> int:
@@ -227,6 +243,8 @@ _COUNTS = (
     "evictions_total",
     "stored_hits_total",
     "entries",
+    "stored_misses_total",
+    "remake_remade_total",
 )
 ENTRIES = 5  # answers held (every worker's), the last of the counts
 
@@ -291,7 +309,14 @@ def _env(args: argparse.Namespace, store: str, tmp: Path) -> dict[str, str]:
         "MEMBERGRAPH_STORE": store,
         "MEMBERGRAPH_API_KEYS": orjson.dumps(KEYS).decode(),
     }
-    return env | warm_env(QUERY, tmp) if args.warm else env
+    if not args.warm:
+        return env
+    from membergraph.settings import Settings
+
+    if "response_cache_warm_as" in Settings.model_fields:  # (a release that re-makes)
+        env["MEMBERGRAPH_RESPONSE_CACHE_WARM"] = '["Profile"]'
+        env["MEMBERGRAPH_RESPONSE_CACHE_WARM_AS"] = "personalization"
+    return env | warm_env(QUERY, tmp)
 
 
 async def measure(
@@ -343,7 +368,29 @@ async def measure(
             rows.append(
                 await _run(args, name, workers, base, server, pool, unique, floor_rate, tmp)
             )
+        if args.kept and args.changes_per_s:
+            rows += await _changing(args, workers, base, server, data, emails, floor_rate, tmp)
     return rows, floor_rate[0]
+
+
+async def _changing(
+    args: argparse.Namespace,
+    workers: int,
+    base: str,
+    server: subprocess.Popen[bytes],
+    data: Path,
+    emails: list[str],
+    floor: tuple[float, float, float, int],
+    tmp: Path,
+) -> list[str]:
+    """``changes``: the first ``--changes-pool`` e-mails asked while purchases on their
+    members' cards arrive (``--changes-per-s``); its row, and what the pushes saw."""
+    pool = emails[: args.changes_pool]
+    cards = cards_of(newest_contacts(data), pool)
+    name = f"changes {args.changes_per_s:g}/s"
+    changes = Changes(base, FEEDER, cards, args.changes_per_s, f"{time.time_ns()}")
+    row = await _run(args, name, workers, base, server, pool, True, floor, tmp, changes)
+    return [row, f"  {changes.said()}"]
 
 
 async def measure_warmed(
@@ -359,7 +406,11 @@ async def measure_warmed(
     over the store a warm filled; its row against that worker count's floor."""
     async with _serving(workers, data, _env(args, store, tmp)) as (base, server):
         figures = (floor, 0.0, 0.0, 0)
-        return await _run(args, "distinct warm", workers, base, server, emails, True, figures, tmp)
+        row = await _run(args, "distinct warm", workers, base, server, emails, True, figures, tmp)
+        if args.changes_per_s:
+            more = await _changing(args, workers, base, server, data, emails, figures, tmp)
+            row = "\n".join([row, *more])
+        return row
 
 
 async def _run(
@@ -372,14 +423,17 @@ async def _run(
     unique: bool,
     floor: tuple[float, float, float, int],
     tmp: Path,
+    during: contextlib.AbstractContextManager[object] | None = None,
 ) -> str:
-    """One measured run of wrk over ``pool``: its row (a hot one after its fill)."""
+    """One measured run of wrk over ``pool``: its row (a hot one after its fill);
+    ``during``: entered for wrk's seconds only (the changes' pushes)."""
     if unique:
         before = await asyncio.to_thread(cache_counts, base, workers)
     else:
         before = await asyncio.to_thread(fill, base, pool, args.clients, workers, tmp, server.pid)
     cpu = _cpu_seconds(server.pid)
-    figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
+    with during or contextlib.nullcontext():
+        figures = run_wrk(base + "/graphql", pool, args.clients, args.seconds, tmp, unique)
     cpu = _cpu_seconds(server.pid) - cpu
     after = await asyncio.to_thread(cache_counts, base, workers)
     counts = tuple(a - b for a, b in zip(after, before, strict=True))
@@ -396,12 +450,12 @@ def _row(
     args: argparse.Namespace,
 ) -> str:
     rate, p50, p99, errors = figures
-    hits, misses, invalidated, evicted, stored, _ = counts
+    hits, misses, invalidated, evicted, stored, _, stored_missed, remade = counts
     cpu_ms = cpu * 1000 / max(rate * args.seconds, 1)
     return (
         f"{name:<13} {workers:>7} {rate:>8.0f} {p50:>7.1f} {p99:>7.1f} {rate / floor:>6.3f}"
         f" {cpu_ms:>7.3f} {hits:>7} {misses:>7} {invalidated:>7} {evicted:>7} {stored:>7}"
-        f" {errors:>6}"
+        f" {stored_missed:>7} {remade:>7} {errors:>6}"
     )
 
 
@@ -427,6 +481,15 @@ async def main() -> int:
     parser.add_argument(
         "--warm-jobs", type=int, default=2, help="processes of the warm (membergraph warm --jobs)"
     )
+    parser.add_argument(
+        "--changes-per-s",
+        type=float,
+        default=0,
+        help="with --warm/--kept: a run of purchases pushed at this rate while wrk asks",
+    )
+    parser.add_argument(
+        "--changes-pool", type=int, default=5000, help="e-mails the changes run asks and changes"
+    )
     args = parser.parse_args()
     args.warm = args.warm or args.kept
     from mixed_load import machine  # here: mixed_load imports this module
@@ -447,7 +510,7 @@ async def main() -> int:
         print(
             f"{'lookup':<13} {'workers':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
             f" {'floor':>6} {'cpu ms':>7} {'hits':>7} {'misses':>7} {'invalid':>7}"
-            f" {'evicted':>7} {'stored':>7} {'errors':>6}"
+            f" {'evicted':>7} {'stored':>7} {'s.miss':>7} {'remade':>7} {'errors':>6}"
         )
         counts = [int(w) for w in args.workers.split(",")]
         floors = {}

@@ -49,9 +49,11 @@ from membergraph.privacy.http import export_endpoint
 from membergraph.request_telemetry import RequestTelemetry
 from membergraph.response_cache import (
     CacheFigures,
+    RemakeFigures,
     ResponseCacheMiddleware,
     StoredFigures,
     http_response_cache,
+    remaker,
     stored_level,
 )
 from membergraph.schema import build_schema
@@ -139,6 +141,10 @@ def create_app(
             await stored.count()
         app.state.response_cache.stored = stored
         app.state.response_cache.follow(follower)
+        remaking = await remaker(app, settings)  # (warm queries made again after a change)
+        if remaking is not None:
+            follower.listeners.append(remaking.follow)
+            app.state.response_cache.remaker = remaking
         app.state.ingest = IngestService(app.state.gateway)
         # Lines a killed process stored but did not apply are finished before any answer.
         await app.state.ingest.heal()
@@ -159,6 +165,9 @@ def create_app(
             privacy.cancel()
             if identity_provider is not None:
                 await identity_provider.aclose()
+            if remaking is not None:
+                app.state.response_cache.remaker = None
+                await remaking.aclose()
             app.state.response_cache.follow(None)
             if stored is not None:
                 app.state.response_cache.stored = None
@@ -253,6 +262,7 @@ def create_app(
     graphql.responses = app.state.response_cache = responses
     telemetry.add(CacheFigures(graphql.responses.cache))
     telemetry.add(StoredFigures(graphql.responses))
+    telemetry.add(RemakeFigures(graphql.responses))
     app.router.routes.extend(
         [
             Route("/graphql", graphql, methods=["GET", "POST"]),

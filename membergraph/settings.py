@@ -268,7 +268,13 @@ class Settings(BaseSettings):
     response_cache_warm: list[str] = Field(
         default_factory=list,
         description="Persisted queries (operation names in the manifest) `membergraph warm`"
-        " answers ahead for every member or identifier they look up.",
+        " answers ahead for every member or identifier they look up; the gateway makes again"
+        " those a change dropped.",
+    )
+    response_cache_warm_as: str | None = Field(
+        default=None,
+        description="The API key (by name) whose caller `membergraph warm` and the gateway's"
+        " re-making of dropped answers ask as (needed behind credentials).",
     )
     reference_date: date | None = Field(
         default=None,

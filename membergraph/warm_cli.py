@@ -39,7 +39,8 @@ def warm(
             "--as",
             metavar="KEY_NAME",
             help="The API key (by name) whose caller asks: what it may see is part of each"
-            " answer's key. Needed when credentials are configured.",
+            " answer's key. Needed when credentials are configured. Default: the setting"
+            " MEMBERGRAPH_RESPONSE_CACHE_WARM_AS.",
         ),
     ] = None,
     jobs: Annotated[
@@ -59,6 +60,7 @@ def warm(
     gateway over it serves them (needs MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES)."""
     settings = command_settings(reads_data=True, data=data, store=store, sources=sources)
     operations = list(query or settings.response_cache_warm)
+    caller = caller or settings.response_cache_warm_as
     if not operations:
         refuse("name a persisted query to warm (--query NAME or MEMBERGRAPH_RESPONSE_CACHE_WARM)")
     try:
@@ -84,7 +86,8 @@ async def _warm(
     from membergraph.app import create_app
     from membergraph.response_cache.warm import warm as run
 
-    app = create_app(settings)
+    # A warm makes every answer again: making again those a change drops is a gateway's.
+    app = create_app(settings.model_copy(update={"response_cache_warm": []}))
     job = f" (job {share[0] + 1} of {share[1]})" if share[1] > 1 else ""
     async with app.router.lifespan_context(app):
         return await run(

@@ -28,8 +28,8 @@ A second level, off unless ``response_cache_stored_entries`` is set, keeps the s
 in the store, shared by every process and bounded on disk (:mod:`.stored`): all of the
 above holds for it too (it keeps only what the first may keep, under what the caller may
 see, and serves an answer only while no feed entry names a member it read, which the store
-checks at each read), and ``membergraph warm`` makes persisted queries' answers ahead
-(:mod:`.warm`).
+checks at each read), ``membergraph warm`` makes persisted queries' answers ahead
+(:mod:`.warm`), and one process makes again those a change dropped (:mod:`.remake`).
 """
 
 from membergraph.response_cache.http import (
@@ -39,6 +39,7 @@ from membergraph.response_cache.http import (
     stored_level,
 )
 from membergraph.response_cache.plan import plan
+from membergraph.response_cache.remake import RemakeFigures, Remaker, remaker
 from membergraph.response_cache.store import CacheFigures, Key, ResponseCache
 from membergraph.response_cache.stored import StoredFigures, StoredLevel
 
@@ -46,11 +47,14 @@ __all__ = [
     "CacheFigures",
     "HttpResponseCache",
     "Key",
+    "RemakeFigures",
+    "Remaker",
     "ResponseCache",
     "ResponseCacheMiddleware",
     "StoredFigures",
     "StoredLevel",
     "http_response_cache",
     "plan",
+    "remaker",
     "stored_level",
 ]

@@ -43,6 +43,7 @@ class Ticket:
     reads: Reads = field(default_factory=Reads)
     stored: bytes | None = None  # its key in the store's answers (None: not kept there)
     cursor: int = 0  # the feed cursor its reads begin after
+    began: float = 0.0  # when its reads began (the store's answers' clock)
 
 
 class HttpResponseCache:
@@ -72,6 +73,8 @@ class HttpResponseCache:
         self.stored: StoredLevel | None = None
         """The second level, in the store (None: off, or the store keeps none)."""
         self._stored_seen: dict[int, None] = {}  # requests the store answered lately
+        self.remaker: Any = None
+        """What makes again the warm queries' answers a change dropped (:mod:`.remake`)."""
 
     def follow(self, follower: FeedFollower | None) -> None:
         """Keep answers true by ``follower``'s change feed from now on (None: the feed is
@@ -105,9 +108,11 @@ class HttpResponseCache:
         if kept and self._following() is None:
             self.cache.lagging += 1  # the feed not read lately: answered afresh, not kept
             kept = False
+        if kept and state.get(self.REFRESH):
+            kept = False  # a warm's: for the store's answers (a client never sends its bytes)
         if kept:
             key = (scopes, getattr(caller, "member_id", None), wants_spec, method, payload)
-            entry = None if state.get(self.REFRESH) else self.cache.get(key)
+            entry = self.cache.get(key)
             if entry is not None and method == "POST":
                 return _Kept(entry)  # the hot path: nothing built but two ASGI messages
             if entry is not None:
@@ -155,6 +160,7 @@ class HttpResponseCache:
             ticket.stored = stored_key(
                 scopes, bound, query, found.name, variables, found.variables, self.stored.made_by
             )
+            ticket.began = self.stored.clock()
 
     def _by_match_key(
         self, variables: dict[str, Any], looks_up: tuple[str, str | None, str]
@@ -248,7 +254,9 @@ class HttpResponseCache:
             and not ticket.reads.untagged
             and b'"errors"' not in body
         ):
-            self.stored.keep_later(ticket.stored, body, ticket.reads.members, ticket.cursor)
+            self.stored.keep_later(
+                ticket.stored, body, ticket.reads.members, ticket.cursor, ticket.began
+            )
         if request.method != "GET":
             return response
         if etag is None:
@@ -388,4 +396,5 @@ def stored_level(settings: Settings, store: Any) -> StoredLevel | None:
         settings.response_cache_stored_bytes,
         settings.response_cache_stored_ttl_s,
         made_by=answers_fingerprint(settings),
+        by_day=settings.reference_date is None,
     )

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 _BATCH = 200  # answers written in one transaction
 _PENDING = 2000  # answers waiting to be written at most (more are not kept: counted)
+_DAY = 86400.0  # (Unix time counts every UTC day as this many seconds)
 
 
 def stored_key(
@@ -118,8 +119,12 @@ class StoredLevel:
         ttl_s: float,
         clock: Callable[[], float] = time.time,
         made_by: bytes = b"",
+        by_day: bool = False,
     ) -> None:
         self.answers = answers
+        self.by_day = by_day
+        """An answer lives until the end of the UTC day its request began at most (the
+        answers' reference is that day: no ``reference_date`` set)."""
         self.made_by = made_by
         """What made this process's answers (:func:`answers_fingerprint`): part of each key."""
         self.max_entries = max_entries
@@ -154,16 +159,32 @@ class StoredLevel:
         else:
             self.hits += 1
 
-    def keep_later(self, key: bytes, body: bytes, members: Iterable[str], since: int) -> None:
-        """Keep an answer whose reads began after feed cursor ``since``, once the request is
-        answered (a task of this loop writes what waits, in batches)."""
+    def keep_later(
+        self,
+        key: bytes,
+        body: bytes,
+        members: Iterable[str],
+        since: int,
+        began: float | None = None,
+    ) -> None:
+        """Keep an answer whose reads began after feed cursor ``since`` (at ``began``, this
+        level's clock: now if None), once the request is answered (a task of this loop writes
+        what waits, in batches)."""
         if len(self._pending) >= _PENDING:
             self.skipped += 1
             return
-        expires = self.clock() + self.ttl_s
+        expires = self.expiry(self.clock() if began is None else began)
         self._pending.append(AnswerToKeep(key, body, tuple(sorted(members)), since, expires))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write(), name="answers")
+
+    def expiry(self, began: float) -> float:
+        """When an answer whose request began at ``began`` expires: a TTL later, and with
+        :attr:`by_day` at the end of that UTC day at the latest."""
+        expires = began + self.ttl_s
+        if self.by_day:
+            expires = min(expires, (began // _DAY + 1) * _DAY)
+        return expires
 
     async def flush(self) -> None:
         """Until every answer waiting is written (a warm's end, tests)."""
@@ -188,10 +209,12 @@ class StoredLevel:
 
     async def follow(self, entries: Sequence[FeedEntry]) -> None:
         """A change-feed listener: drop the answers of the members named (the reads check
-        the feed anyway; this keeps an erased person's bytes out of the store)."""
+        the feed anyway; this keeps an erased person's bytes out of the store), those whose
+        reads began before these entries: one made since (re-made by the process that
+        re-makes, :mod:`.remake`, before this follower read the feed) read them already."""
         members = sorted({t for e in entries for t in (*e.member_ids, *e.value_tags)})
         if members:
-            await self.answers.drop(members)
+            await self.answers.drop(members, before=entries[-1].cursor)
 
     async def count(self) -> None:
         """Read what the store holds (at a start: the figures of ``/metrics``)."""

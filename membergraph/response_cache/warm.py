@@ -34,7 +34,17 @@ from membergraph.response_cache.http import HttpResponseCache
 from membergraph.response_cache.plan import plan
 from membergraph.settings import Settings
 
-__all__ = ["Share", "WarmError", "Warmed", "graphql_post_scope", "warm"]
+__all__ = [
+    "Asker",
+    "Lookup",
+    "Share",
+    "WarmError",
+    "Warmed",
+    "credentials",
+    "graphql_post_scope",
+    "lookups",
+    "warm",
+]
 
 _PAGE = 500  # members read at a time
 _AT_ONCE = 4  # requests in flight
@@ -81,28 +91,15 @@ async def warm(
             "answers are not kept in the store: set MEMBERGRAPH_RESPONSE_CACHE_STORED_ENTRIES"
             " (and no source read over HTTP)"
         )
-    headers = {"accept": "application/json", **_credentials(settings, caller)}
-    named = _operations(responses.persisted.manifest)
+    ask = Asker(app, credentials(settings, caller))
     done = []
-    for name in operations:
-        query = named.get(name)
-        if query is None:
-            known = ", ".join(sorted(named)) or "none"
-            raise WarmError(f"no operation {name!r} in the persisted query manifest ({known})")
-        found = plan(responses.schema, query, name)
-        if found.looks_up is None:
-            raise WarmError(
-                f"{name} does not look one member up from a variable (member(id: $id) or"
-                " memberByIdentifier(kind: <KIND>, value: $value)) with fields the cache keeps"
-            )
-        field, kind, variable = found.looks_up
+    for lookup in lookups(responses, operations):
+        name = lookup.name
         began, kept = asyncio.get_running_loop().time(), level.kept
         asked = 0
-        ask = _Asker(app, headers)
         pending: set[asyncio.Task[None]] = set()
-        async for value in _values(app, field, kind, share, found.by_match_key):
-            body = {"query": query, "operationName": name, "variables": {variable: value}}
-            pending.add(asyncio.create_task(ask(orjson.dumps(body))))
+        async for value in _values(app, lookup.field, lookup.kind, share, lookup.by_match_key):
+            pending.add(asyncio.create_task(ask(lookup.body(value))))
             asked += 1
             level.warmed += 1
             if len(pending) >= _AT_ONCE:
@@ -118,6 +115,48 @@ async def warm(
         seconds = asyncio.get_running_loop().time() - began
         done.append(Warmed(name, asked, level.kept - kept, seconds))
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A persisted query that looks one member up from a variable, as a warm asks it."""
+
+    name: str
+    query: str
+    field: str  # "member" or "memberByIdentifier"
+    kind: str | None  # the identifier kind written in the document (memberByIdentifier)
+    variable: str
+    by_match_key: bool
+
+    def body(self, value: str) -> bytes:
+        """The POST body asking it for ``value``."""
+        asked = {"query": self.query, "operationName": self.name}
+        return orjson.dumps({**asked, "variables": {self.variable: value}})
+
+
+def lookups(responses: HttpResponseCache, operations: Sequence[str]) -> list[Lookup]:
+    """Each of ``operations`` (manifest operation names) as a warm asks it.
+
+    Raises:
+        WarmError: an operation is not in the manifest or does not look a member up from a
+            variable with fields the cache keeps.
+    """
+    named = _operations(responses.persisted.manifest)
+    found = []
+    for name in operations:
+        query = named.get(name)
+        if query is None:
+            known = ", ".join(sorted(named)) or "none"
+            raise WarmError(f"no operation {name!r} in the persisted query manifest ({known})")
+        planned = plan(responses.schema, query, name)
+        if planned.looks_up is None:
+            raise WarmError(
+                f"{name} does not look one member up from a variable (member(id: $id) or"
+                " memberByIdentifier(kind: <KIND>, value: $value)) with fields the cache keeps"
+            )
+        field, kind, variable = planned.looks_up
+        found.append(Lookup(name, query, field, kind, variable, planned.by_match_key))
+    return found
 
 
 def graphql_post_scope(
@@ -142,7 +181,7 @@ def graphql_post_scope(
     }
 
 
-class _Asker:
+class Asker:
     """POSTs a body to ``/graphql`` as one ASGI call into the app, answered afresh, never
     from a cache level, so each answer a warm asks is written again and lives a TTL from
     this warm (one served from the store would keep the expiry of the warm that made it: a
@@ -151,6 +190,7 @@ class _Asker:
     def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
         self.app = app
         self.headers = [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
+        self.headers.append((b"accept", b"application/json"))
         self.headers.append((b"content-type", b"application/json"))
 
     async def __call__(self, body: bytes) -> None:
@@ -181,7 +221,12 @@ class _Asker:
             raise WarmError(f"the gateway answered {status}: {text}")
 
 
-def _credentials(settings: Settings, caller: str | None) -> dict[str, str]:
+def credentials(settings: Settings, caller: str | None) -> dict[str, str]:
+    """The headers of the caller the API key named ``caller`` is (none without credentials).
+
+    Raises:
+        WarmError: credentials are configured and ``caller`` names no API key.
+    """
     keys = settings.api_keys
     if caller is None:
         if settings.has_credentials:

@@ -102,6 +102,37 @@ async def test_answers_are_dropped_by_member_and_by_a_whole_store_resolution(
     assert await answers.figures() == (0, 0)
 
 
+async def test_a_drop_before_a_cursor_leaves_the_answers_made_after_it(
+    store: IdentityStore,
+) -> None:
+    # Given an answer of m_1 made before a change to her, and one made after it (a re-make)
+    answers = kept_answers(store)
+    before = await store.feed_head()
+    await answers.keep([_answer(b"old", "m_1", since=before)], *BOUND, NOW)
+    await store.append_feed([FeedEntry(ChangeKind.PURCHASE_RECORDED, ("m_1",))])
+    change = await store.feed_head()
+    await answers.keep([_answer(b"new", "m_1", since=change)], *BOUND, NOW)
+    # When a follower drops her answers made before the change
+    assert await answers.drop(["m_1"], before=change) == 1
+    # Then the one made after it stays
+    assert await answers.read(b"new", NOW) is not None
+    assert await answers.figures() == (1, (await answers.figures())[1])
+
+
+@pytest.mark.parametrize("kind", [p.values[0] for p in ADAPTERS[:2]], ids=["sqlite", "mongo"])
+async def test_one_process_holds_the_re_makers_lease_until_it_runs_out(
+    kind: str, tmp_path: Path
+) -> None:
+    async with two_processes(kind, tmp_path) as (one, two):
+        first, second = kept_answers(one), kept_answers(two)
+        assert await first.lead("one", NOW, 10)
+        assert not await second.lead("two", NOW + 1, 10)
+        assert await first.lead("one", NOW + 5, 10)  # renewed: until NOW + 15
+        assert not await second.lead("two", NOW + 14, 10)
+        assert await second.lead("two", NOW + 15, 10)  # it ran out
+        assert not await first.lead("one", NOW + 16, 10)
+
+
 @pytest.mark.parametrize("kind", [p.values[0] for p in ADAPTERS[:2]], ids=["sqlite", "mongo"])
 async def test_another_process_does_not_serve_an_answer_after_a_change_it_committed(
     kind: str, tmp_path: Path

@@ -77,8 +77,10 @@ class AnswersStore(abc.ABC):
         bound holds (expired ones first)."""
 
     @abc.abstractmethod
-    async def drop(self, members: Sequence[str]) -> int:
-        """Drop every answer that read one of ``members``; how many."""
+    async def drop(self, members: Sequence[str], before: int | None = None) -> int:
+        """Drop every answer that read one of ``members`` (``before``: only those whose reads
+        began before that feed cursor; one made after it read the change already); how
+        many."""
 
     @abc.abstractmethod
     async def clear(self) -> None:
@@ -87,6 +89,13 @@ class AnswersStore(abc.ABC):
     @abc.abstractmethod
     async def figures(self) -> tuple[int, int]:
         """Answers kept and their bytes."""
+
+    @abc.abstractmethod
+    async def lead(self, owner: str, now: float, seconds: float) -> bool:
+        """Take or renew the lease of the process that re-makes dropped answers
+        (:mod:`membergraph.response_cache.remake`) for ``owner`` until ``now + seconds``:
+        whether ``owner`` holds it (one holder among every process over the store; one that
+        stops renewing it loses it once it runs out)."""
 
 
 def answers_of(store: Any) -> AnswersStore | None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, Kept, StoredAnswer
 from membergraph.identity.value_tags import TAG_PREFIX
@@ -103,9 +104,9 @@ class MongoAnswers(AnswersStore):
                 evicted += len(out)
         return Kept(kept, stale, evicted, entries, total)
 
-    async def drop(self, members: Sequence[str]) -> int:
+    async def drop(self, members: Sequence[str], before: int | None = None) -> int:
         async with self.store._mapped("write"):
-            return await drop_in(self.store.db, members)
+            return await drop_in(self.store.db, members, before=before)
 
     async def clear(self) -> None:
         async with self.store._mapped("write"):
@@ -118,6 +119,17 @@ class MongoAnswers(AnswersStore):
             if doc is not None:
                 return int(doc["entries"]), int(doc["bytes"])
             return await _count(self.store.db)
+
+    async def lead(self, owner: str, now: float, seconds: float) -> bool:
+        lease = {"_id": "remake", "$or": [{"owner": owner}, {"until": {"$lte": now}}]}
+        async with self.store._mapped("write"):
+            try:
+                await self.store.db.answer_lease.find_one_and_update(
+                    lease, {"$set": {"owner": owner, "until": now + seconds}}, upsert=True
+                )
+            except DuplicateKeyError:  # another live holder's: the insert collided with it
+                return False
+        return True
 
 
 async def _count(db: Any, session: Any = None) -> tuple[int, int]:
@@ -164,10 +176,15 @@ async def _taken(
     return await _recount(db, session)
 
 
-async def drop_in(db: Any, members: Sequence[str], session: Any = None) -> int:
+async def drop_in(
+    db: Any, members: Sequence[str], session: Any = None, before: int | None = None
+) -> int:
     """Drop every answer that read one of ``members`` (in ``session``'s transaction: an
-    erasure's); how many."""
-    found = db.answers.find({"members": {"$in": list(members)}}, ["size"], session=session)
+    erasure's; ``before``: only those whose reads began before that feed cursor); how many."""
+    query: dict[str, Any] = {"members": {"$in": list(members)}}
+    if before is not None:
+        query["since"] = {"$lt": before}
+    found = db.answers.find(query, ["size"], session=session)
     docs = await found.to_list()
     if not docs:
         return 0

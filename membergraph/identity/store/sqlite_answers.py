@@ -39,6 +39,9 @@ CREATE INDEX IF NOT EXISTS answers_size ON answers (size);
 CREATE TABLE IF NOT EXISTS answer_figures (
     one INTEGER PRIMARY KEY CHECK (one = 1), entries INTEGER NOT NULL, bytes INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS answer_lease (
+    one INTEGER PRIMARY KEY CHECK (one = 1), owner TEXT NOT NULL, until REAL NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS answers_in AFTER INSERT ON answers BEGIN
     UPDATE answer_figures SET entries = entries + 1, bytes = bytes + NEW.size;
 END;
@@ -140,12 +143,20 @@ def _keep(
     return Kept(kept, stale, evicted, entries, total)
 
 
-def _seqs_of(db: sqlite3.Connection, members: Sequence[str]) -> list[int]:
+def _seqs_of(
+    db: sqlite3.Connection, members: Sequence[str], before: int | None = None
+) -> list[int]:
     seqs: set[int] = set()
     for start in range(0, len(members), 500):
-        chunk = list(members[start : start + 500])
+        chunk: list[str | int] = list(members[start : start + 500])
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT seq FROM answer_members WHERE member_id IN ({marks})"
+        if before is not None:
+            sql = (
+                "SELECT m.seq FROM answer_members AS m JOIN answers AS a ON a.seq = m.seq"
+                f" WHERE m.member_id IN ({marks}) AND a.since < ?"
+            )
+            chunk.append(before)
         seqs.update(row[0] for row in db.execute(sql, chunk))
     return sorted(seqs)
 
@@ -158,8 +169,8 @@ def drop_in(db: sqlite3.Connection, members: Sequence[str]) -> int:
     return len(seqs)
 
 
-def _drop(db: sqlite3.Connection, members: Sequence[str]) -> int:
-    seqs = _seqs_of(db, members)
+def _drop(db: sqlite3.Connection, members: Sequence[str], before: int | None) -> int:
+    seqs = _seqs_of(db, members, before)
     if seqs:
         with immediate(db):
             _drop_seqs(db, seqs)
@@ -176,6 +187,18 @@ def _clear(db: sqlite3.Connection) -> None:
     with immediate(db):
         db.execute("DELETE FROM answer_members")
         db.execute("DELETE FROM answers")
+
+
+def _lead(db: sqlite3.Connection, owner: str, now: float, seconds: float) -> bool:
+    with immediate(db):
+        held = db.execute("SELECT owner, until FROM answer_lease").fetchone()
+        if held is not None and held[0] != owner and held[1] > now:
+            return False
+        db.execute(
+            "INSERT OR REPLACE INTO answer_lease (one, owner, until) VALUES (1, ?, ?)",
+            (owner, now + seconds),
+        )
+    return True
 
 
 def _count_once(db: sqlite3.Connection) -> None:
@@ -222,9 +245,9 @@ class SqliteAnswers(AnswersStore):
         async with self.store._mapped("write"):
             return await self.store._in_thread(_keep, answers, max_entries, max_bytes, now)
 
-    async def drop(self, members: Sequence[str]) -> int:
+    async def drop(self, members: Sequence[str], before: int | None = None) -> int:
         async with self.store._mapped("write"):
-            return await self.store._in_thread(_drop, list(members))
+            return await self.store._in_thread(_drop, list(members), before)
 
     async def clear(self) -> None:
         async with self.store._mapped("write"):
@@ -232,3 +255,7 @@ class SqliteAnswers(AnswersStore):
 
     async def figures(self) -> tuple[int, int]:
         return await self.store._read(_held)
+
+    async def lead(self, owner: str, now: float, seconds: float) -> bool:
+        async with self.store._mapped("write"):
+            return await self.store._in_thread(_lead, owner, now, seconds)

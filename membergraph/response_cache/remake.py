@@ -1,0 +1,243 @@
+"""Answers made again once a change dropped them: answers kept ahead stay ahead.
+
+A warm (:mod:`.warm`) makes a persisted query's answer for every member ahead; a change to a
+member drops her answers (:mod:`.stored`: a change is never served old bytes), and her next
+request would then be a miss that computes the answer while she waits. When the deployment
+names its warm queries (``response_cache_warm``), one process over the store asks them
+again in the background, as the warm's caller (``response_cache_warm_as``), for the lookup
+values of every member a feed entry names, as soon as its follower reads the entry: her next
+request is a hit with the new bytes. Each is asked afresh, through the app as a warm's
+request (:class:`.warm.Asker`), and kept as any miss is: only while no change to a member it
+read came after its reads began (the store checks), so a re-made answer is never older than
+the change that dropped the one before.
+
+One process of a deployment re-makes, not every worker: the holder of the store's re-make
+lease (:meth:`~membergraph.identity.store.answers.AnswersStore.lead`), renewed as it goes; a
+holder that stops (killed, its store unreachable) is replaced once the lease runs out, and
+the changes meanwhile are left to their next request, as without this.
+
+Bounded: members waiting at most :data:`QUEUE` (a member named again while she waits is
+asked once; one more is counted in ``overflow`` and left to her next request), and
+:data:`AT_ONCE` requests in flight: whatever the burst of changes, re-making weighs on its
+process as that many more clients asking without pause, never as many as the changes. No
+rest between requests: under load a request's duration is mostly its wait behind the other
+clients, and a rest in proportion to it let re-making fall behind a stream of changes (the
+figures: docs/benchmarks-history.md, issue 22, twenty-third round).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.applications import Starlette
+
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.store.answers import AnswersStore
+from membergraph.identity.store.types import StoreError
+from membergraph.response_cache.stored import StoredLevel
+from membergraph.response_cache.warm import Asker, Lookup, WarmError, credentials, lookups
+from membergraph.settings import Settings
+
+__all__ = ["AT_ONCE", "QUEUE", "RemakeFigures", "Remaker", "remaker"]
+
+logger = logging.getLogger(__name__)
+
+QUEUE = 10_000
+"""Members waiting to have their answers made again, at most."""
+AT_ONCE = 4
+"""Requests of the re-maker in flight at most."""
+LEASE_S = 15.0
+"""How long the re-make lease lasts unrenewed (renewed every third of it)."""
+_BATCH = 50  # members whose values are read at a time
+
+
+class Remaker:
+    """Makes again, in the background, the answers of ``asks`` for the members the change
+    feed names, while this process holds the store's re-make lease."""
+
+    def __init__(
+        self,
+        app: Starlette,
+        asks: Sequence[Lookup],
+        headers: dict[str, str],
+        level: StoredLevel,
+        limit: int = QUEUE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app, self.asks, self.level = app, list(asks), level
+        self.answers: AnswersStore = level.answers
+        self.ask = Asker(app, headers)
+        self.limit, self.clock = limit, clock
+        self.owner = uuid.uuid4().hex
+        self.leading = False
+        self.queued = self.remade = self.overflow = self.failed = 0
+        self._waiting: dict[str, None] = {}  # members, oldest first
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def follow(self, entries: Sequence[FeedEntry]) -> None:
+        """A change-feed listener: the members named wait to have their answers made again
+        (the holder of the lease only; an erased member's never)."""
+        if not self.leading:
+            return
+        for entry in entries:
+            if entry.kind is ChangeKind.ERASED:
+                continue
+            for member_id in entry.member_ids:
+                if member_id in self._waiting:
+                    continue
+                if len(self._waiting) >= self.limit:
+                    self.overflow += 1
+                    continue
+                self._waiting[member_id] = None
+                self.queued += 1
+        if self._waiting:
+            self._idle.clear()
+            self._wake.set()
+
+    async def start(self) -> None:
+        """Take the lease if it is free (so a lone process re-makes from its start), then
+        run in the background."""
+        await self._lead()
+        self._task = asyncio.create_task(self._run(), name="answers-remake")
+
+    async def settled(self) -> None:
+        """Until no member waits and nothing is being made (tests, a shutdown)."""
+        await self._idle.wait()
+
+    async def aclose(self) -> None:
+        """Stop, and hand the lease back (another process may take it at once)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.leading:
+            self.leading = False
+            with contextlib.suppress(StoreError):
+                await self.answers.lead(self.owner, self.clock(), 0)
+
+    async def _lead(self) -> None:
+        try:
+            self.leading = await self.answers.lead(self.owner, self.clock(), LEASE_S)
+        except StoreError as exc:
+            logger.warning("response cache: re-make lease not renewed: %s", exc)
+            self.leading = False
+        if not self.leading:
+            self._waiting.clear()  # (the holder heard the same entries)
+            self._idle.set()
+
+    async def _run(self) -> None:
+        renew_at = self.clock() + LEASE_S / 3
+        while True:
+            if self.clock() >= renew_at:
+                await self._lead()
+                renew_at = self.clock() + LEASE_S / 3
+            if self._waiting:
+                await self._remake_some()
+                continue
+            self._idle.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, renew_at - self.clock())):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def _remake_some(self) -> None:
+        members = list(self._waiting)[:_BATCH]
+        for member_id in members:
+            del self._waiting[member_id]
+        bodies = []
+        for lookup in self.asks:
+            try:
+                values = await self._values(lookup, members)
+            except StoreError as exc:
+                logger.warning("response cache: answers not made again: %s", exc)
+                self.failed += len(members)
+                continue
+            bodies += [lookup.body(value) for value in values]
+        at_once = asyncio.Semaphore(AT_ONCE)
+
+        async def remake(body: bytes) -> None:
+            async with at_once:
+                try:
+                    await self.ask(body)
+                    self.remade += 1
+                except WarmError as exc:  # (a refusal of this one: the others are asked)
+                    logger.warning("response cache: an answer not made again: %s", exc)
+                    self.failed += 1
+
+        await asyncio.gather(*(remake(body) for body in bodies))
+        await self.level.flush()  # (written before the members are said to be done)
+
+    async def _values(self, lookup: Lookup, members: list[str]) -> list[str]:
+        """The values ``lookup`` asks for ``members``: their IDs, or their identifiers of its
+        kind (one per match key when its answers are kept by it, as a warm asks them)."""
+        if lookup.field == "member":
+            return members
+        store = self.app.state.gateway.identity.store
+        wanted = IdentifierKind(lookup.kind) if lookup.kind is not None else None
+        values, seen = [], set()
+        for identifiers in await store.member_identifiers(members):
+            for _, identifier in identifiers:
+                once = identifier.key if lookup.by_match_key else identifier.value
+                if identifier.kind == wanted and once not in seen:
+                    seen.add(once)
+                    values.append(identifier.value)
+        return values
+
+
+async def remaker(app: Starlette, settings: Settings) -> Remaker | None:
+    """The re-maker of ``app``'s kept answers, started, when the deployment names warm
+    queries and keeps answers in the store; else None. A warm query or caller that cannot
+    be asked is said in the log, once, and nothing is re-made."""
+    responses = app.state.response_cache
+    level = responses.stored
+    if level is None or not settings.response_cache_warm:
+        return None
+    try:
+        asks = lookups(responses, settings.response_cache_warm)
+        headers = credentials(settings, settings.response_cache_warm_as)
+    except WarmError as exc:
+        logger.warning("response cache: dropped answers are not made again: %s", exc)
+        return None
+    made = Remaker(app, asks, headers, level)
+    await made.start()
+    return made
+
+
+class RemakeFigures(Collector):
+    """The re-maker's figures for Prometheus (none without one)."""
+
+    def __init__(self, holder: Any) -> None:
+        self.holder = holder  # (its ``remaker``: set once the store is open)
+
+    def collect(self) -> Iterator[Metric]:
+        made, name = getattr(self.holder, "remaker", None), "membergraph_response_cache_remake"
+        if made is None:
+            return
+        for what, text, value in (
+            ("queued", "Members whose dropped answers waited to be made again.", made.queued),
+            ("remade", "Answers made again after a change dropped them.", made.remade),
+            ("overflow", "Members not queued to be made again: the queue was full.", made.overflow),
+            ("failed", "Answers not made again: the store or the request failed.", made.failed),
+        ):
+            yield CounterMetricFamily(f"{name}_{what}", text, value=value)
+        yield GaugeMetricFamily(f"{name}_waiting", "Members waiting now.", value=made.waiting)
+        yield GaugeMetricFamily(
+            f"{name}_leading", "1 while this process re-makes for the store.", value=made.leading
+        )

@@ -1,0 +1,139 @@
+"""Answers kept ahead stay ahead: the warm queries' answers a change dropped are made again in
+the background by one process, so the member's next request is a hit with the new bytes,
+never the old ones; the queue of members waiting is bounded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from membergraph.app import create_app
+from membergraph.identity.feed import ChangeKind, FeedEntry
+from membergraph.response_cache.remake import Remaker
+from membergraph.settings import Settings
+from tests.api.test_response_cache import CONTACT, KEYS, Client, _points, _purchase
+from tests.api.test_warm import NAMED, _warm, warmable  # noqa: F401 (a fixture)
+from tests.support.http import serving
+from tests.support.serve import serve_ready, until
+
+
+@pytest.fixture
+def remaking(warmable: Settings) -> Settings:  # noqa: F811
+    return warmable.model_copy(
+        update={"response_cache_warm": ["Profile"], "response_cache_warm_as": "personalization"}
+    )
+
+
+def _profile(client: Client) -> dict[str, Any]:
+    answer = client.http.post(
+        "/graphql", json={"query": NAMED, "variables": {"e": CONTACT["emails"][0]}}
+    )
+    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    return answer.json()["data"]["memberByIdentifier"]  # type: ignore[no-any-return]
+
+
+async def test_a_change_then_a_request_is_a_hit_with_the_new_bytes(
+    remaking: Settings, connect: Callable[..., Client]
+) -> None:
+    # Given the profile answered ahead for every e-mail, served from the store
+    assert await _warm(remaking, "Profile") > 100
+    with serving(create_app(remaking)) as address:
+        client = connect(address)
+        before = _points(_profile(client))
+        assert (client.cache("stored_hits"), client.cache("stored_misses")) == (1, 0)
+        # When a purchase of hers is acknowledged, and her answer made again behind it
+        client.ingest("transactions", _purchase(1, 25))
+        assert until(lambda: _remade(client))
+        # Then her next request is served from the store, with the purchase in it
+        assert _points(_profile(client)) == before + 25
+        assert (client.cache("stored_hits"), client.cache("stored_misses")) == (2, 0)
+        assert client.figures("response_cache_remake_leading")[0] == 1
+
+
+async def test_without_warm_queries_nothing_is_made_again(
+    warmable: Settings,  # noqa: F811
+    connect: Callable[..., Client],
+) -> None:
+    # Given answers kept ahead but no warm query named to the gateway
+    assert await _warm(warmable, "Profile") > 100
+    with serving(create_app(warmable)) as address:
+        client = connect(address)
+        before = _points(_profile(client))
+        client.ingest("transactions", _purchase(1, 25))
+        # Then the request after a change is answered afresh (a miss), with the new bytes
+        assert _points(_profile(client)) == before + 25
+        assert (client.cache("stored_hits"), client.cache("stored_misses")) == (1, 1)
+
+
+def _remade(client: Client) -> bool:
+    """Every member queued is made again and written (the change's entries, a link of her
+    card's record then the purchase, may come in two reads of the feed: the first re-make
+    is then not kept, a change came after its reads began)."""
+    names = ("queued", "remade", "waiting")
+    queued, remade, waiting = client.figures(*(f"response_cache_remake_{n}" for n in names))
+    kept, stale = client.figures("response_cache_stored_kept", "response_cache_stored_stale")
+    return queued >= 1 and remade == queued and not waiting and kept + stale == remade
+
+
+def _entry(*members: str, kind: ChangeKind = ChangeKind.PURCHASE_RECORDED) -> FeedEntry:
+    return FeedEntry(kind, members)
+
+
+class _NoStore:
+    answers = None
+
+
+def test_the_members_waiting_are_bounded_and_each_waits_once() -> None:
+    # Given a re-maker that holds the lease, with room for two members
+    made = Remaker(None, [], {}, _NoStore(), limit=2)  # type: ignore[arg-type]
+    made.leading = True
+    # When changes name three members, one of them twice, and an erased one
+    made.follow([_entry("m_1"), _entry("m_1", "m_2"), _entry("m_3")])
+    made.follow([_entry("m_4", kind=ChangeKind.ERASED)])
+    # Then two wait, each once, and the third is counted as not queued
+    assert (made.waiting, made.queued, made.overflow) == (2, 2, 1)
+
+
+def test_a_process_without_the_lease_queues_nothing() -> None:
+    made = Remaker(None, [], {}, _NoStore())  # type: ignore[arg-type]
+    made.follow([_entry("m_1")])
+    assert (made.waiting, made.queued) == (0, 0)
+
+
+async def test_of_two_processes_over_one_store_one_makes_again_what_the_other_was_told(
+    remaking: Settings, connect: Callable[..., Client], tmp_path: Path
+) -> None:
+    # Given the profile answered ahead, and two gateways over the store
+    assert await _warm(remaking, "Profile") > 100
+    assert remaking.data is not None and remaking.persisted_queries is not None
+    settings = {
+        "api_keys": orjson.dumps(KEYS).decode(),
+        "persisted_queries": str(remaking.persisted_queries),
+        "response_cache_entries": "0",
+        "response_cache_stored_entries": "100000",
+        "response_cache_warm": '["Profile"]',
+        "response_cache_warm_as": "personalization",
+    }
+    store = Path(remaking.store.removeprefix("sqlite:///"))
+    with (
+        serve_ready(remaking.data, store, **settings) as (a, _),
+        serve_ready(remaking.data, store, **settings) as (b, _),
+    ):
+        one, two = connect(a), connect(b)
+        # Then exactly one of them holds the re-make lease
+        leading = [c.figures("response_cache_remake_leading")[0] for c in (one, two)]
+        assert sorted(leading) == [0, 1]
+        holder, other = (one, two) if leading[0] else (two, one)
+        before = _points(_profile(other))
+        # When a purchase is acknowledged by the other one
+        other.ingest("transactions", _purchase(2, 30))
+        # Then the holder makes her answer again (it reads the change from the feed), and
+        # the other serves it from the store with the purchase in it
+        assert until(lambda: _remade(holder))
+        assert _points(_profile(other)) == before + 30
+        assert other.cache("stored_misses") == 0
+        assert other.figures("response_cache_remake_queued")[0] == 0
