@@ -396,5 +396,4 @@ def stored_level(settings: Settings, store: Any) -> StoredLevel | None:
         settings.response_cache_stored_bytes,
         settings.response_cache_stored_ttl_s,
         made_by=answers_fingerprint(settings),
-        by_day=settings.reference_date is None,
     )

@@ -47,7 +47,6 @@ logger = logging.getLogger(__name__)
 
 _BATCH = 200  # answers written in one transaction
 _PENDING = 2000  # answers waiting to be written at most (more are not kept: counted)
-_DAY = 86400.0  # (Unix time counts every UTC day as this many seconds)
 
 
 def stored_key(
@@ -119,12 +118,8 @@ class StoredLevel:
         ttl_s: float,
         clock: Callable[[], float] = time.time,
         made_by: bytes = b"",
-        by_day: bool = False,
     ) -> None:
         self.answers = answers
-        self.by_day = by_day
-        """An answer lives until the end of the UTC day its request began at most (the
-        answers' reference is that day: no ``reference_date`` set)."""
         self.made_by = made_by
         """What made this process's answers (:func:`answers_fingerprint`): part of each key."""
         self.max_entries = max_entries
@@ -179,12 +174,11 @@ class StoredLevel:
             self._writer = asyncio.get_running_loop().create_task(self._write(), name="answers")
 
     def expiry(self, began: float) -> float:
-        """When an answer whose request began at ``began`` expires: a TTL later, and with
-        :attr:`by_day` at the end of that UTC day at the latest."""
-        expires = began + self.ttl_s
-        if self.by_day:
-            expires = min(expires, (began // _DAY + 1) * _DAY)
-        return expires
+        """When an answer whose request began at ``began`` expires: a TTL later. (Its
+        figures are as of the request's instant, ``Settings.reference_time``: a purchase
+        leaves the 12-month window, an offer expires at its own moment, which only the TTL
+        bounds.)"""
+        return began + self.ttl_s
 
     async def flush(self) -> None:
         """Until every answer waiting is written (a warm's end, tests)."""

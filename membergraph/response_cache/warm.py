@@ -221,19 +221,32 @@ class Asker:
             raise WarmError(f"the gateway answered {status}: {text}")
 
 
+_PII = "pii:read"
+
+
 def credentials(settings: Settings, caller: str | None) -> dict[str, str]:
     """The headers of the caller the API key named ``caller`` is (none without credentials).
 
     Raises:
-        WarmError: credentials are configured and ``caller`` names no API key.
+        WarmError: ``caller`` names no API key (none: credentials are configured), or a
+            caller whose answers are never kept (``pii:read``; without credentials, anyone).
     """
     keys = settings.api_keys
     if caller is None:
         if settings.has_credentials:
             raise WarmError("credentials are configured: name the API key to warm as (--as)")
-        return {}
+        raise WarmError(
+            f"without credentials every caller reads personal data unmasked ({_PII}), and "
+            "such answers are never kept: configure MEMBERGRAPH_API_KEYS with a key for the "
+            "service that asks (profile:read, without pii:read) and warm --as its name"
+        )
     for key, spec in keys.items():
         if spec.name == caller:
+            if _PII in spec.scopes:
+                raise WarmError(
+                    f"the API key {caller!r} may read personal data unmasked ({_PII}): such "
+                    "answers are never kept (each read is audited); warm as a key without it"
+                )
             return {"authorization": f"Bearer {key}"}
     known = ", ".join(sorted(spec.name for spec in keys.values())) or "none"
     raise WarmError(f"no API key is named {caller!r} ({known})")

@@ -96,6 +96,7 @@ async def test_a_warm_by_member_id_keeps_one_answer_per_member(warmable: Setting
         pytest.param(("Nope",), "personalization", "no operation 'Nope'", id="unknown-operation"),
         pytest.param(("Profile",), "nobody", "no API key is named 'nobody'", id="unknown-caller"),
         pytest.param(("Profile",), None, "name the API key", id="no-caller"),
+        pytest.param(("Profile",), "dpo", "never kept", id="a-pii-reader"),
     ],
 )
 async def test_a_warm_that_cannot_run_says_why(
@@ -103,6 +104,14 @@ async def test_a_warm_that_cannot_run_says_why(
 ) -> None:
     with pytest.raises(WarmError, match=said):
         await _warm(warmable, *operations, caller=caller)
+
+
+async def test_a_warm_without_credentials_says_no_answer_would_be_kept(warmable: Settings) -> None:
+    # The demo: every caller reads unmasked, and such answers are never kept (user23 saw
+    # "53 asked, 0 kept" and exit 0)
+    demo = warmable.model_copy(update={"api_keys": {}})
+    with pytest.raises(WarmError, match="without credentials every caller"):
+        await _warm(demo, "Profile", caller=None)
 
 
 async def test_a_warm_without_answers_in_the_store_says_which_setting(warmable: Settings) -> None:
