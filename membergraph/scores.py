@@ -36,6 +36,7 @@ from membergraph.identity.store.metrics_port import (
     SegmentRules,
 )
 from membergraph.measuring import Measurer, Page, micros
+from membergraph.tasks import stop
 
 __all__ = ["MAX_AGE", "MetricsKeeper"]
 
@@ -140,9 +141,7 @@ class MetricsKeeper(Measurer):
                 reading = asyncio.create_task(read(page.ids[-1]))
                 yield page
         finally:
-            reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reading
+            await stop(reading)
 
     async def _drop_leftovers(self, cursor: int) -> None:
         last: tuple[int | str, str] | None = None
@@ -242,8 +241,5 @@ class MetricsKeeper(Measurer):
             self._wake.clear()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None

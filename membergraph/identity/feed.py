@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from membergraph.tasks import stop
+
 if TYPE_CHECKING:
     from membergraph.identity.store.port import IdentityStore
 
@@ -142,11 +144,8 @@ class FeedFollower:
         self._task = asyncio.create_task(self._run(), name="feed-follower")
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     def reading_within(self, seconds: float) -> bool:
         """Whether the feed answered a read in the last ``seconds``: what a cache kept by

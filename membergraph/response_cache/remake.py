@@ -46,6 +46,7 @@ from membergraph.identity.store.types import StoreError
 from membergraph.response_cache.stored import StoredLevel
 from membergraph.response_cache.warm import Asker, Lookup, WarmError, credentials, lookups
 from membergraph.settings import Settings
+from membergraph.tasks import stop
 
 __all__ = ["AT_ONCE", "QUEUE", "RemakeFigures", "Remaker", "remaker"]
 
@@ -122,11 +123,8 @@ class Remaker:
 
     async def aclose(self) -> None:
         """Stop, and hand the lease back (another process may take it at once)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         if self.leading:
             self.leading = False
             with contextlib.suppress(StoreError):
