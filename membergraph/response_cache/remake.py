@@ -40,7 +40,6 @@ from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store.answers import AnswersStore
 from membergraph.identity.store.types import StoreError
 from membergraph.response_cache.stored import StoredLevel
@@ -162,7 +161,8 @@ class Remaker:
         bodies = []
         for lookup in self.asks:
             try:
-                values = await self._values(lookup, members)
+                store = self.app.state.gateway.identity.store
+                values = [value for _, value in await lookup.values(store, members, set())]
             except StoreError as exc:
                 logger.warning("response cache: answers not made again: %s", exc)
                 self.failed += len(members)
@@ -181,22 +181,6 @@ class Remaker:
 
         await asyncio.gather(*(remake(body) for body in bodies))
         await self.level.flush()  # (written before the members are said to be done)
-
-    async def _values(self, lookup: Lookup, members: list[str]) -> list[str]:
-        """The values ``lookup`` asks for ``members``: their IDs, or their identifiers of its
-        kind (one per match key when its answers are kept by it, as a warm asks them)."""
-        if lookup.field == "member":
-            return members
-        store = self.app.state.gateway.identity.store
-        wanted = IdentifierKind(lookup.kind) if lookup.kind is not None else None
-        values, seen = [], set()
-        for identifiers in await store.member_identifiers(members):
-            for _, identifier in identifiers:
-                once = identifier.key if lookup.by_match_key else identifier.value
-                if identifier.kind == wanted and once not in seen:
-                    seen.add(once)
-                    values.append(identifier.value)
-        return values
 
 
 async def remaker(app: Starlette, settings: Settings) -> Remaker | None:

@@ -168,17 +168,13 @@ class StoredLevel:
         if len(self._pending) >= _PENDING:
             self.skipped += 1
             return
-        expires = self.expiry(self.clock() if began is None else began)
+        # A TTL from when its reads began. (Its figures are as of the request's instant,
+        # ``Settings.reference_time``: a purchase leaves the 12-month window, an offer
+        # expires at its own moment, which only the TTL bounds.)
+        expires = (self.clock() if began is None else began) + self.ttl_s
         self._pending.append(AnswerToKeep(key, body, tuple(sorted(members)), since, expires))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write(), name="answers")
-
-    def expiry(self, began: float) -> float:
-        """When an answer whose request began at ``began`` expires: a TTL later. (Its
-        figures are as of the request's instant, ``Settings.reference_time``: a purchase
-        leaves the 12-month window, an offer expires at its own moment, which only the TTL
-        bounds.)"""
-        return began + self.ttl_s
 
     async def flush(self) -> None:
         """Until every answer waiting is written (a warm's end, tests)."""

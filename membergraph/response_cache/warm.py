@@ -98,7 +98,7 @@ async def warm(
         began, kept = asyncio.get_running_loop().time(), level.kept
         asked = 0
         pending: set[asyncio.Task[None]] = set()
-        async for value in _values(app, lookup.field, lookup.kind, share, lookup.by_match_key):
+        async for value in _values(app, lookup, share):
             pending.add(asyncio.create_task(ask(lookup.body(value))))
             asked += 1
             level.warmed += 1
@@ -132,6 +132,25 @@ class Lookup:
         """The POST body asking it for ``value``."""
         asked = {"query": self.query, "operationName": self.name}
         return orjson.dumps({**asked, "variables": {self.variable: value}})
+
+    async def values(
+        self, store: Any, members: Sequence[str], seen: set[str]
+    ) -> list[tuple[str, str]]:
+        """What it is asked for ``members``: their IDs, or the values of its kind they hold,
+        once each (one per match key when its answers are kept by it: ``Jo.E@x.org`` and
+        ``joe@x.org`` found by one key are one answer; ``seen``, those asked already, grows),
+        each after what makes it once (the ID, the key or the value)."""
+        if self.field == "member":
+            return [(member_id, member_id) for member_id in members]
+        wanted = IdentifierKind(self.kind) if self.kind is not None else None
+        found = []
+        for identifiers in await store.member_identifiers(members):
+            for _, identifier in identifiers:
+                once = identifier.key if self.by_match_key else identifier.value
+                if identifier.kind == wanted and once not in seen:
+                    seen.add(once)
+                    found.append((once, identifier.value))
+        return found
 
 
 def lookups(responses: HttpResponseCache, operations: Sequence[str]) -> list[Lookup]:
@@ -266,14 +285,10 @@ def _operations(manifest: dict[str, str]) -> dict[str, str]:
     return named
 
 
-async def _values(
-    app: Starlette, field: str, kind: str | None, share: Share = (0, 1), by_key: bool = False
-) -> AsyncIterator[str]:
-    """Every member ID, or every value of identifiers of ``kind``, once each (``by_key``:
-    one value of each match key, the answers being kept by it: ``Jo.E@x.org`` and
-    ``joe@x.org`` found by one key are one answer); of them, those that fall to ``share``."""
+async def _values(app: Starlette, lookup: Lookup, share: Share = (0, 1)) -> AsyncIterator[str]:
+    """Every value ``lookup`` is asked for (:meth:`Lookup.values`) over every member; of
+    them, those that fall to ``share``."""
     store = app.state.gateway.identity.store
-    wanted = IdentifierKind(kind) if kind is not None else None
     seen: set[str] = set()
     after = None
     mine, jobs = share
@@ -282,19 +297,9 @@ async def _values(
         if not page:
             return
         after = page[-1]
-        if field == "member":
-            for member_id in page:
-                if jobs == 1 or _falls_to(member_id, jobs) == mine:
-                    yield member_id
-            continue
-        for identifiers in await store.member_identifiers(page):
-            for _, identifier in identifiers:
-                value = identifier.value
-                once = identifier.key if by_key else value
-                if identifier.kind == wanted and once not in seen:
-                    seen.add(once)
-                    if jobs == 1 or _falls_to(once, jobs) == mine:
-                        yield value
+        for once, value in await lookup.values(store, page, seen):
+            if jobs == 1 or _falls_to(once, jobs) == mine:
+                yield value
 
 
 def _falls_to(value: str, jobs: int) -> int:
