@@ -57,9 +57,8 @@ async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) 
     return await asyncio.to_thread(demo_folder, settings)
 
 
-async def _folder_loaded(lines: SqliteLines) -> Path | None:
-    """The folder the store's lines were last loaded from, while it is there."""
-    where = await lines.meta(FOLDER_PATH)
+async def _while_there(where: Path | str | None) -> Path | None:
+    """The folder ``where`` names, while it is there."""
     if where is None:
         return None
     folder = Path(where)
@@ -166,7 +165,7 @@ async def open_gateway(
         gateway = _assembled(settings, identity, sources)
         # An erasure rewrites the folder the store's lines came from, whichever start or
         # `load` read it: served later with `--store` alone, her lines left it all the same.
-        gateway.folder = folder or await _folder_loaded(lines)
+        gateway.folder = folder or await _while_there(loaded_from)
         gateway.privacy = privacy
         gateway.stale_rules = stale_rules
         await _measure_if_resolved(gateway, resolved)

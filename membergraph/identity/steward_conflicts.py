@@ -37,11 +37,7 @@ from membergraph.identity.steward_request import (
     as_is,
     require_reason,
 )
-from membergraph.identity.store.conflict_state import (
-    REOPENED,
-    RESOLVED,
-    latest_decisions,
-)
+from membergraph.identity.store.conflict_state import REOPENED, RESOLVED, latest_decisions
 from membergraph.identity.store.metrics_port import ConflictQuery
 from membergraph.identity.store.port import Change, IdentityEvent
 
