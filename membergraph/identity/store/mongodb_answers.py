@@ -203,6 +203,7 @@ async def drop_in(
     if not docs:
         return 0
     ids = [d["_id"] for d in docs]
-    gone = await db.answers.delete_many({"_id": {"$in": ids}}, session=session)
+    # (the look-up's conditions again: one kept again under a key meanwhile is not taken)
+    gone = await db.answers.delete_many({**query, "_id": {"$in": ids}}, session=session)
     await _taken(db, gone.deleted_count, len(ids), sum(int(d["size"]) for d in docs), session)
     return int(gone.deleted_count)
