@@ -262,5 +262,7 @@ class SqliteAnswers(AnswersStore):
         return await self.store._read(_held)
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
-        async with self.store._mapped("write"):
+        # Not a "write" (whose success says the file takes writes again): a lease held by
+        # another process writes nothing, and a renewal's row is no push's size.
+        async with self.store._mapped("re-make lease"):
             return await self.store._in_thread(_lead, owner, now, seconds)
