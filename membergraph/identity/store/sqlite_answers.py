@@ -234,8 +234,9 @@ class SqliteAnswers(AnswersStore):
         if here is None or self.store._staging or self.store._db is None:
             return NOT_HERE
         try:
+            self.store._same_file()  # (a file deleted or replaced serves nothing)
             found = here.read(_read, key, now)
-        except sqlite3.Error:
+        except sqlite3.Error:  # (FileMoved is one)
             return NOT_HERE  # (the awaited read says what failed, mapped)
         return NOT_HERE if found is BUSY else found
 
