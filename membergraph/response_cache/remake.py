@@ -14,7 +14,8 @@ the change that dropped the one before.
 One process of a deployment re-makes, not every worker: the holder of the store's re-make
 lease (:meth:`~membergraph.identity.store.answers.AnswersStore.lead`), renewed as it goes; a
 holder that stops (killed, its store unreachable) is replaced once the lease runs out, and
-the changes meanwhile are left to their next request, as without this.
+the changes meanwhile are left to their next request, as without this; one that finds its
+lease taken over (it stalled past it) still makes the members waiting, and no more.
 
 Bounded: members waiting at most :data:`QUEUE` (a member named again while she waits is
 asked once; one more is counted in ``overflow`` and left to her next request), and
@@ -135,9 +136,10 @@ class Remaker:
         except StoreError as exc:
             logger.warning("response cache: re-make lease not renewed: %s", exc)
             self.leading = False
-        if not self.leading:
-            self._waiting.clear()  # (the holder heard the same entries)
+        if not self.leading and not self._waiting:
             self._idle.set()
+        # (A lease lost keeps those waiting: the process that took it over was not leading
+        # when it heard of them. Only entries heard from now on are its alone.)
 
     async def _run(self) -> None:
         renew_at = self.clock() + LEASE_S / 3

@@ -13,12 +13,14 @@ import pytest
 
 from membergraph.app import create_app
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.response_cache.remake import Remaker
+from membergraph.response_cache.remake import LEASE_S, Remaker
+from membergraph.response_cache.stored import StoredLevel
 from membergraph.settings import Settings
 from tests.api.test_response_cache import CONTACT, KEYS, Client, _points, _purchase
 from tests.api.test_warm import NAMED, _warm, warmable  # noqa: F401 (a fixture)
 from tests.support.http import serving
 from tests.support.serve import serve_ready, until
+from tests.support.stores import kept_answers, two_processes
 
 
 @pytest.fixture
@@ -137,3 +139,35 @@ async def test_of_two_processes_over_one_store_one_makes_again_what_the_other_wa
         assert _points(_profile(other)) == before + 30
         assert other.cache("stored_misses") == 0
         assert other.figures("response_cache_remake_queued")[0] == 0
+
+
+async def test_a_lease_taken_over_loses_no_member_waiting(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    async with two_processes("sqlite", tmp_path) as (one, two):
+
+        def remaker(store: Any) -> Remaker:
+            level = StoredLevel(kept_answers(store), 100, 1 << 20, 60, clock=lambda: now[0])
+            return Remaker(None, [], {}, level, clock=lambda: now[0])  # type: ignore[arg-type]
+
+        # (``_lead`` is the renewal the running task tries every 5 s: called here, on a
+        # clock of the test's, not waited for)
+        first, second = remaker(one), remaker(two)
+        await first._lead()
+        await second._lead()
+        assert (first.leading, second.leading) == (True, False)
+        # Given a change both workers' followers read: the holder queues her
+        for made in (first, second):
+            made.follow([_entry("m_1")])
+        assert (first.waiting, second.waiting) == (1, 0)
+        # When the holder stalls past its lease (a long batch, a blocked loop), the other
+        # worker takes it over, then the stalled one finds it lost
+        now[0] += LEASE_S + 1
+        await second._lead()
+        await first._lead()
+        assert (first.leading, second.leading) == (False, True)
+        # Then she still waits to be made again (the new holder did not hear of her), and a
+        # change after the handover is the new holder's alone
+        assert (first.waiting, second.waiting) == (1, 0)
+        for made in (first, second):
+            made.follow([_entry("m_2")])
+        assert (first.waiting, second.waiting) == (1, 1)
