@@ -234,7 +234,12 @@ class RemakeFigures(Collector):
             return
         for what, text, value in (
             ("queued", "Members whose dropped answers waited to be made again.", made.queued),
-            ("remade", "Answers made again after a change dropped them.", made.remade),
+            (
+                "remade",
+                "Answers asked again after a change dropped them, and answered (kept or not:"
+                " one with an error or that read no member is not; see _stored_kept).",
+                made.remade,
+            ),
             ("overflow", "Members not queued to be made again: the queue was full.", made.overflow),
             ("failed", "Answers not made again: the store or the request failed.", made.failed),
         ):
