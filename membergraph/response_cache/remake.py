@@ -14,7 +14,8 @@ the change that dropped the one before.
 One process of a deployment re-makes, not every worker: the holder of the store's re-make
 lease (:meth:`~membergraph.identity.store.answers.AnswersStore.lead`), renewed as it goes; a
 holder that stops (killed, its store unreachable) is replaced once the lease runs out, and
-the changes meanwhile are left to their next request, as without this.
+the changes meanwhile are left to their next request, as without this; one that finds its
+lease taken over (it stalled past it) still makes the members waiting, and no more.
 
 Bounded: members waiting at most :data:`QUEUE` (a member named again while she waits is
 asked once; one more is counted in ``overflow`` and left to her next request), and
@@ -58,6 +59,7 @@ AT_ONCE = 4
 LEASE_S = 15.0
 """How long the re-make lease lasts unrenewed (renewed every third of it)."""
 _BATCH = 50  # members whose values are read at a time
+_SAY_EVERY_S = 60.0  # failures said in the log at most once a minute (counted meanwhile)
 
 
 class Remaker:
@@ -85,6 +87,7 @@ class Remaker:
         self._idle.set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._unsaid, self._say_at = 0, float("-inf")
 
     @property
     def waiting(self) -> int:
@@ -135,9 +138,10 @@ class Remaker:
         except StoreError as exc:
             logger.warning("response cache: re-make lease not renewed: %s", exc)
             self.leading = False
-        if not self.leading:
-            self._waiting.clear()  # (the holder heard the same entries)
+        if not self.leading and not self._waiting:
             self._idle.set()
+        # (A lease lost keeps those waiting: the process that took it over was not leading
+        # when it heard of them. Only entries heard from now on are its alone.)
 
     async def _run(self) -> None:
         renew_at = self.clock() + LEASE_S / 3
@@ -163,9 +167,8 @@ class Remaker:
             try:
                 store = self.app.state.gateway.identity.store
                 values = [value for _, value in await lookup.values(store, members, set())]
-            except StoreError as exc:
-                logger.warning("response cache: answers not made again: %s", exc)
-                self.failed += len(members)
+            except Exception as exc:  # (a store error, a bug: the next lookup is read)
+                self._failed(len(members), exc)
                 continue
             bodies += [lookup.body(value) for value in values]
         at_once = asyncio.Semaphore(AT_ONCE)
@@ -175,12 +178,29 @@ class Remaker:
                 try:
                     await self.ask(body)
                     self.remade += 1
-                except WarmError as exc:  # (a refusal of this one: the others are asked)
-                    logger.warning("response cache: an answer not made again: %s", exc)
-                    self.failed += 1
+                except Exception as exc:  # (a refusal or a bug of this one: the others are asked)
+                    self._failed(1, exc)
 
         await asyncio.gather(*(remake(body) for body in bodies))
         await self.level.flush()  # (written before the members are said to be done)
+
+    def _failed(self, count: int, exc: Exception) -> None:
+        """Count ``count`` answers not made again, and say why at most once a minute: a
+        revoked caller or a store outage fails every one (one line, not one per answer); an
+        unexpected failure with its traceback."""
+        self.failed += count
+        self._unsaid += count
+        now = time.monotonic()
+        if now - self._say_at < _SAY_EVERY_S:
+            return
+        self._say_at, said, self._unsaid = now, self._unsaid, 0
+        logger.warning(
+            "response cache: answers not made again, %d since the last said (once a minute"
+            " at most): %s",
+            said,
+            exc,
+            exc_info=None if isinstance(exc, WarmError | StoreError) else exc,
+        )
 
 
 async def remaker(app: Starlette, settings: Settings) -> Remaker | None:
@@ -214,7 +234,12 @@ class RemakeFigures(Collector):
             return
         for what, text, value in (
             ("queued", "Members whose dropped answers waited to be made again.", made.queued),
-            ("remade", "Answers made again after a change dropped them.", made.remade),
+            (
+                "remade",
+                "Answers asked again after a change dropped them, and answered (kept or not:"
+                " one with an error or that read no member is not; see _stored_kept).",
+                made.remade,
+            ),
             ("overflow", "Members not queued to be made again: the queue was full.", made.overflow),
             ("failed", "Answers not made again: the store or the request failed.", made.failed),
         ):

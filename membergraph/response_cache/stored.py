@@ -201,10 +201,12 @@ class StoredLevel:
         """A change-feed listener: drop the answers of the members named (the reads check
         the feed anyway; this keeps an erased person's bytes out of the store), those whose
         reads began before these entries: one made since (re-made by the process that
-        re-makes, :mod:`.remake`, before this follower read the feed) read them already."""
-        members = sorted({t for e in entries for t in (*e.member_ids, *e.value_tags)})
-        if members:
-            await self.answers.drop(members, before=entries[-1].cursor)
+        re-makes, :mod:`.remake`, before this follower read the feed) read them already.
+        Each member's before her own last entry: one made again between it and a later entry
+        (to someone else) read her change."""
+        last = {t: e.cursor for e in entries for t in (*e.member_ids, *e.value_tags)}
+        if last:
+            await self.answers.drop(sorted(last), before=last)
 
     async def count(self) -> None:
         """Read what the store holds (at a start: the figures of ``/metrics``)."""

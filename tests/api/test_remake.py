@@ -4,8 +4,10 @@ never the old ones; the queue of members waiting is bounded."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -13,12 +15,15 @@ import pytest
 
 from membergraph.app import create_app
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.response_cache.remake import Remaker
+from membergraph.response_cache.remake import LEASE_S, Remaker
+from membergraph.response_cache.stored import StoredLevel
+from membergraph.response_cache.warm import Lookup
 from membergraph.settings import Settings
 from tests.api.test_response_cache import CONTACT, KEYS, Client, _points, _purchase
 from tests.api.test_warm import NAMED, _warm, warmable  # noqa: F401 (a fixture)
 from tests.support.http import serving
 from tests.support.serve import serve_ready, until
+from tests.support.stores import kept_answers, open_store, two_processes
 
 
 @pytest.fixture
@@ -137,3 +142,80 @@ async def test_of_two_processes_over_one_store_one_makes_again_what_the_other_wa
         assert _points(_profile(other)) == before + 30
         assert other.cache("stored_misses") == 0
         assert other.figures("response_cache_remake_queued")[0] == 0
+
+
+async def test_a_lease_taken_over_loses_no_member_waiting(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    async with two_processes("sqlite", tmp_path) as (one, two):
+
+        def remaker(store: Any) -> Remaker:
+            level = StoredLevel(kept_answers(store), 100, 1 << 20, 60, clock=lambda: now[0])
+            return Remaker(None, [], {}, level, clock=lambda: now[0])  # type: ignore[arg-type]
+
+        # (``_lead`` is the renewal the running task tries every 5 s: called here, on a
+        # clock of the test's, not waited for)
+        first, second = remaker(one), remaker(two)
+        await first._lead()
+        await second._lead()
+        assert (first.leading, second.leading) == (True, False)
+        # Given a change both workers' followers read: the holder queues her
+        for made in (first, second):
+            made.follow([_entry("m_1")])
+        assert (first.waiting, second.waiting) == (1, 0)
+        # When the holder stalls past its lease (a long batch, a blocked loop), the other
+        # worker takes it over, then the stalled one finds it lost
+        now[0] += LEASE_S + 1
+        await second._lead()
+        await first._lead()
+        assert (first.leading, second.leading) == (False, True)
+        # Then she still waits to be made again (the new holder did not hear of her), and a
+        # change after the handover is the new holder's alone
+        assert (first.waiting, second.waiting) == (1, 0)
+        for made in (first, second):
+            made.follow([_entry("m_2")])
+        assert (first.waiting, second.waiting) == (1, 1)
+
+
+class _Broken:
+    """An app whose request path raises (a bug below /graphql: Starlette's
+    ``ServerErrorMiddleware`` answers 500, then raises again)."""
+
+    def __init__(self, store: Any) -> None:
+        self.state = SimpleNamespace(gateway=SimpleNamespace(identity=SimpleNamespace(store=store)))
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        await send({"type": "http.response.start", "status": 500, "headers": []})
+        await send({"type": "http.response.body", "body": b"Internal Server Error"})
+        raise RuntimeError("a bug under /graphql")
+
+
+async def test_an_unexpected_failure_is_counted_said_once_and_re_making_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with open_store("sqlite", tmp_path) as store:
+        app = _Broken(store)
+        level = StoredLevel(kept_answers(store), 100, 1 << 20, 60)
+        lookup = Lookup(
+            "P", "query P($id: ID!) { member(id: $id) { id } }", "member", None, "id", False
+        )
+        made = Remaker(app, [lookup], {}, level)  # type: ignore[arg-type]
+        await made.start()
+        try:
+            assert made.leading
+            # Given one request of the re-maker failed unexpectedly
+            made.follow([_entry("m_1")])
+            async with asyncio.timeout(10):  # (a hang guard, not a timing assert)
+                await made.settled()
+            # When another change comes
+            made.follow([_entry("m_2")])
+            # Then it is made again too (the failure counted, the task alive)
+            async with asyncio.timeout(10):
+                await made.settled()
+            assert (app.calls, made.failed, made.remade) == (2, 2, 0)
+        finally:
+            await made.aclose()  # (and its close does not raise the old failure)
+        # and the failure is said once, with its traceback, not once per answer
+        said = [r for r in caplog.records if r.name == "membergraph.response_cache.remake"]
+        assert len(said) == 1 and said[0].exc_info is not None, said

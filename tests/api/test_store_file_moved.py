@@ -18,6 +18,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
+from membergraph.identity.store.answers import NOT_HERE, AnswerToKeep, answers_of
+from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.response_cache.stored import StoredLevel
 from membergraph.settings import Settings
 from membergraph.sqlite_tx import FileMoved, OpenedFile
 
@@ -147,3 +150,22 @@ def test_a_deleted_store_file_is_not_made_again_and_reads_answer_store_unavailab
         assert [r.levelname for r in graphql] == ["WARNING", "WARNING"]
         assert all("was deleted" in r.getMessage() for r in graphql)
     shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+
+
+async def test_a_deleted_store_file_serves_no_kept_answer(tmp_path: Path) -> None:
+    now = 1_000_000.0
+    path = tmp_path / "store.db"
+    async with SqliteStore(str(path)) as store:
+        # Given an answer kept in the store, served by a lookup (its reader open)
+        answers = answers_of(store)
+        assert answers is not None
+        level = StoredLevel(answers, 100, 1 << 20, 60, clock=lambda: now)
+        kept = AnswerToKeep(b"k", b"{}", ("m_1",), await store.feed_head(), now + 60)
+        await answers.keep([kept], 100, 1 << 20, now)
+        assert level.read_here(b"k") not in (None, NOT_HERE)
+        # When the store file is deleted under the running process
+        _delete(path)
+        # Then neither the read on the event loop's thread (a hit's) nor the awaited one
+        # serves it: the file is gone (the awaited read says so, in the log)
+        assert level.read_here(b"k") is NOT_HERE
+        assert await level.read(b"k") is None

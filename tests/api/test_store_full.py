@@ -91,3 +91,63 @@ def test_a_full_disk_refuses_pushes_507_and_the_gateway_is_not_ready_until_room_
         held = {line for (line,) in db.execute("SELECT line_id FROM source_lines")}
     assert set(said["acked"]) <= held
     assert {f"C-{said['refused'][2]}-{i}" for i in range(40)} <= held
+
+
+_LEASE_CHILD = r"""
+import asyncio, json, os, resource, sys
+from membergraph.identity.store.answers import AnswerToKeep, answers_of
+from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.identity.store.types import StoreError
+
+path, now = sys.argv[1], 1_000_000.0
+
+async def ready(store):
+    try:
+        await store.ping()
+    except StoreError:
+        return False
+    return True
+
+async def main():
+    said = {}
+    async with SqliteStore(path) as gateway, SqliteStore(path) as other:
+        assert await answers_of(other).lead("other", now, 1e9)  # another worker re-makes
+        held = max(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s))
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (held + 256 * 1024, hard))  # the disk fills
+        big = AnswerToKeep(b"k", b"x" * (4 << 20), ("m_1",), 0, now + 60)
+        try:
+            await answers_of(gateway).keep([big], 100, 1 << 30, now)
+        except StoreError:
+            said["write_refused"] = True
+        said["ready_while_full"] = await ready(gateway)
+        said["lease"] = await answers_of(gateway).lead("mine", now, 15)
+        said["ready_after_the_lease"] = await ready(gateway)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # room is made
+        said["ready_with_room"] = await ready(gateway)
+    print(json.dumps(said))
+
+asyncio.run(main())
+"""
+
+
+def test_a_re_make_lease_tried_on_a_full_disk_does_not_make_the_gateway_ready(
+    tmp_path: Path,
+) -> None:
+    # Given a gateway whose disk filled (a write refused), another worker re-making
+    # When its re-maker tries the re-make lease (every 5 s; nothing written: it is held)
+    ran = subprocess.run(
+        [sys.executable, "-c", _LEASE_CHILD, str(tmp_path / "store.db")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(membergraph.__file__).parents[1])},
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    said = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert said["write_refused"] and not said["ready_while_full"] and not said["lease"]
+    # Then the gateway is still not ready (a push would be refused 507), until room is made
+    assert not said["ready_after_the_lease"]
+    assert said["ready_with_room"]

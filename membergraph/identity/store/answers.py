@@ -19,7 +19,7 @@ collection); :func:`answers_of` gives a store's.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -77,10 +77,12 @@ class AnswersStore(abc.ABC):
         bound holds (expired ones first)."""
 
     @abc.abstractmethod
-    async def drop(self, members: Sequence[str], before: int | None = None) -> int:
+    async def drop(
+        self, members: Sequence[str], before: int | Mapping[str, int] | None = None
+    ) -> int:
         """Drop every answer that read one of ``members`` (``before``: only those whose reads
-        began before that feed cursor; one made after it read the change already); how
-        many."""
+        began before that feed cursor, or before each member's own; one made after it read
+        the change already); how many."""
 
     @abc.abstractmethod
     async def clear(self) -> None:
@@ -96,6 +98,18 @@ class AnswersStore(abc.ABC):
         (:mod:`membergraph.response_cache.remake`) for ``owner`` until ``now + seconds``:
         whether ``owner`` holds it (one holder among every process over the store; one that
         stops renewing it loses it once it runs out)."""
+
+
+def by_cursor(
+    members: Sequence[str], before: int | Mapping[str, int] | None
+) -> list[tuple[int | None, list[str]]]:
+    """``members`` grouped by the cursor :meth:`AnswersStore.drop`'s ``before`` gives each."""
+    if before is None or isinstance(before, int):
+        return [(before, list(members))]
+    groups: dict[int, list[str]] = {}
+    for member in members:
+        groups.setdefault(before[member], []).append(member)
+    return sorted(groups.items())
 
 
 def answers_of(store: Any) -> AnswersStore | None:

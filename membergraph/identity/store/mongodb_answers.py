@@ -3,13 +3,19 @@ document per answer (``_id`` its key; ``members`` the members it read, multikey)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, Kept, StoredAnswer
+from membergraph.identity.store.answers import (
+    AnswersStore,
+    AnswerToKeep,
+    Kept,
+    StoredAnswer,
+    by_cursor,
+)
 from membergraph.identity.value_tags import TAG_PREFIX
 
 if TYPE_CHECKING:
@@ -104,7 +110,9 @@ class MongoAnswers(AnswersStore):
                 evicted += len(out)
         return Kept(kept, stale, evicted, entries, total)
 
-    async def drop(self, members: Sequence[str], before: int | None = None) -> int:
+    async def drop(
+        self, members: Sequence[str], before: int | Mapping[str, int] | None = None
+    ) -> int:
         async with self.store._mapped("write"):
             return await drop_in(self.store.db, members, before=before)
 
@@ -177,18 +185,25 @@ async def _taken(
 
 
 async def drop_in(
-    db: Any, members: Sequence[str], session: Any = None, before: int | None = None
+    db: Any,
+    members: Sequence[str],
+    session: Any = None,
+    before: int | Mapping[str, int] | None = None,
 ) -> int:
     """Drop every answer that read one of ``members`` (in ``session``'s transaction: an
-    erasure's; ``before``: only those whose reads began before that feed cursor); how many."""
-    query: dict[str, Any] = {"members": {"$in": list(members)}}
-    if before is not None:
-        query["since"] = {"$lt": before}
+    erasure's; ``before``: only those whose reads began before that feed cursor, or each
+    member's own); how many."""
+    each: list[dict[str, Any]] = [
+        {"members": {"$in": some}, **({} if at is None else {"since": {"$lt": at}})}
+        for at, some in by_cursor(members, before)
+    ]
+    query: dict[str, Any] = each[0] if len(each) == 1 else {"$or": each}
     found = db.answers.find(query, ["size"], session=session)
     docs = await found.to_list()
     if not docs:
         return 0
     ids = [d["_id"] for d in docs]
-    gone = await db.answers.delete_many({"_id": {"$in": ids}}, session=session)
+    # (the look-up's conditions again: one kept again under a key meanwhile is not taken)
+    gone = await db.answers.delete_many({**query, "_id": {"$in": ids}}, session=session)
     await _taken(db, gone.deleted_count, len(ids), sum(int(d["size"]) for d in docs), session)
     return int(gone.deleted_count)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import orjson
@@ -15,6 +15,7 @@ from membergraph.identity.store.answers import (
     AnswerToKeep,
     Kept,
     StoredAnswer,
+    by_cursor,
 )
 from membergraph.identity.store.sqlite_here import BUSY
 from membergraph.sqlite_tx import immediate
@@ -169,8 +170,10 @@ def drop_in(db: sqlite3.Connection, members: Sequence[str]) -> int:
     return len(seqs)
 
 
-def _drop(db: sqlite3.Connection, members: Sequence[str], before: int | None) -> int:
-    seqs = _seqs_of(db, members, before)
+def _drop(
+    db: sqlite3.Connection, members: Sequence[str], before: int | Mapping[str, int] | None
+) -> int:
+    seqs = sorted({s for at, some in by_cursor(members, before) for s in _seqs_of(db, some, at)})
     if seqs:
         with immediate(db):
             _drop_seqs(db, seqs)
@@ -231,8 +234,9 @@ class SqliteAnswers(AnswersStore):
         if here is None or self.store._staging or self.store._db is None:
             return NOT_HERE
         try:
+            self.store._same_file()  # (a file deleted or replaced serves nothing)
             found = here.read(_read, key, now)
-        except sqlite3.Error:
+        except sqlite3.Error:  # (FileMoved is one)
             return NOT_HERE  # (the awaited read says what failed, mapped)
         return NOT_HERE if found is BUSY else found
 
@@ -245,7 +249,9 @@ class SqliteAnswers(AnswersStore):
         async with self.store._mapped("write"):
             return await self.store._in_thread(_keep, answers, max_entries, max_bytes, now)
 
-    async def drop(self, members: Sequence[str], before: int | None = None) -> int:
+    async def drop(
+        self, members: Sequence[str], before: int | Mapping[str, int] | None = None
+    ) -> int:
         async with self.store._mapped("write"):
             return await self.store._in_thread(_drop, list(members), before)
 
@@ -257,5 +263,7 @@ class SqliteAnswers(AnswersStore):
         return await self.store._read(_held)
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
-        async with self.store._mapped("write"):
+        # Not a "write" (whose success says the file takes writes again): a lease held by
+        # another process writes nothing, and a renewal's row is no push's size.
+        async with self.store._mapped("re-make lease"):
             return await self.store._in_thread(_lead, owner, now, seconds)
