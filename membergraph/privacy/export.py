@@ -32,6 +32,7 @@ from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
 from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.member_history import identity_history
 
 __all__ = ["export_member"]
 
@@ -78,7 +79,7 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
         "records": [_record(records.get(ref), ref, pairs, dropped) for ref in refs],
         "source_lines": await _lines(ctx, member),
         "lines_outside_records": await _beyond(ctx, member.id),
-        "identity_history": _plain(await R.identity_history(ctx, member)),
+        "identity_history": _plain(await identity_history(ctx, member)),
         "links": _plain(await store.active_links(refs)),
         "consents": _plain(await C.consents(ctx, member)),
         "reachable_channels": _plain(await C.reachable(ctx, member)),

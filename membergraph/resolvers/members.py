@@ -19,23 +19,14 @@ from membergraph.connectors.models import (
     Transaction,
     WebEvent,
 )
-from membergraph.identity.history import merge_twins, one_per_merge, with_twins
 from membergraph.identity.ids import is_member_id
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.service import FoundMember
-from membergraph.identity.steward_record import (
-    STEWARD,
-    deciding_members,
-    parted_merges,
-    undone_events,
-)
-from membergraph.identity.store.port import IdentityEvent, StoredLink
+from membergraph.identity.store.port import StoredLink
 from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
-from membergraph.resolvers.member_cursors import event_ids
-from membergraph.resolvers.own_member import own_history
 from membergraph.resolvers.paging import (
     Page,
     check_first,
@@ -52,10 +43,8 @@ __all__ = [
     "hold_parts",
     "identifiers",
     "placeholders",
-    "identity_history",
     "page_members",
     "records",
-    "taken_back",
     "transactions",
     "web_activity",
 ]
@@ -171,49 +160,6 @@ async def placeholders(
     for kind, key in set(values) - revealed:
         ctx.reads.value(kind, key)
     return lambda kind, key: (kind, key) in revealed
-
-
-async def identity_history(ctx: RequestContext, member: MemberView) -> list[IdentityEvent]:
-    """The member's identity history, oldest first: the events of its ID and of every ID
-    merged into it since (through any chain of redirects), each merge once."""
-    history = await ctx.loaders.member_events.load(member.id)
-    events = one_per_merge(history, merge_twins(history, member.id))
-    if caller_of(ctx.request).member_id is None:
-        return events
-    # A member-bound token reads its member's history without other members' records; the
-    # IDs merged into its member are its member's own; the events its evidence names are
-    # sealed, as its events' own IDs (the store's numbering counts every member's changes).
-    refs, pairs = await records(ctx, member), await identifiers(ctx, member)
-    own_ids = {member.id, member.requested_id, *(e.member_id for e in history)}
-    return own_history(events, refs, pairs, own_ids, await event_ids(ctx))
-
-
-async def taken_back(
-    ctx: RequestContext, member: MemberView, events: Sequence[IdentityEvent]
-) -> dict[int, int | None]:
-    """The events of the member's history (``events``, as :func:`identity_history` shows
-    them) that ``undo`` no longer takes: each undone one with the undo that took it back,
-    and the merges whose sides it no longer joins (None: parted since by a split or an undo
-    of the change that caused them). Read from the whole history (the loader holds it), so
-    an undo of a merge's row left out counts for the row shown."""
-    history = await ctx.loaders.member_events.load(member.id)
-    held = await records(ctx, member)
-    parted: dict[int, int | None] = dict.fromkeys(parted_merges(history, held))
-    undone = undone_events(history)
-    standing = [e for e in history if e.kind == STEWARD and e.id not in undone]
-    if standing:
-        # Their undos may be written elsewhere (undone while merged away): read where
-        # ``undo`` looks, so the two agree.
-        asked = await deciding_members(ctx.gateway.identity.store, standing)
-        seen = {
-            e.id: e
-            for found in [history, *await load_many(ctx.loaders.member_events, asked)]
-            for e in found
-        }
-        undone = undone_events(seen[k] for k in sorted(k for k in seen if k is not None))
-    taken = with_twins({**parted, **undone}, merge_twins(history, member.id))
-    shown = {e.id for e in events}
-    return {event_id: by for event_id, by in taken.items() if event_id in shown}
 
 
 def lines_held(

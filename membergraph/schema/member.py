@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from membergraph.auth import caller_of
 from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
+from membergraph.resolvers import member_history
 from membergraph.resolvers import members as R
 from membergraph.resolvers.member_cursors import event_ids
 from membergraph.resolvers.paging import Page
@@ -252,8 +253,8 @@ class Member:
     async def identity_history(
         self, root: strawberry.Parent[R.MemberView], info: Ctx
     ) -> list[IdentityEvent]:
-        events = await R.identity_history(info.context, root)
-        taken_back = await R.taken_back(info.context, root, events)
+        events = await member_history.identity_history(info.context, root)
+        taken_back = await member_history.taken_back(info.context, root, events)
         shown = await event_ids(info.context)
         return [identity_event(e, taken_back, shown) for e in events]
 

@@ -61,8 +61,11 @@ def test_a_link_gives_the_call_to_the_typed_account_after_a_dry_run(client: Test
     assert _calls_of(client, "C-DI") == ["I-CY-1"] and _calls_of(client, "C-CY") == []
     assert len(done) == 2
     assert _queue(client) == [] and _queue(client, "RESOLVED") == [conflict]
-    # and its steward event is the one undo takes (the decision beside it is not)
-    events = [e for m in done for e in m["identityHistory"]]
+    # and its steward event is the one undo takes (the decision beside it is not), told on
+    # both members, the call's old one and its new one
+    told = [{e["id"]: e for e in m["identityHistory"] if e["kind"] == "steward"} for m in done]
+    assert told[0].keys() == told[1].keys()
+    events = list({e["id"]: e for m in done for e in m["identityHistory"]}.values())
     [change] = [e for e in events if e["kind"] == "steward"]
     [decision] = [e for e in events if e["kind"] == "conflict_resolved"]
     assert (change["rule"], change["undoable"]) == ("resolve_conflict", True)
@@ -99,14 +102,14 @@ def test_a_link_decided_already_is_refused_naming_the_event_undo_takes(
     # Given a conflict a steward decided LINK
     [conflict] = _queue(client)
     done = _ok(gql(client, RESOLVE, id=conflict, decision="LINK", dry=False))["resolveConflict"]
-    [change] = [e for m in done for e in m["identityHistory"] if e["kind"] == "steward"]
+    [change] = {e["id"] for m in done for e in m["identityHistory"] if e["kind"] == "steward"}
     # When another steward decides it again, the refusal names the link's steward event
     again = gql(client, RESOLVE, id=conflict, decision="DISMISS", dry=False)
     refusal = again["errors"][0]
     assert refusal["extensions"]["code"] == "ALREADY_RESOLVED"
-    assert f"undo event {change['id']} " in refusal["message"], refusal
+    assert f"undo event {change} " in refusal["message"], refusal
     # and undoing that one opens the conflict to a decision again
-    _ok(gql(client, UNDO, id=change["id"]))
+    _ok(gql(client, UNDO, id=change))
     dismissed = gql(client, RESOLVE, id=_queue(client)[0], decision="DISMISS", dry=False)
     assert "errors" not in dismissed, dismissed
 

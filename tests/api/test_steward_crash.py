@@ -157,7 +157,10 @@ def _changes(address: str, chain: Chain, tag: str, stop: threading.Event) -> Non
                 return
             [members] = body["data"].values()
             history = [e for m in members for e in m["identityHistory"]]
-            events = [e["id"] for e in history if e["kind"] == "steward" and e["reason"] == why]
+            # (one event, told on each member whose records it names)
+            events = sorted(
+                {e["id"] for e in history if e["kind"] == "steward" and e["reason"] == why}
+            )
             if len(events) != 1 or not _holds(_answered(members), pairs):
                 chain.refused.append(f"{name} answered {members}")
                 return

@@ -171,3 +171,17 @@ def test_every_member_shows_each_undone_change_undone(
             ).json()
             refused = [e["extensions"]["code"] for e in again.get("errors", [])]
             assert (refused == ["ALREADY_UNDONE"]) is (event["id"] in undone), (event, again)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_both_members_tell_every_steward_change_of_their_records(
+    started: TestClient, order: list[str]
+) -> None:
+    # Given Ada's and Bob's contacts linked by a steward, and the steps taken in this order
+    done = _steps(started, order)
+    # Then each member they are now tells every one of those changes (each names both
+    # contacts), whichever member's history the store wrote it under: the split that parted
+    # them, and the undos, are Ada's history as much as Bob's
+    for member in _members(started):
+        told = {e["id"] for e in _data(started, HISTORY, id=member)["member"]["identityHistory"]}
+        assert set(done.values()) <= told, (member, done, sorted(told))

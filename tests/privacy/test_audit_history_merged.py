@@ -27,11 +27,11 @@ def test_a_merged_in_event_read_unmasked_is_audited_for_the_member_read(
     mine = [r for r in joined["records"] if r["key"] == "C-1"]
     apart = _as(keyed, STEWARD, SPLIT, m=joined["id"], r=mine)["splitMember"]
     ids = sorted(m["id"] for m in apart)
-    [split] = [e for m in apart for e in m["identityHistory"] if e["rule"] == "split"]
-    [live] = [m["id"] for m in _as(keyed, STEWARD, UNDO, e=split["id"])["undo"]]
+    [split] = {e["id"] for m in apart for e in m["identityHistory"] if e["rule"] == "split"}
+    [live] = [m["id"] for m in _as(keyed, STEWARD, UNDO, e=split)["undo"]]
     # When a steward with pii:read reads the member's history, the split in it
     history = _as(keyed, STEWARD, HISTORY, "read", id=live)["member"]["identityHistory"]
-    assert split["id"] in {e["id"] for e in history}
+    assert split in {e["id"] for e in history}
     # Then the read is audited against that member, under none of the IDs merged into it
     [entry] = [e for e in _log(keyed, live) if e["requestId"] == "read"]
     assert entry["fields"] == ["identityHistory.evidence"]
