@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.auth import caller_of
+from membergraph.processes import alive
 
 if TYPE_CHECKING:
     from membergraph.gateway_parts import Gateway
@@ -237,7 +238,7 @@ class _LiveWorkers(MultiProcessCollector):
         files = []
         for path in glob.glob(os.path.join(self._path, "*.db")):
             found = _LIVE_FILE.fullmatch(os.path.basename(path))
-            if found is not None and not _alive(int(found[1])):
+            if found is not None and not alive(int(found[1])):
                 with contextlib.suppress(OSError):  # another worker's scrape may remove it
                     os.remove(path)
                 continue
@@ -246,21 +247,6 @@ class _LiveWorkers(MultiProcessCollector):
 
 
 _LIVE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: the pid was taken again, not ours to judge
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True  # no /proc (not Linux): the signal said it is there
 
 
 _MIRROR_S = 1.0  # a worker's own figures written every second, at most this stale
