@@ -44,6 +44,7 @@ from membergraph.jwks import RemoteJwks
 from membergraph.logs import configure_logging
 from membergraph.observability import Telemetry, metrics_endpoint
 from membergraph.persisted import PersistedQueries, load_manifest
+from membergraph.privacy.audit import resume_erasures
 from membergraph.privacy.audit import upkeep as privacy_upkeep
 from membergraph.privacy.http import export_endpoint
 from membergraph.request_telemetry import RequestTelemetry
@@ -148,6 +149,8 @@ def create_app(
         app.state.ingest = IngestService(app.state.gateway)
         # Lines a killed process stored but did not apply are finished before any answer.
         await app.state.ingest.heal()
+        # So are erasures a killed process left: her profile is not served meanwhile.
+        await resume_erasures(app.state.gateway)
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
         # and those a push failed to complete later, its own or a dead process's, in seconds
         healing = asyncio.create_task(app.state.ingest.keep_healing(), name="push-healing")

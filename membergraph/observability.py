@@ -6,15 +6,20 @@ as in the tests, never mix figures). Under ``serve --workers N`` the workers sha
 figures through prometheus_client's multiprocess files (``PROMETHEUS_MULTIPROC_DIR``, which
 ``serve`` makes and removes): a scrape of ``/metrics`` through any worker, or of the metrics
 port, reads the sum of all of them, so counters never jump back when another worker answers.
+A gauge of live state counts the live workers only: a worker that ends removes its own, and
+a worker killed (``kill -9``, the OOM killer: uvicorn starts another) is dropped at the next
+scrape, its process gone (:class:`_LiveWorkers`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import itertools
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.auth import caller_of
+from membergraph.processes import alive
 
 if TYPE_CHECKING:
     from membergraph.gateway_parts import Gateway
@@ -110,7 +116,7 @@ class Telemetry:
         self._mirror = _Mirror()
         if os.environ.get(MULTIPROCESS_DIR):
             self.shared = CollectorRegistry()
-            MultiProcessCollector(self.shared)  # type: ignore[no-untyped-call]
+            _LiveWorkers(self.shared)  # type: ignore[no-untyped-call]
         self.add(_GatewayFigures(self))
 
     def add(self, collector: Collector) -> None:
@@ -217,6 +223,30 @@ class Telemetry:
                 if self.shared is not None:
                     self._mirror.write(self.live)
             await asyncio.sleep(_MIRROR_S)
+
+
+class _LiveWorkers(MultiProcessCollector):
+    """Every worker's figures, a gauge of live state (``live*`` modes) from the live workers
+    only. A worker that ends well removes its gauges (``mark_process_dead``); one killed
+    leaves its files behind, and its last figures would stay in every scrape for good (the
+    furthest-behind feed position held at a dead worker's). A worker's files are named
+    after its pid: they drop out when that process is gone. The pid, not the files' age: a
+    worker busy for seconds on one request is alive and its figures true, and a file written
+    through a memory map does not say reliably when it was last written."""
+
+    def collect(self) -> Iterator[Metric]:
+        files = []
+        for path in glob.glob(os.path.join(self._path, "*.db")):
+            found = _LIVE_FILE.fullmatch(os.path.basename(path))
+            if found is not None and not alive(int(found[1])):
+                with contextlib.suppress(OSError):  # another worker's scrape may remove it
+                    os.remove(path)
+                continue
+            files.append(path)
+        return self.merge(files, accumulate=True)  # type: ignore[no-untyped-call,no-any-return]
+
+
+_LIVE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
 
 
 _MIRROR_S = 1.0  # a worker's own figures written every second, at most this stale

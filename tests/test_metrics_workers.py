@@ -186,3 +186,67 @@ def test_the_stores_counts_are_as_fresh_as_a_workers_own_figures(tmp_path: Path)
     # Then it shows the new count, within the feed's bound as the other figures
     assert seen[-1] == 2.0, seen
     assert _value(text, "membergraph_feed_behind_entries") == 1.0
+
+
+FEEDING = textwrap.dedent(
+    """
+    import asyncio, sys
+    from types import SimpleNamespace
+    from membergraph.connectors.models import SourceName
+    from membergraph.observability import Telemetry
+
+    position, head, circuit, calls = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], 3
+
+    class Store:  # the store's counts and feed, as a worker's gateway reads them
+        async def ping(self):
+            return {"records": 2, "members": 1, "links": 0}
+        async def feed_head(self):
+            return head
+
+    gateway = SimpleNamespace(
+        identity=SimpleNamespace(store=Store()),
+        feed=SimpleNamespace(position=position, dropped=0, reads=1),
+        sources={SourceName.CRM: SimpleNamespace(calls=calls, circuit=circuit)},
+    )
+    telemetry = Telemetry()
+    telemetry.watch(gateway)
+
+    async def serve():  # a worker's lifespan
+        async with telemetry.own_port("127.0.0.1", None):
+            text = (await telemetry.scrape()).decode()  # its live figures written
+            print("written", flush=True)
+            print(text, flush=True)
+            await asyncio.sleep(60)
+
+    asyncio.run(serve())
+    """
+)
+
+
+def test_a_killed_workers_live_figures_leave_every_scrape(tmp_path: Path) -> None:
+    # Given a worker whose feed is at 5 of 12, its source's circuit open, killed (kill -9:
+    # no goodbye, its files left behind) after writing its figures
+    args = [sys.executable, "-c", FEEDING]
+    with subprocess.Popen(
+        [*args, "5", "12", "open"], env=_env(tmp_path), stdout=subprocess.PIPE, text=True
+    ) as dead:
+        assert dead.stdout is not None and dead.stdout.readline().strip() == "written"
+        dead.kill()
+    assert any(p.name.startswith("gauge_live") for p in tmp_path.iterdir())
+    # When the worker uvicorn starts in its place (feed read to the head, 20; circuit
+    # closed) is scraped
+    with subprocess.Popen(
+        [*args, "20", "20", "closed"], env=_env(tmp_path), stdout=subprocess.PIPE, text=True
+    ) as live:
+        try:
+            assert live.stdout is not None and live.stdout.readline().strip() == "written"
+            text = "".join(iter(live.stdout.readline, "\n"))
+        finally:
+            live.kill()
+    # Then the live-state gauges are the live worker's alone: the feed position is its, not
+    # the dead one's 5 for good, nothing is behind, no circuit is open
+    assert _value(text, "membergraph_feed_position") == 20.0
+    assert _value(text, "membergraph_feed_behind_entries") == 0.0
+    assert _value(text, 'membergraph_source_circuit{source="crm"}') == 0.0
+    # and the counters keep what the dead worker counted (3 calls each)
+    assert _value(text, 'membergraph_source_calls_total{source="crm"}') == 6.0

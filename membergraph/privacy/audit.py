@@ -111,3 +111,19 @@ async def upkeep(gateway: Any, every_s: float = 60, prune_every: int = 60) -> No
         except Exception as exc:  # the store is down: the next turn
             logger.warning("privacy upkeep failed: %s", exc)
         await asyncio.sleep(every_s)
+
+
+async def resume_erasures(gateway: Any) -> None:
+    """At start, before the gateway answers: finish the erasures a killed process left
+    unfinished (its lease is taken over at once, :mod:`.lease`), so no answer serves a
+    person who asked to be forgotten while hers waits for the next minute's retry. One
+    another live process runs is waited for, as long as an erasure is (half a request's
+    time budget); the store down: said, and left to :func:`upkeep`."""
+    from membergraph.privacy.erasure import erasure_of
+
+    try:
+        erasure = await erasure_of(gateway)
+        for request in await erasure.retry_unfinished(wait=erasure.busy_wait):
+            logger.warning("erasure %s resumed at start: %s", request.id, request.state)
+    except Exception as exc:
+        logger.warning("unfinished erasures not resumed at start: %s", exc)

@@ -145,14 +145,15 @@ class ErasureService:
             f"pr_{uuid.uuid4().hex}", "erase", member_id, reason, actor, at, at, steps=steps
         )
 
-    async def retry_unfinished(self) -> list[PrivacyRequest]:
-        """Go on with every request not done (at start: a crash or a failure left them)."""
+    async def retry_unfinished(self, wait: float = 0) -> list[PrivacyRequest]:
+        """Go on with every request not done (at start: a crash or a failure left them),
+        waiting up to ``wait`` seconds for a process that runs one to let go of it."""
         # Awaiting a source's confirmation is not unfinished here: nothing is left to run.
         requests = await self.privacy.store.requests(1000)
         unfinished = [r for r in requests if r.state in ("pending", "partial")]
         done: list[PrivacyRequest] = []
         for request in unfinished:
-            async with self._lock, self._lease.held(request.member_id, 0) as held:
+            async with self._lock, self._lease.held(request.member_id, wait) as held:
                 if not held:
                     continue  # another process is running it
                 now = await self.privacy.store.requests(100, 0, request.member_id)

@@ -4,7 +4,10 @@ Two processes asked to erase the same member at once must answer one request, an
 run it twice (each run saves the request as it saw it). The store keeps a lease per member
 (:meth:`~membergraph.privacy.port.PrivacyStore.lease`): the process that holds it runs the
 request, renewing it at each step; the other waits for it, then answers the request as the
-first one left it. A process that dies holding it lets go when it runs out (:data:`LEASE`).
+first one left it. A process that dies holding it lets go when it runs out (:data:`LEASE`),
+or at once when it ran on this machine: a holder names its process, and a lease whose
+process is gone (``kill -9``, a crash; a restarted gateway finds it at start) is taken over
+without waiting (a person asked to be forgotten, and her profile would be served meanwhile).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from membergraph.privacy.port import PrivacyStore
+from membergraph.processes import alive, this_process
 
 __all__ = ["LEASE", "ErasureLease"]
 
@@ -29,7 +33,7 @@ class ErasureLease:
 
     def __init__(self, store: PrivacyStore) -> None:
         self.store = store
-        self.holder = f"erasure-{uuid.uuid4().hex}"
+        self.holder = f"erasure-{uuid.uuid4().hex}@{this_process()}"
         self._held: str | None = None
 
     @contextlib.asynccontextmanager
@@ -57,4 +61,11 @@ class ErasureLease:
 
     async def _take(self, key: str) -> bool:
         now = datetime.now(UTC)
+        if await self.store.lease(key, self.holder, now + LEASE, now):
+            return True
+        holder = await self.store.lease_holder(key)
+        if holder is None or "@" not in holder or alive(holder.partition("@")[2]):
+            return False
+        # Its process is gone: let go for it (only if it still holds it), and take it.
+        await self.store.release(key, holder)
         return await self.store.lease(key, self.holder, now + LEASE, now)

@@ -204,6 +204,10 @@ class MongoPrivacyStore(PrivacyStore):
             "release", self.db.privacy_leases.delete_one({"_id": key, "holder": holder})
         )
 
+    async def lease_holder(self, key: str) -> str | None:
+        doc = await self._guarded("read", self.db.privacy_leases.find_one({"_id": key}))
+        return None if doc is None else str(doc["holder"])
+
     async def save_request(self, request: PrivacyRequest) -> None:
         doc = {
             "_id": request.id,

@@ -222,6 +222,10 @@ class PrivacyStore(abc.ABC):
     async def release(self, key: str, holder: str) -> None:
         """Let go of the lease ``key`` if ``holder`` holds it."""
 
+    @abc.abstractmethod
+    async def lease_holder(self, key: str) -> str | None:
+        """Who holds the lease ``key`` (None: no one), whether or not it ran out."""
+
     async def scrub(self, traces: Sequence[str] | None = ()) -> dict[str, Any]:
         """Make removed bytes unrecoverable from the store's files (SQLite: secure delete is
         on, the WAL is checkpointed and truncated, and the file is rewritten if it still

@@ -329,6 +329,14 @@ class SqlitePrivacyStore(PrivacyStore):
 
         await self.store.run(in_transaction, drop)
 
+    async def lease_holder(self, key: str) -> str | None:
+        def read(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT holder FROM privacy_leases WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row[0])
+
+        held: str | None = await self.store.run(read)
+        return held
+
     async def scrub(self, traces: Sequence[str] | None = ()) -> dict[str, Any]:
         said: dict[str, Any] = {}
         if traces is None or not await self.store.run(secure_since_start):

@@ -195,3 +195,7 @@ async def test_an_erasure_lease_is_held_by_one_holder_until_it_runs_out(
     assert not await privacy.lease("erase:m_1", "a", later, later)
     await privacy.release("erase:m_1", "b")
     assert await privacy.lease("erase:m_1", "a", later, later)
+    # And the store says who holds a lease (what a process that finds it held asks, to take
+    # over one whose process is gone), run out or not
+    assert await privacy.lease_holder("erase:m_1") == "a"
+    assert await privacy.lease_holder("erase:m_3") is None
