@@ -111,6 +111,32 @@ CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@exam
             "crm", {**CONTACT, "contact_id": "C-\u0000-1"}, "contact_id", "control", id="nul-in-id"
         ),
         pytest.param(
+            "transactions",
+            {**PURCHASE, "store_id": "S1\u0000"},
+            "store_id",
+            "control character (U+0000)",
+            id="nul-in-store-id",
+        ),
+        pytest.param(
+            "crm",
+            {**CONTACT, "first_name": "Val\u0007"},
+            "first_name",
+            "control character (U+0007)",
+            id="bell-in-name",
+        ),
+        pytest.param(
+            "call_center",
+            {
+                "interaction_id": "I-CTL",
+                "caller_phone": "+14155550134",
+                "started_at": "2026-11-20T10:00:00Z",
+                "agent_id": "a\u001b[31m1",
+            },
+            "agent_id",
+            "control character (U+001B)",
+            id="escape-in-agent-id",
+        ),
+        pytest.param(
             "crm",
             {**CONTACT, "contact_id": "C" * 60_000},
             "contact_id",
@@ -230,3 +256,17 @@ def test_a_time_written_as_a_number_is_read_as_docs_change_feed_says(
     # docs/change-feed.md, Ranges: Unix seconds, milliseconds over 2x10^10, a date's midnight
     line = Transaction.model_validate({**PURCHASE, "occurred_at": written})
     assert line.occurred_at.isoformat() == read
+
+
+def test_tabs_and_line_ends_are_text_and_a_cards_nul_is_read_past(client: TestClient) -> None:
+    # Notes have paragraphs; an identifier is read past what no one sees (docs/bad-input.md)
+    call = {
+        "interaction_id": "I-TEXT",
+        "caller_phone": "+14155550134",
+        "started_at": "2026-11-20T10:00:00Z",
+        "notes": "line one\n\tline two\r\n",
+    }
+    sale = {**PURCHASE, "transaction_id": "T-NUL-CARD", "loyalty_id": "LD-5150-2026\u0000"}
+    assert client.post("/ingest/call_center", json=[call]).json()["lines"][0]["status"] == "created"
+    line = client.post("/ingest/transactions", json=[sale]).json()["lines"][0]
+    assert line["status"] == "created" and line["record"]["key"] == "loyalty:LD51502026", line
