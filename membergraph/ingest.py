@@ -190,7 +190,7 @@ class IngestService(PushFinisher):
         for n, ((number, line), outcome, record) in enumerate(answered, start=1):
             if n % TURN_LINES == 0:
                 await asyncio.sleep(0)
-            entry = entry_of(spec.id_field, source, number, line, outcome, record)
+            entry = entry_of(spec.id_field, source, number, line, outcome, record, region)
             if number in nobodys and outcome in _STORED:
                 entry.update(status="unattributed", reason=nobodys[number], kept=True)
             elif record is not None and outcome in _TAKEN and record.ref not in members:

@@ -27,6 +27,9 @@ _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
 _EMAIL_IN = re.compile(r"(?<![^\s:@=])[^\s:@=]+@[^\s@&]+")
 PHONE_IN_TEXT = re.compile(r"\+?\(?\d[\d\s().\-]{5,}\d")
 """A run of digits a phone may be written as, within a text (seven digits or more)."""
+# In a message: not the digits of an id they are part of (``crm:C0000029``, ``LD23393682``,
+# ``BSM-1234567``): a letter, a digit, an ``_`` or a ``-`` just before a run says so.
+_PHONE_IN_MESSAGE = re.compile(r"(?<![\w\-])" + PHONE_IN_TEXT.pattern)
 # A date, perhaps with its time's hour after a space (``2026-11-02 10:00``: the run of
 # digits stops at the colon), is no phone.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:\s\d{1,2})?")
@@ -155,7 +158,8 @@ def mask_in_text(text: str) -> str:
     """``text`` with every e-mail and phone number in it masked, the other words kept: for
     a message that may repeat what a caller typed (``'ann@example.com' is not a phone
     number``) written where no caller's scopes decide, such as the log. A run of digits is
-    a phone when it holds 7 to 15 of them (E.164's longest) and is not a date."""
+    a phone when it holds 7 to 15 of them (E.164's longest), is not a date, and is no part
+    of an id (``crm:C0000029``: a letter, digit, ``_`` or ``-`` just before it)."""
 
     def phone(match: re.Match[str]) -> str:
         run = match.group(0)
@@ -167,7 +171,7 @@ def mask_in_text(text: str) -> str:
         return mask_phone(run)
 
     text = _EMAIL_DIGEST.sub(_DIGEST_MASKED, _plain(text))
-    return PHONE_IN_TEXT.sub(phone, _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), text))
+    return _PHONE_IN_MESSAGE.sub(phone, _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), text))
 
 
 def _plain(value: str) -> str:

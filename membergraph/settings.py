@@ -139,6 +139,11 @@ class Settings(BaseSettings):
         description="Budget of a GraphQL request's cost (objects it may resolve, lists "
         "multiplied by `first`); a request over it is refused before it runs.",
     )
+    max_ingest_lines: Annotated[int, Field(ge=1)] = Field(
+        default=50_000,
+        description="Most lines one `POST /ingest/{source}` takes (blank lines are not "
+        "counted); a body with more is refused whole (413), nothing taken.",
+    )
     rules: Path | None = Field(
         default=None, description="TOML file of identity match rules (built-in defaults if unset)."
     )

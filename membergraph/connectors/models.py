@@ -125,6 +125,10 @@ def _no_bool(value: object) -> object:
     # a till that sends a boolean for an amount sends something else than it means.
     if isinstance(value, bool):
         raise ValueError("must be a number, not true or false")
+    if isinstance(value, str) and "_" in value:
+        # Python's int() reads "1_000" as 1000; no export writes a number so, and a GraphQL
+        # argument refuses it: a line does too, rather than guess.
+        raise ValueError(f"{value!r} is no number: write its digits alone, without '_'")
     if isinstance(value, float) and value.is_integer() and abs(value) > MAX_INT:
         # Written with an exponent (1e20): out of range, said as the range. Left to pydantic,
         # it was "Unable to parse input string as an integer, exceeded maximum size".

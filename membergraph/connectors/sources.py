@@ -43,6 +43,7 @@ from membergraph.connectors.models import (
     transaction_problem,
     web_event_problem,
 )
+from membergraph.connectors.text_fields import with_control_check
 
 __all__ = [
     "SOURCES",
@@ -208,7 +209,7 @@ SOURCES: dict[SourceName, SourceSpec] = {
             SourceName.CRM,
             CrmContact,
             "contact_id",
-            crm_problem,
+            with_control_check(SourceName.CRM, crm_problem),
             Ordering(_updated_at),
             keeps_history=True,
         ),
@@ -216,20 +217,21 @@ SOURCES: dict[SourceName, SourceSpec] = {
             SourceName.TRANSACTIONS,
             Transaction,
             "transaction_id",
-            transaction_problem,
+            with_control_check(SourceName.TRANSACTIONS, transaction_problem),
             Ordering(_transaction_order),
         ),
         SourceSpec(
             SourceName.WEB_ANALYTICS,
             WebEvent,
             "event_id",
-            web_event_problem,
+            with_control_check(SourceName.WEB_ANALYTICS, web_event_problem),
             Ordering(immutable=True),
         ),
         SourceSpec(
             SourceName.CALL_CENTER,
             CallInteraction,
             "interaction_id",
+            with_control_check(SourceName.CALL_CENTER, None),
             order=Ordering(immutable=True),
         ),
     )

@@ -35,6 +35,7 @@ from membergraph.identity.purchase_days import add_purchase, card_email, purchas
 from membergraph.identity.records import (
     Identifier,
     RecordData,
+    left_out_why,
     make_identifier,
     typed_crm_ids,
     typed_email_keys,
@@ -83,7 +84,8 @@ def unattributed_reason(
 ) -> str | None:
     """Why a transaction with these fields belongs to no one: its e-mail is a placeholder
     and it has no usable card, its e-mail is written as an address but is none (``a@-b.com``:
-    the reason says what is wrong), or it carries neither a card nor an e-mail address (a
+    the reason says what is wrong), its card is written as none (``LD-1 (old)``: the reason
+    names the field and says what is wrong), or it carries neither a card nor an e-mail (a
     cash sale; a till's ``refused`` typed for the e-mail). Kept for the books, no member's:
     a till's typo is no error of the sender's. None: it is someone's."""
     card = _card(loyalty_id, region)
@@ -95,12 +97,15 @@ def unattributed_reason(
     house = make_identifier(IdentifierKind.LOYALTY_ID, loyalty_id, "till", region)
     if online is None and house is not None:
         return f"placeholder card {house.value}"
-    if online is None and email is not None and "@" in email:
+    if online is not None:
+        return None
+    card_why = left_out_why("loyalty_id", IdentifierKind.LOYALTY_ID, loyalty_id, region)
+    if email is not None and "@" in email:
         try:
             normalize(IdentifierKind.EMAIL, email, region)
         except BadIdentifier as exc:
-            return str(exc)
-    return NO_CUSTOMER if online is None else None
+            return f"{card_why}; {exc}" if card_why else str(exc)
+    return card_why or NO_CUSTOMER
 
 
 NO_CUSTOMER = "no card and no e-mail address (a cash sale)"

@@ -72,6 +72,24 @@ _AROUND_AT = re.compile(r"(?<!\s)\s*@\s*")  # tried once per run of spaces: line
 # request (the plan, then graphql-core's own execution of the error).
 _LONGEST_TYPED_EMAIL = 1024
 _LOYALTY_STRIP = re.compile(r"[\s\-_./]")
+# What no one types into a card or a phone number and no reader of one sees: control
+# characters (a NUL a C till leaves at the end of a string), the invisible ones above.
+_UNSEEN = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+)
+
+
+def _readable(value: str) -> str:
+    """A card or a phone number as a person reads it: without control and invisible
+    characters, and in Unicode NFKC (a full-width ``ＬＤ-２３３９`` from an Asian input method
+    is ``LD-2339``). NFKC, unlike e-mails' NFC: a card or a number is letters and digits, no
+    two of which compatibility folding joins that a person would tell apart. Plain
+    printable ASCII, nearly every value, is returned as it is, at no cost."""
+    if value.isascii() and value.isprintable():
+        return value
+    return unicodedata.normalize("NFKC", _UNSEEN.sub("", value))
+
+
 _LOYALTY = re.compile(r"^[A-Z0-9]{4,32}$")
 
 
@@ -262,7 +280,8 @@ def _nanp_fast(text: str) -> str | None:
 
 
 def normalize_phone(value: str, region: str = "US") -> str:
-    """Format a phone number as E.164, reading numbers without ``+`` in ``region``.
+    """Format a phone number as E.164, reading numbers without ``+`` in ``region``,
+    without control and invisible characters, full-width digits read (``_readable``).
 
     Kept when phonenumbers finds it *possible* (its length fits its country), not only
     *valid* (assigned in today's numbering plan): a valid-number check would drop the
@@ -273,7 +292,7 @@ def normalize_phone(value: str, region: str = "US") -> str:
         >>> normalize_phone("(415) 555-0134")
         '+14155550134'
     """
-    text = value.strip()
+    text = _readable(value).strip()
     if region in _NANP_REGIONS and (fast := _nanp_fast(text)) is not None:
         return fast
     return _parsed_phone(text, region)
@@ -300,13 +319,14 @@ def _parsed_phone(text: str, region: str) -> str:
 
 
 def normalize_loyalty_id(value: str) -> str:
-    """Upper-case a loyalty number and drop separators.
+    """Upper-case a loyalty number and drop separators, control and invisible characters
+    (a trailing NUL, a zero-width space) and full-width forms (``_readable``).
 
     Example:
         >>> normalize_loyalty_id(" ld-1234-5678 ")
         'LD12345678'
     """
-    loyalty = _LOYALTY_STRIP.sub("", value.strip().upper())
+    loyalty = _LOYALTY_STRIP.sub("", _readable(value).strip().upper())
     if not _LOYALTY.match(loyalty):
         raise BadIdentifier(f"{_shown(value)} is not a loyalty number (4-32 letters and digits)")
     return loyalty

@@ -34,6 +34,7 @@ __all__ = [
     "identifier_key",
     "identifier_of",
     "identifiers_again",
+    "left_out_why",
     "make_identifier",
     "sorted_refs",
     "typed_crm_ids",
@@ -230,6 +231,20 @@ def make_identifier(
         # A bad identifier on a line is not a bad line: the line's facts still count.
         return None
     return identifier_of((kind, identifier_key(kind, value), value, via))
+
+
+def left_out_why(field: str, kind: IdentifierKind, raw: str | None, region: str) -> str | None:
+    """Why the value ``raw`` of a line's ``field`` is left out of its record's identifiers,
+    naming the field (``loyalty_id left out: '???' is not a loyalty number (4-32 letters and
+    digits)``): what :func:`make_identifier` drops without a word. None: no value, or one
+    that is an identifier."""
+    if raw is None or make_identifier(kind, raw, "", region) is not None:
+        return None
+    try:
+        normalize(kind, raw, region)
+    except BadIdentifier as exc:
+        return f"{field} left out: {exc}"
+    return None  # (never: make_identifier drops only what normalize refuses)
 
 
 def typed_email_keys(raw: Iterable[str | None]) -> frozenset[str]:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from membergraph.connectors.models import Transaction
 from tests.conftest import gql
 
 PURCHASE = {
@@ -42,6 +43,20 @@ CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@exam
             "points_earned",
             "not true or false",
             id="bool-points",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "amount_cents": "1_000"},
+            "amount_cents",
+            "without '_'",
+            id="underscore-amount",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "items": [{"sku": "S1", "quantity": "1_0"}]},
+            "quantity",
+            "without '_'",
+            id="underscore-quantity",
         ),
         pytest.param(
             "transactions",
@@ -94,6 +109,32 @@ CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@exam
         ),
         pytest.param(
             "crm", {**CONTACT, "contact_id": "C-\u0000-1"}, "contact_id", "control", id="nul-in-id"
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "store_id": "S1\u0000"},
+            "store_id",
+            "control character (U+0000)",
+            id="nul-in-store-id",
+        ),
+        pytest.param(
+            "crm",
+            {**CONTACT, "first_name": "Val\u0007"},
+            "first_name",
+            "control character (U+0007)",
+            id="bell-in-name",
+        ),
+        pytest.param(
+            "call_center",
+            {
+                "interaction_id": "I-CTL",
+                "caller_phone": "+14155550134",
+                "started_at": "2026-11-20T10:00:00Z",
+                "agent_id": "a\u001b[31m1",
+            },
+            "agent_id",
+            "control character (U+001B)",
+            id="escape-in-agent-id",
         ),
         pytest.param(
             "crm",
@@ -197,3 +238,35 @@ def test_a_mailto_link_is_the_address_it_opens_and_a_suppressed_one_is_refused(
     )
     found = gql(client, LOOKUP, v="open.link@mailbox.org")["data"]["memberByIdentifier"]  # type: ignore[index]
     assert found is not None
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        pytest.param(1764000000, "2025-11-24T16:00:00+00:00", id="seconds"),
+        pytest.param("1764000000", "2025-11-24T16:00:00+00:00", id="seconds-in-a-string"),
+        pytest.param(1764000000000, "2025-11-24T16:00:00+00:00", id="milliseconds"),
+        pytest.param(0, "1970-01-01T00:00:00+00:00", id="zero"),
+        pytest.param("2026-01-01", "2026-01-01T00:00:00+00:00", id="date-alone"),
+    ],
+)
+def test_a_time_written_as_a_number_is_read_as_docs_change_feed_says(
+    written: object, read: str
+) -> None:
+    # docs/change-feed.md, Ranges: Unix seconds, milliseconds over 2x10^10, a date's midnight
+    line = Transaction.model_validate({**PURCHASE, "occurred_at": written})
+    assert line.occurred_at.isoformat() == read
+
+
+def test_tabs_and_line_ends_are_text_and_a_cards_nul_is_read_past(client: TestClient) -> None:
+    # Notes have paragraphs; an identifier is read past what no one sees (docs/bad-input.md)
+    call = {
+        "interaction_id": "I-TEXT",
+        "caller_phone": "+14155550134",
+        "started_at": "2026-11-20T10:00:00Z",
+        "notes": "line one\n\tline two\r\n",
+    }
+    sale = {**PURCHASE, "transaction_id": "T-NUL-CARD", "loyalty_id": "LD-5150-2026\u0000"}
+    assert client.post("/ingest/call_center", json=[call]).json()["lines"][0]["status"] == "created"
+    line = client.post("/ingest/transactions", json=[sale]).json()["lines"][0]
+    assert line["status"] == "created" and line["record"]["key"] == "loyalty:LD51502026", line

@@ -379,3 +379,19 @@ def test_a_long_value_is_masked_in_one_pass(value: str) -> None:
     # in reasonable time; the value stays as it is (no e-mail in it).
     assert mask_value(value) == value
     assert mask_in_text(value) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "logged"),
+    [
+        pytest.param("record crm:C0000029", "record crm:C0000029", id="crm-id"),
+        pytest.param("crm:BSM-1234567 and loyalty:LD23393682", None, id="ids"),
+        pytest.param("card ld_12345678 here", None, id="card-with-underscore"),
+        pytest.param("call 415-555-0199 now", "call ***-0199 now", id="phone"),
+        pytest.param("'(415) 555-0199' is not", "'***-0199' is not", id="phone-quoted"),
+        pytest.param("tel:+14155550199", "tel:***-0199", id="phone-after-colon"),
+    ],
+)
+def test_a_message_masks_phones_but_not_the_digits_of_an_id(text: str, logged: str | None) -> None:
+    # user24: the log masked a CRM id as a phone ("crm:C***-0029")
+    assert mask_in_text(text) == (text if logged is None else logged)
