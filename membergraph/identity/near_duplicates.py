@@ -87,7 +87,11 @@ class NearDuplicates(BaseModel):
     a new phone is what a move brings). With ``member_births_agree``, a duplicate link never
     makes a member holding two contacts whose birth dates disagree (:meth:`same_birth`), joined
     through a third that gave none: two namesakes born years apart are two people, whoever left
-    the date out (:meth:`~membergraph.identity.partition.Partition.births_apart`).
+    the date out (:meth:`~membergraph.identity.partition.Partition.births_apart`). With
+    ``member_cards_apart``, nor one holding two cards that each give, with online orders over
+    the same months, an address of its own the other never gives: a son ordering under his
+    address with his card while his father orders under the father's with his, on contacts
+    sharing the father's e-mail (:mod:`~membergraph.identity.card_addresses`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -112,6 +116,7 @@ class NearDuplicates(BaseModel):
     own_values_identify_someone: bool = True
     undated_own_phones: bool = True
     member_births_agree: bool = True
+    member_cards_apart: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (
         "1900-01-01",
