@@ -60,7 +60,10 @@ class NearDuplicates(BaseModel):
     one day under one first name (twins have two, if only a letter or a short form apart), so
     her values of her own are her old and new ones; with ``short_forms_born_one``, a name and
     its listed short form more than a letter apart are one first name (``Jennifer``/``Jen``;
-    not ``Ann``/``Anne``, nor ``Chris``, a short form of two names). With ``partial_names``, a
+    not ``Ann``/``Anne``, nor ``Chris``, a short form of two names); with ``typos_born_one``,
+    so are two close first names one of which is no common first name (``Patruck``/
+    ``Patrick``: a typing) when the birth dates are the same day (not swapped, not slipped).
+    With ``partial_names``, a
     contact that left its first or family name empty joins the one person's contacts on a
     shared ``kinds`` value whose same name field is close and whose birth date (given on both)
     agrees
@@ -110,6 +113,7 @@ class NearDuplicates(BaseModel):
     birth_year_slips: bool = True
     births_outweigh_own_values: bool = True
     short_forms_born_one: bool = True
+    typos_born_one: bool = True
     partial_names: bool = True
     partial_names_by_email: bool = True
     placeholder_names_by_birth: bool = True
@@ -309,7 +313,23 @@ class NearDuplicates(BaseModel):
         if self.birth_said(a[2], b[2]) == "left_out" or not self.same_birth(a[2], b[2]):
             return False
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
-        return bool(first_a) and (first_a == first_b or self._one_first_name(first_a, first_b))
+        if not first_a or not first_b:
+            return False
+        if first_a == first_b or self._one_first_name(first_a, first_b):
+            return True
+        return self._typed_born_one(first_a, first_b, a[2], b[2])
+
+    def _typed_born_one(self, a: str, b: str, born_a: str, born_b: str) -> bool:
+        """Whether two folded first names are one name typed twice (``typos_born_one``):
+        one birth date, the same day on both, and one name the other with two letters
+        swapped or a letter hit with the key beside it (``Ptarick``, ``Patruck``), no common
+        first name. Parents name twins a letter apart (``Anne``/``Ann``, ``Jon``/``John``,
+        ``Eric``/``Erik``), never by a slip of the fingers."""
+        if not self.typos_born_one or self.birth_said(born_a, born_b) != "agreed":
+            return False
+        if self.common_first_name(a) and self.common_first_name(b):
+            return False
+        return keyboard_slip(a, b) or _swapped_letters(a, b)
 
     def _one_first_name(self, a: str, b: str) -> bool:
         """Whether two folded first names are one name written in full and as its listed
@@ -360,6 +380,15 @@ class NearDuplicates(BaseModel):
             return True  # 1983-03-28 and 1982-03-28: a digit of the year mistyped
         # 1970-01-02 and 1970-02-01: one form wrote the day first.
         return self.day_month_swaps and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+
+
+def _swapped_letters(a: str, b: str) -> bool:
+    """Whether two words differ by two letters next to each other swapped (``ptarick``)."""
+    if len(a) != len(b) or a == b:
+        return False
+    at = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+    swapped = at + 1 < len(a) and a[at] == b[at + 1] and a[at + 1] == b[at]
+    return swapped and a[at + 2 :] == b[at + 2 :]
 
 
 @lru_cache(maxsize=1 << 14)
