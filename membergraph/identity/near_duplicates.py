@@ -15,7 +15,7 @@ from membergraph.identity.name_forms import first_name_core, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.surname_forms import generation, surname_kept
-from membergraph.identity.typing_slips import keyboard_slip, year_slip
+from membergraph.identity.typing_slips import finger_slip, keyboard_slip, year_slip
 
 __all__ = ["NearDuplicates", "Signature"]
 
@@ -315,21 +315,17 @@ class NearDuplicates(BaseModel):
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
         if not first_a or not first_b:
             return False
-        if first_a == first_b or self._one_first_name(first_a, first_b):
-            return True
-        return self._typed_born_one(first_a, first_b, a[2], b[2])
+        one = first_a == first_b or self._one_first_name(first_a, first_b)
+        return one or self._typed_born_one(first_a, first_b, a[2], b[2])
 
     def _typed_born_one(self, a: str, b: str, born_a: str, born_b: str) -> bool:
-        """Whether two folded first names are one name typed twice (``typos_born_one``):
-        one birth date, the same day on both, and one name the other with two letters
-        swapped or a letter hit with the key beside it (``Ptarick``, ``Patruck``), no common
-        first name. Parents name twins a letter apart (``Anne``/``Ann``, ``Jon``/``John``,
-        ``Eric``/``Erik``), never by a slip of the fingers."""
+        """Whether two folded first names, not both common ones, are one name typed twice
+        (``typos_born_one``): a slip of the fingers (``Ptarick``, ``Patruck``) under one birth
+        date, the same day on both. Twins are named a letter apart (``Anne``/``Ann``)."""
         if not self.typos_born_one or self.birth_said(born_a, born_b) != "agreed":
             return False
-        if self.common_first_name(a) and self.common_first_name(b):
-            return False
-        return keyboard_slip(a, b) or _swapped_letters(a, b)
+        common = self.common_first_name
+        return not (common(a) and common(b)) and finger_slip(a, b)
 
     def _one_first_name(self, a: str, b: str) -> bool:
         """Whether two folded first names are one name written in full and as its listed
@@ -380,15 +376,6 @@ class NearDuplicates(BaseModel):
             return True  # 1983-03-28 and 1982-03-28: a digit of the year mistyped
         # 1970-01-02 and 1970-02-01: one form wrote the day first.
         return self.day_month_swaps and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
-
-
-def _swapped_letters(a: str, b: str) -> bool:
-    """Whether two words differ by two letters next to each other swapped (``ptarick``)."""
-    if len(a) != len(b) or a == b:
-        return False
-    at = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
-    swapped = at + 1 < len(a) and a[at] == b[at + 1] and a[at + 1] == b[at]
-    return swapped and a[at + 2 :] == b[at + 2 :]
 
 
 @lru_cache(maxsize=1 << 14)

@@ -12,6 +12,7 @@ from membergraph.identity.engine import Resolution, resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import NearDuplicates, Rules
+from membergraph.identity.typing_slips import finger_slip
 from tests.identity.builders import crm, world
 
 HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
@@ -67,3 +68,21 @@ def test_one_birthday_on_a_shared_phone(second: dict[str, Any], rules: Rules, me
     result = resolve(world(first, other), rules)
     # Then they are one member exactly when one given birthday under one first name says so
     assert together(result, first.ref, other.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "slip"),
+    [
+        pytest.param("patruck", "patrick", True, id="a-key-beside"),
+        pytest.param("ptarick", "patrick", True, id="two-letters-swapped"),
+        pytest.param("patrikc", "patrick", True, id="the-last-two-swapped"),
+        pytest.param("patric", "patrick", False, id="a-letter-left-off"),
+        pytest.param("ann", "anne", False, id="a-letter-added"),
+        pytest.param("patrick", "patrick", False, id="the-same"),
+        pytest.param("pzrick", "patrick", False, id="two-letters-apart"),
+        pytest.param("tapirck", "patrick", False, id="two-swaps"),
+    ],
+)
+def test_a_slip_of_the_fingers(typed: str, meant: str, slip: bool) -> None:
+    assert finger_slip(typed, meant) is slip
+    assert finger_slip(meant, typed) is slip
