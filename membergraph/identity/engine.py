@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from membergraph._perf import gc_paused
+from membergraph.identity.card_addresses import CardAddresses
 from membergraph.identity.devices import (
     confirmed_by_device,
     crowded_devices,
@@ -144,6 +145,7 @@ class _Resolver:
             if self.status[key] == "shared" and rules.relatives_emails_share_nothing:
                 self.status[key] = status_of(self.carriers[key], key, rules, hubs, people)
         self.profiles = ProfileEvidence(records, rules, self.carriers, self.status, self.signature)
+        self.card_addresses = CardAddresses(records, self.status, self.profiles.strangers_on_card)
         self.partition = Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []
@@ -159,6 +161,12 @@ class _Resolver:
             ga, gb = gb, ga
         other = set(gb.members)
         return any(self.cannot.get(m, set()) & other for m in ga.members)
+
+    def _cards_apart(self, ra: RecordKey, rb: RecordKey) -> bool:
+        if not self.rules.near_duplicates.member_cards_apart:
+            return False
+        groups = self.partition.groups
+        return self.card_addresses.apart(groups[ra].members, groups[rb].members)
 
     def _try_link(self, a: RecordKey, b: RecordKey, rule: str, evidence: dict[str, Any]) -> bool:
         p = self.partition
@@ -179,6 +187,9 @@ class _Resolver:
                 return False
         if rule in DUPLICATES and p.births_apart(ra, rb):  # namesakes through a third
             self.conflicts.append(Conflict("births_apart", (a, b), {"rule": rule, **evidence}))
+            return False
+        if rule in DUPLICATES and self._cards_apart(ra, rb):  # two people ordering apart
+            self.conflicts.append(Conflict("cards_apart", (a, b), {"rule": rule, **evidence}))
             return False
         p.union(ra, rb)
         self.links.append(Link(a, b, rule, evidence))

@@ -15,7 +15,7 @@ from membergraph.identity.name_forms import first_name_core, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.surname_forms import generation, surname_kept
-from membergraph.identity.typing_slips import keyboard_slip, year_slip
+from membergraph.identity.typing_slips import finger_slip, keyboard_slip, year_slip
 
 __all__ = ["NearDuplicates", "Signature"]
 
@@ -60,7 +60,10 @@ class NearDuplicates(BaseModel):
     one day under one first name (twins have two, if only a letter or a short form apart), so
     her values of her own are her old and new ones; with ``short_forms_born_one``, a name and
     its listed short form more than a letter apart are one first name (``Jennifer``/``Jen``;
-    not ``Ann``/``Anne``, nor ``Chris``, a short form of two names). With ``partial_names``, a
+    not ``Ann``/``Anne``, nor ``Chris``, a short form of two names); with ``typos_born_one``,
+    so are two close first names one of which is no common first name (``Patruck``/
+    ``Patrick``: a typing) when the birth dates are the same day (not swapped, not slipped).
+    With ``partial_names``, a
     contact that left its first or family name empty joins the one person's contacts on a
     shared ``kinds`` value whose same name field is close and whose birth date (given on both)
     agrees
@@ -87,7 +90,11 @@ class NearDuplicates(BaseModel):
     a new phone is what a move brings). With ``member_births_agree``, a duplicate link never
     makes a member holding two contacts whose birth dates disagree (:meth:`same_birth`), joined
     through a third that gave none: two namesakes born years apart are two people, whoever left
-    the date out (:meth:`~membergraph.identity.partition.Partition.births_apart`).
+    the date out (:meth:`~membergraph.identity.partition.Partition.births_apart`). With
+    ``member_cards_apart``, nor one holding two cards that each give, with online orders over
+    the same months, an address of its own the other never gives: a son ordering under his
+    address with his card while his father orders under the father's with his, on contacts
+    sharing the father's e-mail (:mod:`~membergraph.identity.card_addresses`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,12 +113,14 @@ class NearDuplicates(BaseModel):
     birth_year_slips: bool = True
     births_outweigh_own_values: bool = True
     short_forms_born_one: bool = True
+    typos_born_one: bool = True
     partial_names: bool = True
     partial_names_by_email: bool = True
     placeholder_names_by_birth: bool = True
     own_values_identify_someone: bool = True
     undated_own_phones: bool = True
     member_births_agree: bool = True
+    member_cards_apart: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (
         "1900-01-01",
@@ -304,7 +313,19 @@ class NearDuplicates(BaseModel):
         if self.birth_said(a[2], b[2]) == "left_out" or not self.same_birth(a[2], b[2]):
             return False
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
-        return bool(first_a) and (first_a == first_b or self._one_first_name(first_a, first_b))
+        if not first_a or not first_b:
+            return False
+        one = first_a == first_b or self._one_first_name(first_a, first_b)
+        return one or self._typed_born_one(first_a, first_b, a[2], b[2])
+
+    def _typed_born_one(self, a: str, b: str, born_a: str, born_b: str) -> bool:
+        """Whether two folded first names, not both common ones, are one name typed twice
+        (``typos_born_one``): a slip of the fingers (``Ptarick``, ``Patruck``) under one birth
+        date, the same day on both. Twins are named a letter apart (``Anne``/``Ann``)."""
+        if not self.typos_born_one or self.birth_said(born_a, born_b) != "agreed":
+            return False
+        common = self.common_first_name
+        return not (common(a) and common(b)) and finger_slip(a, b)
 
     def _one_first_name(self, a: str, b: str) -> bool:
         """Whether two folded first names are one name written in full and as its listed

@@ -71,6 +71,10 @@ class ReenrolmentRules(BaseModel):
             by its phones as at one postcode: a phone of its own besides the shared one
             says another person (a namesake whose contact lists a relative's phone
             besides his own mobile). False: phones are compared at one postcode only.
+        one_birthday_outweighs_postcodes: two postcodes do not say two people when both
+            birth dates are given, the same day, under one first name
+            (:meth:`~membergraph.identity.near_duplicates.NearDuplicates.born_one`): a move.
+            A relative's phone on a namesake's contact across town has another birthday.
         placeholders_without_postcode: contacts differing only by values that identify no
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
@@ -87,6 +91,7 @@ class ReenrolmentRules(BaseModel):
     namesakes_need_own_values: bool = True
     own_phones_without_postcode: bool = True
     placeholders_without_postcode: bool = True
+    one_birthday_outweighs_postcodes: bool = True
 
     def same_person(
         self,
@@ -102,7 +107,8 @@ class ReenrolmentRules(BaseModel):
         (sig_a, post_a), (sig_b, post_b) = a, b
         if not self.enabled or not near.same_person(sig_a, sig_b):
             return False
-        if self.other_postcodes_say_two and post_a and post_b and post_a != post_b:
+        moved = self.one_birthday_outweighs_postcodes and _one_birthday(near, sig_a, sig_b)
+        if self.other_postcodes_say_two and post_a and post_b and post_a != post_b and not moved:
             return False
         if not self.own_values_say_two:
             return True
@@ -119,6 +125,11 @@ class ReenrolmentRules(BaseModel):
         if post_a and post_b:
             return post_a == post_b
         return self.placeholders_without_postcode
+
+
+def _one_birthday(near: NearDuplicates, a: Signature, b: Signature) -> bool:
+    """Whether two contacts give one birth date, the same day, under one first name."""
+    return near.birth_said(a[2], b[2]) == "agreed" and near.born_one(a, b)
 
 
 def postcode_of(record: RecordData) -> str:

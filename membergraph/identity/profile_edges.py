@@ -37,7 +37,8 @@ __all__ = ["DUPLICATES", "Edge", "ProfileEvidence"]
 
 _NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
 _SOMEONES = ("linkable", "shared")  # statuses of values that identify someone
-_RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 2, "crm_id": 2, "email": 3}
+_RULE_ORDER = {"manual": 0, "crm_duplicate": 1, "loyalty_id": 3, "crm_id": 3, "email": 4}
+_UNDATED = 2  # a duplicate with no birth date to compare: after those whose dates agree
 DUPLICATES = (
     "crm_duplicate",
     NEAR_RULE,
@@ -118,8 +119,23 @@ class ProfileEvidence:
             order = _RULE_ORDER[rule]
             for a, b in self._pairs(kind, value, profiles):
                 edges.append((order, kind, value, a, b, rule))
+        if self.rules.near_duplicates.member_cards_apart:
+            edges = [self._dated_first(edge) for edge in edges]
         edges.sort()
         return edges
+
+    def _dated_first(self, edge: Edge) -> Edge:
+        """A duplicate edge with no birth date to compare tried after those whose dates
+        agree: a member of one person's dated contacts is formed first, and what it holds
+        (its cards' addresses, its birth dates) then weighs on a contact that gave none."""
+        _, kind, value, a, b, rule = edge
+        if rule not in DUPLICATES:
+            return edge
+        sig_a, sig_b = self.signature.get(a), self.signature.get(b)
+        near = self.rules.near_duplicates
+        if sig_a and sig_b and near.birth_said(sig_a[2], sig_b[2]) != "left_out":
+            return edge
+        return (_UNDATED, kind, value, a, b, rule)
 
     def _pairs(
         self, kind: IdentifierKind, value: str, profiles: list[RecordKey]

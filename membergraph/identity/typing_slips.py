@@ -5,7 +5,7 @@ next to the right one (``Jphn`` for ``John``), one digit of a birth year mistype
 
 from __future__ import annotations
 
-__all__ = ["keyboard_slip", "year_slip"]
+__all__ = ["finger_slip", "keyboard_slip", "year_slip"]
 
 
 def year_slip(a: str, b: str) -> bool:
@@ -37,3 +37,16 @@ def keyboard_slip(a: str, b: str) -> bool:
         return False
     differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
     return len(differ) == 1 and differ[0][1] in _NEAR_KEYS.get(differ[0][0], ())
+
+
+def finger_slip(a: str, b: str) -> bool:
+    """Whether two names differ by a slip of the fingers: a letter typed with the key next
+    to the right one (:func:`keyboard_slip`), or two letters next to each other swapped
+    (``ptarick``); not by a letter left off or added (``ann``/``anne``), as names do."""
+    if keyboard_slip(a, b):
+        return True
+    if len(a) != len(b) or a == b:
+        return False
+    at = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+    swapped = at + 1 < len(a) and a[at] == b[at + 1] and a[at + 1] == b[at]
+    return swapped and a[at + 2 :] == b[at + 2 :]

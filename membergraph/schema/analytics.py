@@ -262,6 +262,11 @@ class ConflictKind(Enum):
         description="A duplicate link that would put two CRM contacts whose birth dates "
         "disagree in one member, through a contact that gave no date (two namesakes).",
     )
+    CARDS_APART = strawberry.enum_value(
+        "cards_apart",
+        description="A duplicate link that would put in one member two cards that each order "
+        "online under an address of its own over the same months (a son and his father).",
+    )
 
 
 @strawberry.enum(description="Where a conflict stands with the stewards (`resolveConflict`).")

@@ -1,0 +1,88 @@
+"""Two contacts sharing a phone, both born on the same given day: a first name typed wrong
+on one (``typos_born_one``) and a postcode of her new home (``one_birthday_outweighs_
+postcodes``) do not make them two people (issue 19: her contacts apart on a shared phone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.phone_duplicates import ReenrolmentRules
+from membergraph.identity.records import RecordKey
+from membergraph.identity.rules import NearDuplicates, Rules
+from membergraph.identity.typing_slips import finger_slip
+from tests.identity.builders import crm, world
+
+HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
+NEW_HOME = {"line1": "714 Main Ct", "city": "Dayton", "postal_code": "45402", "country": "US"}
+MOBILE = "7166034233"
+BORN = "1969-07-02"
+NO_TYPOS = Rules(near_duplicates=NearDuplicates(typos_born_one=False))
+NO_MOVES = Rules(reenrolments=ReenrolmentRules(one_birthday_outweighs_postcodes=False))
+
+
+def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
+    return any(a in c and b in c for c in result.components)
+
+
+# The first contact: Patrick Roberts, born 1969-07-02, his mobile, his own e-mail, at HOME.
+# The second shares the mobile and has an e-mail of its own.
+@pytest.mark.parametrize(
+    ("second", "rules", "merged"),
+    [
+        # A typing of his first name, one birthday: his old and new e-mails.
+        pytest.param({"first": "Patruck"}, Rules(), True, id="a-typed-first-name"),
+        pytest.param({"first": "Patruck"}, NO_TYPOS, False, id="typos-rule-off"),
+        pytest.param({"first": "Ptarick"}, Rules(), True, id="two-letters-swapped"),
+        # Twins a letter apart: a letter left off, not a slip of the fingers.
+        pytest.param({"first": "Patric"}, Rules(), False, id="twins-patrick-and-patric"),
+        pytest.param({"first": "Patrik"}, Rules(), False, id="twins-patrick-and-patrik"),
+        # The day and month swapped, or a year slipped, say less than one day.
+        pytest.param({"first": "Patruck", "birth": "1969-02-07"}, Rules(), False,
+                     id="day-and-month-swapped"),
+        pytest.param({"first": "Patruck", "birth": "1968-07-02"}, Rules(), False,
+                     id="a-year-slipped"),
+        # His new home: one birthday under one first name is a move.
+        pytest.param({"first": "Patrick J.", "address": NEW_HOME}, Rules(), True,
+                     id="one-name-a-new-home"),
+        pytest.param({"first": "Patruck", "address": NEW_HOME}, Rules(), True,
+                     id="a-typed-name-a-new-home"),
+        pytest.param({"first": "Patrick J.", "address": NEW_HOME}, NO_MOVES, False,
+                     id="moves-rule-off"),
+        pytest.param({"first": "Patrick J.", "address": NEW_HOME, "birth": "1968-07-02"},
+                     Rules(), False, id="a-new-home-a-year-slipped"),
+        pytest.param({"first": "Patric", "address": NEW_HOME}, Rules(), False,
+                     id="twins-at-two-homes"),
+    ],
+)  # fmt: skip
+def test_one_birthday_on_a_shared_phone(second: dict[str, Any], rules: Rules, merged: bool) -> None:
+    # Given his contact and a second one on his mobile, each with an e-mail of its own
+    first = crm("C0000001", first="Patrick", last="Roberts", birth=BORN, phones=[MOBILE],
+                emails=["patrickroberts69@gmail.com"], card="LD61000001", address=HOME)  # fmt: skip
+    fields = {"first": "Patrick", "last": "Roberts", "birth": BORN, "address": HOME, **second}
+    other = crm("C0000002", phones=[MOBILE], emails=["patrickroberts69@yahoo.com"],
+                card="LD61000002", **fields)  # fmt: skip
+    # When resolved
+    result = resolve(world(first, other), rules)
+    # Then they are one member exactly when one given birthday under one first name says so
+    assert together(result, first.ref, other.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "slip"),
+    [
+        pytest.param("patruck", "patrick", True, id="a-key-beside"),
+        pytest.param("ptarick", "patrick", True, id="two-letters-swapped"),
+        pytest.param("patrikc", "patrick", True, id="the-last-two-swapped"),
+        pytest.param("patric", "patrick", False, id="a-letter-left-off"),
+        pytest.param("ann", "anne", False, id="a-letter-added"),
+        pytest.param("patrick", "patrick", False, id="the-same"),
+        pytest.param("pzrick", "patrick", False, id="two-letters-apart"),
+        pytest.param("tapirck", "patrick", False, id="two-swaps"),
+    ],
+)
+def test_a_slip_of_the_fingers(typed: str, meant: str, slip: bool) -> None:
+    assert finger_slip(typed, meant) is slip
+    assert finger_slip(meant, typed) is slip
