@@ -37,11 +37,18 @@ from membergraph.identity.store.answers import (
     AnswersStore,
     AnswerToKeep,
     StoredAnswer,
+    answers_of,
 )
 from membergraph.identity.store.types import StoreError
 from membergraph.settings import Settings
 
-__all__ = ["StoredFigures", "StoredLevel", "answers_fingerprint", "stored_key"]
+__all__ = [
+    "StoredFigures",
+    "StoredLevel",
+    "answers_fingerprint",
+    "stored_key",
+    "stored_level",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -161,17 +168,23 @@ class StoredLevel:
         members: Iterable[str],
         since: int,
         began: float | None = None,
+        until: float | None = None,
     ) -> None:
         """Keep an answer whose reads began after feed cursor ``since`` (at ``began``, this
-        level's clock: now if None), once the request is answered (a task of this loop writes
-        what waits, in batches)."""
+        level's clock: now if None) until ``until`` (Unix time: when it stops being true,
+        :attr:`Reads.until <membergraph.resolvers.context.Reads.until>`) or a TTL after its
+        reads began, whichever is sooner, once the request is answered (a task of this loop
+        writes what waits, in batches)."""
         if len(self._pending) >= _PENDING:
             self.skipped += 1
             return
-        # A TTL from when its reads began. (Its figures are as of the request's instant,
-        # ``Settings.reference_time``: a purchase leaves the 12-month window, an offer
-        # expires at its own moment, which only the TTL bounds.)
-        expires = (self.clock() if began is None else began) + self.ttl_s
+        # A TTL from when its reads began (a slow write never lengthens it), or sooner the
+        # moment its figures, as of the request's instant, move with the clock: a purchase
+        # leaving the 12-month window, points or an offer expiring.
+        start = self.clock() if began is None else began
+        expires = start + self.ttl_s
+        if until is not None:
+            expires = min(expires, until)
         self._pending.append(AnswerToKeep(key, body, tuple(sorted(members)), since, expires))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write(), name="answers")
@@ -220,6 +233,25 @@ class StoredLevel:
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
+
+
+def stored_level(settings: Settings, store: Any) -> StoredLevel | None:
+    """The second level over ``store`` as the settings size it; None when off (no entries,
+    a source read over HTTP, or a store that keeps no answers)."""
+    if settings.response_cache_stored_entries <= 0 or settings.http_sources:
+        return None
+    answers = answers_of(store)
+    if answers is None:
+        return None
+    # No longer than the feed keeps the entries each read checks the answer against.
+    ttl = min(settings.response_cache_stored_ttl_s, settings.feed_retention_days * 86_400)
+    return StoredLevel(
+        answers,
+        settings.response_cache_stored_entries,
+        settings.response_cache_stored_bytes,
+        ttl,
+        made_by=answers_fingerprint(settings),
+    )
 
 
 class StoredFigures(Collector):

@@ -33,6 +33,7 @@ NOT_HERE: Final = object()
 class StoredAnswer:
     body: bytes
     members: tuple[str, ...]
+    expires: float = float("inf")  # Unix time
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ class AnswerToKeep:
     body: bytes
     members: tuple[str, ...]
     since: int  # the feed cursor the answer's reads began after
-    expires: float  # Unix time
+    expires: float  # Unix time: its TTL, or when it stops being true if sooner
 
 
 @dataclass(frozen=True, slots=True)

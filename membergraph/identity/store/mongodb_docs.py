@@ -69,8 +69,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("at", ASCENDING)]),
         IndexModel([("source", ASCENDING), ("line_id", ASCENDING)]),
     ],
-    # The response cache's kept answers (mongodb_answers.py): by member read, oldest first.
-    "answers": [IndexModel([("members", ASCENDING)]), IndexModel([("at", ASCENDING)])],
+    # The response cache's kept answers (mongodb_answers.py): by member read, oldest first,
+    # past their moment (each lives until its figures move: not in write order).
+    "answers": [
+        IndexModel([("members", ASCENDING)]),
+        IndexModel([("at", ASCENDING)]),
+        IndexModel([("expires", ASCENDING)]),
+    ],
 }
 
 

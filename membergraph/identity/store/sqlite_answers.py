@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS answer_members (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS answer_members_member ON answer_members (member_id);
 CREATE INDEX IF NOT EXISTS answers_size ON answers (size);
+CREATE INDEX IF NOT EXISTS answers_expires ON answers (expires);
 CREATE TABLE IF NOT EXISTS answer_figures (
     one INTEGER PRIMARY KEY CHECK (one = 1), entries INTEGER NOT NULL, bytes INTEGER NOT NULL
 );
@@ -58,7 +59,7 @@ END;
 
 # Served only while no feed entry after the answer's reads began names a member it read.
 _READ = """
-SELECT a.body, a.members FROM answers AS a WHERE a.key = ? AND a.expires > ?
+SELECT a.body, a.members, a.expires FROM answers AS a WHERE a.key = ? AND a.expires > ?
   AND NOT EXISTS (
     SELECT 1 FROM answer_members AS m JOIN feed_members AS f
       ON f.member_id = m.member_id AND f.cursor > a.since
@@ -66,13 +67,14 @@ SELECT a.body, a.members FROM answers AS a WHERE a.key = ? AND a.expires > ?
   )
 """
 _BOOKKEEPING = 120  # bytes a row and its members take beside the body, about
+_EXPIRED = "SELECT seq, size FROM answers WHERE expires <= ? LIMIT 256"
 
 
 def _read(db: sqlite3.Connection, key: bytes, now: float) -> StoredAnswer | None:
     row = db.execute(_READ, (key, now)).fetchone()
     if row is None:
         return None
-    return StoredAnswer(bytes(row[0]), tuple(orjson.loads(row[1])))
+    return StoredAnswer(bytes(row[0]), tuple(orjson.loads(row[1])), row[2])
 
 
 def _changed_since(db: sqlite3.Connection, members: Sequence[str], since: int) -> bool:
@@ -125,7 +127,13 @@ def _keep(
             )
             kept += 1
         entries, total = _held(db)
-        # Oldest first (they expire first): while over the bound or expired.
+        # Those past their moment (each lives until its figures move: not in write order).
+        dead = db.execute(_EXPIRED, (now,)).fetchall()
+        if dead:
+            _drop_seqs(db, [seq for seq, _ in dead])
+            entries, total = entries - len(dead), total - sum(size for _, size in dead)
+            evicted += len(dead)
+        # Oldest first: while over the bound or expired.
         while entries:
             oldest = db.execute(
                 "SELECT seq, size, expires FROM answers ORDER BY seq LIMIT 256"

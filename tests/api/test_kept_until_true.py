@@ -1,0 +1,175 @@
+"""A kept answer lives exactly as long as it is true: its figures are as of the request's
+instant, and it is kept, on both levels, until the first moment they move with the clock
+(an offer expiring, a purchase leaving the 12-month window) or its TTL, whichever is
+sooner. On an injected clock: no timing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from membergraph.app import create_app
+from membergraph.settings import Settings
+from tests.api.test_response_cache import CONTACT, KEYS, MASKED
+
+OFFER_ENDS = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+BOUGHT = datetime(2025, 11, 10, 15, 0, tzinfo=UTC)  # leaves the 12-month window a year on
+LEAVES = BOUGHT + timedelta(days=365)
+SECOND = timedelta(seconds=1)
+
+ASK = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
+  id offers { offer state } loyalty { rolling12mSpendCents } } }"""
+NO_CLOCK = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
+  id profile { firstName } } }"""
+
+FIRST = {"response_cache_entries": 100}  # the process's memory only
+STORED = {"response_cache_entries": 0, "response_cache_stored_entries": 100}  # the store's
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.now = at.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def at(self, moment: datetime) -> None:
+        self.now = moment.timestamp()
+
+
+@dataclass
+class Gateway:
+    http: TestClient
+    clock: Clock
+
+    def ask(self, query: str = ASK) -> dict[str, Any]:
+        said = {"query": query, "variables": {"e": CONTACT["emails"][0]}}
+        answer = self.http.post("/graphql", json=said)
+        assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+        return answer.json()["data"]["memberByIdentifier"]  # type: ignore[no-any-return]
+
+    def hits(self) -> int:
+        """Answers served from either level so far (once every kept one is written)."""
+        responses = self.http.app.state.response_cache  # type: ignore[attr-defined]
+        stored = responses.stored
+        if stored is not None:
+            self.http.portal.call(stored.flush)  # type: ignore[union-attr]
+        return int(responses.cache.hits + (stored.hits if stored is not None else 0))
+
+
+def _lines(data_dir: Path) -> None:
+    """Her contact, a purchase on her card a year before LEAVES, an offer ending OFFER_ENDS."""
+    with (data_dir / "crm.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(CONTACT) + b"\n")
+    purchase = {
+        "transaction_id": "T-UNTIL-1",
+        "loyalty_id": CONTACT["loyalty_id"],
+        "channel": "store",
+        "occurred_at": BOUGHT.isoformat(),
+        "amount_cents": 4200,
+        "points_earned": 42,
+    }
+    with (data_dir / "transactions.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(purchase) + b"\n")
+    offer = {
+        "event_id": "E-UNTIL-1",
+        "anonymous_id": "anon-until",
+        "user_id": CONTACT["contact_id"],
+        "type": "track",
+        "name": "Offer Issued",
+        "occurred_at": "2026-11-01T09:00:00Z",
+        "properties": {"offer": "BONUS-UNTIL", "expires_at": OFFER_ENDS.isoformat()},
+    }
+    with (data_dir / "web_analytics.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(offer) + b"\n")
+
+
+@pytest.fixture
+def lines(settings: Settings, data_dir: Path) -> Settings:
+    _lines(data_dir)
+    return settings.model_copy(update={"api_keys": Settings(api_keys=KEYS).api_keys})
+
+
+@pytest.fixture(params=[pytest.param(FIRST, id="memory"), pytest.param(STORED, id="store")])
+def gateway(request: pytest.FixtureRequest, lines: Settings) -> Iterator[Gateway]:
+    app = create_app(lines.model_copy(update=request.param))
+    headers = {"Authorization": f"Bearer {MASKED}"}
+    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
+        clock = Clock(OFFER_ENDS - SECOND)
+        responses = app.state.response_cache
+        responses.clock = responses.cache.clock = clock  # (the first level's is its own)
+        if responses.stored is not None:
+            responses.stored.clock = clock
+        yield Gateway(http, clock)
+
+
+def _state(member: dict[str, Any]) -> str:
+    return str(member["offers"][0]["state"])
+
+
+def test_an_answer_kept_before_an_offer_expires_is_not_served_after(gateway: Gateway) -> None:
+    # Given her answer made a second before her offer expires, and kept
+    assert _state(gateway.ask()) == "ISSUED"
+    hits = gateway.hits()
+    assert _state(gateway.ask()) == "ISSUED"
+    assert gateway.hits() == hits + 1  # (kept: the second ask was served)
+    # When she asks again a second after it expired
+    gateway.clock.at(OFFER_ENDS + SECOND)
+    # Then the kept answer is not served: the new one says EXPIRED
+    assert _state(gateway.ask()) == "EXPIRED"
+    assert gateway.hits() == hits + 1
+
+
+def test_an_answer_kept_before_a_purchase_leaves_the_window_is_not_served_after(
+    gateway: Gateway,
+) -> None:
+    # Given her answer made a second before her purchase leaves the 12-month window
+    gateway.clock.at(LEAVES - SECOND)
+    assert gateway.ask()["loyalty"]["rolling12mSpendCents"] == 4200
+    hits = gateway.hits()
+    # When she asks a second after it left
+    gateway.clock.at(LEAVES + SECOND)
+    # Then the new answer is made: the purchase is out of her 12-month spend
+    assert gateway.ask()["loyalty"]["rolling12mSpendCents"] == 0
+    assert gateway.hits() == hits
+
+
+def test_an_answer_that_reads_no_clock_lives_its_ttl(gateway: Gateway) -> None:
+    # Given an answer that reads no field moving with the clock, kept
+    gateway.ask(NO_CLOCK)
+    hits = gateway.hits()
+    responses = gateway.http.app.state.response_cache  # type: ignore[attr-defined]
+    level = responses.stored or responses.cache
+    # Then it is served past the moments the other answers stop being true, within its TTL
+    gateway.clock.at(OFFER_ENDS + timedelta(seconds=level.ttl_s - 2))
+    gateway.ask(NO_CLOCK)
+    assert gateway.hits() == hits + 1
+    # and not after it
+    gateway.clock.at(OFFER_ENDS + timedelta(seconds=level.ttl_s))
+    gateway.ask(NO_CLOCK)
+    assert gateway.hits() == hits + 1
+
+
+def test_the_store_serves_an_answer_that_reads_no_clock_a_day_later(lines: Settings) -> None:
+    # Given the store's level at its default TTL (the clock exact, changes dropping answers
+    # at once: what is left for the TTL to guard is slow), an answer reading no clock kept
+    app = create_app(lines.model_copy(update=STORED))
+    headers = {"Authorization": f"Bearer {MASKED}"}
+    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
+        clock = Clock(OFFER_ENDS)
+        app.state.response_cache.clock = app.state.response_cache.stored.clock = clock
+        gateway = Gateway(http, clock)
+        gateway.ask(NO_CLOCK)
+        hits = gateway.hits()
+        # When it is asked again a day later
+        clock.at(OFFER_ENDS + timedelta(hours=23))
+        gateway.ask(NO_CLOCK)
+        # Then the store serves it
+        assert gateway.hits() == hits + 1
