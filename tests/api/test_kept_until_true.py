@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.api.test_response_cache import CONTACT, KEYS, MASKED
+from tests.api.test_warm import NAMED, warmable  # noqa: F401 (a fixture)
 
 OFFER_ENDS = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
 BOUGHT = datetime(2025, 11, 10, 15, 0, tzinfo=UTC)  # leaves the 12-month window a year on
@@ -64,10 +65,11 @@ class Gateway:
         return int(responses.cache.hits + (stored.hits if stored is not None else 0))
 
 
-def _lines(data_dir: Path) -> None:
+def _lines(data_dir: Path, contact: bool = True) -> None:
     """Her contact, a purchase on her card a year before LEAVES, an offer ending OFFER_ENDS."""
-    with (data_dir / "crm.jsonl").open("ab") as handle:
-        handle.write(orjson.dumps(CONTACT) + b"\n")
+    if contact:
+        with (data_dir / "crm.jsonl").open("ab") as handle:
+            handle.write(orjson.dumps(CONTACT) + b"\n")
     purchase = {
         "transaction_id": "T-UNTIL-1",
         "loyalty_id": CONTACT["loyalty_id"],
@@ -172,4 +174,35 @@ def test_the_store_serves_an_answer_that_reads_no_clock_a_day_later(lines: Setti
         clock.at(OFFER_ENDS + timedelta(hours=23))
         gateway.ask(NO_CLOCK)
         # Then the store serves it
+        assert gateway.hits() == hits + 1
+
+
+def test_the_warm_answers_are_made_again_at_the_moment_they_stop_being_true(
+    warmable: Settings,  # noqa: F811
+    data_dir: Path,
+) -> None:
+    # Given a gateway that makes its warm query's answers again, and her answer to it kept
+    # a hundred seconds before her purchase leaves the 12-month window
+    _lines(data_dir, contact=False)
+    settings = warmable.model_copy(
+        update={"response_cache_warm": ["Profile"], "response_cache_warm_as": "personalization"}
+    )
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {MASKED}"}
+    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
+        clock = Clock(LEAVES - 100 * SECOND)
+        responses, remaker = app.state.response_cache, app.state.response_cache.remaker
+        responses.clock = responses.stored.clock = remaker.clock = clock
+        gateway = Gateway(http, clock)
+        gateway.ask(NAMED)
+        hits = gateway.hits()
+        # When the re-maker reads ahead, then again once the moment came
+        http.portal.call(remaker.look_ahead)
+        assert remaker.expiring == 0  # (not before its moment: it would be as of then)
+        clock.at(LEAVES + SECOND)
+        http.portal.call(remaker.look_ahead)
+        http.portal.call(remaker.settled)
+        # Then her answer was made again as of then, and her next request is served it
+        assert remaker.expiring == 1 and remaker.remade >= 1
+        gateway.ask(NAMED)
         assert gateway.hits() == hits + 1

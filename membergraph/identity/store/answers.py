@@ -92,6 +92,13 @@ class AnswersStore(abc.ABC):
         """Answers kept and their bytes."""
 
     @abc.abstractmethod
+    async def expiring(
+        self, after: float, until: float, limit: int
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        """The answers that expire in ``(after, until]``, soonest first, ``limit`` at
+        most: when each does and the members (and value tags) it read."""
+
+    @abc.abstractmethod
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
         """Take or renew the lease of the process that re-makes dropped answers
         (:mod:`membergraph.response_cache.remake`) for ``owner`` until ``now + seconds``:

@@ -128,6 +128,16 @@ class MongoAnswers(AnswersStore):
                 return int(doc["entries"]), int(doc["bytes"])
             return await _count(self.store.db)
 
+    async def expiring(
+        self, after: float, until: float, limit: int
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        async with self.store._mapped("read"):
+            found = self._answers.find(
+                {"expires": {"$gt": after, "$lte": until}}, projection=["expires", "members"]
+            )
+            docs = await found.sort("expires", 1).limit(limit).to_list()
+        return [(float(d["expires"]), tuple(d["members"])) for d in docs]
+
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
         lease = {"_id": "remake", "$or": [{"owner": owner}, {"until": {"$lte": now}}]}
         async with self.store._mapped("write"):

@@ -70,7 +70,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("source", ASCENDING), ("line_id", ASCENDING)]),
     ],
     # The response cache's kept answers (mongodb_answers.py): by member read, oldest first,
-    # past their moment (each lives until its figures move: not in write order).
+    # by when they expire (those past it are dropped, those soon made again at it).
     "answers": [
         IndexModel([("members", ASCENDING)]),
         IndexModel([("at", ASCENDING)]),

@@ -68,6 +68,10 @@ SELECT a.body, a.members, a.expires FROM answers AS a WHERE a.key = ? AND a.expi
 """
 _BOOKKEEPING = 120  # bytes a row and its members take beside the body, about
 _EXPIRED = "SELECT seq, size FROM answers WHERE expires <= ? LIMIT 256"
+_EXPIRING = (
+    "SELECT expires, members FROM answers WHERE expires > ? AND expires <= ?"
+    " ORDER BY expires LIMIT ?"
+)
 
 
 def _read(db: sqlite3.Connection, key: bytes, now: float) -> StoredAnswer | None:
@@ -209,6 +213,12 @@ def _lead(db: sqlite3.Connection, owner: str, now: float, seconds: float) -> boo
     return True
 
 
+def _expiring(
+    db: sqlite3.Connection, after: float, until: float, limit: int
+) -> list[tuple[float, str]]:
+    return db.execute(_EXPIRING, (after, until, limit)).fetchall()
+
+
 def _count_once(db: sqlite3.Connection) -> None:
     """The running total's row, counted from the table if it has none yet (in the caller's
     write transaction: no write comes between the count and the row)."""
@@ -263,6 +273,12 @@ class SqliteAnswers(AnswersStore):
 
     async def figures(self) -> tuple[int, int]:
         return await self.store._read(_held)
+
+    async def expiring(
+        self, after: float, until: float, limit: int
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        rows = await self.store._read(_expiring, after, until, limit)
+        return [(float(at), tuple(orjson.loads(members))) for at, members in rows]
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
         async with self.store._mapped("write"):
