@@ -23,6 +23,7 @@ import functools
 import hashlib
 import logging
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from membergraph.identity.store.types import StoreError
 from membergraph.settings import Settings
 
 __all__ = [
+    "LIFETIMES",
     "StoredFigures",
     "StoredLevel",
     "answers_fingerprint",
@@ -51,6 +53,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+LIFETIMES = (3600, 86_400, 7 * 86_400, 30 * 86_400, 91 * 86_400, 366 * 86_400)
+"""Bounds (seconds) of the spans a warm's report counts its answers by: how long after its
+request each stops being true (:meth:`StoredLevel.keep_later`'s ``until``)."""
 
 _BATCH = 200  # answers written in one transaction
 _PENDING = 2000  # answers waiting to be written at most (more are not kept: counted)
@@ -135,6 +141,10 @@ class StoredLevel:
         self.clock = clock
         self.hits = self.misses = self.kept = self.stale = self.evicted = self.skipped = 0
         self.warmed = 0  # answers a warm asked for
+        self.lifetimes: list[int] | None = None
+        """Counted by a warm (None: not counted): the answers kept, by how long after their
+        request they stop being true, a count per bound of :data:`LIFETIMES`, one beyond
+        the last, and one for those that never do by the clock."""
         self.entries = self.bytes = 0  # held, as the last write or count found them
         self._pending: list[AnswerToKeep] = []
         self._writer: asyncio.Task[None] | None = None
@@ -185,6 +195,11 @@ class StoredLevel:
         expires = start + self.ttl_s
         if until is not None:
             expires = min(expires, until)
+        if self.lifetimes is not None:
+            span = None if until is None else until - start
+            self.lifetimes[
+                len(LIFETIMES) + 1 if span is None else bisect_left(LIFETIMES, span)
+            ] += 1
         self._pending.append(AnswerToKeep(key, body, tuple(sorted(members)), since, expires))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write(), name="answers")

@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
+from membergraph.response_cache.warm import warm
 from membergraph.settings import Settings
 from tests.api.test_response_cache import CONTACT, KEYS, MASKED
 from tests.api.test_warm import NAMED, warmable  # noqa: F401 (a fixture)
@@ -206,3 +207,17 @@ def test_the_warm_answers_are_made_again_at_the_moment_they_stop_being_true(
         assert remaker.expiring == 1 and remaker.remade >= 1
         gateway.ask(NAMED)
         assert gateway.hits() == hits + 1
+
+
+async def test_a_warm_counts_its_answers_by_when_they_stop_being_true(
+    warmable: Settings,  # noqa: F811
+) -> None:
+    # Given the demo's people, whose purchases leave their 12-month window on days to come
+    app = create_app(warmable)
+    async with app.router.lifespan_context(app):
+        done = await warm(app, warmable, ["Profile"], "personalization")
+    # Then the warm's report counts every answer it kept once: those that stop being true
+    # by the clock within each span, and those that never do
+    counts = done[0].lifetimes
+    assert sum(counts) == done[0].kept > 100
+    assert sum(counts[:-1]) > 0 and counts[-1] > 0
