@@ -33,6 +33,7 @@ NO_CLOCK = """query ($e: String!) { memberByIdentifier(kind: EMAIL, value: $e) {
 
 FIRST = {"response_cache_entries": 100}  # the process's memory only
 STORED = {"response_cache_entries": 0, "response_cache_stored_entries": 100}  # the store's
+STORED_BOTH = {"response_cache_stored_entries": 100}
 
 
 class Clock:
@@ -221,3 +222,28 @@ async def test_a_warm_counts_its_answers_by_when_they_stop_being_true(
     counts = done[0].lifetimes
     assert sum(counts) == done[0].kept > 100
     assert sum(counts[:-1]) > 0 and counts[-1] > 0
+
+
+def test_a_stored_answer_copied_to_memory_keeps_the_stores_moment(lines: Settings) -> None:
+    # Given her answer kept in the store by one process a second before her offer expires
+    both = lines.model_copy(update={"response_cache_entries": 100, **STORED_BOTH})
+    headers = {"Authorization": f"Bearer {MASKED}"}
+    clock = Clock(OFFER_ENDS - SECOND)
+    made, served = create_app(both), create_app(both)
+    with (
+        TestClient(made, base_url="http://127.0.0.1", headers=headers) as first,
+        TestClient(served, base_url="http://127.0.0.1", headers=headers) as other,
+    ):
+        for app in (made, served):
+            responses = app.state.response_cache
+            responses.clock = responses.cache.clock = responses.stored.clock = clock
+        assert _state(Gateway(first, clock).ask()) == "ISSUED"
+        Gateway(first, clock).hits()  # (written)
+        # When another process is served it twice (so it keeps it in its memory too)
+        on_other = Gateway(other, clock)
+        for _ in range(2):
+            assert _state(on_other.ask()) == "ISSUED"
+        assert other.app.state.response_cache.stored.hits == 2  # type: ignore[attr-defined]
+        # Then its memory serves it no later than the store would: EXPIRED after the moment
+        clock.at(OFFER_ENDS + SECOND)
+        assert _state(on_other.ask()) == "EXPIRED"
