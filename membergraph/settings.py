@@ -265,10 +265,11 @@ class Settings(BaseSettings):
         default=1 << 30, ge=0, description="Bytes of answers the response cache keeps in the store."
     )
     response_cache_stored_ttl_s: float = Field(
-        default=3600.0,
+        default=86_400.0,
         gt=0,
-        le=86400,
-        description="Seconds an answer kept in the store lives at most (changes drop it at once).",
+        le=30 * 86_400,
+        description="Seconds an answer kept in the store lives at most, and no longer than the"
+        " feed keeps entries (changes drop it at once; the clock when its figures move).",
     )
     response_cache_warm: list[str] = Field(
         default_factory=list,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Annotated
@@ -14,6 +15,7 @@ from rich.console import Console
 from membergraph.cli_checks import refuse
 from membergraph.cli_options import DataOpt, SourcesOpt, StoreOpt, command_settings
 from membergraph.identity.store import StoreError
+from membergraph.response_cache.stored import LIFETIMES
 from membergraph.response_cache.warm import Share, Warmed, WarmError
 from membergraph.settings import Settings
 
@@ -78,6 +80,20 @@ def warm(
             f"{each.operation}: {each.asked} asked, {each.kept} kept in the store"
             f" in {each.seconds:.1f} s"
         )
+        if any(each.lifetimes):
+            err.print(f"  {lifetimes(each.lifetimes)}")
+
+
+def lifetimes(counts: tuple[int, ...]) -> str:
+    """What a warm's answers are, by how long after their request they stop being true."""
+    names = [_span(0), *(_span(b) for b in LIFETIMES)]
+    spans = [f"{a}-{b}" for a, b in itertools.pairwise(names)] + [f"over {names[-1]}"]
+    said = ", ".join(f"{span} {n}" for span, n in zip(spans, counts, strict=False) if n)
+    return f"stop being true by the clock: {said or 'none'}; never by it: {counts[-1]}"
+
+
+def _span(seconds: int) -> str:
+    return f"{seconds // 86_400} d" if seconds >= 86_400 else f"{seconds // 3600} h"
 
 
 async def _warm(
@@ -123,6 +139,7 @@ def _in_processes(
             sum(r[n].asked for r in results),
             sum(r[n].kept for r in results),
             max(r[n].seconds for r in results),
+            tuple(map(sum, zip(*(r[n].lifetimes for r in results), strict=True))),
         )
         for n, name in enumerate(operations)
     ]

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from membergraph.connectors.models import Transaction
 from membergraph.insights.points import held
-from membergraph.insights.window import Window, is_purchase, points_of, reference_of, spend_of
+from membergraph.insights.window import (
+    YEAR,
+    Window,
+    is_purchase,
+    points_of,
+    reference_of,
+    spend_of,
+)
 
 __all__ = [
     "DEFAULT_PROGRAM",
@@ -81,6 +88,11 @@ class Loyalty:
     points_expired: int = 0
     qualifying_spend_cents: int = 0
     """The spend the tier is reached by: lifetime, or that of the qualification window."""
+    changes_at: datetime | None = None
+    """The first moment after the reference at which these figures differ with no new line
+    (a line leaving the 12-month or the tier's window, points expiring, a line dated ahead
+    starting to count); None: never by the clock alone. Not a field of the schema: what
+    the response cache keeps an answer until."""
 
 
 def tier_of(spend_cents: int, tiers: Sequence[Tier] = DEFAULT_TIERS) -> tuple[Tier, Tier | None]:
@@ -111,13 +123,24 @@ def loyalty_of(
     spend = rolling = qualifying = 0
     by_channel: dict[str, int] = {}
     window = Window(reference or reference_of(None))
+    transactions = list(transactions)
     spending = window.spending(transactions)
+    tier_days = program.tier_window_days
+    # When the figures move with the clock: a line dated ahead counts from its moment, one
+    # leaves the 12-month window a year after it, the tier's window its days after it.
+    moments = [
+        t.occurred_at for t in transactions if _counts(t) and not window.happened(t.occurred_at)
+    ]
     for tx in spending:
         spend += spend_of(tx)
         if window.in_last_year(tx.occurred_at):
             rolling += spend_of(tx)
-        if program.tier_window_days and window.within(program.tier_window_days, tx.occurred_at):
+            if spend_of(tx):
+                moments.append(tx.occurred_at + YEAR)
+        if tier_days and window.within(tier_days, tx.occurred_at):
             qualifying += spend_of(tx)
+            if spend_of(tx):
+                moments.append(tx.occurred_at + timedelta(days=tier_days))
         if is_purchase(tx):
             by_channel[tx.channel] = by_channel.get(tx.channel, 0) + tx.points_earned
     points = held(
@@ -125,6 +148,8 @@ def loyalty_of(
         program.points_expiry_days,
         window.reference,
     )
+    if points.next_expiry is not None:
+        moments.append(points.next_expiry)
     if not program.tier_window_days:
         qualifying = spend
     tier, above = tier_of(qualifying, program.tiers)
@@ -142,4 +167,10 @@ def loyalty_of(
         anomalies=("NEGATIVE_BALANCE",) if points.balance < 0 else (),
         points_expired=points.expired,
         qualifying_spend_cents=qualifying,
+        changes_at=min(moments, default=None),
     )
+
+
+def _counts(tx: Transaction) -> bool:
+    """Whether a line counts in loyalty once it happened (as :meth:`Window.spending`)."""
+    return is_purchase(tx) or spend_of(tx) != 0

@@ -41,6 +41,7 @@ __all__ = [
     "offer_code",
     "offer_key",
     "offer_ledger",
+    "offers_change_at",
 ]
 
 
@@ -171,3 +172,16 @@ def offer_ledger(
         if not found.redeemed and past and found.expires_at <= reference:  # type: ignore[operator]
             found.state = OfferState.EXPIRED
     return [ledger[key] for key in sorted(ledger)]
+
+
+def offers_change_at(ledger: Iterable[OfferStatus], reference: datetime) -> datetime | None:
+    """The first moment after ``reference`` at which ``ledger`` (made as of it) differs with
+    no new line: an offer not redeemed expiring; None: never by the clock alone."""
+    return min(
+        (
+            found.expires_at
+            for found in ledger
+            if not found.redeemed and found.expires_at is not None and found.expires_at > reference
+        ),
+        default=None,
+    )

@@ -35,6 +35,9 @@ class Held:
     earned: int = 0
     redeemed: int = 0
     expired: int = 0
+    next_expiry: datetime | None = None
+    """When the next points held expire (after the reference): the balance changes then
+    with no new line (None: none held expire)."""
 
     @property
     def balance(self) -> int:
@@ -48,7 +51,8 @@ def held(moves: Iterable[Move], expiry_days: int | None, reference: datetime) ->
     redeemed = sum(m[2] for m in ordered)
     if expiry_days is None:
         return Held(earned, redeemed)
-    return Held(earned, redeemed, _expired(ordered, timedelta(days=expiry_days), reference))
+    expired, next_expiry = _expired(ordered, timedelta(days=expiry_days), reference)
+    return Held(earned, redeemed, expired, next_expiry)
 
 
 @dataclass(slots=True)
@@ -57,7 +61,9 @@ class _Lot:
     left: int
 
 
-def _expired(moves: list[Move], lifetime: timedelta, reference: datetime) -> int:
+def _expired(
+    moves: list[Move], lifetime: timedelta, reference: datetime
+) -> tuple[int, datetime | None]:
     lots: deque[_Lot] = deque()  # oldest first (every lot lives as long)
     owed = expired = 0
 
@@ -81,4 +87,4 @@ def _expired(moves: list[Move], lifetime: timedelta, reference: datetime) -> int
         if gained > paid:
             lots.append(_Lot(at + lifetime, gained - paid))
     expire(reference)
-    return expired
+    return expired, lots[0].expires if lots else None

@@ -6,9 +6,11 @@ a purchase ingested a moment ago is in the next query.
 
 from __future__ import annotations
 
+import time
 from asyncio import Future, gather
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -219,6 +221,12 @@ class Reads:
 
     members: set[str] = field(default_factory=set)
     untagged: bool = False
+    at: float | None = None
+    """The request's instant (Unix time): what its figures are as of when no reference date
+    is set (read at the first ask when the cache did not set it)."""
+    until: float | None = None
+    """The first instant (Unix time) at which the answer stops being true with no change
+    to what it read (:meth:`changes_at`); None: never by the clock."""
 
     def member(self, *member_ids: str) -> None:
         self.members.update(member_ids)
@@ -231,6 +239,21 @@ class Reads:
 
     def nobody(self) -> None:
         self.untagged = True
+
+    def now(self) -> datetime:
+        """The request's instant, the same for every resolver of the request."""
+        if self.at is None:
+            self.at = time.time()
+        return datetime.fromtimestamp(self.at, UTC)
+
+    def changes_at(self, moment: datetime | None) -> None:
+        """A field's answer, true as of :meth:`now`, stops being true at ``moment`` (a
+        purchase leaving a window, an offer expiring): the answer is kept no later (the
+        earliest of every field's wins). None: this field's never by the clock."""
+        if moment is not None:
+            said = moment.timestamp()
+            if self.until is None or said < self.until:
+                self.until = said
 
 
 @dataclass

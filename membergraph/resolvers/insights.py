@@ -26,7 +26,7 @@ from membergraph.insights.activity import (
 )
 from membergraph.insights.former import Former, former_values
 from membergraph.insights.loyalty import Loyalty, loyalty_of
-from membergraph.insights.offers import OfferStatus, offer_ledger
+from membergraph.insights.offers import OfferStatus, offer_ledger, offers_change_at
 from membergraph.insights.profile import Profile, last_seen_of, profile_of
 from membergraph.insights.rfm import Scores, Segment
 from membergraph.resolvers.context import RequestContext
@@ -152,7 +152,17 @@ async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:
         {i.value for _, i in idents if i.kind is IdentifierKind.LOYALTY_ID and i.via != "agent"}
     )
     txs: list[Transaction] = await _lines(ctx, member, SourceName.TRANSACTIONS)
-    return loyalty_of(txs, cards, settings.loyalty_program, settings.reference_time)
+    found = loyalty_of(txs, cards, settings.loyalty_program, _reference(ctx))
+    if settings.reference_date is None:
+        ctx.reads.changes_at(found.changes_at)
+    return found
+
+
+def _reference(ctx: RequestContext) -> datetime:
+    """What the request's figures are as of: the end of the reference date when one is set
+    (then nothing moves with the clock), else the request's instant."""
+    settings = ctx.gateway.settings
+    return settings.reference_time if settings.reference_date is not None else ctx.reads.now()
 
 
 async def activity(
@@ -172,7 +182,11 @@ async def offers(ctx: RequestContext, member: MemberView) -> list[OfferStatus]:
         _lines(ctx, member, SourceName.TRANSACTIONS),
         _lines(ctx, member, SourceName.CALL_CENTER),
     )
-    return offer_ledger(*found, reference=ctx.gateway.settings.reference_time)
+    reference = _reference(ctx)
+    ledger = offer_ledger(*found, reference=reference)
+    if ctx.gateway.settings.reference_date is None:
+        ctx.reads.changes_at(offers_change_at(ledger, reference))
+    return ledger
 
 
 async def calls(ctx: RequestContext, member: MemberView) -> CallSummary:

@@ -36,12 +36,11 @@ from membergraph.response_cache.http import (
     HttpResponseCache,
     ResponseCacheMiddleware,
     http_response_cache,
-    stored_level,
 )
 from membergraph.response_cache.plan import plan
 from membergraph.response_cache.remake import RemakeFigures, Remaker, remaker
 from membergraph.response_cache.store import CacheFigures, Key, ResponseCache
-from membergraph.response_cache.stored import StoredFigures, StoredLevel
+from membergraph.response_cache.stored import StoredFigures, StoredLevel, stored_level
 
 __all__ = [
     "CacheFigures",

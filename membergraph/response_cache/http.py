@@ -3,6 +3,8 @@ before any GraphQL work, a miss kept once answered, ETags and 304 on GET."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +18,12 @@ from membergraph.http_rules import GRAPHQL_RESPONSE, decode_json, wants_graphql_
 from membergraph.identity.feed import FeedFollower
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.records import identifier_key
-from membergraph.identity.store.answers import NOT_HERE, StoredAnswer, answers_of
+from membergraph.identity.store.answers import NOT_HERE, StoredAnswer
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.resolvers.context import Reads
 from membergraph.response_cache.plan import NEITHER, Plan, plan
 from membergraph.response_cache.store import Entry, Key, ResponseCache, etag_of
-from membergraph.response_cache.stored import StoredLevel, answers_fingerprint, stored_key
+from membergraph.response_cache.stored import StoredLevel, stored_key
 from membergraph.settings import Settings
 
 __all__ = [
@@ -29,7 +31,6 @@ __all__ = [
     "ResponseCacheMiddleware",
     "Ticket",
     "http_response_cache",
-    "stored_level",
 ]
 
 
@@ -43,7 +44,7 @@ class Ticket:
     reads: Reads = field(default_factory=Reads)
     stored: bytes | None = None  # its key in the store's answers (None: not kept there)
     cursor: int = 0  # the feed cursor its reads begin after
-    began: float = 0.0  # when its reads began (the store's answers' clock)
+    began: float = 0.0  # when its reads began (Unix time): the request's instant
 
 
 class HttpResponseCache:
@@ -75,6 +76,9 @@ class HttpResponseCache:
         self._stored_seen: dict[int, None] = {}  # requests the store answered lately
         self.remaker: Any = None
         """What makes again the warm queries' answers a change dropped (:mod:`.remake`)."""
+        self.clock: Callable[[], float] = time.time
+        """The wall clock (Unix time): a request's instant, what its figures are as of
+        (without a reference date), and when a kept answer stops being true."""
 
     def follow(self, follower: FeedFollower | None) -> None:
         """Keep answers true by ``follower``'s change feed from now on (None: the feed is
@@ -119,6 +123,7 @@ class HttpResponseCache:
                 return self._answer(Request(scope), entry.body, entry.media_type, entry.etag)
         ticket = Ticket(key, self.cache.generation, NEITHER)
         ticket.cursor = self.follower.position if self.follower is not None else 0
+        ticket.began = ticket.reads.at = self.clock()
         self._plan(scope, payload, ticket, _NOBODY if unmasked else caller)
         state[self.STATE] = ticket
         return None
@@ -160,7 +165,6 @@ class HttpResponseCache:
             ticket.stored = stored_key(
                 scopes, bound, query, found.name, variables, found.variables, self.stored.made_by
             )
-            ticket.began = self.stored.clock()
 
     def _by_match_key(
         self, variables: dict[str, Any], looks_up: tuple[str, str | None, str]
@@ -211,7 +215,10 @@ class HttpResponseCache:
         # The first level keeps a request the store answered twice lately (a hot member's):
         # one asked once, as most are, would only push the hot ones out of it.
         if ticket.key is not None and self._again(ticket.key):
-            entry = self.cache.put(ticket.key, found.body, media_type, found.members, ticket.since)
+            lasts = found.expires - stored.clock()  # (no longer than the store keeps it)
+            entry = self.cache.put(
+                ticket.key, found.body, media_type, found.members, ticket.since, lasts
+            )
         if entry is None:
             etag = etag_of(found.body, media_type)
             entry = Entry(found.body, media_type, etag, frozenset(found.members), 0, 0)
@@ -238,13 +245,15 @@ class HttpResponseCache:
             return response
         etag = None
         media_type = response.headers.get("content-type", "application/json")
+        reads = ticket.reads
         if (
             ticket.key is not None
             and ticket.plan.cacheable
-            and not ticket.reads.untagged
+            and not reads.untagged
             and b'"errors"' not in body  # a partial answer (a source down) is not kept
         ):
-            kept = self.cache.put(ticket.key, body, media_type, ticket.reads.members, ticket.since)
+            lasts = None if reads.until is None else reads.until - self.clock()
+            kept = self.cache.put(ticket.key, body, media_type, reads.members, ticket.since, lasts)
             etag = kept.etag if kept else None
         if (
             ticket.stored is not None
@@ -255,7 +264,7 @@ class HttpResponseCache:
             and b'"errors"' not in body
         ):
             self.stored.keep_later(
-                ticket.stored, body, ticket.reads.members, ticket.cursor, ticket.began
+                ticket.stored, body, reads.members, ticket.cursor, ticket.began, reads.until
             )
         if request.method != "GET":
             return response
@@ -380,20 +389,3 @@ def http_response_cache(
     cache = ResponseCache(entries, settings.response_cache_bytes, settings.response_cache_ttl_s)
     private = settings.has_credentials
     return HttpResponseCache(cache, schema._schema, private, persisted, settings.default_region)
-
-
-def stored_level(settings: Settings, store: Any) -> StoredLevel | None:
-    """The second level over ``store`` as the settings size it; None when off (no entries,
-    a source read over HTTP, or a store that keeps no answers)."""
-    if settings.response_cache_stored_entries <= 0 or settings.http_sources:
-        return None
-    answers = answers_of(store)
-    if answers is None:
-        return None
-    return StoredLevel(
-        answers,
-        settings.response_cache_stored_entries,
-        settings.response_cache_stored_bytes,
-        settings.response_cache_stored_ttl_s,
-        made_by=answers_fingerprint(settings),
-    )

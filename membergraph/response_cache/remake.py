@@ -11,6 +11,16 @@ request (:class:`.warm.Asker`), and kept as any miss is: only while no change to
 read came after its reads began (the store checks), so a re-made answer is never older than
 the change that dropped the one before.
 
+Answers also stop being true with no change: at the moment their figures move with the
+clock (a purchase leaving the 12-month window, points or an offer expiring) or their TTL,
+whichever is sooner (the answer's ``expires``). Every :data:`SCAN_S` the re-maker reads which
+kept answers expire in the next :data:`AHEAD_S`, and at each one's moment (not before:
+made earlier, it would be as of an instant when the old figures still held) it queues
+their members as a change would: their warm queries' answers are asked again then, as of
+an instant past it, and her next request is a hit. A member whose answer of another query
+expires has her warm queries' answers made again too (the store keeps no word of which
+query an answer is: a few more requests, within the same bounds).
+
 One process of a deployment re-makes, not every worker: the holder of the store's re-make
 lease (:meth:`~membergraph.identity.store.answers.AnswersStore.lead`), renewed as it goes; a
 holder that stops (killed, its store unreachable) is replaced once the lease runs out, and
@@ -30,10 +40,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -43,12 +54,13 @@ from starlette.applications import Starlette
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.store.answers import AnswersStore
 from membergraph.identity.store.types import StoreError
+from membergraph.identity.value_tags import TAG_PREFIX
 from membergraph.response_cache.stored import StoredLevel
 from membergraph.response_cache.warm import Asker, Lookup, WarmError, credentials, lookups
 from membergraph.settings import Settings
 from membergraph.tasks import stop
 
-__all__ = ["AT_ONCE", "QUEUE", "RemakeFigures", "Remaker", "remaker"]
+__all__ = ["AHEAD_S", "AT_ONCE", "QUEUE", "SCAN_S", "RemakeFigures", "Remaker", "remaker"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +72,10 @@ LEASE_S = 15.0
 """How long the re-make lease lasts unrenewed (renewed every third of it)."""
 _BATCH = 50  # members whose values are read at a time
 _SAY_EVERY_S = 60.0  # failures said in the log at most once a minute (counted meanwhile)
+SCAN_S = 60.0
+"""How often the re-maker reads which kept answers expire soon."""
+AHEAD_S = 300.0
+"""How far ahead each read looks (a read that fails is made again at the next)."""
 
 
 class Remaker:
@@ -81,8 +97,11 @@ class Remaker:
         self.limit, self.clock = limit, clock
         self.owner = uuid.uuid4().hex
         self.leading = False
-        self.queued = self.remade = self.overflow = self.failed = 0
+        self.queued = self.remade = self.overflow = self.failed = self.expiring = 0
         self._waiting: dict[str, None] = {}  # members, oldest first
+        self._due: list[tuple[float, str]] = []  # (when, member) whose answers expire, a heap
+        self._scheduled: set[tuple[float, str]] = set()  # what ``_due`` holds
+        self._scan_at = 0.0
         self._idle = asyncio.Event()
         self._idle.set()
         self._wake = asyncio.Event()
@@ -99,19 +118,21 @@ class Remaker:
         if not self.leading:
             return
         for entry in entries:
-            if entry.kind is ChangeKind.ERASED:
-                continue
-            for member_id in entry.member_ids:
-                if member_id in self._waiting:
-                    continue
-                if len(self._waiting) >= self.limit:
-                    self.overflow += 1
-                    continue
-                self._waiting[member_id] = None
-                self.queued += 1
+            if entry.kind is not ChangeKind.ERASED:
+                self._queue(entry.member_ids)
         if self._waiting:
             self._idle.clear()
             self._wake.set()
+
+    def _queue(self, members: Iterable[str]) -> None:
+        for member_id in members:
+            if member_id in self._waiting:
+                continue
+            if len(self._waiting) >= self.limit:
+                self.overflow += 1
+                continue
+            self._waiting[member_id] = None
+            self.queued += 1
 
     async def start(self) -> None:
         """Take the lease if it is free (so a lone process re-makes from its start), then
@@ -138,10 +159,57 @@ class Remaker:
         except StoreError as exc:
             logger.warning("response cache: re-make lease not renewed: %s", exc)
             self.leading = False
-        if not self.leading and not self._waiting:
-            self._idle.set()
+        if not self.leading:
+            # Those waiting for their answer's moment are the new holder's to read.
+            self._due.clear()
+            self._scheduled.clear()
+            self._scan_at = 0.0
+            if not self._waiting:
+                self._idle.set()
         # (A lease lost keeps those waiting: the process that took it over was not leading
         # when it heard of them. Only entries heard from now on are its alone.)
+
+    async def look_ahead(self) -> None:
+        """Read which kept answers expire in the next :data:`AHEAD_S`, and queue the members
+        whose answer's moment came (the holder does it every :data:`SCAN_S`)."""
+        await self._expiring()
+        self._expired()
+
+    async def _expiring(self) -> None:
+        """Read which kept answers expire in the next :data:`AHEAD_S`, each member to be
+        queued at her answer's moment (read each time from now: an answer made again
+        meanwhile may expire sooner than the last read looked)."""
+        now = self.clock()
+        self._scan_at = now + SCAN_S
+        try:
+            found = await self.answers.expiring(now, now + AHEAD_S, self.limit)
+        except StoreError as exc:
+            logger.warning("response cache: answers expiring soon unread: %s", exc)
+            return
+        for when, members in found:
+            for member_id in members:
+                due = (when, member_id)
+                if member_id.startswith(TAG_PREFIX) or due in self._scheduled:
+                    continue
+                if len(self._due) >= self.limit:
+                    self.overflow += 1
+                    continue
+                self._scheduled.add(due)
+                heapq.heappush(self._due, due)
+
+    def _expired(self) -> None:
+        """Queue the members whose answers' moment came."""
+        now, due = self.clock(), []
+        while self._due and self._due[0][0] <= now:
+            came = heapq.heappop(self._due)
+            self._scheduled.discard(came)
+            due.append(came[1])
+        if due:
+            before = self.queued
+            self._queue(due)
+            self.expiring += self.queued - before
+            self._idle.clear()
+            self._wake.set()
 
     async def _run(self) -> None:
         renew_at = self.clock() + LEASE_S / 3
@@ -149,12 +217,16 @@ class Remaker:
             if self.clock() >= renew_at:
                 await self._lead()
                 renew_at = self.clock() + LEASE_S / 3
+            if self.leading and self.clock() >= self._scan_at:
+                await self._expiring()
+            self._expired()
             if self._waiting:
                 await self._remake_some()
                 continue
             self._idle.set()
+            wake_at = min(renew_at, self._due[0][0]) if self._due else renew_at
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, renew_at - self.clock())):
+                async with asyncio.timeout(max(0.0, wake_at - self.clock())):
                     await self._wake.wait()
             self._wake.clear()
 
@@ -242,6 +314,12 @@ class RemakeFigures(Collector):
             ),
             ("overflow", "Members not queued to be made again: the queue was full.", made.overflow),
             ("failed", "Answers not made again: the store or the request failed.", made.failed),
+            (
+                "expiring",
+                "Members queued to be made again: a kept answer of theirs stopped being true"
+                " (its figures moved with the clock) or reached its TTL.",
+                made.expiring,
+            ),
         ):
             yield CounterMetricFamily(f"{name}_{what}", text, value=value)
         yield GaugeMetricFamily(f"{name}_waiting", "Members waiting now.", value=made.waiting)

@@ -1,4 +1,5 @@
-"""The cache's entries: answers by key, tagged by member, bounded by entries, bytes and age."""
+"""The cache's entries: answers by key, tagged by member, bounded by entries, bytes and age,
+each until the moment it stops being true if sooner."""
 
 from __future__ import annotations
 
@@ -85,21 +86,30 @@ class ResponseCache:
         return entry
 
     def put(
-        self, key: Key, body: bytes, media_type: str, members: Iterable[str], since: int
+        self,
+        key: Key,
+        body: bytes,
+        media_type: str,
+        members: Iterable[str],
+        since: int,
+        lasts: float | None = None,
     ) -> Entry | None:
         """Keep an answer computed from what the store held at generation ``since``,
-        unless one of the members it read changed since (then it may hold the old state)."""
+        unless one of the members it read changed since (then it may hold the old state),
+        for the TTL or ``lasts`` seconds from now if sooner (when it stops being true:
+        :attr:`Reads.until <membergraph.resolvers.context.Reads.until>`)."""
         tags = frozenset(members)
         size = len(body) + len(key[4]) + _ENTRY_OVERHEAD
         if not tags or size > self.max_bytes or self.max_entries <= 0:
+            return None
+        life = self.ttl_s if lasts is None else min(self.ttl_s, lasts)
+        if life <= 0:
             return None
         if self._changed_since(since, tags):
             return None
         if key in self._entries:
             self._drop(key)
-        entry = Entry(
-            body, media_type, etag_of(body, media_type), tags, self.clock() + self.ttl_s, size
-        )
+        entry = Entry(body, media_type, etag_of(body, media_type), tags, self.clock() + life, size)
         self._entries[key] = entry
         self.bytes += size
         for member in tags:

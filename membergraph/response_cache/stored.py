@@ -23,6 +23,7 @@ import functools
 import hashlib
 import logging
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,25 @@ from membergraph.identity.store.answers import (
     AnswersStore,
     AnswerToKeep,
     StoredAnswer,
+    answers_of,
 )
 from membergraph.identity.store.types import StoreError
 from membergraph.settings import Settings
 
-__all__ = ["StoredFigures", "StoredLevel", "answers_fingerprint", "stored_key"]
+__all__ = [
+    "LIFETIMES",
+    "StoredFigures",
+    "StoredLevel",
+    "answers_fingerprint",
+    "stored_key",
+    "stored_level",
+]
 
 logger = logging.getLogger(__name__)
+
+LIFETIMES = (3600, 86_400, 7 * 86_400, 30 * 86_400, 91 * 86_400, 366 * 86_400)
+"""Bounds (seconds) of the spans a warm's report counts its answers by: how long after its
+request each stops being true (:meth:`StoredLevel.keep_later`'s ``until``)."""
 
 _BATCH = 200  # answers written in one transaction
 _PENDING = 2000  # answers waiting to be written at most (more are not kept: counted)
@@ -128,6 +141,10 @@ class StoredLevel:
         self.clock = clock
         self.hits = self.misses = self.kept = self.stale = self.evicted = self.skipped = 0
         self.warmed = 0  # answers a warm asked for
+        self.lifetimes: list[int] | None = None
+        """Counted by a warm (None: not counted): the answers kept, by how long after their
+        request they stop being true, a count per bound of :data:`LIFETIMES`, one beyond
+        the last, and one for those that never do by the clock."""
         self.entries = self.bytes = 0  # held, as the last write or count found them
         self._pending: list[AnswerToKeep] = []
         self._writer: asyncio.Task[None] | None = None
@@ -161,17 +178,28 @@ class StoredLevel:
         members: Iterable[str],
         since: int,
         began: float | None = None,
+        until: float | None = None,
     ) -> None:
         """Keep an answer whose reads began after feed cursor ``since`` (at ``began``, this
-        level's clock: now if None), once the request is answered (a task of this loop writes
-        what waits, in batches)."""
+        level's clock: now if None) until ``until`` (Unix time: when it stops being true,
+        :attr:`Reads.until <membergraph.resolvers.context.Reads.until>`) or a TTL after its
+        reads began, whichever is sooner, once the request is answered (a task of this loop
+        writes what waits, in batches)."""
         if len(self._pending) >= _PENDING:
             self.skipped += 1
             return
-        # A TTL from when its reads began. (Its figures are as of the request's instant,
-        # ``Settings.reference_time``: a purchase leaves the 12-month window, an offer
-        # expires at its own moment, which only the TTL bounds.)
-        expires = (self.clock() if began is None else began) + self.ttl_s
+        # A TTL from when its reads began (a slow write never lengthens it), or sooner the
+        # moment its figures, as of the request's instant, move with the clock: a purchase
+        # leaving the 12-month window, points or an offer expiring.
+        start = self.clock() if began is None else began
+        expires = start + self.ttl_s
+        if until is not None:
+            expires = min(expires, until)
+        if self.lifetimes is not None:
+            span = None if until is None else until - start
+            self.lifetimes[
+                len(LIFETIMES) + 1 if span is None else bisect_left(LIFETIMES, span)
+            ] += 1
         self._pending.append(AnswerToKeep(key, body, tuple(sorted(members)), since, expires))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write(), name="answers")
@@ -222,6 +250,25 @@ class StoredLevel:
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
+
+
+def stored_level(settings: Settings, store: Any) -> StoredLevel | None:
+    """The second level over ``store`` as the settings size it; None when off (no entries,
+    a source read over HTTP, or a store that keeps no answers)."""
+    if settings.response_cache_stored_entries <= 0 or settings.http_sources:
+        return None
+    answers = answers_of(store)
+    if answers is None:
+        return None
+    # No longer than the feed keeps the entries each read checks the answer against.
+    ttl = min(settings.response_cache_stored_ttl_s, settings.feed_retention_days * 86_400)
+    return StoredLevel(
+        answers,
+        settings.response_cache_stored_entries,
+        settings.response_cache_stored_bytes,
+        ttl,
+        made_by=answers_fingerprint(settings),
+    )
 
 
 class StoredFigures(Collector):

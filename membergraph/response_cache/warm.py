@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.response_cache.http import HttpResponseCache
 from membergraph.response_cache.plan import plan
+from membergraph.response_cache.stored import LIFETIMES
 from membergraph.settings import Settings
 
 __all__ = [
@@ -64,6 +65,9 @@ class Warmed:
     asked: int
     kept: int  # answers written to the store (the kept ones of any other request included)
     seconds: float
+    lifetimes: tuple[int, ...] = ()
+    """The answers asked, by how long after their request they stop being true
+    (:attr:`StoredLevel.lifetimes <.stored.StoredLevel.lifetimes>`)."""
 
 
 async def warm(
@@ -96,6 +100,7 @@ async def warm(
     for lookup in lookups(responses, operations):
         name = lookup.name
         began, kept = asyncio.get_running_loop().time(), level.kept
+        level.lifetimes = [0] * (len(LIFETIMES) + 2)
         asked = 0
         pending: set[asyncio.Task[None]] = set()
         async for value in _values(app, lookup, share):
@@ -113,7 +118,8 @@ async def warm(
                 task.result()
         await level.flush()
         seconds = asyncio.get_running_loop().time() - began
-        done.append(Warmed(name, asked, level.kept - kept, seconds))
+        done.append(Warmed(name, asked, level.kept - kept, seconds, tuple(level.lifetimes)))
+        level.lifetimes = None
     return done
 
 

@@ -33,6 +33,7 @@ NOT_HERE: Final = object()
 class StoredAnswer:
     body: bytes
     members: tuple[str, ...]
+    expires: float = float("inf")  # Unix time
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ class AnswerToKeep:
     body: bytes
     members: tuple[str, ...]
     since: int  # the feed cursor the answer's reads began after
-    expires: float  # Unix time
+    expires: float  # Unix time: its TTL, or when it stops being true if sooner
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,13 @@ class AnswersStore(abc.ABC):
     @abc.abstractmethod
     async def figures(self) -> tuple[int, int]:
         """Answers kept and their bytes."""
+
+    @abc.abstractmethod
+    async def expiring(
+        self, after: float, until: float, limit: int
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        """The answers that expire in ``(after, until]``, soonest first, ``limit`` at
+        most: when each does and the members (and value tags) it read."""
 
     @abc.abstractmethod
     async def lead(self, owner: str, now: float, seconds: float) -> bool:

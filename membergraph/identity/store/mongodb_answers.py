@@ -59,7 +59,7 @@ class MongoAnswers(AnswersStore):
             doc = await self._answers.find_one({"_id": key, "expires": {"$gt": now}})
             if doc is None or await self._changed_since(doc["members"], doc["since"]):
                 return None
-        return StoredAnswer(bytes(doc["body"]), tuple(doc["members"]))
+        return StoredAnswer(bytes(doc["body"]), tuple(doc["members"]), float(doc["expires"]))
 
     async def keep(
         self, answers: Sequence[AnswerToKeep], max_entries: int, max_bytes: int, now: float
@@ -93,6 +93,14 @@ class MongoAnswers(AnswersStore):
                 kept += 1
             # The batch's change at once (a total made meanwhile by others included).
             entries, total = await _add(self.store.db, added, grown)
+            # Those past their moment (each lives until its figures move: not in write order).
+            found = self._answers.find({"expires": {"$lte": now}}, projection=["size"])
+            dead = await found.limit(256).to_list()
+            if dead:
+                gone = await self._answers.delete_many({"_id": {"$in": [d["_id"] for d in dead]}})
+                sizes = sum(int(d["size"]) for d in dead)
+                entries, total = await _taken(self.store.db, gone.deleted_count, len(dead), sizes)
+                evicted += len(dead)
             while entries:
                 found = self._answers.find({}, projection=["size", "expires"])
                 oldest = await found.sort("at", 1).limit(256).to_list()
@@ -127,6 +135,16 @@ class MongoAnswers(AnswersStore):
             if doc is not None:
                 return int(doc["entries"]), int(doc["bytes"])
             return await _count(self.store.db)
+
+    async def expiring(
+        self, after: float, until: float, limit: int
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        async with self.store._mapped("read"):
+            found = self._answers.find(
+                {"expires": {"$gt": after, "$lte": until}}, projection=["expires", "members"]
+            )
+            docs = await found.sort("expires", 1).limit(limit).to_list()
+        return [(float(d["expires"]), tuple(d["members"])) for d in docs]
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
         lease = {"_id": "remake", "$or": [{"owner": owner}, {"until": {"$lte": now}}]}

@@ -69,8 +69,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("at", ASCENDING)]),
         IndexModel([("source", ASCENDING), ("line_id", ASCENDING)]),
     ],
-    # The response cache's kept answers (mongodb_answers.py): by member read, oldest first.
-    "answers": [IndexModel([("members", ASCENDING)]), IndexModel([("at", ASCENDING)])],
+    # The response cache's kept answers (mongodb_answers.py): by member read, oldest first,
+    # by when they expire (those past it are dropped, those soon made again at it).
+    "answers": [
+        IndexModel([("members", ASCENDING)]),
+        IndexModel([("at", ASCENDING)]),
+        IndexModel([("expires", ASCENDING)]),
+    ],
 }
 
 

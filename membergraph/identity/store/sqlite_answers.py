@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS answer_members (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS answer_members_member ON answer_members (member_id);
 CREATE INDEX IF NOT EXISTS answers_size ON answers (size);
+CREATE INDEX IF NOT EXISTS answers_expires ON answers (expires);
 CREATE TABLE IF NOT EXISTS answer_figures (
     one INTEGER PRIMARY KEY CHECK (one = 1), entries INTEGER NOT NULL, bytes INTEGER NOT NULL
 );
@@ -59,7 +60,7 @@ END;
 
 # Served only while no feed entry after the answer's reads began names a member it read.
 _READ = """
-SELECT a.body, a.members FROM answers AS a WHERE a.key = ? AND a.expires > ?
+SELECT a.body, a.members, a.expires FROM answers AS a WHERE a.key = ? AND a.expires > ?
   AND NOT EXISTS (
     SELECT 1 FROM answer_members AS m JOIN feed_members AS f
       ON f.member_id = m.member_id AND f.cursor > a.since
@@ -67,13 +68,18 @@ SELECT a.body, a.members FROM answers AS a WHERE a.key = ? AND a.expires > ?
   )
 """
 _BOOKKEEPING = 120  # bytes a row and its members take beside the body, about
+_EXPIRED = "SELECT seq, size FROM answers WHERE expires <= ? LIMIT 256"
+_EXPIRING = (
+    "SELECT expires, members FROM answers WHERE expires > ? AND expires <= ?"
+    " ORDER BY expires LIMIT ?"
+)
 
 
 def _read(db: sqlite3.Connection, key: bytes, now: float) -> StoredAnswer | None:
     row = db.execute(_READ, (key, now)).fetchone()
     if row is None:
         return None
-    return StoredAnswer(bytes(row[0]), tuple(orjson.loads(row[1])))
+    return StoredAnswer(bytes(row[0]), tuple(orjson.loads(row[1])), row[2])
 
 
 def _changed_since(db: sqlite3.Connection, members: Sequence[str], since: int) -> bool:
@@ -126,7 +132,13 @@ def _keep(
             )
             kept += 1
         entries, total = _held(db)
-        # Oldest first (they expire first): while over the bound or expired.
+        # Those past their moment (each lives until its figures move: not in write order).
+        dead = db.execute(_EXPIRED, (now,)).fetchall()
+        if dead:
+            _drop_seqs(db, [seq for seq, _ in dead])
+            entries, total = entries - len(dead), total - sum(size for _, size in dead)
+            evicted += len(dead)
+        # Oldest first: while over the bound or expired.
         while entries:
             oldest = db.execute(
                 "SELECT seq, size, expires FROM answers ORDER BY seq LIMIT 256"
@@ -204,6 +216,12 @@ def _lead(db: sqlite3.Connection, owner: str, now: float, seconds: float) -> boo
     return True
 
 
+def _expiring(
+    db: sqlite3.Connection, after: float, until: float, limit: int
+) -> list[tuple[float, str]]:
+    return db.execute(_EXPIRING, (after, until, limit)).fetchall()
+
+
 def _count_once(db: sqlite3.Connection) -> None:
     """The running total's row, counted from the table if it has none yet (in the caller's
     write transaction: no write comes between the count and the row)."""
@@ -261,6 +279,12 @@ class SqliteAnswers(AnswersStore):
 
     async def figures(self) -> tuple[int, int]:
         return await self.store._read(_held)
+
+    async def expiring(
+        self, after: float, until: float, limit: int
+    ) -> list[tuple[float, tuple[str, ...]]]:
+        rows = await self.store._read(_expiring, after, until, limit)
+        return [(float(at), tuple(orjson.loads(members))) for at, members in rows]
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
         # Not a "write" (whose success says the file takes writes again): a lease held by

@@ -1,0 +1,56 @@
+"""Kept answers, each until its own moment, on every adapter: a read says when it expires,
+the answers expiring soon are listed soonest first, and a write drops those past their
+moment whatever order they were written in (an answer of a purchase leaving the window
+tomorrow may be written after one kept a day)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from membergraph.identity.store import IdentityStore
+from membergraph.identity.store.answers import AnswerToKeep
+from tests.support.stores import ADAPTERS, kept_answers, open_store
+
+NOW = 1_000_000.0
+BOUND = (100, 1 << 20)
+
+
+@pytest.fixture(params=ADAPTERS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[IdentityStore]:
+    async with open_store(request.param, tmp_path) as opened:
+        yield opened
+
+
+def _answer(key: bytes, member: str, expires: float) -> AnswerToKeep:
+    return AnswerToKeep(key, b"{}", (member, "v:tag"), 0, expires)
+
+
+async def test_the_answers_expiring_soon_are_listed_soonest_first(store: IdentityStore) -> None:
+    answers = kept_answers(store)
+    kept = [_answer(b"day", "m_1", NOW + 86_400), _answer(b"soon", "m_2", NOW + 10)]
+    await answers.keep([*kept, _answer(b"sooner", "m_3", NOW + 5)], *BOUND, NOW)
+    found = await answers.read(b"soon", NOW)
+    assert found is not None and found.expires == NOW + 10
+    assert await answers.expiring(NOW, NOW + 300, 10) == [
+        (NOW + 5, ("m_3", "v:tag")),
+        (NOW + 10, ("m_2", "v:tag")),
+    ]
+    assert await answers.expiring(NOW + 5, NOW + 300, 10) == [(NOW + 10, ("m_2", "v:tag"))]
+    assert len(await answers.expiring(NOW, NOW + 86_400, 1)) == 1
+
+
+async def test_a_write_drops_the_answers_past_their_moment_in_any_order(
+    store: IdentityStore,
+) -> None:
+    # Given an answer kept a day, then one that stops being true in ten seconds
+    answers = kept_answers(store)
+    await answers.keep([_answer(b"day", "m_1", NOW + 86_400)], *BOUND, NOW)
+    await answers.keep([_answer(b"soon", "m_2", NOW + 10)], *BOUND, NOW)
+    # When another is written a minute later
+    done = await answers.keep([_answer(b"next", "m_3", NOW + 3600)], *BOUND, NOW + 60)
+    # Then the one past its moment is gone, the one written before it stays
+    assert (done.evicted, done.entries) == (1, 2)
+    assert await answers.read(b"day", NOW + 60) is not None
