@@ -116,7 +116,7 @@ class HttpResponseCache:
             kept = False  # a warm's: for the store's answers (a client never sends its bytes)
         if kept:
             key = (scopes, getattr(caller, "member_id", None), wants_spec, method, payload)
-            entry = self.cache.get(key)
+            entry = self.cache.get(key, self.clock)
             if entry is not None and method == "POST":
                 return _Kept(entry)  # the hot path: nothing built but two ASGI messages
             if entry is not None:
@@ -215,9 +215,14 @@ class HttpResponseCache:
         # The first level keeps a request the store answered twice lately (a hot member's):
         # one asked once, as most are, would only push the hot ones out of it.
         if ticket.key is not None and self._again(ticket.key):
-            lasts = found.expires - stored.clock()  # (no longer than the store keeps it)
-            entry = self.cache.put(
-                ticket.key, found.body, media_type, found.members, ticket.since, lasts
+            entry = self.cache.put(  # (no longer than the store keeps it)
+                ticket.key,
+                found.body,
+                media_type,
+                found.members,
+                ticket.since,
+                found.expires,
+                stored.clock,
             )
         if entry is None:
             etag = etag_of(found.body, media_type)
@@ -252,8 +257,9 @@ class HttpResponseCache:
             and not reads.untagged
             and b'"errors"' not in body  # a partial answer (a source down) is not kept
         ):
-            lasts = None if reads.until is None else reads.until - self.clock()
-            kept = self.cache.put(ticket.key, body, media_type, reads.members, ticket.since, lasts)
+            kept = self.cache.put(
+                ticket.key, body, media_type, reads.members, ticket.since, reads.until, self.clock
+            )
             etag = kept.etag if kept else None
         if (
             ticket.stored is not None

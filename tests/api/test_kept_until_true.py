@@ -131,6 +131,32 @@ def test_an_answer_kept_before_an_offer_expires_is_not_served_after(gateway: Gat
     assert gateway.hits() == hits + 1
 
 
+def test_the_first_level_serves_no_answer_past_its_moment_when_the_wall_clock_steps(
+    lines: Settings,
+) -> None:
+    # Given the process's memory level, which ages its answers by the monotonic clock while
+    # their moments are wall-clock time (as in production: time.monotonic, time.time), her
+    # answer kept ten seconds before her offer expires
+    app = create_app(lines.model_copy(update=FIRST))
+    headers = {"Authorization": f"Bearer {MASKED}"}
+    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
+        wall, monotonic = Clock(OFFER_ENDS - 10 * SECOND), Clock(OFFER_ENDS - 10 * SECOND)
+        responses = app.state.response_cache
+        responses.clock, responses.cache.clock = wall, monotonic
+        gateway = Gateway(http, wall)
+        assert _state(gateway.ask()) == "ISSUED"
+        hits = gateway.hits()
+        assert _state(gateway.ask()) == "ISSUED"
+        assert gateway.hits() == hits + 1  # (kept: the second ask was served)
+        # When the wall clock steps 20 s ahead (NTP correcting a drifted host, a VM resumed)
+        # while the monotonic one moves a second
+        wall.at(OFFER_ENDS + 10 * SECOND)
+        monotonic.at(OFFER_ENDS - 9 * SECOND)
+        # Then the kept answer is not served: the new one says EXPIRED
+        assert _state(gateway.ask()) == "EXPIRED"
+        assert gateway.hits() == hits + 1
+
+
 def test_an_answer_kept_before_a_purchase_leaves_the_window_is_not_served_after(
     gateway: Gateway,
 ) -> None:
