@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from membergraph.identity.store.answers import AnswersStore, AnswerToKeep, Kept, StoredAnswer
+from membergraph.identity.store.answers import (
+    KEPT_PAST_S,
+    AnswersStore,
+    AnswerToKeep,
+    Kept,
+    StoredAnswer,
+)
 from membergraph.identity.value_tags import TAG_PREFIX
 
 if TYPE_CHECKING:
@@ -87,8 +93,10 @@ class MongoAnswers(AnswersStore):
                 kept += 1
             # The batch's change at once (a total made meanwhile by others included).
             entries, total = await _add(self.store.db, added, grown)
-            # Those past their moment (each lives until its figures move: not in write order).
-            found = self._answers.find({"expires": {"$lte": now}}, projection=["size"])
+            # Those past their moment (each lives until its figures move: not in write order),
+            # left a while for the re-maker to read.
+            past = now - KEPT_PAST_S
+            found = self._answers.find({"expires": {"$lte": past}}, projection=["size"])
             dead = await found.limit(256).to_list()
             if dead:
                 gone = await self._answers.delete_many({"_id": {"$in": [d["_id"] for d in dead]}})
@@ -100,7 +108,7 @@ class MongoAnswers(AnswersStore):
                 oldest = await found.sort("at", 1).limit(256).to_list()
                 out, sizes = [], 0
                 for doc in oldest:
-                    if entries <= max_entries and total <= max_bytes and doc["expires"] > now:
+                    if entries <= max_entries and total <= max_bytes and doc["expires"] > past:
                         break
                     size = int(doc["size"])
                     out.append(doc["_id"])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from membergraph.identity.store.answers import (
+    KEPT_PAST_S,
     NOT_HERE,
     AnswersStore,
     AnswerToKeep,
@@ -131,8 +132,10 @@ def _keep(
             )
             kept += 1
         entries, total = _held(db)
-        # Those past their moment (each lives until its figures move: not in write order).
-        dead = db.execute(_EXPIRED, (now,)).fetchall()
+        # Those past their moment (each lives until its figures move: not in write order),
+        # left a while for the re-maker to read.
+        past = now - KEPT_PAST_S
+        dead = db.execute(_EXPIRED, (past,)).fetchall()
         if dead:
             _drop_seqs(db, [seq for seq, _ in dead])
             entries, total = entries - len(dead), total - sum(size for _, size in dead)
@@ -144,7 +147,7 @@ def _keep(
             ).fetchall()
             out = []
             for seq, size, expires in oldest:
-                if entries <= max_entries and total <= max_bytes and expires > now:
+                if entries <= max_entries and total <= max_bytes and expires > past:
                     break
                 out.append(seq)
                 entries, total = entries - 1, total - size
