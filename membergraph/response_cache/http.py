@@ -215,14 +215,9 @@ class HttpResponseCache:
         # The first level keeps a request the store answered twice lately (a hot member's):
         # one asked once, as most are, would only push the hot ones out of it.
         if ticket.key is not None and self._again(ticket.key):
-            entry = self.cache.put(  # (no longer than the store keeps it)
-                ticket.key,
-                found.body,
-                media_type,
-                found.members,
-                ticket.since,
-                found.expires,
-                stored.clock,
+            moment, wall = found.expires, stored.clock  # (no longer than the store keeps it)
+            entry = self.cache.put(
+                ticket.key, found.body, media_type, found.members, ticket.since, moment, wall
             )
         if entry is None:
             etag = etag_of(found.body, media_type)
@@ -240,7 +235,8 @@ class HttpResponseCache:
     async def keep(self, request: Request, response: Response) -> Response:
         """After the view answered: keep the answer if it may be kept, catch up with the
         feed after a change (so this process's caches know before the client does)."""
-        ticket = request.scope.get("state", {}).get(self.STATE)
+        state = request.scope.get("state", {})
+        ticket = state.get(self.STATE)
         if not isinstance(ticket, Ticket):
             return response
         if ticket.plan.mutation and (follower := self.follower) is not None:
@@ -270,7 +266,13 @@ class HttpResponseCache:
             and b'"errors"' not in body
         ):
             self.stored.keep_later(
-                ticket.stored, body, reads.members, ticket.cursor, ticket.began, reads.until
+                ticket.stored,
+                body,
+                reads.members,
+                ticket.cursor,
+                ticket.began,
+                reads.until,
+                spread=bool(state.get(self.REFRESH)),  # a warm's, or the re-maker's
             )
         if request.method != "GET":
             return response

@@ -30,7 +30,9 @@ the changes meanwhile are left to their next request, as without this.
 Bounded: members waiting at most :data:`QUEUE` (a member named again while she waits is
 asked once; one more is counted in ``overflow`` and left to her next request), and
 :data:`AT_ONCE` requests in flight: whatever the burst of changes, re-making weighs on its
-process as that many more clients asking without pause, never as many as the changes. No
+process as that many more clients asking without pause, never as many as the changes; and
+:data:`QUEUE` members waiting for their answer's moment (a read ahead that finds more reads
+on while their moment came or there is room; the others are read again at the next). No
 rest between requests: under load a request's duration is mostly its wait behind the other
 clients, and a rest in proportion to it let re-making fall behind a stream of changes (the
 figures: docs/benchmarks-history.md, issue 22, twenty-third round).
@@ -185,19 +187,33 @@ class Remaker:
         self._read_from = after  # (until this read succeeds: a failed one is made again)
         # Those read before, still in this read's span, are queued once.
         self._scheduled = {due for due in self._scheduled if due[0] > after}
-        try:
-            found = await self.answers.expiring(after, now + AHEAD_S, self.limit)
-        except StoreError as exc:
-            logger.warning("response cache: answers expiring soon unread: %s", exc)
-            return
+        skip = 0
+        while True:
+            try:
+                found = await self.answers.expiring(after, now + AHEAD_S, self.limit, skip)
+            except StoreError as exc:
+                logger.warning("response cache: answers expiring soon unread: %s", exc)
+                return
+            skip += len(found)
+            self._schedule(found, now)
+            # A full page may leave some out: read on while they may be queued (their
+            # moment came, or there is room to wait for it); the others are read again next.
+            if len(found) < self.limit or not found:
+                break
+            if found[-1][0] > now and len(self._due) >= self.limit:
+                break
         self._read_from = now
+
+    def _schedule(self, found: list[tuple[float, tuple[str, ...]]], now: float) -> None:
+        """Each member of ``found`` to be queued at her answer's moment: at the next
+        :meth:`_expired` if it came, else when it comes, :attr:`limit` waiting for it at
+        most (one past it is read again at the next read, and queued then if it came)."""
         for when, members in found:
             for member_id in members:
                 due = (when, member_id)
                 if member_id.startswith(TAG_PREFIX) or due in self._scheduled:
                     continue
-                if len(self._due) >= self.limit:
-                    self.overflow += 1
+                if when > now and len(self._due) >= self.limit:
                     continue
                 self._scheduled.add(due)
                 heapq.heappush(self._due, due)

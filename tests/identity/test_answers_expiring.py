@@ -42,6 +42,19 @@ async def test_the_answers_expiring_soon_are_listed_soonest_first(store: Identit
     assert len(await answers.expiring(NOW, NOW + 86_400, 1)) == 1
 
 
+async def test_answers_expiring_together_are_listed_page_by_page(store: IdentityStore) -> None:
+    # Given three answers that stop being true at one moment (an offer's end), and a later
+    answers = kept_answers(store)
+    together = [_answer(f"k{n}".encode(), f"m_{n}", NOW + 60) for n in range(3)]
+    await answers.keep([*together, _answer(b"later", "m_9", NOW + 90)], *BOUND, NOW)
+    # When they are read two at a time, each page after the ones read
+    pages = [await answers.expiring(NOW, NOW + 300, 2, skip) for skip in (0, 2, 4)]
+    # Then each is listed once, soonest first
+    listed = [members[0] for page in pages for _, members in page]
+    assert sorted(listed[:3]) == ["m_0", "m_1", "m_2"] and listed[3:] == ["m_9"]
+    assert [len(page) for page in pages] == [2, 2, 0]
+
+
 async def test_a_write_drops_the_answers_past_their_moment_in_any_order(
     store: IdentityStore,
 ) -> None:

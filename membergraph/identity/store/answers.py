@@ -106,10 +106,11 @@ class AnswersStore(abc.ABC):
 
     @abc.abstractmethod
     async def expiring(
-        self, after: float, until: float, limit: int
+        self, after: float, until: float, limit: int, skip: int = 0
     ) -> list[tuple[float, tuple[str, ...]]]:
-        """The answers that expire in ``(after, until]``, soonest first, ``limit`` at
-        most: when each does and the members (and value tags) it read."""
+        """The answers that expire in ``(after, until]``, soonest first (those expiring
+        together in a fixed order), ``limit`` at most after the first ``skip`` of them
+        (a next page): when each does and the members (and value tags) it read."""
 
     @abc.abstractmethod
     async def lead(self, owner: str, now: float, seconds: float) -> bool:

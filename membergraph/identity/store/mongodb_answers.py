@@ -137,13 +137,14 @@ class MongoAnswers(AnswersStore):
             return await _count(self.store.db)
 
     async def expiring(
-        self, after: float, until: float, limit: int
+        self, after: float, until: float, limit: int, skip: int = 0
     ) -> list[tuple[float, tuple[str, ...]]]:
         async with self.store._mapped("read"):
             found = self._answers.find(
                 {"expires": {"$gt": after, "$lte": until}}, projection=["expires", "members"]
             )
-            docs = await found.sort("expires", 1).limit(limit).to_list()
+            ordered = found.sort([("expires", 1), ("_id", 1)])
+            docs = await ordered.skip(skip).limit(limit).to_list()
         return [(float(d["expires"]), tuple(d["members"])) for d in docs]
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:

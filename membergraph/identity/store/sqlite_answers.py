@@ -71,7 +71,7 @@ _BOOKKEEPING = 120  # bytes a row and its members take beside the body, about
 _EXPIRED = "SELECT seq, size FROM answers WHERE expires <= ? LIMIT 256"
 _EXPIRING = (
     "SELECT expires, members FROM answers WHERE expires > ? AND expires <= ?"
-    " ORDER BY expires LIMIT ?"
+    " ORDER BY expires, seq LIMIT ? OFFSET ?"
 )
 
 
@@ -217,9 +217,9 @@ def _lead(db: sqlite3.Connection, owner: str, now: float, seconds: float) -> boo
 
 
 def _expiring(
-    db: sqlite3.Connection, after: float, until: float, limit: int
+    db: sqlite3.Connection, after: float, until: float, limit: int, skip: int
 ) -> list[tuple[float, str]]:
-    return db.execute(_EXPIRING, (after, until, limit)).fetchall()
+    return db.execute(_EXPIRING, (after, until, limit, skip)).fetchall()
 
 
 def _count_once(db: sqlite3.Connection) -> None:
@@ -278,9 +278,9 @@ class SqliteAnswers(AnswersStore):
         return await self.store._read(_held)
 
     async def expiring(
-        self, after: float, until: float, limit: int
+        self, after: float, until: float, limit: int, skip: int = 0
     ) -> list[tuple[float, tuple[str, ...]]]:
-        rows = await self.store._read(_expiring, after, until, limit)
+        rows = await self.store._read(_expiring, after, until, limit, skip)
         return [(float(at), tuple(orjson.loads(members))) for at, members in rows]
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
