@@ -148,7 +148,8 @@ class StoredLevel:
         self.hits = self.misses = self.kept = self.stale = self.evicted = self.skipped = 0
         self.warmed = 0  # answers a warm asked for
         self.lifetimes: list[int] | None = None
-        """Counted by a warm (None: not counted): the answers kept, by how long after their
+        """Counted by a warm (None: not counted): the answers asked to be kept (before the
+        store's check: one it finds stale is counted too), by how long after their
         request they stop being true, a count per bound of :data:`LIFETIMES`, one beyond
         the last, and one for those that never do by the clock."""
         self.entries = self.bytes = 0  # held, as the last write or count found them
