@@ -68,6 +68,21 @@ def test_an_answer_expires() -> None:
     assert len(cache) == 0 and cache.bytes == 0
 
 
+def test_an_answer_is_not_served_past_its_moment_when_the_wall_clock_steps_ahead() -> None:
+    # Given an answer true until the wall clock's 1,010, kept at its 1,000 (ten seconds on
+    # the monotonic clock, which ages entries)
+    monotonic, wall = Clock(), Clock()
+    wall.now = 1_000.0
+    cache = ResponseCache(max_entries=10, max_bytes=1 << 20, ttl_s=60, clock=monotonic)
+    assert cache.put(key(1), b"x", "application/json", {"m_1"}, 0, 1_010.0, wall) is not None
+    assert cache.get(key(1), wall) is not None
+    # When the wall clock steps 20 s ahead (NTP, a VM resumed) while a second passes
+    wall.now, monotonic.now = 1_021.0, 1.0
+    # Then the answer is past its moment: not served
+    assert cache.get(key(1), wall) is None
+    assert len(cache) == 0 and cache.bytes == 0
+
+
 def test_the_least_recently_used_goes_first() -> None:
     cache = ResponseCache(max_entries=2, max_bytes=1 << 20, ttl_s=60)
     cache.put(key(1), b"1", "application/json", {"m_1"}, 0)

@@ -116,7 +116,7 @@ class HttpResponseCache:
             kept = False  # a warm's: for the store's answers (a client never sends its bytes)
         if kept:
             key = (scopes, getattr(caller, "member_id", None), wants_spec, method, payload)
-            entry = self.cache.get(key)
+            entry = self.cache.get(key, self.clock)
             if entry is not None and method == "POST":
                 return _Kept(entry)  # the hot path: nothing built but two ASGI messages
             if entry is not None:
@@ -215,9 +215,9 @@ class HttpResponseCache:
         # The first level keeps a request the store answered twice lately (a hot member's):
         # one asked once, as most are, would only push the hot ones out of it.
         if ticket.key is not None and self._again(ticket.key):
-            lasts = found.expires - stored.clock()  # (no longer than the store keeps it)
+            moment, wall = found.expires, stored.clock  # (no longer than the store keeps it)
             entry = self.cache.put(
-                ticket.key, found.body, media_type, found.members, ticket.since, lasts
+                ticket.key, found.body, media_type, found.members, ticket.since, moment, wall
             )
         if entry is None:
             etag = etag_of(found.body, media_type)
@@ -235,7 +235,8 @@ class HttpResponseCache:
     async def keep(self, request: Request, response: Response) -> Response:
         """After the view answered: keep the answer if it may be kept, catch up with the
         feed after a change (so this process's caches know before the client does)."""
-        ticket = request.scope.get("state", {}).get(self.STATE)
+        state = request.scope.get("state", {})
+        ticket = state.get(self.STATE)
         if not isinstance(ticket, Ticket):
             return response
         if ticket.plan.mutation and (follower := self.follower) is not None:
@@ -252,8 +253,9 @@ class HttpResponseCache:
             and not reads.untagged
             and b'"errors"' not in body  # a partial answer (a source down) is not kept
         ):
-            lasts = None if reads.until is None else reads.until - self.clock()
-            kept = self.cache.put(ticket.key, body, media_type, reads.members, ticket.since, lasts)
+            kept = self.cache.put(
+                ticket.key, body, media_type, reads.members, ticket.since, reads.until, self.clock
+            )
             etag = kept.etag if kept else None
         if (
             ticket.stored is not None
@@ -264,7 +266,13 @@ class HttpResponseCache:
             and b'"errors"' not in body
         ):
             self.stored.keep_later(
-                ticket.stored, body, reads.members, ticket.cursor, ticket.began, reads.until
+                ticket.stored,
+                body,
+                reads.members,
+                ticket.cursor,
+                ticket.began,
+                reads.until,
+                spread=bool(state.get(self.REFRESH)),  # a warm's, or the re-maker's
             )
         if request.method != "GET":
             return response

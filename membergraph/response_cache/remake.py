@@ -14,7 +14,8 @@ the change that dropped the one before.
 Answers also stop being true with no change: at the moment their figures move with the
 clock (a purchase leaving the 12-month window, points or an offer expiring) or their TTL,
 whichever is sooner (the answer's ``expires``). Every :data:`SCAN_S` the re-maker reads which
-kept answers expire in the next :data:`AHEAD_S`, and at each one's moment (not before:
+kept answers expire from its last read to :data:`AHEAD_S` ahead (one whose moment came since
+is queued at once), and at each one's moment (not before:
 made earlier, it would be as of an instant when the old figures still held) it queues
 their members as a change would: their warm queries' answers are asked again then, as of
 an instant past it, and her next request is a hit. A member whose answer of another query
@@ -30,7 +31,9 @@ lease taken over (it stalled past it) still makes the members waiting, and no mo
 Bounded: members waiting at most :data:`QUEUE` (a member named again while she waits is
 asked once; one more is counted in ``overflow`` and left to her next request), and
 :data:`AT_ONCE` requests in flight: whatever the burst of changes, re-making weighs on its
-process as that many more clients asking without pause, never as many as the changes. No
+process as that many more clients asking without pause, never as many as the changes; and
+:data:`QUEUE` members waiting for their answer's moment (a read ahead that finds more reads
+on while their moment came or there is room; the others are read again at the next). No
 rest between requests: under load a request's duration is mostly its wait behind the other
 clients, and a rest in proportion to it let re-making fall behind a stream of changes (the
 figures: docs/benchmarks-history.md, issue 22, twenty-third round).
@@ -100,8 +103,9 @@ class Remaker:
         self.queued = self.remade = self.overflow = self.failed = self.expiring = 0
         self._waiting: dict[str, None] = {}  # members, oldest first
         self._due: list[tuple[float, str]] = []  # (when, member) whose answers expire, a heap
-        self._scheduled: set[tuple[float, str]] = set()  # what ``_due`` holds
+        self._scheduled: set[tuple[float, str]] = set()  # read since the last read's start
         self._scan_at = 0.0
+        self._read_from: float | None = None  # where the next read starts (None: took over)
         self._idle = asyncio.Event()
         self._idle.set()
         self._wake = asyncio.Event()
@@ -164,35 +168,58 @@ class Remaker:
             self._due.clear()
             self._scheduled.clear()
             self._scan_at = 0.0
+            self._read_from = None
             if not self._waiting:
                 self._idle.set()
         # (A lease lost keeps those waiting: the process that took it over was not leading
         # when it heard of them. Only entries heard from now on are its alone.)
 
     async def look_ahead(self) -> None:
-        """Read which kept answers expire in the next :data:`AHEAD_S`, and queue the members
+        """Read which kept answers expire by :data:`AHEAD_S` from now, and queue the members
         whose answer's moment came (the holder does it every :data:`SCAN_S`)."""
         await self._expiring()
         self._expired()
 
     async def _expiring(self) -> None:
-        """Read which kept answers expire in the next :data:`AHEAD_S`, each member to be
-        queued at her answer's moment (read each time from now: an answer made again
-        meanwhile may expire sooner than the last read looked)."""
+        """Read which kept answers expire by :data:`AHEAD_S` from now, each member to be
+        queued at her answer's moment. Read from the last read's instant, not from now: an
+        answer kept after it (made again meanwhile, or a miss) may have a moment before
+        this read, as may those of a lease handover (:data:`SCAN_S` and :data:`LEASE_S`
+        back) or after a read that failed; they are queued at once (the store leaves them
+        :data:`~membergraph.identity.store.answers.KEPT_PAST_S` to be read)."""
         now = self.clock()
         self._scan_at = now + SCAN_S
-        try:
-            found = await self.answers.expiring(now, now + AHEAD_S, self.limit)
-        except StoreError as exc:
-            logger.warning("response cache: answers expiring soon unread: %s", exc)
-            return
+        after = now - SCAN_S - LEASE_S if self._read_from is None else self._read_from
+        self._read_from = after  # (until this read succeeds: a failed one is made again)
+        # Those read before, still in this read's span, are queued once.
+        self._scheduled = {due for due in self._scheduled if due[0] > after}
+        skip = 0
+        while True:
+            try:
+                found = await self.answers.expiring(after, now + AHEAD_S, self.limit, skip)
+            except StoreError as exc:
+                logger.warning("response cache: answers expiring soon unread: %s", exc)
+                return
+            skip += len(found)
+            self._schedule(found, now)
+            # A full page may leave some out: read on while they may be queued (their
+            # moment came, or there is room to wait for it); the others are read again next.
+            if len(found) < self.limit or not found:
+                break
+            if found[-1][0] > now and len(self._due) >= self.limit:
+                break
+        self._read_from = now
+
+    def _schedule(self, found: list[tuple[float, tuple[str, ...]]], now: float) -> None:
+        """Each member of ``found`` to be queued at her answer's moment: at the next
+        :meth:`_expired` if it came, else when it comes, :attr:`limit` waiting for it at
+        most (one past it is read again at the next read, and queued then if it came)."""
         for when, members in found:
             for member_id in members:
                 due = (when, member_id)
                 if member_id.startswith(TAG_PREFIX) or due in self._scheduled:
                     continue
-                if len(self._due) >= self.limit:
-                    self.overflow += 1
+                if when > now and len(self._due) >= self.limit:
                     continue
                 self._scheduled.add(due)
                 heapq.heappush(self._due, due)
@@ -201,9 +228,7 @@ class Remaker:
         """Queue the members whose answers' moment came."""
         now, due = self.clock(), []
         while self._due and self._due[0][0] <= now:
-            came = heapq.heappop(self._due)
-            self._scheduled.discard(came)
-            due.append(came[1])
+            due.append(heapq.heappop(self._due)[1])
         if due:
             before = self.queued
             self._queue(due)

@@ -21,6 +21,7 @@ Key = tuple[frozenset[str], str | None, bool, str, bytes]
 
 _ENTRY_OVERHEAD = 300  # bytes of bookkeeping per entry, beside its key and body
 _RECENT = 4096  # invalidations remembered for answers being computed meanwhile
+_NEVER = float("inf")
 
 
 @dataclass(slots=True)
@@ -32,6 +33,7 @@ class Entry:
     expires: float
     size: int
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    until: float = _NEVER  # Unix time: when it stops being true (by the wall clock)
 
     def __post_init__(self) -> None:
         # Made once: a hit sends them as they are (each answer gets its own list of them).
@@ -73,9 +75,13 @@ class ResponseCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: Key) -> Entry | None:
+    def get(self, key: Key, wall: Callable[[], float] = time.time) -> Entry | None:
+        """The answer kept under ``key``, unless its TTL ran out (by :attr:`clock`) or its
+        moment came (by ``wall``, the wall clock, read only for an answer that has one)."""
         entry = self._entries.get(key)
-        if entry is not None and entry.expires <= self.clock():
+        if entry is not None and (
+            entry.expires <= self.clock() or (entry.until < _NEVER and entry.until <= wall())
+        ):
             self._drop(key)
             entry = None
         if entry is None:
@@ -92,24 +98,32 @@ class ResponseCache:
         media_type: str,
         members: Iterable[str],
         since: int,
-        lasts: float | None = None,
+        until: float | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> Entry | None:
         """Keep an answer computed from what the store held at generation ``since``,
         unless one of the members it read changed since (then it may hold the old state),
-        for the TTL or ``lasts`` seconds from now if sooner (when it stops being true:
-        :attr:`Reads.until <membergraph.resolvers.context.Reads.until>`)."""
+        for the TTL or until ``until`` if sooner (Unix time, by ``wall``, the wall clock:
+        when it stops being true, :attr:`Reads.until
+        <membergraph.resolvers.context.Reads.until>`). Its age is kept by :attr:`clock`
+        (monotonic) and its moment by the wall clock, each checked by :meth:`get`: a wall
+        clock stepping ahead (NTP correcting a drifted host, a VM resumed) must not leave
+        it served past its moment."""
         tags = frozenset(members)
         size = len(body) + len(key[4]) + _ENTRY_OVERHEAD
         if not tags or size > self.max_bytes or self.max_entries <= 0:
             return None
-        life = self.ttl_s if lasts is None else min(self.ttl_s, lasts)
+        if until is None:
+            until = _NEVER
+        life = min(self.ttl_s, until - wall())
         if life <= 0:
             return None
         if self._changed_since(since, tags):
             return None
         if key in self._entries:
             self._drop(key)
-        entry = Entry(body, media_type, etag_of(body, media_type), tags, self.clock() + life, size)
+        etag, expires = etag_of(body, media_type), self.clock() + life
+        entry = Entry(body, media_type, etag, tags, expires, size, until=until)
         self._entries[key] = entry
         self.bytes += size
         for member in tags:

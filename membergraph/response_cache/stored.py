@@ -22,6 +22,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import random
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,6 +46,7 @@ from membergraph.settings import Settings
 
 __all__ = [
     "LIFETIMES",
+    "TTL_SPREAD",
     "StoredFigures",
     "StoredLevel",
     "answers_fingerprint",
@@ -57,6 +59,10 @@ logger = logging.getLogger(__name__)
 LIFETIMES = (3600, 86_400, 7 * 86_400, 30 * 86_400, 91 * 86_400, 366 * 86_400)
 """Bounds (seconds) of the spans a warm's report counts its answers by: how long after its
 request each stops being true (:meth:`StoredLevel.keep_later`'s ``until``)."""
+TTL_SPREAD = 0.1
+"""A warm's answers (and the re-maker's) live their TTL less up to this share of it, drawn for
+each: made together by the ten thousand, they reach it spread over its last tenth, not in the
+same minutes, and the re-maker (:mod:`.remake`) makes them again at their moment."""
 
 _BATCH = 200  # answers written in one transaction
 _PENDING = 2000  # answers waiting to be written at most (more are not kept: counted)
@@ -142,7 +148,8 @@ class StoredLevel:
         self.hits = self.misses = self.kept = self.stale = self.evicted = self.skipped = 0
         self.warmed = 0  # answers a warm asked for
         self.lifetimes: list[int] | None = None
-        """Counted by a warm (None: not counted): the answers kept, by how long after their
+        """Counted by a warm (None: not counted): the answers asked to be kept (before the
+        store's check: one it finds stale is counted too), by how long after their
         request they stop being true, a count per bound of :data:`LIFETIMES`, one beyond
         the last, and one for those that never do by the clock."""
         self.entries = self.bytes = 0  # held, as the last write or count found them
@@ -179,12 +186,14 @@ class StoredLevel:
         since: int,
         began: float | None = None,
         until: float | None = None,
+        spread: bool = False,
     ) -> None:
         """Keep an answer whose reads began after feed cursor ``since`` (at ``began``, this
         level's clock: now if None) until ``until`` (Unix time: when it stops being true,
         :attr:`Reads.until <membergraph.resolvers.context.Reads.until>`) or a TTL after its
         reads began, whichever is sooner, once the request is answered (a task of this loop
-        writes what waits, in batches)."""
+        writes what waits, in batches); ``spread``: a warm's, its TTL less up to
+        :data:`TTL_SPREAD` of it."""
         if len(self._pending) >= _PENDING:
             self.skipped += 1
             return
@@ -193,6 +202,8 @@ class StoredLevel:
         # leaving the 12-month window, points or an offer expiring.
         start = self.clock() if began is None else began
         expires = start + self.ttl_s
+        if spread:
+            expires -= TTL_SPREAD * self.ttl_s * random.random()
         if until is not None:
             expires = min(expires, until)
         if self.lifetimes is not None:

@@ -66,7 +66,8 @@ class Warmed:
     kept: int  # answers written to the store (the kept ones of any other request included)
     seconds: float
     lifetimes: tuple[int, ...] = ()
-    """The answers asked, by how long after their request they stop being true
+    """The answers asked to be kept (one the store found stale too), by how long after
+    their request they stop being true
     (:attr:`StoredLevel.lifetimes <.stored.StoredLevel.lifetimes>`)."""
 
 

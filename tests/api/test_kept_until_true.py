@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
+from membergraph.response_cache.remake import SCAN_S
 from membergraph.response_cache.warm import warm
 from membergraph.settings import Settings
 from tests.api.test_response_cache import CONTACT, KEYS, MASKED
@@ -131,6 +132,32 @@ def test_an_answer_kept_before_an_offer_expires_is_not_served_after(gateway: Gat
     assert gateway.hits() == hits + 1
 
 
+def test_the_first_level_serves_no_answer_past_its_moment_when_the_wall_clock_steps(
+    lines: Settings,
+) -> None:
+    # Given the process's memory level, which ages its answers by the monotonic clock while
+    # their moments are wall-clock time (as in production: time.monotonic, time.time), her
+    # answer kept ten seconds before her offer expires
+    app = create_app(lines.model_copy(update=FIRST))
+    headers = {"Authorization": f"Bearer {MASKED}"}
+    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
+        wall, monotonic = Clock(OFFER_ENDS - 10 * SECOND), Clock(OFFER_ENDS - 10 * SECOND)
+        responses = app.state.response_cache
+        responses.clock, responses.cache.clock = wall, monotonic
+        gateway = Gateway(http, wall)
+        assert _state(gateway.ask()) == "ISSUED"
+        hits = gateway.hits()
+        assert _state(gateway.ask()) == "ISSUED"
+        assert gateway.hits() == hits + 1  # (kept: the second ask was served)
+        # When the wall clock steps 20 s ahead (NTP correcting a drifted host, a VM resumed)
+        # while the monotonic one moves a second
+        wall.at(OFFER_ENDS + 10 * SECOND)
+        monotonic.at(OFFER_ENDS - 9 * SECOND)
+        # Then the kept answer is not served: the new one says EXPIRED
+        assert _state(gateway.ask()) == "EXPIRED"
+        assert gateway.hits() == hits + 1
+
+
 def test_an_answer_kept_before_a_purchase_leaves_the_window_is_not_served_after(
     gateway: Gateway,
 ) -> None:
@@ -205,6 +232,38 @@ def test_the_warm_answers_are_made_again_at_the_moment_they_stop_being_true(
         http.portal.call(remaker.look_ahead)
         http.portal.call(remaker.settled)
         # Then her answer was made again as of then, and her next request is served it
+        assert remaker.expiring == 1 and remaker.remade >= 1
+        gateway.ask(NAMED)
+        assert gateway.hits() == hits + 1
+
+
+def test_an_answer_kept_between_two_reads_ahead_is_made_again_at_its_moment(
+    warmable: Settings,  # noqa: F811
+    data_dir: Path,
+) -> None:
+    # Given a gateway that makes its warm query's answers again, whose re-maker read ahead
+    # a second before her answer was kept, thirty seconds before her purchase leaves the
+    # 12-month window
+    _lines(data_dir, contact=False)
+    settings = warmable.model_copy(
+        update={"response_cache_warm": ["Profile"], "response_cache_warm_as": "personalization"}
+    )
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {MASKED}"}
+    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
+        clock = Clock(LEAVES - 31 * SECOND)
+        responses, remaker = app.state.response_cache, app.state.response_cache.remaker
+        responses.clock = responses.stored.clock = remaker.clock = clock
+        gateway = Gateway(http, clock)
+        http.portal.call(remaker.look_ahead)
+        clock.at(LEAVES - 30 * SECOND)
+        gateway.ask(NAMED)
+        hits = gateway.hits()  # (written)
+        # When it reads ahead again a minute after the first read, the moment passed between
+        clock.at(LEAVES - 31 * SECOND + timedelta(seconds=SCAN_S))
+        http.portal.call(remaker.look_ahead)
+        http.portal.call(remaker.settled)
+        # Then her answer was made again then, and her next request is served it
         assert remaker.expiring == 1 and remaker.remade >= 1
         gateway.ask(NAMED)
         assert gateway.hits() == hits + 1

@@ -15,7 +15,8 @@ import pytest
 
 from membergraph.app import create_app
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.response_cache.remake import LEASE_S, Remaker
+from membergraph.identity.store.answers import AnswersStore, AnswerToKeep
+from membergraph.response_cache.remake import LEASE_S, SCAN_S, Remaker
 from membergraph.response_cache.stored import StoredLevel
 from membergraph.response_cache.warm import Lookup
 from membergraph.settings import Settings
@@ -219,3 +220,61 @@ async def test_an_unexpected_failure_is_counted_said_once_and_re_making_goes_on(
         # and the failure is said once, with its traceback, not once per answer
         said = [r for r in caplog.records if r.name == "membergraph.response_cache.remake"]
         assert len(said) == 1 and said[0].exc_info is not None, said
+
+
+class _Level:
+    """The store's level as the re-maker reads it: its kept answers."""
+
+    def __init__(self, answers: AnswersStore) -> None:
+        self.answers = answers
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_answers_past_the_read_limit_are_made_again_or_counted(tmp_path: Path) -> None:
+    # Given a re-maker bounded to two members, over a store keeping four answers (a warm's,
+    # made together) that stop being true 70 s (two together), 80 and 90 s after its first
+    # read ahead, so after its second
+    t0 = 1_800_000_000.0
+    async with open_store("sqlite", tmp_path) as store:
+        answers = kept_answers(store)
+        made = [(b"a", "m_a", 70), (b"b", "m_b", 70), (b"c", "m_c", 80), (b"d", "m_d", 90)]
+        kept = [AnswerToKeep(k, b"{}", (m, "v:tag"), 0, t0 + s) for k, m, s in made]
+        await answers.keep(kept, 100, 1 << 20, t0)
+        clock = _Clock(t0)
+        remaker = Remaker(None, [], {}, _Level(answers), limit=2, clock=clock)  # type: ignore[arg-type]
+        # When it reads ahead every SCAN_S, as its loop does
+        for n in range(3):
+            clock.now = t0 + n * SCAN_S
+            await remaker.look_ahead()
+    # Then each member was queued at (or after) her answer's moment, or counted as left
+    # out (the queue holds two): none is lost unsaid
+    assert (remaker.expiring, remaker.overflow) == (2, 2)
+
+
+async def test_a_warms_answers_reach_their_ttl_spread_over_its_last_tenth(
+    tmp_path: Path,
+) -> None:
+    # Given the store's level with a day's TTL
+    now, day = 1_800_000_000.0, 86_400.0
+    async with open_store("sqlite", tmp_path) as store:
+        answers = kept_answers(store)
+        level = StoredLevel(answers, 1000, 1 << 20, day, clock=lambda: now)
+        # When a warm keeps a hundred answers at once, and a client one
+        for n in range(100):
+            level.keep_later(f"warm {n}".encode(), b"{}", {f"m_{n}"}, 0, now, spread=True)
+        level.keep_later(b"client", b"{}", {"m_client"}, 0, now)
+        await level.flush()
+        found = await answers.expiring(now, now + day, 1000)
+    # Then the warm's reach their TTL spread over its last tenth, not in the same minutes;
+    # the client's lives its whole TTL
+    warm = [at for at, members in found if members != ("m_client",)]
+    assert len(warm) == 100 and min(warm) >= now + 0.9 * day
+    assert max(warm) - min(warm) > 0.05 * day
+    assert (now + day, ("m_client",)) in found

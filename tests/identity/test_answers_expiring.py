@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from membergraph.identity.store import IdentityStore
-from membergraph.identity.store.answers import AnswerToKeep
+from membergraph.identity.store.answers import KEPT_PAST_S, AnswerToKeep
 from tests.support.stores import ADAPTERS, kept_answers, open_store
 
 NOW = 1_000_000.0
@@ -42,6 +42,19 @@ async def test_the_answers_expiring_soon_are_listed_soonest_first(store: Identit
     assert len(await answers.expiring(NOW, NOW + 86_400, 1)) == 1
 
 
+async def test_answers_expiring_together_are_listed_page_by_page(store: IdentityStore) -> None:
+    # Given three answers that stop being true at one moment (an offer's end), and a later
+    answers = kept_answers(store)
+    together = [_answer(f"k{n}".encode(), f"m_{n}", NOW + 60) for n in range(3)]
+    await answers.keep([*together, _answer(b"later", "m_9", NOW + 90)], *BOUND, NOW)
+    # When they are read two at a time, each page after the ones read
+    pages = [await answers.expiring(NOW, NOW + 300, 2, skip) for skip in (0, 2, 4)]
+    # Then each is listed once, soonest first
+    listed = [members[0] for page in pages for _, members in page]
+    assert sorted(listed[:3]) == ["m_0", "m_1", "m_2"] and listed[3:] == ["m_9"]
+    assert [len(page) for page in pages] == [2, 2, 0]
+
+
 async def test_a_write_drops_the_answers_past_their_moment_in_any_order(
     store: IdentityStore,
 ) -> None:
@@ -49,8 +62,25 @@ async def test_a_write_drops_the_answers_past_their_moment_in_any_order(
     answers = kept_answers(store)
     await answers.keep([_answer(b"day", "m_1", NOW + 86_400)], *BOUND, NOW)
     await answers.keep([_answer(b"soon", "m_2", NOW + 10)], *BOUND, NOW)
-    # When another is written a minute later
-    done = await answers.keep([_answer(b"next", "m_3", NOW + 3600)], *BOUND, NOW + 60)
+    # When another is written a minute later, then once the re-maker had time to read it
+    later = NOW + 60
+    done = await answers.keep([_answer(b"next", "m_3", NOW + 3600)], *BOUND, later)
+    assert (done.evicted, done.entries) == (0, 3)
+    later = NOW + 10 + KEPT_PAST_S + 1
+    done = await answers.keep([_answer(b"last", "m_4", NOW + 3600)], *BOUND, later)
     # Then the one past its moment is gone, the one written before it stays
-    assert (done.evicted, done.entries) == (1, 2)
-    assert await answers.read(b"day", NOW + 60) is not None
+    assert (done.evicted, done.entries) == (1, 3)
+    assert await answers.read(b"day", later) is not None
+
+
+async def test_an_answer_past_its_moment_is_not_served_but_listed_a_while(
+    store: IdentityStore,
+) -> None:
+    # Given an answer that stopped being true ten seconds after it was kept
+    answers = kept_answers(store)
+    await answers.keep([_answer(b"soon", "m_2", NOW + 10)], *BOUND, NOW)
+    # When another is written a minute later (a write drops those past their moment)
+    await answers.keep([_answer(b"next", "m_3", NOW + 3600)], *BOUND, NOW + 60)
+    # Then it is not served, but listed to the re-maker reading from before its moment
+    assert await answers.read(b"soon", NOW + 60) is None
+    assert await answers.expiring(NOW, NOW + 360, 10) == [(NOW + 10, ("m_2", "v:tag"))]

@@ -23,10 +23,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["NOT_HERE", "AnswerToKeep", "AnswersStore", "Kept", "StoredAnswer", "answers_of"]
+__all__ = [
+    "KEPT_PAST_S",
+    "NOT_HERE",
+    "AnswerToKeep",
+    "AnswersStore",
+    "Kept",
+    "StoredAnswer",
+    "answers_of",
+]
 
 NOT_HERE: Final = object()
 """What :meth:`AnswersStore.read_here` answers when the read must be awaited."""
+KEPT_PAST_S: Final = 300.0
+"""How long an answer past its ``expires`` stays in the store, never served, before a write
+drops it: the re-maker (:mod:`membergraph.response_cache.remake`) reads those whose moment
+came since its last read (one kept after it, a lease handover, a failed read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +87,8 @@ class AnswersStore(abc.ABC):
     ) -> Kept:
         """Keep ``answers`` (one under a key replaces the one there), each unless a feed
         entry after its ``since`` names a member it read; then the oldest out until the
-        bound holds (expired ones first)."""
+        bound holds (expired ones first: those past their ``expires`` by :data:`KEPT_PAST_S`
+        at ``now``)."""
 
     @abc.abstractmethod
     async def drop(
@@ -95,10 +108,11 @@ class AnswersStore(abc.ABC):
 
     @abc.abstractmethod
     async def expiring(
-        self, after: float, until: float, limit: int
+        self, after: float, until: float, limit: int, skip: int = 0
     ) -> list[tuple[float, tuple[str, ...]]]:
-        """The answers that expire in ``(after, until]``, soonest first, ``limit`` at
-        most: when each does and the members (and value tags) it read."""
+        """The answers that expire in ``(after, until]``, soonest first (those expiring
+        together in a fixed order), ``limit`` at most after the first ``skip`` of them
+        (a next page): when each does and the members (and value tags) it read."""
 
     @abc.abstractmethod
     async def lead(self, owner: str, now: float, seconds: float) -> bool:

@@ -10,6 +10,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from membergraph.identity.store.answers import (
+    KEPT_PAST_S,
     AnswersStore,
     AnswerToKeep,
     Kept,
@@ -93,8 +94,10 @@ class MongoAnswers(AnswersStore):
                 kept += 1
             # The batch's change at once (a total made meanwhile by others included).
             entries, total = await _add(self.store.db, added, grown)
-            # Those past their moment (each lives until its figures move: not in write order).
-            found = self._answers.find({"expires": {"$lte": now}}, projection=["size"])
+            # Those past their moment (each lives until its figures move: not in write order),
+            # left a while for the re-maker to read.
+            past = now - KEPT_PAST_S
+            found = self._answers.find({"expires": {"$lte": past}}, projection=["size"])
             dead = await found.limit(256).to_list()
             if dead:
                 gone = await self._answers.delete_many({"_id": {"$in": [d["_id"] for d in dead]}})
@@ -106,7 +109,7 @@ class MongoAnswers(AnswersStore):
                 oldest = await found.sort("at", 1).limit(256).to_list()
                 out, sizes = [], 0
                 for doc in oldest:
-                    if entries <= max_entries and total <= max_bytes and doc["expires"] > now:
+                    if entries <= max_entries and total <= max_bytes and doc["expires"] > past:
                         break
                     size = int(doc["size"])
                     out.append(doc["_id"])
@@ -137,13 +140,14 @@ class MongoAnswers(AnswersStore):
             return await _count(self.store.db)
 
     async def expiring(
-        self, after: float, until: float, limit: int
+        self, after: float, until: float, limit: int, skip: int = 0
     ) -> list[tuple[float, tuple[str, ...]]]:
         async with self.store._mapped("read"):
             found = self._answers.find(
                 {"expires": {"$gt": after, "$lte": until}}, projection=["expires", "members"]
             )
-            docs = await found.sort("expires", 1).limit(limit).to_list()
+            ordered = found.sort([("expires", 1), ("_id", 1)])
+            docs = await ordered.skip(skip).limit(limit).to_list()
         return [(float(d["expires"]), tuple(d["members"])) for d in docs]
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:

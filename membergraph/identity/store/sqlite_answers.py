@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from membergraph.identity.store.answers import (
+    KEPT_PAST_S,
     NOT_HERE,
     AnswersStore,
     AnswerToKeep,
@@ -71,7 +72,7 @@ _BOOKKEEPING = 120  # bytes a row and its members take beside the body, about
 _EXPIRED = "SELECT seq, size FROM answers WHERE expires <= ? LIMIT 256"
 _EXPIRING = (
     "SELECT expires, members FROM answers WHERE expires > ? AND expires <= ?"
-    " ORDER BY expires LIMIT ?"
+    " ORDER BY expires, seq LIMIT ? OFFSET ?"
 )
 
 
@@ -132,8 +133,10 @@ def _keep(
             )
             kept += 1
         entries, total = _held(db)
-        # Those past their moment (each lives until its figures move: not in write order).
-        dead = db.execute(_EXPIRED, (now,)).fetchall()
+        # Those past their moment (each lives until its figures move: not in write order),
+        # left a while for the re-maker to read.
+        past = now - KEPT_PAST_S
+        dead = db.execute(_EXPIRED, (past,)).fetchall()
         if dead:
             _drop_seqs(db, [seq for seq, _ in dead])
             entries, total = entries - len(dead), total - sum(size for _, size in dead)
@@ -145,7 +148,7 @@ def _keep(
             ).fetchall()
             out = []
             for seq, size, expires in oldest:
-                if entries <= max_entries and total <= max_bytes and expires > now:
+                if entries <= max_entries and total <= max_bytes and expires > past:
                     break
                 out.append(seq)
                 entries, total = entries - 1, total - size
@@ -217,9 +220,9 @@ def _lead(db: sqlite3.Connection, owner: str, now: float, seconds: float) -> boo
 
 
 def _expiring(
-    db: sqlite3.Connection, after: float, until: float, limit: int
+    db: sqlite3.Connection, after: float, until: float, limit: int, skip: int
 ) -> list[tuple[float, str]]:
-    return db.execute(_EXPIRING, (after, until, limit)).fetchall()
+    return db.execute(_EXPIRING, (after, until, limit, skip)).fetchall()
 
 
 def _count_once(db: sqlite3.Connection) -> None:
@@ -281,9 +284,9 @@ class SqliteAnswers(AnswersStore):
         return await self.store._read(_held)
 
     async def expiring(
-        self, after: float, until: float, limit: int
+        self, after: float, until: float, limit: int, skip: int = 0
     ) -> list[tuple[float, tuple[str, ...]]]:
-        rows = await self.store._read(_expiring, after, until, limit)
+        rows = await self.store._read(_expiring, after, until, limit, skip)
         return [(float(at), tuple(orjson.loads(members))) for at, members in rows]
 
     async def lead(self, owner: str, now: float, seconds: float) -> bool:
