@@ -63,7 +63,8 @@ class BadIdentifier(ValueError):
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 # Characters no one types and no mail server reads: a zero-width space or joiner, a byte
 # order mark, a soft hyphen, carried along when an address is copied from a page or a PDF.
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_INVISIBLE_CHARS = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Spaces beside the @ (a no-break space a form put there): never part of an address.
 _AROUND_AT = re.compile(r"(?<!\s)\s*@\s*")  # tried once per run of spaces: linear
 # No address has more than 254 characters (RFC 5321); one typed or pasted may carry a
@@ -74,17 +75,13 @@ _LONGEST_TYPED_EMAIL = 1024
 _LOYALTY_STRIP = re.compile(r"[\s\-_./]")
 # What no one types into a card or a phone number and no reader of one sees: control
 # characters (a NUL a C till leaves at the end of a string), the invisible ones above.
-_UNSEEN = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
-)
+_UNSEEN = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE_CHARS}]")
 
 
 def _readable(value: str) -> str:
     """A card or a phone number as a person reads it: without control and invisible
-    characters, and in Unicode NFKC (a full-width ``ＬＤ-２３３９`` from an Asian input method
-    is ``LD-2339``). NFKC, unlike e-mails' NFC: a card or a number is letters and digits, no
-    two of which compatibility folding joins that a person would tell apart. Plain
-    printable ASCII, nearly every value, is returned as it is, at no cost."""
+    characters, in NFKC (a full-width ``ＬＤ-２３３９`` is ``LD-2339``; unlike e-mails' NFC:
+    letters and digits, none two a person would tell apart). Printable ASCII as it is."""
     if value.isascii() and value.isprintable():
         return value
     return unicodedata.normalize("NFKC", _UNSEEN.sub("", value))
@@ -280,8 +277,7 @@ def _nanp_fast(text: str) -> str | None:
 
 
 def normalize_phone(value: str, region: str = "US") -> str:
-    """Format a phone number as E.164, reading numbers without ``+`` in ``region``,
-    without control and invisible characters, full-width digits read (``_readable``).
+    """Format a phone number as E.164 (read as ``_readable``; without ``+``: in ``region``).
 
     Kept when phonenumbers finds it *possible* (its length fits its country), not only
     *valid* (assigned in today's numbering plan): a valid-number check would drop the
@@ -319,8 +315,7 @@ def _parsed_phone(text: str, region: str) -> str:
 
 
 def normalize_loyalty_id(value: str) -> str:
-    """Upper-case a loyalty number and drop separators, control and invisible characters
-    (a trailing NUL, a zero-width space) and full-width forms (``_readable``).
+    """Upper-case a loyalty number, without separators and what ``_readable`` leaves out.
 
     Example:
         >>> normalize_loyalty_id(" ld-1234-5678 ")
