@@ -6,6 +6,7 @@ sooner. On an injected clock: no timing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,23 +212,31 @@ def test_the_store_serves_an_answer_that_reads_no_clock_a_day_later(lines: Setti
         assert gateway.hits() == hits + 1
 
 
+@contextmanager
+def _remaking(base: Settings, data_dir: Path, at: datetime) -> Iterator[tuple[Gateway, Any]]:
+    """A gateway that makes its warm query's answers again (its re-maker too), over her
+    purchase, on a clock set at ``at``."""
+    _lines(data_dir, contact=False)
+    settings = base.model_copy(
+        update={"response_cache_warm": ["Profile"], "response_cache_warm_as": "personalization"}
+    )
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {MASKED}"}
+    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
+        clock = Clock(at)
+        responses, remaker = app.state.response_cache, app.state.response_cache.remaker
+        responses.clock = responses.stored.clock = remaker.clock = clock
+        yield Gateway(http, clock), remaker
+
+
 def test_the_warm_answers_are_made_again_at_the_moment_they_stop_being_true(
     warmable: Settings,  # noqa: F811
     data_dir: Path,
 ) -> None:
     # Given a gateway that makes its warm query's answers again, and her answer to it kept
     # a hundred seconds before her purchase leaves the 12-month window
-    _lines(data_dir, contact=False)
-    settings = warmable.model_copy(
-        update={"response_cache_warm": ["Profile"], "response_cache_warm_as": "personalization"}
-    )
-    app = create_app(settings)
-    headers = {"Authorization": f"Bearer {MASKED}"}
-    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
-        clock = Clock(LEAVES - 100 * SECOND)
-        responses, remaker = app.state.response_cache, app.state.response_cache.remaker
-        responses.clock = responses.stored.clock = remaker.clock = clock
-        gateway = Gateway(http, clock)
+    with _remaking(warmable, data_dir, LEAVES - 100 * SECOND) as (gateway, remaker):
+        http, clock = gateway.http, gateway.clock
         gateway.ask(NAMED)
         hits = gateway.hits()
         # When the re-maker reads ahead, then again once the moment came
@@ -249,17 +258,8 @@ def test_an_answer_kept_between_two_reads_ahead_is_made_again_at_its_moment(
     # Given a gateway that makes its warm query's answers again, whose re-maker read ahead
     # a second before her answer was kept, thirty seconds before her purchase leaves the
     # 12-month window
-    _lines(data_dir, contact=False)
-    settings = warmable.model_copy(
-        update={"response_cache_warm": ["Profile"], "response_cache_warm_as": "personalization"}
-    )
-    app = create_app(settings)
-    headers = {"Authorization": f"Bearer {MASKED}"}
-    with TestClient(app, base_url="http://127.0.0.1", headers=headers) as http:
-        clock = Clock(LEAVES - 31 * SECOND)
-        responses, remaker = app.state.response_cache, app.state.response_cache.remaker
-        responses.clock = responses.stored.clock = remaker.clock = clock
-        gateway = Gateway(http, clock)
+    with _remaking(warmable, data_dir, LEAVES - 31 * SECOND) as (gateway, remaker):
+        http, clock = gateway.http, gateway.clock
         http.portal.call(remaker.look_ahead)
         clock.at(LEAVES - 30 * SECOND)
         gateway.ask(NAMED)
