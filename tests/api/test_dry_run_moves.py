@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
-from membergraph.settings import ApiKey
+from membergraph.settings import ApiKey, Settings
 from tests.api.test_steward_guardrails import _data, _two_customers, two_customers
 from tests.conftest import gql
 
@@ -212,3 +213,45 @@ def test_a_dry_run_split_logs_the_read_under_the_member_as_it_is(keyed: TestClie
     [entry] = _logged(keyed, merged_id, "dry-split")
     assert "profile.emails.value" in entry["fields"]
     assert _logged(keyed, side, "dry-split") == []
+
+
+def test_the_records_a_dry_run_would_move_are_masked_without_pii_read(tmp_path: Path) -> None:
+    # Given Ann's contact, and an online account of another e-mail of hers: two members
+    data = tmp_path / "data"
+    data.mkdir()
+    contact = {"contact_id": "C-ANN", "first_name": "Ann", "emails": ["ann.lee@example.org"]}
+    (data / "crm.jsonl").write_bytes(orjson.dumps(contact) + b"\n")
+    order = {
+        "transaction_id": "T-1",
+        "loyalty_id": None,
+        "email": "ann.other@mailbox.org",
+        "channel": "online",
+        "occurred_at": "2026-11-02T10:00:00Z",
+        "amount_cents": 1000,
+        "points_earned": 0,
+        "status": "completed",
+    }
+    (data / "transactions.jsonl").write_bytes(orjson.dumps(order) + b"\n")
+    settings = Settings(
+        data=data,
+        store=f"sqlite:///{tmp_path / 'id.db'}",
+        cache_dir=tmp_path / "cache",
+        api_keys={
+            "steward-key-00000000001": ApiKey(name="steward", scopes=["identity:write"]),
+            **{k: ApiKey(name=k[:11], scopes=s) for k, s in KEYS.items()},
+        },
+    )
+    link = f"""mutation {{ linkRecords(a: {{source: TRANSACTIONS,
+      key: "online:ann.other@mailbox.org"}}, b: {ANN}, reason: "hers", dryRun: true) {{
+      id change {{ recordsJoining {{ key }} }} }} }}"""
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        # When a steward without pii:read tries linking the account to her contact
+        [masked] = _as(client, "steward-key-00000000001", link, "masked")["linkRecords"]
+        # Then the account that would join is named, its e-mail masked, and nothing logged
+        [joining] = masked["change"]["recordsJoining"]
+        assert joining["key"].startswith("online:") and "ann.other" not in joining["key"]
+        assert _logged(client, masked["id"], "masked") == []
+        # and a steward with pii:read reads it whole, logged
+        [shown] = _as(client, "steward-pii-key-0000001", link, "shown")["linkRecords"]
+        assert shown["change"]["recordsJoining"] == [{"key": "online:ann.other@mailbox.org"}]
+        assert "change.recordsJoining.key" in _logged(client, shown["id"], "shown")[0]["fields"]
