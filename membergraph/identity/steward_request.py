@@ -20,6 +20,7 @@ from membergraph.identity.values import SHARED_DEVICE, stored_nobodys_reason
 
 __all__ = [
     "MAX_REASON_CHARS",
+    "Moves",
     "Preview",
     "StewardError",
     "already_undone",
@@ -56,17 +57,38 @@ def already_undone(event: IdentityEvent, by: int) -> StewardError:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Moves:
+    """What a change would do to one member it answers: the members now whose records it
+    would hold, the records that would join it and leave it, and its records now (none: no
+    member holds its ID now, a split's new side)."""
+
+    member: str
+    members_now: tuple[str, ...]
+    joining: tuple[RecordKey, ...]
+    leaving: tuple[RecordKey, ...]
+    now: tuple[RecordData, ...]
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The members as they are now whose records an answer of this member shows: those
+        it is made of, and itself when its records leave."""
+        return tuple(sorted(set(self.members_now) | ({self.member} if self.now else set())))
+
+
 @dataclass(slots=True)
 class Preview:
     """What a steward's change would do, filled in by a dry run (nothing is written).
 
     ``members`` are the members the change answers, as they would be: each ID with its
     records. ``moved`` lists every record whose member would change: its member now (None: a
-    record new to the store) and its member after.
+    record new to the store) and its member after. ``now``: each answered ID's records as
+    they are (none for an ID no member holds now).
     """
 
     members: dict[str, list[RecordData]] = field(default_factory=dict)
     moved: list[tuple[RecordKey, str | None, str]] = field(default_factory=list)
+    now: dict[str, list[RecordData]] = field(default_factory=dict)
 
     def fill(self, result: ApplyResult, ids: Sequence[str]) -> None:
         held: dict[str, list[RecordData]] = defaultdict(list)
@@ -79,6 +101,28 @@ class Preview:
             for ref, member in sorted(result.member_of.items())
             if result.before.get(ref) != member
         ]
+        # The scope holds the whole of every member the change touches (the closure walks
+        # members whole), so its records' members before are those members as they are.
+        was: dict[str, list[RecordData]] = defaultdict(list)
+        for ref, member in sorted(result.before.items()):
+            if member in ids and ref in result.scope:
+                was[member].append(result.scope[ref])
+        self.now = {m: was[m] for m in ids if was[m]}
+
+    def moves(self, member: str) -> Moves:
+        """What the change would do to ``member``, one of :attr:`members`."""
+        before = {ref: was for ref, was, _ in self.moved}
+        after = [r.ref for r in self.members.get(member, [])]
+        now = self.now.get(member, [])
+        held = {r.ref for r in now}
+        made_of = {before.get(ref, member) for ref in after}
+        return Moves(
+            member=member,
+            members_now=tuple(sorted(m for m in made_of if m is not None)),
+            joining=tuple(ref for ref in after if ref not in held),
+            leaving=tuple(sorted(held - set(after))),
+            now=tuple(now),
+        )
 
 
 MAX_REASON_CHARS = 2000

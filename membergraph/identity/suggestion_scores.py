@@ -62,6 +62,10 @@ class FieldEvidence:
     a: str | None
     b: str | None
     rule_weight: float | None = None
+    swapped: bool = False
+    """A name compared across: first and last names typed the wrong way round on one of the
+    two, so ``a`` and ``b`` are the names that were compared (one a first name, the other a
+    last name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +214,9 @@ def score_pair(
         "address": (a.address, b.address),
     }
     names = name_levels(a, b, close)
+    swapped = _crossed(a, b, names)
+    if swapped:
+        said.update(_names_compared(a, names))
     levels = [(f, level) for f, level, *_ in names]
     if levels[1][1] == "differs" and "similar" in rules.weights.get("last_name", {}):
         levels[1] = ("last_name", _similar_family_name(a, b, names))
@@ -232,7 +239,10 @@ def score_pair(
         said[field_] = shown
     share = known.postcode_share
     evidence = tuple(
-        FieldEvidence(f, level, _weight(rules, f, level, a, share), *said[f]) for f, level in levels
+        FieldEvidence(
+            f, level, _weight(rules, f, level, a, share), *said[f], swapped=swapped and f in NAMES
+        )
+        for f, level in levels
     )
     if rules.name_frequency_bits:
         # An exact name weighs by how rare it is (term frequency, as Splink adjusts).
@@ -251,6 +261,28 @@ def score_pair(
     prior = rules.prior if known.prior is None else known.prior
     bits = prior + sum(e.weight for e in evidence)
     return Suggestion(a.ref, b.ref, 1.0 / (1.0 + 2.0 ** (-bits)), evidence)
+
+
+NAMES = ("first_name", "last_name")
+
+
+def _crossed(a: RecordData, b: RecordData, names: list[tuple[str, str, str, str]]) -> bool:
+    """Whether :func:`name_levels` compared the names across (a's last name with b's first
+    name, a's first with b's last): its first name's comparison is not first with first."""
+    _, _, mine, theirs = names[0]
+    return mine != fold_name(a.first_name or "") or theirs != (b.first_name or "")
+
+
+def _names_compared(
+    a: RecordData, names: list[tuple[str, str, str, str]]
+) -> dict[str, tuple[str | None, str | None]]:
+    """Each name field's values as compared across, as written: which of a's names (its
+    first or its last) met which of b's."""
+    said: dict[str, tuple[str | None, str | None]] = {}
+    for field_, _, mine, theirs in names:
+        own = a.first_name if mine == fold_name(a.first_name or "") else a.last_name
+        said[field_] = (own, theirs or None)
+    return said
 
 
 def _similar_family_name(

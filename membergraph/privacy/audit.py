@@ -46,9 +46,11 @@ class PiiReads:
     members_at: dict[Path, tuple[str, ...]] = field(default_factory=dict)
     read: dict[str, set[str]] = field(default_factory=dict)
 
-    def member_at(self, path: Path, member_id: str) -> None:
-        """The member object at ``path`` (seen by each of its fields)."""
-        self.members_at[path] = (member_id,)
+    def member_at(self, path: Path, member_ids: tuple[str, ...]) -> None:
+        """The member object at ``path`` (seen by each of its fields), whose personal values
+        are those of ``member_ids``: its own, or for a steward's dry run the members as they
+        are whose records it would hold."""
+        self.members_at[path] = member_ids
 
     def concerns_at(self, path: Path, member_ids: tuple[str, ...]) -> None:
         """An object at ``path`` outside any member (a match suggestion, an identity conflict)

@@ -35,12 +35,21 @@ from membergraph.resolvers.members import (
     _lines,
     identifiers,
     lines_held,
+    lines_of,
     placeholders,
     records,
 )
 from membergraph.resolvers.paging import Page, check_first, page_by_key
 
-__all__ = ["RfmView", "former", "rfm", "scored", "segment_counts", "segments"]
+__all__ = [
+    "RfmView",
+    "former",
+    "points_now",
+    "rfm",
+    "scored",
+    "segment_counts",
+    "segments",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +155,26 @@ async def former(
 
 
 async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:
+    return await _loyalty(ctx, await records(ctx, member), await identifiers(ctx, member))
+
+
+async def points_now(ctx: RequestContext, member: MemberView) -> int | None:
+    """A dry run's member: the points balance its ID holds now (None: no member holds it)."""
+    if member.moves is None or not member.moves.now:
+        return None
+    now = member.moves.now
+    idents = [(r.ref, i) for r in now for i in r.identifiers]
+    return (await _loyalty(ctx, [r.ref for r in now], idents)).points_balance
+
+
+async def _loyalty(
+    ctx: RequestContext, refs: Sequence[RecordKey], idents: Sequence[tuple[RecordKey, Identifier]]
+) -> Loyalty:
     settings = ctx.gateway.settings
-    idents = await identifiers(ctx, member)
     cards = sorted(
         {i.value for _, i in idents if i.kind is IdentifierKind.LOYALTY_ID and i.via != "agent"}
     )
-    txs: list[Transaction] = await _lines(ctx, member, SourceName.TRANSACTIONS)
+    txs: list[Transaction] = await lines_of(ctx, refs, SourceName.TRANSACTIONS)
     found = loyalty_of(txs, cards, settings.loyalty_program, _reference(ctx))
     if settings.reference_date is None:
         ctx.reads.changes_at(found.changes_at)

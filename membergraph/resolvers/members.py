@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,6 +24,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.placeholders import CONTACT_KINDS, Placeholders
 from membergraph.identity.records import Identifier, RecordKey
 from membergraph.identity.service import FoundMember
+from membergraph.identity.steward_request import Moves
 from membergraph.identity.store.port import StoredLink
 from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
@@ -42,6 +43,7 @@ __all__ = [
     "get_member",
     "hold_parts",
     "identifiers",
+    "lines_of",
     "placeholders",
     "page_members",
     "records",
@@ -52,14 +54,22 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class MemberView:
-    """A live member, and the ID it was asked by (an ID merged away redirects here)."""
+    """A live member, and the ID it was asked by (an ID merged away redirects here); or, in
+    a steward's dry run, a member as the change would leave it, with its :class:`Moves`."""
 
     id: str
     requested_id: str
+    moves: Moves | None = field(default=None, compare=False)
 
     @property
     def redirected_from(self) -> str | None:
         return self.requested_id if self.requested_id != self.id else None
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The members as they are whose personal data its fields show: itself, or for a
+        dry run's member the members now whose records it holds (the access log's)."""
+        return (self.id,) if self.moves is None else self.moves.shown
 
 
 async def bound_member(ctx: RequestContext) -> str | None:
@@ -178,7 +188,11 @@ def lines_held(
 
 async def _lines(ctx: RequestContext, member: MemberView, source: SourceName) -> list[Any]:
     """The lines of one source that belong to the member's records."""
-    refs = await records(ctx, member)
+    return await lines_of(ctx, await records(ctx, member), source)
+
+
+async def lines_of(ctx: RequestContext, refs: Sequence[RecordKey], source: SourceName) -> list[Any]:
+    """The lines of one source that belong to ``refs`` (a member's records)."""
     held = lines_held(ctx, refs, source)
     if held is not None:
         return held

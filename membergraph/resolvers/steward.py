@@ -64,7 +64,7 @@ def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview | None) -> 
         ctx.loaders.member_parts.prime(
             member, MemberParts([r.ref for r in held], pairs), force=True
         )
-    return [MemberView(m, m) for m in ids]
+    return [MemberView(m, m, preview.moves(m)) for m in ids]
 
 
 def _coded(ctx: RequestContext, exc: StewardError) -> CodedError:

@@ -66,6 +66,42 @@ def _item(activity: Any) -> ActivityItem:
     )
 
 
+@strawberry.type(
+    description="What a steward's dry run would change of one member it answers, to judge the "
+    "change before making it: compare with the member's own fields (as the change would leave "
+    "it). Record keys are masked without pii:read, as everywhere."
+)
+class PreviewedChange:
+    view: strawberry.Private[R.MemberView]
+    members_now: list[strawberry.ID] = strawberry.field(
+        description="The members as they are now whose records it would hold (its own ID "
+        "among them when it holds records now and keeps some): one for a split's side, both "
+        "for a merge."
+    )
+    records_joining: list[Record] = strawberry.field(
+        description="Records that would join it: held by another member now (every record of "
+        "an ID no member holds now, a split's new side)."
+    )
+    records_leaving: list[Record] = strawberry.field(
+        description="Its records now that would leave it, for the other members answered."
+    )
+
+    @strawberry.field(
+        description="Its points balance now: null when no member holds its ID now (a split's "
+        "new side, an ID given back by an undo)."
+    )
+    async def points_now(self, info: Ctx) -> BigInt | None:
+        points = await I.points_now(info.context, self.view)
+        return None if points is None else BigInt(points)
+
+    @strawberry.field(
+        description="Its points balance after the change (`loyalty { pointsBalance }`): "
+        "`pointsAfter` minus `pointsNow` is what would move."
+    )
+    async def points_after(self, info: Ctx) -> BigInt:
+        return BigInt((await I.loyalty(info.context, self.view)).points_balance)
+
+
 @strawberry.federation.type(
     keys=["id"],
     description="A customer as one view over the records identity resolved together.",
@@ -91,6 +127,23 @@ class Member:
     def redirected_from(self, root: strawberry.Parent[R.MemberView]) -> strawberry.ID | None:
         redirected = root.redirected_from
         return strawberry.ID(redirected) if redirected else None
+
+    @strawberry.field(
+        description="In an answer of a steward mutation's `dryRun`: what the change would move "
+        "for this member (the members it is made of now, the records joining and leaving it, "
+        "its points balance now and after). Null otherwise: a real change is done, and what "
+        "it moved is in `identityHistory` and the change feed."
+    )
+    def change(self, root: Parent) -> PreviewedChange | None:
+        moves = root.moves
+        if moves is None:
+            return None
+        return PreviewedChange(
+            view=root,
+            members_now=[strawberry.ID(m) for m in moves.members_now],
+            records_joining=[as_record(r) for r in moves.joining],
+            records_leaving=[as_record(r) for r in moves.leaving],
+        )
 
     @strawberry.field(description="The profile, each field from its surviving source.")
     async def profile(self, root: Parent, info: Ctx) -> Profile | None:

@@ -33,8 +33,10 @@ DryRun = Annotated[
     strawberry.argument(
         description="Change nothing: answer the members as the change would leave them (their "
         "ID, records, identifiers, profile, loyalty balance and purchases; `rfm`, `segments` "
-        "and `identityHistory` stay as they are now). Compare with the members as they are "
-        "to see the records and points that would move."
+        "and `identityHistory` stay as they are now), each with `change`: the members it is "
+        "made of now, the records that would join and leave it, its points balance now and "
+        "after. Personal data shown is logged in the access log of the members as they are "
+        "now whose records the answer holds."
     ),
 ]
 

@@ -47,7 +47,7 @@ class MemberScope(FieldExtension):
         if self.concerns is not None:
             reads.concerns_at(path_of(info.path.prev), tuple(self.concerns(source)))
         elif isinstance(source, MemberView):
-            reads.member_at(path_of(info.path.prev), source.id)
+            reads.member_at(path_of(info.path.prev), source.shown)
 
     def resolve(
         self, next_: Callable[..., Any], source: Any, info: Info[Any, Any], **kwargs: Any

@@ -27,7 +27,7 @@ class FieldAgreement:
         description="first_name, last_name, birth_date, address, phone or email."
     )
     level: str = strawberry.field(
-        description="exact, close (a typo, a short form, swapped names; a birth date one part "
+        description="exact, close (a typo, a short form; a birth date one part "
         "off or its day and month swapped), similar (family names alike, past a typo), postcode "
         "(same postcode, other street), street (the same street line and house "
         "number under another postcode: a typed postcode), shared (a phone or e-mail both "
@@ -54,6 +54,13 @@ class FieldAgreement:
     )
     b: str | None = strawberry.field(
         extensions=[MaskPII("text")], description="The second contact's value (pii:read)."
+    )
+    swapped: bool = strawberry.field(
+        default=False,
+        description="A name compared across: first and last names typed the wrong way round "
+        "on one contact (Karen Sullivan / Sullivan Edwards: `last_name` `exact` compares "
+        "`Sullivan` with `Sullivan`, one's last name with the other's first); `a` and `b` are "
+        "the names compared.",
     )
 
 
@@ -109,6 +116,7 @@ def _suggestion(found: MemberSuggestion, created: dict[str, datetime]) -> MatchS
                 rule_weight=e.rule_weight,
                 a=e.a,
                 b=e.b,
+                swapped=e.swapped,
             )
             for e in s.evidence
         ],

@@ -117,6 +117,40 @@ def test_swapped_names_are_weighed_field_by_field_as_the_other_contact_names_the
 
 
 @pytest.mark.parametrize(
+    ("b", "said"),
+    [
+        # The demo's pair C0000723/C0000724: one family name, typed as the first name.
+        pytest.param(
+            ("Sullivan", "Edwards"),
+            {"first_name": ("Karen", "Edwards", True), "last_name": ("Sullivan", "Sullivan", True)},
+            id="family-name-as-first-name",
+        ),
+        pytest.param(
+            ("Sullivan", "Karen"),
+            # (whose names were swapped is not known: each field shows what it compared)
+            {"first_name": ("Sullivan", "Sullivan", True), "last_name": ("Karen", "Karen", True)},
+            id="both-swapped",
+        ),
+        pytest.param(
+            ("Karen", "Sulivan"),
+            {"first_name": ("Karen", "Karen", False), "last_name": ("Sullivan", "Sulivan", False)},
+            id="straight",
+        ),
+    ],
+)
+def test_swapped_names_evidence_shows_the_names_it_compared(
+    b: tuple[str, str], said: dict[str, tuple[str, str, bool]]
+) -> None:
+    # Given Karen Sullivan and a contact with her names in the other's fields (or not)
+    x = crm("C1", first="Karen", last="Sullivan", birth=None, address=_home(1))
+    y = crm("C2", first=b[0], last=b[1], birth=None, address=_home(2))
+    # Then each name's evidence shows the two names compared, and says when across
+    scored = score_pair(x, y, RULES.suggestions, RULES.near_duplicates)
+    shown = {e.field: (e.a, e.b, e.swapped) for e in scored.evidence if e.field in said}
+    assert shown == said
+
+
+@pytest.mark.parametrize(
     ("a", "b", "level"),
     [
         pytest.param("Johnson", "Johnson Jr.", "generation", id="junior-on-one"),
