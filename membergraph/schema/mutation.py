@@ -129,7 +129,9 @@ class Mutation:
         "constraints the change made are reversed and the members resolved again. Refused "
         "with `LATER_CHANGES_DEPEND` when a later steward change touches the same records "
         "(undo those first), and with `ALREADY_UNDONE` naming the undo when the change was "
-        "undone since (`IdentityEvent.undoneBy`; undo that undo to make the change again).",
+        "undone since (`IdentityEvent.undoneBy`; undo that undo to make the change again); "
+        "`LATER_CHANGES_DEPEND` too when what the change made is no longer as it left it, "
+        "since an undo answers only when it reverses the change exactly.",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def undo(
