@@ -118,3 +118,40 @@ def test_a_redone_split_blocks_the_move_and_undo_everything_gives_the_start(
     _data(_undo(client, move, "undo move"))
     assert _members(client) == before
     assert _steward(client)[move]["undoneBy"] == _by_reason(client, "undo move")
+
+
+def _link(client: TestClient, a: dict[str, str], b: dict[str, str], reason: str) -> None:
+    _data(
+        gql(
+            client,
+            "mutation ($a: RecordRefInput!, $b: RecordRefInput!, $r: String!) { "
+            "linkRecords(a: $a, b: $b, reason: $r, move: true) { id } }",
+            a=a,
+            b=b,
+            r=reason,
+        )
+    )
+
+
+def test_a_link_made_redundant_by_later_links_is_kept_and_undone_exactly(
+    client: TestClient,
+) -> None:
+    # Given Bob's card linked to Ann's (a move), then Ann's contact to each card: the first
+    # link is one of a cycle of three steward's links, which the later two make redundant
+    before = _members(client)
+    world = _world(client)
+    ann_card, bob_card = _card_of(world["ann"]), _card_of(world["bob"])
+    ann = {"source": "CRM", "key": "C-ANN"}
+    _link(client, ann_card, bob_card, "cards")
+    _link(client, ann, bob_card, "ann and bob's card")
+    _link(client, ann, ann_card, "ann and her card")
+    # When every link is undone, newest first
+    for reason in ("ann and her card", "ann and bob's card", "cards"):
+        _data(_undo(client, _by_reason(client, reason), f"undo {reason}"))
+    # Then each undo is recorded against its link, and the world is the start exactly
+    events = _steward(client)
+    for reason in ("ann and her card", "ann and bob's card", "cards"):
+        assert events[_by_reason(client, reason)]["undoneBy"] == _by_reason(
+            client, f"undo {reason}"
+        )
+    assert _members(client) == before
