@@ -40,11 +40,13 @@ class StewardError(ValueError):
         code: str = "BAD_USER_INPUT",
         members: Sequence[str] = (),
         records: Sequence[str] = (),
+        events: Sequence[int] = (),
     ) -> None:
         super().__init__(message)
         self.code = code
         self.members = list(members)  # the members concerned (e.g. the one a link would strip)
         self.records = list(records)  # ``source:key`` of the records concerned
+        self.events = list(events)  # the events concerned (e.g. the rejection a link lifts)
 
 
 def already_undone(event: IdentityEvent, by: int) -> StewardError:

@@ -45,7 +45,13 @@ DryRun = Annotated[
 class Mutation:
     @strawberry.mutation(
         description="Merge the members of two records (a steward's manual link). Lifts any "
-        "cannot-link between the two members left by an earlier split. When the rules cannot "
+        "cannot-link between the two members left by an earlier split (the link's event lists "
+        "them; `undo` puts them back). A steward's rejection (`rejectSuggestion`) between two "
+        "other records of the two members is never lifted unsaid: the link is refused with "
+        "`extensions.code` `WOULD_LIFT_REJECTION`, `extensions.members` (the two members), "
+        "`extensions.records` (the contacts rejected as two people) and `extensions.events` "
+        "(the rejections' `steward` events), unless `liftRejection` is true; a link of the two "
+        "rejected contacts themselves lifts it. When the rules cannot "
         "hold the two together (a loyalty card linked to a second CRM contact), the link would "
         "take profile records (cards, CRM contacts, online accounts) away from a member "
         "instead: it is refused with `extensions.code` `WOULD_MOVE_RECORDS`, "
@@ -70,8 +76,18 @@ class Mutation:
             ),
         ] = False,
         dry_run: DryRun = False,
+        lift_rejection: Annotated[
+            bool,
+            strawberry.argument(
+                description="Allow the link to join contacts a steward rejected as two people "
+                "(`rejectSuggestion`) through other records of their members: the rejection "
+                "is lifted, listed in the link's event, and put back by its `undo`."
+            ),
+        ] = False,
     ) -> list[Member]:
-        return await S.link(info.context, _ref(a), _ref(b), reason, move, dry_run)  # type: ignore[return-value]
+        return await S.link(  # type: ignore[return-value]
+            info.context, _ref(a), _ref(b), reason, move, dry_run, lift_rejection=lift_rejection
+        )
 
     @strawberry.mutation(
         description="Un-merge: the listed records leave the member and form their own. Links "
