@@ -39,6 +39,7 @@ from membergraph.identity.steward_request import (
     Preview,
     StewardError,
     already_undone,
+    missing,
     pair,
     require_reason,
     scope_of,
@@ -62,10 +63,10 @@ def undoable(event: IdentityEvent) -> bool:
     return event.kind in UNDOABLE
 
 
-def _refusal(event_id: int, event: IdentityEvent | None) -> StewardError:
+def _refusal(event_id: int, event: IdentityEvent | None, gone: bool | None) -> StewardError:
     """Why ``undo`` does not take this event, saying what would undo it."""
     if event is None:
-        return StewardError(f"event {event_id} does not exist", "NOT_FOUND")
+        return missing(event_id, gone)
     said = f"event {event_id} ({event.kind} by {event.actor})"
     if event.kind in _BESIDE:
         return StewardError(
@@ -180,7 +181,8 @@ async def undo_event(
     if event is not None and event.kind in DECISIONS:
         return await undo_decision(service, event, reason, actor, preview=preview)
     if event is None or event.kind != STEWARD:
-        raise _refusal(event_id, event)
+        gone = await service.store.event_gone(event_id) if event is None else None
+        raise _refusal(event_id, event, gone)
     refs = records_of(event.evidence)
     async with service.lock:
 

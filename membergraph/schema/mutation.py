@@ -123,7 +123,9 @@ class Mutation:
     @strawberry.mutation(
         description="Undo one merge from `identityHistory` by its event id: each side gets its "
         "records and its member ID back; facts follow their records. A merge undone since "
-        "answers `ALREADY_UNDONE`.",
+        "answers `ALREADY_UNDONE`; an event of another kind `NOT_A_MERGE` (a steward's change "
+        "is undone with `undo`); an id of no event `NOT_FOUND` (saying so when the event was "
+        "erased with its member's history).",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def undo_merge(
@@ -147,7 +149,8 @@ class Mutation:
         "(undo those first), and with `ALREADY_UNDONE` naming the undo when the change was "
         "undone since (`IdentityEvent.undoneBy`; undo that undo to make the change again); "
         "`LATER_CHANGES_DEPEND` too when what the change made is no longer as it left it, "
-        "since an undo answers only when it reverses the change exactly.",
+        "since an undo answers only when it reverses the change exactly. An id of no event "
+        "answers `NOT_FOUND` (saying so when the event was erased with its member's history).",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def undo(
