@@ -171,7 +171,8 @@ class _Resolver:
     def _try_link(self, a: RecordKey, b: RecordKey, rule: str, evidence: dict[str, Any]) -> bool:
         p = self.partition
         ra, rb = p.find(a), p.find(b)
-        if ra == rb:
+        if ra == rb:  # a steward's link joined already by others stays (an undo drops it)
+            self.links.extend([Link(a, b, rule, evidence)] if rule == "manual" else [])
             return False
         if self._forbidden(ra, rb):
             self.conflicts.append(Conflict("cannot_link", (a, b), {"rule": rule, **evidence}))

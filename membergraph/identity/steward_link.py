@@ -8,7 +8,12 @@ account) away from another member silently. When the resolution it causes would 
 profile records of a member, the link is refused with ``WOULD_MOVE_RECORDS`` naming that
 member and the records that would leave it, unless the steward says ``move``.
 
-A later manual link between the two sides of a split lifts the split's cannot-links.
+A later manual link between the two sides of a split lifts the split's cannot-links (the
+steward's later word on the same records; its event lists them, and its undo puts them
+back). A link that would lift a steward's rejection (``rejectSuggestion``: two contacts
+said to be two people) through other records of their members is refused with
+``WOULD_LIFT_REJECTION`` naming them and the rejection, unless the steward says
+``lift_rejection``; a link of the two rejected contacts themselves names them, and lifts it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
+from membergraph.identity.steward_record import standing, steward_changes
 from membergraph.identity.steward_request import (
     Preview,
     StewardError,
@@ -30,7 +36,7 @@ from membergraph.identity.steward_request import (
 )
 from membergraph.identity.store.port import IdentityEvent
 
-__all__ = ["link_records", "stripped"]
+__all__ = ["link_records", "rejections", "stripped"]
 
 
 def stripped(result: ApplyResult) -> dict[str, list[RecordKey]]:
@@ -69,6 +75,45 @@ def _refuse_strip(result: ApplyResult) -> None:
         )
 
 
+async def rejections(
+    service: IdentityService, pairs: set[frozenset[RecordKey]], members: Sequence[str]
+) -> dict[frozenset[RecordKey], IdentityEvent]:
+    """The cannot-links among ``pairs`` (held now) that a steward's rejection added and no
+    later change lifted: each with that rejection's ``steward`` event (rule ``reject``).
+    Read from the histories of ``members`` and of the members the changes found name."""
+    refs = sorted({ref for p in pairs for ref in p})
+    found: dict[frozenset[RecordKey], IdentityEvent] = {}
+    for event in standing(await steward_changes(service.store, refs, members)):
+        added = {_pair(item) for item in event.evidence.get("cannot_added", [])}
+        if event.rule == "reject":
+            found.update(dict.fromkeys(added & pairs, event))
+        # lifted since (a link that said so): held now, it is another change's
+        for item in event.evidence.get("cannot_lifted", []):
+            found.pop(_pair(item), None)
+    return found
+
+
+def _pair(item: list[Any]) -> frozenset[RecordKey]:
+    return pair((item[0][0], item[0][1]), (item[1][0], item[1][1]))
+
+
+def _refuse_lift(found: dict[frozenset[RecordKey], IdentityEvent], members: list[str]) -> None:
+    if not found:
+        return
+    said = "; ".join(
+        f"{' and '.join(f'{s}:{k}' for s, k in sorted(p))} (event {event.id})"
+        for p, event in sorted(found.items(), key=lambda item: sorted(item[0]))
+    )
+    raise StewardError(
+        f"the link would join records a steward rejected as two people: {said}; link those "
+        "two themselves, or link with liftRejection: true to lift the rejection",
+        "WOULD_LIFT_REJECTION",
+        members=members,
+        records=sorted({f"{s}:{k}" for p in found for s, k in p}),
+        events=sorted({e.id for e in found.values() if e.id is not None}),
+    )
+
+
 async def link_records(
     service: IdentityService,
     a: RecordKey,
@@ -78,6 +123,7 @@ async def link_records(
     move: bool = False,
     preview: Preview | None = None,
     action: str = "link",
+    lift_rejection: bool = False,
     detach: Sequence[RecordKey] = (),
     said: dict[str, Any] | None = None,
     events: Sequence[IdentityEvent] = (),
@@ -87,7 +133,9 @@ async def link_records(
 
     When the rules cannot hold the two together (a card linked to a second CRM contact),
     the link moves records instead and the answer has both members: refused with
-    ``WOULD_MOVE_RECORDS`` unless ``move``. With ``preview``, nothing is written.
+    ``WOULD_MOVE_RECORDS`` unless ``move``. A cannot-link of a steward's rejection between
+    two other records of the two members is lifted only with ``lift_rejection``
+    (``WOULD_LIFT_REJECTION``). With ``preview``, nothing is written.
 
     With ``detach``, ``a`` (a call or a web visitor the rules put on another member) joins
     ``b``'s member alone instead, kept apart from the ``detach`` records by cannot-links: its
@@ -118,6 +166,10 @@ async def link_records(
             # A pair a steward linked already keeps its link (and its reason): linking it
             # again answers the member as it is, as a retried split does.
             kept_apart = {pair(x, y) for x, y in state.cannot}
+            if not lift_rejection:
+                apart = (lift & kept_apart) - {pair(a, b)}
+                named = sorted({members[r] for r in (a, b) if r in members})
+                _refuse_lift(await rejections(service, apart, named) if apart else {}, named)
             linked = any(
                 link.rule == "manual" and pair(link.a, link.b) == pair(a, b)
                 for link in state.active

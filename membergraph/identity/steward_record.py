@@ -24,6 +24,8 @@ __all__ = [
     "merge_sides",
     "parted_merges",
     "records_of",
+    "standing",
+    "steward_changes",
     "steward_event",
     "undone_events",
 ]
@@ -139,6 +141,52 @@ async def deciding_members(store: IdentityStore, events: Iterable[IdentityEvent]
     for event in events:
         members.update(event.evidence.get("members", []))
     return sorted(members)
+
+
+async def steward_changes(
+    store: IdentityStore, refs: Iterable[RecordKey], members: Iterable[str], after: int = 0
+) -> dict[int, IdentityEvent]:
+    """The ``steward`` events after event ``after`` naming any of ``refs``, and the changes
+    their undos took back, wherever each was written, by id.
+
+    A change is written under one member, and its undo beside it only while that member
+    lives (:func:`steward_event`): a split written under the member a moved card went back
+    to, undone under the member the undo joined, is in neither history alone. So the
+    histories read start with ``members`` and grow with what is found (the members each
+    found change names, was written under, or holds its records now) until none is new, and
+    an undo's change is read by its id wherever it is."""
+    touched = set(refs)
+    found: dict[int, IdentityEvent] = {}
+    asked, read = set(members), set[str]()
+    while asked - read:
+        batch = sorted(asked - read)
+        read.update(batch)
+        for history in await store.member_events(batch):
+            for event in history:
+                if event.kind != STEWARD or event.id is None or event.id <= after:
+                    continue
+                if touched.intersection(records_of(event.evidence)):
+                    found[event.id] = event
+        targets = {event.evidence.get("undoes") for event in found.values()}
+        for target in sorted(t for t in targets if isinstance(t, int)):
+            if target > after and target not in found:
+                taken_back = await store.event(target)
+                if taken_back is not None and taken_back.kind == STEWARD:
+                    found[target] = taken_back
+        asked.update(await deciding_members(store, found.values()))
+        asked.update(event.member_id for event in found.values())
+    return found
+
+
+def standing(events: Mapping[int, IdentityEvent], but: int | None = None) -> list[IdentityEvent]:
+    """The changes among ``events`` still in effect, oldest first: a change undone cancels
+    out with its undo, and an undo undone in turn (a redo) with its own undo, which leaves
+    the change standing. The undo of event ``but`` (not among them) is left in."""
+    cancelled: set[int] = set()
+    for target, undo in undone_events(events[k] for k in sorted(events)).items():
+        if target != but:
+            cancelled.update((target, undo))
+    return [events[k] for k in sorted(events) if k not in cancelled]
 
 
 def merge_sides(event: IdentityEvent) -> tuple[list[RecordKey], list[RecordKey]]:

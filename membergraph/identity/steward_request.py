@@ -24,6 +24,7 @@ __all__ = [
     "Preview",
     "StewardError",
     "already_undone",
+    "missing",
     "as_is",
     "members_of",
     "pair",
@@ -41,11 +42,25 @@ class StewardError(ValueError):
         code: str = "BAD_USER_INPUT",
         members: Sequence[str] = (),
         records: Sequence[str] = (),
+        events: Sequence[int] = (),
     ) -> None:
         super().__init__(message)
         self.code = code
         self.members = list(members)  # the members concerned (e.g. the one a link would strip)
         self.records = list(records)  # ``source:key`` of the records concerned
+        self.events = list(events)  # the events concerned (e.g. the rejection a link lifts)
+
+
+def missing(event_id: int, gone: bool | None) -> StewardError:
+    """The refusal of an event id no event has: erased (``gone``, as the store tells from the
+    ids it gave) or never given."""
+    if gone:
+        return StewardError(
+            f"event {event_id} was erased (a privacy erasure deletes the history of the member "
+            "it erases): there is nothing left to undo",
+            "NOT_FOUND",
+        )
+    return StewardError(f"event {event_id} does not exist", "NOT_FOUND")
 
 
 def already_undone(event: IdentityEvent, by: int) -> StewardError:

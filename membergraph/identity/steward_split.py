@@ -24,6 +24,7 @@ from membergraph.identity.steward_request import (
     already_undone,
     as_is,
     members_of,
+    missing,
     pair,
     require_reason,
     scope_of,
@@ -154,8 +155,15 @@ async def undo_merge(
     require_reason(reason)
     async with service.lock:
         event = await service.store.event(event_id)
-        if event is None or event.kind != "merged":
-            raise StewardError(f"event {event_id} is not a merge", "NOT_FOUND")
+        if event is None:
+            raise missing(event_id, await service.store.event_gone(event_id))
+        if event.kind != "merged":
+            raise StewardError(
+                f"event {event_id} ({event.kind}, rule {event.rule}, by {event.actor}) is not "
+                "a merge: undoMerge takes a `merged` event; undo takes it if it is a steward's "
+                "change (see its `undoable`)",
+                "NOT_A_MERGE",
+            )
         merged, into = await _sides_together(service, event)
         marker = IdentityEvent(
             event.member_id,

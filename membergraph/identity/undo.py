@@ -5,7 +5,10 @@ added or lifted) and the resolution it causes. Undoing it applies the inverse co
 and resolves again: the partition is the one the constraints had before, whatever the
 change was (a link, a move, a split, an undone merge, an accepted or rejected suggestion,
 an undo). A later steward change touching the same records may rest on it: the undo is then
-refused with ``LATER_CHANGES_DEPEND`` naming those events (undo them first, newest first).
+refused with ``LATER_CHANGES_DEPEND`` naming those events (undo them first, newest first),
+read wherever they were written (:func:`~membergraph.identity.steward_record.steward_changes`).
+An undo answers only when it reverses the change exactly: what the change made must be as it
+left it (else ``LATER_CHANGES_DEPEND`` too, and nothing is written).
 An event undone stays undone (:func:`undone_events`): undoing it again is refused with
 ``ALREADY_UNDONE`` naming the undo, which is itself a change that can be undone (a redo).
 
@@ -18,6 +21,7 @@ joined. A steward's decision recorded beside its change (``suggestion_rejected``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from membergraph.identity.records import RecordKey
@@ -27,12 +31,16 @@ from membergraph.identity.steward_record import (
     STEWARD,
     deciding_members,
     records_of,
+    standing,
+    steward_changes,
     undone_events,
 )
 from membergraph.identity.steward_request import (
     Preview,
     StewardError,
     already_undone,
+    missing,
+    pair,
     require_reason,
     scope_of,
 )
@@ -55,10 +63,10 @@ def undoable(event: IdentityEvent) -> bool:
     return event.kind in UNDOABLE
 
 
-def _refusal(event_id: int, event: IdentityEvent | None) -> StewardError:
+def _refusal(event_id: int, event: IdentityEvent | None, gone: bool | None) -> StewardError:
     """Why ``undo`` does not take this event, saying what would undo it."""
     if event is None:
-        return StewardError(f"event {event_id} does not exist", "NOT_FOUND")
+        return missing(event_id, gone)
     said = f"event {event_id} ({event.kind} by {event.actor})"
     if event.kind in _BESIDE:
         return StewardError(
@@ -92,27 +100,6 @@ def _inverse(event: IdentityEvent, reason: str) -> Adjustments:
     )
 
 
-async def _later(
-    service: IdentityService, event: IdentityEvent, refs: list[RecordKey]
-) -> list[IdentityEvent]:
-    """Steward events after ``event`` touching any of its records, from the histories of
-    the members those records and the event named."""
-    members = await deciding_members(service.store, [event])
-    touched = set(refs)
-    found: dict[int, IdentityEvent] = {}
-    for history in await service.store.member_events(sorted(members)):
-        for later in history:
-            if later.kind != STEWARD or later.id is None or event.id is None:
-                continue
-            if later.id > event.id and touched & set(records_of(later.evidence)):
-                found[later.id] = later
-    # A later change undone since cancels out with its undo: nothing rests on either.
-    undoes = {u.id: u.evidence.get("undoes") for u in found.values() if u.rule == "undo"}
-    undone = {target for target in undoes.values() if target in found}
-    cancelled = undone | {u for u, target in undoes.items() if target in undone}
-    return [found[k] for k in sorted(found) if k not in cancelled]
-
-
 async def _versions(service: IdentityService, refs: list[RecordKey]) -> dict[str, int]:
     """The versions of the members holding ``refs``: the undo moves them on."""
     members = set((await service.store.assignments(refs)).values())
@@ -123,17 +110,53 @@ async def _refuse_if_later(
     service: IdentityService, event: IdentityEvent, refs: list[RecordKey]
 ) -> None:
     """``ALREADY_UNDONE`` or ``LATER_CHANGES_DEPEND`` when a later steward change says so."""
-    later = await _later(service, event, refs)
     assert event.id is not None
-    undone_by = undone_events(later).get(event.id)
+    members = await deciding_members(service.store, [event])
+    later = await steward_changes(service.store, refs, members, after=event.id)
+    undone_by = undone_events(later[k] for k in sorted(later)).get(event.id)
     if undone_by is not None:
         raise already_undone(event, undone_by)
-    if later:
-        names = ", ".join(f"{e.id} ({e.rule})" for e in later)
+    rest = standing(later, but=event.id)
+    if rest:
+        names = ", ".join(f"{e.id} ({e.rule})" for e in rest)
         raise StewardError(
             f"later steward changes touch the same records: {names}; undo them first",
             "LATER_CHANGES_DEPEND",
         )
+
+
+async def _refuse_if_changed(service: IdentityService, event: IdentityEvent) -> None:
+    """``LATER_CHANGES_DEPEND`` when the links and cannot-links ``event`` changed are not as
+    it left them: whatever changed them since, its inverse would not be its exact reverse
+    (an undo that changed nothing would answer ok and record nothing)."""
+    said, store = event.evidence, service.store
+    refs = records_of(said)
+    manual = {pair(link.a, link.b) for link in await store.manual_links(refs)}
+    held = {pair(a, b) for a, b in await store.cannot_links(refs)}
+    # (its list, the link kind, whether it holds now as the event left it)
+    expected: list[tuple[str, str, Callable[[frozenset[RecordKey]], bool]]] = [
+        ("manual_added", "link", lambda p: p in manual),
+        ("manual_dropped", "link", lambda p: p not in manual),
+        ("cannot_added", "cannot-link", lambda p: p in held),
+        ("cannot_lifted", "cannot-link", lambda p: p not in held),
+    ]
+    moved = [
+        (kind, item[0], item[1])
+        for name, kind, as_left in expected
+        for item in said.get(name, [])
+        if not as_left(_pair(item[0], item[1]))
+    ]
+    if moved:
+        names = ", ".join(f"{kind} {a[0]}:{a[1]}-{b[0]}:{b[1]}" for kind, a, b in moved)
+        raise StewardError(
+            f"event {event.id} ({event.rule}) cannot be reversed exactly: what it changed was "
+            f"changed since ({names}); nothing was undone",
+            "LATER_CHANGES_DEPEND",
+        )
+
+
+def _pair(a: list[Any], b: list[Any]) -> frozenset[RecordKey]:
+    return pair(_ref(a), _ref(b))
 
 
 async def undo_event(
@@ -158,7 +181,8 @@ async def undo_event(
     if event is not None and event.kind in DECISIONS:
         return await undo_decision(service, event, reason, actor, preview=preview)
     if event is None or event.kind != STEWARD:
-        raise _refusal(event_id, event)
+        gone = await service.store.event_gone(event_id) if event is None else None
+        raise _refusal(event_id, event, gone)
     refs = records_of(event.evidence)
     async with service.lock:
 
@@ -168,6 +192,7 @@ async def undo_event(
             # seen), so two undos at once are one undo and one ALREADY_UNDONE.
             versions = await _versions(service, refs)
             await _refuse_if_later(service, event, refs)
+            await _refuse_if_changed(service, event)
             (scope, hubs), state = await scope_of(service, refs)
             adjust = _inverse(event, reason)
             adjust.versions = versions

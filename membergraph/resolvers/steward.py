@@ -76,6 +76,8 @@ def _coded(ctx: RequestContext, exc: StewardError) -> CodedError:
         extra["members"] = exc.members
     if exc.records:
         extra["records"] = exc.records if unmasked else [mask_record_key(r) for r in exc.records]
+    if exc.events:
+        extra["events"] = [str(e) for e in exc.events]  # as IdentityEvent.id: an ID
     return CodedError(str(exc) if unmasked else mask_value(str(exc)), exc.code, **extra)
 
 
@@ -99,9 +101,14 @@ async def link(
     reason: str,
     move: bool = False,
     dry_run: bool = False,
+    lift_rejection: bool = False,
 ) -> list[MemberView]:
     return await _steward(
-        ctx, dry_run, lambda s, actor, p: link_records(s, a, b, reason, actor, move, p)
+        ctx,
+        dry_run,
+        lambda s, actor, p: link_records(
+            s, a, b, reason, actor, move, p, lift_rejection=lift_rejection
+        ),
     )
 
 

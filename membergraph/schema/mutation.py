@@ -47,7 +47,13 @@ DryRun = Annotated[
 class Mutation:
     @strawberry.mutation(
         description="Merge the members of two records (a steward's manual link). Lifts any "
-        "cannot-link between the two members left by an earlier split. When the rules cannot "
+        "cannot-link between the two members left by an earlier split (the link's event lists "
+        "them; `undo` puts them back). A steward's rejection (`rejectSuggestion`) between two "
+        "other records of the two members is never lifted unsaid: the link is refused with "
+        "`extensions.code` `WOULD_LIFT_REJECTION`, `extensions.members` (the two members), "
+        "`extensions.records` (the contacts rejected as two people) and `extensions.events` "
+        "(the rejections' `steward` events), unless `liftRejection` is true; a link of the two "
+        "rejected contacts themselves lifts it. When the rules cannot "
         "hold the two together (a loyalty card linked to a second CRM contact), the link would "
         "take profile records (cards, CRM contacts, online accounts) away from a member "
         "instead: it is refused with `extensions.code` `WOULD_MOVE_RECORDS`, "
@@ -72,8 +78,18 @@ class Mutation:
             ),
         ] = False,
         dry_run: DryRun = False,
+        lift_rejection: Annotated[
+            bool,
+            strawberry.argument(
+                description="Allow the link to join contacts a steward rejected as two people "
+                "(`rejectSuggestion`) through other records of their members: the rejection "
+                "is lifted, listed in the link's event, and put back by its `undo`."
+            ),
+        ] = False,
     ) -> list[Member]:
-        return await S.link(info.context, _ref(a), _ref(b), reason, move, dry_run)  # type: ignore[return-value]
+        return await S.link(  # type: ignore[return-value]
+            info.context, _ref(a), _ref(b), reason, move, dry_run, lift_rejection=lift_rejection
+        )
 
     @strawberry.mutation(
         description="Un-merge: the listed records leave the member and form their own. Links "
@@ -109,7 +125,9 @@ class Mutation:
     @strawberry.mutation(
         description="Undo one merge from `identityHistory` by its event id: each side gets its "
         "records and its member ID back; facts follow their records. A merge undone since "
-        "answers `ALREADY_UNDONE`.",
+        "answers `ALREADY_UNDONE`; an event of another kind `NOT_A_MERGE` (a steward's change "
+        "is undone with `undo`); an id of no event `NOT_FOUND` (saying so when the event was "
+        "erased with its member's history).",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def undo_merge(
@@ -131,7 +149,10 @@ class Mutation:
         "constraints the change made are reversed and the members resolved again. Refused "
         "with `LATER_CHANGES_DEPEND` when a later steward change touches the same records "
         "(undo those first), and with `ALREADY_UNDONE` naming the undo when the change was "
-        "undone since (`IdentityEvent.undoneBy`; undo that undo to make the change again).",
+        "undone since (`IdentityEvent.undoneBy`; undo that undo to make the change again); "
+        "`LATER_CHANGES_DEPEND` too when what the change made is no longer as it left it, "
+        "since an undo answers only when it reverses the change exactly. An id of no event "
+        "answers `NOT_FOUND` (saying so when the event was erased with its member's history).",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def undo(

@@ -235,3 +235,37 @@ def test_undo_closes_the_conflicts_its_change_raised_and_a_redo_raises_them_agai
     _data(_undo(client, undo))
     again = [c for c in _open_conflicts(client) if c not in before]
     assert len(again) == len(raised) and not set(again) & set(raised)
+
+
+def test_undo_merge_of_a_steward_event_says_what_it_is_and_points_to_undo(
+    client: TestClient,
+) -> None:
+    # Given a steward's link of the two contacts: a `steward` event and a `merged` one
+    link = 'mutation { linkRecords(a: {source: CRM, key: "C-ANN"}, b: {source: CRM, key: "C-BOB"}, reason: "same") { id } }'
+    _data(gql(client, link))
+    [change] = _steward_events(client, "C-ANN")
+    # When undoMerge is given the `steward` event
+    answer = gql(client, f'mutation {{ undoMerge(eventId: "{change}", reason: "x") {{ id }} }}')
+    # Then it is refused as no merge, saying what the event is and what undoes it
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "NOT_A_MERGE"
+    assert "(steward, rule link," in error["message"] and "undo takes it" in error["message"]
+
+
+def test_undo_of_an_event_erased_with_its_member_says_it_was_erased(client: TestClient) -> None:
+    # Given a steward's link of the two contacts, then the merged member erased
+    link = 'mutation { linkRecords(a: {source: CRM, key: "C-ANN"}, b: {source: CRM, key: "C-BOB"}, reason: "same") { id } }'
+    [merged] = _data(gql(client, link))["linkRecords"]
+    [change] = _steward_events(client, "C-ANN")
+    erase = 'mutation ($m: ID!) { eraseMember(id: $m, reason: "DPO-1") { state } }'
+    assert _data(gql(client, erase, m=merged["id"]))["eraseMember"]["state"] == "DONE"
+    # When the link is undone, or undoMerge is asked for it
+    for mutation in ("undo", "undoMerge"):
+        query = f'mutation {{ {mutation}(eventId: "{change}", reason: "x") {{ id }} }}'
+        [error] = gql(client, query)["errors"]
+        # Then it is not found, saying it was erased
+        assert error["extensions"]["code"] == "NOT_FOUND"
+        assert f"event {change} was erased" in error["message"]
+    # and an id never given is still just unknown
+    [error] = _undo(client, "999999")["errors"]
+    assert error["message"] == "event 999999 does not exist"

@@ -166,6 +166,13 @@ class MongoStore(MongoReads, IdentityStore):
             await self._client.close()
             self._client = None
 
+    async def event_gone(self, event_id: int) -> bool | None:
+        # The events counter (next_ids) has given every id up to its count, once each.
+        async with self._mapped("read"):
+            counter = await self.db.counters.find_one({"_id": "events"})
+        given = counter is not None and event_id <= counter["n"]
+        return given and await self.event(event_id) is None
+
     async def ping(self) -> dict[str, int]:
         """Counts from the collections' metadata (an orchestrator probes every few seconds:
         ``count_documents({})`` walks a whole collection each time); active links by their

@@ -146,6 +146,12 @@ class MemberReads(abc.ABC):
     async def event(self, event_id: int) -> IdentityEvent | None:
         """One identity event by its id."""
 
+    async def event_gone(self, event_id: int) -> bool | None:
+        """Whether an id no event has was given to one that is gone since (a privacy erasure
+        deletes the events of the member it erases): told from the ids given so far, which
+        name no one. None: this store cannot tell."""
+        return None
+
 
 def contact_values(parts: MemberParts) -> list[ValueKey]:
     """A member's e-mails and phones, by matching key (the values a placeholder can be)."""

@@ -27,7 +27,12 @@ from membergraph.identity.store.port import IdentityEvent, MemberCarried, Member
 from membergraph.identity.store.sqlite_connections import SqliteConnections
 from membergraph.identity.store.sqlite_rows import chunks
 
-__all__ = ["SqliteMemberReads"]
+__all__ = ["EVENTS_GIVEN", "SqliteMemberReads"]
+
+EVENTS_GIVEN = "events_given"
+"""The ``meta`` row an erasure keeps the highest event id in before it deletes events: an id
+no event has is erased, not unknown, up to it (SQLite gives the next id after the highest
+row, so the erased newest would otherwise leave no trace)."""
 
 
 def _event_row(row: sqlite3.Row) -> IdentityEvent:
@@ -149,3 +154,12 @@ class SqliteMemberReads(SqliteConnections):
     async def event(self, event_id: int) -> IdentityEvent | None:
         rows = await self._all("SELECT * FROM events WHERE id = ?", (event_id,))
         return _event_row(rows[0]) if rows else None
+
+    async def event_gone(self, event_id: int) -> bool | None:
+        # The newest id given: the newest row's, or the one an erasure kept before deleting.
+        rows = await self._all(
+            "SELECT max(coalesce((SELECT max(id) FROM events), 0),"
+            " coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0))",
+            (EVENTS_GIVEN,),
+        )
+        return event_id <= rows[0][0] and await self.event(event_id) is None
