@@ -23,7 +23,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.sqlite_answers import drop_in
-from membergraph.identity.store.sqlite_member_reads import EVENTS_GIVEN
+from membergraph.identity.store.sqlite_schema import EVENTS_GIVEN
 from membergraph.identity.store.tombstones import bury_sqlite
 from membergraph.privacy.file_scan import holds_any
 from membergraph.privacy.port import EARLIER_ERASURES, Erasure, erased_by

@@ -269,3 +269,27 @@ def test_undo_of_an_event_erased_with_its_member_says_it_was_erased(client: Test
     # and an id never given is still just unknown
     [error] = _undo(client, "999999")["errors"]
     assert error["message"] == "event 999999 does not exist"
+
+
+def test_an_erased_events_id_is_never_given_to_a_later_change(client: TestClient) -> None:
+    # Given a steward's link of the two contacts, then the merged member erased: its events,
+    # the newest of the store, are deleted
+    link = 'mutation { linkRecords(a: {source: CRM, key: "C-ANN"}, b: {source: CRM, key: "C-BOB"}, reason: "same") { id } }'
+    [merged] = _data(gql(client, link))["linkRecords"]
+    [change] = _steward_events(client, "C-ANN")
+    erase = 'mutation ($m: ID!) { eraseMember(id: $m, reason: "DPO-1") { state } }'
+    assert _data(gql(client, erase, m=merged["id"]))["eraseMember"]["state"] == "DONE"
+    # When new customers come and a steward links them
+    cy = {"contact_id": "C-CY", "first_name": "Cy", "last_name": "Ray", "loyalty_id": "LD3"}
+    di = {"contact_id": "C-DI", "first_name": "Di", "last_name": "Fox", "loyalty_id": "LD4"}
+    assert client.post("/ingest/crm", json=[cy, di]).status_code == 200
+    link = 'mutation { linkRecords(a: {source: CRM, key: "C-CY"}, b: {source: CRM, key: "C-DI"}, reason: "same") { id } }'
+    _data(gql(client, link))
+    [later] = _steward_events(client, "C-CY")
+    # Then the new change has an id of its own, past the erased ones (SQLite gives the next
+    # id after the highest row: the erased link's id would be given again)
+    assert int(later) > int(change)
+    # and an undo of the erased event's id still says it was erased, undoing nothing
+    [error] = _undo(client, change)["errors"]
+    assert f"event {change} was erased" in error["message"]
+    assert _steward_events(client, "C-CY") == [later]

@@ -26,13 +26,9 @@ from membergraph.identity.store import sqlite_lookup, sqlite_members, sqlite_rea
 from membergraph.identity.store.port import IdentityEvent, MemberCarried, MemberParts, event_from
 from membergraph.identity.store.sqlite_connections import SqliteConnections
 from membergraph.identity.store.sqlite_rows import chunks
+from membergraph.identity.store.sqlite_schema import EVENTS_GIVEN
 
-__all__ = ["EVENTS_GIVEN", "SqliteMemberReads"]
-
-EVENTS_GIVEN = "events_given"
-"""The ``meta`` row an erasure keeps the highest event id in before it deletes events: an id
-no event has is erased, not unknown, up to it (SQLite gives the next id after the highest
-row, so the erased newest would otherwise leave no trace)."""
+__all__ = ["SqliteMemberReads"]
 
 
 def _event_row(row: sqlite3.Row) -> IdentityEvent:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from membergraph.identity.store import sqlite_answers, tombstones
 
-__all__ = ["INDEXES", "SCHEMA"]
+__all__ = ["EVENTS_GIVEN", "INDEXES", "SCHEMA"]
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS feed_members (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
+
+EVENTS_GIVEN = "events_given"
+"""The ``meta`` row an erasure keeps the highest event id in before it deletes events: an id
+no event has is erased, not unknown, up to it (SQLite gives the next id after the highest
+row, so the erased newest would otherwise leave no trace)."""
 
 # Secondary indexes, by name. A first load drops and rebuilds them (BULK_RECORDS).
 INDEXES: dict[str, str] = {
