@@ -75,6 +75,12 @@ class ReenrolmentRules(BaseModel):
             birth dates are given, the same day, under one first name
             (:meth:`~membergraph.identity.near_duplicates.NearDuplicates.born_one`): a move.
             A relative's phone on a namesake's contact across town has another birthday.
+        own_emails_name_each: with a birth date left out, e-mails of their own on each (and
+            on two contacts of one name, for ``namesakes_need_own_values``) say two people
+            only when each contact's names her (:mod:`~membergraph.identity.naming_emails`):
+            namesakes each give an address naming himself, a customer enrolled again a
+            handle (``bluejay4233@``) as often. Phones of their own at one home still say
+            two. False: any e-mail of her own on each says two people.
         placeholders_without_postcode: contacts differing only by values that identify no
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
@@ -92,6 +98,7 @@ class ReenrolmentRules(BaseModel):
     own_phones_without_postcode: bool = True
     placeholders_without_postcode: bool = True
     one_birthday_outweighs_postcodes: bool = True
+    own_emails_name_each: bool = True
 
     def same_person(
         self,
