@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
 from membergraph.identity.naming_emails import emails_name_each
+from membergraph.identity.near_edges import garbled_born_one
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
 from membergraph.identity.phone_duplicates import phone_duplicates, postcode_of
@@ -79,7 +80,14 @@ class Reenrolments:
         """Edges between contacts on one phone that are one person entered twice."""
         rules, records = self.rules, self.records
         pairs = phone_duplicates(
-            rules.reenrolments, rules.near_duplicates, by_signature, records, self._on_phone_own
+            rules.reenrolments,
+            rules.near_duplicates,
+            by_signature,
+            records,
+            self._on_phone_own,
+            partial(garbled_born_one, rules)
+            if rules.reenrolments.garbled_first_names_on_one_value
+            else None,
         )
         return [(1, IdentifierKind.PHONE, value, a, b, PHONE_RULE) for a, b in pairs]
 
