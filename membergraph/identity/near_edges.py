@@ -26,7 +26,7 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import ValueKey, own_values_disagree, own_values_part
 
-__all__ = ["RULE", "near_duplicates", "one_if_email_and_phone"]
+__all__ = ["RULE", "garbled_born_one", "near_duplicates", "one_if_email_and_phone"]
 
 RULE = "crm_near_duplicate"
 _NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
@@ -61,7 +61,10 @@ def near_duplicates(
             or (
                 kind is IdentifierKind.EMAIL
                 and one_if_email_and_phone(near, sig_a, sig_b)
-                and _a_phone_shared(records[a], records[b], status)
+                and (
+                    _a_phone_shared(records[a], records[b], status)
+                    or garbled_born_one(rules, sig_a, sig_b)
+                )
             )
         )
         and not (
@@ -103,6 +106,25 @@ def one_if_email_and_phone(near: NearDuplicates, a: Signature, b: Signature) -> 
     if not common_a and not common_b and len(typed) > len(meant):
         typed, meant = meant, typed
     return _typed_from(typed, meant) and near.family_names_close(a[1], b[1])
+
+
+def garbled_born_one(rules: Rules, a: Signature, b: Signature) -> bool:
+    """Whether two contacts are one person on a shared phone or e-mail alone by a first name
+    typed past recognition under one family name and one birthday, given on both
+    (``reenrolments.garbled_first_names_on_one_value``; ``Dbe``/``Deborah``, ``Bne``/
+    ``Benjamin``), as :func:`one_if_email_and_phone` reads them on both.
+
+    Example:
+        >>> garbled_born_one(Rules(), ("Dbe", "Murphy", "1965-09-05"),
+        ...                  ("Deborah", "Murphy", "1965-09-05"))
+        True
+    """
+    near = rules.near_duplicates
+    return (
+        rules.reenrolments.garbled_first_names_on_one_value
+        and near.birth_said(a[2], b[2]) == "agreed"
+        and one_if_email_and_phone(near, a, b)
+    )
 
 
 def _typed_from(typed: str, meant: str) -> bool:

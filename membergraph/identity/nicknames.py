@@ -102,6 +102,11 @@ NICKNAMES: tuple[tuple[str, ...], ...] = (
     ("Concepción", "Concha", "Conchita"),
     ("Michelle", "Shelly"),
     ("Alexander", "Xander"),
+    # Found on one person's contacts: Sandra for Alexandra, Alex for Alejandro, and Alex and
+    # Xander, both Alexander's, for each other.
+    ("Alexandra", "Sandra"),
+    ("Alejandro", "Alex"),
+    ("Alexander", "Alex", "Xander"),
 )
 
 OTHER_NAMES: tuple[tuple[str, str], ...] = (

@@ -75,6 +75,18 @@ class ReenrolmentRules(BaseModel):
             birth dates are given, the same day, under one first name
             (:meth:`~membergraph.identity.near_duplicates.NearDuplicates.born_one`): a move.
             A relative's phone on a namesake's contact across town has another birthday.
+        own_emails_name_each: with a birth date left out, e-mails of their own on each (and
+            on two contacts of one name, for ``namesakes_need_own_values``) say two people
+            only when each contact's names her (:mod:`~membergraph.identity.naming_emails`):
+            namesakes each give an address naming himself, a customer enrolled again a
+            handle (``bluejay4233@``) as often. Phones of their own at one home still say
+            two. False: any e-mail of her own on each says two people.
+        garbled_first_names_on_one_value: one family name and one birth date (given on
+            both, the same day) under first names far apart, one no common first name
+            typed past recognition (``near_duplicates.garbled_first_names``: ``Dbe``/
+            ``Deborah``, ``Bne``/``Benjamin``), are one person on a shared phone or e-mail
+            alone, not only on both; values of their own on each still say two. False: on
+            both only.
         placeholders_without_postcode: contacts differing only by values that identify no
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
@@ -92,6 +104,8 @@ class ReenrolmentRules(BaseModel):
     own_phones_without_postcode: bool = True
     placeholders_without_postcode: bool = True
     one_birthday_outweighs_postcodes: bool = True
+    own_emails_name_each: bool = True
+    garbled_first_names_on_one_value: bool = True
 
     def same_person(
         self,
@@ -99,13 +113,18 @@ class ReenrolmentRules(BaseModel):
         a: tuple[Signature, str],
         b: tuple[Signature, str],
         own_values: Callable[[], str],
+        names_one: Callable[[Signature, Signature], bool] | None = None,
     ) -> bool:
         """Whether two contacts sharing a phone, each ``(signature, postcode)``, are one
         person. ``own_values`` (asked only when it matters) says whether each has values of
         its own: ``"own"``, ``"placeholders"`` (only values the data shows to be no one's
-        differ: a till's ``store53001@...`` typed on one), or ``""``."""
+        differ: a till's ``store53001@...`` typed on one), or ``""``. ``names_one``: whether
+        names ``near.same_person`` calls apart are one person's all the same (a first name
+        typed past recognition under one birthday)."""
         (sig_a, post_a), (sig_b, post_b) = a, b
-        if not self.enabled or not near.same_person(sig_a, sig_b):
+        if not self.enabled:
+            return False
+        if not near.same_person(sig_a, sig_b) and not (names_one and names_one(sig_a, sig_b)):
             return False
         moved = self.one_birthday_outweighs_postcodes and _one_birthday(near, sig_a, sig_b)
         if self.other_postcodes_say_two and post_a and post_b and post_a != post_b and not moved:
@@ -146,6 +165,7 @@ def phone_duplicates(
     by_signature: Mapping[Signature, list[RecordKey]],
     records: Mapping[RecordKey, RecordData],
     own_values: Callable[[RecordData, RecordData], str],
+    names_one: Callable[[Signature, Signature], bool] | None = None,
 ) -> Iterable[tuple[RecordKey, RecordKey]]:
     """The pairs of contacts on one phone (by signature, the first of each) that are one
     person by ``rules``; ``own_values`` says whether two contacts each have values of their
@@ -169,6 +189,7 @@ def phone_duplicates(
             (sig_a, posts[a]),
             (sig_b, posts[b]),
             lambda a=a, b=b: own_values(records[a], records[b]),  # type: ignore[misc]
+            names_one,
         )
     ]
     if len(pairs) < 2:

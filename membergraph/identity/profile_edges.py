@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from membergraph.identity.card_emails import a_strangers_email
+from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_duplicates import Signature
 from membergraph.identity.near_edges import RULE as NEAR_RULE
 from membergraph.identity.near_edges import near_duplicates
@@ -211,10 +212,13 @@ class ProfileEvidence:
         # A value that identifies no one (the store's address a clerk typed when she gave
         # none) is no value of her own: differing only by such, one person at one postcode.
         status = self.status
-        if own_values_disagree(
-            one, other, self.rules, lambda k, key: status.get((k, key)) not in _NO_ONES
-        ):
-            return True
+
+        def someones(k: IdentifierKind, key: str) -> bool:
+            return status.get((k, key)) not in _NO_ONES
+
+        if own_values_disagree(one, other, self.rules, someones):
+            # Each giving an address naming himself, or phones of their own: namesakes.
+            return emails_name_each(one, other, self.rules, someones)
         reenrolments = self.rules.reenrolments
         return not reenrolments.placeholders_one_person(postcode_of(one), postcode_of(other))
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
+from membergraph.identity.naming_emails import emails_name_each
+from membergraph.identity.near_edges import garbled_born_one
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
 from membergraph.identity.phone_duplicates import phone_duplicates, postcode_of
@@ -78,9 +80,40 @@ class Reenrolments:
         """Edges between contacts on one phone that are one person entered twice."""
         rules, records = self.rules, self.records
         pairs = phone_duplicates(
-            rules.reenrolments, rules.near_duplicates, by_signature, records, self.own_values
+            rules.reenrolments,
+            rules.near_duplicates,
+            by_signature,
+            records,
+            self._on_phone_own,
+            partial(garbled_born_one, rules)
+            if rules.reenrolments.garbled_first_names_on_one_value
+            else None,
         )
         return [(1, IdentifierKind.PHONE, value, a, b, PHONE_RULE) for a, b in pairs]
+
+    def _on_phone_own(self, a: RecordData, b: RecordData) -> str:
+        """:meth:`own_values` on a shared phone, where e-mails of their own say two people
+        only when each names its contact (:func:`~membergraph.identity.naming_emails.
+        emails_name_each`: a handle on one is what a re-enrolment gives)."""
+        own = self.own_values(a, b)
+        if own != "own" or emails_name_each(a, b, self.rules, self.someones, self.place):
+            return own
+        return ""
+
+    def someones(self, kind: IdentifierKind, key: str) -> bool:
+        """Whether a value identifies someone: no hub, not blocked."""
+        return self.status.get((kind, key)) not in _NO_ONES
+
+    def place(self, a: RecordData, b: RecordData) -> bool:
+        """Whether two contacts' phones are compared (as :meth:`own_values` compares them)."""
+        rules = self.rules
+        if not rules.reenrolments.own_phones_without_postcode:
+            return _one_postcode(a, b)
+
+        def no_ones(kind: IdentifierKind, key: str) -> bool:
+            return rules.is_junk(kind, key) or not self.someones(kind, key)
+
+        return _maybe_one_place(rules, no_ones, a, b)
 
     def on_card_orders(
         self,

@@ -10,6 +10,7 @@ import pytest
 
 from membergraph.identity.engine import Resolution, resolve
 from membergraph.identity.near_duplicates import NearDuplicates
+from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
 from tests.identity.builders import crm, world
@@ -84,7 +85,11 @@ TIM_EMAIL, TIM_PHONE = "timothymurphy@mail.org", "4505550545"
         pytest.param({"first": "Tmi", "birth": "1946-07-04"}, Rules(), False, id="year-slipped"),
         pytest.param({"first": "Tmi", "birth": "1945-04-07"}, Rules(), False, id="day-month-swapped"),
         pytest.param({"first": "Tmi", "birth": None}, Rules(), False, id="no-date"),
-        pytest.param({"first": "Tmi", "phones": []}, Rules(), False, id="no-phone"),
+        # On his e-mail alone too (reenrolments.garbled_first_names_on_one_value).
+        pytest.param({"first": "Tmi", "phones": []}, Rules(), True, id="no-phone"),
+        pytest.param({"first": "Tmi", "phones": []},
+                     Rules(reenrolments=ReenrolmentRules(garbled_first_names_on_one_value=False)),
+                     False, id="no-phone-on-both-only"),
         pytest.param({"first": "Tmi", "last": "Murphy Jr."}, Rules(), False, id="a-generation"),
         pytest.param({"first": "Tmi", "last": "Wilson"}, Rules(), False, id="another-family"),
         pytest.param({"first": "Tmi"}, _off(garbled_first_names=False), False, id="rule-off"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from membergraph.identity.engine import resolve
+from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.rules import Rules
 from tests.identity.builders import crm, event, purchase, world
 
@@ -220,6 +221,7 @@ def test_a_relatives_email_is_weighed_again_only_for_a_contact_it_names(
     assert andrew.ref not in member
 
 
+EACH_OFF = ReenrolmentRules(own_emails_name_each=False)
 KING = {"line1": "12 Oak St", "city": "Columbus", "postal_code": "43215", "country": "US"}
 
 
@@ -230,10 +232,14 @@ KING = {"line1": "12 Oak St", "city": "Columbus", "postal_code": "43215", "count
         # twice (the parent's address is no value of hers that another contact lacks).
         pytest.param(["john.king81@gmail.com"], ["sking@icloud.com"], Rules(), True,
                      id="parents-address-on-one"),
+        # (With own_emails_name_each off: an address naming another person on one is
+        # otherwise no evidence of two people either.)
         pytest.param(["john.king81@gmail.com"], ["sking@icloud.com"],
-                     Rules(relatives_emails_not_her_own=False), False, id="rule-off"),
+                     Rules(relatives_emails_not_her_own=False, reenrolments=EACH_OFF), False,
+                     id="rule-off"),
         pytest.param(["john.king81@gmail.com"], ["sking@icloud.com"],
-                     Rules(relatives_emails=False), False, id="relatives-not-read"),
+                     Rules(relatives_emails=False, reenrolments=EACH_OFF), False,
+                     id="relatives-not-read"),
         # Each an address of her own: two people of one name (a father and son, twins).
         pytest.param(["sarah.k@mail.org"], ["sking@icloud.com"], Rules(), False,
                      id="each-her-own"),
