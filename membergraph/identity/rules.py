@@ -149,6 +149,9 @@ class Rules(BaseModel):
             in (her opens and clicks), when those devices' logins lead to that one member
             and the address names her
             (:func:`~membergraph.identity.device_orders.online_orders_of_devices`).
+        card_emails_name_slips: a word of a card holder's name is found in an e-mail given
+            with her card with one slip (:mod:`~membergraph.identity.name_slips`), when
+            reading whether the address is hers or a guest's.
         shared_emails_of_one_member: an e-mail on two CRM people's contacts (``shared``:
             by their names and birth dates two people) whose contacts all end in one member
             (her duplicates, merged on other evidence) is that member's: it links the
@@ -201,6 +204,7 @@ class Rules(BaseModel):
     card_handle_email_days: int = Field(default=2, ge=0, le=8)
     card_emails_naming_others: bool = True
     card_emails_hubs_not_hers: bool = True
+    card_emails_name_slips: bool = True
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,
