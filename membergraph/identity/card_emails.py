@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from membergraph.identity.email_names import a_relatives_email, names_anyone
+from membergraph.identity.name_slips import names_one_of_with_slips
 from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData
@@ -49,6 +50,7 @@ def a_strangers_email(
     names: NearDuplicates | None = None,
     naming_others: bool = False,
     no_ones: Callable[[IdentifierKind, str], bool] | None = None,
+    slips: bool = False,
 ) -> bool:
     """Whether ``email``, given on a card's purchases, is a stranger's: the card's CRM
     contacts (``holders``) have e-mails of their own, not this one, and their names are
@@ -67,7 +69,12 @@ def a_strangers_email(
     handle given again is the holder's. With ``no_ones`` (``Rules.card_emails_hubs_not_hers``:
     values the data shows to be no one's), a holder whose only e-mails on file are such (the
     store's address a till typed when she gave none) has none of her own: an address that
-    names her or names no one (a handle) is hers; one naming someone else is a guest's."""
+    names her or names no one (a handle) is hers; one naming someone else is a guest's.
+    With ``slips`` (``Rules.card_emails_name_slips``), a word of a holder's name is found in
+    an address with one slip
+    (:func:`~membergraph.identity.name_slips.names_one_of_with_slips`: her contact's
+    ``Andeerson`` in ``patriciaanderson46@``)."""
+    named = names_one_of_with_slips if slips else _names_one_of
     if holders_by_days(email, days, holder_days, handle_days, names):
         return False
     holders = list(holders)
@@ -84,11 +91,9 @@ def a_strangers_email(
     }
     if theirs and no_ones is not None and all(no_ones(IdentifierKind.EMAIL, e) for e in theirs):
         # Only a till's word for "none given" on file: hers names her or no one.
-        return names is not None and names_anyone(email, names) and not _names_one_of(email, words)
+        return names is not None and names_anyone(email, names) and not named(email, words)
     if not theirs:
-        theirs = {
-            e for e in given if _names_one_of(e, words) and not is_junk(IdentifierKind.EMAIL, e)
-        }
+        theirs = {e for e in given if named(e, words) and not is_junk(IdentifierKind.EMAIL, e)}
     if not theirs:
         return (
             naming_others
@@ -97,7 +102,7 @@ def a_strangers_email(
         )
     if email in theirs:
         return False
-    return not _names_one_of(email, words)
+    return not named(email, words)
 
 
 def holders_by_days(

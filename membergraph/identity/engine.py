@@ -33,17 +33,14 @@ from typing import Any
 
 from membergraph._perf import gc_paused
 from membergraph.identity.card_addresses import CardAddresses
+from membergraph.identity.device_orders import claimed_online_orders
 from membergraph.identity.devices import (
     confirmed_by_device,
     crowded_devices,
     with_device_logins,
 )
 from membergraph.identity.leaves import LeafChooser, in_order
-from membergraph.identity.member_emails import (
-    online_orders_of_logins,
-    shared_emails_of_one_member,
-    shared_emails_of_users,
-)
+from membergraph.identity.member_emails import shared_emails_of_one_member, shared_emails_of_users
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.people import People, crm_signatures
@@ -199,7 +196,7 @@ class _Resolver:
     def run(self) -> Resolution:
         for a, b, evidence in self.manual:
             self._try_link(a, b, "manual", evidence)
-        profiles = self.profiles
+        profiles, part = self.profiles, self.partition
         for _, kind, value, a, b, rule in profiles.edges():
             said: dict[str, Any] = {"kind": kind.value, "value": value}
             if rule in DUPLICATES:
@@ -209,7 +206,7 @@ class _Resolver:
             for ref, contact, (kind, value) in shared_emails_of_one_member(
                 self.carriers,
                 self.status,
-                self.partition,
+                part,
                 profiles.given,
                 profiles.strangers_on_card,
                 self.unnamed,
@@ -226,12 +223,11 @@ class _Resolver:
             ):
                 evidence = {"kind": kind.value, "value": value, "via": "used"}
                 self._try_link(ref, contact, "email", evidence)
-        if self.rules.logins_claim_online_orders:
-            for ref, contact, (kind, value) in online_orders_of_logins(
-                self.carriers, self.status, self.partition, self.records, self.given, self.rules
-            ):
-                evidence = {"kind": kind.value, "value": value, "via": "login"}
-                self._try_link(ref, contact, "login_email", evidence)
+        for ref, contact, (kind, value), via in claimed_online_orders(
+            self.carriers, self.status, part, self.records, self.given, self.rules, self.crowded
+        ):
+            said = {"kind": kind.value, "value": value, "via": via}
+            self._try_link(ref, contact, "login_email", said)
         self._hand_over()  # the links among profiles: final, later steps only add links
         # Leaves join members regardless of limits: no need to keep the members' values.
         self.partition.forget_values()

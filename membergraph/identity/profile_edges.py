@@ -280,6 +280,7 @@ class ProfileEvidence:
             rules.near_duplicates,
             rules.card_emails_naming_others,
             self._no_ones if rules.card_emails_hubs_not_hers else None,
+            rules.card_emails_name_slips,
         )
 
     def _no_ones(self, kind: IdentifierKind, key: str) -> bool:

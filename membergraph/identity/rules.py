@@ -144,6 +144,14 @@ class Rules(BaseModel):
             that e-mail, when the logins giving it lead to one member (her guest checkouts
             under the address she logs in with). Only an ``identify`` gives a login's
             e-mail: a form's (a newsletter sign-up for a friend) is anyone's.
+        devices_claim_online_orders: an online customer that no CRM contact's member
+            holds joins the member whose devices give its e-mail in events of no one logged
+            in (her opens and clicks), when those devices' logins lead to that one member
+            and the address names her
+            (:func:`~membergraph.identity.device_orders.online_orders_of_devices`).
+        card_emails_name_slips: a word of a card holder's name is found in an e-mail given
+            with her card with one slip (:mod:`~membergraph.identity.name_slips`), when
+            reading whether the address is hers or a guest's.
         shared_emails_of_one_member: an e-mail on two CRM people's contacts (``shared``:
             by their names and birth dates two people) whose contacts all end in one member
             (her duplicates, merged on other evidence) is that member's: it links the
@@ -196,6 +204,7 @@ class Rules(BaseModel):
     card_handle_email_days: int = Field(default=2, ge=0, le=8)
     card_emails_naming_others: bool = True
     card_emails_hubs_not_hers: bool = True
+    card_emails_name_slips: bool = True
     trust: dict[str, int] = Field(
         default_factory=lambda: {
             "crm": 5,
@@ -214,6 +223,7 @@ class Rules(BaseModel):
     relatives_emails_not_her_own: bool = True
     devices_confirm_emails: bool = True
     logins_claim_online_orders: bool = True
+    devices_claim_online_orders: bool = True
     shared_emails_of_one_member: bool = True
     shared_emails_of_users: bool = True
     emails_she_never_orders_with: bool = True
