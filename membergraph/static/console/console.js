@@ -1,7 +1,7 @@
 // The steward console: a client of the public GraphQL API, like any other. This module is the
 // member view (a member whole, changes previewed then made) and the start; lib.js the shared
-// helpers, graph.js the link graph, queues.js the review queues, live.js the member followed
-// live. No request leaves for another host.
+// helpers, member.js a member read and its records' facts, graph.js the link graph, queues.js
+// the review queues, live.js the member followed live. No request leaves for another host.
 
 import {
   $, button, canWrite, cell, evidence, firstError, gql, labelCells, show, state, text, undoable,
@@ -9,6 +9,7 @@ import {
 } from "./lib.js";
 import { drawGraph } from "./graph.js";
 import { feedHead, follow, news, stopFollowing, useRefresh } from "./live.js";
+import { factsOf, findMember } from "./member.js";
 import {
   loadConflicts, loadSuggestions, useHooks,
 } from "./queues.js";
@@ -35,59 +36,11 @@ async function loadViewer() {
 
 // ---------------------------------------------------------------- a member, whole
 
-const LOADED = 100;  // purchases, visit events and calls loaded with a member
-const MEMBER = `id redirectedFrom
-  profile { firstName lastName }
-  loyalty { pointsBalance tier }
-  records { source key }
-  identifiers { kind value records { source key } }
-  transactions(first: ${LOADED}) { totalCount edges { node { transactionId pointsEarned pointsRedeemed status occurredAt record { source key } } } }
-  webActivity(first: ${LOADED}) { eventId record { source key } }
-  callCenterInteractions(first: ${LOADED}) { interactionId startedAt reason }
-  identityHistory { id kind at actor rule reason evidence undoable undoneBy records { source key } }`;
-
-async function findMember(kind, value) {
-  const query = kind === "MEMBER"
-    ? `query($v: ID!) { found: member(id: $v) { ${MEMBER} } }`
-    : `query($k: IdentifierKind!, $v: String!) { found: memberByIdentifier(kind: $k, value: $v) { ${MEMBER} } }`;
-  const body = await gql(query, kind === "MEMBER" ? { v: value } : { k: kind, v: value });
-  const error = firstError(body);
-  if (error) { show(error); return null; }
-  return (body.data || {}).found;
-}
-
 async function openMember(id) {
   show("");
   const cursor = await feedHead();  // before the read: following from it misses nothing
   const member = await findMember("MEMBER", id);
   if (member) { renderMember(member); follow(member.id, cursor); } else if (member === null) show(`No member ${id}.`);
-}
-
-// The facts that follow a record: the lines the API says are its own (a line's ``record``),
-// never matched here on the card or e-mail as the source wrote them (``ld.1234.5678`` is card
-// LD12345678, a card's e-mail orders are the card's).
-const ownedBy = (record) => (line) =>
-  !!line.record && line.record.source === record.source && line.record.key === record.key;
-
-function factsOf(member, record) {
-  if (record.source === "TRANSACTIONS") {
-    const txs = member.transactions.edges.map((e) => e.node);
-    const mine = txs.filter(ownedBy(record));
-    const points = mine.reduce((sum, t) => sum + (t.status === "COMPLETED" ? t.pointsEarned - t.pointsRedeemed : 0), 0);
-    // Counted over the purchases loaded: say so when the member has more than that.
-    const over = member.transactions.totalCount > txs.length ? ` (among the latest ${txs.length})` : "";
-    return `${mine.length} purchase(s), ${points} points${over}`;
-  }
-  if (record.source === "WEB_ANALYTICS") {
-    const mine = member.webActivity.filter(ownedBy(record));
-    const over = member.webActivity.length >= LOADED ? ` (among the latest ${LOADED})` : "";
-    return `${mine.length} visit event(s)${over}`;
-  }
-  if (record.source === "CALL_CENTER") {
-    const call = member.callCenterInteractions.find((c) => c.interactionId === record.key);
-    return call ? `call ${call.startedAt.slice(0, 10)}: ${text(call.reason)}` : "call";
-  }
-  return "profile";
 }
 
 function renderMember(member) {
