@@ -1,7 +1,8 @@
 // The steward console: a client of the public GraphQL API, like any other. This module is the
 // member view (a member whole, changes previewed then made) and the start; lib.js the shared
-// helpers, member.js a member read and its records' facts, graph.js the link graph, queues.js
-// the review queues, live.js the member followed live. No request leaves for another host.
+// helpers, member.js a member read and its records' facts, refusals.js a link's refusals said
+// in words, graph.js the link graph, queues.js the review queues, live.js the member followed
+// live. No request leaves for another host.
 
 import {
   $, button, canWrite, cell, evidence, firstError, gql, labelCells, show, state, text, undoable,
@@ -13,6 +14,7 @@ import { factsOf, findMember } from "./member.js";
 import {
   loadConflicts, loadSuggestions, useHooks,
 } from "./queues.js";
+import { refusalsOf } from "./refusals.js";
 
 // ---------------------------------------------------------------- who is asking
 
@@ -230,8 +232,9 @@ async function confirmChange() {
 
 const SPLIT = (dry, fields) => `mutation($id: ID!, $records: [RecordRefInput!]!, $reason: String!) {
   splitMember(memberId: $id, records: $records, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
-const LINK = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!, $move: Boolean!) {
-  linkRecords(a: $a, b: $b, reason: $reason, move: $move, dryRun: ${dry}) { ${fields} } }`;
+const LINK = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!, $move: Boolean!,
+  $liftRejection: Boolean!) { linkRecords(a: $a, b: $b, reason: $reason, move: $move,
+  liftRejection: $liftRejection, dryRun: ${dry}) { ${fields} } }`;
 const UNDO_ANY = (dry, fields) => `mutation($event: ID!, $reason: String!) {
   undo(eventId: $event, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
 
@@ -242,33 +245,16 @@ function previewSplit() {
     SPLIT, { id: state.member.id, records });
 }
 
-// A link that takes records from another member (WOULD_MOVE_RECORDS) is previewed moving
-// them, saying which leave whom, with their purchases and points: Confirm moves them.
+// A link the API refuses until told (records that move, a steward's rejection lifted) is
+// previewed as told, said in words (refusals.js): Confirm sends what the preview says.
 async function previewLink(event) {
   event.preventDefault();
   const other = { source: $("#link-source").value, key: $("#link-key").value.trim() };
   const mine = state.member.records[0];
-  const variables = { a: mine, b: other, move: false };
-  const body = await gql(LINK(true, "id"), { ...variables, reason: "preview" });
-  const moving = (body.errors || []).find((e) => (e.extensions || {}).code === "WOULD_MOVE_RECORDS");
-  variables.move = !!moving;
-  const moves = moving ? `, and records move: ${await movesFrom(moving.extensions)}` : "";
-  preview("link", `${other.source} ${other.key} joins ${state.member.id}${moves}`, LINK, variables);
-}
-
-// "Ann Lee (M-1) loses TRANSACTIONS loyalty:LD1 (1 purchase(s), 10 points)" for each member
-// the refusal names; its ``records`` read ``source:key``, the source in lower case.
-async function movesFrom({ members = [], records = [] }) {
-  const leaving = records.map((ref) => ref.split(/:(.*)/s)).map(([source, key]) => ({ source: source.toUpperCase(), key }));
-  const parts = await Promise.all(members.map(async (id) => {
-    const member = await findMember("MEMBER", id);
-    if (!member) return `member ${id} loses ${leaving.map((r) => `${r.source} ${r.key}`).join(", ")}`;
-    const name = [member.profile?.firstName, member.profile?.lastName].filter(Boolean).join(" ");
-    const lines = leaving.filter((r) => member.records.some((m) => m.source === r.source && m.key === r.key))
-      .map((r) => `${r.source} ${r.key} (${factsOf(member, r)})`);
-    return `${name ? `${name} (${id})` : `member ${id}`} loses ${lines.join(", ")}`;
-  }));
-  return parts.join("; ");
+  const variables = { a: mine, b: other, move: false, liftRejection: false };
+  const said = await refusalsOf(LINK, variables);
+  preview("link", `${other.source} ${other.key} joins ${state.member.id}${said.map((s) => `, and ${s}`).join("")}`,
+    LINK, variables);
 }
 
 function previewUndo(event) {

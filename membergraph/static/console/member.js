@@ -1,6 +1,6 @@
 // A member read whole through the public API (as this key may see it: masked without
 // pii:read), and the facts each of its records holds. The member view shows them; the
-// refusals a link previews name their members and records with them.
+// refusals a link previews (refusals.js) name their members and records with them.
 
 import { firstError, gql, show, text } from "./lib.js";
 
