@@ -24,6 +24,8 @@ _FILES = {
     "graph.js": "text/javascript; charset=utf-8",
     "queues.js": "text/javascript; charset=utf-8",
     "live.js": "text/javascript; charset=utf-8",
+    "member.js": "text/javascript; charset=utf-8",
+    "refusals.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
 }
 _POLICY = (

@@ -222,6 +222,79 @@ def test_a_link_that_moves_another_members_card_says_so_in_the_preview(
     page.watch.only_here(page)
 
 
+REJECT = """mutation { rejectSuggestion(a: {source: CRM, key: "C-ANN"},
+  b: {source: CRM, key: "C-BOB"}, reason: "two people, one phone line") { id
+  identityHistory { id kind rule } } }"""
+
+
+def _preview_link(page: Any, source: str, key: str, find_by: str = "") -> str:
+    """The link of ``source`` ``key`` to the member on screen (or found by CRM ID
+    ``find_by``), previewed: the preview's words (it fails on the error shown instead)."""
+    if find_by:
+        find(page, "CRM_ID", find_by)
+    page.select_option("#link-source", source)
+    page.fill("#link-key", key)
+    page.click("#link button[type=submit]")
+    page.wait_for_selector("#preview:not([hidden]) .member-card, #message:not([hidden])")
+    assert page.locator("#message").is_hidden(), page.inner_text("#message")
+    return str(page.inner_text("#preview-what"))
+
+
+def test_a_link_that_lifts_a_stewards_rejection_says_so_in_the_preview(
+    server: str, api: Api, console: Any
+) -> None:
+    # Given Ann and Bob rejected as two people through the API (the agent's key)
+    ann, bob = api.member_of("C-ANN")["id"], api.member_of("C-BOB")["id"]
+    after = api(REJECT)["rejectSuggestion"]
+    [event] = [e for m in after for e in m["identityHistory"] if e["rule"] == "reject"]
+
+    # When a steward on Bob previews linking Ann's call to him (other records than the two
+    # contacts: the API refuses it WOULD_LIFT_REJECTION unless told)
+    page = console(server, STEWARD)
+    what = _preview_link(page, "CALL_CENTER", "I-ANN-1", find_by="C-BOB")
+
+    # Then the preview says in words whose rejection it lifts, by whom and why; nothing yet
+    assert (
+        "lifts the steward's word that CRM C-ANN (Ann Lee) and CRM C-BOB (Bob Kim) are two "
+        f"people (event {event['id']}, by agent-9, 'two people, one phone line')" in what
+    ), what
+    assert api.member_of("C-ANN")["id"] == ann != bob == api.member_of("C-BOB")["id"]
+
+    # (a steward without pii:read reads the same preview masked, as the API masks it)
+    masked = _preview_link(console(server, AGENT), "CALL_CENTER", "I-ANN-1", find_by="C-BOB")
+    assert f"are two people (event {event['id']}, by agent-9" in masked, masked
+    assert "Ann Lee" not in masked and "Bob Kim" not in masked, masked
+
+    # And Confirm joins them, the history showing the link
+    page.fill("#reason", "same caller, same account")
+    page.click("#confirm")
+    page.wait_for_selector("#result:not([hidden])")
+    assert api.member_of("C-ANN")["id"] == api.member_of("C-BOB")["id"]
+    reasons = page.locator("#history tbody tr[data-kind=steward] td:nth-child(5)")
+    assert "same caller, same account" in reasons.all_inner_texts()
+    page.watch.only_here(page)
+
+
+def test_a_link_refused_twice_says_both_in_the_preview(server: str, api: Api, console: Any) -> None:
+    # Given Ann and Bob rejected as two people, and Bob on screen
+    ann = api.member_of("C-ANN")["id"]
+    api(REJECT)
+    page = console(server, STEWARD)
+
+    # When the steward previews linking Ann's card to him: the API refuses it twice, one
+    # refusal after the other (the rejection it lifts, then the card it takes from Ann)
+    what = _preview_link(page, "TRANSACTIONS", "loyalty:LD11110001", find_by="C-BOB")
+
+    # Then the preview says both, and Confirm sends both: the card moves to Bob
+    assert "lifts the steward's word that CRM C-ANN (Ann Lee) and CRM C-BOB (Bob Kim)" in what
+    assert f"records move: Ann Lee ({ann}) loses TRANSACTIONS loyalty:LD11110001" in what
+    page.fill("#reason", "Bob's card, registered under Ann by mistake")
+    page.click("#confirm")
+    page.wait_for_selector("#result:not([hidden])")
+    assert "loyalty:LD11110001" in {r["key"] for r in api.member_of("C-BOB")["records"]}
+    page.watch.only_here(page)
+
+
 def test_a_reviewer_without_identity_write_is_offered_no_action(
     server: str, api: Api, console: Any
 ) -> None:

@@ -1,6 +1,7 @@
 // The steward console: a client of the public GraphQL API, like any other. This module is the
 // member view (a member whole, changes previewed then made) and the start; lib.js the shared
-// helpers, graph.js the link graph, queues.js the review queues, live.js the member followed
+// helpers, member.js a member read and its records' facts, refusals.js a link's refusals said
+// in words, graph.js the link graph, queues.js the review queues, live.js the member followed
 // live. No request leaves for another host.
 
 import {
@@ -9,9 +10,11 @@ import {
 } from "./lib.js";
 import { drawGraph } from "./graph.js";
 import { feedHead, follow, news, stopFollowing, useRefresh } from "./live.js";
+import { factsOf, findMember } from "./member.js";
 import {
   loadConflicts, loadSuggestions, useHooks,
 } from "./queues.js";
+import { refusalsOf } from "./refusals.js";
 
 // ---------------------------------------------------------------- who is asking
 
@@ -35,59 +38,11 @@ async function loadViewer() {
 
 // ---------------------------------------------------------------- a member, whole
 
-const LOADED = 100;  // purchases, visit events and calls loaded with a member
-const MEMBER = `id redirectedFrom
-  profile { firstName lastName }
-  loyalty { pointsBalance tier }
-  records { source key }
-  identifiers { kind value records { source key } }
-  transactions(first: ${LOADED}) { totalCount edges { node { transactionId pointsEarned pointsRedeemed status occurredAt record { source key } } } }
-  webActivity(first: ${LOADED}) { eventId record { source key } }
-  callCenterInteractions(first: ${LOADED}) { interactionId startedAt reason }
-  identityHistory { id kind at actor rule reason evidence undoable undoneBy records { source key } }`;
-
-async function findMember(kind, value) {
-  const query = kind === "MEMBER"
-    ? `query($v: ID!) { found: member(id: $v) { ${MEMBER} } }`
-    : `query($k: IdentifierKind!, $v: String!) { found: memberByIdentifier(kind: $k, value: $v) { ${MEMBER} } }`;
-  const body = await gql(query, kind === "MEMBER" ? { v: value } : { k: kind, v: value });
-  const error = firstError(body);
-  if (error) { show(error); return null; }
-  return (body.data || {}).found;
-}
-
 async function openMember(id) {
   show("");
   const cursor = await feedHead();  // before the read: following from it misses nothing
   const member = await findMember("MEMBER", id);
   if (member) { renderMember(member); follow(member.id, cursor); } else if (member === null) show(`No member ${id}.`);
-}
-
-// The facts that follow a record: the lines the API says are its own (a line's ``record``),
-// never matched here on the card or e-mail as the source wrote them (``ld.1234.5678`` is card
-// LD12345678, a card's e-mail orders are the card's).
-const ownedBy = (record) => (line) =>
-  !!line.record && line.record.source === record.source && line.record.key === record.key;
-
-function factsOf(member, record) {
-  if (record.source === "TRANSACTIONS") {
-    const txs = member.transactions.edges.map((e) => e.node);
-    const mine = txs.filter(ownedBy(record));
-    const points = mine.reduce((sum, t) => sum + (t.status === "COMPLETED" ? t.pointsEarned - t.pointsRedeemed : 0), 0);
-    // Counted over the purchases loaded: say so when the member has more than that.
-    const over = member.transactions.totalCount > txs.length ? ` (among the latest ${txs.length})` : "";
-    return `${mine.length} purchase(s), ${points} points${over}`;
-  }
-  if (record.source === "WEB_ANALYTICS") {
-    const mine = member.webActivity.filter(ownedBy(record));
-    const over = member.webActivity.length >= LOADED ? ` (among the latest ${LOADED})` : "";
-    return `${mine.length} visit event(s)${over}`;
-  }
-  if (record.source === "CALL_CENTER") {
-    const call = member.callCenterInteractions.find((c) => c.interactionId === record.key);
-    return call ? `call ${call.startedAt.slice(0, 10)}: ${text(call.reason)}` : "call";
-  }
-  return "profile";
 }
 
 function renderMember(member) {
@@ -277,8 +232,9 @@ async function confirmChange() {
 
 const SPLIT = (dry, fields) => `mutation($id: ID!, $records: [RecordRefInput!]!, $reason: String!) {
   splitMember(memberId: $id, records: $records, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
-const LINK = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!, $move: Boolean!) {
-  linkRecords(a: $a, b: $b, reason: $reason, move: $move, dryRun: ${dry}) { ${fields} } }`;
+const LINK = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!, $move: Boolean!,
+  $liftRejection: Boolean!) { linkRecords(a: $a, b: $b, reason: $reason, move: $move,
+  liftRejection: $liftRejection, dryRun: ${dry}) { ${fields} } }`;
 const UNDO_ANY = (dry, fields) => `mutation($event: ID!, $reason: String!) {
   undo(eventId: $event, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
 
@@ -289,33 +245,16 @@ function previewSplit() {
     SPLIT, { id: state.member.id, records });
 }
 
-// A link that takes records from another member (WOULD_MOVE_RECORDS) is previewed moving
-// them, saying which leave whom, with their purchases and points: Confirm moves them.
+// A link the API refuses until told (records that move, a steward's rejection lifted) is
+// previewed as told, said in words (refusals.js): Confirm sends what the preview says.
 async function previewLink(event) {
   event.preventDefault();
   const other = { source: $("#link-source").value, key: $("#link-key").value.trim() };
   const mine = state.member.records[0];
-  const variables = { a: mine, b: other, move: false };
-  const body = await gql(LINK(true, "id"), { ...variables, reason: "preview" });
-  const moving = (body.errors || []).find((e) => (e.extensions || {}).code === "WOULD_MOVE_RECORDS");
-  variables.move = !!moving;
-  const moves = moving ? `, and records move: ${await movesFrom(moving.extensions)}` : "";
-  preview("link", `${other.source} ${other.key} joins ${state.member.id}${moves}`, LINK, variables);
-}
-
-// "Ann Lee (M-1) loses TRANSACTIONS loyalty:LD1 (1 purchase(s), 10 points)" for each member
-// the refusal names; its ``records`` read ``source:key``, the source in lower case.
-async function movesFrom({ members = [], records = [] }) {
-  const leaving = records.map((ref) => ref.split(/:(.*)/s)).map(([source, key]) => ({ source: source.toUpperCase(), key }));
-  const parts = await Promise.all(members.map(async (id) => {
-    const member = await findMember("MEMBER", id);
-    if (!member) return `member ${id} loses ${leaving.map((r) => `${r.source} ${r.key}`).join(", ")}`;
-    const name = [member.profile?.firstName, member.profile?.lastName].filter(Boolean).join(" ");
-    const lines = leaving.filter((r) => member.records.some((m) => m.source === r.source && m.key === r.key))
-      .map((r) => `${r.source} ${r.key} (${factsOf(member, r)})`);
-    return `${name ? `${name} (${id})` : `member ${id}`} loses ${lines.join(", ")}`;
-  }));
-  return parts.join("; ");
+  const variables = { a: mine, b: other, move: false, liftRejection: false };
+  const said = await refusalsOf(LINK, variables);
+  preview("link", `${other.source} ${other.key} joins ${state.member.id}${said.map((s) => `, and ${s}`).join("")}`,
+    LINK, variables);
 }
 
 function previewUndo(event) {
