@@ -263,21 +263,28 @@ ANONYMISED = "anonymised: kept for the books, its buyer erased"
 """Why an anonymised purchase (:attr:`Transaction.anonymised`) belongs to no one."""
 
 
+_WEB_STORES = frozenset(store.casefold() for store in Rules().web_store_ids)
+
+
 def _transaction(
-    loyalty_id: str | None, email: str | None, channel: str, anonymised: bool, region: str
+    card: str | None, email: str | None, channel: str, _: bool, store: str | None, region: str
 ) -> Described:
-    return transaction_record(loyalty_id, email, channel, region)
+    if channel == "online" and store and store.strip().casefold() not in _WEB_STORES:
+        # Taken at a store's counter: a card on it may be a clerk's, the e-mail a guest's
+        # (Rules.web_store_ids); it is not read as the card holder's.
+        email = email if _card(card, region) is None else None
+    return transaction_record(card, email, channel, region)
 
 
 def _unowned_transaction(
-    loyalty_id: str | None, email: str | None, channel: str, anonymised: bool, region: str
+    card: str | None, email: str | None, _: str, anonymised: bool, __: str | None, region: str
 ) -> str | None:
-    return ANONYMISED if anonymised else unattributed_reason(loyalty_id, email, region)
+    return ANONYMISED if anonymised else unattributed_reason(card, email, region)
 
 
 _IDENTITIES: dict[str, Identity] = {
     SourceName.TRANSACTIONS: Identity(
-        attrgetter("loyalty_id", "email", "channel", "anonymised"),
+        attrgetter("loyalty_id", "email", "channel", "anonymised", "store_id"),
         _transaction,
         "profile",
         _unowned_transaction,

@@ -110,6 +110,11 @@ class Rules(BaseModel):
             referred, a gift's recipient), not the visitor's: it identifies no one there.
             Read with the built-in rules (a record is made from a line before any
             configured rules are at hand).
+        web_store_ids: the store ids an online order placed on the web carries (or none).
+            An online order under another store's id was taken at that store's counter,
+            where a clerk may put his own card on a guest's order: with a card, its e-mail
+            is not read as the card holder's (it links the card to no one). Read with the
+            built-in rules, as ``others_email_events``.
         crm_id_formats: the forms the CRM gives its contact ids, ``(prefix, digits)``: the
             number zero-padded to ``digits`` (0: no leading zeros). A contact id typed by
             an agent or sent by a page (``c0012345``, ``C-0012345``, ``12345``) is matched
@@ -232,6 +237,7 @@ class Rules(BaseModel):
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")
+    web_store_ids: tuple[str, ...] = ("WEB", "ONLINE", "ECOM", "E-COMMERCE", "APP")
     others_email_events: tuple[str, ...] = (
         "Referral Sent",
         "Invite Sent",

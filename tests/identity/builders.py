@@ -46,12 +46,14 @@ def purchase(
     channel: str = "store",
     tid: str = "T1",
     at: str = "2026-01-01T00:00:00Z",
+    store: str | None = None,
 ) -> RecordData:
     line = Transaction(
         transaction_id=tid,
         loyalty_id=card,
         email=email,
         channel=channel,
+        store_id=store,
         occurred_at=at,
         amount_cents=100,
     )
