@@ -101,9 +101,13 @@ class SqliteLines:
             # Deleted lines are overwritten with zeros (an erased person leaves no bytes).
             await self._db.execute("PRAGMA secure_delete = ON")
             await self._db.executescript(sql.SCHEMA)
-        except sqlite3.Error as exc:
-            await self.aclose()  # its thread would keep the process alive
-            raise SourceUnavailable("sqlite", f"{self.path}: {exc}") from exc
+        except BaseException as exc:
+            # Its thread would keep the process alive: a file that is no database, and a
+            # Ctrl-C in the middle of opening (a `load` then hung at exit) alike.
+            await self.aclose()
+            if isinstance(exc, sqlite3.Error):
+                raise SourceUnavailable("sqlite", f"{self.path}: {exc}") from exc
+            raise
 
     async def aclose(self) -> None:
         if self.reader is not None:

@@ -55,3 +55,27 @@ def test_a_source_table_closes_after_the_loop_of_a_read_in_flight_closed(
     asyncio.run(_left_in_flight(table._db))
     assert _closes(table.aclose)
     assert table._db is None
+
+
+def test_a_source_table_cancelled_while_it_opens_leaves_no_thread(tmp_path: Path) -> None:
+    # Given a source table opening (a Ctrl-C reaches `membergraph load` as the cancellation
+    # of its task, here while the table's schema is written)
+    table = SqliteLines(tmp_path / "sources.db")
+    seen: list[object] = []
+
+    async def cancelled_midway() -> None:
+        task = asyncio.create_task(table.open())
+        while table._db is None:  # noqa: ASYNC110 (until the connection is made: its thread runs)
+            await asyncio.sleep(0)
+        seen.append(table._db)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(cancelled_midway())
+    # Then its connection's thread has ended (before: it waited for work for good, and the
+    # process hung at exit after saying "interrupted")
+    [db] = seen
+    thread = db._thread  # type: ignore[attr-defined]  # (aiosqlite tells no other way)
+    thread.join(10)
+    assert not thread.is_alive()
+    assert table._db is None
