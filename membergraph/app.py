@@ -111,7 +111,8 @@ def create_app(
     serving: bool = False,
 ) -> Starlette:
     """The ASGI app. With ``gateway`` given (tests), the lifespan does not build one;
-    ``announce(members, where, seconds)`` is called once the gateway is ready;
+    ``announce(members, where, seconds)`` is called once its start is done (pushes and
+    erasures a killed process left finished), before the server listens;
     ``serving`` (``membergraph serve``: a process that serves this app) sets the cyclic
     collector for serving while it runs (:func:`~membergraph._perf.serving_collector`);
     ``mongo_client`` serves the settings' ``mongodb://`` URLs (see :func:`open_gateway`);
@@ -129,8 +130,6 @@ def create_app(
             with interruptible(serving and SUPERVISOR_PID not in os.environ):
                 built, sources, result = await open_gateway(settings, mongo_client)
             app.state.gateway = built
-            if announce is not None:
-                announce(result.members, sources.where, time.perf_counter() - started)
         else:
             app.state.gateway = gateway
         telemetry.watch(app.state.gateway)
@@ -158,6 +157,9 @@ def create_app(
         # A real member's e-mail only in demo mode: behind credentials the page holds no data.
         sample = None if settings.has_credentials else await _sample_email(app.state.gateway)
         app.state.example_query = example_query(sample)
+        if owned and announce is not None:
+            # Only now: what a start finishes (pushes, erasures) is done before "ready".
+            announce(result.members, sources.where, time.perf_counter() - started)
         try:
             async with telemetry.own_port(settings.host, settings.metrics_port):
                 with serving_collector() if serving else contextlib.nullcontext():

@@ -10,7 +10,6 @@ import socket
 import sys
 import tempfile
 import time
-import webbrowser
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -45,6 +44,7 @@ from membergraph.identity.store import StoreError, store_from_url
 from membergraph.mongo_load import load_screened
 from membergraph.privacy.cli import privacy_app
 from membergraph.resolve_cli import reresolve, resolve
+from membergraph.serve_banner import Banner, run_announced
 from membergraph.setting_values import STORE_SCHEMES
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_timeouts, require_sources_in_a_database
@@ -140,31 +140,15 @@ def serve(
         refuse(str(exc))
     _require_free_port(settings.host, settings.port)
     _require_servable_store(settings)
-    url, every = _local_url(settings.host, settings.port)
-    # As create_app decides: behind credentials /graphql serves no page unless asked to.
-    graphiql = not settings.has_credentials if settings.graphiql is None else settings.graphiql
-
-    def announce(members: int, where: str, seconds: float) -> None:
-        err.print(
-            f"membergraph: {members} members from {where} (ready in {seconds:.1f} s)\n"
-            + (f"GraphiQL: {url}" if graphiql else f"GraphQL endpoint: {url}")
-            + (
-                f" (listening on every address of this machine, port {settings.port})"
-                if every
-                else ""
-            )
-        )
-        has_screen = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY")
-        if open_browser and graphiql and has_screen:
-            webbrowser.open(url)
-
+    banner = Banner(settings, err, open_browser)
     configure_logging(settings.log_format, access=settings.access_log)
     try:
         if workers > 1:
             # Loaded and resolved once, here; the workers then start over a store that
             # holds it all (each follows the change feed: any of them answers the same).
             members, seconds = asyncio.run(_prepare(settings))
-            announce(members, f"{settings.store} ({workers} workers)", seconds)
+            banner.ready(members, f"{settings.store} ({workers} workers)", seconds)
+            banner.say(still="its workers start now, each answering once it is up")
             given = {"data": data, "store": store, "sources": sources, "host": host, "port": port}
             for key, value in given.items():
                 if value is not None:
@@ -187,9 +171,10 @@ def serve(
             finally:
                 shutil.rmtree(figures, ignore_errors=True)
             return
-        application = create_app(settings, announce=announce, serving=True)
-        uvicorn.run(
+        application = create_app(settings, announce=banner.ready, serving=True)
+        run_announced(
             application,
+            banner,
             host=settings.host,
             port=settings.port,
             log_level="warning",
@@ -199,16 +184,6 @@ def serve(
     except StoreError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
-
-
-def _local_url(host: str, port: int) -> tuple[str, bool]:
-    """The GraphQL URL a browser on this machine opens, and whether the gateway listens on
-    every address (``0.0.0.0``, ``::``: no browser opens those)."""
-    every = host in ("0.0.0.0", "::", "")
-    if every:
-        host = "127.0.0.1" if host != "::" else "::1"
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/graphql", every
 
 
 def _require_free_port(host: str, port: int) -> None:

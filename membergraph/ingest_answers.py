@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
-from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.records import RecordData, left_out_why
+from membergraph.identity.records import RecordData
+from membergraph.left_out import left_out
 from membergraph.privacy.gate import SUPPRESSED_ERROR
 from membergraph.sqlite_tx import out_of_room
 
@@ -120,47 +120,6 @@ async def in_turns(items: Sequence[T], each: Callable[[Sequence[T]], Sequence[U]
         found += each(chunk)
         await asyncio.sleep(0)
     return found
-
-
-_EMAIL, _PHONE, _CARD = IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.LOYALTY_ID
-_ACCOUNT_KINDS = {"loyalty_id": _CARD, "email": _EMAIL}  # (a contact id is any text)
-
-
-def _identifier_fields(source: SourceName, line: Any) -> list[tuple[str, IdentifierKind, Any]]:
-    """The identifier values a line gives, each with the field it is in and its kind."""
-    if source is SourceName.CRM:
-        return [
-            ("loyalty_id", _CARD, line.loyalty_id),
-            *(
-                (f"previous_loyalty_ids[{i}]", _CARD, v)
-                for i, v in enumerate(line.previous_loyalty_ids)
-            ),
-            *((f"emails[{i}]", _EMAIL, v) for i, v in enumerate(line.emails)),
-            *((f"phones[{i}]", _PHONE, v) for i, v in enumerate(line.phones)),
-        ]
-    if source is SourceName.TRANSACTIONS:
-        return [("loyalty_id", _CARD, line.loyalty_id), ("email", _EMAIL, line.email)]
-    if source is SourceName.WEB_ANALYTICS:
-        return [("email", _EMAIL, line.email)]
-    ref = line.account_ref
-    kind = None if ref is None else _ACCOUNT_KINDS.get(ref.kind)
-    said = [] if kind is None else [("account_ref.value", kind, ref.value)]
-    return [("caller_phone", _PHONE, line.caller_phone), *said]
-
-
-def left_out(source: SourceName, line: Any, region: str = "US") -> list[str]:
-    """What a line's answer warns of: each identifier value it gives that is none of its
-    kind (a card ``LD-1 (old)``, a phone ``abc``, an e-mail ``ann@shop``), left out of its
-    record with why, naming the field; an e-mail with no ``@`` is no value given. The line
-    is taken all the same (its facts count)."""
-    found = (
-        left_out_why(name, kind, raw, region)
-        for name, kind, raw in _identifier_fields(source, line)
-        # A word where an e-mail goes (a till's ``refused``, ``none``) gives none: not said,
-        # as a purchase with it is a cash sale (``unattributed_reason``).
-        if kind is not _EMAIL or (raw is not None and "@" in raw)
-    )
-    return [why for why in found if why is not None]
 
 
 def entry_of(

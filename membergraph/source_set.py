@@ -20,6 +20,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import generator_version, write_demo_data
 from membergraph.identity.load import ownership
+from membergraph.left_out import noter
 from membergraph.settings import Settings
 
 __all__ = [
@@ -79,6 +80,16 @@ def _log_report(name: SourceName, report: LoadReport) -> None:
         logger.warning("skipped malformed line %s", error)
     if report.malformed:
         logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
+    for note in report.notes[:5]:
+        logger.warning("took line %s", note)
+    if report.left_out:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.left_out.items()))
+        logger.warning(
+            "%s: %d identifier value(s) left out of lines taken (%s)",
+            name.value,
+            sum(report.left_out.values()),
+            kinds,
+        )
 
 
 def demo_folder(settings: Settings) -> Path:
@@ -110,7 +121,8 @@ def open_sources(
     for name, spec in SOURCES.items():
         if only is not None and name not in only:
             continue
-        conn = FileConnector(spec, folder, _owner(name, region), timeout, durable)
+        notes = noter(name, region)
+        conn = FileConnector(spec, folder, _owner(name, region), timeout, durable, notes)
         with gc_paused():
             _log_report(name, conn.load(keep_order))
         connectors[name] = conn

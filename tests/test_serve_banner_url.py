@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from membergraph.cli import _local_url
+from membergraph.serve_banner import local_url as _local_url
 
 
 @pytest.mark.parametrize(

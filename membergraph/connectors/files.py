@@ -43,6 +43,7 @@ from membergraph.connectors.lines import (
     NOBODY,
     LineError,
     LoadReport,
+    Notes,
     Owner,
     bom_length,
     parse_line,
@@ -118,10 +119,12 @@ class FileConnector(SourceConnector):
         owner: Owner,
         timeout: float = 5.0,
         durable: bool = True,
+        notes: Notes | None = None,
     ) -> None:
         super().__init__(spec, owner, timeout)
         self.path = folder / spec.file_name
         self.durable = durable
+        self.notes = notes  # what the report says of each line taken (values left out)
         self._by_id: dict[str, BaseModel] = {}
         self._owner_of: dict[str, str] = {}
         self._by_owner: dict[str, dict[str, BaseModel]] = defaultdict(dict)
@@ -211,12 +214,18 @@ class FileConnector(SourceConnector):
                     self.report.refuse(parsed)
                     if parsed.line is not None:  # nobody's, but a good line: kept (the books)
                         self._index(parsed.line, NOBODY)
+                        self._note(where, parsed.line)
                     if keep_order:
                         self.order.append(parsed)
                     continue
                 self.report.accepted += 1
                 if keep_order:
                     self.order.append((line_id, owner))
+                self._note(where, line)
+
+    def _note(self, where: str, line: BaseModel) -> None:
+        if self.notes is not None and (found := self.notes(line)):
+            self.report.note(where, found)
 
     def _index(self, line: BaseModel, owner: str) -> str | None:
         """Index ``line`` by the source's ordering: its id, or None for a line an immutable

@@ -26,6 +26,7 @@ __all__ = [
     "NO_OWNER",
     "LineError",
     "LoadReport",
+    "Notes",
     "Owner",
     "TOO_BIG",
     "TOO_DEEP",
@@ -102,16 +103,25 @@ class LineError:
         return f"{self.where}: {self.message}"
 
 
+Notes = Callable[[BaseModel], list[tuple[str, str]]]
+"""What a reader notes of a line it takes: each identifier value left out of it, as its
+kind's name (``phone``) and why (``phones[0] left out: 'abc' is not a phone number``)."""
+
+
 @dataclass(slots=True)
 class LoadReport:
     """What reading a source file found: ``unattributed`` counts the good lines that
-    identify no one, by reason (``placeholder e-mail na@na.com``)."""
+    identify no one, by reason (``placeholder e-mail na@na.com``); ``left_out`` counts the
+    identifier values left out of the lines taken, by kind, and ``notes`` says the first of
+    them with where they are (``crm.jsonl:4: phones[0] left out: ...``)."""
 
     lines: int = 0
     accepted: int = 0
     malformed: int = 0
     errors: list[LineError] = field(default_factory=list)
     unattributed: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
+    notes: list[LineError] = field(default_factory=list)
 
     def refuse(self, error: LineError) -> None:
         if error.unattributed:
@@ -123,6 +133,13 @@ class LoadReport:
 
     def count_unattributed(self, reason: str) -> None:
         self.unattributed[reason] = self.unattributed.get(reason, 0) + 1
+
+    def note(self, where: str, found: list[tuple[str, str]]) -> None:
+        """Count the values ``found`` left out of the line at ``where`` (:data:`Notes`)."""
+        for kind, why in found:
+            self.left_out[kind] = self.left_out.get(kind, 0) + 1
+            if len(self.notes) < _MAX_REPORTED:
+                self.notes.append(LineError(where, why))
 
 
 def _validation_message(exc: ValidationError) -> str:

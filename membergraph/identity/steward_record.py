@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.conflict_state import DECISIONS
@@ -19,6 +19,7 @@ from membergraph.identity.store.port import IdentityEvent, IdentityStore, ScopeS
 
 __all__ = [
     "STEWARD",
+    "Assignments",
     "Constraints",
     "deciding_members",
     "merge_sides",
@@ -129,7 +130,13 @@ def undone_events(events: Iterable[IdentityEvent]) -> dict[int, int]:
     return undone
 
 
-async def deciding_members(store: IdentityStore, events: Iterable[IdentityEvent]) -> list[str]:
+class Assignments(Protocol):
+    """What :func:`deciding_members` reads: a store, or a request's reads of one."""
+
+    async def assignments(self, refs: Sequence[RecordKey]) -> Mapping[RecordKey, str]: ...
+
+
+async def deciding_members(store: Assignments, events: Iterable[IdentityEvent]) -> list[str]:
     """The members whose histories hold the later steward changes of ``events``' records,
     their undos among them: the members holding those records now, and the ones each event
     named. An undo goes beside its change only while that change's member lives: undone

@@ -59,6 +59,11 @@ async def _consent_facts(gateway: Gateway, refs: Sequence[RecordKey]) -> list[li
     return await (await privacy_of(gateway)).store.consent_facts(list(refs))
 
 
+async def _assignments(gateway: Gateway, refs: Sequence[RecordKey]) -> list[str | None]:
+    found = await gateway.identity.store.assignments(refs)
+    return [found.get(ref) for ref in refs]
+
+
 async def _placeholders(gateway: Gateway, values: Sequence[ValueKey]) -> list[bool]:
     identity = gateway.identity
     revealed = await revealed_placeholders(identity.store, identity.rules, values)
@@ -91,6 +96,11 @@ class Loaders:
     @cached_property
     def member_events(self) -> DataLoader[str, list[IdentityEvent]]:
         return _loader(self._gateway.identity.store.member_events)
+
+    @cached_property
+    def record_member(self) -> DataLoader[RecordKey, str | None]:
+        """The member each record belongs to now (None: none)."""
+        return _loader(partial(_assignments, self._gateway))
 
     @cached_property
     def consent_facts(self) -> DataLoader[RecordKey, list[ConsentFact]]:

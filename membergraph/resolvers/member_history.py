@@ -71,8 +71,8 @@ async def _told_elsewhere(
     named -= mine  # the records its events name that another member holds now (if any)
     if not named:
         return []
-    store = ctx.gateway.identity.store
-    others = set((await store.assignments(sorted(named))).values()) - {member.id}
+    held_by = await _Assigned(ctx, member, held).assignments(sorted(named))
+    others = set(held_by.values()) - {member.id}
     if not others:
         return []
     ctx.reads.member(*others)  # a change written there changes this answer
@@ -83,6 +83,21 @@ async def _told_elsewhere(
         for event in found
         if event.kind == STEWARD and event.id not in seen and mine.intersection(event.records)
     ]
+
+
+class _Assigned:
+    """The member each record belongs to, read through the request's loader: a history and
+    what it says undone ask of the same records (those its events name) once, and the
+    member's own records are known to be its own without a read."""
+
+    def __init__(self, ctx: RequestContext, member: MemberView, held: Sequence[RecordKey]) -> None:
+        self.loader = ctx.loaders.record_member
+        for ref in held:
+            self.loader.prime(ref, member.id)
+
+    async def assignments(self, refs: Sequence[RecordKey]) -> dict[RecordKey, str]:
+        found = await load_many(self.loader, refs)
+        return {ref: m for ref, m in zip(refs, found, strict=True) if m is not None}
 
 
 async def taken_back(
@@ -102,7 +117,7 @@ async def taken_back(
     if standing:
         # Their undos may be written elsewhere (undone while merged away): read where
         # ``undo`` looks, so the two agree.
-        asked = await deciding_members(ctx.gateway.identity.store, standing)
+        asked = await deciding_members(_Assigned(ctx, member, held), standing)
         for found in await load_many(ctx.loaders.member_events, asked):
             both.update((e.id, e) for e in found)
         undone = undone_events(both[k] for k in sorted(k for k in both if k is not None))

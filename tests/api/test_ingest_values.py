@@ -25,6 +25,14 @@ PURCHASE = {
     "points_earned": 25,
 }
 CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@example.org"]}
+EVENT = {
+    "event_id": "E-VAL-1",
+    "anonymous_id": "anon-val-1",
+    "type": "track",
+    "name": "Offer Sent",
+    "occurred_at": "2026-11-20T10:00:00Z",
+    "properties": {"offer": "BONUS-5", "channel": "email"},
+}
 
 
 @pytest.mark.parametrize(
@@ -118,6 +126,34 @@ CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@exam
             id="nul-in-store-id",
         ),
         pytest.param(
+            "transactions",
+            {**PURCHASE, "items": [{"sku": "A-1"}, {"sku": "B-2\u0000"}]},
+            "items[1].sku",
+            "control character (U+0000)",
+            id="nul-in-an-items-sku",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "items": [{"sku": "A-1", "category": "mugs\u001b"}]},
+            "items[0].category",
+            "control character (U+001B)",
+            id="escape-in-an-items-category",
+        ),
+        pytest.param(
+            "web_analytics",
+            {**EVENT, "properties": {"offer": "BONUS-5\u0000", "channel": "email"}},
+            "properties.offer",
+            "control character (U+0000)",
+            id="nul-in-an-offer-property",
+        ),
+        pytest.param(
+            "web_analytics",
+            {**EVENT, "properties": {"offer": "BONUS-5", "channel": "e\u0007mail"}},
+            "properties.channel",
+            "control character (U+0007)",
+            id="bell-in-a-channel-property",
+        ),
+        pytest.param(
             "crm",
             {**CONTACT, "first_name": "Val\u0007"},
             "first_name",
@@ -160,7 +196,11 @@ CONTACT = {"contact_id": "C-VAL-1", "first_name": "Val", "emails": ["val.id@exam
 def test_a_questionable_value_is_refused_alone_naming_the_field(
     client: TestClient, source: str, line: dict[str, Any], field: str, why: str
 ) -> None:
-    good = {**PURCHASE, "transaction_id": "T-VAL-GOOD"} if source == "transactions" else None
+    goods = {
+        "transactions": {**PURCHASE, "transaction_id": "T-VAL-GOOD"},
+        "web_analytics": {**EVENT, "event_id": "E-VAL-GOOD"},
+    }
+    good = goods.get(source)  # taken beside it: the answer is per line
     lines = [line] if good is None else [good, line]
     answer = client.post(f"/ingest/{source}", json=lines)
     refused = answer.json()["lines"][-1]
@@ -270,3 +310,16 @@ def test_tabs_and_line_ends_are_text_and_a_cards_nul_is_read_past(client: TestCl
     assert client.post("/ingest/call_center", json=[call]).json()["lines"][0]["status"] == "created"
     line = client.post("/ingest/transactions", json=[sale]).json()["lines"][0]
     assert line["status"] == "created" and line["record"]["key"] == "loyalty:LD51502026", line
+
+
+def test_an_events_own_properties_and_an_items_own_fields_are_taken_as_sent(
+    client: TestClient,
+) -> None:
+    # Given an event whose site-own property holds a NUL, and an item's field no model names
+    event = {**EVENT, "event_id": "E-FREE", "properties": {"q": "tea\u0000pot", "offer": "B-1"}}
+    sale = {**PURCHASE, "transaction_id": "T-FREE", "items": [{"sku": "A-1", "name": "Mug\u0000"}]}
+    # When they are pushed
+    seen = client.post("/ingest/web_analytics", json=[event]).json()["lines"][0]
+    sold = client.post("/ingest/transactions", json=[sale]).json()["lines"][0]
+    # Then both are taken: the sender's own text, kept as sent (docs/change-feed.md)
+    assert seen["status"] == "created" and sold["status"] == "created", (seen, sold)

@@ -185,3 +185,27 @@ def test_both_members_tell_every_steward_change_of_their_records(
     for member in _members(started):
         told = {e["id"] for e in _data(started, HISTORY, id=member)["member"]["identityHistory"]}
         assert set(done.values()) <= told, (member, done, sorted(told))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_history_reads_whose_records_are_whose_once(
+    started: TestClient, order: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the steps taken in this order, and the store's reads of records' members counted
+    _steps(started, order)
+    store = started.app.state.gateway.identity.store  # type: ignore[attr-defined]
+    asked: list[list[Any]] = []
+    read = store.assignments
+
+    async def counted(refs: Any) -> Any:
+        asked.append(sorted(refs))
+        return await read(refs)
+
+    monkeypatch.setattr(store, "assignments", counted)
+    for member in _members(started):
+        asked.clear()
+        # When a steward reads a member's history, what is undone in it included
+        _data(started, HISTORY, id=member)
+        # Then the store is asked whose records are whose once at most (the history's other
+        # members, then what its undos need: the same records), never of the member's own
+        assert len(asked) <= 1, asked
