@@ -192,7 +192,14 @@ async def undo_event(
             # seen), so two undos at once are one undo and one ALREADY_UNDONE.
             versions = await _versions(service, refs)
             await _refuse_if_later(service, event, refs)
-            await _refuse_if_changed(service, event)
+            try:
+                await _refuse_if_changed(service, event)
+            except StewardError:
+                # Another steward's change may have landed between the two reads (its undo
+                # of this very event, written with the links it changed): the histories as
+                # they are now say so first (``ALREADY_UNDONE``, not a change since).
+                await _refuse_if_later(service, event, refs)
+                raise
             (scope, hubs), state = await scope_of(service, refs)
             adjust = _inverse(event, reason)
             adjust.versions = versions

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +82,33 @@ async def test_an_undo_landing_between_a_merges_two_reads_is_named(
         histories = await one.member_events(sorted(set(after.values())))
         [undo] = {e.id for h in histories for e in h if e.evidence.get("event_id") == merge.id}
         assert f"was undone by event {undo}" in str(refused.value)
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+async def test_an_undo_landing_between_the_histories_and_the_links_is_named(
+    kind: str, tmp_path: Path
+) -> None:
+    # The other steward's undo committed after this one read the histories (no undo there
+    # yet) and before it read whether the link still stands (gone): it was refused as
+    # "changed since" (LATER_CHANGES_DEPEND), 3 runs in 20 of the test above under load.
+    async with two_processes(kind, tmp_path) as (one, two):
+        service = IdentityService(one)
+        link = await _linked(service, "steward")
+        made: list[str] = []
+        read = two.manual_links
+
+        async def the_other_steward_undoes_first(*args: Any) -> Any:
+            if not made:
+                made.extend(await undo_event(service, link.id, "not her", "steward-1"))
+            return await read(*args)
+
+        # Given the other steward's undo lands just before this process reads the links
+        two.manual_links = the_other_steward_undoes_first  # type: ignore[method-assign]
+        # When this steward undoes the same link
+        with pytest.raises(StewardError) as refused:
+            await undo_event(IdentityService(two), link.id, "not her", "steward-2")
+        # Then it is told it was undone already
+        assert made and refused.value.code == "ALREADY_UNDONE", refused.value
 
 
 async def _linked(service: IdentityService, kind: str) -> IdentityEvent:
