@@ -19,6 +19,7 @@ from membergraph.app import create_app
 from membergraph.settings import ApiKey, Settings
 from tests.api.test_steward_guardrails import _data, _two_customers, two_customers
 from tests.conftest import gql
+from tests.privacy.test_audit_outside_members import _as
 
 
 @pytest.fixture
@@ -144,15 +145,6 @@ def keyed(tmp_path: Path) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
         yield test_client
-
-
-def _as(client: TestClient, key: str, query: str, request: str = "r", **variables: Any) -> Any:
-    answer = client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"x-api-key": key, "x-request-id": request},
-    ).json()
-    return _data(answer)
 
 
 def _logged(client: TestClient, member: str, request: str) -> list[dict[str, Any]]:
