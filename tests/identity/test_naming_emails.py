@@ -61,6 +61,31 @@ def test_own_emails_on_a_shared_phone(second: dict[str, Any], rules: Rules, merg
 
 
 @pytest.mark.parametrize(
+    ("dated", "undated", "merged"),
+    [
+        # The handle on the undated contact: the quick enrolment again at a till.
+        pytest.param("david.gagnon63@yahoo.com", "hockeyfan3393@yahoo.com", True,
+                     id="the-handle-undated"),
+        # The handle on the dated contact, the undated one naming himself: a father (his
+        # own address a handle) and his son of one name (a 20,000-people holdout's mix).
+        pytest.param("hockeyfan3393@yahoo.com", "gagnond@yahoo.ca", False,
+                     id="the-handle-dated"),
+    ],
+)  # fmt: skip
+def test_the_handle_is_the_undated_contacts(dated: str, undated: str, merged: bool) -> None:
+    # Given David Gagnon, born 1963, and a David Gagnon with no birth date, on one landline
+    # at one address, each with a card and an address of his own
+    father = crm("C0000001", first="David", last="Gagnon", birth="1963-07-16",
+                 phones=[LANDLINE], emails=[dated], card="LD61000001", address=HOME)  # fmt: skip
+    other = crm("C0000002", first="David", last="Gagnon", birth=None, phones=[LANDLINE],
+                emails=[undated], card="LD61000002", address=HOME)  # fmt: skip
+    # When resolved
+    result = resolve(world(father, other), Rules())
+    # Then one person only when the handle is the undated contact's
+    assert together(result, father.ref, other.ref) is merged
+
+
+@pytest.mark.parametrize(
     ("emails", "rules", "merged"),
     [
         pytest.param(["sunshine5550@gmail.com"], Rules(), True, id="a-handle"),
