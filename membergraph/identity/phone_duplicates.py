@@ -79,8 +79,10 @@ class ReenrolmentRules(BaseModel):
             on two contacts of one name, for ``namesakes_need_own_values``) say two people
             only when each contact's names her (:mod:`~membergraph.identity.naming_emails`):
             namesakes each give an address naming himself, a customer enrolled again a
-            handle (``bluejay4233@``) as often. Phones of their own at one home still say
-            two. False: any e-mail of her own on each says two people.
+            handle (``bluejay4233@``) as often, on the contact with no birth date (a dated
+            one's handle beside an undated one naming himself: a father and son). Phones of
+            their own at one home still say two. False: any e-mail of her own on each says
+            two people.
         garbled_first_names_on_one_value: one family name and one birth date (given on
             both, the same day) under first names far apart, one no common first name
             typed past recognition (``near_duplicates.garbled_first_names``: ``Dbe``/
