@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from membergraph.connectors.models import EMAIL_MARK, LOGIN_MARK
 from membergraph.identity.devices import device_of
 from membergraph.identity.email_names import a_relatives_email, names_her
-from membergraph.identity.member_emails import online_orders_of_logins
+from membergraph.identity.member_emails import online_customers, online_orders_of_logins
 from membergraph.identity.normalize import IdentifierKind
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["claimed_online_orders", "online_orders_of_devices"]
 
-_EMAIL, _CRM_ID = IdentifierKind.EMAIL, IdentifierKind.CRM_ID
+_CRM_ID = IdentifierKind.CRM_ID
 
 
 def _device_logins(
@@ -73,12 +73,7 @@ def online_orders_of_devices(
     said; ``crowded``: devices that name too many people to say whose anything is."""
     find = partition.find
     logins_of: dict[str, set[str]] | None = None
-    for key, carried in carriers.items():
-        if key[0] is not _EMAIL or status[key] != "linkable":
-            continue
-        online = [r.ref for r in carried if r.role == "profile" and r.key.startswith("online:")]
-        if not online:
-            continue
+    for key, carried, online in online_customers(carriers, status, "linkable"):
         devices = {
             device
             for r in carried

@@ -35,7 +35,12 @@ if TYPE_CHECKING:
     from membergraph.identity.rules import Rules
     from membergraph.identity.values import ValueKey
 
-__all__ = ["online_orders_of_logins", "shared_emails_of_one_member", "shared_emails_of_users"]
+__all__ = [
+    "online_customers",
+    "online_orders_of_logins",
+    "shared_emails_of_one_member",
+    "shared_emails_of_users",
+]
 
 Carriers = Mapping["ValueKey", list["RecordData"]]
 
@@ -95,7 +100,7 @@ def shared_emails_of_users(
     or beside her own address), which any of the household orders under, links nothing; so
     does one each uses (several members) or no contact is seen using."""
     find = partition.find
-    for key, carried, online in _online_customers(carriers, status, "shared"):
+    for key, carried, online in online_customers(carriers, status, "shared"):
         users = [
             r.ref
             for r in carried
@@ -116,7 +121,7 @@ def shared_emails_of_users(
                 yield ref, users[0], key
 
 
-def _online_customers(
+def online_customers(
     carriers: Carriers, status: Mapping[ValueKey, str], wanted: str
 ) -> Iterator[tuple[ValueKey, list[RecordData], list[RecordKey]]]:
     """Each e-mail of status ``wanted`` with its carriers and the online customers (card-less
@@ -157,7 +162,7 @@ def online_orders_of_logins(
     ``lines_records``: the records as the lines said (a device's own record names no one:
     the engine reads it as carrying the device's logins and e-mails, ``records``)."""
     find = partition.find
-    for key, carried, online in _online_customers(carriers, status, "linkable"):
+    for key, carried, online in online_customers(carriers, status, "linkable"):
         # Logged-in events that give it themselves.
         logins = {
             i.key
