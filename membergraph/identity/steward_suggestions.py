@@ -16,7 +16,13 @@ from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, IdentityService
 from membergraph.identity.steward_link import link_records
-from membergraph.identity.steward_request import Preview, StewardError, require_reason, scope_of
+from membergraph.identity.steward_request import (
+    Preview,
+    StewardError,
+    dry,
+    require_reason,
+    scope_of,
+)
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.suggestion_rules import SuggestionRules
 from membergraph.identity.suggestions import Suggestion, suggest
@@ -176,7 +182,7 @@ async def reject_suggestion(
                 cannot_add=[(a, b)], reason=reason, events=[event], action="reject", anchor=a
             )
             return await service.apply_scope(
-                scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
+                scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=dry(preview)
             )
 
         result = await service.retrying(attempt)
