@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, IdentityService
-from membergraph.identity.steward_link import link_records
+from membergraph.identity.steward_link import link_records, rejections
 from membergraph.identity.steward_request import (
     Preview,
     StewardError,
+    as_is,
     dry,
+    pair,
     require_reason,
     scope_of,
 )
@@ -144,7 +146,9 @@ async def reject_suggestion(
     actor: str,
     preview: Preview | None = None,
 ) -> list[str]:
-    """Keep the two contacts apart for good: a cannot-link, in their members' history.
+    """Keep the two contacts apart for good: a cannot-link, in their members' history. Sent
+    again while that rejection stands (a client retrying), it answers the two members and
+    writes nothing.
 
     Raises:
         StewardError: they are one member already (``ALREADY_MERGED``: split it instead),
@@ -169,6 +173,10 @@ async def reject_suggestion(
                     "part them",
                     "ALREADY_MERGED",
                 )
+            held = {pair(x, y) for x, y in state.cannot}
+            ids = [members[a], members[b]]
+            if pair(a, b) in held and await rejections(service, {pair(a, b)}, ids):
+                return await as_is(service, sorted(ids))  # rejected already: one decision
             event = IdentityEvent(
                 members[a],
                 "suggestion_rejected",
