@@ -35,6 +35,7 @@ from membergraph.identity.steward_request import (
     StewardError,
     already_undone,
     as_is,
+    dry,
     require_reason,
 )
 from membergraph.identity.store.conflict_state import REOPENED, RESOLVED, latest_decisions
@@ -296,8 +297,9 @@ async def _write(
     checked against the owner's ``versions`` read before the decisions, and moving them."""
     members = await service.store.assignments(marker.records)
     ids = sorted(set(members.values()) | ({owner} if owner else set()))
-    if preview is not None:
+    if preview is not None:  # it moves no record: as they are, before and after
         preview.fill(await as_is(service, ids), ids)
+    if dry(preview):
         return ids
     entry = FeedEntry(
         ChangeKind.CONFLICT_DECIDED, tuple(ids), marker.at, marker.actor, marker.reason

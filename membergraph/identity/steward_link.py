@@ -29,6 +29,7 @@ from membergraph.identity.steward_record import standing, steward_changes
 from membergraph.identity.steward_request import (
     Preview,
     StewardError,
+    dry,
     members_of,
     pair,
     require_reason,
@@ -193,7 +194,7 @@ async def link_records(
                 adjust=adjust,
                 state=state,
                 guard=None if move else _refuse_strip,
-                dry_run=preview is not None,
+                dry_run=dry(preview),
             )
 
         result = await service.retrying(attempt)

@@ -24,6 +24,7 @@ __all__ = [
     "Preview",
     "StewardError",
     "already_undone",
+    "dry",
     "missing",
     "as_is",
     "members_of",
@@ -74,36 +75,43 @@ def already_undone(event: IdentityEvent, by: int) -> StewardError:
 
 @dataclass(frozen=True, slots=True)
 class Moves:
-    """What a change would do to one member it answers: the members now whose records it
-    would hold, the records that would join it and leave it, and its records now (none: no
-    member holds its ID now, a split's new side)."""
+    """What a change does (or, in a dry run, would do) to one member it answers: the
+    members before it whose records it holds, the records that join it and leave it, and
+    its records before (none: no member held its ID, a split's new side). ``done``: the
+    change was made."""
 
     member: str
     members_now: tuple[str, ...]
     joining: tuple[RecordKey, ...]
     leaving: tuple[RecordKey, ...]
     now: tuple[RecordData, ...]
+    done: bool = False
 
     @property
     def shown(self) -> tuple[str, ...]:
-        """The members as they are now whose records an answer of this member shows: those
-        it is made of, and itself when its records leave."""
-        return tuple(sorted(set(self.members_now) | ({self.member} if self.now else set())))
+        """The members whose records an answer of this member shows: those it is made of as
+        they were, and itself when it held records before or the change made it (never an
+        ID a dry run would give: it does not exist)."""
+        held = self.now or self.done
+        return tuple(sorted(set(self.members_now) | ({self.member} if held else set())))
 
 
 @dataclass(slots=True)
 class Preview:
-    """What a steward's change would do, filled in by a dry run (nothing is written).
+    """What a steward's change does, filled in as it is worked out: in a dry run (``dry``)
+    nothing is written; else it is what the change written did, the same for the same
+    change (a client tells its user what moved without asking twice).
 
-    ``members`` are the members the change answers, as they would be: each ID with its
-    records. ``moved`` lists every record whose member would change: its member now (None: a
-    record new to the store) and its member after. ``now``: each answered ID's records as
-    they are (none for an ID no member holds now).
+    ``members`` are the members the change answers, as it leaves them: each ID with its
+    records. ``moved`` lists every record whose member changes: its member before (None: a
+    record new to the store) and its member after. ``now``: each answered ID's records
+    before the change (none for an ID no member held).
     """
 
     members: dict[str, list[RecordData]] = field(default_factory=dict)
     moved: list[tuple[RecordKey, str | None, str]] = field(default_factory=list)
     now: dict[str, list[RecordData]] = field(default_factory=dict)
+    dry: bool = True
 
     def fill(self, result: ApplyResult, ids: Sequence[str]) -> None:
         held: dict[str, list[RecordData]] = defaultdict(list)
@@ -125,7 +133,7 @@ class Preview:
         self.now = {m: was[m] for m in ids if was[m]}
 
     def moves(self, member: str) -> Moves:
-        """What the change would do to ``member``, one of :attr:`members`."""
+        """What the change does to ``member``, one of :attr:`members`."""
         before = {ref: was for ref, was, _ in self.moved}
         after = [r.ref for r in self.members.get(member, [])]
         now = self.now.get(member, [])
@@ -137,7 +145,13 @@ class Preview:
             joining=tuple(ref for ref in after if ref not in held),
             leaving=tuple(sorted(held - set(after))),
             now=tuple(now),
+            done=not self.dry,
         )
+
+
+def dry(preview: Preview | None) -> bool:
+    """Whether nothing is to be written: a dry run's preview."""
+    return preview is not None and preview.dry
 
 
 MAX_REASON_CHARS = 2000

@@ -23,6 +23,7 @@ from membergraph.identity.steward_request import (
     StewardError,
     already_undone,
     as_is,
+    dry,
     members_of,
     missing,
     pair,
@@ -277,7 +278,7 @@ async def _cut(
             versions=versions,
         )
         return await service.apply_scope(
-            scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
+            scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=dry(preview)
         )
 
     result = await service.retrying(attempt)

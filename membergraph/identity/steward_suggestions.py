@@ -15,8 +15,16 @@ from datetime import UTC, datetime
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, IdentityService
-from membergraph.identity.steward_link import link_records
-from membergraph.identity.steward_request import Preview, StewardError, require_reason, scope_of
+from membergraph.identity.steward_link import link_records, rejections
+from membergraph.identity.steward_request import (
+    Preview,
+    StewardError,
+    as_is,
+    dry,
+    pair,
+    require_reason,
+    scope_of,
+)
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.suggestion_rules import SuggestionRules
 from membergraph.identity.suggestions import Suggestion, suggest
@@ -138,7 +146,9 @@ async def reject_suggestion(
     actor: str,
     preview: Preview | None = None,
 ) -> list[str]:
-    """Keep the two contacts apart for good: a cannot-link, in their members' history.
+    """Keep the two contacts apart for good: a cannot-link, in their members' history. Sent
+    again while that rejection stands (a client retrying), it answers the two members and
+    writes nothing.
 
     Raises:
         StewardError: they are one member already (``ALREADY_MERGED``: split it instead),
@@ -163,6 +173,10 @@ async def reject_suggestion(
                     "part them",
                     "ALREADY_MERGED",
                 )
+            held = {pair(x, y) for x, y in state.cannot}
+            ids = [members[a], members[b]]
+            if pair(a, b) in held and await rejections(service, {pair(a, b)}, ids):
+                return await as_is(service, sorted(ids))  # rejected already: one decision
             event = IdentityEvent(
                 members[a],
                 "suggestion_rejected",
@@ -176,7 +190,7 @@ async def reject_suggestion(
                 cannot_add=[(a, b)], reason=reason, events=[event], action="reject", anchor=a
             )
             return await service.apply_scope(
-                scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
+                scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=dry(preview)
             )
 
         result = await service.retrying(attempt)

@@ -39,6 +39,7 @@ from membergraph.identity.steward_request import (
     Preview,
     StewardError,
     already_undone,
+    dry,
     missing,
     pair,
     require_reason,
@@ -205,7 +206,7 @@ async def undo_event(
             adjust.versions = versions
             adjust.closes, adjust.events = await raised_by(service, event, actor, reason)
             return await service.apply_scope(
-                scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=preview is not None
+                scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=dry(preview)
             )
 
         result = await service.retrying(attempt)

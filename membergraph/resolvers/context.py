@@ -64,6 +64,15 @@ async def _assignments(gateway: Gateway, refs: Sequence[RecordKey]) -> list[str 
     return [found.get(ref) for ref in refs]
 
 
+async def _kept_apart(gateway: Gateway, refs: Sequence[RecordKey]) -> list[list[RecordKey]]:
+    found: dict[RecordKey, set[RecordKey]] = {ref: set() for ref in refs}
+    for a, b in await gateway.identity.store.cannot_links(refs, lifted=True):
+        for one, other in ((a, b), (b, a)):
+            if one in found:
+                found[one].add(other)
+    return [sorted(found[ref]) for ref in refs]
+
+
 async def _placeholders(gateway: Gateway, values: Sequence[ValueKey]) -> list[bool]:
     identity = gateway.identity
     revealed = await revealed_placeholders(identity.store, identity.rules, values)
@@ -101,6 +110,12 @@ class Loaders:
     def record_member(self) -> DataLoader[RecordKey, str | None]:
         """The member each record belongs to now (None: none)."""
         return _loader(partial(_assignments, self._gateway))
+
+    @cached_property
+    def kept_apart(self) -> DataLoader[RecordKey, list[RecordKey]]:
+        """The records a cannot-link kept each record apart from, lifted ones too (a
+        rejection undone is still in the histories)."""
+        return _loader(partial(_kept_apart, self._gateway))
 
     @cached_property
     def consent_facts(self) -> DataLoader[RecordKey, list[ConsentFact]]:

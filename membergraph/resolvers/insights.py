@@ -159,7 +159,8 @@ async def loyalty(ctx: RequestContext, member: MemberView) -> Loyalty:
 
 
 async def points_now(ctx: RequestContext, member: MemberView) -> int | None:
-    """A dry run's member: the points balance its ID holds now (None: no member holds it)."""
+    """A steward change's member: the points balance its ID held before the change (None: no
+    member held it)."""
     if member.moves is None or not member.moves.now:
         return None
     now = member.moves.now

@@ -4,8 +4,8 @@ longer takes.
 The store writes an event under one member: a steward's change under the member it acted on
 (:mod:`~membergraph.identity.steward_record`). Once two members part (a split, an undone
 link), the change that parted them is written under one of them only, yet it is the other's
-history too: each member's history lists the steward changes of the records it holds,
-wherever they are written."""
+history too, as a rejection of two members' contacts is both members': each member's
+history lists the steward changes of the records it holds, wherever they are written."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ from membergraph.resolvers.members import MemberView, identifiers, records
 from membergraph.resolvers.own_member import own_history
 
 __all__ = ["identity_history", "taken_back"]
+
+# What a member's history tells of the changes written under another member: the steward
+# changes, and a rejection's decision written with its steward event.
+_TOLD = frozenset((STEWARD, "suggestion_rejected"))
 
 
 async def identity_history(ctx: RequestContext, member: MemberView) -> list[IdentityEvent]:
@@ -59,14 +63,18 @@ async def _told_elsewhere(
     held: Sequence[RecordKey],
 ) -> list[IdentityEvent]:
     """The steward changes naming a record the member holds, written under the other members
-    its history names (those now holding the records its events name): the split that parted
-    it from another member, written under that one, and what undid it."""
+    its history names (those now holding the records its events name: the split that parted
+    it from another member, written under that one, and what undid it) or holding a record a
+    cannot-link kept apart from its own (a rejection of the pair written under the other
+    member, with its decision, and what undid it)."""
     named: set[RecordKey] = set()
     for event in history:
         named.update(event.records)
         if event.kind == "merged":
             for side in merge_sides(event):
                 named.update(side)
+    for apart in await load_many(ctx.loaders.kept_apart, held):
+        named.update(apart)
     mine = set(held)
     named -= mine  # the records its events name that another member holds now (if any)
     if not named:
@@ -81,7 +89,7 @@ async def _told_elsewhere(
         event
         for found in await load_many(ctx.loaders.member_events, sorted(others))
         for event in found
-        if event.kind == STEWARD and event.id not in seen and mine.intersection(event.records)
+        if event.kind in _TOLD and event.id not in seen and mine.intersection(event.records)
     ]
 
 

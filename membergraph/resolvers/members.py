@@ -54,8 +54,9 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class MemberView:
-    """A live member, and the ID it was asked by (an ID merged away redirects here); or, in
-    a steward's dry run, a member as the change would leave it, with its :class:`Moves`."""
+    """A live member, and the ID it was asked by (an ID merged away redirects here); in a
+    steward change's answer, with its :class:`Moves` (a dry run's: a member as the change
+    would leave it)."""
 
     id: str
     requested_id: str
@@ -67,8 +68,9 @@ class MemberView:
 
     @property
     def shown(self) -> tuple[str, ...]:
-        """The members as they are whose personal data its fields show: itself, or for a
-        dry run's member the members now whose records it holds (the access log's)."""
+        """The members whose personal data its fields show (the access log's): itself, or
+        for a steward change's member the members before it whose records it holds, and
+        itself unless a dry run would make it."""
         return (self.id,) if self.moves is None else self.moves.shown
 
 

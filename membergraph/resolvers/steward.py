@@ -50,9 +50,10 @@ def actor_of(ctx: RequestContext) -> str:
     return actor_name(ctx.request)
 
 
-def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview | None) -> list[MemberView]:
-    if preview is None:
-        return [MemberView(m, m) for m in ids]
+def _views(ctx: RequestContext, ids: Sequence[str], preview: Preview) -> list[MemberView]:
+    """The members a change answers, each with what it moved for it (``Member.change``)."""
+    if not preview.dry:  # the store holds them as the change left them
+        return [MemberView(m, m, preview.moves(m)) for m in ids]
     # A dry run: this request's loaders answer the members as they would be, so their
     # records, identifiers and every fact read through them (profile, loyalty, purchases)
     # are the preview's; the store is unchanged.
@@ -86,7 +87,7 @@ StewardChange = Callable[[IdentityService, str, Preview | None], Awaitable[list[
 
 async def _steward(ctx: RequestContext, dry_run: bool, change: StewardChange) -> list[MemberView]:
     """Run one steward change as the caller (a dry run: previewed), its refusal coded."""
-    preview = Preview() if dry_run else None
+    preview = Preview(dry=dry_run)
     try:
         ids = await change(ctx.gateway.identity, actor_of(ctx), preview)
     except StewardError as exc:

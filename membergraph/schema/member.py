@@ -67,28 +67,30 @@ def _item(activity: Any) -> ActivityItem:
 
 
 @strawberry.type(
-    description="What a steward's dry run would change of one member it answers, to judge the "
-    "change before making it: compare with the member's own fields (as the change would leave "
-    "it). Record keys are masked without pii:read, as everywhere."
+    description="What a steward's change moved for one member it answers, or in a `dryRun` "
+    "would move, to judge the change before making it: the same for the same change, so a "
+    "client tells its user what moved without asking twice (`membersNow`, `pointsNow`: before "
+    "the change). Compare with the member's own fields (as the change leaves it). Record keys "
+    "are masked without pii:read, as everywhere."
 )
 class PreviewedChange:
     view: strawberry.Private[R.MemberView]
     members_now: list[strawberry.ID] = strawberry.field(
-        description="The members as they are now whose records it would hold (its own ID "
-        "among them when it holds records now and keeps some): one for a split's side, both "
+        description="The members as they were before the change whose records it holds (its "
+        "own ID among them when it held records and keeps some): one for a split's side, both "
         "for a merge."
     )
     records_joining: list[Record] = strawberry.field(
-        description="Records that would join it: held by another member now (every record of "
-        "an ID no member holds now, a split's new side)."
+        description="Records that join it: held by another member before (every record of an "
+        "ID no member held, a split's new side)."
     )
     records_leaving: list[Record] = strawberry.field(
-        description="Its records now that would leave it, for the other members answered."
+        description="Its records before that leave it, for the other members answered."
     )
 
     @strawberry.field(
-        description="Its points balance now: null when no member holds its ID now (a split's "
-        "new side, an ID given back by an undo)."
+        description="Its points balance before the change: null when no member held its ID (a "
+        "split's new side, an ID given back by an undo)."
     )
     async def points_now(self, info: Ctx) -> BigInt | None:
         points = await I.points_now(info.context, self.view)
@@ -96,7 +98,7 @@ class PreviewedChange:
 
     @strawberry.field(
         description="Its points balance after the change (`loyalty { pointsBalance }`): "
-        "`pointsAfter` minus `pointsNow` is what would move."
+        "`pointsAfter` minus `pointsNow` is what moved."
     )
     async def points_after(self, info: Ctx) -> BigInt:
         return BigInt((await I.loyalty(info.context, self.view)).points_balance)
@@ -129,10 +131,10 @@ class Member:
         return strawberry.ID(redirected) if redirected else None
 
     @strawberry.field(
-        description="In an answer of a steward mutation's `dryRun`: what the change would move "
-        "for this member (the members it is made of now, the records joining and leaving it, "
-        "its points balance now and after). Null otherwise: a real change is done, and what "
-        "it moved is in `identityHistory` and the change feed."
+        description="In an answer of a steward mutation: what the change moved for this member "
+        "(a `dryRun`: would move; the same for the same change): the members it is made of "
+        "as they were, the records joining and leaving it, its points balance before and "
+        "after. Null outside a steward mutation's answer."
     )
     def change(self, root: Parent) -> PreviewedChange | None:
         moves = root.moves

@@ -206,7 +206,9 @@ class SuggestionMutation:
     @strawberry.mutation(
         description="Reject a suggestion: a cannot-link keeps the two contacts apart, so the "
         "pair is never suggested again and no rule joins them later (a `linkRecords` between "
-        "them lifts it). `ALREADY_MERGED` if they are one member: split it instead.",
+        "them lifts it). `ALREADY_MERGED` if they are one member: split it instead. Sent "
+        "again while the rejection stands (a retry), it answers the two members and writes "
+        "nothing.",
         permission_classes=Permissions,
     )
     async def reject_suggestion(

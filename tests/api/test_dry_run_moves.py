@@ -1,5 +1,5 @@
-"""A steward's dry run says what would move (``Member.change``), and the access log says whose
-personal data it showed.
+"""A steward's dry run says what would move (``Member.change``), the change made says what
+moved, the same, and the access log says whose personal data either showed.
 
 The world of ``test_steward_guardrails``: Ann (150 points on her card) and Bob (7 on his),
 each with a contact and a card.
@@ -62,6 +62,10 @@ def _split(client: TestClient) -> str:
     return f'splitMember(memberId: "{merged}", records: [{BOB}], reason: "two people"'
 
 
+def _reject(client: TestClient) -> str:
+    return f'rejectSuggestion(a: {ANN}, b: {BOB}, reason: "two people"'
+
+
 def _undo(client: TestClient) -> str:
     _merge(client)
     query = (
@@ -108,9 +112,8 @@ def test_a_dry_run_says_the_records_and_points_that_move_as_the_real_run_moves_t
     # And then makes it for real
     done = _data(gql(client, f"mutation {{ {mutation}) {{ id {CHANGE} }} }}"))[field]
 
-    # Then the real change answers the same members (and no preview: it is done)
-    assert sorted(m["id"] for m in done) == sorted(previewed)
-    assert all(m["change"] is None for m in done)
+    # Then the real change answers the same members, and says it moved what the dry run said
+    assert {m["id"]: m["change"] for m in done} == previewed
     moved = 0
     for member_id, change in previewed.items():
         after = _as_is(client, member_id)
@@ -129,6 +132,37 @@ def test_a_dry_run_says_the_records_and_points_that_move_as_the_real_run_moves_t
         assert change["pointsAfter"] == after["loyalty"]["pointsBalance"]
         moved += len(joining) + len(leaving)
     assert moved > 0
+
+
+ACTIONS = [
+    pytest.param("linkRecords", _link, id="link-merges"),
+    pytest.param("linkRecords", _move, id="link-moves-a-card"),
+    pytest.param("acceptSuggestion", _accept, id="accept"),
+    pytest.param("rejectSuggestion", _reject, id="reject"),
+    pytest.param("splitMember", _split, id="split"),
+    pytest.param("undo", _undo, id="undo"),
+]
+
+
+@pytest.mark.parametrize(("field", "given"), ACTIONS)
+def test_the_change_made_answers_what_its_dry_run_answers_on_a_fresh_store(
+    tmp_path: Path, field: str, given: Callable[[TestClient], str]
+) -> None:
+    # Given two fresh stores of the same customers, and the same steward change on each
+    answers = {}
+    for run in ("dry", "real"):
+        (tmp_path / run).mkdir()
+        app = create_app(_two_customers(tmp_path / run))
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            mutation = given(client)
+            # When the steward tries it with dryRun on one, and makes it on the other
+            dry = ", dryRun: true" if run == "dry" else ""
+            query = f"mutation {{ {mutation}{dry}) {{ id {CHANGE} }} }}"
+            answers[run] = {m["id"]: m["change"] for m in _data(gql(client, query))[field]}
+
+    # Then both say the same change for the same members, none of it null
+    assert answers["real"] == answers["dry"]
+    assert all(change is not None for change in answers["real"].values())
 
 
 KEYS = {
@@ -183,6 +217,31 @@ def test_a_dry_run_link_logs_a_read_for_each_member_whose_data_it_shows(
     for member in (ann, bob):
         [entry] = _logged(keyed, member, "dry-link")
         assert {"profile.emails.value", "records.key"} <= set(entry["fields"])
+
+
+def test_a_link_made_logs_a_read_for_each_member_whose_data_it_shows(keyed: TestClient) -> None:
+    # Given Ann and Bob, two members
+    ann, bob = (
+        _steward(keyed, f'{{ m: memberByIdentifier(kind: CRM_ID, value: "{c}") {{ id }} }}', c)[
+            "m"
+        ]["id"]
+        for c in ("C-ANN", "C-BOB")
+    )
+
+    # When a steward with pii:read links them, reading the member made and what moved
+    done = _steward(
+        keyed,
+        f'mutation {{ linkRecords(a: {ANN}, b: {BOB}, reason: "same") {{ {PROFILE}'
+        " change { recordsJoining { key } } } }",
+        "link",
+    )["linkRecords"]
+    assert "bob.kim@example.org" in str(done), "Bob's data is shown unmasked"
+
+    # Then the member made and Bob's (merged into it) each have an entry for the read
+    [made] = [m["id"] for m in done]
+    for member in sorted({made, ann, bob}):
+        [entry] = _logged(keyed, member, "link")
+        assert "profile.emails.value" in entry["fields"]
 
 
 def test_a_dry_run_split_logs_the_read_under_the_member_as_it_is(keyed: TestClient) -> None:

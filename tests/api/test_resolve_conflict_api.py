@@ -137,3 +137,29 @@ def test_a_reviewer_without_identity_write_cannot_decide(client: TestClient) -> 
     ).json()
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", refused
     assert _queue(client) == [conflict]
+
+
+CHANGE = """mutation ($id: ID!, $decision: ConflictDecision!, $dry: Boolean!) {
+  resolveConflict(eventId: $id, decision: $decision, reason: "checked", dryRun: $dry) {
+    id change { membersNow recordsJoining { key } recordsLeaving { key } pointsNow
+      pointsAfter } } }"""
+
+
+@pytest.mark.parametrize("decision", ["LINK", "DISMISS"])
+def test_a_decision_made_says_what_moved_as_its_dry_run_does(tmp_path: Path, decision: str) -> None:
+    # Given the mixed call's conflict on two fresh stores
+    answers = {}
+    for dry in (True, False):
+        folder = tmp_path / str(dry)
+        folder.mkdir()
+        settings = settings_for(folder, crm=[CY, DI], call_center=[MIXED_CALL])
+        with TestClient(create_app(settings), headers={"x-api-key": AGENT}) as client:
+            [conflict] = _queue(client)
+            # When a steward tries the decision on one and makes it on the other
+            found = _ok(gql(client, CHANGE, id=conflict, decision=decision, dry=dry))
+            answers[dry] = {m["id"]: m["change"] for m in found["resolveConflict"]}
+
+    # Then both answer the same change for the same members (a dismissal moves nothing)
+    assert answers[False] == answers[True]
+    moved = [c["recordsJoining"] + c["recordsLeaving"] for c in answers[False].values()]
+    assert any(moved) is (decision == "LINK")

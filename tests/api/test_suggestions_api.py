@@ -229,3 +229,34 @@ def test_a_suggestion_says_since_when_it_waits_so_a_queue_sorts_by_age(
     }
     # Then each pair says since when it waits: the newer pair since its arrival
     assert since[frozenset(("C-1", "C-2"))] < before <= since[frozenset(("C-4", "C-5"))]
+
+
+HISTORIES = """{ one: memberByIdentifier(kind: CRM_ID, value: "C-1") { identityHistory { id kind } }
+  two: memberByIdentifier(kind: CRM_ID, value: "C-2") { identityHistory { id kind } }
+  changes(first: 100) { edges { node { cursor } } } }"""
+
+
+def test_a_rejection_sent_again_answers_the_members_and_writes_nothing(
+    client: TestClient,
+) -> None:
+    # Given a rejected suggestion (the steward's client timed out before the answer)
+    first = _data(_mutate(client, "rejectSuggestion"))["rejectSuggestion"]
+    written = _data(gql(client, HISTORIES))
+
+    # When the client sends it again
+    again = _data(_mutate(client, "rejectSuggestion"))["rejectSuggestion"]
+
+    # Then it answers the same members, and no event or change is written: the pair is
+    # rejected once, by one decision
+    assert again == first
+    assert _data(gql(client, HISTORIES)) == written
+
+    # and once that rejection is undone, a rejection is a new decision again
+    history = _data(gql(client, HISTORIES))["one"]["identityHistory"]
+    [change] = [e["id"] for e in history if e["kind"] == "steward"]
+    undo = 'mutation ($e: ID!) { undo(eventId: $e, reason: "wrong") { id } }'
+    _data(gql(client, undo, e=change))
+    _data(_mutate(client, "rejectSuggestion"))
+    assert _data(gql(client, LIST))["matchSuggestions"]["totalCount"] == 0
+    kinds = [e["kind"] for e in _data(gql(client, HISTORIES))["one"]["identityHistory"]]
+    assert kinds.count("suggestion_rejected") == 2

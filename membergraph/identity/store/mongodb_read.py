@@ -236,9 +236,9 @@ class MongoReads:
         return sorted((link_of(d) for d in docs), key=lambda link: link.id)
 
     async def cannot_links(
-        self, refs: Iterable[RecordKey] | None
+        self, refs: Iterable[RecordKey] | None, lifted: bool = False
     ) -> list[tuple[RecordKey, RecordKey]]:
-        docs = await self._touching("cannot_links", {"lifted_at": None}, refs)
+        docs = await self._touching("cannot_links", {} if lifted else {"lifted_at": None}, refs)
         return sorted({(split_id(d["a_ref"]), split_id(d["b_ref"])) for d in docs})
 
     async def resolve_member_id(self, member_id: str) -> str | None:

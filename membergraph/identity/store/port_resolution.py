@@ -99,9 +99,10 @@ class ResolutionStore(MemberReads):
 
     @abc.abstractmethod
     async def cannot_links(
-        self, refs: Iterable[RecordKey] | None
+        self, refs: Iterable[RecordKey] | None, lifted: bool = False
     ) -> list[tuple[RecordKey, RecordKey]]:
-        """Cannot-link pairs touching any of ``refs``."""
+        """Cannot-link pairs touching any of ``refs``; with ``lifted``, those lifted since
+        too (a history tells of a rejection undone)."""
 
     async def scope_state(self, refs: Iterable[RecordKey] | None) -> ScopeState:
         """Everything a resolution reads about ``refs`` (None: the whole store); an adapter

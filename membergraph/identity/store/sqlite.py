@@ -276,9 +276,10 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
         return await self._read(sqlite_read.links, refs, " AND l.rule = 'manual'")
 
     async def cannot_links(
-        self, refs: Iterable[RecordKey] | None
+        self, refs: Iterable[RecordKey] | None, lifted: bool = False
     ) -> list[tuple[RecordKey, RecordKey]]:
-        return await self._read(sqlite_read.cannot_links, None if refs is None else list(refs))
+        refs = None if refs is None else list(refs)
+        return await self._read(sqlite_read.cannot_links, refs, lifted)
 
     async def scope_state(self, refs: Iterable[RecordKey] | None) -> ScopeState:
         return await self._read(sqlite_read.scope_state, None if refs is None else list(refs))

@@ -268,8 +268,10 @@ def links(db: Conn, refs: Iterable[RecordKey] | None, extra: str) -> list[Stored
     ]
 
 
-def cannot_links(db: Conn, refs: Iterable[RecordKey] | None) -> list[tuple[RecordKey, RecordKey]]:
-    live = " WHERE c.lifted_at IS NULL"
+def cannot_links(
+    db: Conn, refs: Iterable[RecordKey] | None, lifted: bool = False
+) -> list[tuple[RecordKey, RecordKey]]:
+    live = "" if lifted else " WHERE c.lifted_at IS NULL"
     found = by_refs(
         db,
         "SELECT c.* FROM (VALUES {values}) AS v JOIN cannot_links c"
