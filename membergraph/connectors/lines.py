@@ -270,6 +270,13 @@ def too_deep(raw: bytes | str) -> bool:
         return False
 
 
+def _not_json(exc: orjson.JSONDecodeError) -> str:
+    """What is wrong with a line that is not JSON, and where in it: the line is one line of
+    its file, so its column (orjson's own "line 2 column 1" read as a second line number when
+    the text ended in its newline)."""
+    return f"not JSON: {exc.msg} at column {exc.pos + 1}"
+
+
 def parse_line(
     spec: SourceSpec, raw: bytes | Any, where: str, owner: Owner
 ) -> tuple[BaseModel, str] | LineError:
@@ -295,7 +302,7 @@ def parse_line(
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            return LineError(where, _not_utf8(raw) or f"not JSON: {exc}")
+            return LineError(where, _not_utf8(raw) or _not_json(exc))
     if not isinstance(raw, dict):
         return LineError(where, f"expected a JSON object, got {type(raw).__name__}")
     if deeper_than(raw, MAX_LINE_DEPTH):

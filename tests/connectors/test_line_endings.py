@@ -190,3 +190,19 @@ def test_her_line_of_a_file_of_cr_lines_goes_when_she_is_erased(tmp_path: Path) 
     kept = (folder / "crm.jsonl").read_bytes()
     assert b"Ignatius" not in kept
     assert b"Clarabel" in kept and b"Rosalind" in kept
+
+
+def test_a_line_cut_mid_file_is_said_by_its_column_not_a_second_line_number(
+    tmp_path: Path,
+) -> None:
+    # Given an export whose second line was cut at its 30th character (its newline kept)
+    folder, out = _folder(tmp_path, _text(b"\n", b"\n", middle=LINES[1][:30])), tmp_path / "m"
+    store = f"sqlite:///{tmp_path / 'cut.db'}"
+    result = runner.invoke(
+        app, ["resolve", "--data", str(folder), "--out", str(out), "--store", store]
+    )
+    assert result.exit_code == 0, result.output
+    # Then its error names the file's line once, and where in that line the JSON broke:
+    # orjson's own "line 2 column 1 (char 30)" read as a second line number.
+    second = read_jsonl(out)[1]
+    assert second["error"] == "crm.jsonl:2: not JSON: unexpected end of data at column 31"
