@@ -68,6 +68,11 @@ class Adjustments:
     manual_drop: set[frozenset[RecordKey]] = field(default_factory=set)
     cannot_add: list[Pair] = field(default_factory=list)
     cannot_lift: set[frozenset[RecordKey]] = field(default_factory=set)
+    cannot_take: list[Pair] = field(default_factory=list)
+    """Cannot-links held already that the change takes over as its own (a rejection of a
+    pair a split keeps apart): nothing is written but its event, which lists them."""
+    cannot_release: list[Pair] = field(default_factory=list)
+    """Cannot-links a change took over, given back as they were (its undo): they stay."""
     reason: str | None = None
     events: list[IdentityEvent] = field(default_factory=list)
     action: str | None = None
@@ -270,6 +275,7 @@ async def _change(
                 adjust.said,
                 adjust.anchor,
                 adjust.home,
+                taken=(adjust.cannot_take, adjust.cannot_release),
             )
             change.events.extend([marker] if marker is not None else [])
         result = ApplyResult(members=len(resolution.components), assignments=change.assignments)
@@ -281,6 +287,8 @@ async def _change(
                 chain.from_iterable(adjust.manual_drop),
                 chain.from_iterable(adjust.cannot_add),
                 chain.from_iterable(adjust.cannot_lift),
+                chain.from_iterable(adjust.cannot_take),
+                chain.from_iterable(adjust.cannot_release),
             )
             at = change.at or now
             undone = undone_change(result.changes, touched, member_of, actor, adjust.reason, at)

@@ -79,13 +79,16 @@ def _refuse_strip(result: ApplyResult) -> None:
 async def rejections(
     service: IdentityService, pairs: set[frozenset[RecordKey]], members: Sequence[str]
 ) -> dict[frozenset[RecordKey], IdentityEvent]:
-    """The cannot-links among ``pairs`` (held now) that a steward's rejection added and no
-    later change lifted: each with that rejection's ``steward`` event (rule ``reject``).
-    Read from the histories of ``members`` and of the members the changes found name."""
+    """The cannot-links among ``pairs`` (held now) that a steward's rejection added or took
+    over and no later change lifted: each with that rejection's ``steward`` event (rule
+    ``reject``). Read from the histories of ``members`` and of the members the changes found
+    name."""
     refs = sorted({ref for p in pairs for ref in p})
     found: dict[frozenset[RecordKey], IdentityEvent] = {}
     for event in standing(await steward_changes(service.store, refs, members)):
-        added = {_pair(item) for item in event.evidence.get("cannot_added", [])}
+        # Added, or taken over (a split's cannot-link, held when the pair was rejected).
+        said = event.evidence
+        added = {_pair(i) for i in [*said.get("cannot_added", []), *said.get("cannot_taken", [])]}
         if event.rule == "reject":
             found.update(dict.fromkeys(added & pairs, event))
         # lifted since (a link that said so): held now, it is another change's

@@ -3,8 +3,9 @@
 Every steward change (a link, a move, a split, an undone merge, an accepted or rejected
 suggestion, an undo) writes one ``steward`` event to the history of the member it leaves
 first, with ``rule`` the action and in ``evidence`` exactly what it changed: the manual links
-it added and dropped (with their evidence) and the cannot-links it added and lifted.
-Undoing it applies the inverse (:mod:`~membergraph.identity.undo`).
+it added and dropped (with their evidence) and the cannot-links it added and lifted, or took
+over as they were (a rejection of a pair a split keeps apart). Undoing it applies the
+inverse (:mod:`~membergraph.identity.undo`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
 STEWARD = "steward"
 Pair = tuple[RecordKey, RecordKey]
 Constraints = dict[str, list[list[Any]]]
+_TAKEN = ("cannot_taken", "cannot_released")  # held cannot-links a change claims, gives back
 
 
 def _pairs(pairs: Iterable[Pair]) -> list[list[Any]]:
@@ -54,11 +56,18 @@ def steward_event(
     extra: Mapping[str, Any],
     anchor: RecordKey | None = None,
     home: str | None = None,
+    taken: tuple[Sequence[Pair], Sequence[Pair]] = ((), ()),
 ) -> IdentityEvent | None:
     """The ``steward`` event of a change, from what it asked and what the store held: only
     the links and cannot-links it really dropped or lifted are listed (None: no member). It
     goes to the history of ``home`` when the change leaves that member live (an undo, beside
-    the change it undoes), else of ``anchor``'s member (the member a steward acted on)."""
+    the change it undoes), else of ``anchor``'s member (the member a steward acted on).
+
+    ``taken``: the cannot-links held that it takes over as its own and that it gives back
+    (``cannot_taken``, ``cannot_released``, listed only when held and only when there are
+    any): a rejection of a pair a split keeps apart changes no constraint, yet it is a
+    decision of its own, which a later link must not lift unsaid and ``undo`` takes back,
+    leaving the split's cannot-link as it was."""
     dropped = [
         [list(link.a), list(link.b), link.evidence]
         for link in state.active
@@ -71,6 +80,9 @@ def steward_event(
         "cannot_added": _pairs(p for p in cannot_added if frozenset(p) not in held),
         "cannot_lifted": _pairs(tuple(p) for p in cannot_lift if p in held),  # type: ignore[misc]
     }
+    for name, pairs in zip(_TAKEN, taken, strict=True):
+        if any(frozenset(p) in held for p in pairs):
+            evidence[name] = _pairs(p for p in pairs if frozenset(p) in held)
     refs = records_of(evidence)
     members = sorted({member_of[r] for r in refs if r in member_of})
     if not members:
@@ -97,7 +109,7 @@ def steward_event(
 def records_of(evidence: Mapping[str, Any]) -> list[RecordKey]:
     """Every record a steward event's constraints name, sorted."""
     found: set[RecordKey] = set()
-    for name in ("manual_added", "manual_dropped", "cannot_added", "cannot_lifted"):
+    for name in ("manual_added", "manual_dropped", "cannot_added", "cannot_lifted", *_TAKEN):
         for item in evidence.get(name, []):
             found.update(((item[0][0], item[0][1]), (item[1][0], item[1][1])))
     return sorted(found)

@@ -186,8 +186,17 @@ async def reject_suggestion(
                 evidence={"records": [list(a), list(b)], "members": [members[a], members[b]]},
                 records=(a, b),
             )
+            # A pair a split keeps apart already: the rejection takes its cannot-link over
+            # (its event says so), so that a later link must lift it by name and its undo
+            # leaves the split's as it was.
+            taken = pair(a, b) in held
             adjust = Adjustments(
-                cannot_add=[(a, b)], reason=reason, events=[event], action="reject", anchor=a
+                cannot_add=[] if taken else [(a, b)],
+                cannot_take=[(a, b)] if taken else [],
+                reason=reason,
+                events=[event],
+                action="reject",
+                anchor=a,
             )
             return await service.apply_scope(
                 scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=dry(preview)

@@ -1,12 +1,14 @@
 """``undo(eventId)``: reverse any steward change exactly, from its ``steward`` event.
 
 A steward change is a change of constraints (manual links added or dropped, cannot-links
-added or lifted) and the resolution it causes. Undoing it applies the inverse constraints
-and resolves again: the partition is the one the constraints had before, whatever the
-change was (a link, a move, a split, an undone merge, an accepted or rejected suggestion,
-an undo). A later steward change touching the same records may rest on it: the undo is then
-refused with ``LATER_CHANGES_DEPEND`` naming those events (undo them first, newest first),
-read wherever they were written (:func:`~membergraph.identity.steward_record.steward_changes`).
+added or lifted, or taken over as held: a rejection of a pair a split keeps apart, whose
+undo gives the cannot-link back to the split as it was) and the resolution it causes.
+Undoing it applies the inverse constraints and resolves again: the partition is the one the
+constraints had before, whatever the change was (a link, a move, a split, an undone merge,
+an accepted or rejected suggestion, an undo). A later steward change touching the same
+records may rest on it: the undo is then refused with ``LATER_CHANGES_DEPEND`` naming those
+events (undo them first, newest first), read wherever they were written
+(:func:`~membergraph.identity.steward_record.steward_changes`).
 An undo answers only when it reverses the change exactly: what the change made must be as it
 left it (else ``LATER_CHANGES_DEPEND`` too, and nothing is written).
 An event undone stays undone (:func:`undone_events`): undoing it again is refused with
@@ -93,6 +95,9 @@ def _inverse(event: IdentityEvent, reason: str) -> Adjustments:
         manual_drop={frozenset((_ref(a), _ref(b))) for a, b, _ in said.get("manual_added", [])},
         cannot_add=[(_ref(a), _ref(b)) for a, b in said.get("cannot_lifted", [])],
         cannot_lift={frozenset((_ref(a), _ref(b))) for a, b in said.get("cannot_added", [])},
+        # A cannot-link taken over stays as it was held before (a split's): given back.
+        cannot_take=[(_ref(a), _ref(b)) for a, b in said.get("cannot_released", [])],
+        cannot_release=[(_ref(a), _ref(b)) for a, b in said.get("cannot_taken", [])],
         reason=reason,
         action="undo",
         said={"undoes": event.id, "anchor": said.get("anchor")},
@@ -140,6 +145,8 @@ async def _refuse_if_changed(service: IdentityService, event: IdentityEvent) -> 
         ("manual_dropped", "link", lambda p: p not in manual),
         ("cannot_added", "cannot-link", lambda p: p in held),
         ("cannot_lifted", "cannot-link", lambda p: p not in held),
+        ("cannot_taken", "cannot-link", lambda p: p in held),
+        ("cannot_released", "cannot-link", lambda p: p in held),
     ]
     moved = [
         (kind, item[0], item[1])
