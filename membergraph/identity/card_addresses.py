@@ -41,6 +41,8 @@ class CardAddresses:
         status: each value's status (``linkable``, ``hub``, ...).
         strangers: whether an e-mail on a card's purchases is a guest's, not the holder's
             (:meth:`~membergraph.identity.profile_edges.ProfileEvidence.strangers_on_card`).
+        keep_dots: whether two addresses whose local parts differ only by separators are
+            two (``Rules.card_addresses_keep_dots``), not one mistyped.
     """
 
     def __init__(
@@ -48,7 +50,9 @@ class CardAddresses:
         records: Mapping[RecordKey, RecordData],
         status: Mapping[tuple[IdentifierKind, str], str],
         strangers: Callable[[RecordKey, str], bool],
+        keep_dots: bool = False,
     ) -> None:
+        self._keep_dots = keep_dots
         self._records = records
         self._status = status
         self._strangers = strangers
@@ -65,8 +69,11 @@ class CardAddresses:
         theirs_b = self._addresses(cards_b)
         if not theirs_a or not theirs_b:
             return False
+        dots = self._keep_dots
         return any(
-            _own(email_a, theirs_b) and _own(email_b, theirs_a) and _overlap(span_a, span_b)
+            _own(email_a, theirs_b, dots)
+            and _own(email_b, theirs_a, dots)
+            and _overlap(span_a, span_b)
             for email_a, span_a in theirs_a.items()
             for email_b, span_b in theirs_b.items()
         )
@@ -110,9 +117,23 @@ class CardAddresses:
         return seen
 
 
-def _own(email: str, others: Mapping[str, Span]) -> bool:
-    """Whether an address is none of ``others``, nor one of them mistyped."""
-    return all(OSA.distance(email, other, score_cutoff=_SLIPS) > _SLIPS for other in others)
+def _own(email: str, others: Mapping[str, Span], keep_dots: bool) -> bool:
+    """Whether an address is none of ``others``, nor one of them mistyped (with
+    ``keep_dots``, one differing from it only by separators is another mailbox)."""
+    return all(
+        OSA.distance(email, other, score_cutoff=_SLIPS) > _SLIPS
+        or (keep_dots and email != other and _unseparated(email) == _unseparated(other))
+        for other in others
+    )
+
+
+def _unseparated(email: str) -> str:
+    """An address with the dots, dashes and underscores of its local part left out."""
+    local, at, domain = email.rpartition("@")
+    return local.translate(_SEPARATORS) + at + domain
+
+
+_SEPARATORS = str.maketrans("", "", "._-")
 
 
 def _overlap(a: Span, b: Span) -> bool:

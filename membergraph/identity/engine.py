@@ -142,7 +142,9 @@ class _Resolver:
             if self.status[key] == "shared" and rules.relatives_emails_share_nothing:
                 self.status[key] = status_of(self.carriers[key], key, rules, hubs, people)
         self.profiles = ProfileEvidence(records, rules, self.carriers, self.status, self.signature)
-        self.card_addresses = CardAddresses(records, self.status, self.profiles.strangers_on_card)
+        self.card_addresses = CardAddresses(
+            records, self.status, self.profiles.strangers_on_card, rules.card_addresses_keep_dots
+        )
         self.partition = Partition(records, rules)
         self.links: list[Link] = []
         self.conflicts: list[Conflict] = []

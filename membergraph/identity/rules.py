@@ -154,6 +154,11 @@ class Rules(BaseModel):
             in (her opens and clicks), when those devices' logins lead to that one member
             and the address names her
             (:func:`~membergraph.identity.device_orders.online_orders_of_devices`).
+        card_addresses_keep_dots: two addresses at one provider whose local parts differ
+            only by dots, dashes or underscores (``james.johnson@`` and ``jamesjohnson@``
+            at Yahoo) are two mailboxes, not one mistyped, where
+            ``near_duplicates.member_cards_apart`` weighs two cards' addresses (Gmail's
+            dots are one mailbox already: its addresses match as one).
         card_emails_name_slips: a word of a card holder's name is found in an e-mail given
             with her card with one slip (:mod:`~membergraph.identity.name_slips`), when
             reading whether the address is hers or a guest's.
@@ -229,6 +234,7 @@ class Rules(BaseModel):
     devices_confirm_emails: bool = True
     logins_claim_online_orders: bool = True
     devices_claim_online_orders: bool = True
+    card_addresses_keep_dots: bool = True
     shared_emails_of_one_member: bool = True
     shared_emails_of_users: bool = True
     emails_she_never_orders_with: bool = True
