@@ -10,7 +10,7 @@ from __future__ import annotations
 from membergraph.identity.store import sqlite_answers, tombstones
 from membergraph.identity.store.conflict_state import DECISIONS
 
-__all__ = ["DECIDED", "EVENTS_GIVEN", "INDEXES", "SCHEMA"]
+__all__ = ["DECIDED", "INDEXES", "SCHEMA"]
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -63,11 +63,6 @@ CREATE TABLE IF NOT EXISTS feed_members (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
-
-EVENTS_GIVEN = "events_given"
-"""The ``meta`` row an erasure keeps the highest event id in before it deletes events: an id
-no event has is erased, not unknown, up to it (SQLite gives the next id after the highest
-row, so the erased newest would otherwise leave no trace)."""
 
 DECIDED = "kind IN (" + ", ".join(f"'{kind}'" for kind in DECISIONS) + ")"
 """A steward's decisions about conflicts, as SQL: the ``events_decision`` index's condition,
