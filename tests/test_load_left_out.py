@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import membergraph.identity.records as records
 from membergraph.cli import app
 from membergraph.gateway import open_gateway
 from membergraph.settings import Settings
@@ -84,3 +86,31 @@ async def test_a_start_that_loads_the_folder_says_them_too(
     await sources.aclose()
     # Then its log says the same
     _said(caplog.text)
+
+
+def test_a_load_normalizes_each_value_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an export whose values no earlier test normalized (the caches hold none of them),
+    # good and bad, on two lines each
+    data = tmp_path / "data"
+    data.mkdir()
+    tag = uuid.uuid4().hex[:12]
+    contacts = [
+        {"contact_id": f"C{tag}{i}", "emails": [f"once.{tag}@example.org", f"{tag}@shop"]}
+        | {"phones": ["415 555 0123", f"abc{tag}"], "loyalty_id": f"LD{tag}"}
+        for i in range(2)
+    ]
+    (data / "crm.jsonl").write_text("".join(json.dumps(c) + "\n" for c in contacts))
+    normalized: list[tuple[str, str]] = []
+
+    def counted(kind: object, value: str, region: str = "US") -> str:
+        normalized.append((str(kind), value))
+        return normalize(kind, value, region)  # type: ignore[arg-type]
+
+    normalize = records.normalize
+    monkeypatch.setattr(records, "normalize", counted)
+    # When it is loaded (its values noted as left out or not, then resolved)
+    result = runner.invoke(app, ["load", "--data", str(data), "--to", f"sqlite:///{tmp_path}/x.db"])
+    # Then each value was normalized once, for both
+    assert result.exit_code == 0, result.output
+    ours = [said for said in normalized if tag in said[1]]
+    assert ours and sorted(ours) == sorted(set(ours))

@@ -52,22 +52,24 @@ async def open_conflicts(
     """Which of the conflicts this change would record are open already (no steward decided
     them): :func:`record_events` leaves them out, so a contact's every new version does not
     add the same conflict to the queue again. Read from the histories of the members that
-    hold their records now and before the change (none: no read)."""
+    hold their records now and before the change (none: no read), then the stewards'
+    decisions about the conflict events found there only (none found: no read)."""
     written = _written(resolution, member_of, moved)
     if not written or not current:  # a first load: no conflict was recorded before
         return set()
     members = {owner for owner, _ in written}
     members.update(current[r] for _, c in written for r in c.records if r in current)
     wanted = {(c.kind, frozenset(c.records)) for _, c in written}
-    closed = set(resolved(await store.metrics().conflict_decisions()))
-    return {
-        key
+    found = [
+        (event.id, key)
         for history in await store.member_events(sorted(members))
         for event in history
         if event.kind == "conflict"
-        and event.id not in closed
         and (key := (event.rule or "", frozenset(event.records))) in wanted
-    }
+    ]
+    ids = {i for i, _ in found if i is not None}
+    closed = set(resolved(await store.metrics().conflict_decisions(ids))) if ids else set()
+    return {key for i, key in found if i not in closed}
 
 
 def record_events(

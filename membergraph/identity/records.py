@@ -219,18 +219,29 @@ def typed_crm_ids(raw: str, via: str, region: str) -> list[Identifier | None]:
 
 
 @lru_cache(maxsize=1 << 17)
+def _normalized(kind: IdentifierKind, raw: str, region: str) -> tuple[str, str] | str:
+    """``raw``'s matching key and normalized value, or why it is none of its kind: one
+    normalization for every way a value is captured, and for saying why it is left out (a
+    folder's load notes each line's values as it reads them, then resolves them)."""
+    try:
+        value = normalize(kind, raw, region)
+    except BadIdentifier as exc:
+        return str(exc)
+    return identifier_key(kind, value), value
+
+
+@lru_cache(maxsize=1 << 17)
 def make_identifier(
     kind: IdentifierKind, raw: str | None, via: str, region: str
 ) -> Identifier | None:
     # Cached: a card, an e-mail or a visitor id recurs on many lines of a source.
     if raw is None:
         return None
-    try:
-        value = normalize(kind, raw, region)
-    except BadIdentifier:
+    made = _normalized(kind, raw, region)
+    if isinstance(made, str):
         # A bad identifier on a line is not a bad line: the line's facts still count.
         return None
-    return identifier_of((kind, identifier_key(kind, value), value, via))
+    return identifier_of((kind, *made, via))
 
 
 def left_out_why(field: str, kind: IdentifierKind, raw: str | None, region: str) -> str | None:
@@ -238,13 +249,10 @@ def left_out_why(field: str, kind: IdentifierKind, raw: str | None, region: str)
     naming the field (``loyalty_id left out: '???' is not a loyalty number (4-32 letters and
     digits)``): what :func:`make_identifier` drops without a word. None: no value, or one
     that is an identifier."""
-    if raw is None or make_identifier(kind, raw, "", region) is not None:
+    if raw is None:
         return None
-    try:
-        normalize(kind, raw, region)
-    except BadIdentifier as exc:
-        return f"{field} left out: {exc}"
-    return None  # (never: make_identifier drops only what normalize refuses)
+    made = _normalized(kind, raw, region)
+    return f"{field} left out: {made}" if isinstance(made, str) else None
 
 
 def typed_email_keys(raw: Iterable[str | None]) -> frozenset[str]:

@@ -23,7 +23,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordKey
 from membergraph.identity.store.sqlite_answers import drop_in
-from membergraph.identity.store.sqlite_schema import EVENTS_GIVEN
+from membergraph.identity.store.sqlite_erased_ids import stand_past
 from membergraph.identity.store.tombstones import bury_sqlite
 from membergraph.privacy.file_scan import holds_any
 from membergraph.privacy.port import EARLIER_ERASURES, Erasure, erased_by
@@ -114,20 +114,15 @@ def erase(db: sqlite3.Connection, erasure: Erasure, at: datetime) -> dict[str, i
     counts["consent_facts"] = _where_refs(
         db, "DELETE FROM consent_facts WHERE (source, rkey) IN (VALUES {pairs})", refs
     )
-    # The highest event id given, kept where an id no event has is told erased from never
-    # given (``undo``: SqliteStore.event_gone); a number, naming no one.
+    # The highest event id given: a row stands there if her events were the newest, so no
+    # later change is given their ids (sqlite_erased_ids).
     newest = db.execute("SELECT max(id) FROM events").fetchone()[0]
-    if newest is not None:
-        db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
-            " value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-            (EVENTS_GIVEN, str(newest)),
-        )
     events = _where_in(db, "DELETE FROM events WHERE member_id IN ({marks})", members)
     mentioning = _mentioning(db, "events", "id", erasure.words)
     counts["events"] = events + _where_in(
         db, "DELETE FROM events WHERE id IN ({marks})", [str(i) for i in mentioning]
     )
+    stand_past(db, newest)
     counts["members"] = _where_in(db, "DELETE FROM members WHERE id IN ({marks})", members)
     # A record that stays (another person's) must not hand an erased ID back at a split.
     _where_in(

@@ -237,3 +237,54 @@ async def test_an_undone_move_closes_the_conflicts_it_raised_on_every_store(kind
         assert await _open(service) == []
         [closed] = await _open(service, "resolved")
         assert closed.id == raised[0].id
+
+
+def _decisions_read(store: IdentityStore) -> list[int]:
+    """Counts the decisions each read of the store's conflict decisions returns."""
+    metrics, counts = store.metrics, []
+
+    def counted() -> Any:
+        found = metrics()
+        read = found.conflict_decisions
+
+        async def decisions(*args: Any) -> Any:
+            answer = await read(*args)
+            counts.append(len(answer))
+            return answer
+
+        found.conflict_decisions = decisions
+        return found
+
+    store.metrics = counted  # type: ignore[method-assign]
+    return counts
+
+
+async def test_a_change_reads_only_the_decisions_on_its_conflicts(kind: str) -> None:
+    async with open_store(kind) as store:
+        # Given four crossed calls whose conflicts stewards dismissed, and Cy's, dismissed too
+        service = IdentityService(store)
+        for n in range(4):
+            await service.ingest(
+                [
+                    crm(f"C-A{n}", first="Al", last="Stone", phones=[f"+1415555060{n}"]),
+                    crm(f"C-B{n}", first="Bea", last="Moss", phones=[f"+1415555070{n}"]),
+                    call(f"I-X{n}", phone=f"+1415555060{n}", ref=("crm_id", f"C-B{n}")),
+                ]
+            )
+        for other in await _open(service):
+            assert other.id is not None
+            await resolve_conflict(service, other.id, Decision.DISMISS, "the rules", "s")
+        conflict = await _crossed(service)
+        assert conflict.id is not None
+        await resolve_conflict(service, conflict.id, Decision.DISMISS, "his phone", "steward-1")
+        read = _decisions_read(store)
+
+        # When Cy's contact changes and its evidence comes back
+        await service.ingest([crm("C-CY", first="Cy", last="Young", phones=["+14155550333"],
+                                  birth="1970-01-01", emails=["cy@x.org"])])  # fmt: skip
+
+        # Then the change read the one decision on Cy's conflict, not the four others, and
+        # opened it again as a new conflict
+        assert read == [1]
+        [again] = await _open(service)
+        assert again.id != conflict.id and again.records == conflict.records

@@ -7,9 +7,11 @@ was right); ``conflict_reopened`` opens it again (an undo of that decision). The
 them says where the conflict stands. Evidence that comes back later is a new conflict event,
 open until decided in turn.
 
-Decisions are made by people, a few thousand at most: every adapter reads them whole
+Decisions are made by people, but they add up over the years: the stewards' queue, filtered
+by state, reads them whole
 (:meth:`~membergraph.identity.store.metrics_port.MetricsStore.conflict_decisions`) and
-filters the conflicts by id.
+filters the conflicts by id; a change that would raise a conflict again reads only the
+decisions about the conflicts it found, by an index, whatever the stewards decided before.
 """
 
 from __future__ import annotations

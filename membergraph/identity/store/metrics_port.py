@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -362,6 +362,9 @@ class MetricsStore(abc.ABC):
         """How many conflict events match ``query``."""
 
     @abc.abstractmethod
-    async def conflict_decisions(self) -> list[IdentityEvent]:
+    async def conflict_decisions(
+        self, conflicts: Iterable[int] | None = None
+    ) -> list[IdentityEvent]:
         """Every steward's decision about a conflict (``conflict_state.DECISIONS``), oldest
-        first."""
+        first; ``conflicts``: only those about these conflict events (read by an index:
+        what a change reads, however many conflicts stewards decided before)."""

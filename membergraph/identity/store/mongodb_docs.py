@@ -59,7 +59,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("retracted_at", ASCENDING)]),
     ],
     "cannot_links": [IndexModel([("a_ref", ASCENDING)]), IndexModel([("b_ref", ASCENDING)])],
-    "events": [IndexModel([("member_id", ASCENDING)]), IndexModel([("kind", ASCENDING)])],
+    "events": [
+        IndexModel([("member_id", ASCENDING)]),
+        IndexModel([("kind", ASCENDING)]),
+        # The decisions about a conflict, read by each change that would raise it again;
+        # events without the field are left out of the index.
+        IndexModel([("evidence.conflict_id", ASCENDING)], sparse=True),
+    ],
     "redirects": [IndexModel([("new_id", ASCENDING)])],  # the IDs merged into a member
     # A member's tail (multikey on member_ids, in cursor order); pruning by age; whether a
     # source's line has its entry.

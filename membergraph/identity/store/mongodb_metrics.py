@@ -9,7 +9,7 @@ again (``mongodb_scoring``), the same way on every server and on the tests' emul
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, DeleteMany, IndexModel, ReplaceOne
@@ -360,9 +360,14 @@ class MongoMetrics(MetricsStore):
         async with self.store._mapped("read"):
             return int(await self.store.db.events.count_documents(found))
 
-    async def conflict_decisions(self) -> list[IdentityEvent]:
+    async def conflict_decisions(
+        self, conflicts: Iterable[int] | None = None
+    ) -> list[IdentityEvent]:
+        wanted: Doc = {"kind": {"$in": list(DECISIONS)}}
+        if conflicts is not None:  # (the sparse index on evidence.conflict_id finds them)
+            wanted["evidence.conflict_id"] = {"$in": sorted(set(conflicts))}
         async with self.store._mapped("read"):
-            found = self.store.db.events.find({"kind": {"$in": list(DECISIONS)}})
+            found = self.store.db.events.find(wanted)
             docs = await found.sort("_id", 1).to_list()
         return [event_of(d) for d in docs]
 

@@ -19,6 +19,7 @@ from membergraph.identity.closure import Closure, Walk
 from membergraph.identity.engine import Link, ValueKey
 from membergraph.identity.feed import FeedEntry
 from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.store import sqlite_erased_ids as erased_ids
 from membergraph.identity.store import sqlite_feed, sqlite_read
 from membergraph.identity.store.format import (
     STORE_FORMAT,
@@ -104,6 +105,8 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
             # a feed written before value tags (its entries carry none: read as none).
             await self._in_thread(add_columns, "records", ("days", "email_days", "version"))
             await self._in_thread(add_columns, "feed", ("value_tags",))
+            # A store an earlier release erased in: the id it kept in meta becomes a row.
+            await self._in_thread(erased_ids.upgrade)
             # A new store is marked with this release's format from the start (what made a
             # store holding records and no mark is unknown: format 0, ``format.verdict``).
             # Read first: a store marked already takes no write lock as it opens.

@@ -25,8 +25,8 @@ from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store import sqlite_lookup, sqlite_members, sqlite_read
 from membergraph.identity.store.port import IdentityEvent, MemberCarried, MemberParts, event_from
 from membergraph.identity.store.sqlite_connections import SqliteConnections
+from membergraph.identity.store.sqlite_erased_ids import SHOWN
 from membergraph.identity.store.sqlite_rows import chunks
-from membergraph.identity.store.sqlite_schema import EVENTS_GIVEN
 
 __all__ = ["SqliteMemberReads"]
 
@@ -148,14 +148,10 @@ class SqliteMemberReads(SqliteConnections):
         return await self._read(read, sorted(set(member_ids)))
 
     async def event(self, event_id: int) -> IdentityEvent | None:
-        rows = await self._all("SELECT * FROM events WHERE id = ?", (event_id,))
+        rows = await self._all(f"SELECT * FROM events WHERE id = ? AND {SHOWN}", (event_id,))
         return _event_row(rows[0]) if rows else None
 
     async def event_gone(self, event_id: int) -> bool | None:
-        # The newest id given: the newest row's, or the one an erasure kept before deleting.
-        rows = await self._all(
-            "SELECT max(coalesce((SELECT max(id) FROM events), 0),"
-            " coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?), 0))",
-            (EVENTS_GIVEN,),
-        )
+        # The newest id given: the newest row's, an erasure's standing row's (sqlite_erased_ids).
+        rows = await self._all("SELECT coalesce(max(id), 0) FROM events")
         return event_id <= rows[0][0] and await self.event(event_id) is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from membergraph.identity.store.metrics_port import (
@@ -346,5 +346,7 @@ class SqliteMetrics(MetricsStore):
     async def count_conflicts(self, query: ConflictQuery) -> int:
         return await self.store._read(conflict_count, query)
 
-    async def conflict_decisions(self) -> list[IdentityEvent]:
-        return await self.store._read(conflict_decisions)
+    async def conflict_decisions(
+        self, conflicts: Iterable[int] | None = None
+    ) -> list[IdentityEvent]:
+        return await self.store._read(conflict_decisions, conflicts)

@@ -5,12 +5,12 @@ never spliced: only column names from fixed tables are)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
-from membergraph.identity.store.conflict_state import DECISIONS, resolved
+from membergraph.identity.store.conflict_state import resolved
 from membergraph.identity.store.metrics_port import (
     SALE_KEYS,
     ConflictQuery,
@@ -20,6 +20,7 @@ from membergraph.identity.store.metrics_port import (
     Range,
     StatsRow,
 )
+from membergraph.identity.store.sqlite_schema import DECIDED
 from membergraph.identity.store.types import IdentityEvent, event_from
 
 __all__ = [
@@ -81,10 +82,21 @@ def order_sql(order: OrderField, descending: bool) -> tuple[str, str]:
     return order.value, "DESC" if descending else "ASC"
 
 
-def conflict_decisions(db: sqlite3.Connection) -> list[IdentityEvent]:
-    """Every steward's decision about a conflict, oldest first (``events_kind`` finds them)."""
-    marks = ", ".join("?" for _ in DECISIONS)
-    rows = db.execute(f"SELECT * FROM events WHERE kind IN ({marks}) ORDER BY id", DECISIONS)
+def conflict_decisions(
+    db: sqlite3.Connection, conflicts: Iterable[int] | None = None
+) -> list[IdentityEvent]:
+    """Every steward's decision about a conflict, oldest first (``events_kind`` finds them);
+    ``conflicts``: those about these conflicts only (``events_decision`` finds them)."""
+    if conflicts is None:
+        rows = db.execute(f"SELECT * FROM events WHERE {DECIDED} ORDER BY id")
+    else:
+        rows = db.execute(
+            # (INDEXED BY: with no statistics, SQLite would pick events_kind, all of them.)
+            f"SELECT * FROM events INDEXED BY events_decision WHERE {DECIDED} AND "
+            "json_extract(evidence, '$.conflict_id') IN (SELECT value FROM json_each(?)) "
+            "ORDER BY id",
+            (orjson.dumps(sorted(set(conflicts))).decode(),),
+        )
     return [event_from(r, orjson.loads(r["evidence"]), orjson.loads(r["records"])) for r in rows]
 
 

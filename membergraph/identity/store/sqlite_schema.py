@@ -8,8 +8,9 @@ drops :data:`INDEXES` and builds them again once its rows are in
 from __future__ import annotations
 
 from membergraph.identity.store import sqlite_answers, tombstones
+from membergraph.identity.store.conflict_state import DECISIONS
 
-__all__ = ["EVENTS_GIVEN", "INDEXES", "SCHEMA"]
+__all__ = ["DECIDED", "INDEXES", "SCHEMA"]
 
 SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -63,10 +64,9 @@ CREATE TABLE IF NOT EXISTS feed_members (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
-EVENTS_GIVEN = "events_given"
-"""The ``meta`` row an erasure keeps the highest event id in before it deletes events: an id
-no event has is erased, not unknown, up to it (SQLite gives the next id after the highest
-row, so the erased newest would otherwise leave no trace)."""
+DECIDED = "kind IN (" + ", ".join(f"'{kind}'" for kind in DECISIONS) + ")"
+"""A steward's decisions about conflicts, as SQL: the ``events_decision`` index's condition,
+which a query repeats word for word to be answered by it."""
 
 # Secondary indexes, by name. A first load drops and rebuilds them (BULK_RECORDS).
 INDEXES: dict[str, str] = {
@@ -81,6 +81,9 @@ INDEXES: dict[str, str] = {
     "cannot_b": "ON cannot_links (b_source, b_key)",
     "events_member": "ON events (member_id)",
     "events_kind": "ON events (kind)",
+    # The decisions about each conflict (a change reads those on the conflicts it would
+    # raise again): evidence read only for decisions, so other events' writes pay nothing.
+    "events_decision": f"ON events (json_extract(evidence, '$.conflict_id')) WHERE {DECIDED}",
     "redirects_new": "ON redirects (new_id)",  # the IDs merged into a member (its history)
     "feed_line": "ON feed (source, line_id) WHERE line_id IS NOT NULL",
     "feed_at": "ON feed (at)",  # pruning by age reads only what it drops

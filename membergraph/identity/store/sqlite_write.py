@@ -29,7 +29,7 @@ from membergraph.identity.store.sqlite_rows import (
     write_new_members,
     write_records,
 )
-from membergraph.identity.store.sqlite_schema import EVENTS_GIVEN, INDEXES
+from membergraph.identity.store.sqlite_schema import INDEXES
 from membergraph.identity.store.types import DaysRead
 
 __all__ = [
@@ -150,7 +150,6 @@ def write_change(
         rename(db, change.renamed)
     if change.facts_moved:
         move_facts(db, change.facts_moved)
-    past_erased = _ids_past_erased(db) if linked_members(change) or change.events else None
     if linked_members(change):
         # Each added link is also a "linked" event: made from the link rows, not rendered
         # again in Python. They are the transaction's last links (here or staged), in order.
@@ -173,33 +172,10 @@ def write_change(
                 for e in change.events
             ],
         )
-    if past_erased is not None:
-        db.execute("DELETE FROM events WHERE id = ?", (past_erased,))
     write_feed(db, change.feed)
     if bulk:
         for name, on in INDEXES.items():
             db.execute(f"CREATE INDEX IF NOT EXISTS {name} {on}")
-
-
-def _ids_past_erased(db: sqlite3.Connection) -> int | None:
-    """Keep new events' ids past those an erasure deleted: SQLite gives the next id after the
-    highest row, so once the newest events were erased their ids would be given again, and an
-    ``undo`` of an erased event's id would undo another change. A row stands at the highest
-    id given (:data:`EVENTS_GIVEN`) while the change's events are inserted; the caller
-    deletes it (its id, returned) in the same transaction. None: nothing to keep past."""
-    given = db.execute(
-        "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?"
-        " AND CAST(value AS INTEGER) > coalesce((SELECT max(id) FROM events), 0)",
-        (EVENTS_GIVEN,),
-    ).fetchone()
-    if given is None:
-        return None
-    db.execute(
-        "INSERT INTO events (id, member_id, kind, at, actor, evidence, records)"
-        " VALUES (?, '', 'erased', '', '', '{}', '[]')",
-        (given[0],),
-    )
-    return int(given[0])
 
 
 def _drop_records(db: sqlite3.Connection, refs: Sequence[RecordKey]) -> None:
