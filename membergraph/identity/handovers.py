@@ -10,8 +10,9 @@ going beside hers, year after year: their spans overlap.
 A contact's span, as its records tell it: from the earlier of its last write (the
 ``updated_at`` of its newest line) and its cards' first purchase, to the later of its last
 write and its cards' last purchase (its card records' ``days``). Two contacts hand over when
-one span ends on a day before the other begins (``reenrolments.one_after_the_other``). A
-contact whose last write has no time (a line without ``updated_at``) tells nothing.
+one span ends on a day before the other begins (``reenrolments.one_after_the_other``, read
+with a birth date left out: twins born one day enrol years apart as often). A contact whose
+last write has no time (a line without ``updated_at``) tells nothing.
 """
 
 from __future__ import annotations

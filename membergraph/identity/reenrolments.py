@@ -107,17 +107,23 @@ class Reenrolments:
         """Whether one contact fell silent before the other began
         (``reenrolments.one_after_the_other``, :mod:`~membergraph.identity.handovers`): her
         old contact and its card stopped when she enrolled again; values of their own on
-        each are then her old and new ones. Not when each has a phone of its own besides
-        the shared one: she kept her phone; a mother and her daughter each keep a mobile
-        beside the household's landline."""
-        if not self.rules.reenrolments.one_after_the_other:
+        each are then her old and new ones. Only with a birth date left out (a quick
+        enrolment at a till skips it): twins named a letter apart, born one day, are
+        enrolled years apart as often. Not when each has a phone of its own besides the
+        shared one: she kept her phone; a mother and her daughter each keep a mobile beside
+        the household's landline."""
+        rules = self.rules
+        if not rules.reenrolments.one_after_the_other:
+            return False
+        births = [(r.signature or ("", "", ""))[2] for r in (a, b)]
+        if rules.near_duplicates.birth_said(*births) != "left_out":
             return False
         someones = self.someones
 
         def phones(kind: IdentifierKind, key: str) -> bool:
             return kind is IdentifierKind.PHONE and someones(kind, key)
 
-        if own_values_disagree(a, b, self.rules, phones, False, self.place):
+        if own_values_disagree(a, b, rules, phones, False, self.place):
             return False
         return one_after_the_other(a, b, self.records)
 

@@ -126,3 +126,25 @@ def test_her_new_cards_orders_give_her_old_address(
     result = resolve(world(first, other, *orders, *cards), rules)
     # Then her two contacts are one member exactly when the first fell silent first
     assert together(result, first.ref, other.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("births", "merged"),
+    [
+        # Born one day, named a letter apart: twins, enrolled years apart as often.
+        pytest.param(("1999-06-03", "1999-06-03"), False, id="twins-born-one-day"),
+        pytest.param(("1999-06-03", None), True, id="a-birth-date-left-out"),
+    ],
+)
+def test_twins_enrolled_years_apart(births: tuple[str | None, str | None], merged: bool) -> None:
+    # Given Sean Wallace on the family's phone with a mobile of his own, written in 2019,
+    # and Sea Wallace on the same phone with an e-mail and a card of her own, from 2024
+    sean = contact("C0000001", "2019-05-01T10:00:00Z", first_name="Sean", last_name="Wallace",
+                   birth_date=births[0], phones=[LANDLINE, "3135550199"])  # fmt: skip
+    sea = contact("C0000002", "2024-02-01T10:00:00Z", first_name="Sea", last_name="Wallace",
+                  birth_date=births[1], phones=[LANDLINE], emails=["swallace99959@yahoo.com"],
+                  loyalty_id="LD61000002")  # fmt: skip
+    # When resolved
+    result = resolve(world(sean, sea, *purchases("LD61000002", "2024-03-01")), Rules())
+    # Then the dates alone never make twins one person
+    assert together(result, sean.ref, sea.ref) is merged
