@@ -53,6 +53,7 @@ __all__ = [
     "Verdict",
     "outranked_version",
     "version_digest",
+    "version_seconds",
 ]
 
 Verdict = Literal["created", "updated", "unchanged", "stale", "rejected", "suppressed"]
@@ -154,6 +155,17 @@ def _sortable_float(number: float) -> int:
     """A float's bits as an unsigned integer in the float's order (-inf first)."""
     bits: int = struct.unpack(">Q", struct.pack(">d", number))[0]
     return bits ^ 0xFFFF_FFFF_FFFF_FFFF if bits >> 63 else bits | 1 << 63
+
+
+def version_seconds(version: str | None) -> float | None:
+    """The ordering key a :meth:`Ordering.version` text was made from (a CRM contact's
+    ``updated_at`` as seconds since the epoch); None for no version or a line without one."""
+    if not version or len(version) < 16:
+        return None
+    bits = int(version[:16], 16)
+    bits = bits ^ (1 << 63) if bits >> 63 else bits ^ 0xFFFF_FFFF_FFFF_FFFF
+    number: float = struct.unpack(">d", struct.pack(">Q", bits))[0]
+    return number if number not in (float("inf"), float("-inf")) and number == number else None
 
 
 def _seconds(at: datetime | None) -> float:

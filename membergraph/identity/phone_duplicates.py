@@ -89,6 +89,13 @@ class ReenrolmentRules(BaseModel):
             ``Deborah``, ``Bne``/``Benjamin``), are one person on a shared phone or e-mail
             alone, not only on both; values of their own on each still say two. False: on
             both only.
+        one_after_the_other: with a birth date left out, values of their own on each do
+            not say two people when one contact fell silent before the other began
+            (:mod:`~membergraph.identity.handovers`: its last write and its cards' last
+            purchase before the other's first): her old contact, card and e-mail, then her
+            new ones. Namesakes of one household keep both going; twins born one day are
+            enrolled years apart as often; phones of their own on each still say two.
+            False: values of their own say two whatever the dates.
         placeholders_without_postcode: contacts differing only by values that identify no
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
@@ -108,6 +115,7 @@ class ReenrolmentRules(BaseModel):
     one_birthday_outweighs_postcodes: bool = True
     own_emails_name_each: bool = True
     garbled_first_names_on_one_value: bool = True
+    one_after_the_other: bool = True
 
     def same_person(
         self,

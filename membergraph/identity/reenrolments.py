@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
+from membergraph.identity.handovers import one_after_the_other
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_edges import garbled_born_one
 from membergraph.identity.normalize import IdentifierKind
@@ -96,9 +97,35 @@ class Reenrolments:
         only when each names its contact (:func:`~membergraph.identity.naming_emails.
         emails_name_each`: a handle on one is what a re-enrolment gives)."""
         own = self.own_values(a, b)
+        if own == "own" and self.handed_over(a, b):
+            return ""
         if own != "own" or emails_name_each(a, b, self.rules, self.someones, self.place):
             return own
         return ""
+
+    def handed_over(self, a: RecordData, b: RecordData) -> bool:
+        """Whether one contact fell silent before the other began
+        (``reenrolments.one_after_the_other``, :mod:`~membergraph.identity.handovers`): her
+        old contact and its card stopped when she enrolled again; values of their own on
+        each are then her old and new ones. Only with a birth date left out (a quick
+        enrolment at a till skips it): twins named a letter apart, born one day, are
+        enrolled years apart as often. Not when each has a phone of its own besides the
+        shared one: she kept her phone; a mother and her daughter each keep a mobile beside
+        the household's landline."""
+        rules = self.rules
+        if not rules.reenrolments.one_after_the_other:
+            return False
+        births = [(r.signature or ("", "", ""))[2] for r in (a, b)]
+        if rules.near_duplicates.birth_said(*births) != "left_out":
+            return False
+        someones = self.someones
+
+        def phones(kind: IdentifierKind, key: str) -> bool:
+            return kind is IdentifierKind.PHONE and someones(kind, key)
+
+        if own_values_disagree(a, b, rules, phones, False, self.place):
+            return False
+        return one_after_the_other(a, b, self.records)
 
     def someones(self, kind: IdentifierKind, key: str) -> bool:
         """Whether a value identifies someone: no hub, not blocked."""
@@ -149,7 +176,7 @@ class Reenrolments:
         value of the contact's own against her, when a birth date is left out (a till's
         re-enrolment skips it; twins a letter apart give theirs, one date)."""
         other = self.records[contact]
-        if self.own_values(holder, other) != "own":
+        if self.own_values(holder, other) != "own" or self.handed_over(holder, other):
             return False
         near = self.rules.near_duplicates
         births = [(r.signature or ("", "", ""))[2] for r in (holder, other)]

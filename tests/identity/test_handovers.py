@@ -1,0 +1,150 @@
+"""Two contacts of close names on one phone, a birth date left out on one, each with values of
+her own: one person when one contact fell silent before the other began, her old contact and
+card stopping when she enrolled again (``reenrolments.one_after_the_other``; issue 19: her
+contacts apart on a shared phone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from membergraph.connectors.models import CrmContact, SourceName
+from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.handovers import one_after_the_other
+from membergraph.identity.line_records import record_of_line
+from membergraph.identity.phone_duplicates import ReenrolmentRules
+from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.rules import Rules
+from tests.identity.builders import purchase, world
+
+HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
+LANDLINE = "3135379107"
+OFF = Rules(reenrolments=ReenrolmentRules(one_after_the_other=False))
+
+
+def contact(key: str, written: str | None, **fields: Any) -> RecordData:
+    line = CrmContact.model_validate(
+        {"contact_id": key, "first_name": "Jessica", "last_name": "Williams",
+         "address": HOME, "updated_at": written, **fields}
+    )  # fmt: skip
+    record = record_of_line(SourceName.CRM, line)
+    assert record is not None
+    return record
+
+
+def purchases(card: str, *days: str) -> list[RecordData]:
+    return [purchase(card=card, tid=f"{card}-{day}", at=f"{day}T12:00:00Z") for day in days]
+
+
+def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
+    return any(a in c and b in c for c in result.components)
+
+
+# Her first contact, dated, written in 2019, its card used in the first half of 2024; her
+# second, undated, on the landline with a card and an address of its own, each naming her
+# (jessica.williams@ beside jwilliams@: no handle to tell a re-enrolment by).
+@pytest.mark.parametrize(
+    ("second", "first_card", "rules", "merged"),
+    [
+        # Written and used after her first card's last purchase: she enrolled again.
+        pytest.param({}, ("2024-01-10", "2024-06-30"), Rules(), True, id="one-after-the-other"),
+        pytest.param({}, (), Rules(), True, id="first-card-never-used"),
+        pytest.param({}, ("2024-01-10", "2024-06-30"), OFF, False, id="rule-off"),
+        # Her first card used after the second contact began: two people side by side.
+        pytest.param({}, ("2024-01-10", "2025-06-30"), Rules(), False, id="first-card-used-on"),
+        pytest.param({"updated_at": "2024-03-01T09:00:00Z"}, ("2024-01-10", "2024-06-30"),
+                     Rules(), False, id="second-written-while-first-used"),
+        # A contact without updated_at tells no time.
+        pytest.param({"updated_at": None}, ("2024-01-10", "2024-06-30"), Rules(), False,
+                     id="second-undated-line"),
+        # A mobile of her own on each beside the landline: a mother and her daughter.
+        pytest.param({"phones": [LANDLINE, "3135550142"]}, ("2024-01-10", "2024-06-30"),
+                     Rules(), False, id="a-mobile-of-her-own-each"),
+    ],
+)  # fmt: skip
+def test_one_contact_after_the_other(
+    second: dict[str, Any], first_card: tuple[str, ...], rules: Rules, merged: bool
+) -> None:
+    # Given her first contact and card, and her second contact, whose card she uses in 2025-26
+    first = contact("C0000001", "2019-05-01T10:00:00Z", birth_date="1984-03-02",
+                    phones=[LANDLINE, "3135550199"], emails=["jessica.williams@hotmail.com"],
+                    loyalty_id="LD61000001")  # fmt: skip
+    fields = {"updated_at": "2025-02-01T10:00:00Z", "phones": [LANDLINE], **second}
+    other = contact("C0000002", fields.pop("updated_at"), emails=["jwilliams@gmail.com"],
+                    loyalty_id="LD61000002", **fields)  # fmt: skip
+    cards = purchases("LD61000001", *first_card) + purchases(
+        "LD61000002", "2025-02-03", "2026-03-01"
+    )
+    # When resolved
+    result = resolve(world(first, other, *cards), rules)
+    # Then one member exactly when the first fell silent before the second began
+    assert together(result, first.ref, other.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param("2019-05-01T10:00:00Z", "2025-02-01T10:00:00Z", True, id="years-apart"),
+        pytest.param("2025-02-01T10:00:00Z", "2019-05-01T10:00:00Z", True, id="either-order"),
+        pytest.param("2025-02-01T08:00:00Z", "2025-02-01T20:00:00Z", False, id="one-day"),
+        pytest.param(None, "2025-02-01T10:00:00Z", False, id="no-time"),
+    ],
+)
+def test_spans_by_their_writes(old: str | None, new: str | None, expected: bool) -> None:
+    # Given two contacts with no card, written at these times
+    a, b = contact("C0000001", old), contact("C0000002", new)
+    # When their spans are compared, then one is after the other only on days apart
+    assert one_after_the_other(a, b, {}) is expected
+
+
+@pytest.mark.parametrize(
+    ("first_card", "rules", "merged"),
+    [
+        pytest.param(("2024-01-10", "2024-06-30"), Rules(), True, id="one-after-the-other"),
+        pytest.param(("2024-01-10", "2024-06-30"), OFF, False, id="rule-off"),
+        pytest.param(("2024-01-10", "2025-06-30"), Rules(), False, id="first-card-used-on"),
+    ],
+)  # fmt: skip
+def test_her_new_cards_orders_give_her_old_address(
+    first_card: tuple[str, ...], rules: Rules, merged: bool
+) -> None:
+    # Given her first contact, card and address, and a second contact with an address of
+    # its own and no phone, whose card orders online under her first address
+    first = contact("C0000001", "2019-05-01T10:00:00Z", birth_date="1984-03-02",
+                    phones=["3135550199"], emails=["jessica.williams@hotmail.com"],
+                    loyalty_id="LD61000001")  # fmt: skip
+    other = contact("C0000002", "2025-02-01T10:00:00Z", emails=["jwilliams@gmail.com"],
+                    loyalty_id="LD61000002")  # fmt: skip
+    orders = [
+        purchase(card="LD61000002", email="jessica.williams@hotmail.com", channel="online",
+                 tid=f"W{n}", at=f"{day}T12:00:00Z")
+        for n, day in enumerate(("2025-03-01", "2025-06-01", "2025-09-01"))
+    ]  # fmt: skip
+    cards = purchases("LD61000001", *first_card) + purchases("LD61000002", "2026-03-01")
+    # When resolved
+    result = resolve(world(first, other, *orders, *cards), rules)
+    # Then her two contacts are one member exactly when the first fell silent first
+    assert together(result, first.ref, other.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("births", "merged"),
+    [
+        # Born one day, named a letter apart: twins, enrolled years apart as often.
+        pytest.param(("1999-06-03", "1999-06-03"), False, id="twins-born-one-day"),
+        pytest.param(("1999-06-03", None), True, id="a-birth-date-left-out"),
+    ],
+)
+def test_twins_enrolled_years_apart(births: tuple[str | None, str | None], merged: bool) -> None:
+    # Given Sean Wallace on the family's phone with a mobile of his own, written in 2019,
+    # and Sea Wallace on the same phone with an e-mail and a card of her own, from 2024
+    sean = contact("C0000001", "2019-05-01T10:00:00Z", first_name="Sean", last_name="Wallace",
+                   birth_date=births[0], phones=[LANDLINE, "3135550199"])  # fmt: skip
+    sea = contact("C0000002", "2024-02-01T10:00:00Z", first_name="Sea", last_name="Wallace",
+                  birth_date=births[1], phones=[LANDLINE], emails=["swallace99959@yahoo.com"],
+                  loyalty_id="LD61000002")  # fmt: skip
+    # When resolved
+    result = resolve(world(sean, sea, *purchases("LD61000002", "2024-03-01")), Rules())
+    # Then the dates alone never make twins one person
+    assert together(result, sean.ref, sea.ref) is merged
