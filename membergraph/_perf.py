@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
-__all__ = ["SERVING_YOUNG_THRESHOLD", "gc_paused", "gc_paused_while", "serving_collector"]
+__all__ = [
+    "SERVING_YOUNG_THRESHOLD",
+    "OneAtATime",
+    "gc_paused",
+    "gc_paused_while",
+    "give_back_memory",
+    "serving_collector",
+]
 
 
 @contextmanager
@@ -103,3 +113,72 @@ def serving_collector() -> Iterator[None]:
         # young garbage) is freed now, at shutdown, not in whatever runs next: a socket in a
         # cycle warns when it is collected (a test suite's next test would see it).
         gc.collect()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_trim = _malloc_trim()
+
+
+def give_back_memory() -> bool:
+    """Return to the system the free memory the C allocator keeps (``malloc_trim(0)``):
+    glibc keeps what a burst freed in its arenas, one per thread that allocated (the
+    store's threads each have theirs), and gives back only the top of each heap by itself.
+    Answers whether it could (glibc only). Run off the event loop: it walks every arena."""
+    if _trim is None:
+        return False
+    _trim(0)
+    return True
+
+
+GIVE_BACK_AFTER = 1.0
+"""Seconds after the last large piece of work ends that its memory is given back: its
+answer is sent, its objects freed, by then."""
+
+
+class OneAtATime:
+    """A turn for large pieces of work (a large push): one runs at a time, in arrival
+    order, so their objects are never held at once; once the last ends and none waits, the
+    memory it freed is given back to the system (:func:`give_back_memory`, on a thread,
+    :data:`GIVE_BACK_AFTER` seconds later)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._giving: asyncio.Task[bool] | None = None
+        self.ran = 0
+        """Pieces of work that had their turn."""
+
+    @property
+    def waiting(self) -> int:
+        """Pieces of work in or waiting for the turn."""
+        return self._waiting
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        self._waiting += 1
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        try:
+            async with self._lock:
+                self.ran += 1
+                yield
+        finally:
+            self._waiting -= 1
+            if self._waiting == 0:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(GIVE_BACK_AFTER, self._give_back)
+
+    def _give_back(self) -> None:
+        self._timer = None
+        if self._giving is None or self._giving.done():
+            self._giving = asyncio.ensure_future(asyncio.to_thread(give_back_memory))

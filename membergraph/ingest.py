@@ -23,11 +23,20 @@ A push's work on the event loop's thread (reading its lines, screening them, bui
 answer) is done :data:`TURN_LINES` lines at a time, the loop given a turn between two: a body
 of 8 MiB held every other request (``/healthz`` and ``/readyz`` included) for over a second
 otherwise. The turns change no write: the lines are stored, applied and settled as before.
+
+A large push (over :data:`LARGE_PUSH_LINES` lines) holds its lines' models, records and
+answers at once, hundreds of bytes a line in many small objects: pushes of that size are
+read one at a time (:class:`~membergraph._perf.OneAtATime`), and the memory the push freed is
+given back to the system once none is left (:func:`~membergraph._perf.give_back_memory`).
+Four 28,000-line pushes at once held four times a push's objects; what the allocator kept
+of that peak stayed with the process (``docs/benchmarks.md``, ``big_push.py``). They still
+write one after the other, as they did; a push of fewer lines never waits for the turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,7 +44,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from membergraph._perf import gc_paused_while
+from membergraph._perf import OneAtATime, gc_paused_while
 from membergraph.connectors.base import (
     ConnectorError,
     Guard,
@@ -73,6 +82,10 @@ logger = logging.getLogger(__name__)
 _TAKEN = ("created", "updated", "unchanged")  # the line is in the source
 _STORED = (*_TAKEN, "stale")  # a version of the line is in the source
 
+LARGE_PUSH_LINES = 2_000
+"""Pushes of more lines than this are read one at a time (the module doc); below it, the
+objects a push holds are a few megabytes at most."""
+
 
 class IngestService(PushFinisher):
     """Takes pushed source lines: each validated on its own, the good ones stored (durable
@@ -83,6 +96,8 @@ class IngestService(PushFinisher):
     ) -> None:
         super().__init__(gateway)
         self.steps = steps
+        self.large = OneAtATime()
+        """The turn of large pushes (:data:`LARGE_PUSH_LINES`): how many wait, how many ran."""
         """Awaited at each step of a push: ``screened`` (checked against the suppressions,
         nothing stored), ``written`` (stored), ``checked`` (suppressions checked at the
         write): a test holds a push there to interleave it with an erasure."""
@@ -99,11 +114,13 @@ class IngestService(PushFinisher):
                 could not store them (503: nothing was taken, send them again; 507
                 ``STORE_FULL``: the same, for want of room on the store's disk).
         """
-        try:
-            with gc_paused_while():  # (its objects live until it answers: _perf.py)
-                return await self._push(source, items, into)
-        except IngestRefused as exc:
-            raise for_want_of_room(exc) from exc.__cause__
+        large = len(items) > LARGE_PUSH_LINES
+        async with self.large.turn() if large else contextlib.nullcontext():
+            try:
+                with gc_paused_while():  # (its objects live until it answers: _perf.py)
+                    return await self._push(source, items, into)
+            except IngestRefused as exc:
+                raise for_want_of_room(exc) from exc.__cause__
 
     async def _push(
         self, source: SourceName, items: Sequence[Any], into: SourceConnector | None
