@@ -18,8 +18,9 @@ from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.files import FileConnector
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.mongodb_loads import sources_behind
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint
 from membergraph.folder_load import (
+    FIRST_LOAD,
     FOLDER_PATH,
     FolderLoad,
     first_load_unfinished,
@@ -62,7 +63,17 @@ async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) 
     loaded = await lines.meta(FOLDER_PATH)
     if loaded is not None and not _is_demo(Path(loaded), settings) and not await lines.empty():
         return None
-    return await asyncio.to_thread(demo_folder, settings)
+    demo = await asyncio.to_thread(demo_folder, settings)
+    # A first load of another folder stopped part-way (`load` killed, or cut by a full disk)
+    # has kept no folder's path yet: its lines are someone's, never finished with the demo.
+    pending = await lines.meta(FIRST_LOAD)
+    if pending is not None and pending != await asyncio.to_thread(folder_fingerprint, demo):
+        logger.warning(
+            "the store holds the lines of a load that did not finish (`membergraph load`"
+            " stopped part-way): served as it is; run that load again to finish it"
+        )
+        return None
+    return demo
 
 
 async def _while_there(where: Path | str | None) -> Path | None:

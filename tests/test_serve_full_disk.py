@@ -7,6 +7,7 @@ SQLite cannot make the ``-shm`` file a store closed cleanly no longer has.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -17,9 +18,14 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 import membergraph
+from membergraph.app import create_app
+from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import write_demo_data
+from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.settings import Settings
 from tests.support.http import free_port
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.skipif(os.name != "posix", reason="ulimit -f")]
@@ -81,6 +87,7 @@ import json, os, resource, sys, time
 from pathlib import Path
 from starlette.testclient import TestClient
 from membergraph.app import create_app
+from membergraph.connectors.sqlite import SqliteLines
 from membergraph.settings import Settings
 
 path, data, cache = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
@@ -157,3 +164,44 @@ def test_a_gateway_started_on_a_full_disk_serves_reads_and_loads_the_folder_once
     with closing(sqlite3.connect(store)) as db:
         held = db.execute("SELECT count(*) FROM source_lines WHERE line_id LIKE 'T-FULL-%'")
         assert held.fetchone()[0] == 3000
+
+
+async def _made(store: Path) -> None:
+    async with SqliteStore(store):
+        pass
+    lines = SqliteLines(store)
+    await lines.open()
+    await lines.aclose()
+
+
+def test_a_load_a_full_disk_cut_is_never_finished_with_the_demo_people(tmp_path: Path) -> None:
+    # Given `membergraph load` of someone's folder into a new store, cut part-way by a
+    # full disk (room left for the store's tables, not for the folder's lines)
+    data, store = tmp_path / "data", tmp_path / "store.db"
+    write_demo_data(data, 20, seed=11)
+    asyncio.run(_made(store))
+    room = store.stat().st_size + 64 * 1024
+    command = [sys.executable, "-m", "membergraph.cli", "load", "--data", str(data)]
+    cut = subprocess.run(
+        [*command, "--to", f"sqlite:///{store}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=_ENV,
+        cwd=tmp_path,
+        preexec_fn=lambda: _limited(room),
+    )
+    assert cut.returncode == 1, cut.stderr
+    with closing(sqlite3.connect(store)) as db:
+        held = db.execute("SELECT count(*) FROM source_lines").fetchone()[0]
+        assert db.execute("SELECT 1 FROM source_meta WHERE key = 'first_load'").fetchall()
+    # When a gateway is started over the store alone (no --data), room made again
+    settings = Settings(store=f"sqlite:///{store}", cache_dir=tmp_path / "c", demo_members=20)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        ready = http.get("/readyz")
+    # Then it serves the store as it is: the demo's made-up people are not mixed into it
+    assert ready.status_code == 200
+    with closing(sqlite3.connect(store)) as db:
+        assert db.execute("SELECT count(*) FROM source_lines").fetchone()[0] == held
+        assert not db.execute("SELECT 1 FROM source_meta WHERE key = 'folder'").fetchall()
