@@ -32,6 +32,7 @@ from membergraph.connectors.http import HttpSource
 from membergraph.cors import JsonCORSMiddleware
 from membergraph.export import export_members_endpoint
 from membergraph.fetch_metadata import OtherSitesPages
+from membergraph.full_start import finish_when_room, heal_unless_full
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.gateway_parts import Gateway
 from membergraph.graphiql import asset as graphiql_asset
@@ -128,7 +129,7 @@ def create_app(
             started = time.perf_counter()
             # A worker of `serve --workers` starts over a store loaded already.
             with interruptible(serving and SUPERVISOR_PID not in os.environ):
-                built, sources, result = await open_gateway(settings, mongo_client)
+                built, sources, result = await open_gateway(settings, mongo_client, serving=True)
             app.state.gateway = built
         else:
             app.state.gateway = gateway
@@ -146,14 +147,22 @@ def create_app(
             follower.listeners.append(remaking.follow)
             app.state.response_cache.remaker = remaking
         app.state.ingest = IngestService(app.state.gateway)
-        # Lines a killed process stored but did not apply are finished before any answer.
-        await app.state.ingest.heal()
+        # Lines a killed process stored but did not apply are finished before any answer
+        # (on a full disk, once room is made: the store is served as it is meanwhile).
+        healed = await heal_unless_full(app.state.ingest.heal)
         # So are erasures a killed process left: her profile is not served meanwhile.
         await resume_erasures(app.state.gateway)
         pruning = asyncio.create_task(_prune_feed(app.state.gateway), name="feed-pruning")
         # and those a push failed to complete later, its own or a dead process's, in seconds
         healing = asyncio.create_task(app.state.ingest.keep_healing(), name="push-healing")
         privacy = asyncio.create_task(privacy_upkeep(app.state.gateway), name="privacy-upkeep")
+        finishing = None
+        if not healed:
+            app.state.gateway.waiting_for_room = True
+        if app.state.gateway.waiting_for_room:
+            finishing = asyncio.create_task(
+                finish_when_room(app.state.gateway, app.state.ingest.heal), name="full-start"
+            )
         # A real member's e-mail only in demo mode: behind credentials the page holds no data.
         sample = None if settings.has_credentials else await _sample_email(app.state.gateway)
         app.state.example_query = example_query(sample)
@@ -168,6 +177,8 @@ def create_app(
             pruning.cancel()
             healing.cancel()
             privacy.cancel()
+            if finishing is not None:
+                finishing.cancel()
             if identity_provider is not None:
                 await identity_provider.aclose()
             if remaking is not None:

@@ -146,7 +146,7 @@ def serve(
         if workers > 1:
             # Loaded and resolved once, here; the workers then start over a store that
             # holds it all (each follows the change feed: any of them answers the same).
-            members, seconds = asyncio.run(_prepare(settings))
+            members, seconds = asyncio.run(_prepare(settings, serving=True))
             banner.ready(members, f"{settings.store} ({workers} workers)", seconds)
             banner.say(still="its workers start now, each answering once it is up")
             given = {"data": data, "store": store, "sources": sources, "host": host, "port": port}
@@ -233,15 +233,19 @@ def _require_servable_store(settings: Settings) -> None:
         raise typer.Exit(1) from None
 
 
-async def _prepare(settings: Settings) -> tuple[int, float]:
-    """Open the gateway once (the first load, if the folder is new) and close it."""
+async def _prepare(settings: Settings, serving: bool = False) -> tuple[int, float]:
+    """Open the gateway once (the first load, if the folder is new) and close it.
+    ``serving`` (``serve --workers``): a full disk leaves the load to the workers."""
+    from membergraph.full_start import heal_unless_full
     from membergraph.gateway import open_gateway
     from membergraph.ingest import IngestService
 
     started = time.perf_counter()
-    gateway, sources, result = await open_gateway(settings)
-    # Pushes a killed process left are finished before any worker answers.
-    await IngestService(gateway).heal()
+    gateway, sources, result = await open_gateway(settings, serving=serving)
+    # Pushes a killed process left are finished before any worker answers (on a full
+    # disk, each worker finishes them and the folder's load once room is made).
+    heal = IngestService(gateway).heal
+    await (heal_unless_full(heal) if serving else heal())
     await gateway.identity.store.aclose()
     await sources.aclose()
     return result.members, time.perf_counter() - started

@@ -53,7 +53,13 @@ from membergraph.ingest_facts import Fact, announce, marker, settle
 from membergraph.privacy.gate import Keep, KeepConsents
 from membergraph.source_set import open_sources
 
-__all__ = ["FOLDER_PATH", "FolderLoad", "load_folder_into", "resolve_lines"]
+__all__ = [
+    "FOLDER_PATH",
+    "FolderLoad",
+    "first_load_unfinished",
+    "load_folder_into",
+    "resolve_lines",
+]
 
 FOLDER_PATH = "folder_path"
 """The source table's meta key naming the folder last loaded into the store."""
@@ -126,7 +132,7 @@ async def load_folder_into(
     async with _pushing(lines):
         if await lines.meta("folder") == fingerprint:  # another process loaded it meanwhile
             return None
-        if await lines.empty() or await _first_load_unfinished(lines, identity):
+        if await lines.empty() or await first_load_unfinished(lines, identity):
             # Kept until the lines are resolved: a first load killed after writing them is
             # done again whole, where a changed folder's load would find every line held.
             await lines.set_meta(FIRST_LOAD, fingerprint)
@@ -159,7 +165,7 @@ async def load_folder_into(
     return FolderLoad(result, whole)
 
 
-async def _first_load_unfinished(lines: SqliteLines, identity: IdentityService) -> bool:
+async def first_load_unfinished(lines: SqliteLines, identity: IdentityService) -> bool:
     """Whether the lines held wait for a first load's resolution: its key says so, or, for
     a first load killed under a release that kept no such key, nothing but lines was ever
     written: no load finished (no folder's fingerprint), no member was made (the resolution

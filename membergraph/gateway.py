@@ -7,24 +7,33 @@ Used by the Starlette lifespan (``app.py``) and by the CLI's batch commands.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from membergraph._perf import gc_paused
+from membergraph.connectors.base import ConnectorError
 from membergraph.connectors.files import FileConnector
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.mongodb_loads import sources_behind
-from membergraph.connectors.sqlite import SqliteLines, SqliteSource
-from membergraph.folder_load import FOLDER_PATH, load_folder_into
+from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint
+from membergraph.folder_load import (
+    FIRST_LOAD,
+    FOLDER_PATH,
+    FolderLoad,
+    first_load_unfinished,
+    load_folder_into,
+)
+from membergraph.full_start import left_for_room
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind, FeedEntry, FeedFollower
 from membergraph.identity.reresolve import require_servable, rules_notice, sources_notice
 from membergraph.identity.rules import load_rules
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.steward_suggestions import ScoredPairs
-from membergraph.identity.store import store_from_url
+from membergraph.identity.store import StoreError, store_from_url
 from membergraph.identity.store.format import Verdict
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.privacy import open_privacy
@@ -54,7 +63,17 @@ async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) 
     loaded = await lines.meta(FOLDER_PATH)
     if loaded is not None and not _is_demo(Path(loaded), settings) and not await lines.empty():
         return None
-    return await asyncio.to_thread(demo_folder, settings)
+    demo = await asyncio.to_thread(demo_folder, settings)
+    # A first load of another folder stopped part-way (`load` killed, or cut by a full disk)
+    # has kept no folder's path yet: its lines are someone's, never finished with the demo.
+    pending = await lines.meta(FIRST_LOAD)
+    if pending is not None and pending != await asyncio.to_thread(folder_fingerprint, demo):
+        logger.warning(
+            "the store holds the lines of a load that did not finish (`membergraph load`"
+            " stopped part-way): served as it is; run that load again to finish it"
+        )
+        return None
+    return demo
 
 
 async def _while_there(where: Path | str | None) -> Path | None:
@@ -100,7 +119,7 @@ async def follow_feed(gateway: Gateway) -> FeedFollower:
 
 
 async def open_gateway(
-    settings: Settings, mongo_client: Any = None, *, demo: bool = True
+    settings: Settings, mongo_client: Any = None, *, demo: bool = True, serving: bool = False
 ) -> tuple[Gateway, SourceSet, ApplyResult]:
     """Open the sources and the store; identities are resolved where they need to be.
 
@@ -117,6 +136,9 @@ async def open_gateway(
     demo set (``serve``'s quick start); the commands that read or feed a store of one's own
     (``sync``, ``export``, ``privacy``) pass False, and so does any start whose sources are
     read over HTTP: a store they open holding no line is someone's, still empty.
+    ``serving`` (a gateway's start): a folder's load that a full disk stops is said and left
+    for once room is made (``gateway.unloaded``), the store served as it is meanwhile; any
+    other command fails on it, as on any write.
     """
     path = embedded_path(settings)
     if path is None:
@@ -136,9 +158,10 @@ async def open_gateway(
             folder = await _demo_unless_loaded_otherwise(settings, lines)
         said = await require_servable(store, rules, settings.store)
         privacy = await open_privacy(store, settings)
-        loaded = None
+        loaded = unloaded = None
         if folder is not None:
-            loaded = await load_folder_into(
+            load = functools.partial(
+                load_folder_into,
                 folder,
                 lines,
                 identity,
@@ -147,6 +170,12 @@ async def open_gateway(
                 consent_keeper(privacy),
                 whole=said is Verdict.OTHER_RULES,  # (the new rules applied to every member)
             )
+            try:
+                loaded = await load()
+            except (ConnectorError, StoreError) as exc:
+                if not serving or not left_for_room(exc, f"the folder {folder} is loaded"):
+                    raise
+                unloaded = load
         # A changed folder's lines were applied as pushes are: the feed says whose figures
         # to measure again. A first load resolved everyone.
         resolved = loaded is not None and loaded.whole
@@ -160,7 +189,8 @@ async def open_gateway(
             stale_rules = rules_notice(settings.store, settings.rules)
             logger.warning(stale_rules)
         loaded_from = folder or await lines.meta(FOLDER_PATH)
-        sources.where = f"{path} (loaded from {loaded_from})" + sources.where.removeprefix(path)
+        held = f"{path} (loaded from {loaded_from})" if loaded_from else path  # (a cut load: none)
+        sources.where = held + sources.where.removeprefix(path)
         _read_lines_beside_lookups(store, sources, lines)
         gateway = _assembled(settings, identity, sources)
         # An erasure rewrites the folder the store's lines came from, whichever start or
@@ -168,6 +198,9 @@ async def open_gateway(
         gateway.folder = folder or await _while_there(loaded_from)
         gateway.privacy = privacy
         gateway.stale_rules = stale_rules
+        if unloaded is not None:
+            gateway.unloaded = _load_later(gateway, unloaded, sources, lines)
+            gateway.waiting_for_room = True
         await _measure_if_resolved(gateway, resolved)
     except BaseException:
         await store.aclose()
@@ -185,6 +218,32 @@ def _read_lines_beside_lookups(store: object, sources: SourceSet, lines: SqliteL
     held = [n.value for n, c in sources.connectors.items() if isinstance(c, SqliteSource)]
     if held:
         store.beside_lookup = lines.beside_lookup(held)
+
+
+def _load_later(
+    gateway: Gateway,
+    load: Callable[[], Awaitable[FolderLoad | None]],
+    sources: SourceSet,
+    lines: SqliteLines,
+) -> Callable[[], Awaitable[None]]:
+    """The folder's load a full disk stopped at start, for once room is made: a changed
+    folder's lines applied as pushes are (the gateway serves meanwhile). A first load is
+    left to the next start: it holds the store's file alone."""
+
+    async def finish() -> None:
+        if await lines.empty() or await first_load_unfinished(lines, gateway.identity):
+            logger.warning(
+                "room was made, but the first load of %s is finished at the next start only"
+                " (it holds the store's file alone): restart the gateway",
+                gateway.folder,
+            )
+            return
+        loaded = await load()
+        await _take_stock(sources, lines)
+        if loaded is not None:
+            await _measure_if_resolved(gateway, loaded.whole)
+
+    return finish
 
 
 async def _take_stock(sources: SourceSet, lines: SqliteLines) -> None:

@@ -4,7 +4,7 @@ ingestion service, the metrics keeper and the privacy services alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,3 +56,9 @@ class Gateway:
     synced: Mapping[SourceName, Connector[Any]] = field(default_factory=dict)
     """For each source read over HTTP, the store's copy of the lines ``membergraph sync`` took
     from it (``SourceSet.held``): an erasure deletes from it too."""
+    unloaded: Callable[[], Awaitable[None]] | None = None
+    """The data folder's load the start could not write for want of room (a full disk),
+    done once room is made (``full_start.finish_when_room``); None: nothing left."""
+    waiting_for_room: bool = False
+    """The start left work for want of room (the folder's load, pushes a stopped process
+    left): not ready until ``full_start.finish_when_room`` has done it."""

@@ -70,6 +70,8 @@ async def readyz(request: Request) -> Response:
             )
         sources[name.value] = entry
     try:
+        if gateway.waiting_for_room:  # (its start's writes: a small write may pass meanwhile)
+            raise StoreUnwritable("the start's work waits for room on the store's disk")
         counts = await gateway.identity.store.ping()
     except StoreError as exc:
         # /readyz answers without credentials: which server failed and how goes to the log.

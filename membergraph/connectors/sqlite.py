@@ -35,6 +35,7 @@ from membergraph.sqlite_tx import (
     OpenedFile,
     ReadConnection,
     close_connection,
+    unopenable,
 )
 from membergraph.trace_spans import backend_span, operation
 
@@ -106,7 +107,8 @@ class SqliteLines:
             # Ctrl-C in the middle of opening (a `load` then hung at exit) alike.
             await self.aclose()
             if isinstance(exc, sqlite3.Error):
-                raise SourceUnavailable("sqlite", f"{self.path}: {exc}") from exc
+                said = unopenable(self.path, exc) or f"{self.path}: {exc}"
+                raise SourceUnavailable("sqlite", said) from exc
             raise
 
     async def aclose(self) -> None:

@@ -26,6 +26,7 @@ from membergraph.sqlite_tx import (
     ReadConnection,
     close_connection,
     immediate,
+    unopenable,
 )
 from membergraph.trace_spans import backend_span, caller_operation
 
@@ -95,6 +96,9 @@ class SqliteConnections:
         except sqlite3.Error as exc:
             if self._file is not None:
                 self._file.failed(exc)
+            said = unopenable(self.path, exc) if what == "open" else None
+            if said is not None:  # (not even reads: the process cannot serve)
+                raise StoreUnwritable(said) from exc
             raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
         if what == "write" and self._file is not None:
             self._file.wrote()

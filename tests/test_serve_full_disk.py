@@ -1,0 +1,207 @@
+"""``membergraph serve`` (re)started while its store's disk is full.
+
+The disk is full under a file size limit (``ulimit -f``), set in the child process only: a
+write past it fails as on a full disk (CPython ignores the ``SIGXFSZ`` it raises), and
+SQLite cannot make the ``-shm`` file a store closed cleanly no longer has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+import membergraph
+from membergraph.app import create_app
+from membergraph.connectors.sqlite import SqliteLines
+from membergraph.demo import write_demo_data
+from membergraph.identity.store.sqlite import SqliteStore
+from membergraph.settings import Settings
+from tests.support.http import free_port
+
+pytestmark = [pytest.mark.sqlite, pytest.mark.skipif(os.name != "posix", reason="ulimit -f")]
+
+_ENV = {**os.environ, "PYTHONPATH": str(Path(membergraph.__file__).parents[1])}
+
+
+def _limited(size: int) -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
+def _loaded(tmp_path: Path) -> Path:
+    data, store = tmp_path / "data", tmp_path / "store.db"
+    write_demo_data(data, 20)
+    command = [sys.executable, "-m", "membergraph.cli", "load", "--data", str(data)]
+    loaded = subprocess.run(
+        [*command, "--to", f"sqlite:///{store}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=_ENV,
+        cwd=tmp_path,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert not Path(f"{store}-shm").exists()  # (closed cleanly: SQLite removed it)
+    return store
+
+
+def test_a_store_that_cannot_even_be_opened_stops_serve_in_one_line_naming_why(
+    tmp_path: Path,
+) -> None:
+    # Given a store closed cleanly, on a disk with no room for its -shm file (32 KiB)
+    store = _loaded(tmp_path)
+    command = [sys.executable, "-m", "membergraph.cli", "serve", "--no-open"]
+    command += ["--port", str(free_port()), "--store", f"sqlite:///{store}"]
+    # When the gateway is started over it
+    ran = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=_ENV,
+        cwd=tmp_path,
+        preexec_fn=lambda: _limited(16 * 1024),
+    )
+    # Then it stops at once (exit 1), saying which store, why, and what to do; no trace
+    said = ran.stdout + ran.stderr
+    assert ran.returncode == 1, said
+    assert f"SQLite store {store} cannot be opened" in said
+    assert "file size limit (ulimit -f) of 16384 bytes is reached" in said
+    assert "could not make its -shm file" in said
+    assert "Traceback" not in said
+
+
+_CHILD = r"""
+import json, os, resource, sys, time
+from pathlib import Path
+from starlette.testclient import TestClient
+from membergraph.app import create_app
+from membergraph.connectors.sqlite import SqliteLines
+from membergraph.settings import Settings
+
+path, data, cache = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+query = {"query": '{ memberByIdentifier(kind: LOYALTY_ID, value: "LD-FULL-1") { id } }'}
+card = {"query": '{ memberByIdentifier(kind: CRM_ID, value: "%s") { id } }'}
+
+def contacts(n):
+    return "\n".join(json.dumps({
+        "contact_id": f"C-FULL-{i}", "first_name": "Mo", "last_name": f"Ved{i}",
+        "emails": [f"mo.{i}@example.org"], "notes": "x" * 2000,
+        "updated_at": "2026-11-01T00:00:00Z"}) for i in range(n))
+
+said = {}
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, hard))  # the disk is full (-shm made)
+settings = Settings(store=f"sqlite:///{path}", data=data, cache_dir=cache)
+with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+    ready = http.get("/readyz")
+    said["ready_while_full"] = [ready.status_code, ready.json()["store"]]
+    first = json.loads((data / "crm.jsonl").read_text().splitlines()[0])["contact_id"]
+    said["read_while_full"] = http.post("/graphql", json={"query": card["query"] % first}).json()
+    said["new_card_while_full"] = http.post("/graphql", json=query).json()
+    pushed = http.post("/ingest/crm", content=contacts(400))
+    said["push_while_full"] = [pushed.status_code, pushed.json().get("code")]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # room is made
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = http.post("/graphql", json=query).json()["data"]["memberByIdentifier"]
+        if found is not None and http.get("/readyz").status_code == 200:
+            break
+        time.sleep(0.5)
+    said["new_card_with_room"] = http.post("/graphql", json=query).json()
+    said["ready_with_room"] = http.get("/readyz").status_code
+print(json.dumps(said))
+"""
+
+
+def test_a_gateway_started_on_a_full_disk_serves_reads_and_loads_the_folder_once_room_is_made(
+    tmp_path: Path,
+) -> None:
+    # Given a store loaded from a folder, the folder since changed (3,000 new purchases
+    # on a new card), and a disk too full to take them
+    store = _loaded(tmp_path)
+    line = {
+        "loyalty_id": "LD-FULL-1", "store_id": "S001", "channel": "store", "currency": "USD",
+        "occurred_at": "2026-11-20T10:00:00Z", "amount_cents": 500, "points_earned": 5,
+        "points_redeemed": 0, "status": "completed", "items": [],
+    }  # fmt: skip
+    new = [json.dumps({"transaction_id": f"T-FULL-{i}", **line}) for i in range(3000)]
+    with (tmp_path / "data" / "transactions.jsonl").open("a") as file:
+        file.write("\n".join(new) + "\n")
+    # When the gateway starts over the folder (a restart: the load is its start's work)
+    ran = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(store), str(tmp_path / "data"), str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=tmp_path,
+        env=_ENV,
+    )
+    # Then it starts, and serves the store as it is while it cannot write
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    said = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert said["ready_while_full"][0] == 503, ran.stderr[-4000:]
+    assert "cannot be written" in said["ready_while_full"][1]["error"]
+    assert said["read_while_full"]["data"]["memberByIdentifier"] is not None
+    assert said["new_card_while_full"]["data"]["memberByIdentifier"] is None
+    assert said["push_while_full"] == [507, "STORE_FULL"]
+    # and once room is made, it loads the changed folder and is ready, unrestarted
+    assert said["new_card_with_room"]["data"]["memberByIdentifier"] is not None
+    assert said["ready_with_room"] == 200
+    assert "is loaded once room is made" in ran.stderr
+    with closing(sqlite3.connect(store)) as db:
+        held = db.execute("SELECT count(*) FROM source_lines WHERE line_id LIKE 'T-FULL-%'")
+        assert held.fetchone()[0] == 3000
+
+
+async def _made(store: Path) -> None:
+    async with SqliteStore(store):
+        pass
+    lines = SqliteLines(store)
+    await lines.open()
+    await lines.aclose()
+
+
+def test_a_load_a_full_disk_cut_is_never_finished_with_the_demo_people(tmp_path: Path) -> None:
+    # Given `membergraph load` of someone's folder into a new store, cut part-way by a
+    # full disk (room left for the store's tables, not for the folder's lines)
+    data, store = tmp_path / "data", tmp_path / "store.db"
+    write_demo_data(data, 20, seed=11)
+    asyncio.run(_made(store))
+    room = store.stat().st_size + 64 * 1024
+    command = [sys.executable, "-m", "membergraph.cli", "load", "--data", str(data)]
+    cut = subprocess.run(
+        [*command, "--to", f"sqlite:///{store}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=_ENV,
+        cwd=tmp_path,
+        preexec_fn=lambda: _limited(room),
+    )
+    assert cut.returncode == 1, cut.stderr
+    with closing(sqlite3.connect(store)) as db:
+        held = db.execute("SELECT count(*) FROM source_lines").fetchone()[0]
+        assert db.execute("SELECT 1 FROM source_meta WHERE key = 'first_load'").fetchall()
+    # When a gateway is started over the store alone (no --data), room made again
+    settings = Settings(store=f"sqlite:///{store}", cache_dir=tmp_path / "c", demo_members=20)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+        ready = http.get("/readyz")
+    # Then it serves the store as it is: the demo's made-up people are not mixed into it
+    assert ready.status_code == 200
+    with closing(sqlite3.connect(store)) as db:
+        assert db.execute("SELECT count(*) FROM source_lines").fetchone()[0] == held
+        assert not db.execute("SELECT 1 FROM source_meta WHERE key = 'folder'").fetchall()
