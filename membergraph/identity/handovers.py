@@ -13,6 +13,11 @@ write and its cards' last purchase (its card records' ``days``). Two contacts ha
 one span ends on a day before the other begins (``reenrolments.one_after_the_other``, read
 with a birth date left out: twins born one day enrol years apart as often). A contact whose
 last write has no time (a line without ``updated_at``) tells nothing.
+
+She gives her own first name again: the same, a listed short form of it, or a typing of it
+(:func:`first_names_given_alike`). Two names each of its own that are only close by letters
+(Jimmy and Timmy, Timothy's short form) are a household's two people taking turns on its
+landline: the son's contact begins as the father's falls silent.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from datetime import UTC, datetime
 
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import version_seconds
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.near_duplicates import NearDuplicates
+from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 
-__all__ = ["one_after_the_other"]
+__all__ = ["first_names_given_alike", "one_after_the_other"]
 
 Span = tuple[str, str]  # the first and last day (YYYY-MM-DD) a contact is seen
 
@@ -50,6 +56,26 @@ def one_after_the_other(
     if span_a is None or span_b is None:
         return False
     return span_a[1] < span_b[0] or span_b[1] < span_a[0]
+
+
+def first_names_given_alike(a: RecordData, b: RecordData, near: NearDuplicates) -> bool:
+    """Whether two contacts' first names are one written twice: the same, a listed short form
+    (Jim, James), or a typing of a listed name (Jmes): not two names each of its own that are
+    close by letters (Jimmy and Tim, one slip from Timmy).
+
+    Example:
+        >>> from membergraph.identity.rules import load_rules
+        >>> from types import SimpleNamespace as Rec
+        >>> near = load_rules(None).near_duplicates
+        >>> first_names_given_alike(Rec(first_name="JIMMY"), Rec(first_name="James"), near)
+        True
+        >>> first_names_given_alike(Rec(first_name="Jimmy"), Rec(first_name="Timothy"), near)
+        False
+    """
+    x, y = fold_name(a.first_name or ""), fold_name(b.first_name or "")
+    if x == y or y in near.first_name_forms(x) or x in near.first_name_forms(y):
+        return True
+    return not (near.common_first_name(x) and near.common_first_name(y))
 
 
 def _span(contact: RecordData, records: Mapping[RecordKey, RecordData]) -> Span | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
-from membergraph.identity.handovers import one_after_the_other
+from membergraph.identity.handovers import first_names_given_alike, one_after_the_other
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_edges import garbled_born_one
 from membergraph.identity.normalize import IdentifierKind
@@ -111,9 +111,12 @@ class Reenrolments:
         enrolment at a till skips it): twins named a letter apart, born one day, are
         enrolled years apart as often. Not when each has a phone of its own besides the
         shared one: she kept her phone; a mother and her daughter each keep a mobile beside
-        the household's landline."""
+        the household's landline. Not when the first names are two of their own, only close
+        by letters (:func:`~membergraph.identity.handovers.first_names_given_alike`)."""
         rules = self.rules
         if not rules.reenrolments.one_after_the_other:
+            return False
+        if not first_names_given_alike(a, b, rules.near_duplicates):
             return False
         births = [(r.signature or ("", "", ""))[2] for r in (a, b)]
         if rules.near_duplicates.birth_said(*births) != "left_out":

@@ -148,3 +148,31 @@ def test_twins_enrolled_years_apart(births: tuple[str | None, str | None], merge
     result = resolve(world(sean, sea, *purchases("LD61000002", "2024-03-01")), Rules())
     # Then the dates alone never make twins one person
     assert together(result, sean.ref, sea.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("second_name", "merged"),
+    [
+        pytest.param("Tim", True, id="her-short-form"),
+        pytest.param("Timohty", True, id="a-typing"),
+        # Jimmy is one slip from Timmy (Timothy's short form), but a name of its own: the
+        # son's contact beginning as his father's falls silent on the household's landline.
+        pytest.param("JIMMY", False, id="another-name-close-by-letters"),
+    ],
+)
+def test_the_handover_needs_her_own_first_name_again(second_name: str, merged: bool) -> None:
+    # Given Timothy Wilson's contact, written in 2019, its card used in the first half of
+    # 2024, and a contact on the landline written in 2025 with an e-mail and card of its own
+    first = contact("C0000001", "2019-05-01T10:00:00Z", first_name="Timothy",
+                    last_name="Wilson", birth_date="1968-03-02", phones=[LANDLINE],
+                    emails=["thewilsons28@yahoo.com"], loyalty_id="LD61000001")  # fmt: skip
+    other = contact("C0000002", "2025-02-01T10:00:00Z", first_name=second_name,
+                    last_name="Wilson", phones=[LANDLINE], emails=["coffeelover6837@live.ca"],
+                    loyalty_id="LD61000002")  # fmt: skip
+    cards = purchases("LD61000001", "2024-01-10", "2024-06-30") + purchases(
+        "LD61000002", "2025-02-03", "2026-03-01"
+    )
+    # When resolved
+    result = resolve(world(first, other, *cards), Rules())
+    # Then one member only when the second gives his first name again
+    assert together(result, first.ref, other.ref) is merged
