@@ -197,6 +197,10 @@ async def reject_suggestion(
                 events=[event],
                 action="reject",
                 anchor=a,
+                # Moves both members on: a copy sent at once through another process (a
+                # client's retry) then conflicts, reads this one's rejection and writes
+                # nothing. A rejection moves no record, so no version would move otherwise.
+                versions={m: state.versions[m] for m in ids if m in state.versions},
             )
             return await service.apply_scope(
                 scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=dry(preview)

@@ -6,6 +6,7 @@ import asyncio
 import copy
 import random
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from membergraph.identity.records import RecordData
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import StewardError, link_records, split_member, undo_merge
 from membergraph.identity.steward_request import Preview
-from membergraph.identity.steward_suggestions import accept_suggestion
+from membergraph.identity.steward_suggestions import accept_suggestion, reject_suggestion
 from membergraph.identity.store.sqlite import SqliteStore
 from tests.identity.builders import call, crm, purchase, visitor
 from tests.identity.test_service import partition, records
@@ -306,6 +307,30 @@ async def test_two_processes_linking_one_pair_at_once_both_answer_one_member(
         )
         assert answers[0] == answers[1]
         assert len(await one.manual_links(None)) == 1
+
+
+@pytest.mark.parametrize("copies", [2, 3])
+async def test_one_rejection_sent_at_once_to_two_processes_is_one_decision(
+    tmp_path: Path, copies: int
+) -> None:
+    # user26b: with `serve --workers 2`, a client's retry of rejectSuggestion landing beside
+    # the first copy wrote two rejections (two decisions, two steward events, two
+    # cannot-links); undoing the newer lifted both cannot-links and left the older one
+    # standing in the history, guarding nothing and refused when undone.
+    path = str(tmp_path / "store.db")
+    ann, bob = crm("C1", first="Ann"), crm("C2", first="Bob", birth="1970-01-01")
+    async with AsyncExitStack() as stack:
+        stores = [await stack.enter_async_context(SqliteStore(path)) for _ in range(copies)]
+        services = [IdentityService(store) for store in stores]
+        await services[0].ingest([ann, bob])
+        answers = await asyncio.gather(
+            *(reject_suggestion(s, ann.ref, bob.ref, "two people", "st") for s in services)
+        )
+        assert all(answer == answers[0] for answer in answers)
+        history = [e for h in await stores[0].member_events(answers[0]) for e in h]
+        assert [e.kind for e in history].count("suggestion_rejected") == 1
+        assert [e.rule for e in history if e.kind == "steward"] == ["reject"]
+        assert len(await stores[0].cannot_links([ann.ref, bob.ref])) == 1
 
 
 async def test_a_shared_device_split_off_can_be_given_back(service: IdentityService) -> None:
