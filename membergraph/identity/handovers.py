@@ -31,7 +31,7 @@ from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 
-__all__ = ["first_names_given_alike", "one_after_the_other"]
+__all__ = ["first_names_given_alike", "grown_when_seen", "one_after_the_other"]
 
 Span = tuple[str, str]  # the first and last day (YYYY-MM-DD) a contact is seen
 
@@ -56,6 +56,38 @@ def one_after_the_other(
     if span_a is None or span_b is None:
         return False
     return span_a[1] < span_b[0] or span_b[1] < span_a[0]
+
+
+def grown_when_seen(
+    a: RecordData, b: RecordData, records: Mapping[RecordKey, RecordData], least_age: int
+) -> bool:
+    """Whether both contacts were first seen once the holder was ``least_age`` years old, by
+    the birth date either gives (none given: True). A contact seen while she was a child is
+    not her old one: a mother's of one name, on the landline her daughter enrols on later.
+
+    Example:
+        >>> from membergraph.connectors.models import CrmContact
+        >>> from membergraph.identity.line_records import record_of_line
+        >>> def contact(cid, written, born=None):
+        ...     line = CrmContact.model_validate(
+        ...         {"contact_id": cid, "updated_at": written, "birth_date": born})
+        ...     return record_of_line(SourceName.CRM, line)
+        >>> mother = contact("C1", "2016-03-23T04:40:39Z")
+        >>> daughter = contact("C2", "2026-01-01T00:00:00Z", born="2008-03-12")
+        >>> grown_when_seen(mother, daughter, {}, 16)
+        False
+        >>> grown_when_seen(contact("C3", "2024-03-12T00:00:00Z"), daughter, {}, 16)
+        True
+    """
+    births = [r.birth_date for r in (a, b) if r.birth_date is not None]
+    if not births:
+        return True
+    starts = [span[0] for r in (a, b) if (span := _span(r, records)) is not None]
+    for born in births:
+        grown = f"{born.year + least_age:04d}{born.isoformat()[4:]}"
+        if any(start < grown for start in starts):
+            return False
+    return True
 
 
 def first_names_given_alike(a: RecordData, b: RecordData, near: NearDuplicates) -> bool:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from membergraph.identity.records import RecordData, RecordKey
@@ -96,6 +96,9 @@ class ReenrolmentRules(BaseModel):
             new ones. Namesakes of one household keep both going; twins born one day are
             enrolled years apart as often; phones of their own on each still say two.
             False: values of their own say two whatever the dates.
+        handover_least_age: a contact seen before the other's holder was this old (by
+            the birth date one of them gives) is no old contact of hers: a mother's, whose
+            daughter of one name enrols on the household's landline years later.
         placeholders_without_postcode: contacts differing only by values that identify no
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
@@ -116,6 +119,7 @@ class ReenrolmentRules(BaseModel):
     own_emails_name_each: bool = True
     garbled_first_names_on_one_value: bool = True
     one_after_the_other: bool = True
+    handover_least_age: int = Field(default=16, ge=0, le=120)
 
     def same_person(
         self,

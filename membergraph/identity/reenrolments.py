@@ -16,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
-from membergraph.identity.handovers import first_names_given_alike, one_after_the_other
+from membergraph.identity.handovers import (
+    first_names_given_alike,
+    grown_when_seen,
+    one_after_the_other,
+)
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_edges import garbled_born_one
 from membergraph.identity.normalize import IdentifierKind
@@ -112,7 +116,9 @@ class Reenrolments:
         enrolled years apart as often. Not when each has a phone of its own besides the
         shared one: she kept her phone; a mother and her daughter each keep a mobile beside
         the household's landline. Not when the first names are two of their own, only close
-        by letters (:func:`~membergraph.identity.handovers.first_names_given_alike`)."""
+        by letters (:func:`~membergraph.identity.handovers.first_names_given_alike`), nor
+        when a contact was seen while the other's holder was a child
+        (:func:`~membergraph.identity.handovers.grown_when_seen`)."""
         rules = self.rules
         if not rules.reenrolments.one_after_the_other:
             return False
@@ -128,7 +134,9 @@ class Reenrolments:
 
         if own_values_disagree(a, b, rules, phones, False, self.place):
             return False
-        return one_after_the_other(a, b, self.records)
+        return one_after_the_other(a, b, self.records) and grown_when_seen(
+            a, b, self.records, rules.reenrolments.handover_least_age
+        )
 
     def someones(self, kind: IdentifierKind, key: str) -> bool:
         """Whether a value identifies someone: no hub, not blocked."""

@@ -176,3 +176,31 @@ def test_the_handover_needs_her_own_first_name_again(second_name: str, merged: b
     result = resolve(world(first, other, *cards), Rules())
     # Then one member only when the second gives his first name again
     assert together(result, first.ref, other.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("first_written", "least_age", "merged"),
+    [
+        # Her old contact written in 2016, when the Sarah born in 2008 was eight: her
+        # mother's, of one name, on the landline the daughter enrols on in 2026.
+        pytest.param("2016-03-23T04:40:39Z", 16, False, id="seen-while-she-was-a-child"),
+        pytest.param("2024-06-01T10:00:00Z", 16, True, id="seen-once-she-was-grown"),
+        pytest.param("2016-03-23T04:40:39Z", 0, True, id="no-least-age"),
+    ],
+)
+def test_a_contact_seen_while_she_was_a_child_is_not_hers(
+    first_written: str, least_age: int, merged: bool
+) -> None:
+    # Given an undated Sarah Rogers on the landline with a mobile and an e-mail of her own,
+    # and Sarah Rogers born 2008 on that landline alone, written in 2026 with her own e-mail
+    first = contact("BSM-19527", first_written, first_name="Sarah", last_name="Rogers",
+                    phones=[LANDLINE, "2482905088"], emails=["sarah_rogers@aol.com"],
+                    loyalty_id="BM616178")  # fmt: skip
+    other = contact("C0028090", "2026-01-01T00:00:00Z", first_name="Sarah",
+                    last_name="Rogers", birth_date="2008-03-12", phones=[LANDLINE],
+                    emails=["rogerss@rogers.com"])  # fmt: skip
+    rules = Rules(reenrolments=ReenrolmentRules(handover_least_age=least_age))
+    # When resolved
+    result = resolve(world(first, other), rules)
+    # Then one member only when both were seen once she was grown
+    assert together(result, first.ref, other.ref) is merged
