@@ -37,19 +37,27 @@ def _limited(size: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
 
+def _run(
+    args: list[str], cwd: Path, room: int | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """A child Python run with ``args`` in ``cwd``, its files limited to ``room`` bytes."""
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=_ENV,
+        cwd=cwd,
+        preexec_fn=None if room is None else lambda: _limited(room),
+    )
+
+
 def _loaded(tmp_path: Path) -> Path:
     data, store = tmp_path / "data", tmp_path / "store.db"
     write_demo_data(data, 20)
-    command = [sys.executable, "-m", "membergraph.cli", "load", "--data", str(data)]
-    loaded = subprocess.run(
-        [*command, "--to", f"sqlite:///{store}"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=_ENV,
-        cwd=tmp_path,
-    )
+    load = ["-m", "membergraph.cli", "load", "--data", str(data), "--to", f"sqlite:///{store}"]
+    loaded = _run(load, tmp_path)
     assert loaded.returncode == 0, loaded.stderr
     assert not Path(f"{store}-shm").exists()  # (closed cleanly: SQLite removed it)
     return store
@@ -60,19 +68,10 @@ def test_a_store_that_cannot_even_be_opened_stops_serve_in_one_line_naming_why(
 ) -> None:
     # Given a store closed cleanly, on a disk with no room for its -shm file (32 KiB)
     store = _loaded(tmp_path)
-    command = [sys.executable, "-m", "membergraph.cli", "serve", "--no-open"]
+    command = ["-m", "membergraph.cli", "serve", "--no-open"]
     command += ["--port", str(free_port()), "--store", f"sqlite:///{store}"]
     # When the gateway is started over it
-    ran = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=_ENV,
-        cwd=tmp_path,
-        preexec_fn=lambda: _limited(16 * 1024),
-    )
+    ran = _run(command, tmp_path, room=16 * 1024)
     # Then it stops at once (exit 1), saying which store, why, and what to do; no trace
     said = ran.stdout + ran.stderr
     assert ran.returncode == 1, said
@@ -140,15 +139,8 @@ def test_a_gateway_started_on_a_full_disk_serves_reads_and_loads_the_folder_once
     with (tmp_path / "data" / "transactions.jsonl").open("a") as file:
         file.write("\n".join(new) + "\n")
     # When the gateway starts over the folder (a restart: the load is its start's work)
-    ran = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(store), str(tmp_path / "data"), str(tmp_path / "c")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=tmp_path,
-        env=_ENV,
-    )
+    child = ["-c", _CHILD, str(store), str(tmp_path / "data"), str(tmp_path / "c")]
+    ran = _run(child, tmp_path, timeout=600)
     # Then it starts, and serves the store as it is while it cannot write
     assert ran.returncode == 0, ran.stderr[-3000:]
     said = json.loads(ran.stdout.strip().splitlines()[-1])
@@ -181,17 +173,8 @@ def test_a_load_a_full_disk_cut_is_never_finished_with_the_demo_people(tmp_path:
     write_demo_data(data, 20, seed=11)
     asyncio.run(_made(store))
     room = store.stat().st_size + 64 * 1024
-    command = [sys.executable, "-m", "membergraph.cli", "load", "--data", str(data)]
-    cut = subprocess.run(
-        [*command, "--to", f"sqlite:///{store}"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=_ENV,
-        cwd=tmp_path,
-        preexec_fn=lambda: _limited(room),
-    )
+    load = ["-m", "membergraph.cli", "load", "--data", str(data), "--to", f"sqlite:///{store}"]
+    cut = _run(load, tmp_path, room=room)
     assert cut.returncode == 1, cut.stderr
     with closing(sqlite3.connect(store)) as db:
         held = db.execute("SELECT count(*) FROM source_lines").fetchone()[0]

@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
-from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.engine import resolve
 from membergraph.identity.rules import Rules
-from tests.identity.builders import crm, purchase, world
+from tests.identity.builders import crm, world
+from tests.identity.test_cards_apart import orders, together
 
 FATHERS = "james.johnson@yahoo.com"  # given for his son's contact too
 FATHER_CARD, SON_CARD = "604810809486", "604873772192"
 SONS_DAYS = ("2024-08-13", "2025-11-02", "2026-05-22")
 FATHERS_DAYS = ("2025-10-07", "2026-01-21", "2026-09-25")
 FATHER, SON = ("crm", "C4925"), ("crm", "C6253")
-
-
-def orders(card: str, email: str, days: tuple[str, ...], tag: str) -> list[RecordData]:
-    return [
-        purchase(card=card, email=email, channel="online", tid=f"{tag}{n}", at=f"{day}T10:00:00Z")
-        for n, day in enumerate(days)
-    ]
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in comp and b in comp for comp in result.components)
 
 
 @pytest.mark.parametrize(

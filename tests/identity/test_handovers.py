@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from membergraph.connectors.models import CrmContact, SourceName
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.handovers import one_after_the_other
 from membergraph.identity.line_records import record_of_line
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
 from tests.identity.builders import purchase, world
+from tests.identity.test_cards_apart import together
 
 HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
 LANDLINE = "3135379107"
@@ -35,10 +36,6 @@ def contact(key: str, written: str | None, **fields: Any) -> RecordData:
 
 def purchases(card: str, *days: str) -> list[RecordData]:
     return [purchase(card=card, tid=f"{card}-{day}", at=f"{day}T12:00:00Z") for day in days]
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 # Her first contact, dated, written in 2019, its card used in the first half of 2024; her
