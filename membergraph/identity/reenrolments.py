@@ -101,7 +101,8 @@ class Reenrolments:
         only when each names its contact (:func:`~membergraph.identity.naming_emails.
         emails_name_each`: a handle on one is what a re-enrolment gives)."""
         own = self.own_values(a, b)
-        if own == "own" and self.handed_over(a, b):
+        on_phone = self.rules.reenrolments.handover_on_a_phone
+        if own == "own" and on_phone and self.handed_over(a, b):
             return ""
         if own != "own" or emails_name_each(a, b, self.rules, self.someones, self.place):
             return own

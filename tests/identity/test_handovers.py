@@ -21,7 +21,10 @@ from tests.identity.test_cards_apart import together
 
 HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
 LANDLINE = "3135379107"
-OFF = Rules(reenrolments=ReenrolmentRules(one_after_the_other=False))
+# The handover on a shared phone alone is off by default (handover_on_a_phone): these
+# tests read it on; the card-order path (test_her_new_cards_...) is on by default.
+ON = Rules(reenrolments=ReenrolmentRules(handover_on_a_phone=True))
+OFF = Rules(reenrolments=ReenrolmentRules(one_after_the_other=False, handover_on_a_phone=True))
 
 
 def contact(key: str, written: str | None, **fields: Any) -> RecordData:
@@ -45,19 +48,21 @@ def purchases(card: str, *days: str) -> list[RecordData]:
     ("second", "first_card", "rules", "merged"),
     [
         # Written and used after her first card's last purchase: she enrolled again.
-        pytest.param({}, ("2024-01-10", "2024-06-30"), Rules(), True, id="one-after-the-other"),
-        pytest.param({}, (), Rules(), True, id="first-card-never-used"),
+        pytest.param({}, ("2024-01-10", "2024-06-30"), ON, True, id="one-after-the-other"),
+        pytest.param({}, (), ON, True, id="first-card-never-used"),
         pytest.param({}, ("2024-01-10", "2024-06-30"), OFF, False, id="rule-off"),
+        pytest.param({}, ("2024-01-10", "2024-06-30"), Rules(), False,
+                     id="not-on-a-phone-alone-by-default"),
         # Her first card used after the second contact began: two people side by side.
-        pytest.param({}, ("2024-01-10", "2025-06-30"), Rules(), False, id="first-card-used-on"),
+        pytest.param({}, ("2024-01-10", "2025-06-30"), ON, False, id="first-card-used-on"),
         pytest.param({"updated_at": "2024-03-01T09:00:00Z"}, ("2024-01-10", "2024-06-30"),
-                     Rules(), False, id="second-written-while-first-used"),
+                     ON, False, id="second-written-while-first-used"),
         # A contact without updated_at tells no time.
-        pytest.param({"updated_at": None}, ("2024-01-10", "2024-06-30"), Rules(), False,
+        pytest.param({"updated_at": None}, ("2024-01-10", "2024-06-30"), ON, False,
                      id="second-undated-line"),
         # A mobile of her own on each beside the landline: a mother and her daughter.
         pytest.param({"phones": [LANDLINE, "3135550142"]}, ("2024-01-10", "2024-06-30"),
-                     Rules(), False, id="a-mobile-of-her-own-each"),
+                     ON, False, id="a-mobile-of-her-own-each"),
     ],
 )  # fmt: skip
 def test_one_contact_after_the_other(
@@ -142,7 +147,7 @@ def test_twins_enrolled_years_apart(births: tuple[str | None, str | None], merge
                   birth_date=births[1], phones=[LANDLINE], emails=["swallace99959@yahoo.com"],
                   loyalty_id="LD61000002")  # fmt: skip
     # When resolved
-    result = resolve(world(sean, sea, *purchases("LD61000002", "2024-03-01")), Rules())
+    result = resolve(world(sean, sea, *purchases("LD61000002", "2024-03-01")), ON)
     # Then the dates alone never make twins one person
     assert together(result, sean.ref, sea.ref) is merged
 
@@ -170,7 +175,7 @@ def test_the_handover_needs_her_own_first_name_again(second_name: str, merged: b
         "LD61000002", "2025-02-03", "2026-03-01"
     )
     # When resolved
-    result = resolve(world(first, other, *cards), Rules())
+    result = resolve(world(first, other, *cards), ON)
     # Then one member only when the second gives his first name again
     assert together(result, first.ref, other.ref) is merged
 
@@ -196,7 +201,9 @@ def test_a_contact_seen_while_she_was_a_child_is_not_hers(
     other = contact("C0028090", "2026-01-01T00:00:00Z", first_name="Sarah",
                     last_name="Rogers", birth_date="2008-03-12", phones=[LANDLINE],
                     emails=["rogerss@rogers.com"])  # fmt: skip
-    rules = Rules(reenrolments=ReenrolmentRules(handover_least_age=least_age))
+    rules = Rules(
+        reenrolments=ReenrolmentRules(handover_least_age=least_age, handover_on_a_phone=True)
+    )
     # When resolved
     result = resolve(world(first, other), rules)
     # Then one member only when both were seen once she was grown
