@@ -55,14 +55,21 @@ def night(folder: Path, every: int, purchases: int) -> tuple[int, int]:
     return len(changed), purchases
 
 
-def load(folder: Path, store: Path) -> tuple[float, float, float]:
-    """``membergraph load`` in a process of its own: (wall s, user CPU s, peak RSS MB)."""
+def load(
+    folder: Path, store: Path, env: dict[str, str] | None = None, quiet: bool = False
+) -> tuple[float, float, float]:
+    """``membergraph load`` in a process of its own (``env``: its environment, a tree's
+    PYTHONPATH; ``quiet``: its report not shown): (wall s, user CPU s, peak RSS MB)."""
     command = [sys.executable, "-m", "membergraph.cli", "load", "--data", str(folder)]
     started = time.perf_counter()
     # (From the store's folder: ``python -m`` puts the working directory first on the path,
     # ahead of PYTHONPATH, which names the tree measured.)
     child = subprocess.Popen(
-        [*command, "--to", f"sqlite:///{store}"], stdout=subprocess.DEVNULL, cwd=store.parent
+        [*command, "--to", f"sqlite:///{store}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if quiet else None,
+        cwd=store.parent,
+        env=env,
     )
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started

@@ -20,8 +20,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from changed_folder import load as timed_load
 
 from membergraph.demo import write_demo_data
 
@@ -60,22 +61,7 @@ def load(tree: Path, folder: Path, store: Path) -> tuple[float, float, float]:
     peak RSS MB)."""
     for leftover in store.parent.glob(store.name + "*"):
         leftover.unlink()
-    command = [sys.executable, "-m", "membergraph.cli", "load", "--data", str(folder)]
-    started = time.perf_counter()
-    # (From the store's folder: ``python -m`` puts the working directory first on the path,
-    # ahead of PYTHONPATH, which names the tree measured.)
-    child = subprocess.Popen(
-        [*command, "--to", f"sqlite:///{store}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=store.parent,
-        env=_child(tree),
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    if status != 0:
-        sys.exit(f"membergraph load failed ({status})")
-    return seconds, usage.ru_utime, usage.ru_maxrss / 1024
+    return timed_load(folder, store, env=_child(tree), quiet=True)
 
 
 def main() -> None:

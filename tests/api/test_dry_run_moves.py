@@ -193,16 +193,18 @@ def _steward(client: TestClient, query: str, request: str) -> Any:
 PROFILE = "id profile { emails { value } } records { key }"
 
 
+def _ann_and_bob(client: TestClient) -> tuple[str, str]:
+    """Ann's and Bob's member IDs, as a steward reads them."""
+    find = '{{ m: memberByIdentifier(kind: CRM_ID, value: "{}") {{ id }} }}'
+    ann, bob = (_steward(client, find.format(c), c)["m"]["id"] for c in ("C-ANN", "C-BOB"))
+    return ann, bob
+
+
 def test_a_dry_run_link_logs_a_read_for_each_member_whose_data_it_shows(
     keyed: TestClient,
 ) -> None:
     # Given Ann and Bob, two members
-    ann, bob = (
-        _steward(keyed, f'{{ m: memberByIdentifier(kind: CRM_ID, value: "{c}") {{ id }} }}', c)[
-            "m"
-        ]["id"]
-        for c in ("C-ANN", "C-BOB")
-    )
+    ann, bob = _ann_and_bob(keyed)
 
     # When a steward with pii:read tries linking them, reading the member it would make
     dry = _steward(
@@ -221,12 +223,7 @@ def test_a_dry_run_link_logs_a_read_for_each_member_whose_data_it_shows(
 
 def test_a_link_made_logs_a_read_for_each_member_whose_data_it_shows(keyed: TestClient) -> None:
     # Given Ann and Bob, two members
-    ann, bob = (
-        _steward(keyed, f'{{ m: memberByIdentifier(kind: CRM_ID, value: "{c}") {{ id }} }}', c)[
-            "m"
-        ]["id"]
-        for c in ("C-ANN", "C-BOB")
-    )
+    ann, bob = _ann_and_bob(keyed)
 
     # When a steward with pii:read links them, reading the member made and what moved
     done = _steward(
