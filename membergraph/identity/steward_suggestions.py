@@ -173,9 +173,12 @@ async def reject_suggestion(
                     "part them",
                     "ALREADY_MERGED",
                 )
-            held = {pair(x, y) for x, y in state.cannot}
+            # A pair a split keeps apart already: the rejection takes its cannot-link over
+            # (its event says so), so that a later link must lift it by name and its undo
+            # leaves the split's as it was.
+            taken = pair(a, b) in {pair(x, y) for x, y in state.cannot}
             ids = [members[a], members[b]]
-            if pair(a, b) in held and await rejections(service, {pair(a, b)}, ids):
+            if taken and await rejections(service, {pair(a, b)}, ids):
                 return await as_is(service, sorted(ids))  # rejected already: one decision
             event = IdentityEvent(
                 members[a],
@@ -183,13 +186,9 @@ async def reject_suggestion(
                 datetime.now(UTC),
                 actor,
                 reason=reason,
-                evidence={"records": [list(a), list(b)], "members": [members[a], members[b]]},
+                evidence={"records": [list(a), list(b)], "members": ids},
                 records=(a, b),
             )
-            # A pair a split keeps apart already: the rejection takes its cannot-link over
-            # (its event says so), so that a later link must lift it by name and its undo
-            # leaves the split's as it was.
-            taken = pair(a, b) in held
             adjust = Adjustments(
                 cannot_add=[] if taken else [(a, b)],
                 cannot_take=[(a, b)] if taken else [],
