@@ -137,8 +137,11 @@ async def test_of_two_processes_over_one_store_one_makes_again_what_the_other_wa
         before = _points(_profile(other))
         # When a purchase is acknowledged by the other one
         other.ingest("transactions", _purchase(2, 30))
-        # Then the holder makes her answer again (it reads the change from the feed), and
-        # the other serves it from the store with the purchase in it
+        # Then the holder makes her answer again (it reads the change from the feed: all of
+        # it, up to where the other one read its own write before answering), and the other
+        # serves it from the store with the purchase in it
+        (written,) = other.figures("feed_position")
+        assert until(lambda: holder.figures("feed_position")[0] >= written)
         assert until(lambda: _remade(holder))
         assert _points(_profile(other)) == before + 30
         assert other.cache("stored_misses") == 0
