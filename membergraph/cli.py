@@ -48,6 +48,7 @@ from membergraph.serve_banner import Banner, run_announced
 from membergraph.setting_values import STORE_SCHEMES
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_timeouts, require_sources_in_a_database
+from membergraph.sqlite_room import out_of_room, unwritten
 from membergraph.startup_signals import INTERRUPTED
 from membergraph.sync_cli import sync_sources
 from membergraph.warm_cli import warm
@@ -315,7 +316,12 @@ def load(
         try:
             members, seconds = asyncio.run(_prepare(settings))
         except (StoreError, ConnectorError) as exc:
-            err.print(f"error: {exc}")
+            full = out_of_room(exc) is not None  # (each write is whole: nothing half-written)
+            err.print(
+                f"error: {unwritten(str(sqlite_file(to) or to), 'load', exc) if full else exc}"
+            )
+            if full:
+                err.print("once there is room, run the same load again: it finishes this one")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             _interrupted("load")

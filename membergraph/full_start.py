@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from membergraph.connectors.base import ConnectorError
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.store import StoreError
-from membergraph.sqlite_tx import out_of_room
+from membergraph.sqlite_room import out_of_room
 
 __all__ = ["ROOM_WAIT_S", "finish_when_room", "heal_unless_full", "left_for_room"]
 

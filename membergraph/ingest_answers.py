@@ -15,7 +15,7 @@ from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.identity.records import RecordData
 from membergraph.left_out import left_out
 from membergraph.privacy.gate import SUPPRESSED_ERROR
-from membergraph.sqlite_tx import out_of_room
+from membergraph.sqlite_room import out_of_room
 
 __all__ = [
     "STORE_UNAVAILABLE",

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from membergraph.sqlite_room import out_of_room
+
 __all__ = [
     "READER_SETUP",
     "FileMoved",
@@ -30,8 +32,6 @@ __all__ = [
     "existing_file",
     "immediate",
     "in_transaction",
-    "out_of_room",
-    "unopenable",
 ]
 
 T = TypeVar("T")
@@ -81,67 +81,6 @@ def in_transaction(db: sqlite3.Connection, write: Callable[..., T], *args: Any) 
     """``write(db, *args)`` in one write transaction (for a connection's thread: ``run``)."""
     with immediate(db):
         return write(db, *args)
-
-
-def out_of_room(exc: BaseException | None) -> str | None:
-    """What a storage failure anywhere in ``exc``'s chain says (a full disk, a file over
-    the size limit, an I/O error), else None: the file cannot be written until an operator
-    acts, so a caller is told so rather than "try again", and readiness says so."""
-    seen = 0
-    while exc is not None and seen < 8:
-        code = getattr(exc, "sqlite_errorcode", None)
-        if isinstance(code, int) and (code == sqlite3.SQLITE_FULL or code & 0xFF == _IOERR):
-            return str(exc)
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return None
-
-
-_IOERR = sqlite3.SQLITE_IOERR
-_SHM = {sqlite3.SQLITE_IOERR_SHMOPEN, sqlite3.SQLITE_IOERR_SHMSIZE, sqlite3.SQLITE_IOERR_SHMMAP}
-_ROOMY = 1 << 20  # (bytes free under which a disk is said to be full)
-
-
-def unopenable(path: str, exc: BaseException) -> str | None:
-    """What to tell the operator when the file at ``path`` cannot be opened for want of
-    room (``exc`` says a full disk, a file over the size limit, an I/O error), else None.
-
-    A store in WAL mode is read through its ``-shm`` file: a store closed cleanly has
-    none, and SQLite cannot make one (32 KiB) on a full disk, so not even its reads can
-    be served: the process cannot start. Said in one line naming the path, the room left
-    and what to do, never as "disk I/O error" alone (an operator then looks for a failing
-    disk, not a full one)."""
-    said = out_of_room(exc)
-    if said is None:
-        return None
-    folder = os.path.dirname(os.path.abspath(path))
-    code = getattr(exc, "sqlite_errorcode", None)
-    step = "make its -shm file beside it" if code in _SHM else "write it"
-    try:
-        found = os.statvfs(folder)
-        free: int | None = found.f_bavail * found.f_frsize
-    except OSError:
-        free = None
-    limit = resource_limit()
-    if code == sqlite3.SQLITE_FULL or (free is not None and free < _ROOMY):
-        why, do = f"the disk holding it is full ({free} bytes free in {folder})", "make room there"
-    elif limit is not None:
-        why, do = f"the file size limit (ulimit -f) of {limit} bytes is reached", "raise it"
-    else:
-        why, do = f"the disk holding it failed ({free} bytes free in {folder})", "check the disk"
-    return (
-        f"SQLite store {path} cannot be opened: {why}; SQLite could not {step} ({said}):"
-        f" {do}, then start again"
-    )
-
-
-def resource_limit() -> int | None:
-    """The process's file size limit in bytes (``ulimit -f``), None without one."""
-    try:
-        import resource
-    except ImportError:  # (not on Windows)
-        return None
-    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    return None if soft == resource.RLIM_INFINITY else soft
 
 
 async def close_connection(db: aiosqlite.Connection) -> None:

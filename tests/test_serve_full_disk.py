@@ -176,6 +176,9 @@ def test_a_load_a_full_disk_cut_is_never_finished_with_the_demo_people(tmp_path:
     load = ["-m", "membergraph.cli", "load", "--data", str(data), "--to", f"sqlite:///{store}"]
     cut = _run(load, tmp_path, room=room)
     assert cut.returncode == 1, cut.stderr
+    said = " ".join(cut.stderr.split())  # (rich wraps lines)
+    assert f"the file size limit (ulimit -f) of {room} bytes is reached: raise it" in said
+    assert "once there is room, run the same load again: it finishes this one" in said
     with closing(sqlite3.connect(store)) as db:
         held = db.execute("SELECT count(*) FROM source_lines").fetchone()[0]
         assert db.execute("SELECT 1 FROM source_meta WHERE key = 'first_load'").fetchall()
@@ -188,3 +191,28 @@ def test_a_load_a_full_disk_cut_is_never_finished_with_the_demo_people(tmp_path:
     with closing(sqlite3.connect(store)) as db:
         assert db.execute("SELECT count(*) FROM source_lines").fetchone()[0] == held
         assert not db.execute("SELECT 1 FROM source_meta WHERE key = 'folder'").fetchall()
+
+
+def test_a_load_a_full_disk_cut_finishes_when_run_again_with_room(tmp_path: Path) -> None:
+    # Given a load cut part-way by a full disk
+    data, store = tmp_path / "data", tmp_path / "store.db"
+    write_demo_data(data, 20, seed=11)
+    asyncio.run(_made(store))
+    load = ["-m", "membergraph.cli", "load", "--data", str(data), "--to", f"sqlite:///{store}"]
+    assert _run(load, tmp_path, room=store.stat().st_size + 64 * 1024).returncode == 1
+    # When it is run again with room, as its message says
+    again = _run(load, tmp_path)
+    # Then the store holds what one uncut load makes
+    whole = tmp_path / "whole.db"
+    uncut = _run([*load[:-1], f"sqlite:///{whole}"], tmp_path)
+    assert again.returncode == 0 and uncut.returncode == 0, again.stderr + uncut.stderr
+    assert _said_members(again.stderr) == _said_members(uncut.stderr) > 0
+    held = []
+    for db in (store, whole):
+        with closing(sqlite3.connect(db)) as opened:
+            held.append(opened.execute("SELECT count(*) FROM source_lines").fetchone()[0])
+    assert held[0] == held[1] > 0
+
+
+def _said_members(said: str) -> int:
+    return int(" ".join(said.split()).split(": ")[-1].split(" members")[0])

@@ -30,12 +30,12 @@ from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec
 from membergraph.connectors.sqlite_source import HeldLines, SqliteSource
+from membergraph.sqlite_room import unopenable
 from membergraph.sqlite_tx import (
     READS_ASIDE,
     OpenedFile,
     ReadConnection,
     close_connection,
-    unopenable,
 )
 from membergraph.trace_spans import backend_span, operation
 

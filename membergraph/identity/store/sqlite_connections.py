@@ -20,13 +20,13 @@ import aiosqlite
 
 from membergraph.identity.store.port import StoreError, StoreUnwritable
 from membergraph.identity.store.sqlite_here import BUSY, LoopReader
+from membergraph.sqlite_room import unopenable, unwritten
 from membergraph.sqlite_tx import (
     READS_ASIDE,
     OpenedFile,
     ReadConnection,
     close_connection,
     immediate,
-    unopenable,
 )
 from membergraph.trace_spans import backend_span, caller_operation
 
@@ -99,7 +99,7 @@ class SqliteConnections:
             said = unopenable(self.path, exc) if what == "open" else None
             if said is not None:  # (not even reads: the process cannot serve)
                 raise StoreUnwritable(said) from exc
-            raise StoreError(f"SQLite store {self.path}: {what} failed: {exc}") from exc
+            raise StoreError(unwritten(self.path, what, exc)) from exc
         if what == "write" and self._file is not None:
             self._file.wrote()
 
