@@ -60,7 +60,7 @@ def test_a_killed_serve_takes_its_workers_with_it(data_dir: Path, tmp_path: Path
     workers: list[int] = []
     try:
         # Given it serves through two workers
-        assert until(lambda: _answers(port), 120), "serve --workers 2 did not start"
+        assert until(lambda: _answers(port), 300), "serve --workers 2 did not start"
         workers = [w for w in _children(process.pid) if _alive(w)]
         assert workers
         # When the serve process is killed outright
@@ -101,7 +101,7 @@ def test_the_workers_metrics_are_one_sum_whichever_worker_is_scraped(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     try:
-        assert until(lambda: _answers(port), 120), "serve --workers 2 did not start"
+        assert until(lambda: _answers(port), 300), "serve --workers 2 did not start"
         # Given queries answered by both workers (each on a new connection, a few at once)
         query = {"query": "{ members(first: 1) { totalCount } }"}
         url = f"http://127.0.0.1:{port}/graphql"
