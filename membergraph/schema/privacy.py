@@ -208,13 +208,17 @@ class PrivacyQuery:
         self,
         info: Ctx,
         first: First = 100,
-        offset: Annotated[int, strawberry.argument(description="How many to skip.")] = 0,
+        offset: Annotated[
+            int, strawberry.argument(description="How many to skip (0 or more).")
+        ] = 0,
         member_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this member's.")
         ] = None,
     ) -> list[PrivacyRequestType] | None:
+        if offset < 0:
+            raise bad_input(f"offset must be 0 or more, got {offset}", argument="offset")
         found = await P.requests(
-            info.context, _first(first), max(offset, 0), str(member_id) if member_id else None
+            info.context, _first(first), offset, str(member_id) if member_id else None
         )
         return [_request(r) for r in found]
 

@@ -339,6 +339,15 @@ CASES = [
         "BAD_USER_INPUT",
     ),
     (
+        "privacy-requests-negative-offset",
+        "POST",
+        "/graphql",
+        JSON,
+        _q("{ privacyRequests(offset: -1) { id } }"),
+        200,
+        "BAD_USER_INPUT",
+    ),
+    (
         "foreign-cursor",
         "POST",
         "/graphql",
