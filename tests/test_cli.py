@@ -225,10 +225,16 @@ def test_serve_refuses_a_public_address_without_credentials() -> None:
     assert "refusing to listen on 0.0.0.0" in result.output
 
 
-def test_serve_names_a_bad_setting() -> None:
-    result = runner.invoke(app, ["serve", "--port", "0"])
+def test_serve_names_a_bad_setting_as_it_was_given() -> None:
+    # A bad flag is named as the flag, not as a variable the user never set
+    result = runner.invoke(app, ["serve", "--port", "99999"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert "invalid setting --port: " in text and "MEMBERGRAPH_PORT" not in text
+    # and a bad variable as the variable
+    result = runner.invoke(app, ["serve"], env={"MEMBERGRAPH_PORT": "0"})
     assert result.exit_code == 2
-    assert "MEMBERGRAPH_PORT" in result.output
+    assert "invalid setting MEMBERGRAPH_PORT: " in " ".join(result.output.split())
 
 
 def test_serve_names_a_port_in_use_before_loading_or_announcing_anything(
