@@ -312,7 +312,7 @@ def load(
     require_folder(data)
     _require_target(to)
     if to.startswith("sqlite:///"):
-        settings = command_settings(data=data, store=to)
+        settings = command_settings(data=data, store=to, flags={"store": "--to"})
         try:
             members, seconds = asyncio.run(_prepare(settings))
         except (StoreError, ConnectorError) as exc:
@@ -331,7 +331,7 @@ def load(
             f"loaded {data} into {to}: {members} members{empty if none else ''} ({seconds:.1f} s)"
         )
         return
-    settings = command_settings(sources=to, store=store)
+    settings = command_settings(sources=to, store=store, flags={"sources": "--to"})
     store_url = settings.store if "store" in settings.model_fields_set else to
     try:
         counts = asyncio.run(load_screened(data, to, settings, store_url))

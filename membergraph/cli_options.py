@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,15 +61,21 @@ def _default(name: str) -> object:
 
 
 def command_settings(
-    existing_store: bool = False, *, reads_data: bool = False, **overrides: object
+    existing_store: bool = False,
+    *,
+    reads_data: bool = False,
+    flags: Mapping[str, str] | None = None,
+    **overrides: object,
 ) -> Settings:
-    """The settings (flags over environment), refused with exit code 2 when bad, or when a
+    """The settings (flags over environment), refused with exit code 2 when bad (naming the
+    flag that gave a bad value: ``--`` and the setting's name, or as ``flags`` says), or when a
     SQLite store's folder (``existing_store``: its file) does not exist, or, for a command
     that reads the data folder (``reads_data``), when ``--data`` or ``MEMBERGRAPH_DATA``
     names no folder whose source files would be read: the command would go on over the
     store as it is and say it loaded that folder."""
     try:
-        settings = load_settings(**overrides)
+        named = {key: "--" + key.replace("_", "-") for key in overrides} | dict(flags or {})
+        settings = load_settings(named, **overrides)
         load_rules(settings.rules)  # a bad rules file stops start-up, naming the key
     except (SettingsError, RulesError) as exc:
         refuse(str(exc))

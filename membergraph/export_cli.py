@@ -65,9 +65,12 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
 
     require_out_folder("--out", out)
     require_out_file("--out", out)
-    given = {"data": data, "store": store, "sources": sources}
     settings = command_settings(
-        existing_store=True, reads_data=True, **{k: v for k, v in given.items() if v}
+        existing_store=True,
+        reads_data=True,
+        data=data,
+        store=store or None,
+        sources=sources or None,
     )
     require_out_apart("--out", out, settings.store, settings.data)
     flags = {

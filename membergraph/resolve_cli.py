@@ -114,11 +114,7 @@ async def _resolve(
             " --store"
         )
     if result.unattributed:
-        top = ", ".join(f"{reason} ({n})" for reason, n in list(result.unattributed.items())[:3])
-        err.print(
-            f"{sum(result.unattributed.values())} line(s) identify no one: {top}; "
-            f'see "unattributed" in {out}'
-        )
+        err.print(f'{_no_one(result.unattributed)}; see "unattributed" in {out}')
     if result.suppressed:
         err.print(
             f"{result.suppressed} line(s) carry a suppressed identifier (an erased or "
@@ -127,6 +123,16 @@ async def _resolve(
     if result.malformed:
         err.print(f'{result.malformed} malformed line(s): see "error" in {out}')
     return result.members, time.perf_counter() - started
+
+
+def _no_one(reasons: Mapping[str, int], shown: int = 3) -> str:
+    """The lines that identify no one, said by their largest reasons (and how many lines the
+    others hold): the file has every line's reason."""
+    ranked = sorted(reasons.items(), key=lambda item: -item[1])  # stable: ties as found
+    said = ", ".join(f"{reason} ({n})" for reason, n in ranked[:shown])
+    if rest := ranked[shown:]:
+        said += f" and {len(rest)} other reason(s) ({sum(n for _, n in rest)} line(s))"
+    return f"{sum(reasons.values())} line(s) identify no one: {said}"
 
 
 def reresolve(

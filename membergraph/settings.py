@@ -345,9 +345,11 @@ class Settings(BaseSettings):
         return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning a validation failure into one line naming the variable."""
+def load_settings(flags: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into one line naming the variable, or
+    the command's flag that gave the value (``flags``: the flag of each setting, ``--port``)."""
     given = {key: value for key, value in overrides.items() if value is not None}
+    flags = {key: flag for key, flag in (flags or {}).items() if key in given}
     if mistyped := _mistyped(os.environ):
         raise SettingsError(
             "unknown setting " + "; ".join(mistyped) + " (a mistyped variable is not read)"
@@ -356,7 +358,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = [
-            (f"{name}: " if (name := _variable(error["loc"])) else "") + error["msg"]
+            (f"{name}: " if (name := _variable(error["loc"], flags)) else "") + error["msg"]
             for error in exc.errors()
         ]
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
@@ -382,16 +384,16 @@ def _mistyped(environ: Mapping[str, str]) -> list[str]:
     return said
 
 
-def _variable(loc: tuple[int | str, ...]) -> str:
-    """The variable a validation error is about, as the operator sets it. An API key's own
-    text is never part of it: it is a secret, and this line goes to the log."""
+def _variable(loc: tuple[int | str, ...], flags: Mapping[str, str]) -> str:
+    """The variable (or flag) a validation error is about, as the operator set it. An API
+    key's own text is never part of it: it is a secret, and this line goes to the log."""
     parts = [str(part) for part in loc]
     if not parts:  # a check of several settings together: its message names them
         return ""
     if parts[:1] == ["api_keys"] and len(parts) > 1:
         rest = ".".join(p for p in parts[2:] if p != "[key]")
         return "MEMBERGRAPH_API_KEYS (" + (f"a key's {rest}" if rest else "a key") + ")"
-    name = "MEMBERGRAPH_" + parts[0].upper()
+    name = flags.get(parts[0]) or "MEMBERGRAPH_" + parts[0].upper()
     # Past the field: a list's entry (counted from 1) or a mapping's key, not a variable's
     # name (MEMBERGRAPH_PRIVACY_PREVIOUS_SECRETS_0 is set nowhere).
     said = [f"entry {p + 1}" if isinstance(p, int) else str(p) for p in loc[1:] if p != "[key]"]

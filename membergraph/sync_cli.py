@@ -46,8 +46,9 @@ def sync_sources(
     """
     from membergraph.cli_options import command_settings
 
-    given: dict[str, object] = {"data": data, "store": store, "sources": sources}
-    settings = command_settings(False, reads_data=True, **{k: v for k, v in given.items() if v})
+    settings = command_settings(
+        False, reads_data=True, data=data, store=store or None, sources=sources or None
+    )
     if not settings.http_sources:  # said before the store is opened (and made)
         err.print("error: no source is read over HTTP: set MEMBERGRAPH_HTTP_SOURCES")
         raise typer.Exit(2)

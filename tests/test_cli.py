@@ -225,10 +225,49 @@ def test_serve_refuses_a_public_address_without_credentials() -> None:
     assert "refusing to listen on 0.0.0.0" in result.output
 
 
-def test_serve_names_a_bad_setting() -> None:
-    result = runner.invoke(app, ["serve", "--port", "0"])
+def test_serve_names_a_bad_setting_as_it_was_given() -> None:
+    # A bad flag is named as the flag, not as a variable the user never set
+    result = runner.invoke(app, ["serve", "--port", "99999"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert "invalid setting --port: " in text and "MEMBERGRAPH_PORT" not in text
+    # and a bad variable as the variable
+    result = runner.invoke(app, ["serve"], env={"MEMBERGRAPH_PORT": "0"})
     assert result.exit_code == 2
-    assert "MEMBERGRAPH_PORT" in result.output
+    assert "invalid setting MEMBERGRAPH_PORT: " in " ".join(result.output.split())
+
+
+def test_resolve_says_the_largest_reasons_lines_identify_no_one_first(tmp_path: Path) -> None:
+    # Given purchases keyed by placeholders only: one of them, the last, on three lines
+    emails = ["x@x.com", "none@none.com", "test@test.com", *["noemail@noemail.com"] * 3]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "transactions.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "transaction_id": f"T{i}",
+                    "email": email,
+                    "channel": "online",
+                    "occurred_at": "2026-10-01T00:00:00Z",
+                    "amount_cents": 100,
+                }
+            )
+            + "\n"
+            for i, email in enumerate(emails)
+        )
+    )
+    out = tmp_path / "members.jsonl"
+    store = f"sqlite:///{tmp_path / 'r.db'}"
+    result = runner.invoke(
+        app, ["resolve", "--data", str(data), "--out", str(out), "--store", store]
+    )
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, text
+    # Then the summary names the largest reason first, and says the others exist
+    said = "6 line(s) identify no one: placeholder e-mail noemail@noemail.com (3), "
+    assert said in text, text
+    assert 'and 1 other reason(s) (1 line(s)); see "unattributed"' in text, text
 
 
 def test_serve_names_a_port_in_use_before_loading_or_announcing_anything(

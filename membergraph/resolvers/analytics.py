@@ -18,6 +18,7 @@ from dataclasses import asdict
 
 import orjson
 
+from membergraph.identity.ids import is_member_id
 from membergraph.identity.store.metrics_port import (
     ConflictQuery,
     GroupKey,
@@ -54,9 +55,20 @@ def _keyset(order: OrderField, descending: bool, after: str | None) -> tuple[int
         raise bad_input(f"invalid cursor {after!r}", argument="after") from None
     if (field, down) != (order.value, descending) or not isinstance(member, str):
         raise bad_input(f"cursor {after!r} belongs to another order of this list", argument="after")
-    if not isinstance(value, int | str) or isinstance(value, bool):
+    if not _fits(order, value) or not is_member_id(member):
         raise bad_input(f"invalid cursor {after!r}", argument="after")
     return value, member
+
+
+def _fits(order: OrderField, value: object) -> bool:
+    """Whether a cursor's value is one the order's column holds (a member ID, a date's
+    text, else a 64-bit integer): a cursor built by hand around anything else is refused,
+    never paged on from wherever the store would sort it."""
+    if order is OrderField.MEMBER_ID:
+        return isinstance(value, str) and is_member_id(value)
+    if order is OrderField.MEMBER_SINCE:
+        return isinstance(value, str)
+    return type(value) is int and -(2**63) <= value < 2**63
 
 
 async def ranked_members(

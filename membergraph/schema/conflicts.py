@@ -69,7 +69,7 @@ class ConflictMutation:
             ),
         ] = False,
         dry_run: DryRun = False,
-    ) -> list[Member]:
+    ) -> list[Member] | None:
         chosen = Decision(str(decision.value))
         where = target.ref() if target is not None else None
         return await S.resolve(  # type: ignore[return-value]

@@ -86,7 +86,7 @@ class Mutation:
                 "is lifted, listed in the link's event, and put back by its `undo`."
             ),
         ] = False,
-    ) -> list[Member]:
+    ) -> list[Member] | None:
         return await S.link(  # type: ignore[return-value]
             info.context, _ref(a), _ref(b), reason, move, dry_run, lift_rejection=lift_rejection
         )
@@ -118,7 +118,7 @@ class Mutation:
         ],
         reason: Reason,
         dry_run: DryRun = False,
-    ) -> list[Member]:
+    ) -> list[Member] | None:
         refs = [_ref(r) for r in records]
         return await S.split(info.context, str(member_id), refs, reason, dry_run)  # type: ignore[return-value]
 
@@ -138,7 +138,7 @@ class Mutation:
         ],
         reason: Reason,
         dry_run: DryRun = False,
-    ) -> list[Member]:
+    ) -> list[Member] | None:
         return await S.undo(info.context, str(event_id), reason, dry_run)  # type: ignore[return-value]
 
     @strawberry.mutation(
@@ -163,7 +163,7 @@ class Mutation:
         ],
         reason: Reason,
         dry_run: DryRun = False,
-    ) -> list[Member]:
+    ) -> list[Member] | None:
         return await S.undo(info.context, str(event_id), reason, dry_run, any_change=True)  # type: ignore[return-value]
 
 

@@ -208,13 +208,17 @@ class PrivacyQuery:
         self,
         info: Ctx,
         first: First = 100,
-        offset: Annotated[int, strawberry.argument(description="How many to skip.")] = 0,
+        offset: Annotated[
+            int, strawberry.argument(description="How many to skip (0 or more).")
+        ] = 0,
         member_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this member's.")
         ] = None,
-    ) -> list[PrivacyRequestType]:
+    ) -> list[PrivacyRequestType] | None:
+        if offset < 0:
+            raise bad_input(f"offset must be 0 or more, got {offset}", argument="offset")
         found = await P.requests(
-            info.context, _first(first), max(offset, 0), str(member_id) if member_id else None
+            info.context, _first(first), offset, str(member_id) if member_id else None
         )
         return [_request(r) for r in found]
 
@@ -224,7 +228,7 @@ class PrivacyQuery:
     )
     async def pii_access_log(
         self, info: Ctx, member_id: MemberId, first: First = 100
-    ) -> list[PiiAccess]:
+    ) -> list[PiiAccess] | None:
         return [_access(e) for e in await P.access_log(info.context, str(member_id), _first(first))]
 
 
@@ -258,7 +262,7 @@ class PrivacyMutation:
                 description="Suppress their identifiers, so their next lines are refused."
             ),
         ] = True,
-    ) -> PrivacyRequestType:
+    ) -> PrivacyRequestType | None:
         return _request(await P.erase(info.context, str(id), reason, suppress))
 
     @strawberry.mutation(
@@ -276,7 +280,7 @@ class PrivacyMutation:
         source_name: Annotated[
             Source, strawberry.argument(name="source", description="The source that deleted.")
         ],
-    ) -> PrivacyRequestType:
+    ) -> PrivacyRequestType | None:
         return _request(
             await P.confirm_deletion(info.context, str(member_id), str(source_name.value))
         )
@@ -287,12 +291,12 @@ class PrivacyMutation:
         "True if it was not suppressed before.",
         permission_classes=_ADMIN,
     )
-    async def suppress(self, info: Ctx, kind: Kind, value: Value) -> bool:
+    async def suppress(self, info: Ctx, kind: Kind, value: Value) -> bool | None:
         return await P.suppress(info.context, kind.domain(), value)
 
     @strawberry.mutation(
         description="Lift a suppression. True if the identifier was suppressed.",
         permission_classes=_ADMIN,
     )
-    async def unsuppress(self, info: Ctx, kind: Kind, value: Value) -> bool:
+    async def unsuppress(self, info: Ctx, kind: Kind, value: Value) -> bool | None:
         return await P.suppress(info.context, kind.domain(), value, lift=True)

@@ -39,7 +39,7 @@ from membergraph.schema.viewer import Viewer, viewer_of
 @strawberry.type(description="Read the member graph.")
 class Query:
     @strawberry.field(description="Who is asking: name, scopes, the member a token is bound to.")
-    async def viewer(self, info: Ctx) -> Viewer:
+    async def viewer(self, info: Ctx) -> Viewer | None:
         return await viewer_of(info)
 
     @strawberry.field(
@@ -95,7 +95,7 @@ class Query:
         after: Annotated[
             str | None, strawberry.argument(description="Cursor to continue after.")
         ] = None,
-    ) -> MemberConnection:
+    ) -> MemberConnection | None:
         ctx = info.context
         query = member_query(filter, ctx.gateway.settings)
         if order_by is not None or (filter is not None and filter.needs_metrics()):
@@ -120,7 +120,7 @@ class Query:
             list[StatsDimension] | None,
             strawberry.argument(description="Dimensions to group by, in order."),
         ] = None,
-    ) -> list[MemberStatsGroup]:
+    ) -> list[MemberStatsGroup] | None:
         ctx = info.context
         query = member_query(filter, ctx.gateway.settings)
         rows = await A.member_stats(ctx, query, group_keys(group_by or []))
@@ -130,7 +130,7 @@ class Query:
         description="How many members each segment holds.",
         permission_classes=[requires("analytics:read"), AcrossMembers],
     )
-    async def segment_counts(self, info: Ctx) -> list[SegmentCount]:
+    async def segment_counts(self, info: Ctx) -> list[SegmentCount] | None:
         return [
             SegmentCount(segment=Segment(s.value), members=n)
             for s, n in await I.segment_counts(info.context)
@@ -166,7 +166,7 @@ class Query:
                 "(a cursor reads on in the order it was given in)."
             ),
         ] = ConflictOrder.NEWEST,
-    ) -> IdentityConflictConnection:
+    ) -> IdentityConflictConnection | None:
         oldest = order_by is ConflictOrder.OLDEST
         page = await A.conflict_page(info.context, conflict_query(filter), first, after, oldest)
         return conflict_connection(page)
@@ -184,7 +184,7 @@ class Query:
             str | None, strawberry.argument(description="Start after this cursor.")
         ] = None,
         first: Annotated[int, strawberry.argument(description="How many (1 to 1000).")] = 100,
-    ) -> ChangeConnection:
+    ) -> ChangeConnection | None:
         if not 1 <= first <= 1000:
             raise bad_input("first must be between 1 and 1000", argument="first")
         return change_connection(await S.changes(info.context, after, first + 1), first)

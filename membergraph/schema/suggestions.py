@@ -178,7 +178,7 @@ class SuggestionQuery:
                 "cursor reads on in the order it was given in)."
             ),
         ] = SuggestionOrder.BEST,
-    ) -> MatchSuggestionConnection:
+    ) -> MatchSuggestionConnection | None:
         found = await P.suggestion_page(info.context, first, after, min_score, _ORDERS[order_by])
         page = found.page
         edges = [
@@ -199,7 +199,7 @@ class SuggestionMutation:
     )
     async def accept_suggestion(
         self, info: Ctx, a: Contact, b: Contact, reason: Reason, dry_run: DryRun = False
-    ) -> list[Member]:
+    ) -> list[Member] | None:
         refs = a.ref(), b.ref()
         return await S.accept(info.context, *refs, reason, dry_run)  # type: ignore[return-value]
 
@@ -213,6 +213,6 @@ class SuggestionMutation:
     )
     async def reject_suggestion(
         self, info: Ctx, a: Contact, b: Contact, reason: Reason, dry_run: DryRun = False
-    ) -> list[Member]:
+    ) -> list[Member] | None:
         refs = a.ref(), b.ref()
         return await S.reject(info.context, *refs, reason, dry_run)  # type: ignore[return-value]

@@ -3,6 +3,7 @@ each held to what every member's own `loyalty`, `rfm` and `segments` say (brute 
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,16 @@ def test_member_stats_by_tier_count_what_members_say(
     assert sum(g["spendCents"] for g in months) == whole[0]["spendCents"]
 
 
+_ID = "m_aaaaaaaaaaaaaaaa"  # shaped as member IDs are
+
+
+def _after(field: str, direction: str, raw: str) -> str:
+    """A ``members`` page after a ranked cursor built by hand around ``raw``."""
+    cursor = base64.urlsafe_b64encode(f"ranked:{raw}".encode()).decode().rstrip("=")
+    order = f"{{field: {field}, direction: {direction}}}"
+    return f'{{ members(orderBy: {order}, after: "{cursor}") {{ edges {{ node {{ id }} }} }} }}'
+
+
 @pytest.mark.parametrize(
     ("query", "argument"),
     [
@@ -143,6 +154,32 @@ def test_member_stats_by_tier_count_what_members_say(
         ),
         pytest.param(
             "{ memberStats(groupBy: [TIER, TIER]) { members } }", "groupBy", id="twice-grouped"
+        ),
+        # Cursors built by hand: a value the order's column never holds, or no member ID.
+        pytest.param(
+            _after("LIFETIME_SPEND", "DESC", '["lifetime_spend_cents",true,"abc","m_x"]'),
+            "after",
+            id="hand-built-spend-a-word",
+        ),
+        pytest.param(
+            _after("LIFETIME_SPEND", "DESC", f'["lifetime_spend_cents",true,"abc","{_ID}"]'),
+            "after",
+            id="hand-built-spend-a-word-of-a-member",
+        ),
+        pytest.param(
+            _after("POINTS_BALANCE", "ASC", f'["points_balance",false,{2**63},"{_ID}"]'),
+            "after",
+            id="hand-built-points-beyond-64-bits",
+        ),
+        pytest.param(
+            _after("LAST_PURCHASE", "ASC", '["last_purchase_at",false,12,"m_x"]'),
+            "after",
+            id="hand-built-no-member-id",
+        ),
+        pytest.param(
+            _after("ID", "ASC", f'["member_id",false,"x","{_ID}"]'),
+            "after",
+            id="hand-built-member-order-no-id",
         ),
     ],
 )

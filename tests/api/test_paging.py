@@ -136,7 +136,7 @@ def test_a_hand_made_members_cursor_is_refused_with_a_code(client: TestClient, m
         "/graphql", json={"query": MEMBERS, "variables": {"after": _cursor_of(made)}}
     ).json()
     # Then the page is refused as other bad cursors are, naming the argument
-    assert answer["data"] is None, answer
+    assert answer["data"] == {"members": None}, answer
     error = answer["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     assert "cursor" in error["message"]
