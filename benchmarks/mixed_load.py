@@ -89,13 +89,16 @@ def demo_data(folder: Path, members: int, seed: int) -> Demo:
 
 
 @contextlib.asynccontextmanager
-async def served(demo: Demo, folder: Path) -> AsyncIterator[tuple[str, int]]:
-    """``membergraph serve`` on the demo data and a fresh store: (base URL, server pid)."""
+async def served(
+    demo: Demo, folder: Path, python: Sequence[str] = ("-m", "membergraph.cli")
+) -> AsyncIterator[tuple[str, int]]:
+    """``membergraph serve`` on the demo data and a fresh store: (base URL, server pid).
+    ``python``: what the interpreter runs, the CLI's arguments after it."""
     port = free_port()
     env = {**os.environ, "MEMBERGRAPH_STORE": f"sqlite:///{folder / 'bench.db'}"}
     env["MEMBERGRAPH_HOST"] = "127.0.0.1"  # loopback only, whatever the environment says
     log = (folder / "server.log").open("wb")
-    command = [sys.executable, "-m", "membergraph.cli", "serve", "--data", str(demo.folder)]
+    command = [sys.executable, *python, "serve", "--data", str(demo.folder)]
     server = subprocess.Popen(
         [*command, "--host", "127.0.0.1", "--port", str(port), "--no-open"],
         env=env,

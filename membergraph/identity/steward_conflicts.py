@@ -83,7 +83,8 @@ async def resolve_conflict(
         # Read in each attempt: a decision another steward writes meanwhile is seen, or
         # moves the version read first and makes this one's write conflict (then seen).
         owner, versions = await _owner_version(service, conflict.member_id)
-        latest = latest_decisions(await service.store.metrics().conflict_decisions()).get(event_id)
+        decisions = await service.store.metrics().conflict_decisions([event_id])
+        latest = latest_decisions(decisions).get(event_id)
         if latest is not None and latest.kind == RESOLVED:
             undone = await _undone_by(service, conflict, latest)
             raise StewardError(
@@ -255,7 +256,8 @@ async def undo_decision(
 
     async def undo() -> list[str]:
         owner, versions = await _owner_version(service, event.member_id)
-        latest = latest_decisions(await service.store.metrics().conflict_decisions())[conflict]
+        decisions = await service.store.metrics().conflict_decisions([conflict])
+        latest = latest_decisions(decisions)[conflict]
         if latest.id != event.id:
             if latest.evidence.get("undoes") == event.id and latest.id is not None:
                 raise already_undone(event, latest.id)

@@ -15,6 +15,7 @@ from membergraph.identity.steward_conflicts import Decision, resolve_conflict
 from membergraph.identity.steward_link import link_records
 from membergraph.identity.steward_request import Preview, StewardError
 from membergraph.identity.store import IdentityStore
+from membergraph.identity.store.conflict_state import resolved
 from membergraph.identity.store.metrics_port import ConflictQuery
 from membergraph.identity.store.port import IdentityEvent
 from membergraph.identity.undo import undo_event
@@ -144,8 +145,8 @@ def _both_read_before_either_writes(store: IdentityStore, barrier: asyncio.Barri
         found = metrics()
         read = found.conflict_decisions
 
-        async def decisions() -> Any:
-            answer = await read()
+        async def decisions(*args: Any) -> Any:
+            answer = await read(*args)
             if not waited:
                 waited.append(True)
                 await barrier.wait()
@@ -288,3 +289,133 @@ async def test_a_change_reads_only_the_decisions_on_its_conflicts(kind: str) -> 
         assert read == [1]
         [again] = await _open(service)
         assert again.id != conflict.id and again.records == conflict.records
+
+
+async def _others_dismissed(service: IdentityService, n: int) -> None:
+    """``n`` crossed calls whose conflicts stewards dismissed."""
+    for i in range(n):
+        await service.ingest(
+            [
+                crm(f"C-A{i}", first="Al", last="Stone", phones=[f"+1415555060{i}"]),
+                crm(f"C-B{i}", first="Bea", last="Moss", phones=[f"+1415555070{i}"]),
+                call(f"I-X{i}", phone=f"+1415555060{i}", ref=("crm_id", f"C-B{i}")),
+            ]
+        )
+    for other in await _open(service):
+        assert other.id is not None
+        await resolve_conflict(service, other.id, Decision.DISMISS, "the rules", "s")
+
+
+async def test_a_decision_and_its_undo_read_only_that_conflicts_decisions(kind: str) -> None:
+    async with open_store(kind) as store:
+        # Given four conflicts stewards dismissed, and Cy's crossed call, open
+        service = IdentityService(store)
+        await _others_dismissed(service, 4)
+        conflict = await _crossed(service)
+        assert conflict.id is not None
+        read = _decisions_read(store)
+
+        # When a steward dismisses Cy's conflict, then takes the dismissal back
+        await resolve_conflict(service, conflict.id, Decision.DISMISS, "his phone", "steward-1")
+        [dismissal] = [e for e in await _stewards(service, conflict.member_id) if e.id]
+        assert dismissal.id is not None
+        await undo_event(service, dismissal.id, "dismissed too soon", "steward-1")
+
+        # Then each read the decisions on Cy's conflict only (none yet, then the dismissal),
+        # not the four others (on main: 4, then 5)
+        assert read == [0, 1]
+        assert [c.id for c in await _open(service)] == [conflict.id]
+
+
+async def test_the_queue_filters_by_state_in_the_store(kind: str) -> None:
+    async with open_store(kind) as store:
+        # Given four dismissed conflicts and Cy's, open
+        service = IdentityService(store)
+        await _others_dismissed(service, 4)
+        conflict = await _crossed(service)
+        read, said = _decisions_read(store), []
+        if kind == "sqlite":
+            await store.run(lambda db: db.set_trace_callback(said.append))  # type: ignore[attr-defined]
+
+        # When the queue's first open conflict and the count of resolved ones are read
+        metrics = store.metrics()
+        page = await metrics.conflicts(ConflictQuery(state="open"), None, 1)
+        count = await metrics.count_conflicts(ConflictQuery(state="resolved"))
+        if kind == "sqlite":
+            await store.run(lambda db: db.set_trace_callback(None))  # type: ignore[attr-defined]
+
+        # Then the store answered by state: no decision read into the process (on main the
+        # MongoDB adapter read the 4 each time, SQLite ran a statement reading them first)
+        assert [c.id for c in page] == [conflict.id] and count == 4
+        assert read == []
+        if kind == "sqlite":
+            assert len(said) == 2, said
+
+
+async def test_the_queue_by_state_is_the_newest_decision_of_each_conflict(kind: str) -> None:
+    async with open_store(kind) as store:
+        # Given six crossed calls: one left open, one dismissed, one dismissed and undone,
+        # one dismissed, undone and dismissed again, one linked, one linked and undone
+        service = IdentityService(store)
+        for n in range(6):
+            await service.ingest(
+                [
+                    crm(f"C-A{n}", first="Cy", last="Young", phones=[f"+1415555030{n}"]),
+                    crm(f"C-B{n}", first="Di", last="Ross", phones=[f"+1415555040{n}"]),
+                    call(f"I-{n}", phone=f"+1415555030{n}", ref=("crm_id", f"C-B{n}")),
+                ]
+            )
+        metrics = store.metrics()
+        conflicts = await metrics.conflicts(ConflictQuery(), None, 100, oldest_first=True)
+        ids = [c.id for c in conflicts]
+        assert len(ids) == 6 and None not in ids
+
+        async def decide(n: int, decision: Decision = Decision.DISMISS) -> IdentityEvent:
+            i = ids[n]
+            assert i is not None
+            await resolve_conflict(service, i, decision, "checked", "steward-1")
+            return (await metrics.conflict_decisions([i]))[-1]
+
+        async def undo(decision: IdentityEvent) -> None:
+            assert decision.id is not None
+            conflict = decision.evidence["conflict_id"]
+            if decision.evidence.get("beside"):  # (a link: undone through its steward event)
+                held = sorted(set((await store.assignments(decision.records)).values()))
+                [link] = [
+                    e
+                    for history in await store.member_events(held)
+                    for e in history
+                    if e.kind == "steward" and e.evidence.get("conflict_id") == conflict
+                ]
+                assert link.id is not None
+                await undo_event(service, link.id, "not so", "steward-1")
+            else:
+                await undo_event(service, decision.id, "not so", "steward-1")
+
+        await decide(1)
+        await undo(await decide(2))
+        await undo(await decide(3))
+        await decide(3)
+        await decide(4, Decision.LINK)
+        await undo(await decide(5, Decision.LINK))
+
+        # When the queue is read by state, in pages of two, either way, and counted
+        closed = set(resolved(await metrics.conflict_decisions()))
+        everything = await metrics.conflicts(ConflictQuery(), None, 100)
+        for state, wanted in (
+            ("open", [c.id for c in everything if c.id not in closed]),
+            ("resolved", [c.id for c in everything if c.id in closed]),
+        ):
+            query = ConflictQuery(state=state)  # type: ignore[arg-type]
+            for oldest_first in (False, True):
+                pages: list[int | None] = []
+                before: int | None = None
+                while page := await metrics.conflicts(query, before, 2, oldest_first):
+                    pages += [c.id for c in page]
+                    before = page[-1].id
+
+                # Then it answers as the newest decision about each conflict says (as
+                # conflict_state.resolved tells from the decisions themselves)
+                assert pages == (wanted[::-1] if oldest_first else wanted), (state, oldest_first)
+            assert await metrics.count_conflicts(query) == len(wanted)
+        assert closed >= {ids[1], ids[3], ids[4]} and not closed & {ids[0], ids[2]}

@@ -7,11 +7,12 @@ was right); ``conflict_reopened`` opens it again (an undo of that decision). The
 them says where the conflict stands. Evidence that comes back later is a new conflict event,
 open until decided in turn.
 
-Decisions are made by people, but they add up over the years: the stewards' queue, filtered
-by state, reads them whole
-(:meth:`~membergraph.identity.store.metrics_port.MetricsStore.conflict_decisions`) and
-filters the conflicts by id; a change that would raise a conflict again reads only the
-decisions about the conflicts it found, by an index, whatever the stewards decided before.
+Decisions are made by people, but they add up over the years: nothing reads them whole. A
+change that would raise a conflict again, and a steward deciding one or undoing a decision,
+read only the decisions about those conflicts
+(:meth:`~membergraph.identity.store.metrics_port.MetricsStore.conflict_decisions` with
+ids, by an index); the stewards' queue, filtered by state, asks the store, which looks up
+each conflict's newest decision down the same index (``sqlite_query``, ``mongodb_query``).
 """
 
 from __future__ import annotations

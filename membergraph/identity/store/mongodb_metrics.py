@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, DESCENDING, DeleteMany, IndexModel, ReplaceOne
 
-from membergraph.identity.store.conflict_state import DECISIONS, resolved
+from membergraph.identity.store.conflict_state import DECISIONS
 from membergraph.identity.store.metrics_port import (
     DAYS,
     FIGURES,
@@ -36,7 +36,7 @@ from membergraph.identity.store.metrics_port import (
 )
 from membergraph.identity.store.mongodb_docs import event_of
 from membergraph.identity.store.mongodb_lease import Lease, waiting_for
-from membergraph.identity.store.mongodb_query import member_filter
+from membergraph.identity.store.mongodb_query import conflict_filter, conflict_states, member_filter
 from membergraph.identity.store.mongodb_scoring import RANK_INDEXES, score_pass
 from membergraph.identity.store.port import IdentityEvent
 
@@ -347,18 +347,24 @@ class MongoMetrics(MetricsStore):
     async def conflicts(
         self, query: ConflictQuery, before: int | None, limit: int, oldest_first: bool = False
     ) -> list[IdentityEvent]:
-        found = await self._conflict_filter(query)
+        found = conflict_filter(query)
         if before is not None:
-            found["_id"] = {**found.get("_id", {}), "$gt" if oldest_first else "$lt": before}
+            found["_id"] = {"$gt" if oldest_first else "$lt": before}
         order = 1 if oldest_first else -1
+        # (the state's stages follow the order: a conflict's decisions are looked up only
+        # until the page is full)
+        pipeline = [{"$match": found}, {"$sort": {"_id": order}}, *conflict_states(query.state)]
         async with self.store._mapped("read"):
-            docs = await self.store.db.events.find(found).sort("_id", order).limit(limit).to_list()
+            cursor = await self.store.db.events.aggregate([*pipeline, {"$limit": limit}])
+            docs = await cursor.to_list()
         return [event_of(d) for d in docs]
 
     async def count_conflicts(self, query: ConflictQuery) -> int:
-        found = await self._conflict_filter(query)
+        pipeline = [{"$match": conflict_filter(query)}, *conflict_states(query.state)]
         async with self.store._mapped("read"):
-            return int(await self.store.db.events.count_documents(found))
+            cursor = await self.store.db.events.aggregate([*pipeline, {"$count": "n"}])
+            docs = await cursor.to_list()
+        return int(docs[0]["n"]) if docs else 0
 
     async def conflict_decisions(
         self, conflicts: Iterable[int] | None = None
@@ -370,26 +376,3 @@ class MongoMetrics(MetricsStore):
             found = self.store.db.events.find(wanted)
             docs = await found.sort("_id", 1).to_list()
         return [event_of(d) for d in docs]
-
-    async def _conflict_filter(self, query: ConflictQuery) -> Doc:
-        found = _conflict_filter(query)
-        if query.state != "all":
-            closed = resolved(await self.conflict_decisions())
-            found["_id"] = {"$nin" if query.state == "open" else "$in": closed}
-        return found
-
-
-def _conflict_filter(query: ConflictQuery) -> Doc:
-    found: Doc = {"kind": "conflict"}
-    if query.kind is not None:
-        found["rule"] = query.kind
-    at: Doc = {}
-    if query.since is not None:
-        at["$gte"] = query.since.isoformat()
-    if query.until is not None:
-        at["$lt"] = query.until.isoformat()
-    if at:
-        found["at"] = at
-    if query.member_id is not None:
-        found["member_id"] = query.member_id
-    return found

@@ -1,13 +1,15 @@
 """A :class:`MemberQuery` and the segments' conditions as MongoDB filters over the
-``member_metrics`` documents (the same conditions as ``metrics_port.segment_rules``)."""
+``member_metrics`` documents (the same conditions as ``metrics_port.segment_rules``), and a
+:class:`ConflictQuery` as stages over the identity events."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from membergraph.identity.store.metrics_port import MemberQuery, Range, SegmentRules
+from membergraph.identity.store.conflict_state import REOPENED, RESOLVED, ConflictState
+from membergraph.identity.store.metrics_port import ConflictQuery, MemberQuery, Range, SegmentRules
 
-__all__ = ["member_filter", "segment_filters"]
+__all__ = ["conflict_filter", "conflict_states", "member_filter", "segment_filters"]
 
 Doc = dict[str, Any]
 
@@ -59,3 +61,44 @@ def segment_filters(rules: SegmentRules) -> dict[str, Doc]:
         "ZOMBIE": {"last_activity_days": {"$ne": None, "$gte": rules.dormant_days}},
         "FADING_STAR": {"p": {"$gte": 5}, "declining": 1},
     }
+
+
+def conflict_filter(query: ConflictQuery) -> Doc:
+    """The conflict events matching ``query``, whatever their state."""
+    found: Doc = {"kind": "conflict"}
+    if query.kind is not None:
+        found["rule"] = query.kind
+    at: Doc = {}
+    if query.since is not None:
+        at["$gte"] = query.since.isoformat()
+    if query.until is not None:
+        at["$lt"] = query.until.isoformat()
+    if at:
+        found["at"] = at
+    if query.member_id is not None:
+        found["member_id"] = query.member_id
+    return found
+
+
+def conflict_states(state: ConflictState) -> list[Doc]:
+    """The stages keeping the conflicts in ``state``: each one's events are looked up down
+    the sparse index on ``evidence.conflict_id`` (a link's ``steward`` event names it too),
+    and its newest decision says (``conflict_state``): resolved if it closed it. (No
+    ``$reduce``, ``$sortArray`` nor ``$lookup`` sub-pipeline: the tests' emulation has none.)"""
+    if state == "all":
+        return []
+    newest = {"$gt" if state == "resolved" else "$lte": [
+        {"$ifNull": ["$_closed", 0]}, {"$ifNull": ["$_opened", 0]}
+    ]}  # fmt: skip
+
+    def decided(kind: str) -> Doc:
+        return {"$filter": {"input": "$_named", "cond": {"$eq": ["$$this.kind", kind]}}}
+
+    return [
+        {"$lookup": {"from": "events", "localField": "_id",
+                     "foreignField": "evidence.conflict_id", "as": "_named"}},
+        {"$addFields": {"_closed": decided(RESOLVED), "_opened": decided(REOPENED)}},
+        {"$addFields": {"_closed": {"$max": "$_closed._id"}, "_opened": {"$max": "$_opened._id"}}},
+        {"$match": {"$expr": newest}},
+        {"$project": {"_named": 0, "_closed": 0, "_opened": 0}},
+    ]  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from membergraph.identity.store.conflict_state import resolved
+from membergraph.identity.store.conflict_state import RESOLVED
 from membergraph.identity.store.metrics_port import (
     SALE_KEYS,
     ConflictQuery,
@@ -100,13 +100,18 @@ def conflict_decisions(
     return [event_from(r, orjson.loads(r["evidence"]), orjson.loads(r["records"])) for r in rows]
 
 
-def _conflict_where(db: sqlite3.Connection, query: ConflictQuery) -> tuple[str, list[Any]]:
+_LATEST = (
+    # The newest decision about the conflict of the outer row, searched in ``events_decision``
+    # (``+``: the id compared without its column's affinity, or SQLite scans the index).
+    f"(SELECT kind FROM events AS d INDEXED BY events_decision WHERE {DECIDED} AND "
+    "json_extract(evidence, '$.conflict_id') = +events.id ORDER BY id DESC LIMIT 1)"
+)
+
+
+def _conflict_where(query: ConflictQuery) -> tuple[str, list[Any]]:
     where, params = ["kind = 'conflict'"], []
-    if query.state != "all":
-        closed = orjson.dumps(resolved(conflict_decisions(db))).decode()
-        negate = "NOT " if query.state == "open" else ""
-        where.append(f"id {negate}IN (SELECT value FROM json_each(?))")
-        params.append(closed)
+    if query.state != "all":  # (resolved: its newest decision closed it, as conflict_state says)
+        where.append(f"{_LATEST} {'IS NOT' if query.state == 'open' else '='} '{RESOLVED}'")
     for condition, value in (
         ("rule = ?", query.kind),
         ("at >= ?", query.since.isoformat() if query.since else None),
@@ -126,7 +131,7 @@ def conflicts_page(
     limit: int,
     oldest_first: bool = False,
 ) -> list[IdentityEvent]:
-    where, params = _conflict_where(db, query)
+    where, params = _conflict_where(query)
     if before is not None:
         where += " AND id > ?" if oldest_first else " AND id < ?"
         params.append(before)
@@ -138,7 +143,7 @@ def conflicts_page(
 
 
 def conflict_count(db: sqlite3.Connection, query: ConflictQuery) -> int:
-    where, params = _conflict_where(db, query)
+    where, params = _conflict_where(query)
     return int(db.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchone()[0])
 
 
