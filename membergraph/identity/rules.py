@@ -166,7 +166,7 @@ class Rules(BaseModel):
             Read with the built-in rules, as ``web_store_ids``.
         undated_duplicates_least_age: two contacts of close names on a shared e-mail, one
             with a birth date and one without, are no near duplicates when the undated one
-            was first seen before the dated one's holder was this old (a father's contact
+            was first seen before the dated one's holder was this old (12; a father's contact
             and his namesake son's, :mod:`~membergraph.identity.seen_as_a_child`). 0: off.
         card_emails_name_slips: a word of a card holder's name is found in an e-mail given
             with her card with one slip (:mod:`~membergraph.identity.name_slips`), when
@@ -245,7 +245,7 @@ class Rules(BaseModel):
     devices_claim_online_orders: bool = True
     card_addresses_keep_dots: bool = True
     counter_orders_are_the_buyers: bool = True
-    undated_duplicates_least_age: int = Field(default=16, ge=0, le=120)
+    undated_duplicates_least_age: int = Field(default=12, ge=0, le=120)
     shared_emails_of_one_member: bool = True
     shared_emails_of_users: bool = True
     emails_she_never_orders_with: bool = True

@@ -6,8 +6,8 @@ address on his own contact, his son of his name enrols years later with it, or w
 parent's handle: a father's contact written in 2012 and his son's, born in 2004, are two
 people, since no one enrols at eight. So an undated contact first seen (written, or its
 card's first purchase) before the dated one's holder was ``Rules.undated_duplicates_least_age``
-years old (the age the handover asks, ``reenrolments.handover_least_age``) is not his:
-the two are left apart and meet again as a match suggestion.
+years old (12: younger than a child enrols, with a parent's consent, at 13) is not his: the
+two are left apart and meet again as a match suggestion.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ def seen_as_a_child(
         ...     return record_of_line(SourceName.CRM, line)
         >>> father = contact("C1", "2012-05-24T03:44:40Z")
         >>> son = contact("C2", "2022-01-01T00:00:00Z", born="2004-12-23")
-        >>> seen_as_a_child(father, son, {}, 16), seen_as_a_child(son, father, {}, 0)
+        >>> seen_as_a_child(father, son, {}, 12), seen_as_a_child(son, father, {}, 0)
         (True, False)
-        >>> seen_as_a_child(contact("C3", "2021-02-01T00:00:00Z"), son, {}, 16)
+        >>> seen_as_a_child(contact("C3", "2018-02-01T00:00:00Z"), son, {}, 12)
         False
     """
     if least_age <= 0:

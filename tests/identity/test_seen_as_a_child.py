@@ -38,21 +38,21 @@ def _contact(key: str, first: str, born: str | None, written: str, **more: objec
     ("written", "first_purchase", "least_age", "together"),
     [
         # The father's contact, written when his namesake son (born 2004-12-23) was seven
-        pytest.param("2012-05-24T03:44:40Z", None, 16, False, id="written-when-he-was-seven"),
+        pytest.param("2012-05-24T03:44:40Z", None, 12, False, id="written-when-he-was-seven"),
         # ... or written lately, its card bought with since he was ten
         pytest.param(
             "2024-05-24T03:44:40Z",
             "2015-02-01T10:00:00Z",
-            16,
+            12,
             False,
             id="its-card-bought-with-when-he-was-ten",
         ),
-        # Written once he was sixteen: his own contact entered twice
-        pytest.param("2021-01-02T00:00:00Z", None, 16, True, id="written-when-he-was-sixteen"),
+        # Written once he was thirteen: his own contact entered twice
+        pytest.param("2018-01-02T00:00:00Z", None, 12, True, id="written-when-he-was-thirteen"),
         pytest.param(
             "2024-05-24T03:44:40Z",
             "2023-02-01T10:00:00Z",
-            16,
+            12,
             True,
             id="its-card-bought-with-lately",
         ),
@@ -77,4 +77,4 @@ def test_an_undated_contact_seen_while_he_was_a_child(
 
 
 def test_the_least_age_is_written_in_the_default_rules() -> None:
-    assert Rules().undated_duplicates_least_age == 16
+    assert Rules().undated_duplicates_least_age == 12
