@@ -30,6 +30,7 @@ from membergraph.connectors.models import (
     visitor_key,
 )
 from membergraph.connectors.sources import SOURCES
+from membergraph.identity.counter_orders import buyers_address
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.purchase_days import add_purchase, card_email, purchase_day
 from membergraph.identity.records import (
@@ -270,8 +271,9 @@ def _transaction(
     card: str | None, email: str | None, channel: str, _: bool, store: str | None, region: str
 ) -> Described:
     if channel == "online" and store and store.strip().casefold() not in _WEB_STORES:
-        # Taken at a store's counter: a card on it may be a clerk's, the e-mail a guest's
-        # (Rules.web_store_ids); it is not read as the card holder's.
+        # At a store's counter a card may be a clerk's, the e-mail a guest's (counter_orders)
+        if _card(card, region) is not None and buyers_address(email, store, region):
+            return transaction_record(None, email, channel, region)
         email = email if _card(card, region) is None else None
     return transaction_record(card, email, channel, region)
 

@@ -24,6 +24,7 @@ from membergraph.identity.near_duplicates import NearDuplicates, Signature
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
+from membergraph.identity.seen_as_a_child import seen_as_a_child
 from membergraph.identity.values import ValueKey, own_values_disagree, own_values_part
 
 __all__ = ["RULE", "garbled_born_one", "near_duplicates", "one_if_email_and_phone"]
@@ -72,6 +73,7 @@ def near_duplicates(
             and not near.born_one(sig_a, sig_b)
             and _two_people(records[a], records[b], sig_a, sig_b, rules, status)
         )
+        and not seen_as_a_child(records[a], records[b], records, rules.undated_duplicates_least_age)
     ]
 
 

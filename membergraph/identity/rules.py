@@ -159,6 +159,15 @@ class Rules(BaseModel):
             at Yahoo) are two mailboxes, not one mistyped, where
             ``near_duplicates.member_cards_apart`` weighs two cards' addresses (Gmail's
             dots are one mailbox already: its addresses match as one).
+        counter_orders_are_the_buyers: an online order under a store's id (none of
+            ``web_store_ids``) with a card and a real address that is not the store's own (its
+            number in the local part) is the address's online order, not the card's: a
+            clerk's card on a guest's order (:mod:`~membergraph.identity.counter_orders`).
+            Read with the built-in rules, as ``web_store_ids``.
+        undated_duplicates_least_age: two contacts of close names on a shared e-mail, one
+            with a birth date and one without, are no near duplicates when the undated one
+            was first seen before the dated one's holder was this old (12; a father's contact
+            and his namesake son's, :mod:`~membergraph.identity.seen_as_a_child`). 0: off.
         card_emails_name_slips: a word of a card holder's name is found in an e-mail given
             with her card with one slip (:mod:`~membergraph.identity.name_slips`), when
             reading whether the address is hers or a guest's.
@@ -235,6 +244,8 @@ class Rules(BaseModel):
     logins_claim_online_orders: bool = True
     devices_claim_online_orders: bool = True
     card_addresses_keep_dots: bool = True
+    counter_orders_are_the_buyers: bool = True
+    undated_duplicates_least_age: int = Field(default=12, ge=0, le=120)
     shared_emails_of_one_member: bool = True
     shared_emails_of_users: bool = True
     emails_she_never_orders_with: bool = True

@@ -42,7 +42,7 @@ __all__ = [
     "verdict",
 ]
 
-STORE_FORMAT = 6
+STORE_FORMAT = 7
 """The format of the records this release writes.
 
 Bump it (by one, in the same commit) whenever a change alters what a record is or how it is
@@ -65,7 +65,10 @@ a card's purchase records with the days each e-mail was given with the card
 (``email_days``: ``Rules.card_email_days`` reads them); 6, an e-mail's internationalized
 domain in the one form IDNA gives its every spelling, Latin labels in Unicode and others in
 punycode (``jöhn@xn--exmple-cua.com`` and a full-width ``ann@ｘ.com`` are ``jöhn@exämple.com``
-and ``ann@x.com``; Cyrillic ``аррӏе.com`` is ``xn--80ak6aa92e.com``).
+and ``ann@x.com``; Cyrillic ``аррӏе.com`` is ``xn--80ak6aa92e.com``); 7, an online order
+taken at a store's counter with a card and its buyer's own address (not the store's) keyed
+``online:<email>``, the address's online order, not the card's
+(``Rules.counter_orders_are_the_buyers``: a clerk's card on a guest's order).
 """
 
 
