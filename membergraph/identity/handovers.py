@@ -31,7 +31,12 @@ from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 
-__all__ = ["first_names_given_alike", "grown_when_seen", "one_after_the_other"]
+__all__ = [
+    "first_names_given_alike",
+    "grown_when_seen",
+    "hands_over",
+    "one_after_the_other",
+]
 
 Span = tuple[str, str]  # the first and last day (YYYY-MM-DD) a contact is seen
 
@@ -52,10 +57,7 @@ def one_after_the_other(
         >>> one_after_the_other(old, new, {})
         True
     """
-    span_a, span_b = _span(a, records), _span(b, records)
-    if span_a is None or span_b is None:
-        return False
-    return span_a[1] < span_b[0] or span_b[1] < span_a[0]
+    return _apart(_span(a, records), _span(b, records))
 
 
 def grown_when_seen(
@@ -82,7 +84,29 @@ def grown_when_seen(
     births = [r.birth_date for r in (a, b) if r.birth_date is not None]
     if not births:
         return True
-    starts = [span[0] for r in (a, b) if (span := _span(r, records)) is not None]
+    return _grown(a, b, (_span(a, records), _span(b, records)), least_age)
+
+
+def hands_over(
+    a: RecordData, b: RecordData, records: Mapping[RecordKey, RecordData], least_age: int
+) -> bool:
+    """:func:`one_after_the_other` and :func:`grown_when_seen` together, each contact's
+    span read once."""
+    spans = _span(a, records), _span(b, records)
+    return _apart(*spans) and _grown(a, b, spans, least_age)
+
+
+def _apart(span_a: Span | None, span_b: Span | None) -> bool:
+    if span_a is None or span_b is None:
+        return False
+    return span_a[1] < span_b[0] or span_b[1] < span_a[0]
+
+
+def _grown(
+    a: RecordData, b: RecordData, spans: tuple[Span | None, Span | None], least_age: int
+) -> bool:
+    births = [r.birth_date for r in (a, b) if r.birth_date is not None]
+    starts = [span[0] for span in spans if span is not None]
     for born in births:
         grown = f"{born.year + least_age:04d}{born.isoformat()[4:]}"
         if any(start < grown for start in starts):
