@@ -104,6 +104,11 @@ class ReenrolmentRules(BaseModel):
         handover_least_age: a contact seen before the other's holder was this old (by
             the birth date one of them gives) is no old contact of hers: a mother's, whose
             daughter of one name enrols on the household's landline years later.
+        handover_old_card: the contact that fell silent holds a card: the account she
+            forgot is a loyalty one. A contact without a card shows nothing of itself but
+            its last write, while its holder may log in and order online on it for years (a
+            son's web contact, beside his father's contact listing the son's mobile as a
+            relative's). False: any contact may be the old one.
         placeholders_without_postcode: contacts differing only by values that identify no
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
@@ -126,6 +131,7 @@ class ReenrolmentRules(BaseModel):
     one_after_the_other: bool = True
     handover_on_a_phone: bool = False
     handover_least_age: int = Field(default=16, ge=0, le=120)
+    handover_old_card: bool = True
 
     def same_person(
         self,
