@@ -14,6 +14,11 @@ one span ends on a day before the other begins (``reenrolments.one_after_the_oth
 with a birth date left out: twins born one day enrol years apart as often). A contact whose
 last write has no time (a line without ``updated_at``) tells nothing.
 
+The account she forgot is a loyalty one: the contact that fell silent holds a card
+(``reenrolments.handover_old_card``). A contact without one shows nothing of itself but its
+last write; its holder may log in and order online on it for years after (a son's web
+contact, beside his father's listing the son's mobile as a relative's).
+
 She gives her own first name again: the same, a listed short form of it, or a typing of it
 (:func:`first_names_given_alike`). Two names each of its own that are only close by letters
 (Jimmy and Timmy, Timothy's short form) are a household's two people taking turns on its
@@ -31,7 +36,12 @@ from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 
-__all__ = ["first_names_given_alike", "grown_when_seen", "one_after_the_other"]
+__all__ = [
+    "first_names_given_alike",
+    "grown_when_seen",
+    "hands_over",
+    "one_after_the_other",
+]
 
 Span = tuple[str, str]  # the first and last day (YYYY-MM-DD) a contact is seen
 
@@ -52,10 +62,7 @@ def one_after_the_other(
         >>> one_after_the_other(old, new, {})
         True
     """
-    span_a, span_b = _span(a, records), _span(b, records)
-    if span_a is None or span_b is None:
-        return False
-    return span_a[1] < span_b[0] or span_b[1] < span_a[0]
+    return _apart(_span(a, records), _span(b, records))
 
 
 def grown_when_seen(
@@ -82,7 +89,37 @@ def grown_when_seen(
     births = [r.birth_date for r in (a, b) if r.birth_date is not None]
     if not births:
         return True
-    starts = [span[0] for r in (a, b) if (span := _span(r, records)) is not None]
+    return _grown(a, b, (_span(a, records), _span(b, records)), least_age)
+
+
+def hands_over(
+    a: RecordData,
+    b: RecordData,
+    records: Mapping[RecordKey, RecordData],
+    least_age: int,
+    old_card: bool = False,
+) -> bool:
+    """:func:`one_after_the_other` and :func:`grown_when_seen` together, each contact's
+    span read once; with ``old_card``, the contact that fell silent holds a card (a contact
+    without one shows only its last write: its holder may log in on it for years)."""
+    span_a, span_b = _span(a, records), _span(b, records)
+    if not _apart(span_a, span_b) or not _grown(a, b, (span_a, span_b), least_age):
+        return False
+    old = a if span_a is not None and span_b is not None and span_a < span_b else b
+    return not old_card or any(i.kind is IdentifierKind.LOYALTY_ID for i in old.identifiers)
+
+
+def _apart(span_a: Span | None, span_b: Span | None) -> bool:
+    if span_a is None or span_b is None:
+        return False
+    return span_a[1] < span_b[0] or span_b[1] < span_a[0]
+
+
+def _grown(
+    a: RecordData, b: RecordData, spans: tuple[Span | None, Span | None], least_age: int
+) -> bool:
+    births = [r.birth_date for r in (a, b) if r.birth_date is not None]
+    starts = [span[0] for span in spans if span is not None]
     for born in births:
         grown = f"{born.year + least_age:04d}{born.isoformat()[4:]}"
         if any(start < grown for start in starts):

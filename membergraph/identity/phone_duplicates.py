@@ -97,13 +97,19 @@ class ReenrolmentRules(BaseModel):
             enrolled years apart as often; phones of their own on each still say two.
             False: values of their own say two whatever the dates.
         handover_on_a_phone: the handover read on a shared phone alone, not only where
-            her new card's online orders give her old contact's e-mail. Off: on 20,000-people
-            sets nobody tuned for, each fresh one showed a household's two people of one
-            name taking turns on a phone (a son's contact begun as his father's fell silent;
-            a mother's and her daughter's; a father's listing his son's mobile).
+            her new card's online orders give her old contact's e-mail. Each of three
+            20,000-people sets nobody tuned for showed a household's two people of one name
+            taking turns on a phone, each now guarded (first names of their own, the least
+            age, the old contact's card); a fresh one showed none. False: on her card's
+            orders only.
         handover_least_age: a contact seen before the other's holder was this old (by
             the birth date one of them gives) is no old contact of hers: a mother's, whose
             daughter of one name enrols on the household's landline years later.
+        handover_old_card: the contact that fell silent holds a card: the account she
+            forgot is a loyalty one. A contact without a card shows nothing of itself but
+            its last write, while its holder may log in and order online on it for years (a
+            son's web contact, beside his father's contact listing the son's mobile as a
+            relative's). False: any contact may be the old one.
         placeholders_without_postcode: contacts differing only by values that identify no
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
@@ -124,8 +130,9 @@ class ReenrolmentRules(BaseModel):
     own_emails_name_each: bool = True
     garbled_first_names_on_one_value: bool = True
     one_after_the_other: bool = True
-    handover_on_a_phone: bool = False
+    handover_on_a_phone: bool = True
     handover_least_age: int = Field(default=16, ge=0, le=120)
+    handover_old_card: bool = True
 
     def same_person(
         self,

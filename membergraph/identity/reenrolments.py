@@ -16,11 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
-from membergraph.identity.handovers import (
-    first_names_given_alike,
-    grown_when_seen,
-    one_after_the_other,
-)
+from membergraph.identity.handovers import first_names_given_alike, hands_over
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_edges import garbled_born_one
 from membergraph.identity.normalize import IdentifierKind
@@ -119,7 +115,8 @@ class Reenrolments:
         the household's landline. Not when the first names are two of their own, only close
         by letters (:func:`~membergraph.identity.handovers.first_names_given_alike`), nor
         when a contact was seen while the other's holder was a child
-        (:func:`~membergraph.identity.handovers.grown_when_seen`)."""
+        (:func:`~membergraph.identity.handovers.grown_when_seen`), nor when the contact
+        that fell silent holds no card (``reenrolments.handover_old_card``)."""
         rules = self.rules
         if not rules.reenrolments.one_after_the_other:
             return False
@@ -135,9 +132,8 @@ class Reenrolments:
 
         if own_values_disagree(a, b, rules, phones, False, self.place):
             return False
-        return one_after_the_other(a, b, self.records) and grown_when_seen(
-            a, b, self.records, rules.reenrolments.handover_least_age
-        )
+        ren = rules.reenrolments
+        return hands_over(a, b, self.records, ren.handover_least_age, ren.handover_old_card)
 
     def someones(self, kind: IdentifierKind, key: str) -> bool:
         """Whether a value identifies someone: no hub, not blocked."""

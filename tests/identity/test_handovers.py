@@ -21,8 +21,8 @@ from tests.identity.test_cards_apart import together
 
 HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
 LANDLINE = "3135379107"
-# The handover on a shared phone alone is off by default (handover_on_a_phone): these
-# tests read it on; the card-order path (test_her_new_cards_...) is on by default.
+# The handover on a shared phone alone is on by default (handover_on_a_phone), as on the
+# card-order path (test_her_new_cards_...); these tests name it on all the same.
 ON = Rules(reenrolments=ReenrolmentRules(handover_on_a_phone=True))
 OFF = Rules(reenrolments=ReenrolmentRules(one_after_the_other=False, handover_on_a_phone=True))
 
@@ -51,8 +51,11 @@ def purchases(card: str, *days: str) -> list[RecordData]:
         pytest.param({}, ("2024-01-10", "2024-06-30"), ON, True, id="one-after-the-other"),
         pytest.param({}, (), ON, True, id="first-card-never-used"),
         pytest.param({}, ("2024-01-10", "2024-06-30"), OFF, False, id="rule-off"),
-        pytest.param({}, ("2024-01-10", "2024-06-30"), Rules(), False,
-                     id="not-on-a-phone-alone-by-default"),
+        pytest.param({}, ("2024-01-10", "2024-06-30"), Rules(), True,
+                     id="on-a-phone-alone-by-default"),
+        pytest.param({}, ("2024-01-10", "2024-06-30"),
+                     Rules(reenrolments=ReenrolmentRules(handover_on_a_phone=False)), False,
+                     id="on-her-cards-orders-only"),
         # Her first card used after the second contact began: two people side by side.
         pytest.param({}, ("2024-01-10", "2025-06-30"), ON, False, id="first-card-used-on"),
         pytest.param({"updated_at": "2024-03-01T09:00:00Z"}, ("2024-01-10", "2024-06-30"),
@@ -139,10 +142,11 @@ def test_her_new_cards_orders_give_her_old_address(
     ],
 )
 def test_twins_enrolled_years_apart(births: tuple[str | None, str | None], merged: bool) -> None:
-    # Given Sean Wallace on the family's phone with a mobile of his own, written in 2019,
-    # and Sea Wallace on the same phone with an e-mail and a card of her own, from 2024
+    # Given Sean Wallace on the family's phone with a mobile and a card of his own, written
+    # in 2019, and Sea Wallace on the same phone with an e-mail and a card of her own, from 2024
     sean = contact("C0000001", "2019-05-01T10:00:00Z", first_name="Sean", last_name="Wallace",
-                   birth_date=births[0], phones=[LANDLINE, "3135550199"])  # fmt: skip
+                   birth_date=births[0], phones=[LANDLINE, "3135550199"],
+                   loyalty_id="LD61000001")  # fmt: skip
     sea = contact("C0000002", "2024-02-01T10:00:00Z", first_name="Sea", last_name="Wallace",
                   birth_date=births[1], phones=[LANDLINE], emails=["swallace99959@yahoo.com"],
                   loyalty_id="LD61000002")  # fmt: skip
@@ -207,4 +211,38 @@ def test_a_contact_seen_while_she_was_a_child_is_not_hers(
     # When resolved
     result = resolve(world(first, other), rules)
     # Then one member only when both were seen once she was grown
+    assert together(result, first.ref, other.ref) is merged
+
+
+@pytest.mark.parametrize(
+    ("old_card", "first_holds_a_card", "merged"),
+    [
+        # A web contact of 2020 without a card, and a store contact of 2023 listing that
+        # contact's mobile as a relative's beside its own: a son and his father (s161).
+        pytest.param(True, False, False, id="the-old-contact-holds-no-card"),
+        pytest.param(True, True, True, id="the-old-contact-holds-a-card"),
+        pytest.param(False, False, True, id="rule-off"),
+    ],
+)
+def test_the_contact_that_fell_silent_holds_a_card(
+    old_card: bool, first_holds_a_card: bool, merged: bool
+) -> None:
+    # Given Daniel Parker born 1976, on his mobile alone, written in 2020, and his father
+    # with a placeholder birth date, that mobile and one of his own, written in 2023, each
+    # with an e-mail of his own, the second's card used through 2024
+    card = {"loyalty_id": "LD61000001"} if first_holds_a_card else {}
+    first = contact("C0017000", "2020-01-02T11:36:19Z", first_name="Daniel", last_name="Parker",
+                    birth_date="1976-12-26", phones=["2897049440"], address=None,
+                    emails=["daniel.parker28@gmail.com"], **card)  # fmt: skip
+    other = contact("C0023761", "2023-06-12T05:48:29Z", first_name="Daniel",
+                    last_name="Parker", birth_date="1900-01-01",
+                    phones=["4388983045", "2897049440"], emails=["danielparker@gmail.com"],
+                    loyalty_id="LD61000002")  # fmt: skip
+    rules = Rules(
+        reenrolments=ReenrolmentRules(handover_old_card=old_card, handover_on_a_phone=True)
+    )
+    cards = purchases("LD61000002", "2023-06-12", "2024-03-19")
+    # When resolved
+    result = resolve(world(first, other, *cards), rules)
+    # Then one member only when the contact that fell silent is a card's
     assert together(result, first.ref, other.ref) is merged
