@@ -215,11 +215,12 @@ class GraphiQLOff:
 
 
 def _opens_the_ide(scope: Scope) -> bool:
-    """What Strawberry would answer with its IDE: a GET with no ``query``, accepting HTML."""
+    """What the view would answer with its IDE: a GET with no ``query`` nor ``extensions``
+    (:meth:`GraphQLEndpoint.should_render_graphql_ide`), accepting HTML or anything."""
     if scope["method"] != "GET":
         return False
     asked = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    if "query" in asked:
+    if "query" in asked or "extensions" in asked:  # (a persisted query asks for data)
         return False
     accept = named_headers(scope, _READ).get("accept", "")
     return "text/html" in accept or "*/*" in accept
