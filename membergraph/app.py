@@ -38,7 +38,12 @@ from membergraph.gateway_parts import Gateway
 from membergraph.graphiql import asset as graphiql_asset
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
 from membergraph.health import healthz, readyz
-from membergraph.http_rules import MAX_GRAPHQL_BYTES, GraphQLHttpRules, graphql_too_large
+from membergraph.http_rules import (
+    MAX_GRAPHQL_BYTES,
+    GraphiQLOff,
+    GraphQLHttpRules,
+    graphql_too_large,
+)
 from membergraph.ingest import IngestService
 from membergraph.ingest_http import MAX_INGEST_BYTES, ingest_endpoint, ingest_too_large
 from membergraph.jwks import RemoteJwks
@@ -249,8 +254,9 @@ def create_app(
         middleware=[
             # Outermost: every answer, a refused one too, has its request id and is counted.
             Middleware(RequestTelemetry, telemetry=telemetry),
-            *(cors if settings.cors_origins else []),
+            *cors,  # a preflight is answered in every mode, a list of origins or none
             Middleware(OtherSitesPages),
+            *([] if graphiql else [Middleware(GraphiQLOff)]),
             Middleware(ApiKeyMiddleware, authenticator=authenticator),
             Middleware(GraphQLHttpRules),
             Middleware(

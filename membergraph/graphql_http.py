@@ -286,6 +286,12 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         return HTMLResponse(graphiql_page(self.starlette.state.example_query))
 
 
+# What :meth:`GraphQLEndpoint.execute` answers each with over HTTP.
+_REFUSED_OVER_WS: tuple[tuple[type[Exception], str], ...] = (
+    (CannotGetOperationTypeError, "OPERATION_RESOLUTION_FAILURE"),
+    (InvalidOperationTypeError, "BAD_REQUEST"),
+    (MissingQueryError, "BAD_REQUEST"),
+)
 _SERVER_CODES = frozenset({"SOURCE_TIMEOUT", "SOURCE_UNAVAILABLE", "STORE_UNAVAILABLE", "TIMEOUT"})
 
 
@@ -302,10 +308,15 @@ class ClientErrorsInOneLine(logging.Filter):
         cause = error.original_error
         if isinstance(cause, StoreError):
             return False  # (its one WARNING line is the masking's: resolvers.errors)
-        if cause is not None and not isinstance(cause, GraphQLError):
+        # A request naming no operation it can run: HTTP refuses it before executing, but a
+        # socket's subscribe reaches execution, which logs it (and closes 4400).
+        refused = next((c for k, c in _REFUSED_OVER_WS if isinstance(cause, k)), None)
+        if refused is None and cause is not None and not isinstance(cause, GraphQLError):
             return True
         # The code the client is answered with (a parse or validation error gets it later).
-        code = (error.extensions or {}).get("code") or request_error_code(error.formatted)
+        code = (
+            refused or (error.extensions or {}).get("code") or request_error_code(error.formatted)
+        )
         level = logging.WARNING if code in _SERVER_CODES else logging.INFO
         record.levelno, record.levelname = level, logging.getLevelName(level)
         # A message may repeat what the caller typed (an e-mail sent as a phone): the log is

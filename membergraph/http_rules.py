@@ -27,10 +27,12 @@ from membergraph.connectors.lines import deeper_than
 from membergraph.fetch_metadata import REFUSAL, from_another_sites_page
 
 __all__ = [
+    "GRAPHIQL_OFF",
     "GRAPHQL_RESPONSE",
     "MAX_GRAPHQL_BYTES",
     "MAX_JSON_DEPTH",
     "GraphQLHttpRules",
+    "GraphiQLOff",
     "compressed",
     "decode_json",
     "graphql_too_large",
@@ -189,6 +191,39 @@ class GraphQLHttpRules:
                 return
         # (The body's size: :mod:`membergraph.body_limit`, for every route that reads one.)
         await self.app(scope, receive, send)
+
+
+GRAPHIQL_OFF = (
+    "GraphiQL is off: it is served in demo mode only, unless MEMBERGRAPH_GRAPHIQL=true "
+    "(docs/settings.md); send GraphQL requests with POST, or GET with ?query="
+)
+
+
+class GraphiQLOff:
+    """A browser opening ``/graphql`` while GraphiQL is off is told so (404) before
+    credentials are asked for: a Basic login would open nothing."""
+
+    def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path and _opens_the_ide(scope):
+            await send_error(send, 404, GRAPHIQL_OFF)
+            return
+        await self.app(scope, receive, send)
+
+
+def _opens_the_ide(scope: Scope) -> bool:
+    """What the view would answer with its IDE: a GET with no ``query`` nor ``extensions``
+    (:meth:`GraphQLEndpoint.should_render_graphql_ide`), accepting HTML or anything."""
+    if scope["method"] != "GET":
+        return False
+    asked = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    if "query" in asked or "extensions" in asked:  # (a persisted query asks for data)
+        return False
+    accept = named_headers(scope, _READ).get("accept", "")
+    return "text/html" in accept or "*/*" in accept
 
 
 def compressed(encoding: str | None) -> str | None:

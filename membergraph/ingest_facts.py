@@ -30,6 +30,7 @@ from membergraph.identity.service import retrying
 from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.value_tags import record_tags
 from membergraph.insights.offers import line_offer_code
+from membergraph.insights.window import is_purchase
 
 __all__ = ["Fact", "announce", "fact_kinds", "marker", "settle"]
 
@@ -41,15 +42,18 @@ _NOT_PROFILE = frozenset(("consents", "updated_at"))
 
 def fact_kinds(source: SourceName, line: Any, previous: Any) -> Kinds:
     """What a taken line says to the change feed (``previous``: the version it replaced):
-    one kind, or for a CRM version that changes a profile field and a consent, both (a
-    subscriber that acts on profile changes and one that acts on consents each hear it).
+    one kind, or two where a line is two facts, so a subscriber that acts on either kind
+    hears it: a CRM version that changes a profile field and a consent; a new purchase or a
+    call that redeems an offer (``PURCHASE_RECORDED`` or ``CALL``, then ``OFFER_REDEEMED``).
     No line says ``TIER_CHANGED``: a tier is reached by spend, and the scores' keeper
     announces it when a member's figures move it (``scores.py``)."""
-    offered = line_offer_code(line) is not None
+    # A purchase or call that used an offer: every channel must learn it is used, and what
+    # follows purchases (points, receipts) or calls must still hear of it as one.
+    offered = (ChangeKind.OFFER_REDEEMED,) if line_offer_code(line) is not None else ()
     if source is SourceName.TRANSACTIONS:
         if previous is None:
-            # A purchase that used an offer: every channel must learn it is used.
-            return (ChangeKind.OFFER_REDEEMED if offered else ChangeKind.PURCHASE_RECORDED,)
+            # A refunded or cancelled line redeems nothing (as the offers ledger reads it).
+            return (ChangeKind.PURCHASE_RECORDED, *(offered if is_purchase(line) else ()))
         if previous.status != line.status:
             return (ChangeKind.PURCHASE_STATUS_CHANGED,)
         return (ChangeKind.PURCHASE_UPDATED,)
@@ -69,7 +73,7 @@ def fact_kinds(source: SourceName, line: Any, previous: Any) -> Kinds:
         return (
             ChangeKind.OFFER_REDEEMED if line.name == "Offer Redeemed" else ChangeKind.WEB_EVENT,
         )
-    return (ChangeKind.OFFER_REDEEMED if offered else ChangeKind.CALL,)
+    return (ChangeKind.CALL, *offered)
 
 
 @dataclass(frozen=True, slots=True)

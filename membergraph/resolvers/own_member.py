@@ -3,9 +3,10 @@
 A member's history also tells of other members: a conflict names the records that disagree
 with it, a split the records that left, a merge the records and member that joined. A
 frontend app bound to the member sees its member's own records, identifier values and IDs
-there, and nothing of anybody else's: other records are left out of ``records``, and any
-other value in ``evidence`` reads ``***`` (an allow-list, so new evidence shapes stay hidden
-until someone decides otherwise); the events it names (``undoes``, ``event_id``,
+there, and nothing of anybody else's: other records are left out of ``records`` and of
+``evidence`` (a record, a link or cannot-link naming one, another member's ID in a list), and
+any other value in ``evidence`` reads ``***`` (an allow-list, so new evidence shapes stay
+hidden until someone decides otherwise); the events it names (``undoes``, ``event_id``,
 ``conflict_id``) read as the token is shown event IDs (sealed: ``member_cursors``). The
 change feed's entries it hears name its member's IDs only: another member's (the one it
 merged with, or split from) reads ``***``, as the history's ``into_id`` does.
@@ -14,7 +15,7 @@ merged with, or split from) reads ``***``, as the history's ``into_id`` does.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from membergraph.connectors.models import SourceName
@@ -51,32 +52,72 @@ def own_history(
         | set(member_ids)
         | _SOURCES
     )
+    scrub = _Scrub(shown, own, event_id)
     return [
         replace(
             event,
             records=tuple(r for r in event.records if tuple(r) in own),
-            evidence=_scrub(event.evidence, shown, event_id),
+            evidence=scrub(event.evidence),
         )
         for event in events
     ]
 
 
-def _scrub(value: Any, shown: set[str], event_id: Callable[[int], str]) -> Any:
-    if isinstance(value, dict):
-        return {k: _kept(k, v, shown, event_id) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(v, shown, event_id) for v in value]
-    if isinstance(value, str):
-        return value if value in shown else HIDDEN
-    return value
+@dataclass(frozen=True, slots=True)
+class _Scrub:
+    """An event's evidence as the member's token reads it: what is not its own is left out
+    where it is one of a list's items or a record (a masked one would still tell how many
+    records, of which sources, the other side holds, and which other member), and reads
+    ``***`` where it is a single value (``into_id``: a merge had another side)."""
+
+    shown: set[str]
+    own: set[tuple[Any, ...]]
+    event_id: Callable[[int], str]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: self.kept(key, item)
+                for key, item in value.items()
+                # (A value is a record, never a pair: ``into_records`` may hold two.)
+                if key in _VOCABULARY or not (_is_ref(item) and self.names_another(item))
+            }
+        if isinstance(value, list | tuple):
+            return [
+                self(item)
+                for item in value
+                if not self.names_another(item) and not self.hidden_value(item)
+            ]
+        return HIDDEN if self.hidden_value(value) else value
+
+    def kept(self, key: str, value: Any) -> Any:
+        if key in _VOCABULARY:
+            return value
+        if key in _EVENT_IDS:
+            return self.event_id(value) if isinstance(value, int) and value >= 0 else HIDDEN
+        return self(value)
+
+    def hidden_value(self, value: Any) -> bool:
+        return isinstance(value, str) and value not in self.shown
+
+    def names_another(self, value: Any) -> bool:
+        """Whether ``value`` is another member's record (``[source, key]``), or a pair of
+        records one of which is another's (a link or cannot-link, its evidence after them)."""
+        if _is_ref(value):
+            return tuple(value) not in self.own
+        if isinstance(value, list | tuple) and len(value) in (2, 3) and _is_ref(value[0]):
+            return _is_ref(value[1]) and not {tuple(value[0]), tuple(value[1])} <= self.own
+        return False
 
 
-def _kept(key: str, value: Any, shown: set[str], event_id: Callable[[int], str]) -> Any:
-    if key in _VOCABULARY:
-        return value
-    if key in _EVENT_IDS:
-        return event_id(value) if isinstance(value, int) and value >= 0 else HIDDEN
-    return _scrub(value, shown, event_id)
+def _is_ref(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and value[0] in _SOURCES
+        and isinstance(value[1], str)
+    )
 
 
 def own_change(entry: FeedEntry, member_ids: Collection[str]) -> FeedEntry:

@@ -188,7 +188,9 @@ class MemberChangeKind(Enum):
         "they name.",
     )
     PURCHASE_RECORDED = strawberry.enum_value(
-        "purchase_recorded", description="A new purchase, refund or cancellation line."
+        "purchase_recorded",
+        description="A new purchase, refund or cancellation line; one that redeems an offer "
+        "is announced as OFFER_REDEEMED too.",
     )
     PURCHASE_STATUS_CHANGED = strawberry.enum_value(
         "purchase_status_changed", description="A purchase was refunded or cancelled."
@@ -197,10 +199,17 @@ class MemberChangeKind(Enum):
         "purchase_updated", description="A purchase line changed otherwise."
     )
     OFFER_REDEEMED = strawberry.enum_value(
-        "offer_redeemed", description="An `Offer Redeemed` event: stop reminding of it."
+        "offer_redeemed",
+        description="An offer was used: stop reminding of it. An `Offer Redeemed` web event, "
+        "or a new purchase or a call with an `offer_code` (announced as PURCHASE_RECORDED or "
+        "CALL too, first).",
     )
     WEB_EVENT = strawberry.enum_value("web_event", description="Another web analytics event.")
-    CALL = strawberry.enum_value("call", description="A call-center interaction.")
+    CALL = strawberry.enum_value(
+        "call",
+        description="A call-center interaction; one that redeems an offer is announced as "
+        "OFFER_REDEEMED too.",
+    )
     PROFILE_UPDATED = strawberry.enum_value(
         "profile_updated",
         description="A CRM contact was created, or a version changed more than its consents.",

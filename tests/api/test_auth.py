@@ -205,7 +205,12 @@ def test_nothing_but_health_answers_without_a_key(
     response = secured.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    assert secured.get("/graphql", headers={"accept": "text/html", **headers}).status_code == 401
+    page = {"accept": "text/html", **headers}
+    assert (
+        secured.get("/graphql", params={"query": "{ __typename }"}, headers=page).status_code == 401
+    )
+    # (A browser opening /graphql with GraphiQL off is told so, 404, holding no data.)
+    assert secured.get("/graphql", headers=page).status_code == 404
     assert secured.get("/metrics", headers=headers).status_code == 401
     assert secured.post("/ingest/crm", content=b"{}", headers=headers).status_code == 401
     assert secured.get("/healthz").status_code == 200
@@ -366,7 +371,9 @@ def test_graphiql_and_introspection_are_off_once_credentials_are_set(
     page = jwt_client.get(
         "/graphql", headers={"accept": "text/html", "authorization": f"Bearer {token}"}
     )
-    assert "graphiql" not in page.text.lower()
+    # (no page: the answer says GraphiQL is off, and how to turn it on)
+    assert page.status_code == 404 and "<html" not in page.text.lower()
+    assert "MEMBERGRAPH_GRAPHIQL" in page.json()["errors"][0]["message"]
     answer = _with(jwt_client, token, "{ __schema { types { name } } }")
     assert answer["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"  # type: ignore[index]
 

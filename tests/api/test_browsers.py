@@ -209,6 +209,22 @@ async def test_a_socket_that_subscribes_before_connection_init_is_closed(server:
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
+def test_a_browser_opening_graphql_with_graphiql_off_is_told_how_to_turn_it_on(
+    browser: TestClient,
+) -> None:
+    # When a browser opens /graphql on a gateway with keys (GraphiQL off by default)
+    page = browser.get("/graphql", headers={"accept": "text/html,application/xhtml+xml"})
+    # Then it is not asked for a login that would open nothing, and reads why and what to set
+    assert page.status_code == 404
+    assert "basic" not in page.headers.get("www-authenticate", "").lower()
+    [error] = page.json()["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"
+    assert "GraphiQL is off" in error["message"] and "MEMBERGRAPH_GRAPHIQL" in error["message"]
+    # and a query over GET still needs its key, as before
+    asked = browser.get("/graphql", params={"query": MEMBERS}, headers={"accept": "text/html"})
+    assert asked.status_code == 401
+
+
 def test_the_banner_names_the_endpoint_not_graphiql_when_it_is_off(
     data_dir: Path, tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,28 @@ async def test_several_operations_without_a_name_close_a_socket(server: str) -> 
     closed = await _over_ws(server, {"query": TWO_OPERATIONS})
     assert closed.get("closed") == 4400, closed
     assert "operationName" in closed["reason"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param(TWO_OPERATIONS, id="two-operations-no-name"),
+        pytest.param("fragment F on Query { __typename }", id="fragments-only"),
+    ],
+)
+async def test_a_sockets_mistake_is_one_info_line_not_an_error(
+    server: str, query: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # When a client subscribes with a document naming no operation to run (user27, r7)
+    caplog.set_level(logging.INFO)
+    closed = await _over_ws(server, {"query": query})
+    # Then its socket is closed 4400, and the log holds one INFO line naming the code HTTP
+    # answers it with: no ERROR and no traceback any client could fill the log with
+    assert closed.get("closed") == 4400, closed
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not loud, [r.getMessage() for r in loud]
+    said = [r for r in caplog.records if "OPERATION_RESOLUTION_FAILURE" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.INFO], caplog.text
 
 
 def test_a_post_that_accepts_only_html_is_not_acceptable(server: str) -> None:

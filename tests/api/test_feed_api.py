@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from types import SimpleNamespace
+from typing import Any
 
+import httpx
+import websockets
 from starlette.testclient import TestClient
 
+from membergraph.app import create_app
 from membergraph.identity.feed import FeedEntry
+from membergraph.settings import Settings
 from tests.conftest import gql
+from tests.support.http import serving
 
 CONTACT = {
     "contact_id": "C-FEED",
@@ -287,3 +295,58 @@ def test_an_entry_a_newer_release_wrote_is_other_and_the_feed_goes_on(
     assert [
         (m["kind"], m["lineId"]) for m in heard if m["kind"] in ("PURCHASE_RECORDED", "OTHER")
     ] == expected
+
+
+async def _told(address: str, member: str, after: str | None) -> list[dict[str, Any]]:
+    """Every message a subscription to ``member`` is sent, until it completes (a socket
+    silent for 30 s fails the test rather than hang it)."""
+    resume = f', after: "{after}"' if after else ""
+    query = f'subscription {{ memberChanged(id: "{member}"{resume}) {{ kind }} }}'
+    told: list[dict[str, Any]] = []
+    async with websockets.connect(
+        f"ws://{address}/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        while not told or told[-1]["type"] != "complete":
+            told.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+    return told
+
+
+async def test_a_subscription_to_an_id_naming_no_member_says_not_found_and_completes(
+    settings: Settings,
+) -> None:
+    # user27 r3: acknowledged, then silent for ever, where member(id:) answers null at once.
+    async with httpx.AsyncClient() as http:
+        with serving(create_app(settings)) as address:
+            await _not_found_story(http, address)
+
+
+async def _not_found_story(http: httpx.AsyncClient, address: str) -> None:
+    async def ask(query: str) -> Any:
+        answer = await http.post(f"http://{address}/graphql", json={"query": query})
+        return answer.json()["data"]
+
+    # Given a member, and a mistyped ID
+    await http.post(f"http://{address}/ingest/crm", json=[CONTACT])
+    fea = (
+        await ask('{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { id } }')
+    )["m"]["id"]
+    before = (await ask("{ viewer { feedCursor } }"))["viewer"]["feedCursor"]
+    typo = fea[:-1] + ("x" if fea[-1] != "x" else "y")
+    # Then a subscription to the typo is told NOT_FOUND, then completes
+    [error, done] = await _told(address, typo, None)
+    assert error["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert typo in error["payload"]["errors"][0]["message"] and done["type"] == "complete"
+    # When she is erased
+    erased = await ask(f'mutation {{ eraseMember(id: "{fea}", reason: "DPO-1") {{ state }} }}')
+    assert erased["eraseMember"]["state"] == "DONE", erased
+    # Then one subscribing now is told the same; one resuming from before hears her erasure
+    # first (what it missed), then the same
+    [error, done] = await _told(address, fea, None)
+    assert error["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    *heard, error, done = await _told(address, fea, before)
+    assert "ERASED" in [h["payload"]["data"]["memberChanged"]["kind"] for h in heard]
+    assert error["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"

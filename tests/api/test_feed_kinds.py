@@ -103,3 +103,36 @@ def test_a_stewards_undo_is_said_beside_the_split_it_makes(client: TestClient) -
         ("SPLIT", sorted([fea, bo])),
         ("UNDONE", sorted([fea, bo])),
     ]
+
+
+def test_a_purchase_or_call_redeeming_an_offer_is_announced_as_both_kinds(
+    client: TestClient,
+) -> None:
+    # Given a member
+    client.post("/ingest/crm", json=[CONTACT])
+    head = _head(client)
+    # When she uses an offer at the till, on a call, and a refunded line carries a code
+    offered = {**_sale("T-OFFER", 900), "offer_code": "BONUS-X"}
+    refunded = {**_sale("T-REFUND", -900), "offer_code": "BONUS-X", "status": "refunded"}
+    call = {
+        "interaction_id": "I-OFFER",
+        "caller_phone": "+15125550100",
+        "account_ref": {"kind": "email", "value": EMAIL},
+        "agent_id": "A1",
+        "started_at": "2026-11-21T14:00:00Z",
+        "duration_s": 60,
+        "reason": "redeem",
+        "offer_code": "BONUS-X",
+    }
+    client.post("/ingest/transactions", json=[offered, refunded])
+    client.post("/ingest/call_center", json=[call])
+    # Then a consumer of purchases or calls hears them, and one of offers hears both uses;
+    # the refunded line redeems nothing (as her offers ledger reads it)
+    facts = [(e["kind"], e["lineId"]) for e in _since(client, head) if e["source"]]
+    assert facts == [
+        ("PURCHASE_RECORDED", "T-OFFER"),
+        ("OFFER_REDEEMED", "T-OFFER"),
+        ("PURCHASE_RECORDED", "T-REFUND"),
+        ("CALL", "I-OFFER"),
+        ("OFFER_REDEEMED", "I-OFFER"),
+    ]
