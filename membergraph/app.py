@@ -256,8 +256,8 @@ def create_app(
             Middleware(RequestTelemetry, telemetry=telemetry),
             *cors,  # a preflight is answered in every mode, a list of origins or none
             Middleware(OtherSitesPages),
+            Middleware(ApiKeyMiddleware, authenticator=authenticator, graphiql=graphiql),
             *([] if graphiql else [Middleware(GraphiQLOff)]),
-            Middleware(ApiKeyMiddleware, authenticator=authenticator),
             Middleware(GraphQLHttpRules),
             Middleware(
                 BodyLimit,

@@ -42,6 +42,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from membergraph.asgi_headers import named_headers
+from membergraph.http_rules import GRAPHIQL_OFF, opens_the_ide
 from membergraph.jwks import KeysUnavailable
 from membergraph.scopes import ALL_SCOPES, Caller
 from membergraph.tokens import InvalidToken, TokenVerifier
@@ -120,9 +121,10 @@ class Authenticator:
 class ApiKeyMiddleware:
     """Pure ASGI middleware: authenticate every request but health checks."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, graphiql: bool = True) -> None:
         self.app = app
         self.authenticator = authenticator
+        self.graphiql = graphiql  # (off: a browser's page is told so, never asked to log in)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
@@ -132,7 +134,7 @@ class ApiKeyMiddleware:
         if not auth.required and not _addressed_to_loopback(scope):
             await _foreign_host(scope, send)
             return
-        basic = auth.keys != []
+        basic = auth.keys != [] and self.graphiql
         headers = named_headers(scope, _CREDENTIALS)
         try:
             caller = await auth.caller(headers) if auth.required else DEMO_CALLER
@@ -151,7 +153,9 @@ class ApiKeyMiddleware:
             # connection_init, which the GraphQL view checks (4403 without one).
             caller = ANONYMOUS
         if caller is None:
-            await _refuse(scope, receive, send, basic)
+            off = scope["type"] == "http" and not self.graphiql and opens_the_ide(scope)
+            said = f"an API key or a valid token is required; {GRAPHIQL_OFF}" if off else None
+            await _refuse(scope, receive, send, basic, *([said] if said else []))
             return
         scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)

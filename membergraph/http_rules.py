@@ -35,6 +35,7 @@ __all__ = [
     "GraphiQLOff",
     "compressed",
     "decode_json",
+    "opens_the_ide",
     "graphql_too_large",
     "is_request_error",
     "request_error_code",
@@ -200,21 +201,22 @@ GRAPHIQL_OFF = (
 
 
 class GraphiQLOff:
-    """A browser opening ``/graphql`` while GraphiQL is off is told so (404) before
-    credentials are asked for: a Basic login would open nothing."""
+    """A browser opening ``/graphql`` while GraphiQL is off is told so (404), once its
+    credentials are read: without them it is refused (401) as every request is, told the
+    same, and not asked for a Basic login that would open nothing (:mod:`.auth`)."""
 
     def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
         self.app = app
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path and _opens_the_ide(scope):
+        if scope["type"] == "http" and scope["path"] == self.path and opens_the_ide(scope):
             await send_error(send, 404, GRAPHIQL_OFF)
             return
         await self.app(scope, receive, send)
 
 
-def _opens_the_ide(scope: Scope) -> bool:
+def opens_the_ide(scope: Scope) -> bool:
     """What the view would answer with its IDE: a GET with no ``query`` nor ``extensions``
     (:meth:`GraphQLEndpoint.should_render_graphql_ide`), accepting HTML or anything."""
     if scope["method"] != "GET":

@@ -209,8 +209,7 @@ def test_nothing_but_health_answers_without_a_key(
     assert (
         secured.get("/graphql", params={"query": "{ __typename }"}, headers=page).status_code == 401
     )
-    # (A browser opening /graphql with GraphiQL off is told so, 404, holding no data.)
-    assert secured.get("/graphql", headers=page).status_code == 404
+    assert secured.get("/graphql", headers=page).status_code == 401
     assert secured.get("/metrics", headers=headers).status_code == 401
     assert secured.post("/ingest/crm", content=b"{}", headers=headers).status_code == 401
     assert secured.get("/healthz").status_code == 200

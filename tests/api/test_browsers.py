@@ -213,11 +213,19 @@ def test_a_browser_opening_graphql_with_graphiql_off_is_told_how_to_turn_it_on(
     browser: TestClient,
 ) -> None:
     # When a browser opens /graphql on a gateway with keys (GraphiQL off by default)
-    page = browser.get("/graphql", headers={"accept": "text/html,application/xhtml+xml"})
-    # Then it is not asked for a login that would open nothing, and reads why and what to set
-    assert page.status_code == 404
+    html = {"accept": "text/html,application/xhtml+xml"}
+    page = browser.get("/graphql", headers=html)
+    # Then, without its key, it is refused as every request is (nothing answers without
+    # credentials), not asked for a Basic login that would open nothing, and reads why
+    assert page.status_code == 401
     assert "basic" not in page.headers.get("www-authenticate", "").lower()
-    [error] = page.json()["errors"]
+    [refused] = page.json()["errors"]
+    assert refused["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "GraphiQL is off" in refused["message"] and "MEMBERGRAPH_GRAPHIQL" in refused["message"]
+    # and with its key, it is told the page is off and what to set
+    keyed = browser.get("/graphql", headers={**html, "x-api-key": KEY})
+    assert keyed.status_code == 404
+    [error] = keyed.json()["errors"]
     assert error["extensions"]["code"] == "NOT_FOUND"
     assert "GraphiQL is off" in error["message"] and "MEMBERGRAPH_GRAPHIQL" in error["message"]
     # and a query over GET still needs its key, as before
