@@ -97,11 +97,11 @@ class ReenrolmentRules(BaseModel):
             enrolled years apart as often; phones of their own on each still say two.
             False: values of their own say two whatever the dates.
         handover_on_a_phone: the handover read on a shared phone alone, not only where
-            her new card's online orders give her old contact's e-mail. Each of three
+            her new card's online orders give her old contact's e-mail. Off: each of four
             20,000-people sets nobody tuned for showed a household's two people of one name
-            taking turns on a phone, each now guarded (first names of their own, the least
-            age, the old contact's card); a fresh one showed none. False: on her card's
-            orders only.
+            taking turns on a phone, the fourth after the guards the first three made
+            (first names of their own, the least age, the old contact's card). True: on a
+            shared phone too.
         handover_least_age: a contact seen before the other's holder was this old (by
             the birth date one of them gives) is no old contact of hers: a mother's, whose
             daughter of one name enrols on the household's landline years later.
@@ -130,7 +130,7 @@ class ReenrolmentRules(BaseModel):
     own_emails_name_each: bool = True
     garbled_first_names_on_one_value: bool = True
     one_after_the_other: bool = True
-    handover_on_a_phone: bool = True
+    handover_on_a_phone: bool = False
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True
 

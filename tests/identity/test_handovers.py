@@ -21,8 +21,8 @@ from tests.identity.test_cards_apart import together
 
 HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
 LANDLINE = "3135379107"
-# The handover on a shared phone alone is on by default (handover_on_a_phone), as on the
-# card-order path (test_her_new_cards_...); these tests name it on all the same.
+# The handover on a shared phone alone is off by default (handover_on_a_phone): these
+# tests name it on, to read its guards; on her card's orders it is on (test_her_new_cards_...).
 ON = Rules(reenrolments=ReenrolmentRules(handover_on_a_phone=True))
 OFF = Rules(reenrolments=ReenrolmentRules(one_after_the_other=False, handover_on_a_phone=True))
 
@@ -51,11 +51,8 @@ def purchases(card: str, *days: str) -> list[RecordData]:
         pytest.param({}, ("2024-01-10", "2024-06-30"), ON, True, id="one-after-the-other"),
         pytest.param({}, (), ON, True, id="first-card-never-used"),
         pytest.param({}, ("2024-01-10", "2024-06-30"), OFF, False, id="rule-off"),
-        pytest.param({}, ("2024-01-10", "2024-06-30"), Rules(), True,
-                     id="on-a-phone-alone-by-default"),
-        pytest.param({}, ("2024-01-10", "2024-06-30"),
-                     Rules(reenrolments=ReenrolmentRules(handover_on_a_phone=False)), False,
-                     id="on-her-cards-orders-only"),
+        pytest.param({}, ("2024-01-10", "2024-06-30"), Rules(), False,
+                     id="not-on-a-phone-alone-by-default"),
         # Her first card used after the second contact began: two people side by side.
         pytest.param({}, ("2024-01-10", "2025-06-30"), ON, False, id="first-card-used-on"),
         pytest.param({"updated_at": "2024-03-01T09:00:00Z"}, ("2024-01-10", "2024-06-30"),
