@@ -28,7 +28,7 @@ landline: the son's contact begins as the father's falls silent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import version_seconds
@@ -37,6 +37,8 @@ from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 
 __all__ = [
+    "aged",
+    "first_seen",
     "first_names_given_alike",
     "grown_when_seen",
     "hands_over",
@@ -121,7 +123,7 @@ def _grown(
     births = [r.birth_date for r in (a, b) if r.birth_date is not None]
     starts = [span[0] for span in spans if span is not None]
     for born in births:
-        grown = f"{born.year + least_age:04d}{born.isoformat()[4:]}"
+        grown = aged(born, least_age)
         if any(start < grown for start in starts):
             return False
     return True
@@ -147,7 +149,22 @@ def first_names_given_alike(a: RecordData, b: RecordData, near: NearDuplicates) 
     return not (near.common_first_name(x) and near.common_first_name(y))
 
 
+def first_seen(contact: RecordData, records: Mapping[RecordKey, RecordData]) -> str | None:
+    """The first day (``YYYY-MM-DD``) a contact is seen: its version's (``updated_at``), or
+    its cards' first purchase if earlier; None: no version."""
+    span = _span(contact, records)
+    return None if span is None else span[0]
+
+
+def aged(born: date, years: int) -> str:
+    """The day (``YYYY-MM-DD``, as days are compared here) one born on ``born`` is
+    ``years`` old."""
+    return f"{born.year + years:04d}{born.isoformat()[4:]}"
+
+
 def _span(contact: RecordData, records: Mapping[RecordKey, RecordData]) -> Span | None:
+    """The first and last days (``YYYY-MM-DD``) a contact is seen: its version's
+    (``updated_at``) and its cards' purchases; None: no version."""
     seconds = version_seconds(contact.version)
     if seconds is None:
         return None

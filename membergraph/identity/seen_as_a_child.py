@@ -13,29 +13,11 @@ two are left apart and meet again as a match suggestion.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
-from membergraph.connectors.models import SourceName
-from membergraph.connectors.sources import version_seconds
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.handovers import aged, first_seen
 from membergraph.identity.records import RecordData, RecordKey
 
-__all__ = ["first_seen", "seen_as_a_child"]
-
-
-def first_seen(contact: RecordData, records: Mapping[RecordKey, RecordData]) -> str | None:
-    """The first day (``YYYY-MM-DD``) a contact is seen: its version's (``updated_at``), or
-    its cards' first purchase if earlier; None: no version."""
-    seconds = version_seconds(contact.version)
-    if seconds is None:
-        return None
-    days = [datetime.fromtimestamp(seconds, UTC).date().isoformat()]
-    for ident in contact.identifiers:
-        if ident.kind is IdentifierKind.LOYALTY_ID:
-            card = records.get((SourceName.TRANSACTIONS, f"loyalty:{ident.key}"))
-            if card is not None and card.days:
-                days.append(min(card.days))
-    return min(days)
+__all__ = ["seen_as_a_child"]
 
 
 def seen_as_a_child(
@@ -45,7 +27,7 @@ def seen_as_a_child(
     seen before the dated one's holder was ``least_age`` years old (0: never).
 
     Example:
-        >>> from membergraph.connectors.models import CrmContact
+        >>> from membergraph.connectors.models import CrmContact, SourceName
         >>> from membergraph.identity.line_records import record_of_line
         >>> def contact(cid, written, born=None):
         ...     line = CrmContact.model_validate(
@@ -67,5 +49,4 @@ def seen_as_a_child(
     seen = first_seen(undated[0], records)
     born = dated[0].birth_date
     assert born is not None
-    grown = f"{born.year + least_age:04d}{born.isoformat()[4:]}"
-    return seen is not None and seen < grown
+    return seen is not None and seen < aged(born, least_age)
