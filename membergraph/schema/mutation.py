@@ -292,7 +292,9 @@ class Subscription:
         "those naming `id` if given (once that member is merged into another, the survivor's "
         "too, until a split gives `id` back). With `after` (a cursor), first every change "
         "since it, in order, exactly once: reconnect with the last cursor you saw and miss "
-        "nothing. A token bound to one member must pass that member's ID.",
+        "nothing. An `id` that names no member (mistyped, or erased) is an error `NOT_FOUND`, "
+        "then the end (with `after`, once the changes since it that name it are told). A "
+        "token bound to one member must pass that member's ID.",
         permission_classes=[requires("profile:read"), OwnMemberArgument],
     )
     async def member_changed(
