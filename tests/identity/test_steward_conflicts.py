@@ -193,14 +193,7 @@ async def test_the_queue_reads_oldest_first_over_every_conflict(kind: str) -> No
     # had loaded; the store now pages the queue in either order.
     async with open_store(kind) as store:
         service = IdentityService(store)
-        for n in range(3):  # Given three crossed calls, one after the other
-            await service.ingest(
-                [
-                    crm(f"C-A{n}", first="Cy", last="Young", phones=[f"+1415555030{n}"]),
-                    crm(f"C-B{n}", first="Di", last="Ross", phones=[f"+1415555040{n}"]),
-                    call(f"I-{n}", phone=f"+1415555030{n}", ref=("crm_id", f"C-B{n}")),
-                ]
-            )
+        await _crossed_calls(service, 3)  # Given three crossed calls, one after the other
         metrics, query = store.metrics(), ConflictQuery(state="open")
         newest = [e.id for e in await metrics.conflicts(query, None, 10)]
         assert len(newest) == 3 and newest == sorted(newest, key=lambda i: -(i or 0))
@@ -264,14 +257,7 @@ async def test_a_change_reads_only_the_decisions_on_its_conflicts(kind: str) -> 
     async with open_store(kind) as store:
         # Given four crossed calls whose conflicts stewards dismissed, and Cy's, dismissed too
         service = IdentityService(store)
-        for n in range(4):
-            await service.ingest(
-                [
-                    crm(f"C-A{n}", first="Al", last="Stone", phones=[f"+1415555060{n}"]),
-                    crm(f"C-B{n}", first="Bea", last="Moss", phones=[f"+1415555070{n}"]),
-                    call(f"I-X{n}", phone=f"+1415555060{n}", ref=("crm_id", f"C-B{n}")),
-                ]
-            )
+        await _crossed_calls(service, 4, ("Al", "Stone", "Bea", "Moss"), "X", "6")
         for other in await _open(service):
             assert other.id is not None
             await resolve_conflict(service, other.id, Decision.DISMISS, "the rules", "s")
@@ -357,14 +343,7 @@ async def test_the_queue_by_state_is_the_newest_decision_of_each_conflict(kind: 
         # Given six crossed calls: one left open, one dismissed, one dismissed and undone,
         # one dismissed, undone and dismissed again, one linked, one linked and undone
         service = IdentityService(store)
-        for n in range(6):
-            await service.ingest(
-                [
-                    crm(f"C-A{n}", first="Cy", last="Young", phones=[f"+1415555030{n}"]),
-                    crm(f"C-B{n}", first="Di", last="Ross", phones=[f"+1415555040{n}"]),
-                    call(f"I-{n}", phone=f"+1415555030{n}", ref=("crm_id", f"C-B{n}")),
-                ]
-            )
+        await _crossed_calls(service, 6)
         metrics = store.metrics()
         conflicts = await metrics.conflicts(ConflictQuery(), None, 100, oldest_first=True)
         ids = [c.id for c in conflicts]
@@ -419,3 +398,24 @@ async def test_the_queue_by_state_is_the_newest_decision_of_each_conflict(kind: 
                 assert pages == (wanted[::-1] if oldest_first else wanted), (state, oldest_first)
             assert await metrics.count_conflicts(query) == len(wanted)
         assert closed >= {ids[1], ids[3], ids[4]} and not closed & {ids[0], ids[2]}
+
+
+async def _crossed_calls(
+    service: IdentityService,
+    count: int,
+    names: tuple[str, str, str, str] = ("Cy", "Young", "Di", "Ross"),
+    tag: str = "",
+    digit: str = "3",
+) -> None:
+    """``count`` calls, each from A's phone naming B's contact: a conflict each, one ingest
+    after the other (phones +14155550{digit}0N for A, the next digit for B)."""
+    first_a, last_a, first_b, last_b = names
+    b_digit = str(int(digit) + 1)
+    for n in range(count):
+        await service.ingest(
+            [
+                crm(f"C-A{n}", first=first_a, last=last_a, phones=[f"+14155550{digit}0{n}"]),
+                crm(f"C-B{n}", first=first_b, last=last_b, phones=[f"+14155550{b_digit}0{n}"]),
+                call(f"I-{tag}{n}", phone=f"+14155550{digit}0{n}", ref=("crm_id", f"C-B{n}")),
+            ]
+        )
