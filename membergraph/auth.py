@@ -124,7 +124,7 @@ class ApiKeyMiddleware:
     def __init__(self, app: ASGIApp, authenticator: Authenticator, graphiql: bool = True) -> None:
         self.app = app
         self.authenticator = authenticator
-        self.graphiql = graphiql  # (off: a browser's page is told so, never asked to log in)
+        self.graphiql = graphiql  # (off: a browser opening /graphql is told so)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
@@ -134,7 +134,15 @@ class ApiKeyMiddleware:
         if not auth.required and not _addressed_to_loopback(scope):
             await _foreign_host(scope, send)
             return
-        basic = auth.keys != [] and self.graphiql
+        # A browser opening /graphql with GraphiQL off is not asked to log in (it would open
+        # nothing) and is told why; any other page (the console) is, to send its key.
+        ide_off = (
+            not self.graphiql
+            and scope["type"] == "http"
+            and scope["path"] == "/graphql"
+            and opens_the_ide(scope)
+        )
+        basic = auth.keys != [] and not ide_off
         headers = named_headers(scope, _CREDENTIALS)
         try:
             caller = await auth.caller(headers) if auth.required else DEMO_CALLER
@@ -153,8 +161,7 @@ class ApiKeyMiddleware:
             # connection_init, which the GraphQL view checks (4403 without one).
             caller = ANONYMOUS
         if caller is None:
-            off = scope["type"] == "http" and not self.graphiql and opens_the_ide(scope)
-            said = f"an API key or a valid token is required; {GRAPHIQL_OFF}" if off else None
+            said = f"an API key or a valid token is required; {GRAPHIQL_OFF}" if ide_off else None
             await _refuse(scope, receive, send, basic, *([said] if said else []))
             return
         scope.setdefault("state", {})["caller"] = caller
