@@ -60,6 +60,7 @@ __all__ = [
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 _CREDENTIALS = frozenset({b"authorization", b"x-api-key"})
+_REQUIRED = "an API key or a valid token is required"
 
 
 DEMO_CALLER = Caller("local", ALL_SCOPES)
@@ -134,21 +135,12 @@ class ApiKeyMiddleware:
         if not auth.required and not _addressed_to_loopback(scope):
             await _foreign_host(scope, send)
             return
-        # A browser opening /graphql with GraphiQL off is not asked to log in (it would open
-        # nothing) and is told why; any other page (the console) is, to send its key.
-        ide_off = (
-            not self.graphiql
-            and scope["type"] == "http"
-            and scope["path"] == "/graphql"
-            and opens_the_ide(scope)
-        )
-        basic = auth.keys != [] and not ide_off
         headers = named_headers(scope, _CREDENTIALS)
         try:
             caller = await auth.caller(headers) if auth.required else DEMO_CALLER
         except InvalidToken as refused:
             if scope["type"] == "http":
-                await _refuse(scope, receive, send, basic, str(refused))
+                await _refuse(scope, receive, send, self._basic(scope), str(refused))
                 return
             caller = None
         except KeysUnavailable as down:
@@ -161,11 +153,22 @@ class ApiKeyMiddleware:
             # connection_init, which the GraphQL view checks (4403 without one).
             caller = ANONYMOUS
         if caller is None:
-            said = f"an API key or a valid token is required; {GRAPHIQL_OFF}" if ide_off else None
-            await _refuse(scope, receive, send, basic, *([said] if said else []))
+            if self._ide_off(scope):
+                await _refuse(scope, receive, send, False, f"{_REQUIRED}; {GRAPHIQL_OFF}")
+            else:
+                await _refuse(scope, receive, send, self._basic(scope))
             return
         scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
+
+    def _ide_off(self, scope: Scope) -> bool:
+        """A browser opening /graphql with GraphiQL off is not asked to log in (it would
+        open nothing) and is told why; any other page (the console) is, to send its key."""
+        return not self.graphiql and opens_the_ide(scope)
+
+    def _basic(self, scope: Scope) -> bool:
+        """Whether a refusal may ask a browser for a Basic login (keys are configured)."""
+        return self.authenticator.keys != [] and not self._ide_off(scope)
 
 
 def _addressed_to_loopback(scope: Scope) -> bool:
@@ -216,7 +219,7 @@ async def _refuse(
     receive: Receive,
     send: Send,
     basic: bool,
-    message: str = "an API key or a valid token is required",
+    message: str = _REQUIRED,
 ) -> None:
     body = orjson.dumps(
         {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}

@@ -210,16 +210,17 @@ class GraphiQLOff:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path and opens_the_ide(scope):
+        if opens_the_ide(scope, self.path):
             await send_error(send, 404, GRAPHIQL_OFF)
             return
         await self.app(scope, receive, send)
 
 
-def opens_the_ide(scope: Scope) -> bool:
-    """What the view would answer with its IDE: a GET with no ``query`` nor ``extensions``
-    (:meth:`GraphQLEndpoint.should_render_graphql_ide`), accepting HTML or anything."""
-    if scope["method"] != "GET":
+def opens_the_ide(scope: Scope, path: str = "/graphql") -> bool:
+    """What the view at ``path`` would answer with its IDE: a GET with no ``query`` nor
+    ``extensions`` (:meth:`GraphQLEndpoint.should_render_graphql_ide`), accepting HTML or
+    anything."""
+    if scope["type"] != "http" or scope["path"] != path or scope["method"] != "GET":
         return False
     asked = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     if "query" in asked or "extensions" in asked:  # (a persisted query asks for data)

@@ -36,6 +36,7 @@ __all__ = [
     "FeedFollower",
     "follows",
     "kind_of",
+    "stored_after",
 ]
 
 logger = logging.getLogger(__name__)
@@ -267,14 +268,24 @@ class FeedFollower:
 
     async def _merged_after(self, member_id: str, after: int) -> bool:
         """Whether ``member_id`` was merged into another after cursor ``after``."""
-        while True:
-            entries = await self.store.feed_after(after, FEED_PAGE, member_id)
-            for entry in entries:
-                if entry.kind is ChangeKind.MERGED and member_id in entry.member_ids[1:]:
-                    return True
-            if len(entries) < FEED_PAGE:
-                return False
-            after = entries[-1].cursor
+        async for entry in stored_after(self.store, after, member_id):
+            if entry.kind is ChangeKind.MERGED and member_id in entry.member_ids[1:]:
+                return True
+        return False
+
+
+async def stored_after(
+    store: IdentityStore, after: int, member_id: str | None = None
+) -> AsyncIterator[FeedEntry]:
+    """Every stored entry after cursor ``after`` (naming ``member_id`` if given), read a
+    page at a time."""
+    while True:
+        page = await store.feed_after(after, FEED_PAGE, member_id)
+        for entry in page:
+            yield entry
+        if len(page) < FEED_PAGE:
+            return
+        after = page[-1].cursor
 
 
 def follows(entry: FeedEntry, following: set[str], home: str) -> bool:

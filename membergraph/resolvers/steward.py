@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from membergraph.auth import actor_name, caller_of
-from membergraph.identity.feed import FEED_PAGE, FeedEntry, FeedExpired, FeedFollower
+from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower, stored_after
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import (
@@ -252,11 +252,11 @@ async def member_changes(
             erasure among them).
     """
     cursor = await _known_cursor(ctx, after)
-    live = None
+    store, live = ctx.gateway.identity.store, None
     if member_id is not None:
         # An ID merged away: its person lives on as the survivor (followed from the merge on
         # with `after`, at once without).
-        live = await ctx.gateway.identity.store.resolve_member_id(member_id)
+        live = await store.resolve_member_id(member_id)
         if cursor is None and live is not None:
             member_id = live
     # A token bound to one member hears its member's changes naming no other member (a
@@ -265,9 +265,11 @@ async def member_changes(
     sealed = await seal_of(ctx)
     try:
         if member_id is not None and live is None:
-            async for change in _told_before(ctx, member_id, cursor):
-                shown = change if own is None else own_change(change, {own, member_id})
-                yield shown_cursor(change.cursor, sealed), shown
+            # The stored changes naming it after the cursor (none without one): its erasure.
+            if cursor is not None:
+                async for change in stored_after(store, cursor, member_id):
+                    shown = change if own is None else own_change(change, {own, member_id})
+                    yield shown_cursor(change.cursor, sealed), shown
             said = f"no member has the ID {member_id} (mistyped, or erased): nothing to follow"
             raise CodedError(said, "NOT_FOUND")
         async for change in _feed(ctx).subscribe(member_id, cursor):
@@ -277,18 +279,6 @@ async def member_changes(
         # (Its words name feed positions: not for a token bound to one member.)
         said = str(exc) if sealed is None else EXPIRED
         raise CodedError(said, "FEED_EXPIRED") from None
-
-
-async def _told_before(
-    ctx: RequestContext, member_id: str, cursor: int | None
-) -> AsyncIterator[FeedEntry]:
-    """The stored changes naming ``member_id`` after ``cursor`` (none without one)."""
-    last, store = cursor, ctx.gateway.identity.store
-    while last is not None:
-        page = await store.feed_after(last, FEED_PAGE, member_id)
-        for entry in page:
-            yield entry
-        last = page[-1].cursor if len(page) == FEED_PAGE else None
 
 
 async def changes(ctx: RequestContext, after: str | None, first: int) -> list[FeedEntry]:
