@@ -79,7 +79,9 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
         "records": [_record(records.get(ref), ref, pairs, dropped) for ref in refs],
         "source_lines": await _lines(ctx, member),
         "lines_outside_records": await _beyond(ctx, member.id),
-        "identity_history": _plain(await identity_history(ctx, member)),
+        # (Another person's records and values, a rejection's or a split's other side, are
+        # theirs: a copy for this person leaves them out, GDPR art. 15(4).)
+        "identity_history": _plain(await identity_history(ctx, member, own=True)),
         "links": _plain(await store.active_links(refs)),
         "consents": _plain(await C.consents(ctx, member)),
         "reachable_channels": _plain(await C.reachable(ctx, member)),

@@ -34,19 +34,23 @@ __all__ = ["identity_history", "taken_back"]
 _TOLD = frozenset((STEWARD, "suggestion_rejected"))
 
 
-async def identity_history(ctx: RequestContext, member: MemberView) -> list[IdentityEvent]:
+async def identity_history(
+    ctx: RequestContext, member: MemberView, own: bool = False
+) -> list[IdentityEvent]:
     """The member's identity history, oldest first: the events of its ID and of every ID
     merged into it since (through any chain of redirects), each merge once, and the steward
-    changes of its records written under another member (see the module)."""
+    changes of its records written under another member (see the module). ``own``: without
+    other members' records and values (a copy for its person: an access export), as a token
+    bound to the member always reads it."""
     history = await ctx.loaders.member_events.load(member.id)
     events = one_per_merge(history, merge_twins(history, member.id))
     held = await records(ctx, member)
     events = sorted([*events, *await _told_elsewhere(ctx, member, history, held)], key=_by_id)
-    if caller_of(ctx.request).member_id is None:
+    if not own and caller_of(ctx.request).member_id is None:
         return events
-    # A member-bound token reads its member's history without other members' records; the
-    # IDs merged into its member are its member's own; the events its evidence names are
-    # sealed, as its events' own IDs (the store's numbering counts every member's changes).
+    # Without other members' records; the IDs merged into its member are its member's own.
+    # A member-bound token reads the events its evidence names sealed, as its events' own
+    # IDs (the store's numbering counts every member's changes).
     pairs = await identifiers(ctx, member)
     own_ids = {member.id, member.requested_id, *(e.member_id for e in history)}
     return own_history(events, held, pairs, own_ids, await event_ids(ctx))

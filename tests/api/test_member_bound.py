@@ -237,6 +237,31 @@ def test_her_history_names_none_of_another_members_records(world: World, story: 
     assert "loyalty:LD22220002" in text and "husband" in text, "a steward sees the whole story"
 
 
+@pytest.mark.parametrize(
+    "story",
+    [
+        pytest.param(_merge_and_undo, id="merge-then-undo"),
+        pytest.param(_link_and_split, id="link-then-split"),
+    ],
+)
+def test_her_access_export_names_none_of_another_persons_records(world: World, story: Any) -> None:
+    # Given a steward's merge of Jane and Bob, undone, or a link split again
+    story(world)
+    jane = world.member_of("C-JANE")["id"]
+    # When a privacy admin exports Jane's data for her (an access request)
+    admin = _token(sub="privacy-pat", scope="privacy:admin")
+    answer = world.ask(admin, f'{{ exportMember(id: "{jane}") }}')
+    assert "errors" not in answer, answer
+    export = answer["data"]["exportMember"]
+    # Then her history tells what happened to her records, and nothing of Bob's records
+    # (the steward's reason is kept as written: its words are the privacy team's to read)
+    history = [{**e, "reason": None} for e in export["identity_history"]]
+    assert any(e["kind"] == "merged" for e in history), history
+    text = orjson.dumps(history).decode()
+    assert not [bob for bob in ("C-BOB", "LD22220002", "bob.roe") if bob in text], text
+    assert ["crm", "C-JANE"] in [list(r) for e in history for r in e["records"]]
+
+
 @contextmanager
 def _subscribed(world: World, token: str, query: str) -> Iterator[WebSocketTestSession]:
     with world.client.websocket_connect(
