@@ -44,7 +44,8 @@ def fact_kinds(source: SourceName, line: Any, previous: Any) -> Kinds:
     """What a taken line says to the change feed (``previous``: the version it replaced):
     one kind, or two where a line is two facts, so a subscriber that acts on either kind
     hears it: a CRM version that changes a profile field and a consent; a new purchase or a
-    call that redeems an offer (``PURCHASE_RECORDED`` or ``CALL``, then ``OFFER_REDEEMED``).
+    call that redeems an offer (``PURCHASE_RECORDED`` or ``CALL``, then ``OFFER_REDEEMED``),
+    and an ``Offer Redeemed`` web event (``WEB_EVENT``, then ``OFFER_REDEEMED``).
     No line says ``TIER_CHANGED``: a tier is reached by spend, and the scores' keeper
     announces it when a member's figures move it (``scores.py``)."""
     # A purchase or call that used an offer: every channel must learn it is used, and what
@@ -70,9 +71,11 @@ def fact_kinds(source: SourceName, line: Any, previous: Any) -> Kinds:
             # a subscriber acting on consents must hear of (the member's consents are read
             # again: ``consents`` orders every source's choices).
             return (ChangeKind.WEB_EVENT, ChangeKind.CONSENT_CHANGED)
-        return (
-            ChangeKind.OFFER_REDEEMED if line.name == "Offer Redeemed" else ChangeKind.WEB_EVENT,
-        )
+        if line.name == "Offer Redeemed":
+            # A web event like any (activity, recency), and an offer every channel must
+            # stop reminding of.
+            return (ChangeKind.WEB_EVENT, ChangeKind.OFFER_REDEEMED)
+        return (ChangeKind.WEB_EVENT,)
     return (ChangeKind.CALL, *offered)
 
 

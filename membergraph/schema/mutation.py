@@ -201,10 +201,14 @@ class MemberChangeKind(Enum):
     OFFER_REDEEMED = strawberry.enum_value(
         "offer_redeemed",
         description="An offer was used: stop reminding of it. An `Offer Redeemed` web event, "
-        "or a new purchase or a call with an `offer_code` (announced as PURCHASE_RECORDED or "
-        "CALL too, first).",
+        "or a new purchase or a call with an `offer_code` (announced as WEB_EVENT, "
+        "PURCHASE_RECORDED or CALL too, first).",
     )
-    WEB_EVENT = strawberry.enum_value("web_event", description="Another web analytics event.")
+    WEB_EVENT = strawberry.enum_value(
+        "web_event",
+        description="A web analytics event; an `Offer Redeemed` one is announced as "
+        "OFFER_REDEEMED too, a consent choice as CONSENT_CHANGED too.",
+    )
     CALL = strawberry.enum_value(
         "call",
         description="A call-center interaction; one that redeems an offer is announced as "

@@ -76,6 +76,7 @@ def test_each_fact_a_member_cares_about_is_one_entry_of_its_kind(client: TestCli
     assert facts == [
         ("PROFILE_UPDATED", "C-FEED"),
         ("PURCHASE_RECORDED", "T-FEED-1"),
+        ("WEB_EVENT", "E-FEED-1"),
         ("OFFER_REDEEMED", "E-FEED-1"),
         ("PURCHASE_STATUS_CHANGED", "T-FEED-1"),
         ("CONSENT_CHANGED", "C-FEED"),
@@ -174,6 +175,7 @@ def test_a_subscriber_that_resumes_after_its_cursor_gets_what_it_missed(
     # The card's record joining the member is an identity entry (LINKED) between them.
     assert [(m["kind"], m["lineId"]) for m in missed if m["lineId"]] == [
         ("PURCHASE_RECORDED", "T-FEED-1"),
+        ("WEB_EVENT", "E-FEED-1"),
         ("OFFER_REDEEMED", "E-FEED-1"),
     ]
     cursors = [int(m["cursor"]) for m in missed]
