@@ -9,7 +9,9 @@ contacts (each a new e-mail address and card, as a sign-up flow sends them). Pri
 lines answered and the server's resident memory every ``--every`` seconds.
 
 ``--cache-cap N`` starts the server with every ``functools.lru_cache`` of the package capped
-at N entries (a diagnosis, not a setting: what the per-value caches hold of the growth).
+at N entries (a diagnosis, not a setting). A serving gateway caps its identity value caches
+itself (``membergraph/identity/value_cache.py``, 4,096 entries each); run this from an older
+tree (``PYTHONPATH=TREE``) to compare.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from membergraph.http_rules import (
     GraphQLHttpRules,
     graphql_too_large,
 )
+from membergraph.identity.value_cache import capped
 from membergraph.ingest import IngestService
 from membergraph.ingest_http import MAX_INGEST_BYTES, ingest_endpoint, ingest_too_large
 from membergraph.jwks import RemoteJwks
@@ -176,7 +177,11 @@ def create_app(
             announce(result.members, sources.where, time.perf_counter() - started)
         try:
             async with telemetry.own_port(settings.host, settings.metrics_port):
-                with serving_collector() if serving else contextlib.nullcontext():
+                # Serving: the collector set for requests, the value caches capped.
+                with (
+                    serving_collector() if serving else contextlib.nullcontext(),
+                    capped() if serving else contextlib.nullcontext(),
+                ):
                     yield
         finally:
             pruning.cancel()

@@ -19,7 +19,6 @@ record: it identifies no one, and is counted as a line without owner.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -42,6 +41,7 @@ from membergraph.identity.records import (
     typed_email_keys,
 )
 from membergraph.identity.rules import Rules
+from membergraph.identity.value_cache import value_cache
 
 __all__ = [
     "typed_record_key",
@@ -124,7 +124,7 @@ Described = tuple[str, frozenset[Identifier]] | None
 """A record's key and identifiers, from the fields of a line (None: the line has no owner)."""
 
 
-@lru_cache(maxsize=1 << 16)
+@value_cache(1 << 16)
 def transaction_record(
     loyalty_id: str | None, email: str | None, channel: str, region: str = "US"
 ) -> Described:
@@ -217,7 +217,7 @@ def web_event_key(event: WebEvent) -> str:
     return visitor_key(event.anonymous_id, event.user_id, email)
 
 
-@lru_cache(maxsize=1 << 16)
+@value_cache(1 << 16)
 def visitor_record(
     anonymous_id: str,
     user_id: str | None,

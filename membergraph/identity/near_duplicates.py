@@ -5,7 +5,7 @@ comparisons they make."""
 from __future__ import annotations
 
 import re
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -16,6 +16,7 @@ from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.surname_forms import generation, surname_kept
 from membergraph.identity.typing_slips import finger_slip, keyboard_slip, year_slip
+from membergraph.identity.value_cache import value_cache
 
 __all__ = ["NearDuplicates", "Signature"]
 
@@ -378,7 +379,7 @@ class NearDuplicates(BaseModel):
         return self.day_month_swaps and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
 
 
-@lru_cache(maxsize=1 << 14)
+@value_cache(1 << 14)
 def _same_names(rules: NearDuplicates, af: str, al: str, bf: str, bl: str) -> str:
     """``"both"`` (first and last names close, or swapped), ``"first_only"`` (close first
     names, family names not: a marriage, when ``family_name_changes``), or ``""``."""

@@ -14,11 +14,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
-from functools import lru_cache
 
 import idna
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from membergraph.identity.value_cache import value_cache
 
 __all__ = [
     "BadIdentifier",
@@ -239,7 +240,7 @@ def email_match_key(email: str) -> str:
     return f"{local}@{domain}"
 
 
-@lru_cache(maxsize=1 << 14)
+@value_cache(1 << 14)
 def fold_name(name: str) -> str:
     """A person's name as names are compared: case, accents, spaces and punctuation folded.
     (Cached: scoring suggestions folds each contact's names once for every pair it is in.)
@@ -294,11 +295,10 @@ def normalize_phone(value: str, region: str = "US") -> str:
     return _parsed_phone(text, region)
 
 
-@lru_cache(maxsize=65536)
+@value_cache(65536)
 def _parsed_phone(text: str, region: str) -> str:
     """A phone as phonenumbers reads it (slow, hence cached; the quick North American
-    shapes need no cache: a scan, an export, meets each number once, and a cache of them
-    would grow with the data until full)."""
+    shapes need none: a scan or an export meets each number once, and would fill it)."""
     if not any(ch.isdigit() for ch in text):
         raise BadIdentifier(f"{_shown(text)} is not a phone number")
     try:

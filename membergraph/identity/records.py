@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache, partial
+from functools import partial
 from typing import NamedTuple
 
 from membergraph.connectors.models import SourceName
@@ -26,6 +26,7 @@ from membergraph.identity.normalize import (
 )
 from membergraph.identity.purchase_days import EMAIL_DAYS_KEPT, merged_days
 from membergraph.identity.rules import Rules
+from membergraph.identity.value_cache import value_cache
 
 __all__ = [
     "Identifier",
@@ -200,7 +201,7 @@ def identifier_key(kind: IdentifierKind, normalized: str) -> str:
     return card_match_key(normalized) if kind is IdentifierKind.LOYALTY_ID else normalized
 
 
-@lru_cache(maxsize=1 << 16)
+@value_cache(1 << 16)
 def _crm_id_spellings(normalized: str) -> tuple[str, ...]:
     return crm_id_spellings(normalized, _CRM_ID_FORMATS)
 
@@ -218,7 +219,7 @@ def typed_crm_ids(raw: str, via: str, region: str) -> list[Identifier | None]:
     return [identifier_of((IdentifierKind.CRM_ID, key, typed.value, via)) for key in spellings]
 
 
-@lru_cache(maxsize=1 << 17)
+@value_cache(1 << 17)
 def _normalized(kind: IdentifierKind, raw: str, region: str) -> tuple[str, str] | str:
     """``raw``'s matching key and normalized value, or why it is none of its kind: one
     normalization for every way a value is captured, and for saying why it is left out (a
@@ -230,7 +231,7 @@ def _normalized(kind: IdentifierKind, raw: str, region: str) -> tuple[str, str] 
     return identifier_key(kind, value), value
 
 
-@lru_cache(maxsize=1 << 17)
+@value_cache(1 << 17)
 def make_identifier(
     kind: IdentifierKind, raw: str | None, via: str, region: str
 ) -> Identifier | None:
