@@ -40,7 +40,6 @@ __all__ = [
     "aged",
     "first_seen",
     "first_names_given_alike",
-    "grown_when_seen",
     "hands_over",
     "one_after_the_other",
 ]
@@ -67,33 +66,6 @@ def one_after_the_other(
     return _apart(_span(a, records), _span(b, records))
 
 
-def grown_when_seen(
-    a: RecordData, b: RecordData, records: Mapping[RecordKey, RecordData], least_age: int
-) -> bool:
-    """Whether both contacts were first seen once the holder was ``least_age`` years old, by
-    the birth date either gives (none given: True). A contact seen while she was a child is
-    not her old one: a mother's of one name, on the landline her daughter enrols on later.
-
-    Example:
-        >>> from membergraph.connectors.models import CrmContact
-        >>> from membergraph.identity.line_records import record_of_line
-        >>> def contact(cid, written, born=None):
-        ...     line = CrmContact.model_validate(
-        ...         {"contact_id": cid, "updated_at": written, "birth_date": born})
-        ...     return record_of_line(SourceName.CRM, line)
-        >>> mother = contact("C1", "2016-03-23T04:40:39Z")
-        >>> daughter = contact("C2", "2026-01-01T00:00:00Z", born="2008-03-12")
-        >>> grown_when_seen(mother, daughter, {}, 16)
-        False
-        >>> grown_when_seen(contact("C3", "2024-03-12T00:00:00Z"), daughter, {}, 16)
-        True
-    """
-    births = [r.birth_date for r in (a, b) if r.birth_date is not None]
-    if not births:
-        return True
-    return _grown(a, b, (_span(a, records), _span(b, records)), least_age)
-
-
 def hands_over(
     a: RecordData,
     b: RecordData,
@@ -101,9 +73,12 @@ def hands_over(
     least_age: int,
     old_card: bool = False,
 ) -> bool:
-    """:func:`one_after_the_other` and :func:`grown_when_seen` together, each contact's
-    span read once; with ``old_card``, the contact that fell silent holds a card (a contact
-    without one shows only its last write: its holder may log in on it for years)."""
+    """Whether one contact hands over to the other: :func:`one_after_the_other`, each
+    first seen once the holder was ``least_age`` years old by the birth date either gives
+    (a contact seen while she was a child is not her old one: a mother's of one name, on
+    the landline her daughter enrols on later), each contact's span read once; with
+    ``old_card``, the contact that fell silent holds a card (a contact without one shows
+    only its last write: its holder may log in on it for years)."""
     span_a, span_b = _span(a, records), _span(b, records)
     if not _apart(span_a, span_b) or not _grown(a, b, (span_a, span_b), least_age):
         return False

@@ -115,7 +115,7 @@ class Reenrolments:
         the household's landline. Not when the first names are two of their own, only close
         by letters (:func:`~membergraph.identity.handovers.first_names_given_alike`), nor
         when a contact was seen while the other's holder was a child
-        (:func:`~membergraph.identity.handovers.grown_when_seen`), nor when the contact
+        (:func:`~membergraph.identity.handovers.hands_over`), nor when the contact
         that fell silent holds no card (``reenrolments.handover_old_card``)."""
         rules = self.rules
         if not rules.reenrolments.one_after_the_other:
