@@ -23,6 +23,7 @@ from membergraph.identity.service import ApplyResult
 from membergraph.identity.store.port import StoreError
 from membergraph.ingest_answers import turns
 from membergraph.ingest_facts import Fact, announce, settle
+from membergraph.logs import Recurring
 from membergraph.resolvers.consent import record_line_consents
 
 __all__ = ["HEAL_SECONDS", "PushFinisher", "record_consents"]
@@ -60,12 +61,14 @@ class PushFinisher:
         its feed entry is read by every process yet told to no subscriber until the next
         push of its source or the next start: the SMS service never hears of the redeemed
         bonus."""
+        problem = Recurring(logger, "could not finish an earlier push yet")
         while True:
             await asyncio.sleep(HEAL_SECONDS)
             try:
                 await self.heal_left()
+                problem.ok()
             except (ConnectorError, StoreError, TimeoutError) as exc:  # the next turn
-                logger.warning("could not finish an earlier push yet: %s", exc)
+                problem.failed(exc)
 
     async def heal_left(self) -> int:
         """Finish the lines a failed push of this process stored and did not complete, and

@@ -35,6 +35,7 @@ from membergraph.identity.store.metrics_port import (
     Scoring,
     SegmentRules,
 )
+from membergraph.logs import Recurring
 from membergraph.measuring import Measurer, Page, micros
 from membergraph.tasks import stop
 
@@ -225,16 +226,18 @@ class MetricsKeeper(Measurer):
         self._task = asyncio.create_task(self._run(interval), name="metrics-keeper")
 
     async def _run(self, interval: float) -> None:
+        problem = Recurring(logger, "metrics keeper")
         while True:
             try:
                 await self.catch_up()
                 more = True
                 while more:  # a page at a time, each awaiting the store
                     more = await self.refresh_outdated() == PAGE
+                problem.ok()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a source or the store is down: try again later
-                logger.warning("metrics keeper: %s", exc)
+                problem.failed(exc)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await self._wake.wait()

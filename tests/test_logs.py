@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import orjson
 import pytest
 
+from membergraph import logs
 from membergraph.logs import (
     REQUEST_ID,
     JsonFormatter,
@@ -192,3 +193,23 @@ async def test_an_access_line_reaches_a_handler_added_after_the_configuration(
     # Then both see it: the configured stream and the added handler
     assert [r.getMessage() for r in records] == ["GET /healthz 200 0.5 ms"]
     assert stream.getvalue().endswith("INFO membergraph.access [None] GET /healthz 200 0.5 ms\n")
+
+
+def test_a_recurring_problem_is_said_again_once_a_minute_or_when_its_words_change(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(logs.time, "monotonic", lambda: clock[0])
+    problem = logs.Recurring(logging.getLogger("membergraph.test"), "keeper")
+    caplog.set_level("INFO", logger="membergraph.test")
+    for seconds, words in [(0, "down"), (0.2, "down"), (30, "down"), (61, "down"), (62, "gone")]:
+        clock[0] = 1000.0 + seconds
+        problem.failed(RuntimeError(words))
+    problem.ok()
+    problem.ok()  # (nothing more to say)
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "keeper: down"),
+        ("WARNING", "keeper: down (again 2 times in 61 s)"),
+        ("WARNING", "keeper: gone"),
+        ("INFO", "keeper: working again, after 5 failed turns"),
+    ]

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from membergraph.logs import Recurring
 from membergraph.tasks import stop
 
 if TYPE_CHECKING:
@@ -163,14 +164,16 @@ class FeedFollower:
             pass
 
     async def _run(self) -> None:
+        problem = Recurring(logger, "feed follower")
         while True:
             try:
                 while await self._step():
                     pass
+                problem.ok()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the store is down: try again, never die
-                logger.warning("feed follower: %s", exc)
+                problem.failed(exc)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()

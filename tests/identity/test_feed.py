@@ -422,3 +422,36 @@ async def test_a_subscriber_of_a_merged_away_id_resumes_hearing_the_survivor(
         await replayed.aclose()
     assert own_before[gone] in heard and own_before[kept] not in heard  # not the other's
     assert heard[-2:] == [first, second] and merge.cursor in heard
+
+
+async def test_a_store_down_for_many_polls_is_one_warning_then_one_line_when_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a follower polling every 10 ms over a store whose reads fail for 30 polls
+    async with SqliteStore(str(tmp_path / "store.db")) as store:
+        failing = [30]
+        read = store.feed_after
+
+        async def feed_after(*args: Any, **kwargs: Any) -> list[FeedEntry]:
+            if failing[0]:
+                failing[0] -= 1
+                raise StoreError("SQLite store: read failed: the store file was replaced")
+            return await read(*args, **kwargs)
+
+        store.feed_after = feed_after  # type: ignore[method-assign]
+        follower = FeedFollower(store, interval=0.01)
+        caplog.set_level("INFO", logger="membergraph.identity.feed")
+        await follower.start()
+        try:
+            async with asyncio.timeout(30):
+                # (what is awaited is a log line: nothing to wait on but the log itself)
+                while failing[0] or "working again" not in caplog.text:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+        finally:
+            await follower.aclose()
+    # Then the log says it once, and once that it is over (not a line a poll)
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert said == [
+        ("WARNING", "feed follower: SQLite store: read failed: the store file was replaced"),
+        ("INFO", "feed follower: working again, after 30 failed turns"),
+    ]
