@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -19,6 +18,7 @@ from rich.console import Console
 from membergraph.backup_cli import backup, restore
 from membergraph.cli_checks import (
     refuse,
+    require_free_port,
     require_out_folder,
     require_store,
     require_writable_store,
@@ -139,7 +139,7 @@ def serve(
         require_sources_in_a_database(settings)  # before a port is taken or a server asked
     except StoreError as exc:
         refuse(str(exc))
-    _require_free_port(settings.host, settings.port)
+    require_free_port(settings.host, settings.port)
     _require_servable_store(settings)
     banner = Banner(settings, err, open_browser)
     configure_logging(settings.log_format, access=settings.access_log)
@@ -185,26 +185,6 @@ def serve(
     except StoreError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
-
-
-def _require_free_port(host: str, port: int) -> None:
-    """Exit 2 when the address is taken, before loading anything: the server would load,
-    announce its URL (which another server answers) and only then fail to bind."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except OSError:
-        return  # uvicorn names an address it cannot resolve
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            err.print(
-                f"error: {host}:{port} is in use ({exc.strerror}): another server "
-                "listens there; pick another port with --port or MEMBERGRAPH_PORT"
-            )
-            raise typer.Exit(2) from None
 
 
 def _require_servable_store(settings: Settings) -> None:

@@ -8,6 +8,8 @@ no command creates a folder it was not asked for, and none that reads a store (`
 from __future__ import annotations
 
 import contextlib
+import errno
+import socket
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -20,6 +22,7 @@ from membergraph.connectors.sources import SOURCES
 
 __all__ = [
     "refuse",
+    "require_free_port",
     "require_out_apart",
     "require_out_file",
     "require_out_folder",
@@ -35,6 +38,40 @@ def refuse(message: str) -> NoReturn:
     """Say what is wrong with the command line and stop with exit code 2."""
     err.print(f"error: {message}")
     raise typer.Exit(2)
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Exit 2 when the address cannot be listened on, before loading anything: the server
+    would load, announce its URL (which another server answers) and only then fail to bind."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # uvicorn names an address it cannot resolve
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            refuse(f"{host}:{port} {_unbound(exc)}")
+
+
+def _unbound(exc: OSError) -> str:
+    """Why an address cannot be listened on, and what to change: the port, or the host."""
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"cannot be listened on ({exc.strerror}): the host is no address of this "
+            "machine; pick one of its addresses with --host or MEMBERGRAPH_HOST"
+        )
+    if exc.errno == errno.EACCES:
+        return (
+            f"cannot be listened on ({exc.strerror}): a port below 1024 needs privileges; "
+            "pick another port with --port or MEMBERGRAPH_PORT"
+        )
+    return (
+        f"is in use ({exc.strerror}): another server listens there; pick another port with "
+        "--port or MEMBERGRAPH_PORT"
+    )
 
 
 def sqlite_file(url: str) -> Path | None:

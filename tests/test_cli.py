@@ -295,6 +295,25 @@ def test_serve_names_a_port_in_use_before_loading_or_announcing_anything(
     assert "GraphiQL" not in result.output and not store.exists()
 
 
+def test_serve_names_the_host_when_it_is_no_address_of_this_machine(tmp_path: Path) -> None:
+    # Given credentials (so any host may be named) and a host this machine does not have
+    store = tmp_path / "store.db"
+    result = runner.invoke(
+        app,
+        ["serve", "--host", "192.0.2.1", "--store", f"sqlite:///{store}", "--no-open"],
+        env={
+            "MEMBERGRAPH_CACHE_DIR": str(tmp_path / "cache"),
+            "MEMBERGRAPH_DEMO_MEMBERS": "20",
+            "MEMBERGRAPH_JWT_SECRET": "a-secret-of-at-least-thirty-two-bytes!!",
+        },
+    )
+    # Then it blames the host, not the port, before loading anything
+    assert result.exit_code == 2, result.output
+    assert "192.0.2.1:8000 cannot be listened on" in result.output
+    assert "no address of this machine" in result.output and "--host" in result.output
+    assert "in use" not in result.output and not store.exists()
+
+
 def test_serve_says_in_one_line_that_a_read_only_store_cannot_be_written(
     tmp_path: Path,
 ) -> None:
