@@ -54,7 +54,9 @@ def load_manifest(path: Path) -> dict[str, str]:
         document = orjson.loads(path.read_bytes())
         operations = document["operations"]
         pairs = {str(op["id"]): str(op["body"]) for op in operations}
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+    except OSError as exc:  # (its words without the path, said once)
+        raise ValueError(f"persisted query manifest {path}: {exc.strerror}") from None
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"persisted query manifest {path}: {exc}") from None
     for hash_, body in pairs.items():
         if sha256(body) != hash_:

@@ -117,6 +117,12 @@ def test_a_broken_manifest_or_allow_list_without_one_stops_start_up(tmp_path: Pa
         load_settings(persisted_queries=bad)
     with pytest.raises(SettingsError, match="MEMBERGRAPH_PERSISTED_QUERIES"):
         load_settings(persisted_queries_only=True)
+    # A missing file is named once, with why
+    missing = tmp_path / "missing.json"
+    with pytest.raises(SettingsError) as refused:
+        load_settings(persisted_queries=missing)
+    assert str(refused.value).count(str(missing)) == 1, refused.value
+    assert "No such file or directory" in str(refused.value)
 
 
 def test_what_callers_register_is_bounded_by_its_text_not_only_by_count() -> None:
