@@ -205,13 +205,17 @@ def _left_out(value: Any) -> list[Any]:
     return found
 
 
-@pytest.mark.parametrize(
+# A steward's two ways of joining Jane's records and Bob's, then parting them.
+STORIES = pytest.mark.parametrize(
     "story",
     [
         pytest.param(_merge_and_undo, id="merge-then-undo"),
         pytest.param(_link_and_split, id="link-then-split"),
     ],
 )
+
+
+@STORIES
 def test_her_history_names_none_of_another_members_records(world: World, story: Any) -> None:
     story(world)
     jane = world.member_of("C-JANE")["id"]
@@ -237,13 +241,7 @@ def test_her_history_names_none_of_another_members_records(world: World, story: 
     assert "loyalty:LD22220002" in text and "husband" in text, "a steward sees the whole story"
 
 
-@pytest.mark.parametrize(
-    "story",
-    [
-        pytest.param(_merge_and_undo, id="merge-then-undo"),
-        pytest.param(_link_and_split, id="link-then-split"),
-    ],
-)
+@STORIES
 def test_her_access_export_names_none_of_another_persons_records(world: World, story: Any) -> None:
     # Given a steward's merge of Jane and Bob, undone, or a link split again
     story(world)
