@@ -220,7 +220,7 @@ class SqliteConnections:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(connection, *args)`` in the connection's thread, driver errors mapped: for
         stores that share this file's connection (the privacy store)."""
-        async with self._mapped("privacy"):
+        async with self._mapped("privacy records"):
             return await self._in_thread(fn, *args)
 
     async def run_aside(self, fn: Callable[..., T], *args: Any) -> T:
@@ -229,12 +229,12 @@ class SqliteConnections:
         for the writer (a push's reads, parsing and writes). ``fn`` begins its own write
         transaction. Elsewhere (in memory, while a first load stages, outside a request)
         in the writer's thread, as :meth:`run`."""
-        async with self._mapped("privacy"):
+        async with self._mapped("audit write"):
             self._same_file()
             return await self._trip(fn, *args, on=self._beside(self.aside))
 
     async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
         """:meth:`run` for a read: a request's on :attr:`reader`, behind no write."""
-        async with self._mapped("privacy"):
+        async with self._mapped("privacy records read"):
             self._same_file()
             return await self._trip(fn, *args, on=self._beside(self.reader))
