@@ -63,10 +63,9 @@ class NearDuplicates(BaseModel):
     not ``Ann``/``Anne``, nor ``Chris``, a short form of two names); with ``typos_born_one``,
     so are two close first names one of which is no common first name (``Patruck``/
     ``Patrick``: a typing) when the birth dates are the same day (not swapped, not slipped).
-    With ``partial_names``, a
-    contact that left its first or family name empty joins the one person's contacts on a
-    shared ``kinds`` value whose same name field is close and whose birth date (given on both)
-    agrees
+    With ``partial_names``, a contact that left its first or family name empty joins the one
+    person's contacts on a shared ``kinds`` value whose same name field is close and whose
+    birth date (given on both) agrees
     (:mod:`~membergraph.identity.partial_names`); with ``partial_names_by_email``, with no birth
     date to compare, on an e-mail that names that person (``barbara.harris@``: her own address,
     not a family's). A contact whose first name, or first and family names read together, is one
@@ -77,8 +76,9 @@ class NearDuplicates(BaseModel):
     on a shared ``kinds`` value or phone that give the same date, as a contact with a name left
     empty does (the clerk typed a word for the name, not for the e-mail and the birth date), and
     with ``partial_names_by_email`` one with no date to compare joins them on an e-mail that
-    names them. ``first_names`` and ``family_names`` are common names (any case and accents),
-    besides the nicknames' first names: an e-mail on a contact that names another person with
+    names them, sharing her phone too unless ``placeholder_names_by_email`` (the address she
+    gave the clerk names her). ``first_names`` and ``family_names`` are common names (any case,
+    accents), with the nicknames' first names: an e-mail on a contact naming another with
     them is a relative's (:func:`~membergraph.identity.email_names.a_relatives_email`); empty
     lists read addresses by the contact's own names and the nicknames only. With
     ``own_values_identify_someone``, a value the data shows to be no one's (a store's e-mail or
@@ -117,6 +117,7 @@ class NearDuplicates(BaseModel):
     partial_names: bool = True
     partial_names_by_email: bool = True
     placeholder_names_by_birth: bool = True
+    placeholder_names_by_email: bool = True
     own_values_identify_someone: bool = True
     undated_own_phones: bool = True
     member_births_agree: bool = True
