@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from membergraph.identity.common_names import FAMILY_NAMES, FIRST_NAMES
-from membergraph.identity.name_forms import first_name_core, slipped_short_form
+from membergraph.identity.name_forms import first_name_core, names_swapped, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.surname_forms import generation, surname_kept
@@ -114,6 +114,7 @@ class NearDuplicates(BaseModel):
     short_forms_born_one: bool = True
     typos_born_one: bool = True
     dropped_letters_born_one: bool = True
+    swapped_names_born_one: bool = True
     partial_names: bool = True
     partial_names_by_email: bool = True
     placeholder_names_by_birth: bool = True
@@ -297,21 +298,20 @@ class NearDuplicates(BaseModel):
         return _same_names(self, a[0], a[1], b[0], b[1])
 
     def family_names_close(self, a: str, b: str) -> bool:
-        """Whether two family names are close, a generational suffix on one only aside:
-        ``Murphey``/``Murphy``, not ``Murphy Jr.``/``Murphy``."""
+        """Whether two family names are close, with one generational suffix (not ``Jr.``/none)."""
         (a, gen_a), (b, gen_b) = generation(a), generation(b)
         return gen_a == gen_b and self.last_names_close(fold_name(a), fold_name(b))
 
     def born_one(self, a: Signature | None, b: Signature | None) -> bool:
-        """Whether two contacts give birth dates that agree (both given: one date, day and
-        month swapped, a year slipped) under one first name (the same letters once case,
-        accents and a middle initial are aside), so that values of their own on each do not
-        say two people (``births_outweigh_own_values``): twins have two first names, if
-        only a letter or a short form apart (Anne/Ann, Steven/Steve)."""
+        """Whether two contacts give birth dates that agree (both given) under one first name
+        (case, accents, a middle initial aside) or, one date, one name swapped
+        (``swapped_names_born_one``): values of their own then say nothing of two people."""
         if not self.births_outweigh_own_values or a is None or b is None:
             return False
         if self.birth_said(a[2], b[2]) == "left_out" or not self.same_birth(a[2], b[2]):
             return False
+        if self.swapped_names_born_one and names_swapped(a, b):  # Pham Susan, Susan Pham
+            return self.birth_said(a[2], b[2]) == "agreed"
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
         if not first_a or not first_b:
             return False
