@@ -15,7 +15,7 @@ from membergraph.identity.name_forms import first_name_core, names_swapped, slip
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.surname_forms import generation, surname_kept
-from membergraph.identity.typing_slips import finger_slip, keyboard_slip, letter_dropped, year_slip
+from membergraph.identity.typing_slips import finger_slip, keyboard_slip, year_slip
 
 __all__ = ["NearDuplicates", "Signature"]
 
@@ -56,9 +56,10 @@ class NearDuplicates(BaseModel):
     (``Anne``/``Ann``), each with her own e-mail, her own card or, at one address, her own phone
     (a duplicate entered after a move has a new landline at the new address; a replaced card is
     listed with the new one); with ``births_outweigh_own_values``, not when both birth dates are
-    given and agree and the first names are one (the same letters): twins have two first names,
-    if only a letter or a short form apart; with ``short_forms_born_one``, a name and its
-    listed short form more than a letter apart are one first name (``Jennifer``/``Jen``;
+    given and agree and the first names are one (the same letters): no two relatives are born on
+    one day under one first name (twins have two, if only a letter or a short form apart), so
+    her values of her own are her old and new ones; with ``short_forms_born_one``, a name and
+    its listed short form more than a letter apart are one first name (``Jennifer``/``Jen``;
     not ``Ann``/``Anne``, nor ``Chris``, a short form of two names); with ``typos_born_one``,
     so are two close first names one of which is no common first name (``Patruck``/
     ``Patrick``: a typing) when the birth dates are the same day (not swapped, not slipped).
@@ -113,7 +114,6 @@ class NearDuplicates(BaseModel):
     births_outweigh_own_values: bool = True
     short_forms_born_one: bool = True
     typos_born_one: bool = True
-    dropped_letters_born_one: bool = True
     swapped_names_born_one: bool = True
     partial_names: bool = True
     partial_names_by_email: bool = True
@@ -195,7 +195,8 @@ class NearDuplicates(BaseModel):
 
     @staticmethod
     def one_slip(a: str, b: str) -> bool:
-        """Whether two folded names are one slip apart at most (a letter out, in, or swapped)."""
+        """Whether two folded names are at most one slip apart (a letter left out, added,
+        another, or two swapped)."""
         return OSA.distance(a, b, score_cutoff=1) <= 1
 
     def listed_first_name(self, name: str) -> bool:
@@ -320,13 +321,12 @@ class NearDuplicates(BaseModel):
 
     def _typed_born_one(self, a: str, b: str, born_a: str, born_b: str) -> bool:
         """Whether two folded first names, not both common ones, are one name typed twice
-        (``typos_born_one``), one birth date on both: a slip of the fingers (``Ptarick``), or a
-        letter inside left out (``dropped_letters_born_one``: :func:`letter_dropped`)."""
+        (``typos_born_one``): a slip of the fingers (``Ptarick``, ``Patruck``) under one birth
+        date, the same day on both. Twins are named a letter apart (``Anne``/``Ann``)."""
         if not self.typos_born_one or self.birth_said(born_a, born_b) != "agreed":
             return False
         common = self.common_first_name
-        slip = finger_slip(a, b) or (self.dropped_letters_born_one and letter_dropped(a, b))
-        return not (common(a) and common(b)) and slip
+        return not (common(a) and common(b)) and finger_slip(a, b)
 
     def _one_first_name(self, a: str, b: str) -> bool:
         """Whether two folded first names are one name written in full and as its listed

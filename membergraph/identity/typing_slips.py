@@ -5,7 +5,7 @@ next to the right one (``Jphn`` for ``John``), one digit of a birth year mistype
 
 from __future__ import annotations
 
-__all__ = ["finger_slip", "keyboard_slip", "letter_dropped", "year_slip"]
+__all__ = ["finger_slip", "keyboard_slip", "year_slip"]
 
 
 def year_slip(a: str, b: str) -> bool:
@@ -50,24 +50,3 @@ def finger_slip(a: str, b: str) -> bool:
     at = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
     swapped = at + 1 < len(a) and a[at] == b[at + 1] and a[at + 1] == b[at]
     return swapped and a[at + 2 :] == b[at + 2 :]
-
-
-def letter_dropped(a: str, b: str) -> bool:
-    """Whether one name is the other with one letter inside it left out (``micael``,
-    ``jennifr``): not its first or last letter, nor one of a doubled pair, where names
-    differ as often as typings do (``ann``/``anne``, ``hanna``/``hannah``, ``alan``/
-    ``allan``).
-
-    Example:
-        >>> letter_dropped("michael", "micael"), letter_dropped("anne", "ann")
-        (True, False)
-        >>> letter_dropped("allan", "alan"), letter_dropped("megan", "mean")
-        (False, True)
-    """
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    if len(long) != len(short) + 1:
-        return False
-    return any(
-        long[:at] + long[at + 1 :] == short and long[at] not in (long[at - 1], long[at + 1])
-        for at in range(1, len(long) - 1)
-    )

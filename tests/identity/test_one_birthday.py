@@ -13,7 +13,7 @@ from membergraph.identity.name_forms import names_swapped
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import NearDuplicates, Rules, load_rules
-from membergraph.identity.typing_slips import finger_slip, letter_dropped
+from membergraph.identity.typing_slips import finger_slip
 from tests.identity.builders import crm, world
 
 HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
@@ -21,7 +21,6 @@ NEW_HOME = {"line1": "714 Main Ct", "city": "Dayton", "postal_code": "45402", "c
 MOBILE = "7166034233"
 BORN = "1969-07-02"
 NO_TYPOS = Rules(near_duplicates=NearDuplicates(typos_born_one=False))
-NO_DROPS = Rules(near_duplicates=NearDuplicates(dropped_letters_born_one=False))
 NO_SWAPS = Rules(near_duplicates=NearDuplicates(swapped_names_born_one=False))
 NO_MOVES = Rules(reenrolments=ReenrolmentRules(one_birthday_outweighs_postcodes=False))
 
@@ -39,14 +38,9 @@ def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
         pytest.param({"first": "Patruck"}, Rules(), True, id="a-typed-first-name"),
         pytest.param({"first": "Patruck"}, NO_TYPOS, False, id="typos-rule-off"),
         pytest.param({"first": "Ptarick"}, Rules(), True, id="two-letters-swapped"),
-        # Twins a letter apart: a letter left off at the end, not a slip of the fingers.
+        # Twins a letter apart: a letter left off, not a slip of the fingers.
         pytest.param({"first": "Patric"}, Rules(), False, id="twins-patrick-and-patric"),
-        # A letter inside left out (twenty-eighth round, dropped_letters_born_one): a typing
-        # under one birthday (Micael, Jennifr); twins Patrick and Patrik are not told apart.
-        pytest.param({"first": "Patrik"}, Rules(), True, id="a-letter-inside-left-out"),
-        pytest.param({"first": "Patrik"}, NO_DROPS, False, id="dropped-letters-rule-off"),
-        pytest.param({"first": "Patrik", "birth": "1969-02-07"}, Rules(), False,
-                     id="a-letter-left-out-day-and-month-swapped"),
+        pytest.param({"first": "Patrik"}, Rules(), False, id="twins-patrick-and-patrik"),
         # His name in the wrong boxes, one birthday (twenty-eighth round).
         pytest.param({"first": "Roberts", "last": "Patrick"}, Rules(), True,
                      id="first-and-family-names-swapped"),
@@ -103,30 +97,6 @@ def test_one_birthday_on_a_shared_phone(second: dict[str, Any], rules: Rules, me
 def test_a_slip_of_the_fingers(typed: str, meant: str, slip: bool) -> None:
     assert finger_slip(typed, meant) is slip
     assert finger_slip(meant, typed) is slip
-
-
-@pytest.mark.parametrize(
-    ("typed", "meant", "dropped"),
-    [
-        pytest.param("micael", "michael", True, id="a-letter-inside"),
-        pytest.param("mean", "megan", True, id="a-letter-inside-short"),
-        pytest.param("jennifr", "jennifer", True, id="the-last-but-one"),
-        pytest.param("patric", "patrick", False, id="the-last-letter"),
-        pytest.param("ann", "anne", False, id="an-e-at-the-end"),
-        pytest.param("atrick", "patrick", False, id="the-first-letter"),
-        pytest.param("alan", "allan", False, id="one-of-a-double"),
-        pytest.param("michhael", "michael", False, id="a-letter-doubled"),
-        pytest.param("patruck", "patrick", False, id="another-letter"),
-        pytest.param("patrick", "patrick", False, id="the-same"),
-    ],
-)
-def test_a_letter_inside_left_out(typed: str, meant: str, dropped: bool) -> None:
-    assert letter_dropped(typed, meant) is dropped
-    assert letter_dropped(meant, typed) is dropped
-
-
-def test_dropped_letters_are_written_in_the_default_rules() -> None:
-    assert load_rules(None).near_duplicates.dropped_letters_born_one is True
 
 
 @pytest.mark.parametrize(
