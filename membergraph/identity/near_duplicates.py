@@ -195,8 +195,7 @@ class NearDuplicates(BaseModel):
 
     @staticmethod
     def one_slip(a: str, b: str) -> bool:
-        """Whether two folded names are at most one slip apart (a letter left out, added,
-        another, or two swapped)."""
+        """Whether two folded names are one edit apart at most (two letters swapped: one)."""
         return OSA.distance(a, b, score_cutoff=1) <= 1
 
     def listed_first_name(self, name: str) -> bool:
