@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping
 
 from rapidfuzz.distance import OSA
 
-__all__ = ["first_name_core", "slipped_short_form"]
+from membergraph.identity.normalize import fold_name
+
+__all__ = ["first_name_core", "names_swapped", "slipped_short_form"]
 
 # Started only where a run of spaces starts: Python's ``re`` tries a pattern at every
 # position, and from each space of a long run it would read the rest of the run again.
@@ -55,3 +57,19 @@ def slipped_short_form(
             if OSA.distance(form, other, score_cutoff=1) <= 1:
                 return True
     return False
+
+
+def names_swapped(a: tuple[str, str, str], b: tuple[str, str, str]) -> bool:
+    """Whether two signatures (first name, family name, birth date) give one name with its
+    first and family names swapped, two different words (``Miller William`` and ``William
+    Miller``, a form filled in the wrong boxes).
+
+    Example:
+        >>> names_swapped(("pham", "susan", ""), ("Susan", "Pham", ""))
+        True
+        >>> names_swapped(("james", "james", ""), ("james", "james", ""))
+        False
+    """
+    first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
+    last_a, last_b = fold_name(a[1]), fold_name(b[1])
+    return bool(first_a) and first_a != last_a and (first_a, last_a) == (last_b, first_b)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from membergraph.identity.common_names import FAMILY_NAMES, FIRST_NAMES
-from membergraph.identity.name_forms import first_name_core, slipped_short_form
+from membergraph.identity.name_forms import first_name_core, names_swapped, slipped_short_form
 from membergraph.identity.nicknames import NICKNAMES, OTHER_NAMES
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.surname_forms import generation, surname_kept
@@ -64,10 +64,9 @@ class NearDuplicates(BaseModel):
     not ``Ann``/``Anne``, nor ``Chris``, a short form of two names); with ``typos_born_one``,
     so are two close first names one of which is no common first name (``Patruck``/
     ``Patrick``: a typing) when the birth dates are the same day (not swapped, not slipped).
-    With ``partial_names``, a
-    contact that left its first or family name empty joins the one person's contacts on a
-    shared ``kinds`` value whose same name field is close and whose birth date (given on both)
-    agrees
+    With ``partial_names``, a contact that left its first or family name empty joins the one
+    person's contacts on a shared ``kinds`` value whose same name field is close and whose
+    birth date (given on both) agrees
     (:mod:`~membergraph.identity.partial_names`); with ``partial_names_by_email``, with no birth
     date to compare, on an e-mail that names that person (``barbara.harris@``: her own address,
     not a family's). A contact whose first name, or first and family names read together, is one
@@ -78,8 +77,9 @@ class NearDuplicates(BaseModel):
     on a shared ``kinds`` value or phone that give the same date, as a contact with a name left
     empty does (the clerk typed a word for the name, not for the e-mail and the birth date), and
     with ``partial_names_by_email`` one with no date to compare joins them on an e-mail that
-    names them. ``first_names`` and ``family_names`` are common names (any case and accents),
-    besides the nicknames' first names: an e-mail on a contact that names another person with
+    names them, sharing her phone too unless ``placeholder_names_by_email`` (the address she
+    gave the clerk names her). ``first_names`` and ``family_names`` are common names (any case,
+    accents), with the nicknames' first names: an e-mail on a contact naming another with
     them is a relative's (:func:`~membergraph.identity.email_names.a_relatives_email`); empty
     lists read addresses by the contact's own names and the nicknames only. With
     ``own_values_identify_someone``, a value the data shows to be no one's (a store's e-mail or
@@ -115,9 +115,11 @@ class NearDuplicates(BaseModel):
     births_outweigh_own_values: bool = True
     short_forms_born_one: bool = True
     typos_born_one: bool = True
+    swapped_names_born_one: bool = True
     partial_names: bool = True
     partial_names_by_email: bool = True
     placeholder_names_by_birth: bool = True
+    placeholder_names_by_email: bool = True
     own_values_identify_someone: bool = True
     undated_own_phones: bool = True
     member_births_agree: bool = True
@@ -194,8 +196,7 @@ class NearDuplicates(BaseModel):
 
     @staticmethod
     def one_slip(a: str, b: str) -> bool:
-        """Whether two folded names are at most one slip apart (a letter left out, added,
-        another, or two swapped)."""
+        """Whether two folded names are one edit apart at most (two letters swapped: one)."""
         return OSA.distance(a, b, score_cutoff=1) <= 1
 
     def listed_first_name(self, name: str) -> bool:
@@ -298,21 +299,20 @@ class NearDuplicates(BaseModel):
         return _same_names(self, a[0], a[1], b[0], b[1])
 
     def family_names_close(self, a: str, b: str) -> bool:
-        """Whether two family names are close, a generational suffix on one only aside:
-        ``Murphey``/``Murphy``, not ``Murphy Jr.``/``Murphy``."""
+        """Whether two family names are close, with one generational suffix (not ``Jr.``/none)."""
         (a, gen_a), (b, gen_b) = generation(a), generation(b)
         return gen_a == gen_b and self.last_names_close(fold_name(a), fold_name(b))
 
     def born_one(self, a: Signature | None, b: Signature | None) -> bool:
-        """Whether two contacts give birth dates that agree (both given: one date, day and
-        month swapped, a year slipped) under one first name (the same letters once case,
-        accents and a middle initial are aside), so that values of their own on each do not
-        say two people (``births_outweigh_own_values``): twins have two first names, if
-        only a letter or a short form apart (Anne/Ann, Steven/Steve)."""
+        """Whether two contacts give birth dates that agree (both given) under one first name
+        (case, accents, a middle initial aside) or, one date, one name swapped
+        (``swapped_names_born_one``): values of their own then say nothing of two people."""
         if not self.births_outweigh_own_values or a is None or b is None:
             return False
         if self.birth_said(a[2], b[2]) == "left_out" or not self.same_birth(a[2], b[2]):
             return False
+        if self.swapped_names_born_one and names_swapped(a, b):  # Pham Susan, Susan Pham
+            return self.birth_said(a[2], b[2]) == "agreed"
         first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (a, b))
         if not first_a or not first_b:
             return False

@@ -59,6 +59,7 @@ def _named_by_email(
     part: Signature,
     signed: list[tuple[Signature, RecordKey]],
     records: Mapping[RecordKey, RecordData],
+    till_word: bool = False,
 ) -> list[tuple[Signature, RecordKey]]:
     """The contacts on an e-mail that names them (``names_her``: her family name with a
     form of her first name, ``barbara.harris@``) whose birth dates leave nothing to compare
@@ -67,7 +68,9 @@ def _named_by_email(
     (``near_duplicates.partial_names_by_email``). A family name alone or a till's word says
     no more than the address does (a parent's, given for a student enrolled with the family
     name only): such a contact must share her phone too. A date it gives that one of the
-    contacts on the address contradicts says another person (her son, born 2007)."""
+    contacts on the address contradicts says another person (her son, born 2007). A till's
+    word (``till_word``) with ``placeholder_names_by_email`` needs no phone: the clerk typed
+    a word for whoever stood there, and the address that person gave names her."""
     near, held = rules.near_duplicates, rules.near_duplicates.birth_date_placeholders
     dated = part[2] and part[2] not in held
     if dated and any(sig[2] and not near.same_birth(part[2], sig[2]) for sig, _ in signed):
@@ -88,7 +91,7 @@ def _named_by_email(
         and (
             near.names_close(part[0], part[1] or sig[1], sig[0], sig[1])
             if part[0]
-            else shares_a_phone(other)
+            else (till_word and near.placeholder_names_by_email) or shares_a_phone(other)
         )
     ]
 
@@ -144,7 +147,8 @@ def partial_duplicates(
             ]  # fmt: skip
         undated = not fits and kind is IdentifierKind.EMAIL and near.partial_names_by_email
         if undated:
-            fits = _named_by_email(rules, value, record, part, signed, records)
+            till_word = rule == PLACEHOLDER_NAME_RULE
+            fits = _named_by_email(rules, value, record, part, signed, records, till_word)
         if not fits or not all(
             near.same_person(a, b) for i, (a, _) in enumerate(fits) for b, _ in fits[i + 1 :]
         ):

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.name_forms import names_swapped
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.records import RecordKey
-from membergraph.identity.rules import NearDuplicates, Rules
+from membergraph.identity.rules import NearDuplicates, Rules, load_rules
 from membergraph.identity.typing_slips import finger_slip
 from tests.identity.builders import crm, world
 
@@ -20,6 +21,7 @@ NEW_HOME = {"line1": "714 Main Ct", "city": "Dayton", "postal_code": "45402", "c
 MOBILE = "7166034233"
 BORN = "1969-07-02"
 NO_TYPOS = Rules(near_duplicates=NearDuplicates(typos_born_one=False))
+NO_SWAPS = Rules(near_duplicates=NearDuplicates(swapped_names_born_one=False))
 NO_MOVES = Rules(reenrolments=ReenrolmentRules(one_birthday_outweighs_postcodes=False))
 
 
@@ -39,6 +41,15 @@ def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
         # Twins a letter apart: a letter left off, not a slip of the fingers.
         pytest.param({"first": "Patric"}, Rules(), False, id="twins-patrick-and-patric"),
         pytest.param({"first": "Patrik"}, Rules(), False, id="twins-patrick-and-patrik"),
+        # His name in the wrong boxes, one birthday (twenty-eighth round).
+        pytest.param({"first": "Roberts", "last": "Patrick"}, Rules(), True,
+                     id="first-and-family-names-swapped"),
+        pytest.param({"first": "ROBERTS", "last": "Patrick A."}, Rules(), False,
+                     id="swapped-an-initial-in-the-family-box"),
+        pytest.param({"first": "Roberts", "last": "Patrick"}, NO_SWAPS, False,
+                     id="swapped-names-rule-off"),
+        pytest.param({"first": "Roberts", "last": "Patrick", "birth": "1969-02-07"}, Rules(),
+                     False, id="swapped-names-day-and-month-swapped"),
         # The day and month swapped, or a year slipped, say less than one day.
         pytest.param({"first": "Patruck", "birth": "1969-02-07"}, Rules(), False,
                      id="day-and-month-swapped"),
@@ -86,3 +97,22 @@ def test_one_birthday_on_a_shared_phone(second: dict[str, Any], rules: Rules, me
 def test_a_slip_of_the_fingers(typed: str, meant: str, slip: bool) -> None:
     assert finger_slip(typed, meant) is slip
     assert finger_slip(meant, typed) is slip
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "swapped"),
+    [
+        pytest.param(("Miller", "William"), ("william", "MILLER"), True, id="swapped"),
+        pytest.param(("Pham", "Susan"), ("Susan A.", "Pham"), True, id="a-middle-initial"),
+        pytest.param(("Pham", "Susan"), ("Susan", "Phm"), False, id="a-typo-besides"),
+        pytest.param(("James", "James"), ("James", "James"), False, id="one-word-twice"),
+        pytest.param(("Susan", "Pham"), ("Susan", "Pham"), False, id="not-swapped"),
+    ],
+)
+def test_names_swapped(a: tuple[str, str], b: tuple[str, str], swapped: bool) -> None:
+    assert names_swapped((*a, ""), (*b, "")) is swapped
+    assert names_swapped((*b, ""), (*a, "")) is swapped
+
+
+def test_swapped_names_are_written_in_the_default_rules() -> None:
+    assert load_rules(None).near_duplicates.swapped_names_born_one is True

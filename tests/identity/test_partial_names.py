@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from membergraph.identity.email_names import names_her
 from membergraph.identity.engine import Resolution, resolve
 from membergraph.identity.records import RecordKey
-from membergraph.identity.rules import NearDuplicates, Rules
+from membergraph.identity.rules import NearDuplicates, Rules, load_rules
 from tests.identity.builders import crm, purchase, world
 
 NEAR = NearDuplicates()
@@ -95,8 +95,14 @@ def test_partial_names_is_a_rule() -> None:
         pytest.param({"first": "Guest", "last": "Customer", "birth": None,
                       "phones": ["4155550171"]}, Rules(), True,
                      id="no-birth-date-her-phone-on-an-e-mail-naming-her"),
-        pytest.param({"first": "Guest", "last": "Customer", "birth": None}, Rules(), False,
-                     id="no-birth-date-no-phone-of-hers"),
+        # Twenty-eighth round: the address naming her is hers without her phone too.
+        pytest.param({"first": "Guest", "last": "Customer", "birth": None}, Rules(), True,
+                     id="no-birth-date-no-phone-of-hers-on-an-e-mail-naming-her"),
+        pytest.param({"first": "Walk", "last": "In", "birth": None}, Rules(), True,
+                     id="walk-in-no-birth-date-on-an-e-mail-naming-her"),
+        pytest.param({"first": "Guest", "last": "Customer", "birth": None},
+                     Rules(near_duplicates=NearDuplicates(placeholder_names_by_email=False)),
+                     False, id="no-birth-date-no-phone-rule-off"),
         pytest.param({"first": "Guest", "last": "Customer", "birth": None,
                       "phones": ["4155550171"]},
                      Rules(near_duplicates=NearDuplicates(partial_names_by_email=False)), False,
@@ -169,8 +175,10 @@ def test_a_contact_named_by_a_tills_word_on_a_phone(birth: str | None, merged: b
                      id="a-family-name-alone-a-parents-address-for-a-student"),
         pytest.param({"first": "Walk", "last": "In", "phones": ["4155550171"]},
                      "barbara.harris@mail.org", True, id="walk-in-her-phone-too"),
-        pytest.param({"first": "Walk", "last": "In"}, "barbara.harris@mail.org", False,
-                     id="walk-in-nothing-but-the-address"),
+        pytest.param({"first": "Walk", "last": "In"}, "barbara.harris@mail.org", True,
+                     id="walk-in-nothing-but-the-address-naming-her"),
+        pytest.param({"first": "Walk", "last": "In"}, "coffeelover113@mail.org", False,
+                     id="walk-in-on-an-e-mail-naming-no-one"),
         pytest.param({"first": "Barbara", "last": ""}, "coffeelover113@mail.org", False,
                      id="an-e-mail-naming-no-one"),
         pytest.param({"first": "", "last": "Harris"}, "the.harrises@mail.org", False,
@@ -268,12 +276,13 @@ def test_an_undated_contact_never_joins_two_peoples_contacts(
     assert all(
         NEAR.same_person(a, b) for i, a in enumerate(signatures) for b in signatures[i + 1 :]
     )
-    # and when the contacts its name fits (a family name alone or a till's word: on her phone
-    # too) are one person, it is theirs (the e-mail names her)
+    # and when the contacts its name fits (a family name alone: on her phone too; a till's
+    # word: any the address names) are one person, it is theirs (the e-mail names her)
     fits = [
         r for r in contacts
         if r.signature and names_her(email, r.first_name, r.last_name, NEAR)
-        and (r is contacts[0] and phone if undated[0] in ("", "Walk")
+        and (r is contacts[0] and phone if undated[0] == ""
+             else True if undated[0] == "Walk"
              else NEAR.names_close(undated[0], "harris", r.signature[0], r.signature[1]))
     ]  # fmt: skip
     sigs = [r.signature for r in fits]
@@ -323,3 +332,7 @@ def test_which_namesakes_an_undated_contact_joins_does_not_hang_on_the_order() -
     ]  # fmt: skip
     # Then the undated contact joins the same namesakes either way
     assert members[0] == members[1]
+
+
+def test_a_tills_word_on_her_named_address_is_written_in_the_default_rules() -> None:
+    assert load_rules(None).near_duplicates.placeholder_names_by_email is True
