@@ -10,7 +10,8 @@ work as soon as the store takes writes again, without a restart (erasures are re
 the privacy upkeep, as after any failure). A first load is the exception: it holds the
 store's file alone, so one left unfinished is finished at the next start, and until then
 the gateway is not ready (an empty store is never said to be) and takes no push (a first
-load resolves the folder's lines alone: a record pushed before it would be left out).
+load puts the folder's lines in as they are: a newer version pushed before it would be
+replaced by the folder's, acknowledged and lost).
 """
 
 from __future__ import annotations

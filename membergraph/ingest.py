@@ -127,7 +127,7 @@ class IngestService(PushFinisher):
         self, source: SourceName, items: Sequence[Any], into: SourceConnector | None
     ) -> Pushed:
         gateway = self.gateway
-        if gateway.first_load_cut is not None:  # (its lines would be left out of that load)
+        if gateway.first_load_cut is not None:  # (that load would put older lines over them)
             raise IngestRefused(
                 503,
                 f"{RESTART_TO_LOAD}; nothing was taken: send the lines again then",
