@@ -125,8 +125,11 @@ def restore(
         _remove(partial)
         err.print(said or f"error: could not restore {path}: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
-    aside = f"; the store it replaced is kept as {kept} (with its log)" if kept else ""
-    err.print(f"restored {path} from {source} ({counts}){aside}")
+    aside = ""
+    if kept is not None:  # (its log only when it held changes: see _set_aside)
+        log = " (with its log)" if Path(f"{kept}-wal").exists() else ""
+        aside = f"; the store it replaced is kept as {kept}{log}"
+    err.print(f"restored {path} from {source} ({counts}){aside}", soft_wrap=True)
     if found is not None:  # (a backup an older or newer release took: restored, not served)
         err.print(f"note: the restored {refusal(found, url)}", soft_wrap=True)
 

@@ -354,6 +354,8 @@ def test_a_restore_leaves_no_index_nor_empty_log_beside_the_store_it_replaced(
     # Then the replaced store is kept alone: no -shm, no empty -wal beside it
     kept = sorted(p.name for p in tmp_path.glob("store.db.before-restore-*"))
     assert len(kept) == 1 and not kept[0].endswith(("-wal", "-shm")), kept
+    said = " ".join(done.output.split())
+    assert f"kept as {tmp_path / kept[0]}" in said and "with its log" not in said
 
 
 def test_a_restore_from_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
