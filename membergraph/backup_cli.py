@@ -30,6 +30,7 @@ from membergraph.cli_options import command_settings, setting_help
 from membergraph.identity.store.format import StoreFormatError, StoreMark, apart, read_mark, refusal
 from membergraph.identity.store.sqlite_feed import carry_feed_on
 from membergraph.identity.store.sqlite_feed import head as feed_head
+from membergraph.sqlite_room import no_room
 
 __all__ = ["backup", "restore"]
 
@@ -58,9 +59,10 @@ def backup(
     require_out_apart("--out", out, url, None)
     if out.exists() and not out.is_file():
         refuse(f"--out {out} is not a file")
+    _require_writable("--out", out)
     partial = out.with_name(out.name + ".partial")
-    partial.unlink(missing_ok=True)
     try:
+        _remove(partial)
         with (
             contextlib.closing(sqlite3.connect(path, timeout=30)) as source,
             contextlib.closing(sqlite3.connect(partial)) as copy,
@@ -69,9 +71,11 @@ def backup(
             copy.execute("PRAGMA journal_mode = DELETE")  # one file, no log beside it
             counts = _counts(copy)
         os.replace(partial, out)
-    except sqlite3.Error as exc:
-        partial.unlink(missing_ok=True)
-        err.print(f"error: could not copy {path}: {exc}")
+    except (sqlite3.Error, OSError) as exc:
+        needs = _size(path) + _size(Path(f"{path}-wal"))
+        said = _unwritten(f"write the copy {out}", partial, exc, needs, "take the backup again")
+        _remove(partial)
+        err.print(said or f"error: could not copy {path}: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     err.print(f"wrote {out}: a whole copy of {path} ({counts})")
 
@@ -90,6 +94,8 @@ def restore(
     """
     url = command_settings(False, store=store).store
     path = _store_path(url)
+    if source.is_dir():
+        refuse(f"--from {source} is a folder: name the file `membergraph backup --out` wrote")
     if not source.is_file():
         refuse(f"--from {source}: no such file")
     if source.resolve() == path.resolve():
@@ -101,8 +107,8 @@ def restore(
         )
     counts, found = _checked(source)
     partial = path.with_name(path.name + ".restoring")
-    partial.unlink(missing_ok=True)
     try:
+        _remove(partial)
         handed_out = _feed_head(path)
         with (
             contextlib.closing(sqlite3.connect(source)) as copy,
@@ -115,13 +121,60 @@ def restore(
         kept = _set_aside(path)
         os.replace(partial, path)
     except (sqlite3.Error, OSError) as exc:
-        partial.unlink(missing_ok=True)
-        err.print(f"error: could not restore {path}: {exc}")
+        said = _unwritten(f"restore {path}", partial, exc, _size(source), "restore again")
+        _remove(partial)
+        err.print(said or f"error: could not restore {path}: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
-    aside = f"; the store it replaced is kept as {kept} (with its log)" if kept else ""
-    err.print(f"restored {path} from {source} ({counts}){aside}")
+    aside = ""
+    if kept is not None:  # (its log only when it held changes: see _set_aside)
+        log = " (with its log)" if Path(f"{kept}-wal").exists() else ""
+        aside = f"; the store it replaced is kept as {kept}{log}"
+    err.print(f"restored {path} from {source} ({counts}){aside}", soft_wrap=True)
     if found is not None:  # (a backup an older or newer release took: restored, not served)
         err.print(f"note: the restored {refusal(found, url)}", soft_wrap=True)
+
+
+def _require_writable(option: str, out: Path) -> None:
+    """Refuse (exit 2) an output whose folder this process cannot write, before any copy."""
+    folder = out.parent
+    if os.access(folder, os.W_OK):
+        return
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    why = "is on a read-only file system" if read_only else "is not writable by this user"
+    refuse(f"{option} {out}: the folder {folder} {why}: name a file in a folder you can write")
+
+
+def _unwritten(what: str, file: Path, exc: BaseException, needs: int, again: str) -> str | None:
+    """What to say when ``what`` failed writing ``file`` for want of room: which folder,
+    the room left there, the room the copy takes (about ``needs`` bytes), what to do
+    (None: another failure, said as the driver says it). Said before the partial file is
+    removed: the room left then is the room there was."""
+    found = no_room(str(file), exc)
+    if found is None:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            return f"error: could not {what}: {exc.strerror}: {exc.filename}"
+        return None
+    why, do, said = found
+    return (
+        f"error: could not {what} ({said}): {why}; the copy takes about {needs} bytes:"
+        f" {do}, then {again}; no file is left"
+    )
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
+
+
+def _remove(file: Path) -> None:
+    """Remove ``file`` and the journal, log and index SQLite may have left beside it."""
+    for end in ("", "-journal", "-wal", "-shm"):
+        Path(f"{file}{end}").unlink(missing_ok=True)
 
 
 def _feed_head(path: Path) -> int:
@@ -210,9 +263,14 @@ def _set_aside(path: Path) -> Path | None:
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kept = path.with_name(f"{path.name}.before-restore-{stamp}")
-    for end in _LOG:
-        log = Path(f"{path}{end}")
-        if log.exists():
-            os.replace(log, f"{kept}{end}")
+    # No process holds it (checked): its -shm is no one's, and a -wal without a change
+    # (one a read-only look made, as this restore's own) tells nothing; a log with changes
+    # is kept with it (the changes made since the backup are there).
+    Path(f"{path}-shm").unlink(missing_ok=True)
+    log = Path(f"{path}-wal")
+    if log.exists() and log.stat().st_size == 0:
+        log.unlink()
+    elif log.exists():
+        os.replace(log, f"{kept}-wal")
     os.replace(path, kept)
     return kept

@@ -8,7 +8,10 @@ left unfinished) fail for want of room, are said in the log, and the gateway ser
 store as it is, every acknowledged line in it. :func:`finish_when_room` then does that
 work as soon as the store takes writes again, without a restart (erasures are resumed by
 the privacy upkeep, as after any failure). A first load is the exception: it holds the
-store's file alone, so one left unfinished is finished at the next start.
+store's file alone, so one left unfinished is finished at the next start, and until then
+the gateway is not ready (an empty store is never said to be) and takes no push (a first
+load puts the folder's lines in as they are: a newer version pushed before it would be
+replaced by the folder's, acknowledged and lost).
 """
 
 from __future__ import annotations
@@ -22,12 +25,33 @@ from membergraph.gateway_parts import Gateway
 from membergraph.identity.store import StoreError
 from membergraph.sqlite_room import out_of_room
 
-__all__ = ["ROOM_WAIT_S", "finish_when_room", "heal_unless_full", "left_for_room"]
+__all__ = [
+    "FIRST_LOAD_CUT",
+    "RESTART_TO_LOAD",
+    "ROOM_WAIT_S",
+    "finish_when_room",
+    "heal_unless_full",
+    "left_for_room",
+]
 
 logger = logging.getLogger(__name__)
 
 ROOM_WAIT_S = 5.0
 """Seconds between two looks at whether the store takes writes again."""
+
+
+FIRST_LOAD_CUT = (
+    "room was made on the store's disk, but the first load of {folder} is finished by the"
+    " next start only (it holds the store's file alone): restart the gateway; until then it"
+    " is not ready and takes no push"
+)
+
+RESTART_TO_LOAD = (
+    "the store's first load, cut by a full disk, is finished by the next start only: restart"
+    " the gateway"
+)
+"""What ``/readyz`` (503) and a push (503) say meanwhile (without the folder: no path is
+said without credentials)."""
 
 
 def left_for_room(exc: BaseException, what: str) -> bool:
@@ -73,5 +97,8 @@ async def finish_when_room(gateway: Gateway, heal: Callable[[], Awaitable[int]])
             logger.debug("the start's work left for want of room waits: %s", exc)
             continue
         gateway.waiting_for_room = False
+        if gateway.first_load_cut is not None:
+            logger.warning(FIRST_LOAD_CUT.format(folder=gateway.first_load_cut))
+            return
         logger.warning("room was made on the store's disk: the work its start left is done")
         return

@@ -158,7 +158,7 @@ async def open_gateway(
             folder = await _demo_unless_loaded_otherwise(settings, lines)
         said = await require_servable(store, rules, settings.store)
         privacy = await open_privacy(store, settings)
-        loaded = unloaded = None
+        loaded = unloaded = first_cut = None
         if folder is not None:
             load = functools.partial(
                 load_folder_into,
@@ -173,9 +173,16 @@ async def open_gateway(
             try:
                 loaded = await load()
             except (ConnectorError, StoreError) as exc:
-                if not serving or not left_for_room(exc, f"the folder {folder} is loaded"):
+                first = serving and await _first_load(lines, identity)
+                what = (
+                    f"the first load of {folder} is finished by a restart of the gateway"
+                    if first
+                    else f"the folder {folder} is loaded"
+                )
+                if not serving or not left_for_room(exc, what):
                     raise
                 unloaded = load
+                first_cut = folder if first else None
         # A changed folder's lines were applied as pushes are: the feed says whose figures
         # to measure again. A first load resolved everyone.
         resolved = loaded is not None and loaded.whole
@@ -198,7 +205,10 @@ async def open_gateway(
         gateway.folder = folder or await _while_there(loaded_from)
         gateway.privacy = privacy
         gateway.stale_rules = stale_rules
-        if unloaded is not None:
+        if first_cut is not None:  # (it holds the store's file alone: the next start's)
+            gateway.first_load_cut = first_cut
+            gateway.waiting_for_room = True
+        elif unloaded is not None:
             gateway.unloaded = _load_later(gateway, unloaded, sources, lines)
             gateway.waiting_for_room = True
         await _measure_if_resolved(gateway, resolved)
@@ -226,24 +236,26 @@ def _load_later(
     sources: SourceSet,
     lines: SqliteLines,
 ) -> Callable[[], Awaitable[None]]:
-    """The folder's load a full disk stopped at start, for once room is made: a changed
-    folder's lines applied as pushes are (the gateway serves meanwhile). A first load is
-    left to the next start: it holds the store's file alone."""
+    """The changed folder's load a full disk stopped at start, for once room is made: its
+    lines applied as pushes are (the gateway serves meanwhile). A cut first load is not
+    (``Gateway.first_load_cut``): it holds the store's file alone."""
 
     async def finish() -> None:
-        if await lines.empty() or await first_load_unfinished(lines, gateway.identity):
-            logger.warning(
-                "room was made, but the first load of %s is finished at the next start only"
-                " (it holds the store's file alone): restart the gateway",
-                gateway.folder,
-            )
-            return
         loaded = await load()
         await _take_stock(sources, lines)
         if loaded is not None:
             await _measure_if_resolved(gateway, loaded.whole)
 
     return finish
+
+
+async def _first_load(lines: SqliteLines, identity: IdentityService) -> bool:
+    """Whether the load a full disk cut was the store's first (read: a full disk serves
+    reads), which only a start finishes."""
+    try:
+        return await lines.empty() or await first_load_unfinished(lines, identity)
+    except (ConnectorError, StoreError):  # (unknown: said as a first load, the safe side)
+        return True
 
 
 async def _take_stock(sources: SourceSet, lines: SqliteLines) -> None:

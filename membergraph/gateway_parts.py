@@ -59,6 +59,10 @@ class Gateway:
     unloaded: Callable[[], Awaitable[None]] | None = None
     """The data folder's load the start could not write for want of room (a full disk),
     done once room is made (``full_start.finish_when_room``); None: nothing left."""
+    first_load_cut: Path | None = None
+    """The folder whose first load into the store a full disk cut at start: finished only by
+    the next start (a load holds the store's file alone), so the gateway is not ready and
+    takes no push until it is restarted (``full_start``); None: none."""
     waiting_for_room: bool = False
     """The start left work for want of room (the folder's load, pushes a stopped process
     left): not ready until ``full_start.finish_when_room`` has done it."""

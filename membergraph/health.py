@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.connectors.base import SourceConnector
+from membergraph.full_start import RESTART_TO_LOAD
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.reresolve import rules_notice, sources_notice
 from membergraph.identity.store import StoreError, StoreUnwritable
@@ -69,6 +70,12 @@ async def readyz(request: Request) -> Response:
                 unattributed=_public_reasons(report.unattributed),
             )
         sources[name.value] = entry
+    if gateway.first_load_cut is not None and not gateway.waiting_for_room:
+        # Never ready over a store its first load has not filled: a restart finishes it.
+        restart = {"error": RESTART_TO_LOAD}
+        return JSONResponse(
+            {"status": "unavailable", "store": restart, "sources": sources}, status_code=503
+        )
     try:
         if gateway.waiting_for_room:  # (its start's writes: a small write may pass meanwhile)
             raise StoreUnwritable("the start's work waits for room on the store's disk")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-__all__ = ["out_of_room", "resource_limit", "unopenable", "unwritten"]
+__all__ = ["no_room", "out_of_room", "resource_limit", "unopenable", "unwritten"]
 
 
 def out_of_room(exc: BaseException | None) -> str | None:
@@ -36,7 +36,7 @@ def unopenable(path: str, exc: BaseException) -> str | None:
     be served: the process cannot start. Said in one line naming the path, the room left
     and what to do, never as "disk I/O error" alone (an operator then looks for a failing
     disk, not a full one)."""
-    found = _no_room(path, exc)
+    found = no_room(path, exc)
     if found is None:
         return None
     why, do, said = found
@@ -52,14 +52,14 @@ def unwritten(path: str, what: str, exc: BaseException) -> str:
     """What to tell of ``what`` on the file at ``path`` failing with ``exc``: for want of
     room, why (the disk full, the file size limit reached, the disk failing: the room
     left) and what to do, as :func:`unopenable` says it; else the driver's words."""
-    found = _no_room(path, exc)
+    found = no_room(path, exc)
     if found is None:
         return f"SQLite store {path}: {what} failed: {exc}"
     why, do, said = found
     return f"SQLite store {path}: {what} failed ({said}): {why}: {do}"
 
 
-def _no_room(path: str, exc: BaseException) -> tuple[str, str, str] | None:
+def no_room(path: str, exc: BaseException) -> tuple[str, str, str] | None:
     """(why, what to do, the driver's words) when ``exc`` says the file at ``path`` takes
     no more bytes, else None."""
     said = out_of_room(exc)

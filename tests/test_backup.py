@@ -4,6 +4,7 @@ its log holds too, and a restore after a crash is not read with the crashed stor
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -257,3 +258,109 @@ def test_a_restored_older_format_backup_is_said_to_need_reresolve(tmp_path: Path
     said = " ".join(done.output.split())
     assert f"store format 3 is older than this release's format {STORE_FORMAT}" in said
     assert f"membergraph reresolve --store '{url}'" in said
+
+
+_LIMITED = r"""
+import resource, sys
+from membergraph.cli import app
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), hard))  # the disk is full
+sys.argv = ["membergraph", *sys.argv[2:]]
+app()
+"""
+
+
+def _limited_run(room: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with ``args``, its files limited to ``room`` bytes (a full disk)."""
+    command = [sys.executable, "-c", _LIMITED, str(room), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def _leftovers(folder: Path, *kept: str) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name not in kept)
+
+
+def test_a_backup_onto_a_full_disk_says_so_and_leaves_no_file(tmp_path: Path) -> None:
+    # Given a store, and a folder for the copy on a disk with too little room for it
+    path, _ = _crashed_store(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    # When a backup is taken into it
+    took = _limited_run(64 * 1024, "backup", "--store", f"sqlite:///{path}", "--out", f"{out}/x.db")
+    # Then it fails saying it could not write the copy, why, and what to do (not that the
+    # store's own disk is full), and leaves nothing there (no partial copy, no journal)
+    said = " ".join(took.stderr.split())
+    assert took.returncode == 1, said
+    assert f"could not write the copy {out}/x.db" in said
+    assert "then take the backup again; no file is left" in said
+    assert "Traceback" not in said
+    assert _leftovers(out) == []
+
+
+def test_a_restore_onto_a_full_disk_says_so_and_leaves_no_file(tmp_path: Path) -> None:
+    # Given a backup, and a store's folder on a disk with too little room for the restore
+    path, backup = _crashed_store(tmp_path)
+    before = _leftovers(tmp_path)
+    # When it is restored
+    done = _limited_run(64 * 1024, "restore", "--from", str(backup), "--store", f"sqlite:///{path}")
+    # Then it fails saying why and what to do, and leaves no file beside the store
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 1, said
+    assert f"could not restore {path}" in said
+    assert "then restore again; no file is left" in said
+    assert _leftovers(tmp_path) == before
+
+
+def test_a_backup_into_a_read_only_folder_is_refused_in_one_line(tmp_path: Path) -> None:
+    # Given a store, and a folder this process cannot write
+    path, _ = _crashed_store(tmp_path)
+    out = tmp_path / "ro"
+    out.mkdir()
+    if os.geteuid() == 0:  # (root writes any folder: a read-only file system, mounted)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(out)])
+        if mounted.returncode != 0:
+            pytest.skip("root, and no read-only mount can be made here")
+    else:
+        out.chmod(0o555)
+    try:
+        # When a backup is taken into it
+        took = CliRunner().invoke(
+            app, ["backup", "--store", f"sqlite:///{path}", "--out", f"{out}/x.db"]
+        )
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(out)], check=True)
+        else:
+            out.chmod(0o755)
+    # Then it is refused as the CLI's other refusals are (exit 2), naming the folder
+    said = " ".join(took.output.split())
+    assert took.exit_code == 2, said
+    assert f"the folder {out} is" in said and "name a file in a folder you can write" in said
+    assert took.exception is None or isinstance(took.exception, SystemExit)
+
+
+def test_a_restore_leaves_no_index_nor_empty_log_beside_the_store_it_replaced(
+    tmp_path: Path,
+) -> None:
+    # Given a backup of a store no process holds, closed cleanly
+    path, backup = _crashed_store(tmp_path)
+    with closing(sqlite3.connect(path)) as db:  # (its log checkpointed: no change in it)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # When it is restored over it
+    done = CliRunner().invoke(
+        app, ["restore", "--from", str(backup), "--store", f"sqlite:///{path}"]
+    )
+    assert done.exit_code == 0, done.output
+    # Then the replaced store is kept alone: no -shm, no empty -wal beside it
+    kept = sorted(p.name for p in tmp_path.glob("store.db.before-restore-*"))
+    assert len(kept) == 1 and not kept[0].endswith(("-wal", "-shm")), kept
+    said = " ".join(done.output.split())
+    assert f"kept as {tmp_path / kept[0]}" in said and "with its log" not in said
+
+
+def test_a_restore_from_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
+    done = CliRunner().invoke(
+        app, ["restore", "--from", str(tmp_path), "--store", f"sqlite:///{tmp_path}/s.db"]
+    )
+    assert done.exit_code == 2, done.output
+    assert f"--from {tmp_path} is a folder" in " ".join(done.output.split())

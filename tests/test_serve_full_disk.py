@@ -216,3 +216,77 @@ def test_a_load_a_full_disk_cut_finishes_when_run_again_with_room(tmp_path: Path
 
 def _said_members(said: str) -> int:
     return int(" ".join(said.split()).split(": ")[-1].split(" members")[0])
+
+
+_FIRST = r"""
+import asyncio, json, logging, resource, sys, time
+from pathlib import Path
+from starlette.testclient import TestClient
+from membergraph.app import create_app
+from membergraph.settings import Settings
+
+path, data, cache, room = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+stats = {"query": "{ memberStats { members } }"}
+line = json.dumps({"contact_id": "C-PUSHED-1", "first_name": "Pu", "last_name": "Shed",
+                   "emails": ["pu.shed@example.org"], "updated_at": "2026-11-01T00:00:00Z"})
+pushed = {"query": '{ memberByIdentifier(kind: CRM_ID, value: "C-PUSHED-1") { id } }'}
+heard = []
+class Heard(logging.Handler):
+    def emit(self, record):
+        heard.append(record.getMessage())
+logging.getLogger("membergraph").addHandler(Heard())
+said = {}
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+settings = Settings(store=f"sqlite:///{path}", data=data, cache_dir=cache)
+resource.setrlimit(resource.RLIMIT_FSIZE, (room, hard))  # the disk fills during the load
+with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
+    said["ready_while_full"] = http.get("/readyz").status_code
+    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # room is made
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("room was made" in m for m in heard):
+        time.sleep(0.2)
+    ready = http.get("/readyz")
+    said["ready_with_room"] = [ready.status_code, ready.json()["store"]]
+    push = http.post("/ingest/crm", content=line)
+    said["push_with_room"] = [push.status_code, push.json()]
+said["heard"] = heard
+with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:  # restarted
+    said["ready_restarted"] = http.get("/readyz").status_code
+    said["members_restarted"] = http.post("/graphql", json=stats).json()
+    push = http.post("/ingest/crm", content=line)
+    said["push_restarted"] = push.status_code
+    said["pushed_restarted"] = http.post("/graphql", json=pushed).json()
+print(json.dumps(said))
+"""
+
+
+def test_a_first_load_a_full_disk_cut_is_not_ready_until_the_restart_that_finishes_it(
+    tmp_path: Path,
+) -> None:
+    # Given a new store, and a folder the disk fills up with on the first start
+    data, store = tmp_path / "data", tmp_path / "store.db"
+    write_demo_data(data, 20, seed=11)
+    asyncio.run(_made(store))
+    room = store.stat().st_size + 64 * 1024
+    # When the gateway's first start is cut by the full disk, then room is made while it runs
+    child = ["-c", _FIRST, str(store), str(data), str(tmp_path / "c"), str(room)]
+    ran = _run(child, tmp_path, timeout=600)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    said = json.loads(ran.stdout.strip().splitlines()[-1])
+    # Then it is never said ready over the store its first load did not fill: it names the
+    # restart, in the log from the start and on /readyz once room is made
+    assert said["ready_while_full"] == 503
+    assert said["ready_with_room"][0] == 503
+    assert "restart the gateway" in said["ready_with_room"][1]["error"]
+    heard = " ".join(said["heard"])
+    assert f"the first load of {data} is finished by a restart of the gateway" in heard
+    assert "the work its start left is done" not in heard
+    assert f"the first load of {data} is finished by the next start only" in heard
+    # and it takes no push its first load would leave out: nothing taken, said why
+    assert said["push_with_room"][0] == 503
+    assert "restart the gateway" in said["push_with_room"][1]["error"]
+    # and the restart finishes the load: ready, every member, pushes taken again
+    assert said["ready_restarted"] == 200
+    assert said["members_restarted"]["data"]["memberStats"][0]["members"] > 0
+    assert said["push_restarted"] == 200
+    assert said["pushed_restarted"]["data"]["memberByIdentifier"] is not None
