@@ -63,15 +63,16 @@ class NearDuplicates(BaseModel):
     its listed short form more than a letter apart are one first name (``Jennifer``/``Jen``;
     not ``Ann``/``Anne``, nor ``Chris``, a short form of two names); with ``typos_born_one``,
     so are two close first names one of which is no common first name (``Patruck``/
-    ``Patrick``: a typing) when the birth dates are the same day (not swapped, not slipped).
-    With ``partial_names``, a contact that left its first or family name empty joins the one
+    ``Patrick``: a typing) when the birth dates are the same day (not swapped, not slipped;
+    ``dropped_letters_born_one``: :mod:`~membergraph.identity.dropped_letters`). With
+    ``partial_names``, a contact that left its first or family name empty joins the one
     person's contacts on a shared ``kinds`` value whose same name field is close and whose
-    birth date (given on both) agrees
-    (:mod:`~membergraph.identity.partial_names`); with ``partial_names_by_email``, with no birth
-    date to compare, on an e-mail that names that person (``barbara.harris@``: her own address,
-    not a family's). A contact whose first name, or first and family names read together, is one
-    of ``placeholder_first_names`` (regular expressions matched whole, any case: ``Walk-In
-    Customer``, ``Walk`` / ``In``, ``Guest``, ``Valued Customer``, typed at a till for whoever
+    birth date (given on both) agrees (:mod:`~membergraph.identity.partial_names`); with
+    ``partial_names_by_email``, with no birth date to compare, on an e-mail that names that
+    person (``barbara.harris@``: her own address, not a family's). A contact whose first name,
+    or first and family names read together, is one of ``placeholder_first_names`` (regular
+    expressions matched whole, any case: ``Walk-In Customer``, ``Walk`` / ``In``, ``Guest``,
+    ``Valued Customer``, typed at a till for whoever
     stands there) names no one: it is nobody's duplicate, and two of them are two people; with
     ``placeholder_names_by_birth``, one that gives a birth date joins the one person's contacts
     on a shared ``kinds`` value or phone that give the same date, as a contact with a name left
@@ -115,6 +116,7 @@ class NearDuplicates(BaseModel):
     births_outweigh_own_values: bool = True
     short_forms_born_one: bool = True
     typos_born_one: bool = True
+    dropped_letters_born_one: bool = True
     swapped_names_born_one: bool = True
     partial_names: bool = True
     partial_names_by_email: bool = True
@@ -154,8 +156,7 @@ class NearDuplicates(BaseModel):
         return re.compile("|".join(f"(?:{p})" for p in self.placeholder_first_names), re.I)
 
     def names_no_one(self, first_name: str) -> bool:
-        """Whether a contact's first name (as its signature holds it) is a placeholder a
-        till typed (``placeholder_first_names``)."""
+        """Whether a contact's first name is a till's placeholder (``placeholder_first_names``)."""
         return self._placeholder_first.fullmatch(first_name.strip()) is not None
 
     def signs_as_no_one(self, signature: Signature) -> bool:
@@ -352,8 +353,7 @@ class NearDuplicates(BaseModel):
     def birth_said(self, a: str, b: str) -> str:
         """What two contacts' birth dates said when they were found one person's:
         ``agreed`` (one date), ``swapped`` (day and month), ``slipped`` (one digit of the
-        year), ``left_out`` (one or both has none, or a placeholder date: nothing was
-        compared)."""
+        year), ``left_out`` (one or both has none, or a placeholder date: none compared)."""
         held = self.birth_date_placeholders
         a, b = ("" if a in held else a), ("" if b in held else b)
         if not a or not b:

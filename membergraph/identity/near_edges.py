@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from membergraph.identity.comparisons import address_level
+from membergraph.identity.dropped_letters import born_one
 from membergraph.identity.name_forms import first_name_core
 from membergraph.identity.near_duplicates import NearDuplicates, Signature
 from membergraph.identity.normalize import IdentifierKind, fold_name
@@ -70,7 +71,7 @@ def near_duplicates(
         )
         and not (
             own_values_part(kind)
-            and not near.born_one(sig_a, sig_b)
+            and not born_one(rules, records[a], records[b])
             and _two_people(records[a], records[b], sig_a, sig_b, rules, status)
         )
         and not seen_as_a_child(records[a], records[b], records, rules.undated_duplicates_least_age)

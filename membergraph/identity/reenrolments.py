@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
+from membergraph.identity.dropped_letters import born_one
 from membergraph.identity.handovers import first_names_given_alike, hands_over
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_edges import garbled_born_one
@@ -54,7 +55,7 @@ class Reenrolments:
         ``near_duplicates.births_outweigh_own_values``). ``besides``: a value both hold,
         though only one contact carries it (the e-mail the other's card orders give)."""
         rules, status = self.rules, self.status
-        if rules.near_duplicates.born_one(a.signature, b.signature):
+        if born_one(rules, a, b):
             return ""
         anywhere = rules.reenrolments.own_phones_without_postcode
 

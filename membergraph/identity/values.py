@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from membergraph.identity.card_emails import holders_by_days
+from membergraph.identity.dropped_letters import born_one
 from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import RecordData, RecordKey
@@ -221,9 +222,8 @@ def _one_person(
         return False
     if not own_values_part(kind):
         return True
-    born_one = rules.near_duplicates.born_one  # one birthday, one first name: one person
-    return not any(
-        own_values_disagree(a, b, rules) and not born_one(a.signature, b.signature)
+    return not any(  # one birthday, one first name: one person
+        own_values_disagree(a, b, rules) and not born_one(rules, a, b)
         for i, a in enumerate(crm)
         for b in crm[i + 1 :]
     )

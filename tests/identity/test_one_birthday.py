@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from membergraph.identity.dropped_letters import letter_dropped
 from membergraph.identity.engine import Resolution, resolve
 from membergraph.identity.name_forms import names_swapped
 from membergraph.identity.phone_duplicates import ReenrolmentRules
@@ -21,6 +22,7 @@ NEW_HOME = {"line1": "714 Main Ct", "city": "Dayton", "postal_code": "45402", "c
 MOBILE = "7166034233"
 BORN = "1969-07-02"
 NO_TYPOS = Rules(near_duplicates=NearDuplicates(typos_born_one=False))
+NO_DROPS = Rules(near_duplicates=NearDuplicates(dropped_letters_born_one=False))
 NO_SWAPS = Rules(near_duplicates=NearDuplicates(swapped_names_born_one=False))
 NO_MOVES = Rules(reenrolments=ReenrolmentRules(one_birthday_outweighs_postcodes=False))
 
@@ -40,7 +42,19 @@ def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
         pytest.param({"first": "Ptarick"}, Rules(), True, id="two-letters-swapped"),
         # Twins a letter apart: a letter left off, not a slip of the fingers.
         pytest.param({"first": "Patric"}, Rules(), False, id="twins-patrick-and-patric"),
-        pytest.param({"first": "Patrik"}, Rules(), False, id="twins-patrick-and-patrik"),
+        # A letter inside left out (twenty-eighth round, dropped_letters_born_one): a till's
+        # typing leaves her e-mail as she spells herself; a twin's names him, or no one.
+        pytest.param({"first": "Patrik", "emails": ["patrikroberts69@yahoo.com"]}, Rules(),
+                     False, id="twins-patrick-and-patrik"),
+        pytest.param({"first": "Patrik", "emails": ["the.roberts.family@mail.com"]}, Rules(),
+                     False, id="twins-a-family-address"),
+        pytest.param({"first": "Patrik", "emails": ["proberts69@yahoo.com"]}, Rules(), False,
+                     id="an-address-by-initial"),
+        pytest.param({"first": "Patrik"}, Rules(), True, id="a-letter-inside-left-out"),
+        pytest.param({"first": "Patrik"}, NO_DROPS, False, id="dropped-letters-rule-off"),
+        pytest.param({"first": "Patrik", "birth": "1969-02-07"}, Rules(), False,
+                     id="a-letter-left-out-day-and-month-swapped"),
+        pytest.param({"first": "Patric"}, Rules(), False, id="the-last-letter-left-off"),
         # His name in the wrong boxes, one birthday (twenty-eighth round).
         pytest.param({"first": "Roberts", "last": "Patrick"}, Rules(), True,
                      id="first-and-family-names-swapped"),
@@ -72,9 +86,9 @@ def test_one_birthday_on_a_shared_phone(second: dict[str, Any], rules: Rules, me
     # Given his contact and a second one on his mobile, each with an e-mail of its own
     first = crm("C0000001", first="Patrick", last="Roberts", birth=BORN, phones=[MOBILE],
                 emails=["patrickroberts69@gmail.com"], card="LD61000001", address=HOME)  # fmt: skip
-    fields = {"first": "Patrick", "last": "Roberts", "birth": BORN, "address": HOME, **second}
-    other = crm("C0000002", phones=[MOBILE], emails=["patrickroberts69@yahoo.com"],
-                card="LD61000002", **fields)  # fmt: skip
+    fields = {"first": "Patrick", "last": "Roberts", "birth": BORN, "address": HOME,
+              "emails": ["patrickroberts69@yahoo.com"], **second}  # fmt: skip
+    other = crm("C0000002", phones=[MOBILE], card="LD61000002", **fields)
     # When resolved
     result = resolve(world(first, other), rules)
     # Then they are one member exactly when one given birthday under one first name says so
@@ -116,3 +130,26 @@ def test_names_swapped(a: tuple[str, str], b: tuple[str, str], swapped: bool) ->
 
 def test_swapped_names_are_written_in_the_default_rules() -> None:
     assert load_rules(None).near_duplicates.swapped_names_born_one is True
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "dropped"),
+    [
+        pytest.param("micael", "michael", True, id="a-letter-inside"),
+        pytest.param("mean", "megan", True, id="a-letter-inside-short"),
+        pytest.param("jennifr", "jennifer", True, id="the-last-but-one"),
+        pytest.param("patric", "patrick", False, id="the-last-letter"),
+        pytest.param("ann", "anne", False, id="an-e-at-the-end"),
+        pytest.param("atrick", "patrick", False, id="the-first-letter"),
+        pytest.param("alan", "allan", False, id="one-of-a-double"),
+        pytest.param("patruck", "patrick", False, id="another-letter"),
+        pytest.param("patrick", "patrick", False, id="the-same"),
+    ],
+)
+def test_a_letter_inside_left_out(typed: str, meant: str, dropped: bool) -> None:
+    assert letter_dropped(typed, meant) is dropped
+    assert letter_dropped(meant, typed) is dropped
+
+
+def test_dropped_letters_are_written_in_the_default_rules() -> None:
+    assert load_rules(None).near_duplicates.dropped_letters_born_one is True
