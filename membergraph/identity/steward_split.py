@@ -5,6 +5,9 @@ record on one side and every record on the other, so no rule joins them again, w
 arrives later; a later manual link between the two sides lifts those cannot-links. An undo
 of a merge cuts the same way between the merge's two sides. Each can be retried: a split
 already made, or a merge already undone, answers the members as they are instead of failing.
+A split is sent again when its records left the member (they are elsewhere, kept apart), or
+stayed with its ID and the member's last event is that split's (its ``steward`` event, written
+under the member split, says what was asked: ``split_of`` and ``picked``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from membergraph.identity.history import merge_twins, with_twins
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import Adjustments, ApplyResult, IdentityService
-from membergraph.identity.steward_record import merge_sides, undone_events
+from membergraph.identity.steward_record import STEWARD, merge_sides, undone_events
 from membergraph.identity.steward_request import (
     Preview,
     StewardError,
@@ -71,13 +74,47 @@ async def split_member(
                 return ids
             names = ", ".join(f"{s}:{k}" for s, k in outside)
             raise StewardError(f"record(s) not in member {live}: {names}")
+        made = await _made_already(service, live, leaving)
+        if made is not None:  # a resend of the split that left the member as it is
+            if preview is not None:
+                preview.fill(await as_is(service, made), made)
+            return made
         staying = [r for r in records if r not in set(leaving)]
         if not staying:
             raise StewardError("a split must leave at least one record in the member")
         followers = await _followers(service, live, leaving, staying)
+        asked = {"split_of": live, "picked": [list(r) for r in leaving]}
         leaving = sorted({*leaving, *followers})
         staying = [r for r in staying if r not in followers]
-        return await _cut(service, leaving, staying, reason, actor, [], preview=preview)
+        return await _cut(
+            service, leaving, staying, reason, actor, [], preview=preview, said=asked, home=live
+        )
+
+
+async def _made_already(
+    service: IdentityService, live: str, picked: Sequence[RecordKey]
+) -> list[str] | None:
+    """The members a split made, as they are, when the split asked is that split sent again:
+    the last event of member ``live`` is the ``steward`` event of a split of the same records
+    off it (written under it, with what was asked), so nothing changed it since. None: a new
+    split, made as asked.
+
+    The picked records that keep the member's ID (the side with its CRM contact) are still
+    in it after the split, so a resend would split what is left again (the contact's own card
+    off it) and forbid the contact its card; a split of them after any later change of the
+    member (a link, a merge, an undo: each an event on it) is a new request."""
+    [history] = await service.store.member_events([live])
+    last = history[-1] if history else None
+    if last is None or last.kind != STEWARD or last.rule != "split":
+        return None
+    said = last.evidence
+    if said.get("split_of") != live or [tuple(r) for r in said.get("picked", [])] != picked:
+        return None
+    ids = {live}
+    for member in said.get("members", []):
+        now = await service.store.resolve_member_id(member)  # merged or erased since
+        ids.update([now] if now is not None else [])
+    return sorted(ids)
 
 
 async def _followers(
@@ -247,6 +284,7 @@ async def _cut(
     action: str = "split",
     said: dict[str, Any] | None = None,
     before: Callable[[], Awaitable[dict[str, int]]] | None = None,
+    home: str | None = None,
 ) -> list[str]:
     """Keep ``side`` and ``other`` apart: drop the stewards' links between them and forbid
     every pair that could join them again.
@@ -255,6 +293,8 @@ async def _cut(
     the ``other`` side; with ``free_leaves`` (undo) the ``side``'s leaves are free too and
     follow their evidence, exactly as before the merge. ``before`` runs first in each
     attempt (it may refuse) and answers versions the cut is checked against and moves on.
+    ``home``: the member whose history gets the ``steward`` event (a split's: the member
+    split), else ``other``'s first record's member's.
     """
     crossing = {pair(x, y) for x, y in product(side, other)}
 
@@ -276,6 +316,7 @@ async def _cut(
             said=said or {},
             anchor=other[0] if other else None,
             versions=versions,
+            home=home,
         )
         return await service.apply_scope(
             scope, set(), hubs, actor, adjust=adjust, state=state, dry_run=dry(preview)

@@ -103,7 +103,10 @@ class Mutation:
         "or accounts together is refused with `WOULD_STRAND_RECORDS` (`extensions.records`: "
         "the records that would each become a member of its own; `dryRun` answers the same): "
         "link those that stay to each other first (`linkRecords`), then split again "
-        "(picking them to leave instead makes each a member of its own too).",
+        "(picking them to leave instead makes each a member of its own too). The same split "
+        "sent again (a client's retry) while the member is as that split left it (no event on "
+        "it since) writes nothing and answers the members as they are, `change` moving "
+        "nothing; after any later change of the member it is a new split.",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def split_member(

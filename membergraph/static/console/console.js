@@ -211,16 +211,27 @@ async function confirmChange() {
   if (!reason) { show("Say why: the reason is kept in the members' history."); $("#reason").focus(); return; }
   const pending = state.pending;
   const { kind, mutation, variables } = pending;
+  const since = newestEvent(state.member.identityHistory, () => true);
+  checks += 1;  // sent again: what this answers is said, not an earlier Confirm's check
   const body = await gql(mutation(false, CHANGED), { ...variables, reason });
   const error = firstError(body);
+  if (body.unanswered) { findOutcome(pending, error, since); return; }
   if (error) { show(error); return; }
   if (state.pending === pending) state.pending = null;
   const after = Object.values(body.data)[0];
-  $("#preview").hidden = true;
   const mine = after.flatMap((m) => m.identityHistory).filter((e) => e.actor === state.viewer.name);
-  const event = mine.sort((a, b) => Number(b.id) - Number(a.id))[0];
+  await showDone(kind, `${kind} done`, newestEvent(mine, () => true), after);
+}
+
+const newestEvent = (events, keep) =>
+  events.filter(keep).sort((a, b) => Number(b.id) - Number(a.id))[0];
+
+// The change made, its event and the members it answered, with an Undo; the member on
+// screen read anew.
+async function showDone(kind, said, event, after) {
+  $("#preview").hidden = true;
   state.undo = { kind, event, members: after };
-  $("#result-what").textContent = `${kind} done` + (event ? `: event ${event.id} (${event.kind})` : "") + ".";
+  $("#result-what").textContent = said + (event ? `: event ${event.id} (${event.kind})` : "") + ".";
   $("#result-members").replaceChildren(...after.map((m) => memberCard(m, null)));
   $("#undo").hidden = !undoable(event);
   const stay = after.find((m) => m.id === state.member.id) || after[0];
@@ -228,6 +239,45 @@ async function confirmChange() {
   // The keyboard follows the eye: to the result, whose Undo is the next stop.
   $("#result").hidden = false;
   $("#result").focus();
+}
+
+// A Confirm that got no answer (the gateway down or restarting, a proxy's error page, the
+// connection lost on the way back) may or may not have made the change. The page says so, then
+// asks the gateway until it answers and reads the member's history: an event of this steward
+// newer than ``since`` (the newest the member showed before Confirm) is the change, made;
+// none, and nothing was made: the preview stays, and Confirm sends it again (a change sent
+// twice is made once: the API answers the members as they are).
+let checks = 0;  // only the latest Confirm's check speaks
+const OUTCOME = `query($v: ID!) { member(id: $v) { ${CHANGED} } }`;
+function findOutcome(pending, error, since) {
+  const { kind } = pending;
+  const memberId = state.member.id;
+  const check = ++checks;
+  show(`${error.replace(/: try again$/, "")}. The ${kind} may or may not have been made: ` +
+    "this page asks the gateway again until it answers, then says which.");
+  const ask = async (wait) => {
+    if (check !== checks) return;
+    const body = await gql(OUTCOME, { v: memberId });
+    if (check !== checks) return;
+    if (body.unanswered) { setTimeout(() => ask(Math.min(2 * wait, 5000)), wait); return; }
+    const member = body.data?.member;
+    if (!member) {  // refused, or gone (erased): nothing to tell it by
+      show(`The ${kind} may or may not have been made, and ${memberId} cannot be read now ` +
+        `(${firstError(body) || "no such member"}): look it up again before sending it again.`);
+      return;
+    }
+    const event = newestEvent(member.identityHistory,
+      (e) => e.actor === state.viewer.name && Number(e.id) > Number(since?.id ?? 0));
+    if (!event) {
+      show(`The ${kind} was not made: the gateway answers again and nothing of it is in ` +
+        `${member.id}'s history. Confirm sends it again.`);
+      return;
+    }
+    if (state.pending === pending) state.pending = null;
+    show("");
+    await showDone(kind, `${kind} made after all (the answer to Confirm was lost)`, event, [member]);
+  };
+  setTimeout(() => ask(1000), 1000);
 }
 
 const SPLIT = (dry, fields) => `mutation($id: ID!, $records: [RecordRefInput!]!, $reason: String!) {

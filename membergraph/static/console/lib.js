@@ -33,7 +33,9 @@ export async function gql(query, variables = {}) {
   }
 }
 
-const unanswered = (message) => ({ errors: [{ message }] });
+// No answer from the gateway itself: what was sent may or may not have been carried out
+// (``unanswered``: a change is checked before it is said either way).
+const unanswered = (message) => ({ errors: [{ message }], unanswered: true });
 
 // A score as a steward must read it: never rounded up to a certainty it is not (0.99999 is
 // "0.99", not "1.00"); floored to two decimals, a hair's float error aside.
