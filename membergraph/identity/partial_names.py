@@ -70,7 +70,8 @@ def _named_by_email(
     name only): such a contact must share her phone too. A date it gives that one of the
     contacts on the address contradicts says another person (her son, born 2007). A till's
     word (``till_word``) with ``placeholder_names_by_email`` needs no phone: the clerk typed
-    a word for whoever stood there, and the address that person gave names her."""
+    a word for whoever stood there, and the address that person gave names her; when some
+    of her contacts do share its phone, those are the ones it joins."""
     near, held = rules.near_duplicates, rules.near_duplicates.birth_date_placeholders
     dated = part[2] and part[2] not in held
     if dated and any(sig[2] and not near.same_birth(part[2], sig[2]) for sig, _ in signed):
@@ -83,17 +84,19 @@ def _named_by_email(
             i.kind is IdentifierKind.PHONE and i.key in phones for i in records[other].identifiers
         )
 
-    return [
+    named = [
         (sig, other)
         for sig, other in signed
-        if near.birth_said(part[2], sig[2]) == "left_out"
-        and names_her(value, sig[0], sig[1], near)
-        and (
-            near.names_close(part[0], part[1] or sig[1], sig[0], sig[1])
-            if part[0]
-            else (till_word and near.placeholder_names_by_email) or shares_a_phone(other)
-        )
+        if near.birth_said(part[2], sig[2]) == "left_out" and names_her(value, sig[0], sig[1], near)
     ]
+    if part[0]:
+        return [(s, o) for s, o in named if near.names_close(part[0], part[1] or s[1], s[0], s[1])]
+    # Her contacts sharing its phone say whose it is, as before: her others, with a phone of
+    # their own (her mobile), would read as another person's and leave it to no one.
+    by_phone = [(sig, other) for sig, other in named if shares_a_phone(other)]
+    if by_phone or not (till_word and near.placeholder_names_by_email):
+        return by_phone
+    return named
 
 
 def partial_duplicates(
