@@ -215,6 +215,46 @@ def test_no_birth_date_to_compare_an_e_mail_naming_her_says_whose(
         assert link.evidence["left_out"][-1] == "birth_date"
 
 
+# Daniel Ward, born 1979-09-14: two contacts on his e-mail, one with his landline, one with
+# his mobile; a till's contact on the e-mail named by a word, undated, with a card of its own
+# (the lead's s81, twenty-eighth round: his till contact on his landline stood apart).
+LANDLINE, MOBILE = "5145550143", "4385550178"
+OFF = Rules(near_duplicates=NearDuplicates(placeholder_names_by_email=False))
+
+
+@pytest.mark.parametrize(
+    ("phones", "rules", "merged"),
+    [
+        pytest.param([LANDLINE], Rules(), True, id="his-landline-one-contact-shares"),
+        pytest.param([MOBILE], Rules(), True, id="his-mobile-the-other-contact-shares"),
+        pytest.param([], Rules(), True, id="no-phone-the-address-naming-him"),
+        pytest.param(["3125550111"], Rules(), False, id="a-phone-of-its-own-another-person"),
+        pytest.param([LANDLINE], OFF, True, id="his-landline-rule-off-as-before"),
+        pytest.param([], OFF, False, id="no-phone-rule-off"),
+    ],
+)  # fmt: skip
+def test_a_tills_word_joins_his_contacts_on_a_phone_they_share(
+    phones: list[str], rules: Rules, merged: bool
+) -> None:
+    # Given his two contacts on the e-mail naming him, each with one of his phones, his
+    # order on it, and a till's Walk In contact on it with no birth date
+    email = "danielward79@mail.org"
+    home = crm("C1", first="Daniel", last="Ward", birth="1979-09-14", emails=[email],
+               phones=[LANDLINE], card="LD1", address=HOME)  # fmt: skip
+    mobile = crm("C2", first="Daniel", last="Ward", birth="1979-09-14", emails=[email],
+                 phones=[MOBILE], card="LD2", address=HOME)  # fmt: skip
+    till = crm("C3", first="Walk", last="In", birth=None, emails=[email], phones=phones,
+               card="LD3", address=HOME)  # fmt: skip
+    order = purchase(email=email, channel="online", tid="T1")
+    result = resolve(world(home, mobile, till, order), rules)
+    # Then his two contacts are one member, and the till's is his exactly when a phone they
+    # share or, with no phone of its own, the address naming him says so
+    assert together(result, home.ref, mobile.ref)
+    assert together(result, home.ref, till.ref) is merged
+    if merged:  # and his order on the e-mail is his, not left to no one
+        assert together(result, home.ref, order.ref)
+
+
 def test_twins_on_an_e_mail_naming_them_leave_an_undated_contact_to_no_one() -> None:
     # Given twins Anne and Mark Lee (one birth date) on an e-mail naming either (lee1980@),
     # and a third contact on it with the family name only and no birth date
