@@ -12,6 +12,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from tests.api.test_steward_repeats import _data
 from tests.support.gateways import app_client
 
 SAM = {"contact_id": "C-SAM", "first_name": "Sam", "last_name": "Okafor",
@@ -41,12 +42,6 @@ def started(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClie
     (data / "transactions.jsonl").write_bytes(orjson.dumps(PURCHASE) + b"\n")
     with app_client(request.param, data, tmp_path) as client:
         yield client
-
-
-def _data(client: TestClient, query: str, **variables: Any) -> Any:
-    answer = client.post("/graphql", json={"query": query, "variables": variables}).json()
-    assert "errors" not in answer, answer
-    return answer["data"]
 
 
 def _seen(client: TestClient, member: str) -> tuple[Any, Any]:

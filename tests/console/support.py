@@ -156,6 +156,20 @@ def find(page: Any, kind: str, value: str) -> None:
     page.wait_for_selector("#member:not([hidden]) #records tbody tr")
 
 
+ANNS = ("C-ANN", "loyalty:LD11110001", "I-ANN-1")  # Ann's records on the crossed member
+
+
+def preview_split_of_ann(page: Any, crossed: str) -> None:
+    """The steward picks Ann's records on the crossed member, previews the split and starts
+    to say why."""
+    find(page, "MEMBER", crossed)
+    for key in ANNS:
+        page.check(f"#records tbody tr[data-key='{key}'] .pick-record")
+    page.click("#preview-split")
+    page.wait_for_selector("#preview:not([hidden]) .member-card")
+    page.fill("#reason", "two people")
+
+
 def fits_the_screen(page: Any, width: int) -> None:
     """No sideways scrolling: the page is no wider than the screen."""
     wide = page.evaluate("document.documentElement.scrollWidth")

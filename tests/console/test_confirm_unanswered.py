@@ -10,23 +10,13 @@ from typing import Any
 
 from membergraph.app import create_app
 from tests.api.test_call_center_story import ANN, BOB, CALL, _tx
-from tests.console.support import STEWARD, Api, find, settings_for
+from tests.console.support import ANNS, STEWARD, Api, preview_split_of_ann, settings_for
 from tests.support.browser import NEEDS_CHROMIUM
 from tests.support.http import free_port, serving
 
 pytestmark = NEEDS_CHROMIUM
-ANNS = ("C-ANN", "loyalty:LD11110001", "I-ANN-1")
 UNSURE = "The split may or may not have been made"
 HISTORY = """query ($id: ID!) { member(id: $id) { identityHistory { kind rule } } }"""
-
-
-def _preview_split_of_ann(page: Any, crossed: str) -> None:
-    find(page, "MEMBER", crossed)
-    for key in ANNS:
-        page.check(f"#records tbody tr[data-key='{key}'] .pick-record")
-    page.click("#preview-split")
-    page.wait_for_selector("#preview:not([hidden]) .member-card")
-    page.fill("#reason", "two people")
 
 
 def _splits(api: Api, member: str) -> int:
@@ -47,7 +37,7 @@ def test_a_confirm_sent_while_the_gateway_is_down_is_said_not_made(
         crossed = agent.cross()
         agent.client.close()
         page = console(address, STEWARD)
-        _preview_split_of_ann(page, crossed)
+        preview_split_of_ann(page, crossed)
     # When the gateway is gone as she presses Confirm
     page.wait_for_selector("#live >> text=Live updates lost")
     page.click("#confirm")
@@ -74,7 +64,7 @@ def test_a_confirm_whose_answer_is_lost_is_said_made(server: str, api: Api, cons
     # Given a steward's split previewed on the member an agent crossed
     crossed = api.cross()
     page = console(server, STEWARD)
-    _preview_split_of_ann(page, crossed)
+    preview_split_of_ann(page, crossed)
 
     # When Confirm reaches the gateway, which makes the split, and its answer is lost on the
     # way back (a connection reset, a client's timeout)

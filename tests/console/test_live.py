@@ -10,12 +10,11 @@ from typing import Any
 
 from membergraph.app import create_app
 from tests.api.test_call_center_story import ANN, _tx
-from tests.console.support import STEWARD, Api, find, settings_for
+from tests.console.support import ANNS, STEWARD, Api, find, preview_split_of_ann, settings_for
 from tests.support.browser import NEEDS_CHROMIUM
 from tests.support.http import free_port, serving
 
 pytestmark = NEEDS_CHROMIUM
-ANNS = ("C-ANN", "loyalty:LD11110001", "I-ANN-1")
 
 
 def test_a_purchase_arriving_keeps_the_stewards_picks_and_preview(
@@ -25,12 +24,7 @@ def test_a_purchase_arriving_keeps_the_stewards_picks_and_preview(
     # started to say why
     crossed = api.cross()
     page = console(server, STEWARD)
-    find(page, "MEMBER", crossed)
-    for key in ANNS:
-        page.check(f"#records tbody tr[data-key='{key}'] .pick-record")
-    page.click("#preview-split")
-    page.wait_for_selector("#preview:not([hidden]) .member-card")
-    page.fill("#reason", "two people")
+    preview_split_of_ann(page, crossed)
 
     # When a purchase on Ann's card arrives from the till
     api.ingest("transactions", _tx("T-A1", "LD11110001"))
