@@ -93,8 +93,10 @@ def _named_by_email(
         return [(s, o) for s, o in named if near.names_close(part[0], part[1] or s[1], s[0], s[1])]
     # Her contacts sharing its phone say whose it is, as before: her others, with a phone of
     # their own (her mobile), would read as another person's and leave it to no one.
+    # A date it gives (a young adult's, on her parent's address) says no more than the
+    # address: only an undated till's word goes without a phone.
     by_phone = [(sig, other) for sig, other in named if shares_a_phone(other)]
-    if by_phone or not (till_word and near.placeholder_names_by_email):
+    if by_phone or dated or not (till_word and near.placeholder_names_by_email):
         return by_phone
     return named
 

@@ -255,6 +255,29 @@ def test_a_tills_word_joins_his_contacts_on_a_phone_they_share(
         assert together(result, home.ref, order.ref)
 
 
+@pytest.mark.parametrize(
+    ("birth", "merged"),
+    [
+        pytest.param(None, True, id="undated-the-address-naming-her-says-whose"),
+        pytest.param("2003-10-08", False, id="dated-her-child-on-her-address"),
+    ],
+)
+def test_a_tills_word_giving_a_birth_date_needs_her_phone_too(
+    birth: str | None, merged: bool
+) -> None:
+    # Given Monica Smith's contact, undated, on the e-mail naming her, and a till's Walk In
+    # contact on it with a phone of none of hers (the lead's s251, twenty-eighth round: her
+    # daughter, born 2003, enrolled at a till on her mother's address)
+    email = "monica.smith@mail.org"
+    mother = crm("C1", first="Monica", last="Smith", birth=None, emails=[email],
+                 phones=["5135550190"], card="LD1", address=HOME)  # fmt: skip
+    till = crm("C2", first="Walk", last="In", birth=birth, emails=[email], card="LD2",
+               address=HOME)  # fmt: skip
+    result = resolve(world(mother, till))
+    # Then a date the till wrote (someone's, not the address's) leaves them apart
+    assert together(result, mother.ref, till.ref) is merged
+
+
 def test_twins_on_an_e_mail_naming_them_leave_an_undated_contact_to_no_one() -> None:
     # Given twins Anne and Mark Lee (one birth date) on an e-mail naming either (lee1980@),
     # and a third contact on it with the family name only and no birth date
