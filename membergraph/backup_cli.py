@@ -36,7 +36,6 @@ __all__ = ["backup", "restore"]
 
 err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
-_LOG = ("-wal", "-shm")
 _DMS = 128
 """The byte of a store's ``-shm`` every SQLite connection to it holds a shared lock on
 (WALINDEX_LOCK_OFFSET 120 + SQLITE_SHM_NLOCK 8, sqlite3's os_unix.c)."""
@@ -258,8 +257,7 @@ def _counts(db: sqlite3.Connection) -> str:
 def _set_aside(path: Path) -> Path | None:
     """Rename the store and its log out of the way, together (None: there was none)."""
     if not path.exists():
-        for end in _LOG:
-            Path(f"{path}{end}").unlink(missing_ok=True)
+        _remove(path)  # (a log or journal left of no store)
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kept = path.with_name(f"{path.name}.before-restore-{stamp}")
