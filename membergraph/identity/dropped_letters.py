@@ -53,15 +53,16 @@ def _spelled_by_other(record: RecordData, own: str, other: str) -> bool:
 
 def typed_without_a_letter(rules: Rules, a: RecordData, b: RecordData) -> bool:
     """Whether two contacts born the same given day are one person whose first name a till
-    typed with a letter inside left out (``near_duplicates.dropped_letters_born_one``):
-    not both common first names, and an e-mail on one spelling the other's first name,
-    not its own (``Micael`` with ``michael.collins95@``). Twins named ``Patrick`` and
-    ``Patrik`` each have an address of their own, or a family's naming neither."""
+    typed with a letter inside left out (``near_duplicates.dropped_letters_born_one``, read
+    only where ``births_outweigh_own_values`` lets a birthday count): not both common first
+    names, and an e-mail on one spelling the other's first name, not its own (``Micael``
+    with ``michael.collins95@``). Twins named ``Patrick`` and ``Patrik`` each have an address
+    of their own, or a family's naming neither."""
     near = rules.near_duplicates
     sig_a, sig_b = a.signature, b.signature
-    if not near.dropped_letters_born_one or sig_a is None or sig_b is None:
+    if not (near.dropped_letters_born_one and near.births_outweigh_own_values):
         return False
-    if near.birth_said(sig_a[2], sig_b[2]) != "agreed" or not near.same_birth(sig_a[2], sig_b[2]):
+    if sig_a is None or sig_b is None or near.birth_said(sig_a[2], sig_b[2]) != "agreed":
         return False
     first_a, first_b = (fold_name(first_name_core(sig[0])) for sig in (sig_a, sig_b))
     if not letter_dropped(first_a, first_b):

@@ -23,6 +23,7 @@ MOBILE = "7166034233"
 BORN = "1969-07-02"
 NO_TYPOS = Rules(near_duplicates=NearDuplicates(typos_born_one=False))
 NO_DROPS = Rules(near_duplicates=NearDuplicates(dropped_letters_born_one=False))
+NO_BIRTHS = Rules(near_duplicates=NearDuplicates(births_outweigh_own_values=False))
 NO_SWAPS = Rules(near_duplicates=NearDuplicates(swapped_names_born_one=False))
 NO_MOVES = Rules(reenrolments=ReenrolmentRules(one_birthday_outweighs_postcodes=False))
 
@@ -52,6 +53,7 @@ def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
                      id="an-address-by-initial"),
         pytest.param({"first": "Patrik"}, Rules(), True, id="a-letter-inside-left-out"),
         pytest.param({"first": "Patrik"}, NO_DROPS, False, id="dropped-letters-rule-off"),
+        pytest.param({"first": "Patrik"}, NO_BIRTHS, False, id="birthdays-outweigh-nothing"),
         pytest.param({"first": "Patrik", "birth": "1969-02-07"}, Rules(), False,
                      id="a-letter-left-out-day-and-month-swapped"),
         pytest.param({"first": "Patric"}, Rules(), False, id="the-last-letter-left-off"),
