@@ -22,12 +22,12 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from pydantic_settings import SettingsError as UnreadableSetting
 
 from membergraph.connectors.http import HttpSourceConfig
 from membergraph.connectors.models import SourceName
-from membergraph.insights.loyalty import Program, Tier
+from membergraph.program_settings import ProgramSettings
 from membergraph.setting_values import (
     ApiKey,
     HmacSecret,
@@ -52,7 +52,7 @@ class SettingsError(ValueError):
     """A setting has a bad value; the message names it as an environment variable."""
 
 
-class Settings(BaseSettings):
+class Settings(ProgramSettings):
     """Everything the gateway reads from its environment.
 
     Example:
@@ -286,27 +286,6 @@ class Settings(BaseSettings):
         default=None,
         description="Date RFM, segments and rolling spend are computed as of (default: today).",
     )
-    tiers: dict[str, Annotated[int, Field(ge=0)]] = Field(
-        default_factory=lambda: {
-            "BRONZE": 0,
-            "SILVER": 50_000,
-            "GOLD": 200_000,
-            "PLATINUM": 500_000,
-        },
-        min_length=1,  # every member has a tier: with none, every loyalty answer failed
-        description="Loyalty tiers by lifetime spend in cents (or by the spend of the tier"
-        " qualification window, when set), as JSON.",
-    )
-    points_expiry_days: Annotated[int, Field(ge=1)] | None = Field(
-        default=None,
-        description="Points expire this many days after the purchase that earned them, unless"
-        " spent first (the oldest points are spent first). Unset: points never expire.",
-    )
-    tier_qualification_days: Annotated[int, Field(ge=1)] | None = Field(
-        default=None,
-        description="A member's tier is reached by the spend of the last this many days before"
-        " the reference date (e.g. 365). Unset: by lifetime spend.",
-    )
 
     @model_validator(mode="after")
     def _allow_list_needs_a_manifest(self) -> Settings:
@@ -323,15 +302,6 @@ class Settings(BaseSettings):
         if self.reference_date is None:
             return datetime.now(UTC)
         return datetime.combine(self.reference_date, datetime.max.time(), UTC)
-
-    @property
-    def loyalty_program(self) -> Program:
-        """The loyalty program's rules: tiers, points expiry, tier qualification window."""
-        return Program(
-            tiers=tuple(Tier(name, spend) for name, spend in self.tiers.items()),
-            points_expiry_days=self.points_expiry_days,
-            tier_window_days=self.tier_qualification_days,
-        )
 
     @property
     def has_credentials(self) -> bool:
@@ -358,7 +328,8 @@ def load_settings(flags: Mapping[str, str] | None = None, **overrides: object) -
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = [
-            (f"{name}: " if (name := _variable(error["loc"], flags)) else "") + error["msg"]
+            (f"{name}: " if (name := _variable(error["loc"], flags)) else "")
+            + error["msg"].removeprefix("Value error, ")  # pydantic's word for a ValueError
             for error in exc.errors()
         ]
         raise SettingsError("invalid setting " + "; ".join(problems)) from None

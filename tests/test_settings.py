@@ -74,7 +74,13 @@ def test_a_bad_api_key_setting_is_named_without_the_key(
 
 
 @pytest.mark.parametrize(
-    "variable", ["MEMBERGRAPH_API_KEYS", "MEMBERGRAPH_TIERS", "MEMBERGRAPH_CORS_ORIGINS"]
+    "variable",
+    [
+        "MEMBERGRAPH_API_KEYS",
+        "MEMBERGRAPH_TIERS",
+        "MEMBERGRAPH_CORS_ORIGINS",
+        "MEMBERGRAPH_EXCHANGE_RATES",
+    ],
 )
 def test_a_json_setting_that_is_no_json_is_named_in_one_line(
     monkeypatch: pytest.MonkeyPatch, variable: str
@@ -92,6 +98,48 @@ def test_no_tier_at_all_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEMBERGRAPH_TIERS", "{}")
     with pytest.raises(SettingsError, match="MEMBERGRAPH_TIERS: Dictionary should have at least"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("currency", "rates", "said"),
+    [
+        pytest.param("USD", '{"CAD": 0}', "MEMBERGRAPH_EXCHANGE_RATES (CAD): Input should be"
+                     " greater than 0", id="a-zero-rate"),
+        pytest.param("USD", '{"cad": -0.7}', "MEMBERGRAPH_EXCHANGE_RATES (cad): Input should be"
+                     " greater than 0", id="a-negative-rate"),
+        pytest.param("USD", '{"CAD": "NaN"}', "MEMBERGRAPH_EXCHANGE_RATES (CAD): Input should be"
+                     " a finite number", id="not-a-number"),
+        pytest.param("USD", '{"dollars": 1}', "MEMBERGRAPH_EXCHANGE_RATES (dollars): 'dollars' is"
+                     " no ISO 4217 currency code (three letters, such as USD)", id="no-code"),
+        pytest.param("eur", '{"EUR": 1}', "MEMBERGRAPH_EXCHANGE_RATES gives a rate for EUR, the"
+                     " currency spend is counted in (MEMBERGRAPH_CURRENCY): its amounts count as"
+                     " they are", id="a-rate-for-the-counted-currency"),
+        pytest.param("€", "{}", "MEMBERGRAPH_CURRENCY: '€' is no ISO 4217 currency code (three"
+                     " letters, such as USD)", id="a-sign-for-a-code"),
+    ],
+)  # fmt: skip
+def test_a_bad_currency_setting_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, currency: str, rates: str, said: str
+) -> None:
+    monkeypatch.setenv("MEMBERGRAPH_CURRENCY", currency)
+    monkeypatch.setenv("MEMBERGRAPH_EXCHANGE_RATES", rates)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value) == f"invalid setting {said}"
+
+
+def test_currencies_are_read_in_any_case_and_rates_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEMBERGRAPH_CURRENCY", " eur")
+    monkeypatch.setenv("MEMBERGRAPH_EXCHANGE_RATES", '{"usd": 0.15, "GBP": "1.17"}')
+    money = load_settings().loyalty_program.money
+    assert money.counted_in == "EUR"
+    # 0.15 is read as written, not as the float just under it: 10 cents are 1.5, to even 2
+    # (1.4999... would be 1), 30 are 4.5, to even 4.
+    assert (money.cents(10, "USD"), money.cents(30, "USD")) == (2, 4)
+    assert money.cents(100, "GBP") == 117
+    assert money.cents(100, "EUR") == money.cents(100, "JPY") == 100
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,8 @@ def _currency(value: str) -> str:
 
 Currency = Annotated[str, AfterValidator(_currency)]
 """An ISO 4217 code's form (three letters), read in any case and spacing: ``" usd"`` is USD.
-Amounts are summed as they are, whatever their currency (no conversion: docs/bad-input.md)."""
+Spend counts an amount in the deployment's currency, by the rate set for its own
+(:mod:`membergraph.insights.currency`)."""
 
 MAX_INT = 2**31 - 1
 """The largest number one line may carry: GraphQL's ``Int`` is 32-bit, and a line must never

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from membergraph.connectors.models import Transaction
+from membergraph.insights.currency import AS_SENT, Currencies
 from membergraph.insights.points import held
 from membergraph.insights.window import (
     YEAR,
@@ -56,11 +57,14 @@ class Program:
             unless spent first (:mod:`membergraph.insights.points`); None: never.
         tier_window_days: the tier is reached by the spend of the last this many days
             before the reference; None: by lifetime spend.
+        money: the currency spend is counted in (the tiers' thresholds are its cents) and
+            the exchange rates of others (:mod:`membergraph.insights.currency`).
     """
 
     tiers: Sequence[Tier] = DEFAULT_TIERS
     points_expiry_days: int | None = None
     tier_window_days: int | None = None
+    money: Currencies = AS_SENT
 
 
 DEFAULT_PROGRAM = Program()
@@ -132,14 +136,15 @@ def loyalty_of(
         t.occurred_at for t in transactions if _counts(t) and not window.happened(t.occurred_at)
     ]
     for tx in spending:
-        spend += spend_of(tx)
+        spent = spend_of(tx, program.money)
+        spend += spent
         if window.in_last_year(tx.occurred_at):
-            rolling += spend_of(tx)
-            if spend_of(tx):
+            rolling += spent
+            if spent:
                 moments.append(tx.occurred_at + YEAR)
         if tier_days and window.within(tier_days, tx.occurred_at):
-            qualifying += spend_of(tx)
-            if spend_of(tx):
+            qualifying += spent
+            if spent:
                 moments.append(tx.occurred_at + timedelta(days=tier_days))
         if is_purchase(tx):
             by_channel[tx.channel] = by_channel.get(tx.channel, 0) + tx.points_earned

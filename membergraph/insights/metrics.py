@@ -20,6 +20,7 @@ from membergraph.insights.consent import (
     consents_of,
     reachable_channels,
 )
+from membergraph.insights.currency import AS_SENT, Currencies
 from membergraph.insights.loyalty import DEFAULT_PROGRAM, Program, loyalty_of
 from membergraph.insights.window import Window, is_purchase, points_of, spend_of
 
@@ -147,10 +148,12 @@ def measure(
         last_purchase_at=bought[-1].occurred_at if bought else None,
         first_purchase_at=bought[0].occurred_at if bought else None,
         frequency=len(last_year),
-        monetary_cents=sum(spend_of(t) for t in spending if window.in_last_year(t.occurred_at)),
+        monetary_cents=sum(
+            spend_of(t, program.money) for t in spending if window.in_last_year(t.occurred_at)
+        ),
         prior_frequency=len(year_before),
         prior_monetary_cents=sum(
-            spend_of(t) for t in spending if window.in_year_before(t.occurred_at)
+            spend_of(t, program.money) for t in spending if window.in_year_before(t.occurred_at)
         ),
         prior_last_purchase_at=before_year[-1].occurred_at if before_year else None,
         engagement=len(engaged),
@@ -166,18 +169,18 @@ def measure(
         reachable=frozenset(
             reachable_channels(consents, facts.has_email, facts.has_phone, facts.has_visitor)
         ),
-        sales=sales_of(spending),
+        sales=sales_of(spending, program.money),
     )
 
 
-def sales_of(spending: Iterable[Transaction]) -> tuple[Sale, ...]:
-    """Purchases and refund lines summed per channel, store and month (a refund line
-    takes its points back)."""
+def sales_of(spending: Iterable[Transaction], money: Currencies = AS_SENT) -> tuple[Sale, ...]:
+    """Purchases and refund lines summed per channel, store and month, in the cents
+    ``money`` counts in (a refund line takes its points back)."""
     sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for tx in spending:
         row = sums[(tx.channel, tx.store_id or "", tx.occurred_at.strftime("%Y-%m"))]
         row[0] += is_purchase(tx)
-        row[1] += spend_of(tx)
+        row[1] += spend_of(tx, money)
         earned, redeemed = points_of(tx)
         row[2] += earned
         row[3] += redeemed

@@ -14,6 +14,8 @@ a refund line              a ``refunded`` line with a negative amount: takes its
                            spend, its ``points_earned`` off the points earned (taken back)
                            and its ``points_redeemed`` off those redeemed (given back);
                            never a purchase
+an amount                  in the currency spend is counted in: converted by the rate set
+                           for the line's currency (:mod:`membergraph.insights.currency`)
 the last 12 months         ``(reference - 365 days, reference]``
 the year before            ``(reference - 730 days, reference - 365 days]``
 =========================  ==========================================================
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from membergraph.connectors.models import Transaction
+from membergraph.insights.currency import AS_SENT, Currencies
 
 __all__ = ["YEAR", "Window", "is_purchase", "points_of", "reference_of", "spend_of"]
 
@@ -90,13 +93,11 @@ def is_purchase(tx: Transaction) -> bool:
     return tx.status == "completed" and tx.amount_cents >= 0
 
 
-def spend_of(tx: Transaction) -> int:
-    """What a line adds to spend: a purchase its amount, a refund line its (negative) amount,
-    a reversed purchase nothing."""
-    if is_purchase(tx):
-        return tx.amount_cents
-    if tx.status == "refunded" and tx.amount_cents < 0:
-        return tx.amount_cents
+def spend_of(tx: Transaction, money: Currencies = AS_SENT) -> int:
+    """What a line adds to spend, in the cents ``money`` counts in: a purchase its amount, a
+    refund line its (negative) amount, a reversed purchase nothing."""
+    if is_purchase(tx) or (tx.status == "refunded" and tx.amount_cents < 0):
+        return money.cents(tx.amount_cents, tx.currency) if money.rates else tx.amount_cents
     return 0
 
 

@@ -234,3 +234,66 @@ def test_a_program_changed_between_restarts_is_what_the_lists_follow(
     assert (loyalty["tier"], loyalty["pointsBalance"]) == ("BRONZE", 100)
     assert lists["bronze"]["totalCount"] == 1  # type: ignore[index]
     assert lists["platinum"]["totalCount"] == 0  # type: ignore[index]
+
+
+CAD_SALE = _sale("T-OLA-5", "2026-11-15T10:00:00Z", 100_000, 1_000, currency="cad")
+PRICES = """{ memberByIdentifier(kind: CRM_ID, value: "C-OLA") {
+  loyalty { tier lifetimeSpendCents } rfm { spend12mCents }
+  transactions(first: 5) { edges { node { amountCents currency } } } }
+  memberStats(groupBy: [CHANNEL]) { spendCents } }"""
+
+
+@pytest.mark.parametrize(
+    ("rates", "spend", "tier"),
+    [
+        # $100 and C$1,000 at 0.73: $830, SILVER; with no rate set, summed as sent.
+        pytest.param('{"CAD": 0.73}', 83_000, "SILVER", id="converted"),
+        pytest.param('{"CAD": 0.40}', 50_000, "SILVER", id="exactly-the-threshold"),
+        pytest.param(None, 110_000, "SILVER", id="no-rate-summed-as-sent"),
+        pytest.param('{"EUR": 1.08}', 110_000, "SILVER", id="another-currencys-rate"),
+        pytest.param('{"CAD": 0.30}', 40_000, "BRONZE", id="short-of-silver"),
+    ],
+)
+def test_a_purchase_in_another_currency_counts_by_its_rate_everywhere(
+    empty_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rates: str | None,
+    spend: int,
+    tier: str,
+) -> None:
+    # Given a deployment counting in USD, with or without a rate for Canadian dollars,
+    if rates is not None:
+        monkeypatch.setenv("MEMBERGRAPH_EXCHANGE_RATES", rates)
+    with _serve(empty_folder, tmp_path, "rates") as client:
+        # when a member buys for $100 and for C$1,000,
+        _ingest(client, "crm", OLA)
+        _ingest(client, "transactions", RECENT_SALE, CAD_SALE)
+        data = gql(client, PRICES)["data"]
+    member = data["memberByIdentifier"]  # type: ignore[index]
+    # then spend, tier, RFM and the analyst's sums count the converted amount,
+    assert member["loyalty"] == {"tier": tier, "lifetimeSpendCents": spend}
+    assert member["rfm"] == {"spend12mCents": spend}
+    assert data["memberStats"] == [{"spendCents": spend}]  # type: ignore[index]
+    # while each purchase keeps the amount and currency it was sent in.
+    sent = sorted(
+        (e["node"]["amountCents"], e["node"]["currency"]) for e in member["transactions"]["edges"]
+    )
+    assert sent == [(10_000, "USD"), (100_000, "CAD")]
+
+
+def test_a_restart_with_a_new_rate_counts_the_stored_purchases_again(
+    empty_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given purchases in USD and CAD taken by a gateway with no rate set,
+    with _serve(empty_folder, tmp_path, "restart") as client:
+        _ingest(client, "crm", OLA)
+        _ingest(client, "transactions", RECENT_SALE, CAD_SALE)
+        assert gql(client, PRICES)["data"]["memberStats"] == [{"spendCents": 110_000}]  # type: ignore[index]
+    # when it starts again over its store with a rate for CAD,
+    monkeypatch.setenv("MEMBERGRAPH_EXCHANGE_RATES", '{"CAD": 0.73}')
+    with _serve(empty_folder, tmp_path, "restart") as client:
+        data = gql(client, PRICES)["data"]
+    # then the figures kept in the store are measured again by it.
+    assert data["memberStats"] == [{"spendCents": 83_000}]  # type: ignore[index]
+    assert data["memberByIdentifier"]["loyalty"]["lifetimeSpendCents"] == 83_000  # type: ignore[index]
