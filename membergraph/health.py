@@ -16,7 +16,10 @@ from starlette.responses import JSONResponse, Response
 from membergraph.connectors.base import SourceConnector
 from membergraph.full_start import RESTART_TO_LOAD
 from membergraph.gateway_parts import Gateway
+from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
+from membergraph.identity.records import identifier_key
 from membergraph.identity.reresolve import rules_notice, sources_notice
+from membergraph.identity.rules import Rules
 from membergraph.identity.store import StoreError, StoreUnwritable
 from membergraph.masking import MASKS, mask_value
 
@@ -29,22 +32,46 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-_REVEALED = re.compile(r"^(placeholder (?:e-mail|phone) )(.+)(: carried by many different people)$")
+_NAMED = re.compile(r"^(placeholder (e-mail|phone|card|CRM id) )([^\s:]+)(.*)$", re.DOTALL)
+"""A reason naming a value: ``placeholder card LD65727893: carried by many different
+people``, ``placeholder e-mail na@na.com``."""
+_KINDS = {
+    "e-mail": IdentifierKind.EMAIL,
+    "phone": IdentifierKind.PHONE,
+    "card": IdentifierKind.LOYALTY_ID,
+    "CRM id": IdentifierKind.CRM_ID,
+}
 
 
-def _public_reasons(counts: dict[str, int]) -> dict[str, int]:
-    """Unattributed counts as anyone may read them (``/readyz`` asks no credentials): a
-    value the data revealed to be a placeholder may be a family's own address, so it is
-    masked as an answer without ``pii:read`` masks it; the rules' blocklist (``na@na.com``)
-    is nobody's and stays readable."""
+def _public_reasons(counts: dict[str, int], rules: Rules, region: str) -> dict[str, int]:
+    """Unattributed counts as anyone may read them (``/readyz`` asks no credentials): only
+    a value the rules' blocklist or patterns name (``na@na.com``) is nobody's and readable;
+    one the data revealed to be a placeholder may be a customer's own (a family's address,
+    the card a cashier scanned for guests, an address a till typed every day), so it is
+    masked as an answer without ``pii:read`` masks it, a card or an id to its last four."""
     public: dict[str, int] = {}
     for reason, n in counts.items():
-        found = _REVEALED.match(reason)
+        found = _NAMED.match(reason)
         if found is not None:
-            head, value, tail = found.groups()
-            reason = f"{head}{MASKS['contact'](value)}{tail}"
+            head, label, value, tail = found.groups()
+            if not _nobodys(rules, _KINDS[label], value, region):
+                reason = f"{head}{_masked(label, value)}{tail}"
         public[reason] = public.get(reason, 0) + n
     return public
+
+
+def _nobodys(rules: Rules, kind: IdentifierKind, value: str, region: str) -> bool:
+    try:
+        key = identifier_key(kind, normalize(kind, value, region))
+    except BadIdentifier:
+        return False
+    return rules.is_junk(kind, key)
+
+
+def _masked(label: str, value: str) -> str:
+    if label in ("e-mail", "phone"):
+        return str(MASKS["contact"](value))
+    return "***" + value[-4:]  # a card or an id: its last four, as a payment card is shown
 
 
 UNANSWERED = "the identity store does not answer"
@@ -67,7 +94,9 @@ async def readyz(request: Request) -> Response:
                 lines=conn.size(),
                 malformed=report.malformed,
                 errors=[mask_value(str(e)) for e in report.errors[:10]],
-                unattributed=_public_reasons(report.unattributed),
+                unattributed=_public_reasons(
+                    report.unattributed, gateway.identity.rules, gateway.settings.default_region
+                ),
             )
         sources[name.value] = entry
     if gateway.first_load_cut is not None and not gateway.waiting_for_room:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
@@ -48,23 +49,56 @@ def test_metrics_exposes_source_calls(client: TestClient) -> None:
     assert "membergraph_member_changes_dropped_total 0" in text
 
 
-def test_readyz_shows_no_ones_address_to_a_caller_without_credentials(
-    settings: Settings, data_dir: Path
+def _sale(n: int, **fields: object) -> dict[str, object]:
+    return {
+        "transaction_id": f"T-PH-{n}",
+        "channel": "store",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "amount_cents": 2500,
+        **fields,
+    }
+
+
+FAMILY = "the.quill.family59@gmail.com"
+
+
+@pytest.mark.parametrize(
+    ("lines", "shown", "hidden"),
+    [
+        # A family's own address typed at the tills for three cardholders, then an online
+        # guest purchase under it: the data shows it to be a placeholder.
+        pytest.param(
+            [_sale(n, loyalty_id=f"LD8100000{n}" if n else None, email=FAMILY,
+                   channel="store" if n else "online") for n in range(4)],
+            "placeholder e-mail t***@gmail.com: carried by many different people",
+            FAMILY,
+            id="a-familys-address",
+        ),
+        # A cashier's card scanned for guests, some typing an address for the e-receipt
+        # (user29: /readyz showed such a card's number to anyone).
+        pytest.param(
+            [_sale(n, loyalty_id="LD-6572-7893", email=f"guest{n}@aol.com" if n < 4 else None)
+             for n in range(7)],
+            "placeholder card ***7893: carried by many different people",
+            "LD65727893",
+            id="a-cashiers-card",
+        ),
+        # An address typed at a till five times a day on three days: the till's own, or a
+        # customer's: either way, not for anyone to read.
+        pytest.param(
+            [_sale(10 * d + n, email="jharris@aol.com",
+                   occurred_at=f"2026-11-2{d}T1{n}:00:00Z") for d in range(3) for n in range(5)],
+            "placeholder e-mail j***@aol.com: more than 4 purchases a day on 3 days"
+            " (a till's own)",
+            "jharris",
+            id="a-tills-address",
+        ),
+    ],
+)  # fmt: skip
+def test_readyz_shows_no_ones_value_to_a_caller_without_credentials(
+    settings: Settings, data_dir: Path, lines: list[dict[str, object]], shown: str, hidden: str
 ) -> None:
-    # Given a family's own address typed at the tills for three cardholders, then an online
-    # guest purchase under it: the data shows it to be a placeholder, and the load counts it
-    family = "the.quill.family59@gmail.com"
-    lines = [
-        {
-            "transaction_id": f"T-FAM-{n}",
-            "loyalty_id": f"LD8100000{n}" if n else None,
-            "email": family,
-            "channel": "store" if n else "online",
-            "occurred_at": "2026-11-20T10:00:00Z",
-            "amount_cents": 2500,
-        }
-        for n in range(4)
-    ]
+    # Given lines whose value the data shows to be nobody's, counted by the load
     with (data_dir / "transactions.jsonl").open("ab") as handle:
         handle.write(b"".join(orjson.dumps(line) + b"\n" for line in lines))
     keyed = settings.model_copy(
@@ -73,8 +107,9 @@ def test_readyz_shows_no_ones_address_to_a_caller_without_credentials(
     # When anyone who reaches the port asks /readyz (it answers without credentials)
     with TestClient(create_app(keyed), base_url="http://127.0.0.1") as client:
         body = client.get("/readyz")
-    # Then the count is there, the address is not
+    # Then the count is there, the value is not
     assert body.status_code == 200
     reasons = body.json()["sources"]["transactions"]["unattributed"]
-    assert "placeholder e-mail t***@gmail.com: carried by many different people" in reasons
+    assert shown in reasons
+    assert hidden not in body.text
     assert "quill" not in body.text
