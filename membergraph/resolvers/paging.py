@@ -79,14 +79,21 @@ def page_by_key(
     start = 0
     if after is not None:
         last = _key_in(after, kind)
-        try:
-            start = next((i for i, node in enumerate(nodes) if key(node) < last), len(nodes))
-        except TypeError:  # a key of other types than this list's
+        if nodes and not _same_shape(last, key(nodes[0])):
+            # ``tx:[]`` sorts before every key: a hand-made cursor paged to an empty end.
             message = f"cursor {after!r} does not belong to this list"
-            raise bad_input(message, argument="after") from None
+            raise bad_input(message, argument="after")
+        start = next((i for i, node in enumerate(nodes) if key(node) < last), len(nodes))
     chosen = nodes[start : start + first]
     items = [(_cursor(kind, key(node)), node) for node in chosen]
     return Page(items, len(nodes), start + first < len(nodes), start > 0)
+
+
+def _same_shape(a: Key, b: Key) -> bool:
+    """Whether two keys hold as many parts, a text where the other holds a text."""
+    return len(a) == len(b) and all(
+        isinstance(x, str) == isinstance(y, str) for x, y in zip(a, b, strict=True)
+    )
 
 
 def _cursor(kind: str, key: Key) -> str:

@@ -60,7 +60,9 @@ def test_paging_while_items_arrive_never_repeats_or_skips(
 def test_a_cursor_of_another_list_or_a_forged_one_is_refused() -> None:
     nodes = _sorted({Item(1, "a"), Item(2, "b")})
     cursor = page_by_key(nodes, 1, None, "t", _key).items[0][0]
-    for bad in ("bm90IGpzb24", "dDpbdHJ1ZV0", cursor + "x"):
+    forged = [_cursor_of(f"t:{key}") for key in ("[]", '[2.0, "b", 1]', '["b", 2.0]', "[2.0]")]
+    # user29: "tx:[]" sorted before every purchase and paged to an empty end, no error.
+    for bad in ("bm90IGpzb24", "dDpbdHJ1ZV0", cursor + "x", *forged):
         try:
             page_by_key(nodes, 1, bad, "t", _key)
         except GraphQLError as error:
