@@ -222,15 +222,20 @@ def create_app(
             JsonCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            # A page may send its own request id and trace context, and read the id back.
+            # A page may send its own request id and trace context, and read the id back;
+            # Apollo Client names itself and its operation (Content-Type and the other
+            # CORS-safelisted headers Starlette allows of itself).
             allow_headers=[
                 "authorization",
-                "content-type",
                 "x-api-key",
                 "x-membergraph-actor",
                 "x-request-id",
                 "traceparent",
                 "tracestate",
+                "apollographql-client-name",
+                "apollographql-client-version",
+                "apollo-require-preflight",
+                "x-apollo-operation-name",
             ],
             expose_headers=["x-request-id"],
             allow_credentials=True,

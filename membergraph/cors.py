@@ -31,6 +31,7 @@ class JsonCORSMiddleware(CORSMiddleware):
         await super().simple_response(scope, receive, send, request_headers)
 
     def preflight_response(self, request_headers: Headers) -> Response:
+        request_headers = _without_blank_names(request_headers)
         said = super().preflight_response(request_headers)
         if said.status_code != 400:
             return said
@@ -55,3 +56,19 @@ class JsonCORSMiddleware(CORSMiddleware):
             allowed = ", ".join(self.allow_headers)
             return f"its headers {', '.join(extra)} are not allowed (allowed: {allowed})"
         return f"its {failure} is not allowed"
+
+
+_ASKED = b"access-control-request-headers"
+
+
+def _without_blank_names(request_headers: Headers) -> Headers:
+    """The preflight's headers with no blank name in the list of headers it asks for (a
+    blank list asks for none, ``a,,b`` for two): Starlette refused the empty name."""
+    asked = request_headers.get("access-control-request-headers")
+    if asked is None:
+        return request_headers
+    names = [name.strip() for name in asked.split(",") if name.strip()]
+    raw = [(k, v) for k, v in request_headers.raw if k != _ASKED]
+    if names:
+        raw.append((_ASKED, ", ".join(names).encode("latin-1")))
+    return Headers(raw=raw)

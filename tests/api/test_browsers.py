@@ -65,10 +65,45 @@ def test_a_preflight_from_an_allowed_origin_needs_no_key(browser: TestClient) ->
     assert response.status_code in (200, 204), response.text
     assert response.headers["access-control-allow-origin"] == APP
     assert "POST" in response.headers["access-control-allow-methods"]
-    allowed = {h.strip() for h in response.headers["access-control-allow-headers"].split(",")}
+    allowed = {
+        h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")
+    }
     assert {"authorization", "content-type", "x-membergraph-actor"} <= allowed
     assert response.headers["access-control-allow-credentials"] == "true"
     assert int(response.headers["access-control-max-age"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("asked", "refused"),
+    [
+        # Apollo Client names itself (user29: its preflight was refused).
+        pytest.param("apollographql-client-name, apollographql-client-version, content-type",
+                     None, id="apollo-client-awareness"),
+        pytest.param("", None, id="a-blank-list"),
+        pytest.param("authorization,,Content-Type", None, id="a-blank-name-in-the-list"),
+        pytest.param("x-custom, authorization", "its headers x-custom are not allowed", id="another"),
+    ],
+)  # fmt: skip
+def test_a_preflight_asks_for_the_headers_a_frontend_sends(
+    browser: TestClient, asked: str, refused: str | None
+) -> None:
+    response = browser.options(
+        "/graphql",
+        headers={
+            "origin": APP,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": asked,
+        },
+    )
+    if refused is None:
+        assert response.status_code == 200, response.text
+        assert response.headers["access-control-allow-origin"] == APP
+        return
+    assert response.status_code == 400
+    said = response.json()["error"]
+    assert refused in said
+    allowed = said.rpartition("(allowed: ")[2].rstrip(")").split(", ")
+    assert len(allowed) == len(set(allowed)), allowed  # content-type was listed twice
 
 
 def test_a_preflight_from_another_origin_is_not_allowed(browser: TestClient) -> None:
