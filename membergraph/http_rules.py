@@ -190,6 +190,12 @@ class GraphQLHttpRules:
             if (refused := compressed(headers.get("content-encoding"))) is not None:
                 await send_error(send, 415, refused)
                 return
+            if (charset := foreign_charset(headers.get("content-type"))) is not None:
+                # Read as UTF-8, a Latin-1 body was "str is not valid UTF-8" (user29).
+                await send_error(
+                    send, 415, f"send GraphQL requests in UTF-8, not charset={charset}"
+                )
+                return
         # (The body's size: :mod:`membergraph.body_limit`, for every route that reads one.)
         await self.app(scope, receive, send)
 
@@ -227,6 +233,17 @@ def opens_the_ide(scope: Scope, path: str = "/graphql") -> bool:
         return False
     accept = named_headers(scope, _READ).get("accept", "")
     return "text/html" in accept or "*/*" in accept
+
+
+def foreign_charset(content_type: str | None) -> str | None:
+    """A ``charset`` a ``Content-Type`` declares other than UTF-8 (JSON is UTF-8, RFC
+    8259), or None."""
+    for part in (content_type or "").split(";")[1:]:
+        name, _, value = part.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            return charset
+    return None
 
 
 def compressed(encoding: str | None) -> str | None:

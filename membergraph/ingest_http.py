@@ -22,7 +22,7 @@ from membergraph.auth import caller_of
 from membergraph.body_limit import send_json
 from membergraph.connectors.lines import bom_length, exact_json, utf16_refusal
 from membergraph.connectors.models import SourceName
-from membergraph.http_rules import compressed
+from membergraph.http_rules import compressed, foreign_charset
 from membergraph.ingest import IngestRefused, IngestService
 from membergraph.json_out import dumps
 
@@ -97,17 +97,6 @@ def _foreign_type(request: Request) -> str | None:
     return None if declared is None or kind in INGEST_MEDIA_TYPES else kind or "nothing"
 
 
-def _foreign_charset(request: Request) -> str | None:
-    """A ``charset`` declared other than UTF-8 (lines are JSON in UTF-8, RFC 8259): read as
-    UTF-8, a UTF-16 body was one more bad line than it held, each said to be no JSON."""
-    for part in (request.headers.get("content-type") or "").split(";")[1:]:
-        name, _, value = part.partition("=")
-        charset = value.strip().strip('"').lower()
-        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
-            return charset
-    return None
-
-
 async def ingest_endpoint(request: Request) -> Response:
     """``POST /ingest/{source}``: checks, one call to :class:`IngestService`, the answer."""
     service: IngestService = request.app.state.ingest
@@ -120,7 +109,8 @@ async def ingest_endpoint(request: Request) -> Response:
         return _problem(415, f"send source lines as one of {types}, not {kind}")
     if (refused := compressed(request.headers.get("content-encoding"))) is not None:
         return _problem(415, refused)
-    if (charset := _foreign_charset(request)) is not None:
+    # Lines are JSON in UTF-8: read so, a UTF-16 body was one bad line more than it held.
+    if (charset := foreign_charset(request.headers.get("content-type"))) is not None:
         return _problem(415, f"send source lines in UTF-8, not charset={charset}")
     caller = caller_of(request)
     if not caller.can("ingest:write"):

@@ -158,6 +158,24 @@ CASES = [
         "UNSUPPORTED_MEDIA_TYPE",
     ),
     (
+        "latin-1-body",  # read as UTF-8 it was "str is not valid UTF-8" (user29)
+        "POST",
+        "/graphql",
+        {"content-type": "application/json; charset=iso-8859-1"},
+        '{"query": "{ __typename } # café"}'.encode("latin-1"),
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    ),
+    (
+        "utf-8-said",
+        "POST",
+        "/graphql",
+        {"content-type": 'application/json; charset="UTF-8"'},
+        _q("{ __typename }"),
+        200,
+        None,
+    ),
+    (
         "form-content-type",
         "POST",
         "/graphql",
