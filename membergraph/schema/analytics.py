@@ -122,7 +122,11 @@ class MemberOrder:
 
 @strawberry.enum(description="What `memberStats` groups by.")
 class StatsDimension(Enum):
-    SEGMENT = strawberry.enum_value("segment", description="Segment (a member may be in several).")
+    SEGMENT = strawberry.enum_value(
+        "segment",
+        description="Segment (a member may be in several; the members in none are their own "
+        "group, its segment null).",
+    )
     TIER = strawberry.enum_value("tier", description="Loyalty tier.")
     CHANNEL = strawberry.enum_value(
         "channel",
@@ -143,7 +147,10 @@ class StatsDimension(Enum):
 
 @strawberry.type(description="One group of `memberStats`: its key and its sums.")
 class MemberStatsGroup:
-    segment: Segment | None = strawberry.field(description="The group's segment, if grouped.")
+    segment: Segment | None = strawberry.field(
+        description="The group's segment, if grouped (null, grouped by SEGMENT: the members in "
+        "no segment)."
+    )
     tier: str | None = strawberry.field(description="The group's tier, if grouped.")
     channel: PurchaseChannel | None = strawberry.field(
         description="The group's channel, if grouped."

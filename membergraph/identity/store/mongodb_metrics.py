@@ -286,8 +286,8 @@ class MongoMetrics(MetricsStore):
     async def stats(self, query: MemberQuery, group_by: Sequence[GroupKey]) -> list[StatsRow]:
         collection = await self._collection()
         pipeline: list[Doc] = [{"$match": member_filter(query)}]
-        if "segment" in group_by:
-            pipeline.append({"$unwind": "$segments"})
+        if "segment" in group_by:  # a member in no segment: a group of its own (null)
+            pipeline.append({"$unwind": {"path": "$segments", "preserveNullAndEmptyArrays": True}})
         unwound = bool(SALE_KEYS & set(group_by))
         if unwound:
             pipeline.append({"$unwind": {"path": "$sales", "preserveNullAndEmptyArrays": True}})

@@ -191,8 +191,8 @@ def member_stats(
     if by_sale:  # the members without a sale: a group of their own (StatsRow)
         keys.append("s.member_id IS NULL")
     joins = ""
-    if "segment" in group_by:
-        joins += " JOIN member_segments AS g ON g.member_id = member_metrics.member_id"
+    if "segment" in group_by:  # a member in no segment: a group of its own (null)
+        joins += " LEFT JOIN member_segments AS g ON g.member_id = member_metrics.member_id"
     joins += " LEFT JOIN member_sales AS s ON s.member_id = member_metrics.member_id"
     select = "".join(f"{k}, " for k in keys)
     sql = (
