@@ -249,15 +249,17 @@ _SALES = {"CHANNEL", "MONTH", "STORE"}
 
 
 def _sums(demo: Demo, by: list[str], keep: Keep) -> list[dict[str, Any]]:
-    """``memberStats`` by hand: each chosen member in each of its groups (a segment each;
-    a purchase line's channel, month and store each, or, without any, the group of the
-    members with no purchase), its purchase lines' figures summed, groups in key order
-    (none first; a buyer of no store before the members with no purchase)."""
+    """``memberStats`` by hand: each chosen member in each of its groups (a segment each, or
+    the group of the members in none; a purchase line's channel, month and store each, or,
+    without any, the group of the members with no purchase), its purchase lines' figures
+    summed, groups in key order (none first; a buyer of no store before the members with no
+    purchase)."""
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [set(), 0, 0, 0, 0])
     for member, m in demo.members.items():
         if not keep(m):
             continue
-        segments = m.row.segments if "SEGMENT" in by else (None,)
+        # a member in no segment is a group of its own, its segment null (user29)
+        segments = (m.row.segments or (None,)) if "SEGMENT" in by else (None,)
         by_sale = bool(_SALES & set(by))
         sales = (m.row.row.sales or (None,)) if by_sale else (None,)
         for segment in segments:
