@@ -55,6 +55,12 @@ class ReenrolmentRules(BaseModel):
             (Ethan O'Brien's card orders under ``ethanobrien75@``, on his other contact with
             no phone: one person). A holder with an address of her own may be lending the
             card. False: the e-mail counts as the other contact's own.
+        login_emails: a contact whose logged-in sessions give another contact's e-mail
+            (an ``identify`` event: the account's own address), or one that another
+            contact's card gives for its online orders, is that contact's on the terms of
+            ``card_orders`` (close names, births not disagreeing, no values of their own
+            on each; her address is hers through her login as through her card). False:
+            such sessions join neither.
         other_postcodes_say_two: two postcodes, one on each contact, are two people.
         own_values_say_two: contacts that each have values of their own
             (``near_duplicates.own_values``) are two people (twins, a father and son of
@@ -121,6 +127,7 @@ class ReenrolmentRules(BaseModel):
     enabled: bool = True
     card_orders: bool = True
     card_orders_email_hers: bool = True
+    login_emails: bool = True
     other_postcodes_say_two: bool = True
     own_values_say_two: bool = True
     namesakes_need_own_values: bool = True

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 
+from membergraph.connectors.models import LOGIN_MARK
 from membergraph.identity.card_emails import a_strangers_email
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_duplicates import Signature
@@ -30,7 +31,13 @@ from membergraph.identity.partial_names import (
 from membergraph.identity.partial_names import RULE as PARTIAL_RULE
 from membergraph.identity.phone_duplicates import postcode_of
 from membergraph.identity.records import RecordData, RecordKey
-from membergraph.identity.reenrolments import CARD_ORDER_RULE, PHONE_RULE, Reenrolments
+from membergraph.identity.reenrolments import (
+    CARD_ORDER_RULE,
+    LOGIN_RULE,
+    PHONE_RULE,
+    Reenrolments,
+    given_online,
+)
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import ValueKey, own_values_disagree, own_values_part
 
@@ -45,6 +52,7 @@ DUPLICATES = (
     NEAR_RULE,
     PHONE_RULE,
     CARD_ORDER_RULE,
+    LOGIN_RULE,
     PARTIAL_RULE,
     PLACEHOLDER_NAME_RULE,
 )  # rules that find one person entered twice
@@ -88,6 +96,8 @@ class ProfileEvidence:
             kind, value = key
             if kind is IdentifierKind.EMAIL and len(profiles) > 1:
                 profiles = [ref for ref in profiles if not self.strangers_on_card(ref, value)]
+            if kind is IdentifierKind.EMAIL and profiles:
+                edges += self._on_logins(value, carriers, profiles)
             if len(profiles) < 2:
                 continue
             signed = [(sig, ref) for ref in profiles if (sig := signature.get(ref))]
@@ -245,6 +255,34 @@ class ProfileEvidence:
         said.setdefault(birth, []).append("birth_date")
         return said
 
+    def _on_logins(
+        self, email: str, carriers: list[RecordData], profiles: list[RecordKey]
+    ) -> list[Edge]:
+        """Edges between the contacts whose logged-in sessions give ``email`` (an
+        ``identify`` event: the account's own address) and the contacts carrying it or
+        holding a card whose online orders give it (``reenrolments.login_emails``)."""
+        if not self.rules.reenrolments.login_emails:
+            return []
+        users = {
+            holder.ref: holder
+            for record in carriers
+            if record.role == "leaf" and LOGIN_MARK in record.key and _identifies(record, email)
+            for ident in record.identifiers
+            if ident.kind is IdentifierKind.CRM_ID and ident.via == "login"
+            for holder in self.carriers.get((ident.kind, ident.key), ())
+            if holder.source == "crm"
+        }
+        if not users:
+            return []
+        targets: dict[RecordKey, bool] = {}
+        for ref in profiles:
+            if self.records[ref].source == "crm":
+                targets[ref] = True
+            elif given_online(self.records[ref], email):
+                for holder in self._holders(ref):
+                    targets.setdefault(holder.ref, False)
+        return self.reenrolments.on_logins(email, users.values(), targets)
+
     def _holders(self, ref: RecordKey) -> list[RecordData]:
         """A card's purchase record's CRM contacts (none for any other record)."""
         record = self.records[ref]
@@ -297,3 +335,11 @@ class ProfileEvidence:
             for record in carriers
             for i in record.identifiers
         )
+
+
+def _identifies(record: RecordData, email: str) -> bool:
+    """Whether a logged-in device's record gives ``email`` from an ``identify`` event."""
+    return any(
+        i.kind is IdentifierKind.EMAIL and i.key == email and i.via == "identify"
+        for i in record.identifiers
+    )

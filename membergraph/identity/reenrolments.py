@@ -27,9 +27,10 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules, Signature
 from membergraph.identity.values import own_values_disagree
 
-__all__ = ["CARD_ORDER_RULE", "PHONE_RULE", "Reenrolments"]
+__all__ = ["CARD_ORDER_RULE", "LOGIN_RULE", "PHONE_RULE", "Reenrolments", "given_online"]
 
 CARD_ORDER_RULE = "crm_card_order_duplicate"
+LOGIN_RULE = "crm_login_duplicate"
 _NO_ONES = ("hub", "blocked")  # statuses of values that identify no one
 Edge = tuple[int, IdentifierKind, str, RecordKey, RecordKey, str]
 
@@ -166,7 +167,7 @@ class Reenrolments:
         carrying = {ref for _, ref in signed}
         edges: list[Edge] = []
         for ref in profiles:
-            if not _given_online(self.records[ref], email):
+            if not given_online(self.records[ref], email):
                 continue
             for holder in holders_of.get(ref, ()):
                 held = self.signature.get(holder.ref)
@@ -176,6 +177,37 @@ class Reenrolments:
                     if same_person(held, sig) and not self._own(holder, contact, email):
                         a, b = sorted((holder.ref, contact))
                         edges.append((1, IdentifierKind.EMAIL, email, a, b, CARD_ORDER_RULE))
+        return edges
+
+    def on_logins(
+        self, email: str, users: Iterable[RecordData], targets: Mapping[RecordKey, bool]
+    ) -> list[Edge]:
+        """Edges between a contact whose logged-in sessions give ``email`` (``users``: the
+        contacts the sessions log in as, neither carrying it nor holding a card whose
+        orders give it) and the contacts that carry it (``targets``: True) or hold a card
+        whose online orders give it (False), on the terms of :meth:`on_card_orders`."""
+        if not self.rules.reenrolments.login_emails:
+            return []
+        same_person = self.rules.near_duplicates.same_person
+        edges: list[Edge] = []
+        for user in users:
+            held = self.signature.get(user.ref)
+            if held is None or user.ref in targets:
+                continue
+            for ref, carries in targets.items():
+                sig = self.signature.get(ref)
+                if sig is None or not same_person(held, sig):
+                    continue
+                other = self.records[ref]
+                if carries:
+                    own = self._own(user, ref, email)
+                else:
+                    own = self.own_values(user, other) == "own" and not self.handed_over(
+                        user, other
+                    )
+                if not own:
+                    a, b = sorted((user.ref, ref))
+                    edges.append((1, IdentifierKind.EMAIL, email, a, b, LOGIN_RULE))
         return edges
 
     def _own(self, holder: RecordData, contact: RecordKey, email: str) -> bool:
@@ -245,7 +277,7 @@ def _only_name_and_phones(
     )
 
 
-def _given_online(record: RecordData, email: str) -> bool:
+def given_online(record: RecordData, email: str) -> bool:
     """Whether a card's purchase record carries ``email`` from an online order (the
     customer typed it, not a clerk at a till)."""
     return record.key.startswith("loyalty:") and any(
