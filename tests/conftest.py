@@ -85,7 +85,7 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
 
 def contact_emails(data: Path, count: int) -> list[str]:
     """The first e-mail of the first ``count`` contacts of a folder that have one no other
-    contact gives, each contact's newest version read (the demo exports some contacts' older version too, and an
+    contact gives and no card's purchase carries, each contact's newest version read (the demo exports some contacts' older version too, and an
     e-mail a newer version dropped finds no one; its broken lines skipped)."""
     newest: dict[object, dict[str, object]] = {}
     with (data / "crm.jsonl").open("rb") as lines:
@@ -100,9 +100,21 @@ def contact_emails(data: Path, count: int) -> list[str]:
             if held is None or str(contact.get("updated_at")) > str(held.get("updated_at")):
                 newest[contact.get("contact_id")] = contact
     emails = [str(c["emails"][0]) for c in newest.values() if c.get("emails")]  # type: ignore[index]
-    # One typed on two contacts (a household's, a shared placeholder) may find no one.
+    # One typed on two contacts (a household's, a shared placeholder) may find no one; so
+    # may one typed on a purchase of a card (the card's account may be another member's,
+    # who holds it alike: AMBIGUOUS_IDENTIFIER).
     typed = Counter(e.strip().lower() for c in newest.values() for e in c.get("emails") or ())  # type: ignore[attr-defined]
-    return [e for e in emails if typed[e.strip().lower()] == 1][:count]
+    on_cards = set()
+    with (data / "transactions.jsonl").open("rb") as lines:
+        for line in lines:
+            try:
+                sale = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(sale, dict) and sale.get("loyalty_id") and sale.get("email"):
+                on_cards.add(str(sale["email"]).strip().lower())
+    once = [e for e in emails if typed[e.strip().lower()] == 1]
+    return [e for e in once if e.strip().lower() not in on_cards][:count]
 
 
 def current_contacts(path: Path) -> list[dict[str, object]]:

@@ -87,9 +87,9 @@ def test_a_first_sync_takes_every_contact_and_the_next_only_what_changed(
 
     # Two contacts change (a new e-mail, a new name), one arrives.
     changed = [dict(contacts[0]), dict(contacts[1])]
-    changed[0].update(emails=["ann.new@example.org"], updated_at="2026-12-01T10:00:00Z")
+    changed[0].update(emails=["ann.new@mail-example.org"], updated_at="2026-12-01T10:00:00Z")
     changed[1].update(last_name="Renamed", updated_at="2026-12-01T11:00:00Z")
-    arrived = {**contacts[2], "contact_id": "C-NEW-1", "emails": ["new.one@example.org"]}
+    arrived = {**contacts[2], "contact_id": "C-NEW-1", "emails": ["new.one@mail-example.org"]}
     arrived.update(loyalty_id=None, updated_at="2026-12-01T12:00:00Z")
     api.lines = [*changed, *contacts[2:], arrived]
     newest = max(str(c["updated_at"]) for c in contacts)
@@ -112,7 +112,9 @@ def test_a_first_sync_takes_every_contact_and_the_next_only_what_changed(
         create_app(settings.model_copy(update=_http(env))), base_url="http://127.0.0.1"
     ) as c:
         assert not _listing(api), "serve listed the CRM API at its start"
-        found = gql(c, '{ memberByIdentifier(kind: EMAIL, value: "ann.new@example.org") { id } }')
+        found = gql(
+            c, '{ memberByIdentifier(kind: EMAIL, value: "ann.new@mail-example.org") { id } }'
+        )
         assert found["data"]["memberByIdentifier"] is not None  # type: ignore[index]
         found = gql(c, '{ memberByIdentifier(kind: CRM_ID, value: "C-NEW-1") { id } }')
         assert found["data"]["memberByIdentifier"] is not None  # type: ignore[index]

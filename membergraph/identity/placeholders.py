@@ -17,14 +17,22 @@ from membergraph.identity.people import People, crm_signatures
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
-from membergraph.identity.values import ValueKey, status_of, typed_at_till
+from membergraph.identity.values import (
+    ValueKey,
+    bag_reason,
+    status_of,
+    stored_nobodys_reason,
+    typed_at_till,
+)
 
 __all__ = [
     "CONTACT_KINDS",
     "Holders",
+    "PlaceholderValue",
     "Placeholders",
     "carrier_floor",
     "placeholder_flags",
+    "nobodys_card",
     "placeholder_rule",
     "revealed_placeholders",
     "unsure_claims",
@@ -201,6 +209,38 @@ async def placeholder_flags(
     wanted = _wanted(rules, values)  # the contact values the blocklist leaves
     revealed = await _weighed_with_holders(store, rules, wanted, carried, records)
     return {v: v in revealed or v not in wanted for v in values}
+
+
+class PlaceholderValue(ValueError):
+    """A value looked up that identifies no one: the rules' blocklist (exactly or by pattern)
+    or the data (on many different people) makes it a placeholder, as they keep it from
+    linking. ``why`` says which, as a person reads it: ``a placeholder e-mail (blocklist)``.
+    """
+
+    def __init__(self, kind: IdentifierKind, by: str) -> None:
+        self.why = f"a placeholder {_LABELS[kind]} ({by})"
+        super().__init__(self.why)
+
+
+def nobodys_card(rules: Rules, record: RecordData) -> str:
+    """Why a card's own purchase record that resolution left in no member is nobody's, as
+    :class:`PlaceholderValue` says it: a till's own (used many times a day on many days), or
+    carried by many different people (tills typed many guests' e-mails with it)."""
+    reason = bag_reason(record, rules) or stored_nobodys_reason(record, rules)
+    if reason.endswith("(a till's own)"):
+        return "a till's own"
+    if reason.endswith("carried by many different people"):
+        return "carried by many different people"
+    return "it identifies no one"
+
+
+_LABELS = {
+    IdentifierKind.EMAIL: "e-mail",
+    IdentifierKind.PHONE: "phone",
+    IdentifierKind.LOYALTY_ID: "card",
+    IdentifierKind.CRM_ID: "CRM id",
+    IdentifierKind.ANONYMOUS_ID: "anonymous id",
+}
 
 
 def placeholder_rule(rules: Rules, revealed: set[ValueKey]) -> Placeholders:

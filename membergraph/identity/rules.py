@@ -310,6 +310,17 @@ class Rules(BaseModel):
                 return True
         return False
 
+    def junk_by(self, kind: IdentifierKind, key: str) -> str | None:
+        """What makes a value a placeholder by the rules: ``"blocklist"`` (listed exactly),
+        ``"pattern"`` (a listed pattern), or None (neither: :meth:`is_junk` is False)."""
+        junk = self._junk.get(kind)
+        if junk is None:
+            return None
+        exact, patterns = junk
+        if key in exact:
+            return "blocklist"
+        return "pattern" if any(p.search(key) for p in patterns) else None
+
 
 class RulesError(ValueError):
     """A rules file that cannot be read; the message names the file and the key."""

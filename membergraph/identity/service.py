@@ -13,13 +13,20 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import NamedTuple, TypeVar
 
 from membergraph._perf import gc_paused
+from membergraph.connectors.models import SourceName
 from membergraph.identity.closure import Closure, Crowded, closure_walk
 from membergraph.identity.engine import ValueKey
 from membergraph.identity.events import MemberChange
 from membergraph.identity.incoming import ingest_records
+from membergraph.identity.line_records import card_record
 from membergraph.identity.load import fold_records
 from membergraph.identity.normalize import IdentifierKind, normalize
-from membergraph.identity.placeholders import carrier_floor, placeholder_flags
+from membergraph.identity.placeholders import (
+    PlaceholderValue,
+    carrier_floor,
+    nobodys_card,
+    placeholder_flags,
+)
 from membergraph.identity.records import RecordData, RecordKey, identifier_key
 from membergraph.identity.rules import Rules
 from membergraph.identity.scope_change import (
@@ -75,6 +82,9 @@ class FoundMember(NamedTuple):
     """What the store read beside the lookup (``MemberCarried.beside``)."""
     key: str | None = None
     """The match key of the value the member was found by (None: found by ID)."""
+    tied: tuple[str, ...] = ()
+    """Found by a value: the members holding it alike at the top rank, this one first
+    (``MemberCarried.tied``); more than one: the value names no one person."""
 
 
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
@@ -130,8 +140,13 @@ class IdentityService:
 
         Raises:
             BadIdentifier: the value cannot be an identifier of that kind.
+            PlaceholderValue: the value identifies no one (the rules' blocklist, or the data
+                shows it on many different people): what keeps it from linking.
         """
         key = identifier_key(kind, normalize(kind, raw_value, self.region))
+        listed = self.rules.junk_by(kind, key)
+        if listed is not None:
+            raise PlaceholderValue(kind, listed)
         if kind is IdentifierKind.ANONYMOUS_ID and _shared_device(
             kind, await self.store.find_members(kind, key)
         ):
@@ -140,7 +155,21 @@ class IdentityService:
         found = await self.store.find_member_carried(
             kind, key, carrier_floor(rules), rules.hub_max_records
         )
-        return None if found is None else await self._weighed(found, key)
+        account = card_record(kind.value, key)
+        if account is not None:
+            ref = (SourceName.TRANSACTIONS.value, account)
+            if found is None or ref not in found.parts.records:
+                # No member holds the card's own account: a till's, nobody's, if it is stored
+                # (one more read, on this path only: a card's purchases make their member).
+                nobodys = await self.store.load_records([ref])
+                if ref in nobodys:
+                    raise PlaceholderValue(kind, nobodys_card(rules, nobodys[ref]))
+        if found is None:
+            return None
+        weighed = await self._weighed(found, key)
+        if weighed.placeholders.get((kind, key)):
+            raise PlaceholderValue(kind, "carried by many different people")
+        return weighed
 
     async def member_parts_by_id(self, member_id: str) -> FoundMember | None:
         """The live member an ID names (following redirects; None: unknown), read as
@@ -156,7 +185,7 @@ class IdentityService:
         flags = await placeholder_flags(
             self.store, self.rules, values, found.carried, found.records
         )
-        return FoundMember(found.member, found.parts, flags, found.beside, key)
+        return FoundMember(found.member, found.parts, flags, found.beside, key, found.tied)
 
     # -- writing ---------------------------------------------------------------------
 

@@ -1,13 +1,16 @@
 """Finding a member by an identifier (``memberByIdentifier``): the value normalized as at
 ingestion, read in one trip with what the profile asks next. A former e-mail or phone
 (``insights.former``: her CRM contact gave it only in an older version) finds the member
-it is current for, or no one unless former values are asked for.
+it is current for, or no one unless former values are asked for. A placeholder finds no one
+(``PLACEHOLDER_IDENTIFIER``); a value several members hold alike finds none of them
+(``AMBIGUOUS_IDENTIFIER``), but a member-bound token's own member.
 """
 
 from __future__ import annotations
 
 from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind
+from membergraph.identity.placeholders import PlaceholderValue
 from membergraph.identity.service import FoundMember
 from membergraph.insights.former import FORMER_KINDS, carries
 from membergraph.resolvers.context import RequestContext
@@ -26,7 +29,15 @@ async def find_member(
         found = await ctx.gateway.identity.find_member_parts(kind, value)
     except BadIdentifier as exc:
         raise bad_input(str(exc), argument="value") from None
+    except PlaceholderValue as exc:
+        # Nobody's by the rules or the data, whoever asks: it names no customer.
+        ctx.reads.nobody()
+        raise CodedError(
+            f"this value identifies no one: {exc.why}", "PLACEHOLDER_IDENTIFIER"
+        ) from None
     own = await bound_member(ctx)
+    if found is not None and len(found.tied) > 1:
+        found = await _one_of_the_tied(ctx, found, kind, own)
     if not found or (own is not None and found[0] != own):
         # Another member's value answers as an unknown one: no oracle of who is a customer.
         ctx.reads.nobody()
@@ -56,6 +67,51 @@ async def find_member(
             if not include_former:
                 return None
     return MemberView(found.member, found.member)
+
+
+async def _one_of_the_tied(
+    ctx: RequestContext, found: FoundMember, kind: IdentifierKind, own: str | None
+) -> FoundMember | None:
+    """The one member a value several members hold alike finds (``found.tied``): the one
+    it is current for when it is former for the others (``insights.former``, weighed for at
+    most ``_HOLDERS_ASKED`` of them), or a member-bound token's own member among them (its
+    token says who it is); None for a bound token whose member is not among them (no
+    oracle of who is a customer). Read only when several hold it: rare.
+
+    Raises:
+        CodedError: ``AMBIGUOUS_IDENTIFIER``, the value names no one person.
+    """
+    holders = [found]
+    if kind in FORMER_KINDS and len(found.tied) <= _HOLDERS_ASKED:
+        for member in found.tied[1:]:
+            other = await ctx.gateway.identity.member_parts_by_id(member)
+            if other is not None and other.member != found.member:
+                other = other._replace(key=found.key, tied=found.tied)
+                hold_parts(ctx, other)  # (her lines are read as her profile would read them)
+                ctx.reads.member(other.member)  # (weighed: a change of hers may change it)
+                holders.append(other)
+        current = [h for h in holders if await _contact_holds(ctx, h, kind) is not False]
+        if len(current) <= 1:
+            # One holds it now; or it is former for each: the lookup weighs that as ever.
+            return current[0] if current else found
+        tied = [h.member for h in current]
+    else:
+        tied = list(found.tied)
+    if own is not None:
+        mine = [h for h in holders if h.member == own]
+        if own not in tied:
+            return None
+        if mine:
+            return mine[0]
+        her = await ctx.gateway.identity.member_parts_by_id(own)
+        return None if her is None else her._replace(key=found.key, tied=found.tied)
+    ctx.reads.nobody()
+    raise CodedError(
+        f"{len(tied)} members hold this value alike, so it identifies no one of them: look"
+        " them up by a value one member holds (a card number, a CRM id)",
+        "AMBIGUOUS_IDENTIFIER",
+        members=len(tied),
+    )
 
 
 async def _current_holder(

@@ -54,7 +54,14 @@ class Query:
 
     @strawberry.field(
         description="The member an identifier belongs to; the value is normalized exactly as at "
-        "ingestion (e-mail trimmed and lower-cased, phone to E.164, loyalty number upper-cased).",
+        "ingestion (e-mail trimmed and lower-cased, phone to E.164, loyalty number upper-cased). "
+        "One person or no one, never a guess: a placeholder (`no@email.com`, or a value the data "
+        "shows on many different people) is null with `PLACEHOLDER_IDENTIFIER`, saying why; a "
+        "value several members hold alike (a family's e-mail on two contacts; the record the "
+        "value keys, a card's own account, ranks first, then CRM contacts, cards and online "
+        "accounts, then web logins and calls) is null with `AMBIGUOUS_IDENTIFIER` and "
+        "`extensions.members`: look up by a value one member holds (a card number, a CRM id). "
+        "A member-bound token gets its own member among them, else null.",
         permission_classes=[requires("profile:read")],
     )
     async def member_by_identifier(

@@ -21,7 +21,7 @@ CONTACT = {
     "contact_id": "C-FEED",
     "first_name": "Fea",
     "last_name": "Dent",
-    "emails": ["fea.dent@example.net"],
+    "emails": ["fea.dent@mail-example.net"],
     "loyalty_id": "LD-5151-0001",
     "birth_date": "1991-01-01",
     "consents": {"email": True, "sms": True},
@@ -81,7 +81,7 @@ def test_each_fact_a_member_cares_about_is_one_entry_of_its_kind(client: TestCli
         ("PURCHASE_STATUS_CHANGED", "T-FEED-1"),
         ("CONSENT_CHANGED", "C-FEED"),
     ]
-    member = _member(client, "fea.dent@example.net")
+    member = _member(client, "fea.dent@mail-example.net")
     assert all(member in e["memberIds"] for e in _since(client, before) if e["source"])  # type: ignore[operator]
 
 
@@ -90,7 +90,7 @@ def test_a_crm_line_changing_a_profile_field_and_a_consent_announces_both(
 ) -> None:
     # Given a contact on the feed
     client.post("/ingest/crm", json=[CONTACT])
-    member = _member(client, "fea.dent@example.net")
+    member = _member(client, "fea.dent@mail-example.net")
     before = _head(client)
     # When one CRM line moves her and withdraws her e-mail consent, then one only renames her
     moved = {
@@ -131,7 +131,7 @@ def test_an_opt_out_on_the_site_is_announced_as_a_consent_change(client: TestCli
     ]
     member = gql(
         client,
-        '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net")'
+        '{ memberByIdentifier(kind: EMAIL, value: "fea.dent@mail-example.net")'
         " { consents { channel granted } } }",
     )["data"]["memberByIdentifier"]
     assert {"channel": "EMAIL", "granted": False} in member["consents"]  # type: ignore[index]
@@ -156,7 +156,7 @@ def test_a_subscriber_that_resumes_after_its_cursor_gets_what_it_missed(
     client: TestClient,
 ) -> None:
     client.post("/ingest/crm", json=[CONTACT])
-    member = _member(client, "fea.dent@example.net")
+    member = _member(client, "fea.dent@mail-example.net")
     last_seen = _head(client)
     # While the subscriber is away: a purchase and an offer.
     client.post("/ingest/transactions", json=[SALE])
@@ -212,7 +212,7 @@ OTHER = {
     "contact_id": "C-FEED-2",
     "first_name": "Bo",
     "last_name": "Lind",
-    "emails": ["bo.lind@example.net"],
+    "emails": ["bo.lind@mail-example.net"],
     "loyalty_id": "LD-5151-0002",
     "birth_date": "1980-02-02",
     "updated_at": "2026-11-01T00:00:00Z",
@@ -248,7 +248,10 @@ def test_a_subscriber_of_a_member_merged_away_hears_the_survivor(client: TestCli
     # of the person again, though `member(id: B)` answers the survivor.
     # Given two members, each a contact with a card
     client.post("/ingest/crm", json=[CONTACT, OTHER])
-    ids = {_member(client, "fea.dent@example.net"), _member(client, "bo.lind@example.net")}
+    ids = {
+        _member(client, "fea.dent@mail-example.net"),
+        _member(client, "bo.lind@mail-example.net"),
+    }
     before = _head(client)
     # When a steward merges them
     [survivor] = [m["id"] for m in gql(client, LINK)["data"]["linkRecords"]]  # type: ignore[index]
@@ -269,7 +272,7 @@ def test_an_entry_a_newer_release_wrote_is_other_and_the_feed_goes_on(
     # Given a newer release over the same store (a rolling upgrade) writing a kind this
     # release does not name, between two purchases of a member
     client.post("/ingest/crm", json=[CONTACT])
-    member = _member(client, "fea.dent@example.net")
+    member = _member(client, "fea.dent@mail-example.net")
     before = _head(client)
     store = client.app.state.gateway.identity.store  # type: ignore[attr-defined]
     newer = FeedEntry(SimpleNamespace(value="points_expired"), (member,))  # type: ignore[arg-type]
@@ -334,7 +337,9 @@ async def _not_found_story(http: httpx.AsyncClient, address: str) -> None:
     # Given a member, and a mistyped ID
     await http.post(f"http://{address}/ingest/crm", json=[CONTACT])
     fea = (
-        await ask('{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { id } }')
+        await ask(
+            '{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@mail-example.net") { id } }'
+        )
     )["m"]["id"]
     before = (await ask("{ viewer { feedCursor } }"))["viewer"]["feedCursor"]
     typo = fea[:-1] + ("x" if fea[-1] != "x" else "y")

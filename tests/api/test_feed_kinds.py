@@ -11,11 +11,11 @@ from starlette.testclient import TestClient
 from tests.api.test_feed_api import CONTACT, LINK, OTHER, SALE, _head, _member, _since
 from tests.conftest import gql
 
-EMAIL = "fea.dent@example.net"  # CONTACT's: her card is LD-5151-0001
-TIER = '{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { loyalty { tier } } }'
+EMAIL = "fea.dent@mail-example.net"  # CONTACT's: her card is LD-5151-0001
+TIER = '{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@mail-example.net") { loyalty { tier } } }'
 # A scored read catches the member's figures up with the feed first (read-your-writes for
 # analysts): after it, whatever the figures announce is on the feed.
-SCORED = '{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@example.net") { segments } }'
+SCORED = '{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@mail-example.net") { segments } }'
 
 
 def _sale(line_id: str, cents: int) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def test_a_new_person_is_a_member_created_and_a_record_joining_her_is_linked(
 def test_a_stewards_undo_is_said_beside_the_split_it_makes(client: TestClient) -> None:
     # Given two members a steward merged
     client.post("/ingest/crm", json=[CONTACT, OTHER])
-    fea, bo = _member(client, EMAIL), _member(client, "bo.lind@example.net")
+    fea, bo = _member(client, EMAIL), _member(client, "bo.lind@mail-example.net")
     [survivor] = [m["id"] for m in gql(client, LINK)["data"]["linkRecords"]]  # type: ignore[index]
     history = gql(client, f'{{ member(id: "{survivor}") {{ identityHistory {{ id kind }} }} }}')
     [event] = [

@@ -14,7 +14,11 @@ from starlette.testclient import TestClient
 from membergraph.app import create_app
 from membergraph.connectors.models import SourceName
 from membergraph.identity.normalize import IdentifierKind
-from membergraph.identity.placeholders import carrier_floor, revealed_placeholders
+from membergraph.identity.placeholders import (
+    PlaceholderValue,
+    carrier_floor,
+    revealed_placeholders,
+)
 from membergraph.identity.store.port import contact_values
 from membergraph.settings import Settings
 from tests.conftest import gql, read_jsonl
@@ -23,7 +27,7 @@ JANE = {
     "contact_id": "C-JANE",
     "first_name": "Jane",
     "last_name": "Doe",
-    "emails": [" Jane.Doe@Example.com"],
+    "emails": [" Jane.Doe@Jane-Doe.net"],
     "phones": ["(415) 555-0134"],
     "loyalty_id": "ld-4242-4242",
     "birth_date": "1985-04-12",
@@ -95,7 +99,7 @@ query ($kind: IdentifierKind!, $value: String!) {
 @pytest.mark.parametrize(
     ("kind", "value"),
     [
-        pytest.param("EMAIL", "  Jane.Doe@EXAMPLE.com ", id="email-messy"),
+        pytest.param("EMAIL", "  Jane.Doe@JANE-DOE.net ", id="email-messy"),
         pytest.param("PHONE", "415.555.0134", id="phone-dots"),
         pytest.param("LOYALTY_ID", "LD-4242-4242", id="loyalty-dashes"),
         pytest.param("CRM_ID", "C-JANE", id="crm-id"),
@@ -107,7 +111,7 @@ def test_member_by_identifier_normalizes_like_ingestion(
     answer = gql(jane_client, PROFILE, kind=kind, value=value)
     member = answer["data"]["memberByIdentifier"]  # type: ignore[index]
     assert member["profile"]["firstName"] == "Jane"
-    assert member["profile"]["emails"] == [{"value": "jane.doe@example.com", "sources": ["CRM"]}]
+    assert member["profile"]["emails"] == [{"value": "jane.doe@jane-doe.net", "sources": ["CRM"]}]
     assert {"source": "TRANSACTIONS", "key": "loyalty:LD42424242"} in member["records"]
 
 
@@ -273,7 +277,7 @@ def test_a_profile_reads_the_members_records_and_identifiers_once(
     here_reads = store.here.reads
     taken = _count_held_lines(gateway.sources)
     query = PROFILE.replace("records {", "identifiers { kind value } records {")
-    answer = gql(jane_client, query, kind="EMAIL", value="jane.doe@example.com")
+    answer = gql(jane_client, query, kind="EMAIL", value="jane.doe@jane-doe.net")
     assert "errors" not in answer and answer["data"]["memberByIdentifier"]["records"]  # type: ignore[index]
     assert calls == {
         "find_member_carried": 1,  # her e-mails' and phones' carriers too: none a placeholder
@@ -306,7 +310,7 @@ def test_a_profile_by_member_id_is_read_in_one_trip_as_by_e_mail(
     # phones' carriers, her lines): no other read, no source asked, no trip to the source
     # table's thread; and the answer is the one her e-mail gives.
     gateway = jane_client.app.state.gateway  # type: ignore[attr-defined]
-    by_email = gql(jane_client, PROFILE, kind="EMAIL", value="jane.doe@example.com")
+    by_email = gql(jane_client, PROFILE, kind="EMAIL", value="jane.doe@jane-doe.net")
     member = by_email["data"]["memberByIdentifier"]  # type: ignore[index]
     names = (
         "member_carried",
@@ -507,7 +511,10 @@ def test_a_lookup_weighs_the_members_contacts_as_the_placeholder_read_does(
     async def compare() -> tuple[int, int]:
         over_floor = placeholders = 0
         for email in emails:
-            found = await identity.find_member_parts(IdentifierKind.EMAIL, email)
+            try:
+                found = await identity.find_member_parts(IdentifierKind.EMAIL, email)
+            except PlaceholderValue:
+                continue  # (it finds no one: test_lookup_ambiguity.py)
             if found is None:
                 continue
             parts, flags = found.parts, found.placeholders

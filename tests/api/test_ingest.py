@@ -24,7 +24,7 @@ NEW_CONTACT = {
     "contact_id": "C-NEW",
     "first_name": "Nia",
     "last_name": "Park",
-    "emails": ["Nia.Park@Example.org"],
+    "emails": ["Nia.Park@Mail-Example.org"],
     "loyalty_id": "LD-9999-0001",
     "birth_date": "1990-09-09",
 }
@@ -38,7 +38,7 @@ PURCHASE = {
     "status": "completed",
 }
 
-QUERY = """{ memberByIdentifier(kind: EMAIL, value: "nia.park@example.org") {
+QUERY = """{ memberByIdentifier(kind: EMAIL, value: "nia.park@mail-example.org") {
   id loyalty { pointsBalance } transactions { totalCount } records { source key } } }"""
 
 
@@ -265,14 +265,14 @@ def test_a_refused_event_lends_its_identifiers_to_nobody(client: TestClient) -> 
     event = {
         "event_id": "E-IMMUTABLE",
         "anonymous_id": "a-immutable",
-        "email": "first.sender@example.net",
+        "email": "first.sender@mail-example.net",
         "type": "identify",
         "occurred_at": "2026-11-20T10:00:00Z",
     }
     assert _status(client, "web_analytics", event) == "created"
-    other = {**event, "email": "someone.else@example.net"}
+    other = {**event, "email": "someone.else@mail-example.net"}
     assert _status(client, "web_analytics", other) == "rejected"
-    lookup = '{ memberByIdentifier(kind: EMAIL, value: "someone.else@example.net") { id } }'
+    lookup = '{ memberByIdentifier(kind: EMAIL, value: "someone.else@mail-example.net") { id } }'
     assert gql(client, lookup)["data"] == {"memberByIdentifier": None}
 
 

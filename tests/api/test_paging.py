@@ -75,7 +75,7 @@ def test_a_cursor_of_another_list_or_a_forged_one_is_refused() -> None:
         assert "does not belong to this list" in error.message
 
 
-PAGE = """query($after: String) { memberByIdentifier(kind: EMAIL, value: "nia.park@example.org") {
+PAGE = """query($after: String) { memberByIdentifier(kind: EMAIL, value: "nia.park@mail-example.org") {
   transactions(first: 2, after: $after) { edges { cursor node { transactionId } }
   pageInfo { hasNextPage } } } }"""
 

@@ -28,7 +28,7 @@ CONTACT = {
     "contact_id": "C-REPLICA",
     "first_name": "Rae",
     "last_name": "Plica",
-    "emails": ["rae.plica@example.net"],
+    "emails": ["rae.plica@mail-example.net"],
     "loyalty_id": "LD-7777-0001",
     "birth_date": "1985-05-05",
 }
@@ -50,7 +50,7 @@ def _purchase(n: int, points: int = 10) -> dict[str, object]:
 def _member(address: str) -> dict[str, object] | None:
     answer = httpx.post(
         f"http://{address}/graphql",
-        json={"query": QUERY, "variables": {"e": "rae.plica@example.net"}},
+        json={"query": QUERY, "variables": {"e": "rae.plica@mail-example.net"}},
         timeout=10,
     ).json()
     return answer["data"]["memberByIdentifier"]  # type: ignore[no-any-return]

@@ -33,7 +33,7 @@ def _contact(cid: str) -> bytes:
             "contact_id": cid,
             "first_name": "Mo",
             "last_name": "Ved",
-            "emails": [f"{cid.lower()}@example.org"],
+            "emails": [f"{cid.lower()}@mail-example.org"],
             "updated_at": "2026-11-01T00:00:00Z",
         }
     )
@@ -129,7 +129,7 @@ def test_a_deleted_store_file_is_not_made_again_and_reads_answer_store_unavailab
 ) -> None:
     path = tmp_path / "store.db"
     settings = Settings(store=f"sqlite:///{path}", cache_dir=tmp_path / "cache")
-    query = '{ memberByIdentifier(kind: EMAIL, value: "c-1@example.org") { id } }'
+    query = '{ memberByIdentifier(kind: EMAIL, value: "c-1@mail-example.org") { id } }'
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
         # Given a gateway that took a push (no lookup yet: its readers open at the first)
         assert http.post("/ingest/crm", content=_contact("C-1")).status_code == 200

@@ -47,7 +47,8 @@ async def test_a_lookup_reads_on_the_loop_without_a_trip(tmp_path: Path) -> None
         by_id = await store.member_carried("m_ann", 0, 5)
         assert (store.trips, store.here.reads) == (trips, 2)
         assert by_email is not None and by_email.member == "m_ann"
-        assert by_id == by_email
+        assert by_email.tied == ("m_ann",)  # (she alone holds it; found by ID: no value)
+        assert by_id == by_email._replace(tied=())
         assert await store.find_member_parts(IdentifierKind.EMAIL, "ann@x.org") == (
             "m_ann",
             by_email.parts,

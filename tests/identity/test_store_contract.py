@@ -13,7 +13,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.store import Change, IdentityEvent, IdentityStore, StoreError
 from membergraph.identity.store.format import STORE_FORMAT, StoreMark
 from membergraph.identity.store.port import contact_values
-from tests.identity.builders import crm, purchase
+from tests.identity.builders import crm, purchase, visitor
 from tests.support.stores import ADAPTERS, open_store
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -251,3 +251,50 @@ async def test_a_cards_number_finds_the_member_holding_the_card_first(
         "m_ann",
     ]
     assert await store.find_members(IdentifierKind.EMAIL, "ann@x.org") == ["m_ann"]
+
+
+async def test_a_lookup_names_the_members_holding_a_value_alike(store: IdentityStore) -> None:
+    # Given a card held by its purchase record's member and named by another's contact, and
+    # a family's e-mail on two members' contacts and on a third's web login
+    card, bob = purchase(card="LD11110000"), crm("C2", first="Bob", card="LD11110000")
+    cy, dee = (
+        crm("C3", first="Cy", emails=["fam@x.org"]),
+        crm("C4", first="Dee", emails=["fam@x.org"]),
+    )
+    web = visitor("a-1", emails=("fam@x.org",))
+    members = {
+        card.ref: "m_card",
+        bob.ref: "m_bob",
+        cy.ref: "m_c3",
+        dee.ref: "m_c4",
+        web.ref: "m_v",
+    }
+    await store.apply(
+        Change(
+            records=[card, bob, cy, dee, web],
+            assignments=members,
+            new_members=sorted(members.values()),
+            actor="test",
+            reason="first load",
+            at=NOW,
+        )
+    )
+    # When each is looked up, then every holder comes with its rank: the card's own record
+    # first, then profile records, then leaves; those of the first rank are tied
+    card_key, family = (
+        (IdentifierKind.LOYALTY_ID, "LD11110000"),
+        (IdentifierKind.EMAIL, "fam@x.org"),
+    )
+    assert await store.ranked_members(*card_key) == [("m_card", 0), ("m_bob", 1)]
+    assert await store.ranked_members(*family) == [("m_c3", 1), ("m_c4", 1), ("m_v", 2)]
+    assert await store.find_members(*family) == ["m_c3", "m_c4", "m_v"]
+    by_card = await store.find_member_carried(*card_key, 0, 5)
+    assert by_card is not None and (by_card.member, by_card.tied) == ("m_card", ("m_card",))
+    by_family = await store.find_member_carried(*family, 0, 5)
+    assert by_family is not None and (by_family.member, by_family.tied) == (
+        "m_c3",
+        ("m_c3", "m_c4"),
+    )
+    # Found by ID: no value, no tie
+    by_id = await store.member_carried("m_c4", 0, 5)
+    assert by_id is not None and by_id.tied == ()

@@ -18,6 +18,7 @@ import orjson
 from pymongo import ASCENDING, IndexModel
 
 from membergraph.identity.feed import FeedEntry, kind_of
+from membergraph.identity.line_records import card_record
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.types import IdentityEvent, MemberParts, StoredLink, event_from
@@ -34,6 +35,7 @@ __all__ = [
     "guard_key",
     "json_value",
     "link_of",
+    "lookup_ranks",
     "match_key",
     "membership",
     "parts_of",
@@ -270,3 +272,19 @@ def parts_of(docs: list[Doc]) -> MemberParts:
     ]
     pairs.sort(key=lambda p: (p[1].kind.value, p[1].value, p[0]))
     return MemberParts(sorted(split_id(d["_id"]) for d in docs), pairs)
+
+
+def lookup_ranks(docs: list[Doc], kind: str, key: str) -> dict[str, int]:
+    """Each member's rank as a holder of an identifier (the port's ``ranked_members``), from
+    the records carrying its match key: 0 holds the card's own record, 1 holds the value on a
+    profile record, 2 on a leaf only. What an agent typed never answers a lookup."""
+    own = card_record(kind, key)
+    rank: dict[str, int] = {}
+    for d in docs:
+        if d.get("member_id") and any(
+            i["kind"] == kind and i["key"] == key and i["via"] != "agent" for i in d["identifiers"]
+        ):
+            is_card = d["source"] == "transactions" and d["key"] == own
+            mine = 0 if is_card else 1 if d["role"] == "profile" else 2
+            rank[d["member_id"]] = min(mine, rank.get(d["member_id"], 2))
+    return rank

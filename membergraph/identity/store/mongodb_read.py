@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from membergraph.identity.closure import Closure, Walk, run_walk_async
 from membergraph.identity.engine import ValueKey
-from membergraph.identity.line_records import card_record
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.mongodb_client import mapped
@@ -26,6 +25,7 @@ from membergraph.identity.store.mongodb_docs import (
     event_of,
     guard_key,
     link_of,
+    lookup_ranks,
     match_key,
     parts_of,
     record_id,
@@ -274,25 +274,21 @@ class MongoReads:
         return [parts_of(grouped.get(member, [])) for member in member_ids]
 
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
+        return [member for member, _ in await self._ranked(kind, key)]
+
+    async def _ranked(self, kind: IdentifierKind, key: str) -> list[tuple[str, int]]:
         docs = await self._find(
             "records",
             {"match_keys": match_key(kind.value, key)},
             projection=["member_id", "identifiers", "role", "source", "key"],
         )
-        # (the order: the port's) Per member: holds no card's own record, only leaves.
-        own = card_record(kind.value, key)
-        rank: dict[str, tuple[bool, bool]] = {}
-        for d in docs:
-            if d.get("member_id") and any(
-                i["kind"] == kind.value and i["key"] == key and i["via"] != "agent"
-                for i in d["identifiers"]
-            ):
-                card, leaf = rank.get(d["member_id"], (True, True))
-                is_card = d["source"] == "transactions" and d["key"] == own
-                rank[d["member_id"]] = (card and not is_card, leaf and d["role"] != "profile")
+        rank = lookup_ranks(docs, kind.value, key)
         members = await self._find_in("members", "_id", set(rank))
-        order = sorted(members, key=lambda m: (*rank[m["_id"]], m["created_at"], m["_id"]))
-        return [m["_id"] for m in order]
+        order = sorted(members, key=lambda m: (rank[m["_id"]], m["created_at"], m["_id"]))
+        return [(m["_id"], rank[m["_id"]]) for m in order]
+
+    # Private, so its span is named after the port's operation that asked it.
+    ranked_members = _ranked
 
     async def page_members(
         self, after: str | None, limit: int, source: str | None = None

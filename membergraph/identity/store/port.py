@@ -25,7 +25,7 @@ from membergraph.identity.store.format import StoreFormatError, Verdict, apart
 from membergraph.identity.store.metrics_port import MetricsStore
 from membergraph.identity.store.port_feed import FeedStore
 from membergraph.identity.store.port_load import BulkLoad
-from membergraph.identity.store.port_reads import MemberCarried, contact_values
+from membergraph.identity.store.port_reads import MemberCarried, contact_values, tied_at_top
 from membergraph.identity.store.port_resolution import ResolutionStore
 from membergraph.identity.store.types import (
     Change,
@@ -64,6 +64,7 @@ __all__ = [
     "event_from",
     "linked_members",
     "plan_step",
+    "tied_at_top",
 ]
 
 

@@ -16,7 +16,7 @@ from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.records import Identifier, RecordData, RecordKey
 from membergraph.identity.store.types import IdentityEvent, MemberParts
 
-__all__ = ["MemberCarried", "MemberReads", "contact_values"]
+__all__ = ["MemberCarried", "MemberReads", "contact_values", "tied_at_top"]
 
 
 class MemberReads(abc.ABC):
@@ -72,6 +72,13 @@ class MemberReads(abc.ABC):
         (a shared device a steward gave to one of its two logins), then oldest first. What
         an agent typed is evidence, not an identity: it never answers a lookup."""
 
+    @abc.abstractmethod
+    async def ranked_members(self, kind: IdentifierKind, key: str) -> list[tuple[str, int]]:
+        """:meth:`find_members`, each with its rank: 0 holds the value's own record (a
+        card's purchase record), 1 holds it on a profile record, 2 on a leaf only (a web
+        login, a call). Members of one rank are alike as holders of the value: a lookup
+        that finds two of the first rank finds no one person (:func:`tied_at_top`)."""
+
     async def find_member_parts(
         self, kind: IdentifierKind, key: str
     ) -> tuple[str, MemberParts] | None:
@@ -89,14 +96,17 @@ class MemberReads(abc.ABC):
         """:meth:`find_member_parts` with what tells whether the member's e-mails and phones
         are placeholders (``placeholders.weigh_placeholders``): the records carrying each
         (at most ``max_records`` + 1), and the records of the values carried more than
-        ``floor`` times and no more than ``max_records``; in one read where the adapter
-        can. A profile weighs those values: read with the lookup, they cost no read of
-        their own."""
-        found = await self.find_member_parts(kind, key)
-        if found is None:
+        ``floor`` times and no more than ``max_records``; and the members that hold the
+        value alike with it (``tied``: :meth:`ranked_members`' first rank); in one read
+        where the adapter can. A profile weighs those values: read with the lookup, they
+        cost no read of their own."""
+        ranked = await self.ranked_members(kind, key)
+        if not ranked:
             return None
-        member, parts = found
-        return await self._carried(member, parts, floor, max_records)
+        member = ranked[0][0]
+        [parts] = await self.member_parts([member])
+        found = await self._carried(member, parts, floor, max_records)
+        return found._replace(tied=tied_at_top(ranked))
 
     async def member_carried(
         self, member_id: str, floor: int, max_records: int
@@ -170,3 +180,12 @@ class MemberCarried(NamedTuple):
     beside: object = None
     """What the adapter's read beside the lookup found (``SqliteStore.beside_lookup``: the
     member's source lines in the same file), for the caller that asked it; None: nothing."""
+    tied: tuple[str, ...] = ()
+    """Found by an identifier: the members of the first rank of :meth:`~MemberReads.
+    ranked_members` (this one first), more than one when several hold the value alike;
+    found by ID: empty."""
+
+
+def tied_at_top(ranked: Sequence[tuple[str, int]]) -> tuple[str, ...]:
+    """The members of :meth:`MemberReads.ranked_members`' answer that share its first rank."""
+    return tuple(member for member, rank in ranked if rank == ranked[0][1]) if ranked else ()

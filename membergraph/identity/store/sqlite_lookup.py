@@ -11,7 +11,12 @@ from collections.abc import Callable
 
 from membergraph.identity.line_records import card_record
 from membergraph.identity.records import Identifier, RecordKey
-from membergraph.identity.store.port import MemberCarried, MemberParts, contact_values
+from membergraph.identity.store.port import (
+    MemberCarried,
+    MemberParts,
+    contact_values,
+    tied_at_top,
+)
 from membergraph.identity.store.sqlite_members import member_parts
 from membergraph.identity.store.sqlite_read import (
     WHOLE_IDENTIFIERS,
@@ -30,6 +35,7 @@ __all__ = [
     "find_members",
     "live_member_id",
     "member_carried",
+    "ranked_members",
 ]
 
 Conn = sqlite3.Connection
@@ -38,17 +44,23 @@ Conn = sqlite3.Connection
 def find_members(db: Conn, kind: str, key: str) -> list[str]:
     """:meth:`~membergraph.identity.store.port_reads.StoreReads.find_members` in one
     statement."""
+    return [member for member, _ in ranked_members(db, kind, key)]
+
+
+def ranked_members(db: Conn, kind: str, key: str) -> list[tuple[str, int]]:
+    """:meth:`~membergraph.identity.store.port_reads.StoreReads.ranked_members` in one
+    statement."""
     found = db.execute(
-        "SELECT r.member_id FROM identifiers i JOIN records r"
+        "SELECT r.member_id, MIN(CASE WHEN r.source = 'transactions' AND r.key = ? THEN 0"
+        " WHEN r.role = 'profile' THEN 1 ELSE 2 END) FROM identifiers i JOIN records r"
         " ON r.source = i.source AND r.key = i.rkey"
         " JOIN members m ON m.id = r.member_id"
         # What an agent typed is evidence, not an identity: it never answers a lookup.
         " WHERE i.kind=? AND i.key=? AND i.via != 'agent' GROUP BY r.member_id"
-        " ORDER BY MIN(r.source IS NOT 'transactions' OR r.key IS NOT ?),"
-        " MIN(r.role != 'profile'), m.created_at, m.id",
-        (kind, key, card_record(kind, key)),
+        " ORDER BY 2, m.created_at, m.id",
+        (card_record(kind, key), kind, key),
     ).fetchall()
-    return [row[0] for row in found]
+    return [(row[0], row[1]) for row in found]
 
 
 def find_member_parts(db: Conn, kind: str, key: str) -> tuple[str, MemberParts] | None:
@@ -67,8 +79,11 @@ def find_member_carried(
 ) -> MemberCarried | None:
     """:meth:`IdentityStore.find_member_carried` in one trip, with what ``beside`` reads
     of the member's records in it."""
-    found = find_members(db, kind, key)
-    return _carried(db, found[0], floor, max_records, beside) if found else None
+    found = ranked_members(db, kind, key)
+    if not found:
+        return None
+    carried = _carried(db, found[0][0], floor, max_records, beside)
+    return carried._replace(tied=tied_at_top(found))
 
 
 def member_carried(

@@ -75,6 +75,9 @@ class SqliteMemberReads(SqliteConnections):
     async def find_members(self, kind: IdentifierKind, key: str) -> list[str]:
         return await self._read(sqlite_lookup.find_members, kind.value, key)
 
+    async def ranked_members(self, kind: IdentifierKind, key: str) -> list[tuple[str, int]]:
+        return await self._read(sqlite_lookup.ranked_members, kind.value, key)
+
     async def find_member_parts(
         self, kind: IdentifierKind, key: str
     ) -> tuple[str, MemberParts] | None:
