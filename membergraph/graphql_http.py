@@ -48,7 +48,7 @@ from membergraph.resolvers.errors import over_time_budget
 from membergraph.response_cache import HttpResponseCache
 from membergraph.schema.plan_run import NotFollowed
 from membergraph.sqlite_tx import READS_ASIDE
-from membergraph.subscriptions import TransportWS
+from membergraph.subscriptions import NO_QUERY, TransportWS
 
 __all__ = ["ClientErrorsInOneLine", "GraphQLEndpoint"]
 
@@ -226,7 +226,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             reason = exc.as_http_error_reason(method)
             raise _Refused(405, reason, "METHOD_NOT_ALLOWED", b"POST") from None
         except MissingQueryError:
-            raise _Refused(400, "no GraphQL query in the request", "BAD_REQUEST") from None
+            raise _Refused(400, NO_QUERY, "BAD_REQUEST") from None
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         # The request's time budget: a slow answer becomes a coded error, not a hung client.

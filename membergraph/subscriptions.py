@@ -35,9 +35,12 @@ from membergraph.http_rules import wrong_shape
 from membergraph.persisted import PersistedQueryError
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
-from membergraph.schema.operation import operation_type
+from membergraph.schema.operation import MAX_TOKENS, operation_type, parse_document
 
-__all__ = ["OriginRefusalNamesTheSetting", "TransportWS"]
+__all__ = ["NO_QUERY", "OriginRefusalNamesTheSetting", "TransportWS"]
+
+NO_QUERY = "no GraphQL query in the request"
+"""What a request without a query is refused with, over HTTP and WebSocket alike."""
 
 
 class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -95,14 +98,22 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 query = self.view.persisted.query_for(
                     payload.get("query"), payload.get("extensions")
                 )
-            except PersistedQueryError as refused:
-                error = GraphQLError(str(refused), extensions={"code": refused.code})
-                await self.send_message(
-                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
-                )
+            except PersistedQueryError as unknown:
+                error = GraphQLError(str(unknown), extensions={"code": unknown.code})
+                await self._refuse(message["id"], error)
+                return
+            refused = _request_error(query)
+            if refused is not None:
+                await self._refuse(message["id"], refused)
                 return
             message = {**message, "payload": {**payload, "query": query}}
         await super().handle_subscribe(message)
+
+    async def _refuse(self, operation_id: str, error: GraphQLError) -> None:
+        """A subscribe refused before it runs: one ``error`` message with the code HTTP
+        answers, one INFO line (the log filter's), and the socket open for the next one."""
+        self.schema.process_errors([error])
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
     async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
         # A subscription lives as long as its client wants; a query or a mutation has the
@@ -143,6 +154,23 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if self.expiry is not None:
             self.expiry.cancel()
         await super().shutdown()
+
+
+def _request_error(query: object) -> GraphQLError | None:
+    """What ``POST /graphql`` refuses a request with before it runs (no query: 400
+    ``BAD_REQUEST``; a document that does not parse: ``GRAPHQL_PARSE_FAILED``), or None.
+    Strawberry's socket handler lets the first through to a masked error and the second to
+    a traceback and a bare ``complete``. The document is parsed through the cache the schema
+    parses with, so it is parsed once."""
+    if query is None or query == "":
+        return GraphQLError(NO_QUERY, extensions={"code": "BAD_REQUEST"})
+    if not isinstance(query, str):
+        return None  # the shape check closed it (4400) before
+    try:
+        parse_document(query, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        return error
+    return None
 
 
 class OriginRefusalNamesTheSetting(logging.Filter):
