@@ -8,6 +8,12 @@ closes with 4401.
 Persisted queries hold here as over HTTP: in allow-list mode an operation the manifest does
 not list is answered with an ``error`` message, and a hash alone runs its registered text.
 A query or mutation sent over the socket has the time budget it has over HTTP.
+A subscriber that stops reading is cut off, never waited for: a change that waits
+:data:`SEND_WAIT` seconds for a socket that takes nothing (its buffers full) ends the socket's
+subscriptions (counted and logged by the feed, :meth:`FeedFollower.fell_behind`) and closes it
+with :data:`FELL_BEHIND` once the socket takes the close, behind the changes already on their
+way; a subscription whose changes pile up in the process (1,000 unread) is answered
+``FEED_EXPIRED`` instead (``identity/feed.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
+    _OperationStreamClosed,  # how an operation ends itself having closed the socket
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -37,7 +44,15 @@ from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
 from membergraph.schema.operation import MAX_TOKENS, operation_type, parse_document
 
-__all__ = ["NO_QUERY", "OriginRefusalNamesTheSetting", "TransportWS"]
+__all__ = ["FELL_BEHIND", "NO_QUERY", "SEND_WAIT", "OriginRefusalNamesTheSetting", "TransportWS"]
+
+SEND_WAIT = 5.0
+"""Seconds an operation's message may wait for a socket that takes nothing before the client
+is taken to have stopped reading (well under the 20 s of uvicorn's keepalive, whose ping sits
+behind the unread changes and would close the socket with no word of why)."""
+FELL_BEHIND = (1013, "subscriber fell behind; resume with `after` its last cursor")
+"""The close of a socket that stopped taking its changes: 1013 Try Again Later (a client
+such as graphql-ws reconnects), and what to resume with."""
 
 NO_QUERY = "no GraphQL query in the request"
 """What a request without a query is refused with, over HTTP and WebSocket alike."""
@@ -139,7 +154,34 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             self.view.code_errors(message["payload"])
         elif message["type"] == "next" and message["payload"].get("errors"):
             self.view.code_errors(message["payload"]["errors"])
-        await super().send_message(message)
+        if message["type"] != "next":
+            await super().send_message(message)
+            return
+        try:
+            async with asyncio.timeout(SEND_WAIT):
+                await super().send_message(message)
+        except TimeoutError:
+            # Nothing of the message was written (the wait is for room to write it whole).
+            self._fell_behind(message["id"])
+            raise _OperationStreamClosed from None
+
+    closing: asyncio.Task[None] | None = None
+
+    def _fell_behind(self, operation_id: str) -> None:
+        """Ends the operation whose message waited past :data:`SEND_WAIT`, and closes the
+        socket, once, when it next takes anything (a client that never reads again is
+        closed by the keepalive instead)."""
+        self.operations.pop(operation_id, None)
+        feed = self.context.gateway.feed
+        if feed is not None:
+            why = f"its socket took nothing for {SEND_WAIT:g} s"
+            feed.fell_behind(asyncio.current_task(), why)
+        if self.closing is None:
+            self.closing = asyncio.create_task(self._close_behind())
+
+    async def _close_behind(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=FELL_BEHIND[0], reason=FELL_BEHIND[1])
 
     expiry: asyncio.Task[None] | None = None
 
@@ -151,8 +193,9 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             await self.websocket.close(code=4401, reason="the token has expired")
 
     async def shutdown(self) -> None:
-        if self.expiry is not None:
-            self.expiry.cancel()
+        for task in (self.expiry, self.closing):
+            if task is not None:
+                task.cancel()
         await super().shutdown()
 
 
