@@ -134,6 +134,10 @@ class FeedFollower:
         self.interval = interval
         self.queue_size = queue_size
         self.position = 0
+        self.delivered = 0
+        """The cursor through which every entry was handed to the listeners (the caches
+        dropped what it changed) and the subscribers: what :meth:`reached` waits for."""
+        self._moved = asyncio.Event()  # set (and replaced) each time ``delivered`` moves
         self.listeners: list[Listener] = []
         # Each subscriber's queue, and the task that reads it (what fell_behind counts).
         self._queues: dict[asyncio.Queue[FeedEntry | None], object] = {}
@@ -147,7 +151,7 @@ class FeedFollower:
 
     async def start(self) -> None:
         """Follow from the feed's current end (what came before is in the store already)."""
-        self.position = await self.store.feed_head()
+        self.position = self.delivered = await self.store.feed_head()
         self._task = asyncio.create_task(self._run(), name="feed-follower")
 
     async def aclose(self) -> None:
@@ -212,7 +216,24 @@ class FeedFollower:
                     queue.get_nowait()
                     queue.put_nowait(None)  # the reader learns it was cut off
                     break
+        self.delivered = self.position
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
         return len(entries) == FEED_PAGE
+
+    async def reached(self, position: int, within: float) -> bool:
+        """Whether this process has followed the feed through ``position`` (a write's, from
+        any process): its caches dropped what the changes up to it changed. Reads the feed
+        now rather than at the next poll, and waits at most ``within`` seconds."""
+        try:
+            async with asyncio.timeout(within):
+                while self.delivered < position:
+                    moved = self._moved
+                    self.poke()
+                    await moved.wait()
+        except TimeoutError:
+            return False
+        return True
 
     def fell_behind(self, reader: object, why: str | None = None) -> None:
         """Counts a subscriber cut off for not keeping up (``reader``: the task that reads
