@@ -43,9 +43,11 @@ from membergraph.json_out import dumps
 from membergraph.masking import mask_in_text
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.privacy.audit import record_reads
+from membergraph.read_after import feed_position
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
 from membergraph.response_cache import HttpResponseCache
+from membergraph.response_cache.http import Ticket
 from membergraph.schema.plan_run import NotFollowed
 from membergraph.sqlite_tx import READS_ASIDE
 from membergraph.subscriptions import NO_QUERY, TransportWS
@@ -97,7 +99,9 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             await send_error(send, exc.status_code, exc.reason, code=code, allow=allow)
             return
         if responses is not None:
-            response = await responses.keep(request, response)
+            response = await responses.keep(request, response)  # (a mutation caught up)
+            if _mutation(request):  # its position, to read this write on any process
+                response.headers.update(feed_position(self.starlette.state.gateway.feed))
         await response(scope, receive, send)
 
     async def _known(self, request: Request) -> Response | None:
@@ -324,6 +328,12 @@ class ClientErrorsInOneLine(logging.Filter):
         record.msg, record.args = "GraphQL error %s: %s", (code, mask_in_text(error.message))
         record.exc_info, record.exc_text = None, None
         return True
+
+
+def _mutation(request: Request) -> bool:
+    """Whether the request ran a mutation (by the plan the response cache made of it)."""
+    ticket = request.scope.get("state", {}).get(HttpResponseCache.STATE)
+    return isinstance(ticket, Ticket) and ticket.plan.mutation
 
 
 @lru_cache(maxsize=64)

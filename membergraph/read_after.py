@@ -14,16 +14,14 @@ answered afresh, never from the cache.
 
 from __future__ import annotations
 
-from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from membergraph.asgi_headers import header
 from membergraph.http_rules import send_error
 from membergraph.identity.feed import FeedFollower
 from membergraph.response_cache import HttpResponseCache
 
-__all__ = ["FEED_POSITION", "READ_AFTER", "WAIT_S", "ReadAfter"]
+__all__ = ["FEED_POSITION", "READ_AFTER", "WAIT_S", "ReadAfter", "feed_position"]
 
 FEED_POSITION = "membergraph-feed-position"
 """The response header of a write: the feed position its process has read through."""
@@ -33,22 +31,19 @@ WAIT_S = 2.0
 """The longest a request waits for its process to read the feed through its position."""
 
 _LONGEST = 19  # digits of a cursor (a 64-bit integer)
+_ASKED = READ_AFTER.encode()
 
 
 class ReadAfter:
     """Pure ASGI middleware inside authentication, outside the response cache: a request's
-    ``Membergraph-Read-After`` waited for, a write's ``Membergraph-Feed-Position`` told."""
+    ``Membergraph-Read-After`` waited for (the writes tell their position themselves,
+    :func:`feed_position`, where they answer)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        follower: FeedFollower | None = scope["app"].state.gateway.feed
-        asked = header(scope, READ_AFTER.encode())
-        if asked is not None:
+        if scope["type"] == "http" and (asked := header(scope, _ASKED)) is not None:
             position = asked.strip()
             if not (position.isascii() and position.isdigit() and len(position) <= _LONGEST):
                 reason = (
@@ -57,35 +52,15 @@ class ReadAfter:
                 )
                 await send_error(send, 400, reason, code="BAD_REQUEST")
                 return
+            follower: FeedFollower | None = scope["app"].state.gateway.feed
             if follower is None or not await follower.reached(int(position), WAIT_S):
                 # Not known to be true here yet: answered afresh, never from the cache.
                 scope.setdefault("state", {})[HttpResponseCache.REFRESH] = True
-        if follower is None or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, _telling_position(scope, send, follower))
+        await self.app(scope, receive, send)
 
 
-def _telling_position(scope: Scope, send: Send, follower: FeedFollower) -> Send:
-    """``send`` adding ``Membergraph-Feed-Position`` to the answer of a write: a push, or a
-    mutation (known by the plan the response cache made of it). The writes caught the
-    process's follower up before answering, so it is past their entries."""
-
-    async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start" and _wrote(scope):
-            headers = [*message.get("headers", []), _position_header(follower)]
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return sending
-
-
-def _wrote(scope: Scope) -> bool:
-    if str(scope["path"]).startswith("/ingest/"):
-        return True
-    ticket: Any = scope.get("state", {}).get(HttpResponseCache.STATE)
-    return bool(getattr(getattr(ticket, "plan", None), "mutation", False))
-
-
-def _position_header(follower: FeedFollower) -> tuple[bytes, bytes]:
-    return FEED_POSITION.encode(), str(follower.delivered).encode()
+def feed_position(follower: FeedFollower | None) -> dict[str, str]:
+    """The header a write answers with (none without a follower): the cursor through which
+    this process has delivered the feed. A write catches the follower up before it
+    answers, so it is past the write's own entries."""
+    return {} if follower is None else {FEED_POSITION: str(follower.delivered)}
