@@ -1,12 +1,14 @@
 """A subscriber that stops reading is cut off, never waited for, and told how to resume.
 
 user29 (finding 11): a consumer that never read was closed after ~35 s with no close code and
-no log line, and `membergraph_member_changes_dropped_total` stayed 0. uvicorn's keepalive
-closed it: its ping sat behind megabytes of unread changes in the socket's buffers, and the
-subscription was blocked writing, so it never reached the feed's "fell behind" answer.
+no log line, and `membergraph_member_changes_dropped_total` stayed 0. Its own `websockets`
+client closed it (its keepalive's ping unanswered: it had stopped reading), with its 35,000
+changes, compressed, in the sockets' buffers. Once the gateway itself holds the backlog
+(the socket refuses more), the subscription was blocked writing, never reached the feed's
+"fell behind" answer, and uvicorn's keepalive closed the socket with no word of why.
 
-Over a real uvicorn server and a raw socket that reads nothing until the end (a small
-receive buffer, as a stuck client has).
+Over a real uvicorn server and a raw socket (no compression, no keepalive of its own) that
+reads nothing until the end, with a small receive buffer, as a stuck client has.
 """
 
 from __future__ import annotations
