@@ -54,6 +54,7 @@ from membergraph.persisted import PersistedQueries, load_manifest
 from membergraph.privacy.audit import resume_erasures
 from membergraph.privacy.audit import upkeep as privacy_upkeep
 from membergraph.privacy.http import export_endpoint
+from membergraph.read_after import FEED_POSITION, READ_AFTER, ReadAfter
 from membergraph.request_telemetry import RequestTelemetry
 from membergraph.response_cache import (
     CacheFigures,
@@ -236,8 +237,9 @@ def create_app(
                 "apollographql-client-version",
                 "apollo-require-preflight",
                 "x-apollo-operation-name",
+                READ_AFTER,
             ],
-            expose_headers=["x-request-id"],
+            expose_headers=["x-request-id", FEED_POSITION],
             allow_credentials=True,
             max_age=600,
         )
@@ -276,6 +278,7 @@ def create_app(
                     BodyRule("/ingest/", MAX_INGEST_BYTES, ingest_too_large),
                 ],
             ),
+            Middleware(ReadAfter),  # a write's feed position told, a read's waited for
             # Innermost: a cached answer crosses no router and no view, checked all the same.
             Middleware(ResponseCacheMiddleware, responses=responses),
         ],

@@ -43,12 +43,14 @@ from membergraph.json_out import dumps
 from membergraph.masking import mask_in_text
 from membergraph.persisted import PersistedQueries, PersistedQueryError
 from membergraph.privacy.audit import record_reads
+from membergraph.read_after import feed_position
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
 from membergraph.response_cache import HttpResponseCache
+from membergraph.response_cache.http import Ticket
 from membergraph.schema.plan_run import NotFollowed
 from membergraph.sqlite_tx import READS_ASIDE
-from membergraph.subscriptions import TransportWS
+from membergraph.subscriptions import NO_QUERY, TransportWS
 
 __all__ = ["ClientErrorsInOneLine", "GraphQLEndpoint"]
 
@@ -97,7 +99,9 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             await send_error(send, exc.status_code, exc.reason, code=code, allow=allow)
             return
         if responses is not None:
-            response = await responses.keep(request, response)
+            response = await responses.keep(request, response)  # (a mutation caught up)
+            if _mutation(request):  # its position, to read this write on any process
+                response.headers.update(feed_position(self.starlette.state.gateway.feed))
         await response(scope, receive, send)
 
     async def _known(self, request: Request) -> Response | None:
@@ -226,7 +230,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
             reason = exc.as_http_error_reason(method)
             raise _Refused(405, reason, "METHOD_NOT_ALLOWED", b"POST") from None
         except MissingQueryError:
-            raise _Refused(400, "no GraphQL query in the request", "BAD_REQUEST") from None
+            raise _Refused(400, NO_QUERY, "BAD_REQUEST") from None
 
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         # The request's time budget: a slow answer becomes a coded error, not a hung client.
@@ -324,6 +328,12 @@ class ClientErrorsInOneLine(logging.Filter):
         record.msg, record.args = "GraphQL error %s: %s", (code, mask_in_text(error.message))
         record.exc_info, record.exc_text = None, None
         return True
+
+
+def _mutation(request: Request) -> bool:
+    """Whether the request ran a mutation (by the plan the response cache made of it)."""
+    ticket = request.scope.get("state", {}).get(HttpResponseCache.STATE)
+    return isinstance(ticket, Ticket) and ticket.plan.mutation
 
 
 @lru_cache(maxsize=64)

@@ -352,7 +352,8 @@ class _GatewayFigures(Collector):
             "membergraph_feed_position", "The newest change-feed cursor this process has read."
         )
         dropped = CounterMetricFamily(
-            "membergraph_member_changes_dropped", "Changes a slow subscriber missed."
+            "membergraph_member_changes_dropped",
+            "Subscriptions cut off for not keeping up with the changes (each resumes with after).",
         )
         reads = CounterMetricFamily(
             "membergraph_feed_reads",

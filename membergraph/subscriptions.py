@@ -8,6 +8,12 @@ closes with 4401.
 Persisted queries hold here as over HTTP: in allow-list mode an operation the manifest does
 not list is answered with an ``error`` message, and a hash alone runs its registered text.
 A query or mutation sent over the socket has the time budget it has over HTTP.
+A subscriber that stops reading is cut off, never waited for: a change that waits
+:data:`SEND_WAIT` seconds for a socket that takes nothing (its buffers full) ends the socket's
+subscriptions (counted and logged by the feed, :meth:`FeedFollower.fell_behind`) and closes it
+with :data:`FELL_BEHIND` once the socket takes the close, behind the changes already on their
+way; a subscription whose changes pile up in the process (1,000 unread) is answered
+``FEED_EXPIRED`` instead (``identity/feed.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
+    _OperationStreamClosed,  # how an operation ends itself having closed the socket
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -35,9 +42,20 @@ from membergraph.http_rules import wrong_shape
 from membergraph.persisted import PersistedQueryError
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
-from membergraph.schema.operation import operation_type
+from membergraph.schema.operation import MAX_TOKENS, operation_type, parse_document
 
-__all__ = ["OriginRefusalNamesTheSetting", "TransportWS"]
+__all__ = ["FELL_BEHIND", "NO_QUERY", "SEND_WAIT", "OriginRefusalNamesTheSetting", "TransportWS"]
+
+SEND_WAIT = 5.0
+"""Seconds an operation's message may wait for a socket that takes nothing before the client
+is taken to have stopped reading (well under the 20 s of uvicorn's keepalive, whose ping sits
+behind the unread changes and would close the socket with no word of why)."""
+FELL_BEHIND = (1013, "subscriber fell behind; resume with `after` its last cursor")
+"""The close of a socket that stopped taking its changes: 1013 Try Again Later (a client
+such as graphql-ws reconnects), and what to resume with."""
+
+NO_QUERY = "no GraphQL query in the request"
+"""What a request without a query is refused with, over HTTP and WebSocket alike."""
 
 
 class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -95,14 +113,22 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 query = self.view.persisted.query_for(
                     payload.get("query"), payload.get("extensions")
                 )
-            except PersistedQueryError as refused:
-                error = GraphQLError(str(refused), extensions={"code": refused.code})
-                await self.send_message(
-                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
-                )
+            except PersistedQueryError as unknown:
+                error = GraphQLError(str(unknown), extensions={"code": unknown.code})
+                await self._refuse(message["id"], error)
+                return
+            refused = _request_error(query)
+            if refused is not None:
+                await self._refuse(message["id"], refused)
                 return
             message = {**message, "payload": {**payload, "query": query}}
         await super().handle_subscribe(message)
+
+    async def _refuse(self, operation_id: str, error: GraphQLError) -> None:
+        """A subscribe refused before it runs: one ``error`` message with the code HTTP
+        answers, one INFO line (the log filter's), and the socket open for the next one."""
+        self.schema.process_errors([error])
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
     async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
         # A subscription lives as long as its client wants; a query or a mutation has the
@@ -128,7 +154,34 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             self.view.code_errors(message["payload"])
         elif message["type"] == "next" and message["payload"].get("errors"):
             self.view.code_errors(message["payload"]["errors"])
-        await super().send_message(message)
+        if message["type"] != "next":
+            await super().send_message(message)
+            return
+        try:
+            async with asyncio.timeout(SEND_WAIT):
+                await super().send_message(message)
+        except TimeoutError:
+            # Nothing of the message was written (the wait is for room to write it whole).
+            self._fell_behind(message["id"])
+            raise _OperationStreamClosed from None
+
+    closing: asyncio.Task[None] | None = None
+
+    def _fell_behind(self, operation_id: str) -> None:
+        """Ends the operation whose message waited past :data:`SEND_WAIT`, and closes the
+        socket, once, when it next takes anything (a client that never reads again is
+        closed by the keepalive instead)."""
+        self.operations.pop(operation_id, None)
+        feed = self.context.gateway.feed
+        if feed is not None:
+            why = f"its socket took nothing for {SEND_WAIT:g} s"
+            feed.fell_behind(asyncio.current_task(), why)
+        if self.closing is None:
+            self.closing = asyncio.create_task(self._close_behind())
+
+    async def _close_behind(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=FELL_BEHIND[0], reason=FELL_BEHIND[1])
 
     expiry: asyncio.Task[None] | None = None
 
@@ -140,9 +193,27 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             await self.websocket.close(code=4401, reason="the token has expired")
 
     async def shutdown(self) -> None:
-        if self.expiry is not None:
-            self.expiry.cancel()
+        for task in (self.expiry, self.closing):
+            if task is not None:
+                task.cancel()
         await super().shutdown()
+
+
+def _request_error(query: object) -> GraphQLError | None:
+    """What ``POST /graphql`` refuses a request with before it runs (no query: 400
+    ``BAD_REQUEST``; a document that does not parse: ``GRAPHQL_PARSE_FAILED``), or None.
+    Strawberry's socket handler lets the first through to a masked error and the second to
+    a traceback and a bare ``complete``. The document is parsed through the cache the schema
+    parses with, so it is parsed once."""
+    if query is None or query == "":
+        return GraphQLError(NO_QUERY, extensions={"code": "BAD_REQUEST"})
+    if not isinstance(query, str):
+        return None  # the shape check closed it (4400) before
+    try:
+        parse_document(query, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        return error
+    return None
 
 
 class OriginRefusalNamesTheSetting(logging.Filter):

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,7 +124,9 @@ class FeedFollower:
 
     Subscribers get their own bounded queue; one that stops reading loses its queue (it is
     told by :class:`FeedExpired` on its next read and resumes from its last cursor), so no
-    reader can make the follower or the writers wait.
+    reader can make the follower or the writers wait. Whoever serves a subscriber (a
+    socket that stopped taking its changes) may cut it off too: :meth:`fell_behind`
+    counts each subscriber so cut once, in ``dropped``.
     """
 
     def __init__(self, store: IdentityStore, interval: float = 0.2, queue_size: int = 1000) -> None:
@@ -131,18 +134,24 @@ class FeedFollower:
         self.interval = interval
         self.queue_size = queue_size
         self.position = 0
+        self.delivered = 0
+        """The cursor through which every entry was handed to the listeners (the caches
+        dropped what it changed) and the subscribers: what :meth:`reached` waits for."""
+        self._moved = asyncio.Event()  # set (and replaced) each time ``delivered`` moves
         self.listeners: list[Listener] = []
-        self._queues: set[asyncio.Queue[FeedEntry | None]] = set()
+        # Each subscriber's queue, and the task that reads it (what fell_behind counts).
+        self._queues: dict[asyncio.Queue[FeedEntry | None], object] = {}
+        self._behind: weakref.WeakSet[object] = weakref.WeakSet()
         self._wake = asyncio.Event()
         self._reading = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
-        self.dropped = 0  # subscribers cut off for not reading
+        self.dropped = 0  # subscribers cut off for not keeping up
         self.reads = 0  # reads of the feed answered: a stalled follower's count stands still
         self._read_at = float("-inf")  # when the feed last answered (monotonic)
 
     async def start(self) -> None:
         """Follow from the feed's current end (what came before is in the store already)."""
-        self.position = await self.store.feed_head()
+        self.position = self.delivered = await self.store.feed_head()
         self._task = asyncio.create_task(self._run(), name="feed-follower")
 
     async def aclose(self) -> None:
@@ -197,17 +206,50 @@ class FeedFollower:
                     await done
             except Exception:  # a cache that failed must not stop the feed
                 logger.exception("feed listener failed")
-        for queue in list(self._queues):
+        for queue, reader in list(self._queues.items()):
             for entry in entries:
                 try:
                     queue.put_nowait(entry)
                 except asyncio.QueueFull:
-                    self.dropped += 1
-                    self._queues.discard(queue)
+                    self.fell_behind(reader)  # (said with FEED_EXPIRED, or by who ends it)
+                    del self._queues[queue]
                     queue.get_nowait()
                     queue.put_nowait(None)  # the reader learns it was cut off
                     break
+        self.delivered = self.position
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
         return len(entries) == FEED_PAGE
+
+    async def reached(self, position: int, within: float) -> bool:
+        """Whether this process has followed the feed through ``position`` (a write's, from
+        any process): its caches dropped what the changes up to it changed. Reads the feed
+        now rather than at the next poll, and waits at most ``within`` seconds."""
+        try:
+            async with asyncio.timeout(within):
+                while self.delivered < position:
+                    moved = self._moved
+                    self.poke()
+                    await moved.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def fell_behind(self, reader: object, why: str | None = None) -> None:
+        """Counts a subscriber cut off for not keeping up (``reader``: the task that reads
+        its changes), once whoever notices it; ``why``, when given, is said in one INFO
+        line (without it the subscriber is told, and the log says so, by the
+        ``FEED_EXPIRED`` error its next read raises)."""
+        if reader is not None and reader not in self._behind:
+            self._behind.add(reader)
+            self.dropped += 1
+        if why is None:
+            return
+        logger.info(
+            "a subscriber fell behind (%s): its subscription ended; it resumes with `after`"
+            " its last cursor",
+            why,
+        )
 
     async def subscribe(
         self, member_id: str | None = None, after: int | None = None
@@ -222,7 +264,8 @@ class FeedFollower:
                 too far behind to be kept.
         """
         queue: asyncio.Queue[FeedEntry | None] = asyncio.Queue(self.queue_size)
-        self._queues.add(queue)  # before reading the store: nothing falls in between
+        # Before reading the store: nothing falls in between.
+        self._queues[queue] = asyncio.current_task()
         following = None if member_id is None else {member_id}
         try:
             if member_id is not None and after is not None:
@@ -254,7 +297,7 @@ class FeedFollower:
                 if following is None or member_id is None or follows(live, following, member_id):
                     yield live
         finally:
-            self._queues.discard(queue)
+            self._queues.pop(queue, None)
 
     async def _followed_at(self, member_id: str, after: int) -> set[str]:
         """The IDs a subscriber of ``member_id`` heard at cursor ``after``: its own and each

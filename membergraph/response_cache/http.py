@@ -53,8 +53,9 @@ class HttpResponseCache:
 
     STATE = "response_cache"  # the request's ticket, in the ASGI scope's state
     REFRESH = "response_cache_refresh"
-    """Set true in the ASGI scope's state by a warm (:mod:`.warm`): the request is answered
-    afresh, never from either level, and kept as any miss is (a client cannot set it)."""
+    """Set true in the ASGI scope's state by a warm (:mod:`.warm`), or for a read after a
+    feed position not reached in time (:mod:`membergraph.read_after`): the request is
+    answered afresh, never from either level, and kept as any miss is."""
 
     def __init__(
         self,

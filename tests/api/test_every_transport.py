@@ -223,3 +223,61 @@ def test_a_browser_get_still_opens_graphiql(settings: Settings) -> None:
         page = httpx.get(f"http://{address}/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+
+
+MALFORMED = [
+    pytest.param({"query": "subscription {"}, id="syntax"),
+    pytest.param({"query": "}}}"}, id="garbage"),
+    pytest.param({"query": "# nothing but a comment"}, id="comment-only"),
+    pytest.param({"query": ""}, id="empty"),
+    pytest.param({"query": None}, id="null"),
+    pytest.param({}, id="missing"),
+    pytest.param({"query": "{" + " ".join(HEAVY.format(i=i) for i in range(10)) + "}"}, id="cost"),
+    pytest.param(
+        {
+            "query": "{ members { edges { node { activity { edges { node { transaction { items"
+            " { sku } } } } } } } } }"
+        },
+        id="depth",
+    ),
+    pytest.param({"extensions": _pq("{ __typename }")}, id="persisted-miss"),
+]
+
+
+async def test_every_malformed_subscribe_is_an_error_message_and_the_socket_lives_on(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given what HTTP answers each malformed request with
+    payloads = [p.values[0] for p in MALFORMED]
+    codes = [
+        _post(server, payload).json()["errors"][0]["extensions"]["code"] for payload in payloads
+    ]
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    async with websockets.connect(
+        f"ws://{server}/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+    ) as ws:
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {KEY}"}}
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        # When each is sent on one socket (user29, finding 4)
+        for n, payload in enumerate(payloads):
+            await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": payload}))
+            answer = json.loads(await ws.recv())
+            # Then each is one `error` message with the code HTTP answers
+            assert answer["type"] == "error", (payload, answer)
+            assert (answer["id"], _code(answer)) == (str(n), codes[n]), payload
+        # ... and the socket still runs the next operation
+        await ws.send(json.dumps({"id": "ok", "type": "subscribe", "payload": LISTED_PAYLOAD}))
+        ran = json.loads(await ws.recv())
+        assert ran["type"] == "next", ran
+    # ... and the log holds one INFO line each, no ERROR and no traceback
+    loud = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not loud, [r.getMessage() for r in loud]
+    said = [r for r in caplog.records if r.getMessage().startswith("GraphQL error ")]
+    assert sorted(r.getMessage().split()[2].rstrip(":") for r in said) == sorted(codes)
+    assert {r.levelno for r in said} == {logging.INFO}
+
+
+LISTED_PAYLOAD = {"query": LISTED}
