@@ -114,6 +114,11 @@ class ReenrolmentRules(BaseModel):
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
             one postcode.
+        one_name_on_her_email: two contacts of one name written the same, a birth date
+            left out, sharing an e-mail, are one person though each has a phone of its own
+            (:mod:`~membergraph.identity.her_email`), unless it is a family's address, each
+            logs in, or one is seen using an address neither holds. False: phones of their
+            own say two (namesakes).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -133,6 +138,7 @@ class ReenrolmentRules(BaseModel):
     handover_on_a_phone: bool = False
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True
+    one_name_on_her_email: bool = True
 
     def same_person(
         self,
