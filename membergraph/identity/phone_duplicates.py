@@ -119,6 +119,11 @@ class ReenrolmentRules(BaseModel):
             (:mod:`~membergraph.identity.her_email`), unless it is a family's address, each
             logs in, or one is seen using an address neither holds. False: phones of their
             own say two (namesakes).
+        a_name_typed_on_her_email: with ``one_name_on_her_email``, the same for names
+            close by the near-duplicate rule that differ in the first or the family name
+            only (``Siobhan Smih``, ``Jenifer Young``), when neither contact has an e-mail
+            of its own besides the shared one (a father's own beside his, given for a son:
+            ``William Jonson`` and ``William Johnson``). False: names written the same only.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -139,6 +144,7 @@ class ReenrolmentRules(BaseModel):
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True
     one_name_on_her_email: bool = True
+    a_name_typed_on_her_email: bool = True
 
     def same_person(
         self,

@@ -19,6 +19,7 @@ from tests.identity.builders import crm, purchase, visitor, world
 HOME = {"line1": "1792 River Ct", "city": "Springfield", "postal_code": "62150", "country": "US"}
 HERS = "juan_watson@icloud.com"
 OFF = Rules(reenrolments=ReenrolmentRules(one_name_on_her_email=False))
+TYPED_OFF = Rules(reenrolments=ReenrolmentRules(a_name_typed_on_her_email=False))
 
 
 def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
@@ -56,8 +57,16 @@ def login(n: int, contact: str) -> RecordData:
                      False, id="another-address-with-his-card"),
         pytest.param({}, [purchase(card="LD61000002", email=HERS)], Rules(), True,
                      id="her-address-with-her-card"),
-        # Names written differently (a last name's letter): not this rule's.
-        pytest.param({"last": "Wattson"}, [], Rules(), False, id="names-written-differently"),
+        # A letter of the family name typed: her too, with no address of its own besides.
+        pytest.param({"last": "Wattson"}, [], Rules(), True, id="a-family-name-typed"),
+        pytest.param({"last": "Wattson"}, [], TYPED_OFF, False, id="a-family-name-typed-off"),
+        pytest.param({"last": "Wattson", "first_emails": [HERS, "jwatson@work.org"]}, [],
+                     Rules(), False, id="a-family-name-typed-his-own-address-besides"),
+        pytest.param({"last": "Watson", "first_emails": [HERS, "jwatson@work.org"]}, [],
+                     Rules(), True, id="one-name-her-own-address-besides"),
+        # Both names written differently: not this rule's.
+        pytest.param({"first": "Juanito", "last": "Wattson"}, [], Rules(), False,
+                     id="both-names-written-differently"),
         # An e-mail of its own on each, each naming its contact: namesakes, as before.
         pytest.param({"emails": [HERS, "jwatson@gmail.com"], "first_emails": [HERS, "juan.w66@aol.com"]},
                      [], Rules(), False, id="own-emails-each-named"),
@@ -74,8 +83,9 @@ def test_one_name_on_her_email(
     first_emails = fields.pop("first_emails", [HERS])
     first = crm("C0000001", first="Juan", last="Watson", birth=first_birth, emails=first_emails,
                 phones=["7169516148"], card="LD61000001", address=HOME)  # fmt: skip
-    other = crm("C0000002", first="Juan", phones=["7163522516"], card="LD61000002",
-                address=HOME, **fields)  # fmt: skip
+    fields.setdefault("first", "Juan")
+    other = crm("C0000002", phones=["7163522516"], card="LD61000002", address=HOME,
+                **fields)  # fmt: skip
     # When resolved
     result = resolve(world(first, other, *others), rules)
     # Then they are one member exactly when nothing tells two people
