@@ -1,7 +1,8 @@
 """Two contacts of one name on her own e-mail, a birth date left out, each with a phone of
 its own: one person, unless a family's address, two logins or another address of hers says
-two (``reenrolments.one_name_on_her_email``; issue 19: her CRM duplicates sharing an e-mail
-left apart)."""
+two (``reenrolments.one_name_on_her_email``, off by default since a fresh set's father and
+son; ``a_name_typed_on_her_email``, on: a name a typing slip from the other's; issue 19:
+her CRM duplicates sharing an e-mail left apart)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from tests.identity.builders import crm, purchase, visitor, world
 
 HOME = {"line1": "1792 River Ct", "city": "Springfield", "postal_code": "62150", "country": "US"}
 HERS = "juan_watson@icloud.com"
-OFF = Rules(reenrolments=ReenrolmentRules(one_name_on_her_email=False))
+ON = Rules(reenrolments=ReenrolmentRules(one_name_on_her_email=True))  # off by default (s281)
+OFF = Rules()
 TYPED_OFF = Rules(reenrolments=ReenrolmentRules(a_name_typed_on_her_email=False))
 
 
@@ -37,25 +39,25 @@ def login(n: int, contact: str) -> RecordData:
     ("second", "others", "rules", "merged"),
     [
         # Enrolled again: the address kept, the phone she has now.
-        pytest.param({}, [], Rules(), True, id="her-address-a-new-phone"),
-        pytest.param({}, [], OFF, False, id="rule-off"),
-        pytest.param({"birth": None, "first_birth": None}, [], Rules(), True,
+        pytest.param({}, [], ON, True, id="her-address-a-new-phone"),
+        pytest.param({}, [], OFF, False, id="off-by-default"),
+        pytest.param({"birth": None, "first_birth": None}, [], ON, True,
                      id="both-undated"),
         # A family's address: the household's, a father and son of one name.
         pytest.param({"emails": ["thewatsons12@yahoo.com"],
-                      "first_emails": ["thewatsons12@yahoo.com"]}, [], Rules(), False,
+                      "first_emails": ["thewatsons12@yahoo.com"]}, [], ON, False,
                      id="a-familys-address"),
         # Each logs in to the web: two accounts, two people.
-        pytest.param({}, [login(1, "C0000001"), login(2, "C0000002")], Rules(), False,
+        pytest.param({}, [login(1, "C0000001"), login(2, "C0000002")], ON, False,
                      id="each-logged-in"),
         pytest.param({"birth": None, "first_birth": None},
-                     [login(1, "C0000001"), login(2, "C0000002")], Rules(), False,
+                     [login(1, "C0000001"), login(2, "C0000002")], ON, False,
                      id="both-undated-each-logged-in"),
-        pytest.param({}, [login(1, "C0000002")], Rules(), True, id="one-logged-in"),
+        pytest.param({}, [login(1, "C0000002")], ON, True, id="one-logged-in"),
         # His card's purchases give an address neither contact holds: the son's own.
-        pytest.param({}, [purchase(card="LD61000002", email="juanito.w@gmail.com")], Rules(),
+        pytest.param({}, [purchase(card="LD61000002", email="juanito.w@gmail.com")], ON,
                      False, id="another-address-with-his-card"),
-        pytest.param({}, [purchase(card="LD61000002", email=HERS)], Rules(), True,
+        pytest.param({}, [purchase(card="LD61000002", email=HERS)], ON, True,
                      id="her-address-with-her-card"),
         # A letter of the family name typed: her too, with no address of its own besides.
         pytest.param({"last": "Wattson"}, [], Rules(), True, id="a-family-name-typed"),
@@ -63,15 +65,21 @@ def login(n: int, contact: str) -> RecordData:
         pytest.param({"last": "Wattson", "first_emails": [HERS, "jwatson@work.org"]}, [],
                      Rules(), False, id="a-family-name-typed-his-own-address-besides"),
         pytest.param({"last": "Watson", "first_emails": [HERS, "jwatson@work.org"]}, [],
-                     Rules(), True, id="one-name-her-own-address-besides"),
+                     ON, True, id="one-name-her-own-address-besides"),
+        # The guards of one name hold for a name typed, the rule on one name off.
+        pytest.param({"last": "Wattson"}, [login(1, "C0000001"), login(2, "C0000002")],
+                     Rules(), False, id="a-family-name-typed-each-logged-in"),
+        pytest.param({"last": "Wattson"},
+                     [purchase(card="LD61000002", email="juanito.w@gmail.com")], Rules(),
+                     False, id="a-family-name-typed-another-address-with-his-card"),
         # Both names written differently: not this rule's.
         pytest.param({"first": "Juanito", "last": "Wattson"}, [], Rules(), False,
                      id="both-names-written-differently"),
         # An e-mail of its own on each, each naming its contact: namesakes, as before.
         pytest.param({"emails": [HERS, "jwatson@gmail.com"], "first_emails": [HERS, "juan.w66@aol.com"]},
-                     [], Rules(), False, id="own-emails-each-named"),
+                     [], ON, False, id="own-emails-each-named"),
         # Both birth dates given and different: two people.
-        pytest.param({"birth": "2001-03-04"}, [], Rules(), False, id="two-birth-dates"),
+        pytest.param({"birth": "2001-03-04"}, [], ON, False, id="two-birth-dates"),
     ],
 )  # fmt: skip
 def test_one_name_on_her_email(

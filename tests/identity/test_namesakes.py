@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 
 from membergraph.identity.engine import Resolution, resolve
-from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.suggestions import suggest
-from tests.identity.builders import crm, purchase, visitor, world
+from tests.identity.builders import crm, world
 
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
 HOME_AS_TYPED = {**HOME, "line1": "9 Birch Road"}  # one home, written another way
@@ -21,10 +20,6 @@ AWAY = {"line1": "40 Pine Ave", "city": "Dayton", "postal_code": "45402", "count
 EMAIL = "wjohnson@mail.org"  # names either William Johnson
 FATHER_MOBILE, SON_MOBILE, LANDLINE = "4155550171", "4155550172", "4155550100"
 STORE_PHONE, STORE_EMAIL = "2175550199", "orders@corner-store.com"
-BOTH_LOG_IN = [visitor("anon-1", logins=("C1",)), visitor("anon-2", logins=("C2",))]
-# Without the rule that reads one name on her e-mail as one person's (above), phones alone
-# keep the father and son apart.
-NAMESAKES = Rules(reenrolments=ReenrolmentRules(one_name_on_her_email=False))
 
 
 def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
@@ -45,18 +40,11 @@ def guests(phone: str | None = None, email: str | None = None) -> list[RecordDat
     [
         # A father's contact (born 1975, his mobile) and his son's of one name, no birth date,
         # the father's address given for the student: each a mobile of his own at one home,
-        # however it is written, or where an address is left out, and each logging in to
-        # the web (``reenrolments.one_name_on_her_email``: without two accounts, or another
-        # address of the son's, one name written the same on one address is one person).
-        pytest.param({"phones": [SON_MOBILE], "address": HOME_AS_TYPED}, BOTH_LOG_IN, False,
+        # however it is written, or where an address is left out.
+        pytest.param({"phones": [SON_MOBILE], "address": HOME_AS_TYPED}, [], False,
                      id="own-mobiles-one-home"),
-        pytest.param({"phones": [SON_MOBILE], "address": NO_ADDRESS}, BOTH_LOG_IN, False,
+        pytest.param({"phones": [SON_MOBILE], "address": NO_ADDRESS}, [], False,
                      id="own-mobiles-one-address-left-out"),
-        pytest.param({"phones": [SON_MOBILE], "address": NO_ADDRESS},
-                     [purchase(card="LD61000002", email="will.j.2007@mail.org")], False,
-                     id="own-mobiles-his-own-address-with-his-card"),
-        pytest.param({"phones": [SON_MOBILE], "address": HOME_AS_TYPED}, [], True,
-                     id="own-mobiles-nothing-else-one-name-on-her-email"),
         pytest.param({"phones": [SON_MOBILE], "first": "Will", "address": NO_ADDRESS}, [], False,
                      id="own-mobiles-a-short-form"),
         # Two homes: after a move, a new phone at the new one is his.
@@ -85,9 +73,9 @@ def test_a_father_and_son_of_one_name_on_one_email(
 ) -> None:
     # Given the father's contact, and a second William Johnson contact on his e-mail
     father = crm("C1", first="William", last="Johnson", birth="1975-03-04", emails=[EMAIL],
-                 phones=[FATHER_MOBILE], card="LD61000001", address=HOME)  # fmt: skip
+                 phones=[FATHER_MOBILE], address=HOME)  # fmt: skip
     fields = {"first": "William", "birth": None, **son}
-    second = crm("C2", last="Johnson", emails=[EMAIL], card="LD61000002", **fields)
+    second = crm("C2", last="Johnson", emails=[EMAIL], **fields)
     result = resolve(world(father, second, *others))
     # Then they are one member exactly when nothing of their own says two people
     assert together(result, father.ref, second.ref) is merged
@@ -99,11 +87,10 @@ def test_without_the_rule_a_father_and_son_on_one_email_are_one_member() -> None
                  phones=[FATHER_MOBILE], address=HOME)  # fmt: skip
     son = crm("C2", first="William", last="Johnson", birth=None, emails=[EMAIL],
               phones=[SON_MOBILE], address=HOME_AS_TYPED)  # fmt: skip
-    rules = Rules.model_validate({"near_duplicates": {"undated_own_phones": False},
-                                  "reenrolments": {"one_name_on_her_email": False}})  # fmt: skip
+    rules = Rules.model_validate({"near_duplicates": {"undated_own_phones": False}})
     # Then the rule is what keeps them apart (phones compared at one address as written)
     assert together(resolve(world(father, son), rules), father.ref, son.ref)
-    assert not together(resolve(world(father, son), NAMESAKES), father.ref, son.ref)
+    assert not together(resolve(world(father, son)), father.ref, son.ref)
 
 
 def test_a_father_and_son_left_apart_are_a_match_suggestion() -> None:
@@ -113,7 +100,7 @@ def test_a_father_and_son_left_apart_are_a_match_suggestion() -> None:
     son = crm("C2", first="William", last="Johnson", birth=None, emails=[EMAIL],
               phones=[SON_MOBILE], address=NO_ADDRESS)  # fmt: skip
     records = world(father, son)
-    rules = NAMESAKES
+    rules = Rules()
     assert not together(resolve(records, rules), father.ref, son.ref)
     # Then a steward is offered the pair, with the phones that differ as evidence against
     found = suggest(records, rules.suggestions, rules.near_duplicates, junk=rules.is_junk)
