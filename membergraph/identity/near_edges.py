@@ -16,7 +16,7 @@ contacts left apart meet again as a match suggestion, for a steward to weigh.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from membergraph.identity.comparisons import address_level
 from membergraph.identity.dropped_letters import born_one
@@ -43,10 +43,13 @@ def near_duplicates(
     by_signature: Mapping[Signature, list[RecordKey]],
     records: Mapping[RecordKey, RecordData],
     status: Mapping[ValueKey, str],
+    her_email: Callable[[RecordKey, RecordKey], bool] | None = None,
 ) -> list[Edge]:
     """Edges between CRM contacts on a strong value whose names differ but are close, with
     one birth date (``rules.near_duplicates``), and, on an e-mail, no values of their own
     that disagree: one person entered twice, not twins sharing a family address.
+    ``her_email``: whether two contacts on the e-mail are one person whatever phones of
+    their own say (:func:`~membergraph.identity.her_email.one_name_on_her_email`).
 
     Example:
         >>> near_duplicates(Rules(), IdentifierKind.EMAIL, "a@b.c", {}, {}, {})
@@ -73,6 +76,7 @@ def near_duplicates(
             own_values_part(kind)
             and not born_one(rules, records[a], records[b])
             and _two_people(records[a], records[b], sig_a, sig_b, rules, status)
+            and not (her_email is not None and her_email(a, b))
         )
         and not seen_as_a_child(records[a], records[b], records, rules.undated_duplicates_least_age)
     ]

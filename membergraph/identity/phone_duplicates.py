@@ -120,6 +120,18 @@ class ReenrolmentRules(BaseModel):
             one (above) are one person when a postcode is left out on one (a till that took
             no address), as at one postcode; two postcodes still say two. False: they need
             one postcode.
+        one_name_on_her_email: two contacts of one name written the same, a birth date
+            left out, sharing an e-mail, are one person though each has a phone of its own
+            (:mod:`~membergraph.identity.her_email`), unless it is a family's address, each
+            logs in, or one is seen using an address neither holds. Off: a fresh
+            20,000-people set (s281) showed a father and his son of one name, the son's
+            contact given the father's address, that nothing else told apart. False: phones
+            of their own say two (namesakes).
+        a_name_typed_on_her_email: as ``one_name_on_her_email`` reads them, names
+            close by the near-duplicate rule that differ in the first or the family name
+            only (``Siobhan Smih``, ``Jenifer Young``), when neither contact has an e-mail
+            of its own besides the shared one (a father's own beside his, given for a son:
+            ``William Jonson`` and ``William Johnson``). False: names written the same only.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -140,6 +152,8 @@ class ReenrolmentRules(BaseModel):
     handover_on_a_phone: bool = False
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True
+    one_name_on_her_email: bool = False
+    a_name_typed_on_her_email: bool = True
 
     def same_person(
         self,

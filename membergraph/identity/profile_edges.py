@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from functools import partial
 
 from membergraph.connectors.models import LOGIN_MARK
 from membergraph.identity.card_emails import a_strangers_email
+from membergraph.identity.her_email import one_name_on_her_email
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_duplicates import Signature
 from membergraph.identity.near_edges import RULE as NEAR_RULE
@@ -107,12 +109,21 @@ class ProfileEvidence:
                     by_signature[sig].append(ref)
                 for sig, same in by_signature.items():
                     for other in same[1:]:
-                        if self._namesakes(kind, sig, same[0], other):
+                        if self._namesakes(kind, value, sig, same[0], other):
                             continue
                         edges.append((1, kind, value, same[0], other, "crm_duplicate"))
                 if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
+                    her_email = None
+                    if kind is IdentifierKind.EMAIL:
+                        her_email = partial(self._her_email, value)
                     edges += near_duplicates(
-                        self.rules, kind, value, by_signature, self.records, self.status
+                        self.rules,
+                        kind,
+                        value,
+                        by_signature,
+                        self.records,
+                        self.status,
+                        her_email,
                     )
                 elif len(by_signature) > 1 and kind is IdentifierKind.PHONE:
                     edges += self.reenrolments.on_phone(value, by_signature)
@@ -205,7 +216,12 @@ class ProfileEvidence:
         }
 
     def _namesakes(
-        self, kind: IdentifierKind, sig: tuple[str, str, str], a: RecordKey, b: RecordKey
+        self,
+        kind: IdentifierKind,
+        value: str,
+        sig: tuple[str, str, str],
+        a: RecordKey,
+        b: RecordKey,
     ) -> bool:
         """Whether two contacts of one name and no birth date to compare, sharing a value
         a family shares (not a card), each have values of their own: a father and son of
@@ -217,6 +233,8 @@ class ProfileEvidence:
         one, other = self.records[a], self.records[b]
         if not own_values_disagree(one, other, self.rules):
             return False
+        if kind is IdentifierKind.EMAIL and self._her_email(value, a, b):
+            return False  # her own address, a phone of her own now
         if not self.rules.reenrolments.namesakes_need_own_values:
             return True
         # A value that identifies no one (the store's address a clerk typed when she gave
@@ -231,6 +249,18 @@ class ProfileEvidence:
             return emails_name_each(one, other, self.rules, someones)
         reenrolments = self.rules.reenrolments
         return not reenrolments.placeholders_one_person(postcode_of(one), postcode_of(other))
+
+    def _her_email(self, email: str, a: RecordKey, b: RecordKey) -> bool:
+        """Whether two contacts on ``email`` are one person whatever phones of their own
+        say (:func:`~membergraph.identity.her_email.one_name_on_her_email`)."""
+        status = self.status
+
+        def someones(kind: IdentifierKind, key: str) -> bool:
+            return status.get((kind, key)) not in _NO_ONES and not self.rules.is_junk(kind, key)
+
+        return one_name_on_her_email(
+            self.records[a], self.records[b], email, self.rules, self.carriers, someones
+        )
 
     def names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
         """What two CRM contacts found one person's agreed on, for the link's evidence: each
