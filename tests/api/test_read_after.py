@@ -23,7 +23,7 @@ CONTACT = {
     "contact_id": "C-READ-AFTER",
     "first_name": "Rita",
     "last_name": "Dafter",
-    "emails": ["rita.dafter@example.net"],
+    "emails": ["rita.dafter@mail-example.net"],
     "loyalty_id": "LD-4242-0001",
     "birth_date": "1985-05-05",
 }
