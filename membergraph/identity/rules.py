@@ -74,8 +74,10 @@ class Rules(BaseModel):
             ``records.EMAIL_DAYS_KEPT`` (the days a card keeps per e-mail); 0 turns it off.
         card_handle_email_days: the same for an address that names no one (no common
             first or family name in it: ``bluejay3322@``, a handle), from this many days: a
-            guest's address on a clerk's card names the guest; a handle given with the card
-            again is the holder's. 0 turns it off.
+            guest's address on a clerk's card names the guest, and the clerk's card is put
+            on it at a store's counter, giving the card no e-mail
+            (``counter_orders_are_the_buyers``); a handle the card's web order gives, even
+            once, is the holder's. 0 turns it off.
         card_emails_naming_others: an e-mail given with a card whose holders have none on
             file is a stranger's (a guest's on a clerk's card) when it names another person
             than each of them, read as a relative's address on a contact is
@@ -220,7 +222,7 @@ class Rules(BaseModel):
     till_busy_day: int = Field(default=4, ge=1, lt=16)
     till_busy_days: int = Field(default=3, ge=0)
     card_email_days: int = Field(default=3, ge=0, le=8)
-    card_handle_email_days: int = Field(default=2, ge=0, le=8)
+    card_handle_email_days: int = Field(default=1, ge=0, le=8)
     card_emails_naming_others: bool = True
     card_emails_hubs_not_hers: bool = True
     card_emails_name_slips: bool = True

@@ -105,8 +105,9 @@ def test_a_holder_with_only_the_stores_address_has_none_of_her_own(
     # Then the orders are hers when the address names her or no one
     member = next(c for c in resolve(records).components if katherine.ref in c)
     assert (orders.ref in member) is joined
-    # and with the rule off the store's address is hers, a handle a stranger's
-    off = Rules(card_emails_hubs_not_hers=False)
+    # and with the rule off the store's address is hers, a handle given once a stranger's
+    # (when a handle asks two days: card_handle_email_days = 2)
+    off = Rules(card_emails_hubs_not_hers=False, card_handle_email_days=2)
     member = next(c for c in resolve(records, off).components if katherine.ref in c)
     assert (orders.ref in member) is joined_off
 
@@ -141,7 +142,9 @@ def test_a_holder_without_email_on_file_is_known_by_the_one_naming_her(
         for n, email in enumerate(on_card)
     ]
     guests = purchase(email=GUEST, channel="online", tid="G1")
-    result = resolve(world(katherine, *orders, guests))
+    # (a handle given once read on its own words, not its day: card_handle_email_days = 2;
+    # on the defaults a handle her card's web order gives is hers whatever else it gives)
+    result = resolve(world(katherine, *orders, guests), Rules(card_handle_email_days=2))
     member = next(c for c in result.components if katherine.ref in c)
     # Then the guest's card-less orders are in her member only when nothing says whose
     assert (guests.ref in member) is joined
@@ -196,9 +199,14 @@ def test_an_email_given_with_her_card_day_after_day_is_hers(
         # A handle (no name in it) given with her card on two days: hers.
         pytest.param("bluejay3322@mail.org", [1, 2], Rules(), True, id="a-handle-two-days"),
         pytest.param("coffeelover113@mail.org", [3, 9], Rules(), True, id="another-handle"),
-        # Once only: a guest's as well as hers; a clerk puts her card on a guest's order once.
-        pytest.param("bluejay3322@mail.org", [1], Rules(), False, id="a-handle-once"),
-        pytest.param("bluejay3322@mail.org", [4, 4], Rules(), False, id="a-handle-one-day"),
+        # Once only: hers too. A clerk's card on a guest's order is put on at a store's
+        # counter, and a counter order gives the card no e-mail (its buyer's order,
+        # counter_orders_are_the_buyers): an online order of the web's store giving the
+        # card a handle is the holder's, whose card-less orders under it are hers.
+        pytest.param("bluejay3322@mail.org", [1], Rules(), True, id="a-handle-once"),
+        pytest.param("bluejay3322@mail.org", [4, 4], Rules(), True, id="a-handle-one-day"),
+        pytest.param("bluejay3322@mail.org", [1], Rules(card_handle_email_days=2), False,
+                     id="two-days-asked"),
         # An address naming someone (not her) names the guest: three days, as before.
         pytest.param("thomas_johnson@mail.org", [1, 2], Rules(), False, id="names-a-guest"),
         pytest.param("sstpierre@mail.org", [1, 2], Rules(), False, id="a-family-name"),
@@ -206,11 +214,9 @@ def test_an_email_given_with_her_card_day_after_day_is_hers(
         pytest.param("thomas_johnson@mail.org", [1, 2, 3], Rules(), True, id="names-three-days"),
         pytest.param("bluejay3322@mail.org", [1, 2], Rules(card_handle_email_days=0), False,
                      id="rule-off"),
-        pytest.param("bluejay3322@mail.org", [1], Rules(card_handle_email_days=1), True,
-                     id="one-day-asked"),
     ],
 )  # fmt: skip
-def test_a_handle_given_with_her_card_on_two_days_is_hers(
+def test_a_handle_given_with_her_card_is_hers(
     email: str, days: list[int], rules: Rules, joined: bool
 ) -> None:
     # Given Katherine Wilson's contact (her own e-mail on file) and card, online orders on
@@ -218,8 +224,8 @@ def test_a_handle_given_with_her_card_on_two_days_is_hers(
     orders = purchase(email=email, channel="online", tid="G1")
     result = resolve(world(_katherine(), *_on_card(days, email), orders), rules)
     member = next(c for c in result.components if ("crm", "C0000001") in c)
-    # Then the card-less orders are hers when the address names no one and came with her
-    # card on two days (a guest's address names the guest), or on three whatever it names
+    # Then the card-less orders are hers when the address names no one (a guest's address
+    # names the guest), or came with her card on three days whatever it names
     assert (orders.ref in member) is joined
 
 
@@ -269,7 +275,9 @@ async def test_her_second_address_joins_her_once_a_third_day_comes_in(
 
 
 async def test_a_handle_joins_her_once_a_second_day_comes_in(service: IdentityService) -> None:
-    # Given Katherine's contact and her card-less orders under a handle of hers: apart
+    # Given a store asking two days for a handle (card_handle_email_days = 2), Katherine's
+    # contact and her card-less orders under a handle of hers: apart
+    service = IdentityService(service.store, Rules(card_handle_email_days=2))
     handle = "bluejay3322@mail.org"
     orders = purchase(email=handle, channel="online", tid="G1")
     await service.ingest([_katherine(), orders])
@@ -290,6 +298,38 @@ async def test_a_handle_joins_her_once_a_second_day_comes_in(service: IdentitySe
     assigned = await service.store.all_assignments()
     await service.resolve_all(await service.store.load_records(None))
     assert await service.store.all_assignments() == assigned
+
+
+async def test_a_handle_joins_her_with_her_cards_first_order(service: IdentityService) -> None:
+    # Given Katherine's contact and her card-less orders under a handle of hers: apart
+    handle = "bluejay3322@mail.org"
+    orders = purchase(email=handle, channel="online", tid="G1")
+    await service.ingest([_katherine(), orders])
+    contact = ("crm", "C0000001")
+    assigned = await service.store.all_assignments()
+    assert assigned[contact] != assigned[orders.ref]
+    # When her card's first online order giving it comes in (the web's store: no counter)
+    [sale] = _on_card([1], handle)
+    await service.ingest([sale])
+    # Then the handle is hers on the default rules: her card-less orders join her member,
+    # as a whole resolution of the store says
+    assigned = await service.store.all_assignments()
+    assert assigned[contact] == assigned[orders.ref]
+    await service.resolve_all(await service.store.load_records(None))
+    assert await service.store.all_assignments() == assigned
+
+
+def test_a_handle_on_a_clerks_card_at_a_counter_stays_the_guests() -> None:
+    # Given Katherine's contact and card, her card put once on a guest's online order taken
+    # at a store's counter (store S12 giving the guest's handle), and the guest's own
+    # card-less online orders under that handle
+    guest = "bluejay3322@mail.org"
+    counter = purchase(card=CARD, email=guest, channel="online", tid="T1", store="S12")
+    orders = purchase(email=guest, channel="online", tid="G1")
+    result = resolve(world(_katherine(), counter, orders), Rules())
+    member = next(c for c in result.components if ("crm", "C0000001") in c)
+    # Then the counter order gives her card no e-mail: the guest's orders stay apart
+    assert orders.ref not in member
 
 
 def second_address_folder(folder: Path) -> None:
