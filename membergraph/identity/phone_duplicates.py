@@ -61,6 +61,10 @@ class ReenrolmentRules(BaseModel):
             ``card_orders`` (close names, births not disagreeing, no values of their own
             on each; her address is hers through her login as through her card). False:
             such sessions join neither.
+        login_emails_undated_user: a login of a contact that gives no birth date joins a
+            dated contact carrying its e-mail too. False (default): a father's undated
+            contact logging in with his own address, which his dated namesake son's contact
+            was given (a parent's e-mail on a young adult's contact), stays apart.
         other_postcodes_say_two: two postcodes, one on each contact, are two people.
         own_values_say_two: contacts that each have values of their own
             (``near_duplicates.own_values``) are two people (twins, a father and son of
@@ -140,6 +144,7 @@ class ReenrolmentRules(BaseModel):
     card_orders: bool = True
     card_orders_email_hers: bool = True
     login_emails: bool = True
+    login_emails_undated_user: bool = False
     other_postcodes_say_two: bool = True
     own_values_say_two: bool = True
     namesakes_need_own_values: bool = True

@@ -198,6 +198,8 @@ class Reenrolments:
                 sig = self.signature.get(ref)
                 if sig is None or not same_person(held, sig):
                     continue
+                if carries and self._undated_user(held, sig):
+                    continue
                 other = self.records[ref]
                 if carries:
                     own = self._own(user, ref, email)
@@ -209,6 +211,15 @@ class Reenrolments:
                     a, b = sorted((user.ref, ref))
                     edges.append((1, IdentifierKind.EMAIL, email, a, b, LOGIN_RULE))
         return edges
+
+    def _undated_user(self, user: Signature, carrier: Signature) -> bool:
+        """Whether a contact logging in gives no birth date where the contact carrying its
+        e-mail gives one (``reenrolments.login_emails_undated_user`` off): a father's
+        login with his own address, given on his namesake son's contact."""
+        if self.rules.reenrolments.login_emails_undated_user:
+            return False
+        held = self.rules.near_duplicates.birth_date_placeholders
+        return (not user[2] or user[2] in held) and bool(carrier[2]) and carrier[2] not in held
 
     def _own(self, holder: RecordData, contact: RecordKey, email: str) -> bool:
         """Whether a card's holder and a contact carrying the e-mail the card's online orders

@@ -33,10 +33,13 @@ def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
 @pytest.mark.parametrize(
     ("second", "merged"),
     [
-        # A call center's contact of his name alone (no birth date, nothing else).
-        pytest.param({"birth": None, "address": None}, True, id="a-name-alone"),
+        # A contact of his name alone (no birth date, nothing else) logging in with the
+        # address his dated contact carries: his father's login, the son's contact given
+        # the father's address (the lead's s91, login_emails_undated_user off).
+        pytest.param({"birth": None, "address": None}, False, id="an-undated-name-alone"),
         pytest.param({"first": "LUIS", "last": "WILSON"}, True, id="caps-births-agree"),
-        pytest.param({"first": "Luiz", "birth": None}, True, id="a-typo-no-birth"),
+        pytest.param({"first": "Luiz"}, True, id="a-typo-births-agree"),
+        pytest.param({"first": "Luiz", "birth": None}, False, id="a-typo-no-birth"),
         pytest.param({"first": "Wilson", "last": "Luis"}, True, id="swapped-names"),
         # Her own e-mail on the other contact, a family's on this one: no phone, no
         # card of its own against his (the family's address is hers as much).
@@ -52,7 +55,7 @@ def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
             id="each-values-of-its-own",
         ),
         # Another postcode says nothing against his own login's address: he moved.
-        pytest.param({"birth": None, "address": ACROSS_TOWN}, True, id="moved-across-town"),
+        pytest.param({"address": ACROSS_TOWN}, True, id="moved-across-town"),
     ],
 )
 def test_a_login_giving_another_contacts_email(second: dict[str, Any], merged: bool) -> None:
@@ -99,16 +102,30 @@ def test_a_form_filled_in_while_logged_in_joins_no_one() -> None:
     # Given his contact with his e-mail and another of his name whose session, logged in,
     # sends a sign-up form with his address (not an identify: anyone's address)
     first = crm("C0000001", first="Luis", last="Wilson", emails=["lwilson@mail.org"], address=HOME)
-    other = crm("C0000002", first="Luis", last="Wilson", birth=None, address=HOME)
+    other = crm("C0000002", first="Luis", last="Wilson", address=HOME)
     form = event("dev-1", user="C0000002", eid="E1", email="lwilson@mail.org", kind="track",
                  name="Newsletter Signup")  # fmt: skip
     # Then the form says nothing of whose the contacts are
     assert not together(resolve(world(first, other, form)), first.ref, other.ref)
 
 
+def test_an_undated_login_joins_a_dated_contact_only_when_told() -> None:
+    # David Lewis (1998) was given his father's address; the father's undated contact of
+    # one name logs in with it (the lead's s91: a CRM mix with the rule alone).
+    son = crm("C0000001", first="David", last="Lewis", birth="1998-07-17",
+              emails=["lewisd@mail.org"], card="LD61000001")  # fmt: skip
+    father = crm("C0000002", first="David N.", last="Lewis", birth=None, card="LD61000002",
+                 address=HOME)  # fmt: skip
+    login = event("dev-1", user="C0000002", eid="E1", email="lewisd@mail.org")
+    records = world(son, father, login)
+    assert not together(resolve(records), son.ref, father.ref)
+    told = Rules(reenrolments=ReenrolmentRules(login_emails_undated_user=True))
+    assert together(resolve(records, told), son.ref, father.ref)
+
+
 def test_the_login_rule_turned_off() -> None:
     first = crm("C0000001", first="Luis", last="Wilson", emails=["lwilson@mail.org"], address=HOME)
-    other = crm("C0000002", first="Luis", last="Wilson", birth=None, address=HOME)
+    other = crm("C0000002", first="Luis", last="Wilson", address=HOME)
     login = event("dev-1", user="C0000002", eid="E1", email="lwilson@mail.org")
     records = world(first, other, login)
     assert together(resolve(records), first.ref, other.ref)
