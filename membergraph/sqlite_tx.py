@@ -13,6 +13,7 @@ import contextvars
 import logging
 import os
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -23,6 +24,7 @@ import aiosqlite
 from membergraph.sqlite_room import out_of_room
 
 __all__ = [
+    "BUSY_SECONDS",
     "READER_SETUP",
     "FileMoved",
     "READS_ASIDE",
@@ -32,10 +34,14 @@ __all__ = [
     "existing_file",
     "immediate",
     "in_transaction",
+    "to_wal",
 ]
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
+
+BUSY_SECONDS = 30.0
+"""How long a connection waits for another's lock before it says "database is locked"."""
 
 READER_SETUP = (
     "PRAGMA query_only = ON",
@@ -60,6 +66,26 @@ def existing_file(path: str) -> str:
     the next start building a store anew in it) where the operator copies the data back.
     """
     return f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
+
+
+def to_wal(db: sqlite3.Connection, seconds: float = BUSY_SECONDS) -> None:
+    """The file in WAL mode, waiting up to ``seconds`` for another connection's write.
+
+    SQLite's journal-mode switch answers "database is locked" at once instead of calling
+    the busy handler: while one process wrote its first load through a rollback journal
+    (``sqlite_first_load``), a second process opening the store failed at once (two
+    ``warm --jobs 2`` processes, two gateway workers), and the loader's own switch back
+    failed while another connection read. Tried again every 20 ms until the busy timeout.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.02)
 
 
 @contextmanager
@@ -177,7 +203,7 @@ class ReadConnection:
 
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(
-            existing_file(self.path), uri=True, isolation_level=None, timeout=30
+            existing_file(self.path), uri=True, isolation_level=None, timeout=BUSY_SECONDS
         )
         try:
             if not self.writes:  # (a writer of a few rows keeps SQLite's default cache)

@@ -4,6 +4,9 @@ writing change by change leaves, or nothing at all when it fails."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -174,6 +177,55 @@ async def test_a_first_load_writes_through_a_rollback_journal_alone_with_the_fil
         assert _journal(path) == "wal"
         assert _files(tmp_path, f"{name}.db*") == [path]  # no journal left over
     assert seen == ["delete", "wal"]
+
+
+_OPEN_AND_COUNT = """
+import asyncio, sys
+from membergraph.identity.store.sqlite import SqliteStore
+
+async def main() -> None:
+    store = SqliteStore(sys.argv[1])
+    print("opening", flush=True)
+    async with store:
+        print((await store.ping())["records"], flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def test_another_process_opening_the_store_during_a_first_load_waits_for_it(
+    records: dict[RecordKey, RecordData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two `warm --jobs 2` processes or two gateway workers open one store at once; the first
+    # writes its load through a rollback journal. SQLite's switch to WAL in the second's
+    # open said "database is locked" at once, without the busy timeout's wait.
+    monkeypatch.setattr(sqlite_write, "BULK_RECORDS", 1)
+    path = tmp_path / "store.db"
+    real = sqlite_module.stage_members
+    opened: list[subprocess.Popen[str]] = []
+
+    def with_another_opening(db: sqlite3.Connection, *args: object) -> None:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        other = subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AND_COUNT, str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        opened.append(other)
+        assert other.stdout is not None and other.stdout.readline() == "opening\n"
+        time.sleep(0.5)  # its open meets the load's transaction (a slower one: after it)
+        real(db, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite_module, "stage_members", with_another_opening)
+    async with SqliteStore(path) as store:
+        await IdentityService(store).resolve_all(dict(records))
+        written = (await store.ping())["records"]
+    (other,) = opened
+    out, err = other.communicate(timeout=120)
+    assert other.returncode == 0, err
+    assert int(out) == written == len(records)  # it waited, then read the whole load
+    assert _journal(path) == "wal"
 
 
 async def test_a_first_load_is_given_the_links_in_runs_while_the_engine_goes_on(

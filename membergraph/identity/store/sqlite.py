@@ -49,7 +49,7 @@ from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetr
 from membergraph.identity.store.sqlite_schema import SCHEMA
 from membergraph.identity.store.sqlite_write import member_versions
 from membergraph.identity.store.tombstones import any_buried_sqlite
-from membergraph.sqlite_tx import OpenedFile, add_columns, immediate
+from membergraph.sqlite_tx import BUSY_SECONDS, OpenedFile, add_columns, immediate, to_wal
 
 __all__ = ["SqliteStore"]
 
@@ -81,7 +81,9 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
         async with self._mapped("open"):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+            self._db = await aiosqlite.connect(
+                self.path, isolation_level=None, timeout=BUSY_SECONDS
+            )
             self._file = OpenedFile(self.path)
             self._db.row_factory = sqlite3.Row
             await self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
@@ -98,6 +100,7 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
 
     async def write_schema(self) -> None:
         async with self._mapped("open"):
+            await self._in_thread(to_wal)
             await self.db.executescript(SCHEMA)
             await self.db.executescript(METRICS_SCHEMA)
             await self.db.execute(f"PRAGMA synchronous = {self.synchronous}")  # (SCHEMA's)

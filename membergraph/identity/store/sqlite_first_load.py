@@ -34,7 +34,7 @@ from membergraph.identity.store.sqlite_write import (
     _has_records,
     write_change,
 )
-from membergraph.sqlite_tx import immediate
+from membergraph.sqlite_tx import immediate, to_wal
 
 __all__ = [
     "FirstLoad",
@@ -100,7 +100,7 @@ def _first_load_journal(db: sqlite3.Connection) -> None:
 
 def end_first_load(db: sqlite3.Connection, synchronous: str = "NORMAL") -> None:
     """Back to WAL after a first load's commit or rollback (as the store was opened)."""
-    db.execute("PRAGMA journal_mode = WAL")
+    to_wal(db)
     db.execute(f"PRAGMA synchronous = {synchronous}")
 
 

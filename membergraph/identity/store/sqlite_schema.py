@@ -1,6 +1,7 @@
 """The SQLite identity store's tables and their secondary indexes.
 
-:data:`SCHEMA` is run as a store opens (every statement ``IF NOT EXISTS``); a first load
+:data:`SCHEMA` is run as a store opens (every statement ``IF NOT EXISTS``), after the switch
+to WAL (``sqlite_tx.to_wal``: it does not wait on another's lock by itself); a first load
 drops :data:`INDEXES` and builds them again once its rows are in
 (:data:`~membergraph.identity.store.sqlite_write.BULK_RECORDS`).
 """
@@ -13,7 +14,6 @@ from membergraph.identity.store.conflict_state import DECISIONS
 __all__ = ["DECIDED", "INDEXES", "SCHEMA"]
 
 SCHEMA = """
-PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 -- 64 MiB of page cache: a batch write touches the identifier index all over.
 PRAGMA cache_size = -65536;
