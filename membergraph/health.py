@@ -21,6 +21,7 @@ from membergraph.identity.records import identifier_key
 from membergraph.identity.reresolve import rules_notice, sources_notice
 from membergraph.identity.rules import Rules
 from membergraph.identity.store import StoreError, StoreUnwritable
+from membergraph.identity.values import VALUE_LABELS
 from membergraph.masking import MASKS, mask_value
 
 __all__ = ["UNANSWERED", "UNWRITABLE", "healthz", "readyz"]
@@ -32,15 +33,12 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-_NAMED = re.compile(r"^(placeholder (e-mail|phone|card|CRM id) )([^\s:]+)(.*)$", re.DOTALL)
+_KINDS = {label: kind for kind, label in VALUE_LABELS.items()}
+_NAMED = re.compile(
+    rf"^(placeholder ({'|'.join(map(re.escape, _KINDS))}) )([^\s:]+)(.*)$", re.DOTALL
+)
 """A reason naming a value: ``placeholder card LD65727893: carried by many different
 people``, ``placeholder e-mail na@na.com``."""
-_KINDS = {
-    "e-mail": IdentifierKind.EMAIL,
-    "phone": IdentifierKind.PHONE,
-    "card": IdentifierKind.LOYALTY_ID,
-    "CRM id": IdentifierKind.CRM_ID,
-}
 
 
 def _public_reasons(counts: dict[str, int], rules: Rules, region: str) -> dict[str, int]:

@@ -315,13 +315,9 @@ class Rules(BaseModel):
     def junk_by(self, kind: IdentifierKind, key: str) -> str | None:
         """What makes a value a placeholder by the rules: ``"blocklist"`` (listed exactly),
         ``"pattern"`` (a listed pattern), or None (neither: :meth:`is_junk` is False)."""
-        junk = self._junk.get(kind)
-        if junk is None:
+        if not self.is_junk(kind, key):
             return None
-        exact, patterns = junk
-        if key in exact:
-            return "blocklist"
-        return "pattern" if any(p.search(key) for p in patterns) else None
+        return "blocklist" if key in self._junk[kind][0] else "pattern"
 
 
 class RulesError(ValueError):

@@ -18,6 +18,7 @@ from membergraph.identity.rules import Rules
 __all__ = [
     "LINKING_KINDS",
     "SHARED_DEVICE",
+    "VALUE_LABELS",
     "ValueKey",
     "bag_reason",
     "busy_days",
@@ -185,7 +186,7 @@ def _key_value(record: RecordData) -> tuple[str, str]:
     for kind in (IdentifierKind.LOYALTY_ID, IdentifierKind.EMAIL):
         found = sorted(i.value for i in record.identifiers if i.kind is kind)
         if found:
-            return _LABELS[kind], found[0]
+            return VALUE_LABELS[kind], found[0]
     return "record", record.key
 
 
@@ -296,13 +297,15 @@ def _own(
     }
 
 
-_LABELS = {
+VALUE_LABELS = {
     IdentifierKind.LOYALTY_ID: "card",
     IdentifierKind.EMAIL: "e-mail",
     IdentifierKind.PHONE: "phone",
     IdentifierKind.CRM_ID: "CRM id",
 }
-_LABELS_ORDER = list(_LABELS)
+"""How a reason names a value's kind (``placeholder card LD65727893``), in the order a
+record's values are read for one."""
+_LABELS_ORDER = list(VALUE_LABELS)
 
 
 def nobodys_reason(record: RecordData, status: Mapping[ValueKey, str]) -> str | None:
@@ -321,8 +324,8 @@ def nobodys_reason(record: RecordData, status: Mapping[ValueKey, str]) -> str | 
         return None
     _, key, kind, value = values[0]
     if status[(kind, key)] == "blocked":
-        return f"placeholder {_LABELS[kind]} {value}"
-    return f"placeholder {_LABELS[kind]} {value}: carried by many different people"
+        return f"placeholder {VALUE_LABELS[kind]} {value}"
+    return f"placeholder {VALUE_LABELS[kind]} {value}: carried by many different people"
 
 
 def stored_nobodys_reason(record: RecordData, rules: Rules) -> str:
