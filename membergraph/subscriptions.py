@@ -28,7 +28,6 @@ from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
-    _OperationStreamClosed,  # how an operation ends itself having closed the socket
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -56,6 +55,13 @@ such as graphql-ws reconnects), and what to resume with."""
 
 NO_QUERY = "no GraphQL query in the request"
 """What a request without a query is refused with, over HTTP and WebSocket alike."""
+
+
+class _FellBehind(BaseException):
+    """Ends a subscription whose client took nothing for :data:`SEND_WAIT`: past Strawberry's
+    ``except Exception`` in ``run_operation`` (which would log it as a failure and send a
+    ``complete`` into the same full queue), caught in ours. (Strawberry's own class for an
+    operation ending itself is private.)"""
 
 
 class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -131,6 +137,10 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
         await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
     async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        with contextlib.suppress(_FellBehind):
+            await self._run(operation)
+
+    async def _run(self, operation: Operation[RequestContext, None]) -> None:
         # A subscription lives as long as its client wants; a query or a mutation has the
         # request's time budget, as over HTTP, and past it answers TIMEOUT, then completes.
         kind = operation_type(operation.query, operation.operation_name)
@@ -163,7 +173,7 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
         except TimeoutError:
             # Nothing of the message was written (the wait is for room to write it whole).
             self._fell_behind(message["id"])
-            raise _OperationStreamClosed from None
+            raise _FellBehind from None
 
     closing: asyncio.Task[None] | None = None
 

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocketDisconnect
 from membergraph.app import create_app
 from membergraph.http_rules import MAX_JSON_DEPTH
 from membergraph.settings import Settings
+from tests.support.sockets import acknowledged
 
 JSON = {"content-type": "application/json"}
 GQL_RESPONSE = {"content-type": "application/json", "accept": "application/graphql-response+json"}
@@ -591,8 +592,7 @@ def test_a_websocket_message_is_bounded_as_a_post_body_is(client: TestClient) ->
         pytest.raises(WebSocketDisconnect) as closed,
         client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
     ):
-        ws.send_json({"type": "connection_init"})
-        assert ws.receive_json()["type"] == "connection_ack"
+        acknowledged(ws)
         # Under the bound, it is answered
         ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query[:-100]}})
         assert ws.receive_json()["payload"]["data"] == {"__typename": "Query"}
@@ -620,8 +620,7 @@ def test_a_subscribe_message_of_the_wrong_shape_closes_the_socket_cleanly(
         pytest.raises(WebSocketDisconnect) as closed,
         client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
     ):
-        ws.send_json({"type": "connection_init", "payload": {}})
-        assert ws.receive_json()["type"] == "connection_ack"
+        acknowledged(ws)
         ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
         ws.receive_json()
     assert closed.value.code == 4400  # graphql-transport-ws: an invalid message
@@ -741,8 +740,7 @@ def test_a_subscribe_payload_that_is_no_object_closes_the_socket_cleanly(
         pytest.raises(WebSocketDisconnect) as closed,
         client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
     ):
-        ws.send_json({"type": "connection_init", "payload": {}})
-        assert ws.receive_json()["type"] == "connection_ack"
+        acknowledged(ws)
         ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
         ws.receive_json()
     assert closed.value.code == 4400  # graphql-transport-ws: an invalid message

@@ -21,6 +21,7 @@ import websockets
 from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.support.http import free_port, serving
+from tests.support.sockets import served
 
 ANN = {
     "contact_id": "C-ANN",
@@ -107,8 +108,7 @@ async def test_a_wrong_link_is_undone_exactly_and_subscribers_hear_it(server: st
     ):
         ann, bob = await _member(client, "C-ANN"), await _member(client, "C-BOB")
         assert ann["id"] != bob["id"]
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await served(ws)
         await ws.send(
             json.dumps(
                 {

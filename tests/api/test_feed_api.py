@@ -16,6 +16,7 @@ from membergraph.identity.feed import FeedEntry
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.support.http import serving
+from tests.support.sockets import subscribed, subscribed_over
 
 CONTACT = {
     "contact_id": "C-FEED",
@@ -166,9 +167,7 @@ def test_a_subscriber_that_resumes_after_its_cursor_gets_what_it_missed(
         "{ cursor kind lineId } }"
     )
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        ws.send_json({"type": "connection_init"})
-        assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        subscribed(ws, query)
         missed: list[dict[str, str]] = []
         while not any(m["kind"] == "OFFER_REDEEMED" for m in missed):
             missed.append(ws.receive_json()["payload"]["data"]["memberChanged"])
@@ -197,9 +196,7 @@ def test_a_cursor_beyond_the_feeds_end_is_refused_not_waited_on(client: TestClie
     assert f"ends at {head}" in error["message"]
     subscription = f'subscription {{ memberChanged(after: "{ahead}") {{ cursor kind }} }}'
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        ws.send_json({"type": "connection_init"})
-        assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": subscription}})
+        subscribed(ws, subscription)
         refused = ws.receive_json()
     assert refused["type"] in ("error", "next"), refused
     errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
@@ -232,9 +229,7 @@ def _hear(client: TestClient, member: str, after: str | None, until: str) -> lis
     query = f'subscription {{ memberChanged(id: "{member}"{resume}) {{ kind lineId memberIds }} }}'
     heard: list[tuple[str, ...]] = []
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        ws.send_json({"type": "connection_init"})
-        assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        subscribed(ws, query)
         if after is None:  # a live subscriber: the change comes once it listens
             client.post("/ingest/transactions", json=[{**SALE, "transaction_id": until}])
         while not heard or heard[-1][1] != until:
@@ -285,9 +280,7 @@ def test_an_entry_a_newer_release_wrote_is_other_and_the_feed_goes_on(
     query = f'subscription {{ memberChanged(id: "{member}", after: "{before}") {{ kind lineId }} }}'
     heard: list[dict[str, str]] = []
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        ws.send_json({"type": "connection_init"})
-        assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        subscribed(ws, query)
         while not any(m["lineId"] == "T-FEED-2" for m in heard):
             heard.append(ws.receive_json()["payload"]["data"]["memberChanged"])
     # Then both read it as OTHER, in its place, and go on to the purchase after it
@@ -312,9 +305,7 @@ async def _told(address: str, member: str, after: str | None) -> list[dict[str, 
         f"ws://{address}/graphql",
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
     ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        await subscribed_over(ws, query)
         while not told or told[-1]["type"] != "complete":
             told.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
     return told

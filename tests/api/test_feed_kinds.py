@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from tests.api.test_feed_api import CONTACT, LINK, OTHER, SALE, _head, _member, _since
 from tests.conftest import gql
+from tests.support.sockets import subscribed
 
 EMAIL = "fea.dent@mail-example.net"  # CONTACT's: her card is LD-5151-0001
 TIER = '{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@mail-example.net") { loyalty { tier } } }'
@@ -44,9 +45,7 @@ def test_a_purchase_that_moves_the_tier_is_pushed_and_an_address_change_is_not(
     )
     heard: list[dict[str, Any]] = []
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        ws.send_json({"type": "connection_init"})
-        assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": subscription}})
+        subscribed(ws, subscription)
         answer = client.post("/ingest/transactions", json=[_sale("T-TIER-2", 20_000)]).json()
         assert answer["lines"][0]["status"] == "created"
         while not heard or heard[-1]["kind"] != "TIER_CHANGED":

@@ -23,6 +23,7 @@ from starlette.testclient import TestClient, WebSocketTestSession
 
 from membergraph.app import create_app
 from membergraph.settings import Settings
+from tests.support.sockets import subscribed
 
 SECRET = "jwt-test-secret-of-32-bytes-long!!"
 EVERY_SCOPE = "profile:read pii:read analytics:read identity:write ingest:write"
@@ -267,9 +268,7 @@ def _subscribed(world: World, token: str, query: str) -> Iterator[WebSocketTestS
         subprotocols=["graphql-transport-ws"],
         headers={"authorization": f"Bearer {token}"},
     ) as session:
-        session.send_json({"type": "connection_init"})
-        assert session.receive_json()["type"] == "connection_ack"
-        session.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        subscribed(session, query)
         yield session
 
 

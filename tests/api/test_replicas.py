@@ -23,6 +23,7 @@ import pytest
 import websockets
 
 from tests.support.serve import serve_ready, until
+from tests.support.sockets import served
 
 CONTACT = {
     "contact_id": "C-REPLICA",
@@ -78,8 +79,7 @@ def test_a_purchase_through_one_process_is_read_and_pushed_through_the_other(
             async with websockets.connect(
                 f"ws://{b}/graphql", subprotocols=["graphql-transport-ws"]
             ) as ws:
-                await ws.send(json.dumps({"type": "connection_init"}))
-                assert json.loads(await ws.recv())["type"] == "connection_ack"
+                await served(ws)
                 fields = "cursor kind source lineId"
                 subscription = (
                     f'subscription {{ memberChanged(id: "{member["id"]}") {{ {fields} }} }}'

@@ -29,6 +29,7 @@ from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.support.http import serving
 from tests.support.serve import until
+from tests.support.sockets import served
 
 # Every change, each message made bigger by aliases (the socket's buffers fill sooner).
 EVERY_CHANGE = (
@@ -151,8 +152,7 @@ async def _first_cursor_after(address: str, after: str) -> int:
         f"ws://{address}/graphql",
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
     ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await served(ws)
         query = "subscription ($a: String) { memberChanged(after: $a) { cursor } }"
         payload = {"query": query, "variables": {"a": after}}
         await ws.send(json.dumps({"id": "r", "type": "subscribe", "payload": payload}))

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient, WebSocketTestSession
 from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.conftest import gql
+from tests.support.sockets import subscribed
 
 EVERY_CHANGE = "subscription { memberChanged { cursor kind memberIds } }"
 NEWEST = """query ($a: String) { changes(after: $a, first: 100) {
@@ -27,9 +28,7 @@ def subscriber(settings: Settings) -> Iterator[tuple[TestClient, WebSocketTestSe
         TestClient(create_app(settings), base_url="http://127.0.0.1") as client,
         client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
     ):
-        ws.send_json({"type": "connection_init"})
-        assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": EVERY_CHANGE}})
+        subscribed(ws, EVERY_CHANGE)
         yield client, ws
 
 

@@ -21,6 +21,7 @@ from membergraph.connectors.models import SourceName
 from membergraph.gateway import open_gateway
 from membergraph.settings import Settings
 from tests.support.http import serving
+from tests.support.sockets import served
 
 BUDGET = 0.5
 SLOW = 5.0  # the purchases source answers after this long: far past the budget
@@ -98,8 +99,7 @@ async def test_a_query_over_websocket_answers_timeout_past_its_budget(
         f"ws://{server}/graphql",
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
     ) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await served(ws)
         # When a query whose source is slower than the budget is sent over the socket
         await ws.send(json.dumps({"id": "q", "type": "subscribe", "payload": {"query": QUERY}}))
         # Then it answers TIMEOUT, as over HTTP, and completes, long before the source would
@@ -127,8 +127,7 @@ async def test_a_subscription_outlives_the_budget(server: str) -> None:
         with_contact = "{ members(first: 1, filter: {source: CRM}) { edges { node { id } } } }"
         found = (await http.post("/graphql", json={"query": with_contact})).json()
         member_id = found["data"]["members"]["edges"][0]["node"]["id"]
-        await ws.send(json.dumps({"type": "connection_init"}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await served(ws)
         subscription = "subscription ($id: ID!) { memberChanged(id: $id) { kind memberIds } }"
         payload = {"query": subscription, "variables": {"id": member_id}}
         await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": payload}))

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from tests.privacy.test_audit_outside_members import _as, _log, keyed
+from tests.support.sockets import subscribed
 
 __all__ = ["keyed"]
 
@@ -49,9 +50,7 @@ def test_a_reason_pushed_unmasked_to_a_subscriber_is_audited(keyed: TestClient) 
     with keyed.websocket_connect(
         "/graphql", subprotocols=["graphql-transport-ws"], headers={"x-api-key": STEWARD}
     ) as ws:
-        ws.send_json({"type": "connection_init"})
-        assert ws.receive_json()["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        subscribed(ws, query)
         seen: list[dict[str, Any]] = []
         while not any(change["reason"] == REASON for change in seen):
             seen.append(ws.receive_json()["payload"]["data"]["memberChanged"])
