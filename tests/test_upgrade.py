@@ -394,3 +394,28 @@ async def test_two_processes_opening_an_earlier_releases_file_at_once_both_open(
         with sqlite3.connect(path) as db:
             assert "value_tags" in {row[1] for row in db.execute("PRAGMA table_info(feed)")}
             assert "key" in {row[1] for row in db.execute("PRAGMA table_info(suppressions)")}
+
+
+def test_calls_of_no_one_leave_their_members_when_the_built_in_rules_are_applied(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a store loaded under rules reading a call of no one as a member of its own (the
+    # releases before this one: a withheld number, a placeholder phone)
+    withheld = {"interaction_id": "I-WITHHELD", "started_at": "2026-08-02T10:00:00Z"}
+    with (settings.data / "call_center.jsonl").open("ab") as calls:
+        calls.write(orjson.dumps({**withheld, "duration_s": 60}) + b"\n")
+    before_rules = tmp_path / "rules.toml"
+    before_rules.write_text("calls_identify_no_one = false\n")
+    monkeypatch.setenv("MEMBERGRAPH_RULES", str(before_rules))
+    store = _loaded(settings)
+    before = _assignments(store)
+    # When reresolve applies the built-in rules
+    monkeypatch.delenv("MEMBERGRAPH_RULES")
+    done = CliRunner().invoke(app, ["reresolve", "--store", store])
+    assert done.exit_code == 0, done.output
+    # Then those calls are in no member, and the report counts their members' retirement
+    after = _assignments(store)
+    left = [r for r, m in after.items() if m is None and before[r] is not None]
+    assert left and all(source == "call_center" for source, _ in left)
+    alone = {before[r] for r in left} - set(after.values())  # members of nothing else
+    assert f"({len(alone)} of records leaving to no one)" in done.output

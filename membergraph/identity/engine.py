@@ -303,9 +303,10 @@ class _Resolver:
         """The records that identify no one and that nothing linked (a steward may link
         one), each with why: purchases keyed by placeholders, shared devices."""
         found: dict[RecordKey, str] = {}
-        status, groups, leaves = self.status, self.partition.groups, self.leaf_nobodys
+        status, groups, calls = self.status, self.partition.groups, self.rules.calls_identify_no_one
+        said = {**self.bags, **self.leaf_nobodys}  # (a shared device's reason first)
         for ref in self.order:
-            why = leaves.get(ref) or self.bags.get(ref) or nobodys_reason(self.records[ref], status)
+            why = said.get(ref) or nobodys_reason(self.records[ref], status, calls)
             group = groups.get(ref)
             if why is not None and group is not None and len(group.members) == 1:
                 found[ref] = why

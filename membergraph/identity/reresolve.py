@@ -132,6 +132,8 @@ class Reresolved:
     """Members after."""
     merged: int = 0
     split: int = 0
+    to_no_one: int = 0
+    """Splits of records from a member to no one (its only records: the member retired)."""
     moved: int = 0
     """Records whose member changed."""
     unattributed: int = 0
@@ -148,6 +150,11 @@ class Reresolved:
     resolved: bool = True
     """Whether the members were worked out (a dry run that would re-key records does not:
     the members are resolved once the records are keyed anew)."""
+
+    @property
+    def _to_no_one(self) -> str:
+        n = self.to_no_one
+        return f" ({n} of records leaving to no one)" if n else ""
 
     @property
     def dry_run_said(self) -> str:
@@ -182,7 +189,7 @@ class Reresolved:
             said.append(self.dry_run_said)
             return said
         said += [
-            f"{self.merged} merge(s), {self.split} split(s) {would} made; "
+            f"{self.merged} merge(s), {self.split} split(s){self._to_no_one} {would} made; "
             f"{self.moved} record(s) {would} moved to another member; "
             f"{self.unattributed} record(s) identify no one",
             *self.examples,
@@ -351,6 +358,10 @@ def _count(report: Reresolved, result: ApplyResult) -> None:
     report.members = result.members
     report.merged = sum(1 for c in result.changes if c.kind == "merged")
     report.split = sum(1 for c in result.changes if c.kind == "split")
+    # (a split naming one member: its records left it for no one, perhaps all of them)
+    report.to_no_one = sum(
+        1 for c in result.changes if c.kind == "split" and len(c.member_ids) == 1
+    )
     report.moved = sum(1 for ref in result.assignments if ref in result.before)
     report.unattributed = len(result.unattributed)
     for change in result.changes[:5]:

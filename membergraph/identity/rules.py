@@ -92,6 +92,10 @@ class Rules(BaseModel):
         shared_devices_identify_no_one: a web visitor logged in as two members or more (a
             family computer) belongs to no one (unattributed, with why), rather than being
             a member of its own that mixes two people's browsing.
+        calls_identify_no_one: a call giving no phone and no account (a withheld number,
+            a phone that reads as none), or only placeholders and hubs (the hold line),
+            belongs to no one (unattributed, with why), as a cash sale does, rather than
+            being a member of its own counted in totals, segments and exports.
         devices_naming_others: a device's events naming no one, on a device whose logins
             and e-mails lead to one member but which also gives an e-mail leading to no
             member that names another person than that member's contacts (a spouse's
@@ -238,6 +242,7 @@ class Rules(BaseModel):
         }
     )
     shared_devices_identify_no_one: bool = True
+    calls_identify_no_one: bool = True
     devices_naming_others: bool = True
     relatives_emails: bool = True
     relatives_emails_share_nothing: bool = True

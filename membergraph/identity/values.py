@@ -17,6 +17,7 @@ from membergraph.identity.rules import Rules
 
 __all__ = [
     "LINKING_KINDS",
+    "NO_CALLER",
     "SHARED_DEVICE",
     "VALUE_LABELS",
     "ValueKey",
@@ -308,11 +309,19 @@ record's values are read for one."""
 _LABELS_ORDER = list(VALUE_LABELS)
 
 
-def nobodys_reason(record: RecordData, status: Mapping[ValueKey, str]) -> str | None:
-    """Why a purchase record is nobody's, when every value it carries is blocked or a hub (a
-    store's own address typed at the till for every guest); None: it is someone's. Its
-    lines are nobody's, as a pattern placeholder's are."""
-    if record.source != "transactions":
+NO_CALLER = "no phone and no account (a withheld number)"
+"""Why a call naming no value is nobody's (no phone, none that reads as one, no account)."""
+
+
+def nobodys_reason(
+    record: RecordData, status: Mapping[ValueKey, str], calls: bool = True
+) -> str | None:
+    """Why a purchase record or a call is nobody's, when every value it carries is blocked
+    or a hub (a store's own address typed at the till for every guest, the hold line's
+    number) or, for a call, when it carries none (a withheld number); None: it is
+    someone's. Its lines are nobody's, as a pattern placeholder's are. ``calls``: the
+    rules' ``calls_identify_no_one`` (else a call is always someone's)."""
+    if record.source != "transactions" and (record.source != "call_center" or not calls):
         return None
     # The value the record is keyed by first: its card, else its e-mail.
     values = sorted(
@@ -320,7 +329,9 @@ def nobodys_reason(record: RecordData, status: Mapping[ValueKey, str]) -> str | 
         for i in record.identifiers
         if i.kind in LINKING_KINDS
     )
-    if not values or any(status.get((k, key)) not in ("blocked", "hub") for _, key, k, _ in values):
+    if not values:
+        return NO_CALLER if record.source == "call_center" else None
+    if any(status.get((k, key)) not in ("blocked", "hub") for _, key, k, _ in values):
         return None
     _, key, kind, value = values[0]
     if status[(kind, key)] == "blocked":
@@ -331,15 +342,15 @@ def nobodys_reason(record: RecordData, status: Mapping[ValueKey, str]) -> str | 
 def stored_nobodys_reason(record: RecordData, rules: Rules) -> str:
     """Why a stored record that has no member is nobody's: a visitor (a device's events of no
     one logged in, on a device logged in as two accounts) is a shared device; a purchase's
-    values are each a pattern placeholder (``rules``) or, since the record was resolved
-    without a member, a hub."""
+    or a call's values are each a pattern placeholder (``rules``) or, since the record was
+    resolved without a member, a hub; a call may carry none."""
     if record.source == "web_analytics":
         # A visitor is nobody's only as a device logged in as different members (devices.py).
         return SHARED_DEVICE
     status = {
         value: "blocked" if rules.is_junk(*value) else "hub" for value in linking_values(record)
     }
-    return nobodys_reason(record, status) or "it identifies no one"
+    return nobodys_reason(record, status, rules.calls_identify_no_one) or "it identifies no one"
 
 
 def person_of(record: RecordData, signature: tuple[str, str, str] | None) -> object:

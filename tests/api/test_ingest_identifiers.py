@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from membergraph.identity.values import NO_CALLER
 from tests.conftest import gql
 
 CARD = "LD-4242-0042"
@@ -131,7 +132,8 @@ def test_a_call_with_a_caller_phone_and_a_card_written_as_none_warns_of_both(
         "started_at": "2026-11-20T10:00:00Z",
     }
     line = client.post("/ingest/call_center", json=[call]).json()["lines"][0]
-    assert line["status"] == "created", line
+    # Both left out, it identifies no one: kept, in no member, and said why
+    assert (line["status"], line["reason"]) == ("unattributed", NO_CALLER), line
     assert [w.split(":")[0] for w in line["warnings"]] == [
         "caller_phone left out",
         "account_ref.value left out",

@@ -15,6 +15,7 @@ from membergraph.identity.line_records import record_of_line, visitor_record
 from membergraph.identity.normalize import IdentifierKind, normalize_phone
 from membergraph.identity.records import RecordData, RecordKey, identifier_key, identifier_of
 from membergraph.identity.rules import Rules
+from membergraph.identity.values import NO_CALLER
 from tests.identity.builders import ADDRESS, call, crm, purchase, visitor, world
 
 LANDLINE = "(312) 555-0100"
@@ -540,6 +541,51 @@ def test_a_guest_purchase_keyed_by_a_hub_email_is_unattributed() -> None:
     }
     # and it is nobody's: in no member at all
     assert all(guest_ref not in component for component in result.components)
+
+
+@pytest.mark.parametrize(
+    ("phone", "ref", "why"),
+    [
+        pytest.param(None, None, NO_CALLER, id="withheld-number"),
+        pytest.param("abc", None, NO_CALLER, id="a-phone-that-is-none"),
+        pytest.param(
+            "+15555555555", None, "placeholder phone +15555555555", id="placeholder-phone"
+        ),
+        pytest.param(
+            None,
+            ("email", "no@email.com"),
+            "placeholder e-mail no@email.com",
+            id="placeholder-email",
+        ),
+        pytest.param(HOLD_LINE, None, None, id="hold-line-of-one-caller"),
+        pytest.param("+1 415 555 0177", None, None, id="a-new-callers-phone"),
+    ],
+)
+def test_a_call_that_identifies_no_one_is_nobodys(
+    phone: str | None, ref: tuple[str, str] | None, why: str | None
+) -> None:
+    # A call from a withheld number, or giving only a placeholder, is no one's, as a cash
+    # sale is: no member of its own (it would count in totals, segments and exports)
+    the_call = call("I1", phone=phone, ref=ref)
+    result = resolve(world(the_call, crm("C1", phones=["+1 415 555 0110"])))
+    ref_ = ("call_center", "I1")
+    assert result.unattributed.get(ref_) == why
+    assert any(ref_ in component for component in result.components) is (why is None)
+
+
+def test_a_call_of_no_one_is_a_member_alone_when_the_rules_say_so() -> None:
+    # calls_identify_no_one = false: the releases before's reading
+    off = Rules(calls_identify_no_one=False)
+    result = resolve(world(call("I1"), call("I2", phone="+15555555555")), off)
+    assert result.unattributed == {} and len(result.components) == 2
+
+
+def test_calls_on_the_hold_line_of_many_are_nobodys() -> None:
+    # The hold line carried by many callers is a hub: none of its calls is a member
+    calls = [call(f"I{i}", phone=HOLD_LINE) for i in range(30)]
+    contacts = [crm(f"C{i}", first=f"P{i}", last=f"L{i}", phones=[HOLD_LINE]) for i in range(8)]
+    result = resolve(world(*calls, *contacts))
+    assert all(result.unattributed.get(("call_center", f"I{i}")) for i in range(30))
 
 
 PEOPLE = [

@@ -188,7 +188,7 @@ async def test_a_hold_line_on_more_calls_than_the_cap_stays_a_hub_when_ingested_
         assert {frozenset({("crm", f"C{n}"), ("call_center", f"I{n}")}) for n in range(6)} <= (
             expected
         )
-        assert frozenset({("call_center", "I-late")}) in expected
+        assert all(("call_center", "I-late") not in member for member in expected)
 
 
 async def test_an_ingest_reads_its_whole_closure_in_one_round_trip_to_sqlite(
