@@ -301,7 +301,7 @@ class _Resolver:
 
     def _unattributed(self) -> dict[RecordKey, str]:
         """The records that identify no one and that nothing linked (a steward may link
-        one), each with why: purchases keyed by placeholders, shared devices."""
+        one), each with why: purchases keyed by placeholders, shared devices, calls of no one."""
         found: dict[RecordKey, str] = {}
         status, groups, calls = self.status, self.partition.groups, self.rules.calls_identify_no_one
         said = {**self.bags, **self.leaf_nobodys}  # (a shared device's reason first)
