@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import random
 from collections import defaultdict
@@ -38,6 +37,7 @@ from membergraph.connectors.base import (
     SourceTimeout,
     SourceUnavailable,
 )
+from membergraph.connectors.json_flaws import flawed_lines, strict_json
 from membergraph.connectors.lines import LineError, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec
 from membergraph.trace_spans import in_trace
@@ -213,7 +213,9 @@ class HttpSource(SourceConnector):
                     continue  # the API's trouble, maybe passing: try again
                 raise failure  # ours (a bad key, a bad path): trying again changes nothing
             try:
-                return json.loads(body)  # as httpx would: every digit, UTF-8/16/32
+                # As httpx would (every digit, UTF-8/16/32), a line's NaN, 1e400 or key
+                # named twice marked: that line is refused (json_flaws.py).
+                return strict_json(body)
             except ValueError:
                 logger.warning("source %s: %s: malformed JSON", self.source, url)
                 raise SourceUnavailable(self.source, "API answered malformed JSON") from None
@@ -293,7 +295,7 @@ class HttpSource(SourceConnector):
         if not isinstance(answer, list):
             raise SourceUnavailable(self.source, f"{where}: expected a JSON array of lines")
         good = []
-        for number, raw in enumerate(answer, start=1):
+        for number, raw in enumerate(flawed_lines(answer), start=1):
             parsed = parse_line(self.spec, raw, f"{where}, line {number}", self.owner)
             if isinstance(parsed, LineError):
                 self.report.refuse(parsed)  # one bad line is skipped, not the whole answer
@@ -338,7 +340,7 @@ class HttpSource(SourceConnector):
         following = page.get("next")
         # A cursor that does not move would read the same page for ever: the listing ends.
         ended = following is None or str(following) == after
-        return ListingPage(page["lines"], None if ended else str(following))
+        return ListingPage(flawed_lines(page["lines"]), None if ended else str(following))
 
     def unvisited(self, page: ListingPage, walk: ListingWalk) -> ListingPage:
         """``page`` as a walk of the listing takes it (``walk``, to which this adds): ended

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from pydantic import SecretStr
 
@@ -205,6 +206,21 @@ async def test_a_listing_page_that_misses_its_read_timeout_names_that_timeout(
         await crm.page()
     assert "no answer within 0.2 s (timeout: each read)" in str(raised.value)
     assert "60" not in str(raised.value)
+
+
+async def test_an_answers_line_holding_nan_or_a_key_twice_is_refused_its_neighbours_taken(
+    api: tuple[SourceApi, str], client: httpx.AsyncClient
+) -> None:
+    # user30 8b, 8c, as a push and a load refuse them: the standard parser read NaN as a
+    # float (stored null) and kept the last of two values under one key.
+    server, url = api
+    good = orjson.dumps(tx("T-1", card=CARDS[0]))
+    flawed = [good[:-1] + b', "tip": NaN}', good[:-1] + b', "transaction_id": "T-2"}']
+    server.raw = b"[" + b", ".join([good, *flawed]) + b"]"
+    crm = source(client, url)
+    [lines] = await crm.load_many([f"loyalty:{CARDS[0]}"])
+    assert [line.transaction_id for line in lines] == ["T-1"]  # type: ignore[union-attr]
+    assert [e.message.split(":")[0] for e in crm.report.errors] == ["tip", "transaction_id"]
 
 
 async def test_an_answer_that_inflates_past_its_bound_fails_the_request_not_the_process(
