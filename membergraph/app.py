@@ -177,7 +177,8 @@ def create_app(
             # Only now: what a start finishes (pushes, erasures) is done before "ready".
             announce(result.members, sources.where, time.perf_counter() - started)
         try:
-            async with telemetry.own_port(settings.host, settings.metrics_port):
+            demo = not settings.has_credentials  # (the port refuses other hosts, as this one)
+            async with telemetry.own_port(settings.host, settings.metrics_port, demo):
                 # Serving: the collector set for requests, the value caches capped.
                 with (
                     serving_collector() if serving else contextlib.nullcontext(),

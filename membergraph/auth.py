@@ -53,9 +53,11 @@ __all__ = [
     "ApiKeyMiddleware",
     "Authenticator",
     "Caller",
+    "DEMO_FOREIGN_HOST",
     "InvalidToken",
     "KeysUnavailable",
     "TokenVerifier",
+    "loopback_host",
 ]
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
@@ -178,13 +180,15 @@ def _addressed_to_loopback(scope: Scope) -> bool:
     headers = dict(scope["headers"])
     if scope["type"] == "websocket":
         origin = headers.get(b"origin")
-        return origin is None or _loopback(origin.decode("latin-1").partition("://")[2])
+        return origin is None or loopback_host(origin.decode("latin-1").partition("://")[2])
     host = headers.get(b"host")
-    return host is None or _loopback(host.decode("latin-1"))
+    return host is None or loopback_host(host.decode("latin-1"))
 
 
-def _loopback(host: str) -> bool:
-    """Whether ``host`` (``name[:port]``) names this machine's loopback."""
+def loopback_host(host: str) -> bool:
+    """Whether ``host`` (``name[:port]``, a request's ``Host``) names this machine's
+    loopback: what demo mode requires of every request, on the main port and the metrics
+    port alike."""
     name = host.strip().lower().rstrip("/")
     name = name[1:].partition("]")[0] if name.startswith("[") else name.rpartition(":")[0] or name
     if name == "localhost" or name.endswith(".localhost"):
@@ -195,6 +199,14 @@ def _loopback(host: str) -> bool:
         return False
 
 
+DEMO_FOREIGN_HOST = (
+    "no credentials are configured (demo mode), so the gateway answers only requests "
+    "addressed to 127.0.0.1, [::1] or localhost; configure MEMBERGRAPH_API_KEYS or a JWT "
+    "key to serve other host names"
+)
+"""Why a request naming another host is refused in demo mode (403, either port)."""
+
+
 async def _foreign_host(scope: Scope, send: Send) -> None:
     """Demo mode lets every caller do everything, which is safe only on this machine: a
     page of another site whose DNS name is pointed at 127.0.0.1 (DNS rebinding) is "same
@@ -203,12 +215,7 @@ async def _foreign_host(scope: Scope, send: Send) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
-    message = (
-        "no credentials are configured (demo mode), so the gateway answers only requests "
-        "addressed to 127.0.0.1, [::1] or localhost; configure MEMBERGRAPH_API_KEYS or a JWT "
-        "key to serve other host names"
-    )
-    body = orjson.dumps({"error": message})
+    body = orjson.dumps({"error": DEMO_FOREIGN_HOST})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 403, "headers": headers})
     await send({"type": "http.response.body", "body": body})

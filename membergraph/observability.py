@@ -30,7 +30,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
-    start_http_server,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -39,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.auth import caller_of
+from membergraph.metrics_server import serve_metrics
 from membergraph.processes import alive
 
 if TYPE_CHECKING:
@@ -178,20 +178,22 @@ class Telemetry:
         return head
 
     @contextlib.asynccontextmanager
-    async def own_port(self, host: str, port: int | None) -> AsyncIterator[None]:
+    async def own_port(
+        self, host: str, port: int | None, loopback_only: bool = False
+    ) -> AsyncIterator[None]:
         """Serve ``/metrics`` without credentials on ``port`` (None: no port) for as long
-        as the block runs. While it serves the port, or shares figures with other workers,
-        the store's figures are read again every ``_MIRROR_S`` seconds: the feed's head
-        each time, the counts when the head moved and every ``_STORE_EVERY`` turns whatever
-        it says. Under ``serve --workers N`` one worker serves the port with the figures of
-        all: each worker writes its own every ``_MIRROR_S`` seconds, and at a scrape
-        through it."""
+        as the block runs; ``loopback_only`` (demo mode): to requests naming this machine's
+        loopback as their host only, as the main port (:mod:`membergraph.metrics_server`).
+        While it serves the port, or shares figures with other workers, the store's figures
+        are read again every ``_MIRROR_S`` seconds: the feed's head each time, the counts
+        when the head moved and every ``_STORE_EVERY`` turns whatever it says. Under ``serve
+        --workers N`` one worker serves the port with the figures of all: each worker writes
+        its own every ``_MIRROR_S`` seconds, and at a scrape through it."""
         server = thread = None
         if port is not None:
             try:
-                server, thread = start_http_server(
-                    port, addr=host, registry=self.shared or self.registry
-                )
+                registry = self.shared or self.registry
+                server, thread = serve_metrics(host, port, registry, loopback_only)
             except OSError as exc:
                 if self.shared is None:
                     logger.warning("metrics port %s:%d not served: %s", host, port, exc)

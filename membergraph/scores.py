@@ -71,7 +71,10 @@ class MetricsKeeper(Measurer):
         """The settings measuring reads (the loyalty program, the engagement window, the
         region): the kept figures built on others are built again."""
         s = self.gateway.settings
-        return f"{s.loyalty_program!r}|{s.segments.engagement_days}|{s.default_region}"
+        # "2:": the definitions' version (a refund counts against the purchase it refunds,
+        # never below 0, since 2026-12: insights/window.py): a store's figures measured by
+        # older ones, its negative spends among them, are measured again once.
+        return f"2:{s.loyalty_program!r}|{s.segments.engagement_days}|{s.default_region}"
 
     @property
     def scoring(self) -> Scoring:
@@ -168,7 +171,7 @@ class MetricsKeeper(Measurer):
                 and not self._basis_checked
                 and await self.metrics.basis() != self.basis
             ):
-                logger.info("metrics: built on other settings, measuring everyone again")
+                logger.info("metrics: built on other settings or rules, measuring everyone again")
                 position = None
             if position is None:
                 await self._rebuild()

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import orjson
 
 from membergraph.connectors.base import SourceConnector
-from membergraph.connectors.http import HttpSource, ListingPage
+from membergraph.connectors.http import HttpSource, ListingPage, ListingWalk
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.sqlite import SqliteSource
@@ -131,9 +131,9 @@ class SourceSync:
         synced, done = self.sources[name], PassDone(name)
         key = f"sync:{name.value}:{synced.api.config.base_url}"
         point = Checkpoint.parse(await synced.checkpoints.meta(key))
-        seen = {point.after} if point.after is not None else set()
+        walk = ListingWalk({point.after} if point.after is not None else set())
         while True:
-            page = synced.api.unvisited(await synced.api.page(point.after, point.since), seen)
+            page = synced.api.unvisited(await synced.api.page(point.after, point.since), walk)
             if page.lines:
                 pushed = await self.ingest.push(name, page.lines, into=synced.held)
                 done.outcomes.update(line["status"] for line in pushed.lines)

@@ -243,6 +243,32 @@ def test_a_sync_pass_ends_where_the_listings_cursors_come_round(
     assert created == len(api.lines)
 
 
+def test_a_sync_pass_whose_listing_comes_back_to_its_start_takes_each_contact_once(
+    settings: Settings, crm_api: tuple[SourceApi, dict[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    # user30 8g: the last page named the first page's cursor ("0"), which the pass, started
+    # with none, had never been given: the first page was read and taken again ("unchanged").
+    api, env = crm_api
+    api.wrap_to = "0"
+    http = settings.model_copy(update=_http(env))
+
+    async def one_pass() -> Counter[str]:
+        gateway, sources, _ = await open_gateway(http)
+        try:
+            async with asyncio.timeout(120):
+                return (await SourceSync(gateway).run_pass(SourceName.CRM)).outcomes
+        finally:
+            await gateway.identity.store.aclose()
+            await sources.aclose()
+
+    with caplog.at_level("WARNING", logger="membergraph.connectors.http"):
+        outcomes = asyncio.run(one_pass())
+    # Then every contact is taken once, none a second time, and the log says where it ended
+    assert outcomes == Counter({"created": len(api.lines)})
+    assert [r["after"] for r in _listing(api)][-1] == "0"
+    assert any("came round" in record.getMessage() for record in caplog.records)
+
+
 def _store_fails(*_: object, **__: object) -> None:
     raise StoreError("the store went away")
 

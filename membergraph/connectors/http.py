@@ -20,12 +20,12 @@ answer is not. Every failure becomes one of our :class:`ConnectorError` types he
 from __future__ import annotations
 
 import asyncio
-import json
+import hashlib
 import logging
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -37,11 +37,12 @@ from membergraph.connectors.base import (
     SourceTimeout,
     SourceUnavailable,
 )
+from membergraph.connectors.json_flaws import flawed_lines, strict_json
 from membergraph.connectors.lines import LineError, Owner, parse_line
 from membergraph.connectors.sources import SourceSpec
 from membergraph.trace_spans import in_trace
 
-__all__ = ["HttpSource", "HttpSourceConfig", "ListingPage"]
+__all__ = ["HttpSource", "HttpSourceConfig", "ListingPage", "ListingWalk"]
 
 logger = logging.getLogger(__name__)
 Param = str | int | float | bool | None
@@ -102,6 +103,23 @@ class ListingPage:
     next: str | None
 
 
+@dataclass(slots=True)
+class ListingWalk:
+    """What one pass over a listing has read: the cursors it was given (the one it starts
+    at too, a checkpoint's), and a digest of each page's line ids."""
+
+    cursors: set[str] = field(default_factory=set)
+    pages: set[bytes] = field(default_factory=set)
+
+
+def _page_digest(lines: list[Any], id_field: str) -> bytes | None:
+    """What identifies a page's lines: a digest of their ids in order (None: none has one)."""
+    ids = [line.get(id_field) if isinstance(line, dict) else None for line in lines]
+    if all(found is None for found in ids):
+        return None
+    return hashlib.blake2b(repr(ids).encode(), digest_size=16).digest()
+
+
 class HttpSource(SourceConnector):
     """A read-only source queried over HTTP through a shared ``httpx.AsyncClient``."""
 
@@ -125,11 +143,16 @@ class HttpSource(SourceConnector):
         return self.config.base_url.rstrip("/") + path.format(source=self.source.value)
 
     async def _get(
-        self, path: str, params: list[tuple[str, Param]], within: float | None = None
+        self,
+        path: str,
+        params: list[tuple[str, Param]],
+        within: float | None = None,
+        bound: str = "timeout",
     ) -> Any:
         """One GET with its retries, each answer whole ``within`` seconds (None: the
-        source's ``timeout``). Errors say what failed, never the API's address (they reach
-        GraphQL clients and ``/readyz``); the log has the address."""
+        source's ``timeout``), the setting named ``bound``. Errors say what failed, and
+        which of the source's settings bounded the wait, never the API's address (they
+        reach GraphQL clients and ``/readyz``); the log has the address."""
         url, config = self._url(path), self.config
         within = config.timeout if within is None else within
         failure: ConnectorError = SourceUnavailable(self.source, "no attempt made")
@@ -154,11 +177,16 @@ class HttpSource(SourceConnector):
                 logger.warning("source %s: %s: %r", self.source, url, exc)
                 failure = SourceUnavailable(self.source, "API connection failed")
                 continue
-            except (httpx.TimeoutException, TimeoutError):
-                logger.warning("source %s: %s: timed out", self.source, url)
-                raise SourceTimeout(
-                    self.source, f"API gave no answer within {within:g} s"
-                ) from None
+            except (httpx.TimeoutException, TimeoutError) as exc:
+                # httpx's: one read (or the connection) waited the source's timeout; ours:
+                # the answer did not come whole within its bound (a listing page's is its own).
+                said = (
+                    f"{config.timeout:g} s (timeout: each read)"
+                    if isinstance(exc, httpx.TimeoutException)
+                    else f"{within:g} s ({bound}: the whole answer)"
+                )
+                logger.warning("source %s: %s: timed out: %s", self.source, url, said)
+                raise SourceTimeout(self.source, f"API gave no answer within {said}") from None
             except httpx.HTTPError as exc:
                 logger.warning("source %s: %s: %r", self.source, url, exc)
                 raise SourceUnavailable(
@@ -185,7 +213,9 @@ class HttpSource(SourceConnector):
                     continue  # the API's trouble, maybe passing: try again
                 raise failure  # ours (a bad key, a bad path): trying again changes nothing
             try:
-                return json.loads(body)  # as httpx would: every digit, UTF-8/16/32
+                # As httpx would (every digit, UTF-8/16/32), a line's NaN, 1e400 or key
+                # named twice marked: that line is refused (json_flaws.py).
+                return strict_json(body)
             except ValueError:
                 logger.warning("source %s: %s: malformed JSON", self.source, url)
                 raise SourceUnavailable(self.source, "API answered malformed JSON") from None
@@ -265,7 +295,7 @@ class HttpSource(SourceConnector):
         if not isinstance(answer, list):
             raise SourceUnavailable(self.source, f"{where}: expected a JSON array of lines")
         good = []
-        for number, raw in enumerate(answer, start=1):
+        for number, raw in enumerate(flawed_lines(answer), start=1):
             parsed = parse_line(self.spec, raw, f"{where}, line {number}", self.owner)
             if isinstance(parsed, LineError):
                 self.report.refuse(parsed)  # one bad line is skipped, not the whole answer
@@ -302,36 +332,50 @@ class HttpSource(SourceConnector):
             params.append((self.config.since_param, since))
         if after is not None:
             params.append(("after", after))
-        page = await self._get(self.config.list_path, params, self.config.list_timeout)
+        page = await self._get(
+            self.config.list_path, params, self.config.list_timeout, "list_timeout"
+        )
         if not isinstance(page, dict) or not isinstance(page.get("lines"), list):
             raise SourceUnavailable(self.source, 'listing: expected {"lines": [...]}')
         following = page.get("next")
         # A cursor that does not move would read the same page for ever: the listing ends.
         ended = following is None or str(following) == after
-        return ListingPage(page["lines"], None if ended else str(following))
+        return ListingPage(flawed_lines(page["lines"]), None if ended else str(following))
 
-    def unvisited(self, page: ListingPage, seen: set[str]) -> ListingPage:
-        """``page`` as a walk of the listing takes it: ended when its ``next`` is a cursor the
-        walk was given before (``seen``, the cursors it followed, to which this adds). An API
-        whose cursors come round (A, B, A: a listing that wraps at its end) held
-        ``membergraph sync --once`` for ever, reading the same pages again."""
+    def unvisited(self, page: ListingPage, walk: ListingWalk) -> ListingPage:
+        """``page`` as a walk of the listing takes it (``walk``, to which this adds): ended
+        when its ``next`` is a cursor the walk was given before, and not taken at all (no
+        line, ended) when it holds the very lines of a page the walk read before. An API
+        whose cursors come round (A, B, A: a listing that wraps at its end) held ``membergraph
+        sync --once`` for ever, reading the same pages again; one whose last page named its
+        first page's cursor (which the walk, starting with none, was never given) had its
+        first page taken twice (user30 8g). Either is said in the log."""
+        if (read := _page_digest(page.lines, self.spec.id_field)) is not None:
+            if read in walk.pages:
+                logger.warning(
+                    "source %s: the listing came round: a page holds the lines of a page read"
+                    " before in this pass (a cursor back to its start?): its end, the page not"
+                    " taken again", self.source,
+                )  # fmt: skip
+                return ListingPage([], None)
+            walk.pages.add(read)
         if page.next is None:
             return page
-        if page.next in seen:
+        if page.next in walk.cursors:
             logger.warning(
-                "source %s: the listing's next cursor %r was given before: its end", self.source,
-                page.next,
+                "source %s: the listing's next cursor %r was given before in this pass: its"
+                " end", self.source, page.next,
             )  # fmt: skip
             return ListingPage(page.lines, None)
-        seen.add(page.next)
+        walk.cursors.add(page.next)
         return page
 
     async def scan(self) -> AsyncIterator[BaseModel]:
         self.report = report = type(self.report)()
         after: str | None = None
-        seen: set[str] = set()
+        walk = ListingWalk()
         while True:
-            page = self.unvisited(await self.page(after), seen)
+            page = self.unvisited(await self.page(after), walk)
             report.lines += len(page.lines)
             for line, _ in self._lines(page.lines, "listing page"):
                 report.accepted += 1

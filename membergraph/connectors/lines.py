@@ -16,6 +16,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from membergraph.connectors.json_flaws import (
+    FlawedLine,
+    flawed_lines,
+    json_refusal,
+    may_repeat,
+    strict_json,
+)
 from membergraph.connectors.sources import SourceSpec
 
 __all__ = [
@@ -191,11 +198,28 @@ def exact_json(text: bytes) -> Any:
     float (2^70 became 1.18e21: a JSON array of lines took an unknown field's 128-bit id
     as a rounded float, and refused an amount with pydantic's words), the standard parser
     keeps every digit. Only text with a run of 19 digits or more can hold one; other text
-    is decoded by orjson alone. Raises ``orjson.JSONDecodeError`` as orjson does."""
-    decoded = orjson.loads(text)  # validates: UTF-8, no NaN, no lone surrogate
-    if not _LONG_DIGITS.search(text):
-        return decoded
-    return json.loads(text)
+    is decoded by orjson alone, unless it holds what a line must not (``NaN``, ``1e400``, a
+    key named twice: :mod:`~membergraph.connectors.json_flaws`): then, an array, each of
+    its items holding one is a :class:`FlawedLine`, refused as a line.
+
+    Raises:
+        orjson.JSONDecodeError: the text is no JSON, as orjson says.
+    """
+    try:
+        decoded = orjson.loads(text)  # validates: UTF-8, no NaN, no lone surrogate
+    except orjson.JSONDecodeError as exc:
+        try:
+            decoded = strict_json(text)  # NaN, 1e400: each item that holds one refused
+        except (ValueError, RecursionError):
+            raise exc from None
+    else:
+        if not _LONG_DIGITS.search(text) and not may_repeat(text, decoded):
+            return decoded
+        try:
+            decoded = strict_json(text)
+        except RecursionError:  # (nested past the standard parser's reach: refused later)
+            return decoded
+    return flawed_lines(decoded) if isinstance(decoded, list) else decoded
 
 
 def utf16_refusal(head: bytes, what: str) -> str | None:
@@ -291,6 +315,10 @@ def parse_line(
         return LineError(where, TOO_LONG)
     if isinstance(raw, bytes) and (big := too_big(raw)) is not None:
         return LineError(where, big)
+    if isinstance(raw, bytes) and (flawed := json_refusal(raw)) is not None:
+        return LineError(where, flawed)  # NaN, 1e400, a key named twice (json_flaws.py)
+    if isinstance(raw, FlawedLine):  # the same, in a decoded array's item
+        return LineError(where, raw.message)
     if isinstance(raw, bytes):
         try:
             # Straight from JSON text: a third faster than decoding to a dict first.

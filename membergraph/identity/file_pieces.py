@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from membergraph._perf import gc_paused
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
+from membergraph.connectors.json_flaws import json_refusal
 from membergraph.connectors.lines import (
     NO_OWNER,
     TOO_DEEP,
@@ -160,8 +161,8 @@ def read_piece(
             if too_deep(raw):  # refused as parse_line refuses it (msgspec would take it)
                 errors.append((len(ids), number, TOO_DEEP, None))
                 continue
-            refusal = TOO_LONG if too_long(raw) else too_big(raw)
-            if refusal is not None:  # the same
+            refusal = TOO_LONG if too_long(raw) else too_big(raw) or json_refusal(raw)
+            if refusal is not None:  # the same (NaN, 1e400, a key twice: json_flaws.py)
                 if (readable := _readable_id(raw, spec.id_field)) is not None:
                     piece.error_ids[len(errors)] = readable  # the answer names the line
                 errors.append((len(ids), number, refusal, None))

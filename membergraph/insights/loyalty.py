@@ -117,8 +117,9 @@ def loyalty_of(
 
     Purchases and refund lines count as :mod:`membergraph.insights.window` defines them:
     a refunded or cancelled purchase reverses its points and its spend (its status says
-    so, so nothing is subtracted twice), a refund line takes its amount off spend and its
-    points back, and a line dated after the reference counts nowhere yet.
+    so, so nothing is subtracted twice), a refund line takes its amount off the purchase it
+    refunds (never below 0: spend is never negative) and its points back, and a line dated
+    after the reference counts nowhere yet.
 
     Example:
         >>> loyalty_of([]).tier
@@ -135,8 +136,7 @@ def loyalty_of(
     moments = [
         t.occurred_at for t in transactions if _counts(t) and not window.happened(t.occurred_at)
     ]
-    for tx in spending:
-        spent = spend_of(tx, program.money)
+    for tx, spent in window.spent(spending, program.money):
         spend += spent
         if window.in_last_year(tx.occurred_at):
             rolling += spent

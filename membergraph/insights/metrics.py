@@ -20,9 +20,8 @@ from membergraph.insights.consent import (
     consents_of,
     reachable_channels,
 )
-from membergraph.insights.currency import AS_SENT, Currencies
 from membergraph.insights.loyalty import DEFAULT_PROGRAM, Program, loyalty_of
-from membergraph.insights.window import Window, is_purchase, points_of, spend_of
+from membergraph.insights.window import Spent, Window, is_purchase, points_of
 
 __all__ = ["ENGAGEMENT_EVENTS", "MemberFacts", "MemberMetrics", "Sale", "measure"]
 
@@ -134,6 +133,7 @@ def measure(
     year_before = [t for t in bought if window.in_year_before(t.occurred_at)]
     before_year = [t for t in bought if t.occurred_at <= window.year_start]
     spending = window.spending(facts.transactions)
+    spent = window.spent(spending, program.money)  # refunds taken off their purchases
     seen = [e for e in facts.events if window.happened(e.occurred_at)]
     engaged_since = reference - timedelta(days=engagement_days)
     engaged = [
@@ -148,12 +148,10 @@ def measure(
         last_purchase_at=bought[-1].occurred_at if bought else None,
         first_purchase_at=bought[0].occurred_at if bought else None,
         frequency=len(last_year),
-        monetary_cents=sum(
-            spend_of(t, program.money) for t in spending if window.in_last_year(t.occurred_at)
-        ),
+        monetary_cents=sum(cents for t, cents in spent if window.in_last_year(t.occurred_at)),
         prior_frequency=len(year_before),
         prior_monetary_cents=sum(
-            spend_of(t, program.money) for t in spending if window.in_year_before(t.occurred_at)
+            cents for t, cents in spent if window.in_year_before(t.occurred_at)
         ),
         prior_last_purchase_at=before_year[-1].occurred_at if before_year else None,
         engagement=len(engaged),
@@ -169,18 +167,19 @@ def measure(
         reachable=frozenset(
             reachable_channels(consents, facts.has_email, facts.has_phone, facts.has_visitor)
         ),
-        sales=sales_of(spending, program.money),
+        sales=sales_of(spent),
     )
 
 
-def sales_of(spending: Iterable[Transaction], money: Currencies = AS_SENT) -> tuple[Sale, ...]:
-    """Purchases and refund lines summed per channel, store and month, in the cents
-    ``money`` counts in (a refund line takes its points back)."""
+def sales_of(spent: Iterable[Spent]) -> tuple[Sale, ...]:
+    """Purchases and refund lines (:meth:`Window.spent`) summed per channel, store and
+    month: a purchase's spend net of its refunds in its own month, a refund line's points
+    taken back in its."""
     sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for tx in spending:
+    for tx, cents in spent:
         row = sums[(tx.channel, tx.store_id or "", tx.occurred_at.strftime("%Y-%m"))]
         row[0] += is_purchase(tx)
-        row[1] += spend_of(tx, money)
+        row[1] += cents
         earned, redeemed = points_of(tx)
         row[2] += earned
         row[3] += redeemed

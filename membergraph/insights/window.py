@@ -11,14 +11,25 @@ a purchase                 a ``completed`` line with a non-negative amount, date
 a reversed purchase        a ``refunded`` or ``cancelled`` line with a non-negative amount:
                            counts nothing (its status says it was undone)
 a refund line              a ``refunded`` line with a negative amount: takes its amount off
-                           spend, its ``points_earned`` off the points earned (taken back)
-                           and its ``points_redeemed`` off those redeemed (given back);
-                           never a purchase
+                           the spend of the purchase it refunds (see below), its
+                           ``points_earned`` off the points earned (taken back) and its
+                           ``points_redeemed`` off those redeemed (given back); never a
+                           purchase
 an amount                  in the currency spend is counted in: converted by the rate set
                            for the line's currency (:mod:`membergraph.insights.currency`)
 the last 12 months         ``(reference - 365 days, reference]``
 the year before            ``(reference - 730 days, reference - 365 days]``
 =========================  ==========================================================
+
+A refund counts against the purchase it refunds, as a mature ledger counts it: a line names
+no purchase, so the one it refunds is the latest purchase before it of its very amount, else
+the latest purchases before it, each down to 0 (:meth:`Window.spent`). Spend is then what
+the purchases hold net of their refunds, counted at each purchase's date: a refund never
+makes spend negative, a refund of a purchase older than a window leaves that window alone,
+and a refund whose purchase is not held (sent before it, or to another card) counts
+nothing until it arrives (user30 8a: such a refund made ``lifetimeSpendCents`` -100).
+``loyalty``'s spend, rolling and qualifying spend (hence the tier), RFM's monetary figures
+and ``memberStats``' spend all sum these amounts, so they agree.
 """
 
 from __future__ import annotations
@@ -30,7 +41,11 @@ from datetime import UTC, date, datetime, timedelta
 from membergraph.connectors.models import Transaction
 from membergraph.insights.currency import AS_SENT, Currencies
 
-__all__ = ["YEAR", "Window", "is_purchase", "points_of", "reference_of", "spend_of"]
+__all__ = ["YEAR", "Spent", "Window", "is_purchase", "points_of", "reference_of", "spend_of"]
+
+Spent = tuple[Transaction, int]
+"""A line that moves spend, and what it counts in spend (0 for a refund line: its amount is
+taken off the purchase it refunds)."""
 
 YEAR = timedelta(days=365)
 
@@ -87,6 +102,33 @@ class Window:
             for t in transactions
             if (is_purchase(t) or spend_of(t)) and self.happened(t.occurred_at)
         ]
+
+    def spent(
+        self, transactions: Iterable[Transaction], money: Currencies = AS_SENT
+    ) -> list[Spent]:
+        """The lines that move spend by the reference, oldest first (a purchase before a
+        refund of the same moment), each with what it counts in spend, in the cents
+        ``money`` counts in: a purchase its amount less what the refunds after it took off
+        it, a refund line 0 (the module's doc)."""
+        lines = sorted(
+            self.spending(transactions),
+            key=lambda t: (t.occurred_at, not is_purchase(t), t.transaction_id),
+        )
+        counted = [spend_of(t, money) if is_purchase(t) else 0 for t in lines]
+        bought: list[int] = []  # the purchases so far, by their place in ``lines``
+        for n, tx in enumerate(lines):
+            if is_purchase(tx):
+                bought.append(n)
+                continue
+            owed = -spend_of(tx, money)
+            exact = next((p for p in reversed(bought) if counted[p] == owed), None)
+            for p in [exact] if exact is not None else reversed(bought):
+                taken = min(counted[p], owed)
+                counted[p] -= taken
+                owed -= taken
+                if not owed:
+                    break
+        return list(zip(lines, counted, strict=True))
 
 
 def is_purchase(tx: Transaction) -> bool:

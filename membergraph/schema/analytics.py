@@ -170,7 +170,10 @@ class MemberStatsGroup:
         "in it; a member who bought in two months is in both)."
     )
     purchases: int = strawberry.field(description="Purchases (completed, by the reference).")
-    spend_cents: BigInt = strawberry.field(description="Spend, refund lines taken off.")
+    spend_cents: BigInt = strawberry.field(
+        description="Spend, refund lines taken off the purchases they refund (in the "
+        "purchase's month, channel and store; never below 0)."
+    )
     points_issued: BigInt = strawberry.field(description="Points earned on purchases.")
     points_redeemed: BigInt = strawberry.field(description="Points redeemed on purchases.")
 

@@ -109,7 +109,9 @@ class Loyalty:
         description="Points redeemed on completed transactions."
     )
     lifetime_spend_cents: BigInt = strawberry.field(
-        description="Spend over completed transactions."
+        description="Spend over completed transactions, each net of the refund lines that "
+        "refund it (never below 0: a refund whose purchase is not held counts nothing until "
+        "it arrives)."
     )
     points_expired: BigInt = strawberry.field(
         description="Points that expired unspent (MEMBERGRAPH_POINTS_EXPIRY_DAYS; 0 when "

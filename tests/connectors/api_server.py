@@ -29,6 +29,7 @@ class SourceApi:
     stall_after: str | None = None  # a listing page from this cursor waits for ever
     drip: float = 0.0  # seconds between the bytes of an answer (each read well in time)
     wrap_to: str | None = None  # the listing's last page names this cursor next, not null
+    raw: bytes | None = None  # answer every request with this text, as JSON
     lookups_left: int | None = None  # answer this many lookups, then go down (``down``)
     down: Callable[[], None] | None = None  # stops the server (``serving_server``)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -62,6 +63,8 @@ class SourceApi:
             return PlainTextResponse("no such thing", status_code=self.status)
         if self.malformed:
             return PlainTextResponse("<html>not json</html>", media_type="application/json")
+        if self.raw is not None:
+            return Response(self.raw, media_type="application/json")
         if self.gzip_bomb_mib:
             body = gzip.compress(b"[" + b" " * (self.gzip_bomb_mib << 20) + b"]")
             return Response(

@@ -352,6 +352,39 @@ def test_a_number_beyond_64_bits_is_refused_as_the_loader_refuses_it(
 
 
 @pytest.mark.parametrize("piece_bytes", [256, 1 << 20])
+def test_nan_1e400_and_a_key_twice_are_refused_by_resolve_and_load_alike(
+    tmp_path: Path, piece_bytes: int
+) -> None:
+    # user30 8b, 8c: a folder's NaN or 1e400 was taken (stored null), a line naming its
+    # event_id twice taken under the second. A push refuses them; a load and resolve too.
+    def event(i: int, more: str = "") -> bytes:
+        line = {"event_id": f"E{i}", "anonymous_id": "a1", "type": "page",
+                "occurred_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+        return json.dumps(line).encode()[:-1] + more.encode() + b"}"
+
+    lines = [event(i) for i in range(10)]
+    lines[2] = event(2, ', "properties": {"price": NaN}')
+    lines[4] = event(4, ', "properties": {"n": 1e400}')
+    lines[6] = event(6, ', "event_id": "E-OTHER"')
+    (tmp_path / "web_analytics.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    scan = scan_folder(tmp_path, workers=2, piece_bytes=piece_bytes)
+    answers = [orjson.loads(line) for line in b"".join(scan.answers({})).splitlines()]
+    errors = [(n, a["error"]) for n, a in enumerate(answers) if "error" in a]
+    loaded = open_sources(tmp_path, "US").reports()[SourceName.WEB_ANALYTICS]
+    said = [
+        "web_analytics.jsonl:3: properties.price: NaN is not JSON (a number is finite: write"
+        " null, or leave the field out)",
+        "web_analytics.jsonl:5: properties.n: 1e400 is beyond the largest number a line may"
+        " hold (a double's, about 1.8e308)",
+        "web_analytics.jsonl:7: event_id: named twice in one object (a key comes once: which"
+        " value to take is no guess to make)",
+    ]
+    assert errors == list(zip([2, 4, 6], said, strict=True))
+    assert [str(e) for e in loaded.errors] == said
+    assert loaded.accepted == 7
+
+
+@pytest.mark.parametrize("piece_bytes", [256, 1 << 20])
 def test_a_line_of_megabytes_is_refused_as_the_loader_refuses_it(
     tmp_path: Path, piece_bytes: int
 ) -> None:
