@@ -111,7 +111,7 @@ def a_relatives_email(
     address that fits her either way is hers. With ``first_names_not_slips``, an address that
     is a listed first name and nothing else, that first name being her family name with a
     slip (``william862`` on Richard Williams's: Williams without its s), names that first
-    name (her father William's), not her family name typed with a slip; a family name that
+    name (a parent's), not her family name typed with a slip; a family name that
     is no common one still counts as a first name of hers written the other way round
     (``matthew112`` on ``SANDERS MATTTHEW``).
 

@@ -92,7 +92,7 @@ from tests.identity.builders import crm, event, purchase, world
         pytest.param("Rosa", "Diaz", "diaz@yahoo.com", True, id="family-alone"),
         pytest.param("Rosa", "Diaz", "diazfamily@yahoo.com", True, id="the-household"),
         # A listed first name alone that is her family name with a slip names that first
-        # name (relatives_emails_not_slips): his father William's, not Williams without its s.
+        # name (relatives_emails_not_slips): a parent's, not Williams without its s.
         pytest.param("Richard", "Williams", "william862@outlook.com", False, id="first-not-slip"),
         pytest.param("John", "Roberts", "robert55@gmail.com", False, id="first-not-slip-robert"),
         # ... but her family name whole, or with her initial beside a slip, is hers; and a
