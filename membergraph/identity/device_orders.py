@@ -97,7 +97,11 @@ def online_orders_of_devices(
         ((root, holder),) = holders.items()
         contact = records[holder]
         if rules.relatives_emails and a_relatives_email(
-            key[1], contact.first_name or "", contact.last_name or "", rules.near_duplicates
+            key[1],
+            contact.first_name or "",
+            contact.last_name or "",
+            rules.near_duplicates,
+            first_names_not_slips=rules.relatives_emails_not_slips,
         ):
             continue  # a relative's address, opened on her computer
         if not names_her(key[1], contact.first_name, contact.last_name, rules.near_duplicates):

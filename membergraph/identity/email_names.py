@@ -95,7 +95,12 @@ def _hers(
 
 
 def a_relatives_email(
-    email: str, first_name: str | None, last_name: str | None, names: NearDuplicates
+    email: str,
+    first_name: str | None,
+    last_name: str | None,
+    names: NearDuplicates,
+    *,
+    first_names_not_slips: bool = False,
 ) -> bool:
     """Whether an e-mail on a CRM contact names another person of her family: the part
     before ``@`` (digits and separators aside) is her family name with a first name or an
@@ -103,7 +108,12 @@ def a_relatives_email(
     name of hers in it, begins with a listed first name, a whole word, that is not hers
     (``michael397`` on Joseph Smith's, ``richard_harris`` on Patricia Williams's). Names
     written the other way round (``Johnson Ken``) are read both ways: an
-    address that fits her either way is hers.
+    address that fits her either way is hers. With ``first_names_not_slips``, an address that
+    is a listed first name and nothing else, that first name being her family name with a
+    slip (``william862`` on Richard Williams's: Williams without its s), names that first
+    name (a parent's), not her family name typed with a slip; a family name that
+    is no common one still counts as a first name of hers written the other way round
+    (``matthew112`` on ``SANDERS MATTTHEW``).
 
     Example:
         >>> names = NearDuplicates()
@@ -130,7 +140,8 @@ def a_relatives_email(
         and not _hers(before or after, first_name, last_name, names, word)
         for before, after, word in _around(letters, last_name)
     ]
-    if said:
+    slipped = first_names_not_slips and _a_first_name_slipped(letters, last_name, names)
+    if said and not slipped:
         return all(said)
     # No family name of hers in it: another person's first name, alone or before another
     # family name (michael397, richard_harris on Patricia Williams's contact). Only whole
@@ -144,10 +155,20 @@ def a_relatives_email(
         return False  # thomas.j on Jess Collins's: a family name (a maiden name), her initial
     return not any(
         names.first_names_close(form, words[0])
-        for field in (first_name, last_name)  # either way round: Patel Steph, stephanie23
+        for n, field in enumerate((first_name, last_name))  # either way: Patel Steph, stephanie23
         for word in _words(first_name_core(field))
+        if not (slipped and n == 1 and names.common_family_name(word))
         for form in names.first_name_forms(word)
     )
+
+
+def _a_first_name_slipped(letters: str, family: str, names: NearDuplicates) -> bool:
+    """Whether an address's letters are a listed first name and nothing else, found only as
+    her family name with one slip (``william`` for Williams)."""
+    if _NOT_LETTERS.sub("", fold_name(family)) in letters or not names.listed_first_name(letters):
+        return False
+    found = _all_around(letters, family)
+    return bool(found) and all(not before and not after for before, after, _ in found)
 
 
 def _names_another(

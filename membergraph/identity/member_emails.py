@@ -183,7 +183,11 @@ def online_orders_of_logins(
         ((root, holder),) = holders.items()
         contact = records[holder]
         if rules.relatives_emails and a_relatives_email(
-            key[1], contact.first_name or "", contact.last_name or "", rules.near_duplicates
+            key[1],
+            contact.first_name or "",
+            contact.last_name or "",
+            rules.near_duplicates,
+            first_names_not_slips=rules.relatives_emails_not_slips,
         ):
             continue  # a relative's address she typed for him (his orders, not hers)
         for ref in online:

@@ -135,6 +135,10 @@ class Rules(BaseModel):
             :func:`~membergraph.identity.email_names.a_relatives_email`) is a relative's,
             given for her (a parent enrolling a student's card): it links her contact to
             nothing (the relative's online orders, opens and clicks stay the relative's).
+        relatives_emails_not_slips: an address that is a listed first name alone, that first
+            name being her family name with a slip (``william862@`` on Richard Williams's
+            contact), names that first name, a relative's (``relatives_emails``), not her
+            family name typed with a slip.
         relatives_emails_not_her_own: a relative's e-mail on a CRM contact
             (``relatives_emails``) is no value of her own: two contacts with close names,
             each with values of their own (twins on a family address), are not two people
@@ -247,6 +251,7 @@ class Rules(BaseModel):
     relatives_emails: bool = True
     relatives_emails_share_nothing: bool = True
     relatives_emails_not_her_own: bool = True
+    relatives_emails_not_slips: bool = True
     devices_confirm_emails: bool = True
     logins_claim_online_orders: bool = True
     devices_claim_online_orders: bool = True

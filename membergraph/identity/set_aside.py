@@ -69,7 +69,11 @@ def set_relatives_emails_aside(
                 continue
             key = (ident.kind, ident.key)
             if key in carriers and a_relatives_email(
-                ident.value, record.first_name, record.last_name, names
+                ident.value,
+                record.first_name,
+                record.last_name,
+                names,
+                first_names_not_slips=rules.relatives_emails_not_slips,
             ):
                 carriers[key] = [r for r in carriers[key] if r.ref != ref]
                 left.add(key)

@@ -292,7 +292,11 @@ def _own(
         and not (
             relatives
             and a_relatives_email(
-                i.value, record.first_name, record.last_name, rules.near_duplicates
+                i.value,
+                record.first_name,
+                record.last_name,
+                rules.near_duplicates,
+                first_names_not_slips=rules.relatives_emails_not_slips,
             )
         )
     }

@@ -91,6 +91,16 @@ from tests.identity.builders import crm, event, purchase, world
         pytest.param("Rosa", "Diaz", "thediazs34@yahoo.com", True, id="the-family"),
         pytest.param("Rosa", "Diaz", "diaz@yahoo.com", True, id="family-alone"),
         pytest.param("Rosa", "Diaz", "diazfamily@yahoo.com", True, id="the-household"),
+        # A listed first name alone that is her family name with a slip names that first
+        # name (relatives_emails_not_slips): a parent's, not Williams without its s.
+        pytest.param("Richard", "Williams", "william862@outlook.com", False, id="first-not-slip"),
+        pytest.param("John", "Roberts", "robert55@gmail.com", False, id="first-not-slip-robert"),
+        # ... but her family name whole, or with her initial beside a slip, is hers; and a
+        # family name that is no common one is her first name written the other way round.
+        pytest.param("Richard", "Williams", "williams862@outlook.com", True, id="family-whole"),
+        pytest.param("Richard", "Willams", "williamsr@outlook.com", True, id="slip-and-initial"),
+        pytest.param("SANDERS", "MATTTHEW", "matthew112@gmail.com", True, id="swapped-slip"),
+        pytest.param("Elizabeth", "Martun", "martine@yahoo.com", True, id="slip-and-her-initial"),
     ],
 )
 def test_online_orders_join_a_contact_only_under_an_email_that_may_be_hers(
@@ -151,6 +161,16 @@ def test_the_rule_can_be_turned_off() -> None:
     result = resolve(world(david, orders), Rules(relatives_emails=False))
     # Then the address links them, as before the rule
     assert [sorted([david.ref, orders.ref])] == [sorted(c) for c in result.components]
+
+
+def test_a_first_name_slipped_from_her_family_name_can_be_read_as_hers_again() -> None:
+    # Given Richard Williams's contact on william862@ and that address's card-less orders,
+    # with the rules that read the address as his family name typed with a slip
+    richard = crm("C0000001", first="Richard", last="Williams", emails=["william862@outlook.com"])
+    orders = purchase(email="william862@outlook.com", channel="online", tid="T1")
+    result = resolve(world(richard, orders), Rules(relatives_emails_not_slips=False))
+    # Then the address links them, as before the setting
+    assert [sorted([richard.ref, orders.ref])] == [sorted(c) for c in result.components]
 
 
 @pytest.mark.parametrize(
