@@ -126,3 +126,41 @@ def test_some_young_adults_carry_a_parents_address_of_a_first_name_and_digits(
     # alone (priya401@ on Jessica's), which the data without the phenomenon lacks
     assert _named_by_another_first_name(tmp_path / "named") > 0
     assert _named_by_another_first_name(tmp_path / "never") == 0
+
+
+def _cards_web_orders_under_anothers_address(folder: Path) -> int:
+    """Web orders on a card under an address another person's contact carries (a young
+    adult's card under her parent's address)."""
+    person = {}
+    for row in (folder / "truth.jsonl").read_text().splitlines():
+        line = json.loads(row)
+        person[(line["source"], line["id"])] = line["person"]
+    owner: dict[str, str] = {}
+    for row in (folder / "crm.jsonl").read_text().splitlines():
+        line = json.loads(row)
+        for email in line["emails"]:
+            owner.setdefault(email.strip().lower(), person[("crm", line["contact_id"])])
+    count = 0
+    for row in (folder / "transactions.jsonl").read_text().splitlines():
+        line = json.loads(row)
+        if line["channel"] != "online" or not line["loyalty_id"] or not line["email"]:
+            continue
+        holder = owner.get(line["email"].strip().lower())
+        count += holder is not None and holder != person[("transactions", line["transaction_id"])]
+    return count
+
+
+@pytest.mark.parametrize("profile", ["default", "holdout"])
+def test_some_young_adults_order_online_with_their_card_under_a_parents_address(
+    profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the demo's data, and the same data without the thirtieth round's phenomenon
+    write_demo_data(tmp_path / "made", 2000, 7, profile)
+    never = dataclasses.replace(PROFILES[profile], parents_address=0.0)
+    monkeypatch.setitem(PROFILES, profile, never)
+    write_demo_data(tmp_path / "never", 2000, 7, profile)
+    # Then more web orders on a card give another person's address (her parent's) than in
+    # the data without it (where a household's shared address does, or an elder's on her
+    # first contact)
+    made = _cards_web_orders_under_anothers_address(tmp_path / "made")
+    assert made > _cards_web_orders_under_anothers_address(tmp_path / "never")

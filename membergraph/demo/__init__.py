@@ -26,7 +26,8 @@ elder's e-mail the parent enrolled it with. Since the tenth round (a stream of i
 son named after his father, his contacts written with ``Jr.`` and his father's with ``Sr.``
 only as often as the form has room for it. Since the thirteenth round (a stream of its
 own): an elder whose address, on a young adult's contact, is a first name and digits
-(``priya401@``), naming the parent by a first name alone.
+(``priya401@``), naming the parent by a first name alone. Since the thirtieth round (a
+stream of its own): a young adult's web orders with her card under the elder's address.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.
@@ -42,6 +43,7 @@ from pathlib import Path
 from membergraph.demo.call_center import calls_lines
 from membergraph.demo.crm import crm_lines
 from membergraph.demo.generations import name_sons_after_fathers
+from membergraph.demo.parents_address import parents_address_orders
 from membergraph.demo.people import Generator, Person, Writer
 from membergraph.demo.profiles import PROFILES, ProfileName
 from membergraph.demo.showcase import showcase_lines
@@ -180,6 +182,7 @@ def write_demo_data(
             transactions_lines(gen, writer, person, family_email.get(person.household))
             web_lines(gen, writer, person, family_email.get(person.household))
             calls_lines(gen, writer, person, landline.get(person.household), cards)
+        parents_address_orders(gen, writer, households)
         for members_ in households.values():
             shared_computer_lines(gen, writer, members_)
         proxy_lines(gen, writer, people)

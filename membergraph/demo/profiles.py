@@ -139,6 +139,10 @@ class Profile:
     # digits (priya401@), with no family name in it: it names the parent only by a first
     # name that is not the young adult's.
     elder_email_first_name: float = 0.3
+    # Added in the thirtieth round (drawn from a stream of its own; demo/parents_address.py).
+    # Of the young adults (25 or younger) with a card and an elder with an e-mail, those who
+    # order online with their card under the elder's address (a parent's account).
+    parents_address: float = 0.3
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -220,5 +224,7 @@ PROFILES: dict[str, Profile] = {
         new_mobile=0.3,
         # The thirteenth round's.
         elder_email_first_name=0.5,
+        # The thirtieth round's.
+        parents_address=0.2,
     ),
 }

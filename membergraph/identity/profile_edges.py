@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from functools import partial
 
 from membergraph.connectors.models import LOGIN_MARK
-from membergraph.identity.card_emails import a_strangers_email
+from membergraph.identity.card_emails import a_strangers_email, web_email_days
 from membergraph.identity.her_email import one_name_on_her_email
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_duplicates import Signature
@@ -349,6 +349,7 @@ class ProfileEvidence:
             rules.card_emails_naming_others,
             self._no_ones if rules.card_emails_hubs_not_hers else None,
             rules.card_emails_name_slips,
+            web_email_days(record, email, holders, rules, self.carriers, self.signature),
         )
 
     def _no_ones(self, kind: IdentifierKind, key: str) -> bool:

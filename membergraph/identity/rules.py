@@ -78,6 +78,17 @@ class Rules(BaseModel):
             on it at a store's counter, giving the card no e-mail
             (``counter_orders_are_the_buyers``); a handle the card's web order gives, even
             once, is the holder's. 0 turns it off.
+        card_web_email_days: the same for any address the card's web orders gave (an
+            online order of ``web_store_ids``), from this many days (of any channel): a
+            clerk's card meets a guest's address at a store's counter, which gives the card
+            no e-mail (``counter_orders_are_the_buyers``), or at a till typing a guest's
+            e-receipt address, which stays on ``card_email_days``; an address her card's
+            web order gives, even once, is the holder's. At most
+            ``records.EMAIL_DAYS_KEPT``; 0 turns it off.
+        card_web_emails_of_others: an address a card's web orders gave that a CRM contact
+            not holding the card carries, naming another person than each holder (a
+            parent's own address on a student's web order), is read as one given at a
+            till: the parent's card-less orders under it stay the parent's.
         card_emails_naming_others: an e-mail given with a card whose holders have none on
             file is a stranger's (a guest's on a clerk's card) when it names another person
             than each of them, read as a relative's address on a contact is
@@ -231,6 +242,8 @@ class Rules(BaseModel):
     till_busy_days: int = Field(default=3, ge=0)
     card_email_days: int = Field(default=3, ge=0, le=8)
     card_handle_email_days: int = Field(default=1, ge=0, le=8)
+    card_web_email_days: int = Field(default=1, ge=0, le=8)
+    card_web_emails_of_others: bool = True
     card_emails_naming_others: bool = True
     card_emails_hubs_not_hers: bool = True
     card_emails_name_slips: bool = True

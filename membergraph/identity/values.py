@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from membergraph.identity.card_emails import holders_by_days
+from membergraph.identity.card_emails import given_on_the_web, holders_by_days
 from membergraph.identity.dropped_letters import born_one
 from membergraph.identity.email_names import a_relatives_email
 from membergraph.identity.normalize import IdentifierKind
@@ -161,23 +161,34 @@ def bag_reason(record: RecordData, rules: Rules) -> str | None:
     return None
 
 
-def day_evidence(record: RecordData, rules: Rules) -> tuple[str | None, frozenset[str]]:
+def day_evidence(
+    record: RecordData, rules: Rules
+) -> tuple[str | None, frozenset[str | tuple[str, str]]]:
     """All the engine reads of a record's purchases by day (``RecordData.days``) and of a
     card's e-mails by day (``email_days``): whether it is a till's own (:func:`bag_reason`),
     and the e-mails given with the card on enough days to be the holder's
     (``rules.card_email_days``, ``card_handle_email_days``,
-    :func:`~membergraph.identity.card_emails.holders_by_days`).
+    :func:`~membergraph.identity.card_emails.holders_by_days`), those of its web orders
+    apart (``(e-mail, "web")``: ``card_web_email_days``, which another person's contact
+    carrying the address turns back to a till's days).
     A line that moves only the days and leaves this the same can move no member, so an
     ingest keeps the days without walking the record's closure
     (``IdentityService.ingest``). A rule that comes to read the days must be read here too."""
-    least, handle, names = (
+    least, handle, names, web = (
         rules.card_email_days,
         rules.card_handle_email_days,
         rules.near_duplicates,
+        rules.card_web_email_days,
     )
     held = record.email_days or {}
+    # A web address's reading and a till's apart: another person's contact carrying it
+    # (card_web_emails_of_others) sends it back to the till's days.
     regular = frozenset(
         e for e, days in held.items() if holders_by_days(e, len(days), least, handle, names)
+    ) | frozenset(
+        (e, "web")
+        for e, days in held.items()
+        if web and len(days) >= web and given_on_the_web(record, e)
     )
     return bag_reason(record, rules), regular
 

@@ -1,4 +1,10 @@
-"""An e-mail given on a card's online order: the holder's own, or a guest's on a clerk's card."""
+"""An e-mail given on a card's purchase: the holder's own, or a guest's on a clerk's card.
+
+A clerk's card meets a guest's address at a till (a cashier scans her own card on a guest's
+purchase and types the guest's address for an e-receipt), or at a store's counter (which
+gives the card no e-mail: counter_orders_are_the_buyers). An address her card's web order
+gives is the holder's (card_web_email_days): the readings below are of addresses given at a
+till, or on the web with card_web_email_days = 0."""
 
 from __future__ import annotations
 
@@ -23,12 +29,13 @@ from tests.support.stores import ADAPTERS, open_store
 
 CARD = "LD70000001"
 GUEST = "coffeelover77@yahoo.com"  # names no one: the holder's, or a guest's
+TILL = "store"  # an in-store purchase: a cashier's card may carry a guest's e-receipt address
 
 
 @pytest.mark.parametrize(
     ("holder_emails", "given", "joined"),
     [
-        # Katherine Wilson's card on a guest's order: the guest's address names the guest.
+        # Katherine Wilson's card on a guest's purchase: the guest's address names the guest.
         pytest.param(
             ["kathy.g@mail.org"], "jennifer33@yahoo.com", False, id="guest-on-clerks-card"
         ),
@@ -46,13 +53,14 @@ GUEST = "coffeelover77@yahoo.com"  # names no one: the holder's, or a guest's
         pytest.param([], "andersonp@gmail.com", False, id="holder-without-email-clerks"),
     ],
 )
-def test_an_email_on_a_cards_order_joins_its_orders_when_it_is_the_holders(
+def test_an_email_on_a_cards_till_purchase_joins_its_orders_when_it_is_the_holders(
     holder_emails: list[str], given: str, joined: bool
 ) -> None:
-    # Given Katherine Wilson's contact and card, an online order on her card giving an
-    # e-mail, and card-less online orders under that e-mail
+    # Given Katherine Wilson's contact and card, a purchase at a till on her card giving an
+    # e-mail (a cashier's card on a guest's purchase gives the guest's e-receipt address),
+    # and card-less online orders under that e-mail
     katherine = crm("C0000001", first="Katherine", last="Wilson", emails=holder_emails, card=CARD)
-    on_card = purchase(card=CARD, email=given, channel="online", tid="T1")
+    on_card = purchase(card=CARD, email=given, channel=TILL, tid="T1")
     guests = purchase(email=given, channel="online", tid="T2")
     result = resolve(world(katherine, on_card, guests))
     member = next(c for c in result.components if katherine.ref in c)
@@ -61,11 +69,59 @@ def test_an_email_on_a_cards_order_joins_its_orders_when_it_is_the_holders(
     assert (guests.ref in member) is joined
 
 
+@pytest.mark.parametrize(
+    ("holder_emails", "given", "rules", "joined"),
+    [
+        # Whatever it names: another person's name, her own, none; she has addresses on
+        # file or none. A guest's address comes with a clerk's card at a till or a counter.
+        pytest.param(["kathy.g@mail.org"], "jennifer33@yahoo.com", Rules(), True, id="another-name"),
+        pytest.param(["kathy.g@mail.org"], "kwilson@acme.com", Rules(), True, id="her-name"),
+        pytest.param([], "michellejones@aol.com", Rules(), True, id="no-email-whole-name"),
+        pytest.param([], "andersonp@gmail.com", Rules(), True, id="no-email-another-initial"),
+        # Asked to read it as a till's (card_web_email_days = 0): the guest's, as above
+        pytest.param(["kathy.g@mail.org"], "jennifer33@yahoo.com", Rules(card_web_email_days=0),
+                     False, id="rule-off"),
+        pytest.param([], "michellejones@aol.com", Rules(card_web_email_days=0), False,
+                     id="rule-off-no-email"),
+        # Two days asked: one web order is not enough, a second day is
+        pytest.param(["kathy.g@mail.org"], "jennifer33@yahoo.com", Rules(card_web_email_days=2),
+                     False, id="two-days-asked"),
+    ],
+)  # fmt: skip
+def test_any_address_her_cards_web_order_gives_is_hers(
+    holder_emails: list[str], given: str, rules: Rules, joined: bool
+) -> None:
+    # Given Katherine Wilson's contact and card, one web order on her card giving an e-mail
+    # (the web's own store: a clerk's card meets a guest's address at a till or a counter),
+    # and card-less online orders under that e-mail
+    katherine = crm("C0000001", first="Katherine", last="Wilson", emails=holder_emails, card=CARD)
+    on_card = purchase(card=CARD, email=given, channel="online", tid="T1")
+    orders = purchase(email=given, channel="online", tid="T2")
+    result = resolve(world(katherine, on_card, orders), rules)
+    member = next(c for c in result.components if katherine.ref in c)
+    # Then the card-less orders are hers on the default rules
+    assert on_card.ref in member
+    assert (orders.ref in member) is joined
+
+
+def test_a_web_day_and_a_till_day_are_two_days() -> None:
+    # Given Katherine's card giving a guest-like address once at a till and once on the
+    # web, on two days, with two web days asked (card_web_email_days = 2)
+    given = "jennifer33@yahoo.com"
+    till = purchase(card=CARD, email=given, channel=TILL, tid="T1", at="2026-03-01T10:00:00Z")
+    web = purchase(card=CARD, email=given, channel="online", tid="T2", at="2026-03-02T10:00:00Z")
+    orders = purchase(email=given, channel="online", tid="G1")
+    result = resolve(world(_katherine(), till, web, orders), Rules(card_web_email_days=2))
+    member = next(c for c in result.components if ("crm", "C0000001") in c)
+    # Then the days counted are the address's days with the card: hers
+    assert orders.ref in member
+
+
 def test_a_holder_without_email_takes_any_address_with_the_rule_off() -> None:
-    # Given Kim Williams's contact with no e-mail, her card on an order giving
+    # Given Kim Williams's contact with no e-mail, her card on a till purchase giving
     # michellejones@ (another person's name), and card-less orders under it
     kim = crm("C0000001", first="Kim", last="Williams", emails=[], card=CARD)
-    on_card = purchase(card=CARD, email="michellejones@aol.com", channel="online", tid="T1")
+    on_card = purchase(card=CARD, email="michellejones@aol.com", channel=TILL, tid="T1")
     guests = purchase(email="michellejones@aol.com", channel="online", tid="T2")
     records = world(kim, on_card, guests)
     # Then the guest's orders stay apart by default, and join her with the rule off
@@ -92,14 +148,14 @@ def test_a_holder_with_only_the_stores_address_has_none_of_her_own(
     given: str, joined: bool, joined_off: bool
 ) -> None:
     # Given Katherine Wilson's contact carrying only the store's address (a till typed it
-    # for her and for many others who gave none: it identifies no one), her card on an
-    # online order giving an e-mail, and card-less online orders under that e-mail
+    # for her and for many others who gave none: it identifies no one), her card on a till
+    # purchase giving an e-mail, and card-less online orders under that e-mail
     katherine = crm("C0000001", first="Katherine", last="Wilson", emails=[STORE], card=CARD)
     others = [
         crm(f"C00001{n:02}", first=f"Guest{n}", last=f"Other{n}", emails=[STORE])
         for n in range(Rules().hub_max_people + 1)
     ]
-    on_card = purchase(card=CARD, email=given, channel="online", tid="T1")
+    on_card = purchase(card=CARD, email=given, channel=TILL, tid="T1")
     orders = purchase(email=given, channel="online", tid="T2")
     records = world(katherine, *others, on_card, orders)
     # Then the orders are hers when the address names her or no one
@@ -134,16 +190,16 @@ def test_a_card_nobody_holds_in_the_crm_joins_its_emails_orders() -> None:
 def test_a_holder_without_email_on_file_is_known_by_the_one_naming_her(
     on_card: list[str], joined: bool
 ) -> None:
-    # Given Katherine Wilson's contact with no e-mail, her card's online orders giving
+    # Given Katherine Wilson's contact with no e-mail, her card's till purchases giving
     # addresses, and card-less online orders under an address naming no one
     katherine = crm("C0000001", first="Katherine", last="Wilson", emails=[], card=CARD)
     orders = [
-        purchase(card=CARD, email=email, channel="online", tid=f"T{n}")
+        purchase(card=CARD, email=email, channel=TILL, tid=f"T{n}")
         for n, email in enumerate(on_card)
     ]
     guests = purchase(email=GUEST, channel="online", tid="G1")
     # (a handle given once read on its own words, not its day: card_handle_email_days = 2;
-    # on the defaults a handle her card's web order gives is hers whatever else it gives)
+    # on the defaults a handle her card gives is hers whatever else it gives)
     result = resolve(world(katherine, *orders, guests), Rules(card_handle_email_days=2))
     member = next(c for c in result.components if katherine.ref in c)
     # Then the guest's card-less orders are in her member only when nothing says whose
@@ -153,11 +209,11 @@ def test_a_holder_without_email_on_file_is_known_by_the_one_naming_her(
 SECOND = "tigerlily4788@mail.org"  # names no one: her second address, or a guest's
 
 
-def _on_card(days: list[int], email: str = SECOND) -> list[RecordData]:
-    """Online orders on Katherine's card giving ``email``, one on each of ``days`` (a day
-    listed twice: two orders that day)."""
+def _on_card(days: list[int], email: str = SECOND, channel: str = TILL) -> list[RecordData]:
+    """Purchases on Katherine's card giving ``email`` (at a till, or ``channel``), one on
+    each of ``days`` (a day listed twice: two purchases that day)."""
     return [
-        purchase(card=CARD, email=email, channel="online", tid=f"T{n}", at=f"2026-03-{d:02d}T10:{n:02d}:00Z")
+        purchase(card=CARD, email=email, channel=channel, tid=f"T{n}", at=f"2026-03-{d:02d}T10:{n:02d}:00Z")
         for n, d in enumerate(days)
     ]  # fmt: skip
 
@@ -182,14 +238,14 @@ def _katherine() -> RecordData:
 def test_an_email_given_with_her_card_day_after_day_is_hers(
     days: list[int], rules: Rules, joined: bool
 ) -> None:
-    # Given Katherine Wilson's contact (her own e-mail on file) and card, online orders on
-    # the card giving an address that names no one, on some days, and card-less online
-    # orders under that address
+    # Given Katherine Wilson's contact (her own e-mail on file) and card, purchases at a
+    # till on the card giving an address that names someone (tigerlily: Lily), on some
+    # days, and card-less online orders under that address
     orders = purchase(email=SECOND, channel="online", tid="G1")
     result = resolve(world(_katherine(), *_on_card(days), orders), rules)
     member = next(c for c in result.components if ("crm", "C0000001") in c)
     # Then the card-less orders are hers when the address came with her card on enough
-    # distinct days (a clerk puts her card on a guest's order once or twice)
+    # distinct days (a cashier puts her card on a guest's purchase once or twice)
     assert (orders.ref in member) is joined
 
 
@@ -199,10 +255,7 @@ def test_an_email_given_with_her_card_day_after_day_is_hers(
         # A handle (no name in it) given with her card on two days: hers.
         pytest.param("bluejay3322@mail.org", [1, 2], Rules(), True, id="a-handle-two-days"),
         pytest.param("coffeelover113@mail.org", [3, 9], Rules(), True, id="another-handle"),
-        # Once only: hers too. A clerk's card on a guest's order is put on at a store's
-        # counter, and a counter order gives the card no e-mail (its buyer's order,
-        # counter_orders_are_the_buyers): an online order of the web's store giving the
-        # card a handle is the holder's, whose card-less orders under it are hers.
+        # Once only: hers too (card_handle_email_days = 1), at a till as on the web.
         pytest.param("bluejay3322@mail.org", [1], Rules(), True, id="a-handle-once"),
         pytest.param("bluejay3322@mail.org", [4, 4], Rules(), True, id="a-handle-one-day"),
         pytest.param("bluejay3322@mail.org", [1], Rules(card_handle_email_days=2), False,
@@ -219,8 +272,8 @@ def test_an_email_given_with_her_card_day_after_day_is_hers(
 def test_a_handle_given_with_her_card_is_hers(
     email: str, days: list[int], rules: Rules, joined: bool
 ) -> None:
-    # Given Katherine Wilson's contact (her own e-mail on file) and card, online orders on
-    # the card giving an address, on some days, and card-less online orders under it
+    # Given Katherine Wilson's contact (her own e-mail on file) and card, purchases at a
+    # till on the card giving an address, on some days, and card-less online orders under it
     orders = purchase(email=email, channel="online", tid="G1")
     result = resolve(world(_katherine(), *_on_card(days, email), orders), rules)
     member = next(c for c in result.components if ("crm", "C0000001") in c)
@@ -236,6 +289,8 @@ def test_the_days_asked_are_at_most_the_days_a_card_keeps() -> None:
         Rules(card_email_days=EMAIL_DAYS_KEPT + 1)
     with pytest.raises(ValidationError, match="card_handle_email_days"):
         Rules(card_handle_email_days=EMAIL_DAYS_KEPT + 1)
+    with pytest.raises(ValidationError, match="card_web_email_days"):
+        Rules(card_web_email_days=EMAIL_DAYS_KEPT + 1)
 
 
 @pytest.fixture(params=ADAPTERS)
@@ -256,8 +311,8 @@ async def test_her_second_address_joins_her_once_a_third_day_comes_in(
         assigned = await service.store.all_assignments()
         return assigned[contact] == assigned[orders.ref]
 
-    # When her card's orders giving that address come in one at a time, on two days (one
-    # sent twice), then on a third
+    # When her card's till purchases giving that address come in one at a time, on two
+    # days (one sent twice), then on a third
     for sale in _on_card([1, 2, 2]) + _on_card([2]):
         await service.ingest([sale])
         assert not await together()
@@ -287,7 +342,8 @@ async def test_a_handle_joins_her_once_a_second_day_comes_in(service: IdentitySe
         assigned = await service.store.all_assignments()
         return assigned[contact] == assigned[orders.ref]
 
-    # When her card's orders giving it come in: twice on one day, then on a second day
+    # When her card's till purchases giving it come in: twice on one day, then on a
+    # second day
     for sale in _on_card([1, 1], handle):
         await service.ingest([sale])
         assert not await together()
@@ -309,7 +365,7 @@ async def test_a_handle_joins_her_with_her_cards_first_order(service: IdentitySe
     assigned = await service.store.all_assignments()
     assert assigned[contact] != assigned[orders.ref]
     # When her card's first online order giving it comes in (the web's store: no counter)
-    [sale] = _on_card([1], handle)
+    [sale] = _on_card([1], handle, "online")
     await service.ingest([sale])
     # Then the handle is hers on the default rules: her card-less orders join her member,
     # as a whole resolution of the store says
@@ -382,3 +438,68 @@ def test_an_address_names_anyone_when_a_common_name_is_in_it(email: str, named: 
     # An address's part before the @, with a common first or family name in it, names
     # someone; a handle names no one, and says nothing of whose it is
     assert names_anyone(email, NearDuplicates()) is named
+
+
+PARENTS = "jennifer.hall542@mail-example.com"  # Jennifer Hall's own address
+
+
+@pytest.mark.parametrize(
+    ("other", "rules", "hers"),
+    [
+        # Her mother's contact carries it: another person (another name, born 1959)
+        pytest.param(crm("C0000002", first="Jennifer", last="Hall", birth="1959-12-01",
+                         emails=[PARENTS]), Rules(), False, id="a-parents-contact"),
+        # ... a close first name, another family name and birth: another person still
+        pytest.param(crm("C0000002", first="Jean", last="Hall", birth="1959-12-01",
+                         emails=[PARENTS]), Rules(), False, id="a-close-first-name"),
+        # Asked to read her card's web order alone: the mother's card-less orders are hers
+        pytest.param(crm("C0000002", first="Jennifer", last="Hall", birth="1959-12-01",
+                         emails=[PARENTS]), Rules(card_web_emails_of_others=False), True,
+                     id="rule-off"),
+        # Her own other contact carries it (no card, no birth date): hers
+        pytest.param(crm("C0000002", first="Jean", last="Gutierrez", birth=None,
+                         emails=[PARENTS]), Rules(), True, id="her-own-contact"),
+        # No contact carries it: nothing says whose, her card's web order says hers
+        pytest.param(None, Rules(), True, id="no-contact"),
+    ],
+)  # fmt: skip
+def test_a_parents_address_on_her_web_order_stays_the_parents(
+    other: RecordData | None, rules: Rules, hers: bool
+) -> None:
+    # Given Jean Gutierrez's contact (born 2010, her own address on file) and card, one web
+    # order on her card under another address, card-less online orders under that address,
+    # and perhaps another contact carrying it
+    jean = crm(
+        "C0000001", first="Jean", last="Gutierrez", birth="2010-04-12",
+        emails=["jean.gutierrez483@mail-example.com"], card=CARD,
+    )  # fmt: skip
+    on_card = purchase(card=CARD, email=PARENTS, channel="online", tid="T1")
+    orders = purchase(email=PARENTS, channel="online", tid="G1")
+    contacts = [jean] if other is None else [jean, other]
+    result = resolve(world(*contacts, on_card, orders), rules)
+    member = next(c for c in result.components if jean.ref in c)
+    # Then the card-less orders are hers only when no other person's contact carries it
+    assert on_card.ref in member
+    assert (orders.ref in member) is hers
+
+
+async def test_a_parents_address_given_day_after_day_ingested_as_resolved(
+    service: IdentityService,
+) -> None:
+    # Given Jean's contact and card, her mother's contact carrying her own address, and the
+    # mother's card-less orders under it
+    jean = crm(
+        "C0000001", first="Jean", last="Gutierrez", birth="2010-04-12",
+        emails=["jean.gutierrez483@mail-example.com"], card=CARD,
+    )  # fmt: skip
+    mother = crm("C0000002", first="Jennifer", last="Hall", birth="1959-12-01", emails=[PARENTS])
+    orders = purchase(email=PARENTS, channel="online", tid="G1")
+    await service.ingest([jean, mother, orders])
+    # When Jean's card's web orders under it come in, one day after another
+    for sale in _on_card([1, 2, 2, 3, 4], PARENTS, "online"):
+        await service.ingest([sale])
+        # Then after each, the store says what a whole resolution of it says (the days a
+        # web address came are read as a till's when another person's contact carries it)
+        assigned = await service.store.all_assignments()
+        await service.resolve_all(await service.store.load_records(None))
+        assert await service.store.all_assignments() == assigned

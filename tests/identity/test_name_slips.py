@@ -35,21 +35,33 @@ def test_a_name_word_is_in_an_address_with_one_slip(
 
 
 @pytest.mark.parametrize(
-    ("rules", "joined"),
+    ("channel", "rules", "joined"),
     [
-        pytest.param(Rules(), True, id="her-name-with-a-slip"),
-        pytest.param(Rules(card_emails_name_slips=False), False, id="the-rule-off"),
+        # At a till (where a cashier's card may carry a guest's e-receipt address) the
+        # address is hers by her name in it, slip aside ...
+        pytest.param("store", Rules(), True, id="her-name-with-a-slip"),
+        pytest.param("store", Rules(card_emails_name_slips=False), False, id="the-rule-off"),
+        # ... her card's web order gives it: hers whatever it names (card_web_email_days)
+        pytest.param("online", Rules(card_emails_name_slips=False), True, id="on-the-web"),
+        pytest.param(
+            "online",
+            Rules(card_emails_name_slips=False, card_web_email_days=0),
+            False,
+            id="on-the-web-read-as-at-a-till",
+        ),
     ],
 )
-def test_her_address_given_once_with_her_card_joins_her_orders(rules: Rules, joined: bool) -> None:
+def test_her_address_given_once_with_her_card_joins_her_orders(
+    channel: str, rules: Rules, joined: bool
+) -> None:
     # Given Patricia Anderson's contact, spelt "Patriia Andeerson" by a clerk, with an address
-    # of her own on file, one online order on her card under her other address, and her
-    # card-less online orders under it
+    # of her own on file, one purchase on her card under her other address (at a till, or
+    # online), and her card-less online orders under it
     given = "patriciaanderson46@yahoo.com"
     patricia = crm(
         "C0000001", first="Patriia", last="Andeerson", emails=["pa.work@acme.com"], card=CARD
     )
-    on_card = purchase(card=CARD, email=given, channel="online", tid="T1")
+    on_card = purchase(card=CARD, email=given, channel=channel, tid="T1")
     orders = purchase(email=given, channel="online", tid="T2")
     result = resolve(world(patricia, on_card, orders), rules)
     member = next(c for c in result.components if patricia.ref in c)
