@@ -139,6 +139,10 @@ class Profile:
     # digits (priya401@), with no family name in it: it names the parent only by a first
     # name that is not the young adult's.
     elder_email_first_name: float = 0.3
+    # Added in the thirtieth round (drawn from a stream of its own; demo/call_center.py). Of
+    # the people in a household of two or more, those for whom a relative calls: the agent
+    # types her contact id or card, the switch shows the relative's own phone.
+    relative_call: float = 0.1
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -220,5 +224,7 @@ PROFILES: dict[str, Profile] = {
         new_mobile=0.3,
         # The thirteenth round's.
         elder_email_first_name=0.5,
+        # The thirtieth round's.
+        relative_call=0.2,
     ),
 }
