@@ -164,3 +164,35 @@ def test_some_young_adults_order_online_with_their_card_under_a_parents_address(
     # first contact)
     made = _cards_web_orders_under_anothers_address(tmp_path / "made")
     assert made > _cards_web_orders_under_anothers_address(tmp_path / "never")
+
+
+@pytest.mark.parametrize("profile", ["default", "holdout"])
+def test_relatives_call_for_a_household_member(
+    profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the demo's data, and the same data with no relative calling for anyone
+    write_demo_data(tmp_path / "calls", 2000, 7, profile)
+    never = dataclasses.replace(PROFILES[profile], relative_call=0.0)
+    monkeypatch.setitem(PROFILES, profile, never)
+    write_demo_data(tmp_path / "none", 2000, 7, profile)
+
+    def calls(folder: Path) -> dict[str, dict[str, Any]]:
+        rows = (folder / "call_center.jsonl").read_text().splitlines()
+        return {line["interaction_id"]: line for line in map(json.loads, rows)}
+
+    def people(folder: Path) -> dict[str, str]:
+        rows = (folder / "truth.jsonl").read_text().splitlines()
+        return {line["id"]: line["person"] for line in map(json.loads, rows)}
+
+    made, none = calls(tmp_path / "calls"), calls(tmp_path / "none")
+    added = {iid: line for iid, line in made.items() if iid not in none}
+    # Then the relatives' calls come beside the calls there were, which stay what they were
+    assert added
+    assert all(made[iid] == line for iid, line in none.items())
+    # And each is the account holder's, typed by her contact id or card, from a phone
+    person = people(tmp_path / "calls")
+    for iid, line in added.items():
+        assert line["caller_phone"]
+        assert line["account_ref"]["kind"] in ("crm_id", "loyalty_id")
+        if line["account_ref"]["kind"] == "crm_id":
+            assert person[line["account_ref"]["value"]] == person[iid]

@@ -26,8 +26,10 @@ elder's e-mail the parent enrolled it with. Since the tenth round (a stream of i
 son named after his father, his contacts written with ``Jr.`` and his father's with ``Sr.``
 only as often as the form has room for it. Since the thirteenth round (a stream of its
 own): an elder whose address, on a young adult's contact, is a first name and digits
-(``priya401@``), naming the parent by a first name alone. Since the thirtieth round (a
-stream of its own): a young adult's web orders with her card under the elder's address.
+(``priya401@``), naming the parent by a first name alone. Since the thirtieth round (each
+a stream of its own): a young adult's web orders with her card under the elder's address; a
+relative calling for a household member, the agent typing her contact id or card while the
+switch shows the relative's own phone.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.
@@ -40,7 +42,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from membergraph.demo.call_center import calls_lines
+from membergraph.demo.call_center import calls_lines, relatives_calls
 from membergraph.demo.crm import crm_lines
 from membergraph.demo.generations import name_sons_after_fathers
 from membergraph.demo.parents_address import parents_address_orders
@@ -187,6 +189,7 @@ def write_demo_data(
             shared_computer_lines(gen, writer, members_)
         proxy_lines(gen, writer, people)
         opened_lines(gen, writer, people)
+        relatives_calls(gen, writer, list(households.values()), landline)
         showcase_lines(writer)
         writer.finish()
     finally:

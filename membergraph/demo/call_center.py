@@ -3,10 +3,12 @@ shows and the account references agents type, slips included."""
 
 from __future__ import annotations
 
-from membergraph.demo.people import Generator, Person, Writer, happens
-from membergraph.demo.vocabulary import HOLD_LINE, PHONE_PLACEHOLDERS, REASONS
+from datetime import timedelta
 
-__all__ = ["calls_lines"]
+from membergraph.demo.people import Generator, Person, Writer, happens
+from membergraph.demo.vocabulary import HOLD_LINE, NOW, PHONE_PLACEHOLDERS, REASONS
+
+__all__ = ["calls_lines", "relatives_calls"]
 
 
 def _as_agents_type(gen: Generator, contact_id: str) -> str:
@@ -81,3 +83,42 @@ def calls_lines(
             "notes": None,
         }
         w.write("call_center", line, iid, p.id)
+
+
+def relatives_calls(
+    gen: Generator, w: Writer, households: list[list[Person]], landline: dict[int, str]
+) -> None:
+    """Calls a household member makes for another (thirtieth round, a stream of its own): at
+    the profile's ``relative_call`` rate, a person's account (her contact id or card) is
+    typed by an agent while the switch shows a relative's own phone (his mobile, else the
+    household's landline): a son calling for his father of one name, a daughter for her
+    mother. The call is the account holder's matter: her line."""
+    rate, stream = gen.profile.relative_call, gen.calls30
+    if rate <= 0:
+        return
+    for members in households:
+        for p in members:
+            others = [q for q in members if q is not p and (q.mobile or q.household in landline)]
+            if not p.contacts or not others or not happens(stream, rate):
+                continue
+            caller = stream.choice(others)
+            phone = caller.mobile or landline[caller.household]
+            if p.card and stream.random() < 0.4:
+                ref = {"kind": "loyalty_id", "value": p.card}
+            else:
+                ref = {"kind": "crm_id", "value": stream.choice(p.contacts)}
+            iid = f"I{stream.randrange(10**8, 10**9)}r{stream.randrange(16**6):06x}"
+            moment = NOW - timedelta(seconds=stream.randrange(730 * 86400))
+            line = {
+                "interaction_id": iid,
+                "caller_phone": phone,
+                "account_ref": ref,
+                "agent_id": f"agent-{stream.randrange(1, 30)}",
+                "started_at": moment.isoformat().replace("+00:00", "Z"),
+                "duration_s": stream.randrange(30, 1800),
+                "reason": stream.choice(REASONS),
+                "sentiment": round(stream.uniform(-1, 1), 2),
+                "resolved": stream.random() < 0.8,
+                "notes": None,
+            }
+            w.write("call_center", line, iid, p.id)

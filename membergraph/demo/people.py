@@ -126,6 +126,8 @@ class Generator:
         self.thirteenth = random.Random(seed + 13)
         # ... and the thirtieth round's from theirs (demo/parents_address.py).
         self.thirtieth = random.Random(seed + 30)
+        # ... and the thirtieth round's calls for a relative from theirs (demo/call_center.py).
+        self.calls30 = random.Random(seed + 31)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}

@@ -143,6 +143,10 @@ class Profile:
     # Of the young adults (25 or younger) with a card and an elder with an e-mail, those who
     # order online with their card under the elder's address (a parent's account).
     parents_address: float = 0.3
+    # Added in the thirtieth round (drawn from a stream of its own; demo/call_center.py). Of
+    # the people in a household of two or more, those for whom a relative calls: the agent
+    # types her contact id or card, the switch shows the relative's own phone.
+    relative_call: float = 0.1
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -226,5 +230,6 @@ PROFILES: dict[str, Profile] = {
         elder_email_first_name=0.5,
         # The thirtieth round's.
         parents_address=0.2,
+        relative_call=0.2,
     ),
 }

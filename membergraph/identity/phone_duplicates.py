@@ -136,6 +136,11 @@ class ReenrolmentRules(BaseModel):
             only (``Siobhan Smih``, ``Jenifer Young``), when neither contact has an e-mail
             of its own besides the shared one (a father's own beside his, given for a son:
             ``William Jonson`` and ``William Johnson``). False: names written the same only.
+        call_accounts: a call from the phone on one contact whose agent typed another
+            contact's account (its contact id, card or e-mail) joins the two contacts as
+            if both carried the phone (:mod:`~membergraph.identity.call_accounts`), when
+            the account's contact gives no phone of its own. False: the call joins only
+            the account's member.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -155,6 +160,7 @@ class ReenrolmentRules(BaseModel):
     garbled_first_names_on_one_value: bool = True
     one_after_the_other: bool = True
     handover_on_a_phone: bool = False
+    call_accounts: bool = True
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True
     one_name_on_her_email: bool = False

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from functools import partial
 
 from membergraph.connectors.models import LOGIN_MARK
+from membergraph.identity.call_accounts import call_pairs
 from membergraph.identity.card_emails import a_strangers_email, web_email_days
 from membergraph.identity.her_email import one_name_on_her_email
 from membergraph.identity.naming_emails import emails_name_each
@@ -34,6 +35,7 @@ from membergraph.identity.partial_names import RULE as PARTIAL_RULE
 from membergraph.identity.phone_duplicates import postcode_of
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.reenrolments import (
+    CALL_RULE,
     CARD_ORDER_RULE,
     LOGIN_RULE,
     PHONE_RULE,
@@ -53,6 +55,7 @@ DUPLICATES = (
     "crm_duplicate",
     NEAR_RULE,
     PHONE_RULE,
+    CALL_RULE,
     CARD_ORDER_RULE,
     LOGIN_RULE,
     PARTIAL_RULE,
@@ -100,6 +103,9 @@ class ProfileEvidence:
                 profiles = [ref for ref in profiles if not self.strangers_on_card(ref, value)]
             if kind is IdentifierKind.EMAIL and profiles:
                 edges += self._on_logins(value, carriers, profiles)
+            if kind is IdentifierKind.PHONE and status == "linkable" and profiles:
+                pairs = call_pairs(value, self.carriers, status_of_value)
+                edges += self.reenrolments.on_calls(value, pairs)
             if len(profiles) < 2:
                 continue
             signed = [(sig, ref) for ref in profiles if (sig := signature.get(ref))]

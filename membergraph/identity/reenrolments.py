@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
+from membergraph.identity.call_accounts import RULE as CALL_RULE
 from membergraph.identity.dropped_letters import born_one
 from membergraph.identity.handovers import first_names_given_alike, hands_over
 from membergraph.identity.naming_emails import emails_name_each
@@ -27,7 +28,14 @@ from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules, Signature
 from membergraph.identity.values import own_values_disagree
 
-__all__ = ["CARD_ORDER_RULE", "LOGIN_RULE", "PHONE_RULE", "Reenrolments", "given_online"]
+__all__ = [
+    "CALL_RULE",
+    "CARD_ORDER_RULE",
+    "LOGIN_RULE",
+    "PHONE_RULE",
+    "Reenrolments",
+    "given_online",
+]
 
 CARD_ORDER_RULE = "crm_card_order_duplicate"
 LOGIN_RULE = "crm_login_duplicate"
@@ -94,11 +102,52 @@ class Reenrolments:
         )
         return [(1, IdentifierKind.PHONE, value, a, b, PHONE_RULE) for a, b in pairs]
 
-    def _on_phone_own(self, a: RecordData, b: RecordData) -> str:
+    def on_calls(self, phone: str, pairs: Iterable[tuple[RecordData, RecordData]]) -> list[Edge]:
+        """Edges between a contact carrying ``phone`` and a contact whose account a call from
+        it typed (:mod:`~membergraph.identity.call_accounts`), as if both carried the phone:
+        the phone is no value of the contact carrying it against the other."""
+        ren = self.rules.reenrolments
+        if not ren.call_accounts:
+            return []
+        near, besides = self.rules.near_duplicates, (IdentifierKind.PHONE, phone)
+        names_one = (
+            partial(garbled_born_one, self.rules) if ren.garbled_first_names_on_one_value else None
+        )
+        edges: list[Edge] = []
+        for a, b in pairs:
+            sig_a, sig_b = self.signature.get(a.ref), self.signature.get(b.ref)
+            if sig_a is None or sig_b is None or self._a_phone_of_her_own(b):
+                continue
+            if ren.same_person(
+                near,
+                (sig_a, postcode_of(a)),
+                (sig_b, postcode_of(b)),
+                lambda a=a, b=b: self._on_phone_own(a, b, besides),  # type: ignore[misc]
+                names_one,
+            ):
+                x, y = sorted((a.ref, b.ref))
+                edges.append((1, IdentifierKind.PHONE, phone, x, y, CALL_RULE))
+        return edges
+
+    def _a_phone_of_her_own(self, record: RecordData) -> bool:
+        """Whether the account's contact gives a phone of its own that identifies someone:
+        she is reached there, and a call from another contact's phone about her account is
+        someone else's (a twin ringing from her own mobile for her sister)."""
+        rules = self.rules
+        return any(
+            i.kind is IdentifierKind.PHONE
+            and not rules.is_junk(i.kind, i.key)
+            and self.someones(i.kind, i.key)
+            for i in record.identifiers
+        )
+
+    def _on_phone_own(
+        self, a: RecordData, b: RecordData, besides: tuple[IdentifierKind, str] | None = None
+    ) -> str:
         """:meth:`own_values` on a shared phone, where e-mails of their own say two people
         only when each names its contact (:func:`~membergraph.identity.naming_emails.
         emails_name_each`: a handle on one is what a re-enrolment gives)."""
-        own = self.own_values(a, b)
+        own = self.own_values(a, b, besides)
         on_phone = self.rules.reenrolments.handover_on_a_phone
         if own == "own" and on_phone and self.handed_over(a, b):
             return ""
