@@ -4,6 +4,11 @@ A file it creates (the SQLite store, a backup, an export, a privacy export, a so
 push starts) is readable and writable by its owner only (``0600``), whatever the umask:
 they hold unmasked e-mails, phones and names, and the store its ``privacy_secret``. A file
 that is already there keeps the mode its operator gave it.
+
+A source file an erasure rewrites is rewritten where it is: through a symbolic link (a
+pipeline's ``crm.jsonl -> exports/crm-2026-12-07.jsonl``) the file it points to is replaced,
+atomically in its own folder, and the link stays; the new file takes the old one's mode and
+owner.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["PRIVATE_MODE", "create_private", "open_private", "write_private"]
+__all__ = ["PRIVATE_MODE", "create_private", "open_private", "rewrite_file", "write_private"]
 
 PRIVATE_MODE = 0o600
 
@@ -71,3 +77,41 @@ def write_private(path: str | Path, data: bytes) -> None:
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def rewrite_file(path: str | Path, data: bytes) -> None:
+    """Replace the content of the file at ``path`` with ``data``, atomically: the file a
+    symbolic link points to is rewritten (the link stays), with its mode and owner.
+
+    Raises:
+        OSError: the file could not be rewritten, or not with its owner (it belongs to
+            another user, and this process may not give files away): nothing changed.
+    """
+    target = Path(os.path.realpath(path))
+    was = os.stat(target)
+    fresh = target.with_name(f".{target.name}.{secrets.token_hex(6)}.erasing")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            made = os.fstat(handle.fileno())
+            if (made.st_uid, made.st_gid) != (was.st_uid, was.st_gid):
+                try:
+                    os.fchown(handle.fileno(), was.st_uid, was.st_gid)
+                except PermissionError:
+                    raise PermissionError(
+                        f"{target} belongs to uid {was.st_uid} gid {was.st_gid}: rewritten by"
+                        f" uid {made.st_uid} it would change owner; erase as its owner"
+                    ) from None
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), stat.S_IMODE(was.st_mode))
+            os.fsync(handle.fileno())
+        os.replace(fresh, target)
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        raise
+    folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)  # the rename, durably
+    finally:
+        os.close(folder)

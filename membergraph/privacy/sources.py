@@ -10,7 +10,6 @@ same copy), without the card, the e-mail, or any field the model does not know.
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint
 from membergraph.connectors.sqlite_rows import render
 from membergraph.identity.line_records import transaction_record
+from membergraph.private_files import rewrite_file
 from membergraph.sqlite_tx import immediate
 
 __all__ = [
@@ -255,7 +255,7 @@ def _compact_file(
     ids: Set[str] = frozenset(),
 ) -> Erased:
     """Rewrite a JSON Lines file without the lines ``owners`` own and the lines ``ids``
-    (atomically: a new file written and synced, then renamed over the old one). The caller
+    (atomically: :func:`~membergraph.private_files.rewrite_file`). The caller
     holds the folder's lock (:func:`~membergraph.connectors.files.folder_lock`)."""
     erased = Erased()
     if not path.exists() or not (owners or ids):
@@ -285,12 +285,8 @@ def _compact_file(
             erased.kept_for_books += 1
     if not erased.lines:
         return erased
-    fresh = path.with_name(path.name + ".erasing")
-    with fresh.open("wb") as handle:
-        handle.write(b"".join(line + b"\n" for line in kept))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(fresh, path)
+    # Where the file is: through a symbolic link, the file it points to, with its mode and owner.
+    rewrite_file(path, b"".join(line + b"\n" for line in kept))
     return erased
 
 
@@ -346,6 +342,4 @@ def _forget_in_truth(path: Path, gone: Set[tuple[str, str]]) -> None:
             said = None
         if said not in gone:
             kept.append(raw)
-    fresh = path.with_name(path.name + ".erasing")
-    fresh.write_bytes(b"".join(line + b"\n" for line in kept))
-    os.replace(fresh, path)
+    rewrite_file(path, b"".join(line + b"\n" for line in kept))
