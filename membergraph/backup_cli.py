@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -30,6 +31,7 @@ from membergraph.cli_options import command_settings, setting_help
 from membergraph.identity.store.format import StoreFormatError, StoreMark, apart, read_mark, refusal
 from membergraph.identity.store.sqlite_feed import carry_feed_on
 from membergraph.identity.store.sqlite_feed import head as feed_head
+from membergraph.private_files import create_private
 from membergraph.sqlite_room import no_room
 
 __all__ = ["backup", "restore"]
@@ -62,6 +64,7 @@ def backup(
     partial = out.with_name(out.name + ".partial")
     try:
         _remove(partial)
+        create_private(partial)  # the whole store: its owner's only
         with (
             contextlib.closing(sqlite3.connect(path, timeout=30)) as source,
             contextlib.closing(sqlite3.connect(partial)) as copy,
@@ -108,6 +111,7 @@ def restore(
     partial = path.with_name(path.name + ".restoring")
     try:
         _remove(partial)
+        create_private(partial)  # the whole store: its owner's only
         handed_out = _feed_head(path)
         with (
             contextlib.closing(sqlite3.connect(source)) as copy,
@@ -117,6 +121,8 @@ def restore(
             with into:
                 carry_feed_on(into, handed_out)
             into.execute("PRAGMA journal_mode = WAL")
+        if path.exists():  # the store's mode stands (its operator's choice)
+            os.chmod(partial, stat.S_IMODE(path.stat().st_mode))
         kept = _set_aside(path)
         os.replace(partial, path)
     except (sqlite3.Error, OSError) as exc:

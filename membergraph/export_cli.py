@@ -26,6 +26,7 @@ from membergraph.export import ExportFailed, csv_chunks, member_pages
 from membergraph.export_filter import PARAMETERS, flag_of, query_of
 from membergraph.identity.store import StoreError
 from membergraph.identity.store.metrics_port import MemberQuery
+from membergraph.private_files import open_private
 from membergraph.resolvers.errors import CodedError
 from membergraph.settings import Settings
 
@@ -136,7 +137,7 @@ async def _export(settings: Settings, query: MemberQuery, out: Path, pii: bool) 
         try:
             with (
                 Progress(console=err, disable=not err.is_terminal, transient=True) as progress,
-                partial.open("wb") as file,
+                open_private(partial) as file,  # personal data: its owner's only
             ):
                 task = progress.add_task("exporting members", total=total)
                 async for chunk in csv_chunks(counted()):

@@ -51,6 +51,7 @@ from membergraph.connectors.lines import (
 from membergraph.connectors.models import CrmContact
 from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.sources import SourceSpec, Taken
+from membergraph.private_files import create_private, open_private
 
 __all__ = ["FileConnector", "LineError", "LoadReport", "folder_lock", "parse_line"]
 
@@ -353,7 +354,8 @@ class FileConnector(SourceConnector):
             self._marks.unlink(missing_ok=True)
             return
         fresh = self._marks.with_name(self._marks.name + ".new")
-        fresh.write_bytes(orjson.dumps(marks))
+        with open_private(fresh) as handle:  # line ids: a contact's is her CRM id
+            handle.write(orjson.dumps(marks))
         os.replace(fresh, self._marks)
 
     def _render_and_write(self, lines: list[BaseModel]) -> None:
@@ -362,7 +364,9 @@ class FileConnector(SourceConnector):
         )
 
     def _write(self, fresh: list[bytes]) -> None:
-        # The caller holds the folder's lock (append).
+        # The caller holds the folder's lock (append). A file started here holds personal
+        # data: its owner's only (one already there keeps its mode).
+        create_private(self.path)
         with self.path.open("a+b") as handle:
             # A file whose last line lacks its line end must not glue our first line to it
             # (a lone \r ends a line: with a \n after it, the two are one line end).

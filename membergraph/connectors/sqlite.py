@@ -30,6 +30,7 @@ from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec
 from membergraph.connectors.sqlite_source import HeldLines, SqliteSource
+from membergraph.private_files import create_private
 from membergraph.sqlite_room import unopenable
 from membergraph.sqlite_tx import (
     READS_ASIDE,
@@ -94,6 +95,7 @@ class SqliteLines:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)  # personal data: its owner's only, -wal and -shm too
             self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
             self._file = OpenedFile(self.path)
             await self._db.execute("PRAGMA journal_mode = WAL")

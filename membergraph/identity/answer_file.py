@@ -28,12 +28,13 @@ class AnswerFile:
                 os.unlink(self.side.name, dir_fd=self.folder)  # a killed run's
             try:
                 tmpfile = os.O_TMPFILE  # AttributeError: not Linux
-                fd = os.open(".", tmpfile | os.O_WRONLY, 0o666, dir_fd=self.folder)
+                fd = os.open(".", tmpfile | os.O_WRONLY, 0o600, dir_fd=self.folder)
                 self.named = False
             except (AttributeError, OSError):  # not on this file system either
                 flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-                fd = os.open(self.side.name, flags, 0o666, dir_fd=self.folder)
+                fd = os.open(self.side.name, flags, 0o600, dir_fd=self.folder)
                 self.named = True
+            os.fchmod(fd, 0o600)  # who is whom: its owner's only, whatever the umask
             self.handle: BinaryIO = os.fdopen(fd, "wb")
         except BaseException:
             os.close(self.folder)

@@ -18,6 +18,7 @@ from membergraph.auth import Caller
 from membergraph.cli_checks import require_out_apart, require_out_folder
 from membergraph.cli_options import SourcesOpt, StoreDataOpt, StoreOpt
 from membergraph.json_out import dumps
+from membergraph.private_files import write_private
 from membergraph.settings import Settings
 
 __all__ = ["privacy_app"]
@@ -96,7 +97,7 @@ def export(
     if out is None:
         sys.stdout.buffer.write(body)
     else:
-        out.write_bytes(body)
+        write_private(out, body)  # her whole record: its owner's only
         err.print(f"wrote {out}")
 
 

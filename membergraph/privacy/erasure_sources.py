@@ -4,7 +4,9 @@ Her records' lines go from each source (a purchase stays for the books without w
 identifies the buyer; a source read over HTTP is asked on the feed instead); then her lines
 in records she shares with someone else (a family computer's visitor), the lines kept for no
 one that name her e-mail or phone (a till that typed it into the card field), and the folder
-the embedded store was loaded from, rewritten without them.
+the embedded store was loaded from, rewritten without them. A file (a file source, that
+folder) also loses every line that fails validation and names her (``lines_invalid``): no
+load took it, so no store holds it, but the file still would.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint
 from membergraph.gateway_parts import Gateway
 from membergraph.privacy import Privacy
+from membergraph.privacy.her_values import HerValues
 from membergraph.privacy.naming import line_ids, lines_beyond
 from membergraph.privacy.port import Erasure, PrivacyRequest
 from membergraph.privacy.sources import (
@@ -47,10 +51,17 @@ class SourcesStep:
             return
         owners = subject.owners()
         pseudonym = self.privacy.suppressor.pseudonym
+        her = HerValues(
+            subject.suppress, subject.named_by, subject.names, self.privacy.suppressor.region
+        )
         for name, connector in self.gateway.sources.items():
-            if not owners.get(name):
+            # A file may hold her in lines no load took (failing validation): read for her.
+            if not owners.get(name) and not isinstance(connector, FileConnector):
                 continue
-            erased = await erase_source(connector, owners[name], pseudonym)
+            erased = await erase_source(connector, owners.get(name, set()), pseudonym, her)
+            _count_invalid(request, erased.invalid)
+            if not (erased.lines or erased.invalid or owners.get(name)):
+                continue
             if erased.forwarded and name.value not in request.forwarded:
                 request.forwarded.append(name.value)  # asked on the feed, after the identity
             request.sources.setdefault(name.value, "requested" if erased.forwarded else "deleted")
@@ -91,13 +102,14 @@ class SourcesStep:
             )
         for name, ids in nobodys.items():
             shared[name] = [*shared.get(name, []), *ids]
-        await self._compact_folder(request, owners, shared)
+        await self._compact_folder(request, owners, shared, her)
 
     async def _compact_folder(
         self,
         request: PrivacyRequest,
         owners: dict[SourceName, set[str]],
         shared: dict[SourceName, list[str]],
+        her: HerValues,
     ) -> None:
         folder = self.folder
         if folder is None or not folder.is_dir():
@@ -118,9 +130,17 @@ class SourcesStep:
         # what changed, her lines gone.
         held = await table.meta("folder") if table is not None else None
         loaded = held is not None and held == await asyncio.to_thread(folder_fingerprint, folder)
-        removed, fingerprint = await compact_folder(
-            folder, owners, owner_of, suppressor.pseudonym, suppressor.region, ids
+        erased, fingerprint = await compact_folder(
+            folder, owners, owner_of, suppressor.pseudonym, suppressor.region, ids, her
         )
-        request.counts["lines_folder"] = request.counts.get("lines_folder", 0) + removed
+        request.counts["lines_folder"] = request.counts.get("lines_folder", 0) + len(erased.lines)
+        _count_invalid(request, erased.invalid)
         if table is not None and loaded:
             await table.set_meta("folder", fingerprint)
+
+
+def _count_invalid(request: PrivacyRequest, invalid: int) -> None:
+    """Lines that failed validation and named her, removed (another person's broken line
+    naming her value goes too: it cannot be told from hers)."""
+    if invalid:
+        request.counts["lines_invalid"] = request.counts.get("lines_invalid", 0) + invalid

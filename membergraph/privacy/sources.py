@@ -1,33 +1,27 @@
 """Erasing a person's lines where the sources live: the SQLite source table, MongoDB
 collections, JSON Lines files. A source the gateway does not own (an HTTP API) cannot be
-erased from here: the erasure asks it on the change feed.
-
-A purchase stays for the books: its amount, date, status, store and items are kept in a
-copy under a new line id (a keyed pseudonym of the old one, so a retried erasure writes the
-same copy), without the card, the e-mail, or any field the model does not know.
+erased from here: the erasure asks it on the change feed. A purchase stays for the books
+(:mod:`.books`); JSON Lines files are rewritten by :mod:`.file_lines`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence, Set
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.base import Connector
-from membergraph.connectors.files import FileConnector, folder_lock
-from membergraph.connectors.lines import NOBODY, bom_length
-from membergraph.connectors.models import SourceName, Transaction, device_part
-from membergraph.connectors.sources import SOURCES
-from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint
+from membergraph.connectors.files import FileConnector
+from membergraph.connectors.lines import NOBODY
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sqlite import SqliteSource
 from membergraph.connectors.sqlite_rows import render
-from membergraph.identity.line_records import transaction_record
+from membergraph.privacy.books import Erased, Pseudonym, books_copy
+from membergraph.privacy.books import kept_copy as _kept
+from membergraph.privacy.file_lines import compact_file, compact_folder
+from membergraph.privacy.her_values import HerValues
 from membergraph.sqlite_tx import immediate
 
 __all__ = [
@@ -38,40 +32,6 @@ __all__ = [
     "erase_lines",
     "erase_source",
 ]
-
-_BOOKS = ("channel", "store_id", "occurred_at", "amount_cents", "currency", "status")
-_ITEM = ("sku", "category", "quantity", "unit_price_cents")
-
-Pseudonym = Callable[[str], str]
-
-
-@dataclass(slots=True)
-class Erased:
-    """What an erasure did to one source."""
-
-    lines: list[str] = field(default_factory=list)  # ids of the lines removed
-    kept_for_books: int = 0
-    forwarded: bool = False  # not owned: asked on the change feed
-
-
-def books_copy(line: Transaction, pseudonym: Pseudonym) -> Transaction:
-    """A purchase as the books need it: nothing that identifies the buyer."""
-    data = line.model_dump(mode="json", include=set(_BOOKS))
-    data["items"] = [{k: getattr(item, k) for k in _ITEM} for item in line.items]
-    data["transaction_id"] = pseudonym(line.transaction_id)
-    data["anonymised"] = True  # a line of its own kind: every load keeps it, nobody's
-    if line.updated_at is not None:
-        data["updated_at"] = line.updated_at.isoformat()
-    return Transaction.model_validate(data)
-
-
-def _kept(source: SourceName, body: bytes, pseudonym: Pseudonym) -> Transaction | None:
-    if source is not SourceName.TRANSACTIONS:
-        return None
-    try:
-        return books_copy(Transaction.model_validate_json(body), pseudonym)
-    except ValidationError:
-        return None
 
 
 def _erase_rows(
@@ -131,8 +91,15 @@ async def _erase_mongo(
     return erased
 
 
-async def erase_source(connector: Connector[Any], owners: Set[str], pseudonym: Pseudonym) -> Erased:
-    """Remove the lines ``owners`` own from one source (keeping purchases for the books)."""
+async def erase_source(
+    connector: Connector[Any],
+    owners: Set[str],
+    pseudonym: Pseudonym,
+    her: HerValues | None = None,
+) -> Erased:
+    """Remove the lines ``owners`` own from one source (keeping purchases for the books);
+    from a file, given ``her``, the lines that fail validation and name her too (a store
+    holds none: a load refuses them)."""
     wanted = sorted(owners)
     if isinstance(connector, SqliteSource):
         erased = await connector.lines.run(_erase_rows, connector.source, wanted, pseudonym)
@@ -141,8 +108,14 @@ async def erase_source(connector: Connector[Any], owners: Set[str], pseudonym: P
         return erased
     if isinstance(connector, FileConnector):
         return await connector.rewrite(
-            lambda: _compact_file(
-                connector.path, connector.source, owners, connector.owner, pseudonym
+            lambda: compact_file(
+                connector.path,
+                connector.source,
+                owners,
+                connector.owner,
+                pseudonym,
+                ids=frozenset(),
+                her=her,
             )
         )
     from membergraph.connectors.mongodb import MongoSource
@@ -193,7 +166,7 @@ async def erase_lines(
         return Erased(lines=wanted, kept_for_books=kept)
     if isinstance(connector, FileConnector):
         rewritten = await connector.rewrite(
-            lambda: _compact_file(
+            lambda: compact_file(
                 connector.path,
                 connector.source,
                 set(),
@@ -209,143 +182,3 @@ async def erase_lines(
     if not isinstance(connector, MongoSource):
         return Erased(forwarded=True)  # read over HTTP: not ours to erase
     return await _erase_mongo(connector, {"_id": {"$in": wanted}}, pseudonym)
-
-
-def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:
-    """A cheap test that a raw line may belong to one of ``owners`` (no false negative): a
-    contact, visitor or call names its owner (a visitor its device's part), perhaps escaped; a
-    purchase's owner is its card or e-mail normalized, worked out from the decoded fields
-    alone."""
-    if source is not SourceName.TRANSACTIONS:
-        # A login's or an e-mail's record on a device is keyed by both: the line names the
-        # device.
-        named = {device_part(owner) for owner in owners}
-        return _names_any(named)
-
-    def purchase(raw: bytes) -> bool:
-        try:
-            fields = orjson.loads(raw)
-            found = transaction_record(
-                fields.get("loyalty_id"), fields.get("email"), fields.get("channel"), region
-            )
-        except Exception:  # anything odd: let the model decide
-            return True
-        return found is not None and found[0] in owners
-
-    return purchase
-
-
-def _names_any(values: Set[str]) -> Callable[[bytes], bool]:
-    """A cheap test that a raw line may hold one of ``values`` as a JSON string (no false
-    negative): written as this module writes it, or with any escape at all (Python's
-    ``json.dumps`` writes ``Zo\\u00eb``, PHP's ``C\\/1``), which the model then decides."""
-    needles = [orjson.dumps(value) for value in values]
-    if not needles:
-        return lambda raw: False
-    return lambda raw: b"\\" in raw or any(needle in raw for needle in needles)
-
-
-def _compact_file(
-    path: Path,
-    source: SourceName,
-    owners: Set[str],
-    owner_of: Callable[[BaseModel], str | None],
-    pseudonym: Pseudonym,
-    region: str = "US",
-    ids: Set[str] = frozenset(),
-) -> Erased:
-    """Rewrite a JSON Lines file without the lines ``owners`` own and the lines ``ids``
-    (atomically: a new file written and synced, then renamed over the old one). The caller
-    holds the folder's lock (:func:`~membergraph.connectors.files.folder_lock`)."""
-    erased = Erased()
-    if not path.exists() or not (owners or ids):
-        return erased
-    spec = SOURCES[source]
-    owned = _candidate(source, owners, region)
-    named = _names_any(ids)
-    kept: list[bytes] = []
-    text = path.read_bytes()
-    for raw in text[bom_length(text) :].splitlines():  # the mark is not kept: it says nothing
-        if not (owned(raw) or named(raw)):
-            kept.append(raw)  # most lines: not theirs, seen without validating them
-            continue
-        try:
-            line = spec.model.model_validate_json(raw)
-        except ValidationError:
-            kept.append(raw)
-            continue
-        line_id = str(getattr(line, spec.id_field))
-        if owner_of(line) not in owners and line_id not in ids:
-            kept.append(raw)
-            continue
-        erased.lines.append(line_id)
-        copy = _kept(source, raw, pseudonym)
-        if copy is not None:
-            kept.append(render(copy))
-            erased.kept_for_books += 1
-    if not erased.lines:
-        return erased
-    fresh = path.with_name(path.name + ".erasing")
-    with fresh.open("wb") as handle:
-        handle.write(b"".join(line + b"\n" for line in kept))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(fresh, path)
-    return erased
-
-
-async def compact_folder(  # noqa: PLR0917
-    folder: Path,
-    owners: Mapping[SourceName, Set[str]],
-    owner_of: Mapping[SourceName, Callable[[BaseModel], str | None]],
-    pseudonym: Pseudonym,
-    region: str = "US",
-    ids: Mapping[SourceName, Set[str]] | None = None,
-) -> tuple[int, str]:
-    """Rewrite a data folder's files without the person's lines (those her records own,
-    and ``ids``: hers in records she shares); how many lines went, and the folder's new
-    fingerprint (kept as loaded, so the next start does not load it again)."""
-    removed, gone = 0, set[tuple[str, str]]()
-    for name, spec in SOURCES.items():
-        if owners.get(name) or (ids or {}).get(name):
-
-            def compact(name: SourceName = name, path: Path = folder / spec.file_name) -> Erased:
-                with folder_lock(folder):  # no process appends to it meanwhile
-                    return _compact_file(
-                        path,
-                        name,
-                        owners.get(name, set()),
-                        owner_of[name],
-                        pseudonym,
-                        region,
-                        (ids or {}).get(name, frozenset()),
-                    )
-
-            erased = (await asyncio.to_thread(compact)).lines
-            removed += len(erased)
-            gone.update((name.value, line_id) for line_id in erased)
-    if gone:
-        await asyncio.to_thread(_forget_in_truth, folder / TRUTH_FILE, gone)
-    return removed, await asyncio.to_thread(folder_fingerprint, folder)
-
-
-TRUTH_FILE = "truth.jsonl"  # the demo generator's answer key: which person each line is
-
-
-def _forget_in_truth(path: Path, gone: Set[tuple[str, str]]) -> None:
-    """Drop the erased lines from a demo folder's ``truth.jsonl`` (``{"source", "id",
-    "person"}`` per line): their ids, tied to one person, would outlive her."""
-    if not path.exists():
-        return
-    kept = []
-    for raw in path.read_bytes().splitlines():
-        try:
-            entry = orjson.loads(raw)
-            said = (str(entry["source"]), str(entry["id"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            said = None
-        if said not in gone:
-            kept.append(raw)
-    fresh = path.with_name(path.name + ".erasing")
-    fresh.write_bytes(b"".join(line + b"\n" for line in kept))
-    os.replace(fresh, path)

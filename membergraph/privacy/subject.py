@@ -63,6 +63,11 @@ class Subject:
     """What a stale copy of a row of hers in a file's bytes holds: her records' keys (every
     row of hers names one: a source line its owner, an identifier its record) and her
     identifiers' keys."""
+    named_by: tuple[str, ...] = ()
+    """What names her in a line that fails validation (whose owner no model can say): her
+    records' keys, and her identifiers (placeholders and an agent's typing left out) as
+    given and as matched; with ``names``, her first and last names, and her address."""
+    names: tuple[tuple[str, str], ...] = ()
 
     def owners(self) -> dict[SourceName, set[str]]:
         found: dict[SourceName, set[str]] = {}
@@ -206,6 +211,12 @@ async def read_subject(store: IdentityStore, member_id: str, rules: Rules | None
         (i.kind, i.key) for ref in elsewhere for i in records[ref].identifiers if i.via != "agent"
     }
     suppress -= await _no_ones(store, rules, suppress)
+    named_by = {key for _, key in every} | {key for _, key in suppress}
+    named_by |= {
+        i.value for r in records.values() for i in r.identifiers if (i.kind, i.key) in suppress
+    }
+    named_by |= {r.address for r in records.values() if r.address}
+    names = {(r.first_name, r.last_name) for r in records.values() if r.first_name and r.last_name}
     return Subject(
         member_id,
         tuple(sorted(ids)),
@@ -218,4 +229,6 @@ async def read_subject(store: IdentityStore, member_id: str, rules: Rules | None
         tuple(shared),
         frozenset(theirs),
         _traces(every, records.values()),
+        tuple(sorted(named_by)),
+        tuple(sorted(names)),
     )

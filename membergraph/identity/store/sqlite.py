@@ -49,6 +49,7 @@ from membergraph.identity.store.sqlite_metrics import METRICS_SCHEMA, SqliteMetr
 from membergraph.identity.store.sqlite_schema import SCHEMA
 from membergraph.identity.store.sqlite_write import member_versions
 from membergraph.identity.store.tombstones import any_buried_sqlite
+from membergraph.private_files import create_private
 from membergraph.sqlite_tx import BUSY_SECONDS, OpenedFile, add_columns, immediate, to_wal
 
 __all__ = ["SqliteStore"]
@@ -81,6 +82,7 @@ class SqliteStore(SqliteMemberReads, IdentityStore):
         async with self._mapped("open"):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)  # personal data: its owner's only, -wal and -shm too
             self._db = await aiosqlite.connect(
                 self.path, isolation_level=None, timeout=BUSY_SECONDS
             )

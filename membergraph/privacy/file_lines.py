@@ -1,0 +1,195 @@
+"""Erasing a person's lines from JSON Lines files: a file source's, and the data folder the
+embedded store was loaded from.
+
+A file is rewritten without the lines her records own, the lines ``ids`` names (hers in a
+record she shares, nobody's naming her), and every line that fails validation (or is not
+JSON) and names her (:mod:`.her_values`): no owner can be read from it, so its values are.
+The rewrite is atomic and happens where the file is: through a symbolic link, the file it
+points to is replaced, and keeps its mode and owner (:mod:`membergraph.private_files`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Set
+from pathlib import Path
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from membergraph.connectors.files import folder_lock
+from membergraph.connectors.lines import bom_length, too_big, too_deep, too_long
+from membergraph.connectors.models import SourceName, device_part
+from membergraph.connectors.sources import SOURCES, SourceSpec
+from membergraph.connectors.sqlite import folder_fingerprint
+from membergraph.connectors.sqlite_rows import render
+from membergraph.identity.line_records import transaction_record
+from membergraph.privacy.books import Erased, Pseudonym, broken_copy, kept_copy
+from membergraph.privacy.her_values import HerValues
+from membergraph.private_files import rewrite_file
+
+__all__ = ["TRUTH_FILE", "compact_file", "compact_folder"]
+
+
+def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:
+    """A cheap test that a raw line may belong to one of ``owners`` (no false negative): a
+    contact, visitor or call names its owner (a visitor its device's part), perhaps escaped; a
+    purchase's owner is its card or e-mail normalized, worked out from the decoded fields
+    alone."""
+    if source is not SourceName.TRANSACTIONS:
+        # A login's or an e-mail's record on a device is keyed by both: the line names the
+        # device.
+        named = {device_part(owner) for owner in owners}
+        return _names_any(named)
+
+    def purchase(raw: bytes) -> bool:
+        try:
+            fields = orjson.loads(raw)
+            found = transaction_record(
+                fields.get("loyalty_id"), fields.get("email"), fields.get("channel"), region
+            )
+        except Exception:  # anything odd: let the model decide
+            return True
+        return found is not None and found[0] in owners
+
+    return purchase
+
+
+def _names_any(values: Set[str]) -> Callable[[bytes], bool]:
+    """A cheap test that a raw line may hold one of ``values`` as a JSON string (no false
+    negative): written as this module writes it, or with any escape at all (Python's
+    ``json.dumps`` writes ``Zo\\u00eb``, PHP's ``C\\/1``), which the model then decides."""
+    needles = [orjson.dumps(value) for value in values]
+    if not needles:
+        return lambda raw: False
+    return lambda raw: b"\\" in raw or any(needle in raw for needle in needles)
+
+
+def _read(spec: SourceSpec, raw: bytes) -> tuple[BaseModel | None, bool]:
+    """The line as its model reads it (None: it fails validation, or is no JSON object),
+    and whether a load would take it (no limit or rule across its fields broken either: a
+    line longer than a load takes may still be hers by its owner)."""
+    try:
+        line = spec.model.model_validate_json(raw)
+    except ValidationError:
+        return None, False
+    if too_deep(raw) or too_long(raw) or too_big(raw) is not None:
+        return line, False
+    return line, spec.problem is None or spec.problem(line) is None
+
+
+def compact_file(  # noqa: PLR0913, PLR0917
+    path: Path,
+    source: SourceName,
+    owners: Set[str],
+    owner_of: Callable[[BaseModel], str | None],
+    pseudonym: Pseudonym,
+    region: str = "US",
+    ids: Set[str] = frozenset(),
+    her: HerValues | None = None,
+) -> Erased:
+    """Rewrite a JSON Lines file without the lines ``owners`` own, the lines ``ids``, and,
+    given ``her``, the lines that fail validation and name her (a purchase's copy for the
+    books kept when one validates). The caller holds the folder's lock
+    (:func:`~membergraph.connectors.files.folder_lock`)."""
+    erased = Erased()
+    if not path.exists() or not (owners or ids or her):
+        return erased
+    spec = SOURCES[source]
+    owned = _candidate(source, owners, region)
+    named = _names_any(ids)
+    kept: list[bytes] = []
+    text = path.read_bytes()
+    for raw in text[bom_length(text) :].splitlines():  # the mark is not kept: it says nothing
+        candidate = owned(raw) or named(raw)
+        if not candidate and (her is None or not her.may_name(raw)):
+            kept.append(raw)  # most lines: not theirs, seen without validating them
+            continue
+        line, loadable = _read(spec, raw)
+        if line is not None and candidate:
+            line_id = str(getattr(line, spec.id_field))
+            if owner_of(line) in owners or line_id in ids:
+                erased.lines.append(line_id)
+                copy = kept_copy(source, raw, pseudonym)
+                if copy is not None:
+                    kept.append(render(copy))
+                    erased.kept_for_books += 1
+                continue
+        if loadable or her is None or not raw.strip() or not her.named_in(raw):
+            kept.append(raw)
+            continue
+        erased.invalid += 1
+        try:
+            copy = broken_copy(source, orjson.loads(raw), pseudonym)
+        except orjson.JSONDecodeError:
+            copy = None
+        if copy is not None:
+            kept.append(render(copy))
+            erased.kept_for_books += 1
+    if erased.lines or erased.invalid:
+        rewrite_file(path, b"".join(line + b"\n" for line in kept))
+    return erased
+
+
+async def compact_folder(  # noqa: PLR0913, PLR0917
+    folder: Path,
+    owners: Mapping[SourceName, Set[str]],
+    owner_of: Mapping[SourceName, Callable[[BaseModel], str | None]],
+    pseudonym: Pseudonym,
+    region: str = "US",
+    ids: Mapping[SourceName, Set[str]] | None = None,
+    her: HerValues | None = None,
+) -> tuple[Erased, str]:
+    """Rewrite a data folder's files without the person's lines (those her records own,
+    ``ids``: hers in records she shares, and the lines that fail validation and name her);
+    what went (``lines``, ``invalid``, ``kept_for_books``), and the folder's new fingerprint
+    (kept as loaded, so the next start does not load it again)."""
+    total, gone = Erased(), set[tuple[str, str]]()
+    for name, spec in SOURCES.items():
+        if owners.get(name) or (ids or {}).get(name) or her is not None:
+
+            def compact(name: SourceName = name, path: Path = folder / spec.file_name) -> Erased:
+                with folder_lock(folder):  # no process appends to it meanwhile
+                    return compact_file(
+                        path,
+                        name,
+                        owners.get(name, set()),
+                        owner_of.get(name, _nobody),
+                        pseudonym,
+                        region,
+                        (ids or {}).get(name, frozenset()),
+                        her,
+                    )
+
+            erased = await asyncio.to_thread(compact)
+            total.lines += erased.lines
+            total.invalid += erased.invalid
+            total.kept_for_books += erased.kept_for_books
+            gone.update((name.value, line_id) for line_id in erased.lines)
+    if gone:
+        await asyncio.to_thread(_forget_in_truth, folder / TRUTH_FILE, gone)
+    return total, await asyncio.to_thread(folder_fingerprint, folder)
+
+
+def _nobody(line: BaseModel) -> str | None:
+    return None
+
+
+TRUTH_FILE = "truth.jsonl"  # the demo generator's answer key: which person each line is
+
+
+def _forget_in_truth(path: Path, gone: Set[tuple[str, str]]) -> None:
+    """Drop the erased lines from a demo folder's ``truth.jsonl`` (``{"source", "id",
+    "person"}`` per line): their ids, tied to one person, would outlive her."""
+    if not path.exists():
+        return
+    kept = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            entry = orjson.loads(raw)
+            said = (str(entry["source"]), str(entry["id"]))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            said = None
+        if said not in gone:
+            kept.append(raw)
+    rewrite_file(path, b"".join(line + b"\n" for line in kept))
