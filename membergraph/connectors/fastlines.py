@@ -30,7 +30,7 @@ from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from membergraph.connectors.models import NOT_BOOL
+from membergraph.connectors.models import NOT_BOOL, WHOLE
 
 __all__ = ["FastLineError", "fast_converter", "fast_decoder"]
 
@@ -179,8 +179,8 @@ def _annotated(
             checks.append(item.func)  # type: ignore[arg-type]
         elif isinstance(item, FieldInfo) and item.is_required():  # Field(ge=..., le=...)
             bounds |= _bounds(item.metadata, where)
-        elif item is NOT_BOOL:
-            continue  # msgspec never reads a boolean as a number
+        elif item is NOT_BOOL or item is WHOLE:
+            continue  # msgspec never reads a boolean, nor any text, as a number
         elif type(item) in _BOUNDS:
             bounds |= _bounds([item], where)
         else:

@@ -130,6 +130,18 @@ def _no_bool(value: object) -> object:
         # Python's int() reads "1_000" as 1000; no export writes a number so, and a GraphQL
         # argument refuses it: a line does too, rather than guess.
         raise ValueError(f"{value!r} is no number: write its digits alone, without '_'")
+    return value
+
+
+def _whole(value: object) -> object:
+    _no_bool(value)
+    if isinstance(value, str) and "." in value:
+        # Lax reading took "1.00" for 1: an amount in currency units read as 1 cent (user30).
+        # A whole number written as text has no decimal point; as a JSON number, 12.0 is 12.
+        raise ValueError(
+            f"{value!r} is text with a decimal point: a count or an amount in cents is a whole"
+            " number (1.00 in currency units is 100 cents)"
+        )
     if isinstance(value, float) and value.is_integer() and abs(value) > MAX_INT:
         # Written with an exponent (1e20): out of range, said as the range. Left to pydantic,
         # it was "Unable to parse input string as an integer, exceeded maximum size".
@@ -139,12 +151,15 @@ def _no_bool(value: object) -> object:
 
 NOT_BOOL = BeforeValidator(_no_bool)
 """A number field's guard against booleans (msgspec's fast reader refuses them already)."""
+WHOLE = BeforeValidator(_whole)
+"""An integer field's guard: :data:`NOT_BOOL`'s, and no text with a decimal point
+(msgspec's fast reader takes no text for a number at all)."""
 # The bounds before the guard: pydantic then checks them in the int's own (compiled)
 # validator; after a function validator it checks each in a Python call of its own (two
 # more Python calls per number of every line read, for the same answers and errors).
-Count = Annotated[int, Field(ge=0, le=MAX_INT), NOT_BOOL]
+Count = Annotated[int, Field(ge=0, le=MAX_INT), WHOLE]
 """Points, quantities, prices, durations: never negative."""
-SignedCents = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT), NOT_BOOL]
+SignedCents = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT), WHOLE]
 """An amount; negative only where the line's kind says so (:func:`transaction_problem`)."""
 
 

@@ -61,6 +61,20 @@ EVENT = {
         ),
         pytest.param(
             "transactions",
+            {**PURCHASE, "amount_cents": "12.50"},
+            "amount_cents",
+            "100 cents",
+            id="amount-in-currency-units",
+        ),
+        pytest.param(
+            "transactions",
+            {**PURCHASE, "amount_cents": "1.00"},
+            "amount_cents",
+            "text with a decimal point",
+            id="whole-amount-in-currency-units",
+        ),
+        pytest.param(
+            "transactions",
             {**PURCHASE, "items": [{"sku": "S1", "quantity": "1_0"}]},
             "quantity",
             "without '_'",
