@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.connectors.base import SourceConnector
+from membergraph.connectors.reasons import public_reason
 from membergraph.full_start import RESTART_TO_LOAD
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
@@ -22,7 +23,7 @@ from membergraph.identity.reresolve import rules_notice, sources_notice
 from membergraph.identity.rules import Rules
 from membergraph.identity.store import StoreError, StoreUnwritable
 from membergraph.identity.values import VALUE_LABELS
-from membergraph.masking import MASKS, mask_value
+from membergraph.masking import MASKS
 
 __all__ = ["UNANSWERED", "UNWRITABLE", "healthz", "readyz"]
 
@@ -54,6 +55,8 @@ def _public_reasons(counts: dict[str, int], rules: Rules, region: str) -> dict[s
             head, label, value, tail = found.groups()
             if not _nobodys(rules, _KINDS[label], value, region):
                 reason = f"{head}{_masked(label, value)}{tail}"
+        else:  # a value left out, quoted in its reason (``'???' is not a loyalty number``)
+            reason = public_reason(reason)
         public[reason] = public.get(reason, 0) + n
     return public
 
@@ -91,7 +94,7 @@ async def readyz(request: Request) -> Response:
             entry.update(
                 lines=conn.size(),
                 malformed=report.malformed,
-                errors=[mask_value(str(e)) for e in report.errors[:10]],
+                errors=[e.public for e in report.errors[:10]],
                 unattributed=_public_reasons(
                     report.unattributed, gateway.identity.rules, gateway.settings.default_region
                 ),

@@ -77,11 +77,11 @@ class SourceSet:
 
 def _log_report(name: SourceName, report: LoadReport) -> None:
     for error in report.errors[:5]:
-        logger.warning("skipped malformed line %s", error)
+        logger.warning("skipped malformed line %s", error.public)
     if report.malformed:
         logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
     for note in report.notes[:5]:
-        logger.warning("took line %s", note)
+        logger.warning("took line %s", note.public)
     if report.left_out:
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.left_out.items()))
         logger.warning(

@@ -23,6 +23,7 @@ from membergraph.connectors.json_flaws import (
     may_repeat,
     strict_json,
 )
+from membergraph.connectors.reasons import Reason, public_path, public_reason, validation_reason
 from membergraph.connectors.sources import SourceSpec
 
 __all__ = [
@@ -109,6 +110,12 @@ class LineError:
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
 
+    @property
+    def public(self) -> str:
+        """Where and why, without the line's values (:func:`.reasons.public_reason`): what
+        ``/readyz`` and the log say."""
+        return f"{self.where}: {public_reason(self.message)}"
+
 
 Notes = Callable[[BaseModel], list[tuple[str, str]]]
 """What a reader notes of a line it takes: each identifier value left out of it, as its
@@ -149,14 +156,6 @@ class LoadReport:
                 self.notes.append(LineError(where, why))
 
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error["loc"]) or "line"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-
-
 def deeper_than(value: Any, limit: int) -> bool:
     """Whether arrays and objects nest more than ``limit`` levels (a walk, not a recursion)."""
     stack = [(value, 1)] if isinstance(value, dict | list) else []
@@ -189,8 +188,9 @@ def beyond_64_bits(value: Any) -> str | None:
 
 def number_too_big(path: str) -> str:
     """The refusal of a line holding an integer beyond 64 bits at ``path``, as every reader
-    and both bodies of ``POST /ingest`` (JSON Lines, a JSON array) say it."""
-    return f"{path}: {TOO_BIG}"
+    and both bodies of ``POST /ingest`` (JSON Lines, a JSON array) say it; its public form
+    names the line's own keys on the path as ``*``."""
+    return Reason(f"{path}: {TOO_BIG}", f"{public_path(path.split('.'))}: {TOO_BIG}")
 
 
 def exact_json(text: bytes) -> Any:
@@ -342,7 +342,7 @@ def parse_line(
     try:
         line = spec.model.model_validate(raw)
     except ValidationError as exc:
-        return LineError(where, _validation_message(exc))
+        return LineError(where, validation_reason(exc))
     return _owned(spec, line, where, owner)
 
 

@@ -27,6 +27,7 @@ from membergraph.connectors import sqlite_rows as sql
 from membergraph.connectors.base import SourceUnavailable
 from membergraph.connectors.lines import LineError, LoadReport, Owner
 from membergraph.connectors.push_lock import PushLock
+from membergraph.connectors.reasons import Reason, public_reason
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec
 from membergraph.connectors.sqlite_source import HeldLines, SqliteSource
@@ -223,7 +224,9 @@ class SqliteLines:
             "lines": report.lines,
             "accepted": report.accepted,
             "malformed": report.malformed,
-            "errors": [[e.where, e.message] for e in report.errors],
+            # Without the lines' values: /readyz reads them, and asks no credentials.
+            "errors": [[e.where, public_reason(e.message)] for e in report.errors],
+            "public": True,
             "unattributed": report.unattributed,
         }
         await self.set_meta(f"report:{source}", orjson.dumps(said).decode())
@@ -237,6 +240,13 @@ class SqliteLines:
             found["lines"],
             found["accepted"],
             found["malformed"],
-            [LineError(where, message) for where, message in found["errors"]],
+            [LineError(where, _public(message, found)) for where, message in found["errors"]],
             found.get("unattributed", {}),  # stores made before kept none
         )
+
+
+def _public(message: str, report: dict[str, Any]) -> Reason:
+    """A kept report's reason, said as it was kept: without values (a report kept by an
+    earlier release holds each reason whole: its quoted values are masked now)."""
+    said = message if report.get("public") else public_reason(message)
+    return Reason(said, said)

@@ -25,6 +25,7 @@ from membergraph.connectors import sqlite_rows as sql
 from membergraph.connectors.base import Guard, Mark, SourceConnector
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
 from membergraph.connectors.lines import Owner
+from membergraph.connectors.reasons import validation_reason
 from membergraph.connectors.sources import SourceSpec, Taken
 from membergraph.connectors.sqlite_rows import render
 from membergraph.sqlite_tx import immediate
@@ -73,7 +74,9 @@ class SqliteSource(SourceConnector):
         try:
             return self.spec.model.model_validate_json(body)
         except ValidationError as exc:
-            logger.warning("source %s: a stored line no longer validates: %s", self.source, exc)
+            # Said without the line's values (pydantic's own text quotes the input).
+            said = validation_reason(exc).public
+            logger.warning("source %s: a stored line no longer validates: %s", self.source, said)
             return None
 
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
