@@ -1,5 +1,6 @@
 """The probes: ``/healthz`` (the process answers) and ``/readyz`` (the store answers and
-takes writes; each source's lines, malformed lines and lines that identify no one).
+takes writes; each source's lines, malformed lines and lines that identify no one, as the
+store holds them: every process answers the same).
 
 ``/readyz`` asks no credentials: what it says names no server and reveals no member's value.
 """
@@ -13,7 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from membergraph.connectors.base import SourceConnector
+from membergraph.connectors.base import ConnectorError, SourceConnector
+from membergraph.connectors.lines import Held
 from membergraph.connectors.reasons import public_reason
 from membergraph.full_start import RESTART_TO_LOAD
 from membergraph.gateway_parts import Gateway
@@ -75,6 +77,16 @@ def _masked(label: str, value: str) -> str:
     return "***" + value[-4:]  # a card or an id: its last four, as a payment card is shown
 
 
+async def _held(conn: SourceConnector) -> Held | None:
+    """The source's figures as its backend holds them (every process reads the same), or
+    None: the process's own tally (a source read from a file or an API; a backend that does
+    not answer, which the store's check below says)."""
+    try:
+        return await conn.held()
+    except ConnectorError:
+        return None
+
+
 UNANSWERED = "the identity store does not answer"
 UNWRITABLE = (
     "the identity store cannot be written (its disk is full or failing): reads answer, pushes"
@@ -90,9 +102,13 @@ async def readyz(request: Request) -> Response:
     for name, conn in gateway.sources.items():
         entry: dict[str, Any] = {"calls": conn.calls, "circuit": conn.circuit}
         if isinstance(conn, SourceConnector):
-            report = conn.report
+            held = await _held(conn)
+            report = conn.report if held is None or held.report is None else held.report
             entry.update(
-                lines=conn.size(),
+                lines=conn.size() if held is None else held.lines,
+                unattributed_lines=(
+                    sum(report.unattributed.values()) if held is None else held.unattributed
+                ),
                 malformed=report.malformed,
                 errors=[e.public for e in report.errors[:10]],
                 unattributed=_public_reasons(

@@ -28,6 +28,7 @@ from membergraph.connectors.sources import SourceSpec
 
 __all__ = [
     "INVALID_LINE",
+    "Held",
     "MAX_LINE_BYTES",
     "MAX_LINE_DEPTH",
     "NOBODY",
@@ -154,6 +155,17 @@ class LoadReport:
             self.left_out[kind] = self.left_out.get(kind, 0) + 1
             if len(self.notes) < _MAX_REPORTED:
                 self.notes.append(LineError(where, why))
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A source's figures as its backend holds them, the same for every process that reads
+    them (``/readyz``): its lines, those that identify no one (loaded or pushed), and what
+    its last folder load found (None: only the process that read the source knows)."""
+
+    lines: int
+    unattributed: int
+    report: LoadReport | None = None
 
 
 def deeper_than(value: Any, limit: int) -> bool:
