@@ -10,6 +10,7 @@ import codecs
 import json
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "TOO_DEEP",
     "TOO_LONG",
     "Ownership",
+    "REFUSED",
     "beyond_64_bits",
     "bom_length",
     "utf16_refusal",
@@ -118,6 +120,10 @@ class LineError:
         return f"{self.where}: {public_reason(self.message)}"
 
 
+REFUSED: ContextVar[Callable[[LineError], None] | None] = ContextVar("refused", default=None)
+"""Given every malformed line a report refuses, while set (``membergraph load --rejected
+FILE`` writes each one's whole reason there)."""
+
 Notes = Callable[[BaseModel], list[tuple[str, str]]]
 """What a reader notes of a line it takes: each identifier value left out of it, as its
 kind's name (``phone``) and why (``phones[0] left out: 'abc' is not a phone number``)."""
@@ -142,6 +148,8 @@ class LoadReport:
         if error.unattributed:
             self.count_unattributed(error.message)
             return
+        if (keep := REFUSED.get()) is not None:
+            keep(error)  # every one, where a report keeps the first hundred
         self.malformed += 1
         if len(self.errors) < _MAX_REPORTED:
             self.errors.append(error)
