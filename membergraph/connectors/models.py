@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from membergraph.connectors.reasons import HIDDEN, Reason
+from membergraph.connectors.reasons import Reason, unquoted
 
 __all__ = [
     "AccountRef",
@@ -59,7 +59,7 @@ def _utc(value: datetime) -> datetime:
     at = value.replace(tzinfo=UTC) if value.tzinfo is None else value
     if at < EARLIEST or at > datetime.now(UTC) + AHEAD:
         rule = f"is outside {EARLIEST.date().isoformat()} to a day from now"
-        raise ValueError(Reason(f"{at.isoformat()} {rule}", f"{HIDDEN} {rule}"))
+        raise ValueError(unquoted(at.isoformat(), rule))
     return at
 
 
@@ -85,15 +85,12 @@ def _birth_date(value: date) -> date:
     # one: taken, it would weigh as a person's in every comparison and show in her profile.
     if value in PLACEHOLDER_BIRTH_DATES:
         return value
+    born = value.isoformat()
     if value > (datetime.now(UTC) + AHEAD).date():
-        rule = "is in the future: no one is born after today"
-        raise ValueError(Reason(f"{value.isoformat()} {rule}", f"{HIDDEN} {rule}"))
+        raise ValueError(unquoted(born, "is in the future: no one is born after today"))
     if value < EARLIEST.date():
-        rule = (
-            f"is before {EARLIEST.date().isoformat()} (the dummy dates forms put for none,"
-            " 0001-01-01 and 1111-11-11, are taken)"
-        )
-        raise ValueError(Reason(f"{value.isoformat()} {rule}", f"{HIDDEN} {rule}"))
+        rule = "(the dummy dates forms put for none, 0001-01-01 and 1111-11-11, are taken)"
+        raise ValueError(unquoted(born, f"is before {EARLIEST.date().isoformat()} {rule}"))
     return value
 
 
@@ -255,10 +252,8 @@ def transaction_problem(line: Transaction) -> str | None:
     negative amount (a cancelled sale keeps the amount it had); an anonymised purchase
     names no buyer."""
     if line.amount_cents < 0 and line.status != "refunded":
-        return Reason(
-            f"amount_cents: negative ({line.amount_cents}) on a {line.status} transaction",
-            f"amount_cents: negative on a {line.status} transaction",
-        )
+        said = f"amount_cents: negative{{}} on a {line.status} transaction"
+        return Reason(said.format(f" ({line.amount_cents})"), said.format(""))
     if line.anonymised and (line.loyalty_id or line.email):
         return "anonymised: an anonymised purchase carries no loyalty_id and no email"
     return None

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["HIDDEN", "Reason", "public_path", "public_reason", "validation_reason"]
+__all__ = ["HIDDEN", "Reason", "unquoted", "public_path", "public_reason", "validation_reason"]
 
 HIDDEN = "***"
 _QUOTED = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*\"""")
@@ -50,6 +50,11 @@ class Reason(str):
 
     def __reduce__(self) -> tuple[Any, tuple[str, str]]:
         return Reason, (str(self), self.public)
+
+
+def unquoted(value: str, rule: str) -> Reason:
+    """``value rule`` (a date as ISO writes it), its public form ``*** rule``."""
+    return Reason(f"{value} {rule}", f"{HIDDEN} {rule}")
 
 
 def public_reason(text: str) -> str:
