@@ -42,6 +42,7 @@ LINES = [
     ("transactions", {**_SALE, "amount_cents": 2147483648}, "less than or equal to 2147483647"),
     ("web_analytics", {**_EVENT, "properties": {"channel": SECRET}}, "properties.channel: ***"),
     ("web_analytics", {**_EVENT, "properties": {SECRET: {"n": 2**70}}}, "properties.*.*: holds"),
+    ("web_analytics", {**_EVENT, "properties": {SECRET: float("nan")}}, "properties.*: NaN is"),
     ("call_center", {"interaction_id": "I-P9", "started_at": SECRET}, "started_at: Input"),
 ]
 HIDDEN = ("Secret", "Elm", "2999", "4155", "555-0199", "***-3647")
