@@ -154,6 +154,7 @@ def create_app(
             follower.listeners.append(remaking.follow)
             app.state.response_cache.remaker = remaking
         app.state.ingest = IngestService(app.state.gateway)
+        app.state.ingest.counted = telemetry.pushed
         # Lines a killed process stored but did not apply are finished before any answer
         # (on a full disk, once room is made: the store is served as it is meanwhile).
         healed = await heal_unless_full(app.state.ingest.heal)

@@ -43,6 +43,7 @@ from membergraph.identity.rules import load_rules
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.mongo_load import load_screened
 from membergraph.privacy.cli import privacy_app
+from membergraph.rejected_file import rejected_to
 from membergraph.resolve_cli import reresolve, resolve
 from membergraph.serve_banner import Banner, run_announced
 from membergraph.setting_values import STORE_SCHEMES
@@ -282,6 +283,14 @@ def load(
             "MEMBERGRAPH_STORE; default the --to database.",
         ),
     ] = None,
+    rejected: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejected",
+            help="Write every malformed line the load skips to this file (JSON lines: file, "
+            "line, reason with the values it is about; mode 0600). The log says the first 5.",
+        ),
+    ] = None,
 ) -> None:
     """Load a folder of source files into a database (idempotent: loading twice changes nothing).
 
@@ -294,7 +303,8 @@ def load(
     if to.startswith("sqlite:///"):
         settings = command_settings(data=data, store=to, flags={"store": "--to"})
         try:
-            members, seconds = asyncio.run(_prepare(settings))
+            with rejected_to(rejected):
+                members, seconds = asyncio.run(_prepare(settings))
         except (StoreError, ConnectorError) as exc:
             full = out_of_room(exc) is not None  # (each write is whole: nothing half-written)
             err.print(
@@ -314,7 +324,8 @@ def load(
     settings = command_settings(sources=to, store=store, flags={"sources": "--to"})
     store_url = settings.store if "store" in settings.model_fields_set else to
     try:
-        counts = asyncio.run(load_screened(data, to, settings, store_url))
+        with rejected_to(rejected):
+            counts = asyncio.run(load_screened(data, to, settings, store_url))
     except (StoreError, ConnectorError) as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None

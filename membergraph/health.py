@@ -1,5 +1,6 @@
 """The probes: ``/healthz`` (the process answers) and ``/readyz`` (the store answers and
-takes writes; each source's lines, malformed lines and lines that identify no one).
+takes writes; each source's lines, malformed lines and lines that identify no one, as the
+store holds them: every process answers the same).
 
 ``/readyz`` asks no credentials: what it says names no server and reveals no member's value.
 """
@@ -13,7 +14,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from membergraph.connectors.base import SourceConnector
+from membergraph.connectors.base import ConnectorError, SourceConnector
+from membergraph.connectors.lines import Held
+from membergraph.connectors.reasons import public_reason
 from membergraph.full_start import RESTART_TO_LOAD
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
@@ -22,7 +25,7 @@ from membergraph.identity.reresolve import rules_notice, sources_notice
 from membergraph.identity.rules import Rules
 from membergraph.identity.store import StoreError, StoreUnwritable
 from membergraph.identity.values import VALUE_LABELS
-from membergraph.masking import MASKS, mask_value
+from membergraph.masking import MASKS
 
 __all__ = ["UNANSWERED", "UNWRITABLE", "healthz", "readyz"]
 
@@ -54,6 +57,8 @@ def _public_reasons(counts: dict[str, int], rules: Rules, region: str) -> dict[s
             head, label, value, tail = found.groups()
             if not _nobodys(rules, _KINDS[label], value, region):
                 reason = f"{head}{_masked(label, value)}{tail}"
+        else:  # a value left out, quoted in its reason (``'???' is not a loyalty number``)
+            reason = public_reason(reason)
         public[reason] = public.get(reason, 0) + n
     return public
 
@@ -72,6 +77,16 @@ def _masked(label: str, value: str) -> str:
     return "***" + value[-4:]  # a card or an id: its last four, as a payment card is shown
 
 
+async def _held(conn: SourceConnector) -> Held | None:
+    """The source's figures as its backend holds them (every process reads the same), or
+    None: the process's own tally (a source read from a file or an API; a backend that does
+    not answer, which the store's check below says)."""
+    try:
+        return await conn.held()
+    except ConnectorError:
+        return None
+
+
 UNANSWERED = "the identity store does not answer"
 UNWRITABLE = (
     "the identity store cannot be written (its disk is full or failing): reads answer, pushes"
@@ -87,11 +102,15 @@ async def readyz(request: Request) -> Response:
     for name, conn in gateway.sources.items():
         entry: dict[str, Any] = {"calls": conn.calls, "circuit": conn.circuit}
         if isinstance(conn, SourceConnector):
-            report = conn.report
+            held = await _held(conn)
+            report = conn.report if held is None or held.report is None else held.report
             entry.update(
-                lines=conn.size(),
+                lines=conn.size() if held is None else held.lines,
+                unattributed_lines=(
+                    sum(report.unattributed.values()) if held is None else held.unattributed
+                ),
                 malformed=report.malformed,
-                errors=[mask_value(str(e)) for e in report.errors[:10]],
+                errors=[e.public for e in report.errors[:10]],
                 unattributed=_public_reasons(
                     report.unattributed, gateway.identity.rules, gateway.settings.default_region
                 ),

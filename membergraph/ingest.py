@@ -99,6 +99,8 @@ class IngestService(PushFinisher):
         self.steps = steps
         self.large = OneAtATime()
         """The turn of large pushes (:data:`LARGE_PUSH_LINES`): how many wait, how many ran."""
+        self.counted: Callable[[str, Sequence[Mapping[str, Any]]], None] | None = None
+        """Given each push's lines as answered (``/metrics`` counts them by outcome)."""
         """Awaited at each step of a push: ``screened`` (checked against the suppressions,
         nothing stored), ``written`` (stored), ``checked`` (suppressions checked at the
         write): a test holds a push there to interleave it with an erasure."""
@@ -119,9 +121,12 @@ class IngestService(PushFinisher):
         async with self.large.turn() if large else contextlib.nullcontext():
             try:
                 with gc_paused_while():  # (its objects live until it answers: _perf.py)
-                    return await self._push(source, items, into)
+                    pushed = await self._push(source, items, into)
             except IngestRefused as exc:
                 raise for_want_of_room(exc) from exc.__cause__
+        if self.counted is not None:
+            self.counted(source.value, pushed.lines)
+        return pushed
 
     async def _push(
         self, source: SourceName, items: Sequence[Any], into: SourceConnector | None

@@ -18,6 +18,7 @@ from membergraph.privacy.gate import SUPPRESSED_ERROR
 from membergraph.sqlite_room import out_of_room
 
 __all__ = [
+    "OUTCOMES",
     "STORE_UNAVAILABLE",
     "TURN_LINES",
     "IngestRefused",
@@ -31,6 +32,9 @@ __all__ = [
 
 T = TypeVar("T")
 U = TypeVar("U")
+
+OUTCOMES = ("created", "updated", "unchanged", "stale", "rejected", "unattributed", "suppressed")
+"""What a push answers a line (its ``status``)."""
 
 TURN_LINES = 200
 """Lines a push reads (or screens, or answers) between two turns it gives the event loop:

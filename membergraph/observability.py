@@ -14,13 +14,14 @@ scrape, its process gone (:class:`_LiveWorkers`).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import glob
 import itertools
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from prometheus_client import (
@@ -38,6 +39,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from membergraph.auth import caller_of
+from membergraph.connectors.sources import SOURCES
+from membergraph.ingest_answers import OUTCOMES
 from membergraph.metrics_server import serve_metrics
 from membergraph.processes import alive
 
@@ -109,6 +112,15 @@ class Telemetry:
             registry=r,
             multiprocess_mode="livemax",
         )
+        self.pushed_lines = Counter(
+            "membergraph_ingest_lines",
+            "Lines pushed to POST /ingest, by source and by what each was answered (created,"
+            " updated, unchanged, stale, rejected, unattributed, suppressed).",
+            ["source", "outcome"],
+            registry=r,
+        )
+        for source, outcome in itertools.product(SOURCES, OUTCOMES):
+            self.pushed_lines.labels(source.value, outcome)  # (each at 0 until it counts)
         self.live: list[Collector] = []
         """Collectors reading this process's state at scrape time (:meth:`add`)."""
         self.shared: CollectorRegistry | None = None
@@ -140,6 +152,11 @@ class Telemetry:
         self.gateway = gateway
         for conn in gateway.sources.values():
             conn.observe = self.source_call
+
+    def pushed(self, source: str, lines: Sequence[Mapping[str, Any]]) -> None:
+        """Count a push's lines by what each was answered."""
+        for outcome, n in collections.Counter(line["status"] for line in lines).items():
+            self.pushed_lines.labels(source, outcome).inc(n)
 
     def source_call(self, source: str, seconds: float, outcome: str) -> None:
         self.source_seconds.labels(source, outcome).observe(seconds)

@@ -27,6 +27,7 @@ from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.mongodb import MongoSource
 from membergraph.connectors.mongodb_loads import sources_behind
+from membergraph.connectors.reasons import public_reason
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource
 from membergraph.identity.batch import HeldLines, resolve_folder
 from membergraph.identity.load import ownership
@@ -129,7 +130,8 @@ def _no_one(reasons: Mapping[str, int], shown: int = 3) -> str:
     """The lines that identify no one, said by their largest reasons (and how many lines the
     others hold): the file has every line's reason."""
     ranked = sorted(reasons.items(), key=lambda item: -item[1])  # stable: ties as found
-    said = ", ".join(f"{reason} ({n})" for reason, n in ranked[:shown])
+    # Without a value left out (``'???' is not a loyalty number``): the file has each line's.
+    said = ", ".join(f"{public_reason(reason)} ({n})" for reason, n in ranked[:shown])
     if rest := ranked[shown:]:
         said += f" and {len(rest)} other reason(s) ({sum(n for _, n in rest)} line(s))"
     return f"{sum(reasons.values())} line(s) identify no one: {said}"

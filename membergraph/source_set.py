@@ -77,11 +77,19 @@ class SourceSet:
 
 def _log_report(name: SourceName, report: LoadReport) -> None:
     for error in report.errors[:5]:
-        logger.warning("skipped malformed line %s", error)
-    if report.malformed:
+        logger.warning("skipped malformed line %s", error.public)
+    if report.malformed > len(report.errors[:5]):
+        logger.warning(
+            "%s: %d malformed line(s) skipped (the first 5 said above, without their values;"
+            " the first 10 in /readyz; every one with its reason: membergraph load --rejected"
+            " FILE, or the file at each line)",
+            name.value,
+            report.malformed,
+        )
+    elif report.malformed:
         logger.warning("%s: %d malformed line(s) skipped", name.value, report.malformed)
     for note in report.notes[:5]:
-        logger.warning("took line %s", note)
+        logger.warning("took line %s", note.public)
     if report.left_out:
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.left_out.items()))
         logger.warning(

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, final
 
 from pydantic import BaseModel
 
-from membergraph.connectors.lines import NOBODY, LoadReport, Owner, Ownership
+from membergraph.connectors.lines import NOBODY, Held, LoadReport, Owner, Ownership
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import Taken
 
@@ -355,6 +355,11 @@ class SourceConnector(Connector[BaseModel]):
 
     def size(self) -> int | None:
         """How many lines the source holds, if known without asking it."""
+        return None
+
+    async def held(self) -> Held | None:
+        """The backend's own figures, the same for every process (``/readyz``: cheap, a load
+        balancer polls it); None: this process's :meth:`size` and :attr:`report` only."""
         return None
 
 

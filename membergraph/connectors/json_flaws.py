@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from membergraph.connectors.reasons import HIDDEN, Reason, public_path
+
 __all__ = ["FlawedLine", "flaw_of", "flawed_lines", "json_refusal", "may_repeat", "strict_json"]
 
 _ESCAPED = b"\\u003"  # (``\u003a`` is a colon: such a line takes the exact way)
@@ -88,15 +90,20 @@ def flaw_of(value: Any) -> str | None:
         if isinstance(node, dict):
             if isinstance(node, _Repeated):
                 key = f"{path}.{node.repeated}" if path else node.repeated
-                return f"{key}: {_TWICE}"
+                return Reason(f"{key}: {_TWICE}", f"{public_path(key.split('.'))}: {_TWICE}")
             children = [(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()]
         elif isinstance(node, list):
             children = [(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(node)]
         else:
-            if isinstance(node, _Constant):
-                return f"{path or 'line'}: {node} {_NOT_JSON}"
+            # Said without the line's own keys on the path, nor a number's digits (a
+            # reason's public form: /readyz and the log, connectors/reasons.py).
+            shown = public_path(path.split(".")) if path else "line"
+            if isinstance(node, _Constant):  # (NaN, Infinity: JSON's words, no value)
+                return Reason(
+                    f"{path or 'line'}: {node} {_NOT_JSON}", f"{shown}: {node} {_NOT_JSON}"
+                )
             if isinstance(node, _Overflow):
-                return f"{path or 'line'}: {node} {_BEYOND}"
+                return Reason(f"{path or 'line'}: {node} {_BEYOND}", f"{shown}: {HIDDEN} {_BEYOND}")
             continue
         stack.extend(reversed(children))  # the first field is looked at first
     return None

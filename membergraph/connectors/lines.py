@@ -10,6 +10,7 @@ import codecs
 import json
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +24,12 @@ from membergraph.connectors.json_flaws import (
     may_repeat,
     strict_json,
 )
+from membergraph.connectors.reasons import Reason, public_path, public_reason, validation_reason
 from membergraph.connectors.sources import SourceSpec
 
 __all__ = [
     "INVALID_LINE",
+    "Held",
     "MAX_LINE_BYTES",
     "MAX_LINE_DEPTH",
     "NOBODY",
@@ -39,6 +42,7 @@ __all__ = [
     "TOO_DEEP",
     "TOO_LONG",
     "Ownership",
+    "REFUSED",
     "beyond_64_bits",
     "bom_length",
     "utf16_refusal",
@@ -109,6 +113,16 @@ class LineError:
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
 
+    @property
+    def public(self) -> str:
+        """Where and why, without the line's values (:func:`.reasons.public_reason`): what
+        ``/readyz`` and the log say."""
+        return f"{self.where}: {public_reason(self.message)}"
+
+
+REFUSED: ContextVar[Callable[[LineError], None] | None] = ContextVar("refused", default=None)
+"""Given every malformed line a report refuses, while set (``membergraph load --rejected
+FILE`` writes each one's whole reason there)."""
 
 Notes = Callable[[BaseModel], list[tuple[str, str]]]
 """What a reader notes of a line it takes: each identifier value left out of it, as its
@@ -134,6 +148,8 @@ class LoadReport:
         if error.unattributed:
             self.count_unattributed(error.message)
             return
+        if (keep := REFUSED.get()) is not None:
+            keep(error)  # every one, where a report keeps the first hundred
         self.malformed += 1
         if len(self.errors) < _MAX_REPORTED:
             self.errors.append(error)
@@ -149,12 +165,15 @@ class LoadReport:
                 self.notes.append(LineError(where, why))
 
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error["loc"]) or "line"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A source's figures as its backend holds them, the same for every process that reads
+    them (``/readyz``): its lines, those that identify no one (loaded or pushed), and what
+    its last folder load found (None: only the process that read the source knows)."""
+
+    lines: int
+    unattributed: int
+    report: LoadReport | None = None
 
 
 def deeper_than(value: Any, limit: int) -> bool:
@@ -189,8 +208,9 @@ def beyond_64_bits(value: Any) -> str | None:
 
 def number_too_big(path: str) -> str:
     """The refusal of a line holding an integer beyond 64 bits at ``path``, as every reader
-    and both bodies of ``POST /ingest`` (JSON Lines, a JSON array) say it."""
-    return f"{path}: {TOO_BIG}"
+    and both bodies of ``POST /ingest`` (JSON Lines, a JSON array) say it; its public form
+    names the line's own keys on the path as ``*``."""
+    return Reason(f"{path}: {TOO_BIG}", f"{public_path(path.split('.'))}: {TOO_BIG}")
 
 
 def exact_json(text: bytes) -> Any:
@@ -342,7 +362,7 @@ def parse_line(
     try:
         line = spec.model.model_validate(raw)
     except ValidationError as exc:
-        return LineError(where, _validation_message(exc))
+        return LineError(where, validation_reason(exc))
     return _owned(spec, line, where, owner)
 
 

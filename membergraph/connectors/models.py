@@ -14,6 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from membergraph.connectors.reasons import Reason, unquoted
+
 __all__ = [
     "AccountRef",
     "Address",
@@ -56,9 +58,8 @@ def _utc(value: datetime) -> datetime:
     # Sources mix naive and offset timestamps; naive ones are read as UTC so ordering is total.
     at = value.replace(tzinfo=UTC) if value.tzinfo is None else value
     if at < EARLIEST or at > datetime.now(UTC) + AHEAD:
-        raise ValueError(
-            f"{at.isoformat()} is outside {EARLIEST.date().isoformat()} to a day from now"
-        )
+        rule = f"is outside {EARLIEST.date().isoformat()} to a day from now"
+        raise ValueError(unquoted(at.isoformat(), rule))
     return at
 
 
@@ -84,13 +85,12 @@ def _birth_date(value: date) -> date:
     # one: taken, it would weigh as a person's in every comparison and show in her profile.
     if value in PLACEHOLDER_BIRTH_DATES:
         return value
+    born = value.isoformat()
     if value > (datetime.now(UTC) + AHEAD).date():
-        raise ValueError(f"{value.isoformat()} is in the future: no one is born after today")
+        raise ValueError(unquoted(born, "is in the future: no one is born after today"))
     if value < EARLIEST.date():
-        raise ValueError(
-            f"{value.isoformat()} is before {EARLIEST.date().isoformat()} (the dummy dates"
-            " forms put for none, 0001-01-01 and 1111-11-11, are taken)"
-        )
+        rule = "(the dummy dates forms put for none, 0001-01-01 and 1111-11-11, are taken)"
+        raise ValueError(unquoted(born, f"is before {EARLIEST.date().isoformat()} {rule}"))
     return value
 
 
@@ -129,7 +129,7 @@ def _no_bool(value: object) -> object:
     if isinstance(value, str) and "_" in value:
         # Python's int() reads "1_000" as 1000; no export writes a number so, and a GraphQL
         # argument refuses it: a line does too, rather than guess.
-        raise ValueError(f"{value!r} is no number: write its digits alone, without '_'")
+        raise ValueError(f"{value!r} is no number: write its digits alone, without underscores")
     return value
 
 
@@ -252,7 +252,8 @@ def transaction_problem(line: Transaction) -> str | None:
     negative amount (a cancelled sale keeps the amount it had); an anonymised purchase
     names no buyer."""
     if line.amount_cents < 0 and line.status != "refunded":
-        return f"amount_cents: negative ({line.amount_cents}) on a {line.status} transaction"
+        said = f"amount_cents: negative{{}} on a {line.status} transaction"
+        return Reason(said.format(f" ({line.amount_cents})"), said.format(""))
     if line.anonymised and (line.loyalty_id or line.email):
         return "anonymised: an anonymised purchase carries no loyalty_id and no email"
     return None
@@ -301,7 +302,7 @@ def consent_choice(event: WebEvent) -> tuple[str, bool] | None:
     if channel not in CONSENT_CHANNELS:
         raise ValueError(
             f"properties.channel: {said!r} is no channel a consent is given on; a"
-            f" {event.name!r} event names one of email, sms, push, phone"
+            f" {event.name} event names one of email, sms, push, phone"
         )
     if event.name != "Consent Updated":
         return channel, event.name == "Subscribed"
@@ -312,7 +313,7 @@ def consent_choice(event: WebEvent) -> tuple[str, bool] | None:
     if granted is None:
         raise ValueError(
             f"properties.granted: {value!r} is neither a grant nor a withdrawal; a"
-            " 'Consent Updated' event says true or false"
+            " Consent Updated event says true or false"
         )
     return channel, granted
 

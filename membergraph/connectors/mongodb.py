@@ -31,6 +31,7 @@ from membergraph.connectors.base import (
 from membergraph.connectors.fastlines import FastLineError, fast_converter
 from membergraph.connectors.lines import (
     NOBODY,
+    Held,
     LineError,
     Owner,
     parse_line,
@@ -361,6 +362,16 @@ class MongoSource(SourceConnector):
             owners.append((str(doc["_id"]), owner))
         await self.set_owners(owners)
         return len(owners)
+
+    async def held(self) -> Held:
+        """The collection's lines from its metadata (``count_documents({})`` would walk it
+        whole at each probe) and those of no owner by the owner index (a range of it)."""
+        try:
+            lines = int(await self.collection.estimated_document_count())
+            nobodys = int(await self.collection.count_documents({"_owner": NOBODY}))
+        except PyMongoError as exc:
+            raise SourceUnavailable(self.source, f"counting failed: {exc}") from exc
+        return Held(lines, nobodys)
 
     async def take_count(self) -> None:
         """Count the lines held from the collection's metadata (what ``/readyz`` shows; kept

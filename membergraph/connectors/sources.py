@@ -43,6 +43,7 @@ from membergraph.connectors.models import (
     transaction_problem,
     web_event_problem,
 )
+from membergraph.connectors.reasons import Reason
 from membergraph.connectors.text_fields import with_control_check
 
 __all__ = [
@@ -208,9 +209,10 @@ class SourceSpec:
     def taken_elsewhere(self, line_id: str) -> str:
         """Why a second, different version of an immutable line is refused (a push or a
         folder's later line alike)."""
-        return (
-            f"{self.id_field} {line_id} is already taken with other content, and "
-            f"{self.name.value} lines never change: send a new id"
+        rule = f"is already taken with other content, and {self.name.value} lines never change"
+        return Reason(
+            f"{self.id_field} {line_id} {rule}: send a new id",
+            f"{self.id_field}: {rule}: send a new id",
         )
 
 

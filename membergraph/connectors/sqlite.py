@@ -25,8 +25,9 @@ import orjson
 
 from membergraph.connectors import sqlite_rows as sql
 from membergraph.connectors.base import SourceUnavailable
-from membergraph.connectors.lines import LineError, LoadReport, Owner
+from membergraph.connectors.lines import Held, LineError, LoadReport, Owner
 from membergraph.connectors.push_lock import PushLock
+from membergraph.connectors.reasons import Reason, public_reason
 from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec
 from membergraph.connectors.sqlite_source import HeldLines, SqliteSource
@@ -104,6 +105,7 @@ class SqliteLines:
             # Deleted lines are overwritten with zeros (an erased person leaves no bytes).
             await self._db.execute("PRAGMA secure_delete = ON")
             await self._db.executescript(sql.SCHEMA)
+            await self.run(sql.keep_counts)
         except BaseException as exc:
             # Its thread would keep the process alive: a file that is no database, and a
             # Ctrl-C in the middle of opening (a `load` then hung at exit) alike.
@@ -196,10 +198,12 @@ class SqliteLines:
         aside and built once at the end, by sorting (keeping it line by line costs more
         than the lines). A crash before the end leaves it to the next :meth:`open`."""
         await self.run(lambda db: db.execute("DROP INDEX IF EXISTS source_lines_owner"))
+        await self.run(sql.stop_counting)  # (counted once at the end, as the index is built)
         try:
             yield
         finally:
             await self.run(lambda db: db.executescript(sql.SCHEMA))
+            await self.run(sql.keep_counts, True)
 
     async def empty(self) -> bool:
         """No line of any source (one row read, not a count of them all)."""
@@ -208,12 +212,16 @@ class SqliteLines:
 
     async def counts(self) -> dict[str, int]:
         """Lines held per source."""
-        rows = await self.run(
-            lambda db: db.execute(
-                "SELECT source, count(*) FROM source_lines GROUP BY source"
-            ).fetchall()
-        )
-        return {str(source): int(n) for source, n in rows}
+        return {name: held.lines for name, held in (await self.held(list(SOURCES))).items()}
+
+    async def held(self, sources: Sequence[str]) -> dict[str, Held]:
+        """Each source's :class:`Held` figures, as the store keeps them (one trip, a few
+        rows read by key: what ``/readyz`` reads at each probe)."""
+        rows = await self.read(sql.held, [str(s) for s in sources])
+        return {
+            name: Held(lines, nobodys, None if said is None else _kept(orjson.loads(said)))
+            for name, lines, nobodys, said in rows
+        }
 
     async def keep_report(self, source: str, report: LoadReport) -> None:
         """What loading a source's file found (malformed lines with where they are, lines
@@ -223,20 +231,31 @@ class SqliteLines:
             "lines": report.lines,
             "accepted": report.accepted,
             "malformed": report.malformed,
-            "errors": [[e.where, e.message] for e in report.errors],
+            # Without the lines' values: /readyz reads them, and asks no credentials.
+            "errors": [[e.where, public_reason(e.message)] for e in report.errors],
+            "public": True,
             "unattributed": report.unattributed,
         }
         await self.set_meta(f"report:{source}", orjson.dumps(said).decode())
 
     async def report(self, source: str) -> LoadReport:
         said = await self.meta(f"report:{source}")
-        if said is None:
-            return LoadReport()
-        found = orjson.loads(said)
-        return LoadReport(
-            found["lines"],
-            found["accepted"],
-            found["malformed"],
-            [LineError(where, message) for where, message in found["errors"]],
-            found.get("unattributed", {}),  # stores made before kept none
-        )
+        return LoadReport() if said is None else _kept(orjson.loads(said))
+
+
+def _kept(found: dict[str, Any]) -> LoadReport:
+    """A report :meth:`SqliteLines.keep_report` kept."""
+    return LoadReport(
+        found["lines"],
+        found["accepted"],
+        found["malformed"],
+        [LineError(where, _public(message, found)) for where, message in found["errors"]],
+        found.get("unattributed", {}),  # stores made before kept none
+    )
+
+
+def _public(message: str, report: dict[str, Any]) -> Reason:
+    """A kept report's reason, said as it was kept: without values (a report kept by an
+    earlier release holds each reason whole: its quoted values are masked now)."""
+    said = message if report.get("public") else public_reason(message)
+    return Reason(said, said)

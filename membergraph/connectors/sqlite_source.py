@@ -24,7 +24,8 @@ from membergraph._perf import gc_paused
 from membergraph.connectors import sqlite_rows as sql
 from membergraph.connectors.base import Guard, Mark, SourceConnector
 from membergraph.connectors.fastlines import FastLineError, fast_decoder
-from membergraph.connectors.lines import Owner
+from membergraph.connectors.lines import Held, Owner
+from membergraph.connectors.reasons import validation_reason
 from membergraph.connectors.sources import SourceSpec, Taken
 from membergraph.connectors.sqlite_rows import render
 from membergraph.sqlite_tx import immediate
@@ -60,10 +61,13 @@ class SqliteSource(SourceConnector):
     ) -> None:
         super().__init__(spec, owner, timeout)
         self.lines = lines
-        self.count: int | None = None  # lines held, once counted (size())
+        self.count: int | None = None  # lines held at start (size()); held() reads the store's
 
     def size(self) -> int | None:
         return self.count
+
+    async def held(self) -> Held:
+        return (await self.lines.held([self.source.value]))[self.source.value]
 
     def pushing(self) -> contextlib.AbstractAsyncContextManager[None]:
         lock = self.lines.push_lock
@@ -73,7 +77,9 @@ class SqliteSource(SourceConnector):
         try:
             return self.spec.model.model_validate_json(body)
         except ValidationError as exc:
-            logger.warning("source %s: a stored line no longer validates: %s", self.source, exc)
+            # Said without the line's values (pydantic's own text quotes the input).
+            said = validation_reason(exc).public
+            logger.warning("source %s: a stored line no longer validates: %s", self.source, said)
             return None
 
     async def _load_many(self, keys: Sequence[str]) -> Sequence[list[BaseModel]]:
@@ -175,10 +181,7 @@ class SqliteSource(SourceConnector):
                 Taken("suppressed") if n in refused else next(verdicts) for n in range(len(lines))
             ]
 
-        outcomes = await self.lines.run(take)
-        if self.count is not None:
-            self.count += sum(1 for taken in outcomes if taken == "created")
-        return outcomes
+        return await self.lines.run(take)
 
     async def abandoned(self) -> list[tuple[BaseModel, str]]:
         # Under the push lock no other process is pushing: any mark is a push's left over.

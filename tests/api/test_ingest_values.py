@@ -56,7 +56,7 @@ EVENT = {
             "transactions",
             {**PURCHASE, "amount_cents": "1_000"},
             "amount_cents",
-            "without '_'",
+            "without underscores",
             id="underscore-amount",
         ),
         pytest.param(
@@ -77,7 +77,7 @@ EVENT = {
             "transactions",
             {**PURCHASE, "items": [{"sku": "S1", "quantity": "1_0"}]},
             "quantity",
-            "without '_'",
+            "without underscores",
             id="underscore-quantity",
         ),
         pytest.param(

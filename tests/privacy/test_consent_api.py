@@ -284,4 +284,5 @@ def test_load_and_a_start_refuse_a_crm_contact_whose_consent_channel_cannot_be_r
     good = len(crm.read_bytes().splitlines())
     with _serve_with(settings, [bad]) as client:
         ready = client.get("/readyz").json()["sources"]["crm"]
-    assert ready["errors"][-1].startswith(f"crm.jsonl:{good + 1}: consents: 'e-mial'"), ready
+    # (named without the key it names: /readyz quotes no value of a line)
+    assert ready["errors"][-1].startswith(f"crm.jsonl:{good + 1}: consents: *** is no"), ready
