@@ -61,7 +61,14 @@ async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) 
     which is then served as it holds them (None: no folder is read). The demo's made-up
     people are never mixed into someone's own data because ``--data`` was left out."""
     loaded = await lines.meta(FOLDER_PATH)
-    if loaded is not None and not _is_demo(Path(loaded), settings) and not await lines.empty():
+    if loaded is not None and not _is_demo(Path(loaded), settings):
+        if await lines.empty():  # (every line of it malformed: the demo is not put in its place)
+            logger.warning(
+                "the store was loaded from %s and holds no line of it (each was malformed,"
+                " or it had none): served empty, not with the demo; `membergraph load"
+                " --rejected FILE` says why each line was refused",
+                loaded,
+            )
         return None
     demo = await asyncio.to_thread(demo_folder, settings)
     # A first load of another folder stopped part-way (`load` killed, or cut by a full disk)

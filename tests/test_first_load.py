@@ -132,6 +132,23 @@ async def test_a_start_naming_no_folder_serves_a_store_loaded_from_ones_own(
     assert demo > 1
 
 
+async def test_a_store_loaded_from_a_folder_of_malformed_lines_is_served_empty(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a folder of one's own whose every line is malformed, loaded into a store
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "crm.jsonl").write_bytes(b'{"contact_id": "C-1", "emails": "not-a-list"}\n{oops\n')
+    store = f"sqlite:///{tmp_path / 'mine.db'}"
+    cache = tmp_path / "cache"
+    assert (await _start(Settings(data=mine, store=store, cache_dir=cache)))[0] == 0
+    # When it is served with --store and no --data
+    members, _ = await _start(Settings(store=store, cache_dir=cache, demo_members=20))
+    # Then it is served empty, saying why: the demo's made-up people are not put in its place
+    assert members == 0 and not cache.exists()
+    assert "holds no line of it" in caplog.text and "--rejected FILE" in caplog.text
+
+
 @pytest.mark.parametrize(
     "command",
     [
