@@ -11,6 +11,7 @@ from membergraph.connectors.models import (
     Transaction,
     WebEvent,
 )
+from membergraph.identity.engine import Resolution
 from membergraph.identity.line_records import record_of_line
 from membergraph.identity.records import RecordData, RecordKey
 
@@ -141,3 +142,8 @@ def world(*records: RecordData) -> dict[RecordKey, RecordData]:
         else:
             out[record.ref] = record
     return out
+
+
+def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
+    """Whether a resolution put records ``a`` and ``b`` in one member."""
+    return any(a in member and b in member for member in result.components)

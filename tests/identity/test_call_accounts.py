@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
-from tests.identity.builders import call, crm, world
+from tests.identity.builders import call, crm, together, world
 
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
 ACROSS_TOWN = {
@@ -23,10 +22,6 @@ ACROSS_TOWN = {
     "postal_code": "62704",
     "country": "US",
 }
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 # James Schmidt's web contact: born 1989, his phone and e-mail, his card, at HOME. His

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.near_duplicates import NearDuplicates
-from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
-from tests.identity.builders import crm, purchase, world
+from tests.identity.builders import crm, purchase, together, world
 
 SHARED = "rjohnson@outlook.com"  # the father's, given for his son's card too
 SONS = "robert_johnson@gmail.com"
@@ -26,10 +26,6 @@ def orders(card: str, email: str, days: tuple[str, ...], tag: str) -> list[Recor
         purchase(card=card, email=email, channel="online", tid=f"{tag}{n}", at=f"{day}T10:00:00Z")
         for n, day in enumerate(days)
     ]
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in comp and b in comp for comp in result.components)
 
 
 FATHER = ("crm", "C3")

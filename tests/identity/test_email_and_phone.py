@@ -8,20 +8,15 @@ from typing import Any
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
-from tests.identity.builders import crm, world
+from tests.identity.builders import crm, together, world
 
 EMAIL, MOBILE = "jessicamorgan@mail.org", "6475550789"
 HOME = {"line1": "2-1766 King Dr", "city": "Toronto", "postal_code": "M5V 2T6", "country": "CA"}
 FIRST: dict[str, Any] = {"first": "Jessica", "last": "Morgan", "birth": "1956-01-23"}
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in comp and b in comp for comp in result.components)
 
 
 def _off(**near: bool) -> Rules:

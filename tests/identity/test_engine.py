@@ -16,14 +16,10 @@ from membergraph.identity.normalize import IdentifierKind, normalize_phone
 from membergraph.identity.records import RecordData, RecordKey, identifier_key, identifier_of
 from membergraph.identity.rules import Rules
 from membergraph.identity.values import NO_CALLER
-from tests.identity.builders import ADDRESS, call, crm, purchase, visitor, world
+from tests.identity.builders import ADDRESS, call, crm, purchase, together, visitor, world
 
 LANDLINE = "(312) 555-0100"
 HOLD_LINE = "+1 888 410 7700"
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in comp and b in comp for comp in result.components)
 
 
 def conflicts(result: Resolution, kind: str) -> int:

@@ -8,20 +8,15 @@ from typing import Any
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
-from tests.identity.builders import crm, world
+from tests.identity.builders import crm, together, world
 
 HOME = {"line1": "12 Elm St", "city": "Columbus", "postal_code": "43215", "country": "US"}
 PHONE = "6142494399"
 BORN = "1965-09-05"
 OFF = Rules(reenrolments=ReenrolmentRules(garbled_first_names_on_one_value=False))
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 # The first contact: Deborah Murphy, born 1965-09-05, her phone and a card. The second, with

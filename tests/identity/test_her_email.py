@@ -10,22 +10,18 @@ from typing import Any
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.her_email import a_familys_address
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
-from tests.identity.builders import crm, purchase, visitor, world
+from tests.identity.builders import crm, purchase, together, visitor, world
 
 HOME = {"line1": "1792 River Ct", "city": "Springfield", "postal_code": "62150", "country": "US"}
 HERS = "juan_watson@icloud.com"
 ON = Rules(reenrolments=ReenrolmentRules(one_name_on_her_email=True))  # off by default (s281)
 OFF = Rules()
 TYPED_OFF = Rules(reenrolments=ReenrolmentRules(a_name_typed_on_her_email=False))
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 def login(n: int, contact: str) -> RecordData:

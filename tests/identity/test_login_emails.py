@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
-from tests.identity.builders import crm, event, purchase, world
+from tests.identity.builders import crm, event, purchase, together, world
 
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
 ACROSS_TOWN = {
@@ -22,10 +21,6 @@ ACROSS_TOWN = {
     "postal_code": "62704",
     "country": "US",
 }
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 # Luis Wilson's store contact: born 1992, his phone, his card and his address at HOME.

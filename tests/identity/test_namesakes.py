@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
-from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.engine import resolve
+from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
 from membergraph.identity.suggestions import suggest
-from tests.identity.builders import crm, world
+from tests.identity.builders import crm, together, world
 
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
 HOME_AS_TYPED = {**HOME, "line1": "9 Birch Road"}  # one home, written another way
@@ -20,10 +20,6 @@ AWAY = {"line1": "40 Pine Ave", "city": "Dayton", "postal_code": "45402", "count
 EMAIL = "wjohnson@mail.org"  # names either William Johnson
 FATHER_MOBILE, SON_MOBILE, LANDLINE = "4155550171", "4155550172", "4155550100"
 STORE_PHONE, STORE_EMAIL = "2175550199", "orders@corner-store.com"
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in comp and b in comp for comp in result.components)
 
 
 def guests(phone: str | None = None, email: str | None = None) -> list[RecordData]:

@@ -8,19 +8,14 @@ from typing import Any
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
-from tests.identity.builders import crm, world
+from tests.identity.builders import crm, together, world
 
 HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
 LANDLINE = "3135379107"
 OFF = Rules(reenrolments=ReenrolmentRules(own_emails_name_each=False))
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 # The first contact: William Miller, born 1981-09-17, on the landline, william858@, a card.

@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 
 from membergraph.identity.dropped_letters import letter_dropped
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.name_forms import names_swapped
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import NearDuplicates, Rules, load_rules
 from membergraph.identity.typing_slips import finger_slip
-from tests.identity.builders import crm, world
+from tests.identity.builders import crm, together, world
 
 HOME = {"line1": "8698 Lincoln Ct", "city": "Springfield", "postal_code": "58074", "country": "US"}
 NEW_HOME = {"line1": "714 Main Ct", "city": "Dayton", "postal_code": "45402", "country": "US"}
@@ -26,10 +25,6 @@ NO_DROPS = Rules(near_duplicates=NearDuplicates(dropped_letters_born_one=False))
 NO_BIRTHS = Rules(near_duplicates=NearDuplicates(births_outweigh_own_values=False))
 NO_SWAPS = Rules(near_duplicates=NearDuplicates(swapped_names_born_one=False))
 NO_MOVES = Rules(reenrolments=ReenrolmentRules(one_birthday_outweighs_postcodes=False))
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 # The first contact: Patrick Roberts, born 1969-07-02, his mobile, his own e-mail, at HOME.

@@ -11,19 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from membergraph.identity.email_names import names_her
-from membergraph.identity.engine import Resolution, resolve
-from membergraph.identity.records import RecordKey
+from membergraph.identity.engine import resolve
 from membergraph.identity.rules import NearDuplicates, Rules, load_rules
-from tests.identity.builders import crm, purchase, world
+from tests.identity.builders import crm, purchase, together, world
 
 NEAR = NearDuplicates()
 
 FAMILY = "the.millers@mail.org"
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 # Elizabeth Miller, born 1973-06-05, on the family e-mail; a second contact on it.

@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
-from membergraph.identity.engine import Resolution, resolve
+from membergraph.identity.engine import resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
-from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import NearDuplicates, Rules
 from membergraph.identity.suggestions import suggest
-from tests.identity.builders import crm, purchase, world
+from tests.identity.builders import crm, purchase, together, world
 
 RULES = Rules()
 HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
@@ -30,10 +29,6 @@ ACROSS_TOWN = {
 }
 MOBILE = "4155550171"
 NO_POSTCODE = {"line1": "", "city": "", "postal_code": "", "country": "US"}
-
-
-def together(result: Resolution, a: RecordKey, b: RecordKey) -> bool:
-    return any(a in c and b in c for c in result.components)
 
 
 # The first contact: Ann Lee, born 1980-01-01, her mobile and card at HOME, no e-mail.
