@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 
 from membergraph.identity.comparisons import address_level
 from membergraph.identity.dropped_letters import born_one
+from membergraph.identity.her_email import a_familys_address
 from membergraph.identity.name_forms import first_name_core
 from membergraph.identity.near_duplicates import NearDuplicates, Signature
 from membergraph.identity.normalize import IdentifierKind, fold_name
@@ -79,7 +80,32 @@ def near_duplicates(
             and not (her_email is not None and her_email(a, b))
         )
         and not seen_as_a_child(records[a], records[b], records, rules.undated_duplicates_least_age)
+        and not (
+            kind is IdentifierKind.EMAIL
+            and rules.familys_address_undated_apart
+            and _a_familys_undated(value, records[a], records[b], sig_a, sig_b, near, status)
+        )
     ]
+
+
+def _a_familys_undated(
+    value: str,
+    a: RecordData,
+    b: RecordData,
+    sig_a: Signature,
+    sig_b: Signature,
+    near: NearDuplicates,
+    status: Mapping[ValueKey, str],
+) -> bool:
+    """Whether two contacts on ``value`` are a family's two people, not one entered twice:
+    the address is a family's, a birth date is left out, the first names are not written
+    alike and no phone is shared (``Rules.familys_address_undated_apart``)."""
+    return (
+        near.birth_said(sig_a[2], sig_b[2]) == "left_out"
+        and fold_name(sig_a[0] or "") != fold_name(sig_b[0] or "")
+        and not _a_phone_shared(a, b, status)
+        and any(a_familys_address(value, r.last_name or "") for r in (a, b))
+    )
 
 
 def one_if_email_and_phone(near: NearDuplicates, a: Signature, b: Signature) -> bool:

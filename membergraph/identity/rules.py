@@ -189,6 +189,10 @@ class Rules(BaseModel):
             with a birth date and one without, are no near duplicates when the undated one
             was first seen before the dated one's holder was this old (12; a father's contact
             and his namesake son's, :mod:`~membergraph.identity.seen_as_a_child`). 0: off.
+        familys_address_undated_apart: two contacts of close names on a family's address
+            (``thejohnsons12@``, :func:`~membergraph.identity.her_email.a_familys_address`),
+            a birth date left out, first names not written alike and no phone shared, are
+            no near duplicates: Chris Johnson (1945) and his son Christopher, undated.
         card_emails_name_slips: a word of a card holder's name is found in an e-mail given
             with her card with one slip (:mod:`~membergraph.identity.name_slips`), when
             reading whether the address is hers or a guest's.
@@ -271,6 +275,7 @@ class Rules(BaseModel):
     card_addresses_keep_dots: bool = True
     counter_orders_are_the_buyers: bool = True
     undated_duplicates_least_age: int = Field(default=12, ge=0, le=120)
+    familys_address_undated_apart: bool = True
     shared_emails_of_one_member: bool = True
     shared_emails_of_users: bool = True
     emails_she_never_orders_with: bool = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -86,10 +87,18 @@ def _points(member: dict[str, object] | None) -> int:
 
 
 def demo_emails(source: Path, count: int) -> list[str]:
-    """The first ``count`` e-mails of the demo's CRM contacts, as lookups write them."""
+    """The first ``count`` e-mails of the demo's CRM contacts, as lookups write them, each
+    one member's alone: on one contact, and given with no card's purchase (a family's
+    address, or a parent's on a young adult's card's web orders, is two members' alike and
+    answers ``AMBIGUOUS_IDENTIFIER``)."""
     lines = (source / "crm.jsonl").read_bytes().splitlines()
-    found = [orjson.loads(line)["emails"] for line in lines]
-    return [emails[0].strip().lower() for emails in found if emails][:count]
+    found = [[e.strip().lower() for e in orjson.loads(line)["emails"]] for line in lines]
+    carried = Counter(email for emails in found for email in set(emails))
+    for line in (source / "transactions.jsonl").read_bytes().splitlines():
+        sale = orjson.loads(line)
+        if sale.get("loyalty_id") and sale.get("email"):
+            carried[sale["email"].strip().lower()] += 1
+    return [emails[0] for emails in found if emails and carried[emails[0]] == 1][:count]
 
 
 @pytest.fixture
