@@ -46,7 +46,13 @@ from membergraph.demo.call_center import calls_lines, relatives_calls
 from membergraph.demo.crm import crm_lines
 from membergraph.demo.generations import name_sons_after_fathers
 from membergraph.demo.parents_address import parents_address_orders
-from membergraph.demo.people import Generator, Person, Writer
+from membergraph.demo.people import (
+    Generator,
+    Person,
+    Writer,
+    a_generation_older,
+    eldest_with_email,
+)
 from membergraph.demo.profiles import PROFILES, ProfileName
 from membergraph.demo.showcase import showcase_lines
 from membergraph.demo.transactions import shift_days, transactions_lines
@@ -104,14 +110,12 @@ def _elders_emails(gen: Generator, households: dict[int, list[Person]]) -> None:
     if rate <= 0:
         return
     for members_ in households.values():
-        elders = sorted((p for p in members_ if p.email), key=lambda p: p.birth)
-        if not elders:
+        eldest, renamed = eldest_with_email(members_), False
+        if eldest is None:
             continue
-        eldest, renamed = elders[0], False
         for person in members_:
             young = person.birth.year >= NOW.year - 25 and person.in_crm
-            elder = eldest.birth.year <= person.birth.year - 18
-            if young and elder and gen.seventh.random() < rate:
+            if young and a_generation_older(eldest, person) and gen.seventh.random() < rate:
                 if not renamed and eldest.email and eldest.first != person.first:
                     renamed = True
                     if gen.thirteenth.random() < gen.profile.elder_email_first_name:

@@ -3,7 +3,9 @@ shows and the account references agents type, slips included."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from random import Random
 
 from membergraph.demo.people import Generator, Person, Writer, happens
 from membergraph.demo.vocabulary import HOLD_LINE, NOW, PHONE_PLACEHOLDERS, REASONS
@@ -70,19 +72,33 @@ def calls_lines(
                 typed = typed[:at] + typed[at + 1] + typed[at] + typed[at + 2 :]
             ref = {"kind": "email", "value": typed}
         iid = gen.uid("I", 9)
-        line = {
-            "interaction_id": iid,
-            "caller_phone": _caller(gen, phone),
-            "account_ref": ref,
-            "agent_id": f"agent-{rng.randrange(1, 30)}",
-            "started_at": gen.when(),
-            "duration_s": rng.randrange(30, 1800),
-            "reason": rng.choice(REASONS),
-            "sentiment": round(rng.uniform(-1, 1), 2),
-            "resolved": rng.random() < 0.8,
-            "notes": None,
-        }
+        line = _call_line(rng, iid, _caller(gen, phone), ref, gen.when)
         w.write("call_center", line, iid, p.id)
+
+
+def _call_line(
+    rng: Random,
+    iid: str,
+    phone: str | None,
+    ref: dict[str, str] | None,
+    when: Callable[[], str] | str,
+) -> dict[str, object]:
+    """One call's line; the agent is drawn before the moment, as every stream always drew
+    them (``when`` may draw from the same stream: the demo's data stays byte for byte)."""
+    agent = f"agent-{rng.randrange(1, 30)}"
+    started_at = when if isinstance(when, str) else when()
+    return {
+        "interaction_id": iid,
+        "caller_phone": phone,
+        "account_ref": ref,
+        "agent_id": agent,
+        "started_at": started_at,
+        "duration_s": rng.randrange(30, 1800),
+        "reason": rng.choice(REASONS),
+        "sentiment": round(rng.uniform(-1, 1), 2),
+        "resolved": rng.random() < 0.8,
+        "notes": None,
+    }
 
 
 def relatives_calls(
@@ -109,16 +125,6 @@ def relatives_calls(
                 ref = {"kind": "crm_id", "value": stream.choice(p.contacts)}
             iid = f"I{stream.randrange(10**8, 10**9)}r{stream.randrange(16**6):06x}"
             moment = NOW - timedelta(seconds=stream.randrange(730 * 86400))
-            line = {
-                "interaction_id": iid,
-                "caller_phone": phone,
-                "account_ref": ref,
-                "agent_id": f"agent-{stream.randrange(1, 30)}",
-                "started_at": moment.isoformat().replace("+00:00", "Z"),
-                "duration_s": stream.randrange(30, 1800),
-                "reason": stream.choice(REASONS),
-                "sentiment": round(stream.uniform(-1, 1), 2),
-                "resolved": stream.random() < 0.8,
-                "notes": None,
-            }
+            stamp = moment.isoformat().replace("+00:00", "Z")
+            line = _call_line(stream, iid, phone, ref, stamp)
             w.write("call_center", line, iid, p.id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from membergraph.demo.people import a_generation_older, eldest_with_email
 from membergraph.demo.vocabulary import CATEGORIES, NOW
 
 if TYPE_CHECKING:
@@ -28,13 +29,12 @@ def parents_address_orders(gen: Generator, w: Writer, households: dict[int, list
     if rate <= 0:
         return
     for members_ in households.values():
-        elders = sorted((p for p in members_ if p.email), key=lambda p: p.birth)
-        if not elders:
+        eldest = eldest_with_email(members_)
+        if eldest is None:
             continue
-        eldest = elders[0]
         for person in members_:
             young = person.birth.year >= NOW.year - 25 and person.card is not None
-            if not young or eldest.birth.year > person.birth.year - 18:
+            if not young or not a_generation_older(eldest, person):
                 continue
             if rng.random() >= rate:
                 continue

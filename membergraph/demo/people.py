@@ -43,6 +43,17 @@ def happens(stream: random.Random, rate: float) -> bool:
     return rate > 0 and stream.random() < rate
 
 
+def eldest_with_email(members: list[Person]) -> Person | None:
+    """A household's oldest member with an e-mail of her own (the first one born, on a tie
+    the first listed), or None: whose address a young member's lines may carry."""
+    return min((p for p in members if p.email), key=lambda p: p.birth, default=None)
+
+
+def a_generation_older(elder: Person, person: Person) -> bool:
+    """Whether ``elder`` was born at least 18 years before ``person`` (a parent, say)."""
+    return elder.birth.year <= person.birth.year - 18
+
+
 def _renamed(email: str | None, was: str, now: str) -> str | None:
     """A person's e-mail made before she was renamed, naming her as she is now: it starts
     with her first name or its initial (no draw: the rest of a seed's data stays as it

@@ -16,6 +16,15 @@ from membergraph.identity.line_records import record_of_line
 from membergraph.identity.records import RecordData, RecordKey
 
 ADDRESS = {"line1": "1 Oak St", "city": "Springfield", "postal_code": "62701", "country": "US"}
+# A household's home, and a street across the same town (another postcode): where a
+# person moves, or where a relative lives.
+HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
+ACROSS_TOWN = {
+    "line1": "8585 Valley St",
+    "city": "Springfield",
+    "postal_code": "62704",
+    "country": "US",
+}
 
 
 def crm(

@@ -13,15 +13,7 @@ import pytest
 from membergraph.identity.engine import resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.rules import Rules
-from tests.identity.builders import call, crm, together, world
-
-HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
-ACROSS_TOWN = {
-    "line1": "8585 Valley St",
-    "city": "Springfield",
-    "postal_code": "62704",
-    "country": "US",
-}
+from tests.identity.builders import ACROSS_TOWN, HOME, call, crm, together, world
 
 
 # James Schmidt's web contact: born 1989, his phone and e-mail, his card, at HOME. His

@@ -12,15 +12,7 @@ import pytest
 from membergraph.identity.engine import resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.rules import Rules
-from tests.identity.builders import crm, event, purchase, together, world
-
-HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
-ACROSS_TOWN = {
-    "line1": "8585 Valley St",
-    "city": "Springfield",
-    "postal_code": "62704",
-    "country": "US",
-}
+from tests.identity.builders import ACROSS_TOWN, HOME, crm, event, purchase, together, world
 
 
 # Luis Wilson's store contact: born 1992, his phone, his card and his address at HOME.

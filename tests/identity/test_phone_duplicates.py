@@ -11,21 +11,14 @@ from membergraph.identity.engine import resolve
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.rules import NearDuplicates, Rules
 from membergraph.identity.suggestions import suggest
-from tests.identity.builders import crm, purchase, together, world
+from tests.identity.builders import ACROSS_TOWN, HOME, crm, purchase, together, world
 
 RULES = Rules()
-HOME = {"line1": "9 Birch Rd", "city": "Springfield", "postal_code": "62701", "country": "US"}
 HOME_CA = {
     "line1": "496 Franklin Road",
     "city": "Orillia",
     "postal_code": "L0M 6C5",
     "country": "CA",
-}
-ACROSS_TOWN = {
-    "line1": "8585 Valley St",
-    "city": "Springfield",
-    "postal_code": "62704",
-    "country": "US",
 }
 MOBILE = "4155550171"
 NO_POSTCODE = {"line1": "", "city": "", "postal_code": "", "country": "US"}
