@@ -27,7 +27,15 @@ import orjson
 
 from membergraph.connectors.reasons import HIDDEN, Reason, public_path
 
-__all__ = ["FlawedLine", "flaw_of", "flawed_lines", "json_refusal", "may_repeat", "strict_json"]
+__all__ = [
+    "FlawedLine",
+    "flaw_of",
+    "flawed_lines",
+    "json_refusal",
+    "may_repeat",
+    "not_finite",
+    "strict_json",
+]
 
 _ESCAPED = b"\\u003"  # (``\u003a`` is a colon: such a line takes the exact way)
 _TWICE = "named twice in one object (a key comes once: which value to take is no guess to make)"
@@ -81,6 +89,16 @@ def strict_json(text: bytes | str) -> Any:
     return json.loads(text, object_pairs_hook=_pairs, parse_constant=_Constant, parse_float=_float)
 
 
+def not_finite(path: str, number: float | str) -> str:
+    """The refusal of a line holding ``number``, not finite, at ``path`` (``"line"``: the
+    line itself): JSON text's ``NaN`` (a word), or a MongoDB document's (a float: BSON holds
+    one, JSON none)."""
+    word = number if isinstance(number, str) else "NaN" if math.isnan(number) else "Infinity"
+    word = "-Infinity" if isinstance(number, float) and number < 0 else word
+    shown = public_path(path.split(".")) if path != "line" else path
+    return Reason(f"{path}: {word} {_NOT_JSON}", f"{shown}: {word} {_NOT_JSON}")
+
+
 def flaw_of(value: Any) -> str | None:
     """What is wrong with a value :func:`strict_json` decoded, naming where (the first, in
     field order): ``amount: NaN is not JSON ...``; None: nothing."""
@@ -99,9 +117,7 @@ def flaw_of(value: Any) -> str | None:
             # reason's public form: /readyz and the log, connectors/reasons.py).
             shown = public_path(path.split(".")) if path else "line"
             if isinstance(node, _Constant):  # (NaN, Infinity: JSON's words, no value)
-                return Reason(
-                    f"{path or 'line'}: {node} {_NOT_JSON}", f"{shown}: {node} {_NOT_JSON}"
-                )
+                return not_finite(path or "line", str(node))
             if isinstance(node, _Overflow):
                 return Reason(f"{path or 'line'}: {node} {_BEYOND}", f"{shown}: {HIDDEN} {_BEYOND}")
             continue

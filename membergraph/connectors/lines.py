@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -22,6 +23,7 @@ from membergraph.connectors.json_flaws import (
     flawed_lines,
     json_refusal,
     may_repeat,
+    not_finite,
     strict_json,
 )
 from membergraph.connectors.reasons import Reason, public_path, public_reason, validation_reason
@@ -43,11 +45,11 @@ __all__ = [
     "TOO_LONG",
     "Ownership",
     "REFUSED",
-    "beyond_64_bits",
     "bom_length",
     "utf16_refusal",
     "deeper_than",
     "exact_json",
+    "number_flaw",
     "number_too_big",
     "parse_line",
     "too_big",
@@ -188,9 +190,11 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def beyond_64_bits(value: Any) -> str | None:
-    """Where an integer of a decoded line lies outside 64 bits, as a dotted path
-    (``amount_cents``, ``properties.ids.2``); None if none does (a walk, in field order)."""
+def number_flaw(value: Any, floats: bool = True) -> str | None:
+    """Why a decoded line's number is refused, naming where (``amount_cents``,
+    ``properties.ids.2``; the first in field order): an integer outside 64 bits, and with
+    ``floats`` a float that is not finite (a MongoDB document's NaN: BSON holds one, JSON
+    does not); None if none is (a walk)."""
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         node, path = stack.pop()
@@ -200,7 +204,9 @@ def beyond_64_bits(value: Any) -> str | None:
             children = [(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(node)]
         else:
             if isinstance(node, int) and not isinstance(node, bool) and node not in _INT64:
-                return path or "line"
+                return number_too_big(path or "line")
+            if floats and isinstance(node, float) and not math.isfinite(node):
+                return not_finite(path or "line", node)
             continue
         stack.extend(reversed(children))  # the first field is looked at first
     return None
@@ -289,10 +295,9 @@ def too_big(raw: bytes | str) -> str | None:
     if not _LONG_DIGITS.search(raw.encode() if isinstance(raw, str) else raw):
         return None
     try:
-        where = beyond_64_bits(json.loads(raw))  # the standard parser keeps every digit
+        return number_flaw(json.loads(raw), floats=False)  # (it keeps every digit)
     except ValueError:
         return None
-    return None if where is None else number_too_big(where)
 
 
 def _may_be_too_deep(raw: bytes | str) -> bool:
@@ -355,8 +360,8 @@ def parse_line(
         return LineError(where, f"expected a JSON object, got {type(raw).__name__}")
     if deeper_than(raw, MAX_LINE_DEPTH):
         return LineError(where, TOO_DEEP)
-    if (path := beyond_64_bits(raw)) is not None:
-        return LineError(where, number_too_big(path))
+    if (flaw := number_flaw(raw)) is not None:
+        return LineError(where, flaw)
     if len(orjson.dumps(raw, default=str)) > MAX_LINE_BYTES:  # a JSON array item, a document
         return LineError(where, TOO_LONG)
     try:

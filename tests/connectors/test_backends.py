@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -186,3 +187,28 @@ async def test_a_traced_lookup_is_one_client_span_under_the_request(
     (call,) = [s for s in exporter.get_finished_spans() if s.name != "POST /graphql"]
     assert call.name == span
     assert call.parent is not None and call.parent.span_id == request.get_span_context().span_id
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if "mongodb" in str(k)])
+@pytest.mark.parametrize(
+    ("number", "said"),
+    [(math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity")],
+    ids=["nan", "infinity", "minus-infinity"],
+)
+async def test_a_document_holding_a_number_json_cannot_is_refused_naming_it(
+    kind: Any, number: float, said: str, tmp_path: Path
+) -> None:
+    """BSON holds NaN, JSON none: a document another program wrote with one (in a field of
+    its own) was taken, and its answers carried null for it; it is refused as a line of
+    text holding ``NaN`` is, naming the field."""
+    async with backend(kind, tmp_path) as source:
+        assert isinstance(source, MongoSource)
+        doc = {**tx("T6"), "basket": {"score": number}}
+        await source.collection.insert_one({"_id": "T6", "_owner": owner_key_of(doc), **doc})
+        listed = sorted([str(line.transaction_id) async for line in source.scan()])
+        assert listed == ["T1", "T2", "T3"]  # T6 too is refused, not taken with a null
+        refusals = [str(e) for e in source.report.errors if "T6" in str(e)]
+        assert refusals == [
+            f"transactions/T6: basket.score: {said} is not JSON"
+            " (a number is finite: write null, or leave the field out)"
+        ]
