@@ -134,6 +134,9 @@ class SourcesStep:
             folder, owners, owner_of, suppressor.pseudonym, suppressor.region, ids, her
         )
         request.counts["lines_folder"] = request.counts.get("lines_folder", 0) + len(erased.lines)
+        if erased.kept_for_books:  # (a purchase's copy, as the store's own in kept_for_books)
+            kept = request.counts.get("kept_for_books_folder", 0) + erased.kept_for_books
+            request.counts["kept_for_books_folder"] = kept
         _count_invalid(request, erased.invalid)
         if table is not None and loaded:
             await table.set_meta("folder", fingerprint)

@@ -127,3 +127,31 @@ def test_an_erasure_keeps_the_owner_of_the_file_it_rewrites(tmp_path: Path) -> N
     # Then the rewritten file still belongs to that user and group
     assert json.dumps(HER) not in crm.read_text()
     assert (crm.stat().st_uid, crm.stat().st_gid) == (4321, 8765)
+
+
+def test_a_purchase_kept_for_the_books_in_the_folder_is_counted(tmp_path: Path) -> None:
+    # Given a data folder holding her contact and a purchase on her card
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_text(f"{json.dumps(HER)}\n{json.dumps(OTHER)}\n")
+    purchase = {
+        "transaction_id": "T-1",
+        "loyalty_id": HER["loyalty_id"],
+        "channel": "store",
+        "store_id": "S01",
+        "occurred_at": "2026-05-01T12:00:00Z",
+        "amount_cents": 1250,
+        "status": "completed",
+    }
+    (data / "transactions.jsonl").write_text(f"{json.dumps(purchase)}\n")
+
+    # When she is erased
+    counts = _erase_her(tmp_path, data)
+
+    # Then the folder's purchase went, a copy without her card stayed for the books, and the
+    # answer counts it beside the store's own copies
+    assert counts["lines_folder"] == 2
+    assert counts["kept_for_books_folder"] == 1
+    [kept] = [json.loads(x) for x in (data / "transactions.jsonl").read_text().splitlines()]
+    assert kept["amount_cents"] == 1250 and kept["anonymised"] is True
+    assert "loyalty_id" not in kept and kept["transaction_id"] != "T-1"
