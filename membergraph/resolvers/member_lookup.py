@@ -74,7 +74,8 @@ async def _one_of_the_tied(
 ) -> FoundMember | None:
     """The one member a value several members hold alike finds (``found.tied``): the one
     it is current for when it is former for the others (``insights.former``, weighed for at
-    most ``_HOLDERS_ASKED`` of them), or a member-bound token's own member among them (its
+    most ``_HOLDERS_ASKED`` of them), the one whose CRM contact gives it when the others'
+    carry it on cards or accounts only, or a member-bound token's own member among them (its
     token says who it is); None for a bound token whose member is not among them (no
     oracle of who is a customer). Read only when several hold it: rare.
 
@@ -90,10 +91,17 @@ async def _one_of_the_tied(
                 hold_parts(ctx, other)  # (her lines are read as her profile would read them)
                 ctx.reads.member(other.member)  # (weighed: a change of hers may change it)
                 holders.append(other)
-        current = [h for h in holders if await _contact_holds(ctx, h, kind) is not False]
+        holds = [(h, await _contact_holds(ctx, h, kind)) for h in holders]
+        current = [h for h, held in holds if held is not False]
         if len(current) <= 1:
             # One holds it now; or it is former for each: the lookup weighs that as ever.
             return current[0] if current else found
+        on_file = [h for h, held in holds if held]
+        if own is None and len(on_file) == 1:
+            # One member's contact gives it: hers on file. The others' cards' orders carry
+            # it (a daughter ordering under her mother's address): where they ordered from,
+            # not who they are (their own token still finds them, below).
+            return on_file[0]
         tied = [h.member for h in current]
     else:
         tied = list(found.tied)

@@ -59,7 +59,8 @@ class Query:
         "shows on many different people) is null with `PLACEHOLDER_IDENTIFIER`, saying why; a "
         "value several members hold alike (a family's e-mail on two contacts; the record the "
         "value keys, a card's own account, ranks first, then CRM contacts, cards and online "
-        "accounts, then web logins and calls) is null with `AMBIGUOUS_IDENTIFIER` and "
+        "accounts, then web logins and calls; a value one member's contact gives and others' "
+        "cards or orders carry finds the contact's) is null with `AMBIGUOUS_IDENTIFIER` and "
         "`extensions.members`: look up by a value one member holds (a card number, a CRM id). "
         "A member-bound token gets its own member among them, else null.",
         permission_classes=[requires("profile:read")],

@@ -59,7 +59,25 @@ def _on_the_till(n: int) -> Any:
     return _contact(f"H-{n}", first, last, f"19{50 + n}-0{1 + n}-1{n}", HUB, own)
 
 
-CONTACTS = [BARB, WILL, ED, FAY_THEN, FAY_NOW, GUS, *map(_on_the_till, range(7))]
+# Pat's contact gives her address; her daughter Kim's own contact does not, but Kim's card's
+# web orders are placed under her mother's address (a student ordering from home).
+PARENT = "pat.quill@mail-example.org"
+PAT = _contact("C-PAT", "Patricia", "Quill", "1968-09-10", PARENT)
+KIM = _contact(
+    "C-KIM", "Kim", "Quill", "2004-04-05", "kim.q@mail-example.org", loyalty_id="LD55660001"
+)
+KIMS_ORDERS = [
+    {
+        "transaction_id": f"T-KIM-{n}",
+        "loyalty_id": "LD55660001",
+        "email": PARENT,
+        "channel": "online",
+        "occurred_at": f"2024-0{n}-12T19:00:00Z",
+        "amount_cents": 2500,
+    }
+    for n in (2, 5)
+]
+CONTACTS = [BARB, WILL, ED, FAY_THEN, FAY_NOW, GUS, PAT, KIM, *map(_on_the_till, range(7))]
 TILL_CARD = "LD70011002"
 # The till's own card, scanned for every guest: 5 purchases a day on 3 days (till_busy_day 4).
 TILL = [
@@ -92,7 +110,7 @@ def _token(**claims: object) -> str:
 def _gateway(tmp_path: Path, store: str) -> Iterator[str]:
     folder = tmp_path / "data"
     folder.mkdir()
-    lines = {"crm": CONTACTS, "transactions": TILL}
+    lines = {"crm": CONTACTS, "transactions": TILL + KIMS_ORDERS}
     for source in ("crm", "transactions", "web_analytics", "call_center"):
         said = "".join(json.dumps(line) + "\n" for line in lines.get(source, []))
         (folder / f"{source}.jsonl").write_text(said)
@@ -258,3 +276,19 @@ def test_a_value_one_member_holds_costs_no_store_trip_more(
     # (MongoDB: the port's lookup, its holders ranked in the read that finds her)
     mongodb = {"find_member_carried": 1, "ranked_members": 1, "member_parts": 1, "carriers": 1}
     assert counted in (sqlite, mongodb), counted
+
+
+def test_an_address_a_contact_gives_finds_her_not_a_card_it_was_ordered_under(
+    served: Callable[..., Client],
+) -> None:
+    analyst = served()
+    pat, kim = _member(analyst, "C-PAT"), _member(analyst, "C-KIM")
+    assert pat != kim  # (the engine keeps a mother and her daughter apart)
+    # When the mother's address is looked up: it is hers on file; the daughter's card's web
+    # orders under it say where the daughter ordered from, not who she is
+    assert _ask(analyst, "EMAIL", PARENT) == ({"id": pat}, [])
+    # Kim's own app still finds Kim by it (her token says who she is), Pat's finds Pat
+    assert _ask(served(member_id=kim), "EMAIL", PARENT, False) == ({"id": kim}, [])
+    assert _ask(served(member_id=pat), "EMAIL", PARENT, False) == ({"id": pat}, [])
+    # and her card finds her
+    assert _ask(analyst, "LOYALTY_ID", "LD55660001") == ({"id": kim}, [])
