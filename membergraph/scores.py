@@ -71,10 +71,11 @@ class MetricsKeeper(Measurer):
         """The settings measuring reads (the loyalty program, the engagement window, the
         region): the kept figures built on others are built again."""
         s = self.gateway.settings
-        # "2:": the definitions' version (a refund counts against the purchase it refunds,
-        # never below 0, since 2026-12: insights/window.py): a store's figures measured by
-        # older ones, its negative spends among them, are measured again once.
-        return f"2:{s.loyalty_program!r}|{s.segments.engagement_days}|{s.default_region}"
+        # "3:": the definitions' version (a refund counts against the purchase it refunds,
+        # never below 0, since 2026-12; a purchase refunded in place is no refund line, since
+        # round 31: insights/window.py): a store's figures measured by older ones are
+        # measured again once.
+        return f"3:{s.loyalty_program!r}|{s.segments.engagement_days}|{s.default_region}"
 
     @property
     def scoring(self) -> Scoring:

@@ -10,8 +10,12 @@ a purchase                 a ``completed`` line with a non-negative amount, date
                            before the reference
 a reversed purchase        a ``refunded`` or ``cancelled`` line with a non-negative amount:
                            counts nothing (its status says it was undone)
-a refund line              a ``refunded`` line with a negative amount: takes its amount off
-                           the spend of the purchase it refunds (see below), its
+a purchase refunded in     a ``refunded`` line with an ``updated_at`` (its status changed,
+place                      the purchase sent again as refunded, its amount negated or
+                           not): the purchase itself, reversed: counts nothing
+a refund line              a ``refunded`` line with a negative amount and no
+                           ``updated_at`` (a refund sent as a line of its own): takes its
+                           amount off the spend of the purchase it refunds (see below), its
                            ``points_earned`` off the points earned (taken back) and its
                            ``points_redeemed`` off those redeemed (given back); never a
                            purchase
@@ -28,6 +32,9 @@ the purchases hold net of their refunds, counted at each purchase's date: a refu
 makes spend negative, a refund of a purchase older than a window leaves that window alone,
 and a refund whose purchase is not held (sent before it, or to another card) counts
 nothing until it arrives (user30 8a: such a refund made ``lifetimeSpendCents`` -100).
+A purchase refunded in place is no refund line (user31b 1: half the refunds of an
+independent data set came so, and each took its amount off another purchase: the one it
+refunded was no longer held, replaced by its refunded version).
 ``loyalty``'s spend, rolling and qualifying spend (hence the tier), RFM's monetary figures
 and ``memberStats``' spend all sum these amounts, so they agree.
 """
@@ -41,7 +48,16 @@ from datetime import UTC, date, datetime, timedelta
 from membergraph.connectors.models import Transaction
 from membergraph.insights.currency import AS_SENT, Currencies
 
-__all__ = ["YEAR", "Spent", "Window", "is_purchase", "points_of", "reference_of", "spend_of"]
+__all__ = [
+    "YEAR",
+    "Spent",
+    "Window",
+    "is_purchase",
+    "is_refund_line",
+    "points_of",
+    "reference_of",
+    "spend_of",
+]
 
 Spent = tuple[Transaction, int]
 """A line that moves spend, and what it counts in spend (0 for a refund line: its amount is
@@ -135,10 +151,16 @@ def is_purchase(tx: Transaction) -> bool:
     return tx.status == "completed" and tx.amount_cents >= 0
 
 
+def is_refund_line(tx: Transaction) -> bool:
+    """A refund sent as a line of its own: ``refunded``, a negative amount, no
+    ``updated_at`` (a line whose status changed is its purchase, refunded in place)."""
+    return tx.status == "refunded" and tx.amount_cents < 0 and tx.updated_at is None
+
+
 def spend_of(tx: Transaction, money: Currencies = AS_SENT) -> int:
     """What a line adds to spend, in the cents ``money`` counts in: a purchase its amount, a
     refund line its (negative) amount, a reversed purchase nothing."""
-    if is_purchase(tx) or (tx.status == "refunded" and tx.amount_cents < 0):
+    if is_purchase(tx) or is_refund_line(tx):
         return money.cents(tx.amount_cents, tx.currency) if money.rates else tx.amount_cents
     return 0
 
@@ -149,6 +171,6 @@ def points_of(tx: Transaction) -> tuple[int, int]:
     points that paid for them), a reversed purchase nothing."""
     if is_purchase(tx):
         return tx.points_earned, tx.points_redeemed
-    if tx.status == "refunded" and tx.amount_cents < 0:
+    if is_refund_line(tx):
         return -tx.points_earned, -tx.points_redeemed
     return 0, 0

@@ -25,6 +25,19 @@ def refund(days_ago: int, amount: int, name: str = "R") -> Transaction:
     )
 
 
+def refunded_in_place(days_ago: int, amount: int, redeemed: int = 0) -> Transaction:
+    """A purchase sent again as refunded (its status changed: ``updated_at``), its amount
+    negated, as half the refunds of an independent data set come (user31b 1)."""
+    return tx(days_ago, amount).model_copy(
+        update={
+            "amount_cents": -amount,
+            "status": "refunded",
+            "points_redeemed": redeemed,
+            "updated_at": REF - timedelta(days=days_ago - 3),
+        }
+    )
+
+
 @pytest.mark.parametrize(
     ("facts", "lifetime", "rolling"),
     [
@@ -46,6 +59,12 @@ def refund(days_ago: int, amount: int, name: str = "R") -> Transaction:
         # A purchase after a refund is not what it refunds
         pytest.param([tx(30, 200), refund(20, 200), tx(10, 200)], 200, 200,
                      id="purchase-after-the-refund"),
+        # A purchase refunded in place is the purchase, reversed: it takes nothing off the
+        # purchase before it (user31b: 500 + 300 was counted 300)
+        pytest.param([tx(30, 500), refunded_in_place(20, 1000), tx(10, 300)], 800, 800,
+                     id="refunded-in-place"),
+        pytest.param([tx(30, 500), refunded_in_place(20, 500), tx(10, 300)], 800, 800,
+                     id="refunded-in-place-of-an-amount-another-purchase-has"),
     ],
 )  # fmt: skip
 def test_a_refund_counts_against_the_purchase_it_refunds(
@@ -67,3 +86,17 @@ def test_the_refunds_purchase_arriving_later_takes_it_off_then() -> None:
     # When its purchase arrives (sent late, dated before it), the refund takes it off
     both = [*alone, tx(12, 700), tx(11, 250)]
     assert loyalty_of(both, reference=REF).lifetime_spend_cents == 250
+
+
+def test_a_purchase_refunded_in_place_moves_no_points() -> None:
+    # Given a purchase that redeemed 500 points, refunded in place, and one of 300 cents
+    facts = [refunded_in_place(20, 1000, redeemed=500), tx(10, 300)]
+    loyalty = loyalty_of(facts, reference=REF)
+    # Then neither its earning nor its redemption counts (its points went back with it),
+    # and the other purchase's stand whole
+    only = loyalty_of([tx(10, 300)], reference=REF)
+    assert (loyalty.points_earned, loyalty.points_redeemed) == (
+        only.points_earned,
+        only.points_redeemed,
+    )
+    assert loyalty.lifetime_spend_cents == 300
