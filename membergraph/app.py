@@ -79,8 +79,13 @@ logger = logging.getLogger(__name__)
 
 
 def example_query(email: str | None) -> str:
-    """The query GraphiQL opens with: a real member of the data being served."""
-    value = email or "jane.doe@example.com"
+    """The query GraphiQL opens with: a real member of the data being served, looked up by
+    her e-mail; with none to show (credentials configured: the page holds no one's data),
+    the first members, which runs on any store (user31b: a made-up e-mail was a
+    placeholder, its first run ``PLACEHOLDER_IDENTIFIER``)."""
+    if email is None:
+        return _FIRST_MEMBERS
+    value = email
     return f"""# membergraph: one member graph over CRM, transactions, web analytics, call center.
 # Press Ctrl-Enter to run. Try members(first: 5) or member(id: ...) too.
 query Profile {{
@@ -95,6 +100,17 @@ query Profile {{
     identityHistory {{ kind rule evidence }}
   }}
 }}
+"""
+
+
+_FIRST_MEMBERS = """# membergraph: one member graph over CRM, transactions, web analytics, call center.
+# Press Ctrl-Enter to run. Then look one up: memberByIdentifier(kind: EMAIL, value: "...").
+query FirstMembers {
+  members(first: 5) {
+    totalCount
+    edges { node { id profile { firstName lastName } loyalty { pointsBalance tier } } }
+  }
+}
 """
 
 
