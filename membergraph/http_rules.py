@@ -342,12 +342,21 @@ _BINDING = re.compile(
 )
 
 
+# ... and for an argument's, raised as the field runs (a field error with a path): a
+# nullable variable sent null for a non-null argument that has a default (user31b 10a).
+_ARGUMENT = re.compile(
+    r"Argument '\w+' (has invalid value|of non-null type .* must not be null"
+    r"|of required type .* was not provided)"
+)
+
+
 def request_error_code(error: Mapping[str, Any]) -> str:
-    """Codes for the errors graphql-core raises before execution (ours carry their own)."""
+    """Codes for the errors graphql-core raises before execution, and as it binds a field's
+    arguments (ours carry their own)."""
     message = str(error.get("message", ""))
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if _BINDING.match(message):
+    if _BINDING.match(message) or _ARGUMENT.match(message):
         return "BAD_USER_INPUT"  # the document is valid; a variable's value is not
     if error.get("path"):
         return "INTERNAL_SERVER_ERROR"  # a masked unexpected error

@@ -877,3 +877,29 @@ def test_a_bigint_string_of_thousands_of_digits_is_said_beyond_the_range(
     assert f"BigInt {typed} is beyond 2^53-1" in error["message"], error
     assert "sys." not in error["message"], error
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        pytest.param("query ($o: SuggestionOrder) { matchSuggestions(orderBy: $o) { totalCount } }",
+                     "matchSuggestions", id="enum"),
+        pytest.param("query ($o: ConflictOrder) { identityConflicts(orderBy: $o) { totalCount } }",
+                     "identityConflicts", id="another-enum"),
+        pytest.param("query ($n: Int) { members(first: $n) { totalCount } }", "members",
+                     id="int"),
+    ],
+)  # fmt: skip
+def test_a_nullable_variable_sent_null_for_a_defaulted_argument_is_bad_input(
+    client: TestClient, query: str, field: str
+) -> None:
+    # user31b 10a: a nullable variable may stand where a non-null argument has a default;
+    # sent null, graphql-core refuses it as the field runs ("Argument 'orderBy' has invalid
+    # value ..."), a field error with a path, which was coded INTERNAL_SERVER_ERROR.
+    asked = query.replace("{ totalCount } }", "{ totalCount } ok: __typename }")
+    answer = client.post("/graphql", content=_q(asked, o=None, n=None), headers=JSON).json()
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["path"] == [field]
+    assert error["message"].startswith("Argument '")  # naming the argument, and why
+    assert answer["data"]["ok"] == "Query"  # the rest of the answer still comes back
