@@ -219,6 +219,13 @@ def member_query(found: MemberFilter | None, settings: Settings) -> MemberQuery:
     bought = None
     if found.last_purchase_after is not None or found.last_purchase_before is not None:
         after, before = found.last_purchase_after, found.last_purchase_before
+        if after is not None and before is not None and _micros(after) >= _micros(before):
+            # (both bounds are exclusive: no moment lies between them; a spend range with
+            # min above max is refused alike, user31b 10b)
+            raise bad_input(
+                "lastPurchaseAfter is not before lastPurchaseBefore: no moment lies between",
+                argument="filter.lastPurchaseAfter",
+            )
         bought = Range(
             _micros(after) + 1 if after else None, _micros(before) - 1 if before else None
         )

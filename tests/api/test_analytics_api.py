@@ -143,6 +143,18 @@ def _after(field: str, direction: str, raw: str) -> str:
             id="min-above-max",
         ),
         pytest.param(
+            '{ members(filter: {lastPurchaseAfter: "2026-06-01T00:00:00Z",'
+            ' lastPurchaseBefore: "2026-01-01T00:00:00Z"}) { totalCount } }',
+            "filter.lastPurchaseAfter",
+            id="after-later-than-before",
+        ),
+        pytest.param(
+            '{ members(filter: {lastPurchaseAfter: "2026-06-01T00:00:00Z",'
+            ' lastPurchaseBefore: "2026-06-01T00:00:00Z"}) { totalCount } }',
+            "filter.lastPurchaseAfter",
+            id="after-and-before-the-same-moment",
+        ),
+        pytest.param(
             '{ members(filter: {tier: "DIAMOND"}) { totalCount } }',
             "filter.tier",
             id="unknown-tier",
