@@ -110,6 +110,7 @@ def compact_file(  # noqa: PLR0913, PLR0917
             line_id = str(getattr(line, spec.id_field))
             if owner_of(line) in owners or line_id in ids:
                 erased.lines.append(line_id)
+                erased.removed.append((source.value, line))
                 copy = kept_copy(source, raw, pseudonym)
                 if copy is not None:
                     kept.append(render(copy))
@@ -165,6 +166,7 @@ async def compact_folder(  # noqa: PLR0913, PLR0917
             total.lines += erased.lines
             total.invalid += erased.invalid
             total.kept_for_books += erased.kept_for_books
+            total.removed += erased.removed
             gone.update((name.value, line_id) for line_id in erased.lines)
     if gone:
         await asyncio.to_thread(_forget_in_truth, folder / TRUTH_FILE, gone)
