@@ -90,14 +90,14 @@ def restore(
     store: Annotated[
         str | None, typer.Option("--store", help=setting_help("store", "The store to replace."))
     ] = None,
-    reapply_erasures: Annotated[
+    undo_erasures: Annotated[
         bool,
         typer.Option(
-            "--reapply-erasures/--no-reapply-erasures",
-            help="Erase again, in the restored store, the people the replaced store erased "
-            "since the backup (their requests and suppressions carried over).",
+            "--undo-erasures",
+            help="Restore the backup as it was: the people the replaced store erased since "
+            "the backup come back (each named). Unset: they are erased again.",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Put a backup in place of a SQLite store, with every gateway over it stopped.
 
@@ -105,7 +105,7 @@ def restore(
     it replaces is kept beside it, with its -wal file (`PATH.before-restore-TIME`): the
     changes made since the backup are there. The erasures the replaced store holds and the
     backup does not are carried over and run again over the restored store, so no one
-    erased comes back (`--no-reapply-erasures`: restored as the backup was, each named).
+    erased comes back (`--undo-erasures`: restored as the backup was, each named).
     """
     settings = command_settings(False, store=store)
     url = settings.store
@@ -135,7 +135,7 @@ def restore(
             with into:
                 carry_feed_on(into, handed_out)
             undone = erasures_since(path, into)
-            if reapply_erasures:
+            if not undo_erasures:
                 carry_erasures(path, into, [request_id for request_id, _ in undone])
             into.execute("PRAGMA journal_mode = WAL")
         if path.exists():  # the store's mode stands (its operator's choice)
@@ -155,7 +155,7 @@ def restore(
     if found is not None:  # (a backup an older or newer release took: restored, not served)
         err.print(f"note: the restored {refusal(found, url)}", soft_wrap=True)
     if undone:
-        _erase_again(settings, undone, reapply_erasures, reapply_erasures and found is None)
+        _erase_again(settings, undone, not undo_erasures, not undo_erasures and found is None)
 
 
 def _erase_again(
@@ -169,7 +169,7 @@ def _erase_again(
     if not carried:
         err.print(
             f"warning: the restored store holds {len(undone)} person(s) erased since the"
-            f" backup, not erased again (--no-reapply-erasures): {named}; erase each again"
+            f" backup, not erased again (--undo-erasures): {named}; erase each again"
             " with `membergraph privacy erase MEMBER --reason ...`",
             soft_wrap=True,
         )

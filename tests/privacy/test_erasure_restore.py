@@ -63,12 +63,12 @@ def test_a_restore_of_a_backup_from_before_an_erasure_erases_her_again(
     assert traces_in([db, Path(f"{db}-wal")]) == {}
 
 
-def test_a_restore_told_not_to_reapply_names_the_erasures_it_undoes(
+def test_a_restore_told_to_undo_erasures_names_each_it_undoes(
     data_dir: Path, tmp_path: Path
 ) -> None:
     store, backup, request = _erased_after_a_backup(data_dir, tmp_path)
     restored = runner.invoke(
-        app, ["restore", "--from", str(backup), "--store", store, "--no-reapply-erasures"]
+        app, ["restore", "--from", str(backup), "--store", store, "--undo-erasures"]
     )
     assert restored.exit_code == 0, restored.output
     said = restored.output.replace("\n", " ")
