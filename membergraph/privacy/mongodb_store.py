@@ -229,6 +229,11 @@ class MongoPrivacyStore(PrivacyStore):
             "write", self.db.privacy_requests.replace_one({"_id": request.id}, doc, upsert=True)
         )
 
+    async def request_states(self) -> dict[str, int]:
+        grouped = [{"$group": {"_id": "$state", "n": {"$sum": 1}}}]
+        cursor = await self._guarded("read", self.db.privacy_requests.aggregate(grouped))
+        return {str(d["_id"]): int(d["n"]) for d in await cursor.to_list()}
+
     async def requests(
         self, limit: int, offset: int = 0, member_id: str | None = None
     ) -> list[PrivacyRequest]:

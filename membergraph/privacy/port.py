@@ -189,6 +189,10 @@ class PrivacyStore(abc.ABC):
     ) -> list[PrivacyRequest]:
         """Requests, newest first (only those for ``member_id`` if given)."""
 
+    @abc.abstractmethod
+    async def request_states(self) -> dict[str, int]:
+        """How many requests the store holds in each state (only the states some are in)."""
+
     # -- audit of personal data read -----------------------------------------------------
 
     @abc.abstractmethod

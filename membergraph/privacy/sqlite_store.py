@@ -263,6 +263,14 @@ class SqlitePrivacyStore(PrivacyStore):
 
         return [_request_of(r) for r in await self.store.run_read(read)]
 
+    async def request_states(self) -> dict[str, int]:
+        def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return db.execute(
+                "SELECT json_extract(body, '$.state'), count(*) FROM privacy_requests GROUP BY 1"
+            ).fetchall()
+
+        return {str(state): int(n) for state, n in await self.store.run_read(read)}
+
     async def record_access(self, entries: Sequence[AccessEntry]) -> None:
         rows = [
             (e.at.isoformat(), e.actor, e.member_id, orjson.dumps(e.fields).decode(), e.request_id)
