@@ -134,7 +134,7 @@ def restore(
             copy.backup(into)
             with into:
                 carry_feed_on(into, handed_out)
-            undone = erasures_since(path, into)
+            undone = _erasures_since(path, into)
             if not undo_erasures:
                 carry_erasures(path, into, [request_id for request_id, _ in undone])
             into.execute("PRAGMA journal_mode = WAL")
@@ -156,6 +156,20 @@ def restore(
         err.print(f"note: the restored {refusal(found, url)}", soft_wrap=True)
     if undone:
         _erase_again(settings, undone, not undo_erasures, not undo_erasures and found is None)
+
+
+def _erasures_since(path: Path, into: sqlite3.Connection) -> list[tuple[str, str]]:
+    """The erasures the store at ``path`` made since the backup; a store too damaged to
+    say (a reason to restore) is said so, and the restore goes on."""
+    try:
+        return erasures_since(path, into)
+    except sqlite3.DatabaseError as exc:
+        err.print(
+            f"warning: the erasures of {path} could not be read ({exc}): any made since the"
+            " backup are not carried over; check `privacyRequests` and erase again",
+            soft_wrap=True,
+        )
+        return []
 
 
 def _erase_again(

@@ -23,6 +23,7 @@ from membergraph.identity.service import Refuse
 from membergraph.identity.store.port import IdentityStore
 from membergraph.insights.consent import facts_of_lines
 from membergraph.privacy import Privacy, open_privacy
+from membergraph.privacy.suppression import ERASED_LINE
 from membergraph.settings import Settings
 
 __all__ = [
@@ -57,7 +58,10 @@ async def screen(
 ) -> tuple[list[tuple[T, BaseModel]], list[T]]:
     """Split ``(tag, line)`` pairs into those to take and the tags of those refused."""
     records = [record_of_line(source, line, region) for _, line in lines]
-    refused = await privacy.suppressor.refused(records, [(source.value, x) for _, x in lines])
+    # A line an erasure removed is known by its hash: made only when such a line is kept.
+    erased = await privacy.store.any_suppressed(ERASED_LINE)
+    named = [(source.value, line) for _, line in lines] if erased else None
+    refused = await privacy.suppressor.refused(records, named)
     kept = [pair for pair, no in zip(lines, refused, strict=True) if not no]
     return kept, [tag for (tag, _), no in zip(lines, refused, strict=True) if no]
 
