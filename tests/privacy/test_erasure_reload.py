@@ -3,9 +3,11 @@ export): what the erasure removed stays out, counted as suppressed (user31 f4)."
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -16,6 +18,7 @@ from membergraph.app import create_app
 from membergraph.cli import app
 from membergraph.settings import Settings
 from tests.conftest import gql
+from tests.support.mongo import EmulatedClient, load
 
 runner = CliRunner()
 HER = "erin.zedlander@mail-example.org"
@@ -104,3 +107,33 @@ def test_a_copy_of_the_folder_loaded_after_her_erasure_brings_nothing_back(
         [answer] = client.post("/ingest/transactions", json=till).json()["lines"]
         assert answer["status"] == "suppressed", answer
     assert _books(db) == after_erasure
+
+
+def test_a_copy_loaded_into_mongodb_after_her_erasure_brings_nothing_back(
+    tmp_path: Path,
+) -> None:
+    # Given the folder loaded into MongoDB (emulated), a copy kept upstream, and her erasure
+    url, client = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0", EmulatedClient()
+    folder, upstream = tmp_path / "data", tmp_path / "upstream"
+    folder.mkdir()
+    for source, lines in LINES.items():
+        (folder / f"{source}.jsonl").write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    shutil.copytree(folder, upstream)
+    asyncio.run(load(folder, url, client))
+    settings = Settings(store=url, sources=url, cache_dir=tmp_path / "cache")
+    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as c:
+        member = gql(c, '{ m: memberByIdentifier(kind: CRM_ID, value: "C-100") { id } }')
+        erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-4") { state counts } }'
+        asked = gql(c, erase, id=member["data"]["m"]["id"])["data"]["eraseMember"]  # type: ignore[index]
+        assert asked["state"] == "DONE" and asked["counts"]["lines_nobodys"] == 1, asked
+
+    def sales() -> list[dict[str, Any]]:
+        return asyncio.run(client["membergraph"]["transactions"].find({}).to_list())
+
+    before = sorted(d["amount_cents"] for d in sales())
+    # When the copy is loaded again
+    counts = asyncio.run(load(upstream, url, client))
+    # Then the cash sale and her purchases are left out, counted as suppressed
+    assert counts["transactions"]["suppressed"] == 3, counts
+    assert sorted(d["amount_cents"] for d in sales()) == before
+    assert not [d for d in sales() if HER in orjson.dumps(d, default=str).decode().lower()]
