@@ -14,6 +14,7 @@ log (the changes made since the backup are there), and puts the copy in place al
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -31,7 +32,9 @@ from membergraph.cli_options import command_settings, setting_help
 from membergraph.identity.store.format import StoreFormatError, StoreMark, apart, read_mark, refusal
 from membergraph.identity.store.sqlite_feed import carry_feed_on
 from membergraph.identity.store.sqlite_feed import head as feed_head
+from membergraph.privacy.carry import carry_erasures, erasures_since, reapply
 from membergraph.private_files import create_private
+from membergraph.settings import Settings
 from membergraph.sqlite_room import no_room
 
 __all__ = ["backup", "restore"]
@@ -87,14 +90,25 @@ def restore(
     store: Annotated[
         str | None, typer.Option("--store", help=setting_help("store", "The store to replace."))
     ] = None,
+    undo_erasures: Annotated[
+        bool,
+        typer.Option(
+            "--undo-erasures",
+            help="Restore the backup as it was: the people the replaced store erased since "
+            "the backup come back (each named). Unset: they are erased again.",
+        ),
+    ] = False,
 ) -> None:
     """Put a backup in place of a SQLite store, with every gateway over it stopped.
 
     Refused while any process holds the store. The copy is checked whole first; the store
     it replaces is kept beside it, with its -wal file (`PATH.before-restore-TIME`): the
-    changes made since the backup are there.
+    changes made since the backup are there. The erasures the replaced store holds and the
+    backup does not are carried over and run again over the restored store, so no one
+    erased comes back (`--undo-erasures`: restored as the backup was, each named).
     """
-    url = command_settings(False, store=store).store
+    settings = command_settings(False, store=store)
+    url = settings.store
     path = _store_path(url)
     if source.is_dir():
         refuse(f"--from {source} is a folder: name the file `membergraph backup --out` wrote")
@@ -120,6 +134,9 @@ def restore(
             copy.backup(into)
             with into:
                 carry_feed_on(into, handed_out)
+            undone = _erasures_since(path, into)
+            if not undo_erasures:
+                carry_erasures(path, into, [request_id for request_id, _ in undone])
             into.execute("PRAGMA journal_mode = WAL")
         if path.exists():  # the store's mode stands (its operator's choice)
             os.chmod(partial, stat.S_IMODE(path.stat().st_mode))
@@ -137,6 +154,63 @@ def restore(
     err.print(f"restored {path} from {source} ({counts}){aside}", soft_wrap=True)
     if found is not None:  # (a backup an older or newer release took: restored, not served)
         err.print(f"note: the restored {refusal(found, url)}", soft_wrap=True)
+    if undone:
+        _erase_again(settings, undone, not undo_erasures, not undo_erasures and found is None)
+
+
+def _erasures_since(path: Path, into: sqlite3.Connection) -> list[tuple[str, str]]:
+    """The erasures the store at ``path`` made since the backup; a store too damaged to
+    say (a reason to restore) is said so, and the restore goes on."""
+    try:
+        return erasures_since(path, into)
+    except sqlite3.DatabaseError as exc:
+        err.print(
+            f"warning: the erasures of {path} could not be read ({exc}): any made since the"
+            " backup are not carried over; check `privacyRequests` and erase again",
+            soft_wrap=True,
+        )
+        return []
+
+
+def _erase_again(
+    settings: Settings, undone: list[tuple[str, str]], carried: bool, run: bool
+) -> None:
+    """Run the erasures carried over (``run``), or say which the restore undid (not
+    ``carried``) or left pending (a backup of another format, not served as it is: the
+    start that serves it runs them): the replaced store erased these people after the
+    backup was taken."""
+    named = ", ".join(f"{request_id} (member {member})" for request_id, member in undone)
+    if not carried:
+        err.print(
+            f"warning: the restored store holds {len(undone)} person(s) erased since the"
+            f" backup, not erased again (--undo-erasures): {named}; erase each again"
+            " with `membergraph privacy erase MEMBER --reason ...`",
+            soft_wrap=True,
+        )
+        return
+    if not run:
+        err.print(
+            f"note: {len(undone)} erasure(s) done since the backup are carried over, pending"
+            f" ({named}): the first start over the store finishes them before it answers",
+            soft_wrap=True,
+        )
+        return
+    try:
+        ran = asyncio.run(reapply(settings.model_copy(update={"data": None})))
+    except Exception as exc:  # (the requests stay pending: a gateway's start runs them)
+        err.print(
+            f"error: the {len(undone)} erasure(s) done since the backup ({named}) are carried"
+            f" over but could not run ({exc}): the next start of a gateway over the store"
+            " finishes them before it answers",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    states = ", ".join(f"{request_id} {state.upper()}" for request_id, state in ran)
+    err.print(
+        f"erased again {len(undone)} person(s) the replaced store had erased since the"
+        f" backup ({named}): {states}",
+        soft_wrap=True,
+    )
 
 
 def _require_writable(option: str, out: Path) -> None:

@@ -50,7 +50,7 @@ from membergraph.identity.records import RecordKey
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.values import stored_nobodys_reason
 from membergraph.ingest_facts import Fact, announce, marker, settle
-from membergraph.privacy.gate import Keep, KeepConsents
+from membergraph.privacy.gate import Keep, KeepConsents, said_suppressed
 from membergraph.source_set import open_sources
 
 __all__ = [
@@ -224,9 +224,11 @@ async def _take(
         outranked = conn.superseded_contacts
         history = list(conn.older_lines())
         if keep is not None:  # an erased or suppressed person's lines are not loaded again
+            read = len(current) + len(history)
             current = await keep(name, current)
             outranked = await keep(name, outranked) if outranked else outranked
             history = await keep(name, history) if history else history
+            said_suppressed(name, read - len(current) - len(history))
         taken.older += ((name, line) for line in history)
         if token is None:
             taken.lines += ((name, line) for line in current)

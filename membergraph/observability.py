@@ -42,6 +42,7 @@ from membergraph.auth import caller_of
 from membergraph.connectors.sources import SOURCES
 from membergraph.ingest_answers import OUTCOMES
 from membergraph.metrics_server import serve_metrics
+from membergraph.privacy.figures import ErasureFigures
 from membergraph.processes import alive
 
 if TYPE_CHECKING:
@@ -130,6 +131,8 @@ class Telemetry:
             self.shared = CollectorRegistry()
             _LiveWorkers(self.shared)  # type: ignore[no-untyped-call]
         self.add(_GatewayFigures(self))
+        self.erasures = ErasureFigures()
+        self.add(self.erasures)
 
     def add(self, collector: Collector) -> None:
         """Figures a part of the gateway keeps itself, read as they are at scrape time."""
@@ -192,6 +195,9 @@ class Telemetry:
             self.identity.labels(what).set(value)
         if gateway.feed is not None:
             self.feed_behind.set(max(head - gateway.feed.position, 0))
+        if counts:  # (read with the counts: at each scrape, and every 10 s when served)
+            with contextlib.suppress(StoreError):
+                await self.erasures.read(gateway)
         return head
 
     @contextlib.asynccontextmanager

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from membergraph.connectors.models import SourceName, Transaction
 from membergraph.connectors.sources import SOURCES
@@ -34,6 +34,9 @@ class Erased:
     invalid: int = 0
     """Lines that fail validation (or are not JSON) and name the person, removed (a
     purchase's copy kept for the books when one validates: in ``kept_for_books``)."""
+    removed: list[tuple[str, BaseModel]] = field(default_factory=list)
+    """The lines removed, by source, as their model reads them (not a line that fails it):
+    what a later load of a copy of the folder must leave out."""
 
 
 def books_copy(line: Transaction, pseudonym: Pseudonym) -> Transaction:

@@ -32,6 +32,7 @@ the same member, or at the next start) until the request is ``done``:
 from __future__ import annotations
 
 import asyncio
+import collections
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -103,6 +104,8 @@ class ErasureService:
         rather than cut off by the budget (``TIMEOUT``) while a killed process's lease runs
         out."""
         self._lock = asyncio.Lock()
+        self.outcomes: collections.Counter[str] = collections.Counter()
+        """How each run in this process ended (``/metrics``: :mod:`.figures`)."""
         self._lease = ErasureLease(privacy.store)
         self._sources = SourcesStep(gateway, privacy, folder)
 
@@ -166,6 +169,14 @@ class ErasureService:
         return done
 
     async def _run(self, request: PrivacyRequest, live: str | None) -> None:
+        try:
+            await self._steps(request, live)
+        except BaseException:  # not even recorded (the store unavailable), or cancelled
+            self.outcomes["failed"] += 1
+            raise
+        self.outcomes[request.state] += 1
+
+    async def _steps(self, request: PrivacyRequest, live: str | None) -> None:
         store = self.gateway.identity.store
         subject = (
             await read_subject(store, live, self.gateway.identity.rules)

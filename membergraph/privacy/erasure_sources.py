@@ -24,6 +24,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource, folder_fingerprint
 from membergraph.gateway_parts import Gateway
 from membergraph.privacy import Privacy
+from membergraph.privacy.books import Erased
 from membergraph.privacy.her_values import HerValues
 from membergraph.privacy.naming import line_ids, lines_beyond
 from membergraph.privacy.port import Erasure, PrivacyRequest
@@ -60,6 +61,7 @@ class SourcesStep:
                 continue
             erased = await erase_source(connector, owners.get(name, set()), pseudonym, her)
             _count_invalid(request, erased.invalid)
+            await self._remember(request, erased)
             if not (erased.lines or erased.invalid or owners.get(name)):
                 continue
             if erased.forwarded and name.value not in request.forwarded:
@@ -76,6 +78,7 @@ class SourcesStep:
             # (the API itself was asked above, on the feed).
             if owners.get(name):
                 erased = await erase_source(copy, owners[name], pseudonym)
+                await self._remember(request, erased)
                 request.counts["lines"] = request.counts.get("lines", 0) + len(erased.lines)
                 synced = f"lines_{name.value}_synced"
                 request.counts[synced] = request.counts.get(synced, 0) + len(erased.lines)
@@ -85,6 +88,7 @@ class SourcesStep:
         shared = {name: line_ids(name, lines) for name, lines in beyond.shared.items()}
         for name, ids in shared.items():
             erased = await erase_lines(self.gateway.sources[name], ids)
+            await self._remember(request, erased)
             request.counts["lines_shared"] = request.counts.get("lines_shared", 0) + len(
                 erased.lines
             )
@@ -94,6 +98,7 @@ class SourcesStep:
         nobodys = {name: line_ids(name, lines) for name, lines in beyond.nobodys.items()}
         for name, ids in nobodys.items():
             erased = await erase_lines(self.gateway.sources[name], ids, pseudonym)
+            await self._remember(request, erased)
             request.counts["lines_nobodys"] = request.counts.get("lines_nobodys", 0) + len(
                 erased.lines
             )
@@ -138,8 +143,25 @@ class SourcesStep:
             kept = request.counts.get("kept_for_books_folder", 0) + erased.kept_for_books
             request.counts["kept_for_books_folder"] = kept
         _count_invalid(request, erased.invalid)
+        await self._remember(request, erased)
         if table is not None and loaded:
             await table.set_meta("folder", fingerprint)
+
+    async def _remember(self, request: PrivacyRequest, erased: Erased) -> None:
+        """Keep a keyed hash of each line removed (its source, id and content): a load of a
+        copy of the folder made before, or the same line pushed again, is refused as
+        ``suppressed``, where it would bring back a line that names her with no identifier
+        of hers (a cash sale's note), or a purchase beside its copy kept for the books.
+        Not for a request that suppresses nothing (``suppress: false``)."""
+        if request.steps.get("suppress") == "skipped" or not erased.removed:
+            return
+        by_source: dict[str, list[BaseModel]] = {}
+        for source, line in erased.removed:
+            by_source.setdefault(source, []).append(line)
+        said = f"erasure {request.id}"
+        for source, lines in by_source.items():
+            added = await self.privacy.suppressor.suppress_lines(source, lines, request.actor, said)
+            request.counts["lines_suppressed"] = request.counts.get("lines_suppressed", 0) + added
 
 
 def _count_invalid(request: PrivacyRequest, invalid: int) -> None:

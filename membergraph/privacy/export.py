@@ -15,19 +15,30 @@ when there are more.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
+
+import orjson
+from pydantic import BaseModel
 
 from membergraph.auth import actor_name
 from membergraph.connectors.base import ConnectorError
+from membergraph.connectors.files import FileConnector
 from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import SOURCES
+from membergraph.gateway_parts import Gateway
 from membergraph.insights.former import Former
 from membergraph.privacy import privacy_of
+from membergraph.privacy.file_lines import invalid_lines_naming
+from membergraph.privacy.her_values import HerValues
 from membergraph.privacy.naming import lines_beyond
 from membergraph.privacy.port import AccessEntry, PrivacyRequest, PrivacyStore
-from membergraph.privacy.subject import read_subject
+from membergraph.privacy.subject import Subject, read_subject
 from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
@@ -160,7 +171,48 @@ async def _beyond(ctx: RequestContext, member_id: str) -> dict[str, Any]:
         "records_elsewhere": by_source(found.elsewhere),
         "shared_devices": by_source(found.shared),
         "kept_for_no_one": by_source(found.nobodys),
+        "failing_validation": await _failing(gateway, subject),
     }
+
+
+async def _failing(gateway: Gateway, subject: Subject) -> list[dict[str, Any]]:
+    """The lines of the files her erasure reads (file sources, the folder the store was
+    loaded from) that fail validation and name her, where they are: no load took them, so
+    no store holds them, but her erasure removes them (``lines_invalid``)."""
+    privacy = await privacy_of(gateway)
+    region = privacy.suppressor.region
+    her = HerValues(subject.suppress, subject.named_by, subject.names, region)
+    owners = subject.owners()
+    files: dict[Path, tuple[SourceName, Callable[[BaseModel], str | None]]] = {}
+    for name, connector in gateway.sources.items():
+        if isinstance(connector, FileConnector):
+            files[connector.path] = (name, connector.owner)
+    if gateway.folder is not None:
+        for name, spec in SOURCES.items():
+            owner = getattr(gateway.sources.get(name), "owner", None)
+            files.setdefault(gateway.folder / spec.file_name, (name, owner or _nobody))
+    found = []
+    for path, (name, owner_of) in files.items():
+        at = await asyncio.to_thread(
+            invalid_lines_naming, path, name, owners.get(name, set()), owner_of, region, her
+        )
+        found += [
+            {"source": name.value, "file": str(path), "line": n, "content": _content(raw)}
+            for n, raw in at
+        ]
+    return found
+
+
+def _content(raw: bytes) -> Any:
+    """A line as it reads: its JSON decoded, or its text when it is no JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode(errors="replace")
+
+
+def _nobody(line: BaseModel) -> str | None:
+    return None
 
 
 async def _requests(store: PrivacyStore, member_id: str) -> list[PrivacyRequest]:

@@ -11,7 +11,7 @@ points to is replaced, and keeps its mode and owner (:mod:`membergraph.private_f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Iterator, Mapping, Set
 from pathlib import Path
 
 import orjson
@@ -28,7 +28,7 @@ from membergraph.privacy.books import Erased, Pseudonym, broken_copy, kept_copy
 from membergraph.privacy.her_values import HerValues
 from membergraph.private_files import rewrite_file
 
-__all__ = ["TRUTH_FILE", "compact_file", "compact_folder"]
+__all__ = ["TRUTH_FILE", "compact_file", "compact_folder", "invalid_lines_naming"]
 
 
 def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:
@@ -95,40 +95,83 @@ def compact_file(  # noqa: PLR0913, PLR0917
     erased = Erased()
     if not path.exists() or not (owners or ids or her):
         return erased
+    kept: list[bytes] = []
+    for raw, verdict, line in _judged(path, source, owners, owner_of, region, ids, her):
+        if verdict is None:
+            kept.append(raw)
+        elif verdict == _OWNED:
+            assert line is not None
+            erased.lines.append(str(getattr(line, SOURCES[source].id_field)))
+            erased.removed.append((source.value, line))
+            copy = kept_copy(source, raw, pseudonym)
+            if copy is not None:
+                kept.append(render(copy))
+                erased.kept_for_books += 1
+        else:
+            erased.invalid += 1
+            try:
+                copy = broken_copy(source, orjson.loads(raw), pseudonym)
+            except orjson.JSONDecodeError:
+                copy = None
+            if copy is not None:
+                kept.append(render(copy))
+                erased.kept_for_books += 1
+    if erased.lines or erased.invalid:
+        rewrite_file(path, b"".join(line + b"\n" for line in kept))
+    return erased
+
+
+_OWNED, _INVALID = "owned", "invalid"
+
+
+def _judged(  # noqa: PLR0913, PLR0917
+    path: Path,
+    source: SourceName,
+    owners: Set[str],
+    owner_of: Callable[[BaseModel], str | None],
+    region: str,
+    ids: Set[str],
+    her: HerValues | None,
+) -> Iterator[tuple[bytes, str | None, BaseModel | None]]:
+    """Each line of a JSON Lines file (without its byte order mark: it says nothing), what
+    an erasure does with it (None: kept; ``owned``: one of ``owners`` owns it or ``ids``
+    names it, with its model; ``invalid``: it fails validation and names ``her``)."""
     spec = SOURCES[source]
     owned = _candidate(source, owners, region)
     named = _names_any(ids)
-    kept: list[bytes] = []
     text = path.read_bytes()
-    for raw in text[bom_length(text) :].splitlines():  # the mark is not kept: it says nothing
+    for raw in text[bom_length(text) :].splitlines():
         candidate = owned(raw) or named(raw)
         if not candidate and (her is None or not her.may_name(raw)):
-            kept.append(raw)  # most lines: not theirs, seen without validating them
+            yield raw, None, None  # most lines: not theirs, seen without validating them
             continue
         line, loadable = _read(spec, raw)
         if line is not None and candidate:
             line_id = str(getattr(line, spec.id_field))
             if owner_of(line) in owners or line_id in ids:
-                erased.lines.append(line_id)
-                copy = kept_copy(source, raw, pseudonym)
-                if copy is not None:
-                    kept.append(render(copy))
-                    erased.kept_for_books += 1
+                yield raw, _OWNED, line
                 continue
         if loadable or her is None or not raw.strip() or not her.named_in(raw):
-            kept.append(raw)
+            yield raw, None, None
             continue
-        erased.invalid += 1
-        try:
-            copy = broken_copy(source, orjson.loads(raw), pseudonym)
-        except orjson.JSONDecodeError:
-            copy = None
-        if copy is not None:
-            kept.append(render(copy))
-            erased.kept_for_books += 1
-    if erased.lines or erased.invalid:
-        rewrite_file(path, b"".join(line + b"\n" for line in kept))
-    return erased
+        yield raw, _INVALID, None
+
+
+def invalid_lines_naming(  # noqa: PLR0913, PLR0917
+    path: Path,
+    source: SourceName,
+    owners: Set[str],
+    owner_of: Callable[[BaseModel], str | None],
+    region: str,
+    her: HerValues,
+) -> list[tuple[int, bytes]]:
+    """The lines of a file that fail validation and name her (line number from 1, text):
+    those :func:`compact_file` removes as ``invalid``, found the same way, left in place
+    (her access export lists them)."""
+    if not path.exists():
+        return []
+    judged = _judged(path, source, owners, owner_of, region, frozenset(), her)
+    return [(n, raw) for n, (raw, verdict, _) in enumerate(judged, 1) if verdict == _INVALID]
 
 
 async def compact_folder(  # noqa: PLR0913, PLR0917
@@ -165,6 +208,7 @@ async def compact_folder(  # noqa: PLR0913, PLR0917
             total.lines += erased.lines
             total.invalid += erased.invalid
             total.kept_for_books += erased.kept_for_books
+            total.removed += erased.removed
             gone.update((name.value, line_id) for line_id in erased.lines)
     if gone:
         await asyncio.to_thread(_forget_in_truth, folder / TRUTH_FILE, gone)

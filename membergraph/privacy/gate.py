@@ -8,6 +8,7 @@ them (:func:`guarded`): an erasure in another process may suppress them in betwe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from membergraph.identity.service import Refuse
 from membergraph.identity.store.port import IdentityStore
 from membergraph.insights.consent import facts_of_lines
 from membergraph.privacy import Privacy, open_privacy
+from membergraph.privacy.suppression import ERASED_LINE
 from membergraph.settings import Settings
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "guard_of",
     "guarded",
     "refusing",
+    "said_suppressed",
     "screen",
     "suppressing",
     "unsuppressed",
@@ -39,6 +42,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 Keep = Callable[[SourceName, list[BaseModel]], Awaitable[list[BaseModel]]]
 """What a folder load keeps of a source's lines."""
@@ -54,7 +58,10 @@ async def screen(
 ) -> tuple[list[tuple[T, BaseModel]], list[T]]:
     """Split ``(tag, line)`` pairs into those to take and the tags of those refused."""
     records = [record_of_line(source, line, region) for _, line in lines]
-    refused = await privacy.suppressor.refused(records)
+    # A line an erasure removed is known by its hash: made only when such a line is kept.
+    erased = await privacy.store.any_suppressed(ERASED_LINE)
+    named = [(source.value, line) for _, line in lines] if erased else None
+    refused = await privacy.suppressor.refused(records, named)
     kept = [pair for pair, no in zip(lines, refused, strict=True) if not no]
     return kept, [tag for (tag, _), no in zip(lines, refused, strict=True) if no]
 
@@ -97,6 +104,18 @@ async def without_suppressed(
     """The lines of a source that carry no suppressed identifier."""
     kept, _ = await screen(privacy, source, [(None, line) for line in lines], region)
     return [line for _, line in kept]
+
+
+def said_suppressed(source: SourceName, left_out: int) -> None:
+    """Say how many of a source's lines a folder load left out as suppressed (an erased
+    person's, or lines an erasure removed), so the lines read are all accounted for."""
+    if left_out:
+        logger.warning(
+            "%s: %d line(s) left out as suppressed (an erased person's, or one who asked not "
+            "to be processed)",
+            source.value,
+            left_out,
+        )
 
 
 def unsuppressed(privacy: Privacy) -> Keep:

@@ -42,6 +42,7 @@ _SECRET = {"_id": "privacy_secret"}  # in ``counters``: the store's own key, in 
 
 INDEXES = {
     "consent_facts": [IndexModel([("record", ASCENDING)])],
+    "suppressions": [IndexModel([("kind", ASCENDING)])],  # (is any erased line kept?)
     "privacy_requests": [
         IndexModel([("member_id", ASCENDING)]),
         IndexModel([("created_at", DESCENDING)]),
@@ -177,8 +178,9 @@ class MongoPrivacyStore(PrivacyStore):
         cursor = await self._guarded("read", self.db.suppressions.aggregate(by_key))
         return {d["_id"]: int(d["n"]) for d in await self._guarded("read", cursor.to_list())}
 
-    async def any_suppressed(self) -> bool:
-        return await self._guarded("read", self.db.suppressions.find_one({})) is not None
+    async def any_suppressed(self, kind: str | None = None) -> bool:
+        which = {"kind": kind} if kind else {}
+        return await self._guarded("read", self.db.suppressions.find_one(which)) is not None
 
     async def suppressed(self, digests: Iterable[str]) -> set[str]:
         wanted = sorted(set(digests))
@@ -228,6 +230,11 @@ class MongoPrivacyStore(PrivacyStore):
         await self._guarded(
             "write", self.db.privacy_requests.replace_one({"_id": request.id}, doc, upsert=True)
         )
+
+    async def request_states(self) -> dict[str, int]:
+        grouped = [{"$group": {"_id": "$state", "n": {"$sum": 1}}}]
+        cursor = await self._guarded("read", self.db.privacy_requests.aggregate(grouped))
+        return {str(d["_id"]): int(d["n"]) for d in await cursor.to_list()}
 
     async def requests(
         self, limit: int, offset: int = 0, member_id: str | None = None

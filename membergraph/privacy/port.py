@@ -170,8 +170,9 @@ class PrivacyStore(abc.ABC):
         """How many suppressions each key check names (None: those that name none)."""
 
     @abc.abstractmethod
-    async def any_suppressed(self) -> bool:
-        """Whether anything is suppressed at all (a folder load skips the check if not)."""
+    async def any_suppressed(self, kind: str | None = None) -> bool:
+        """Whether anything (of ``kind``, if given) is suppressed at all (a folder load skips
+        the check if not; a push hashes its lines only when an erased line is kept)."""
 
     @abc.abstractmethod
     async def suppressed(self, digests: Iterable[str]) -> set[str]:
@@ -188,6 +189,10 @@ class PrivacyStore(abc.ABC):
         self, limit: int, offset: int = 0, member_id: str | None = None
     ) -> list[PrivacyRequest]:
         """Requests, newest first (only those for ``member_id`` if given)."""
+
+    @abc.abstractmethod
+    async def request_states(self) -> dict[str, int]:
+        """How many requests the store holds in each state (only the states some are in)."""
 
     # -- audit of personal data read -----------------------------------------------------
 

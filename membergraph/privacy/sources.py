@@ -6,16 +6,19 @@ erased from here: the erasure asks it on the change feed. A purchase stays for t
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence, Set
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from membergraph.connectors.base import Connector
 from membergraph.connectors.files import FileConnector
 from membergraph.connectors.lines import NOBODY
 from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import SOURCES
 from membergraph.connectors.sqlite import SqliteSource
 from membergraph.connectors.sqlite_rows import render
 from membergraph.privacy.books import Erased, Pseudonym, books_copy
@@ -57,6 +60,7 @@ def _erase_rows(
             )
             for line_id, body in rows:
                 erased.lines.append(str(line_id))
+                _removed(erased, source, body)
                 copy = _kept(source, body, pseudonym)
                 if copy is not None:
                     db.execute(
@@ -65,6 +69,12 @@ def _erase_rows(
                     )
                     erased.kept_for_books += 1
     return erased
+
+
+def _removed(erased: Erased, source: SourceName, body: bytes | str) -> None:
+    """Keep a removed line as its model reads it (what its erasure remembers it by)."""
+    with contextlib.suppress(ValidationError):
+        erased.removed.append((source.value, SOURCES[source].model.model_validate_json(body)))
 
 
 async def _erase_mongo(
@@ -79,6 +89,7 @@ async def _erase_mongo(
     for doc in docs:
         erased.lines.append(str(doc["_id"]))
         body = orjson.dumps({k: v for k, v in doc.items() if k not in STORED_FIELDS})
+        _removed(erased, source, body)
         kept = _kept(source, body, pseudonym) if pseudonym is not None else None
         if kept is not None:
             copies.append(line_doc(connector.spec, kept, NOBODY))
@@ -127,17 +138,21 @@ async def erase_source(
 
 def _erase_ids(
     db: sqlite3.Connection, source: SourceName, ids: list[str], pseudonym: Pseudonym | None
-) -> int:
-    """Delete the lines ``ids``; with ``pseudonym``, a purchase's copy for the books stays.
-    How many copies were kept."""
+) -> Erased:
+    """Delete the lines ``ids``; with ``pseudonym``, a purchase's copy for the books stays
+    (``kept_for_books`` counts them)."""
+    erased = Erased(lines=ids)
     kept = 0
     with immediate(db):
         for start in range(0, len(ids), 400):
             chunk = ids[start : start + 400]
             marks = ",".join("?" * len(chunk))
             where = f"WHERE source = ? AND line_id IN ({marks})"
-            bodies = db.execute(f"SELECT body FROM source_lines {where}", (source.value, *chunk))
-            copies = [_kept(source, body, pseudonym) for (body,) in bodies] if pseudonym else []
+            query = f"SELECT body FROM source_lines {where}"
+            bodies = [body for (body,) in db.execute(query, (source.value, *chunk))]
+            for body in bodies:
+                _removed(erased, source, body)
+            copies = [_kept(source, body, pseudonym) for body in bodies] if pseudonym else []
             db.execute(f"DELETE FROM source_pending {where}", (source.value, *chunk))
             db.execute(f"DELETE FROM source_lines {where}", (source.value, *chunk))
             for copy in copies:
@@ -147,7 +162,8 @@ def _erase_ids(
                         (source.value, copy.transaction_id, NOBODY, render(copy)),
                     )
                     kept += 1
-    return kept
+    erased.kept_for_books = kept
+    return erased
 
 
 async def erase_lines(
@@ -160,10 +176,10 @@ async def erase_lines(
     if not wanted:
         return Erased()
     if isinstance(connector, SqliteSource):
-        kept = await connector.lines.run(_erase_ids, connector.source, wanted, pseudonym)
+        erased = await connector.lines.run(_erase_ids, connector.source, wanted, pseudonym)
         if connector.count is not None:
-            connector.count -= len(wanted) - kept
-        return Erased(lines=wanted, kept_for_books=kept)
+            connector.count -= len(wanted) - erased.kept_for_books
+        return erased
     if isinstance(connector, FileConnector):
         rewritten = await connector.rewrite(
             lambda: compact_file(
@@ -176,7 +192,7 @@ async def erase_lines(
                 set(wanted),
             )
         )
-        return Erased(lines=wanted, kept_for_books=rewritten.kept_for_books)
+        return Erased(wanted, rewritten.kept_for_books, removed=rewritten.removed)
     from membergraph.connectors.mongodb import MongoSource
 
     if not isinstance(connector, MongoSource):

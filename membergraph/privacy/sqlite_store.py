@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS suppressions (
     digest TEXT PRIMARY KEY, kind TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL,
     reason TEXT, key TEXT
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS suppressions_kind ON suppressions (kind);
 CREATE TABLE IF NOT EXISTS privacy_requests (
     id TEXT PRIMARY KEY, member_id TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL
 ) WITHOUT ROWID;
@@ -217,9 +218,12 @@ class SqlitePrivacyStore(PrivacyStore):
 
         return await self.store.run_read(read)
 
-    async def any_suppressed(self) -> bool:
+    async def any_suppressed(self, kind: str | None = None) -> bool:
+        where, args = ("WHERE kind = ?", (kind,)) if kind else ("", ())
+
         def read(db: sqlite3.Connection) -> bool:
-            return db.execute("SELECT 1 FROM suppressions LIMIT 1").fetchone() is not None
+            found = db.execute(f"SELECT 1 FROM suppressions {where} LIMIT 1", args).fetchone()
+            return found is not None
 
         return bool(await self.store.run_read(read))
 
@@ -262,6 +266,14 @@ class SqlitePrivacyStore(PrivacyStore):
             ).fetchall()
 
         return [_request_of(r) for r in await self.store.run_read(read)]
+
+    async def request_states(self) -> dict[str, int]:
+        def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return db.execute(
+                "SELECT json_extract(body, '$.state'), count(*) FROM privacy_requests GROUP BY 1"
+            ).fetchall()
+
+        return {str(state): int(n) for state, n in await self.store.run_read(read)}
 
     async def record_access(self, entries: Sequence[AccessEntry]) -> None:
         rows = [

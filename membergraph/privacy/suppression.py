@@ -29,13 +29,20 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import idna
+import orjson
+from pydantic import BaseModel
 
+from membergraph.connectors.models import SourceName
+from membergraph.connectors.sources import SOURCES
 from membergraph.identity.normalize import IdentifierKind, normalize
 from membergraph.identity.records import Identifier, RecordData, identifier_key, typed_email_keys
 from membergraph.privacy.keys import PrivacyKeys
 from membergraph.privacy.port import PrivacyStore, Suppression
 
-__all__ = ["SUPPRESSIBLE", "Suppressor"]
+__all__ = ["ERASED_LINE", "SUPPRESSIBLE", "Suppressor"]
+
+ERASED_LINE = "line"
+"""The kind of a suppression that remembers a line an erasure removed (its keyed hash)."""
 
 SUPPRESSIBLE = frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.LOYALTY_ID})
 """What a person may ask to suppress (an erasure suppresses every identifier it removes)."""
@@ -65,6 +72,28 @@ class Suppressor:
         kept for the books after its buyer was erased)."""
         message = f"line\x00{line_id}".encode()
         return "erased-" + hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:24]
+
+    def line_digests(self, source: str, line: BaseModel) -> tuple[str, ...]:
+        """The digests a line an erasure removed is remembered by (its source, id and
+        content), under every key still checked: a copy of the folder loaded again must not
+        bring back a line of hers that carries no identifier of hers (a cash sale whose note
+        names her e-mail), nor a purchase beside the copy kept of it for the books. By its
+        content too: a new line under an id a source gives again (a call-center tool
+        numbering calls anew) is someone else's."""
+        message = _line_message(source, line)
+        return tuple(hmac.new(s, message, hashlib.sha256).hexdigest() for s in self.keys.every)
+
+    async def suppress_lines(
+        self, source: str, lines: Iterable[BaseModel], actor: str, reason: str
+    ) -> int:
+        """Remember the lines of ``source`` an erasure removed (keyed hashes only): a load
+        or a push of the same line again leaves it out as ``suppressed``; how many were new."""
+        at, check, kind = datetime.now(UTC), self.keys.check, ERASED_LINE
+        entries = {
+            d: Suppression(d, kind, actor, at, reason, check)
+            for d in (self.line_digests(source, line)[0] for line in lines)
+        }
+        return await self.store.suppress(list(entries.values())) if entries else 0
 
     def key_of(self, kind: IdentifierKind, value: str) -> str:
         """The matching key of a value as written (raises ``BadIdentifier``)."""
@@ -128,11 +157,28 @@ class Suppressor:
             found.update(self._every_digest(IdentifierKind.EMAIL, typed))
         return frozenset(found)
 
-    async def refused(self, records: Sequence[RecordData | None]) -> list[bool]:
-        """For each record (of a line), whether it carries a suppressed identifier."""
+    async def refused(
+        self,
+        records: Sequence[RecordData | None],
+        lines: Sequence[tuple[str, BaseModel]] | None = None,
+    ) -> list[bool]:
+        """For each record (of a line), whether it carries a suppressed identifier; given
+        each one's line as ``(source, line)``, or whether an erasure removed that line."""
         digests = [self.digests(r) for r in records]
+        if lines is not None:
+            digests = [
+                d | set(self.line_digests(*line)) for d, line in zip(digests, lines, strict=True)
+            ]
         found = await self.store.suppressed(set().union(*digests)) if digests else set()
         return [bool(d & found) for d in digests]
+
+
+def _line_message(source: str, line: BaseModel) -> bytes:
+    """What a line is remembered by: its source, id and content as its model reads it (so
+    the folder's spelling and the store's render of one line are one)."""
+    line_id = getattr(line, SOURCES[SourceName(source)].id_field)
+    content = orjson.dumps(line.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return f"{ERASED_LINE}\x00{source}\x00{line_id}\x00".encode() + hashlib.sha256(content).digest()
 
 
 _GMAIL = ("@gmail.com", "@googlemail.com")

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from membergraph.auth import actor_name, caller_of
-from membergraph.identity.feed import FeedEntry, FeedExpired, FeedFollower, stored_after
+from membergraph.identity.feed import (
+    ChangeKind,
+    FeedEntry,
+    FeedExpired,
+    FeedFollower,
+    stored_after,
+)
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import (
@@ -249,7 +255,8 @@ async def member_changes(
         CodedError: ``NOT_FOUND`` for an ID that names no member (a typo, a member erased),
             as ``member(id:)`` answers null, instead of a subscription silent for ever;
             with ``after``, once the changes since it that name the ID are told (its
-            erasure among them).
+            erasure among them); and for one followed live, right after its ``ERASED``
+            entry: an erased person has nothing more to tell.
     """
     cursor = await _known_cursor(ctx, after)
     store, live = ctx.gateway.identity.store, None
@@ -275,6 +282,15 @@ async def member_changes(
         async for change in _feed(ctx).subscribe(member_id, cursor):
             shown = change if own is None else own_change(change, {own, member_id or own})
             yield shown_cursor(change.cursor, sealed), shown
+            # Her erasure (or a survivor's she lives on in) ends it as a new subscription to
+            # the ID is ended, not left open and silent for ever (user31 f9).
+            if (
+                member_id is not None
+                and change.kind is ChangeKind.ERASED
+                and await store.resolve_member_id(member_id) is None
+            ):
+                said = f"no member has the ID {member_id} (erased): nothing to follow"
+                raise CodedError(said, "NOT_FOUND")
     except FeedExpired as exc:
         # (Its words name feed positions: not for a token bound to one member.)
         said = str(exc) if sealed is None else EXPIRED

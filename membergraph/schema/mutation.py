@@ -300,7 +300,8 @@ class Subscription:
         "too, until a split gives `id` back). With `after` (a cursor), first every change "
         "since it, in order, exactly once: reconnect with the last cursor you saw and miss "
         "nothing. An `id` that names no member (mistyped, or erased) is an error `NOT_FOUND`, "
-        "then the end (with `after`, once the changes since it that name it are told). A "
+        "then the end (with `after`, once the changes since it that name it are told; open when "
+        "the member is erased, once `ERASED` is told). A "
         "token bound to one member must pass that member's ID.",
         permission_classes=[requires("profile:read"), OwnMemberArgument],
     )

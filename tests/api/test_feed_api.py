@@ -348,3 +348,46 @@ async def _not_found_story(http: httpx.AsyncClient, address: str) -> None:
     *heard, error, done = await _told(address, fea, before)
     assert "ERASED" in [h["payload"]["data"]["memberChanged"]["kind"] for h in heard]
     assert error["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_subscription_open_when_its_member_is_erased_hears_it_then_ends(
+    settings: Settings,
+) -> None:
+    # user31 f9: ERASED, then open and silent for ever (a new one gets NOT_FOUND, complete).
+    async with httpx.AsyncClient() as http:
+        with serving(create_app(settings)) as address:
+            await _erased_while_open_story(http, address)
+
+
+async def _erased_while_open_story(http: httpx.AsyncClient, address: str) -> None:
+    async def ask(query: str) -> Any:
+        answer = await http.post(f"http://{address}/graphql", json={"query": query})
+        return answer.json()["data"]
+
+    # Given a member, and a subscription to her ID, open (it hears a change of hers)
+    await http.post(f"http://{address}/ingest/crm", json=[CONTACT])
+    lookup = '{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@mail-example.net") { id } }'
+    fea = (await ask(lookup))["m"]["id"]
+    query = f'subscription {{ memberChanged(id: "{fea}") {{ kind lineId }} }}'
+    async with websockets.connect(
+        f"ws://{address}/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+    ) as ws:
+        await subscribed_over(ws, query)
+        heard: list[dict[str, Any]] = []
+        while not heard or heard[-1]["payload"]["data"]["memberChanged"]["lineId"] != "T-FEED-1":
+            if not heard:
+                await http.post(f"http://{address}/ingest/transactions", json=[SALE])
+            heard.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+        # When she is erased
+        erased = await ask(f'mutation {{ eraseMember(id: "{fea}", reason: "DPO-2") {{ state }} }}')
+        assert erased["eraseMember"]["state"] == "DONE", erased
+        # Then the open subscription hears ERASED, then NOT_FOUND, then completes, as one
+        # resuming from before her erasure does
+        told: list[dict[str, Any]] = []
+        while not told or told[-1]["type"] != "complete":
+            told.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+    *news, error, done = told
+    assert [n["payload"]["data"]["memberChanged"]["kind"] for n in news][-1:] == ["ERASED"]
+    assert error["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert fea in error["payload"]["errors"][0]["message"] and done["type"] == "complete"

@@ -67,6 +67,24 @@ def test_metrics_count_requests_errors_and_source_calls(client: TestClient) -> N
     assert _value(after, "membergraph_source_circuit", source="crm") == 0
 
 
+def test_metrics_count_erasures_by_outcome_and_requests_by_state(client: TestClient) -> None:
+    # user31 11c: no metric counted erasures, nor the requests left PARTIAL
+    before = _samples(client.get("/metrics").text)
+    assert _value(before, "membergraph_erasures_total", outcome="done") == 0
+    assert _value(before, "membergraph_privacy_requests", state="pending") == 0
+    members = client.post("/graphql", json={"query": PROFILE}).json()["data"]["members"]
+    erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-11") { state } }'
+    for edge in members["edges"][:2]:
+        asked = {"query": erase, "variables": {"id": edge["node"]["id"]}}
+        assert client.post("/graphql", json=asked).json()["data"]["eraseMember"]["state"] == "DONE"
+    after = _samples(client.get("/metrics").text)
+    for outcome, n in (("done", 2), ("partial", 0), ("failed", 0), ("awaiting_sources", 0)):
+        assert _value(after, "membergraph_erasures_total", outcome=outcome) == n, outcome
+    for state, n in (("done", 2), ("pending", 0), ("partial", 0), ("awaiting_sources", 0)):
+        assert _value(after, "membergraph_privacy_requests", state=state) == n, state
+    assert ("membergraph_privacy_requests", (("state", "partial"),)) in after
+
+
 def test_a_routes_latency_child_is_kept_and_every_request_still_counted() -> None:
     # Given the latency histogram, when requests of one route, method and status are
     # observed, then they go to the one child kept for them; and past the kept ones (a

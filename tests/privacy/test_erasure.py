@@ -116,6 +116,7 @@ def test_export_then_erase_leaves_nothing_that_finds_her(her_settings: Settings)
             "records_elsewhere": {},
             "shared_devices": {},
             "kept_for_no_one": {},
+            "failing_validation": [],
         }
         assert (
             gql(client, "query($id: ID!) { exportMember(id: $id) }", id=member)["data"][

@@ -1,0 +1,77 @@
+"""A restore of a backup taken before an erasure: the erasure is carried over and done
+again, so she does not come back, and the record of her erasure stays (user31 f5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from membergraph.app import create_app
+from membergraph.cli import app
+from membergraph.settings import Settings
+from tests.conftest import gql
+from tests.privacy.people import CONTACT, add_to_folder, traces_in
+
+pytestmark = pytest.mark.sqlite
+runner = CliRunner()
+FIND = '{ m: memberByIdentifier(kind: CRM_ID, value: "C-ZQ-77") { id } }'
+ASKED = "{ privacyRequests { id state } }"
+
+
+def _erased_after_a_backup(data_dir: Path, tmp_path: Path) -> tuple[str, Path, str]:
+    """A store loaded with her, backed up, then her erasure: (store URL, backup, request)."""
+    add_to_folder(data_dir)
+    db = tmp_path / "store.db"
+    store = f"sqlite:///{db}"
+    loaded = runner.invoke(app, ["load", "--data", str(data_dir), "--to", store])
+    assert loaded.exit_code == 0, loaded.output
+    with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
+        member = gql(client, FIND)["data"]["m"]["id"]  # type: ignore[index]
+    backup = tmp_path / "backup.db"
+    taken = runner.invoke(app, ["backup", "--store", store, "--out", str(backup)])
+    assert taken.exit_code == 0, taken.output
+    erased = runner.invoke(app, ["privacy", "erase", member, "--reason", "DPO-5", "--store", store])
+    assert erased.exit_code == 0, erased.output
+    with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
+        [request] = gql(client, ASKED)["data"]["privacyRequests"]  # type: ignore[index]
+    return store, backup, request["id"]
+
+
+def test_a_restore_of_a_backup_from_before_an_erasure_erases_her_again(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # Given her erasure after a backup
+    store, backup, request = _erased_after_a_backup(data_dir, tmp_path)
+    # When the backup is restored
+    restored = runner.invoke(app, ["restore", "--from", str(backup), "--store", store])
+    # Then the restore says it erased her again, naming the request
+    assert restored.exit_code == 0, restored.output
+    said = restored.output.replace("\n", " ")
+    assert "erased again 1 person(s)" in said and f"{request} DONE" in said, said
+    # And she is not found, the record of her erasure is kept, her next line is refused
+    with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
+        assert gql(client, FIND)["data"] == {"m": None}
+        requests = gql(client, ASKED)["data"]["privacyRequests"]  # type: ignore[index]
+        assert requests == [{"id": request, "state": "DONE"}]
+        [line] = client.post("/ingest/crm", json=[CONTACT]).json()["lines"]
+        assert line["status"] == "suppressed", line
+    # And no byte of her is in the restored store's file
+    db = Path(store.removeprefix("sqlite:///"))
+    assert traces_in([db, Path(f"{db}-wal")]) == {}
+
+
+def test_a_restore_told_to_undo_erasures_names_each_it_undoes(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    store, backup, request = _erased_after_a_backup(data_dir, tmp_path)
+    restored = runner.invoke(
+        app, ["restore", "--from", str(backup), "--store", store, "--undo-erasures"]
+    )
+    assert restored.exit_code == 0, restored.output
+    said = restored.output.replace("\n", " ")
+    assert "not erased again" in said and request in said, said
+    with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
+        assert gql(client, FIND)["data"]["m"] is not None  # type: ignore[index]
