@@ -36,6 +36,7 @@ from membergraph.full_start import finish_when_room, heal_unless_full
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.gateway_parts import Gateway
 from membergraph.graphiql import asset as graphiql_asset
+from membergraph.graphiql import example_query
 from membergraph.graphql_http import ClientErrorsInOneLine, GraphQLEndpoint
 from membergraph.health import healthz, readyz
 from membergraph.http_rules import (
@@ -73,45 +74,9 @@ from membergraph.tokens import read_jwks, read_public_key
 from membergraph.tracing import graphql_extension, trace_backends
 from membergraph.tracing import tracer_provider as tracing_provider
 
-__all__ = ["create_app", "example_query"]
+__all__ = ["create_app"]
 
 logger = logging.getLogger(__name__)
-
-
-def example_query(email: str | None) -> str:
-    """The query GraphiQL opens with: a real member of the data being served, looked up by
-    her e-mail; with none to show (credentials configured: the page holds no one's data),
-    the first members, which runs on any store (user31b: a made-up e-mail was a
-    placeholder, its first run ``PLACEHOLDER_IDENTIFIER``)."""
-    if email is None:
-        return _FIRST_MEMBERS
-    value = email
-    return f"""# membergraph: one member graph over CRM, transactions, web analytics, call center.
-# Press Ctrl-Enter to run. Try members(first: 5) or member(id: ...) too.
-query Profile {{
-  memberByIdentifier(kind: EMAIL, value: "  {value.upper()} ") {{
-    id
-    profile {{ firstName lastName emails {{ value sources }} phones {{ value sources }} }}
-    loyalty {{ pointsBalance tier lifetimeSpendCents }}
-    transactions(first: 5) {{
-      totalCount edges {{ node {{ occurredAt amountCents status channel }} }}
-    }}
-    records {{ source key }}
-    identityHistory {{ kind rule evidence }}
-  }}
-}}
-"""
-
-
-_FIRST_MEMBERS = """# membergraph: one member graph over CRM, transactions, web analytics, call center.
-# Press Ctrl-Enter to run. Then look one up: memberByIdentifier(kind: EMAIL, value: "...").
-query FirstMembers {
-  members(first: 5) {
-    totalCount
-    edges { node { id profile { firstName lastName } loyalty { pointsBalance tier } } }
-  }
-}
-"""
 
 
 async def _refusal_in_json(request: Request, exc: Exception) -> Response:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-__all__ = ["ASSETS", "asset", "page"]
+__all__ = ["ASSETS", "asset", "example_query", "page"]
 
 _FOLDER = Path(__file__).parent / "static" / "graphiql"
 _CDN = "https://unpkg.com/"
@@ -82,3 +82,38 @@ async def asset(request: Request) -> Response:
         body = gzip.decompress(body)
     kind = _TYPES[Path(name).suffix]
     return Response(body, media_type=kind, headers=headers)
+
+
+def example_query(email: str | None) -> str:
+    """The query GraphiQL opens with: a real member of the data being served, looked up by
+    her e-mail; with none to show (credentials configured: the page holds no one's data),
+    the first members, which runs on any store (user31b: a made-up e-mail was a
+    placeholder, its first run ``PLACEHOLDER_IDENTIFIER``)."""
+    if email is None:
+        return _FIRST_MEMBERS
+    return f"""# membergraph: one member graph over CRM, transactions, web analytics, call center.
+# Press Ctrl-Enter to run. Try members(first: 5) or member(id: ...) too.
+query Profile {{
+  memberByIdentifier(kind: EMAIL, value: "  {email.upper()} ") {{
+    id
+    profile {{ firstName lastName emails {{ value sources }} phones {{ value sources }} }}
+    loyalty {{ pointsBalance tier lifetimeSpendCents }}
+    transactions(first: 5) {{
+      totalCount edges {{ node {{ occurredAt amountCents status channel }} }}
+    }}
+    records {{ source key }}
+    identityHistory {{ kind rule evidence }}
+  }}
+}}
+"""
+
+
+_FIRST_MEMBERS = """# membergraph: one member graph over CRM, transactions, web analytics, calls.
+# Press Ctrl-Enter to run. Then look one up: memberByIdentifier(kind: EMAIL, value: "...").
+query FirstMembers {
+  members(first: 5) {
+    totalCount
+    edges { node { id profile { firstName lastName } loyalty { pointsBalance tier } } }
+  }
+}
+"""

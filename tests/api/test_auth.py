@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from membergraph.app import create_app, example_query
+from membergraph.app import create_app
+from membergraph.graphiql import example_query
 from membergraph.settings import Settings, SettingsError, load_settings
 
 KEYS = {
