@@ -227,6 +227,7 @@ class ErasureService:
                 subject.suppress, request.actor, f"erasure {request.id}"
             )
             request.counts["suppressed"] = request.counts.get("suppressed", 0) + added
+            request.counts["left_to_others"] = subject.shared_values
             if not added:
                 return subject
         raise RuntimeError("lines of the person kept arriving while she was erased")
@@ -263,6 +264,8 @@ class ErasureService:
                 subject.suppress, request.actor, f"erasure {request.id}"
             )
             request.counts["suppressed"] = request.counts.get("suppressed", 0) + added
+            # Her values another live member carries too (a family e-mail): his, unsuppressed.
+            request.counts["left_to_others"] = subject.shared_values
 
     async def _identity(self, request: PrivacyRequest, subject: Subject | None) -> None:
         if subject is None:
