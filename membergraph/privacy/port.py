@@ -65,6 +65,9 @@ class PrivacyRequest:
     """Other people's records her presence may have resolved otherwise, read before her
     identity goes and resolved again after it (:mod:`~membergraph.privacy.beside`); empty
     once they are."""
+    only: list[RecordKey] = field(default_factory=list)
+    """An ``erase_records`` request's records, named hers by the officer (the member held
+    another person's too); emptied once her identity is gone."""
     erased_ids: list[str] = field(default_factory=list)
     """Her member IDs, which that resolution gives no one (a new member's ID is derived from
     its first record's key, and hers may have been derived from another person's); emptied

@@ -24,7 +24,7 @@ next lines and make him reachable on no channel.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from membergraph.connectors.models import SourceName
@@ -140,7 +140,7 @@ async def _hers_elsewhere(
     emptied: set[str] = set()
     touched: set[str] = set()
     for other in sorted(set(where.values())):
-        remaining = set((await store.member_records([other]))[0]) - set(found)
+        remaining = set((await store.member_records([other]))[0]) - set(found) - held
         (touched if remaining else emptied).add(other)
     return found, emptied, touched, shared
 
@@ -188,19 +188,36 @@ async def _no_ones(store: IdentityStore, rules: Rules | None, values: Theirs) ->
     return junk | await revealed_placeholders(store, rules, values - junk)
 
 
-async def read_subject(store: IdentityStore, member_id: str, rules: Rules | None = None) -> Subject:
+async def read_subject(
+    store: IdentityStore,
+    member_id: str,
+    rules: Rules | None = None,
+    only: Collection[RecordKey] | None = None,
+) -> Subject:
     """The member, the IDs that lead to it, its records, her records held elsewhere and
-    what identifies the person (with ``rules``, placeholders left out)."""
+    what identifies the person (with ``rules``, placeholders left out).
+
+    With ``only`` (some of the member's records, named hers by the officer: the member holds
+    another person's too), she is those records and what is hers by their identifiers; the
+    member keeps the rest, and its ID (it is ``touched``)."""
     refs = (await store.member_records([member_id]))[0]
+    narrowed = only is not None and not set(refs) <= set(only)
+    if narrowed:
+        refs = sorted(set(refs) & set(only or ()))
     earlier = set((await store.origins(refs)).values()) | set((await store.previous(refs)).values())
-    ids = {member_id}
+    ids = set() if narrowed else {member_id}
     for other in earlier - ids:  # an ID that is now another live member's is not theirs
-        if await store.resolve_member_id(other) in (None, member_id):
+        now = await store.resolve_member_id(other)
+        if now is None or (now == member_id and not narrowed):
             ids.add(other)
     pairs = (await store.member_identifiers([member_id]))[0]
+    if narrowed:
+        pairs = [(ref, i) for ref, i in pairs if ref in set(refs)]
     theirs = _identifying(pairs)
     theirs -= await _no_ones(store, rules, theirs)
     elsewhere, emptied, touched, shared = await _hers_elsewhere(store, refs, theirs)
+    if narrowed and member_id not in emptied:
+        touched.add(member_id)  # it keeps the records not hers
     ids |= emptied
     every = sorted({*refs, *elsewhere})
     records = await store.load_records(every)
