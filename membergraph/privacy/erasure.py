@@ -328,17 +328,12 @@ class ErasureService:
         entries = (
             [FeedEntry(ChangeKind.ERASED, ids, actor=request.actor, reason=said)] if ids else []
         )
-        if touched:
-            # Members that lost her account they held: measured and cached anew.
-            entries.append(FeedEntry(ChangeKind.LINKED, touched, actor=request.actor, reason=said))
+        # Members that lost a record of hers they held (measured and cached anew), and those
+        # carrying an identifier of hers now suppressed (an agent typed it on their call):
+        # each told alone, naming no request, so no subscriber reads who stood beside her.
         carriers = await self._carriers(subject, request) if subject is not None else ()
-        if carriers:
-            # Members that carry an identifier of hers now suppressed: reachable on no
-            # channel, so measured and cached anew, as `suppress` does; else the analysts'
-            # lists and exports still call them reachable.
-            entries.append(
-                FeedEntry(ChangeKind.SUPPRESSED, carriers, actor=request.actor, reason=said)
-            )
+        entries += [FeedEntry(ChangeKind.LINKED, (m,), actor=request.actor) for m in touched]
+        entries += [FeedEntry(ChangeKind.SUPPRESSED, (m,), actor=request.actor) for m in carriers]
         # A source read over an API is erased by whoever runs it: asked here, once the
         # identity store no longer holds the person (that erasure clears their feed entries).
         entries += [

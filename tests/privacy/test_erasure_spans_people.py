@@ -205,3 +205,25 @@ def test_the_command_line_refuses_the_same_and_narrows_the_same(
     assert narrowed.exit_code == 0, narrowed.output
     found = _as(linked, DPO, FIND)["data"]
     assert found["erin"] is None and found["gus"] is not None  # type: ignore[index]
+
+
+CHANGES = """query($after: String) { changes(after: $after, first: 1000) {
+  edges { node { kind memberIds reason } } pageInfo { endCursor } } }"""
+
+
+def test_the_feed_tells_a_member_it_changed_not_whom_it_stood_beside(linked: TestClient) -> None:
+    member = _member(linked)
+    before = _as(linked, DPO, CHANGES)["data"]["changes"]["pageInfo"]["endCursor"]  # type: ignore[index]
+    # When her records leave the member Gus keeps
+    erased = _as(linked, DPO, ERASE, id=member, records=[HERS])["data"]["eraseMember"]  # type: ignore[index]
+    assert erased["state"] == "DONE", erased
+    # Then every entry the erasure wrote about a member that stays names that member alone,
+    # and no request: nothing in it says it stood beside the person erased
+    entries = [
+        e["node"]
+        for e in _as(linked, DPO, CHANGES, after=before)["data"]["changes"]["edges"]  # type: ignore[index]
+    ]
+    kept = [e for e in entries if e["kind"] in ("LINKED", "SUPPRESSED")]
+    assert kept, entries
+    assert all(len(e["memberIds"]) == 1 and e["reason"] is None for e in kept), kept
+    assert not any(e["kind"] == "ERASED" and member in e["memberIds"] for e in entries)
