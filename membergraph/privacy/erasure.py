@@ -182,7 +182,7 @@ class ErasureService:
     async def _run(self, request: PrivacyRequest, live: str | None) -> None:
         store = self.gateway.identity.store
         # A narrowed request whose records went (its identity step done) names no one now.
-        gone = request.kind == "erase_records" and not request.only
+        gone = request.kind == "erase_records" and request.steps.get("identity") == "done"
         subject = (
             await read_subject(store, live, self.gateway.identity.rules, _only(request))
             if live is not None and not gone
@@ -302,7 +302,6 @@ class ErasureService:
         removed = await self.privacy.store.erase_identity(erasure, _now())
         for kind, n in removed.items():
             request.counts[kind] = request.counts.get(kind, 0) + n
-        request.only = []  # her records' keys: kept no longer than needed
 
     async def _reresolve(self, request: PrivacyRequest, subject: Subject | None) -> None:
         if not request.resolve_again:
@@ -339,14 +338,17 @@ class ErasureService:
         entries += [
             FeedEntry(
                 ChangeKind.DELETION_REQUESTED,
-                (request.member_id,),
+                member,
                 actor=request.actor,
                 source=source,
+                line_id=line,
                 reason=said,
             )
             for source in request.forwarded
+            for member, line in _asked_of(request, subject, source)
         ]
         await self.gateway.identity.store.append_feed(entries)
+        request.only = []  # her records' keys: kept no longer than needed
         if self.gateway.feed is not None:
             await self.gateway.feed.catch_up()  # caches here drop them before we answer
 
@@ -367,6 +369,17 @@ class ErasureService:
             request.counts["rewritten"] = request.counts.get("rewritten", 0) + 1
         if said.get("checkpointed") is False:
             raise RuntimeError("the WAL could not be checkpointed (readers kept it busy)")
+
+
+def _asked_of(
+    request: PrivacyRequest, subject: Subject | None, source: str
+) -> list[tuple[tuple[str, ...], str | None]]:
+    """What a source not owned here is asked to delete: the member; for a narrowed request
+    (its member lives on, another's), each record of hers there by key, naming no member."""
+    if request.kind != "erase_records":
+        return [((request.member_id,), None)]
+    refs = {*request.only, *(subject.refs if subject is not None else ())}
+    return [((), key) for s, key in sorted(refs) if s == source]
 
 
 def _only(request: PrivacyRequest) -> list[RecordKey] | None:
