@@ -14,17 +14,25 @@ says nothing of who it is and is nobody's person.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from membergraph.connectors.models import SourceName
 from membergraph.identity.people import crm_signatures
-from membergraph.identity.records import RecordKey
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
 
-__all__ = ["Contact", "NotInMember", "Spans", "SpansPeople", "erasure_scope", "people_in"]
+__all__ = [
+    "Contact",
+    "NotInMember",
+    "Spans",
+    "SpansPeople",
+    "erasure_scope",
+    "people_in",
+    "read_people",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +68,21 @@ async def people_in(store: IdentityStore, member_id: str, rules: Rules) -> Spans
     """The people the member ``member_id`` (live) holds, as its contacts read."""
     [refs] = await store.member_records([member_id])
     crm = [ref for ref in refs if ref[0] == SourceName.CRM.value]
-    records = await store.load_records(crm)
-    signed = {ref: sig for ref, sig in crm_signatures(records.values(), rules).items() if sig}
+    contacts, people = read_people((await store.load_records(crm)).values(), rules)
+    held = set(refs)
+    links = {
+        (min(link.a, link.b), max(link.a, link.b))
+        for link in await store.manual_links(refs)
+        if link.a in held and link.b in held
+    }
+    return Spans(contacts, people, tuple(sorted(links)))
+
+
+def read_people(records: Iterable[RecordData], rules: Rules) -> tuple[tuple[Contact, ...], int]:
+    """CRM contacts as the people they read as: each contact with its person's number, and
+    how many people there are."""
+    listed = {record.ref: record for record in records if record.source == SourceName.CRM.value}
+    signed = {ref: sig for ref, sig in crm_signatures(listed.values(), rules).items() if sig}
     same = rules.near_duplicates.same_person
     people: list[list[RecordKey]] = []  # contacts read as one person, each group sorted
     for ref, sig in sorted(signed.items()):
@@ -71,22 +92,10 @@ async def people_in(store: IdentityStore, member_id: str, rules: Rules) -> Spans
     people.sort()
     person_of = {ref: n for n, group in enumerate(people) for ref in group}
     contacts = tuple(
-        Contact(
-            key,
-            records[(source, key)].first_name,
-            records[(source, key)].last_name,
-            _iso(records[(source, key)].birth_date),
-            person_of.get((source, key)),
-        )
-        for source, key in sorted(records)
+        Contact(r.key, r.first_name, r.last_name, _iso(r.birth_date), person_of.get(ref))
+        for ref, r in sorted(listed.items())
     )
-    held = set(refs)
-    links = {
-        (min(link.a, link.b), max(link.a, link.b))
-        for link in await store.manual_links(refs)
-        if link.a in held and link.b in held
-    }
-    return Spans(contacts, len(people), tuple(sorted(links)))
+    return contacts, len(people)
 
 
 def _iso(value: date | None) -> str | None:
