@@ -5,6 +5,7 @@ were; the request counts the values it left to others (docs/privacy.md, "Erasure
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,20 +16,27 @@ from membergraph.app import create_app
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.privacy.household import FINN, IPAD, write_household
+from tests.support.mongo import EmulatedClient, load
 
 REACH = """{ finn: memberByIdentifier(kind: CRM_ID, value: "C-101") { reachableChannels }
   gus: memberByIdentifier(kind: CRM_ID, value: "C-102") { reachableChannels } }"""
 ERASE = """mutation($id: ID!) { eraseMember(id: $id, reason: "ticket DPO-2") { state counts } }"""
 
 
-@pytest.fixture
-def household(tmp_path: Path) -> Iterator[TestClient]:
+@pytest.fixture(params=["sqlite", pytest.param("mongodb-emulated", marks=pytest.mark.mongodb)])
+def household(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
     folder = write_household(tmp_path / "data")
-    settings = Settings(
-        data=folder, store=f"sqlite:///{tmp_path / 's.db'}", cache_dir=tmp_path / "cache"
-    )
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
-        yield client
+    cache = tmp_path / "cache"
+    if request.param == "sqlite":
+        settings = Settings(data=folder, store=f"sqlite:///{tmp_path / 's.db'}", cache_dir=cache)
+        client = None
+    else:
+        url, client = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0", EmulatedClient()
+        asyncio.run(load(folder, url, client))
+        settings = Settings(store=url, sources=url, cache_dir=cache)
+    app = create_app(settings, mongo_client=client)
+    with TestClient(app, base_url="http://127.0.0.1") as http:
+        yield http
 
 
 def _erin(client: TestClient) -> str:
