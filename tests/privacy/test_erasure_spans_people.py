@@ -7,6 +7,7 @@ confirms the whole member. The access export warns first; the command line says 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from membergraph.app import create_app
 from membergraph.cli import app
 from membergraph.settings import ApiKey, Settings
 from tests.privacy.household import GUS, write_household
+from tests.support.mongo import EmulatedClient, load
 
 DPO = "dpo-key-0123456789abcdef"  # privacy:admin with pii:read
 DPO_MASKED = "dpo-masked-0123456789ab"  # privacy:admin without
@@ -227,3 +229,26 @@ def test_the_feed_tells_a_member_it_changed_not_whom_it_stood_beside(linked: Tes
     assert kept, entries
     assert all(len(e["memberIds"]) == 1 and e["reason"] is None for e in kept), kept
     assert not any(e["kind"] == "ERASED" and member in e["memberIds"] for e in entries)
+
+
+@pytest.mark.mongodb
+def test_refused_then_narrowed_on_mongodb(tmp_path: Path) -> None:
+    # Given the household in MongoDB (emulated), Gus linked to Erin by a steward
+    url, client = "mongodb://mongo.example:27017/membergraph?replicaSet=rs0", EmulatedClient()
+    asyncio.run(load(write_household(tmp_path / "data"), url, client))
+    keys = {k: ApiKey(name=k[:7], scopes=s) for k, s in KEYS.items()}
+    settings = Settings(store=url, sources=url, cache_dir=tmp_path / "cache", api_keys=keys)
+    with TestClient(create_app(settings, mongo_client=client), base_url="http://127.0.0.1") as http:
+        link = """mutation { linkRecords(a: {source: CRM, key: "C-100"},
+          b: {source: CRM, key: "C-102"}, reason: "same caller") { id } }"""
+        assert "errors" not in _as(http, STEWARD, link)
+        member = _member(http)
+        # The whole member is refused, naming the contacts
+        [error] = _as(http, DPO, ERASE, id=member)["errors"]  # type: ignore[misc]
+        assert error["extensions"]["contacts"] == ["C-100", "C-102"]
+        # Narrowed to her contact, she goes and Gus stays whole
+        erased = _as(http, DPO, ERASE, id=member, records=[HERS])["data"]["eraseMember"]  # type: ignore[index]
+        assert erased["state"] == "DONE", erased
+        found = _as(http, DPO, FIND)["data"]
+        assert found["erin"] is None and found["erinsCard"] is None  # type: ignore[index]
+        assert found["gusCard"]["id"] == found["gus"]["id"] == found["gusEmail"]["id"]  # type: ignore[index]
