@@ -5,6 +5,7 @@ flags)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -108,18 +109,51 @@ def erase(
     keep_unsuppressed: Annotated[
         bool, typer.Option("--no-suppress", help="Do not suppress their identifiers.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Change nothing: print what would go, and whom."),
+    ] = False,
+    records: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--record",
+            help="SOURCE:KEY of a record of the member that is hers (repeat it): only those "
+            "go, with what is hers by them (a member holding another person's contacts).",
+        ),
+    ] = None,
+    whole_member: Annotated[
+        bool,
+        typer.Option(
+            "--whole-member",
+            help="Every record of the member is hers: erase it whole even though its "
+            "contacts read as more than one person or a steward linked its records.",
+        ),
+    ] = False,
     data: StoreDataOpt = None,
     store: StoreOpt = None,
     sources: SourcesOpt = None,
 ) -> None:
-    """Erase a member (as the eraseMember mutation); prints the request."""
+    """Erase a member (as the eraseMember mutation); prints the request, or with --dry-run
+    what would go."""
     from membergraph.privacy.erasure import ErasureBusy, NothingToErase, erasure_of
+    from membergraph.privacy.spans import NotInMember, SpansPeople
+    from membergraph.privacy.spans_said import spans_message
+    from membergraph.resolvers.errors import CodedError
+    from membergraph.resolvers.privacy import preview
 
+    only = [_record(r) for r in records] if records else None
     settings = _settings(data=data, store=store, sources=sources)
 
     async def work(ctx: Any) -> Any:
+        if dry_run:  # as the mutation's: audited, since it names her contacts
+            try:
+                return await preview(ctx, member, only)
+            except CodedError as exc:
+                return exc
         service = await erasure_of(ctx.gateway)
-        return await service.erase(member, reason, _officer().name, not keep_unsuppressed)
+        return await service.erase(
+            member, reason, _officer().name, not keep_unsuppressed, only, whole_member
+        )
 
     try:
         request = asyncio.run(_with_gateway(settings, work))
@@ -129,6 +163,18 @@ def erase(
     except ErasureBusy:
         err.print(f"error: {member} is being erased by another process: ask again")
         raise typer.Exit(1) from None
+    except SpansPeople as exc:
+        err.print(f"error: {spans_message(exc, cli=True)}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except NotInMember as exc:
+        err.print(f"error: {exc}: " + ", ".join(f"{s}:{k}" for s, k in exc.refs), soft_wrap=True)
+        raise typer.Exit(1) from None
+    if dry_run:
+        if isinstance(request, CodedError):
+            err.print(f"error: {request.message}", soft_wrap=True)
+            raise typer.Exit(1)
+        typer.echo(dumps({"dry_run": True, **dataclasses.asdict(request)}).decode())
+        return
     _print(request)
     if request.state in ("pending", "partial"):  # awaiting a source's operator is not a failure
         raise typer.Exit(1)
@@ -162,6 +208,21 @@ def confirm_deletion(
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
     _print(request)
+
+
+def _record(given: str) -> tuple[str, str]:
+    """``crm:C-100`` (a ``--record``) as a record's key in the store."""
+    from membergraph.connectors.models import SourceName
+    from membergraph.identity.line_records import typed_record_key
+
+    source, colon, key = given.partition(":")
+    known = {s.value for s in SourceName}
+    if not colon or source.strip().lower() not in known or not key.strip():
+        raise typer.BadParameter(
+            f"write SOURCE:KEY with a source of {', '.join(sorted(known))}", param_hint="--record"
+        )
+    name = source.strip().lower()
+    return (name, typed_record_key(name, key.strip()))
 
 
 def _print(request: Any) -> None:

@@ -34,25 +34,22 @@ from __future__ import annotations
 import asyncio
 import collections
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
-from membergraph.connectors.models import SourceName
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.feed import ChangeKind, FeedEntry
-from membergraph.identity.line_records import record_of_line
+from membergraph.identity.records import RecordKey
 from membergraph.privacy import Privacy, privacy_of
 from membergraph.privacy.beside import records_beside, resolve_beside
 from membergraph.privacy.erasure_sources import SourcesStep
-from membergraph.privacy.in_flight import wait_for_pushes
+from membergraph.privacy.in_flight import her_lines, wait_for_pushes
 from membergraph.privacy.lease import ErasureLease
-from membergraph.privacy.port import Erasure, PrivacyRequest, RequestState
+from membergraph.privacy.port import Erasure, PrivacyRequest
+from membergraph.privacy.spans import erasure_scope
 from membergraph.privacy.subject import Subject, read_subject
-from membergraph.privacy.suppression import Suppressor
 
 __all__ = [
     "ErasureBusy",
@@ -110,15 +107,26 @@ class ErasureService:
         self._sources = SourcesStep(gateway, privacy, folder)
 
     async def erase(
-        self, member_id: str, reason: str, actor: str, suppress: bool = True
+        self,
+        member_id: str,
+        reason: str,
+        actor: str,
+        suppress: bool = True,
+        only: Collection[RecordKey] | None = None,
+        whole: bool = False,
     ) -> PrivacyRequest:
         """Erase the member ``member_id`` names (or go on with its unfinished request); one
         process at a time (:mod:`.lease`): another asked at once answers the same request.
+        A new request for a member that may hold two people (:mod:`.spans`) needs ``only``
+        (the records that are hers: they go, with what is hers by their identifiers) or
+        ``whole`` (all of it is hers).
 
         Raises:
             NothingToErase: no such member, and no request for it.
             ErasureBusy: another process has held her erasure for :attr:`busy_wait` seconds
                 and has not written its request.
+            SpansPeople: the member may hold two people, and neither was given.
+            NotInMember: ``only`` names a record the member does not hold.
         """
         store = self.gateway.identity.store
         async with self._lock:
@@ -136,17 +144,23 @@ class ErasureService:
                         raise ErasureBusy(f"member {member_id} is being erased elsewhere")
                     return request
                 if request is None or (request.state == "done" and live is not None):
-                    request = self._new(live or member_id, reason, actor, suppress)
+                    assert live is not None  # (no member and no request: raised above)
+                    identity = self.gateway.identity
+                    mine = await erasure_scope(identity.store, identity.rules, live, only, whole)
+                    request = self._new(live, reason, actor, suppress, mine)
                 if request.state != "done":
                     await self._run(request, live)
                 return request
 
-    def _new(self, member_id: str, reason: str, actor: str, suppress: bool) -> PrivacyRequest:
+    def _new(
+        self, member_id: str, reason: str, actor: str, suppress: bool, only: list[RecordKey] | None
+    ) -> PrivacyRequest:
         at = _now()
         steps = {} if suppress else {"suppress": "skipped"}
-        return PrivacyRequest(
-            f"pr_{uuid.uuid4().hex}", "erase", member_id, reason, actor, at, at, steps=steps
-        )
+        kind = "erase" if only is None else "erase_records"
+        made = PrivacyRequest(f"pr_{uuid.uuid4().hex}", kind, member_id, reason, actor, at, at)
+        made.steps, made.only = steps, only or []
+        return made
 
     async def retry_unfinished(self, wait: float = 0) -> list[PrivacyRequest]:
         """Go on with every request not done (at start: a crash or a failure left them),
@@ -178,9 +192,11 @@ class ErasureService:
 
     async def _steps(self, request: PrivacyRequest, live: str | None) -> None:
         store = self.gateway.identity.store
+        # A narrowed request whose records went (its identity step done) names no one now.
+        gone = request.kind == "erase_records" and request.steps.get("identity") == "done"
         subject = (
-            await read_subject(store, live, self.gateway.identity.rules)
-            if live is not None
+            await read_subject(store, live, self.gateway.identity.rules, request.records_named)
+            if live is not None and not gone
             else None
         )
         steps: dict[str, Callable[[PrivacyRequest, Subject | None], Any]] = {
@@ -213,7 +229,7 @@ class ErasureService:
             # say DONE with none of the counts of what went.
             await self.privacy.store.save_request(request)
         done = all(request.steps.get(s) in ("done", "skipped") for s in self.STEPS)
-        request.state = _settled(request) if done else "partial"
+        request.state = request.settled if done else "partial"
         request.updated_at = _now()
         await self.privacy.store.save_request(request)
 
@@ -225,10 +241,10 @@ class ErasureService:
         region = self.gateway.settings.default_region
         held = (self.gateway.sources, self.gateway.synced)
         for _ in range(3):
-            await wait_for_pushes(held, _her_lines(subject, suppressor, region), self.push_wait)
+            await wait_for_pushes(held, her_lines(subject, suppressor, region), self.push_wait)
             live = await store.resolve_member_id(subject.member_id)
             subject = (
-                await read_subject(store, live, self.gateway.identity.rules)
+                await read_subject(store, live, self.gateway.identity.rules, request.records_named)
                 if live is not None
                 else subject
             )
@@ -238,6 +254,7 @@ class ErasureService:
                 subject.suppress, request.actor, f"erasure {request.id}"
             )
             request.counts["suppressed"] = request.counts.get("suppressed", 0) + added
+            request.counts["left_to_others"] = subject.shared_values
             if not added:
                 return subject
         raise RuntimeError("lines of the person kept arriving while she was erased")
@@ -263,7 +280,7 @@ class ErasureService:
                 )
             request.sources[source] = "confirmed"
             if request.state == "awaiting_sources":
-                request.state = _settled(request)
+                request.state = request.settled
             request.updated_at = _now()
             await self.privacy.store.save_request(request)
             return request
@@ -274,6 +291,8 @@ class ErasureService:
                 subject.suppress, request.actor, f"erasure {request.id}"
             )
             request.counts["suppressed"] = request.counts.get("suppressed", 0) + added
+            # Her values another live member carries too (a family e-mail): his, unsuppressed.
+            request.counts["left_to_others"] = subject.shared_values
 
     async def _identity(self, request: PrivacyRequest, subject: Subject | None) -> None:
         if subject is None:
@@ -310,34 +329,39 @@ class ErasureService:
 
     async def _feed(self, request: PrivacyRequest, subject: Subject | None) -> None:
         ids = subject.member_ids if subject is not None else (request.member_id,)
+        touched: tuple[str, ...] = subject.touched if subject is not None else ()
+        if subject is None and request.kind == "erase_records":  # a retry, her records gone
+            live = await self.gateway.identity.store.resolve_member_id(request.member_id)
+            ids, touched = ((), (live,)) if live is not None else (ids, ())
         said = f"privacy request {request.id}"
-        entries = [FeedEntry(ChangeKind.ERASED, ids, actor=request.actor, reason=said)]
-        if subject is not None and subject.touched:
-            # Members that lost her account they held: measured and cached anew.
-            entries.append(
-                FeedEntry(ChangeKind.LINKED, subject.touched, actor=request.actor, reason=said)
-            )
+        # (A narrowed request erases no member, unless her records were all it held.)
+        entries = (
+            [FeedEntry(ChangeKind.ERASED, ids, actor=request.actor, reason=said)] if ids else []
+        )
+        # Members that lost a record of hers they held (measured and cached anew), and those
+        # carrying an identifier of hers now suppressed (an agent typed it on their call):
+        # each told alone, naming no request, so no subscriber reads who stood beside her.
         carriers = await self._carriers(subject, request) if subject is not None else ()
-        if carriers:
-            # Members that carry an identifier of hers now suppressed (a household's
-            # landline): reachable on no channel, so measured and cached anew, as
-            # `suppress` does; else the analysts' lists and exports still call them reachable.
-            entries.append(
-                FeedEntry(ChangeKind.SUPPRESSED, carriers, actor=request.actor, reason=said)
-            )
+        entries += [FeedEntry(ChangeKind.LINKED, (m,), actor=request.actor) for m in touched]
+        entries += [FeedEntry(ChangeKind.SUPPRESSED, (m,), actor=request.actor) for m in carriers]
         # A source read over an API is erased by whoever runs it: asked here, once the
         # identity store no longer holds the person (that erasure clears their feed entries).
         entries += [
             FeedEntry(
                 ChangeKind.DELETION_REQUESTED,
-                (request.member_id,),
+                member,
                 actor=request.actor,
                 source=source,
+                line_id=line,
                 reason=said,
             )
             for source in request.forwarded
+            for member, line in request.asked_of(
+                source, subject.refs if subject is not None else ()
+            )
         ]
         await self.gateway.identity.store.append_feed(entries)
+        request.only = []  # her records' keys: kept no longer than needed
         if self.gateway.feed is not None:
             await self.gateway.feed.catch_up()  # caches here drop them before we answer
 
@@ -358,28 +382,6 @@ class ErasureService:
             request.counts["rewritten"] = request.counts.get("rewritten", 0) + 1
         if said.get("checkpointed") is False:
             raise RuntimeError("the WAL could not be checkpointed (readers kept it busy)")
-
-
-def _her_lines(
-    subject: Subject, suppressor: Suppressor, region: str
-) -> Callable[[SourceName, BaseModel], bool]:
-    """Whether a line is hers: it belongs to one of her records, or carries one of her
-    identifiers."""
-    digests = {suppressor.digest(kind, key) for kind, key in subject.suppress}
-    refs = set(subject.refs)
-
-    def hers(source: SourceName, line: BaseModel) -> bool:
-        record = record_of_line(source, line, region)
-        return record is not None and (
-            record.ref in refs or bool(suppressor.digests(record) & digests)
-        )
-
-    return hers
-
-
-def _settled(request: PrivacyRequest) -> RequestState:
-    """The state of a request whose every step succeeded."""
-    return "awaiting_sources" if "requested" in request.sources.values() else "done"
 
 
 async def erasure_of(gateway: Gateway) -> ErasureService:

@@ -6,6 +6,10 @@ its evidence, active links, consents with their history, scores and segments, pr
 requests and the audit of who read the member's personal data. Built through the request's
 loaders, exactly as the graph answers, unmasked: only ``privacy:admin`` may ask.
 
+A member that may hold more than one person (its CRM contacts read as several people, or a
+steward's link holds its records together: :mod:`.spans`) is said so first, in ``warnings``:
+the copy may hold another person's data, and erasing the member whole is refused.
+
 Her lines outside her member's records come too, found by the search her erasure removes
 them by (:mod:`~membergraph.privacy.naming`): her records another member holds, her lines on
 a device she shares, lines kept for no one that name her e-mail or phone. Every privacy
@@ -38,6 +42,8 @@ from membergraph.privacy.file_lines import invalid_lines_naming
 from membergraph.privacy.her_values import HerValues
 from membergraph.privacy.naming import lines_beyond
 from membergraph.privacy.port import AccessEntry, PrivacyRequest, PrivacyStore
+from membergraph.privacy.spans import people_in
+from membergraph.privacy.spans_said import export_warnings
 from membergraph.privacy.subject import Subject, read_subject
 from membergraph.resolvers import consent as C
 from membergraph.resolvers import insights as I
@@ -83,10 +89,13 @@ async def export_member(ctx: RequestContext, member_id: str) -> dict[str, Any] |
     if len(audit) > AUDIT_ROWS:
         audit = audit[:AUDIT_ROWS]
         cut["pii_access_log"] = {"shown": AUDIT_ROWS, "more": True}
+    spans = await people_in(store, member.id, ctx.gateway.identity.rules)
     document = {
         "member_id": member.id,
         "asked_as": member.requested_id,
         "exported_at": datetime.now(UTC).isoformat(),
+        # A member that may hold two people (a steward's wrong link): said first.
+        "warnings": export_warnings(member.id, spans),
         "records": [_record(records.get(ref), ref, pairs, dropped) for ref in refs],
         "source_lines": await _lines(ctx, member),
         "lines_outside_records": await _beyond(ctx, member.id),

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from membergraph.connectors.base import SourceConnector
 from membergraph.connectors.models import SourceName
+from membergraph.identity.line_records import record_of_line
 
-__all__ = ["NotSettled", "wait_for_pushes"]
+if TYPE_CHECKING:
+    from membergraph.privacy.subject import Subject
+    from membergraph.privacy.suppression import Suppressor
+
+__all__ = ["NotSettled", "her_lines", "wait_for_pushes"]
 
 Hers = Callable[[SourceName, BaseModel], bool]
 Marked = set[tuple[str, str, str]]  # (source, line id, mark)
@@ -66,3 +71,20 @@ async def _marked(pushable: list[tuple[SourceName, SourceConnector]], hers: Hers
             if hers(name, line):
                 found.add((name.value, connector.line_id(line), mark))
     return found
+
+
+def her_lines(
+    subject: Subject, suppressor: Suppressor, region: str
+) -> Callable[[SourceName, BaseModel], bool]:
+    """Whether a line is hers: it belongs to one of her records, or carries one of her
+    identifiers."""
+    digests = {suppressor.digest(kind, key) for kind, key in subject.suppress}
+    refs = set(subject.refs)
+
+    def hers(source: SourceName, line: BaseModel) -> bool:
+        record = record_of_line(source, line, region)
+        return record is not None and (
+            record.ref in refs or bool(suppressor.digests(record) & digests)
+        )
+
+    return hers

@@ -226,6 +226,7 @@ class MongoPrivacyStore(PrivacyStore):
             "sources": request.sources,
             "resolve_again": [list(ref) for ref in request.resolve_again],
             "erased_ids": request.erased_ids,
+            "only": [list(ref) for ref in request.only],
         }
         await self._guarded(
             "write", self.db.privacy_requests.replace_one({"_id": request.id}, doc, upsert=True)
@@ -262,6 +263,7 @@ class MongoPrivacyStore(PrivacyStore):
                 sources=dict(d.get("sources", {})),
                 resolve_again=[(s, k) for s, k in d.get("resolve_again", [])],
                 erased_ids=list(d.get("erased_ids", [])),
+                only=[(s, k) for s, k in d.get("only", [])],
             )
             for d in await self._guarded("read", cursor.to_list())
         ]

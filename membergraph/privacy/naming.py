@@ -35,7 +35,7 @@ from membergraph.identity.records import RecordKey
 from membergraph.masking import PHONE_IN_TEXT
 from membergraph.privacy.subject import Subject, identifying
 
-__all__ = ["Beyond", "lines_beyond", "line_ids"]
+__all__ = ["Beyond", "lines_beyond", "line_ids", "lines_of"]
 
 Lines = dict[SourceName, list[Any]]
 
@@ -75,6 +75,11 @@ async def lines_beyond(gateway: Gateway, subject: Subject, elsewhere: bool = Tru
                 if kept:
                     found.nobodys[name] = kept
     return found
+
+
+async def lines_of(gateway: Gateway, refs: Iterable[RecordKey]) -> Lines:
+    """Every line the records ``refs`` own, by source."""
+    return await _owned_by(gateway, refs, lambda _s, _l: True)
 
 
 def line_ids(name: SourceName, lines: Iterable[Any]) -> list[str]:

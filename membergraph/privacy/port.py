@@ -65,10 +65,33 @@ class PrivacyRequest:
     """Other people's records her presence may have resolved otherwise, read before her
     identity goes and resolved again after it (:mod:`~membergraph.privacy.beside`); empty
     once they are."""
+    only: list[RecordKey] = field(default_factory=list)
+    """An ``erase_records`` request's records, named hers by the officer (the member held
+    another person's too); emptied once her identity is gone."""
     erased_ids: list[str] = field(default_factory=list)
     """Her member IDs, which that resolution gives no one (a new member's ID is derived from
     its first record's key, and hers may have been derived from another person's); emptied
     with :attr:`resolve_again`."""
+
+    @property
+    def records_named(self) -> list[RecordKey] | None:
+        """The records a narrowed request erases (None: the whole member)."""
+        return self.only if self.kind == "erase_records" else None
+
+    def asked_of(
+        self, source: str, hers: Iterable[RecordKey]
+    ) -> list[tuple[tuple[str, ...], str | None]]:
+        """What a source not owned here is asked to delete: the member; for a narrowed
+        request (its member lives on, another's), each record of hers there (``only`` and
+        ``hers``) by key, naming no member."""
+        if self.kind != "erase_records":
+            return [((self.member_id,), None)]
+        return [((), key) for s, key in sorted({*self.only, *hers}) if s == source]
+
+    @property
+    def settled(self) -> RequestState:
+        """The state of the request once every step succeeded."""
+        return "awaiting_sources" if "requested" in self.sources.values() else "done"
 
 
 EARLIER_ERASURES = "tombstones_from_requests"

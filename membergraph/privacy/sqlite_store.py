@@ -92,6 +92,7 @@ def _request_body(request: PrivacyRequest) -> str:
         "sources": request.sources,
         "resolve_again": request.resolve_again,
         "erased_ids": request.erased_ids,
+        "only": request.only,
     }
     return orjson.dumps(body).decode()
 
@@ -113,6 +114,7 @@ def _request_of(row: sqlite3.Row | tuple[Any, ...]) -> PrivacyRequest:
         sources=body.get("sources", {}),
         resolve_again=[(s, k) for s, k in body.get("resolve_again", [])],
         erased_ids=list(body.get("erased_ids", [])),
+        only=[(s, k) for s, k in body.get("only", [])],
     )
 
 

@@ -16,12 +16,15 @@ agent typed, and never a placeholder (``none@none.com``, a store's address typed
 for many people): it identifies no one, so it is not hers to suppress, and suppressing it
 would refuse every other customer's line a till typed it on. Another person's CRM contact
 that gives one of them (a family e-mail, a household phone) is his line and stays (the
-README says so).
+README says so), and so does the value itself: one another live member's records carry (not
+as an agent typed it), such as the family e-mail or the visitor id of a device he logs in
+on too, is not suppressed (``shared_values`` counts them): suppressed, it would refuse his
+next lines and make him reachable on no channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from membergraph.connectors.models import SourceName
@@ -68,6 +71,8 @@ class Subject:
     records' keys, and her identifiers (placeholders and an agent's typing left out) as
     given and as matched; with ``names``, her first and last names, and her address."""
     names: tuple[tuple[str, str], ...] = ()
+    shared_values: int = 0
+    """How many of her values another live member's records carry too: left unsuppressed."""
 
     def owners(self) -> dict[SourceName, set[str]]:
         found: dict[SourceName, set[str]] = {}
@@ -135,7 +140,7 @@ async def _hers_elsewhere(
     emptied: set[str] = set()
     touched: set[str] = set()
     for other in sorted(set(where.values())):
-        remaining = set((await store.member_records([other]))[0]) - set(found)
+        remaining = set((await store.member_records([other]))[0]) - set(found) - held
         (touched if remaining else emptied).add(other)
     return found, emptied, touched, shared
 
@@ -183,19 +188,36 @@ async def _no_ones(store: IdentityStore, rules: Rules | None, values: Theirs) ->
     return junk | await revealed_placeholders(store, rules, values - junk)
 
 
-async def read_subject(store: IdentityStore, member_id: str, rules: Rules | None = None) -> Subject:
+async def read_subject(
+    store: IdentityStore,
+    member_id: str,
+    rules: Rules | None = None,
+    only: Collection[RecordKey] | None = None,
+) -> Subject:
     """The member, the IDs that lead to it, its records, her records held elsewhere and
-    what identifies the person (with ``rules``, placeholders left out)."""
+    what identifies the person (with ``rules``, placeholders left out).
+
+    With ``only`` (some of the member's records, named hers by the officer: the member holds
+    another person's too), she is those records and what is hers by their identifiers; the
+    member keeps the rest, and its ID (it is ``touched``)."""
     refs = (await store.member_records([member_id]))[0]
+    narrowed = only is not None and not set(refs) <= set(only)
+    if narrowed:
+        refs = sorted(set(refs) & set(only or ()))
     earlier = set((await store.origins(refs)).values()) | set((await store.previous(refs)).values())
-    ids = {member_id}
+    ids = set() if narrowed else {member_id}
     for other in earlier - ids:  # an ID that is now another live member's is not theirs
-        if await store.resolve_member_id(other) in (None, member_id):
+        now = await store.resolve_member_id(other)
+        if now is None or (now == member_id and not narrowed):
             ids.add(other)
     pairs = (await store.member_identifiers([member_id]))[0]
+    if narrowed:
+        pairs = [(ref, i) for ref, i in pairs if ref in set(refs)]
     theirs = _identifying(pairs)
     theirs -= await _no_ones(store, rules, theirs)
     elsewhere, emptied, touched, shared = await _hers_elsewhere(store, refs, theirs)
+    if narrowed and member_id not in emptied:
+        touched.add(member_id)  # it keeps the records not hers
     ids |= emptied
     every = sorted({*refs, *elsewhere})
     records = await store.load_records(every)
@@ -215,13 +237,14 @@ async def read_subject(store: IdentityStore, member_id: str, rules: Rules | None
     named_by |= {
         i.value for r in records.values() for i in r.identifiers if (i.kind, i.key) in suppress
     }
+    others = await _carried_by_others(store, suppress, {*every, *shared})
     named_by |= {r.address for r in records.values() if r.address}
     names = {(r.first_name, r.last_name) for r in records.values() if r.first_name and r.last_name}
     return Subject(
         member_id,
         tuple(sorted(ids)),
         tuple(every),
-        tuple(sorted(suppress)),
+        tuple(sorted(suppress - others)),
         tuple(sorted(words)),
         tuple(elsewhere),
         tuple(sorted(emptied)),
@@ -231,4 +254,18 @@ async def read_subject(store: IdentityStore, member_id: str, rules: Rules | None
         _traces(every, records.values()),
         tuple(sorted(named_by)),
         tuple(sorted(names)),
+        len(others),
     )
+
+
+async def _carried_by_others(store: IdentityStore, values: Theirs, hers: set[RecordKey]) -> Theirs:
+    """Her values a record of another live member carries too, not as an agent typed it
+    (a relative's contact giving the family e-mail, his login on the device she shared):
+    his as much as hers."""
+    carried = await store.carriers(values) if values else {}
+    others = {ref for refs in carried.values() for ref in refs if ref not in hers}
+    held = await store.assignments(others) if others else {}
+    found: Theirs = set()
+    for record in (await store.load_records(held)).values():
+        found |= {(i.kind, i.key) for i in record.identifiers if i.via != "agent"} & values
+    return found

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from membergraph.auth import caller_of
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.placeholders import revealed_placeholders
+from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
 from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.value_tags import value_tag
+from membergraph.masking import mask_record_key
 from membergraph.privacy import privacy_of
 from membergraph.privacy.erasure import ErasureBusy, NothingToConfirm, NothingToErase, erasure_of
 from membergraph.privacy.export import export_member
 from membergraph.privacy.port import AccessEntry, PrivacyRequest
+from membergraph.privacy.preview import ErasurePreview, preview_erasure
+from membergraph.privacy.spans import NotInMember, SpansPeople, erasure_scope
+from membergraph.privacy.spans_said import spans_extensions, spans_message
 from membergraph.privacy.suppression import SUPPRESSIBLE
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
@@ -22,8 +29,10 @@ from membergraph.resolvers.steward import actor_of
 __all__ = [
     "access_log",
     "confirm_deletion",
+    "actor_of",
     "erase",
     "export",
+    "preview",
     "requests",
     "suppress",
 ]
@@ -33,14 +42,35 @@ async def export(ctx: RequestContext, member_id: str) -> dict[str, Any] | None:
     return await export_member(ctx, member_id)
 
 
-async def erase(ctx: RequestContext, member_id: str, reason: str, suppress: bool) -> PrivacyRequest:
+async def erase(
+    ctx: RequestContext,
+    member_id: str,
+    reason: str,
+    suppress: bool,
+    only: list[RecordKey] | None = None,
+    whole: bool = False,
+) -> PrivacyRequest:
     if not reason.strip():
         raise bad_input(
             "say why (the request is kept for the data-protection officer)", argument="reason"
         )
     service = await erasure_of(ctx.gateway)
+    unmasked = caller_of(ctx.request).can("pii:read")
     try:
-        return await service.erase(member_id, reason, actor_of(ctx), suppress)
+        return await service.erase(member_id, reason, actor_of(ctx), suppress, only, whole)
+    except SpansPeople as exc:
+        raise CodedError(
+            spans_message(exc, unmasked),
+            "ERASURE_SPANS_PEOPLE",
+            **spans_extensions(exc, unmasked),
+        ) from None
+    except NotInMember as exc:
+        keys = [f"{s}:{k}" for s, k in exc.refs]
+        raise bad_input(
+            f"{exc}: name records of the member, as its `records {{ source key }}` show them",
+            argument="records",
+            records=keys if unmasked else [mask_record_key(k) for k in keys],
+        ) from None
     except NothingToErase:
         raise CodedError(
             f"no member {member_id} and no privacy request for it", "NOT_FOUND"
@@ -50,6 +80,28 @@ async def erase(ctx: RequestContext, member_id: str, reason: str, suppress: bool
             f"member {member_id} is being erased by another process: ask again shortly",
             "UNAVAILABLE",
         ) from None
+
+
+async def preview(
+    ctx: RequestContext, member_id: str, only: list[RecordKey] | None
+) -> ErasurePreview:
+    """An erasure's dry run (NOT_FOUND: no such member); shown unmasked, it is a read of
+    the member's data, audited as an export is."""
+    found = await preview_erasure(ctx.gateway, member_id, only)
+    if found is None:
+        raise CodedError(f"no member {member_id}", "NOT_FOUND")
+    if only:
+        try:
+            store = ctx.gateway.identity.store
+            await erasure_scope(store, ctx.gateway.identity.rules, found.member_id, only, True)
+        except NotInMember as exc:
+            raise bad_input(str(exc), argument="records") from None
+    if caller_of(ctx.request).can("pii:read") and found.spans.contacts:
+        privacy = await privacy_of(ctx.gateway)
+        at, request_id = datetime.now(UTC), ctx.pii_reads.request_id
+        read = AccessEntry(found.member_id, actor_of(ctx), ("erasure_preview",), at, request_id)
+        await privacy.store.record_access([read])
+    return found
 
 
 async def confirm_deletion(ctx: RequestContext, member_id: str, source: str) -> PrivacyRequest:

@@ -4,7 +4,7 @@ what. Everything here needs the ``privacy:admin`` scope, and no token bound to a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, cast
 
@@ -16,13 +16,15 @@ from strawberry.types import Info
 
 from membergraph.privacy.audit import path_of
 from membergraph.privacy.port import AccessEntry, PrivacyRequest
+from membergraph.privacy.preview import ErasurePreview
 from membergraph.resolvers import privacy as P
 from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.members import MemberView
 from membergraph.schema.compiled import WRITES
 from membergraph.schema.enums import Source
+from membergraph.schema.erasure_preview import ErasurePreviewType, preview_of
 from membergraph.schema.permissions import AcrossMembers, requires
-from membergraph.schema.types import Ctx, IdentifierKind
+from membergraph.schema.types import Ctx, IdentifierKind, RecordRefInput
 
 __all__ = ["MemberScope", "PrivacyMutation", "PrivacyQuery", "audit_member_fields"]
 
@@ -83,6 +85,11 @@ class PrivacyRequestState(Enum):
     PARTIAL = strawberry.enum_value(
         "partial", description="A step failed (see `steps`); it is retried until done."
     )
+    DRY_RUN = strawberry.enum_value(
+        "dry_run",
+        description="A dry run (`eraseMember(dryRun: true)`): nothing was done or recorded; "
+        "`preview` says what would go.",
+    )
     AWAITING_SOURCES = strawberry.enum_value(
         "awaiting_sources",
         description="Every step here succeeded; a source the gateway does not own (an HTTP "
@@ -123,7 +130,9 @@ class PrivacyStep:
 )
 class PrivacyRequestType:
     id: strawberry.ID = strawberry.field(description="Request ID.")
-    kind: str = strawberry.field(description="`erase`.")
+    kind: str = strawberry.field(
+        description="`erase` (the member), or `erase_records` (only the records named hers)."
+    )
     member_id: strawberry.ID = strawberry.field(description="The member it concerns.")
     reason: str = strawberry.field(description="Why, as the requester gave it.")
     actor: str = strawberry.field(description="Who made the request.")
@@ -138,6 +147,9 @@ class PrivacyRequestType:
     )
     created_at: datetime = strawberry.field(description="When it was made.")
     updated_at: datetime = strawberry.field(description="When it last ran.")
+    preview: ErasurePreviewType | None = strawberry.field(
+        default=None, description="A dry run's answer: what would go (null otherwise)."
+    )
 
 
 @strawberry.type(description="One answer that unmasked a member's personal data.")
@@ -169,6 +181,28 @@ def _request(r: PrivacyRequest) -> PrivacyRequestType:
     )
 
 
+MAX_ERASURE_RECORDS = 1000
+
+
+def _dry_run(found: ErasurePreview, reason: str, actor: str, kind: str) -> PrivacyRequestType:
+    """A dry run as a request that was never made."""
+    now = datetime.now(UTC)
+    return PrivacyRequestType(
+        id=strawberry.ID("dry-run"),
+        kind=kind,
+        member_id=strawberry.ID(found.member_id),
+        reason=reason,
+        actor=actor,
+        state=PrivacyRequestState.DRY_RUN,
+        steps=[],
+        sources=[],
+        counts=cast(JSON, {}),
+        created_at=now,
+        updated_at=now,
+        preview=preview_of(found),
+    )
+
+
 def _access(e: AccessEntry) -> PiiAccess:
     return PiiAccess(
         id=strawberry.ID(str(e.id)),
@@ -196,7 +230,8 @@ class PrivacyQuery:
         "the lines of theirs outside them that an erasure would take too "
         "(`lines_outside_records`), identifiers, identity history with evidence, consents "
         "with their history, scores, segments, privacy requests and who read their data "
-        "(`cut` says what was left out). Null for an unknown member.",
+        "(`cut` says what was left out); `warnings` first says when the member may hold more "
+        "than one person (`ERASURE_SPANS_PEOPLE`). Null for an unknown member.",
         permission_classes=_ADMIN,
         metadata={WRITES: True},  # the export is audited
     )
@@ -241,9 +276,12 @@ class PrivacyMutation:
     @strawberry.mutation(
         description="Erase the member: their lines leave the sources the gateway owns "
         "(purchases stay for the books without who made them), their records, identifiers, "
-        "links and history leave the identity store, their identifiers are suppressed. "
-        "Idempotent: asked again, it answers the same request (retrying what failed). "
-        "`NOT_FOUND` for an unknown member with no request.",
+        "links and history leave the identity store, their identifiers are suppressed (not "
+        "a value another live member carries too). Idempotent: asked again, it answers the "
+        "same request (retrying what failed). `NOT_FOUND` for an unknown member with no "
+        "request; `ERASURE_SPANS_PEOPLE` (nothing done) for a member whose CRM contacts read "
+        "as more than one person or whose records a steward linked, unless `records` names "
+        "hers or `wholeMember` confirms all of it is hers; `dryRun` says what would go.",
         permission_classes=_ADMIN,
     )
     async def erase_member(
@@ -262,8 +300,38 @@ class PrivacyMutation:
                 description="Suppress their identifiers, so their next lines are refused."
             ),
         ] = True,
+        dry_run: Annotated[
+            bool,
+            strawberry.argument(
+                description="Change nothing, record nothing: answer what would go "
+                "(`preview`, state `DRY_RUN`)."
+            ),
+        ] = False,
+        records: Annotated[
+            list[RecordRefInput] | None,
+            strawberry.argument(
+                description="Only these records of the member are hers (her CRM contacts, "
+                "say): they go, with their lines, identifiers and what is hers by them; the "
+                "member keeps the rest. For a member holding another person's records."
+            ),
+        ] = None,
+        whole_member: Annotated[
+            bool,
+            strawberry.argument(
+                description="Every record of the member is hers: erase it whole even though "
+                "its contacts read as more than one person or a steward linked its records "
+                "(else refused, `ERASURE_SPANS_PEOPLE`)."
+            ),
+        ] = False,
     ) -> PrivacyRequestType | None:
-        return _request(await P.erase(info.context, str(id), reason, suppress))
+        if records is not None and not 1 <= len(records) <= MAX_ERASURE_RECORDS:
+            raise bad_input(f"name 1 to {MAX_ERASURE_RECORDS} records", argument="records")
+        only = [r.ref() for r in records] if records is not None else None
+        if dry_run:
+            found = await P.preview(info.context, str(id), only)
+            kind = "erase" if only is None else "erase_records"
+            return _dry_run(found, reason, P.actor_of(info.context), kind)
+        return _request(await P.erase(info.context, str(id), reason, suppress, only, whole_member))
 
     @strawberry.mutation(
         description="Record that a source the gateway does not own (an HTTP API) deleted the "

@@ -257,7 +257,9 @@ def test_undo_of_an_event_erased_with_its_member_says_it_was_erased(client: Test
     link = 'mutation { linkRecords(a: {source: CRM, key: "C-ANN"}, b: {source: CRM, key: "C-BOB"}, reason: "same") { id } }'
     [merged] = _data(gql(client, link))["linkRecords"]
     [change] = _steward_events(client, "C-ANN")
-    erase = 'mutation ($m: ID!) { eraseMember(id: $m, reason: "DPO-1") { state } }'
+    erase = (
+        'mutation ($m: ID!) { eraseMember(id: $m, reason: "DPO-1", wholeMember: true) { state } }'
+    )
     assert _data(gql(client, erase, m=merged["id"]))["eraseMember"]["state"] == "DONE"
     # When the link is undone, or undoMerge is asked for it
     for mutation in ("undo", "undoMerge"):
@@ -277,7 +279,9 @@ def test_an_erased_events_id_is_never_given_to_a_later_change(client: TestClient
     link = 'mutation { linkRecords(a: {source: CRM, key: "C-ANN"}, b: {source: CRM, key: "C-BOB"}, reason: "same") { id } }'
     [merged] = _data(gql(client, link))["linkRecords"]
     [change] = _steward_events(client, "C-ANN")
-    erase = 'mutation ($m: ID!) { eraseMember(id: $m, reason: "DPO-1") { state } }'
+    erase = (
+        'mutation ($m: ID!) { eraseMember(id: $m, reason: "DPO-1", wholeMember: true) { state } }'
+    )
     assert _data(gql(client, erase, m=merged["id"]))["eraseMember"]["state"] == "DONE"
     # When new customers come and a steward links them
     cy = {"contact_id": "C-CY", "first_name": "Cy", "last_name": "Ray", "loyalty_id": "LD3"}

@@ -211,7 +211,7 @@ def test_an_erasure_leaves_a_placeholder_her_till_typed_to_everyone_else(
     assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"  # type: ignore[index]
 
 
-def test_after_an_erasure_a_member_sharing_her_phone_is_no_longer_listed_reachable(
+def test_after_an_erasure_a_member_sharing_her_phone_stays_reachable_until_it_is_suppressed(
     keyed: TestClient,
 ) -> None:
     # Given her housemate, whose contact gives her landline and his own e-mail
@@ -236,12 +236,18 @@ def test_after_an_erasure_a_member_sharing_her_phone_is_no_longer_listed_reachab
         return [e["node"]["id"] for e in edges]
 
     assert him["id"] in reachable_by_email()
-    # When she is erased (her phone suppressed: it also refuses a household's lines)
+    # When she is erased (the landline is his too: not hers alone to suppress)
     her = _as(keyed, dpo, '{ memberByIdentifier(kind: CRM_ID, value: "C-ZQ-77") { id } }')
     erase = 'mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-9") { state } }'
     member = her["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
     assert _as(keyed, dpo, erase, id=member)["data"] == {"eraseMember": {"state": "DONE"}}
-    # Then he is reachable on no channel, and the analysts' list says so too
+    # Then he stays reachable, and the analysts' list says so
+    assert _as(keyed, dpo, his)["data"]["memberByIdentifier"] == him  # type: ignore[index]
+    assert him["id"] in reachable_by_email()
+    # When the officer suppresses the landline by hand all the same
+    phone = 'mutation { suppress(kind: PHONE, value: "(415) 555-0177") }'
+    assert _as(keyed, dpo, phone)["data"] == {"suppress": True}
+    # Then he is reachable on no channel, and the analysts' list and export say so too
     assert _as(keyed, dpo, his)["data"]["memberByIdentifier"]["reachableChannels"] == []  # type: ignore[index]
     assert him["id"] not in reachable_by_email()
     export = keyed.get("/export/members.csv?reachable=SMS", headers={"x-api-key": analyst})

@@ -255,8 +255,8 @@ async def _erase_one(adapter: str, rules: Rules, sequence: list[object], pick: i
         privacy = await open_privacy(store, settings)
         gateway.privacy = privacy
         erasure = ErasureService(gateway, privacy)
-        # When the member is erased
-        request = await erasure.erase(member, "ticket DPO-12", "dpo")
+        # When the member is erased whole (the property: whoever it holds, steward-linked too)
+        request = await erasure.erase(member, "ticket DPO-12", "dpo", whole=True)
         # Then the store's members are those resolving what remains gives
         assert request.state == "done", request.steps
         assert await partition(store) == await as_a_whole(store, rules)

@@ -134,3 +134,44 @@ def test_the_officer_confirms_from_the_command_line(
 
 def _given(settings: Settings) -> dict[str, object]:
     return {"data": settings.data, "store": settings.store, "cache_dir": settings.cache_dir}
+
+
+def test_a_narrowed_erasure_asks_the_api_source_for_her_records_not_the_member(
+    settings: Settings, crm_api: str, data_dir: Path
+) -> None:
+    http_sources = Settings(http_sources={"crm": {"base_url": crm_api}}).http_sources
+    settings = settings.model_copy(update={"http_sources": http_sources})
+    _sync(settings, crm_api)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        # Given a steward's link of her contact to another customer's, by mistake
+        other = gql(client, "{ members(first: 1) { edges { node { records { source key } } } } }")
+        his = next(
+            r["key"]
+            for r in other["data"]["members"]["edges"][0]["node"]["records"]  # type: ignore[index]
+            if r["source"] == "CRM"
+        )
+        link = """mutation($k: String!) { linkRecords(a: {source: CRM, key: "C-ZQ-77"},
+          b: {source: CRM, key: $k}, reason: "same caller") { id } }"""
+        assert "errors" not in gql(client, link, k=his)
+        member = gql(client, FIND)["data"]["memberByIdentifier"]["id"]  # type: ignore[index]
+        before = gql(client, "{ viewer { feedCursor } }")["data"]["viewer"]["feedCursor"]  # type: ignore[index]
+        # When only her contact is erased
+        erase = """mutation($id: ID!) { eraseMember(id: $id, reason: "DPO-3",
+          records: [{source: CRM, key: "C-ZQ-77"}]) { kind state } }"""
+        done = gql(client, erase, id=member)["data"]["eraseMember"]  # type: ignore[index]
+        assert done == {"kind": "erase_records", "state": "AWAITING_SOURCES"}
+        # Then the CRM is asked to delete her contact by its id, naming no member (the
+        # member lives on, his)
+        changes = """query($after: String) { changes(first: 1000, after: $after) {
+          edges { node { kind memberIds source lineId } } } }"""
+        edges = gql(client, changes, after=before)["data"]["changes"]["edges"]  # type: ignore[index]
+        asked = [e["node"] for e in edges if e["node"]["kind"] == "DELETION_REQUESTED"]
+        assert asked == [
+            {"kind": "DELETION_REQUESTED", "memberIds": [], "source": "CRM", "lineId": "C-ZQ-77"}
+        ]
+        still = gql(
+            client,
+            "query($v: String!) { memberByIdentifier(kind: CRM_ID, value: $v) { id } }",
+            v=his,
+        )
+        assert still["data"]["memberByIdentifier"] is not None  # type: ignore[index]
