@@ -28,9 +28,11 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.schema import validate_document
 from strawberry.types.execution import ExecutionContext, StreamExecutionResult
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+from strawberry.types.graphql import OperationType
 
+from membergraph.full_start import first_load_refusal
 from membergraph.privacy.audit import record_reads
-from membergraph.resolvers.errors import store_unavailable
+from membergraph.resolvers.errors import CodedError, store_unavailable
 from membergraph.schema.cost import request_cost, too_costly
 from membergraph.schema.operation import parse_document, refuse_unnamed_choice
 from membergraph.schema.spread import oversized
@@ -117,6 +119,9 @@ class OperationGuard(SchemaExtension):
         )
         if errors:
             return errors
+        unready = _unready_for_changes(context)
+        if unready is not None:
+            return [unready]
         try:
             cost = request_cost(
                 context.schema, context.query, document, context.operation_name, context.variables
@@ -141,6 +146,17 @@ class OperationGuard(SchemaExtension):
         if self.cost is None or self.cost > self.limits.max_cost:
             return {}
         return {"cost": {"requested": self.cost, "budget": self.limits.max_cost}}
+
+
+def _unready_for_changes(context: ExecutionContext) -> GraphQLError | None:
+    """A mutation over a store whose first load did not finish is refused before it runs,
+    as a push is (``full_start.first_load_refusal``): that load, run again, resolves the
+    store without the change."""
+    gateway = getattr(context.context, "gateway", None)
+    refusal = None if gateway is None else first_load_refusal(gateway)
+    if refusal is None or context.operation_type is not OperationType.MUTATION:
+        return None
+    return CodedError(f"{refusal}; nothing was changed", "STORE_UNAVAILABLE")
 
 
 def _mask_errors(result: object) -> None:
