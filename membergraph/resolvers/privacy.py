@@ -8,6 +8,7 @@ from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.placeholders import revealed_placeholders
 from membergraph.identity.rules import Rules
+from membergraph.identity.store import StoreError
 from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.value_tags import value_tag
 from membergraph.privacy import privacy_of
@@ -18,6 +19,7 @@ from membergraph.privacy.suppression import SUPPRESSIBLE
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.steward import actor_of
+from membergraph.sqlite_room import out_of_room
 
 __all__ = [
     "access_log",
@@ -41,6 +43,10 @@ async def erase(ctx: RequestContext, member_id: str, reason: str, suppress: bool
     service = await erasure_of(ctx.gateway)
     try:
         return await service.erase(member_id, reason, actor_of(ctx), suppress)
+    except StoreError as exc:
+        if out_of_room(exc) is None:
+            raise
+        raise await _erasure_without_room(ctx, member_id) from exc
     except NothingToErase:
         raise CodedError(
             f"no member {member_id} and no privacy request for it", "NOT_FOUND"
@@ -50,6 +56,26 @@ async def erase(ctx: RequestContext, member_id: str, reason: str, suppress: bool
             f"member {member_id} is being erased by another process: ask again shortly",
             "UNAVAILABLE",
         ) from None
+
+
+async def _erasure_without_room(ctx: RequestContext, member_id: str) -> CodedError:
+    """What an erasure the store's disk had no room for says: recorded (then finished once
+    room is made, by the privacy upkeep's retry every minute) or not (ask again)."""
+    privacy = await privacy_of(ctx.gateway)  # (reads answer on a full disk)
+    known = await privacy.store.requests(1, 0, member_id)
+    left = next((r for r in known if r.state in ("pending", "partial")), None)
+    if left is not None:
+        return CodedError(
+            f"the store's disk is full: the erasure of {member_id} is recorded as request"
+            f" {left.id} and is finished once room is made on it (retried every minute)",
+            "STORE_FULL",
+            request=left.id,
+        )
+    return CodedError(
+        f"the store's disk is full: nothing of the erasure of {member_id} was recorded or"
+        " done; make room on it, then ask again",
+        "STORE_FULL",
+    )
 
 
 async def confirm_deletion(ctx: RequestContext, member_id: str, source: str) -> PrivacyRequest:

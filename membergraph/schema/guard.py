@@ -36,6 +36,7 @@ from membergraph.resolvers.errors import CodedError, store_unavailable
 from membergraph.schema.cost import request_cost, too_costly
 from membergraph.schema.operation import parse_document, refuse_unnamed_choice
 from membergraph.schema.spread import oversized
+from membergraph.sqlite_room import out_of_room
 
 __all__ = ["Limits", "OperationGuard", "validated"]
 
@@ -44,6 +45,12 @@ MASKED = "Unexpected error."
 AUDIT_UNAVAILABLE = (
     "the audit of personal data read could not be written, so nothing was answered; "
     "try again shortly"
+)
+
+AUDIT_FULL = (
+    "the store's disk is full: the audit of this read could not be written, so no personal"
+    " data was answered (none is read unaudited); masked reads still answer (without"
+    " pii:read); make room on the store's disk, then ask again"
 )
 
 # Validation's errors, kept per document and rules (parsing is kept per text).
@@ -91,8 +98,14 @@ class OperationGuard(SchemaExtension):
         except Exception as exc:
             # No personal data answered without its audit entry; the store's words stay in
             # the log.
-            logger.exception("the audit of personal data read could not be written")
-            raise GraphQLError(AUDIT_UNAVAILABLE, extensions={"code": "STORE_UNAVAILABLE"}) from exc
+            full = out_of_room(exc)
+            if full is None:
+                logger.exception("the audit of personal data read could not be written")
+                raise GraphQLError(
+                    AUDIT_UNAVAILABLE, extensions={"code": "STORE_UNAVAILABLE"}
+                ) from exc
+            logger.warning("the audit of personal data read could not be written: %s", full)
+            raise GraphQLError(AUDIT_FULL, extensions={"code": "STORE_FULL"}) from exc
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
