@@ -6,6 +6,7 @@ over the one the store holds."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 import sqlite3
@@ -27,6 +28,7 @@ from membergraph.connectors.sqlite_source import SqliteSource
 from membergraph.demo import write_demo_data
 from membergraph.identity.load import ownership
 from membergraph.settings import Settings
+from tests.support.http import free_port
 from tests.support.serve import until
 
 pytestmark = pytest.mark.sqlite
@@ -161,3 +163,26 @@ def test_the_load_run_again_keeps_a_newer_version_the_store_holds(
         assert http.get("/readyz").status_code == 200
         found = http.post("/graphql", json={"query": query % newer["contact_id"]}).json()
     assert found["data"]["memberByIdentifier"]["profile"]["firstName"] == "Pushednewer", found
+
+
+def test_serve_over_a_killed_first_load_says_it_is_not_ready(
+    cut: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Given a store whose first load was killed part-way
+    _, store = cut
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "membergraph.cli", "serve", "--no-open"]
+    command += ["--port", str(free_port()), "--store", f"sqlite:///{store}"]
+    env = {**os.environ, "MEMBERGRAPH_CACHE_DIR": str(tmp_path / "cache")}
+    # When `serve` starts over it
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        until(lambda: "GraphQL" in log.read_text() or process.poll() is not None, 120)
+    finally:
+        process.terminate()
+        process.wait(30)
+    # Then its banner says it is not ready, and why, rather than "ready in"
+    said = " ".join(log.read_text().split())
+    assert "(ready in" not in said, said
+    assert "not ready: the store's first load did not finish" in said, said
