@@ -32,7 +32,7 @@ from membergraph.connectors.http import HttpSource
 from membergraph.cors import JsonCORSMiddleware
 from membergraph.export import export_members_endpoint
 from membergraph.fetch_metadata import OtherSitesPages
-from membergraph.full_start import finish_when_room, heal_unless_full
+from membergraph.full_start import finish_when_room, first_load_refusal, heal_unless_full
 from membergraph.gateway import follow_feed, open_gateway
 from membergraph.gateway_parts import Gateway
 from membergraph.graphiql import asset as graphiql_asset
@@ -88,7 +88,7 @@ async def _refusal_in_json(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
 
 
-Announce = Callable[[int, str, float], None]
+Announce = Callable[[int, str, float, str | None], None]
 
 
 def create_app(
@@ -100,8 +100,9 @@ def create_app(
     serving: bool = False,
 ) -> Starlette:
     """The ASGI app. With ``gateway`` given (tests), the lifespan does not build one;
-    ``announce(members, where, seconds)`` is called once its start is done (pushes and
-    erasures a killed process left finished), before the server listens;
+    ``announce(members, where, seconds, unready)`` is called once its start is done (pushes
+    and erasures a killed process left finished), before the server listens (``unready``:
+    why it is not ready even so, a first load that did not finish; None: it is);
     ``serving`` (``membergraph serve``: a process that serves this app) sets the cyclic
     collector for serving while it runs (:func:`~membergraph._perf.serving_collector`);
     ``mongo_client`` serves the settings' ``mongodb://`` URLs (see :func:`open_gateway`);
@@ -157,7 +158,8 @@ def create_app(
         app.state.example_query = example_query(sample)
         if owned and announce is not None:
             # Only now: what a start finishes (pushes, erasures) is done before "ready".
-            announce(result.members, sources.where, time.perf_counter() - started)
+            seconds, unready = time.perf_counter() - started, first_load_refusal(app.state.gateway)
+            announce(result.members, sources.where, seconds, unready)
         try:
             demo = not settings.has_credentials  # (the port refuses other hosts, as this one)
             async with telemetry.own_port(settings.host, settings.metrics_port, demo):

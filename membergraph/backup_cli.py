@@ -36,8 +36,9 @@ from membergraph.privacy.carry import carry_erasures, erasures_since, reapply
 from membergraph.private_files import create_private
 from membergraph.settings import Settings
 from membergraph.sqlite_room import no_room
+from membergraph.sqlite_snapshot import StoreUnreadable, open_for_reading
 
-__all__ = ["backup", "restore"]
+__all__ = ["backup", "restore", "snapshot"]
 
 err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
@@ -68,14 +69,12 @@ def backup(
     try:
         _remove(partial)
         create_private(partial)  # the whole store: its owner's only
-        with (
-            contextlib.closing(sqlite3.connect(path, timeout=30)) as source,
-            contextlib.closing(sqlite3.connect(partial)) as copy,
-        ):
-            source.backup(copy)
-            copy.execute("PRAGMA journal_mode = DELETE")  # one file, no log beside it
-            counts = _counts(copy)
+        counts = snapshot(path, partial)
         os.replace(partial, out)
+    except StoreUnreadable as exc:
+        _remove(partial)
+        err.print(f"error: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
     except (sqlite3.Error, OSError) as exc:
         needs = _size(path) + _size(Path(f"{path}-wal"))
         said = _unwritten(f"write the copy {out}", partial, exc, needs, "take the backup again")
@@ -83,6 +82,23 @@ def backup(
         err.print(said or f"error: could not copy {path}: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     err.print(f"wrote {out}: a whole copy of {path} ({counts})")
+
+
+def snapshot(path: Path, into: Path) -> str:
+    """Copy the store at ``path`` into the new file ``into``, one consistent snapshot (its
+    log's changes included), read-only where nothing can be written beside it (a read-only
+    file system: :mod:`membergraph.sqlite_snapshot`); what the copy holds, said.
+
+    Raises:
+        StoreUnreadable: the store cannot be read whole where it is.
+    """
+    with (
+        contextlib.closing(open_for_reading(path)) as source,
+        contextlib.closing(sqlite3.connect(into)) as copy,
+    ):
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode = DELETE")  # one file, no log beside it
+        return _counts(copy)
 
 
 def restore(

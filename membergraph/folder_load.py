@@ -3,9 +3,10 @@ a ``serve --data`` start): once per version of the folder, identities resolved a
 
 A first load (no line held) writes the files' lines as they are and resolves them; a meta
 key says it is under way until they are resolved, so a first load killed in between is done
-again, whole, by the next start or load (one killed under a release without the key is
-known by the store holding nothing but lines). A load of a changed folder (a nightly CRM export
-dropped in) is a push of what changed: only the files that changed since the last load are
+again, whole, by the next start or load, never over a newer version of a line held (one
+killed under a release without the key is known by the store holding nothing but lines).
+A load of a changed folder (a nightly CRM export dropped in) is a push of what changed:
+only the files that changed since the last load are
 read (each file's size and modification time are kept), each line is ordered against the
 version held, the lines it takes are written with a mark, identity is applied to the lines
 created or updated as a push applies them (their closure, not the whole store: a line held
@@ -55,6 +56,7 @@ from membergraph.source_set import open_sources
 
 __all__ = [
     "FOLDER_PATH",
+    "FIRST_LOAD_FOLDER",
     "FolderLoad",
     "first_load_unfinished",
     "load_folder_into",
@@ -94,6 +96,8 @@ FILES = "folder_files"
 """The source table's meta key keeping each file's fingerprint as last loaded (JSON)."""
 FIRST_LOAD = "first_load"
 """The source table's meta key held while a first load's lines wait for their resolution."""
+FIRST_LOAD_FOLDER = "first_load_folder"
+"""Held with :data:`FIRST_LOAD`: the folder that first load reads (what to load again)."""
 INGEST_RECORDS = 5000
 """Records a load of a changed folder applies at a time (a push's worth each)."""
 
@@ -135,12 +139,17 @@ async def load_folder_into(
         if await lines.empty() or await first_load_unfinished(lines, identity):
             # Kept until the lines are resolved: a first load killed after writing them is
             # done again whole, where a changed folder's load would find every line held.
+            again = not await lines.empty()  # (a first load cut part-way, run again)
             await lines.set_meta(FIRST_LOAD, fingerprint)
+            await lines.set_meta(FIRST_LOAD_FOLDER, where)
             files = await asyncio.to_thread(open_sources, folder, region)
             async with lines.first_load():
-                taken = await _take(files.connectors, lines, region, keep, keep_consents, None, 0)
+                taken = await _take(
+                    files.connectors, lines, region, keep, keep_consents, None, 0, again
+                )
             result = await _resolve(identity, taken, region)
             await lines.drop_meta(FIRST_LOAD)
+            await lines.drop_meta(FIRST_LOAD_FOLDER)
             nobodys, whole = result.unattributed, True
         else:
             only = None if whole else await _changed_files(lines, where, prints)
@@ -212,10 +221,12 @@ async def _take(
     keep_consents: KeepConsents | None,
     token: str | None,
     head: int,
+    again: bool = False,
 ) -> _Taken:
     """Each file's lines into the table: as they are (a first load, ``token`` None), or
     ordered against those held, the ones taken marked with ``token`` and the feed's
-    ``head``."""
+    ``head``. ``again``: a first load run again over the lines a cut one left, where a line
+    held in a newer version than the file's (pushed meanwhile) is kept as held."""
     taken = _Taken()
     for name, conn in connectors.items():
         assert isinstance(conn, FileConnector)
@@ -229,6 +240,10 @@ async def _take(
             outranked = await keep(name, outranked) if outranked else outranked
             history = await keep(name, history) if history else history
             said_suppressed(name, read - len(current) - len(history))
+        if again and token is None:
+            current, older = await _newest_held(target, current)
+            outranked = [*outranked, *(line for line in older if isinstance(line, CrmContact))]
+            history += older if target.spec.keeps_history else []
         taken.older += ((name, line) for line in history)
         if token is None:
             taken.lines += ((name, line) for line in current)
@@ -248,6 +263,27 @@ async def _take(
         if keep_consents is not None and outranked:
             await keep_consents(outranked)
     return taken
+
+
+async def _newest_held(
+    target: SqliteSource, lines: list[BaseModel]
+) -> tuple[list[BaseModel], list[BaseModel]]:
+    """``lines``, each replaced by the version held when that one outranks it (by the
+    source's ordering, as a push is ordered: a contact's ``updated_at``), and the file's
+    lines so outranked: a first load run again never puts an older version over a line
+    acknowledged since the cut one."""
+    held = await target.by_id([target.line_id(line) for line in lines])
+    order = target.spec.order
+    kept: list[BaseModel] = []
+    outranked: list[BaseModel] = []
+    for line in lines:
+        version = held.get(target.line_id(line))
+        if version is not None and order.verdict(version, line) in ("stale", "rejected"):
+            kept.append(version)
+            outranked.append(line)
+        else:
+            kept.append(line)
+    return kept, outranked
 
 
 async def _resolve(identity: IdentityService, taken: _Taken, region: str) -> ApplyResult:

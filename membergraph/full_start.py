@@ -27,8 +27,10 @@ from membergraph.sqlite_room import out_of_room
 
 __all__ = [
     "FIRST_LOAD_CUT",
+    "LOAD_AGAIN",
     "RESTART_TO_LOAD",
     "ROOM_WAIT_S",
+    "first_load_refusal",
     "finish_when_room",
     "heal_unless_full",
     "left_for_room",
@@ -52,6 +54,22 @@ RESTART_TO_LOAD = (
 )
 """What ``/readyz`` (503) and a push (503) say meanwhile (without the folder: no path is
 said without credentials)."""
+
+LOAD_AGAIN = (
+    "the store's first load did not finish (`membergraph load` stopped part-way): run that"
+    " load again, which finishes it, then restart the gateway"
+)
+"""What ``/readyz`` (503), a push (503) and a mutation say over a store whose first load
+was stopped part-way outside the gateway (a killed ``load``)."""
+
+
+def first_load_refusal(gateway: Gateway) -> str | None:
+    """Why the gateway is not ready and refuses pushes and changes over a store whose first
+    load did not finish (None: it did): a load run again over lines acknowledged meanwhile
+    would resolve the store without them."""
+    if gateway.first_load_cut is None:
+        return None
+    return LOAD_AGAIN if gateway.first_load_stopped else RESTART_TO_LOAD
 
 
 def left_for_room(exc: BaseException, what: str) -> bool:

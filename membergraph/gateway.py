@@ -21,6 +21,7 @@ from membergraph.connectors.mongodb_loads import sources_behind
 from membergraph.connectors.sqlite import SqliteLines, SqliteSource, folder_fingerprint
 from membergraph.folder_load import (
     FIRST_LOAD,
+    FIRST_LOAD_FOLDER,
     FOLDER_PATH,
     FolderLoad,
     first_load_unfinished,
@@ -43,6 +44,7 @@ from membergraph.settings import Settings
 from membergraph.source_set import (
     SourceSet,
     demo_folder,
+    demo_path,
     embedded_path,
     mongo_timeouts,
     open_source_set,
@@ -70,17 +72,21 @@ async def _demo_unless_loaded_otherwise(settings: Settings, lines: SqliteLines) 
                 loaded,
             )
         return None
-    demo = await asyncio.to_thread(demo_folder, settings)
     # A first load of another folder stopped part-way (`load` killed, or cut by a full disk)
-    # has kept no folder's path yet: its lines are someone's, never finished with the demo.
+    # has kept no folder's path yet: its lines are someone's, never finished with the demo
+    # (said by `open_gateway`), and no demo is written for it.
     pending = await lines.meta(FIRST_LOAD)
-    if pending is not None and pending != await asyncio.to_thread(folder_fingerprint, demo):
-        logger.warning(
-            "the store holds the lines of a load that did not finish (`membergraph load`"
-            " stopped part-way): served as it is; run that load again to finish it"
-        )
-        return None
-    return demo
+    if pending is not None:
+        left = await lines.meta(FIRST_LOAD_FOLDER)
+        demo = demo_path(settings)
+        if left is not None and Path(left) != demo.resolve():
+            return None
+        written = await asyncio.to_thread((demo / "truth.jsonl").exists)
+        if left is None and (
+            not written or pending != await asyncio.to_thread(folder_fingerprint, demo)
+        ):
+            return None
+    return await asyncio.to_thread(demo_folder, settings)
 
 
 async def _while_there(where: Path | str | None) -> Path | None:
@@ -215,6 +221,8 @@ async def open_gateway(
         if first_cut is not None:  # (it holds the store's file alone: the next start's)
             gateway.first_load_cut = first_cut
             gateway.waiting_for_room = True
+        elif loaded is None and unloaded is None:
+            await _stopped_first_load(gateway, lines, settings.store)
         elif unloaded is not None:
             gateway.unloaded = _load_later(gateway, unloaded, sources, lines)
             gateway.waiting_for_room = True
@@ -224,6 +232,27 @@ async def open_gateway(
         await sources.aclose()
         raise
     return gateway, sources, result
+
+
+async def _stopped_first_load(gateway: Gateway, lines: SqliteLines, store: str) -> None:
+    """A first load stopped part-way (a ``load`` killed) that this start did not finish:
+    served as it is for reads, not ready and refusing pushes and changes until that load
+    is run again (it would resolve the store without them) and the gateway restarted."""
+    if await lines.meta(FIRST_LOAD) is None and await lines.empty():
+        return  # (a new store, not a cut one)
+    if not await first_load_unfinished(lines, gateway.identity):
+        return
+    left = await lines.meta(FIRST_LOAD_FOLDER) or ""  # ("": cut by a release that kept none)
+    gateway.first_load_cut, gateway.first_load_stopped = Path(left or "."), True
+    again = f"`membergraph load --data {left} --to {store}`" if left else "that load"
+    logger.warning(
+        "the store's first load%s did not finish (`membergraph load` stopped part-way):"
+        " reads answer from the lines it holds, but the gateway is not ready and refuses"
+        " pushes and changes until %s is run again, which finishes it; then restart the"
+        " gateway",
+        f" of {left}" if left else "",
+        again,
+    )
 
 
 def _read_lines_beside_lookups(store: object, sources: SourceSet, lines: SqliteLines) -> None:

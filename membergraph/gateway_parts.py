@@ -60,9 +60,13 @@ class Gateway:
     """The data folder's load the start could not write for want of room (a full disk),
     done once room is made (``full_start.finish_when_room``); None: nothing left."""
     first_load_cut: Path | None = None
-    """The folder whose first load into the store a full disk cut at start: finished only by
-    the next start (a load holds the store's file alone), so the gateway is not ready and
-    takes no push until it is restarted (``full_start``); None: none."""
+    """The folder whose first load into the store a full disk cut at start, or a stopped
+    ``membergraph load`` left (``first_load_stopped``): finished only by a load or start
+    (a load holds the store's file alone), so the gateway is not ready and takes no push
+    or change until it is restarted after it (``full_start``); None: none."""
+    first_load_stopped: bool = False
+    """``first_load_cut`` is a first load stopped outside the gateway (a ``membergraph
+    load`` killed part-way), finished by that load run again, then a restart."""
     waiting_for_room: bool = False
     """The start left work for want of room (the folder's load, pushes a stopped process
     left): not ready until ``full_start.finish_when_room`` has done it."""

@@ -296,7 +296,9 @@ _REFUSED_OVER_WS: tuple[tuple[type[Exception], str], ...] = (
     (InvalidOperationTypeError, "BAD_REQUEST"),
     (MissingQueryError, "BAD_REQUEST"),
 )
-_SERVER_CODES = frozenset({"SOURCE_TIMEOUT", "SOURCE_UNAVAILABLE", "STORE_UNAVAILABLE", "TIMEOUT"})
+_SERVER_CODES = frozenset(
+    {"SOURCE_TIMEOUT", "SOURCE_UNAVAILABLE", "STORE_FULL", "STORE_UNAVAILABLE", "TIMEOUT"}
+)
 
 
 class ClientErrorsInOneLine(logging.Filter):

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from membergraph.connectors.base import ConnectorError, SourceConnector
 from membergraph.connectors.lines import Held
 from membergraph.connectors.reasons import public_reason
-from membergraph.full_start import RESTART_TO_LOAD
+from membergraph.full_start import first_load_refusal
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normalize
 from membergraph.identity.records import identifier_key
@@ -116,9 +116,10 @@ async def readyz(request: Request) -> Response:
                 ),
             )
         sources[name.value] = entry
-    if gateway.first_load_cut is not None and not gateway.waiting_for_room:
+    refusal = first_load_refusal(gateway)
+    if refusal is not None and not gateway.waiting_for_room:
         # Never ready over a store its first load has not filled: a restart finishes it.
-        restart = {"error": RESTART_TO_LOAD}
+        restart = {"error": refusal}
         return JSONResponse(
             {"status": "unavailable", "store": restart, "sources": sources}, status_code=503
         )

@@ -55,7 +55,7 @@ from membergraph.connectors.base import (
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
-from membergraph.full_start import RESTART_TO_LOAD
+from membergraph.full_start import first_load_refusal
 from membergraph.gateway_parts import Gateway
 from membergraph.identity.line_records import record_of_line
 from membergraph.identity.records import RecordData, RecordKey
@@ -132,11 +132,10 @@ class IngestService(PushFinisher):
         self, source: SourceName, items: Sequence[Any], into: SourceConnector | None
     ) -> Pushed:
         gateway = self.gateway
-        if gateway.first_load_cut is not None:  # (that load would put older lines over them)
+        refusal = first_load_refusal(gateway)  # (that load would resolve without them)
+        if refusal is not None:
             raise IngestRefused(
-                503,
-                f"{RESTART_TO_LOAD}; nothing was taken: send the lines again then",
-                "STORE_UNAVAILABLE",
+                503, f"{refusal}; nothing was taken: send the lines again then", "STORE_UNAVAILABLE"
             )
         connector = into or gateway.sources.get(source)
         if not isinstance(connector, SourceConnector) or not connector.takes_pushes:

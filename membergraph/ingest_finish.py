@@ -42,6 +42,8 @@ class PushFinisher:
         # One writer at a time: appends and identity changes stay in the order taken.
         self._lock = asyncio.Lock()
         self._left = False  # a push failed after storing its lines: finish them first
+        self.unfinished = Recurring(logger, "could not finish an earlier push yet")
+        """Said once, then at most once a minute, whether the poll or a push meets it."""
 
     async def heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
         """Finish the pushes a stopped process left: lines stored with their mark, whose
@@ -61,14 +63,20 @@ class PushFinisher:
         its feed entry is read by every process yet told to no subscriber until the next
         push of its source or the next start: the SMS service never hears of the redeemed
         bonus."""
-        problem = Recurring(logger, "could not finish an earlier push yet")
         while True:
             await asyncio.sleep(HEAL_SECONDS)
-            try:
-                await self.heal_left()
-                problem.ok()
-            except (ConnectorError, StoreError, TimeoutError) as exc:  # the next turn
-                problem.failed(exc)
+            await self.heal_turn()
+
+    async def heal_turn(self) -> None:
+        """One turn of :meth:`keep_healing`: a failure is said through :attr:`unfinished`
+        (once, then at most once a minute), the next turn tries again."""
+        try:
+            await self.heal_left()
+        except (ConnectorError, StoreError, TimeoutError) as exc:
+            self.unfinished.failed(exc)
+        else:
+            if not self._left:  # (else its failure was just said: still failing)
+                self.unfinished.ok()
 
     async def heal_left(self) -> int:
         """Finish the lines a failed push of this process stored and did not complete, and
@@ -106,9 +114,10 @@ class PushFinisher:
         try:
             healed = await self._heal()
         except (ConnectorError, StoreError) as exc:  # still failing: this push tries anyway
-            logger.warning("could not finish an earlier push yet: %s", exc)
+            self.unfinished.failed(exc)
             return 0
         self._left = False
+        self.unfinished.ok()
         return healed
 
     async def _heal(self, held: Mapping[SourceName, SourceConnector] | None = None) -> int:
@@ -127,8 +136,10 @@ class PushFinisher:
             pending = await connector.abandoned()
             await self._finish(source, connector, pending)
         except (ConnectorError, StoreError) as exc:  # still failing: this push tries anyway
-            logger.warning("could not finish an earlier push yet: %s", exc)
+            self.unfinished.failed(exc)
             return {connector.line_id(line) for line, _ in pending}
+        if not self._left:  # (what waited is done: said once, at INFO)
+            self.unfinished.ok()
         return set()
 
     async def _finish(

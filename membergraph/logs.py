@@ -14,6 +14,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -46,17 +47,25 @@ class Recurring:
     about 560,000 a day, for one outage.
     """
 
-    def __init__(self, logger: logging.Logger, what: str, every: float = 60.0) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        every: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.logger = logger
         self.what = what
         self.every = every
+        self.clock = clock
+        """Seconds, as ``time.monotonic`` counts them (a test's own clock)."""
         self._said: str | None = None  # the problem's words, while it lasts
         self._at = 0.0
         self._since = 0  # turns it came again since it was said
         self._turns = 0  # turns it came in all
 
     def failed(self, exc: BaseException) -> None:
-        text, now = str(exc), time.monotonic()
+        text, now = str(exc), self.clock()
         self._turns += 1
         if text == self._said and now - self._at < self.every:
             self._since += 1

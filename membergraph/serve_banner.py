@@ -50,16 +50,20 @@ class Banner:
             not settings.has_credentials if settings.graphiql is None else settings.graphiql
         )
         self.figures: tuple[int, str, float] | None = None
+        self.unready: str | None = None
 
-    def ready(self, members: int, where: str, seconds: float) -> None:
-        """The gateway's start is done: its figures, said once the server listens."""
+    def ready(self, members: int, where: str, seconds: float, unready: str | None = None) -> None:
+        """The gateway's start is done: its figures, said once the server listens
+        (``unready``: why it is not ready even so, said instead of ready)."""
         self.figures = (members, where, seconds)
+        self.unready = None if unready is None else f"not ready: {unready}"
 
     def say(self, still: str | None = None) -> None:
         """Print the banner; ``still``: what is still being done (said instead of ready)."""
         if self.figures is None:
             return
         members, where, seconds = self.figures
+        still = still or self.unready
         state = f"ready in {seconds:.1f} s" if still is None else f"{seconds:.1f} s; {still}"
         port = self.settings.port
         self.err.print(

@@ -3,7 +3,9 @@ source table of the embedded store's SQLite file, MongoDB collections, HTTP over
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,13 +102,28 @@ def _log_report(name: SourceName, report: LoadReport) -> None:
         )
 
 
+def demo_path(settings: Settings) -> Path:
+    """Where :func:`demo_folder` keeps the demo set (written there or not)."""
+    name = f"demo-{settings.demo_members}-seed{settings.demo_seed}-{generator_version()}"
+    return settings.cache_dir / name
+
+
 def demo_folder(settings: Settings) -> Path:
     """The generated demo data set, written once into the cache folder for each version of
-    the generator (a folder an older one wrote is never served)."""
-    name = f"demo-{settings.demo_members}-seed{settings.demo_seed}-{generator_version()}"
-    folder = settings.cache_dir / name
-    if not (folder / "truth.jsonl").exists():
-        write_demo_data(folder, settings.demo_members, settings.demo_seed)
+    the generator (a folder an older one wrote is never served). Written under a lock on
+    the cache folder: two processes started at once over an empty cache (two replicas)
+    write it once, the second waiting for the first and reading its files."""
+    folder = demo_path(settings)
+    if (folder / "truth.jsonl").exists():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder.parent, os.O_RDONLY)  # (the folder's own lock: no file left there)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # (released by the kernel if its holder dies)
+        if not (folder / "truth.jsonl").exists():
+            write_demo_data(folder, settings.demo_members, settings.demo_seed)
+    finally:
+        os.close(fd)
     return folder
 
 

@@ -196,11 +196,12 @@ async def test_an_access_line_reaches_a_handler_added_after_the_configuration(
 
 
 def test_a_recurring_problem_is_said_again_once_a_minute_or_when_its_words_change(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(logs.time, "monotonic", lambda: clock[0])
-    problem = logs.Recurring(logging.getLogger("membergraph.test"), "keeper")
+    problem = logs.Recurring(
+        logging.getLogger("membergraph.test"), "keeper", clock=lambda: clock[0]
+    )
     caplog.set_level("INFO", logger="membergraph.test")
     for seconds, words in [(0, "down"), (0.2, "down"), (30, "down"), (61, "down"), (62, "gone")]:
         clock[0] = 1000.0 + seconds

@@ -186,8 +186,10 @@ def test_a_load_a_full_disk_cut_is_never_finished_with_the_demo_people(tmp_path:
     settings = Settings(store=f"sqlite:///{store}", cache_dir=tmp_path / "c", demo_members=20)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as http:
         ready = http.get("/readyz")
-    # Then it serves the store as it is: the demo's made-up people are not mixed into it
-    assert ready.status_code == 200
+    # Then it serves the store as it is: the demo's made-up people are not mixed into it,
+    # and it is not ready: never over a store its first load has not filled
+    assert ready.status_code == 503
+    assert "run that load again" in ready.json()["store"]["error"]
     with closing(sqlite3.connect(store)) as db:
         assert db.execute("SELECT count(*) FROM source_lines").fetchone()[0] == held
         assert not db.execute("SELECT 1 FROM source_meta WHERE key = 'folder'").fetchall()

@@ -5,8 +5,12 @@ flags)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -90,7 +94,8 @@ def export(
     async def work(ctx: Any) -> Any:
         return await export_member(ctx, member)
 
-    document = asyncio.run(_with_gateway(settings, work))
+    with _readable(settings) as readable:
+        document = asyncio.run(_with_gateway(readable, work))
     if document is None:
         err.print(f"error: no member {member}")
         raise typer.Exit(1)
@@ -100,6 +105,36 @@ def export(
     else:
         write_private(out, body)  # her whole record: its owner's only
         err.print(f"wrote {out}")
+
+
+@contextlib.contextmanager
+def _readable(settings: Settings) -> Iterator[Settings]:
+    """``settings``, or where nothing can be written beside its SQLite store (a snapshot on
+    a read-only file system), the same over a private copy of it taken now, said in one
+    line: the export's entry in the audit cannot be written there (exit 1, one line, when
+    even the copy cannot be read)."""
+    from membergraph.backup_cli import snapshot
+    from membergraph.cli_checks import sqlite_file
+    from membergraph.sqlite_snapshot import StoreUnreadable, unwritable_folder
+
+    path = sqlite_file(settings.store)
+    why = None if path is None else unwritable_folder(path)
+    if path is None or why is None:
+        yield settings
+        return
+    with tempfile.TemporaryDirectory(prefix="membergraph-export-") as folder:  # (0700)
+        copy = Path(folder) / path.name
+        try:
+            snapshot(path, copy)
+        except (StoreUnreadable, sqlite3.Error) as exc:
+            err.print(f"error: {exc}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        err.print(
+            f"note: the store {path} is on {why}: exported from a copy of it taken now;"
+            " this export is not recorded in its audit, which cannot be written there",
+            soft_wrap=True,
+        )
+        yield settings.model_copy(update={"store": f"sqlite:///{copy}"})
 
 
 @privacy_app.command()

@@ -11,6 +11,7 @@ from membergraph.identity.normalize import BadIdentifier, IdentifierKind, normal
 from membergraph.identity.placeholders import revealed_placeholders
 from membergraph.identity.records import RecordKey
 from membergraph.identity.rules import Rules
+from membergraph.identity.store import StoreError
 from membergraph.identity.store.port import IdentityStore
 from membergraph.identity.value_tags import value_tag
 from membergraph.masking import mask_record_key
@@ -25,6 +26,7 @@ from membergraph.privacy.suppression import SUPPRESSIBLE
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import CodedError, bad_input
 from membergraph.resolvers.steward import actor_of
+from membergraph.sqlite_room import out_of_room
 
 __all__ = [
     "access_log",
@@ -71,6 +73,10 @@ async def erase(
             argument="records",
             records=keys if unmasked else [mask_record_key(k) for k in keys],
         ) from None
+    except StoreError as exc:
+        if out_of_room(exc) is None:
+            raise
+        raise await _erasure_without_room(ctx, member_id) from exc
     except NothingToErase:
         raise CodedError(
             f"no member {member_id} and no privacy request for it", "NOT_FOUND"
@@ -102,6 +108,26 @@ async def preview(
         read = AccessEntry(found.member_id, actor_of(ctx), ("erasure_preview",), at, request_id)
         await privacy.store.record_access([read])
     return found
+
+
+async def _erasure_without_room(ctx: RequestContext, member_id: str) -> CodedError:
+    """What an erasure the store's disk had no room for says: recorded (then finished once
+    room is made, by the privacy upkeep's retry every minute) or not (ask again)."""
+    privacy = await privacy_of(ctx.gateway)  # (reads answer on a full disk)
+    known = await privacy.store.requests(1, 0, member_id)
+    left = next((r for r in known if r.state in ("pending", "partial")), None)
+    if left is not None:
+        return CodedError(
+            f"the store's disk is full: the erasure of {member_id} is recorded as request"
+            f" {left.id} and is finished once room is made on it (retried every minute)",
+            "STORE_FULL",
+            request=left.id,
+        )
+    return CodedError(
+        f"the store's disk is full: nothing of the erasure of {member_id} was recorded or"
+        " done; make room on it, then ask again",
+        "STORE_FULL",
+    )
 
 
 async def confirm_deletion(ctx: RequestContext, member_id: str, source: str) -> PrivacyRequest:

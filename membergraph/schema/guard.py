@@ -28,12 +28,15 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.schema.schema import validate_document
 from strawberry.types.execution import ExecutionContext, StreamExecutionResult
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+from strawberry.types.graphql import OperationType
 
+from membergraph.full_start import first_load_refusal
 from membergraph.privacy.audit import record_reads
-from membergraph.resolvers.errors import store_unavailable
+from membergraph.resolvers.errors import CodedError, store_unavailable
 from membergraph.schema.cost import request_cost, too_costly
 from membergraph.schema.operation import parse_document, refuse_unnamed_choice
 from membergraph.schema.spread import oversized
+from membergraph.sqlite_room import out_of_room
 
 __all__ = ["Limits", "OperationGuard", "validated"]
 
@@ -42,6 +45,12 @@ MASKED = "Unexpected error."
 AUDIT_UNAVAILABLE = (
     "the audit of personal data read could not be written, so nothing was answered; "
     "try again shortly"
+)
+
+AUDIT_FULL = (
+    "the store's disk is full: the audit of this read could not be written, so no personal"
+    " data was answered (none is read unaudited); masked reads still answer (without"
+    " pii:read); make room on the store's disk, then ask again"
 )
 
 # Validation's errors, kept per document and rules (parsing is kept per text).
@@ -89,8 +98,14 @@ class OperationGuard(SchemaExtension):
         except Exception as exc:
             # No personal data answered without its audit entry; the store's words stay in
             # the log.
-            logger.exception("the audit of personal data read could not be written")
-            raise GraphQLError(AUDIT_UNAVAILABLE, extensions={"code": "STORE_UNAVAILABLE"}) from exc
+            full = out_of_room(exc)
+            if full is None:
+                logger.exception("the audit of personal data read could not be written")
+                raise GraphQLError(
+                    AUDIT_UNAVAILABLE, extensions={"code": "STORE_UNAVAILABLE"}
+                ) from exc
+            logger.warning("the audit of personal data read could not be written: %s", full)
+            raise GraphQLError(AUDIT_FULL, extensions={"code": "STORE_FULL"}) from exc
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -117,6 +132,9 @@ class OperationGuard(SchemaExtension):
         )
         if errors:
             return errors
+        unready = _unready_for_changes(context)
+        if unready is not None:
+            return [unready]
         try:
             cost = request_cost(
                 context.schema, context.query, document, context.operation_name, context.variables
@@ -141,6 +159,17 @@ class OperationGuard(SchemaExtension):
         if self.cost is None or self.cost > self.limits.max_cost:
             return {}
         return {"cost": {"requested": self.cost, "budget": self.limits.max_cost}}
+
+
+def _unready_for_changes(context: ExecutionContext) -> GraphQLError | None:
+    """A mutation over a store whose first load did not finish is refused before it runs,
+    as a push is (``full_start.first_load_refusal``): that load, run again, resolves the
+    store without the change."""
+    gateway = getattr(context.context, "gateway", None)
+    refusal = None if gateway is None else first_load_refusal(gateway)
+    if refusal is None or context.operation_type is not OperationType.MUTATION:
+        return None
+    return CodedError(f"{refusal}; nothing was changed", "STORE_UNAVAILABLE")
 
 
 def _mask_errors(result: object) -> None:
