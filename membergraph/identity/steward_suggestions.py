@@ -48,7 +48,6 @@ class MemberSuggestion:
 
 
 Scored = tuple[list[RecordKey], list[Suggestion]]  # the contacts, and their scored pairs
-_KEPT_THRESHOLDS = 4  # scored lists kept, one per threshold asked most recently
 
 
 class ScoredPairs:
@@ -58,30 +57,30 @@ class ScoredPairs:
     Scoring every contact takes seconds, and the contacts change only when a CRM line is
     taken, a person is erased or a whole data set is resolved again. A process that follows
     the change feed hears each of those (:meth:`follow` is its listener) and drops what it
-    kept; members and cannot-links are read afresh on every call.
+    kept; members and cannot-links are read afresh on every call. A pair's score does not
+    depend on the least score asked (the prior and the weights are estimated from every
+    candidate pair), so every candidate is scored once and each ``minScore`` filters them.
     """
 
     def __init__(self) -> None:
-        self._kept: dict[float, Scored] = {}
+        self._kept: Scored | None = None
         self._generation = 0  # moved by every change heard: a scoring begun before is stale
 
     def follow(self, entries: Sequence[FeedEntry]) -> None:
-        """A feed listener: forget every scored list when an entry changes the contacts."""
+        """A feed listener: forget the scored pairs when an entry changes the contacts."""
         if any(_changes_contacts(entry) for entry in entries):
-            self._kept.clear()
+            self._kept = None
             self._generation += 1
 
     async def scored(self, service: IdentityService, rules: SuggestionRules) -> Scored:
-        kept = self._kept.get(rules.min_score)
-        if kept is not None:
-            return kept
-        began = self._generation
-        found = await score_contacts(service, rules)
-        if began == self._generation:  # nothing changed meanwhile: worth keeping
-            if len(self._kept) >= _KEPT_THRESHOLDS:
-                del self._kept[next(iter(self._kept))]
-            self._kept[rules.min_score] = found
-        return found
+        kept = self._kept
+        if kept is None:
+            began = self._generation
+            kept = await score_contacts(service, rules.model_copy(update={"min_score": 0.0}))
+            if began == self._generation:  # nothing changed meanwhile: worth keeping
+                self._kept = kept
+        contacts, found = kept
+        return contacts, [s for s in found if s.score >= rules.min_score]
 
 
 def _changes_contacts(entry: FeedEntry) -> bool:
