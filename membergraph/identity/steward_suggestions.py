@@ -100,7 +100,8 @@ async def match_suggestions(
 ) -> list[MemberSuggestion]:
     """Every pair of members a suggestion joins, best first: the best-scored pair of their
     contacts, at ``min_score`` (default: the rules') or more. Pairs already in one member
-    and pairs kept apart by a cannot-link (a rejected suggestion, a split) are left out.
+    and pairs of members a cannot-link keeps apart (a rejected suggestion, a split, between
+    any of their records) are left out.
     ``kept``: the scored pairs a feed follower keeps true (None: scored afresh)."""
     store, rules = service.store, service.rules.suggestions
     if min_score is not None:
@@ -109,15 +110,27 @@ async def match_suggestions(
         kept.scored(service, rules) if kept else score_contacts(service, rules)
     )
     member_of = await store.assignments(contacts)
-    apart = {tuple(sorted(pair)) for pair in await store.cannot_links(contacts)}
+    # Judged by members, not by the contacts a cannot-link names: a steward who rejected
+    # Ada's contact and Bob's said their members are two people, and a pair of two other
+    # contacts of the same two members (one merged into Ada's since) is the same question,
+    # which an accept would be refused (WOULD_LIFT_REJECTION).
+    cannot = await store.cannot_links(contacts)
+    others = {ref for link in cannot for ref in link} - member_of.keys()
+    if others:
+        member_of = {**member_of, **await store.assignments(others)}
+    apart = {
+        frozenset((member_of[x], member_of[y]))
+        for x, y in cannot
+        if x in member_of and y in member_of
+    }
     best: dict[frozenset[str], MemberSuggestion] = {}
     for scored in found:
-        if (scored.a, scored.b) in apart:
-            continue
         first, second = member_of.get(scored.a), member_of.get(scored.b)
         if first is None or second is None or first == second:
             continue
         key = frozenset((first, second))
+        if key in apart:
+            continue
         if key not in best:  # found is best first
             best[key] = MemberSuggestion(scored, (first, second))
     return list(best.values())
@@ -130,11 +143,28 @@ async def accept_suggestion(
     reason: str,
     actor: str,
     preview: Preview | None = None,
+    move: bool = False,
+    lift_rejection: bool = False,
 ) -> list[str]:
     """Link the two contacts: a steward's ordinary link, refused as ``linkRecords`` is if it
-    would take records from another member."""
+    would take records from another member (``WOULD_MOVE_RECORDS`` unless ``move``). A
+    rejection standing between their members, of these two contacts or of others, is refused
+    (``WOULD_LIFT_REJECTION``) unless ``lift_rejection``: the steward who reads a suggestion
+    may not know that another rejected the pair since."""
     _both_contacts(a, b)
-    return await link_records(service, a, b, reason, actor, preview=preview, action="accept")
+    return await link_records(
+        service,
+        a,
+        b,
+        reason,
+        actor,
+        move,
+        preview=preview,
+        action="accept",
+        lift_rejection=lift_rejection,
+        pair_lifts=False,
+        advice="accept with liftRejection: true to lift the rejection",
+    )
 
 
 async def reject_suggestion(
