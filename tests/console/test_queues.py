@@ -138,11 +138,74 @@ def test_the_suggestion_queue_sorts_all_of_it_not_the_page_shown(
         page.click("#tab-suggestions")
         page.locator("article.suggestion").first.wait_for()
         # Then the queue says how long it is, and how much of it is shown
-        assert page.inner_text("#suggestion-count") == "56 suggestion(s), the first 50 shown"
+        assert page.inner_text("#suggestion-count") == "56 suggestion(s), 50 shown"
         assert "C-55a" not in page.inner_text("#suggestions")  # the weakest: not in the 50 best
         # When the steward asks for the lowest score first: the weakest of all comes first
         _sort(page, "low", "C-55a")
         page.watch.only_here(page)
+
+
+def test_the_suggestion_queue_reads_on_past_its_first_page(tmp_path: Path, console: Any) -> None:
+    # user31b: skipping all 50 left an empty list still reading "126 suggestion(s), the
+    # first 50 shown", with no way to the pairs after them.
+    pairs = [line for n in range(56) for line in _namesakes(n)]
+    with served(tmp_path, crm=pairs) as address:
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        cards = page.locator("article.suggestion")
+        cards.first.wait_for()
+        assert cards.count() == 50
+        # When the steward skips the first two, the count says what is shown
+        skipped = []
+        for _ in range(2):
+            skipped.append(_pair_shown(cards.first))
+            cards.first.get_by_role("button", name="Skip").click()
+        assert page.inner_text("#suggestion-count") == "56 suggestion(s), 48 shown"
+        # Then the next page is one click away, and it adds the pairs after the last one read
+        page.get_by_role("button", name="Show the next 50 suggestions").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('article.suggestion').length === 54"
+        )
+        assert page.inner_text("#suggestion-count") == "56 suggestion(s), 54 shown"
+        assert page.locator("#suggestion-more").is_hidden(), "none left after them"
+        shown = [_pair_shown(card) for card in cards.all()]
+        assert sorted(shown + skipped) == sorted(f"C-{n}a|C-{n}b" for n in range(56))
+        page.watch.only_here(page)
+
+
+def _pair_shown(card: Any) -> str:
+    """A suggestion card's pair, from its title ("CRM C-1a ↔ CRM C-1b · score 0.97 · ...")."""
+    title = card.locator("h3").inner_text().split(" · ")[0]
+    return "|".join(sorted(side.split(" ")[1] for side in title.split(" ↔ ")))
+
+
+def test_an_accept_of_a_pair_rejected_since_the_queue_was_read_says_so(
+    tmp_path: Path, console: Any
+) -> None:
+    # user31b: another steward rejected the pair after this page listed it; the preview
+    # said "...become one member" and Confirm lifted the rejection unsaid.
+    with served(tmp_path, crm=[SOPHIE, SOPHI, OTHER]) as address:
+        api = Api(address)
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        card = page.locator("article.suggestion").first
+        card.wait_for()
+        api(
+            """mutation { rejectSuggestion(a: {source: CRM, key: "C-1"},
+            b: {source: CRM, key: "C-2"}, reason: "two people, checked ID") { id } }"""
+        )
+        card.get_by_role("button", name="Accept").click()
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        what = page.inner_text("#preview-what")
+        assert "lifts the steward's word that CRM C-1" in what and "by agent-9" in what, what
+        assert api.member_of("C-1")["id"] != api.member_of("C-2")["id"], "a preview merged"
+        # Confirm sends what the preview said: the rejection is lifted, by name
+        page.fill("#reason", "same person: I called her")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden])")
+        assert api.member_of("C-1")["id"] == api.member_of("C-2")["id"]
+        page.watch.only_here(page)
+        api.client.close()
 
 
 def test_a_conflicts_evidence_is_side_by_side_per_record(
