@@ -208,6 +208,52 @@ def test_an_accept_of_a_pair_rejected_since_the_queue_was_read_says_so(
         api.client.close()
 
 
+# One woman entered three times (user31b's C0005352, C0006430, C0008557): the rules keep Jess
+# (born 1992) with the undated contact; accepting the undated one with Jessica (born 2002)
+# takes it from Jess's member (WOULD_MOVE_RECORDS).
+_KING = {"first_name": "Jessica", "last_name": "King", "emails": ["whitej@gmail.com"]}
+_STREET = {
+    "line1": "7551 Jefferson St",
+    "city": "Ottawa",
+    "postal_code": "J7N 0R6",
+    "country": "CA",
+}
+KINGS = [
+    {**_KING, "contact_id": "C-J1", "phones": ["+1 613 752 5443"], "loyalty_id": "604835214630",
+     "address": _STREET, "updated_at": "2014-03-08T11:09:17Z"},
+    {**_KING, "contact_id": "C-J2", "phones": ["6137525443"], "loyalty_id": "604808641845",
+     "birth_date": "2002-09-08", "updated_at": "2017-06-03T11:09:17Z"},
+    {**_KING, "contact_id": "C-J3", "first_name": "Jess", "phones": ["613-752-5443"],
+     "emails": ["whitej@gmail.com", "thewhites17@comcast.net"], "loyalty_id": "604843961299",
+     "birth_date": "1992-08-09", "address": _STREET, "updated_at": "2022-01-05T11:09:17Z"},
+]  # fmt: skip
+
+
+def test_an_accept_that_moves_a_contact_says_so_and_moves_it(tmp_path: Path, console: Any) -> None:
+    # user31b: such an accept was only ever an error ("pass move: true", an argument
+    # acceptSuggestion did not have), with no preview of the move as a link has.
+    with served(tmp_path, crm=KINGS) as address:
+        api = Api(address)
+        jess = api.member_of("C-J3")["id"]
+        assert api.member_of("C-J1")["id"] == jess
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        card = page.locator("article.suggestion").first
+        card.wait_for()
+        assert "C-J1" in card.inner_text() and "C-J2" in card.inner_text()
+        card.get_by_role("button", name="Accept").click()
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        what = page.inner_text("#preview-what")
+        assert f"records move: Jess King ({jess}) loses CRM C-J1" in what, what
+        assert api.member_of("C-J1")["id"] == jess, "a preview moved it"
+        page.fill("#reason", "Jessica's own contact, undated")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden])")
+        assert api.member_of("C-J1")["id"] == api.member_of("C-J2")["id"] != jess
+        page.watch.only_here(page)
+        api.client.close()
+
+
 def test_a_conflicts_evidence_is_side_by_side_per_record(
     server: str, api: Api, console: Any
 ) -> None:
