@@ -28,7 +28,7 @@ from typing import Any
 from membergraph.identity.feed import ChangeKind, FeedEntry
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import IdentityService, retrying
-from membergraph.identity.steward_link import link_records
+from membergraph.identity.steward_link import JOINED, link_records
 from membergraph.identity.steward_record import STEWARD
 from membergraph.identity.steward_request import (
     Preview,
@@ -99,6 +99,7 @@ async def resolve_conflict(
 
         async def dismiss() -> list[str]:
             owner, versions = await undecided()
+            await _refuse_if_joined(service, conflict)
             marker = _marker(owner or conflict.member_id, RESOLVED, "dismiss", actor, reason, said)
             return await _write(service, _held(marker, conflict.records), owner, preview, versions)
 
@@ -125,6 +126,7 @@ async def resolve_conflict(
         said={"conflict_id": event_id},
         events=[marker],
         before=still_undecided,
+        advice="link them with linkRecords and liftRejection: true to lift the rejection",
     )
 
 
@@ -167,6 +169,11 @@ async def _undone_by(
 ) -> str:
     """How a steward takes ``decision`` back: itself (a dismissal), or the ``steward`` event
     of the link written with it, which ``undo`` takes (the decision is refused there)."""
+    if decision.rule == JOINED:
+        return (
+            f"it closed when a steward's link by {decision.actor} joined its records: undo "
+            "that link"
+        )
     if decision.rule == UNDONE:
         return (
             f"it closed when the change that raised it (event "
@@ -187,6 +194,25 @@ async def _undone_by(
     if not found:  # (its members erased since)
         return f"undo the `steward` event (rule {ACTION}) written with it"
     return f"undo event {max(found)} (the link it made)"
+
+
+async def _refuse_if_joined(service: IdentityService, conflict: IdentityEvent) -> None:
+    """``RECORDS_JOINED``: the conflict's records are one member now (a steward's link, or
+    the rules since), so the engine's refusal it describes no longer holds: saying "the
+    engine was right" of them would be said of records that are one person's."""
+    records = list(conflict.records)
+    members = await service.store.assignments(records)
+    held = {members[r] for r in records if r in members}
+    if len(records) < 2 or len(held) != 1 or len(members) != len(records):
+        return
+    [member] = held
+    raise StewardError(
+        f"conflict {conflict.id}: its records ({', '.join(f'{s}:{k}' for s, k in records)}) "
+        f"are one member now ({member}), joined since it was raised: the link it describes "
+        "is made, so there is no refusal left to dismiss (split the member to part them)",
+        "RECORDS_JOINED",
+        members=[member],
+    )
 
 
 async def _owner_version(

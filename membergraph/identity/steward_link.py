@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from itertools import product
 from typing import Any
 
@@ -35,9 +36,12 @@ from membergraph.identity.steward_request import (
     require_reason,
     scope_of,
 )
+from membergraph.identity.store.conflict_state import RESOLVED, latest_decisions
 from membergraph.identity.store.port import IdentityEvent
 
-__all__ = ["link_records", "rejections", "stripped"]
+__all__ = ["JOINED", "link_records", "rejections", "stripped"]
+
+JOINED = "joined"  # the rule of a decision closing a conflict whose records a link joined
 
 
 def stripped(result: ApplyResult) -> dict[str, list[RecordKey]]:
@@ -101,21 +105,78 @@ def _pair(item: list[Any]) -> frozenset[RecordKey]:
     return pair((item[0][0], item[0][1]), (item[1][0], item[1][1]))
 
 
-def _refuse_lift(found: dict[frozenset[RecordKey], IdentityEvent], members: list[str]) -> None:
+_LINK_ADVICE = "link those two themselves, or link with liftRejection: true to lift the rejection"
+
+
+def _refuse_lift(
+    found: dict[frozenset[RecordKey], IdentityEvent], members: list[str], advice: str
+) -> None:
     if not found:
         return
     said = "; ".join(
-        f"{' and '.join(f'{s}:{k}' for s, k in sorted(p))} (event {event.id})"
+        f"{' and '.join(f'{s}:{k}' for s, k in sorted(p))} (event {event.id}, by "
+        f"{event.actor}, {event.at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC)"
         for p, event in sorted(found.items(), key=lambda item: sorted(item[0]))
     )
     raise StewardError(
-        f"the link would join records a steward rejected as two people: {said}; link those "
-        "two themselves, or link with liftRejection: true to lift the rejection",
+        f"the link would join records a steward rejected as two people: {said}; {advice}",
         "WOULD_LIFT_REJECTION",
         members=members,
         records=sorted({f"{s}:{k}" for p in found for s, k in p}),
         events=sorted({e.id for e in found.values() if e.id is not None}),
     )
+
+
+async def _joined_conflicts(
+    service: IdentityService,
+    members: Sequence[str],
+    sides: Sequence[Sequence[RecordKey]],
+    actor: str,
+    reason: str,
+    deciding: object = None,
+) -> tuple[list[IdentityEvent], list[IdentityEvent]]:
+    """The open conflicts in the two members' histories whose records the link joins (some
+    on each side, none elsewhere: a limit or a cannot-link between them, a call naming
+    both), and the decisions (rule ``joined``) that close them beside its ``steward`` event:
+    the link the engine refused is made. ``deciding``: the conflict a ``resolveConflict``
+    decides itself (its own decision is written)."""
+    one, other = set(sides[0]), set(sides[1])
+    found = {
+        event.id: event
+        for history in await service.store.member_events(sorted(set(members)))
+        for event in history
+        if event.kind == "conflict"
+        and event.id is not None
+        and event.id != deciding
+        and set(event.records) <= one | other
+        and one.intersection(event.records)
+        and other.intersection(event.records)
+    }
+    if not found:
+        return [], []
+    latest = latest_decisions(await service.store.metrics().conflict_decisions(list(found)))
+    still_open = [
+        c for i, c in sorted(found.items()) if i not in latest or latest[i].kind != RESOLVED
+    ]
+    now = datetime.now(UTC)
+    decisions = [
+        IdentityEvent(
+            members[0],
+            RESOLVED,
+            now,
+            actor,
+            rule=JOINED,
+            reason=reason,
+            evidence={
+                "conflict_id": c.id,
+                "conflict_kind": c.rule,
+                "beside": "steward",
+            },
+            records=c.records,
+        )
+        for c in still_open
+    ]
+    return still_open, decisions
 
 
 async def link_records(
@@ -129,6 +190,8 @@ async def link_records(
     action: str = "link",
     lift_rejection: bool = False,
     detach: Sequence[RecordKey] = (),
+    pair_lifts: bool = True,
+    advice: str = _LINK_ADVICE,
     said: dict[str, Any] | None = None,
     events: Sequence[IdentityEvent] = (),
     before: Callable[[], Awaitable[dict[str, int]]] | None = None,
@@ -147,6 +210,11 @@ async def link_records(
     ``events`` are written with it (a conflict's decision); ``before`` runs first in each
     attempt (it may refuse) and answers versions the link is checked against and moves on
     (:attr:`Adjustments.versions`).
+
+    ``pair_lifts``: a rejection of ``a`` and ``b`` themselves is lifted by naming them (a
+    ``linkRecords``); False (an accepted suggestion, which a steward may have read before
+    another rejected it) refuses it as any other. ``advice`` ends a refusal: what the caller
+    passes to go on, in the words of its own mutation.
     """
     if a == b:
         raise StewardError("a record cannot be linked to itself")
@@ -171,19 +239,41 @@ async def link_records(
             # again answers the member as it is, as a retried split does.
             kept_apart = {pair(x, y) for x, y in state.cannot}
             if not lift_rejection:
-                apart = (lift & kept_apart) - {pair(a, b)}
+                # Read with the versions the write is checked against: a rejection landing
+                # after this read moves both members' versions, so the write conflicts and
+                # the attempt made again reads (and refuses) it.
+                apart = lift & kept_apart
+                if pair_lifts:
+                    apart -= {pair(a, b)}
                 named = sorted({members[r] for r in (a, b) if r in members})
-                _refuse_lift(await rejections(service, apart, named) if apart else {}, named)
+                found = await rejections(service, apart, named) if apart else {}
+                _refuse_lift(found, named, advice)
             linked = any(
                 link.rule == "manual" and pair(link.a, link.b) == pair(a, b)
                 for link in state.active
+            )
+            # The conflicts the link decides (its records joined): closed with it, as a
+            # resolveConflict LINK closes its own. (A move may part what it joins: left open.)
+            apart_now = len({members.get(a), members.get(b)} - {None}) == 2
+            closes, decided = (
+                await _joined_conflicts(
+                    service,
+                    [members[a], members[b]],
+                    sides,
+                    actor,
+                    reason,
+                    deciding=(said or {}).get("conflict_id"),
+                )
+                if apart_now and not detach and not move
+                else ([], [])
             )
             adjust = Adjustments(
                 manual_add=[] if linked else [(a, b, {"reason": reason})],
                 cannot_add=[(a, r) for r in detach if pair(a, r) not in kept_apart],
                 cannot_lift=lift,
                 reason=reason,
-                events=list(events),
+                events=[*events, *decided],
+                closes=closes,
                 action=action,
                 said=dict(said or {}),
                 anchor=a,

@@ -120,7 +120,7 @@ def undone_events(events: Iterable[IdentityEvent]) -> dict[int, int]:
     with the id of that undo. An undo undone in turn gives its change back, which may then be
     undone again. A merge's undo is its ``unmerged`` marker (with the ``steward`` event
     written beside it, which says so in ``undoes``)."""
-    undoes: dict[int, int] = {}  # an undo → the event it took back
+    undoes: dict[int, list[int]] = {}  # an undo → the events it took back
     marked: dict[int, int] = {}  # a merge → its unmerged marker
     for event in events:
         # A steward's change, or a decision on a conflict undone without one (a dismissal).
@@ -131,13 +131,16 @@ def undone_events(events: Iterable[IdentityEvent]) -> dict[int, int]:
             if isinstance(target, int) and event.id is not None:
                 marked.setdefault(target, event.id)
         elif isinstance(target, int) and event.id is not None:
-            undoes[event.id] = target
+            # An undone merge takes back its other row and the change that made it too.
+            also = event.evidence.get("undoes_also") or []
+            undoes[event.id] = [target, *(t for t in also if isinstance(t, int))]
     undone: dict[int, int] = {}
     for undo_id in sorted(undoes, reverse=True):  # newest first: an undo undone counts not
         if undo_id not in undone:
-            undone.setdefault(undoes[undo_id], undo_id)
+            for target in undoes[undo_id]:
+                undone.setdefault(target, undo_id)
     # A merge undone before its undo said `undoes` (older stores): the marker alone.
-    taken_back = set(undoes.values())
+    taken_back = {t for targets in undoes.values() for t in targets}
     undone.update({m: u for m, u in marked.items() if m not in taken_back})
     return undone
 

@@ -203,6 +203,7 @@ async def undo_merge(
                 "NOT_A_MERGE",
             )
         merged, into = await _sides_together(service, event)
+        also = await _undone_with(service, event, merged, into)
         marker = IdentityEvent(
             event.member_id,
             "unmerged",
@@ -231,7 +232,7 @@ async def undo_merge(
             free_leaves=True,
             preview=preview,
             action="undo_merge",
-            said={"undoes": event_id},
+            said={"undoes": event_id, **({"undoes_also": also} if also else {})},
             before=still_together,
         )
 
@@ -261,6 +262,36 @@ async def _sides_together(
             "ALREADY_UNDONE",
         )
     return merged, into
+
+
+async def _undone_with(
+    service: IdentityService,
+    event: IdentityEvent,
+    merged: Sequence[RecordKey],
+    into: Sequence[RecordKey],
+) -> list[int]:
+    """What undoing merge ``event`` takes back with it: its other row (written under the
+    other side's ID) and the steward change that made it, when every link that change added
+    joins the two sides (an accepted suggestion, a link), so the undo drops them all. Each
+    then reads undone by the undo, and ``undo`` of it answers ``ALREADY_UNDONE``."""
+    [history] = await service.store.member_events([event.member_id])
+    twins = merge_twins(history, event.member_id)
+    found = {a for a, b in twins.items() if b == event.id} | {
+        b for a, b in twins.items() if a == event.id
+    }
+    crossing = {pair(x, y) for x, y in product(merged, into)}
+    for other in history:
+        added = other.evidence.get("manual_added") or []
+        if (
+            other.kind == STEWARD
+            and other.id is not None
+            and other.at == event.at
+            and other.actor == event.actor
+            and added
+            and all(pair(tuple(a), tuple(b)) in crossing for a, b, _ in added)
+        ):
+            found.add(other.id)
+    return sorted(found)
 
 
 async def _undone_by(service: IdentityService, event: IdentityEvent) -> int | None:

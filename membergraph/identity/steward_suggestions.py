@@ -48,7 +48,6 @@ class MemberSuggestion:
 
 
 Scored = tuple[list[RecordKey], list[Suggestion]]  # the contacts, and their scored pairs
-_KEPT_THRESHOLDS = 4  # scored lists kept, one per threshold asked most recently
 
 
 class ScoredPairs:
@@ -58,30 +57,30 @@ class ScoredPairs:
     Scoring every contact takes seconds, and the contacts change only when a CRM line is
     taken, a person is erased or a whole data set is resolved again. A process that follows
     the change feed hears each of those (:meth:`follow` is its listener) and drops what it
-    kept; members and cannot-links are read afresh on every call.
+    kept; members and cannot-links are read afresh on every call. A pair's score does not
+    depend on the least score asked (the prior and the weights are estimated from every
+    candidate pair), so every candidate is scored once and each ``minScore`` filters them.
     """
 
     def __init__(self) -> None:
-        self._kept: dict[float, Scored] = {}
+        self._kept: Scored | None = None
         self._generation = 0  # moved by every change heard: a scoring begun before is stale
 
     def follow(self, entries: Sequence[FeedEntry]) -> None:
-        """A feed listener: forget every scored list when an entry changes the contacts."""
+        """A feed listener: forget the scored pairs when an entry changes the contacts."""
         if any(_changes_contacts(entry) for entry in entries):
-            self._kept.clear()
+            self._kept = None
             self._generation += 1
 
     async def scored(self, service: IdentityService, rules: SuggestionRules) -> Scored:
-        kept = self._kept.get(rules.min_score)
-        if kept is not None:
-            return kept
-        began = self._generation
-        found = await score_contacts(service, rules)
-        if began == self._generation:  # nothing changed meanwhile: worth keeping
-            if len(self._kept) >= _KEPT_THRESHOLDS:
-                del self._kept[next(iter(self._kept))]
-            self._kept[rules.min_score] = found
-        return found
+        kept = self._kept
+        if kept is None:
+            began = self._generation
+            kept = await score_contacts(service, rules.model_copy(update={"min_score": 0.0}))
+            if began == self._generation:  # nothing changed meanwhile: worth keeping
+                self._kept = kept
+        contacts, found = kept
+        return contacts, [s for s in found if s.score >= rules.min_score]
 
 
 def _changes_contacts(entry: FeedEntry) -> bool:
@@ -101,7 +100,8 @@ async def match_suggestions(
 ) -> list[MemberSuggestion]:
     """Every pair of members a suggestion joins, best first: the best-scored pair of their
     contacts, at ``min_score`` (default: the rules') or more. Pairs already in one member
-    and pairs kept apart by a cannot-link (a rejected suggestion, a split) are left out.
+    and pairs of members a cannot-link keeps apart (a rejected suggestion, a split, between
+    any of their records) are left out.
     ``kept``: the scored pairs a feed follower keeps true (None: scored afresh)."""
     store, rules = service.store, service.rules.suggestions
     if min_score is not None:
@@ -110,15 +110,27 @@ async def match_suggestions(
         kept.scored(service, rules) if kept else score_contacts(service, rules)
     )
     member_of = await store.assignments(contacts)
-    apart = {tuple(sorted(pair)) for pair in await store.cannot_links(contacts)}
+    # Judged by members, not by the contacts a cannot-link names: a steward who rejected
+    # Ada's contact and Bob's said their members are two people, and a pair of two other
+    # contacts of the same two members (one merged into Ada's since) is the same question,
+    # which an accept would be refused (WOULD_LIFT_REJECTION).
+    cannot = await store.cannot_links(contacts)
+    others = {ref for link in cannot for ref in link} - member_of.keys()
+    if others:
+        member_of = {**member_of, **await store.assignments(others)}
+    apart = {
+        frozenset((member_of[x], member_of[y]))
+        for x, y in cannot
+        if x in member_of and y in member_of
+    }
     best: dict[frozenset[str], MemberSuggestion] = {}
     for scored in found:
-        if (scored.a, scored.b) in apart:
-            continue
         first, second = member_of.get(scored.a), member_of.get(scored.b)
         if first is None or second is None or first == second:
             continue
         key = frozenset((first, second))
+        if key in apart:
+            continue
         if key not in best:  # found is best first
             best[key] = MemberSuggestion(scored, (first, second))
     return list(best.values())
@@ -131,11 +143,28 @@ async def accept_suggestion(
     reason: str,
     actor: str,
     preview: Preview | None = None,
+    move: bool = False,
+    lift_rejection: bool = False,
 ) -> list[str]:
     """Link the two contacts: a steward's ordinary link, refused as ``linkRecords`` is if it
-    would take records from another member."""
+    would take records from another member (``WOULD_MOVE_RECORDS`` unless ``move``). A
+    rejection standing between their members, of these two contacts or of others, is refused
+    (``WOULD_LIFT_REJECTION``) unless ``lift_rejection``: the steward who reads a suggestion
+    may not know that another rejected the pair since."""
     _both_contacts(a, b)
-    return await link_records(service, a, b, reason, actor, preview=preview, action="accept")
+    return await link_records(
+        service,
+        a,
+        b,
+        reason,
+        actor,
+        move,
+        preview=preview,
+        action="accept",
+        lift_rejection=lift_rejection,
+        pair_lifts=False,
+        advice="accept with liftRejection: true to lift the rejection",
+    )
 
 
 async def reject_suggestion(

@@ -169,10 +169,20 @@ async def resolve(
 
 
 async def accept(
-    ctx: RequestContext, a: RecordKey, b: RecordKey, reason: str, dry_run: bool = False
+    ctx: RequestContext,
+    a: RecordKey,
+    b: RecordKey,
+    reason: str,
+    dry_run: bool = False,
+    move: bool = False,
+    lift_rejection: bool = False,
 ) -> list[MemberView]:
     return await _steward(
-        ctx, dry_run, lambda s, actor, p: accept_suggestion(s, a, b, reason, actor, p)
+        ctx,
+        dry_run,
+        lambda s, actor, p: accept_suggestion(
+            s, a, b, reason, actor, p, move=move, lift_rejection=lift_rejection
+        ),
     )
 
 

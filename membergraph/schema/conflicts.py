@@ -42,8 +42,10 @@ class ConflictMutation:
         "two. Undo it with `undo` on its `steward` event (rule `resolve_conflict`): the "
         "conflict opens again. DISMISS changes nothing else; `undo` on its "
         "`conflict_resolved` event opens the conflict again. Refused with `NOT_FOUND` (no "
-        "such conflict) and `ALREADY_RESOLVED` (decided, not undone). Answers the members "
-        "concerned, as they are after.",
+        "such conflict), `ALREADY_RESOLVED` (decided, not undone: a steward's link or accepted "
+        "suggestion that joined its records decided it too, rule `joined`) and, for DISMISS, "
+        "`RECORDS_JOINED` (its records are one member now). Answers the members concerned, "
+        "as they are after.",
         permission_classes=[requires("identity:write"), AcrossMembers],
     )
     async def resolve_conflict(

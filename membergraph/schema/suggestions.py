@@ -152,7 +152,8 @@ class SuggestionQuery:
         description="Pairs of members the rules did not merge whose CRM contacts may be one "
         "person (close names and one birth date, one address and phone, ...), best first "
         "(or as `orderBy` says), "
-        "with the evidence per field. Rejected pairs never come back.",
+        "with the evidence per field. A pair of members a cannot-link keeps apart (a steward's "
+        "rejection, a split) never comes back, whichever two of their contacts it would name.",
         permission_classes=Permissions,
     )
     async def match_suggestions(
@@ -194,14 +195,43 @@ class SuggestionQuery:
 class SuggestionMutation:
     @strawberry.mutation(
         description="Accept a suggestion: link its two contacts, an ordinary steward's link "
-        "(refused with `WOULD_MOVE_RECORDS` as `linkRecords` is; undo it with `undoMerge`).",
+        "(undo it with `undo` on its `steward` event, or `undoMerge` on its `merged` event). "
+        "Refused with `WOULD_MOVE_RECORDS` as `linkRecords` is, unless `move` is true; "
+        "refused with `WOULD_LIFT_REJECTION` "
+        "(`extensions.members`, `extensions.records`, `extensions.events`: the rejections' "
+        "`steward` events) when a steward's rejection stands between the two members, of "
+        "these two contacts (rejected since the suggestion was read) or of others, unless "
+        "`liftRejection` is true. A `dryRun` answers the same refusals.",
         permission_classes=Permissions,
     )
     async def accept_suggestion(
-        self, info: Ctx, a: Contact, b: Contact, reason: Reason, dry_run: DryRun = False
+        self,
+        info: Ctx,
+        a: Contact,
+        b: Contact,
+        reason: Reason,
+        dry_run: DryRun = False,
+        move: Annotated[
+            bool,
+            strawberry.argument(
+                description="Allow the link to move profile records away from another member "
+                "(answered then with both members, as they are after the move), as "
+                "`linkRecords`'s `move`."
+            ),
+        ] = False,
+        lift_rejection: Annotated[
+            bool,
+            strawberry.argument(
+                description="Allow the link to join members a steward rejected as two people "
+                "(`rejectSuggestion`): the rejection is lifted, listed in the link's event, "
+                "and put back by its `undo`."
+            ),
+        ] = False,
     ) -> list[Member] | None:
         refs = a.ref(), b.ref()
-        return await S.accept(info.context, *refs, reason, dry_run)  # type: ignore[return-value]
+        return await S.accept(  # type: ignore[return-value]
+            info.context, *refs, reason, dry_run, move=move, lift_rejection=lift_rejection
+        )
 
     @strawberry.mutation(
         description="Reject a suggestion: a cannot-link keeps the two contacts apart, so the "

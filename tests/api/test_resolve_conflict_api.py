@@ -163,3 +163,53 @@ def test_a_decision_made_says_what_moved_as_its_dry_run_does(tmp_path: Path, dec
     assert answers[False] == answers[True]
     moved = [c["recordsJoining"] + c["recordsLeaving"] for c in answers[False].values()]
     assert any(moved) is (decision == "LINK")
+
+
+LINK = """mutation ($move: Boolean!) { linkRecords(a: {source: CRM, key: "C-CY"},
+  b: {source: CRM, key: "C-DI"}, reason: "one person", move: $move) { id } }"""
+DECISIONS = """query { identityConflicts(filter: {state: RESOLVED}) { edges { node { id } } } }"""
+
+
+def test_a_stewards_link_of_a_conflicts_records_closes_it(client: TestClient) -> None:
+    # user31b: a LIMIT conflict stayed in the open queue after its two contacts were
+    # accepted into one member, and a DISMISS ("the engine was right") was then taken.
+    # Given an open conflict over Cy's call and Di's account
+    [conflict] = _queue(client)
+    # When a steward links Cy and Di (one person after all)
+    _ok(gql(client, LINK, move=False))
+    # Then the conflict leaves the open queue, decided by that link
+    assert _queue(client) == [] and _queue(client, "RESOLVED") == [conflict]
+    [member] = {_ok(gql(client, WHO, v=v))["memberByIdentifier"]["id"] for v in ("C-CY", "C-DI")}
+    history = _ok(
+        gql(
+            client, "query ($m: ID!) { member(id: $m) { identityHistory { kind rule } } }", m=member
+        )
+    )["member"]["identityHistory"]
+    assert ("conflict_resolved", "joined") in {(e["kind"], e["rule"]) for e in history}
+    # and a dismissal is refused, saying what decided it
+    again = gql(client, RESOLVE, id=conflict, decision="DISMISS", dry=True)["errors"][0]
+    assert again["extensions"]["code"] == "ALREADY_RESOLVED"
+    assert "joined its records" in again["message"]
+    # and the link undone, the rules' refusal is an open conflict again
+    [link] = [e["id"] for e in history_of(client, member) if e["rule"] == "link"]
+    _ok(gql(client, UNDO, id=link))
+    assert len(_queue(client)) == 1 and _queue(client) != [conflict]
+
+
+def history_of(client: TestClient, member: str) -> list[dict[str, Any]]:
+    query = "query ($m: ID!) { member(id: $m) { identityHistory { id kind rule } } }"
+    return _ok(gql(client, query, m=member))["member"]["identityHistory"]  # type: ignore[no-any-return]
+
+
+def test_a_dismissal_of_records_now_one_member_is_refused(client: TestClient) -> None:
+    # Given the conflict's records joined by a link that may move records (which leaves
+    # the conflict to the steward: what it joins is known once it is made)
+    [conflict] = _queue(client)
+    _ok(gql(client, LINK, move=True))
+    assert _queue(client) == [conflict]
+    # When a steward dismisses it, dry run or not, it is refused with a code of its own
+    for dry in (True, False):
+        refusal = gql(client, RESOLVE, id=conflict, decision="DISMISS", dry=dry)["errors"][0]
+        assert refusal["extensions"]["code"] == "RECORDS_JOINED", refusal
+        assert "one member now" in refusal["message"]
+    assert _queue(client) == [conflict]

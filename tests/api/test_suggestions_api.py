@@ -260,3 +260,26 @@ def test_a_rejection_sent_again_answers_the_members_and_writes_nothing(
     assert _data(gql(client, LIST))["matchSuggestions"]["totalCount"] == 0
     kinds = [e["kind"] for e in _data(gql(client, HISTORIES))["one"]["identityHistory"]]
     assert kinds.count("suggestion_rejected") == 2
+
+
+def test_each_min_score_filters_the_pairs_scored_once(client: TestClient) -> None:
+    # Given the store's reads of every record counted (what scoring the contacts needs)
+    store = client.app.state.gateway.identity.store  # type: ignore[attr-defined]
+    reads = []
+    whole = store.load_records
+
+    async def counted(refs: Any) -> Any:
+        if refs is None:
+            reads.append(1)
+        return await whole(refs)
+
+    store.load_records = counted
+    query = "query ($m: Float) { matchSuggestions(minScore: $m) { totalCount } }"
+    # When a steward asks with one least score after another
+    totals = [
+        _data(gql(client, query, m=m))["matchSuggestions"]["totalCount"]
+        for m in (None, 1.0, 0.0, 0.5, None)
+    ]
+    # Then the contacts were scored once, and each answer filtered them
+    assert len(reads) == 1
+    assert totals[0] == totals[-1] >= 1 and totals[1] <= totals[0] <= totals[2]

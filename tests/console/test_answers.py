@@ -64,7 +64,9 @@ def test_a_near_certain_score_is_not_shown_as_certain(server: str, console: Any)
         "since": "2026-12-01T10:00:00+00:00",
         "evidence": [{"field": "PHONE", "level": "exact", "weight": 9.5, "a": "x", "b": "y"}],
     }
-    answer = {"data": {"matchSuggestions": {"totalCount": 1, "edges": [{"node": pair}]}}}
+    page_info = {"endCursor": "c1", "hasNextPage": False}
+    found = {"totalCount": 1, "pageInfo": page_info, "edges": [{"node": pair}]}
+    answer = {"data": {"matchSuggestions": found}}
     page = console(server, STEWARD)
     _answering(
         page,

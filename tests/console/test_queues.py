@@ -138,11 +138,120 @@ def test_the_suggestion_queue_sorts_all_of_it_not_the_page_shown(
         page.click("#tab-suggestions")
         page.locator("article.suggestion").first.wait_for()
         # Then the queue says how long it is, and how much of it is shown
-        assert page.inner_text("#suggestion-count") == "56 suggestion(s), the first 50 shown"
+        assert page.inner_text("#suggestion-count") == "56 suggestion(s), 50 shown"
         assert "C-55a" not in page.inner_text("#suggestions")  # the weakest: not in the 50 best
         # When the steward asks for the lowest score first: the weakest of all comes first
         _sort(page, "low", "C-55a")
         page.watch.only_here(page)
+
+
+def test_the_suggestion_queue_reads_on_past_its_first_page(tmp_path: Path, console: Any) -> None:
+    # user31b: skipping all 50 left an empty list still reading "126 suggestion(s), the
+    # first 50 shown", with no way to the pairs after them.
+    pairs = [line for n in range(56) for line in _namesakes(n)]
+    with served(tmp_path, crm=pairs) as address:
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        cards = page.locator("article.suggestion")
+        cards.first.wait_for()
+        assert cards.count() == 50
+        # When the steward skips the first two, the count says what is shown
+        skipped = []
+        for _ in range(2):
+            skipped.append(_pair_shown(cards.first))
+            cards.first.get_by_role("button", name="Skip").click()
+        assert page.inner_text("#suggestion-count") == "56 suggestion(s), 48 shown"
+        # Then the next page is one click away, and it adds the pairs after the last one read
+        page.get_by_role("button", name="Show the next 50 suggestions").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('article.suggestion').length === 54"
+        )
+        assert page.inner_text("#suggestion-count") == "56 suggestion(s), 54 shown"
+        assert page.locator("#suggestion-more").is_hidden(), "none left after them"
+        shown = [_pair_shown(card) for card in cards.all()]
+        assert sorted(shown + skipped) == sorted(f"C-{n}a|C-{n}b" for n in range(56))
+        page.watch.only_here(page)
+
+
+def _pair_shown(card: Any) -> str:
+    """A suggestion card's pair, from its title ("CRM C-1a ↔ CRM C-1b · score 0.97 · ...")."""
+    title = card.locator("h3").inner_text().split(" · ")[0]
+    return "|".join(sorted(side.split(" ")[1] for side in title.split(" ↔ ")))
+
+
+def test_an_accept_of_a_pair_rejected_since_the_queue_was_read_says_so(
+    tmp_path: Path, console: Any
+) -> None:
+    # user31b: another steward rejected the pair after this page listed it; the preview
+    # said "...become one member" and Confirm lifted the rejection unsaid.
+    with served(tmp_path, crm=[SOPHIE, SOPHI, OTHER]) as address:
+        api = Api(address)
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        card = page.locator("article.suggestion").first
+        card.wait_for()
+        api(
+            """mutation { rejectSuggestion(a: {source: CRM, key: "C-1"},
+            b: {source: CRM, key: "C-2"}, reason: "two people, checked ID") { id } }"""
+        )
+        card.get_by_role("button", name="Accept").click()
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        what = page.inner_text("#preview-what")
+        assert "lifts the steward's word that CRM C-1" in what and "by agent-9" in what, what
+        assert api.member_of("C-1")["id"] != api.member_of("C-2")["id"], "a preview merged"
+        # Confirm sends what the preview said: the rejection is lifted, by name
+        page.fill("#reason", "same person: I called her")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden])")
+        assert api.member_of("C-1")["id"] == api.member_of("C-2")["id"]
+        page.watch.only_here(page)
+        api.client.close()
+
+
+# One woman entered three times (user31b's C0005352, C0006430, C0008557): the rules keep Jess
+# (born 1992) with the undated contact; accepting the undated one with Jessica (born 2002)
+# takes it from Jess's member (WOULD_MOVE_RECORDS).
+_KING = {"first_name": "Jessica", "last_name": "King", "emails": ["whitej@gmail.com"]}
+_STREET = {
+    "line1": "7551 Jefferson St",
+    "city": "Ottawa",
+    "postal_code": "J7N 0R6",
+    "country": "CA",
+}
+KINGS = [
+    {**_KING, "contact_id": "C-J1", "phones": ["+1 613 752 5443"], "loyalty_id": "604835214630",
+     "address": _STREET, "updated_at": "2014-03-08T11:09:17Z"},
+    {**_KING, "contact_id": "C-J2", "phones": ["6137525443"], "loyalty_id": "604808641845",
+     "birth_date": "2002-09-08", "updated_at": "2017-06-03T11:09:17Z"},
+    {**_KING, "contact_id": "C-J3", "first_name": "Jess", "phones": ["613-752-5443"],
+     "emails": ["whitej@gmail.com", "thewhites17@comcast.net"], "loyalty_id": "604843961299",
+     "birth_date": "1992-08-09", "address": _STREET, "updated_at": "2022-01-05T11:09:17Z"},
+]  # fmt: skip
+
+
+def test_an_accept_that_moves_a_contact_says_so_and_moves_it(tmp_path: Path, console: Any) -> None:
+    # user31b: such an accept was only ever an error ("pass move: true", an argument
+    # acceptSuggestion did not have), with no preview of the move as a link has.
+    with served(tmp_path, crm=KINGS) as address:
+        api = Api(address)
+        jess = api.member_of("C-J3")["id"]
+        assert api.member_of("C-J1")["id"] == jess
+        page = console(address, STEWARD)
+        page.click("#tab-suggestions")
+        card = page.locator("article.suggestion").first
+        card.wait_for()
+        assert "C-J1" in card.inner_text() and "C-J2" in card.inner_text()
+        card.get_by_role("button", name="Accept").click()
+        page.wait_for_selector("#preview:not([hidden]) .member-card")
+        what = page.inner_text("#preview-what")
+        assert f"records move: Jess King ({jess}) loses CRM C-J1" in what, what
+        assert api.member_of("C-J1")["id"] == jess, "a preview moved it"
+        page.fill("#reason", "Jessica's own contact, undated")
+        page.click("#confirm")
+        page.wait_for_selector("#result:not([hidden])")
+        assert api.member_of("C-J1")["id"] == api.member_of("C-J2")["id"] != jess
+        page.watch.only_here(page)
+        api.client.close()
 
 
 def test_a_conflicts_evidence_is_side_by_side_per_record(

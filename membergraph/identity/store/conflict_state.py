@@ -2,10 +2,11 @@
 
 A conflict (an event of kind ``conflict``) is never changed: a steward's decision is an
 event of its own that names it (``evidence.conflict_id``). ``conflict_resolved`` closes it
-(``rule``: ``link``, the steward made the link the engine refused, or ``dismiss``: the engine
-was right); ``conflict_reopened`` opens it again (an undo of that decision). The newest of
-them says where the conflict stands. Evidence that comes back later is a new conflict event,
-open until decided in turn.
+(``rule``: ``link``, the steward made the link the engine refused, ``joined``, a steward's
+link or accepted suggestion joined its records, ``undone``, the change that raised it was
+undone, or ``dismiss``: the engine was right); ``conflict_reopened`` opens it again (an undo
+of that decision). The newest of them says where the conflict stands. Evidence that comes
+back later is a new conflict event, open until decided in turn.
 
 Decisions are made by people, but they add up over the years: nothing reads them whole. A
 change that would raise a conflict again, and a steward deciding one or undoing a decision,

@@ -12,7 +12,7 @@ import { drawGraph } from "./graph.js";
 import { feedHead, follow, news, stopFollowing, useRefresh } from "./live.js";
 import { factsOf, findMember } from "./member.js";
 import {
-  loadConflicts, loadSuggestions, useHooks,
+  loadConflicts, loadSuggestions, moreSuggestions, useHooks,
 } from "./queues.js";
 import { refusalsOf } from "./refusals.js";
 
@@ -378,6 +378,7 @@ async function start() {
   $("#conflict-sort").addEventListener("change", loadConflicts);
   $("#conflict-kind").addEventListener("change", loadConflicts);
   $("#suggestion-sort").addEventListener("change", loadSuggestions);
+  $("#suggestion-more").addEventListener("click", moreSuggestions);
   for (const name of ["member", "conflicts", "suggestions"]) {
     $(`#tab-${name}`).addEventListener("click", () => select(name));
   }

@@ -6,6 +6,7 @@
 import {
   $, button, canWrite, cell, firstError, gql, lookupOf, scoreText, show, text, when,
 } from "./lib.js";
+import { refusalsOf } from "./refusals.js";
 
 let hooks = null;
 export const useHooks = (given) => { hooks = given; };
@@ -229,29 +230,55 @@ async function decide(conflict, decision) {
 let suggestions = [];
 let suggestionLoads = 0;  // loads started: only the latest one's answer is shown
 let suggestionTotal = 0;  // the queue's whole length (totalCount)
+let suggestionCursor = null;  // the last pair read: the next page reads on after it
+let suggestionsLeft = false;  // pairs past the last one read
 const pairOf = (s) => [s.a.source, s.a.key, s.b.source, s.b.key].join("|");
+// "126 suggestion(s), 50 shown": those on the page now (skipped or decided ones leave it).
+const suggestionCount = () => `${suggestionTotal} suggestion(s)`
+  + (suggestionTotal > suggestions.length ? `, ${suggestions.length} shown` : "");
 
-export async function loadSuggestions() {
+export const loadSuggestions = () => readSuggestions(false);
+export const moreSuggestions = () => readSuggestions(true);
+
+// The queue's first page, or (``more``) the page after the last pair read, added below.
+async function readSuggestions(more) {
   const load = ++suggestionLoads;
   const order = ORDERS.suggestions[$("#suggestion-sort").value] || "BEST";
-  const body = await gql(`{ matchSuggestions(first: ${SHOWN.suggestions}, orderBy: ${order}) {
-    totalCount edges { node { a { source key } b { source key } memberIds score since
-    evidence { field level weight a b } } } } }`);
+  const body = await gql(`query($after: String) {
+    matchSuggestions(first: ${SHOWN.suggestions}, after: $after, orderBy: ${order}) {
+    totalCount pageInfo { endCursor hasNextPage } edges { node { a { source key }
+    b { source key } memberIds score since evidence { field level weight a b } } } } }`,
+  { after: more ? suggestionCursor : null });
   // A newer load, or a decision made while this one was on its way, has the list: this
   // answer would bring back a pair the steward just rejected.
   if (load !== suggestionLoads) return;
   if (firstError(body)) { show(firstError(body)); return; }
   const found = body.data.matchSuggestions;
-  suggestions = found.edges.map((e) => e.node);
+  const page = found.edges.map((e) => e.node);
+  const shown = new Set(more ? suggestions.map(pairOf) : []);
+  const first = more ? suggestions.length : 0;
+  suggestions = [...(more ? suggestions : []), ...page.filter((s) => !shown.has(pairOf(s)))];
   suggestionTotal = found.totalCount;
+  suggestionCursor = found.pageInfo.endCursor || suggestionCursor;
+  suggestionsLeft = found.pageInfo.hasNextPage;
   renderSuggestions();
+  // The keyboard goes on with the first pair added
+  if (more) $("#suggestions").children[first]?.querySelector("button")?.focus();
+}
+
+function dropSuggestion(suggestion) {
+  suggestions = suggestions.filter((s) => pairOf(s) !== pairOf(suggestion));
+  $("#suggestion-count").textContent = suggestionCount();
 }
 
 function renderSuggestions() {
-  $("#suggestion-count").textContent = counted(suggestionTotal, SHOWN.suggestions, "suggestion");
+  $("#suggestion-count").textContent = suggestionCount();
+  $("#suggestion-more").hidden = !suggestionsLeft;
   const box = $("#suggestions");
   box.replaceChildren();
-  if (!suggestions.length) box.textContent = "No suggestions to review.";
+  if (!suggestions.length) {
+    box.textContent = suggestionsLeft ? "None shown: show the next ones below." : "No suggestions to review.";
+  }
   for (const s of suggestions) {
     const card = document.createElement("article");
     card.className = "suggestion";
@@ -268,23 +295,30 @@ function renderSuggestions() {
       buttons.append(
         button("Accept", () => acceptSuggestion(s), { "aria-label": `Accept: ${name} are one person` }),
         button("Reject", () => rejectSuggestion(s, card), { "aria-label": `Reject: ${name} are two people` }),
-        button("Skip", () => focusAfter(card, box), { "aria-label": `Skip ${name}` }));
+        button("Skip", () => { dropSuggestion(s); focusAfter(card, box); }, { "aria-label": `Skip ${name}` }));
       card.append(buttons);
     }
     box.append(card);
   }
 }
 
-const ACCEPT = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!) {
-  acceptSuggestion(a: $a, b: $b, reason: $reason, dryRun: ${dry}) { ${fields} } }`;
+const ACCEPT = (dry, fields) => `mutation($a: RecordRefInput!, $b: RecordRefInput!, $reason: String!,
+  $move: Boolean!, $liftRejection: Boolean!) { acceptSuggestion(a: $a, b: $b, reason: $reason,
+  move: $move, liftRejection: $liftRejection, dryRun: ${dry}) { ${fields} } }`;
 
+// As a link is (refusals.js): records it would take from another member and a steward's
+// rejection it would lift (one made since the queue was read, too) are said in the preview,
+// and Confirm sends what it says.
 async function acceptSuggestion(suggestion) {
   // The dry run first, on the member view: the members as the merge would leave them.
   hooks.select("member");
   await hooks.open(suggestion.memberIds[0]);
+  const variables = { a: suggestion.a, b: suggestion.b, move: false, liftRejection: false };
+  const said = await refusalsOf(ACCEPT, variables);
   hooks.preview("accept suggestion",
-    `${recordName(suggestion.a)} and ${recordName(suggestion.b)} become one member`,
-    ACCEPT, { a: suggestion.a, b: suggestion.b });
+    `${recordName(suggestion.a)} and ${recordName(suggestion.b)} become one member`
+    + said.map((words) => `, and ${words}`).join(""),
+    ACCEPT, variables);
 }
 
 async function rejectSuggestion(suggestion, card) {
@@ -295,8 +329,7 @@ async function rejectSuggestion(suggestion, card) {
   const error = firstError(body);
   if (error) { show(error); return; }
   suggestionLoads++;  // a load on its way read the queue before this rejection
-  suggestions = suggestions.filter((s) => pairOf(s) !== pairOf(suggestion));
   suggestionTotal -= 1;
-  $("#suggestion-count").textContent = counted(suggestionTotal, SHOWN.suggestions, "suggestion");
+  dropSuggestion(suggestion);
   focusAfter(card, $("#suggestions"));
 }
