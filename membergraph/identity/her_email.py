@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping
 
 from rapidfuzz.distance import OSA
 
-from membergraph.identity.handovers import hands_over
+from membergraph.identity.handovers import first_names_given_alike, hands_over
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.ordering_emails import addresses_she_uses
 from membergraph.identity.records import RecordData, RecordKey
@@ -96,7 +96,15 @@ def one_name_on_her_email(
     if not all(names[0]) or not all(names[1]):
         return False
     typed = names[0] != names[1]  # close names (the caller's rule), one of them typed
-    if typed and not (reenrolments.a_name_typed_on_her_email and _one_name_typed(*names)):
+    if typed and not (
+        (reenrolments.a_name_typed_on_her_email and _one_name_typed(*names))
+        or (
+            reenrolments.close_names_handed_over
+            and records is not None
+            and first_names_given_alike(a, b, near)
+            and hands_over(a, b, records, reenrolments.handover_least_age, True, True)
+        )
+    ):
         return False
     if not typed and not (
         reenrolments.one_name_on_her_email

@@ -190,3 +190,44 @@ def test_one_name_handed_over(
     result = resolve(world(old, new, *cards, *others), rules)
     # Then they are one member exactly when the first fell silent before the second began
     assert together(result, old.ref, new.ref) is merged
+
+
+CLOSE_OFF = Rules(reenrolments=ReenrolmentRules(close_names_handed_over=False))
+THEIRS = "twatson66@icloud.com"
+
+
+# The same with her first name written two ways (Thomas, then Tom): one person only when
+# her old card was seen in use and fell silent (``reenrolments.close_names_handed_over``);
+# a card never used shows no handover, only an absence (a father's unused card beside his
+# son's contact on his address).
+@pytest.mark.parametrize(
+    ("second_first", "first_days", "rules", "merged"),
+    [
+        pytest.param("Tom", ("2024-01-10", "2024-06-30"), Rules(), True,
+                     id="a-short-form-her-old-card-fell-silent"),
+        pytest.param("Tom", (), Rules(), False, id="a-short-form-her-old-card-never-used"),
+        pytest.param("Tom", ("2024-01-10", "2025-06-30"), Rules(), False,
+                     id="a-short-form-first-card-used-on"),
+        pytest.param("Tom", ("2024-01-10", "2024-06-30"), CLOSE_OFF, False,
+                     id="a-short-form-rule-off"),
+        pytest.param("Thomas", (), Rules(), True, id="one-name-her-old-card-never-used"),
+        # A typing of her first name: hers too.
+        pytest.param("Tomas", ("2024-01-10", "2024-06-30"), Rules(), True,
+                     id="a-typing-of-her-name"),
+    ],
+)  # fmt: skip
+def test_close_names_handed_over(
+    second_first: str, first_days: tuple[str, ...], rules: Rules, merged: bool
+) -> None:
+    # Given her contacts as Thomas Watson (born 1966) and Tom Watson (undated), each with
+    # a phone and a card of its own, on her address
+    old = written("C0000001", "2019-05-01T10:00:00Z", first_name="Thomas",
+                  birth_date="1966-06-02", phones=["7169516148"], loyalty_id="LD61000001",
+                  emails=[THEIRS])  # fmt: skip
+    new = written("C0000002", "2025-02-01T10:00:00Z", first_name=second_first,
+                  phones=["7163522516"], loyalty_id="LD61000002", emails=[THEIRS])  # fmt: skip
+    cards = used("LD61000001", *first_days) + used("LD61000002", "2025-02-03", "2026-03-01")
+    # When resolved
+    result = resolve(world(old, new, *cards), rules)
+    # Then they are one member exactly when her old card was seen falling silent
+    assert together(result, old.ref, new.ref) is merged
