@@ -73,7 +73,9 @@ def one_name_on_her_email(
     ``a_name_typed_on_her_email``, neither with an e-mail of its own besides ``email``), a
     birth date left out on one or both, no family's address, not each logged in, neither
     seen using an address that identifies someone (``someones``) and that neither contact
-    holds, and no e-mail of its own on each (those are weighed as before).
+    holds, and no e-mail of its own on each (those are weighed as before). ``records``:
+    the records by key, for the contacts' cards, where the handover is read
+    (``one_name_handed_over``, ``close_names_handed_over``); None: no handover is read.
 
     Example:
         >>> from membergraph.identity.records import Identifier
