@@ -72,18 +72,27 @@ def hands_over(
     records: Mapping[RecordKey, RecordData],
     least_age: int,
     old_card: bool = False,
+    old_card_used: bool = False,
 ) -> bool:
     """Whether one contact hands over to the other: :func:`one_after_the_other`, each
     first seen once the holder was ``least_age`` years old by the birth date either gives
     (a contact seen while she was a child is not her old one: a mother's of one name, on
     the landline her daughter enrols on later), each contact's span read once; with
     ``old_card``, the contact that fell silent holds a card (a contact without one shows
-    only its last write: its holder may log in on it for years)."""
+    only its last write: its holder may log in on it for years); with ``old_card_used``, a
+    card seen in use (its falling silent is seen, not a card never used)."""
     span_a, span_b = _span(a, records), _span(b, records)
     if not _apart(span_a, span_b) or not _grown(a, b, (span_a, span_b), least_age):
         return False
     old = a if span_a is not None and span_b is not None and span_a < span_b else b
-    return not old_card or any(i.kind is IdentifierKind.LOYALTY_ID for i in old.identifiers)
+    cards = [
+        records.get((SourceName.TRANSACTIONS, f"loyalty:{i.key}"))
+        for i in old.identifiers
+        if i.kind is IdentifierKind.LOYALTY_ID
+    ]
+    if old_card_used:
+        return any(card is not None and card.days for card in cards)
+    return not old_card or bool(cards)
 
 
 def _apart(span_a: Span | None, span_b: Span | None) -> bool:

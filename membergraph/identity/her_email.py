@@ -15,6 +15,13 @@ given the father's address, showed none of it):
 - a contact is seen using an address neither contact holds (given with her card's
   purchases, by her logged-in sessions): the son's own, beside his father's on file.
 
+With ``one_name_on_her_email`` off, names written the same are read so when one contact
+fell silent before the other began (``reenrolments.one_name_handed_over``: the spans of
+:func:`~membergraph.identity.handovers.hands_over`, its last write and its cards' purchases
+all on days before the other's first): she left her old card when she enrolled again; the
+son and father keep both going side by side (s281's Anthony Campbell, his card used after
+his father's contact was written).
+
 E-mails of their own on each still say two as before (``own_emails_name_each``). Names the
 near-duplicate rule finds close but written differently in the first or the family name
 by a typing slip (``Siobhan Smih``, ``Jenifer Young``: ``reenrolments.
@@ -38,9 +45,10 @@ from collections.abc import Callable, Mapping
 
 from rapidfuzz.distance import OSA
 
+from membergraph.identity.handovers import first_names_given_alike, hands_over
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.ordering_emails import addresses_she_uses
-from membergraph.identity.records import RecordData
+from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 
 __all__ = ["a_familys_address", "one_name_on_her_email"]
@@ -58,13 +66,16 @@ def one_name_on_her_email(
     rules: Rules,
     carriers: Carriers,
     someones: Callable[[IdentifierKind, str], bool],
+    records: Mapping[RecordKey, RecordData] | None = None,
 ) -> bool:
     """Whether two contacts sharing ``email`` (its matching key) are one person though
     each has a phone of its own: one name written the same (or one of the two names typed,
     ``a_name_typed_on_her_email``, neither with an e-mail of its own besides ``email``), a
     birth date left out on one or both, no family's address, not each logged in, neither
     seen using an address that identifies someone (``someones``) and that neither contact
-    holds, and no e-mail of its own on each (those are weighed as before).
+    holds, and no e-mail of its own on each (those are weighed as before). ``records``:
+    the records by key, for the contacts' cards, where the handover is read
+    (``one_name_handed_over``, ``close_names_handed_over``); None: no handover is read.
 
     Example:
         >>> from membergraph.identity.records import Identifier
@@ -87,9 +98,26 @@ def one_name_on_her_email(
     if not all(names[0]) or not all(names[1]):
         return False
     typed = names[0] != names[1]  # close names (the caller's rule), one of them typed
-    if typed and not (reenrolments.a_name_typed_on_her_email and _one_name_typed(*names)):
+    if typed and not (
+        (reenrolments.a_name_typed_on_her_email and _one_name_typed(*names))
+        or (
+            reenrolments.close_names_handed_over
+            and records is not None
+            and first_names_given_alike(a, b, near)
+            and hands_over(a, b, records, reenrolments.handover_least_age, True, True)
+        )
+    ):
         return False
-    if not typed and not reenrolments.one_name_on_her_email:
+    if not typed and not (
+        reenrolments.one_name_on_her_email
+        or (
+            reenrolments.one_name_handed_over
+            and records is not None
+            and hands_over(
+                a, b, records, reenrolments.handover_least_age, reenrolments.handover_old_card
+            )
+        )
+    ):
         return False
     births = [(r.birth_date.isoformat() if r.birth_date else "") for r in (a, b)]
     if near.birth_said(*births) != "left_out":

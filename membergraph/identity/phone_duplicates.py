@@ -131,6 +131,14 @@ class ReenrolmentRules(BaseModel):
             20,000-people set (s281) showed a father and his son of one name, the son's
             contact given the father's address, that nothing else told apart. False: phones
             of their own say two (namesakes).
+        one_name_handed_over: as ``one_name_on_her_email`` reads them, when one contact
+            fell silent before the other began (``one_after_the_other``'s spans, with
+            ``handover_least_age`` and ``handover_old_card``): she enrolled again and left
+            her old card; a father and son of one name keep both going. False: phones of
+            their own say two.
+        close_names_handed_over: the same for close names whose first names are one
+            given twice (a short form, a typing), when the contact that fell silent holds
+            a card seen in use. False: names written the same or a typing slip only.
         a_name_typed_on_her_email: as ``one_name_on_her_email`` reads them, names
             close by the near-duplicate rule that differ in the first or the family name
             only (``Siobhan Smih``, ``Jenifer Young``), when neither contact has an e-mail
@@ -164,6 +172,8 @@ class ReenrolmentRules(BaseModel):
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True
     one_name_on_her_email: bool = False
+    one_name_handed_over: bool = True
+    close_names_handed_over: bool = True
     a_name_typed_on_her_email: bool = True
 
     def same_person(

@@ -264,8 +264,9 @@ class ProfileEvidence:
         def someones(kind: IdentifierKind, key: str) -> bool:
             return status.get((kind, key)) not in _NO_ONES and not self.rules.is_junk(kind, key)
 
+        records = self.records
         return one_name_on_her_email(
-            self.records[a], self.records[b], email, self.rules, self.carriers, someones
+            records[a], records[b], email, self.rules, self.carriers, someones, records
         )
 
     def names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from membergraph.connectors.models import CrmContact, SourceName
 from membergraph.identity.engine import resolve
 from membergraph.identity.her_email import a_familys_address
+from membergraph.identity.line_records import record_of_line
 from membergraph.identity.phone_duplicates import ReenrolmentRules
 from membergraph.identity.records import RecordData
 from membergraph.identity.rules import Rules
@@ -111,3 +113,121 @@ def test_one_name_on_her_email(
 )
 def test_a_familys_address(email: str, family: str, familys: bool) -> None:
     assert a_familys_address(email, family) is familys
+
+
+def written(key: str, at: str | None, **fields: Any) -> RecordData:
+    line = CrmContact.model_validate(
+        {"contact_id": key, "first_name": "Juan", "last_name": "Watson", "address": HOME,
+         "emails": [HERS], "updated_at": at, **fields}
+    )  # fmt: skip
+    record = record_of_line(SourceName.CRM, line)
+    assert record is not None
+    return record
+
+
+def used(card: str, *days: str) -> list[RecordData]:
+    return [purchase(card=card, tid=f"{card}-{day}", at=f"{day}T12:00:00Z") for day in days]
+
+
+HANDED_OFF = Rules(reenrolments=ReenrolmentRules(one_name_handed_over=False))
+
+
+# Her first contact, born 1966, written in 2019, its card used in the first half of 2024;
+# her second, undated, written in 2025 with a phone and a card of its own, the card used in
+# 2025-26: one person when the first fell silent before the second began
+# (``reenrolments.one_name_handed_over``), as a customer who forgot her account.
+@pytest.mark.parametrize(
+    ("first", "second", "first_days", "others", "rules", "merged"),
+    [
+        pytest.param({}, {}, ("2024-01-10", "2024-06-30"), [], Rules(), True,
+                     id="her-old-contact-fell-silent"),
+        pytest.param({}, {}, (), [], Rules(), True, id="her-old-card-never-used"),
+        pytest.param({}, {}, ("2024-01-10", "2024-06-30"), [], HANDED_OFF, False,
+                     id="rule-off"),
+        # A father and his son of one name keep both cards going side by side.
+        pytest.param({}, {}, ("2024-01-10", "2025-06-30"), [], Rules(), False,
+                     id="first-card-used-on"),
+        pytest.param({}, {"updated_at": "2024-03-01T09:00:00Z"}, ("2024-01-10", "2024-06-30"),
+                     [], Rules(), False, id="second-written-while-first-used"),
+        pytest.param({}, {"updated_at": None}, ("2024-01-10", "2024-06-30"), [], Rules(),
+                     False, id="a-line-telling-no-time"),
+        # The dated one a boy of 15 when his contact was written: his father's is no old
+        # contact of his (handover_least_age).
+        pytest.param({"birth_date": "2009-03-01"}, {}, ("2024-01-10", "2024-06-30"), [],
+                     Rules(), False, id="written-while-a-child"),
+        # The guards of one name still hold.
+        pytest.param({"emails": ["thewatsons12@yahoo.com"]},
+                     {"emails": ["thewatsons12@yahoo.com"]}, ("2024-01-10", "2024-06-30"),
+                     [], Rules(), False, id="a-familys-address"),
+        pytest.param({}, {}, ("2024-01-10", "2024-06-30"),
+                     [login(1, "C0000001"), login(2, "C0000002")], Rules(), False,
+                     id="each-logged-in"),
+        pytest.param({}, {}, ("2024-01-10", "2024-06-30"),
+                     [purchase(card="LD61000002", tid="T9", email="juanito.w@gmail.com",
+                                 at="2025-04-01T12:00:00Z")], Rules(), False,
+                     id="another-address-with-his-card"),
+        # Both birth dates given and different: two people.
+        pytest.param({}, {"birth_date": "2001-03-04"}, ("2024-01-10", "2024-06-30"), [],
+                     Rules(), False, id="two-birth-dates"),
+    ],
+)  # fmt: skip
+def test_one_name_handed_over(
+    first: dict[str, Any],
+    second: dict[str, Any],
+    first_days: tuple[str, ...],
+    others: list[RecordData],
+    rules: Rules,
+    merged: bool,
+) -> None:
+    # Given her two contacts of one name on her address, each with a phone and a card
+    old = written("C0000001", "2019-05-01T10:00:00Z", **{"birth_date": "1966-06-02",
+                  "phones": ["7169516148"], "loyalty_id": "LD61000001", **first})  # fmt: skip
+    fields = {"updated_at": "2025-02-01T10:00:00Z", **second}
+    new = written("C0000002", fields.pop("updated_at"), **{"phones": ["7163522516"],
+                  "loyalty_id": "LD61000002", **fields})  # fmt: skip
+    cards = used("LD61000001", *first_days) + used("LD61000002", "2025-02-03", "2026-03-01")
+    # When resolved
+    result = resolve(world(old, new, *cards, *others), rules)
+    # Then they are one member exactly when the first fell silent before the second began
+    assert together(result, old.ref, new.ref) is merged
+
+
+CLOSE_OFF = Rules(reenrolments=ReenrolmentRules(close_names_handed_over=False))
+THEIRS = "twatson66@icloud.com"
+
+
+# The same with her first name written two ways (Thomas, then Tom): one person only when
+# her old card was seen in use and fell silent (``reenrolments.close_names_handed_over``);
+# a card never used shows no handover, only an absence (a father's unused card beside his
+# son's contact on his address).
+@pytest.mark.parametrize(
+    ("second_first", "first_days", "rules", "merged"),
+    [
+        pytest.param("Tom", ("2024-01-10", "2024-06-30"), Rules(), True,
+                     id="a-short-form-her-old-card-fell-silent"),
+        pytest.param("Tom", (), Rules(), False, id="a-short-form-her-old-card-never-used"),
+        pytest.param("Tom", ("2024-01-10", "2025-06-30"), Rules(), False,
+                     id="a-short-form-first-card-used-on"),
+        pytest.param("Tom", ("2024-01-10", "2024-06-30"), CLOSE_OFF, False,
+                     id="a-short-form-rule-off"),
+        pytest.param("Thomas", (), Rules(), True, id="one-name-her-old-card-never-used"),
+        # A typing of her first name: hers too.
+        pytest.param("Tomas", ("2024-01-10", "2024-06-30"), Rules(), True,
+                     id="a-typing-of-her-name"),
+    ],
+)  # fmt: skip
+def test_close_names_handed_over(
+    second_first: str, first_days: tuple[str, ...], rules: Rules, merged: bool
+) -> None:
+    # Given her contacts as Thomas Watson (born 1966) and Tom Watson (undated), each with
+    # a phone and a card of its own, on her address
+    old = written("C0000001", "2019-05-01T10:00:00Z", first_name="Thomas",
+                  birth_date="1966-06-02", phones=["7169516148"], loyalty_id="LD61000001",
+                  emails=[THEIRS])  # fmt: skip
+    new = written("C0000002", "2025-02-01T10:00:00Z", first_name=second_first,
+                  phones=["7163522516"], loyalty_id="LD61000002", emails=[THEIRS])  # fmt: skip
+    cards = used("LD61000001", *first_days) + used("LD61000002", "2025-02-03", "2026-03-01")
+    # When resolved
+    result = resolve(world(old, new, *cards), rules)
+    # Then they are one member exactly when her old card was seen falling silent
+    assert together(result, old.ref, new.ref) is merged
