@@ -45,13 +45,13 @@ from collections.abc import Callable, Mapping
 
 from rapidfuzz.distance import OSA
 
-from membergraph.identity.handovers import first_names_given_alike, hands_over
+from membergraph.identity.handovers import first_names_given_alike, first_seen, hands_over
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.ordering_emails import addresses_she_uses
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules
 
-__all__ = ["a_familys_address", "one_name_on_her_email"]
+__all__ = ["a_familys_address", "one_name_on_her_email", "undated_uses_another"]
 
 _EMAIL, _CRM_ID = IdentifierKind.EMAIL, IdentifierKind.CRM_ID
 _NOT_LETTERS = re.compile(r"[^a-z]")
@@ -138,6 +138,43 @@ def one_name_on_her_email(
     return not any(
         someones(_EMAIL, used) for r in (a, b) for used in addresses_she_uses(r, carriers) - held
     )
+
+
+def undated_uses_another(
+    undated: RecordData,
+    dated: RecordData,
+    email: str,
+    carriers: Carriers,
+    someones: Callable[[IdentifierKind, str], bool],
+    records: Mapping[RecordKey, RecordData],
+) -> bool:
+    """Whether a contact with no birth date sharing ``email`` (its matching key) with a
+    dated one, and first seen before it (written, or its card used:
+    :func:`~membergraph.identity.handovers.first_seen`), is seen using (given with its
+    card's purchases, by its logged-in sessions) an address that identifies someone
+    (``someones``), that neither contact holds, and never ``email``: a parent enrolled a
+    young adult with the parent's own address, and the son's logins and web orders give his
+    own (``matthew.jones@`` beside his father's ``matthew893@``, Matthew Jones both). One
+    person entered twice uses her newest enrolment: her older contact, active under an
+    address she never gave either, is someone else's.
+
+    Example:
+        >>> from membergraph.identity.records import Identifier
+        >>> def contact(key, born=None):
+        ...     idents = {Identifier(_EMAIL, "m893@mail.com", "m893@mail.com", "crm")}
+        ...     return RecordData("crm", key, "profile", idents, "Matt", "Jones", born)
+        >>> undated_uses_another(contact("C2"), contact("C1"), "m893@mail.com", {},
+        ...                      lambda kind, key: True, {})  # seen using nothing
+        False
+    """
+    seen, seen_dated = first_seen(undated, records), first_seen(dated, records)
+    if seen is None or seen_dated is None or seen >= seen_dated:
+        return False
+    used = addresses_she_uses(undated, carriers)
+    if email in used:
+        return False
+    held = {i.key for r in (undated, dated) for i in r.identifiers if i.kind is _EMAIL}
+    return any(someones(_EMAIL, key) for key in used - held)
 
 
 def _one_name_typed(a: tuple[str, str], b: tuple[str, str]) -> bool:

@@ -45,12 +45,16 @@ def near_duplicates(
     records: Mapping[RecordKey, RecordData],
     status: Mapping[ValueKey, str],
     her_email: Callable[[RecordKey, RecordKey], bool] | None = None,
+    uses_another: Callable[[RecordKey, RecordKey], bool] | None = None,
 ) -> list[Edge]:
     """Edges between CRM contacts on a strong value whose names differ but are close, with
     one birth date (``rules.near_duplicates``), and, on an e-mail, no values of their own
     that disagree: one person entered twice, not twins sharing a family address.
     ``her_email``: whether two contacts on the e-mail are one person whatever phones of
     their own say (:func:`~membergraph.identity.her_email.one_name_on_her_email`).
+    ``uses_another``: whether an undated contact (first) is seen using an address of her own
+    beside a dated one's (second) on the e-mail
+    (:func:`~membergraph.identity.her_email.undated_uses_another`).
 
     Example:
         >>> near_duplicates(Rules(), IdentifierKind.EMAIL, "a@b.c", {}, {}, {})
@@ -85,7 +89,29 @@ def near_duplicates(
             and rules.familys_address_undated_apart
             and _a_familys_undated(value, records[a], records[b], sig_a, sig_b, near, status)
         )
+        and not (
+            uses_another is not None
+            and not _a_phone_shared(records[a], records[b], status)
+            and _undated_uses_another(a, b, sig_a, sig_b, near, uses_another)
+        )
     ]
+
+
+def _undated_uses_another(
+    a: RecordKey,
+    b: RecordKey,
+    sig_a: Signature,
+    sig_b: Signature,
+    near: NearDuplicates,
+    uses_another: Callable[[RecordKey, RecordKey], bool],
+) -> bool:
+    """Whether of two contacts, one dated and one not, the undated one is seen using an
+    address of her own (``Rules.undated_using_another_apart``)."""
+    held = near.birth_date_placeholders
+    undated_a, undated_b = (not sig[2] or sig[2] in held for sig in (sig_a, sig_b))
+    if undated_a == undated_b:
+        return False
+    return uses_another(a, b) if undated_a else uses_another(b, a)
 
 
 def _a_familys_undated(

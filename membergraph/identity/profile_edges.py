@@ -19,7 +19,7 @@ from functools import partial
 from membergraph.connectors.models import LOGIN_MARK
 from membergraph.identity.call_accounts import call_pairs
 from membergraph.identity.card_emails import a_strangers_email, web_email_days
-from membergraph.identity.her_email import one_name_on_her_email
+from membergraph.identity.her_email import one_name_on_her_email, undated_uses_another
 from membergraph.identity.naming_emails import emails_name_each
 from membergraph.identity.near_duplicates import Signature
 from membergraph.identity.near_edges import RULE as NEAR_RULE
@@ -119,9 +119,11 @@ class ProfileEvidence:
                             continue
                         edges.append((1, kind, value, same[0], other, "crm_duplicate"))
                 if len(by_signature) > 1 and kind in self.rules.near_duplicates.kinds:
-                    her_email = None
+                    her_email = uses_another = None
                     if kind is IdentifierKind.EMAIL:
                         her_email = partial(self._her_email, value)
+                        if self.rules.undated_using_another_apart:
+                            uses_another = partial(self._uses_another, value)
                     edges += near_duplicates(
                         self.rules,
                         kind,
@@ -130,6 +132,7 @@ class ProfileEvidence:
                         self.records,
                         self.status,
                         her_email,
+                        uses_another,
                     )
                 elif len(by_signature) > 1 and kind is IdentifierKind.PHONE:
                     edges += self.reenrolments.on_phone(value, by_signature)
@@ -268,6 +271,17 @@ class ProfileEvidence:
         return one_name_on_her_email(
             records[a], records[b], email, self.rules, self.carriers, someones, records
         )
+
+    def _uses_another(self, email: str, undated: RecordKey, dated: RecordKey) -> bool:
+        """Whether an undated contact on ``email`` is seen using an address of her own
+        (:func:`~membergraph.identity.her_email.undated_uses_another`)."""
+        status, rules = self.status, self.rules
+
+        def someones(kind: IdentifierKind, key: str) -> bool:
+            return status.get((kind, key)) not in _NO_ONES and not rules.is_junk(kind, key)
+
+        one, other = self.records[undated], self.records[dated]
+        return undated_uses_another(one, other, email, self.carriers, someones, self.records)
 
     def names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
         """What two CRM contacts found one person's agreed on, for the link's evidence: each

@@ -193,6 +193,12 @@ class Rules(BaseModel):
             (``thejohnsons12@``, :func:`~membergraph.identity.her_email.a_familys_address`),
             a birth date left out, first names not written alike and no phone shared, are
             no near duplicates: Chris Johnson (1945) and his son Christopher, undated.
+        undated_using_another_apart: two contacts of close names on a shared e-mail, one
+            dated and one not, sharing no phone, are no near duplicates when the undated one,
+            written before the dated one, is seen using an address of its own and never the
+            shared one (:func:`~membergraph.identity.her_email.undated_uses_another`): a
+            young adult enrolled with a parent's address, his own in his logins and web
+            orders.
         card_emails_name_slips: a word of a card holder's name is found in an e-mail given
             with her card with one slip (:mod:`~membergraph.identity.name_slips`), when
             reading whether the address is hers or a guest's.
@@ -276,6 +282,7 @@ class Rules(BaseModel):
     counter_orders_are_the_buyers: bool = True
     undated_duplicates_least_age: int = Field(default=12, ge=0, le=120)
     familys_address_undated_apart: bool = True
+    undated_using_another_apart: bool = True
     shared_emails_of_one_member: bool = True
     shared_emails_of_users: bool = True
     emails_she_never_orders_with: bool = True
