@@ -19,7 +19,8 @@ from tests.identity.builders import together, world
 
 HOME = {"line1": "5944 Highland Ln", "city": "Springfield", "postal_code": "57779", "country": "US"}
 LANDLINE = "3135379107"
-OFF = Rules(reenrolments=ReenrolmentRules(quick_enrolment_on_a_phone=False))
+ON = Rules(reenrolments=ReenrolmentRules(quick_enrolment_on_a_phone=True))
+OFF = Rules()  # off by default: a mother and daughter of one name on s361
 
 
 def contact(key: str, **fields: Any) -> RecordData:
@@ -39,40 +40,48 @@ def contact(key: str, **fields: Any) -> RecordData:
     ("dated", "quick", "rules", "merged"),
     [
         # A name typed with a slip at the till.
-        pytest.param({}, {"first_name": "Richaard"}, Rules(), True, id="a-slip-in-her-name"),
+        pytest.param({}, {"first_name": "Richaard"}, ON, True, id="a-slip-in-her-name"),
         pytest.param({}, {"first_name": "Richaard"}, OFF, False, id="rule-off"),
-        pytest.param({}, {"last_name": "Wilsno"}, Rules(), True, id="a-slip-in-her-family-name"),
+        pytest.param({}, {"last_name": "Wilsno"}, ON, True, id="a-slip-in-her-family-name"),
         # No e-mail naming the quick contact: none, or a handle.
-        pytest.param({}, {"emails": []}, Rules(), True, id="no-email-on-the-quick-one"),
-        pytest.param({}, {"emails": ["bluejay4233@icloud.com"]}, Rules(), True,
+        pytest.param({}, {"emails": []}, ON, True, id="no-email-on-the-quick-one"),
+        pytest.param({}, {"emails": ["bluejay4233@icloud.com"]}, ON, True,
                      id="a-handle-on-the-quick-one"),
         # Her birth year in the quick contact's address; another year is another person's.
-        pytest.param({}, {"emails": ["richardwilson92@gmail.com"]}, Rules(), True,
+        pytest.param({}, {"emails": ["richardwilson92@gmail.com"]}, ON, True,
                      id="her-birth-year"),
-        pytest.param({}, {"emails": ["richardwilson82@gmail.com"]}, Rules(), False,
+        pytest.param({}, {"emails": ["richardwilson82@gmail.com"]}, ON, False,
                      id="another-year"),
         # Nothing of a till: a father and son of one name, each naming himself.
-        pytest.param({}, {}, Rules(), False, id="each-named-no-slip"),
+        pytest.param({}, {}, ON, False, id="each-named-no-slip"),
         # Something says a namesake.
-        pytest.param({"first_name": "Richard F."}, {"first_name": "Richaard G."}, Rules(),
+        pytest.param({"first_name": "Richard F."}, {"first_name": "Richaard G."}, ON,
                      False, id="two-middle-initials"),
+        pytest.param({"birth_date": "2004-03-01"},
+                     {"first_name": "Richaard", "updated_at": "2024-05-01T10:00:00Z"}, ON, False,
+                     id="a-young-contacts-namesake"),
+        pytest.param({"birth_date": "2004-03-01"},
+                     {"first_name": "Richaard", "updated_at": "2024-05-01T10:00:00Z"},
+                     Rules(reenrolments=ReenrolmentRules(quick_enrolment_on_a_phone=True,
+                                                         quick_enrolment_least_age=16)),
+                     True, id="a-young-contacts-namesake-least-age-16"),
         pytest.param({}, {"first_name": "Richaard", "updated_at": "2006-05-01T10:00:00Z"},
-                     Rules(), False, id="seen-when-he-was-a-child"),
+                     ON, False, id="seen-when-he-was-a-child"),
         pytest.param({"phones": [LANDLINE, "3135550188"]}, {"first_name": "Richaard"},
-                     Rules(), False, id="a-phone-of-the-dated-ones-own"),
-        pytest.param({"birth_date": None}, {"first_name": "Richaard"}, Rules(), False,
+                     ON, False, id="a-phone-of-the-dated-ones-own"),
+        pytest.param({"birth_date": None}, {"first_name": "Richaard"}, ON, False,
                      id="both-undated"),
-        pytest.param({}, {"first_name": "Richaard", "loyalty_id": None}, Rules(), False,
+        pytest.param({}, {"first_name": "Richaard", "loyalty_id": None}, ON, False,
                      id="no-card-on-the-quick-one"),
         pytest.param({"first_name": "Stephanie", "emails": ["stephanie.wilson@rogers.com"]},
-                     {"first_name": "Stephaine", "emails": []}, Rules(), True,
+                     {"first_name": "Stephaine", "emails": []}, ON, True,
                      id="two-letters-swapped"),
         pytest.param({}, {"first_name": "Wilson", "last_name": "Richard", "emails": []},
-                     Rules(), True, id="names-in-the-wrong-boxes"),
+                     ON, True, id="names-in-the-wrong-boxes"),
         # A letter left out may make another person's name: a man's and a woman's.
         pytest.param({"first_name": "Stephane", "emails": ["stephane.wilson@rogers.com"]},
                      {"first_name": "Stephanie", "emails": []},
-                     Rules(), False, id="a-mans-name-and-a-womans"),
+                     ON, False, id="a-mans-name-and-a-womans"),
     ],
 )  # fmt: skip
 def test_quick_enrolment_on_a_phone(
