@@ -144,6 +144,22 @@ class ReenrolmentRules(BaseModel):
             only (``Siobhan Smih``, ``Jenifer Young``), when neither contact has an e-mail
             of its own besides the shared one (a father's own beside his, given for a son:
             ``William Jonson`` and ``William Johnson``). False: names written the same only.
+        quick_enrolment_on_a_phone: on a shared phone, each contact with a card, one giving
+            a birth date and the other none, values of their own on each do not say two
+            people when nothing says a namesake (her first name given again, no two middle
+            initials, the undated contact first seen once the dated one's holder was
+            ``handover_least_age``, no phone of the dated contact's own besides the shared
+            ones) and something says a till (a name typed with a slip, no e-mail naming the
+            undated contact, or its e-mail holding the dated one's birth year):
+            :mod:`~membergraph.identity.quick_enrolments`. Off: on the fresh 20,000-people
+            set s361 it joined a mother and her daughter of one name on the landline
+            (Emily Price, born 2008, and her mother's undated contact, typed ``Emmily``,
+            first seen when Emily was 16). False: values of their own say two people.
+        quick_enrolment_least_age: with ``quick_enrolment_on_a_phone``, the undated contact
+            is first seen once the dated one's holder was this old (and
+            ``handover_least_age``): a young contact's namesake on the household's landline
+            is her parent as often as her own contact again (Danny, born 2008, and his
+            father Daniel; Lucia, 2002, and her mother; Emily, 2008, and her mother).
         call_accounts: a call from the phone on one contact whose agent typed another
             contact's account (its contact id, card or e-mail) joins the two contacts as
             if both carried the phone (:mod:`~membergraph.identity.call_accounts`), when
@@ -169,6 +185,8 @@ class ReenrolmentRules(BaseModel):
     one_after_the_other: bool = True
     handover_on_a_phone: bool = False
     call_accounts: bool = True
+    quick_enrolment_on_a_phone: bool = False
+    quick_enrolment_least_age: int = Field(default=25, ge=0, le=120)
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True
     one_name_on_her_email: bool = False

@@ -24,6 +24,7 @@ from membergraph.identity.near_edges import garbled_born_one
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.phone_duplicates import RULE as PHONE_RULE
 from membergraph.identity.phone_duplicates import phone_duplicates, postcode_of
+from membergraph.identity.quick_enrolments import enrolled_again
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules, Signature
 from membergraph.identity.values import own_values_disagree
@@ -148,8 +149,11 @@ class Reenrolments:
         only when each names its contact (:func:`~membergraph.identity.naming_emails.
         emails_name_each`: a handle on one is what a re-enrolment gives)."""
         own = self.own_values(a, b, besides)
-        on_phone = self.rules.reenrolments.handover_on_a_phone
-        if own == "own" and on_phone and self.handed_over(a, b):
+        ren = self.rules.reenrolments
+        if own == "own" and ren.handover_on_a_phone and self.handed_over(a, b):
+            return ""
+        quick = ren.quick_enrolment_on_a_phone and besides is None
+        if own == "own" and quick and enrolled_again(a, b, self.rules, self.records, self.someones):
             return ""
         if own != "own" or emails_name_each(a, b, self.rules, self.someones, self.place):
             return own
