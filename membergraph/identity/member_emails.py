@@ -139,8 +139,8 @@ def shared_emails_given_for_others(
     holds under a shared e-mail whose contacts but one member's never order under it
     (``never_orders``: it names her not, and she is seen using addresses of her own and
     never it: :meth:`~membergraph.identity.profile_edges.ProfileEvidence.never_orders`),
-    unless it holds a family name of theirs and names not that member's contacts
-    (``names``: the household's, which any of them orders under): a parent's handle on a
+    unless it holds a family name (theirs or a common one) and names not that member's
+    contacts (``names``: the household's, which any of them orders under): a parent's handle on a
     student's contact (``bluejay7574@`` on José Hernández's, who orders under
     ``jose.hernandez@``), a clerk's own address typed on a guest's contact."""
     find = partition.find
@@ -149,7 +149,7 @@ def shared_emails_given_for_others(
         rest = [ref for ref in contacts if not never_orders(ref, key[1])]
         if len(rest) in (0, len(contacts)) or len({find(ref) for ref in rest}) != 1:
             continue
-        if _a_family_name(key[1], (records[ref] for ref in contacts)) and not all(
+        if _a_family_name(key[1], (records[ref] for ref in contacts), names) and not all(
             names_her(key[1], records[ref].first_name, records[ref].last_name, names)
             for ref in rest
         ):
@@ -160,15 +160,21 @@ def shared_emails_given_for_others(
                 yield ref, rest[0], key
 
 
-def _a_family_name(email: str, contacts: Iterable[RecordData]) -> bool:
+def _a_family_name(email: str, contacts: Iterable[RecordData], names: NearDuplicates) -> bool:
     """Whether an e-mail's part before ``@`` holds a word of three letters or more of the
-    family name of a contact carrying it (``thereeds80@``, ``the.smith.family12@``)."""
+    family name of a contact carrying it (``thereeds80@``), or a common family name of four
+    or more (``names.family_names``: ``the.myers.family813@`` on the Martins', a mother's
+    maiden name). Not ``names_anyone``'s first names: a handle's words hold them
+    (``mapleleaf2520@``, ``sunshine5173@``)."""
     local = fold_name(email.rpartition("@")[0].split("+", 1)[0])
-    return any(
-        len(word) >= 3 and word in local
+    theirs = (
+        word
         for contact in contacts
         for word in map(fold_name, (contact.last_name or "").replace("-", " ").split())
+        if len(word) >= 3
     )
+    common = (word for word in map(fold_name, names.family_names) if len(word) >= 4)
+    return any(word in local for word in (*theirs, *common))
 
 
 def online_customers(

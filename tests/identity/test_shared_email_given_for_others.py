@@ -18,6 +18,7 @@ from tests.support.stores import ADAPTERS, open_store
 
 HANDLE = "bluejay7574@outlook.com"
 FAMILYS = "thehernandezfamily12@gmail.com"
+OTHER_FAMILYS = "the.myers.family813@gmail.com"
 HIS_OWN = "jose.hernandez@msn.com"
 PARENT_CARD, STUDENT_CARD = "604836002720", "604838706297"
 
@@ -46,6 +47,8 @@ PARENT_CARD, STUDENT_CARD = "604836002720", "604838706297"
         pytest.param(HANDLE, (HIS_OWN,), (HANDLE,), Rules(), "parent", id="she-uses-it-too"),
         # It names the family, not her: anyone of the household may order under it.
         pytest.param(FAMILYS, (HIS_OWN,), (), Rules(), None, id="a-familys-name"),
+        # ... a family name not theirs (a mother's maiden name): the same.
+        pytest.param(OTHER_FAMILYS, (HIS_OWN,), (), Rules(), None, id="another-family-name"),
         # The rule it reads off: he is not read as never ordering under it.
         pytest.param(
             HANDLE,
