@@ -142,13 +142,17 @@ def shared_emails_given_for_others(
     unless it holds a family name (theirs or a common one) and names not that member's
     contacts (``names``: the household's, which any of them orders under): a parent's handle on a
     student's contact (``bluejay7574@`` on José Hernández's, who orders under
-    ``jose.hernandez@``), a clerk's own address typed on a guest's contact."""
+    ``jose.hernandez@``), a clerk's own address typed on a guest's contact. Those set
+    aside are one member's: a clerk's address typed for several guests (``penap@`` on three
+    guests' contacts, his own not among them) leaves a guest who gave no other address."""
     find = partition.find
     for key, carried, online in online_customers(carriers, status, "shared"):
         contacts = [r.ref for r in carried if r.source == "crm"]
         rest = [ref for ref in contacts if not never_orders(ref, key[1])]
         if len(rest) in (0, len(contacts)) or len({find(ref) for ref in rest}) != 1:
             continue
+        if len({find(ref) for ref in contacts if ref not in rest}) != 1:
+            continue  # a clerk's own address typed for guests: on several, his not among them
         if _a_family_name(key[1], (records[ref] for ref in contacts), names) and not all(
             names_her(key[1], records[ref].first_name, records[ref].last_name, names)
             for ref in rest

@@ -135,3 +135,25 @@ async def test_his_first_order_under_his_own_address_gives_her_the_orders(
     # And a whole resolution of the store (a restart) agrees with the ingests
     await service.resolve_all(await service.store.load_records(None))
     assert await service.store.all_assignments() == assigned
+
+
+def test_a_clerks_address_on_several_guests_contacts_stays_no_ones() -> None:
+    # Given a clerk's own address typed on three guests' contacts, two of whom are seen
+    # using addresses of their own, and the clerk's card-less orders under it
+    clerks = "penap@outlook.com"
+    meg = crm("C1", first="Meg", last="Patel", birth=None, emails=[clerks], card="604872662861")
+    lucia = crm(
+        "C2", first="Lucía", last="Rodriguez", birth="1990-03-10", emails=[clerks],
+        card="604837940222",
+    )  # fmt: skip
+    chris = crm("C3", first="Christopher", last="Johnson", birth="1937-01-20", emails=[clerks])
+    own = [
+        purchase(card="604872662861", email="meg.patel@mail-example.com", channel="online"),
+        purchase(card="604837940222", email="lucia.r@mail-example.com", channel="online", tid="T2"),
+    ]
+    orders = purchase(email=clerks, channel="online", tid="T3")
+    # When resolved
+    result = resolve(world(meg, lucia, chris, *own, orders))
+    # Then the orders join none of the guests: those set aside are two people
+    with_orders = next(c for c in result.components if orders.ref in c)
+    assert not any(ref[0] == "crm" for ref in with_orders)
