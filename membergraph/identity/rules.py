@@ -209,8 +209,8 @@ class Rules(BaseModel):
         shared_emails_given_for_others: the same for the contacts of one member when the
             shared e-mail's other contacts never order under it
             (``emails_she_never_orders_with``: seen using addresses of their own, never
-            it), unless it holds a family name of theirs and names them not: a parent's
-            handle given at a student's enrolment.
+            it), those being one member's, unless it holds a family name and names them
+            not: a parent's handle given at a student's enrolment.
         emails_she_never_orders_with: an e-mail on a CRM contact that does not name her
             (a handle, another person's name) links her to no card-less online orders
             under it when the addresses she is seen using (given with her cards'
