@@ -40,7 +40,11 @@ from membergraph.identity.devices import (
     with_device_logins,
 )
 from membergraph.identity.leaves import LeafChooser, in_order
-from membergraph.identity.member_emails import shared_emails_of_one_member, shared_emails_of_users
+from membergraph.identity.member_emails import (
+    shared_emails_given_for_others,
+    shared_emails_of_one_member,
+    shared_emails_of_users,
+)
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.partition import Partition
 from membergraph.identity.people import People, crm_signatures
@@ -198,7 +202,8 @@ class _Resolver:
     def run(self) -> Resolution:
         for a, b, evidence in self.manual:
             self._try_link(a, b, "manual", evidence)
-        profiles, part = self.profiles, self.partition
+        profiles, part, near = self.profiles, self.partition, self.rules.near_duplicates
+        strangers = profiles.strangers_on_card
         for _, kind, value, a, b, rule in profiles.edges():
             said: dict[str, Any] = {"kind": kind.value, "value": value}
             if rule in DUPLICATES:
@@ -206,24 +211,20 @@ class _Resolver:
             self._try_link(a, b, rule, said)
         if self.rules.shared_emails_of_one_member:
             for ref, contact, (kind, value) in shared_emails_of_one_member(
-                self.carriers,
-                self.status,
-                part,
-                profiles.given,
-                profiles.strangers_on_card,
-                self.unnamed,
+                self.carriers, self.status, part, profiles.given, strangers, self.unnamed
             ):
                 self._try_link(ref, contact, "email", {"kind": kind.value, "value": value})
         if self.rules.shared_emails_of_users:
             for ref, contact, (kind, value) in shared_emails_of_users(
-                self.carriers,
-                self.status,
-                self.partition,
-                self.records,
-                profiles.strangers_on_card,
-                self.rules.near_duplicates,
+                self.carriers, self.status, part, self.records, strangers, near
             ):
                 evidence = {"kind": kind.value, "value": value, "via": "used"}
+                self._try_link(ref, contact, "email", evidence)
+        if self.rules.shared_emails_given_for_others:
+            for ref, contact, (kind, value) in shared_emails_given_for_others(
+                self.carriers, self.status, part, self.records, profiles.never_orders, near
+            ):
+                evidence = {"kind": kind.value, "value": value, "via": "given_for_others"}
                 self._try_link(ref, contact, "email", evidence)
         for ref, contact, (kind, value), via in claimed_online_orders(
             self.carriers, self.status, part, self.records, self.given, self.rules, self.crowded

@@ -9,6 +9,11 @@ phase, after its duplicates and shared values; ``rules``' two keys below).
   one, is that member's for the card-less online orders under it
   (``shared_emails_of_users``): a parent's handle on a student's contact, given with the
   parent's card only.
+- A ``shared`` e-mail whose contacts all but one member's never order under it (it names
+  them not, and each is seen using addresses of her own and never this one), holding no
+  family name of theirs unless it names the rest, is the rest's for the card-less
+  online orders under it (``shared_emails_given_for_others``): a parent's handle given at
+  a student's enrolment, a clerk's own address typed on a guest's contact.
 - An online customer (card-less orders under an e-mail) that no contact's member holds is
   the member's whose logged-in events give that e-mail, when those logins lead to one
   member and the address names no relative of its holder (``logins_claim_online_orders``:
@@ -20,12 +25,12 @@ caller asks for the next: a link the caller made moves what the next one sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from membergraph.connectors.models import LOGIN_MARK
 from membergraph.identity.email_names import a_relatives_email, names_anyone, names_her
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.ordering_emails import seen_using
 
 if TYPE_CHECKING:
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "online_customers",
     "online_orders_of_logins",
+    "shared_emails_given_for_others",
     "shared_emails_of_one_member",
     "shared_emails_of_users",
 ]
@@ -119,6 +125,60 @@ def shared_emails_of_users(
         for ref in online:
             if find(ref) != root and not _held_by_a_contact(partition, ref):
                 yield ref, users[0], key
+
+
+def shared_emails_given_for_others(
+    carriers: Carriers,
+    status: Mapping[ValueKey, str],
+    partition: Partition,
+    records: Mapping[RecordKey, RecordData],
+    never_orders: Callable[[RecordKey, str], bool],
+    names: NearDuplicates,
+) -> Iterator[tuple[RecordKey, RecordKey, ValueKey]]:
+    """``(online customer, contact, e-mail)`` for each online customer no contact's member
+    holds under a shared e-mail whose contacts but one member's never order under it
+    (``never_orders``: it names her not, and she is seen using addresses of her own and
+    never it: :meth:`~membergraph.identity.profile_edges.ProfileEvidence.never_orders`),
+    unless it holds a family name (theirs or a common one) and names not that member's
+    contacts (``names``: the household's, which any of them orders under): a parent's handle on a
+    student's contact (``bluejay7574@`` on José Hernández's, who orders under
+    ``jose.hernandez@``), a clerk's own address typed on a guest's contact. Those set
+    aside are one member's: a clerk's address typed for several guests (``penap@`` on three
+    guests' contacts, his own not among them) leaves a guest who gave no other address."""
+    find = partition.find
+    for key, carried, online in online_customers(carriers, status, "shared"):
+        contacts = [r.ref for r in carried if r.source == "crm"]
+        rest = [ref for ref in contacts if not never_orders(ref, key[1])]
+        if len(rest) in (0, len(contacts)) or len({find(ref) for ref in rest}) != 1:
+            continue
+        if len({find(ref) for ref in contacts if ref not in rest}) != 1:
+            continue  # a clerk's own address typed for guests: on several, his not among them
+        if _a_family_name(key[1], (records[ref] for ref in contacts), names) and not all(
+            names_her(key[1], records[ref].first_name, records[ref].last_name, names)
+            for ref in rest
+        ):
+            continue  # the household's (thereeds80@), which any of them orders under
+        root = find(rest[0])
+        for ref in online:
+            if find(ref) != root and not _held_by_a_contact(partition, ref):
+                yield ref, rest[0], key
+
+
+def _a_family_name(email: str, contacts: Iterable[RecordData], names: NearDuplicates) -> bool:
+    """Whether an e-mail's part before ``@`` holds a word of three letters or more of the
+    family name of a contact carrying it (``thereeds80@``), or a common family name of four
+    or more (``names.family_names``: ``the.myers.family813@`` on the Martins', a mother's
+    maiden name). Not ``names_anyone``'s first names: a handle's words hold them
+    (``mapleleaf2520@``, ``sunshine5173@``)."""
+    local = fold_name(email.rpartition("@")[0].split("+", 1)[0])
+    theirs = (
+        word
+        for contact in contacts
+        for word in map(fold_name, (contact.last_name or "").replace("-", " ").split())
+        if len(word) >= 3
+    )
+    common = (word for word in map(fold_name, names.family_names) if len(word) >= 4)
+    return any(word in local for word in (*theirs, *common))
 
 
 def online_customers(

@@ -187,24 +187,34 @@ class ProfileEvidence:
             pairs += [(group[0], other) for other in group[1:]]
         return pairs
 
-    def _never_orders_with(self, email: str, profiles: list[RecordKey]) -> set[RecordKey]:
+    def never_orders(self, contact: RecordKey, email: str) -> bool:
+        """Whether a CRM contact never orders under ``email`` on her contact: it names her
+        not, and the addresses she is seen using hold others, never it (:meth:`_pairs`'
+        reading, whoever else uses it)."""
+        return contact in self._never_orders_with(email, [contact], online=False)
+
+    def _never_orders_with(
+        self, email: str, profiles: list[RecordKey], online: bool = True
+    ) -> set[RecordKey]:
         """The contacts among ``profiles`` that never order under ``email``
         (:func:`~membergraph.identity.ordering_emails.never_orders_with`), when card-less
-        online orders carry it too."""
+        online orders carry it too (``online``: else whatever carries it, by her own
+        addresses alone)."""
         rules = self.rules
-        if not rules.emails_she_never_orders_with or not any(
-            ref[0] == "transactions" and ref[1].startswith("online:") for ref in profiles
+        if not rules.emails_she_never_orders_with or not (
+            not online
+            or any(ref[0] == "transactions" and ref[1].startswith("online:") for ref in profiles)
         ):
             return set()
         status, near = self.status, rules.near_duplicates
         usable = lambda e: status.get((IdentifierKind.EMAIL, e)) in _SOMEONES  # noqa: E731
         holders_own = lambda ref, e: not self.strangers_on_card(ref, e)  # noqa: E731
         others = named_users = None
-        if rules.emails_another_uses:
+        if rules.emails_another_uses and online:
             others = lambda contact, e: another_uses(  # noqa: E731
                 contact, e, self.carriers, near, holders_own
             )
-        if rules.emails_naming_another_user:
+        if rules.emails_naming_another_user and online:
             named_users = lambda contact, e: another_uses(  # noqa: E731
                 contact, e, self.carriers, near, holders_own, named=True
             )

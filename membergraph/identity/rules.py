@@ -212,6 +212,11 @@ class Rules(BaseModel):
             own, or by their logged-in sessions), when only one member's are, the address
             is their only one and names them or no one: a parent's handle on a student's
             contact, given with the parent's card.
+        shared_emails_given_for_others: the same for the contacts of one member when the
+            shared e-mail's other contacts never order under it
+            (``emails_she_never_orders_with``: seen using addresses of their own, never
+            it), those being one member's, unless it holds a family name and names them
+            not: a parent's handle given at a student's enrolment.
         emails_she_never_orders_with: an e-mail on a CRM contact that does not name her
             (a handle, another person's name) links her to no card-less online orders
             under it when the addresses she is seen using (given with her cards'
@@ -285,6 +290,7 @@ class Rules(BaseModel):
     undated_using_another_apart: bool = True
     shared_emails_of_one_member: bool = True
     shared_emails_of_users: bool = True
+    shared_emails_given_for_others: bool = True
     emails_she_never_orders_with: bool = True
     emails_another_uses: bool = True
     emails_naming_another_user: bool = True
