@@ -73,6 +73,7 @@ def hands_over(
     least_age: int,
     old_card: bool = False,
     old_card_used: bool = False,
+    least_days_apart: int = 0,
 ) -> bool:
     """Whether one contact hands over to the other: :func:`one_after_the_other`, each
     first seen once the holder was ``least_age`` years old by the birth date either gives
@@ -80,9 +81,14 @@ def hands_over(
     the landline her daughter enrols on later), each contact's span read once; with
     ``old_card``, the contact that fell silent holds a card (a contact without one shows
     only its last write: its holder may log in on it for years); with ``old_card_used``, a
-    card seen in use (its falling silent is seen, not a card never used)."""
+    card seen in use (its falling silent is seen, not a card never used); with
+    ``least_days_apart``, the silent contact's last day at least that many days before
+    the other's first (a father's card used three days before his son enrols on his
+    address is no account forgotten)."""
     span_a, span_b = _span(a, records), _span(b, records)
     if not _apart(span_a, span_b) or not _grown(a, b, (span_a, span_b), least_age):
+        return False
+    if least_days_apart and _days_apart(span_a, span_b) < least_days_apart:
         return False
     old = a if span_a is not None and span_b is not None and span_a < span_b else b
     cards = [
@@ -93,6 +99,13 @@ def hands_over(
     if old_card_used:
         return any(card is not None and card.days for card in cards)
     return not old_card or bool(cards)
+
+
+def _days_apart(span_a: Span | None, span_b: Span | None) -> int:
+    """Days from the end of the earlier span to the start of the later (spans apart)."""
+    assert span_a is not None and span_b is not None
+    first, then = (span_a, span_b) if span_a[1] < span_b[0] else (span_b, span_a)
+    return (date.fromisoformat(then[0]) - date.fromisoformat(first[1])).days
 
 
 def _apart(span_a: Span | None, span_b: Span | None) -> bool:

@@ -104,7 +104,15 @@ def one_name_on_her_email(
             reenrolments.close_names_handed_over
             and records is not None
             and first_names_given_alike(a, b, near)
-            and hands_over(a, b, records, reenrolments.handover_least_age, True, True)
+            and hands_over(
+                a,
+                b,
+                records,
+                reenrolments.handover_least_age,
+                True,
+                True,
+                reenrolments.handed_over_least_days,
+            )
         )
     ):
         return False
@@ -114,7 +122,12 @@ def one_name_on_her_email(
             reenrolments.one_name_handed_over
             and records is not None
             and hands_over(
-                a, b, records, reenrolments.handover_least_age, reenrolments.handover_old_card
+                a,
+                b,
+                records,
+                reenrolments.handover_least_age,
+                reenrolments.handover_old_card,
+                least_days_apart=reenrolments.handed_over_least_days,
             )
         )
     ):

@@ -139,6 +139,10 @@ class ReenrolmentRules(BaseModel):
         close_names_handed_over: the same for close names whose first names are one
             given twice (a short form, a typing), when the contact that fell silent holds
             a card seen in use. False: names written the same or a typing slip only.
+        handed_over_least_days: for both, the silent contact's last day (a write, its
+            card's purchase) this many days or more before the other's first: s301 showed
+            a father's card used three days before his son of one name enrolled on the
+            father's address. 0: any day before.
         a_name_typed_on_her_email: as ``one_name_on_her_email`` reads them, names
             close by the near-duplicate rule that differ in the first or the family name
             only (``Siobhan Smih``, ``Jenifer Young``), when neither contact has an e-mail
@@ -192,6 +196,7 @@ class ReenrolmentRules(BaseModel):
     one_name_on_her_email: bool = False
     one_name_handed_over: bool = True
     close_names_handed_over: bool = True
+    handed_over_least_days: int = Field(default=14, ge=0, le=3650)
     a_name_typed_on_her_email: bool = True
 
     def same_person(

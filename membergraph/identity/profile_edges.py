@@ -188,9 +188,8 @@ class ProfileEvidence:
         return pairs
 
     def never_orders(self, contact: RecordKey, email: str) -> bool:
-        """Whether a CRM contact never orders under ``email`` on her contact: it names her
-        not, and the addresses she is seen using hold others, never it (:meth:`_pairs`'
-        reading, whoever else uses it)."""
+        """Whether a CRM contact never orders under ``email``: it names her not, and the
+        addresses she is seen using hold others, never it (whoever else uses it)."""
         return contact in self._never_orders_with(email, [contact], online=False)
 
     def _never_orders_with(
@@ -269,29 +268,23 @@ class ProfileEvidence:
         reenrolments = self.rules.reenrolments
         return not reenrolments.placeholders_one_person(postcode_of(one), postcode_of(other))
 
+    def _someones(self, kind: IdentifierKind, key: str) -> bool:
+        """Whether a value identifies someone: no hub or till's, no junk."""
+        return self.status.get((kind, key)) not in _NO_ONES and not self.rules.is_junk(kind, key)
+
     def _her_email(self, email: str, a: RecordKey, b: RecordKey) -> bool:
         """Whether two contacts on ``email`` are one person whatever phones of their own
         say (:func:`~membergraph.identity.her_email.one_name_on_her_email`)."""
-        status = self.status
-
-        def someones(kind: IdentifierKind, key: str) -> bool:
-            return status.get((kind, key)) not in _NO_ONES and not self.rules.is_junk(kind, key)
-
         records = self.records
         return one_name_on_her_email(
-            records[a], records[b], email, self.rules, self.carriers, someones, records
+            records[a], records[b], email, self.rules, self.carriers, self._someones, records
         )
 
     def _uses_another(self, email: str, undated: RecordKey, dated: RecordKey) -> bool:
         """Whether an undated contact on ``email`` is seen using an address of her own
         (:func:`~membergraph.identity.her_email.undated_uses_another`)."""
-        status, rules = self.status, self.rules
-
-        def someones(kind: IdentifierKind, key: str) -> bool:
-            return status.get((kind, key)) not in _NO_ONES and not rules.is_junk(kind, key)
-
-        one, other = self.records[undated], self.records[dated]
-        return undated_uses_another(one, other, email, self.carriers, someones, self.records)
+        one, other, records = self.records[undated], self.records[dated], self.records
+        return undated_uses_another(one, other, email, self.carriers, self._someones, records)
 
     def names_and_birth(self, a: RecordKey, b: RecordKey, rule: str) -> dict[str, list[str]]:
         """What two CRM contacts found one person's agreed on, for the link's evidence: each

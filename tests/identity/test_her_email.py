@@ -130,6 +130,7 @@ def used(card: str, *days: str) -> list[RecordData]:
 
 
 HANDED_OFF = Rules(reenrolments=ReenrolmentRules(one_name_handed_over=False))
+ANY_DAY_BEFORE = Rules(reenrolments=ReenrolmentRules(handed_over_least_days=0))
 
 
 # Her first contact, born 1966, written in 2019, its card used in the first half of 2024;
@@ -169,6 +170,15 @@ HANDED_OFF = Rules(reenrolments=ReenrolmentRules(one_name_handed_over=False))
         # Both birth dates given and different: two people.
         pytest.param({}, {"birth_date": "2001-03-04"}, ("2024-01-10", "2024-06-30"), [],
                      Rules(), False, id="two-birth-dates"),
+        # Her old card used three days before the second contact: a father's card, his son
+        # enrolling on his address (s301's Richard Roberts), no account forgotten
+        # (handed_over_least_days, 14); two weeks and more apart, her old one.
+        pytest.param({}, {}, ("2024-01-10", "2025-01-29"), [], Rules(), False,
+                     id="used-three-days-before"),
+        pytest.param({}, {}, ("2024-01-10", "2025-01-18"), [], Rules(), True,
+                     id="used-fourteen-days-before"),
+        pytest.param({}, {}, ("2024-01-10", "2025-01-29"), [], ANY_DAY_BEFORE, True,
+                     id="used-three-days-before-any-day-taken"),
     ],
 )  # fmt: skip
 def test_one_name_handed_over(
