@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-import membergraph
 from membergraph.demo import write_demo_data
+from tests.support.child import CHILD_ENV
 
 pytestmark = pytest.mark.sqlite
 
-_ENV = {**os.environ, "PYTHONPATH": str(Path(membergraph.__file__).parents[1])}
+
 _CLI = [sys.executable, "-m", "membergraph.cli"]
 
 
@@ -45,7 +45,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     write_demo_data(data, 20)
     (data / "truth.jsonl").unlink()
     load = [*_CLI, "load", "--data", str(data), "--to", f"sqlite:///{store}"]
-    subprocess.run(load, env=_ENV, check=True, capture_output=True)
+    subprocess.run(load, env=CHILD_ENV, check=True, capture_output=True)
     with closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
         (member,) = db.execute("SELECT id FROM members ORDER BY id LIMIT 1").fetchone()
     return store, member
@@ -71,7 +71,7 @@ def _on_a_read_only_mount(tmp_path: Path, files: list[Path], commands: list[list
         script.append(shlex.join([sys.executable, "-c", runner, str(said), *args]))
     made = subprocess.run(
         ["unshare", "-m", "--propagation", "private", "sh", "-ec", " && ".join(script)],
-        env=_ENV,
+        env=CHILD_ENV,
         capture_output=True,
         text=True,
         check=False,
@@ -155,7 +155,7 @@ def test_a_store_in_a_folder_this_user_may_not_write_is_backed_up(
     try:
         # When it is backed up
         command = [*_CLI, "backup", "--store", f"sqlite:///{folder / 's.db'}", "--out", str(copy)]
-        ran = subprocess.run(command, env=_ENV, capture_output=True, text=True, check=False)
+        ran = subprocess.run(command, env=CHILD_ENV, capture_output=True, text=True, check=False)
     finally:
         folder.chmod(0o755)
     # Then the copy is whole

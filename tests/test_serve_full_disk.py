@@ -20,17 +20,15 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-import membergraph
 from membergraph.app import create_app
 from membergraph.connectors.sqlite import SqliteLines
 from membergraph.demo import write_demo_data
 from membergraph.identity.store.sqlite import SqliteStore
 from membergraph.settings import Settings
+from tests.support.child import CHILD_ENV
 from tests.support.http import free_port
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.skipif(os.name != "posix", reason="ulimit -f")]
-
-_ENV = {**os.environ, "PYTHONPATH": str(Path(membergraph.__file__).parents[1])}
 
 
 def _limited(size: int) -> None:
@@ -47,7 +45,7 @@ def _run(
         text=True,
         timeout=timeout,
         check=False,
-        env=_ENV,
+        env=CHILD_ENV,
         cwd=cwd,
         preexec_fn=None if room is None else lambda: _limited(room),
     )

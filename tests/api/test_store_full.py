@@ -9,17 +9,14 @@ inside the child to make room.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-import membergraph
+from tests.support.child import run_child
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.skipif(os.name != "posix", reason="ulimit -f")]
 
@@ -68,17 +65,7 @@ def test_a_full_disk_refuses_pushes_507_and_the_gateway_is_not_ready_until_room_
 ) -> None:
     # Given a gateway over a store whose disk fills while lines are pushed
     path = tmp_path / "store.db"
-    ran = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), str(tmp_path / "cache")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=tmp_path,  # (the package tested is this one, not one found beside the child)
-        env={**os.environ, "PYTHONPATH": str(Path(membergraph.__file__).parents[1])},
-    )
-    assert ran.returncode == 0, ran.stderr[-3000:]
-    said = json.loads(ran.stdout.strip().splitlines()[-1])
+    said = run_child(_CHILD, tmp_path, str(path), str(tmp_path / "cache"))
     # Then the push the disk cannot take is refused as such: make room, then send again
     assert said["refused"][:2] == [507, "STORE_FULL"]
     assert said["acked"], "some pushes were taken before the disk filled"
@@ -136,17 +123,7 @@ def test_a_re_make_lease_tried_on_a_full_disk_does_not_make_the_gateway_ready(
 ) -> None:
     # Given a gateway whose disk filled (a write refused), another worker re-making
     # When its re-maker tries the re-make lease (every 5 s; nothing written: it is held)
-    ran = subprocess.run(
-        [sys.executable, "-c", _LEASE_CHILD, str(tmp_path / "store.db")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(membergraph.__file__).parents[1])},
-    )
-    assert ran.returncode == 0, ran.stderr[-3000:]
-    said = json.loads(ran.stdout.strip().splitlines()[-1])
+    said = run_child(_LEASE_CHILD, tmp_path, str(tmp_path / "store.db"), timeout=300)
     assert said["write_refused"] and not said["ready_while_full"] and not said["lease"]
     # Then the gateway is still not ready (a push would be refused 507), until room is made
     assert not said["ready_after_the_lease"]

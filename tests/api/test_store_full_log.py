@@ -8,15 +8,12 @@ The disk fills in a child process, under a file size limit (``ulimit -f``), as i
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import membergraph
+from tests.support.child import run_child
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.skipif(os.name != "posix", reason="ulimit -f")]
 
@@ -92,17 +89,7 @@ def test_a_full_disk_is_said_once_then_once_a_minute_with_how_often_it_came(
     tmp_path: Path,
 ) -> None:
     # Given a gateway whose disk fills, then a dozen pushes refused and the poll's turns
-    ran = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(tmp_path / "store.db"), str(tmp_path / "cache")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(membergraph.__file__).parents[1])},
-    )
-    assert ran.returncode == 0, ran.stderr[-3000:]
-    said = json.loads(ran.stdout.strip().splitlines()[-1])
+    said = run_child(_CHILD, tmp_path, str(tmp_path / "store.db"), str(tmp_path / "cache"))
     assert said["stored_unfinished"] and set(said["statuses"]) == {507}, said["statuses"]
     # Then within the minute what waits is said once, at WARNING
     first = [m for level, m in said["within_a_minute"] if _SAID in m]

@@ -10,15 +10,12 @@ The disk fills in a child process, under a file size limit (``ulimit -f``), as i
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-import membergraph
+from tests.support.child import run_child
 
 pytestmark = [pytest.mark.sqlite, pytest.mark.skipif(os.name != "posix", reason="ulimit -f")]
 
@@ -85,17 +82,7 @@ def test_on_a_full_disk_pii_reads_and_erasures_say_store_full_and_what_to_do(
     tmp_path: Path,
 ) -> None:
     # Given a gateway whose disk is full
-    ran = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(tmp_path / "store.db"), str(tmp_path / "cache")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(membergraph.__file__).parents[1])},
-    )
-    assert ran.returncode == 0, ran.stderr[-3000:]
-    said = json.loads(ran.stdout.strip().splitlines()[-1])
+    said = run_child(_CHILD, tmp_path, str(tmp_path / "store.db"), str(tmp_path / "cache"))
     # Then a masked read answers
     assert "errors" not in said["masked"] and said["masked"]["data"]["member"], said["masked"]
     # and a read of personal data, whose audit cannot be written, is refused saying so
