@@ -4,40 +4,18 @@ it LATER_CHANGES_DEPEND naming no event, and the merge's other row read not undo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import orjson
-import pytest
 from starlette.testclient import TestClient
 
-from membergraph.app import create_app
-from membergraph.settings import Settings
-from tests.api.test_suggestions_api import BOB, SOPHI, SOPHIE
+from tests.api import test_suggestions_api as suggestions
 from tests.conftest import gql
+
+client = suggestions.client  # its three contacts, Sophie, Sophi and Bob
+_data = suggestions._data
 
 HISTORY = """query ($k: String!) { m: memberByIdentifier(kind: CRM_ID, value: $k) {
   id identityHistory { id kind rule undoable undoneBy } } }"""
 ACCEPT = """mutation { acceptSuggestion(a: {source: CRM, key: "C-1"}, b: {source: CRM, key: "C-3"},
   reason: "same person") { id } }"""
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    data = tmp_path / "data"
-    data.mkdir()
-    lines = b"".join(orjson.dumps(c) + b"\n" for c in (SOPHIE, SOPHI, BOB))
-    (data / "crm.jsonl").write_bytes(lines)
-    settings = Settings(
-        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path / "cache"
-    )
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
-        yield test_client
-
-
-def _data(answer: dict[str, object]) -> object:
-    assert "errors" not in answer, answer
-    return answer["data"]
 
 
 def test_an_accept_undone_by_undo_merge_says_so_on_both_members(client: TestClient) -> None:
