@@ -142,4 +142,6 @@ def test_a_member_bound_tokens_event_ids_tell_nothing_of_the_stores_volume(
         for k in ("undoes", "event_id"):
             if k in seen["evidence"]:
                 assert sees["evidence"][k] == ids[numbers.index(seen["evidence"][k])]
-    assert sum(e["undoneBy"] is not None for e in app) == 1
+    # (the merge and the steward's link that made it: undoMerge takes both back, user31b 5)
+    undone = sum(e["undoneBy"] is not None for e in steward)
+    assert sum(e["undoneBy"] is not None for e in app) == undone >= 1
