@@ -150,9 +150,12 @@ def restore(
             copy.backup(into)
             with into:
                 carry_feed_on(into, handed_out)
-            undone = _erasures_since(path, into)
+            since = _erasures_since(path, into)
+            undone = [(i, m) for i, m, narrowed in since if not narrowed]
+            named = [(i, m) for i, m, narrowed in since if narrowed]
             if not undo_erasures:
-                carry_erasures(path, into, [request_id for request_id, _ in undone])
+                ids = [i for i, _, _ in since]
+                carry_erasures(path, into, ids, [i for i, _ in named])
             into.execute("PRAGMA journal_mode = WAL")
         if path.exists():  # the store's mode stands (its operator's choice)
             os.chmod(partial, stat.S_IMODE(path.stat().st_mode))
@@ -170,11 +173,25 @@ def restore(
     err.print(f"restored {path} from {source} ({counts}){aside}", soft_wrap=True)
     if found is not None:  # (a backup an older or newer release took: restored, not served)
         err.print(f"note: the restored {refusal(found, url)}", soft_wrap=True)
+    if named:  # (narrowed erasures: the restored records must be named again)
+        listed = ", ".join(f"{i} (member {m})" for i, m in named)
+        why = (
+            "are undone (--undo-erasures)"
+            if undo_erasures
+            else "cannot be run again (a request keeps no record keys): their suppressions"
+            " are carried over, but"
+        )
+        err.print(
+            f"warning: {len(named)} erasure(s) of records named with --record since the"
+            f" backup ({listed}) {why} the records are back from the backup: erase them"
+            " again with `membergraph privacy erase MEMBER --record SOURCE:KEY --reason ...`",
+            soft_wrap=True,
+        )
     if undone:
         _erase_again(settings, undone, not undo_erasures, not undo_erasures and found is None)
 
 
-def _erasures_since(path: Path, into: sqlite3.Connection) -> list[tuple[str, str]]:
+def _erasures_since(path: Path, into: sqlite3.Connection) -> list[tuple[str, str, bool]]:
     """The erasures the store at ``path`` made since the backup; a store too damaged to
     say (a reason to restore) is said so, and the restore goes on."""
     try:

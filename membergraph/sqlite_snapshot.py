@@ -3,9 +3,11 @@ snapshot mounted read-only), a folder this user may not write.
 
 A store in WAL mode is read through its ``-shm`` file, which SQLite makes beside it when it
 is missing (a store closed cleanly has none): where it cannot, a plain open fails with
-"unable to open database file", which says nothing of why. There no writer can exist, so
-the store is opened read-only (``mode=ro``) and, when no ``-wal`` holds changes, as
-immutable (``immutable=1``: the file alone is the store, no lock or ``-shm`` needed). A
+"unable to open database file", which says nothing of why. The store is opened read-only
+(``mode=ro``); on a read-only file system, where no writer can exist, and when no ``-wal``
+holds changes, as immutable (``immutable=1``: the file alone is the store, no lock or
+``-shm`` needed). A folder this user may not write is no such place: its owner (a gateway's
+service account) may be writing the store, so it is never read as immutable there. A
 ``-wal`` holding changes is read through its ``-shm`` when one is there; where none is and
 none can be made, the store cannot be read whole, said in one line with what to do.
 """
@@ -17,6 +19,9 @@ import sqlite3
 from pathlib import Path
 
 __all__ = ["StoreUnreadable", "open_for_reading", "unwritable_folder"]
+
+
+READ_ONLY_FS = "a read-only file system"
 
 
 class StoreUnreadable(Exception):
@@ -32,7 +37,7 @@ def unwritable_folder(path: Path) -> str | None:
         read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError:
         read_only = False
-    return "a read-only file system" if read_only else "a folder this user may not write"
+    return READ_ONLY_FS if read_only else "a folder this user may not write"
 
 
 def open_for_reading(path: Path, timeout: float = 30) -> sqlite3.Connection:
@@ -46,17 +51,18 @@ def open_for_reading(path: Path, timeout: float = 30) -> sqlite3.Connection:
     if why is None:
         return sqlite3.connect(path, timeout=timeout)
     uri = path.resolve().as_uri()
-    if _size(Path(f"{path}-wal")) == 0:
+    if why == READ_ONLY_FS and _size(Path(f"{path}-wal")) == 0:
         return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout)
     db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout)
     try:
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         db.close()
+        held = "its -wal file holds changes" if _size(Path(f"{path}-wal")) else "a store"
         raise StoreUnreadable(
-            f"SQLite store {path} cannot be read: it is on {why} and its -wal file holds"
-            f" changes SQLite reads through a -shm file it cannot make there ({exc}): copy"
-            f" {path} and {path}-wal together to a writable folder, then use that copy"
+            f"SQLite store {path} cannot be read: it is on {why} and {held} SQLite reads"
+            f" through a -shm file it cannot make there ({exc}): copy {path} (and its -wal"
+            " file, if any) together to a writable folder, then use that copy"
         ) from exc
     return db
 

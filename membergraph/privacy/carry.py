@@ -7,7 +7,10 @@ requests the backup does not hold, and copies them into the restored store with 
 suppression, tombstone and the keys they were made under; the requests start again
 (``pending``, their steps not run) and are run at once over the restored store, as a
 gateway would run them at its start: her records, lines and identifiers go again, the
-record of the request stays.
+record of the request stays. An erasure narrowed to records an officer named
+(``erase_records``) keeps no record keys once done: its suppressions and tombstones are
+carried (her identifiers and removed lines stay refused), and the restore names it, to be
+asked again.
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ from membergraph.privacy.sqlite_store import SCHEMA as PRIVACY
 
 __all__ = ["carry_erasures", "erasures_since", "reapply"]
 
+_ERASURES = ("erase", "erase_records")
 _KEYS = ("privacy_secret", TOMBSTONE_KEY)
 """The ``meta`` rows of the keys the carried suppressions and tombstones were made under."""
 
 
-def erasures_since(replaced: Path, backup: sqlite3.Connection) -> list[tuple[str, str]]:
-    """The erase requests (id, member ID) the store at ``replaced`` holds and ``backup``
-    does not: what restoring the backup would undo (none if there is no such store)."""
+def erasures_since(replaced: Path, backup: sqlite3.Connection) -> list[tuple[str, str, bool]]:
+    """The erase requests (id, member ID, whether narrowed to records named:
+    ``erase_records``) the store at ``replaced`` holds and ``backup`` does not: what
+    restoring the backup would undo (none if there is no such store)."""
     if not replaced.exists():
         return []
     backup.executescript(PRIVACY + TOMBSTONES)  # (a backup from before the tables)
@@ -42,13 +47,18 @@ def erasures_since(replaced: Path, backup: sqlite3.Connection) -> list[tuple[str
             "SELECT id, member_id, body FROM old.privacy_requests WHERE id NOT IN"
             " (SELECT id FROM main.privacy_requests) ORDER BY created_at, id"
         ).fetchall()
-    return [(r[0], r[1]) for r in rows if orjson.loads(r[2]).get("kind") == "erase"]
+    kinds = [(r[0], r[1], orjson.loads(r[2]).get("kind")) for r in rows]
+    return [(i, m, kind == "erase_records") for i, m, kind in kinds if kind in _ERASURES]
 
 
-def carry_erasures(replaced: Path, into: sqlite3.Connection, ids: Sequence[str]) -> None:
+def carry_erasures(
+    replaced: Path, into: sqlite3.Connection, ids: Sequence[str], narrowed: Sequence[str] = ()
+) -> None:
     """Copy the erase requests ``ids`` of the store at ``replaced`` into ``into`` (a backup
     being restored), to be run again, with every suppression, tombstone and key it lacks,
-    in one transaction."""
+    in one transaction. Those ``narrowed`` (``erase_records``) are copied as they were,
+    not run again: a request keeps no record keys once done (they are hers), so which of
+    the member's records were hers is the officer's to say again (the restore says so)."""
     if not ids:
         return
     now = datetime.now(UTC).isoformat()
@@ -60,9 +70,10 @@ def carry_erasures(replaced: Path, into: sqlite3.Connection, ids: Sequence[str])
             tuple(ids),
         ).fetchall()
         for request_id, member_id, created_at, body in rows:
+            said = body if request_id in narrowed else _again(body, now)
             into.execute(
                 "INSERT OR REPLACE INTO main.privacy_requests VALUES (?,?,?,?)",
-                (request_id, member_id, created_at, _again(body, now)),
+                (request_id, member_id, created_at, said),
             )
         into.execute("INSERT OR IGNORE INTO main.suppressions SELECT * FROM old.suppressions")
         into.execute("INSERT OR IGNORE INTO main.erased_members SELECT * FROM old.erased_members")

@@ -114,7 +114,9 @@ async def _erasure_without_room(ctx: RequestContext, member_id: str) -> CodedErr
     """What an erasure the store's disk had no room for says: recorded (then finished once
     room is made, by the privacy upkeep's retry every minute) or not (ask again)."""
     privacy = await privacy_of(ctx.gateway)  # (reads answer on a full disk)
-    known = await privacy.store.requests(1, 0, member_id)
+    # (recorded under the live member: an ID merged away names it through its redirect)
+    live = await ctx.gateway.identity.store.resolve_member_id(member_id) or member_id
+    known = await privacy.store.requests(1, 0, live)
     left = next((r for r in known if r.state in ("pending", "partial")), None)
     if left is not None:
         return CodedError(

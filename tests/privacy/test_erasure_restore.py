@@ -75,3 +75,34 @@ def test_a_restore_told_to_undo_erasures_names_each_it_undoes(
     assert "not erased again" in said and request in said, said
     with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
         assert gql(client, FIND)["data"]["m"] is not None  # type: ignore[index]
+
+
+def test_a_restore_names_an_erasure_of_records_it_cannot_run_again(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # Given her erasure narrowed to her CRM contact (--record), after a backup
+    add_to_folder(data_dir)
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    assert runner.invoke(app, ["load", "--data", str(data_dir), "--to", store]).exit_code == 0
+    with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
+        member = gql(client, FIND)["data"]["m"]["id"]  # type: ignore[index]
+    backup = tmp_path / "backup.db"
+    assert runner.invoke(app, ["backup", "--store", store, "--out", str(backup)]).exit_code == 0
+    erase = ["privacy", "erase", member, "--reason", "DPO-6", "--store", store]
+    erased = runner.invoke(app, [*erase, "--record", "crm:C-ZQ-77"])
+    assert erased.exit_code == 0, erased.output
+    # When the backup is restored
+    restored = runner.invoke(app, ["restore", "--from", str(backup), "--store", store])
+    # Then the restore does not pass over it in silence (the reviewer's finding: a narrowed
+    # erasure was not carried, her records back and no word): it names the request and says
+    # to erase her records again
+    assert restored.exit_code == 0, restored.output
+    said = restored.output.replace("\n", " ")
+    assert "1 erasure(s) of records named with --record" in said, said
+    assert f"(member {member})" in said and "--record SOURCE:KEY" in said, said
+    # And the record of her erasure is kept, her contact's next line refused (suppressed)
+    with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
+        [request] = gql(client, ASKED)["data"]["privacyRequests"]  # type: ignore[index]
+        assert request["state"] == "DONE"
+        [line] = client.post("/ingest/crm", json=[CONTACT]).json()["lines"]
+        assert line["status"] == "suppressed", line
