@@ -44,6 +44,14 @@ async def export(ctx: RequestContext, member_id: str) -> dict[str, Any] | None:
     return await export_member(ctx, member_id)
 
 
+def said_why(reason: str) -> None:
+    """An erasure, or its dry run, says why (BAD_USER_INPUT: a blank reason)."""
+    if not reason.strip():
+        raise bad_input(
+            "say why (the request is kept for the data-protection officer)", argument="reason"
+        )
+
+
 async def erase(
     ctx: RequestContext,
     member_id: str,
@@ -52,10 +60,7 @@ async def erase(
     only: list[RecordKey] | None = None,
     whole: bool = False,
 ) -> PrivacyRequest:
-    if not reason.strip():
-        raise bad_input(
-            "say why (the request is kept for the data-protection officer)", argument="reason"
-        )
+    said_why(reason)
     service = await erasure_of(ctx.gateway)
     unmasked = caller_of(ctx.request).can("pii:read")
     try:

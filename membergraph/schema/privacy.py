@@ -328,6 +328,7 @@ class PrivacyMutation:
             raise bad_input(f"name 1 to {MAX_ERASURE_RECORDS} records", argument="records")
         only = [r.ref() for r in records] if records is not None else None
         if dry_run:
+            P.said_why(reason)  # (as the erasure it previews would refuse it)
             found = await P.preview(info.context, str(id), only)
             kind = "erase" if only is None else "erase_records"
             return _dry_run(found, reason, P.actor_of(info.context), kind)

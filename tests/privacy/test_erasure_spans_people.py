@@ -125,6 +125,10 @@ def test_a_dry_run_says_what_would_go_and_whom_and_changes_nothing(linked: TestC
     narrowed = _as(linked, DPO, PREVIEW, id=member, records=[HERS])["data"]["eraseMember"]  # type: ignore[index]
     assert narrowed["kind"] == "erase_records"
     assert {r["source"]: r["count"] for r in narrowed["preview"]["records"]}["CRM"] == 1
+    # And a dry run with no reason is refused as the erasure would be (the last read)
+    blank = _as(linked, DPO, PREVIEW.replace('"ticket DPO-1"', '"  "'), id=member)
+    [error] = blank["errors"]  # type: ignore[misc]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "say why" in error["message"]
 
 
 def test_erasing_a_member_of_two_people_is_refused_naming_their_contacts(
