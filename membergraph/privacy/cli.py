@@ -182,7 +182,8 @@ def erase(
     async def work(ctx: Any) -> Any:
         if dry_run:  # as the mutation's: audited, since it names her contacts
             try:
-                return await preview(ctx, member, only)
+                found, _ = await preview(ctx, member, only)
+                return found
             except CodedError as exc:
                 return exc
         service = await erasure_of(ctx.gateway)

@@ -95,16 +95,18 @@ async def erase(
 
 async def preview(
     ctx: RequestContext, member_id: str, only: list[RecordKey] | None
-) -> ErasurePreview:
-    """An erasure's dry run (NOT_FOUND: no such member); shown unmasked, it is a read of
-    the member's data, audited as an export is."""
+) -> tuple[ErasurePreview, bool]:
+    """An erasure's dry run (NOT_FOUND: no such member), and whether the erasure would be
+    narrowed (records named that are not all the member holds: ``erase_records``); shown
+    unmasked, it is a read of the member's data, audited as an export is."""
     found = await preview_erasure(ctx.gateway, member_id, only)
     if found is None:
         raise CodedError(f"no member {member_id}", "NOT_FOUND")
+    narrowed = False
     if only:
         try:
-            store = ctx.gateway.identity.store
-            await erasure_scope(store, ctx.gateway.identity.rules, found.member_id, only, True)
+            store, rules = ctx.gateway.identity.store, ctx.gateway.identity.rules
+            narrowed = await erasure_scope(store, rules, found.member_id, only, True) is not None
         except NotInMember as exc:
             raise bad_input(str(exc), argument="records") from None
     if caller_of(ctx.request).can("pii:read") and found.spans.contacts:
@@ -112,7 +114,7 @@ async def preview(
         at, request_id = datetime.now(UTC), ctx.pii_reads.request_id
         read = AccessEntry(found.member_id, actor_of(ctx), ("erasure_preview",), at, request_id)
         await privacy.store.record_access([read])
-    return found
+    return found, narrowed
 
 
 async def _erasure_without_room(ctx: RequestContext, member_id: str) -> CodedError:

@@ -329,8 +329,8 @@ class PrivacyMutation:
         only = [r.ref() for r in records] if records is not None else None
         if dry_run:
             P.said_why(reason)  # (as the erasure it previews would refuse it)
-            found = await P.preview(info.context, str(id), only)
-            kind = "erase" if only is None else "erase_records"
+            found, narrowed = await P.preview(info.context, str(id), only)
+            kind = "erase_records" if narrowed else "erase"  # (all its records: the whole)
             return _dry_run(found, reason, P.actor_of(info.context), kind)
         return _request(await P.erase(info.context, str(id), reason, suppress, only, whole_member))
 

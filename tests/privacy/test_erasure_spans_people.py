@@ -125,6 +125,13 @@ def test_a_dry_run_says_what_would_go_and_whom_and_changes_nothing(linked: TestC
     narrowed = _as(linked, DPO, PREVIEW, id=member, records=[HERS])["data"]["eraseMember"]  # type: ignore[index]
     assert narrowed["kind"] == "erase_records"
     assert {r["source"]: r["count"] for r in narrowed["preview"]["records"]}["CRM"] == 1
+    # And named every record of the member, the dry run says the erasure it would make:
+    # the whole member's (the last read: it said erase_records)
+    held = _as(linked, DPO, f'{{ member(id: "{member}") {{ records {{ source key }} }} }}')
+    every = held["data"]["member"]["records"]  # type: ignore[index]
+    assert _as(linked, DPO, PREVIEW, id=member, records=every)["data"]["eraseMember"]["kind"] == (  # type: ignore[index]
+        "erase"
+    )
     # And a dry run with no reason is refused as the erasure would be (the last read)
     blank = _as(linked, DPO, PREVIEW.replace('"ticket DPO-1"', '"  "'), id=member)
     [error] = blank["errors"]  # type: ignore[misc]
