@@ -23,7 +23,7 @@ import orjson
 from membergraph.identity.steward_suggestions import MemberSuggestion, match_suggestions
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input
-from membergraph.resolvers.paging import Page, encode_cursor
+from membergraph.resolvers.paging import Page, check_first, encode_cursor
 
 __all__ = ["MAX_SUGGESTIONS_PAGE", "SuggestionOrder", "SuggestionPage", "suggestion_page"]
 
@@ -54,8 +54,7 @@ async def suggestion_page(
 ) -> SuggestionPage:
     """The page after ``after`` of the match suggestions in ``order`` (best, worst, oldest
     or newest first), the whole queue ordered before it is paged."""
-    if not 0 < first <= MAX_SUGGESTIONS_PAGE:
-        raise bad_input(f"first must be 1 to {MAX_SUGGESTIONS_PAGE}", argument="first")
+    check_first(first, MAX_SUGGESTIONS_PAGE)
     if min_score is not None and not 0.0 <= min_score <= 1.0:
         raise bad_input("minScore is a probability, 0 to 1", argument="minScore")
     gateway = ctx.gateway

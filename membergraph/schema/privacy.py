@@ -20,6 +20,7 @@ from membergraph.privacy.preview import ErasurePreview
 from membergraph.resolvers import privacy as P
 from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.members import MemberView
+from membergraph.resolvers.paging import check_first
 from membergraph.schema.compiled import WRITES
 from membergraph.schema.enums import Source
 from membergraph.schema.erasure_preview import ErasurePreviewType, preview_of
@@ -218,8 +219,7 @@ First = Annotated[int, strawberry.argument(description="How many, newest first (
 
 
 def _first(first: int) -> int:
-    if not 1 <= first <= 1000:
-        raise bad_input("first must be 1 to 1000", argument="first")
+    check_first(first, 1000)
     return first
 
 

@@ -11,8 +11,8 @@ from membergraph.resolvers import analytics as A
 from membergraph.resolvers import insights as I
 from membergraph.resolvers import members as R
 from membergraph.resolvers import steward as S
-from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.member_lookup import find_member
+from membergraph.resolvers.paging import check_first
 from membergraph.schema.analytics import (
     ConflictFilter,
     ConflictOrder,
@@ -191,8 +191,7 @@ class Query:
         after: Annotated[
             str | None, strawberry.argument(description="Start after this cursor.")
         ] = None,
-        first: Annotated[int, strawberry.argument(description="How many (1 to 1000).")] = 100,
+        first: Annotated[int, strawberry.argument(description="How many (at most 1000).")] = 100,
     ) -> ChangeConnection | None:
-        if not 1 <= first <= 1000:
-            raise bad_input("first must be between 1 and 1000", argument="first")
+        check_first(first, 1000)
         return change_connection(await S.changes(info.context, after, first + 1), first)

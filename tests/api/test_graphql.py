@@ -194,6 +194,32 @@ def test_bad_paging_arguments_are_refused(client: TestClient, args: str, code: s
     assert answer["errors"][0]["extensions"]["code"] == code  # type: ignore[index]
 
 
+# Every paged list takes first: 0 (an empty page, as Relay allows) and refuses one past its
+# limit alike, naming the argument.
+PAGED_LISTS = {
+    "members": ("members(first: {n}) { edges { cursor } }", 100),
+    "matchSuggestions": ("matchSuggestions(first: {n}) { edges { cursor } }", 100),
+    "changes": ("changes(first: {n}) { edges { cursor } }", 1000),
+    "privacyRequests": ("privacyRequests(first: {n}) { id }", 1000),
+}
+
+
+@pytest.mark.parametrize("name", PAGED_LISTS)
+def test_every_list_takes_an_empty_page_and_refuses_past_its_limit(
+    client: TestClient, name: str
+) -> None:
+    field, limit = PAGED_LISTS[name]
+    empty = gql(client, "{ " + field.replace("{n}", "0") + " }")
+    assert "errors" not in empty
+    page = empty["data"][name]  # type: ignore[index]
+    assert (page if isinstance(page, list) else page["edges"]) == []
+    over = gql(client, "{ " + field.replace("{n}", str(limit + 1)) + " }")
+    [error] = over["errors"]  # type: ignore[misc]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert f"between 0 and {limit}" in error["message"]
+    assert error["extensions"]["argument"] == "first"
+
+
 def test_members_filter_by_source(client: TestClient) -> None:
     answer = gql(
         client,

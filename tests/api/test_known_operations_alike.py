@@ -118,7 +118,7 @@ EXPORT_AND_REFUSED = """query ($m: ID!) {
 # A non-null sibling failing: graphql-core cancels the export (data is null): no entry.
 EXPORT_AND_FAILING = """query ($m: ID!) {
   exportMember(id: $m)
-  privacyRequests(first: 0) { id }
+  privacyRequests(first: -1) { id }
 }"""
 
 
