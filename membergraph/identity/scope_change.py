@@ -90,6 +90,10 @@ class Adjustments:
     closes: list[IdentityEvent] = field(default_factory=list)
     """Open conflicts this change closes (an undo, those its change raised; their decisions
     are in ``events``): recorded afresh if the resolution still refuses the same link."""
+    closes_if_joined: bool = False
+    """Close only those of ``closes`` whose records the change leaves in one member (a
+    steward's link that moves records may part what it joins): the others stay open and
+    their decisions in ``events`` are not written."""
 
 
 async def apply_scope(
@@ -185,6 +189,23 @@ async def apply_scope(
     return result
 
 
+def closed_by(
+    adjust: Adjustments, member_of: Mapping[RecordKey, str]
+) -> tuple[list[IdentityEvent], list[IdentityEvent]]:
+    """The conflicts the change closes, and the events it writes with them."""
+    if not adjust.closes_if_joined:
+        return adjust.closes, adjust.events
+    parted = {
+        c.id
+        for c in adjust.closes
+        if None in (held := {member_of.get(r) for r in c.records}) or len(held) != 1
+    }
+    return (
+        [c for c in adjust.closes if c.id not in parted],
+        [e for e in adjust.events if e.evidence.get("conflict_id") not in parted],
+    )
+
+
 async def _change(
     store: IdentityStore,
     scope: Mapping[RecordKey, RecordData],
@@ -257,9 +278,10 @@ async def _change(
         await stage(store.stage_members(change.assignments, ids.new_members, now))
         moved = changed | change.assignments.keys() | set(change.unassigned)
         still_open = await open_conflicts(store, resolution, member_of, current, moved)
-        still_open -= {(c.rule or "", frozenset(c.records)) for c in adjust.closes}
+        closes, events = closed_by(adjust, member_of)
+        still_open -= {(c.rule or "", frozenset(c.records)) for c in closes}
         record_events(change, resolution, member_of, current, moved, now, actor, still_open)
-        change.events.extend(adjust.events)
+        change.events.extend(events)
         if adjust.action is not None:
             marker = steward_event(
                 adjust.action,

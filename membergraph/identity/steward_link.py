@@ -253,7 +253,7 @@ async def link_records(
                 for link in state.active
             )
             # The conflicts the link decides (its records joined): closed with it, as a
-            # resolveConflict LINK closes its own. (A move may part what it joins: left open.)
+            # resolveConflict LINK closes its own (a move, those it leaves in one member).
             apart_now = len({members.get(a), members.get(b)} - {None}) == 2
             closes, decided = (
                 await _joined_conflicts(
@@ -264,7 +264,7 @@ async def link_records(
                     reason,
                     deciding=(said or {}).get("conflict_id"),
                 )
-                if apart_now and not detach and not move
+                if apart_now and not detach
                 else ([], [])
             )
             adjust = Adjustments(
@@ -274,6 +274,7 @@ async def link_records(
                 reason=reason,
                 events=[*events, *decided],
                 closes=closes,
+                closes_if_joined=move,
                 action=action,
                 said=dict(said or {}),
                 anchor=a,

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from membergraph.app import create_app
+from membergraph.identity import steward_link
 from tests.conftest import gql
 from tests.console.support import AGENT, CY, DI, MIXED_CALL, READER, settings_for
 
@@ -201,11 +202,25 @@ def history_of(client: TestClient, member: str) -> list[dict[str, Any]]:
     return _ok(gql(client, query, m=member))["member"]["identityHistory"]  # type: ignore[no-any-return]
 
 
-def test_a_dismissal_of_records_now_one_member_is_refused(client: TestClient) -> None:
-    # Given the conflict's records joined by a link that may move records (which leaves
-    # the conflict to the steward: what it joins is known once it is made)
+def test_a_link_that_may_move_records_closes_the_conflict_it_joins(client: TestClient) -> None:
+    # A link with move: true left the conflicts it joined open (what it joins is known
+    # once it is made): those whose records end in one member are closed with it
     [conflict] = _queue(client)
     _ok(gql(client, LINK, move=True))
+    assert _queue(client) == [] and _queue(client, "RESOLVED") == [conflict]
+
+
+def test_a_dismissal_of_records_now_one_member_is_refused(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the conflict's records joined since by a change that closed nothing (the
+    # rules since, say: here a link told of no conflict to close)
+    async def none(*_: object, **__: object) -> tuple[list[object], list[object]]:
+        return [], []
+
+    monkeypatch.setattr(steward_link, "_joined_conflicts", none)
+    [conflict] = _queue(client)
+    _ok(gql(client, LINK, move=False))
     assert _queue(client) == [conflict]
     # When a steward dismisses it, dry run or not, it is refused with a code of its own
     for dry in (True, False):

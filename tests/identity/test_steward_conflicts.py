@@ -5,11 +5,13 @@ conflict and survives reopening the store, and decided conflicts are refused a s
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from membergraph.identity.scope_change import Adjustments, closed_by
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward_conflicts import Decision, resolve_conflict
 from membergraph.identity.steward_link import link_records
@@ -419,3 +421,29 @@ async def _crossed_calls(
                 call(f"I-{tag}{n}", phone=f"+14155550{digit}0{n}", ref=("crm_id", f"C-B{n}")),
             ]
         )
+
+
+@pytest.mark.parametrize(
+    ("ends_in", "closed"),
+    [
+        pytest.param({"A": "m1", "B": "m1"}, True, id="joined"),
+        pytest.param({"A": "m1", "B": "m2"}, False, id="parted-by-the-move"),
+        pytest.param({"A": "m1"}, False, id="one-left-no-member"),
+    ],
+)
+def test_a_move_closes_only_the_conflicts_it_leaves_in_one_member(
+    ends_in: dict[str, str], closed: bool
+) -> None:
+    at = datetime.now(UTC)
+    conflict = IdentityEvent(
+        "m1", "conflict", at, "engine", records=(("crm", "A"), ("crm", "B")), id=7
+    )
+    decision = IdentityEvent("m1", "conflict_resolved", at, "s", evidence={"conflict_id": 7})
+    other = IdentityEvent("m1", "steward", at, "s", evidence={"conflict_id": 3})
+    member_of = {("crm", key): member for key, member in ends_in.items()}
+    for move in (False, True):
+        adjust = Adjustments(events=[decision, other], closes=[conflict], closes_if_joined=move)
+        closes, events = closed_by(adjust, member_of)
+        kept = closed or not move  # without move, the link closes what it joins as it was
+        assert (closes == [conflict]) is kept
+        assert (decision in events) is kept and other in events
