@@ -349,14 +349,11 @@ def test_a_rejected_pair_stays_gone_when_a_list_read_before_it_answers_after(
         page.watch.only_here(page)
 
 
-def test_a_long_conflicts_queue_shows_the_member_of_every_record(
-    tmp_path: Path, console: Any
-) -> None:
-    # Adversarial pass (hostile19): the page asked for every record's member in one request,
-    # an alias each; past the gateway's 30 aliases it was refused whole and every card read
-    # "Member now: —", nothing to open. Given 20 calls each typed on another's account
+def _mixed_calls(count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``count`` callers each with a call on which the agent typed another's account: a
+    conflict each."""
     contacts, calls = [], []
-    for n in range(20):
+    for n in range(count):
         cy = {**CY, "contact_id": f"C-CY{n}", "phones": [f"+1415555{n:04d}"]}
         di = {**DI, "contact_id": f"C-DI{n}", "phones": [f"+1312555{n:04d}"]}
         contacts += [cy, di]
@@ -364,6 +361,16 @@ def test_a_long_conflicts_queue_shows_the_member_of_every_record(
             {**MIXED_CALL, "interaction_id": f"I-{n}", "caller_phone": f"415555{n:04d}",
              "account_ref": {"kind": "crm_id", "value": f"C-DI{n}"}}
         )  # fmt: skip
+    return contacts, calls
+
+
+def test_a_long_conflicts_queue_shows_the_member_of_every_record(
+    tmp_path: Path, console: Any
+) -> None:
+    # Adversarial pass (hostile19): the page asked for every record's member in one request,
+    # an alias each; past the gateway's 30 aliases it was refused whole and every card read
+    # "Member now: —", nothing to open. Given 20 calls each typed on another's account
+    contacts, calls = _mixed_calls(20)
     with served(tmp_path, crm=contacts, call_center=calls) as address:
         page = console(address, STEWARD)
         page.click("#tab-conflicts")
@@ -377,4 +384,25 @@ def test_a_long_conflicts_queue_shows_the_member_of_every_record(
         for n in range(cards.count()):
             card = cards.nth(n)
             assert card.get_by_role("button", name=re.compile("^Open member")).count() == 3
+        page.watch.only_here(page)
+
+
+def test_the_conflicts_queue_reads_on_past_its_first_page(tmp_path: Path, console: Any) -> None:
+    # The queue showed its first 100 conflicts, with no way to the ones after them.
+    # Given 103 open conflicts
+    contacts, calls = _mixed_calls(103)
+    with served(tmp_path, crm=contacts, call_center=calls) as address:
+        page = console(address, STEWARD)
+        page.click("#tab-conflicts")
+        cards = page.locator("article.conflict")
+        cards.nth(99).wait_for()
+        assert cards.count() == 100
+        assert page.inner_text("#conflict-count") == "103 conflict(s), 100 shown"
+        # When the steward asks for the next page, the three after them are added below
+        page.get_by_role("button", name="Show the next 100 conflicts").click()
+        page.wait_for_function("() => document.querySelectorAll('article.conflict').length === 103")
+        assert page.inner_text("#conflict-count") == "103 conflict(s)"
+        assert page.locator("#conflict-more").is_hidden(), "none left after them"
+        ids = [card.get_attribute("data-conflict") for card in cards.all()]
+        assert len(set(ids)) == 103
         page.watch.only_here(page)

@@ -12,7 +12,7 @@ import { drawGraph } from "./graph.js";
 import { feedHead, follow, news, stopFollowing, useRefresh } from "./live.js";
 import { factsOf, findMember } from "./member.js";
 import {
-  loadConflicts, loadSuggestions, moreSuggestions, useHooks,
+  loadConflicts, loadSuggestions, moreConflicts, moreSuggestions, useHooks,
 } from "./queues.js";
 import { refusalsOf } from "./refusals.js";
 
@@ -379,6 +379,7 @@ async function start() {
   $("#conflict-kind").addEventListener("change", loadConflicts);
   $("#suggestion-sort").addEventListener("change", loadSuggestions);
   $("#suggestion-more").addEventListener("click", moreSuggestions);
+  $("#conflict-more").addEventListener("click", moreConflicts);
   for (const name of ["member", "conflicts", "suggestions"]) {
     $(`#tab-${name}`).addEventListener("click", () => select(name));
   }

@@ -58,29 +58,43 @@ const ORDERS = {
   conflicts: { new: "NEWEST", old: "OLDEST" },
   suggestions: { score: "BEST", low: "WORST", old: "OLDEST", new: "NEWEST" },
 };
+// "126 suggestion(s), 50 shown": those on the page now (skipped or decided ones leave it).
 const counted = (total, shown, what) =>
-  `${total} ${what}(s)` + (total > shown ? `, the first ${shown} shown` : "");
+  `${total} ${what}(s)` + (total > shown ? `, ${shown} shown` : "");
 let conflictLoads = 0;  // loads started: only the latest one's answer is shown
+let conflictCursor = null;  // the last conflict read: the next page reads on after it
 
-export async function loadConflicts() {
+export const loadConflicts = () => readConflicts(false);
+export const moreConflicts = () => readConflicts(true);
+
+// The queue's first page, or (``more``) the page after the last conflict read, added below
+// (the conflicts past the first 100 were out of reach).
+async function readConflicts(more) {
   const load = ++conflictLoads;
   const kind = $("#conflict-kind").value;
   const order = ORDERS.conflicts[$("#conflict-sort").value] || "NEWEST";
-  const body = await gql(`query($filter: ConflictFilter) {
-    identityConflicts(first: ${SHOWN.conflicts}, filter: $filter, orderBy: ${order}) {
-    totalCount edges { node { id kind rule at actor evidence records { source key } } } } }`,
-  { filter: kind ? { kind } : null });
+  const body = await gql(`query($filter: ConflictFilter, $after: String) {
+    identityConflicts(first: ${SHOWN.conflicts}, filter: $filter, orderBy: ${order}, after: $after) {
+    totalCount pageInfo { endCursor hasNextPage }
+    edges { node { id kind rule at actor evidence records { source key } } } } }`,
+  { filter: kind ? { kind } : null, after: more ? conflictCursor : null });
   if (load !== conflictLoads) return;
   const error = firstError(body);
   if (error) { show(error); return; }
   const found = body.data.identityConflicts;
-  const listed = found.edges.map((e) => e.node);
+  const shown = new Set(more ? conflicts.map((c) => c.id) : []);
+  const listed = found.edges.map((e) => e.node).filter((c) => !shown.has(c.id));
   const members = await membersOf(listed.flatMap((c) => c.records));
   if (load !== conflictLoads) return;
-  conflicts = listed;
-  sides = members;
-  $("#conflict-count").textContent = counted(found.totalCount, SHOWN.conflicts, "conflict");
+  const first = more ? conflicts.length : 0;
+  conflicts = [...(more ? conflicts : []), ...listed];
+  sides = more ? new Map([...sides, ...members]) : members;
+  conflictCursor = found.pageInfo.endCursor || conflictCursor;
+  $("#conflict-more").hidden = !found.pageInfo.hasNextPage;
+  $("#conflict-count").textContent = counted(found.totalCount, conflicts.length, "conflict");
   renderConflicts();
+  // The keyboard goes on with the first conflict added
+  if (more) $("#conflicts").children[first]?.querySelector("button")?.focus();
 }
 
 // The members the conflicts' records are on now, a look-up an alias, in requests of at most
@@ -233,9 +247,7 @@ let suggestionTotal = 0;  // the queue's whole length (totalCount)
 let suggestionCursor = null;  // the last pair read: the next page reads on after it
 let suggestionsLeft = false;  // pairs past the last one read
 const pairOf = (s) => [s.a.source, s.a.key, s.b.source, s.b.key].join("|");
-// "126 suggestion(s), 50 shown": those on the page now (skipped or decided ones leave it).
-const suggestionCount = () => `${suggestionTotal} suggestion(s)`
-  + (suggestionTotal > suggestions.length ? `, ${suggestions.length} shown` : "");
+const suggestionCount = () => counted(suggestionTotal, suggestions.length, "suggestion");
 
 export const loadSuggestions = () => readSuggestions(false);
 export const moreSuggestions = () => readSuggestions(true);
