@@ -38,7 +38,7 @@ from membergraph.connectors.sources import SOURCES
 from membergraph.gateway_parts import Gateway
 from membergraph.insights.former import Former
 from membergraph.privacy import privacy_of
-from membergraph.privacy.file_lines import invalid_lines_naming
+from membergraph.privacy.file_lines import Whose, invalid_lines_naming
 from membergraph.privacy.her_values import HerValues
 from membergraph.privacy.naming import lines_beyond
 from membergraph.privacy.port import AccessEntry, PrivacyRequest, PrivacyStore
@@ -202,9 +202,8 @@ async def _failing(gateway: Gateway, subject: Subject) -> list[dict[str, Any]]:
             files.setdefault(gateway.folder / spec.file_name, (name, owner or _nobody))
     found = []
     for path, (name, owner_of) in files.items():
-        at = await asyncio.to_thread(
-            invalid_lines_naming, path, name, owners.get(name, set()), owner_of, region, her
-        )
+        whose = Whose(name, owners.get(name, set()), owner_of, region, her=her)
+        at = await asyncio.to_thread(invalid_lines_naming, path, whose)
         found += [
             {"source": name.value, "file": str(path), "line": n, "content": _content(raw)}
             for n, raw in at

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator, Mapping, Set
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -28,7 +29,21 @@ from membergraph.privacy.books import Erased, Pseudonym, broken_copy, kept_copy
 from membergraph.privacy.her_values import HerValues
 from membergraph.private_files import rewrite_file
 
-__all__ = ["TRUTH_FILE", "compact_file", "compact_folder", "invalid_lines_naming"]
+__all__ = ["TRUTH_FILE", "Whose", "compact_file", "compact_folder", "invalid_lines_naming"]
+
+
+@dataclass(frozen=True)
+class Whose:
+    """The lines of one source's file an erasure takes: those ``owners`` own (``owner_of``
+    reads a line's owner; a purchase's is worked out in ``region``), those ``ids`` names,
+    and, given ``her``, the lines that fail validation and name her."""
+
+    source: SourceName
+    owners: Set[str]
+    owner_of: Callable[[BaseModel], str | None]
+    region: str = "US"
+    ids: Set[str] = frozenset()
+    her: HerValues | None = None
 
 
 def _candidate(source: SourceName, owners: Set[str], region: str) -> Callable[[bytes], bool]:
@@ -78,25 +93,16 @@ def _read(spec: SourceSpec, raw: bytes) -> tuple[BaseModel | None, bool]:
     return line, spec.problem is None or spec.problem(line) is None
 
 
-def compact_file(  # noqa: PLR0913, PLR0917
-    path: Path,
-    source: SourceName,
-    owners: Set[str],
-    owner_of: Callable[[BaseModel], str | None],
-    pseudonym: Pseudonym,
-    region: str = "US",
-    ids: Set[str] = frozenset(),
-    her: HerValues | None = None,
-) -> Erased:
-    """Rewrite a JSON Lines file without the lines ``owners`` own, the lines ``ids``, and,
-    given ``her``, the lines that fail validation and name her (a purchase's copy for the
-    books kept when one validates). The caller holds the folder's lock
+def compact_file(path: Path, whose: Whose, pseudonym: Pseudonym) -> Erased:
+    """Rewrite a JSON Lines file without the lines ``whose`` names (a purchase's copy for
+    the books kept when one validates). The caller holds the folder's lock
     (:func:`~membergraph.connectors.files.folder_lock`)."""
     erased = Erased()
-    if not path.exists() or not (owners or ids or her):
+    if not path.exists() or not (whose.owners or whose.ids or whose.her):
         return erased
+    source = whose.source
     kept: list[bytes] = []
-    for raw, verdict, line in _judged(path, source, owners, owner_of, region, ids, her):
+    for raw, verdict, line in _judged(path, whose):
         if verdict is None:
             kept.append(raw)
         elif verdict == _OWNED:
@@ -124,21 +130,13 @@ def compact_file(  # noqa: PLR0913, PLR0917
 _OWNED, _INVALID = "owned", "invalid"
 
 
-def _judged(  # noqa: PLR0913, PLR0917
-    path: Path,
-    source: SourceName,
-    owners: Set[str],
-    owner_of: Callable[[BaseModel], str | None],
-    region: str,
-    ids: Set[str],
-    her: HerValues | None,
-) -> Iterator[tuple[bytes, str | None, BaseModel | None]]:
+def _judged(path: Path, whose: Whose) -> Iterator[tuple[bytes, str | None, BaseModel | None]]:
     """Each line of a JSON Lines file (without its byte order mark: it says nothing), what
     an erasure does with it (None: kept; ``owned``: one of ``owners`` owns it or ``ids``
     names it, with its model; ``invalid``: it fails validation and names ``her``)."""
-    spec = SOURCES[source]
-    owned = _candidate(source, owners, region)
-    named = _names_any(ids)
+    spec, owners, her = SOURCES[whose.source], whose.owners, whose.her
+    owned = _candidate(whose.source, owners, whose.region)
+    named = _names_any(whose.ids)
     text = path.read_bytes()
     for raw in text[bom_length(text) :].splitlines():
         candidate = owned(raw) or named(raw)
@@ -148,7 +146,7 @@ def _judged(  # noqa: PLR0913, PLR0917
         line, loadable = _read(spec, raw)
         if line is not None and candidate:
             line_id = str(getattr(line, spec.id_field))
-            if owner_of(line) in owners or line_id in ids:
+            if whose.owner_of(line) in owners or line_id in whose.ids:
                 yield raw, _OWNED, line
                 continue
         if loadable or her is None or not raw.strip() or not her.named_in(raw):
@@ -157,20 +155,13 @@ def _judged(  # noqa: PLR0913, PLR0917
         yield raw, _INVALID, None
 
 
-def invalid_lines_naming(  # noqa: PLR0913, PLR0917
-    path: Path,
-    source: SourceName,
-    owners: Set[str],
-    owner_of: Callable[[BaseModel], str | None],
-    region: str,
-    her: HerValues,
-) -> list[tuple[int, bytes]]:
+def invalid_lines_naming(path: Path, whose: Whose) -> list[tuple[int, bytes]]:
     """The lines of a file that fail validation and name her (line number from 1, text):
     those :func:`compact_file` removes as ``invalid``, found the same way, left in place
     (her access export lists them)."""
     if not path.exists():
         return []
-    judged = _judged(path, source, owners, owner_of, region, frozenset(), her)
+    judged = _judged(path, whose)
     return [(n, raw) for n, (raw, verdict, _) in enumerate(judged, 1) if verdict == _INVALID]
 
 
@@ -193,16 +184,15 @@ async def compact_folder(  # noqa: PLR0913, PLR0917
 
             def compact(name: SourceName = name, path: Path = folder / spec.file_name) -> Erased:
                 with folder_lock(folder):  # no process appends to it meanwhile
-                    return compact_file(
-                        path,
+                    whose = Whose(
                         name,
                         owners.get(name, set()),
                         owner_of.get(name, _nobody),
-                        pseudonym,
                         region,
                         (ids or {}).get(name, frozenset()),
                         her,
                     )
+                    return compact_file(path, whose, pseudonym)
 
             erased = await asyncio.to_thread(compact)
             total.lines += erased.lines

@@ -23,7 +23,7 @@ from membergraph.connectors.sqlite import SqliteSource
 from membergraph.connectors.sqlite_rows import render
 from membergraph.privacy.books import Erased, Pseudonym, books_copy
 from membergraph.privacy.books import kept_copy as _kept
-from membergraph.privacy.file_lines import compact_file, compact_folder
+from membergraph.privacy.file_lines import Whose, compact_file, compact_folder
 from membergraph.privacy.her_values import HerValues
 from membergraph.sqlite_tx import immediate
 
@@ -120,13 +120,7 @@ async def erase_source(
     if isinstance(connector, FileConnector):
         return await connector.rewrite(
             lambda: compact_file(
-                connector.path,
-                connector.source,
-                owners,
-                connector.owner,
-                pseudonym,
-                ids=frozenset(),
-                her=her,
+                connector.path, Whose(connector.source, owners, connector.owner, her=her), pseudonym
             )
         )
     from membergraph.connectors.mongodb import MongoSource
@@ -184,12 +178,8 @@ async def erase_lines(
         rewritten = await connector.rewrite(
             lambda: compact_file(
                 connector.path,
-                connector.source,
-                set(),
-                connector.owner,
+                Whose(connector.source, set(), connector.owner, ids=set(wanted)),
                 pseudonym or str,
-                "US",
-                set(wanted),
             )
         )
         return Erased(wanted, rewritten.kept_for_books, removed=rewritten.removed)
