@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -320,11 +321,14 @@ async def test_a_subscription_to_an_id_naming_no_member_says_not_found_and_compl
             await _not_found_story(http, address)
 
 
-async def _not_found_story(http: httpx.AsyncClient, address: str) -> None:
-    async def ask(query: str) -> Any:
-        answer = await http.post(f"http://{address}/graphql", json={"query": query})
-        return answer.json()["data"]
+async def _ask(http: httpx.AsyncClient, address: str, query: str) -> Any:
+    """The data of ``query`` asked over real HTTP."""
+    answer = await http.post(f"http://{address}/graphql", json={"query": query})
+    return answer.json()["data"]
 
+
+async def _not_found_story(http: httpx.AsyncClient, address: str) -> None:
+    ask = partial(_ask, http, address)
     # Given a member, and a mistyped ID
     await http.post(f"http://{address}/ingest/crm", json=[CONTACT])
     fea = (
@@ -360,10 +364,7 @@ async def test_a_subscription_open_when_its_member_is_erased_hears_it_then_ends(
 
 
 async def _erased_while_open_story(http: httpx.AsyncClient, address: str) -> None:
-    async def ask(query: str) -> Any:
-        answer = await http.post(f"http://{address}/graphql", json={"query": query})
-        return answer.json()["data"]
-
+    ask = partial(_ask, http, address)
     # Given a member, and a subscription to her ID, open (it hears a change of hers)
     await http.post(f"http://{address}/ingest/crm", json=[CONTACT])
     lookup = '{ m: memberByIdentifier(kind: EMAIL, value: "fea.dent@mail-example.net") { id } }'

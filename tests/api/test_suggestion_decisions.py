@@ -7,13 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from membergraph.app import create_app
-from membergraph.settings import Settings
-from tests.api.test_suggestions_api import BOB, LIST, SOPHI, SOPHIE
+from tests.api.test_suggestions_api import BOB, LIST, SOPHI, SOPHIE, client_of
 from tests.conftest import gql
 
 # Sophie entered twice with one e-mail: the rules make one member of C-1 and C-4, and C-4
@@ -23,14 +20,7 @@ SOPHIE_AGAIN = {**SOPHIE, "contact_id": "C-4"}
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    data = tmp_path / "data"
-    data.mkdir()
-    lines = b"".join(orjson.dumps(c) + b"\n" for c in (SOPHIE, SOPHI, BOB, SOPHIE_AGAIN))
-    (data / "crm.jsonl").write_bytes(lines)
-    settings = Settings(
-        data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path / "cache"
-    )
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
+    with client_of(tmp_path, SOPHIE, SOPHI, BOB, SOPHIE_AGAIN) as test_client:
         yield test_client
 
 

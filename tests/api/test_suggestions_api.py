@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,16 +35,22 @@ LIST = """{ matchSuggestions(first: 10) { totalCount edges { cursor node {
   evidence { field level weight a b } } } } }"""
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+@contextmanager
+def client_of(tmp_path: Path, *contacts: dict[str, Any]) -> Iterator[TestClient]:
+    """A gateway over a folder of these CRM ``contacts``, with no credentials."""
     data = tmp_path / "data"
     data.mkdir()
-    lines = b"".join(orjson.dumps(c) + b"\n" for c in (SOPHIE, SOPHI, BOB))
-    (data / "crm.jsonl").write_bytes(lines)
+    (data / "crm.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in contacts))
     settings = Settings(
         data=data, store=f"sqlite:///{tmp_path / 'id.db'}", cache_dir=tmp_path / "cache"
     )
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with client_of(tmp_path, SOPHIE, SOPHI, BOB) as test_client:
         yield test_client
 
 
