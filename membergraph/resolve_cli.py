@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -146,6 +147,15 @@ def reresolve(
             "--dry-run", help="Say what would change (merges, splits, moves); write nothing."
         ),
     ] = False,
+    changes: Annotated[
+        Path | None,
+        typer.Option(
+            "--changes",
+            help="Write every member change (or that a dry run would make) to this file, "
+            'JSON lines: {"kind": "merged" | "split", "members": [IDs]} (a split naming one '
+            "member: its records left it for no one, the member retired). The report says 5.",
+        ),
+    ] = None,
 ) -> None:
     """Resolve the whole store again under the rules in effect, in place, and mark it current.
 
@@ -173,6 +183,12 @@ def reresolve(
     except StoreError as exc:
         err.print(f"error: {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
+    if changes is not None:
+        changes.write_bytes(
+            b"".join(
+                orjson.dumps({"kind": kind, "members": ids}) + b"\n" for kind, ids in report.changes
+            )
+        )
     for line in report.lines():
         typer.echo(line)
 

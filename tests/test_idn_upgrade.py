@@ -10,6 +10,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -85,9 +86,14 @@ def test_reresolve_makes_one_member_of_a_domains_two_spellings(tmp_path: Path) -
     before = asyncio.run(_resolved_as_format_5(path))
     assert before[JOHN] != before[OLD_ORDER] and before[ANN] != before[ANN_ORDER]
     # When reresolve brings it up
-    done = CliRunner().invoke(app, ["reresolve", "--store", url])
+    listed = tmp_path / "changes.jsonl"
+    done = CliRunner().invoke(app, ["reresolve", "--store", url, "--changes", str(listed)])
     assert done.exit_code == 0, done.output
     assert f"store format 5 -> {STORE_FORMAT}" in done.output
+    # (every change it made in the file, as many as the report counts)
+    changes = [orjson.loads(line) for line in listed.read_bytes().splitlines()]
+    merges = sum(1 for c in changes if c["kind"] == "merged")
+    assert merges == 2 and f"{merges} merge(s)" in done.output
     assert "1 line(s) were keyed to another record: 1 record(s) were re-keyed" in done.output
     # Then John's order is under the record his contact's spelling keys, one member with
     # him, and Ann's contact is hers

@@ -142,6 +142,8 @@ class Reresolved:
     """Records an older format's lines, derived again, added to or changed."""
     dry_run: bool = False
     examples: list[str] = field(default_factory=list)
+    changes: list[tuple[str, list[str]]] = field(default_factory=list)
+    """Every member change made (or that a dry run would make): its kind and members."""
     rekeyed: Rekeyed | None = None
     """What keying the records anew changed (an older store whose lines are held)."""
     behind: bool = False
@@ -351,6 +353,7 @@ async def rekeyed_documents(sources: Mapping[SourceName, SourceConnector]) -> in
 
 
 _PAGE = 5000
+_SHOWN = 5  # changes said by the report (every one: ``changes``)
 
 
 def _count(report: Reresolved, result: ApplyResult) -> None:
@@ -364,8 +367,10 @@ def _count(report: Reresolved, result: ApplyResult) -> None:
     )
     report.moved = sum(1 for ref in result.assignments if ref in result.before)
     report.unattributed = len(result.unattributed)
-    for change in result.changes[:5]:
-        report.examples.append(f"  {change.kind}: {', '.join(change.member_ids)}")
+    report.changes = [(c.kind, list(c.member_ids)) for c in result.changes]
+    report.examples = [f"  {kind}: {', '.join(ids)}" for kind, ids in report.changes[:_SHOWN]]
+    if more := len(report.changes) - _SHOWN:
+        report.examples.append(f"  and {more} more change(s): every one with --changes FILE")
 
 
 def _cannot_rekey(found: StoreMark | None, rekeyed: int | None) -> str:

@@ -6,13 +6,15 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
 from membergraph.cli import app
+from membergraph.identity.events import MemberChange
 from membergraph.identity.records import RecordKey
-from membergraph.identity.reresolve import require_servable, reresolve
+from membergraph.identity.reresolve import Reresolved, _count, require_servable, reresolve
 from membergraph.identity.rules import Rules
 from membergraph.identity.service import IdentityService
 from membergraph.identity.steward import link_records, split_member
@@ -270,3 +272,17 @@ def test_reresolve_overtaken_at_every_attempt_says_to_run_it_again(
     # and run again, it completes
     again = CliRunner().invoke(app, ["reresolve", "--store", f"sqlite:///{path}"])
     assert again.exit_code == 0, again.output
+
+
+def test_the_report_says_how_many_changes_it_did_not_list() -> None:
+    # user32b: "12 split(s)" then 5 listed, nothing said of the other 7
+    changes = [MemberChange("split", (f"m{n}",), "rules") for n in range(12)]
+    result = SimpleNamespace(
+        scope={}, members=0, changes=changes, assignments={}, before={}, unattributed={}
+    )
+    report = Reresolved(found=None, before=Verdict.OLDER)
+    _count(report, result)  # type: ignore[arg-type]
+    said = report.lines()
+    assert "12 split(s) (12 of records leaving to no one) were made" in said[-7]
+    assert said[-1] == "  and 7 more change(s): every one with --changes FILE"
+    assert [kind for kind, _ in report.changes] == ["split"] * 12
