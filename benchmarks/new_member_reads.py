@@ -15,9 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+# Run as a script from anywhere: the repository's root holds the test builders it uses.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from membergraph.identity.normalize import IdentifierKind
 from membergraph.identity.service import IdentityService
