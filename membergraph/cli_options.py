@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from membergraph.cli_checks import refuse, require_store
+from membergraph.cli_checks import err, refuse, require_store
 from membergraph.connectors.lines import utf16_refusal
 from membergraph.connectors.models import SourceName
 from membergraph.identity.rules import RulesError, load_rules
@@ -118,6 +118,31 @@ def require_folder(data: Path, named: str = "--data") -> None:
             f"{named} {data}: {', '.join(misnamed)} would not be read: source files are named"
             f" {', '.join(names)} (lower-case JSON Lines, uncompressed)"
         )
+    # Lines of a source this release has no connector for (a mobile app's, a survey's) are
+    # read by none: said, and a folder of nothing else refused, never "0 members" quietly.
+    others = sorted(
+        entry.name
+        for entry in data.iterdir()
+        if entry.is_file()
+        and entry.suffix.lower() in _LINE_FILES
+        and entry.name not in names
+        and entry.name != _ANSWER_KEY
+    )
+    if others and len(missing) == len(names):
+        refuse(
+            f"{named} {data}: holds no source file, only {', '.join(others)}, which no source"
+            f" reads: the sources are {', '.join(names)} (docs/sources.md)"
+        )
+    if others:
+        err.print(
+            f"warning: {named} {data}: {', '.join(others)} not read: no source reads it (the"
+            f" sources are {', '.join(names)}; docs/sources.md)",
+            soft_wrap=True,
+        )
+
+
+_LINE_FILES = frozenset({".jsonl", ".json", ".ndjson", ".csv", ".gz"})
+_ANSWER_KEY = "truth.jsonl"  # the demo generator's: which person each line is, read by none
 
 
 def _data_option(unset: str) -> Any:

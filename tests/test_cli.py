@@ -717,6 +717,12 @@ def test_an_answer_file_that_would_replace_the_store_or_a_source_is_refused(
         pytest.param(["crm.jsonl.gz"], "crm.jsonl.gz would not be read", id="compressed"),
         pytest.param(["crm.jsonl", "Transactions.json"], "Transactions.json would", id="one-of"),
         pytest.param(["crm.jsonl/"], "crm.jsonl is not a file", id="a-folder"),
+        # user32b: a folder of a new source's lines alone loaded "0 members", exit 0
+        pytest.param(
+            ["mobile_app.jsonl", "survey.jsonl"],
+            "holds no source file, only mobile_app.jsonl, survey.jsonl, which no source reads",
+            id="no-source-file",
+        ),
         # Adversarial pass (hostile19): it said "crm.jsonl would not be read: source files
         # are named crm.jsonl, ...", blaming the name of a link whose target was gone
         # (hostile19) a file saved by Windows PowerShell: 2 contacts were 3 bad lines
@@ -943,3 +949,19 @@ def test_commands_run_by_a_user_id_the_system_does_not_name(
     assert (tmp_path / "x.csv").read_text().startswith("member_id,")
     asked = runner.invoke(app, ["privacy", "export", "m_nobody", "--store", store])
     assert asked.exit_code == 1 and "no member m_nobody" in asked.output, asked.output
+
+
+def test_a_file_no_source_reads_beside_the_sources_is_said(tmp_path: Path) -> None:
+    # user32b: mobile_app.jsonl beside crm.jsonl was never read, and never said
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crm.jsonl").write_text('{"contact_id": "C-1", "emails": ["ann@mail-example.org"]}\n')
+    (data / "mobile_app.jsonl").write_text('{"event": "screen"}\n')
+    (data / "truth.jsonl").write_text("{}\n")  # the demo's answer key: read by none, known
+    result = runner.invoke(
+        app, ["load", "--data", str(data), "--to", f"sqlite:///{tmp_path / 's.db'}"]
+    )
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "mobile_app.jsonl not read: no source reads it" in said
+    assert "truth.jsonl" not in said and ": 1 members" in said

@@ -266,7 +266,9 @@ class WebEvent(_Line):
     anonymous_id: LineId
     user_id: str | None = None
     email: str | None = None
-    type: Literal["page", "track", "identify"]
+    # Segment's types but ``alias`` (its merge of two user ids: who is who is the engine's):
+    # ``screen`` is an app's page, ``group`` names the account or company the user is of.
+    type: Literal["page", "screen", "track", "identify", "group"]
     name: str | None = None
     occurred_at: Timestamp
     properties: dict[str, Any] = Field(default_factory=dict)

@@ -62,6 +62,10 @@ class WebEventType(Enum):
     PAGE = strawberry.enum_value("page", description="A page viewed.")
     TRACK = strawberry.enum_value("track", description="An action, named by `name`.")
     IDENTIFY = strawberry.enum_value("identify", description="The visitor logged in.")
+    SCREEN = strawberry.enum_value("screen", description="A screen of a mobile app viewed.")
+    GROUP = strawberry.enum_value(
+        "group", description="The visitor named the account or company they are of."
+    )
 
 
 @strawberry.enum(description="What an agent typed to find a caller's account.")

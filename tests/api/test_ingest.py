@@ -729,3 +729,22 @@ def test_a_stored_line_from_before_the_64_bit_rule_leaves_its_member_readable(
     export = client.get(f"/privacy/members/{member['id']}/export")
     assert export.status_code == 200, export.text
     assert str(1 << 64) in export.text
+
+
+def test_an_apps_screens_are_taken_as_segment_sends_them(client: TestClient) -> None:
+    # user32b: web events are "Segment's shape", yet a mobile app's `screen` was refused
+    client.post("/ingest/crm", json=[NEW_CONTACT])
+    event = {"anonymous_id": "app-1", "user_id": "C-NEW", "occurred_at": "2026-11-20T10:00:00Z"}
+    sent = [
+        {**event, "event_id": "E-1", "type": "screen", "name": "Cart"},
+        {**event, "event_id": "E-2", "type": "group", "properties": {"group_id": "ACME"}},
+        {**event, "event_id": "E-3", "type": "alias"},
+    ]
+    answer = client.post("/ingest/web_analytics", json=sent).json()
+    assert [line["status"] for line in answer["lines"]] == ["created", "created", "rejected"]
+    assert answer["lines"][2]["error"].startswith("type: Input should be")
+    query = """{ memberByIdentifier(kind: EMAIL, value: "nia.park@mail-example.org") {
+      webActivity { type name } } }"""
+    member = gql(client, query)["data"]["memberByIdentifier"]  # type: ignore[index]
+    seen = {(e["type"], e["name"]) for e in member["webActivity"]}
+    assert seen == {("SCREEN", "Cart"), ("GROUP", None)}
