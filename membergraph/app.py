@@ -81,11 +81,18 @@ logger = logging.getLogger(__name__)
 
 async def _refusal_in_json(request: Request, exc: Exception) -> Response:
     """The router's refusals (no such path, a method the path does not take) in JSON, as
-    the gateway's other refusals are: a client reads ``error`` whatever it got wrong."""
+    the gateway's other refusals are, in both their shapes: a client of ``/graphql`` (a
+    path mistyped) reads ``errors[].extensions.code``, one of the other routes ``error``."""
     assert isinstance(exc, HTTPException)
     if exc.status_code in (204, 304):  # no body allowed
         return Response(status_code=exc.status_code, headers=exc.headers)
-    return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+    code = _ROUTER_CODES.get(exc.status_code, "BAD_REQUEST")
+    errors = [{"message": exc.detail, "extensions": {"code": code}}]
+    body = {"error": exc.detail, "errors": errors}
+    return JSONResponse(body, exc.status_code, headers=exc.headers)
+
+
+_ROUTER_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 Announce = Callable[[int, str, float, str | None], None]

@@ -42,7 +42,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from membergraph.asgi_headers import named_headers
-from membergraph.http_rules import GRAPHIQL_OFF, opens_the_ide
+from membergraph.http_rules import GRAPHIQL_OFF, opens_the_ide, refusals_as_asked
 from membergraph.jwks import KeysUnavailable
 from membergraph.scopes import ALL_SCOPES, Caller
 from membergraph.tokens import InvalidToken, TokenVerifier
@@ -134,6 +134,7 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         auth = self.authenticator
+        send = refusals_as_asked(scope, send)  # a 401 in the media type a GraphQL client asked
         if not auth.required and not _addressed_to_loopback(scope):
             await _foreign_host(scope, send)
             return
@@ -215,7 +216,9 @@ async def _foreign_host(scope: Scope, send: Send) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
-    body = orjson.dumps({"error": DEMO_FOREIGN_HOST})
+    # Both shapes: a GraphQL client reads errors[], any other reads error (docs/bad-input.md).
+    error = {"message": DEMO_FOREIGN_HOST, "extensions": {"code": "FORBIDDEN"}}
+    body = orjson.dumps({"error": DEMO_FOREIGN_HOST, "errors": [error]})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 403, "headers": headers})
     await send({"type": "http.response.body", "body": body})

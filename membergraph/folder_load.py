@@ -50,7 +50,9 @@ from membergraph.identity.load import collect_records, count_nobodys, owner_key
 from membergraph.identity.records import RecordKey
 from membergraph.identity.service import ApplyResult, IdentityService
 from membergraph.identity.values import stored_nobodys_reason
+from membergraph.ingest_answers import log_as_sent
 from membergraph.ingest_facts import Fact, announce, marker, settle
+from membergraph.insights.currency import AS_SENT, Currencies
 from membergraph.privacy.gate import Keep, KeepConsents, said_suppressed
 from membergraph.source_set import open_sources
 
@@ -110,6 +112,7 @@ async def load_folder_into(
     keep: Keep | None = None,
     keep_consents: KeepConsents | None = None,
     whole: bool = False,
+    money: Currencies = AS_SENT,
 ) -> FolderLoad | None:
     """Load a folder into the source table and resolve what it changed, once: a folder
     whose fingerprint was loaded before is not read at all (None).
@@ -118,11 +121,10 @@ async def load_folder_into(
     is ordered against it (a stale one changes nothing); identity is applied to the lines
     created or updated, they are announced, and the fingerprints recorded last, so an
     interrupted load is done again at the next start. ``keep`` leaves out lines (an erased
-    person's); ``keep_consents`` keeps the
-    consent facts of the CRM versions the load outranks (an older version in the folder, or
-    one held before): what a contact chose then still counts, though the line is replaced.
-    ``whole``: a changed folder is resolved whole with the store (every file read), as a
-    store resolved under other rules needs.
+    person's); ``keep_consents`` keeps the consent facts of the CRM versions the load outranks
+    (an older version in the folder, or one held before): what a contact chose then still
+    counts, though the line is replaced. ``whole``: a changed folder is resolved whole with the
+    store (every file read), as a store resolved under other rules needs.
     """
     fingerprint = await asyncio.to_thread(folder_fingerprint, folder)
     where = str(await asyncio.to_thread(folder.resolve))
@@ -166,6 +168,7 @@ async def load_folder_into(
                 nobodys = await _nobodys(identity, taken.lines, result.unattributed, region)
         reports = files.reports()
         count_nobodys(taken.lines, nobodys, reports, region)
+        log_as_sent(taken.changed or taken.lines, money)  # (yen counted as cents: said)
         for name, report in reports.items():
             await lines.keep_report(name.value, report)
         await lines.set_meta(FOLDER_PATH, where)

@@ -182,6 +182,7 @@ async def open_gateway(
                 unsuppressed(privacy),
                 consent_keeper(privacy),
                 whole=said is Verdict.OTHER_RULES,  # (the new rules applied to every member)
+                money=settings.loyalty_program.money,
             )
             try:
                 loaded = await load()

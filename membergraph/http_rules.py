@@ -5,7 +5,8 @@ POST that is not JSON is 415 (Strawberry
 says 400), an ``Accept`` header that admits no media type we can answer is 406, a HEAD is
 answered as its GET would be, without the body.
 Every refusal is JSON with ``errors[].extensions.code`` (:func:`send_error`, which the
-GraphQL view uses too), logged in one line; :func:`decode_json` is how request JSON is read.
+GraphQL view uses too), logged in one line, in the GraphQL media type to a client asking
+for it (:func:`refusals_as_asked`); :func:`decode_json` is how request JSON is read.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "compressed",
     "decode_json",
     "opens_the_ide",
+    "refusals_as_asked",
     "graphql_too_large",
     "is_request_error",
     "request_error_code",
@@ -157,6 +159,7 @@ class GraphQLHttpRules:
             # (ETag, Content-Length, a 304 too). Strawberry's view knows GET and POST only.
             scope, send = {**scope, "method": "GET"}, _headers_only(send)
         headers = named_headers(scope, _READ)
+        send = refusals_as_asked(scope, send, self.path)  # these below, and the view's
         if from_another_sites_page(scope):  # an <img> of another site (fetch_metadata.py)
             await send_error(send, 403, REFUSAL)
             return
@@ -254,6 +257,33 @@ def compressed(encoding: str | None) -> str | None:
     if said in ("", "identity"):
         return None
     return f"send the body uncompressed: Content-Encoding {said} is not taken"
+
+
+def refusals_as_asked(scope: Scope, send: Send, path: str = "/graphql") -> Send:
+    """``send`` for a request to ``path`` whose client asked for the GraphQL media type: a
+    refusal answered in JSON (401, 415, 405, 413, a request the view refused before it ran)
+    is answered in that type, as a parse or validation error is, so a client reads every
+    4xx and 5xx alike. Other requests' ``send`` as it is."""
+    accept = named_headers(scope, _ACCEPT).get("accept", "")
+    if scope["type"] != "http" or scope["path"] != path or not wants_graphql_response(accept):
+        return send
+
+    async def in_graphql_response(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] >= 400:
+            headers = [
+                (name, _GRAPHQL_RESPONSE_BYTES)
+                if (name, value) == (b"content-type", b"application/json")
+                else (name, value)
+                for name, value in message.get("headers", [])
+            ]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return in_graphql_response
+
+
+_GRAPHQL_RESPONSE_BYTES = GRAPHQL_RESPONSE.encode()
+_ACCEPT = frozenset({b"accept"})
 
 
 def _headers_only(send: Send) -> Send:

@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -71,6 +72,7 @@ from membergraph.ingest_answers import (
     for_want_of_room,
     in_turns,
     turns,
+    unrated_currency,
 )
 from membergraph.ingest_facts import Fact, marker
 from membergraph.ingest_finish import PushFinisher, record_consents
@@ -99,8 +101,9 @@ class IngestService(PushFinisher):
         self.steps = steps
         self.large = OneAtATime()
         """The turn of large pushes (:data:`LARGE_PUSH_LINES`): how many wait, how many ran."""
-        self.counted: Callable[[str, Sequence[Mapping[str, Any]]], None] | None = None
-        """Given each push's lines as answered (``/metrics`` counts them by outcome)."""
+        self.counted: Callable[[str, Pushed], None] | None = None
+        """Given each push as answered (``/metrics`` counts its lines by outcome, and those
+        in a currency with no exchange rate by currency)."""
         """Awaited at each step of a push: ``screened`` (checked against the suppressions,
         nothing stored), ``written`` (stored), ``checked`` (suppressions checked at the
         write): a test holds a push there to interleave it with an erasure."""
@@ -125,7 +128,7 @@ class IngestService(PushFinisher):
             except IngestRefused as exc:
                 raise for_want_of_room(exc) from exc.__cause__
         if self.counted is not None:
-            self.counted(source.value, pushed.lines)
+            self.counted(source.value, pushed)
         return pushed
 
     async def _push(
@@ -213,12 +216,15 @@ class IngestService(PushFinisher):
                 ) from exc
         if gateway.feed is not None:
             await gateway.feed.catch_up()  # read your writes: caches here know before we answer
-        rules = gateway.identity.rules
+        rules, money = gateway.identity.rules, gateway.settings.loyalty_program.money
+        as_sent: Counter[str] = Counter()
         answered = zip(good, outcomes, records, strict=True)
         for n, ((number, line), outcome, record) in enumerate(answered, start=1):
             if n % TURN_LINES == 0:
                 await asyncio.sleep(0)
-            entry = entry_of(spec.id_field, source, number, line, outcome, record, region)
+            entry = entry_of(spec.id_field, source, number, line, outcome, record, region, money)
+            if currency := unrated_currency(source, line, outcome, money):
+                as_sent[currency] += 1
             if number in nobodys and outcome in _STORED:
                 entry.update(status="unattributed", reason=nobodys[number], kept=True)
             elif record is not None and outcome in _TAKEN and record.ref not in members:
@@ -233,7 +239,7 @@ class IngestService(PushFinisher):
             results.append(entry)
         results.sort(key=lambda r: r["line"])
         changed = sorted({m for c in applied.changes for m in c.member_ids})
-        return Pushed(results, changed)
+        return Pushed(results, changed, as_sent)
 
     async def _take(
         self,

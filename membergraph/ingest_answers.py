@@ -4,8 +4,10 @@ push, and the shares a push's work on the event loop is cut into."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -13,6 +15,7 @@ from pydantic import BaseModel
 from membergraph.connectors.models import SourceName
 from membergraph.connectors.sources import SOURCES, Taken
 from membergraph.identity.records import RecordData
+from membergraph.insights.currency import Currencies
 from membergraph.left_out import left_out
 from membergraph.privacy.gate import SUPPRESSED_ERROR
 from membergraph.sqlite_room import out_of_room
@@ -23,12 +26,17 @@ __all__ = [
     "TURN_LINES",
     "IngestRefused",
     "Pushed",
+    "as_sent_warning",
     "entry_of",
     "for_want_of_room",
     "in_turns",
     "left_out",
+    "log_as_sent",
     "turns",
+    "unrated_currency",
 ]
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -47,6 +55,9 @@ class Pushed:
 
     lines: list[dict[str, Any]]
     members_changed: list[str]
+    as_sent: Counter[str] = field(default_factory=Counter)
+    """Lines taken in a currency with no exchange rate, by currency: their amounts count in
+    spend as sent (:func:`unrated_currency`)."""
 
     @property
     def rejected(self) -> int:
@@ -126,7 +137,48 @@ async def in_turns(items: Sequence[T], each: Callable[[Sequence[T]], Sequence[U]
     return found
 
 
-def entry_of(
+def unrated_currency(
+    source: SourceName, line: BaseModel, outcome: Taken, money: Currencies
+) -> str | None:
+    """The currency of a purchase line held whose amount counts in spend as sent, for want
+    of an exchange rate (``MEMBERGRAPH_EXCHANGE_RATES``); None for any other line (one
+    refused, suppressed, or older than the version held: it counts nothing)."""
+    if source is not SourceName.TRANSACTIONS or outcome in ("rejected", "suppressed", "stale"):
+        return None
+    currency = str(getattr(line, "currency", money.counted_in))
+    return None if money.rated(currency) else currency
+
+
+def log_as_sent(lines: Iterable[tuple[SourceName, BaseModel]], money: Currencies) -> None:
+    """One WARNING per currency with no exchange rate a load took purchases in (``lines``),
+    with how many: their amounts count in spend as sent, which nothing else would tell."""
+    found = Counter(
+        str(getattr(line, "currency", ""))
+        for source, line in lines
+        if source is SourceName.TRANSACTIONS and not money.rated(str(getattr(line, "currency", "")))
+    )
+    for currency, n in sorted(found.items()):
+        logger.warning(
+            "transactions: %d line(s) in %s, which has no exchange rate"
+            " (MEMBERGRAPH_EXCHANGE_RATES): their amounts count in spend as sent, as minor"
+            " units of %s; set a rate for %s to count them converted",
+            n,
+            currency,
+            money.counted_in,
+            currency,
+        )
+
+
+def as_sent_warning(currency: str, amount: int, money: Currencies) -> str:
+    """What a push answers of a line :func:`unrated_currency` names (its ``warnings``)."""
+    return (
+        f"currency: no exchange rate for {currency} (MEMBERGRAPH_EXCHANGE_RATES): amount_cents"
+        f" {amount} counts in spend as sent, as {amount} minor units of {money.counted_in};"
+        f" set a rate for {currency} to count it converted"
+    )
+
+
+def entry_of(  # noqa: PLR0913 (one entry's every part)
     id_field: str,
     source: SourceName,
     number: int,
@@ -134,6 +186,7 @@ def entry_of(
     outcome: Taken,
     record: RecordData | None,
     region: str = "US",
+    money: Currencies | None = None,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "line": number,
@@ -148,6 +201,9 @@ def entry_of(
         entry["reason"] = TIED if SOURCES[source].order.tie(outcome.previous, line) else OLDER
     if record is not None:
         entry["record"] = {"source": record.source, "key": record.key}
-    if outcome != "rejected" and (warnings := left_out(source, line, region)):
+    warnings = left_out(source, line, region) if outcome != "rejected" else []
+    if money is not None and (currency := unrated_currency(source, line, outcome, money)):
+        warnings.append(as_sent_warning(currency, getattr(line, "amount_cents", 0), money))
+    if warnings:
         entry["warnings"] = warnings
     return entry

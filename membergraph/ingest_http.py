@@ -149,6 +149,8 @@ async def ingest_endpoint(request: Request) -> Response:
         "members_changed": pushed.members_changed,
         "lines": pushed.lines,
     }
+    if pushed.as_sent:  # (only then: clients reading the answer before it are unaffected)
+        answer["counted_as_sent"] = dict(sorted(pushed.as_sent.items()))
     # Only the sender's errors make a 4xx: a suppressed line was refused as asked.
     others = accepted or unattributed or suppressed
     status = 200 if not rejected else 207 if others else 422

@@ -21,7 +21,7 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from prometheus_client import (
@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 
 from membergraph.auth import caller_of
 from membergraph.connectors.sources import SOURCES
-from membergraph.ingest_answers import OUTCOMES
+from membergraph.ingest_answers import OUTCOMES, Pushed
 from membergraph.metrics_server import serve_metrics
 from membergraph.privacy.figures import ErasureFigures
 from membergraph.processes import alive
@@ -122,6 +122,13 @@ class Telemetry:
         )
         for source, outcome in itertools.product(SOURCES, OUTCOMES):
             self.pushed_lines.labels(source.value, outcome)  # (each at 0 until it counts)
+        self.as_sent_lines = Counter(
+            "membergraph_ingest_lines_as_sent",
+            "Purchase lines pushed in a currency with no exchange rate"
+            " (MEMBERGRAPH_EXCHANGE_RATES), by currency: their amounts count in spend as sent.",
+            ["currency"],
+            registry=r,
+        )
         self.live: list[Collector] = []
         """Collectors reading this process's state at scrape time (:meth:`add`)."""
         self.shared: CollectorRegistry | None = None
@@ -156,10 +163,12 @@ class Telemetry:
         for conn in gateway.sources.values():
             conn.observe = self.source_call
 
-    def pushed(self, source: str, lines: Sequence[Mapping[str, Any]]) -> None:
-        """Count a push's lines by what each was answered."""
-        for outcome, n in collections.Counter(line["status"] for line in lines).items():
+    def pushed(self, source: str, pushed: Pushed) -> None:
+        """Count a push's lines by what each was answered, and those counted as sent."""
+        for outcome, n in collections.Counter(line["status"] for line in pushed.lines).items():
             self.pushed_lines.labels(source, outcome).inc(n)
+        for currency, n in pushed.as_sent.items():
+            self.as_sent_lines.labels(currency).inc(n)
 
     def source_call(self, source: str, seconds: float, outcome: str) -> None:
         self.source_seconds.labels(source, outcome).observe(seconds)

@@ -35,6 +35,7 @@ from membergraph.identity.store.metrics_port import (
     Scoring,
     SegmentRules,
 )
+from membergraph.insights.currency import minor_digits
 from membergraph.logs import Recurring
 from membergraph.measuring import Measurer, Page, micros
 from membergraph.tasks import stop
@@ -75,7 +76,13 @@ class MetricsKeeper(Measurer):
         # never below 0, since 2026-12; a purchase refunded in place is no refund line, since
         # round 31: insights/window.py): a store's figures measured by older ones are
         # measured again once.
-        return f"3:{s.loyalty_program!r}|{s.segments.engagement_days}|{s.default_region}"
+        # "|exponents": a rate of a currency whose minor unit is not a hundredth (JPY, BHD)
+        # counts by ISO 4217 exponents since round 32 (insights/currency.py): measured again.
+        money = s.loyalty_program.money
+        codes = [money.counted_in, *(code for code, _ in money.rates)] if money.rates else []
+        exponents = "|exponents" if any(minor_digits(c) != 2 for c in codes) else ""
+        basis = f"{s.loyalty_program!r}|{s.segments.engagement_days}|{s.default_region}"
+        return f"3:{basis}{exponents}"
 
     @property
     def scoring(self) -> Scoring:

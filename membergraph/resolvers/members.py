@@ -47,6 +47,7 @@ __all__ = [
     "placeholders",
     "page_members",
     "records",
+    "say_if_erased",
     "transactions",
     "web_activity",
 ]
@@ -109,6 +110,32 @@ async def get_member(ctx: RequestContext, member_id: str) -> MemberView | None:
     hold_parts(ctx, found)
     ctx.reads.member(found.member, member_id)
     return MemberView(found.member, member_id)
+
+
+ERASED_MAY_KNOW = ("identity:write", "privacy:admin")
+"""Scopes told that an ID naming no one was erased (a steward, the DPO): they see erasures
+in the change feed and the privacy requests already."""
+
+
+async def say_if_erased(ctx: RequestContext, member_id: str) -> None:
+    """``member(id:)`` of an ID that names no live member: ``ERASED`` when it was erased and
+    the caller may know it (the member's own token, a steward, the DPO), else nothing, as
+    for an ID that never was (null, no error). Whether an ID ever existed is itself personal
+    data: a member ID is an unkeyed hash of a record key, which may be an e-mail or a card
+    (:mod:`membergraph.identity.store.tombstones`), and "erased" would tell whoever derives
+    one that its owner asked to be forgotten. One read of the tombstones, for those callers
+    only.
+
+    Raises:
+        CodedError: ``ERASED`` as said.
+    """
+    caller = caller_of(ctx.request)
+    may_know = caller.member_id == member_id or any(map(caller.can, ERASED_MAY_KNOW))
+    if not may_know or not is_member_id(member_id):
+        return
+    if member_id in await ctx.gateway.identity.store.taken_member_ids([member_id]):
+        said = f"member {member_id} was erased (a privacy erasure): nothing of it is left"
+        raise CodedError(said, "ERASED")
 
 
 def hold_parts(ctx: RequestContext, found: FoundMember) -> None:

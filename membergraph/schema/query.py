@@ -44,13 +44,20 @@ class Query:
 
     @strawberry.field(
         description="A member by ID. An ID merged away answers the surviving member "
-        "(see `redirectedFrom`); an unknown ID answers null.",
+        "(see `redirectedFrom`); an unknown ID answers null. An erased member's ID answers "
+        "null with the error `ERASED` to its own member-bound token, a steward "
+        "(`identity:write`) and the DPO (`privacy:admin`); to any other caller null with no "
+        "error, as an ID that never was: that an ID existed and was erased is personal data "
+        "(docs/privacy.md).",
         permission_classes=[requires("profile:read")],
     )
     async def member(
         self, info: Ctx, id: Annotated[strawberry.ID, strawberry.argument(description="Member ID.")]
     ) -> Member | None:
-        return await R.get_member(info.context, str(id))  # type: ignore[return-value]
+        found = await R.get_member(info.context, str(id))
+        if found is None:
+            await R.say_if_erased(info.context, str(id))
+        return found  # type: ignore[return-value]
 
     @strawberry.field(
         description="The member an identifier belongs to; the value is normalized exactly as at "
