@@ -266,8 +266,7 @@ class WebEvent(_Line):
     anonymous_id: LineId
     user_id: str | None = None
     email: str | None = None
-    # Segment's types but ``alias`` (its merge of two user ids: who is who is the engine's):
-    # ``screen`` is an app's page, ``group`` names the account or company the user is of.
+    # Segment's types but ``alias`` (a merge of two user ids: who is who is the engine's)
     type: Literal["page", "screen", "track", "identify", "group"]
     name: str | None = None
     occurred_at: Timestamp
