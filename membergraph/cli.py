@@ -44,7 +44,7 @@ from membergraph.identity.store import StoreError, store_from_url
 from membergraph.mongo_load import load_screened
 from membergraph.privacy.cli import privacy_app
 from membergraph.rejected_file import rejected_to
-from membergraph.resolve_cli import reresolve, resolve
+from membergraph.resolve_cli import no_one, reresolve, resolve
 from membergraph.serve_banner import Banner, run_announced
 from membergraph.setting_values import STORE_SCHEMES
 from membergraph.settings import Settings
@@ -217,7 +217,8 @@ def _require_servable_store(settings: Settings) -> None:
 
 async def _prepare(settings: Settings, serving: bool = False) -> tuple[int, float]:
     """Open the gateway once (the first load, if the folder is new) and close it.
-    ``serving`` (``serve --workers``): a full disk leaves the load to the workers."""
+    ``serving`` (``serve --workers``): a full disk leaves the load to the workers. Else
+    (``load``) the lines the load read that identify no one are said, as ``resolve`` does."""
     from membergraph.full_start import heal_unless_full
     from membergraph.gateway import open_gateway
     from membergraph.ingest import IngestService
@@ -228,6 +229,8 @@ async def _prepare(settings: Settings, serving: bool = False) -> tuple[int, floa
     # disk, each worker finishes them and the folder's load once room is made).
     heal = IngestService(gateway).heal
     await (heal_unless_full(heal) if serving else heal())
+    if gateway.loaded_nobodys and not serving:
+        err.print(no_one(gateway.loaded_nobodys))
     await gateway.identity.store.aclose()
     await sources.aclose()
     return result.members, time.perf_counter() - started

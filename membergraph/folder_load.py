@@ -5,14 +5,13 @@ A first load (no line held) writes the files' lines as they are and resolves the
 key says it is under way until they are resolved, so a first load killed in between is done
 again, whole, by the next start or load, never over a newer version of a line held (one
 killed under a release without the key is known by the store holding nothing but lines).
-A load of a changed folder (a nightly CRM export dropped in) is a push of what changed:
-only the files that changed since the last load are
-read (each file's size and modification time are kept), each line is ordered against the
-version held, the lines it takes are written with a mark, identity is applied to the lines
-created or updated as a push applies them (their closure, not the whole store: a line held
-already changes nothing; a contact's older version still names her), and they are
-announced on the change feed as a push announces its lines (a consent withdrawn in the
-export reaches subscribers and every process's caches), then their marks are dropped.
+A load of a changed folder (a nightly CRM export dropped in) is a push of what changed: only
+the files that changed since the last load are read (each file's size and modification time
+are kept), each line is ordered against the version held, the lines it takes are written
+with a mark, identity is applied to the lines created or updated as a push applies them
+(their closure, not the whole store: a line held already changes nothing; a contact's older
+version still names her), and they are announced on the feed as a push announces its lines
+(a consent withdrawn reaches subscribers and every process's caches), then unmarked.
 
 Every load runs under the push lock, so no push finishes the load's lines as its own and two
 processes making one new store load it once. A load killed in between leaves marked lines:
@@ -35,6 +34,7 @@ from pydantic import BaseModel
 
 from membergraph._perf import gc_paused
 from membergraph.connectors.files import FileConnector
+from membergraph.connectors.lines import LoadReport
 from membergraph.connectors.models import CrmContact, SourceName
 from membergraph.connectors.push_lock import PushLock
 from membergraph.connectors.sources import SOURCES, outranked_version
@@ -86,12 +86,13 @@ class _Taken:
 
 @dataclass(frozen=True, slots=True)
 class FolderLoad:
-    """What a load did: identity's answer, and whether it resolved the whole store (a first
-    load: every member's figures are to be measured again) or applied what changed (the
-    change feed says whose)."""
+    """What a load did: identity's answer, whether it resolved the whole store (a first load:
+    every member's figures measured again) or applied what changed (the feed says whose),
+    and what reading each file found (its lines of no one by reason: ``load`` says them)."""
 
     result: ApplyResult
     whole: bool
+    reports: Mapping[SourceName, LoadReport] = field(default_factory=dict)
 
 
 FILES = "folder_files"
@@ -174,7 +175,7 @@ async def load_folder_into(
         await lines.set_meta(FOLDER_PATH, where)
         await lines.set_meta(FILES, orjson.dumps(prints).decode())
         await lines.set_meta("folder", fingerprint)
-    return FolderLoad(result, whole)
+    return FolderLoad(result, whole, reports)
 
 
 async def first_load_unfinished(lines: SqliteLines, identity: IdentityService) -> bool:
@@ -339,13 +340,12 @@ async def _nobodys(
     applied: Mapping[RecordKey, str],
     region: str,
 ) -> dict[RecordKey, str]:
-    """Why each record of ``lines``' purchases that is in no member is nobody's: as the
-    load's identity said, or, for one it did not touch, as its stored values say (what a
-    push answers of such a line: ``stored_nobodys_reason``)."""
+    """Why each record of ``lines`` in no member is nobody's: as the load's identity said, or,
+    for one it did not touch, as its stored values say (a push's ``stored_nobodys_reason``)."""
     refs = {
         (source.value, key)
         for source, line in lines
-        if source is SourceName.TRANSACTIONS and (key := owner_key(source, line, region))
+        if source is not SourceName.CRM and (key := owner_key(source, line, region))
     }
     held = await identity.store.assignments(refs)
     alone = sorted(ref for ref in refs if ref not in held and ref not in applied)

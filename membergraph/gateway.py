@@ -219,6 +219,9 @@ async def open_gateway(
         gateway.folder = folder or await _while_there(loaded_from)
         gateway.privacy = privacy
         gateway.stale_rules = stale_rules
+        if loaded is not None:  # (what `load` says of the lines it read that identify no one)
+            for report in loaded.reports.values():
+                gateway.loaded_nobodys.update(report.unattributed)
         if first_cut is not None:  # (it holds the store's file alone: the next start's)
             gateway.first_load_cut = first_cut
             gateway.waiting_for_room = True

@@ -4,6 +4,7 @@ ingestion service, the metrics keeper and the privacy services alike."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,9 @@ class Gateway:
     first_load_stopped: bool = False
     """``first_load_cut`` is a first load stopped outside the gateway (a ``membergraph
     load`` killed part-way), finished by that load run again, then a restart."""
+    loaded_nobodys: Counter[str] = field(default_factory=Counter)
+    """The lines the start's load of the folder read that identify no one, by reason
+    (``membergraph load`` says them; none when it read no file)."""
     waiting_for_room: bool = False
     """The start left work for want of room (the folder's load, pushes a stopped process
     left): not ready until ``full_start.finish_when_room`` has done it."""

@@ -47,7 +47,7 @@ from membergraph.privacy.gate import suppressing
 from membergraph.settings import Settings
 from membergraph.source_set import embedded_path, mongo_timeouts
 
-__all__ = ["bring_up", "reresolve", "resolve"]
+__all__ = ["bring_up", "no_one", "reresolve", "resolve"]
 
 err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
@@ -116,7 +116,7 @@ async def _resolve(
             " --store"
         )
     if result.unattributed:
-        err.print(f'{_no_one(result.unattributed)}; see "unattributed" in {out}')
+        err.print(f'{no_one(result.unattributed)}; see "unattributed" in {out}')
     if result.suppressed:
         err.print(
             f"{result.suppressed} line(s) carry a suppressed identifier (an erased or "
@@ -127,7 +127,7 @@ async def _resolve(
     return result.members, time.perf_counter() - started
 
 
-def _no_one(reasons: Mapping[str, int], shown: int = 3) -> str:
+def no_one(reasons: Mapping[str, int], shown: int = 3) -> str:
     """The lines that identify no one, said by their largest reasons (and how many lines the
     others hold): the file has every line's reason."""
     ranked = sorted(reasons.items(), key=lambda item: -item[1])  # stable: ties as found

@@ -27,29 +27,72 @@ CREATE TABLE IF NOT EXISTS source_pending (
     source TEXT NOT NULL, line_id TEXT NOT NULL, mark TEXT NOT NULL,
     PRIMARY KEY (source, line_id)
 ) WITHOUT ROWID;
--- Lines held per source, and those filed under no owner (they identify no one): kept by
--- the triggers of _COUNTING in every write's own transaction, so /readyz reads four rows
--- where counting the table reads it whole (170 ms at a million lines), and every process,
--- and a load beside the gateway, reads the same figures.
+-- Lines held per source, and those that identify no one: filed under no owner, or owned by
+-- a record the identity store keeps in no member (a call of no one, a shared device, a
+-- purchase keyed by a till's address). Kept by the triggers of _counting() in every write's
+-- own transaction (a line's, a record's leaving or joining a member), so /readyz reads four
+-- rows where counting the table reads it whole (170 ms at a million lines), and every
+-- process, and a load beside the gateway, reads the same figures.
 CREATE TABLE IF NOT EXISTS source_counts (
     source TEXT PRIMARY KEY, lines INTEGER NOT NULL, nobodys INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
-_COUNTING = {
-    "source_lines_in": "AFTER INSERT ON source_lines BEGIN"
-    " INSERT INTO source_counts (source, lines, nobodys) VALUES (new.source, 1, new.owner = '')"
-    " ON CONFLICT (source) DO UPDATE SET lines = lines + 1, nobodys = nobodys + (new.owner = '');"
-    " END",
-    "source_lines_out": "AFTER DELETE ON source_lines BEGIN"
-    " UPDATE source_counts SET lines = lines - 1, nobodys = nobodys - (old.owner = '')"
-    " WHERE source = old.source; END",
-    # (An INSERT OR REPLACE over a held line would count it twice: its implied delete fires
-    # no trigger. The one such write, an erasure's, deletes the line first.)
-    "source_lines_owned": "AFTER UPDATE OF owner ON source_lines"
-    " WHEN (old.owner = '') != (new.owner = '') BEGIN"
-    " UPDATE source_counts SET nobodys = nobodys + (new.owner = '') - (old.owner = '')"
-    " WHERE source = new.source; END",
-}
+
+
+def _nobodys(line: str, records: bool) -> str:
+    """Whether the line ``line`` (``new`` or ``old``) identifies no one, as SQL (``records``:
+    the identity store's table is in the file)."""
+    if not records:
+        return f"({line}.owner = '')"
+    return (
+        f"({line}.owner = '' OR EXISTS (SELECT 1 FROM records WHERE source = {line}.source"
+        f" AND key = {line}.owner AND member_id IS NULL))"
+    )
+
+
+def _owned(record: str) -> str:
+    """The lines a record (``new`` or ``old``) owns, as SQL (by the owner index)."""
+    lines = "SELECT count(*) FROM source_lines"
+    return f"({lines} WHERE source = {record}.source AND owner = {record}.key)"
+
+
+def _counting(records: bool) -> dict[str, str]:
+    """The triggers keeping ``source_counts``, by name (``records``: as :func:`_nobodys`)."""
+    new, old = _nobodys("new", records), _nobodys("old", records)
+    found = {
+        "source_lines_in": "AFTER INSERT ON source_lines BEGIN"
+        f" INSERT INTO source_counts (source, lines, nobodys) VALUES (new.source, 1, {new})"
+        f" ON CONFLICT (source) DO UPDATE SET lines = lines + 1, nobodys = nobodys + {new};"
+        " END",
+        "source_lines_out": "AFTER DELETE ON source_lines BEGIN"
+        f" UPDATE source_counts SET lines = lines - 1, nobodys = nobodys - {old}"
+        " WHERE source = old.source; END",
+        # (An INSERT OR REPLACE over a held line would count it twice: its implied delete
+        # fires no trigger. The one such write, an erasure's, deletes the line first.)
+        "source_lines_owned": "AFTER UPDATE OF owner ON source_lines"
+        " WHEN old.owner != new.owner BEGIN"
+        f" UPDATE source_counts SET nobodys = nobodys + {new} - {old}"
+        " WHERE source = new.source; END",
+    }
+    if records:  # a record leaving or joining a member takes its lines with it
+        found |= {
+            "source_records_in": "AFTER INSERT ON records WHEN new.member_id IS NULL BEGIN"
+            f" UPDATE source_counts SET nobodys = nobodys + {_owned('new')}"
+            " WHERE source = new.source; END",
+            "source_records_out": "AFTER DELETE ON records WHEN old.member_id IS NULL BEGIN"
+            f" UPDATE source_counts SET nobodys = nobodys - {_owned('old')}"
+            " WHERE source = old.source; END",
+            "source_records_moved": "AFTER UPDATE OF member_id, source, key ON records"
+            " WHEN (old.member_id IS NULL) != (new.member_id IS NULL)"
+            " OR old.source != new.source OR old.key != new.key BEGIN"
+            f" UPDATE source_counts SET nobodys = nobodys - {_owned('old')}"
+            " WHERE source = old.source AND old.member_id IS NULL;"
+            f" UPDATE source_counts SET nobodys = nobodys + {_owned('new')}"
+            " WHERE source = new.source AND new.member_id IS NULL; END",
+        }
+    return found
+
+
 _CHUNK = 500
 UPSERT = (
     "INSERT INTO source_lines (source, line_id, owner, body) VALUES (?,?,?,?)"
@@ -200,28 +243,37 @@ def put(db: sqlite3.Connection, source: str, rows: list[tuple[str, str, bytes]])
 
 def keep_counts(db: sqlite3.Connection, again: bool = False) -> None:
     """Have ``source_counts`` kept by its triggers: where they are missing (a store made
-    before them, a first load that set them aside), or ``again``, create them and count
-    what the table holds, in one transaction (a write after it is counted by them)."""
-    if (
-        not again
-        and db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'source_lines_in'"
-        ).fetchone()
-    ):
+    before them, or before they followed the records, a first load that set them aside), or
+    ``again``, create them and count what the tables hold, in one transaction (a write after
+    it is counted by them)."""
+    records = _has(db, "table", "records")
+    if not again and _has(db, "trigger", "source_records_in" if records else "source_lines_in"):
         return
     with immediate(db):
-        for name, body in _COUNTING.items():
-            db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+        stop_counting(db)
+        for name, body in _counting(records).items():
+            db.execute(f"CREATE TRIGGER {name} {body}")
         db.execute("DELETE FROM source_counts")
         db.execute(
             "INSERT INTO source_counts (source, lines, nobodys)"
             " SELECT source, count(*), sum(owner = '') FROM source_lines GROUP BY source"
         )
+        if records:  # the lines of records in no member (few: read by the owner index)
+            db.execute(
+                "UPDATE source_counts SET nobodys = nobodys + (SELECT count(*) FROM records r"
+                " JOIN source_lines l ON l.source = r.source AND l.owner = r.key"
+                " WHERE r.member_id IS NULL AND r.source = source_counts.source)"
+            )
+
+
+def _has(db: sqlite3.Connection, kind: str, name: str) -> bool:
+    found = "SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?"
+    return db.execute(found, (kind, name)).fetchone() is not None
 
 
 def stop_counting(db: sqlite3.Connection) -> None:
     """Set the triggers aside (a first load: :func:`keep_counts` counts once at its end)."""
-    for name in _COUNTING:
+    for name in _counting(True):
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 

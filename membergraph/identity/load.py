@@ -153,7 +153,7 @@ def count_nobodys(
     if not nobodys:
         return
     for source, line in lines:
-        if source is SourceName.TRANSACTIONS:  # only purchases are ever nobody's
+        if source is not SourceName.CRM:  # a purchase, a shared device's event, a call
             why = nobodys.get((source.value, owner_key(source, line, region) or ""))
             if why is not None:
                 reports[source].count_unattributed(why)
