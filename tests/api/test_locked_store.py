@@ -5,12 +5,13 @@ server over a real SQLite file.
 A mutation's answer says what the store holds afterwards, in both directions: refused
 (``STORE_UNAVAILABLE`` or ``TIMEOUT``) means nothing was written, an answer with data means
 it was; a push refused for the lock answers 503 ``STORE_UNAVAILABLE`` whichever of the
-file's tables it was writing.
+file's tables it was writing; ``/readyz`` answers while a push waits on the lock.
 No time is asserted: the lock is let go only after what is checked has answered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -22,8 +23,10 @@ import orjson
 import pytest
 
 import membergraph.connectors.sqlite
+import membergraph.health
 import membergraph.identity.store.sqlite
 from membergraph.app import create_app
+from membergraph.connectors.models import SourceName
 from membergraph.settings import Settings
 from tests.support.http import serving
 
@@ -210,6 +213,72 @@ def test_a_push_refused_for_the_lock_on_identity_says_store_unavailable(
     assert refused.json()["code"] == "STORE_UNAVAILABLE", refused.text
     again = _push(url, _purchase(2))
     assert again.status_code == 200, again.text
+
+
+def _ready(url: str) -> httpx.Response:
+    return httpx.get(f"{url}/readyz", timeout=CLIENT_WAIT)
+
+
+def test_readyz_answers_while_a_push_waits_on_the_lock(
+    gateway: tuple[str, Any], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push's write waits on the lock in the source table's thread; ``/readyz`` reads
+    beside it and answers before that write gives up (the store reads: ready)."""
+    url, app = gateway
+    lines = app.state.gateway.sources[SourceName.TRANSACTIONS].lines
+    sent, returned = threading.Event(), threading.Event()
+    run = lines.run
+
+    async def noted(fn: Any, *args: Any) -> Any:
+        writes = getattr(fn, "__name__", "") == "take"  # (the push's append)
+        if writes:
+            sent.set()
+        try:
+            return await run(fn, *args)
+        finally:
+            if writes:
+                returned.set()
+
+    monkeypatch.setattr(lines, "run", noted)
+    pushed: list[httpx.Response] = []
+    with _locked(_path(settings)):
+        thread = threading.Thread(target=lambda: pushed.append(_push(url, _purchase(3))))
+        thread.start()
+        assert sent.wait(CLIENT_WAIT), "the push never wrote"
+        ready = _ready(url)
+        waited = not returned.is_set()  # the push's write still waits on the lock
+    thread.join(CLIENT_WAIT)
+    assert waited, "/readyz answered only once the push's write gave up"
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "ready"
+    assert pushed[0].json()["lines"][0]["status"] == "created", pushed[0].text  # (let go)
+
+
+def test_readyz_says_503_when_the_store_does_not_answer(
+    gateway: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store whose probe does not answer (a stalled disk or server; a write probe behind
+    a lock) is 503 within the probe's bound, saying so, while it still hangs."""
+    monkeypatch.setattr(membergraph.health, "PROBE_WAIT", 0.2)
+    url, app = gateway
+    store = app.state.gateway.identity.store
+    let_go = threading.Event()
+
+    async def hangs() -> dict[str, int]:
+        await asyncio.to_thread(let_go.wait)
+        return {}
+
+    monkeypatch.setattr(store, "ping", hangs)
+    try:
+        ready = _ready(url)
+        hung = not let_go.is_set()
+    finally:
+        let_go.set()
+    assert hung
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["store"] == {"error": "the identity store did not answer within 0.2 s"}
+    monkeypatch.undo()
+    assert _ready(url).json()["status"] == "ready"
 
 
 def test_an_erasure_refused_for_the_lock_erases_nothing(
