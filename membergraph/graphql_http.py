@@ -51,6 +51,7 @@ from membergraph.response_cache.http import Ticket
 from membergraph.schema.plan_run import NotFollowed
 from membergraph.sqlite_tx import READS_ASIDE
 from membergraph.subscriptions import NO_QUERY, TransportWS
+from membergraph.write_budget import within
 
 __all__ = ["ClientErrorsInOneLine", "GraphQLEndpoint"]
 
@@ -140,7 +141,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         # One time budget for the request, whichever way it runs: a fallback gets what is left.
         request.state.deadline = asyncio.get_running_loop().time() + self.timeout
         try:
-            async with asyncio.timeout(self.timeout):
+            async with within(self.timeout):  # (a write it makes stops it: write_budget)
                 answer = await plan.run(variables, context)
         except NotFollowed:
             # The usual way reads through the same loaders: what the plan read (a source's
@@ -240,7 +241,7 @@ class GraphQLEndpoint(GraphQL[RequestContext, None]):
         if deadline is not None:  # a planned request that fell back: what is left of it
             budget = max(deadline - asyncio.get_running_loop().time(), 0.0)
         try:
-            async with asyncio.timeout(budget):
+            async with within(budget):  # (a write it makes stops it: write_budget)
                 return await super().execute_operation(*args, **kwargs)
         except TimeoutError:
             return ExecutionResult(data=None, errors=[over_time_budget(self.timeout)])

@@ -52,6 +52,7 @@ from membergraph.connectors.base import (
     LinesInFlight,
     Mark,
     SourceConnector,
+    SourceLocked,
 )
 from membergraph.connectors.lines import LineError, parse_line
 from membergraph.connectors.models import SourceName
@@ -64,6 +65,7 @@ from membergraph.identity.service import ApplyResult
 from membergraph.identity.store.port import StoreError
 from membergraph.identity.values import stored_nobodys_reason
 from membergraph.ingest_answers import (
+    STORE_LOCKED,
     STORE_UNAVAILABLE,
     TURN_LINES,
     IngestRefused,
@@ -260,6 +262,11 @@ class IngestService(PushFinisher):
             head = await self.gateway.identity.store.feed_head()
             mark = marker(source, token, head)
             outcomes = await self._append(source, connector, lines, mark, guard)
+        except SourceLocked as exc:
+            # The store's file, which holds the source table, was locked all the wait: the
+            # store's cause, said as a lock on its identity tables says it. Nothing taken.
+            logger.warning("a push found the store locked: %s", exc)
+            raise IngestRefused(503, STORE_LOCKED, "STORE_UNAVAILABLE") from exc
         except (ConnectorError, OSError) as exc:
             # Nothing was taken (written before indexed); appends are idempotent on the
             # line's id, so the client sends the same lines again.

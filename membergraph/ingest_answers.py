@@ -22,6 +22,7 @@ from membergraph.sqlite_room import out_of_room
 
 __all__ = [
     "OUTCOMES",
+    "STORE_LOCKED",
     "STORE_UNAVAILABLE",
     "TURN_LINES",
     "IngestRefused",
@@ -97,6 +98,11 @@ STORE_UNAVAILABLE = (
     "the store did not answer while completing the lines: they are stored and will be"
     " finished before the next push; send the same lines again (an ingest is idempotent:"
     " they answer unchanged)"
+)
+
+STORE_LOCKED = (
+    "the store is locked by another connection (a load, a backup, an operator's transaction)"
+    " for longer than a push waits: nothing was taken; send the same lines again"
 )
 
 

@@ -42,6 +42,7 @@ from membergraph.persisted import PersistedQueryError
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import over_time_budget
 from membergraph.schema.operation import MAX_TOKENS, operation_type, parse_document
+from membergraph.write_budget import within
 
 __all__ = ["FELL_BEHIND", "NO_QUERY", "SEND_WAIT", "OriginRefusalNamesTheSetting", "TransportWS"]
 
@@ -149,7 +150,7 @@ class TransportWS(BaseGraphQLTransportWSHandler[RequestContext, None]):
             return
         budget = self.view.timeout
         try:
-            async with asyncio.timeout(budget):
+            async with within(budget):  # (a write it makes stops it: write_budget)
                 await super().run_operation(operation)
         except TimeoutError:
             error = over_time_budget(budget).formatted

@@ -62,6 +62,7 @@ __all__ = [
     "LinesInFlight",
     "ReadOnlySource",
     "SourceConnector",
+    "SourceLocked",
     "SourceTimeout",
     "SourceUnavailable",
 ]
@@ -85,6 +86,12 @@ class SourceTimeout(ConnectorError):
 
 class SourceUnavailable(ConnectorError):
     """The source could not be reached or answered something unreadable."""
+
+
+class SourceLocked(SourceUnavailable):
+    """The source's table is in the store's file, and another connection held that file's
+    write lock for as long as the write could wait: nothing of it was written. The store is
+    what is unavailable (a push answers ``STORE_UNAVAILABLE``): send the same lines again."""
 
 
 class LinesInFlight(SourceUnavailable):

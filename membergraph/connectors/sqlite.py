@@ -32,8 +32,10 @@ from membergraph.connectors.shared_trips import SharedTrips
 from membergraph.connectors.sources import SOURCES, SourceSpec
 from membergraph.connectors.sqlite_source import HeldLines, SqliteSource
 from membergraph.private_files import create_private
+from membergraph.sqlite_lock_wait import budgeted
 from membergraph.sqlite_room import unopenable
 from membergraph.sqlite_tx import (
+    BUSY_SECONDS,
     READS_ASIDE,
     OpenedFile,
     ReadConnection,
@@ -97,7 +99,9 @@ class SqliteLines:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 create_private(self.path)  # personal data: its owner's only, -wal and -shm too
-            self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=30)
+            self._db = await aiosqlite.connect(
+                self.path, isolation_level=None, timeout=BUSY_SECONDS
+            )
             self._file = OpenedFile(self.path)
             await self._db.execute("PRAGMA journal_mode = WAL")
             sync = "FULL" if self.durable else "NORMAL"
@@ -143,11 +147,13 @@ class SqliteLines:
         if self._db is None:
             raise SourceUnavailable("sqlite", "the source table is closed")
         db, reader = self._db, self.reader if read and READS_ASIDE.get() else None
+        # (A request's write waits for the file's lock only what its time budget has left.)
+        run, given = (fn, args) if read else budgeted(fn, args)
         try:
             if self._file is not None:
                 self._file.check()
             trip = (
-                reader.run(fn, *args) if reader is not None else db._execute(fn, db._conn, *args)  # type: ignore[no-untyped-call]
+                reader.run(fn, *args) if reader is not None else db._execute(run, db._conn, *given)  # type: ignore[no-untyped-call]
             )
             if self.tracer is not None:
                 with backend_span(self.tracer, "sources." + operation(fn, args), "sqlite"):

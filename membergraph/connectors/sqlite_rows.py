@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
 
-from membergraph.connectors.base import SourceUnavailable
+from membergraph.connectors.base import SourceLocked, SourceUnavailable
+from membergraph.sqlite_lock_wait import locked
 from membergraph.sqlite_tx import immediate
 
 SCHEMA = """
@@ -113,6 +114,8 @@ def render(line: BaseModel) -> bytes:
 
 def unavailable(exc: Exception) -> Exception:
     """A driver's error as the source failure callers know (others as they are)."""
+    if isinstance(exc, sqlite3.Error) and locked(exc):
+        return SourceLocked("sqlite", str(exc))
     return SourceUnavailable("sqlite", str(exc)) if isinstance(exc, sqlite3.Error) else exc
 
 

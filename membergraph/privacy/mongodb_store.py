@@ -35,6 +35,7 @@ from membergraph.privacy.port import (
     Suppression,
     erased_by,
 )
+from membergraph.write_budget import write_begins
 
 __all__ = ["MongoPrivacyStore"]
 
@@ -85,6 +86,8 @@ class MongoPrivacyStore(PrivacyStore):
         # Mapped as the identity store maps them (transient ones retryable, the server named
         # without its password), outside the erasure's transaction callback, whose errors
         # with_transaction must see with their labels.
+        if what != "read":  # sent, it is not called back: its request's budget stops
+            write_begins()
         try:
             return await work
         except PyMongoError as exc:

@@ -7,7 +7,7 @@ import logging
 from graphql import GraphQLError
 
 from membergraph.connectors.base import ConnectorError, SourceTimeout
-from membergraph.identity.store import StoreError
+from membergraph.identity.store import StoreBusy, StoreError
 
 __all__ = ["CodedError", "bad_input", "over_time_budget", "source_failed", "store_unavailable"]
 
@@ -40,6 +40,14 @@ def source_failed(error: ConnectorError) -> CodedError:
     return CodedError(str(error), code, source=error.source)
 
 
+UNAVAILABLE = "the identity store is unavailable; try again shortly"
+BUSY = (
+    "the identity store is locked by another connection (a load, a backup, an operator's"
+    " transaction) for longer than the request's time budget: nothing was changed; send it"
+    " again"
+)
+
+
 def store_unavailable(error: GraphQLError) -> GraphQLError | None:
     """A resolver's store failure as ``STORE_UNAVAILABLE`` (None: not a store failure).
 
@@ -48,8 +56,9 @@ def store_unavailable(error: GraphQLError) -> GraphQLError | None:
     if not isinstance(error.original_error, StoreError):
         return None
     logger.warning("identity store failed: %s", error.original_error)
+    said = BUSY if isinstance(error.original_error, StoreBusy) else UNAVAILABLE
     return GraphQLError(
-        "the identity store is unavailable; try again shortly",
+        said,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,

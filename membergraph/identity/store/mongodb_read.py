@@ -43,6 +43,7 @@ from membergraph.identity.store.port import (
 )
 from membergraph.identity.store.tombstones import buried_mongo, mongo_key
 from membergraph.trace_spans import caller_operation, mapped_span
+from membergraph.write_budget import write_begins
 
 __all__ = ["MongoReads", "chunks", "find_in", "guard_versions", "versions"]
 
@@ -103,6 +104,8 @@ class MongoReads:
 
     def _mapped(self, what: str) -> contextlib.AbstractAsyncContextManager[None]:
         # Every round trip passes here: the one place a span is begun (traces on only).
+        if what == "write":  # sent, it is not called back: its request's budget stops
+            write_begins()
         if self.tracer is None:
             return mapped(self.url, what)
         name = "store." + caller_operation()

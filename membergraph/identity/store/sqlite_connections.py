@@ -18,8 +18,9 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from membergraph.identity.store.port import StoreError, StoreUnwritable
+from membergraph.identity.store.port import StoreBusy, StoreError, StoreUnwritable
 from membergraph.identity.store.sqlite_here import BUSY, LoopReader
+from membergraph.sqlite_lock_wait import budgeted, locked
 from membergraph.sqlite_room import unopenable, unwritten
 from membergraph.sqlite_tx import (
     READS_ASIDE,
@@ -99,6 +100,8 @@ class SqliteConnections:
             said = unopenable(self.path, exc) if what == "open" else None
             if said is not None:  # (not even reads: the process cannot serve)
                 raise StoreUnwritable(said) from exc
+            if locked(exc):  # another connection's write lock, held past the wait
+                raise StoreBusy(unwritten(self.path, what, exc)) from exc
             raise StoreError(unwritten(self.path, what, exc)) from exc
         if what == "write" and self._file is not None:
             self._file.wrote()
@@ -154,9 +157,12 @@ class SqliteConnections:
         """Run ``fn(connection, *args)`` in the connection's thread: one hop, many statements,
         while the path still names the file opened (:class:`~membergraph.sqlite_tx.OpenedFile`).
 
-        aiosqlite's ``_execute`` is the queue its own methods use.
+        aiosqlite's ``_execute`` is the queue its own methods use. A request's first trip
+        here waits for the file's lock only for what is left of its time budget
+        (:mod:`~membergraph.sqlite_lock_wait`): a request's reads go to :attr:`reader`.
         """
         self._same_file()
+        fn, args = budgeted(fn, args)
         return await self._trip(fn, *args)
 
     async def _close_beside(self) -> None:

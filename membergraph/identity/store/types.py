@@ -27,6 +27,7 @@ __all__ = [
     "ScopeState",
     "StepPlan",
     "StoreError",
+    "StoreBusy",
     "StoreUnwritable",
     "StoredLink",
     "TransientStoreError",
@@ -52,6 +53,12 @@ class MemberParts(NamedTuple):
 
 class StoreError(RuntimeError):
     """The identity store could not be reached or refused an operation."""
+
+
+class StoreBusy(StoreError):
+    """Another connection held the store's write lock for as long as the write could wait
+    (a request's: what was left of its time budget): nothing of the write was written, and
+    the same write sent again may pass once the lock is let go."""
 
 
 class StoreUnwritable(StoreError):
