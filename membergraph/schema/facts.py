@@ -17,6 +17,7 @@ from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 from strawberry.scalars import JSON
 
 from membergraph.connectors.models import SourceName
+from membergraph.masking import meaning_of_kind
 from membergraph.resolvers.paging import Page
 from membergraph.schema.enums import (
     AccountKind,
@@ -213,7 +214,7 @@ def _record_of(info: Ctx, source: SourceName, line: Any) -> Record | None:
 class AccountRef:
     kind: AccountKind = strawberry.field(description="What was typed.")
     value: str = strawberry.field(
-        extensions=[MaskPII(lambda root: "email" if value_of(root.kind) == "email" else "found")],
+        extensions=[MaskPII(lambda root: meaning_of_kind(value_of(root.kind)))],
         description="As typed.",
     )
 

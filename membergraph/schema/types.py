@@ -17,6 +17,7 @@ from strawberry.types import Info
 from membergraph.identity.line_records import typed_record_key
 from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
 from membergraph.identity.undo import undoable
+from membergraph.masking import meaning_of_kind
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input
 from membergraph.schema.enums import (
@@ -45,8 +46,6 @@ class IdentifierKind(Enum):
 
 Ctx = Info[RequestContext, None]
 
-_IDENTIFIER_MEANING = {"EMAIL": "email", "PHONE": "phone"}
-"""How an identifier's value is masked, by its kind (a card or an id is not personal)."""
 _PROFILE_MEANING = {
     "email": "email",
     "phone": "phone",
@@ -83,7 +82,8 @@ def as_record(ref: tuple[str, str]) -> Record:
 class Identifier:
     kind: IdentifierKind = strawberry.field(description="What kind of identifier this is.")
     value: str = strawberry.field(
-        extensions=[MaskPII(lambda root: _IDENTIFIER_MEANING.get(value_of(root.kind), "found"))],
+        # By its kind, never its look: a card of digits only is no phone (docs/security.md).
+        extensions=[MaskPII(lambda root: meaning_of_kind(value_of(root.kind)))],
         description="The value, normalized as at ingestion.",
     )
     records: list[Record] = strawberry.field(description="Records carrying this value.")
@@ -196,7 +196,7 @@ class IdentityEvent:
         "token bound to one member.",
     )
     evidence: JSON = strawberry.field(
-        extensions=[MaskPII()],
+        extensions=[MaskPII("evidence")],
         description="Identifier values and attributes compared. An `unlinked` event whose "
         "two records were parted names each one's member now (`member_ids`, in `records` "
         "order): the member that kept the ID names the one the other record went to.",
@@ -252,7 +252,7 @@ class Link:
     b: Record = strawberry.field(description="The other record.")
     rule: str = strawberry.field(description="The rule that made it (manual: a steward).")
     evidence: JSON = strawberry.field(
-        extensions=[MaskPII()],
+        extensions=[MaskPII("evidence")],
         description="Identifier values and attributes compared. An `unlinked` event whose "
         "two records were parted names each one's member now (`member_ids`, in `records` "
         "order): the member that kept the ID names the one the other record went to.",
