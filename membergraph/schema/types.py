@@ -20,6 +20,7 @@ from membergraph.identity.undo import undoable
 from membergraph.masking import meaning_of_kind
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input
+from membergraph.resolvers.store_keys import store_keys
 from membergraph.schema.enums import (
     Source,
 )
@@ -45,6 +46,14 @@ class IdentifierKind(Enum):
 
 
 Ctx = Info[RequestContext, None]
+
+_REF = (
+    "What to key this {this} by: opaque (16 characters), the same for the same {what} in "
+    "every answer, for every caller and scope (a member holding what another holds shows "
+    "its ref too), different for different ones, and telling nothing of the value (a keyed "
+    "hash under the store's secret), so never masked. Masked values may read alike "
+    "(`s***@gmail.com` twice); refs do not (docs/security.md)."
+)
 
 _PROFILE_MEANING = {
     "email": "email",
@@ -73,6 +82,11 @@ class Record:
         "interaction_id.",
     )
 
+    @strawberry.field(description=_REF.format(this="record", what="source and key"))
+    async def ref(self, root: strawberry.Parent[Any], info: Ctx) -> strawberry.ID:
+        keys = await store_keys(info.context)
+        return strawberry.ID(keys.ref("record", str(value_of(root.source)), root.key))
+
 
 def as_record(ref: tuple[str, str]) -> Record:
     return Record(source=Source(ref[0]), key=ref[1])
@@ -87,6 +101,11 @@ class Identifier:
         description="The value, normalized as at ingestion.",
     )
     records: list[Record] = strawberry.field(description="Records carrying this value.")
+
+    @strawberry.field(description=_REF.format(this="identifier", what="kind and value"))
+    async def ref(self, root: strawberry.Parent[Any], info: Ctx) -> strawberry.ID:
+        keys = await store_keys(info.context)
+        return strawberry.ID(keys.ref("identifier", str(value_of(root.kind)), root.value))
 
 
 @strawberry.type(description="A postal address.")
@@ -121,6 +140,15 @@ class ContactPoint:
         "contact's current version, which no longer carries it (null: current, or the "
         "contact is undated)."
     )
+
+    @strawberry.field(
+        description=_REF.format(this="value", what="value")
+        + " The `ref` of the same value in `identifiers` (an EMAIL or a PHONE)."
+    )
+    async def ref(self, root: strawberry.Parent[Any], info: Ctx) -> strawberry.ID:
+        kind = _IdentifierKind.EMAIL if "@" in root.value else _IdentifierKind.PHONE
+        keys = await store_keys(info.context)
+        return strawberry.ID(keys.ref("identifier", kind.value, root.value))
 
 
 @strawberry.type(description="Where a surviving profile field came from.")
