@@ -20,8 +20,9 @@ import hmac
 
 from membergraph.privacy import privacy_of
 from membergraph.resolvers.context import RequestContext
+from membergraph.resolvers.paging import Cursors
 
-__all__ = ["StoreKeys", "store_keys"]
+__all__ = ["StoreKeys", "list_cursors", "store_keys"]
 
 _REFS = b"membergraph: refs of identifiers and records"
 _CURSORS = b"membergraph: tags of list cursors"
@@ -57,3 +58,10 @@ async def store_keys(ctx: RequestContext) -> StoreKeys:
         secret = await privacy.store.own_secret() or await privacy.store.kept_secret()
         gateway.store_keys = StoreKeys(secret)
     return gateway.store_keys
+
+
+async def list_cursors(ctx: RequestContext, kind: str, name: str, *whose: str) -> Cursors:
+    """The cursors of the list ``kind``, named ``name`` in refusals (of ``whose``: a member's
+    ID and the ID it was asked by; none: a list of the whole store)."""
+    keys = await store_keys(ctx)
+    return Cursors(kind, keys.tag, tuple(dict.fromkeys(whose)) or ("",), f"`{name}`")
