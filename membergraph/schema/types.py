@@ -49,8 +49,8 @@ Ctx = Info[RequestContext, None]
 
 _REF = (
     "What to key this {this} by: opaque (16 characters), the same for the same {what} in "
-    "every answer, for every caller and scope (a member holding what another holds shows "
-    "its ref too), different for different ones, and telling nothing of the value (a keyed "
+    "every answer, for every caller and scope, different for different ones (two members "
+    "holding one value show one ref), and telling nothing of the value (a keyed "
     "hash under the store's secret), so never masked. Masked values may read alike "
     "(`s***@gmail.com` twice); refs do not (docs/security.md)."
 )
