@@ -20,6 +20,7 @@ from membergraph.settings import Settings
 if TYPE_CHECKING:
     from membergraph.privacy import Privacy
     from membergraph.resolvers.member_cursors import CursorSeal
+    from membergraph.resolvers.store_keys import StoreKeys
     from membergraph.scores import MetricsKeeper
 
 __all__ = ["Gateway"]
@@ -54,6 +55,9 @@ class Gateway:
     cursor_seal: CursorSeal | None = None
     """Seals the feed cursors of tokens bound to one member (``member_cursors``; made at
     first use from the store's own secret)."""
+    store_keys: StoreKeys | None = None
+    """Makes refs and list cursors' tags (``resolvers.store_keys``; made at first use from
+    the store's own secret)."""
     synced: Mapping[SourceName, Connector[Any]] = field(default_factory=dict)
     """For each source read over HTTP, the store's copy of the lines ``membergraph sync`` took
     from it (``SourceSet.held``): an erasure deletes from it too."""

@@ -1,5 +1,6 @@
 """Masking personal data for callers without ``pii:read``: by what a value means where
-its meaning is known (a field, an error's record keys), by its look where it is not."""
+its meaning is known (a field, an identifier's kind, a record key's form, an evidence's
+identifier), by its look where it is not (free text, event properties)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ __all__ = [
     "Meaning",
     "mask_as",
     "mask_email",
+    "mask_evidence",
     "mask_in_text",
     "mask_phone",
     "mask_record_key",
     "mask_text",
     "mask_value",
+    "meaning_of_kind",
 ]
 
 _PHONE = re.compile(r"^\+?\(?\d[\d\s().\-]{6,}$")
@@ -106,6 +109,8 @@ def mask_value(value: Any, text: bool = False) -> Any:
         if text:
             return mask_text(value)
         value = _plain(value)
+        if "loyalty:" in value and _CARD_KEY.search(value):
+            return _around_cards(value, mask_value)
         if "|email:" in value:
             value = _EMAIL_DIGEST.sub(_DIGEST_MASKED, value)
         if "@" in value:
@@ -170,8 +175,30 @@ def mask_in_text(text: str) -> str:
             return run
         return mask_phone(run)
 
-    text = _EMAIL_DIGEST.sub(_DIGEST_MASKED, _plain(text))
+    text = _plain(text)
+    if "loyalty:" in text and _CARD_KEY.search(text):
+        return _around_cards(text, mask_in_text)
+    text = _EMAIL_DIGEST.sub(_DIGEST_MASKED, text)
     return _PHONE_IN_MESSAGE.sub(phone, _EMAIL_IN.sub(lambda m: mask_email(m.group(0)), text))
+
+
+def _is_record(value: list[Any] | tuple[Any, ...]) -> bool:
+    """A record as evidence names one: ``[source, key]`` (a rekeying's ``[source, old, new]``)."""
+    return (
+        len(value) >= 2
+        and isinstance(value[0], str)
+        and value[0] in _SOURCES
+        and all(isinstance(v, str | None) for v in value[1:])
+    )
+
+
+def _around_cards(text: str, mask: Callable[[str], Any]) -> str:
+    """``text`` masked by ``mask`` around the cards its record keys name, kept as they are."""
+    shown, at = [], 0
+    for match in _CARD_KEY.finditer(text):
+        shown += [str(mask(text[at : match.start()])), match.group(0)]
+        at = match.end()
+    return "".join([*shown, str(mask(text[at:]))])
 
 
 def _plain(value: str) -> str:
@@ -186,15 +213,70 @@ def _spelled(match: re.Match[str]) -> str:
     return f"{match.group(1)}@{_SPELLED_DOT.sub('.', match.group(2))}"
 
 
+_SOURCES = frozenset({"crm", "transactions", "web_analytics", "call_center"})
+# A card in a record key or a message (``transactions:loyalty:8685735602799``): a key by
+# design, not a phone, however many digits it holds (cards are upper case, no separators).
+_CARD_KEY = re.compile(r"(?<![\w\-])loyalty:[A-Z0-9]+")
+
+
 def mask_record_key(key: str) -> str:
-    """A record key as a caller without ``pii:read`` sees it: an online customer's key is
-    their e-mail (``online:j***@example.com``), a visitor's names one by its digest
-    (``a-1|email:***``); a card, contact, visitor or call id is not personal by itself, but
-    anything else that looks personal is masked as found."""
+    """A record key as a caller without ``pii:read`` sees it, by its form, never by its look
+    (identity.line_records): an online customer's key is their e-mail
+    (``online:j***@example.com``), a visitor's may name one by its digest
+    (``a-1|email:***``); a card (``loyalty:8685735602799``), a contact, visitor or call id
+    is a key by design (docs/security.md), shown as it is. A key written after its source
+    (``transactions:online:j***@example.com``, as errors name records) is read alike."""
+    source, colon, rest = key.partition(":")
+    if colon and source in _SOURCES:
+        return f"{source}:{mask_record_key(rest)}"
     prefix, colon, rest = key.partition(":")
     if prefix == "online" and colon:
         return f"online:{mask_email(rest)}"
-    return str(mask_value(key))
+    if prefix == "loyalty" and colon:
+        return key
+    return _EMAIL_DIGEST.sub(_DIGEST_MASKED, key) if "|email:" in key else key
+
+
+def meaning_of_kind(kind: Any) -> Meaning:
+    """How a value of an identifier kind (``EMAIL``, ``LOYALTY_ID``; an agent's typed
+    ``email``, ``loyalty_id``) is masked: an e-mail or a phone as one, a card, CRM id or
+    visitor id not at all (a key by design), whatever it looks like; an unknown kind by its
+    look."""
+    return _KIND_MEANING.get(str(getattr(kind, "value", kind)).upper(), "found")
+
+
+_KIND_MEANING: dict[str, Meaning] = {
+    "EMAIL": "email",
+    "PHONE": "phone",
+    "LOYALTY_ID": "id",
+    "CRM_ID": "id",
+    "ANONYMOUS_ID": "id",
+}
+
+
+def mask_evidence(value: Any) -> Any:
+    """Identity evidence (JSON of no fixed shape) masked by what its parts say they are: an
+    identifier (``{"kind": "LOYALTY_ID", "value": ...}``) by its kind, a limit's values by
+    the limit's kind, a record (``["transactions", "loyalty:..."]``) as a record key, a
+    steward's ``reason`` whole; anything else by its look (:func:`mask_value`)."""
+    if isinstance(value, dict):
+        # An identifier's value by its kind; a limit's values by the limit's kind.
+        kinds = {"value": value.get("kind"), "values": value.get("limit")}
+        shown: dict[str, Any] = {}
+        for k, v in value.items():
+            kind = kinds.get(k)
+            if k in _FREE_TEXT_KEYS:
+                shown[k] = mask_value(v, text=True)
+            elif isinstance(kind, str) and meaning_of_kind(kind) != "found":
+                shown[k] = mask_as(meaning_of_kind(kind), v)
+            else:
+                shown[k] = mask_evidence(v)
+        return shown
+    if isinstance(value, list | tuple):
+        if _is_record(value):
+            return [value[0], *(v if v is None else mask_record_key(v) for v in value[1:])]
+        return [mask_evidence(v) for v in value]
+    return mask_value(value)
 
 
 def _mask_contact(value: str) -> str:
@@ -209,6 +291,8 @@ email      an e-mail: ``j***@example.com``, however it is written
 phone      a phone: ``***-0134``, however it is written (``(312) 925-7392``)
 contact    an e-mail or a phone (a contact point)
 key        a record key (:func:`mask_record_key`)
+id         a card, CRM id or visitor id: a key by design, shown as it is
+evidence   identity evidence (:func:`mask_evidence`)
 text       a name, an address line, a birth date, free text: ``***`` (null if not text)
 found      no fixed meaning (JSON evidence, event properties): :func:`mask_value`
 =========  =================================================================
@@ -219,6 +303,8 @@ MASKS: dict[Meaning, Callable[[Any], Any]] = {
     "phone": lambda v: mask_phone(v) if isinstance(v, str) else mask_value(v),
     "contact": lambda v: _mask_contact(v) if isinstance(v, str) else mask_value(v),
     "key": lambda v: mask_record_key(v) if isinstance(v, str) else mask_value(v),
+    "id": lambda v: v,
+    "evidence": mask_evidence,
     "text": lambda v: mask_value(v, text=True),
     "found": mask_value,
 }
@@ -226,7 +312,7 @@ MASKS: dict[Meaning, Callable[[Any], Any]] = {
 
 def mask_as(meaning: Meaning, value: Any) -> Any:
     """Mask ``value`` as what it means (lists item by item)."""
-    if isinstance(value, list | tuple) and meaning != "found":
+    if isinstance(value, list | tuple) and meaning not in ("found", "evidence"):
         return [mask_as(meaning, v) for v in value]
     if value is None or value == "":
         return value

@@ -31,7 +31,8 @@ from membergraph.identity.store.port import IdentityEvent
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input
 from membergraph.resolvers.members import MemberView, _no_lists_for_one_member
-from membergraph.resolvers.paging import Page, check_first, decode_cursor, encode_cursor
+from membergraph.resolvers.paging import Cursors, Page, check_first
+from membergraph.resolvers.store_keys import list_cursors
 
 __all__ = ["conflict_page", "member_stats", "ranked_members"]
 
@@ -46,11 +47,13 @@ async def _metrics(ctx: RequestContext) -> MetricsStore:
     return keeper.metrics
 
 
-def _keyset(order: OrderField, descending: bool, after: str | None) -> tuple[int | str, str] | None:
+def _keyset(
+    order: OrderField, descending: bool, after: str | None, cursors: Cursors
+) -> tuple[int | str, str] | None:
     if after is None:
         return None
     try:
-        field, down, value, member = orjson.loads(decode_cursor("ranked", after))
+        field, down, value, member = orjson.loads(cursors.open(after))
     except (orjson.JSONDecodeError, ValueError, TypeError):
         raise bad_input(f"invalid cursor {after!r}", argument="after") from None
     if (field, down) != (order.value, descending) or not isinstance(member, str):
@@ -81,13 +84,14 @@ async def ranked_members(
 ) -> Page[MemberView]:
     """``members`` with filters beyond the source, or an order: the store's keyset page."""
     check_first(first, ctx.gateway.settings.max_page_size)
-    keyset = _keyset(order, descending, after)
+    cursors = await list_cursors(ctx, "ranked", "members")
+    keyset = _keyset(order, descending, after, cursors)
     metrics = await _metrics(ctx)
     found = await metrics.page(query, order, descending, keyset, first + 1)
     total = await metrics.count(query)
     items = [
         (
-            encode_cursor("ranked", orjson.dumps([order.value, descending, v, m]).decode()),
+            cursors.make(orjson.dumps([order.value, descending, v, m]).decode()),
             MemberView(m, m),
         )
         for m, v in found[:first]
@@ -113,16 +117,14 @@ async def conflict_page(
     """``identityConflicts``: newest first (or oldest), by keyset on the event id."""
     check_first(first, ctx.gateway.settings.max_page_size)
     order = "oldest" if oldest_first else "newest"
-    before = None if after is None else _conflict_after(after, order, query)
+    cursors = await list_cursors(ctx, _CONFLICT, "identityConflicts")
+    before = None if after is None else _conflict_after(after, order, query, cursors)
     _no_lists_for_one_member(ctx)
     metrics = ctx.gateway.identity.store.metrics()
     found = await metrics.conflicts(query, before, first + 1, oldest_first)
     total = await metrics.count_conflicts(query)
     tag = _filter_tag(query)
-    items = [
-        (encode_cursor(_CONFLICT, orjson.dumps([order, tag, e.id]).decode()), e)
-        for e in found[:first]
-    ]
+    items = [(cursors.make(orjson.dumps([order, tag, e.id]).decode()), e) for e in found[:first]]
     return Page(items, total, len(found) > first, before is not None)
 
 
@@ -135,11 +137,11 @@ def _filter_tag(query: ConflictQuery) -> str:
     return hashlib.blake2b(orjson.dumps(asdict(query)), digest_size=6).hexdigest()
 
 
-def _conflict_after(after: str, order: str, query: ConflictQuery) -> int:
+def _conflict_after(after: str, order: str, query: ConflictQuery, cursors: Cursors) -> int:
     """The event ID a conflict cursor reads on after, refused (saying why) when the cursor
     was given under another order or filter: the same ID is another place there."""
     try:
-        made_order, tag, event_id = orjson.loads(decode_cursor(_CONFLICT, after))
+        made_order, tag, event_id = orjson.loads(cursors.open(after))
     except (orjson.JSONDecodeError, ValueError, TypeError):
         made_order = tag = event_id = None
     if not (

@@ -33,13 +33,15 @@ from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.members import (
     MemberView,
     _lines,
+    check_window,
     identifiers,
     lines_held,
     lines_of,
     placeholders,
     records,
 )
-from membergraph.resolvers.paging import Page, check_first, page_by_key
+from membergraph.resolvers.paging import Page, Window, page_by_key
+from membergraph.resolvers.store_keys import list_cursors
 
 __all__ = [
     "RfmView",
@@ -189,14 +191,14 @@ def _reference(ctx: RequestContext) -> datetime:
     return settings.reference_time if settings.reference_date is not None else ctx.reads.now()
 
 
-async def activity(
-    ctx: RequestContext, member: MemberView, first: int, after: str | None
-) -> Page[Activity]:
-    check_first(first, ctx.gateway.settings.max_page_size)
+async def activity(ctx: RequestContext, member: MemberView, asked: Window) -> Page[Activity]:
+    """The member's timeline, newest first (cursors good for this member's only)."""
+    check_window(ctx, asked)
+    cursors = await list_cursors(ctx, "activity", "activity", member.id, member.requested_id)
     facts: list[Any] = []
     for source in (SourceName.TRANSACTIONS, SourceName.WEB_ANALYTICS, SourceName.CALL_CENTER):
         facts += await _lines(ctx, member, source)
-    return page_by_key(timeline(facts), first, after, "activity", activity_key)
+    return page_by_key(timeline(facts), asked, cursors, activity_key)
 
 
 async def offers(ctx: RequestContext, member: MemberView) -> list[OfferStatus]:

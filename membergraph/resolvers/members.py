@@ -28,18 +28,14 @@ from membergraph.identity.steward_request import Moves
 from membergraph.identity.store.port import StoredLink
 from membergraph.resolvers.context import RequestContext, load_many
 from membergraph.resolvers.errors import CodedError, bad_input, source_failed
-from membergraph.resolvers.paging import (
-    Page,
-    check_first,
-    decode_cursor,
-    encode_cursor,
-    page_by_key,
-)
+from membergraph.resolvers.paging import Cursors, Page, Window, check_first, page_by_key
+from membergraph.resolvers.store_keys import list_cursors
 
 __all__ = [
     "MemberView",
     "bound_member",
     "call_interactions",
+    "check_window",
     "get_member",
     "hold_parts",
     "identifiers",
@@ -155,21 +151,22 @@ async def page_members(
     check_first(first, ctx.gateway.settings.max_page_size)
     ctx.reads.nobody()  # which members a page holds changes with members no entry names
     store = ctx.gateway.identity.store
-    start = _member_after(after)
+    cursors = await list_cursors(ctx, "member", "members")
+    start = _member_after(after, cursors)
     source_name = source.value if source else None
     ids = await store.page_members(start, first + 1, source_name)
     total = await store.count_members(source_name)
-    items = [(encode_cursor("member", m), MemberView(m, m)) for m in ids[:first]]
+    items = [(cursors.make(m), MemberView(m, m)) for m in ids[:first]]
     return Page(items, total, len(ids) > first, start is not None)
 
 
-def _member_after(after: str | None) -> str | None:
-    """The member ID inside a ``members`` cursor. Only an ID as the gateway makes them is
-    taken (one merged away or erased since still pages on from its place): a cursor built
-    by hand around anything else is BAD_USER_INPUT, as a foreign or broken one is."""
+def _member_after(after: str | None, cursors: Cursors) -> str | None:
+    """The member ID inside a ``members`` cursor. Only a cursor the gateway made is taken
+    (one whose member was merged away or erased since still pages on from its place): one
+    built by hand, foreign or broken is BAD_USER_INPUT."""
     if not after:
         return None
-    start = decode_cursor("member", after)
+    start = cursors.open(after)
     if not is_member_id(start):
         raise bad_input(f"invalid cursor {after!r}", argument="after")
     return start
@@ -246,12 +243,18 @@ async def _transactions(ctx: RequestContext, member: MemberView) -> list[Transac
     return sorted(lines, key=_tx_key, reverse=True)
 
 
-async def transactions(
-    ctx: RequestContext, member: MemberView, first: int, after: str | None
-) -> Page[Transaction]:
-    """The member's transactions, newest first."""
-    check_first(first, ctx.gateway.settings.max_page_size)
-    return page_by_key(await _transactions(ctx, member), first, after, "tx", _tx_key)
+async def transactions(ctx: RequestContext, member: MemberView, asked: Window) -> Page[Transaction]:
+    """The member's transactions, newest first (cursors good for this member's only)."""
+    check_window(ctx, asked)
+    cursors = await list_cursors(ctx, "tx", "transactions", member.id, member.requested_id)
+    return page_by_key(await _transactions(ctx, member), asked, cursors, _tx_key)
+
+
+def check_window(ctx: RequestContext, asked: Window) -> None:
+    """Refuse page sizes over the limit, naming the argument."""
+    for size, name in ((asked.first, "first"), (asked.last, "last")):
+        if size is not None:
+            check_first(size, ctx.gateway.settings.max_page_size, name)
 
 
 def _tx_key(tx: Transaction) -> tuple[float | str, ...]:

@@ -72,12 +72,7 @@ async def erase(
             **spans_extensions(exc, unmasked),
         ) from None
     except NotInMember as exc:
-        keys = [f"{s}:{k}" for s, k in exc.refs]
-        raise bad_input(
-            f"{exc}: name records of the member, as its `records {{ source key }}` show them",
-            argument="records",
-            records=keys if unmasked else [mask_record_key(k) for k in keys],
-        ) from None
+        raise _not_in_member(exc, unmasked) from None
     except StoreError as exc:
         if out_of_room(exc) is None:
             raise
@@ -91,6 +86,17 @@ async def erase(
             f"member {member_id} is being erased by another process: ask again shortly",
             "UNAVAILABLE",
         ) from None
+
+
+def _not_in_member(exc: NotInMember, unmasked: bool) -> CodedError:
+    """The refusal of records named hers that the member does not hold, naming them (masked
+    by their form for a caller without ``pii:read``), for an erasure and its dry run alike."""
+    keys = [f"{s}:{k}" for s, k in exc.refs]
+    return bad_input(
+        f"{exc}: name records of the member, as its `records {{ source key }}` show them",
+        argument="records",
+        records=keys if unmasked else [mask_record_key(k) for k in keys],
+    )
 
 
 async def preview(
@@ -108,7 +114,7 @@ async def preview(
             store, rules = ctx.gateway.identity.store, ctx.gateway.identity.rules
             narrowed = await erasure_scope(store, rules, found.member_id, only, True) is not None
         except NotInMember as exc:
-            raise bad_input(str(exc), argument="records") from None
+            raise _not_in_member(exc, caller_of(ctx.request).can("pii:read")) from None
     if caller_of(ctx.request).can("pii:read") and found.spans.contacts:
         privacy = await privacy_of(ctx.gateway)
         at, request_id = datetime.now(UTC), ctx.pii_reads.request_id

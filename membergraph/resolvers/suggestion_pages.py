@@ -11,8 +11,6 @@ it was made under: the same place means nothing in another list, so it is refuse
 
 from __future__ import annotations
 
-import base64
-import binascii
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +21,8 @@ import orjson
 from membergraph.identity.steward_suggestions import MemberSuggestion, match_suggestions
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input
-from membergraph.resolvers.paging import Page, check_first, encode_cursor
+from membergraph.resolvers.paging import Cursors, Page, check_first
+from membergraph.resolvers.store_keys import list_cursors
 
 __all__ = ["MAX_SUGGESTIONS_PAGE", "SuggestionOrder", "SuggestionPage", "suggestion_page"]
 
@@ -59,7 +58,8 @@ async def suggestion_page(
         raise bad_input("minScore is a probability, 0 to 1", argument="minScore")
     gateway = ctx.gateway
     least = gateway.identity.rules.suggestions.min_score if min_score is None else min_score
-    last = None if after is None else _place_in(after, order, least)
+    cursors = await list_cursors(ctx, _KIND, "matchSuggestions")
+    last = None if after is None else _place_in(after, order, least, cursors)
     found = await match_suggestions(gateway.identity, min_score, gateway.scored_pairs)
     created: dict[str, datetime] = {}
     if order in ("oldest", "newest"):
@@ -72,7 +72,7 @@ async def suggestion_page(
         created = await gateway.identity.store.member_created(
             m for _, s in chosen for m in s.members
         )
-    items = [(_cursor(order, least, place), s) for place, s in chosen]
+    items = [(_cursor(cursors, order, least, place), s) for place, s in chosen]
     page = Page(items, len(found), start + first < len(found), start > 0)
     return SuggestionPage(page, created)
 
@@ -103,14 +103,14 @@ def _start_after(last: Place, places: list[Place]) -> int:
         raise bad_input(f"invalid cursor {_GIVEN_BY}", argument="after") from None
 
 
-def _cursor(order: SuggestionOrder, least: float, place: Place) -> str:
-    return encode_cursor(_KIND, orjson.dumps([order, least, *place]).decode())
+def _cursor(cursors: Cursors, order: SuggestionOrder, least: float, place: Place) -> str:
+    return cursors.make(orjson.dumps([order, least, *place]).decode())
 
 
-def _place_in(after: str, order: SuggestionOrder, least: float) -> Place:
+def _place_in(after: str, order: SuggestionOrder, least: float, cursors: Cursors) -> Place:
     """The place a cursor names, refused when it is not one of this list's or was made
     under another order or least score."""
-    parts = _parts(after)
+    parts = _parts(cursors.open(after))
     if parts is None:
         raise bad_input(f"{after!r} is not a cursor this list gave: {_GIVEN_BY}", argument="after")
     made_order, made_least, *place = parts
@@ -130,13 +130,11 @@ def _place_in(after: str, order: SuggestionOrder, least: float) -> Place:
     return tuple(place)
 
 
-def _parts(after: str) -> list[float | str] | None:
-    """The cursor's order, least score and place; None when it is not a suggestion cursor."""
+def _parts(value: str) -> list[float | str] | None:
+    """The cursor's order, least score and place; None when they are not a suggestion's."""
     try:
-        text = base64.urlsafe_b64decode(after + "=" * (-len(after) % 4)).decode()
-        kind, _, value = text.partition(":")
-        parts = orjson.loads(value) if kind == _KIND else None
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        parts = orjson.loads(value)
+    except ValueError:
         return None
     if not isinstance(parts, list) or len(parts) not in (5, 6) or parts[0] not in _ORDERS:
         return None

@@ -9,8 +9,8 @@ its cost in ``extensions.cost``.
 The model (documented in docs/bad-input.md, the same for every field):
 
 - each field returning an object costs 1 for every time it is resolved; scalars are free;
-- a field with a ``first`` argument is resolved for up to ``first`` items: its subtree is
-  multiplied by it (the argument's value, or its variable's, or the schema default);
+- a field with a ``first`` argument is resolved for up to ``first`` (or ``last``) items: its
+  subtree is multiplied by it (the argument's value, or its variable's, or the default page);
 - ``edges`` and ``nodes`` under such a field are those items, not a second list;
 - ``_entities`` (Federation) resolves one entity per representation: its subtree is
   multiplied by their number (inline or in a variable), and more than ``MAX_REPRESENTATIONS``
@@ -48,10 +48,21 @@ from graphql.utilities import get_operation_ast
 
 from membergraph.schema.kept import Kept
 
-__all__ = ["LIST_GUESS", "MAX_REPRESENTATIONS", "cost_of", "request_cost", "too_costly"]
+__all__ = [
+    "DEFAULT_PAGES",
+    "LIST_GUESS",
+    "MAX_REPRESENTATIONS",
+    "cost_of",
+    "request_cost",
+    "too_costly",
+]
 
 LIST_GUESS = 10
 """Items assumed for a list of objects without ``first`` (a member's records, its history)."""
+
+DEFAULT_PAGES = {"Member.transactions": 10, "Member.activity": 20}
+"""The page a list that reads both ways (``first`` or ``last``, so neither has a default in
+the schema) answers when given neither."""
 
 MAX_REPRESENTATIONS = 1000
 """Representations one ``_entities`` field may carry: a router splits larger fetches."""
@@ -130,7 +141,7 @@ class _Walk:
         target = get_named_type(definition.type)
         if not is_composite_type(target):
             return 0
-        first = self.first(definition, node)
+        first = self.first(parent, definition, node)
         if first is None and name == "_entities":
             first = self.representations(node)
         if first is not None:
@@ -142,11 +153,13 @@ class _Walk:
         resolved = times * items
         return resolved + self.selection(target, node.selection_set, resolved, paged=paged_below)
 
-    def first(self, definition: GraphQLField, node: FieldNode) -> int | None:
+    def first(
+        self, parent: GraphQLNamedType, definition: GraphQLField, node: FieldNode
+    ) -> int | None:
         if "first" not in definition.args:
             return None
         for argument in node.arguments or ():
-            if argument.name.value != "first":
+            if argument.name.value not in ("first", "last"):  # (never both: refused)
                 continue
             value = argument.value
             if isinstance(value, IntValueNode):
@@ -156,7 +169,9 @@ class _Walk:
                 if isinstance(given, int):
                     return max(given, 0)
         default = definition.args["first"].default_value
-        return default if isinstance(default, int) else LIST_GUESS
+        if isinstance(default, int):
+            return default
+        return DEFAULT_PAGES.get(f"{parent.name}.{node.name.value}", LIST_GUESS)
 
     def representations(self, node: FieldNode) -> int:
         """How many entities ``_entities`` is asked for, literal or variable (a single

@@ -17,6 +17,7 @@ from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 from strawberry.scalars import JSON
 
 from membergraph.connectors.models import SourceName
+from membergraph.masking import meaning_of_kind
 from membergraph.resolvers.paging import Page
 from membergraph.schema.enums import (
     AccountKind,
@@ -213,7 +214,7 @@ def _record_of(info: Ctx, source: SourceName, line: Any) -> Record | None:
 class AccountRef:
     kind: AccountKind = strawberry.field(description="What was typed.")
     value: str = strawberry.field(
-        extensions=[MaskPII(lambda root: "email" if value_of(root.kind) == "email" else "found")],
+        extensions=[MaskPII(lambda root: meaning_of_kind(value_of(root.kind)))],
         description="As typed.",
     )
 
@@ -239,9 +240,17 @@ class CallInteraction:
 
 @strawberry.type(description="Paging information of a connection.")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="More items follow.")
-    has_previous_page: bool = strawberry.field(description="Items precede this page.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    has_next_page: bool = strawberry.field(
+        description="Items follow this page: pass `endCursor` as `after` to read them."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Items precede this page. On `transactions` and `activity` exact, "
+        "whichever way the page was read (pass `startCursor` as `before`, with `last`, to "
+        "read them); on lists that page forward only, true on every page read after a cursor."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first item; pass as `before` where a list takes it."
+    )
     end_cursor: str | None = strawberry.field(
         description="Cursor of the last item; pass as `after`."
     )

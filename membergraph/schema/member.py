@@ -14,7 +14,8 @@ from membergraph.resolvers import insights as I
 from membergraph.resolvers import member_history
 from membergraph.resolvers import members as R
 from membergraph.resolvers.member_cursors import event_ids
-from membergraph.resolvers.paging import Page
+from membergraph.resolvers.paging import Page, Window
+from membergraph.schema.cost import DEFAULT_PAGES
 from membergraph.schema.enums import Source
 from membergraph.schema.facts import (
     BigInt,
@@ -52,8 +53,35 @@ from membergraph.schema.types import (
 )
 
 Parent = strawberry.Parent[R.MemberView]
-First = Annotated[int, strawberry.argument(description="How many (at most 100).")]
-After = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
+# A member's keyset lists page both ways (resolvers.paging.page_by_key).
+PageFirst = Annotated[
+    int | None,
+    strawberry.argument(
+        description="How many from the start, or after `after` (at most 100; the default "
+        "page when neither `first` nor `last` is given). Not with `last`."
+    ),
+]
+PageAfter = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Read on after this cursor (this list's, of this member: any other is "
+        "BAD_USER_INPUT)."
+    ),
+]
+PageLast = Annotated[
+    int | None,
+    strawberry.argument(
+        description="How many from the end, or before `before`: the page before one "
+        "already read (at most 100). Not with `first`."
+    ),
+]
+PageBefore = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Read back before this cursor (a page's `startCursor`; this list's, of "
+        "this member: any other is BAD_USER_INPUT)."
+    ),
+]
 
 
 def _item(activity: Any) -> ActivityItem:
@@ -167,17 +195,21 @@ class Member:
     async def records(self, root: strawberry.Parent[R.MemberView], info: Ctx) -> list[Record]:
         return [as_record(r) for r in await R.records(info.context, root)]
 
-    @strawberry.field(description="Purchases, refunds and cancellations, newest first.")
+    @strawberry.field(
+        description="Purchases, refunds and cancellations, newest first, 10 a page unless "
+        "asked: on with `first` and `after`, back with `last` and `before`."
+    )
     async def transactions(
         self,
         root: strawberry.Parent[R.MemberView],
         info: Ctx,
-        first: Annotated[int, strawberry.argument(description="Page size (at most 100).")] = 10,
-        after: Annotated[
-            str | None, strawberry.argument(description="Cursor to continue after.")
-        ] = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> TransactionConnection | None:
-        page = await R.transactions(info.context, root, first, after)
+        asked = Window(first, after, last, before, DEFAULT_PAGES["Member.transactions"])
+        page = await R.transactions(info.context, root, asked)
         return TransactionConnection(
             edges=[TransactionEdge(cursor=c, node=n) for c, n in page.items],  # type: ignore[arg-type]
             page_info=page_info(page),
@@ -254,11 +286,21 @@ class Member:
     async def reachable_channels(self, root: Parent, info: Ctx) -> list[Channel] | None:
         return [Channel(c.value) for c in await C.reachable(info.context, root)]
 
-    @strawberry.field(description="Purchases, web events and calls in one timeline, newest first.")
+    @strawberry.field(
+        description="Purchases, web events and calls in one timeline, newest first, 20 a "
+        "page unless asked: on with `first` and `after`, back with `last` and `before`."
+    )
     async def activity(
-        self, root: Parent, info: Ctx, first: First = 20, after: After = None
+        self,
+        root: Parent,
+        info: Ctx,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> ActivityConnection | None:
-        page = await I.activity(info.context, root, first, after)
+        asked = Window(first, after, last, before, DEFAULT_PAGES["Member.activity"])
+        page = await I.activity(info.context, root, asked)
         return ActivityConnection(
             edges=[ActivityEdge(cursor=c, node=_item(n)) for c, n in page.items],
             page_info=page_info(page),

@@ -17,8 +17,10 @@ from strawberry.types import Info
 from membergraph.identity.line_records import typed_record_key
 from membergraph.identity.normalize import IdentifierKind as _IdentifierKind
 from membergraph.identity.undo import undoable
+from membergraph.masking import meaning_of_kind
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.errors import bad_input
+from membergraph.resolvers.store_keys import store_keys
 from membergraph.schema.enums import (
     Source,
 )
@@ -45,8 +47,14 @@ class IdentifierKind(Enum):
 
 Ctx = Info[RequestContext, None]
 
-_IDENTIFIER_MEANING = {"EMAIL": "email", "PHONE": "phone"}
-"""How an identifier's value is masked, by its kind (a card or an id is not personal)."""
+_REF = (
+    "What to key this {this} by: opaque (16 characters), the same for the same {what} in "
+    "every answer, for every caller and scope, different for different ones (two members "
+    "holding one value show one ref), and telling nothing of the value (a keyed "
+    "hash under the store's secret), so never masked. Masked values may read alike "
+    "(`s***@gmail.com` twice); refs do not (docs/security.md)."
+)
+
 _PROFILE_MEANING = {
     "email": "email",
     "phone": "phone",
@@ -74,6 +82,11 @@ class Record:
         "interaction_id.",
     )
 
+    @strawberry.field(description=_REF.format(this="record", what="source and key"))
+    async def ref(self, root: strawberry.Parent[Any], info: Ctx) -> strawberry.ID:
+        keys = await store_keys(info.context)
+        return strawberry.ID(keys.ref("record", str(value_of(root.source)), root.key))
+
 
 def as_record(ref: tuple[str, str]) -> Record:
     return Record(source=Source(ref[0]), key=ref[1])
@@ -83,10 +96,16 @@ def as_record(ref: tuple[str, str]) -> Record:
 class Identifier:
     kind: IdentifierKind = strawberry.field(description="What kind of identifier this is.")
     value: str = strawberry.field(
-        extensions=[MaskPII(lambda root: _IDENTIFIER_MEANING.get(value_of(root.kind), "found"))],
+        # By its kind, never its look: a card of digits only is no phone (docs/security.md).
+        extensions=[MaskPII(lambda root: meaning_of_kind(value_of(root.kind)))],
         description="The value, normalized as at ingestion.",
     )
     records: list[Record] = strawberry.field(description="Records carrying this value.")
+
+    @strawberry.field(description=_REF.format(this="identifier", what="kind and value"))
+    async def ref(self, root: strawberry.Parent[Any], info: Ctx) -> strawberry.ID:
+        keys = await store_keys(info.context)
+        return strawberry.ID(keys.ref("identifier", str(value_of(root.kind)), root.value))
 
 
 @strawberry.type(description="A postal address.")
@@ -121,6 +140,15 @@ class ContactPoint:
         "contact's current version, which no longer carries it (null: current, or the "
         "contact is undated)."
     )
+
+    @strawberry.field(
+        description=_REF.format(this="value", what="value")
+        + " The `ref` of the same value in `identifiers` (an EMAIL or a PHONE)."
+    )
+    async def ref(self, root: strawberry.Parent[Any], info: Ctx) -> strawberry.ID:
+        kind = _IdentifierKind.EMAIL if "@" in root.value else _IdentifierKind.PHONE
+        keys = await store_keys(info.context)
+        return strawberry.ID(keys.ref("identifier", kind.value, root.value))
 
 
 @strawberry.type(description="Where a surviving profile field came from.")
@@ -196,7 +224,7 @@ class IdentityEvent:
         "token bound to one member.",
     )
     evidence: JSON = strawberry.field(
-        extensions=[MaskPII()],
+        extensions=[MaskPII("evidence")],
         description="Identifier values and attributes compared. An `unlinked` event whose "
         "two records were parted names each one's member now (`member_ids`, in `records` "
         "order): the member that kept the ID names the one the other record went to.",
@@ -252,7 +280,7 @@ class Link:
     b: Record = strawberry.field(description="The other record.")
     rule: str = strawberry.field(description="The rule that made it (manual: a steward).")
     evidence: JSON = strawberry.field(
-        extensions=[MaskPII()],
+        extensions=[MaskPII("evidence")],
         description="Identifier values and attributes compared. An `unlinked` event whose "
         "two records were parted names each one's member now (`member_ids`, in `records` "
         "order): the member that kept the ID names the one the other record went to.",

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from membergraph.resolvers.paging import page_by_key
+from membergraph.resolvers.paging import Cursors, Window, page_by_key
+from membergraph.resolvers.store_keys import StoreKeys
 from tests.api.test_ingest import NEW_CONTACT, PURCHASE
 from tests.conftest import gql
 
@@ -30,6 +31,13 @@ def _sorted(items: set[Item]) -> list[Item]:
     return sorted(items, key=_key, reverse=True)
 
 
+KEYS = StoreKeys(b"a store's secret")
+
+
+def _cursors(kind: str = "t", *whose: str) -> Cursors:
+    return Cursors(kind, KEYS.tag, whose or ("",))
+
+
 items = st.builds(Item, st.integers(0, 20), st.text("abcdef", min_size=1, max_size=3))
 
 
@@ -45,7 +53,7 @@ def test_paging_while_items_arrive_never_repeats_or_skips(
     seen: list[Item] = []
     after = None
     for step in range(100):
-        page = page_by_key(_sorted(present), first, after, "t", _key)
+        page = page_by_key(_sorted(present), Window(first, after), _cursors(), _key)
         seen += [node for _, node in page.items]
         if not page.has_next:
             break
@@ -59,20 +67,27 @@ def test_paging_while_items_arrive_never_repeats_or_skips(
 
 def test_a_cursor_of_another_list_or_a_forged_one_is_refused() -> None:
     nodes = _sorted({Item(1, "a"), Item(2, "b")})
-    cursor = page_by_key(nodes, 1, None, "t", _key).items[0][0]
+    cursor = page_by_key(nodes, Window(1), _cursors(), _key).items[0][0]
     forged = [_cursor_of(f"t:{key}") for key in ("[]", '[2.0, "b", 1]', '["b", 2.0]', "[2.0]")]
     # user29: "tx:[]" sorted before every purchase and paged to an empty end, no error.
-    for bad in ("bm90IGpzb24", "dDpbdHJ1ZV0", cursor + "x", *forged):
+    # user32: a well-formed one built by hand was taken, and so was another member's.
+    signed = [_cursors().make(key) for key in ("[]", '[2.0, "b", 1]', '["b", 2.0]', "[2.0]")]
+    hand_made = [_cursor_of('t:[2.0, "b"]'), cursor.split(".")[0] + "." + "A" * 12]
+    others = [_cursors("t", "m_other").make('[2.0, "b"]')]
+    for bad in ("bm90IGpzb24", "dDpbdHJ1ZV0", cursor + "x", *forged, *signed, *hand_made, *others):
         try:
-            page_by_key(nodes, 1, bad, "t", _key)
+            page_by_key(nodes, Window(1, bad), _cursors(), _key)
         except GraphQLError as error:
             assert error.extensions and error.extensions["code"] == "BAD_USER_INPUT"
+            assert error.extensions["argument"] == "after"
         else:
             raise AssertionError(f"cursor {bad!r} was taken")
     try:
-        page_by_key(nodes, 1, cursor, "other", _key)
+        page_by_key(nodes, Window(1, cursor), _cursors("other"), _key)
     except GraphQLError as error:
         assert "does not belong to this list" in error.message
+    else:
+        raise AssertionError("a cursor of another list was taken")
 
 
 PAGE = """query($after: String) { memberByIdentifier(kind: EMAIL, value: "nia.park@mail-example.org") {
@@ -150,8 +165,22 @@ def test_a_members_cursor_of_ours_still_pages_even_when_its_member_is_gone(
     first = gql(client, MEMBERS)["data"]["members"]["edges"]  # type: ignore[index]
     second = gql(client, MEMBERS, after=first[-1]["cursor"])["data"]["members"]["edges"]  # type: ignore[index]
     assert second and second[0]["node"]["id"] > first[-1]["node"]["id"]
-    # A well-formed id no member holds (merged away or erased since the page was read)
-    # pages on from where it would be, as keyset paging does.
-    gone = first[-1]["node"]["id"][:-1] + ("a" if first[-1]["node"]["id"][-1] != "a" else "b")
-    page = gql(client, MEMBERS, after=_cursor_of(f"member:{gone}"))["data"]["members"]["edges"]  # type: ignore[index]
-    assert all(edge["node"]["id"] > gone for edge in page)
+    # The cursor's member is erased (or merged away) since the page was read: the cursor
+    # pages on from where it was, as keyset paging does.
+    gone = first[-1]["node"]["id"]
+    erase = (
+        'mutation($id: ID!) { eraseMember(id: $id, reason: "T-1", wholeMember: true) { state } }'
+    )
+    assert gql(client, erase, id=gone)["data"] == {"eraseMember": {"state": "DONE"}}
+    page = gql(client, MEMBERS, after=first[-1]["cursor"])["data"]["members"]["edges"]  # type: ignore[index]
+    assert [edge["node"]["id"] for edge in page] == [edge["node"]["id"] for edge in second]
+
+
+def test_a_hand_made_members_cursor_around_a_members_id_is_refused(client: TestClient) -> None:
+    # user32: the README says a cursor the gateway did not make is refused; one built by
+    # hand around a real member's ID was taken.
+    first = gql(client, MEMBERS)["data"]["members"]["edges"]  # type: ignore[index]
+    made = _cursor_of(f"member:{first[-1]['node']['id']}")
+    answer = client.post("/graphql", json={"query": MEMBERS, "variables": {"after": made}}).json()
+    assert answer["data"] == {"members": None}, answer
+    assert answer["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "after"}

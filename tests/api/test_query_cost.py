@@ -114,3 +114,36 @@ def test_spreads_of_unknown_or_cyclic_fragments_are_named_by_validation(
     for query in (cyclic, unknown):
         (error,) = client.post("/graphql", json={"query": query}).json()["errors"]
         assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+LISTS = '{ member(id: "m_aaaaaaaaaaaaaaaa") { %s { edges { node { at } } } } }'
+
+
+@pytest.mark.parametrize(
+    ("asked", "alike"),
+    [
+        pytest.param("activity(last: 100)", "activity(first: 100)", id="last-as-first"),
+        pytest.param("activity", "activity(first: 20)", id="activity-default-page"),
+        pytest.param(
+            "transactions { edges { node { amountCents } } }",
+            "transactions(first: 10) { edges { node { amountCents } } }",
+            id="transactions-default-page",
+        ),
+    ],
+)
+def test_a_page_read_backward_or_by_default_costs_its_items(
+    client: TestClient, asked: str, alike: str
+) -> None:
+    # user32's fix: `transactions` and `activity` take `last` (so `first` has no default in
+    # the schema): a page read backward, or the default page, costs what its items do.
+    def cost(field: str) -> int:
+        if "{" not in field:
+            field += " { edges { node { at } } }"
+        query = LISTS.replace("%s { edges { node { at } } }", field)
+        return int(
+            client.post("/graphql", json={"query": query}).json()["extensions"]["cost"]["requested"]
+        )
+
+    assert cost(asked) == cost(alike)
+    # The member costs 1, its page 3 an item (edge, node, the item's facts).
+    assert cost("activity(last: 100)") - 1 == 5 * (cost("activity(last: 20)") - 1)
