@@ -29,7 +29,16 @@ own): an elder whose address, on a young adult's contact, is a first name and di
 (``priya401@``), naming the parent by a first name alone. Since the thirtieth round (each
 a stream of its own): a young adult's web orders with her card under the elder's address; a
 relative calling for a household member, the agent typing her contact id or card while the
-switch shows the relative's own phone.
+switch shows the relative's own phone. Since the thirty-second round (each a stream of its
+own, its lines written after every other line, so that everyone it does not touch keeps
+hers): a parent whose contact and card fall silent and a namesake child who enrols days or
+months later on the parent's e-mail, undated, with a card and a mobile of his own
+(``namesakes.py``); a household's address naming none of it (``family.home42@``) or only the
+family (``thesmiths1990@``) on a parent's and a student's contacts, the student ordering
+under her own address too, the handle's card-less orders the parent's or the student's
+(``handles.py``); her older undated contact kept in use, its card ordering under an address
+no contact holds (``old_contacts.py``); a couple's joint contact, ``Mary & John``
+(``joint_contacts.py``). :attr:`DemoSummary.phenomena` names whom each touched.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.

@@ -8,8 +8,9 @@ or the family's he gave), without a birth date, with a card and a mobile of his 
 uses the card in store. Both are alive; the two contacts, one name on one address, one
 ending before the other begins, are what the handover rules
 (``reenrolments.one_name_handed_over``, ``handed_over_least_days``) read as one customer
-enrolled again. The son enrols a few days after his father's last purchase (``days``, under
-two weeks) or months after it (``months``).
+enrolled again. The son enrols a few days after his father's contact or card was last seen
+(``days``: 13 calendar days at most, under ``handed_over_least_days``) or months after
+(``months``: 45 days or more).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def namesake_sons(
     for father, kind in fathers:
         last = w.last_seen.get(father.id, NOW - w.silenced[father.id])
         room = (NOW - last).days - 20
-        gap = rng.randrange(1, 14) if kind == "days" else rng.randrange(45, max(46, room))
+        # Days: at most 13 calendar days from his last day to the son's first.
+        gap = rng.randrange(1, 13) if kind == "days" else rng.randrange(45, max(46, room))
         start = last + timedelta(days=gap, seconds=rng.randrange(86400))
         son = gen.new_person_id()
         card = f"LD{rng.randrange(10**7, 10**8)}"
