@@ -196,3 +196,46 @@ def test_relatives_call_for_a_household_member(
         assert line["account_ref"]["kind"] in ("crm_id", "loyalty_id")
         if line["account_ref"]["kind"] == "crm_id":
             assert person[line["account_ref"]["value"]] == person[iid]
+
+
+def _lines_by_person(folder: Path) -> dict[str, list[bytes]]:
+    """Each person's lines, every source's in the order written."""
+    files = {
+        name: (folder / f"{name}.jsonl").read_bytes().splitlines()
+        for name in ("crm", "transactions", "web_analytics", "call_center")
+    }
+    seen = dict.fromkeys(files, 0)
+    lines: dict[str, list[bytes]] = {}
+    for row in (folder / "truth.jsonl").read_text().splitlines():
+        truth = json.loads(row)
+        source = truth["source"]
+        lines.setdefault(truth["person"], []).append(files[source][seen[source]])
+        seen[source] += 1
+    return lines
+
+
+@pytest.mark.parametrize("profile", ["default", "holdout"])
+def test_the_thirty_second_rounds_households_leave_everyone_else_as_they_were(
+    profile: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the demo's data, and the same data without the thirty-second round's phenomena
+    made = write_demo_data(tmp_path / "made", 2000, 7, profile)
+    rates = ("namesake_son", "shared_handle", "old_contact_in_use", "joint_contact")
+    never = dataclasses.replace(PROFILES[profile], **dict.fromkeys(rates, 0.0))
+    monkeypatch.setitem(PROFILES, profile, never)
+    none = write_demo_data(tmp_path / "none", 2000, 7, profile)
+    # Then each phenomenon touched some people, and a namesake son was added per father
+    assert set(made.phenomena) == {
+        "namesake_son",
+        "shared_handle",
+        "old_contact_in_use",
+        "joint_contact",
+    }
+    assert none.phenomena == {}
+    assert made.people == 2000 + len(made.phenomena["namesake_son"])
+    # And everyone they did not touch has her lines byte for byte as they were
+    touched = {pid for cases in made.phenomena.values() for case in cases for pid in case[1:]}
+    with_them, without = _lines_by_person(tmp_path / "made"), _lines_by_person(tmp_path / "none")
+    assert {p: lines for p, lines in with_them.items() if p not in touched} == {
+        p: lines for p, lines in without.items() if p not in touched
+    }

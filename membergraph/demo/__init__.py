@@ -29,7 +29,16 @@ own): an elder whose address, on a young adult's contact, is a first name and di
 (``priya401@``), naming the parent by a first name alone. Since the thirtieth round (each
 a stream of its own): a young adult's web orders with her card under the elder's address; a
 relative calling for a household member, the agent typing her contact id or card while the
-switch shows the relative's own phone.
+switch shows the relative's own phone. Since the thirty-second round (each a stream of its
+own, its lines written after every other line, so that everyone it does not touch keeps
+hers): a parent whose contact and card fall silent and a namesake child who enrols days or
+months later on the parent's e-mail, undated, with a card and a mobile of his own
+(``namesakes.py``); a household's address naming none of it (``family.home42@``) or only the
+family (``thesmiths1990@``) on a parent's and a student's contacts, the student ordering
+under her own address too, the handle's card-less orders the parent's or the student's
+(``handles.py``); her older undated contact kept in use, its card ordering under an address
+no contact holds (``old_contacts.py``); a couple's joint contact, ``Mary & John``
+(``joint_contacts.py``). :attr:`DemoSummary.phenomena` names whom each touched.
 
 Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profile`:
 ``default`` for the demo, ``holdout`` for measuring on data the engine was not tuned on.
@@ -38,13 +47,17 @@ Each phenomenon happens at a rate of a :class:`~membergraph.demo.profiles.Profil
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from membergraph.demo.call_center import calls_lines, relatives_calls
 from membergraph.demo.crm import crm_lines
 from membergraph.demo.generations import name_sons_after_fathers
+from membergraph.demo.handles import give_handles, handle_orders
+from membergraph.demo.joint_contacts import joint_contacts
+from membergraph.demo.namesakes import namesake_sons, silence_fathers
+from membergraph.demo.old_contacts import old_contacts
 from membergraph.demo.parents_address import parents_address_orders
 from membergraph.demo.people import (
     Generator,
@@ -84,6 +97,9 @@ class DemoSummary:
 
     people: int
     lines: dict[str, int]
+    # Who each later phenomenon touched (its name: one tuple per case, its kind then the
+    # people's ids), for scoring it on its own.
+    phenomena: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
 
 def _twins_family_email(gen: Generator, people: list[Person], family_email: dict[int, str]) -> None:
@@ -168,6 +184,11 @@ def write_demo_data(
         _twins_family_email(gen, people, family_email)
         _elders_emails(gen, households)
         name_sons_after_fathers(gen, households)
+        fathers = silence_fathers(gen, writer, households)
+        taken = {father.id for father, _ in fathers}
+        handles = give_handles(gen, households, family_email, taken)
+        taken |= {p.id for parent, student, _ in handles for p in (parent, student)}
+        taken |= joint_contacts(gen, households, taken)
         for person in people:
             crm_lines(
                 gen,
@@ -195,8 +216,12 @@ def write_demo_data(
         opened_lines(gen, writer, people)
         relatives_calls(gen, writer, list(households.values()), landline)
         showcase_lines(writer)
+        # The thirty-second round's lines, last: every line before them stays in its place.
+        namesake_sons(gen, writer, fathers, address)
+        handle_orders(gen, writer, handles)
+        old_contacts(gen, writer, people, address, taken)
         writer.finish()
     finally:
         writer.close()
     counts = {k: v for k, v in writer.counts.items() if k != "truth"}
-    return DemoSummary(people=len(people), lines=counts)
+    return DemoSummary(len(people) + gen.added_people, counts, gen.touched)

@@ -59,7 +59,11 @@ def crm_lines(
         # The form wanted an e-mail: most often from people who have none.
         if rng.random() < profile.crm_placeholder_email * (1 if emails else 10):
             emails = [rng.choice(TILL_PLACEHOLDERS[profile.placeholders])]
+        if p.handle:  # the household's address naming none of it (demo/handles.py)
+            emails.append(p.handle)
         first, last = p.first, p.last
+        if copy == 0 and p.joint_first:  # a couple's joint contact (demo/joint_contacts.py)
+            first = p.joint_first
         home = address
         if copy == 1:
             variant = rng.choices(variants, weights)[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ class Person:
     old_email: str | None = None  # the e-mail this person used before the one on file
     elder_email: str | None = None  # an older household member's, on an old contact version
     generation: str | None = None  # "Jr." for a son named after his father, "Sr." for him
+    handle: str | None = None  # a household's address naming none of it (32nd round)
+    joint_first: str | None = None  # a couple's first names on one contact (32nd round)
 
 
 def happens(stream: random.Random, rate: float) -> bool:
@@ -78,16 +80,36 @@ class Writer:
         self.out = out
         self.files = {name: self._part(name).open("wb") for name in self.NAMES}
         self.counts = dict.fromkeys(self.files, 0)
+        # People whose CRM contacts and purchases fell silent (32nd round): their lines
+        # there are written this much earlier, and the last day they show is kept.
+        self.silenced: dict[str, timedelta] = {}
+        self.last_seen: dict[str, datetime] = {}
 
     def _part(self, name: str) -> Path:
         return self.out / f".{name}.jsonl.part"
 
     def write(self, source: str, line: dict[str, Any], line_id: str, person: str) -> None:
+        if person in self.silenced and source in ("crm", "transactions"):
+            line = self._earlier(line, person, source == "crm" or bool(line.get("loyalty_id")))
         self.files[source].write(orjson.dumps(line) + b"\n")
         self.files["truth"].write(
             orjson.dumps({"source": source, "id": line_id, "person": person}) + b"\n"
         )
         self.counts[source] += 1
+
+    def _earlier(self, line: dict[str, Any], person: str, seen: bool) -> dict[str, Any]:
+        """A silenced person's line with its times moved back (no draw: the rest of the
+        data set stays as it was); ``seen``: a contact's line or a card's purchase, the
+        days his contact shows (a card-less order is no contact's)."""
+        line = dict(line)
+        for name in ("updated_at", "occurred_at"):
+            if isinstance(line.get(name), str):
+                moment = datetime.fromisoformat(line[name]) - self.silenced[person]
+                line[name] = moment.isoformat().replace("+00:00", "Z")
+                last = self.last_seen.get(person)
+                if seen:
+                    self.last_seen[person] = moment if last is None else max(last, moment)
+        return line
 
     def close(self) -> None:
         """Close the files; those not finished are deleted."""
@@ -139,6 +161,19 @@ class Generator:
         self.thirtieth = random.Random(seed + 30)
         # ... and the thirtieth round's calls for a relative from theirs (demo/call_center.py).
         self.calls30 = random.Random(seed + 31)
+        # ... and the thirty-second round's, each phenomenon from a stream of its own:
+        # a father fallen silent and his namesake son (demo/namesakes.py), a household's
+        # address naming none of it (demo/handles.py), an undated contact kept in use
+        # (demo/old_contacts.py), a couple's joint contact (demo/joint_contacts.py).
+        self.namesakes = random.Random(seed + 32)
+        self.handles = random.Random(seed + 33)
+        self.old_contacts = random.Random(seed + 34)
+        self.joint = random.Random(seed + 35)
+        # Who each of them touched, for scoring: a phenomenon's name, then one tuple per
+        # case (its kind, then the people's ids).
+        self.touched: dict[str, list[tuple[str, ...]]] = {}
+        self.added_people = 0  # people a phenomenon adds to a household (a son)
+        self.added_contacts = 0  # contacts a phenomenon adds (an old enrolment)
         # A cashier who works shifts at a busy till and asks guests no e-mail: her card, by
         # its card number, with the days of her shifts (sixth round).
         self.shifts: dict[str, list[str]] = {}
@@ -147,6 +182,17 @@ class Generator:
         self.members = members
         self.profile = profile
         self.serial = 0
+
+    def new_contact_id(self) -> str:
+        """A contact id of a later round's phenomenon, off the series of ``uid`` (which
+        would move every id after it): C and seven digits, from 9000000."""
+        self.added_contacts += 1
+        return f"C{9_000_000 + self.added_contacts:07d}"
+
+    def new_person_id(self) -> str:
+        """A person a later round's phenomenon adds, after the ``members`` drawn."""
+        self.added_people += 1
+        return f"p{self.members + self.added_people - 1:06d}"
 
     def uid(self, prefix: str, digits: int = 8) -> str:
         self.serial += 1

@@ -147,6 +147,27 @@ class Profile:
     # the people in a household of two or more, those for whom a relative calls: the agent
     # types her contact id or card, the switch shows the relative's own phone.
     relative_call: float = 0.1
+    # Added in the thirty-second round, each drawn from a stream of its own. Of the fathers
+    # (born 1976 or before, a card and an e-mail), those whose contact and card fall silent
+    # and whose namesake son enrols later on the household's e-mail, undated, with a card
+    # and a mobile of his own (demo/namesakes.py); of those, the son enrolling under two
+    # weeks after his father's last line (the rest: months after).
+    namesake_son: float = 0.03
+    namesake_son_days: float = 0.5
+    # Of the households with a parent and a student (25 or younger, with a card) and no
+    # family address, those whose shared address is a handle naming none of them or only
+    # the family, on both contacts, the student using her own address too; of those, the
+    # card-less web orders under the handle being the parent's (the rest: the student's)
+    # (demo/handles.py).
+    shared_handle: float = 0.3
+    handle_parents_orders: float = 0.5
+    # Of the adults with an e-mail in the CRM, those with an older undated contact of their
+    # own whose card they still use, ordering on the web under an address no contact holds
+    # (demo/old_contacts.py).
+    old_contact_in_use: float = 0.01
+    # Of the households' first two adults, the couples whose one contact carries both first
+    # names (``Mary & John``; demo/joint_contacts.py).
+    joint_contact: float = 0.04
     # Which placeholders this retailer's staff type (a key of vocabulary.TILL_PLACEHOLDERS).
     placeholders: str = "common"
 
@@ -231,5 +252,12 @@ PROFILES: dict[str, Profile] = {
         # The thirtieth round's.
         parents_address=0.2,
         relative_call=0.2,
+        # The thirty-second round's.
+        namesake_son=0.05,
+        namesake_son_days=0.4,
+        shared_handle=0.2,
+        handle_parents_orders=0.6,
+        old_contact_in_use=0.015,
+        joint_contact=0.06,
     ),
 }
