@@ -164,6 +164,14 @@ class ReenrolmentRules(BaseModel):
             ``handover_least_age``): a young contact's namesake on the household's landline
             is her parent as often as her own contact again (Danny, born 2008, and his
             father Daniel; Lucia, 2002, and her mother; Emily, 2008, and her mother).
+        partial_names_on_a_phone: a contact giving a first name alone (its family name left
+            empty: a till's quick enrolment, ``Sue``) on a shared phone joins the contacts on
+            it whose first name it gives again (the same, a listed form more than a letter
+            apart), with no birth date against, when those are one person and no values of
+            their own on each say two (:mod:`~membergraph.identity.partial_names`; with a
+            date left out, a phone of its own on each wherever they live). A family name
+            alone is anyone's of the household. False: a first name alone joins on a shared
+            e-mail or card only.
         call_accounts: a call from the phone on one contact whose agent typed another
             contact's account (its contact id, card or e-mail) joins the two contacts as
             if both carried the phone (:mod:`~membergraph.identity.call_accounts`), when
@@ -189,6 +197,7 @@ class ReenrolmentRules(BaseModel):
     one_after_the_other: bool = True
     handover_on_a_phone: bool = False
     call_accounts: bool = True
+    partial_names_on_a_phone: bool = True
     quick_enrolment_on_a_phone: bool = False
     quick_enrolment_least_age: int = Field(default=25, ge=0, le=120)
     handover_least_age: int = Field(default=16, ge=0, le=120)
