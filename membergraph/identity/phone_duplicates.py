@@ -155,10 +155,12 @@ class ReenrolmentRules(BaseModel):
             ``handover_least_age``, no phone of the dated contact's own besides the shared
             ones) and something says a till (a name typed with a slip, no e-mail naming the
             undated contact, or its e-mail holding the dated one's birth year):
-            :mod:`~membergraph.identity.quick_enrolments`. Off: on the fresh 20,000-people
+            :mod:`~membergraph.identity.quick_enrolments`. On the fresh 20,000-people
             set s361 it joined a mother and her daughter of one name on the landline
             (Emily Price, born 2008, and her mother's undated contact, typed ``Emmily``,
-            first seen when Emily was 16). False: values of their own say two people.
+            first seen when Emily was 16): ``quick_enrolment_least_age`` keeps them apart;
+            on since the thirty-second round, scored on its fresh set s441. False: values
+            of their own say two people.
         quick_enrolment_least_age: with ``quick_enrolment_on_a_phone``, the undated contact
             is first seen once the dated one's holder was this old (and
             ``handover_least_age``): a young contact's namesake on the household's landline
@@ -198,7 +200,7 @@ class ReenrolmentRules(BaseModel):
     handover_on_a_phone: bool = False
     call_accounts: bool = True
     partial_names_on_a_phone: bool = True
-    quick_enrolment_on_a_phone: bool = False
+    quick_enrolment_on_a_phone: bool = True
     quick_enrolment_least_age: int = Field(default=25, ge=0, le=120)
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True
