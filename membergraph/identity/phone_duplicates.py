@@ -159,8 +159,8 @@ class ReenrolmentRules(BaseModel):
             set s361 it joined a mother and her daughter of one name on the landline
             (Emily Price, born 2008, and her mother's undated contact, typed ``Emmily``,
             first seen when Emily was 16): ``quick_enrolment_least_age`` keeps them apart;
-            on since the thirty-second round, scored on its fresh set s441. False: values
-            of their own say two people.
+            on since the thirty-second round (its fresh set s441: no two people joined).
+            False: values of their own say two people.
         quick_enrolment_least_age: with ``quick_enrolment_on_a_phone``, the undated contact
             is first seen once the dated one's holder was this old (and
             ``handover_least_age``): a young contact's namesake on the household's landline
