@@ -26,7 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from membergraph.identity.email_names import names_her
-from membergraph.identity.normalize import IdentifierKind
+from membergraph.identity.name_forms import first_name_core
+from membergraph.identity.near_duplicates import NearDuplicates
+from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
 from membergraph.identity.rules import Rules, Signature
 from membergraph.identity.values import own_values_disagree, own_values_part
@@ -50,6 +52,30 @@ def partial_signature(record: RecordData) -> Signature | None:
 
 def _anywhere(a: RecordData, b: RecordData) -> bool:
     return True
+
+
+def _first_name_again(
+    near: NearDuplicates, part: Signature, signed: list[tuple[Signature, RecordKey]]
+) -> list[tuple[Signature, RecordKey]]:
+    """The contacts on a shared phone whose first name a contact giving a first name alone
+    gives again (``reenrolments.partial_names_on_a_phone``): the same, or a listed form of
+    it more than a letter apart (``Sue``/``Susan``; ``Ann`` and ``Anne`` are twins'), with
+    no birth date against (a son of one first name gives his own). A family name alone is
+    anyone's of the household on its landline."""
+    first = fold_name(first_name_core(part[0]))
+
+    def again(other: str) -> bool:
+        x = fold_name(first_name_core(other))
+        if x == first:
+            return True
+        forms = x in near.first_name_forms(first) or first in near.first_name_forms(x)
+        return forms and not near.one_slip(x, first)
+
+    return [
+        (sig, other)
+        for sig, other in signed
+        if first and again(sig[0]) and near.same_birth(part[2], sig[2])
+    ]
 
 
 def _named_by_email(
@@ -121,6 +147,7 @@ def partial_duplicates(
         return []
     edges = []
     held = near.birth_date_placeholders
+    on_phone = kind is IdentifierKind.PHONE and rules.reenrolments.partial_names_on_a_phone
     for ref in profiles:
         record = records[ref]
         if record.source != "crm":
@@ -134,12 +161,15 @@ def partial_duplicates(
             part, rule = ("", "", whole[2]), PLACEHOLDER_NAME_RULE
         elif (
             not near.partial_names
-            or kind not in near.kinds
+            or (kind not in near.kinds and not (on_phone and part[0]))
             or near.names_no_one(part[0] or part[1])
         ):
             continue  # "Guest": a till's word for whoever stood there
         dated = bool(part[2]) and part[2] not in held
-        if not dated:
+        phone_part = rule == RULE and kind not in near.kinds  # on_phone: a first name alone
+        if phone_part:
+            fits = _first_name_again(near, part, signed)
+        elif not dated:
             fits = []
         elif rule == PLACEHOLDER_NAME_RULE:  # no name to help: one date, as written
             fits = [(sig, other) for sig, other in signed if sig[2] == part[2]]
@@ -154,6 +184,8 @@ def partial_duplicates(
         if undated:
             till_word = rule == PLACEHOLDER_NAME_RULE
             fits = _named_by_email(rules, value, record, part, signed, records, till_word)
+        if phone_part:
+            undated = any(near.birth_said(part[2], sig[2]) == "left_out" for sig, _ in fits)
         if not fits or not all(
             near.same_person(a, b) for i, (a, _) in enumerate(fits) for b, _ in fits[i + 1 :]
         ):

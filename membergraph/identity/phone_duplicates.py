@@ -155,15 +155,25 @@ class ReenrolmentRules(BaseModel):
             ``handover_least_age``, no phone of the dated contact's own besides the shared
             ones) and something says a till (a name typed with a slip, no e-mail naming the
             undated contact, or its e-mail holding the dated one's birth year):
-            :mod:`~membergraph.identity.quick_enrolments`. Off: on the fresh 20,000-people
+            :mod:`~membergraph.identity.quick_enrolments`. On the fresh 20,000-people
             set s361 it joined a mother and her daughter of one name on the landline
             (Emily Price, born 2008, and her mother's undated contact, typed ``Emmily``,
-            first seen when Emily was 16). False: values of their own say two people.
+            first seen when Emily was 16): ``quick_enrolment_least_age`` keeps them apart;
+            on since the thirty-second round (its fresh set s441: no two people joined).
+            False: values of their own say two people.
         quick_enrolment_least_age: with ``quick_enrolment_on_a_phone``, the undated contact
             is first seen once the dated one's holder was this old (and
             ``handover_least_age``): a young contact's namesake on the household's landline
             is her parent as often as her own contact again (Danny, born 2008, and his
             father Daniel; Lucia, 2002, and her mother; Emily, 2008, and her mother).
+        partial_names_on_a_phone: a contact giving a first name alone (its family name left
+            empty: a till's quick enrolment, ``Sue``) on a shared phone joins the contacts on
+            it whose first name it gives again (the same, a listed form more than a letter
+            apart), with no birth date against, when those are one person and no values of
+            their own on each say two (:mod:`~membergraph.identity.partial_names`; with a
+            date left out, a phone of its own on each wherever they live). A family name
+            alone is anyone's of the household. False: a first name alone joins on a shared
+            e-mail or card only.
         call_accounts: a call from the phone on one contact whose agent typed another
             contact's account (its contact id, card or e-mail) joins the two contacts as
             if both carried the phone (:mod:`~membergraph.identity.call_accounts`), when
@@ -189,7 +199,8 @@ class ReenrolmentRules(BaseModel):
     one_after_the_other: bool = True
     handover_on_a_phone: bool = False
     call_accounts: bool = True
-    quick_enrolment_on_a_phone: bool = False
+    partial_names_on_a_phone: bool = True
+    quick_enrolment_on_a_phone: bool = True
     quick_enrolment_least_age: int = Field(default=25, ge=0, le=120)
     handover_least_age: int = Field(default=16, ge=0, le=120)
     handover_old_card: bool = True

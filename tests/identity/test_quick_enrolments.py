@@ -19,8 +19,8 @@ from tests.identity.builders import together, world
 
 HOME = {"line1": "5944 Highland Ln", "city": "Springfield", "postal_code": "57779", "country": "US"}
 LANDLINE = "3135379107"
-ON = Rules(reenrolments=ReenrolmentRules(quick_enrolment_on_a_phone=True))
-OFF = Rules()  # off by default: a mother and daughter of one name on s361
+ON = Rules()  # on by default since the thirty-second round (least age 25)
+OFF = Rules(reenrolments=ReenrolmentRules(quick_enrolment_on_a_phone=False))
 
 
 def contact(key: str, **fields: Any) -> RecordData:
