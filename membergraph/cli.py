@@ -304,7 +304,7 @@ def load(
     require_folder(data)
     _require_target(to)
     if to.startswith("sqlite:///"):
-        settings = command_settings(data=data, store=to, flags={"store": "--to"})
+        settings = command_settings(data=data, store=to, same_format=True, flags={"store": "--to"})
         try:
             with rejected_to(rejected):
                 members, seconds = asyncio.run(_prepare(settings))

@@ -26,6 +26,7 @@ __all__ = [
     "require_out_apart",
     "require_out_file",
     "require_out_folder",
+    "require_same_format",
     "require_store",
     "require_writable_store",
     "sqlite_file",
@@ -145,6 +146,41 @@ def require_store(url: str, existing: bool = False, option: str = "--store") -> 
                 f"{option} {url}: a new store cannot be made in {path.parent} ({exc.strerror}); "
                 "give a file in a writable folder"
             )
+
+
+def require_same_format(url: str) -> None:
+    """Exit 1 with the start's one line when the SQLite store at ``url`` is of another
+    release's format, read without writing (``mode=ro``): a command that refuses such a
+    store (``load``, ``resolve``, ``export``, ``privacy``, ``sync``) says so before it opens
+    the store's source table or privacy tables, which would add this release's tables,
+    triggers and indexes to it (``membergraph reresolve`` adds them as it brings it up)."""
+    from membergraph.identity.store.format import StoreFormatError, apart, read_mark, refusal
+
+    path = sqlite_file(url)
+    if path is None or not path.is_file():
+        return
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        ) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            if "records" not in tables:  # a new file, or no store yet: nothing to tell
+                return
+            held = db.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0]
+            value = None
+            if "meta" in tables:
+                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                value = None if row is None else row[0]
+    except sqlite3.Error:
+        return  # (not a store this can read: the command's own open says why)
+    try:
+        found = None if value is None else read_mark(value, "")
+    except StoreFormatError as exc:
+        err.print(f"error: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if apart(found, bool(held)) is not None:
+        err.print(f"error: {refusal(found, url)}", soft_wrap=True)
+        raise typer.Exit(1)
 
 
 _CANNOT_WRITE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM}

@@ -69,6 +69,7 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
     settings = command_settings(
         existing_store=True,
         reads_data=True,
+        same_format=True,
         data=data,
         store=store or None,
         sources=sources or None,

@@ -65,7 +65,7 @@ def resolve(
     require_folder(data)
     require_out_folder("--out", out)  # said now, not after the whole resolution
     require_out_file("--out", out)
-    settings = command_settings(store=store)
+    settings = command_settings(store=store, same_format=True)
     require_out_apart("--out", out, settings.store, data)
     # Folding a folder into a store that holds members is asked for by naming the store.
     folding = store is not None or "MEMBERGRAPH_STORE" in os.environ

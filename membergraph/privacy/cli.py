@@ -42,7 +42,7 @@ def _settings(**overrides: Any) -> Settings:
     from membergraph.cli_options import command_settings as load
 
     given = {k: v for k, v in overrides.items() if v is not None}
-    return load(existing_store=True, reads_data=True, **given)
+    return load(existing_store=True, reads_data=True, same_format=True, **given)
 
 
 def _officer() -> Caller:
