@@ -19,6 +19,7 @@ from rich.progress import Progress
 
 from membergraph.cli_checks import (
     refuse,
+    require_no_older_writer,
     require_out_apart,
     require_out_file,
     require_out_folder,
@@ -167,6 +168,8 @@ def reresolve(
     finishes it.
     """
     settings = command_settings(existing_store=True, store=store, sources=sources)
+    if not dry_run:  # an older release's gateway would write on after the mark
+        require_no_older_writer(settings.store)
     try:
         report = asyncio.run(bring_up(settings, dry_run))
     except ConcurrentChange as exc:

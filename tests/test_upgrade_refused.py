@@ -3,8 +3,12 @@ and what may run while it is brought up (docs/upgrading.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -12,7 +16,7 @@ from typer.testing import CliRunner
 from membergraph.cli import app
 from membergraph.identity.store.format import STORE_FORMAT
 from membergraph.settings import Settings
-from tests.test_upgrade import _db, _loaded, _set_format
+from tests.test_upgrade import _db, _loaded, _meta, _set_format
 
 # What the format-6 release (852f115) did not have: the source table's counts and their
 # triggers, and the suppressions' index by kind (sqlite_master of a store it made).
@@ -70,3 +74,67 @@ def test_each_command_that_refuses_an_older_store_writes_nothing_to_it(
         # And nothing was added to it, not a table, trigger or index, nor a byte changed
         assert _schema(store) == schema, command
         assert _digest(store) == digest, command
+
+
+# An older release's gateway over the store, as the store sees it: a process holding a SQLite
+# connection open in WAL mode (the format-6 release's aiosqlite connection does, from its
+# start to its end), which has read the store and may write into it at any moment.
+_OLD_GATEWAY = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("SELECT count(*) FROM records").fetchone()
+print("serving", flush=True)
+sys.stdin.read()  # until the test closes its stdin
+"""
+
+
+@contextlib.contextmanager
+def _gateway_over(store: str) -> Iterator[int]:
+    """A process holding the store open as a gateway does, its pid; stopped after."""
+    with subprocess.Popen(
+        [sys.executable, "-c", _OLD_GATEWAY, str(_db(store))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as gateway:
+        assert gateway.stdin is not None and gateway.stdout is not None
+        try:
+            assert gateway.stdout.readline() == "serving\n"
+            yield gateway.pid
+        finally:
+            gateway.stdin.close()
+            gateway.wait(timeout=30)
+
+
+def test_reresolve_refuses_an_older_store_an_older_gateway_serves(settings: Settings) -> None:
+    # Given a format-6 store an older release's gateway holds open
+    store = _loaded(settings)
+    as_format_6(store)
+    digest = _digest(store)
+    with _gateway_over(store) as pid:
+        # When it is brought up, then it is refused, naming the process and what to do
+        said = CliRunner().invoke(app, ["reresolve", "--store", store])
+        assert said.exit_code == 1, said.output
+        assert "store format 6 is older" in said.output
+        assert f"pid {pid} (" in said.output
+        assert "Stop every gateway, worker and command over it" in said.output
+        # And the store is left as it was: format 6, not a byte written
+        assert _meta(store)["format"] == "6"
+        assert _digest(store) == digest
+        # And the dry run may still run meanwhile (it writes no member)
+        dry = CliRunner().invoke(app, ["reresolve", "--store", store, "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+    # When the gateway is stopped, then it is brought up
+    done = CliRunner().invoke(app, ["reresolve", "--store", store])
+    assert done.exit_code == 0, done.output
+    assert "store format 6 -> " in done.output
+    assert _meta(store)["format"] == str(STORE_FORMAT)
+
+
+def test_reresolve_of_a_current_store_runs_beside_its_gateways(settings: Settings) -> None:
+    # Given a store of this release's format a gateway holds open (other rules: served)
+    store = _loaded(settings)
+    with _gateway_over(store):
+        # When it is resolved again, then it runs as the docs say (gateways follow the feed)
+        done = CliRunner().invoke(app, ["reresolve", "--store", store])
+        assert done.exit_code == 0, done.output
