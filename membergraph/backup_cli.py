@@ -220,7 +220,8 @@ def _erase_again(
     if not run:
         err.print(
             f"note: {len(undone)} erasure(s) done since the backup are carried over, pending"
-            f" ({named}): the first start over the store finishes them before it answers",
+            f" ({named}): `membergraph reresolve` finishes them as it brings the store up;"
+            " until then `export` and `privacy export` refuse it",
             soft_wrap=True,
         )
         return

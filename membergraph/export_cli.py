@@ -63,6 +63,7 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
     """Export the members a filter selects as CSV (masked unless --pii); the filters are
     GET /export/members.csv's, read by the same parser."""
     from membergraph.cli_options import command_settings
+    from membergraph.privacy.carry import require_none_pending
 
     require_out_folder("--out", out)
     require_out_file("--out", out)
@@ -75,6 +76,7 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
         sources=sources or None,
     )
     require_out_apart("--out", out, settings.store, settings.data)
+    require_none_pending(settings.store, "the export")
     flags = {
         "--segment": segment,
         "--tier": tier,

@@ -194,6 +194,30 @@ def reresolve(
         )
     for line in report.lines():
         typer.echo(line)
+    if not dry_run:
+        _finish_erasures(settings)
+
+
+def _finish_erasures(settings: Settings) -> None:
+    """Run the erasures a restore of an older release's backup carried over, pending: the
+    store is served by no start until brought up, so bringing it up finishes them."""
+    from membergraph.privacy.carry import pending_erasures, reapply
+
+    pending = pending_erasures(settings.store)
+    if not pending:
+        return
+    named = ", ".join(f"{i} (member {m})" for i, m in pending)
+    try:
+        ran = asyncio.run(reapply(settings.model_copy(update={"data": None})))
+    except Exception as exc:  # (they stay pending: exports refuse, a start runs them)
+        err.print(
+            f"error: {len(pending)} pending erasure(s) ({named}) could not run ({exc}): run"
+            " `membergraph reresolve` again; until they are done, exports refuse the store",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    states = ", ".join(f"{request_id} {state.upper()}" for request_id, state in ran)
+    typer.echo(f"erased again {len(pending)} person(s) with erasures pending ({named}): {states}")
 
 
 async def bring_up(settings: Settings, dry_run: bool = False, client: object = None) -> Reresolved:
