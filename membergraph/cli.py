@@ -271,6 +271,16 @@ def _require_no_data_of_ones_own(out: Path) -> None:
         )
 
 
+def _holds_any(to: str, store: str | None) -> bool:
+    from membergraph.seed_check import holds_any
+
+    if to.startswith("sqlite:///"):
+        return asyncio.run(holds_any(to, Settings(), to))
+    settings = command_settings(store=store)  # the identity store as the load reads it
+    store_url = settings.store if "store" in settings.model_fields_set else to
+    return asyncio.run(holds_any(to, settings, store_url))
+
+
 @app.command()
 def load(
     data: Annotated[Path, typer.Option("--data", help="Folder of source files.")],
@@ -294,6 +304,14 @@ def load(
             "line, reason with the values it is about; mode 0600). The log says the first 5.",
         ),
     ] = None,
+    if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--if-empty",
+            help="Load only into a store holding no record or line (a seed job): over one "
+            "that holds any, say so, write nothing, exit 0.",
+        ),
+    ] = False,
 ) -> None:
     """Load a folder of source files into a database (idempotent: loading twice changes nothing).
 
@@ -303,6 +321,11 @@ def load(
     """
     require_folder(data)
     _require_target(to)
+    if if_empty and _holds_any(to, store):
+        from membergraph.identity.store.mongodb_client import redact
+
+        err.print(f"{redact(to)} holds records or lines already: nothing loaded (--if-empty)")
+        return
     if to.startswith("sqlite:///"):
         settings = command_settings(data=data, store=to, same_format=True, flags={"store": "--to"})
         try:
