@@ -23,6 +23,7 @@ from membergraph.cli_checks import (
     require_out_apart,
     require_out_file,
     require_out_folder,
+    sqlite_file,
 )
 from membergraph.cli_options import SourcesOpt, StoreOpt, command_settings, require_folder
 from membergraph.connectors.base import SourceConnector
@@ -196,6 +197,26 @@ def reresolve(
         typer.echo(line)
     if not dry_run:
         _finish_erasures(settings)
+    if not dry_run and report.before is Verdict.OLDER:
+        _opened_meanwhile(settings.store)
+
+
+def _opened_meanwhile(url: str) -> None:
+    """Say which processes opened the store while its older format was brought up (none
+    held it when the run began): one may be an older release's gateway, which served the
+    store as its own until the mark and goes on writing records keyed its way after it."""
+    from membergraph.store_holders import held, holders
+
+    path = sqlite_file(url)
+    if path is None or not held(path):
+        return
+    named = "; ".join(holders(path)) or "(which, /proc cannot tell)"
+    err.print(
+        f"warning: processes opened the store while it was brought up: {named}. An older"
+        " release's gateway among them writes records keyed the older way into the store"
+        " now marked current: stop it at once; the lines it took since are keyed its way",
+        soft_wrap=True,
+    )
 
 
 def _finish_erasures(settings: Settings) -> None:

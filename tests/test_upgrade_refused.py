@@ -10,9 +10,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
+from membergraph import resolve_cli
 from membergraph.cli import app
 from membergraph.identity.store.format import STORE_FORMAT
 from membergraph.settings import Settings
@@ -138,3 +141,28 @@ def test_reresolve_of_a_current_store_runs_beside_its_gateways(settings: Setting
         # When it is resolved again, then it runs as the docs say (gateways follow the feed)
         done = CliRunner().invoke(app, ["reresolve", "--store", store])
         assert done.exit_code == 0, done.output
+
+
+def test_reresolve_names_a_gateway_that_opened_the_store_while_it_ran(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a format-6 store no process holds
+    store = _loaded(settings)
+    as_format_6(store)
+    real = resolve_cli.bring_up
+    with contextlib.ExitStack() as gateways:
+        pids: list[int] = []
+
+        async def meanwhile(*args: Any, **kwargs: Any) -> Any:
+            # An older release's gateway started once the run has begun (past its check)
+            pids.append(gateways.enter_context(_gateway_over(store)))
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(resolve_cli, "bring_up", meanwhile)
+        # When it is brought up, then it is, and the run names the process that opened it
+        done = CliRunner().invoke(app, ["reresolve", "--store", store])
+        assert done.exit_code == 0, done.output
+        assert _meta(store)["format"] == str(STORE_FORMAT)
+        said = done.output.replace("\n", " ")
+        assert "warning: processes opened the store while it was brought up" in said
+        assert f"pid {pids[0]} (" in said and "stop it at once" in said
