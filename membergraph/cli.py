@@ -271,16 +271,6 @@ def _require_no_data_of_ones_own(out: Path) -> None:
         )
 
 
-def _holds_any(to: str, store: str | None) -> bool:
-    from membergraph.seed_check import holds_any
-
-    if to.startswith("sqlite:///"):
-        return asyncio.run(holds_any(to, Settings(), to))
-    settings = command_settings(store=store)  # the identity store as the load reads it
-    store_url = settings.store if "store" in settings.model_fields_set else to
-    return asyncio.run(holds_any(to, settings, store_url))
-
-
 @app.command()
 def load(
     data: Annotated[Path, typer.Option("--data", help="Folder of source files.")],
@@ -319,13 +309,12 @@ def load(
     ready for `serve --store` the same URL. MongoDB: the source collections. Lines carrying
     a suppressed identifier (an erased person's) are not loaded.
     """
+    from membergraph.seed_check import seed_holds_any
+
     require_folder(data)
     _require_target(to)
-    if if_empty and _holds_any(to, store):
-        from membergraph.identity.store.mongodb_client import redact
-
-        err.print(f"{redact(to)} holds records or lines already: nothing loaded (--if-empty)")
-        return
+    if if_empty and seed_holds_any(to, store):
+        return  # (said)
     if to.startswith("sqlite:///"):
         settings = command_settings(data=data, store=to, same_format=True, flags={"store": "--to"})
         try:

@@ -10,6 +10,7 @@ whose start serves it, or refuses an older one naming ``membergraph reresolve``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from pathlib import Path
@@ -17,7 +18,30 @@ from pathlib import Path
 from membergraph.cli_checks import sqlite_file
 from membergraph.settings import Settings
 
-__all__ = ["holds_any"]
+__all__ = ["holds_any", "seed_holds_any"]
+
+
+def seed_holds_any(to: str, store: str | None) -> bool:
+    """``load --if-empty``: whether ``to`` holds anything (said on stderr when it does),
+    the identity store read as the load reads it (``store``, else ``MEMBERGRAPH_STORE``,
+    else the ``--to`` database)."""
+    from rich.console import Console
+
+    from membergraph.cli_options import command_settings
+    from membergraph.identity.store.mongodb_client import redact
+
+    if to.startswith("sqlite:///"):
+        found = asyncio.run(holds_any(to, Settings(), to))
+    else:
+        settings = command_settings(store=store)
+        store_url = settings.store if "store" in settings.model_fields_set else to
+        found = asyncio.run(holds_any(to, settings, store_url))
+    if found:
+        Console(stderr=True, markup=False).print(
+            f"{redact(to)} holds records or lines already: nothing loaded (--if-empty)",
+            soft_wrap=True,
+        )
+    return found
 
 
 async def holds_any(to: str, settings: Settings, store_url: str) -> bool:
