@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import sqlite3
 import stat
@@ -37,14 +36,11 @@ from membergraph.private_files import create_private
 from membergraph.settings import Settings
 from membergraph.sqlite_room import no_room
 from membergraph.sqlite_snapshot import StoreUnreadable, open_for_reading
+from membergraph.store_holders import held
 
 __all__ = ["backup", "restore", "snapshot"]
 
 err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
-
-_DMS = 128
-"""The byte of a store's ``-shm`` every SQLite connection to it holds a shared lock on
-(WALINDEX_LOCK_OFFSET 120 + SQLITE_SHM_NLOCK 8, sqlite3's os_unix.c)."""
 
 
 def backup(
@@ -132,7 +128,7 @@ def restore(
         refuse(f"--from {source}: no such file")
     if source.resolve() == path.resolve():
         refuse(f"--from {source} is the store itself")
-    if _held(path):
+    if held(path):
         refuse(
             f"{path} is open in another process (a gateway, a worker, a command): stop every"
             " process over it, then restore (SQLite would mix the copy with their log)"
@@ -224,7 +220,8 @@ def _erase_again(
     if not run:
         err.print(
             f"note: {len(undone)} erasure(s) done since the backup are carried over, pending"
-            f" ({named}): the first start over the store finishes them before it answers",
+            f" ({named}): `membergraph reresolve` finishes them as it brings the store up;"
+            " until then `export` and `privacy export` refuse it",
             soft_wrap=True,
         )
         return
@@ -311,25 +308,6 @@ def _store_path(url: str) -> Path:
     if path is None:
         refuse(f"--store {url}: backup and restore take a SQLite store, sqlite:///PATH")
     return path
-
-
-def _held(path: Path) -> bool:
-    """Whether a process holds the store open: a SQLite connection to a store in WAL mode
-    keeps a shared lock on a byte of its ``-shm`` file for as long as it is open."""
-    shm = Path(f"{path}-shm")
-    try:
-        fd = os.open(shm, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _DMS, os.SEEK_SET)
-    except OSError:
-        return True
-    else:
-        fcntl.lockf(fd, fcntl.LOCK_UN, 1, _DMS, os.SEEK_SET)
-        return False
-    finally:
-        os.close(fd)
 
 
 def _checked(source: Path) -> tuple[str, StoreMark | None]:

@@ -294,6 +294,14 @@ def load(
             "line, reason with the values it is about; mode 0600). The log says the first 5.",
         ),
     ] = None,
+    if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--if-empty",
+            help="Load only into a store holding no record or line (a seed job): over one "
+            "that holds any, say so, write nothing, exit 0.",
+        ),
+    ] = False,
 ) -> None:
     """Load a folder of source files into a database (idempotent: loading twice changes nothing).
 
@@ -301,10 +309,14 @@ def load(
     ready for `serve --store` the same URL. MongoDB: the source collections. Lines carrying
     a suppressed identifier (an erased person's) are not loaded.
     """
+    from membergraph.seed_check import seed_holds_any
+
     require_folder(data)
     _require_target(to)
+    if if_empty and seed_holds_any(to, store):
+        return  # (said)
     if to.startswith("sqlite:///"):
-        settings = command_settings(data=data, store=to, flags={"store": "--to"})
+        settings = command_settings(data=data, store=to, same_format=True, flags={"store": "--to"})
         try:
             with rejected_to(rejected):
                 members, seconds = asyncio.run(_prepare(settings))

@@ -13,19 +13,24 @@ import socket
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
 from membergraph.connectors.sources import SOURCES
 
+if TYPE_CHECKING:
+    from membergraph.identity.store.format import StoreMark
+
 __all__ = [
     "refuse",
     "require_free_port",
+    "require_no_older_writer",
     "require_out_apart",
     "require_out_file",
     "require_out_folder",
+    "require_same_format",
     "require_store",
     "require_writable_store",
     "sqlite_file",
@@ -145,6 +150,79 @@ def require_store(url: str, existing: bool = False, option: str = "--store") -> 
                 f"{option} {url}: a new store cannot be made in {path.parent} ({exc.strerror}); "
                 "give a file in a writable folder"
             )
+
+
+def require_same_format(url: str) -> None:
+    """Exit 1 with the start's one line when the SQLite store at ``url`` is of another
+    release's format, read without writing (``mode=ro``): a command that refuses such a
+    store (``load``, ``resolve``, ``export``, ``privacy``, ``sync``) says so before it opens
+    the store's source table or privacy tables, which would add this release's tables,
+    triggers and indexes to it (``membergraph reresolve`` adds them as it brings it up)."""
+    from membergraph.identity.store.format import refusal
+
+    found = _file_apart(url)
+    if found is not None:
+        err.print(f"error: {refusal(found[0], url)}", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def require_no_older_writer(url: str) -> None:
+    """Exit 1 naming them when the SQLite store at ``url`` is of an older format and other
+    processes hold it open: ``reresolve`` would mark it current while they go on writing
+    (this release refuses to serve an older store, so a gateway serving it is an older
+    release's, writing records keyed the old way: served as current after, wrong unseen)."""
+    from membergraph.identity.store.format import STORE_FORMAT, reresolve_command
+    from membergraph.store_holders import held, holders
+
+    found = _file_apart(url)
+    path = sqlite_file(url)
+    if found is None or path is None or not found[1] or not held(path):
+        return
+    have = 0 if found[0] is None else found[0].format
+    named = holders(path)
+    who = f": {'; '.join(named)}" if named else ""
+    err.print(
+        f"error: store format {have} is older than this release's format {STORE_FORMAT} and"
+        f" is open in other processes{who}. A gateway serving it is an older release's: it"
+        " would go on writing records keyed the old way into the store this brings up, which"
+        " would then be called current. Stop every gateway, worker and command over it (a"
+        f" `membergraph backup` first), then run `{reresolve_command(url)}` (--dry-run may run"
+        " meanwhile)",
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
+
+
+def _file_apart(url: str) -> tuple[StoreMark | None, bool] | None:
+    """The mark of the SQLite store at ``url`` and whether it is older (True) or newer
+    (False) than this release's format, read without writing (``mode=ro``); None: of this
+    format, new, or no SQLite store. A mark that is no number exits 1, said."""
+    from membergraph.identity.store.format import StoreFormatError, Verdict, apart, read_mark
+
+    path = sqlite_file(url)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        ) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            if "records" not in tables:  # a new file, or no store yet: nothing to tell
+                return None
+            holds = bool(db.execute("SELECT EXISTS (SELECT 1 FROM records)").fetchone()[0])
+            value = None
+            if "meta" in tables:
+                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                value = None if row is None else row[0]
+    except sqlite3.Error:
+        return None  # (not a store this can read: the command's own open says why)
+    try:
+        found = None if value is None else read_mark(value, "")
+    except StoreFormatError as exc:
+        err.print(f"error: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    verdict = apart(found, holds)
+    return None if verdict is None else (found, verdict is Verdict.OLDER)
 
 
 _CANNOT_WRITE = {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM}

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from membergraph.cli_checks import err, refuse, require_store
+from membergraph.cli_checks import err, refuse, require_same_format, require_store
 from membergraph.connectors.lines import utf16_refusal
 from membergraph.connectors.models import SourceName
 from membergraph.identity.rules import RulesError, load_rules
@@ -64,6 +64,7 @@ def command_settings(
     existing_store: bool = False,
     *,
     reads_data: bool = False,
+    same_format: bool = False,
     flags: Mapping[str, str] | None = None,
     **overrides: object,
 ) -> Settings:
@@ -80,6 +81,8 @@ def command_settings(
     except (SettingsError, RulesError) as exc:
         refuse(str(exc))
     require_store(settings.store, existing_store)
+    if same_format:
+        require_same_format(settings.store)
     if reads_data and settings.data is not None:
         given = overrides.get("data") is not None
         require_folder(settings.data, "--data" if given else "MEMBERGRAPH_DATA")

@@ -63,17 +63,20 @@ def export_members(  # noqa: PLR0913 (each filter is its own flag, as in members
     """Export the members a filter selects as CSV (masked unless --pii); the filters are
     GET /export/members.csv's, read by the same parser."""
     from membergraph.cli_options import command_settings
+    from membergraph.privacy.carry import require_none_pending
 
     require_out_folder("--out", out)
     require_out_file("--out", out)
     settings = command_settings(
         existing_store=True,
         reads_data=True,
+        same_format=True,
         data=data,
         store=store or None,
         sources=sources or None,
     )
     require_out_apart("--out", out, settings.store, settings.data)
+    require_none_pending(settings.store, "the export")
     flags = {
         "--segment": segment,
         "--tier": tier,

@@ -44,7 +44,7 @@ from membergraph.privacy.gate import Keep, KeepConsents, consent_keeper, unsuppr
 from membergraph.settings import Settings
 from membergraph.source_set import mongo_sources, mongo_timeouts, open_sources
 
-__all__ = ["load_folder", "load_screened", "push_folder"]
+__all__ = ["holds_lines", "load_folder", "load_screened", "push_folder"]
 
 err = Console(stderr=True, markup=False)  # a path or a value may hold "[...]"
 
@@ -69,7 +69,7 @@ async def load_screened(
             f"MEMBERGRAPH_STORE, by default the --to database) could not be opened: {exc}"
         ) from None
     try:
-        if await _holds_lines(url, settings.default_region, client, timeouts):
+        if await holds_lines(url, settings.default_region, client, timeouts):
             pushing = settings.model_copy(update={"store": store_url, "sources": url})
             return await push_folder(data, pushing, client)
         privacy = await open_privacy(identity, settings)
@@ -127,7 +127,7 @@ async def _resolve_first_load(
             await sources.aclose()
 
 
-async def _holds_lines(url: str, region: str, client: object, timeouts: MongoTimeouts) -> bool:
+async def holds_lines(url: str, region: str, client: object, timeouts: MongoTimeouts) -> bool:
     target = await mongo_sources(url, region, client, timeouts=timeouts)
     try:
         for connector in target.connectors.values():

@@ -19,9 +19,11 @@ from rich.progress import Progress
 
 from membergraph.cli_checks import (
     refuse,
+    require_no_older_writer,
     require_out_apart,
     require_out_file,
     require_out_folder,
+    sqlite_file,
 )
 from membergraph.cli_options import SourcesOpt, StoreOpt, command_settings, require_folder
 from membergraph.connectors.base import SourceConnector
@@ -65,7 +67,7 @@ def resolve(
     require_folder(data)
     require_out_folder("--out", out)  # said now, not after the whole resolution
     require_out_file("--out", out)
-    settings = command_settings(store=store)
+    settings = command_settings(store=store, same_format=True)
     require_out_apart("--out", out, settings.store, data)
     # Folding a folder into a store that holds members is asked for by naming the store.
     folding = store is not None or "MEMBERGRAPH_STORE" in os.environ
@@ -167,6 +169,8 @@ def reresolve(
     finishes it.
     """
     settings = command_settings(existing_store=True, store=store, sources=sources)
+    if not dry_run:  # an older release's gateway would write on after the mark
+        require_no_older_writer(settings.store)
     try:
         report = asyncio.run(bring_up(settings, dry_run))
     except ConcurrentChange as exc:
@@ -191,6 +195,50 @@ def reresolve(
         )
     for line in report.lines():
         typer.echo(line)
+    if not dry_run:
+        _finish_erasures(settings)
+    if not dry_run and report.before is Verdict.OLDER:
+        _opened_meanwhile(settings.store)
+
+
+def _opened_meanwhile(url: str) -> None:
+    """Say which processes opened the store while its older format was brought up (none
+    held it when the run began): one may be an older release's gateway, which served the
+    store as its own until the mark and goes on writing records keyed its way after it."""
+    from membergraph.store_holders import held, holders
+
+    path = sqlite_file(url)
+    if path is None or not held(path):
+        return
+    named = "; ".join(holders(path)) or "(which, /proc cannot tell)"
+    err.print(
+        f"warning: processes opened the store while it was brought up: {named}. An older"
+        " release's gateway among them writes records keyed the older way into the store"
+        " now marked current: stop it at once; the lines it took since are keyed its way",
+        soft_wrap=True,
+    )
+
+
+def _finish_erasures(settings: Settings) -> None:
+    """Run the erasures a restore of an older release's backup carried over, pending: the
+    store is served by no start until brought up, so bringing it up finishes them."""
+    from membergraph.privacy.carry import pending_erasures, reapply
+
+    pending = pending_erasures(settings.store)
+    if not pending:
+        return
+    named = ", ".join(f"{i} (member {m})" for i, m in pending)
+    try:
+        ran = asyncio.run(reapply(settings.model_copy(update={"data": None})))
+    except Exception as exc:  # (they stay pending: exports refuse, a start runs them)
+        err.print(
+            f"error: {len(pending)} pending erasure(s) ({named}) could not run ({exc}): run"
+            " `membergraph reresolve` again; until they are done, exports refuse the store",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    states = ", ".join(f"{request_id} {state.upper()}" for request_id, state in ran)
+    typer.echo(f"erased again {len(pending)} person(s) with erasures pending ({named}): {states}")
 
 
 async def bring_up(settings: Settings, dry_run: bool = False, client: object = None) -> Reresolved:

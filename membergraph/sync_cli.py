@@ -47,7 +47,12 @@ def sync_sources(
     from membergraph.cli_options import command_settings
 
     settings = command_settings(
-        False, reads_data=True, data=data, store=store or None, sources=sources or None
+        False,
+        reads_data=True,
+        same_format=True,
+        data=data,
+        store=store or None,
+        sources=sources or None,
     )
     if not settings.http_sources:  # said before the store is opened (and made)
         err.print("error: no source is read over HTTP: set MEMBERGRAPH_HTTP_SOURCES")

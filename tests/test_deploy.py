@@ -115,6 +115,9 @@ def test_the_gateways_variables_are_settings_it_reads(compose: dict[str, Any]) -
     assert "/readyz" in " ".join(gateway["healthcheck"]["test"])
     seed = " ".join(compose["services"]["seed"]["command"])
     assert "membergraph demo-data" in seed and "membergraph load" in seed
+    # Seeded only when empty: over a store holding data (an older release's) it loads
+    # nothing, exit 0, and the gateway, waiting for it to succeed, starts (tests/test_seed.py).
+    assert "membergraph load --if-empty " in seed
 
 
 def test_the_image_is_slim_runs_as_a_user_and_checks_readiness() -> None:

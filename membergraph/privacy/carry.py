@@ -15,6 +15,7 @@ asked again.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,7 +27,13 @@ from membergraph.identity.store.tombstones import KEY as TOMBSTONE_KEY
 from membergraph.identity.store.tombstones import SCHEMA as TOMBSTONES
 from membergraph.privacy.sqlite_store import SCHEMA as PRIVACY
 
-__all__ = ["carry_erasures", "erasures_since", "reapply"]
+__all__ = [
+    "carry_erasures",
+    "erasures_since",
+    "pending_erasures",
+    "reapply",
+    "require_none_pending",
+]
 
 _ERASURES = ("erase", "erase_records")
 _KEYS = ("privacy_secret", TOMBSTONE_KEY)
@@ -121,6 +128,50 @@ class _attached:
 
     def __exit__(self, *_: object) -> None:
         self.db.execute("DETACH DATABASE old")
+
+
+def pending_erasures(url: str) -> list[tuple[str, str]]:
+    """The erase requests of the SQLite store at ``url`` not run yet (id, member ID): those
+    a restore carried over until ``membergraph reresolve`` or a gateway's start runs them
+    (read ``mode=ro``: nothing written; none for another kind of store)."""
+    from membergraph.cli_checks import sqlite_file
+
+    path = sqlite_file(url)
+    if path is None or not path.is_file():
+        return []
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as db:
+            rows = db.execute(
+                "SELECT id, member_id, body FROM privacy_requests ORDER BY created_at, id"
+            ).fetchall()
+    except sqlite3.Error:
+        return []  # (no privacy table yet: nothing asked)
+    bodies = [(i, m, orjson.loads(b)) for i, m, b in rows]
+    return [
+        (i, m) for i, m, b in bodies if b.get("kind") in _ERASURES and b.get("state") == "pending"
+    ]
+
+
+def require_none_pending(url: str, what: str) -> None:
+    """Exit 1 naming them while erasures are pending in the store at ``url``: ``what``
+    (an export) would hand out the people they erase."""
+    import typer
+    from rich.console import Console
+
+    from membergraph.identity.store.format import reresolve_command
+
+    pending = pending_erasures(url)
+    if not pending:
+        return
+    named = ", ".join(f"{i} (member {m})" for i, m in pending)
+    Console(stderr=True, markup=False).print(
+        f"error: {len(pending)} erasure(s) are pending in the store ({named}): {what} would"
+        f" hand out the people they erase; `{reresolve_command(url)}` finishes them (as a"
+        " gateway's start does), then run this again",
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
 
 
 async def reapply(settings: object) -> list[tuple[str, str]]:

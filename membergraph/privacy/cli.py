@@ -42,7 +42,7 @@ def _settings(**overrides: Any) -> Settings:
     from membergraph.cli_options import command_settings as load
 
     given = {k: v for k, v in overrides.items() if v is not None}
-    return load(existing_store=True, reads_data=True, **given)
+    return load(existing_store=True, reads_data=True, same_format=True, **given)
 
 
 def _officer() -> Caller:
@@ -83,6 +83,7 @@ def export(
     sources: SourcesOpt = None,
 ) -> None:
     """Everything held about a member, as one JSON document."""
+    from membergraph.privacy.carry import require_none_pending
     from membergraph.privacy.export import export_member
 
     if out is not None:
@@ -90,6 +91,7 @@ def export(
     settings = _settings(data=data, store=store, sources=sources)
     if out is not None:
         require_out_apart("--out", out, settings.store, settings.data)
+    require_none_pending(settings.store, "an export")
 
     async def work(ctx: Any) -> Any:
         return await export_member(ctx, member)

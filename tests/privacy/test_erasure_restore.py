@@ -3,6 +3,7 @@ again, so she does not come back, and the record of her erasure stays (user31 f5
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from membergraph.app import create_app
 from membergraph.cli import app
+from membergraph.identity.store.format import STORE_FORMAT
 from membergraph.settings import Settings
 from tests.conftest import gql
 from tests.privacy.people import CONTACT, add_to_folder, traces_in
@@ -106,3 +108,65 @@ def test_a_restore_names_an_erasure_of_records_it_cannot_run_again(
         assert request["state"] == "DONE"
         [line] = client.post("/ingest/crm", json=[CONTACT]).json()["lines"]
         assert line["status"] == "suppressed", line
+
+
+def test_an_older_releases_backup_restored_holds_her_back_until_reresolve_erases_her(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # Given a backup the format-6 release took, then the store brought up, then her erasure
+    from tests.test_upgrade_refused import as_format_6
+
+    add_to_folder(data_dir)
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    loaded = runner.invoke(app, ["load", "--data", str(data_dir), "--to", store])
+    assert loaded.exit_code == 0, loaded.output
+    as_format_6(store)
+    backup = tmp_path / "backup.db"
+    taken = runner.invoke(app, ["backup", "--store", store, "--out", str(backup)])
+    assert taken.exit_code == 0, taken.output
+    brought = runner.invoke(app, ["reresolve", "--store", store])
+    assert brought.exit_code == 0, brought.output
+    with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
+        member = gql(client, FIND)["data"]["m"]["id"]  # type: ignore[index]
+    erased = runner.invoke(app, ["privacy", "erase", member, "--reason", "DPO-6", "--store", store])
+    assert erased.exit_code == 0, erased.output
+    # When the older backup is restored, then her erasure is carried over, pending
+    restored = runner.invoke(app, ["restore", "--from", str(backup), "--store", store])
+    assert restored.exit_code == 0, restored.output
+    said = restored.output.replace("\n", " ")
+    assert "carried over, pending" in said and "`membergraph reresolve` finishes them" in said
+    # When it is brought up, then the pending erasure is finished by it
+    brought = runner.invoke(app, ["reresolve", "--store", store])
+    assert brought.exit_code == 0, brought.output
+    assert "erased again 1 person(s) with erasures pending" in brought.output
+    # And no export gives her out, nor any read: she is not found
+    out = tmp_path / "all.csv"
+    exported = runner.invoke(app, ["export", "--pii", "--store", store, "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert "zephyrine" not in out.read_text().lower()
+    asked = runner.invoke(app, ["privacy", "export", member, "--store", store])
+    assert asked.exit_code == 1 and f"no member {member}" in asked.output
+    with TestClient(create_app(Settings(store=store)), base_url="http://127.0.0.1") as client:
+        assert gql(client, FIND)["data"] == {"m": None}
+
+
+def test_exports_refuse_a_store_while_an_erasure_is_pending(data_dir: Path, tmp_path: Path) -> None:
+    # Given an older release's backup restored over a store that erased her since
+    from tests.test_upgrade_refused import as_format_6
+
+    store, backup, request = _erased_after_a_backup(data_dir, tmp_path)
+    as_format_6(f"sqlite:///{backup}")
+    restored = runner.invoke(app, ["restore", "--from", str(backup), "--store", store])
+    assert restored.exit_code == 0, restored.output
+    # And brought up by a run that stopped before its erasures (their mark set current)
+    with sqlite3.connect(tmp_path / "store.db") as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(STORE_FORMAT),))
+    # When it is exported, then each export refuses, naming the pending erasure
+    for command in (
+        ["export", "--pii", "--store", store, "--out", str(tmp_path / "all.csv")],
+        ["privacy", "export", "m_anyone", "--store", store],
+    ):
+        said = runner.invoke(app, command)
+        assert said.exit_code == 1, (command, said.output)
+        assert f"erasure(s) are pending in the store ({request} (member" in said.output, command
+    assert not (tmp_path / "all.csv").exists()
