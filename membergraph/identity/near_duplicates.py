@@ -35,11 +35,13 @@ class NearDuplicates(BaseModel):
     typo, a dropped or doubled letter; or, with ``keyboard_slips``, they differ in one letter
     only, typed with a key next to the right one on a QWERTY keyboard (``Gary``/``Gqry``, which
     Jaro-Winkler finds far apart in so short a name; ``Mary``/``Mark`` differ by keys far apart,
-    and stay two people); or, with ``initials``, one first name is an initial the other starts
-    with (``J.``/``John``). With ``family_name_changes``, close first names alone will do,
-    whatever the family names (``Jennifer Hill``/``Jennifer Jiménez`` after a marriage,
-    ``Dubois``/ ``Dubois-Harris``): the birth date and a strong identifier already say one
-    person, and twins, who share both, have other first names; with
+    and stay two people); or, with ``typed_short_forms``, one is no common first name, a listed
+    short form of the other typed with a slip (``Suue``/``Susan``, ``Rbo``/``Robert``); or,
+    with ``initials``, one first name is an initial the other starts with (``J.``/``John``).
+    With ``family_name_changes``, close first names alone will do, whatever the family names
+    (``Jennifer Hill``/``Jennifer Jiménez`` after a marriage, ``Dubois``/ ``Dubois-Harris``):
+    the birth date and a strong identifier already say one person, and twins, who share both,
+    have other first names; with
     ``family_name_changes_on_email_and_phone``, with no birth date to compare too, when the two
     share a phone besides the e-mail (a marriage: her address and her number; the e-mail alone
     is a family's). With ``garbled_first_names``, first names far apart will do when one is no
@@ -106,6 +108,7 @@ class NearDuplicates(BaseModel):
     last_name_min: float = Field(default=0.9, ge=0, le=1)
     prefix_min: int = Field(default=3, ge=1)
     keyboard_slips: bool = True
+    typed_short_forms: bool = True
     initials: bool = True
     family_name_changes: bool = True
     family_name_changes_on_email_and_phone: bool = True
@@ -128,13 +131,8 @@ class NearDuplicates(BaseModel):
     member_cards_apart: bool = True
     # What forms put when they want a birth date and get none: the date is left out.
     birth_date_placeholders: tuple[str, ...] = (
-        "1900-01-01",
-        "1970-01-01",
-        "1111-11-11",
-        "0001-01-01",
-        "1901-01-01",
-        "1911-11-11",
-    )
+        "1900-01-01", "1970-01-01", "1111-11-11", "0001-01-01", "1901-01-01", "1911-11-11"
+    )  # fmt: skip
     # On a shared e-mail, contacts each with a value of one of these kinds the other lacks
     # are two people (twins on a family address); phones count at one address only.
     # Not cards: a re-enrolment (a forgotten account) always makes a new card.
@@ -272,8 +270,9 @@ class NearDuplicates(BaseModel):
                 return True
             if self._other_people(a, b):
                 return False
-            if slipped_short_form(a, b, self._nickname_of, self._other_people):
-                return True  # Greg/Grefory: a short form, then a slip
+            typed = self._common_first if self.typed_short_forms else None
+            if slipped_short_form(a, b, self._nickname_of, self._other_people, typed):
+                return True  # Greg/Grefory, Suue/Susan: a short form, then a slip
             if self.initials and min(len(a), len(b)) == 1 and a[0] == b[0]:
                 return True  # "J." on a form with room for an initial only
             short, long = (a, b) if len(a) < len(b) else (b, a)

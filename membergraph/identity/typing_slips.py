@@ -5,7 +5,7 @@ next to the right one (``Jphn`` for ``John``), one digit of a birth year mistype
 
 from __future__ import annotations
 
-__all__ = ["finger_slip", "keyboard_slip", "year_slip"]
+__all__ = ["finger_slip", "keyboard_slip", "keys_beside", "year_slip"]
 
 
 def year_slip(a: str, b: str) -> bool:
@@ -28,6 +28,11 @@ def _qwerty_neighbours() -> dict[str, frozenset[str]]:
 
 
 _NEAR_KEYS = _qwerty_neighbours()
+
+
+def keys_beside(x: str, y: str) -> bool:
+    """Whether two letters are keys next to each other on a QWERTY keyboard."""
+    return y in _NEAR_KEYS.get(x, ())
 
 
 def keyboard_slip(a: str, b: str) -> bool:
