@@ -74,6 +74,7 @@ def hands_over(
     old_card: bool = False,
     old_card_used: bool = False,
     least_days_apart: int = 0,
+    to_undated: bool = True,
 ) -> bool:
     """Whether one contact hands over to the other: :func:`one_after_the_other`, each
     first seen once the holder was ``least_age`` years old by the birth date either gives
@@ -84,13 +85,16 @@ def hands_over(
     card seen in use (its falling silent is seen, not a card never used); with
     ``least_days_apart``, the silent contact's last day at least that many days before
     the other's first (a father's card used three days before his son enrols on his
-    address is no account forgotten)."""
+    address is no account forgotten); without ``to_undated``, not to a later contact
+    giving no birth date from one giving it (a namesake son enrolling undated)."""
     span_a, span_b = _span(a, records), _span(b, records)
     if not _apart(span_a, span_b) or not _grown(a, b, (span_a, span_b), least_age):
         return False
     if least_days_apart and _days_apart(span_a, span_b) < least_days_apart:
         return False
     old = a if span_a is not None and span_b is not None and span_a < span_b else b
+    if not to_undated and old.birth_date is not None and (b if old is a else a).birth_date is None:
+        return False
     cards = [
         records.get((SourceName.TRANSACTIONS, f"loyalty:{i.key}"))
         for i in old.identifiers

@@ -112,6 +112,7 @@ def one_name_on_her_email(
                 True,
                 True,
                 reenrolments.handed_over_least_days,
+                reenrolments.handed_over_to_the_undated,
             )
         )
     ):
@@ -128,6 +129,7 @@ def one_name_on_her_email(
                 reenrolments.handover_least_age,
                 reenrolments.handover_old_card,
                 least_days_apart=reenrolments.handed_over_least_days,
+                to_undated=reenrolments.handed_over_to_the_undated,
             )
         )
     ):

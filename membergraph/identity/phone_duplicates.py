@@ -143,6 +143,12 @@ class ReenrolmentRules(BaseModel):
             card's purchase) this many days or more before the other's first: s301 showed
             a father's card used three days before his son of one name enrolled on the
             father's address. 0: any day before.
+        handed_over_to_the_undated: for both, also when the contact that began later
+            gives no birth date and the silent one does. False (the default): our
+            generator's namesake son (gen32) enrols undated on his father's address after
+            the father's card fell silent, both alive, and nothing else in the lines tells
+            him from her forgotten account: on its 5,000 people 8 of 10 CRM mixes, for 84
+            of her contact pairs on s1-s9.
         a_name_typed_on_her_email: as ``one_name_on_her_email`` reads them, names
             close by the near-duplicate rule that differ in the first or the family name
             only (``Siobhan Smih``, ``Jenifer Young``), when neither contact has an e-mail
@@ -208,6 +214,7 @@ class ReenrolmentRules(BaseModel):
     one_name_handed_over: bool = True
     close_names_handed_over: bool = True
     handed_over_least_days: int = Field(default=14, ge=0, le=3650)
+    handed_over_to_the_undated: bool = False
     a_name_typed_on_her_email: bool = True
 
     def same_person(

@@ -129,8 +129,12 @@ def used(card: str, *days: str) -> list[RecordData]:
     return [purchase(card=card, tid=f"{card}-{day}", at=f"{day}T12:00:00Z") for day in days]
 
 
-HANDED_OFF = Rules(reenrolments=ReenrolmentRules(one_name_handed_over=False))
-ANY_DAY_BEFORE = Rules(reenrolments=ReenrolmentRules(handed_over_least_days=0))
+# The reading below with ``handed_over_to_the_undated`` on: her second contact undated, as a
+# son's would be (off by default: the cases at the end).
+TO_UNDATED = ReenrolmentRules(handed_over_to_the_undated=True)
+ON = Rules(reenrolments=TO_UNDATED)
+HANDED_OFF = Rules(reenrolments=TO_UNDATED.model_copy(update={"one_name_handed_over": False}))
+ANY_DAY_BEFORE = Rules(reenrolments=TO_UNDATED.model_copy(update={"handed_over_least_days": 0}))
 
 
 # Her first contact, born 1966, written in 2019, its card used in the first half of 2024;
@@ -140,45 +144,53 @@ ANY_DAY_BEFORE = Rules(reenrolments=ReenrolmentRules(handed_over_least_days=0))
 @pytest.mark.parametrize(
     ("first", "second", "first_days", "others", "rules", "merged"),
     [
-        pytest.param({}, {}, ("2024-01-10", "2024-06-30"), [], Rules(), True,
+        pytest.param({}, {}, ("2024-01-10", "2024-06-30"), [], ON, True,
                      id="her-old-contact-fell-silent"),
-        pytest.param({}, {}, (), [], Rules(), True, id="her-old-card-never-used"),
+        pytest.param({}, {}, (), [], ON, True, id="her-old-card-never-used"),
         pytest.param({}, {}, ("2024-01-10", "2024-06-30"), [], HANDED_OFF, False,
                      id="rule-off"),
         # A father and his son of one name keep both cards going side by side.
-        pytest.param({}, {}, ("2024-01-10", "2025-06-30"), [], Rules(), False,
+        pytest.param({}, {}, ("2024-01-10", "2025-06-30"), [], ON, False,
                      id="first-card-used-on"),
         pytest.param({}, {"updated_at": "2024-03-01T09:00:00Z"}, ("2024-01-10", "2024-06-30"),
-                     [], Rules(), False, id="second-written-while-first-used"),
-        pytest.param({}, {"updated_at": None}, ("2024-01-10", "2024-06-30"), [], Rules(),
+                     [], ON, False, id="second-written-while-first-used"),
+        pytest.param({}, {"updated_at": None}, ("2024-01-10", "2024-06-30"), [], ON,
                      False, id="a-line-telling-no-time"),
         # The dated one a boy of 15 when his contact was written: his father's is no old
         # contact of his (handover_least_age).
         pytest.param({"birth_date": "2009-03-01"}, {}, ("2024-01-10", "2024-06-30"), [],
-                     Rules(), False, id="written-while-a-child"),
+                     ON, False, id="written-while-a-child"),
         # The guards of one name still hold.
         pytest.param({"emails": ["thewatsons12@yahoo.com"]},
                      {"emails": ["thewatsons12@yahoo.com"]}, ("2024-01-10", "2024-06-30"),
-                     [], Rules(), False, id="a-familys-address"),
+                     [], ON, False, id="a-familys-address"),
         pytest.param({}, {}, ("2024-01-10", "2024-06-30"),
-                     [login(1, "C0000001"), login(2, "C0000002")], Rules(), False,
+                     [login(1, "C0000001"), login(2, "C0000002")], ON, False,
                      id="each-logged-in"),
         pytest.param({}, {}, ("2024-01-10", "2024-06-30"),
                      [purchase(card="LD61000002", tid="T9", email="juanito.w@gmail.com",
-                                 at="2025-04-01T12:00:00Z")], Rules(), False,
+                                 at="2025-04-01T12:00:00Z")], ON, False,
                      id="another-address-with-his-card"),
         # Both birth dates given and different: two people.
         pytest.param({}, {"birth_date": "2001-03-04"}, ("2024-01-10", "2024-06-30"), [],
-                     Rules(), False, id="two-birth-dates"),
+                     ON, False, id="two-birth-dates"),
         # Her old card used three days before the second contact: a father's card, his son
         # enrolling on his address (s301's Richard Roberts), no account forgotten
         # (handed_over_least_days, 14); two weeks and more apart, her old one.
-        pytest.param({}, {}, ("2024-01-10", "2025-01-29"), [], Rules(), False,
+        pytest.param({}, {}, ("2024-01-10", "2025-01-29"), [], ON, False,
                      id="used-three-days-before"),
-        pytest.param({}, {}, ("2024-01-10", "2025-01-18"), [], Rules(), True,
+        pytest.param({}, {}, ("2024-01-10", "2025-01-18"), [], ON, True,
                      id="used-fourteen-days-before"),
         pytest.param({}, {}, ("2024-01-10", "2025-01-29"), [], ANY_DAY_BEFORE, True,
                      id="used-three-days-before-any-day-taken"),
+        # By default not to an undated contact from a dated one: a namesake son enrolling
+        # undated on his father's address once the father's card fell silent (gen32); her
+        # second contact giving the birth date her first left out is hers.
+        pytest.param({}, {}, ("2024-01-10", "2024-06-30"), [], Rules(), False,
+                     id="to-the-undated-by-default"),
+        pytest.param({"birth_date": None}, {"birth_date": "1966-06-02"},
+                     ("2024-01-10", "2024-06-30"), [], Rules(), True,
+                     id="to-the-dated-by-default"),
     ],
 )  # fmt: skip
 def test_one_name_handed_over(
@@ -202,7 +214,7 @@ def test_one_name_handed_over(
     assert together(result, old.ref, new.ref) is merged
 
 
-CLOSE_OFF = Rules(reenrolments=ReenrolmentRules(close_names_handed_over=False))
+CLOSE_OFF = Rules(reenrolments=TO_UNDATED.model_copy(update={"close_names_handed_over": False}))
 THEIRS = "twatson66@icloud.com"
 
 
@@ -213,17 +225,21 @@ THEIRS = "twatson66@icloud.com"
 @pytest.mark.parametrize(
     ("second_first", "first_days", "rules", "merged"),
     [
-        pytest.param("Tom", ("2024-01-10", "2024-06-30"), Rules(), True,
+        pytest.param("Tom", ("2024-01-10", "2024-06-30"), ON, True,
                      id="a-short-form-her-old-card-fell-silent"),
-        pytest.param("Tom", (), Rules(), False, id="a-short-form-her-old-card-never-used"),
-        pytest.param("Tom", ("2024-01-10", "2025-06-30"), Rules(), False,
+        pytest.param("Tom", (), ON, False, id="a-short-form-her-old-card-never-used"),
+        pytest.param("Tom", ("2024-01-10", "2025-06-30"), ON, False,
                      id="a-short-form-first-card-used-on"),
         pytest.param("Tom", ("2024-01-10", "2024-06-30"), CLOSE_OFF, False,
                      id="a-short-form-rule-off"),
-        pytest.param("Thomas", (), Rules(), True, id="one-name-her-old-card-never-used"),
+        pytest.param("Thomas", (), ON, True, id="one-name-her-old-card-never-used"),
         # A typing of her first name: hers too.
-        pytest.param("Tomas", ("2024-01-10", "2024-06-30"), Rules(), True,
+        pytest.param("Tomas", ("2024-01-10", "2024-06-30"), ON, True,
                      id="a-typing-of-her-name"),
+        # By default not to the undated Tom from the dated Thomas (a namesake son's short
+        # form: handed_over_to_the_undated)
+        pytest.param("Tom", ("2024-01-10", "2024-06-30"), Rules(), False,
+                     id="a-short-form-to-the-undated-by-default"),
     ],
 )  # fmt: skip
 def test_close_names_handed_over(
