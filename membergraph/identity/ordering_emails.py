@@ -115,15 +115,16 @@ def never_orders_with(
     if contact.source != "crm":
         return False
     naming = names_her(email, contact.first_name, contact.last_name, names)
-    if naming and generations and generation(contact.last_name or "")[1]:
-        naming = False
-    if naming and named_users is None:
+    both = naming and generations and bool(generation(contact.last_name or "")[1])
+    if naming and named_users is None and not both:
         return False
     used = [e for e in addresses_she_uses(contact, carriers) if usable(e)]
     if any(Levenshtein.distance(email, e, score_cutoff=slips) <= slips for e in used):
         return False
-    if naming:
-        return named_users is not None and named_users(contact, email)
+    if naming and named_users is not None and named_users(contact, email):
+        return True  # her namesake is seen using it, she is not
+    if naming and not both:
+        return False
     return bool(used) or (others is not None and others(contact, email))
 
 

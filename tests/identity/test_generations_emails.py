@@ -72,3 +72,17 @@ def test_an_address_naming_a_junior_is_his_with_the_setting_off() -> None:
     off = Rules(emails_naming_two_generations=False)
     member = next(c for c in resolve(records, off).components if son.ref in c)
     assert orders.ref in member
+
+
+def test_an_address_naming_a_junior_his_father_uses_joins_the_father() -> None:
+    # Given the son's contact (seen using no address), his father John's contact, and the
+    # father's card's web order under the address naming them both
+    son = _son()
+    father = crm("C0000012", first="John", last="Nguyen", birth=None, card="LD70000003")
+    fathers_order = purchase(card="LD70000003", email=FATHERS, channel="online", tid="T12")
+    orders = purchase(email=FATHERS, channel="online", tid="G11")
+    result = resolve(world(son, father, fathers_order, orders))
+    # Then the card-less orders under it are the father's, not the son's
+    member = next(c for c in result.components if father.ref in c)
+    assert orders.ref in member
+    assert son.ref not in member
