@@ -30,6 +30,7 @@ from membergraph.identity.name_forms import first_name_core
 from membergraph.identity.near_duplicates import NearDuplicates
 from membergraph.identity.normalize import IdentifierKind, fold_name
 from membergraph.identity.records import RecordData, RecordKey
+from membergraph.identity.surname_forms import generation
 
 __all__ = ["addresses_she_uses", "another_uses", "never_orders_with", "seen_using"]
 
@@ -95,6 +96,7 @@ def never_orders_with(
     slips: int,
     others: Callable[[RecordData, str], bool] | None = None,
     named_users: Callable[[RecordData, str], bool] | None = None,
+    generations: bool = False,
 ) -> bool:
     """Whether an e-mail on a contact (``email``, its matching key) is one she never orders
     under: it does not name her (:func:`~membergraph.identity.email_names.names_her`: a
@@ -106,17 +108,23 @@ def never_orders_with(
     this one (:func:`another_uses`: ``Rules.emails_another_uses``). An address naming her
     is one she orders under, unless ``named_users`` says another person it names too is
     seen using it (:func:`another_uses` with ``named``:
-    ``Rules.emails_naming_another_user``) and she is not."""
+    ``Rules.emails_naming_another_user``) and she is not. With ``generations``
+    (``Rules.emails_naming_two_generations``), an address naming a contact whose family name
+    carries a generational suffix (``Nguyen Jr.``) names his namesake father or son alike:
+    it is read as one naming him not."""
     if contact.source != "crm":
         return False
     naming = names_her(email, contact.first_name, contact.last_name, names)
-    if naming and named_users is None:
+    both = naming and generations and bool(generation(contact.last_name or "")[1])
+    if naming and named_users is None and not both:
         return False
     used = [e for e in addresses_she_uses(contact, carriers) if usable(e)]
     if any(Levenshtein.distance(email, e, score_cutoff=slips) <= slips for e in used):
         return False
-    if naming:
-        return named_users is not None and named_users(contact, email)
+    if naming and named_users is not None and named_users(contact, email):
+        return True  # her namesake is seen using it, she is not
+    if naming and not both:
+        return False
     return bool(used) or (others is not None and others(contact, email))
 
 

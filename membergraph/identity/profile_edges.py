@@ -195,10 +195,8 @@ class ProfileEvidence:
     def _never_orders_with(
         self, email: str, profiles: list[RecordKey], online: bool = True
     ) -> set[RecordKey]:
-        """The contacts among ``profiles`` that never order under ``email``
-        (:func:`~membergraph.identity.ordering_emails.never_orders_with`), when card-less
-        online orders carry it too (``online``: else whatever carries it, by her own
-        addresses alone)."""
+        """The contacts among ``profiles`` that never order under ``email`` (``never_orders_with``)
+        when card-less online orders carry it too (``online``: else by her addresses alone)."""
         rules = self.rules
         if not rules.emails_she_never_orders_with or not (
             not online
@@ -230,6 +228,7 @@ class ProfileEvidence:
                 rules.call_value_slips,
                 others,
                 named_users,
+                rules.emails_naming_two_generations,
             )
         }
 

@@ -231,6 +231,11 @@ class Rules(BaseModel):
             that other person too, whatever else their names and phones say (``jamesj@``
             on Jessica James's contact, given by her father John's logged-in sessions):
             its card-less online orders join him.
+        emails_naming_two_generations: an e-mail naming a contact whose family name carries
+            a generational suffix (``Nguyen Jr.``, ``Sr.``, ``II``) names his namesake father or
+            son as well (``nguyenj@`` on Johnny Nguyen Jr.'s contact, his father John's): for
+            ``emails_she_never_orders_with`` it is one that does not name him, so seen using
+            another address and never it, he is not the one ordering under it.
         blocklist: placeholders, which never link.
         near_duplicates: when two CRM contacts with different names are one person.
         reenrolments: when two CRM contacts sharing only a phone, or a card and the
@@ -294,6 +299,7 @@ class Rules(BaseModel):
     emails_she_never_orders_with: bool = True
     emails_another_uses: bool = True
     emails_naming_another_user: bool = True
+    emails_naming_two_generations: bool = True
     call_disagrees: tuple[IdentifierKind, ...] = (IdentifierKind.EMAIL,)
     call_value_slips: int = Field(default=2, ge=0)
     typed_by_staff: tuple[str, ...] = ("till", "agent")
