@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from membergraph.demo.orders import order_line
 from membergraph.demo.people import a_generation_older, eldest_with_email
-from membergraph.demo.vocabulary import CATEGORIES, NOW
+from membergraph.demo.vocabulary import NOW
 
 if TYPE_CHECKING:
     from membergraph.demo.people import Generator, Person, Writer
@@ -40,28 +41,6 @@ def parents_address_orders(gen: Generator, w: Writer, households: dict[int, list
                 continue
             for _ in range(rng.randint(1, 3)):
                 moment = NOW - timedelta(seconds=rng.randrange(730 * 86400))
-                category = rng.choice(list(CATEGORIES))
-                amount = CATEGORIES[category]
-                tid = f"TP{rng.randrange(10**8, 10**9)}"
-                line = {
-                    "transaction_id": tid,
-                    "loyalty_id": person.card,
-                    "email": eldest.email,
-                    "store_id": None,
-                    "channel": "online",
-                    "occurred_at": moment.isoformat().replace("+00:00", "Z"),
-                    "amount_cents": amount,
-                    "currency": "USD",
-                    "points_earned": amount // 100,
-                    "points_redeemed": 0,
-                    "status": "completed",
-                    "items": [
-                        {
-                            "sku": f"{category[:3].upper()}-{rng.randrange(1000)}",
-                            "category": category,
-                            "quantity": 1,
-                            "unit_price_cents": amount,
-                        }
-                    ],
-                }
+                line = order_line(rng, "TP", moment, person.card, eldest.email)
+                tid = line["transaction_id"]
                 w.write("transactions", line, tid, person.id)

@@ -9,6 +9,8 @@ wrote the value (a phone as ``(312) 925-7392`` too), while a caller with ``pii:r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -260,20 +262,29 @@ QUERY = """{ memberByIdentifier(kind: CRM_ID, value: "C-MASK") {
   identityHistory { evidence records { key } } } }"""
 
 
-@pytest.fixture(scope="module")
-def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
-    folder = tmp_path_factory.mktemp("masking")
+@contextmanager
+def served_with_keys(
+    folder: Path, lines_of: dict[str, list[dict[str, Any]]], keys: dict[str, list[str]]
+) -> Iterator[TestClient]:
+    """A gateway over a folder of these sources' lines, with an API key per entry of
+    ``keys`` (key: scopes)."""
     data = folder / "data"
     data.mkdir()
-    for source, lines in PERSON.items():
+    for source, lines in lines_of.items():
         (data / f"{source}.jsonl").write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
     settings = Settings(
         data=data,
         store=f"sqlite:///{folder / 'store.db'}",
         cache_dir=folder / "cache",
-        api_keys={k: ApiKey(name=k[:4], scopes=s) for k, s in KEYS.items()},
+        api_keys={k: ApiKey(name=k[:4], scopes=s) for k, s in keys.items()},
     )
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    with served_with_keys(tmp_path_factory.mktemp("masking"), PERSON, KEYS) as client:
         read = {}
         for key in KEYS:
             answer = client.post("/graphql", json={"query": QUERY}, headers={"x-api-key": key})

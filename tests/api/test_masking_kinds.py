@@ -18,10 +18,9 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from membergraph.app import create_app
 from membergraph.connectors.models import email_digest
 from membergraph.masking import mask_evidence, mask_in_text, mask_record_key, mask_value
-from membergraph.settings import ApiKey, Settings
+from tests.api.test_masking import served_with_keys
 
 CARD, CRM, DEVICE, MAIL_DEVICE = "8685735602799", "4155550100", "3125550199", "3125550177"
 CALLS = {"loyalty_id": "9255550111", "crm_id": "9255550112", "email": "9255550113"}
@@ -125,18 +124,7 @@ MEMBER = """{ memberByIdentifier(kind: CRM_ID, value: "@CRM@") {
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    folder = tmp_path_factory.mktemp("masking-kinds")
-    data = folder / "data"
-    data.mkdir()
-    for source, lines in PEOPLE.items():
-        (data / f"{source}.jsonl").write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
-    settings = Settings(
-        data=data,
-        store=f"sqlite:///{folder / 'store.db'}",
-        cache_dir=folder / "cache",
-        api_keys={k: ApiKey(name=k[:4], scopes=s) for k, s in KEYS.items()},
-    )
-    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+    with served_with_keys(tmp_path_factory.mktemp("masking-kinds"), PEOPLE, KEYS) as client:
         yield client
 
 
