@@ -37,8 +37,9 @@ from membergraph.identity.steward_suggestions import ScoredPairs
 from membergraph.identity.store import StoreError, store_from_url
 from membergraph.identity.store.format import Verdict
 from membergraph.identity.store.sqlite import SqliteStore
-from membergraph.privacy import open_privacy
+from membergraph.privacy import Privacy, open_privacy
 from membergraph.privacy.gate import consent_keeper, unsuppressed
+from membergraph.resolvers.store_keys import StoreKeys, keys_of
 from membergraph.scores import MetricsKeeper
 from membergraph.settings import Settings
 from membergraph.source_set import (
@@ -218,6 +219,7 @@ async def open_gateway(
         # `load` read it: served later with `--store` alone, her lines left it all the same.
         gateway.folder = folder or await _while_there(loaded_from)
         gateway.privacy = privacy
+        gateway.store_keys = await _keys_at_start(privacy)
         gateway.stale_rules = stale_rules
         if loaded is not None:  # (what `load` says of the lines it read that identify no one)
             for report in loaded.reports.values():
@@ -356,6 +358,7 @@ async def _open_federated(
                 await source.take_count()
         gateway = _assembled(settings, identity, sources)
         gateway.privacy = privacy
+        gateway.store_keys = await _keys_at_start(privacy)
         if said is Verdict.OTHER_RULES:
             gateway.stale_rules = rules_notice(settings.store, settings.rules)
             logger.warning(gateway.stale_rules)
@@ -370,3 +373,12 @@ async def _open_federated(
         await sources.aclose()
         raise
     return gateway, sources, result
+
+
+async def _keys_at_start(privacy: Privacy) -> StoreKeys | None:
+    """The store's keys for refs and cursors, read at the start (None where the store
+    cannot give them now: the first request that needs them reads them)."""
+    try:
+        return await keys_of(privacy)
+    except StoreError:
+        return None

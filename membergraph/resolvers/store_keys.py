@@ -18,11 +18,11 @@ import base64
 import hashlib
 import hmac
 
-from membergraph.privacy import privacy_of
+from membergraph.privacy import Privacy, privacy_of
 from membergraph.resolvers.context import RequestContext
 from membergraph.resolvers.paging import Cursors
 
-__all__ = ["StoreKeys", "list_cursors", "store_keys"]
+__all__ = ["StoreKeys", "keys_of", "list_cursors", "store_keys"]
 
 _REFS = b"membergraph: refs of identifiers and records"
 _CURSORS = b"membergraph: tags of list cursors"
@@ -49,14 +49,18 @@ def _keyed(key: bytes, parts: tuple[str, ...], size: int) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
+async def keys_of(privacy: Privacy) -> StoreKeys:
+    """The keys under the store's own secret (read first: only the store's first use ever
+    writes it)."""
+    return StoreKeys(await privacy.store.own_secret() or await privacy.store.kept_secret())
+
+
 async def store_keys(ctx: RequestContext) -> StoreKeys:
-    """The store's keys, made at first use (the secret read first: only the store's first
-    use ever writes it) and kept by the gateway."""
+    """The store's keys, kept by the gateway: made at its start (so no request pays the
+    secret's round trip), or at first use where the start could not read it."""
     gateway = ctx.gateway
     if gateway.store_keys is None:
-        privacy = await privacy_of(gateway)
-        secret = await privacy.store.own_secret() or await privacy.store.kept_secret()
-        gateway.store_keys = StoreKeys(secret)
+        gateway.store_keys = await keys_of(await privacy_of(gateway))
     return gateway.store_keys
 
 
