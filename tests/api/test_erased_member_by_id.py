@@ -4,6 +4,7 @@ for an ID that never was (user32 9; docs/privacy.md)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -33,8 +34,11 @@ ASK = "query($id: ID!) { member(id: $id) { id } }"
 def erased(tmp_path_factory: pytest.TempPathFactory, demo_source: Any) -> Iterator[tuple[str, str]]:
     """A server, and the ID of a member the DPO erased on it."""
     folder = tmp_path_factory.mktemp("erased")
+    # A copy: the erasure rewrites the folder's files, and the demo set is the session's
+    data = folder / "data"
+    shutil.copytree(demo_source, data)
     settings = Settings(
-        data=demo_source,
+        data=data,
         store=f"sqlite:///{folder / 'identity.db'}",
         cache_dir=folder / "cache",
         api_keys=KEYS,
